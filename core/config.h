@@ -1,0 +1,157 @@
+/* memproxy's configuration: defaults, INI text, MEMPROXY_<SECTION>_<KEY>
+ * environment overrides and validation, as pure functions over bytes. Reading
+ * files and the process environment is the proxy's job (proxy/config_load.c).
+ *
+ * struct mp_config is a plain value (fixed-size strings, no pointers): copy it
+ * with '=' and never free it. Keys that later versions implement
+ * ([governance], [security], [admin], [storage] encryption_key_file) are
+ * rejected with "not supported by this version" until they are implemented. */
+#ifndef MP_CORE_CONFIG_H
+#define MP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_CONFIG_HOST_MAX   256  /* host part of an address or URL, with NUL */
+#define MP_CONFIG_URL_MAX    1024 /* base_url, with NUL */
+#define MP_CONFIG_SECRET_MAX 512  /* api_key, with NUL */
+#define MP_CONFIG_NAME_MAX   128  /* header names, model names, with NUL */
+#define MP_CONFIG_PATH_MAX   1024 /* storage path, with NUL */
+#define MP_CONFIG_LINE_MAX   4096 /* longest accepted INI line, without newline */
+#define MP_CONFIG_ERRORS_MAX 32   /* errors kept per parse; more are counted only */
+
+enum mp_memory_mode {
+    MP_MEMORY_OFF,
+    MP_MEMORY_BUFFER,
+    MP_MEMORY_SUMMARY,
+    MP_MEMORY_ENTITY,
+    MP_MEMORY_HYBRID
+};
+
+enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
+
+enum mp_log_level { MP_LOG_DEBUG, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR };
+
+enum mp_log_format { MP_LOG_JSON, MP_LOG_TEXT };
+
+/* A listen address "host:port" or "[v6]:port"; port 0 asks the kernel for one. */
+struct mp_addr {
+    char host[MP_CONFIG_HOST_MAX]; /* without brackets */
+    uint16_t port;
+};
+
+/* base_url split into its parts. path never ends in '/' ("" for none). */
+struct mp_url {
+    char text[MP_CONFIG_URL_MAX]; /* normalized: scheme://host[:port]path */
+    bool https;
+    char host[MP_CONFIG_HOST_MAX];
+    uint16_t port; /* the explicit or default port */
+    char path[MP_CONFIG_URL_MAX];
+};
+
+struct mp_config {
+    struct {
+        struct mp_addr listen;       /* 127.0.0.1:8080 */
+        struct mp_addr admin_listen; /* 127.0.0.1:8081 */
+        unsigned workers;            /* 0 = one per CPU; at most 256 */
+        uint64_t max_body_bytes;     /* 8388608; 1 .. 1 GiB */
+        uint32_t max_header_bytes;   /* 65536; 1024 .. 1 MiB */
+        uint32_t client_timeout_ms;  /* 10000; 1 .. 3600000 */
+        uint32_t max_connections;    /* 1024; 1 .. 1000000 */
+        uint32_t drain_timeout_ms;   /* 25000; 0 .. 3600000 */
+    } server;
+    struct {
+        struct mp_url base_url;             /* https://api.openai.com/v1 */
+        char api_key[MP_CONFIG_SECRET_MAX]; /* "" = forward the client's */
+        uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
+        uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
+    } upstream;
+    struct {
+        enum mp_memory_mode mode;                  /* hybrid */
+        char user_header[MP_CONFIG_NAME_MAX];      /* X-User-Id: an HTTP token */
+        bool user_from_body;                       /* true */
+        uint32_t buffer_messages;                  /* 15; 1 .. 1000 */
+        uint32_t summarize_at;                     /* 20; 2 .. 10000, >= buffer_messages */
+        uint32_t summary_max_words;                /* 150; 10 .. 10000 */
+        char summary_model[MP_CONFIG_NAME_MAX];    /* gpt-4o-mini */
+        char extraction_model[MP_CONFIG_NAME_MAX]; /* gpt-4o-mini */
+        double min_confidence;                     /* 0.7; 0 .. 1 */
+        uint32_t context_budget_tokens;            /* 1500; 0 .. 1000000 */
+        uint32_t queue_max;                        /* 10000; 1 .. 10000000 */
+    } memory;
+    struct {
+        char path[MP_CONFIG_PATH_MAX]; /* ./data */
+        uint32_t map_size_mb;          /* 1024; 1 .. 1048576 */
+        enum mp_storage_sync sync;     /* full */
+    } storage;
+    struct {
+        enum mp_log_level level;   /* info */
+        enum mp_log_format format; /* json */
+    } log;
+};
+
+/* One configuration error. source is the file name given to the parser, or
+ * "environment"; line is 1-based, 0 when the error has no line (environment,
+ * cross-field checks). */
+struct mp_config_error {
+    char source[MP_CONFIG_PATH_MAX];
+    unsigned line;
+    char message[320];
+};
+
+struct mp_config_errors {
+    struct mp_config_error items[MP_CONFIG_ERRORS_MAX];
+    size_t count;   /* errors kept in items */
+    size_t dropped; /* further errors that did not fit */
+};
+
+/* Fills *c with the defaults of CONTRACT §2. */
+void mp_config_defaults(struct mp_config *c);
+
+/* Sets one key from its text value, e.g. ("server", "workers", "4").
+ * Section and key are matched case-insensitively; value is taken as written
+ * (the INI parser has already stripped quotes, comments and blanks).
+ * Returns MP_OK; MP_NOTFOUND for an unknown section or key;
+ * MP_EUNSUPPORTED for a key a later version implements; MP_EINVAL for a bad
+ * value. On failure *c is unchanged and err (borrowed, errcap bytes) holds a
+ * one-line reason that never repeats the value of a secret key. */
+int mp_config_set(struct mp_config *c, const char *section, const char *key, const char *value,
+                  char *err, size_t errcap);
+
+/* Applies INI text (len bytes, need not be NUL-terminated) to *c. Syntax:
+ * "[section]", "key = value", blank lines, full-line comments starting with
+ * ';' or '#', inline comments after " ;" or " #", values optionally in double
+ * quotes (then ';' and '#' are literal). Every problem is appended to errs
+ * with source and line: syntax errors, lines over MP_CONFIG_LINE_MAX, keys
+ * outside a section, duplicate keys, unknown keys, bad values.
+ * Returns MP_OK when no error was found, else MP_EINVAL (good keys are still
+ * applied; callers discard *c on error). */
+int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const char *source,
+                        struct mp_config_errors *errs);
+
+/* Applies every "MEMPROXY_<SECTION>_<KEY>=value" entry of envp (a NULL-
+ * terminated array like environ, borrowed) to *c; other entries are ignored.
+ * A MEMPROXY_ variable that names no key is an error (typos must not pass
+ * silently). Returns MP_OK or MP_EINVAL with errors appended (source
+ * "environment", line 0, message naming the variable). */
+int mp_config_apply_env(struct mp_config *c, const char *const *envp,
+                        struct mp_config_errors *errs);
+
+/* Cross-field checks after all sources are applied (e.g. summarize_at >=
+ * buffer_messages, listen != admin_listen). Returns MP_OK or MP_EINVAL with
+ * errors appended (line 0). */
+int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs);
+
+/* Parses "host:port", "[v6]:port" (port 0 .. 65535). MP_OK or MP_EINVAL. */
+int mp_config_parse_addr(const char *text, struct mp_addr *out);
+
+/* Parses an http:// or https:// URL without query, fragment or userinfo;
+ * a trailing '/' is dropped from the path. MP_OK or MP_EINVAL. */
+int mp_config_parse_url(const char *text, struct mp_url *out);
+
+/* Static names for enum values, as written in the INI file. */
+const char *mp_config_mode_name(enum mp_memory_mode mode);
+const char *mp_config_level_name(enum mp_log_level level);
+
+#endif

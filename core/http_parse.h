@@ -1,0 +1,85 @@
+/* HTTP/1.1 request parsing for the client side of the proxy: the request
+ * head (request line + header fields) and the chunked transfer coding of a
+ * request body, over plain bytes. Zero-copy: results point into the caller's
+ * buffer. It does not read sockets, build responses or interpret routes. */
+#ifndef MP_CORE_HTTP_PARSE_H
+#define MP_CORE_HTTP_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_HTTP_MAX_HEADERS 128
+
+struct mp_http_header {
+    const char *name; /* borrowed from the parsed buffer; not NUL-terminated */
+    size_t name_len;
+    const char *value; /* leading and trailing blanks removed */
+    size_t value_len;
+};
+
+struct mp_http_request_head {
+    const char *method; /* borrowed, not NUL-terminated */
+    size_t method_len;
+    const char *target; /* origin-form "/path?query", borrowed */
+    size_t target_len;
+    int minor_version; /* HTTP/1.<minor_version>: 0 or 1 */
+    struct mp_http_header headers[MP_HTTP_MAX_HEADERS];
+    size_t num_headers;
+    size_t head_len;        /* bytes of request line + fields + empty line */
+    int64_t content_length; /* -1 when absent */
+    bool chunked;           /* Transfer-Encoding: chunked */
+    bool keep_alive;        /* from the version and the Connection header */
+    bool expect_continue;   /* Expect: 100-continue */
+};
+
+/* Parses a request head at the start of buf[0..len).
+ * Accepts: a token method, an origin-form target of visible ASCII starting
+ * with '/', "HTTP/1.0" or "HTTP/1.1", CRLF or bare LF line ends, empty lines
+ * before the request line (skipped, counted in head_len).
+ * Rejects (MP_EINVAL): obs-fold continuation lines, a space before the colon,
+ * control characters in names or values (HTAB allowed in values), both
+ * Content-Length and Transfer-Encoding, a Transfer-Encoding other than exactly
+ * "chunked", differing or non-numeric Content-Length values, other versions.
+ * Returns MP_OK with *out filled; MP_AGAIN when the head is incomplete and
+ * still within max_head; MP_ETOOBIG when the head exceeds max_head bytes or
+ * MP_HTTP_MAX_HEADERS fields (answer 431); MP_EINVAL when malformed (400).
+ * *out is written only on MP_OK. */
+int mp_http_parse_request_head(const char *buf, size_t len, size_t max_head,
+                               struct mp_http_request_head *out);
+
+/* Finds a header by case-insensitive name; returns the first match or NULL. */
+const struct mp_http_header *mp_http_find_header(const struct mp_http_request_head *head,
+                                                 const char *name, size_t name_len);
+
+/* True for the hop-by-hop fields a proxy must not forward: Connection,
+ * Keep-Alive, Proxy-Connection, Proxy-Authorization, Proxy-Authenticate, TE,
+ * Trailer, Transfer-Encoding, Upgrade (case-insensitive). */
+bool mp_http_is_hop_by_hop(const char *name, size_t name_len);
+
+/* True when name appears as a token in the comma-separated value of a
+ * Connection header (such fields are hop-by-hop too). */
+bool mp_http_connection_lists(const char *conn_value, size_t conn_len, const char *name,
+                              size_t name_len);
+
+/* Incremental decoder for a chunked request body. */
+struct mp_http_chunked {
+    int state;          /* private */
+    uint64_t remaining; /* private: bytes left in the current chunk */
+    size_t line_len;    /* private: bytes of the current size/trailer line */
+};
+
+void mp_http_chunked_init(struct mp_http_chunked *c);
+
+/* Decodes in[0..in_len) into out[0..out_cap). Chunk extensions are ignored,
+ * trailer fields are read and discarded; size and trailer lines are capped
+ * at 4096 bytes (MP_EINVAL past that).
+ * *consumed: input bytes used; *produced: body bytes written to out.
+ * Returns MP_OK when the last chunk and its trailers were consumed (bytes
+ * after that, e.g. a pipelined request, are left unconsumed); MP_AGAIN when
+ * more input is needed (all input consumed); MP_ETOOBIG when the decoded body
+ * would exceed out_cap (answer 413); MP_EINVAL when malformed. */
+int mp_http_chunked_decode(struct mp_http_chunked *c, const char *in, size_t in_len,
+                           size_t *consumed, char *out, size_t out_cap, size_t *produced);
+
+#endif

@@ -1,0 +1,47 @@
+/* A validating, non-allocating JSON scanner for request bodies: it finds
+ * top-level members and walks arrays and objects by byte offsets, so the
+ * proxy can read a field or splice bytes without re-serializing anything.
+ * It does not build a tree; jansson does that off the hot path. */
+#ifndef MP_CORE_JSON_SCAN_H
+#define MP_CORE_JSON_SCAN_H
+
+#include <stddef.h>
+
+#define MP_JSON_MAX_DEPTH 128
+
+/* Skips JSON whitespace from pos; returns the first non-blank offset (<= len). */
+size_t mp_json_skip_ws(const char *buf, size_t len, size_t pos);
+
+/* Validates one JSON value starting at buf[pos] (after optional whitespace)
+ * per RFC 8259: strings with valid escapes and valid UTF-8, numbers,
+ * literals, nesting up to MP_JSON_MAX_DEPTH. Returns MP_OK with *start at
+ * the value's first byte and *end one past its last; MP_EINVAL otherwise. */
+int mp_json_scan_value(const char *buf, size_t len, size_t pos, size_t *start, size_t *end);
+
+/* Checks that buf[0..len) is exactly one JSON object (whitespace around it
+ * allowed) and finds the top-level member named key (compared after
+ * unescaping the member names). Returns MP_OK with the value's span
+ * [*val_start, *val_end); MP_NOTFOUND when the object is valid but has no
+ * such member (the last one wins when a key repeats); MP_EINVAL when buf is
+ * not a valid JSON object. Outputs are untouched unless MP_OK. */
+int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
+                        size_t *val_start, size_t *val_end);
+
+/* Decodes the JSON string literal buf[start..end) (quotes included) into
+ * UTF-8 in out[0..cap). Escaped surrogate pairs are joined; a lone surrogate
+ * or an escaped NUL is MP_EINVAL. Returns MP_OK with *out_len; MP_EINVAL for
+ * a span that is not a valid string; MP_ETOOBIG when cap is too small. */
+int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
+                          size_t *out_len);
+
+/* Iterates the elements of the array or the members of the object whose
+ * value spans buf[start..end) (already validated). *cursor starts at 0.
+ * Each call returns MP_OK with the next element's span [*el_start, *el_end)
+ * (for objects: the member value, and the name's string literal span in
+ * [*name_start, *name_end); pass NULL for arrays) and advances *cursor;
+ * MP_NOTFOUND after the last element; MP_EINVAL if the span is not an
+ * array/object of the kind asked for. */
+int mp_json_next(const char *buf, size_t start, size_t end, size_t *cursor, size_t *name_start,
+                 size_t *name_end, size_t *el_start, size_t *el_end);
+
+#endif

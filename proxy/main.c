@@ -1,0 +1,5 @@
+/* Placeholder entry point until the proxy lands. */
+int main(void)
+{
+    return 0;
+}

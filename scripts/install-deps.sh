@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian 12 packages memproxy needs to build, run and test.
+# Idempotent: does nothing (and needs no network) when all are present.
+# Usage: scripts/install-deps.sh [--test]   (--test adds the test/bench tools)
+set -eu
+pkgs="ca-certificates gcc pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
+liblmdb-dev libjansson-dev libssl-dev"
+if [ "${1:-}" = "--test" ]; then
+    pkgs="$pkgs check python3 clang-format git lmdb-utils wrk nginx-light procps"
+fi
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

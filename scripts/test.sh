@@ -1,0 +1,23 @@
+#!/bin/sh
+# The README's test command: installs what is missing, then builds and runs
+# every suite twice, in a plain build (build/) and in an ASan+UBSan build
+# (build-asan/). Exits non-zero on the first failing build or suite.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+run_suites() {
+    dir=$1; shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" -Dtests=true
+    else
+        meson setup "$dir" -Dtests=true "$@"
+    fi
+    ninja -C "$dir"
+    meson test -C "$dir" --print-errorlogs --num-processes 2
+}
+echo "== plain build"
+run_suites build
+echo "== ASan+UBSan build"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+echo "all suites passed in both builds"
