@@ -114,8 +114,23 @@ void mp_config_defaults(struct mp_config *c);
  * (the INI parser has already stripped quotes, comments and blanks).
  * Returns MP_OK; MP_NOTFOUND for an unknown section or key;
  * MP_EUNSUPPORTED for a key a later version implements; MP_EINVAL for a bad
- * value. On failure *c is unchanged and err (borrowed, errcap bytes) holds a
- * one-line reason that never repeats the value of a secret key. */
+ * value. On failure *c is unchanged and err (borrowed, errcap bytes; may be
+ * NULL) holds a one-line reason that never repeats the value of a secret key
+ * (other bad values are quoted, cut to 60 bytes). Values are strict:
+ *   - integers: decimal digits only (no sign, blank, hex or trailing text),
+ *     within the range in the struct comment;
+ *   - booleans: true/false, yes/no, on/off, 1/0 (any case);
+ *   - enums: the names in the struct comments (any case);
+ *   - min_confidence: a decimal number (digits, '.', exponent) in 0 .. 1;
+ *   - listen, admin_listen: see mp_config_parse_addr; base_url: see
+ *     mp_config_parse_url;
+ *   - user_header: an HTTP field name (RFC 9110 token characters);
+ *   - summary_model, extraction_model: printable ASCII without spaces;
+ *   - api_key: printable ASCII without spaces (it goes into a header), or
+ *     empty, which means "forward the client's Authorization";
+ *   - storage path: any bytes but control characters;
+ *   - strings must fit their field (with NUL); too long is an error, never
+ *     truncated. An empty value is an error for every key but api_key. */
 int mp_config_set(struct mp_config *c, const char *section, const char *key, const char *value,
                   char *err, size_t errcap);
 
@@ -125,6 +140,11 @@ int mp_config_set(struct mp_config *c, const char *section, const char *key, con
  * quotes (then ';' and '#' are literal). Every problem is appended to errs
  * with source and line: syntax errors, lines over MP_CONFIG_LINE_MAX, keys
  * outside a section, duplicate keys, unknown keys, bad values.
+ * The full syntax is in core/ini.h (CRLF and a leading UTF-8 BOM are
+ * accepted; in quotes, \" and \\ are the only escapes). A section may appear
+ * more than once, a key only once per section: the second one is reported
+ * with the line of the first. An unknown section is reported once and its
+ * keys are skipped. Parsing always goes on to the end of the text.
  * Returns MP_OK when no error was found, else MP_EINVAL (good keys are still
  * applied; callers discard *c on error). */
 int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const char *source,
@@ -132,26 +152,53 @@ int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const
 
 /* Applies every "MEMPROXY_<SECTION>_<KEY>=value" entry of envp (a NULL-
  * terminated array like environ, borrowed) to *c; other entries are ignored.
+ * SECTION is the part up to the first '_' after "MEMPROXY_", KEY the rest,
+ * both matched case-insensitively (MEMPROXY_SERVER_MAX_BODY_BYTES sets
+ * [server] max_body_bytes); the value is taken as is (no quotes, no trim).
  * A MEMPROXY_ variable that names no key is an error (typos must not pass
- * silently). Returns MP_OK or MP_EINVAL with errors appended (source
- * "environment", line 0, message naming the variable). */
+ * silently). Entries are applied in array order; good ones are applied even
+ * when others fail. Returns MP_OK or MP_EINVAL with errors appended (source
+ * "environment", line 0, message naming the variable, never a secret). */
 int mp_config_apply_env(struct mp_config *c, const char *const *envp,
                         struct mp_config_errors *errs);
 
 /* Cross-field checks after all sources are applied (e.g. summarize_at >=
  * buffer_messages, listen != admin_listen). Returns MP_OK or MP_EINVAL with
- * errors appended (line 0). */
+ * errors appended (line 0). In detail:
+ *   - every field is held again to the rule of its key (ranges in the
+ *     comments above, enum values, string rules, hosts, base_url), so a
+ *     struct built or changed in code passes only what the parser would;
+ *   - memory.summarize_at >= memory.buffer_messages;
+ *   - listen and admin_listen cannot both be bound: same non-zero port and
+ *     the same host (case-insensitive), or the same non-zero port where
+ *     either host is a wildcard (0.0.0.0 or ::). Two port-0 listeners are fine.
+ * Errors found here have source "" (no file). */
 int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs);
 
-/* Parses "host:port", "[v6]:port" (port 0 .. 65535). MP_OK or MP_EINVAL. */
+/* Parses "host:port", "[v6]:port" (port 0 .. 65535, decimal digits). host is
+ * a DNS name ([A-Za-z0-9._-], no empty label) or a dotted-quad IPv4 address
+ * (parts 0..255, no leading zeros); v6 is an IPv6 literal without zone id.
+ * Rejected: "host", ":80", "[::1]80", "::1:80", "1.2.3.4:99999".
+ * MP_OK or MP_EINVAL (*out untouched). */
 int mp_config_parse_addr(const char *text, struct mp_addr *out);
 
 /* Parses an http:// or https:// URL without query, fragment or userinfo;
- * a trailing '/' is dropped from the path. MP_OK or MP_EINVAL. */
+ * a trailing '/' is dropped from the path. In detail: scheme http or https
+ * (any case), host as in mp_config_parse_addr or "[v6]", optional port
+ * 1 .. 65535 (default 80 / 443), optional path. Printable ASCII only: no
+ * blanks, control bytes, '@', '?', '#', '\' or malformed %XX escapes.
+ * text is rebuilt as scheme://host[:port]path with scheme and host in lower
+ * case; the port appears only when it was written.
+ * "https://api.openai.com/v1/" -> text "https://api.openai.com/v1",
+ * host "api.openai.com", port 443, path "/v1". MP_OK or MP_EINVAL (*out
+ * untouched). */
 int mp_config_parse_url(const char *text, struct mp_url *out);
 
-/* Static names for enum values, as written in the INI file. */
+/* Static names for enum values, as written in the INI file; "unknown" for a
+ * value outside the enum. Never NULL. */
 const char *mp_config_mode_name(enum mp_memory_mode mode);
 const char *mp_config_level_name(enum mp_log_level level);
+const char *mp_config_sync_name(enum mp_storage_sync sync);
+const char *mp_config_format_name(enum mp_log_format format);
 
 #endif

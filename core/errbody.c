@@ -1,4 +1,195 @@
-/* Placeholder until the module lands. */
+/* OpenAI-shaped error bodies and the JSON string escaping they (and log
+ * lines) use. Formatting only: no HTTP status, no allocation. */
 #include "errbody.h"
 
-typedef int mp_placeholder_errbody;
+#include <stdbool.h>
+#include <string.h>
+
+/* U+FFFD, written for each maximal ill-formed subsequence (the Unicode
+ * "substitution of maximal subparts" practice). */
+static const char replacement[] = "\xEF\xBF\xBD";
+
+/* Length of the sequence led by b (0: never a lead byte), and the range its
+ * second byte must fall in, which rules out overlong forms, surrogates and
+ * code points past U+10FFFF (Unicode table 3-7). */
+static size_t lead_len(unsigned char b, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (b < 0xC2)
+        return b < 0x80 ? 1 : 0;
+    if (b < 0xE0)
+        return 2;
+    if (b < 0xF0) {
+        *lo = b == 0xE0 ? 0xA0 : 0x80;
+        *hi = b == 0xED ? 0x9F : 0xBF;
+        return 3;
+    }
+    if (b < 0xF5) {
+        *lo = b == 0xF0 ? 0x90 : 0x80;
+        *hi = b == 0xF4 ? 0x8F : 0xBF;
+        return 4;
+    }
+    return 0;
+}
+
+/* Bytes of the well-formed sequence at s[0..n), or 0 with *bad set to the
+ * bytes one U+FFFD stands for (at least 1). */
+static size_t utf8_span(const unsigned char *s, size_t n, size_t *bad)
+{
+    unsigned char lo, hi;
+    size_t need = lead_len(s[0], &lo, &hi);
+    size_t i = 1;
+
+    for (; i < need && i < n; i++) {
+        if (s[i] < lo || s[i] > hi)
+            break;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    if (need != 0 && i == need)
+        return need;
+    *bad = i;
+    return 0;
+}
+
+/* Escape for one byte below 0x80, in esc; returns its length (1: as is). */
+static size_t escape_ascii(unsigned char c, char esc[7])
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *named = NULL;
+
+    switch (c) {
+    case '"':
+        named = "\\\"";
+        break;
+    case '\\':
+        named = "\\\\";
+        break;
+    case '\n':
+        named = "\\n";
+        break;
+    case '\r':
+        named = "\\r";
+        break;
+    case '\t':
+        named = "\\t";
+        break;
+    case '\b':
+        named = "\\b";
+        break;
+    case '\f':
+        named = "\\f";
+        break;
+    default:
+        break;
+    }
+    if (named != NULL) {
+        memcpy(esc, named, 3);
+        return 2;
+    }
+    if (c >= 0x20) {
+        esc[0] = (char)c;
+        return 1;
+    }
+    memcpy(esc, "\\u00", 4);
+    esc[4] = hex[c >> 4];
+    esc[5] = hex[c & 0xF];
+    return 6;
+}
+
+/* What one step of the escaper writes: a pointer to the bytes and their
+ * length, and how many input bytes it consumed. */
+static size_t escape_step(const unsigned char *s, size_t n, char esc[7], const char **put,
+                          size_t *put_len)
+{
+    size_t bad = 0;
+
+    if (s[0] < 0x80) {
+        *put_len = escape_ascii(s[0], esc);
+        *put = esc;
+        return 1;
+    }
+    size_t ok = utf8_span(s, n, &bad);
+    *put = ok != 0 ? (const char *)s : replacement;
+    *put_len = ok != 0 ? ok : sizeof(replacement) - 1;
+    return ok != 0 ? ok : bad;
+}
+
+size_t mp_json_escape(char *out, size_t cap, const char *src, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i = 0;
+    size_t n = 0;
+
+    while (i < len) {
+        char esc[7];
+        const char *put;
+        size_t put_len;
+        i += escape_step(s + i, len - i, esc, &put, &put_len);
+        if (put_len > cap - n)
+            return (size_t)-1;
+        memcpy(out + n, put, put_len);
+        n += put_len;
+    }
+    return n;
+}
+
+/* Appends to out[0..cap) at *n; false once something did not fit. */
+struct writer {
+    char *out;
+    size_t cap;
+    size_t n;
+    bool full;
+};
+
+static void put_raw(struct writer *w, const char *s)
+{
+    size_t len = strlen(s);
+    if (w->full || len > w->cap - w->n) {
+        w->full = true;
+        return;
+    }
+    memcpy(w->out + w->n, s, len);
+    w->n += len;
+}
+
+/* A quoted, escaped string; NULL is written as the empty string. */
+static void put_string(struct writer *w, const char *s)
+{
+    put_raw(w, "\"");
+    if (w->full)
+        return;
+    size_t len = s != NULL ? strlen(s) : 0;
+    size_t done = mp_json_escape(w->out + w->n, w->cap - w->n, s != NULL ? s : "", len);
+    if (done == (size_t)-1) {
+        w->full = true;
+        return;
+    }
+    w->n += done;
+    put_raw(w, "\"");
+}
+
+size_t mp_errbody_format(char *out, size_t cap, const char *message, const char *type,
+                         const char *code)
+{
+    struct writer w = {out, cap, 0, false};
+
+    put_raw(&w, "{\"error\":{\"message\":");
+    put_string(&w, message);
+    put_raw(&w, ",\"type\":");
+    put_string(&w, type);
+    put_raw(&w, ",\"param\":null,\"code\":");
+    if (code != NULL)
+        put_string(&w, code);
+    else
+        put_raw(&w, "null");
+    put_raw(&w, "}}");
+    if (w.full || w.n >= cap) {
+        if (cap > 0)
+            out[0] = '\0';
+        return 0;
+    }
+    out[w.n] = '\0';
+    return w.n;
+}

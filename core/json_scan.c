@@ -1,4 +1,579 @@
-/* Placeholder until the module lands. */
+/* A validating JSON scanner that works on byte offsets: one pass, no
+ * allocation, no recursion. It never builds a tree or re-serializes.
+ *
+ * Containers are tracked on a fixed stack of MP_JSON_MAX_DEPTH closing
+ * brackets, so nesting costs one byte per level and a hostile body cannot
+ * grow the C stack. Strings, which make up nearly all of a chat request,
+ * are skipped eight bytes at a time (SWAR): a word is loaded and tested for
+ * a quote, a backslash, a control byte or a high bit at once, and only the
+ * words that hold one of those fall back to a byte loop. Non-ASCII bytes
+ * are checked against Unicode table 3-7, which rules out overlong forms,
+ * UTF-8-encoded surrogates and code points past U+10FFFF.
+ *
+ * Depth counts open containers: a value of MP_JSON_MAX_DEPTH nested arrays
+ * is accepted, one more is not. mp_json_find_member counts its top-level
+ * object, so the whole body obeys the same limit. */
 #include "json_scan.h"
 
-typedef int mp_placeholder_json_scan;
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "status.h"
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static bool is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static size_t ws(const unsigned char *s, size_t len, size_t pos)
+{
+    while (pos < len && is_ws(s[pos]))
+        pos++;
+    return pos;
+}
+
+size_t mp_json_skip_ws(const char *buf, size_t len, size_t pos)
+{
+    if (pos >= len)
+        return len;
+    return ws((const unsigned char *)buf, len, pos);
+}
+
+/* Plain string bytes need no attention: printable ASCII but the quote and
+ * the backslash. */
+static bool is_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* True when the word holds a byte that is not plain. Each test is exact as
+ * a yes/no answer once high bytes are excluded, and a high byte answers
+ * yes on its own, so there are no false negatives. */
+static bool word_special(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"');
+    uint64_t b = x ^ (ONES * '\\');
+    uint64_t t = (x - ONES * 0x20) & ~x;
+    t |= (q - ONES) & ~q;
+    t |= (b - ONES) & ~b;
+    return ((t | x) & HIGHS) != 0;
+}
+
+static size_t skip_plain(const unsigned char *s, size_t len, size_t i)
+{
+    while (len - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof(x));
+        if (word_special(x))
+            break;
+        i += 8;
+    }
+    while (i < len && is_plain(s[i]))
+        i++;
+    return i;
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..n), 0 if there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char b = s[0], lo = 0x80, hi = 0xBF;
+    size_t need;
+    if (b < 0xC2 || b > 0xF4)
+        return 0;
+    if (b < 0xE0) {
+        need = 2;
+    } else if (b < 0xF0) {
+        need = 3;
+        lo = b == 0xE0 ? 0xA0 : 0x80;
+        hi = b == 0xED ? 0x9F : 0xBF;
+    } else {
+        need = 4;
+        lo = b == 0xF0 ? 0x90 : 0x80;
+        hi = b == 0xF4 ? 0x8F : 0xBF;
+    }
+    if (need > n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < need; k++) {
+        if (s[k] < 0x80 || s[k] > 0xBF)
+            return 0;
+    }
+    return need;
+}
+
+static int hex_val(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads the 4 hex digits of a \u escape at s[i..i+4); -1 if malformed. */
+static long hex4(const unsigned char *s, size_t len, size_t i)
+{
+    long v = 0;
+    if (i > len || len - i < 4)
+        return -1;
+    for (size_t k = 0; k < 4; k++) {
+        int h = hex_val(s[i + k]);
+        if (h < 0)
+            return -1;
+        v = (v << 4) | h;
+    }
+    return v;
+}
+
+/* Length of the escape at s[i] == '\\' as the scanner sees it (a lone
+ * surrogate is valid JSON text), 0 if malformed. */
+static size_t escape_len(const unsigned char *s, size_t len, size_t i)
+{
+    if (len - i < 2)
+        return 0;
+    switch (s[i + 1]) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        return 2;
+    case 'u':
+        return hex4(s, len, i + 2) < 0 ? 0 : 6;
+    default:
+        return 0;
+    }
+}
+
+/* Scans the string literal opening at s[pos] == '"'; *end is one past its
+ * closing quote, *escaped tells whether it holds any backslash. */
+static int scan_string(const unsigned char *s, size_t len, size_t pos, size_t *end, bool *escaped)
+{
+    size_t i = pos + 1, n;
+    bool esc = false;
+    for (;;) {
+        i = skip_plain(s, len, i);
+        if (i >= len)
+            return MP_EINVAL;
+        if (s[i] == '"')
+            break;
+        if (s[i] == '\\') {
+            n = escape_len(s, len, i);
+            esc = true;
+        } else {
+            n = utf8_len(s + i, len - i); /* 0 for control bytes too */
+        }
+        if (n == 0)
+            return MP_EINVAL;
+        i += n;
+    }
+    *end = i + 1;
+    *escaped = esc;
+    return MP_OK;
+}
+
+static size_t digits(const unsigned char *s, size_t len, size_t i)
+{
+    while (i < len && is_digit(s[i]))
+        i++;
+    return i;
+}
+
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * A digit right after a leading zero is rejected here rather than left as
+ * trailing bytes, so "01" is never a number followed by garbage. */
+static int scan_number(const unsigned char *s, size_t len, size_t pos, size_t *end)
+{
+    size_t i = pos, j;
+    if (s[i] == '-')
+        i++;
+    if (i >= len || !is_digit(s[i]))
+        return MP_EINVAL;
+    if (s[i] == '0' && i + 1 < len && is_digit(s[i + 1]))
+        return MP_EINVAL;
+    i = digits(s, len, i);
+    if (i < len && s[i] == '.') {
+        j = digits(s, len, i + 1);
+        if (j == i + 1)
+            return MP_EINVAL;
+        i = j;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        j = digits(s, len, i);
+        if (j == i)
+            return MP_EINVAL;
+        i = j;
+    }
+    *end = i;
+    return MP_OK;
+}
+
+static int scan_literal(const unsigned char *s, size_t len, size_t pos, size_t *end)
+{
+    const char *word = s[pos] == 't' ? "true" : s[pos] == 'f' ? "false" : "null";
+    size_t n = strlen(word);
+    if (len - pos < n || memcmp(s + pos, word, n) != 0)
+        return MP_EINVAL;
+    *end = pos + n;
+    return MP_OK;
+}
+
+static int scan_scalar(const unsigned char *s, size_t len, size_t pos, size_t *end)
+{
+    bool esc;
+    if (s[pos] == '"')
+        return scan_string(s, len, pos, end, &esc);
+    if (s[pos] == '-' || is_digit(s[pos]))
+        return scan_number(s, len, pos, end);
+    return scan_literal(s, len, pos, end);
+}
+
+/* Scans `"name" :` at s[pos]; *name_end is one past the name's closing
+ * quote and *value_pos the first non-blank byte after the colon. */
+static int member_head(const unsigned char *s, size_t len, size_t pos, size_t *name_end,
+                       bool *escaped, size_t *value_pos)
+{
+    size_t i;
+    if (pos >= len || s[pos] != '"')
+        return MP_EINVAL;
+    if (scan_string(s, len, pos, name_end, escaped) != MP_OK)
+        return MP_EINVAL;
+    i = ws(s, len, *name_end);
+    if (i >= len || s[i] != ':')
+        return MP_EINVAL;
+    *value_pos = ws(s, len, i + 1);
+    return MP_OK;
+}
+
+/* After a value ends at *pos: closes finished containers and consumes one
+ * comma (and, inside an object, the next member's name), leaving *pos at
+ * the next value. Done when *depth reaches 0. */
+static int after_value(const unsigned char *s, size_t len, const unsigned char *stack,
+                       size_t *depth, size_t *pos)
+{
+    size_t i = *pos, name_end;
+    bool esc;
+    while (*depth > 0) {
+        i = ws(s, len, i);
+        if (i >= len)
+            return MP_EINVAL;
+        if (s[i] == stack[*depth - 1]) {
+            (*depth)--;
+            i++;
+            continue;
+        }
+        if (s[i] != ',')
+            return MP_EINVAL;
+        i = ws(s, len, i + 1);
+        if (stack[*depth - 1] == '}')
+            return member_head(s, len, i, &name_end, &esc, pos);
+        *pos = i;
+        return MP_OK;
+    }
+    *pos = i;
+    return MP_OK;
+}
+
+/* Opens the container at s[*pos]; leaves *pos at its first value, or just
+ * past it when it is empty. */
+static int open_container(const unsigned char *s, size_t len, unsigned char *stack, size_t *depth,
+                          size_t max_depth, size_t *pos)
+{
+    unsigned char close = s[*pos] == '[' ? ']' : '}';
+    size_t i = ws(s, len, *pos + 1), name_end;
+    bool esc;
+    if (*depth >= max_depth)
+        return MP_EINVAL;
+    if (i < len && s[i] == close) {
+        *pos = i + 1;
+        return after_value(s, len, stack, depth, pos);
+    }
+    stack[(*depth)++] = close;
+    if (close == '}')
+        return member_head(s, len, i, &name_end, &esc, pos);
+    *pos = i;
+    return MP_OK;
+}
+
+/* The scanner proper: loops "read a value, then close what it finished"
+ * until the outermost value is closed. */
+static int scan(const unsigned char *s, size_t len, size_t pos, size_t max_depth, size_t *start,
+                size_t *end)
+{
+    unsigned char stack[MP_JSON_MAX_DEPTH];
+    size_t depth = 0, first;
+    int rc;
+    pos = ws(s, len, pos);
+    first = pos;
+    do {
+        if (pos >= len)
+            return MP_EINVAL;
+        if (s[pos] == '[' || s[pos] == '{') {
+            rc = open_container(s, len, stack, &depth, max_depth, &pos);
+        } else {
+            rc = scan_scalar(s, len, pos, &pos);
+            if (rc == MP_OK)
+                rc = after_value(s, len, stack, &depth, &pos);
+        }
+        if (rc != MP_OK)
+            return MP_EINVAL;
+    } while (depth > 0);
+    *start = first;
+    *end = pos;
+    return MP_OK;
+}
+
+int mp_json_scan_value(const char *buf, size_t len, size_t pos, size_t *start, size_t *end)
+{
+    if (buf == NULL || pos > len)
+        return MP_EINVAL;
+    return scan((const unsigned char *)buf, len, pos, MP_JSON_MAX_DEPTH, start, end);
+}
+
+/* Reads one escape at s[i] == '\\' as a code point, joining a surrogate
+ * pair; returns the bytes consumed, 0 for a lone surrogate or malformed
+ * escape. The span is known to be a valid literal, but stay bounded. */
+static size_t read_escape(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *p;
+    long hi, lo;
+    if (len - i < 2 || s[i + 1] == '\0')
+        return 0;
+    if (s[i + 1] != 'u') {
+        p = strchr(from, s[i + 1]);
+        if (p == NULL)
+            return 0;
+        *cp = (unsigned char)to[p - from];
+        return 2;
+    }
+    hi = hex4(s, len, i + 2);
+    if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF))
+        return 0;
+    if (hi < 0xD800 || hi > 0xDBFF) {
+        *cp = (uint32_t)hi;
+        return 6;
+    }
+    if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u')
+        return 0;
+    lo = hex4(s, len, i + 8);
+    if (lo < 0xDC00 || lo > 0xDFFF)
+        return 0;
+    *cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+    return 12;
+}
+
+static size_t utf8_put(uint32_t cp, unsigned char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Compares the validated, escaped name literal s[ns..ne) with key, decoding
+ * escapes on the fly. A name mp_json_string_decode would reject (lone
+ * surrogate, \u0000) matches nothing. */
+static bool name_equals(const unsigned char *s, size_t ns, size_t ne, bool escaped,
+                        const unsigned char *key, size_t key_len)
+{
+    size_t i = ns + 1, stop = ne - 1, k = 0, n;
+    unsigned char u[4];
+    uint32_t cp;
+    if (!escaped)
+        return stop - i == key_len && (key_len == 0 || memcmp(s + i, key, key_len) == 0);
+    while (i < stop) {
+        if (s[i] != '\\') {
+            if (k >= key_len || key[k] != s[i])
+                return false;
+            i++;
+            k++;
+            continue;
+        }
+        n = read_escape(s, stop, i, &cp);
+        if (n == 0 || cp == 0)
+            return false;
+        i += n;
+        n = utf8_put(cp, u);
+        if (key_len - k < n || memcmp(key + k, u, n) != 0)
+            return false;
+        k += n;
+    }
+    return k == key_len;
+}
+
+/* Walks the members of the top-level object from *pos (its first name) to
+ * its closing brace, left in *pos; span gets the last match's value. */
+static int find_in_members(const unsigned char *s, size_t len, size_t *pos,
+                           const unsigned char *key, size_t key_len, size_t span[2], bool *found)
+{
+    size_t i = *pos, ns, ne, vs, ve;
+    bool esc;
+    for (;;) {
+        ns = i;
+        if (member_head(s, len, ns, &ne, &esc, &i) != MP_OK)
+            return MP_EINVAL;
+        if (scan(s, len, i, MP_JSON_MAX_DEPTH - 1, &vs, &ve) != MP_OK)
+            return MP_EINVAL;
+        if (name_equals(s, ns, ne, esc, key, key_len)) {
+            *found = true; /* keep going: the last duplicate wins */
+            span[0] = vs;
+            span[1] = ve;
+        }
+        i = ws(s, len, ve);
+        if (i < len && s[i] == '}')
+            break;
+        if (i >= len || s[i] != ',')
+            return MP_EINVAL;
+        i = ws(s, len, i + 1); /* a '}' here is a trailing comma: member_head refuses it */
+    }
+    *pos = i;
+    return MP_OK;
+}
+
+int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
+                        size_t *val_start, size_t *val_end)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t pos, span[2] = {0, 0};
+    bool found = false;
+    if (buf == NULL || (key == NULL && key_len > 0))
+        return MP_EINVAL;
+    pos = ws(s, len, 0);
+    if (pos >= len || s[pos] != '{')
+        return MP_EINVAL;
+    pos = ws(s, len, pos + 1);
+    if (pos >= len || s[pos] != '}') {
+        if (find_in_members(s, len, &pos, (const unsigned char *)key, key_len, span, &found) !=
+            MP_OK)
+            return MP_EINVAL;
+    }
+    if (ws(s, len, pos + 1) != len)
+        return MP_EINVAL;
+    if (!found)
+        return MP_NOTFOUND;
+    *val_start = span[0];
+    *val_end = span[1];
+    return MP_OK;
+}
+
+int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
+                          size_t *out_len)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i, stop, n = 0, e, k;
+    unsigned char u[4];
+    uint32_t cp;
+    bool esc;
+    if (buf == NULL || end < start + 2 || s[start] != '"')
+        return MP_EINVAL;
+    if (scan_string(s, end, start, &e, &esc) != MP_OK || e != end)
+        return MP_EINVAL;
+    /* Past this point the literal is well formed; only lone surrogates and
+     * NUL remain to refuse. Keep counting past cap so EINVAL wins. */
+    for (i = start + 1, stop = end - 1; i < stop; n += k) {
+        const unsigned char *bs = memchr(s + i, '\\', stop - i);
+        k = bs == NULL ? stop - i : (size_t)(bs - (s + i));
+        if (k > 0) {
+            if (n <= cap && cap - n >= k)
+                memcpy(out + n, s + i, k);
+            i += k;
+            continue;
+        }
+        k = read_escape(s, stop, i, &cp);
+        if (k == 0 || cp == 0)
+            return MP_EINVAL;
+        i += k;
+        k = utf8_put(cp, u);
+        if (n <= cap && cap - n >= k)
+            memcpy(out + n, u, k);
+    }
+    if (n > cap)
+        return MP_ETOOBIG;
+    *out_len = n;
+    return MP_OK;
+}
+
+/* Finds the next element after cursor inside s[start..last), where last
+ * is the closing bracket; *pos is left at it, or at last when none. */
+static int next_pos(const unsigned char *s, size_t start, size_t last, size_t cursor, size_t *pos)
+{
+    size_t i;
+    if (cursor == 0) {
+        *pos = ws(s, last, start + 1);
+        return MP_OK;
+    }
+    if (cursor <= start || cursor > last)
+        return MP_EINVAL;
+    i = ws(s, last, cursor);
+    if (i == last) {
+        *pos = last;
+        return MP_OK;
+    }
+    if (s[i] != ',')
+        return MP_EINVAL;
+    *pos = ws(s, last, i + 1);
+    return *pos == last ? MP_EINVAL : MP_OK; /* a trailing comma */
+}
+
+int mp_json_next(const char *buf, size_t start, size_t end, size_t *cursor, size_t *name_start,
+                 size_t *name_end, size_t *el_start, size_t *el_end)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    bool obj = name_start != NULL, esc;
+    size_t last, pos, ne = 0, vpos, vs, ve;
+    if (buf == NULL || cursor == NULL || (obj && name_end == NULL) || end < start + 2)
+        return MP_EINVAL;
+    last = end - 1;
+    if (s[start] != (obj ? '{' : '[') || s[last] != (obj ? '}' : ']'))
+        return MP_EINVAL;
+    if (next_pos(s, start, last, *cursor, &pos) != MP_OK)
+        return MP_EINVAL;
+    if (pos == last)
+        return MP_NOTFOUND;
+    vpos = pos;
+    if (obj && member_head(s, last, pos, &ne, &esc, &vpos) != MP_OK)
+        return MP_EINVAL;
+    if (scan(s, last, vpos, MP_JSON_MAX_DEPTH, &vs, &ve) != MP_OK)
+        return MP_EINVAL;
+    if (obj) {
+        *name_start = pos;
+        *name_end = ne;
+    }
+    *el_start = vs;
+    *el_end = ve;
+    *cursor = ve;
+    return MP_OK;
+}

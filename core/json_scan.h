@@ -44,4 +44,26 @@ int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, 
 int mp_json_next(const char *buf, size_t start, size_t end, size_t *cursor, size_t *name_start,
                  size_t *name_end, size_t *el_start, size_t *el_end);
 
+/* Details the declarations above leave open (added with the implementation):
+ * - Depth counts open containers, empty ones included: MP_JSON_MAX_DEPTH
+ *   nested arrays are accepted, one more is MP_EINVAL. mp_json_find_member
+ *   counts the top-level object, so the whole body obeys the same limit.
+ * - mp_json_scan_value does not look past the value: "true x" scans as
+ *   "true" and the caller judges what follows. A digit right after a leading
+ *   zero ("01") is MP_EINVAL, not "0" followed by garbage.
+ * - mp_json_find_member: duplicate keys, the last one wins (as in Python's
+ *   json and jansson's default). A member name that mp_json_string_decode
+ *   would refuse (escaped lone surrogate, \u0000) matches no key. key is
+ *   borrowed and may be NULL when key_len is 0.
+ * - mp_json_string_decode: out's contents are unspecified unless MP_OK (it
+ *   may hold a prefix); *out_len is untouched. The decoded length never
+ *   exceeds end - start - 2, so that cap always suffices. out may be NULL
+ *   when cap is 0. MP_EINVAL takes precedence over MP_ETOOBIG.
+ * - mp_json_next: the kind asked for is an object when name_start is not
+ *   NULL (name_end must then be non-NULL too), an array otherwise. *cursor
+ *   is an offset into buf, opaque to the caller; it is only advanced on
+ *   MP_OK, so MP_NOTFOUND repeats. Elements are re-validated as they are
+ *   walked, so an unvalidated span yields MP_EINVAL, never an overread past
+ *   end. */
+
 #endif

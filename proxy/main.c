@@ -1,5 +1,126 @@
-/* Placeholder entry point until the proxy lands. */
-int main(void)
+/* memproxy's entry point: command line, configuration, storage, server,
+ * and the exit statuses of CONTRACT §1 (0 clean stop, 1 bad configuration,
+ * 2 could not start). */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_load.h"
+#include "log.h"
+#include "mp_version.h"
+#include "server.h"
+#include "status.h"
+#include "store.h"
+
+extern char **environ;
+
+enum { EXIT_CLEAN = 0, EXIT_CONFIG = 1, EXIT_START = 2 };
+
+struct options {
+    const char *config_path;
+    bool check_only;
+};
+
+static void usage(FILE *f)
 {
-    return 0;
+    fprintf(f, "usage: memproxy [-c FILE] [--check-config] [--version] [--help]\n"
+               "  -c, --config FILE  INI configuration (default: built-in defaults + environment)\n"
+               "  --check-config     validate the configuration and exit (0 valid, 1 not)\n"
+               "  --version          print the version and exit\n"
+               "  --help             print this help and exit\n"
+               "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+            o->config_path = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            o->config_path = a + 9;
+        } else if (strcmp(a, "--check-config") == 0) {
+            o->check_only = true;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("memproxy %s\n", MP_VERSION);
+            return EXIT_CLEAN;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return EXIT_CLEAN;
+        } else {
+            fprintf(stderr, "memproxy: unknown argument '%s'\n", a);
+            usage(stderr);
+            return EXIT_CONFIG;
+        }
+    }
+    return -1;
+}
+
+static int open_store(const struct mp_config *cfg, struct mp_store **store)
+{
+    char err[512] = "";
+    struct mp_store_options opts = {
+        .path = cfg->storage.path,
+        .map_size = (uint64_t)cfg->storage.map_size_mb * 1024 * 1024,
+        .sync = cfg->storage.sync == MP_SYNC_FULL   ? MP_STORE_SYNC_FULL
+                : cfg->storage.sync == MP_SYNC_META ? MP_STORE_SYNC_META
+                                                    : MP_STORE_SYNC_NONE,
+    };
+    if (mp_store_open_lmdb(&opts, store, err, sizeof(err)) == MP_OK)
+        return MP_OK;
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_ERROR, "cannot open storage");
+    mp_logline_str(&l, "error", err);
+    mp_logline_end(&l);
+    return MP_EIO;
+}
+
+static int run(const struct mp_config *cfg, const char *config_path)
+{
+    struct mp_store *store = NULL;
+    struct mp_server *server = NULL;
+    int status = EXIT_START;
+    if (open_store(cfg, &store) != MP_OK)
+        goto out;
+    if (mp_server_new(cfg, config_path, store, &server) != MP_OK)
+        goto out;
+    mp_server_run(server);
+    mp_log(MP_LOG_INFO, "stopped");
+    status = EXIT_CLEAN;
+out:
+    mp_server_free(server);
+    mp_store_free(store);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct mp_config cfg;
+    struct mp_config_errors errs;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if (mp_config_load(o.config_path, (const char *const *)environ, &cfg, &errs) != MP_OK) {
+        mp_config_print_errors(&errs, stderr);
+        return EXIT_CONFIG;
+    }
+    if (o.check_only) {
+        printf("configuration ok\n");
+        return EXIT_CLEAN;
+    }
+    mp_log_configure(cfg.log.level, cfg.log.format);
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
+        mp_log(MP_LOG_ERROR, "cannot initialize libcurl or libevent threads");
+        return EXIT_START;
+    }
+    rc = run(&cfg, o.config_path);
+    curl_global_cleanup();
+    libevent_global_shutdown();
+    return rc;
 }

@@ -1,11 +1,842 @@
-/* Placeholder until tests for core/http_parse.c land. */
+/* Tests for core/http_parse.c: the request head parser, its limits and
+ * smuggling defenses, the header helpers and the chunked body decoder. */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "http_parse.h"
+#include "status.h"
 
 Suite *mp_test_suite(void);
 
+#define BIG_LIMIT 65536
+
+/* A heap copy of exactly n bytes, so ASan catches any read past the end. */
+static char *dup_exact(const char *s, size_t n)
+{
+    char *p = malloc(n > 0 ? n : 1);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, s, n);
+    return p;
+}
+
+static int parse_n(const char *s, size_t n, size_t max_head, struct mp_http_request_head *h)
+{
+    char *copy = dup_exact(s, n);
+    int rc = mp_http_parse_request_head(copy, n, max_head, h);
+    free(copy); /* callers use only scalars: the spans now dangle */
+    return rc;
+}
+
+static int parse_rc(const char *s)
+{
+    static struct mp_http_request_head h;
+    return parse_n(s, strlen(s), BIG_LIMIT, &h);
+}
+
+static void assert_span(const char *p, size_t n, const char *want)
+{
+    ck_assert_msg(n == strlen(want) && memcmp(p, want, n) == 0, "got '%.*s', want '%s'", (int)n, p,
+                  want);
+}
+
+static void assert_header(const struct mp_http_request_head *h, size_t i, const char *name,
+                          const char *value)
+{
+    ck_assert_uint_lt(i, h->num_headers);
+    assert_span(h->headers[i].name, h->headers[i].name_len, name);
+    assert_span(h->headers[i].value, h->headers[i].value_len, value);
+}
+
+/* ---- request head: accepted forms ---- */
+
+START_TEST(test_http_simple_get)
+{
+    static const char req[] = "GET /v1/models?x=1 HTTP/1.1\r\nHost: example.com\r\n"
+                              "Accept: */*\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    ck_assert_ptr_eq(h.method, req);
+    assert_span(h.method, h.method_len, "GET");
+    ck_assert_ptr_eq(h.target, req + 4);
+    assert_span(h.target, h.target_len, "/v1/models?x=1");
+    ck_assert_int_eq(h.minor_version, 1);
+    ck_assert_uint_eq(h.num_headers, 2);
+    assert_header(&h, 0, "Host", "example.com");
+    assert_header(&h, 1, "Accept", "*/*");
+    ck_assert_uint_eq(h.head_len, strlen(req));
+    ck_assert_int_eq(h.content_length, -1);
+    ck_assert(!h.chunked);
+    ck_assert(h.keep_alive);
+    ck_assert(!h.expect_continue);
+}
+END_TEST
+
+START_TEST(test_http_post_with_content_length)
+{
+    static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 11\r\n"
+                              "Content-Type: application/json\r\n\r\n{\"a\":\"bcd\"}";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    assert_span(h.method, h.method_len, "POST");
+    ck_assert_int_eq(h.content_length, 11);
+    ck_assert(!h.chunked);
+    /* The body is not part of the head. */
+    ck_assert_uint_eq(h.head_len, strlen(req) - 11);
+    ck_assert_uint_eq(h.num_headers, 2);
+}
+END_TEST
+
+START_TEST(test_http_header_values_trimmed)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nA:   spaced out \t \r\nB:\tx\r\nEmpty:\r\n"
+                              "Blank:  \t \r\nC:y\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    ck_assert_uint_eq(h.num_headers, 5);
+    assert_header(&h, 0, "A", "spaced out");
+    assert_header(&h, 1, "B", "x");
+    assert_header(&h, 2, "Empty", "");
+    assert_header(&h, 3, "Blank", "");
+    assert_header(&h, 4, "C", "y");
+}
+END_TEST
+
+START_TEST(test_http_lf_only_line_ends)
+{
+    static const char req[] = "GET /a HTTP/1.0\nHost: h\nX: y \n\nbody";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    assert_span(h.target, h.target_len, "/a");
+    ck_assert_int_eq(h.minor_version, 0);
+    ck_assert_uint_eq(h.num_headers, 2);
+    assert_header(&h, 0, "Host", "h");
+    assert_header(&h, 1, "X", "y");
+    ck_assert_uint_eq(h.head_len, strlen(req) - 4);
+}
+END_TEST
+
+START_TEST(test_http_leading_empty_lines_skipped_and_counted)
+{
+    static const char req[] = "\r\n\n\r\nGET / HTTP/1.1\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    ck_assert_ptr_eq(h.method, req + 5);
+    assert_span(h.method, h.method_len, "GET");
+    ck_assert_uint_eq(h.num_headers, 0);
+    ck_assert_uint_eq(h.head_len, strlen(req));
+}
+END_TEST
+
+START_TEST(test_http_value_allows_htab_and_obs_text)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nX: a\tb \xc3\xa9\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    assert_header(&h, 0, "X", "a\tb \xc3\xa9");
+}
+END_TEST
+
+START_TEST(test_http_head_split_at_every_offset)
+{
+    static const char req[] =
+        "POST /v1/chat?x=1 HTTP/1.1\r\nHost: a.example\r\n"
+        "Content-Length: 5\nConnection: close\r\nX-Memory:  off \r\n\r\nhello";
+    size_t len = strlen(req);
+    struct mp_http_request_head ref, h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, len, BIG_LIMIT, &ref), MP_OK);
+    ck_assert_uint_eq(ref.head_len, len - 5);
+    for (size_t k = 0; k <= len; k++) {
+        char *buf = dup_exact(req, k);
+        int rc = mp_http_parse_request_head(buf, k, BIG_LIMIT, &h);
+        if (k < ref.head_len) {
+            ck_assert_msg(rc == MP_AGAIN, "offset %zu: rc %d", k, rc);
+            free(buf);
+            continue;
+        }
+        ck_assert_msg(rc == MP_OK, "offset %zu: rc %d", k, rc);
+        ck_assert_uint_eq(h.head_len, ref.head_len);
+        ck_assert_uint_eq((size_t)(h.method - buf), (size_t)(ref.method - req));
+        ck_assert_uint_eq((size_t)(h.target - buf), (size_t)(ref.target - req));
+        ck_assert_uint_eq(h.target_len, ref.target_len);
+        ck_assert_uint_eq(h.num_headers, ref.num_headers);
+        for (size_t i = 0; i < h.num_headers; i++) {
+            ck_assert_uint_eq((size_t)(h.headers[i].name - buf),
+                              (size_t)(ref.headers[i].name - req));
+            ck_assert_uint_eq(h.headers[i].name_len, ref.headers[i].name_len);
+            ck_assert_uint_eq((size_t)(h.headers[i].value - buf),
+                              (size_t)(ref.headers[i].value - req));
+            ck_assert_uint_eq(h.headers[i].value_len, ref.headers[i].value_len);
+        }
+        ck_assert_int_eq(h.content_length, 5);
+        ck_assert(!h.keep_alive);
+        free(buf);
+    }
+}
+END_TEST
+
+/* ---- request head: limits ---- */
+
+START_TEST(test_http_head_exactly_at_limit_ok_one_over_too_big)
+{
+    static const char req[] = "GET /limit HTTP/1.1\r\nHost: x\r\n\r\n";
+    size_t n = strlen(req);
+    struct mp_http_request_head h;
+    ck_assert_int_eq(parse_n(req, n, n, &h), MP_OK);
+    ck_assert_uint_eq(h.head_len, n);
+    /* The same complete head against a limit one byte smaller. */
+    ck_assert_int_eq(parse_n(req, n, n - 1, &h), MP_ETOOBIG);
+}
+END_TEST
+
+START_TEST(test_http_body_bytes_do_not_count_against_limit)
+{
+    static const char req[] = "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789";
+    size_t head = strlen(req) - 10;
+    struct mp_http_request_head h;
+    ck_assert_int_eq(parse_n(req, strlen(req), head, &h), MP_OK);
+    ck_assert_uint_eq(h.head_len, head);
+}
+END_TEST
+
+START_TEST(test_http_incomplete_head_again_within_limit_too_big_past_it)
+{
+    static const char part[] = "GET /x HTTP/1.1\r\nHost: abcdef\r\n";
+    size_t n = strlen(part);
+    struct mp_http_request_head h;
+    ck_assert_int_eq(parse_n(part, n, n, &h), MP_AGAIN);
+    ck_assert_int_eq(parse_n(part, n, n + 100, &h), MP_AGAIN);
+    ck_assert_int_eq(parse_n(part, n, n - 1, &h), MP_ETOOBIG);
+    /* Leading empty lines count too. */
+    ck_assert_int_eq(parse_n("\r\n\r\n\r\n", 6, 5, &h), MP_ETOOBIG);
+    ck_assert_int_eq(parse_n("\r\n\r\n\r\n", 6, 6, &h), MP_AGAIN);
+}
+END_TEST
+
+static size_t build_headers(char *buf, size_t cap, int count)
+{
+    size_t n = (size_t)snprintf(buf, cap, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < count; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "X-H%d: v%d\r\n", i, i);
+    n += (size_t)snprintf(buf + n, cap - n, "\r\n");
+    ck_assert_uint_lt(n, cap);
+    return n;
+}
+
+START_TEST(test_http_max_headers_ok_one_more_too_big)
+{
+    static char buf[8192];
+    struct mp_http_request_head h;
+    size_t n = build_headers(buf, sizeof(buf), MP_HTTP_MAX_HEADERS);
+    ck_assert_int_eq(mp_http_parse_request_head(buf, n, BIG_LIMIT, &h), MP_OK);
+    ck_assert_uint_eq(h.num_headers, MP_HTTP_MAX_HEADERS);
+    assert_header(&h, MP_HTTP_MAX_HEADERS - 1, "X-H127", "v127");
+    n = build_headers(buf, sizeof(buf), MP_HTTP_MAX_HEADERS + 1);
+    ck_assert_int_eq(parse_n(buf, n, BIG_LIMIT, &h), MP_ETOOBIG);
+}
+END_TEST
+
+/* ---- request head: rejections ---- */
+
+START_TEST(test_http_rejects_obs_fold)
+{
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\n A: b\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_whitespace_before_colon)
+{
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nContent-Length : 5\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_bare_cr)
+{
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\rB: c\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\r\nA: b\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\r\n\r\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("\rGET / HTTP/1.1\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_control_chars)
+{
+    static const char nul[] = "GET / HTTP/1.1\r\nA: b\0c\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(parse_n(nul, sizeof(nul) - 1, BIG_LIMIT, &h), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA: b\x1b[0m\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA\x01: b\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_non_token_names)
+{
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\n: empty\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nNoColon\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA(b): c\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA/b: c\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\n\xc3\xa9: c\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nA!#$%&'*+-.^_`|~0z: ok\r\n\r\n"), MP_OK);
+}
+END_TEST
+
+START_TEST(test_http_rejects_content_length_with_transfer_encoding)
+{
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"),
+                     MP_EINVAL);
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n"
+                              "content-length: 0\r\n\r\n"),
+                     MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_accepts_chunked_transfer_encoding)
+{
+    static const char req[] = "POST / HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    ck_assert(h.chunked);
+    ck_assert_int_eq(h.content_length, -1);
+}
+END_TEST
+
+START_TEST(test_http_rejects_transfer_encoding_other_than_chunked)
+{
+    static const char *const bad[] = {"gzip",     "chunked, gzip", "gzip, chunked", "identity",
+                                      "chunkedx", "chunked;q=1",   "chunked,",      "",
+                                      "x-chunked"};
+    char req[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nTransfer-Encoding: %s\r\n\r\n", bad[i]);
+        ck_assert_msg(parse_rc(req) == MP_EINVAL, "accepted '%s'", bad[i]);
+    }
+    /* Twice is "chunked, chunked". */
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"),
+                     MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_transfer_encoding_in_http10)
+{
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_differing_content_lengths)
+{
+    struct mp_http_request_head h;
+    static const char same[] =
+        "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 005\r\n\r\n";
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+                     MP_EINVAL);
+    ck_assert_int_eq(parse_n(same, strlen(same), BIG_LIMIT, &h), MP_OK);
+    ck_assert_int_eq(h.content_length, 5);
+}
+END_TEST
+
+START_TEST(test_http_rejects_non_numeric_content_length)
+{
+    static const char *const bad[] = {"",    "+5",   "-1",  "5 5", "0x10",
+                                      "5,5", "5, 5", "1.0", "abc", "1e3"};
+    char req[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nContent-Length: %s\r\n\r\n", bad[i]);
+        ck_assert_msg(parse_rc(req) == MP_EINVAL, "accepted '%s'", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_http_content_length_int64_bounds)
+{
+    static const char max[] = "POST / HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(parse_n(max, strlen(max), BIG_LIMIT, &h), MP_OK);
+    ck_assert_int_eq(h.content_length, INT64_MAX);
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n"),
+                     MP_EINVAL);
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+                     MP_EINVAL);
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"), MP_OK);
+}
+END_TEST
+
+START_TEST(test_http_rejects_other_versions)
+{
+    static const char *const bad[] = {"HTTP/1.2",  "HTTP/2.0", "HTTP/0.9", "http/1.1",  "HTTP/1.1 ",
+                                      "HTTP/1.10", "HTTP/1.",  "HTTP/11",  "HTTP/1.1\t"};
+    char req[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req), "GET / %s\r\n\r\n", bad[i]);
+        ck_assert_msg(parse_rc(req) == MP_EINVAL, "accepted '%s'", bad[i]);
+    }
+    ck_assert_int_eq(parse_rc("GET /\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_non_origin_form_targets)
+{
+    ck_assert_int_eq(parse_rc("GET http://a.example/ HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("OPTIONS * HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("CONNECT a.example:443 HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET  HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET /a\tb HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET /\xc3\xa9 HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET /a  HTTP/1.1\r\n\r\n"), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_rejects_non_token_method)
+{
+    ck_assert_int_eq(parse_rc(" GET / HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("G(T / HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET\t/ HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("M-SEARCH / HTTP/1.1\r\n\r\n"), MP_OK);
+}
+END_TEST
+
+START_TEST(test_http_rejects_garbage_before_head_completes)
+{
+    struct mp_http_request_head h;
+    /* A TLS ClientHello start: refused at once, not after max_head bytes. */
+    ck_assert_int_eq(parse_n("\x16\x03\x01\x02\x00\x01", 6, BIG_LIMIT, &h), MP_EINVAL);
+    ck_assert_int_eq(parse_n("GET", 3, BIG_LIMIT, &h), MP_AGAIN);
+    ck_assert_int_eq(parse_n("GET ", 4, BIG_LIMIT, &h), MP_AGAIN);
+    ck_assert_int_eq(parse_n("GE<", 3, BIG_LIMIT, &h), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_http_out_untouched_on_failure)
+{
+    struct mp_http_request_head h, before;
+    memset(&h, 0xab, sizeof(h));
+    memcpy(&before, &h, sizeof(h));
+    static const char bad[] = "GET / HTTP/1.1\r\nA: 1\r\nB : 2\r\n\r\n";
+    ck_assert_int_eq(parse_n(bad, strlen(bad), BIG_LIMIT, &h), MP_EINVAL);
+    ck_assert_int_eq(parse_n("GET / HTTP/1.1\r\nA: 1\r\n", 22, BIG_LIMIT, &h), MP_AGAIN);
+    ck_assert_int_eq(memcmp(&h, &before, sizeof(h)), 0);
+}
+END_TEST
+
+/* ---- request head: connection semantics ---- */
+
+struct ka_case {
+    const char *fields;
+    bool want;
+};
+
+START_TEST(test_http_keep_alive_matrix)
+{
+    static const struct ka_case v11[] = {
+        {"", true},
+        {"Connection: close\r\n", false},
+        {"Connection: Keep-Alive, CLOSE\r\n", false},
+        {"Connection: keep-alive\r\n", true},
+        {"Connection: closed, upgrade\r\n", true},
+        {"Connection: foo\r\nconnection: close\r\n", false},
+    };
+    static const struct ka_case v10[] = {
+        {"", false},
+        {"Connection: keep-alive\r\n", true},
+        {"Connection:  Keep-Alive \r\n", true},
+        {"Connection: foo,keep-alive\r\n", true},
+        {"Connection: foo\r\nConnection: keep-alive\r\n", true},
+        {"Connection: keep-alive\r\nConnection: close\r\n", false},
+        {"Connection: keep-alives\r\n", false},
+    };
+    char req[256];
+    struct mp_http_request_head h;
+    for (size_t i = 0; i < sizeof(v11) / sizeof(v11[0]); i++) {
+        snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n%s\r\n", v11[i].fields);
+        ck_assert_int_eq(parse_n(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+        ck_assert_msg(h.keep_alive == v11[i].want, "1.1 case %zu", i);
+    }
+    for (size_t i = 0; i < sizeof(v10) / sizeof(v10[0]); i++) {
+        snprintf(req, sizeof(req), "GET / HTTP/1.0\r\n%s\r\n", v10[i].fields);
+        ck_assert_int_eq(parse_n(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+        ck_assert_msg(h.keep_alive == v10[i].want, "1.0 case %zu", i);
+    }
+}
+END_TEST
+
+START_TEST(test_http_expect_continue)
+{
+    struct mp_http_request_head h;
+    static const char a[] = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+    static const char b[] = "POST / HTTP/1.1\r\nEXPECT:  100-Continue \r\n\r\n";
+    static const char c[] = "POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n";
+    static const char d[] = "POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n";
+    ck_assert_int_eq(parse_n(a, strlen(a), BIG_LIMIT, &h), MP_OK);
+    ck_assert(h.expect_continue);
+    ck_assert_int_eq(parse_n(b, strlen(b), BIG_LIMIT, &h), MP_OK);
+    ck_assert(h.expect_continue);
+    ck_assert_int_eq(parse_n(c, strlen(c), BIG_LIMIT, &h), MP_OK);
+    ck_assert(!h.expect_continue);
+    /* RFC 9110 10.1.1: ignored in HTTP/1.0. */
+    ck_assert_int_eq(parse_n(d, strlen(d), BIG_LIMIT, &h), MP_OK);
+    ck_assert(!h.expect_continue);
+}
+END_TEST
+
+/* ---- header helpers ---- */
+
+START_TEST(test_http_find_header_case_insensitive)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nX-User-Id: alice\r\nx-user-id: bob\r\n"
+                              "Host: h\r\n\r\n";
+    struct mp_http_request_head h;
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
+    const struct mp_http_header *f = mp_http_find_header(&h, "X-USER-ID", 9);
+    ck_assert_ptr_eq(f, &h.headers[0]);
+    assert_span(f->value, f->value_len, "alice");
+    ck_assert_ptr_eq(mp_http_find_header(&h, "host", 4), &h.headers[2]);
+    ck_assert_ptr_null(mp_http_find_header(&h, "X-User", 6));
+    ck_assert_ptr_null(mp_http_find_header(&h, "Hostx", 5));
+}
+END_TEST
+
+START_TEST(test_http_hop_by_hop_list)
+{
+    static const char *const hop[] = {"Connection",
+                                      "keep-alive",
+                                      "PROXY-CONNECTION",
+                                      "Proxy-Authorization",
+                                      "proxy-authenticate",
+                                      "TE",
+                                      "Trailer",
+                                      "Transfer-Encoding",
+                                      "upgrade"};
+    static const char *const end[] = {"Host",
+                                      "Content-Length",
+                                      "Authorization",
+                                      "Trailers",
+                                      "T",
+                                      "Upgrade-Insecure-Requests",
+                                      "X-Request-Id",
+                                      ""};
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        ck_assert_msg(mp_http_is_hop_by_hop(hop[i], strlen(hop[i])), "%s", hop[i]);
+    for (size_t i = 0; i < sizeof(end) / sizeof(end[0]); i++)
+        ck_assert_msg(!mp_http_is_hop_by_hop(end[i], strlen(end[i])), "%s", end[i]);
+    /* Length is what counts, not a NUL. */
+    ck_assert(mp_http_is_hop_by_hop("TEx", 2));
+}
+END_TEST
+
+START_TEST(test_http_connection_lists_tokens)
+{
+    static const char v[] = "keep-alive, X-Foo ,\tupgrade,,x-bar";
+    size_t n = strlen(v);
+    ck_assert(mp_http_connection_lists(v, n, "x-foo", 5));
+    ck_assert(mp_http_connection_lists(v, n, "Upgrade", 7));
+    ck_assert(mp_http_connection_lists(v, n, "X-BAR", 5));
+    ck_assert(mp_http_connection_lists(v, n, "keep-alive", 10));
+    ck_assert(!mp_http_connection_lists(v, n, "x-fo", 4));
+    ck_assert(!mp_http_connection_lists(v, n, "alive", 5));
+    ck_assert(!mp_http_connection_lists(v, n, "", 0));
+    ck_assert(!mp_http_connection_lists("", 0, "close", 5));
+    ck_assert(mp_http_connection_lists("close", 5, "close", 5));
+    ck_assert(!mp_http_connection_lists("close", 4, "close", 5));
+}
+END_TEST
+
+/* ---- chunked decoder ---- */
+
+/* Extensions, uppercase hex, LF-only ends, trailers: 5 + 26 + 3 bytes. */
+static const char sample[] = "5;name=value\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+                             "3\nXYZ\n0;last\r\nTrailer-A: 1\r\nB: two\n\r\n";
+static const char sample_body[] = "helloabcdefghijklmnopqrstuvwxyzXYZ";
+
+/* Feeds in[0..n) through an exact-size copy; appends to out. */
+static int feed(struct mp_http_chunked *c, const char *in, size_t n, size_t *consumed, char *out,
+                size_t cap, size_t *produced)
+{
+    char *copy = dup_exact(in, n);
+    int rc = mp_http_chunked_decode(c, copy, n, consumed, out, cap, produced);
+    free(copy);
+    return rc;
+}
+
+static int decode_all(const char *in, size_t n, size_t *consumed, char *out, size_t cap,
+                      size_t *produced)
+{
+    struct mp_http_chunked c;
+    mp_http_chunked_init(&c);
+    return feed(&c, in, n, consumed, out, cap, produced);
+}
+
+START_TEST(test_chunked_decodes_sample)
+{
+    char out[64];
+    size_t used, made;
+    size_t n = strlen(sample);
+    ck_assert_int_eq(decode_all(sample, n, &used, out, sizeof(out), &made), MP_OK);
+    ck_assert_uint_eq(used, n);
+    assert_span(out, made, sample_body);
+}
+END_TEST
+
+START_TEST(test_chunked_split_at_every_offset)
+{
+    size_t n = strlen(sample);
+    for (size_t k = 0; k <= n; k++) {
+        struct mp_http_chunked c;
+        char out[64];
+        size_t used1, made1, used2 = 0, made2 = 0;
+        mp_http_chunked_init(&c);
+        int rc = feed(&c, sample, k, &used1, out, sizeof(out), &made1);
+        if (k < n) {
+            ck_assert_msg(rc == MP_AGAIN, "offset %zu: rc %d", k, rc);
+            ck_assert_uint_eq(used1, k);
+            rc = feed(&c, sample + k, n - k, &used2, out + made1, sizeof(out) - made1, &made2);
+        }
+        ck_assert_msg(rc == MP_OK, "offset %zu: rc %d", k, rc);
+        ck_assert_uint_eq(used1 + used2, n);
+        assert_span(out, made1 + made2, sample_body);
+    }
+}
+END_TEST
+
+START_TEST(test_chunked_byte_by_byte)
+{
+    struct mp_http_chunked c;
+    char out[64];
+    size_t total = 0, n = strlen(sample);
+    mp_http_chunked_init(&c);
+    for (size_t i = 0; i < n; i++) {
+        size_t used, made;
+        int rc = feed(&c, sample + i, 1, &used, out + total, sizeof(out) - total, &made);
+        ck_assert_uint_eq(used, 1);
+        ck_assert_msg(rc == (i + 1 == n ? MP_OK : MP_AGAIN), "byte %zu: rc %d", i, rc);
+        total += made;
+    }
+    assert_span(out, total, sample_body);
+}
+END_TEST
+
+START_TEST(test_chunked_leaves_pipelined_bytes_unconsumed)
+{
+    static const char in[] = "4\r\nwxyz\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n";
+    struct mp_http_chunked c;
+    char out[16];
+    size_t used, made;
+    mp_http_chunked_init(&c);
+    ck_assert_int_eq(feed(&c, in, strlen(in), &used, out, sizeof(out), &made), MP_OK);
+    ck_assert_uint_eq(used, strlen("4\r\nwxyz\r\n0\r\n\r\n"));
+    assert_span(out, made, "wxyz");
+    /* Once done, it stays done and takes nothing more. */
+    ck_assert_int_eq(feed(&c, in + used, strlen(in) - used, &used, out, sizeof(out), &made), MP_OK);
+    ck_assert_uint_eq(used, 0);
+    ck_assert_uint_eq(made, 0);
+}
+END_TEST
+
+START_TEST(test_chunked_too_big_past_out_cap)
+{
+    static const char one[] = "5\r\nhello\r\n0\r\n\r\n";
+    static const char two[] = "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+    char out[8];
+    size_t used, made;
+    ck_assert_int_eq(decode_all(one, strlen(one), &used, out, 5, &made), MP_OK);
+    assert_span(out, made, "hello");
+    ck_assert_int_eq(decode_all(one, strlen(one), &used, out, 4, &made), MP_ETOOBIG);
+    ck_assert_int_eq(decode_all(two, strlen(two), &used, out, 6, &made), MP_OK);
+    ck_assert_int_eq(decode_all(two, strlen(two), &used, out, 5, &made), MP_ETOOBIG);
+    /* A huge declared size is refused before its data arrives. */
+    ck_assert_int_eq(decode_all("FFFFFFFFFFFFFFFF\r\n", 18, &used, out, sizeof(out), &made),
+                     MP_ETOOBIG);
+}
+END_TEST
+
+START_TEST(test_chunked_too_big_when_out_shrinks_between_calls)
+{
+    static const char in[] = "6\r\nabcdef\r\n0\r\n\r\n";
+    struct mp_http_chunked c;
+    char out[8];
+    size_t used, made;
+    mp_http_chunked_init(&c);
+    ck_assert_int_eq(feed(&c, in, 6, &used, out, 8, &made), MP_AGAIN);
+    ck_assert_uint_eq(made, 3);
+    ck_assert_int_eq(feed(&c, in + 6, strlen(in) - 6, &used, out + 3, 2, &made), MP_ETOOBIG);
+}
+END_TEST
+
+START_TEST(test_chunked_size_digit_cap)
+{
+    static const char ok[] = "0000000000000005\r\nhello\r\n0\r\n\r\n";
+    static const char bad[] = "00000000000000005\r\nhello\r\n0\r\n\r\n";
+    static const char mixed[] = "aB\r\n";
+    char out[256];
+    size_t used, made;
+    ck_assert_int_eq(decode_all(ok, strlen(ok), &used, out, sizeof(out), &made), MP_OK);
+    assert_span(out, made, "hello");
+    ck_assert_int_eq(decode_all(bad, strlen(bad), &used, out, sizeof(out), &made), MP_EINVAL);
+    /* 0xab = 171 bytes: fits 256, so it waits for data. */
+    ck_assert_int_eq(decode_all(mixed, strlen(mixed), &used, out, sizeof(out), &made), MP_AGAIN);
+    ck_assert_int_eq(decode_all(mixed, strlen(mixed), &used, out, 170, &made), MP_ETOOBIG);
+}
+END_TEST
+
+/* A size line "1;" padded with extension bytes to ext_len content bytes. */
+static int decode_long_line(size_t line_len, bool trailer)
+{
+    size_t cap = line_len + 64;
+    char *in = malloc(cap);
+    char out[4];
+    size_t n = 0, used, made;
+    ck_assert_ptr_nonnull(in);
+    if (trailer) {
+        n += (size_t)snprintf(in, cap, "0\r\nX:");
+        memset(in + n, 'a', line_len - 2);
+        n += line_len - 2;
+        memcpy(in + n, "\r\n\r\n", 4);
+        n += 4;
+    } else {
+        memcpy(in, "1;", 2);
+        memset(in + 2, 'a', line_len - 2);
+        n = line_len;
+        memcpy(in + n, "\r\nz\r\n0\r\n\r\n", 10);
+        n += 10;
+    }
+    int rc = decode_all(in, n, &used, out, sizeof(out), &made);
+    free(in);
+    return rc;
+}
+
+START_TEST(test_chunked_line_cap)
+{
+    ck_assert_int_eq(decode_long_line(4096, false), MP_OK);
+    ck_assert_int_eq(decode_long_line(4097, false), MP_EINVAL);
+    ck_assert_int_eq(decode_long_line(4096, true), MP_OK);
+    ck_assert_int_eq(decode_long_line(4097, true), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_chunked_rejects_malformed)
+{
+    static const char *const bad[] = {
+        "5\r\nhelloX\r\n0\r\n\r\n", /* data not followed by CRLF */
+        "5\r\nhello\rX0\r\n\r\n",   /* CR without LF after data */
+        "g\r\n",                    /* not hex */
+        "\r\n",                     /* empty size line */
+        "-5\r\n",
+        "+5\r\n",
+        "0x5\r\n",
+        "5\rX",                 /* bare CR on the size line */
+        "5 \r\n",               /* blanks without an extension */
+        "5;a\x01\r\n",          /* control byte in an extension */
+        "0\r\nA: b\rc\r\n\r\n", /* bare CR in a trailer */
+        "0\r\n folded\r\n\r\n", /* obs-fold in the trailers */
+        "0\r\nA: b\r\n\rX",     /* final CR without LF */
+        "0\r\nA: \x7f\r\n\r\n", /* control byte in a trailer */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char out[16];
+        size_t used, made;
+        int rc = decode_all(bad[i], strlen(bad[i]), &used, out, sizeof(out), &made);
+        ck_assert_msg(rc == MP_EINVAL, "case %zu: rc %d", i, rc);
+    }
+}
+END_TEST
+
+START_TEST(test_chunked_accepts_blanks_before_extension)
+{
+    static const char in[] = "2 \t;a=\"b c\"\r\nhi\r\n0\r\n\r\n";
+    char out[4];
+    size_t used, made;
+    ck_assert_int_eq(decode_all(in, strlen(in), &used, out, sizeof(out), &made), MP_OK);
+    assert_span(out, made, "hi");
+}
+END_TEST
+
+START_TEST(test_chunked_stays_failed_after_error)
+{
+    struct mp_http_chunked c;
+    char out[16];
+    size_t used, made;
+    mp_http_chunked_init(&c);
+    ck_assert_int_eq(feed(&c, "zz\r\n", 4, &used, out, sizeof(out), &made), MP_EINVAL);
+    ck_assert_int_eq(feed(&c, "0\r\n\r\n", 5, &used, out, sizeof(out), &made), MP_EINVAL);
+    ck_assert_uint_eq(used, 0);
+}
+END_TEST
+
+START_TEST(test_chunked_decodes_in_place)
+{
+    size_t n = strlen(sample);
+    char *buf = dup_exact(sample, n);
+    struct mp_http_chunked c;
+    size_t used, made;
+    mp_http_chunked_init(&c);
+    ck_assert_int_eq(mp_http_chunked_decode(&c, buf, n, &used, buf, n, &made), MP_OK);
+    ck_assert_uint_eq(used, n);
+    assert_span(buf, made, sample_body);
+    free(buf);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
-    return suite_create("http_parse");
+    Suite *s = suite_create("http_parse");
+    TCase *head = tcase_create("head");
+    tcase_add_test(head, test_http_simple_get);
+    tcase_add_test(head, test_http_post_with_content_length);
+    tcase_add_test(head, test_http_header_values_trimmed);
+    tcase_add_test(head, test_http_lf_only_line_ends);
+    tcase_add_test(head, test_http_leading_empty_lines_skipped_and_counted);
+    tcase_add_test(head, test_http_value_allows_htab_and_obs_text);
+    tcase_add_test(head, test_http_head_split_at_every_offset);
+    tcase_add_test(head, test_http_head_exactly_at_limit_ok_one_over_too_big);
+    tcase_add_test(head, test_http_body_bytes_do_not_count_against_limit);
+    tcase_add_test(head, test_http_incomplete_head_again_within_limit_too_big_past_it);
+    tcase_add_test(head, test_http_max_headers_ok_one_more_too_big);
+    tcase_add_test(head, test_http_rejects_obs_fold);
+    tcase_add_test(head, test_http_rejects_whitespace_before_colon);
+    tcase_add_test(head, test_http_rejects_bare_cr);
+    tcase_add_test(head, test_http_rejects_control_chars);
+    tcase_add_test(head, test_http_rejects_non_token_names);
+    tcase_add_test(head, test_http_rejects_content_length_with_transfer_encoding);
+    tcase_add_test(head, test_http_accepts_chunked_transfer_encoding);
+    tcase_add_test(head, test_http_rejects_transfer_encoding_other_than_chunked);
+    tcase_add_test(head, test_http_rejects_transfer_encoding_in_http10);
+    tcase_add_test(head, test_http_rejects_differing_content_lengths);
+    tcase_add_test(head, test_http_rejects_non_numeric_content_length);
+    tcase_add_test(head, test_http_content_length_int64_bounds);
+    tcase_add_test(head, test_http_rejects_other_versions);
+    tcase_add_test(head, test_http_rejects_non_origin_form_targets);
+    tcase_add_test(head, test_http_rejects_non_token_method);
+    tcase_add_test(head, test_http_rejects_garbage_before_head_completes);
+    tcase_add_test(head, test_http_out_untouched_on_failure);
+    tcase_add_test(head, test_http_keep_alive_matrix);
+    tcase_add_test(head, test_http_expect_continue);
+    suite_add_tcase(s, head);
+
+    TCase *helpers = tcase_create("helpers");
+    tcase_add_test(helpers, test_http_find_header_case_insensitive);
+    tcase_add_test(helpers, test_http_hop_by_hop_list);
+    tcase_add_test(helpers, test_http_connection_lists_tokens);
+    suite_add_tcase(s, helpers);
+
+    TCase *chunked = tcase_create("chunked");
+    tcase_add_test(chunked, test_chunked_decodes_sample);
+    tcase_add_test(chunked, test_chunked_split_at_every_offset);
+    tcase_add_test(chunked, test_chunked_byte_by_byte);
+    tcase_add_test(chunked, test_chunked_leaves_pipelined_bytes_unconsumed);
+    tcase_add_test(chunked, test_chunked_too_big_past_out_cap);
+    tcase_add_test(chunked, test_chunked_too_big_when_out_shrinks_between_calls);
+    tcase_add_test(chunked, test_chunked_size_digit_cap);
+    tcase_add_test(chunked, test_chunked_line_cap);
+    tcase_add_test(chunked, test_chunked_rejects_malformed);
+    tcase_add_test(chunked, test_chunked_accepts_blanks_before_extension);
+    tcase_add_test(chunked, test_chunked_stays_failed_after_error);
+    tcase_add_test(chunked, test_chunked_decodes_in_place);
+    suite_add_tcase(s, chunked);
+    return s;
 }

@@ -1,0 +1,36 @@
+/* Data-plane routing decisions over plain bytes: which route a request
+ * target names, the X-Memory control header, and the user id a chat request
+ * carries in its body. No I/O; the proxy acts on the answers. */
+#ifndef MP_CORE_ROUTE_H
+#define MP_CORE_ROUTE_H
+
+#include <stddef.h>
+
+enum mp_route {
+    MP_ROUTE_FORWARD, /* any other /v1/ path: forwarded untouched */
+    MP_ROUTE_CHAT,    /* POST /v1/chat/completions: memory applies */
+    MP_ROUTE_MEMORY,  /* /v1/memory and below: memproxy's own API */
+    MP_ROUTE_NOT_FOUND
+};
+
+enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEMCTL_OFF };
+
+/* Classifies an origin-form target ("/v1/chat/completions?x=1") for method.
+ * *path_len receives the length of the path without the query.
+ * Returns MP_OK with *route set; MP_EINVAL when the path has a "." or ".."
+ * segment, literal or percent-encoded (%2e), which could escape /v1/ at the
+ * upstream. Outputs are untouched on failure. */
+int mp_route_classify(const char *method, size_t method_len, const char *target,
+                      size_t target_len, enum mp_route *route, size_t *path_len);
+
+/* Parses an X-Memory value: auto, read, write or off (case-insensitive,
+ * surrounding blanks already trimmed). MP_OK or MP_EINVAL. */
+int mp_route_memory_control(const char *value, size_t len, enum mp_memory_control *out);
+
+/* Finds the top-level "user" member of a JSON request body and decodes it
+ * into out[0..cap). Returns MP_OK with *out_len; MP_NOTFOUND when the body
+ * is not a JSON object, has no "user", or "user" is null; MP_EINVAL when
+ * "user" is present but not a string, or does not fit cap. */
+int mp_route_body_user(const char *body, size_t len, char *out, size_t cap, size_t *out_len);
+
+#endif

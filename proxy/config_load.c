@@ -1,0 +1,92 @@
+/* Reading the configuration file and the environment. */
+#include "config_load.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+static void add_error(struct mp_config_errors *errs, const char *source, const char *msg)
+{
+    if (errs->count >= MP_CONFIG_ERRORS_MAX) {
+        errs->dropped++;
+        return;
+    }
+    struct mp_config_error *e = &errs->items[errs->count++];
+    snprintf(e->source, sizeof(e->source), "%s", source);
+    e->line = 0;
+    snprintf(e->message, sizeof(e->message), "%s", msg);
+}
+
+/* Reads the whole file into a malloc'd buffer. */
+static int read_file(const char *path, char **text, size_t *len, struct mp_config_errors *errs)
+{
+    char msg[256];
+    int status = MP_EINVAL;
+    char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+        add_error(errs, path, msg);
+        return MP_EINVAL;
+    }
+    buf = malloc(MP_CONFIG_FILE_MAX + 1);
+    if (buf == NULL) {
+        add_error(errs, path, "out of memory");
+        goto out;
+    }
+    size_t n = fread(buf, 1, MP_CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+        add_error(errs, path, msg);
+        goto out;
+    }
+    if (n > MP_CONFIG_FILE_MAX) {
+        add_error(errs, path, "file larger than 1 MiB");
+        goto out;
+    }
+    *text = buf;
+    *len = n;
+    buf = NULL;
+    status = MP_OK;
+out:
+    free(buf);
+    fclose(f);
+    return status;
+}
+
+int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
+                   struct mp_config_errors *errs)
+{
+    int status = MP_OK;
+    memset(errs, 0, sizeof(*errs));
+    mp_config_defaults(out);
+    if (path != NULL) {
+        char *text = NULL;
+        size_t len = 0;
+        if (read_file(path, &text, &len, errs) != MP_OK)
+            return MP_EINVAL;
+        if (mp_config_parse_ini(out, text, len, path, errs) != MP_OK)
+            status = MP_EINVAL;
+        free(text);
+    }
+    if (mp_config_apply_env(out, envp, errs) != MP_OK)
+        status = MP_EINVAL;
+    if (status == MP_OK && mp_config_validate(out, errs) != MP_OK)
+        status = MP_EINVAL;
+    return status;
+}
+
+void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f)
+{
+    for (size_t i = 0; i < errs->count; i++) {
+        const struct mp_config_error *e = &errs->items[i];
+        if (e->line > 0)
+            fprintf(f, "%s:%u: %s\n", e->source, e->line, e->message);
+        else
+            fprintf(f, "%s: %s\n", e->source, e->message);
+    }
+    if (errs->dropped > 0)
+        fprintf(f, "(%zu more errors not shown)\n", errs->dropped);
+}

@@ -1,0 +1,24 @@
+/* Loads the configuration the way CONTRACT §1 says: built-in defaults, then
+ * the INI file (if any), then MEMPROXY_<SECTION>_<KEY> variables, then the
+ * cross-field checks. The parsing itself is core/config.c. */
+#ifndef MP_PROXY_CONFIG_LOAD_H
+#define MP_PROXY_CONFIG_LOAD_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+#define MP_CONFIG_FILE_MAX (1024 * 1024)
+
+/* path (borrowed) may be NULL for defaults + environment; envp is a
+ * NULL-terminated array like environ (borrowed). Returns MP_OK with *out
+ * filled, or MP_EINVAL with errs filled (*out undefined). A file that cannot
+ * be read, or is larger than MP_CONFIG_FILE_MAX, is an error of its own. */
+int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
+                   struct mp_config_errors *errs);
+
+/* Prints each error as "source:line: message" (or "source: message" when it
+ * has no line) to f. */
+void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f);
+
+#endif

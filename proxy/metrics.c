@@ -1,0 +1,269 @@
+/* Per-thread counter shards summed at scrape time. Each counter has a single
+ * writer, so an increment is a relaxed load and store (no lock prefix);
+ * readers on the admin thread see a value at most one increment stale. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp_version.h"
+
+#define STATUS_MAX 600
+static const double bucket_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                       0.5,   1,      2.5,   5,    10,    30,   60,  120};
+#define NBUCKETS (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
+
+typedef _Atomic uint64_t counter;
+
+struct mp_metrics_shard {
+    counter requests[STATUS_MAX][2];
+    counter buckets[NBUCKETS + 1]; /* last: +Inf */
+    _Atomic double duration_sum;
+    counter upstream_errors[MP_UPERR_COUNT];
+    counter client_errors[MP_CLERR_COUNT];
+    counter client_disconnects;
+} __attribute__((aligned(64)));
+
+struct mp_metrics {
+    unsigned nshards;
+    struct mp_metrics_shard *shards;
+    _Atomic long open_connections;
+    counter reloads_ok;
+    counter reloads_error;
+};
+
+static const char *const upstream_kind_names[MP_UPERR_COUNT] = {"connect", "timeout", "reset",
+                                                               "tls",     "dns",     "other"};
+static const char *const client_kind_names[MP_CLERR_COUNT] = {
+    "bad_request",    "invalid_user_id", "invalid_memory_header", "not_found",
+    "client_timeout", "body_too_large",  "headers_too_large",     "overloaded"};
+
+static void bump(counter *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static uint64_t get(counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+struct mp_metrics *mp_metrics_new(unsigned nshards)
+{
+    struct mp_metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->shards = aligned_alloc(64, sizeof(*m->shards) * nshards);
+    if (m->shards == NULL) {
+        free(m);
+        return NULL;
+    }
+    memset(m->shards, 0, sizeof(*m->shards) * nshards);
+    m->nshards = nshards;
+    return m;
+}
+
+void mp_metrics_free(struct mp_metrics *m)
+{
+    if (m == NULL)
+        return;
+    free(m->shards);
+    free(m);
+}
+
+struct mp_metrics_shard *mp_metrics_shard(struct mp_metrics *m, unsigned i)
+{
+    return &m->shards[i];
+}
+
+void mp_metrics_request(struct mp_metrics_shard *s, int http_status, bool stream, double seconds)
+{
+    if (http_status < 0 || http_status >= STATUS_MAX)
+        http_status = 0;
+    bump(&s->requests[http_status][stream ? 1 : 0]);
+    size_t b = 0;
+    while (b < NBUCKETS && seconds > bucket_bounds[b])
+        b++;
+    bump(&s->buckets[b]);
+    double sum = atomic_load_explicit(&s->duration_sum, memory_order_relaxed);
+    atomic_store_explicit(&s->duration_sum, sum + seconds, memory_order_relaxed);
+}
+
+void mp_metrics_upstream_error(struct mp_metrics_shard *s, enum mp_upstream_error_kind kind)
+{
+    bump(&s->upstream_errors[kind]);
+}
+
+void mp_metrics_client_error(struct mp_metrics_shard *s, enum mp_client_error_kind kind)
+{
+    bump(&s->client_errors[kind]);
+}
+
+void mp_metrics_client_disconnect(struct mp_metrics_shard *s)
+{
+    bump(&s->client_disconnects);
+}
+
+void mp_metrics_reload(struct mp_metrics *m, bool ok)
+{
+    atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_error, 1);
+}
+
+long mp_metrics_conn_add(struct mp_metrics *m, long delta)
+{
+    return atomic_fetch_add(&m->open_connections, delta) + delta;
+}
+
+long mp_metrics_open_connections(struct mp_metrics *m)
+{
+    return atomic_load(&m->open_connections);
+}
+
+/* A growable text buffer for rendering. */
+struct text {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    if (t->failed)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = true;
+            return;
+        }
+        if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap * 2 + (size_t)n;
+        char *nb = realloc(t->buf, cap);
+        if (nb == NULL) {
+            t->failed = true;
+            return;
+        }
+        t->buf = nb;
+        t->cap = cap;
+    }
+}
+
+static uint64_t sum_over(struct mp_metrics *m, size_t offset)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < m->nshards; i++)
+        total += get((counter *)((char *)&m->shards[i] + offset));
+    return total;
+}
+
+/* offset of a (possibly indexed) field, measured on shard 0 */
+#define SUM(m, field)                                                                              \
+    sum_over((m), (size_t)((char *)&(m)->shards[0].field - (char *)&(m)->shards[0]))
+
+static void render_requests(struct mp_metrics *m, struct text *t)
+{
+    put(t, "# HELP memproxy_requests_total Data-plane responses by HTTP status and streaming.\n"
+           "# TYPE memproxy_requests_total counter\n");
+    for (int st = 0; st < STATUS_MAX; st++) {
+        for (int s = 0; s < 2; s++) {
+            uint64_t v = SUM(m, requests[st][s]);
+            if (v != 0)
+                put(t, "memproxy_requests_total{status=\"%d\",stream=\"%s\"} %llu\n", st,
+                    s ? "true" : "false", (unsigned long long)v);
+        }
+    }
+}
+
+static void render_histogram(struct mp_metrics *m, struct text *t)
+{
+    uint64_t cumulative = 0;
+    double sum = 0;
+    put(t, "# HELP memproxy_request_duration_seconds Data-plane request duration.\n"
+           "# TYPE memproxy_request_duration_seconds histogram\n");
+    for (size_t b = 0; b <= NBUCKETS; b++) {
+        cumulative += SUM(m, buckets[b]);
+        if (b < NBUCKETS)
+            put(t, "memproxy_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bucket_bounds[b],
+                (unsigned long long)cumulative);
+        else
+            put(t, "memproxy_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                (unsigned long long)cumulative);
+    }
+    for (unsigned i = 0; i < m->nshards; i++)
+        sum += atomic_load_explicit(&m->shards[i].duration_sum, memory_order_relaxed);
+    put(t, "memproxy_request_duration_seconds_sum %.6f\n", sum);
+    put(t, "memproxy_request_duration_seconds_count %llu\n", (unsigned long long)cumulative);
+}
+
+static void render_errors(struct mp_metrics *m, struct text *t)
+{
+    put(t, "# HELP memproxy_upstream_errors_total Upstream failures by kind.\n"
+           "# TYPE memproxy_upstream_errors_total counter\n");
+    for (int k = 0; k < MP_UPERR_COUNT; k++)
+        put(t, "memproxy_upstream_errors_total{kind=\"%s\"} %llu\n", upstream_kind_names[k],
+            (unsigned long long)SUM(m, upstream_errors[k]));
+    put(t, "# HELP memproxy_client_errors_total Requests refused by memproxy, by kind.\n"
+           "# TYPE memproxy_client_errors_total counter\n");
+    for (int k = 0; k < MP_CLERR_COUNT; k++)
+        put(t, "memproxy_client_errors_total{kind=\"%s\"} %llu\n", client_kind_names[k],
+            (unsigned long long)SUM(m, client_errors[k]));
+    put(t,
+        "# HELP memproxy_client_disconnects_total Clients gone before their response ended.\n"
+        "# TYPE memproxy_client_disconnects_total counter\n"
+        "memproxy_client_disconnects_total %llu\n",
+        (unsigned long long)SUM(m, client_disconnects));
+}
+
+static void render_gauges(struct mp_metrics *m, struct text *t)
+{
+    put(t,
+        "# HELP memproxy_open_connections Open data-plane client connections.\n"
+        "# TYPE memproxy_open_connections gauge\n"
+        "memproxy_open_connections %ld\n",
+        mp_metrics_open_connections(m));
+    put(t, "# HELP memproxy_memory_jobs_total Memory jobs by kind and result.\n"
+           "# TYPE memproxy_memory_jobs_total counter\n"
+           "memproxy_memory_jobs_total{kind=\"none\",result=\"none\"} 0\n"
+           "# HELP memproxy_memory_queue_depth Pending memory jobs.\n"
+           "# TYPE memproxy_memory_queue_depth gauge\n"
+           "memproxy_memory_queue_depth 0\n");
+    put(t,
+        "# HELP memproxy_config_reloads_total SIGHUP reloads by result.\n"
+        "# TYPE memproxy_config_reloads_total counter\n"
+        "memproxy_config_reloads_total{result=\"ok\"} %llu\n"
+        "memproxy_config_reloads_total{result=\"error\"} %llu\n",
+        (unsigned long long)get(&m->reloads_ok), (unsigned long long)get(&m->reloads_error));
+    put(t, "# HELP memproxy_build_info Build information.\n"
+           "# TYPE memproxy_build_info gauge\n"
+           "memproxy_build_info{version=\"" MP_VERSION "\"} 1\n");
+}
+
+char *mp_metrics_render(struct mp_metrics *m, size_t *len)
+{
+    struct text t = {.buf = malloc(8192), .cap = 8192};
+    if (t.buf == NULL)
+        return NULL;
+    render_requests(m, &t);
+    render_histogram(m, &t);
+    render_errors(m, &t);
+    render_gauges(m, &t);
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    *len = t.len;
+    return t.buf;
+}

@@ -1,0 +1,113 @@
+/* The table of proxy-made errors and the code that sends them. */
+#include "respond.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "access.h"
+#include "errbody.h"
+#include "metrics.h"
+
+static const struct mp_perr_info table[MP_PERR_COUNT] = {
+    [MP_PERR_BAD_REQUEST] = {400, "Bad Request", "invalid_request_error", "bad_request",
+                             "The request is not valid HTTP/1.1.", MP_CLERR_BAD_REQUEST},
+    [MP_PERR_INVALID_USER_ID] = {400, "Bad Request", "invalid_request_error", "invalid_user_id",
+                                 "The user id must be 1 to 256 bytes of printable UTF-8 and not "
+                                 "an unexpanded template.",
+                                 MP_CLERR_INVALID_USER_ID},
+    [MP_PERR_INVALID_MEMORY_HEADER] = {400, "Bad Request", "invalid_request_error",
+                                       "invalid_memory_header",
+                                       "X-Memory must be one of auto, read, write, off.",
+                                       MP_CLERR_INVALID_MEMORY_HEADER},
+    [MP_PERR_NOT_FOUND] = {404, "Not Found", "invalid_request_error", "not_found",
+                           "No such route on this memproxy listener.", MP_CLERR_NOT_FOUND},
+    [MP_PERR_CLIENT_TIMEOUT] = {408, "Request Timeout", "invalid_request_error", "client_timeout",
+                                "The request was not received in time.",
+                                MP_CLERR_CLIENT_TIMEOUT},
+    [MP_PERR_BODY_TOO_LARGE] = {413, "Payload Too Large", "invalid_request_error",
+                                "body_too_large",
+                                "The request body is larger than this proxy accepts.",
+                                MP_CLERR_BODY_TOO_LARGE},
+    [MP_PERR_HEADERS_TOO_LARGE] = {431, "Request Header Fields Too Large",
+                                   "invalid_request_error", "headers_too_large",
+                                   "The request headers are larger than this proxy accepts.",
+                                   MP_CLERR_HEADERS_TOO_LARGE},
+    [MP_PERR_OVERLOADED] = {503, "Service Unavailable", "server_error", "overloaded",
+                            "Too many connections; retry later.", MP_CLERR_OVERLOADED},
+    [MP_PERR_UPSTREAM_UNREACHABLE] = {502, "Bad Gateway", "upstream_error",
+                                      "upstream_unreachable",
+                                      "The upstream API could not be reached.", -1},
+    [MP_PERR_UPSTREAM_TIMEOUT] = {504, "Gateway Timeout", "upstream_error", "upstream_timeout",
+                                  "The upstream API did not answer in time.", -1},
+    [MP_PERR_UPSTREAM_PROTOCOL] = {502, "Bad Gateway", "upstream_error", "upstream_reset",
+                                   "The upstream API broke the response.", -1},
+    [MP_PERR_INTERNAL] = {500, "Internal Server Error", "server_error", "internal_error",
+                          "memproxy failed to handle the request.", -1},
+};
+
+const struct mp_perr_info *mp_respond_info(enum mp_perr e)
+{
+    return &table[e];
+}
+
+/* What the connection knows of a request it refuses before a handler ran. */
+static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
+{
+    const struct mp_http_request_head *head = mp_conn_head(c);
+    acc->upstream_s = -1;
+    if (head == NULL)
+        return;
+    acc->method = head->method;
+    acc->method_len = head->method_len;
+    acc->path = head->target;
+    acc->path_len = head->target_len;
+    const char *q = memchr(head->target, '?', head->target_len);
+    if (q != NULL)
+        acc->path_len = (size_t)(q - head->target);
+}
+
+int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
+                     enum mp_conn_end end)
+{
+    const struct mp_perr_info *info = &table[e];
+    char body[512];
+    char headers[128];
+    char idbuf[MP_REQUEST_ID_LEN + 1];
+    struct mp_access local = {0};
+    struct mp_loop *loop = mp_conn_loop(c);
+
+    if (acc == NULL) {
+        fill_from_head(c, &local);
+        acc = &local;
+    }
+    if (acc->request_id == NULL) {
+        mp_loop_request_id(loop, idbuf);
+        acc->request_id = idbuf;
+    }
+    acc->status = info->status;
+    acc->error = info->code;
+    size_t n = mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
+    acc->bytes_out = n;
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s", acc->request_id,
+             e == MP_PERR_OVERLOADED ? "Retry-After: 1\r\n" : "");
+    if (mp_conn_is_data_plane(c)) {
+        if (info->client_kind >= 0)
+            mp_metrics_client_error(loop->shard, (enum mp_client_error_kind)info->client_kind);
+        mp_access_record(loop, acc);
+    }
+    mp_conn_respond(c, info->status, info->reason, "application/json", headers, body, n, end);
+    return info->status;
+}
+
+size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e)
+{
+    const struct mp_perr_info *info = &table[e];
+    if (cap < 16)
+        return 0;
+    memcpy(out, "data: ", 6);
+    size_t n = mp_errbody_format(out + 6, cap - 6 - 2, info->message, info->type, info->code);
+    if (n == 0)
+        return 0;
+    memcpy(out + 6 + n, "\n\n", 2);
+    return 6 + n + 2;
+}

@@ -1,0 +1,53 @@
+/* The errors memproxy makes itself, in one table: HTTP status, OpenAI error
+ * type and code, message, and the metric each one counts. Every such
+ * response has OpenAI's error shape and an x-request-id header. */
+#ifndef MP_PROXY_RESPOND_H
+#define MP_PROXY_RESPOND_H
+
+#include <stddef.h>
+
+#include "conn.h"
+
+enum mp_perr {
+    MP_PERR_BAD_REQUEST,
+    MP_PERR_INVALID_USER_ID,
+    MP_PERR_INVALID_MEMORY_HEADER,
+    MP_PERR_NOT_FOUND,
+    MP_PERR_CLIENT_TIMEOUT,
+    MP_PERR_BODY_TOO_LARGE,
+    MP_PERR_HEADERS_TOO_LARGE,
+    MP_PERR_OVERLOADED,
+    MP_PERR_UPSTREAM_UNREACHABLE,
+    MP_PERR_UPSTREAM_TIMEOUT,
+    MP_PERR_UPSTREAM_PROTOCOL,
+    MP_PERR_INTERNAL,
+    MP_PERR_COUNT
+};
+
+struct mp_perr_info {
+    int status;
+    const char *reason;  /* HTTP reason phrase */
+    const char *type;    /* OpenAI error type */
+    const char *code;    /* OpenAI error code */
+    const char *message; /* fixed text: never echoes input */
+    int client_kind;     /* enum mp_client_error_kind counted, or -1 */
+};
+
+/* The table row for e (e < MP_PERR_COUNT). */
+const struct mp_perr_info *mp_respond_info(enum mp_perr e);
+
+/* Answers the connection's current request with error e and finishes it
+ * (end as in mp_conn_finish; MP_CONN_CLOSE adds "Connection: close").
+ * On the data plane the response is recorded (log line, metrics) from acc
+ * (borrowed; NULL = what the connection knows), with status and error set
+ * here. x-request-id is acc->request_id, or a new id. Returns the status. */
+struct mp_access;
+int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
+                     enum mp_conn_end end);
+
+/* Formats the SSE event that ends a stream the upstream broke after the
+ * response head went out: "data: {error...}\n\n". Returns its length, or 0
+ * when cap is too small. */
+size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e);
+
+#endif

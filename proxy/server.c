@@ -1,0 +1,351 @@
+/* The main thread: listeners, workers, admin plane, signals.
+ *
+ * Drain (SIGTERM/SIGINT): /readyz turns 503 at once; each worker closes its
+ * listening socket (new connections are refused), closes idle keep-alive
+ * connections and lets busy ones finish their response, then leaves its
+ * loop. After drain_timeout_ms, workers still busy are stopped, cutting what
+ * remains. A second signal stops at once.
+ *
+ * Reload (SIGHUP): the file and environment are read and validated in full
+ * first; only a valid configuration is handed to the workers, each of which
+ * swaps it in between two callbacks. Requests in flight keep their
+ * connection. Listen addresses, storage and worker count need a restart. */
+#include "server.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "config_load.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "mp_version.h"
+#include "status.h"
+#include "store.h"
+#include "worker.h"
+
+extern char **environ;
+
+#define MAX_WORKERS 256
+
+struct mp_server {
+    struct event_base *base;
+    struct mp_loop admin_loop;
+    struct mp_metrics *metrics;
+    struct mp_store *store;
+    const char *config_path;
+    struct mp_worker *workers[MAX_WORKERS];
+    unsigned nworkers;
+    int admin_fd;
+    uint16_t port; /* the data plane's bound port */
+    struct event *admin_ev;
+    struct event *sig_term, *sig_int, *sig_hup;
+    struct event *drain_deadline, *drain_poll;
+    bool draining;
+    bool stopping;
+};
+
+static unsigned worker_count(const struct mp_config *cfg)
+{
+    long n = cfg->server.workers;
+    if (n == 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+static void on_admin_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_server *s = arg;
+    (void)what;
+    for (int i = 0; i < 16; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        mp_conn_new(&s->admin_loop, cfd, &mp_admin_kind, false);
+    }
+}
+
+static void stop_workers(struct mp_server *s)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mp_worker_stop(s->workers[i]);
+}
+
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_server *s = arg;
+    (void)fd;
+    (void)what;
+    mp_log(MP_LOG_WARN, "drain timeout: stopping requests still in flight");
+    stop_workers(s);
+}
+
+static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_server *s = arg;
+    (void)fd;
+    (void)what;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        if (!mp_worker_finished(s->workers[i]))
+            return;
+    }
+    event_base_loopexit(s->base, NULL);
+}
+
+static void begin_drain(struct mp_server *s)
+{
+    const struct mp_config *cfg = s->admin_loop.cfg;
+    unsigned ms = cfg->server.drain_timeout_ms;
+    struct timeval deadline = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval poll = {0, 20000};
+    if (s->draining) {
+        mp_log(MP_LOG_WARN, "second stop signal: stopping now");
+        stop_workers(s);
+        return;
+    }
+    s->draining = true;
+    mp_log(MP_LOG_INFO, "draining");
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mp_worker_drain(s->workers[i]);
+    event_add(s->drain_deadline, &deadline);
+    event_add(s->drain_poll, &poll);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    begin_drain(arg);
+}
+
+static void log_config_errors(const struct mp_config_errors *errs)
+{
+    for (size_t i = 0; i < errs->count; i++) {
+        struct mp_logline l;
+        mp_logline_begin(&l, MP_LOG_ERROR, "configuration error");
+        mp_logline_str(&l, "source", errs->items[i].source);
+        mp_logline_int(&l, "line", errs->items[i].line);
+        mp_logline_str(&l, "error", errs->items[i].message);
+        mp_logline_end(&l);
+    }
+}
+
+/* Keeps the values only a restart can change, saying so if they differ. */
+static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg)
+{
+    bool changed = memcmp(&old->server.listen, &cfg->server.listen, sizeof(struct mp_addr)) != 0 ||
+                   memcmp(&old->server.admin_listen, &cfg->server.admin_listen,
+                          sizeof(struct mp_addr)) != 0 ||
+                   strcmp(old->storage.path, cfg->storage.path) != 0 ||
+                   old->server.workers != cfg->server.workers ||
+                   old->storage.map_size_mb != cfg->storage.map_size_mb;
+    if (changed)
+        mp_log(MP_LOG_WARN, "listen addresses, workers and storage changes need a restart; "
+                            "keeping the running values");
+    cfg->server.listen = old->server.listen;
+    cfg->server.admin_listen = old->server.admin_listen;
+    cfg->server.workers = old->server.workers;
+    memcpy(cfg->storage.path, old->storage.path, sizeof(cfg->storage.path));
+    cfg->storage.map_size_mb = old->storage.map_size_mb;
+}
+
+static void reload(struct mp_server *s)
+{
+    struct mp_config cfg;
+    struct mp_config_errors errs;
+    if (mp_config_load(s->config_path, (const char *const *)environ, &cfg, &errs) != MP_OK) {
+        log_config_errors(&errs);
+        mp_log(MP_LOG_ERROR, "reload failed: keeping the running configuration");
+        mp_metrics_reload(s->metrics, false);
+        return;
+    }
+    keep_restart_only(s->admin_loop.cfg, &cfg);
+    struct mp_shared_config *sc = mp_shared_config_new(&cfg);
+    if (sc == NULL) {
+        mp_log(MP_LOG_ERROR, "reload failed: out of memory");
+        mp_metrics_reload(s->metrics, false);
+        return;
+    }
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mp_worker_post_config(s->workers[i], mp_shared_config_ref(sc));
+    mp_loop_set_config(&s->admin_loop, sc);
+    mp_log_configure(cfg.log.level, cfg.log.format);
+    mp_metrics_reload(s->metrics, true);
+    mp_log(MP_LOG_INFO, "configuration reloaded");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    reload(arg);
+}
+
+static int start_workers(struct mp_server *s, const struct mp_config *cfg)
+{
+    char err[256];
+    struct mp_addr addr = cfg->server.listen;
+    if (addr.port != 0 && mp_listen_probe(&addr, err, sizeof(err)) != 0)
+        goto fail;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        int fd = mp_listen_bind(&addr, true, err, sizeof(err));
+        if (fd < 0)
+            goto fail;
+        addr.port = mp_listen_port(fd);
+        s->port = addr.port;
+        s->workers[i] = mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared),
+                                        s->metrics);
+        if (s->workers[i] == NULL) {
+            snprintf(err, sizeof(err), "cannot start worker %u", i);
+            goto fail;
+        }
+    }
+    return MP_OK;
+fail:;
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_ERROR, "cannot start the data plane");
+    mp_logline_str(&l, "error", err);
+    mp_logline_end(&l);
+    return MP_EIO;
+}
+
+static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint16_t port,
+                          uint16_t admin_port)
+{
+    struct mp_logline l;
+    char addr[MP_CONFIG_HOST_MAX + 16];
+    mp_logline_begin(&l, MP_LOG_INFO, "listening");
+    snprintf(addr, sizeof(addr), "%s:%u", cfg->server.listen.host, port);
+    mp_logline_str(&l, "listen", addr);
+    snprintf(addr, sizeof(addr), "%s:%u", cfg->server.admin_listen.host, admin_port);
+    mp_logline_str(&l, "admin_listen", addr);
+    mp_logline_int(&l, "workers", s->nworkers);
+    mp_logline_str(&l, "version", MP_VERSION);
+    mp_logline_str(&l, "upstream", cfg->upstream.base_url.text);
+    mp_logline_str(&l, "memory_mode", mp_config_mode_name(cfg->memory.mode));
+    mp_logline_end(&l);
+}
+
+static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
+{
+    struct mp_shared_config *sc = mp_shared_config_new(cfg);
+    s->base = event_base_new();
+    if (sc == NULL || s->base == NULL) {
+        mp_shared_config_unref(sc);
+        return MP_ENOMEM;
+    }
+    s->nworkers = worker_count(cfg);
+    s->metrics = mp_metrics_new(s->nworkers + 1);
+    if (s->metrics == NULL || mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc,
+                                           s->metrics) != MP_OK) {
+        mp_shared_config_unref(sc);
+        return MP_ENOMEM;
+    }
+    s->admin_loop.shard = mp_metrics_shard(s->metrics, s->nworkers);
+    s->admin_loop.app = s;
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_stop_signal, s);
+    s->sig_int = evsignal_new(s->base, SIGINT, on_stop_signal, s);
+    s->sig_hup = evsignal_new(s->base, SIGHUP, on_hup, s);
+    s->drain_deadline = evtimer_new(s->base, on_drain_deadline, s);
+    s->drain_poll = event_new(s->base, -1, EV_PERSIST, on_drain_poll, s);
+    if (s->sig_term == NULL || s->sig_int == NULL || s->sig_hup == NULL ||
+        s->drain_deadline == NULL || s->drain_poll == NULL)
+        return MP_ENOMEM;
+    event_add(s->sig_term, NULL);
+    event_add(s->sig_int, NULL);
+    event_add(s->sig_hup, NULL);
+    return MP_OK;
+}
+
+static int start_admin(struct mp_server *s, const struct mp_config *cfg)
+{
+    char err[256];
+    s->admin_fd = mp_listen_bind(&cfg->server.admin_listen, false, err, sizeof(err));
+    if (s->admin_fd < 0) {
+        struct mp_logline l;
+        mp_logline_begin(&l, MP_LOG_ERROR, "cannot start the admin plane");
+        mp_logline_str(&l, "error", err);
+        mp_logline_end(&l);
+        return MP_EIO;
+    }
+    s->admin_ev = event_new(s->base, s->admin_fd, EV_READ | EV_PERSIST, on_admin_accept, s);
+    if (s->admin_ev == NULL)
+        return MP_ENOMEM;
+    event_add(s->admin_ev, NULL);
+    return MP_OK;
+}
+
+int mp_server_new(const struct mp_config *cfg, const char *config_path, struct mp_store *store,
+                  struct mp_server **out)
+{
+    struct mp_server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return MP_EIO;
+    s->admin_fd = -1;
+    s->store = store;
+    s->config_path = config_path;
+    if (setup_main_loop(s, cfg) != MP_OK || start_admin(s, cfg) != MP_OK ||
+        start_workers(s, cfg) != MP_OK) {
+        mp_server_free(s);
+        return MP_EIO;
+    }
+    log_listening(s, cfg, s->port, mp_listen_port(s->admin_fd));
+    *out = s;
+    return MP_OK;
+}
+
+int mp_server_run(struct mp_server *s)
+{
+    event_base_dispatch(s->base);
+    return MP_OK;
+}
+
+void mp_server_free(struct mp_server *s)
+{
+    if (s == NULL)
+        return;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        if (s->workers[i] != NULL)
+            mp_worker_stop(s->workers[i]);
+        mp_worker_free(s->workers[i]);
+    }
+    if (s->admin_loop.base != NULL) {
+        mp_conn_close_all(&s->admin_loop);
+        mp_loop_cleanup(&s->admin_loop);
+    }
+    struct event *events[] = {s->admin_ev,       s->sig_term,  s->sig_int,
+                              s->sig_hup,        s->drain_deadline, s->drain_poll};
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        if (events[i] != NULL)
+            event_free(events[i]);
+    }
+    if (s->admin_fd >= 0)
+        close(s->admin_fd);
+    if (s->base != NULL)
+        event_base_free(s->base);
+    mp_metrics_free(s->metrics);
+    free(s);
+}
+
+struct mp_metrics *mp_server_metrics(struct mp_server *s)
+{
+    return s->metrics;
+}
+
+const char *mp_server_not_ready(struct mp_server *s)
+{
+    if (s->draining)
+        return "draining\n";
+    if (s->store == NULL || mp_store_ping(s->store) != MP_OK)
+        return "storage unavailable\n";
+    return NULL;
+}

@@ -1,0 +1,40 @@
+/* A data-plane worker: one thread with its own event base, curl multi and
+ * listening socket. Workers share nothing on the request path.
+ *
+ * Accepting: every worker binds its own socket to the listen address with
+ * SO_REUSEPORT and the kernel spreads new connections across them. The
+ * alternative, one accept thread handing sockets to workers, costs a
+ * cross-thread wake-up per connection and a lock, and measured no better
+ * here (2-core machine, wrk with keep-alive: connections are few and long,
+ * so accept cost is noise either way). SO_REUSEPORT keeps each connection on
+ * the thread that accepted it, with no handoff at all.
+ *
+ * Control (reload, drain, stop) arrives through a mutex-protected mailbox
+ * and an event_active() wake-up; the lock is never taken per request. */
+#ifndef MP_PROXY_WORKER_H
+#define MP_PROXY_WORKER_H
+
+#include "loop.h"
+
+struct mp_worker;
+struct mp_metrics;
+
+/* Starts worker id on the bound, listening socket listen_fd (ownership
+ * taken), with a reference to shared taken. Returns NULL on failure (the
+ * socket is closed, the reference dropped). */
+struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_config *shared,
+                                  struct mp_metrics *metrics);
+
+/* Hands a new configuration to the worker (reference taken). */
+void mp_worker_post_config(struct mp_worker *w, struct mp_shared_config *shared);
+/* Stops accepting, closes idle connections and lets the others finish;
+ * the worker's thread ends when its last connection closes. */
+void mp_worker_drain(struct mp_worker *w);
+/* Ends every connection now; the thread ends. */
+void mp_worker_stop(struct mp_worker *w);
+/* True once the worker's thread has left its loop. */
+bool mp_worker_finished(struct mp_worker *w);
+/* Joins the thread and frees the worker. mp_worker_free(NULL) does nothing. */
+void mp_worker_free(struct mp_worker *w);
+
+#endif

@@ -1,0 +1,102 @@
+/* The fake upstream's byte handling: a growable buffer, a small HTTP/1.1
+ * request parser (head, chunked body) and a top-level JSON member scan for
+ * "stream" and "model". Positions are offsets, so the caller may realloc the
+ * buffer between calls. It does not validate JSON or touch sockets. */
+#ifndef MP_TESTS_FAKE_HTTP_H
+#define MP_TESTS_FAKE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer. A failed allocation sets oom and turns every later
+ * append into a no-op, so builders check once at the end. */
+struct fake_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+};
+
+/* Makes room for extra more bytes; 0 or -1 (oom set). */
+int fake_buf_reserve(struct fake_buf *b, size_t extra);
+void fake_buf_put(struct fake_buf *b, const void *p, size_t n);
+void fake_buf_puts(struct fake_buf *b, const char *s);
+void fake_buf_put_u64(struct fake_buf *b, uint64_t v);
+void fake_buf_put_hex(struct fake_buf *b, uint64_t v);
+void fake_buf_free(struct fake_buf *b);
+
+enum fake_http_result {
+    FAKE_HTTP_OK = 0,
+    FAKE_HTTP_AGAIN = 1,  /* need more bytes */
+    FAKE_HTTP_BAD = -1,   /* malformed: 400 */
+    FAKE_HTTP_TOOBIG = -2 /* head or body over its cap: 431 / 413 */
+};
+
+enum fake_route {
+    FAKE_ROUTE_V1,
+    FAKE_ROUTE_LAST,
+    FAKE_ROUTE_STATS,
+    FAKE_ROUTE_RESET,
+    FAKE_ROUTE_OTHER
+};
+
+#define FAKE_HTTP_MAX_BEHAVIOR 8
+
+/* A span of the request buffer. */
+struct fake_span {
+    size_t off;
+    size_t len;
+};
+
+struct fake_head {
+    enum fake_route route;
+    size_t head_len;        /* request line + fields + empty line */
+    int64_t content_length; /* -1 when absent */
+    bool chunked;
+    bool keep_alive;
+    bool expect_continue;
+    bool has_ctype;
+    struct fake_span ctype; /* Content-Type value */
+    size_t num_behavior;    /* X-Fake-Behavior values, in order */
+    struct fake_span behavior[FAKE_HTTP_MAX_BEHAVIOR];
+};
+
+/* Looks for a complete request head at buf[0..len), which must not start
+ * with CR or LF. *scan_pos (0 for a new request) remembers how far complete
+ * lines were already searched, so feeding a head byte by byte stays linear.
+ * Accepts CRLF or bare LF line ends and HTTP/1.0 and 1.1; rejects obs-fold,
+ * a blank in a field name, a bad request line or Content-Length.
+ * Returns FAKE_HTTP_OK with *out filled, AGAIN, BAD, or TOOBIG when no head
+ * ends within max_head bytes. */
+int fake_http_parse_head(const char *buf, size_t len, size_t *scan_pos, size_t max_head,
+                         struct fake_head *out);
+
+/* Incremental decoder of a chunked body that stays in the caller's buffer. */
+struct fake_chunked {
+    int state;
+    size_t pos; /* offset in the caller's buffer: next byte to decode */
+    uint64_t remaining;
+};
+
+/* Starts decoding at offset start (the end of the head). */
+void fake_http_chunked_init(struct fake_chunked *c, size_t start);
+
+/* Decodes buf[c->pos..len), appending the data to body (at most cap bytes).
+ * Returns FAKE_HTTP_OK when the last chunk and the trailers were read
+ * (c->pos is then the end of the request), AGAIN, BAD, or TOOBIG (body over
+ * cap, a size or trailer line over 4096 bytes, or out of memory). */
+int fake_http_chunked_feed(struct fake_chunked *c, const char *buf, size_t len,
+                           struct fake_buf *body, size_t cap);
+
+struct fake_body_info {
+    bool stream;            /* top-level "stream" is the literal true */
+    bool has_model;         /* top-level "model" is a string */
+    struct fake_span model; /* its raw content between the quotes, escapes kept */
+};
+
+/* Scans the top-level members of a JSON object in linear time, without
+ * validating. Anything that is not an object yields stream false, no model. */
+void fake_http_scan_body(const char *b, size_t n, struct fake_body_info *out);
+
+#endif

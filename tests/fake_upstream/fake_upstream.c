@@ -1,0 +1,637 @@
+/* A fake OpenAI-compatible upstream for the proxy's tests and benchmark
+ * (spec: docs/fake-upstream.md). Single-threaded libevent core with raw
+ * socket events, not evhttp: it must control every write and every close.
+ *
+ * A connection alternates between reading one request (C_READ) and playing
+ * the plan built for it (C_SEND), or sits in C_STALL forever. The read event
+ * stays armed in every state, so a peer that leaves mid-response is noticed
+ * at once and counted as aborted. Buffers live in the connection and are
+ * reused, so a keep-alive request allocates nothing once they have grown. */
+#include "fake_behavior.h"
+#include "fake_http.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#define MAX_HEAD   (1024 * 1024)
+#define MAX_BODY   (256 * 1024 * 1024)
+#define READ_CHUNK 16384
+
+struct stats {
+    uint64_t requests;
+    uint64_t open;
+    uint64_t aborted;
+    uint64_t connections;
+};
+
+struct conn;
+
+struct server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *ev_term;
+    struct event *ev_int;
+    struct conn *conns;
+    struct fake_buf last;
+    bool has_last;
+    bool quiet;
+    struct stats st;
+};
+
+enum conn_state { C_READ, C_SEND, C_STALL };
+
+/* What send_more and friends did with the connection. */
+enum progress { P_DONE, P_BUSY, P_CLOSED };
+
+struct conn {
+    struct server *srv;
+    struct conn *prev;
+    struct conn *next;
+    evutil_socket_t fd;
+    struct event *ev_read;
+    struct event *ev_write;
+    struct event *ev_timer;
+    enum conn_state state;
+    /* request being read */
+    struct fake_buf in;
+    size_t scan_pos;
+    bool head_done;
+    bool continue_sent;
+    struct fake_head head;
+    struct fake_chunked chunked;
+    struct fake_buf body; /* decoded chunked body */
+    size_t req_len;
+    /* response being played */
+    struct fake_plan plan;
+    size_t pos;
+    size_t bi;
+    bool at_stop;
+};
+
+static void logmsg(const struct server *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void logmsg(const struct server *srv, const char *fmt, ...)
+{
+    if (srv->quiet) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fake_upstream: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void conn_close(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        srv->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    event_free(c->ev_timer);
+    evutil_closesocket(c->fd);
+    fake_buf_free(&c->in);
+    fake_buf_free(&c->body);
+    fake_plan_free(&c->plan);
+    srv->st.open--;
+    free(c);
+}
+
+static void conn_reset(struct conn *c)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0) {
+        logmsg(c->srv, "SO_LINGER: %s", strerror(errno));
+    }
+    conn_close(c);
+}
+
+static void conn_abort(struct conn *c)
+{
+    c->srv->st.aborted++;
+    conn_close(c);
+}
+
+/* Drops the request just answered and gets ready for the next one. */
+static void next_request(struct conn *c)
+{
+    if (c->in.len > c->req_len) {
+        memmove(c->in.p, c->in.p + c->req_len, c->in.len - c->req_len);
+    }
+    c->in.len -= c->req_len;
+    c->req_len = 0;
+    c->scan_pos = 0;
+    c->head_done = false;
+    c->continue_sent = false;
+    c->body.len = 0;
+    c->state = C_READ;
+}
+
+static enum progress finish(struct conn *c)
+{
+    switch (c->plan.end) {
+    case FAKE_END_KEEP:
+        next_request(c);
+        return P_DONE;
+    case FAKE_END_STALL:
+        c->state = C_STALL;
+        return P_BUSY;
+    case FAKE_END_RST:
+        conn_reset(c);
+        return P_CLOSED;
+    default:
+        shutdown(c->fd, SHUT_WR);
+        conn_close(c);
+        return P_CLOSED;
+    }
+}
+
+/* The pause owed before the byte at c->pos: breaks at this offset, plus
+ * the drip interval inside the body. */
+static long pause_here(struct conn *c)
+{
+    const struct fake_plan *p = &c->plan;
+    long d = 0;
+    while (c->bi < p->nbrk && p->brk[c->bi].off == c->pos) {
+        d += p->brk[c->bi].delay_ms;
+        c->bi++;
+    }
+    if (p->drip_ms > 0 && c->pos >= p->body_off && c->pos < p->out.len) {
+        d += p->drip_ms;
+    }
+    return d;
+}
+
+/* Where the current write must stop: the next break, the end of the head
+ * or the next byte when dripping, else the end. */
+static size_t next_stop(const struct conn *c)
+{
+    const struct fake_plan *p = &c->plan;
+    size_t stop = p->out.len;
+    if (c->bi < p->nbrk && p->brk[c->bi].off < stop) {
+        stop = p->brk[c->bi].off;
+    }
+    if (p->drip_ms >= 0) {
+        size_t d = c->pos < p->body_off ? p->body_off : c->pos + 1;
+        stop = d < stop ? d : stop;
+    }
+    return stop;
+}
+
+static void arm_timer(struct conn *c, long ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    evtimer_add(c->ev_timer, &tv);
+}
+
+/* Plays the plan from c->pos until it ends, waits, or the socket is full. */
+static enum progress send_more(struct conn *c)
+{
+    for (;;) {
+        if (c->at_stop) {
+            c->at_stop = false;
+            long d = pause_here(c);
+            if (d > 0) {
+                arm_timer(c, d);
+                return P_BUSY;
+            }
+        }
+        if (c->pos == c->plan.out.len) {
+            return finish(c);
+        }
+        size_t stop = next_stop(c);
+        ssize_t n = send(c->fd, c->plan.out.p + c->pos, stop - c->pos, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            event_add(c->ev_write, NULL);
+            return P_BUSY;
+        }
+        if (n < 0) {
+            conn_abort(c);
+            return P_CLOSED;
+        }
+        c->pos += (size_t)n;
+        if (c->pos < stop) {
+            event_add(c->ev_write, NULL);
+            return P_BUSY;
+        }
+        c->at_stop = true;
+    }
+}
+
+static enum progress start_plan(struct conn *c, int built)
+{
+    if (built != 0) {
+        logmsg(c->srv, "out of memory building a response");
+        conn_close(c);
+        return P_CLOSED;
+    }
+    c->state = C_SEND;
+    c->pos = 0;
+    c->bi = 0;
+    c->at_stop = true;
+    return send_more(c);
+}
+
+/* A protocol error: answer and close. */
+static enum progress reject(struct conn *c, int status, const char *msg)
+{
+    char body[160];
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":{\"message\":\"fake: %s\",\"type\":\"fake_protocol\"}}", msg);
+    logmsg(c->srv, "rejecting a request: %d %s", status, msg);
+    return start_plan(
+        c, fake_plan_simple(&c->plan, status, "application/json", body, (size_t)n, true));
+}
+
+static enum progress answer_v1(struct conn *c)
+{
+    struct server *srv = c->srv;
+    const char *buf = c->in.p;
+    srv->st.requests++;
+    srv->last.len = 0;
+    srv->last.oom = false;
+    fake_buf_put(&srv->last, buf, c->req_len);
+    srv->has_last = !srv->last.oom;
+
+    struct fake_v1_req r = {.n = srv->st.requests, .close = !c->head.keep_alive};
+    if (c->head.chunked) {
+        r.body = c->body.p;
+        r.body_len = c->body.len;
+    } else {
+        r.body = buf + c->head.head_len;
+        r.body_len = c->req_len - c->head.head_len;
+    }
+    if (c->head.has_ctype) {
+        r.ctype = buf + c->head.ctype.off;
+        r.ctype_len = c->head.ctype.len;
+    }
+    struct fake_body_info info;
+    fake_http_scan_body(r.body, r.body_len, &info);
+    r.stream = info.stream;
+    if (info.has_model) {
+        r.model = r.body + info.model.off;
+        r.model_len = info.model.len;
+    }
+    struct fake_behavior b;
+    fake_behavior_init(&b);
+    for (size_t i = 0; i < c->head.num_behavior; i++) {
+        const struct fake_span *s = &c->head.behavior[i];
+        if (fake_behavior_parse(&b, buf + s->off, s->len) != 0) {
+            logmsg(srv, "bad X-Fake-Behavior: %s", b.err);
+            break;
+        }
+    }
+    return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
+}
+
+static enum progress answer(struct conn *c)
+{
+    struct server *srv = c->srv;
+    bool close = !c->head.keep_alive;
+    char body[256];
+    int n;
+    switch (c->head.route) {
+    case FAKE_ROUTE_V1:
+        return answer_v1(c);
+    case FAKE_ROUTE_LAST:
+        if (!srv->has_last) {
+            n = snprintf(body, sizeof(body), "{\"error\":\"no request yet\"}");
+            return start_plan(
+                c, fake_plan_simple(&c->plan, 404, "application/json", body, (size_t)n, close));
+        }
+        return start_plan(c, fake_plan_simple(&c->plan, 200, "application/octet-stream",
+                                              srv->last.p, srv->last.len, close));
+    case FAKE_ROUTE_STATS:
+        n = snprintf(body, sizeof(body),
+                     "{\"requests\":%llu,\"open_connections\":%llu,\"aborted\":%llu,"
+                     "\"connections\":%llu}",
+                     (unsigned long long)srv->st.requests, (unsigned long long)srv->st.open,
+                     (unsigned long long)srv->st.aborted, (unsigned long long)srv->st.connections);
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n, close));
+    case FAKE_ROUTE_RESET:
+        srv->st.requests = 0;
+        srv->st.aborted = 0;
+        srv->st.connections = 0;
+        srv->has_last = false;
+        srv->last.len = 0;
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 200, "application/json", "{\"reset\":true}", 14, close));
+    default:
+        n = snprintf(body, sizeof(body), "{\"error\":\"not found\"}");
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 404, "application/json", body, (size_t)n, close));
+    }
+}
+
+/* interim response for clients that wait for it before sending the body */
+static void send_continue(struct conn *c)
+{
+    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (c->head.expect_continue && !c->continue_sent) {
+        c->continue_sent = true;
+        if (send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) < 0) {
+            logmsg(c->srv, "sending 100 Continue: %s", strerror(errno));
+        }
+    }
+}
+
+/* Returns FAKE_HTTP_OK when a whole request is in c->in (c->req_len set). */
+static int read_request(struct conn *c)
+{
+    if (!c->head_done) {
+        size_t skip = 0;
+        while (c->scan_pos == 0 && skip < c->in.len &&
+               (c->in.p[skip] == '\r' || c->in.p[skip] == '\n')) {
+            skip++;
+        }
+        if (skip > 0) {
+            memmove(c->in.p, c->in.p + skip, c->in.len - skip);
+            c->in.len -= skip;
+        }
+        int r = fake_http_parse_head(c->in.p, c->in.len, &c->scan_pos, MAX_HEAD, &c->head);
+        if (r != FAKE_HTTP_OK) {
+            return r;
+        }
+        c->head_done = true;
+        if (c->head.content_length > MAX_BODY) {
+            return FAKE_HTTP_TOOBIG;
+        }
+        if (c->head.chunked) {
+            fake_http_chunked_init(&c->chunked, c->head.head_len);
+            c->body.len = 0;
+            c->body.oom = false;
+        }
+    }
+    int r = FAKE_HTTP_OK;
+    if (c->head.chunked) {
+        r = fake_http_chunked_feed(&c->chunked, c->in.p, c->in.len, &c->body, MAX_BODY);
+        c->req_len = c->chunked.pos;
+    } else {
+        size_t cl = c->head.content_length > 0 ? (size_t)c->head.content_length : 0;
+        c->req_len = c->head.head_len + cl;
+        r = c->in.len >= c->req_len ? FAKE_HTTP_OK : FAKE_HTTP_AGAIN;
+    }
+    if (r == FAKE_HTTP_AGAIN) {
+        send_continue(c);
+    }
+    return r;
+}
+
+/* Answers every complete request in the buffer, one at a time. */
+static void process_input(struct conn *c)
+{
+    while (c->state == C_READ) {
+        int r = read_request(c);
+        enum progress p;
+        if (r == FAKE_HTTP_AGAIN) {
+            return;
+        } else if (r == FAKE_HTTP_BAD) {
+            p = reject(c, 400, "malformed request");
+        } else if (r == FAKE_HTTP_TOOBIG) {
+            p = c->head_done ? reject(c, 413, "body too large") : reject(c, 431, "head too large");
+        } else {
+            p = answer(c);
+        }
+        if (p != P_DONE) {
+            return;
+        }
+    }
+}
+
+/* Room to read into: at least READ_CHUNK, or the rest of a known body. */
+static size_t read_room(struct conn *c)
+{
+    size_t want = READ_CHUNK;
+    if (c->state == C_READ && c->head_done && !c->head.chunked && c->head.content_length > 0) {
+        size_t need = c->head.head_len + (size_t)c->head.content_length;
+        if (need > c->in.len && need - c->in.len > want) {
+            want = need - c->in.len;
+        }
+    }
+    if (c->in.len > MAX_HEAD + MAX_BODY || fake_buf_reserve(&c->in, want) != 0) {
+        return 0;
+    }
+    return c->in.cap - c->in.len;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    char scratch[4096];
+    size_t room = c->state == C_STALL ? 0 : read_room(c);
+    char *dst = room > 0 ? c->in.p + c->in.len : scratch;
+    ssize_t n = recv(fd, dst, room > 0 ? room : sizeof(scratch), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        /* the peer left: a cut response if one was in progress */
+        if (c->state == C_READ) {
+            conn_close(c);
+        } else {
+            conn_abort(c);
+        }
+        return;
+    }
+    if (room == 0) {
+        if (c->state == C_READ) {
+            reject(c, 413, "request too large");
+        }
+        return;
+    }
+    c->in.len += (size_t)n;
+    if (c->state == C_READ) {
+        process_input(c);
+    }
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state == C_SEND && send_more(c) == P_DONE) {
+        process_input(c);
+    }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state == C_SEND && send_more(c) == P_DONE) {
+        process_input(c);
+    }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    struct server *srv = arg;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = srv;
+    c->fd = fd;
+    c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    c->ev_write = event_new(srv->base, fd, EV_WRITE, on_writable, c);
+    c->ev_timer = evtimer_new(srv->base, on_timer, c);
+    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ||
+        event_add(c->ev_read, NULL) != 0) {
+        event_free(c->ev_read);
+        event_free(c->ev_write);
+        event_free(c->ev_timer);
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
+    c->next = srv->conns;
+    if (srv->conns != NULL) {
+        srv->conns->prev = c;
+    }
+    srv->conns = c;
+    srv->st.open++;
+    srv->st.connections++;
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    /* EMFILE and friends: keep serving the connections we have */
+    logmsg(arg, "accept: %s", strerror(errno));
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    event_base_loopbreak(srv->base);
+}
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s [--host 127.0.0.1] [--port 0] [--quiet]\n", argv0);
+    return 2;
+}
+
+static int listen_on(struct server *srv, const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "fake_upstream: %s:%s: %s\n", host, port, gai_strerror(rc));
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(srv->base, on_accept, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                            res->ai_addr, (int)res->ai_addrlen);
+    freeaddrinfo(res);
+    if (srv->listener == NULL) {
+        fprintf(stderr, "fake_upstream: bind %s:%s: %s\n", host, port, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->listener, on_accept_error);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &sl) != 0) {
+        return -1;
+    }
+    unsigned p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    printf("PORT %u\n", p);
+    fflush(stdout);
+    return 0;
+}
+
+static void server_cleanup(struct server *srv)
+{
+    while (srv->conns != NULL) {
+        conn_close(srv->conns);
+    }
+    if (srv->listener != NULL) {
+        evconnlistener_free(srv->listener);
+    }
+    if (srv->ev_term != NULL) {
+        event_free(srv->ev_term);
+    }
+    if (srv->ev_int != NULL) {
+        event_free(srv->ev_int);
+    }
+    if (srv->base != NULL) {
+        event_base_free(srv->base);
+    }
+    fake_buf_free(&srv->last);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1";
+    const char *port = "0";
+    struct server srv;
+    memset(&srv, 0, sizeof(srv));
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port = argv[++i];
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            srv.quiet = true;
+        } else {
+            return usage(argv[0]);
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int status = 1;
+    /* precise timers: drip_ms=1 must mean 1 ms, not the next epoll tick */
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL) {
+        goto out;
+    }
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    srv.base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    if (srv.base == NULL) {
+        goto out;
+    }
+    srv.ev_term = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+    srv.ev_int = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+    if (srv.ev_term == NULL || srv.ev_int == NULL || event_add(srv.ev_term, NULL) != 0 ||
+        event_add(srv.ev_int, NULL) != 0) {
+        goto out;
+    }
+    if (listen_on(&srv, host, port) != 0) {
+        goto out;
+    }
+    if (event_base_dispatch(srv.base) < 0) {
+        goto out;
+    }
+    status = 0;
+out:
+    server_cleanup(&srv);
+    return status;
+}

@@ -1,0 +1,1062 @@
+"""Integration test harness for memproxy (issue 2).
+
+Starts the fake upstream (tests/fake_upstream) and memproxy as real processes,
+talks to them over raw sockets, and checks on teardown that memproxy exits 0 on
+SIGTERM without any sanitizer report. Python 3 standard library only.
+
+Binaries come from the environment (set by tests/proxy/meson.build):
+  MEMPROXY_BIN       path of the memproxy executable
+  FAKE_UPSTREAM_BIN  path of the fake upstream executable
+  MEMPROXY_VERSION   the project version (for --version and build_info)
+  MEMPROXY_SOURCE_ROOT  the source tree (for conf/memproxy.ini)
+"""
+
+import bisect
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get('MEMPROXY_SOURCE_ROOT', os.path.normpath(os.path.join(HERE, '..', '..')))
+MEMPROXY_BIN = os.environ.get('MEMPROXY_BIN', os.path.join(SOURCE_ROOT, 'build', 'proxy', 'memproxy'))
+FAKE_UPSTREAM_BIN = os.environ.get('FAKE_UPSTREAM_BIN',
+                                   os.path.join(SOURCE_ROOT, 'build', 'tests', 'fake_upstream', 'fake_upstream'))
+VERSION = os.environ.get('MEMPROXY_VERSION', '')
+
+SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'ThreadSanitizer',
+                     'UndefinedBehaviorSanitizer')
+
+# Start-up and shutdown budgets; an ASan build is several times slower.
+START_TIMEOUT = 20.0
+STOP_EXTRA = 15.0
+
+_live_processes = []
+
+
+def _kill_leftovers():
+    for p in list(_live_processes):
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except Exception:
+                pass
+
+
+import atexit  # noqa: E402
+
+atexit.register(_kill_leftovers)
+
+
+def child_env(extra=None):
+    """The environment for a memproxy child: ours without any MEMPROXY_*
+    variable (memproxy rejects unknown ones), plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MEMPROXY_')}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def is_asan_build(path=MEMPROXY_BIN):
+    """True when the binary was built with AddressSanitizer."""
+    try:
+        with open(path, 'rb') as f:
+            return b'__asan_init' in f.read()
+    except OSError:
+        return False
+
+
+def free_port():
+    """A port that was free a moment ago (nothing listens on it now)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------------------
+# Raw HTTP/1.1 client
+# ---------------------------------------------------------------------------
+
+def _b(x):
+    if isinstance(x, bytes):
+        return x
+    return str(x).encode('utf-8')
+
+
+def build_request(method, path, headers=(), body=b'', host='127.0.0.1', content_length=None):
+    """The exact bytes of a request. headers: list of (name, value), str or bytes.
+    Content-Length is added for a non-empty body unless the caller set
+    Content-Length or Transfer-Encoding, or passed content_length=False."""
+    body = _b(body)
+    names = {(_b(k).lower()) for k, _ in headers}
+    out = [_b(method) + b' ' + _b(path) + b' HTTP/1.1']
+    if host is not None and b'host' not in names:
+        out.append(b'Host: ' + _b(host))
+    for k, v in headers:
+        out.append(_b(k) + b': ' + _b(v))
+    if content_length is None:
+        content_length = (len(body) > 0 or method in ('POST', 'PUT', 'PATCH')) and \
+            b'content-length' not in names and b'transfer-encoding' not in names
+    if content_length:
+        out.append(b'Content-Length: ' + str(len(body)).encode())
+    return b'\r\n'.join(out) + b'\r\n\r\n' + body
+
+
+def chunk_encode(parts):
+    """A chunked body from a list of byte strings (plus the terminating chunk)."""
+    out = b''
+    for p in parts:
+        p = _b(p)
+        if p:
+            out += b'%x\r\n' % len(p) + p + b'\r\n'
+    return out + b'0\r\n\r\n'
+
+
+def chat_body(stream=False, user=None, content='hi', model='gpt-4o-mini', extra=None):
+    obj = {'model': model, 'messages': [{'role': 'user', 'content': content}]}
+    if stream:
+        obj['stream'] = True
+    if user is not None:
+        obj['user'] = user
+    if extra:
+        obj.update(extra)
+    return json.dumps(obj).encode()
+
+
+class Response:
+    """A response read off a socket. body is the decoded body (chunk framing
+    removed); raw_body the bytes as received after the head."""
+
+    def __init__(self):
+        self.status = None
+        self.reason = ''
+        self.version = ''
+        self.headers = []           # [(name, value)] as received
+        self.head_raw = b''
+        self.body = bytearray()
+        self.raw_body = bytearray()
+        self.chunked = False
+        self.complete = False       # framing finished (final chunk / full length / EOF for close-delimited)
+        self.closed = False         # the peer closed (EOF or reset) before or at the end
+        self.reset = False          # the peer reset the connection
+        self.t_sent = None          # when the request was sent (monotonic)
+        self.t_head = None          # when the head was complete
+        self.t_end = None           # when the body was complete (or the peer closed)
+        self.marks = []             # [(monotonic time, len(body))] after each read
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has_header(self, name):
+        return self.header(name) is not None
+
+    def json(self):
+        return json.loads(bytes(self.body).decode('utf-8'))
+
+    def events(self):
+        """SSE events of the body, each with its terminating blank line."""
+        return [e for e, _ in self.events_with_times()]
+
+    def events_with_times(self):
+        """[(event bytes, monotonic time its last byte arrived)]."""
+        body = bytes(self.body)
+        out = []
+        pos = 0
+        ends = [m[1] for m in self.marks]
+        while pos < len(body):
+            m = re.compile(rb'\r\n\r\n|\n\n|\r\r').search(body, pos)
+            if not m:
+                break
+            end = m.end()
+            i = bisect.bisect_left(ends, end)
+            t = self.marks[i][0] if i < len(self.marks) else None
+            out.append((body[pos:end], t))
+            pos = end
+        return out
+
+    def data_payloads(self):
+        """The data: payloads of the events (joined lines), as bytes."""
+        out = []
+        for ev in self.events():
+            lines = re.split(rb'\r\n|\n|\r', ev)
+            data = [ln[5:].lstrip(b' ') if ln.startswith(b'data:') else None for ln in lines]
+            data = [d for d in data if d is not None]
+            if data:
+                out.append(b'\n'.join(data))
+        return out
+
+    def __repr__(self):
+        return 'Response(status=%r, headers=%r, body=%r%s, complete=%r, closed=%r)' % (
+            self.status, self.headers, bytes(self.body[:300]),
+            '...' if len(self.body) > 300 else '', self.complete, self.closed)
+
+
+class HTTPConn:
+    """One client TCP connection with a response reader that keeps exact
+    bytes and arrival times."""
+
+    def __init__(self, port, host='127.0.0.1', timeout=15.0, rcvbuf=None):
+        self.port = port
+        self.host = host
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.buf = bytearray()
+        self.pos = 0
+        self.eof = False
+        self.was_reset = False
+        self._resp = None
+        self._state = None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def abort(self):
+        """Close with RST (SO_LINGER 0)."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+        except OSError:
+            pass
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(_b(data))
+
+    def request(self, method, path, headers=(), body=b'', timeout=None, **kw):
+        """Sends a request and reads the whole response."""
+        self.send_request(method, path, headers, body, **kw)
+        return self.read_response(method=method, timeout=timeout)
+
+    def send_request(self, method, path, headers=(), body=b'', **kw):
+        data = build_request(method, path, headers, body, host=kw.pop('host', '127.0.0.1:%d' % self.port), **kw)
+        self.t_sent = time.monotonic()
+        self.send(data)
+
+    # -- low-level reading -------------------------------------------------
+
+    def _avail(self):
+        return len(self.buf) - self.pos
+
+    def _compact(self):
+        if self.pos > (1 << 20) or (self.pos and self.pos == len(self.buf)):
+            del self.buf[:self.pos]
+            self.pos = 0
+
+    def _fill(self, deadline):
+        """One recv. Returns False at EOF/reset. Raises socket.timeout at the deadline."""
+        if self.eof:
+            return False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout('deadline passed')
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(262144)
+        except ConnectionResetError:
+            self.eof = True
+            self.was_reset = True
+            return False
+        if not data:
+            self.eof = True
+            return False
+        self._compact()
+        self.buf += data
+        return True
+
+    # -- response reading --------------------------------------------------
+
+    def read_head(self, method='GET', timeout=None):
+        """Reads a response head. Returns a Response (status None if the peer
+        closed before a complete head)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        r = Response()
+        r.t_sent = getattr(self, 't_sent', None)
+        while True:
+            idx = self.buf.find(b'\r\n\r\n', self.pos)
+            if idx >= 0:
+                break
+            if not self._fill(deadline):
+                r.closed = True
+                r.reset = self.was_reset
+                r.t_end = time.monotonic()
+                r.head_raw = bytes(self.buf[self.pos:])
+                return r
+        head = bytes(self.buf[self.pos:idx + 4])
+        self.pos = idx + 4
+        r.head_raw = head
+        r.t_head = time.monotonic()
+        lines = head[:-4].split(b'\r\n')
+        parts = lines[0].decode('latin-1').split(' ', 2)
+        r.version = parts[0]
+        r.status = int(parts[1])
+        r.reason = parts[2] if len(parts) > 2 else ''
+        for ln in lines[1:]:
+            k, _, v = ln.decode('latin-1').partition(':')
+            r.headers.append((k, v.strip(' \t')))
+        if 100 <= r.status < 200:
+            return self.read_head(method, timeout)
+        # Body framing.
+        te = (r.header('transfer-encoding') or '').lower()
+        if method == 'HEAD' or r.status in (204, 304):
+            st = {'mode': 'none'}
+        elif 'chunked' in te:
+            r.chunked = True
+            st = {'mode': 'chunked', 'phase': 'size', 'left': 0}
+        elif r.header('content-length') is not None:
+            st = {'mode': 'length', 'left': int(r.header('content-length'))}
+        else:
+            st = {'mode': 'close'}
+        self._resp = r
+        self._state = st
+        if st['mode'] == 'none' or (st['mode'] == 'length' and st['left'] == 0):
+            r.complete = True
+            r.t_end = r.t_head
+        self._decode()
+        return r
+
+    def _decode(self):
+        """Moves what is in the buffer into the current response body."""
+        r, st = self._resp, self._state
+        if r is None or r.complete:
+            return
+        mode = st['mode']
+        if mode == 'length':
+            n = min(st['left'], self._avail())
+            if n:
+                chunk = self.buf[self.pos:self.pos + n]
+                r.body += chunk
+                r.raw_body += chunk
+                self.pos += n
+                st['left'] -= n
+            if st['left'] == 0:
+                r.complete = True
+        elif mode == 'close':
+            n = self._avail()
+            if n:
+                chunk = self.buf[self.pos:]
+                r.body += chunk
+                r.raw_body += chunk
+                self.pos += n
+        elif mode == 'chunked':
+            while not r.complete:
+                if st['phase'] == 'size':
+                    idx = self.buf.find(b'\r\n', self.pos)
+                    if idx < 0:
+                        break
+                    line = bytes(self.buf[self.pos:idx])
+                    r.raw_body += self.buf[self.pos:idx + 2]
+                    self.pos = idx + 2
+                    size = int(line.split(b';', 1)[0].strip(), 16)
+                    if size == 0:
+                        st['phase'] = 'trailer'
+                    else:
+                        st['phase'] = 'data'
+                        st['left'] = size
+                elif st['phase'] == 'data':
+                    n = min(st['left'], self._avail())
+                    if n == 0:
+                        break
+                    chunk = self.buf[self.pos:self.pos + n]
+                    r.body += chunk
+                    r.raw_body += chunk
+                    self.pos += n
+                    st['left'] -= n
+                    if st['left'] == 0:
+                        st['phase'] = 'crlf'
+                elif st['phase'] == 'crlf':
+                    if self._avail() < 2:
+                        break
+                    if bytes(self.buf[self.pos:self.pos + 2]) != b'\r\n':
+                        raise AssertionError('bad chunk framing: %r' % bytes(self.buf[self.pos:self.pos + 20]))
+                    r.raw_body += b'\r\n'
+                    self.pos += 2
+                    st['phase'] = 'size'
+                elif st['phase'] == 'trailer':
+                    idx = self.buf.find(b'\r\n', self.pos)
+                    if idx < 0:
+                        break
+                    line = bytes(self.buf[self.pos:idx])
+                    r.raw_body += self.buf[self.pos:idx + 2]
+                    self.pos = idx + 2
+                    if line == b'':
+                        r.complete = True
+        now = time.monotonic()
+        if not r.marks or r.marks[-1][1] != len(r.body):
+            r.marks.append((now, len(r.body)))
+        if r.complete:
+            r.t_end = now
+
+    def read_more(self, timeout=None, until=None):
+        """Reads body bytes until the response is complete, the peer closes,
+        until(resp) is true, or the timeout passes (then returns quietly).
+        Returns the response."""
+        r = self._resp
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        while r is not None and not r.complete:
+            if until is not None and until(r):
+                return r
+            try:
+                ok = self._fill(deadline)
+            except socket.timeout:
+                return r
+            if not ok:
+                r.closed = True
+                r.reset = self.was_reset
+                if self._state['mode'] == 'close':
+                    r.complete = not self.was_reset
+                r.t_end = time.monotonic()
+                self._decode()
+                return r
+            self._decode()
+        return r
+
+    def read_response(self, method='GET', timeout=None):
+        """Reads a whole response; raises socket.timeout if it does not come."""
+        t = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + t
+        r = self.read_head(method=method, timeout=t)
+        if r.status is None:
+            return r
+        self.read_more(timeout=max(0.001, deadline - time.monotonic()))
+        if not r.complete and not r.closed:
+            raise socket.timeout('response body not complete after %.1f s: %r' % (t, r))
+        self._resp = None
+        return r
+
+    def read_until_closed(self, timeout):
+        """Reads (and returns) whatever arrives until EOF; raises socket.timeout."""
+        deadline = time.monotonic() + timeout
+        start = self.pos
+        while self._fill(deadline):
+            pass
+        return bytes(self.buf[start:])
+
+
+def request(port, method, path, headers=(), body=b'', timeout=15.0, **kw):
+    """One request on a fresh connection."""
+    with HTTPConn(port, timeout=timeout) as c:
+        return c.request(method, path, headers, body, timeout=timeout, **kw)
+
+
+def split_head_body(raw):
+    """Splits a raw HTTP message: (request/status line, [(name, value)], body bytes).
+    A chunked body is de-chunked."""
+    idx = raw.find(b'\r\n\r\n')
+    if idx < 0:
+        raise AssertionError('no end of head in %r' % raw[:200])
+    lines = raw[:idx].split(b'\r\n')
+    headers = []
+    for ln in lines[1:]:
+        k, _, v = ln.partition(b':')
+        headers.append((k.decode('latin-1'), v.strip(b' \t').decode('latin-1')))
+    body = raw[idx + 4:]
+    if any(k.lower() == 'transfer-encoding' and 'chunked' in v.lower() for k, v in headers):
+        out = b''
+        pos = 0
+        while True:
+            e = body.index(b'\r\n', pos)
+            size = int(body[pos:e].split(b';')[0], 16)
+            pos = e + 2
+            if size == 0:
+                break
+            out += body[pos:pos + size]
+            pos += size + 2
+        body = out
+    return lines[0], headers, body
+
+
+def headers_get(headers, name):
+    return [v for k, v in headers if k.lower() == name.lower()]
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, float)] for every sample line."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        m = _SAMPLE_RE.match(line)
+        if not m:
+            raise AssertionError('unparsable metrics line: %r' % line)
+        labels = dict(_LABEL_RE.findall(m.group(2) or ''))
+        v = m.group(3)
+        out.append((m.group(1), labels, float(v.replace('Inf', 'inf'))))
+    return out
+
+
+def metric_sum(samples, name, **labels):
+    """Sum of the samples of name whose labels include the given ones."""
+    total = 0.0
+    for n, lb, v in samples:
+        if n == name and all(lb.get(k) == str(val) for k, val in labels.items()):
+            total += v
+    return total
+
+
+def metric_names(text):
+    names = set()
+    for line in text.splitlines():
+        if line.startswith('# TYPE ') or line.startswith('# HELP '):
+            names.add(line.split()[2])
+        elif line and not line.startswith('#'):
+            m = _SAMPLE_RE.match(line.strip())
+            if m:
+                names.add(m.group(1))
+    return names
+
+
+# ---------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------
+
+class _StderrCollector(threading.Thread):
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.lines = []
+        self.cond = threading.Condition()
+        self.done = False
+
+    def run(self):
+        try:
+            for raw in iter(self.stream.readline, b''):
+                line = raw.decode('utf-8', 'replace').rstrip('\n')
+                with self.cond:
+                    self.lines.append(line)
+                    self.cond.notify_all()
+        finally:
+            with self.cond:
+                self.done = True
+                self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return '\n'.join(self.lines)
+
+    def snapshot(self):
+        with self.cond:
+            return list(self.lines)
+
+
+def _sanitizer_report(text):
+    for marker in SANITIZER_MARKERS:
+        i = text.find(marker)
+        if i >= 0:
+            return text[max(0, i - 200):i + 3000]
+    return None
+
+
+class FakeUpstream:
+    def __init__(self):
+        self.proc = None
+        self.port = None
+        self._ctl = None
+        self._lock = threading.Lock()
+
+    def start(self):
+        if not os.path.exists(FAKE_UPSTREAM_BIN):
+            raise AssertionError('fake upstream binary missing: %s' % FAKE_UPSTREAM_BIN)
+        self.proc = subprocess.Popen([FAKE_UPSTREAM_BIN, '--host', '127.0.0.1', '--port', '0', '--quiet'],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _live_processes.append(self.proc)
+        self.err = _StderrCollector(self.proc.stderr)
+        self.err.start()
+        line = _readline_timeout(self.proc.stdout, START_TIMEOUT)
+        m = re.match(rb'^PORT (\d+)\s*$', line or b'')
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError('fake upstream did not print PORT: %r; stderr: %s' % (line, self.err.text()))
+        self.port = int(m.group(1))
+        return self
+
+    @property
+    def base_url(self):
+        return 'http://127.0.0.1:%d/v1' % self.port
+
+    def _control(self, method, path):
+        with self._lock:
+            for attempt in range(2):
+                try:
+                    if self._ctl is None:
+                        self._ctl = HTTPConn(self.port, timeout=10)
+                    r = self._ctl.request(method, path)
+                    if r.status is None:
+                        raise ConnectionError('closed')
+                    if r.closed:
+                        self._ctl.close()
+                        self._ctl = None
+                    return r
+                except (OSError, ConnectionError):
+                    if self._ctl:
+                        self._ctl.close()
+                    self._ctl = None
+                    if attempt:
+                        raise
+
+    def stats(self):
+        r = self._control('GET', '/_fake/stats')
+        assert r.status == 200, r
+        return r.json()
+
+    def last(self):
+        """The last /v1 request the fake received, raw bytes (None if none)."""
+        r = self._control('GET', '/_fake/last')
+        if r.status == 404:
+            return None
+        assert r.status == 200, r
+        return bytes(r.body)
+
+    def last_parsed(self):
+        raw = self.last()
+        assert raw is not None, 'the fake received no /v1 request'
+        return split_head_body(raw)
+
+    def reset(self):
+        r = self._control('POST', '/_fake/reset')
+        assert r.status in (200, 204), r
+
+    def direct(self, method, path, headers=(), body=b'', timeout=30):
+        """A request straight to the fake (for expected responses)."""
+        return request(self.port, method, path, headers, body, timeout=timeout)
+
+    def wait_stats(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        st = self.stats()
+        while not pred(st) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            st = self.stats()
+        return st
+
+    def stop(self):
+        """SIGTERM; returns a list of problems (empty when clean)."""
+        problems = []
+        if self._ctl:
+            self._ctl.close()
+            self._ctl = None
+        if self.proc is None:
+            return problems
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(STOP_EXTRA)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            problems.append('fake upstream did not exit within %.0f s of SIGTERM' % STOP_EXTRA)
+        self.err.join(5)
+        if rc != 0:
+            problems.append('fake upstream exit code %r' % rc)
+        rep = _sanitizer_report(self.err.text())
+        if rep:
+            problems.append('fake upstream sanitizer report:\n' + rep)
+        return problems
+
+
+def _readline_timeout(stream, timeout):
+    result = []
+
+    def rd():
+        result.append(stream.readline())
+    t = threading.Thread(target=rd, daemon=True)
+    t.start()
+    t.join(timeout)
+    return result[0] if result else None
+
+
+DEFAULT_SECTIONS = ('server', 'upstream', 'memory', 'storage', 'log')
+
+
+def make_ini(sections):
+    """INI text from {section: {key: value}}; a value of None omits the key."""
+    out = []
+    for sec, kv in sections.items():
+        out.append('[%s]' % sec)
+        for k, v in kv.items():
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = 'true' if v else 'false'
+            out.append('%s = %s' % (k, v))
+        out.append('')
+    return '\n'.join(out)
+
+
+class Proxy:
+    """memproxy with a generated INI file in its own temp dir."""
+
+    def __init__(self, upstream_url, server=None, upstream=None, memory=None, storage=None, log=None,
+                 env=None, workers=2, extra_ini=''):
+        self.tmp = tempfile.TemporaryDirectory(prefix='memproxy-itest-')
+        self.dir = self.tmp.name
+        self.config_path = os.path.join(self.dir, 'memproxy.ini')
+        self.sections = {
+            'server': {'listen': '127.0.0.1:0', 'admin_listen': '127.0.0.1:0', 'workers': workers},
+            'upstream': {'base_url': upstream_url},
+            'memory': {},
+            'storage': {'path': os.path.join(self.dir, 'data'), 'sync': 'none'},
+            'log': {'level': 'info', 'format': 'json'},
+        }
+        for name, over in (('server', server), ('upstream', upstream), ('memory', memory),
+                           ('storage', storage), ('log', log)):
+            if over:
+                self.sections[name].update(over)
+        self.extra_ini = extra_ini
+        self.env = dict(os.environ)
+        for k in list(self.env):
+            # memproxy rejects unknown MEMPROXY_* variables, and the test's own
+            # (MEMPROXY_BIN, ...) are not configuration: none is inherited.
+            if k.startswith('MEMPROXY_'):
+                del self.env[k]
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.port = None
+        self.admin_port = None
+        self.listening = None
+        self.stopped = False
+        self.write_config()
+
+    def write_config(self, text=None):
+        if text is None:
+            text = make_ini(self.sections) + self.extra_ini
+        with open(self.config_path + '.tmp', 'w') as f:
+            f.write(text)
+        os.replace(self.config_path + '.tmp', self.config_path)
+
+    def start(self, timeout=START_TIMEOUT):
+        if not os.path.exists(MEMPROXY_BIN):
+            raise AssertionError('memproxy binary missing: %s' % MEMPROXY_BIN)
+        self.proc = subprocess.Popen([MEMPROXY_BIN, '-c', self.config_path], cwd=self.dir, env=self.env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        _live_processes.append(self.proc)
+        self.err = _StderrCollector(self.proc.stderr)
+        self.err.start()
+        line = self.wait_log(lambda o: o.get('msg') == 'listening', timeout)
+        if line is None:
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+            raise AssertionError('memproxy did not log "listening" within %.0f s (exit %r); stderr:\n%s'
+                                 % (timeout, rc, self.err.text()[-4000:]))
+        self.listening = line
+        self.port = int(line['listen'].rsplit(':', 1)[1])
+        self.admin_port = int(line['admin_listen'].rsplit(':', 1)[1])
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    # -- logs --------------------------------------------------------------
+
+    def log_lines(self):
+        return self.err.snapshot()
+
+    def log_objects(self, start=0):
+        out = []
+        for ln in self.err.snapshot()[start:]:
+            try:
+                o = json.loads(ln)
+            except ValueError:
+                continue
+            if isinstance(o, dict):
+                out.append(o)
+        return out
+
+    def wait_log(self, pred, timeout, start=0):
+        """Waits for a JSON log line (index >= start) with pred(obj) true; returns it or None."""
+        deadline = time.monotonic() + timeout
+        idx = start
+        with self.err.cond:
+            while True:
+                while idx < len(self.err.lines):
+                    ln = self.err.lines[idx]
+                    idx += 1
+                    try:
+                        o = json.loads(ln)
+                    except ValueError:
+                        continue
+                    if isinstance(o, dict) and pred(o):
+                        return o
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self.err.done and idx >= len(self.err.lines)):
+                    return None
+                self.err.cond.wait(min(remaining, 0.1))
+
+    def log_count(self):
+        return len(self.err.snapshot())
+
+    # -- data and admin plane ---------------------------------------------
+
+    def conn(self, **kw):
+        return HTTPConn(self.port, **kw)
+
+    def request(self, method, path, headers=(), body=b'', timeout=15.0, **kw):
+        return request(self.port, method, path, headers, body, timeout=timeout, **kw)
+
+    def chat(self, stream=False, headers=(), body=None, timeout=15.0, fake=None, path='/v1/chat/completions'):
+        h = list(headers)
+        if fake:
+            h.append(('X-Fake-Behavior', fake))
+        h.append(('Content-Type', 'application/json'))
+        return self.request('POST', path, h, chat_body(stream) if body is None else body, timeout=timeout)
+
+    def admin(self, path, method='GET', headers=(), timeout=10.0):
+        return request(self.admin_port, method, path, headers, timeout=timeout)
+
+    def metrics_text(self):
+        r = self.admin('/metrics')
+        assert r.status == 200, r
+        return bytes(r.body).decode('utf-8')
+
+    def metrics(self):
+        return parse_metrics(self.metrics_text())
+
+    def metric(self, name, **labels):
+        return metric_sum(self.metrics(), name, **labels)
+
+    def wait_metric(self, name, pred, timeout=5.0, **labels):
+        """Polls until pred(value) holds; returns the last value."""
+        deadline = time.monotonic() + timeout
+        v = self.metric(name, **labels)
+        while not pred(v) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            v = self.metric(name, **labels)
+        return v
+
+    def rss_kb(self):
+        with open('/proc/%d/status' % self.proc.pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+        raise AssertionError('no VmRSS')
+
+    # -- shutdown ----------------------------------------------------------
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=None):
+        """SIGTERM (unless already exited); returns a list of problems."""
+        problems = []
+        if self.proc is None:
+            self.tmp.cleanup()
+            return problems
+        if timeout is None:
+            timeout = self.sections['server'].get('drain_timeout_ms', 25000)
+            timeout = min(float(timeout) / 1000.0, 30.0) + STOP_EXTRA
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            problems.append('memproxy did not exit within %.0f s of SIGTERM' % timeout)
+        self.err.join(5)
+        self.stopped = True
+        if rc != 0:
+            problems.append('memproxy exit code %r (expected 0)' % rc)
+        rep = _sanitizer_report(self.err.text())
+        if rep:
+            problems.append('memproxy sanitizer report:\n' + rep)
+        self.tmp.cleanup()
+        return problems
+
+    def sanitizer_problems(self):
+        rep = _sanitizer_report(self.err.text())
+        return ['memproxy sanitizer report:\n' + rep] if rep else []
+
+
+# ---------------------------------------------------------------------------
+# Test case bases
+# ---------------------------------------------------------------------------
+
+class ProxyTestCase(unittest.TestCase):
+    """Starts one fake upstream and one memproxy for the whole class
+    (configured by the class attribute PROXY_CONFIG: keyword arguments of
+    Proxy). Tests that need their own memproxy use self.start_proxy()."""
+
+    PROXY_CONFIG = {}
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = FakeUpstream().start()
+        try:
+            cls.proxy = Proxy(cls.fake.base_url, **cls.PROXY_CONFIG).start()
+        except BaseException:
+            cls.fake.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.proxy.stop()
+        problems += cls.fake.stop()
+        if problems:
+            raise AssertionError('teardown: ' + '\n'.join(problems))
+
+    def start_proxy(self, **kw):
+        """A memproxy of its own, stopped (and checked) at the end of the test."""
+        upstream_url = kw.pop('upstream_url', self.fake.base_url)
+        p = Proxy(upstream_url, **kw).start()
+
+        def check():
+            if p.stopped:
+                return
+            problems = p.stop()
+            if problems:
+                self.fail('teardown: ' + '\n'.join(problems))
+        self.addCleanup(check)
+        return p
+
+    def stop_checked(self, p, timeout=None):
+        problems = p.stop(timeout)
+        self.assertEqual(problems, [], 'memproxy shutdown problems')
+
+    # -- assertions ----------------------------------------------------------
+
+    def assertOpenAIError(self, r, status, code):
+        """A memproxy-made error: status, OpenAI body shape, JSON content type, x-request-id."""
+        self.assertEqual(r.status, status, r)
+        ct = r.header('content-type') or ''
+        self.assertTrue(ct.lower().startswith('application/json'), 'content-type %r' % ct)
+        rid = r.header('x-request-id')
+        self.assertTrue(rid, 'no x-request-id: %r' % r.headers)
+        try:
+            obj = r.json()
+        except ValueError:
+            self.fail('error body is not JSON: %r' % bytes(r.body))
+        self.assertEqual(set(obj.keys()), {'error'}, obj)
+        err = obj['error']
+        self.assertEqual(set(err.keys()), {'message', 'type', 'param', 'code'}, err)
+        self.assertIsInstance(err['message'], str)
+        self.assertTrue(err['message'], err)
+        self.assertIsInstance(err['type'], str)
+        self.assertTrue(err['type'], err)
+        self.assertIsNone(err['param'], err)
+        self.assertEqual(err['code'], code, err)
+        return obj
+
+    def assertDeltaMetric(self, proxy, before, name, expected, timeout=5.0, **labels):
+        """Waits until proxy's metric(name, labels) - before reaches expected,
+        then checks it is exactly expected."""
+        proxy.wait_metric(name, lambda x: x - before >= expected, timeout, **labels)
+        time.sleep(0.05)
+        v = proxy.metric(name, **labels)
+        self.assertEqual(v - before, expected, '%s%r: before %r now %r' % (name, labels, before, v))
+
+
+# ---------------------------------------------------------------------------
+# Expected streams
+# ---------------------------------------------------------------------------
+
+_ID_RE = re.compile(rb'chatcmpl-fake(\d+)"')
+
+
+def fake_n(resp):
+    """n of the fake's x-request-id fake-<n>."""
+    rid = resp.header('x-request-id') or ''
+    m = re.match(r'^fake-(\d+)$', rid)
+    if not m:
+        raise AssertionError('x-request-id %r is not the fake\'s' % rid)
+    return int(m.group(1))
+
+
+class ExpectedBodies:
+    """What the fake sends for given directives, fetched directly from it once;
+    bodies of other requests differ only in the request number n."""
+
+    def __init__(self, fake):
+        self.fake = fake
+        self.cache = {}
+        self.lock = threading.Lock()
+
+    def template(self, directives, stream=True, body=None):
+        key = (directives, stream, body)
+        with self.lock:
+            if key not in self.cache:
+                r = self.fake.direct('POST', '/v1/chat/completions',
+                                     [('X-Fake-Behavior', directives), ('Content-Type', 'application/json')]
+                                     if directives else [('Content-Type', 'application/json')],
+                                     chat_body(stream) if body is None else body, timeout=120)
+                if r.status is None or not r.complete:
+                    raise AssertionError('direct request to the fake failed: %r' % r)
+                self.cache[key] = (bytes(r.body), fake_n(r), r)
+            return self.cache[key]
+
+    def expected(self, directives, n, stream=True, body=None):
+        tb, tn, _ = self.template(directives, stream, body)
+        return tb.replace(b'chatcmpl-fake%d"' % tn, b'chatcmpl-fake%d"' % n)
+
+
+# ---------------------------------------------------------------------------
+# Runner
+# ---------------------------------------------------------------------------
+
+def main(name):
+    """Runs the calling module's tests; the last line says how many passed."""
+    mod = sys.modules['__main__']
+    suite = unittest.defaultTestLoader.loadTestsFromModule(mod)
+    if len(sys.argv) > 1:
+        suite = unittest.TestSuite()
+        for n in sys.argv[1:]:
+            suite.addTests(unittest.defaultTestLoader.loadTestsFromName(n, mod))
+    runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout)
+    t0 = time.monotonic()
+    res = runner.run(suite)
+    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    passed = res.testsRun - len(res.failures) - len(res.errors) - skipped - len(res.unexpectedSuccesses)
+    print('%s: %d passed, %d failed (%d failures, %d errors), %d skipped in %.1f s'
+          % (name, passed, failed, len(res.failures), len(res.errors), skipped, time.monotonic() - t0))
+    sys.stdout.flush()
+    sys.exit(0 if res.wasSuccessful() else 1)

@@ -1,0 +1,227 @@
+"""Signals: graceful drain on SIGTERM/SIGINT, configuration reload on SIGHUP."""
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import HTTPConn, chat_body, fake_n  # noqa: E402
+
+CHAT = '/v1/chat/completions'
+
+
+def sh(directives):
+    return [('Content-Type', 'application/json'), ('X-Fake-Behavior', directives)]
+
+
+class Signals(harness.ProxyTestCase):
+    """Each test runs its own memproxy; the class shares the fake upstream."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = harness.FakeUpstream().start()
+        cls.exp = harness.ExpectedBodies(cls.fake)
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.fake.stop()
+        if problems:
+            raise AssertionError('\n'.join(problems))
+
+    def open_streams(self, p, n, directives):
+        conns, resps = [], []
+        for _ in range(n):
+            c = HTTPConn(p.port, timeout=30)
+            c.send_request('POST', CHAT, sh(directives), chat_body(stream=True))
+            conns.append(c)
+        for c in conns:
+            r = c.read_head(timeout=10)
+            self.assertEqual(r.status, 200, r)
+            c.read_more(timeout=10, until=lambda x: len(x.events()) >= 1)
+            self.assertGreaterEqual(len(r.events()), 1)
+            resps.append(r)
+        return conns, resps
+
+    def finish_streams(self, conns, timeout):
+        results = [None] * len(conns)
+
+        def run(i):
+            try:
+                results[i] = conns[i].read_more(timeout=timeout)
+            except Exception as e:
+                results[i] = e
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(conns))]
+        for t in threads:
+            t.start()
+        return threads, results
+
+    def test_sigterm_drains_in_flight_streams(self):
+        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 10000})
+        d = 'events=10,event_delay_ms=200'
+        self.exp.template(d)
+        conns, resps = self.open_streams(p, 5, d)
+        threads, results = self.finish_streams(conns, 30)
+        t_sig = time.monotonic()
+        p.signal(signal.SIGTERM)
+        # /readyz turns 503 while draining.
+        ready = None
+        while time.monotonic() - t_sig < 2.0:
+            try:
+                r = p.admin('/readyz', timeout=2)
+            except OSError:
+                break
+            ready = r
+            if r.status == 503:
+                break
+            time.sleep(0.02)
+        self.assertIsNotNone(ready, 'the admin plane stopped answering at once')
+        self.assertEqual(ready.status, 503, ready)
+        self.assertEqual(bytes(ready.body), b'draining\n')
+        # No new requests are accepted.
+        try:
+            c = HTTPConn(p.port, timeout=5)
+            try:
+                r = c.request('POST', CHAT, sh('events=1'), chat_body(stream=True), timeout=5)
+                self.assertNotEqual(r.status, 200, 'a new request was served during the drain: %r' % r)
+            except (OSError, socket.timeout):
+                pass
+            finally:
+                c.close()
+        except ConnectionRefusedError:
+            pass
+        for t in threads:
+            t.join(40)
+        for i, r in enumerate(results):
+            with self.subTest(stream=i):
+                self.assertIsInstance(r, harness.Response, r)
+                self.assertTrue(r.complete, 'stream %d cut by the drain: %r' % (i, r))
+                self.assertEqual(bytes(r.body), self.exp.expected(d, fake_n(r)))
+                self.assertEqual(bytes(r.body).count(b'data: [DONE]'), 1)
+        rc = p.wait_exit(10)
+        took = time.monotonic() - t_sig
+        self.assertEqual(rc, 0, 'exit code after drain')
+        self.assertLess(took, 10.0, 'exit took %.1f s (drain_timeout_ms=10000)' % took)
+        for c in conns:
+            c.close()
+        self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'stopped', 5), 'no "stopped" log line')
+        self.assertEqual(p.stop(), [])
+
+    def test_sigterm_idle_exits_promptly(self):
+        p = self.start_proxy(workers=2, server={'drain_timeout_ms': 10000})
+        with HTTPConn(p.port) as idle:
+            self.assertEqual(idle.request('GET', '/v1/models').status, 200)
+            t0 = time.monotonic()
+            p.signal(signal.SIGTERM)
+            rc = p.wait_exit(5)
+            self.assertEqual(rc, 0)
+            self.assertLess(time.monotonic() - t0, 3.0, 'an idle keep-alive connection held up the exit')
+        self.assertEqual(p.stop(), [])
+
+    def test_sigint_drains_too(self):
+        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 10000})
+        d = 'events=4,event_delay_ms=150'
+        self.exp.template(d)
+        conns, _ = self.open_streams(p, 1, d)
+        threads, results = self.finish_streams(conns, 20)
+        p.signal(signal.SIGINT)
+        for t in threads:
+            t.join(25)
+        r = results[0]
+        self.assertIsInstance(r, harness.Response, r)
+        self.assertTrue(r.complete, r)
+        self.assertEqual(bytes(r.body), self.exp.expected(d, fake_n(r)))
+        self.assertEqual(p.wait_exit(10), 0)
+        conns[0].close()
+        self.assertEqual(p.stop(), [])
+
+    def test_drain_timeout_exceeded_still_exits_0(self):
+        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 1000})
+        conns, resps = self.open_streams(p, 1, 'events=5,stall_after=1')
+        t0 = time.monotonic()
+        p.signal(signal.SIGTERM)
+        rc = p.wait_exit(10)
+        took = time.monotonic() - t0
+        self.assertEqual(rc, 0, 'exit code after drain timeout')
+        self.assertGreaterEqual(took, 0.8, 'exited after %.2f s, before drain_timeout_ms=1000' % took)
+        self.assertLessEqual(took, 4.0, 'exited after %.2f s with drain_timeout_ms=1000' % took)
+        r = conns[0].read_more(timeout=5)
+        self.assertTrue(r.closed, 'stalled stream still open after exit')
+        self.assertNotIn(b'[DONE]', bytes(r.body))
+        conns[0].close()
+        self.assertEqual(p.stop(), [])
+
+    # -- SIGHUP ------------------------------------------------------------
+
+    def hup_and_wait(self, p, result):
+        before = p.metric('memproxy_config_reloads_total', result=result)
+        p.signal(signal.SIGHUP)
+        v = p.wait_metric('memproxy_config_reloads_total', lambda x: x > before, 5, result=result)
+        self.assertEqual(v - before, 1, 'config_reloads_total{result="%s"}' % result)
+
+    def body_of_size(self, n):
+        b = chat_body(content='')
+        b = chat_body(content='x' * (n - len(b)))
+        self.assertEqual(len(b), n)
+        return b
+
+    def test_sighup_valid_applies_without_dropping_stream(self):
+        p = self.start_proxy(workers=2, server={'max_body_bytes': 100000})
+        self.assertEqual(p.request('POST', CHAT, sh(''), self.body_of_size(2000)).status, 200)
+        d = 'events=8,event_delay_ms=150'
+        self.exp.template(d)
+        conns, _ = self.open_streams(p, 1, d)
+        threads, results = self.finish_streams(conns, 20)
+        ok_before = p.metric('memproxy_config_reloads_total', result='ok')
+        p.sections['server']['max_body_bytes'] = 1000
+        p.write_config()
+        self.hup_and_wait(p, 'ok')
+        self.assertEqual(p.metric('memproxy_config_reloads_total', result='ok') - ok_before, 1)
+        r = p.request('POST', CHAT, sh(''), self.body_of_size(2000))
+        self.assertOpenAIError(r, 413, 'body_too_large')
+        r = p.request('POST', CHAT, sh(''), self.body_of_size(500))
+        self.assertEqual(r.status, 200, r)
+        for t in threads:
+            t.join(25)
+        r = results[0]
+        self.assertIsInstance(r, harness.Response, r)
+        self.assertTrue(r.complete, 'in-flight stream dropped by SIGHUP: %r' % r)
+        self.assertEqual(bytes(r.body), self.exp.expected(d, fake_n(r)))
+        conns[0].close()
+        # Listeners unchanged: the same ports still serve.
+        self.assertEqual(p.admin('/readyz').status, 200)
+
+    def test_sighup_keep_alive_connection_survives(self):
+        p = self.start_proxy(workers=1)
+        with HTTPConn(p.port) as c:
+            self.assertEqual(c.request('GET', '/v1/models').status, 200)
+            p.sections['server']['max_body_bytes'] = 5000
+            p.write_config()
+            self.hup_and_wait(p, 'ok')
+            r = c.request('GET', '/v1/models')
+            self.assertEqual(r.status, 200, r)
+
+    def test_sighup_invalid_keeps_old_config(self):
+        p = self.start_proxy(workers=2, server={'max_body_bytes': 100000})
+        err_before = p.metric('memproxy_config_reloads_total', result='error')
+        ok_before = p.metric('memproxy_config_reloads_total', result='ok')
+        nlines = p.log_count()
+        # A file that would lower the limit but also holds an error: nothing of it may apply.
+        p.sections['server']['max_body_bytes'] = 1000
+        p.sections['memory']['mode'] = 'forgetful'
+        p.write_config()
+        self.hup_and_wait(p, 'error')
+        self.assertEqual(p.metric('memproxy_config_reloads_total', result='error') - err_before, 1)
+        self.assertEqual(p.metric('memproxy_config_reloads_total', result='ok'), ok_before)
+        line = p.wait_log(lambda o: o.get('level') == 'error', 3, start=nlines)
+        self.assertIsNotNone(line, 'no error log line for a bad reload; log:\n' + '\n'.join(p.log_lines()[nlines:]))
+        r = p.request('POST', CHAT, sh(''), self.body_of_size(2000))
+        self.assertEqual(r.status, 200, 'the invalid file was (partly) applied: %r' % r)
+        self.assertEqual(p.admin('/readyz').status, 200)
+
+
+if __name__ == '__main__':
+    harness.main('proxy_signals')

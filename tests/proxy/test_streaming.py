@@ -1,0 +1,373 @@
+"""Streaming: SSE relayed event by event, byte for byte, with back-pressure,
+cancellation and mid-stream failures."""
+
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import HTTPConn, chat_body, fake_n  # noqa: E402
+
+CHAT = '/v1/chat/completions'
+
+
+def stream_headers(directives):
+    h = [('Content-Type', 'application/json')]
+    if directives:
+        h.append(('X-Fake-Behavior', directives))
+    return h
+
+
+class StreamCase(harness.ProxyTestCase):
+    PROXY_CONFIG = {'workers': 2}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.exp = harness.ExpectedBodies(cls.fake)
+
+    def stream(self, directives, proxy=None, timeout=30):
+        p = proxy or self.proxy
+        return p.request('POST', CHAT, stream_headers(directives), chat_body(stream=True), timeout=timeout)
+
+    def assertStreamExact(self, r, directives):
+        """r is complete and its body is exactly what the fake sends."""
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete, 'stream not terminated properly: %r' % r)
+        want = self.exp.expected(directives, fake_n(r))
+        got = bytes(r.body)
+        if got != want:
+            i = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+            self.fail('stream differs at byte %d (got %d bytes, want %d): got %r want %r'
+                      % (i, len(got), len(want), got[max(0, i - 40):i + 40], want[max(0, i - 40):i + 40]))
+
+    def error_event(self, payload):
+        obj = json.loads(payload.decode('utf-8'))
+        self.assertEqual(set(obj.keys()), {'error'}, obj)
+        err = obj['error']
+        self.assertEqual(set(err.keys()), {'message', 'type', 'param', 'code'}, err)
+        self.assertEqual(err['type'], 'upstream_error', err)
+        self.assertIsNone(err['param'])
+        self.assertTrue(err['message'])
+        return err
+
+
+class Streaming(StreamCase):
+
+    def test_events_arrive_one_by_one(self):
+        d = 'events=5,event_delay_ms=200'
+        r = self.stream(d)
+        self.assertStreamExact(r, d)
+        evs = r.events_with_times()
+        self.assertEqual(len(evs), 7, evs)
+        times = [t for _, t in evs]
+        self.assertGreaterEqual(times[4] - times[0], 0.6,
+                                'first and last content events arrived %.3f s apart' % (times[4] - times[0]))
+        for i in range(1, 5):
+            self.assertGreaterEqual(times[i] - times[i - 1], 0.1, 'events %d and %d arrived together' % (i - 1, i))
+        self.assertLess(times[0] - r.t_sent, 0.6, 'first event held back')
+
+    def test_stream_response_headers(self):
+        r = self.stream('events=2')
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'text/event-stream')
+        self.assertIn('chunked', (r.header('transfer-encoding') or '').lower())
+        self.assertIsNone(r.header('content-length'))
+        self.assertEqual((r.header('x-accel-buffering') or '').lower(), 'no')
+        self.assertRegex(r.header('x-request-id') or '', r'^fake-\d+$')
+        self.assertEqual(r.header('x-fake-custom'), 'kept')
+        self.assertEqual(r.header('openai-version'), '2020-10-01')
+
+    def test_done_exactly_once(self):
+        r = self.stream('events=3')
+        self.assertStreamExact(r, 'events=3')
+        self.assertEqual(bytes(r.body).count(b'[DONE]'), 1)
+        self.assertEqual(r.data_payloads()[-1], b'[DONE]')
+
+    def test_split_every_k(self):
+        base = 'events=1'
+        tb, _, _ = self.exp.template(base)
+        longest = max(len(e) for e in harness.Response.events(_as_resp(tb)))
+        self.assertGreater(longest, 100)
+
+        def one(k):
+            d = base + ',split=%d' % k
+            r = self.stream(d, timeout=30)
+            return k, r
+
+        failures = []
+        with ThreadPoolExecutor(max_workers=8) as ex:
+            for k, r in ex.map(one, range(1, longest + 1)):
+                try:
+                    self.assertStreamExact(r, base)
+                    self.assertEqual(bytes(r.body).count(b'data: [DONE]'), 1)
+                except AssertionError as e:
+                    failures.append('split=%d: %s' % (k, str(e)[:300]))
+        self.assertEqual(failures, [], '%d of %d splits broken' % (len(failures), longest))
+
+    def test_crlf(self):
+        r = self.stream('events=3,crlf')
+        self.assertStreamExact(r, 'events=3,crlf')
+        self.assertIn(b'\r\n\r\n', bytes(r.body))
+        self.assertEqual(r.data_payloads()[-1], b'[DONE]')
+        self.assertEqual(bytes(r.body).count(b'[DONE]'), 1)
+
+    def test_crlf_split_inside_line_ends(self):
+        tb, _, _ = self.exp.template('events=1,crlf')
+        first = harness.Response.events(_as_resp(tb))[0]
+        L = len(first)
+        for k in sorted({1, 5, 6, L - 4, L - 3, L - 2, L - 1, L}):
+            with self.subTest(split=k):
+                r = self.stream('events=1,crlf,split=%d' % k)
+                self.assertStreamExact(r, 'events=1,crlf')
+
+    def test_no_done(self):
+        r = self.stream('events=2,no_done')
+        self.assertStreamExact(r, 'events=2,no_done')
+        self.assertNotIn(b'[DONE]', bytes(r.body))
+        self.assertNotIn(b'"error"', bytes(r.body))
+
+    def test_drip_short_stream(self):
+        d = 'events=0,drip_ms=50'
+        r = self.stream(d, timeout=60)
+        self.assertStreamExact(r, d)
+        evs = r.events_with_times()
+        self.assertEqual(evs[-1][0], b'data: [DONE]\n\n')
+        # [DONE] is 14 bytes dripped 50 ms apart after the finish event: the
+        # finish event must have been relayed before [DONE] was complete.
+        self.assertGreaterEqual(evs[-1][1] - evs[-2][1], 0.4, 'events were buffered, not relayed as they came')
+
+    def test_events_zero(self):
+        r = self.stream('events=0')
+        self.assertStreamExact(r, 'events=0')
+
+    def test_many_events(self):
+        r = self.stream('events=3000', timeout=60)
+        self.assertStreamExact(r, 'events=3000')
+
+    def test_100_concurrent_streams(self):
+        d = 'events=20,event_delay_ms=10'
+        self.exp.template(d)
+        barrier = threading.Barrier(100)
+        results = [None] * 100
+
+        def run(i):
+            try:
+                barrier.wait(30)
+                results[i] = self.stream(d, timeout=60)
+            except Exception as e:  # reported below
+                results[i] = e
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        bad = []
+        ns = set()
+        for i, r in enumerate(results):
+            if isinstance(r, Exception) or r is None:
+                bad.append('stream %d: %r' % (i, r))
+                continue
+            try:
+                self.assertStreamExact(r, d)
+                ns.add(fake_n(r))
+            except AssertionError as e:
+                bad.append('stream %d: %s' % (i, str(e)[:200]))
+        self.assertEqual(bad, [], '%d of 100 concurrent streams broken' % len(bad))
+        self.assertEqual(len(ns), 100)
+        v = self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 0, 5)
+        self.assertEqual(v, 0)
+
+    def test_upstream_reset_mid_stream(self):
+        before = self.proxy.metric('memproxy_upstream_errors_total', kind='reset')
+        d = 'events=5,event_delay_ms=100,reset_after=2'
+        r = self.stream(d)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete, 'no terminating chunk after the error event: %r' % r)
+        self.assertFalse(r.closed and not r.complete)
+        evs = r.events()
+        want = harness.Response.events(_as_resp(self.exp.expected('events=5', fake_n(r))))
+        self.assertGreaterEqual(len(evs), 2, evs)
+        relayed, last = evs[:-1], evs[-1]
+        self.assertGreaterEqual(len(relayed), 1, 'the first event (sent 100 ms before the reset) was lost')
+        self.assertLessEqual(len(relayed), 2)
+        self.assertEqual(relayed, want[:len(relayed)])
+        self.assertTrue(last.startswith(b'data: ') and last.endswith(b'\n\n'), last)
+        err = self.error_event(last[6:-2])
+        self.assertEqual(err['code'], 'upstream_reset')
+        self.assertNotIn(b'[DONE]', bytes(r.body))
+        self.assertDeltaMetric(self.proxy, before, 'memproxy_upstream_errors_total', 1, kind='reset')
+
+    def test_upstream_reset_before_any_event(self):
+        d = 'events=5,reset_after=0'
+        r = self.stream(d)
+        if r.status == 200:
+            self.assertTrue(r.complete, r)
+            evs = r.events()
+            self.assertEqual(len(evs), 1, evs)
+            self.assertEqual(self.error_event(evs[0][6:-2])['code'], 'upstream_reset')
+        else:
+            self.assertOpenAIError(r, 502, 'upstream_unreachable')
+
+    def test_upstream_reset_non_stream_body_cut(self):
+        r = self.proxy.request('POST', CHAT, stream_headers('body_bytes=2000,reset_after=100'),
+                               chat_body())
+        if r.status is None:
+            return  # closed before the head: acceptable for a cut
+        if r.status == 200:
+            self.assertFalse(r.complete, 'a cut upstream body was delivered as complete: %r' % r)
+            self.assertTrue(r.closed)
+        else:
+            self.assertOpenAIError(r, 502, 'upstream_unreachable')
+
+    def test_client_disconnect_cancels_upstream(self):
+        before_disc = self.proxy.metric('memproxy_client_disconnects_total')
+        st0 = self.fake.stats()
+        c = HTTPConn(self.proxy.port)
+        c.send_request('POST', CHAT, stream_headers('events=1000,event_delay_ms=50'), chat_body(stream=True))
+        r = c.read_head()
+        self.assertEqual(r.status, 200, r)
+        c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+        self.assertGreaterEqual(len(r.events()), 1)
+        st1 = self.fake.stats()
+        self.assertEqual(st1['aborted'], st0['aborted'])
+        c.close()
+        t0 = time.monotonic()
+        st2 = self.fake.wait_stats(lambda s: s['aborted'] > st1['aborted']
+                                   and s['open_connections'] < st1['open_connections'], 3.0)
+        took = time.monotonic() - t0
+        self.assertGreater(st2['aborted'], st1['aborted'], 'upstream not cancelled: %r -> %r' % (st1, st2))
+        self.assertLess(st2['open_connections'], st1['open_connections'], '%r -> %r' % (st1, st2))
+        self.assertLessEqual(took, 1.0, 'upstream cancelled only after %.2f s' % took)
+        self.assertDeltaMetric(self.proxy, before_disc, 'memproxy_client_disconnects_total', 1)
+
+    def test_200_client_disconnects(self):
+        before_disc = self.proxy.metric('memproxy_client_disconnects_total')
+        st0 = self.fake.stats()
+        errors = []
+
+        def worker(n):
+            for _ in range(n):
+                try:
+                    c = HTTPConn(self.proxy.port, timeout=20)
+                    c.send_request('POST', CHAT, stream_headers('events=100,event_delay_ms=20'),
+                                   chat_body(stream=True))
+                    r = c.read_head()
+                    if r.status != 200:
+                        errors.append(repr(r))
+                    else:
+                        c.read_more(timeout=10, until=lambda x: len(x.events()) >= 1)
+                        if not r.events():
+                            errors.append('no first event: %r' % r)
+                    c.close()
+                except Exception as e:
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(10,)) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+        v = self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 0, 5)
+        self.assertEqual(v, 0, 'memproxy_open_connections after 200 disconnects')
+        st = self.fake.wait_stats(lambda s: s['aborted'] - st0['aborted'] >= 200
+                                  and s['open_connections'] <= st0['open_connections'] + 2, 5)
+        self.assertEqual(st['aborted'] - st0['aborted'], 200, 'upstream streams cancelled: %r -> %r' % (st0, st))
+        self.assertLessEqual(st['open_connections'], st0['open_connections'] + 2, '%r -> %r' % (st0, st))
+        self.assertDeltaMetric(self.proxy, before_disc, 'memproxy_client_disconnects_total', 200)
+
+
+class StreamIdleTimeout(StreamCase):
+    PROXY_CONFIG = {'workers': 1, 'upstream': {'idle_timeout_ms': 500}}
+
+    def test_stall_after_gives_timeout_event(self):
+        before = self.proxy.metric('memproxy_upstream_errors_total', kind='timeout')
+        st0 = self.fake.stats()
+        r = self.stream('events=5,stall_after=2', timeout=15)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete, 'no terminating chunk after the error event: %r' % r)
+        evs = r.events_with_times()
+        self.assertEqual(len(evs), 3, r.events())
+        want = harness.Response.events(_as_resp(self.exp.expected('events=5', fake_n(r))))
+        self.assertEqual([e for e, _ in evs[:2]], want[:2])
+        last, t_last = evs[2]
+        self.assertTrue(last.startswith(b'data: ') and last.endswith(b'\n\n'), last)
+        self.assertEqual(self.error_event(last[6:-2])['code'], 'upstream_timeout')
+        gap = t_last - evs[1][1]
+        self.assertGreaterEqual(gap, 0.4, 'timeout after %.2f s of silence (idle_timeout_ms=500)' % gap)
+        self.assertLessEqual(gap, 2.5, 'timeout after %.2f s of silence (idle_timeout_ms=500)' % gap)
+        self.assertNotIn(b'[DONE]', bytes(r.body))
+        self.assertDeltaMetric(self.proxy, before, 'memproxy_upstream_errors_total', 1, kind='timeout')
+        st = self.fake.wait_stats(lambda s: s['aborted'] > st0['aborted'], 2)
+        self.assertGreater(st['aborted'], st0['aborted'], 'the stalled upstream connection was not closed')
+
+    def test_slow_events_within_idle_timeout_complete(self):
+        d = 'events=4,event_delay_ms=300'
+        r = self.stream(d)
+        self.assertStreamExact(r, d)
+        self.assertGreaterEqual(r.t_end - r.t_sent, 1.2)
+
+
+class SlowReader(StreamCase):
+    """Back-pressure: a client that stops reading must not make memproxy buffer the stream."""
+
+    PROXY_CONFIG = {'workers': 2,
+                    'env': {'ASAN_OPTIONS': (os.environ.get('ASAN_OPTIONS', '') + ':quarantine_size_mb=4'
+                                             ':thread_local_quarantine_size_kb=64').lstrip(':')}}
+
+    def test_slow_reader_memory_bounded(self):
+        d = 'events=100000'
+        nclients = 3
+        self.exp.template(d)
+        # Warm up (threads, upstream connections, allocator).
+        self.assertStreamExact(self.stream('events=2000'), 'events=2000')
+        time.sleep(0.2)
+        base = self.proxy.rss_kb()
+        conns = []
+        for _ in range(nclients):
+            c = HTTPConn(self.proxy.port, rcvbuf=16384, timeout=60)
+            c.send_request('POST', CHAT, stream_headers(d), chat_body(stream=True))
+            conns.append(c)
+        resps = [c.read_head(timeout=10) for c in conns]
+        for r in resps:
+            self.assertEqual(r.status, 200, r)
+        peak = base
+        t_end = time.monotonic() + 2.0
+        while time.monotonic() < t_end:
+            peak = max(peak, self.proxy.rss_kb())
+            time.sleep(0.05)
+        grown_mb = (peak - base) / 1024.0
+        total_mb = nclients * len(self.exp.template(d)[0]) / 1e6
+        results = [None] * nclients
+
+        def finish(i):
+            results[i] = conns[i].read_more(timeout=120)
+        threads = [threading.Thread(target=finish, args=(i,)) for i in range(nclients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(150)
+        for c in conns:
+            c.close()
+        self.assertLess(grown_mb, 32.0, 'RSS grew by %.1f MB while %d clients (%.0f MB of stream) did not read'
+                        % (grown_mb, nclients, total_mb))
+        for r in results:
+            self.assertIsNotNone(r)
+            self.assertStreamExact(r, d)
+
+
+def _as_resp(body):
+    r = harness.Response()
+    r.body = bytearray(body)
+    r.marks = [(0.0, len(body))]
+    return r
+
+
+if __name__ == '__main__':
+    harness.main('proxy_streaming')
