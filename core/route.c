@@ -62,8 +62,8 @@ static bool path_is(const char *path, size_t len, const char *want)
     return len == n && memcmp(path, want, n) == 0;
 }
 
-int mp_route_classify(const char *method, size_t method_len, const char *target,
-                      size_t target_len, enum mp_route *route, size_t *path_len)
+int mp_route_classify(const char *method, size_t method_len, const char *target, size_t target_len,
+                      enum mp_route *route, size_t *path_len)
 {
     const char *q = memchr(target, '?', target_len);
     size_t plen = q != NULL ? (size_t)(q - target) : target_len;

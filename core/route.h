@@ -20,8 +20,8 @@ enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEM
  * Returns MP_OK with *route set; MP_EINVAL when the path has a "." or ".."
  * segment, literal or percent-encoded (%2e), which could escape /v1/ at the
  * upstream. Outputs are untouched on failure. */
-int mp_route_classify(const char *method, size_t method_len, const char *target,
-                      size_t target_len, enum mp_route *route, size_t *path_len);
+int mp_route_classify(const char *method, size_t method_len, const char *target, size_t target_len,
+                      enum mp_route *route, size_t *path_len);
 
 /* Parses an X-Memory value: auto, read, write or off (case-insensitive,
  * surrounding blanks already trimmed). MP_OK or MP_EINVAL. */

@@ -37,8 +37,8 @@ static void send_metrics(struct mp_conn *c, struct mp_server *server)
     free(text);
 }
 
-static void on_request(struct mp_conn *c, const struct mp_http_request_head *head,
-                       const char *body, size_t body_len)
+static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                       size_t body_len)
 {
     struct mp_server *server = mp_conn_loop(c)->app;
     bool get = head->method_len == 3 && memcmp(head->method, "GET", 3) == 0;

@@ -32,7 +32,7 @@
 #include "respond.h"
 #include "status.h"
 
-#define LINGER_MS 2000
+#define LINGER_MS  2000
 #define READ_SLACK 4096 /* room beyond the limits, so an overflow is seen as one */
 
 enum conn_state { ST_READ, ST_BODY, ST_ACTIVE, ST_CLOSING, ST_LINGER };
@@ -423,7 +423,8 @@ static void read_head(struct mp_conn *c)
         mp_http_chunked_init(&c->chunked);
         c->chunk_in_off = c->head.head_len;
     }
-    bool body_missing = c->head.chunked || c->in.len < c->head.head_len + (size_t)c->head.content_length;
+    bool body_missing =
+        c->head.chunked || c->in.len < c->head.head_len + (size_t)c->head.content_length;
     if (c->head.expect_continue && body_missing)
         send_continue(c);
 }
@@ -518,13 +519,12 @@ void mp_conn_respond(struct mp_conn *c, int status, const char *reason, const ch
                      enum mp_conn_end end)
 {
     bool closing = end != MP_CONN_KEEP || mp_conn_wants_close(c);
-    evbuffer_add_printf(c->out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-                        status, reason, content_type, body_len,
-                        extra_headers != NULL ? extra_headers : "",
-                        closing ? "Connection: close\r\n"
-                        : c->http10 ? "Connection: keep-alive\r\n"
-                                    : "");
+    evbuffer_add_printf(
+        c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status,
+        reason, content_type, body_len, extra_headers != NULL ? extra_headers : "",
+        closing     ? "Connection: close\r\n"
+        : c->http10 ? "Connection: keep-alive\r\n"
+                    : "");
     evbuffer_add(c->out, body, body_len);
     mp_conn_finish(c, closing ? MP_CONN_CLOSE : MP_CONN_KEEP);
 }

@@ -27,8 +27,8 @@ struct mp_conn;
 struct mp_conn_handler {
     /* A complete request arrived. head and body[0..body_len) are owned by
      * the connection and valid until mp_conn_finish() or on_abort(). */
-    void (*on_request)(struct mp_conn *c, const struct mp_http_request_head *head,
-                       const char *body, size_t body_len);
+    void (*on_request)(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                       size_t body_len);
     /* The client went away (or its socket failed) while req was attached.
      * The connection is freed right after this returns. */
     void (*on_abort)(struct mp_conn *c, void *req);
@@ -62,7 +62,7 @@ enum mp_conn_end {
 };
 
 #define MP_CONN_HIGH_WATER (256 * 1024) /* handler should pause its producer above */
-#define MP_CONN_LOW_WATER (64 * 1024)   /* on_drain fires when output falls below */
+#define MP_CONN_LOW_WATER  (64 * 1024)  /* on_drain fires when output falls below */
 
 /* Takes ownership of the connected socket fd (non-blocking is set here).
  * With reject set, the connection answers 503 overloaded and closes.

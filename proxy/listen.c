@@ -35,8 +35,7 @@ static int bind_one(const struct mp_addr *addr, bool reuseport, bool do_listen, 
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (reuseport)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-        (do_listen && listen(fd, BACKLOG) != 0)) {
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || (do_listen && listen(fd, BACKLOG) != 0)) {
         snprintf(err, errcap, "cannot listen on %s:%u: %s", addr->host, addr->port,
                  strerror(errno));
         close(fd);

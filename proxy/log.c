@@ -60,14 +60,14 @@ static void begin_field(struct mp_logline *l, const char *key)
     }
 }
 
-void mp_logline_begin(struct mp_logline *l, enum mp_log_level level, const char *msg)
+static void begin(struct mp_logline *l, enum mp_log_level level, const char *msg, bool enabled)
 {
     struct timespec ts;
     struct tm tm;
     char stamp[40];
     l->len = 0;
     l->truncated = false;
-    l->enabled = mp_log_enabled(level);
+    l->enabled = enabled;
     l->json = atomic_load_explicit(&log_format, memory_order_relaxed) == MP_LOG_JSON;
     if (!l->enabled)
         return;
@@ -91,6 +91,16 @@ void mp_logline_begin(struct mp_logline *l, enum mp_log_level level, const char 
         append(l, " ", 1);
         append_escaped(l, msg, strlen(msg));
     }
+}
+
+void mp_logline_begin(struct mp_logline *l, enum mp_log_level level, const char *msg)
+{
+    begin(l, level, msg, mp_log_enabled(level));
+}
+
+void mp_logline_begin_always(struct mp_logline *l, enum mp_log_level level, const char *msg)
+{
+    begin(l, level, msg, true);
 }
 
 void mp_logline_strn(struct mp_logline *l, const char *key, const char *val, size_t len)

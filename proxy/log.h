@@ -30,6 +30,9 @@ struct mp_logline {
 };
 
 void mp_logline_begin(struct mp_logline *l, enum mp_log_level level, const char *msg);
+/* Like mp_logline_begin(), but written whatever the configured level: for
+ * the few lifecycle lines (listening, stopped) operators always need. */
+void mp_logline_begin_always(struct mp_logline *l, enum mp_log_level level, const char *msg);
 void mp_logline_str(struct mp_logline *l, const char *key, const char *val);
 void mp_logline_strn(struct mp_logline *l, const char *key, const char *val, size_t len);
 void mp_logline_int(struct mp_logline *l, const char *key, int64_t val);

@@ -56,11 +56,11 @@ struct mp_loop {
     struct mp_conn_list dirty;       /* connections with output or input to process */
     struct mp_conn_list conns;       /* every open connection of this loop */
     unsigned nconns;
-    char *pool[64];                  /* free MP_BUF_STD buffers */
+    char *pool[64]; /* free MP_BUF_STD buffers */
     unsigned npool;
-    uint64_t rng;                    /* xorshift state for request ids */
-    void *app;                       /* borrowed: what runs this loop (the admin
-                                        loop's is the struct mp_server) */
+    uint64_t rng; /* xorshift state for request ids */
+    void *app;    /* borrowed: what runs this loop (the admin
+                     loop's is the struct mp_server) */
     bool draining;
 };
 

@@ -89,7 +89,9 @@ static int run(const struct mp_config *cfg, const char *config_path)
     if (mp_server_new(cfg, config_path, store, &server) != MP_OK)
         goto out;
     mp_server_run(server);
-    mp_log(MP_LOG_INFO, "stopped");
+    struct mp_logline l;
+    mp_logline_begin_always(&l, MP_LOG_INFO, "stopped");
+    mp_logline_end(&l);
     status = EXIT_CLEAN;
 out:
     mp_server_free(server);

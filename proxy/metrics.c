@@ -37,7 +37,7 @@ struct mp_metrics {
 };
 
 static const char *const upstream_kind_names[MP_UPERR_COUNT] = {"connect", "timeout", "reset",
-                                                               "tls",     "dns",     "other"};
+                                                                "tls",     "dns",     "other"};
 static const char *const client_kind_names[MP_CLERR_COUNT] = {
     "bad_request",    "invalid_user_id", "invalid_memory_header", "not_found",
     "client_timeout", "body_too_large",  "headers_too_large",     "overloaded"};

@@ -37,20 +37,20 @@
 #include "upstream.h"
 #include "user_id.h"
 
-#define RESP_HEAD_MAX (64 * 1024) /* upstream response head cap */
-#define SSE_EVENT_MAX (1 << 20)   /* one SSE event cap */
+#define RESP_HEAD_MAX   (64 * 1024) /* upstream response head cap */
+#define SSE_EVENT_MAX   (1 << 20)   /* one SSE event cap */
 #define UPSTREAM_ID_MAX 128
 
 struct mp_request {
     struct mp_loop *loop;
-    struct mp_conn *conn; /* NULL once the client is gone */
+    struct mp_conn *conn;                    /* NULL once the client is gone */
     const struct mp_http_request_head *head; /* the connection's, valid while attached */
     CURL *easy;
     bool in_multi;
     size_t body_len;
     struct curl_slist nodes[MP_HTTP_MAX_HEADERS + 8];
     size_t nnodes;
-    struct mp_buf text;     /* URL, method, then header lines, NUL-terminated */
+    struct mp_buf text;      /* URL, method, then header lines, NUL-terminated */
     struct mp_buf resp_head; /* response head under construction */
     struct mp_buf sse_pending;
     struct mp_sse sse;
@@ -521,8 +521,9 @@ static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstre
     const char *code = kind == MP_UPERR_TIMEOUT ? "upstream_timeout" : "upstream_reset";
     if (r->is_sse && r->chunked_out) {
         char ev[512];
-        size_t n = mp_respond_sse_error(
-            ev, sizeof(ev), kind == MP_UPERR_TIMEOUT ? MP_PERR_UPSTREAM_TIMEOUT : MP_PERR_UPSTREAM_PROTOCOL);
+        size_t n = mp_respond_sse_error(ev, sizeof(ev),
+                                        kind == MP_UPERR_TIMEOUT ? MP_PERR_UPSTREAM_TIMEOUT
+                                                                 : MP_PERR_UPSTREAM_PROTOCOL);
         relay(r, ev, n);
         evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
         request_end(r, MP_CONN_KEEP, code);
@@ -644,8 +645,8 @@ static void refuse(struct mp_request *r, enum mp_perr perr)
     request_free(r);
 }
 
-static void on_request(struct mp_conn *c, const struct mp_http_request_head *head,
-                       const char *body, size_t body_len)
+static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                       size_t body_len)
 {
     enum mp_route route;
     enum mp_perr perr = MP_PERR_INTERNAL;

@@ -22,20 +22,17 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
     [MP_PERR_NOT_FOUND] = {404, "Not Found", "invalid_request_error", "not_found",
                            "No such route on this memproxy listener.", MP_CLERR_NOT_FOUND},
     [MP_PERR_CLIENT_TIMEOUT] = {408, "Request Timeout", "invalid_request_error", "client_timeout",
-                                "The request was not received in time.",
-                                MP_CLERR_CLIENT_TIMEOUT},
-    [MP_PERR_BODY_TOO_LARGE] = {413, "Payload Too Large", "invalid_request_error",
-                                "body_too_large",
+                                "The request was not received in time.", MP_CLERR_CLIENT_TIMEOUT},
+    [MP_PERR_BODY_TOO_LARGE] = {413, "Payload Too Large", "invalid_request_error", "body_too_large",
                                 "The request body is larger than this proxy accepts.",
                                 MP_CLERR_BODY_TOO_LARGE},
-    [MP_PERR_HEADERS_TOO_LARGE] = {431, "Request Header Fields Too Large",
-                                   "invalid_request_error", "headers_too_large",
+    [MP_PERR_HEADERS_TOO_LARGE] = {431, "Request Header Fields Too Large", "invalid_request_error",
+                                   "headers_too_large",
                                    "The request headers are larger than this proxy accepts.",
                                    MP_CLERR_HEADERS_TOO_LARGE},
     [MP_PERR_OVERLOADED] = {503, "Service Unavailable", "server_error", "overloaded",
                             "Too many connections; retry later.", MP_CLERR_OVERLOADED},
-    [MP_PERR_UPSTREAM_UNREACHABLE] = {502, "Bad Gateway", "upstream_error",
-                                      "upstream_unreachable",
+    [MP_PERR_UPSTREAM_UNREACHABLE] = {502, "Bad Gateway", "upstream_error", "upstream_unreachable",
                                       "The upstream API could not be reached.", -1},
     [MP_PERR_UPSTREAM_TIMEOUT] = {504, "Gateway Timeout", "upstream_error", "upstream_timeout",
                                   "The upstream API did not answer in time.", -1},
@@ -66,8 +63,7 @@ static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
         acc->path_len = (size_t)(q - head->target);
 }
 
-int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
-                     enum mp_conn_end end)
+int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, enum mp_conn_end end)
 {
     const struct mp_perr_info *info = &table[e];
     char body[512];

@@ -142,12 +142,12 @@ static void log_config_errors(const struct mp_config_errors *errs)
 /* Keeps the values only a restart can change, saying so if they differ. */
 static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg)
 {
-    bool changed = memcmp(&old->server.listen, &cfg->server.listen, sizeof(struct mp_addr)) != 0 ||
-                   memcmp(&old->server.admin_listen, &cfg->server.admin_listen,
-                          sizeof(struct mp_addr)) != 0 ||
-                   strcmp(old->storage.path, cfg->storage.path) != 0 ||
-                   old->server.workers != cfg->server.workers ||
-                   old->storage.map_size_mb != cfg->storage.map_size_mb;
+    bool changed =
+        memcmp(&old->server.listen, &cfg->server.listen, sizeof(struct mp_addr)) != 0 ||
+        memcmp(&old->server.admin_listen, &cfg->server.admin_listen, sizeof(struct mp_addr)) != 0 ||
+        strcmp(old->storage.path, cfg->storage.path) != 0 ||
+        old->server.workers != cfg->server.workers ||
+        old->storage.map_size_mb != cfg->storage.map_size_mb;
     if (changed)
         mp_log(MP_LOG_WARN, "listen addresses, workers and storage changes need a restart; "
                             "keeping the running values");
@@ -202,8 +202,8 @@ static int start_workers(struct mp_server *s, const struct mp_config *cfg)
             goto fail;
         addr.port = mp_listen_port(fd);
         s->port = addr.port;
-        s->workers[i] = mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared),
-                                        s->metrics);
+        s->workers[i] =
+            mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared), s->metrics);
         if (s->workers[i] == NULL) {
             snprintf(err, sizeof(err), "cannot start worker %u", i);
             goto fail;
@@ -223,7 +223,7 @@ static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint
 {
     struct mp_logline l;
     char addr[MP_CONFIG_HOST_MAX + 16];
-    mp_logline_begin(&l, MP_LOG_INFO, "listening");
+    mp_logline_begin_always(&l, MP_LOG_INFO, "listening");
     snprintf(addr, sizeof(addr), "%s:%u", cfg->server.listen.host, port);
     mp_logline_str(&l, "listen", addr);
     snprintf(addr, sizeof(addr), "%s:%u", cfg->server.admin_listen.host, admin_port);
@@ -245,8 +245,8 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
     }
     s->nworkers = worker_count(cfg);
     s->metrics = mp_metrics_new(s->nworkers + 1);
-    if (s->metrics == NULL || mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc,
-                                           s->metrics) != MP_OK) {
+    if (s->metrics == NULL ||
+        mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc, s->metrics) != MP_OK) {
         mp_shared_config_unref(sc);
         return MP_ENOMEM;
     }
@@ -322,8 +322,8 @@ void mp_server_free(struct mp_server *s)
         mp_conn_close_all(&s->admin_loop);
         mp_loop_cleanup(&s->admin_loop);
     }
-    struct event *events[] = {s->admin_ev,       s->sig_term,  s->sig_int,
-                              s->sig_hup,        s->drain_deadline, s->drain_poll};
+    struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
+                              s->sig_hup,  s->drain_deadline, s->drain_poll};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
         if (events[i] != NULL)
             event_free(events[i]);

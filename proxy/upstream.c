@@ -50,8 +50,8 @@ static void on_socket_event(evutil_socket_t fd, short events, void *arg)
     struct sock_watch *w = arg;
     struct mp_upstream *up = w->up; /* w may be freed inside socket_action */
     int running = 0;
-    int flags = ((events & EV_READ) ? CURL_CSELECT_IN : 0) |
-                ((events & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int flags =
+        ((events & EV_READ) ? CURL_CSELECT_IN : 0) | ((events & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     curl_multi_socket_action(up->multi, fd, flags, &running);
     collect_done(up);
 }

@@ -74,9 +74,8 @@ END_TEST
 
 START_TEST(test_route_dot_segments_rejected)
 {
-    static const char *bad[] = {"/v1/../admin",     "/v1/./models",      "/v1/%2e%2e/x",
-                                "/v1/%2E./x",       "/v1/models/..",     "/v1/a%2fb",
-                                "/v1/a%5Cb",        "/v1/a\\b"};
+    static const char *bad[] = {"/v1/../admin",  "/v1/./models", "/v1/%2e%2e/x", "/v1/%2E./x",
+                                "/v1/models/..", "/v1/a%2fb",    "/v1/a%5Cb",    "/v1/a\\b"};
     enum mp_route r = MP_ROUTE_FORWARD;
     size_t plen = 7;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -115,7 +114,8 @@ END_TEST
 
 START_TEST(test_route_body_user_found_and_decoded)
 {
-    const char *body = "{\"model\":\"m\",\"messages\":[{\"user\":\"nested\"}],\"user\":\"al\\u00e9x\"}";
+    const char *body =
+        "{\"model\":\"m\",\"messages\":[{\"user\":\"nested\"}],\"user\":\"al\\u00e9x\"}";
     char out[64];
     size_t n = 0;
     ck_assert_int_eq(mp_route_body_user(body, strlen(body), out, sizeof(out), &n), MP_OK);
