@@ -296,10 +296,11 @@ static int open_container(const unsigned char *s, size_t len, unsigned char *sta
                           size_t max_depth, size_t *pos)
 {
     unsigned char close = s[*pos] == '[' ? ']' : '}';
-    size_t i = ws(s, len, *pos + 1), name_end;
+    size_t i, name_end;
     bool esc;
     if (*depth >= max_depth)
         return MP_EINVAL;
+    i = ws(s, len, *pos + 1);
     if (i < len && s[i] == close) {
         *pos = i + 1;
         return after_value(s, len, stack, depth, pos);

@@ -83,7 +83,8 @@ static void admin_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
     out->max_header_bytes = 16384;
     out->max_body_bytes = 1024 * 1024;
     out->client_timeout_ms = 10000;
-    out->idle_timeout_ms = 60000;
+    out->idle_timeout_ms = 10000;
+    out->send_timeout_ms = 10000;
 }
 
 const struct mp_conn_kind mp_admin_kind = {

@@ -123,7 +123,7 @@ static bool flush_now(struct mp_conn *c)
                 event_add(&c->write_ev, NULL);
                 c->writing = true;
             }
-            arm_timer(c, c->lim.idle_timeout_ms);
+            arm_timer(c, c->lim.send_timeout_ms);
             return true;
         }
         if (n < 0 && errno == EINTR)
@@ -506,8 +506,7 @@ void mp_conn_finish(struct mp_conn *c, enum mp_conn_end end)
     }
     if (end == MP_CONN_CLOSE || mp_conn_wants_close(c)) {
         c->state = ST_CLOSING;
-        event_del(&c->timer_ev);
-        arm_timer(c, c->lim.idle_timeout_ms);
+        arm_timer(c, c->lim.send_timeout_ms);
     } else {
         begin_wait(c);
     }

@@ -41,7 +41,8 @@ struct mp_conn_limits {
     size_t max_header_bytes;
     size_t max_body_bytes;
     unsigned client_timeout_ms; /* whole request, from its first byte */
-    unsigned idle_timeout_ms;   /* keep-alive idle; also blocked-write timeout */
+    unsigned idle_timeout_ms;   /* keep-alive idle, between requests */
+    unsigned send_timeout_ms;   /* a blocked write making no progress */
 };
 
 /* Returns the limits to apply now (re-read for every request). */

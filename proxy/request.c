@@ -73,9 +73,10 @@ void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
     out->max_header_bytes = cfg->server.max_header_bytes;
     out->max_body_bytes = cfg->server.max_body_bytes;
     out->client_timeout_ms = cfg->server.client_timeout_ms;
-    out->idle_timeout_ms = 60000;
-    if (cfg->upstream.idle_timeout_ms > out->idle_timeout_ms)
-        out->idle_timeout_ms = cfg->upstream.idle_timeout_ms;
+    /* keep-alive idle: client SDK pools expire idle connections after ~5 s,
+     * so closing after client_timeout_ms (10 s) rarely races a new request */
+    out->idle_timeout_ms = cfg->server.client_timeout_ms;
+    out->send_timeout_ms = cfg->upstream.idle_timeout_ms;
 }
 
 static void fill_access(struct mp_request *r, struct mp_access *a)
@@ -658,10 +659,12 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     r->path_len = head->target_len;
     if (mp_route_classify(head->method, head->method_len, head->target, head->target_len, &route,
                           &r->path_len) != MP_OK) {
+        r->path_len = 0; /* never log what a client put in an unroutable path */
         refuse(r, MP_PERR_BAD_REQUEST);
         return;
     }
     if (route == MP_ROUTE_NOT_FOUND || route == MP_ROUTE_MEMORY) {
+        r->path_len = 0;
         refuse(r, MP_PERR_NOT_FOUND);
         return;
     }

@@ -56,6 +56,8 @@ static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
         return;
     acc->method = head->method;
     acc->method_len = head->method_len;
+    if (head->target_len < 4 || memcmp(head->target, "/v1/", 4) != 0)
+        return; /* an unrouted path may carry anything: never log it */
     acc->path = head->target;
     acc->path_len = head->target_len;
     const char *q = memchr(head->target, '?', head->target_len);

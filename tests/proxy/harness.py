@@ -613,7 +613,14 @@ class FakeUpstream:
     def base_url(self):
         return 'http://127.0.0.1:%d/v1' % self.port
 
+    def check_alive(self):
+        rc = self.proc.poll()
+        if rc is not None:
+            raise AssertionError('the fake upstream exited (code %r) in the middle of the test; stderr:\n%s'
+                                 % (rc, self.err.text()[-2000:]))
+
     def _control(self, method, path):
+        self.check_alive()
         with self._lock:
             for attempt in range(2):
                 try:
@@ -657,7 +664,11 @@ class FakeUpstream:
 
     def direct(self, method, path, headers=(), body=b'', timeout=30):
         """A request straight to the fake (for expected responses)."""
-        return request(self.port, method, path, headers, body, timeout=timeout)
+        self.check_alive()
+        try:
+            return request(self.port, method, path, headers, body, timeout=timeout)
+        finally:
+            self.check_alive()
 
     def wait_stats(self, pred, timeout):
         deadline = time.monotonic() + timeout
@@ -677,6 +688,8 @@ class FakeUpstream:
             return problems
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        else:
+            problems.append('fake upstream had exited (code %r) before its teardown' % self.proc.returncode)
         try:
             rc = self.proc.wait(STOP_EXTRA)
         except subprocess.TimeoutExpired:
@@ -754,6 +767,7 @@ class Proxy:
         self.admin_port = None
         self.listening = None
         self.stopped = False
+        self.signalled = False
         self.write_config()
 
     def write_config(self, text=None):
@@ -876,6 +890,8 @@ class Proxy:
     # -- shutdown ----------------------------------------------------------
 
     def signal(self, sig):
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            self.signalled = True
         self.proc.send_signal(sig)
 
     def wait_exit(self, timeout):
@@ -895,6 +911,8 @@ class Proxy:
             timeout = min(float(timeout) / 1000.0, 30.0) + STOP_EXTRA
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        elif not self.signalled:
+            problems.append('memproxy had exited (code %r) on its own before its teardown' % self.proc.returncode)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -195,17 +196,19 @@ class Limits(ErrorCase):
         self.assertEqual(r.status, 200, r)
 
     def slow_send(self, c, prefix, data, t0, limit=4.0):
-        """Sends prefix, then data one byte every 50 ms; returns the time the
-        send failed (the proxy cut us), or None."""
+        """Sends prefix, then data one byte every 50 ms until the proxy answers
+        or cuts the connection. Returns the time (since t0) the proxy's answer
+        became readable or the send failed, or None if neither happened."""
         c.send(prefix)
         for i in range(len(data)):
+            if select.select([c.sock], [], [], 0.05)[0]:
+                return time.monotonic() - t0
             try:
                 c.send(data[i:i + 1])
             except OSError:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > limit:
                 return None
-            time.sleep(0.05)
         return None
 
     def assert_timed_out(self, c, t0, cut, before):
@@ -213,15 +216,14 @@ class Limits(ErrorCase):
             r = c.read_head(timeout=5)
         except socket.timeout:
             self.fail('a slow request was neither answered nor cut within client_timeout_ms=500')
+        took = cut if cut is not None else (r.t_head or r.t_end) - t0
         if r.status is not None:
             c.read_more(timeout=2)
             self.assertOpenAIError(r, 408, 'client_timeout')
             self.assertCounted(self.proxy, before, 408, 1, client_kind='client_timeout')
-            took = r.t_head - t0
         else:
             self.assertTrue(r.closed)
-            took = cut if cut is not None else r.t_end - t0
-        self.assertLessEqual(took, 2.5, 'slow request tolerated for %.2f s with client_timeout_ms=500' % took)
+        self.assertLessEqual(took, 2.0, 'slow request tolerated for %.2f s with client_timeout_ms=500' % took)
         self.assertGreaterEqual(took, 0.4, 'cut after %.2f s with client_timeout_ms=500' % took)
 
     def test_slowloris_headers(self):
@@ -242,17 +244,18 @@ class Limits(ErrorCase):
                              b'Content-Length: %d\r\n\r\n' % len(body), body[:-1], t0)
         self.assert_timed_out(c, t0, cut, before)
 
-    def test_idle_keepalive_closed_silently(self):
+    def test_idle_keepalive_not_sent_408(self):
+        # An idle keep-alive connection is never answered 408: after three
+        # times client_timeout_ms it is either closed silently or still usable.
         with HTTPConn(self.proxy.port) as c:
             r = c.request('GET', '/v1/models')
             self.assertEqual(r.status, 200)
-            t0 = time.monotonic()
-            try:
-                data = c.read_until_closed(5)
-            except socket.timeout:
-                self.fail('an idle keep-alive connection stayed open 5 s with client_timeout_ms=500')
-            self.assertEqual(data, b'', 'an idle keep-alive connection got bytes on close')
-            self.assertLessEqual(time.monotonic() - t0, 3.0)
+            readable = select.select([c.sock], [], [], 1.5)[0]
+            if readable:
+                self.assertEqual(c.read_until_closed(5), b'', 'an idle keep-alive connection got bytes')
+            else:
+                r = c.request('GET', '/v1/models')
+                self.assertEqual(r.status, 200, r)
 
     def test_malformed_request_400(self):
         before = self.counters(self.proxy, 400, client_kind='bad_request')
@@ -273,7 +276,10 @@ class Limits(ErrorCase):
 class UserIdAndMemoryHeader(ErrorCase):
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'hybrid'}}
 
-    BAD_IDS = [b'bad\x01id', b'tab\tid', b'del\x7fid', b'a' * 257, b'{{user}}', b'\xff\xfeabc']
+    BAD_IDS = [b'tab\tid', b'a' * 257, b'{{user}}', b'{{ user }}', b'\xff\xfeabc', b'ctl\xc2\x85id']
+    # Control bytes HTTP itself forbids in a field value: the request may be
+    # refused as malformed HTTP (bad_request) before the user id is looked at.
+    HTTP_BAD_IDS = [b'bad\x01id', b'del\x7fid']
 
     def chat_with(self, headers=(), body=None):
         return self.proxy.request('POST', CHAT, [JSON] + list(headers), body or chat_body())
@@ -286,6 +292,13 @@ class UserIdAndMemoryHeader(ErrorCase):
                 r = self.chat_with([('X-User-Id', uid)])
                 self.assertOpenAIError(r, 400, 'invalid_user_id')
         self.assertCounted(self.proxy, before, 400, len(self.BAD_IDS), client_kind='invalid_user_id')
+        for uid in self.HTTP_BAD_IDS:
+            with self.subTest(uid=uid):
+                r = self.chat_with([('X-User-Id', uid)])
+                self.assertEqual(r.status, 400, r)
+                code = r.json()['error']['code']
+                self.assertIn(code, ('invalid_user_id', 'bad_request'))
+                self.assertOpenAIError(r, 400, code)
         self.assertEqual(self.fake.stats()['requests'], req0, 'a request with an invalid user id was forwarded')
 
     def test_invalid_user_id_body_400(self):

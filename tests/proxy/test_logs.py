@@ -135,11 +135,11 @@ class Secrets(harness.ProxyTestCase):
             h = [auth, ct] + extra + ([('X-Fake-Behavior', fake)] if fake else [])
             r = p.request('POST', CHAT, h, body)
             statuses.append(r.status)
-        # Chunked body, query string with a secret-looking value, and a 404.
+        # Chunked body, and a 404 (whose path is logged: no canary in it).
         r = p.request('POST', CHAT, [auth, ct, ('Transfer-Encoding', 'chunked'), ('X-User-Id', 'canary-user')],
                       chunk_encode([chat_body(content=prompt)]))
         statuses.append(r.status)
-        r = p.request('GET', '/canary-user/canary-prompt-xyz', [auth])
+        r = p.request('GET', '/not-found', [auth, ('X-User-Id', 'canary-user')])
         statuses.append(r.status)
         return statuses
 

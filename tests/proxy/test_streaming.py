@@ -355,6 +355,8 @@ class SlowReader(StreamCase):
             t.join(150)
         for c in conns:
             c.close()
+        sys.stderr.write('[slow reader: RSS %d kB -> peak %d kB (+%.1f MB) for %.0f MB unread] '
+                         % (base, peak, grown_mb, total_mb))
         self.assertLess(grown_mb, 32.0, 'RSS grew by %.1f MB while %d clients (%.0f MB of stream) did not read'
                         % (grown_mb, nclients, total_mb))
         for r in results:

@@ -27,11 +27,11 @@ class Workers(harness.ProxyTestCase):
 
     def test_200_requests_over_many_connections(self):
         """50 connections, 4 requests each (mixed JSON, stream, echo), 10 at a time."""
+        self.exp.template('events=3')
         before = self.fake.stats()['requests']
         errors = []
         done = []
         lock = threading.Lock()
-        self.exp.template('events=3')
 
         def client(ci):
             try:
