@@ -5,53 +5,11 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* U+FFFD, written for each maximal ill-formed subsequence (the Unicode
  * "substitution of maximal subparts" practice). */
 static const char replacement[] = "\xEF\xBF\xBD";
-
-/* Length of the sequence led by b (0: never a lead byte), and the range its
- * second byte must fall in, which rules out overlong forms, surrogates and
- * code points past U+10FFFF (Unicode table 3-7). */
-static size_t lead_len(unsigned char b, unsigned char *lo, unsigned char *hi)
-{
-    *lo = 0x80;
-    *hi = 0xBF;
-    if (b < 0xC2)
-        return b < 0x80 ? 1 : 0;
-    if (b < 0xE0)
-        return 2;
-    if (b < 0xF0) {
-        *lo = b == 0xE0 ? 0xA0 : 0x80;
-        *hi = b == 0xED ? 0x9F : 0xBF;
-        return 3;
-    }
-    if (b < 0xF5) {
-        *lo = b == 0xF0 ? 0x90 : 0x80;
-        *hi = b == 0xF4 ? 0x8F : 0xBF;
-        return 4;
-    }
-    return 0;
-}
-
-/* Bytes of the well-formed sequence at s[0..n), or 0 with *bad set to the
- * bytes one U+FFFD stands for (at least 1). */
-static size_t utf8_span(const unsigned char *s, size_t n, size_t *bad)
-{
-    unsigned char lo, hi;
-    size_t need = lead_len(s[0], &lo, &hi);
-    size_t i = 1;
-
-    for (; i < need && i < n; i++) {
-        if (s[i] < lo || s[i] > hi)
-            break;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    if (need != 0 && i == need)
-        return need;
-    *bad = i;
-    return 0;
-}
 
 /* Escape for one byte below 0x80, in esc; returns its length (1: as is). */
 static size_t escape_ascii(unsigned char c, char esc[7])
@@ -103,17 +61,20 @@ static size_t escape_ascii(unsigned char c, char esc[7])
 static size_t escape_step(const unsigned char *s, size_t n, char esc[7], const char **put,
                           size_t *put_len)
 {
-    size_t bad = 0;
-
     if (s[0] < 0x80) {
         *put_len = escape_ascii(s[0], esc);
         *put = esc;
         return 1;
     }
-    size_t ok = utf8_span(s, n, &bad);
-    *put = ok != 0 ? (const char *)s : replacement;
-    *put_len = ok != 0 ? ok : sizeof(replacement) - 1;
-    return ok != 0 ? ok : bad;
+    size_t ok = mp_utf8_decode(s, n, NULL);
+    if (ok != 0) {
+        *put = (const char *)s;
+        *put_len = ok;
+        return ok;
+    }
+    *put = replacement;
+    *put_len = sizeof(replacement) - 1;
+    return mp_utf8_ill_formed_len(s, n);
 }
 
 size_t mp_json_escape(char *out, size_t cap, const char *src, size_t len)

@@ -7,8 +7,8 @@
  * are skipped eight bytes at a time (SWAR): a word is loaded and tested for
  * a quote, a backslash, a control byte or a high bit at once, and only the
  * words that hold one of those fall back to a byte loop. Non-ASCII bytes
- * are checked against Unicode table 3-7, which rules out overlong forms,
- * UTF-8-encoded surrogates and code points past U+10FFFF.
+ * are checked against Unicode table 3-7 by mp_utf8_decode, which rules out
+ * overlong forms, UTF-8-encoded surrogates and code points past U+10FFFF.
  *
  * Depth counts open containers: a value of MP_JSON_MAX_DEPTH nested arrays
  * is accepted, one more is not. mp_json_find_member counts its top-level
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "status.h"
+#include "utf8.h"
 
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
@@ -80,33 +81,6 @@ static size_t skip_plain(const unsigned char *s, size_t len, size_t i)
     while (i < len && is_plain(s[i]))
         i++;
     return i;
-}
-
-/* Length of the well-formed UTF-8 sequence at s[0..n), 0 if there is none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char b = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (b < 0xC2 || b > 0xF4)
-        return 0;
-    if (b < 0xE0) {
-        need = 2;
-    } else if (b < 0xF0) {
-        need = 3;
-        lo = b == 0xE0 ? 0xA0 : 0x80;
-        hi = b == 0xED ? 0x9F : 0xBF;
-    } else {
-        need = 4;
-        lo = b == 0xF0 ? 0x90 : 0x80;
-        hi = b == 0xF4 ? 0x8F : 0xBF;
-    }
-    if (need > n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < need; k++) {
-        if (s[k] < 0x80 || s[k] > 0xBF)
-            return 0;
-    }
-    return need;
 }
 
 static int hex_val(unsigned char c)
@@ -174,7 +148,9 @@ static int scan_string(const unsigned char *s, size_t len, size_t pos, size_t *e
             n = escape_len(s, len, i);
             esc = true;
         } else {
-            n = utf8_len(s + i, len - i); /* 0 for control bytes too */
+            /* Not plain, not a quote or backslash: a control byte or a
+             * lead byte. */
+            n = s[i] < 0x80 ? 0 : mp_utf8_decode(s + i, len - i, NULL);
         }
         if (n == 0)
             return MP_EINVAL;
@@ -380,30 +356,6 @@ static size_t read_escape(const unsigned char *s, size_t len, size_t i, uint32_t
     return 12;
 }
 
-static size_t utf8_put(uint32_t cp, unsigned char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (cp >> 6));
-        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (cp >> 12));
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (cp >> 18));
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Compares the validated, escaped name literal s[ns..ne) with key, decoding
  * escapes on the fly. A name mp_json_string_decode would reject (lone
  * surrogate, \u0000) matches nothing. */
@@ -427,7 +379,7 @@ static bool name_equals(const unsigned char *s, size_t ns, size_t ne, bool escap
         if (n == 0 || cp == 0)
             return false;
         i += n;
-        n = utf8_put(cp, u);
+        n = mp_utf8_encode(cp, u);
         if (key_len - k < n || memcmp(key + k, u, n) != 0)
             return false;
         k += n;
@@ -517,7 +469,7 @@ int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, 
         if (k == 0 || cp == 0)
             return MP_EINVAL;
         i += k;
-        k = utf8_put(cp, u);
+        k = mp_utf8_encode(cp, u);
         if (n <= cap && cap - n >= k)
             memcpy(out + n, u, k);
     }

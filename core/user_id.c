@@ -7,52 +7,7 @@
 #include <string.h>
 
 #include "status.h"
-
-/* Length of the sequence led by b (0: never a lead byte), and the range its
- * second byte must fall in; this is what rules out overlong forms,
- * surrogates and code points past U+10FFFF (Unicode table 3-7). */
-static int lead_len(unsigned char b, unsigned char *lo, unsigned char *hi)
-{
-    *lo = 0x80;
-    *hi = 0xBF;
-    if (b < 0x80)
-        return 1;
-    if (b < 0xC2)
-        return 0;
-    if (b < 0xE0)
-        return 2;
-    if (b < 0xF0) {
-        *lo = b == 0xE0 ? 0xA0 : 0x80;
-        *hi = b == 0xED ? 0x9F : 0xBF;
-        return 3;
-    }
-    if (b < 0xF5) {
-        *lo = b == 0xF0 ? 0x90 : 0x80;
-        *hi = b == 0xF4 ? 0x8F : 0xBF;
-        return 4;
-    }
-    return 0;
-}
-
-/* Decodes one code point at s; returns its length, or 0 when s[0..n) does
- * not start with a well-formed sequence. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char lo, hi;
-    int need = lead_len(s[0], &lo, &hi);
-    if (need == 0 || (size_t)need > n)
-        return 0;
-    uint32_t c = need == 1 ? s[0] : s[0] & (0x7Fu >> need);
-    for (int i = 1; i < need; i++) {
-        if (s[i] < lo || s[i] > hi)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3Fu);
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *cp = c;
-    return (size_t)need;
-}
+#include "utf8.h"
 
 static bool is_noncharacter(uint32_t c)
 {
@@ -77,7 +32,7 @@ static bool valid_text(const unsigned char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         uint32_t c;
-        size_t n = utf8_next(s + i, len - i, &c);
+        size_t n = mp_utf8_decode(s + i, len - i, &c);
         if (n == 0 || is_unprintable(c))
             return false;
         i += n;

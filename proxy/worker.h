@@ -2,12 +2,17 @@
  * listening socket. Workers share nothing on the request path.
  *
  * Accepting: every worker binds its own socket to the listen address with
- * SO_REUSEPORT and the kernel spreads new connections across them. The
- * alternative, one accept thread handing sockets to workers, costs a
- * cross-thread wake-up per connection and a lock, and measured no better
- * here (2-core machine, wrk with keep-alive: connections are few and long,
- * so accept cost is noise either way). SO_REUSEPORT keeps each connection on
- * the thread that accepted it, with no handoff at all.
+ * SO_REUSEPORT and the kernel spreads new connections across them; each
+ * connection stays on the thread that accepted it. Measured against one
+ * accept thread dealing sockets round-robin to worker mailboxes
+ * (tests/bench/accept_strategy.sh, results in tests/bench/ACCEPT.md, 2 cores,
+ * 2 workers): with keep-alive clients both served the same (~72k req/s,
+ * 11 us CPU per request); with a new connection per request the accept
+ * thread cost ~10 us more CPU per connection (43-45 vs 33-34 us) and 3-9%
+ * of throughput. SO_REUSEPORT's cost is a coarser split of few long-lived
+ * connections (up to 58/42), which matters little for requests that mostly
+ * wait on the upstream. On drain all listeners close together, so
+ * connections still queued in the kernel are refused, as intended.
  *
  * Control (reload, drain, stop) arrives through a mutex-protected mailbox
  * and an event_active() wake-up; the lock is never taken per request. */

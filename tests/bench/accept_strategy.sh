@@ -25,7 +25,9 @@
 # seconds of the whole server process during the run, acc = of its main thread
 # (the acceptor in thread mode; idle in reuseport mode); us/req = server CPU
 # microseconds per request; wrk CPU = user+system seconds of wrk (on loopback
-# much of the kernel's connection set-up is charged to it). Stdout carries only the Markdown table (also written
+# much of the kernel's connection set-up is charged to it); other CPU = the
+# machine's non-idle CPU seconds during the run minus server and wrk: interrupts
+# not charged to either, and anything else running (the noise indicator). Stdout carries only the Markdown table (also written
 # to --out); progress goes to stderr. Exit 0 on a valid run, 1 on setup error,
 # 2 when any wrk error (connect/read/write/status/timeout) occurred.
 set -euo pipefail
@@ -51,6 +53,7 @@ done
 
 tmp=$(mktemp -d)
 srv_pid=""
+# shellcheck disable=SC2317 # reached through the traps
 cleanup() {
     if [ -n "$srv_pid" ]; then
         kill -TERM "$srv_pid" 2>/dev/null || true
@@ -59,6 +62,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$tmp/accept_strategy" \
@@ -77,6 +81,11 @@ EOF
 # CPU ticks (utime + stime) of a process or thread: the fields after the ")".
 ticks() {
     awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null || echo 0
+}
+
+# Non-idle CPU ticks of the whole machine (all cores; idle and iowait excluded).
+host_busy() {
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
 fmt_us() {
@@ -102,7 +111,8 @@ run_one() { # rep shape mode
         echo "server did not start: $(cat "$tmp/srv.err")" >&2
         exit 1
     fi
-    local p0 a0 p1 a1
+    local p0 a0 p1 a1 h0 h1
+    h0=$(host_busy)
     p0=$(ticks "/proc/$srv_pid/stat")
     a0=$(ticks "/proc/$srv_pid/task/$srv_pid/stat")
     local TIMEFORMAT='%U %S'
@@ -110,6 +120,7 @@ run_one() { # rep shape mode
         "http://127.0.0.1:$port/" >"$tmp/wrk.out" 2>&1 || true; } 2>"$tmp/wrk.time"
     p1=$(ticks "/proc/$srv_pid/stat")
     a1=$(ticks "/proc/$srv_pid/task/$srv_pid/stat")
+    h1=$(host_busy)
     kill -TERM "$srv_pid"
     wait "$srv_pid" || true
     srv_pid=""
@@ -121,7 +132,7 @@ run_one() { # rep shape mode
         exit 1
     fi
     val() { echo "$bench" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'; }
-    local reqs dur p50 p99 errs rps split cpu acc usreq wcpu
+    local reqs dur p50 p99 errs rps split cpu acc usreq wcpu other
     wcpu=$(awk '{ printf "%.2f", $1 + $2 }' "$tmp/wrk.time")
     reqs=$(val requests)
     dur=$(val duration_us)
@@ -141,10 +152,12 @@ run_one() { # rep shape mode
                 rs, tr ? 100 * r[0] / tr : 0 }' "$tmp/srv.out")
     cpu=$(awk -v t=$((p1 - p0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
     acc=$(awk -v t=$((a1 - a0)) -v h="$hz" 'BEGIN { printf "%.2f", t / h }')
+    other=$(awk -v t=$((h1 - h0 - p1 + p0)) -v h="$hz" -v w="$wcpu" \
+        'BEGIN { printf "%.2f", t / h - w }')
     usreq=$(awk -v t=$((p1 - p0)) -v h="$hz" -v r="$reqs" \
         'BEGIN { printf "%.1f", r ? t / h * 1e6 / r : 0 }')
     rows+="| $rep | $shape | $mode | $rps | $(fmt_us "$p50") | $(fmt_us "$p99") | $split"
-    rows+=" | $cpu ($acc) | $usreq | $wcpu | $errs |"$'\n'
+    rows+=" | $cpu ($acc) | $usreq | $wcpu | $other | $errs |"$'\n'
     echo "rep $rep $shape $mode: $rps req/s, p50 $(fmt_us "$p50"), p99 $(fmt_us "$p99")" >&2
 }
 
@@ -159,8 +172,8 @@ done
 report=$(
     echo "wrk -t1 -c64 -d${duration}s, workers=$workers, $(nproc) CPUs, no pinning, $(uname -r)"
     echo
-    echo "| rep | shape | mode | req/s | p50 | p99 | conns w0 / w1 (w0 share) | reqs w0 / w1 (w0 share) | srv CPU s (acc) | srv us/req | wrk CPU s | wrk errors |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| rep | shape | mode | req/s | p50 | p99 | conns w0 / w1 (w0 share) | reqs w0 / w1 (w0 share) | srv CPU s (acc) | srv us/req | wrk CPU s | other CPU s | wrk errors |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s' "$rows"
     [ "$invalid" -ne 0 ] && echo && echo "INVALID: wrk reported errors"
     true

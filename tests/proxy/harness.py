@@ -65,15 +65,6 @@ def child_env(extra=None):
     return env
 
 
-def is_asan_build(path=MEMPROXY_BIN):
-    """True when the binary was built with AddressSanitizer."""
-    try:
-        with open(path, 'rb') as f:
-            return b'__asan_init' in f.read()
-    except OSError:
-        return False
-
-
 def free_port():
     """A port that was free a moment ago (nothing listens on it now)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -191,6 +191,12 @@ class Limits(ErrorCase):
         self.assertOpenAIError(r, 431, 'headers_too_large')
         self.assertCounted(self.proxy, before, 431, 2, client_kind='headers_too_large')
 
+    def test_431_closes_connection(self):
+        with HTTPConn(self.proxy.port) as c:
+            r = c.request('GET', '/v1/models', [('X-Big', 'b' * 4000)])
+            self.assertOpenAIError(r, 431, 'headers_too_large')
+            self.assertEqual(c.read_until_closed(5), b'')
+
     def test_headers_within_limit_ok(self):
         r = self.proxy.request('GET', '/v1/models', [('X-H%d' % i, 'v' * 40) for i in range(20)])
         self.assertEqual(r.status, 200, r)
@@ -221,6 +227,10 @@ class Limits(ErrorCase):
             c.read_more(timeout=2)
             self.assertOpenAIError(r, 408, 'client_timeout')
             self.assertCounted(self.proxy, before, 408, 1, client_kind='client_timeout')
+            try:
+                c.read_until_closed(3)
+            except socket.timeout:
+                self.fail('the connection stayed open after 408')
         else:
             self.assertTrue(r.closed)
         self.assertLessEqual(took, 2.0, 'slow request tolerated for %.2f s with client_timeout_ms=500' % took)
@@ -362,6 +372,7 @@ class Overload(ErrorCase):
             r = c6.request('GET', '/v1/models', timeout=5)
             self.assertOpenAIError(r, 503, 'overloaded')
             self.assertEqual(r.header('retry-after'), '1')
+            self.assertEqual(c6.read_until_closed(5), b'', 'the refused connection was not closed')
         r = self.proxy.admin('/livez')
         self.assertEqual(r.status, 200, r)
         self.assertCounted(self.proxy, before, 503, 1, client_kind='overloaded')
