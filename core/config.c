@@ -34,17 +34,18 @@ _Static_assert(sizeof(enum mp_memory_mode) == sizeof(int) &&
 #define ENV_PREFIX  "MEMPROXY_"
 
 enum key_type {
-    K_ADDR,   /* struct mp_addr */
-    K_URL,    /* struct mp_url */
-    K_UINT,   /* uint32_t or uint64_t (by size), min .. max */
-    K_BOOL,   /* bool */
-    K_RATIO,  /* double, min .. max */
-    K_ENUM,   /* an enum, one of names[] */
-    K_TOKEN,  /* char[]: an HTTP token (header name) */
-    K_MODEL,  /* char[]: printable ASCII, no spaces */
-    K_SECRET, /* char[]: like K_MODEL but may be empty; never quoted */
-    K_PATH,   /* char[]: no control bytes */
-    K_LATER   /* known, but implemented by a later version */
+    K_ADDR,    /* struct mp_addr */
+    K_URL,     /* struct mp_url */
+    K_UINT,    /* uint32_t or uint64_t (by size), min .. max */
+    K_BOOL,    /* bool */
+    K_RATIO,   /* double, min .. max */
+    K_ENUM,    /* an enum, one of names[] */
+    K_TOKEN,   /* char[]: an HTTP token (header name) */
+    K_MODEL,   /* char[]: printable ASCII, no spaces */
+    K_SECRET,  /* char[]: like K_MODEL but may be empty; never quoted */
+    K_PATH,    /* char[]: no control bytes */
+    K_OPTPATH, /* char[]: like K_PATH but may be empty (feature off) */
+    K_LATER    /* known, but implemented by a later version */
 };
 
 struct key_def {
@@ -97,6 +98,7 @@ static const struct key_def keys[] = {
     {"upstream", "base_url", K_URL, FIELD(upstream.base_url), 0, 0, NULL},
     {"upstream", "api_key", K_SECRET, FIELD(upstream.api_key), 0, 0, NULL},
     {"upstream", "connect_timeout_ms", K_UINT, FIELD(upstream.connect_timeout_ms), 1, 600000, NULL},
+    {"upstream", "ca_file", K_OPTPATH, FIELD(upstream.ca_file), 0, 0, NULL},
     {"upstream", "idle_timeout_ms", K_UINT, FIELD(upstream.idle_timeout_ms), 1, 3600000, NULL},
     {"memory", "mode", K_ENUM, FIELD(memory.mode), 0, 0, mode_names},
     {"memory", "user_header", K_TOKEN, FIELD(memory.user_header), 0, 0, NULL},
@@ -552,9 +554,9 @@ static bool string_bytes_ok(enum key_type type, const char *s)
 {
     for (size_t i = 0; s[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
-        bool ok = type == K_TOKEN  ? is_tchar(s[i])
-                  : type == K_PATH ? (ch >= 0x20 && ch != 0x7f)
-                                   : is_graph(s[i]);
+        bool ok = type == K_TOKEN                       ? is_tchar(s[i])
+                  : type == K_PATH || type == K_OPTPATH ? (ch >= 0x20 && ch != 0x7f)
+                                                        : is_graph(s[i]);
         if (!ok) {
             return false;
         }
@@ -568,6 +570,7 @@ static const char *string_rule(enum key_type type)
     case K_TOKEN:
         return "an HTTP header name (RFC 9110 token characters only)";
     case K_PATH:
+    case K_OPTPATH:
         return "a path without control characters";
     default:
         return "printable ASCII without spaces";
@@ -600,7 +603,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
                         size_t cap)
 {
     char q[QUOTE_MAX];
-    if (s[0] == '\0' && k->type != K_SECRET) {
+    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_OPTPATH) {
         say(why, cap, "empty value");
         return false;
     }

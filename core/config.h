@@ -64,6 +64,8 @@ struct mp_config {
     struct {
         struct mp_url base_url;             /* https://api.openai.com/v1 */
         char api_key[MP_CONFIG_SECRET_MAX]; /* "" = forward the client's */
+        char ca_file[MP_CONFIG_PATH_MAX];   /* "" = the system CA store; else a PEM
+                                               bundle trusted instead (private CAs) */
         uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
         uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
     } upstream;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "status.h"
 
@@ -75,6 +76,13 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         status = MP_EINVAL;
     if (status == MP_OK && mp_config_validate(out, errs) != MP_OK)
         status = MP_EINVAL;
+    if (status == MP_OK && out->upstream.ca_file[0] != '\0' &&
+        access(out->upstream.ca_file, R_OK) != 0) {
+        char msg[sizeof(errs->items[0].message)];
+        snprintf(msg, sizeof(msg), "[upstream] ca_file cannot be read: %s", strerror(errno));
+        add_error(errs, path != NULL ? path : "environment", msg);
+        status = MP_EINVAL;
+    }
     return status;
 }
 

@@ -265,7 +265,7 @@ static int start_upstream(struct mp_request *r, const char *body)
     size_t need = 2 * head->head_len + strlen(base) + MP_CONFIG_SECRET_MAX + 256;
     if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
         return MP_ENOMEM;
-    r->easy = mp_upstream_easy_get(r->loop->upstream);
+    r->easy = mp_upstream_easy_get(r->loop->upstream, cfg->upstream.ca_file);
     if (r->easy == NULL)
         return MP_ENOMEM;
     char *url = text_put(r, base, strlen(base), head->target + 3, head->target_len - 3);

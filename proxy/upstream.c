@@ -22,6 +22,7 @@ struct mp_upstream {
     struct event timer;
     mp_upstream_done_fn done;
     unsigned active;
+    const char *default_ca; /* libcurl's built-in CA bundle path, or NULL */
     CURL *pool[EASY_POOL_MAX];
     unsigned npool;
 };
@@ -156,13 +157,20 @@ static void set_constant_options(CURL *easy)
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 }
 
-CURL *mp_upstream_easy_get(struct mp_upstream *up)
+CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file)
 {
-    if (up->npool > 0)
-        return up->pool[--up->npool];
-    CURL *easy = curl_easy_init();
-    if (easy != NULL)
+    CURL *easy = NULL;
+    if (up->npool > 0) {
+        easy = up->pool[--up->npool];
+    } else {
+        easy = curl_easy_init();
+        if (easy == NULL)
+            return NULL;
         set_constant_options(easy);
+    }
+    if (up->default_ca == NULL)
+        curl_easy_getinfo(easy, CURLINFO_CAINFO, (char **)&up->default_ca);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file[0] != '\0' ? ca_file : up->default_ca);
     return easy;
 }
 

@@ -21,9 +21,10 @@ struct mp_upstream *mp_upstream_new(struct event_base *base, mp_upstream_done_fn
 void mp_upstream_free(struct mp_upstream *up);
 
 /* A pooled easy handle with the constant options set (no signals, TCP
- * nodelay, HTTP/1.1, path as is, TLS verification with the system CA store,
- * no content decoding). Returns NULL when out of memory. */
-CURL *mp_upstream_easy_get(struct mp_upstream *up);
+ * nodelay, HTTP/1.1, path as is, TLS peer and host verification, no content
+ * decoding). ca_file (borrowed, "" for none) is a PEM bundle to trust
+ * instead of the system CA store. Returns NULL when out of memory. */
+CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file);
 /* Returns a handle that is not in the multi to the pool. */
 void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy);
 

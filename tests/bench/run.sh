@@ -5,8 +5,9 @@
 # See tests/bench/README.md for the method and how to read the table.
 #
 # Usage: tests/bench/run.sh [--short|--long] [--build DIR] [--out FILE]
-#                           [--duration SEC] [--targets LIST] [--no-pin]
-#                           [--strict] [--keep-tmp]
+#                           [--duration SEC] [--rounds N] [--targets LIST]
+#                           [--no-pin] [--strict] [--keep-tmp]
+# --short: 1 round of 2 s runs (CI smoke, ~40 s); --long: 5 rounds of 3 s.
 # Exit: 0 valid run, 1 setup error (missing binary, fake would not start),
 #       2 invalid run (a target failed or wrk saw errors),
 #       3 valid run but a goal missed (only with --strict).
@@ -20,13 +21,14 @@ mode=short
 build_dir=$root/build
 out_file=$root/.bench/latest.md
 duration=""
+rounds_opt=""
 targets="direct nginx memproxy"
 pin=1
 strict=0
 keep_tmp=0
 
 usage() {
-    sed -n '7,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '7,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -60,6 +62,12 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --duration=*) duration=${1#--duration=} ;;
+    --rounds)
+        [ $# -ge 2 ] || die "--rounds needs a number"
+        rounds_opt=$2
+        shift
+        ;;
+    --rounds=*) rounds_opt=${1#--rounds=} ;;
     --targets)
         [ $# -ge 2 ] || die "--targets needs a list"
         targets=$(printf '%s' "$2" | tr ',' ' ')
@@ -78,12 +86,15 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# Seconds per timed wrk run, and per warm-up run (which also checks the target).
+# Seconds per timed wrk run, rounds of timed runs (the table shows medians),
+# seconds of the warm-up run.
 if [ "$mode" = long ]; then
-    run_secs=15
+    run_secs=3
+    rounds=5
     warm_secs=3
 else
     run_secs=2
+    rounds=1
     warm_secs=1
 fi
 if [ -n "$duration" ]; then
@@ -91,6 +102,12 @@ if [ -n "$duration" ]; then
     '' | *[!0-9]* | 0) die "--duration must be a positive whole number of seconds" ;;
     esac
     run_secs=$duration
+fi
+if [ -n "$rounds_opt" ]; then
+    case $rounds_opt in
+    '' | *[!0-9]* | 0) die "--rounds must be a positive whole number" ;;
+    esac
+    rounds=$rounds_opt
 fi
 
 for t in $targets; do
@@ -449,7 +466,7 @@ fi
 
 # --- start the fake upstream -----------------------------------------------------
 
-say "mode $mode: ${run_secs}s per timed run, ${warm_secs}s warm-up; pinning: $pin_desc"
+say "mode $mode: $rounds round(s) of ${run_secs}s runs, ${warm_secs}s warm-up; pinning: $pin_desc"
 say "starting fake upstream ($fake_bin)"
 # shellcheck disable=SC2086
 $pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet >"$tmp/fake.out" 2>"$tmp/fake.err" &
@@ -537,11 +554,37 @@ EOF
     fi
 fi
 
+fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+
 # --- measure ------------------------------------------------------------------------
+#
+# Per body size: check and warm up every target, then the timed runs in rounds,
+# each round running every target once (direct, nginx, memproxy), so that a
+# change in background load hits all targets alike; the table shows the median
+# over the rounds.
+
+# median of the numbers given as arguments
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "n/a"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# add_errors TARGET SIZE WHAT: account the errors of the last wrk run.
+add_errors() {
+    local k=$1,$2 e
+    e=$(errors_of_bench)
+    res[$k,errors]=$((${res[$k,errors]:-0} + e))
+    if [ "$e" != 0 ]; then
+        res[$k,errtext]="${res[$k,errtext]:+${res[$k,errtext]}; }$3: $(errors_text)"
+    fi
+}
 
 for size in $sizes; do
+    sl=$(size_label "$size")
+    active=""
     for target in $targets; do
-        label="$target, $(size_label "$size")"
+        label="$target, $sl"
         if [ -n "${failed[$target]:-}" ]; then
             continue
         fi
@@ -557,6 +600,7 @@ for size in $sizes; do
         say "$label: warm-up ${warm_secs}s"
         if ! run_wrk "$target" "$size" 1 "$warm_secs" warm; then
             failed[$target,$size]="wrk produced no result in the warm-up run: $(tail -n 3 "$tmp/wrk-$target-$size-1-warm.txt" | tr '\n' ' ')"
+            say "$label: FAILED: ${failed[$target,$size]}"
             continue
         fi
         if [ "${bench[requests]}" = 0 ] || [ "$(errors_of_bench)" != 0 ]; then
@@ -564,50 +608,76 @@ for size in $sizes; do
             say "$label: FAILED: ${failed[$target,$size]}"
             continue
         fi
+        active="$active $target"
+        res[$target,$size,errors]=0
+    done
 
-        say "$label: 1 connection, ${run_secs}s"
-        if ! run_wrk "$target" "$size" 1 "$run_secs" c1; then
-            failed[$target,$size]="wrk produced no result (1 connection): $(tail -n 3 "$tmp/wrk-$target-$size-1-c1.txt" | tr '\n' ' ')"
-            continue
-        fi
-        res[$target,$size,p50]=${bench[p50_us]}
-        res[$target,$size,p99]=${bench[p99_us]}
-        res[$target,$size,errors]=$(errors_of_bench)
-        res[$target,$size,errtext]=$(errors_text)
+    for r in $(seq "$rounds"); do
+        for target in $active; do
+            k=$target,$size
+            [ -z "${failed[$k]:-}" ] || continue
+            set_layout latency
+            say "$target, $sl: 1 connection, ${run_secs}s (round $r/$rounds)"
+            if ! run_wrk "$target" "$size" 1 "$run_secs" "c1-r$r"; then
+                failed[$k]="wrk produced no result (1 connection): $(tail -n 3 "$tmp/wrk-$target-$size-1-c1-r$r.txt" | tr '\n' ' ')"
+                say "$target, $sl: FAILED: ${failed[$k]}"
+                continue
+            fi
+            res[$k,p50s]="${res[$k,p50s]:-} ${bench[p50_us]}"
+            res[$k,p99s]="${res[$k,p99s]:-} ${bench[p99_us]}"
+            add_errors "$target" "$size" "1 conn"
+        done
+    done
 
-        set_layout throughput
-        say "$label: 64 connections, ${run_secs}s"
-        # shellcheck disable=SC2046
-        t0=$(cpu_ticks $(target_pids "$target"))
-        w0=$(date +%s%N)
-        ok=1
-        run_wrk "$target" "$size" 64 "$run_secs" c64 || ok=0
-        w1=$(date +%s%N)
-        # shellcheck disable=SC2046
-        t1=$(cpu_ticks $(target_pids "$target"))
-        if [ $ok = 0 ]; then
-            failed[$target,$size]="wrk produced no result (64 connections): $(tail -n 3 "$tmp/wrk-$target-$size-64-c64.txt" | tr '\n' ' ')"
-            continue
-        fi
-        res[$target,$size,rps]=${bench[rps]}
-        res[$target,$size,cpu]=$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v ns=$((w1 - w0)) \
-            'BEGIN { printf "%.0f", 100 * (t / hz) / (ns / 1e9) }')
-        res[$target,$size,cpu_us]=$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v n="${bench[requests]}" \
+    for r in $(seq "$rounds"); do
+        for target in $active; do
+            k=$target,$size
+            [ -z "${failed[$k]:-}" ] || continue
+            set_layout throughput
+            say "$target, $sl: 64 connections, ${run_secs}s (round $r/$rounds)"
+            # shellcheck disable=SC2046
+            t0=$(cpu_ticks $(target_pids "$target"))
+            w0=$(date +%s%N)
+            ok=1
+            run_wrk "$target" "$size" 64 "$run_secs" "c64-r$r" || ok=0
+            w1=$(date +%s%N)
+            # shellcheck disable=SC2046
+            t1=$(cpu_ticks $(target_pids "$target"))
+            if [ $ok = 0 ]; then
+                failed[$k]="wrk produced no result (64 connections): $(tail -n 3 "$tmp/wrk-$target-$size-64-c64-r$r.txt" | tr '\n' ' ')"
+                say "$target, $sl: FAILED: ${failed[$k]}"
+                continue
+            fi
+            res[$k,rpss]="${res[$k,rpss]:-} ${bench[rps]}"
+            res[$k,ticks]=$((${res[$k,ticks]:-0} + t1 - t0))
+            res[$k,wall_ns]=$((${res[$k,wall_ns]:-0} + w1 - w0))
+            res[$k,requests]=$((${res[$k,requests]:-0} + bench[requests]))
+            add_errors "$target" "$size" "64 conn"
+        done
+    done
+
+    for target in $active; do
+        k=$target,$size
+        [ -z "${failed[$k]:-}" ] || continue
+        # shellcheck disable=SC2086
+        {
+            res[$k,p50]=$(fmt_int "$(median ${res[$k,p50s]})")
+            res[$k,p99]=$(fmt_int "$(median ${res[$k,p99s]})")
+            res[$k,rps]=$(median ${res[$k,rpss]})
+            res[$k,rps_min]=$(printf '%s\n' ${res[$k,rpss]} | sort -g | head -n 1)
+            res[$k,rps_max]=$(printf '%s\n' ${res[$k,rpss]} | sort -g | tail -n 1)
+        }
+        res[$k,cpu]=$(awk -v t="${res[$k,ticks]}" -v hz="$clk_tck" -v ns="${res[$k,wall_ns]}" \
+            'BEGIN { if (ns > 0) printf "%.0f", 100 * (t / hz) / (ns / 1e9); else print "n/a" }')
+        res[$k,cpu_us]=$(awk -v t="${res[$k,ticks]}" -v hz="$clk_tck" -v n="${res[$k,requests]}" \
             'BEGIN { if (n > 0) printf "%.1f", 1e6 * (t / hz) / n; else print "n/a" }')
-        e=$(errors_of_bench)
-        res[$target,$size,errors]=$((res[$target,$size,errors] + e))
-        if [ "$e" != 0 ]; then
-            t=$(errors_text)
-            res[$target,$size,errtext]="${res[$target,$size,errtext]:+${res[$target,$size,errtext]}; }64 conn: $t"
-        fi
-        res[$target,$size,done]=1
-        say "$label: p50 ${res[$target,$size,p50]} us, p99 ${res[$target,$size,p99]} us, ${res[$target,$size,rps]} req/s"
+        res[$k,done]=1
+        say "$target, $sl: p50 ${res[$k,p50]} us, p99 ${res[$k,p99]} us, $(fmt_int "${res[$k,rps]}") req/s"
     done
 done
 
 # --- report ---------------------------------------------------------------------------
 
-fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 
 # Version strings, one line each.
 wrk_version=$("$wrk_bin" -v 2>&1 | head -n 1 | sed 's/ Copyright.*//')
@@ -627,7 +697,11 @@ goal_unmeasured=()
 {
     echo "# memproxy benchmark"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: ${run_secs} s per timed wrk run (after a ${warm_secs} s warm-up), one wrk thread."
+    if [ "$rounds" = 1 ]; then
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: one ${run_secs} s wrk run per cell (after a ${warm_secs} s warm-up), one wrk thread."
+    else
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $mode mode: medians of $rounds rounds of ${run_secs} s wrk runs, the targets taking turns within each round (after a ${warm_secs} s warm-up), one wrk thread."
+    fi
     echo "POST $url_path, non-streaming, fake upstream answers a small chat.completion. memproxy: workers = 1, memory mode off."
     echo "nginx: 1 worker, proxy_pass with keep-alive upstream (tests/bench/nginx.conf.in)."
     echo
@@ -653,10 +727,15 @@ goal_unmeasured=()
                 errs="**$errs** (${res[$target,$size,errtext]})"
                 invalid_reasons+=("$target, $sl: wrk saw errors (${res[$target,$size,errtext]})")
             fi
-            echo "| $sl | $target | ${res[$target,$size,p50]} | ${res[$target,$size,p99]} | $added | $(fmt_int "${res[$target,$size,rps]}") | ${res[$target,$size,cpu]}% | ${res[$target,$size,cpu_us]} | $errs |"
+            rps=$(fmt_int "${res[$target,$size,rps]}")
+            if [ "$rounds" -gt 1 ]; then
+                rps="$rps ($(fmt_int "${res[$target,$size,rps_min]}")–$(fmt_int "${res[$target,$size,rps_max]}"))"
+            fi
+            echo "| $sl | $target | ${res[$target,$size,p50]} | ${res[$target,$size,p99]} | $added | $rps | ${res[$target,$size,cpu]}% | ${res[$target,$size,cpu_us]} | $errs |"
         done
     done
     echo
+    [ "$rounds" -gt 1 ] && echo "Latencies and req/s are medians over the rounds; req/s shows (slowest–fastest round)."
     echo "Added p50 = p50 through the proxy minus p50 direct to the fake upstream. Target CPU: the proxy's processes (for direct: the fake upstream), user + system, as a share of one CPU over the 64-connection run."
     echo
 
