@@ -209,7 +209,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         ssize_t n = read(fd, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
-            if ((size_t)n < room)
+            /* parse at once: a known Content-Length reserves the whole body
+             * in one step instead of doubling the buffer as bytes arrive */
+            if (c->state == ST_READ || c->state == ST_BODY)
+                process_input(c);
+            if ((size_t)n < room || c->state == ST_CLOSING || c->state == ST_LINGER)
                 break;
             continue;
         }
@@ -220,8 +224,6 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_gone(c);
         return;
     }
-    if (c->state == ST_READ || c->state == ST_BODY)
-        process_input(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

@@ -26,7 +26,9 @@ struct mp_conn;
 
 struct mp_conn_handler {
     /* A complete request arrived. head and body[0..body_len) are owned by
-     * the connection and valid until mp_conn_finish() or on_abort(). */
+     * the connection and valid until mp_conn_finish() or on_abort(). It may
+     * answer at once, but must not end the request with MP_CONN_CUT before
+     * returning (the connection is still reading). */
     void (*on_request)(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len);
     /* The client went away (or its socket failed) while req was attached.

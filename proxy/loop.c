@@ -61,6 +61,8 @@ void mp_loop_cleanup(struct mp_loop *loop)
 {
     while (loop->npool > 0)
         free(loop->pool[--loop->npool]);
+    for (size_t i = 0; i < sizeof(loop->large) / sizeof(loop->large[0]); i++)
+        free(loop->large[i].data);
     if (loop->flush_ev != NULL)
         event_free(loop->flush_ev);
     loop->flush_ev = NULL;
@@ -76,20 +78,64 @@ void mp_loop_set_config(struct mp_loop *loop, struct mp_shared_config *shared)
     loop->cfg = &shared->cfg;
 }
 
+/* Takes the smallest cached large buffer of at least min_cap, or none. */
+static bool take_large(struct mp_loop *loop, size_t min_cap, struct mp_buf *out)
+{
+    struct mp_buf *best = NULL;
+    for (size_t i = 0; i < sizeof(loop->large) / sizeof(loop->large[0]); i++) {
+        struct mp_buf *c = &loop->large[i];
+        if (c->data != NULL && c->cap >= min_cap && (best == NULL || c->cap < best->cap))
+            best = c;
+    }
+    if (best == NULL)
+        return false;
+    *out = *best;
+    *best = (struct mp_buf){0};
+    return true;
+}
+
+/* Caches a large buffer in a free slot, else in place of the smallest
+ * cached one if b is bigger, else frees it. */
+static void keep_large(struct mp_loop *loop, struct mp_buf *b)
+{
+    struct mp_buf *slot = &loop->large[0];
+    for (size_t i = 0; i < sizeof(loop->large) / sizeof(loop->large[0]); i++) {
+        struct mp_buf *c = &loop->large[i];
+        if (c->data == NULL) {
+            slot = c;
+            break;
+        }
+        if (c->cap < slot->cap)
+            slot = c;
+    }
+    if (slot->data != NULL && slot->cap >= b->cap) {
+        free(b->data);
+        return;
+    }
+    free(slot->data);
+    *slot = *b;
+    slot->len = 0;
+}
+
 int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap)
 {
+    struct mp_buf big;
     if (b->cap >= min_cap)
         return MP_OK;
     if (b->data == NULL && min_cap <= MP_BUF_STD) {
-        if (loop->npool > 0) {
-            b->data = loop->pool[--loop->npool];
-        } else {
-            b->data = malloc(MP_BUF_STD);
-            if (b->data == NULL)
-                return MP_ENOMEM;
-        }
+        b->data = loop->npool > 0 ? loop->pool[--loop->npool] : malloc(MP_BUF_STD);
+        if (b->data == NULL)
+            return MP_ENOMEM;
         b->cap = MP_BUF_STD;
         b->len = 0;
+        return MP_OK;
+    }
+    if (min_cap <= MP_BUF_LARGE_MAX && take_large(loop, min_cap, &big)) {
+        if (b->len > 0)
+            memcpy(big.data, b->data, b->len);
+        big.len = b->len;
+        mp_buf_release(loop, b);
+        *b = big;
         return MP_OK;
     }
     size_t cap = b->cap < MP_BUF_STD ? MP_BUF_STD : b->cap;
@@ -108,6 +154,8 @@ void mp_buf_release(struct mp_loop *loop, struct mp_buf *b)
     if (b->data != NULL) {
         if (b->cap == MP_BUF_STD && loop->npool < sizeof(loop->pool) / sizeof(loop->pool[0]))
             loop->pool[loop->npool++] = b->data;
+        else if (b->cap > MP_BUF_STD && b->cap <= MP_BUF_LARGE_MAX)
+            keep_large(loop, b);
         else
             free(b->data);
     }

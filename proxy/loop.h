@@ -40,7 +40,8 @@ struct mp_buf {
     size_t cap;
 };
 
-#define MP_BUF_STD 16384 /* pooled buffer size; larger ones are freed, not pooled */
+#define MP_BUF_STD       16384     /* pooled buffer size */
+#define MP_BUF_LARGE_MAX (1 << 20) /* larger buffers up to this are cached per loop */
 
 TAILQ_HEAD(mp_conn_list, mp_conn);
 
@@ -58,9 +59,10 @@ struct mp_loop {
     unsigned nconns;
     char *pool[64]; /* free MP_BUF_STD buffers */
     unsigned npool;
-    uint64_t rng; /* xorshift state for request ids */
-    void *app;    /* borrowed: what runs this loop (the admin
-                     loop's is the struct mp_server) */
+    struct mp_buf large[8]; /* free larger buffers (<= MP_BUF_LARGE_MAX) for big bodies */
+    uint64_t rng;           /* xorshift state for request ids */
+    void *app;              /* borrowed: what runs this loop (the admin
+                               loop's is the struct mp_server) */
     bool draining;
 };
 
