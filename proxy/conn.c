@@ -520,12 +520,15 @@ void mp_conn_respond(struct mp_conn *c, int status, const char *reason, const ch
                      enum mp_conn_end end)
 {
     bool closing = end != MP_CONN_KEEP || mp_conn_wants_close(c);
-    evbuffer_add_printf(
-        c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status,
-        reason, content_type, body_len, extra_headers != NULL ? extra_headers : "",
-        closing     ? "Connection: close\r\n"
-        : c->http10 ? "Connection: keep-alive\r\n"
-                    : "");
+    evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n", status, reason);
+    if (status != 204 && status != 304)
+        evbuffer_add_printf(c->out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                            content_type != NULL ? content_type : "application/octet-stream",
+                            body_len);
+    evbuffer_add_printf(c->out, "%s%s\r\n", extra_headers != NULL ? extra_headers : "",
+                        closing     ? "Connection: close\r\n"
+                        : c->http10 ? "Connection: keep-alive\r\n"
+                                    : "");
     evbuffer_add(c->out, body, body_len);
     mp_conn_finish(c, closing ? MP_CONN_CLOSE : MP_CONN_KEEP);
 }

@@ -20,6 +20,9 @@ struct mp_conn;
 struct mp_metrics;
 struct mp_metrics_shard;
 struct mp_upstream;
+struct mp_store;
+struct mp_memworker;
+struct mp_chatreq_msg;
 
 /* A configuration shared by threads; freed when the last reference goes. */
 struct mp_shared_config {
@@ -47,15 +50,18 @@ TAILQ_HEAD(mp_conn_list, mp_conn);
 
 struct mp_loop {
     struct event_base *base;
-    unsigned id;                     /* worker index; the admin loop has the last id */
-    struct mp_shared_config *shared; /* holds a reference */
-    const struct mp_config *cfg;     /* == &shared->cfg; re-read it in every callback */
-    struct mp_metrics *metrics;      /* borrowed */
-    struct mp_metrics_shard *shard;  /* borrowed */
-    struct mp_upstream *upstream;    /* owned; NULL on the admin loop */
-    struct event *flush_ev;          /* runs mp_conn_run_dirty() once per loop pass */
-    struct mp_conn_list dirty;       /* connections with output or input to process */
-    struct mp_conn_list conns;       /* every open connection of this loop */
+    unsigned id;                      /* worker index; the admin loop has the last id */
+    struct mp_shared_config *shared;  /* holds a reference */
+    const struct mp_config *cfg;      /* == &shared->cfg; re-read it in every callback */
+    struct mp_metrics *metrics;       /* borrowed */
+    struct mp_metrics_shard *shard;   /* borrowed */
+    struct mp_upstream *upstream;     /* owned; NULL on the admin loop */
+    struct mp_store *store;           /* borrowed: the memory store */
+    struct mp_memworker *memworker;   /* borrowed: where turns and changes go */
+    struct mp_chatreq_msg *chat_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
+    struct event *flush_ev;           /* runs mp_conn_run_dirty() once per loop pass */
+    struct mp_conn_list dirty;        /* connections with output or input to process */
+    struct mp_conn_list conns;        /* every open connection of this loop */
     unsigned nconns;
     char *pool[64]; /* free MP_BUF_STD buffers */
     unsigned npool;

@@ -26,7 +26,13 @@ struct mp_metrics_shard {
     counter upstream_errors[MP_UPERR_COUNT];
     counter client_errors[MP_CLERR_COUNT];
     counter client_disconnects;
+    counter injected_buckets[8]; /* tokens: <=0, 100, 250, 500, 1000, 2000, 4000, +Inf */
+    counter injected_sum;
+    counter memory_errors;
 } __attribute__((aligned(64)));
+
+static const unsigned injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
+#define NINJECTED (sizeof(injected_bounds) / sizeof(injected_bounds[0]))
 
 struct mp_metrics {
     unsigned nshards;
@@ -34,7 +40,14 @@ struct mp_metrics {
     _Atomic long open_connections;
     counter reloads_ok;
     counter reloads_error;
+    counter jobs[MP_JOBM_KIND_COUNT][MP_JOBR_COUNT];
+    _Atomic(mp_metrics_depth_fn) depth_fn;
+    _Atomic(const void *) depth_arg;
 };
+
+static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
+static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry",   "failed",
+                                                            "invalid", "dropped", "skipped"};
 
 static const char *const upstream_kind_names[MP_UPERR_COUNT] = {"connect", "timeout", "reset",
                                                                 "tls",     "dns",     "other"};
@@ -112,6 +125,34 @@ void mp_metrics_client_disconnect(struct mp_metrics_shard *s)
 void mp_metrics_reload(struct mp_metrics *m, bool ok)
 {
     atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_error, 1);
+}
+
+void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                           enum mp_job_metric_result result)
+{
+    atomic_fetch_add(&m->jobs[kind][result], 1);
+}
+
+void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg)
+{
+    atomic_store(&m->depth_arg, arg);
+    atomic_store(&m->depth_fn, fn);
+}
+
+void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens)
+{
+    size_t b = 0;
+    while (b < NINJECTED && tokens > injected_bounds[b])
+        b++;
+    bump(&s->injected_buckets[b]);
+    atomic_store_explicit(&s->injected_sum,
+                          atomic_load_explicit(&s->injected_sum, memory_order_relaxed) + tokens,
+                          memory_order_relaxed);
+}
+
+void mp_metrics_memory_error(struct mp_metrics_shard *s)
+{
+    bump(&s->memory_errors);
 }
 
 long mp_metrics_conn_add(struct mp_metrics *m, long delta)
@@ -227,6 +268,42 @@ static void render_errors(struct mp_metrics *m, struct text *t)
         (unsigned long long)SUM(m, client_disconnects));
 }
 
+static void render_memory(struct mp_metrics *m, struct text *t)
+{
+    mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
+    uint64_t cumulative = 0;
+    put(t, "# HELP memproxy_memory_jobs_total Memory work by kind and result.\n"
+           "# TYPE memproxy_memory_jobs_total counter\n");
+    for (int k = 0; k < MP_JOBM_KIND_COUNT; k++) {
+        for (int r = 0; r < MP_JOBR_COUNT; r++)
+            put(t, "memproxy_memory_jobs_total{kind=\"%s\",result=\"%s\"} %llu\n",
+                job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
+    }
+    put(t,
+        "# HELP memproxy_memory_queue_depth Pending memory work (turns, changes, jobs).\n"
+        "# TYPE memproxy_memory_queue_depth gauge\n"
+        "memproxy_memory_queue_depth %u\n",
+        fn != NULL ? fn(atomic_load(&m->depth_arg)) : 0);
+    put(t, "# HELP memproxy_memory_injected_tokens Estimated tokens injected per request.\n"
+           "# TYPE memproxy_memory_injected_tokens histogram\n");
+    for (size_t b = 0; b <= NINJECTED; b++) {
+        cumulative += SUM(m, injected_buckets[b]);
+        if (b < NINJECTED)
+            put(t, "memproxy_memory_injected_tokens_bucket{le=\"%u\"} %llu\n", injected_bounds[b],
+                (unsigned long long)cumulative);
+        else
+            put(t, "memproxy_memory_injected_tokens_bucket{le=\"+Inf\"} %llu\n",
+                (unsigned long long)cumulative);
+    }
+    put(t, "memproxy_memory_injected_tokens_sum %llu\n", (unsigned long long)SUM(m, injected_sum));
+    put(t, "memproxy_memory_injected_tokens_count %llu\n", (unsigned long long)cumulative);
+    put(t,
+        "# HELP memproxy_memory_errors_total Requests whose memory was skipped after a failure.\n"
+        "# TYPE memproxy_memory_errors_total counter\n"
+        "memproxy_memory_errors_total %llu\n",
+        (unsigned long long)SUM(m, memory_errors));
+}
+
 static void render_gauges(struct mp_metrics *m, struct text *t)
 {
     put(t,
@@ -234,12 +311,7 @@ static void render_gauges(struct mp_metrics *m, struct text *t)
         "# TYPE memproxy_open_connections gauge\n"
         "memproxy_open_connections %ld\n",
         mp_metrics_open_connections(m));
-    put(t, "# HELP memproxy_memory_jobs_total Memory jobs by kind and result.\n"
-           "# TYPE memproxy_memory_jobs_total counter\n"
-           "memproxy_memory_jobs_total{kind=\"none\",result=\"none\"} 0\n"
-           "# HELP memproxy_memory_queue_depth Pending memory jobs.\n"
-           "# TYPE memproxy_memory_queue_depth gauge\n"
-           "memproxy_memory_queue_depth 0\n");
+    render_memory(m, t);
     put(t,
         "# HELP memproxy_config_reloads_total SIGHUP reloads by result.\n"
         "# TYPE memproxy_config_reloads_total counter\n"

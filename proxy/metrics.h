@@ -29,6 +29,18 @@ enum mp_client_error_kind {
     MP_CLERR_COUNT
 };
 
+enum mp_job_metric_kind { MP_JOBM_RECORD, MP_JOBM_SUMMARIZE, MP_JOBM_EXTRACT, MP_JOBM_KIND_COUNT };
+
+enum mp_job_metric_result {
+    MP_JOBR_OK,      /* done */
+    MP_JOBR_RETRY,   /* failed, will retry */
+    MP_JOBR_FAILED,  /* failed for good (retries exhausted) */
+    MP_JOBR_INVALID, /* the model's answer could not be used */
+    MP_JOBR_DROPPED, /* queue full, or the store is full */
+    MP_JOBR_SKIPPED, /* nothing left to do (duplicate turn, messages gone) */
+    MP_JOBR_COUNT
+};
+
 struct mp_metrics;
 struct mp_metrics_shard;
 
@@ -49,6 +61,17 @@ void mp_metrics_reload(struct mp_metrics *m, bool ok);
 /* Adds delta to the open data-plane connections; returns the new count. */
 long mp_metrics_conn_add(struct mp_metrics *m, long delta);
 long mp_metrics_open_connections(struct mp_metrics *m);
+
+/* Memory engine counters (any thread). */
+void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                           enum mp_job_metric_result result);
+/* The function reporting the pending memory work for the queue-depth gauge. */
+typedef unsigned (*mp_metrics_depth_fn)(const void *arg);
+void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg);
+/* Tokens injected into one request (histogram), on the request's shard. */
+void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
+/* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
+void mp_metrics_memory_error(struct mp_metrics_shard *s);
 
 /* Renders the Prometheus text exposition (version 0.0.4). Returns a
  * malloc'd NUL-terminated string with *len set (caller frees), or NULL when

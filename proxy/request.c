@@ -29,7 +29,9 @@
 #include <strings.h>
 
 #include "access.h"
+#include "memapi.h"
 #include "metrics.h"
+#include "reqmem.h"
 #include "respond.h"
 #include "route.h"
 #include "sse.h"
@@ -42,12 +44,16 @@
 #define UPSTREAM_ID_MAX 128
 
 struct mp_request {
+    int tag; /* MP_HANDLER_TAG_REQUEST: what on_abort receives (see memapi.h) */
     struct mp_loop *loop;
     struct mp_conn *conn;                    /* NULL once the client is gone */
     const struct mp_http_request_head *head; /* the connection's, valid while attached */
     CURL *easy;
     bool in_multi;
+    bool is_chat;
+    const char *body; /* the client's, borrowed from the connection */
     size_t body_len;
+    struct mp_reqmem mem;
     struct curl_slist nodes[MP_HTTP_MAX_HEADERS + 8];
     size_t nnodes;
     struct mp_buf text;      /* URL, method, then header lines, NUL-terminated */
@@ -109,6 +115,7 @@ static void request_free(struct mp_request *r)
         mp_upstream_easy_put(loop->upstream, r->easy);
     }
     event_del(&r->idle_ev);
+    mp_reqmem_cleanup(&r->mem, loop);
     mp_buf_release(loop, &r->text);
     mp_buf_release(loop, &r->resp_head);
     mp_buf_release(loop, &r->sse_pending);
@@ -240,8 +247,10 @@ static void set_method(struct mp_request *r, const char *body)
         return;
     }
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_len > 0 ? body : "");
+    const char *send = r->mem.body != NULL ? r->mem.body : body;
+    size_t send_len = r->mem.body != NULL ? r->mem.body_len : r->body_len;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, send_len > 0 ? send : "");
 }
 
 static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud);
@@ -388,6 +397,11 @@ static bool finish_head(struct mp_request *r)
         ok = head_add(r, "Transfer-Encoding: chunked\r\n", 28);
     if (ok && r->is_sse && !r->saw_accel)
         ok = head_add(r, "X-Accel-Buffering: no\r\n", 23);
+    if (ok && r->is_chat) {
+        char lines[256];
+        ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
+        mp_reqmem_start_reply(&r->mem, r->status, r->is_sse);
+    }
     if (ok && (r->close_delimited || mp_conn_wants_close(c)))
         ok = head_add(r, "Connection: close\r\n", 19);
     else if (ok && mp_conn_is_http10(c))
@@ -434,8 +448,10 @@ static bool relay_sse(struct mp_request *r, const char *data, size_t len)
     while (mp_sse_next_event(&r->sse, p->data + off, p->len - off, &ev_len) == MP_OK) {
         const char *ev = p->data + off;
         bool done = mp_sse_is_done(ev, ev_len);
-        if (!(done && r->done_relayed))
+        if (!(done && r->done_relayed)) {
             relay(r, ev, ev_len);
+            mp_reqmem_on_reply(&r->mem, r->loop, ev, ev_len, true);
+        }
         r->done_relayed = r->done_relayed || done;
         off += ev_len;
     }
@@ -461,6 +477,7 @@ static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
     if (r->is_sse)
         return relay_sse(r, data, len) ? len : 0;
     relay(r, data, len);
+    mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
     return len;
 }
 
@@ -533,6 +550,14 @@ static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstre
     request_end(r, MP_CONN_CUT, code);
 }
 
+/* A completed chat turn goes to the memory worker (if recording applies). */
+static void record_turn(struct mp_request *r)
+{
+    const struct mp_http_header *auth = mp_http_find_header(r->head, "authorization", 13);
+    mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
+                     auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0);
+}
+
 void mp_request_on_upstream_done(void *req, CURLcode result)
 {
     struct mp_request *r = req;
@@ -550,6 +575,8 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
     if (r->chunked_out)
         evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
     mp_conn_flush(r->conn);
+    if (r->is_chat)
+        record_turn(r);
     request_end(r, MP_CONN_KEEP, NULL);
 }
 
@@ -573,7 +600,10 @@ static void on_abort(struct mp_conn *c, void *req)
 {
     struct mp_request *r = req;
     struct mp_access a;
-    (void)c;
+    if (*(const int *)req == MP_HANDLER_TAG_MEMAPI) {
+        mp_memapi_abort(c, req);
+        return;
+    }
     mp_metrics_client_disconnect(r->loop->shard);
     r->status = 499; /* nginx's "client closed request" */
     fill_access(r, &a);
@@ -591,34 +621,27 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
 {
     const struct mp_config *cfg = r->loop->cfg;
     enum mp_memory_control ctl = MP_MEMCTL_AUTO;
+    char user[MP_USER_ID_MAX];
+    size_t ulen = 0;
     const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory", 8);
     if (h != NULL && mp_route_memory_control(h->value, h->value_len, &ctl) != MP_OK) {
         *perr = MP_PERR_INVALID_MEMORY_HEADER;
         return MP_EINVAL;
     }
-    if (cfg->memory.mode == MP_MEMORY_OFF || ctl == MP_MEMCTL_OFF)
+    if (cfg->memory.mode == MP_MEMORY_OFF || ctl == MP_MEMCTL_OFF) {
+        mp_reqmem_init(&r->mem, MP_MEMORY_OFF, (int)ctl, NULL, 0);
         return MP_OK;
-    char user[MP_USER_ID_MAX + 1];
-    size_t ulen = 0;
-    const char *uname = cfg->memory.user_header;
-    h = mp_http_find_header(r->head, uname, strlen(uname));
-    int rc = MP_NOTFOUND;
-    if (h != NULL) {
-        rc = mp_user_id_validate(h->value, h->value_len);
-        if (rc == MP_OK)
-            mp_access_user_hash(h->value, h->value_len, r->user_hash);
-    } else if (cfg->memory.user_from_body) {
-        rc = mp_route_body_user(body, r->body_len, user, sizeof(user), &ulen);
-        if (rc == MP_OK)
-            rc = mp_user_id_validate(user, ulen);
-        if (rc == MP_OK)
-            mp_access_user_hash(user, ulen, r->user_hash);
+    }
+    int rc = mp_reqmem_user_id(cfg, r->head, body, r->body_len, user, &ulen);
+    if (rc == MP_EINVAL) {
+        *perr = MP_PERR_INVALID_USER_ID;
+        return MP_EINVAL;
     }
     r->has_user = rc == MP_OK;
-    if (rc == MP_NOTFOUND || rc == MP_OK)
-        return MP_OK;
-    *perr = MP_PERR_INVALID_USER_ID;
-    return MP_EINVAL;
+    if (r->has_user)
+        mp_access_user_hash(user, ulen, r->user_hash);
+    mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
+    return MP_OK;
 }
 
 static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_request_head *head,
@@ -628,6 +651,7 @@ static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_re
     struct mp_request *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
+    r->tag = MP_HANDLER_TAG_REQUEST;
     r->loop = loop;
     r->conn = c;
     r->head = head;
@@ -663,14 +687,24 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         refuse(r, MP_PERR_BAD_REQUEST);
         return;
     }
-    if (route == MP_ROUTE_NOT_FOUND || route == MP_ROUTE_MEMORY) {
+    if (route == MP_ROUTE_NOT_FOUND) {
         r->path_len = 0;
         refuse(r, MP_PERR_NOT_FOUND);
         return;
     }
-    if (route == MP_ROUTE_CHAT && check_memory_controls(r, body, &perr) != MP_OK) {
-        refuse(r, perr);
+    if (route == MP_ROUTE_MEMORY) {
+        request_free(r);
+        mp_memapi_handle(c, head, body, body_len);
         return;
+    }
+    if (route == MP_ROUTE_CHAT) {
+        if (check_memory_controls(r, body, &perr) != MP_OK) {
+            refuse(r, perr);
+            return;
+        }
+        r->is_chat = true;
+        r->body = body;
+        mp_reqmem_inject(&r->mem, r->loop, body, body_len);
     }
     mp_conn_attach(c, r);
     int rc = start_upstream(r, body);

@@ -40,6 +40,24 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                    "The upstream API broke the response.", -1},
     [MP_PERR_INTERNAL] = {500, "Internal Server Error", "server_error", "internal_error",
                           "memproxy failed to handle the request.", -1},
+    [MP_PERR_MISSING_USER_ID] = {400, "Bad Request", "invalid_request_error", "missing_user_id",
+                                 "This route needs a user id (the user header, or the body's "
+                                 "\"user\").",
+                                 MP_CLERR_BAD_REQUEST},
+    [MP_PERR_METHOD_NOT_ALLOWED] = {405, "Method Not Allowed", "invalid_request_error",
+                                    "method_not_allowed",
+                                    "This method is not allowed on this route.",
+                                    MP_CLERR_BAD_REQUEST},
+    [MP_PERR_INVALID_KEY] = {400, "Bad Request", "invalid_request_error", "invalid_key",
+                             "The entity key must hold 1 to 64 letters or digits once "
+                             "normalized.",
+                             MP_CLERR_BAD_REQUEST},
+    [MP_PERR_INVALID_VALUE] = {400, "Bad Request", "invalid_request_error", "invalid_value",
+                               "The body must be {\"value\": a non-empty string of at most "
+                               "512 bytes}.",
+                               MP_CLERR_BAD_REQUEST},
+    [MP_PERR_OUTRANKED] = {409, "Conflict", "invalid_request_error", "outranked",
+                           "A value set by an admin outranks this correction.", -1},
 };
 
 const struct mp_perr_info *mp_respond_info(enum mp_perr e)

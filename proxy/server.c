@@ -25,6 +25,7 @@
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
+#include "memworker.h"
 #include "metrics.h"
 #include "mp_version.h"
 #include "status.h"
@@ -40,6 +41,7 @@ struct mp_server {
     struct mp_loop admin_loop;
     struct mp_metrics *metrics;
     struct mp_store *store;
+    struct mp_memworker *memworker;
     const char *config_path;
     struct mp_worker *workers[MAX_WORKERS];
     unsigned nworkers;
@@ -177,6 +179,7 @@ static void reload(struct mp_server *s)
     }
     for (unsigned i = 0; i < s->nworkers; i++)
         mp_worker_post_config(s->workers[i], mp_shared_config_ref(sc));
+    mp_memworker_post_config(s->memworker, mp_shared_config_ref(sc));
     mp_loop_set_config(&s->admin_loop, sc);
     mp_log_configure(cfg.log.level, cfg.log.format);
     mp_metrics_reload(s->metrics, true);
@@ -202,8 +205,8 @@ static int start_workers(struct mp_server *s, const struct mp_config *cfg)
             goto fail;
         addr.port = mp_listen_port(fd);
         s->port = addr.port;
-        s->workers[i] =
-            mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared), s->metrics);
+        s->workers[i] = mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared),
+                                        s->metrics, s->store, s->memworker);
         if (s->workers[i] == NULL) {
             snprintf(err, sizeof(err), "cannot start worker %u", i);
             goto fail;
@@ -252,6 +255,13 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
     }
     s->admin_loop.shard = mp_metrics_shard(s->metrics, s->nworkers);
     s->admin_loop.app = s;
+    s->admin_loop.store = s->store;
+    if (mp_memworker_start(s->store, mp_shared_config_ref(sc), s->metrics, &s->memworker) !=
+        MP_OK) {
+        mp_log(MP_LOG_ERROR, "cannot start the memory worker");
+        return MP_EIO;
+    }
+    s->admin_loop.memworker = s->memworker;
     s->sig_term = evsignal_new(s->base, SIGTERM, on_stop_signal, s);
     s->sig_int = evsignal_new(s->base, SIGINT, on_stop_signal, s);
     s->sig_hup = evsignal_new(s->base, SIGHUP, on_hup, s);
@@ -318,6 +328,8 @@ void mp_server_free(struct mp_server *s)
             mp_worker_stop(s->workers[i]);
         mp_worker_free(s->workers[i]);
     }
+    /* after the workers: their last turns are in its inbox, applied now */
+    mp_memworker_free(s->memworker);
     if (s->admin_loop.base != NULL) {
         mp_conn_close_all(&s->admin_loop);
         mp_loop_cleanup(&s->admin_loop);

@@ -120,7 +120,8 @@ static void *worker_main(void *arg)
 }
 
 static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config *shared,
-                       struct mp_metrics *metrics)
+                       struct mp_metrics *metrics, struct mp_store *store,
+                       struct mp_memworker *memworker)
 {
     w->base = event_base_new();
     if (w->base == NULL)
@@ -129,6 +130,8 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
         return MP_ENOMEM;
     w->loop.shard = mp_metrics_shard(metrics, id);
     w->loop.app = w;
+    w->loop.store = store;
+    w->loop.memworker = memworker;
     w->loop.upstream = mp_upstream_new(w->base, mp_request_on_upstream_done);
     w->listen_ev = event_new(w->base, w->listen_fd, EV_READ | EV_PERSIST, on_accept, w);
     w->ctl_ev = event_new(w->base, -1, 0, on_control, w);
@@ -141,7 +144,8 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
 }
 
 struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_config *shared,
-                                  struct mp_metrics *metrics)
+                                  struct mp_metrics *metrics, struct mp_store *store,
+                                  struct mp_memworker *memworker)
 {
     struct mp_worker *w = calloc(1, sizeof(*w));
     if (w == NULL) {
@@ -151,7 +155,7 @@ struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_c
     }
     w->listen_fd = listen_fd;
     pthread_mutex_init(&w->mu, NULL);
-    if (worker_init(w, id, shared, metrics) != MP_OK ||
+    if (worker_init(w, id, shared, metrics, store, memworker) != MP_OK ||
         pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         if (w->loop.shared == NULL)
             mp_shared_config_unref(shared);

@@ -1,13 +1,477 @@
-/* In-memory backend for tests: same contract as LMDB, nothing on disk. */
+/* In-memory backend for tests: same contract as LMDB, nothing on disk.
+ * Built to be obviously correct, not fast: plain arrays searched linearly,
+ * and mp_store_apply() works on a deep copy of the whole state that
+ * replaces the old one only when every op succeeded (all or nothing). */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "status.h"
 
+struct mem_user {
+    char id[MP_USER_KEY_MAX];
+    size_t id_len;
+    struct mp_usermem *um;        /* entities sorted by key */
+    struct mp_history_item *hist; /* every key's past values, oldest first */
+    size_t nhist;
+    uint8_t (*idem)[MP_IDEM_KEY_LEN];
+    size_t nidem;
+};
+
+struct mem_state {
+    struct mem_user **users;
+    size_t nusers;
+    struct mp_job *jobs; /* ordered by id */
+    size_t njobs;
+    uint64_t next_job_id;
+};
+
 struct mem_store {
     struct mp_store base;
+    pthread_mutex_t lock; /* guards st: readers and the writer alike */
+    struct mem_state *st;
 };
+
+/* ---- deep copies ---- */
+
+static void free_user(struct mem_user *u)
+{
+    if (u == NULL)
+        return;
+    mp_usermem_free(u->um);
+    for (size_t i = 0; i < u->nhist; i++)
+        free(u->hist[i].entity.value);
+    free(u->hist);
+    free(u->idem);
+    free(u);
+}
+
+static void free_state(struct mem_state *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->nusers; i++)
+        free_user(st->users[i]);
+    free(st->users);
+    free(st->jobs);
+    free(st);
+}
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *d = malloc(n > 0 ? n : 1);
+    if (d != NULL && n > 0)
+        memcpy(d, p, n);
+    return d;
+}
+
+static struct mp_usermem *clone_um(const struct mp_usermem *src)
+{
+    struct mp_usermem *um = mp_usermem_new();
+    if (um == NULL)
+        return NULL;
+    um->next_seq = src->next_seq;
+    um->summary = src->summary;
+    um->summary.text = NULL;
+    um->messages = calloc(src->nmessages + 1, sizeof(*um->messages));
+    um->entities = calloc(src->nentities + 1, sizeof(*um->entities));
+    if (um->messages == NULL || um->entities == NULL)
+        goto fail;
+    if (src->summary.text != NULL) {
+        um->summary.text = dup_bytes(src->summary.text, src->summary.text_len + 1);
+        if (um->summary.text == NULL)
+            goto fail;
+    }
+    for (; um->nmessages < src->nmessages; um->nmessages++) {
+        const struct mp_mem_message *m = &src->messages[um->nmessages];
+        um->messages[um->nmessages] = *m;
+        um->messages[um->nmessages].content = dup_bytes(m->content, m->content_len + 1);
+        if (um->messages[um->nmessages].content == NULL)
+            goto fail;
+    }
+    for (; um->nentities < src->nentities; um->nentities++) {
+        if (mp_store_entity_copy(&um->entities[um->nentities], &src->entities[um->nentities]) !=
+            MP_OK)
+            goto fail;
+    }
+    return um;
+fail:
+    mp_usermem_free(um);
+    return NULL;
+}
+
+static struct mem_user *clone_user(const struct mem_user *src)
+{
+    struct mem_user *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return NULL;
+    memcpy(u->id, src->id, src->id_len);
+    u->id_len = src->id_len;
+    u->um = clone_um(src->um);
+    u->hist = calloc(src->nhist + 1, sizeof(*u->hist));
+    u->idem = dup_bytes(src->idem, src->nidem * sizeof(*src->idem));
+    if (u->um == NULL || u->hist == NULL || u->idem == NULL)
+        goto fail;
+    u->nidem = src->nidem;
+    for (; u->nhist < src->nhist; u->nhist++) {
+        u->hist[u->nhist] = src->hist[u->nhist];
+        if (mp_store_entity_copy(&u->hist[u->nhist].entity, &src->hist[u->nhist].entity) != MP_OK)
+            goto fail;
+    }
+    return u;
+fail:
+    free_user(u);
+    return NULL;
+}
+
+static struct mem_state *clone_state(const struct mem_state *src)
+{
+    struct mem_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->next_job_id = src->next_job_id;
+    st->users = calloc(src->nusers + 1, sizeof(*st->users));
+    st->jobs = dup_bytes(src->jobs, src->njobs * sizeof(*src->jobs));
+    if (st->users == NULL || st->jobs == NULL)
+        goto fail;
+    st->njobs = src->njobs;
+    for (; st->nusers < src->nusers; st->nusers++) {
+        st->users[st->nusers] = clone_user(src->users[st->nusers]);
+        if (st->users[st->nusers] == NULL)
+            goto fail;
+    }
+    return st;
+fail:
+    free_state(st);
+    return NULL;
+}
+
+/* ---- lookups ---- */
+
+static long find_user(const struct mem_state *st, const char *id, size_t len)
+{
+    for (size_t i = 0; i < st->nusers; i++) {
+        const struct mem_user *u = st->users[i];
+        if (u->id_len == len && memcmp(u->id, id, len) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static struct mem_user *user_or_null(const struct mem_state *st, const char *id, size_t len)
+{
+    long i = find_user(st, id, len);
+    return i >= 0 ? st->users[i] : NULL;
+}
+
+static struct mem_user *user_or_new(struct mem_state *st, const char *id, size_t len)
+{
+    struct mem_user *u = user_or_null(st, id, len);
+    struct mem_user **users;
+    if (u != NULL)
+        return u;
+    users = realloc(st->users, (st->nusers + 1) * sizeof(*users));
+    if (users == NULL)
+        return NULL;
+    st->users = users;
+    u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return NULL;
+    u->um = mp_usermem_new();
+    if (u->um == NULL) {
+        free(u);
+        return NULL;
+    }
+    u->um->next_seq = 1;
+    memcpy(u->id, id, len);
+    u->id_len = len;
+    users[st->nusers++] = u;
+    return u;
+}
+
+static long find_job(const struct mem_state *st, uint64_t id)
+{
+    for (size_t i = 0; i < st->njobs; i++) {
+        if (st->jobs[i].id == id)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* ---- ops ---- */
+
+static int record_turn(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    struct mem_user *u = user_or_new(st, op->user, op->user_len);
+    uint8_t(*idem)[MP_IDEM_KEY_LEN];
+    if (u == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < u->nidem; i++) {
+        if (memcmp(u->idem[i], op->u.turn.idem_key, MP_IDEM_KEY_LEN) == 0) {
+            out->result = MP_NOTFOUND;
+            return MP_OK;
+        }
+    }
+    idem = realloc(u->idem, (u->nidem + 1) * sizeof(*idem));
+    if (idem == NULL)
+        return MP_ENOMEM;
+    u->idem = idem;
+    memcpy(idem[u->nidem++], op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    return mp_store_um_append(u->um, op, &out->first_seq, &out->last_seq);
+}
+
+static int add_job(struct mem_state *st, const struct mp_op *ops, struct mp_store_out *outs,
+                   size_t i)
+{
+    struct mp_job job;
+    struct mp_job *jobs;
+    if (mp_store_job_resolve(ops, outs, i, &job) != MP_OK) {
+        outs[i].result = MP_NOTFOUND; /* its turn was recorded before */
+        return MP_OK;
+    }
+    jobs = realloc(st->jobs, (st->njobs + 1) * sizeof(*jobs));
+    if (jobs == NULL)
+        return MP_ENOMEM;
+    st->jobs = jobs;
+    job.id = st->next_job_id++;
+    jobs[st->njobs++] = job;
+    outs[i].job_id = job.id;
+    outs[i].first_seq = job.from_seq;
+    outs[i].last_seq = job.through_seq;
+    return MP_OK;
+}
+
+static int job_by_id(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    uint64_t id = op->kind == MP_OP_DONE_JOB ? op->u.job_id : op->u.job.id;
+    long i = find_job(st, id);
+    if (i < 0) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (op->kind == MP_OP_UPDATE_JOB) {
+        st->jobs[i] = op->u.job;
+        return MP_OK;
+    }
+    memmove(st->jobs + i, st->jobs + i + 1, (st->njobs - (size_t)i - 1) * sizeof(*st->jobs));
+    st->njobs--;
+    return MP_OK;
+}
+
+static int push_history(struct mem_user *u, struct mp_mem_entity *old, enum mp_history_event ev,
+                        int64_t at_ms)
+{
+    struct mp_history_item *h = realloc(u->hist, (u->nhist + 1) * sizeof(*h));
+    if (h == NULL) {
+        free(old->value);
+        return MP_ENOMEM;
+    }
+    u->hist = h;
+    h[u->nhist].entity = *old;
+    h[u->nhist].event = ev;
+    h[u->nhist].at_ms = at_ms;
+    u->nhist++;
+    return MP_OK;
+}
+
+static uint32_t last_revision(const struct mem_user *u, const char *key)
+{
+    for (size_t i = u->nhist; i-- > 0;) {
+        if (strcmp(u->hist[i].entity.key, key) == 0)
+            return u->hist[i].entity.revision;
+    }
+    return 0;
+}
+
+static int upsert(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    struct mem_user *u = user_or_new(st, op->user, op->user_len);
+    struct mp_mem_entity old;
+    bool has_old;
+    int rc;
+    if (u == NULL)
+        return MP_ENOMEM;
+    rc = mp_store_um_upsert(u->um, op, last_revision(u, op->u.entity.key), &old, &has_old,
+                            &out->revision);
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc != MP_OK || !has_old)
+        return rc;
+    return push_history(u, &old, MP_HIST_SUPERSEDED, op->now_ms);
+}
+
+static int delete_entity(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    struct mem_user *u = user_or_null(st, op->user, op->user_len);
+    struct mp_mem_entity old;
+    if (u == NULL || mp_store_um_remove(u->um, op->u.key, &old) != MP_OK) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    return push_history(u, &old, MP_HIST_DELETED, op->now_ms);
+}
+
+static int summarize(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    struct mem_user *u = user_or_null(st, op->user, op->user_len);
+    if (u == NULL) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    return mp_store_um_summarize(u->um, op);
+}
+
+static int delete_user(struct mem_state *st, const struct mp_op *op)
+{
+    long i = find_user(st, op->user, op->user_len);
+    size_t keep = 0;
+    if (i >= 0) {
+        free_user(st->users[i]);
+        st->users[i] = st->users[--st->nusers];
+    }
+    for (size_t j = 0; j < st->njobs; j++) {
+        const struct mp_job *job = &st->jobs[j];
+        if (job->user_len != op->user_len || memcmp(job->user, op->user, op->user_len) != 0)
+            st->jobs[keep++] = *job;
+    }
+    st->njobs = keep;
+    return MP_OK;
+}
+
+static int apply_op(struct mem_state *st, const struct mp_op *ops, struct mp_store_out *outs,
+                    size_t i)
+{
+    const struct mp_op *op = &ops[i];
+    struct mp_store_out *out = &outs[i];
+    out->result = MP_OK;
+    switch (op->kind) {
+    case MP_OP_RECORD_TURN:
+        return record_turn(st, op, out);
+    case MP_OP_ADD_JOB:
+        return add_job(st, ops, outs, i);
+    case MP_OP_DONE_JOB:
+    case MP_OP_UPDATE_JOB:
+        return job_by_id(st, op, out);
+    case MP_OP_SET_SUMMARY:
+    case MP_OP_TRIM_MESSAGES:
+        return summarize(st, op, out);
+    case MP_OP_UPSERT_ENTITY:
+        return upsert(st, op, out);
+    case MP_OP_DELETE_ENTITY:
+        return delete_entity(st, op, out);
+    case MP_OP_DELETE_USER:
+        return delete_user(st, op);
+    }
+    return MP_EINVAL;
+}
+
+static int mem_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
+{
+    struct mem_store *m = (struct mem_store *)store;
+    struct mp_store_out *outs = calloc(nops, sizeof(*outs));
+    struct mem_state *work = NULL;
+    int rc = MP_ENOMEM;
+    if (outs == NULL)
+        return MP_ENOMEM;
+    pthread_mutex_lock(&m->lock);
+    work = clone_state(m->st);
+    for (size_t i = 0; work != NULL && i < nops; i++) {
+        rc = apply_op(work, ops, outs, i);
+        if (rc != MP_OK)
+            break;
+    }
+    if (work != NULL && rc == MP_OK) {
+        free_state(m->st);
+        m->st = work;
+        work = NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
+    free_state(work);
+    if (rc == MP_OK)
+        mp_store_write_back(ops, outs, nops);
+    free(outs);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+static int mem_get(struct mp_store *store, const char *user, size_t user_len,
+                   struct mp_usermem **out)
+{
+    struct mem_store *m = (struct mem_store *)store;
+    struct mp_usermem *um = NULL;
+    int rc = MP_NOTFOUND;
+    pthread_mutex_lock(&m->lock);
+    struct mem_user *u = user_or_null(m->st, user, user_len);
+    if (u != NULL) {
+        um = clone_um(u->um);
+        rc = um != NULL ? MP_OK : MP_ENOMEM;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (rc == MP_OK)
+        *out = um;
+    return rc;
+}
+
+static int mem_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
+{
+    struct mem_store *m = (struct mem_store *)store;
+    struct mp_job *jobs = NULL;
+    size_t njobs;
+    pthread_mutex_lock(&m->lock);
+    njobs = m->st->njobs;
+    if (njobs > 0)
+        jobs = dup_bytes(m->st->jobs, njobs * sizeof(*jobs));
+    pthread_mutex_unlock(&m->lock);
+    if (njobs > 0 && jobs == NULL)
+        return MP_ENOMEM;
+    *out = jobs;
+    *n = njobs;
+    return MP_OK;
+}
+
+static int copy_history(const struct mem_user *u, const char *key, struct mp_history *h)
+{
+    h->items = calloc(u->nhist + 1, sizeof(*h->items));
+    if (h->items == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < u->nhist; i++) {
+        if (strcmp(u->hist[i].entity.key, key) != 0)
+            continue;
+        h->items[h->nitems] = u->hist[i];
+        if (mp_store_entity_copy(&h->items[h->nitems].entity, &u->hist[i].entity) != MP_OK)
+            return MP_ENOMEM;
+        h->nitems++;
+    }
+    if (h->nitems == 0 && mp_store_um_find(u->um, key) < 0)
+        return MP_NOTFOUND;
+    return MP_OK;
+}
+
+static int mem_history(struct mp_store *store, const char *user, size_t user_len, const char *key,
+                       struct mp_history **out)
+{
+    struct mem_store *m = (struct mem_store *)store;
+    struct mp_history *h = calloc(1, sizeof(*h));
+    int rc = MP_NOTFOUND;
+    if (h == NULL)
+        return MP_ENOMEM;
+    pthread_mutex_lock(&m->lock);
+    struct mem_user *u = user_or_null(m->st, user, user_len);
+    if (u != NULL)
+        rc = copy_history(u, key, h);
+    pthread_mutex_unlock(&m->lock);
+    if (rc != MP_OK) {
+        mp_history_free(h);
+        return rc;
+    }
+    *out = h;
+    return MP_OK;
+}
 
 static int mem_ping(struct mp_store *store)
 {
@@ -15,15 +479,30 @@ static int mem_ping(struct mp_store *store)
     return MP_OK;
 }
 
+static int mem_stats(struct mp_store *store, struct mp_store_stats *out)
+{
+    (void)store;
+    memset(out, 0, sizeof(*out));
+    return MP_OK;
+}
+
 static void mem_close(struct mp_store *store)
 {
-    free(store);
+    struct mem_store *m = (struct mem_store *)store;
+    free_state(m->st);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
 }
 
 static const struct mp_store_ops mem_ops = {
     .name = "mem",
     .ping = mem_ping,
+    .get = mem_get,
+    .apply = mem_apply,
+    .jobs = mem_jobs,
+    .history = mem_history,
     .close = mem_close,
+    .stats = mem_stats,
 };
 
 int mp_store_open_mem(struct mp_store **out)
@@ -31,6 +510,13 @@ int mp_store_open_mem(struct mp_store **out)
     struct mem_store *m = calloc(1, sizeof(*m));
     if (m == NULL)
         return MP_ENOMEM;
+    m->st = calloc(1, sizeof(*m->st));
+    if (m->st == NULL || pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m->st);
+        free(m);
+        return MP_ENOMEM;
+    }
+    m->st->next_job_id = 1;
     m->base.ops = &mem_ops;
     *out = &m->base;
     return MP_OK;

@@ -1,0 +1,435 @@
+/* Reading a chat completion request in place: the messages array, roles,
+ * texts and the splice point. No allocation, no copies of the body.
+ *
+ * The body is validated once by json_scan (mp_json_find_member checks the
+ * whole object while it looks for "messages"). Everything after that walks
+ * bytes already known to be valid JSON, so the walker here is structural
+ * only: strings are skipped with memchr (a quote ends a string unless an odd
+ * run of backslashes precedes it), containers by counting brackets outside
+ * strings. Validation is not repeated per element, which keeps the messages
+ * array at two touches per byte (validate, walk) plus one decode of each
+ * text to hash it.
+ *
+ * Text is produced in one place, walk_content(), and fed to a sink that
+ * hashes, copies or compares it, so the hash, the copy and the comparison
+ * can never disagree about what a message's text is. */
+#include "chatreq.h"
+
+#include <string.h>
+
+#include "json_scan.h"
+#include "status.h"
+#include "utf8.h"
+
+/* ---- the text hash (see the header for the frozen definition) ---- */
+
+#define HASH_SEED 0x6d656d70726f7879ull /* "memproxy" */
+#define HASH_K1   0x9e3779b97f4a7c15ull
+#define HASH_K2   0xff51afd7ed558ccdull
+
+struct hasher {
+    uint64_t h;
+    uint64_t pend; /* up to 7 bytes waiting for a full word, little-endian */
+    unsigned npend;
+    uint64_t len;
+};
+
+static uint64_t rotl64(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t w = 0;
+    for (unsigned i = 0; i < 8; i++)
+        w |= (uint64_t)p[i] << (8 * i);
+    return w;
+}
+
+static void hash_init(struct hasher *st, int role)
+{
+    st->h = HASH_SEED ^ ((uint64_t)(unsigned)(role + 1) * HASH_K1);
+    st->pend = 0;
+    st->npend = 0;
+    st->len = 0;
+}
+
+static void hash_word(struct hasher *st, uint64_t w)
+{
+    st->h = rotl64((st->h ^ w) * HASH_K2, 29);
+}
+
+static void hash_feed(struct hasher *st, const unsigned char *p, size_t n)
+{
+    st->len += n;
+    while (st->npend > 0 && n > 0) {
+        st->pend |= (uint64_t)*p++ << (8 * st->npend++);
+        n--;
+        if (st->npend == 8) {
+            hash_word(st, st->pend);
+            st->pend = 0;
+            st->npend = 0;
+        }
+    }
+    for (; n >= 8; p += 8, n -= 8)
+        hash_word(st, load_le64(p));
+    while (n > 0) {
+        st->pend |= (uint64_t)*p++ << (8 * st->npend++);
+        n--;
+    }
+}
+
+static uint64_t hash_final(struct hasher *st)
+{
+    uint64_t k;
+    if (st->npend > 0)
+        hash_word(st, st->pend);
+    k = st->h ^ st->len;
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+uint64_t mp_chatreq_hash_text(int role, const char *text, size_t len)
+{
+    struct hasher st;
+    hash_init(&st, role);
+    if (len > 0)
+        hash_feed(&st, (const unsigned char *)text, len);
+    return hash_final(&st);
+}
+
+/* ---- sinks: where decoded text goes ---- */
+
+enum sink_kind { SINK_HASH, SINK_COPY, SINK_EQUAL };
+
+struct sink {
+    enum sink_kind kind;
+    size_t n; /* bytes put so far */
+    struct hasher h;
+    char *out;        /* SINK_COPY: room checked by the caller */
+    const char *want; /* SINK_EQUAL */
+    size_t want_len;
+    bool differs;
+};
+
+static void sink_put(struct sink *k, const char *p, size_t n)
+{
+    switch (k->kind) {
+    case SINK_HASH:
+        hash_feed(&k->h, (const unsigned char *)p, n);
+        break;
+    case SINK_COPY:
+        memcpy(k->out + k->n, p, n);
+        break;
+    case SINK_EQUAL:
+        if (k->differs || k->want_len - k->n < n || memcmp(k->want + k->n, p, n) != 0)
+            k->differs = true;
+        break;
+    }
+    k->n += n;
+}
+
+/* ---- walking JSON that json_scan already validated ---- */
+
+static size_t ws(const char *s, size_t end, size_t i)
+{
+    while (i < end && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* s[i] == '"'; returns one past the closing quote. */
+static size_t skip_string(const char *s, size_t end, size_t i)
+{
+    size_t j = i + 1, b;
+    for (;;) {
+        const char *q = memchr(s + j, '"', end - j);
+        if (q == NULL)
+            return end;
+        j = (size_t)(q - s);
+        for (b = j; b > i + 1 && s[b - 1] == '\\'; b--)
+            ;
+        if ((j - b) % 2 == 0)
+            return j + 1;
+        j++;
+    }
+}
+
+static size_t skip_value(const char *s, size_t end, size_t i)
+{
+    size_t depth = 0;
+    if (i < end && s[i] == '"')
+        return skip_string(s, end, i);
+    if (i < end && s[i] != '[' && s[i] != '{') {
+        while (i < end && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' &&
+               s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
+            i++;
+        return i;
+    }
+    while (i < end) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, end, i);
+            continue;
+        }
+        i++;
+        if (c == '[' || c == '{')
+            depth++;
+        else if ((c == ']' || c == '}') && --depth == 0)
+            break;
+    }
+    return i;
+}
+
+/* Steps to the next element of a container whose content starts at *pos
+ * (just past its opening bracket) and ends before end; for objects pass
+ * name so the member's name literal span is returned too. */
+static bool next_item(const char *s, size_t end, size_t *pos, size_t name[2], size_t val[2])
+{
+    size_t i = ws(s, end, *pos);
+    if (i >= end || s[i] == ']' || s[i] == '}')
+        return false;
+    if (s[i] == ',')
+        i = ws(s, end, i + 1);
+    if (name != NULL) {
+        name[0] = i;
+        i = skip_string(s, end, i);
+        name[1] = i;
+        i = ws(s, end, ws(s, end, i) + 1); /* the ':' */
+    }
+    val[0] = i;
+    val[1] = skip_value(s, end, i);
+    *pos = val[1];
+    return true;
+}
+
+/* Whether the string literal s[a..b) decodes to exactly key. */
+static bool literal_is(const char *s, size_t a, size_t b, const char *key, size_t key_len)
+{
+    char buf[16];
+    size_t n;
+    if (b - a < 2 || s[a] != '"')
+        return false;
+    if (memchr(s + a + 1, '\\', b - a - 2) == NULL)
+        return b - a - 2 == key_len && memcmp(s + a + 1, key, key_len) == 0;
+    if (mp_json_string_decode(s, a, b, buf, sizeof(buf), &n) != MP_OK)
+        return false;
+    return n == key_len && memcmp(buf, key, key_len) == 0;
+}
+
+#define LITERAL_IS(s, span, key) literal_is(s, (span)[0], (span)[1], key, sizeof(key) - 1)
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+        v = (v << 4) | d;
+    }
+    return v;
+}
+
+/* Decodes the escape at s[i] == '\\' into the sink; returns its length. A
+ * lone surrogate (valid JSON text) becomes U+FFFD. */
+static size_t put_escape(const char *s, size_t i, size_t stop, struct sink *k)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    unsigned char u[4];
+    size_t used = 6;
+    uint32_t cp;
+    if (s[i + 1] != 'u') {
+        const char *p = memchr(from, s[i + 1], sizeof(from) - 1);
+        sink_put(k, p != NULL ? &to[p - from] : "?", 1);
+        return 2;
+    }
+    cp = (uint32_t)hex4(s + i + 2);
+    if (cp >= 0xD800 && cp <= 0xDBFF && stop - i >= 12 && s[i + 6] == '\\' && s[i + 7] == 'u') {
+        uint32_t lo = (uint32_t)hex4(s + i + 8);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            used = 12;
+        }
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+        cp = 0xFFFD;
+    sink_put(k, (const char *)u, mp_utf8_encode(cp, u));
+    return used;
+}
+
+/* Decodes the string literal s[start..end) into the sink. */
+static void walk_string(const char *s, size_t start, size_t end, struct sink *k)
+{
+    size_t i = start + 1, stop = end - 1;
+    while (i < stop) {
+        const char *bs = memchr(s + i, '\\', stop - i);
+        size_t run = bs == NULL ? stop - i : (size_t)(bs - (s + i));
+        if (run > 0) {
+            sink_put(k, s + i, run);
+            i += run;
+            continue;
+        }
+        i += put_escape(s, i, stop, k);
+    }
+}
+
+/* A {"type":"text","text":"..."} content part: the text literal's span. */
+static bool text_part(const char *s, const size_t part[2], size_t text[2])
+{
+    size_t pos = part[0] + 1, name[2], val[2];
+    bool is_text = false, has = false;
+    while (next_item(s, part[1], &pos, name, val)) {
+        if (LITERAL_IS(s, name, "type"))
+            is_text = LITERAL_IS(s, val, "text");
+        else if (LITERAL_IS(s, name, "text") && s[val[0]] == '"') {
+            text[0] = val[0];
+            text[1] = val[1];
+            has = true;
+        } else if (LITERAL_IS(s, name, "text")) {
+            has = false;
+        }
+    }
+    return is_text && has;
+}
+
+/* Feeds the text of the content value s[cs..ce) to the sink; false when it
+ * has none. */
+static bool walk_content(const char *s, size_t cs, size_t ce, struct sink *k)
+{
+    size_t pos = cs + 1, part[2], text[2] = {0, 0};
+    bool any = false;
+    if (s[cs] == '"') {
+        walk_string(s, cs, ce, k);
+        return true;
+    }
+    if (s[cs] != '[')
+        return false;
+    while (next_item(s, ce, &pos, NULL, part)) {
+        if (s[part[0]] != '{' || !text_part(s, part, text))
+            continue;
+        if (any)
+            sink_put(k, "\n", 1);
+        walk_string(s, text[0], text[1], k);
+        any = true;
+    }
+    return any;
+}
+
+static int role_of(const char *s, const size_t span[2])
+{
+    if (LITERAL_IS(s, span, "user"))
+        return MP_CR_USER;
+    if (LITERAL_IS(s, span, "assistant"))
+        return MP_CR_ASSISTANT;
+    if (LITERAL_IS(s, span, "system"))
+        return MP_CR_SYSTEM;
+    if (LITERAL_IS(s, span, "developer"))
+        return MP_CR_DEVELOPER;
+    if (LITERAL_IS(s, span, "tool") || LITERAL_IS(s, span, "function"))
+        return MP_CR_TOOL;
+    return MP_CR_OTHER;
+}
+
+/* Fills m from the message object s[m->start..m->end). */
+static int scan_message(const char *s, struct mp_chatreq_msg *m)
+{
+    size_t pos = m->start + 1, name[2], val[2], role[2] = {0, 0};
+    struct sink k = {.kind = SINK_HASH};
+    m->content_start = 0;
+    m->content_end = 0;
+    while (next_item(s, m->end, &pos, name, val)) {
+        if (LITERAL_IS(s, name, "role")) {
+            role[0] = val[0];
+            role[1] = val[1];
+        } else if (LITERAL_IS(s, name, "content")) {
+            m->content_start = val[0];
+            m->content_end = val[1];
+        }
+    }
+    if (role[1] == 0 || s[role[0]] != '"')
+        return MP_EINVAL;
+    m->role = role_of(s, role);
+    hash_init(&k.h, m->role);
+    m->has_text = m->content_end > 0 && walk_content(s, m->content_start, m->content_end, &k);
+    m->text_hash = hash_final(&k.h);
+    m->text_len = k.n;
+    return MP_OK;
+}
+
+/* The splice point and the turn's new user messages, from the roles. */
+static void locate(struct mp_chatreq *r)
+{
+    size_t lead = 0, k = 0;
+    while (lead < r->nmsgs &&
+           (r->msgs[lead].role == MP_CR_SYSTEM || r->msgs[lead].role == MP_CR_DEVELOPER))
+        lead++;
+    r->insert_at = lead > 0 ? r->msgs[lead - 1].end : r->messages_start + 1;
+    r->insert_needs_comma_before = lead > 0;
+    /* After a message, the body's own ',' already follows insert_at when
+     * more messages come; only at the array's start is one needed after. */
+    r->insert_needs_comma_after = lead == 0 && r->nmsgs > 0;
+    for (size_t i = 0; i < r->nmsgs; i++) {
+        if (r->msgs[i].role == MP_CR_ASSISTANT || r->msgs[i].role == MP_CR_TOOL)
+            k = i + 1;
+    }
+    while (k < r->nmsgs && r->msgs[k].role != MP_CR_USER)
+        k++;
+    r->first_new_user = k;
+}
+
+int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                    struct mp_chatreq *out)
+{
+    struct mp_chatreq r = {0};
+    size_t pos, el[2];
+    int rc;
+    if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
+        return MP_EINVAL;
+    rc = mp_json_find_member(body, len, "messages", 8, &r.messages_start, &r.messages_end);
+    if (rc != MP_OK || body[r.messages_start] != '[')
+        return MP_EINVAL;
+    r.msgs = msgs;
+    pos = r.messages_start + 1;
+    while (next_item(body, r.messages_end, &pos, NULL, el)) {
+        if (body[el[0]] != '{')
+            return MP_EINVAL;
+        if (r.nmsgs == cap)
+            return MP_ETOOBIG;
+        msgs[r.nmsgs].start = el[0];
+        msgs[r.nmsgs].end = el[1];
+        if (scan_message(body, &msgs[r.nmsgs]) != MP_OK)
+            return MP_EINVAL;
+        r.nmsgs++;
+    }
+    locate(&r);
+    *out = r;
+    return MP_OK;
+}
+
+int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,
+                            size_t *out_len)
+{
+    struct sink k = {.kind = SINK_COPY, .out = out};
+    if (!m->has_text)
+        return MP_NOTFOUND;
+    if (cap < m->text_len)
+        return MP_ETOOBIG;
+    walk_content(body, m->content_start, m->content_end, &k);
+    *out_len = k.n;
+    return MP_OK;
+}
+
+bool mp_chatreq_message_text_equals(const char *body, const struct mp_chatreq_msg *m,
+                                    const char *text, size_t len)
+{
+    struct sink k = {.kind = SINK_EQUAL, .want = text, .want_len = len};
+    if (!m->has_text || m->text_len != len)
+        return false;
+    walk_content(body, m->content_start, m->content_end, &k);
+    return !k.differs && k.n == len;
+}

@@ -1,0 +1,107 @@
+/* Reading a client's chat completion request in place: where the top-level
+ * "messages" array is, each message's role and text, and where memory may be
+ * spliced in. It never copies, allocates or re-serializes the body; building
+ * the spliced body is core/inject.c's job. */
+#ifndef MP_CORE_CHATREQ_H
+#define MP_CORE_CHATREQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_CHATREQ_MAX_MESSAGES 4096
+
+/* Roles as spelled in the request (exact, lower case, after unescaping, so
+ * "\u0075ser" is "user"). "function" (the legacy tool result) counts as
+ * MP_CR_TOOL; any other string is MP_CR_OTHER. */
+enum mp_chatreq_role {
+    MP_CR_SYSTEM,
+    MP_CR_DEVELOPER,
+    MP_CR_USER,
+    MP_CR_ASSISTANT,
+    MP_CR_TOOL,
+    MP_CR_OTHER
+};
+
+/* One element of "messages". Offsets index the body given to
+ * mp_chatreq_scan and stay valid as long as that body does. */
+struct mp_chatreq_msg {
+    size_t start, end;  /* the message object, '{' .. one past '}' */
+    int role;           /* enum mp_chatreq_role */
+    uint64_t text_hash; /* mp_chatreq_hash_text(role, text, text_len) */
+    size_t text_len;    /* decoded length of the message's text (0 when none) */
+    /* Added with the implementation: */
+    bool has_text;                     /* false: mp_chatreq_message_text is MP_NOTFOUND */
+    size_t content_start, content_end; /* the "content" value; both 0 when absent */
+};
+
+struct mp_chatreq {
+    size_t messages_start, messages_end; /* span of the top-level "messages" array value */
+    /* Byte offset where injected elements go: just past the last of the
+     * leading system/developer messages, or just past '[' when the array
+     * does not start with one. */
+    size_t insert_at;
+    /* How to join injected elements there: a ',' goes before them when a
+     * message precedes insert_at (the body's own ',' then already separates
+     * them from any message that follows), and after them when they go first
+     * in a non-empty array. Never both. */
+    bool insert_needs_comma_before;
+    bool insert_needs_comma_after;
+    struct mp_chatreq_msg *msgs; /* the caller's array given to mp_chatreq_scan (borrowed) */
+    size_t nmsgs;
+    /* The turn's new user messages: let k be the index just past the last
+     * assistant or tool message (0 when there is none); first_new_user is
+     * the first user message at or after k, nmsgs when there is none. For
+     * [system, user, assistant, user, user] it is 3. The new user messages
+     * are the user-role messages in [first_new_user, nmsgs). */
+    size_t first_new_user;
+};
+
+/* Validates body[0..len) (borrowed) as exactly one JSON object and finds its
+ * top-level "messages" member, which must be an array whose elements are all
+ * objects with a "role" string (the last member wins when a key repeats, as
+ * in mp_json_find_member). Fills msgs[0..cap) (the caller's array, at most
+ * MP_CHATREQ_MAX_MESSAGES is sensible) and *out, which points at msgs.
+ *
+ * Returns MP_OK; MP_EINVAL when body is not such an object (invalid JSON,
+ * no "messages", "messages" not an array, an element not an object or
+ * without a string "role"): the caller forwards the body unchanged and sets
+ * X-Memory-Error: invalid_json; MP_ETOOBIG when there are more than cap
+ * messages. On failure *out is untouched and msgs holds garbage.
+ *
+ * Cost: one validating pass over the body (json_scan) and one structural
+ * walk over the messages array that decodes and hashes each text once; no
+ * allocation. */
+int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                    struct mp_chatreq *out);
+
+/* The text of message m of body (both borrowed; m from mp_chatreq_scan on
+ * this body): a string content as is, or the "text" strings of the
+ * {"type":"text"} parts of an array content joined by "\n". Other parts
+ * (images, audio, files), "tool_calls", "name" and everything else are
+ * ignored. Decoded to UTF-8: escapes are resolved, an escaped lone surrogate
+ * becomes U+FFFD, "\u0000" stays a NUL byte. A string content, even "",
+ * has text; null, a missing content or an array without text parts has
+ * none.
+ *
+ * Writes out[0..cap). Returns MP_OK with *out_len (== m->text_len);
+ * MP_NOTFOUND when the message has no text; MP_ETOOBIG when cap <
+ * m->text_len (out untouched). */
+int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,
+                            size_t *out_len);
+
+/* Compares the text of message m (as mp_chatreq_message_text would give it)
+ * with text[0..len) without copying; false when m has no text. */
+bool mp_chatreq_message_text_equals(const char *body, const struct mp_chatreq_msg *m,
+                                    const char *text, size_t len);
+
+/* The hash stored in text_hash: equal role and text give equal hashes on
+ * every platform and in every version (the value may be persisted). It is
+ * not cryptographic: compare the bytes after a hash match. Definition:
+ * h = 0x6d656d70726f7879 ^ (role+1) * 0x9e3779b97f4a7c15; then for each
+ * 8-byte little-endian word w of text (the last one zero-padded):
+ * h = rotl64((h ^ w) * 0xff51afd7ed558ccd, 29); finally h ^= len, then the
+ * murmur3 fmix64 finalizer. */
+uint64_t mp_chatreq_hash_text(int role, const char *text, size_t len);
+
+#endif

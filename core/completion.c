@@ -1,0 +1,290 @@
+/* The assistant's text of choice 0 in a chat completion, from a whole body or
+ * from stream chunks. Reads with json_scan (no tree, no jansson); does not
+ * judge whether the turn is worth recording beyond "complete" and "fits".
+ *
+ * A stream's text is decoded straight into the accumulator's buffer: each
+ * delta's decoded length is bounded by its literal's length, so the buffer
+ * is grown to hold that bound (never past cap) before decoding, and a delta
+ * that would cross cap fails inside the decoder with nothing committed. */
+#include "completion.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_scan.h"
+#include "sse.h"
+#include "status.h"
+
+struct mp_completion {
+    char *text; /* NUL-terminated; NULL until the first content */
+    size_t len;
+    size_t alloc;
+    size_t cap;
+    char *scratch; /* one event's joined data */
+    size_t scratch_alloc;
+    int broken; /* MP_OK, or the MP_ETOOBIG / MP_ENOMEM that stopped us */
+    bool done;
+    bool finished;
+    bool failed;
+};
+
+/* True when the span buf[s..e) is exactly the literal lit. */
+static bool span_is(const char *buf, size_t s, size_t e, const char *lit)
+{
+    size_t n = strlen(lit);
+    return e - s == n && memcmp(buf + s, lit, n) == 0;
+}
+
+/* A member of the object buf[s..e), by name. */
+static int member(const char *buf, size_t s, size_t e, const char *name, size_t *vs, size_t *ve)
+{
+    int rc = mp_json_find_member(buf + s, e - s, name, strlen(name), vs, ve);
+    if (rc == MP_OK) {
+        *vs += s;
+        *ve += s;
+    }
+    return rc;
+}
+
+static bool is_choice0(const char *buf, size_t s, size_t e, size_t position)
+{
+    size_t is, ie;
+    if (member(buf, s, e, "index", &is, &ie) != MP_OK)
+        return position == 0;
+    return span_is(buf, is, ie, "0");
+}
+
+/* Finds choice 0 in the "choices" value buf[as..ae). MP_OK with its span
+ * (an object); MP_NOTFOUND when there is no choice 0; MP_EINVAL when the
+ * value is not an array or choice 0 is not an object. */
+static int find_choice0(const char *buf, size_t as, size_t ae, size_t *cs, size_t *ce)
+{
+    size_t es, ee;
+    size_t cursor = 0;
+    size_t position = 0;
+
+    if (buf[as] != '[')
+        return MP_EINVAL;
+    for (;;) {
+        int rc = mp_json_next(buf, as, ae, &cursor, NULL, NULL, &es, &ee);
+        if (rc != MP_OK)
+            return rc;
+        if (buf[es] == '{' && is_choice0(buf, es, ee, position)) {
+            *cs = es;
+            *ce = ee;
+            return MP_OK;
+        }
+        if (buf[es] != '{' && position == 0)
+            return MP_EINVAL;
+        position++;
+    }
+}
+
+/* Appends the text parts of the content array buf[s..e) to out at *n, joined
+ * by '\n'. Parts that are not {"type":"text","text":"..."} are skipped. */
+static int parts_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
+{
+    size_t cursor = 0;
+    size_t ps, pe, ts, te;
+    bool first = true;
+
+    for (;;) {
+        int rc = mp_json_next(buf, s, e, &cursor, NULL, NULL, &ps, &pe);
+        if (rc == MP_NOTFOUND)
+            return MP_OK;
+        if (rc != MP_OK)
+            return rc;
+        if (buf[ps] != '{' || member(buf, ps, pe, "type", &ts, &te) != MP_OK ||
+            !span_is(buf, ts, te, "\"text\"") || member(buf, ps, pe, "text", &ts, &te) != MP_OK ||
+            buf[ts] != '"')
+            continue;
+        if (!first) {
+            if (*n >= cap)
+                return MP_ETOOBIG;
+            out[(*n)++] = '\n';
+        }
+        size_t got;
+        rc = mp_json_string_decode(buf, ts, te, out + *n, cap - *n, &got);
+        if (rc != MP_OK)
+            return rc;
+        *n += got;
+        first = false;
+    }
+}
+
+/* Appends the text of the content value buf[s..e) to out[0..cap) at *n.
+ * MP_NOTFOUND for null; MP_EINVAL for a type that is not text. */
+static int content_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
+{
+    size_t got;
+    int rc;
+
+    if (buf[s] == '[')
+        return parts_text(buf, s, e, out, cap, n);
+    if (buf[s] != '"')
+        return span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
+    rc = mp_json_string_decode(buf, s, e, out + *n, cap - *n, &got);
+    if (rc == MP_OK)
+        *n += got;
+    return rc;
+}
+
+int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len)
+{
+    size_t as, ae, cs, ce, ms, me, vs, ve;
+    size_t n = 0;
+    char *text = NULL;
+    int rc = mp_json_find_member(body, len, "choices", 7, &as, &ae);
+
+    if (rc != MP_OK)
+        return MP_EINVAL;
+    rc = find_choice0(body, as, ae, &cs, &ce);
+    if (rc != MP_OK)
+        return rc;
+    if (member(body, cs, ce, "message", &ms, &me) != MP_OK || body[ms] != '{')
+        return MP_EINVAL;
+    if (member(body, ms, me, "content", &vs, &ve) != MP_OK)
+        return MP_NOTFOUND;
+    /* Decoded text never outgrows the literal that holds it. */
+    text = malloc(ve - vs + 1);
+    if (text == NULL)
+        return MP_ENOMEM;
+    rc = content_text(body, vs, ve, text, ve - vs, &n);
+    if (rc == MP_OK && n == 0)
+        rc = MP_NOTFOUND;
+    if (rc != MP_OK)
+        goto out;
+    text[n] = '\0';
+    *out = text;
+    *out_len = n;
+    text = NULL;
+out:
+    free(text);
+    return rc;
+}
+
+struct mp_completion *mp_completion_new(size_t cap)
+{
+    struct mp_completion *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->cap = cap;
+    return c;
+}
+
+void mp_completion_free(struct mp_completion *c)
+{
+    if (c == NULL)
+        return;
+    free(c->text);
+    free(c->scratch);
+    free(c);
+}
+
+/* Makes room for len + want bytes of text and a NUL. */
+static int text_reserve(struct mp_completion *c, size_t want)
+{
+    size_t need = c->len + want + 1;
+    if (need <= c->alloc)
+        return MP_OK;
+    size_t alloc = c->alloc > 0 ? c->alloc : 256;
+    while (alloc < need)
+        alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
+    if (alloc - 1 > c->cap)
+        alloc = c->cap + 1;
+    char *p = realloc(c->text, alloc);
+    if (p == NULL)
+        return MP_ENOMEM;
+    c->text = p;
+    c->alloc = alloc;
+    return MP_OK;
+}
+
+/* Appends the content of choice 0's delta, the value buf[s..e). */
+static int append_content(struct mp_completion *c, const char *buf, size_t s, size_t e)
+{
+    size_t room = c->cap - c->len;
+    size_t bound = e - s < room ? e - s : room;
+    size_t n = c->len;
+
+    int rc = text_reserve(c, bound);
+    if (rc != MP_OK)
+        return rc;
+    rc = content_text(buf, s, e, c->text, c->len + bound, &n);
+    if (rc == MP_NOTFOUND || rc == MP_EINVAL)
+        rc = MP_OK; /* null or a non-text content adds nothing */
+    else if (rc == MP_OK)
+        c->len = n;
+    c->text[c->len] = '\0';
+    return rc;
+}
+
+/* Reads one chunk: data[0..len) is known to be a JSON object. */
+static int read_chunk(struct mp_completion *c, const char *data, size_t len)
+{
+    size_t as, ae, cs, ce, vs, ve, ds, de;
+
+    if (mp_json_find_member(data, len, "error", 5, &vs, &ve) == MP_OK)
+        c->failed = true;
+    if (mp_json_find_member(data, len, "choices", 7, &as, &ae) != MP_OK ||
+        find_choice0(data, as, ae, &cs, &ce) != MP_OK)
+        return MP_OK;
+    if (member(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK && !span_is(data, vs, ve, "null"))
+        c->finished = true;
+    if (member(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
+        return MP_OK;
+    if (member(data, ds, de, "content", &vs, &ve) != MP_OK)
+        return MP_OK;
+    return append_content(c, data, vs, ve);
+}
+
+int mp_completion_feed_event(struct mp_completion *c, const char *ev, size_t len)
+{
+    size_t dlen, vs, ve;
+    int rc;
+
+    if (c->scratch_alloc < len) {
+        char *p = realloc(c->scratch, len);
+        if (p == NULL) {
+            c->broken = MP_ENOMEM; /* this event's text is lost */
+            return MP_ENOMEM;
+        }
+        c->scratch = p;
+        c->scratch_alloc = len;
+    }
+    /* The joined data is never longer than the event. */
+    rc = mp_sse_event_data(ev, len, c->scratch, c->scratch_alloc, &dlen);
+    if (rc == MP_NOTFOUND)
+        return c->broken;
+    if (dlen == 6 && memcmp(c->scratch, "[DONE]", 6) == 0) {
+        c->done = true;
+        return c->broken;
+    }
+    /* Validates the whole object; "choices" itself may be absent. */
+    if (mp_json_find_member(c->scratch, dlen, "choices", 7, &vs, &ve) == MP_EINVAL)
+        return MP_EINVAL;
+    if (c->broken != MP_OK)
+        return c->broken;
+    rc = read_chunk(c, c->scratch, dlen);
+    if (rc != MP_OK)
+        c->broken = rc;
+    return rc;
+}
+
+bool mp_completion_complete(const struct mp_completion *c)
+{
+    return (c->done || c->finished) && !c->failed;
+}
+
+bool mp_completion_overflowed(const struct mp_completion *c)
+{
+    return c->broken != MP_OK;
+}
+
+const char *mp_completion_text(const struct mp_completion *c, size_t *len)
+{
+    if (len != NULL)
+        *len = c->len;
+    return c->text != NULL ? c->text : "";
+}

@@ -1,0 +1,71 @@
+/* The assistant's reply in an OpenAI chat completion response: the text of
+ * choice 0, read from a whole JSON body or gathered from the SSE events of a
+ * stream. Text only: tool calls, refusals and other choices are not content.
+ * No I/O; the proxy feeds the bytes it relayed. */
+#ifndef MP_CORE_COMPLETION_H
+#define MP_CORE_COMPLETION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Which choice is "choice 0", in bodies and stream chunks alike: the element
+ * of "choices" whose "index" member is the number 0; an element without an
+ * "index" member counts as choice 0 only when it is the first element. */
+
+/* Opaque accumulator for one stream. */
+struct mp_completion;
+
+/* A new, empty accumulator that keeps at most cap bytes of text. Returns NULL
+ * when out of memory. Caller frees with mp_completion_free(). */
+struct mp_completion *mp_completion_new(size_t cap);
+
+/* Frees c and its text. mp_completion_free(NULL) does nothing. */
+void mp_completion_free(struct mp_completion *c);
+
+/* Feeds one SSE event ev[0..len) (borrowed; the bytes as relayed, including
+ * the blank line that ends the event; LF, CRLF or CR line ends).
+ * - An event without a data field (a comment, a keep-alive) is ignored.
+ * - "data: [DONE]" marks the stream done.
+ * - Otherwise the data (data lines joined by '\n') must be one JSON object.
+ *   For choice 0 the string choices[0].delta.content is appended, decoded
+ *   (a content array contributes its "text" parts joined by '\n'); a
+ *   non-null choices[0].finish_reason marks the stream finished. Other
+ *   choices, role-only deltas, tool_calls deltas and chunks without choices
+ *   (usage, prompt filter results) add nothing.
+ * - A chunk with a top-level "error" member marks the stream failed.
+ * Returns MP_OK; MP_EINVAL for an event whose data is not a JSON object (the
+ * event is otherwise ignored); MP_ETOOBIG when the text would exceed cap:
+ * the delta that did not fit is dropped, accumulation stops for good and
+ * every later call returns MP_ETOOBIG too (the turn must not be recorded);
+ * MP_ENOMEM when growing the buffer failed (the text is then incomplete and
+ * later calls return MP_ENOMEM). */
+int mp_completion_feed_event(struct mp_completion *c, const char *ev, size_t len);
+
+/* True when the stream completed: "data: [DONE]" was seen or choice 0 got a
+ * finish_reason, and no chunk carried an "error" member. Says nothing about
+ * the cap: check mp_completion_overflowed() too before recording. */
+bool mp_completion_complete(const struct mp_completion *c);
+
+/* True once the text exceeded cap or an allocation failed, i.e. once
+ * mp_completion_feed_event() returned MP_ETOOBIG or MP_ENOMEM: the text is
+ * incomplete and the turn must not be recorded. */
+bool mp_completion_overflowed(const struct mp_completion *c);
+
+/* The text gathered so far, NUL-terminated, with its length in *len (len may
+ * be NULL); "" before any content. Borrowed: valid until the next
+ * mp_completion_feed_event() or mp_completion_free(). */
+const char *mp_completion_text(const struct mp_completion *c, size_t *len);
+
+/* Non-stream: the text of choices[0].message.content in the response body
+ * body[0..len) (borrowed): a string, or the "text" members of the array's
+ * parts whose "type" is "text", joined by '\n'; decoded from JSON. Returns
+ * MP_OK with *out a malloc'd, NUL-terminated copy (caller frees with free())
+ * and *out_len its length; MP_NOTFOUND when choice 0 has no text (content
+ * null, absent, "" or an array without text parts, e.g. only tool calls; no
+ * choice 0 at all, e.g. "choices":[]): nothing to record; MP_EINVAL when
+ * body is not a JSON object with a "choices" array whose choice 0 is an
+ * object holding a "message" object, or content is of another type;
+ * MP_ENOMEM. Outputs are untouched unless MP_OK. */
+int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,81 @@
+/* Per-user memory values: allocation, release and the entity key rule.
+ * Persistence lives in storage/, policy in core/inject.c; this file does
+ * neither, and it folds case only for ASCII (no Unicode tables in core/). */
+#include "usermem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+#include "utf8.h"
+
+struct mp_usermem *mp_usermem_new(void)
+{
+    return calloc(1, sizeof(struct mp_usermem));
+}
+
+void mp_usermem_free(struct mp_usermem *um)
+{
+    if (um == NULL)
+        return;
+    for (size_t i = 0; i < um->nmessages; i++)
+        free(um->messages[i].content);
+    for (size_t i = 0; i < um->nentities; i++)
+        free(um->entities[i].value);
+    free(um->messages);
+    free(um->entities);
+    free(um->summary.text);
+    free(um);
+}
+
+static int ascii_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Non-ASCII code points that are spacing or punctuation, not letters: the
+ * ones a model or a user plausibly puts inside a key ("Vector\u00A0DB",
+ * "vector\u2014db", an ideographic space). Everything else above U+007F is
+ * kept as a letter: without Unicode tables that is the safe side, since a
+ * kept symbol only makes two keys differ, never merges them. */
+static int unicode_separator(uint32_t c)
+{
+    return c == 0xA0 || (c >= 0x2000 && c <= 0x206F) || c == 0x3000 || c == 0xFEFF;
+}
+
+int mp_usermem_normalize_key(const char *key, size_t len, char *out)
+{
+    const unsigned char *s = (const unsigned char *)key;
+    char buf[MP_ENTITY_KEY_MAX + 1];
+    size_t o = 0;
+    int sep = 0; /* a separator run is pending: emitted only before a kept character */
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t c;
+        size_t n = mp_utf8_decode(s + i, len - i, &c);
+        if (n == 0)
+            return MP_EINVAL;
+        if ((n == 1 && !ascii_alnum(s[i])) || (n > 1 && unicode_separator(c))) {
+            sep = 1;
+            i += n;
+            continue;
+        }
+        if (o + (sep && o > 0) + n > MP_ENTITY_KEY_MAX)
+            return MP_EINVAL;
+        if (sep && o > 0)
+            buf[o++] = '_';
+        sep = 0;
+        if (n == 1 && s[i] >= 'A' && s[i] <= 'Z')
+            buf[o] = (char)(s[i] - 'A' + 'a');
+        else
+            memcpy(buf + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    if (o == 0)
+        return MP_EINVAL;
+    buf[o] = '\0';
+    memcpy(out, buf, o + 1);
+    return MP_OK;
+}

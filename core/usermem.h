@@ -1,0 +1,88 @@
+/* What one user's memory holds, as plain values shared by every layer:
+ * the rolling summary, the recent messages (the buffer) and the extracted
+ * facts (entities) with their provenance. No I/O, no policy: storage/
+ * persists these, core/inject.c decides what of them reaches a request.
+ *
+ * Ownership: a struct mp_usermem and everything it points to is one
+ * allocation tree owned by whoever received it; free it with
+ * mp_usermem_free(). Strings are NUL-terminated UTF-8 and also carry their
+ * length. */
+#ifndef MP_CORE_USERMEM_H
+#define MP_CORE_USERMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_ENTITY_KEY_MAX 64       /* normalized key bytes, without NUL */
+#define MP_ENTITY_VALUE_MAX 512    /* value bytes, without NUL */
+#define MP_MESSAGE_CONTENT_MAX 16384 /* stored message text; longer text is cut at a
+                                        UTF-8 boundary and marked */
+#define MP_REQUEST_ID_MAX 64       /* provenance ids, without NUL */
+#define MP_MODEL_NAME_MAX 128
+
+enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
+
+/* How much a fact is trusted, weakest first; a higher class outranks a lower
+ * one for the same key regardless of time. */
+enum mp_trust {
+    MP_TRUST_INFERRED, /* extracted from what the assistant said */
+    MP_TRUST_STATED,   /* extracted from what the user said */
+    MP_TRUST_CORRECTED,/* set by the user (PUT /v1/memory/entities/{key}) */
+    MP_TRUST_ADMIN     /* set by an admin */
+};
+
+struct mp_mem_message {
+    enum mp_role role;
+    char *content;
+    size_t content_len;
+    int64_t at_ms;  /* when the turn happened (ms since the epoch) */
+    uint64_t seq;   /* per-user sequence number, increasing */
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* the turn that produced it */
+};
+
+struct mp_mem_entity {
+    char key[MP_ENTITY_KEY_MAX + 1]; /* normalized: see mp_usermem_normalize_key() */
+    char *value;
+    size_t value_len;
+    double confidence;   /* 0..1 */
+    int64_t observed_at_ms; /* the turn's time */
+    int64_t recorded_at_ms; /* when memproxy stored it */
+    enum mp_trust trust;
+    enum mp_role source_role;
+    bool pii;
+    uint32_t revision; /* increases on every change of this key */
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* source turn ("" for corrections) */
+    char model[MP_MODEL_NAME_MAX + 1];      /* extraction model ("" if none) */
+};
+
+struct mp_mem_summary {
+    char *text; /* NULL when there is no summary yet */
+    size_t text_len;
+    int64_t updated_at_ms;
+    uint64_t covers_through_seq; /* messages with seq <= this are folded in */
+};
+
+struct mp_usermem {
+    struct mp_mem_summary summary;
+    struct mp_mem_message *messages; /* oldest first */
+    size_t nmessages;
+    struct mp_mem_entity *entities; /* current values only, one per key */
+    size_t nentities;
+    uint64_t next_seq;
+};
+
+/* An empty memory (all zero); returns NULL when out of memory. */
+struct mp_usermem *mp_usermem_new(void);
+/* Frees um and everything it owns. mp_usermem_free(NULL) does nothing. */
+void mp_usermem_free(struct mp_usermem *um);
+
+/* Normalizes an entity key: Unicode letters and digits kept (ASCII letters
+ * lower-cased), every run of other characters (space, '-', '_', '.', ...)
+ * becomes one '_', no leading or trailing '_'. So "Vector DB", "vector_db"
+ * and " vector-db " are all "vector_db". Writes at most MP_ENTITY_KEY_MAX
+ * bytes + NUL to out. Returns MP_OK; MP_EINVAL when the result is empty,
+ * longer than MP_ENTITY_KEY_MAX or the input is not valid UTF-8. */
+int mp_usermem_normalize_key(const char *key, size_t len, char *out);
+
+#endif

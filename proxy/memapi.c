@@ -1,0 +1,320 @@
+/* The user memory endpoints. JSON is built with jansson: this is not the
+ * chat hot path. */
+#include "memapi.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access.h"
+#include "memworker.h"
+#include "reqmem.h"
+#include "respond.h"
+#include "status.h"
+#include "store.h"
+
+#define ENTITIES_PREFIX "/v1/memory/entities/"
+
+enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY };
+
+struct mp_memapi_call {
+    int tag; /* MP_HANDLER_TAG_MEMAPI */
+    enum call_kind kind;
+    struct mp_conn *conn;
+    struct mp_memticket *ticket;
+    struct mp_op op;
+    char user[MP_USER_ID_MAX];
+    size_t user_len;
+    char value[MP_ENTITY_VALUE_MAX + 1];
+    char request_id[MP_REQUEST_ID_LEN + 1];
+    double t_start;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void iso_time(int64_t ms, char *out, size_t cap)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static json_t *time_json(int64_t ms)
+{
+    char buf[40];
+    if (ms <= 0)
+        return json_null();
+    iso_time(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static const char *trust_name(enum mp_trust t)
+{
+    static const char *const names[] = {"inferred", "stated", "corrected", "admin"};
+    return (unsigned)t < 4 ? names[t] : "unknown";
+}
+
+static json_t *entity_json(const struct mp_mem_entity *e)
+{
+    return json_pack("{s:s, s:s%, s:f, s:o, s:s, s:b, s:s, s:I}", "key", e->key, "value", e->value,
+                     e->value_len, "confidence", e->confidence, "observed_at",
+                     time_json(e->observed_at_ms), "source",
+                     e->request_id[0] != '\0' ? e->request_id : trust_name(e->trust), "pii", e->pii,
+                     "trust", trust_name(e->trust), "revision", (json_int_t)e->revision);
+}
+
+static json_t *memory_json(const char *user, size_t ulen, const struct mp_usermem *um)
+{
+    json_t *buffer = json_array(), *entities = json_array();
+    json_t *summary =
+        json_pack("{s:o, s:o}", "text",
+                  um != NULL && um->summary.text != NULL
+                      ? json_stringn(um->summary.text, um->summary.text_len)
+                      : json_null(),
+                  "updated_at", time_json(um != NULL ? um->summary.updated_at_ms : 0));
+    for (size_t i = 0; um != NULL && i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        json_array_append_new(buffer,
+                              json_pack("{s:s, s:s%, s:o}", "role",
+                                        m->role == MP_ROLE_USER ? "user" : "assistant", "content",
+                                        m->content, m->content_len, "at", time_json(m->at_ms)));
+    }
+    for (size_t i = 0; um != NULL && i < um->nentities; i++)
+        json_array_append_new(entities, entity_json(&um->entities[i]));
+    return json_pack("{s:s%, s:o, s:o, s:o}", "user", user, ulen, "summary", summary, "buffer",
+                     buffer, "entities", entities);
+}
+
+static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
+{
+    const struct mp_http_request_head *head = mp_conn_head(c);
+    struct mp_access a = {.request_id = id,
+                          .path = path,
+                          .path_len = strlen(path),
+                          .status = status,
+                          .duration_s = mp_access_now() - t0,
+                          .upstream_s = -1};
+    if (head != NULL) {
+        a.method = head->method;
+        a.method_len = head->method_len;
+    }
+    mp_access_record(mp_conn_loop(c), &a);
+}
+
+static void send_json(struct mp_conn *c, int status, const char *reason, json_t *doc,
+                      const char *id, const char *path, double t0)
+{
+    char headers[64];
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
+    record(c, id, path, status, t0);
+    mp_conn_respond(c, status, reason, "application/json", headers, text, strlen(text),
+                    MP_CONN_KEEP);
+    free(text);
+}
+
+static void send_empty(struct mp_conn *c, int status, const char *reason, const char *id,
+                       const char *path, double t0)
+{
+    char headers[64];
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
+    record(c, id, path, status, t0);
+    mp_conn_respond(c, status, reason, NULL, headers, "", 0, MP_CONN_KEEP);
+}
+
+static const char *call_path(enum call_kind kind)
+{
+    return kind == CALL_DELETE_USER ? "/v1/memory" : "/v1/memory/entities/{key}";
+}
+
+static void on_committed(struct mp_memticket *t, void *arg, int status)
+{
+    struct mp_memapi_call *call = arg;
+    struct mp_conn *c = call->conn;
+    const char *path = call_path(call->kind);
+    (void)t;
+    if (status != MP_OK) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_PUT_ENTITY && call->op.result == MP_OK) {
+        send_json(c, 200, "OK", entity_json(&call->op.u.entity), call->request_id, path,
+                  call->t_start);
+    } else if (call->kind == CALL_PUT_ENTITY) {
+        mp_respond_error(c, MP_PERR_OUTRANKED, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_DELETE_ENTITY && call->op.result == MP_NOTFOUND) {
+        mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
+    } else {
+        send_empty(c, 204, "No Content", call->request_id, path, call->t_start);
+    }
+    free(call);
+}
+
+void mp_memapi_abort(struct mp_conn *c, void *arg)
+{
+    struct mp_memapi_call *call = arg;
+    (void)c;
+    mp_memticket_cancel(call->ticket);
+    free(call);
+}
+
+static void submit(struct mp_conn *c, struct mp_memapi_call *call)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    if (loop->memworker == NULL ||
+        mp_memworker_submit(loop->memworker, &call->op, 1, loop->base, on_committed, call,
+                            &call->ticket) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    mp_conn_attach(c, call);
+}
+
+/* Percent-decodes the key segment and normalizes it. MP_OK or MP_EINVAL. */
+static int path_key(const char *seg, size_t len, char *out)
+{
+    char raw[3 * MP_ENTITY_KEY_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (n >= sizeof(raw) - 1)
+            return MP_EINVAL;
+        if (seg[i] == '%' && i + 2 < len) {
+            unsigned v = 0;
+            if (sscanf(seg + i + 1, "%2x", &v) != 1)
+                return MP_EINVAL;
+            raw[n++] = (char)v;
+            i += 2;
+        } else {
+            raw[n++] = seg[i];
+        }
+    }
+    return mp_usermem_normalize_key(raw, n, out);
+}
+
+/* The "value" of a PUT body, validated into call->value. */
+static int put_value(const char *body, size_t len, struct mp_memapi_call *call)
+{
+    json_error_t err;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *v = doc != NULL ? json_object_get(doc, "value") : NULL;
+    int rc = MP_EINVAL;
+    if (json_is_string(v) && json_string_length(v) > 0 &&
+        json_string_length(v) <= MP_ENTITY_VALUE_MAX) {
+        memcpy(call->value, json_string_value(v), json_string_length(v));
+        call->value[json_string_length(v)] = '\0';
+        call->op.u.entity.value = call->value;
+        call->op.u.entity.value_len = json_string_length(v);
+        rc = MP_OK;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static void fill_correction(struct mp_memapi_call *call)
+{
+    struct mp_mem_entity *e = &call->op.u.entity;
+    e->confidence = 1.0;
+    e->observed_at_ms = call->op.now_ms;
+    e->recorded_at_ms = call->op.now_ms;
+    e->trust = MP_TRUST_CORRECTED;
+    e->source_role = MP_ROLE_USER;
+}
+
+static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool put, const char *seg,
+                          size_t seg_len, const char *body, size_t len)
+{
+    call->kind = put ? CALL_PUT_ENTITY : CALL_DELETE_ENTITY;
+    call->op.kind = put ? MP_OP_UPSERT_ENTITY : MP_OP_DELETE_ENTITY;
+    char *key = put ? call->op.u.entity.key : call->op.u.key;
+    if (path_key(seg, seg_len, key) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INVALID_KEY, NULL, MP_CONN_KEEP);
+        return;
+    }
+    if (put && put_value(body, len, call) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INVALID_VALUE, NULL, MP_CONN_KEEP);
+        return;
+    }
+    if (put)
+        fill_correction(call);
+    submit(c, call);
+}
+
+static bool method_is(const struct mp_http_request_head *h, const char *m)
+{
+    return h->method_len == strlen(m) && memcmp(h->method, m, h->method_len) == 0;
+}
+
+static void handle_read(struct mp_conn *c, struct mp_memapi_call *call)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    struct mp_usermem *um = NULL;
+    int rc = mp_store_get(loop->store, call->user, call->user_len, &um);
+    if (rc != MP_OK && rc != MP_NOTFOUND) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    send_json(c, 200, "OK", memory_json(call->user, call->user_len, um), call->request_id,
+              "/v1/memory", call->t_start);
+    mp_usermem_free(um);
+    free(call);
+}
+
+void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                      size_t len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    const char *q = memchr(head->target, '?', head->target_len);
+    size_t plen = q != NULL ? (size_t)(q - head->target) : head->target_len;
+    struct mp_memapi_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->tag = MP_HANDLER_TAG_MEMAPI;
+    call->conn = c;
+    call->t_start = mp_access_now();
+    mp_loop_request_id(loop, call->request_id);
+    int rc = mp_reqmem_user_id(loop->cfg, head, body, len, call->user, &call->user_len);
+    if (rc != MP_OK) {
+        free(call);
+        mp_respond_error(c, rc == MP_NOTFOUND ? MP_PERR_MISSING_USER_ID : MP_PERR_INVALID_USER_ID,
+                         NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->op.user = call->user;
+    call->op.user_len = call->user_len;
+    call->op.now_ms = wall_ms();
+    size_t pre = strlen(ENTITIES_PREFIX);
+    bool whole = plen == 10; /* "/v1/memory" */
+    bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&
+                  memchr(head->target + pre, '/', plen - pre) == NULL;
+    if (whole && method_is(head, "GET")) {
+        handle_read(c, call);
+    } else if (whole && method_is(head, "DELETE")) {
+        call->kind = CALL_DELETE_USER;
+        call->op.kind = MP_OP_DELETE_USER;
+        submit(c, call);
+    } else if (entity && (method_is(head, "PUT") || method_is(head, "DELETE"))) {
+        handle_entity(c, call, method_is(head, "PUT"), head->target + pre, plen - pre, body, len);
+    } else {
+        free(call);
+        mp_respond_error(c, whole || entity ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, NULL,
+                         MP_CONN_KEEP);
+    }
+}

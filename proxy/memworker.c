@@ -1,0 +1,401 @@
+/* The memory worker thread: group commit of turns and changes, and the
+ * memory jobs (see memworker.h for the design; memjob.c runs one job).
+ *
+ * Threads: request threads only touch the inbox (under mu) and the atomic
+ * depth. Everything else, the job index, the running jobs and the auth
+ * cache, belongs to the worker thread. */
+#include "memworker.h"
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chatreq.h"
+#include "log.h"
+#include "memjob.h"
+#include "metrics.h"
+#include "status.h"
+#include "upstream.h"
+
+#define MAX_TURN_MESSAGES 64 /* new user messages recorded per turn, at most */
+
+enum item_kind { IT_TURN, IT_OPS };
+
+struct item {
+    struct item *next;
+    enum item_kind kind;
+    struct mp_turn *turn;
+    struct mp_memticket *ticket;
+};
+
+struct mp_memticket {
+    _Atomic int refs;
+    struct mp_op *ops;
+    size_t nops;
+    struct event_base *reply_base;
+    mp_memticket_fn done;
+    void *arg;
+    bool cancelled; /* reply thread only */
+    int status;
+};
+
+struct mp_memworker {
+    pthread_t thread;
+    bool thread_started;
+    struct event_base *base;
+    struct event *wake_ev;
+    struct mp_store *store;
+    struct mp_metrics *metrics;
+    struct mp_memjobs *jobs;
+    struct mp_shared_config *shared; /* worker thread */
+    pthread_mutex_t mu;
+    struct item *head, *tail;             /* guarded by mu */
+    struct mp_shared_config *pending_cfg; /* guarded by mu */
+    bool stopping;                        /* guarded by mu */
+    _Atomic unsigned queued;              /* inbox items */
+    _Atomic unsigned queue_max;           /* [memory] queue_max, for request threads */
+};
+
+void mp_turn_free(struct mp_turn *t)
+{
+    if (t == NULL)
+        return;
+    free(t->request_body);
+    free(t->reply);
+    if (t->auth != NULL)
+        memset(t->auth, 0, t->auth_len);
+    free(t->auth);
+    free(t);
+}
+
+/* ---- tickets ---- */
+
+static void ticket_unref(struct mp_memticket *t)
+{
+    if (atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memticket *t = arg;
+    (void)fd;
+    (void)what;
+    if (!t->cancelled)
+        t->done(t, t->arg, t->status);
+    ticket_unref(t);
+}
+
+void mp_memticket_cancel(struct mp_memticket *t)
+{
+    t->cancelled = true;
+    ticket_unref(t);
+}
+
+/* ---- turning a turn into store ops ---- */
+
+/* The turn's messages: the request's trailing user messages, then the reply. */
+static size_t turn_messages(const struct mp_turn *turn, struct mp_mem_message *out, char **texts)
+{
+    struct mp_chatreq req;
+    size_t n = 0;
+    struct mp_chatreq_msg *msgs = malloc(sizeof(*msgs) * MP_CHATREQ_MAX_MESSAGES);
+    if (msgs == NULL)
+        return 0;
+    if (mp_chatreq_scan(turn->request_body, turn->request_len, msgs, MP_CHATREQ_MAX_MESSAGES,
+                        &req) != MP_OK) {
+        free(msgs);
+        return 0;
+    }
+    for (size_t i = req.first_new_user; i < req.nmsgs && n < MAX_TURN_MESSAGES; i++) {
+        size_t len = 0;
+        char *text = malloc(MP_MESSAGE_CONTENT_MAX + 1);
+        if (text == NULL)
+            break;
+        if (mp_chatreq_message_text(turn->request_body, &req.msgs[i], text, MP_MESSAGE_CONTENT_MAX,
+                                    &len) != MP_OK) {
+            free(text);
+            continue;
+        }
+        text[len] = '\0';
+        texts[n] = text;
+        out[n] = (struct mp_mem_message){
+            .role = MP_ROLE_USER, .content = text, .content_len = len, .at_ms = turn->at_ms};
+        memcpy(out[n].request_id, turn->request_id, sizeof(out[n].request_id));
+        n++;
+    }
+    free(msgs);
+    if (n == 0)
+        return 0; /* no new user message: nothing to remember */
+    size_t rlen =
+        turn->reply_len > MP_MESSAGE_CONTENT_MAX ? MP_MESSAGE_CONTENT_MAX : turn->reply_len;
+    out[n] = (struct mp_mem_message){.role = MP_ROLE_ASSISTANT,
+                                     .content = turn->reply,
+                                     .content_len = rlen,
+                                     .at_ms = turn->at_ms};
+    memcpy(out[n].request_id, turn->request_id, sizeof(out[n].request_id));
+    return n + 1;
+}
+
+/* The idempotency key: SHA-256 over the user and the request body, so a
+ * retried identical request records nothing twice. */
+static void idem_key(const struct mp_turn *turn, uint8_t *key)
+{
+    uint8_t len_be[8];
+    unsigned int n = 0;
+    for (int i = 0; i < 8; i++)
+        len_be[i] = (uint8_t)((uint64_t)turn->user_len >> (56 - 8 * i));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, len_be, sizeof(len_be)) != 1 ||
+        EVP_DigestUpdate(ctx, turn->user, turn->user_len) != 1 ||
+        EVP_DigestUpdate(ctx, turn->request_body, turn->request_len) != 1 ||
+        EVP_DigestFinal_ex(ctx, key, &n) != 1)
+        memset(key, 0, MP_IDEM_KEY_LEN); /* no key: a retry may record twice */
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Records one turn (and queues its extraction) in one transaction. */
+static void record_turn(struct mp_memworker *mw, struct mp_turn *turn)
+{
+    struct mp_mem_message msgs[MAX_TURN_MESSAGES + 1];
+    char *texts[MAX_TURN_MESSAGES] = {0};
+    struct mp_op ops[2];
+    size_t n = turn_messages(turn, msgs, texts);
+    size_t nops = 1;
+    if (n == 0) {
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_SKIPPED);
+        return;
+    }
+    memset(ops, 0, sizeof(ops));
+    ops[0].kind = MP_OP_RECORD_TURN;
+    ops[0].user = turn->user;
+    ops[0].user_len = turn->user_len;
+    ops[0].now_ms = turn->at_ms;
+    ops[0].u.turn.messages = msgs;
+    ops[0].u.turn.nmessages = n;
+    idem_key(turn, ops[0].u.turn.idem_key);
+    if (turn->extract) {
+        ops[1] = ops[0];
+        ops[1].kind = MP_OP_ADD_JOB;
+        memset(&ops[1].u.job, 0, sizeof(ops[1].u.job));
+        mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
+        nops = 2;
+    }
+    int rc = mp_store_apply(mw->store, ops, nops);
+    for (size_t i = 0; i + 1 < n; i++)
+        free(texts[i]);
+    if (rc != MP_OK) {
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turn not recorded"
+                                              : "memory store write failed: turn not recorded");
+        return;
+    }
+    if (ops[0].result != MP_OK) {
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_SKIPPED);
+        return;
+    }
+    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_OK);
+    if (nops == 2 && ops[1].result == MP_OK)
+        mp_memjobs_add(mw->jobs, &ops[1].u.job);
+    mp_memjobs_after_turn(mw->jobs, turn->user, turn->user_len, turn->summarize, turn->extract);
+}
+
+static void handle_turn(struct mp_memworker *mw, struct mp_turn *turn)
+{
+    if (turn->auth != NULL)
+        mp_memjobs_remember_auth(mw->jobs, turn->user, turn->user_len, turn->auth, turn->auth_len);
+    record_turn(mw, turn);
+    mp_turn_free(turn);
+}
+
+static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
+{
+    for (size_t i = 0; i < t->nops; i++) {
+        if (t->ops[i].kind == MP_OP_DELETE_USER)
+            mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
+    }
+    t->status = mp_store_apply(mw->store, t->ops, t->nops);
+    struct timeval now = {0, 0};
+    if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
+        ticket_unref(t); /* the reply loop is gone: nobody waits */
+}
+
+/* ---- the inbox ---- */
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&mw->mu);
+    struct item *it = mw->head;
+    struct mp_shared_config *cfg = mw->pending_cfg;
+    bool stopping = mw->stopping;
+    mw->head = mw->tail = NULL;
+    mw->pending_cfg = NULL;
+    pthread_mutex_unlock(&mw->mu);
+    if (cfg != NULL) {
+        mp_shared_config_unref(mw->shared);
+        mw->shared = cfg;
+        mp_memjobs_set_config(mw->jobs, &cfg->cfg);
+    }
+    while (it != NULL) {
+        struct item *next = it->next;
+        if (it->kind == IT_TURN)
+            handle_turn(mw, it->turn);
+        else
+            handle_ops(mw, it->ticket);
+        atomic_fetch_sub(&mw->queued, 1);
+        free(it);
+        it = next;
+    }
+    if (stopping)
+        event_base_loopexit(mw->base, NULL);
+    else
+        mp_memjobs_schedule(mw->jobs);
+}
+
+static void push(struct mp_memworker *mw, struct item *it)
+{
+    pthread_mutex_lock(&mw->mu);
+    if (mw->tail != NULL)
+        mw->tail->next = it;
+    else
+        mw->head = it;
+    mw->tail = it;
+    pthread_mutex_unlock(&mw->mu);
+    event_active(mw->wake_ev, 0, 0);
+}
+
+int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn)
+{
+    if (mp_memworker_depth(mw) >= atomic_load(&mw->queue_max)) {
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+        mp_turn_free(turn);
+        return MP_ETOOBIG;
+    }
+    struct item *it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        mp_turn_free(turn);
+        return MP_ENOMEM;
+    }
+    it->kind = IT_TURN;
+    it->turn = turn;
+    atomic_fetch_add(&mw->queued, 1);
+    push(mw, it);
+    return MP_OK;
+}
+
+int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket)
+{
+    struct item *it = calloc(1, sizeof(*it));
+    struct mp_memticket *t = calloc(1, sizeof(*t));
+    if (it == NULL || t == NULL) {
+        free(it);
+        free(t);
+        return MP_ENOMEM;
+    }
+    atomic_init(&t->refs, 2); /* the caller's and the worker's */
+    t->ops = ops;
+    t->nops = nops;
+    t->reply_base = reply_base;
+    t->done = done;
+    t->arg = arg;
+    it->kind = IT_OPS;
+    it->ticket = t;
+    *ticket = t;
+    atomic_fetch_add(&mw->queued, 1);
+    push(mw, it);
+    return MP_OK;
+}
+
+unsigned mp_memworker_depth(const struct mp_memworker *mw)
+{
+    return atomic_load(&mw->queued) + mp_memjobs_pending(mw->jobs);
+}
+
+static unsigned depth_source(const void *arg)
+{
+    return mp_memworker_depth(arg);
+}
+
+void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)
+{
+    atomic_store(&mw->queue_max, shared->cfg.memory.queue_max);
+    pthread_mutex_lock(&mw->mu);
+    mp_shared_config_unref(mw->pending_cfg);
+    mw->pending_cfg = shared;
+    pthread_mutex_unlock(&mw->mu);
+    event_active(mw->wake_ev, 0, 0);
+}
+
+/* ---- the thread ---- */
+
+static void *memworker_main(void *arg)
+{
+    struct mp_memworker *mw = arg;
+    mp_memjobs_schedule(mw->jobs);
+    /* the wake event is only ever activated, never added: without this flag
+     * the loop would find nothing pending and return at once */
+    event_base_loop(mw->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
+                       struct mp_metrics *metrics, struct mp_memworker **out)
+{
+    struct mp_memworker *mw = calloc(1, sizeof(*mw));
+    if (mw == NULL) {
+        mp_shared_config_unref(shared);
+        return MP_ENOMEM;
+    }
+    pthread_mutex_init(&mw->mu, NULL);
+    mw->store = store;
+    mw->metrics = metrics;
+    mw->shared = shared;
+    atomic_init(&mw->queue_max, shared->cfg.memory.queue_max);
+    mw->base = event_base_new();
+    if (mw->base != NULL)
+        mw->wake_ev = event_new(mw->base, -1, 0, on_wake, mw);
+    if (mw->wake_ev != NULL)
+        mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
+    if (mw->jobs == NULL || mp_memjobs_load(mw->jobs) != MP_OK ||
+        pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
+        mp_memworker_free(mw);
+        return MP_EIO;
+    }
+    mw->thread_started = true;
+    mp_metrics_set_depth_source(metrics, depth_source, mw);
+    *out = mw;
+    return MP_OK;
+}
+
+void mp_memworker_free(struct mp_memworker *mw)
+{
+    if (mw == NULL)
+        return;
+    if (mw->thread_started) {
+        pthread_mutex_lock(&mw->mu);
+        mw->stopping = true;
+        pthread_mutex_unlock(&mw->mu);
+        event_active(mw->wake_ev, 0, 0);
+        pthread_join(mw->thread, NULL);
+        mp_metrics_set_depth_source(mw->metrics, NULL, NULL);
+    }
+    mp_memjobs_free(mw->jobs);
+    if (mw->wake_ev != NULL)
+        event_free(mw->wake_ev);
+    if (mw->base != NULL)
+        event_base_free(mw->base);
+    mp_shared_config_unref(mw->shared);
+    mp_shared_config_unref(mw->pending_cfg);
+    pthread_mutex_destroy(&mw->mu);
+    free(mw);
+}

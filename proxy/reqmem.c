@@ -1,0 +1,223 @@
+/* Injection before the upstream call, recording after it. */
+#include "reqmem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chatreq.h"
+#include "completion.h"
+#include "http_parse.h"
+#include "inject.h"
+#include "memworker.h"
+#include "metrics.h"
+#include "route.h"
+#include "status.h"
+#include "store.h"
+
+#define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mp_reqmem_user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                      const char *body, size_t len, char *out, size_t *out_len)
+{
+    const char *uname = cfg->memory.user_header;
+    const struct mp_http_header *h = mp_http_find_header(head, uname, strlen(uname));
+    if (h != NULL) {
+        if (mp_user_id_validate(h->value, h->value_len) != MP_OK)
+            return MP_EINVAL;
+        memcpy(out, h->value, h->value_len);
+        *out_len = h->value_len;
+        return MP_OK;
+    }
+    if (!cfg->memory.user_from_body || len == 0)
+        return MP_NOTFOUND;
+    int rc = mp_route_body_user(body, len, out, MP_USER_ID_MAX, out_len);
+    if (rc == MP_OK && mp_user_id_validate(out, *out_len) != MP_OK)
+        return MP_EINVAL;
+    return rc;
+}
+
+void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
+                    size_t user_len)
+{
+    if (user == NULL || mode == MP_MEMORY_OFF || control == MP_MEMCTL_OFF) {
+        m->mode = MP_MEMORY_OFF;
+        return;
+    }
+    m->mode = mode;
+    m->reads = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_READ;
+    m->writes = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_WRITE;
+    memcpy(m->user, user, user_len);
+    m->user_len = user_len;
+}
+
+static void fail(struct mp_reqmem *m, struct mp_loop *loop, const char *code)
+{
+    m->error = code;
+    mp_metrics_memory_error(loop->shard);
+}
+
+/* Only the newest buffer_messages messages are injected verbatim. */
+static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
+                        size_t *saved_n)
+{
+    *saved = um->messages;
+    *saved_n = um->nmessages;
+    if (um->nmessages > keep) {
+        um->messages += um->nmessages - keep;
+        um->nmessages = keep;
+    }
+}
+
+void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len)
+{
+    struct mp_usermem *um = NULL;
+    struct mp_chatreq req;
+    struct mp_inject_plan plan;
+    const struct mp_config *cfg = loop->cfg;
+    if (!m->reads)
+        return;
+    int rc = mp_store_get(loop->store, m->user, m->user_len, &um);
+    if (rc == MP_NOTFOUND)
+        return;
+    if (rc != MP_OK) {
+        fail(m, loop, "storage_unavailable");
+        return;
+    }
+    if (mp_chatreq_scan(body, len, loop->chat_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+        fail(m, loop, "invalid_json");
+        mp_usermem_free(um);
+        return;
+    }
+    struct mp_mem_message *all;
+    size_t all_n;
+    keep_newest(um, cfg->memory.buffer_messages, &all, &all_n);
+    struct mp_inject_params p = {.sections = mp_inject_sections(m->mode),
+                                 .budget_tokens = cfg->memory.context_budget_tokens,
+                                 .inject_pii = true};
+    rc = mp_inject_build(body, len, &req, um, &p, wall_ms(), &m->body, &m->body_len, &plan);
+    um->messages = all;
+    um->nmessages = all_n;
+    mp_usermem_free(um);
+    if (rc == MP_OK) {
+        m->injected_tokens = plan.tokens;
+        mp_metrics_injected(loop->shard, plan.tokens);
+    } else if (rc != MP_NOTFOUND) {
+        fail(m, loop, "inject_failed");
+    }
+}
+
+size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s",
+                     mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+                     m->error != NULL ? "X-Memory-Error: " : "", m->error != NULL ? m->error : "",
+                     m->error != NULL ? "\r\n" : "");
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+void mp_reqmem_start_reply(struct mp_reqmem *m, int status, bool sse)
+{
+    if (!m->writes || status < 200 || status >= 300) {
+        m->writes = false;
+        return;
+    }
+    if (sse) {
+        m->completion = mp_completion_new(REPLY_CAPTURE_MAX);
+        m->capture_failed = m->completion == NULL;
+    }
+}
+
+void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
+                        bool sse_event)
+{
+    if (!m->writes || m->capture_failed)
+        return;
+    if (sse_event) {
+        if (m->completion != NULL &&
+            mp_completion_feed_event(m->completion, data, len) == MP_ETOOBIG)
+            m->capture_failed = true;
+        return;
+    }
+    if (m->capture.len + len > REPLY_CAPTURE_MAX ||
+        mp_buf_reserve(loop, &m->capture, m->capture.len + len) != MP_OK) {
+        m->capture_failed = true;
+        return;
+    }
+    memcpy(m->capture.data + m->capture.len, data, len);
+    m->capture.len += len;
+}
+
+/* The assistant's reply text (malloc'd), or NULL when the turn is not
+ * complete or has no text. */
+static char *reply_text(struct mp_reqmem *m, size_t *len)
+{
+    if (m->completion != NULL) {
+        if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
+            return NULL;
+        const char *t = mp_completion_text(m->completion, len);
+        char *copy = malloc(*len + 1);
+        if (copy != NULL) {
+            memcpy(copy, t, *len);
+            copy[*len] = '\0';
+        }
+        return copy;
+    }
+    char *out = NULL;
+    if (mp_completion_reply_text(m->capture.data, m->capture.len, &out, len) != MP_OK)
+        return NULL;
+    return out;
+}
+
+static char *dup_bytes(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+void mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                      const char *body, size_t len, const char *auth, size_t auth_len)
+{
+    if (!m->writes || m->capture_failed || loop->memworker == NULL)
+        return;
+    struct mp_turn *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->reply = reply_text(m, &t->reply_len);
+    t->request_body = dup_bytes(body, len);
+    t->auth = auth != NULL ? dup_bytes(auth, auth_len) : NULL;
+    if (t->reply == NULL || t->request_body == NULL || (auth != NULL && t->auth == NULL)) {
+        mp_turn_free(t);
+        return;
+    }
+    t->request_len = len;
+    t->auth_len = auth_len;
+    memcpy(t->user, m->user, m->user_len);
+    t->user_len = m->user_len;
+    snprintf(t->request_id, sizeof(t->request_id), "%s", request_id);
+    t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
+    t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
+    t->at_ms = wall_ms();
+    mp_memworker_record(loop->memworker, t);
+}
+
+void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
+{
+    free(m->body);
+    m->body = NULL;
+    mp_completion_free(m->completion);
+    m->completion = NULL;
+    mp_buf_release(loop, &m->capture);
+}
