@@ -2,6 +2,8 @@
  * lines) use. Formatting only: no HTTP status, no allocation. */
 #include "errbody.h"
 
+#include "json_scan.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -87,6 +89,15 @@ size_t mp_json_escape(char *out, size_t cap, const char *src, size_t len)
         char esc[7];
         const char *put;
         size_t put_len;
+        size_t plain = mp_json_plain_run(src, len, i);
+        if (plain > i) { /* a run JSON carries as is: copy it whole */
+            if (plain - i > cap - n)
+                return (size_t)-1;
+            memcpy(out + n, src + i, plain - i);
+            n += plain - i;
+            i = plain;
+            continue;
+        }
         i += escape_step(s + i, len - i, esc, &put, &put_len);
         if (put_len > cap - n)
             return (size_t)-1;

@@ -480,55 +480,12 @@ static uint32_t pick_messages(struct build *b, const char *body, const struct mp
 
 /* ---- the splice ---- */
 
-/* True when the 8 bytes hold one that JSON must escape or that is not
- * ASCII: a control, '"', '\\' or a high byte (as in json_scan.c). */
-static bool word_special(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"');
-    uint64_t b = x ^ (ONES * '\\');
-    uint64_t t = (x - ONES * 0x20) & ~x;
-    t |= (q - ONES) & ~q;
-    t |= (b - ONES) & ~b;
-    return ((t | x) & HIGHS) != 0;
-}
-
-static size_t plain_run(const unsigned char *s, size_t n, size_t i)
-{
-    while (n - i >= 8) {
-        uint64_t x;
-        memcpy(&x, s + i, sizeof(x));
-        if (word_special(x))
-            break;
-        i += 8;
-    }
-    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
-        i++;
-    return i;
-}
-
 /* JSON-escapes src[0..n) into out, which has room for grow * n bytes: 6
  * for any text (the most mp_json_escape writes per input byte), 2 for the
- * sanitized block (no control but '\n'). Plain ASCII runs are copied
- * as they are; everything else goes through mp_json_escape: one ASCII
- * byte, or a whole run of non-ASCII bytes so that UTF-8 sequences are
- * judged whole (an ASCII byte never belongs to one). */
+ * sanitized block (no control but '\n'). */
 static size_t put_escaped(char *out, const char *src, size_t n, size_t grow)
 {
-    const unsigned char *s = (const unsigned char *)src;
-    size_t i = 0, w = 0, j;
-    while (i < n) {
-        j = plain_run(s, n, i);
-        memcpy(out + w, src + i, j - i);
-        w += j - i;
-        if (j == n)
-            break;
-        i = j++;
-        while (s[i] >= 0x80 && j < n && s[j] >= 0x80)
-            j++;
-        w += mp_json_escape(out + w, grow * (j - i), src + i, j - i);
-        i = j;
-    }
-    return w;
+    return mp_json_escape(out, grow * n, src, n);
 }
 
 static char *put_lit(char *w, const char *s, size_t n)

@@ -83,6 +83,11 @@ static size_t skip_plain(const unsigned char *s, size_t len, size_t i)
     return i;
 }
 
+size_t mp_json_plain_run(const char *s, size_t len, size_t from)
+{
+    return skip_plain((const unsigned char *)s, len, from);
+}
+
 static int hex_val(unsigned char c)
 {
     if (c >= '0' && c <= '9')

@@ -9,6 +9,12 @@
 
 #define MP_JSON_MAX_DEPTH 128
 
+/* The offset of the first byte at or after from in s[0..len) that JSON
+ * text cannot carry as is inside a string (a control byte, '"' or '\\') or
+ * that is not ASCII; len when there is none. Examines 8 bytes at a time:
+ * the fast path of every scanner and escaper here. */
+size_t mp_json_plain_run(const char *s, size_t len, size_t from);
+
 /* Skips JSON whitespace from pos; returns the first non-blank offset (<= len). */
 size_t mp_json_skip_ws(const char *buf, size_t len, size_t pos);
 

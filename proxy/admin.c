@@ -1,12 +1,15 @@
 /* Health and metrics endpoints. */
 #include "admin.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
 #include "respond.h"
 #include "server.h"
+#include "status.h"
+#include "store.h"
 
 static bool target_is(const struct mp_http_request_head *head, const char *path)
 {
@@ -24,17 +27,49 @@ static void send_text(struct mp_conn *c, int status, const char *reason, const c
                     MP_CONN_KEEP);
 }
 
+/* Storage gauges, appended to the registry's text. Returns bytes written. */
+static size_t storage_metrics(struct mp_server *server, char *out, size_t cap)
+{
+    struct mp_store_stats st;
+    if (mp_store_stats(mp_server_store(server), &st) != MP_OK)
+        return 0;
+    int n = snprintf(out, cap,
+                     "# HELP memproxy_storage_map_bytes LMDB map size, bytes.\n"
+                     "# TYPE memproxy_storage_map_bytes gauge\n"
+                     "memproxy_storage_map_bytes %llu\n"
+                     "# HELP memproxy_storage_map_max_bytes The size the map may grow to.\n"
+                     "# TYPE memproxy_storage_map_max_bytes gauge\n"
+                     "memproxy_storage_map_max_bytes %llu\n"
+                     "# HELP memproxy_storage_used_bytes LMDB map bytes in use.\n"
+                     "# TYPE memproxy_storage_used_bytes gauge\n"
+                     "memproxy_storage_used_bytes %llu\n"
+                     "# HELP memproxy_storage_readers LMDB reader slots in use.\n"
+                     "# TYPE memproxy_storage_readers gauge\n"
+                     "memproxy_storage_readers %u\n"
+                     "# HELP memproxy_storage_readers_max LMDB reader slots available.\n"
+                     "# TYPE memproxy_storage_readers_max gauge\n"
+                     "memproxy_storage_readers_max %u\n",
+                     (unsigned long long)st.map_size, (unsigned long long)st.map_size_max,
+                     (unsigned long long)st.map_used, st.readers_used, st.readers_max);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 static void send_metrics(struct mp_conn *c, struct mp_server *server)
 {
     size_t len = 0;
+    char storage[1024];
     char *text = mp_metrics_render(mp_server_metrics(server), &len);
-    if (text == NULL) {
+    size_t extra = storage_metrics(server, storage, sizeof(storage));
+    char *all = text != NULL ? realloc(text, len + extra + 1) : NULL;
+    if (all == NULL) {
+        free(text);
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
-    mp_conn_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", NULL, text, len,
-                    MP_CONN_KEEP);
-    free(text);
+    memcpy(all + len, storage, extra);
+    mp_conn_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", NULL, all,
+                    len + extra, MP_CONN_KEEP);
+    free(all);
 }
 
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,

@@ -31,7 +31,7 @@ struct mp_metrics_shard {
     counter memory_errors;
 } __attribute__((aligned(64)));
 
-static const unsigned injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
+static const double injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
 #define NINJECTED (sizeof(injected_bounds) / sizeof(injected_bounds[0]))
 
 struct mp_metrics {
@@ -228,25 +228,32 @@ static void render_requests(struct mp_metrics *m, struct text *t)
     }
 }
 
-static void render_histogram(struct mp_metrics *m, struct text *t)
+/* One Prometheus histogram from per-bucket counts (nb bounds + the +Inf one). */
+static void put_histogram(struct text *t, const char *name, const char *help, const double *bounds,
+                          size_t nb, const uint64_t *counts, double sum)
 {
     uint64_t cumulative = 0;
-    double sum = 0;
-    put(t, "# HELP memproxy_request_duration_seconds Data-plane request duration.\n"
-           "# TYPE memproxy_request_duration_seconds histogram\n");
-    for (size_t b = 0; b <= NBUCKETS; b++) {
-        cumulative += SUM(m, buckets[b]);
-        if (b < NBUCKETS)
-            put(t, "memproxy_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bucket_bounds[b],
-                (unsigned long long)cumulative);
+    put(t, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (size_t b = 0; b <= nb; b++) {
+        cumulative += counts[b];
+        if (b < nb)
+            put(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[b], (unsigned long long)cumulative);
         else
-            put(t, "memproxy_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                (unsigned long long)cumulative);
+            put(t, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cumulative);
     }
+    put(t, "%s_sum %.6f\n%s_count %llu\n", name, sum, name, (unsigned long long)cumulative);
+}
+
+static void render_histogram(struct mp_metrics *m, struct text *t)
+{
+    uint64_t counts[NBUCKETS + 1];
+    double sum = 0;
+    for (size_t b = 0; b <= NBUCKETS; b++)
+        counts[b] = SUM(m, buckets[b]);
     for (unsigned i = 0; i < m->nshards; i++)
         sum += atomic_load_explicit(&m->shards[i].duration_sum, memory_order_relaxed);
-    put(t, "memproxy_request_duration_seconds_sum %.6f\n", sum);
-    put(t, "memproxy_request_duration_seconds_count %llu\n", (unsigned long long)cumulative);
+    put_histogram(t, "memproxy_request_duration_seconds", "Data-plane request duration.",
+                  bucket_bounds, NBUCKETS, counts, sum);
 }
 
 static void render_errors(struct mp_metrics *m, struct text *t)
@@ -271,7 +278,6 @@ static void render_errors(struct mp_metrics *m, struct text *t)
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
     mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
-    uint64_t cumulative = 0;
     put(t, "# HELP memproxy_memory_jobs_total Memory work by kind and result.\n"
            "# TYPE memproxy_memory_jobs_total counter\n");
     for (int k = 0; k < MP_JOBM_KIND_COUNT; k++) {
@@ -284,19 +290,11 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         "# TYPE memproxy_memory_queue_depth gauge\n"
         "memproxy_memory_queue_depth %u\n",
         fn != NULL ? fn(atomic_load(&m->depth_arg)) : 0);
-    put(t, "# HELP memproxy_memory_injected_tokens Estimated tokens injected per request.\n"
-           "# TYPE memproxy_memory_injected_tokens histogram\n");
-    for (size_t b = 0; b <= NINJECTED; b++) {
-        cumulative += SUM(m, injected_buckets[b]);
-        if (b < NINJECTED)
-            put(t, "memproxy_memory_injected_tokens_bucket{le=\"%u\"} %llu\n", injected_bounds[b],
-                (unsigned long long)cumulative);
-        else
-            put(t, "memproxy_memory_injected_tokens_bucket{le=\"+Inf\"} %llu\n",
-                (unsigned long long)cumulative);
-    }
-    put(t, "memproxy_memory_injected_tokens_sum %llu\n", (unsigned long long)SUM(m, injected_sum));
-    put(t, "memproxy_memory_injected_tokens_count %llu\n", (unsigned long long)cumulative);
+    uint64_t counts[NINJECTED + 1];
+    for (size_t b = 0; b <= NINJECTED; b++)
+        counts[b] = SUM(m, injected_buckets[b]);
+    put_histogram(t, "memproxy_memory_injected_tokens", "Estimated tokens injected per request.",
+                  injected_bounds, NINJECTED, counts, (double)SUM(m, injected_sum));
     put(t,
         "# HELP memproxy_memory_errors_total Requests whose memory was skipped after a failure.\n"
         "# TYPE memproxy_memory_errors_total counter\n"

@@ -83,6 +83,13 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     struct mp_chatreq req;
     struct mp_inject_plan plan;
     const struct mp_config *cfg = loop->cfg;
+    if (!m->reads && !m->writes)
+        return;
+    if (mp_chatreq_scan(body, len, loop->chat_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+        fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
+        m->reads = m->writes = false;
+        return;
+    }
     if (!m->reads)
         return;
     int rc = mp_store_get(loop->store, m->user, m->user_len, &um);
@@ -90,11 +97,6 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
         return;
     if (rc != MP_OK) {
         fail(m, loop, "storage_unavailable");
-        return;
-    }
-    if (mp_chatreq_scan(body, len, loop->chat_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
-        fail(m, loop, "invalid_json");
-        mp_usermem_free(um);
         return;
     }
     struct mp_mem_message *all;

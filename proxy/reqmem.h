@@ -46,8 +46,10 @@ int mp_reqmem_user_id(const struct mp_config *cfg, const struct mp_http_request_
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
                     size_t user_len);
 
-/* Reads the user's memory and builds the injected body (on success m->body).
- * body is the client's request body (borrowed). */
+/* Checks the body is a chat request memory can work with (else
+ * X-Memory-Error: invalid_json, and neither read nor record), then reads the
+ * user's memory and builds the injected body (on success m->body). body is
+ * the client's request body (borrowed). */
 void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out

@@ -353,6 +353,11 @@ struct mp_metrics *mp_server_metrics(struct mp_server *s)
     return s->metrics;
 }
 
+struct mp_store *mp_server_store(struct mp_server *s)
+{
+    return s->store;
+}
+
 const char *mp_server_not_ready(struct mp_server *s)
 {
     if (s->draining)

@@ -25,6 +25,7 @@ int mp_server_run(struct mp_server *s);
 void mp_server_free(struct mp_server *s);
 
 struct mp_metrics *mp_server_metrics(struct mp_server *s);
+struct mp_store *mp_server_store(struct mp_server *s);
 
 /* NULL when ready; else a static text saying why not ("draining\n", ...). */
 const char *mp_server_not_ready(struct mp_server *s);
