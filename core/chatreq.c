@@ -26,12 +26,16 @@
 #define HASH_SEED 0x6d656d70726f7879ull /* "memproxy" */
 #define HASH_K1   0x9e3779b97f4a7c15ull
 #define HASH_K2   0xff51afd7ed558ccdull
+#define HASH_K3   0xc4ceb9fe1a85ec53ull
 
+/* Two lanes over 16-byte blocks: each lane is a multiply chain, and two
+ * independent chains run twice as fast as one (hashing was 40% of a
+ * scan of a long history with one). */
 struct hasher {
-    uint64_t h;
-    uint64_t pend; /* up to 7 bytes waiting for a full word, little-endian */
-    unsigned npend;
+    uint64_t a, b;
     uint64_t len;
+    unsigned char pend[16]; /* bytes waiting for a full block */
+    unsigned npend;
 };
 
 static uint64_t rotl64(uint64_t x, unsigned r)
@@ -41,55 +45,60 @@ static uint64_t rotl64(uint64_t x, unsigned r)
 
 static uint64_t load_le64(const unsigned char *p)
 {
-    uint64_t w = 0;
-    for (unsigned i = 0; i < 8; i++)
-        w |= (uint64_t)p[i] << (8 * i);
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
     return w;
 }
 
 static void hash_init(struct hasher *st, int role)
 {
-    st->h = HASH_SEED ^ ((uint64_t)(unsigned)(role + 1) * HASH_K1);
-    st->pend = 0;
-    st->npend = 0;
+    st->a = HASH_SEED ^ ((uint64_t)(unsigned)(role + 1) * HASH_K1);
+    st->b = ~st->a;
     st->len = 0;
+    st->npend = 0;
 }
 
-static void hash_word(struct hasher *st, uint64_t w)
+static void hash_block(struct hasher *st, const unsigned char *p)
 {
-    st->h = rotl64((st->h ^ w) * HASH_K2, 29);
+    st->a = rotl64((st->a ^ load_le64(p)) * HASH_K2, 29);
+    st->b = rotl64((st->b ^ load_le64(p + 8)) * HASH_K3, 31);
 }
 
 static void hash_feed(struct hasher *st, const unsigned char *p, size_t n)
 {
     st->len += n;
-    while (st->npend > 0 && n > 0) {
-        st->pend |= (uint64_t)*p++ << (8 * st->npend++);
-        n--;
-        if (st->npend == 8) {
-            hash_word(st, st->pend);
-            st->pend = 0;
-            st->npend = 0;
-        }
+    if (st->npend > 0) {
+        size_t k = 16 - st->npend < n ? 16 - st->npend : n;
+        memcpy(st->pend + st->npend, p, k);
+        st->npend += (unsigned)k;
+        p += k;
+        n -= k;
+        if (st->npend < 16)
+            return;
+        hash_block(st, st->pend);
+        st->npend = 0;
     }
-    for (; n >= 8; p += 8, n -= 8)
-        hash_word(st, load_le64(p));
-    while (n > 0) {
-        st->pend |= (uint64_t)*p++ << (8 * st->npend++);
-        n--;
-    }
+    for (; n >= 16; p += 16, n -= 16)
+        hash_block(st, p);
+    memcpy(st->pend, p, n);
+    st->npend = (unsigned)n;
 }
 
 static uint64_t hash_final(struct hasher *st)
 {
     uint64_t k;
-    if (st->npend > 0)
-        hash_word(st, st->pend);
-    k = st->h ^ st->len;
+    if (st->npend > 0) {
+        memset(st->pend + st->npend, 0, 16 - st->npend);
+        hash_block(st, st->pend);
+    }
+    k = st->a ^ rotl64(st->b, 32) ^ st->len;
     k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
+    k *= HASH_K2;
     k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
+    k *= HASH_K3;
     k ^= k >> 33;
     return k;
 }

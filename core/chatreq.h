@@ -97,11 +97,12 @@ bool mp_chatreq_message_text_equals(const char *body, const struct mp_chatreq_ms
 
 /* The hash stored in text_hash: equal role and text give equal hashes on
  * every platform and in every version (the value may be persisted). It is
- * not cryptographic: compare the bytes after a hash match. Definition:
- * h = 0x6d656d70726f7879 ^ (role+1) * 0x9e3779b97f4a7c15; then for each
- * 8-byte little-endian word w of text (the last one zero-padded):
- * h = rotl64((h ^ w) * 0xff51afd7ed558ccd, 29); finally h ^= len, then the
- * murmur3 fmix64 finalizer. */
+ * not cryptographic: compare the bytes after a hash match. Definition, with
+ * K1 = 0x9e3779b97f4a7c15, K2 = 0xff51afd7ed558ccd, K3 = 0xc4ceb9fe1a85ec53:
+ * a = 0x6d656d70726f7879 ^ (role + 1) * K1, b = ~a; text is read in 16-byte
+ * blocks (the last one zero-padded), each as two little-endian words w0, w1:
+ * a = rotl64((a ^ w0) * K2, 29), b = rotl64((b ^ w1) * K3, 31); then
+ * k = a ^ rotl64(b, 32) ^ len, and the murmur3 fmix64 finalizer on k. */
 uint64_t mp_chatreq_hash_text(int role, const char *text, size_t len);
 
 #endif

@@ -25,21 +25,30 @@
  * MP_INJECT_TOKENS_PER_MESSAGE + mp_inject_estimate_tokens(text bytes),
  * text bytes being the decoded UTF-8 content the model reads (the block
  * text as a whole, each buffered message's content), not its JSON escaping.
- * Everything injected fits budget_tokens. The block takes, in order: the
- * intro (if even the intro and one message's overhead do not fit, nothing
- * is injected); facts by trust class (higher first), then confidence
- * (higher first), then recency (observed time, newer first), each whole or
- * skipped; the summary, whole or cut at a UTF-8 boundary (at a word
- * boundary when one is near) and ended with "..." (U+2026); then, with what
- * is left, the newest messages, each whole, except that the oldest of those
- * taken may be cut the same way. Cuts are made in decoded text, before
- * escaping, so no UTF-8 sequence or JSON escape is ever split.
+ * Everything injected fits budget_tokens; plan->tokens is that sum. Items
+ * are taken in this order, each with what budget the earlier ones left:
+ *   1. the intro; if it does not fit, nothing is injected;
+ *   2. the facts (PROFILE), by trust class (higher first), then confidence
+ *      (higher first), then recency (observed time, newer first), then key;
+ *      each whole, or skipped when it does not fit (a later, shorter fact
+ *      may still fit); pii facts only with inject_pii;
+ *   3. the summary (SUMMARY), whole, or cut at a UTF-8 boundary (at a
+ *      space when one is within 40 bytes of the cut) and ended with U+2026
+ *      "...", or left out when less than 16 bytes of it would fit;
+ *   4. the buffered messages (BUFFER), newest first while each fits whole;
+ *      the first that does not is cut like the summary (or left out, under
+ *      16 bytes) and ends the choice; they are written oldest first.
+ * Cuts are made in decoded text, before escaping, so no UTF-8 sequence or
+ * JSON escape is ever split. Nothing is injected when no fact, summary or
+ * message made it (the intro alone is never sent). In buffer mode the block
+ * is the intro alone, telling the model what the messages after it are.
  *
  * Escaping rule for stored text placed inside the block (fact keys, fact
  * values, summary), so it cannot close the block, start a line of its own
  * or pose as a role tag:
- *   - control characters (C0, DEL, C1), U+2028 and U+2029 -> ' '
- *     (so no stored text can start a new line);
+ *   - control characters (C0, DEL, C1), U+2028 and U+2029, and the bidi
+ *     embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069)
+ *     -> ' ' (so no stored text can start a new line or hide its order);
  *   - '[' -> '(' and ']' -> ')' (no fake section headers);
  *   - '<' -> U+2039 and '>' -> U+203A (single angle quotation marks): this
  *     breaks every tag lookalike, "<|im_start|>", "<im_start>", "</memory>",
@@ -48,8 +57,8 @@
  *   - invalid UTF-8 -> U+FFFD;
  *   - a fact value longer than MP_INJECT_FACT_VALUE_MAX bytes after this
  *     is cut as the summary is.
- * Then the whole block, and every injected message, is JSON-escaped with
- * mp_json_escape. */
+ * Then the whole block, and every injected message, is JSON-escaped (runs
+ * of plain ASCII copied, everything else through mp_json_escape). */
 #ifndef MP_CORE_INJECT_H
 #define MP_CORE_INJECT_H
 
@@ -90,7 +99,8 @@ struct mp_inject_plan {
     /* Added with the implementation: */
     bool summary_cut;     /* the summary was cut to fit */
     bool message_cut;     /* the oldest injected message was cut to fit */
-    size_t ndeduplicated; /* buffered messages skipped because the request has them */
+    size_t ndeduplicated; /* buffered messages skipped because the request has them (of those
+                             looked at before the budget ran out) */
 };
 
 /* The sections a mode injects: buffer -> BUFFER; summary -> SUMMARY|BUFFER;

@@ -14,11 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_ENTITY_KEY_MAX 64       /* normalized key bytes, without NUL */
-#define MP_ENTITY_VALUE_MAX 512    /* value bytes, without NUL */
-#define MP_MESSAGE_CONTENT_MAX 16384 /* stored message text; longer text is cut at a
-                                        UTF-8 boundary and marked */
-#define MP_REQUEST_ID_MAX 64       /* provenance ids, without NUL */
+#define MP_ENTITY_KEY_MAX   64  /* normalized key bytes, without NUL */
+#define MP_ENTITY_VALUE_MAX 512 /* value bytes, without NUL */
+#define MP_MESSAGE_CONTENT_MAX                                                                     \
+    16384                    /* stored message text; longer text is cut at a                       \
+                                UTF-8 boundary and marked */
+#define MP_REQUEST_ID_MAX 64 /* provenance ids, without NUL */
 #define MP_MODEL_NAME_MAX 128
 
 enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
@@ -26,18 +27,18 @@ enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
 /* How much a fact is trusted, weakest first; a higher class outranks a lower
  * one for the same key regardless of time. */
 enum mp_trust {
-    MP_TRUST_INFERRED, /* extracted from what the assistant said */
-    MP_TRUST_STATED,   /* extracted from what the user said */
-    MP_TRUST_CORRECTED,/* set by the user (PUT /v1/memory/entities/{key}) */
-    MP_TRUST_ADMIN     /* set by an admin */
+    MP_TRUST_INFERRED,  /* extracted from what the assistant said */
+    MP_TRUST_STATED,    /* extracted from what the user said */
+    MP_TRUST_CORRECTED, /* set by the user (PUT /v1/memory/entities/{key}) */
+    MP_TRUST_ADMIN      /* set by an admin */
 };
 
 struct mp_mem_message {
     enum mp_role role;
     char *content;
     size_t content_len;
-    int64_t at_ms;  /* when the turn happened (ms since the epoch) */
-    uint64_t seq;   /* per-user sequence number, increasing */
+    int64_t at_ms;                          /* when the turn happened (ms since the epoch) */
+    uint64_t seq;                           /* per-user sequence number, increasing */
     char request_id[MP_REQUEST_ID_MAX + 1]; /* the turn that produced it */
 };
 
@@ -45,13 +46,13 @@ struct mp_mem_entity {
     char key[MP_ENTITY_KEY_MAX + 1]; /* normalized: see mp_usermem_normalize_key() */
     char *value;
     size_t value_len;
-    double confidence;   /* 0..1 */
+    double confidence;      /* 0..1 */
     int64_t observed_at_ms; /* the turn's time */
     int64_t recorded_at_ms; /* when memproxy stored it */
     enum mp_trust trust;
     enum mp_role source_role;
     bool pii;
-    uint32_t revision; /* increases on every change of this key */
+    uint32_t revision;                      /* increases on every change of this key */
     char request_id[MP_REQUEST_ID_MAX + 1]; /* source turn ("" for corrections) */
     char model[MP_MODEL_NAME_MAX + 1];      /* extraction model ("" if none) */
 };

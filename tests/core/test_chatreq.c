@@ -56,21 +56,33 @@ static const char *text_of(const char *body, size_t i, char *buf, size_t cap)
 
 /* The hash as the header defines it, written independently of the
  * streaming implementation. */
+static uint64_t rotl(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t ref_word(const char *text, size_t len, size_t at)
+{
+    uint64_t w = 0;
+    for (size_t k = 0; k < 8 && at + k < len; k++)
+        w |= (uint64_t)(unsigned char)text[at + k] << (8 * k);
+    return w;
+}
+
 static uint64_t ref_hash(int role, const char *text, size_t len)
 {
-    uint64_t h = 0x6d656d70726f7879ull ^ ((uint64_t)(role + 1) * 0x9e3779b97f4a7c15ull);
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t w = 0;
-        for (size_t k = 0; k < 8 && i + k < len; k++)
-            w |= (uint64_t)(unsigned char)text[i + k] << (8 * k);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h = (h << 29) | (h >> 35);
+    const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xff51afd7ed558ccdull,
+                   k3 = 0xc4ceb9fe1a85ec53ull;
+    uint64_t a = 0x6d656d70726f7879ull ^ ((uint64_t)(role + 1) * k1), b = ~a, h;
+    for (size_t i = 0; i < len; i += 16) {
+        a = rotl((a ^ ref_word(text, len, i)) * k2, 29);
+        b = rotl((b ^ ref_word(text, len, i + 8)) * k3, 31);
     }
-    h ^= len;
+    h = a ^ rotl(b, 32) ^ len;
     h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
+    h *= k2;
     h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
+    h *= k3;
     h ^= h >> 33;
     return h;
 }
