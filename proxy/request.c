@@ -185,8 +185,9 @@ static bool name_is(const struct mp_http_header *h, const char *name)
 
 /* Copies the client's headers for curl: hop-by-hop fields, Host,
  * Content-Length and Expect are curl's to write; Authorization is replaced
- * when [upstream] api_key is set. Accept and Content-Type are suppressed
- * when absent so curl adds no defaults of its own. */
+ * when [upstream] api_key is set; Accept-Encoding is dropped when the reply
+ * will be recorded (a compressed reply could not be read). Accept and
+ * Content-Type are suppressed when absent so curl adds no defaults. */
 static void build_headers(struct mp_request *r, const struct mp_config *cfg)
 {
     const struct mp_http_request_head *head = r->head;
@@ -202,6 +203,8 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
             continue;
         if (cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
             continue;
+        if (r->mem.writes && name_is(h, "accept-encoding"))
+            continue; /* the reply is read for memory: it must not come compressed */
         has_accept = has_accept || name_is(h, "accept");
         has_ctype = has_ctype || name_is(h, "content-type");
         add_header(r, h->name, h->name_len, h->value, h->value_len);
