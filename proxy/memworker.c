@@ -98,8 +98,46 @@ void mp_memticket_cancel(struct mp_memticket *t)
 
 /* ---- turning a turn into store ops ---- */
 
+/* Cuts text to MP_MESSAGE_CONTENT_MAX bytes at a UTF-8 boundary, marked
+ * with an ellipsis, when it is longer; returns the length to store. */
+static size_t cut_to_max(char *text, size_t len)
+{
+    static const char mark[] = "\xE2\x80\xA6"; /* U+2026 */
+    if (len <= MP_MESSAGE_CONTENT_MAX)
+        return len;
+    size_t cut = MP_MESSAGE_CONTENT_MAX - (sizeof(mark) - 1);
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+        cut--;                              /* never split a UTF-8 sequence */
+    memcpy(text + cut, mark, sizeof(mark)); /* with its NUL: cut + 4 <= len */
+    return cut + sizeof(mark) - 1;
+}
+
+/* The text of request message m, malloc'd and cut to the stored maximum. */
+static char *message_text(const struct mp_turn *turn, const struct mp_chatreq_msg *m, size_t *len)
+{
+    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
+    char *text = malloc(cap);
+    if (text == NULL)
+        return NULL;
+    if (mp_chatreq_message_text(turn->request_body, m, text, cap, len) != MP_OK) {
+        free(text);
+        return NULL;
+    }
+    text[*len] = '\0';
+    *len = cut_to_max(text, *len);
+    return text;
+}
+
+static void set_message(struct mp_mem_message *out, const struct mp_turn *turn, enum mp_role role,
+                        char *text, size_t len)
+{
+    *out = (struct mp_mem_message){
+        .role = role, .content = text, .content_len = len, .at_ms = turn->at_ms};
+    memcpy(out->request_id, turn->request_id, sizeof(out->request_id));
+}
+
 /* The turn's messages: the request's trailing user messages, then the reply. */
-static size_t turn_messages(const struct mp_turn *turn, struct mp_mem_message *out, char **texts)
+static size_t turn_messages(struct mp_turn *turn, struct mp_mem_message *out, char **texts)
 {
     struct mp_chatreq req;
     size_t n = 0;
@@ -113,31 +151,17 @@ static size_t turn_messages(const struct mp_turn *turn, struct mp_mem_message *o
     }
     for (size_t i = req.first_new_user; i < req.nmsgs && n < MAX_TURN_MESSAGES; i++) {
         size_t len = 0;
-        char *text = malloc(MP_MESSAGE_CONTENT_MAX + 1);
+        char *text = message_text(turn, &req.msgs[i], &len);
         if (text == NULL)
-            break;
-        if (mp_chatreq_message_text(turn->request_body, &req.msgs[i], text, MP_MESSAGE_CONTENT_MAX,
-                                    &len) != MP_OK) {
-            free(text);
             continue;
-        }
-        text[len] = '\0';
         texts[n] = text;
-        out[n] = (struct mp_mem_message){
-            .role = MP_ROLE_USER, .content = text, .content_len = len, .at_ms = turn->at_ms};
-        memcpy(out[n].request_id, turn->request_id, sizeof(out[n].request_id));
-        n++;
+        set_message(&out[n++], turn, MP_ROLE_USER, text, len);
     }
     free(msgs);
     if (n == 0)
         return 0; /* no new user message: nothing to remember */
-    size_t rlen =
-        turn->reply_len > MP_MESSAGE_CONTENT_MAX ? MP_MESSAGE_CONTENT_MAX : turn->reply_len;
-    out[n] = (struct mp_mem_message){.role = MP_ROLE_ASSISTANT,
-                                     .content = turn->reply,
-                                     .content_len = rlen,
-                                     .at_ms = turn->at_ms};
-    memcpy(out[n].request_id, turn->request_id, sizeof(out[n].request_id));
+    set_message(&out[n], turn, MP_ROLE_ASSISTANT, turn->reply,
+                cut_to_max(turn->reply, turn->reply_len));
     return n + 1;
 }
 
