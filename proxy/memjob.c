@@ -486,10 +486,13 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     ops[0].u.summary.through_seq = r->job.through_seq;
     op_for_job(&ops[1], MP_OP_DONE_JOB, &r->job);
     ops[1].u.job_id = r->job.id;
-    if (apply(j, ops, 2) == MP_OK)
+    if (apply(j, ops, 2) == MP_OK) {
         count(j, &r->job, MP_JOBR_OK);
-    else
+        /* turns that came in meanwhile may have refilled the buffer */
+        mp_memjobs_after_turn(j, r->job.user, r->job.user_len, true, false);
+    } else {
         job_retry(j, &r->job);
+    }
     free(text);
 }
 

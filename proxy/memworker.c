@@ -85,9 +85,11 @@ static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
     struct mp_memticket *t = arg;
     (void)fd;
     (void)what;
-    if (!t->cancelled)
+    if (!t->cancelled) {
         t->done(t, t->arg, t->status);
-    ticket_unref(t);
+        ticket_unref(t); /* the caller's: once done ran there is nothing to cancel */
+    }
+    ticket_unref(t); /* the worker's */
 }
 
 void mp_memticket_cancel(struct mp_memticket *t)
@@ -231,8 +233,10 @@ static void record_turn(struct mp_memworker *mw, struct mp_turn *turn)
 
 static void handle_turn(struct mp_memworker *mw, struct mp_turn *turn)
 {
-    if (turn->auth != NULL)
-        mp_memjobs_remember_auth(mw->jobs, turn->user, turn->user_len, turn->auth, turn->auth_len);
+    /* a turn without Authorization (an upstream that needs none) lets its
+     * jobs run without one too */
+    mp_memjobs_remember_auth(mw->jobs, turn->user, turn->user_len,
+                             turn->auth != NULL ? turn->auth : "", turn->auth_len);
     record_turn(mw, turn);
     mp_turn_free(turn);
 }

@@ -70,7 +70,8 @@ typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
  * filled) in one transaction on the worker, then runs done(t, arg, status)
  * on reply_base's thread. With MP_OP_DELETE_USER the user's running job is
  * cancelled too. Returns MP_OK or MP_ENOMEM (done will not run). *ticket
- * lets the caller cancel: after mp_memticket_cancel() done never runs. */
+ * lets the caller cancel until done runs: after mp_memticket_cancel() done
+ * never runs. The ticket is freed after done or cancel, whichever comes. */
 int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
                         struct event_base *reply_base, mp_memticket_fn done, void *arg,
                         struct mp_memticket **ticket);

@@ -300,9 +300,14 @@ static void put_completion(struct fake_buf *o, const struct fake_v1_req *r)
     fake_buf_puts(o, "\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"");
     put_model(o, r);
     fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-                     "\"content\":\"Hello from fake upstream\"},\"finish_reason\":\"stop\"}],"
-                     "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":4,"
-                     "\"total_tokens\":5}}");
+                     "\"content\":");
+    if (r->content != NULL) {
+        fake_buf_put(o, r->content, r->content_len);
+    } else {
+        fake_buf_puts(o, "\"Hello from fake upstream\"");
+    }
+    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
+                     "\"completion_tokens\":4,\"total_tokens\":5}}");
 }
 
 static void put_error(struct fake_buf *o, long status)

@@ -72,6 +72,8 @@ struct fake_v1_req {
     size_t ctype_len;
     const char *model; /* raw JSON string content; NULL: "fake" */
     size_t model_len;
+    const char *content; /* the message content as a JSON value; NULL: the default text */
+    size_t content_len;
     bool stream;
     bool close; /* the client asked to close after this response */
 };

@@ -72,6 +72,62 @@ void fake_buf_put_hex(struct fake_buf *b, uint64_t v)
     fake_buf_put(b, tmp + i, sizeof(tmp) - i);
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (no overlongs, surrogates
+ * or code points past U+10FFFF), or 0 when the lead byte starts none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t k = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+    if (k == 0 || k > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f)) {
+        return 0;
+    }
+    return k;
+}
+
+void fake_buf_put_json_string(struct fake_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0; /* start of the bytes not yet copied */
+    fake_buf_puts(b, "\"");
+    if (n == 0) {
+        fake_buf_puts(b, "\"");
+        return;
+    }
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        size_t k = c < 0x80 ? 1 : utf8_len(u + i, n - i);
+        if (k > 0 && c >= 0x20 && c != '"' && c != '\\') {
+            i += k;
+            continue;
+        }
+        fake_buf_put(b, s + run, i - run);
+        if (k == 0) {
+            fake_buf_puts(b, "\\ufffd");
+        } else if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            fake_buf_put(b, esc, 2);
+        } else if (c == '\n') {
+            fake_buf_puts(b, "\\n");
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            fake_buf_put(b, esc, 6);
+        }
+        i++;
+        run = i;
+    }
+    fake_buf_put(b, s + run, n - run);
+    fake_buf_puts(b, "\"");
+}
+
 void fake_buf_free(struct fake_buf *b)
 {
     free(b->p);
@@ -132,6 +188,15 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 12 && memcmp(t, "/_fake/reset", 12) == 0) {
         return FAKE_ROUTE_RESET;
     }
+    if (plen == 15 && memcmp(t, "/_fake/requests", 15) == 0) {
+        return FAKE_ROUTE_REQUESTS;
+    }
+    if (plen == 11 && memcmp(t, "/_fake/jobs", 11) == 0) {
+        return FAKE_ROUTE_JOBS;
+    }
+    if (plen == 14 && memcmp(t, "/_fake/jobmode", 14) == 0) {
+        return FAKE_ROUTE_JOBMODE;
+    }
     return FAKE_ROUTE_OTHER;
 }
 
@@ -153,6 +218,10 @@ static int parse_request_line(const char *l, size_t n, struct fake_head *h, int 
         return FAKE_HTTP_BAD;
     }
     *minor = v[7] - '0';
+    h->method.off = 0;
+    h->method.len = (size_t)(sp1 - l);
+    h->target.off = (size_t)(t - l);
+    h->target.len = (size_t)(sp2 - t);
     h->route = route_of(t, (size_t)(sp2 - t));
     return FAKE_HTTP_OK;
 }
@@ -475,6 +544,72 @@ static size_t skip_value(const char *b, size_t n, size_t i)
     return i;
 }
 
+/* The member of the object b[0..n) starting at *i (just after '{' or a
+ * ','): its key and value spans; *i moves past it and its comma. Returns
+ * 1, 0 at the object's end, or -1 when cut or malformed. */
+static int next_member(const char *b, size_t n, size_t *i, struct fake_span *key,
+                       struct fake_span *val)
+{
+    size_t p = skip_ws(b, n, *i);
+    if (p < n && b[p] == '}') {
+        return 0;
+    }
+    if (p >= n || b[p] != '"') {
+        return -1;
+    }
+    key->off = p + 1;
+    p = skip_string(b, n, p);
+    if (p > n) {
+        return -1;
+    }
+    key->len = p - 1 - key->off;
+    p = skip_ws(b, n, p);
+    if (p >= n || b[p] != ':') {
+        return -1;
+    }
+    val->off = skip_ws(b, n, p + 1);
+    if (val->off >= n) {
+        return -1;
+    }
+    p = skip_value(b, n, val->off);
+    if (p > n) {
+        return -1;
+    }
+    val->len = p - val->off;
+    p = skip_ws(b, n, p);
+    if (p < n && b[p] == ',') {
+        *i = p + 1;
+        return 1;
+    }
+    *i = p; /* the next call sees the closing brace, or fails */
+    return 1;
+}
+
+static bool key_is(const char *b, struct fake_span k, const char *name, size_t len)
+{
+    return k.len == len && memcmp(b + k.off, name, len) == 0;
+}
+
+/* The first element of the array value v, if any. */
+static bool first_element(const char *b, struct fake_span v, struct fake_span *out)
+{
+    if (v.len < 2 || b[v.off] != '[') {
+        return false;
+    }
+    size_t end = v.off + v.len;
+    size_t s = skip_ws(b, end, v.off + 1);
+    if (s >= end || b[s] == ']') {
+        return false;
+    }
+    size_t e = skip_value(b, end, s);
+    if (e > end) {
+        return false;
+    }
+    out->off = s;
+    out->len = e - s;
+    return true;
+}
+
 void fake_http_scan_body(const char *b, size_t n, struct fake_body_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -483,37 +618,38 @@ void fake_http_scan_body(const char *b, size_t n, struct fake_body_info *out)
         return;
     }
     i++;
-    for (;;) {
-        i = skip_ws(b, n, i);
-        if (i >= n || b[i] != '"') {
-            return;
+    struct fake_span k;
+    struct fake_span v;
+    while (next_member(b, n, &i, &k, &v) == 1) {
+        if (key_is(b, k, "stream", 6)) {
+            out->stream = v.len == 4 && memcmp(b + v.off, "true", 4) == 0;
+        } else if (key_is(b, k, "model", 5)) {
+            out->has_model = v.len >= 2 && b[v.off] == '"';
+            out->model.off = v.off + 1;
+            out->model.len = out->has_model ? v.len - 2 : 0;
+        } else if (key_is(b, k, "response_format", 15)) {
+            out->response_format = !(v.len == 4 && memcmp(b + v.off, "null", 4) == 0);
+        } else if (key_is(b, k, "messages", 8)) {
+            out->has_first_message = first_element(b, v, &out->first_message);
         }
-        size_t ks = i + 1;
-        i = skip_string(b, n, i);
-        if (i > n) {
-            return;
-        }
-        size_t klen = i - 1 - ks;
-        i = skip_ws(b, n, i);
-        if (i >= n || b[i] != ':') {
-            return;
-        }
-        size_t vs = skip_ws(b, n, i + 1);
-        i = skip_value(b, n, vs);
-        if (i > n) {
-            return;
-        }
-        if (klen == 6 && memcmp(b + ks, "stream", 6) == 0) {
-            out->stream = i - vs == 4 && memcmp(b + vs, "true", 4) == 0;
-        } else if (klen == 5 && memcmp(b + ks, "model", 5) == 0) {
-            out->has_model = b[vs] == '"';
-            out->model.off = vs + 1;
-            out->model.len = out->has_model ? i - vs - 2 : 0;
-        }
-        i = skip_ws(b, n, i);
-        if (i >= n || b[i] != ',') {
-            return;
-        }
-        i++;
     }
+}
+
+bool fake_json_member(const char *b, size_t n, const char *name, struct fake_span *value)
+{
+    size_t i = skip_ws(b, n, 0);
+    if (i >= n || b[i] != '{') {
+        return false;
+    }
+    i++;
+    size_t len = strlen(name);
+    struct fake_span k;
+    struct fake_span v;
+    while (next_member(b, n, &i, &k, &v) == 1) {
+        if (key_is(b, k, name, len)) {
+            *value = v;
+            return true;
+        }
+    }
+    return false;
 }

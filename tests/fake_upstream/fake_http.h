@@ -24,6 +24,10 @@ void fake_buf_put(struct fake_buf *b, const void *p, size_t n);
 void fake_buf_puts(struct fake_buf *b, const char *s);
 void fake_buf_put_u64(struct fake_buf *b, uint64_t v);
 void fake_buf_put_hex(struct fake_buf *b, uint64_t v);
+/* s[0..n) as a JSON string, quotes included. Valid UTF-8 is copied (only
+ * '"', '\\' and controls escaped); each byte of invalid UTF-8 becomes
+ * U+FFFD, so the output is always valid JSON whatever the input. */
+void fake_buf_put_json_string(struct fake_buf *b, const char *s, size_t n);
 void fake_buf_free(struct fake_buf *b);
 
 enum fake_http_result {
@@ -38,6 +42,9 @@ enum fake_route {
     FAKE_ROUTE_LAST,
     FAKE_ROUTE_STATS,
     FAKE_ROUTE_RESET,
+    FAKE_ROUTE_REQUESTS,
+    FAKE_ROUTE_JOBS,
+    FAKE_ROUTE_JOBMODE,
     FAKE_ROUTE_OTHER
 };
 
@@ -51,8 +58,10 @@ struct fake_span {
 
 struct fake_head {
     enum fake_route route;
-    size_t head_len;        /* request line + fields + empty line */
-    int64_t content_length; /* -1 when absent */
+    struct fake_span method; /* request line: method */
+    struct fake_span target; /* request line: target, query included */
+    size_t head_len;         /* request line + fields + empty line */
+    int64_t content_length;  /* -1 when absent */
     bool chunked;
     bool keep_alive;
     bool expect_continue;
@@ -90,13 +99,21 @@ int fake_http_chunked_feed(struct fake_chunked *c, const char *buf, size_t len,
                            struct fake_buf *body, size_t cap);
 
 struct fake_body_info {
-    bool stream;            /* top-level "stream" is the literal true */
-    bool has_model;         /* top-level "model" is a string */
-    struct fake_span model; /* its raw content between the quotes, escapes kept */
+    bool stream;                    /* top-level "stream" is the literal true */
+    bool has_model;                 /* top-level "model" is a string */
+    struct fake_span model;         /* its raw content between the quotes, escapes kept */
+    bool response_format;           /* top-level "response_format" is present and not null */
+    bool has_first_message;         /* top-level "messages" is an array with an element */
+    struct fake_span first_message; /* that first element, raw */
 };
 
 /* Scans the top-level members of a JSON object in linear time, without
  * validating. Anything that is not an object yields stream false, no model. */
 void fake_http_scan_body(const char *b, size_t n, struct fake_body_info *out);
+
+/* Finds the member name (compared raw, no escapes) of the JSON object
+ * b[0..n), in linear time without validating: true with its value's span
+ * (raw, quotes included), false when absent or when b is not an object. */
+bool fake_json_member(const char *b, size_t n, const char *name, struct fake_span *value);
 
 #endif

@@ -9,6 +9,8 @@
  * reused, so a keep-alive request allocates nothing once they have grown. */
 #include "fake_behavior.h"
 #include "fake_http.h"
+#include "fake_llm.h"
+#include "fake_record.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -45,10 +47,14 @@ struct server {
     struct event *ev_term;
     struct event *ev_int;
     struct conn *conns;
-    struct fake_buf last;
-    bool has_last;
+    struct fake_records records; /* the last /v1 requests */
+    struct fake_buf last;        /* the newest request when too big for its record */
+    bool has_last;               /* last holds it */
+    struct fake_buf scratch;     /* control answers, job contents */
     bool quiet;
     struct stats st;
+    uint64_t jobs[FAKE_JOB_COUNT];
+    enum fake_mode modes[FAKE_JOB_COUNT];
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL };
@@ -265,15 +271,81 @@ static enum progress reject(struct conn *c, int status, const char *msg)
         c, fake_plan_simple(&c->plan, status, "application/json", body, (size_t)n, true));
 }
 
+/* Keeps the request for /_fake/requests and /_fake/last: in its record, and
+ * when that cannot hold all of it, also whole in srv->last. */
+static struct fake_record *record(struct server *srv, const struct conn *c,
+                                  const struct fake_v1_req *r)
+{
+    struct fake_record *rec =
+        fake_records_add(&srv->records, r->n, c->in.p, c->req_len, c->head.head_len, r->body,
+                         r->body_len, c->head.chunked);
+    srv->has_last = false;
+    if (rec == NULL || rec->complete) {
+        return rec;
+    }
+    srv->last.len = 0;
+    srv->last.oom = false;
+    fake_buf_put(&srv->last, c->in.p, c->req_len);
+    srv->has_last = !srv->last.oom;
+    return rec;
+}
+
+static bool span_eq(const char *buf, struct fake_span s, const char *lit)
+{
+    return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
+}
+
+/* POST /v1/chat/completions, any query. */
+static bool is_chat_post(const struct conn *c)
+{
+    const char *buf = c->in.p;
+    struct fake_span t = c->head.target;
+    const char *q = memchr(buf + t.off, '?', t.len);
+    if (q != NULL) {
+        t.len = (size_t)(q - (buf + t.off));
+    }
+    return span_eq(buf, c->head.method, "POST") && span_eq(buf, t, "/v1/chat/completions");
+}
+
+/* A memory job plays the LLM: the content comes from fake_llm, the mode
+ * may add a status, a delay or a stall (X-Fake-Behavior still applies). */
+static void play_job(struct server *srv, struct fake_record *rec, struct fake_behavior *b,
+                     struct fake_v1_req *r, const struct fake_body_info *info)
+{
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    enum fake_job job = fake_llm_reply(r->body, r->body_len, info, srv->modes, &srv->scratch);
+    if (job == FAKE_JOB_NONE) {
+        return;
+    }
+    srv->jobs[job]++;
+    if (rec != NULL) {
+        rec->job = job == FAKE_JOB_EXTRACT ? "extract" : "summarize";
+    }
+    switch (srv->modes[job]) {
+    case FAKE_MODE_STATUS500:
+        b->status = b->status < 0 ? 500 : b->status;
+        break;
+    case FAKE_MODE_SLOW:
+        b->delay_ms = (b->delay_ms < 0 ? 0 : b->delay_ms) + FAKE_SLOW_MS;
+        break;
+    case FAKE_MODE_STALL:
+        b->stall = true;
+        break;
+    default:
+        break;
+    }
+    if (!srv->scratch.oom) {
+        r->content = srv->scratch.p;
+        r->content_len = srv->scratch.len;
+    }
+}
+
 static enum progress answer_v1(struct conn *c)
 {
     struct server *srv = c->srv;
     const char *buf = c->in.p;
     srv->st.requests++;
-    srv->last.len = 0;
-    srv->last.oom = false;
-    fake_buf_put(&srv->last, buf, c->req_len);
-    srv->has_last = !srv->last.oom;
 
     struct fake_v1_req r = {.n = srv->st.requests, .close = !c->head.keep_alive};
     if (c->head.chunked) {
@@ -283,6 +355,7 @@ static enum progress answer_v1(struct conn *c)
         r.body = buf + c->head.head_len;
         r.body_len = c->req_len - c->head.head_len;
     }
+    struct fake_record *rec = record(srv, c, &r);
     if (c->head.has_ctype) {
         r.ctype = buf + c->head.ctype.off;
         r.ctype_len = c->head.ctype.len;
@@ -303,7 +376,107 @@ static enum progress answer_v1(struct conn *c)
             break;
         }
     }
+    if (b.err[0] == '\0' && !r.stream && is_chat_post(c)) {
+        play_job(srv, rec, &b, &r, &info);
+    }
     return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
+}
+
+static enum progress answer_last(struct conn *c)
+{
+    struct server *srv = c->srv;
+    bool close = !c->head.keep_alive;
+    const struct fake_record *rec = fake_records_newest(&srv->records);
+    const struct fake_buf *b = rec != NULL && rec->complete ? &rec->raw
+                               : srv->has_last              ? &srv->last
+                                                            : NULL;
+    if (b == NULL) {
+        static const char none[] = "{\"error\":\"no request yet\"}";
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 404, "application/json", none, sizeof(none) - 1, close));
+    }
+    return start_plan(
+        c, fake_plan_simple(&c->plan, 200, "application/octet-stream", b->p, b->len, close));
+}
+
+static enum progress answer_requests(struct conn *c)
+{
+    struct server *srv = c->srv;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    if (fake_records_json(&srv->records, &srv->scratch) != 0) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, 200, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
+}
+
+static void put_modes(struct server *srv, struct fake_buf *o)
+{
+    fake_buf_puts(o, "{\"extract\":\"");
+    fake_buf_puts(o, fake_llm_mode_name(srv->modes[FAKE_JOB_EXTRACT]));
+    fake_buf_puts(o, "\",\"summarize\":\"");
+    fake_buf_puts(o, fake_llm_mode_name(srv->modes[FAKE_JOB_SUMMARIZE]));
+    fake_buf_puts(o, "\"}");
+}
+
+/* Applies ?extract=M&summarize=M (all or nothing); 0, or -1 when bad. */
+static int set_modes(struct server *srv, const char *q, size_t n)
+{
+    enum fake_mode modes[FAKE_JOB_COUNT] = {srv->modes[0], srv->modes[1]};
+    size_t i = 0;
+    while (i < n) {
+        const char *item = q + i;
+        const char *amp = memchr(item, '&', n - i);
+        size_t len = amp != NULL ? (size_t)(amp - item) : n - i;
+        i += len + 1;
+        const char *eq = memchr(item, '=', len);
+        if (len == 0) {
+            continue;
+        }
+        if (eq == NULL) {
+            return -1;
+        }
+        size_t klen = (size_t)(eq - item);
+        enum fake_mode m;
+        if (fake_llm_mode_parse(eq + 1, len - klen - 1, &m) != 0) {
+            return -1;
+        }
+        if (klen == 7 && memcmp(item, "extract", 7) == 0) {
+            modes[FAKE_JOB_EXTRACT] = m;
+        } else if (klen == 9 && memcmp(item, "summarize", 9) == 0) {
+            modes[FAKE_JOB_SUMMARIZE] = m;
+        } else {
+            return -1;
+        }
+    }
+    srv->modes[FAKE_JOB_EXTRACT] = modes[FAKE_JOB_EXTRACT];
+    srv->modes[FAKE_JOB_SUMMARIZE] = modes[FAKE_JOB_SUMMARIZE];
+    return 0;
+}
+
+static enum progress answer_jobmode(struct conn *c)
+{
+    struct server *srv = c->srv;
+    const char *t = c->in.p + c->head.target.off;
+    const char *q = memchr(t, '?', c->head.target.len);
+    size_t qlen = q != NULL ? c->head.target.len - (size_t)(q + 1 - t) : 0;
+    int status = 200;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    if (q != NULL && set_modes(srv, q + 1, qlen) != 0) {
+        status = 400;
+        fake_buf_puts(&srv->scratch,
+                      "{\"error\":\"usage: /_fake/jobmode?extract=M&summarize=M, M one of ok, "
+                      "status500, invalid, fenced, wrongtypes, slow, stall\"}");
+    } else {
+        put_modes(srv, &srv->scratch);
+    }
+    if (srv->scratch.oom) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, status, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
 }
 
 static enum progress answer(struct conn *c)
@@ -316,13 +489,17 @@ static enum progress answer(struct conn *c)
     case FAKE_ROUTE_V1:
         return answer_v1(c);
     case FAKE_ROUTE_LAST:
-        if (!srv->has_last) {
-            n = snprintf(body, sizeof(body), "{\"error\":\"no request yet\"}");
-            return start_plan(
-                c, fake_plan_simple(&c->plan, 404, "application/json", body, (size_t)n, close));
-        }
-        return start_plan(c, fake_plan_simple(&c->plan, 200, "application/octet-stream",
-                                              srv->last.p, srv->last.len, close));
+        return answer_last(c);
+    case FAKE_ROUTE_REQUESTS:
+        return answer_requests(c);
+    case FAKE_ROUTE_JOBMODE:
+        return answer_jobmode(c);
+    case FAKE_ROUTE_JOBS:
+        n = snprintf(body, sizeof(body), "{\"extract\":%llu,\"summarize\":%llu}",
+                     (unsigned long long)srv->jobs[FAKE_JOB_EXTRACT],
+                     (unsigned long long)srv->jobs[FAKE_JOB_SUMMARIZE]);
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n, close));
     case FAKE_ROUTE_STATS:
         n = snprintf(body, sizeof(body),
                      "{\"requests\":%llu,\"open_connections\":%llu,\"aborted\":%llu,"
@@ -337,6 +514,10 @@ static enum progress answer(struct conn *c)
         srv->st.connections = 0;
         srv->has_last = false;
         srv->last.len = 0;
+        fake_records_clear(&srv->records);
+        memset(srv->jobs, 0, sizeof(srv->jobs));
+        srv->modes[FAKE_JOB_EXTRACT] = FAKE_MODE_OK;
+        srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", "{\"reset\":true}", 14, close));
     default:
@@ -586,6 +767,8 @@ static void server_cleanup(struct server *srv)
         event_base_free(srv->base);
     }
     fake_buf_free(&srv->last);
+    fake_buf_free(&srv->scratch);
+    fake_records_free(&srv->records);
 }
 
 int main(int argc, char **argv)

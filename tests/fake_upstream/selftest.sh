@@ -5,6 +5,7 @@
 set -u
 fake=${1:?usage: selftest.sh path/to/fake_upstream}
 command -v curl >/dev/null || { echo "selftest: curl is missing (apt-get install -y curl)"; exit 1; }
+command -v python3 >/dev/null || { echo "selftest: python3 is missing (apt-get install -y python3)"; exit 1; }
 
 tmp=$(mktemp -d)
 pid=
@@ -170,6 +171,117 @@ check_stats "stats" 9 1 9
 eq "reset again" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
 eq "last after reset" 404 "$(curl -sS -o /dev/null -w '%{http_code}' "$base/_fake/last")"
 check_stats "stats after reset" 0 0 1
+
+# --- Playing the LLM for memory jobs (issue 3) ---
+
+# content FILE: choices[0].message.content of a chat.completion (JSON if not a string)
+content() {
+    python3 -c 'import json,sys
+c = json.load(open(sys.argv[1]))["choices"][0]["message"]["content"]
+sys.stdout.write(c if isinstance(c, str) else json.dumps(c))' "$1"
+}
+
+# job NAME BODY [curl args...]: POST BODY to /v1/chat/completions, status echoed
+job() {
+    local name=$1 body=$2
+    shift 2
+    req "$name" -H 'Content-Type: application/json' --data-binary "$body" "$@" \
+        "$base/v1/chat/completions"
+}
+
+extract_body='{"model":"gpt-4o-mini","temperature":0,"response_format":{"type":"json_object"},"messages":[{"role":"system","content":"You extract durable facts."},{"role":"user","content":"Conversation turn:\nuser: Hi, my name is Ada Lovelace. I'\''m building a recipe search app, and I use ChromaDB as my vector store; I live in London.\n  My email is ada@example.com. My favorite code editor is probably Vim!\nassistant: My name is Bot and I use nothing.\n"}]}'
+facts='{"entities":[{"key":"name","value":"Ada Lovelace","confidence":0.9},{"key":"project","value":"a recipe search app","confidence":0.9},{"key":"vector_store","value":"ChromaDB","confidence":0.9},{"key":"city","value":"London","confidence":0.9},{"key":"email","value":"ada@example.com","confidence":0.9,"pii":true},{"key":"favorite_code_editor","value":"probably Vim","confidence":0.4}]}'
+
+# 10. extraction: the facts of the user lines only, in a normal chat.completion
+eq "extract status" 200 "$(job ext "$extract_body")"
+eq "extract content" "$facts" "$(content "$tmp/ext.body")"
+has_header extract "$tmp/ext.head" "x-request-id: fake-1"
+job none '{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"Conversation turn:\nuser: I like tea; remember that nothing.\nassistant: I use Go.\n"}]}' >/dev/null
+eq "extract, no fact" '{"entities":[]}' "$(content "$tmp/none.body")"
+job plain '{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"I use Rust and Go. My vector store is pgvector 0.7.0."}]}' >/dev/null
+eq "extract, no transcript lines" '{"entities":[{"key":"tools","value":"Rust","confidence":0.9},{"key":"vector_store","value":"pgvector 0.7.0","confidence":0.9}]}' \
+    "$(content "$tmp/plain.body")"
+
+# 11. summarization: previous summary items + first sentences, cut to the word limit
+summary_body() { # WORDS_CLAUSE
+    printf '{"model":"gpt-4o-mini","temperature":0,"messages":[{"role":"system","content":"Fold the previous summary and the new messages into one updated summary%s. Keep every fact."},{"role":"user","content":"Previous summary:\\nSummary: user: My name is Ada. / user: I live in London.\\n\\nNew messages:\\nuser: I use ChromaDB as my vector store because it runs locally and is fast. It is great.\\nassistant: Good choice! Anything else?\\nuser: Not now\\n  thanks.\\n"}]}' "$1"
+}
+eq "summary status" 200 "$(job sum "$(summary_body '')")"
+eq "summary content" "Summary: user: My name is Ada. / user: I live in London. / user: I use ChromaDB as my vector store because it runs / assistant: Good choice! / user: Not now thanks." \
+    "$(content "$tmp/sum.body")"
+job sum13 "$(summary_body ' of at most 13 words')" >/dev/null
+eq "summary word limit" "Summary: user: My name is Ada. / user: I live in London." "$(content "$tmp/sum13.body")"
+
+# 12. not jobs: memproxy's memory block mentions the summary; a stream; another path
+job inj '{"model":"m","messages":[{"role":"system","content":"Notes from earlier conversations with this user.\n[Conversation history summary]: Summary: user: hi"},{"role":"user","content":"hi"}]}' >/dev/null
+eq "injected chat is no job" "Hello from fake upstream" "$(content "$tmp/inj.body")"
+job stream "{\"stream\":true,${extract_body#\{}" -H 'X-Fake-Behavior: events=1' >/dev/null
+grep -q '"content":"tok0 "' "$tmp/stream.body" || fail "a streamed extraction request got no stream"
+req emb -H 'Content-Type: application/json' --data-binary "$extract_body" "$base/v1/embeddings" >/dev/null
+eq "other path is no job" "Hello from fake upstream" "$(content "$tmp/emb.body")"
+eq "jobs" '{"extract":3,"summarize":2}' "$(curl -sS "$base/_fake/jobs")"
+
+# 13. job modes
+mode() { curl -sS -X POST "$base/_fake/jobmode?$1"; }
+eq "jobmode set" '{"extract":"fenced","summarize":"wrongtypes"}' "$(mode 'extract=fenced&summarize=wrongtypes')"
+job fenced "$extract_body" >/dev/null
+eq "extract fenced" "$(printf 'Here is the JSON you asked for:\n```json\n%s\n```\nLet me know if you need anything else.' "$facts")" \
+    "$(content "$tmp/fenced.body")"
+job wrong "$(summary_body '')" >/dev/null
+eq "summary wrongtypes" "42" "$(content "$tmp/wrong.body")"
+eq "jobmode bad" 400 "$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$base/_fake/jobmode?extract=nope")"
+eq "jobmode unchanged" '{"extract":"fenced","summarize":"wrongtypes"}' "$(curl -sS "$base/_fake/jobmode")"
+mode 'extract=wrongtypes&summarize=invalid' >/dev/null
+job wrong2 "$extract_body" >/dev/null
+eq "extract wrongtypes" '{"entities":[{"key":"name","value":42,"confidence":"0.9"}' \
+    "$(content "$tmp/wrong2.body" | cut -d, -f1-3)"
+job inval "$(summary_body '')" >/dev/null
+eq "summary invalid" "" "$(content "$tmp/inval.body")"
+mode 'extract=invalid&summarize=status500' >/dev/null
+job inval2 "$extract_body" >/dev/null
+eq "extract invalid" "Sorry, I cannot answer that in JSON today." "$(content "$tmp/inval2.body")"
+eq "summary status500" 500 "$(job e500 "$(summary_body '')")"
+printf '{"error":{"message":"fake error 500","type":"fake_error","param":null,"code":"fake_500"}}' >"$tmp/e500.want"
+same "summary status500 body" "$tmp/e500.want" "$tmp/e500.body"
+mode 'extract=slow&summarize=stall' >/dev/null
+t0=$(date +%s%N)
+job slow "$extract_body" >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -ge 1900 ] || fail "slow answered after $ms ms, not 2 s"
+eq "extract slow content" "$facts" "$(content "$tmp/slow.body")"
+curl -sS -o /dev/null --max-time 0.3 -H 'Content-Type: application/json' \
+    --data-binary "$(summary_body '')" "$base/v1/chat/completions" 2>/dev/null
+eq "summary stall curl exit" 28 "$?"
+
+# 14. the request log: newest last, headers lower-cased, bodies as text
+printf 'line\n\001\377"' >"$tmp/odd.in"
+req odd -H 'X-Fake-Behavior: echo' -H 'X-Dup: a' -H 'x-dup: b' --data-binary "@$tmp/odd.in" \
+    "$base/v1/x?q=1" >/dev/null
+curl -sS "$base/_fake/requests" >"$tmp/requests.json"
+python3 -c 'import json, sys
+log = json.load(open(sys.argv[1]))
+print(len(log), [r["n"] for r in log] == list(range(1, len(log) + 1)))
+first, last = log[0], log[-1]
+print(first["job"], first["method"], first["path"], first["body"].startswith("{\"model\":\"gpt-4o-mini\""))
+print(last["job"], last["path"], last["headers"]["x-dup"], last["headers"]["x-fake-behavior"],
+      json.dumps(last["body"]), last["body_truncated"])' "$tmp/requests.json" >"$tmp/requests.check"
+printf '%s\n' '17 True' 'extract POST /v1/chat/completions True' \
+    'None /v1/x?q=1 a, b echo "line\n\u0001\ufffd\"" False' >"$tmp/requests.want"
+same "requests log" "$tmp/requests.want" "$tmp/requests.check"
+
+# 15. a request bigger than its record: /_fake/last still exact, the log cuts it
+head -c 300000 /dev/zero | tr '\0' 'a' >"$tmp/big.in"
+req big -H 'Content-Type: text/plain' --data-binary "@$tmp/big.in" "$base/v1/big" >/dev/null
+curl -sS "$base/_fake/last" | tail -c 300000 >"$tmp/big.last"
+same "big request: last" "$tmp/big.in" "$tmp/big.last"
+eq "big request: record cut" "True 262144" "$(curl -sS "$base/_fake/requests" | python3 -c 'import json,sys
+r = json.load(sys.stdin)[-1]; print(r["body_truncated"], len(r["body"]))')"
+
+# 16. reset: modes back to ok, counters and the log cleared
+eq "reset 3" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
+eq "jobmode after reset" '{"extract":"ok","summarize":"ok"}' "$(curl -sS "$base/_fake/jobmode")"
+eq "jobs after reset" '{"extract":0,"summarize":0}' "$(curl -sS "$base/_fake/jobs")"
+eq "requests after reset" '[]' "$(curl -sS "$base/_fake/requests")"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -1,0 +1,384 @@
+"""Memory jobs against the fake upstream playing the LLM (issue 3,
+requirements 5-7): the rolling summary (messages leave the buffer only once
+the summary covering them is committed; failures retried and counted),
+entity extraction (confidence, supersession, key normalization, user
+corrections, malformed answers), whose credentials a job carries, one job at
+a time per user, the bounded queue, and the memory metrics."""
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import REPLY, send  # noqa: E402
+
+
+def transcript(req):
+    """The last message of a job request: the transcript it hands the model."""
+    return mh.body_json(req)['messages'][-1]['content']
+
+
+class Summary(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2,
+                    'memory': {'mode': 'summary', 'buffer_messages': 4, 'summarize_at': 4,
+                               'summary_model': 'sum-model-x', 'summary_max_words': 40}}
+
+    def turn(self, user, text):
+        s = send(self.proxy, user, text)
+        self.assertOK(s)
+        return s
+
+    def test_summary_folds_the_oldest_half(self):
+        user = mh.uid('sum')
+        self.turn(user, 'My name is Sam. I like tea.')
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='turn 1')
+        self.turn(user, 'I am building a rocket.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None and
+                             len(m['buffer']) == 2, what='the first summary')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'I am building a rocket.'), ('assistant', REPLY)])
+        s1 = mem['summary']['text']
+        self.assertTrue(s1.startswith('Summary: '), s1)
+        self.assertIn('My name is Sam', s1)
+        self.assertNotIn('rocket', s1)
+        self.assertRegex(mem['summary']['updated_at'], r'^\d{4}-\d{2}-\d{2}T')
+        reqs = mh.user_jobs(self.fake, user, 'summarize')
+        self.assertEqual(len(reqs), 1, reqs)
+        job = mh.body_json(reqs[0])
+        self.assertEqual(job['model'], 'sum-model-x')
+        self.assertEqual(job['temperature'], 0)
+        self.assertNotIn('response_format', job)
+        self.assertIn('at most 40 words', job['messages'][0]['content'])
+        t = transcript(reqs[0])
+        self.assertIn('user: My name is Sam. I like tea.', t)
+        self.assertIn('assistant: ' + REPLY, t)
+        self.assertNotIn('rocket', t, 'the summary job folded more than the oldest half')
+        self.assertEqual(mh.user_jobs(self.fake, user, 'extract'), [], 'summary mode extracts nothing')
+
+        # The next folds carry the previous summary. After turn 3 the buffer
+        # is full again (turn 2 + turn 3): turn 2 is folded, then turn 3 after turn 4.
+        self.turn(user, 'I live in Riga.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] not in (None, s1) and
+                             len(m['buffer']) == 2, what='the second summary')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'I live in Riga.'), ('assistant', REPLY)])
+        s2 = mem['summary']['text']
+        self.turn(user, 'I drink coffee now.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] not in (None, s1, s2) and
+                             len(m['buffer']) == 2, what='the third summary')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'I drink coffee now.'), ('assistant', REPLY)])
+        reqs = mh.user_jobs(self.fake, user, 'summarize')
+        self.assertEqual(len(reqs), 3, reqs)
+        t = transcript(reqs[1])
+        self.assertIn('Previous summary:\n' + s1, t, 'the previous summary is not in the second summary request')
+        self.assertIn('user: I am building a rocket.', t)
+        self.assertNotIn('Riga', t)
+        t = transcript(reqs[2])
+        self.assertIn('Previous summary:\n' + s2, t)
+        self.assertIn('user: I live in Riga.', t)
+        self.assertNotIn('coffee', t)
+        self.assertLessEqual(len(mem['summary']['text'].split()), 40)
+
+        # The next request gets the summary and what is left of the buffer.
+        s = send(self.proxy, user, 'What do you know?')
+        self.assertOK(s)
+        inj = self.injection(s)
+        self.assertEqual(inj.block.summary, mem['summary']['text'])
+        self.assertEqual(inj.pairs(), [('user', 'I drink coffee now.'), ('assistant', REPLY)])
+
+    def test_failed_summary_keeps_the_buffer_and_retries(self):
+        user = mh.uid('sumfail')
+        mh.set_jobmode(self.fake, summarize='status500')
+        retry0 = mh.jobs_metric(self.proxy, 'summarize', 'retry')
+        ok0 = mh.jobs_metric(self.proxy, 'summarize', 'ok')
+        self.turn(user, 'My name is Ulla.')
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='turn 1')
+        self.turn(user, 'I use Emacs.')
+        want = [('user', 'My name is Ulla.'), ('assistant', REPLY), ('user', 'I use Emacs.'), ('assistant', REPLY)]
+        deadline = time.monotonic() + mh.WAIT
+        while mh.jobs_metric(self.proxy, 'summarize', 'retry') < retry0 + 2:
+            mem = mh.get_memory(self.proxy, user)
+            self.assertIn(mh.buffer_pairs(mem), (want[:2], want), 'messages left the buffer without a summary')
+            self.assertIsNone(mem['summary']['text'])
+            self.assertLess(time.monotonic(), deadline, 'the failed summary job was not retried twice')
+            time.sleep(0.05)
+        mem = mh.get_memory(self.proxy, user)
+        self.assertEqual(mh.buffer_pairs(mem), want)
+        self.assertIsNone(mem['summary']['text'])
+        self.assertGreaterEqual(len(mh.user_jobs(self.fake, user, 'summarize')), 2)
+        self.assertEqual(mh.jobs_metric(self.proxy, 'summarize', 'ok'), ok0)
+        mh.set_jobmode(self.fake, summarize='ok')
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None,
+                             what='the summary once the upstream recovers')
+        self.assertEqual(mh.buffer_pairs(mem), want[2:])
+        self.assertIn('My name is Ulla', mem['summary']['text'])
+        self.assertEqual(mh.jobs_metric(self.proxy, 'summarize', 'ok'), ok0 + 1)
+
+    def test_slow_summary_buffer_intact_until_committed(self):
+        user = mh.uid('sumslow')
+        mh.set_jobmode(self.fake, summarize='slow')
+        self.turn(user, 'My name is Sol.')
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='turn 1')
+        self.turn(user, 'I live in Lund.')
+        mh.wait_for(lambda: mh.user_jobs(self.fake, user, 'summarize'), what='the summary request')
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.2:   # the fake answers after 2 s
+            mem = mh.get_memory(self.proxy, user)
+            self.assertEqual(len(mem['buffer']), 4, 'messages left the buffer before the summary was committed')
+            self.assertIsNone(mem['summary']['text'])
+            time.sleep(0.1)
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None, what='the slow summary')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'I live in Lund.'), ('assistant', REPLY)])
+
+
+class Entities(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2,
+                    'memory': {'mode': 'entity', 'extraction_model': 'ext-model-x', 'min_confidence': 0.7}}
+
+    def turn(self, user, text, **kw):
+        s = send(self.proxy, user, text, **kw)
+        self.assertOK(s)
+        return s
+
+    def extracted(self, user, n, timeout=mh.WAIT):
+        """Waits until the fake has answered n extraction jobs of the user
+        and memproxy has nothing pending."""
+        mh.wait_for(lambda: len(mh.user_jobs(self.fake, user, 'extract')) >= n, timeout,
+                    '%d extraction requests of %s' % (n, user))
+        mh.wait_idle(self.proxy)
+        return mh.get_memory(self.proxy, user)
+
+    def test_facts_extracted_with_provenance(self):
+        user = mh.uid('ent')
+        self.turn(user, 'My name is Eve. I live in Oslo. My favorite color is teal.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['entities']) == 3, what='three facts')
+        self.assertEqual(mh.entity_map(mem), {'name': 'Eve', 'city': 'Oslo', 'favorite_color': 'teal'})
+        for e in mem['entities']:
+            self.assertEqual(e['confidence'], 0.9, e)
+            self.assertIs(e['pii'], False, e)
+            self.assertRegex(e['observed_at'], r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}')
+            self.assertIsInstance(e['source'], str)
+            self.assertTrue(e['source'], e)
+        reqs = mh.user_jobs(self.fake, user, 'extract')
+        self.assertEqual(len(reqs), 1, reqs)
+        job = mh.body_json(reqs[0])
+        self.assertEqual(job['model'], 'ext-model-x')
+        self.assertEqual(job['response_format'], {'type': 'json_object'})
+        self.assertEqual(job['temperature'], 0)
+        t = transcript(reqs[0])
+        self.assertIn('user: My name is Eve. I live in Oslo. My favorite color is teal.', t)
+        self.assertIn('assistant: ' + REPLY, t)
+        self.assertEqual(mh.user_jobs(self.fake, user, 'summarize'), [])
+
+    def test_email_flagged_pii(self):
+        user = mh.uid('pii')
+        self.turn(user, 'My email is eve@example.com.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['entities']) == 1, what='the email fact')
+        e = mem['entities'][0]
+        self.assertEqual((e['key'], e['value'], e['pii']), ('email', 'eve@example.com', True))
+
+    def test_low_confidence_dropped(self):
+        user = mh.uid('low')
+        self.turn(user, 'My name is Mo. I live in maybe Berlin.')
+        mem = self.extracted(user, 1)
+        self.assertEqual(mh.entity_map(mem), {'name': 'Mo'}, 'a 0.4 fact passed min_confidence 0.7')
+
+    def test_newer_value_supersedes(self):
+        user = mh.uid('sup')
+        self.turn(user, 'I live in Paris.')
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'city': 'Paris'}, what='city: Paris')
+        self.turn(user, 'I live in Rome.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'city': 'Rome'}, what='city: Rome')
+        self.assertEqual(len(mem['entities']), 1)
+        s = self.turn(user, 'Where do I live?')
+        self.assertEqual(self.injection(s).block.fact_dict(), {'city': 'Rome'})
+
+    def test_key_variants_are_one_key(self):
+        user = mh.uid('norm')
+        self.turn(user, 'Remember that Vector DB is ChromaDB.')
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'vector_db': 'ChromaDB'},
+                       what='vector_db: ChromaDB from "Vector DB"')
+        self.turn(user, 'Remember that vector_db is Qdrant.')
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'vector_db': 'Qdrant'},
+                       what='vector_db: Qdrant')
+        self.turn(user, 'Remember that vector db is Milvus.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'vector_db': 'Milvus'},
+                             what='vector_db: Milvus from "vector db"')
+        self.assertEqual([e['key'] for e in mem['entities']], ['vector_db'])
+
+    def test_user_correction_outranks_extraction(self):
+        user = mh.uid('corr')
+        r = self.proxy.request('PUT', '/v1/memory/entities/city', [('X-User-Id', user),
+                                                                   ('Content-Type', 'application/json')],
+                               b'{"value":"Lyon"}')
+        self.assertEqual(r.status, 200, r)
+        self.turn(user, 'I live in Paris.')
+        mem = self.extracted(user, 1)
+        self.assertEqual(mh.entity_map(mem), {'city': 'Lyon'}, 'an extraction overrode the user\'s correction')
+        self.assertEqual(mem['entities'][0]['confidence'], 1.0)
+        self.turn(user, 'I live in Nice.')
+        mem = self.extracted(user, 2)
+        self.assertEqual(mh.entity_map(mem), {'city': 'Lyon'})
+        s = self.turn(user, 'Where do I live?')
+        self.assertEqual(self.injection(s).block.fact_dict(), {'city': 'Lyon'})
+        # The user changes it again: the new correction wins.
+        r = self.proxy.request('PUT', '/v1/memory/entities/city', [('X-User-Id', user),
+                                                                   ('Content-Type', 'application/json')],
+                               b'{"value":"Nantes"}')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'city': 'Nantes'})
+
+    # -- malformed answers ------------------------------------------------------
+
+    def test_invalid_answer_counted_nothing_stored(self):
+        user = mh.uid('inv')
+        before = mh.jobs_metrics(self.proxy)
+        mh.set_jobmode(self.fake, extract='invalid')
+        self.turn(user, 'My name is Ivan.')
+        self.proxy.wait_metric('memproxy_memory_jobs_total',
+                               lambda v: v >= before.get(('extract', 'invalid'), 0) + 1, mh.WAIT,
+                               kind='extract', result='invalid')
+        mem = self.extracted(user, 1)
+        self.assertEqual(mem['entities'], [])
+        after = mh.jobs_metrics(self.proxy)
+        self.assertEqual(after[('extract', 'invalid')] - before.get(('extract', 'invalid'), 0), 1)
+        self.assertEqual(after[('extract', 'ok')], before.get(('extract', 'ok'), 0))
+        time.sleep(1.2)   # an invalid answer is not retried
+        self.assertEqual(len(mh.user_jobs(self.fake, user, 'extract')), 1)
+        # The next turn, answered properly, is stored.
+        mh.set_jobmode(self.fake, extract='ok')
+        self.turn(user, 'My name is Ivana.')
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'name': 'Ivana'}, what='name: Ivana')
+
+    def test_fenced_answer_parsed(self):
+        user = mh.uid('fen')
+        mh.set_jobmode(self.fake, extract='fenced')
+        self.turn(user, 'My name is Fenna. I live in Gent.')
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['entities']) == 2, what='facts from a fenced answer')
+        self.assertEqual(mh.entity_map(mem), {'name': 'Fenna', 'city': 'Gent'})
+
+    def test_wrong_types_skipped(self):
+        user = mh.uid('wt')
+        before = mh.jobs_metrics(self.proxy)
+        mh.set_jobmode(self.fake, extract='wrongtypes')
+        self.turn(user, 'My name is Wronga.')
+        mem = self.extracted(user, 1)
+        self.assertEqual(mem['entities'], [], 'an entity with a string confidence or a number value was stored')
+        after = mh.jobs_metrics(self.proxy)
+        done = sum(after[('extract', r)] - before.get(('extract', r), 0) for r in ('ok', 'invalid', 'skipped'))
+        self.assertEqual(done, 1, 'the job did not finish exactly once')
+        self.assertEqual(after[('extract', 'retry')], before.get(('extract', 'retry'), 0))
+
+    def test_upstream_failure_retried_then_stored(self):
+        user = mh.uid('x500')
+        retry0 = mh.jobs_metric(self.proxy, 'extract', 'retry')
+        mh.set_jobmode(self.fake, extract='status500')
+        self.turn(user, 'My name is Rhea.')
+        self.proxy.wait_metric('memproxy_memory_jobs_total', lambda v: v >= retry0 + 1, mh.WAIT,
+                               kind='extract', result='retry')
+        self.assertEqual(mh.get_memory(self.proxy, user)['entities'], [])
+        mh.set_jobmode(self.fake, extract='ok')
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'name': 'Rhea'}, what='the retried job')
+
+
+class JobCredentials(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'entity'}}
+
+    def test_jobs_use_the_users_latest_authorization(self):
+        user = mh.uid('auth')
+        self.assertOK(send(self.proxy, user, 'My name is Ada.', auth='Bearer sk-first'))
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Ada', what='name: Ada')
+        self.assertOK(send(self.proxy, user, 'I live in Bonn.', auth='Bearer sk-second'))
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('city') == 'Bonn', what='city: Bonn')
+        first = mh.job_requests(self.fake, 'extract', auth='Bearer sk-first')
+        second = mh.job_requests(self.fake, 'extract', auth='Bearer sk-second')
+        self.assertEqual(len(first), 1)
+        self.assertIn('My name is Ada.', transcript(first[0]))
+        self.assertEqual(len(second), 1)
+        self.assertIn('I live in Bonn.', transcript(second[0]))
+
+    def test_jobs_without_authorization_run_without_one(self):
+        # A client that sends no Authorization (a local upstream): its jobs
+        # run, and carry no Authorization either.
+        user = mh.uid('noauth')
+        n0 = mh.last_n(self.fake)
+        self.assertOK(send(self.proxy, user, 'My name is Nell.', auth=None))
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Nell', timeout=8,
+                       what='the extraction of a user whose requests carry no Authorization')
+        reqs = [r for r in mh.job_requests(self.fake, 'extract', after=n0) if 'My name is Nell.' in transcript(r)]
+        self.assertEqual(len(reqs), 1)
+        self.assertIsNone(mh.req_header(reqs[0], 'Authorization'), reqs[0]['headers'])
+
+    def test_api_key_replaces_the_users_authorization(self):
+        p = self.start_proxy(memory={'mode': 'entity'}, upstream={'api_key': 'sk-proxy-key'})
+        user = mh.uid('key')
+        s = send(p, user, 'My name is Kai.', auth='Bearer sk-client')
+        self.assertOK(s)
+        self.assertEqual(mh.req_header(mh.upstream_of(self.fake, s), 'Authorization'), 'Bearer sk-proxy-key')
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('name') == 'Kai', what='name: Kai')
+        reqs = [r for r in mh.job_requests(self.fake, 'extract') if 'My name is Kai.' in transcript(r)]
+        self.assertEqual(len(reqs), 1)
+        self.assertEqual(mh.req_header(reqs[0], 'Authorization'), 'Bearer sk-proxy-key')
+        self.assertEqual(mh.job_requests(self.fake, auth='Bearer sk-client'), [])
+
+
+class Concurrency(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'entity'}}
+
+    def test_one_job_at_a_time_per_user_users_in_parallel(self):
+        a, b = mh.uid('ja'), mh.uid('jb')
+        mh.set_jobmode(self.fake, extract='slow')   # each answer after 2 s
+        self.assertOK(send(self.proxy, a, 'My name is Abe.'))
+        self.assertOK(send(self.proxy, a, 'I live in Aarhus.'))
+        self.assertOK(send(self.proxy, b, 'My name is Bea.'))
+        mh.wait_for(lambda: len(mh.user_jobs(self.fake, a, 'extract')) >= 1 and
+                    len(mh.user_jobs(self.fake, b, 'extract')) >= 1, 1.5,
+                    'the first jobs of two users running at once')
+        time.sleep(0.8)
+        self.assertEqual(len(mh.user_jobs(self.fake, a, 'extract')), 1,
+                         'a second job of the same user started while the first was running')
+        mh.set_jobmode(self.fake, extract='ok')
+        mh.wait_memory(self.proxy, a, lambda m: mh.entity_map(m) == {'name': 'Abe', 'city': 'Aarhus'},
+                       what='both facts of user a')
+        mh.wait_memory(self.proxy, b, lambda m: mh.entity_map(m) == {'name': 'Bea'}, what='user b')
+        ra = mh.user_jobs(self.fake, a, 'extract')
+        self.assertEqual(len(ra), 2)
+        self.assertIn('My name is Abe.', transcript(ra[0]))
+        self.assertIn('I live in Aarhus.', transcript(ra[1]))
+        self.assertNotIn('Abe', transcript(ra[1]), 'the second job re-sent the first turn')
+
+    def test_queue_overflow_dropped_counted_never_blocks(self):
+        p = self.start_proxy(memory={'mode': 'entity', 'queue_max': 1})
+        user = mh.uid('qmax')
+        mh.set_jobmode(self.fake, extract='stall')
+        self.assertOK(send(p, user, 'My name is Quin.'))
+        mh.wait_for(lambda: mh.user_jobs(self.fake, user, 'extract'), what='the stalled extraction')
+        self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 1)
+        dropped0 = mh.jobs_metric(p, 'record', 'dropped')
+        t0 = time.monotonic()
+        for i in range(3):
+            s = send(p, user, 'overflow turn %d' % i)
+            self.assertOK(s)
+        self.assertLess(time.monotonic() - t0, 3.0, 'a full memory queue slowed requests down')
+        self.assertEqual(mh.jobs_metric(p, 'record', 'dropped') - dropped0, 3)
+        self.assertEqual(mh.buffer_pairs(mh.get_memory(p, user)), [('user', 'My name is Quin.'), ('assistant', REPLY)])
+
+    def test_memory_metrics_exposed(self):
+        text = self.proxy.metrics_text()
+        names = harness.metric_names(text)
+        for kind in ('record', 'summarize', 'extract'):
+            for result in ('ok', 'retry', 'failed', 'invalid', 'dropped'):
+                self.assertRegex(text, r'(?m)^memproxy_memory_jobs_total\{kind="%s",result="%s"\} \d+' % (kind, result))
+        self.assertIn('memproxy_memory_queue_depth', names)
+        self.assertIn('memproxy_memory_injected_tokens_bucket', names)
+        self.assertIn('memproxy_memory_injected_tokens_count', names)
+        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'map' in n],
+                        'no storage map usage metric (issue 3, requirement 7): %s' % sorted(names))
+        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'reader' in n],
+                        'no storage readers metric (issue 3, requirement 7): %s' % sorted(names))
+        self.assertFalse(re.search(r'user="', text), 'a user id in metric labels')
+
+
+if __name__ == '__main__':
+    harness.main('proxy_memory_jobs')
