@@ -172,44 +172,50 @@ static void op_for_job(struct mp_op *op, enum mp_op_kind kind, const struct mp_j
     op->now_ms = now_ms();
 }
 
-static void queue_job(struct mp_memjobs *j, const struct mp_job *job)
-{
-    struct mp_op op;
-    op_for_job(&op, MP_OP_ADD_JOB, job);
-    op.u.job = *job;
-    if (apply(j, &op, 1) == MP_OK && op.result == MP_OK)
-        mp_memjobs_add(j, &op.u.job);
-}
-
-void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
-                           bool extract)
+bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
+                                bool summarize, struct mp_op *op)
 {
     struct mp_usermem *um = NULL;
-    (void)extract;
+    bool planned = false;
     if (mp_store_get(j->store, user, user_len, &um) != MP_OK)
-        return;
+        return false;
     size_t n = um->nmessages;
+    memset(op, 0, sizeof(*op));
+    op->user = user;
+    op->user_len = user_len;
+    op->now_ms = now_ms();
     if (summarize && n >= j->cfg->memory.summarize_at &&
         !has_job(j, user, user_len, MP_JOB_SUMMARIZE)) {
-        struct mp_job job;
-        mp_memjobs_fill(&job, MP_JOB_SUMMARIZE, user, user_len, now_ms());
-        job.through_seq = um->messages[n / 2 - 1].seq; /* the oldest half */
-        queue_job(j, &job);
+        op->kind = MP_OP_ADD_JOB;
+        mp_memjobs_fill(&op->u.job, MP_JOB_SUMMARIZE, user, user_len, op->now_ms);
+        op->u.job.through_seq = um->messages[n / 2 - 1].seq; /* the oldest half */
+        planned = true;
     } else if (!summarize && n > j->cfg->memory.buffer_messages) {
         uint64_t through = um->messages[n - j->cfg->memory.buffer_messages - 1].seq;
         uint64_t needed = oldest_needed_seq(j, user, user_len);
         if (needed != UINT64_MAX && through >= needed)
             through = needed - 1;
-        if (through >= um->messages[0].seq) {
-            struct mp_op op;
-            struct mp_job who;
-            mp_memjobs_fill(&who, MP_JOB_SUMMARIZE, user, user_len, 0);
-            op_for_job(&op, MP_OP_TRIM_MESSAGES, &who);
-            op.u.summary.through_seq = through;
-            apply(j, &op, 1);
-        }
+        op->kind = MP_OP_TRIM_MESSAGES;
+        op->u.summary.through_seq = through;
+        planned = through >= um->messages[0].seq;
     }
     mp_usermem_free(um);
+    return planned;
+}
+
+void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op)
+{
+    if (op->kind == MP_OP_ADD_JOB && op->result == MP_OK)
+        mp_memjobs_add(j, &op->u.job);
+}
+
+void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
+                           bool extract)
+{
+    struct mp_op op;
+    (void)extract;
+    if (mp_memjobs_plan_after_turn(j, user, user_len, summarize, &op) && apply(j, &op, 1) == MP_OK)
+        mp_memjobs_planned(j, &op);
 }
 
 /* ---- authorization ---- */

@@ -40,9 +40,18 @@ void mp_memjobs_fill(struct mp_job *job, enum mp_job_kind kind, const char *user
 /* Indexes a job the store just accepted (its id set). */
 void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job);
 
-/* After a turn was recorded: queues a summary when the buffer reached
- * summarize_at (summary modes), or trims the buffer to buffer_messages
- * (other modes), never dropping messages a pending extraction still needs. */
+/* After a user's turns were recorded, plans the follow-up into *op: a
+ * summary job when the buffer reached summarize_at (summary modes), or a
+ * trim of the buffer to buffer_messages (other modes) that never drops
+ * messages a pending extraction still needs. Returns false when there is
+ * nothing to do. op->user points at user (borrowed: keep it alive until
+ * the op is applied); apply the op (batched with others), then pass it to
+ * mp_memjobs_planned(). */
+bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
+                                bool summarize, struct mp_op *op);
+void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op);
+
+/* Plans and applies the follow-up of one user's turn at once. */
 void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
                            bool extract);
 

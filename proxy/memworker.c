@@ -185,60 +185,121 @@ static void idem_key(const struct mp_turn *turn, uint8_t *key)
     EVP_MD_CTX_free(ctx);
 }
 
-/* Records one turn (and queues its extraction) in one transaction. */
-static void record_turn(struct mp_memworker *mw, struct mp_turn *turn)
-{
+#define BATCH_MAX 256 /* turns committed in one transaction, at most */
+
+/* One turn of a batch, ready to commit. */
+struct prepared {
+    struct mp_turn *turn;
     struct mp_mem_message msgs[MAX_TURN_MESSAGES + 1];
-    char *texts[MAX_TURN_MESSAGES] = {0};
-    struct mp_op ops[2];
-    size_t n = turn_messages(turn, msgs, texts);
-    size_t nops = 1;
-    if (n == 0) {
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_SKIPPED);
-        return;
-    }
-    memset(ops, 0, sizeof(ops));
-    ops[0].kind = MP_OP_RECORD_TURN;
-    ops[0].user = turn->user;
-    ops[0].user_len = turn->user_len;
-    ops[0].now_ms = turn->at_ms;
-    ops[0].u.turn.messages = msgs;
-    ops[0].u.turn.nmessages = n;
-    idem_key(turn, ops[0].u.turn.idem_key);
-    if (turn->extract) {
-        ops[1] = ops[0];
-        ops[1].kind = MP_OP_ADD_JOB;
-        memset(&ops[1].u.job, 0, sizeof(ops[1].u.job));
-        mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
-        nops = 2;
-    }
-    int rc = mp_store_apply(mw->store, ops, nops);
-    for (size_t i = 0; i + 1 < n; i++)
-        free(texts[i]);
-    if (rc != MP_OK) {
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
-        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turn not recorded"
-                                              : "memory store write failed: turn not recorded");
-        return;
-    }
-    if (ops[0].result != MP_OK) {
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_SKIPPED);
-        return;
-    }
-    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_OK);
-    if (nops == 2 && ops[1].result == MP_OK)
-        mp_memjobs_add(mw->jobs, &ops[1].u.job);
-    mp_memjobs_after_turn(mw->jobs, turn->user, turn->user_len, turn->summarize, turn->extract);
+    char *texts[MAX_TURN_MESSAGES];
+    size_t n;  /* messages to record; 0: nothing */
+    size_t op; /* index of its RECORD_TURN op */
+};
+
+/* Adds a turn's RECORD_TURN (and ADD_JOB for its extraction) to ops. */
+static size_t turn_ops(struct prepared *p, struct mp_op *ops)
+{
+    struct mp_turn *turn = p->turn;
+    struct mp_op *op = &ops[0];
+    memset(op, 0, sizeof(*op));
+    op->kind = MP_OP_RECORD_TURN;
+    op->user = turn->user;
+    op->user_len = turn->user_len;
+    op->now_ms = turn->at_ms;
+    op->u.turn.messages = p->msgs;
+    op->u.turn.nmessages = p->n;
+    idem_key(turn, op->u.turn.idem_key);
+    if (!turn->extract)
+        return 1;
+    ops[1] = ops[0];
+    ops[1].kind = MP_OP_ADD_JOB;
+    mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
+    return 2;
 }
 
-static void handle_turn(struct mp_memworker *mw, struct mp_turn *turn)
+/* Plans each recorded user's follow-up (summary job or buffer trim) and
+ * applies them all in a second transaction. */
+static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                      const struct mp_op *ops)
 {
-    /* a turn without Authorization (an upstream that needs none) lets its
-     * jobs run without one too */
-    mp_memjobs_remember_auth(mw->jobs, turn->user, turn->user_len,
-                             turn->auth != NULL ? turn->auth : "", turn->auth_len);
-    record_turn(mw, turn);
-    mp_turn_free(turn);
+    struct mp_op *follow = calloc(n, sizeof(*follow));
+    size_t nf = 0;
+    if (follow == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct mp_turn *t = prep[i].turn;
+        bool seen = false;
+        if (prep[i].n == 0 || ops[prep[i].op].result != MP_OK)
+            continue;
+        for (size_t k = 0; k < nf && !seen; k++)
+            seen = follow[k].user_len == t->user_len &&
+                   memcmp(follow[k].user, t->user, t->user_len) == 0;
+        if (!seen &&
+            mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize, &follow[nf]))
+            nf++;
+    }
+    if (nf > 0 && mp_store_apply(mw->store, follow, nf) == MP_OK) {
+        for (size_t k = 0; k < nf; k++)
+            mp_memjobs_planned(mw->jobs, &follow[k]);
+    }
+    free(follow);
+}
+
+/* Counts each turn's outcome and indexes the extraction jobs it queued. */
+static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                            const struct mp_op *ops, int rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_op *op = &ops[prep[i].op];
+        enum mp_job_metric_result res = MP_JOBR_OK;
+        if (prep[i].n == 0 || (rc == MP_OK && op->result != MP_OK))
+            res = MP_JOBR_SKIPPED;
+        else if (rc != MP_OK)
+            res = MP_JOBR_DROPPED;
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
+        if (res == MP_JOBR_OK && prep[i].turn->extract && op[1].result == MP_OK)
+            mp_memjobs_add(mw->jobs, &op[1].u.job);
+    }
+    if (rc != MP_OK)
+        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turns not recorded"
+                                              : "memory store write failed: turns not recorded");
+}
+
+/* Group commit: the turns of one wake-up in one transaction (a slow fsync
+ * is paid once for all of them), their follow-ups in a second. */
+static void record_batch(struct mp_memworker *mw, struct mp_turn **turns, size_t n)
+{
+    struct prepared *prep = calloc(n, sizeof(*prep));
+    struct mp_op *ops = calloc(2 * n, sizeof(*ops));
+    size_t nops = 0;
+    int rc = prep == NULL || ops == NULL ? MP_ENOMEM : MP_OK;
+    for (size_t i = 0; i < n && rc == MP_OK; i++) {
+        struct mp_turn *t = turns[i];
+        /* a turn without Authorization (an upstream that needs none) lets
+         * its jobs run without one too */
+        mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth != NULL ? t->auth : "",
+                                 t->auth_len);
+        prep[i].turn = t;
+        prep[i].n = turn_messages(t, prep[i].msgs, prep[i].texts);
+        prep[i].op = nops;
+        if (prep[i].n > 0)
+            nops += turn_ops(&prep[i], &ops[nops]);
+    }
+    if (rc == MP_OK && nops > 0)
+        rc = mp_store_apply(mw->store, ops, nops);
+    if (prep != NULL && ops != NULL) {
+        turns_committed(mw, prep, n, ops, rc);
+        if (rc == MP_OK)
+            follow_up(mw, prep, n, ops);
+    }
+    for (size_t i = 0; prep != NULL && i < n; i++) {
+        for (size_t k = 0; k + 1 < prep[i].n; k++)
+            free(prep[i].texts[k]);
+    }
+    for (size_t i = 0; i < n; i++)
+        mp_turn_free(turns[i]);
+    free(prep);
+    free(ops);
 }
 
 static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
@@ -273,11 +334,21 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         mp_memjobs_set_config(mw->jobs, &cfg->cfg);
     }
     while (it != NULL) {
+        struct mp_turn *batch[BATCH_MAX];
+        size_t n = 0;
+        while (it != NULL && it->kind == IT_TURN && n < BATCH_MAX) {
+            struct item *next = it->next;
+            batch[n++] = it->turn;
+            free(it);
+            it = next;
+        }
+        if (n > 0) {
+            record_batch(mw, batch, n);
+            atomic_fetch_sub(&mw->queued, (unsigned)n);
+            continue;
+        }
         struct item *next = it->next;
-        if (it->kind == IT_TURN)
-            handle_turn(mw, it->turn);
-        else
-            handle_ops(mw, it->ticket);
+        handle_ops(mw, it->ticket);
         atomic_fetch_sub(&mw->queued, 1);
         free(it);
         it = next;
