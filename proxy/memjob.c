@@ -14,7 +14,8 @@
 #include "status.h"
 #include "upstream.h"
 
-#define AUTH_SLOTS         4096      /* users whose Authorization is remembered, at most */
+#define AUTH_SLOTS         65536 /* users whose Authorization is remembered, at most */
+#define AUTH_PROBES        8     /* slots a user may land in; the least recently used is evicted */
 #define JOB_RESPONSE_MAX   (1 << 20) /* a job's upstream answer, at most */
 #define JOB_TIMEOUT_MS     120000
 #define MAX_FACTS_PER_TURN 32
@@ -22,6 +23,7 @@
 
 struct auth_slot {
     uint64_t hash;
+    uint64_t used; /* tick of the last remember: the oldest is evicted */
     char *user;
     size_t user_len;
     char *auth;
@@ -53,7 +55,8 @@ struct mp_memjobs {
     struct running *running[MP_MEMJOB_MAX_RUNNING];
     size_t nrunning;
     _Atomic unsigned count;
-    struct auth_slot auth[AUTH_SLOTS];
+    uint64_t auth_tick;
+    struct auth_slot *auth; /* AUTH_SLOTS */
 };
 
 static int64_t now_ms(void)
@@ -220,13 +223,54 @@ void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_l
 
 /* ---- authorization ---- */
 
+static bool slot_is(const struct auth_slot *s, uint64_t h, const char *user, size_t len)
+{
+    return s->user != NULL && s->hash == h && s->user_len == len && memcmp(s->user, user, len) == 0;
+}
+
+/* The user's slot, or NULL. */
+static struct auth_slot *find_auth(const struct mp_memjobs *j, const char *user, size_t len)
+{
+    uint64_t h = hash_user(user, len);
+    for (size_t k = 0; k < AUTH_PROBES; k++) {
+        struct auth_slot *s = &j->auth[(h + k) % AUTH_SLOTS];
+        if (slot_is(s, h, user, len))
+            return s;
+    }
+    return NULL;
+}
+
+/* The slot to (re)use for a user: its own, a free one, or the least
+ * recently used of its probe window. */
+static struct auth_slot *claim_auth(struct mp_memjobs *j, uint64_t h, const char *user, size_t len)
+{
+    struct auth_slot *victim = NULL;
+    for (size_t k = 0; k < AUTH_PROBES; k++) {
+        struct auth_slot *s = &j->auth[(h + k) % AUTH_SLOTS];
+        if (slot_is(s, h, user, len) || s->user == NULL)
+            return s;
+        if (victim == NULL || s->used < victim->used)
+            victim = s;
+    }
+    return victim;
+}
+
+static void clear_slot(struct auth_slot *s)
+{
+    free(s->user);
+    if (s->auth != NULL)
+        memset(s->auth, 0, s->auth_len);
+    free(s->auth);
+    memset(s, 0, sizeof(*s));
+}
+
 void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
                               const char *auth, size_t auth_len)
 {
     uint64_t h = hash_user(user, user_len);
-    struct auth_slot *s = &j->auth[h % AUTH_SLOTS];
-    if (s->user != NULL && s->hash == h && s->user_len == user_len &&
-        memcmp(s->user, user, user_len) == 0 && s->auth_len == auth_len &&
+    struct auth_slot *s = claim_auth(j, h, user, user_len);
+    s->used = ++j->auth_tick;
+    if (slot_is(s, h, user, user_len) && s->auth_len == auth_len &&
         memcmp(s->auth, auth, auth_len) == 0)
         return;
     char *u = malloc(user_len);
@@ -239,24 +283,20 @@ void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t use
     memcpy(u, user, user_len);
     memcpy(a, auth, auth_len);
     a[auth_len] = '\0';
-    free(s->user);
-    if (s->auth != NULL)
-        memset(s->auth, 0, s->auth_len);
-    free(s->auth);
-    *s = (struct auth_slot){
-        .hash = h, .user = u, .user_len = user_len, .auth = a, .auth_len = auth_len};
+    clear_slot(s);
+    *s = (struct auth_slot){.hash = h,
+                            .used = j->auth_tick,
+                            .user = u,
+                            .user_len = user_len,
+                            .auth = a,
+                            .auth_len = auth_len};
 }
 
 static void forget_auth(struct mp_memjobs *j, const char *user, size_t user_len)
 {
-    uint64_t h = hash_user(user, user_len);
-    struct auth_slot *s = &j->auth[h % AUTH_SLOTS];
-    if (s->user == NULL || s->user_len != user_len || memcmp(s->user, user, user_len) != 0)
-        return;
-    free(s->user);
-    memset(s->auth, 0, s->auth_len);
-    free(s->auth);
-    memset(s, 0, sizeof(*s));
+    struct auth_slot *s = find_auth(j, user, user_len);
+    if (s != NULL)
+        clear_slot(s);
 }
 
 /* The Authorization header line for a job, malloc'd; NULL when none. */
@@ -273,8 +313,8 @@ static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
             sprintf(line, "%sBearer %s", prefix, key);
         return line;
     }
-    const struct auth_slot *s = &j->auth[hash_user(job->user, job->user_len) % AUTH_SLOTS];
-    if (s->user == NULL || !same_user(job, s->user, s->user_len))
+    const struct auth_slot *s = find_auth(j, job->user, job->user_len);
+    if (s == NULL)
         return NULL;
     if (s->auth_len == 0) /* the user's requests carry none: send none */
         return strdup("Authorization:");
@@ -566,27 +606,52 @@ static void on_job_done(void *req, CURLcode result)
 
 /* ---- scheduling ---- */
 
-static bool user_busy(const struct mp_memjobs *j, size_t upto, const struct mp_job *job)
+/* A set of user hashes for one scheduling pass (open addressing). A hash
+ * collision only delays a job to a later pass. */
+struct user_set {
+    uint64_t *slots; /* 0 = free */
+    size_t mask;
+};
+
+static bool set_init(struct user_set *set, size_t n)
 {
-    for (size_t i = 0; i < j->nrunning; i++) {
-        if (same_user(&j->running[i]->job, job->user, job->user_len))
-            return true;
-    }
-    for (size_t i = 0; i < upto; i++) { /* an earlier job of the user goes first */
-        if (same_user(&j->jobs[i], job->user, job->user_len))
-            return true;
-    }
-    return false;
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    set->slots = calloc(cap, sizeof(*set->slots));
+    set->mask = cap - 1;
+    return set->slots != NULL;
 }
 
+/* Adds h; returns true when it was already there. */
+static bool set_add(struct user_set *set, uint64_t h)
+{
+    h |= 1; /* never 0 */
+    for (size_t i = h & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == h)
+            return true;
+        if (set->slots[i] == 0) {
+            set->slots[i] = h;
+            return false;
+        }
+    }
+}
+
+/* One pass in id order: a user's first waiting job is its only candidate
+ * (its later jobs wait behind it), and a user with a running job waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j)
 {
     int64_t now = now_ms();
+    struct user_set busy;
     size_t i = 0;
+    if (!set_init(&busy, j->njobs + j->nrunning))
+        return;
+    for (size_t k = 0; k < j->nrunning; k++)
+        set_add(&busy, hash_user(j->running[k]->job.user, j->running[k]->job.user_len));
     while (i < j->njobs && j->nrunning < MP_MEMJOB_MAX_RUNNING) {
         struct mp_job *job = &j->jobs[i];
         char *auth = NULL;
-        if (job->not_before_ms > now || user_busy(j, i, job)) {
+        if (set_add(&busy, hash_user(job->user, job->user_len)) || job->not_before_ms > now) {
             i++;
             continue;
         }
@@ -599,6 +664,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
         remove_at(j, i);
         start_job(j, &taken, auth);
     }
+    free(busy.slots);
     if (j->njobs > 0) {
         struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
         evtimer_add(j->tick, &tv);
@@ -650,7 +716,8 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
     j->cfg = cfg;
     j->up = mp_upstream_new(base, on_job_done);
     j->tick = evtimer_new(base, on_tick, j);
-    if (j->up == NULL || j->tick == NULL) {
+    j->auth = calloc(AUTH_SLOTS, sizeof(*j->auth));
+    if (j->up == NULL || j->tick == NULL || j->auth == NULL) {
         mp_memjobs_free(j);
         return NULL;
     }
@@ -684,12 +751,9 @@ void mp_memjobs_free(struct mp_memjobs *j)
         mp_upstream_cancel(j->up, r->easy);
         running_free(j, r);
     }
-    for (size_t i = 0; i < AUTH_SLOTS; i++) {
-        free(j->auth[i].user);
-        if (j->auth[i].auth != NULL)
-            memset(j->auth[i].auth, 0, j->auth[i].auth_len);
-        free(j->auth[i].auth);
-    }
+    for (size_t i = 0; j->auth != NULL && i < AUTH_SLOTS; i++)
+        clear_slot(&j->auth[i]);
+    free(j->auth);
     if (j->tick != NULL)
         event_free(j->tick);
     mp_upstream_free(j->up);
