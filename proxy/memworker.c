@@ -12,7 +12,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chatreq.h"
 #include "log.h"
@@ -437,9 +439,17 @@ void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *
 
 /* ---- the thread ---- */
 
+/* Memory work must never slow the proxied requests: where it shares a CPU
+ * with a request thread, the scheduler should prefer the request thread.
+ * Linux applies a nice value per thread; failure (no permission to renice)
+ * only costs that preference. */
+#define MEMWORKER_NICE 10
+
 static void *memworker_main(void *arg)
 {
     struct mp_memworker *mw = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), MEMWORKER_NICE) != 0)
+        mp_log(MP_LOG_WARN, "memory worker: cannot lower its scheduling priority");
     mp_memjobs_schedule(mw->jobs);
     /* the wake event is only ever activated, never added: without this flag
      * the loop would find nothing pending and return at once */
