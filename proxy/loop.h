@@ -43,8 +43,9 @@ struct mp_buf {
     size_t cap;
 };
 
-#define MP_BUF_STD       16384     /* pooled buffer size */
-#define MP_BUF_LARGE_MAX (1 << 20) /* larger buffers up to this are cached per loop */
+#define MP_BUF_STD 16384 /* pooled buffer size */
+#define MP_BUF_LARGE_MAX                                                                           \
+    (256 * 1024) /* larger buffers up to this are cached per loop (64: 16 MiB at most) */
 
 TAILQ_HEAD(mp_conn_list, mp_conn);
 
@@ -65,10 +66,10 @@ struct mp_loop {
     unsigned nconns;
     char *pool[64]; /* free MP_BUF_STD buffers */
     unsigned npool;
-    struct mp_buf large[8]; /* free larger buffers (<= MP_BUF_LARGE_MAX) for big bodies */
-    uint64_t rng;           /* xorshift state for request ids */
-    void *app;              /* borrowed: what runs this loop (the admin
-                               loop's is the struct mp_server) */
+    struct mp_buf large[64]; /* free larger buffers (<= MP_BUF_LARGE_MAX) for big bodies */
+    uint64_t rng;            /* xorshift state for request ids */
+    void *app;               /* borrowed: what runs this loop (the admin
+                                loop's is the struct mp_server) */
     bool draining;
 };
 
