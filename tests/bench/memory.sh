@@ -17,6 +17,9 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+prog=membench
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
 
 mode=short
 build_dir=$root/build
@@ -34,15 +37,6 @@ do_perf=0
 
 usage() {
     sed -n '7,15p' "$0" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-    printf 'membench: %s\n' "$*" >&2
-    exit 1
-}
-
-say() {
-    printf 'membench: %s\n' "$*" >&2
 }
 
 need_arg() {
@@ -163,31 +157,10 @@ fake_pid=""
 declare -A pid_of # instance -> memproxy pid
 
 # shellcheck disable=SC2317  # called from the EXIT trap
-stop_pid() {
-    local pid=$1 _
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-    local pid
     trap - EXIT INT TERM
-    for pid in $started_pids; do
-        stop_pid "$pid"
-    done
-    if [ "$keep_tmp" = 1 ]; then
-        say "temporary files kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
+    stop_started
+    remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -199,14 +172,7 @@ trap 'exit 143' TERM
 # memory worker included) alone on the second CPU; wrk, the fake upstream
 # (which also answers the memory jobs) and the idle memproxies on the first.
 
-cpus=""
-if command -v python3 >/dev/null; then
-    cpus=$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))' 2>/dev/null)
-fi
-[ -n "$cpus" ] || cpus=$(seq 0 $(($(nproc) - 1)) | tr '\n' ' ')
-# shellcheck disable=SC2206
-cpu_list=($cpus)
-ncpu=${#cpu_list[@]}
+detect_cpus
 
 pinning=0
 pin_wrk=""
@@ -234,74 +200,18 @@ else
     pin_desc="none (--no-pin)"
 fi
 
-move_to() {
-    local cpu=$1 p
-    shift
-    for p in "$@"; do
-        { [ -n "$p" ] && kill -0 "$p" 2>/dev/null; } || continue
-        taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 ||
-            say "warning: could not move process $p to CPU $cpu"
-    done
-}
-
 # set_layout latency|throughput
 set_layout() {
     [ "$pinning" = 1 ] || return 0
     if [ "$1" = latency ]; then
-        move_to "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" "${pid_of[load]}"
+        move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" "${pid_of[load]}"
     else
-        move_to "$cpu_fake" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}"
-        move_to "$cpu_proxy" "${pid_of[load]}"
+        move_to -l "$cpu_fake" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}"
+        move_to -l "$cpu_proxy" "${pid_of[load]}"
     fi
 }
 
 # --- helpers --------------------------------------------------------------------------
-
-# Eight free TCP ports on 127.0.0.1 (4 memproxies: data plane and admin each).
-free_ports() {
-    python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(8)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-EOF
-}
-
-# The hit request body: post.lua's 1 KB body, byte for byte (memory.lua's hit
-# variant builds the same).
-body_json() {
-    local prefix suffix pad
-    prefix='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"'
-    suffix='"}]}'
-    pad=$(($1 - ${#prefix} - ${#suffix}))
-    [ $pad -ge 0 ] || pad=0
-    printf '%s' "$prefix"
-    yes 'lorem ipsum dolor sit amet ' | tr -d '\n' | head -c "$pad"
-    printf '%s' "$suffix"
-}
-
-log_tail() {
-    [ -s "$1" ] || {
-        echo "    (empty)"
-        return
-    }
-    tail -n "${2:-15}" "$1" | sed 's/^/    /'
-}
-
-wait_http() {
-    local pid=$1 url=$2 code _
-    for _ in $(seq 600); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return 1
-        fi
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null)
-        [ -n "$code" ] && [ "$code" != 000 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # CPU time in nanoseconds (all threads) of one process: the sum of each
 # thread's run time from /proc/PID/task/*/schedstat, or clock ticks from
@@ -356,41 +266,16 @@ declare -A url     # instance -> base URL
 declare -A admin   # instance -> admin base URL
 declare -A failed  # row or instance -> reason
 declare -A res     # row,field -> value
-declare -A bench
 invalid_reasons=()
 warnings=()
 
 # run_wrk ROW CONNS SECS TAG ARGS...: one wrk run against the row's instance;
 # sets "bench" from the BENCH line; returns 1 without one.
 run_wrk() {
-    local row=$1 conns=$2 secs=$3 tag=$4 outf line kv
+    local row=$1 conns=$2 secs=$3 tag=$4
     shift 4
-    outf=$tmp/wrk-$row-$conns-$tag.txt
-    bench=()
-    # shellcheck disable=SC2086
-    $pin_wrk "$wrk_bin" -t1 -c"$conns" -d"${secs}s" --timeout 5s --latency \
-        -s "$here/memory.lua" "${url[${inst_of[$row]}]}$url_path" -- "$@" >"$outf" 2>&1
-    line=$(grep '^BENCH ' "$outf" | tail -n 1)
-    [ -n "$line" ] || return 1
-    for kv in ${line#BENCH }; do
-        bench[${kv%%=*}]=${kv#*=}
-    done
-    return 0
-}
-
-errors_of_bench() {
-    echo $((bench[status_errors] + bench[connect_errors] + bench[read_errors] + bench[write_errors] + bench[timeouts]))
-}
-
-errors_text() {
-    local parts=""
-    [ "${bench[status_errors]}" = 0 ] || parts="$parts status>=400: ${bench[status_errors]},"
-    [ "${bench[connect_errors]}" = 0 ] || parts="$parts connect: ${bench[connect_errors]},"
-    [ "${bench[read_errors]}" = 0 ] || parts="$parts read: ${bench[read_errors]},"
-    [ "${bench[write_errors]}" = 0 ] || parts="$parts write: ${bench[write_errors]},"
-    [ "${bench[timeouts]}" = 0 ] || parts="$parts timeout: ${bench[timeouts]},"
-    parts=${parts%,}
-    echo "${parts# }"
+    wrk_run "$tmp/wrk-$row-$conns-$tag.txt" "$conns" "$secs" \
+        "${url[${inst_of[$row]}]}$url_path" "$here/memory.lua" "$@"
 }
 
 # metric INSTANCE NAME: one value from the instance's /metrics (NAME with
@@ -437,8 +322,6 @@ check_instance() {
     return 0
 }
 
-fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
-
 # 1000 -> 1k, 100000 -> 100k, 1000000 -> 1M
 fmt_users() {
     awk -v n="$1" 'BEGIN {
@@ -454,24 +337,9 @@ fmt_bytes() {
         else printf "%.0f KB", b / 1024 }'
 }
 
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
-        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # --- how busy is the machine already? ---------------------------------------------
 
-busy_sample() {
-    awk '/^cpu / { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total, idle }' /proc/stat
-}
-read -r tot0 idle0 <<<"$(busy_sample)"
-sleep 1
-read -r tot1 idle1 <<<"$(busy_sample)"
-busy_before=$(awk -v t=$((tot1 - tot0)) -v i=$((idle1 - idle0)) 'BEGIN { if (t > 0) printf "%.0f", 100 * (t - i) / t; else print 0 }')
-if [ "$busy_before" -gt 10 ]; then
-    say "warning: the machine was ${busy_before}% busy before the benchmark started; results will be noisy"
-fi
+measure_busy_before
 
 small_label=$(fmt_users "$users_small")
 big_label=$(fmt_users "$users_big")
@@ -508,25 +376,10 @@ mkdir -p "$tmp/store-off"
 
 # --- start the fake upstream and four memproxies ------------------------------------------
 
-say "starting fake upstream ($fake_bin)"
-# shellcheck disable=SC2086
-$pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet >"$tmp/fake.out" 2>"$tmp/fake.err" &
-fake_pid=$!
-started_pids="$started_pids $fake_pid"
-fake_port=""
-for _ in $(seq 100); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/fake.out" 2>/dev/null | head -n 1)
-    [ -n "$fake_port" ] && break
-    kill -0 "$fake_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$fake_port" ]; then
-    printf 'membench: the fake upstream did not print its PORT line; its stderr:\n' >&2
-    log_tail "$tmp/fake.err" >&2
-    exit 1
-fi
+start_fake_upstream
 
-read -r p_off a_off p_small a_small p_big a_big p_load a_load <<<"$(free_ports)"
+# Eight free ports: 4 memproxies, data plane and admin each.
+read -r p_off a_off p_small a_small p_big a_big p_load a_load <<<"$(free_ports 8 python-only)"
 [ -n "$a_load" ] || die "could not find free ports (python3 is needed)"
 
 # start_memproxy INSTANCE MODE PORT ADMIN_PORT STORE
@@ -564,7 +417,7 @@ EOF
     pid_of[$inst]=$pid
     url[$inst]=http://127.0.0.1:$port
     admin[$inst]=http://127.0.0.1:$aport
-    if ! wait_http "$pid" "${url[$inst]}/"; then
+    if ! wait_http "$pid" "${url[$inst]}/" 60; then
         if kill -0 "$pid" 2>/dev/null; then
             why="memproxy is running but does not answer HTTP on 127.0.0.1:$port after 60 s"
         else
@@ -626,15 +479,6 @@ done
 # --- measure -------------------------------------------------------------------------------
 
 row_ok() { [ -z "${failed[$1]:-}" ]; }
-
-add_errors() {
-    local row=$1 e
-    e=$(errors_of_bench)
-    res[$row,errors]=$((${res[$row,errors]:-0} + e))
-    if [ "$e" != 0 ]; then
-        res[$row,errtext]="${res[$row,errtext]:+${res[$row,errtext]}; }$(errors_text)"
-    fi
-}
 
 # wrk arguments of a row (after --); TAG makes the users variant's bodies unique.
 wrk_args() {

@@ -16,6 +16,9 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+prog=bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
 
 mode=short
 build_dir=$root/build
@@ -29,15 +32,6 @@ keep_tmp=0
 
 usage() {
     sed -n '7,14p' "$0" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-    printf 'bench: %s\n' "$*" >&2
-    exit 1
-}
-
-say() {
-    printf 'bench: %s\n' "$*" >&2
 }
 
 while [ $# -gt 0 ]; do
@@ -167,21 +161,6 @@ nginx_pid=""
 memproxy_pid=""
 
 # shellcheck disable=SC2317  # called from the EXIT trap
-stop_pid() {
-    # Ask politely, wait up to 5 s, then insist.
-    local pid=$1 _
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
     local pid kids=""
     trap - EXIT INT TERM
@@ -190,17 +169,11 @@ cleanup() {
     if [ -n "$nginx_pid" ]; then
         kids=$(pgrep -P "$nginx_pid" 2>/dev/null || true)
     fi
-    for pid in $started_pids; do
-        stop_pid "$pid"
-    done
+    stop_started
     for pid in $kids; do
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
     done
-    if [ "$keep_tmp" = 1 ]; then
-        say "temporary files kept in $tmp"
-    else
-        rm -rf "$tmp"
-    fi
+    remove_tmp
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -218,14 +191,7 @@ trap 'exit 143' TERM
 #   CPUs, each gets its own).
 # Processes start on their throughput CPU and are moved with taskset -a -p.
 
-cpus=""
-if command -v python3 >/dev/null; then
-    cpus=$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))' 2>/dev/null)
-fi
-[ -n "$cpus" ] || cpus=$(seq 0 $(($(nproc) - 1)) | tr '\n' ' ')
-# shellcheck disable=SC2206
-cpu_list=($cpus)
-ncpu=${#cpu_list[@]}
+detect_cpus
 
 pinning=0
 cpu_wrk=""
@@ -256,16 +222,6 @@ else
     pin_desc="none (--no-pin)"
 fi
 
-# move_to CPU PID...: pin every thread of the given processes to CPU.
-move_to() {
-    local cpu=$1 p
-    shift
-    for p in "$@"; do
-        taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 ||
-            say "warning: could not move process $p to CPU $cpu"
-    done
-}
-
 # set_layout latency|throughput: see the pinning comment above.
 set_layout() {
     [ "$pinning" = 1 ] || return 0
@@ -284,53 +240,8 @@ set_layout() {
 
 # --- helpers ------------------------------------------------------------------
 
-# Three free TCP ports on 127.0.0.1 (nginx, memproxy, memproxy admin).
-free_ports() {
-    if command -v python3 >/dev/null; then
-        python3 - <<'EOF' && return 0
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-EOF
-    fi
-    # Fallback: random ports nobody listens on.
-    local used ports="" p n=0
-    used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
-    while [ $n -lt 3 ]; do
-        p=$((20000 + RANDOM % 12000))
-        if ! printf '%s\n' "$used" "$ports" | tr ' ' '\n' | grep -qx "$p"; then
-            ports="$ports $p"
-            n=$((n + 1))
-        fi
-    done
-    echo "$ports"
-}
-
-# The request body post.lua sends, byte for byte (keep in step with it).
-body_json() {
-    local prefix suffix pad
-    prefix='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"'
-    suffix='"}]}'
-    pad=$(($1 - ${#prefix} - ${#suffix}))
-    [ $pad -ge 0 ] || pad=0
-    printf '%s' "$prefix"
-    yes 'lorem ipsum dolor sit amet ' | tr -d '\n' | head -c "$pad"
-    printf '%s' "$suffix"
-}
-
 size_label() {
     echo "$(($1 / 1024)) KB"
-}
-
-# Last lines of a log file, indented, for failure messages.
-log_tail() {
-    [ -s "$1" ] || {
-        echo "    (empty)"
-        return
-    }
-    tail -n "${2:-15}" "$1" | sed 's/^/    /'
 }
 
 # start_failed TARGET REASON LOG: the target is out of this run; the table
@@ -341,21 +252,6 @@ start_failed() {
     failed[$1]="$2${last:+ (last log line: $last)}"
     say "$1: FAILED: $2; last lines of its log:"
     log_tail "$3" >&2
-}
-
-# wait_http PID URL: wait up to 10 s until URL answers anything over HTTP.
-wait_http() {
-    local pid=$1 url=$2 code _
-    for _ in $(seq 100); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            wait "$pid" 2>/dev/null
-            return 1
-        fi
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null)
-        [ -n "$code" ] && [ "$code" != 000 ] && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # CPU time (clock ticks, user + system, all threads) of the given processes.
@@ -395,35 +291,10 @@ invalid_reasons=()
 
 # run_wrk TARGET SIZE CONNS SECS TAG: one wrk run; sets the global "bench"
 # array from post.lua's BENCH line; returns 1 if wrk failed to produce it.
-declare -A bench
 run_wrk() {
-    local target=$1 size=$2 conns=$3 secs=$4 tag=$5 outf line kv
-    outf=$tmp/wrk-$target-$size-$conns-$tag.txt
-    bench=()
-    # shellcheck disable=SC2086
-    $pin_wrk "$wrk_bin" -t1 -c"$conns" -d"${secs}s" --timeout 5s --latency \
-        -s "$here/post.lua" "${url[$target]}$url_path" -- "$size" >"$outf" 2>&1
-    line=$(grep '^BENCH ' "$outf" | tail -n 1)
-    [ -n "$line" ] || return 1
-    for kv in ${line#BENCH }; do
-        bench[${kv%%=*}]=${kv#*=}
-    done
-    return 0
-}
-
-errors_of_bench() {
-    echo $((bench[status_errors] + bench[connect_errors] + bench[read_errors] + bench[write_errors] + bench[timeouts]))
-}
-
-errors_text() {
-    local parts=""
-    [ "${bench[status_errors]}" = 0 ] || parts="$parts status>=400: ${bench[status_errors]},"
-    [ "${bench[connect_errors]}" = 0 ] || parts="$parts connect: ${bench[connect_errors]},"
-    [ "${bench[read_errors]}" = 0 ] || parts="$parts read: ${bench[read_errors]},"
-    [ "${bench[write_errors]}" = 0 ] || parts="$parts write: ${bench[write_errors]},"
-    [ "${bench[timeouts]}" = 0 ] || parts="$parts timeout: ${bench[timeouts]},"
-    parts=${parts%,}
-    echo "${parts# }"
+    local target=$1 size=$2 conns=$3 secs=$4 tag=$5
+    wrk_run "$tmp/wrk-$target-$size-$conns-$tag.txt" "$conns" "$secs" \
+        "${url[$target]}$url_path" "$here/post.lua" "$size"
 }
 
 # check_target TARGET SIZE: one POST with curl; must be 200 and a chat.completion.
@@ -451,43 +322,17 @@ check_target() {
 
 # --- how busy is the machine already? ------------------------------------------
 
-# Share of all CPUs busy over one second, from /proc/stat (other work on the
-# machine makes every number in the table noisy; the report says so).
-busy_sample() {
-    awk '/^cpu / { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total, idle }' /proc/stat
-}
-read -r tot0 idle0 <<<"$(busy_sample)"
-sleep 1
-read -r tot1 idle1 <<<"$(busy_sample)"
-busy_before=$(awk -v t=$((tot1 - tot0)) -v i=$((idle1 - idle0)) 'BEGIN { if (t > 0) printf "%.0f", 100 * (t - i) / t; else print 0 }')
-if [ "$busy_before" -gt 10 ]; then
-    say "warning: the machine was ${busy_before}% busy before the benchmark started; results will be noisy"
-fi
+measure_busy_before
 
 # --- start the fake upstream -----------------------------------------------------
 
 say "mode $mode: $rounds round(s) of ${run_secs}s runs, ${warm_secs}s warm-up; pinning: $pin_desc"
-say "starting fake upstream ($fake_bin)"
-# shellcheck disable=SC2086
-$pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet >"$tmp/fake.out" 2>"$tmp/fake.err" &
-fake_pid=$!
-started_pids="$started_pids $fake_pid"
-fake_port=""
-for _ in $(seq 100); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/fake.out" 2>/dev/null | head -n 1)
-    [ -n "$fake_port" ] && break
-    kill -0 "$fake_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$fake_port" ]; then
-    printf 'bench: the fake upstream did not print its PORT line; its stderr:\n' >&2
-    log_tail "$tmp/fake.err" >&2
-    exit 1
-fi
+start_fake_upstream
 url[direct]=http://127.0.0.1:$fake_port
 say "fake upstream on port $fake_port"
 
-read -r nginx_port memproxy_port memproxy_admin_port <<<"$(free_ports)"
+# Three free ports: nginx, memproxy, memproxy admin.
+read -r nginx_port memproxy_port memproxy_admin_port <<<"$(free_ports 3)"
 
 # --- start nginx ------------------------------------------------------------------
 
@@ -554,31 +399,12 @@ EOF
     fi
 fi
 
-fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
-
 # --- measure ------------------------------------------------------------------------
 #
 # Per body size: check and warm up every target, then the timed runs in rounds,
 # each round running every target once (direct, nginx, memproxy), so that a
 # change in background load hits all targets alike; the table shows the median
 # over the rounds.
-
-# median of the numbers given as arguments
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "n/a"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# add_errors TARGET SIZE WHAT: account the errors of the last wrk run.
-add_errors() {
-    local k=$1,$2 e
-    e=$(errors_of_bench)
-    res[$k,errors]=$((${res[$k,errors]:-0} + e))
-    if [ "$e" != 0 ]; then
-        res[$k,errtext]="${res[$k,errtext]:+${res[$k,errtext]}; }$3: $(errors_text)"
-    fi
-}
 
 for size in $sizes; do
     sl=$(size_label "$size")
@@ -625,7 +451,7 @@ for size in $sizes; do
             fi
             res[$k,p50s]="${res[$k,p50s]:-} ${bench[p50_us]}"
             res[$k,p99s]="${res[$k,p99s]:-} ${bench[p99_us]}"
-            add_errors "$target" "$size" "1 conn"
+            add_errors "$target,$size" "1 conn"
         done
     done
 
@@ -652,7 +478,7 @@ for size in $sizes; do
             res[$k,ticks]=$((${res[$k,ticks]:-0} + t1 - t0))
             res[$k,wall_ns]=$((${res[$k,wall_ns]:-0} + w1 - w0))
             res[$k,requests]=$((${res[$k,requests]:-0} + bench[requests]))
-            add_errors "$target" "$size" "64 conn"
+            add_errors "$target,$size" "64 conn"
         done
     done
 

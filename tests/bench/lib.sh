@@ -1,0 +1,262 @@
+# shellcheck shell=bash
+# Shell functions shared by tests/bench/run.sh and tests/bench/memory.sh:
+# messages, process clean-up, CPU pinning helpers, free ports, the request
+# body, wrk runs and their error counts, number formatting, machine load.
+# Sourced (not run) by those scripts, right after they set "here" and "root".
+#
+# Globals the functions expect the sourcing script to set:
+#   prog          message prefix ("bench", "membench")
+#   tmp, keep_tmp the temporary directory, and 1 to keep it on exit
+#   started_pids  every process the script started (stop_started stops them)
+#   fake_bin, pin_fake, pin_wrk, wrk_bin   binaries and taskset prefixes
+#   res           associative array of results (add_errors writes to it)
+# and they set: bench (wrk_run), fake_pid, fake_port (start_fake_upstream),
+# cpu_list, ncpu (detect_cpus), busy_before (measure_busy_before).
+#
+# Those globals belong to the sourcing scripts, hence SC2154/SC2034 (and
+# SC2004: res is an associative array, which shellcheck cannot see here).
+# shellcheck disable=SC2154,SC2034,SC2004
+
+die() {
+    printf '%s: %s\n' "$prog" "$*" >&2
+    exit 1
+}
+
+say() {
+    printf '%s: %s\n' "$prog" "$*" >&2
+}
+
+# --- processes and clean-up -----------------------------------------------------
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+stop_pid() {
+    # Ask politely, wait up to 5 s, then insist.
+    local pid=$1 _
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+stop_started() {
+    local pid
+    for pid in $started_pids; do
+        stop_pid "$pid"
+    done
+}
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+remove_tmp() {
+    if [ "$keep_tmp" = 1 ]; then
+        say "temporary files kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+
+# --- CPU pinning ----------------------------------------------------------------------
+
+# The CPUs this process may run on: sets cpu_list (array) and ncpu.
+detect_cpus() {
+    local cpus=""
+    if command -v python3 >/dev/null; then
+        cpus=$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))' 2>/dev/null)
+    fi
+    [ -n "$cpus" ] || cpus=$(seq 0 $(($(nproc) - 1)) | tr '\n' ' ')
+    # shellcheck disable=SC2206
+    cpu_list=($cpus)
+    ncpu=${#cpu_list[@]}
+}
+
+# move_to [-l] CPU PID...: pin every thread of the given processes to CPU;
+# with -l, empty PIDs and processes that are gone are skipped silently.
+move_to() {
+    local live=0 cpu p
+    if [ "$1" = -l ]; then
+        live=1
+        shift
+    fi
+    cpu=$1
+    shift
+    for p in "$@"; do
+        if [ "$live" = 1 ]; then
+            { [ -n "$p" ] && kill -0 "$p" 2>/dev/null; } || continue
+        fi
+        taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 ||
+            say "warning: could not move process $p to CPU $cpu"
+    done
+}
+
+# --- helpers --------------------------------------------------------------------------
+
+# free_ports N [python-only]: N free TCP ports on 127.0.0.1, on one line.
+# Without python3, random ports nobody listens on (unless python-only).
+free_ports() {
+    local count=$1
+    if command -v python3 >/dev/null || [ "${2:-}" = python-only ]; then
+        python3 - "$count" <<'EOF' && return 0
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+EOF
+        [ "${2:-}" != python-only ] || return 1
+    fi
+    # Fallback: random ports nobody listens on.
+    local used ports="" p n=0
+    used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
+    while [ $n -lt "$count" ]; do
+        p=$((20000 + RANDOM % 12000))
+        if ! printf '%s\n' "$used" "$ports" | tr ' ' '\n' | grep -qx "$p"; then
+            ports="$ports $p"
+            n=$((n + 1))
+        fi
+    done
+    echo "$ports"
+}
+
+# body_json SIZE: the request body post.lua sends, byte for byte (keep in
+# step with it; memory.lua's hit variant builds the same).
+body_json() {
+    local prefix suffix pad
+    prefix='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"'
+    suffix='"}]}'
+    pad=$(($1 - ${#prefix} - ${#suffix}))
+    [ $pad -ge 0 ] || pad=0
+    printf '%s' "$prefix"
+    yes 'lorem ipsum dolor sit amet ' | tr -d '\n' | head -c "$pad"
+    printf '%s' "$suffix"
+}
+
+# log_tail FILE [LINES]: last lines of a log file, indented, for failure messages.
+log_tail() {
+    [ -s "$1" ] || {
+        echo "    (empty)"
+        return
+    }
+    tail -n "${2:-15}" "$1" | sed 's/^/    /'
+}
+
+# wait_http PID URL [SECS]: wait up to SECS (default 10) seconds until URL
+# answers anything over HTTP; fails at once if PID exits.
+wait_http() {
+    local pid=$1 url=$2 code _
+    for _ in $(seq $((${3:-10} * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            return 1
+        fi
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null)
+        [ -n "$code" ] && [ "$code" != 000 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_fake_upstream: start the fake upstream on a free port (pinned with
+# pin_fake); sets fake_pid and fake_port; exits 1 if it prints no PORT line.
+start_fake_upstream() {
+    say "starting fake upstream ($fake_bin)"
+    # shellcheck disable=SC2086
+    $pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet >"$tmp/fake.out" 2>"$tmp/fake.err" &
+    fake_pid=$!
+    started_pids="$started_pids $fake_pid"
+    fake_port=""
+    local _
+    for _ in $(seq 100); do
+        fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/fake.out" 2>/dev/null | head -n 1)
+        [ -n "$fake_port" ] && break
+        kill -0 "$fake_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$fake_port" ]; then
+        say "the fake upstream did not print its PORT line; its stderr:"
+        log_tail "$tmp/fake.err" >&2
+        exit 1
+    fi
+}
+
+# --- wrk runs -------------------------------------------------------------------------
+
+# wrk_run OUTFILE CONNS SECS URL SCRIPT ARGS...: one wrk run (pinned with
+# pin_wrk) with the Lua SCRIPT and its ARGS; sets the global "bench" array from the
+# script's BENCH line; returns 1 if wrk failed to produce it.
+declare -A bench
+wrk_run() {
+    local outf=$1 conns=$2 secs=$3 target_url=$4 script=$5 line kv
+    shift 5
+    bench=()
+    # shellcheck disable=SC2086
+    $pin_wrk "$wrk_bin" -t1 -c"$conns" -d"${secs}s" --timeout 5s --latency \
+        -s "$script" "$target_url" -- "$@" >"$outf" 2>&1
+    line=$(grep '^BENCH ' "$outf" | tail -n 1)
+    [ -n "$line" ] || return 1
+    for kv in ${line#BENCH }; do
+        bench[${kv%%=*}]=${kv#*=}
+    done
+    return 0
+}
+
+errors_of_bench() {
+    echo $((bench[status_errors] + bench[connect_errors] + bench[read_errors] + bench[write_errors] + bench[timeouts]))
+}
+
+errors_text() {
+    local parts=""
+    [ "${bench[status_errors]}" = 0 ] || parts="$parts status>=400: ${bench[status_errors]},"
+    [ "${bench[connect_errors]}" = 0 ] || parts="$parts connect: ${bench[connect_errors]},"
+    [ "${bench[read_errors]}" = 0 ] || parts="$parts read: ${bench[read_errors]},"
+    [ "${bench[write_errors]}" = 0 ] || parts="$parts write: ${bench[write_errors]},"
+    [ "${bench[timeouts]}" = 0 ] || parts="$parts timeout: ${bench[timeouts]},"
+    parts=${parts%,}
+    echo "${parts# }"
+}
+
+# add_errors KEY [WHAT]: account the errors of the last wrk run in
+# res[KEY,errors] and res[KEY,errtext] (each entry prefixed "WHAT: ").
+add_errors() {
+    local k=$1 e
+    e=$(errors_of_bench)
+    res[$k,errors]=$((${res[$k,errors]:-0} + e))
+    if [ "$e" != 0 ]; then
+        res[$k,errtext]="${res[$k,errtext]:+${res[$k,errtext]}; }${2:+$2: }$(errors_text)"
+    fi
+}
+
+# --- numbers --------------------------------------------------------------------------
+
+fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+
+# median of the numbers given as arguments
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "n/a"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --- how busy is the machine already? --------------------------------------------------
+
+# Share of all CPUs busy over one second, from /proc/stat (other work on the
+# machine makes every number in the report noisy; the report says so).
+busy_sample() {
+    awk '/^cpu / { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total, idle }' /proc/stat
+}
+
+# measure_busy_before: sets busy_before (percent) and warns when over 10.
+measure_busy_before() {
+    local tot0 idle0 tot1 idle1
+    read -r tot0 idle0 <<<"$(busy_sample)"
+    sleep 1
+    read -r tot1 idle1 <<<"$(busy_sample)"
+    busy_before=$(awk -v t=$((tot1 - tot0)) -v i=$((idle1 - idle0)) 'BEGIN { if (t > 0) printf "%.0f", 100 * (t - i) / t; else print 0 }')
+    if [ "$busy_before" -gt 10 ]; then
+        say "warning: the machine was ${busy_before}% busy before the benchmark started; results will be noisy"
+    fi
+}
