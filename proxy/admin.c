@@ -94,12 +94,6 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     }
 }
 
-static void on_abort(struct mp_conn *c, void *req)
-{
-    (void)c;
-    (void)req; /* admin requests complete synchronously: nothing to abort */
-}
-
 static void on_drain(struct mp_conn *c, void *req)
 {
     (void)c;
@@ -108,7 +102,6 @@ static void on_drain(struct mp_conn *c, void *req)
 
 static const struct mp_conn_handler admin_handler = {
     .on_request = on_request,
-    .on_abort = on_abort,
     .on_drain = on_drain,
 };
 

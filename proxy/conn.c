@@ -64,6 +64,7 @@ struct mp_conn {
     size_t req_end;      /* bytes of in that belong to the current request */
     struct evbuffer *out;
     void *req;
+    mp_conn_abort_fn on_abort; /* aborts req when the client goes away */
 };
 
 static void conn_free(struct mp_conn *c);
@@ -99,7 +100,7 @@ static void conn_gone(struct mp_conn *c)
     void *req = c->req;
     c->req = NULL;
     if (req != NULL)
-        c->kind->handler->on_abort(c, req);
+        c->on_abort(c, req);
     conn_free(c);
 }
 
@@ -446,9 +447,10 @@ static void process_input(struct mp_conn *c)
         read_body(c);
 }
 
-void mp_conn_attach(struct mp_conn *c, void *req)
+void mp_conn_attach(struct mp_conn *c, void *req, mp_conn_abort_fn on_abort)
 {
     c->req = req;
+    c->on_abort = on_abort;
 }
 
 struct evbuffer *mp_conn_output(struct mp_conn *c)

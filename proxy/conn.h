@@ -8,7 +8,8 @@
  * with the request; the handler attaches its own request object with
  * mp_conn_attach(), appends response bytes to mp_conn_output() and calls
  * mp_conn_flush() as it goes, and ends with exactly one mp_conn_finish().
- * If the client goes away first, handler->on_abort() is called once instead;
+ * If the client goes away first, the abort function given to mp_conn_attach()
+ * is called once instead;
  * the handler must release its request there and never touch the
  * connection again. */
 #ifndef MP_PROXY_CONN_H
@@ -26,14 +27,11 @@ struct mp_conn;
 
 struct mp_conn_handler {
     /* A complete request arrived. head and body[0..body_len) are owned by
-     * the connection and valid until mp_conn_finish() or on_abort(). It may
+     * the connection and valid until mp_conn_finish() or the abort. It may
      * answer at once, but must not end the request with MP_CONN_CUT before
      * returning (the connection is still reading). */
     void (*on_request)(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len);
-    /* The client went away (or its socket failed) while req was attached.
-     * The connection is freed right after this returns. */
-    void (*on_abort)(struct mp_conn *c, void *req);
     /* Output fell below the low watermark while req was attached. */
     void (*on_drain)(struct mp_conn *c, void *req);
 };
@@ -74,7 +72,13 @@ enum mp_conn_end {
 struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_kind *kind,
                             bool reject);
 
-void mp_conn_attach(struct mp_conn *c, void *req);
+/* The client went away (or its socket failed) while req was attached: the
+ * owner releases req. The connection is freed right after this returns. */
+typedef void (*mp_conn_abort_fn)(struct mp_conn *c, void *req);
+
+/* Attaches the handler's request object (borrowed) with the function that
+ * aborts it (each kind of request brings its own). */
+void mp_conn_attach(struct mp_conn *c, void *req, mp_conn_abort_fn on_abort);
 
 /* The output buffer, owned by the connection; append response bytes. */
 struct evbuffer *mp_conn_output(struct mp_conn *c);

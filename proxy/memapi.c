@@ -20,7 +20,6 @@
 enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY };
 
 struct mp_memapi_call {
-    int tag; /* MP_HANDLER_TAG_MEMAPI */
     enum call_kind kind;
     struct mp_conn *conn;
     struct mp_memticket *ticket;
@@ -180,7 +179,7 @@ static void submit(struct mp_conn *c, struct mp_memapi_call *call)
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
-    mp_conn_attach(c, call);
+    mp_conn_attach(c, call, mp_memapi_abort);
 }
 
 /* Percent-decodes the key segment and normalizes it. MP_OK or MP_EINVAL. */
@@ -286,7 +285,6 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
-    call->tag = MP_HANDLER_TAG_MEMAPI;
     call->conn = c;
     call->t_start = mp_access_now();
     mp_loop_request_id(loop, call->request_id);

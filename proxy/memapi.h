@@ -10,10 +10,6 @@
 
 #include "conn.h"
 
-/* What a connection's attached request starts with, so the data plane's
- * on_abort can tell a forwarded request from a memory API call. */
-enum { MP_HANDLER_TAG_REQUEST = 1, MP_HANDLER_TAG_MEMAPI = 2 };
-
 /* Answers a request under /v1/memory (head and body borrowed from c). */
 void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                       size_t len);

@@ -44,7 +44,6 @@
 #define UPSTREAM_ID_MAX 128
 
 struct mp_request {
-    int tag; /* MP_HANDLER_TAG_REQUEST: what on_abort receives (see memapi.h) */
     struct mp_loop *loop;
     struct mp_conn *conn;                    /* NULL once the client is gone */
     const struct mp_http_request_head *head; /* the connection's, valid while attached */
@@ -603,10 +602,7 @@ static void on_abort(struct mp_conn *c, void *req)
 {
     struct mp_request *r = req;
     struct mp_access a;
-    if (*(const int *)req == MP_HANDLER_TAG_MEMAPI) {
-        mp_memapi_abort(c, req);
-        return;
-    }
+    (void)c;
     mp_metrics_client_disconnect(r->loop->shard);
     r->status = 499; /* nginx's "client closed request" */
     fill_access(r, &a);
@@ -654,7 +650,6 @@ static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_re
     struct mp_request *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
-    r->tag = MP_HANDLER_TAG_REQUEST;
     r->loop = loop;
     r->conn = c;
     r->head = head;
@@ -709,7 +704,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         r->body = body;
         mp_reqmem_inject(&r->mem, r->loop, body, body_len);
     }
-    mp_conn_attach(c, r);
+    mp_conn_attach(c, r, on_abort);
     int rc = start_upstream(r, body);
     if (rc != MP_OK) {
         mp_metrics_upstream_error(r->loop->shard, MP_UPERR_OTHER);
@@ -719,6 +714,5 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
 
 const struct mp_conn_handler mp_request_handler = {
     .on_request = on_request,
-    .on_abort = on_abort,
     .on_drain = on_drain,
 };
