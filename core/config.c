@@ -26,26 +26,32 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bi
 _Static_assert(sizeof(enum mp_memory_mode) == sizeof(int) &&
                    sizeof(enum mp_storage_sync) == sizeof(int) &&
                    sizeof(enum mp_log_level) == sizeof(int) &&
-                   sizeof(enum mp_log_format) == sizeof(int),
+                   sizeof(enum mp_log_format) == sizeof(int) &&
+                   sizeof(enum mp_pii_mode) == sizeof(int) &&
+                   sizeof(enum mp_tenant_from) == sizeof(int),
                "enums are staged as int");
+_Static_assert(MP_CONFIG_TOKEN_MAX >= MP_CONFIG_PATH_MAX &&
+                   MP_CONFIG_TOKEN_MAX >= MP_CONFIG_URL_MAX &&
+                   MP_CONFIG_TOKEN_MAX >= MP_CONFIG_SECRET_MAX,
+               "the staging buffer holds the longest string field");
 
 #define QUOTE_BYTES 60 /* how much of a bad value an error message repeats */
 #define QUOTE_MAX   (QUOTE_BYTES + 4)
 #define ENV_PREFIX  "MEMPROXY_"
+#define ENV_TEST    "MEMPROXY_TEST_" /* test hooks read by the proxy, not keys */
 
 enum key_type {
-    K_ADDR,    /* struct mp_addr */
-    K_URL,     /* struct mp_url */
-    K_UINT,    /* uint32_t or uint64_t (by size), min .. max */
-    K_BOOL,    /* bool */
-    K_RATIO,   /* double, min .. max */
-    K_ENUM,    /* an enum, one of names[] */
-    K_TOKEN,   /* char[]: an HTTP token (header name) */
-    K_MODEL,   /* char[]: printable ASCII, no spaces */
-    K_SECRET,  /* char[]: like K_MODEL but may be empty; never quoted */
-    K_PATH,    /* char[]: no control bytes */
-    K_OPTPATH, /* char[]: like K_PATH but may be empty (feature off) */
-    K_LATER    /* known, but implemented by a later version */
+    K_ADDR,   /* struct mp_addr */
+    K_URL,    /* struct mp_url */
+    K_UINT,   /* uint32_t or uint64_t (by size), min .. max */
+    K_BOOL,   /* bool */
+    K_RATIO,  /* double, min .. max */
+    K_ENUM,   /* an enum, one of names[] */
+    K_TOKEN,  /* char[]: an HTTP token (header name) */
+    K_MODEL,  /* char[]: printable ASCII, no spaces */
+    K_SECRET, /* char[]: like K_MODEL but may be empty; never quoted */
+    K_PATH,   /* char[]: no control bytes */
+    K_OPTPATH /* char[]: like K_PATH but may be empty (feature off) */
 };
 
 struct key_def {
@@ -68,23 +74,21 @@ union staged {
     bool b;
     double d;
     int e;
-    char s[MP_CONFIG_PATH_MAX];
+    char s[MP_CONFIG_TOKEN_MAX]; /* the longest string field (asserted above) */
 };
 
 static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "hybrid", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"json", "text", NULL};
+static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
+static const char *const tenant_names[] = {"none", "api_key", NULL};
 
 static const char *const sections[] = {"server", "upstream",   "memory",   "storage",
                                        "log",    "governance", "security", "admin"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
-#define LATER(s, k)                                                                                \
-    {                                                                                              \
-        s, k, K_LATER, 0, 0, 0, 0, NULL                                                            \
-    }
 
 static const struct key_def keys[] = {
     {"server", "listen", K_ADDR, FIELD(server.listen), 0, 0, NULL},
@@ -115,16 +119,19 @@ static const struct key_def keys[] = {
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},
+    {"storage", "encryption_key_file", K_OPTPATH, FIELD(storage.encryption_key_file), 0, 0, NULL},
+    {"governance", "retention_days", K_UINT, FIELD(governance.retention_days), 0, 36500, NULL},
+    {"governance", "pii_retention_days", K_UINT, FIELD(governance.pii_retention_days), 0, 36500,
+     NULL},
+    {"governance", "pii_mode", K_ENUM, FIELD(governance.pii_mode), 0, 0, pii_mode_names},
+    {"governance", "inject_pii", K_BOOL, FIELD(governance.inject_pii), 0, 0, NULL},
+    {"governance", "sweep_interval_seconds", K_UINT, FIELD(governance.sweep_interval_seconds), 1,
+     86400, NULL},
+    {"security", "tenant_from", K_ENUM, FIELD(security.tenant_from), 0, 0, tenant_names},
+    {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
+    {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
     {"log", "format", K_ENUM, FIELD(log.format), 0, 0, format_names},
-    LATER("storage", "encryption_key_file"),
-    LATER("governance", "retention_days"),
-    LATER("governance", "pii_retention_days"),
-    LATER("governance", "pii_mode"),
-    LATER("governance", "inject_pii"),
-    LATER("security", "tenant_from"),
-    LATER("security", "user_signature_key"),
-    LATER("admin", "token"),
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
@@ -664,10 +671,6 @@ static int set_key(struct mp_config *c, const struct key_def *k, const char *val
 {
     union staged v;
     char why[256];
-    if (k->type == K_LATER) {
-        say(err, errcap, "[%s] %s is not supported by this version yet", k->section, k->name);
-        return MP_EUNSUPPORTED;
-    }
     memset(&v, 0, sizeof(v));
     if (!stage_value(k, value, &v, why, sizeof(why))) {
         say(err, errcap, "[%s] %s: %s", k->section, k->name, why);
@@ -733,6 +736,15 @@ void mp_config_defaults(struct mp_config *c)
     memcpy(c->storage.path, "./data", sizeof("./data"));
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;
+    c->storage.encryption_key_file[0] = '\0';
+    c->governance.retention_days = 365;
+    c->governance.pii_retention_days = 30;
+    c->governance.pii_mode = MP_PII_STORE;
+    c->governance.inject_pii = true;
+    c->governance.sweep_interval_seconds = 600;
+    c->security.tenant_from = MP_TENANT_NONE;
+    c->security.user_signature_key[0] = '\0';
+    c->admin.token[0] = '\0';
     c->log.level = MP_LOG_INFO;
     c->log.format = MP_LOG_JSON;
 }
@@ -870,7 +882,11 @@ int mp_config_apply_env(struct mp_config *c, const char *const *envp, struct mp_
 {
     bool failed = false;
     for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
-        if (strncmp(envp[i], ENV_PREFIX, strlen(ENV_PREFIX)) == 0 && !env_entry(c, envp[i], errs)) {
+        if (strncmp(envp[i], ENV_PREFIX, strlen(ENV_PREFIX)) != 0 ||
+            strncmp(envp[i], ENV_TEST, strlen(ENV_TEST)) == 0) {
+            continue;
+        }
+        if (!env_entry(c, envp[i], errs)) {
             failed = true;
         }
     }
@@ -915,7 +931,6 @@ static bool field_ok(const struct mp_config *c, const struct key_def *k, char *w
     char text[40];
     memcpy(&v, p, k->size);
     switch (k->type) {
-    case K_LATER:
     case K_BOOL:
         return true;
     case K_ENUM:
@@ -1006,4 +1021,15 @@ const char *mp_config_sync_name(enum mp_storage_sync sync)
 const char *mp_config_format_name(enum mp_log_format format)
 {
     return name_of(format_names, sizeof(format_names) / sizeof(format_names[0]) - 1, (int)format);
+}
+
+const char *mp_config_pii_mode_name(enum mp_pii_mode mode)
+{
+    return name_of(pii_mode_names, sizeof(pii_mode_names) / sizeof(pii_mode_names[0]) - 1,
+                   (int)mode);
+}
+
+const char *mp_config_tenant_from_name(enum mp_tenant_from from)
+{
+    return name_of(tenant_names, sizeof(tenant_names) / sizeof(tenant_names[0]) - 1, (int)from);
 }

@@ -3,9 +3,8 @@
  * files and the process environment is the proxy's job (proxy/config_load.c).
  *
  * struct mp_config is a plain value (fixed-size strings, no pointers): copy it
- * with '=' and never free it. Keys that later versions implement
- * ([governance], [security], [admin], [storage] encryption_key_file) are
- * rejected with "not supported by this version" until they are implemented. */
+ * with '=' and never free it. Which keys a reload may change is the proxy's
+ * decision (proxy/server.c); the struct comments mark the restart-only ones. */
 #ifndef MP_CORE_CONFIG_H
 #define MP_CORE_CONFIG_H
 
@@ -18,6 +17,7 @@
 #define MP_CONFIG_SECRET_MAX 512  /* api_key, with NUL */
 #define MP_CONFIG_NAME_MAX   128  /* header names, model names, with NUL */
 #define MP_CONFIG_PATH_MAX   1024 /* storage path, with NUL */
+#define MP_CONFIG_TOKEN_MAX  1025 /* user_signature_key, admin token: 1024 bytes + NUL */
 #define MP_CONFIG_LINE_MAX   4096 /* longest accepted INI line, without newline */
 #define MP_CONFIG_ERRORS_MAX 32   /* errors kept per parse; more are counted only */
 
@@ -34,6 +34,19 @@ enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 enum mp_log_level { MP_LOG_DEBUG, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR };
 
 enum mp_log_format { MP_LOG_JSON, MP_LOG_TEXT };
+
+/* [governance] pii_mode: what happens to an item flagged as PII. */
+enum mp_pii_mode {
+    MP_PII_STORE,  /* store it, flagged */
+    MP_PII_REDACT, /* mask the PII before storing */
+    MP_PII_DROP    /* never store it */
+};
+
+/* [security] tenant_from: how memory is namespaced. */
+enum mp_tenant_from {
+    MP_TENANT_NONE,   /* one namespace */
+    MP_TENANT_API_KEY /* by a hash of the client's API key */
+};
 
 /* A listen address "host:port" or "[v6]:port"; port 0 asks the kernel for one. */
 struct mp_addr {
@@ -52,9 +65,9 @@ struct mp_url {
 
 struct mp_config {
     struct {
-        struct mp_addr listen;       /* 127.0.0.1:8080 */
-        struct mp_addr admin_listen; /* 127.0.0.1:8081 */
-        unsigned workers;            /* 0 = one per CPU; at most 256 */
+        struct mp_addr listen;       /* 127.0.0.1:8080; restart-only */
+        struct mp_addr admin_listen; /* 127.0.0.1:8081; restart-only */
+        unsigned workers;            /* 0 = one per CPU; at most 256; restart-only */
         uint64_t max_body_bytes;     /* 8388608; 1 .. 1 GiB */
         uint32_t max_header_bytes;   /* 65536; 1024 .. 1 MiB */
         uint32_t client_timeout_ms;  /* 10000; 1 .. 3600000 */
@@ -83,10 +96,31 @@ struct mp_config {
         uint32_t queue_max;                        /* 10000; 1 .. 10000000 */
     } memory;
     struct {
-        char path[MP_CONFIG_PATH_MAX]; /* ./data */
-        uint32_t map_size_mb;          /* 1024; 1 .. 1048576 */
+        char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */
+        uint32_t map_size_mb;          /* 1024; 1 .. 1048576; restart-only */
         enum mp_storage_sync sync;     /* full */
+        /* "" = no encryption at rest; else the path of a file holding the
+         * 32-byte key (read by the proxy at start, restart-only). */
+        char encryption_key_file[MP_CONFIG_PATH_MAX];
     } storage;
+    struct {
+        uint32_t retention_days;         /* 365; 0 .. 36500; 0 = no age limit */
+        uint32_t pii_retention_days;     /* 30; 0 .. 36500; 0 = PII follows retention_days */
+        enum mp_pii_mode pii_mode;       /* store | redact | drop; store */
+        bool inject_pii;                 /* true; false: PII items are never injected */
+        uint32_t sweep_interval_seconds; /* 600; 1 .. 86400: how often the sweeper runs */
+    } governance;
+    struct {
+        enum mp_tenant_from tenant_from; /* none | api_key; none; restart-only */
+        /* "" = user id signatures not required; else the HMAC-SHA256 key that
+         * X-User-Signature is checked with. A secret. */
+        char user_signature_key[MP_CONFIG_TOKEN_MAX];
+    } security;
+    struct {
+        /* "" = admin API disabled (404); else the bearer token it requires.
+         * A secret. */
+        char token[MP_CONFIG_TOKEN_MAX];
+    } admin;
     struct {
         enum mp_log_level level;   /* info */
         enum mp_log_format format; /* json */
@@ -114,9 +148,8 @@ void mp_config_defaults(struct mp_config *c);
 /* Sets one key from its text value, e.g. ("server", "workers", "4").
  * Section and key are matched case-insensitively; value is taken as written
  * (the INI parser has already stripped quotes, comments and blanks).
- * Returns MP_OK; MP_NOTFOUND for an unknown section or key;
- * MP_EUNSUPPORTED for a key a later version implements; MP_EINVAL for a bad
- * value. On failure *c is unchanged and err (borrowed, errcap bytes; may be
+ * Returns MP_OK; MP_NOTFOUND for an unknown section or key; MP_EINVAL for
+ * a bad value. On failure *c is unchanged and err (borrowed, errcap bytes; may be
  * NULL) holds a one-line reason that never repeats the value of a secret key
  * (other bad values are quoted, cut to 60 bytes). Values are strict:
  *   - integers: decimal digits only (no sign, blank, hex or trailing text),
@@ -128,11 +161,18 @@ void mp_config_defaults(struct mp_config *c);
  *     mp_config_parse_url;
  *   - user_header: an HTTP field name (RFC 9110 token characters);
  *   - summary_model, extraction_model: printable ASCII without spaces;
- *   - api_key: printable ASCII without spaces (it goes into a header), or
- *     empty, which means "forward the client's Authorization";
- *   - storage path: any bytes but control characters;
+ *   - secrets (api_key, user_signature_key, admin token): printable ASCII
+ *     without spaces or control characters (api_key goes into a header, the
+ *     admin token is compared with a bearer token), or empty, which turns
+ *     the feature off ("forward the client's Authorization", "signatures
+ *     not required", "admin API disabled"); at most 511, 1024 and 1024
+ *     bytes. Their errors say "(value not shown)" and never quote them;
+ *   - storage path: any bytes but control characters; encryption_key_file
+ *     and upstream ca_file: the same, or empty (feature off). Only the
+ *     syntax is checked here: the proxy reads the files;
  *   - strings must fit their field (with NUL); too long is an error, never
- *     truncated. An empty value is an error for every key but api_key. */
+ *     truncated. An empty value is an error for every key but the secrets,
+ *     ca_file and encryption_key_file. */
 int mp_config_set(struct mp_config *c, const char *section, const char *key, const char *value,
                   char *err, size_t errcap);
 
@@ -158,9 +198,9 @@ int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const
  * both matched case-insensitively (MEMPROXY_SERVER_MAX_BODY_BYTES sets
  * [server] max_body_bytes); the value is taken as is (no quotes, no trim).
  * A MEMPROXY_ variable that names no key is an error (typos must not pass
- * silently). Entries are applied in array order; good ones are applied even
- * when others fail. Returns MP_OK or MP_EINVAL with errors appended (source
- * "environment", line 0, message naming the variable, never a secret). */
+ * silently), except MEMPROXY_TEST_* (test hooks, e.g. proxy/clock.h). Entries are applied in array
+ * order; good ones are applied even when others fail. Returns MP_OK or MP_EINVAL with errors
+ * appended (source "environment", line 0, message naming the variable, never a secret). */
 int mp_config_apply_env(struct mp_config *c, const char *const *envp,
                         struct mp_config_errors *errs);
 
@@ -202,5 +242,7 @@ const char *mp_config_mode_name(enum mp_memory_mode mode);
 const char *mp_config_level_name(enum mp_log_level level);
 const char *mp_config_sync_name(enum mp_storage_sync sync);
 const char *mp_config_format_name(enum mp_log_format format);
+const char *mp_config_pii_mode_name(enum mp_pii_mode mode);
+const char *mp_config_tenant_from_name(enum mp_tenant_from from);
 
 #endif

@@ -447,7 +447,7 @@ static uint32_t pick_messages(struct build *b, const char *body, const struct mp
         const struct mp_mem_message *m = &um->messages[i];
         struct pick *pk = &b->picks[b->npicks];
         uint32_t cost;
-        if (m->content == NULL || m->content_len == 0)
+        if (m->content == NULL || m->content_len == 0 || (m->pii && !b->p->inject_pii))
             continue;
         if (in_request(body, req, m)) {
             b->plan.ndeduplicated++;
@@ -581,7 +581,7 @@ static int build_block(struct build *b)
     if (b->p->sections & MP_INJECT_PROFILE)
         add_profile(b);
     if ((b->p->sections & MP_INJECT_SUMMARY) && b->um->summary.text != NULL &&
-        b->um->summary.text_len > 0)
+        b->um->summary.text_len > 0 && (b->p->inject_pii || !b->um->summary.pii))
         add_summary(b);
     return MP_OK;
 }

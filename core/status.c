@@ -24,6 +24,8 @@ const char *mp_status_name(int status)
         return "etimedout";
     case MP_EUNSUPPORTED:
         return "eunsupported";
+    case MP_ECONFLICT:
+        return "econflict";
     default:
         return "unknown";
     }

@@ -6,15 +6,16 @@
 
 enum mp_status {
     MP_OK = 0,
-    MP_AGAIN = -1,       /* not an error: feed more bytes */
-    MP_NOTFOUND = -2,    /* not an error: a miss */
-    MP_EINVAL = -3,      /* malformed input */
-    MP_ETOOBIG = -4,     /* input over a hard cap */
-    MP_ENOMEM = -5,      /* allocation failed */
-    MP_EIO = -6,         /* storage or socket failure */
-    MP_EUPSTREAM = -7,   /* the upstream failed */
-    MP_ETIMEDOUT = -8,   /* a deadline passed */
-    MP_EUNSUPPORTED = -9 /* valid, but not implemented by this build */
+    MP_AGAIN = -1,        /* not an error: feed more bytes */
+    MP_NOTFOUND = -2,     /* not an error: a miss */
+    MP_EINVAL = -3,       /* malformed input */
+    MP_ETOOBIG = -4,      /* input over a hard cap */
+    MP_ENOMEM = -5,       /* allocation failed */
+    MP_EIO = -6,          /* storage or socket failure */
+    MP_EUPSTREAM = -7,    /* the upstream failed */
+    MP_ETIMEDOUT = -8,    /* a deadline passed */
+    MP_EUNSUPPORTED = -9, /* valid, but not implemented by this build */
+    MP_ECONFLICT = -10    /* a precondition failed (If-Match: the item changed) */
 };
 
 /* Returns a static, lower-case name for a status ("ok", "again", ...);

@@ -33,13 +33,19 @@ enum mp_trust {
     MP_TRUST_ADMIN      /* set by an admin */
 };
 
+/* A buffered message. Provenance: role, request_id, model and the two
+ * times; its trust class follows from its role (user: stated, assistant:
+ * inferred) and its confidence is 1 (verbatim text). */
 struct mp_mem_message {
     enum mp_role role;
     char *content;
     size_t content_len;
-    int64_t at_ms;                          /* when the turn happened (ms since the epoch) */
-    uint64_t seq;                           /* per-user sequence number, increasing */
+    int64_t at_ms;          /* observed: when the turn happened (ms since the epoch) */
+    int64_t recorded_at_ms; /* when memproxy stored it (set by the store) */
+    uint64_t seq;           /* per-user sequence number, increasing */
     char request_id[MP_REQUEST_ID_MAX + 1]; /* the turn that produced it */
+    char model[MP_MODEL_NAME_MAX + 1];      /* the chat model of that turn ("" if unknown) */
+    bool pii;                               /* holds likely personal data */
 };
 
 struct mp_mem_entity {
@@ -57,11 +63,18 @@ struct mp_mem_entity {
     char model[MP_MODEL_NAME_MAX + 1];      /* extraction model ("" if none) */
 };
 
+/* The rolling summary. Provenance: the model that wrote it, the newest
+ * turn folded into it (request_id, observed_at_ms), when it was stored;
+ * its trust class is inferred. */
 struct mp_mem_summary {
     char *text; /* NULL when there is no summary yet */
     size_t text_len;
-    int64_t updated_at_ms;
-    uint64_t covers_through_seq; /* messages with seq <= this are folded in */
+    int64_t updated_at_ms;                  /* recorded: when the store wrote it */
+    int64_t observed_at_ms;                 /* the newest folded message's time (0: unknown) */
+    uint64_t covers_through_seq;            /* messages with seq <= this are folded in */
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* the newest folded turn ("" if unknown) */
+    char model[MP_MODEL_NAME_MAX + 1];      /* the summary model ("" if unknown) */
+    bool pii;                               /* holds likely personal data */
 };
 
 struct mp_usermem {

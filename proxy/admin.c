@@ -1,10 +1,11 @@
-/* Health and metrics endpoints. */
+/* Health and metrics endpoints; /admin/ targets go to adminapi.c. */
 #include "admin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adminapi.h"
 #include "metrics.h"
 #include "respond.h"
 #include "server.h"
@@ -77,8 +78,6 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
 {
     struct mp_server *server = mp_conn_loop(c)->app;
     bool get = head->method_len == 3 && memcmp(head->method, "GET", 3) == 0;
-    (void)body;
-    (void)body_len;
     if (get && target_is(head, "/livez")) {
         send_text(c, 200, "OK", "ok\n");
     } else if (get && target_is(head, "/readyz")) {
@@ -89,6 +88,8 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
             send_text(c, 503, "Service Unavailable", why);
     } else if (get && target_is(head, "/metrics")) {
         send_metrics(c, server);
+    } else if (head->target_len >= 7 && memcmp(head->target, "/admin/", 7) == 0) {
+        mp_adminapi_handle(c, head, body, body_len);
     } else {
         mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
     }

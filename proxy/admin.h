@@ -1,6 +1,6 @@
-/* The admin plane's handler: /livez, /readyz and /metrics (CONTRACT §4).
- * Runs on the main thread's loop; loop->app is the struct mp_server. The
- * admin API proper (users, export, compaction) arrives with governance. */
+/* The admin plane's handler: /livez, /readyz and /metrics (CONTRACT §4);
+ * /admin/ targets go to the admin API (proxy/adminapi.h). Runs on the main
+ * thread's loop; loop->app is the struct mp_server. */
 #ifndef MP_PROXY_ADMIN_H
 #define MP_PROXY_ADMIN_H
 

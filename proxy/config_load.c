@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "seal.h"
 #include "status.h"
 
 static void add_error(struct mp_config_errors *errs, const char *source, const char *msg)
@@ -82,6 +83,17 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         snprintf(msg, sizeof(msg), "[upstream] ca_file cannot be read: %s", strerror(errno));
         add_error(errs, path != NULL ? path : "environment", msg);
         status = MP_EINVAL;
+    }
+    if (status == MP_OK && out->storage.encryption_key_file[0] != '\0') {
+        struct mp_seal_key key;
+        char why[sizeof(errs->items[0].message) - 40];
+        if (mp_seal_key_load(out->storage.encryption_key_file, &key, why, sizeof(why)) != MP_OK) {
+            char msg[sizeof(errs->items[0].message)];
+            snprintf(msg, sizeof(msg), "[storage] encryption_key_file: %s", why);
+            add_error(errs, path != NULL ? path : "environment", msg);
+            status = MP_EINVAL;
+        }
+        mp_seal_key_wipe(&key);
     }
     return status;
 }

@@ -2,15 +2,19 @@
  * and the exit statuses of CONTRACT §1 (0 clean stop, 1 bad configuration,
  * 2 could not start). */
 #include <curl/curl.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "config_load.h"
 #include "log.h"
 #include "mp_version.h"
+#include "seal.h"
 #include "server.h"
 #include "status.h"
 #include "store.h"
@@ -21,17 +25,23 @@ enum { EXIT_CLEAN = 0, EXIT_CONFIG = 1, EXIT_START = 2 };
 
 struct options {
     const char *config_path;
+    const char *rotate_to; /* --rotate-key FILE */
     bool check_only;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: memproxy [-c FILE] [--check-config] [--version] [--help]\n"
-               "  -c, --config FILE  INI configuration (default: built-in defaults + environment)\n"
-               "  --check-config     validate the configuration and exit (0 valid, 1 not)\n"
-               "  --version          print the version and exit\n"
-               "  --help             print this help and exit\n"
-               "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
+    fprintf(f,
+            "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--version] "
+            "[--help]\n"
+            "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
+            "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
+            "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
+            "                       in FILE (from [storage] encryption_key_file, or from clear\n"
+            "                       when none is set), then exit; point the config at FILE\n"
+            "  --version            print the version and exit\n"
+            "  --help               print this help and exit\n"
+            "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -45,6 +55,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->config_path = a + 9;
         } else if (strcmp(a, "--check-config") == 0) {
             o->check_only = true;
+        } else if (strcmp(a, "--rotate-key") == 0 && i + 1 < argc) {
+            o->rotate_to = argv[++i];
         } else if (strcmp(a, "--version") == 0) {
             printf("memproxy %s\n", MP_VERSION);
             return EXIT_CLEAN;
@@ -60,23 +72,93 @@ static int parse_args(int argc, char **argv, struct options *o)
     return -1;
 }
 
-static int open_store(const struct mp_config *cfg, struct mp_store **store)
+static void store_options(const struct mp_config *cfg, struct mp_store_options *opts)
 {
-    char err[512] = "";
-    struct mp_store_options opts = {
+    *opts = (struct mp_store_options){
         .path = cfg->storage.path,
         .map_size = (uint64_t)cfg->storage.map_size_mb * 1024 * 1024,
         .sync = cfg->storage.sync == MP_SYNC_FULL   ? MP_STORE_SYNC_FULL
                 : cfg->storage.sync == MP_SYNC_META ? MP_STORE_SYNC_META
                                                     : MP_STORE_SYNC_NONE,
     };
-    if (mp_store_open_lmdb(&opts, store, err, sizeof(err)) == MP_OK)
-        return MP_OK;
+}
+
+static void log_error(const char *msg, const char *err)
+{
     struct mp_logline l;
-    mp_logline_begin(&l, MP_LOG_ERROR, "cannot open storage");
+    mp_logline_begin(&l, MP_LOG_ERROR, msg);
     mp_logline_str(&l, "error", err);
     mp_logline_end(&l);
+}
+
+/* The configured encryption key: MP_OK with *has (false: none set). */
+static int load_key(const struct mp_config *cfg, struct mp_seal_key *key, bool *has)
+{
+    char why[512] = "";
+    *has = cfg->storage.encryption_key_file[0] != '\0';
+    if (!*has)
+        return MP_OK;
+    if (mp_seal_key_load(cfg->storage.encryption_key_file, key, why, sizeof(why)) == MP_OK)
+        return MP_OK;
+    log_error("cannot load [storage] encryption_key_file", why);
     return MP_EIO;
+}
+
+static int open_store(const struct mp_config *cfg, struct mp_store **store)
+{
+    char err[512] = "";
+    struct mp_store_options opts;
+    struct mp_seal_key key;
+    bool has_key = false;
+    store_options(cfg, &opts);
+    if (load_key(cfg, &key, &has_key) != MP_OK)
+        return MP_EIO;
+    opts.key = has_key ? &key : NULL;
+    int rc = mp_store_open_lmdb(&opts, store, err, sizeof(err));
+    mp_seal_key_wipe(&key);
+    if (rc == MP_OK) {
+        if (!has_key)
+            mp_log(MP_LOG_WARN, "storage is not encrypted: memory is stored in clear "
+                                "(set [storage] encryption_key_file to encrypt it)");
+        return MP_OK;
+    }
+    log_error("cannot open storage", err);
+    return MP_EIO;
+}
+
+/* --rotate-key: the store re-encrypted under the key in path. */
+static int rotate_key(const struct mp_config *cfg, const char *path)
+{
+    char err[512] = "";
+    struct mp_store_options opts;
+    struct mp_seal_key old_key, new_key;
+    bool has_old = false;
+    char data[sizeof(cfg->storage.path) + 16];
+    store_options(cfg, &opts);
+    snprintf(data, sizeof(data), "%s/data.mdb", cfg->storage.path);
+    if (access(data, R_OK | W_OK) != 0) { /* a mistyped path must not create a store */
+        log_error("no store to rotate", strerror(errno));
+        return EXIT_START;
+    }
+    if (load_key(cfg, &old_key, &has_old) != MP_OK)
+        return EXIT_START;
+    if (mp_seal_key_load(path, &new_key, err, sizeof(err)) != MP_OK) {
+        log_error("cannot load the new key", err);
+        mp_seal_key_wipe(&old_key);
+        return EXIT_START;
+    }
+    opts.key = has_old ? &old_key : NULL;
+    int rc = mp_store_rekey_lmdb(&opts, &new_key, err, sizeof(err));
+    mp_seal_key_wipe(&old_key);
+    mp_seal_key_wipe(&new_key);
+    if (rc != MP_OK) {
+        log_error("key rotation failed; the store is unchanged", err);
+        return EXIT_START;
+    }
+    printf("storage at %s is now encrypted with the key in %s: set [storage] "
+           "encryption_key_file = %s\n",
+           cfg->storage.path, path, path);
+    return EXIT_CLEAN;
 }
 
 static int run(const struct mp_config *cfg, const char *config_path)
@@ -116,6 +198,12 @@ int main(int argc, char **argv)
         return EXIT_CLEAN;
     }
     mp_log_configure(cfg.log.level, cfg.log.format);
+    if (o.rotate_to != NULL)
+        return rotate_key(&cfg, o.rotate_to);
+    if (mp_clock_init() != 0) {
+        mp_log(MP_LOG_ERROR, "MEMPROXY_TEST_CLOCK_OFFSET_MS is not a number");
+        return EXIT_CONFIG;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
         mp_log(MP_LOG_ERROR, "cannot initialize libcurl or libevent threads");

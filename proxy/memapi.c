@@ -1,5 +1,6 @@
-/* The user memory endpoints. JSON is built with jansson: this is not the
- * chat hot path. */
+/* The user memory endpoints. The JSON comes from memjson.c (shared with the
+ * admin API); the user is the store key of mp_reqmem_user_key(), so tenants
+ * and signed user ids apply here as on chat requests. */
 #include "memapi.h"
 
 #include <jansson.h>
@@ -9,11 +10,14 @@
 #include <time.h>
 
 #include "access.h"
+#include "clock.h"
+#include "memjson.h"
 #include "memworker.h"
 #include "reqmem.h"
 #include "respond.h"
 #include "status.h"
 #include "store.h"
+#include "userkey.h"
 
 #define ENTITIES_PREFIX "/v1/memory/entities/"
 
@@ -24,74 +28,12 @@ struct mp_memapi_call {
     struct mp_conn *conn;
     struct mp_memticket *ticket;
     struct mp_op op;
-    char user[MP_USER_ID_MAX];
+    char user[MP_USERKEY_MAX]; /* the store user key */
     size_t user_len;
     char value[MP_ENTITY_VALUE_MAX + 1];
     char request_id[MP_REQUEST_ID_LEN + 1];
     double t_start;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void iso_time(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
-}
-
-static json_t *time_json(int64_t ms)
-{
-    char buf[40];
-    if (ms <= 0)
-        return json_null();
-    iso_time(ms, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-static const char *trust_name(enum mp_trust t)
-{
-    static const char *const names[] = {"inferred", "stated", "corrected", "admin"};
-    return (unsigned)t < 4 ? names[t] : "unknown";
-}
-
-static json_t *entity_json(const struct mp_mem_entity *e)
-{
-    return json_pack("{s:s, s:s%, s:f, s:o, s:s, s:b, s:s, s:I}", "key", e->key, "value", e->value,
-                     e->value_len, "confidence", e->confidence, "observed_at",
-                     time_json(e->observed_at_ms), "source",
-                     e->request_id[0] != '\0' ? e->request_id : trust_name(e->trust), "pii", e->pii,
-                     "trust", trust_name(e->trust), "revision", (json_int_t)e->revision);
-}
-
-static json_t *memory_json(const char *user, size_t ulen, const struct mp_usermem *um)
-{
-    json_t *buffer = json_array(), *entities = json_array();
-    json_t *summary =
-        json_pack("{s:o, s:o}", "text",
-                  um != NULL && um->summary.text != NULL
-                      ? json_stringn(um->summary.text, um->summary.text_len)
-                      : json_null(),
-                  "updated_at", time_json(um != NULL ? um->summary.updated_at_ms : 0));
-    for (size_t i = 0; um != NULL && i < um->nmessages; i++) {
-        const struct mp_mem_message *m = &um->messages[i];
-        json_array_append_new(buffer,
-                              json_pack("{s:s, s:s%, s:o}", "role",
-                                        m->role == MP_ROLE_USER ? "user" : "assistant", "content",
-                                        m->content, m->content_len, "at", time_json(m->at_ms)));
-    }
-    for (size_t i = 0; um != NULL && i < um->nentities; i++)
-        json_array_append_new(entities, entity_json(&um->entities[i]));
-    return json_pack("{s:s%, s:o, s:o, s:o}", "user", user, ulen, "summary", summary, "buffer",
-                     buffer, "entities", entities);
-}
 
 static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
 {
@@ -146,13 +88,18 @@ static void on_committed(struct mp_memticket *t, void *arg, int status)
     struct mp_conn *c = call->conn;
     const char *path = call_path(call->kind);
     (void)t;
+    if (c == NULL) { /* the client left; the change is committed all the same */
+        free(call);
+        return;
+    }
     if (status != MP_OK) {
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
     } else if (call->kind == CALL_PUT_ENTITY && call->op.result == MP_OK) {
-        send_json(c, 200, "OK", entity_json(&call->op.u.entity), call->request_id, path,
-                  call->t_start);
+        send_json(c, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_USER),
+                  call->request_id, path, call->t_start);
     } else if (call->kind == CALL_PUT_ENTITY) {
-        mp_respond_error(c, MP_PERR_OUTRANKED, NULL, MP_CONN_KEEP);
+        mp_respond_error(c, call->op.result == MP_ETOOBIG ? MP_PERR_MEMORY_FULL : MP_PERR_OUTRANKED,
+                         NULL, MP_CONN_KEEP);
     } else if (call->kind == CALL_DELETE_ENTITY && call->op.result == MP_NOTFOUND) {
         mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
     } else {
@@ -161,12 +108,13 @@ static void on_committed(struct mp_memticket *t, void *arg, int status)
     free(call);
 }
 
+/* The worker may be applying call->op right now, so the call cannot be
+ * freed here: it is orphaned, and on_committed frees it. */
 void mp_memapi_abort(struct mp_conn *c, void *arg)
 {
     struct mp_memapi_call *call = arg;
     (void)c;
-    mp_memticket_cancel(call->ticket);
-    free(call);
+    call->conn = NULL;
 }
 
 static void submit(struct mp_conn *c, struct mp_memapi_call *call)
@@ -206,20 +154,12 @@ static int path_key(const char *seg, size_t len, char *out)
 /* The "value" of a PUT body, validated into call->value. */
 static int put_value(const char *body, size_t len, struct mp_memapi_call *call)
 {
-    json_error_t err;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-    json_t *v = doc != NULL ? json_object_get(doc, "value") : NULL;
-    int rc = MP_EINVAL;
-    if (json_is_string(v) && json_string_length(v) > 0 &&
-        json_string_length(v) <= MP_ENTITY_VALUE_MAX) {
-        memcpy(call->value, json_string_value(v), json_string_length(v));
-        call->value[json_string_length(v)] = '\0';
-        call->op.u.entity.value = call->value;
-        call->op.u.entity.value_len = json_string_length(v);
-        rc = MP_OK;
-    }
-    json_decref(doc);
-    return rc;
+    size_t n = 0;
+    if (mp_memjson_parse_value(body, len, call->value, &n) != MP_OK)
+        return MP_EINVAL;
+    call->op.u.entity.value = call->value;
+    call->op.u.entity.value_len = n;
+    return MP_OK;
 }
 
 static void fill_correction(struct mp_memapi_call *call)
@@ -237,6 +177,7 @@ static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool p
 {
     call->kind = put ? CALL_PUT_ENTITY : CALL_DELETE_ENTITY;
     call->op.kind = put ? MP_OP_UPSERT_ENTITY : MP_OP_DELETE_ENTITY;
+    call->op.actor = MP_ACTOR_USER;
     char *key = put ? call->op.u.entity.key : call->op.u.key;
     if (path_key(seg, seg_len, key) != MP_OK) {
         free(call);
@@ -268,8 +209,8 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call)
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
-    send_json(c, 200, "OK", memory_json(call->user, call->user_len, um), call->request_id,
-              "/v1/memory", call->t_start);
+    send_json(c, 200, "OK", mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_USER),
+              call->request_id, "/v1/memory", call->t_start);
     mp_usermem_free(um);
     free(call);
 }
@@ -288,16 +229,16 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
     call->conn = c;
     call->t_start = mp_access_now();
     mp_loop_request_id(loop, call->request_id);
-    int rc = mp_reqmem_user_id(loop->cfg, head, body, len, call->user, &call->user_len);
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    int rc = mp_reqmem_user_key(loop, head, body, len, call->user, &call->user_len, &perr);
     if (rc != MP_OK) {
         free(call);
-        mp_respond_error(c, rc == MP_NOTFOUND ? MP_PERR_MISSING_USER_ID : MP_PERR_INVALID_USER_ID,
-                         NULL, MP_CONN_KEEP);
+        mp_respond_error(c, rc == MP_NOTFOUND ? MP_PERR_MISSING_USER_ID : perr, NULL, MP_CONN_KEEP);
         return;
     }
     call->op.user = call->user;
     call->op.user_len = call->user_len;
-    call->op.now_ms = wall_ms();
+    call->op.now_ms = mp_clock_now_ms();
     size_t pre = strlen(ENTITIES_PREFIX);
     bool whole = plen == 10; /* "/v1/memory" */
     bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "memprompt.h"
 #include "metrics.h"
+#include "pii.h"
+#include "piipolicy.h"
 #include "status.h"
 #include "upstream.h"
 
@@ -39,6 +42,8 @@ struct running {
     char *resp;
     size_t resp_len, resp_cap;
     bool too_big;
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* EXTRACT: the source turn */
+    int64_t observed_at_ms;                 /* EXTRACT: when that turn happened */
     struct curl_slist nodes[4];
     char url[MP_CONFIG_URL_MAX + 32];
 };
@@ -61,9 +66,7 @@ struct mp_memjobs {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return mp_clock_now_ms();
 }
 
 static uint64_t hash_user(const char *user, size_t len)
@@ -500,6 +503,15 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
     r->owner = j;
     r->job = *job;
     r->auth_line = auth_line;
+    r->observed_at_ms = job->created_ms;
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->seq >= job->from_seq && m->seq <= job->through_seq) {
+            memcpy(r->request_id, m->request_id, sizeof(r->request_id));
+            r->observed_at_ms = m->at_ms;
+            break;
+        }
+    }
     r->body = job_body(j, job, um, &body_len);
     mp_usermem_free(um);
     if (r->body == NULL) {
@@ -516,20 +528,30 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
     update_count(j);
 }
 
+/* A summary that reads as instructions to the model is refused (the memory-
+ * poisoning rule, core/pii.h); personal data in it follows pii_mode. */
 static void apply_summary(struct mp_memjobs *j, struct running *r)
 {
-    char *text = NULL;
-    size_t len = 0;
-    if (mp_memprompt_summary_parse(r->resp, r->resp_len, j->cfg->memory.summary_max_words, &text,
-                                   &len) != MP_OK) {
+    char *raw = NULL, *text = NULL;
+    size_t raw_len = 0, len = 0;
+    bool pii = false;
+    if (mp_memprompt_summary_parse(r->resp, r->resp_len, j->cfg->memory.summary_max_words, &raw,
+                                   &raw_len) != MP_OK ||
+        mp_pii_looks_like_instruction(raw, raw_len) ||
+        mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
+                           &text, &len, &pii) != MP_OK) {
+        free(raw);
         job_done(j, &r->job, MP_JOBR_INVALID);
         return;
     }
+    free(raw);
     struct mp_op ops[2];
     op_for_job(&ops[0], MP_OP_SET_SUMMARY, &r->job);
     ops[0].u.summary.text = text;
     ops[0].u.summary.text_len = len;
     ops[0].u.summary.through_seq = r->job.through_seq;
+    ops[0].u.summary.model = j->cfg->memory.summary_model;
+    ops[0].u.summary.pii = pii;
     op_for_job(&ops[1], MP_OP_DONE_JOB, &r->job);
     ops[1].u.job_id = r->job.id;
     if (apply(j, ops, 2) == MP_OK) {
@@ -542,41 +564,61 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     free(text);
 }
 
-static void entity_op(struct mp_op *op, const struct mp_job *job, const struct mp_extracted *x,
-                      const char *model)
+/* An extracted fact as an UPSERT op, through pii_mode: MP_OK, or
+ * MP_NOTFOUND when the policy drops it. value: the stored text (owned by
+ * the caller after MP_OK). */
+static int entity_op(struct mp_op *op, const struct running *r, const struct mp_extracted *x,
+                     const struct mp_config *cfg, char **value)
 {
-    op_for_job(op, MP_OP_UPSERT_ENTITY, job);
+    size_t len = 0;
+    bool pii = false;
+    int rc = mp_piipolicy_apply(cfg->governance.pii_mode, MP_PII_ITEM_FACT, x->value, x->value_len,
+                                x->pii, value, &len, &pii);
+    if (rc != MP_OK)
+        return MP_NOTFOUND;
+    if (len == 0 || len > MP_ENTITY_VALUE_MAX) {
+        free(*value);
+        return MP_NOTFOUND; /* a redaction that no longer fits is not kept */
+    }
+    op_for_job(op, MP_OP_UPSERT_ENTITY, &r->job);
     struct mp_mem_entity *e = &op->u.entity;
     memcpy(e->key, x->key, sizeof(e->key));
-    e->value = (char *)x->value;
-    e->value_len = x->value_len;
+    e->value = *value;
+    e->value_len = len;
     e->confidence = x->confidence;
-    e->observed_at_ms = job->created_ms;
+    e->observed_at_ms = r->observed_at_ms;
     e->recorded_at_ms = op->now_ms;
     e->trust = MP_TRUST_STATED;
     e->source_role = MP_ROLE_USER;
-    e->pii = x->pii;
-    snprintf(e->model, sizeof(e->model), "%s", model);
+    e->pii = pii;
+    memcpy(e->request_id, r->request_id, sizeof(e->request_id));
+    snprintf(e->model, sizeof(e->model), "%s", cfg->memory.extraction_model);
+    return MP_OK;
 }
 
 static void apply_entities(struct mp_memjobs *j, struct running *r)
 {
     struct mp_extracted facts[MAX_FACTS_PER_TURN];
     struct mp_op ops[MAX_FACTS_PER_TURN + 1];
-    size_t n = 0, rejected = 0, dropped = 0;
+    char *values[MAX_FACTS_PER_TURN];
+    size_t n = 0, kept = 0, rejected = 0, dropped = 0;
     if (mp_memprompt_extract_parse(r->resp, r->resp_len, j->cfg->memory.min_confidence, facts,
                                    MAX_FACTS_PER_TURN, &n, &rejected, &dropped) != MP_OK) {
         job_done(j, &r->job, MP_JOBR_INVALID);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        entity_op(&ops[i], &r->job, &facts[i], j->cfg->memory.extraction_model);
-    op_for_job(&ops[n], MP_OP_DONE_JOB, &r->job);
-    ops[n].u.job_id = r->job.id;
-    if (apply(j, ops, n + 1) == MP_OK)
+    for (size_t i = 0; i < n; i++) {
+        if (entity_op(&ops[kept], r, &facts[i], j->cfg, &values[kept]) == MP_OK)
+            kept++;
+    }
+    op_for_job(&ops[kept], MP_OP_DONE_JOB, &r->job);
+    ops[kept].u.job_id = r->job.id;
+    if (apply(j, ops, kept + 1) == MP_OK)
         count(j, &r->job, MP_JOBR_OK);
     else
         job_retry(j, &r->job);
+    for (size_t i = 0; i < kept; i++)
+        free(values[i]);
 }
 
 static void on_job_done(void *req, CURLcode result)

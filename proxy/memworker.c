@@ -17,10 +17,15 @@
 #include <unistd.h>
 
 #include "chatreq.h"
+#include "json_scan.h"
+#include "clock.h"
 #include "log.h"
 #include "memjob.h"
 #include "metrics.h"
+#include "piipolicy.h"
 #include "status.h"
+#include "sweeper.h"
+#include "user_id.h"
 #include "upstream.h"
 
 #define MAX_TURN_MESSAGES 64 /* new user messages recorded per turn, at most */
@@ -36,12 +41,13 @@ struct item {
 
 struct mp_memticket {
     _Atomic int refs;
-    struct mp_op *ops;
+    struct mp_op *ops; /* ops to apply, or: */
     size_t nops;
+    mp_memwork_fn fn; /* work to run (mp_memworker_call) */
+    void *fn_arg;
     struct event_base *reply_base;
     mp_memticket_fn done;
     void *arg;
-    bool cancelled; /* reply thread only */
     int status;
 };
 
@@ -53,6 +59,8 @@ struct mp_memworker {
     struct mp_store *store;
     struct mp_metrics *metrics;
     struct mp_memjobs *jobs;
+    struct event *sweep_ev;          /* the retention timer */
+    uint32_t sweep_interval_s;       /* what sweep_ev is armed with */
     struct mp_shared_config *shared; /* worker thread */
     pthread_mutex_t mu;
     struct item *head, *tail;             /* guarded by mu */
@@ -87,17 +95,9 @@ static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
     struct mp_memticket *t = arg;
     (void)fd;
     (void)what;
-    if (!t->cancelled) {
-        t->done(t, t->arg, t->status);
-        ticket_unref(t); /* the caller's: once done ran there is nothing to cancel */
-    }
+    t->done(t, t->arg, t->status);
+    ticket_unref(t); /* the caller's */
     ticket_unref(t); /* the worker's */
-}
-
-void mp_memticket_cancel(struct mp_memticket *t)
-{
-    t->cancelled = true;
-    ticket_unref(t);
 }
 
 /* ---- turning a turn into store ops ---- */
@@ -116,7 +116,7 @@ static size_t cut_to_max(char *text, size_t len)
     return cut + sizeof(mark) - 1;
 }
 
-/* The text of request message m, malloc'd and cut to the stored maximum. */
+/* The text of request message m, malloc'd. */
 static char *message_text(const struct mp_turn *turn, const struct mp_chatreq_msg *m, size_t *len)
 {
     size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
@@ -128,23 +128,57 @@ static char *message_text(const struct mp_turn *turn, const struct mp_chatreq_ms
         return NULL;
     }
     text[*len] = '\0';
-    *len = cut_to_max(text, *len);
     return text;
 }
 
-static void set_message(struct mp_mem_message *out, const struct mp_turn *turn, enum mp_role role,
-                        char *text, size_t len)
+/* The request's "model", for provenance ("" when absent or odd). */
+static void request_model(const struct mp_turn *turn, char *out, size_t cap)
 {
-    *out = (struct mp_mem_message){
-        .role = role, .content = text, .content_len = len, .at_ms = turn->at_ms};
-    memcpy(out->request_id, turn->request_id, sizeof(out->request_id));
+    size_t vs = 0, ve = 0, n = 0;
+    out[0] = '\0';
+    if (mp_json_find_member(turn->request_body, turn->request_len, "model", 5, &vs, &ve) != MP_OK ||
+        turn->request_body[vs] != '"' ||
+        mp_json_string_decode(turn->request_body, vs, ve, out, cap - 1, &n) != MP_OK ||
+        mp_user_id_validate(out, n) != MP_OK) /* printable, no control characters */
+        n = 0;
+    out[n] = '\0';
+}
+
+/* Where a turn's messages are collected. */
+struct turn_out {
+    const struct mp_turn *turn;
+    enum mp_pii_mode pii_mode;
+    char model[MP_MODEL_NAME_MAX + 1];
+    struct mp_mem_message *msgs;
+    char **texts; /* owned copies, one per message */
+    size_t n;
+};
+
+/* Adds one message through [governance] pii_mode: a message the policy
+ * drops (or that cannot be copied) is left out. */
+static void add_message(struct turn_out *o, enum mp_role role, const char *text, size_t len)
+{
+    char *kept = NULL;
+    size_t klen = 0;
+    bool pii = false;
+    if (mp_piipolicy_apply(o->pii_mode, MP_PII_ITEM_MESSAGE, text, len, false, &kept, &klen,
+                           &pii) != MP_OK)
+        return;
+    klen = cut_to_max(kept, klen);
+    o->texts[o->n] = kept;
+    struct mp_mem_message *m = &o->msgs[o->n++];
+    *m = (struct mp_mem_message){
+        .role = role, .content = kept, .content_len = klen, .at_ms = o->turn->at_ms, .pii = pii};
+    memcpy(m->request_id, o->turn->request_id, sizeof(m->request_id));
+    memcpy(m->model, o->model, sizeof(m->model));
 }
 
 /* The turn's messages: the request's trailing user messages, then the reply. */
-static size_t turn_messages(struct mp_turn *turn, struct mp_mem_message *out, char **texts)
+static size_t turn_messages(struct mp_turn *turn, enum mp_pii_mode mode, struct mp_mem_message *out,
+                            char **texts)
 {
     struct mp_chatreq req;
-    size_t n = 0;
+    struct turn_out o = {.turn = turn, .pii_mode = mode, .msgs = out, .texts = texts};
     struct mp_chatreq_msg *msgs = malloc(sizeof(*msgs) * MP_CHATREQ_MAX_MESSAGES);
     if (msgs == NULL)
         return 0;
@@ -153,20 +187,20 @@ static size_t turn_messages(struct mp_turn *turn, struct mp_mem_message *out, ch
         free(msgs);
         return 0;
     }
-    for (size_t i = req.first_new_user; i < req.nmsgs && n < MAX_TURN_MESSAGES; i++) {
+    request_model(turn, o.model, sizeof(o.model));
+    for (size_t i = req.first_new_user; i < req.nmsgs && o.n < MAX_TURN_MESSAGES; i++) {
         size_t len = 0;
         char *text = message_text(turn, &req.msgs[i], &len);
         if (text == NULL)
             continue;
-        texts[n] = text;
-        set_message(&out[n++], turn, MP_ROLE_USER, text, len);
+        add_message(&o, MP_ROLE_USER, text, len);
+        free(text);
     }
     free(msgs);
-    if (n == 0)
-        return 0; /* no new user message: nothing to remember */
-    set_message(&out[n], turn, MP_ROLE_ASSISTANT, turn->reply,
-                cut_to_max(turn->reply, turn->reply_len));
-    return n + 1;
+    if (o.n == 0)
+        return 0; /* no new user message (or none that may be kept): nothing to remember */
+    add_message(&o, MP_ROLE_ASSISTANT, turn->reply, turn->reply_len);
+    return o.n;
 }
 
 /* The idempotency key: SHA-256 over the user and the request body, so a
@@ -193,7 +227,7 @@ static void idem_key(const struct mp_turn *turn, uint8_t *key)
 struct prepared {
     struct mp_turn *turn;
     struct mp_mem_message msgs[MAX_TURN_MESSAGES + 1];
-    char *texts[MAX_TURN_MESSAGES];
+    char *texts[MAX_TURN_MESSAGES + 1];
     size_t n;  /* messages to record; 0: nothing */
     size_t op; /* index of its RECORD_TURN op */
 };
@@ -207,7 +241,7 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     op->kind = MP_OP_RECORD_TURN;
     op->user = turn->user;
     op->user_len = turn->user_len;
-    op->now_ms = turn->at_ms;
+    op->now_ms = mp_clock_now_ms(); /* recorded; the messages keep the turn's time */
     op->u.turn.messages = p->msgs;
     op->u.turn.nmessages = p->n;
     idem_key(turn, op->u.turn.idem_key);
@@ -282,7 +316,8 @@ static void record_batch(struct mp_memworker *mw, struct mp_turn **turns, size_t
         mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth != NULL ? t->auth : "",
                                  t->auth_len);
         prep[i].turn = t;
-        prep[i].n = turn_messages(t, prep[i].msgs, prep[i].texts);
+        prep[i].n =
+            turn_messages(t, mw->shared->cfg.governance.pii_mode, prep[i].msgs, prep[i].texts);
         prep[i].op = nops;
         if (prep[i].n > 0)
             nops += turn_ops(&prep[i], &ops[nops]);
@@ -295,7 +330,7 @@ static void record_batch(struct mp_memworker *mw, struct mp_turn **turns, size_t
             follow_up(mw, prep, n, ops);
     }
     for (size_t i = 0; prep != NULL && i < n; i++) {
-        for (size_t k = 0; k + 1 < prep[i].n; k++)
+        for (size_t k = 0; k < prep[i].n; k++)
             free(prep[i].texts[k]);
     }
     for (size_t i = 0; i < n; i++)
@@ -310,11 +345,16 @@ static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
         if (t->ops[i].kind == MP_OP_DELETE_USER)
             mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
     }
-    t->status = mp_store_apply(mw->store, t->ops, t->nops);
+    if (t->fn != NULL)
+        t->status = t->fn(mw, t->fn_arg);
+    else
+        t->status = mp_store_apply(mw->store, t->ops, t->nops);
     struct timeval now = {0, 0};
     if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
         ticket_unref(t); /* the reply loop is gone: nobody waits */
 }
+
+static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s);
 
 /* ---- the inbox ---- */
 
@@ -334,6 +374,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         mp_shared_config_unref(mw->shared);
         mw->shared = cfg;
         mp_memjobs_set_config(mw->jobs, &cfg->cfg);
+        if (cfg->cfg.governance.sweep_interval_seconds != mw->sweep_interval_s)
+            arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
     }
     while (it != NULL) {
         struct mp_turn *batch[BATCH_MAX];
@@ -392,9 +434,9 @@ int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn)
     return MP_OK;
 }
 
-int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
-                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
-                        struct mp_memticket **ticket)
+static int enqueue(struct mp_memworker *mw, struct mp_memticket *proto,
+                   struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                   struct mp_memticket **ticket)
 {
     struct item *it = calloc(1, sizeof(*it));
     struct mp_memticket *t = calloc(1, sizeof(*t));
@@ -403,9 +445,8 @@ int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
         free(t);
         return MP_ENOMEM;
     }
+    *t = *proto;
     atomic_init(&t->refs, 2); /* the caller's and the worker's */
-    t->ops = ops;
-    t->nops = nops;
     t->reply_base = reply_base;
     t->done = done;
     t->arg = arg;
@@ -415,6 +456,84 @@ int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
     atomic_fetch_add(&mw->queued, 1);
     push(mw, it);
     return MP_OK;
+}
+
+int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket)
+{
+    struct mp_memticket proto = {.ops = ops, .nops = nops};
+    return enqueue(mw, &proto, reply_base, done, arg, ticket);
+}
+
+int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
+                      struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                      struct mp_memticket **ticket)
+{
+    struct mp_memticket proto = {.fn = fn, .fn_arg = fn_arg};
+    return enqueue(mw, &proto, reply_base, done, arg, ticket);
+}
+
+/* ---- governance: retention and compaction ---- */
+
+int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out)
+{
+    struct mp_sweep_counts c = {0};
+    int rc = mp_sweeper_run(mw->store, &mw->shared->cfg, mp_clock_now_ms(), &c);
+    mp_metrics_sweep(mw->metrics, rc == MP_OK);
+    mp_metrics_purged(mw->metrics, MP_PURGE_FACTS, c.facts);
+    mp_metrics_purged(mw->metrics, MP_PURGE_MESSAGES, c.messages);
+    mp_metrics_purged(mw->metrics, MP_PURGE_SUMMARIES, c.summaries);
+    mp_metrics_purged(mw->metrics, MP_PURGE_HISTORY, c.history);
+    mp_metrics_purged(mw->metrics, MP_PURGE_IDEM, c.idem);
+    if (rc != MP_OK || c.facts + c.messages + c.summaries + c.history + c.idem > 0) {
+        struct mp_logline l;
+        mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                         rc == MP_OK ? "retention sweep" : "retention sweep failed");
+        mp_logline_str(&l, "status", mp_status_name(rc));
+        mp_logline_int(&l, "facts", (int64_t)c.facts);
+        mp_logline_int(&l, "messages", (int64_t)c.messages);
+        mp_logline_int(&l, "summaries", (int64_t)c.summaries);
+        mp_logline_int(&l, "history", (int64_t)c.history);
+        mp_logline_int(&l, "idempotency_keys", (int64_t)c.idem);
+        mp_logline_end(&l);
+    }
+    out->facts += c.facts;
+    out->messages += c.messages;
+    out->summaries += c.summaries;
+    out->history += c.history;
+    out->idem += c.idem;
+    return rc;
+}
+
+int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap)
+{
+    int rc = mp_store_compact(mw->store, err, errcap);
+    mp_metrics_compaction(mw->metrics, rc == MP_OK);
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "storage compacted" : "storage compaction failed");
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err);
+    mp_logline_end(&l);
+    return rc;
+}
+
+static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s)
+{
+    struct timeval tv = {(time_t)interval_s, 0};
+    mw->sweep_interval_s = interval_s;
+    event_add(mw->sweep_ev, &tv);
+}
+
+static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    struct mp_sweep_counts c = {0};
+    (void)fd;
+    (void)what;
+    mp_memworker_sweep(mw, &c);
+    arm_sweep(mw, mw->shared->cfg.governance.sweep_interval_seconds);
 }
 
 unsigned mp_memworker_depth(const struct mp_memworker *mw)
@@ -451,6 +570,7 @@ static void *memworker_main(void *arg)
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), MEMWORKER_NICE) != 0)
         mp_log(MP_LOG_WARN, "memory worker: cannot lower its scheduling priority");
     mp_memjobs_schedule(mw->jobs);
+    on_sweep_timer(-1, 0, mw); /* a first pass at start, then every interval */
     /* the wake event is only ever activated, never added: without this flag
      * the loop would find nothing pending and return at once */
     event_base_loop(mw->base, EVLOOP_NO_EXIT_ON_EMPTY);
@@ -473,7 +593,9 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     mw->base = event_base_new();
     if (mw->base != NULL)
         mw->wake_ev = event_new(mw->base, -1, 0, on_wake, mw);
-    if (mw->wake_ev != NULL)
+    if (mw->base != NULL)
+        mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
+    if (mw->wake_ev != NULL && mw->sweep_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     if (mw->jobs == NULL || mp_memjobs_load(mw->jobs) != MP_OK ||
         pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
@@ -499,6 +621,8 @@ void mp_memworker_free(struct mp_memworker *mw)
         mp_metrics_set_depth_source(mw->metrics, NULL, NULL);
     }
     mp_memjobs_free(mw->jobs);
+    if (mw->sweep_ev != NULL)
+        event_free(mw->sweep_ev);
     if (mw->wake_ev != NULL)
         event_free(mw->wake_ev);
     if (mw->base != NULL)

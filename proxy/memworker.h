@@ -66,17 +66,35 @@ int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn);
 struct mp_memticket;
 typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
 
-/* Applies ops (owned by the caller until done runs; their results are
- * filled) in one transaction on the worker, then runs done(t, arg, status)
- * on reply_base's thread. With MP_OP_DELETE_USER the user's running job is
- * cancelled too. Returns MP_OK or MP_ENOMEM (done will not run). *ticket
- * lets the caller cancel until done runs: after mp_memticket_cancel() done
- * never runs. The ticket is freed after done or cancel, whichever comes. */
+/* Applies ops (owned by the caller until done runs, which is when the
+ * worker has finished with them; their results are filled) in one
+ * transaction on the worker, then runs done(t, arg, status) on
+ * reply_base's thread. With MP_OP_DELETE_USER the user's running job is
+ * cancelled too. Returns MP_OK or MP_ENOMEM (done will not run). There is
+ * no cancel: a caller whose client left keeps ops alive and lets done free
+ * them. done does not run when the worker is stopped first (shutdown: the
+ * server closes the connections, whose calls then go with the loop). The
+ * ticket (*ticket) is freed after done. */
 int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
                         struct event_base *reply_base, mp_memticket_fn done, void *arg,
                         struct mp_memticket **ticket);
-/* Call on the reply thread only, before done ran. */
-void mp_memticket_cancel(struct mp_memticket *t);
+
+/* Work that must run on the worker's thread (it owns every store write):
+ * fn(mw, fn_arg) runs there, in turn with the queued turns and changes,
+ * and its status goes to done(t, arg, status) on reply_base's thread.
+ * Same ticket rules as mp_memworker_submit(). */
+typedef int (*mp_memwork_fn)(struct mp_memworker *mw, void *fn_arg);
+int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
+                      struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                      struct mp_memticket **ticket);
+
+/* Worker thread only (inside an mp_memwork_fn). One retention pass over
+ * every user now, counts added to *out (and to the metrics): MP_OK or a
+ * store error. */
+int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out);
+/* Worker thread only. mp_store_compact(), logged and counted; on failure
+ * the reason (no user data in it) goes to err. */
+int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 
 /* Pending work: queued turns and changes plus stored jobs. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);

@@ -41,6 +41,9 @@ struct mp_metrics {
     counter reloads_ok;
     counter reloads_error;
     counter jobs[MP_JOBM_KIND_COUNT][MP_JOBR_COUNT];
+    counter purged[MP_PURGE_COUNT];
+    counter sweeps[2];      /* error, ok */
+    counter compactions[2]; /* error, ok */
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
 };
@@ -49,11 +52,15 @@ static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summar
 static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry",   "failed",
                                                             "invalid", "dropped", "skipped"};
 
+static const char *const purge_kind_names[MP_PURGE_COUNT] = {"facts", "messages", "summaries",
+                                                             "history", "idem"};
+
 static const char *const upstream_kind_names[MP_UPERR_COUNT] = {"connect", "timeout", "reset",
                                                                 "tls",     "dns",     "other"};
 static const char *const client_kind_names[MP_CLERR_COUNT] = {
     "bad_request",    "invalid_user_id", "invalid_memory_header", "not_found",
-    "client_timeout", "body_too_large",  "headers_too_large",     "overloaded"};
+    "client_timeout", "body_too_large",  "headers_too_large",     "overloaded",
+    "unauthorized",   "precondition"};
 
 static void bump(counter *c)
 {
@@ -125,6 +132,21 @@ void mp_metrics_client_disconnect(struct mp_metrics_shard *s)
 void mp_metrics_reload(struct mp_metrics *m, bool ok)
 {
     atomic_fetch_add(ok ? &m->reloads_ok : &m->reloads_error, 1);
+}
+
+void mp_metrics_purged(struct mp_metrics *m, enum mp_purge_kind kind, unsigned long long n)
+{
+    atomic_fetch_add(&m->purged[kind], n);
+}
+
+void mp_metrics_sweep(struct mp_metrics *m, bool ok)
+{
+    atomic_fetch_add(&m->sweeps[ok ? 1 : 0], 1);
+}
+
+void mp_metrics_compaction(struct mp_metrics *m, bool ok)
+{
+    atomic_fetch_add(&m->compactions[ok ? 1 : 0], 1);
 }
 
 void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
@@ -275,8 +297,29 @@ static void render_errors(struct mp_metrics *m, struct text *t)
         (unsigned long long)SUM(m, client_disconnects));
 }
 
+static void render_governance(struct mp_metrics *m, struct text *t)
+{
+    put(t, "# HELP memproxy_retention_purged_total Items retention purged, by kind.\n"
+           "# TYPE memproxy_retention_purged_total counter\n");
+    for (int k = 0; k < MP_PURGE_COUNT; k++)
+        put(t, "memproxy_retention_purged_total{item=\"%s\"} %llu\n", purge_kind_names[k],
+            (unsigned long long)get(&m->purged[k]));
+    put(t,
+        "# HELP memproxy_retention_sweeps_total Retention passes, by result.\n"
+        "# TYPE memproxy_retention_sweeps_total counter\n"
+        "memproxy_retention_sweeps_total{result=\"ok\"} %llu\n"
+        "memproxy_retention_sweeps_total{result=\"error\"} %llu\n"
+        "# HELP memproxy_storage_compactions_total Storage compactions, by result.\n"
+        "# TYPE memproxy_storage_compactions_total counter\n"
+        "memproxy_storage_compactions_total{result=\"ok\"} %llu\n"
+        "memproxy_storage_compactions_total{result=\"error\"} %llu\n",
+        (unsigned long long)get(&m->sweeps[1]), (unsigned long long)get(&m->sweeps[0]),
+        (unsigned long long)get(&m->compactions[1]), (unsigned long long)get(&m->compactions[0]));
+}
+
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
+    render_governance(m, t);
     mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
     put(t, "# HELP memproxy_memory_jobs_total Memory work by kind and result.\n"
            "# TYPE memproxy_memory_jobs_total counter\n");

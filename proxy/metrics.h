@@ -26,6 +26,8 @@ enum mp_client_error_kind {
     MP_CLERR_BODY_TOO_LARGE,
     MP_CLERR_HEADERS_TOO_LARGE,
     MP_CLERR_OVERLOADED,
+    MP_CLERR_UNAUTHORIZED, /* admin token, user signature, tenant API key */
+    MP_CLERR_PRECONDITION, /* If-Match missing or stale */
     MP_CLERR_COUNT
 };
 
@@ -65,6 +67,19 @@ long mp_metrics_open_connections(struct mp_metrics *m);
 /* Memory engine counters (any thread). */
 void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
                            enum mp_job_metric_result result);
+/* Governance (any thread): what retention purged, by item kind (enum
+ * mp_purge_kind), and compactions and sweeps by outcome. */
+enum mp_purge_kind {
+    MP_PURGE_FACTS,
+    MP_PURGE_MESSAGES,
+    MP_PURGE_SUMMARIES,
+    MP_PURGE_HISTORY,
+    MP_PURGE_IDEM,
+    MP_PURGE_COUNT
+};
+void mp_metrics_purged(struct mp_metrics *m, enum mp_purge_kind kind, unsigned long long n);
+void mp_metrics_sweep(struct mp_metrics *m, bool ok);
+void mp_metrics_compaction(struct mp_metrics *m, bool ok);
 /* The function reporting the pending memory work for the queue-depth gauge. */
 typedef unsigned (*mp_metrics_depth_fn)(const void *arg);
 void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg);

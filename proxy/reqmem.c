@@ -1,12 +1,17 @@
 /* Injection before the upstream call, recording after it. */
 #include "reqmem.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "chatreq.h"
+#include "clock.h"
 #include "completion.h"
 #include "http_parse.h"
 #include "inject.h"
@@ -18,15 +23,8 @@
 
 #define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int mp_reqmem_user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
-                      const char *body, size_t len, char *out, size_t *out_len)
+static int user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                   const char *body, size_t len, char *out, size_t *out_len)
 {
     const char *uname = cfg->memory.user_header;
     const struct mp_http_header *h = mp_http_find_header(head, uname, strlen(uname));
@@ -43,6 +41,94 @@ int mp_reqmem_user_id(const struct mp_config *cfg, const struct mp_http_request_
     if (rc == MP_OK && mp_user_id_validate(out, *out_len) != MP_OK)
         return MP_EINVAL;
     return rc;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* X-User-Signature must be 64 hex digits of HMAC-SHA256(key, id). */
+static bool signature_ok(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                         const char *id, size_t len)
+{
+    const char *key = cfg->security.user_signature_key;
+    const struct mp_http_header *h = mp_http_find_header(head, "x-user-signature", 16);
+    unsigned char want[32], got[32];
+    if (h == NULL || h->value_len != 64)
+        return false;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hex_nibble(h->value[2 * i]), lo = hex_nibble(h->value[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        got[i] = (unsigned char)(hi << 4 | lo);
+    }
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, len, want, &n);
+    return n == 32 && CRYPTO_memcmp(want, got, 32) == 0;
+}
+
+/* The tenant of the client's API key: HMAC(tenant key, key) cut to
+ * MP_USERKEY_TENANT_LEN bytes, the tenant key derived from the store's
+ * secret so that it survives restarts and is the same in every process
+ * sharing the store. MP_NOTFOUND without a bearer key; MP_EIO. */
+static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                     unsigned char *tenant)
+{
+    static const char label[] = "memproxy tenant v1";
+    const struct mp_http_header *h = mp_http_find_header(head, "authorization", 13);
+    unsigned char secret[MP_SEAL_KEY_LEN], tkey[32], mac[32];
+    unsigned int n = 0;
+    if (h == NULL || h->value_len <= 7 || strncasecmp(h->value, "bearer ", 7) != 0)
+        return MP_NOTFOUND;
+    const char *k = h->value + 7;
+    size_t klen = h->value_len - 7;
+    while (klen > 0 && *k == ' ') {
+        k++;
+        klen--;
+    }
+    if (klen == 0)
+        return MP_NOTFOUND;
+    if (mp_store_secret(loop->store, secret) != MP_OK)
+        return MP_EIO;
+    HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)label, sizeof(label) - 1,
+         tkey, &n);
+    HMAC(EVP_sha256(), tkey, sizeof(tkey), (const unsigned char *)k, klen, mac, &n);
+    memcpy(tenant, mac, MP_USERKEY_TENANT_LEN);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    OPENSSL_cleanse(tkey, sizeof(tkey));
+    return MP_OK;
+}
+
+int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                       const char *body, size_t len, char *out, size_t *out_len, enum mp_perr *perr)
+{
+    const struct mp_config *cfg = loop->cfg;
+    char id[MP_USER_ID_MAX];
+    unsigned char tenant[MP_USERKEY_TENANT_LEN];
+    size_t id_len = 0;
+    int rc = user_id(cfg, head, body, len, id, &id_len);
+    if (rc == MP_NOTFOUND)
+        return MP_NOTFOUND;
+    *perr = MP_PERR_INVALID_USER_ID;
+    if (rc != MP_OK)
+        return MP_EINVAL;
+    *perr = MP_PERR_INVALID_SIGNATURE;
+    if (cfg->security.user_signature_key[0] != '\0' && !signature_ok(cfg, head, id, id_len))
+        return MP_EINVAL;
+    if (cfg->security.tenant_from != MP_TENANT_API_KEY) {
+        *out_len = mp_userkey_make(NULL, id, id_len, out);
+        return MP_OK;
+    }
+    rc = tenant_of(loop, head, tenant);
+    *perr = rc == MP_NOTFOUND ? MP_PERR_MISSING_API_KEY : MP_PERR_INTERNAL;
+    if (rc != MP_OK)
+        return MP_EINVAL;
+    *out_len = mp_userkey_make(tenant, id, id_len, out);
+    return MP_OK;
 }
 
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
@@ -104,8 +190,8 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     keep_newest(um, cfg->memory.buffer_messages, &all, &all_n);
     struct mp_inject_params p = {.sections = mp_inject_sections(m->mode),
                                  .budget_tokens = cfg->memory.context_budget_tokens,
-                                 .inject_pii = true};
-    rc = mp_inject_build(body, len, &req, um, &p, wall_ms(), &m->body, &m->body_len, &plan);
+                                 .inject_pii = cfg->governance.inject_pii};
+    rc = mp_inject_build(body, len, &req, um, &p, mp_clock_now_ms(), &m->body, &m->body_len, &plan);
     um->messages = all;
     um->nmessages = all_n;
     mp_usermem_free(um);
@@ -211,7 +297,7 @@ void mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *req
     snprintf(t->request_id, sizeof(t->request_id), "%s", request_id);
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
-    t->at_ms = wall_ms();
+    t->at_ms = mp_clock_now_ms();
     mp_memworker_record(loop->memworker, t);
 }
 

@@ -13,14 +13,16 @@
 
 #include "config.h"
 #include "loop.h"
+#include "respond.h"
+#include "userkey.h"
 #include "user_id.h"
 
 struct mp_completion;
 
 struct mp_reqmem {
-    enum mp_memory_mode mode; /* applied; MP_MEMORY_OFF when none */
-    bool reads, writes;       /* per mode, X-Memory and the user id */
-    char user[MP_USER_ID_MAX];
+    enum mp_memory_mode mode;  /* applied; MP_MEMORY_OFF when none */
+    bool reads, writes;        /* per mode, X-Memory and the user id */
+    char user[MP_USERKEY_MAX]; /* the store user key */
     size_t user_len;
     const char *error; /* static X-Memory-Error code, or NULL */
     uint32_t injected_tokens;
@@ -33,12 +35,23 @@ struct mp_reqmem {
 
 struct mp_http_request_head;
 
-/* The request's user id per CONTRACT §3: the [memory] user_header, else
- * (user_from_body) the body's "user" string; validated. Writes it to out
- * (MP_USER_ID_MAX bytes). Returns MP_OK with *out_len; MP_NOTFOUND when the
- * request names no user; MP_EINVAL when the id it names is invalid. */
-int mp_reqmem_user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
-                      const char *body, size_t len, char *out, size_t *out_len);
+/* The request's memory identity, the store user key (core/userkey.h):
+ * - the user id per CONTRACT §3: the [memory] user_header, else
+ *   (user_from_body) the body's "user" string, validated;
+ * - with [security] user_signature_key set, X-User-Signature must be the
+ *   hex HMAC-SHA256 of the user id under that key (compared in constant
+ *   time);
+ * - with [security] tenant_from = api_key, the key is namespaced by a
+ *   keyed hash of the client's API key (Authorization: Bearer <key>),
+ *   keyed with a secret kept in the store.
+ * Writes the key to out (MP_USERKEY_MAX bytes). Returns MP_OK with
+ * *out_len; MP_NOTFOUND when the request names no user; MP_EINVAL with
+ * *perr the answer: MP_PERR_INVALID_USER_ID, MP_PERR_INVALID_SIGNATURE,
+ * MP_PERR_MISSING_API_KEY, or MP_PERR_INTERNAL (the store's secret could
+ * not be read). */
+int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                       const char *body, size_t len, char *out, size_t *out_len,
+                       enum mp_perr *perr);
 
 /* Sets what applies (m zeroed by the caller): mode and X-Memory control
  * (0 auto, 1 read, 2 write, 3 off: enum mp_memory_control) and the user id

@@ -402,6 +402,10 @@ static bool finish_head(struct mp_request *r)
     if (ok && r->is_chat) {
         char lines[256];
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
+        /* the id memory records as the turn's source (provenance) */
+        int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);
+        if (ok && n > 0 && (size_t)n < sizeof(lines))
+            ok = head_add(r, lines, (size_t)n);
         mp_reqmem_start_reply(&r->mem, r->status, r->is_sse);
     }
     if (ok && (r->close_delimited || mp_conn_wants_close(c)))
@@ -620,7 +624,7 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
 {
     const struct mp_config *cfg = r->loop->cfg;
     enum mp_memory_control ctl = MP_MEMCTL_AUTO;
-    char user[MP_USER_ID_MAX];
+    char user[MP_USERKEY_MAX];
     size_t ulen = 0;
     const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory", 8);
     if (h != NULL && mp_route_memory_control(h->value, h->value_len, &ctl) != MP_OK) {
@@ -631,11 +635,9 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
         mp_reqmem_init(&r->mem, MP_MEMORY_OFF, (int)ctl, NULL, 0);
         return MP_OK;
     }
-    int rc = mp_reqmem_user_id(cfg, r->head, body, r->body_len, user, &ulen);
-    if (rc == MP_EINVAL) {
-        *perr = MP_PERR_INVALID_USER_ID;
+    int rc = mp_reqmem_user_key(r->loop, r->head, body, r->body_len, user, &ulen, perr);
+    if (rc == MP_EINVAL)
         return MP_EINVAL;
-    }
     r->has_user = rc == MP_OK;
     if (r->has_user)
         mp_access_user_hash(user, ulen, r->user_hash);

@@ -58,6 +58,33 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                MP_CLERR_BAD_REQUEST},
     [MP_PERR_OUTRANKED] = {409, "Conflict", "invalid_request_error", "outranked",
                            "A value set by an admin outranks this correction.", -1},
+    [MP_PERR_ADMIN_UNAUTHORIZED] = {401, "Unauthorized", "authentication_error",
+                                    "invalid_admin_token",
+                                    "The admin API needs Authorization: Bearer <the admin token>.",
+                                    MP_CLERR_UNAUTHORIZED},
+    [MP_PERR_INVALID_SIGNATURE] = {401, "Unauthorized", "authentication_error",
+                                   "invalid_user_signature",
+                                   "The user id needs a valid X-User-Signature (hex "
+                                   "HMAC-SHA256 of the user id).",
+                                   MP_CLERR_UNAUTHORIZED},
+    [MP_PERR_MISSING_API_KEY] = {401, "Unauthorized", "authentication_error", "missing_api_key",
+                                 "Memory is kept per API key here: send Authorization: Bearer "
+                                 "<your API key>.",
+                                 MP_CLERR_UNAUTHORIZED},
+    [MP_PERR_PRECONDITION_FAILED] = {412, "Precondition Failed", "invalid_request_error",
+                                     "precondition_failed",
+                                     "The item changed since the revision in If-Match.",
+                                     MP_CLERR_PRECONDITION},
+    [MP_PERR_PRECONDITION_REQUIRED] = {428, "Precondition Required", "invalid_request_error",
+                                       "precondition_required",
+                                       "Changing an existing item needs If-Match with its "
+                                       "revision.",
+                                       MP_CLERR_PRECONDITION},
+    [MP_PERR_MEMORY_FULL] = {409, "Conflict", "invalid_request_error", "memory_full",
+                             "The user already has the maximum number of facts.", -1},
+    [MP_PERR_INVALID_PARAM] = {400, "Bad Request", "invalid_request_error", "invalid_parameter",
+                               "A path segment or query parameter is not valid.",
+                               MP_CLERR_BAD_REQUEST},
 };
 
 const struct mp_perr_info *mp_respond_info(enum mp_perr e)

@@ -149,10 +149,15 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
         memcmp(&old->server.admin_listen, &cfg->server.admin_listen, sizeof(struct mp_addr)) != 0 ||
         strcmp(old->storage.path, cfg->storage.path) != 0 ||
         old->server.workers != cfg->server.workers ||
-        old->storage.map_size_mb != cfg->storage.map_size_mb;
+        old->storage.map_size_mb != cfg->storage.map_size_mb ||
+        strcmp(old->storage.encryption_key_file, cfg->storage.encryption_key_file) != 0 ||
+        old->security.tenant_from != cfg->security.tenant_from;
     if (changed)
-        mp_log(MP_LOG_WARN, "listen addresses, workers and storage changes need a restart; "
-                            "keeping the running values");
+        mp_log(MP_LOG_WARN, "listen addresses, workers, storage (path, map size, encryption key) "
+                            "and tenant_from changes need a restart; keeping the running values");
+    memcpy(cfg->storage.encryption_key_file, old->storage.encryption_key_file,
+           sizeof(cfg->storage.encryption_key_file));
+    cfg->security.tenant_from = old->security.tenant_from;
     cfg->server.listen = old->server.listen;
     cfg->server.admin_listen = old->server.admin_listen;
     cfg->server.workers = old->server.workers;
@@ -332,6 +337,8 @@ void mp_server_free(struct mp_server *s)
     mp_memworker_free(s->memworker);
     if (s->admin_loop.base != NULL) {
         mp_conn_close_all(&s->admin_loop);
+        /* the worker's last replies to admin calls (now orphaned) free them */
+        event_base_loop(s->admin_loop.base, EVLOOP_NONBLOCK);
         mp_loop_cleanup(&s->admin_loop);
     }
     struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The README's test command: installs what is missing, then builds and runs
 # every suite twice, in a plain build (build/) and in an ASan+UBSan build
-# (build-asan/). Exits non-zero on the first failing build or suite.
+# (build-asan/), then scans every log memproxy wrote during them for the
+# tests' canaries and secrets. Exits non-zero on the first failing build or
+# suite.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -13,7 +15,12 @@ run_suites() {
         meson setup "$dir" -Dtests=true "$@"
     fi
     ninja -C "$dir"
-    meson test -C "$dir" --print-errorlogs --num-processes 2
+    rm -rf "$dir/memproxy-logs" && mkdir -p "$dir/memproxy-logs"
+    MEMPROXY_TEST_LOG_DIR="$PWD/$dir/memproxy-logs" \
+        meson test -C "$dir" --print-errorlogs --num-processes 2
+    echo "== log scan ($dir): no canary, user text or secret in any memproxy log"
+    python3 tests/proxy/scan_logs.py --self-test
+    python3 tests/proxy/scan_logs.py "$dir/memproxy-logs"
 }
 echo "== plain build"
 run_suites build

@@ -4,6 +4,7 @@
  * is written once). Nothing here persists anything. */
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,12 +63,33 @@ int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
     return store->ops->jobs(store, out, n);
 }
 
-int mp_store_history(struct mp_store *store, const char *user, size_t user_len, const char *key,
+int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
                      struct mp_history **out)
 {
-    if (mp_store_check_user(user, user_len) != MP_OK || key == NULL)
+    if (mp_store_check_user(user, user_len) != MP_OK)
         return MP_EINVAL;
-    return store->ops->history(store, user, user_len, key, out);
+    return store->ops->history(store, user, user_len, out);
+}
+
+const unsigned char mp_store_all_tenants[1];
+
+int mp_store_users(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
+                   size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
+                   unsigned char *next, size_t *next_len)
+{
+    if (limit == 0 || after_len > MP_STORE_CURSOR_MAX || (after_len > 0 && after == NULL))
+        return MP_EINVAL;
+    return store->ops->users(store, tenant, after, after_len, limit, out, n, next, next_len);
+}
+
+int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
+{
+    return store->ops->secret(store, out);
+}
+
+int mp_store_compact(struct mp_store *store, char *err, size_t errcap)
+{
+    return store->ops->compact(store, err, errcap);
 }
 
 void mp_history_free(struct mp_history *h)
@@ -106,7 +128,11 @@ void mp_store_free(struct mp_store *store)
 
 int mp_store_check_user(const char *user, size_t user_len)
 {
-    return user != NULL && user_len >= 1 && user_len <= MP_USER_KEY_MAX ? MP_OK : MP_EINVAL;
+    if (user == NULL || user_len < 1 || user_len > MP_USER_KEY_MAX)
+        return MP_EINVAL;
+    if ((unsigned char)user[0] == MP_USER_KEY_TENANT && user_len < 1 + MP_TENANT_LEN + 1)
+        return MP_EINVAL;
+    return MP_OK;
 }
 
 static bool terminated(const char *s, size_t cap)
@@ -174,7 +200,9 @@ int mp_store_check_op(const struct mp_op *op)
         break;
     case MP_OP_SET_SUMMARY:
         ok = op->u.summary.text_len <= MP_STORE_SUMMARY_MAX &&
-             (op->u.summary.text != NULL || op->u.summary.text_len == 0);
+             (op->u.summary.text != NULL || op->u.summary.text_len == 0) &&
+             (op->u.summary.model == NULL ||
+              strnlen(op->u.summary.model, MP_MODEL_NAME_MAX + 1) <= MP_MODEL_NAME_MAX);
         break;
     case MP_OP_TRIM_MESSAGES:
     case MP_OP_DELETE_USER:
@@ -184,7 +212,11 @@ int mp_store_check_op(const struct mp_op *op)
         ok = entity_ok(&op->u.entity);
         break;
     case MP_OP_DELETE_ENTITY:
-        ok = key_ok(op->u.key);
+        ok = key_ok(op->u.key) && (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);
+        break;
+    case MP_OP_SWEEP_USER:
+        ok = op->u.sweep.retention.max_age_ms >= 0 && op->u.sweep.retention.pii_max_age_ms >= 0 &&
+             op->u.sweep.retention.idem_max_age_ms >= 0;
         break;
     default:
         return MP_EINVAL;
@@ -243,12 +275,31 @@ int mp_store_um_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *
             return MP_ENOMEM;
         }
         m->seq = um->next_seq + i;
+        m->recorded_at_ms = op->now_ms;
     }
     *first_seq = um->next_seq;
     *last_seq = um->next_seq + n - 1;
     um->nmessages += n;
     um->next_seq += n;
     return MP_OK;
+}
+
+/* The summary's provenance: its model, and the newest turn it folds in
+ * (the last buffered message at or before through_seq, when there is one). */
+static void summary_provenance(struct mp_usermem *um, const struct mp_op *op)
+{
+    struct mp_mem_summary *s = &um->summary;
+    snprintf(s->model, sizeof(s->model), "%s",
+             op->u.summary.model != NULL ? op->u.summary.model : "");
+    s->pii = op->u.summary.pii;
+    for (size_t i = um->nmessages; i-- > 0;) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->seq <= op->u.summary.through_seq) {
+            memcpy(s->request_id, m->request_id, sizeof(s->request_id));
+            s->observed_at_ms = m->at_ms;
+            return;
+        }
+    }
 }
 
 int mp_store_um_summarize(struct mp_usermem *um, const struct mp_op *op)
@@ -266,6 +317,7 @@ int mp_store_um_summarize(struct mp_usermem *um, const struct mp_op *op)
         um->summary.text_len = op->u.summary.text_len;
         um->summary.updated_at_ms = op->now_ms;
         um->summary.covers_through_seq = op->u.summary.through_seq;
+        summary_provenance(um, op);
     }
     while (drop < um->nmessages && um->messages[drop].seq <= op->u.summary.through_seq)
         free(um->messages[drop++].content);
@@ -297,8 +349,8 @@ static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entit
     return in->observed_at_ms < cur->observed_at_ms;
 }
 
-int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint32_t base_rev,
-                       struct mp_mem_entity *old, bool *has_old, uint32_t *rev)
+int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
+                       struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev)
 {
     const struct mp_mem_entity *in = &op->u.entity;
     struct mp_mem_entity fresh;
@@ -306,8 +358,13 @@ int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint32_t b
     struct mp_mem_entity *cur = i >= 0 ? &um->entities[i] : NULL;
 
     *has_old = false;
+    *refreshed = false;
+    if (op->if_match && (cur != NULL ? cur->revision : 0) != op->if_revision)
+        return MP_ECONFLICT;
     if (cur != NULL && outranked(cur, in))
         return MP_NOTFOUND;
+    if (cur == NULL && um->nentities >= MP_STORE_FACTS_MAX)
+        return MP_ETOOBIG;
     if (cur != NULL && cur->value_len == in->value_len &&
         memcmp(cur->value, in->value, in->value_len) == 0) {
         /* Seen again: a refresh, not a change, so the history stays quiet. */
@@ -319,12 +376,14 @@ int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint32_t b
             fresh.observed_at_ms = cur->observed_at_ms;
         *cur = fresh;
         *rev = fresh.revision;
+        *refreshed = true;
         return MP_OK;
     }
     if (mp_store_entity_copy(&fresh, in) != MP_OK)
         return MP_ENOMEM;
     fresh.recorded_at_ms = op->now_ms;
-    fresh.revision = (cur != NULL ? cur->revision : base_rev) + 1;
+    /* the seq of the history entry that logs the new value */
+    fresh.revision = (uint32_t)(next_hist + (cur != NULL ? 1 : 0));
     *rev = fresh.revision;
     if (cur != NULL) {
         *old = *cur;
@@ -336,18 +395,6 @@ int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint32_t b
         free(fresh.value);
         return MP_ENOMEM;
     }
-    return MP_OK;
-}
-
-int mp_store_um_remove(struct mp_usermem *um, const char *key, struct mp_mem_entity *old)
-{
-    long i = mp_store_um_find(um, key);
-    if (i < 0)
-        return MP_NOTFOUND;
-    *old = um->entities[i];
-    memmove(um->entities + i, um->entities + i + 1,
-            (um->nentities - (size_t)i - 1) * sizeof(*um->entities));
-    um->nentities--;
     return MP_OK;
 }
 
@@ -382,6 +429,8 @@ void mp_store_write_back(struct mp_op *ops, const struct mp_store_out *outs, siz
         } else if (op->kind == MP_OP_UPSERT_ENTITY) {
             op->u.entity.revision = outs[i].revision;
             op->u.entity.recorded_at_ms = op->now_ms;
+        } else if (op->kind == MP_OP_SWEEP_USER) {
+            op->u.sweep.counts = outs[i].swept;
         }
     }
 }

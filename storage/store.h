@@ -3,14 +3,24 @@
  * function pointers; callers see only the opaque struct mp_store.
  *
  * What is stored per user: the summary, the recent messages, the current
- * facts and each fact's history, and idempotency keys of recorded turns.
- * Store-wide: the pending memory jobs. Reads hand out copies (a struct
- * mp_usermem the caller frees), never pointers into a backend's map.
+ * facts, the user's change history (an append-only log of what happened to
+ * their facts and summary, with time and actor) and idempotency keys of
+ * recorded turns. Store-wide: the pending memory jobs and a random secret.
+ * Reads hand out copies (a struct mp_usermem the caller frees), never
+ * pointers into a backend's map.
+ *
+ * Governance lives here because only the store can make it true: deleting
+ * a fact erases it (its past values too), retention purges for real
+ * (MP_OP_SWEEP_USER), compaction leaves no freed page behind, and with a
+ * key the LMDB backend seals every value and hashes every user id.
  *
  * Threads: any thread may read; writes (mp_store_apply) are meant for one
  * writer thread (the memory worker) and are serialized by the backend.
- * Users are named by their key: the bytes of the user id (1..256 bytes,
- * validated by the proxy), prefixed later by a tenant. */
+ *
+ * User keys: 1..MP_USER_KEY_MAX bytes. A key whose first byte is
+ * MP_USER_KEY_TENANT is namespaced: MP_TENANT_LEN bytes of tenant follow,
+ * then the user id (at least one byte). Any other key is a user id of no
+ * tenant (user ids are printable, so they never start with that byte). */
 #ifndef MP_STORAGE_STORE_H
 #define MP_STORAGE_STORE_H
 
@@ -18,25 +28,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "seal.h"
 #include "usermem.h"
 
 #define MP_USER_KEY_MAX      400
 #define MP_IDEM_KEY_LEN      32
-#define MP_STORE_SUMMARY_MAX 65536 /* summary text bytes */
+#define MP_STORE_SUMMARY_MAX 65536           /* summary text bytes */
+#define MP_STORE_FACTS_MAX   256             /* current facts per user (memory-poisoning cap) */
+#define MP_USER_KEY_TENANT   0x01            /* first byte of a tenant-namespaced user key */
+#define MP_TENANT_LEN        16              /* tenant bytes in a namespaced key */
+#define MP_STORE_CURSOR_MAX  MP_USER_KEY_MAX /* bytes of a users-listing cursor */
 
 struct mp_store;
 
 enum mp_store_sync { MP_STORE_SYNC_FULL, MP_STORE_SYNC_META, MP_STORE_SYNC_NONE };
 
 struct mp_store_options {
-    const char *path;        /* borrowed; directory, created if missing (LMDB) */
-    uint64_t map_size;       /* initial map size, bytes; 0: 16 MiB. An existing store
-                                that grew larger keeps its size. */
-    uint64_t map_size_max;   /* the map grows on demand (doubling) up to this; then
-                                writes fail MP_ETOOBIG. 0: 64 x map_size. */
-    enum mp_store_sync sync; /* FULL: fsync every commit; META: skip the meta-page
-                                sync (a crash may lose the last commit, never
-                                corrupt); NONE: leave syncing to the OS */
+    const char *path;              /* borrowed; directory, created if missing (LMDB) */
+    uint64_t map_size;             /* initial map size, bytes; 0: 16 MiB. An existing store
+                                      that grew larger keeps its size. */
+    uint64_t map_size_max;         /* the map grows on demand (doubling) up to this; then
+                                      writes fail MP_ETOOBIG. 0: 64 x map_size. */
+    enum mp_store_sync sync;       /* FULL: fsync every commit; META: skip the meta-page
+                                      sync (a crash may lose the last commit, never
+                                      corrupt); NONE: leave syncing to the OS */
+    const struct mp_seal_key *key; /* borrowed (copied at open); NULL: data in clear.
+                                      Set: every value sealed with AES-256-GCM
+                                      under it, user ids in keys hashed */
 };
 
 enum mp_job_kind { MP_JOB_SUMMARIZE, MP_JOB_EXTRACT };
@@ -74,14 +92,36 @@ enum mp_op_kind {
     MP_OP_UPSERT_ENTITY, /* entity: new current value, the old one moves to history;
                             ignored (result MP_NOTFOUND... see below) when it would
                             not outrank the current value */
-    MP_OP_DELETE_ENTITY, /* key: current value to history as deleted; MP_NOTFOUND if absent */
-    MP_OP_DELETE_USER    /* everything of the user: summary, messages, facts, history,
+    MP_OP_DELETE_ENTITY, /* key: erase the fact (see below); MP_NOTFOUND if absent */
+    MP_OP_DELETE_USER,   /* everything of the user: summary, messages, facts, history,
                             idem keys, and the user's pending jobs */
+    MP_OP_SWEEP_USER     /* retention: purge what u.sweep says has expired */
+};
+
+/* Who made a change (the history's actor). */
+enum mp_actor {
+    MP_ACTOR_EXTRACTOR,  /* the memory worker, from a recorded turn */
+    MP_ACTOR_SUMMARIZER, /* the memory worker, folding old messages */
+    MP_ACTOR_USER,       /* the user, through /v1/memory */
+    MP_ACTOR_ADMIN,      /* an admin, through /admin */
+    MP_ACTOR_RETENTION   /* the retention sweeper */
+};
+
+/* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
+struct mp_retention {
+    int64_t max_age_ms;      /* every item */
+    int64_t pii_max_age_ms;  /* items flagged pii (0: max_age_ms applies) */
+    int64_t idem_max_age_ms; /* idempotency keys */
+};
+
+/* What one sweep purged. */
+struct mp_sweep_counts {
+    uint64_t facts, messages, summaries, history, idem;
 };
 
 /* What each op accepts (anything else fails the op, and so the whole apply,
  * with MP_EINVAL):
- * - user: 1..MP_USER_KEY_MAX bytes (job ops: job.user instead).
+ * - user: a user key as described at the top (job ops: job.user instead).
  * - RECORD_TURN: 1 or more messages, role user or assistant, content_len <=
  *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated. On
  *   MP_OK first_seq..last_seq are the seqs given (they start at 1 for a
@@ -108,17 +148,42 @@ enum mp_op_kind {
  *     otherwise (different value, trust higher, or equal and not older)
  *                                -> the old value goes to the history as
  *                                   SUPERSEDED, the new one gets revision + 1
+ *   A new key when the user already has MP_STORE_FACTS_MAX facts: result
+ *   MP_ETOOBIG, nothing changes (the apply goes on). History: an insert
+ *   logs ADDED (CORRECTED for trust CORRECTED or ADMIN); a replacement
+ *   logs SUPERSEDED holding the displaced value, then ADDED/CORRECTED.
  *   On MP_OK the store writes revision and recorded_at_ms (= now_ms) back
  *   into u.entity.
- * - DELETE_ENTITY: key as for UPSERT.
+ * - DELETE_ENTITY: key as for UPSERT; actor USER or ADMIN. Erasure, not
+ *   hiding: the current value is removed, every past value of the key is
+ *   stripped from the history (the entries stay, without their value), the
+ *   summary is dropped (it may restate the fact; the next fold writes a new
+ *   one), and so are the buffered messages of the fact's source turn and
+ *   any holding its value (ASCII case-insensitive). History: DELETED for
+ *   the fact, the summary and the messages (with their count).
  * - DELETE_USER: always MP_OK.
- * Out fields (result, seqs, job id, revision) are written only when the
- * apply returns MP_OK. */
+ * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages whose at_ms,
+ *   facts whose observed_at_ms, a summary whose observed_at_ms (else
+ *   updated_at_ms), history entries whose at_ms, and idem keys whose time
+ *   is older than now_ms minus the limit that applies (pii items: the pii
+ *   limit when set). Logs EXPIRED for each fact, the summary, and the
+ *   messages (count). A user left with nothing, history included, is
+ *   removed. Counts go to u.sweep.counts; MP_NOTFOUND when nothing is
+ *   stored for the user.
+ * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
+ * Out fields (result, seqs, job id, revision, counts) are written only when
+ * the apply returns MP_OK. */
 struct mp_op {
     enum mp_op_kind kind;
     const char *user; /* borrowed; all ops but job ones */
     size_t user_len;
     int64_t now_ms;
+    enum mp_actor actor; /* DELETE_ENTITY: USER or ADMIN (others: implied) */
+    /* UPSERT_ENTITY, DELETE_ENTITY: when if_match is set, the key's current
+       revision (0: no current value) must equal if_revision, else the whole
+       apply fails with MP_ECONFLICT (two admins cannot overwrite each other) */
+    bool if_match;
+    uint32_t if_revision;
     union {
         struct {
             const struct mp_mem_message *messages; /* borrowed; seq assigned by the store */
@@ -132,27 +197,59 @@ struct mp_op {
             const char *text; /* borrowed */
             size_t text_len;
             uint64_t through_seq;
-        } summary;
+            const char *model; /* borrowed, NUL-terminated; NULL: "" */
+            bool pii;
+        } summary;                       /* SET_SUMMARY, TRIM_MESSAGES (through_seq only) */
         struct mp_mem_entity entity;     /* UPSERT: borrowed value; revision assigned */
         char key[MP_ENTITY_KEY_MAX + 1]; /* DELETE_ENTITY */
+        struct {
+            struct mp_retention retention;
+            struct mp_sweep_counts counts; /* out */
+        } sweep;
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger
-                   current value), or an error */
+                   current value; SWEEP_USER of an unknown user), MP_ETOOBIG
+                   (UPSERT of a new key past MP_STORE_FACTS_MAX), or an error */
 };
 
-/* One past value of a fact. */
-enum mp_history_event { MP_HIST_SUPERSEDED, MP_HIST_DELETED };
+/* The change history: one entry per change, per user, in order. */
+enum mp_history_event {
+    MP_HIST_ADDED,      /* a fact got its first value, or a new one from the extractor */
+    MP_HIST_SUPERSEDED, /* a fact's value was replaced: the entry keeps the old value */
+    MP_HIST_CORRECTED,  /* a user or admin set a fact */
+    MP_HIST_DELETED,    /* a fact, the summary or messages were erased */
+    MP_HIST_EXPIRED,    /* retention purged a fact, the summary or messages */
+    MP_HIST_SUMMARIZED  /* a new summary was written */
+};
+
+enum mp_item_kind { MP_ITEM_FACT, MP_ITEM_SUMMARY, MP_ITEM_MESSAGES };
 
 struct mp_history_item {
-    struct mp_mem_entity entity; /* value owned by the list */
+    uint64_t seq; /* per user, increasing */
     enum mp_history_event event;
+    enum mp_actor actor;
+    enum mp_item_kind item;
     int64_t at_ms;
+    uint32_t count; /* MESSAGES: how many */
+    /* FACT: the fact's key, revision and provenance at the change; the value
+       only in SUPERSEDED entries ("" otherwise, and once erased). SUMMARY:
+       request_id and model of the summary. Value owned by the list. */
+    struct mp_mem_entity entity;
 };
 
 struct mp_history {
     struct mp_history_item *items; /* oldest first */
     size_t nitems;
+};
+
+/* One user in a listing. */
+struct mp_user_info {
+    char user[MP_USER_KEY_MAX]; /* the user key (tenant prefix included) */
+    size_t user_len;
+    size_t nfacts, nmessages;
+    bool summary;
+    int64_t updated_at_ms; /* the last change */
 };
 
 /* Storage gauges for metrics. */
@@ -171,8 +268,13 @@ struct mp_store_ops {
     int (*get)(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out);
     int (*apply)(struct mp_store *store, struct mp_op *ops, size_t nops);
     int (*jobs)(struct mp_store *store, struct mp_job **out, size_t *n);
-    int (*history)(struct mp_store *store, const char *user, size_t user_len, const char *key,
+    int (*history)(struct mp_store *store, const char *user, size_t user_len,
                    struct mp_history **out);
+    int (*users)(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
+                 size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
+                 unsigned char *next, size_t *next_len);
+    int (*secret)(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN]);
+    int (*compact)(struct mp_store *store, char *err, size_t errcap);
     void (*close)(struct mp_store *store);
     int (*stats)(struct mp_store *store, struct mp_store_stats *out);
 };
@@ -187,13 +289,17 @@ struct mp_store {
  * resize briefly waits for the reads in flight (they are short: a read
  * copies out and closes its transaction inside one call).
  * Returns MP_OK with *out (caller frees with mp_store_free()); MP_EIO when
- * the directory or environment cannot be opened, or holds a record format
- * this version does not know (err, borrowed, receives a reason of at most
- * errcap bytes). */
+ * the directory or environment cannot be opened, holds a record format
+ * this version does not know, or does not match opts->key (sealed with
+ * another key, sealed but no key given, in clear but a key given, or the
+ * key fails to open the store's secret); err (borrowed) receives a reason
+ * of at most errcap bytes that names the problem and never key material.
+ * A new store is created sealed when opts->key is set. */
 int mp_store_open_lmdb(const struct mp_store_options *opts, struct mp_store **out, char *err,
                        size_t errcap);
 
-/* Opens an empty in-memory backend (tests). MP_OK or MP_ENOMEM. */
+/* Opens an empty in-memory backend (tests). MP_OK, MP_ENOMEM, or MP_EIO
+ * when no random bytes can be had for its secret. */
 int mp_store_open_mem(struct mp_store **out);
 
 /* MP_OK when the store can serve reads and writes, else MP_EIO. */
@@ -222,13 +328,49 @@ int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops);
  * free(); *out may be NULL when *n is 0); MP_EIO. */
 int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n);
 
-/* The past values of one fact: MP_OK with *out (caller frees with
- * mp_history_free()), possibly with no items when the key has only its
- * current value; MP_NOTFOUND when the key has neither a current value nor
- * a history (or the user nothing); MP_EINVAL; MP_EIO. */
-int mp_store_history(struct mp_store *store, const char *user, size_t user_len, const char *key,
+/* The user's change history, oldest first: MP_OK with *out (caller frees
+ * with mp_history_free()), possibly empty; MP_NOTFOUND when nothing is
+ * stored for the user; MP_EINVAL; MP_EIO. */
+int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
                      struct mp_history **out);
 void mp_history_free(struct mp_history *h);
+
+/* Pass as tenant to mp_store_users() to list every user, of every tenant. */
+extern const unsigned char mp_store_all_tenants[1];
+
+/* A page of users: those of tenant (MP_TENANT_LEN bytes, borrowed; NULL:
+ * users of no tenant; mp_store_all_tenants: all), in the backend's order, after the cursor
+ * after[0..after_len) (borrowed; after_len 0: from the start). At most
+ * limit (>= 1) users: MP_OK with *out (caller frees with free(); NULL when
+ * *n is 0) and next[0..*next_len) the cursor of the following page
+ * (next: MP_STORE_CURSOR_MAX bytes; *next_len 0 when this was the last
+ * page). The cursor is opaque; with a key it reveals no user id.
+ * MP_EINVAL (limit 0, after_len too long, a cursor of another tenant's
+ * listing); MP_EIO; MP_ENOMEM. */
+int mp_store_users(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
+                   size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
+                   unsigned char *next, size_t *next_len);
+
+/* The store's secret: MP_SEAL_KEY_LEN random bytes made when the store was
+ * created, kept with it (sealed when the store has a key). The proxy keys
+ * its tenant hashes with it, so they survive restarts. MP_OK or MP_EIO. */
+int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN]);
+
+/* Rewrites the store without free pages, so that no byte of erased data is
+ * left in its files (LMDB: every live record copied into a fresh
+ * environment that then replaces the old file; readers wait for the
+ * swap). Call from the writer thread. MP_OK (the in-memory backend has
+ * nothing to do); MP_EIO with a reason in err; MP_ETOOBIG (disk full). */
+int mp_store_compact(struct mp_store *store, char *err, size_t errcap);
+
+/* Offline key rotation: with nothing else using the store at opts->path,
+ * rewrites it under new_key (borrowed; not NULL: there is no rotation
+ * back to clear), reading it with opts->key (NULL: a store in clear, which
+ * this encrypts). Afterwards the store opens only with new_key. MP_OK;
+ * MP_EIO with a reason in err (no new key, wrong old key, unreadable
+ * store, disk full). */
+int mp_store_rekey_lmdb(const struct mp_store_options *opts, const struct mp_seal_key *new_key,
+                        char *err, size_t errcap);
 
 /* Fills *out with the storage gauges (all zero for the in-memory backend).
  * MP_OK or MP_EIO. Cheap enough for every metrics scrape. */
@@ -247,7 +389,7 @@ void mp_store_free(struct mp_store *store);
  * checked ops with mp_store_check_op() and user keys with
  * mp_store_check_user(). */
 
-/* MP_OK when the user key is 1..MP_USER_KEY_MAX bytes, else MP_EINVAL. */
+/* MP_OK when the user key follows the rules at the top, else MP_EINVAL. */
 int mp_store_check_user(const char *user, size_t user_len);
 /* MP_OK when op follows the rules of struct mp_op, else MP_EINVAL. */
 int mp_store_check_op(const struct mp_op *op);
@@ -257,6 +399,7 @@ struct mp_store_out {
     uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
     uint64_t job_id;
     uint32_t revision;
+    struct mp_sweep_counts swept; /* SWEEP_USER */
 };
 /* The job ADD_JOB ops[i] queues: MP_OK with *job (seqs inherited from its
  * RECORD_TURN when the op asks for that), or MP_NOTFOUND when that turn was
@@ -275,15 +418,16 @@ int mp_store_um_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *
                        uint64_t *last_seq);
 /* SET_SUMMARY or TRIM_MESSAGES: MP_OK or MP_ENOMEM. */
 int mp_store_um_summarize(struct mp_usermem *um, const struct mp_op *op);
-/* UPSERT_ENTITY with the precedence of struct mp_op. base_rev: the key's
- * last revision in its history (0 if none), read only when the key has no
- * current value. Returns MP_OK with *rev; when a value was displaced it
- * moves into *old (caller frees old->value) and *has_old is true.
- * MP_NOTFOUND: outranked, nothing changed. MP_ENOMEM. */
-int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint32_t base_rev,
-                       struct mp_mem_entity *old, bool *has_old, uint32_t *rev);
-/* DELETE_ENTITY: the current value moves into *old (caller frees
- * old->value): MP_OK, or MP_NOTFOUND when the key has none. */
-int mp_store_um_remove(struct mp_usermem *um, const char *key, struct mp_mem_entity *old);
+/* UPSERT_ENTITY with the precedence of struct mp_op. next_hist: the seq
+ * the user's next history entry gets; a new value's revision is the seq of
+ * the entry that logs it (next_hist, or next_hist + 1 after the
+ * SUPERSEDED entry of a replacement), so revisions of a key only grow,
+ * even across a delete. Returns MP_OK with *rev; when a value was
+ * displaced it moves into *old (caller frees old->value) and *has_old is
+ * true; *refreshed when only metadata changed (no history entry).
+ * MP_NOTFOUND: outranked; MP_ETOOBIG: a new key past MP_STORE_FACTS_MAX;
+ * nothing changed. MP_ENOMEM. */
+int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
+                       struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev);
 
 #endif

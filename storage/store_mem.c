@@ -8,15 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle.h"
 #include "status.h"
+
+struct mem_idem {
+    uint8_t key[MP_IDEM_KEY_LEN];
+    int64_t at_ms;
+};
 
 struct mem_user {
     char id[MP_USER_KEY_MAX];
     size_t id_len;
     struct mp_usermem *um;        /* entities sorted by key */
-    struct mp_history_item *hist; /* every key's past values, oldest first */
+    struct mp_history_item *hist; /* the change history, oldest first */
     size_t nhist;
-    uint8_t (*idem)[MP_IDEM_KEY_LEN];
+    uint64_t next_hist; /* the seq of the next history entry */
+    int64_t updated_at_ms;
+    struct mem_idem *idem;
     size_t nidem;
 };
 
@@ -32,6 +40,7 @@ struct mem_store {
     struct mp_store base;
     pthread_mutex_t lock; /* guards st: readers and the writer alike */
     struct mem_state *st;
+    unsigned char secret[MP_SEAL_KEY_LEN];
 };
 
 /* ---- deep copies ---- */
@@ -109,6 +118,8 @@ static struct mem_user *clone_user(const struct mem_user *src)
         return NULL;
     memcpy(u->id, src->id, src->id_len);
     u->id_len = src->id_len;
+    u->next_hist = src->next_hist;
+    u->updated_at_ms = src->updated_at_ms;
     u->um = clone_um(src->um);
     u->hist = calloc(src->nhist + 1, sizeof(*u->hist));
     u->idem = dup_bytes(src->idem, src->nidem * sizeof(*src->idem));
@@ -185,6 +196,7 @@ static struct mem_user *user_or_new(struct mem_state *st, const char *id, size_t
         return NULL;
     }
     u->um->next_seq = 1;
+    u->next_hist = 1;
     memcpy(u->id, id, len);
     u->id_len = len;
     users[st->nusers++] = u;
@@ -205,11 +217,11 @@ static long find_job(const struct mem_state *st, uint64_t id)
 static int record_turn(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
 {
     struct mem_user *u = user_or_new(st, op->user, op->user_len);
-    uint8_t(*idem)[MP_IDEM_KEY_LEN];
+    struct mem_idem *idem;
     if (u == NULL)
         return MP_ENOMEM;
     for (size_t i = 0; i < u->nidem; i++) {
-        if (memcmp(u->idem[i], op->u.turn.idem_key, MP_IDEM_KEY_LEN) == 0) {
+        if (memcmp(u->idem[i].key, op->u.turn.idem_key, MP_IDEM_KEY_LEN) == 0) {
             out->result = MP_NOTFOUND;
             return MP_OK;
         }
@@ -218,7 +230,9 @@ static int record_turn(struct mem_state *st, const struct mp_op *op, struct mp_s
     if (idem == NULL)
         return MP_ENOMEM;
     u->idem = idem;
-    memcpy(idem[u->nidem++], op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    memcpy(idem[u->nidem].key, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    idem[u->nidem++].at_ms = op->now_ms;
+    u->updated_at_ms = op->now_ms;
     return mp_store_um_append(u->um, op, &out->first_seq, &out->last_seq);
 }
 
@@ -260,79 +274,154 @@ static int job_by_id(struct mem_state *st, const struct mp_op *op, struct mp_sto
     return MP_OK;
 }
 
-static int push_history(struct mem_user *u, struct mp_mem_entity *old, enum mp_history_event ev,
-                        int64_t at_ms)
+/* Appends history entries (values copied), giving each the next seq. */
+static int push_history(struct mem_user *u, struct mp_history_item *ev, size_t n)
 {
-    struct mp_history_item *h = realloc(u->hist, (u->nhist + 1) * sizeof(*h));
-    if (h == NULL) {
-        free(old->value);
+    struct mp_history_item *h = realloc(u->hist, (u->nhist + n + 1) * sizeof(*h));
+    if (h == NULL)
         return MP_ENOMEM;
-    }
     u->hist = h;
-    h[u->nhist].entity = *old;
-    h[u->nhist].event = ev;
-    h[u->nhist].at_ms = at_ms;
-    u->nhist++;
-    return MP_OK;
-}
-
-static uint32_t last_revision(const struct mem_user *u, const char *key)
-{
-    for (size_t i = u->nhist; i-- > 0;) {
-        if (strcmp(u->hist[i].entity.key, key) == 0)
-            return u->hist[i].entity.revision;
+    for (size_t i = 0; i < n; i++) {
+        h[u->nhist] = ev[i];
+        h[u->nhist].seq = u->next_hist;
+        if (mp_store_entity_copy(&h[u->nhist].entity, &ev[i].entity) != MP_OK)
+            return MP_ENOMEM;
+        u->nhist++;
+        u->next_hist++;
     }
-    return 0;
+    return MP_OK;
 }
 
 static int upsert(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
 {
     struct mem_user *u = user_or_new(st, op->user, op->user_len);
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
     struct mp_mem_entity old;
-    bool has_old;
+    bool has_old, refreshed;
     int rc;
     if (u == NULL)
         return MP_ENOMEM;
-    rc = mp_store_um_upsert(u->um, op, last_revision(u, op->u.entity.key), &old, &has_old,
-                            &out->revision);
-    if (rc == MP_NOTFOUND) {
-        out->result = MP_NOTFOUND;
+    rc = mp_store_um_upsert(u->um, op, u->next_hist, &old, &has_old, &refreshed, &out->revision);
+    if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
+        out->result = rc;
         return MP_OK;
     }
-    if (rc != MP_OK || !has_old)
+    if (rc != MP_OK)
         return rc;
-    return push_history(u, &old, MP_HIST_SUPERSEDED, op->now_ms);
+    u->updated_at_ms = op->now_ms;
+    if (refreshed)
+        return MP_OK;
+    long i = mp_store_um_find(u->um, op->u.entity.key);
+    size_t n = mp_lifecycle_upsert_events(op, has_old ? &old : NULL, &u->um->entities[i], ev);
+    rc = push_history(u, ev, n);
+    if (has_old)
+        free(old.value);
+    return rc;
+}
+
+/* Erasure strips the key's past values from the history. */
+static void strip_history(struct mem_user *u, const char *key)
+{
+    for (size_t i = 0; i < u->nhist; i++) {
+        struct mp_mem_entity *e = &u->hist[i].entity;
+        if (u->hist[i].item != MP_ITEM_FACT || strcmp(e->key, key) != 0)
+            continue;
+        e->value[0] = '\0';
+        e->value_len = 0;
+    }
 }
 
 static int delete_entity(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
 {
     struct mem_user *u = user_or_null(st, op->user, op->user_len);
-    struct mp_mem_entity old;
-    if (u == NULL || mp_store_um_remove(u->um, op->u.key, &old) != MP_OK) {
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
+    size_t n = 0;
+    int rc = u != NULL ? mp_lifecycle_erase_fact(u->um, op, ev, &n) : MP_NOTFOUND;
+    if (rc == MP_NOTFOUND) {
         out->result = MP_NOTFOUND;
         return MP_OK;
     }
-    return push_history(u, &old, MP_HIST_DELETED, op->now_ms);
+    if (rc != MP_OK)
+        return rc; /* MP_ECONFLICT */
+    u->updated_at_ms = op->now_ms;
+    strip_history(u, op->u.key);
+    return push_history(u, ev, n);
+}
+
+static void remove_user(struct mem_state *st, long i)
+{
+    free_user(st->users[i]);
+    st->users[i] = st->users[--st->nusers];
+}
+
+static void sweep_lists(struct mem_user *u, const struct mp_op *op, struct mp_sweep_counts *c)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < u->nhist; i++) {
+        if (mp_lifecycle_hist_expired(&u->hist[i], op)) {
+            free(u->hist[i].entity.value);
+            c->history++;
+            continue;
+        }
+        u->hist[keep++] = u->hist[i];
+    }
+    u->nhist = keep;
+    keep = 0;
+    for (size_t i = 0; i < u->nidem; i++) {
+        int64_t age = op->u.sweep.retention.idem_max_age_ms;
+        if (age > 0 && u->idem[i].at_ms < op->now_ms - age) {
+            c->idem++;
+            continue;
+        }
+        u->idem[keep++] = u->idem[i];
+    }
+    u->nidem = keep;
+}
+
+static int sweep_user(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
+{
+    long i = find_user(st, op->user, op->user_len);
+    if (i < 0) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    struct mem_user *u = st->users[i];
+    struct mp_history_item *ev = calloc(u->um->nentities + 2, sizeof(*ev));
+    if (ev == NULL)
+        return MP_ENOMEM;
+    sweep_lists(u, op, &out->swept);
+    size_t n = mp_lifecycle_expire(u->um, op, ev, &out->swept);
+    int rc = push_history(u, ev, n);
+    free(ev);
+    if (rc == MP_OK && mp_lifecycle_um_empty(u->um) && u->nhist == 0 && u->nidem == 0)
+        remove_user(st, i);
+    return rc;
 }
 
 static int summarize(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
 {
     struct mem_user *u = user_or_null(st, op->user, op->user_len);
+    struct mp_history_item ev;
     if (u == NULL) {
         out->result = MP_NOTFOUND;
         return MP_OK;
     }
-    return mp_store_um_summarize(u->um, op);
+    int rc = mp_store_um_summarize(u->um, op);
+    if (rc != MP_OK)
+        return rc;
+    u->updated_at_ms = op->now_ms; /* TRIM_MESSAGES too, as in the LMDB backend */
+    if (op->kind != MP_OP_SET_SUMMARY)
+        return MP_OK;
+    mp_lifecycle_summary_event(op, u->um, &ev);
+    return push_history(u, &ev, 1);
 }
 
 static int delete_user(struct mem_state *st, const struct mp_op *op)
 {
     long i = find_user(st, op->user, op->user_len);
     size_t keep = 0;
-    if (i >= 0) {
-        free_user(st->users[i]);
-        st->users[i] = st->users[--st->nusers];
-    }
+    if (i >= 0)
+        remove_user(st, i);
     for (size_t j = 0; j < st->njobs; j++) {
         const struct mp_job *job = &st->jobs[j];
         if (job->user_len != op->user_len || memcmp(job->user, op->user, op->user_len) != 0)
@@ -365,6 +454,8 @@ static int apply_op(struct mem_state *st, const struct mp_op *ops, struct mp_sto
         return delete_entity(st, op, out);
     case MP_OP_DELETE_USER:
         return delete_user(st, op);
+    case MP_OP_SWEEP_USER:
+        return sweep_user(st, op, out);
     }
     return MP_EINVAL;
 }
@@ -434,25 +525,21 @@ static int mem_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
     return MP_OK;
 }
 
-static int copy_history(const struct mem_user *u, const char *key, struct mp_history *h)
+static int copy_history(const struct mem_user *u, struct mp_history *h)
 {
     h->items = calloc(u->nhist + 1, sizeof(*h->items));
     if (h->items == NULL)
         return MP_ENOMEM;
     for (size_t i = 0; i < u->nhist; i++) {
-        if (strcmp(u->hist[i].entity.key, key) != 0)
-            continue;
         h->items[h->nitems] = u->hist[i];
         if (mp_store_entity_copy(&h->items[h->nitems].entity, &u->hist[i].entity) != MP_OK)
             return MP_ENOMEM;
         h->nitems++;
     }
-    if (h->nitems == 0 && mp_store_um_find(u->um, key) < 0)
-        return MP_NOTFOUND;
     return MP_OK;
 }
 
-static int mem_history(struct mp_store *store, const char *user, size_t user_len, const char *key,
+static int mem_history(struct mp_store *store, const char *user, size_t user_len,
                        struct mp_history **out)
 {
     struct mem_store *m = (struct mem_store *)store;
@@ -463,13 +550,112 @@ static int mem_history(struct mp_store *store, const char *user, size_t user_len
     pthread_mutex_lock(&m->lock);
     struct mem_user *u = user_or_null(m->st, user, user_len);
     if (u != NULL)
-        rc = copy_history(u, key, h);
+        rc = copy_history(u, h);
     pthread_mutex_unlock(&m->lock);
     if (rc != MP_OK) {
         mp_history_free(h);
         return rc;
     }
     *out = h;
+    return MP_OK;
+}
+
+/* Byte order of user keys, shorter first on a common prefix (LMDB's order). */
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Whether the user key id (or a cursor: the last listed key) belongs to
+ * the listing of tenant. */
+static bool in_tenant(const char *id, size_t len, const unsigned char *tenant)
+{
+    bool namespaced = len > 0 && (unsigned char)id[0] == MP_USER_KEY_TENANT;
+    if (tenant == mp_store_all_tenants)
+        return true;
+    if (tenant == NULL)
+        return !namespaced;
+    return namespaced && len > MP_TENANT_LEN && memcmp(id + 1, tenant, MP_TENANT_LEN) == 0;
+}
+
+/* The first user of tenant after the cursor not yet taken (NULL: none):
+ * a linear scan per user listed, fine for a test backend. */
+static const struct mem_user *next_user(const struct mem_state *st, const unsigned char *tenant,
+                                        const char *after, size_t after_len)
+{
+    const struct mem_user *best = NULL;
+    for (size_t i = 0; i < st->nusers; i++) {
+        const struct mem_user *u = st->users[i];
+        if (!in_tenant(u->id, u->id_len, tenant) ||
+            (after_len > 0 && key_cmp(u->id, u->id_len, after, after_len) <= 0))
+            continue;
+        if (best == NULL || key_cmp(u->id, u->id_len, best->id, best->id_len) < 0)
+            best = u;
+    }
+    return best;
+}
+
+static void user_info(const struct mem_user *u, struct mp_user_info *info)
+{
+    memcpy(info->user, u->id, u->id_len);
+    info->user_len = u->id_len;
+    info->nfacts = u->um->nentities;
+    info->nmessages = u->um->nmessages;
+    info->summary = u->um->summary.text != NULL;
+    info->updated_at_ms = u->updated_at_ms;
+}
+
+static int mem_users(struct mp_store *store, const unsigned char *tenant,
+                     const unsigned char *after, size_t after_len, size_t limit,
+                     struct mp_user_info **out, size_t *n, unsigned char *next, size_t *next_len)
+{
+    struct mem_store *m = (struct mem_store *)store;
+    struct mp_user_info *list = calloc(limit, sizeof(*list));
+    const char *cur = (const char *)after;
+    size_t cur_len = after_len, got = 0;
+    if (after_len > 0 && !in_tenant(cur, after_len, tenant)) {
+        free(list);
+        return MP_EINVAL; /* a cursor of another tenant's listing */
+    }
+    if (list == NULL)
+        return MP_ENOMEM;
+    pthread_mutex_lock(&m->lock);
+    const struct mem_user *u = next_user(m->st, tenant, cur, cur_len);
+    for (; u != NULL && got < limit; u = next_user(m->st, tenant, cur, cur_len)) {
+        user_info(u, &list[got++]);
+        cur = list[got - 1].user;
+        cur_len = list[got - 1].user_len;
+    }
+    pthread_mutex_unlock(&m->lock);
+    *next_len = 0;
+    if (u != NULL) {
+        memcpy(next, cur, cur_len);
+        *next_len = cur_len;
+    }
+    if (got == 0) {
+        free(list);
+        list = NULL;
+    }
+    *out = list;
+    *n = got;
+    return MP_OK;
+}
+
+static int mem_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
+{
+    struct mem_store *m = (struct mem_store *)store;
+    memcpy(out, m->secret, MP_SEAL_KEY_LEN);
+    return MP_OK;
+}
+
+static int mem_compact(struct mp_store *store, char *err, size_t errcap)
+{
+    (void)store;
+    (void)err;
+    (void)errcap;
     return MP_OK;
 }
 
@@ -501,6 +687,9 @@ static const struct mp_store_ops mem_ops = {
     .apply = mem_apply,
     .jobs = mem_jobs,
     .history = mem_history,
+    .users = mem_users,
+    .secret = mem_secret,
+    .compact = mem_compact,
     .close = mem_close,
     .stats = mem_stats,
 };
@@ -517,6 +706,12 @@ int mp_store_open_mem(struct mp_store **out)
         return MP_ENOMEM;
     }
     m->st->next_job_id = 1;
+    if (mp_seal_random(m->secret, sizeof(m->secret)) != MP_OK) {
+        free(m->st);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        return MP_EIO;
+    }
     m->base.ops = &mem_ops;
     *out = &m->base;
     return MP_OK;

@@ -94,6 +94,15 @@ START_TEST(test_config_defaults_match_contract)
     ck_assert_str_eq(cfg.storage.path, "./data");
     ck_assert_uint_eq(cfg.storage.map_size_mb, 1024);
     ck_assert_int_eq(cfg.storage.sync, MP_SYNC_FULL);
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "");
+    ck_assert_uint_eq(cfg.governance.retention_days, 365);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 30);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_STORE);
+    ck_assert(cfg.governance.inject_pii);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 600);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_NONE);
+    ck_assert_str_eq(cfg.security.user_signature_key, "");
+    ck_assert_str_eq(cfg.admin.token, "");
     ck_assert_int_eq(cfg.log.level, MP_LOG_INFO);
     ck_assert_int_eq(cfg.log.format, MP_LOG_JSON);
 }
@@ -106,8 +115,9 @@ START_TEST(test_config_defaults_pass_validation)
 }
 END_TEST
 
-/* The contract's sample file (§2) without the later sections: every key
- * written as its default must leave the defaults as they are. */
+/* The contract's sample file (§2), governance, security and admin included,
+ * plus sweep_interval_seconds: every key written as its default must leave
+ * the defaults as they are. */
 START_TEST(test_config_contract_sample_gives_defaults)
 {
     static const char sample[] =
@@ -141,6 +151,19 @@ START_TEST(test_config_contract_sample_gives_defaults)
         "path = ./data                    ; LMDB environment directory\n"
         "map_size_mb = 1024               ; grows on demand\n"
         "sync = full                      ; full | meta | none\n"
+        "\n"
+        "encryption_key_file =            ; 32-byte key (raw, hex or base64)\n"
+        "\n[governance]\n"
+        "retention_days = 365             ; memory older than this is purged for real\n"
+        "pii_retention_days = 30          ; items flagged as PII are purged sooner\n"
+        "pii_mode = store                 ; store (flag it) | redact | drop\n"
+        "inject_pii = true                ; false: PII-flagged items are never injected\n"
+        "sweep_interval_seconds = 600\n"
+        "\n[security]\n"
+        "tenant_from = none               ; none | api_key\n"
+        "user_signature_key =             ; set: X-User-Signature required, else 401\n"
+        "\n[admin]\n"
+        "token =                          ; empty: admin API disabled\n"
         "\n[log]\n"
         "level = info                     ; debug | info | warn | error\n"
         "format = json                    ; json | text\n";
@@ -390,25 +413,6 @@ START_TEST(test_config_set_unknown_section_or_key_is_notfound)
 }
 END_TEST
 
-START_TEST(test_config_set_later_keys_unsupported)
-{
-    static const char *const later[][2] = {
-        {"storage", "encryption_key_file"},   {"governance", "retention_days"},
-        {"governance", "pii_retention_days"}, {"governance", "pii_mode"},
-        {"governance", "inject_pii"},         {"security", "tenant_from"},
-        {"security", "user_signature_key"},   {"admin", "token"}};
-    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-        char want[128];
-        snprintf(want, sizeof(want), "[%s] %s is not supported by this version yet", later[i][0],
-                 later[i][1]);
-        ck_assert_int_eq(set(later[i][0], later[i][1], "x"), MP_EUNSUPPORTED);
-        ck_assert_str_eq(err, want);
-        ck_assert_int_eq(set(later[i][0], later[i][1], ""), MP_EUNSUPPORTED);
-    }
-    ck_assert(memcmp(&cfg, &before, sizeof(cfg)) == 0);
-}
-END_TEST
-
 START_TEST(test_config_set_with_null_err_buffer)
 {
     ck_assert_int_eq(mp_config_set(&cfg, "server", "workers", "x", NULL, 0), MP_EINVAL);
@@ -538,18 +542,6 @@ START_TEST(test_config_ini_key_before_any_section)
     ck_assert_uint_eq(errs.count, 1);
     expect_error(0, 2, "key 'workers' outside of any section (add e.g. [server] above it)");
     ck_assert_uint_eq(cfg.server.workers, 3);
-}
-END_TEST
-
-START_TEST(test_config_ini_later_keys_unsupported)
-{
-    ck_assert_int_eq(parse("[storage]\nencryption_key_file = /k\n[governance]\nretention_days = "
-                           "365\n[admin]\ntoken = t0k3n\n"),
-                     MP_EINVAL);
-    ck_assert_uint_eq(errs.count, 3);
-    expect_error(0, 2, "[storage] encryption_key_file is not supported by this version yet");
-    expect_error(1, 4, "[governance] retention_days is not supported by this version yet");
-    expect_error(2, 6, "[admin] token is not supported by this version yet");
 }
 END_TEST
 
@@ -702,15 +694,6 @@ START_TEST(test_config_env_bad_value_names_variable)
 }
 END_TEST
 
-START_TEST(test_config_env_later_key_unsupported)
-{
-    const char *const env[] = {"MEMPROXY_ADMIN_TOKEN=abc", NULL};
-    ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_EINVAL);
-    ck_assert_str_eq(errs.items[0].message,
-                     "MEMPROXY_ADMIN_TOKEN: [admin] token is not supported by this version yet");
-}
-END_TEST
-
 START_TEST(test_config_env_empty_api_key_and_other_vars_ignored)
 {
     const char *const env[] = {"MEMPROXY=1", "memproxy_server_workers=3", "XMEMPROXY_A_B=1",
@@ -720,6 +703,354 @@ START_TEST(test_config_env_empty_api_key_and_other_vars_ignored)
     ck_assert_str_eq(cfg.upstream.api_key, "");
     ck_assert_uint_eq(cfg.server.workers, 0);
     ck_assert_int_eq(mp_config_apply_env(&cfg, NULL, &errs), MP_OK);
+}
+END_TEST
+
+/* ---- governance, security, admin, encryption_key_file ---- */
+
+/* err (from the last set) must name "[section] key" and not hold secret. */
+static void expect_err_hides(const char *prefix, const char *secret)
+{
+    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "'%s' does not start with '%s'", err,
+                  prefix);
+    ck_assert_msg(strstr(err, secret) == NULL, "secret leaked: %s", err);
+}
+
+START_TEST(test_config_former_later_keys_now_accepted)
+{
+    static const char *const ok[][3] = {{"storage", "encryption_key_file", "/k"},
+                                        {"governance", "retention_days", "10"},
+                                        {"governance", "pii_retention_days", "5"},
+                                        {"governance", "pii_mode", "drop"},
+                                        {"governance", "inject_pii", "false"},
+                                        {"governance", "sweep_interval_seconds", "60"},
+                                        {"security", "tenant_from", "api_key"},
+                                        {"security", "user_signature_key", "k"},
+                                        {"admin", "token", "t"}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ck_assert_msg(set(ok[i][0], ok[i][1], ok[i][2]) == MP_OK, "[%s] %s: %s", ok[i][0], ok[i][1],
+                      err);
+        ck_assert_str_eq(err, "");
+    }
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "/k");
+    ck_assert_uint_eq(cfg.governance.retention_days, 10);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 5);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_DROP);
+    ck_assert(!cfg.governance.inject_pii);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 60);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
+    ck_assert_str_eq(cfg.security.user_signature_key, "k");
+    ck_assert_str_eq(cfg.admin.token, "t");
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+}
+END_TEST
+
+START_TEST(test_config_set_retention_days_bounds)
+{
+    static const char *const keys[] = {"retention_days", "pii_retention_days"};
+    static const char *const bad[] = {"36501", "-1", "12x", "+1", " 1", "1.5", "", NULL};
+    char want[128];
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(set("governance", keys[i], "0"), MP_OK);
+        ck_assert_int_eq(set("governance", keys[i], "36500"), MP_OK);
+        expect_set("governance", keys[i], bad, MP_EINVAL);
+        ck_assert_int_eq(set("governance", keys[i], "36501"), MP_EINVAL);
+        snprintf(want, sizeof(want), "[governance] %s: \"36501\" is out of range 0..36500",
+                 keys[i]);
+        ck_assert_str_eq(err, want);
+        ck_assert_int_eq(set("governance", keys[i], "-1"), MP_EINVAL);
+        snprintf(want, sizeof(want),
+                 "[governance] %s: expected a decimal integer 0..36500, got \"-1\"", keys[i]);
+        ck_assert_str_eq(err, want);
+        ck_assert_int_eq(set("governance", keys[i], "12x"), MP_EINVAL);
+        snprintf(want, sizeof(want),
+                 "[governance] %s: expected a decimal integer 0..36500, got \"12x\"", keys[i]);
+        ck_assert_str_eq(err, want);
+    }
+    ck_assert_uint_eq(cfg.governance.retention_days, 36500);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 36500);
+    ck_assert_int_eq(set("governance", "retention_days", "0"), MP_OK);
+    ck_assert_uint_eq(cfg.governance.retention_days, 0);
+    ck_assert_int_eq(set("governance", "pii_retention_days", "0"), MP_OK);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 0);
+}
+END_TEST
+
+START_TEST(test_config_set_sweep_interval_bounds)
+{
+    static const char *const bad[] = {"0", "86401", "-1", "12x", "10s", "", NULL};
+    ck_assert_int_eq(set("governance", "sweep_interval_seconds", "1"), MP_OK);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 1);
+    ck_assert_int_eq(set("governance", "sweep_interval_seconds", "86400"), MP_OK);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 86400);
+    expect_set("governance", "sweep_interval_seconds", bad, MP_EINVAL);
+    ck_assert_int_eq(set("governance", "sweep_interval_seconds", "0"), MP_EINVAL);
+    ck_assert_str_eq(err, "[governance] sweep_interval_seconds: \"0\" is out of range 1..86400");
+    ck_assert_int_eq(set("governance", "sweep_interval_seconds", ""), MP_EINVAL);
+    ck_assert_str_eq(err, "[governance] sweep_interval_seconds: empty value");
+}
+END_TEST
+
+START_TEST(test_config_set_pii_mode_names)
+{
+    static const char *const bad[] = {"mask", "redacted", "store ", "1", "", NULL};
+    ck_assert_int_eq(set("governance", "pii_mode", "redact"), MP_OK);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_REDACT);
+    ck_assert_int_eq(set("governance", "pii_mode", "DROP"), MP_OK);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_DROP);
+    ck_assert_int_eq(set("governance", "pii_mode", "Store"), MP_OK);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_STORE);
+    expect_set("governance", "pii_mode", bad, MP_EINVAL);
+    ck_assert_int_eq(set("governance", "pii_mode", "mask"), MP_EINVAL);
+    ck_assert_str_eq(err, "[governance] pii_mode: expected one of store|redact|drop, got \"mask\"");
+}
+END_TEST
+
+START_TEST(test_config_set_inject_pii_bool)
+{
+    static const char *const bad[] = {"maybe", "2", "", NULL};
+    ck_assert_int_eq(set("governance", "inject_pii", "OFF"), MP_OK);
+    ck_assert(!cfg.governance.inject_pii);
+    ck_assert_int_eq(set("governance", "inject_pii", "yes"), MP_OK);
+    ck_assert(cfg.governance.inject_pii);
+    ck_assert_int_eq(set("governance", "inject_pii", "0"), MP_OK);
+    ck_assert(!cfg.governance.inject_pii);
+    expect_set("governance", "inject_pii", bad, MP_EINVAL);
+    ck_assert_int_eq(set("governance", "inject_pii", "maybe"), MP_EINVAL);
+    ck_assert_str_eq(
+        err, "[governance] inject_pii: expected true|false|yes|no|on|off|1|0, got \"maybe\"");
+}
+END_TEST
+
+START_TEST(test_config_set_tenant_from_names)
+{
+    static const char *const bad[] = {"api-key", "apikey", "header", "", NULL};
+    ck_assert_int_eq(set("security", "tenant_from", "api_key"), MP_OK);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
+    ck_assert_int_eq(set("security", "tenant_from", "NONE"), MP_OK);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_NONE);
+    ck_assert_int_eq(set("security", "tenant_from", "API_Key"), MP_OK);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
+    expect_set("security", "tenant_from", bad, MP_EINVAL);
+    ck_assert_int_eq(set("security", "tenant_from", "api-key"), MP_EINVAL);
+    ck_assert_str_eq(err, "[security] tenant_from: expected one of none|api_key, got \"api-key\"");
+}
+END_TEST
+
+START_TEST(test_config_set_encryption_key_file)
+{
+    char longest[MP_CONFIG_PATH_MAX + 1];
+    ck_assert_int_eq(set("storage", "encryption_key_file", "/run/secrets/mem key"), MP_OK);
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "/run/secrets/mem key");
+    ck_assert_int_eq(set("storage", "encryption_key_file", ""), MP_OK);
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "");
+    ck_assert_int_eq(set("storage", "encryption_key_file", "/k\nx"), MP_EINVAL);
+    ck_assert_str_eq(err, "[storage] encryption_key_file: expected a path without control "
+                          "characters, got \"/k?x\"");
+    memset(longest, 'p', MP_CONFIG_PATH_MAX);
+    longest[MP_CONFIG_PATH_MAX - 1] = '\0';
+    ck_assert_int_eq(set("storage", "encryption_key_file", longest), MP_OK);
+    longest[MP_CONFIG_PATH_MAX - 1] = 'p';
+    longest[MP_CONFIG_PATH_MAX] = '\0';
+    ck_assert_int_eq(set("storage", "encryption_key_file", longest), MP_EINVAL);
+    ck_assert_str_eq(err, "[storage] encryption_key_file: too long (max 1023 bytes)");
+    ck_assert_uint_eq(strlen(cfg.storage.encryption_key_file), MP_CONFIG_PATH_MAX - 1);
+}
+END_TEST
+
+/* user_signature_key and token share the rule: up to 1024 bytes of
+ * printable ASCII without spaces, or empty; bad values are never shown. */
+static void check_secret_key(const char *section, const char *key, char *field)
+{
+    static const char *const bad[] = {"tok SeCrEt",    "tok\tSeCrEt",       "tok\rSeCrEt",
+                                      "tok\nSeCrEt",   "tok\vSeCrEt",       "tok\x01SeCrEt",
+                                      "tok\x7fSeCrEt", "tok\xC3\xA9SeCrEt", NULL};
+    char prefix[64];
+    char want[160];
+    char longest[MP_CONFIG_TOKEN_MAX + 1];
+    snprintf(prefix, sizeof(prefix), "[%s] %s: ", section, key);
+    ck_assert_int_eq(set(section, key, "Zm9v-bar_baz.~+/=:!"), MP_OK);
+    ck_assert_str_eq(field, "Zm9v-bar_baz.~+/=:!");
+    ck_assert_int_eq(set(section, key, ""), MP_OK);
+    ck_assert_str_eq(field, "");
+    expect_set(section, key, bad, MP_EINVAL);
+    snprintf(want, sizeof(want), "%smust be printable ASCII without spaces (value not shown)",
+             prefix);
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        ck_assert_int_eq(set(section, key, bad[i]), MP_EINVAL);
+        ck_assert_str_eq(err, want);
+        expect_err_hides(prefix, "SeCrEt");
+    }
+    memset(longest, 'S', sizeof(longest));
+    memcpy(longest, "SeCrEt", 6);
+    longest[MP_CONFIG_TOKEN_MAX - 1] = '\0'; /* 1024 bytes: fits */
+    ck_assert_int_eq(set(section, key, longest), MP_OK);
+    ck_assert_uint_eq(strlen(field), 1024);
+    longest[MP_CONFIG_TOKEN_MAX - 1] = 'S';
+    longest[MP_CONFIG_TOKEN_MAX] = '\0'; /* 1025 bytes */
+    ck_assert_int_eq(set(section, key, longest), MP_EINVAL);
+    snprintf(want, sizeof(want), "%stoo long (max 1024 bytes)", prefix);
+    ck_assert_str_eq(err, want);
+    expect_err_hides(prefix, "SeCrEt");
+    ck_assert_uint_eq(strlen(field), 1024);
+}
+
+START_TEST(test_config_set_user_signature_key)
+{
+    check_secret_key("security", "user_signature_key", cfg.security.user_signature_key);
+}
+END_TEST
+
+START_TEST(test_config_set_admin_token)
+{
+    check_secret_key("admin", "token", cfg.admin.token);
+}
+END_TEST
+
+START_TEST(test_config_ini_sets_governance_security_admin)
+{
+    ck_assert_int_eq(parse("[storage]\nencryption_key_file = \"/etc/memproxy/key ; 1\"\n"
+                           "[governance]\nretention_days = 0 ; keep forever\n"
+                           "pii_retention_days = 36500\npii_mode = Redact\ninject_pii = no\n"
+                           "sweep_interval_seconds = 86400\n"
+                           "[security]\ntenant_from = API_KEY\n"
+                           "user_signature_key = \"hmac;key#1\"\n"
+                           "[admin]\ntoken = tok-123_ABC.xyz~\n"),
+                     MP_OK);
+    ck_assert_uint_eq(errs.count, 0);
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "/etc/memproxy/key ; 1");
+    ck_assert_uint_eq(cfg.governance.retention_days, 0);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 36500);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_REDACT);
+    ck_assert(!cfg.governance.inject_pii);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 86400);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
+    ck_assert_str_eq(cfg.security.user_signature_key, "hmac;key#1");
+    ck_assert_str_eq(cfg.admin.token, "tok-123_ABC.xyz~");
+}
+END_TEST
+
+START_TEST(test_config_ini_bad_governance_values_reported_with_lines)
+{
+    ck_assert_int_eq(parse("[governance]\nretention_days = 36501\npii_retention_days = -1\n"
+                           "pii_mode = hide\nsweep_interval_seconds = 0\n"
+                           "[security]\ntenant_from = header\n"
+                           "[admin]\ntoken = \"two SeCrEt words\"\n"),
+                     MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 6);
+    expect_error(0, 2, "[governance] retention_days: \"36501\" is out of range 0..36500");
+    expect_error(
+        1, 3, "[governance] pii_retention_days: expected a decimal integer 0..36500, got \"-1\"");
+    expect_error(2, 4, "[governance] pii_mode: expected one of store|redact|drop, got \"hide\"");
+    expect_error(3, 5, "[governance] sweep_interval_seconds: \"0\" is out of range 1..86400");
+    expect_error(4, 7, "[security] tenant_from: expected one of none|api_key, got \"header\"");
+    expect_error(5, 9, "[admin] token: must be printable ASCII without spaces (value not shown)");
+    ck_assert(memcmp(&cfg, &before, sizeof(cfg)) == 0);
+}
+END_TEST
+
+/* Every way a signature key or admin token can be refused: bad bytes, too
+ * long, bad quoting, duplicates, environment, validation. */
+START_TEST(test_config_new_secrets_never_in_messages)
+{
+    char text[4096];
+    char longkey[1100];
+    memset(longkey, 'S', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = '\0';
+    memcpy(longkey, "SeCrEt", 6);
+    snprintf(text, sizeof(text),
+             "[security]\nuser_signature_key = SeCrEt with space\nuser_signature_key = SeCrEt2\n"
+             "[admin]\ntoken = \"SeCrEt\\x\"\ntoken = \"SeCrEt\ntoken = \"SeCrEt\" junk\n"
+             "token = SeCrEt\x01\n");
+    ck_assert_int_eq(parse(text), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 6);
+    snprintf(text, sizeof(text), "[admin]\nTOKEN = %s\n", longkey);
+    ck_assert_int_eq(parse(text), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 7);
+    ck_assert_str_eq(errs.items[6].message, "[admin] token: too long (max 1024 bytes)");
+    const char *const env[] = {"MEMPROXY_ADMIN_TOKEN=SeCrEt\r\nInjected: 1",
+                               "MEMPROXY_SECURITY_USER_SIGNATURE_KEY=Se CrEt SeCrEt",
+                               "MEMPROXY_ADMIN_TOKN=SeCrEt", NULL};
+    ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 10);
+    strcpy(cfg.security.user_signature_key, "SeCrEt in a struct");
+    strcpy(cfg.admin.token, "SeCrEt\ttab");
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 12);
+    assert_no_secret("SeCrEt");
+    assert_no_secret("CrEt");
+}
+END_TEST
+
+START_TEST(test_config_env_sets_governance_security_admin)
+{
+    const char *const env[] = {"MEMPROXY_GOVERNANCE_RETENTION_DAYS=0",
+                               "MEMPROXY_GOVERNANCE_PII_RETENTION_DAYS=7",
+                               "MEMPROXY_GOVERNANCE_PII_MODE=drop",
+                               "MEMPROXY_GOVERNANCE_INJECT_PII=false",
+                               "MEMPROXY_GOVERNANCE_SWEEP_INTERVAL_SECONDS=60",
+                               "MEMPROXY_SECURITY_TENANT_FROM=api_key",
+                               "MEMPROXY_SECURITY_USER_SIGNATURE_KEY=sig-env",
+                               "MEMPROXY_STORAGE_ENCRYPTION_KEY_FILE=/run/secrets/mp.key",
+                               "MEMPROXY_ADMIN_TOKEN=",
+                               NULL};
+    ck_assert_int_eq(parse("[governance]\nretention_days = 100\n[admin]\ntoken = file-token\n"),
+                     MP_OK);
+    ck_assert_str_eq(cfg.admin.token, "file-token");
+    ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_OK);
+    ck_assert_uint_eq(errs.count, 0);
+    ck_assert_uint_eq(cfg.governance.retention_days, 0);
+    ck_assert_uint_eq(cfg.governance.pii_retention_days, 7);
+    ck_assert_int_eq(cfg.governance.pii_mode, MP_PII_DROP);
+    ck_assert(!cfg.governance.inject_pii);
+    ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 60);
+    ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
+    ck_assert_str_eq(cfg.security.user_signature_key, "sig-env");
+    ck_assert_str_eq(cfg.storage.encryption_key_file, "/run/secrets/mp.key");
+    ck_assert_str_eq(cfg.admin.token, ""); /* the environment turns the admin API off */
+}
+END_TEST
+
+START_TEST(test_config_env_bad_governance_values_name_variable)
+{
+    const char *const env[] = {"MEMPROXY_GOVERNANCE_RETENTION_DAYS=-1",
+                               "MEMPROXY_ADMIN_TOKEN=has SeCrEt space", NULL};
+    ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 2);
+    ck_assert_str_eq(errs.items[0].message,
+                     "MEMPROXY_GOVERNANCE_RETENTION_DAYS: [governance] retention_days: expected a "
+                     "decimal integer 0..36500, got \"-1\"");
+    ck_assert_str_eq(errs.items[1].message, "MEMPROXY_ADMIN_TOKEN: [admin] token: must be "
+                                            "printable ASCII without spaces (value not shown)");
+    ck_assert(memcmp(&cfg, &before, sizeof(cfg)) == 0);
+}
+END_TEST
+
+START_TEST(test_config_validate_rechecks_governance_fields)
+{
+    strcpy(cfg.storage.encryption_key_file, "/k\x01");
+    cfg.governance.retention_days = 36501;
+    cfg.governance.pii_mode = (enum mp_pii_mode)3;
+    cfg.governance.sweep_interval_seconds = 0;
+    cfg.security.tenant_from = (enum mp_tenant_from)2;
+    strcpy(cfg.security.user_signature_key, "a SeCrEt");
+    memset(cfg.admin.token, 'T', sizeof(cfg.admin.token));
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 7);
+    ck_assert_str_eq(errs.items[0].message, "[storage] encryption_key_file: expected a path "
+                                            "without control characters, got \"/k?\"");
+    ck_assert_str_eq(errs.items[1].message,
+                     "[governance] retention_days: \"36501\" is out of range 0..36500");
+    ck_assert_str_eq(errs.items[2].message,
+                     "[governance] pii_mode: value 3 is not one of the names");
+    ck_assert_str_eq(errs.items[3].message,
+                     "[governance] sweep_interval_seconds: \"0\" is out of range 1..86400");
+    ck_assert_str_eq(errs.items[4].message,
+                     "[security] tenant_from: value 2 is not one of the names");
+    ck_assert_str_eq(errs.items[5].message, "[security] user_signature_key: must be printable "
+                                            "ASCII without spaces (value not shown)");
+    ck_assert_str_eq(errs.items[6].message, "[admin] token: not NUL-terminated");
+    assert_no_secret("SeCrEt");
 }
 END_TEST
 
@@ -958,6 +1289,13 @@ START_TEST(test_config_enum_names)
     ck_assert_str_eq(mp_config_sync_name(MP_SYNC_META), "meta");
     ck_assert_str_eq(mp_config_format_name(MP_LOG_TEXT), "text");
     ck_assert_str_eq(mp_config_format_name((enum mp_log_format)2), "unknown");
+    ck_assert_str_eq(mp_config_pii_mode_name(MP_PII_STORE), "store");
+    ck_assert_str_eq(mp_config_pii_mode_name(MP_PII_REDACT), "redact");
+    ck_assert_str_eq(mp_config_pii_mode_name(MP_PII_DROP), "drop");
+    ck_assert_str_eq(mp_config_pii_mode_name((enum mp_pii_mode)3), "unknown");
+    ck_assert_str_eq(mp_config_tenant_from_name(MP_TENANT_NONE), "none");
+    ck_assert_str_eq(mp_config_tenant_from_name(MP_TENANT_API_KEY), "api_key");
+    ck_assert_str_eq(mp_config_tenant_from_name((enum mp_tenant_from)2), "unknown");
 }
 END_TEST
 
@@ -985,7 +1323,6 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_set_addresses_and_url);
     tcase_add_test(tc, test_config_set_names_case_insensitive);
     tcase_add_test(tc, test_config_set_unknown_section_or_key_is_notfound);
-    tcase_add_test(tc, test_config_set_later_keys_unsupported);
     tcase_add_test(tc, test_config_set_with_null_err_buffer);
     tcase_add_test(tc, test_config_set_bad_value_quote_truncated_and_sanitized);
     tcase_add_test(tc, test_config_ini_sets_every_type);
@@ -996,7 +1333,6 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_ini_duplicate_after_bad_value_still_reported);
     tcase_add_test(tc, test_config_ini_unknown_key_and_section_with_lines);
     tcase_add_test(tc, test_config_ini_key_before_any_section);
-    tcase_add_test(tc, test_config_ini_later_keys_unsupported);
     tcase_add_test(tc, test_config_ini_syntax_error_reported_with_line);
     tcase_add_test(tc, test_config_ini_crlf_and_bom);
     tcase_add_test(tc, test_config_ini_good_keys_applied_despite_errors);
@@ -1007,8 +1343,22 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_env_later_entry_wins);
     tcase_add_test(tc, test_config_env_unknown_variable_fails);
     tcase_add_test(tc, test_config_env_bad_value_names_variable);
-    tcase_add_test(tc, test_config_env_later_key_unsupported);
     tcase_add_test(tc, test_config_env_empty_api_key_and_other_vars_ignored);
+    tcase_add_test(tc, test_config_former_later_keys_now_accepted);
+    tcase_add_test(tc, test_config_set_retention_days_bounds);
+    tcase_add_test(tc, test_config_set_sweep_interval_bounds);
+    tcase_add_test(tc, test_config_set_pii_mode_names);
+    tcase_add_test(tc, test_config_set_inject_pii_bool);
+    tcase_add_test(tc, test_config_set_tenant_from_names);
+    tcase_add_test(tc, test_config_set_encryption_key_file);
+    tcase_add_test(tc, test_config_set_user_signature_key);
+    tcase_add_test(tc, test_config_set_admin_token);
+    tcase_add_test(tc, test_config_ini_sets_governance_security_admin);
+    tcase_add_test(tc, test_config_ini_bad_governance_values_reported_with_lines);
+    tcase_add_test(tc, test_config_new_secrets_never_in_messages);
+    tcase_add_test(tc, test_config_env_sets_governance_security_admin);
+    tcase_add_test(tc, test_config_env_bad_governance_values_name_variable);
+    tcase_add_test(tc, test_config_validate_rechecks_governance_fields);
     tcase_add_test(tc, test_config_addr_accepts_host_ipv4_ipv6);
     tcase_add_test(tc, test_config_addr_rejects_malformed);
     tcase_add_test(tc, test_config_url_normalizes);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fails when core/ includes an I/O library, or storage/ includes libevent or
-# libcurl, or any storage file but store_lmdb.c includes <lmdb.h>.
+# libcurl, or any file but storage/store_lmdb*.c and storage/store_lmdb_private.h
+# includes <lmdb.h>.
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
@@ -15,9 +16,9 @@ if [ -n "$bad" ]; then
 fi
 bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<lmdb\.h>' "$root"/storage/*.c "$root"/storage/*.h \
       "$root"/proxy/*.c "$root"/proxy/*.h "$root"/core/*.c "$root"/core/*.h 2>/dev/null \
-      | grep -v 'storage/store_lmdb\.c$')
+      | grep -vE 'storage/store_lmdb[a-z_]*\.c$|storage/store_lmdb_private\.h$')
 if [ -n "$bad" ]; then
-    echo "only storage/store_lmdb.c may include <lmdb.h>:"; echo "$bad"; status=1
+    echo "only storage/store_lmdb*.c and store_lmdb_private.h may include <lmdb.h>:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '\b(time|clock_gettime|gettimeofday|getenv|fopen|open|socket)[[:space:]]*\(' \
       "$root"/core/*.c 2>/dev/null | grep -v '^\S*:[0-9]*:[[:space:]]*/\?\*')

@@ -9,6 +9,9 @@ Binaries come from the environment (set by tests/proxy/meson.build):
   FAKE_UPSTREAM_BIN  path of the fake upstream executable
   MEMPROXY_VERSION   the project version (for --version and build_info)
   MEMPROXY_SOURCE_ROOT  the source tree (for conf/memproxy.ini)
+  MEMPROXY_TEST_LOG_DIR optional: keep every memproxy's stderr (and the output
+                     of runs that are expected to exit) in a file there, for
+                     tests/proxy/scan_logs.py
 """
 
 import bisect
@@ -33,6 +36,34 @@ VERSION = os.environ.get('MEMPROXY_VERSION', '')
 
 SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'ThreadSanitizer',
                      'UndefinedBehaviorSanitizer')
+
+# MEMPROXY_TEST_LOG_DIR: where memproxy's logs are kept (None: nowhere).
+LOG_DIR = os.environ.get('MEMPROXY_TEST_LOG_DIR') or None
+_log_seq = [0]
+_log_lock = threading.Lock()
+
+
+def log_file_path(what):
+    """A new file name under LOG_DIR for one process's output, or None."""
+    if not LOG_DIR:
+        return None
+    os.makedirs(LOG_DIR, exist_ok=True)
+    with _log_lock:
+        _log_seq[0] += 1
+        n = _log_seq[0]
+    script = os.path.splitext(os.path.basename(sys.argv[0] or 'test'))[0]
+    return os.path.join(LOG_DIR, '%s-%s-%d-%d.log' % (script, what, os.getpid(), n))
+
+
+def keep_log(what, data):
+    """Writes data (bytes or str) to a new file under LOG_DIR, if set."""
+    path = log_file_path(what)
+    if path is None:
+        return None
+    with open(path, 'wb') as f:
+        f.write(data if isinstance(data, bytes) else str(data).encode('utf-8', 'replace'))
+    return path
+
 
 # Start-up and shutdown budgets; an ASan build is several times slower.
 START_TIMEOUT = 20.0
@@ -540,21 +571,28 @@ def metric_names(text):
 # ---------------------------------------------------------------------------
 
 class _StderrCollector(threading.Thread):
-    def __init__(self, stream):
+    def __init__(self, stream, log_path=None):
         super().__init__(daemon=True)
         self.stream = stream
         self.lines = []
         self.cond = threading.Condition()
         self.done = False
+        self.log_path = log_path    # also append every line, raw, to this file
 
     def run(self):
+        log = open(self.log_path, 'ab') if self.log_path else None
         try:
             for raw in iter(self.stream.readline, b''):
+                if log is not None:
+                    log.write(raw)
+                    log.flush()
                 line = raw.decode('utf-8', 'replace').rstrip('\n')
                 with self.cond:
                     self.lines.append(line)
                     self.cond.notify_all()
         finally:
+            if log is not None:
+                log.close()
             with self.cond:
                 self.done = True
                 self.cond.notify_all()
@@ -729,7 +767,7 @@ class Proxy:
     """memproxy with a generated INI file in its own temp dir."""
 
     def __init__(self, upstream_url, server=None, upstream=None, memory=None, storage=None, log=None,
-                 env=None, workers=2, extra_ini=''):
+                 env=None, workers=2, extra_ini='', sections=None):
         self.tmp = tempfile.TemporaryDirectory(prefix='memproxy-itest-')
         self.dir = self.tmp.name
         self.config_path = os.path.join(self.dir, 'memproxy.ini')
@@ -744,6 +782,9 @@ class Proxy:
                            ('storage', storage), ('log', log)):
             if over:
                 self.sections[name].update(over)
+        # sections: more sections or keys, e.g. {'governance': {...}, 'security': {...}}
+        for name, over in (sections or {}).items():
+            self.sections.setdefault(name, {}).update(over)
         self.extra_ini = extra_ini
         self.env = dict(os.environ)
         for k in list(self.env):
@@ -775,7 +816,7 @@ class Proxy:
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         _live_processes.append(self.proc)
-        self.err = _StderrCollector(self.proc.stderr)
+        self.err = _StderrCollector(self.proc.stderr, log_file_path('memproxy'))
         self.err.start()
         line = self.wait_log(lambda o: o.get('msg') == 'listening', timeout)
         if line is None:
@@ -789,6 +830,33 @@ class Proxy:
         self.port = int(line['listen'].rsplit(':', 1)[1])
         self.admin_port = int(line['admin_listen'].rsplit(':', 1)[1])
         return self
+
+    def run(self, args=(), timeout=START_TIMEOUT):
+        """Runs memproxy -c CONFIG ARGS to its end (a command such as
+        --rotate-key, or a start that must fail). Returns (exit status,
+        stdout, stderr) as text; both outputs are kept under LOG_DIR. If it
+        is still running after timeout (it started instead of failing), it
+        is killed and the test fails."""
+        if not os.path.exists(MEMPROXY_BIN):
+            raise AssertionError('memproxy binary missing: %s' % MEMPROXY_BIN)
+        proc = subprocess.Popen([MEMPROXY_BIN, '-c', self.config_path] + list(args), cwd=self.dir,
+                                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        _live_processes.append(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            keep_log('memproxy-run', err + out)
+            raise AssertionError('memproxy %r did not exit within %.0f s; stderr:\n%s'
+                                 % (list(args), timeout, err.decode('utf-8', 'replace')[-3000:]))
+        keep_log('memproxy-run', err + out)
+        out, err = out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+        rep = _sanitizer_report(err)
+        if rep:
+            raise AssertionError('memproxy %r sanitizer report:\n%s' % (list(args), rep))
+        return proc.returncode, out, err
 
     @property
     def pid(self):

@@ -143,8 +143,35 @@ static int del_entity(struct mp_store *store, const char *user, size_t ulen, con
                       int64_t now)
 {
     struct mp_op op = {.kind = MP_OP_DELETE_ENTITY, .user = user, .user_len = ulen, .now_ms = now};
+    op.actor = MP_ACTOR_USER;
     snprintf(op.u.key, sizeof(op.u.key), "%s", key);
     return apply1(store, &op);
+}
+
+static struct mp_history *history(struct mp_store *store, const char *user, size_t ulen)
+{
+    struct mp_history *h = NULL;
+    ck_assert_int_eq(mp_store_history(store, user, ulen, &h), MP_OK);
+    ck_assert_ptr_nonnull(h);
+    return h;
+}
+
+/* Asserts history entry i exactly: its seq, event, actor, fact key,
+ * revision and value ("" when the entry keeps none). */
+static void fact_entry_is(const struct mp_history *h, size_t i, uint64_t seq,
+                          enum mp_history_event event, enum mp_actor actor, const char *key,
+                          uint32_t revision, const char *value)
+{
+    ck_assert_uint_lt(i, h->nitems);
+    const struct mp_history_item *it = &h->items[i];
+    ck_assert_uint_eq(it->seq, seq);
+    ck_assert_int_eq(it->event, event);
+    ck_assert_int_eq(it->actor, actor);
+    ck_assert_int_eq(it->item, MP_ITEM_FACT);
+    ck_assert_str_eq(it->entity.key, key);
+    ck_assert_uint_eq(it->entity.revision, revision);
+    ck_assert_str_eq(it->entity.value, value);
+    ck_assert_uint_eq(it->entity.value_len, strlen(value));
 }
 
 static struct mp_job job_for(const char *user, size_t ulen, enum mp_job_kind kind, uint64_t seq)
@@ -588,22 +615,24 @@ START_TEST(test_store_upsert_newer_value_supersedes)
                      MP_OK);
     struct mp_op op = upsert_op(U("alice"), "vector_db", "ChromaDB", MP_TRUST_STATED, 2000);
     ck_assert_int_eq(apply1(store, &op), MP_OK);
-    ck_assert_uint_eq(op.u.entity.revision, 2);
+    ck_assert_uint_eq(op.u.entity.revision, 3); /* history: 1 ADDED, 2 SUPERSEDED, 3 ADDED */
     store = reopen(store, _i);
     struct mp_usermem *um = get(store, U("alice"));
     ck_assert_uint_eq(um->nentities, 1);
     ck_assert_str_eq(um->entities[0].value, "ChromaDB");
-    ck_assert_uint_eq(um->entities[0].revision, 2);
+    ck_assert_uint_eq(um->entities[0].revision, 3);
     mp_usermem_free(um);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "vector_db", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 1);
-    ck_assert_int_eq(h->items[0].event, MP_HIST_SUPERSEDED);
-    ck_assert_int_eq(h->items[0].at_ms, 2005);
-    ck_assert_str_eq(h->items[0].entity.value, "Pinecone");
-    ck_assert_uint_eq(h->items[0].entity.revision, 1);
-    ck_assert_int_eq(h->items[0].entity.observed_at_ms, 1000);
-    ck_assert_str_eq(h->items[0].entity.request_id, "req-1000");
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 3);
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "vector_db", 1, "");
+    fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "vector_db", 1, "Pinecone");
+    fact_entry_is(h, 2, 3, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "vector_db", 3, "");
+    ck_assert_int_eq(h->items[0].at_ms, 1005);
+    ck_assert_int_eq(h->items[1].at_ms, 2005);
+    ck_assert_int_eq(h->items[1].entity.observed_at_ms, 1000); /* the old value's provenance */
+    ck_assert_str_eq(h->items[1].entity.request_id, "req-1000");
+    ck_assert_int_eq(h->items[2].entity.observed_at_ms, 2000);
+    ck_assert_str_eq(h->items[2].entity.request_id, "req-2000");
     mp_history_free(h);
     close_backend(store, _i);
 }
@@ -622,9 +651,9 @@ START_TEST(test_store_upsert_stale_value_is_ignored)
     ck_assert_str_eq(entity_value(um, "city"), "Lyon");
     ck_assert_uint_eq(um->entities[0].revision, 1);
     mp_usermem_free(um);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 0);
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 1); /* only the insert */
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
     mp_history_free(h);
     close_backend(store, _i);
 }
@@ -657,16 +686,20 @@ START_TEST(test_store_upsert_equal_or_higher_trust_replaces)
     ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada K.", MP_TRUST_ADMIN, 1500), MP_OK);
     struct mp_usermem *um = get(store, U("alice"));
     ck_assert_str_eq(entity_value(um, "name"), "Ada K.");
-    ck_assert_uint_eq(um->entities[0].revision, 5);
+    ck_assert_uint_eq(um->entities[0].revision, 9);
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_ADMIN);
     mp_usermem_free(um);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "name", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 4);
-    ck_assert_str_eq(h->items[0].entity.value, "Ava");
-    ck_assert_str_eq(h->items[1].entity.value, "Ada");
-    ck_assert_str_eq(h->items[2].entity.value, "Ada L.");
-    ck_assert_str_eq(h->items[3].entity.value, "Ada M.");
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 9);
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "name", 1, "");
+    fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_USER, "name", 1, "Ava");
+    fact_entry_is(h, 2, 3, MP_HIST_CORRECTED, MP_ACTOR_USER, "name", 3, "");
+    fact_entry_is(h, 3, 4, MP_HIST_SUPERSEDED, MP_ACTOR_USER, "name", 3, "Ada");
+    fact_entry_is(h, 4, 5, MP_HIST_CORRECTED, MP_ACTOR_USER, "name", 5, "");
+    fact_entry_is(h, 5, 6, MP_HIST_SUPERSEDED, MP_ACTOR_USER, "name", 5, "Ada L.");
+    fact_entry_is(h, 6, 7, MP_HIST_CORRECTED, MP_ACTOR_USER, "name", 7, "");
+    fact_entry_is(h, 7, 8, MP_HIST_SUPERSEDED, MP_ACTOR_ADMIN, "name", 7, "Ada M.");
+    fact_entry_is(h, 8, 9, MP_HIST_CORRECTED, MP_ACTOR_ADMIN, "name", 9, "");
     mp_history_free(h);
     close_backend(store, _i);
 }
@@ -687,9 +720,9 @@ START_TEST(test_store_upsert_same_value_refreshes_without_history)
     ck_assert_int_eq(um->entities[0].recorded_at_ms, 3005);
     ck_assert_double_eq(um->entities[0].confidence, 0.5);
     mp_usermem_free(um);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "lang", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 0);
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 1); /* the insert; the refresh logs nothing */
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "lang", 1, "");
     mp_history_free(h);
     close_backend(store, _i);
 }
@@ -716,7 +749,7 @@ START_TEST(test_store_entities_sorted_by_key)
 }
 END_TEST
 
-START_TEST(test_store_delete_entity_moves_it_to_history)
+START_TEST(test_store_delete_entity_removes_it_and_logs_deleted)
 {
     struct mp_store *store = open_backend(_i);
     ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
@@ -729,12 +762,13 @@ START_TEST(test_store_delete_entity_moves_it_to_history)
     ck_assert_uint_eq(um->nentities, 1);
     ck_assert_str_eq(um->entities[0].key, "pet");
     mp_usermem_free(um);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 1);
-    ck_assert_int_eq(h->items[0].event, MP_HIST_DELETED);
-    ck_assert_int_eq(h->items[0].at_ms, 77);
-    ck_assert_str_eq(h->items[0].entity.value, "Lyon");
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 3); /* no summary, no message told it: one DELETED */
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
+    fact_entry_is(h, 1, 2, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "pet", 2, "");
+    fact_entry_is(h, 2, 3, MP_HIST_DELETED, MP_ACTOR_USER, "city", 1, "");
+    ck_assert_int_eq(h->items[2].at_ms, 77);
+    ck_assert_str_eq(h->items[2].entity.request_id, "req-10");
     mp_history_free(h);
     close_backend(store, _i);
 }
@@ -748,28 +782,39 @@ START_TEST(test_store_key_back_after_delete_continues_revisions)
     ck_assert_int_eq(del_entity(store, U("alice"), "city", 30), MP_OK);
     struct mp_op op = upsert_op(U("alice"), "city", "Oslo", MP_TRUST_STATED, 5);
     ck_assert_int_eq(apply1(store, &op), MP_OK); /* no current value: nothing is stale */
-    ck_assert_uint_eq(op.u.entity.revision, 3);
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 2);
-    ck_assert_int_eq(h->items[0].event, MP_HIST_SUPERSEDED);
-    ck_assert_int_eq(h->items[1].event, MP_HIST_DELETED);
-    ck_assert_uint_eq(h->items[1].entity.revision, 2);
+    ck_assert_uint_eq(op.u.entity.revision, 5);  /* above every earlier revision */
+    store = reopen(store, _i);
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 5);
+    fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
+    fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "city", 1, ""); /* erased */
+    fact_entry_is(h, 2, 3, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 3, "");
+    fact_entry_is(h, 3, 4, MP_HIST_DELETED, MP_ACTOR_USER, "city", 3, "");
+    fact_entry_is(h, 4, 5, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 5, "");
     mp_history_free(h);
+    struct mp_usermem *um = get(store, U("alice"));
+    ck_assert_str_eq(entity_value(um, "city"), "Oslo");
+    ck_assert_uint_eq(um->entities[0].revision, 5);
+    mp_usermem_free(um);
     close_backend(store, _i);
 }
 END_TEST
 
-START_TEST(test_store_history_of_unknown_key_is_notfound)
+START_TEST(test_store_history_of_unknown_user_is_notfound)
 {
     struct mp_store *store = open_backend(_i);
-    struct mp_history *h = (struct mp_history *)&h;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city", &h), MP_NOTFOUND);
+    struct mp_history *h = (struct mp_history *)&h; /* untouched on a miss */
+    ck_assert_int_eq(mp_store_history(store, U("alice"), &h), MP_NOTFOUND);
     ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "cit", &h), MP_NOTFOUND);
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city_2", &h), MP_NOTFOUND);
-    ck_assert_int_eq(mp_store_history(store, U("bob"), "city", &h), MP_NOTFOUND);
+    ck_assert_int_eq(turn(store, U("carol"), 1, "q", "a", 1), MP_OK);
+    ck_assert_int_eq(mp_store_history(store, U("alic"), &h), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_history(store, U("bob"), &h), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_history(store, "", 0, &h), MP_EINVAL);
     ck_assert_ptr_eq(h, (struct mp_history *)&h);
+    store = reopen(store, _i);
+    h = history(store, U("carol")); /* known, nothing logged yet: empty, not a miss */
+    ck_assert_uint_eq(h->nitems, 0);
+    mp_history_free(h);
     close_backend(store, _i);
 }
 END_TEST
@@ -796,7 +841,7 @@ START_TEST(test_store_delete_user_removes_everything_and_only_theirs)
     struct mp_usermem *um = NULL;
     struct mp_history *h = NULL;
     ck_assert_int_eq(mp_store_get(store, U("alice"), &um), MP_NOTFOUND);
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "city", &h), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_history(store, U("alice"), &h), MP_NOTFOUND);
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -813,8 +858,9 @@ START_TEST(test_store_delete_user_removes_everything_and_only_theirs)
     ck_assert_uint_eq(um->nmessages, 4);
     ck_assert_str_eq(entity_value(um, "city"), "Nice");
     mp_usermem_free(um);
-    ck_assert_int_eq(mp_store_history(store, U("bob"), "city", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 1);
+    h = history(store, U("bob"));
+    ck_assert_uint_eq(h->nitems, 3);
+    fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "city", 1, "Lyon");
     mp_history_free(h);
     ck_assert_int_eq(apply1(store, &op), MP_OK); /* deleting twice is fine */
     close_backend(store, _i);
@@ -855,15 +901,15 @@ START_TEST(test_store_users_with_prefix_ids_are_isolated)
         ck_assert_str_eq(um->messages[0].content, text);
         ck_assert_uint_eq(um->nentities, 1);
         mp_usermem_free(um);
-        ck_assert_int_eq(mp_store_history(store, users[u].id, users[u].len, "c", &h), MP_OK);
-        ck_assert_uint_eq(h->nitems, 1);
-        ck_assert_str_eq(h->items[0].entity.value, text);
+        h = history(store, users[u].id, users[u].len);
+        ck_assert_uint_eq(h->nitems, 3); /* not a's "bc" */
+        fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "c", 1, "");
+        fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "c", 1, text);
+        fact_entry_is(h, 2, 3, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "c", 3, "");
         mp_history_free(h);
     }
     struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("ab"), "c", &h), MP_OK);
-    ck_assert_uint_eq(h->nitems, 1); /* not a's "bc" */
-    mp_history_free(h);
+    ck_assert_int_eq(mp_store_history(store, U("a"), &h), MP_NOTFOUND);
     close_backend(store, _i);
 }
 END_TEST
@@ -908,7 +954,13 @@ START_TEST(test_store_later_ops_see_earlier_ones)
     ck_assert_int_eq(mp_store_apply(store, ops, 5), MP_OK);
     ck_assert_int_eq(ops[0].result, MP_OK);
     ck_assert_int_eq(ops[1].result, MP_NOTFOUND);
-    ck_assert_uint_eq(ops[3].u.entity.revision, 2);
+    ck_assert_uint_eq(ops[2].u.entity.revision, 1);
+    ck_assert_uint_eq(ops[3].u.entity.revision, 3);
+    struct mp_history *h = history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 4); /* ADDED, SUPERSEDED, ADDED, SUMMARIZED */
+    ck_assert_int_eq(h->items[3].event, MP_HIST_SUMMARIZED);
+    ck_assert_uint_eq(h->items[3].seq, 4);
+    mp_history_free(h);
     struct mp_usermem *um = get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 1);
     ck_assert_str_eq(um->messages[0].content, "a");
@@ -1193,13 +1245,13 @@ START_TEST(test_store_lmdb_future_format_is_refused)
     struct mp_store *store = open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
-    raw_put(r, "meta", "format", 6, "\x02\x00\x00\x00", 4);
+    raw_put(r, "meta", "format", 6, "\x03\x00\x00\x00", 4); /* this build writes 2 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
     ck_assert_int_eq(mp_store_open_lmdb(&opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 2") != NULL && strstr(err, tmpdir) != NULL, "err: %s", err);
+    ck_assert_msg(strstr(err, "version 3") != NULL && strstr(err, tmpdir) != NULL, "err: %s", err);
     remove_dir();
 }
 END_TEST
@@ -1229,16 +1281,19 @@ START_TEST(test_store_lmdb_corrupt_user_record_is_eio)
     bad[len] = 0;
     raw_put(r, "users", "extra", 5, bad, len + 1);
     memcpy(bad, rec, len);
-    bad[0] = 2; /* record version */
+    bad[0] = 3; /* record version (this build writes 2) */
     raw_put(r, "users", "ver", 3, bad, len);
     memcpy(bad, rec, len);
-    memset(bad + 17, 0xFF, 4); /* summary length */
+    /* u8 version | u16 user len | "alice" | i64 updated | u64 next_seq |
+     * u64 next_hist: the summary's u32 length is at 32 */
+    memset(bad + 32, 0xFF, 4); /* summary length */
     raw_put(r, "users", "sumlen", 6, bad, len);
     memcpy(bad, rec, len);
-    memset(bad + 17 + 4 + 3 + 16, 0xFF, 4); /* message count */
+    /* summary: u32 len | "sum" | 3 x u64 | "" request_id | "" model | u8 pii */
+    memset(bad + 32 + 4 + 3 + 24 + 3, 0xFF, 4); /* message count */
     raw_put(r, "users", "nmsg", 4, bad, len);
     memcpy(bad, rec, len);
-    bad[17 + 4 + 3 + 16 + 4] = 7; /* first message's role */
+    bad[32 + 4 + 3 + 24 + 3 + 4] = 7; /* first message's role */
     raw_put(r, "users", "role", 4, bad, len);
     raw_end(r);
 
@@ -1274,18 +1329,18 @@ START_TEST(test_store_lmdb_corrupt_job_and_history_are_eio)
             "\x01\x05\x00"
             "ali",
             6); /* ulen 5, only 3 bytes of user */
-    /* history key: u16be 5 | "alice" | u8 3 | "pet" | u64be hseq 1 */
+    /* history key: u16be 5 | "alice" | u64be seq 1 */
     raw_put(r, "history",
             "\x00\x05"
-            "alice\x03pet\0\0\0\0\0\0\0\x01",
-            19, "\x00", 1);
+            "alice\0\0\0\0\0\0\0\x01",
+            15, "\x00", 1);
     raw_end(r);
     store = open_existing();
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_EIO);
     struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, U("alice"), "pet", &h), MP_EIO);
+    ck_assert_int_eq(mp_store_history(store, U("alice"), &h), MP_EIO);
     close_backend(store, LMDB);
 }
 END_TEST
@@ -1320,9 +1375,9 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_upsert_equal_or_higher_trust_replaces, 0, 2);
     tcase_add_loop_test(tc, test_store_upsert_same_value_refreshes_without_history, 0, 2);
     tcase_add_loop_test(tc, test_store_entities_sorted_by_key, 0, 2);
-    tcase_add_loop_test(tc, test_store_delete_entity_moves_it_to_history, 0, 2);
+    tcase_add_loop_test(tc, test_store_delete_entity_removes_it_and_logs_deleted, 0, 2);
     tcase_add_loop_test(tc, test_store_key_back_after_delete_continues_revisions, 0, 2);
-    tcase_add_loop_test(tc, test_store_history_of_unknown_key_is_notfound, 0, 2);
+    tcase_add_loop_test(tc, test_store_history_of_unknown_user_is_notfound, 0, 2);
     tcase_add_loop_test(tc, test_store_delete_user_removes_everything_and_only_theirs, 0, 2);
     tcase_add_loop_test(tc, test_store_users_with_prefix_ids_are_isolated, 0, 2);
     tcase_add_loop_test(tc, test_store_apply_is_all_or_nothing, 0, 2);

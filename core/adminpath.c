@@ -1,0 +1,354 @@
+/* Admin API request targets: route, {id}, {key} and query parameters.
+ * It decides nothing about authorization, tenants or storage.
+ *
+ * The path is split on raw '/' before anything is decoded, so "%2F" inside
+ * an id can never create or remove a segment, and structure is matched
+ * before the variable segments are decoded: a request that names no route
+ * is a 404 whatever its bytes. Every copy goes into a fixed buffer with its
+ * capacity checked first; the whole target is read a bounded number of
+ * times, so the cost is linear in its length. */
+#include "adminpath.h"
+
+#include <string.h>
+
+#include "status.h"
+
+#define ADMIN_PREFIX     "/admin/"
+#define ADMIN_PREFIX_LEN (sizeof(ADMIN_PREFIX) - 1)
+#define MAX_SEGMENTS     4 /* users/{id}/entities/{key} */
+#define NAME_MAX_LEN     8 /* longer decoded names are unknown ones */
+#define LIMIT_DIGITS_MAX 4 /* "1000" */
+
+enum { SEEN_TENANT = 1, SEEN_CURSOR = 2, SEEN_LIMIT = 4 };
+
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static bool span_is(struct span s, const char *want)
+{
+    size_t n = strlen(want);
+    return s.n == n && memcmp(s.p, want, n) == 0;
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool escape_at(const char *s, size_t len, size_t i)
+{
+    return i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 &&
+           hex_value((unsigned char)s[i + 2]) >= 0;
+}
+
+/* True when every '%' in s[0..len) starts a two-hex-digit escape. */
+static bool escapes_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && !escape_at(s, len, i))
+            return false;
+    }
+    return true;
+}
+
+/* Percent-decodes s[0..len) into dst[0..cap) ('+' to space when plus_space).
+ * MP_EINVAL on a bad escape, MP_ETOOBIG when the result exceeds cap; dst
+ * holds garbage then. No NUL is written. */
+static int pct_decode(const char *s, size_t len, bool plus_space, char *dst, size_t cap,
+                      size_t *out_len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (!escape_at(s, len, i))
+                return MP_EINVAL;
+            c = (char)(hex_value((unsigned char)s[i + 1]) * 16 +
+                       hex_value((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus_space) {
+            c = ' ';
+        }
+        if (o == cap)
+            return MP_ETOOBIG;
+        dst[o++] = c;
+    }
+    *out_len = o;
+    return MP_OK;
+}
+
+/* Splits path[0..len) (after "/admin/") on '/'. MP_NOTFOUND for more than
+ * MAX_SEGMENTS segments, an empty one (trailing or double slash) or a
+ * literal dot segment. */
+static int split_segments(const char *path, size_t len, struct span *seg, size_t *nseg)
+{
+    size_t n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        struct span s = {path + start, i - start};
+        if (n == MAX_SEGMENTS || s.n == 0 || span_is(s, ".") || span_is(s, ".."))
+            return MP_NOTFOUND;
+        seg[n++] = s;
+        start = i + 1;
+    }
+    *nseg = n;
+    return MP_OK;
+}
+
+static int match_user_route(const struct span *seg, size_t n, enum mp_admin_route *route)
+{
+    if (n == 3 && span_is(seg[2], "memory"))
+        *route = MP_ADMIN_USER_MEMORY;
+    else if (n == 3 && span_is(seg[2], "export"))
+        *route = MP_ADMIN_USER_EXPORT;
+    else if (n == 3 && span_is(seg[2], "history"))
+        *route = MP_ADMIN_USER_HISTORY;
+    else if (n == 4 && span_is(seg[2], "entities"))
+        *route = MP_ADMIN_USER_ENTITY;
+    else
+        return MP_NOTFOUND;
+    return MP_OK;
+}
+
+static int match_route(const struct span *seg, size_t n, enum mp_admin_route *route)
+{
+    if (n == 1 && span_is(seg[0], "users"))
+        *route = MP_ADMIN_USERS;
+    else if (n == 1 && span_is(seg[0], "compact"))
+        *route = MP_ADMIN_COMPACT;
+    else if (n == 1 && span_is(seg[0], "sweep"))
+        *route = MP_ADMIN_SWEEP;
+    else if (n > 1 && span_is(seg[0], "users"))
+        return match_user_route(seg, n, route);
+    else
+        return MP_NOTFOUND;
+    return MP_OK;
+}
+
+static int decode_user(struct span s, struct mp_admin_target *t)
+{
+    size_t n;
+    if (pct_decode(s.p, s.n, false, t->user, MP_USER_ID_MAX, &n) != MP_OK)
+        return MP_EINVAL;
+    /* Refuses NUL and every other control byte as well. */
+    if (mp_user_id_validate(t->user, n) != MP_OK)
+        return MP_EINVAL;
+    t->user[n] = '\0';
+    t->user_len = n;
+    return MP_OK;
+}
+
+static int decode_key(struct span s, struct mp_admin_target *t)
+{
+    char raw[MP_ADMIN_KEY_RAW_MAX];
+    size_t n;
+    if (pct_decode(s.p, s.n, false, raw, sizeof(raw), &n) != MP_OK)
+        return MP_EINVAL;
+    return mp_usermem_normalize_key(raw, n, t->key) == MP_OK ? MP_OK : MP_EINVAL;
+}
+
+static int parse_tenant(struct span v, struct mp_admin_target *t)
+{
+    char buf[MP_ADMIN_TENANT_LEN];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK || n != MP_ADMIN_TENANT_LEN)
+        return MP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (hex_value((unsigned char)buf[i]) < 0)
+            return MP_EINVAL;
+        t->tenant[i] = (char)(buf[i] >= 'A' && buf[i] <= 'F' ? buf[i] - 'A' + 'a' : buf[i]);
+    }
+    t->tenant[n] = '\0';
+    t->has_tenant = true;
+    return MP_OK;
+}
+
+static bool cursor_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+static int parse_cursor(struct span v, struct mp_admin_target *t)
+{
+    size_t n;
+    if (pct_decode(v.p, v.n, true, t->cursor, MP_ADMIN_CURSOR_MAX, &n) != MP_OK)
+        return MP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!cursor_char(t->cursor[i]))
+            return MP_EINVAL;
+    }
+    t->cursor[n] = '\0';
+    t->cursor_len = n;
+    return MP_OK;
+}
+
+static int parse_limit(struct span v, struct mp_admin_target *t)
+{
+    char buf[LIMIT_DIGITS_MAX];
+    size_t n;
+    unsigned value = 0;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK || n == 0 || buf[0] == '0')
+        return MP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return MP_EINVAL;
+        value = value * 10 + (unsigned)(buf[i] - '0');
+    }
+    if (value > MP_ADMIN_LIMIT_MAX)
+        return MP_EINVAL;
+    t->limit = value;
+    return MP_OK;
+}
+
+/* One "name[=value]" pair. Unknown names are skipped without reading the
+ * value, so a future parameter with any syntax cannot break old servers. */
+static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
+                      const char **param)
+{
+    const char *eq = memchr(pair.p, '=', pair.n);
+    struct span name = {pair.p, eq != NULL ? (size_t)(eq - pair.p) : pair.n};
+    struct span value = {eq != NULL ? eq + 1 : pair.p + pair.n, 0};
+    char nbuf[NAME_MAX_LEN];
+    size_t nlen;
+    int rc;
+
+    value.n = (size_t)(pair.p + pair.n - value.p);
+    *param = "query";
+    if (!escapes_ok(name.p, name.n))
+        return MP_EINVAL;
+    if (pct_decode(name.p, name.n, true, nbuf, sizeof(nbuf), &nlen) != MP_OK)
+        return MP_OK; /* too long to be a known name */
+    struct span dn = {nbuf, nlen};
+    unsigned bit = span_is(dn, "tenant")   ? SEEN_TENANT
+                   : span_is(dn, "cursor") ? SEEN_CURSOR
+                   : span_is(dn, "limit")  ? SEEN_LIMIT
+                                           : 0;
+    if (bit == 0)
+        return MP_OK;
+    if (*seen & bit)
+        return MP_EINVAL;
+    *seen |= bit;
+    if (bit == SEEN_TENANT) {
+        *param = "tenant";
+        rc = parse_tenant(value, t);
+    } else if (bit == SEEN_CURSOR) {
+        *param = "cursor";
+        rc = parse_cursor(value, t);
+    } else {
+        *param = "limit";
+        rc = parse_limit(value, t);
+    }
+    return rc;
+}
+
+static int parse_query(const char *q, size_t len, struct mp_admin_target *t, const char **param)
+{
+    unsigned seen = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && q[i] != '&')
+            continue;
+        struct span pair = {q + start, i - start};
+        start = i + 1;
+        if (pair.n == 0)
+            continue;
+        if (parse_pair(pair, t, &seen, param) != MP_OK)
+            return MP_EINVAL;
+    }
+    return MP_OK;
+}
+
+/* Everything after the route has matched; *param names the culprit. */
+static int parse_parts(const char *target, size_t len, size_t path_len, const struct span *seg,
+                       struct mp_admin_target *t, const char **param)
+{
+    if (t->route >= MP_ADMIN_USER_MEMORY && t->route <= MP_ADMIN_USER_ENTITY) {
+        *param = "user";
+        if (decode_user(seg[1], t) != MP_OK)
+            return MP_EINVAL;
+    }
+    if (t->route == MP_ADMIN_USER_ENTITY) {
+        *param = "key";
+        if (decode_key(seg[3], t) != MP_OK)
+            return MP_EINVAL;
+    }
+    *param = "query";
+    if (memchr(target, '#', len) != NULL)
+        return MP_EINVAL;
+    if (path_len == len)
+        return MP_OK;
+    return parse_query(target + path_len + 1, len - path_len - 1, t, param);
+}
+
+int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
+                       const char **param)
+{
+    struct mp_admin_target t;
+    struct span seg[MAX_SEGMENTS];
+    size_t nseg;
+    const char *why = NULL;
+    size_t path_len = 0;
+
+    while (path_len < len && target[path_len] != '?' && target[path_len] != '#')
+        path_len++;
+    if (path_len < ADMIN_PREFIX_LEN || memcmp(target, ADMIN_PREFIX, ADMIN_PREFIX_LEN) != 0)
+        return MP_NOTFOUND;
+    memset(&t, 0, sizeof(t));
+    t.limit = MP_ADMIN_LIMIT_DEFAULT;
+    if (split_segments(target + ADMIN_PREFIX_LEN, path_len - ADMIN_PREFIX_LEN, seg, &nseg) !=
+            MP_OK ||
+        match_route(seg, nseg, &t.route) != MP_OK)
+        return MP_NOTFOUND;
+    if (parse_parts(target, len, path_len, seg, &t, &why) != MP_OK) {
+        if (param != NULL)
+            *param = why;
+        return MP_EINVAL;
+    }
+    *out = t;
+    return MP_OK;
+}
+
+const char *mp_adminpath_allow(enum mp_admin_route route)
+{
+    switch (route) {
+    case MP_ADMIN_USERS:
+    case MP_ADMIN_USER_EXPORT:
+    case MP_ADMIN_USER_HISTORY:
+        return "GET";
+    case MP_ADMIN_USER_MEMORY:
+        return "GET, DELETE";
+    case MP_ADMIN_USER_ENTITY:
+        return "PUT, DELETE";
+    case MP_ADMIN_COMPACT:
+    case MP_ADMIN_SWEEP:
+        return "POST";
+    }
+    return "";
+}
+
+/* Walks the Allow list, so the two can never disagree. */
+bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_t method_len)
+{
+    const char *p = mp_adminpath_allow(route);
+    if (method == NULL || method_len == 0)
+        return false;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (n == method_len && memcmp(p, method, n) == 0)
+            return true;
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return false;
+}

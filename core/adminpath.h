@@ -1,0 +1,100 @@
+/* The admin API's request target (CONTRACT §4): which route a path names,
+ * its decoded {id} and {key}, and the tenant/cursor/limit query parameters.
+ * Pure parsing over plain bytes; authorization and the answers are the proxy's. */
+#ifndef MP_CORE_ADMINPATH_H
+#define MP_CORE_ADMINPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "user_id.h"
+#include "usermem.h"
+
+enum mp_admin_route {
+    MP_ADMIN_USERS = 1,    /* /admin/users                      GET */
+    MP_ADMIN_USER_MEMORY,  /* /admin/users/{id}/memory          GET, DELETE */
+    MP_ADMIN_USER_EXPORT,  /* /admin/users/{id}/export          GET */
+    MP_ADMIN_USER_HISTORY, /* /admin/users/{id}/history         GET (change log) */
+    MP_ADMIN_USER_ENTITY,  /* /admin/users/{id}/entities/{key}  PUT, DELETE */
+    MP_ADMIN_COMPACT,      /* /admin/compact                    POST */
+    MP_ADMIN_SWEEP,        /* /admin/sweep                      POST (run retention now) */
+};
+
+#define MP_ADMIN_TENANT_LEN    32   /* lowercase hex chars of a tenant id */
+#define MP_ADMIN_CURSOR_MAX    1024 /* cursor chars */
+#define MP_ADMIN_LIMIT_DEFAULT 100
+#define MP_ADMIN_LIMIT_MAX     1000
+#define MP_ADMIN_KEY_RAW_MAX   1024 /* decoded {key} bytes before normalization */
+
+struct mp_admin_target {
+    enum mp_admin_route route;
+    char user[MP_USER_ID_MAX + 1];   /* percent-decoded, NUL at user_len; USER_* routes, else "" */
+    size_t user_len;                 /* 0 for routes without {id} */
+    char key[MP_ENTITY_KEY_MAX + 1]; /* mp_usermem_normalize_key() of the decoded {key};
+                                        USER_ENTITY only, else "" */
+    bool has_tenant;
+    char tenant[MP_ADMIN_TENANT_LEN + 1]; /* lower-cased, NUL-terminated; "" without tenant */
+    char cursor[MP_ADMIN_CURSOR_MAX + 1]; /* opaque, [A-Za-z0-9_-] only; "" = first page */
+    size_t cursor_len;
+    unsigned limit; /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
+};
+
+/* The methods route allows, for a 405 answer's Allow header: "GET",
+ * "GET, DELETE", "PUT, DELETE" or "POST". A static string, never NULL; ""
+ * for a value outside the enum. */
+const char *mp_adminpath_allow(enum mp_admin_route route);
+
+/* True when method[0..method_len) (borrowed, not NUL-terminated) is one of
+ * the methods route allows. Methods are case-sensitive (RFC 9110 §9.1) and
+ * HEAD is not implied by GET. False for a route outside the enum. */
+bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_t method_len);
+
+/* Parses target[0..len) (borrowed, not NUL-terminated, any bytes): the
+ * origin-form request-target of an admin request, a path and an optional
+ * "?query". Linear in len; uses no heap.
+ *
+ * Path. It ends at the first '?' or '#'. It must be "/admin/" followed by
+ * one of the routes above, exactly: segments are split on '/' before any
+ * decoding, and a trailing slash, an empty segment, a literal "." or ".."
+ * segment, an unknown or extra segment, or a different letter case is
+ * MP_NOTFOUND. Routes are matched on structure first, so a bad {id} in an
+ * unknown shape ("/admin/users/%zz/nope") is MP_NOTFOUND too.
+ * {id} and {key} are percent-decoded: "%XX" with two hex digits of either
+ * case; '+' stays '+'. A decoded '/' ("%2F") is just a byte of the id, and
+ * an encoded dot ("%2E%2E") is data, not a dot segment: the id ".." can be
+ * addressed that way (the id is never used as a file path).
+ * - {id} is rejected ("user") when a '%' is not followed by two hex digits,
+ *   or the decoded bytes fail mp_user_id_validate() (which refuses NUL,
+ *   controls, bad UTF-8, templates, and more than MP_USER_ID_MAX bytes).
+ * - {key} is rejected ("key") on a bad escape, when it decodes to more than
+ *   MP_ADMIN_KEY_RAW_MAX bytes, or when mp_usermem_normalize_key() refuses
+ *   it. "Vector%20DB" gives the key "vector_db".
+ *
+ * Query. Pairs are split on '&'; empty pairs ("&&", a trailing '&') are
+ * skipped; "name" without '=' has the empty value. Names and values are
+ * percent-decoded with '+' meaning space. Names are case-sensitive; the
+ * known ones apply to every route:
+ * - tenant: exactly MP_ADMIN_TENANT_LEN hex digits, either case, stored
+ *   lower-cased; anything else (empty included) is "tenant".
+ * - cursor: 0..MP_ADMIN_CURSOR_MAX characters of [A-Za-z0-9_-]; empty means
+ *   the first page; anything else is "cursor".
+ * - limit: a decimal 1..MP_ADMIN_LIMIT_MAX written with digits only: no
+ *   sign, blank, leading zero or other character; anything else, empty
+ *   included, is "limit".
+ * Other names are ignored, values unread, for forward compatibility. A known
+ * name given twice, or a bad escape in any name, is "query".
+ * A '#' anywhere in the target (a fragment, which a request-target never
+ * carries) is "query" once the path has matched a route.
+ *
+ * Returns MP_OK with *out filled (fields a route does not use are zero/"");
+ * MP_NOTFOUND when the path is not an admin API route (answer 404);
+ * MP_EINVAL when the route matched but something is bad, with *param set to
+ * a static string naming it: "user", "key", "tenant", "cursor", "limit" or
+ * "query". The first problem wins, checked in that order for the path
+ * ({id}, then {key}), then the fragment, then the query pairs left to right.
+ * out is untouched on failure; *param is written only on MP_EINVAL, and
+ * param may be NULL when the caller does not want the name. */
+int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
+                       const char **param);
+
+#endif

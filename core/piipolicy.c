@@ -1,0 +1,49 @@
+/* The pii_mode policy (see piipolicy.h). */
+#include "piipolicy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pii.h"
+#include "status.h"
+
+static int copy(const char *text, size_t len, char **out, size_t *out_len)
+{
+    char *c = malloc(len + 1);
+    if (c == NULL)
+        return MP_ENOMEM;
+    memcpy(c, text, len);
+    c[len] = '\0';
+    *out = c;
+    *out_len = len;
+    return MP_OK;
+}
+
+static int redact(const char *text, size_t len, char **out, size_t *out_len)
+{
+    size_t cap = 2 * len + 11; /* always enough (pii.h) */
+    char *r = malloc(cap);
+    if (r == NULL)
+        return MP_ENOMEM;
+    if (mp_pii_redact(text, len, r, cap, out_len) != MP_OK) {
+        free(r);
+        return MP_ENOMEM;
+    }
+    *out = r;
+    return MP_OK;
+}
+
+int mp_piipolicy_apply(enum mp_pii_mode mode, enum mp_pii_item item, const char *text, size_t len,
+                       bool flagged, char **out, size_t *out_len, bool *pii)
+{
+    bool found = mp_pii_detect(text, len);
+    *pii = found || flagged;
+    if (!*pii || mode == MP_PII_STORE)
+        return copy(text, len, out, out_len);
+    if (mode == MP_PII_DROP && item != MP_PII_ITEM_SUMMARY)
+        return MP_NOTFOUND;
+    if (!found)
+        return MP_NOTFOUND; /* the extractor says personal data, but nothing to mask */
+    *pii = false;
+    return redact(text, len, out, out_len);
+}

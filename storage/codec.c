@@ -1,0 +1,412 @@
+/* Record encodings of the LMDB backend. Every variable field is preceded
+ * by its length; numbers in values are little-endian, written byte by byte
+ * (no struct memcpy). */
+#include "codec.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+/* Smallest encodings, to refuse a count a corrupt record could not hold. */
+#define MESSAGE_MIN (1 + 8 + 8 + 8 + 1 + 1 + 1 + 4)
+#define ENTITY_MIN  (1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 1 + 4 + 1 + 1)
+
+_Static_assert(sizeof(double) == 8, "confidence is stored as 8 IEEE-754 bytes");
+
+void mp_codec_be_put(unsigned char *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (unsigned char)(v >> (8 * (width - 1 - i)));
+}
+
+uint64_t mp_codec_be_get(const unsigned char *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void mp_codec_le_put(unsigned char *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t mp_codec_le_get(const unsigned char *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = width; i-- > 0;)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- encoding: with p == NULL only counts ---- */
+
+struct enc {
+    unsigned char *p;
+    size_t n;
+};
+
+static void put_bytes(struct enc *e, const void *src, size_t n)
+{
+    if (e->p != NULL && n > 0)
+        memcpy(e->p + e->n, src, n);
+    e->n += n;
+}
+
+static void put_uint(struct enc *e, uint64_t v, size_t width)
+{
+    unsigned char b[8];
+    mp_codec_le_put(b, v, width);
+    put_bytes(e, b, width);
+}
+
+static void put_f64(struct enc *e, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof(u));
+    put_uint(e, u, 8);
+}
+
+static void put_str(struct enc *e, const char *s)
+{
+    size_t n = strlen(s);
+    put_uint(e, n, 1);
+    put_bytes(e, s, n);
+}
+
+static void enc_entity(struct enc *e, const struct mp_mem_entity *en)
+{
+    put_str(e, en->key);
+    put_uint(e, en->value_len, 4);
+    put_bytes(e, en->value, en->value_len);
+    put_f64(e, en->confidence);
+    put_uint(e, (uint64_t)en->observed_at_ms, 8);
+    put_uint(e, (uint64_t)en->recorded_at_ms, 8);
+    put_uint(e, (uint64_t)en->trust, 1);
+    put_uint(e, (uint64_t)en->source_role, 1);
+    put_uint(e, en->pii ? 1 : 0, 1);
+    put_uint(e, en->revision, 4);
+    put_str(e, en->request_id);
+    put_str(e, en->model);
+}
+
+static void enc_summary(struct enc *e, const struct mp_mem_summary *s)
+{
+    put_uint(e, s->text != NULL ? s->text_len : 0, 4);
+    if (s->text != NULL)
+        put_bytes(e, s->text, s->text_len);
+    put_uint(e, (uint64_t)s->updated_at_ms, 8);
+    put_uint(e, (uint64_t)s->observed_at_ms, 8);
+    put_uint(e, s->covers_through_seq, 8);
+    put_str(e, s->request_id);
+    put_str(e, s->model);
+    put_uint(e, s->pii ? 1 : 0, 1);
+}
+
+static void enc_message(struct enc *e, const struct mp_mem_message *m)
+{
+    put_uint(e, (uint64_t)m->role, 1);
+    put_uint(e, m->seq, 8);
+    put_uint(e, (uint64_t)m->at_ms, 8);
+    put_uint(e, (uint64_t)m->recorded_at_ms, 8);
+    put_uint(e, m->pii ? 1 : 0, 1);
+    put_str(e, m->request_id);
+    put_str(e, m->model);
+    put_uint(e, m->content_len, 4);
+    put_bytes(e, m->content, m->content_len);
+}
+
+size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
+                         const struct mp_usermem *um)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, MP_CODEC_USER_VERSION, 1);
+    put_uint(&e, meta->user_len, 2);
+    put_bytes(&e, meta->user, meta->user_len);
+    put_uint(&e, (uint64_t)meta->updated_at_ms, 8);
+    put_uint(&e, um->next_seq, 8);
+    put_uint(&e, meta->next_hist, 8);
+    enc_summary(&e, &um->summary);
+    put_uint(&e, um->nmessages, 4);
+    for (size_t i = 0; i < um->nmessages; i++)
+        enc_message(&e, &um->messages[i]);
+    put_uint(&e, um->nentities, 4);
+    for (size_t i = 0; i < um->nentities; i++)
+        enc_entity(&e, &um->entities[i]);
+    return e.n;
+}
+
+size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, (uint64_t)h->event, 1);
+    put_uint(&e, (uint64_t)h->actor, 1);
+    put_uint(&e, (uint64_t)h->item, 1);
+    put_uint(&e, (uint64_t)h->at_ms, 8);
+    put_uint(&e, h->count, 4);
+    enc_entity(&e, &h->entity);
+    return e.n;
+}
+
+size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, (uint64_t)j->kind, 1);
+    put_uint(&e, j->user_len, 2);
+    put_bytes(&e, j->user, j->user_len);
+    put_uint(&e, j->through_seq, 8);
+    put_uint(&e, j->from_seq, 8);
+    put_uint(&e, j->attempts, 4);
+    put_uint(&e, (uint64_t)j->not_before_ms, 8);
+    put_uint(&e, (uint64_t)j->created_ms, 8);
+    return e.n;
+}
+
+/* ---- decoding: any failure sets bad and later reads return zeros ---- */
+
+struct dec {
+    const unsigned char *p;
+    size_t n, off;
+    bool bad, oom;
+};
+
+static const unsigned char *take(struct dec *d, size_t n)
+{
+    const unsigned char *r;
+    if (d->bad || n > d->n - d->off) {
+        d->bad = true;
+        return NULL;
+    }
+    r = d->p + d->off;
+    d->off += n;
+    return r;
+}
+
+static uint64_t get_uint(struct dec *d, size_t width)
+{
+    const unsigned char *b = take(d, width);
+    return b == NULL ? 0 : mp_codec_le_get(b, width);
+}
+
+/* A length or enum field that must not exceed max. */
+static size_t get_len(struct dec *d, size_t width, size_t max)
+{
+    uint64_t v = get_uint(d, width);
+    if (v > max)
+        d->bad = true;
+    return d->bad ? 0 : (size_t)v;
+}
+
+static void check(struct dec *d, bool ok)
+{
+    if (!ok)
+        d->bad = true;
+}
+
+static size_t left(const struct dec *d)
+{
+    return d->bad ? 0 : d->n - d->off;
+}
+
+/* An allocated NUL-terminated copy of the next len bytes, or NULL. */
+static char *get_text(struct dec *d, size_t len)
+{
+    const unsigned char *b = take(d, len);
+    char *s;
+    if (b == NULL)
+        return NULL;
+    s = malloc(len + 1);
+    if (s == NULL) {
+        d->bad = d->oom = true;
+        return NULL;
+    }
+    memcpy(s, b, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* A u8-length string into a fixed array of cap bytes (NUL included). */
+static void get_fixed(struct dec *d, char *dst, size_t cap)
+{
+    size_t len = get_len(d, 1, cap - 1);
+    const unsigned char *b = take(d, len);
+    if (b == NULL || memchr(b, '\0', len) != NULL) {
+        d->bad = true;
+        return;
+    }
+    memcpy(dst, b, len);
+    dst[len] = '\0';
+}
+
+static int dec_status(const struct dec *d)
+{
+    if (d->oom)
+        return MP_ENOMEM;
+    return d->bad || d->off != d->n ? MP_EIO : MP_OK;
+}
+
+/* A history entry may hold an empty value (erased or never kept). */
+static void dec_entity(struct dec *d, struct mp_mem_entity *en, bool value_required)
+{
+    uint64_t bits;
+    memset(en, 0, sizeof(*en));
+    get_fixed(d, en->key, sizeof(en->key));
+    check(d, !value_required || en->key[0] != '\0');
+    en->value_len = get_len(d, 4, MP_ENTITY_VALUE_MAX);
+    check(d, !value_required || en->value_len > 0);
+    en->value = get_text(d, en->value_len);
+    bits = get_uint(d, 8);
+    memcpy(&en->confidence, &bits, sizeof(bits));
+    check(d, en->confidence >= 0.0 && en->confidence <= 1.0);
+    en->observed_at_ms = (int64_t)get_uint(d, 8);
+    en->recorded_at_ms = (int64_t)get_uint(d, 8);
+    en->trust = (enum mp_trust)get_len(d, 1, MP_TRUST_ADMIN);
+    en->source_role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
+    en->pii = get_len(d, 1, 1) == 1;
+    en->revision = (uint32_t)get_uint(d, 4);
+    get_fixed(d, en->request_id, sizeof(en->request_id));
+    get_fixed(d, en->model, sizeof(en->model));
+}
+
+static void dec_summary(struct dec *d, struct mp_mem_summary *s)
+{
+    size_t len = get_len(d, 4, MP_STORE_SUMMARY_MAX);
+    if (len > 0)
+        s->text = get_text(d, len);
+    s->text_len = s->text != NULL ? len : 0;
+    s->updated_at_ms = (int64_t)get_uint(d, 8);
+    s->observed_at_ms = (int64_t)get_uint(d, 8);
+    s->covers_through_seq = get_uint(d, 8);
+    get_fixed(d, s->request_id, sizeof(s->request_id));
+    get_fixed(d, s->model, sizeof(s->model));
+    s->pii = get_len(d, 1, 1) == 1;
+}
+
+static void dec_messages(struct dec *d, struct mp_usermem *um)
+{
+    size_t n = get_len(d, 4, left(d) / MESSAGE_MIN);
+    um->messages = calloc(n + 1, sizeof(*um->messages));
+    if (um->messages == NULL) {
+        d->bad = d->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < n && !d->bad; i++) {
+        struct mp_mem_message *m = &um->messages[i];
+        m->role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
+        m->seq = get_uint(d, 8);
+        check(d, m->seq > (i > 0 ? m[-1].seq : 0) && m->seq < um->next_seq);
+        m->at_ms = (int64_t)get_uint(d, 8);
+        m->recorded_at_ms = (int64_t)get_uint(d, 8);
+        m->pii = get_len(d, 1, 1) == 1;
+        get_fixed(d, m->request_id, sizeof(m->request_id));
+        get_fixed(d, m->model, sizeof(m->model));
+        m->content_len = get_len(d, 4, MP_MESSAGE_CONTENT_MAX);
+        m->content = get_text(d, m->content_len);
+        if (m->content != NULL)
+            um->nmessages++;
+    }
+}
+
+static void dec_entities(struct dec *d, struct mp_usermem *um)
+{
+    size_t n = get_len(d, 4, left(d) / ENTITY_MIN);
+    um->entities = calloc(n + 1, sizeof(*um->entities));
+    if (um->entities == NULL) {
+        d->bad = d->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < n && !d->bad; i++) {
+        struct mp_mem_entity *en = &um->entities[i];
+        dec_entity(d, en, true);
+        if (en->value != NULL)
+            um->nentities++;
+        check(d, i == 0 || strcmp(en[-1].key, en->key) < 0);
+    }
+}
+
+static void dec_meta(struct dec *d, struct mp_codec_user *meta)
+{
+    check(d, get_uint(d, 1) == MP_CODEC_USER_VERSION);
+    meta->user_len = get_len(d, 2, MP_USER_KEY_MAX);
+    check(d, meta->user_len > 0);
+    const unsigned char *u = take(d, meta->user_len);
+    if (u != NULL)
+        memcpy(meta->user, u, meta->user_len);
+    meta->updated_at_ms = (int64_t)get_uint(d, 8);
+}
+
+int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *meta,
+                      struct mp_usermem **out)
+{
+    struct dec d = {.p = p, .n = n};
+    struct mp_codec_user m;
+    struct mp_usermem *um;
+    memset(&m, 0, sizeof(m));
+    dec_meta(&d, &m);
+    if (out == NULL) {
+        if (d.bad)
+            return MP_EIO;
+        *meta = m;
+        return MP_OK;
+    }
+    um = mp_usermem_new();
+    if (um == NULL)
+        return MP_ENOMEM;
+    um->next_seq = get_uint(&d, 8);
+    m.next_hist = get_uint(&d, 8);
+    check(&d, um->next_seq >= 1 && m.next_hist >= 1);
+    dec_summary(&d, &um->summary);
+    dec_messages(&d, um);
+    dec_entities(&d, um);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        mp_usermem_free(um);
+        return rc;
+    }
+    if (meta != NULL)
+        *meta = m;
+    *out = um;
+    return MP_OK;
+}
+
+int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h)
+{
+    struct dec d = {.p = p, .n = n};
+    h->event = (enum mp_history_event)get_len(&d, 1, MP_HIST_SUMMARIZED);
+    h->actor = (enum mp_actor)get_len(&d, 1, MP_ACTOR_RETENTION);
+    h->item = (enum mp_item_kind)get_len(&d, 1, MP_ITEM_MESSAGES);
+    h->at_ms = (int64_t)get_uint(&d, 8);
+    h->count = (uint32_t)get_uint(&d, 4);
+    dec_entity(&d, &h->entity, false);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        free(h->entity.value);
+        h->entity.value = NULL;
+    }
+    return rc;
+}
+
+int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)
+{
+    struct dec d = {.p = p, .n = n};
+    const unsigned char *user;
+    uint64_t id = j->id;
+    memset(j, 0, sizeof(*j));
+    j->id = id;
+    j->kind = (enum mp_job_kind)get_len(&d, 1, MP_JOB_EXTRACT);
+    j->user_len = get_len(&d, 2, MP_USER_KEY_MAX);
+    check(&d, j->user_len > 0);
+    user = take(&d, j->user_len);
+    if (user != NULL)
+        memcpy(j->user, user, j->user_len);
+    j->through_seq = get_uint(&d, 8);
+    j->from_seq = get_uint(&d, 8);
+    j->attempts = (uint32_t)get_uint(&d, 4);
+    j->not_before_ms = (int64_t)get_uint(&d, 8);
+    j->created_ms = (int64_t)get_uint(&d, 8);
+    return dec_status(&d);
+}

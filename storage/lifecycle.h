@@ -1,0 +1,48 @@
+/* The governance rules both backends share: which history entries a change
+ * writes, what erasing a fact takes with it, what retention purges. They
+ * edit a struct mp_usermem and describe history entries; persisting those
+ * is the backend's job. No I/O. */
+#ifndef MP_STORAGE_LIFECYCLE_H
+#define MP_STORAGE_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+
+/* Most entries one UPSERT_ENTITY or DELETE_ENTITY writes. */
+#define MP_LIFECYCLE_EVENTS_MAX 3
+
+/* The history entries of an UPSERT_ENTITY op that succeeded: old is the
+ * displaced value (NULL for an insert), fresh the new current value.
+ * Writes 1 or 2 entries to ev (values borrowed from old) and returns how
+ * many; 0 for a refresh (same revision). seq is left 0. */
+size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_entity *old,
+                                  const struct mp_mem_entity *fresh, struct mp_history_item *ev);
+
+/* The history entry of a SET_SUMMARY op (um: the memory after it). */
+void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem *um,
+                                struct mp_history_item *ev);
+
+/* DELETE_ENTITY on um (the contract in store.h): removes the fact, the
+ * summary, and the buffered messages of the fact's source turn or holding
+ * its value. Writes 1 to 3 entries to ev (no values) with *nev. Returns
+ * MP_OK, or MP_NOTFOUND when the key has no current value (um untouched). */
+int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
+                            struct mp_history_item *ev, size_t *nev);
+
+/* True when the history entry h is past retention at op->now_ms
+ * (op: a SWEEP_USER op). */
+bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op);
+
+/* SWEEP_USER on um: removes the expired messages, facts and summary,
+ * adding to counts. ev must have room for um->nentities + 2 entries;
+ * returns how many were written (no values). MP_OK always: nothing
+ * allocates. */
+size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
+                           struct mp_history_item *ev, struct mp_sweep_counts *counts);
+
+/* True when um holds no summary, message or fact. */
+bool mp_lifecycle_um_empty(const struct mp_usermem *um);
+
+#endif

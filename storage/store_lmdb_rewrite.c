@@ -1,0 +1,558 @@
+/* Opening, checking and rewriting LMDB environments: the format, key and
+ * secret checks at open, compaction and offline key rotation (both copy
+ * every live record into a fresh environment built by the same open code).
+ * The records themselves are store_lmdb.c's business. */
+#include "store_lmdb_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "status.h"
+
+#define FORMAT_VERSION 2u
+#define MAP_ALIGN      (64ull << 10) /* a multiple of every page size LMDB runs on */
+#define MAX_READERS    512
+#define REWRITE_DIR    ".rewrite"
+#define REWRITE_BATCH  4096 /* records per transaction while rewriting */
+
+static const char index_label[] = "memproxy user index v1";
+
+/* ---- open ---- */
+
+static unsigned sync_flags(enum mp_store_sync sync)
+{
+    switch (sync) {
+    case MP_STORE_SYNC_META:
+        return MDB_NOMETASYNC;
+    case MP_STORE_SYNC_NONE:
+        return MDB_NOSYNC;
+    case MP_STORE_SYNC_FULL:
+    default:
+        return 0;
+    }
+}
+
+static int meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, MDB_val *v)
+{
+    MDB_val k = mp_lmdb_val(name, strlen(name));
+    return mdb_get(txn, meta, &k, v);
+}
+
+static int meta_put(MDB_txn *txn, MDB_dbi meta, const char *name, const void *p, size_t n)
+{
+    MDB_val k = mp_lmdb_val(name, strlen(name)), v = mp_lmdb_val(p, n);
+    return mdb_put(txn, meta, &k, &v, 0);
+}
+
+/* A new store: its format, key id and a fresh secret (or the one given,
+ * when a rewrite carries a store's secret over). */
+static int init_meta(struct lmdb_store *s, MDB_txn *txn, bool keep_secret)
+{
+    unsigned char b[4];
+    MDB_val k = mp_lmdb_val("secret", 6);
+    mp_codec_le_put(b, FORMAT_VERSION, 4);
+    int rc = meta_put(txn, s->meta, "format", b, 4);
+    if (rc == 0 && s->sealed) {
+        mp_codec_le_put(b, s->key.id, 4);
+        rc = meta_put(txn, s->meta, "key_id", b, 4);
+    }
+    if (rc == 0 && !keep_secret && mp_seal_random(s->secret, sizeof(s->secret)) != MP_OK)
+        rc = EIO;
+    if (rc == 0)
+        rc = mp_lmdb_put_val(s, txn, s->meta, &k, s->secret, sizeof(s->secret));
+    return rc;
+}
+
+/* An existing store: format, key and secret must agree with this build
+ * and the configured key. */
+static int check_key(struct lmdb_store *s, MDB_txn *txn, const char *path, char *err, size_t errcap)
+{
+    MDB_val v, k = mp_lmdb_val("secret", 6);
+    struct mp_lmdb_plain pv;
+    int rc = meta_get(txn, s->meta, "key_id", &v);
+    bool has_id = rc == 0 && v.mv_size == 4;
+    uint32_t id = has_id ? (uint32_t)mp_codec_le_get(v.mv_data, 4) : 0;
+    if (has_id && !s->sealed) {
+        snprintf(err, errcap,
+                 "LMDB store %s is encrypted (key id %08x): set [storage] encryption_key_file",
+                 path, id);
+        return MP_EIO;
+    }
+    if (!has_id && s->sealed) {
+        snprintf(err, errcap,
+                 "LMDB store %s holds data in clear: encrypt it first with "
+                 "'memproxy --rotate-key NEW_KEY_FILE' (without encryption_key_file set)",
+                 path);
+        return MP_EIO;
+    }
+    if (has_id && id != s->key.id) {
+        snprintf(err, errcap,
+                 "LMDB store %s is encrypted with key id %08x; the configured key has id %08x "
+                 "(wrong key file?)",
+                 path, id, s->key.id);
+        return MP_EIO;
+    }
+    rc = meta_get(txn, s->meta, "secret", &v);
+    if (rc == 0)
+        rc = mp_lmdb_open_val(s, s->meta, &k, &v, &pv);
+    if (rc == MP_OK && pv.n != sizeof(s->secret))
+        rc = MP_EIO;
+    if (rc == MP_OK)
+        memcpy(s->secret, pv.p, sizeof(s->secret));
+    if (rc == MP_OK || rc == MP_EIO)
+        mp_lmdb_plain_done(&pv);
+    if (rc != MP_OK) {
+        snprintf(err, errcap, "cannot read the secret of LMDB store %s%s", path,
+                 s->sealed ? ": wrong encryption key, or the store is damaged" : "");
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
+static int check_meta(struct lmdb_store *s, MDB_txn *txn, const char *path, bool keep_secret,
+                      char *err, size_t errcap)
+{
+    MDB_val v;
+    int rc = meta_get(txn, s->meta, "format", &v);
+    if (rc == MDB_NOTFOUND) {
+        rc = init_meta(s, txn, keep_secret);
+        if (rc != 0) {
+            snprintf(err, errcap, "cannot initialize LMDB store %s: %s", path,
+                     rc == EIO ? "no random bytes" : mdb_strerror(rc));
+            return MP_EIO;
+        }
+    } else if (rc != 0 || v.mv_size != 4) {
+        snprintf(err, errcap, "LMDB store %s has a corrupt format record", path);
+        return MP_EIO;
+    } else {
+        uint64_t version = mp_codec_le_get(v.mv_data, 4);
+        if (version != FORMAT_VERSION) {
+            snprintf(err, errcap,
+                     "LMDB store %s has record format version %llu; this build reads version %u",
+                     path, (unsigned long long)version, FORMAT_VERSION);
+            return MP_EIO;
+        }
+        if (check_key(s, txn, path, err, errcap) != MP_OK)
+            return MP_EIO;
+    }
+    mp_seal_hmac(s->secret, index_label, sizeof(index_label) - 1, s->index_key);
+    return MP_OK;
+}
+
+static int open_dbs(struct lmdb_store *s, const char *path, bool keep_secret, char *err,
+                    size_t errcap)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "users", MDB_CREATE, &s->users);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "history", MDB_CREATE, &s->history);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "jobs", MDB_CREATE, &s->jobs);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "idem", MDB_CREATE, &s->idem);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot open LMDB databases in %s: %s", path, mdb_strerror(rc));
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+        return MP_EIO;
+    }
+    if (check_meta(s, txn, path, keep_secret, err, errcap) != MP_OK) {
+        mdb_txn_abort(txn);
+        return MP_EIO;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot initialize LMDB store %s: %s", path, mdb_strerror(rc));
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
+static uint64_t align_up(uint64_t v)
+{
+    return (v + MAP_ALIGN - 1) / MAP_ALIGN * MAP_ALIGN;
+}
+
+/* map_size 0: 16 MiB; map_size_max 0: 64 x map_size; never below map_size. */
+void mp_lmdb_map_sizes(const struct mp_store_options *opts, uint64_t *size, uint64_t *max)
+{
+    const uint64_t cap = (uint64_t)(SIZE_MAX / 2) / MAP_ALIGN * MAP_ALIGN;
+    *size = opts->map_size > 0 ? align_up(opts->map_size) : MP_LMDB_DEFAULT_MAP_SIZE;
+    if (*size > cap)
+        *size = cap;
+    *max = opts->map_size_max;
+    if (*max == 0)
+        *max = *size <= cap / 64 ? *size * 64 : cap;
+    *max = *max > cap ? cap : *max / MAP_ALIGN * MAP_ALIGN;
+    if (*max < *size)
+        *max = *size;
+}
+
+static int init_locks(struct lmdb_store *s)
+{
+    pthread_rwlockattr_t attr;
+    int rc = pthread_rwlockattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&s->resize_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_mutex_init(&s->write_lock, NULL);
+    if (rc != 0)
+        pthread_rwlock_destroy(&s->resize_lock);
+    return rc;
+}
+
+int mp_lmdb_open_env(struct lmdb_store *s, const char *path, uint64_t size, bool keep_secret,
+                     char *err, size_t errcap)
+{
+    int dead = 0;
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, (size_t)size);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, MAX_READERS);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, 8);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, path, MDB_NOTLS | sync_flags(s->sync), 0600);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot open LMDB environment %s: %s", path, mdb_strerror(rc));
+        return MP_EIO;
+    }
+    mdb_reader_check(s->env, &dead); /* slots left by crashed processes */
+    if (mdb_env_get_maxkeysize(s->env) < MP_LMDB_HIST_KEY_MAX) {
+        snprintf(err, errcap, "LMDB at %s allows keys of %d bytes, memproxy needs %d", path,
+                 mdb_env_get_maxkeysize(s->env), MP_LMDB_HIST_KEY_MAX);
+        return MP_EIO;
+    }
+    return open_dbs(s, path, keep_secret, err, errcap);
+}
+
+void mp_lmdb_close(struct mp_store *store)
+{
+    struct lmdb_store *s = (struct lmdb_store *)store;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->resize_lock);
+    pthread_mutex_destroy(&s->write_lock);
+    mp_seal_key_wipe(&s->key);
+    free(s);
+}
+
+/* A store struct with its locks, not opened yet. */
+struct lmdb_store *mp_lmdb_new_store(const char *path, enum mp_store_sync sync,
+                                     const struct mp_seal_key *key)
+{
+    struct lmdb_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    if (init_locks(s) != 0 || strlen(path) >= sizeof(s->path)) {
+        free(s);
+        return NULL;
+    }
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    s->sync = sync;
+    s->sealed = key != NULL;
+    if (key != NULL)
+        s->key = *key;
+    return s;
+}
+
+/* ---- rewrite: compaction and key rotation ----
+ * Every live record is copied into a fresh environment (resealed under the
+ * destination's key, user keys hashed when a clear store gets a key), then
+ * mdb_env_copy2(MDB_CP_COMPACT) writes that one out without free pages, and
+ * the result replaces data.mdb. Freed pages of the old file, which may
+ * still hold erased text, are never copied; nothing of them survives the
+ * rename. */
+
+enum key_shape { KEY_OPAQUE, KEY_USER, KEY_USER_PREFIXED };
+
+struct rewrite {
+    struct lmdb_store *src, *dst;
+    MDB_txn *rtxn, *wtxn;
+    size_t pending;
+    char *err;
+    size_t errcap;
+};
+
+/* dir + "/" + name into out[0..PATH_MAX): false when it does not fit. */
+static bool join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    return n >= 0 && n < PATH_MAX;
+}
+
+static void remove_env_dir(const char *dir)
+{
+    char p[PATH_MAX];
+    if (join(p, dir, "data.mdb"))
+        unlink(p);
+    if (join(p, dir, "lock.mdb"))
+        unlink(p);
+    rmdir(dir);
+}
+
+void mp_lmdb_remove_leftovers(const char *path)
+{
+    char p[PATH_MAX];
+    if (join(p, path, REWRITE_DIR))
+        remove_env_dir(p);
+    if (join(p, path, REWRITE_DIR "-build"))
+        remove_env_dir(p);
+}
+
+/* The destination's key for a source key of the given shape: n bytes to out. */
+static size_t map_key(const struct rewrite *r, enum key_shape shape, const MDB_val *k,
+                      unsigned char *out)
+{
+    const unsigned char *p = k->mv_data;
+    bool hash = !r->src->sealed && r->dst->sealed;
+    if (shape == KEY_OPAQUE || !hash) {
+        memcpy(out, p, k->mv_size);
+        return k->mv_size;
+    }
+    if (shape == KEY_USER)
+        return mp_lmdb_phys_user(r->dst, (const char *)p, k->mv_size, out);
+    size_t ulen = (size_t)mp_codec_be_get(p, 2);
+    size_t n = mp_lmdb_user_prefix(r->dst, out, (const char *)p + 2, ulen);
+    memcpy(out + n, p + 2 + ulen, k->mv_size - 2 - ulen);
+    return n + k->mv_size - 2 - ulen;
+}
+
+static int commit_batch(struct rewrite *r, bool again)
+{
+    int rc = mdb_txn_commit(r->wtxn);
+    r->wtxn = NULL;
+    r->pending = 0;
+    if (rc == 0 && again)
+        rc = mdb_txn_begin(r->dst->env, NULL, 0, &r->wtxn);
+    if (rc != 0)
+        snprintf(r->err, r->errcap, "rewriting the store: %s", mdb_strerror(rc));
+    return rc == 0 ? MP_OK : rc == MDB_MAP_FULL ? MP_ETOOBIG : MP_EIO;
+}
+
+static int copy_record(struct rewrite *r, MDB_dbi sdbi, MDB_dbi ddbi, enum key_shape shape,
+                       const MDB_val *k, const MDB_val *v)
+{
+    unsigned char kb[512];
+    struct mp_lmdb_plain pv;
+    if (k->mv_size > sizeof(kb) - 64 ||
+        (shape == KEY_USER_PREFIXED &&
+         (k->mv_size < 2 || mp_codec_be_get(k->mv_data, 2) + 2 > k->mv_size)))
+        return MP_EIO;
+    MDB_val nk = mp_lmdb_val(kb, map_key(r, shape, k, kb));
+    int rc = mp_lmdb_open_val(r->src, sdbi, k, v, &pv);
+    if (rc == MP_OK) {
+        int mrc = mp_lmdb_put_val(r->dst, r->wtxn, ddbi, &nk, pv.p, pv.n);
+        rc = mrc == 0 ? MP_OK : mrc == MDB_MAP_FULL ? MP_ETOOBIG : MP_EIO;
+    }
+    mp_lmdb_plain_done(&pv);
+    if (rc == MP_OK && ++r->pending == REWRITE_BATCH)
+        rc = commit_batch(r, true);
+    return rc;
+}
+
+static int copy_db(struct rewrite *r, MDB_dbi sdbi, MDB_dbi ddbi, enum key_shape shape)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int status = MP_OK;
+    if (mdb_cursor_open(r->rtxn, sdbi, &c) != 0)
+        return MP_EIO;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    for (; status == MP_OK && rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        status = copy_record(r, sdbi, ddbi, shape, &k, &v);
+    mdb_cursor_close(c);
+    if (status == MP_OK && rc != MDB_NOTFOUND)
+        status = MP_EIO;
+    if (status != MP_OK && r->err[0] == '\0')
+        snprintf(r->err, r->errcap, "rewriting the store: a record could not be copied%s",
+                 status == MP_ETOOBIG ? " (map full)" : "");
+    return status;
+}
+
+static int copy_all(struct rewrite *r)
+{
+    MDB_val v;
+    int status = MP_OK;
+    if (meta_get(r->rtxn, r->src->meta, "next_job", &v) == 0 &&
+        meta_put(r->wtxn, r->dst->meta, "next_job", v.mv_data, v.mv_size) != 0)
+        status = MP_EIO;
+    if (status == MP_OK)
+        status = copy_db(r, r->src->users, r->dst->users, KEY_USER);
+    if (status == MP_OK)
+        status = copy_db(r, r->src->history, r->dst->history, KEY_USER_PREFIXED);
+    if (status == MP_OK)
+        status = copy_db(r, r->src->idem, r->dst->idem, KEY_USER_PREFIXED);
+    if (status == MP_OK)
+        status = copy_db(r, r->src->jobs, r->dst->jobs, KEY_OPAQUE);
+    if (status == MP_OK)
+        status = commit_batch(r, false);
+    return status;
+}
+
+/* Writes src's live records, under key (NULL: clear), to out_dir/data.mdb
+ * without free pages. The caller holds src's write_lock (no writes). */
+static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const char *out_dir,
+                   char *err, size_t errcap)
+{
+    char build[PATH_MAX];
+    MDB_envinfo info;
+    struct rewrite r = {.src = src, .err = err, .errcap = errcap};
+    int status = MP_EIO;
+    err[0] = '\0';
+    if (!join(build, src->path, REWRITE_DIR "-build"))
+        return MP_EIO;
+    remove_env_dir(build);
+    remove_env_dir(out_dir);
+    r.dst = mp_lmdb_new_store(build, MP_STORE_SYNC_NONE, key);
+    if (r.dst == NULL || mkdir(build, 0700) != 0 || mkdir(out_dir, 0700) != 0 ||
+        mdb_env_info(src->env, &info) != 0) {
+        snprintf(err, errcap, "cannot prepare %s: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    memcpy(r.dst->secret, src->secret, sizeof(src->secret)); /* ids keep their hashes */
+    if (mp_lmdb_open_env(r.dst, build, align_up((uint64_t)info.me_mapsize * 2), true, err,
+                         errcap) != MP_OK)
+        goto out;
+    /* A read of src, like any other, holds resize_lock shared: a reader
+     * adopting another process's map size must not resize under it. */
+    pthread_rwlock_rdlock(&src->resize_lock);
+    if (mdb_txn_begin(src->env, NULL, MDB_RDONLY, &r.rtxn) == 0 &&
+        mdb_txn_begin(r.dst->env, NULL, 0, &r.wtxn) == 0)
+        status = copy_all(&r);
+    else
+        snprintf(err, errcap, "cannot begin the rewrite of %s", src->path);
+    if (r.rtxn != NULL)
+        mdb_txn_abort(r.rtxn);
+    pthread_rwlock_unlock(&src->resize_lock);
+    if (status == MP_OK && mdb_env_copy2(r.dst->env, out_dir, MDB_CP_COMPACT) != 0) {
+        snprintf(err, errcap, "cannot write the compacted copy to %s", out_dir);
+        status = MP_EIO;
+    }
+out:
+    if (r.wtxn != NULL)
+        mdb_txn_abort(r.wtxn);
+    if (r.dst != NULL)
+        mp_lmdb_close(&r.dst->base);
+    remove_env_dir(build);
+    if (status != MP_OK)
+        remove_env_dir(out_dir);
+    return status;
+}
+
+/* Readies the new file for the swap: it takes the old one's permissions
+ * (mdb_env_copy2() creates it 0666 less the umask: a store of personal
+ * data must not become world-readable by being compacted) and reaches the
+ * disk before the rename, so that a crash finds one whole file or the
+ * other. */
+static int settle(const char *from, const char *to, enum mp_store_sync sync)
+{
+    struct stat st;
+    mode_t mode = stat(to, &st) == 0 ? (st.st_mode & 0777) : 0600;
+    int fd = open(from, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return MP_EIO;
+    bool ok = fchmod(fd, mode) == 0 && (sync == MP_STORE_SYNC_NONE || fsync(fd) == 0);
+    close(fd);
+    return ok ? MP_OK : MP_EIO;
+}
+
+static void sync_dir(const char *dir, enum mp_store_sync sync)
+{
+    int fd = sync == MP_STORE_SYNC_NONE ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    fsync(fd); /* the rename; at worst a crash brings back the old file */
+    close(fd);
+}
+
+/* Replaces data.mdb with out_dir/data.mdb while no transaction runs, then
+ * reopens (reopen) the environment. */
+static int swap_in(struct lmdb_store *s, const char *out_dir, bool reopen, char *err, size_t errcap)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    MDB_envinfo info;
+    int status = MP_OK;
+    if (!join(from, out_dir, "data.mdb") || !join(to, s->path, "data.mdb"))
+        return MP_EIO;
+    if (settle(from, to, s->sync) != MP_OK) {
+        snprintf(err, errcap, "cannot write %s: %s", from, strerror(errno));
+        remove_env_dir(out_dir);
+        return MP_EIO;
+    }
+    pthread_rwlock_wrlock(&s->resize_lock);
+    uint64_t size = mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : MP_LMDB_DEFAULT_MAP_SIZE;
+    mdb_env_close(s->env);
+    s->env = NULL;
+    if (rename(from, to) != 0) {
+        snprintf(err, errcap, "cannot replace %s: %s", to, strerror(errno));
+        status = MP_EIO;
+    }
+    sync_dir(s->path, s->sync);
+    remove_env_dir(out_dir);
+    if (reopen && mp_lmdb_open_env(s, s->path, size, false, err, errcap) != MP_OK) {
+        if (s->env != NULL)
+            mdb_env_close(s->env);
+        s->env = NULL;
+        status = MP_EIO;
+    }
+    pthread_rwlock_unlock(&s->resize_lock);
+    return status;
+}
+
+int mp_lmdb_compact(struct mp_store *store, char *err, size_t errcap)
+{
+    struct lmdb_store *s = (struct lmdb_store *)store;
+    char out_dir[PATH_MAX];
+    if (!join(out_dir, s->path, REWRITE_DIR))
+        return MP_EIO;
+    pthread_mutex_lock(&s->write_lock);
+    int status =
+        s->env != NULL ? rewrite(s, s->sealed ? &s->key : NULL, out_dir, err, errcap) : MP_EIO;
+    if (status == MP_OK)
+        status = swap_in(s, out_dir, true, err, errcap);
+    pthread_mutex_unlock(&s->write_lock);
+    return status;
+}
+
+int mp_store_rekey_lmdb(const struct mp_store_options *opts, const struct mp_seal_key *new_key,
+                        char *err, size_t errcap)
+{
+    struct mp_store *store = NULL;
+    char out_dir[PATH_MAX];
+    if (new_key == NULL) { /* a clear result would keep hashed user keys: unreadable */
+        snprintf(err, errcap, "no new key to rewrite %s under", opts->path);
+        return MP_EIO;
+    }
+    int status = mp_store_open_lmdb(opts, &store, err, errcap);
+    if (status != MP_OK)
+        return MP_EIO;
+    struct lmdb_store *s = (struct lmdb_store *)store;
+    status =
+        join(out_dir, s->path, REWRITE_DIR) ? rewrite(s, new_key, out_dir, err, errcap) : MP_EIO;
+    if (status == MP_OK)
+        status = swap_in(s, out_dir, false, err, errcap);
+    mp_store_free(store);
+    if (status != MP_OK)
+        return MP_EIO;
+    struct mp_store_options check = *opts;
+    check.key = new_key; /* proves the result opens with the new key */
+    status = mp_store_open_lmdb(&check, &store, err, errcap);
+    mp_store_free(store);
+    return status == MP_OK ? MP_OK : MP_EIO;
+}
