@@ -335,17 +335,18 @@ void mp_server_free(struct mp_server *s)
     }
     /* after the workers: their last turns are in its inbox, applied now */
     mp_memworker_free(s->memworker);
-    if (s->admin_loop.base != NULL) {
-        mp_conn_close_all(&s->admin_loop);
-        /* the worker's last replies to admin calls (now orphaned) free them */
-        event_base_loop(s->admin_loop.base, EVLOOP_NONBLOCK);
-        mp_loop_cleanup(&s->admin_loop);
-    }
     struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
                               s->sig_hup,  s->drain_deadline, s->drain_poll};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
         if (events[i] != NULL)
             event_free(events[i]);
+    }
+    if (s->admin_loop.base != NULL) {
+        mp_conn_close_all(&s->admin_loop);
+        /* with the server's own events gone, one pass delivers the memory
+         * worker's last replies, which free the (now orphaned) admin calls */
+        event_base_loop(s->admin_loop.base, EVLOOP_NONBLOCK);
+        mp_loop_cleanup(&s->admin_loop);
     }
     if (s->admin_fd >= 0)
         close(s->admin_fd);
