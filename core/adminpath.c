@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "hex.h"
 #include "status.h"
 
 #define ADMIN_PREFIX     "/admin/"
@@ -32,21 +33,10 @@ static bool span_is(struct span s, const char *want)
     return s.n == n && memcmp(s.p, want, n) == 0;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool escape_at(const char *s, size_t len, size_t i)
 {
-    return i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 &&
-           hex_value((unsigned char)s[i + 2]) >= 0;
+    return i + 2 < len && mp_hex_value((unsigned char)s[i + 1]) >= 0 &&
+           mp_hex_value((unsigned char)s[i + 2]) >= 0;
 }
 
 /* True when every '%' in s[0..len) starts a two-hex-digit escape. */
@@ -71,8 +61,8 @@ static int pct_decode(const char *s, size_t len, bool plus_space, char *dst, siz
         if (c == '%') {
             if (!escape_at(s, len, i))
                 return MP_EINVAL;
-            c = (char)(hex_value((unsigned char)s[i + 1]) * 16 +
-                       hex_value((unsigned char)s[i + 2]));
+            c = (char)(mp_hex_value((unsigned char)s[i + 1]) * 16 +
+                       mp_hex_value((unsigned char)s[i + 2]));
             i += 2;
         } else if (c == '+' && plus_space) {
             c = ' ';
@@ -164,7 +154,7 @@ static int parse_tenant(struct span v, struct mp_admin_target *t)
     if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK || n != MP_ADMIN_TENANT_LEN)
         return MP_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        if (hex_value((unsigned char)buf[i]) < 0)
+        if (mp_hex_value((unsigned char)buf[i]) < 0)
             return MP_EINVAL;
         t->tenant[i] = (char)(buf[i] >= 'A' && buf[i] <= 'F' ? buf[i] - 'A' + 'a' : buf[i]);
     }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hex.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -88,17 +89,6 @@ size_t mp_json_plain_run(const char *s, size_t len, size_t from)
     return skip_plain((const unsigned char *)s, len, from);
 }
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the 4 hex digits of a \u escape at s[i..i+4); -1 if malformed. */
 static long hex4(const unsigned char *s, size_t len, size_t i)
 {
@@ -106,7 +96,7 @@ static long hex4(const unsigned char *s, size_t len, size_t i)
     if (i > len || len - i < 4)
         return -1;
     for (size_t k = 0; k < 4; k++) {
-        int h = hex_val(s[i + k]);
+        int h = mp_hex_value(s[i + k]);
         if (h < 0)
             return -1;
         v = (v << 4) | h;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hex.h"
 #include "status.h"
 
 size_t mp_userkey_make(const unsigned char *tenant, const char *id, size_t len, char *out)
@@ -32,36 +33,14 @@ void mp_userkey_split(const char *key, size_t len, const unsigned char **tenant,
 
 void mp_userkey_tenant_hex(const unsigned char *tenant, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < MP_USERKEY_TENANT_LEN; i++) {
-        out[2 * i] = digits[tenant[i] >> 4];
-        out[2 * i + 1] = digits[tenant[i] & 15];
-    }
-    out[MP_USERKEY_TENANT_HEX] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    mp_hex_encode(tenant, MP_USERKEY_TENANT_LEN, out);
 }
 
 int mp_userkey_tenant_parse(const char *hex, size_t len, unsigned char *out)
 {
     unsigned char t[MP_USERKEY_TENANT_LEN];
-    if (len != MP_USERKEY_TENANT_HEX)
+    if (len != MP_USERKEY_TENANT_HEX || mp_hex_decode(hex, sizeof(t), t) != MP_OK)
         return MP_EINVAL;
-    for (size_t i = 0; i < MP_USERKEY_TENANT_LEN; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return MP_EINVAL;
-        t[i] = (unsigned char)(hi << 4 | lo);
-    }
     memcpy(out, t, sizeof(t));
     return MP_OK;
 }

@@ -13,6 +13,7 @@
 #include "chatreq.h"
 #include "clock.h"
 #include "completion.h"
+#include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
 #include "memworker.h"
@@ -43,14 +44,6 @@ static int user_id(const struct mp_config *cfg, const struct mp_http_request_hea
     return rc;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* X-User-Signature must be 64 hex digits of HMAC-SHA256(key, id). */
 static bool signature_ok(const struct mp_config *cfg, const struct mp_http_request_head *head,
                          const char *id, size_t len)
@@ -58,14 +51,8 @@ static bool signature_ok(const struct mp_config *cfg, const struct mp_http_reque
     const char *key = cfg->security.user_signature_key;
     const struct mp_http_header *h = mp_http_find_header(head, "x-user-signature", 16);
     unsigned char want[32], got[32];
-    if (h == NULL || h->value_len != 64)
+    if (h == NULL || h->value_len != 64 || mp_hex_decode(h->value, sizeof(got), got) != MP_OK)
         return false;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hex_nibble(h->value[2 * i]), lo = hex_nibble(h->value[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        got[i] = (unsigned char)(hi << 4 | lo);
-    }
     unsigned int n = 0;
     HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, len, want, &n);
     return n == 32 && CRYPTO_memcmp(want, got, 32) == 0;

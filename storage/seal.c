@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "status.h"
 
 #define VERSION   1
@@ -82,33 +83,6 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static bool decode_hex(const unsigned char *s, unsigned char out[MP_SEAL_KEY_LEN])
-{
-    for (size_t i = 0; i < MP_SEAL_KEY_LEN; i++) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
-}
-
 static int b64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') {
@@ -164,7 +138,7 @@ static int decode_text(const unsigned char *s, size_t n, size_t len,
                        unsigned char out[MP_SEAL_KEY_LEN], char *why, size_t whycap)
 {
     if (n == 2 * MP_SEAL_KEY_LEN) {
-        if (decode_hex(s, out)) {
+        if (mp_hex_decode((const char *)s, MP_SEAL_KEY_LEN, out) == MP_OK) {
             return MP_OK;
         }
         say(why, whycap, "key material is 64 characters but not 64 hex digits");

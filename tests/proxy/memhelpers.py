@@ -635,3 +635,27 @@ class ScriptedUpstream:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class ScriptedProxyCase(harness.ProxyTestCase):
+    """One memproxy per class in hybrid mode against a ScriptedUpstream
+    (cls.llm); SECTIONS adds config sections (e.g. governance)."""
+
+    SECTIONS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.llm = ScriptedUpstream()
+        try:
+            cls.proxy = harness.Proxy(cls.llm.base_url, memory={'mode': 'hybrid'},
+                                      sections=cls.SECTIONS).start()
+        except BaseException:
+            cls.llm.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.proxy.stop()
+        cls.llm.stop()
+        if problems:
+            raise AssertionError('teardown: ' + '\n'.join(problems))

@@ -276,26 +276,11 @@ class PiiModes(mh.MemCase):
                          'the address is in the storage files')
 
 
-class PiiDropExtracted(harness.ProxyTestCase):
+class PiiDropExtracted(mh.ScriptedProxyCase):
     """drop mode against an extractor that calls a fact personal data
     (a scripted upstream: the value has no span the detectors know)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.llm = mh.ScriptedUpstream()
-        try:
-            cls.proxy = harness.Proxy(cls.llm.base_url, memory={'mode': 'hybrid'},
-                                      sections={'governance': {'pii_mode': 'drop'}}).start()
-        except BaseException:
-            cls.llm.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        problems = cls.proxy.stop()
-        cls.llm.stop()
-        if problems:
-            raise AssertionError('teardown: ' + '\n'.join(problems))
+    SECTIONS = {'governance': {'pii_mode': 'drop'}}
 
     def test_drop_mode_drops_fact_the_extractor_flags(self):
         user = canary('dropx')

@@ -542,26 +542,10 @@ def extraction_answer(pairs):
                       ensure_ascii=False)
 
 
-class Poisoning(harness.ProxyTestCase):
+class Poisoning(mh.ScriptedProxyCase):
     """memproxy against a scripted upstream whose extraction answers carry
     forged delimiters, role tags, instructions, control characters and an
     oversized value next to valid facts, some not in English."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.llm = mh.ScriptedUpstream()
-        try:
-            cls.proxy = harness.Proxy(cls.llm.base_url, memory={'mode': 'hybrid'}).start()
-        except BaseException:
-            cls.llm.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        problems = cls.proxy.stop()
-        cls.llm.stop()
-        if problems:
-            raise AssertionError('teardown: ' + '\n'.join(problems))
 
     def poisoned_user(self):
         user = canary('poison')
