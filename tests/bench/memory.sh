@@ -8,8 +8,11 @@
 #                              [--duration SEC] [--rounds N] [--users-big N]
 #                              [--active-users N] [--sync full|meta|none]
 #                              [--perf] [--no-pin] [--strict] [--keep-tmp]
+#                              [--encrypt]
 # --short: 1k vs 100k users, 1 round of 2 s runs (CI smoke, not the 1M goal);
 # --long: 1k vs 1M users, medians of 5 rounds of 3 s runs.
+# --encrypt: the stores are encrypted at rest ([storage] encryption_key_file;
+#   populated in clear, then memproxy --rotate-key), to price AES-256-GCM.
 # Exit: 0 valid run, 1 setup error, 2 invalid run (a target failed, wrk saw
 #       errors), 3 valid run but a goal missed (only with --strict).
 
@@ -33,6 +36,7 @@ store_sync=full
 pin=1
 strict=0
 keep_tmp=0
+encrypt=0
 do_perf=0
 
 usage() {
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
     --no-pin) pin=0 ;;
     --strict) strict=1 ;;
     --keep-tmp) keep_tmp=1 ;;
+    --encrypt) encrypt=1 ;;
     -h | --help)
         usage
         exit 0
@@ -362,9 +367,18 @@ populate() {
     for kv in ${line#POPULATE }; do
         pop[$name,${kv%%=*}]=${kv#*=}
     done
+    if [ "$encrypt" = 1 ]; then
+        printf '[storage]\npath = %s\n' "$tmp/store-$name" >"$tmp/rotate-$name.ini"
+        "$memproxy_bin" -c "$tmp/rotate-$name.ini" --rotate-key "$key_file" \
+            >"$tmp/rotate-$name.out" 2>&1 || die "encrypting the $name store failed: $(tail -n 3 "$tmp/rotate-$name.out")"
+    fi
     pop[$name,du]=$(du -sb "$tmp/store-$name" 2>/dev/null | awk '{ print $1 }')
     say "$name store: ${pop[$name,seconds]} s, $(fmt_bytes "${pop[$name,du]}") on disk"
 }
+key_file=$tmp/store.key
+if [ "$encrypt" = 1 ]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
+fi
 populate small "$users_small"
 populate big "$users_big"
 # The 64-connection rows get their own instance and store: a burst of 64
@@ -406,6 +420,7 @@ mode = $mmode
 [storage]
 path = $store
 sync = $store_sync
+$([ "$encrypt" = 1 ] && echo "encryption_key_file = $key_file")
 
 [log]
 level = warn
@@ -710,7 +725,7 @@ report=$tmp/report.md
     fi
     echo
     echo "POST $url_path, 1 KB body (post.lua's), non-streaming; the fake upstream answers a small chat.completion and plays the LLM for memory jobs."
-    echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000), [storage] sync = $store_sync. One memproxy process per row group, each on its own store: (a), (b), (c), and (d) on a second store like (c)'s."
+    echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000), [storage] sync = $store_sync, encryption at rest $([ "$encrypt" = 1 ] && echo on || echo off). One memproxy process per row group, each on its own store: (a), (b), (c), and (d) on a second store like (c)'s."
     echo "Hit user \`$hit_user\`: 50 facts, a 150-word summary, 15 buffered messages (more than the budget holds: the injection is cut to it). Other users: 3 facts, a 20-word summary, 4 messages."
     echo
     echo "| row | store (users) | user | X-Memory | conns | p50 µs | p99 µs | req/s | memproxy CPU | CPU µs/req | injected tokens | other load | errors |"
