@@ -8,152 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "status.h"
 #include "store.h"
+#include "store_fixture.h"
 
 Suite *mp_test_suite(void);
 
-#define U(s) (s), (sizeof(s) - 1)
-#define MEM  0
-#define LMDB 1
-
-static char tmpdir[64];
-static struct mp_store_options opts;
-
 /* ---- helpers ---- */
 
-static struct mp_store *open_existing(void)
-{
-    struct mp_store *store = NULL;
-    char err[256] = "";
-    int rc = mp_store_open_lmdb(&opts, &store, err, sizeof(err));
-    ck_assert_msg(rc == MP_OK, "open: %s", err);
-    return store;
-}
-
-static struct mp_store *open_sized(int which, uint64_t map, uint64_t max)
-{
-    struct mp_store *store = NULL;
-    if (which == MEM) {
-        ck_assert_int_eq(mp_store_open_mem(&store), MP_OK);
-        return store;
-    }
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/mp_store_test_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    opts = (struct mp_store_options){
-        .path = tmpdir, .map_size = map, .map_size_max = max, .sync = MP_STORE_SYNC_NONE};
-    return open_existing();
-}
-
-static struct mp_store *open_backend(int which)
-{
-    return open_sized(which, 1 << 20, 0);
-}
-
-/* LMDB: close and open again (what survives is what is on disk). */
-static struct mp_store *reopen(struct mp_store *store, int which)
-{
-    if (which == MEM)
-        return store;
-    mp_store_free(store);
-    return open_existing();
-}
-
-static void remove_dir(void)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "%s/data.mdb", tmpdir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", tmpdir);
-    unlink(path);
-    ck_assert_int_eq(rmdir(tmpdir), 0);
-}
-
-static void close_backend(struct mp_store *store, int which)
-{
-    mp_store_free(store);
-    if (which == LMDB)
-        remove_dir();
-}
-
-/* The op's result when the apply succeeded, else the apply's error. */
-static int apply1(struct mp_store *store, struct mp_op *op)
-{
-    int rc = mp_store_apply(store, op, 1);
-    return rc == MP_OK ? op->result : rc;
-}
-
-static struct mp_mem_message msg(enum mp_role role, const char *text, int64_t at)
-{
-    struct mp_mem_message m = {.role = role, .at_ms = at};
-    m.content = (char *)text;
-    m.content_len = strlen(text);
-    snprintf(m.request_id, sizeof(m.request_id), "req-%lld", (long long)at);
-    return m;
-}
-
-static struct mp_op turn_op(const char *user, size_t ulen, uint8_t idem,
-                            const struct mp_mem_message *m, size_t n)
-{
-    struct mp_op op = {.kind = MP_OP_RECORD_TURN, .user = user, .user_len = ulen, .now_ms = 1};
-    op.u.turn.messages = m;
-    op.u.turn.nmessages = n;
-    memset(op.u.turn.idem_key, idem, MP_IDEM_KEY_LEN);
-    return op;
-}
-
-/* Records a user message and the assistant's reply as one turn. */
-static int turn(struct mp_store *store, const char *user, size_t ulen, uint8_t idem,
-                const char *said, const char *reply, int64_t at)
-{
-    struct mp_mem_message m[2] = {msg(MP_ROLE_USER, said, at), msg(MP_ROLE_ASSISTANT, reply, at)};
-    struct mp_op op = turn_op(user, ulen, idem, m, 2);
-    return apply1(store, &op);
-}
-
-static struct mp_op upsert_op(const char *user, size_t ulen, const char *key, const char *value,
-                              enum mp_trust trust, int64_t observed)
-{
-    struct mp_op op = {.kind = MP_OP_UPSERT_ENTITY, .user = user, .user_len = ulen};
-    op.now_ms = observed + 5;
-    snprintf(op.u.entity.key, sizeof(op.u.entity.key), "%s", key);
-    op.u.entity.value = (char *)value;
-    op.u.entity.value_len = strlen(value);
-    op.u.entity.confidence = 0.75;
-    op.u.entity.observed_at_ms = observed;
-    op.u.entity.trust = trust;
-    op.u.entity.source_role = MP_ROLE_USER;
-    snprintf(op.u.entity.request_id, sizeof(op.u.entity.request_id), "req-%lld",
-             (long long)observed);
-    snprintf(op.u.entity.model, sizeof(op.u.entity.model), "%s",
-             trust >= MP_TRUST_CORRECTED ? "" : "extractor-1");
-    return op;
-}
-
-static int upsert(struct mp_store *store, const char *user, size_t ulen, const char *key,
-                  const char *value, enum mp_trust trust, int64_t observed)
-{
-    struct mp_op op = upsert_op(user, ulen, key, value, trust, observed);
-    return apply1(store, &op);
-}
-
+/* The user deletes the fact key at `now`: fx_apply1()'s answer. */
 static int del_entity(struct mp_store *store, const char *user, size_t ulen, const char *key,
                       int64_t now)
 {
-    struct mp_op op = {.kind = MP_OP_DELETE_ENTITY, .user = user, .user_len = ulen, .now_ms = now};
-    op.actor = MP_ACTOR_USER;
-    snprintf(op.u.key, sizeof(op.u.key), "%s", key);
-    return apply1(store, &op);
-}
-
-static struct mp_history *history(struct mp_store *store, const char *user, size_t ulen)
-{
-    struct mp_history *h = NULL;
-    ck_assert_int_eq(mp_store_history(store, user, ulen, &h), MP_OK);
-    ck_assert_ptr_nonnull(h);
-    return h;
+    struct mp_op op = fx_delete_op(user, ulen, key, MP_ACTOR_USER, now);
+    return fx_apply1(store, &op);
 }
 
 /* Asserts history entry i exactly: its seq, event, actor, fact key,
@@ -174,47 +43,14 @@ static void fact_entry_is(const struct mp_history *h, size_t i, uint64_t seq,
     ck_assert_uint_eq(it->entity.value_len, strlen(value));
 }
 
-static struct mp_job job_for(const char *user, size_t ulen, enum mp_job_kind kind, uint64_t seq)
-{
-    struct mp_job j = {.kind = kind, .through_seq = seq, .from_seq = seq - 1, .created_ms = 7};
-    memcpy(j.user, user, ulen);
-    j.user_len = ulen;
-    return j;
-}
-
-static uint64_t add_job(struct mp_store *store, struct mp_job j)
-{
-    struct mp_op op = {.kind = MP_OP_ADD_JOB};
-    op.u.job = j;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    return op.u.job.id;
-}
-
-static struct mp_usermem *get(struct mp_store *store, const char *user, size_t ulen)
-{
-    struct mp_usermem *um = NULL;
-    ck_assert_int_eq(mp_store_get(store, user, ulen, &um), MP_OK);
-    ck_assert_ptr_nonnull(um);
-    return um;
-}
-
-static const char *entity_value(const struct mp_usermem *um, const char *key)
-{
-    for (size_t i = 0; i < um->nentities; i++) {
-        if (strcmp(um->entities[i].key, key) == 0)
-            return um->entities[i].value;
-    }
-    return NULL;
-}
-
 /* ---- basics ---- */
 
 START_TEST(test_store_open_ping_close)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(mp_store_ping(store), MP_OK);
     ck_assert_str_eq(mp_store_backend(store), _i == MEM ? "mem" : "lmdb");
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -227,24 +63,24 @@ END_TEST
 
 START_TEST(test_store_get_unknown_user_is_notfound)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     struct mp_usermem *um = (struct mp_usermem *)&um; /* untouched on a miss */
     ck_assert_int_eq(mp_store_get(store, U("nobody"), &um), MP_NOTFOUND);
     ck_assert_ptr_eq(um, (struct mp_usermem *)&um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_get_rejects_bad_user_key)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     char big[MP_USER_KEY_MAX + 1];
     struct mp_usermem *um = NULL;
     memset(big, 'u', sizeof(big));
     ck_assert_int_eq(mp_store_get(store, "", 0, &um), MP_EINVAL);
     ck_assert_int_eq(mp_store_get(store, big, sizeof(big), &um), MP_EINVAL);
     ck_assert_int_eq(mp_store_get(store, big, MP_USER_KEY_MAX, &um), MP_NOTFOUND);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -252,21 +88,21 @@ END_TEST
 
 START_TEST(test_store_record_turn_assigns_increasing_seqs)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_mem_message m[3] = {msg(MP_ROLE_USER, "my name is Ada", 100),
-                                  msg(MP_ROLE_USER, "I use ChromaDB", 100),
-                                  msg(MP_ROLE_ASSISTANT, "Noted, Ada.", 100)};
-    struct mp_op op = turn_op(U("alice"), 1, m, 3);
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[3] = {fx_msg(MP_ROLE_USER, "my name is Ada", 100),
+                                  fx_msg(MP_ROLE_USER, "I use ChromaDB", 100),
+                                  fx_msg(MP_ROLE_ASSISTANT, "Noted, Ada.", 100)};
+    struct mp_op op = fx_turn_op(U("alice"), 1, m, 3, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert_uint_eq(op.u.turn.first_seq, 1);
     ck_assert_uint_eq(op.u.turn.last_seq, 3);
-    op = turn_op(U("alice"), 2, m, 2);
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    op = fx_turn_op(U("alice"), 2, m, 2, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert_uint_eq(op.u.turn.first_seq, 4);
     ck_assert_uint_eq(op.u.turn.last_seq, 5);
 
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 5);
     ck_assert_uint_eq(um->next_seq, 6);
     ck_assert_ptr_null(um->summary.text);
@@ -283,45 +119,46 @@ START_TEST(test_store_record_turn_assigns_increasing_seqs)
     ck_assert_int_eq(um->messages[2].role, MP_ROLE_ASSISTANT);
     ck_assert_int_eq(um->messages[3].role, MP_ROLE_USER);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_record_turn_same_idem_key_records_nothing)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(turn(store, U("alice"), 9, "hi", "hello", 10), MP_OK);
-    struct mp_mem_message m[2] = {msg(MP_ROLE_USER, "hi", 10), msg(MP_ROLE_ASSISTANT, "x", 10)};
-    struct mp_op op = turn_op(U("alice"), 9, m, 2);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 9, "hi", "hello", 10, 1), MP_OK);
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "hi", 10),
+                                  fx_msg(MP_ROLE_ASSISTANT, "x", 10)};
+    struct mp_op op = fx_turn_op(U("alice"), 9, m, 2, 1);
     op.u.turn.first_seq = 77;
     ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);
     ck_assert_int_eq(op.result, MP_NOTFOUND);
     ck_assert_uint_eq(op.u.turn.first_seq, 77); /* not given seqs */
 
-    store = reopen(store, _i);
-    ck_assert_int_eq(turn(store, U("alice"), 9, "hi", "hello", 10), MP_NOTFOUND);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, _i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 9, "hi", "hello", 10, 1), MP_NOTFOUND);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 2);
     ck_assert_uint_eq(um->next_seq, 3);
     ck_assert_str_eq(um->messages[1].content, "hello");
     mp_usermem_free(um);
     /* The key is per user: another user may use the same bytes. */
-    ck_assert_int_eq(turn(store, U("bob"), 9, "hi", "hello", 10), MP_OK);
-    close_backend(store, _i);
+    ck_assert_int_eq(fx_turn(store, U("bob"), 9, "hi", "hello", 10, 1), MP_OK);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_record_turn_empty_content_round_trips)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(turn(store, U("alice"), 1, "", "reply", 10), MP_OK);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "", "reply", 10, 1), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 2);
     ck_assert_uint_eq(um->messages[0].content_len, 0);
     ck_assert_str_eq(um->messages[0].content, "");
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -329,22 +166,22 @@ END_TEST
 
 START_TEST(test_store_jobs_empty_list)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     struct mp_job *jobs = (struct mp_job *)&jobs;
     size_t n = 99;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(jobs);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_add_job_assigns_increasing_ids_listed_in_order)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_uint_eq(add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 2)), 1);
-    ck_assert_uint_eq(add_job(store, job_for(U("bob"), MP_JOB_SUMMARIZE, 8)), 2);
-    ck_assert_uint_eq(add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 4)), 3);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_uint_eq(fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2)), 1);
+    ck_assert_uint_eq(fx_add_job(store, fx_job_for(U("bob"), MP_JOB_SUMMARIZE, 8)), 2);
+    ck_assert_uint_eq(fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 4)), 3);
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -360,19 +197,19 @@ START_TEST(test_store_add_job_assigns_increasing_ids_listed_in_order)
     ck_assert_int_eq(jobs[1].created_ms, 7);
     ck_assert_uint_eq(jobs[2].through_seq, 4);
     free(jobs);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_done_job_removes_it)
 {
-    struct mp_store *store = open_backend(_i);
-    add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 2));
-    uint64_t id = add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 4));
-    add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 6));
+    struct mp_store *store = fx_open_backend(_i);
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2));
+    uint64_t id = fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 4));
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 6));
     struct mp_op op = {.kind = MP_OP_DONE_JOB, .u.job_id = id};
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    ck_assert_int_eq(apply1(store, &op), MP_NOTFOUND); /* already gone */
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_NOTFOUND); /* already gone */
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -380,21 +217,21 @@ START_TEST(test_store_done_job_removes_it)
     ck_assert_uint_eq(jobs[0].id, 1);
     ck_assert_uint_eq(jobs[1].id, 3);
     free(jobs);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_update_job_rewrites_it)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_job j = job_for(U("alice"), MP_JOB_EXTRACT, 2);
-    j.id = add_job(store, j);
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_job j = fx_job_for(U("alice"), MP_JOB_EXTRACT, 2);
+    j.id = fx_add_job(store, j);
     j.attempts = 3;
     j.not_before_ms = 123456789012345;
     struct mp_op op = {.kind = MP_OP_UPDATE_JOB, .u.job = j};
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     op.u.job.id = 42;
-    ck_assert_int_eq(apply1(store, &op), MP_NOTFOUND);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_NOTFOUND);
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -403,18 +240,18 @@ START_TEST(test_store_update_job_rewrites_it)
     ck_assert_uint_eq(jobs[0].attempts, 3);
     ck_assert_int_eq(jobs[0].not_before_ms, 123456789012345);
     free(jobs);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_jobs_survive_reopen_and_ids_keep_increasing)
 {
-    struct mp_store *store = open_backend(_i);
-    add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 2));
-    uint64_t id = add_job(store, job_for(U("alice"), MP_JOB_SUMMARIZE, 9));
+    struct mp_store *store = fx_open_backend(_i);
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2));
+    uint64_t id = fx_add_job(store, fx_job_for(U("alice"), MP_JOB_SUMMARIZE, 9));
     struct mp_op op = {.kind = MP_OP_DONE_JOB, .u.job_id = 1};
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    store = reopen(store, _i);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -425,25 +262,27 @@ START_TEST(test_store_jobs_survive_reopen_and_ids_keep_increasing)
     free(jobs);
     /* An id is never reused, even once every job before it is done. */
     op.u.job_id = id;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    store = reopen(store, _i);
-    ck_assert_uint_eq(add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 2)), 3);
-    close_backend(store, _i);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2)), 3);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_add_job_inherits_seqs_of_its_turn)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_mem_message m[3] = {msg(MP_ROLE_USER, "q", 1), msg(MP_ROLE_USER, "q2", 1),
-                                  msg(MP_ROLE_ASSISTANT, "a", 1)};
-    ck_assert_int_eq(turn(store, U("alice"), 1, "first", "turn", 1), MP_OK); /* seqs 1..2 */
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[3] = {fx_msg(MP_ROLE_USER, "q", 1), fx_msg(MP_ROLE_USER, "q2", 1),
+                                  fx_msg(MP_ROLE_ASSISTANT, "a", 1)};
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "first", "turn", 1, 1), MP_OK); /* seqs 1..2 */
     struct mp_op ops[4];
-    ops[0] = turn_op(U("alice"), 2, m, 3); /* seqs 3..5 */
-    ops[1] = turn_op(U("bob"), 2, m, 1);
-    ops[2] = (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = job_for(U("alice"), MP_JOB_EXTRACT, 1)};
+    ops[0] = fx_turn_op(U("alice"), 2, m, 3, 1); /* seqs 3..5 */
+    ops[1] = fx_turn_op(U("bob"), 2, m, 1, 1);
+    ops[2] =
+        (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = fx_job_for(U("alice"), MP_JOB_EXTRACT, 1)};
     ops[2].u.job.from_seq = ops[2].u.job.through_seq = 0;
-    ops[3] = (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = job_for(U("bob"), MP_JOB_SUMMARIZE, 1)};
+    ops[3] =
+        (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = fx_job_for(U("bob"), MP_JOB_SUMMARIZE, 1)};
     ops[3].u.job.from_seq = ops[3].u.job.through_seq = 0; /* SUMMARIZE: taken as given */
     ck_assert_int_eq(mp_store_apply(store, ops, 4), MP_OK);
     ck_assert_int_eq(ops[2].result, MP_OK);
@@ -457,7 +296,7 @@ START_TEST(test_store_add_job_inherits_seqs_of_its_turn)
     ck_assert_int_eq(ops[0].result, MP_NOTFOUND);
     ck_assert_int_eq(ops[2].result, MP_NOTFOUND);
 
-    store = reopen(store, _i);
+    store = fx_reopen(store, _i);
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
@@ -468,23 +307,24 @@ START_TEST(test_store_add_job_inherits_seqs_of_its_turn)
     ck_assert_int_eq(jobs[1].kind, MP_JOB_SUMMARIZE);
     ck_assert_uint_eq(jobs[1].through_seq, 0);
     free(jobs);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_add_job_without_its_turn_is_einval)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_mem_message m[1] = {msg(MP_ROLE_USER, "q", 1)};
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, "q", 1)};
     struct mp_op ops[2];
-    ops[0] = turn_op(U("bob"), 1, m, 1); /* another user's turn does not count */
-    ops[1] = (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = job_for(U("alice"), MP_JOB_EXTRACT, 1)};
+    ops[0] = fx_turn_op(U("bob"), 1, m, 1, 1); /* another user's turn does not count */
+    ops[1] =
+        (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = fx_job_for(U("alice"), MP_JOB_EXTRACT, 1)};
     ops[1].u.job.from_seq = ops[1].u.job.through_seq = 0;
     ck_assert_int_eq(mp_store_apply(store, ops, 2), MP_EINVAL);
     ck_assert_int_eq(ops[1].result, MP_EINVAL);
     struct mp_usermem *um = NULL;
     ck_assert_int_eq(mp_store_get(store, U("bob"), &um), MP_NOTFOUND);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -492,16 +332,16 @@ END_TEST
 
 START_TEST(test_store_set_summary_drops_covered_messages)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     for (uint8_t t = 1; t <= 3; t++)
-        ck_assert_int_eq(turn(store, U("alice"), t, "q", "a", t), MP_OK);
+        ck_assert_int_eq(fx_turn(store, U("alice"), t, "q", "a", t, 1), MP_OK);
     struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "alice", .user_len = 5, .now_ms = 500};
     op.u.summary.text = "Ada builds a RAG app with ChromaDB.";
     op.u.summary.text_len = strlen(op.u.summary.text);
     op.u.summary.through_seq = 4;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_str_eq(um->summary.text, "Ada builds a RAG app with ChromaDB.");
     ck_assert_uint_eq(um->summary.text_len, 35);
     ck_assert_int_eq(um->summary.updated_at_ms, 500);
@@ -511,66 +351,66 @@ START_TEST(test_store_set_summary_drops_covered_messages)
     ck_assert_uint_eq(um->messages[1].seq, 6);
     ck_assert_uint_eq(um->next_seq, 7);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_set_summary_unknown_user_is_notfound)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "ghost", .user_len = 5, .now_ms = 1};
     op.u.summary.text = "x";
     op.u.summary.text_len = 1;
-    ck_assert_int_eq(apply1(store, &op), MP_NOTFOUND);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_NOTFOUND);
     struct mp_usermem *um = NULL;
     ck_assert_int_eq(mp_store_get(store, U("ghost"), &um), MP_NOTFOUND);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_set_summary_empty_text_clears_it)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(turn(store, U("alice"), 1, "q", "a", 1), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "q", "a", 1, 1), MP_OK);
     struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "alice", .user_len = 5, .now_ms = 9};
     op.u.summary.text = "old";
     op.u.summary.text_len = 3;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     op.u.summary.text = NULL;
     op.u.summary.text_len = 0;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_ptr_null(um->summary.text);
     ck_assert_uint_eq(um->summary.text_len, 0);
     ck_assert_uint_eq(um->nmessages, 2); /* through_seq 0 drops nothing */
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_trim_messages_keeps_summary)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(turn(store, U("alice"), 1, "q1", "a1", 1), MP_OK);
-    ck_assert_int_eq(turn(store, U("alice"), 2, "q2", "a2", 2), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "q1", "a1", 1, 1), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 2, "q2", "a2", 2, 1), MP_OK);
     struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "alice", .user_len = 5, .now_ms = 9};
     op.u.summary.text = "sum";
     op.u.summary.text_len = 3;
     op.u.summary.through_seq = 0;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     op.kind = MP_OP_TRIM_MESSAGES;
     op.u.summary.text = "ignored";
     op.u.summary.text_len = 7;
     op.u.summary.through_seq = 3;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    struct mp_usermem *um = get(store, U("alice"));
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_str_eq(um->summary.text, "sum");
     ck_assert_uint_eq(um->summary.covers_through_seq, 0);
     ck_assert_uint_eq(um->nmessages, 1);
     ck_assert_str_eq(um->messages[0].content, "a2");
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -578,15 +418,15 @@ END_TEST
 
 START_TEST(test_store_upsert_new_key_is_revision_1)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_op op = upsert_op(U("alice"), "vector_db", "ChromaDB", MP_TRUST_STATED, 1000);
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_op op = fx_upsert_op(U("alice"), "vector_db", "ChromaDB", MP_TRUST_STATED, 1000);
     op.u.entity.pii = true;
     op.u.entity.confidence = 0.9;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert_uint_eq(op.u.entity.revision, 1);
     ck_assert_int_eq(op.u.entity.recorded_at_ms, 1005);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nentities, 1);
     const struct mp_mem_entity *e = &um->entities[0];
     ck_assert_str_eq(e->key, "vector_db");
@@ -604,25 +444,25 @@ START_TEST(test_store_upsert_new_key_is_revision_1)
     ck_assert_uint_eq(um->nmessages, 0);
     ck_assert_uint_eq(um->next_seq, 1);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_upsert_newer_value_supersedes)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "vector_db", "Pinecone", MP_TRUST_STATED, 1000),
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "vector_db", "Pinecone", MP_TRUST_STATED, 1000),
                      MP_OK);
-    struct mp_op op = upsert_op(U("alice"), "vector_db", "ChromaDB", MP_TRUST_STATED, 2000);
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    struct mp_op op = fx_upsert_op(U("alice"), "vector_db", "ChromaDB", MP_TRUST_STATED, 2000);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert_uint_eq(op.u.entity.revision, 3); /* history: 1 ADDED, 2 SUPERSEDED, 3 ADDED */
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nentities, 1);
     ck_assert_str_eq(um->entities[0].value, "ChromaDB");
     ck_assert_uint_eq(um->entities[0].revision, 3);
     mp_usermem_free(um);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 3);
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "vector_db", 1, "");
     fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "vector_db", 1, "Pinecone");
@@ -634,62 +474,65 @@ START_TEST(test_store_upsert_newer_value_supersedes)
     ck_assert_int_eq(h->items[2].entity.observed_at_ms, 2000);
     ck_assert_str_eq(h->items[2].entity.request_id, "req-2000");
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_upsert_stale_value_is_ignored)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 2000), MP_OK);
-    struct mp_op op = upsert_op(U("alice"), "city", "Paris", MP_TRUST_STATED, 1999);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 2000), MP_OK);
+    struct mp_op op = fx_upsert_op(U("alice"), "city", "Paris", MP_TRUST_STATED, 1999);
     op.u.entity.revision = 55;
     ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);
     ck_assert_int_eq(op.result, MP_NOTFOUND);
     ck_assert_uint_eq(op.u.entity.revision, 55); /* nothing assigned */
-    struct mp_usermem *um = get(store, U("alice"));
-    ck_assert_str_eq(entity_value(um, "city"), "Lyon");
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_str_eq(fx_entity_value(um, "city"), "Lyon");
     ck_assert_uint_eq(um->entities[0].revision, 1);
     mp_usermem_free(um);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 1); /* only the insert */
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_upsert_lower_trust_never_replaces_correction)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada", MP_TRUST_CORRECTED, 1000), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ava", MP_TRUST_STATED, 9000), MP_NOTFOUND);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Eve", MP_TRUST_INFERRED, 9000),
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada", MP_TRUST_CORRECTED, 1000), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ava", MP_TRUST_STATED, 9000),
                      MP_NOTFOUND);
-    struct mp_usermem *um = get(store, U("alice"));
-    ck_assert_str_eq(entity_value(um, "name"), "Ada");
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Eve", MP_TRUST_INFERRED, 9000),
+                     MP_NOTFOUND);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_str_eq(fx_entity_value(um, "name"), "Ada");
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_CORRECTED);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_upsert_equal_or_higher_trust_replaces)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ava", MP_TRUST_INFERRED, 5000), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ava", MP_TRUST_INFERRED, 5000), MP_OK);
     /* A higher class wins even with an older observation. */
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada", MP_TRUST_CORRECTED, 1000), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada L.", MP_TRUST_CORRECTED, 2000), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada", MP_TRUST_CORRECTED, 1000), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada L.", MP_TRUST_CORRECTED, 2000),
+                     MP_OK);
     /* Same class, same time: the later write wins. */
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada M.", MP_TRUST_CORRECTED, 2000), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "name", "Ada K.", MP_TRUST_ADMIN, 1500), MP_OK);
-    struct mp_usermem *um = get(store, U("alice"));
-    ck_assert_str_eq(entity_value(um, "name"), "Ada K.");
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada M.", MP_TRUST_CORRECTED, 2000),
+                     MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada K.", MP_TRUST_ADMIN, 1500), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_str_eq(fx_entity_value(um, "name"), "Ada K.");
     ck_assert_uint_eq(um->entities[0].revision, 9);
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_ADMIN);
     mp_usermem_free(um);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 9);
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "name", 1, "");
     fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_USER, "name", 1, "Ava");
@@ -701,42 +544,42 @@ START_TEST(test_store_upsert_equal_or_higher_trust_replaces)
     fact_entry_is(h, 7, 8, MP_HIST_SUPERSEDED, MP_ACTOR_ADMIN, "name", 7, "Ada M.");
     fact_entry_is(h, 8, 9, MP_HIST_CORRECTED, MP_ACTOR_ADMIN, "name", 9, "");
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_upsert_same_value_refreshes_without_history)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "lang", "C", MP_TRUST_INFERRED, 1000), MP_OK);
-    struct mp_op op = upsert_op(U("alice"), "lang", "C", MP_TRUST_STATED, 3000);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "lang", "C", MP_TRUST_INFERRED, 1000), MP_OK);
+    struct mp_op op = fx_upsert_op(U("alice"), "lang", "C", MP_TRUST_STATED, 3000);
     op.u.entity.confidence = 0.5;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert_uint_eq(op.u.entity.revision, 1);
-    struct mp_usermem *um = get(store, U("alice"));
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->entities[0].revision, 1);
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_STATED);
     ck_assert_int_eq(um->entities[0].observed_at_ms, 3000);
     ck_assert_int_eq(um->entities[0].recorded_at_ms, 3005);
     ck_assert_double_eq(um->entities[0].confidence, 0.5);
     mp_usermem_free(um);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 1); /* the insert; the refresh logs nothing */
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "lang", 1, "");
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_entities_sorted_by_key)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     const char *keys[] = {"tools", "name",   "vector_db",
                           "age",   "name_2", "\xE5\x90\x8D\xE5\x89\x8D"};
     for (size_t i = 0; i < 6; i++)
-        ck_assert_int_eq(upsert(store, U("alice"), keys[i], "v", MP_TRUST_STATED, 10), MP_OK);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+        ck_assert_int_eq(fx_upsert(store, U("alice"), keys[i], "v", MP_TRUST_STATED, 10), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nentities, 6);
     ck_assert_str_eq(um->entities[0].key, "age");
     ck_assert_str_eq(um->entities[1].key, "name");
@@ -745,24 +588,24 @@ START_TEST(test_store_entities_sorted_by_key)
     ck_assert_str_eq(um->entities[4].key, "vector_db");
     ck_assert_str_eq(um->entities[5].key, "\xE5\x90\x8D\xE5\x89\x8D");
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_delete_entity_removes_it_and_logs_deleted)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 10), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 10), MP_OK);
     ck_assert_int_eq(del_entity(store, U("alice"), "city", 77), MP_OK);
     ck_assert_int_eq(del_entity(store, U("alice"), "city", 78), MP_NOTFOUND);
     ck_assert_int_eq(del_entity(store, U("nobody"), "city", 78), MP_NOTFOUND);
-    store = reopen(store, _i);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nentities, 1);
     ck_assert_str_eq(um->entities[0].key, "pet");
     mp_usermem_free(um);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 3); /* no summary, no message told it: one DELETED */
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
     fact_entry_is(h, 1, 2, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "pet", 2, "");
@@ -770,21 +613,21 @@ START_TEST(test_store_delete_entity_removes_it_and_logs_deleted)
     ck_assert_int_eq(h->items[2].at_ms, 77);
     ck_assert_str_eq(h->items[2].entity.request_id, "req-10");
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_key_back_after_delete_continues_revisions)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "city", "Nice", MP_TRUST_STATED, 20), MP_OK);
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Nice", MP_TRUST_STATED, 20), MP_OK);
     ck_assert_int_eq(del_entity(store, U("alice"), "city", 30), MP_OK);
-    struct mp_op op = upsert_op(U("alice"), "city", "Oslo", MP_TRUST_STATED, 5);
-    ck_assert_int_eq(apply1(store, &op), MP_OK); /* no current value: nothing is stale */
-    ck_assert_uint_eq(op.u.entity.revision, 5);  /* above every earlier revision */
-    store = reopen(store, _i);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_op op = fx_upsert_op(U("alice"), "city", "Oslo", MP_TRUST_STATED, 5);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK); /* no current value: nothing is stale */
+    ck_assert_uint_eq(op.u.entity.revision, 5);     /* above every earlier revision */
+    store = fx_reopen(store, _i);
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 5);
     fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 1, "");
     fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "city", 1, ""); /* erased */
@@ -792,30 +635,30 @@ START_TEST(test_store_key_back_after_delete_continues_revisions)
     fact_entry_is(h, 3, 4, MP_HIST_DELETED, MP_ACTOR_USER, "city", 3, "");
     fact_entry_is(h, 4, 5, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "city", 5, "");
     mp_history_free(h);
-    struct mp_usermem *um = get(store, U("alice"));
-    ck_assert_str_eq(entity_value(um, "city"), "Oslo");
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_str_eq(fx_entity_value(um, "city"), "Oslo");
     ck_assert_uint_eq(um->entities[0].revision, 5);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_history_of_unknown_user_is_notfound)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     struct mp_history *h = (struct mp_history *)&h; /* untouched on a miss */
     ck_assert_int_eq(mp_store_history(store, U("alice"), &h), MP_NOTFOUND);
-    ck_assert_int_eq(upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
-    ck_assert_int_eq(turn(store, U("carol"), 1, "q", "a", 1), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("carol"), 1, "q", "a", 1, 1), MP_OK);
     ck_assert_int_eq(mp_store_history(store, U("alic"), &h), MP_NOTFOUND);
     ck_assert_int_eq(mp_store_history(store, U("bob"), &h), MP_NOTFOUND);
     ck_assert_int_eq(mp_store_history(store, "", 0, &h), MP_EINVAL);
     ck_assert_ptr_eq(h, (struct mp_history *)&h);
-    store = reopen(store, _i);
-    h = history(store, U("carol")); /* known, nothing logged yet: empty, not a miss */
+    store = fx_reopen(store, _i);
+    h = fx_history(store, U("carol")); /* known, nothing logged yet: empty, not a miss */
     ck_assert_uint_eq(h->nitems, 0);
     mp_history_free(h);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -823,20 +666,20 @@ END_TEST
 
 START_TEST(test_store_delete_user_removes_everything_and_only_theirs)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     for (int u = 0; u < 2; u++) {
         const char *user = u == 0 ? "alice" : "bob";
-        ck_assert_int_eq(turn(store, user, strlen(user), 1, "q", "a", 1), MP_OK);
-        ck_assert_int_eq(turn(store, user, strlen(user), 2, "q", "a", 2), MP_OK);
-        ck_assert_int_eq(upsert(store, user, strlen(user), "city", "Lyon", MP_TRUST_STATED, 1),
+        ck_assert_int_eq(fx_turn(store, user, strlen(user), 1, "q", "a", 1, 1), MP_OK);
+        ck_assert_int_eq(fx_turn(store, user, strlen(user), 2, "q", "a", 2, 1), MP_OK);
+        ck_assert_int_eq(fx_upsert(store, user, strlen(user), "city", "Lyon", MP_TRUST_STATED, 1),
                          MP_OK);
-        ck_assert_int_eq(upsert(store, user, strlen(user), "city", "Nice", MP_TRUST_STATED, 2),
+        ck_assert_int_eq(fx_upsert(store, user, strlen(user), "city", "Nice", MP_TRUST_STATED, 2),
                          MP_OK);
-        add_job(store, job_for(user, strlen(user), MP_JOB_EXTRACT, 2));
+        fx_add_job(store, fx_job_for(user, strlen(user), MP_JOB_EXTRACT, 2));
     }
     struct mp_op op = {.kind = MP_OP_DELETE_USER, .user = "alice", .user_len = 5};
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
-    store = reopen(store, _i);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
 
     struct mp_usermem *um = NULL;
     struct mp_history *h = NULL;
@@ -849,27 +692,27 @@ START_TEST(test_store_delete_user_removes_everything_and_only_theirs)
     ck_assert_mem_eq(jobs[0].user, "bob", 3);
     free(jobs);
     /* The idem keys went too: the same turn records again, from seq 1. */
-    struct mp_mem_message m[1] = {msg(MP_ROLE_USER, "again", 3)};
-    struct mp_op t = turn_op(U("alice"), 1, m, 1);
-    ck_assert_int_eq(apply1(store, &t), MP_OK);
+    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, "again", 3)};
+    struct mp_op t = fx_turn_op(U("alice"), 1, m, 1, 1);
+    ck_assert_int_eq(fx_apply1(store, &t), MP_OK);
     ck_assert_uint_eq(t.u.turn.first_seq, 1);
 
-    um = get(store, U("bob"));
+    um = fx_get(store, U("bob"));
     ck_assert_uint_eq(um->nmessages, 4);
-    ck_assert_str_eq(entity_value(um, "city"), "Nice");
+    ck_assert_str_eq(fx_entity_value(um, "city"), "Nice");
     mp_usermem_free(um);
-    h = history(store, U("bob"));
+    h = fx_history(store, U("bob"));
     ck_assert_uint_eq(h->nitems, 3);
     fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "city", 1, "Lyon");
     mp_history_free(h);
-    ck_assert_int_eq(apply1(store, &op), MP_OK); /* deleting twice is fine */
-    close_backend(store, _i);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK); /* deleting twice is fine */
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_users_with_prefix_ids_are_isolated)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     /* "a", "ab", "a\0b" and "b": none may see another's data, and a user
      * id plus an entity key must not alias another split ("a"+"bc" vs "ab"+"c"). */
     static const struct {
@@ -879,29 +722,29 @@ START_TEST(test_store_users_with_prefix_ids_are_isolated)
     char text[16];
     for (uint8_t u = 0; u < 4; u++) {
         snprintf(text, sizeof(text), "user-%u", u);
-        ck_assert_int_eq(turn(store, users[u].id, users[u].len, 1, text, text, u), MP_OK);
-        ck_assert_int_eq(upsert(store, users[u].id, users[u].len, "c", text, MP_TRUST_STATED, 1),
+        ck_assert_int_eq(fx_turn(store, users[u].id, users[u].len, 1, text, text, u, 1), MP_OK);
+        ck_assert_int_eq(fx_upsert(store, users[u].id, users[u].len, "c", text, MP_TRUST_STATED, 1),
                          MP_OK);
-        ck_assert_int_eq(upsert(store, users[u].id, users[u].len, "c", "new", MP_TRUST_STATED, 2),
-                         MP_OK);
+        ck_assert_int_eq(
+            fx_upsert(store, users[u].id, users[u].len, "c", "new", MP_TRUST_STATED, 2), MP_OK);
     }
-    ck_assert_int_eq(upsert(store, U("a"), "bc", "x", MP_TRUST_STATED, 1), MP_OK);
-    ck_assert_int_eq(upsert(store, U("a"), "bc", "y", MP_TRUST_STATED, 2), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("a"), "bc", "x", MP_TRUST_STATED, 1), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("a"), "bc", "y", MP_TRUST_STATED, 2), MP_OK);
     struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "a", .user_len = 1};
-    ck_assert_int_eq(apply1(store, &del), MP_OK);
-    store = reopen(store, _i);
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    store = fx_reopen(store, _i);
 
     struct mp_usermem *um = NULL;
     ck_assert_int_eq(mp_store_get(store, U("a"), &um), MP_NOTFOUND);
     for (uint8_t u = 1; u < 4; u++) {
         struct mp_history *h = NULL;
         snprintf(text, sizeof(text), "user-%u", u);
-        um = get(store, users[u].id, users[u].len);
+        um = fx_get(store, users[u].id, users[u].len);
         ck_assert_uint_eq(um->nmessages, 2);
         ck_assert_str_eq(um->messages[0].content, text);
         ck_assert_uint_eq(um->nentities, 1);
         mp_usermem_free(um);
-        h = history(store, users[u].id, users[u].len);
+        h = fx_history(store, users[u].id, users[u].len);
         ck_assert_uint_eq(h->nitems, 3); /* not a's "bc" */
         fact_entry_is(h, 0, 1, MP_HIST_ADDED, MP_ACTOR_EXTRACTOR, "c", 1, "");
         fact_entry_is(h, 1, 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, "c", 1, text);
@@ -910,7 +753,7 @@ START_TEST(test_store_users_with_prefix_ids_are_isolated)
     }
     struct mp_history *h = NULL;
     ck_assert_int_eq(mp_store_history(store, U("a"), &h), MP_NOTFOUND);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -918,14 +761,15 @@ END_TEST
 
 START_TEST(test_store_apply_is_all_or_nothing)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_mem_message m[1] = {msg(MP_ROLE_USER, "hello", 1)};
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, "hello", 1)};
     struct mp_op ops[3];
-    ops[0] = turn_op(U("alice"), 1, m, 1);
+    ops[0] = fx_turn_op(U("alice"), 1, m, 1, 1);
     ops[0].u.turn.first_seq = 99;
     ops[0].result = 12345;
-    ops[1] = (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = job_for(U("alice"), MP_JOB_EXTRACT, 1)};
-    ops[2] = upsert_op(U("alice"), "Vector DB", "x", MP_TRUST_STATED, 1); /* not normalized */
+    ops[1] =
+        (struct mp_op){.kind = MP_OP_ADD_JOB, .u.job = fx_job_for(U("alice"), MP_JOB_EXTRACT, 1)};
+    ops[2] = fx_upsert_op(U("alice"), "Vector DB", "x", MP_TRUST_STATED, 1); /* not normalized */
     ck_assert_int_eq(mp_store_apply(store, ops, 3), MP_EINVAL);
     ck_assert_int_eq(ops[2].result, MP_EINVAL);
     ck_assert_int_eq(ops[0].result, 12345);
@@ -936,19 +780,19 @@ START_TEST(test_store_apply_is_all_or_nothing)
     size_t n = 9;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
     ck_assert_uint_eq(n, 0);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_later_ops_see_earlier_ones)
 {
-    struct mp_store *store = open_backend(_i);
-    struct mp_mem_message m[2] = {msg(MP_ROLE_USER, "q", 1), msg(MP_ROLE_ASSISTANT, "a", 1)};
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "q", 1), fx_msg(MP_ROLE_ASSISTANT, "a", 1)};
     struct mp_op ops[5];
-    ops[0] = turn_op(U("alice"), 1, m, 2);
-    ops[1] = turn_op(U("alice"), 1, m, 2); /* same idem key in the same apply */
-    ops[2] = upsert_op(U("alice"), "pet", "cat", MP_TRUST_STATED, 1);
-    ops[3] = upsert_op(U("alice"), "pet", "dog", MP_TRUST_STATED, 2);
+    ops[0] = fx_turn_op(U("alice"), 1, m, 2, 1);
+    ops[1] = fx_turn_op(U("alice"), 1, m, 2, 1); /* same idem key in the same apply */
+    ops[2] = fx_upsert_op(U("alice"), "pet", "cat", MP_TRUST_STATED, 1);
+    ops[3] = fx_upsert_op(U("alice"), "pet", "dog", MP_TRUST_STATED, 2);
     ops[4] = (struct mp_op){.kind = MP_OP_SET_SUMMARY, .user = "alice", .user_len = 5};
     ops[4].u.summary.through_seq = 1;
     ck_assert_int_eq(mp_store_apply(store, ops, 5), MP_OK);
@@ -956,72 +800,72 @@ START_TEST(test_store_later_ops_see_earlier_ones)
     ck_assert_int_eq(ops[1].result, MP_NOTFOUND);
     ck_assert_uint_eq(ops[2].u.entity.revision, 1);
     ck_assert_uint_eq(ops[3].u.entity.revision, 3);
-    struct mp_history *h = history(store, U("alice"));
+    struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 4); /* ADDED, SUPERSEDED, ADDED, SUMMARIZED */
     ck_assert_int_eq(h->items[3].event, MP_HIST_SUMMARIZED);
     ck_assert_uint_eq(h->items[3].seq, 4);
     mp_history_free(h);
-    struct mp_usermem *um = get(store, U("alice"));
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 1);
     ck_assert_str_eq(um->messages[0].content, "a");
-    ck_assert_str_eq(entity_value(um, "pet"), "dog");
+    ck_assert_str_eq(fx_entity_value(um, "pet"), "dog");
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_rejects_invalid_ops)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     char big[MP_MESSAGE_CONTENT_MAX + 2];
     char bigval[MP_ENTITY_VALUE_MAX + 2];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     memset(bigval, 'v', sizeof(bigval) - 1);
     bigval[sizeof(bigval) - 1] = '\0';
-    struct mp_mem_message m[1] = {msg(MP_ROLE_USER, big, 1)};
-    struct mp_op op = turn_op(U("alice"), 1, m, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* content over the cap */
-    op = turn_op(U("alice"), 1, m, 0);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* no messages */
-    m[0] = msg(MP_ROLE_USER, "ok", 1);
-    op = turn_op("", 0, 1, m, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* empty user */
-    op = turn_op(big, MP_USER_KEY_MAX + 1, 1, m, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* user too long */
-    op = upsert_op(U("alice"), "city", bigval, MP_TRUST_STATED, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
-    op = upsert_op(U("alice"), "city", "", MP_TRUST_STATED, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
-    op = upsert_op(U("alice"), "city", "Lyon", MP_TRUST_STATED, 1);
+    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, big, 1)};
+    struct mp_op op = fx_turn_op(U("alice"), 1, m, 1, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* content over the cap */
+    op = fx_turn_op(U("alice"), 1, m, 0, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* no messages */
+    m[0] = fx_msg(MP_ROLE_USER, "ok", 1);
+    op = fx_turn_op("", 0, 1, m, 1, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* empty user */
+    op = fx_turn_op(big, MP_USER_KEY_MAX + 1, 1, m, 1, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* user too long */
+    op = fx_upsert_op(U("alice"), "city", bigval, MP_TRUST_STATED, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
+    op = fx_upsert_op(U("alice"), "city", "", MP_TRUST_STATED, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
+    op = fx_upsert_op(U("alice"), "city", "Lyon", MP_TRUST_STATED, 1);
     op.u.entity.confidence = 1.5;
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
     op.u.entity.confidence = NAN;
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
-    op = upsert_op(U("alice"), "City", "Lyon", MP_TRUST_STATED, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* keys arrive normalized */
-    op = upsert_op(U("alice"), "", "Lyon", MP_TRUST_STATED, 1);
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
+    op = fx_upsert_op(U("alice"), "City", "Lyon", MP_TRUST_STATED, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* keys arrive normalized */
+    op = fx_upsert_op(U("alice"), "", "Lyon", MP_TRUST_STATED, 1);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
     op = (struct mp_op){.kind = MP_OP_DELETE_ENTITY, .user = "alice", .user_len = 5};
     snprintf(op.u.key, sizeof(op.u.key), "my city");
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
     op = (struct mp_op){.kind = MP_OP_ADD_JOB};
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL); /* job without a user */
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL); /* job without a user */
     op = (struct mp_op){.kind = (enum mp_op_kind)99, .user = "alice", .user_len = 5};
-    ck_assert_int_eq(apply1(store, &op), MP_EINVAL);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_EINVAL);
     struct mp_usermem *um = NULL;
     ck_assert_int_eq(mp_store_get(store, U("alice"), &um), MP_NOTFOUND);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
 START_TEST(test_store_get_result_outlives_store)
 {
-    struct mp_store *store = open_backend(_i);
-    ck_assert_int_eq(turn(store, U("alice"), 1, "question", "answer", 1), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
-    struct mp_usermem *um = get(store, U("alice"));
-    close_backend(store, _i); /* a copy, not pointers into the map */
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "question", "answer", 1, 1), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    fx_close_backend(store, _i); /* a copy, not pointers into the map */
     ck_assert_str_eq(um->messages[0].content, "question");
     ck_assert_str_eq(um->entities[0].value, "cat");
     mp_usermem_free(um);
@@ -1030,7 +874,7 @@ END_TEST
 
 START_TEST(test_store_stats_report_map_and_readers)
 {
-    struct mp_store *store = open_backend(_i);
+    struct mp_store *store = fx_open_backend(_i);
     struct mp_store_stats st;
     memset(&st, 0xAB, sizeof(st));
     ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
@@ -1048,7 +892,7 @@ START_TEST(test_store_stats_report_map_and_readers)
         ck_assert_uint_eq(st.readers_used, 0);
         ck_assert_uint_eq(st.readers_max, 512);
     }
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -1077,7 +921,7 @@ static void *reader(void *p)
 
 START_TEST(test_store_reads_on_many_threads_while_map_grows)
 {
-    struct mp_store *store = open_sized(_i, 64 << 10, 0);
+    struct mp_store *store = fx_open_sized(_i, 64 << 10, 0);
     struct reader_arg args[3];
     pthread_t th[3];
     char text[600];
@@ -1088,15 +932,15 @@ START_TEST(test_store_reads_on_many_threads_while_map_grows)
         ck_assert_int_eq(pthread_create(&th[t], NULL, reader, &args[t]), 0);
     }
     for (int i = 0; i < 80; i++)
-        ck_assert_int_eq(turn(store, U("alice"), (uint8_t)i, text, text, i), MP_OK);
+        ck_assert_int_eq(fx_turn(store, U("alice"), (uint8_t)i, text, text, i, 1), MP_OK);
     for (int t = 0; t < 3; t++) {
         pthread_join(th[t], NULL);
         ck_assert_int_eq(args[t].bad, 0);
     }
-    struct mp_usermem *um = get(store, U("alice"));
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 160);
     mp_usermem_free(um);
-    close_backend(store, _i);
+    fx_close_backend(store, _i);
 }
 END_TEST
 
@@ -1116,55 +960,57 @@ END_TEST
 
 START_TEST(test_store_lmdb_each_sync_mode_persists)
 {
-    struct mp_store *store = open_backend(LMDB);
+    struct mp_store *store = fx_open_backend(LMDB);
     const enum mp_store_sync modes[3] = {MP_STORE_SYNC_FULL, MP_STORE_SYNC_META,
                                          MP_STORE_SYNC_NONE};
     for (uint8_t i = 0; i < 3; i++) {
         mp_store_free(store);
-        opts.sync = modes[i];
-        store = open_existing();
-        ck_assert_int_eq(turn(store, U("alice"), i, "q", "a", i), MP_OK);
+        fx_opts.sync = modes[i];
+        store = fx_open_existing();
+        ck_assert_int_eq(fx_turn(store, U("alice"), i, "q", "a", i, 1), MP_OK);
     }
-    store = reopen(store, LMDB);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, LMDB);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 6);
     mp_usermem_free(um);
-    close_backend(store, LMDB);
+    fx_close_backend(store, LMDB);
 }
 END_TEST
 
 START_TEST(test_store_lmdb_map_grows_on_demand)
 {
-    struct mp_store *store = open_sized(LMDB, 64 << 10, 0);
+    struct mp_store *store = fx_open_sized(LMDB, 64 << 10, 0);
     char text[1024];
     memset(text, 'm', sizeof(text) - 1);
     text[sizeof(text) - 1] = '\0';
     for (int i = 0; i < 100; i++)
-        ck_assert_int_eq(turn(store, U("alice"), (uint8_t)i, text, text, i), MP_OK);
+        ck_assert_int_eq(fx_turn(store, U("alice"), (uint8_t)i, text, text, i, 1), MP_OK);
     struct mp_store_stats st;
     ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
     ck_assert_uint_gt(st.map_size, 64 << 10);
     ck_assert_uint_le(st.map_size, 4 << 20);
-    store = reopen(store, LMDB);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, LMDB);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 200);
     ck_assert_str_eq(um->messages[199].content, text);
     mp_usermem_free(um);
-    close_backend(store, LMDB);
+    fx_close_backend(store, LMDB);
 }
 END_TEST
 
 START_TEST(test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing)
 {
-    struct mp_store *store = open_sized(LMDB, 64 << 10, 256 << 10);
+    struct mp_store *store = fx_open_sized(LMDB, 64 << 10, 256 << 10);
     char text[4096];
     memset(text, 'f', sizeof(text) - 1);
     text[sizeof(text) - 1] = '\0';
     int ok = 0, rc = MP_OK;
     while (ok < 200) {
-        struct mp_mem_message m[2] = {msg(MP_ROLE_USER, text, ok), msg(MP_ROLE_ASSISTANT, "a", ok)};
-        struct mp_op ops[2] = {turn_op(U("alice"), (uint8_t)ok, m, 2), {.kind = MP_OP_ADD_JOB}};
-        ops[1].u.job = job_for(U("alice"), MP_JOB_EXTRACT, 2);
+        struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, text, ok),
+                                      fx_msg(MP_ROLE_ASSISTANT, "a", ok)};
+        struct mp_op ops[2] = {fx_turn_op(U("alice"), (uint8_t)ok, m, 2, 1),
+                               {.kind = MP_OP_ADD_JOB}};
+        ops[1].u.job = fx_job_for(U("alice"), MP_JOB_EXTRACT, 2);
         ops[0].u.turn.first_seq = 4242;
         rc = mp_store_apply(store, ops, 2);
         if (rc != MP_OK) {
@@ -1178,8 +1024,8 @@ START_TEST(test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing)
     struct mp_store_stats st;
     ck_assert_int_eq(mp_store_stats(store, &st), MP_OK);
     ck_assert_uint_eq(st.map_size, 256 << 10);
-    store = reopen(store, LMDB);
-    struct mp_usermem *um = get(store, U("alice"));
+    store = fx_reopen(store, LMDB);
+    struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_uint_eq(um->nmessages, 2 * (size_t)ok);
     ck_assert_uint_eq(um->next_seq, 2 * (uint64_t)ok + 1);
     mp_usermem_free(um);
@@ -1188,7 +1034,7 @@ START_TEST(test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing)
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
     ck_assert_uint_eq(n, (size_t)ok);
     free(jobs);
-    close_backend(store, LMDB);
+    fx_close_backend(store, LMDB);
 }
 END_TEST
 
@@ -1204,7 +1050,7 @@ static struct raw raw_begin(unsigned flags)
     struct raw r;
     ck_assert_int_eq(mdb_env_create(&r.env), 0);
     ck_assert_int_eq(mdb_env_set_maxdbs(r.env, 8), 0);
-    ck_assert_int_eq(mdb_env_open(r.env, tmpdir, MDB_NOTLS | MDB_NOSYNC | flags, 0600), 0);
+    ck_assert_int_eq(mdb_env_open(r.env, fx_dir, MDB_NOTLS | MDB_NOSYNC | flags, 0600), 0);
     ck_assert_int_eq(mdb_txn_begin(r.env, NULL, flags, &r.txn), 0);
     return r;
 }
@@ -1242,30 +1088,30 @@ static size_t raw_get(const char *db, const void *key, size_t klen, void *out, s
 
 START_TEST(test_store_lmdb_future_format_is_refused)
 {
-    struct mp_store *store = open_backend(LMDB);
+    struct mp_store *store = fx_open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
     raw_put(r, "meta", "format", 6, "\x03\x00\x00\x00", 4); /* this build writes 2 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
-    ck_assert_int_eq(mp_store_open_lmdb(&opts, &store, err, sizeof(err)), MP_EIO);
+    ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 3") != NULL && strstr(err, tmpdir) != NULL, "err: %s", err);
-    remove_dir();
+    ck_assert_msg(strstr(err, "version 3") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
+    fx_remove_dir();
 }
 END_TEST
 
 START_TEST(test_store_lmdb_corrupt_user_record_is_eio)
 {
-    struct mp_store *store = open_backend(LMDB);
+    struct mp_store *store = fx_open_backend(LMDB);
     static unsigned char rec[4096], bad[4096];
-    ck_assert_int_eq(turn(store, U("alice"), 1, "question", "answer", 1), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "question", "answer", 1, 1), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
     struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "alice", .user_len = 5};
     op.u.summary.text = "sum";
     op.u.summary.text_len = 3;
-    ck_assert_int_eq(apply1(store, &op), MP_OK);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     mp_store_free(store);
     size_t len = raw_get("users", "alice", 5, rec, sizeof(rec));
 
@@ -1297,7 +1143,7 @@ START_TEST(test_store_lmdb_corrupt_user_record_is_eio)
     raw_put(r, "users", "role", 4, bad, len);
     raw_end(r);
 
-    store = open_existing();
+    store = fx_open_existing();
     struct mp_usermem *um = NULL;
     for (size_t cut = 0; cut < len; cut++) {
         snprintf(user, sizeof(user), "t%zu", cut);
@@ -1309,20 +1155,20 @@ START_TEST(test_store_lmdb_corrupt_user_record_is_eio)
     ck_assert_int_eq(mp_store_get(store, U("nmsg"), &um), MP_EIO);
     ck_assert_int_eq(mp_store_get(store, U("role"), &um), MP_EIO);
     /* A write to a corrupt user fails without touching it; others go on. */
-    ck_assert_int_eq(turn(store, U("ver"), 1, "q", "a", 1), MP_EIO);
-    um = get(store, U("alice"));
+    ck_assert_int_eq(fx_turn(store, U("ver"), 1, "q", "a", 1, 1), MP_EIO);
+    um = fx_get(store, U("alice"));
     ck_assert_str_eq(um->summary.text, "sum");
     mp_usermem_free(um);
-    close_backend(store, LMDB);
+    fx_close_backend(store, LMDB);
 }
 END_TEST
 
 START_TEST(test_store_lmdb_corrupt_job_and_history_are_eio)
 {
-    struct mp_store *store = open_backend(LMDB);
-    add_job(store, job_for(U("alice"), MP_JOB_EXTRACT, 2));
-    ck_assert_int_eq(upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
-    ck_assert_int_eq(upsert(store, U("alice"), "pet", "dog", MP_TRUST_STATED, 2), MP_OK);
+    struct mp_store *store = fx_open_backend(LMDB);
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2));
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 1), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "dog", MP_TRUST_STATED, 2), MP_OK);
     mp_store_free(store);
     struct raw r = raw_begin(0);
     raw_put(r, "jobs", "\0\0\0\0\0\0\0\x01", 8,
@@ -1335,13 +1181,13 @@ START_TEST(test_store_lmdb_corrupt_job_and_history_are_eio)
             "alice\0\0\0\0\0\0\0\x01",
             15, "\x00", 1);
     raw_end(r);
-    store = open_existing();
+    store = fx_open_existing();
     struct mp_job *jobs = NULL;
     size_t n = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_EIO);
     struct mp_history *h = NULL;
     ck_assert_int_eq(mp_store_history(store, U("alice"), &h), MP_EIO);
-    close_backend(store, LMDB);
+    fx_close_backend(store, LMDB);
 }
 END_TEST
 

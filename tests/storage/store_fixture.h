@@ -1,0 +1,142 @@
+/* Helpers shared by the storage/store.h suites: open and close a store on
+ * either backend in a fresh temporary directory, build the common ops, and
+ * read a user back. Every helper fails the running Check test on an error it
+ * does not return; none of them checks a store's behaviour by itself. */
+#ifndef MP_TESTS_STORAGE_STORE_FIXTURE_H
+#define MP_TESTS_STORAGE_STORE_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal.h"
+#include "store.h"
+
+/* A string literal as the (pointer, length) pair of a user key. */
+#define U(s) (s), (sizeof(s) - 1)
+
+/* The backends, as the loop index _i of a loop test counts them. */
+#define MEM  0
+#define LMDB 1
+
+/* The newest LMDB store a test opened: its directory (a mkdtemp() name)
+ * and the options it was opened with. Each LMDB open through
+ * fx_open_sized(), fx_open_backend() or fx_open_sealed() sets both; a test
+ * may change fx_opts (sync mode, key) before fx_open_existing() or
+ * fx_reopen(). */
+extern char fx_dir[64];
+extern struct mp_store_options fx_opts;
+
+/* Two fixed, different keys; set by fx_setup_keys(). */
+extern struct mp_seal_key fx_key_a, fx_key_b;
+
+/* Parses fx_key_a and fx_key_b: a tcase's unchecked fixture. */
+void fx_setup_keys(void);
+
+/* ---- open and close ---- */
+
+/* MEM: a new in-memory store. LMDB: a new store in a new directory,
+ * unencrypted, map of map bytes growing up to max (0: 64 x map),
+ * no fsync. Never NULL. */
+struct mp_store *fx_open_sized(int which, uint64_t map, uint64_t max);
+
+/* fx_open_sized() with a 1 MiB map and the default cap. */
+struct mp_store *fx_open_backend(int which);
+
+/* A new LMDB store in a new directory, sealed with fx_key_a (which
+ * fx_setup_keys() must have set); fx_reopen() keeps the key. */
+struct mp_store *fx_open_sealed(void);
+
+/* Opens the existing LMDB store in fx_dir with fx_opts. Never NULL. */
+struct mp_store *fx_open_existing(void);
+
+/* LMDB: closes store and opens it again with fx_opts, so that what a test
+ * reads next is what was on disk. MEM: returns store as it is. */
+struct mp_store *fx_reopen(struct mp_store *store, int which);
+
+/* Removes fx_dir; fails the test if anything but data.mdb and lock.mdb
+ * was left in it (a rewrite's leftovers, for one). */
+void fx_remove_dir(void);
+
+/* Frees store (NULL is fine) and, for LMDB, removes its directory. */
+void fx_close_backend(struct mp_store *store, int which);
+
+/* ---- ops ---- */
+
+/* Applies the one op: its result when the apply succeeded, else the
+ * apply's error. */
+int fx_apply1(struct mp_store *store, struct mp_op *op);
+
+/* A message observed at `at` with request id "req-<at>". text is
+ * borrowed by the message. */
+struct mp_mem_message fx_msg(enum mp_role role, const char *text, int64_t at);
+
+/* RECORD_TURN of the n messages m (borrowed) at `now`, its idempotency key
+ * MP_IDEM_KEY_LEN bytes of idem. */
+struct mp_op fx_turn_op(const char *user, size_t ulen, uint8_t idem, const struct mp_mem_message *m,
+                        size_t n, int64_t now);
+
+/* Records a user message and the assistant's reply as one turn, both
+ * observed at `at`, recorded at `now`: fx_apply1()'s answer. */
+int fx_turn(struct mp_store *store, const char *user, size_t ulen, uint8_t idem, const char *said,
+            const char *reply, int64_t at, int64_t now);
+
+/* UPSERT_ENTITY of key = value (value borrowed) stated by the user with
+ * confidence 0.75, observed at `observed`, recorded 5 ms later, source turn
+ * "req-<observed>", model "extractor-1" below MP_TRUST_CORRECTED, else "". */
+struct mp_op fx_upsert_op(const char *user, size_t ulen, const char *key, const char *value,
+                          enum mp_trust trust, int64_t observed);
+
+/* Applies fx_upsert_op(): fx_apply1()'s answer. */
+int fx_upsert(struct mp_store *store, const char *user, size_t ulen, const char *key,
+              const char *value, enum mp_trust trust, int64_t observed);
+
+/* DELETE_ENTITY of key by actor at `now`. */
+struct mp_op fx_delete_op(const char *user, size_t ulen, const char *key, enum mp_actor actor,
+                          int64_t now);
+
+/* SET_SUMMARY to text (borrowed) through seq `through` at `now`, model
+ * "summarizer-1": fx_apply1()'s answer. */
+int fx_summarize(struct mp_store *store, const char *user, size_t ulen, const char *text,
+                 uint64_t through, int64_t now);
+
+/* A job of kind for user through seq `seq`, from seq - 1, created at 7. */
+struct mp_job fx_job_for(const char *user, size_t ulen, enum mp_job_kind kind, uint64_t seq);
+
+/* Adds job j, which must succeed: the id the store gave it. */
+uint64_t fx_add_job(struct mp_store *store, struct mp_job j);
+
+/* ---- reading back ---- */
+
+/* The user's memory, which must be there; the caller frees it with
+ * mp_usermem_free(). */
+struct mp_usermem *fx_get(struct mp_store *store, const char *user, size_t ulen);
+
+/* The user's change history, which must be there; the caller frees it
+ * with mp_history_free(). */
+struct mp_history *fx_history(struct mp_store *store, const char *user, size_t ulen);
+
+/* The value of the fact key in um (borrowed from um), NULL when absent. */
+const char *fx_entity_value(const struct mp_usermem *um, const char *key);
+
+/* True when the store has neither memory nor history for the user. */
+bool fx_absent(struct mp_store *store, const char *user, size_t ulen);
+
+/* ---- users listing ---- */
+
+/* Writes the tenant-namespaced user key MP_USER_KEY_TENANT, MP_TENANT_LEN
+ * bytes of t, id into out (room for 1 + MP_TENANT_LEN + strlen(id)): its
+ * length. */
+size_t fx_tenant_key(char *out, unsigned char t, const char *id);
+
+/* Every user of tenant (as mp_store_users() takes it), page by page with
+ * the given limit, into list (cap entries): how many. Fails the test
+ * unless every page but the last is full and has a cursor and the last
+ * has none, or past 50 pages. */
+size_t fx_list_all(struct mp_store *store, const unsigned char *tenant, size_t limit,
+                   struct mp_user_info *list, size_t cap);
+
+/* True when info names exactly the user key user[0..ulen). */
+bool fx_info_is(const struct mp_user_info *info, const char *user, size_t ulen);
+
+#endif
