@@ -3,6 +3,7 @@
  * the entries these describe. */
 #include "lifecycle.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +174,15 @@ static bool expired(const struct mp_op *op, int64_t t, bool pii)
 bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op)
 {
     return expired(op, h->at_ms, h->entity.pii);
+}
+
+int64_t mp_lifecycle_hist_horizon(const struct mp_op *op)
+{
+    const struct mp_retention *r = &op->u.sweep.retention;
+    int64_t age = r->max_age_ms;
+    if (r->pii_max_age_ms > 0 && (age == 0 || r->pii_max_age_ms < age))
+        age = r->pii_max_age_ms;
+    return age > 0 ? op->now_ms - age : INT64_MIN;
 }
 
 static bool message_expired(const struct mp_mem_message *m, const void *arg)

@@ -35,6 +35,11 @@ int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
  * (op: a SWEEP_USER op). */
 bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op);
 
+/* The time before which a history entry may be past retention at
+ * op->now_ms (op: SWEEP_USER): now minus the shortest limit set;
+ * INT64_MIN when no limit is set (nothing expires). */
+int64_t mp_lifecycle_hist_horizon(const struct mp_op *op);
+
 /* SWEEP_USER on um: removes the expired messages, facts and summary,
  * adding to counts. ev must have room for um->nentities + 2 entries;
  * returns how many were written (no values). MP_OK always: nothing

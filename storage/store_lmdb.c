@@ -355,7 +355,8 @@ static int append_hist(struct wctx *w, struct mp_history_item *ev, size_t n)
         ev[i].seq = w->meta.next_hist++;
         rc = put_hist(w, &ev[i]);
     }
-    w->dirty = true;
+    if (n > 0)
+        w->dirty = true; /* next_hist moved: the user record is written back */
     return rc;
 }
 
@@ -372,14 +373,18 @@ static int push_item(struct mp_history *h, const struct mp_lmdb_plain *v, uint64
     return rc;
 }
 
-/* Every history entry under prefix (a user's), oldest first, into h. */
-int mp_lmdb_load_history(const struct lmdb_store *s, MDB_txn *txn, const unsigned char *prefix,
-                         size_t plen, struct mp_history *h)
+/* The history entries under prefix (a user's), oldest first, into h,
+ * stopping before the first one whose time is at or after until_ms
+ * (INT64_MAX: all); *more (may be NULL) tells whether one is left there. */
+int mp_lmdb_load_history_until(const struct lmdb_store *s, MDB_txn *txn,
+                               const unsigned char *prefix, size_t plen, int64_t until_ms,
+                               struct mp_history *h, bool *more)
 {
     MDB_cursor *c;
     MDB_val k = mp_lmdb_val(prefix, plen), v;
     struct mp_lmdb_plain pv;
     int status = MP_OK;
+    bool stopped = false;
     if (mdb_cursor_open(txn, s->history, &c) != 0)
         return MP_EIO;
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -390,11 +395,24 @@ int mp_lmdb_load_history(const struct lmdb_store *s, MDB_txn *txn, const unsigne
         if (status == MP_OK)
             status = push_item(h, &pv, mp_codec_be_get((const unsigned char *)k.mv_data + plen, 8));
         mp_lmdb_plain_done(&pv);
+        if (status == MP_OK && h->items[h->nitems - 1].at_ms >= until_ms) {
+            free(h->items[--h->nitems].entity.value); /* not wanted: only seen */
+            stopped = true;
+            break;
+        }
     }
     mdb_cursor_close(c);
-    if (status == MP_OK && rc != 0 && rc != MDB_NOTFOUND)
+    if (status == MP_OK && !stopped && rc != 0 && rc != MDB_NOTFOUND)
         status = MP_EIO;
+    if (more != NULL)
+        *more = stopped;
     return status;
+}
+
+int mp_lmdb_load_history(const struct lmdb_store *s, MDB_txn *txn, const unsigned char *prefix,
+                         size_t plen, struct mp_history *h)
+{
+    return mp_lmdb_load_history_until(s, txn, prefix, plen, INT64_MAX, h, NULL);
 }
 
 static void history_clear(struct mp_history *h)
@@ -678,14 +696,19 @@ static int delete_user(struct wctx *w, const struct mp_op *op)
 
 /* ---- retention ---- */
 
+/* History is appended in time order, so the walk stops at the first entry
+ * younger than the shortest limit: a pass costs what it purges, not the
+ * whole history. */
 static int sweep_history(struct wctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
                          size_t *left)
 {
     unsigned char prefix[MP_LMDB_USER_PREFIX_MAX], kb[MP_LMDB_HIST_KEY_MAX];
     struct mp_history h = {NULL, 0};
+    bool more = false;
     size_t plen = loaded_prefix(w, prefix);
-    int rc = mp_lmdb_load_history(w->s, w->txn, prefix, plen, &h);
-    *left = h.nitems;
+    int rc = mp_lmdb_load_history_until(w->s, w->txn, prefix, plen,
+                                        mp_lifecycle_hist_horizon(op), &h, &more);
+    *left = h.nitems + (more ? 1 : 0);
     for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
         if (!mp_lifecycle_hist_expired(&h.items[i], op))
             continue;

@@ -71,6 +71,11 @@ void mp_lmdb_read_end(struct lmdb_store *s, MDB_txn *txn);
 /* Every history entry under prefix (one user's), oldest first, appended to h. */
 int mp_lmdb_load_history(const struct lmdb_store *s, MDB_txn *txn, const unsigned char *prefix,
                          size_t plen, struct mp_history *h);
+/* The same, stopping before the first entry at or after until_ms; *more
+ * (may be NULL) is true when such an entry exists. */
+int mp_lmdb_load_history_until(const struct lmdb_store *s, MDB_txn *txn,
+                               const unsigned char *prefix, size_t plen, int64_t until_ms,
+                               struct mp_history *h, bool *more);
 /* A job record (key k, value v) into *job. MP_OK, MP_EIO, MP_ENOMEM. */
 int mp_lmdb_read_job(const struct lmdb_store *s, const MDB_val *k, const MDB_val *v,
                      struct mp_job *job);
