@@ -108,6 +108,13 @@ static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
     const char *q = memchr(head->target, '?', head->target_len);
     if (q != NULL)
         acc->path_len = (size_t)(q - head->target);
+    /* an entity key is the user's data: log the route, not the key */
+    static const char entities[] = "/v1/memory/entities/";
+    if (acc->path_len >= sizeof(entities) - 1 &&
+        memcmp(acc->path, entities, sizeof(entities) - 1) == 0) {
+        acc->path = "/v1/memory/entities/{key}";
+        acc->path_len = strlen(acc->path);
+    }
 }
 
 int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, enum mp_conn_end end)

@@ -215,6 +215,17 @@ class UserApi(mh.MemCase):
         self.assertEqual([x for x in mh.fake_requests(self.fake) if x['n'] > n0], [],
                          '/v1/memory was forwarded upstream')
 
+    def test_refused_entity_request_logs_the_route_not_the_key(self):
+        user = mh.uid('logkey')
+        key = 'zqxcanarykey' + mh.uid('k').replace('-', '')
+        start = len(self.proxy.log_lines())
+        r = self.proxy.request('GET', '/v1/memory/entities/' + key, self.h(user))
+        self.assertEqual(r.status, 405, r)
+        line = self.proxy.wait_log(lambda o: o.get('status') == 405, 5.0, start)
+        self.assertIsNotNone(line, 'no request log line for the refused request')
+        self.assertEqual(line.get('path'), '/v1/memory/entities/{key}')
+        self.assertNotIn(key, '\n'.join(self.proxy.log_lines()[start:]))
+
     def test_api_works_in_mode_off(self):
         # The user's own memory stays reachable when injection is switched off.
         p = self.start_proxy(memory={'mode': 'off'})
