@@ -331,10 +331,15 @@ void mp_server_free(struct mp_server *s)
     for (unsigned i = 0; i < s->nworkers; i++) {
         if (s->workers[i] != NULL)
             mp_worker_stop(s->workers[i]);
-        mp_worker_free(s->workers[i]);
     }
-    /* after the workers: their last turns are in its inbox, applied now */
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mp_worker_join(s->workers[i]);
+    /* after the workers' threads: their last turns are in its inbox,
+     * applied now; before their loops are freed: its last replies go to
+     * those loops (and are freed with them, never run) */
     mp_memworker_free(s->memworker);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        mp_worker_free(s->workers[i]);
     struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
                               s->sig_hup,  s->drain_deadline, s->drain_poll};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {

@@ -199,12 +199,19 @@ bool mp_worker_finished(struct mp_worker *w)
     return atomic_load(&w->finished);
 }
 
+void mp_worker_join(struct mp_worker *w)
+{
+    if (w != NULL && w->thread_started) {
+        pthread_join(w->thread, NULL);
+        w->thread_started = false;
+    }
+}
+
 void mp_worker_free(struct mp_worker *w)
 {
     if (w == NULL)
         return;
-    if (w->thread_started)
-        pthread_join(w->thread, NULL);
+    mp_worker_join(w);
     stop_listening(w);
     if (w->ctl_ev != NULL)
         event_free(w->ctl_ev);

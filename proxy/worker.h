@@ -44,6 +44,9 @@ void mp_worker_drain(struct mp_worker *w);
 void mp_worker_stop(struct mp_worker *w);
 /* True once the worker's thread has left its loop. */
 bool mp_worker_finished(struct mp_worker *w);
+/* Waits for the thread to end (after mp_worker_stop()); the loop stays
+ * allocated. mp_worker_join(NULL) and a second join do nothing. */
+void mp_worker_join(struct mp_worker *w);
 /* Joins the thread and frees the worker. mp_worker_free(NULL) does nothing. */
 void mp_worker_free(struct mp_worker *w);
 
