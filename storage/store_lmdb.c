@@ -706,8 +706,8 @@ static int sweep_history(struct wctx *w, const struct mp_op *op, struct mp_sweep
     struct mp_history h = {NULL, 0};
     bool more = false;
     size_t plen = loaded_prefix(w, prefix);
-    int rc = mp_lmdb_load_history_until(w->s, w->txn, prefix, plen,
-                                        mp_lifecycle_hist_horizon(op), &h, &more);
+    int rc = mp_lmdb_load_history_until(w->s, w->txn, prefix, plen, mp_lifecycle_hist_horizon(op),
+                                        &h, &more);
     *left = h.nitems + (more ? 1 : 0);
     for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
         if (!mp_lifecycle_hist_expired(&h.items[i], op))
