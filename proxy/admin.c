@@ -77,7 +77,9 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
                        size_t body_len)
 {
     struct mp_server *server = mp_conn_loop(c)->app;
-    bool get = head->method_len == 3 && memcmp(head->method, "GET", 3) == 0;
+    /* HEAD is GET without the content (mp_conn_respond leaves it out) */
+    bool get = (head->method_len == 3 && memcmp(head->method, "GET", 3) == 0) ||
+               (head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0);
     if (get && target_is(head, "/livez")) {
         send_text(c, 200, "OK", "ok\n");
     } else if (get && target_is(head, "/readyz")) {

@@ -531,7 +531,10 @@ void mp_conn_respond(struct mp_conn *c, int status, const char *reason, const ch
                         closing     ? "Connection: close\r\n"
                         : c->http10 ? "Connection: keep-alive\r\n"
                                     : "");
-    evbuffer_add(c->out, body, body_len);
+    const struct mp_http_request_head *head = mp_conn_head(c);
+    bool head_only = head != NULL && head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0;
+    if (!head_only) /* RFC 9110 9.3.2: the same head, no content */
+        evbuffer_add(c->out, body, body_len);
     mp_conn_finish(c, closing ? MP_CONN_CLOSE : MP_CONN_KEEP);
 }
 

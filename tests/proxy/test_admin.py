@@ -56,6 +56,20 @@ class Admin(harness.ProxyTestCase):
                 r = c.request('GET', path)
                 self.assertEqual(r.status, 200, r)
 
+    def test_head_gets_the_head_without_content(self):
+        # A body after a HEAD response would be read as the next response.
+        with HTTPConn(self.proxy.admin_port) as c:
+            r = c.request('HEAD', '/livez')
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header('content-length'), '3')
+            self.assertEqual(bytes(r.body), b'')
+            r = c.request('HEAD', '/nope')
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(bytes(r.body), b'')
+            r = c.request('GET', '/readyz')
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(bytes(r.body), b'ready\n')
+
     def test_metrics_format_and_series(self):
         r = self.proxy.admin('/metrics')
         self.assertEqual(r.status, 200, r)
