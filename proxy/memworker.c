@@ -59,8 +59,11 @@ struct mp_memworker {
     struct mp_store *store;
     struct mp_metrics *metrics;
     struct mp_memjobs *jobs;
-    struct event *sweep_ev;          /* the retention timer */
-    uint32_t sweep_interval_s;       /* what sweep_ev is armed with */
+    struct event *sweep_ev;      /* the retention timer */
+    uint32_t sweep_interval_s;   /* what sweep_ev is armed with */
+    struct event *sweep_step_ev; /* the next page of the pass in progress */
+    struct mp_sweep_pass pass;   /* valid while sweeping */
+    bool sweeping;
     struct mp_shared_config *shared; /* worker thread */
     pthread_mutex_t mu;
     struct item *head, *tail;             /* guarded by mu */
@@ -476,28 +479,35 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
 
 /* ---- governance: retention and compaction ---- */
 
+/* Metrics and a log line for a finished pass (nothing logged when a
+ * successful pass purged nothing). */
+static void sweep_done(struct mp_memworker *mw, int rc, const struct mp_sweep_counts *c)
+{
+    mp_metrics_sweep(mw->metrics, rc == MP_OK);
+    mp_metrics_purged(mw->metrics, MP_PURGE_FACTS, c->facts);
+    mp_metrics_purged(mw->metrics, MP_PURGE_MESSAGES, c->messages);
+    mp_metrics_purged(mw->metrics, MP_PURGE_SUMMARIES, c->summaries);
+    mp_metrics_purged(mw->metrics, MP_PURGE_HISTORY, c->history);
+    mp_metrics_purged(mw->metrics, MP_PURGE_IDEM, c->idem);
+    if (rc == MP_OK && c->facts + c->messages + c->summaries + c->history + c->idem == 0)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "retention sweep" : "retention sweep failed");
+    mp_logline_str(&l, "status", mp_status_name(rc));
+    mp_logline_int(&l, "facts", (int64_t)c->facts);
+    mp_logline_int(&l, "messages", (int64_t)c->messages);
+    mp_logline_int(&l, "summaries", (int64_t)c->summaries);
+    mp_logline_int(&l, "history", (int64_t)c->history);
+    mp_logline_int(&l, "idempotency_keys", (int64_t)c->idem);
+    mp_logline_end(&l);
+}
+
 int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out)
 {
     struct mp_sweep_counts c = {0};
     int rc = mp_sweeper_run(mw->store, &mw->shared->cfg, mp_clock_now_ms(), &c);
-    mp_metrics_sweep(mw->metrics, rc == MP_OK);
-    mp_metrics_purged(mw->metrics, MP_PURGE_FACTS, c.facts);
-    mp_metrics_purged(mw->metrics, MP_PURGE_MESSAGES, c.messages);
-    mp_metrics_purged(mw->metrics, MP_PURGE_SUMMARIES, c.summaries);
-    mp_metrics_purged(mw->metrics, MP_PURGE_HISTORY, c.history);
-    mp_metrics_purged(mw->metrics, MP_PURGE_IDEM, c.idem);
-    if (rc != MP_OK || c.facts + c.messages + c.summaries + c.history + c.idem > 0) {
-        struct mp_logline l;
-        mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
-                         rc == MP_OK ? "retention sweep" : "retention sweep failed");
-        mp_logline_str(&l, "status", mp_status_name(rc));
-        mp_logline_int(&l, "facts", (int64_t)c.facts);
-        mp_logline_int(&l, "messages", (int64_t)c.messages);
-        mp_logline_int(&l, "summaries", (int64_t)c.summaries);
-        mp_logline_int(&l, "history", (int64_t)c.history);
-        mp_logline_int(&l, "idempotency_keys", (int64_t)c.idem);
-        mp_logline_end(&l);
-    }
+    sweep_done(mw, rc, &c);
     out->facts += c.facts;
     out->messages += c.messages;
     out->summaries += c.summaries;
@@ -526,13 +536,34 @@ static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s)
     event_add(mw->sweep_ev, &tv);
 }
 
+/* One page per loop turn (a zero timeout lets the inbox and the jobs run
+ * in between), until the pass is complete. */
+static void on_sweep_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    struct timeval now = {0, 0};
+    (void)fd;
+    (void)what;
+    int rc = mp_sweeper_step(mw->store, &mw->shared->cfg, &mw->pass);
+    if (rc == MP_AGAIN) {
+        evtimer_add(mw->sweep_step_ev, &now);
+        return;
+    }
+    sweep_done(mw, rc, &mw->pass.counts);
+    mw->sweeping = false;
+}
+
+/* A pass starts at start and every interval, unless one is still going. */
 static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct mp_memworker *mw = arg;
-    struct mp_sweep_counts c = {0};
     (void)fd;
     (void)what;
-    mp_memworker_sweep(mw, &c);
+    if (!mw->sweeping) {
+        mw->sweeping = true;
+        mp_sweeper_begin(&mw->pass, mp_clock_now_ms());
+        on_sweep_step(-1, 0, mw);
+    }
     arm_sweep(mw, mw->shared->cfg.governance.sweep_interval_seconds);
 }
 
@@ -593,9 +624,11 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     mw->base = event_base_new();
     if (mw->base != NULL)
         mw->wake_ev = event_new(mw->base, -1, 0, on_wake, mw);
-    if (mw->base != NULL)
+    if (mw->base != NULL) {
         mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
-    if (mw->wake_ev != NULL && mw->sweep_ev != NULL)
+        mw->sweep_step_ev = evtimer_new(mw->base, on_sweep_step, mw);
+    }
+    if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     if (mw->jobs == NULL || mp_memjobs_load(mw->jobs) != MP_OK ||
         pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
@@ -623,6 +656,8 @@ void mp_memworker_free(struct mp_memworker *mw)
     mp_memjobs_free(mw->jobs);
     if (mw->sweep_ev != NULL)
         event_free(mw->sweep_ev);
+    if (mw->sweep_step_ev != NULL)
+        event_free(mw->sweep_step_ev);
     if (mw->wake_ev != NULL)
         event_free(mw->wake_ev);
     if (mw->base != NULL)

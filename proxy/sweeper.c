@@ -45,25 +45,40 @@ static int sweep_page(struct mp_store *store, const struct mp_user_info *users, 
     return rc;
 }
 
+void mp_sweeper_begin(struct mp_sweep_pass *pass, int64_t now_ms)
+{
+    memset(pass, 0, sizeof(*pass));
+    pass->now_ms = now_ms;
+}
+
+int mp_sweeper_step(struct mp_store *store, const struct mp_config *cfg, struct mp_sweep_pass *pass)
+{
+    struct mp_retention r;
+    struct mp_user_info *users = NULL;
+    unsigned char next[MP_STORE_CURSOR_MAX];
+    size_t n = 0, next_len = 0;
+    mp_sweeper_retention(cfg, &r);
+    int rc = mp_store_users(store, mp_store_all_tenants, pass->cursor, pass->cursor_len,
+                            MP_SWEEPER_PAGE, &users, &n, next, &next_len);
+    if (rc == MP_OK && n > 0)
+        rc = sweep_page(store, users, n, &r, pass->now_ms, &pass->counts);
+    free(users);
+    if (rc != MP_OK)
+        return rc;
+    memcpy(pass->cursor, next, next_len);
+    pass->cursor_len = next_len;
+    return next_len > 0 ? MP_AGAIN : MP_OK;
+}
+
 int mp_sweeper_run(struct mp_store *store, const struct mp_config *cfg, int64_t now_ms,
                    struct mp_sweep_counts *out)
 {
-    struct mp_retention r;
-    unsigned char cursor[MP_STORE_CURSOR_MAX];
-    size_t cursor_len = 0;
+    struct mp_sweep_pass pass;
     int rc;
-    mp_sweeper_retention(cfg, &r);
+    mp_sweeper_begin(&pass, now_ms);
     do {
-        struct mp_user_info *users = NULL;
-        size_t n = 0, next_len = 0;
-        unsigned char next[MP_STORE_CURSOR_MAX];
-        rc = mp_store_users(store, mp_store_all_tenants, cursor, cursor_len, MP_SWEEPER_PAGE,
-                            &users, &n, next, &next_len);
-        if (rc == MP_OK && n > 0)
-            rc = sweep_page(store, users, n, &r, now_ms, out);
-        free(users);
-        memcpy(cursor, next, next_len);
-        cursor_len = next_len;
-    } while (rc == MP_OK && cursor_len > 0);
+        rc = mp_sweeper_step(store, cfg, &pass);
+    } while (rc == MP_AGAIN);
+    add_counts(out, &pass.counts);
     return rc;
 }

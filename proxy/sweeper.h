@@ -19,8 +19,26 @@
 /* The limits of cfg as ages in ms. */
 void mp_sweeper_retention(const struct mp_config *cfg, struct mp_retention *out);
 
-/* One pass at time now_ms: MP_OK with the counts added to *out; else the
- * store's error (what was swept before it stays swept). */
+/* A pass in progress, one page at a time: a long pass over a big store
+ * must not hold up the turns the memory worker commits in between. */
+struct mp_sweep_pass {
+    int64_t now_ms; /* the pass's clock: everything is judged as of this */
+    unsigned char cursor[MP_STORE_CURSOR_MAX];
+    size_t cursor_len; /* 0: at the start */
+    struct mp_sweep_counts counts;
+};
+
+/* Starts a pass at now_ms. */
+void mp_sweeper_begin(struct mp_sweep_pass *pass, int64_t now_ms);
+
+/* Sweeps the pass's next page (MP_SWEEPER_PAGE users, one apply), adding
+ * to pass->counts: MP_AGAIN while users remain, MP_OK when the pass is
+ * complete, else the store's error (what was swept stays swept). */
+int mp_sweeper_step(struct mp_store *store, const struct mp_config *cfg,
+                    struct mp_sweep_pass *pass);
+
+/* A whole pass at time now_ms: MP_OK with the counts added to *out; else
+ * the store's error. */
 int mp_sweeper_run(struct mp_store *store, const struct mp_config *cfg, int64_t now_ms,
                    struct mp_sweep_counts *out);
 
