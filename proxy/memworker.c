@@ -24,7 +24,7 @@
 #include "metrics.h"
 #include "piipolicy.h"
 #include "status.h"
-#include "sweeper.h"
+#include "sweep.h"
 #include "user_id.h"
 #include "upstream.h"
 
@@ -503,16 +503,20 @@ static void sweep_done(struct mp_memworker *mw, int rc, const struct mp_sweep_co
     mp_logline_end(&l);
 }
 
+static void retention_of(const struct mp_memworker *mw, struct mp_retention *r)
+{
+    const struct mp_config *cfg = &mw->shared->cfg;
+    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days, r);
+}
+
 int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out)
 {
     struct mp_sweep_counts c = {0};
-    int rc = mp_sweeper_run(mw->store, &mw->shared->cfg, mp_clock_now_ms(), &c);
+    struct mp_retention r;
+    retention_of(mw, &r);
+    int rc = mp_sweep_run(mw->store, mp_clock_now_ms(), &r, &c);
     sweep_done(mw, rc, &c);
-    out->facts += c.facts;
-    out->messages += c.messages;
-    out->summaries += c.summaries;
-    out->history += c.history;
-    out->idem += c.idem;
+    mp_sweep_counts_add(out, &c);
     return rc;
 }
 
@@ -544,7 +548,7 @@ static void on_sweep_step(evutil_socket_t fd, short what, void *arg)
     struct timeval now = {0, 0};
     (void)fd;
     (void)what;
-    int rc = mp_sweeper_step(mw->store, &mw->shared->cfg, &mw->pass);
+    int rc = mp_sweep_step(mw->store, &mw->pass, MP_SWEEP_PAGE);
     if (rc == MP_AGAIN) {
         evtimer_add(mw->sweep_step_ev, &now);
         return;
@@ -560,8 +564,10 @@ static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (!mw->sweeping) {
+        struct mp_retention r;
+        retention_of(mw, &r);
         mw->sweeping = true;
-        mp_sweeper_begin(&mw->pass, mp_clock_now_ms());
+        mp_sweep_begin(&mw->pass, mp_clock_now_ms(), &r);
         on_sweep_step(-1, 0, mw);
     }
     arm_sweep(mw, mw->shared->cfg.governance.sweep_interval_seconds);
