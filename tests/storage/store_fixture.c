@@ -227,8 +227,11 @@ bool fx_absent(struct mp_store *store, const char *user, size_t ulen)
 {
     struct mp_usermem *um = NULL;
     struct mp_history *h = NULL;
-    return mp_store_get(store, user, ulen, &um) == MP_NOTFOUND &&
-           mp_store_history(store, user, ulen, &h) == MP_NOTFOUND;
+    int get_rc = mp_store_get(store, user, ulen, &um);
+    int hist_rc = mp_store_history(store, user, ulen, &h);
+    mp_usermem_free(um);
+    mp_history_free(h);
+    return get_rc == MP_NOTFOUND && hist_rc == MP_NOTFOUND;
 }
 
 /* ---- users listing ---- */
