@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errtext.h"
 #include "ini.h"
 #include "status.h"
 
@@ -177,19 +178,6 @@ static void sanitize(char dst[QUOTE_MAX], const char *s)
     dst[i] = '\0';
 }
 
-__attribute__((format(printf, 3, 4))) static void say(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (dst == NULL || cap == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    if (vsnprintf(dst, cap, fmt, ap) < 0) {
-        dst[0] = '\0';
-    }
-    va_end(ap);
-}
-
 __attribute__((format(printf, 4, 5))) static void
 add_error(struct mp_config_errors *errs, const char *source, unsigned line, const char *fmt, ...)
 {
@@ -202,7 +190,7 @@ add_error(struct mp_config_errors *errs, const char *source, unsigned line, cons
         return;
     }
     struct mp_config_error *e = &errs->items[errs->count++];
-    say(e->source, sizeof(e->source), "%s", source != NULL ? source : "");
+    mp_errtext_format(e->source, sizeof(e->source), "%s", source != NULL ? source : "");
     e->line = line;
     va_start(ap, fmt);
     if (vsnprintf(e->message, sizeof(e->message), fmt, ap) < 0) {
@@ -407,7 +395,7 @@ static bool url_format(struct mp_url *u, bool v6, bool has_port)
 {
     char port[8] = "";
     if (has_port) {
-        say(port, sizeof(port), ":%u", (unsigned)u->port);
+        mp_errtext_format(port, sizeof(port), ":%u", (unsigned)u->port);
     }
     int n = snprintf(u->text, sizeof(u->text), "%s://%s%s%s%s%s", u->https ? "https" : "http",
                      v6 ? "[" : "", u->host, v6 ? "]" : "", port, u->path);
@@ -479,12 +467,14 @@ static bool stage_uint(const struct key_def *k, const char *s, union staged *v, 
     sanitize(q, s);
     int rc = parse_decimal(s, &x);
     if (rc == -1) {
-        say(why, cap, "expected a decimal integer %" PRIu64 "..%" PRIu64 ", got \"%s\"", k->min,
-            k->max, q);
+        mp_errtext_format(why, cap,
+                          "expected a decimal integer %" PRIu64 "..%" PRIu64 ", got \"%s\"", k->min,
+                          k->max, q);
         return false;
     }
     if (rc == -2 || x < k->min || x > k->max) {
-        say(why, cap, "\"%s\" is out of range %" PRIu64 "..%" PRIu64, q, k->min, k->max);
+        mp_errtext_format(why, cap, "\"%s\" is out of range %" PRIu64 "..%" PRIu64, q, k->min,
+                          k->max);
         return false;
     }
     if (k->size == sizeof(uint64_t)) {
@@ -507,7 +497,7 @@ static bool stage_bool(const char *s, union staged *v, char *why, size_t cap)
         }
     }
     sanitize(q, s);
-    say(why, cap, "expected true|false|yes|no|on|off|1|0, got \"%s\"", q);
+    mp_errtext_format(why, cap, "expected true|false|yes|no|on|off|1|0, got \"%s\"", q);
     return false;
 }
 
@@ -526,7 +516,7 @@ static bool stage_enum(const struct key_def *k, const char *s, union staged *v, 
         used += n > 0 && (size_t)n < sizeof(list) - used ? (size_t)n : 0;
     }
     sanitize(q, s);
-    say(why, cap, "expected one of %s, got \"%s\"", list, q);
+    mp_errtext_format(why, cap, "expected one of %s, got \"%s\"", list, q);
     return false;
 }
 
@@ -543,7 +533,8 @@ static bool stage_ratio(const struct key_def *k, const char *s, union staged *v,
     ok = ok && end == s + strlen(s) && !isnan(d) && d >= (double)k->min && d <= (double)k->max;
     if (!ok) {
         sanitize(q, s);
-        say(why, cap, "expected a number %" PRIu64 "..%" PRIu64 ", got \"%s\"", k->min, k->max, q);
+        mp_errtext_format(why, cap, "expected a number %" PRIu64 "..%" PRIu64 ", got \"%s\"",
+                          k->min, k->max, q);
         return false;
     }
     v->d = d == 0.0 ? 0.0 : d; /* no -0 */
@@ -590,16 +581,16 @@ static bool stage_string(const struct key_def *k, const char *s, union staged *v
     char q[QUOTE_MAX];
     size_t n = strlen(s);
     if (n >= k->size) {
-        say(why, cap, "too long (max %zu bytes)", k->size - 1);
+        mp_errtext_format(why, cap, "too long (max %zu bytes)", k->size - 1);
         return false;
     }
     if (!string_bytes_ok(k->type, s)) {
         if (k->type == K_SECRET) {
-            say(why, cap, "must be %s (value not shown)", string_rule(k->type));
+            mp_errtext_format(why, cap, "must be %s (value not shown)", string_rule(k->type));
             return false;
         }
         sanitize(q, s);
-        say(why, cap, "expected %s, got \"%s\"", string_rule(k->type), q);
+        mp_errtext_format(why, cap, "expected %s, got \"%s\"", string_rule(k->type), q);
         return false;
     }
     memcpy(v->s, s, n + 1);
@@ -611,7 +602,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
 {
     char q[QUOTE_MAX];
     if (s[0] == '\0' && k->type != K_SECRET && k->type != K_OPTPATH) {
-        say(why, cap, "empty value");
+        mp_errtext_format(why, cap, "empty value");
         return false;
     }
     sanitize(q, s); /* only used for addresses and URLs, never for a secret */
@@ -620,16 +611,17 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         if (mp_config_parse_addr(s, &v->addr) == MP_OK) {
             return true;
         }
-        say(why, cap, "expected host:port or [ipv6]:port (port 0..65535), got \"%s\"", q);
+        mp_errtext_format(why, cap, "expected host:port or [ipv6]:port (port 0..65535), got \"%s\"",
+                          q);
         return false;
     case K_URL:
         if (mp_config_parse_url(s, &v->url) == MP_OK) {
             return true;
         }
-        say(why, cap,
-            "expected http(s)://host[:port][/path] without user, query or fragment, "
-            "got \"%s\"",
-            q);
+        mp_errtext_format(why, cap,
+                          "expected http(s)://host[:port][/path] without user, query or fragment, "
+                          "got \"%s\"",
+                          q);
         return false;
     case K_UINT:
         return stage_uint(k, s, v, why, cap);
@@ -673,7 +665,7 @@ static int set_key(struct mp_config *c, const struct key_def *k, const char *val
     char why[256];
     memset(&v, 0, sizeof(v));
     if (!stage_value(k, value, &v, why, sizeof(why))) {
-        say(err, errcap, "[%s] %s: %s", k->section, k->name, why);
+        mp_errtext_format(err, errcap, "[%s] %s: %s", k->section, k->name, why);
         return MP_EINVAL;
     }
     memcpy((char *)c + k->offset, &v, k->size);
@@ -686,7 +678,7 @@ static void unknown_key_message(char *err, size_t errcap, const char *section, c
     char q[QUOTE_MAX];
     sanitize(s, section);
     sanitize(q, key);
-    say(err, errcap, "unknown key '%s' in [%s]", q, s);
+    mp_errtext_format(err, errcap, "unknown key '%s' in [%s]", q, s);
 }
 
 int mp_config_set(struct mp_config *c, const char *section, const char *key, const char *value,
@@ -695,7 +687,7 @@ int mp_config_set(struct mp_config *c, const char *section, const char *key, con
     char q[QUOTE_MAX];
     if (section == NULL || find_section(section) < 0) {
         sanitize(q, section != NULL ? section : "");
-        say(err, errcap, "unknown section [%s]", q);
+        mp_errtext_format(err, errcap, "unknown section [%s]", q);
         return MP_NOTFOUND;
     }
     const struct key_def *k = key != NULL ? find_key(section, key) : NULL;
@@ -904,7 +896,7 @@ static bool enum_ok(const struct key_def *k, int e, char *why, size_t cap)
     if (e >= 0 && e < count) {
         return true;
     }
-    say(why, cap, "value %d is not one of the names", e);
+    mp_errtext_format(why, cap, "value %d is not one of the names", e);
     return false;
 }
 
@@ -915,7 +907,7 @@ static bool addr_ok(const struct mp_addr *a, char *why, size_t cap)
     if (n > 0 && (is_hostname(a->host, n) || is_ipv6(a->host, n))) {
         return true;
     }
-    say(why, cap, "invalid host");
+    mp_errtext_format(why, cap, "invalid host");
     return false;
 }
 
@@ -938,10 +930,11 @@ static bool field_ok(const struct mp_config *c, const struct key_def *k, char *w
     case K_ADDR:
         return addr_ok(&v.addr, why, cap);
     case K_UINT:
-        say(text, sizeof(text), "%" PRIu64, k->size == sizeof(uint64_t) ? v.u64 : v.u32);
+        mp_errtext_format(text, sizeof(text), "%" PRIu64,
+                          k->size == sizeof(uint64_t) ? v.u64 : v.u32);
         return stage_value(k, text, &scratch, why, cap);
     case K_RATIO:
-        say(text, sizeof(text), "%.17g", v.d);
+        mp_errtext_format(text, sizeof(text), "%.17g", v.d);
         return stage_value(k, text, &scratch, why, cap);
     case K_URL:
         p = v.url.text;
@@ -951,7 +944,7 @@ static bool field_ok(const struct mp_config *c, const struct key_def *k, char *w
         break;
     }
     if (memchr(p, '\0', n) == NULL) {
-        say(why, cap, "not NUL-terminated");
+        mp_errtext_format(why, cap, "not NUL-terminated");
         return false;
     }
     return stage_value(k, p, &scratch, why, cap);

@@ -5,13 +5,15 @@
  *
  * The number rules are tuned against what a technical chat is full of:
  * versions (1.2.3.4), IP addresses, dates, ISBNs, timestamps. A check digit
- * (Luhn, mod-97) or a fixed shape (SSN) decides the strong kinds; phones
- * have no checksum, so their shape rules lean towards missing an unusual
- * layout rather than flagging every dotted or dashed number. */
+ * (Luhn, mod-97, a DNI's letter) or a fixed shape (SSN, NINO) decides the
+ * strong kinds; phones have no checksum, so their shape rules lean towards
+ * missing an unusual layout rather than flagging every dotted or dashed
+ * number. */
 #include "pii.h"
 
 #include <string.h>
 
+#include "natid.h"
 #include "status.h"
 
 static bool is_digit(unsigned char c)
@@ -341,6 +343,8 @@ int mp_pii_find(const char *text, size_t len, size_t from, size_t *start, size_t
             kind = MP_PII_EMAIL;
         else if (is_alpha(c) && !is_alnum(prev) && iban_at(s, len, i, end))
             kind = MP_PII_IBAN;
+        else if (is_alnum(c) && mp_natid_at(text, len, i, end))
+            kind = MP_PII_NATIONAL_ID;
         else if (is_digit(c) || c == '+' || c == '(')
             kind = number_kind(s, len, i, end);
         if (kind != 0) {

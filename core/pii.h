@@ -15,6 +15,7 @@ enum mp_pii_kind {
     MP_PII_CARD,
     MP_PII_IBAN,
     MP_PII_SSN,
+    MP_PII_NATIONAL_ID, /* UK NINO, Spanish DNI/NIE: core/natid.h */
 };
 
 /* The detectors, each on a maximal token: a span never starts or ends in the
@@ -42,13 +43,16 @@ enum mp_pii_kind {
  *     2-2-4 without '+').
  * - IBAN: two letters, two digits, then letters and digits to a total of 15
  *   to 34, unbroken or in groups of four separated by single spaces (the
- *   last group 1 to 4), case-insensitive, ISO 13616 mod-97 check == 1. */
+ *   last group 1 to 4), case-insensitive, ISO 13616 mod-97 check == 1.
+ * - NATIONAL_ID: a UK National Insurance number or a Spanish DNI or NIE
+ *   with its check letter, as mp_natid_at() in core/natid.h accepts. */
 
 /* Finds the first PII span starting at or after from in text[0..len)
  * (borrowed): the span with the smallest start; at one start EMAIL is tried
- * first, then IBAN, then the number kinds. Returns its kind with
- * [*start, *end), or 0 when there is none (outputs untouched). Linear in len: each detector looks
- * at a bounded number of bytes per start. */
+ * first, then IBAN, then NATIONAL_ID, then the number kinds. Returns its
+ * kind with [*start, *end), or 0 when there is none (outputs untouched).
+ * Linear in len: each detector looks at a bounded number of bytes per
+ * start. */
 int mp_pii_find(const char *text, size_t len, size_t from, size_t *start, size_t *end);
 
 /* True when text[0..len) (borrowed) holds any span mp_pii_find() finds. */

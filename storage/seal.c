@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "errtext.h"
 #include "hex.h"
 #include "status.h"
 
@@ -26,19 +26,6 @@
 #define CHUNK     (1 << 30) /* EVP and RAND calls take int lengths */
 
 static const char key_id_label[] = "memproxy key id v1";
-
-__attribute__((format(printf, 3, 4))) static void say(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    if (dst == NULL || cap == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    if (vsnprintf(dst, cap, fmt, ap) < 0) {
-        dst[0] = '\0';
-    }
-    va_end(ap);
-}
 
 static uint32_t get_be32(const unsigned char *p)
 {
@@ -141,13 +128,14 @@ static int decode_text(const unsigned char *s, size_t n, size_t len,
         if (mp_hex_decode((const char *)s, MP_SEAL_KEY_LEN, out) == MP_OK) {
             return MP_OK;
         }
-        say(why, whycap, "key material is 64 characters but not 64 hex digits");
+        mp_errtext_format(why, whycap, "key material is 64 characters but not 64 hex digits");
         return MP_EINVAL;
     }
     if (decode_b64(s, n, out)) {
         return MP_OK;
     }
-    say(why, whycap,
+    mp_errtext_format(
+        why, whycap,
         "key material is %zu bytes (%zu without surrounding whitespace): expected 32 raw "
         "bytes, 64 hex digits, or the standard base64 of 32 bytes",
         len, n);
@@ -179,7 +167,7 @@ int mp_seal_key_parse(const unsigned char *data, size_t len, struct mp_seal_key 
     }
     rc = key_id_of(key.bytes, &key.id);
     if (rc != MP_OK) {
-        say(why, whycap, "cannot compute the key id (libcrypto failed)");
+        mp_errtext_format(why, whycap, "cannot compute the key id (libcrypto failed)");
         goto out;
     }
     *out = key;
@@ -214,15 +202,16 @@ static int check_file(int fd, const char *path, char *why, size_t whycap)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        say(why, whycap, "cannot read %s: %s", path, strerror(errno));
+        mp_errtext_format(why, whycap, "cannot read %s: %s", path, strerror(errno));
         return MP_EIO;
     }
     if (!S_ISREG(st.st_mode)) {
-        say(why, whycap, "key file %s is not a regular file", path);
+        mp_errtext_format(why, whycap, "key file %s is not a regular file", path);
         return MP_EINVAL;
     }
     if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0) {
-        say(why, whycap, "key file %s must not be accessible by group or others (chmod 600)", path);
+        mp_errtext_format(
+            why, whycap, "key file %s must not be accessible by group or others (chmod 600)", path);
         return MP_EINVAL;
     }
     return MP_OK;
@@ -238,7 +227,7 @@ int mp_seal_key_load(const char *path, struct mp_seal_key *out, char *why, size_
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
     if (fd < 0) {
-        say(why, whycap, "cannot read %s: %s", path, strerror(errno));
+        mp_errtext_format(why, whycap, "cannot read %s: %s", path, strerror(errno));
         return MP_EIO;
     }
     rc = check_file(fd, path, why, whycap);
@@ -247,18 +236,19 @@ int mp_seal_key_load(const char *path, struct mp_seal_key *out, char *why, size_
     }
     err = read_all(fd, buf, sizeof(buf), &len);
     if (err != 0) {
-        say(why, whycap, "cannot read %s: %s", path, strerror(err));
+        mp_errtext_format(why, whycap, "cannot read %s: %s", path, strerror(err));
         rc = MP_EIO;
         goto out;
     }
     if (len > MP_SEAL_KEY_FILE_MAX) {
-        say(why, whycap, "key file %s is larger than %d bytes", path, MP_SEAL_KEY_FILE_MAX);
+        mp_errtext_format(why, whycap, "key file %s is larger than %d bytes", path,
+                          MP_SEAL_KEY_FILE_MAX);
         rc = MP_EINVAL;
         goto out;
     }
     rc = mp_seal_key_parse(buf, len, out, reason, sizeof(reason));
     if (rc != MP_OK) {
-        say(why, whycap, "key file %s: %s", path, reason);
+        mp_errtext_format(why, whycap, "key file %s: %s", path, reason);
     }
 out:
     OPENSSL_cleanse(buf, sizeof(buf));

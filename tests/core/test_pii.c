@@ -147,6 +147,20 @@ START_TEST(test_pii_ssn_near_misses)
 }
 END_TEST
 
+START_TEST(test_pii_national_ids_are_found_and_redacted)
+{
+    char out[128];
+    size_t n = 0;
+    const char *text = "NI AB 12 34 56 C, DNI 12345678Z";
+
+    assert_span("my NI number is AB123456C.", MP_PII_NATIONAL_ID, "AB123456C");
+    assert_span("NIE: X1234567L", MP_PII_NATIONAL_ID, "X1234567L");
+    ck_assert_int_eq(mp_pii_redact(text, strlen(text), out, sizeof(out), &n), MP_OK);
+    ck_assert_str_eq(out, "NI [redacted], DNI [redacted]");
+    ck_assert_int_eq(kind_of("DNI 12345678A"), 0); /* wrong check letter */
+}
+END_TEST
+
 START_TEST(test_pii_ordinary_text_not_detected)
 {
     ck_assert(!detect("The user builds a RAG app with ChromaDB 0.4.22 on Python 3.11."));
@@ -281,6 +295,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_pii_iban_near_misses);
     tcase_add_test(tc, test_pii_ssn_positive);
     tcase_add_test(tc, test_pii_ssn_near_misses);
+    tcase_add_test(tc, test_pii_national_ids_are_found_and_redacted);
     tcase_add_test(tc, test_pii_ordinary_text_not_detected);
     tcase_add_test(tc, test_pii_redact_replaces_each_span);
     tcase_add_test(tc, test_pii_redact_without_pii_copies);
