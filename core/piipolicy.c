@@ -47,3 +47,34 @@ int mp_piipolicy_apply(enum mp_pii_mode mode, enum mp_pii_item item, const char 
     *pii = false;
     return redact(text, len, out, out_len);
 }
+
+int mp_piipolicy_apply_in_place(enum mp_pii_mode mode, char *value, size_t *len, size_t cap,
+                                bool *pii)
+{
+    char *out = NULL;
+    size_t out_len = 0;
+    bool flagged = false;
+    int rc =
+        mp_piipolicy_apply(mode, MP_PII_ITEM_FACT, value, *len, false, &out, &out_len, &flagged);
+    if (rc != MP_OK)
+        return rc;
+    if (out_len >= cap) {
+        free(out);
+        return MP_ETOOBIG;
+    }
+    memcpy(value, out, out_len + 1);
+    free(out);
+    *len = out_len;
+    *pii = flagged;
+    return MP_OK;
+}
+
+int mp_piipolicy_correction(enum mp_pii_mode mode, struct mp_mem_entity *e, char *value, size_t len,
+                            size_t cap, enum mp_trust trust, const char *request_id, int64_t now_ms)
+{
+    bool pii = false;
+    int rc = mp_piipolicy_apply_in_place(mode, value, &len, cap, &pii);
+    if (rc == MP_OK)
+        mp_usermem_set_correction(e, value, len, trust, request_id, now_ms, pii);
+    return rc;
+}

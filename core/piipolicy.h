@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "usermem.h"
 
 enum mp_pii_item { MP_PII_ITEM_MESSAGE, MP_PII_ITEM_FACT, MP_PII_ITEM_SUMMARY };
 
@@ -25,5 +26,24 @@ enum mp_pii_item { MP_PII_ITEM_MESSAGE, MP_PII_ITEM_FACT, MP_PII_ITEM_SUMMARY };
  * stored; MP_ENOMEM. */
 int mp_piipolicy_apply(enum mp_pii_mode mode, enum mp_pii_item item, const char *text, size_t len,
                        bool flagged, char **out, size_t *out_len, bool *pii);
+
+/* mode applied in place to a value a person sets themselves (a user's
+ * correction, an admin's value): value[0..*len) in a buffer of cap bytes
+ * (borrowed). The rules of a fact without an extractor's flag: store keeps
+ * it and sets *pii when it holds personal data; redact masks each span
+ * (then *pii is false); drop refuses it. Returns MP_OK with value (NUL-
+ * terminated), *len and *pii updated; MP_NOTFOUND when drop refuses it;
+ * MP_ETOOBIG when the masked value and its NUL no longer fit cap;
+ * MP_ENOMEM. On failure value, *len and *pii are untouched. */
+int mp_piipolicy_apply_in_place(enum mp_pii_mode mode, char *value, size_t *len, size_t cap,
+                                bool *pii);
+
+/* A person's value for e: mp_piipolicy_apply_in_place() on value[0..len)
+ * (cap bytes, borrowed: e points at it afterwards), then
+ * mp_usermem_set_correction() with trust, request_id and now_ms. Returns
+ * what mp_piipolicy_apply_in_place() returns; e is untouched on failure. */
+int mp_piipolicy_correction(enum mp_pii_mode mode, struct mp_mem_entity *e, char *value, size_t len,
+                            size_t cap, enum mp_trust trust, const char *request_id,
+                            int64_t now_ms);
 
 #endif

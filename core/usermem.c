@@ -79,3 +79,21 @@ int mp_usermem_normalize_key(const char *key, size_t len, char *out)
     memcpy(out, buf, o + 1);
     return MP_OK;
 }
+
+void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
+                               enum mp_trust trust, const char *request_id, int64_t now_ms,
+                               bool pii)
+{
+    size_t id_len = strnlen(request_id, MP_REQUEST_ID_MAX);
+    e->value = value;
+    e->value_len = len;
+    e->confidence = 1.0;
+    e->observed_at_ms = now_ms;
+    e->recorded_at_ms = now_ms;
+    e->trust = trust;
+    e->source_role = MP_ROLE_USER;
+    e->pii = pii;
+    memcpy(e->request_id, request_id, id_len);
+    e->request_id[id_len] = '\0';
+    e->model[0] = '\0';
+}

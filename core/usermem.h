@@ -99,4 +99,14 @@ void mp_usermem_free(struct mp_usermem *um);
  * longer than MP_ENTITY_KEY_MAX or the input is not valid UTF-8. */
 int mp_usermem_normalize_key(const char *key, size_t len, char *out);
 
+/* Fills e's value and provenance for a value a person set themselves (a
+ * user's correction or an admin's value): value[0..len) (borrowed: e points
+ * at it), trust (MP_TRUST_CORRECTED or MP_TRUST_ADMIN), confidence 1,
+ * observed and recorded now_ms, source role user, no model, request_id
+ * (borrowed, cut to MP_REQUEST_ID_MAX) as its source, and pii as given.
+ * e->key and e->revision are left as they are. */
+void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
+                               enum mp_trust trust, const char *request_id, int64_t now_ms,
+                               bool pii);
+
 #endif

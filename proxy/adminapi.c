@@ -33,7 +33,7 @@
 #include "memjson.h"
 #include "memworker.h"
 #include "metrics.h"
-#include "pii.h"
+#include "piipolicy.h"
 #include "respond.h"
 #include "seal.h"
 #include "status.h"
@@ -618,22 +618,20 @@ static int parse_if_match(const struct mp_http_request_head *head, enum if_match
     return MP_OK;
 }
 
-/* An admin's value: the strongest trust, confidence 1, observed now, this
- * request as its source. */
-static void fill_admin_entity(struct admin_call *call, size_t value_len)
+/* An admin's value: the strongest trust, this request as its source,
+ * through pii_mode. MP_OK, or the refusal to answer with in *perr. */
+static int fill_admin_entity(struct admin_call *call, size_t value_len, enum mp_perr *perr)
 {
     struct mp_mem_entity *e = &call->op.u.entity;
+    int rc = mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value,
+                                     value_len, sizeof(call->value), MP_TRUST_ADMIN,
+                                     call->request_id, call->op.now_ms);
+    if (rc != MP_OK) {
+        *perr = mp_respond_correction_refusal(rc);
+        return rc;
+    }
     memcpy(e->key, call->t.key, sizeof(e->key));
-    e->value = call->value;
-    e->value_len = value_len;
-    e->confidence = 1.0;
-    e->observed_at_ms = call->op.now_ms;
-    e->recorded_at_ms = call->op.now_ms;
-    e->trust = MP_TRUST_ADMIN;
-    e->source_role = MP_ROLE_USER;
-    e->pii = mp_pii_detect(call->value, value_len);
-    snprintf(e->request_id, sizeof(e->request_id), "%s", call->request_id);
-    e->model[0] = '\0';
+    return MP_OK;
 }
 
 static void change_entity(struct admin_call *call, const struct mp_http_request_head *head,
@@ -649,9 +647,13 @@ static void change_entity(struct admin_call *call, const struct mp_http_request_
         send_error(call, MP_PERR_INVALID_VALUE, NULL);
         return;
     }
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    if (put && fill_admin_entity(call, value_len, &perr) != MP_OK) {
+        send_error(call, perr, NULL);
+        return;
+    }
     if (put) {
         call->op.kind = MP_OP_UPSERT_ENTITY;
-        fill_admin_entity(call, value_len);
         /* no If-Match: only a key without a value may be set */
         call->op.if_match = call->op.if_match || call->ifm == IFM_NONE;
     } else {

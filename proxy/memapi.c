@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "memjson.h"
 #include "memworker.h"
+#include "piipolicy.h"
 #include "reqmem.h"
 #include "respond.h"
 #include "status.h"
@@ -162,14 +163,17 @@ static int put_value(const char *body, size_t len, struct mp_memapi_call *call)
     return MP_OK;
 }
 
-static void fill_correction(struct mp_memapi_call *call)
+/* The user's correction with its provenance, through pii_mode: MP_OK, or
+ * the refusal to answer with in *perr. */
+static int fill_correction(struct mp_memapi_call *call, const struct mp_config *cfg,
+                           enum mp_perr *perr)
 {
-    struct mp_mem_entity *e = &call->op.u.entity;
-    e->confidence = 1.0;
-    e->observed_at_ms = call->op.now_ms;
-    e->recorded_at_ms = call->op.now_ms;
-    e->trust = MP_TRUST_CORRECTED;
-    e->source_role = MP_ROLE_USER;
+    int rc = mp_piipolicy_correction(cfg->governance.pii_mode, &call->op.u.entity, call->value,
+                                     call->op.u.entity.value_len, sizeof(call->value),
+                                     MP_TRUST_CORRECTED, call->request_id, call->op.now_ms);
+    if (rc != MP_OK)
+        *perr = mp_respond_correction_refusal(rc);
+    return rc;
 }
 
 static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool put, const char *seg,
@@ -184,13 +188,13 @@ static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool p
         mp_respond_error(c, MP_PERR_INVALID_KEY, NULL, MP_CONN_KEEP);
         return;
     }
-    if (put && put_value(body, len, call) != MP_OK) {
+    enum mp_perr perr = MP_PERR_INVALID_VALUE;
+    if (put && (put_value(body, len, call) != MP_OK ||
+                fill_correction(call, mp_conn_loop(c)->cfg, &perr) != MP_OK)) {
         free(call);
-        mp_respond_error(c, MP_PERR_INVALID_VALUE, NULL, MP_CONN_KEEP);
+        mp_respond_error(c, perr, NULL, MP_CONN_KEEP);
         return;
     }
-    if (put)
-        fill_correction(call);
     submit(c, call);
 }
 

@@ -121,6 +121,12 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
         f |= set(o, "request_id", opt_json(m->request_id));
         f |= set(o, "model", opt_json(m->model));
         f |= set(o, "pii", json_boolean(m->pii));
+        /* derived, not stored: a message is its role's verbatim words */
+        f |= set(o, "source_role", json_string(role_name(m->role)));
+        f |= set(o, "trust",
+                 json_string(mp_memjson_trust_name(m->role == MP_ROLE_USER ? MP_TRUST_STATED
+                                                                           : MP_TRUST_INFERRED)));
+        f |= set(o, "confidence", json_real(1.0));
     }
     return done(o, f);
 }
@@ -138,6 +144,11 @@ json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detai
         f |= set(o, "request_id", has ? opt_json(s->request_id) : json_null());
         f |= set(o, "model", has ? opt_json(s->model) : json_null());
         f |= set(o, "pii", json_boolean(has && s->pii));
+        /* derived, not stored: a summary is the summary model's writing */
+        f |= set(o, "recorded_at", mp_memjson_time(has ? s->updated_at_ms : 0));
+        f |= set(o, "source_role", has ? json_string("assistant") : json_null());
+        f |= set(o, "trust",
+                 has ? json_string(mp_memjson_trust_name(MP_TRUST_INFERRED)) : json_null());
     }
     return done(o, f);
 }
@@ -222,6 +233,10 @@ static int history_fact(json_t *o, const struct mp_mem_entity *e)
     int f = set(o, "key", text_json(e->key, strlen(e->key)));
     f |= set(o, "revision", json_integer((json_int_t)e->revision));
     f |= set(o, "trust", json_string(mp_memjson_trust_name(e->trust)));
+    f |= set(o, "confidence", json_real(e->confidence));
+    f |= set(o, "observed_at", mp_memjson_time(e->observed_at_ms));
+    f |= set(o, "recorded_at", mp_memjson_time(e->recorded_at_ms));
+    f |= set(o, "source_role", json_string(role_name(e->source_role)));
     f |= set(o, "request_id", opt_json(e->request_id));
     f |= set(o, "model", opt_json(e->model));
     f |= set(o, "pii", json_boolean(e->pii));

@@ -7,6 +7,7 @@
 #include "access.h"
 #include "errbody.h"
 #include "metrics.h"
+#include "status.h"
 
 static const struct mp_perr_info table[MP_PERR_COUNT] = {
     [MP_PERR_BAD_REQUEST] = {400, "Bad Request", "invalid_request_error", "bad_request",
@@ -85,7 +86,18 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
     [MP_PERR_INVALID_PARAM] = {400, "Bad Request", "invalid_request_error", "invalid_parameter",
                                "A path segment or query parameter is not valid.",
                                MP_CLERR_BAD_REQUEST},
+    [MP_PERR_PII_REFUSED] = {400, "Bad Request", "invalid_request_error", "pii_not_stored",
+                             "This deployment does not store personal data (pii_mode = drop), "
+                             "and the value holds some.",
+                             MP_CLERR_BAD_REQUEST},
 };
+
+enum mp_perr mp_respond_correction_refusal(int rc)
+{
+    if (rc == MP_NOTFOUND)
+        return MP_PERR_PII_REFUSED;
+    return rc == MP_ETOOBIG ? MP_PERR_INVALID_VALUE : MP_PERR_INTERNAL;
+}
 
 const struct mp_perr_info *mp_respond_info(enum mp_perr e)
 {

@@ -33,6 +33,7 @@ enum mp_perr {
     MP_PERR_PRECONDITION_REQUIRED,
     MP_PERR_MEMORY_FULL,
     MP_PERR_INVALID_PARAM,
+    MP_PERR_PII_REFUSED,
     MP_PERR_COUNT
 };
 
@@ -44,6 +45,11 @@ struct mp_perr_info {
     const char *message; /* fixed text: never echoes input */
     int client_kind;     /* enum mp_client_error_kind counted, or -1 */
 };
+
+/* The refusal for a value a person set that mp_piipolicy_correction()
+ * turned down with rc: pii_not_stored (MP_NOTFOUND), invalid_value
+ * (MP_ETOOBIG), else internal. */
+enum mp_perr mp_respond_correction_refusal(int rc);
 
 /* The table row for e (e < MP_PERR_COUNT). */
 const struct mp_perr_info *mp_respond_info(enum mp_perr e);

@@ -23,8 +23,10 @@ ADMIN = {'admin': {'token': TOKEN}}
 
 ENTITY_ADMIN_KEYS = {'key', 'value', 'confidence', 'observed_at', 'recorded_at', 'source', 'trust',
                      'source_role', 'model', 'request_id', 'pii', 'revision'}
-MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii'}
-SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'request_id', 'model', 'pii'}
+MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii', 'source_role', 'trust',
+                      'confidence'}
+SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'recorded_at', 'request_id', 'model', 'pii',
+                      'source_role', 'trust'}
 HISTORY_EVENTS = {'added', 'superseded', 'corrected', 'deleted', 'expired', 'summarized'}
 HISTORY_ACTORS = {'extractor', 'summarizer', 'user', 'admin', 'retention'}
 
@@ -338,13 +340,16 @@ class Memory(AdminCase):
         self.assertEqual(len(doc['buffer']), 1)
         m = doc['buffer'][0]
         self.assertEqual(set(m.keys()), MESSAGE_ADMIN_KEYS, m)
-        self.assertEqual((m['role'], m['content'], m['request_id'], m['model'], m['pii']),
-                         ('assistant', REPLY, rid, 'chat-model-a', False))
+        self.assertEqual((m['role'], m['content'], m['request_id'], m['model'], m['pii'], m['source_role'],
+                          m['trust'], m['confidence']),
+                         ('assistant', REPLY, rid, 'chat-model-a', False, 'assistant', 'inferred', 1.0))
         self.assertRegex(m['at'], ISO)
         self.assertRegex(m['recorded_at'], ISO)
         sm = doc['summary']
         self.assertEqual(set(sm.keys()), SUMMARY_ADMIN_KEYS, sm)
-        self.assertEqual((sm['request_id'], sm['model'], sm['pii']), (rid, 'sum-model-a', False))
+        self.assertEqual((sm['request_id'], sm['model'], sm['pii'], sm['source_role'], sm['trust']),
+                         (rid, 'sum-model-a', False, 'assistant', 'inferred'))
+        self.assertEqual(sm['recorded_at'], sm['updated_at'])
         self.assertIn('My name is Gus', sm['text'])
         self.assertRegex(sm['updated_at'], ISO)
         self.assertRegex(sm['observed_at'], ISO)
@@ -381,8 +386,11 @@ class Memory(AdminCase):
         added = [h for h in hist if h['event'] == 'added']
         self.assertEqual(sorted(h['key'] for h in added), ['city', 'name'])
         for h in added:
-            self.assertEqual((h['actor'], h['item'], h['request_id'], h['model'], h['trust']),
-                             ('extractor', 'fact', rid, 'ext-model-a', 'stated'))
+            self.assertEqual((h['actor'], h['item'], h['request_id'], h['model'], h['trust'], h['source_role'],
+                              h['confidence']),
+                             ('extractor', 'fact', rid, 'ext-model-a', 'stated', 'user', 0.9))
+            self.assertRegex(h['observed_at'], ISO)
+            self.assertRegex(h['recorded_at'], ISO)
             self.assertNotIn('value', h)
         self.assertIn('summarized', [h['event'] for h in hist])
 

@@ -276,6 +276,78 @@ class PiiModes(mh.MemCase):
                          'the address is in the storage files')
 
 
+class PiiCorrections(mh.MemCase):
+    """pii_mode and inject_pii on values people set themselves: the user's
+    PUT /v1/memory/entities/{key} and the admin's PUT."""
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'hybrid'}}
+
+    def start_mode(self, **governance):
+        return self.start_proxy(memory={'mode': 'hybrid'}, sections={
+            'governance': governance, 'admin': {'token': ADMIN_TOKEN}})
+
+    def user_put(self, p, user, key, value):
+        return p.request('PUT', '/v1/memory/entities/' + key,
+                         [('X-User-Id', user), ('Content-Type', 'application/json')],
+                         json.dumps({'value': value}).encode())
+
+    def admin_put(self, p, user, key, value):
+        return harness.request(p.admin_port, 'PUT', '/admin/users/%s/entities/%s' % (user, key),
+                               ADMIN_AUTH + [('Content-Type', 'application/json')],
+                               json.dumps({'value': value}).encode())
+
+    def admin_fact(self, p, user, key):
+        r = p.admin('/admin/users/%s/memory' % user, headers=ADMIN_AUTH)
+        self.assertEqual(r.status, 200, r)
+        return {e['key']: e for e in r.json()['entities']}[key]
+
+    def test_store_flags_a_correction_and_keeps_it_out_of_prompts(self):
+        p = self.start_mode(pii_mode='store', inject_pii=False)
+        user = canary('corr')
+        addr = address('corr')
+        plain = canary('plain')
+        r = self.user_put(p, user, 'email', addr)
+        self.assertEqual(r.status, 200, r)
+        put(p, user, 'note', plain)
+        fact = self.admin_fact(p, user, 'email')
+        self.assertEqual((fact['value'], fact['pii'], fact['trust']), (addr, True, 'corrected'))
+        self.assertEqual(fact['request_id'], r.header('x-request-id'), 'the correction names its request')
+        s = send(p, user, 'What do you remember?', x_memory='read')
+        self.assertOK(s)
+        self.assertNotIn(addr.encode(), mh.upstream_body(self.fake, s),
+                         'a PII correction was injected with inject_pii = false')
+        self.assertEqual(self.injection(s).block.fact_dict(), {'note': plain})
+
+    def test_redact_masks_corrections_before_storing(self):
+        p = self.start_mode(pii_mode='redact')
+        user = canary('corr-redact')
+        addr = address('corr-redact')
+        r = self.user_put(p, user, 'contact', 'mail me at %s please' % addr)
+        self.assertEqual(r.status, 200, r)
+        r = self.admin_put(p, user, 'backup', addr)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.admin_fact(p, user, 'contact')['value'], 'mail me at [redacted] please')
+        self.assertEqual(self.admin_fact(p, user, 'backup')['value'], '[redacted]')
+        local = addr.split('@')[0].encode()
+        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
+                         'the address is in the storage files')
+
+    def test_drop_refuses_corrections_holding_pii(self):
+        p = self.start_mode(pii_mode='drop')
+        user = canary('corr-drop')
+        addr = address('corr-drop')
+        for r in (self.user_put(p, user, 'email', addr), self.admin_put(p, user, 'email', addr)):
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json()['error']['code'], 'pii_not_stored', r)
+            self.assertIsNotNone(r.header('x-request-id'))
+        self.assertEqual(memory_or_empty(p, user)['entities'], [], 'a refused value was stored')
+        r = self.user_put(p, user, 'city', 'Oslo')      # no personal data: stored
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(mh.entity_map(memory_or_empty(p, user)), {'city': 'Oslo'})
+        local = addr.split('@')[0].encode()
+        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
+                         'the refused address is in the storage files')
+
+
 class PiiDropExtracted(mh.ScriptedProxyCase):
     """drop mode against an extractor that calls a fact personal data
     (a scripted upstream: the value has no span the detectors know)."""
