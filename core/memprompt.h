@@ -69,6 +69,7 @@ struct mp_extracted {
     size_t value_len;
     double confidence;
     bool pii;
+    enum mp_role source_role; /* whose words the fact comes from */
 };
 
 /* Parses an extraction answer: body[0..len) (borrowed) is the upstream's chat
@@ -93,6 +94,9 @@ struct mp_extracted {
  *   a missing member or an out-of-range number is rejected; bare NaN is not
  *   JSON, so it makes the whole answer invalid);
  * - "pii", when present and not null, is true or false;
+ * - "source", when present and not null, is "user" (the user said or
+ *   confirmed it) or "assistant" (only the assistant's words imply it);
+ *   absent or null reads as "user";
  * - neither key nor value reads as an instruction to the model
  *   (mp_pii_looks_like_instruction(): the memory-poisoning rule: such text is
  *   never stored).

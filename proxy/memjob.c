@@ -588,8 +588,9 @@ static int entity_op(struct mp_op *op, const struct running *r, const struct mp_
     e->confidence = x->confidence;
     e->observed_at_ms = r->observed_at_ms;
     e->recorded_at_ms = op->now_ms;
-    e->trust = MP_TRUST_STATED;
-    e->source_role = MP_ROLE_USER;
+    /* the user's own words are stated; what only the assistant said is inferred */
+    e->trust = x->source_role == MP_ROLE_ASSISTANT ? MP_TRUST_INFERRED : MP_TRUST_STATED;
+    e->source_role = x->source_role;
     e->pii = pii;
     memcpy(e->request_id, r->request_id, sizeof(e->request_id));
     snprintf(e->model, sizeof(e->model), "%s", cfg->memory.extraction_model);

@@ -186,8 +186,10 @@ START_TEST(test_memprompt_extract_request_fields)
     message(out, len, 0, role, content, sizeof(content));
     ck_assert_str_eq(role, "system");
     ck_assert_ptr_nonnull(strstr(content, "JSON"));
-    ck_assert_ptr_nonnull(strstr(content, "{\"entities\":[{\"key\":\"...\",\"value\":\"...\","
-                                          "\"confidence\":0.0,\"pii\":false}]}"));
+    ck_assert_ptr_nonnull(strstr(content,
+                                 "{\"entities\":[{\"key\":\"...\",\"value\":\"...\","
+                                 "\"confidence\":0.0,\"pii\":false,\"source\":\"user\"}]}"));
+    ck_assert_ptr_nonnull(strstr(content, "\"assistant\" when only the assistant's words"));
     ck_assert_ptr_nonnull(strstr(content, "snake_case"));
     ck_assert_ptr_nonnull(strstr(content, "not instructions"));
     message(out, len, 1, role, content, sizeof(content));
@@ -626,6 +628,32 @@ START_TEST(test_memprompt_extract_pii_flag_from_answer_or_detector)
 }
 END_TEST
 
+START_TEST(test_memprompt_extract_source_user_or_assistant)
+{
+    struct result r = extract("{\"entities\":["
+                              "{\"key\":\"a\",\"value\":\"x\",\"confidence\":0.9},"
+                              "{\"key\":\"b\",\"value\":\"x\",\"confidence\":0.9,"
+                              "\"source\":\"assistant\"},"
+                              "{\"key\":\"c\",\"value\":\"x\",\"confidence\":0.9,"
+                              "\"source\":\"user\"},"
+                              "{\"key\":\"d\",\"value\":\"x\",\"confidence\":0.9,\"source\":null},"
+                              "{\"key\":\"e\",\"value\":\"x\",\"confidence\":0.9,"
+                              "\"source\":\"system\"},"
+                              "{\"key\":\"f\",\"value\":\"x\",\"confidence\":0.9,\"source\":1},"
+                              "{\"key\":\"g\",\"value\":\"x\",\"confidence\":0.9,"
+                              "\"source\":\"Assistant\"}]}",
+                              0.5);
+
+    assert_counts(&r, 4, 3, 0);
+    ck_assert_str_eq(r.e[0].key, "a");
+    ck_assert_int_eq(r.e[0].source_role, MP_ROLE_USER);
+    ck_assert_str_eq(r.e[1].key, "b");
+    ck_assert_int_eq(r.e[1].source_role, MP_ROLE_ASSISTANT);
+    ck_assert_int_eq(r.e[2].source_role, MP_ROLE_USER);
+    ck_assert_int_eq(r.e[3].source_role, MP_ROLE_USER);
+}
+END_TEST
+
 START_TEST(test_memprompt_extract_instructions_rejected)
 {
     struct result r =
@@ -674,6 +702,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_memprompt_extract_control_chars_rejected);
     tcase_add_test(tc, test_memprompt_extract_non_english_kept);
     tcase_add_test(tc, test_memprompt_extract_pii_flag_from_answer_or_detector);
+    tcase_add_test(tc, test_memprompt_extract_source_user_or_assistant);
     tcase_add_test(tc, test_memprompt_extract_instructions_rejected);
     suite_add_tcase(s, tc);
     return s;

@@ -348,6 +348,45 @@ class PiiCorrections(mh.MemCase):
                          'the refused address is in the storage files')
 
 
+class ExtractedProvenance(mh.ScriptedProxyCase):
+    """Whose words an extracted fact came from: the extractor's "source"
+    decides its role and trust class (user: stated, assistant: inferred),
+    and a stated value outranks a later inferred one."""
+
+    SECTIONS = {'admin': {'token': ADMIN_TOKEN}}
+
+    def extract(self, user, entities):
+        n0 = len(self.llm.requests('extract'))
+        self.llm.set_extraction(json.dumps({'entities': entities}))
+        s = send(self.proxy, user, 'Some facts, ' + rnd())
+        self.assertEqual(s.status, 200, s.resp)
+        mh.wait_for(lambda: len(self.llm.requests('extract')) > n0, what='the extraction request')
+        mh.wait_idle(self.proxy)
+
+    def facts(self, user):
+        r = self.proxy.admin('/admin/users/%s/memory' % user, headers=ADMIN_AUTH)
+        self.assertEqual(r.status, 200, r)
+        return {e['key']: e for e in r.json()['entities']}
+
+    def test_source_sets_role_and_trust(self):
+        user = canary('source')
+        self.extract(user, [
+            {'key': 'city', 'value': 'Oslo', 'confidence': 0.9, 'source': 'user'},
+            {'key': 'level', 'value': 'senior engineer', 'confidence': 0.9, 'source': 'assistant'},
+            {'key': 'editor', 'value': 'Helix', 'confidence': 0.9}])
+        got = {k: (e['source_role'], e['trust']) for k, e in self.facts(user).items()}
+        self.assertEqual(got, {'city': ('user', 'stated'), 'level': ('assistant', 'inferred'),
+                               'editor': ('user', 'stated')})
+
+    def test_inferred_value_never_replaces_a_stated_one(self):
+        user = canary('source-rank')
+        self.extract(user, [{'key': 'city', 'value': 'Oslo', 'confidence': 0.9, 'source': 'user'}])
+        self.extract(user, [{'key': 'city', 'value': 'Bergen', 'confidence': 0.99, 'source': 'assistant'}])
+        self.assertEqual(self.facts(user)['city']['value'], 'Oslo', 'an inferred value replaced a stated one')
+        self.extract(user, [{'key': 'city', 'value': 'Trondheim', 'confidence': 0.8, 'source': 'user'}])
+        self.assertEqual(self.facts(user)['city']['value'], 'Trondheim', 'a newer stated value did not win')
+
+
 class PiiDropExtracted(mh.ScriptedProxyCase):
     """drop mode against an extractor that calls a fact personal data
     (a scripted upstream: the value has no span the detectors know)."""
