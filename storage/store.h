@@ -292,7 +292,9 @@ struct mp_store {
  * the directory or environment cannot be opened, holds a record format
  * this version does not know, or does not match opts->key (sealed with
  * another key, sealed but no key given, in clear but a key given, or the
- * key fails to open the store's secret); err (borrowed) receives a reason
+ * key fails to open the store's secret), or when another open store (in
+ * this or another process) holds the directory's lock, memproxy.lock: one
+ * opener per store at a time; err (borrowed) receives a reason
  * of at most errcap bytes that names the problem and never key material.
  * A new store is created sealed when opts->key is set. */
 int mp_store_open_lmdb(const struct mp_store_options *opts, struct mp_store **out, char *err,

@@ -6,7 +6,8 @@
  *
  * On-disk layout, format version 2
  * ---------------------------------
- * One environment (data.mdb and lock.mdb in opts->path), five named DBs:
+ * One environment (data.mdb and lock.mdb in opts->path, beside memproxy.lock,
+ * the one-opener lock), five named DBs:
  *
  *   meta     "format"   -> u32 format version. Checked at open: another
  *                          version refuses to open (MP_EIO, the reason in
@@ -61,8 +62,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "lifecycle.h"
@@ -929,6 +933,36 @@ static const struct mp_store_ops lmdb_ops = {
     .stats = mp_lmdb_stats,
 };
 
+/* One process per store: an exclusive flock on path/memproxy.lock, held
+ * until the store is closed (the kernel drops it if the process dies). A
+ * second memproxy on the same directory, or --rotate-key beside a running
+ * one, would swap data.mdb out from under the other's open map, or remove
+ * its rewrite in progress as a leftover. */
+static int lock_dir(struct lmdb_store *s, char *err, size_t errcap)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/memproxy.lock", s->path) >= (int)sizeof(path)) {
+        snprintf(err, errcap, "cannot lock %s: path too long", s->path);
+        return MP_EIO;
+    }
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        return MP_EIO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(s->lock_fd);
+        s->lock_fd = -1;
+        if (e == EWOULDBLOCK)
+            snprintf(err, errcap, "storage at %s is in use by another memproxy process", s->path);
+        else
+            snprintf(err, errcap, "cannot lock %s: %s", path, strerror(e));
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
 int mp_store_open_lmdb(const struct mp_store_options *opts, struct mp_store **out, char *err,
                        size_t errcap)
 {
@@ -942,6 +976,10 @@ int mp_store_open_lmdb(const struct mp_store_options *opts, struct mp_store **ou
     mp_lmdb_map_sizes(opts, &size, &s->map_size_max);
     if (mkdir(opts->path, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errcap, "cannot create %s: %s", opts->path, strerror(errno));
+        mp_lmdb_close(&s->base);
+        return MP_EIO;
+    }
+    if (lock_dir(s, err, errcap) != MP_OK) {
         mp_lmdb_close(&s->base);
         return MP_EIO;
     }

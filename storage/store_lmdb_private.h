@@ -33,6 +33,7 @@ struct lmdb_store {
     unsigned char index_key[MP_SEAL_KEY_LEN];
     char path[PATH_MAX];
     enum mp_store_sync sync;
+    int lock_fd; /* memproxy.lock, flock()ed while open; -1 when not held */
 };
 
 /* A value read from the map, opened: p points into the map (clear store;

@@ -249,6 +249,8 @@ void mp_lmdb_close(struct mp_store *store)
     pthread_rwlock_destroy(&s->resize_lock);
     pthread_mutex_destroy(&s->write_lock);
     mp_seal_key_wipe(&s->key);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
     free(s);
 }
 
@@ -264,6 +266,7 @@ struct lmdb_store *mp_lmdb_new_store(const char *path, enum mp_store_sync sync,
         return NULL;
     }
     snprintf(s->path, sizeof(s->path), "%s", path);
+    s->lock_fd = -1;
     s->sync = sync;
     s->sealed = key != NULL;
     if (key != NULL)

@@ -495,6 +495,34 @@ class EncryptionAtRest(mh.MemCase):
         self.expect_exit(old, 2, r'key id')
         self.assertIntact(self.start(new), user, fact, text)
 
+    def test_rotate_key_beside_a_running_proxy_is_refused(self):
+        old = self.key_file('old.key', hex_key())
+        p = self.start(old)
+        user, fact, text = self.populate(p)
+        q = self.proxy_with(old)
+        try:
+            rc, out, err = q.run(['--rotate-key', self.key_file('new.key', hex_key())])
+        finally:
+            q.tmp.cleanup()
+        self.assertEqual(rc, 2, err[-3000:])
+        self.assertRegex(err, 'in use by another memproxy process')
+        self.assertIntact(p, user, fact, text)          # the running proxy is untouched
+        self.assertOK(send(p, user, 'Still there? ' + rnd(), x_memory='read'))
+        self.stop_checked(p)
+        self.assertIntact(self.start(old), user, fact, text)
+
+    def test_second_proxy_on_the_same_storage_exits_2(self):
+        p = self.start()
+        user, fact, text = self.populate(p)
+        self.expect_exit(None, 2, r'in use by another memproxy process')
+        self.assertIntact(p, user, fact, text)
+
+    def test_missing_key_file_exits_1(self):
+        missing = os.path.join(self.keydir, 'no-such.key')
+        self.expect_exit(missing, 1, r'encryption_key_file|no-such\.key')
+        self.assertFalse(os.path.exists(os.path.join(self.data, 'data.mdb')),
+                         'storage was opened despite the configuration error')
+
     def test_clear_store_with_key_exits_2(self):
         p = self.start()
         self.populate(p)

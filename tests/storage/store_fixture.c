@@ -88,6 +88,8 @@ void fx_remove_dir(void)
     unlink(path);
     snprintf(path, sizeof(path), "%s/lock.mdb", fx_dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/memproxy.lock", fx_dir);
+    unlink(path);
     ck_assert_int_eq(rmdir(fx_dir), 0);
 }
 

@@ -54,8 +54,8 @@ struct mp_store *fx_open_existing(void);
  * reads next is what was on disk. MEM: returns store as it is. */
 struct mp_store *fx_reopen(struct mp_store *store, int which);
 
-/* Removes fx_dir; fails the test if anything but data.mdb and lock.mdb
- * was left in it (a rewrite's leftovers, for one). */
+/* Removes fx_dir; fails the test if anything but data.mdb, lock.mdb and
+ * memproxy.lock was left in it (a rewrite's leftovers, for one). */
 void fx_remove_dir(void);
 
 /* Frees store (NULL is fine) and, for LMDB, removes its directory. */

@@ -54,6 +54,25 @@ START_TEST(test_store_open_ping_close)
 }
 END_TEST
 
+/* One opener per LMDB directory: a second open is refused while the first
+ * holds it, and succeeds once it is closed. A rewrite's leftovers are not
+ * touched by the refused open. */
+START_TEST(test_store_lmdb_second_open_of_one_directory_is_refused)
+{
+    struct mp_store *first = fx_open_backend(LMDB);
+    struct mp_store *second = NULL;
+    char err[256] = "";
+    ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &second, err, sizeof(err)), MP_EIO);
+    ck_assert_ptr_null(second);
+    ck_assert_msg(strstr(err, "in use by another memproxy process") != NULL, "err: %s", err);
+    ck_assert_int_eq(mp_store_ping(first), MP_OK);
+    mp_store_free(first);
+    second = fx_open_existing();
+    ck_assert_int_eq(mp_store_ping(second), MP_OK);
+    fx_close_backend(second, LMDB);
+}
+END_TEST
+
 START_TEST(test_store_free_null_is_noop)
 {
     mp_store_free(NULL);
@@ -1197,6 +1216,7 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("backends");
     tcase_set_timeout(tc, 20);
     tcase_add_loop_test(tc, test_store_open_ping_close, 0, 2);
+    tcase_add_test(tc, test_store_lmdb_second_open_of_one_directory_is_refused);
     tcase_add_test(tc, test_store_free_null_is_noop);
     tcase_add_loop_test(tc, test_store_get_unknown_user_is_notfound, 0, 2);
     tcase_add_loop_test(tc, test_store_get_rejects_bad_user_key, 0, 2);
