@@ -21,6 +21,11 @@ int mp_clock_init(void)
     return 0;
 }
 
+int64_t mp_clock_offset_ms(void)
+{
+    return offset_ms;
+}
+
 int64_t mp_clock_now_ms(void)
 {
     struct timespec ts;

@@ -12,6 +12,9 @@
  * when the variable is set but not a number (the offset stays 0). */
 int mp_clock_init(void);
 
+/* The offset in force (0 when the variable is not set). */
+int64_t mp_clock_offset_ms(void);
+
 /* CLOCK_REALTIME plus the offset. Any thread. */
 int64_t mp_clock_now_ms(void);
 

@@ -204,6 +204,14 @@ int main(int argc, char **argv)
         mp_log(MP_LOG_ERROR, "MEMPROXY_TEST_CLOCK_OFFSET_MS is not a number");
         return EXIT_CONFIG;
     }
+    if (mp_clock_offset_ms() != 0) { /* retention follows this clock: never silent */
+        struct mp_logline l;
+        mp_logline_begin_always(&l, MP_LOG_WARN,
+                                "memory clock moved by MEMPROXY_TEST_CLOCK_OFFSET_MS (for tests "
+                                "only: retention and provenance times follow it)");
+        mp_logline_int(&l, "offset_ms", mp_clock_offset_ms());
+        mp_logline_end(&l);
+    }
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
         mp_log(MP_LOG_ERROR, "cannot initialize libcurl or libevent threads");

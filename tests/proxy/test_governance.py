@@ -129,6 +129,9 @@ class Retention(mh.MemCase):
                          'memory older than retention_days survived the sweep')
         self.assertGreaterEqual(p.metric('memproxy_retention_purged_total', item='facts'), 2)
         self.assertGreaterEqual(p.metric('memproxy_retention_purged_total', item='messages'), 2)
+        moved = [o for o in p.log_objects() if o.get('msg', '').startswith('memory clock moved')]
+        self.assertEqual([o.get('offset_ms') for o in moved], [400 * DAY_MS],
+                         'a moved memory clock must be logged at start')
 
     def test_pii_expires_after_pii_retention_days(self):
         data = self.storage_dir()
