@@ -59,6 +59,12 @@ def storage_hits(root, needles):
     return hits
 
 
+def assert_not_on_disk(case, p, addr, why):
+    """Neither the address nor its local part is in p's storage files."""
+    local = addr.split('@')[0].encode()
+    case.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [], why)
+
+
 def put(p, user, key, value):
     r = p.request('PUT', '/v1/memory/entities/' + key, [('X-User-Id', user), ('Content-Type', 'application/json')],
                   json.dumps({'value': value}).encode())
@@ -263,9 +269,7 @@ class PiiModes(mh.MemCase):
                                                 ('assistant', REPLY)])
         self.assertEqual(mh.entity_map(mem).get('city'), 'Graz')
         self.assertNotIn(addr.split('@')[0], json.dumps(mem), 'the address reached the stored memory')
-        local = addr.split('@')[0].encode()
-        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
-                         'the address is in the storage files')
+        assert_not_on_disk(self, p, addr, 'the address is in the storage files')
 
     def test_drop_mode_drops_pii_message(self):
         p = self.start_mode(pii_mode='drop')
@@ -274,9 +278,7 @@ class PiiModes(mh.MemCase):
         mem = self.turn(p, user, [user_msg('I live in Oslo.'), user_msg('My email is %s' % addr)])
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'I live in Oslo.'), ('assistant', REPLY)])
         self.assertEqual(mh.entity_map(mem), {'city': 'Oslo'})
-        local = addr.split('@')[0].encode()
-        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
-                         'the address is in the storage files')
+        assert_not_on_disk(self, p, addr, 'the address is in the storage files')
 
 
 class PiiCorrections(mh.MemCase):
@@ -330,9 +332,7 @@ class PiiCorrections(mh.MemCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.admin_fact(p, user, 'contact')['value'], 'mail me at [redacted] please')
         self.assertEqual(self.admin_fact(p, user, 'backup')['value'], '[redacted]')
-        local = addr.split('@')[0].encode()
-        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
-                         'the address is in the storage files')
+        assert_not_on_disk(self, p, addr, 'the address is in the storage files')
 
     def test_drop_refuses_corrections_holding_pii(self):
         p = self.start_mode(pii_mode='drop')
@@ -346,9 +346,7 @@ class PiiCorrections(mh.MemCase):
         r = self.user_put(p, user, 'city', 'Oslo')      # no personal data: stored
         self.assertEqual(r.status, 200, r)
         self.assertEqual(mh.entity_map(memory_or_empty(p, user)), {'city': 'Oslo'})
-        local = addr.split('@')[0].encode()
-        self.assertEqual(storage_hits(p.sections['storage']['path'], [addr.encode(), local]), [],
-                         'the refused address is in the storage files')
+        assert_not_on_disk(self, p, addr, 'the refused address is in the storage files')
 
 
 class ExtractedProvenance(mh.ScriptedProxyCase):
