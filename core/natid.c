@@ -3,50 +3,36 @@
  * reads at most 13 bytes from its start, so a scan stays linear. */
 #include "natid.h"
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static char upper(char c)
-{
-    return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
-}
-
-static bool is_alnum(char c)
-{
-    char u = upper(c);
-    return is_digit(c) || (u >= 'A' && u <= 'Z');
-}
+#include "ascii.h"
 
 /* True when s[i..i+n) are all digits, adding them to *value. */
-static bool digits(const char *s, size_t len, size_t i, size_t n, unsigned long *value)
+static bool digits(const unsigned char *s, size_t len, size_t i, size_t n, unsigned long *value)
 {
     if (i + n > len)
         return false;
     for (size_t k = 0; k < n; k++) {
-        if (!is_digit(s[i + k]))
+        if (!mp_ascii_is_digit(s[i + k]))
             return false;
         *value = *value * 10 + (unsigned long)(s[i + k] - '0');
     }
     return true;
 }
 
-static bool ends_token(const char *s, size_t len, size_t j)
+static bool ends_token(const unsigned char *s, size_t len, size_t j)
 {
-    return j >= len || !is_alnum(s[j]);
+    return j >= len || !mp_ascii_is_alnum(s[j]);
 }
 
-static bool in(char c, const char *set)
+static bool in(unsigned char c, const char *set)
 {
     for (; *set != '\0'; set++) {
-        if (*set == c)
+        if ((unsigned char)*set == c)
             return true;
     }
     return false;
 }
 
-static bool nino_prefix_ok(char a, char b)
+static bool nino_prefix_ok(unsigned char a, unsigned char b)
 {
     static const char *const banned[] = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"};
     if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z' || in(a, "DFIQUV") || in(b, "DFIOQUV"))
@@ -60,13 +46,13 @@ static bool nino_prefix_ok(char a, char b)
 
 /* "AB123456C" or "AB 12 34 56 C": the spaced form has a space before each
  * pair of digits and before the suffix. */
-static bool nino_at(const char *s, size_t len, size_t i, size_t *end)
+static bool nino_at(const unsigned char *s, size_t len, size_t i, size_t *end)
 {
     unsigned long ignored = 0;
     size_t j = i + 2;
     bool spaced;
 
-    if (i + 9 > len || !nino_prefix_ok(upper(s[i]), upper(s[i + 1])))
+    if (i + 9 > len || !nino_prefix_ok(mp_ascii_upper(s[i]), mp_ascii_upper(s[i + 1])))
         return false;
     spaced = s[j] == ' ';
     for (int pair = 0; pair < 3; pair++) {
@@ -78,7 +64,7 @@ static bool nino_at(const char *s, size_t len, size_t i, size_t *end)
     }
     if (spaced && (j >= len || s[j++] != ' '))
         return false;
-    if (j >= len || !in(upper(s[j]), "ABCD") || !ends_token(s, len, j + 1))
+    if (j >= len || !in(mp_ascii_upper(s[j]), "ABCD") || !ends_token(s, len, j + 1))
         return false;
     *end = j + 1;
     return true;
@@ -86,26 +72,28 @@ static bool nino_at(const char *s, size_t len, size_t i, size_t *end)
 
 /* The check letter after the number that starts at s[j]: an optional '-'
  * or ' ', then the letter for value, then the token's end. */
-static bool dni_letter_at(const char *s, size_t len, size_t j, unsigned long value, size_t *end)
+static bool dni_letter_at(const unsigned char *s, size_t len, size_t j, unsigned long value,
+                          size_t *end)
 {
     static const char letters[] = "TRWAGMYFPDXBNJZSQVHLCKE";
     if (j < len && (s[j] == '-' || s[j] == ' '))
         j++;
-    if (j >= len || upper(s[j]) != letters[value % 23] || !ends_token(s, len, j + 1))
+    if (j >= len || mp_ascii_upper(s[j]) != (unsigned char)letters[value % 23] ||
+        !ends_token(s, len, j + 1))
         return false;
     *end = j + 1;
     return true;
 }
 
-static bool dni_at(const char *s, size_t len, size_t i, size_t *end)
+static bool dni_at(const unsigned char *s, size_t len, size_t i, size_t *end)
 {
     unsigned long value = 0;
     return digits(s, len, i, 8, &value) && dni_letter_at(s, len, i + 8, value, end);
 }
 
-static bool nie_at(const char *s, size_t len, size_t i, size_t *end)
+static bool nie_at(const unsigned char *s, size_t len, size_t i, size_t *end)
 {
-    char lead = upper(s[i]);
+    unsigned char lead = mp_ascii_upper(s[i]);
     unsigned long value;
 
     if (lead != 'X' && lead != 'Y' && lead != 'Z')
@@ -114,11 +102,12 @@ static bool nie_at(const char *s, size_t len, size_t i, size_t *end)
     return digits(s, len, i + 1, 7, &value) && dni_letter_at(s, len, i + 8, value, end);
 }
 
-bool mp_natid_at(const char *s, size_t len, size_t i, size_t *end)
+bool mp_natid_at(const char *text, size_t len, size_t i, size_t *end)
 {
-    if (i >= len || (i > 0 && is_alnum(s[i - 1])))
+    const unsigned char *s = (const unsigned char *)text;
+    if (i >= len || (i > 0 && mp_ascii_is_alnum(s[i - 1])))
         return false;
-    if (is_digit(s[i]))
+    if (mp_ascii_is_digit(s[i]))
         return dni_at(s, len, i, end);
     return nie_at(s, len, i, end) || nino_at(s, len, i, end);
 }

@@ -13,34 +13,15 @@
 
 #include <string.h>
 
+#include "ascii.h"
 #include "natid.h"
 #include "status.h"
-
-static bool is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_alnum(unsigned char c)
-{
-    return is_digit(c) || is_alpha(c);
-}
-
-static unsigned char lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
 
 /* ---- e-mail ---- */
 
 static bool is_local(unsigned char c)
 {
-    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    return mp_ascii_is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 /* Checks the domain s[d..e): labels, at least two, the last alphabetic. */
@@ -53,7 +34,7 @@ static bool domain_ok(const unsigned char *s, size_t d, size_t e)
         size_t b = a;
         bool alpha = true;
         while (b < e && s[b] != '.') {
-            alpha = alpha && is_alpha(s[b]);
+            alpha = alpha && mp_ascii_is_alpha(s[b]);
             b++;
         }
         if (b == a || b - a > 63 || s[a] == '-' || s[b - 1] == '-')
@@ -75,7 +56,7 @@ static bool email_at(const unsigned char *s, size_t len, size_t i, size_t *end)
         return false;
     size_t d = j + 1;
     size_t k = d;
-    while (k < len && k - d <= 253 && (is_alnum(s[k]) || s[k] == '-' || s[k] == '.'))
+    while (k < len && k - d <= 253 && (mp_ascii_is_alnum(s[k]) || s[k] == '-' || s[k] == '.'))
         k++;
     if (k - d > 253)
         return false;
@@ -98,15 +79,15 @@ static bool iban_check(const char *c, size_t n)
 {
     unsigned r = 0;
 
-    if (!is_alpha((unsigned char)c[0]) || !is_alpha((unsigned char)c[1]) ||
-        !is_digit((unsigned char)c[2]) || !is_digit((unsigned char)c[3]))
+    if (!mp_ascii_is_alpha((unsigned char)c[0]) || !mp_ascii_is_alpha((unsigned char)c[1]) ||
+        !mp_ascii_is_digit((unsigned char)c[2]) || !mp_ascii_is_digit((unsigned char)c[3]))
         return false;
     for (size_t k = 0; k < n; k++) {
         unsigned char ch = (unsigned char)c[(k + 4) % n];
-        if (is_digit(ch))
+        if (mp_ascii_is_digit(ch))
             r = (r * 10 + (unsigned)(ch - '0')) % 97;
         else
-            r = (r * 100 + (unsigned)(lower(ch) - 'a' + 10)) % 97;
+            r = (r * 100 + (unsigned)(mp_ascii_lower(ch) - 'a' + 10)) % 97;
     }
     return r == 1;
 }
@@ -116,7 +97,7 @@ static bool iban_check(const char *c, size_t n)
 static size_t alnum_run(const unsigned char *s, size_t len, size_t i)
 {
     size_t j = i;
-    while (j < len && j - i <= IBAN_MAX && is_alnum(s[j]))
+    while (j < len && j - i <= IBAN_MAX && mp_ascii_is_alnum(s[j]))
         j++;
     return j - i;
 }
@@ -180,7 +161,7 @@ static size_t group_end(const unsigned char *s, size_t len, size_t i, bool paren
 {
     bool paren = paren_ok && i < len && s[i] == '(';
     size_t j = i + paren;
-    while (j < len && j - i <= NUM_MAX_DIGITS + 1 && is_digit(s[j]))
+    while (j < len && j - i <= NUM_MAX_DIGITS + 1 && mp_ascii_is_digit(s[j]))
         j++;
     if (j == i + paren)
         return i;
@@ -239,7 +220,7 @@ static bool number_at(const unsigned char *s, size_t len, size_t i, struct num *
     if (nm->ngroups == 0)
         return false;
     *end = p;
-    return p == len || !(is_alnum(s[p]) || s[p] == '_' || s[p] == '/' || s[p] == '@');
+    return p == len || !(mp_ascii_is_alnum(s[p]) || s[p] == '_' || s[p] == '/' || s[p] == '@');
 }
 
 static bool num_left_ok(const unsigned char *s, size_t i)
@@ -249,9 +230,10 @@ static bool num_left_ok(const unsigned char *s, size_t i)
     unsigned char c = s[i - 1];
     /* After "<digit> " we are inside a longer number, which was judged whole
      * from its own start. */
-    if (c == ' ' && i >= 2 && (is_digit(s[i - 2]) || s[i - 2] == ')'))
+    if (c == ' ' && i >= 2 && (mp_ascii_is_digit(s[i - 2]) || s[i - 2] == ')'))
         return false;
-    return !(is_alnum(c) || c == '_' || c == '.' || c == '-' || c == '+' || c == '/' || c == '@');
+    return !(mp_ascii_is_alnum(c) || c == '_' || c == '.' || c == '-' || c == '+' || c == '/' ||
+             c == '@');
 }
 
 static bool luhn(const char *d, size_t n)
@@ -341,11 +323,11 @@ int mp_pii_find(const char *text, size_t len, size_t from, size_t *start, size_t
         int kind = 0;
         if (is_local(c) && !is_local(prev) && email_at(s, len, i, end))
             kind = MP_PII_EMAIL;
-        else if (is_alpha(c) && !is_alnum(prev) && iban_at(s, len, i, end))
+        else if (mp_ascii_is_alpha(c) && !mp_ascii_is_alnum(prev) && iban_at(s, len, i, end))
             kind = MP_PII_IBAN;
-        else if (is_alnum(c) && mp_natid_at(text, len, i, end))
+        else if (mp_ascii_is_alnum(c) && mp_natid_at(text, len, i, end))
             kind = MP_PII_NATIONAL_ID;
-        else if (is_digit(c) || c == '+' || c == '(')
+        else if (mp_ascii_is_digit(c) || c == '+' || c == '(')
             kind = number_kind(s, len, i, end);
         if (kind != 0) {
             *start = i;
@@ -442,7 +424,7 @@ static bool phrase_hit(const struct words *ws)
 
 static bool is_word_byte(unsigned char c)
 {
-    return is_alnum(c) || c >= 0x80;
+    return mp_ascii_is_alnum(c) || c >= 0x80;
 }
 
 static bool rule_words(const unsigned char *s, size_t len)
@@ -462,7 +444,7 @@ static bool rule_words(const unsigned char *s, size_t len)
         memmove(ws.w[1], ws.w[0], sizeof(ws.w[0]) * (WORDS - 1));
         if (i - a < WORD_MAX) {
             for (size_t k = a; k < i; k++)
-                ws.w[0][k - a] = (char)lower(s[k]);
+                ws.w[0][k - a] = (char)mp_ascii_lower(s[k]);
             ws.w[0][i - a] = '\0';
         } else {
             strcpy(ws.w[0], "#");
@@ -526,7 +508,7 @@ static bool rule_markers(const unsigned char *s, size_t len)
             memmove(w, w + n - 64, 64);
             n = 64;
         }
-        w[n++] = (char)lower(s[i]);
+        w[n++] = (char)mp_ascii_lower(s[i]);
         if (ends_with_special(w, n))
             return true;
         for (size_t m = 0; markers[m] != NULL; m++) {
@@ -551,13 +533,13 @@ static bool role_line(const unsigned char *s, size_t len, size_t i)
 
     while (a < len && is_blank(s[a]))
         a++;
-    for (b = a; b < len && is_alpha(s[b]) && b - a < WORD_MAX; b++)
+    for (b = a; b < len && mp_ascii_is_alpha(s[b]) && b - a < WORD_MAX; b++)
         ;
     char w[WORD_MAX];
     if (b == a || b - a >= WORD_MAX)
         return false;
     for (size_t k = a; k < b; k++)
-        w[k - a] = (char)lower(s[k]);
+        w[k - a] = (char)mp_ascii_lower(s[k]);
     w[b - a] = '\0';
     while (b < len && is_blank(s[b]))
         b++;

@@ -80,6 +80,11 @@ int mp_usermem_normalize_key(const char *key, size_t len, char *out)
     return MP_OK;
 }
 
+enum mp_trust mp_usermem_trust_of_role(enum mp_role role)
+{
+    return role == MP_ROLE_ASSISTANT ? MP_TRUST_INFERRED : MP_TRUST_STATED;
+}
+
 void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
                                enum mp_trust trust, const char *request_id, int64_t now_ms,
                                bool pii)

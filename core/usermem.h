@@ -34,8 +34,8 @@ enum mp_trust {
 };
 
 /* A buffered message. Provenance: role, request_id, model and the two
- * times; its trust class follows from its role (user: stated, assistant:
- * inferred) and its confidence is 1 (verbatim text). */
+ * times; its trust class follows from its role
+ * (mp_usermem_trust_of_role()) and its confidence is 1 (verbatim text). */
 struct mp_mem_message {
     enum mp_role role;
     char *content;
@@ -98,6 +98,11 @@ void mp_usermem_free(struct mp_usermem *um);
  * bytes + NUL to out. Returns MP_OK; MP_EINVAL when the result is empty,
  * longer than MP_ENTITY_KEY_MAX or the input is not valid UTF-8. */
 int mp_usermem_normalize_key(const char *key, size_t len, char *out);
+
+/* The trust class of what a role said: the user's own words are stated,
+ * what only the assistant said is inferred. Messages and extracted facts
+ * alike. */
+enum mp_trust mp_usermem_trust_of_role(enum mp_role role);
 
 /* Fills e's value and provenance for a value a person set themselves (a
  * user's correction or an admin's value): value[0..len) (borrowed: e points

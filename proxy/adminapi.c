@@ -647,12 +647,12 @@ static void change_entity(struct admin_call *call, const struct mp_http_request_
         send_error(call, MP_PERR_INVALID_VALUE, NULL);
         return;
     }
-    enum mp_perr perr = MP_PERR_INTERNAL;
-    if (put && fill_admin_entity(call, value_len, &perr) != MP_OK) {
-        send_error(call, perr, NULL);
-        return;
-    }
     if (put) {
+        enum mp_perr perr = MP_PERR_INTERNAL;
+        if (fill_admin_entity(call, value_len, &perr) != MP_OK) {
+            send_error(call, perr, NULL);
+            return;
+        }
         call->op.kind = MP_OP_UPSERT_ENTITY;
         /* no If-Match: only a key without a value may be set */
         call->op.if_match = call->op.if_match || call->ifm == IFM_NONE;

@@ -16,6 +16,7 @@
 #include "piipolicy.h"
 #include "status.h"
 #include "upstream.h"
+#include "usermem.h"
 
 #define AUTH_SLOTS         65536 /* users whose Authorization is remembered, at most */
 #define AUTH_PROBES        8     /* slots a user may land in; the least recently used is evicted */
@@ -588,8 +589,7 @@ static int entity_op(struct mp_op *op, const struct running *r, const struct mp_
     e->confidence = x->confidence;
     e->observed_at_ms = r->observed_at_ms;
     e->recorded_at_ms = op->now_ms;
-    /* the user's own words are stated; what only the assistant said is inferred */
-    e->trust = x->source_role == MP_ROLE_ASSISTANT ? MP_TRUST_INFERRED : MP_TRUST_STATED;
+    e->trust = mp_usermem_trust_of_role(x->source_role);
     e->source_role = x->source_role;
     e->pii = pii;
     memcpy(e->request_id, r->request_id, sizeof(e->request_id));

@@ -123,9 +123,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
         f |= set(o, "pii", json_boolean(m->pii));
         /* derived, not stored: a message is its role's verbatim words */
         f |= set(o, "source_role", json_string(role_name(m->role)));
-        f |= set(o, "trust",
-                 json_string(mp_memjson_trust_name(m->role == MP_ROLE_USER ? MP_TRUST_STATED
-                                                                           : MP_TRUST_INFERRED)));
+        f |= set(o, "trust", json_string(mp_memjson_trust_name(mp_usermem_trust_of_role(m->role))));
         f |= set(o, "confidence", json_real(1.0));
     }
     return done(o, f);
@@ -146,7 +144,7 @@ json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detai
         f |= set(o, "pii", json_boolean(has && s->pii));
         /* derived, not stored: a summary is the summary model's writing */
         f |= set(o, "recorded_at", mp_memjson_time(has ? s->updated_at_ms : 0));
-        f |= set(o, "source_role", has ? json_string("assistant") : json_null());
+        f |= set(o, "source_role", has ? json_string(role_name(MP_ROLE_ASSISTANT)) : json_null());
         f |= set(o, "trust",
                  has ? json_string(mp_memjson_trust_name(MP_TRUST_INFERRED)) : json_null());
     }

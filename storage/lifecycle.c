@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "status.h"
 
 /* History entries without a value point here (never written through). */
@@ -69,11 +70,6 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
     ev->entity.pii = um->summary.pii;
 }
 
-static unsigned char lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 /* ASCII case-insensitive substring test; a plain scan: values are short
  * and this runs only when a user or admin erases a fact. */
 static bool contains(const char *hay, size_t n, const char *needle, size_t m)
@@ -82,7 +78,8 @@ static bool contains(const char *hay, size_t n, const char *needle, size_t m)
         return false;
     for (size_t i = 0; i + m <= n; i++) {
         size_t j = 0;
-        while (j < m && lower((unsigned char)hay[i + j]) == lower((unsigned char)needle[j]))
+        while (j < m && mp_ascii_lower((unsigned char)hay[i + j]) ==
+                            mp_ascii_lower((unsigned char)needle[j]))
             j++;
         if (j == m)
             return true;

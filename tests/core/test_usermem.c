@@ -182,6 +182,13 @@ START_TEST(test_usermem_key_unicode_spaces_are_separators)
 }
 END_TEST
 
+START_TEST(test_usermem_trust_of_role)
+{
+    ck_assert_int_eq(mp_usermem_trust_of_role(MP_ROLE_USER), MP_TRUST_STATED);
+    ck_assert_int_eq(mp_usermem_trust_of_role(MP_ROLE_ASSISTANT), MP_TRUST_INFERRED);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("usermem");
@@ -202,6 +209,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_usermem_key_german_words);
     tcase_add_test(tc, test_usermem_key_non_ascii_letters_kept);
     tcase_add_test(tc, test_usermem_key_unicode_spaces_are_separators);
+    tcase_add_test(tc, test_usermem_trust_of_role);
     suite_add_tcase(s, tc);
     return s;
 }
