@@ -117,6 +117,9 @@ static const struct key_def keys[] = {
     {"memory", "context_budget_tokens", K_UINT, FIELD(memory.context_budget_tokens), 0, 1000000,
      NULL},
     {"memory", "queue_max", K_UINT, FIELD(memory.queue_max), 1, 10000000, NULL},
+    {"memory", "queue_max_bytes", K_UINT, FIELD(memory.queue_max_bytes), 65536, 4294967295u, NULL},
+    {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
+    {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},
@@ -128,6 +131,7 @@ static const struct key_def keys[] = {
     {"governance", "inject_pii", K_BOOL, FIELD(governance.inject_pii), 0, 0, NULL},
     {"governance", "sweep_interval_seconds", K_UINT, FIELD(governance.sweep_interval_seconds), 1,
      86400, NULL},
+    {"governance", "history_per_fact", K_UINT, FIELD(governance.history_per_fact), 1, 10000, NULL},
     {"security", "tenant_from", K_ENUM, FIELD(security.tenant_from), 0, 0, tenant_names},
     {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
     {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
@@ -725,6 +729,9 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.min_confidence = 0.7;
     c->memory.context_budget_tokens = 1500;
     c->memory.queue_max = 10000;
+    c->memory.queue_max_bytes = 64u * 1024 * 1024;
+    c->memory.durable_ack = true;
+    c->memory.idempotency_hours = 24;
     memcpy(c->storage.path, "./data", sizeof("./data"));
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;
@@ -734,6 +741,7 @@ void mp_config_defaults(struct mp_config *c)
     c->governance.pii_mode = MP_PII_STORE;
     c->governance.inject_pii = true;
     c->governance.sweep_interval_seconds = 600;
+    c->governance.history_per_fact = 20;
     c->security.tenant_from = MP_TENANT_NONE;
     c->security.user_signature_key[0] = '\0';
     c->admin.token[0] = '\0';

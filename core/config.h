@@ -94,6 +94,9 @@ struct mp_config {
         double min_confidence;                     /* 0.7; 0 .. 1 */
         uint32_t context_budget_tokens;            /* 1500; 0 .. 1000000 */
         uint32_t queue_max;                        /* 10000; 1 .. 10000000 */
+        uint32_t queue_max_bytes; /* 64 MiB; 65536 .. 4294967295: what queued turns hold */
+        bool durable_ack;         /* true: a recorded reply ends only once its turn is committed */
+        uint32_t idempotency_hours; /* 24; 1 .. 8760: how long a turn's idempotency key lives */
     } memory;
     struct {
         char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */
@@ -109,6 +112,7 @@ struct mp_config {
         enum mp_pii_mode pii_mode;       /* store | redact | drop; store */
         bool inject_pii;                 /* true; false: PII items are never injected */
         uint32_t sweep_interval_seconds; /* 600; 1 .. 86400: how often the sweeper runs */
+        uint32_t history_per_fact;       /* 20; 1 .. 10000: history entries kept per fact */
     } governance;
     struct {
         enum mp_tenant_from tenant_from; /* none | api_key; none; restart-only */

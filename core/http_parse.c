@@ -11,8 +11,9 @@
  * waiting for max_head bytes or the timeout.
  *
  * Strictness is about request smuggling: a front proxy and this one must
- * never disagree about where a request ends. So a field line ends only at
- * LF (CR is allowed only right before it), folded lines, blanks before the
+ * never disagree about where a request ends. So every line (request line,
+ * field lines, the empty line, chunk-size, chunk-data and trailer line
+ * ends) ends only at CRLF: a bare LF or a bare CR is refused, folded lines, blanks before the
  * colon, Content-Length together with Transfer-Encoding, any coding but a
  * single "chunked", and Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1: the
  * framing is faulty) are all refused rather than guessed at.
@@ -99,14 +100,13 @@ static int check_start(const unsigned char *p, size_t lim, size_t *start)
 {
     size_t i = 0;
     while (i < lim && (p[i] == '\n' || p[i] == '\r')) {
-        if (p[i] == '\r') {
-            if (i + 1 == lim)
-                return MP_AGAIN;
-            if (p[i + 1] != '\n')
-                return MP_EINVAL;
-            i++;
-        }
-        i++;
+        if (p[i] == '\n')
+            return MP_EINVAL; /* a bare LF */
+        if (i + 1 == lim)
+            return MP_AGAIN;
+        if (p[i + 1] != '\n')
+            return MP_EINVAL;
+        i += 2;
     }
     *start = i;
     while (i < lim && (ctype[p[i]] & C_TCHAR))
@@ -118,8 +118,9 @@ static int check_start(const unsigned char *p, size_t lim, size_t *start)
     return MP_OK;
 }
 
-/* Finds the end of the head: the first LF that is followed by an empty
- * line ("\n" or "\r\n"). *end is one past that empty line's LF. */
+/* Finds the end of the head: the first CRLF followed by an empty line
+ * (CRLF). *end is one past that empty line's LF. A LF without its CR
+ * fails at once (MP_EINVAL), complete head or not. */
 static int find_end(const unsigned char *p, size_t start, size_t lim, size_t *end)
 {
     size_t i = start;
@@ -127,11 +128,10 @@ static int find_end(const unsigned char *p, size_t start, size_t lim, size_t *en
         const unsigned char *nl = memchr(p + i, '\n', lim - i);
         if (nl == NULL)
             return MP_AGAIN;
-        i = (size_t)(nl - p) + 1;
-        if (i < lim && p[i] == '\n') {
-            *end = i + 1;
-            return MP_OK;
-        }
+        i = (size_t)(nl - p);
+        if (i == start || p[i - 1] != '\r')
+            return MP_EINVAL;
+        i++;
         if (i + 1 < lim && p[i] == '\r' && p[i + 1] == '\n') {
             *end = i + 2;
             return MP_OK;
@@ -139,13 +139,11 @@ static int find_end(const unsigned char *p, size_t start, size_t lim, size_t *en
     }
 }
 
-/* Ends a line at p[i]: "\r\n" or "\n". Returns the next line's offset,
- * or 0 (never a valid next offset) when p[i] is anything else. */
+/* Ends a line at p[i]: "\r\n" only. Returns the next line's offset, or 0
+ * (never a valid next offset) when p[i] is anything else. */
 static size_t line_end(const unsigned char *p, size_t i)
 {
-    if (p[i] == '\r')
-        i++;
-    return p[i] == '\n' ? i + 1 : 0;
+    return p[i] == '\r' && p[i + 1] == '\n' ? i + 2 : 0;
 }
 
 /* The scans below need no bounds checks: they run inside a head whose
@@ -395,7 +393,7 @@ enum {
     CH_EXT,          /* chunk extensions, ignored up to the line end */
     CH_SIZE_LF,      /* CR ended the size line: LF must follow */
     CH_DATA,         /* remaining bytes of chunk data */
-    CH_DATA_END,     /* after the data: CR or LF */
+    CH_DATA_END,     /* after the data: CR */
     CH_DATA_LF,      /* CR after the data: LF must follow */
     CH_TRAILER,      /* start of a trailer line or of the final empty line */
     CH_TRAILER_LINE, /* inside a trailer field, discarded */
@@ -433,16 +431,14 @@ static int end_size_line(struct mp_http_chunked *c, size_t room)
     return MP_AGAIN;
 }
 
-/* One byte of a chunk-size line: 1*HEXDIG [ BWS ";" ext ] (CR) LF. */
+/* One byte of a chunk-size line: 1*HEXDIG [ BWS ";" ext ] CRLF. */
 static int size_step(struct mp_http_chunked *c, unsigned char ch, size_t room)
 {
     if (c->state == CH_SIZE_LF)
         return ch == '\n' ? end_size_line(c, room) : MP_EINVAL;
     if (ch == '\n' || ch == '\r') {
-        if (c->line_len == 0 || c->state == CH_SIZE_BWS)
-            return MP_EINVAL; /* no digits, or blanks without an extension */
-        if (ch == '\n')
-            return end_size_line(c, room);
+        if (c->line_len == 0 || c->state == CH_SIZE_BWS || ch == '\n')
+            return MP_EINVAL; /* no digits, blanks without an extension, a bare LF */
         c->state = CH_SIZE_LF;
         return MP_AGAIN;
     }
@@ -472,10 +468,8 @@ static int trailer_step(struct mp_http_chunked *c, unsigned char ch)
 {
     switch (c->state) {
     case CH_TRAILER:
-        if (ch == '\n') {
-            c->state = CH_DONE;
-            return MP_OK;
-        }
+        if (ch == '\n')
+            return MP_EINVAL; /* a bare LF */
         if (ch == '\r') {
             c->state = CH_END_LF;
             return MP_AGAIN;
@@ -486,9 +480,11 @@ static int trailer_step(struct mp_http_chunked *c, unsigned char ch)
         c->state = CH_TRAILER_LINE;
         return MP_AGAIN;
     case CH_TRAILER_LINE:
-        if (ch == '\n' || ch == '\r') {
+        if (ch == '\n')
+            return MP_EINVAL; /* a bare LF */
+        if (ch == '\r') {
             c->line_len = 0;
-            c->state = ch == '\n' ? CH_TRAILER : CH_TRAILER_LF;
+            c->state = CH_TRAILER_LF;
             return MP_AGAIN;
         }
         if (!(ctype[ch] & C_FIELD) || ++c->line_len > MAX_CHUNK_LINE)
@@ -518,7 +514,7 @@ static int frame_step(struct mp_http_chunked *c, unsigned char ch, size_t room)
             c->state = CH_DATA_LF;
             return MP_AGAIN;
         }
-        if (ch != '\n') /* LF alone is tolerated, CR alone is not */
+        if (ch != '\n' || c->state != CH_DATA_LF) /* CRLF only: no bare LF or CR */
             return MP_EINVAL;
         c->state = CH_SIZE;
         c->remaining = 0;

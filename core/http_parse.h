@@ -35,7 +35,8 @@ struct mp_http_request_head {
 
 /* Parses a request head at the start of buf[0..len).
  * Accepts: a token method, an origin-form target of visible ASCII starting
- * with '/', "HTTP/1.0" or "HTTP/1.1", CRLF or bare LF line ends, empty lines
+ * with '/', "HTTP/1.1" or "HTTP/1.0", CRLF line ends only (a bare LF or CR is
+ * refused: request smuggling), empty lines (CRLF)
  * before the request line (skipped, counted in head_len).
  * Rejects (MP_EINVAL): obs-fold continuation lines, a space before the colon,
  * control characters in names or values (HTAB allowed in values), both

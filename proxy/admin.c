@@ -84,10 +84,17 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         send_text(c, 200, "OK", "ok\n");
     } else if (get && target_is(head, "/readyz")) {
         const char *why = mp_server_not_ready(server);
-        if (why == NULL)
-            send_text(c, 200, "OK", "ready\n");
-        else
+        const char *degraded = mp_server_degraded(server);
+        char text[64];
+        if (why != NULL) {
             send_text(c, 503, "Service Unavailable", why);
+        } else if (degraded != NULL) {
+            /* chat goes on without memory writes: report, stay in service */
+            snprintf(text, sizeof(text), "degraded: %s\n", degraded);
+            send_text(c, 200, "OK", text);
+        } else {
+            send_text(c, 200, "OK", "ready\n");
+        }
     } else if (get && target_is(head, "/metrics")) {
         send_metrics(c, server);
     } else if (head->target_len >= 7 && memcmp(head->target, "/admin/", 7) == 0) {

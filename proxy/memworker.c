@@ -7,7 +7,7 @@
 #include "memworker.h"
 
 #include <event2/event.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,27 +16,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chatreq.h"
-#include "json_scan.h"
 #include "clock.h"
 #include "log.h"
 #include "memjob.h"
+#include "park.h"
 #include "metrics.h"
 #include "piipolicy.h"
 #include "status.h"
 #include "sweep.h"
-#include "user_id.h"
 #include "upstream.h"
-
-#define MAX_TURN_MESSAGES 64 /* new user messages recorded per turn, at most */
 
 enum item_kind { IT_TURN, IT_OPS };
 
 struct item {
     struct item *next;
     enum item_kind kind;
-    struct mp_turn *turn;
-    struct mp_memticket *ticket;
+    struct mp_turn *turn;        /* IT_TURN */
+    struct mp_memticket *ticket; /* IT_OPS; IT_TURN: NULL when nobody waits */
 };
 
 struct mp_memticket {
@@ -70,20 +66,13 @@ struct mp_memworker {
     struct mp_shared_config *pending_cfg; /* guarded by mu */
     bool stopping;                        /* guarded by mu */
     _Atomic unsigned queued;              /* inbox items */
+    _Atomic size_t queued_bytes;          /* what the queued turns hold */
     _Atomic unsigned queue_max;           /* [memory] queue_max, for request threads */
+    _Atomic size_t queue_max_bytes;       /* [memory] queue_max_bytes */
+    _Atomic int write_rc;                 /* MP_OK, or the last failed write's status */
+    _Atomic int64_t deadline_ms;          /* drain deadline (monotonic ms), 0: none */
+    unsigned commit_delay_ms;             /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
 };
-
-void mp_turn_free(struct mp_turn *t)
-{
-    if (t == NULL)
-        return;
-    free(t->request_body);
-    free(t->reply);
-    if (t->auth != NULL)
-        memset(t->auth, 0, t->auth_len);
-    free(t->auth);
-    free(t);
-}
 
 /* ---- tickets ---- */
 
@@ -93,14 +82,33 @@ static void ticket_unref(struct mp_memticket *t)
         free(t);
 }
 
+/* On the reply thread. An abandoned ticket (done NULL) has already given
+ * up the caller's reference. */
 static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
 {
     struct mp_memticket *t = arg;
     (void)fd;
     (void)what;
-    t->done(t, t->arg, t->status);
-    ticket_unref(t); /* the caller's */
+    if (t->done != NULL) {
+        t->done(t, t->arg, t->status);
+        ticket_unref(t); /* the caller's */
+    }
     ticket_unref(t); /* the worker's */
+}
+
+void mp_memticket_abandon(struct mp_memticket *t)
+{
+    t->done = NULL;
+    ticket_unref(t); /* the caller's */
+}
+
+/* Worker thread: answers the ticket on its reply thread. */
+static void answer(struct mp_memticket *t, int status)
+{
+    struct timeval now = {0, 0};
+    t->status = status;
+    if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
+        ticket_unref(t); /* the reply loop is gone: nobody waits */
 }
 
 /* ---- turning a turn into store ops ---- */
@@ -119,126 +127,57 @@ static size_t cut_to_max(char *text, size_t len)
     return cut + sizeof(mark) - 1;
 }
 
-/* The text of request message m, malloc'd. */
-static char *message_text(const struct mp_turn *turn, const struct mp_chatreq_msg *m, size_t *len)
-{
-    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
-    char *text = malloc(cap);
-    if (text == NULL)
-        return NULL;
-    if (mp_chatreq_message_text(turn->request_body, m, text, cap, len) != MP_OK) {
-        free(text);
-        return NULL;
-    }
-    text[*len] = '\0';
-    return text;
-}
-
-/* The request's "model", for provenance ("" when absent or odd). */
-static void request_model(const struct mp_turn *turn, char *out, size_t cap)
-{
-    size_t vs = 0, ve = 0, n = 0;
-    out[0] = '\0';
-    if (mp_json_find_member(turn->request_body, turn->request_len, "model", 5, &vs, &ve) != MP_OK ||
-        turn->request_body[vs] != '"' ||
-        mp_json_string_decode(turn->request_body, vs, ve, out, cap - 1, &n) != MP_OK ||
-        mp_user_id_validate(out, n) != MP_OK) /* printable, no control characters */
-        n = 0;
-    out[n] = '\0';
-}
-
-/* Where a turn's messages are collected. */
-struct turn_out {
-    const struct mp_turn *turn;
-    enum mp_pii_mode pii_mode;
-    char model[MP_MODEL_NAME_MAX + 1];
-    struct mp_mem_message *msgs;
-    char **texts; /* owned copies, one per message */
-    size_t n;
+/* One queued turn of a batch, ready to commit. */
+struct prepared {
+    struct item *it;
+    struct mp_mem_message msgs[MP_TURN_MAX_USER_TEXTS + 1];
+    char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* the policy's copies, owned */
+    size_t n;                                /* messages to record; 0: nothing */
+    size_t op;                               /* index of its RECORD_TURN op */
+    size_t nops;                             /* its ops: RECORD_TURN (and ADD_JOB) */
+    int status; /* MP_OK, MP_NOTFOUND (recorded before), or the store's error */
 };
 
 /* Adds one message through [governance] pii_mode: a message the policy
  * drops (or that cannot be copied) is left out. */
-static void add_message(struct turn_out *o, enum mp_role role, const char *text, size_t len)
+static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role role,
+                        const char *text, size_t len)
 {
+    const struct mp_turn *turn = p->it->turn;
     char *kept = NULL;
     size_t klen = 0;
     bool pii = false;
-    if (mp_piipolicy_apply(o->pii_mode, MP_PII_ITEM_MESSAGE, text, len, false, &kept, &klen,
-                           &pii) != MP_OK)
+    if (mp_piipolicy_apply(mode, MP_PII_ITEM_MESSAGE, text, len, false, &kept, &klen, &pii) !=
+        MP_OK)
         return;
     klen = cut_to_max(kept, klen);
-    o->texts[o->n] = kept;
-    struct mp_mem_message *m = &o->msgs[o->n++];
+    p->texts[p->n] = kept;
+    struct mp_mem_message *m = &p->msgs[p->n++];
     *m = (struct mp_mem_message){
-        .role = role, .content = kept, .content_len = klen, .at_ms = o->turn->at_ms, .pii = pii};
-    memcpy(m->request_id, o->turn->request_id, sizeof(m->request_id));
-    memcpy(m->model, o->model, sizeof(m->model));
+        .role = role, .content = kept, .content_len = klen, .at_ms = turn->at_ms, .pii = pii};
+    memcpy(m->request_id, turn->request_id, sizeof(m->request_id));
+    memcpy(m->model, turn->model, sizeof(m->model));
 }
 
-/* The turn's messages: the request's trailing user messages, then the reply. */
-static size_t turn_messages(struct mp_turn *turn, enum mp_pii_mode mode, struct mp_mem_message *out,
-                            char **texts)
+/* The turn's messages: its new user texts (those the policy keeps), then
+ * the reply; none when no user text is kept. */
+static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
 {
-    struct mp_chatreq req;
-    struct turn_out o = {.turn = turn, .pii_mode = mode, .msgs = out, .texts = texts};
-    struct mp_chatreq_msg *msgs = malloc(sizeof(*msgs) * MP_CHATREQ_MAX_MESSAGES);
-    if (msgs == NULL)
-        return 0;
-    if (mp_chatreq_scan(turn->request_body, turn->request_len, msgs, MP_CHATREQ_MAX_MESSAGES,
-                        &req) != MP_OK) {
-        free(msgs);
-        return 0;
-    }
-    request_model(turn, o.model, sizeof(o.model));
-    for (size_t i = req.first_new_user; i < req.nmsgs && o.n < MAX_TURN_MESSAGES; i++) {
-        size_t len = 0;
-        char *text = message_text(turn, &req.msgs[i], &len);
-        if (text == NULL)
-            continue;
-        add_message(&o, MP_ROLE_USER, text, len);
-        free(text);
-    }
-    free(msgs);
-    if (o.n == 0)
-        return 0; /* no new user message (or none that may be kept): nothing to remember */
-    add_message(&o, MP_ROLE_ASSISTANT, turn->reply, turn->reply_len);
-    return o.n;
-}
-
-/* The idempotency key: SHA-256 over the user and the request body, so a
- * retried identical request records nothing twice. */
-static void idem_key(const struct mp_turn *turn, uint8_t *key)
-{
-    uint8_t len_be[8];
-    unsigned int n = 0;
-    for (int i = 0; i < 8; i++)
-        len_be[i] = (uint8_t)((uint64_t)turn->user_len >> (56 - 8 * i));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, len_be, sizeof(len_be)) != 1 ||
-        EVP_DigestUpdate(ctx, turn->user, turn->user_len) != 1 ||
-        EVP_DigestUpdate(ctx, turn->request_body, turn->request_len) != 1 ||
-        EVP_DigestFinal_ex(ctx, key, &n) != 1)
-        memset(key, 0, MP_IDEM_KEY_LEN); /* no key: a retry may record twice */
-    EVP_MD_CTX_free(ctx);
+    const struct mp_turn *turn = p->it->turn;
+    size_t last = turn->ntexts - 1; /* the reply */
+    for (size_t i = 0; i < last; i++)
+        add_message(p, mode, MP_ROLE_USER, turn->texts[i], turn->lens[i]);
+    if (p->n == 0)
+        return; /* no new user message (or none that may be kept): nothing to remember */
+    add_message(p, mode, MP_ROLE_ASSISTANT, turn->texts[last], turn->lens[last]);
 }
 
 #define BATCH_MAX 256 /* turns committed in one transaction, at most */
 
-/* One turn of a batch, ready to commit. */
-struct prepared {
-    struct mp_turn *turn;
-    struct mp_mem_message msgs[MAX_TURN_MESSAGES + 1];
-    char *texts[MAX_TURN_MESSAGES + 1];
-    size_t n;  /* messages to record; 0: nothing */
-    size_t op; /* index of its RECORD_TURN op */
-};
-
 /* Adds a turn's RECORD_TURN (and ADD_JOB for its extraction) to ops. */
 static size_t turn_ops(struct prepared *p, struct mp_op *ops)
 {
-    struct mp_turn *turn = p->turn;
+    struct mp_turn *turn = p->it->turn;
     struct mp_op *op = &ops[0];
     memset(op, 0, sizeof(*op));
     op->kind = MP_OP_RECORD_TURN;
@@ -247,7 +186,7 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     op->now_ms = mp_clock_now_ms(); /* recorded; the messages keep the turn's time */
     op->u.turn.messages = p->msgs;
     op->u.turn.nmessages = p->n;
-    idem_key(turn, op->u.turn.idem_key);
+    memcpy(op->u.turn.idem_key, turn->idem_key, MP_IDEM_KEY_LEN);
     if (!turn->extract)
         return 1;
     ops[1] = ops[0];
@@ -258,17 +197,16 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
 
 /* Plans each recorded user's follow-up (summary job or buffer trim) and
  * applies them all in a second transaction. */
-static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n,
-                      const struct mp_op *ops)
+static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
 {
     struct mp_op *follow = calloc(n, sizeof(*follow));
     size_t nf = 0;
     if (follow == NULL)
         return;
     for (size_t i = 0; i < n; i++) {
-        struct mp_turn *t = prep[i].turn;
+        const struct mp_turn *t = prep[i].it->turn;
         bool seen = false;
-        if (prep[i].n == 0 || ops[prep[i].op].result != MP_OK)
+        if (prep[i].n == 0 || prep[i].status != MP_OK)
             continue;
         for (size_t k = 0; k < nf && !seen; k++)
             seen = follow[k].user_len == t->user_len &&
@@ -284,62 +222,179 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n,
     free(follow);
 }
 
-/* Counts each turn's outcome and indexes the extraction jobs it queued. */
-static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
-                            const struct mp_op *ops, int rc)
+/* Remembers whether the store takes writes, for replies and /readyz. */
+static void note_write(struct mp_memworker *mw, int rc)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct mp_op *op = &ops[prep[i].op];
-        enum mp_job_metric_result res = MP_JOBR_OK;
-        if (prep[i].n == 0 || (rc == MP_OK && op->result != MP_OK))
-            res = MP_JOBR_SKIPPED;
-        else if (rc != MP_OK)
-            res = MP_JOBR_DROPPED;
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
-        if (res == MP_JOBR_OK && prep[i].turn->extract && op[1].result == MP_OK)
-            mp_memjobs_add(mw->jobs, &op[1].u.job);
-    }
-    if (rc != MP_OK)
+    int was = atomic_exchange(&mw->write_rc, rc);
+    if (was == rc)
+        return;
+    if (rc == MP_OK)
+        mp_log(MP_LOG_INFO, "memory store takes writes again");
+    else
         mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turns not recorded"
                                               : "memory store write failed: turns not recorded");
 }
 
+/* Commits the turns' ops: all in one transaction; when that fails, turn by
+ * turn, so that one bad or oversized turn fails alone. Sets each status. */
+static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                         struct mp_op *ops, size_t nops)
+{
+    int rc = nops > 0 ? mp_store_apply(mw->store, ops, nops) : MP_OK;
+    if (nops > 0)
+        note_write(mw, rc);
+    for (size_t i = 0; i < n; i++) {
+        struct prepared *p = &prep[i];
+        if (p->n == 0) {
+            p->status = MP_OK; /* nothing to record is nothing lost */
+            continue;
+        }
+        int one = rc;
+        if (rc != MP_OK && n > 1) {
+            one = mp_store_apply(mw->store, &ops[p->op], p->nops);
+            note_write(mw, one);
+        }
+        p->status = one == MP_OK ? ops[p->op].result : one;
+    }
+}
+
+/* Counts each turn's outcome and indexes the extraction jobs it queued. */
+static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                            const struct mp_op *ops)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_op *op = &ops[prep[i].op];
+        enum mp_job_metric_result res = MP_JOBR_OK;
+        if (prep[i].n == 0 || prep[i].status == MP_NOTFOUND)
+            res = MP_JOBR_SKIPPED;
+        else if (prep[i].status != MP_OK)
+            res = MP_JOBR_DROPPED;
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
+        if (res == MP_JOBR_OK && prep[i].it->turn->extract && op[1].result == MP_OK)
+            mp_memjobs_add(mw->jobs, &op[1].u.job);
+    }
+}
+
+/* Answers the turns' tickets and frees the batch. Returns how many turns
+ * failed. */
+static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size_t n)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        failed += prep[i].status != MP_OK && prep[i].status != MP_NOTFOUND;
+        struct item *it = prep[i].it;
+        for (size_t k = 0; k < prep[i].n; k++)
+            free(prep[i].texts[k]);
+        atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
+        if (it->ticket != NULL)
+            answer(it->ticket, prep[i].status);
+        mp_turn_free(it->turn);
+        free(it);
+    }
+    return failed;
+}
+
+/* Frees turn items that will not be recorded, answering status. */
+static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, int status)
+{
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_sub(&mw->queued_bytes, items[i]->turn->bytes);
+        if (items[i]->ticket != NULL)
+            answer(items[i]->ticket, status);
+        mp_turn_free(items[i]->turn);
+        free(items[i]);
+    }
+}
+
 /* Group commit: the turns of one wake-up in one transaction (a slow fsync
- * is paid once for all of them), their follow-ups in a second. */
-static void record_batch(struct mp_memworker *mw, struct mp_turn **turns, size_t n)
+ * is paid once for all of them), their follow-ups in a second. Returns how
+ * many turns failed. */
+static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
 {
     struct prepared *prep = calloc(n, sizeof(*prep));
     struct mp_op *ops = calloc(2 * n, sizeof(*ops));
     size_t nops = 0;
-    int rc = prep == NULL || ops == NULL ? MP_ENOMEM : MP_OK;
-    for (size_t i = 0; i < n && rc == MP_OK; i++) {
-        struct mp_turn *t = turns[i];
+    if (prep == NULL || ops == NULL) {
+        for (size_t i = 0; i < n; i++)
+            mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+        turns_drop(mw, items, n, MP_ENOMEM);
+        free(prep);
+        free(ops);
+        return n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct mp_turn *t = items[i]->turn;
         /* a turn without Authorization (an upstream that needs none) lets
          * its jobs run without one too */
         mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth != NULL ? t->auth : "",
                                  t->auth_len);
-        prep[i].turn = t;
-        prep[i].n =
-            turn_messages(t, mw->shared->cfg.governance.pii_mode, prep[i].msgs, prep[i].texts);
+        prep[i].it = items[i];
+        turn_messages(&prep[i], mw->shared->cfg.governance.pii_mode);
         prep[i].op = nops;
-        if (prep[i].n > 0)
-            nops += turn_ops(&prep[i], &ops[nops]);
+        if (prep[i].n > 0) {
+            prep[i].nops = turn_ops(&prep[i], &ops[nops]);
+            nops += prep[i].nops;
+        }
     }
-    if (rc == MP_OK && nops > 0)
-        rc = mp_store_apply(mw->store, ops, nops);
-    if (prep != NULL && ops != NULL) {
-        turns_committed(mw, prep, n, ops, rc);
-        if (rc == MP_OK)
-            follow_up(mw, prep, n, ops);
-    }
-    for (size_t i = 0; prep != NULL && i < n; i++) {
-        for (size_t k = 0; k < prep[i].n; k++)
-            free(prep[i].texts[k]);
-    }
-    for (size_t i = 0; i < n; i++)
-        mp_turn_free(turns[i]);
+    if (mw->commit_delay_ms > 0)
+        usleep(mw->commit_delay_ms * 1000u);
+    commit_turns(mw, prep, n, ops, nops);
+    turns_committed(mw, prep, n, ops);
+    follow_up(mw, prep, n);
+    size_t failed = turns_release(mw, prep, n);
     free(prep);
     free(ops);
+    return failed;
+}
+
+/* ---- parking at the drain deadline ---- */
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool past_deadline(const struct mp_memworker *mw)
+{
+    int64_t d = atomic_load(&mw->deadline_ms);
+    return d != 0 && monotonic_ms() >= d;
+}
+
+/* The drain deadline passed: the queued turns go to a park file for the
+ * next start instead of the store. */
+static void park_turns(struct mp_memworker *mw, struct item **items, size_t n)
+{
+    struct mp_turn *turns[BATCH_MAX];
+    unsigned char secret[MP_SEAL_KEY_LEN];
+    char err[256] = "";
+    for (size_t i = 0; i < n; i++)
+        turns[i] = items[i]->turn;
+    int rc = mp_store_secret(mw->store, secret);
+    if (rc == MP_OK)
+        rc = mp_park_write(mw->shared->cfg.storage.path, secret, turns, n, err, sizeof(err));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_WARN : MP_LOG_ERROR,
+                     rc == MP_OK ? "drain deadline: queued turns parked for the next start"
+                                 : "drain deadline: queued turns lost");
+    mp_logline_int(&l, "turns", (int64_t)n);
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err[0] != '\0' ? err : mp_status_name(rc));
+    mp_logline_end(&l);
+    if (rc == MP_OK)
+        mp_metrics_parked(mw->metrics, n);
+    for (size_t i = 0; i < n; i++)
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD,
+                              rc == MP_OK ? MP_JOBR_SKIPPED : MP_JOBR_DROPPED);
+    turns_drop(mw, items, n, rc == MP_OK ? MP_ETIMEDOUT : rc);
+}
+
+void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
+{
+    int64_t d = monotonic_ms() + ms_from_now;
+    atomic_store(&mw->deadline_ms, d != 0 ? d : 1);
 }
 
 static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
@@ -348,13 +403,7 @@ static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
         if (t->ops[i].kind == MP_OP_DELETE_USER)
             mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
     }
-    if (t->fn != NULL)
-        t->status = t->fn(mw, t->fn_arg);
-    else
-        t->status = mp_store_apply(mw->store, t->ops, t->nops);
-    struct timeval now = {0, 0};
-    if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
-        ticket_unref(t); /* the reply loop is gone: nobody waits */
+    answer(t, t->fn != NULL ? t->fn(mw, t->fn_arg) : mp_store_apply(mw->store, t->ops, t->nops));
 }
 
 static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s);
@@ -381,16 +430,17 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
     }
     while (it != NULL) {
-        struct mp_turn *batch[BATCH_MAX];
+        struct item *batch[BATCH_MAX];
         size_t n = 0;
         while (it != NULL && it->kind == IT_TURN && n < BATCH_MAX) {
-            struct item *next = it->next;
-            batch[n++] = it->turn;
-            free(it);
-            it = next;
+            batch[n++] = it;
+            it = it->next;
         }
         if (n > 0) {
-            record_batch(mw, batch, n);
+            if (past_deadline(mw))
+                park_turns(mw, batch, n);
+            else
+                record_batch(mw, batch, n);
             atomic_fetch_sub(&mw->queued, (unsigned)n);
             continue;
         }
@@ -418,20 +468,63 @@ static void push(struct mp_memworker *mw, struct item *it)
     event_active(mw->wake_ev, 0, 0);
 }
 
-int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn)
+int mp_memworker_admit(const struct mp_memworker *mw)
 {
-    if (mp_memworker_depth(mw) >= atomic_load(&mw->queue_max)) {
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
-        mp_turn_free(turn);
+    if (mp_memworker_depth(mw) >= atomic_load(&mw->queue_max) ||
+        atomic_load(&mw->queued_bytes) >= atomic_load(&mw->queue_max_bytes))
         return MP_ETOOBIG;
-    }
+    return MP_OK;
+}
+
+void mp_memworker_count_refused(struct mp_memworker *mw)
+{
+    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+    mp_metrics_queue_full(mw->metrics);
+}
+
+const char *mp_memworker_write_error(const struct mp_memworker *mw)
+{
+    int rc = atomic_load(&mw->write_rc);
+    if (rc == MP_OK)
+        return NULL;
+    return rc == MP_ETOOBIG ? "storage_full" : "storage_error";
+}
+
+static struct mp_memticket *ticket_new(const struct mp_memticket *proto,
+                                       struct event_base *reply_base, mp_memticket_fn done,
+                                       void *arg)
+{
+    struct mp_memticket *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    *t = *proto;
+    atomic_init(&t->refs, 2); /* the caller's and the worker's */
+    t->reply_base = reply_base;
+    t->done = done;
+    t->arg = arg;
+    return t;
+}
+
+int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket)
+{
+    static const struct mp_memticket proto = {.ops = NULL};
     struct item *it = calloc(1, sizeof(*it));
-    if (it == NULL) {
+    struct mp_memticket *t = reply_base != NULL ? ticket_new(&proto, reply_base, done, arg) : NULL;
+    if (it == NULL || (reply_base != NULL && t == NULL)) {
+        free(it);
+        free(t);
         mp_turn_free(turn);
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
         return MP_ENOMEM;
     }
     it->kind = IT_TURN;
     it->turn = turn;
+    it->ticket = t;
+    if (ticket != NULL)
+        *ticket = t;
+    atomic_fetch_add(&mw->queued_bytes, turn->bytes);
     atomic_fetch_add(&mw->queued, 1);
     push(mw, it);
     return MP_OK;
@@ -442,17 +535,12 @@ static int enqueue(struct mp_memworker *mw, struct mp_memticket *proto,
                    struct mp_memticket **ticket)
 {
     struct item *it = calloc(1, sizeof(*it));
-    struct mp_memticket *t = calloc(1, sizeof(*t));
+    struct mp_memticket *t = ticket_new(proto, reply_base, done, arg);
     if (it == NULL || t == NULL) {
         free(it);
         free(t);
         return MP_ENOMEM;
     }
-    *t = *proto;
-    atomic_init(&t->refs, 2); /* the caller's and the worker's */
-    t->reply_base = reply_base;
-    t->done = done;
-    t->arg = arg;
     it->kind = IT_OPS;
     it->ticket = t;
     *ticket = t;
@@ -578,14 +666,19 @@ unsigned mp_memworker_depth(const struct mp_memworker *mw)
     return atomic_load(&mw->queued) + mp_memjobs_pending(mw->jobs);
 }
 
-static unsigned depth_source(const void *arg)
+static void depth_source(const void *arg, struct mp_metrics_queue *out)
 {
-    return mp_memworker_depth(arg);
+    const struct mp_memworker *mw = arg;
+    out->depth = mp_memworker_depth(mw);
+    out->bytes = atomic_load(&mw->queued_bytes);
+    out->why = mp_memworker_write_error(mw);
+    out->write_ok = out->why == NULL;
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)
 {
     atomic_store(&mw->queue_max, shared->cfg.memory.queue_max);
+    atomic_store(&mw->queue_max_bytes, (size_t)shared->cfg.memory.queue_max_bytes);
     pthread_mutex_lock(&mw->mu);
     mp_shared_config_unref(mw->pending_cfg);
     mw->pending_cfg = shared;
@@ -614,6 +707,88 @@ static void *memworker_main(void *arg)
     return NULL;
 }
 
+/* Parked turns being recorded at start. */
+struct unpark {
+    struct mp_memworker *mw;
+    struct item *batch[BATCH_MAX];
+    size_t n;
+    size_t failed;
+};
+
+static void unpark_flush(struct unpark *u)
+{
+    if (u->n > 0)
+        u->failed += record_batch(u->mw, u->batch, u->n);
+    u->n = 0;
+}
+
+static void on_parked_turn(struct mp_turn *turn, void *arg)
+{
+    struct unpark *u = arg;
+    struct item *it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        mp_turn_free(turn);
+        u->failed++;
+        return;
+    }
+    it->kind = IT_TURN;
+    it->turn = turn;
+    atomic_fetch_add(&u->mw->queued_bytes, turn->bytes);
+    u->batch[u->n++] = it;
+    if (u->n == BATCH_MAX)
+        unpark_flush(u);
+}
+
+static int on_parked_file(void *arg)
+{
+    struct unpark *u = arg;
+    unpark_flush(u);
+    int rc = u->failed == 0 ? MP_OK : MP_EIO;
+    u->failed = 0;
+    return rc;
+}
+
+/* Records the turns a previous process parked (before the thread starts:
+ * this thread is the only writer then). */
+static void unpark(struct mp_memworker *mw)
+{
+    unsigned char secret[MP_SEAL_KEY_LEN];
+    char err[256] = "";
+    size_t n = 0;
+    struct unpark *u = calloc(1, sizeof(*u));
+    if (u == NULL || mp_store_secret(mw->store, secret) != MP_OK) {
+        free(u);
+        mp_log(MP_LOG_ERROR, "parked turns not read: the store's secret is unavailable");
+        return;
+    }
+    u->mw = mw;
+    int rc = mp_park_load(mw->shared->cfg.storage.path, secret, on_parked_turn, on_parked_file, u,
+                          &n, err, sizeof(err));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    free(u);
+    if (n == 0 && rc == MP_OK)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "parked turns recorded" : "parked turns not all recorded");
+    mp_logline_int(&l, "turns", (int64_t)n);
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err);
+    mp_logline_end(&l);
+}
+
+/* MEMPROXY_TEST_COMMIT_DELAY_MS: tests make commits slow, as on a slow
+ * disk, to build a deep queue. Operators never set it. */
+static unsigned test_commit_delay(void)
+{
+    const char *v = getenv("MEMPROXY_TEST_COMMIT_DELAY_MS");
+    unsigned long ms = v != NULL ? strtoul(v, NULL, 10) : 0;
+    if (ms > 0)
+        mp_log(MP_LOG_WARN, "memory commits slowed by MEMPROXY_TEST_COMMIT_DELAY_MS (for tests "
+                            "only)");
+    return ms > 10000 ? 10000 : (unsigned)ms;
+}
+
 int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
                        struct mp_metrics *metrics, struct mp_memworker **out)
 {
@@ -627,6 +802,7 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     mw->metrics = metrics;
     mw->shared = shared;
     atomic_init(&mw->queue_max, shared->cfg.memory.queue_max);
+    atomic_init(&mw->queue_max_bytes, (size_t)shared->cfg.memory.queue_max_bytes);
     mw->base = event_base_new();
     if (mw->base != NULL)
         mw->wake_ev = event_new(mw->base, -1, 0, on_wake, mw);
@@ -636,8 +812,11 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     }
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
-    if (mw->jobs == NULL || mp_memjobs_load(mw->jobs) != MP_OK ||
-        pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
+    mw->commit_delay_ms = test_commit_delay();
+    int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
+    if (rc == MP_OK)
+        unpark(mw);
+    if (rc != MP_OK || pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
         mp_memworker_free(mw);
         return MP_EIO;
     }

@@ -24,47 +24,58 @@
 
 #include "loop.h"
 #include "store.h"
+#include "turn.h"
 
 struct event_base;
 struct mp_memworker;
 struct mp_metrics;
 
-/* A finished chat turn to record. Everything is owned by the turn (malloc'd);
- * mp_memworker_record takes ownership of the whole struct. */
-struct mp_turn {
-    char user[MP_USER_KEY_MAX];
-    size_t user_len;
-    char request_id[MP_REQUEST_ID_MAX + 1];
-    char *request_body; /* the client's body as received */
-    size_t request_len;
-    char *reply; /* the assistant's text (choice 0), decoded */
-    size_t reply_len;
-    char *auth; /* the request's Authorization value, or NULL */
-    size_t auth_len;
-    bool summarize; /* the mode keeps a summary */
-    bool extract;   /* the mode extracts entities */
-    int64_t at_ms;
-};
-
-/* Frees a turn that was not handed over. mp_turn_free(NULL) does nothing. */
-void mp_turn_free(struct mp_turn *t);
-
 /* Starts the worker thread on store (borrowed; outlives the worker) with a
- * reference to shared taken. Loads the pending jobs from the store.
- * Returns MP_OK with *out, or MP_EIO / MP_ENOMEM. */
+ * reference to shared taken. Loads the pending jobs from the store, and
+ * records the turns a previous process parked at its drain deadline
+ * (mp_memworker_free()). Returns MP_OK with *out, or MP_EIO / MP_ENOMEM. */
 int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
                        struct mp_metrics *metrics, struct mp_memworker **out);
 
 /* Hands a new configuration over (reference taken). */
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared);
 
-/* Queues a turn (ownership taken). Returns MP_OK; MP_ETOOBIG when
- * [memory] queue_max items are pending (the turn is dropped and counted). */
-int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn);
-
-/* A change submitted by a request thread, answered on that thread. */
+/* A change, a turn or work submitted by a request thread, answered on that
+ * thread. */
 struct mp_memticket;
 typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
+
+/* Whether a new turn may be queued now: MP_OK; MP_ETOOBIG when [memory]
+ * queue_max items are pending or queued turns hold [memory] queue_max_bytes
+ * or more (the turn is refused: X-Memory-Error: queue_full; counted by the
+ * caller with mp_memworker_count_refused()). Checked when a reply's head
+ * goes out; a turn admitted then is queued when the reply ends, so the
+ * bytes may pass the bound by the turns of the replies in flight. Any
+ * thread. */
+int mp_memworker_admit(const struct mp_memworker *mw);
+/* Counts a turn refused by mp_memworker_admit(). Any thread. */
+void mp_memworker_count_refused(struct mp_memworker *mw);
+
+/* Queues a turn (ownership taken). With reply_base set, done(t, arg,
+ * status) runs on reply_base's thread once the turn is committed (MP_OK,
+ * or MP_NOTFOUND when the same turn had been recorded before) or has
+ * failed (the store's error: the turn is lost and counted); *ticket is set
+ * and the caller must either wait for done or give up with
+ * mp_memticket_abandon(). Without reply_base nothing is answered. Returns
+ * MP_OK; MP_ENOMEM (the turn is freed, done will not run). Never refuses
+ * for the queue's bounds: admission is mp_memworker_admit()'s. */
+int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket);
+
+/* On the reply thread, before done ran: done will not run (the caller is
+ * gone); the ticket is freed when the worker is done with it. */
+void mp_memticket_abandon(struct mp_memticket *t);
+
+/* NULL while the store takes writes, else the X-Memory-Error code of the
+ * last failed write ("storage_full": map or disk full; "storage_error":
+ * anything else), until a write succeeds again. Any thread. */
+const char *mp_memworker_write_error(const struct mp_memworker *mw);
 
 /* Applies ops (owned by the caller until done runs, which is when the
  * worker has finished with them; their results are filled) in one
@@ -99,8 +110,14 @@ int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 /* Pending work: queued turns and changes plus stored jobs. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);
 
-/* Stops the thread after applying what is queued (jobs stay stored for the
- * next start) and frees the worker. mp_memworker_free(NULL) does nothing. */
+/* The proxy is draining: queued turns not committed within ms_from_now
+ * (from now on, whenever the worker reaches them) are parked on disk for
+ * the next start instead (park.h), logged and counted. Any thread. */
+void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now);
+
+/* Stops the thread after applying what is queued, or parking it past the
+ * drain deadline (jobs stay stored for the next start), and frees the
+ * worker. mp_memworker_free(NULL) does nothing. */
 void mp_memworker_free(struct mp_memworker *mw);
 
 #endif

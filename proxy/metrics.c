@@ -44,6 +44,8 @@ struct mp_metrics {
     counter purged[MP_PURGE_COUNT];
     counter sweeps[2];      /* error, ok */
     counter compactions[2]; /* error, ok */
+    counter queue_full;     /* many writers: atomic_fetch_add */
+    counter parked;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
 };
@@ -317,10 +319,45 @@ static void render_governance(struct mp_metrics *m, struct text *t)
         (unsigned long long)get(&m->compactions[1]), (unsigned long long)get(&m->compactions[0]));
 }
 
+void mp_metrics_queue_full(struct mp_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->queue_full, 1, memory_order_relaxed);
+}
+
+void mp_metrics_parked(struct mp_metrics *m, unsigned long long n)
+{
+    atomic_fetch_add_explicit(&m->parked, n, memory_order_relaxed);
+}
+
+static void render_queue(struct mp_metrics *m, struct text *t)
+{
+    mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
+    struct mp_metrics_queue q = {.write_ok = true};
+    if (fn != NULL)
+        fn(atomic_load(&m->depth_arg), &q);
+    put(t,
+        "# HELP memproxy_memory_queue_depth Pending memory work (turns, changes, jobs).\n"
+        "# TYPE memproxy_memory_queue_depth gauge\n"
+        "memproxy_memory_queue_depth %u\n"
+        "# HELP memproxy_memory_queue_bytes Bytes held by queued turns.\n"
+        "# TYPE memproxy_memory_queue_bytes gauge\n"
+        "memproxy_memory_queue_bytes %zu\n"
+        "# HELP memproxy_memory_queue_full_total Turns not recorded because the queue was full.\n"
+        "# TYPE memproxy_memory_queue_full_total counter\n"
+        "memproxy_memory_queue_full_total %llu\n"
+        "# HELP memproxy_memory_parked_total Queued turns parked on disk at a drain deadline.\n"
+        "# TYPE memproxy_memory_parked_total counter\n"
+        "memproxy_memory_parked_total %llu\n"
+        "# HELP memproxy_storage_writable 1 while the store takes writes, 0 after a failed write.\n"
+        "# TYPE memproxy_storage_writable gauge\n"
+        "memproxy_storage_writable %d\n",
+        q.depth, q.bytes, (unsigned long long)get(&m->queue_full),
+        (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
+}
+
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
     render_governance(m, t);
-    mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
     put(t, "# HELP memproxy_memory_jobs_total Memory work by kind and result.\n"
            "# TYPE memproxy_memory_jobs_total counter\n");
     for (int k = 0; k < MP_JOBM_KIND_COUNT; k++) {
@@ -328,11 +365,7 @@ static void render_memory(struct mp_metrics *m, struct text *t)
             put(t, "memproxy_memory_jobs_total{kind=\"%s\",result=\"%s\"} %llu\n",
                 job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
     }
-    put(t,
-        "# HELP memproxy_memory_queue_depth Pending memory work (turns, changes, jobs).\n"
-        "# TYPE memproxy_memory_queue_depth gauge\n"
-        "memproxy_memory_queue_depth %u\n",
-        fn != NULL ? fn(atomic_load(&m->depth_arg)) : 0);
+    render_queue(m, t);
     uint64_t counts[NINJECTED + 1];
     for (size_t b = 0; b <= NINJECTED; b++)
         counts[b] = SUM(m, injected_buckets[b]);

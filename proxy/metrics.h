@@ -80,13 +80,25 @@ enum mp_purge_kind {
 void mp_metrics_purged(struct mp_metrics *m, enum mp_purge_kind kind, unsigned long long n);
 void mp_metrics_sweep(struct mp_metrics *m, bool ok);
 void mp_metrics_compaction(struct mp_metrics *m, bool ok);
-/* The function reporting the pending memory work for the queue-depth gauge. */
-typedef unsigned (*mp_metrics_depth_fn)(const void *arg);
+/* What the memory worker reports for the queue gauges. */
+struct mp_metrics_queue {
+    unsigned depth;  /* pending memory work: turns, changes, jobs */
+    size_t bytes;    /* what the queued turns hold */
+    bool write_ok;   /* the store took the last write */
+    const char *why; /* !write_ok: the X-Memory-Error code */
+};
+/* The function reporting the memory queue for the gauges. */
+typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);
 void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg);
 /* Tokens injected into one request (histogram), on the request's shard. */
 void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
 void mp_metrics_memory_error(struct mp_metrics_shard *s);
+/* A turn refused because the memory queue was full (any thread). */
+void mp_metrics_queue_full(struct mp_metrics *m);
+/* Queued turns parked on disk at shutdown, and parked turns recorded at
+ * start (any thread). */
+void mp_metrics_parked(struct mp_metrics *m, unsigned long long n);
 
 /* Renders the Prometheus text exposition (version 0.0.4). Returns a
  * malloc'd NUL-terminated string with *len set (caller frees), or NULL when

@@ -21,6 +21,7 @@
 #include "route.h"
 #include "status.h"
 #include "store.h"
+#include "turn.h"
 
 #define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
 
@@ -199,12 +200,22 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
-void mp_reqmem_start_reply(struct mp_reqmem *m, int status, bool sse)
+void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse)
 {
-    if (!m->writes || status < 200 || status >= 300) {
+    if (!m->writes || status < 200 || status >= 300 || loop->memworker == NULL) {
         m->writes = false;
         return;
     }
+    if (mp_memworker_admit(loop->memworker) != MP_OK) {
+        m->writes = false;
+        mp_memworker_count_refused(loop->memworker);
+        if (m->error == NULL)
+            m->error = "queue_full";
+        return;
+    }
+    const char *write_error = mp_memworker_write_error(loop->memworker);
+    if (write_error != NULL && m->error == NULL)
+        m->error = write_error;
     if (sse) {
         m->completion = mp_completion_new(REPLY_CAPTURE_MAX);
         m->capture_failed = m->completion == NULL;
@@ -231,65 +242,55 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
     m->capture.len += len;
 }
 
-/* The assistant's reply text (malloc'd), or NULL when the turn is not
- * complete or has no text. */
-static char *reply_text(struct mp_reqmem *m, size_t *len)
+/* The assistant's reply text (borrowed from the capture, or malloc'd into
+ * *owned), or NULL when the turn is not complete or has no text. */
+static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
 {
+    *owned = NULL;
     if (m->completion != NULL) {
         if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
             return NULL;
-        const char *t = mp_completion_text(m->completion, len);
-        char *copy = malloc(*len + 1);
-        if (copy != NULL) {
-            memcpy(copy, t, *len);
-            copy[*len] = '\0';
-        }
-        return copy;
+        return mp_completion_text(m->completion, len);
     }
-    char *out = NULL;
-    if (mp_completion_reply_text(m->capture.data, m->capture.len, &out, len) != MP_OK)
+    if (mp_completion_reply_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
         return NULL;
-    return out;
+    return *owned;
 }
 
-static char *dup_bytes(const char *s, size_t len)
+int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
 {
-    char *d = malloc(len + 1);
-    if (d != NULL) {
-        memcpy(d, s, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
-void mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
-                      const char *body, size_t len, const char *auth, size_t auth_len)
-{
+    struct mp_turn *t = NULL;
+    size_t reply_len = 0;
     if (!m->writes || m->capture_failed || loop->memworker == NULL)
-        return;
-    struct mp_turn *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return;
-    t->reply = reply_text(m, &t->reply_len);
-    t->request_body = dup_bytes(body, len);
-    t->auth = auth != NULL ? dup_bytes(auth, auth_len) : NULL;
-    if (t->reply == NULL || t->request_body == NULL || (auth != NULL && t->auth == NULL)) {
-        mp_turn_free(t);
-        return;
-    }
-    t->request_len = len;
-    t->auth_len = auth_len;
-    memcpy(t->user, m->user, m->user_len);
-    t->user_len = m->user_len;
-    snprintf(t->request_id, sizeof(t->request_id), "%s", request_id);
+        return MP_NOTFOUND;
+    char *owned = NULL;
+    const char *reply = reply_text(m, &reply_len, &owned);
+    if (reply == NULL)
+        return MP_NOTFOUND;
+    int rc = mp_turn_new(m->user, m->user_len, request_id, body, len, reply, reply_len, auth,
+                         auth_len, loop->chat_msgs, &t);
+    free(owned);
+    if (rc != MP_OK)
+        return rc;
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
     t->at_ms = mp_clock_now_ms();
-    mp_memworker_record(loop->memworker, t);
+    rc = mp_memworker_record(loop->memworker, t, done != NULL ? loop->base : NULL, done, arg,
+                             &m->ticket);
+    if (rc != MP_OK || done == NULL) {
+        m->ticket = NULL;
+        return MP_NOTFOUND;
+    }
+    return MP_OK;
 }
 
 void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
 {
+    if (m->ticket != NULL)
+        mp_memticket_abandon(m->ticket);
+    m->ticket = NULL;
     free(m->body);
     m->body = NULL;
     mp_completion_free(m->completion);

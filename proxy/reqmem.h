@@ -18,6 +18,7 @@
 #include "user_id.h"
 
 struct mp_completion;
+struct mp_memticket;
 
 struct mp_reqmem {
     enum mp_memory_mode mode;  /* applied; MP_MEMORY_OFF when none */
@@ -31,6 +32,7 @@ struct mp_reqmem {
     struct mp_completion *completion; /* a stream's reply, as relayed */
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
+    struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
 };
 
 struct mp_http_request_head;
@@ -69,19 +71,30 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
  * (cap bytes, NUL-terminated). Returns the length written. */
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
 
-/* The upstream answered status with this content type: prepare the capture. */
-void mp_reqmem_start_reply(struct mp_reqmem *m, int status, bool sse);
+/* The upstream answered status with this content type, before the
+ * response head goes out: decides whether the turn will be recorded (a
+ * 2xx, writes apply, and the memory worker admits a turn: else
+ * X-Memory-Error: queue_full, counted) and prepares the capture. While the
+ * store refuses writes, X-Memory-Error carries the reason
+ * (mp_memworker_write_error()) and the turn is still tried. */
+void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse);
 /* Relayed reply bytes (non-stream) or one whole SSE event (stream). */
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
                         bool sse_event);
 
 /* The response completed: hands the turn to the memory worker if the reply
  * is complete and recording applies. body is the client's request body and
- * auth its Authorization value (both borrowed; auth may be NULL). */
-void mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
-                      const char *body, size_t len, const char *auth, size_t auth_len);
+ * auth its Authorization value (both borrowed; auth may be NULL). With
+ * done set ([memory] durable_ack), done(t, arg, status) runs on the loop's
+ * thread once the turn is committed or failed, and MP_OK says to wait for
+ * it; any other return means nothing will be answered (nothing to record,
+ * or it could not be queued). mp_reqmem_cleanup() before done gives up
+ * waiting. */
+int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     void (*done)(struct mp_memticket *t, void *arg, int status), void *arg);
 
-/* Releases what m owns. */
+/* Releases what m owns (and stops waiting for a commit). */
 void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop);
 
 #endif

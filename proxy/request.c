@@ -8,6 +8,9 @@
  *       ▼                                                           │
  *   RELAYING ── body bytes appended as they come (SSE: whole events)│
  *       │ done / failed / idle timeout / client gone                │
+ *       ▼                                                           │
+ *   COMMITTING (durable ack: a recorded turn's reply holds back its │
+ *       │ end until the memory worker has committed the turn)       │
  *       ▼                                                           ▼
  *   request_free(): the one place a request is released.
  *
@@ -17,7 +20,14 @@
  * one buffer reserved up front, linked through curl_slist nodes that live in
  * the request, so a request allocates nothing per header. When the client
  * reads slowly, the curl transfer is paused above the connection's high
- * watermark and resumed when its output drains. */
+ * watermark and resumed when its output drains.
+ *
+ * Durable acknowledgement ([memory] durable_ack): when the turn will be
+ * recorded, the reply's end is held back until the turn is committed, so a
+ * client that received a whole reply knows its turn survives a crash. What
+ * is held: the last byte of a Content-Length (or close-delimited) body; a
+ * stream's [DONE] event (and anything after it); the final chunk of a
+ * chunked answer. Everything else flows as it arrives. */
 #include "request.h"
 
 #include <event2/buffer.h>
@@ -64,6 +74,12 @@ struct mp_request {
     int status;
     bool interim, head_done, no_body, has_length, is_sse, saw_accel;
     bool chunked_out, close_delimited, done_relayed, paused;
+    bool hold;          /* durable ack: the end waits for the turn's commit */
+    bool held_byte_set; /* a non-SSE body's last byte so far is held */
+    char held_byte;
+    struct mp_buf held_tail; /* SSE: the [DONE] event and what follows */
+    int64_t content_length;  /* of the upstream answer; -1 when absent */
+    uint64_t body_in;        /* body bytes received from the upstream */
     uint64_t bytes_out;
     size_t path_len;
     char request_id[MP_REQUEST_ID_LEN + 1];
@@ -118,6 +134,7 @@ static void request_free(struct mp_request *r)
     mp_buf_release(loop, &r->text);
     mp_buf_release(loop, &r->resp_head);
     mp_buf_release(loop, &r->sse_pending);
+    mp_buf_release(loop, &r->held_tail);
     free(r);
 }
 
@@ -363,11 +380,27 @@ static bool on_status_line(struct mp_request *r, const char *line, size_t len)
     return head_add(r, "HTTP/1.1", 8) && head_add(r, sp, (size_t)(line + len - sp));
 }
 
+/* A Content-Length value, or -1 when it is not a plain decimal. */
+static int64_t parse_length(const char *v, size_t n)
+{
+    int64_t x = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
 static void note_header(struct mp_request *r, const char *line, size_t len)
 {
     size_t vlen = 0;
     if (header_is(line, len, "content-length")) {
+        const char *v = header_value(line, len, 14, &vlen);
         r->has_length = true;
+        r->content_length = parse_length(v, vlen);
     } else if (header_is(line, len, "content-type")) {
         const char *v = header_value(line, len, 12, &vlen);
         r->is_sse = vlen >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
@@ -401,12 +434,13 @@ static bool finish_head(struct mp_request *r)
         ok = head_add(r, "X-Accel-Buffering: no\r\n", 23);
     if (ok && r->is_chat) {
         char lines[256];
+        mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
+        r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
         int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);
         if (ok && n > 0 && (size_t)n < sizeof(lines))
             ok = head_add(r, lines, (size_t)n);
-        mp_reqmem_start_reply(&r->mem, r->status, r->is_sse);
     }
     if (ok && (r->close_delimited || mp_conn_wants_close(c)))
         ok = head_add(r, "Connection: close\r\n", 19);
@@ -442,6 +476,30 @@ static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud)
     return head_add(r, buf, len) ? len : 0;
 }
 
+/* Keeps bytes of a stream's end for after the commit. */
+static bool hold_bytes(struct mp_request *r, const char *data, size_t len)
+{
+    struct mp_buf *b = &r->held_tail;
+    if (b->len + len > SSE_EVENT_MAX || mp_buf_reserve(r->loop, b, b->len + len) != MP_OK)
+        return false;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return true;
+}
+
+/* Relays a non-SSE body's bytes but its last one so far, which is held. */
+static void relay_holding_last(struct mp_request *r, const char *data, size_t len)
+{
+    struct evbuffer *out = mp_conn_output(r->conn);
+    if (r->held_byte_set)
+        evbuffer_add(out, &r->held_byte, 1);
+    evbuffer_add(out, data, len - 1);
+    r->bytes_out += len - (r->held_byte_set ? 0 : 1);
+    r->held_byte = data[len - 1];
+    r->held_byte_set = true;
+    mp_conn_flush(r->conn);
+}
+
 /* Relays every complete event in the pending bytes; [DONE] only once. */
 static bool relay_sse(struct mp_request *r, const char *data, size_t len)
 {
@@ -455,7 +513,12 @@ static bool relay_sse(struct mp_request *r, const char *data, size_t len)
         const char *ev = p->data + off;
         bool done = mp_sse_is_done(ev, ev_len);
         if (!(done && r->done_relayed)) {
-            relay(r, ev, ev_len);
+            if (r->hold && (done || r->held_tail.len > 0)) {
+                if (!hold_bytes(r, ev, ev_len))
+                    return false;
+            } else {
+                relay(r, ev, ev_len);
+            }
             mp_reqmem_on_reply(&r->mem, r->loop, ev, ev_len, true);
         }
         r->done_relayed = r->done_relayed || done;
@@ -480,9 +543,13 @@ static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
         mp_conn_want_drain(r->conn);
         return CURL_WRITEFUNC_PAUSE;
     }
+    r->body_in += len;
     if (r->is_sse)
         return relay_sse(r, data, len) ? len : 0;
-    relay(r, data, len);
+    if (r->hold && !r->chunked_out && len > 0)
+        relay_holding_last(r, data, len);
+    else
+        relay(r, data, len);
     mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
     return len;
 }
@@ -556,12 +623,53 @@ static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstre
     request_end(r, MP_CONN_CUT, code);
 }
 
-/* A completed chat turn goes to the memory worker (if recording applies). */
-static void record_turn(struct mp_request *r)
+/* Sends what durable ack held back (a body's last byte, a stream's
+ * [DONE]) and the end of the chunked stream, then ends the request. */
+static void release_end(struct mp_request *r)
+{
+    struct evbuffer *out = mp_conn_output(r->conn);
+    if (r->held_byte_set) {
+        evbuffer_add(out, &r->held_byte, 1);
+        r->bytes_out++;
+        r->held_byte_set = false;
+    }
+    if (r->held_tail.len > 0)
+        relay(r, r->held_tail.data, r->held_tail.len);
+    if (r->chunked_out)
+        evbuffer_add(out, "0\r\n\r\n", 5);
+    mp_conn_flush(r->conn);
+    request_end(r, MP_CONN_KEEP, NULL);
+}
+
+/* The memory worker committed (or failed) the turn: the reply may end. */
+static void on_turn_committed(struct mp_memticket *t, void *arg, int status)
+{
+    struct mp_request *r = arg;
+    (void)t;
+    (void)status; /* a failed commit is counted by the worker; the chat goes on */
+    r->mem.ticket = NULL;
+    release_end(r);
+}
+
+/* A completed chat turn goes to the memory worker (if recording applies).
+ * Returns true when the reply's end waits for the commit. */
+static bool record_turn(struct mp_request *r)
 {
     const struct mp_http_header *auth = mp_http_find_header(r->head, "authorization", 13);
-    mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
-                     auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0);
+    return mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
+                            auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0,
+                            r->hold ? on_turn_committed : NULL, r) == MP_OK;
+}
+
+/* The answer arrived whole though the transfer then failed: a stream that
+ * relayed [DONE], or a Content-Length body with every byte. */
+static bool complete_despite(const struct mp_request *r)
+{
+    if (!r->head_done)
+        return false;
+    if (r->is_sse)
+        return r->done_relayed && r->sse_pending.len == 0;
+    return r->content_length >= 0 && r->body_in == (uint64_t)r->content_length;
 }
 
 void mp_request_on_upstream_done(void *req, CURLcode result)
@@ -569,6 +677,8 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
     struct mp_request *r = req;
     enum mp_perr perr;
     r->in_multi = false;
+    if (result != CURLE_OK && complete_despite(r))
+        result = CURLE_OK; /* e.g. a reset after [DONE]: the client has it all */
     if (result != CURLE_OK || !r->head_done) {
         enum mp_upstream_error_kind kind = classify(result, &perr);
         if (result == CURLE_OK)
@@ -576,14 +686,18 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
         request_fail(r, perr, kind);
         return;
     }
-    if (r->is_sse && r->sse_pending.len > 0)
-        relay(r, r->sse_pending.data, r->sse_pending.len); /* ended mid-event: pass it on */
-    if (r->chunked_out)
-        evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
-    mp_conn_flush(r->conn);
-    if (r->is_chat)
-        record_turn(r);
-    request_end(r, MP_CONN_KEEP, NULL);
+    if (r->is_sse && r->sse_pending.len > 0) {
+        if (r->held_tail.len > 0) /* ended mid-event: pass it on, after what is held */
+            hold_bytes(r, r->sse_pending.data, r->sse_pending.len);
+        else
+            relay(r, r->sse_pending.data, r->sse_pending.len);
+    }
+    if (r->is_chat && record_turn(r)) {
+        event_del(&r->idle_ev); /* nothing more comes from the upstream */
+        mp_conn_flush(r->conn);
+        return;
+    }
+    release_end(r);
 }
 
 static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
@@ -657,6 +771,7 @@ static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_re
     r->head = head;
     r->body_len = body_len;
     r->t_start = mp_access_now();
+    r->content_length = -1;
     evtimer_assign(&r->idle_ev, loop->base, on_idle_timer, r);
     mp_loop_request_id(loop, r->request_id);
     return r;

@@ -111,10 +111,12 @@ static void begin_drain(struct mp_server *s)
     struct timeval poll = {0, 20000};
     if (s->draining) {
         mp_log(MP_LOG_WARN, "second stop signal: stopping now");
+        mp_memworker_drain_by(s->memworker, 0); /* what is still queued is parked */
         stop_workers(s);
         return;
     }
     s->draining = true;
+    mp_memworker_drain_by(s->memworker, ms);
     mp_log(MP_LOG_INFO, "draining");
     for (unsigned i = 0; i < s->nworkers; i++)
         mp_worker_drain(s->workers[i]);
@@ -335,11 +337,14 @@ void mp_server_free(struct mp_server *s)
     for (unsigned i = 0; i < s->nworkers; i++)
         mp_worker_join(s->workers[i]);
     /* after the workers' threads: their last turns are in its inbox,
-     * applied now; before their loops are freed: its last replies go to
-     * those loops (and are freed with them, never run) */
+     * applied now (or parked past the drain deadline); before their loops
+     * are freed: its last replies go to those loops, where one last pass
+     * delivers them to requests that are gone (freeing their tickets) */
     mp_memworker_free(s->memworker);
-    for (unsigned i = 0; i < s->nworkers; i++)
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        mp_worker_deliver_last(s->workers[i]);
         mp_worker_free(s->workers[i]);
+    }
     struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
                               s->sig_hup,  s->drain_deadline, s->drain_poll};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
@@ -369,6 +374,11 @@ struct mp_metrics *mp_server_metrics(struct mp_server *s)
 struct mp_store *mp_server_store(struct mp_server *s)
 {
     return s->store;
+}
+
+const char *mp_server_degraded(struct mp_server *s)
+{
+    return s->memworker != NULL ? mp_memworker_write_error(s->memworker) : NULL;
 }
 
 const char *mp_server_not_ready(struct mp_server *s)

@@ -29,5 +29,8 @@ struct mp_store *mp_server_store(struct mp_server *s);
 
 /* NULL when ready; else a static text saying why not ("draining\n", ...). */
 const char *mp_server_not_ready(struct mp_server *s);
+/* NULL while the memory store takes writes; else the X-Memory-Error code
+ * of the last failed write ("storage_full", ...), until a write succeeds. */
+const char *mp_server_degraded(struct mp_server *s);
 
 #endif

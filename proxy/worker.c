@@ -207,6 +207,12 @@ void mp_worker_join(struct mp_worker *w)
     }
 }
 
+void mp_worker_deliver_last(struct mp_worker *w)
+{
+    if (w != NULL && w->base != NULL && !w->thread_started)
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+}
+
 void mp_worker_free(struct mp_worker *w)
 {
     if (w == NULL)

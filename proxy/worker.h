@@ -48,6 +48,11 @@ bool mp_worker_finished(struct mp_worker *w);
  * allocated. mp_worker_join(NULL) and a second join do nothing. */
 void mp_worker_join(struct mp_worker *w);
 /* Joins the thread and frees the worker. mp_worker_free(NULL) does nothing. */
+/* After the thread ended: one pass of its loop on the caller's thread, so
+ * replies posted to it since (the memory worker's last answers) run and
+ * free what they carry. */
+void mp_worker_deliver_last(struct mp_worker *w);
+
 void mp_worker_free(struct mp_worker *w);
 
 #endif

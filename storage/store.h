@@ -321,7 +321,8 @@ int mp_store_get(struct mp_store *store, const char *user, size_t user_len,
  * (MP_NOTFOUND above) do not abort the transaction. Returns MP_OK;
  * MP_EINVAL (an op broke the rules above: that op's result is MP_EINVAL,
  * no other out field is written);
- * MP_ETOOBIG when the map cannot grow any more (nothing applied); MP_EIO;
+ * MP_ETOOBIG when the map cannot grow any more or the disk is full (nothing
+ * applied); MP_EIO;
  * MP_ENOMEM. The LMDB backend grows a full map (abort, double, retry) up
  * to map_size_max before it gives up. */
 int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops);

@@ -239,7 +239,9 @@ static int lmdb_fail(struct wctx *w, int rc)
     if (rc == MP_EIO || rc == MP_ENOMEM)
         return rc;
     w->mdb_rc = rc;
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? MP_ETOOBIG : MP_EIO;
+    /* full: the map at its cap, or the disk (a commit's write fails) */
+    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC || rc == EDQUOT ? MP_ETOOBIG
+                                                                                    : MP_EIO;
 }
 
 static int put_plain(struct wctx *w, MDB_dbi dbi, MDB_val *k, const void *plain, size_t n)

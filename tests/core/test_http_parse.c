@@ -103,26 +103,39 @@ START_TEST(test_http_header_values_trimmed)
 }
 END_TEST
 
-START_TEST(test_http_lf_only_line_ends)
+START_TEST(test_http_rejects_bare_lf_in_request_line)
 {
-    static const char req[] = "GET /a HTTP/1.0\nHost: h\nX: y \n\nbody";
-    struct mp_http_request_head h;
-    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
-    assert_span(h.target, h.target_len, "/a");
-    ck_assert_int_eq(h.minor_version, 0);
-    ck_assert_uint_eq(h.num_headers, 2);
-    assert_header(&h, 0, "Host", "h");
-    assert_header(&h, 1, "X", "y");
-    ck_assert_uint_eq(h.head_len, strlen(req) - 4);
+    ck_assert_int_eq(parse_rc("GET /a HTTP/1.1\nHost: h\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET /a HTTP/1.0\nHost: h\nX: y \n\nbody"), MP_EINVAL);
+    /* refused as soon as the bare LF arrives, not when the head is complete */
+    ck_assert_int_eq(parse_rc("GET /a HTTP/1.1\nHost"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET /a HTTP/1.1\r\nHost"), MP_AGAIN);
+}
+END_TEST
+
+START_TEST(test_http_rejects_bare_lf_in_header_lines)
+{
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nHost: h\r\n\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nHost: h\n\r\n"), MP_EINVAL);
+    /* the control: the same head with CRLF everywhere */
+    ck_assert_int_eq(parse_rc("GET / HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\n"), MP_OK);
+}
+END_TEST
+
+START_TEST(test_http_rejects_bare_lf_before_request_line)
+{
+    ck_assert_int_eq(parse_rc("\nGET / HTTP/1.1\r\n\r\n"), MP_EINVAL);
+    ck_assert_int_eq(parse_rc("\r\n\nGET / HTTP/1.1\r\n\r\n"), MP_EINVAL);
 }
 END_TEST
 
 START_TEST(test_http_leading_empty_lines_skipped_and_counted)
 {
-    static const char req[] = "\r\n\n\r\nGET / HTTP/1.1\r\n\r\n";
+    static const char req[] = "\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n";
     struct mp_http_request_head h;
     ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, &h), MP_OK);
-    ck_assert_ptr_eq(h.method, req + 5);
+    ck_assert_ptr_eq(h.method, req + 6);
     assert_span(h.method, h.method_len, "GET");
     ck_assert_uint_eq(h.num_headers, 0);
     ck_assert_uint_eq(h.head_len, strlen(req));
@@ -142,7 +155,7 @@ START_TEST(test_http_head_split_at_every_offset)
 {
     static const char req[] =
         "POST /v1/chat?x=1 HTTP/1.1\r\nHost: a.example\r\n"
-        "Content-Length: 5\nConnection: close\r\nX-Memory:  off \r\n\r\nhello";
+        "Content-Length: 5\r\nConnection: close\r\nX-Memory:  off \r\n\r\nhello";
     size_t len = strlen(req);
     struct mp_http_request_head ref, h;
     ck_assert_int_eq(mp_http_parse_request_head(req, len, BIG_LIMIT, &ref), MP_OK);
@@ -549,9 +562,9 @@ END_TEST
 
 /* ---- chunked decoder ---- */
 
-/* Extensions, uppercase hex, LF-only ends, trailers: 5 + 26 + 3 bytes. */
+/* Extensions, uppercase hex, trailers: 5 + 26 + 3 bytes. */
 static const char sample[] = "5;name=value\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-                             "3\nXYZ\n0;last\r\nTrailer-A: 1\r\nB: two\n\r\n";
+                             "3\r\nXYZ\r\n0;last\r\nTrailer-A: 1\r\nB: two\r\n\r\n";
 static const char sample_body[] = "helloabcdefghijklmnopqrstuvwxyzXYZ";
 
 /* Feeds in[0..n) through an exact-size copy; appends to out. */
@@ -746,6 +759,25 @@ START_TEST(test_chunked_rejects_malformed)
 }
 END_TEST
 
+START_TEST(test_chunked_rejects_bare_lf_in_every_line)
+{
+    static const char *const bad[] = {
+        "5\nhello\r\n0\r\n\r\n",     /* size line */
+        "5;ext\nhello\r\n0\r\n\r\n", /* size line with an extension */
+        "5\r\nhello\n0\r\n\r\n",     /* after the data */
+        "5\r\nhello\r\n0\n\r\n",     /* last-chunk line */
+        "0\r\nA: b\n\r\n",           /* trailer line */
+        "0\r\n\n",                   /* final empty line */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char out[16];
+        size_t used, made;
+        int rc = decode_all(bad[i], strlen(bad[i]), &used, out, sizeof(out), &made);
+        ck_assert_msg(rc == MP_EINVAL, "case %zu: rc %d", i, rc);
+    }
+}
+END_TEST
+
 START_TEST(test_chunked_accepts_blanks_before_extension)
 {
     static const char in[] = "2 \t;a=\"b c\"\r\nhi\r\n0\r\n\r\n";
@@ -789,7 +821,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(head, test_http_simple_get);
     tcase_add_test(head, test_http_post_with_content_length);
     tcase_add_test(head, test_http_header_values_trimmed);
-    tcase_add_test(head, test_http_lf_only_line_ends);
+    tcase_add_test(head, test_http_rejects_bare_lf_in_request_line);
+    tcase_add_test(head, test_http_rejects_bare_lf_in_header_lines);
+    tcase_add_test(head, test_http_rejects_bare_lf_before_request_line);
     tcase_add_test(head, test_http_leading_empty_lines_skipped_and_counted);
     tcase_add_test(head, test_http_value_allows_htab_and_obs_text);
     tcase_add_test(head, test_http_head_split_at_every_offset);
@@ -834,6 +868,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(chunked, test_chunked_size_digit_cap);
     tcase_add_test(chunked, test_chunked_line_cap);
     tcase_add_test(chunked, test_chunked_rejects_malformed);
+    tcase_add_test(chunked, test_chunked_rejects_bare_lf_in_every_line);
     tcase_add_test(chunked, test_chunked_accepts_blanks_before_extension);
     tcase_add_test(chunked, test_chunked_stays_failed_after_error);
     tcase_add_test(chunked, test_chunked_decodes_in_place);

@@ -260,6 +260,7 @@ class Entities(mh.MemCase):
 
     def test_wrong_types_skipped(self):
         user = mh.uid('wt')
+        mh.wait_idle(self.proxy)  # no earlier test's job may finish inside the window counted
         before = mh.jobs_metrics(self.proxy)
         mh.set_jobmode(self.fake, extract='wrongtypes')
         self.turn(user, 'My name is Wronga.')
@@ -357,11 +358,14 @@ class Concurrency(mh.MemCase):
         self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 1)
         dropped0 = mh.jobs_metric(p, 'record', 'dropped')
         t0 = time.monotonic()
+        full0 = p.metric('memproxy_memory_queue_full_total')
         for i in range(3):
             s = send(p, user, 'overflow turn %d' % i)
             self.assertOK(s)
+            self.assertEqual(s.header('x-memory-error'), 'queue_full', s.resp.headers)
         self.assertLess(time.monotonic() - t0, 3.0, 'a full memory queue slowed requests down')
         self.assertEqual(mh.jobs_metric(p, 'record', 'dropped') - dropped0, 3)
+        self.assertEqual(p.metric('memproxy_memory_queue_full_total') - full0, 3)
         self.assertEqual(mh.buffer_pairs(mh.get_memory(p, user)), [('user', 'My name is Quin.'), ('assistant', REPLY)])
 
     def test_memory_metrics_exposed(self):

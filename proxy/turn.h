@@ -1,0 +1,58 @@
+/* A finished chat turn, as the memory worker records it: only what
+ * recording needs (the user key, the request's new user texts and the
+ * reply text, the ids, the model and the idempotency key), never the
+ * request body, so a queued turn costs about what it will store. Texts are
+ * kept to MP_TURN_TEXT_KEEP bytes: the stored cap plus room for the PII
+ * scan to see a pattern that straddles the cut whole. Built on the request's thread from the
+ * borrowed request body; owned by the memory worker once queued. It does
+ * not apply the PII policy (the worker does, with the configuration in
+ * force when it commits). */
+#ifndef MP_PROXY_TURN_H
+#define MP_PROXY_TURN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "usermem.h"
+
+#define MP_TURN_MAX_USER_TEXTS 64 /* new user messages recorded per turn, at most */
+#define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
+
+struct mp_chatreq_msg;
+
+struct mp_turn {
+    char user[MP_USER_KEY_MAX];
+    size_t user_len;
+    char request_id[MP_REQUEST_ID_MAX + 1];
+    char model[MP_MODEL_NAME_MAX + 1];       /* the request's "model" ("" when absent or odd) */
+    uint8_t idem_key[MP_IDEM_KEY_LEN];       /* SHA-256 over the user key and the request body */
+    size_t ntexts;                           /* user texts, then the reply: ntexts - 1 user texts */
+    char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* owned, NUL-terminated, <= MP_TURN_TEXT_KEEP */
+    size_t lens[MP_TURN_MAX_USER_TEXTS + 1];
+    char *auth; /* the request's Authorization value (owned), or NULL */
+    size_t auth_len;
+    bool summarize; /* the mode keeps a summary */
+    bool extract;   /* the mode extracts entities */
+    int64_t at_ms;
+    size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
+};
+
+/* Builds the turn of a chat completion: body[0..len) is the client's
+ * request (borrowed), reply[0..reply_len) the assistant's decoded text
+ * (borrowed), auth its Authorization value (borrowed, NULL when none),
+ * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
+ * caller fills summarize, extract and at_ms. Returns MP_OK with *out
+ * (caller frees with mp_turn_free() unless it hands it over);
+ * MP_NOTFOUND when the request carries no new user message with text
+ * (nothing to remember); MP_EINVAL when the body is not a chat request;
+ * MP_ENOMEM. */
+int mp_turn_new(const char *user, size_t user_len, const char *request_id, const char *body,
+                size_t len, const char *reply, size_t reply_len, const char *auth, size_t auth_len,
+                struct mp_chatreq_msg *msgs, struct mp_turn **out);
+
+/* Frees a turn (wiping its Authorization). mp_turn_free(NULL) does nothing. */
+void mp_turn_free(struct mp_turn *t);
+
+#endif
