@@ -336,8 +336,6 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
             nops += prep[i].nops;
         }
     }
-    if (mw->commit_delay_ms > 0)
-        usleep(mw->commit_delay_ms * 1000u);
     commit_turns(mw, prep, n, ops, nops);
     turns_committed(mw, prep, n, ops);
     follow_up(mw, prep, n);
@@ -437,6 +435,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             it = it->next;
         }
         if (n > 0) {
+            if (mw->commit_delay_ms > 0)
+                usleep(mw->commit_delay_ms * 1000u); /* a slow disk, before the commit */
             if (past_deadline(mw))
                 park_turns(mw, batch, n);
             else
@@ -777,8 +777,9 @@ static void unpark(struct mp_memworker *mw)
     mp_logline_end(&l);
 }
 
-/* MEMPROXY_TEST_COMMIT_DELAY_MS: tests make commits slow, as on a slow
- * disk, to build a deep queue. Operators never set it. */
+/* MEMPROXY_TEST_COMMIT_DELAY_MS: tests make each batch of turns wait this
+ * long before its commit, as on a slow disk, to build a deep queue.
+ * Operators never set it. */
 static unsigned test_commit_delay(void)
 {
     const char *v = getenv("MEMPROXY_TEST_COMMIT_DELAY_MS");

@@ -368,7 +368,8 @@ static int list_files(const char *dir, char ***out, size_t *n)
         names[count++] = copy;
     }
     closedir(d);
-    qsort(names, count, sizeof(*names), by_name);
+    if (count > 1)
+        qsort(names, count, sizeof(*names), by_name);
     *out = names;
     *n = count;
     return MP_OK;
