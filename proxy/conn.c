@@ -40,11 +40,13 @@ enum conn_state { ST_READ, ST_BODY, ST_ACTIVE, ST_CLOSING, ST_LINGER };
 struct mp_conn {
     TAILQ_ENTRY(mp_conn) link;       /* loop->conns */
     TAILQ_ENTRY(mp_conn) dirty_link; /* loop->dirty while 'dirty' */
+    TAILQ_ENTRY(mp_conn) wait_link;  /* loop->waiting while 'waiting' */
     struct mp_loop *loop;
     const struct mp_conn_kind *kind;
     int fd;
     enum conn_state state;
     bool dirty;
+    bool waiting;     /* on loop->waiting: a data-plane head under way (ST_READ) */
     bool reading;     /* read_ev registered */
     bool writing;     /* write_ev registered */
     bool started;     /* the current request has sent its first byte */
@@ -69,6 +71,29 @@ struct mp_conn {
 
 static void conn_free(struct mp_conn *c);
 static void process_input(struct mp_conn *c);
+
+/* Every state change goes through here: a data-plane connection whose
+ * head has begun to arrive but is not complete is on loop->waiting, in the
+ * order its first byte came, so that the one waiting longest for the rest
+ * of its head is the list's first (see mp_conn_displace_oldest()). */
+static void set_state(struct mp_conn *c, enum conn_state st)
+{
+    if (c->waiting) {
+        TAILQ_REMOVE(&c->loop->waiting, c, wait_link);
+        c->waiting = false;
+    }
+    c->state = st;
+}
+
+/* The first byte of a head arrived. */
+static void head_started(struct mp_conn *c)
+{
+    c->started = true;
+    if (c->kind->data_plane && !c->waiting) {
+        TAILQ_INSERT_TAIL(&c->loop->waiting, c, wait_link);
+        c->waiting = true;
+    }
+}
 
 static void arm_timer(struct mp_conn *c, unsigned ms)
 {
@@ -106,7 +131,7 @@ static void conn_gone(struct mp_conn *c)
 
 static void start_linger(struct mp_conn *c)
 {
-    c->state = ST_LINGER;
+    set_state(c, ST_LINGER);
     shutdown(c->fd, SHUT_WR);
     arm_timer(c, LINGER_MS);
     keep_reading(c);
@@ -254,7 +279,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static void begin_wait(struct mp_conn *c)
 {
-    c->state = ST_READ;
+    set_state(c, ST_READ);
     c->started = false;
     c->kind->limits(c->loop, &c->lim);
     arm_timer(c, c->lim.idle_timeout_ms);
@@ -303,6 +328,8 @@ static void conn_free(struct mp_conn *c)
     event_del(&c->timer_ev);
     if (c->dirty)
         TAILQ_REMOVE(&loop->dirty, c, dirty_link);
+    if (c->waiting)
+        TAILQ_REMOVE(&loop->waiting, c, wait_link);
     TAILQ_REMOVE(&loop->conns, c, link);
     loop->nconns--;
     if (c->kind->data_plane)
@@ -326,7 +353,7 @@ static void dispatch(struct mp_conn *c, const char *body, size_t body_len)
         c->in.len = extra;
     }
     c->req_buf.len = c->req_end;
-    c->state = ST_ACTIVE;
+    set_state(c, ST_ACTIVE);
     event_del(&c->timer_ev);
     keep_reading(c);
     c->kind->handler->on_request(c, &c->head, body, body_len);
@@ -413,7 +440,7 @@ static void read_head(struct mp_conn *c)
         return;
     }
     c->head_base = c->in.data;
-    c->state = ST_BODY; /* the head is known from here on (error log lines use it) */
+    set_state(c, ST_BODY); /* the head is known from here on (error log lines use it) */
     c->keep_alive = c->head.keep_alive;
     c->http10 = c->head.minor_version == 0;
     if (c->head.content_length > 0 && (uint64_t)c->head.content_length > c->lim.max_body_bytes) {
@@ -438,7 +465,7 @@ static void process_input(struct mp_conn *c)
         if (c->in.len == 0)
             return;
         if (!c->started) {
-            c->started = true;
+            head_started(c);
             arm_timer(c, c->lim.client_timeout_ms);
         }
         read_head(c);
@@ -509,7 +536,7 @@ void mp_conn_finish(struct mp_conn *c, enum mp_conn_end end)
         return;
     }
     if (end == MP_CONN_CLOSE || mp_conn_wants_close(c)) {
-        c->state = ST_CLOSING;
+        set_state(c, ST_CLOSING);
         arm_timer(c, c->lim.send_timeout_ms);
     } else {
         begin_wait(c);
@@ -548,6 +575,16 @@ void mp_conn_drain_all(struct mp_loop *loop)
         else
             c->close_after = true;
     }
+}
+
+bool mp_conn_displace_oldest(struct mp_loop *loop)
+{
+    struct mp_conn *c = TAILQ_FIRST(&loop->waiting);
+    if (c == NULL)
+        return false;
+    mp_metrics_client_error(loop->shard, MP_CLERR_DISPLACED);
+    conn_free(c); /* it has no request attached: it is still waiting for one */
+    return true;
 }
 
 void mp_conn_close_all(struct mp_loop *loop)

@@ -50,6 +50,7 @@ int mp_loop_init(struct mp_loop *loop, struct event_base *base, unsigned id,
     loop->metrics = metrics;
     TAILQ_INIT(&loop->dirty);
     TAILQ_INIT(&loop->conns);
+    TAILQ_INIT(&loop->waiting);
     loop->flush_ev = event_new(base, -1, 0, on_flush, loop);
     loop->chat_msgs = malloc(sizeof(*loop->chat_msgs) * MP_CHATREQ_MAX_MESSAGES);
     if (loop->flush_ev == NULL || loop->chat_msgs == NULL)

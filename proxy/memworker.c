@@ -424,6 +424,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         mp_shared_config_unref(mw->shared);
         mw->shared = cfg;
         mp_memjobs_set_config(mw->jobs, &cfg->cfg);
+        mp_store_set_history_cap(mw->store, cfg->cfg.governance.history_per_fact);
         if (cfg->cfg.governance.sweep_interval_seconds != mw->sweep_interval_s)
             arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
     }
@@ -594,7 +595,8 @@ static void sweep_done(struct mp_memworker *mw, int rc, const struct mp_sweep_co
 static void retention_of(const struct mp_memworker *mw, struct mp_retention *r)
 {
     const struct mp_config *cfg = &mw->shared->cfg;
-    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days, r);
+    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days,
+                            cfg->memory.idempotency_hours, r);
 }
 
 int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out)
@@ -814,6 +816,7 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     mw->commit_delay_ms = test_commit_delay();
+    mp_store_set_history_cap(store, shared->cfg.governance.history_per_fact);
     int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
     if (rc == MP_OK)
         unpark(mw);

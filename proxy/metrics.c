@@ -60,9 +60,10 @@ static const char *const purge_kind_names[MP_PURGE_COUNT] = {"facts", "messages"
 static const char *const upstream_kind_names[MP_UPERR_COUNT] = {"connect", "timeout", "reset",
                                                                 "tls",     "dns",     "other"};
 static const char *const client_kind_names[MP_CLERR_COUNT] = {
-    "bad_request",    "invalid_user_id", "invalid_memory_header", "not_found",
-    "client_timeout", "body_too_large",  "headers_too_large",     "overloaded",
-    "unauthorized",   "precondition"};
+    "bad_request",       "invalid_user_id", "invalid_memory_header",
+    "not_found",         "client_timeout",  "body_too_large",
+    "headers_too_large", "overloaded",      "unauthorized",
+    "precondition",      "displaced"};
 
 static void bump(counter *c)
 {

@@ -28,6 +28,7 @@ enum mp_client_error_kind {
     MP_CLERR_OVERLOADED,
     MP_CLERR_UNAUTHORIZED, /* admin token, user signature, tenant API key */
     MP_CLERR_PRECONDITION, /* If-Match missing or stale */
+    MP_CLERR_DISPLACED,    /* closed at max_connections: the longest wait for a head */
     MP_CLERR_COUNT
 };
 

@@ -218,3 +218,28 @@ bool mp_lifecycle_um_empty(const struct mp_usermem *um)
 {
     return um->summary.text == NULL && um->nmessages == 0 && um->nentities == 0;
 }
+
+static bool same_subject(const struct mp_history_item *a, const struct mp_history_item *b)
+{
+    if (a->item != b->item)
+        return false;
+    return a->item == MP_ITEM_SUMMARY || strcmp(a->entity.key, b->entity.key) == 0;
+}
+
+size_t mp_lifecycle_hist_over_cap(const struct mp_history_item *items, size_t n,
+                                  const struct mp_history_item *added, uint32_t cap, uint64_t *out,
+                                  size_t max)
+{
+    size_t count = 0, k = 0;
+    if (cap == 0 || added->item == MP_ITEM_MESSAGES)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        count += same_subject(&items[i], added);
+    for (size_t i = 0; i < n && count > cap && k < max; i++) {
+        if (!same_subject(&items[i], added))
+            continue;
+        out[k++] = items[i].seq;
+        count--;
+    }
+    return k;
+}

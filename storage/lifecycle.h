@@ -31,6 +31,16 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
 int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
                             struct mp_history_item *ev, size_t *nev);
 
+/* History kept per subject (a fact's key, or the summary): at most cap
+ * entries ([governance] history_per_fact). With added the entry just
+ * appended to items[0..n) (oldest first, added included), writes to out
+ * (room for max) the seqs of the oldest entries of added's subject beyond
+ * cap, oldest first, and returns how many. cap 0: no cap (returns 0).
+ * Entries about messages are never counted (they are erasure records). */
+size_t mp_lifecycle_hist_over_cap(const struct mp_history_item *items, size_t n,
+                                  const struct mp_history_item *added, uint32_t cap, uint64_t *out,
+                                  size_t max);
+
 /* True when the history entry h is past retention at op->now_ms
  * (op: a SWEEP_USER op). */
 bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op);

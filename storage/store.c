@@ -112,6 +112,11 @@ int mp_store_stats(struct mp_store *store, struct mp_store_stats *out)
     return rc;
 }
 
+void mp_store_set_history_cap(struct mp_store *store, uint32_t cap)
+{
+    store->history_cap = cap;
+}
+
 const char *mp_store_backend(const struct mp_store *store)
 {
     return store->ops->name;

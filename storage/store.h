@@ -282,7 +282,14 @@ struct mp_store_ops {
 /* Every backend's handle starts with this header. */
 struct mp_store {
     const struct mp_store_ops *ops;
+    uint32_t history_cap; /* mp_store_set_history_cap(); read by the writer */
 };
+
+/* [governance] history_per_fact: applies from then on keep at most cap
+ * history entries per fact (and for the summary), dropping the oldest as
+ * new ones are written (UPSERT_ENTITY, SET_SUMMARY); 0: no cap (the
+ * default of a new store). Call from the writer thread. */
+void mp_store_set_history_cap(struct mp_store *store, uint32_t cap);
 
 /* Opens the LMDB backend at opts->path (clearing stale reader slots).
  * The LMDB backend may be read from any number of threads at once; a map

@@ -430,6 +430,33 @@ static void history_clear(struct mp_history *h)
     h->nitems = 0;
 }
 
+/* [governance] history_per_fact: drops the oldest entries of added's
+ * subject beyond the store's cap (added was just appended). */
+static int cap_history(struct wctx *w, const struct mp_history_item *added)
+{
+    uint32_t cap = w->s->base.history_cap;
+    unsigned char prefix[MP_LMDB_USER_PREFIX_MAX], kb[MP_LMDB_HIST_KEY_MAX];
+    struct mp_history h = {NULL, 0};
+    if (cap == 0)
+        return MP_OK;
+    size_t plen = loaded_prefix(w, prefix);
+    int rc = mp_lmdb_load_history(w->s, w->txn, prefix, plen, &h);
+    uint64_t *seqs = rc == MP_OK && h.nitems > cap ? malloc(h.nitems * sizeof(*seqs)) : NULL;
+    size_t n = seqs != NULL
+                   ? mp_lifecycle_hist_over_cap(h.items, h.nitems, added, cap, seqs, h.nitems)
+                   : 0;
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        MDB_val k = mp_lmdb_val(kb, (size_t)hist_key(kb, prefix, plen, seqs[i]));
+        int mrc = mdb_del(w->txn, w->s->history, &k, NULL);
+        rc = mrc == 0 ? MP_OK : lmdb_fail(w, mrc);
+    }
+    if (rc == MP_OK && h.nitems > cap && seqs == NULL)
+        rc = MP_ENOMEM;
+    free(seqs);
+    history_clear(&h);
+    return rc;
+}
+
 /* Erasure: the key's past values leave the history (entries stay). */
 static int strip_history(struct wctx *w, const char *key)
 {
@@ -561,6 +588,8 @@ static int upsert(struct wctx *w, const struct mp_op *op, struct mp_store_out *o
         long i = mp_store_um_find(w->um, op->u.entity.key);
         size_t n = mp_lifecycle_upsert_events(op, has_old ? &old : NULL, &w->um->entities[i], ev);
         rc = append_hist(w, ev, n);
+        if (rc == MP_OK && n > 0)
+            rc = cap_history(w, &ev[n - 1]);
     }
     if (has_old)
         free(old.value);
@@ -603,7 +632,8 @@ static int summarize(struct wctx *w, const struct mp_op *op, struct mp_store_out
     if (op->kind != MP_OP_SET_SUMMARY)
         return MP_OK;
     mp_lifecycle_summary_event(op, w->um, &ev);
-    return append_hist(w, &ev, 1);
+    rc = append_hist(w, &ev, 1);
+    return rc == MP_OK ? cap_history(w, &ev) : rc;
 }
 
 /* Deletes every key that starts with prefix. */

@@ -34,6 +34,7 @@ struct mem_state {
     struct mp_job *jobs; /* ordered by id */
     size_t njobs;
     uint64_t next_job_id;
+    uint32_t history_cap; /* the store's, for the apply in progress */
 };
 
 struct mem_store {
@@ -292,6 +293,26 @@ static int push_history(struct mem_user *u, struct mp_history_item *ev, size_t n
     return MP_OK;
 }
 
+/* [governance] history_per_fact: drops the oldest entries of the subject
+ * of the entry just appended (the last) beyond cap. */
+static void cap_history(struct mem_user *u, uint32_t cap)
+{
+    uint64_t drop[64];
+    size_t n, keep = 0, k = 0;
+    if (cap == 0 || u->nhist == 0)
+        return;
+    n = mp_lifecycle_hist_over_cap(u->hist, u->nhist, &u->hist[u->nhist - 1], cap, drop, 64);
+    for (size_t i = 0; i < u->nhist; i++) {
+        if (k < n && u->hist[i].seq == drop[k]) {
+            free(u->hist[i].entity.value);
+            k++;
+            continue;
+        }
+        u->hist[keep++] = u->hist[i];
+    }
+    u->nhist = keep;
+}
+
 static int upsert(struct mem_state *st, const struct mp_op *op, struct mp_store_out *out)
 {
     struct mem_user *u = user_or_new(st, op->user, op->user_len);
@@ -314,6 +335,8 @@ static int upsert(struct mem_state *st, const struct mp_op *op, struct mp_store_
     long i = mp_store_um_find(u->um, op->u.entity.key);
     size_t n = mp_lifecycle_upsert_events(op, has_old ? &old : NULL, &u->um->entities[i], ev);
     rc = push_history(u, ev, n);
+    if (rc == MP_OK && n > 0)
+        cap_history(u, st->history_cap);
     if (has_old)
         free(old.value);
     return rc;
@@ -413,7 +436,10 @@ static int summarize(struct mem_state *st, const struct mp_op *op, struct mp_sto
     if (op->kind != MP_OP_SET_SUMMARY)
         return MP_OK;
     mp_lifecycle_summary_event(op, u->um, &ev);
-    return push_history(u, &ev, 1);
+    rc = push_history(u, &ev, 1);
+    if (rc == MP_OK)
+        cap_history(u, st->history_cap);
+    return rc;
 }
 
 static int delete_user(struct mem_state *st, const struct mp_op *op)
@@ -470,6 +496,8 @@ static int mem_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
         return MP_ENOMEM;
     pthread_mutex_lock(&m->lock);
     work = clone_state(m->st);
+    if (work != NULL)
+        work->history_cap = store->history_cap;
     for (size_t i = 0; work != NULL && i < nops; i++) {
         rc = apply_op(work, ops, outs, i);
         if (rc != MP_OK)

@@ -9,11 +9,11 @@
 #define DAY_MS (24LL * 3600 * 1000)
 
 void mp_sweep_retention_days(uint32_t retention_days, uint32_t pii_retention_days,
-                             struct mp_retention *out)
+                             uint32_t idempotency_hours, struct mp_retention *out)
 {
     out->max_age_ms = (int64_t)retention_days * DAY_MS;
     out->pii_max_age_ms = (int64_t)pii_retention_days * DAY_MS;
-    out->idem_max_age_ms = MP_SWEEP_IDEM_AGE;
+    out->idem_max_age_ms = (int64_t)(idempotency_hours > 0 ? idempotency_hours : 1) * 3600 * 1000;
 }
 
 void mp_sweep_counts_add(struct mp_sweep_counts *to, const struct mp_sweep_counts *c)

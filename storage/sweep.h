@@ -10,12 +10,12 @@
 
 #include "store.h"
 
-#define MP_SWEEP_PAGE     256                  /* users per apply */
-#define MP_SWEEP_IDEM_AGE (24LL * 3600 * 1000) /* idempotency keys live a day */
+#define MP_SWEEP_PAGE 256 /* users per apply */
 
-/* Limits from days (0: no limit; pii 0: the general limit applies). */
+/* Limits from days (0: no limit; pii 0: the general limit applies) and the
+ * idempotency window in hours (>= 1: keys older than that are purged). */
 void mp_sweep_retention_days(uint32_t retention_days, uint32_t pii_retention_days,
-                             struct mp_retention *out);
+                             uint32_t idempotency_hours, struct mp_retention *out);
 
 /* A pass in progress. */
 struct mp_sweep_pass {

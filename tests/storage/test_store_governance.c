@@ -210,6 +210,70 @@ START_TEST(test_gov_history_set_summary_logs_summarized)
 }
 END_TEST
 
+START_TEST(test_gov_history_capped_per_fact)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char value[32];
+    mp_store_set_history_cap(store, 4);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "other", "kept", MP_TRUST_STATED, 500), MP_OK);
+    for (int v = 0; v < 10; v++) { /* each change: SUPERSEDED + ADDED */
+        snprintf(value, sizeof(value), "value-%d", v);
+        ck_assert_int_eq(fx_upsert(store, U("alice"), "city", value, MP_TRUST_STATED, 1000 + v),
+                         MP_OK);
+    }
+    store = fx_reopen(store, _i);
+    struct mp_history *h = fx_history(store, U("alice"));
+    /* "other" keeps its entry; "city" only its newest 4 */
+    ck_assert_uint_eq(h->nitems, 5);
+    fact_is(&h->items[0], "other", 1, "");
+    size_t city = 0;
+    for (size_t i = 1; i < h->nitems; i++) {
+        ck_assert_str_eq(h->items[i].entity.key, "city");
+        ck_assert_uint_gt(h->items[i].seq, h->items[i - 1].seq);
+        city++;
+    }
+    ck_assert_uint_eq(city, 4);
+    /* the newest: value-8 superseded by value-9 */
+    ck_assert_int_eq(h->items[3].event, MP_HIST_SUPERSEDED);
+    ck_assert_str_eq(h->items[3].entity.value, "value-8");
+    ck_assert_int_eq(h->items[4].event, MP_HIST_ADDED);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_gov_history_capped_for_summary)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    mp_store_set_history_cap(store, 2);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "q1", "a1", 100, 101), MP_OK);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(fx_summarize(store, U("alice"), "sum", 1, 900 + k), MP_OK);
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 2);
+    entry_is(h, 0, 4, MP_HIST_SUMMARIZED, MP_ACTOR_SUMMARIZER, MP_ITEM_SUMMARY, 903);
+    entry_is(h, 1, 5, MP_HIST_SUMMARIZED, MP_ACTOR_SUMMARIZER, MP_ITEM_SUMMARY, 904);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_gov_history_uncapped_by_default)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    for (int v = 0; v < 30; v++) {
+        char value[32];
+        snprintf(value, sizeof(value), "v%d", v);
+        ck_assert_int_eq(fx_upsert(store, U("alice"), "city", value, MP_TRUST_STATED, 1000 + v),
+                         MP_OK);
+    }
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 1 + 2 * 29);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- provenance ---- */
 
 START_TEST(test_gov_messages_keep_provenance)
@@ -980,6 +1044,9 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_gov_history_replacement_keeps_old_value_in_superseded, 0, 2);
     tcase_add_loop_test(tc, test_gov_history_refresh_logs_nothing, 0, 2);
     tcase_add_loop_test(tc, test_gov_history_set_summary_logs_summarized, 0, 2);
+    tcase_add_loop_test(tc, test_gov_history_capped_per_fact, 0, 2);
+    tcase_add_loop_test(tc, test_gov_history_capped_for_summary, 0, 2);
+    tcase_add_loop_test(tc, test_gov_history_uncapped_by_default, 0, 2);
     tcase_add_loop_test(tc, test_gov_messages_keep_provenance, 0, 2);
     tcase_add_loop_test(tc, test_gov_summary_takes_provenance_of_newest_folded_message, 0, 2);
     tcase_add_loop_test(tc, test_gov_delete_entity_needs_user_or_admin_actor, 0, 2);

@@ -32,20 +32,21 @@ static void fill(struct mp_store *store)
 static struct mp_retention one_year(void)
 {
     struct mp_retention r;
-    mp_sweep_retention_days(365, 30, &r);
+    mp_sweep_retention_days(365, 30, 24, &r);
     return r;
 }
 
 START_TEST(test_sweep_retention_days_in_ms)
 {
     struct mp_retention r;
-    mp_sweep_retention_days(365, 30, &r);
+    mp_sweep_retention_days(365, 30, 24, &r);
     ck_assert_int_eq(r.max_age_ms, 365 * DAY);
     ck_assert_int_eq(r.pii_max_age_ms, 30 * DAY);
-    ck_assert_int_eq(r.idem_max_age_ms, MP_SWEEP_IDEM_AGE);
-    mp_sweep_retention_days(0, 0, &r);
+    ck_assert_int_eq(r.idem_max_age_ms, DAY);
+    mp_sweep_retention_days(0, 0, 2, &r);
     ck_assert_int_eq(r.max_age_ms, 0);
     ck_assert_int_eq(r.pii_max_age_ms, 0);
+    ck_assert_int_eq(r.idem_max_age_ms, 2 * 3600 * 1000);
 }
 END_TEST
 
