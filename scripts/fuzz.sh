@@ -5,6 +5,9 @@
 #   --short (default, used by scripts/test.sh): 10 s per target
 #   --long: 10 min per target. FUZZ_SECONDS=N overrides either.
 # Crashes stop the run and leave the input in build-fuzz/crash-*.
+# Fails when a target of tests/fuzz/ was not built or did not run, so a
+# build-fuzz/ configured without -Dfuzz=true (or with gcc) cannot pass by
+# running nothing: such a directory is reconfigured (or set up again).
 set -eu
 cd "$(dirname "$0")/.."
 case "${1:---short}" in
@@ -13,14 +16,44 @@ case "${1:---short}" in
 *) echo "usage: scripts/fuzz.sh [--short|--long]" >&2; exit 2 ;;
 esac
 secs=${FUZZ_SECONDS:-$secs}
-if [ ! -f build-fuzz/build.ninja ]; then
+
+# Whether build-fuzz/ compiles C with clang (meson 1.0 has no introspection
+# of compilers: the command of a C source of any target tells).
+built_with_clang() {
+    meson introspect build-fuzz --targets 2>/dev/null | python3 -c '
+import json, os, sys
+try:
+    targets = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+for t in targets:
+    for s in t.get("target_sources", []):
+        if s.get("language") == "c" and s.get("compiler"):
+            sys.exit(0 if any("clang" in os.path.basename(c) for c in s["compiler"]) else 1)
+sys.exit(1)'
+}
+
+if [ -f build-fuzz/build.ninja ] && ! built_with_clang; then
+    echo "build-fuzz/ was not set up with clang: setting it up again" >&2
+    rm -rf build-fuzz
+fi
+if [ -f build-fuzz/build.ninja ]; then
+    meson configure build-fuzz -Dfuzz=true -Dtests=true >/dev/null
+else
     CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true -Dbuildtype=debug >/dev/null
 fi
 ninja -C build-fuzz >/dev/null
 status=0
-for exe in build-fuzz/tests/fuzz/fuzz_*; do
-    [ -f "$exe" ] && [ -x "$exe" ] || continue
-    name=$(basename "$exe")
+ran=0
+for src in tests/fuzz/fuzz_*.c; do
+    [ -f "$src" ] || continue # the pattern matched nothing
+    name=$(basename "$src" .c)
+    exe=build-fuzz/tests/fuzz/$name
+    if [ ! -x "$exe" ]; then
+        echo "$name: FAILED (not built: $exe is missing)"
+        status=1
+        continue
+    fi
     corpus=build-fuzz/corpus/$name
     mkdir -p "$corpus"
     printf '%s: %s s ... ' "$name" "$secs"
@@ -32,5 +65,11 @@ for exe in build-fuzz/tests/fuzz/fuzz_*; do
         tail -30 "build-fuzz/$name.log"
         status=1
     fi
+    ran=$((ran + 1))
 done
+if [ "$ran" -eq 0 ]; then
+    echo "no fuzzer ran: tests/fuzz/ has no target or none was built" >&2
+    exit 1
+fi
+echo "$ran fuzz targets ran"
 exit $status

@@ -230,6 +230,31 @@ START_TEST(test_chatreq_lone_surrogate_becomes_replacement)
 }
 END_TEST
 
+START_TEST(test_chatreq_surrogate_pair_bounds)
+{
+    /* Both ends of the high and low ranges pair up; a high one before
+     * E000 (just past the low range) is lone. */
+    const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                    "\"\\uD800\\uDC00|\\uDBFF\\uDFFF|\\uD800\\uE000\"}]}";
+    char buf[64];
+    scan_ok(b);
+    ck_assert_str_eq(text_of(b, 0, buf, sizeof(buf)),
+                     "\xf0\x90\x80\x80|\xf4\x8f\xbf\xbf|\xef\xbf\xbd\xee\x80\x80");
+}
+END_TEST
+
+START_TEST(test_chatreq_lone_surrogate_range_edges)
+{
+    /* D7FF and E000 are characters; DBFF and DFFF alone are U+FFFD. */
+    const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":"
+                    "\"\\uD7FFx\\uDBFFx\\uDFFFx\\uE000\"}]}";
+    char buf[64];
+    scan_ok(b);
+    ck_assert_str_eq(text_of(b, 0, buf, sizeof(buf)),
+                     "\xed\x9f\xbfx\xef\xbf\xbdx\xef\xbf\xbdx\xee\x80\x80");
+}
+END_TEST
+
 START_TEST(test_chatreq_string_ending_in_backslashes_and_quotes)
 {
     /* content "c:\dir\" then a quote-laden string: the walker must pair
@@ -429,6 +454,8 @@ Suite *mp_test_suite(void)
     TCase *t = tcase_create("text");
     tcase_add_test(t, test_chatreq_message_text_decodes_escapes_and_unicode);
     tcase_add_test(t, test_chatreq_lone_surrogate_becomes_replacement);
+    tcase_add_test(t, test_chatreq_surrogate_pair_bounds);
+    tcase_add_test(t, test_chatreq_lone_surrogate_range_edges);
     tcase_add_test(t, test_chatreq_string_ending_in_backslashes_and_quotes);
     tcase_add_test(t, test_chatreq_multimodal_text_parts_joined);
     tcase_add_test(t, test_chatreq_no_text_notfound);

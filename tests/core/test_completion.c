@@ -126,6 +126,20 @@ START_TEST(test_completion_body_without_index_takes_first_choice)
 }
 END_TEST
 
+START_TEST(test_completion_body_without_index_only_first_position_counts)
+{
+    /* The first choice says it is choice 1; the second has no index but
+     * is not first, so nothing is choice 0. */
+    static const char body[] = "{\"choices\":[{\"index\":1,\"message\":{\"content\":\"b\"}},"
+                               "{\"message\":{\"content\":\"x\"}}]}";
+    char *out = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(reply(body, &out, &len), MP_NOTFOUND);
+    ck_assert_ptr_null(out);
+}
+END_TEST
+
 START_TEST(test_completion_body_empty_content_is_notfound)
 {
     char *out = NULL;
@@ -365,6 +379,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_completion_body_tool_calls_only_is_notfound);
     tcase_add_test(tc, test_completion_body_choice_1_ignored);
     tcase_add_test(tc, test_completion_body_without_index_takes_first_choice);
+    tcase_add_test(tc, test_completion_body_without_index_only_first_position_counts);
     tcase_add_test(tc, test_completion_body_empty_content_is_notfound);
     tcase_add_test(tc, test_completion_body_not_a_completion_is_einval);
     tcase_add_test(tc, test_completion_stream_gathers_text_until_finish);

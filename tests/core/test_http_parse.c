@@ -350,6 +350,9 @@ START_TEST(test_http_rejects_differing_content_lengths)
         "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 005\r\n\r\n";
     ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
                      MP_EINVAL);
+    /* A first length of 0 is a length like any other. */
+    ck_assert_int_eq(parse_rc("POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n"),
+                     MP_EINVAL);
     ck_assert_int_eq(parse_n(same, strlen(same), BIG_LIMIT, &h), MP_OK);
     ck_assert_int_eq(h.content_length, 5);
 }

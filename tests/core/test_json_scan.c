@@ -1,6 +1,7 @@
 /* Tests for core/json_scan.c: member lookup, RFC 8259 rejections, string
  * decoding and array/object iteration, all on exact byte offsets. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -487,6 +488,70 @@ START_TEST(test_json_special_byte_found_at_every_alignment)
 }
 END_TEST
 
+START_TEST(test_json_plain_run_byte_class_bounds_in_words)
+{
+    /* Each byte on either side of a bound of the plain class (0x1F/0x20
+     * control, 0x21/0x22/0x23 around the quote, 0x5B/0x5C/0x5D around the
+     * backslash, 0x7F/0x80 high bit), at every position of a run long
+     * enough that the 8-byte word test, not the byte loop, must see it. */
+    static const struct {
+        unsigned char byte;
+        bool stops;
+    } cases[] = {{0x1F, true},  {0x20, false}, {0x21, false}, {0x22, true},
+                 {0x23, false}, {0x5B, false}, {0x5C, true},  {0x5D, false},
+                 {0x7F, false}, {0x80, true},  {0x00, true},  {0xFF, true}};
+    char s[32];
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (size_t at = 0; at < 24; at++) {
+            memset(s, 'a', sizeof(s));
+            s[at] = (char)cases[c].byte;
+            size_t want = cases[c].stops ? at : sizeof(s);
+            ck_assert_msg(mp_json_plain_run(s, sizeof(s), 0) == want, "byte 0x%02x at %zu",
+                          cases[c].byte, at);
+        }
+    }
+}
+END_TEST
+
+/* "aaa...": n bytes between the quotes, byte b at offset at of them. */
+static size_t string_with(char *s, size_t n, size_t at, unsigned char b)
+{
+    s[0] = '"';
+    memset(s + 1, 'a', n);
+    s[1 + at] = (char)b;
+    s[1 + n] = '"';
+    s[2 + n] = '\0';
+    return n + 2;
+}
+
+START_TEST(test_json_string_control_bound_long)
+{
+    /* 40 bytes: the byte lies in a word the fast path tests whole. */
+    char s[48];
+    for (size_t at = 0; at < 40; at++) {
+        string_with(s, 40, at, 0x1F);
+        assert_rejected(s);
+        string_with(s, 40, at, 0x20);
+        assert_accepted(s);
+    }
+}
+END_TEST
+
+START_TEST(test_json_string_control_bound_short)
+{
+    /* Under 8 bytes left: only the byte loop sees them. */
+    char s[16];
+    for (size_t n = 1; n < 6; n++) {
+        for (size_t at = 0; at < n; at++) {
+            string_with(s, n, at, 0x1F);
+            assert_rejected(s);
+            string_with(s, n, at, 0x20);
+            assert_accepted(s);
+        }
+    }
+}
+END_TEST
+
 /* --- depth --- */
 
 START_TEST(test_json_depth_limit_arrays)
@@ -622,6 +687,69 @@ START_TEST(test_json_string_decode_raw_utf8_passes_through)
     ck_assert_int_eq(decode("\"\xF0\x9F\x98\x80 \xC3\xA9\"", out, sizeof(out), &n), MP_OK);
     ck_assert_uint_eq(n, 7);
     ck_assert_mem_eq(out, "\xF0\x9F\x98\x80 \xC3\xA9", 7);
+}
+END_TEST
+
+START_TEST(test_json_string_decode_surrogate_pair_bounds)
+{
+    /* Both ends of the high (D800-DBFF) and low (DC00-DFFF) ranges. */
+    static const struct {
+        const char *lit;
+        const char *utf8;
+    } ok[] = {
+        {"\"\\uD800\\uDC00\"", "\xF0\x90\x80\x80"}, /* U+10000 */
+        {"\"\\uD800\\uDFFF\"", "\xF0\x90\x8F\xBF"}, /* U+103FF */
+        {"\"\\uDBFF\\uDC00\"", "\xF4\x8F\xB0\x80"}, /* U+10FC00 */
+        {"\"\\udbff\\udfff\"", "\xF4\x8F\xBF\xBF"}, /* U+10FFFF */
+    };
+    char out[16];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ck_assert_msg(decode(ok[i].lit, out, sizeof(out), &n) == MP_OK, "%s", ok[i].lit);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_mem_eq(out, ok[i].utf8, 4);
+    }
+}
+END_TEST
+
+START_TEST(test_json_string_decode_low_surrogate_out_of_range_einval)
+{
+    /* A high surrogate followed by an escape just outside DC00-DFFF. */
+    char out[16];
+    size_t n = 77;
+    ck_assert_int_eq(decode("\"\\uD800\\uDBFF\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_int_eq(decode("\"\\uDBFF\\uE000\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_int_eq(decode("\"\\uD800\\uD7FF\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_uint_eq(n, 77);
+}
+END_TEST
+
+START_TEST(test_json_string_decode_surrogate_range_edges)
+{
+    /* D7FF and E000 are ordinary code points; D800, DBFF, DC00 and DFFF
+     * alone are lone surrogates. */
+    char out[16];
+    size_t n = 0;
+    ck_assert_int_eq(decode("\"\\uD7FF\"", out, sizeof(out), &n), MP_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_mem_eq(out, "\xED\x9F\xBF", 3);
+    ck_assert_int_eq(decode("\"\\uE000\"", out, sizeof(out), &n), MP_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_mem_eq(out, "\xEE\x80\x80", 3);
+    ck_assert_int_eq(decode("\"\\uD800\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_int_eq(decode("\"\\uDBFF\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_int_eq(decode("\"\\uDC00\"", out, sizeof(out), &n), MP_EINVAL);
+    ck_assert_int_eq(decode("\"\\uDFFF\"", out, sizeof(out), &n), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_json_find_member_name_surrogate_pair_bounds)
+{
+    /* Member names go through the same escape reader as decode. */
+    assert_member("{\"\\uD800\\uDC00\":1}", "\xF0\x90\x80\x80", "1");
+    assert_member("{\"\\uDBFF\\uDFFF\":2}", "\xF4\x8F\xBF\xBF", "2");
+    ck_assert_int_eq(find_rc("{\"\\uD800\\uDBFF\":1}", "\xF0\x90\x80\x80"), MP_NOTFOUND);
+    ck_assert_int_eq(find_rc("{\"\\uDBFF\\uE000\":1}", "\xF4\x8F\xBF\xBF"), MP_NOTFOUND);
 }
 END_TEST
 
@@ -808,6 +936,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(f, test_json_find_member_invalid_later_member_is_einval);
     tcase_add_test(f, test_json_whitespace_everywhere);
     tcase_add_test(f, test_json_unicode_names_and_values);
+    tcase_add_test(f, test_json_find_member_name_surrogate_pair_bounds);
     suite_add_tcase(s, f);
 
     TCase *v = tcase_create("scan_value");
@@ -835,6 +964,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(v, test_json_rejects_invalid_utf8_outside_strings);
     tcase_add_test(v, test_json_rejects_unterminated_containers);
     tcase_add_test(v, test_json_special_byte_found_at_every_alignment);
+    tcase_add_test(v, test_json_plain_run_byte_class_bounds_in_words);
+    tcase_add_test(v, test_json_string_control_bound_long);
+    tcase_add_test(v, test_json_string_control_bound_short);
     tcase_add_test(v, test_json_depth_limit_arrays);
     tcase_add_test(v, test_json_depth_limit_objects);
     tcase_add_test(v, test_json_depth_limit_counts_find_member_object);
@@ -848,6 +980,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(d, test_json_string_decode_unicode_escapes);
     tcase_add_test(d, test_json_string_decode_surrogate_pair);
     tcase_add_test(d, test_json_string_decode_raw_utf8_passes_through);
+    tcase_add_test(d, test_json_string_decode_surrogate_pair_bounds);
+    tcase_add_test(d, test_json_string_decode_low_surrogate_out_of_range_einval);
+    tcase_add_test(d, test_json_string_decode_surrogate_range_edges);
     tcase_add_test(d, test_json_string_decode_lone_surrogate_einval);
     tcase_add_test(d, test_json_string_decode_escaped_nul_einval);
     tcase_add_test(d, test_json_string_decode_etoobig);

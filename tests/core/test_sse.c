@@ -372,9 +372,11 @@ START_TEST(test_sse_not_done_for_other_field_or_json)
     static const char ev1[] = "event: [DONE]\n\n";
     static const char ev2[] = "data: {\"x\":\"[DONE]\"}\n\n";
     static const char ev3[] = "dat: [DONE]\n\n";
+    static const char ev4[] = "datas: [DONE]\n\n";
     ck_assert(!mp_sse_is_done(ev1, strlen(ev1)));
     ck_assert(!mp_sse_is_done(ev2, strlen(ev2)));
     ck_assert(!mp_sse_is_done(ev3, strlen(ev3)));
+    ck_assert(!mp_sse_is_done(ev4, strlen(ev4)));
 }
 END_TEST
 

@@ -172,6 +172,56 @@ START_TEST(test_user_id_rejects_noncharacters)
 }
 END_TEST
 
+START_TEST(test_user_id_noncharacter_bounds)
+{
+    ck_assert_int_eq(check("a\xEF\xB7\x8F"), MP_OK);         /* U+FDCF */
+    ck_assert_int_eq(check("a\xEF\xB7\x90"), MP_EINVAL);     /* U+FDD0 */
+    ck_assert_int_eq(check("a\xEF\xB7\xAF"), MP_EINVAL);     /* U+FDEF */
+    ck_assert_int_eq(check("a\xEF\xB7\xB0"), MP_OK);         /* U+FDF0 */
+    ck_assert_int_eq(check("a\xEF\xBF\xBF"), MP_EINVAL);     /* U+FFFF */
+    ck_assert_int_eq(check("a\xF0\x9F\xBF\xBD"), MP_OK);     /* U+1FFFD */
+    ck_assert_int_eq(check("a\xF0\x9F\xBF\xBE"), MP_EINVAL); /* U+1FFFE */
+    ck_assert_int_eq(check("a\xF4\x8F\xBF\xBE"), MP_EINVAL); /* U+10FFFE */
+    ck_assert_int_eq(check("a\xF4\x8F\xBF\xBF"), MP_EINVAL); /* U+10FFFF */
+}
+END_TEST
+
+START_TEST(test_user_id_format_character_bounds)
+{
+    /* Each refused range and its neighbours on both sides. */
+    static const struct {
+        const char *s;
+        int rc;
+    } cases[] = {
+        {"a\x1F", MP_EINVAL},         /* U+001F */
+        {"a\x20", MP_OK},             /* U+0020 */
+        {"a\x7E", MP_OK},             /* U+007E */
+        {"a\xC2\x9F", MP_EINVAL},     /* U+009F */
+        {"a\xC2\xA0", MP_OK},         /* U+00A0 */
+        {"a\xC2\xAC", MP_OK},         /* U+00AC */
+        {"a\xC2\xAD", MP_EINVAL},     /* U+00AD soft hyphen */
+        {"a\xC2\xAE", MP_OK},         /* U+00AE */
+        {"a\xE2\x80\x8A", MP_OK},     /* U+200A */
+        {"a\xE2\x80\x8B", MP_EINVAL}, /* U+200B */
+        {"a\xE2\x80\x8F", MP_EINVAL}, /* U+200F */
+        {"a\xE2\x80\x90", MP_OK},     /* U+2010 */
+        {"a\xE2\x80\xA9", MP_OK},     /* U+2029 */
+        {"a\xE2\x80\xAA", MP_EINVAL}, /* U+202A */
+        {"a\xE2\x80\xAE", MP_EINVAL}, /* U+202E */
+        {"a\xE2\x80\xAF", MP_OK},     /* U+202F */
+        {"a\xE2\x81\x9F", MP_OK},     /* U+205F */
+        {"a\xE2\x81\xA0", MP_EINVAL}, /* U+2060 */
+        {"a\xE2\x81\xAF", MP_EINVAL}, /* U+206F */
+        {"a\xE2\x81\xB0", MP_OK},     /* U+2070 */
+        {"a\xEF\xBB\xBE", MP_OK},     /* U+FEFE */
+        {"a\xEF\xBB\xBF", MP_EINVAL}, /* U+FEFF */
+        {"a\xEF\xBC\x80", MP_OK},     /* U+FF00 */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(check(cases[i].s) == cases[i].rc, "case %zu", i);
+}
+END_TEST
+
 START_TEST(test_user_id_rejects_mustache_template)
 {
     ck_assert_int_eq(check("{{user}}"), MP_EINVAL);
@@ -228,6 +278,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(bad, test_user_id_rejects_bom);
     tcase_add_test(bad, test_user_id_rejects_bidi_overrides);
     tcase_add_test(bad, test_user_id_rejects_noncharacters);
+    tcase_add_test(bad, test_user_id_noncharacter_bounds);
+    tcase_add_test(bad, test_user_id_format_character_bounds);
     tcase_add_test(bad, test_user_id_rejects_mustache_template);
     tcase_add_test(bad, test_user_id_rejects_shell_template);
     tcase_add_test(bad, test_user_id_rejects_percent_template);
