@@ -46,7 +46,7 @@ struct mp_conn {
     int fd;
     enum conn_state state;
     bool dirty;
-    bool waiting;     /* on loop->waiting: a data-plane head under way (ST_READ) */
+    bool waiting;     /* on loop->waiting: a data-plane connection in ST_READ */
     bool reading;     /* read_ev registered */
     bool writing;     /* write_ev registered */
     bool started;     /* the current request has sent its first byte */
@@ -72,27 +72,21 @@ struct mp_conn {
 static void conn_free(struct mp_conn *c);
 static void process_input(struct mp_conn *c);
 
-/* Every state change goes through here: a data-plane connection whose
- * head has begun to arrive but is not complete is on loop->waiting, in the
- * order its first byte came, so that the one waiting longest for the rest
- * of its head is the list's first (see mp_conn_displace_oldest()). */
+/* Every state change goes through here: a data-plane connection waiting
+ * for a head (idle keep-alive) or reading one is on loop->waiting, in the
+ * order it began to wait, so that the one waiting longest is the list's
+ * first (see mp_conn_displace_oldest()). */
 static void set_state(struct mp_conn *c, enum conn_state st)
 {
     if (c->waiting) {
         TAILQ_REMOVE(&c->loop->waiting, c, wait_link);
         c->waiting = false;
     }
-    c->state = st;
-}
-
-/* The first byte of a head arrived. */
-static void head_started(struct mp_conn *c)
-{
-    c->started = true;
-    if (c->kind->data_plane && !c->waiting) {
+    if (st == ST_READ && c->kind->data_plane) { /* a new wait: to the back */
         TAILQ_INSERT_TAIL(&c->loop->waiting, c, wait_link);
         c->waiting = true;
     }
+    c->state = st;
 }
 
 static void arm_timer(struct mp_conn *c, unsigned ms)
@@ -465,7 +459,7 @@ static void process_input(struct mp_conn *c)
         if (c->in.len == 0)
             return;
         if (!c->started) {
-            head_started(c);
+            c->started = true;
             arm_timer(c, c->lim.client_timeout_ms);
         }
         read_head(c);

@@ -113,11 +113,12 @@ void mp_conn_respond(struct mp_conn *c, int status, const char *reason, const ch
 /* Closes idle connections and marks busy ones to close after their response
  * (used when draining). */
 void mp_conn_drain_all(struct mp_loop *loop);
-/* At max_connections: closes the data-plane connection of this loop whose
- * head began to arrive longest ago and is still not complete (a slowloris),
- * counted as client error "displaced", so that a client that sends whole
- * requests can be served. Idle keep-alive connections are not displaced.
- * False when no head is under way. */
+/* At max_connections: closes the data-plane connection of this loop that
+ * has waited longest for its next head without completing it (idle
+ * keep-alive, a silent connection, or a head still dribbling in: a
+ * slowloris), counted as client error "displaced", so that a client that
+ * sends whole requests can be served. Connections with a request in
+ * progress are never displaced. False when none waits. */
 bool mp_conn_displace_oldest(struct mp_loop *loop);
 
 /* Closes every connection now, aborting attached requests. */

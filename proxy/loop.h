@@ -63,8 +63,8 @@ struct mp_loop {
     struct event *flush_ev;           /* runs mp_conn_run_dirty() once per loop pass */
     struct mp_conn_list dirty;        /* connections with output or input to process */
     struct mp_conn_list conns;        /* every open connection of this loop */
-    struct mp_conn_list waiting;      /* data-plane connections with a head under way,
-                                         by its first byte, oldest first */
+    struct mp_conn_list waiting;      /* data-plane connections waiting for or reading
+                                         a head, longest waiting first */
     unsigned nconns;
     char *pool[64]; /* free MP_BUF_STD buffers */
     unsigned npool;

@@ -57,7 +57,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             close(cfd);
             continue;
         }
-        if (open >= max && mp_conn_displace_oldest(&w->loop))
+        while (open >= max && mp_conn_displace_oldest(&w->loop))
             open--; /* the newcomer takes the place of the slowest */
         mp_conn_new(&w->loop, cfd, &data_kind, open >= max);
     }

@@ -361,13 +361,17 @@ class Overload(ErrorCase):
     PROXY_CONFIG = {'workers': 2, 'server': {'max_connections': 5}}
 
     def test_over_max_connections_503(self):
+        """Every connection has a request in progress: nothing can be
+        displaced (tests/proxy/test_overload.py), the newcomer gets 503."""
         before = self.counters(self.proxy, 503, client_kind='overloaded')
         conns = [HTTPConn(self.proxy.port) for _ in range(5)]
         self.addCleanup(lambda: [c.close() for c in conns])
-        for c in conns:   # each is accepted and served: they count now
-            r = c.request('GET', '/v1/models')
-            self.assertEqual(r.status, 200, r)
+        for c in conns:   # each is accepted and busy: they count now
+            c.send_request('POST', '/v1/chat/completions',
+                           [('Content-Type', 'application/json'), ('X-Fake-Behavior', 'delay_ms=1500')],
+                           harness.chat_body())
         self.assertEqual(self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 5, 3), 5)
+        time.sleep(0.2)
         with HTTPConn(self.proxy.port) as c6:
             r = c6.request('GET', '/v1/models', timeout=5)
             self.assertOpenAIError(r, 503, 'overloaded')
@@ -376,9 +380,9 @@ class Overload(ErrorCase):
         r = self.proxy.admin('/livez')
         self.assertEqual(r.status, 200, r)
         self.assertCounted(self.proxy, before, 503, 1, client_kind='overloaded')
-        # The five still work; closing one makes room.
-        r = conns[0].request('GET', '/v1/models')
-        self.assertEqual(r.status, 200, r)
+        # The five are answered; closing one makes room.
+        for c in conns:
+            self.assertEqual(c.read_response('POST', timeout=5).status, 200)
         conns[4].close()
         self.assertEqual(self.proxy.wait_metric('memproxy_open_connections', lambda x: x == 4, 3), 4)
         with HTTPConn(self.proxy.port) as c7:
