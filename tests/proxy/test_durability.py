@@ -346,6 +346,42 @@ class StoreFull(mh.MemCase):
         self.assertEqual(mh.jobs_metric(p, 'record', 'dropped') - dropped0, 1)
 
 
+class StorageUnavailable(mh.MemCase):
+    """The store cannot be opened any more (here: a compaction whose swap
+    fails because data.mdb was replaced by a directory): /readyz says 503
+    storage unavailable, chat goes on without memory."""
+
+    def test_readyz_503_and_chat_goes_on_when_storage_is_unavailable(self):
+        data = self.storage_dir()
+        token = 'admintoken-unavailable'
+        p = self.start_proxy(workers=1, memory={'mode': 'buffer'}, storage={'path': data},
+                             sections={'admin': {'token': token}})
+        user = mh.uid('unav')
+        self.assertOK(mh.send(p, user, 'before'))
+        self.assertEqual(bytes(p.admin('/readyz').body), b'ready\n')
+        os.rename(os.path.join(data, 'data.mdb'), os.path.join(data, 'moved.mdb'))
+        os.mkdir(os.path.join(data, 'data.mdb'))
+        r = p.admin('/admin/compact', method='POST', headers=[('Authorization', 'Bearer ' + token)], timeout=30)
+        self.assertEqual(r.status, 500, r)
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (503, b'storage unavailable\n'))
+        s = mh.send(p, user, 'after')
+        self.assertEqual(s.status, 200)
+        self.assertEqual(s.resp.json()['choices'][0]['message']['content'], REPLY)
+        self.assertEqual(s.header('x-memory-error'), 'storage_unavailable')
+
+
+class CompleteBodyThenReset(mh.MemCase):
+
+    def test_reset_after_a_complete_content_length_body_is_a_complete_turn(self):
+        user = mh.uid('cbr')
+        s = mh.send(self.proxy, user, 'whole body then reset', fake='reset_after=100000')
+        self.assertOK(s)
+        self.assertEqual(s.resp.json()['choices'][0]['message']['content'], REPLY)
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the turn')
+        self.assertEqual(buffer_texts(mem), ['whole body then reset', REPLY])
+
+
 class StrictFraming(harness.ProxyTestCase):
     """Bare LF is refused in the request line, the headers and chunk lines."""
 
