@@ -275,8 +275,19 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
     }
 }
 
-/* Answers the turns' tickets and frees the batch. Returns how many turns
- * failed. */
+/* Answers the turns' tickets: their replies may end now, before the
+ * follow-ups' transaction. */
+static void turns_answer(struct prepared *prep, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = prep[i].it;
+        if (it->ticket != NULL)
+            answer(it->ticket, prep[i].status);
+        it->ticket = NULL;
+    }
+}
+
+/* Frees the batch. Returns how many turns failed. */
 static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size_t n)
 {
     size_t failed = 0;
@@ -286,8 +297,6 @@ static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size
         for (size_t k = 0; k < prep[i].n; k++)
             free(prep[i].texts[k]);
         atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
-        if (it->ticket != NULL)
-            answer(it->ticket, prep[i].status);
         mp_turn_free(it->turn);
         free(it);
     }
@@ -338,6 +347,7 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
     }
     commit_turns(mw, prep, n, ops, nops);
     turns_committed(mw, prep, n, ops);
+    turns_answer(prep, n);
     follow_up(mw, prep, n);
     size_t failed = turns_release(mw, prep, n);
     free(prep);

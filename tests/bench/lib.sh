@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shell functions shared by tests/bench/run.sh and tests/bench/memory.sh:
-# messages, process clean-up, CPU pinning helpers, free ports, the request
-# body, wrk runs and their error counts, number formatting, machine load.
+# Shell functions shared by tests/bench/run.sh, memory.sh, durable.sh and
+# soak.sh: messages, process clean-up, CPU pinning helpers, free ports, the
+# request body, wrk runs and their error counts, number formatting, machine
+# load; memproxy start-up, metrics and CPU time (the last section).
 # Sourced (not run) by those scripts, right after they set "here" and "root".
 #
 # Globals the functions expect the sourcing script to set:
@@ -11,7 +12,9 @@
 #   fake_bin, pin_fake, pin_wrk, wrk_bin   binaries and taskset prefixes
 #   res           associative array of results (add_errors writes to it)
 # and they set: bench (wrk_run), fake_pid, fake_port (start_fake_upstream),
-# cpu_list, ncpu (detect_cpus), busy_before (measure_busy_before).
+# cpu_list, ncpu (detect_cpus), busy_before (measure_busy_before); the last
+# section also uses memproxy_bin and pin_memproxy, and sets mp_pid, mp_why,
+# drain_secs and drain_depth.
 #
 # Those globals belong to the sourcing scripts, hence SC2154/SC2034 (and
 # SC2004: res is an associative array, which shellcheck cannot see here).
@@ -259,4 +262,103 @@ measure_busy_before() {
     if [ "$busy_before" -gt 10 ]; then
         say "warning: the machine was ${busy_before}% busy before the benchmark started; results will be noisy"
     fi
+}
+
+# --- memproxy processes, metrics, CPU time (durable.sh, soak.sh) ---------------------
+
+# proc_cpu_ns PID: CPU time in nanoseconds of every thread of PID that is
+# still running (sum of /proc/PID/task/*/schedstat run times; clock ticks
+# from /proc/PID/stat when schedstat is missing); 0 when PID is gone.
+proc_cpu_ns() {
+    local p=$1 s f hz
+    if [ -r "/proc/$p/schedstat" ]; then
+        cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'
+        return
+    fi
+    s=$(cat "/proc/$p/stat" 2>/dev/null) || {
+        echo 0
+        return
+    }
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+    echo $(((f[11] + f[12]) * 1000000000 / hz))
+}
+
+# start_memproxy_ini NAME INI URL [VAR=VALUE...]: start memproxy_bin with the
+# configuration INI (pinned with pin_memproxy, which may be empty), the
+# given environment added, stdout/stderr to $tmp/memproxy-NAME.{out,log};
+# wait up to 60 s until URL answers HTTP. Sets mp_pid (also added to
+# started_pids); on failure sets mp_why and returns 1.
+start_memproxy_ini() {
+    local name=$1 ini=$2 check_url=$3 st
+    shift 3
+    mp_why=""
+    # shellcheck disable=SC2086
+    env "$@" ${pin_memproxy:-} "$memproxy_bin" -c "$ini" \
+        >"$tmp/memproxy-$name.out" 2>"$tmp/memproxy-$name.log" &
+    mp_pid=$!
+    started_pids="$started_pids $mp_pid"
+    wait_http "$mp_pid" "$check_url" 60 && return 0
+    if kill -0 "$mp_pid" 2>/dev/null; then
+        mp_why="memproxy is running but does not answer $check_url after 60 s"
+    else
+        wait "$mp_pid" 2>/dev/null
+        st=$?
+        mp_why="memproxy exited during start-up with status $st"
+    fi
+    mp_why="$mp_why (last log line: $(grep -v '^[[:space:]]*$' "$tmp/memproxy-$name.log" | tail -n 1 | cut -c 1-200))"
+    say "$name: $mp_why; last lines of its log:"
+    log_tail "$tmp/memproxy-$name.log" >&2
+    return 1
+}
+
+# metrics_fetch ADMIN_URL FILE: save ADMIN_URL/metrics to FILE (empty on failure).
+metrics_fetch() {
+    curl -s --max-time 5 "$1/metrics" >"$2" 2>/dev/null || : >"$2"
+}
+
+# metric_in FILE NAME: the value of one sample of a saved /metrics (NAME
+# with its labels exactly as printed); 0 when absent.
+metric_in() {
+    awk -v n="$2" 'index($0, n " ") == 1 { v = $2 } END { print (v == "" ? 0 : v) }' "$1"
+}
+
+# wait_sweep_done ADMIN_URL [SECS]: wait (default 120 s) until memproxy's
+# start-up retention pass has finished; returns 1 if it did not.
+wait_sweep_done() {
+    local _
+    for _ in $(seq $((${2:-120} * 5))); do
+        if curl -s --max-time 2 "$1/metrics" 2>/dev/null |
+            grep -Eq '^memproxy_retention_sweeps_total\{result="(ok|error)"\} [1-9]'; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# wait_queue_empty ADMIN_URL MAX_SECS STALL_SECS: wait until
+# memproxy_memory_queue_depth is 0, at most MAX_SECS, or until it stops
+# shrinking for STALL_SECS. Sets drain_secs (wall time waited) and
+# drain_depth (the last depth seen); returns 1 if the queue is not empty.
+wait_queue_empty() {
+    local admin_url=$1 max=$2 stall=$3 t0 last="" still=0 _ mfile=$tmp/drain-metrics.txt
+    t0=$(date +%s%N)
+    drain_depth=""
+    for _ in $(seq $((max * 4))); do
+        metrics_fetch "$admin_url" "$mfile"
+        drain_depth=$(metric_in "$mfile" memproxy_memory_queue_depth)
+        [ "$drain_depth" = 0 ] && break
+        if [ "$drain_depth" = "$last" ]; then
+            still=$((still + 1))
+            [ "$still" -ge $((stall * 4)) ] && break
+        else
+            still=0
+        fi
+        last=$drain_depth
+        sleep 0.25
+    done
+    drain_secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+    [ "$drain_depth" = 0 ]
 }
