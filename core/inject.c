@@ -227,11 +227,9 @@ static size_t put_clean(struct text *t, const char *src, size_t n, bool fact, si
  * spaces dropped. */
 static size_t cut_point(const char *s, size_t n, size_t limit)
 {
-    size_t c = limit, j;
+    size_t c = mp_utf8_cut(s, n, limit), j;
     if (n <= limit)
         return n;
-    while (c > 0 && ((unsigned char)s[c] & 0xC0) == 0x80)
-        c--;
     for (j = c; j > 0 && c - j < WORD_LOOKBACK; j--) {
         if (s[j] == ' ') {
             c = j;

@@ -47,3 +47,13 @@ size_t mp_utf8_encode(uint32_t cp, unsigned char out[4])
     out[3] = (unsigned char)(0x80 | (cp & 0x3F));
     return 4;
 }
+
+size_t mp_utf8_cut(const char *s, size_t n, size_t max)
+{
+    size_t c = max;
+    if (n <= max)
+        return n;
+    while (c > 0 && ((unsigned char)s[c] & 0xC0) == 0x80)
+        c--;
+    return c;
+}

@@ -24,6 +24,11 @@ static inline size_t mp_utf8_decode(const unsigned char *s, size_t n, uint32_t *
  * equals the sequence length. Returns 0 only when n is 0. */
 size_t mp_utf8_ill_formed_len(const unsigned char *s, size_t n);
 
+/* The length of the longest prefix of s[0..n) (UTF-8) of at most max
+ * bytes that ends on a sequence boundary: n when n <= max, else max moved
+ * back over continuation bytes (10xxxxxx) so no sequence is split. */
+size_t mp_utf8_cut(const char *s, size_t n, size_t max);
+
 /* Writes the UTF-8 form of cp to out and returns its length (1 to 4).
  * Refuses what is not a Unicode scalar value (a surrogate, or above
  * U+10FFFF): returns 0 and writes nothing. */

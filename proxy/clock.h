@@ -18,4 +18,7 @@ int64_t mp_clock_offset_ms(void);
 /* CLOCK_REALTIME plus the offset. Any thread. */
 int64_t mp_clock_now_ms(void);
 
+/* CLOCK_MONOTONIC in ms, for deadlines (never moved by the offset). */
+int64_t mp_clock_monotonic_ms(void);
+
 #endif

@@ -25,6 +25,7 @@
 #include "status.h"
 #include "sweep.h"
 #include "upstream.h"
+#include "utf8.h"
 
 enum item_kind { IT_TURN, IT_OPS };
 
@@ -120,9 +121,7 @@ static size_t cut_to_max(char *text, size_t len)
     static const char mark[] = "\xE2\x80\xA6"; /* U+2026 */
     if (len <= MP_MESSAGE_CONTENT_MAX)
         return len;
-    size_t cut = MP_MESSAGE_CONTENT_MAX - (sizeof(mark) - 1);
-    while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
-        cut--;                              /* never split a UTF-8 sequence */
+    size_t cut = mp_utf8_cut(text, len, MP_MESSAGE_CONTENT_MAX - (sizeof(mark) - 1));
     memcpy(text + cut, mark, sizeof(mark)); /* with its NUL: cut + 4 <= len */
     return cut + sizeof(mark) - 1;
 }
@@ -357,17 +356,10 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
 
 /* ---- parking at the drain deadline ---- */
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool past_deadline(const struct mp_memworker *mw)
 {
     int64_t d = atomic_load(&mw->deadline_ms);
-    return d != 0 && monotonic_ms() >= d;
+    return d != 0 && mp_clock_monotonic_ms() >= d;
 }
 
 /* The drain deadline passed: the queued turns go to a park file for the
@@ -401,7 +393,7 @@ static void park_turns(struct mp_memworker *mw, struct item **items, size_t n)
 
 void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
 {
-    int64_t d = monotonic_ms() + ms_from_now;
+    int64_t d = mp_clock_monotonic_ms() + ms_from_now;
     atomic_store(&mw->deadline_ms, d != 0 ? d : 1);
 }
 

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "status.h"
 
@@ -217,13 +217,6 @@ static int write_file(const char *dir, const char *name, const unsigned char *da
     return MP_OK;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int mp_park_write(const char *dir, const unsigned char secret[MP_SEAL_KEY_LEN],
                   struct mp_turn *const *turns, size_t n, char *err, size_t errcap)
 {
@@ -250,8 +243,8 @@ int mp_park_write(const char *dir, const unsigned char secret[MP_SEAL_KEY_LEN],
     }
     if (rc == MP_OK) {
         char name[96];
-        snprintf(name, sizeof(name), "%s%013lld-%ld%s", prefix, (long long)now_ms(), (long)getpid(),
-                 suffix);
+        snprintf(name, sizeof(name), "%s%013lld-%ld%s", prefix, (long long)mp_clock_now_ms(),
+                 (long)getpid(), suffix);
         rc = write_file(dir, name, sealed, plain_len + MP_SEAL_OVERHEAD, err, errcap);
     } else if (rc == MP_EIO) {
         snprintf(err, errcap, "cannot seal the parked turns");

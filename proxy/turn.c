@@ -10,6 +10,7 @@
 #include "json_scan.h"
 #include "status.h"
 #include "user_id.h"
+#include "utf8.h"
 
 void mp_turn_free(struct mp_turn *t)
 {
@@ -27,11 +28,7 @@ void mp_turn_free(struct mp_turn *t)
  * boundary, NUL-terminated. */
 static char *keep_text(const char *text, size_t len, size_t *kept)
 {
-    if (len > MP_TURN_TEXT_KEEP) {
-        len = MP_TURN_TEXT_KEEP;
-        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-            len--; /* never split a UTF-8 sequence */
-    }
+    len = mp_utf8_cut(text, len, MP_TURN_TEXT_KEEP);
     char *copy = malloc(len + 1);
     if (copy == NULL)
         return NULL;

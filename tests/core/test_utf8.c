@@ -7,6 +7,24 @@
 
 #include "utf8.h"
 
+START_TEST(test_utf8_cut_never_splits_a_sequence)
+{
+    static const char s[] = "ab\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z"; /* a b é € 😀 z */
+    size_t n = sizeof(s) - 1;
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 100), n); /* short enough: whole */
+    ck_assert_uint_eq(mp_utf8_cut(s, n, n), n);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 2), 2);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 3), 2); /* inside é */
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 4), 4);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 5), 4); /* inside € */
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 6), 4);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 7), 7);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 10), 7); /* inside 😀 */
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 11), 11);
+    ck_assert_uint_eq(mp_utf8_cut(s, n, 0), 0);
+}
+END_TEST
+
 Suite *mp_test_suite(void);
 
 #define NO_CP 0xDEADBEEFu
@@ -401,6 +419,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(ill, test_utf8_maximal_subparts_unicode_examples);
     suite_add_tcase(s, ill);
 
+    tcase_add_test(enc, test_utf8_cut_never_splits_a_sequence);
     tcase_add_test(enc, test_utf8_encode_length_boundaries);
     tcase_add_test(enc, test_utf8_encode_refuses_non_scalar_values);
     tcase_add_test(enc, test_utf8_encode_decode_round_trip_every_scalar);

@@ -263,6 +263,20 @@ class Drain(mh.MemCase):
                          [x for t in texts for x in (t, REPLY)])
         self.assertEqual([f for f in os.listdir(data) if f.startswith('parked-')], [])
 
+    def test_a_damaged_park_file_is_kept_and_reported(self):
+        data = self.storage_dir()
+        p = self.start_proxy(workers=1, storage={'path': data})
+        self.stop_checked(p)
+        bad = os.path.join(data, 'parked-0000000000001-1.turns')
+        with open(bad, 'wb') as f:
+            f.write(b'\x01' + os.urandom(200))
+        q = self.start_proxy(workers=1, storage={'path': data})
+        line = q.wait_log(lambda o: o.get('msg') == 'parked turns not all recorded', 5)
+        self.assertIsNotNone(line, q.log_lines()[-5:])
+        self.assertIn('kept', line['reason'])
+        self.assertTrue(os.path.exists(bad), 'a park file that could not be read was removed')
+        self.assertOK(mh.send(q, mh.uid('after'), 'still serving'))
+
     def test_drain_commits_what_it_can_in_time(self):
         """No deadline pressure: everything queued is committed, nothing parked."""
         data = self.storage_dir()
