@@ -260,6 +260,7 @@ class Entities(mh.MemCase):
 
     def test_wrong_types_skipped(self):
         user = mh.uid('wt')
+        mh.wait_idle(self.proxy)   # jobs of earlier tests' last turns must not count here
         before = mh.jobs_metrics(self.proxy)
         mh.set_jobmode(self.fake, extract='wrongtypes')
         self.turn(user, 'My name is Wronga.')
@@ -366,17 +367,27 @@ class Concurrency(mh.MemCase):
 
     def test_memory_metrics_exposed(self):
         text = self.proxy.metrics_text()
-        names = harness.metric_names(text)
+        samples = harness.parse_metrics(text)
         for kind in ('record', 'summarize', 'extract'):
             for result in ('ok', 'retry', 'failed', 'invalid', 'dropped'):
                 self.assertRegex(text, r'(?m)^memproxy_memory_jobs_total\{kind="%s",result="%s"\} \d+' % (kind, result))
-        self.assertIn('memproxy_memory_queue_depth', names)
-        self.assertIn('memproxy_memory_injected_tokens_bucket', names)
-        self.assertIn('memproxy_memory_injected_tokens_count', names)
-        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'map' in n],
-                        'no storage map usage metric (issue 3, requirement 7): %s' % sorted(names))
-        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'reader' in n],
-                        'no storage readers metric (issue 3, requirement 7): %s' % sorted(names))
+        # The exact series the README names (issue 3, requirement 7), each
+        # declared with its type and holding one sample of the right shape.
+        for name, kind in (('memproxy_memory_queue_depth', 'gauge'), ('memproxy_memory_injected_tokens', 'histogram'),
+                           ('memproxy_storage_map_bytes', 'gauge'), ('memproxy_storage_used_bytes', 'gauge'),
+                           ('memproxy_storage_readers', 'gauge')):
+            self.assertEqual(samples.types.get(name), kind, '# TYPE of %s' % name)
+        for suffix in ('_bucket', '_sum', '_count'):
+            self.assertTrue([n for n, _, _ in samples if n == 'memproxy_memory_injected_tokens' + suffix],
+                            'no memproxy_memory_injected_tokens%s sample' % suffix)
+        map_bytes = harness.metric_sum(samples, 'memproxy_storage_map_bytes')
+        used = harness.metric_sum(samples, 'memproxy_storage_used_bytes')
+        readers = harness.metric_sum(samples, 'memproxy_storage_readers')
+        self.assertGreater(map_bytes, 0, 'memproxy_storage_map_bytes')
+        self.assertGreater(used, 0, 'memproxy_storage_used_bytes')
+        self.assertLessEqual(used, map_bytes, 'more bytes in use than the map holds')
+        self.assertGreaterEqual(readers, 0)
+        self.assertEqual(readers, int(readers), 'memproxy_storage_readers is a count')
         self.assertFalse(re.search(r'user="', text), 'a user id in metric labels')
 
 
