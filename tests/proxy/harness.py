@@ -235,17 +235,23 @@ class HTTPConn:
     """One client TCP connection with a response reader that keeps exact
     bytes and arrival times."""
 
-    def __init__(self, port, host='127.0.0.1', timeout=15.0, rcvbuf=None):
+    def __init__(self, port, host='127.0.0.1', timeout=15.0, rcvbuf=None, mss=None):
         self.port = port
         self.host = host
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if mss:
+            # Advertised in the SYN: the peer sends segments of at most mss
+            # bytes (on loopback it would use ~64 KiB, and its send buffer
+            # would grow to megabytes as fast).
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self.buf = bytearray()
         self.pos = 0
+        self.received = 0           # bytes read off the socket so far
         self.eof = False
         self.was_reset = False
         self._resp = None
@@ -311,6 +317,7 @@ class HTTPConn:
         if not data:
             self.eof = True
             return False
+        self.received += len(data)
         self._compact()
         self.buf += data
         return True
@@ -482,6 +489,24 @@ class HTTPConn:
         while self._fill(deadline):
             pass
         return bytes(self.buf[start:])
+
+
+def tcp_queues():
+    """[(local port, remote port, tx_queue, rx_queue)] of every IPv4 TCP
+    socket of this network namespace (/proc/net/tcp). tx_queue: bytes
+    written and not yet acknowledged by the peer; rx_queue: bytes received
+    and not yet read by the owner. So, for a connection between A and B,
+    what A wrote = A's tx_queue + B's rx_queue + what B read."""
+    out = []
+    with open('/proc/net/tcp') as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            lport = int(fields[1].rsplit(':', 1)[1], 16)
+            rport = int(fields[2].rsplit(':', 1)[1], 16)
+            tx, rx = (int(x, 16) for x in fields[4].split(':'))
+            out.append((lport, rport, tx, rx))
+    return out
 
 
 def request(port, method, path, headers=(), body=b'', timeout=15.0, **kw):
