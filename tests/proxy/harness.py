@@ -483,12 +483,16 @@ class HTTPConn:
         return r
 
     def read_until_closed(self, timeout):
-        """Reads (and returns) whatever arrives until EOF; raises socket.timeout."""
+        """Returns every byte not yet consumed, buffered or arriving until
+        EOF; raises socket.timeout. (_fill may compact the buffer, so the
+        bytes are collected as they come, not sliced from an old offset.)"""
         deadline = time.monotonic() + timeout
-        start = self.pos
+        out = bytearray(self.buf[self.pos:])
+        self.pos = len(self.buf)
         while self._fill(deadline):
-            pass
-        return bytes(self.buf[start:])
+            out += self.buf[self.pos:]
+            self.pos = len(self.buf)
+        return bytes(out)
 
 
 def tcp_queues():
