@@ -16,10 +16,12 @@ CHAT = '/v1/chat/completions'
 SSE_EVENT_CAP = 1 << 20      # README: one SSE event is capped at 1 MiB
 HIGH_WATER = 256 * 1024      # README: the upstream is paused once this much waits for the client
 LOW_WATER = 64 * 1024        # ... and resumed under this
-# What memproxy holds besides its output buffer: the chunk curl handed over
-# when it was paused (at most CURL_MAX_WRITE_SIZE, 16 KiB), a partial SSE
-# event, and the difference between its response head and the fake's.
-HELD_SLACK = 32 * 1024
+# What memproxy holds besides its output buffer: what curl had read but not
+# delivered when it was paused (at most its receive buffer, CURLOPT_BUFFERSIZE
+# 64 KiB in proxy/upstream.c), a partial SSE event, and the difference
+# between its response head and the fake's (bounds below add 16 KiB for
+# those). A pause threshold of 512 KiB would still show.
+HELD_SLACK = 64 * 1024
 
 
 def stream_headers(directives):
@@ -413,7 +415,17 @@ class Flow:
         self.proxy_port = case.proxy.port
         self.conns = conns
         self.client_ports = {c.sock.getsockname()[1] for c in conns}
+        # Bytes the fake still sends on an earlier, cancelled stream would
+        # count here: start once it has gone quiet.
         self.sent0 = self.fake.stats()['bytes_sent']
+        deadline = time.monotonic() + 10
+        while True:
+            time.sleep(0.1)
+            now = self.fake.stats()['bytes_sent']
+            if now == self.sent0:
+                break
+            case.assertLess(time.monotonic(), deadline, 'the fake upstream never stopped sending')
+            self.sent0 = now
 
     def sample(self, client_read):
         sent = self.fake.stats()['bytes_sent'] - self.sent0
@@ -555,6 +567,10 @@ class SlowReader(StreamCase):
         self.assertGreaterEqual(resumes, 2, 'the upstream transfer was not resumed twice: %r' % trace[-20:])
         self.assertGreaterEqual(checked, 1, 'no step wrote to the client with over 64 KiB left waiting, so '
                                 'the resume threshold went unchecked: %r' % trace[-20:])
+        aborted = self.fake.stats()['aborted']
+        c.close()
+        st = self.fake.wait_stats(lambda x: x['aborted'] > aborted, 5)
+        self.assertGreater(st['aborted'], aborted, 'the stream of a client that left was not cancelled')
 
 
 def _as_resp(body):
