@@ -14,10 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define SPLIT_PAUSE_MS 20
-#define MAX_MS         600000L
-#define MAX_BODY_BYTES (256L * 1024 * 1024)
-#define JSON_CHUNK     100 /* `chunked` sends the JSON body in chunks of this size */
+#define SPLIT_PAUSE_MS  20
+#define MAX_MS          600000L
+#define MAX_BODY_BYTES  (256L * 1024 * 1024)
+#define MAX_EVENT_BYTES (64L * 1024 * 1024)
+#define PAD_OVERHEAD    (sizeof(",\"pad\":\"\"") - 1)
+#define JSON_CHUNK      100 /* `chunked` sends the JSON body in chunks of this size */
 
 struct directive {
     const char *name;
@@ -46,6 +48,8 @@ static const struct directive directives[] = {
     NUM(stall_after, 0, 1L << 30),
     NUM(reset_after, 0, 1L << 30),
     NUM(body_bytes, 0, MAX_BODY_BYTES),
+    NUM(end_delay_ms, 0, MAX_MS),
+    NUM(event_bytes, 0, MAX_EVENT_BYTES),
     FLAG(crlf),
     FLAG(no_done),
     FLAG(stall),
@@ -66,6 +70,8 @@ void fake_behavior_init(struct fake_behavior *b)
     b->stall_after = -1;
     b->reset_after = -1;
     b->body_bytes = -1;
+    b->end_delay_ms = -1;
+    b->event_bytes = -1;
 }
 
 /* The message goes into a JSON string: keep it to harmless characters. */
@@ -182,6 +188,7 @@ static void plan_reset(struct fake_plan *p, bool close)
     p->brk_oom = false;
     p->body_off = 0;
     p->drip_ms = -1;
+    p->bad = false;
     p->end = close ? FAKE_END_CLOSE : FAKE_END_KEEP;
 }
 
@@ -323,6 +330,7 @@ static void put_error(struct fake_buf *o, long status)
 static int build_bad(const char *err, const struct fake_v1_req *r, struct fake_plan *p)
 {
     plan_reset(p, r->close);
+    p->bad = true;
     struct fake_buf *t = &p->tmp;
     fake_buf_puts(t, "{\"error\":{\"message\":\"fake: ");
     fake_buf_puts(t, err);
@@ -368,14 +376,13 @@ static bool cut_of(const struct fake_behavior *b, long *n, enum fake_end *end)
 /* Pads the JSON object in t to exactly want bytes with a "pad" member. */
 static int pad_to(struct fake_buf *t, size_t want)
 {
-    static const size_t overhead = sizeof(",\"pad\":\"\"") - 1;
     if (want == t->len) {
         return 0;
     }
-    if (want < t->len + overhead) {
+    if (want < t->len + PAD_OVERHEAD) {
         return -1;
     }
-    size_t k = want - t->len - overhead;
+    size_t k = want - t->len - PAD_OVERHEAD;
     t->len--; /* the closing brace */
     fake_buf_puts(t, ",\"pad\":\"");
     if (fake_buf_reserve(t, k) == 0) {
@@ -465,6 +472,24 @@ static size_t digits(uint64_t v)
     return d;
 }
 
+/* The end of a content event's JSON: as is, or with a "pad" member of pad
+ * 'x' characters as its last member (event_bytes). */
+static void put_event_tail(struct fake_buf *o, const char *tail, size_t len, bool padded,
+                           size_t pad)
+{
+    if (!padded) {
+        fake_buf_put(o, tail, len);
+        return;
+    }
+    fake_buf_put(o, tail, len - 1); /* all but the closing brace */
+    fake_buf_puts(o, ",\"pad\":\"");
+    if (fake_buf_reserve(o, pad) == 0) {
+        memset(o->p + o->len, 'x', pad);
+        o->len += pad;
+    }
+    fake_buf_puts(o, "\"}");
+}
+
 /* The SSE answer: one chunk per event, breaks for split/event_delay_ms. */
 static int build_stream(const struct fake_behavior *b, const struct fake_v1_req *r,
                         struct fake_plan *p)
@@ -485,8 +510,20 @@ static int build_stream(const struct fake_behavior *b, const struct fake_v1_req 
         return -1;
     }
     size_t total = (size_t)b->events + (b->no_done ? 1 : 2);
+    /* event_bytes: every content event padded to exactly that many bytes */
+    size_t biggest = t->len + sizeof(content_a) - 1 +
+                     digits(b->events > 0 ? (uint64_t)b->events - 1 : 0) + sizeof(content_b) - 1 +
+                     eol_len + PAD_OVERHEAD;
+    if (b->event_bytes >= 0 && b->events > 0 && (size_t)b->event_bytes < biggest) {
+        char err[128];
+        snprintf(err, sizeof(err), "event_bytes=%ld is below the minimum %zu", b->event_bytes,
+                 biggest);
+        return build_bad(err, r, p);
+    }
+    size_t per_event = b->event_bytes >= 0 ? (size_t)b->event_bytes : 0;
     struct fake_buf *o = &p->out;
-    fake_buf_reserve(o, 512 + total * (t->len + sizeof(content_a) + sizeof(content_b) + 24));
+    fake_buf_reserve(o, 512 + total * (t->len + sizeof(content_a) + sizeof(content_b) + 24) +
+                            (size_t)b->events * per_event);
     put_status_line(o, 200);
     fake_buf_puts(o, "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
     put_v1_tail(o, r, 200);
@@ -502,6 +539,11 @@ static int build_stream(const struct fake_behavior *b, const struct fake_v1_req 
                                       1 + eol_len
                      : is_stop ? t->len + sizeof(stop) - 1 + eol_len
                                : sizeof(done) - 1 + eol_len;
+        size_t pad = 0;
+        if (is_content && b->event_bytes >= 0) {
+            pad = (size_t)b->event_bytes - len - PAD_OVERHEAD;
+            len = (size_t)b->event_bytes;
+        }
         if (cut && k == (size_t)cut_n) {
             cut_off = o->len;
         }
@@ -519,7 +561,7 @@ static int build_stream(const struct fake_behavior *b, const struct fake_v1_req 
             fake_buf_put(o, t->p, t->len);
             fake_buf_put(o, content_a, sizeof(content_a) - 1);
             fake_buf_put_u64(o, k);
-            fake_buf_put(o, content_b, sizeof(content_b) - 1);
+            put_event_tail(o, content_b, sizeof(content_b) - 1, b->event_bytes >= 0, pad);
         } else if (is_stop) {
             fake_buf_put(o, t->p, t->len);
             fake_buf_put(o, stop, sizeof(stop) - 1);
@@ -559,10 +601,13 @@ int fake_behavior_build(const struct fake_behavior *b, const struct fake_v1_req 
     }
     p->drip_ms = b->drip_ms;
     bool error = b->status > 0 && b->status != 200;
-    if (r->stream && !error) {
-        return build_stream(b, r, p);
+    int rc = r->stream && !error ? build_stream(b, r, p)
+                                 : build_single(b, r, p, error ? b->status : 200);
+    if (rc == 0 && !p->bad && b->end_delay_ms > 0) {
+        add_brk(p, p->out.len, b->end_delay_ms); /* after the last byte, before the ending */
+        rc = plan_status(p);
     }
-    return build_single(b, r, p, error ? b->status : 200);
+    return rc;
 }
 
 int fake_plan_simple(struct fake_plan *p, int status, const char *ctype, const char *body,

@@ -21,6 +21,8 @@ struct fake_behavior {
     long stall_after;
     long reset_after;
     long body_bytes;
+    long end_delay_ms;
+    long event_bytes;
     bool crlf;
     bool no_done;
     bool stall;
@@ -60,6 +62,7 @@ struct fake_plan {
     bool brk_oom;
     size_t body_off; /* where the head ends */
     long drip_ms;    /* >= 0: the body goes one byte per write, this far apart */
+    bool bad;        /* a 400 for bad directives: nothing else asked for applies */
     enum fake_end end;
 };
 

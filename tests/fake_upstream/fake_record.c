@@ -32,6 +32,7 @@ struct fake_record *fake_records_add(struct fake_records *r, uint64_t n, const c
     e->head_len = head_len;
     e->chunked = chunked;
     e->job = NULL;
+    e->t_ms = 0;
     e->body_truncated = body_len > FAKE_RECORD_BODY_MAX;
     size_t keep =
         raw_len - head_len > FAKE_RECORD_BODY_MAX ? head_len + FAKE_RECORD_BODY_MAX : raw_len;
@@ -168,6 +169,8 @@ static void put_record(const struct fake_record *e, struct field *f, struct fake
     size_t tlen = sp2 != NULL ? (size_t)(sp2 - (l + ts)) : line.len - ts;
     fake_buf_puts(out, "{\"n\":");
     fake_buf_put_u64(out, e->n);
+    fake_buf_puts(out, ",\"t_ms\":");
+    fake_buf_put_u64(out, e->t_ms);
     fake_buf_puts(out, ",\"method\":");
     fake_buf_put_json_string(out, l, mlen);
     fake_buf_puts(out, ",\"path\":");

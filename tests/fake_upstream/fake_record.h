@@ -24,6 +24,7 @@ struct fake_record {
     struct fake_buf body; /* chunked requests: the decoded body, cut like raw */
     bool body_truncated;  /* the body was longer than FAKE_RECORD_BODY_MAX */
     const char *job;      /* "extract", "summarize", or NULL: set by the caller */
+    uint64_t t_ms;        /* CLOCK_MONOTONIC ms when the request was complete: set by the caller */
 };
 
 struct fake_records {
@@ -46,7 +47,7 @@ void fake_records_clear(struct fake_records *r);
 void fake_records_free(struct fake_records *r);
 
 /* Appends the JSON array of every record, oldest first:
- * {"n":N,"method":"POST","path":"/v1/...","job":null,"headers":{...},
+ * {"n":N,"t_ms":T,"method":"POST","path":"/v1/...","job":null,"headers":{...},
  *  "body":"...","body_truncated":false}. Header names are lower-cased,
  * repeated fields joined with ", ". Returns 0, or -1 when out of memory. */
 int fake_records_json(const struct fake_records *r, struct fake_buf *out);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +38,7 @@ struct stats {
     uint64_t open;
     uint64_t aborted;
     uint64_t connections;
+    uint64_t bytes_sent; /* bytes of /v1 responses written to sockets */
 };
 
 struct conn;
@@ -85,6 +87,7 @@ struct conn {
     size_t pos;
     size_t bi;
     bool at_stop;
+    bool v1; /* the plan answers a /v1 request (its bytes count in bytes_sent) */
 };
 
 static void logmsg(const struct server *srv, const char *fmt, ...)
@@ -238,6 +241,9 @@ static enum progress send_more(struct conn *c)
             return P_CLOSED;
         }
         c->pos += (size_t)n;
+        if (c->v1) {
+            c->srv->st.bytes_sent += (uint64_t)n;
+        }
         if (c->pos < stop) {
             event_add(c->ev_write, NULL);
             return P_BUSY;
@@ -271,6 +277,15 @@ static enum progress reject(struct conn *c, int status, const char *msg)
         c, fake_plan_simple(&c->plan, status, "application/json", body, (size_t)n, true));
 }
 
+/* CLOCK_MONOTONIC in ms: the clock Python's time.monotonic() reads on Linux,
+ * so a test can compare the times of requests with its own. */
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Keeps the request for /_fake/requests and /_fake/last: in its record, and
  * when that cannot hold all of it, also whole in srv->last. */
 static struct fake_record *record(struct server *srv, const struct conn *c,
@@ -279,6 +294,9 @@ static struct fake_record *record(struct server *srv, const struct conn *c,
     struct fake_record *rec =
         fake_records_add(&srv->records, r->n, c->in.p, c->req_len, c->head.head_len, r->body,
                          r->body_len, c->head.chunked);
+    if (rec != NULL) {
+        rec->t_ms = monotonic_ms();
+    }
     srv->has_last = false;
     if (rec == NULL || rec->complete) {
         return rec;
@@ -503,15 +521,17 @@ static enum progress answer(struct conn *c)
     case FAKE_ROUTE_STATS:
         n = snprintf(body, sizeof(body),
                      "{\"requests\":%llu,\"open_connections\":%llu,\"aborted\":%llu,"
-                     "\"connections\":%llu}",
+                     "\"connections\":%llu,\"bytes_sent\":%llu}",
                      (unsigned long long)srv->st.requests, (unsigned long long)srv->st.open,
-                     (unsigned long long)srv->st.aborted, (unsigned long long)srv->st.connections);
+                     (unsigned long long)srv->st.aborted, (unsigned long long)srv->st.connections,
+                     (unsigned long long)srv->st.bytes_sent);
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n, close));
     case FAKE_ROUTE_RESET:
         srv->st.requests = 0;
         srv->st.aborted = 0;
         srv->st.connections = 0;
+        srv->st.bytes_sent = 0;
         srv->has_last = false;
         srv->last.len = 0;
         fake_records_clear(&srv->records);
@@ -589,7 +609,9 @@ static void process_input(struct conn *c)
         enum progress p;
         if (r == FAKE_HTTP_AGAIN) {
             return;
-        } else if (r == FAKE_HTTP_BAD) {
+        }
+        c->v1 = r == FAKE_HTTP_OK && c->head.route == FAKE_ROUTE_V1;
+        if (r == FAKE_HTTP_BAD) {
             p = reject(c, 400, "malformed request");
         } else if (r == FAKE_HTTP_TOOBIG) {
             p = c->head_done ? reject(c, 413, "body too large") : reject(c, 431, "head too large");

@@ -157,7 +157,7 @@ eq "stall curl exit" 28 "$?"
 check_stats() {
     local stats= want= i
     for i in $(seq 20); do
-        stats=$(curl -sS "$base/_fake/stats")
+        stats=$(curl -sS "$base/_fake/stats" | sed 's/,"bytes_sent":[0-9]*}$/}/')
         want="{\"requests\":$2,\"open_connections\":1,\"aborted\":$3,\"connections\":$(($4 + i))}"
         [ "$stats" = "$want" ] && break
         sleep 0.1
@@ -277,7 +277,40 @@ same "big request: last" "$tmp/big.in" "$tmp/big.last"
 eq "big request: record cut" "True 262144" "$(curl -sS "$base/_fake/requests" | python3 -c 'import json,sys
 r = json.load(sys.stdin)[-1]; print(r["body_truncated"], len(r["body"]))')"
 
-# 16. reset: modes back to ok, counters and the log cleared
+# 16. bytes_sent counts /v1 response bytes only; t_ms is CLOCK_MONOTONIC ms
+eq "reset 2" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
+bytes_sent() { curl -sS "$base/_fake/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_sent"])'; }
+eq "bytes_sent after reset" 0 "$(bytes_sent)"
+curl -sS -D - -o - --data-binary '{}' "$base/v1/x" >"$tmp/counted.resp"
+eq "bytes_sent: head and body of one response" "$(wc -c <"$tmp/counted.resp" | tr -d ' ')" "$(bytes_sent)"
+t_before=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
+curl -sS -o /dev/null --data-binary '{}' "$base/v1/timed"
+t_after=$(python3 -c 'import time; print(int(time.monotonic() * 1000))')
+t_req=$(curl -sS "$base/_fake/requests" | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["t_ms"])')
+[ "$t_req" -ge "$t_before" ] && [ "$t_req" -le "$t_after" ] ||
+    fail "t_ms $t_req not within [$t_before, $t_after] (CLOCK_MONOTONIC ms)"
+
+# 17. event_bytes pads content events to an exact size; too small is a 400
+curl -sS -H 'X-Fake-Behavior: events=2,event_bytes=400' --data-binary '{"stream":true}' \
+    "$base/v1/chat/completions" >"$tmp/padded.body"
+eq "event_bytes sizes" "[400, 400, 158, 14]" "$(python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+print([len(e) + 2 for e in d.split(b"\n\n")[:-1]])' "$tmp/padded.body")"
+grep -q '"content":"tok1 "},"finish_reason":null}\],"pad":"xxx' "$tmp/padded.body" ||
+    fail "event_bytes: no pad member after choices"
+eq "event_bytes too small" 400 "$(curl -sS -o /dev/null -w '%{http_code}' \
+    -H 'X-Fake-Behavior: events=2,event_bytes=100' --data-binary '{"stream":true}' "$base/v1/x")"
+
+# 18. end_delay_ms: the cut body, then the reset only after the delay
+t0=$(date +%s%N)
+curl -sS -o "$tmp/cut.body" -H 'X-Fake-Behavior: body_bytes=2000,reset_after=100,end_delay_ms=300' \
+    --data-binary '{}' "$base/v1/x" 2>/dev/null
+eq "end_delay_ms curl exit" 56 "$?"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -ge 280 ] || fail "end_delay_ms=300: reset after $ms ms"
+eq "end_delay_ms body bytes before the reset" 100 "$(wc -c <"$tmp/cut.body" | tr -d ' ')"
+
+# 19. reset: modes back to ok, counters and the log cleared
 eq "reset 3" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
 eq "jobmode after reset" '{"extract":"ok","summarize":"ok"}' "$(curl -sS "$base/_fake/jobmode")"
 eq "jobs after reset" '{"extract":0,"summarize":0}' "$(curl -sS "$base/_fake/jobs")"

@@ -638,16 +638,18 @@ class ScriptedUpstream:
 
 
 class ScriptedProxyCase(harness.ProxyTestCase):
-    """One memproxy per class in hybrid mode against a ScriptedUpstream
-    (cls.llm); SECTIONS adds config sections (e.g. governance)."""
+    """One memproxy per class (its [memory] section MEMORY, hybrid mode by
+    default) against a ScriptedUpstream (cls.llm); SECTIONS adds config
+    sections (e.g. governance)."""
 
     SECTIONS = {}
+    MEMORY = {'mode': 'hybrid'}
 
     @classmethod
     def setUpClass(cls):
         cls.llm = ScriptedUpstream()
         try:
-            cls.proxy = harness.Proxy(cls.llm.base_url, memory={'mode': 'hybrid'},
+            cls.proxy = harness.Proxy(cls.llm.base_url, memory=dict(cls.MEMORY),
                                       sections=cls.SECTIONS).start()
         except BaseException:
             cls.llm.stop()

@@ -19,6 +19,14 @@ SERIES = {
     'memproxy_memory_queue_depth': 'gauge',
     'memproxy_config_reloads_total': 'counter',
     'memproxy_build_info': 'gauge',
+    'memproxy_memory_injected_tokens': 'histogram',
+    'memproxy_memory_errors_total': 'counter',
+    'memproxy_storage_map_bytes': 'gauge',
+    'memproxy_storage_used_bytes': 'gauge',
+    'memproxy_storage_readers': 'gauge',
+    'memproxy_retention_purged_total': 'counter',
+    'memproxy_retention_sweeps_total': 'counter',
+    'memproxy_storage_compactions_total': 'counter',
 }
 
 
@@ -78,15 +86,27 @@ class Admin(harness.ProxyTestCase):
         text = bytes(r.body).decode('utf-8')
         self.assertTrue(text.endswith('\n'))
         samples = harness.parse_metrics(text)
-        names = harness.metric_names(text)
+        names = {n for n, _, _ in samples}
         for name, kind in SERIES.items():
             with self.subTest(series=name):
-                self.assertIn(name, names)
                 types = [ln.split()[3] for ln in text.splitlines() if ln.startswith('# TYPE %s ' % name)]
-                if types:
-                    self.assertEqual(types, [kind])
-        for suffix in ('_bucket', '_sum', '_count'):
-            self.assertIn('memproxy_request_duration_seconds' + suffix, names)
+                self.assertEqual(types, [kind], 'the TYPE line of %s' % name)
+                helps = [ln for ln in text.splitlines() if ln.startswith('# HELP %s ' % name)]
+                self.assertEqual(len(helps), 1, 'the HELP line of %s' % name)
+                if kind == 'histogram':
+                    for suffix in ('_bucket', '_sum', '_count'):
+                        self.assertIn(name + suffix, names)
+                elif name != 'memproxy_requests_total':   # written once a status is seen
+                    self.assertIn(name, names, 'no sample of %s' % name)
+        # Every sample belongs to a declared family and carries exactly the
+        # documented labels.
+        for n, lb, _ in samples:
+            base = n
+            for suffix in ('_bucket', '_sum', '_count'):
+                if n.endswith(suffix) and samples.types.get(n[:-len(suffix)]) == 'histogram':
+                    base = n[:-len(suffix)]
+            self.assertIn(base, samples.types, 'sample %s without a TYPE line' % n)
+            self.assertEqual(sorted(lb), sorted(harness.METRIC_LABELS.get(n, ())), 'labels of %s: %r' % (n, lb))
         build = [(lb, v) for n, lb, v in samples if n == 'memproxy_build_info']
         self.assertEqual(len(build), 1, build)
         self.assertEqual(build[0][0].get('version'), harness.VERSION)

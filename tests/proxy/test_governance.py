@@ -410,6 +410,30 @@ class PiiDropExtracted(mh.ScriptedProxyCase):
         self.assertEqual(mh.entity_map(mem), {'city': 'Oslo'}, 'a fact flagged pii was stored in drop mode')
 
 
+class PiiDropSummary(mh.ScriptedProxyCase):
+    """drop mode and the summary (docs/governance.md): a summary holding
+    personal data is redacted, not dropped (it folds many turns)."""
+
+    SECTIONS = {'governance': {'pii_mode': 'drop'}}
+    MEMORY = {'mode': 'summary', 'buffer_messages': 4, 'summarize_at': 4}
+
+    def test_drop_mode_redacts_the_summary(self):
+        user = canary('dropsum')
+        addr = address('dropsum')
+        self.llm.set_summary('Summary: the user lives in Oslo; news go to %s each week.' % addr)
+        for text in ('I live in Oslo.', 'I like tea.'):
+            s = send(self.proxy, user, text)
+            self.assertEqual(s.status, 200, s.resp)
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None, what='the summary')
+        self.assertEqual(mem['summary']['text'], 'Summary: the user lives in Oslo; news go to [redacted] each week.',
+                         'the summary was not redacted in drop mode')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'I like tea.'), ('assistant', REPLY)],
+                         'the folded turn is still in the buffer')
+        self.assertEqual(len(self.llm.requests('summarize')), 1)
+        mh.wait_idle(self.proxy)
+        assert_not_on_disk(self, self.proxy, addr, 'the address in the summary is in the storage files')
+
+
 # ---------------------------------------------------------------------------
 # F. Erasure and compaction
 # ---------------------------------------------------------------------------

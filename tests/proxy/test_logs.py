@@ -3,6 +3,8 @@ secret, a prompt or a raw user id."""
 
 import json
 import os
+import re
+import signal
 import sys
 import time
 
@@ -182,15 +184,36 @@ class Secrets(harness.ProxyTestCase):
         # Switch the running proxy to the text format and debug level by SIGHUP.
         p.sections['log'] = {'level': 'debug', 'format': 'text'}
         p.write_config()
-        import signal
+        before = p.metric('memproxy_config_reloads_total', result='ok')
+        start = p.log_count()
         p.signal(signal.SIGHUP)
-        time.sleep(0.5)
-        self.exercise(p)
-        time.sleep(0.2)
+        v = p.wait_metric('memproxy_config_reloads_total', lambda x: x > before, 5, result='ok')
+        self.assertEqual(v - before, 1, 'the SIGHUP reload to the text format was not applied')
+        statuses = self.exercise(p)
+        self.assertEqual(statuses[:4], [200, 200, 200, 500])
+        n = len(statuses)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(self.text_request_lines(p, start)) < n:
+            time.sleep(0.05)
+        lines = p.log_lines()[start:]
+        # Every line after the reload is text, and each request has its line.
+        self.assertEqual([ln for ln in lines if ln.startswith('{')], [], 'JSON lines after the switch to text')
+        self.assertIn('configuration reloaded', '\n'.join(lines))
+        req = self.text_request_lines(p, start)
+        self.assertEqual(len(req), n, 'text request lines: %r' % req)
+        for ln in req:
+            for f in ('request_id=', 'method=', 'status=', 'duration_ms=', 'user='):
+                self.assertIn(' ' + f, ln)
+        self.assertEqual(sum(1 for ln in req if ' status=500' in ln), 1, req)
         text = p.err.text()
         for c in CANARIES:
             self.assertNotIn(c, text, 'text log contains %r' % c)
         self.assertEqual(p.stop(), [])
+
+    @staticmethod
+    def text_request_lines(p, start):
+        return [ln for ln in p.log_lines()[start:]
+                if re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info request ', ln)]
 
 
 if __name__ == '__main__':

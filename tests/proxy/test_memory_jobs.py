@@ -370,18 +370,111 @@ class Concurrency(mh.MemCase):
 
     def test_memory_metrics_exposed(self):
         text = self.proxy.metrics_text()
-        names = harness.metric_names(text)
+        samples = harness.parse_metrics(text)
         for kind in ('record', 'summarize', 'extract'):
             for result in ('ok', 'retry', 'failed', 'invalid', 'dropped'):
                 self.assertRegex(text, r'(?m)^memproxy_memory_jobs_total\{kind="%s",result="%s"\} \d+' % (kind, result))
-        self.assertIn('memproxy_memory_queue_depth', names)
-        self.assertIn('memproxy_memory_injected_tokens_bucket', names)
-        self.assertIn('memproxy_memory_injected_tokens_count', names)
-        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'map' in n],
-                        'no storage map usage metric (issue 3, requirement 7): %s' % sorted(names))
-        self.assertTrue([n for n in names if n.startswith('memproxy_') and 'reader' in n],
-                        'no storage readers metric (issue 3, requirement 7): %s' % sorted(names))
+        # The exact series the README names (issue 3, requirement 7), each
+        # declared with its type and holding one sample of the right shape.
+        for name, kind in (('memproxy_memory_queue_depth', 'gauge'), ('memproxy_memory_injected_tokens', 'histogram'),
+                           ('memproxy_storage_map_bytes', 'gauge'), ('memproxy_storage_used_bytes', 'gauge'),
+                           ('memproxy_storage_readers', 'gauge')):
+            self.assertEqual(samples.types.get(name), kind, '# TYPE of %s' % name)
+        for suffix in ('_bucket', '_sum', '_count'):
+            self.assertTrue([n for n, _, _ in samples if n == 'memproxy_memory_injected_tokens' + suffix],
+                            'no memproxy_memory_injected_tokens%s sample' % suffix)
+        map_bytes = harness.metric_sum(samples, 'memproxy_storage_map_bytes')
+        used = harness.metric_sum(samples, 'memproxy_storage_used_bytes')
+        readers = harness.metric_sum(samples, 'memproxy_storage_readers')
+        self.assertGreater(map_bytes, 0, 'memproxy_storage_map_bytes')
+        self.assertGreater(used, 0, 'memproxy_storage_used_bytes')
+        self.assertLessEqual(used, map_bytes, 'more bytes in use than the map holds')
+        self.assertGreaterEqual(readers, 0)
+        self.assertEqual(readers, int(readers), 'memproxy_storage_readers is a count')
         self.assertFalse(re.search(r'user="', text), 'a user id in metric labels')
+
+
+class JobLimits(mh.MemCase):
+    """How many jobs run at once, how often a failing one is retried, and
+    when it is given up (README, "Jobs")."""
+
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'entity'}}
+
+    def test_at_most_eight_users_jobs_at_once(self):
+        p = self.start_proxy(memory={'mode': 'entity'}, workers=1)
+        users = [mh.uid('par%d' % i) for i in range(10)]
+        by_auth = {mh.auth_of(u): u for u in users}
+        n0 = mh.last_n(self.fake)
+
+        def started():
+            return [r for r in mh.job_requests(self.fake, 'extract', after=n0)
+                    if mh.req_header(r, 'Authorization') in by_auth]
+        mh.set_jobmode(self.fake, extract='slow')   # each answer after 2 s
+        for i, u in enumerate(users):
+            self.assertOK(send(p, u, 'My name is Par%s.' % 'abcdefghij'[i]))
+        mh.wait_for(lambda: len(started()) >= 8, 1.5, 'eight jobs started')
+        time.sleep(0.5)
+        first = started()
+        self.assertEqual(len(first), 8, 'jobs running at once: %d (at most 8 users)' % len(first))
+        self.assertEqual(len({mh.req_header(r, 'Authorization') for r in first}), 8)
+        mh.wait_for(lambda: len(started()) == 10, 8, 'the two waiting jobs')
+        rest = started()[8:]
+        end_first = min(r['t_ms'] for r in first) / 1000.0 + 2.0   # the first answer
+        for r in rest:
+            self.assertGreaterEqual(r['t_ms'] / 1000.0, end_first - 0.05,
+                                    'a ninth job started before any of the first eight was answered')
+        for i, u in enumerate(users):
+            mh.wait_memory(p, u, lambda m: mh.entity_map(m) == {'name': 'Par' + 'abcdefghij'[i]},
+                           what='the fact of user %d' % i)
+
+    def test_backoff_doubles_and_gives_up_after_six_attempts(self):
+        # README: retries with exponential backoff (1 s, 2 s, ... up to 6
+        # attempts). Attempts 1 to 4 in real time (1 s, 2 s, 4 s apart, by
+        # the fake's clock); attempts 5 and 6 would wait 8 s and 16 s: a
+        # restart with the memory clock an hour further runs each at once
+        # (jobs are stored with their attempts and resume at once with an
+        # api_key).
+        data = self.storage_dir()
+        marker = 'Retrya' + mh.uid('')[1:].replace('-', '')
+
+        def start(hours):
+            env = {'MEMPROXY_TEST_CLOCK_OFFSET_MS': str(hours * 3600 * 1000)} if hours else None
+            return self.start_proxy(storage={'path': data}, memory={'mode': 'entity'},
+                                    upstream={'api_key': 'sk-retry-key'}, workers=1, env=env)
+
+        def attempts():
+            return [r for r in mh.job_requests(self.fake, 'extract') if marker in transcript(r)]
+
+        def counted(p, result, n):
+            v = p.wait_metric('memproxy_memory_jobs_total', lambda x: x >= n, mh.WAIT, kind='extract', result=result)
+            self.assertEqual(v, n, 'extract jobs counted %s' % result)
+
+        mh.set_jobmode(self.fake, extract='status500')
+        p = start(0)
+        self.assertOK(send(p, mh.uid('retry'), 'My name is %s.' % marker))
+        counted(p, 'retry', 4)
+        t = [r['t_ms'] / 1000.0 for r in attempts()]
+        self.assertEqual(len(t), 4, t)
+        gaps = [b - a for a, b in zip(t, t[1:])]
+        for gap, want in zip(gaps, (1.0, 2.0, 4.0)):
+            self.assertGreaterEqual(gap, want - 0.05, 'attempts %.2f s apart, want %.0f s: %r' % (gap, want, gaps))
+            self.assertLess(gap, want + 1.2, 'attempts %.2f s apart, want %.0f s: %r' % (gap, want, gaps))
+        self.stop_checked(p)
+        p = start(1)
+        counted(p, 'retry', 1)
+        self.assertEqual(len(attempts()), 5)
+        self.stop_checked(p)
+        p = start(2)
+        counted(p, 'failed', 1)
+        self.assertEqual(len(attempts()), 6)
+        self.assertEqual(p.metric('memproxy_memory_jobs_total', kind='extract', result='retry'), 0,
+                         'the sixth failure was retried')
+        mh.wait_idle(p)
+        self.stop_checked(p)
+        p = start(3)
+        time.sleep(1.5)
+        self.assertEqual(len(attempts()), 6, 'a seventh attempt')
+        self.assertEqual(p.metric('memproxy_memory_queue_depth'), 0, 'the job given up is still pending')
 
 
 if __name__ == '__main__':

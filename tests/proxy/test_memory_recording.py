@@ -179,6 +179,32 @@ class Recording(mh.MemCase):
         self.assertFalse(s.status == 200 and s.resp.complete, s.resp)
         self.assertNothingRecorded(user)
 
+    def test_accept_encoding_dropped_only_when_recorded(self):
+        # README: a request that will be recorded goes upstream without its
+        # Accept-Encoding (the reply must come readable); the one header
+        # memproxy changes on that route. Any other request keeps it.
+        ae = ('Accept-Encoding', 'gzip, br')
+        user = mh.uid('ae')
+        recorded = send(self.proxy, user, 'compress me not', extra_headers=[ae, ('X-Other', 'kept')])
+        self.assertOK(recorded)
+        up = mh.upstream_of(self.fake, recorded)
+        self.assertIsNone(mh.req_header(up, 'Accept-Encoding'), 'Accept-Encoding reached the upstream of a '
+                          'recorded request: %r' % up['headers'])
+        self.assertEqual(mh.req_header(up, 'X-Other'), 'kept')
+        self.assertEqual(mh.req_header(up, 'Authorization'), mh.auth_of(user))
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the recorded turn')
+        for label, sent in (('X-Memory: read', send(self.proxy, user, 'read only', x_memory='read',
+                                                     extra_headers=[ae])),
+                            ('X-Memory: off', send(self.proxy, user, 'off', x_memory='off', extra_headers=[ae])),
+                            ('no user id', send(self.proxy, None, 'anonymous', extra_headers=[ae]))):
+            with self.subTest(case=label):
+                self.assertOK(sent)
+                self.assertEqual(mh.req_header(mh.upstream_of(self.fake, sent), 'Accept-Encoding'), 'gzip, br')
+        r = self.proxy.request('GET', '/v1/models', [ae, ('X-User-Id', user)])
+        self.assertEqual(r.status, 200, r)
+        _, headers, _ = self.fake.last_parsed()
+        self.assertEqual(harness.headers_get(headers, 'accept-encoding'), ['gzip, br'])
+
     def test_non_chat_routes_not_recorded(self):
         user = mh.uid('emb')
         h = [('Content-Type', 'application/json'), ('X-User-Id', user)]

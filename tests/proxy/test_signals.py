@@ -155,6 +155,33 @@ class Signals(harness.ProxyTestCase):
         conns[0].close()
         self.assertEqual(p.stop(), [])
 
+    def test_second_sigterm_stops_at_once(self):
+        # README: a second SIGTERM stops at once, whatever drain_timeout_ms
+        # and the streams in flight: they are cut, never given a fake end.
+        p = self.start_proxy(workers=1, server={'drain_timeout_ms': 30000})
+        conns, resps = self.open_streams(p, 1, 'events=5,stall_after=1')
+        self.addCleanup(conns[0].close)
+        nlines = p.log_count()
+        p.signal(signal.SIGTERM)
+        self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'draining', 5, start=nlines),
+                             'no "draining" line after the first SIGTERM')
+        time.sleep(0.3)
+        self.assertIsNone(p.proc.poll(), 'memproxy exited on the first SIGTERM with a stream in flight')
+        t0 = time.monotonic()
+        p.signal(signal.SIGTERM)
+        rc = p.wait_exit(10)
+        took = time.monotonic() - t0
+        self.assertIsNotNone(rc, 'memproxy still running 10 s after the second SIGTERM')
+        self.assertEqual(rc, 0, 'exit code after the second SIGTERM')
+        self.assertLess(took, 2.0, 'the second SIGTERM took %.2f s to stop memproxy (drain_timeout_ms=30000)' % took)
+        self.assertIsNotNone(p.wait_log(lambda o: o.get('level') == 'warn' and 'second' in o.get('msg', ''), 2,
+                                        start=nlines), 'no warning for the second stop signal')
+        r = conns[0].read_more(timeout=5)
+        self.assertTrue(r.closed, 'the stalled stream is still open after the exit')
+        self.assertFalse(r.complete, r)
+        self.assertNotIn(b'[DONE]', bytes(r.body))
+        self.assertEqual(p.stop(), [])
+
     # -- SIGHUP ------------------------------------------------------------
 
     def hup_and_wait(self, p, result):
@@ -204,6 +231,51 @@ class Signals(harness.ProxyTestCase):
             self.hup_and_wait(p, 'ok')
             r = c.request('GET', '/v1/models')
             self.assertEqual(r.status, 200, r)
+
+    def test_sighup_restart_only_keys_kept_with_warning(self):
+        # README: listen addresses, worker count and storage need a restart:
+        # a reload keeps the running values and warns; the rest of the file
+        # applies.
+        p = self.start_proxy(workers=1, server={'max_body_bytes': 100000})
+        port, admin_port = p.port, p.admin_port
+        other_port, other_admin = harness.free_port(), harness.free_port()
+        other_store = os.path.join(p.dir, 'other-data')
+        nlines = p.log_count()
+        p.sections['server'].update({'listen': '127.0.0.1:%d' % other_port,
+                                     'admin_listen': '127.0.0.1:%d' % other_admin,
+                                     'workers': 3, 'max_body_bytes': 1000})
+        p.sections['storage']['path'] = other_store
+        p.write_config()
+        self.hup_and_wait(p, 'ok')
+        warn = p.wait_log(lambda o: o.get('level') == 'warn' and 'restart' in o.get('msg', ''), 3, start=nlines)
+        self.assertIsNotNone(warn, 'no warning that the change needs a restart; log:\n'
+                             + '\n'.join(p.log_lines()[nlines:]))
+        # The rest applied ...
+        self.assertOpenAIError(p.request('POST', CHAT, sh(''), self.body_of_size(2000)), 413, 'body_too_large')
+        # ... the listeners and the store did not move.
+        self.assertEqual(p.request('POST', CHAT, sh(''), self.body_of_size(500)).status, 200)
+        self.assertEqual(harness.request(admin_port, 'GET', '/readyz').status, 200)
+        for q in (other_port, other_admin):
+            with self.assertRaises(ConnectionRefusedError, msg='memproxy listens on %d after a reload' % q):
+                socket.create_connection(('127.0.0.1', q), timeout=2).close()
+        self.assertFalse(os.path.exists(other_store), 'the reload opened the new storage path')
+        self.assertEqual((p.port, p.admin_port), (port, admin_port))
+
+    def test_sighup_rereads_environment(self):
+        # README: SIGHUP re-reads the file and the environment; the
+        # environment still wins over the (new) file.
+        p = self.start_proxy(workers=1, server={'max_body_bytes': 100000}, memory={'mode': 'off'},
+                             env={'MEMPROXY_SERVER_MAX_BODY_BYTES': '1500'})
+        self.assertOpenAIError(p.request('POST', CHAT, sh(''), self.body_of_size(2000)), 413, 'body_too_large')
+        p.sections['server']['max_body_bytes'] = 50000
+        p.sections['memory']['mode'] = 'buffer'
+        p.write_config()
+        self.hup_and_wait(p, 'ok')
+        r = p.request('POST', CHAT, sh('') + [('X-User-Id', 'env-reread-user')], self.body_of_size(1000))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-memory-mode'), 'buffer', 'the new file was not applied')
+        r = p.request('POST', CHAT, sh(''), self.body_of_size(2000))
+        self.assertOpenAIError(r, 413, 'body_too_large')
 
     def test_sighup_invalid_keeps_old_config(self):
         p = self.start_proxy(workers=2, server={'max_body_bytes': 100000})
