@@ -525,11 +525,17 @@ void mp_conn_finish(struct mp_conn *c, enum mp_conn_end end)
     c->want_drain = false;
     mp_buf_release(c->loop, &c->req_buf);
     mp_buf_release(c->loop, &c->chunk_body);
-    if (end == MP_CONN_CUT) {
+    if (end == MP_CONN_RESET || (end == MP_CONN_CUT && evbuffer_get_length(c->out) == 0)) {
+        if (end == MP_CONN_RESET) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* close sends RST */
+        }
         conn_free(c);
         return;
     }
-    if (end == MP_CONN_CLOSE || mp_conn_wants_close(c)) {
+    /* CUT with output pending: what was relayed still goes out, then the
+     * close (the client sees the framing unfinished) */
+    if (end != MP_CONN_KEEP || mp_conn_wants_close(c)) {
         set_state(c, ST_CLOSING);
         arm_timer(c, c->lim.send_timeout_ms);
     } else {

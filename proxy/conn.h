@@ -32,7 +32,8 @@ struct mp_conn_handler {
      * returning (the connection is still reading). */
     void (*on_request)(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len);
-    /* Output fell below the low watermark while req was attached. */
+    /* The output was written whole (after mp_conn_want_drain()) while req
+     * was attached. */
     void (*on_drain)(struct mp_conn *c, void *req);
 };
 
@@ -59,11 +60,14 @@ struct mp_conn_kind {
 enum mp_conn_end {
     MP_CONN_KEEP,  /* response complete; keep the connection if the client allows */
     MP_CONN_CLOSE, /* response complete; close after sending it */
-    MP_CONN_CUT    /* response broken: drop pending output and close now */
+    MP_CONN_CUT,   /* response broken: what was appended still goes out, then the
+                      connection closes, so the client sees the framing (chunks,
+                      Content-Length) unfinished */
+    MP_CONN_RESET  /* response broken and a close would look like its end (a
+                      close-delimited body): drop pending output, reset now */
 };
 
 #define MP_CONN_HIGH_WATER (256 * 1024) /* handler should pause its producer above */
-#define MP_CONN_LOW_WATER  (64 * 1024)  /* on_drain fires when output falls below */
 
 /* Takes ownership of the connected socket fd (non-blocking is set here).
  * With reject set, the connection answers 503 overloaded and closes.
@@ -86,7 +90,7 @@ struct evbuffer *mp_conn_output(struct mp_conn *c);
 size_t mp_conn_pending(const struct mp_conn *c);
 /* Writes the output at the end of this loop pass (coalescing appends). */
 void mp_conn_flush(struct mp_conn *c);
-/* Asks for handler->on_drain() once output falls below MP_CONN_LOW_WATER. */
+/* Asks for handler->on_drain() once the output has been written whole. */
 void mp_conn_want_drain(struct mp_conn *c);
 
 /* True when the response must end with the connection closed: the client
@@ -100,7 +104,8 @@ bool mp_conn_is_data_plane(const struct mp_conn *c);
 const struct mp_http_request_head *mp_conn_head(const struct mp_conn *c);
 
 /* Ends the current request (detaches the handler's request). With
- * MP_CONN_CUT the connection is closed and freed before this returns. */
+ * MP_CONN_RESET, or MP_CONN_CUT and no output pending, the connection is
+ * closed and freed before this returns. */
 void mp_conn_finish(struct mp_conn *c, enum mp_conn_end end);
 
 /* Appends a complete response with a body (Content-Length framing) and

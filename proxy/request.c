@@ -145,8 +145,8 @@ static void request_end(struct mp_request *r, enum mp_conn_end end, const char *
     fill_access(r, &a);
     a.error = error;
     mp_access_record(r->loop, &a);
-    if (end != MP_CONN_CUT && r->close_delimited)
-        end = MP_CONN_CLOSE;
+    if (r->close_delimited) /* a close is its end: a cut must be a reset */
+        end = end == MP_CONN_CUT ? MP_CONN_RESET : MP_CONN_CLOSE;
     mp_conn_finish(r->conn, end);
     request_free(r);
 }

@@ -27,6 +27,10 @@ SERIES = {
     'memproxy_retention_purged_total': 'counter',
     'memproxy_retention_sweeps_total': 'counter',
     'memproxy_storage_compactions_total': 'counter',
+    'memproxy_memory_queue_bytes': 'gauge',
+    'memproxy_memory_queue_full_total': 'counter',
+    'memproxy_memory_parked_total': 'counter',
+    'memproxy_storage_writable': 'gauge',
 }
 
 
@@ -112,6 +116,8 @@ class Admin(harness.ProxyTestCase):
         self.assertEqual(build[0][0].get('version'), harness.VERSION)
         self.assertEqual(build[0][1], 1.0)
         self.assertEqual(metric_sum(samples, 'memproxy_memory_queue_depth'), 0.0)
+        self.assertEqual(metric_sum(samples, 'memproxy_memory_queue_bytes'), 0.0)
+        self.assertEqual(metric_sum(samples, 'memproxy_storage_writable'), 1.0)
 
     def test_histogram_consistent(self):
         for _ in range(3):

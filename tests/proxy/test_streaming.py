@@ -250,10 +250,6 @@ class Streaming(StreamCase):
         # 150 raw bytes of chunks of 100: '64\r\n' + 100 + '\r\n' + '64\r\n' + 40.
         self.assertCutAfter('body_bytes=2000,chunked,reset_after=150,end_delay_ms=200', 140, chunked=True)
 
-    @harness.expected_failure(
-        'proxy/conn.c mp_conn_finish(MP_CONN_CUT) frees the connection with its pending output, so the '
-        'head and body bytes that arrived in the same loop pass as the reset never reach the client '
-        '(it sees a close before any head, 4 times in 5)')
     def test_upstream_reset_non_stream_bytes_before_reset_relayed(self):
         # The head, 100 body bytes and the reset arrive together: memproxy has
         # the head and the bytes when it learns of the reset. Ten tries, so a
@@ -261,6 +257,23 @@ class Streaming(StreamCase):
         for i in range(10):
             with self.subTest(attempt=i):
                 self.assertCutAfter('body_bytes=2000,reset_after=100', 100, chunked=False)
+
+    def test_upstream_reset_close_delimited_body_is_a_reset(self):
+        # An HTTP/1.0 client gets a chunked upstream answer close-delimited:
+        # a plain close would look like the end of the body, so a cut is a
+        # reset, never a FIN.
+        with harness.HTTPConn(self.proxy.port) as c:
+            body = chat_body()
+            c.send(b'POST ' + CHAT.encode() + b' HTTP/1.0\r\nContent-Type: application/json\r\n'
+                   b'X-Fake-Behavior: body_bytes=2000,chunked,reset_after=150,end_delay_ms=200\r\n'
+                   b'Content-Length: %d\r\n\r\n' % len(body) + body)
+            r = c.read_head('POST', timeout=10)
+            self.assertEqual(r.status, 200, r)
+            self.assertIsNone(r.header('content-length'))
+            c.read_more(timeout=10)
+            self.assertTrue(r.closed, r)
+            self.assertTrue(r.reset, 'a cut close-delimited body ended with a plain close: %r' % r)
+            self.assertFalse(r.complete, r)
 
     def test_sse_event_under_1mib_relayed(self):
         # README: one SSE event is capped at 1 MiB; one just under the cap
