@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds the test/bench tools)
 set -eu
 pkgs="ca-certificates gcc pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
-liblmdb-dev libjansson-dev libssl-dev"
+liblmdb-dev libjansson-dev libssl-dev libstemmer-dev"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs check python3 clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl"
 fi

@@ -1,0 +1,45 @@
+/* libFuzzer target for core/terms.c: any bytes give terms that are short,
+ * valid UTF-8, never stop words, with positions that only grow. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "status.h"
+#include "terms.h"
+#include "utf8.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
+
+struct seen {
+    int64_t last_pos;
+};
+
+static int check_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct seen *s = arg;
+    CHECK(len > 0 && len <= MP_TERMS_MAX);
+    CHECK((int64_t)pos > s->last_pos);
+    s->last_pos = pos;
+    CHECK(!mp_terms_is_stop(term, len));
+    for (size_t i = 0; i < len;) {
+        size_t k = mp_utf8_decode((const unsigned char *)term + i, len - i, NULL);
+        CHECK(k > 0);
+        i += k;
+    }
+    return MP_OK;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct mp_terms *t;
+    struct seen s = {-1};
+    if (t == NULL && mp_terms_new(&t) != MP_OK)
+        abort();
+    CHECK(mp_terms_each(t, (const char *)data, size, check_term, &s) == MP_OK);
+    return 0;
+}
