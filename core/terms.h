@@ -14,8 +14,9 @@
  *   3. stop words (mp_terms_is_stop: the Snowball English list, on the
  *      folded word) are dropped; they still count as positions.
  *   4. stemming: Snowball's English stemmer (libstemmer), which also strips
- *      the possessive 's; a stem that is a stop word is dropped too. Words with a digit are not stemmed: numbers, years
- *      and dates stay whole ("2023", "8th", "3.5").
+ *      the possessive 's; a stem that is a stop word is dropped too. Words
+ *      with a digit are not stemmed: numbers, years and dates stay whole
+ *      ("2023", "8th", "3.5").
  * A term is at most MP_TERMS_MAX bytes (a longer word is cut at a UTF-8
  * boundary). Positions count every word, stop words included, from 0, so
  * that neighbours in the text stay neighbours in positions. */
