@@ -126,6 +126,21 @@ void mp_store_backend_plain_done(struct mp_store_plain *v)
     v->owned = NULL;
 }
 
+int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size)
+{
+    void *p;
+    if (n < *cap)
+        return MP_OK;
+    size_t want = *cap > 0 ? *cap * 2 : 16;
+    memcpy(&p, items, sizeof(p)); /* items is a T **: read it as bytes, not as a void ** */
+    p = realloc(p, want * size);
+    if (p == NULL)
+        return MP_ENOMEM;
+    memcpy(items, &p, sizeof(p));
+    *cap = want;
+    return MP_OK;
+}
+
 /* ---- meta: format, key id and secret, checked at open ---- */
 
 static int meta_get(struct mp_store_txn *txn, const char *name, const unsigned char **v, size_t *n)

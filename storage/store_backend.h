@@ -205,6 +205,11 @@ int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, c
                           size_t klen, const void *plain, size_t n, const unsigned char **out,
                           size_t *outn, unsigned char **owned);
 
+/* Room for one more item of size bytes in the array *items, which holds n
+ * of its *cap: when full, doubled (from 16). MP_OK or MP_ENOMEM (the array
+ * untouched). Both sides collect records with it during a scan. */
+int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size);
+
 /* Seals plain (as mp_store_backend_seal()) and puts it under key. */
 int mp_store_backend_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
                          size_t klen, const void *plain, size_t n);

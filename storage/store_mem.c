@@ -91,23 +91,9 @@ static void free_rec(struct mem_rec *r)
 /* Room for one more record in tb and one more entry in the log. */
 static int reserve(struct mem_store *m, struct mem_table *tb)
 {
-    if (tb->n == tb->cap) {
-        size_t cap = tb->cap > 0 ? tb->cap * 2 : 16;
-        struct mem_rec *grown = realloc(tb->recs, cap * sizeof(*grown));
-        if (grown == NULL)
-            return MP_ENOMEM;
-        tb->recs = grown;
-        tb->cap = cap;
-    }
-    if (m->nundo == m->undo_cap) {
-        size_t cap = m->undo_cap > 0 ? m->undo_cap * 2 : 16;
-        struct mem_undo *grown = realloc(m->undo, cap * sizeof(*grown));
-        if (grown == NULL)
-            return MP_ENOMEM;
-        m->undo = grown;
-        m->undo_cap = cap;
-    }
-    return MP_OK;
+    int rc = mp_store_backend_grow(&tb->recs, &tb->cap, tb->n, sizeof(*tb->recs));
+    return rc == MP_OK ? mp_store_backend_grow(&m->undo, &m->undo_cap, m->nundo, sizeof(*m->undo))
+                       : rc;
 }
 
 static void insert_at(struct mem_table *tb, size_t i, struct mem_rec rec)

@@ -118,6 +118,17 @@ static int load_user(struct wctx *w, const char *user, size_t len)
     return MP_OK;
 }
 
+/* load_user() of op's user, for an op that needs them stored: *absent
+ * (the op's result MP_NOTFOUND) when nothing is. */
+static int load_stored(struct wctx *w, const struct mp_op *op, struct out *out, bool *absent)
+{
+    int rc = load_user(w, op->user, op->user_len);
+    *absent = rc == MP_OK && !w->exists;
+    if (*absent)
+        out->result = MP_NOTFOUND;
+    return rc;
+}
+
 static void touch(struct wctx *w, int64_t now_ms)
 {
     w->exists = true;
@@ -401,13 +412,10 @@ static int delete_entity(struct wctx *w, const struct mp_op *op, struct out *out
 static int summarize(struct wctx *w, const struct mp_op *op, struct out *out)
 {
     struct mp_history_item ev;
-    int rc = load_user(w, op->user, op->user_len);
-    if (rc != MP_OK)
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
         return rc;
-    if (!w->exists) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
     rc = mp_lifecycle_summarize(w->um, op);
     if (rc != MP_OK)
         return rc;
@@ -469,14 +477,8 @@ static int on_user_job(void *arg, const unsigned char *key, size_t klen, const u
     int rc = mp_store_read_job(uj->s, key, klen, val, vlen, &job);
     if (rc != MP_OK || job.user_len != uj->len || memcmp(job.user, uj->user, uj->len) != 0)
         return rc;
-    if (uj->n == uj->cap) {
-        size_t cap = uj->cap > 0 ? uj->cap * 2 : 16;
-        uint64_t *grown = realloc(uj->ids, cap * sizeof(*grown));
-        if (grown == NULL)
-            return MP_ENOMEM;
-        uj->ids = grown;
-        uj->cap = cap;
-    }
+    if (mp_store_backend_grow(&uj->ids, &uj->cap, uj->n, sizeof(*uj->ids)) != MP_OK)
+        return MP_ENOMEM;
     uj->ids[uj->n++] = job.id;
     return MP_OK;
 }
@@ -559,14 +561,8 @@ static int on_idem(void *arg, const unsigned char *key, size_t klen, const unsig
     mp_store_backend_plain_done(&pv);
     if (!expired)
         return rc;
-    if (is->n == is->cap) {
-        size_t cap = is->cap > 0 ? is->cap * 2 : 16;
-        void *grown = realloc(is->old, cap * sizeof(*is->old));
-        if (grown == NULL)
-            return MP_ENOMEM;
-        is->old = grown;
-        is->cap = cap;
-    }
+    if (mp_store_backend_grow(&is->old, &is->cap, is->n, sizeof(*is->old)) != MP_OK)
+        return MP_ENOMEM;
     memcpy(is->old[is->n++], key + is->plen, MP_IDEM_KEY_LEN);
     return MP_OK;
 }
@@ -592,13 +588,10 @@ static int sweep_idem(struct wctx *w, const struct mp_op *op, struct mp_sweep_co
 static int sweep_user(struct wctx *w, const struct mp_op *op, struct out *out)
 {
     size_t hist_left = 0, idem_left = 0;
-    int rc = load_user(w, op->user, op->user_len);
-    if (rc != MP_OK)
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
         return rc;
-    if (!w->exists) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
     rc = sweep_history(w, op, &out->swept, &hist_left);
     if (rc == MP_OK)
         rc = sweep_idem(w, op, &out->swept, &idem_left);

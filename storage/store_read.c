@@ -129,14 +129,8 @@ static int on_job(void *arg, const unsigned char *key, size_t klen, const unsign
                   size_t vlen)
 {
     struct job_scan *js = arg;
-    if (js->n == js->cap) {
-        size_t cap = js->cap > 0 ? js->cap * 2 : 16;
-        struct mp_job *grown = realloc(js->jobs, cap * sizeof(*grown));
-        if (grown == NULL)
-            return MP_ENOMEM;
-        js->jobs = grown;
-        js->cap = cap;
-    }
+    if (mp_store_backend_grow(&js->jobs, &js->cap, js->n, sizeof(*js->jobs)) != MP_OK)
+        return MP_ENOMEM;
     memset(&js->jobs[js->n], 0, sizeof(js->jobs[0]));
     int rc = mp_store_read_job(js->store, key, klen, val, vlen, &js->jobs[js->n]);
     if (rc == MP_OK)
