@@ -1,6 +1,6 @@
-/* The mp_store_* interface: the input checks, then the op layer
- * (store_ops.c writes, store_read.c reads) or, for what only a backend can
- * do (stats, compaction, closing), its table. */
+/* The store's input checks, and the calls on the whole store: the backend's
+ * table for what only it can do (stats, compaction, closing). The ops are
+ * store_ops.c's (mp_store_apply) and store_read.c's (the reads). */
 #include "store.h"
 
 #include <stdlib.h>
@@ -8,12 +8,10 @@
 
 #include "status.h"
 #include "store_backend.h"
-#include "store_ops.h"
-#include "store_read.h"
 
 /* ---- input checks ---- */
 
-static int check_user(const char *user, size_t user_len)
+int mp_store_check_user(const char *user, size_t user_len)
 {
     if (user == NULL || user_len < 1 || user_len > MP_USER_KEY_MAX)
         return MP_EINVAL;
@@ -73,7 +71,7 @@ static bool job_ok(const struct mp_job *j)
            j->user_len <= MP_USER_KEY_MAX;
 }
 
-static int check_op(const struct mp_op *op)
+int mp_store_check_op(const struct mp_op *op)
 {
     bool ok;
     switch (op->kind) {
@@ -108,7 +106,7 @@ static int check_op(const struct mp_op *op)
     default:
         return MP_EINVAL;
     }
-    return ok ? check_user(op->user, op->user_len) : MP_EINVAL;
+    return ok ? mp_store_check_user(op->user, op->user_len) : MP_EINVAL;
 }
 
 /* ---- the interface ---- */
@@ -122,52 +120,6 @@ int mp_store_ping(struct mp_store *store)
     return MP_OK;
 }
 
-int mp_store_get(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out)
-{
-    if (check_user(user, user_len) != MP_OK)
-        return MP_EINVAL;
-    return mp_store_read_user(store, user, user_len, out);
-}
-
-int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
-{
-    if (nops == 0)
-        return MP_OK;
-    if (ops == NULL)
-        return MP_EINVAL;
-    for (size_t i = 0; i < nops; i++) {
-        if (check_op(&ops[i]) != MP_OK || !mp_store_ops_job_ok(ops, i)) {
-            ops[i].result = MP_EINVAL;
-            return MP_EINVAL;
-        }
-    }
-    return mp_store_ops_apply(store, ops, nops);
-}
-
-int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
-{
-    return mp_store_read_jobs(store, out, n);
-}
-
-int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
-                     struct mp_history **out)
-{
-    if (check_user(user, user_len) != MP_OK)
-        return MP_EINVAL;
-    return mp_store_read_history(store, user, user_len, out);
-}
-
-const unsigned char mp_store_all_tenants[1];
-
-int mp_store_users(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
-                   size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
-                   unsigned char *next, size_t *next_len)
-{
-    if (limit == 0 || after_len > MP_STORE_CURSOR_MAX || (after_len > 0 && after == NULL))
-        return MP_EINVAL;
-    return mp_store_read_users(store, tenant, after, after_len, limit, out, n, next, next_len);
-}
-
 int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
 {
     memcpy(out, store->secret, MP_SEAL_KEY_LEN);
@@ -177,16 +129,6 @@ int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
 int mp_store_compact(struct mp_store *store, char *err, size_t errcap)
 {
     return store->be->compact(store, err, errcap);
-}
-
-void mp_history_free(struct mp_history *h)
-{
-    if (h == NULL)
-        return;
-    for (size_t i = 0; i < h->nitems; i++)
-        free(h->items[i].entity.value);
-    free(h->items);
-    free(h);
 }
 
 int mp_store_stats(struct mp_store *store, struct mp_store_stats *out)

@@ -267,6 +267,13 @@ struct mp_store_stats {
     uint32_t readers_max;  /* reader slots available */
 };
 
+/* MP_OK when the user key follows the rules at the top, else MP_EINVAL. */
+int mp_store_check_user(const char *user, size_t user_len);
+
+/* MP_OK when op follows the rules of struct mp_op (its user included),
+ * else MP_EINVAL. mp_store_apply() checks every op with it. */
+int mp_store_check_op(const struct mp_op *op);
+
 /* [governance] history_per_fact: applies from then on keep at most cap
  * history entries per fact (and for the summary), dropping the oldest as
  * new ones are written (UPSERT_ENTITY, SET_SUMMARY); 0: no cap (the

@@ -1,5 +1,7 @@
-/* Every store op once, as a sequence of backend primitives in one write
- * transaction (the records are described in store_backend.h). The rules
+/* Every store op once (store.h: mp_store_apply), as a sequence of backend
+ * primitives in one write transaction, run again from the start while the
+ * backend's end answers MP_AGAIN (the records are described in
+ * store_backend.h). The rules
  * (precedence, erasure, retention) are lifecycle.c's; this file decides
  * which records an op reads and writes, and in which order.
  *
@@ -9,7 +11,7 @@
  * apply; the backend then throws the transaction away. When the backend
  * cures the failure (LMDB grows a full map) the whole apply runs again from
  * the start, so nothing here may keep state across attempts but the ops. */
-#include "store_ops.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -683,14 +685,26 @@ static void write_back(struct mp_op *ops, const struct out *outs, size_t nops)
     }
 }
 
-bool mp_store_ops_job_ok(const struct mp_op *ops, size_t i)
+/* The one input check that needs the whole list: an ADD_JOB that inherits
+ * its seqs needs a RECORD_TURN of its user before it. */
+static bool job_ok(const struct mp_op *ops, size_t i)
 {
     return !inherits_seqs(&ops[i]) || turn_of_job(ops, i) >= 0;
 }
 
-int mp_store_ops_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
+int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
 {
     int status;
+    if (nops == 0)
+        return MP_OK;
+    if (ops == NULL)
+        return MP_EINVAL;
+    for (size_t i = 0; i < nops; i++) {
+        if (mp_store_check_op(&ops[i]) != MP_OK || !job_ok(ops, i)) {
+            ops[i].result = MP_EINVAL;
+            return MP_EINVAL;
+        }
+    }
     struct out *outs = calloc(nops, sizeof(*outs));
     if (outs == NULL)
         return MP_ENOMEM;

@@ -1,6 +1,7 @@
-/* The store's reads over the backend primitives: each begins a read
- * transaction, copies out (opening sealed values, decoding records) and
- * ends it inside one call; nothing here writes. */
+/* The store's reads (store.h: mp_store_get, mp_store_history,
+ * mp_store_jobs, mp_store_users) over the backend primitives: each begins
+ * a read transaction, copies out (opening sealed values, decoding records)
+ * and ends it inside one call; nothing here writes. */
 #include "store_read.h"
 
 #include <stdlib.h>
@@ -94,6 +95,14 @@ int mp_store_read_history_until(struct mp_store_txn *txn, const unsigned char *p
     return rc;
 }
 
+void mp_history_free(struct mp_history *h)
+{
+    if (h == NULL)
+        return;
+    mp_store_read_history_clear(h);
+    free(h);
+}
+
 void mp_store_read_history_clear(struct mp_history *h)
 {
     for (size_t i = 0; i < h->nitems; i++)
@@ -105,11 +114,12 @@ void mp_store_read_history_clear(struct mp_history *h)
 
 /* ---- reads ---- */
 
-int mp_store_read_user(struct mp_store *store, const char *user, size_t user_len,
-                       struct mp_usermem **out)
+int mp_store_get(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out)
 {
     unsigned char phys[MP_STORE_PHYS_USER_MAX];
     struct mp_store_txn txn;
+    if (mp_store_check_user(user, user_len) != MP_OK)
+        return MP_EINVAL;
     size_t klen = mp_store_backend_phys_user(store, user, user_len, phys);
     int status = store->be->begin(store, false, &txn);
     if (status != MP_OK)
@@ -138,7 +148,7 @@ static int on_job(void *arg, const unsigned char *key, size_t klen, const unsign
     return rc;
 }
 
-int mp_store_read_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
+int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
 {
     struct job_scan js = {store, NULL, 0, 0};
     struct mp_store_txn txn;
@@ -158,14 +168,16 @@ int mp_store_read_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
     return status;
 }
 
-int mp_store_read_history(struct mp_store *store, const char *user, size_t user_len,
-                          struct mp_history **out)
+int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
+                     struct mp_history **out)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t plen = mp_store_backend_user_prefix(store, prefix, user, user_len);
     const unsigned char *v;
     size_t vn;
     struct mp_store_txn txn;
+    if (mp_store_check_user(user, user_len) != MP_OK)
+        return MP_EINVAL;
+    size_t plen = mp_store_backend_user_prefix(store, prefix, user, user_len);
     struct mp_history *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return MP_ENOMEM;
@@ -271,12 +283,16 @@ static int list_users(struct mp_store_txn *txn, const unsigned char *tenant, str
     return txn->store->be->scan(txn, MP_TABLE_USERS, us->after, us->after_len, plen, on_user, us);
 }
 
-int mp_store_read_users(struct mp_store *store, const unsigned char *tenant,
-                        const unsigned char *after, size_t after_len, size_t limit,
-                        struct mp_user_info **out, size_t *n, unsigned char *next, size_t *next_len)
+const unsigned char mp_store_all_tenants[1];
+
+int mp_store_users(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
+                   size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
+                   unsigned char *next, size_t *next_len)
 {
     struct mp_store_txn txn;
     struct user_scan us = {&txn, after, after_len, limit, 0, NULL, false};
+    if (limit == 0 || after_len > MP_STORE_CURSOR_MAX || (after_len > 0 && after == NULL))
+        return MP_EINVAL;
     us.list = calloc(limit, sizeof(*us.list));
     if (us.list == NULL)
         return MP_ENOMEM;

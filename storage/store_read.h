@@ -1,8 +1,7 @@
-/* The read side of the store ops, over the backend primitives: a user's
- * memory, a user's history, the jobs, the users listing. Each public read
- * begins, copies out and ends its transaction inside one call. The record
- * readers below are shared with store_ops.c, which reads inside its write
- * transaction. Input checks are store.c's. */
+/* The read side of the store ops (store_read.c implements store.h's
+ * reads: a user's memory, a user's history, the jobs, the users listing).
+ * The record readers below are shared with store_ops.c, which reads
+ * inside its write transaction. */
 #ifndef MP_STORAGE_STORE_READ_H
 #define MP_STORAGE_STORE_READ_H
 
@@ -12,18 +11,6 @@
 
 #include "store.h"
 #include "store_backend.h"
-
-/* mp_store_get(), mp_store_history(), mp_store_jobs() and mp_store_users()
- * once their inputs are checked: the same contracts. */
-int mp_store_read_user(struct mp_store *store, const char *user, size_t user_len,
-                       struct mp_usermem **out);
-int mp_store_read_history(struct mp_store *store, const char *user, size_t user_len,
-                          struct mp_history **out);
-int mp_store_read_jobs(struct mp_store *store, struct mp_job **out, size_t *n);
-int mp_store_read_users(struct mp_store *store, const unsigned char *tenant,
-                        const unsigned char *after, size_t after_len, size_t limit,
-                        struct mp_user_info **out, size_t *n, unsigned char *next,
-                        size_t *next_len);
 
 /* The history entries under prefix[0..plen) (one user's), oldest first,
  * appended to h, stopping before the first one whose time is at or after
