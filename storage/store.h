@@ -32,8 +32,8 @@
 #include <stdint.h>
 
 #include "seal.h"
-#include "usermem.h"
 #include "userkey.h"
+#include "usermem.h"
 
 #define MP_USER_KEY_MAX      400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
 #define MP_IDEM_KEY_LEN      32

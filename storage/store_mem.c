@@ -3,12 +3,15 @@
  * suites, which run every case on it and on LMDB: a second, independent
  * implementation of the primitives (and, next, the reference the
  * PostgreSQL backend's cases are compared against) keeps the op layer from
- * leaning on what only LMDB happens to do.
+ * leaning on what only LMDB happens to do. It is strict where LMDB is
+ * lenient: a write frees the value it replaces at once, so a value used
+ * past the contract's lifetime shows under the sanitizers.
  *
  * Built to be obviously correct, not fast: binary search and memmove.
  * One mutex, held from begin to end by every transaction, read or write,
- * so a snapshot is trivially consistent. A write transaction logs what
- * each put or del replaced; an abort plays the log back, newest first. */
+ * so a snapshot is trivially consistent. A write transaction logs a copy
+ * of what each put or del replaced; an abort plays the log back, newest
+ * first. */
 #include "store.h"
 
 #include <pthread.h>
@@ -109,9 +112,10 @@ static void remove_at(struct mem_table *tb, size_t i)
     tb->n--;
 }
 
-/* A put (val not NULL) or a del. What it replaces moves into the log (a
- * new key logs its key alone), so values handed out by get stay valid
- * until the end, more than the contract asks. */
+/* A put (val not NULL) or a del. The log gets a copy of what it replaces
+ * (a new key: the key alone), and the replaced bytes are freed at once:
+ * an op layer that used a value past the next write (the contract's
+ * limit) would read freed memory, which the sanitizer build reports. */
 static int write_rec(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                      const void *val, size_t vlen)
 {
@@ -128,22 +132,25 @@ static int write_rec(struct mp_store_txn *txn, enum mp_store_table t, const void
         rec.key = dup_bytes(key, klen);
         rec.val = dup_bytes(val, vlen);
     }
-    if (!found)
-        undo.key = dup_bytes(key, klen);
-    if ((val != NULL && (rec.key == NULL || rec.val == NULL)) || (!found && undo.key == NULL)) {
+    undo.key = dup_bytes(key, klen);
+    if (found) {
+        undo.vlen = tb->recs[i].vlen;
+        undo.val = dup_bytes(tb->recs[i].val, undo.vlen);
+    }
+    if ((val != NULL && (rec.key == NULL || rec.val == NULL)) || undo.key == NULL ||
+        (found && undo.val == NULL)) {
         free_rec(&rec);
-        free(undo.key);
+        free_rec(&undo);
         return MP_ENOMEM;
     }
-    if (found) {
-        undo = tb->recs[i];
-        if (val != NULL)
-            tb->recs[i] = rec;
-        else
-            remove_at(tb, i);
-    } else {
+    if (found)
+        free_rec(&tb->recs[i]);
+    if (found && val == NULL)
+        remove_at(tb, i);
+    else if (found)
+        tb->recs[i] = rec;
+    else
         insert_at(tb, i, rec);
-    }
     m->undo[m->nundo++] = (struct mem_undo){t, undo};
     return MP_OK;
 }
