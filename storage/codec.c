@@ -1,4 +1,4 @@
-/* Record encodings of the LMDB backend. Every variable field is preceded
+/* The store's record encodings. Every variable field is preceded
  * by its length; numbers in values are little-endian, written byte by byte
  * (no struct memcpy). */
 #include "codec.h"

@@ -1,5 +1,6 @@
-/* The LMDB backend's record encodings (the layout is described at the top of
- * store_lmdb.c): plain bytes in, plain bytes out, no LMDB and no crypto.
+/* The store's record encodings, the same for every backend (the layout is
+ * described at the top of store_backend.h): plain bytes in, plain bytes
+ * out, no backend and no crypto.
  * Encoders write into a caller's buffer sized by a counting call (p NULL);
  * decoders check every length, enum and order and refuse leftovers, so a
  * corrupt record is MP_EIO, never a crash or an over-allocation. */

@@ -1,9 +1,10 @@
-/* Governance rules shared by the backends: history entries, erasure of a
- * fact, retention. Plain edits of a struct mp_usermem; the backends persist
- * the entries these describe. */
+/* The rules of one user's memory: precedence of a new value, history
+ * entries, erasure of a fact, retention. Plain edits of a struct
+ * mp_usermem; store_ops.c persists what these describe. */
 #include "lifecycle.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +136,7 @@ static void remove_entity(struct mp_usermem *um, size_t i)
 int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
                             struct mp_history_item *ev, size_t *nev)
 {
-    long i = mp_store_um_find(um, op->u.key);
+    long i = mp_lifecycle_find(um, op->u.key);
     size_t n = 0;
     if (op->if_match && (i >= 0 ? um->entities[i].revision : 0) != op->if_revision)
         return MP_ECONFLICT;
@@ -242,4 +243,178 @@ size_t mp_lifecycle_hist_over_cap(const struct mp_history_item *items, size_t n,
         count--;
     }
     return k;
+}
+
+/* ---- edits of one user's memory ---- */
+
+static char *dup_text(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src)
+{
+    char *v = dup_text(src->value, src->value_len);
+    if (v == NULL)
+        return MP_ENOMEM;
+    *dst = *src;
+    dst->value = v;
+    return MP_OK;
+}
+
+long mp_lifecycle_find(const struct mp_usermem *um, const char *key)
+{
+    for (size_t i = 0; i < um->nentities; i++) {
+        if (strcmp(um->entities[i].key, key) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
+                        uint64_t *last_seq)
+{
+    size_t n = op->u.turn.nmessages;
+    struct mp_mem_message *msgs = realloc(um->messages, (um->nmessages + n) * sizeof(*msgs));
+    if (msgs == NULL)
+        return MP_ENOMEM;
+    um->messages = msgs;
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_mem_message *in = &op->u.turn.messages[i];
+        struct mp_mem_message *m = &msgs[um->nmessages + i];
+        *m = *in;
+        m->content = dup_text(in->content, in->content_len);
+        if (m->content == NULL) {
+            while (i-- > 0)
+                free(msgs[um->nmessages + i].content);
+            return MP_ENOMEM;
+        }
+        m->seq = um->next_seq + i;
+        m->recorded_at_ms = op->now_ms;
+    }
+    *first_seq = um->next_seq;
+    *last_seq = um->next_seq + n - 1;
+    um->nmessages += n;
+    um->next_seq += n;
+    return MP_OK;
+}
+
+/* The summary's provenance: its model, and the newest turn it folds in
+ * (the last buffered message at or before through_seq, when there is one). */
+static void summary_provenance(struct mp_usermem *um, const struct mp_op *op)
+{
+    struct mp_mem_summary *s = &um->summary;
+    snprintf(s->model, sizeof(s->model), "%s",
+             op->u.summary.model != NULL ? op->u.summary.model : "");
+    s->pii = op->u.summary.pii;
+    for (size_t i = um->nmessages; i-- > 0;) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->seq <= op->u.summary.through_seq) {
+            memcpy(s->request_id, m->request_id, sizeof(s->request_id));
+            s->observed_at_ms = m->at_ms;
+            return;
+        }
+    }
+}
+
+int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op)
+{
+    size_t drop = 0;
+    if (op->kind == MP_OP_SET_SUMMARY) {
+        char *text = NULL;
+        if (op->u.summary.text_len > 0) {
+            text = dup_text(op->u.summary.text, op->u.summary.text_len);
+            if (text == NULL)
+                return MP_ENOMEM;
+        }
+        free(um->summary.text);
+        um->summary.text = text;
+        um->summary.text_len = op->u.summary.text_len;
+        um->summary.updated_at_ms = op->now_ms;
+        um->summary.covers_through_seq = op->u.summary.through_seq;
+        summary_provenance(um, op);
+    }
+    while (drop < um->nmessages && um->messages[drop].seq <= op->u.summary.through_seq)
+        free(um->messages[drop++].content);
+    memmove(um->messages, um->messages + drop, (um->nmessages - drop) * sizeof(*um->messages));
+    um->nmessages -= drop;
+    return MP_OK;
+}
+
+/* The new value goes where the sorted order wants it. */
+static int insert_entity(struct mp_usermem *um, const struct mp_mem_entity *e)
+{
+    size_t at = 0;
+    struct mp_mem_entity *v = realloc(um->entities, (um->nentities + 1) * sizeof(*v));
+    if (v == NULL)
+        return MP_ENOMEM;
+    um->entities = v;
+    while (at < um->nentities && strcmp(v[at].key, e->key) < 0)
+        at++;
+    memmove(v + at + 1, v + at, (um->nentities - at) * sizeof(*v));
+    v[at] = *e;
+    um->nentities++;
+    return MP_OK;
+}
+
+static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entity *in)
+{
+    if (in->trust != cur->trust)
+        return in->trust < cur->trust;
+    return in->observed_at_ms < cur->observed_at_ms;
+}
+
+int mp_lifecycle_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
+                        struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev)
+{
+    const struct mp_mem_entity *in = &op->u.entity;
+    struct mp_mem_entity fresh;
+    long i = mp_lifecycle_find(um, in->key);
+    struct mp_mem_entity *cur = i >= 0 ? &um->entities[i] : NULL;
+
+    *has_old = false;
+    *refreshed = false;
+    if (op->if_match && (cur != NULL ? cur->revision : 0) != op->if_revision)
+        return MP_ECONFLICT;
+    if (cur != NULL && outranked(cur, in))
+        return MP_NOTFOUND;
+    if (cur == NULL && um->nentities >= MP_STORE_FACTS_MAX)
+        return MP_ETOOBIG;
+    if (cur != NULL && cur->value_len == in->value_len &&
+        memcmp(cur->value, in->value, in->value_len) == 0) {
+        /* Seen again: a refresh, not a change, so the history stays quiet. */
+        fresh = *in;
+        fresh.value = cur->value;
+        fresh.revision = cur->revision;
+        fresh.recorded_at_ms = op->now_ms;
+        if (cur->observed_at_ms > fresh.observed_at_ms)
+            fresh.observed_at_ms = cur->observed_at_ms;
+        *cur = fresh;
+        *rev = fresh.revision;
+        *refreshed = true;
+        return MP_OK;
+    }
+    if (mp_lifecycle_entity_copy(&fresh, in) != MP_OK)
+        return MP_ENOMEM;
+    fresh.recorded_at_ms = op->now_ms;
+    /* the seq of the history entry that logs the new value */
+    fresh.revision = (uint32_t)(next_hist + (cur != NULL ? 1 : 0));
+    *rev = fresh.revision;
+    if (cur != NULL) {
+        *old = *cur;
+        *has_old = true;
+        *cur = fresh;
+        return MP_OK;
+    }
+    if (insert_entity(um, &fresh) != MP_OK) {
+        free(fresh.value);
+        return MP_ENOMEM;
+    }
+    return MP_OK;
 }

@@ -1,12 +1,15 @@
-/* The governance rules both backends share: which history entries a change
- * writes, what erasing a fact takes with it, what retention purges. They
- * edit a struct mp_usermem and describe history entries; persisting those
- * is the backend's job. No I/O. */
+/* The rules of one user's memory, written once for every backend: which
+ * value wins (newer supersedes, stale and weaker are ignored), which
+ * history entries a change writes, what erasing a fact takes with it, what
+ * retention purges. They edit a struct mp_usermem (entities sorted by key;
+ * each leaves it unchanged when it fails) and describe history entries;
+ * persisting those is store_ops.c's job. No I/O. */
 #ifndef MP_STORAGE_LIFECYCLE_H
 #define MP_STORAGE_LIFECYCLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -59,5 +62,31 @@ size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
 
 /* True when um holds no summary, message or fact. */
 bool mp_lifecycle_um_empty(const struct mp_usermem *um);
+
+/* Deep copy (dst->value is allocated): MP_OK or MP_ENOMEM. */
+int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src);
+
+/* The index of key in um->entities, or -1. */
+long mp_lifecycle_find(const struct mp_usermem *um, const char *key);
+
+/* RECORD_TURN's messages appended with seqs from um->next_seq (a fresh um
+ * must have next_seq 1): MP_OK or MP_ENOMEM. */
+int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
+                        uint64_t *last_seq);
+
+/* SET_SUMMARY or TRIM_MESSAGES: MP_OK or MP_ENOMEM. */
+int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op);
+
+/* UPSERT_ENTITY with the precedence of struct mp_op. next_hist: the seq
+ * the user's next history entry gets; a new value's revision is the seq of
+ * the entry that logs it (next_hist, or next_hist + 1 after the
+ * SUPERSEDED entry of a replacement), so revisions of a key only grow,
+ * even across a delete. Returns MP_OK with *rev; when a value was
+ * displaced it moves into *old (caller frees old->value) and *has_old is
+ * true; *refreshed when only metadata changed (no history entry).
+ * MP_NOTFOUND: outranked; MP_ETOOBIG: a new key past MP_STORE_FACTS_MAX;
+ * MP_ECONFLICT: if_match failed; nothing changed. MP_ENOMEM. */
+int mp_lifecycle_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
+                        struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev);
 
 #endif

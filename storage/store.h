@@ -1,6 +1,7 @@
-/* Per-user memory persistence behind one small interface. Backends (LMDB in
- * store_lmdb.c, in-memory in store_mem.c for tests) sit behind a table of
- * function pointers; callers see only the opaque struct mp_store.
+/* Per-user memory persistence behind one small interface; callers see only
+ * the opaque struct mp_store. Every op is written once (store.c,
+ * store_ops.c, store_read.c) over a small table of backend primitives
+ * (store_backend.h): LMDB in store_lmdb.c, in-memory in store_mem.c.
  *
  * What is stored per user: the summary, the recent messages, the current
  * facts, the user's change history (an append-only log of what happened to
@@ -12,15 +13,17 @@
  * Governance lives here because only the store can make it true: deleting
  * a fact erases it (its past values too), retention purges for real
  * (MP_OP_SWEEP_USER), compaction leaves no freed page behind, and with a
- * key the LMDB backend seals every value and hashes every user id.
+ * key every value is sealed and every user id hashed before it reaches
+ * the backend.
  *
  * Threads: any thread may read; writes (mp_store_apply) are meant for one
  * writer thread (the memory worker) and are serialized by the backend.
  *
- * User keys: 1..MP_USER_KEY_MAX bytes. A key whose first byte is
- * MP_USER_KEY_TENANT is namespaced: MP_TENANT_LEN bytes of tenant follow,
- * then the user id (at least one byte). Any other key is a user id of no
- * tenant (user ids are printable, so they never start with that byte). */
+ * User keys: 1..MP_USER_KEY_MAX bytes, laid out as core/userkey.h says: a
+ * key whose first byte is MP_USER_KEY_TENANT is namespaced: MP_TENANT_LEN
+ * bytes of tenant follow, then the user id (at least one byte). Any other
+ * key is a user id of no tenant (user ids are printable, so they never
+ * start with that byte). */
 #ifndef MP_STORAGE_STORE_H
 #define MP_STORAGE_STORE_H
 
@@ -29,15 +32,18 @@
 #include <stdint.h>
 
 #include "seal.h"
+#include "userkey.h"
 #include "usermem.h"
 
-#define MP_USER_KEY_MAX      400
+#define MP_USER_KEY_MAX      400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
 #define MP_IDEM_KEY_LEN      32
-#define MP_STORE_SUMMARY_MAX 65536           /* summary text bytes */
-#define MP_STORE_FACTS_MAX   256             /* current facts per user (memory-poisoning cap) */
-#define MP_USER_KEY_TENANT   0x01            /* first byte of a tenant-namespaced user key */
-#define MP_TENANT_LEN        16              /* tenant bytes in a namespaced key */
-#define MP_STORE_CURSOR_MAX  MP_USER_KEY_MAX /* bytes of a users-listing cursor */
+#define MP_STORE_SUMMARY_MAX 65536             /* summary text bytes */
+#define MP_STORE_FACTS_MAX   256               /* current facts per user (memory-poisoning cap) */
+#define MP_USER_KEY_TENANT   MP_USERKEY_TENANT /* first byte of a tenant-namespaced key */
+#define MP_TENANT_LEN        MP_USERKEY_TENANT_LEN /* tenant bytes in a namespaced key */
+#define MP_STORE_CURSOR_MAX  MP_USER_KEY_MAX       /* bytes of a users-listing cursor */
+
+_Static_assert(MP_USERKEY_MAX <= MP_USER_KEY_MAX, "the store takes every key core makes");
 
 struct mp_store;
 
@@ -261,29 +267,12 @@ struct mp_store_stats {
     uint32_t readers_max;  /* reader slots available */
 };
 
-/* Backend table; each backend fills one. Callers use the mp_store_* wrappers. */
-struct mp_store_ops {
-    const char *name;
-    int (*ping)(struct mp_store *store);
-    int (*get)(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out);
-    int (*apply)(struct mp_store *store, struct mp_op *ops, size_t nops);
-    int (*jobs)(struct mp_store *store, struct mp_job **out, size_t *n);
-    int (*history)(struct mp_store *store, const char *user, size_t user_len,
-                   struct mp_history **out);
-    int (*users)(struct mp_store *store, const unsigned char *tenant, const unsigned char *after,
-                 size_t after_len, size_t limit, struct mp_user_info **out, size_t *n,
-                 unsigned char *next, size_t *next_len);
-    int (*secret)(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN]);
-    int (*compact)(struct mp_store *store, char *err, size_t errcap);
-    void (*close)(struct mp_store *store);
-    int (*stats)(struct mp_store *store, struct mp_store_stats *out);
-};
+/* MP_OK when the user key follows the rules at the top, else MP_EINVAL. */
+int mp_store_check_user(const char *user, size_t user_len);
 
-/* Every backend's handle starts with this header. */
-struct mp_store {
-    const struct mp_store_ops *ops;
-    uint32_t history_cap; /* mp_store_set_history_cap(); read by the writer */
-};
+/* MP_OK when op follows the rules of struct mp_op (its user included),
+ * else MP_EINVAL. mp_store_apply() checks every op with it. */
+int mp_store_check_op(const struct mp_op *op);
 
 /* [governance] history_per_fact: applies from then on keep at most cap
  * history entries per fact (and for the summary), dropping the oldest as
@@ -391,53 +380,5 @@ const char *mp_store_backend(const struct mp_store *store);
 
 /* Closes the store. mp_store_free(NULL) does nothing. */
 void mp_store_free(struct mp_store *store);
-
-/* For backends only (store_lmdb.c, store_mem.c; callers never need these):
- * the rules both share, so that the two backends mean the same. They edit a
- * struct mp_usermem whose entities are sorted by key; each leaves um
- * unchanged when it fails. The mp_store_* wrappers above have already
- * checked ops with mp_store_check_op() and user keys with
- * mp_store_check_user(). */
-
-/* MP_OK when the user key follows the rules at the top, else MP_EINVAL. */
-int mp_store_check_user(const char *user, size_t user_len);
-/* MP_OK when op follows the rules of struct mp_op, else MP_EINVAL. */
-int mp_store_check_op(const struct mp_op *op);
-/* What one op reports, kept by the backend until the whole apply commits. */
-struct mp_store_out {
-    int result;
-    uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
-    uint64_t job_id;
-    uint32_t revision;
-    struct mp_sweep_counts swept; /* SWEEP_USER */
-};
-/* The job ADD_JOB ops[i] queues: MP_OK with *job (seqs inherited from its
- * RECORD_TURN when the op asks for that), or MP_NOTFOUND when that turn was
- * already recorded. outs[0..i) hold the earlier ops' outcomes. */
-int mp_store_job_resolve(const struct mp_op *ops, const struct mp_store_out *outs, size_t i,
-                         struct mp_job *job);
-/* Copies the outcomes into the ops once the apply has committed. */
-void mp_store_write_back(struct mp_op *ops, const struct mp_store_out *outs, size_t nops);
-/* Deep copy (dst->value is allocated): MP_OK or MP_ENOMEM. */
-int mp_store_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src);
-/* The index of key in um->entities, or -1. */
-long mp_store_um_find(const struct mp_usermem *um, const char *key);
-/* RECORD_TURN's messages appended with seqs from um->next_seq (a fresh um
- * must have next_seq 1): MP_OK or MP_ENOMEM. */
-int mp_store_um_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
-                       uint64_t *last_seq);
-/* SET_SUMMARY or TRIM_MESSAGES: MP_OK or MP_ENOMEM. */
-int mp_store_um_summarize(struct mp_usermem *um, const struct mp_op *op);
-/* UPSERT_ENTITY with the precedence of struct mp_op. next_hist: the seq
- * the user's next history entry gets; a new value's revision is the seq of
- * the entry that logs it (next_hist, or next_hist + 1 after the
- * SUPERSEDED entry of a replacement), so revisions of a key only grow,
- * even across a delete. Returns MP_OK with *rev; when a value was
- * displaced it moves into *old (caller frees old->value) and *has_old is
- * true; *refreshed when only metadata changed (no history entry).
- * MP_NOTFOUND: outranked; MP_ETOOBIG: a new key past MP_STORE_FACTS_MAX;
- * nothing changed. MP_ENOMEM. */
-int mp_store_um_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
-                       struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev);
 
 #endif

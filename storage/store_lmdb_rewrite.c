@@ -15,13 +15,10 @@
 #include "codec.h"
 #include "status.h"
 
-#define FORMAT_VERSION 2u
-#define MAP_ALIGN      (64ull << 10) /* a multiple of every page size LMDB runs on */
-#define MAX_READERS    512
-#define REWRITE_DIR    ".rewrite"
-#define REWRITE_BATCH  4096 /* records per transaction while rewriting */
-
-static const char index_label[] = "memproxy user index v1";
+#define MAP_ALIGN     (64ull << 10) /* a multiple of every page size LMDB runs on */
+#define MAX_READERS   512
+#define REWRITE_DIR   ".rewrite"
+#define REWRITE_BATCH 4096 /* records per transaction while rewriting */
 
 /* ---- open ---- */
 
@@ -50,129 +47,21 @@ static int meta_put(MDB_txn *txn, MDB_dbi meta, const char *name, const void *p,
     return mdb_put(txn, meta, &k, &v, 0);
 }
 
-/* A new store: its format, key id and a fresh secret (or the one given,
- * when a rewrite carries a store's secret over). */
-static int init_meta(struct lmdb_store *s, MDB_txn *txn, bool keep_secret)
-{
-    unsigned char b[4];
-    MDB_val k = mp_lmdb_val("secret", 6);
-    mp_codec_le_put(b, FORMAT_VERSION, 4);
-    int rc = meta_put(txn, s->meta, "format", b, 4);
-    if (rc == 0 && s->sealed) {
-        mp_codec_le_put(b, s->key.id, 4);
-        rc = meta_put(txn, s->meta, "key_id", b, 4);
-    }
-    if (rc == 0 && !keep_secret && mp_seal_random(s->secret, sizeof(s->secret)) != MP_OK)
-        rc = EIO;
-    if (rc == 0)
-        rc = mp_lmdb_put_val(s, txn, s->meta, &k, s->secret, sizeof(s->secret));
-    return rc;
-}
-
-/* An existing store: format, key and secret must agree with this build
- * and the configured key. */
-static int check_key(struct lmdb_store *s, MDB_txn *txn, const char *path, char *err, size_t errcap)
-{
-    MDB_val v, k = mp_lmdb_val("secret", 6);
-    struct mp_lmdb_plain pv;
-    int rc = meta_get(txn, s->meta, "key_id", &v);
-    bool has_id = rc == 0 && v.mv_size == 4;
-    uint32_t id = has_id ? (uint32_t)mp_codec_le_get(v.mv_data, 4) : 0;
-    if (has_id && !s->sealed) {
-        snprintf(err, errcap,
-                 "LMDB store %s is encrypted (key id %08x): set [storage] encryption_key_file",
-                 path, id);
-        return MP_EIO;
-    }
-    if (!has_id && s->sealed) {
-        snprintf(err, errcap,
-                 "LMDB store %s holds data in clear: encrypt it first with "
-                 "'memproxy --rotate-key NEW_KEY_FILE' (without encryption_key_file set)",
-                 path);
-        return MP_EIO;
-    }
-    if (has_id && id != s->key.id) {
-        snprintf(err, errcap,
-                 "LMDB store %s is encrypted with key id %08x; the configured key has id %08x "
-                 "(wrong key file?)",
-                 path, id, s->key.id);
-        return MP_EIO;
-    }
-    rc = meta_get(txn, s->meta, "secret", &v);
-    if (rc == 0)
-        rc = mp_lmdb_open_val(s, s->meta, &k, &v, &pv);
-    if (rc == MP_OK && pv.n != sizeof(s->secret))
-        rc = MP_EIO;
-    if (rc == MP_OK)
-        memcpy(s->secret, pv.p, sizeof(s->secret));
-    if (rc == MP_OK || rc == MP_EIO)
-        mp_lmdb_plain_done(&pv);
-    if (rc != MP_OK) {
-        snprintf(err, errcap, "cannot read the secret of LMDB store %s%s", path,
-                 s->sealed ? ": wrong encryption key, or the store is damaged" : "");
-        return MP_EIO;
-    }
-    return MP_OK;
-}
-
-static int check_meta(struct lmdb_store *s, MDB_txn *txn, const char *path, bool keep_secret,
-                      char *err, size_t errcap)
-{
-    MDB_val v;
-    int rc = meta_get(txn, s->meta, "format", &v);
-    if (rc == MDB_NOTFOUND) {
-        rc = init_meta(s, txn, keep_secret);
-        if (rc != 0) {
-            snprintf(err, errcap, "cannot initialize LMDB store %s: %s", path,
-                     rc == EIO ? "no random bytes" : mdb_strerror(rc));
-            return MP_EIO;
-        }
-    } else if (rc != 0 || v.mv_size != 4) {
-        snprintf(err, errcap, "LMDB store %s has a corrupt format record", path);
-        return MP_EIO;
-    } else {
-        uint64_t version = mp_codec_le_get(v.mv_data, 4);
-        if (version != FORMAT_VERSION) {
-            snprintf(err, errcap,
-                     "LMDB store %s has record format version %llu; this build reads version %u",
-                     path, (unsigned long long)version, FORMAT_VERSION);
-            return MP_EIO;
-        }
-        if (check_key(s, txn, path, err, errcap) != MP_OK)
-            return MP_EIO;
-    }
-    mp_seal_hmac(s->secret, index_label, sizeof(index_label) - 1, s->index_key);
-    return MP_OK;
-}
-
-static int open_dbs(struct lmdb_store *s, const char *path, bool keep_secret, char *err,
-                    size_t errcap)
+/* Opens (creating) the DBs, one per table. */
+static int open_dbs(struct lmdb_store *s, const char *path, char *err, size_t errcap)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "users", MDB_CREATE, &s->users);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "history", MDB_CREATE, &s->history);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "jobs", MDB_CREATE, &s->jobs);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "idem", MDB_CREATE, &s->idem);
+    for (int t = 0; rc == 0 && t < MP_TABLE_COUNT; t++)
+        rc = mdb_dbi_open(txn, mp_store_table_names[t], MDB_CREATE, &s->dbi[t]);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
     if (rc != 0) {
         snprintf(err, errcap, "cannot open LMDB databases in %s: %s", path, mdb_strerror(rc));
         if (txn != NULL)
             mdb_txn_abort(txn);
-        return MP_EIO;
-    }
-    if (check_meta(s, txn, path, keep_secret, err, errcap) != MP_OK) {
-        mdb_txn_abort(txn);
-        return MP_EIO;
-    }
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        snprintf(err, errcap, "cannot initialize LMDB store %s: %s", path, mdb_strerror(rc));
         return MP_EIO;
     }
     return MP_OK;
@@ -215,8 +104,10 @@ static int init_locks(struct lmdb_store *s)
     return rc;
 }
 
-int mp_lmdb_open_env(struct lmdb_store *s, const char *path, uint64_t size, bool keep_secret,
-                     char *err, size_t errcap)
+/* The environment at path and its DBs; s->env may be set even on failure.
+ * A reopen after a swap stops here: the store's meta were checked at its
+ * first open, and the new file holds the same records. */
+static int open_env(struct lmdb_store *s, const char *path, uint64_t size, char *err, size_t errcap)
 {
     int dead = 0;
     int rc = mdb_env_create(&s->env);
@@ -233,12 +124,22 @@ int mp_lmdb_open_env(struct lmdb_store *s, const char *path, uint64_t size, bool
         return MP_EIO;
     }
     mdb_reader_check(s->env, &dead); /* slots left by crashed processes */
-    if (mdb_env_get_maxkeysize(s->env) < MP_LMDB_HIST_KEY_MAX) {
+    if (mdb_env_get_maxkeysize(s->env) < MP_STORE_HIST_KEY_MAX) {
         snprintf(err, errcap, "LMDB at %s allows keys of %d bytes, memproxy needs %d", path,
-                 mdb_env_get_maxkeysize(s->env), MP_LMDB_HIST_KEY_MAX);
+                 mdb_env_get_maxkeysize(s->env), MP_STORE_HIST_KEY_MAX);
         return MP_EIO;
     }
-    return open_dbs(s, path, keep_secret, err, errcap);
+    return open_dbs(s, path, err, errcap);
+}
+
+int mp_lmdb_open_store(struct lmdb_store *s, const char *path, uint64_t size, bool keep_secret,
+                       char *err, size_t errcap)
+{
+    char what[PATH_MAX + 16];
+    if (open_env(s, path, size, err, errcap) != MP_OK)
+        return MP_EIO;
+    snprintf(what, sizeof(what), "LMDB store %s", path);
+    return mp_store_backend_attach(&s->base, keep_secret, what, err, errcap);
 }
 
 void mp_lmdb_close(struct mp_store *store)
@@ -248,7 +149,7 @@ void mp_lmdb_close(struct mp_store *store)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
     pthread_mutex_destroy(&s->write_lock);
-    mp_seal_key_wipe(&s->key);
+    mp_seal_key_wipe(&s->base.key);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     free(s);
@@ -266,11 +167,12 @@ struct lmdb_store *mp_lmdb_new_store(const char *path, enum mp_store_sync sync,
         return NULL;
     }
     snprintf(s->path, sizeof(s->path), "%s", path);
+    s->base.be = &mp_lmdb_backend;
     s->lock_fd = -1;
     s->sync = sync;
-    s->sealed = key != NULL;
+    s->base.sealed = key != NULL;
     if (key != NULL)
-        s->key = *key;
+        s->base.key = *key;
     return s;
 }
 
@@ -323,15 +225,15 @@ static size_t map_key(const struct rewrite *r, enum key_shape shape, const MDB_v
                       unsigned char *out)
 {
     const unsigned char *p = k->mv_data;
-    bool hash = !r->src->sealed && r->dst->sealed;
+    bool hash = !r->src->base.sealed && r->dst->base.sealed;
     if (shape == KEY_OPAQUE || !hash) {
         memcpy(out, p, k->mv_size);
         return k->mv_size;
     }
     if (shape == KEY_USER)
-        return mp_lmdb_phys_user(r->dst, (const char *)p, k->mv_size, out);
+        return mp_store_backend_phys_user(&r->dst->base, (const char *)p, k->mv_size, out);
     size_t ulen = (size_t)mp_codec_be_get(p, 2);
-    size_t n = mp_lmdb_user_prefix(r->dst, out, (const char *)p + 2, ulen);
+    size_t n = mp_store_backend_user_prefix(&r->dst->base, out, (const char *)p + 2, ulen);
     memcpy(out + n, p + 2 + ulen, k->mv_size - 2 - ulen);
     return n + k->mv_size - 2 - ulen;
 }
@@ -348,37 +250,46 @@ static int commit_batch(struct rewrite *r, bool again)
     return rc == 0 ? MP_OK : rc == MDB_MAP_FULL ? MP_ETOOBIG : MP_EIO;
 }
 
-static int copy_record(struct rewrite *r, MDB_dbi sdbi, MDB_dbi ddbi, enum key_shape shape,
+/* One record of table t, opened under src's key, sealed under dst's. */
+static int copy_record(struct rewrite *r, enum mp_store_table t, enum key_shape shape,
                        const MDB_val *k, const MDB_val *v)
 {
-    unsigned char kb[512];
-    struct mp_lmdb_plain pv;
+    unsigned char kb[512], *owned = NULL;
+    const unsigned char *sealed;
+    size_t n;
+    struct mp_store_plain pv;
     if (k->mv_size > sizeof(kb) - 64 ||
         (shape == KEY_USER_PREFIXED &&
          (k->mv_size < 2 || mp_codec_be_get(k->mv_data, 2) + 2 > k->mv_size)))
         return MP_EIO;
     MDB_val nk = mp_lmdb_val(kb, map_key(r, shape, k, kb));
-    int rc = mp_lmdb_open_val(r->src, sdbi, k, v, &pv);
+    int rc = mp_store_backend_open(&r->src->base, t, k->mv_data, k->mv_size, v->mv_data, v->mv_size,
+                                   &pv);
+    if (rc == MP_OK)
+        rc = mp_store_backend_seal(&r->dst->base, t, nk.mv_data, nk.mv_size, pv.p, pv.n, &sealed,
+                                   &n, &owned);
     if (rc == MP_OK) {
-        int mrc = mp_lmdb_put_val(r->dst, r->wtxn, ddbi, &nk, pv.p, pv.n);
+        MDB_val nv = mp_lmdb_val(sealed, n);
+        int mrc = mdb_put(r->wtxn, r->dst->dbi[t], &nk, &nv, 0);
         rc = mrc == 0 ? MP_OK : mrc == MDB_MAP_FULL ? MP_ETOOBIG : MP_EIO;
     }
-    mp_lmdb_plain_done(&pv);
+    free(owned);
+    mp_store_backend_plain_done(&pv);
     if (rc == MP_OK && ++r->pending == REWRITE_BATCH)
         rc = commit_batch(r, true);
     return rc;
 }
 
-static int copy_db(struct rewrite *r, MDB_dbi sdbi, MDB_dbi ddbi, enum key_shape shape)
+static int copy_db(struct rewrite *r, enum mp_store_table t, enum key_shape shape)
 {
     MDB_cursor *c;
     MDB_val k, v;
     int status = MP_OK;
-    if (mdb_cursor_open(r->rtxn, sdbi, &c) != 0)
+    if (mdb_cursor_open(r->rtxn, r->src->dbi[t], &c) != 0)
         return MP_EIO;
     int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     for (; status == MP_OK && rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-        status = copy_record(r, sdbi, ddbi, shape, &k, &v);
+        status = copy_record(r, t, shape, &k, &v);
     mdb_cursor_close(c);
     if (status == MP_OK && rc != MDB_NOTFOUND)
         status = MP_EIO;
@@ -392,17 +303,17 @@ static int copy_all(struct rewrite *r)
 {
     MDB_val v;
     int status = MP_OK;
-    if (meta_get(r->rtxn, r->src->meta, "next_job", &v) == 0 &&
-        meta_put(r->wtxn, r->dst->meta, "next_job", v.mv_data, v.mv_size) != 0)
+    if (meta_get(r->rtxn, r->src->dbi[MP_TABLE_META], "next_job", &v) == 0 &&
+        meta_put(r->wtxn, r->dst->dbi[MP_TABLE_META], "next_job", v.mv_data, v.mv_size) != 0)
         status = MP_EIO;
     if (status == MP_OK)
-        status = copy_db(r, r->src->users, r->dst->users, KEY_USER);
+        status = copy_db(r, MP_TABLE_USERS, KEY_USER);
     if (status == MP_OK)
-        status = copy_db(r, r->src->history, r->dst->history, KEY_USER_PREFIXED);
+        status = copy_db(r, MP_TABLE_HISTORY, KEY_USER_PREFIXED);
     if (status == MP_OK)
-        status = copy_db(r, r->src->idem, r->dst->idem, KEY_USER_PREFIXED);
+        status = copy_db(r, MP_TABLE_IDEM, KEY_USER_PREFIXED);
     if (status == MP_OK)
-        status = copy_db(r, r->src->jobs, r->dst->jobs, KEY_OPAQUE);
+        status = copy_db(r, MP_TABLE_JOBS, KEY_OPAQUE);
     if (status == MP_OK)
         status = commit_batch(r, false);
     return status;
@@ -428,9 +339,9 @@ static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const 
         snprintf(err, errcap, "cannot prepare %s: %s", out_dir, strerror(errno));
         goto out;
     }
-    memcpy(r.dst->secret, src->secret, sizeof(src->secret)); /* ids keep their hashes */
-    if (mp_lmdb_open_env(r.dst, build, align_up((uint64_t)info.me_mapsize * 2), true, err,
-                         errcap) != MP_OK)
+    memcpy(r.dst->base.secret, src->base.secret, sizeof(src->base.secret)); /* ids keep hashes */
+    if (mp_lmdb_open_store(r.dst, build, align_up((uint64_t)info.me_mapsize * 2), true, err,
+                           errcap) != MP_OK)
         goto out;
     /* A read of src, like any other, holds resize_lock shared: a reader
      * adopting another process's map size must not resize under it. */
@@ -508,7 +419,7 @@ static int swap_in(struct lmdb_store *s, const char *out_dir, bool reopen, char 
     }
     sync_dir(s->path, s->sync);
     remove_env_dir(out_dir);
-    if (reopen && mp_lmdb_open_env(s, s->path, size, false, err, errcap) != MP_OK) {
+    if (reopen && open_env(s, s->path, size, err, errcap) != MP_OK) {
         if (s->env != NULL)
             mdb_env_close(s->env);
         s->env = NULL;
@@ -525,8 +436,9 @@ int mp_lmdb_compact(struct mp_store *store, char *err, size_t errcap)
     if (!join(out_dir, s->path, REWRITE_DIR))
         return MP_EIO;
     pthread_mutex_lock(&s->write_lock);
-    int status =
-        s->env != NULL ? rewrite(s, s->sealed ? &s->key : NULL, out_dir, err, errcap) : MP_EIO;
+    int status = s->env != NULL
+                     ? rewrite(s, s->base.sealed ? &s->base.key : NULL, out_dir, err, errcap)
+                     : MP_EIO;
     if (status == MP_OK)
         status = swap_in(s, out_dir, true, err, errcap);
     pthread_mutex_unlock(&s->write_lock);

@@ -1,0 +1,282 @@
+/* The op layer's side of the backend contract: the records every backend
+ * stores alike (physical user keys, sealed values) and the meta records a
+ * store is checked against at open (the layout is in store_backend.h).
+ * Nothing here knows which backend runs underneath. */
+#include "store_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+
+const char *const mp_store_table_names[MP_TABLE_COUNT] = {"meta", "users", "history", "jobs",
+                                                          "idem"};
+
+static const char index_label[] = "memproxy user index v1";
+
+/* ---- keys ---- */
+
+size_t mp_store_backend_phys_user(const struct mp_store *store, const char *user, size_t len,
+                                  unsigned char *out)
+{
+    size_t n = 0;
+    if (!store->sealed) {
+        memcpy(out, user, len);
+        return len;
+    }
+    if ((unsigned char)user[0] == MP_USER_KEY_TENANT) {
+        out[n++] = MP_USER_KEY_TENANT;
+        memcpy(out + n, user + 1, MP_TENANT_LEN);
+        n += MP_TENANT_LEN;
+    } else {
+        out[n++] = 0;
+    }
+    mp_seal_hmac(store->index_key, user, len, out + n);
+    return n + 32;
+}
+
+size_t mp_store_backend_user_prefix(const struct mp_store *store, unsigned char *k,
+                                    const char *user, size_t len)
+{
+    size_t n = mp_store_backend_phys_user(store, user, len, k + 2);
+    mp_codec_be_put(k, n, 2);
+    return 2 + n;
+}
+
+/* ---- values: sealed with the table and key as associated data ---- */
+
+static size_t aad_of(enum mp_store_table t, const void *key, size_t klen, unsigned char *aad)
+{
+    const char *name = mp_store_table_names[t];
+    size_t n = strlen(name) + 1; /* with its NUL: "users" + key never equals "user" + "s..." */
+    memcpy(aad, name, n);
+    memcpy(aad + n, key, klen);
+    return n + klen;
+}
+
+int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, const void *key,
+                          size_t klen, const void *plain, size_t n, const unsigned char **out,
+                          size_t *outn, unsigned char **owned)
+{
+    unsigned char aad[16 + MP_STORE_KEY_MAX];
+    *owned = NULL;
+    if (!store->sealed) {
+        *out = plain;
+        *outn = n;
+        return MP_OK;
+    }
+    unsigned char *buf = malloc(n + MP_SEAL_OVERHEAD);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    size_t alen = aad_of(t, key, klen, aad);
+    if (mp_seal_encrypt(&store->key, aad, alen, plain, n, buf) != MP_OK) {
+        free(buf);
+        return MP_EIO;
+    }
+    *out = *owned = buf;
+    *outn = n + MP_SEAL_OVERHEAD;
+    return MP_OK;
+}
+
+int mp_store_backend_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                         size_t klen, const void *plain, size_t n)
+{
+    const unsigned char *v;
+    unsigned char *owned;
+    size_t vn;
+    int rc = mp_store_backend_seal(txn->store, t, key, klen, plain, n, &v, &vn, &owned);
+    if (rc == MP_OK)
+        rc = txn->store->be->put(txn, t, key, klen, v, vn);
+    free(owned);
+    return rc;
+}
+
+int mp_store_backend_open(const struct mp_store *store, enum mp_store_table t, const void *key,
+                          size_t klen, const unsigned char *v, size_t vn,
+                          struct mp_store_plain *out)
+{
+    unsigned char aad[16 + MP_STORE_KEY_MAX];
+    out->owned = NULL;
+    if (!store->sealed) {
+        out->p = v;
+        out->n = vn;
+        return MP_OK;
+    }
+    if (vn < MP_SEAL_OVERHEAD)
+        return MP_EIO;
+    out->n = vn - MP_SEAL_OVERHEAD;
+    out->owned = malloc(out->n + 1);
+    if (out->owned == NULL)
+        return MP_ENOMEM;
+    size_t alen = aad_of(t, key, klen, aad);
+    if (mp_seal_decrypt(&store->key, aad, alen, v, vn, out->owned) != MP_OK) {
+        free(out->owned);
+        out->owned = NULL;
+        return MP_EIO; /* tampered, or sealed under another key */
+    }
+    out->p = out->owned;
+    return MP_OK;
+}
+
+void mp_store_backend_plain_done(struct mp_store_plain *v)
+{
+    free(v->owned);
+    v->owned = NULL;
+}
+
+int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size)
+{
+    void *p;
+    if (n < *cap)
+        return MP_OK;
+    size_t want = *cap > 0 ? *cap * 2 : 16;
+    memcpy(&p, items, sizeof(p)); /* items is a T **: read it as bytes, not as a void ** */
+    p = realloc(p, want * size);
+    if (p == NULL)
+        return MP_ENOMEM;
+    memcpy(items, &p, sizeof(p));
+    *cap = want;
+    return MP_OK;
+}
+
+/* ---- meta: format, key id and secret, checked at open ---- */
+
+static int meta_get(struct mp_store_txn *txn, const char *name, const unsigned char **v, size_t *n)
+{
+    return txn->store->be->get(txn, MP_TABLE_META, name, strlen(name), v, n);
+}
+
+static int meta_put(struct mp_store_txn *txn, const char *name, const void *p, size_t n)
+{
+    return txn->store->be->put(txn, MP_TABLE_META, name, strlen(name), p, n);
+}
+
+/* A new store: its format, key id and a fresh secret (or the one given,
+ * when a rewrite carries a store's secret over). */
+static int init_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
+                     size_t errcap)
+{
+    struct mp_store *s = txn->store;
+    unsigned char b[4];
+    mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
+    int rc = meta_put(txn, "format", b, 4);
+    if (rc == MP_OK && s->sealed) {
+        mp_codec_le_put(b, s->key.id, 4);
+        rc = meta_put(txn, "key_id", b, 4);
+    }
+    if (rc == MP_OK && !keep_secret && mp_seal_random(s->secret, sizeof(s->secret)) != MP_OK) {
+        snprintf(err, errcap, "cannot initialize %s: no random bytes", what);
+        return MP_EIO;
+    }
+    if (rc == MP_OK)
+        rc = mp_store_backend_put(txn, MP_TABLE_META, "secret", 6, s->secret, sizeof(s->secret));
+    if (rc != MP_OK)
+        snprintf(err, errcap, "cannot initialize %s: %s", what,
+                 rc == MP_ETOOBIG ? "no space left" : "write failed");
+    return rc;
+}
+
+/* The configured key against the store's key id. */
+static int check_key_id(struct mp_store_txn *txn, const char *what, char *err, size_t errcap)
+{
+    struct mp_store *s = txn->store;
+    const unsigned char *v;
+    size_t n;
+    int rc = meta_get(txn, "key_id", &v, &n);
+    bool has_id = rc == MP_OK && n == 4;
+    uint32_t id = has_id ? (uint32_t)mp_codec_le_get(v, 4) : 0;
+    if (has_id && !s->sealed) {
+        snprintf(err, errcap, "%s is encrypted (key id %08x): set [storage] encryption_key_file",
+                 what, id);
+        return MP_EIO;
+    }
+    if (!has_id && s->sealed) {
+        snprintf(err, errcap,
+                 "%s holds data in clear: encrypt it first with "
+                 "'memproxy --rotate-key NEW_KEY_FILE' (without encryption_key_file set)",
+                 what);
+        return MP_EIO;
+    }
+    if (has_id && id != s->key.id) {
+        snprintf(err, errcap,
+                 "%s is encrypted with key id %08x; the configured key has id %08x "
+                 "(wrong key file?)",
+                 what, id, s->key.id);
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
+/* An existing store: key and secret must agree with the configured key. */
+static int check_key(struct mp_store_txn *txn, const char *what, char *err, size_t errcap)
+{
+    struct mp_store *s = txn->store;
+    struct mp_store_plain pv = {NULL, 0, NULL};
+    const unsigned char *v;
+    size_t n;
+    if (check_key_id(txn, what, err, errcap) != MP_OK)
+        return MP_EIO;
+    int rc = meta_get(txn, "secret", &v, &n);
+    if (rc == MP_OK)
+        rc = mp_store_backend_open(s, MP_TABLE_META, "secret", 6, v, n, &pv);
+    if (rc == MP_OK && pv.n != sizeof(s->secret))
+        rc = MP_EIO;
+    if (rc == MP_OK)
+        memcpy(s->secret, pv.p, sizeof(s->secret));
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK) {
+        snprintf(err, errcap, "cannot read the secret of %s%s", what,
+                 s->sealed ? ": wrong encryption key, or the store is damaged" : "");
+        return MP_EIO;
+    }
+    return MP_OK;
+}
+
+static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
+                      size_t errcap)
+{
+    const unsigned char *v;
+    size_t n;
+    int rc = meta_get(txn, "format", &v, &n);
+    if (rc == MP_NOTFOUND)
+        return init_meta(txn, keep_secret, what, err, errcap);
+    if (rc != MP_OK || n != 4) {
+        snprintf(err, errcap, "%s has a corrupt format record", what);
+        return MP_EIO;
+    }
+    uint64_t version = mp_codec_le_get(v, 4);
+    if (version != MP_STORE_FORMAT_VERSION) {
+        snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
+                 what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
+        return MP_EIO;
+    }
+    return check_key(txn, what, err, errcap);
+}
+
+int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
+                            size_t errcap)
+{
+    struct mp_store_txn txn;
+    int rc;
+    for (;;) {
+        if (store->be->begin(store, true, &txn) != MP_OK) {
+            snprintf(err, errcap, "cannot begin a transaction on %s", what);
+            return MP_EIO;
+        }
+        rc = check_meta(&txn, keep_secret, what, err, errcap);
+        int end = store->be->end(&txn, rc == MP_OK);
+        if (end == MP_AGAIN)
+            continue; /* grown: once more */
+        if (rc != MP_OK)
+            return MP_EIO;
+        if (end != MP_OK) {
+            snprintf(err, errcap, "cannot initialize %s: the commit failed", what);
+            return MP_EIO;
+        }
+        break;
+    }
+    mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
+    return MP_OK;
+}

@@ -1,0 +1,217 @@
+/* The contract between the store's op layer and a backend: a small table of
+ * primitives over named tables of byte keys and byte values (get, put,
+ * delete, an ordered scan, transactions), the handle every backend embeds,
+ * and the record services the op layer gives the backends (sealed values,
+ * physical user keys, the meta records checked at open). Every store op
+ * (store.c, store_ops.c, store_read.c) is written once over these; a
+ * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
+ * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
+ *
+ * The records, format version 2 (the encodings are codec.c's):
+ *
+ *   meta     "format"   -> u32 format version. Checked at open: another
+ *                          version refuses to open (MP_EIO, the reason in
+ *                          err); a missing one marks a new store.
+ *            "next_job" -> u64 the id the next job gets (ids start at 1)
+ *            "secret"   -> 32 random bytes made with the store (sealed
+ *                          when the store has a key)
+ *            "key_id"   -> u32 id of the key the store is sealed with;
+ *                          absent in a store kept in clear
+ *   users    user key -> user record
+ *   history  u16be plen | user key | u64be seq -> history record
+ *   jobs     u64be id -> job record
+ *   idem     u16be plen | user key | idem key (32 bytes) -> i64 recorded_at_ms
+ *
+ * "user key" above is the physical key: the caller's user key in a clear
+ * store; in a sealed store a tag byte (0: no tenant, MP_USER_KEY_TENANT:
+ * the tenant follows), the tenant's MP_TENANT_LEN bytes when there is one,
+ * then HMAC-SHA256(index key, the caller's whole user key). The index key
+ * is derived from the store's secret, so it survives key rotation, and
+ * one tenant's users stay one contiguous range either way. The caller's
+ * user key is also inside the (sealed) user record, which is how a
+ * listing gets the ids back.
+ *
+ * Numbers in keys are big-endian so that byte order (memcmp, shorter first)
+ * is numeric order: jobs come out by id, a user's history oldest first. The
+ * user is length-prefixed in every composite key, so one user's history and
+ * idem keys are one contiguous range and no user's range holds another's.
+ *
+ * Sealing: with a key, every value but meta's "format", "next_job" and
+ * "key_id" is AES-256-GCM sealed (seal.c: fresh nonce, key id in the
+ * record), with the table's name and the record's key as associated data,
+ * so a sealed value moved to another key or table fails to open. Sealing
+ * happens above the primitives: a backend only ever sees sealed bytes.
+ *
+ * Why one record per user: a request needs all of it at once (one lookup,
+ * one copy, one decode); the history only grows and is rarely read, so it
+ * lives apart and keeps the hot record small. */
+#ifndef MP_STORAGE_STORE_BACKEND_H
+#define MP_STORAGE_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal.h"
+#include "store.h"
+
+#define MP_STORE_FORMAT_VERSION  2u
+#define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
+#define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
+#define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
+#define MP_STORE_IDEM_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + MP_IDEM_KEY_LEN)
+#define MP_STORE_KEY_MAX         MP_STORE_IDEM_KEY_MAX /* the longest key of any table */
+
+/* The tables. A backend maps each to its own structure (LMDB: a named DB
+ * of the same name). */
+enum mp_store_table {
+    MP_TABLE_META,
+    MP_TABLE_USERS,
+    MP_TABLE_HISTORY,
+    MP_TABLE_JOBS,
+    MP_TABLE_IDEM,
+    MP_TABLE_COUNT
+};
+
+/* "meta", "users", "history", "jobs", "idem": the names the format uses
+ * (LMDB DB names, and part of every sealed value's associated data). */
+extern const char *const mp_store_table_names[MP_TABLE_COUNT];
+
+/* Every backend's handle starts with this. The backend sets be, and sealed
+ * and key for a sealed store; mp_store_backend_attach() fills the rest. */
+struct mp_store {
+    const struct mp_store_backend *be;
+    uint32_t history_cap; /* mp_store_set_history_cap(); read by the writer */
+    bool sealed;
+    struct mp_seal_key key; /* sealed only */
+    unsigned char secret[MP_SEAL_KEY_LEN];
+    unsigned char index_key[MP_SEAL_KEY_LEN]; /* HMAC key of physical user keys */
+};
+
+/* One transaction: the caller's (usually on its stack), filled by begin and
+ * done with after end. store is set by begin; handle and state are the
+ * backend's. */
+struct mp_store_txn {
+    struct mp_store *store;
+    void *handle;
+    int state;
+    bool write;
+};
+
+/* A scan visits one record: key[0..klen) and val[0..vlen) are valid during
+ * the call only. Returns MP_OK to go on, MP_STORE_SCAN_STOP to end the scan
+ * (the scan then returns MP_OK), or a negative status that ends the scan
+ * and is its result. It may get() in the same transaction; it must not put
+ * or del. */
+#define MP_STORE_SCAN_STOP 1
+typedef int (*mp_store_scan_fn)(void *arg, const unsigned char *key, size_t klen,
+                                const unsigned char *val, size_t vlen);
+
+/* The primitives. Keys are 1..MP_STORE_KEY_MAX bytes, ordered as bytes
+ * (memcmp, a prefix before its extensions). Results: MP_OK; MP_NOTFOUND (a
+ * miss, not an error); MP_ETOOBIG (full: the backend's space or the disk;
+ * the transaction can only end); MP_EIO; MP_ENOMEM. After any error but
+ * MP_NOTFOUND the caller ends the transaction without committing. */
+struct mp_store_backend {
+    const char *name; /* "lmdb", "mem" */
+    /* Begins a read (write false) or write transaction in *txn. Reads see
+     * one consistent snapshot and may run on any thread, many at once;
+     * write transactions run one at a time (begin waits for the one in
+     * progress). A transaction is begun and ended inside one function
+     * call of the op layer, never across an event-loop turn. MP_OK or
+     * MP_EIO. */
+    int (*begin)(struct mp_store *store, bool write, struct mp_store_txn *txn);
+    /* The value under key: MP_OK with *val, *vlen pointing at the backend's
+     * bytes, valid until the next put or del in this transaction or its
+     * end, whichever comes first (copy what must outlive that);
+     * MP_NOTFOUND. */
+    int (*get)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
+               const unsigned char **val, size_t *vlen);
+    /* Writes val[0..vlen) (copied) under key, replacing any value. */
+    int (*put)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
+               const void *val, size_t vlen);
+    /* Removes key: MP_OK, or MP_NOTFOUND when it was not there. */
+    int (*del)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen);
+    /* Calls fn for each record whose key is >= start[0..slen) (slen 0: from
+     * the first) and begins with start[0..plen) (plen <= slen; 0: any), in
+     * key order, until fn stops it or the records run out. MP_OK, fn's
+     * error, or the backend's. */
+    int (*scan)(struct mp_store_txn *txn, enum mp_store_table t, const void *start, size_t slen,
+                size_t plen, mp_store_scan_fn fn, void *arg);
+    /* Ends the transaction: commits it when commit is true (a read has
+     * nothing to commit: it always answers MP_OK), else throws its writes
+     * away. MP_OK; MP_AGAIN when it failed (or its commit did) on a
+     * condition the backend has since cured (LMDB: the map was full and
+     * has grown): nothing was written, run the whole transaction again;
+     * MP_ETOOBIG when it is full for good (nothing written); MP_EIO. An
+     * abort answers MP_OK unless the transaction failed on such a
+     * condition: then MP_AGAIN, or MP_ETOOBIG or MP_EIO when curing it
+     * failed. The backend releases the transaction either way. */
+    int (*end)(struct mp_store_txn *txn, bool commit);
+
+    /* Whole-store calls, as store.h describes them. */
+    int (*stats)(struct mp_store *store, struct mp_store_stats *out);
+    int (*compact)(struct mp_store *store, char *err, size_t errcap);
+    void (*close)(struct mp_store *store);
+};
+
+/* For backends at open, with store->be set and, for a sealed store,
+ * store->sealed and store->key (copied from the options). Checks, in one
+ * write transaction, what meta says against the key: a store without
+ * "format" is new and gets its format, key id and secret (fresh random
+ * bytes, or store->secret as it is when keep_secret); an existing one must
+ * be of this format version, sealed exactly when the store has a key,
+ * under a key of that key's id, and its secret must open. Derives the
+ * index key. MP_OK; MP_EIO with a reason in err naming what (borrowed:
+ * "LMDB store /path") and never key material. */
+int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
+                            size_t errcap);
+
+/* ---- records: used by the op layer, and by a backend that copies
+ * records between stores (store_lmdb_rewrite.c) ---- */
+
+/* The physical key of a user (see the layout above) into out
+ * (MP_STORE_PHYS_USER_MAX bytes): its length. */
+size_t mp_store_backend_phys_user(const struct mp_store *store, const char *user, size_t len,
+                                  unsigned char *out);
+
+/* u16be length | physical user key, into k (MP_STORE_USER_PREFIX_MAX
+ * bytes): the start of the user's history and idem keys. Its length. */
+size_t mp_store_backend_user_prefix(const struct mp_store *store, unsigned char *k,
+                                    const char *user, size_t len);
+
+/* A value as stored, opened: p points at the stored bytes (clear store;
+ * valid as long as they are) or into owned (sealed store). */
+struct mp_store_plain {
+    const unsigned char *p;
+    size_t n;
+    unsigned char *owned;
+};
+
+/* Opens the stored value v[0..vn) of key in table t into *out: MP_OK
+ * (release with mp_store_backend_plain_done()), MP_EIO (tampered, or
+ * sealed under another key), MP_ENOMEM. *out may be released in every
+ * case. */
+int mp_store_backend_open(const struct mp_store *store, enum mp_store_table t, const void *key,
+                          size_t klen, const unsigned char *v, size_t vn,
+                          struct mp_store_plain *out);
+void mp_store_backend_plain_done(struct mp_store_plain *v);
+
+/* The bytes to store for plain[0..n) under key in table t: plain itself in
+ * a clear store (*out = plain, *owned NULL); sealed, in a new buffer
+ * (*owned, caller frees) of n + MP_SEAL_OVERHEAD bytes, in a sealed one.
+ * MP_OK, MP_ENOMEM, MP_EIO (the cipher failed). */
+int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, const void *key,
+                          size_t klen, const void *plain, size_t n, const unsigned char **out,
+                          size_t *outn, unsigned char **owned);
+
+/* Room for one more item of size bytes in the array *items, which holds n
+ * of its *cap: when full, doubled (from 16). MP_OK or MP_ENOMEM (the array
+ * untouched). Both sides collect records with it during a scan. */
+int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size);
+
+/* Seals plain (as mp_store_backend_seal()) and puts it under key. */
+int mp_store_backend_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                         size_t klen, const void *plain, size_t n);
+
+#endif

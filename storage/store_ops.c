@@ -1,0 +1,718 @@
+/* Every store op once (store.h: mp_store_apply), as a sequence of backend
+ * primitives in one write transaction, run again from the start while the
+ * backend's end answers MP_AGAIN (the records are described in
+ * store_backend.h). The rules
+ * (precedence, erasure, retention) are lifecycle.c's; this file decides
+ * which records an op reads and writes, and in which order.
+ *
+ * One apply keeps the one user record it has loaded: ops on the same user
+ * (the usual case) decode and encode it once, and it is written back when
+ * the apply moves to another user or ends. An op that fails stops the
+ * apply; the backend then throws the transaction away. When the backend
+ * cures the failure (LMDB grows a full map) the whole apply runs again from
+ * the start, so nothing here may keep state across attempts but the ops. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "lifecycle.h"
+#include "status.h"
+#include "store_backend.h"
+#include "store_read.h"
+
+/* What one op reports, kept until the whole apply commits. */
+struct out {
+    int result;
+    uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
+    uint64_t job_id;
+    uint32_t revision;
+    struct mp_sweep_counts swept; /* SWEEP_USER */
+};
+
+/* One attempt's write transaction, with the user record it has loaded. */
+struct wctx {
+    struct mp_store *s;
+    struct mp_store_txn *txn;
+    struct mp_usermem *um;
+    struct mp_codec_user meta; /* the loaded user's key, times, next_hist */
+    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    size_t phys_len;
+    bool exists, dirty;
+};
+
+static int be_get(struct wctx *w, enum mp_store_table t, const void *k, size_t klen,
+                  const unsigned char **v, size_t *vn)
+{
+    return w->s->be->get(w->txn, t, k, klen, v, vn);
+}
+
+static int be_del(struct wctx *w, enum mp_store_table t, const void *k, size_t klen)
+{
+    return w->s->be->del(w->txn, t, k, klen);
+}
+
+/* ---- the loaded user ---- */
+
+static int flush_user(struct wctx *w)
+{
+    if (w->um == NULL || !w->dirty)
+        return MP_OK;
+    size_t n = mp_codec_put_user(NULL, &w->meta, w->um);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_user(buf, &w->meta, w->um);
+    int rc = mp_store_backend_put(w->txn, MP_TABLE_USERS, w->phys, w->phys_len, buf, n);
+    free(buf);
+    if (rc == MP_OK)
+        w->dirty = false;
+    return rc;
+}
+
+static void drop_user(struct wctx *w)
+{
+    mp_usermem_free(w->um);
+    w->um = NULL;
+    w->dirty = false;
+}
+
+static bool is_loaded(const struct wctx *w, const char *user, size_t len)
+{
+    return w->um != NULL && w->meta.user_len == len && memcmp(w->meta.user, user, len) == 0;
+}
+
+/* Makes user the loaded one: its record, or a fresh one (exists false). */
+static int load_user(struct wctx *w, const char *user, size_t len)
+{
+    struct mp_store_plain pv;
+    const unsigned char *v;
+    size_t vn;
+    if (is_loaded(w, user, len))
+        return MP_OK;
+    int rc = flush_user(w);
+    if (rc != MP_OK)
+        return rc;
+    drop_user(w);
+    w->phys_len = mp_store_backend_phys_user(w->s, user, len, w->phys);
+    rc = be_get(w, MP_TABLE_USERS, w->phys, w->phys_len, &v, &vn);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    w->exists = rc == MP_OK;
+    memset(&w->meta, 0, sizeof(w->meta));
+    if (w->exists) {
+        rc = mp_store_backend_open(w->s, MP_TABLE_USERS, w->phys, w->phys_len, v, vn, &pv);
+        if (rc == MP_OK)
+            rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
+        mp_store_backend_plain_done(&pv);
+        if (rc != MP_OK)
+            return rc;
+    } else {
+        w->um = mp_usermem_new();
+        if (w->um == NULL)
+            return MP_ENOMEM;
+        w->um->next_seq = 1;
+        w->meta.next_hist = 1;
+    }
+    memcpy(w->meta.user, user, len);
+    w->meta.user_len = len;
+    return MP_OK;
+}
+
+/* load_user() of op's user, for an op that needs them stored: *absent
+ * (the op's result MP_NOTFOUND) when nothing is. */
+static int load_stored(struct wctx *w, const struct mp_op *op, struct out *out, bool *absent)
+{
+    int rc = load_user(w, op->user, op->user_len);
+    *absent = rc == MP_OK && !w->exists;
+    if (*absent)
+        out->result = MP_NOTFOUND;
+    return rc;
+}
+
+static void touch(struct wctx *w, int64_t now_ms)
+{
+    w->exists = true;
+    w->dirty = true;
+    w->meta.updated_at_ms = now_ms;
+}
+
+static size_t loaded_prefix(const struct wctx *w, unsigned char *k)
+{
+    mp_codec_be_put(k, w->phys_len, 2);
+    memcpy(k + 2, w->phys, w->phys_len);
+    return 2 + w->phys_len;
+}
+
+/* ---- history ---- */
+
+static size_t hist_key(unsigned char *k, const unsigned char *prefix, size_t plen, uint64_t seq)
+{
+    memcpy(k, prefix, plen);
+    mp_codec_be_put(k + plen, seq, 8);
+    return plen + 8;
+}
+
+static int put_hist(struct wctx *w, const struct mp_history_item *h)
+{
+    unsigned char kb[MP_STORE_HIST_KEY_MAX], prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t klen = hist_key(kb, prefix, loaded_prefix(w, prefix), h->seq);
+    size_t n = mp_codec_put_history(NULL, h);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_history(buf, h);
+    int rc = mp_store_backend_put(w->txn, MP_TABLE_HISTORY, kb, klen, buf, n);
+    free(buf);
+    return rc;
+}
+
+/* Appends entries to the loaded user's history, each with the next seq. */
+static int append_hist(struct wctx *w, struct mp_history_item *ev, size_t n)
+{
+    int rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        ev[i].seq = w->meta.next_hist++;
+        rc = put_hist(w, &ev[i]);
+    }
+    if (n > 0)
+        w->dirty = true; /* next_hist moved: the user record is written back */
+    return rc;
+}
+
+static int load_history(struct wctx *w, int64_t until_ms, struct mp_history *h, bool *more,
+                        unsigned char *prefix, size_t *plen)
+{
+    *plen = loaded_prefix(w, prefix);
+    return mp_store_read_history_until(w->txn, prefix, *plen, until_ms, h, more);
+}
+
+static int del_hist(struct wctx *w, const unsigned char *prefix, size_t plen, uint64_t seq)
+{
+    unsigned char kb[MP_STORE_HIST_KEY_MAX];
+    return be_del(w, MP_TABLE_HISTORY, kb, hist_key(kb, prefix, plen, seq));
+}
+
+/* [governance] history_per_fact: drops the oldest entries of added's
+ * subject beyond the store's cap (added was just appended). */
+static int cap_history(struct wctx *w, const struct mp_history_item *added)
+{
+    uint32_t cap = w->s->history_cap;
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_history h = {NULL, 0};
+    size_t plen;
+    if (cap == 0)
+        return MP_OK;
+    int rc = load_history(w, INT64_MAX, &h, NULL, prefix, &plen);
+    uint64_t *seqs = rc == MP_OK && h.nitems > cap ? malloc(h.nitems * sizeof(*seqs)) : NULL;
+    size_t n = seqs != NULL
+                   ? mp_lifecycle_hist_over_cap(h.items, h.nitems, added, cap, seqs, h.nitems)
+                   : 0;
+    for (size_t i = 0; rc == MP_OK && i < n; i++)
+        rc = del_hist(w, prefix, plen, seqs[i]);
+    if (rc == MP_OK && h.nitems > cap && seqs == NULL)
+        rc = MP_ENOMEM;
+    free(seqs);
+    mp_store_read_history_clear(&h);
+    return rc;
+}
+
+/* Erasure: the key's past values leave the history (entries stay). */
+static int strip_history(struct wctx *w, const char *key)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_history h = {NULL, 0};
+    size_t plen;
+    int rc = load_history(w, INT64_MAX, &h, NULL, prefix, &plen);
+    for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
+        struct mp_history_item *it = &h.items[i];
+        if (it->item != MP_ITEM_FACT || it->entity.value_len == 0 || strcmp(it->entity.key, key))
+            continue;
+        it->entity.value[0] = '\0';
+        it->entity.value_len = 0;
+        rc = put_hist(w, it);
+    }
+    mp_store_read_history_clear(&h);
+    return rc;
+}
+
+/* ---- turns and jobs ---- */
+
+static int record_turn(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX], at[8];
+    const unsigned char *v;
+    size_t vn;
+    int rc = load_user(w, op->user, op->user_len);
+    if (rc != MP_OK)
+        return rc;
+    size_t n = loaded_prefix(w, kb);
+    memcpy(kb + n, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    rc = be_get(w, MP_TABLE_IDEM, kb, n + MP_IDEM_KEY_LEN, &v, &vn);
+    if (rc == MP_OK) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc != MP_NOTFOUND)
+        return rc;
+    mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
+    rc = mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n + MP_IDEM_KEY_LEN, at, sizeof(at));
+    if (rc == MP_OK)
+        rc = mp_lifecycle_append(w->um, op, &out->first_seq, &out->last_seq);
+    if (rc == MP_OK)
+        touch(w, op->now_ms);
+    return rc;
+}
+
+/* An EXTRACT job with no seqs takes them from its turn (store.h, ADD_JOB). */
+static bool inherits_seqs(const struct mp_op *op)
+{
+    const struct mp_job *j = &op->u.job;
+    return op->kind == MP_OP_ADD_JOB && j->kind == MP_JOB_EXTRACT && j->from_seq == 0 &&
+           j->through_seq == 0;
+}
+
+/* The nearest RECORD_TURN before ops[i] for the job's user, or -1. */
+static long turn_of_job(const struct mp_op *ops, size_t i)
+{
+    const struct mp_job *j = &ops[i].u.job;
+    for (size_t k = i; k-- > 0;) {
+        if (ops[k].kind == MP_OP_RECORD_TURN && ops[k].user_len == j->user_len &&
+            memcmp(ops[k].user, j->user, j->user_len) == 0)
+            return (long)k;
+    }
+    return -1;
+}
+
+/* The job ADD_JOB ops[i] queues: MP_OK with *job (seqs inherited from its
+ * RECORD_TURN when the op asks for that), or MP_NOTFOUND when that turn
+ * was already recorded. */
+static int job_resolve(const struct mp_op *ops, const struct out *outs, size_t i,
+                       struct mp_job *job)
+{
+    long t = inherits_seqs(&ops[i]) ? turn_of_job(ops, i) : -1;
+    *job = ops[i].u.job;
+    if (t < 0)
+        return MP_OK;
+    if (outs[t].result != MP_OK)
+        return MP_NOTFOUND;
+    job->from_seq = outs[t].first_seq;
+    job->through_seq = outs[t].last_seq;
+    return MP_OK;
+}
+
+static int put_job(struct wctx *w, const struct mp_job *job, uint64_t id)
+{
+    unsigned char kb[8], buf[64 + MP_USER_KEY_MAX];
+    mp_codec_be_put(kb, id, 8);
+    size_t n = mp_codec_put_job(buf, job);
+    return mp_store_backend_put(w->txn, MP_TABLE_JOBS, kb, sizeof(kb), buf, n);
+}
+
+static int add_job(struct wctx *w, const struct mp_op *ops, struct out *outs, size_t i)
+{
+    const unsigned char *v;
+    unsigned char nb[8];
+    size_t vn;
+    uint64_t id = 1;
+    struct mp_job job;
+    if (job_resolve(ops, outs, i, &job) != MP_OK) {
+        outs[i].result = MP_NOTFOUND; /* its turn was recorded before */
+        return MP_OK;
+    }
+    int rc = be_get(w, MP_TABLE_META, "next_job", 8, &v, &vn);
+    if (rc == MP_OK && vn != 8)
+        return MP_EIO;
+    if (rc == MP_OK)
+        id = mp_codec_le_get(v, 8);
+    else if (rc != MP_NOTFOUND)
+        return rc;
+    rc = put_job(w, &job, id);
+    if (rc != MP_OK)
+        return rc;
+    mp_codec_le_put(nb, id + 1, 8);
+    rc = w->s->be->put(w->txn, MP_TABLE_META, "next_job", 8, nb, sizeof(nb)); /* never sealed */
+    if (rc != MP_OK)
+        return rc;
+    outs[i].job_id = id;
+    outs[i].first_seq = job.from_seq;
+    outs[i].last_seq = job.through_seq;
+    return MP_OK;
+}
+
+static int job_by_id(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    uint64_t id = op->kind == MP_OP_DONE_JOB ? op->u.job_id : op->u.job.id;
+    unsigned char kb[8];
+    const unsigned char *v;
+    size_t vn;
+    int rc;
+    mp_codec_be_put(kb, id, 8);
+    if (op->kind == MP_OP_DONE_JOB)
+        rc = be_del(w, MP_TABLE_JOBS, kb, sizeof(kb));
+    else
+        rc = be_get(w, MP_TABLE_JOBS, kb, sizeof(kb), &v, &vn);
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc != MP_OK)
+        return rc;
+    return op->kind == MP_OP_UPDATE_JOB ? put_job(w, &op->u.job, id) : MP_OK;
+}
+
+/* ---- facts and summary ---- */
+
+static int upsert(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
+    struct mp_mem_entity old;
+    bool has_old = false, refreshed = false;
+    int rc = load_user(w, op->user, op->user_len);
+    if (rc == MP_OK)
+        rc = mp_lifecycle_upsert(w->um, op, w->meta.next_hist, &old, &has_old, &refreshed,
+                                 &out->revision);
+    if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
+        out->result = rc;
+        return MP_OK;
+    }
+    if (rc != MP_OK)
+        return rc;
+    touch(w, op->now_ms);
+    if (!refreshed) {
+        long i = mp_lifecycle_find(w->um, op->u.entity.key);
+        size_t n = mp_lifecycle_upsert_events(op, has_old ? &old : NULL, &w->um->entities[i], ev);
+        rc = append_hist(w, ev, n);
+        if (rc == MP_OK && n > 0)
+            rc = cap_history(w, &ev[n - 1]);
+    }
+    if (has_old)
+        free(old.value);
+    return rc;
+}
+
+static int delete_entity(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
+    size_t n = 0;
+    int rc = load_user(w, op->user, op->user_len);
+    if (rc != MP_OK)
+        return rc;
+    rc = w->exists ? mp_lifecycle_erase_fact(w->um, op, ev, &n) : MP_NOTFOUND;
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc != MP_OK)
+        return rc; /* MP_ECONFLICT */
+    touch(w, op->now_ms);
+    rc = strip_history(w, op->u.key);
+    return rc == MP_OK ? append_hist(w, ev, n) : rc;
+}
+
+static int summarize(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    struct mp_history_item ev;
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
+        return rc;
+    rc = mp_lifecycle_summarize(w->um, op);
+    if (rc != MP_OK)
+        return rc;
+    touch(w, op->now_ms);
+    if (op->kind != MP_OP_SET_SUMMARY)
+        return MP_OK;
+    mp_lifecycle_summary_event(op, w->um, &ev);
+    rc = append_hist(w, &ev, 1);
+    return rc == MP_OK ? cap_history(w, &ev) : rc;
+}
+
+/* ---- deleting a user ---- */
+
+struct first_key {
+    unsigned char key[MP_STORE_KEY_MAX];
+    size_t len;
+};
+
+static int on_first(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                    size_t vlen)
+{
+    struct first_key *f = arg;
+    if (klen > sizeof(f->key))
+        return MP_EIO;
+    memcpy(f->key, key, klen);
+    f->len = klen;
+    return MP_STORE_SCAN_STOP;
+}
+
+/* Deletes every key that starts with prefix, the first one at a time: a
+ * scan never runs beside the deletes it would see. */
+static int del_range(struct wctx *w, enum mp_store_table t, const unsigned char *prefix,
+                     size_t plen)
+{
+    for (;;) {
+        struct first_key f = {.len = 0};
+        int rc = w->s->be->scan(w->txn, t, prefix, plen, plen, on_first, &f);
+        if (rc != MP_OK || f.len == 0)
+            return rc;
+        rc = be_del(w, t, f.key, f.len);
+        if (rc != MP_OK)
+            return rc;
+    }
+}
+
+struct user_jobs {
+    struct mp_store *s;
+    const char *user;
+    size_t len;
+    uint64_t *ids;
+    size_t n, cap;
+};
+
+static int on_user_job(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                       size_t vlen)
+{
+    struct user_jobs *uj = arg;
+    struct mp_job job;
+    int rc = mp_store_read_job(uj->s, key, klen, val, vlen, &job);
+    if (rc != MP_OK || job.user_len != uj->len || memcmp(job.user, uj->user, uj->len) != 0)
+        return rc;
+    if (mp_store_backend_grow(&uj->ids, &uj->cap, uj->n, sizeof(*uj->ids)) != MP_OK)
+        return MP_ENOMEM;
+    uj->ids[uj->n++] = job.id;
+    return MP_OK;
+}
+
+/* The user's pending jobs: collected first, deleted after the walk. */
+static int del_user_jobs(struct wctx *w, const char *user, size_t len)
+{
+    struct user_jobs uj = {w->s, user, len, NULL, 0, 0};
+    int rc = w->s->be->scan(w->txn, MP_TABLE_JOBS, NULL, 0, 0, on_user_job, &uj);
+    for (size_t i = 0; rc == MP_OK && i < uj.n; i++) {
+        unsigned char kb[8];
+        mp_codec_be_put(kb, uj.ids[i], 8);
+        rc = be_del(w, MP_TABLE_JOBS, kb, sizeof(kb));
+    }
+    free(uj.ids);
+    return rc;
+}
+
+static int delete_user(struct wctx *w, const struct mp_op *op)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t n = mp_store_backend_user_prefix(w->s, prefix, op->user, op->user_len);
+    if (is_loaded(w, op->user, op->user_len))
+        drop_user(w);
+    int rc = be_del(w, MP_TABLE_USERS, prefix + 2, n - 2);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    rc = del_range(w, MP_TABLE_HISTORY, prefix, n);
+    if (rc == MP_OK)
+        rc = del_range(w, MP_TABLE_IDEM, prefix, n);
+    if (rc == MP_OK)
+        rc = del_user_jobs(w, op->user, op->user_len);
+    return rc;
+}
+
+/* ---- retention ---- */
+
+/* History is appended in time order, so the walk stops at the first entry
+ * younger than the shortest limit: a pass costs what it purges, not the
+ * whole history. */
+static int sweep_history(struct wctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                         size_t *left)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_history h = {NULL, 0};
+    bool more = false;
+    size_t plen;
+    int rc = load_history(w, mp_lifecycle_hist_horizon(op), &h, &more, prefix, &plen);
+    *left = h.nitems + (more ? 1 : 0);
+    for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
+        if (!mp_lifecycle_hist_expired(&h.items[i], op))
+            continue;
+        rc = del_hist(w, prefix, plen, h.items[i].seq);
+        c->history++;
+        (*left)--;
+    }
+    mp_store_read_history_clear(&h);
+    return rc;
+}
+
+struct idem_scan {
+    struct mp_store *s;
+    const struct mp_op *op;
+    size_t plen, seen, n, cap;
+    unsigned char (*old)[MP_IDEM_KEY_LEN];
+};
+
+static int on_idem(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct idem_scan *is = arg;
+    struct mp_store_plain pv;
+    int64_t age = is->op->u.sweep.retention.idem_max_age_ms;
+    if (klen != is->plen + MP_IDEM_KEY_LEN)
+        return MP_STORE_SCAN_STOP;
+    is->seen++;
+    int rc = mp_store_backend_open(is->s, MP_TABLE_IDEM, key, klen, val, vlen, &pv);
+    bool expired = rc == MP_OK && pv.n == 8 && age > 0 &&
+                   (int64_t)mp_codec_le_get(pv.p, 8) < is->op->now_ms - age;
+    mp_store_backend_plain_done(&pv);
+    if (!expired)
+        return rc;
+    if (mp_store_backend_grow(&is->old, &is->cap, is->n, sizeof(*is->old)) != MP_OK)
+        return MP_ENOMEM;
+    memcpy(is->old[is->n++], key + is->plen, MP_IDEM_KEY_LEN);
+    return MP_OK;
+}
+
+/* Idem keys older than the limit: collected during the walk, deleted after. */
+static int sweep_idem(struct wctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                      size_t *left)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX];
+    struct idem_scan is = {.s = w->s, .op = op, .plen = loaded_prefix(w, kb)};
+    int rc = w->s->be->scan(w->txn, MP_TABLE_IDEM, kb, is.plen, is.plen, on_idem, &is);
+    *left = is.seen;
+    for (size_t i = 0; rc == MP_OK && i < is.n; i++) {
+        memcpy(kb + is.plen, is.old[i], MP_IDEM_KEY_LEN);
+        rc = be_del(w, MP_TABLE_IDEM, kb, is.plen + MP_IDEM_KEY_LEN);
+        c->idem++;
+        (*left)--;
+    }
+    free(is.old);
+    return rc;
+}
+
+static int sweep_user(struct wctx *w, const struct mp_op *op, struct out *out)
+{
+    size_t hist_left = 0, idem_left = 0;
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
+        return rc;
+    rc = sweep_history(w, op, &out->swept, &hist_left);
+    if (rc == MP_OK)
+        rc = sweep_idem(w, op, &out->swept, &idem_left);
+    struct mp_history_item *ev = calloc(w->um->nentities + 2, sizeof(*ev));
+    if (rc == MP_OK && ev == NULL)
+        rc = MP_ENOMEM;
+    if (rc == MP_OK) {
+        size_t n = mp_lifecycle_expire(w->um, op, ev, &out->swept);
+        rc = append_hist(w, ev, n);
+        hist_left += n;
+    }
+    free(ev);
+    if (rc != MP_OK || !mp_lifecycle_um_empty(w->um) || hist_left > 0 || idem_left > 0)
+        return rc;
+    drop_user(w); /* nothing left: the user goes */
+    rc = be_del(w, MP_TABLE_USERS, w->phys, w->phys_len);
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+/* ---- apply ---- */
+
+static int apply_op(struct wctx *w, const struct mp_op *ops, struct out *outs, size_t i)
+{
+    const struct mp_op *op = &ops[i];
+    struct out *out = &outs[i];
+    out->result = MP_OK;
+    switch (op->kind) {
+    case MP_OP_RECORD_TURN:
+        return record_turn(w, op, out);
+    case MP_OP_ADD_JOB:
+        return add_job(w, ops, outs, i);
+    case MP_OP_DONE_JOB:
+    case MP_OP_UPDATE_JOB:
+        return job_by_id(w, op, out);
+    case MP_OP_SET_SUMMARY:
+    case MP_OP_TRIM_MESSAGES:
+        return summarize(w, op, out);
+    case MP_OP_UPSERT_ENTITY:
+        return upsert(w, op, out);
+    case MP_OP_DELETE_ENTITY:
+        return delete_entity(w, op, out);
+    case MP_OP_DELETE_USER:
+        return delete_user(w, op);
+    case MP_OP_SWEEP_USER:
+        return sweep_user(w, op, out);
+    }
+    return MP_EINVAL;
+}
+
+/* One try at the whole apply in one write transaction: MP_AGAIN when the
+ * backend asks for another. */
+static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops, struct out *outs)
+{
+    struct mp_store_txn txn;
+    struct wctx w = {.s = s, .txn = &txn};
+    memset(outs, 0, nops * sizeof(*outs)); /* nothing left from an earlier try */
+    int status = s->be->begin(s, true, &txn);
+    if (status != MP_OK)
+        return status;
+    for (size_t i = 0; status == MP_OK && i < nops; i++)
+        status = apply_op(&w, ops, outs, i);
+    if (status == MP_OK)
+        status = flush_user(&w);
+    mp_usermem_free(w.um);
+    int end = s->be->end(&txn, status == MP_OK);
+    return end != MP_OK ? end : status;
+}
+
+static void write_back(struct mp_op *ops, const struct out *outs, size_t nops)
+{
+    for (size_t i = 0; i < nops; i++) {
+        struct mp_op *op = &ops[i];
+        op->result = outs[i].result;
+        if (outs[i].result != MP_OK)
+            continue;
+        if (op->kind == MP_OP_RECORD_TURN) {
+            op->u.turn.first_seq = outs[i].first_seq;
+            op->u.turn.last_seq = outs[i].last_seq;
+        } else if (op->kind == MP_OP_ADD_JOB) {
+            op->u.job.id = outs[i].job_id;
+            op->u.job.from_seq = outs[i].first_seq;
+            op->u.job.through_seq = outs[i].last_seq;
+        } else if (op->kind == MP_OP_UPSERT_ENTITY) {
+            op->u.entity.revision = outs[i].revision;
+            op->u.entity.recorded_at_ms = op->now_ms;
+        } else if (op->kind == MP_OP_SWEEP_USER) {
+            op->u.sweep.counts = outs[i].swept;
+        }
+    }
+}
+
+/* The one input check that needs the whole list: an ADD_JOB that inherits
+ * its seqs needs a RECORD_TURN of its user before it. */
+static bool job_ok(const struct mp_op *ops, size_t i)
+{
+    return !inherits_seqs(&ops[i]) || turn_of_job(ops, i) >= 0;
+}
+
+int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
+{
+    int status;
+    if (nops == 0)
+        return MP_OK;
+    if (ops == NULL)
+        return MP_EINVAL;
+    for (size_t i = 0; i < nops; i++) {
+        if (mp_store_check_op(&ops[i]) != MP_OK || !job_ok(ops, i)) {
+            ops[i].result = MP_EINVAL;
+            return MP_EINVAL;
+        }
+    }
+    struct out *outs = calloc(nops, sizeof(*outs));
+    if (outs == NULL)
+        return MP_ENOMEM;
+    do
+        status = attempt(store, ops, nops, outs);
+    while (status == MP_AGAIN);
+    if (status == MP_OK)
+        write_back(ops, outs, nops);
+    free(outs);
+    return status;
+}

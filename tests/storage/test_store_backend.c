@@ -1,0 +1,231 @@
+/* Tests for the backend primitives (storage/store_backend.h), the same
+ * cases on every backend (the loop index _i: 0 = mem, 1 = lmdb): what the
+ * op layer may rely on, whichever backend is underneath. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_fixture.h"
+
+Suite *mp_test_suite(void);
+
+/* A string literal as (bytes, length), its NUL left out. */
+#define K(s) (s), (sizeof(s) - 1)
+
+static void begin(struct mp_store *s, bool write, struct mp_store_txn *txn)
+{
+    ck_assert_int_eq(s->be->begin(s, write, txn), MP_OK);
+}
+
+static void put(struct mp_store_txn *txn, enum mp_store_table t, const char *k, size_t klen,
+                const char *v)
+{
+    ck_assert_int_eq(txn->store->be->put(txn, t, k, klen, v, strlen(v)), MP_OK);
+}
+
+/* The value under k as a string ("" when absent), read in its own read
+ * transaction. */
+static const char *read_back(struct mp_store *s, enum mp_store_table t, const char *k, size_t klen)
+{
+    static char out[256];
+    struct mp_store_txn txn;
+    const unsigned char *v;
+    size_t n;
+    begin(s, false, &txn);
+    int rc = s->be->get(&txn, t, k, klen, &v, &n);
+    ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+    ck_assert(rc != MP_OK || n < sizeof(out));
+    snprintf(out, sizeof(out), "%.*s", rc == MP_OK ? (int)n : 0,
+             rc == MP_OK ? (const char *)v : "");
+    ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    return out;
+}
+
+START_TEST(test_backend_put_get_del_and_commit)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    struct mp_store_txn txn;
+    const unsigned char *v;
+    size_t n;
+    begin(s, true, &txn);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_USERS, K("ann"), &v, &n), MP_NOTFOUND);
+    put(&txn, MP_TABLE_USERS, K("ann"), "one");
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_USERS, K("ann"), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_mem_eq(v, "one", 3);
+    put(&txn, MP_TABLE_USERS, K("ann"), "two!"); /* replaces */
+    put(&txn, MP_TABLE_USERS, K("bea"), "");     /* an empty value is a value */
+    put(&txn, MP_TABLE_USERS, K("cid"), "gone");
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_USERS, K("cid")), MP_OK);
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_USERS, K("cid")), MP_NOTFOUND);
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_USERS, K("dan")), MP_NOTFOUND);
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+
+    ck_assert_str_eq(read_back(s, MP_TABLE_USERS, K("ann")), "two!");
+    begin(s, false, &txn);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_USERS, K("bea"), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_USERS, K("cid"), &v, &n), MP_NOTFOUND);
+    ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    s = fx_reopen(s, _i); /* LMDB: what was committed is on disk */
+    ck_assert_str_eq(read_back(s, MP_TABLE_USERS, K("ann")), "two!");
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(test_backend_abort_undoes_every_write)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    struct mp_store_txn txn;
+    begin(s, true, &txn);
+    put(&txn, MP_TABLE_JOBS, K("keep"), "old");
+    put(&txn, MP_TABLE_JOBS, K("drop"), "old");
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+    for (int round = 0; round < 2; round++) {
+        begin(s, true, &txn);
+        put(&txn, MP_TABLE_JOBS, K("keep"), "new"); /* overwritten twice, then undone */
+        put(&txn, MP_TABLE_JOBS, K("keep"), "newer");
+        ck_assert_int_eq(s->be->del(&txn, MP_TABLE_JOBS, K("drop")), MP_OK);
+        put(&txn, MP_TABLE_JOBS, K("drop"), "back");
+        ck_assert_int_eq(s->be->del(&txn, MP_TABLE_JOBS, K("drop")), MP_OK);
+        put(&txn, MP_TABLE_JOBS, K("fresh"), "x");
+        ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    }
+    ck_assert_str_eq(read_back(s, MP_TABLE_JOBS, K("keep")), "old");
+    ck_assert_str_eq(read_back(s, MP_TABLE_JOBS, K("drop")), "old");
+    ck_assert_str_eq(read_back(s, MP_TABLE_JOBS, K("fresh")), "");
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(test_backend_tables_are_apart)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    struct mp_store_txn txn;
+    begin(s, true, &txn);
+    put(&txn, MP_TABLE_HISTORY, K("k"), "history");
+    put(&txn, MP_TABLE_IDEM, K("k"), "idem");
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+    ck_assert_str_eq(read_back(s, MP_TABLE_HISTORY, K("k")), "history");
+    ck_assert_str_eq(read_back(s, MP_TABLE_IDEM, K("k")), "idem");
+    ck_assert_str_eq(read_back(s, MP_TABLE_USERS, K("k")), "");
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+struct seen {
+    char keys[16][16];
+    size_t n, stop_after;
+    int fail_with;
+};
+
+static int on_rec(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                  size_t vlen)
+{
+    struct seen *sn = arg;
+    ck_assert_uint_lt(sn->n, 16);
+    ck_assert_uint_lt(klen, 16);
+    ck_assert_uint_eq(vlen, 1);
+    ck_assert_int_eq(val[0], 'v');
+    for (size_t i = 0; i < klen; i++) /* NUL shown as '0' */
+        sn->keys[sn->n][i] = key[i] == '\0' ? '0' : (char)key[i];
+    sn->keys[sn->n][klen] = '\0';
+    sn->n++;
+    if (sn->fail_with != 0 && sn->n == sn->stop_after)
+        return sn->fail_with;
+    return sn->n == sn->stop_after ? MP_STORE_SCAN_STOP : MP_OK;
+}
+
+/* Scans from start with the prefix plen: the keys seen, joined by ','. */
+static const char *scan(struct mp_store *s, const char *start, size_t slen, size_t plen,
+                        size_t stop_after, int fail_with, int want)
+{
+    static char out[256];
+    struct seen sn = {.stop_after = stop_after, .fail_with = fail_with};
+    struct mp_store_txn txn;
+    begin(s, false, &txn);
+    ck_assert_int_eq(s->be->scan(&txn, MP_TABLE_HISTORY, start, slen, plen, on_rec, &sn), want);
+    ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < sn.n; i++) {
+        strcat(out, i > 0 ? "," : "");
+        strcat(out, sn.keys[i]);
+    }
+    return out;
+}
+
+START_TEST(test_backend_scan_in_byte_order_from_a_start_within_a_prefix)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    struct mp_store_txn txn;
+    static const char *keys[] = {"b", "ab", "a", "abc", "b\x01", "ac", "a\xff"};
+    begin(s, true, &txn);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        ck_assert_int_eq(s->be->put(&txn, MP_TABLE_HISTORY, keys[i], strlen(keys[i]), "v", 1),
+                         MP_OK);
+    ck_assert_int_eq(s->be->put(&txn, MP_TABLE_HISTORY, K("a\0"), "v", 1), MP_OK);
+    ck_assert_int_eq(s->be->put(&txn, MP_TABLE_USERS, K("aa"), "v", 1), MP_OK);
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+
+    /* memcmp order, a key before its extensions; other tables unseen */
+    ck_assert_str_eq(scan(s, NULL, 0, 0, 0, 0, MP_OK), "a,a0,ab,abc,ac,a\xff,b,b\x01");
+    ck_assert_str_eq(scan(s, K("ab"), 0, 0, 0, MP_OK), "ab,abc,ac,a\xff,b,b\x01");
+    ck_assert_str_eq(scan(s, K("aba"), 0, 0, 0, MP_OK), "abc,ac,a\xff,b,b\x01");
+    ck_assert_str_eq(scan(s, K("a"), 1, 0, 0, MP_OK), "a,a0,ab,abc,ac,a\xff");
+    ck_assert_str_eq(scan(s, K("ab"), 2, 0, 0, MP_OK), "ab,abc");
+    ck_assert_str_eq(scan(s, K("ab"), 1, 0, 0, MP_OK), "ab,abc,ac,a\xff");
+    ck_assert_str_eq(scan(s, K("c"), 0, 0, 0, MP_OK), "");
+    ck_assert_str_eq(scan(s, K("ba"), 1, 0, 0, MP_OK), "");
+    /* stopped early, or by an error that becomes the scan's */
+    ck_assert_str_eq(scan(s, NULL, 0, 0, 2, 0, MP_OK), "a,a0");
+    ck_assert_str_eq(scan(s, K("a"), 1, 3, MP_ENOMEM, MP_ENOMEM), "a,a0,ab");
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    const unsigned char *v;
+    size_t n;
+    struct mp_store_txn txn;
+    ck_assert_int_eq(fx_turn(s, U("alice"), 7, "hello", "hi", 1, 2), MP_OK);
+    fx_add_job(s, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2));
+    begin(s, false, &txn);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("format"), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_mem_eq(v, "\x02\x00\x00\x00", 4);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("next_job"), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 8);
+    ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("secret"), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, MP_SEAL_KEY_LEN);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_USERS, K("alice"), &v, &n), MP_OK);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_JOBS, K("\0\0\0\0\0\0\0\x01"), &v, &n), MP_OK);
+    unsigned char idem[2 + 5 + MP_IDEM_KEY_LEN] = {0, 5, 'a', 'l', 'i', 'c', 'e'};
+    memset(idem + 7, 7, MP_IDEM_KEY_LEN);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_IDEM, idem, sizeof(idem), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 8);
+    ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8); /* recorded at 2 */
+    ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("store_backend");
+    TCase *tc = tcase_create("primitives");
+    tcase_set_timeout(tc, 20);
+    tcase_add_loop_test(tc, test_backend_put_get_del_and_commit, 0, 2);
+    tcase_add_loop_test(tc, test_backend_abort_undoes_every_write, 0, 2);
+    tcase_add_loop_test(tc, test_backend_tables_are_apart, 0, 2);
+    tcase_add_loop_test(tc, test_backend_scan_in_byte_order_from_a_start_within_a_prefix, 0, 2);
+    tcase_add_loop_test(tc, test_backend_store_ops_leave_the_records_of_the_format, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,471 @@
+/* The on-disk format, held still: tests/storage/data holds two LMDB stores
+ * (format version 2, one in clear, one sealed with fx_key_a) that
+ * write_script() wrote with the code of commit a6434c5, before the store ops
+ * moved above the backend primitives. Each case opens a copy of one and
+ * checks that it reads exactly as the same script reads on a store the
+ * current code writes, goes on taking writes the same way, and (the clear
+ * one) that the current code writes the very same records, byte for byte.
+ *
+ * To remake the fixtures (only with a change of format version, never to
+ * make a failing case pass):
+ *     MP_FORMAT_FIXTURE_OUT=DIR build/tests/storage/test_store_format
+ * writes DIR/clear/data.mdb and DIR/sealed/data.mdb and prints their
+ * secrets for the constants below. */
+#include <check.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "status.h"
+#include "store.h"
+#include "store_fixture.h"
+
+Suite *mp_test_suite(void);
+
+#ifndef MP_FORMAT_FIXTURE_DIR
+#error "the build passes the fixture directory"
+#endif
+
+/* The secrets the fixture stores were made with. */
+static const char clear_secret[] =
+    "5afbcd1bb6caed0bb7b9aa1e3f4aeb8938caf1519f92ad205f4f3ebf1af9e179";
+static const char sealed_secret[] =
+    "9335b033e45d8cf9420dfd32975f23d70a7e17611004d9af03fbcb9b5133c814";
+
+#define NUSERS 6
+
+/* The users the script writes (tenants 0x11 and 0x22 for two of them). */
+static char users[NUSERS][64];
+static size_t user_lens[NUSERS];
+
+static void make_users(void)
+{
+    static const char *plain[] = {"alice", "bob", "eve", "frank"};
+    for (int i = 0; i < 4; i++) {
+        user_lens[i] = strlen(plain[i]);
+        memcpy(users[i], plain[i], user_lens[i]);
+    }
+    user_lens[4] = fx_tenant_key(users[4], 0x11, "carol");
+    user_lens[5] = fx_tenant_key(users[5], 0x22, "dave");
+}
+
+#define UK(i) users[i], user_lens[i]
+
+static void ok(struct mp_store *store, struct mp_op *op)
+{
+    ck_assert_int_eq(fx_apply1(store, op), MP_OK);
+}
+
+/* Turns, facts that supersede and get corrected, a summary, an erased fact
+ * (its history stripped), jobs added, updated and done, a deleted user, a
+ * retention sweep, a capped history and tenants: every record kind and
+ * every key shape of the format. */
+static void write_script(struct mp_store *store)
+{
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "my cat is called Tom", 10),
+                                  fx_msg(MP_ROLE_ASSISTANT, "nice cat", 10)};
+    m[0].pii = true;
+    snprintf(m[1].model, sizeof(m[1].model), "chat-1");
+    struct mp_op turn = fx_turn_op(UK(0), 1, m, 2, 11);
+    struct mp_op job = {.kind = MP_OP_ADD_JOB, .now_ms = 11};
+    job.u.job = fx_job_for(UK(0), MP_JOB_EXTRACT, 1);
+    job.u.job.from_seq = job.u.job.through_seq = 0; /* inherits the turn's seqs */
+    struct mp_op both[2] = {turn, job};
+    ck_assert_int_eq(mp_store_apply(store, both, 2), MP_OK);
+    ck_assert_int_eq(fx_turn(store, UK(0), 2, "I live in Paris", "ok", 20, 21), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(0), "pet", "cat", MP_TRUST_STATED, 30), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(0), "pet", "dog", MP_TRUST_STATED, 40), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(0), "city", "Paris", MP_TRUST_CORRECTED, 50), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, UK(0), "alice has a dog", 2, 60), MP_OK);
+    uint64_t j2 = fx_add_job(store, fx_job_for(UK(0), MP_JOB_SUMMARIZE, 4));
+    uint64_t j3 = fx_add_job(store, fx_job_for(UK(1), MP_JOB_EXTRACT, 2));
+    struct mp_op upd = {.kind = MP_OP_UPDATE_JOB, .now_ms = 70};
+    upd.u.job = fx_job_for(UK(0), MP_JOB_SUMMARIZE, 4);
+    upd.u.job.id = j2;
+    upd.u.job.attempts = 2;
+    upd.u.job.not_before_ms = 99;
+    ok(store, &upd);
+
+    ck_assert_int_eq(fx_turn(store, UK(1), 1, "I like pizza", "yum", 100, 101), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(1), "food", "pizza", MP_TRUST_STATED, 100), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(1), "food", "pasta", MP_TRUST_STATED, 110), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(1), "sport", "tennis", MP_TRUST_INFERRED, 111), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, UK(1), "bob eats", 0, 115), MP_OK);
+    struct mp_op del = fx_delete_op(UK(1), "food", MP_ACTOR_USER, 120);
+    ok(store, &del);
+    struct mp_op done = {.kind = MP_OP_DONE_JOB, .now_ms = 121};
+    done.u.job_id = j3;
+    ok(store, &done);
+
+    ck_assert_int_eq(fx_turn(store, UK(2), 1, "old words", "old reply", 5, 5), MP_OK);
+    ck_assert_int_eq(fx_turn(store, UK(2), 2, "new words", "new reply", 500, 500), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(2), "old_fact", "gone soon", MP_TRUST_STATED, 6), MP_OK);
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = users[2], .user_len = user_lens[2]};
+    sweep.now_ms = 600;
+    sweep.u.sweep.retention.max_age_ms = 300;
+    sweep.u.sweep.retention.idem_max_age_ms = 300;
+    ok(store, &sweep);
+
+    mp_store_set_history_cap(store, 2);
+    for (int i = 0; i < 5; i++) {
+        char v[16];
+        snprintf(v, sizeof(v), "v%d", i);
+        ck_assert_int_eq(fx_upsert(store, UK(3), "mood", v, MP_TRUST_STATED, 200 + i), MP_OK);
+    }
+    mp_store_set_history_cap(store, 0);
+
+    ck_assert_int_eq(fx_turn(store, UK(4), 1, "tenant words", "tenant reply", 300, 301), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, UK(4), "team", "blue", MP_TRUST_ADMIN, 302), MP_OK);
+    ck_assert_int_eq(fx_turn(store, UK(5), 1, "bye", "bye", 310, 311), MP_OK);
+    fx_add_job(store, fx_job_for(UK(5), MP_JOB_EXTRACT, 2));
+    struct mp_op gone = {.kind = MP_OP_DELETE_USER, .user = users[5], .user_len = user_lens[5]};
+    gone.now_ms = 320;
+    ok(store, &gone);
+    fx_add_job(store, fx_job_for(UK(4), MP_JOB_EXTRACT, 2));
+}
+
+/* More writes on a store write_script() wrote: each record kind changed again. */
+static void write_more(struct mp_store *store)
+{
+    ck_assert_int_eq(fx_turn(store, UK(0), 3, "my dog is Rex", "hi Rex", 700, 701), MP_OK);
+    ck_assert_int_eq(fx_turn(store, UK(0), 2, "I live in Paris", "ok", 20, 702), MP_NOTFOUND);
+    ck_assert_int_eq(fx_upsert(store, UK(0), "pet", "parrot", MP_TRUST_STATED, 710), MP_OK);
+    struct mp_op del = fx_delete_op(UK(0), "city", MP_ACTOR_ADMIN, 720);
+    ok(store, &del);
+    ck_assert_int_eq(fx_summarize(store, UK(0), "alice has a parrot", 6, 730), MP_OK);
+    fx_add_job(store, fx_job_for(UK(3), MP_JOB_SUMMARIZE, 9));
+    ck_assert_int_eq(fx_turn(store, UK(4), 2, "more", "more", 740, 741), MP_OK);
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = users[1], .user_len = user_lens[1]};
+    sweep.now_ms = 800;
+    sweep.u.sweep.retention.max_age_ms = 695;
+    ok(store, &sweep);
+}
+
+/* ---- comparing what two stores read ---- */
+
+static void same_entity(const struct mp_mem_entity *a, const struct mp_mem_entity *b)
+{
+    ck_assert_str_eq(a->key, b->key);
+    ck_assert_uint_eq(a->value_len, b->value_len);
+    ck_assert_mem_eq(a->value, b->value, a->value_len);
+    ck_assert(a->confidence == b->confidence);
+    ck_assert_int_eq(a->observed_at_ms, b->observed_at_ms);
+    ck_assert_int_eq(a->recorded_at_ms, b->recorded_at_ms);
+    ck_assert_int_eq(a->trust, b->trust);
+    ck_assert_int_eq(a->source_role, b->source_role);
+    ck_assert_int_eq(a->pii, b->pii);
+    ck_assert_uint_eq(a->revision, b->revision);
+    ck_assert_str_eq(a->request_id, b->request_id);
+    ck_assert_str_eq(a->model, b->model);
+}
+
+static void same_usermem(const struct mp_usermem *a, const struct mp_usermem *b)
+{
+    ck_assert_uint_eq(a->next_seq, b->next_seq);
+    ck_assert_int_eq(a->summary.text != NULL, b->summary.text != NULL);
+    ck_assert_uint_eq(a->summary.text_len, b->summary.text_len);
+    if (a->summary.text != NULL)
+        ck_assert_str_eq(a->summary.text, b->summary.text);
+    ck_assert_int_eq(a->summary.updated_at_ms, b->summary.updated_at_ms);
+    ck_assert_int_eq(a->summary.observed_at_ms, b->summary.observed_at_ms);
+    ck_assert_uint_eq(a->summary.covers_through_seq, b->summary.covers_through_seq);
+    ck_assert_str_eq(a->summary.request_id, b->summary.request_id);
+    ck_assert_str_eq(a->summary.model, b->summary.model);
+    ck_assert_int_eq(a->summary.pii, b->summary.pii);
+    ck_assert_uint_eq(a->nmessages, b->nmessages);
+    for (size_t i = 0; i < a->nmessages; i++) {
+        const struct mp_mem_message *x = &a->messages[i], *y = &b->messages[i];
+        ck_assert_int_eq(x->role, y->role);
+        ck_assert_uint_eq(x->content_len, y->content_len);
+        ck_assert_mem_eq(x->content, y->content, x->content_len);
+        ck_assert_int_eq(x->at_ms, y->at_ms);
+        ck_assert_int_eq(x->recorded_at_ms, y->recorded_at_ms);
+        ck_assert_uint_eq(x->seq, y->seq);
+        ck_assert_str_eq(x->request_id, y->request_id);
+        ck_assert_str_eq(x->model, y->model);
+        ck_assert_int_eq(x->pii, y->pii);
+    }
+    ck_assert_uint_eq(a->nentities, b->nentities);
+    for (size_t i = 0; i < a->nentities; i++)
+        same_entity(&a->entities[i], &b->entities[i]);
+}
+
+static void same_user(struct mp_store *a, struct mp_store *b, int u)
+{
+    struct mp_usermem *ua = NULL, *ub = NULL;
+    struct mp_history *ha = NULL, *hb = NULL;
+    int rc = mp_store_get(a, UK(u), &ua);
+    ck_assert_int_eq(rc, mp_store_get(b, UK(u), &ub));
+    if (rc == MP_OK)
+        same_usermem(ua, ub);
+    rc = mp_store_history(a, UK(u), &ha);
+    ck_assert_int_eq(rc, mp_store_history(b, UK(u), &hb));
+    ck_assert_uint_eq(rc == MP_OK ? ha->nitems : 0, rc == MP_OK ? hb->nitems : 0);
+    for (size_t i = 0; rc == MP_OK && i < ha->nitems; i++) {
+        const struct mp_history_item *x = &ha->items[i], *y = &hb->items[i];
+        ck_assert_uint_eq(x->seq, y->seq);
+        ck_assert_int_eq(x->event, y->event);
+        ck_assert_int_eq(x->actor, y->actor);
+        ck_assert_int_eq(x->item, y->item);
+        ck_assert_int_eq(x->at_ms, y->at_ms);
+        ck_assert_uint_eq(x->count, y->count);
+        same_entity(&x->entity, &y->entity);
+    }
+    mp_usermem_free(ua);
+    mp_usermem_free(ub);
+    mp_history_free(ha);
+    mp_history_free(hb);
+}
+
+static int info_cmp(const void *x, const void *y)
+{
+    const struct mp_user_info *a = x, *b = y;
+    int c = memcmp(a->user, b->user, a->user_len < b->user_len ? a->user_len : b->user_len);
+    return c != 0 ? c : (a->user_len > b->user_len) - (a->user_len < b->user_len);
+}
+
+/* Everything a store answers: users, histories, jobs, the listing (in the
+ * store's order when in_order; a sealed store orders by hashed ids, which
+ * differ from store to store). */
+static void same_store(struct mp_store *a, struct mp_store *b, bool in_order)
+{
+    struct mp_job *ja = NULL, *jb = NULL;
+    size_t na = 0, nb = 0;
+    for (int u = 0; u < NUSERS; u++)
+        same_user(a, b, u);
+    ck_assert_int_eq(mp_store_jobs(a, &ja, &na), MP_OK);
+    ck_assert_int_eq(mp_store_jobs(b, &jb, &nb), MP_OK);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_uint_eq(ja[i].id, jb[i].id);
+        ck_assert_int_eq(ja[i].kind, jb[i].kind);
+        ck_assert_uint_eq(ja[i].user_len, jb[i].user_len);
+        ck_assert_mem_eq(ja[i].user, jb[i].user, ja[i].user_len);
+        ck_assert_uint_eq(ja[i].through_seq, jb[i].through_seq);
+        ck_assert_uint_eq(ja[i].from_seq, jb[i].from_seq);
+        ck_assert_uint_eq(ja[i].attempts, jb[i].attempts);
+        ck_assert_int_eq(ja[i].not_before_ms, jb[i].not_before_ms);
+        ck_assert_int_eq(ja[i].created_ms, jb[i].created_ms);
+    }
+    free(ja);
+    free(jb);
+    const unsigned char *tenants[2] = {mp_store_all_tenants, NULL};
+    for (int t = 0; t < 2; t++) {
+        struct mp_user_info la[NUSERS], lb[NUSERS];
+        size_t n = fx_list_all(a, tenants[t], 2, la, NUSERS);
+        ck_assert_uint_eq(n, fx_list_all(b, tenants[t], 2, lb, NUSERS));
+        if (!in_order) {
+            qsort(la, n, sizeof(la[0]), info_cmp);
+            qsort(lb, n, sizeof(lb[0]), info_cmp);
+        }
+        for (size_t i = 0; i < n; i++) {
+            ck_assert(fx_info_is(&la[i], lb[i].user, lb[i].user_len));
+            ck_assert_uint_eq(la[i].nfacts, lb[i].nfacts);
+            ck_assert_uint_eq(la[i].nmessages, lb[i].nmessages);
+            ck_assert_int_eq(la[i].summary, lb[i].summary);
+            ck_assert_int_eq(la[i].updated_at_ms, lb[i].updated_at_ms);
+        }
+    }
+}
+
+/* ---- raw records ---- */
+
+struct raw_db {
+    char name[16];
+    size_t n;
+    MDB_val *keys, *vals; /* copies */
+};
+
+static void raw_read(const char *dir, const char *name, struct raw_db *out)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+    ck_assert_int_eq(mdb_env_open(env, dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &c), 0);
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        out->keys = realloc(out->keys, (out->n + 1) * sizeof(*out->keys));
+        out->vals = realloc(out->vals, (out->n + 1) * sizeof(*out->vals));
+        ck_assert(out->keys != NULL && out->vals != NULL);
+        out->keys[out->n] = (MDB_val){k.mv_size, malloc(k.mv_size + 1)};
+        out->vals[out->n] = (MDB_val){v.mv_size, malloc(v.mv_size + 1)};
+        memcpy(out->keys[out->n].mv_data, k.mv_data, k.mv_size);
+        memcpy(out->vals[out->n].mv_data, v.mv_data, v.mv_size);
+        out->n++;
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+static void raw_free(struct raw_db *db)
+{
+    for (size_t i = 0; i < db->n; i++) {
+        free(db->keys[i].mv_data);
+        free(db->vals[i].mv_data);
+    }
+    free(db->keys);
+    free(db->vals);
+}
+
+/* The five DBs of the stores in dirs a and b hold the same records, byte
+ * for byte; only the secret (random per store) may differ. */
+static void same_records(const char *a, const char *b)
+{
+    static const char *dbs[] = {"meta", "users", "history", "jobs", "idem"};
+    for (size_t d = 0; d < sizeof(dbs) / sizeof(dbs[0]); d++) {
+        struct raw_db x, y;
+        raw_read(a, dbs[d], &x);
+        raw_read(b, dbs[d], &y);
+        ck_assert_msg(x.n == y.n, "%s: %zu records against %zu", dbs[d], x.n, y.n);
+        ck_assert_uint_gt(x.n, 0);
+        for (size_t i = 0; i < x.n; i++) {
+            ck_assert_uint_eq(x.keys[i].mv_size, y.keys[i].mv_size);
+            ck_assert_mem_eq(x.keys[i].mv_data, y.keys[i].mv_data, x.keys[i].mv_size);
+            if (d == 0 && x.keys[i].mv_size == 6 && memcmp(x.keys[i].mv_data, "secret", 6) == 0)
+                continue;
+            ck_assert_msg(x.vals[i].mv_size == y.vals[i].mv_size &&
+                              memcmp(x.vals[i].mv_data, y.vals[i].mv_data, x.vals[i].mv_size) == 0,
+                          "%s: record %zu differs", dbs[d], i);
+        }
+        raw_free(&x);
+        raw_free(&y);
+    }
+}
+
+/* ---- the fixture stores ---- */
+
+/* A copy of the fixture store `which` in a fresh fx_dir, opened. */
+static struct mp_store *open_fixture(const char *which, const struct mp_seal_key *key)
+{
+    char src[512], dst[128], buf[65536];
+    struct mp_store *store = fx_open_backend(LMDB);
+    mp_store_free(store);
+    snprintf(src, sizeof(src), "%s/%s/data.mdb", MP_FORMAT_FIXTURE_DIR, which);
+    snprintf(dst, sizeof(dst), "%s/data.mdb", fx_dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    ck_assert_msg(in != NULL, "%s", src);
+    ck_assert_ptr_nonnull(out);
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+    snprintf(dst, sizeof(dst), "%s/lock.mdb", fx_dir);
+    unlink(dst);
+    fx_opts.key = key;
+    return fx_open_existing();
+}
+
+static void secret_is(struct mp_store *store, const char *hex)
+{
+    unsigned char s[MP_SEAL_KEY_LEN];
+    char got[2 * MP_SEAL_KEY_LEN + 1];
+    ck_assert_int_eq(mp_store_secret(store, s), MP_OK);
+    for (size_t i = 0; i < sizeof(s); i++)
+        snprintf(got + 2 * i, 3, "%02x", s[i]);
+    ck_assert_str_eq(got, hex);
+}
+
+/* A fresh store of the current code, in its own directory (*dir). */
+static struct mp_store *fresh(const struct mp_seal_key *key, char *dir)
+{
+    struct mp_store *store = key != NULL ? fx_open_sealed() : fx_open_backend(LMDB);
+    memcpy(dir, fx_dir, sizeof(fx_dir));
+    return store;
+}
+
+START_TEST(test_format_v2_clear_store_reads_and_writes_as_before)
+{
+    char mine[64], old[64];
+    make_users();
+    struct mp_store *cur = fresh(NULL, mine);
+    write_script(cur);
+    struct mp_store *fix = open_fixture("clear", NULL);
+    memcpy(old, fx_dir, sizeof(old));
+    secret_is(fix, clear_secret);
+    same_store(fix, cur, true);
+    write_more(fix);
+    write_more(cur);
+    same_store(fix, cur, true);
+    mp_store_free(fix);
+    mp_store_free(cur);
+    same_records(old, mine);
+    fx_remove_dir();
+    memcpy(fx_dir, mine, sizeof(fx_dir));
+    fx_remove_dir();
+}
+END_TEST
+
+START_TEST(test_format_v2_sealed_store_reads_and_writes_as_before)
+{
+    char mine[64];
+    make_users();
+    struct mp_store *cur = fresh(&fx_key_a, mine);
+    write_script(cur);
+    struct mp_store *fix = open_fixture("sealed", &fx_key_a);
+    secret_is(fix, sealed_secret);
+    same_store(fix, cur, false);
+    write_more(fix);
+    write_more(cur);
+    same_store(fix, cur, false);
+    fix = fx_reopen(fix, LMDB);
+    same_store(fix, cur, false);
+    fx_close_backend(fix, LMDB);
+    mp_store_free(cur);
+    memcpy(fx_dir, mine, sizeof(fx_dir));
+    fx_remove_dir();
+}
+END_TEST
+
+/* Not a check: with MP_FORMAT_FIXTURE_OUT set, writes the fixtures. */
+START_TEST(test_format_write_fixtures)
+{
+    const char *out = getenv("MP_FORMAT_FIXTURE_OUT");
+    if (out == NULL)
+        return;
+    make_users();
+    for (int sealed = 0; sealed < 2; sealed++) {
+        char dir[512], err[256];
+        unsigned char s[MP_SEAL_KEY_LEN];
+        snprintf(dir, sizeof(dir), "%s/%s", out, sealed ? "sealed" : "clear");
+        mkdir(out, 0700);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+        fx_opts = (struct mp_store_options){.path = dir, .sync = MP_STORE_SYNC_FULL};
+        fx_opts.key = sealed ? &fx_key_a : NULL;
+        struct mp_store *store = fx_open_existing();
+        write_script(store);
+        ck_assert_msg(mp_store_compact(store, err, sizeof(err)) == MP_OK, "%s", err);
+        ck_assert_int_eq(mp_store_secret(store, s), MP_OK);
+        printf("%s secret: ", sealed ? "sealed" : "clear");
+        for (size_t i = 0; i < sizeof(s); i++)
+            printf("%02x", s[i]);
+        printf("\n");
+        mp_store_free(store);
+    }
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("store_format");
+    TCase *tc = tcase_create("format");
+    tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_format_write_fixtures);
+    tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
+    tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
+    suite_add_tcase(s, tc);
+    return s;
+}
