@@ -54,6 +54,17 @@ stop_started() {
     done
 }
 
+# forget_pid PID: a process the script stopped and waited for leaves
+# started_pids, so that its number, if the system reuses it, is never
+# signalled on exit.
+forget_pid() {
+    local p keep=""
+    for p in $started_pids; do
+        [ "$p" = "$1" ] || keep="$keep $p"
+    done
+    started_pids=$keep
+}
+
 # shellcheck disable=SC2317  # called from the EXIT trap
 remove_tmp() {
     if [ "$keep_tmp" = 1 ]; then
@@ -338,17 +349,17 @@ wait_sweep_done() {
     return 1
 }
 
-# wait_queue_empty ADMIN_URL MAX_SECS STALL_SECS: wait until
-# memproxy_memory_queue_depth is 0, at most MAX_SECS, or until it stops
-# shrinking for STALL_SECS. Sets drain_secs (wall time waited) and
-# drain_depth (the last depth seen); returns 1 if the queue is not empty.
-wait_queue_empty() {
-    local admin_url=$1 max=$2 stall=$3 t0 last="" still=0 _ mfile=$tmp/drain-metrics.txt
+# wait_metric_zero ADMIN_URL METRIC MAX_SECS STALL_SECS: wait until the
+# gauge METRIC of ADMIN_URL/metrics is 0, at most MAX_SECS, or until it
+# stops shrinking for STALL_SECS. Sets drain_secs (wall time waited) and
+# drain_depth (the last value seen); returns 1 if it is not 0.
+wait_metric_zero() {
+    local admin_url=$1 name=$2 max=$3 stall=$4 t0 last="" still=0 _ mfile=$tmp/drain-metrics.txt
     t0=$(date +%s%N)
     drain_depth=""
     for _ in $(seq $((max * 4))); do
         metrics_fetch "$admin_url" "$mfile"
-        drain_depth=$(metric_in "$mfile" memproxy_memory_queue_depth)
+        drain_depth=$(metric_in "$mfile" "$name")
         [ "$drain_depth" = 0 ] && break
         if [ "$drain_depth" = "$last" ]; then
             still=$((still + 1))
@@ -361,4 +372,10 @@ wait_queue_empty() {
     done
     drain_secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     [ "$drain_depth" = 0 ]
+}
+
+# wait_queue_empty ADMIN_URL MAX_SECS STALL_SECS: wait_metric_zero on
+# memproxy_memory_queue_depth (queued turns and changes, pending jobs).
+wait_queue_empty() {
+    wait_metric_zero "$1" memproxy_memory_queue_depth "$2" "$3"
 }
