@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "chatreq.h"
-#include "errbody.h"
+#include "json_write.h"
 #include "status.h"
 #include "usermem.h"
 #include "utf8.h"
