@@ -7,9 +7,10 @@
  * text is assembled in a scratch buffer, item by item in priority order:
  * each item is written (sanitized), then kept if the block still fits the
  * budget or rolled back if not, so the fit test is always on exact bytes.
- * The scratch is never bigger than the largest block the budget allows (or
- * than what memory can produce, whichever is smaller), so a giant stored
- * value costs its budget's worth of work, not its size. Then the buffered
+ * The scratch is never bigger than the largest block the budget allows
+ * plus one fact value's cap (or than what memory can produce, whichever is
+ * smaller), so a giant stored value costs its budget's worth of work, not
+ * its size. Then the buffered
  * messages are picked newest first with what budget is left, skipping those
  * the request already carries. Second, the output is sized from an upper
  * bound (escaping at most doubles sanitized text, at most sextuples raw
@@ -534,7 +535,9 @@ static int splice(const struct build *b, const char *body, size_t len, const str
 /* ---- putting it together ---- */
 
 /* Scratch for the block: the most the selected sections can produce after
- * sanitizing (3 bytes per stored byte at worst), capped by the budget. */
+ * sanitizing (3 bytes per stored byte at worst), capped by the budget. The
+ * cap leaves room for a fact value written whole before it is cut: a fact
+ * whose cut value fits must not be refused for the bytes the cut drops. */
 static size_t scratch_size(const struct build *b)
 {
     const struct mp_usermem *um = b->um;
@@ -547,7 +550,8 @@ static size_t scratch_size(const struct build *b)
     }
     if ((b->p->sections & MP_INJECT_SUMMARY) && um->summary.text != NULL)
         need += 3 * um->summary.text_len + SLEN(ELLIPSIS);
-    return need < b->max_block + 8 ? need : b->max_block + 8;
+    size_t cap = b->max_block + MP_INJECT_FACT_VALUE_MAX + 8;
+    return need < cap ? need : cap;
 }
 
 /* One allocation holds the picks, the fact order and the scratch text. */

@@ -899,6 +899,37 @@ START_TEST(test_inject_huge_value_skipped_when_over_budget)
 }
 END_TEST
 
+START_TEST(test_inject_cut_value_fits_by_its_cut_length)
+{
+    /* 600 sanitized bytes: cut at the last 'a' (the spaces go), so the
+     * fact is far shorter than the 512 bytes the value is measured to. It
+     * fits the budget exactly as cut, and is injected. */
+    char value[600];
+    const char *want_line;
+    char want[1024];
+    struct mp_inject_plan plan;
+    char *out = NULL, *block;
+    size_t n = 0;
+    uint32_t budget;
+    memset(value, 'a', 100);
+    memset(value + 100, ' ', sizeof(value) - 100);
+    fact_n("k", value, sizeof(value), MP_TRUST_STATED, 1, MAY1);
+    snprintf(want, sizeof(want), "%s\n[User profile]: k: %.100s\xe2\x80\xa6 (as of 2024-05-01)",
+             INTRO, value);
+    budget = 4 + tok(strlen(want));
+    ck_assert_int_eq(build_p(BODY_SYS, MP_INJECT_PROFILE, budget, &out, &n, &plan), MP_OK);
+    block = block_of(out, n);
+    ck_assert_str_eq(block, want);
+    want_line = line_with(block, "[User");
+    ck_assert_uint_eq(strlen(want_line),
+                      strlen("[User profile]: k: ") + 100 + 3 + strlen(" (as of 2024-05-01)"));
+    ck_assert_uint_eq(plan.nfacts, 1);
+    ck_assert_uint_eq(plan.tokens, budget);
+    free(block);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_inject_invalid_utf8_in_store_replaced)
 {
     char *block;
@@ -976,6 +1007,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(e, test_inject_quotes_cannot_close_the_block);
     tcase_add_test(e, test_inject_huge_value_capped);
     tcase_add_test(e, test_inject_huge_value_skipped_when_over_budget);
+    tcase_add_test(e, test_inject_cut_value_fits_by_its_cut_length);
     tcase_add_test(e, test_inject_invalid_utf8_in_store_replaced);
     tcase_add_test(e, test_inject_messages_only_json_escaped);
     suite_add_tcase(s, e);
