@@ -328,8 +328,10 @@ static bool add_fact(struct build *b, const struct mp_mem_entity *e)
     put_clean(t, e->key, key_len(e), true, SIZE_MAX);
     put(t, ": ", 2);
     vstart = t->len;
-    used = put_clean(t, e->value, e->value_len, true, MP_INJECT_FACT_VALUE_MAX);
-    if (!t->full && used < e->value_len) {
+    /* One byte past the cap, so that what is cut is always longer than the
+     * cut's limit, even when a 4-byte character straddles the cap. */
+    used = put_clean(t, e->value, e->value_len, true, MP_INJECT_FACT_VALUE_MAX + 1);
+    if (!t->full && (used < e->value_len || t->len - vstart > MP_INJECT_FACT_VALUE_MAX)) {
         t->len = vstart + cut_point(t->buf + vstart, t->len - vstart,
                                     MP_INJECT_FACT_VALUE_MAX - SLEN(ELLIPSIS));
         put(t, ELLIPSIS, SLEN(ELLIPSIS));

@@ -930,6 +930,27 @@ START_TEST(test_inject_cut_value_fits_by_its_cut_length)
 }
 END_TEST
 
+START_TEST(test_inject_value_cut_looks_for_a_space_when_a_wide_character_straddles_the_cap)
+{
+    /* 509 bytes, then an emoji at 509..512 that crosses the cap: the cut
+     * still goes back to the space at 500, as any other cut would. */
+    char value[600], want[600];
+    const char *line;
+    char *block;
+    memset(value, 'a', 500);
+    value[500] = ' ';
+    memset(value + 501, 'b', 8);
+    memcpy(value + 509, "\xf0\x9f\x98\x80", 4);
+    memset(value + 513, 'c', sizeof(value) - 513);
+    fact_n("k", value, sizeof(value), MP_TRUST_STATED, 1, 0);
+    snprintf(want, sizeof(want), "[User profile]: k: %.500s\xe2\x80\xa6", value);
+    block = block_all(BODY_SYS, NULL);
+    line = line_with(block, "[User");
+    ck_assert_str_eq(line, want);
+    free(block);
+}
+END_TEST
+
 START_TEST(test_inject_invalid_utf8_in_store_replaced)
 {
     char *block;
@@ -1008,6 +1029,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(e, test_inject_huge_value_capped);
     tcase_add_test(e, test_inject_huge_value_skipped_when_over_budget);
     tcase_add_test(e, test_inject_cut_value_fits_by_its_cut_length);
+    tcase_add_test(e,
+                   test_inject_value_cut_looks_for_a_space_when_a_wide_character_straddles_the_cap);
     tcase_add_test(e, test_inject_invalid_utf8_in_store_replaced);
     tcase_add_test(e, test_inject_messages_only_json_escaped);
     suite_add_tcase(s, e);
