@@ -14,9 +14,4 @@
 size_t mp_errbody_format(char *out, size_t cap, const char *message, const char *type,
                          const char *code);
 
-/* Writes src[0..len) JSON-escaped (no quotes) into out[0..cap), invalid UTF-8
- * replaced by U+FFFD. Returns bytes written, or (size_t)-1 when it does not
- * fit. Shared by log lines and error bodies. */
-size_t mp_json_escape(char *out, size_t cap, const char *src, size_t len);
-
 #endif

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "completion.h"
-#include "errbody.h"
+#include "json_write.h"
 #include "json_scan.h"
 #include "pii.h"
 #include "status.h"

@@ -1,5 +1,5 @@
 /* Per-user memory values: allocation, release and the entity key rule.
- * Persistence lives in storage/, policy in core/inject.c; this file does
+ * Persistence lives in storage/, policy in core/recall.c; this file does
  * neither, and it folds case only for ASCII (no Unicode tables in core/). */
 #include "usermem.h"
 

@@ -1,7 +1,7 @@
 /* What one user's memory holds, as plain values shared by every layer:
  * the rolling summary, the recent messages (the buffer) and the extracted
  * facts (entities) with their provenance. No I/O, no policy: storage/
- * persists these, core/inject.c decides what of them reaches a request.
+ * persists these, core/recall.c decides what of them reaches a request.
  *
  * Ownership: a struct mp_usermem and everything it points to is one
  * allocation tree owned by whoever received it; free it with

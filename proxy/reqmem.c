@@ -18,6 +18,7 @@
 #include "inject.h"
 #include "memworker.h"
 #include "metrics.h"
+#include "recall.h"
 #include "route.h"
 #include "status.h"
 #include "store.h"
@@ -176,7 +177,7 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     struct mp_mem_message *all;
     size_t all_n;
     keep_newest(um, cfg->memory.buffer_messages, &all, &all_n);
-    struct mp_inject_params p = {.sections = mp_inject_sections(m->mode),
+    struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
                                  .budget_tokens = cfg->memory.context_budget_tokens,
                                  .inject_pii = cfg->governance.inject_pii};
     rc = mp_inject_build(body, len, &req, um, &p, mp_clock_now_ms(), &m->body, &m->body_len, &plan);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbody.h"
+#include "json_write.h"
 #include "json_scan.h"
 #include "memprompt.h"
 #include "status.h"

@@ -17,7 +17,7 @@
 static const char *const mode_names[] = {"ok",         "status500", "invalid", "fenced",
                                          "wrongtypes", "slow",      "stall"};
 
-/* memproxy's injected memory block starts so (core/inject.h, MP_INJECT_INTRO):
+/* memproxy's injected memory block starts so (core/memblock.h, MP_MEMBLOCK_INTRO):
  * it mentions the summary, but a chat request that carries it is no job. */
 static const char memory_block_intro[] = "Notes from earlier conversations";
 

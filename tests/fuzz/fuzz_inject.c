@@ -1,4 +1,5 @@
-/* libFuzzer target for core/chatreq.c and core/inject.c: an arbitrary body
+/* libFuzzer target for core/chatreq.c and core/inject.c (with recall.c and
+ * memblock.c under it): an arbitrary body
  * (its first byte picks the sections and the budget) spliced with a fixed
  * small memory. When both accept, the output must be valid JSON, equal the
  * body's prefix + inserted + suffix, and hold exactly the messages planned;
@@ -10,6 +11,8 @@
 #include "chatreq.h"
 #include "inject.h"
 #include "json_scan.h"
+#include "memblock.h"
+#include "recall.h"
 #include "status.h"
 #include "usermem.h"
 
@@ -116,8 +119,8 @@ static void check_block(const char *out, size_t n, const struct mp_chatreq *r,
     CHECK(mp_json_string_decode(out + s, cs, ce, text, ce - cs, &len) == MP_OK);
     text[len] = '\0';
     CHECK(strlen(text) == len && strchr(text, '<') == NULL && strchr(text, '>') == NULL);
-    CHECK(strncmp(text, MP_INJECT_INTRO, strlen(MP_INJECT_INTRO)) == 0);
-    for (p = text + strlen(MP_INJECT_INTRO); *p == '\n'; p = nl, lines++) {
+    CHECK(strncmp(text, MP_MEMBLOCK_INTRO, strlen(MP_MEMBLOCK_INTRO)) == 0);
+    for (p = text + strlen(MP_MEMBLOCK_INTRO); *p == '\n'; p = nl, lines++) {
         p++;
         while (h < 2 && strncmp(p, heads[h], strlen(heads[h])) != 0)
             h++;
@@ -137,7 +140,7 @@ static void check_block(const char *out, size_t n, const struct mp_chatreq *r,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t budgets[] = {0, 60, 75, 90, 120, 200, 1500, 100000};
-    struct mp_inject_params p;
+    struct mp_recall_params p;
     struct mp_inject_plan plan;
     struct mp_chatreq r;
     const char *body;

@@ -1,0 +1,426 @@
+/* The memory block's text: sanitizing stored text into it, the cut rule,
+ * and measuring each piece exactly. It chooses nothing (recall.c does) and
+ * writes no JSON (inject.c escapes the block).
+ *
+ * Measuring and rendering share one code path: a piece is measured by
+ * "writing" it into a text with no buffer, which counts what would be
+ * written, so a measure is the rendered length by construction. Sanitizing
+ * keeps the text valid UTF-8 whatever was stored, and each stored character
+ * (or ill-formed subsequence) becomes exactly one sanitized character, so a
+ * cut at a character boundary of the sanitized text is a cut at a character
+ * boundary of the stored text: the cut of a summary or a fact value is
+ * found in the sanitized text without writing it, and given back as the
+ * stored bytes to keep. */
+#include "memblock.h"
+
+#include <string.h>
+
+#include "usermem.h"
+#include "utf8.h"
+
+#define PROFILE_HEAD  "\n[User profile]: "
+#define SUMMARY_HEAD  "\n[Conversation history summary]: "
+#define FACT_SEP      " | "
+#define DATE_MAX      sizeof(" (as of 9999-12-31)")
+#define WORD_LOOKBACK 40 /* how far back a cut looks for a space */
+
+#define SLEN(lit) (sizeof(lit) - 1)
+
+/* Text being written, or only measured when buf is NULL. */
+struct text {
+    char *buf;
+    size_t len, cap;
+    bool full; /* something did not fit cap */
+};
+
+uint32_t mp_memblock_estimate_tokens(size_t bytes)
+{
+    size_t t = bytes / 4 + (bytes % 4 != 0);
+    return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+uint32_t mp_memblock_message_tokens(size_t bytes)
+{
+    uint32_t t = mp_memblock_estimate_tokens(bytes);
+    return t > UINT32_MAX - MP_MEMBLOCK_TOKENS_PER_MESSAGE ? UINT32_MAX
+                                                           : t + MP_MEMBLOCK_TOKENS_PER_MESSAGE;
+}
+
+size_t mp_memblock_message_room(uint32_t tokens)
+{
+    return tokens > MP_MEMBLOCK_TOKENS_PER_MESSAGE
+               ? (size_t)(tokens - MP_MEMBLOCK_TOKENS_PER_MESSAGE) * 4
+               : 0;
+}
+
+static bool put(struct text *t, const char *s, size_t n)
+{
+    if (t->full || n > t->cap - t->len) {
+        t->full = true;
+        return false;
+    }
+    if (t->buf != NULL)
+        memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    return true;
+}
+
+/* ---- sanitizing ---- */
+
+/* What one stored character becomes inside the block (see memblock.h):
+ * sets *out and *out_len and returns the input bytes consumed. */
+static size_t clean_char(const unsigned char *s, size_t n, bool fact, char one[1], const char **out,
+                         size_t *out_len)
+{
+    uint32_t cp;
+    size_t k;
+    *out = one;
+    *out_len = 1;
+    if (s[0] < 0x80) {
+        unsigned char c = s[0];
+        one[0] = (char)c;
+        if (c < 0x20 || c == 0x7F)
+            one[0] = ' ';
+        else if (c == '[')
+            one[0] = '(';
+        else if (c == ']')
+            one[0] = ')';
+        else if (fact && c == '|')
+            one[0] = '/';
+        else if (c == '<' || c == '>') {
+            *out = c == '<' ? "\xE2\x80\xB9" : "\xE2\x80\xBA";
+            *out_len = 3;
+        }
+        return 1;
+    }
+    k = mp_utf8_decode(s, n, &cp);
+    if (k == 0) {
+        *out = "\xEF\xBF\xBD";
+        *out_len = 3;
+        return mp_utf8_ill_formed_len(s, n);
+    }
+    if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
+        (cp >= 0x2066 && cp <= 0x2069)) {
+        one[0] = ' ';
+    } else {
+        *out = (const char *)s;
+        *out_len = k;
+    }
+    return k;
+}
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero when some byte of x is c, or (harmless false positive) follows
+ * one that is. */
+static uint64_t has_byte(uint64_t x, unsigned char c)
+{
+    uint64_t v = x ^ (ONES * c);
+    return (v - ONES) & ~v & HIGHS;
+}
+
+/* Bytes that pass into the block unchanged: printable ASCII but the
+ * brackets, angle brackets and (in facts) the bar. */
+static bool block_plain(unsigned char c, bool fact)
+{
+    return c >= 0x20 && c < 0x7F && c != '[' && c != ']' && c != '<' && c != '>' &&
+           (c != '|' || !fact);
+}
+
+/* Whether all 8 bytes are block_plain (false may also mean "not sure"). */
+static bool word_block_plain(uint64_t x, bool fact)
+{
+    uint64_t t = (x - ONES * 0x20) & ~x & HIGHS; /* below 0x20 */
+    t |= ((x + ONES) | x) & HIGHS;               /* 0x7F and above */
+    t |= has_byte(x, '[') | has_byte(x, ']') | has_byte(x, '<') | has_byte(x, '>');
+    if (fact)
+        t |= has_byte(x, '|');
+    return t == 0;
+}
+
+/* End of the run of block_plain bytes from i, at most room of them. */
+static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
+{
+    size_t j = i, stop = n - i < room ? n : i + room;
+    while (stop - j >= 8) {
+        uint64_t x;
+        memcpy(&x, s + j, sizeof(x));
+        if (!word_block_plain(x, fact))
+            break;
+        j += 8;
+    }
+    while (j < stop && block_plain(s[j], fact))
+        j++;
+    return j;
+}
+
+/* Appends src sanitized, at most max bytes of output, whole characters
+ * only. Returns how many src bytes went in (< n when cut short). Runs of
+ * plain bytes are copied at once: stored text is mostly those. */
+static size_t put_clean(struct text *t, const char *src, size_t n, bool fact, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i = 0, start = t->len;
+    while (i < n && !t->full) {
+        size_t room = max - (t->len - start), j;
+        if (room > t->cap - t->len)
+            room = t->cap - t->len;
+        j = plain_block_run(s, n, i, room, fact);
+        if (j > i) {
+            put(t, src + i, j - i);
+            i = j;
+            continue;
+        }
+        char one[1];
+        const char *o;
+        size_t olen, used = clean_char(s + i, n - i, fact, one, &o, &olen);
+        if (t->len - start + olen > max || !put(t, o, olen))
+            break;
+        i += used;
+    }
+    return i;
+}
+
+/* ---- the cut rule ---- */
+
+/* Where to cut s[0..n) to keep at most limit bytes: never inside a UTF-8
+ * sequence, at a space when one is within WORD_LOOKBACK bytes, trailing
+ * spaces dropped. */
+static size_t cut_point(const char *s, size_t n, size_t limit)
+{
+    size_t c = mp_utf8_cut(s, n, limit), j;
+    if (n <= limit)
+        return n;
+    for (j = c; j > 0 && c - j < WORD_LOOKBACK; j--) {
+        if (s[j] == ' ') {
+            c = j;
+            break;
+        }
+    }
+    while (c > 0 && s[c - 1] == ' ')
+        c--;
+    return c;
+}
+
+/* A place in sanitized text: out bytes of it, made of src stored bytes. */
+struct at {
+    size_t out, src;
+};
+
+/* A walk over sanitized text toward its cut (clean_cut). */
+struct walk {
+    struct at at;       /* how far it went */
+    struct at end;      /* after the last character that is not a space */
+    struct at word_end; /* end as it was when the last space came */
+    size_t space_at;    /* where the last space starts; 0: none that counts */
+};
+
+static void walk_char(struct walk *w, bool space, size_t out_len, size_t used)
+{
+    if (space) {
+        w->space_at = w->at.out;
+        w->word_end = w->end;
+    }
+    w->at.out += out_len;
+    w->at.src += used;
+    if (!space)
+        w->end = w->at;
+}
+
+/* walk_char() over each byte of the plain run s[i..j), in one step: its
+ * last space and last other byte are found from its end backwards. */
+static void walk_run(struct walk *w, const unsigned char *s, size_t i, size_t j)
+{
+    struct at base = w->at, before = w->end;
+    size_t k = j, q;
+    w->at = (struct at){base.out + (j - i), base.src + (j - i)};
+    while (k > i && s[k - 1] == ' ')
+        k--;
+    if (k > i)
+        w->end = (struct at){base.out + (k - i), base.src + (k - i)};
+    if (k < j) { /* it ends with its last space */
+        w->space_at = base.out + (j - 1 - i);
+        w->word_end = w->end;
+        return;
+    }
+    for (q = k; q > i && s[q - 1] != ' ';)
+        q--;
+    if (q == i) /* no space in it */
+        return;
+    w->space_at = base.out + (q - 1 - i);
+    for (k = q - 1; k > i && s[k - 1] == ' ';)
+        k--;
+    w->word_end = k > i ? (struct at){base.out + (k - i), base.src + (k - i)} : before;
+}
+
+/* cut_point() on the sanitized form of s[0..n), without writing it: walks
+ * its characters up to the one the limit falls in or before, remembering
+ * where the last space started and where the text ended before it. */
+static struct at clean_cut(const char *src, size_t n, bool fact, size_t limit)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    struct walk w = {{0, 0}, {0, 0}, {0, 0}, 0};
+    while (w.at.src < n) {
+        size_t j = plain_block_run(s, n, w.at.src, limit - w.at.out, fact);
+        if (j > w.at.src) {
+            walk_run(&w, s, w.at.src, j);
+            continue;
+        }
+        char one[1];
+        const char *o;
+        size_t olen, used = clean_char(s + w.at.src, n - w.at.src, fact, one, &o, &olen);
+        bool space = olen == 1 && o[0] == ' ';
+        if (w.at.out + olen > limit) {
+            if (!space && w.space_at > 0 && w.at.out - w.space_at < WORD_LOOKBACK)
+                return w.word_end;
+            return w.end;
+        }
+        walk_char(&w, space, olen, used);
+    }
+    return w.at;
+}
+
+/* The most bytes a cut text keeps in room: what the ellipsis leaves. */
+static size_t cut_limit(size_t room)
+{
+    return room > MP_MEMBLOCK_ELLIPSIS_LEN ? room - MP_MEMBLOCK_ELLIPSIS_LEN : 0;
+}
+
+/* Whether a cut to kept bytes (of at most limit) is worth injecting. */
+static bool worth_cut(size_t limit, size_t kept)
+{
+    return limit >= MP_MEMBLOCK_MIN_CUT && kept >= MP_MEMBLOCK_MIN_CUT;
+}
+
+/* Whether the sanitized form of s[0..n) fits room whole; *at is where it
+ * ends then, else where the cut rule cuts it (the ellipsis follows). */
+static bool clean_fits(const char *s, size_t n, bool fact, size_t room, struct at *at)
+{
+    struct text measure = {.cap = SIZE_MAX};
+    if (put_clean(&measure, s, n, fact, room) == n) {
+        at->out = measure.len;
+        at->src = n;
+        return true;
+    }
+    *at = clean_cut(s, n, fact, cut_limit(room));
+    return false;
+}
+
+size_t mp_memblock_fit_text(const char *text, size_t len, size_t room)
+{
+    size_t limit = cut_limit(room), c;
+    if (len <= room)
+        return len;
+    c = cut_point(text, len, limit);
+    return worth_cut(limit, c) ? c : 0;
+}
+
+/* ---- facts ---- */
+
+static size_t key_len(const struct mp_mem_entity *e)
+{
+    const char *z = memchr(e->key, '\0', sizeof(e->key));
+    return z == NULL ? sizeof(e->key) : (size_t)(z - e->key);
+}
+
+/* Writes v in width decimal digits, zero-padded (snprintf costs more
+ * than the whole rest of a fact). */
+static void digits(char *out, unsigned width, unsigned v)
+{
+    while (width-- > 0) {
+        out[width] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* The length of a fact's date: nothing for times before 1970 or after
+ * 9999. */
+static size_t date_len(int64_t ms)
+{
+    return ms <= 0 || ms >= 253402300800000 /* 10000-01-01 */ ? 0 : DATE_MAX - 1;
+}
+
+/* " (as of YYYY-MM-DD)" in UTC, from the civil-from-days algorithm (no
+ * libc time zone state), or nothing (date_len). */
+static size_t format_date(int64_t ms, char out[DATE_MAX])
+{
+    int64_t z, era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+    if (date_len(ms) == 0)
+        return 0;
+    z = ms / 86400000 + 719468;
+    era = z / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (int64_t)yoe + era * 400 + (m <= 2);
+    memcpy(out, " (as of 0000-00-00)", DATE_MAX);
+    digits(out + 8, 4, (unsigned)y);
+    digits(out + 13, 2, m);
+    digits(out + 16, 2, d);
+    return DATE_MAX - 1;
+}
+
+/* Appends "key: value (as of date)" after the line's header (first) or the
+ * fact separator. A value of at most a third of its cap fits whole without
+ * measuring (no character grows more than three times). */
+static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
+{
+    struct at value = {.src = e->value_len};
+    int64_t at_ms = e->observed_at_ms > 0 ? e->observed_at_ms : e->recorded_at_ms;
+    char date[DATE_MAX];
+    bool whole = e->value_len <= MP_MEMBLOCK_FACT_VALUE_MAX / 3 ||
+                 clean_fits(e->value, e->value_len, true, MP_MEMBLOCK_FACT_VALUE_MAX, &value);
+    put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
+    put_clean(t, e->key, key_len(e), true, SIZE_MAX);
+    put(t, ": ", 2);
+    put_clean(t, e->value, value.src, true, SIZE_MAX);
+    if (!whole)
+        put(t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
+    put(t, date, t->buf != NULL ? format_date(at_ms, date) : date_len(at_ms));
+}
+
+size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room)
+{
+    struct text measure = {.cap = room};
+    put_fact(&measure, e, first);
+    return measure.full ? 0 : measure.len;
+}
+
+/* ---- summary ---- */
+
+size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size_t *keep)
+{
+    size_t head = SLEN(SUMMARY_HEAD);
+    struct at kept;
+    if (len == 0 || room < head)
+        return 0;
+    if (clean_fits(text, len, false, room - head, &kept)) {
+        *keep = len;
+        return head + kept.out;
+    }
+    if (!worth_cut(cut_limit(room - head), kept.out))
+        return 0;
+    *keep = kept.src;
+    return head + kept.out + MP_MEMBLOCK_ELLIPSIS_LEN;
+}
+
+size_t mp_memblock_render(char *out, size_t cap, const struct mp_mem_entity *const *facts,
+                          size_t nfacts, const struct mp_mem_summary *sm, size_t summary_keep)
+{
+    struct text t = {.buf = out, .cap = cap};
+    put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    for (size_t i = 0; i < nfacts; i++)
+        put_fact(&t, facts[i], i == 0);
+    if (summary_keep > 0) {
+        put(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
+        put_clean(&t, sm->text, summary_keep, false, SIZE_MAX);
+        if (summary_keep < sm->text_len)
+            put(&t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
+    }
+    return t.full ? 0 : t.len;
+}
