@@ -191,14 +191,19 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
     op->user = user;
     op->user_len = user_len;
     op->now_ms = now_ms();
+    size_t keep = summarize ? (size_t)j->cfg->memory.summarize_at * MP_MEMJOB_BUFFER_SLACK
+                            : j->cfg->memory.buffer_messages;
     if (summarize && n >= j->cfg->memory.summarize_at &&
         !has_job(j, user, user_len, MP_JOB_SUMMARIZE)) {
         op->kind = MP_OP_ADD_JOB;
         mp_memjobs_fill(&op->u.job, MP_JOB_SUMMARIZE, user, user_len, op->now_ms);
         op->u.job.through_seq = um->messages[n / 2 - 1].seq; /* the oldest half */
         planned = true;
-    } else if (!summarize && n > j->cfg->memory.buffer_messages) {
-        uint64_t through = um->messages[n - j->cfg->memory.buffer_messages - 1].seq;
+    } else if (n > keep) {
+        /* buffer modes: trim to buffer_messages; summary modes, while the
+         * summary job waits or fails: a hard cap, so the buffer never
+         * grows without bound (the oldest go unsummarized) */
+        uint64_t through = um->messages[n - keep - 1].seq;
         uint64_t needed = oldest_needed_seq(j, user, user_len);
         if (needed != UINT64_MAX && through >= needed)
             through = needed - 1;

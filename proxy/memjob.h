@@ -23,6 +23,9 @@ struct mp_metrics;
 
 #define MP_MEMJOB_MAX_ATTEMPTS 6 /* then the job is dropped, counted as failed */
 #define MP_MEMJOB_MAX_RUNNING  8 /* jobs in flight at once (distinct users) */
+#define MP_MEMJOB_BUFFER_SLACK                                                                     \
+    4 /* summary modes: the buffer holds at most this many times                                   \
+         summarize_at messages while its summary job waits */
 
 /* base, store, metrics and cfg are borrowed (cfg until the next set_config). */
 struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *store,
@@ -42,8 +45,9 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job);
 
 /* After a user's turns were recorded, plans the follow-up into *op: a
  * summary job when the buffer reached summarize_at (summary modes), or a
- * trim of the buffer to buffer_messages (other modes) that never drops
- * messages a pending extraction still needs. Returns false when there is
+ * trim of the buffer to buffer_messages (other modes; in summary modes, to
+ * MP_MEMJOB_BUFFER_SLACK x summarize_at while a summary job is pending or
+ * failing), that never drops messages a pending extraction still needs. Returns false when there is
  * nothing to do. op->user points at user (borrowed: keep it alive until
  * the op is applied); apply the op (batched with others), then pass it to
  * mp_memjobs_planned(). */

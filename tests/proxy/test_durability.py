@@ -396,6 +396,26 @@ class CompleteBodyThenReset(mh.MemCase):
         self.assertEqual(buffer_texts(mem), ['whole body then reset', REPLY])
 
 
+class BufferBounded(mh.MemCase):
+    """Summary modes: while the summary job waits (here it stalls), the
+    buffer is capped at 4 x summarize_at messages instead of growing."""
+
+    def test_buffer_capped_while_the_summary_job_waits(self):
+        p = self.start_proxy(workers=1, memory={'mode': 'summary', 'summarize_at': 4,
+                                                'buffer_messages': 2})
+        mh.set_jobmode(self.fake, summarize='stall')
+        user = mh.uid('cap')
+        conn = p.conn()
+        for i in range(20):  # 40 messages
+            self.assertOK(mh.send(p, user, 'turn %d' % i, conn=conn))
+        conn.close()
+        mh.wait_for(lambda: len(mh.get_memory(p, user)['buffer']) <= 16, what='the cap')
+        texts = buffer_texts(mh.get_memory(p, user))
+        self.assertEqual(len(texts), 16, texts)
+        self.assertEqual(texts[-2:], ['turn 19', REPLY])  # the newest are kept
+        self.assertFalse((mh.get_memory(p, user)['summary'] or {}).get('text'), 'a summary was written')
+
+
 class StrictFraming(harness.ProxyTestCase):
     """Bare LF is refused in the request line, the headers and chunk lines."""
 
