@@ -23,9 +23,9 @@ struct mp_metrics;
 
 #define MP_MEMJOB_MAX_ATTEMPTS 6 /* then the job is dropped, counted as failed */
 #define MP_MEMJOB_MAX_RUNNING  8 /* jobs in flight at once (distinct users) */
-#define MP_MEMJOB_BUFFER_SLACK                                                                     \
-    4 /* summary modes: the buffer holds at most this many times                                   \
-         summarize_at messages while its summary job waits */
+/* Summary modes: the buffer holds at most this many times summarize_at
+ * messages while its summary job waits or fails. */
+#define MP_MEMJOB_BUFFER_SLACK 4
 
 /* base, store, metrics and cfg are borrowed (cfg until the next set_config). */
 struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *store,
