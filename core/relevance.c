@@ -199,7 +199,7 @@ static int cmp_bytes(const char *a, size_t na, const char *b, size_t nb)
     return na < nb ? -1 : na > nb;
 }
 
-/* Is t a group's own term (seen), or, with g >= 0, a member of group g? */
+/* Is t one of the members m[from..to)? */
 static bool query_has(const struct query *qy, const char *t, size_t n, size_t from, size_t to)
 {
     for (size_t k = from; k < to; k++)

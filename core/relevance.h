@@ -7,9 +7,9 @@
  * Score of item i, in order:
  *   groups   one per distinct question stem (the stem, its lexicon relations at
  *            lex_w, and, when the stem is in no item, the stems of the index's
- *            surface words at edit distance 1 at fuzzy_w), one per capitalised
- *            month name or year ("@may", "@2023"), then the previous turn's
- *            stems at prev_w;
+ *            surface words at edit distance 1, counted in bytes like
+ *            fuzzy_minlen, at fuzzy_w), one per capitalised month name or
+ *            year ("@may", "@2023"), then the previous turn's stems at prev_w;
  *   BM25F    sum over groups of the best member's
  *            w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len_i / avglen)),
  *            tf = w_content * tc + w_key * tk + w_date * td,
@@ -39,7 +39,7 @@
 #define MP_RELEVANCE_MAX_GROUPS    64
 #define MP_RELEVANCE_MAX_MEMBERS   1024
 #define MP_RELEVANCE_MAX_PRF_TERMS 32   /* prf_terms above this are cut to it */
-#define MP_RELEVANCE_MAX_PRF_CAND  4096 /* distinct feedback candidate terms read */
+#define MP_RELEVANCE_MAX_PRF_CAND  1024 /* (item, term) pairs read for feedback */
 #define MP_RELEVANCE_DATE_MAX      16   /* bytes of a date term with its NUL */
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
@@ -111,7 +111,8 @@ struct mp_relevance_index {
 /* Scores every item for the question q[0..qlen) (the newest user message) and
  * the optional previous turn prev[0..prevlen) (NULL: none) into scores[0..n).
  * terms, ix, p, q and prev are borrowed. Allocates O(n) working memory (about
- * 40 bytes per item) and the query (under 100 KiB), freed before it returns.
+ * 48 bytes per item), the query (about 80 KiB) and, for feedback, room for
+ * MP_RELEVANCE_MAX_PRF_CAND terms (about 90 KiB), freed before it returns.
  * MP_OK; MP_ENOMEM; MP_EINVAL when a posting names an item >= n; or what a
  * callback returned. On failure scores is unspecified. */
 int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
