@@ -205,22 +205,31 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
     return i;
 }
 
-static int emit(struct mp_terms *t, const struct word *w, uint32_t pos, mp_terms_fn fn, void *arg)
+/* The term of word w into *term and *n: NULL when it is dropped as a stop word. */
+static int stem_word(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
 {
+    *term = NULL;
+    *n = 0;
     if (mp_terms_is_stop(w->buf, w->len))
         return MP_OK;
-    if (w->digit)
-        return fn(arg, w->buf, w->len, pos);
+    if (w->digit) {
+        *term = w->buf;
+        *n = w->len;
+        return MP_OK;
+    }
     const sb_symbol *st = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w->buf, (int)w->len);
     if (st == NULL)
         return MP_ENOMEM;
-    int n = sb_stemmer_length(t->stemmer);
-    if (n <= 0 || mp_terms_is_stop((const char *)st, (size_t)n))
+    int k = sb_stemmer_length(t->stemmer);
+    if (k <= 0 || mp_terms_is_stop((const char *)st, (size_t)k))
         return MP_OK; /* "doings" stems to "do" */
-    return fn(arg, (const char *)st, (size_t)n, pos);
+    *term = (const char *)st;
+    *n = (size_t)k;
+    return MP_OK;
 }
 
-int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg)
+int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
+                       void *arg)
 {
     size_t i = 0;
     uint32_t pos = 0;
@@ -233,9 +242,35 @@ int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn 
         }
         struct word w = {.len = 0};
         i = scan_word(text, len, i, &w);
-        int rc = emit(t, &w, pos++, fn, arg);
+        const char *term = NULL;
+        size_t n = 0;
+        int rc = stem_word(t, &w, &term, &n);
+        if (rc == MP_OK)
+            rc = fn(arg, w.buf, w.len, term, n, pos++);
         if (rc != MP_OK)
             return rc;
     }
     return MP_OK;
+}
+
+struct each_arg {
+    mp_terms_fn fn;
+    void *arg;
+};
+
+static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                   uint32_t pos)
+{
+    struct each_arg *a = arg;
+    (void)word;
+    (void)wlen;
+    if (term == NULL)
+        return MP_OK;
+    return a->fn(a->arg, term, len, pos);
+}
+
+int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg)
+{
+    struct each_arg a = {fn, arg};
+    return mp_terms_each_word(t, text, len, on_word, &a);
 }

@@ -47,6 +47,17 @@ typedef int (*mp_terms_fn)(void *arg, const char *term, size_t len, uint32_t pos
  * what fn returned to stop. */
 int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg);
 
+/* Called once per word, stop words included: the folded word[0..wlen) and its
+ * term[0..len), or term NULL when the word is dropped (stop word); both valid
+ * during the call only. A return other than MP_OK stops the walk. */
+typedef int (*mp_terms_word_fn)(void *arg, const char *word, size_t wlen, const char *term,
+                                size_t len, uint32_t pos);
+
+/* Walks every word of text[0..len) (borrowed) in order, with its term
+ * (mp_terms_each is this walk without the dropped words). */
+int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
+                       void *arg);
+
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);
 

@@ -153,6 +153,30 @@ START_TEST(test_terms_empty_and_punctuation_only)
 }
 END_TEST
 
+static int add_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                    uint32_t pos)
+{
+    struct collect *c = arg;
+    int n = snprintf(c->out + c->len, sizeof(c->out) - c->len, "%s%.*s=%.*s@%u", c->len ? " " : "",
+                     (int)wlen, word, term != NULL ? (int)len : 1, term != NULL ? term : "-", pos);
+    c->len += (size_t)n;
+    return MP_OK;
+}
+
+START_TEST(test_terms_each_word_gives_word_and_term)
+{
+    /* stop words come with no term; the word is folded, apostrophes kept */
+    struct collect c;
+    struct mp_terms *t = NULL;
+    const char *text = "After Caroline's Running";
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_terms_each_word(t, text, strlen(text), add_word, &c), MP_OK);
+    mp_terms_free(t);
+    ck_assert_str_eq(c.out, "after=-@0 caroline's=carolin@1 running=run@2");
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("terms");
@@ -166,6 +190,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_long_word_cut_at_a_code_point);
     tcase_add_test(tc, test_terms_callback_stops_the_walk);
     tcase_add_test(tc, test_terms_empty_and_punctuation_only);
+    tcase_add_test(tc, test_terms_each_word_gives_word_and_term);
     suite_add_tcase(s, tc);
     return s;
 }

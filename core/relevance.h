@@ -1,0 +1,149 @@
+/* Relevance: which memory items (facts or past turns) answer a question, scored
+ * and packed within a token budget (issue 8; the method of
+ * tests/bench/recall/reference/METHOD.md, ported function by function). Pure
+ * scoring over an abstract read-only index: it does not build or store the index
+ * (the caller's view supplies it, e.g. from LMDB) and renders nothing.
+ *
+ * Score of item i, in order:
+ *   groups   one per distinct question stem (the stem, its lexicon relations at
+ *            lex_w, and, when the stem is in no item, the stems of the index's
+ *            surface words at edit distance 1, counted in bytes like
+ *            fuzzy_minlen, at fuzzy_w), one per capitalised month name or
+ *            year ("@may", "@2023"), then the previous turn's stems at prev_w;
+ *   BM25F    sum over groups of the best member's
+ *            w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len_i / avglen)),
+ *            tf = w_content * tc + w_key * tk + w_date * td,
+ *            idf = ln(1 + (N - df + 0.5) / (df + 0.5));
+ *   smooth   + the best of nb_prev / nb_next * nb_decay^(d-1) * score of the
+ *            items at distance d <= nb_window in the same session,
+ *            + sess_w * best score of the session;
+ *   speaker  * (1 + spk_boost) when the item's key holds a group's own term;
+ *   feedback one round: the prf_terms content terms with the highest c * idf
+ *            among the prf_docs best items (c >= prf_min_docs) join as groups,
+ *            weight prf_w * value / best value, and the three steps above rerun;
+ *   temporal * (1 + temp_boost) for items with a time expression when the
+ *            question asks when / how long / what year ...
+ * Packing: items with score > 0 by score / tokens^pack_pow descending, each taken
+ * when it still fits. All ties by item id, then term bytes: deterministic. */
+#ifndef MP_CORE_RELEVANCE_H
+#define MP_CORE_RELEVANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "terms.h"
+
+/* Caps on what one question makes (the question is network input): words,
+ * lexicon relations and spelling neighbours past them are ignored. */
+#define MP_RELEVANCE_MAX_GROUPS    64
+#define MP_RELEVANCE_MAX_MEMBERS   1024
+#define MP_RELEVANCE_MAX_PRF_TERMS 32   /* prf_terms above this are cut to it */
+#define MP_RELEVANCE_MAX_PRF_CAND  1024 /* (item, term) pairs read for feedback */
+#define MP_RELEVANCE_DATE_MAX      16   /* bytes of a date term with its NUL */
+
+enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
+
+/* The constants of METHOD.md, one set per kind of item. */
+struct mp_relevance_params {
+    double k1, b;                               /* BM25 saturation, length normalisation */
+    double w_content, w_key, w_date;            /* field weights */
+    double prev_w;                              /* previous turn's words */
+    double lex_w;                               /* lexicon relation */
+    double fuzzy_w;                             /* spelling neighbour */
+    unsigned fuzzy_minlen;                      /* bytes of a word that gets neighbours */
+    double nb_prev, nb_next, nb_decay;          /* neighbour smoothing */
+    unsigned nb_window;                         /* neighbours on each side */
+    double sess_w;                              /* share of the session's best */
+    double spk_boost;                           /* key holds a question term */
+    unsigned prf_docs, prf_terms, prf_min_docs; /* feedback; prf_docs 0: none */
+    double prf_w;
+    double temp_boost; /* temporal question, item with a time expression */
+    double pack_pow;   /* packing order: score / tokens^pack_pow */
+};
+
+/* The tuned set of kind (FACTS or TURNS; anything else gets TURNS). */
+void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params *out);
+
+/* One posting of a term: item id and the term's count in the item's content
+ * (tc), key (tk: fact key, speaker name) and date (td: 1 for "@may"/"@2023"). */
+struct mp_relevance_posting {
+    uint32_t item;
+    uint32_t tc, tk, td;
+};
+
+/* What scoring needs of one item. */
+struct mp_relevance_item {
+    uint32_t len;     /* content length in terms */
+    uint32_t session; /* neighbours are smoothed within a session */
+    uint32_t tokens;  /* cost when injected, > 0 */
+    bool timex;       /* content holds a time expression (mp_relevance_timex) */
+};
+
+typedef int (*mp_relevance_posting_fn)(void *arg, const struct mp_relevance_posting *p);
+typedef int (*mp_relevance_term_fn)(void *arg, const char *term, size_t len, uint32_t tc);
+typedef int (*mp_relevance_surface_fn)(void *arg, const char *word, size_t wlen, const char *stem,
+                                       size_t slen);
+
+/* A read-only view of one user's index for one kind of item, supplied by the
+ * caller (nothing is copied). Items are ids 0..n-1 in sequence order; the items
+ * of a session are consecutive. Terms are mp_terms terms, or "@<month>" and
+ * "@<year>" (mp_relevance_date_terms) for the date field. Every callback gets
+ * ctx; a return other than MP_OK from a callback or from fn stops the call and
+ * is passed on. Strings passed to fn are valid during that call only. */
+struct mp_relevance_index {
+    void *ctx;
+    uint32_t n;    /* items */
+    double avglen; /* mean content length (> 0 when n > 0) */
+    /* Items holding term[0..len) in any field (0: none). */
+    uint32_t (*df)(void *ctx, const char *term, size_t len);
+    /* fn once per posting of term, item ascending. */
+    int (*postings)(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn, void *arg);
+    /* The scoring fields of item id < n. */
+    int (*item)(void *ctx, uint32_t id, struct mp_relevance_item *out);
+    /* fn once per distinct content term of item id (any order), with its count. */
+    int (*item_terms)(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg);
+    /* fn once per distinct surface word (mp_relevance_surface_word) of the
+     * items' content with its stem; NULL: no spelling neighbours. */
+    int (*surface)(void *ctx, mp_relevance_surface_fn fn, void *arg);
+};
+
+/* Scores every item for the question q[0..qlen) (the newest user message) and
+ * the optional previous turn prev[0..prevlen) (NULL: none) into scores[0..n).
+ * terms, ix, p, q and prev are borrowed. Allocates O(n) working memory (about
+ * 48 bytes per item), the query (about 80 KiB) and, for feedback, room for
+ * MP_RELEVANCE_MAX_PRF_CAND terms (about 90 KiB), freed before it returns.
+ * MP_OK; MP_ENOMEM; MP_EINVAL when a posting names an item >= n; or what a
+ * callback returned. On failure scores is unspecified. */
+int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
+                       const struct mp_relevance_params *p, const char *q, size_t qlen,
+                       const char *prev, size_t prevlen, double *scores);
+
+/* Packs the items with scores[i] > 0 into budget tokens: by score /
+ * tokens^pack_pow descending (ties: lower id), each taken when used + tokens <=
+ * budget. Writes the ids in that order to out[0..*nout) (out holds n ids) and
+ * the tokens used to *used. No candidate: *nout = 0. MP_OK, MP_ENOMEM, or what
+ * ix->item returned. */
+int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
+                      const double *scores, uint32_t budget, uint32_t *out, size_t *nout,
+                      uint32_t *used);
+
+/* ---- helpers for whoever builds the index, so that it agrees with scoring ---- */
+
+/* *out = text[0..len) holds a time expression: a month or weekday name,
+ * yesterday, today, week(s), ... (METHOD.md's TIME_WORDS) or a year 19xx/20xx.
+ * MP_OK or MP_ENOMEM. */
+int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out);
+
+/* The date terms of a date: mon = "@may", yr = "@2023". month 1..12, else
+ * MP_EINVAL. */
+int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE_DATE_MAX],
+                            char yr[MP_RELEVANCE_DATE_MAX]);
+
+/* The surface form of a folded word from mp_terms_each_word (with a term):
+ * a trailing 's removed, other apostrophes deleted, into out (MP_TERMS_MAX
+ * bytes), *n its length. False when the word has a digit or a dot, or is
+ * empty or a stop word after that: no surface word. */
+bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t *n);
+
+#endif
