@@ -41,9 +41,6 @@ usage() {
     sed -n '9,19p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-need_arg() {
-    [ "$2" -ge 2 ] || die "$1 needs a value"
-}
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -74,12 +71,6 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-positive_int() {
-    case $1 in
-    '' | *[!0-9]* | 0) return 1 ;;
-    esac
-    return 0
-}
 
 if [ "$mode" = long ]; then
     run_secs=3

@@ -29,6 +29,21 @@ say() {
     printf '%s: %s\n' "$prog" "$*" >&2
 }
 
+# --- command lines ----------------------------------------------------------------
+
+# need_arg OPTION ARGS_LEFT: an option that takes a value must have one.
+need_arg() {
+    [ "$2" -ge 2 ] || die "$1 needs a value"
+}
+
+# positive_int VALUE: true when VALUE is a whole number above 0.
+positive_int() {
+    case $1 in
+    '' | *[!0-9]* | 0) return 1 ;;
+    esac
+    return 0
+}
+
 # --- processes and clean-up -----------------------------------------------------
 
 # shellcheck disable=SC2317  # called from the EXIT trap

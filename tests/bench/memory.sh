@@ -43,9 +43,6 @@ usage() {
     sed -n '7,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-need_arg() {
-    [ "$2" -ge 2 ] || die "$1 needs a value"
-}
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -79,12 +76,6 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-positive_int() {
-    case $1 in
-    '' | *[!0-9]* | 0) return 1 ;;
-    esac
-    return 0
-}
 
 # Seconds per timed wrk run, rounds (the table shows medians), warm-up
 # seconds, users in the big store.
