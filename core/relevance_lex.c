@@ -2,8 +2,9 @@
  * querystop.txt: do not edit. The lexicon as stems, sorted by head stem (bytes). */
 #include "relevance_lex.h"
 
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
+
+#include "terms.h"
 
 static const char *const rel_0[] = {"hurt", "injur", "injuri"};
 static const char *const rel_1[] = {"fear", "frighten", "scare"};
@@ -372,43 +373,15 @@ static const char *const qstop[] = {
     "types",    "us",       "went",  "will",
 };
 
-static int cmp_key(const char *k, size_t n, const char *w)
-{
-    size_t wn = strlen(w);
-    int c = memcmp(k, w, n < wn ? n : wn);
-    if (c != 0)
-        return c;
-    return n < wn ? -1 : n > wn;
-}
-
 const struct mp_relevance_lex_entry *mp_relevance_lex_find(const char *stem, size_t len)
 {
-    size_t lo = 0, hi = sizeof(entries) / sizeof(entries[0]);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(stem, len, entries[mid].head);
-        if (c == 0)
-            return &entries[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    long i = mp_terms_find_sorted(entries, sizeof(entries) / sizeof(entries[0]), sizeof(entries[0]),
+                                  stem, len);
+    return i >= 0 ? &entries[i] : NULL;
 }
 
 bool mp_relevance_lex_is_qstop(const char *word, size_t len)
 {
-    size_t lo = 0, hi = sizeof(qstop) / sizeof(qstop[0]);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(word, len, qstop[mid]);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return false;
+    return mp_terms_find_sorted(qstop, sizeof(qstop) / sizeof(qstop[0]), sizeof(qstop[0]), word,
+                                len) >= 0;
 }

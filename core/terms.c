@@ -64,26 +64,29 @@ static const char *const stop_words[] = {
 };
 #define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
 
-struct span {
-    const char *p;
-    size_t n;
-};
-
-static int cmp_stop(const void *key, const void *elem)
+long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len)
 {
-    const struct span *k = key;
-    const char *w = *(const char *const *)elem;
-    size_t wn = strlen(w);
-    int c = memcmp(k->p, w, k->n < wn ? k->n : wn);
-    if (c != 0)
-        return c;
-    return k->n < wn ? -1 : k->n > wn;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *w = *(const char *const *)((const char *)words + mid * size);
+        size_t wn = strlen(w);
+        int c = memcmp(word, w, len < wn ? len : wn);
+        if (c == 0)
+            c = len < wn ? -1 : len > wn;
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
 }
 
 bool mp_terms_is_stop(const char *word, size_t len)
 {
-    struct span k = {word, len};
-    return bsearch(&k, stop_words, NSTOP, sizeof(stop_words[0]), cmp_stop) != NULL;
+    return mp_terms_find_sorted(stop_words, NSTOP, sizeof(stop_words[0]), word, len) >= 0;
 }
 
 /* ---- characters ---- */

@@ -58,6 +58,12 @@ typedef int (*mp_terms_word_fn)(void *arg, const char *word, size_t wlen, const 
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
                        void *arg);
 
+/* The index of word[0..len) in words[0..n): an array of n elements of size
+ * bytes, each starting with a const char * to a NUL-terminated word, sorted
+ * by bytes (memcmp order, a prefix first); -1 when it is not there. One
+ * lookup for every compiled-in word list (stop words, lexicons). */
+long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len);
+
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);
 

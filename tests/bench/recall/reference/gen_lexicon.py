@@ -16,8 +16,9 @@ def main():
     out.append(' * querystop.txt: do not edit. The lexicon as stems, sorted by head stem (bytes). */')
     out.append('#include "relevance_lex.h"')
     out.append('')
-    out.append('#include <stdlib.h>')
-    out.append('#include <string.h>')
+    out.append('#include <stddef.h>')
+    out.append('')
+    out.append('#include "terms.h"')
     out.append('')
     for k, h in enumerate(heads):
         rel = ', '.join(cstr(r) for r in lex[h])
@@ -34,45 +35,17 @@ def main():
         out.append('    %s,' % cstr(w))
     out.append('};')
     out.append('')
-    out.append('''static int cmp_key(const char *k, size_t n, const char *w)
+    out.append('''const struct mp_relevance_lex_entry *mp_relevance_lex_find(const char *stem, size_t len)
 {
-    size_t wn = strlen(w);
-    int c = memcmp(k, w, n < wn ? n : wn);
-    if (c != 0)
-        return c;
-    return n < wn ? -1 : n > wn;
-}
-
-const struct mp_relevance_lex_entry *mp_relevance_lex_find(const char *stem, size_t len)
-{
-    size_t lo = 0, hi = sizeof(entries) / sizeof(entries[0]);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(stem, len, entries[mid].head);
-        if (c == 0)
-            return &entries[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    long i = mp_terms_find_sorted(entries, sizeof(entries) / sizeof(entries[0]),
+                                  sizeof(entries[0]), stem, len);
+    return i >= 0 ? &entries[i] : NULL;
 }
 
 bool mp_relevance_lex_is_qstop(const char *word, size_t len)
 {
-    size_t lo = 0, hi = sizeof(qstop) / sizeof(qstop[0]);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(word, len, qstop[mid]);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return false;
+    return mp_terms_find_sorted(qstop, sizeof(qstop) / sizeof(qstop[0]), sizeof(qstop[0]), word,
+                                len) >= 0;
 }''')
     print('\n'.join(out))
 
