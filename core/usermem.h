@@ -61,6 +61,8 @@ struct mp_mem_entity {
     uint32_t revision;                      /* increases on every change of this key */
     char request_id[MP_REQUEST_ID_MAX + 1]; /* source turn ("" for corrections) */
     char model[MP_MODEL_NAME_MAX + 1];      /* extraction model ("" if none) */
+    uint64_t source_first_seq;              /* the source turn's messages, first..last seq */
+    uint64_t source_last_seq;               /* (0: not known, e.g. a correction or an import) */
 };
 
 /* The rolling summary. Provenance: the model that wrote it, the newest

@@ -599,6 +599,8 @@ static int entity_op(struct mp_op *op, const struct running *r, const struct mp_
     e->pii = pii;
     memcpy(e->request_id, r->request_id, sizeof(e->request_id));
     snprintf(e->model, sizeof(e->model), "%s", cfg->memory.extraction_model);
+    e->source_first_seq = r->job.from_seq; /* the turn's messages, erased with the fact */
+    e->source_last_seq = r->job.through_seq;
     return MP_OK;
 }
 

@@ -134,9 +134,57 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
     put_uint(&e, um->nmessages, 4);
     for (size_t i = 0; i < um->nmessages; i++)
         enc_message(&e, &um->messages[i]);
-    put_uint(&e, um->nentities, 4);
-    for (size_t i = 0; i < um->nentities; i++)
-        enc_entity(&e, &um->entities[i]);
+    put_uint(&e, meta->next_fact, 4);
+    put_uint(&e, meta->nfacts, 4);
+    put_uint(&e, meta->narchive, 8);
+    for (size_t k = 0; k < MP_CODEC_KINDS; k++) {
+        const struct mp_codec_kind_stats *ks = &meta->kinds[k];
+        put_uint(&e, ks->ndocs, 4);
+        put_uint(&e, ks->total_len, 8);
+        put_uint(&e, (uint64_t)ks->last_at_ms, 8);
+        put_uint(&e, ks->session, 4);
+    }
+    return e.n;
+}
+
+size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *en)
+{
+    struct enc e = {p, 0};
+    enc_entity(&e, en);
+    put_uint(&e, en->source_first_seq, 8);
+    put_uint(&e, en->source_last_seq, 8);
+    return e.n;
+}
+
+size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m)
+{
+    struct enc e = {p, 0};
+    enc_message(&e, m);
+    return e.n;
+}
+
+size_t mp_codec_put_doc(unsigned char *p, const struct mp_codec_doc *d)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, d->len, 4);
+    put_uint(&e, d->session, 4);
+    put_uint(&e, d->bytes, 4);
+    put_uint(&e, d->timex ? 1 : 0, 1);
+    put_uint(&e, (uint64_t)d->at_ms, 8);
+    return e.n;
+}
+
+size_t mp_codec_put_terms(unsigned char *p, const struct mp_codec_term *t, size_t n)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, n, 4);
+    for (size_t i = 0; i < n; i++) {
+        put_uint(&e, t[i].len, 1);
+        put_bytes(&e, t[i].t, t[i].len);
+        put_uint(&e, t[i].tc, 2);
+        put_uint(&e, t[i].tk, 2);
+        put_uint(&e, t[i].td, 1);
+    }
     return e.n;
 }
 
@@ -286,6 +334,19 @@ static void dec_summary(struct dec *d, struct mp_mem_summary *s)
     s->pii = get_len(d, 1, 1) == 1;
 }
 
+static void dec_message(struct dec *d, struct mp_mem_message *m)
+{
+    m->role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
+    m->seq = get_uint(d, 8);
+    m->at_ms = (int64_t)get_uint(d, 8);
+    m->recorded_at_ms = (int64_t)get_uint(d, 8);
+    m->pii = get_len(d, 1, 1) == 1;
+    get_fixed(d, m->request_id, sizeof(m->request_id));
+    get_fixed(d, m->model, sizeof(m->model));
+    m->content_len = get_len(d, 4, MP_MESSAGE_CONTENT_MAX);
+    m->content = get_text(d, m->content_len);
+}
+
 static void dec_messages(struct dec *d, struct mp_usermem *um)
 {
     size_t n = get_len(d, 4, left(d) / MESSAGE_MIN);
@@ -296,16 +357,8 @@ static void dec_messages(struct dec *d, struct mp_usermem *um)
     }
     for (size_t i = 0; i < n && !d->bad; i++) {
         struct mp_mem_message *m = &um->messages[i];
-        m->role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
-        m->seq = get_uint(d, 8);
+        dec_message(d, m);
         check(d, m->seq > (i > 0 ? m[-1].seq : 0) && m->seq < um->next_seq);
-        m->at_ms = (int64_t)get_uint(d, 8);
-        m->recorded_at_ms = (int64_t)get_uint(d, 8);
-        m->pii = get_len(d, 1, 1) == 1;
-        get_fixed(d, m->request_id, sizeof(m->request_id));
-        get_fixed(d, m->model, sizeof(m->model));
-        m->content_len = get_len(d, 4, MP_MESSAGE_CONTENT_MAX);
-        m->content = get_text(d, m->content_len);
         if (m->content != NULL)
             um->nmessages++;
     }
@@ -328,9 +381,25 @@ static void dec_entities(struct dec *d, struct mp_usermem *um)
     }
 }
 
+static void dec_counters(struct dec *d, struct mp_codec_user *m)
+{
+    m->next_fact = (uint32_t)get_uint(d, 4);
+    m->nfacts = (uint32_t)get_uint(d, 4);
+    m->narchive = get_uint(d, 8);
+    check(d, m->next_fact >= 1);
+    for (size_t k = 0; k < MP_CODEC_KINDS; k++) {
+        struct mp_codec_kind_stats *ks = &m->kinds[k];
+        ks->ndocs = (uint32_t)get_uint(d, 4);
+        ks->total_len = get_uint(d, 8);
+        ks->last_at_ms = (int64_t)get_uint(d, 8);
+        ks->session = (uint32_t)get_uint(d, 4);
+    }
+}
+
 static void dec_meta(struct dec *d, struct mp_codec_user *meta)
 {
-    check(d, get_uint(d, 1) == MP_CODEC_USER_VERSION);
+    meta->version = (uint32_t)get_uint(d, 1);
+    check(d, meta->version == 2 || meta->version == MP_CODEC_USER_VERSION);
     meta->user_len = get_len(d, 2, MP_USER_KEY_MAX);
     check(d, meta->user_len > 0);
     const unsigned char *u = take(d, meta->user_len);
@@ -361,7 +430,12 @@ int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *me
     check(&d, um->next_seq >= 1 && m.next_hist >= 1);
     dec_summary(&d, &um->summary);
     dec_messages(&d, um);
-    dec_entities(&d, um);
+    if (m.version == 2) {
+        dec_entities(&d, um); /* read for the conversion only */
+        m.next_fact = 1;
+    } else {
+        dec_counters(&d, &m);
+    }
     int rc = dec_status(&d);
     if (rc != MP_OK) {
         mp_usermem_free(um);
@@ -388,6 +462,72 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
         h->entity.value = NULL;
     }
     return rc;
+}
+
+int mp_codec_get_fact(const unsigned char *p, size_t n, struct mp_mem_entity *e)
+{
+    struct dec d = {.p = p, .n = n};
+    dec_entity(&d, e, true);
+    e->source_first_seq = get_uint(&d, 8);
+    e->source_last_seq = get_uint(&d, 8);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        free(e->value);
+        e->value = NULL;
+    }
+    return rc;
+}
+
+int mp_codec_get_message(const unsigned char *p, size_t n, struct mp_mem_message *m)
+{
+    struct dec d = {.p = p, .n = n};
+    memset(m, 0, sizeof(*m));
+    dec_message(&d, m);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        free(m->content);
+        m->content = NULL;
+    }
+    return rc;
+}
+
+int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *doc)
+{
+    struct dec d = {.p = p, .n = n};
+    doc->len = (uint32_t)get_uint(&d, 4);
+    doc->session = (uint32_t)get_uint(&d, 4);
+    doc->bytes = (uint32_t)get_uint(&d, 4);
+    doc->timex = get_len(&d, 1, 1) == 1;
+    doc->at_ms = (int64_t)get_uint(&d, 8);
+    return dec_status(&d);
+}
+
+int mp_codec_get_terms(const unsigned char *p, size_t n, struct mp_codec_term **out, size_t *nt)
+{
+    struct dec d = {.p = p, .n = n};
+    size_t count = get_len(&d, 4, left(&d) / 6);
+    struct mp_codec_term *t = count > 0 ? calloc(count, sizeof(*t)) : NULL;
+    *out = NULL;
+    *nt = 0;
+    if (count > 0 && t == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < count && !d.bad; i++) {
+        t[i].len = (uint8_t)get_len(&d, 1, sizeof(t[i].t) - 1);
+        const unsigned char *b = take(&d, t[i].len);
+        if (b != NULL)
+            memcpy(t[i].t, b, t[i].len);
+        t[i].tc = (uint16_t)get_uint(&d, 2);
+        t[i].tk = (uint16_t)get_uint(&d, 2);
+        t[i].td = (uint8_t)get_uint(&d, 1);
+    }
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        free(t);
+        return rc;
+    }
+    *out = t;
+    *nt = count;
+    return MP_OK;
 }
 
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)

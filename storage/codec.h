@@ -12,19 +12,56 @@
 
 #include "store.h"
 
-#define MP_CODEC_USER_VERSION 2u
+#define MP_CODEC_USER_VERSION 3u /* the head record; 2 (facts inside) is read too */
 
-/* What a user record holds besides the memory itself. */
+/* The kinds of indexed items. */
+enum mp_codec_kind { MP_CODEC_KIND_FACT, MP_CODEC_KIND_MESSAGE, MP_CODEC_KINDS };
+
+/* Per user and kind: what BM25 and the sessions need. */
+struct mp_codec_kind_stats {
+    uint32_t ndocs;     /* items indexed */
+    uint64_t total_len; /* sum of their content lengths in terms */
+    int64_t last_at_ms; /* time of the newest item indexed */
+    uint32_t session;   /* the session the newest item is in */
+};
+
+/* What a head record holds besides the summary and the buffer. */
 struct mp_codec_user {
     char user[MP_USER_KEY_MAX]; /* the user key, as the caller gave it */
     size_t user_len;
     int64_t updated_at_ms; /* the last change */
     uint64_t next_hist;    /* the seq the user's next history entry gets */
+    uint32_t next_fact;    /* the id the user's next fact gets (from 1) */
+    uint32_t nfacts;       /* current facts */
+    uint64_t narchive;     /* archived messages */
+    struct mp_codec_kind_stats kinds[MP_CODEC_KINDS];
+    uint32_t version; /* decoded: the record's version (2: facts were inside) */
+};
+
+/* What the index keeps of an item for scoring. */
+struct mp_codec_doc {
+    uint32_t len;     /* content length in terms */
+    uint32_t session; /* sessions: runs of items close in time */
+    uint32_t bytes;   /* the item's text bytes, for its cost */
+    bool timex;       /* the content holds a time expression */
+    int64_t at_ms;    /* the item's time */
+};
+
+/* One term of an item with its counts per field. */
+struct mp_codec_term {
+    char t[65]; /* NUL-terminated, at most 64 bytes */
+    uint8_t len;
+    uint16_t tc, tk;
+    uint8_t td;
 };
 
 /* Encoders: write the record to p (NULL: only count) and return its size. */
 size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
-                         const struct mp_usermem *um);
+                         const struct mp_usermem *um); /* um's entities are not written */
+size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *e);
+size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m);
+size_t mp_codec_put_doc(unsigned char *p, const struct mp_codec_doc *d);
+size_t mp_codec_put_terms(unsigned char *p, const struct mp_codec_term *t, size_t n);
 size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h);
 size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j);
 
@@ -34,6 +71,13 @@ int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *me
                       struct mp_usermem **um); /* *um: caller frees; um NULL: meta only */
 int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h);
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j); /* id untouched */
+int mp_codec_get_fact(const unsigned char *p, size_t n,
+                      struct mp_mem_entity *e); /* e->value: caller frees */
+int mp_codec_get_message(const unsigned char *p, size_t n,
+                         struct mp_mem_message *m); /* content: caller frees */
+int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *d);
+/* The terms: *t (caller frees; NULL when *n is 0). */
+int mp_codec_get_terms(const unsigned char *p, size_t n, struct mp_codec_term **t, size_t *nt);
 
 /* Fixed-width integers: big-endian in keys (memcmp order is numeric
  * order), little-endian in values. */

@@ -106,14 +106,6 @@ static size_t drop_messages(struct mp_usermem *um,
     return n - kept;
 }
 
-static bool tells_fact(const struct mp_mem_message *m, const void *arg)
-{
-    const struct mp_mem_entity *e = arg;
-    if (e->request_id[0] != '\0' && strcmp(m->request_id, e->request_id) == 0)
-        return true;
-    return contains(m->content, m->content_len, e->value, e->value_len);
-}
-
 static void drop_summary(struct mp_usermem *um)
 {
     free(um->summary.text);
@@ -125,26 +117,34 @@ static void drop_summary(struct mp_usermem *um)
     um->summary.model[0] = '\0';
 }
 
-static void remove_entity(struct mp_usermem *um, size_t i)
+bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
 {
-    free(um->entities[i].value);
-    memmove(um->entities + i, um->entities + i + 1,
-            (um->nentities - i - 1) * sizeof(*um->entities));
-    um->nentities--;
+    if (e->request_id[0] != '\0' && strcmp(m->request_id, e->request_id) == 0)
+        return true;
+    if (e->source_first_seq > 0 && m->seq >= e->source_first_seq && m->seq <= e->source_last_seq)
+        return true;
+    return contains(m->content, m->content_len, e->value, e->value_len);
 }
 
-int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
-                            struct mp_history_item *ev, size_t *nev)
+size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity *e,
+                               const struct mp_op *op, uint64_t *seqs, size_t nseqs,
+                               struct mp_history_item *ev)
 {
-    long i = mp_lifecycle_find(um, op->u.key);
-    size_t n = 0;
-    if (op->if_match && (i >= 0 ? um->entities[i].revision : 0) != op->if_revision)
-        return MP_ECONFLICT;
-    if (i < 0)
-        return MP_NOTFOUND;
-    const struct mp_mem_entity *e = &um->entities[i];
+    size_t n = 0, kept = 0, dropped = nseqs;
     fact_entry(&ev[n++], op, MP_HIST_DELETED, op->actor, e);
-    size_t dropped = drop_messages(um, tells_fact, e);
+    for (size_t i = 0; i < um->nmessages; i++) {
+        struct mp_mem_message *m = &um->messages[i];
+        if (!mp_lifecycle_tells_fact(m, e)) {
+            um->messages[kept++] = *m;
+            continue;
+        }
+        bool counted = false;
+        for (size_t k = 0; k < nseqs && !counted; k++)
+            counted = seqs[k] == m->seq;
+        dropped += !counted;
+        free(m->content);
+    }
+    um->nmessages = kept;
     if (dropped > 0) {
         entry(&ev[n], op, MP_HIST_DELETED, op->actor, MP_ITEM_MESSAGES);
         ev[n++].count = (uint32_t)dropped;
@@ -153,14 +153,12 @@ int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
         entry(&ev[n++], op, MP_HIST_DELETED, op->actor, MP_ITEM_SUMMARY);
         drop_summary(um);
     }
-    remove_entity(um, (size_t)i);
-    *nev = n;
-    return MP_OK;
+    return n;
 }
 
 /* Whether an item of time t (and pii flag) is past retention. The pii
  * limit applies to pii items when it is set and shorter. */
-static bool expired(const struct mp_op *op, int64_t t, bool pii)
+bool mp_lifecycle_expired(const struct mp_op *op, int64_t t, bool pii)
 {
     const struct mp_retention *r = &op->u.sweep.retention;
     int64_t age = r->max_age_ms;
@@ -171,7 +169,7 @@ static bool expired(const struct mp_op *op, int64_t t, bool pii)
 
 bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op)
 {
-    return expired(op, h->at_ms, h->entity.pii);
+    return mp_lifecycle_expired(op, h->at_ms, h->entity.pii);
 }
 
 int64_t mp_lifecycle_hist_horizon(const struct mp_op *op)
@@ -185,7 +183,7 @@ int64_t mp_lifecycle_hist_horizon(const struct mp_op *op)
 
 static bool message_expired(const struct mp_mem_message *m, const void *arg)
 {
-    return expired(arg, m->at_ms, m->pii);
+    return mp_lifecycle_expired(arg, m->at_ms, m->pii);
 }
 
 size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
@@ -197,17 +195,9 @@ size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
         ev[n++].count = (uint32_t)dropped;
         counts->messages += dropped;
     }
-    for (size_t i = um->nentities; i-- > 0;) {
-        const struct mp_mem_entity *e = &um->entities[i];
-        if (!expired(op, e->observed_at_ms, e->pii))
-            continue;
-        fact_entry(&ev[n++], op, MP_HIST_EXPIRED, MP_ACTOR_RETENTION, e);
-        remove_entity(um, i);
-        counts->facts++;
-    }
     int64_t t =
         um->summary.observed_at_ms > 0 ? um->summary.observed_at_ms : um->summary.updated_at_ms;
-    if (um->summary.text != NULL && expired(op, t, um->summary.pii)) {
+    if (um->summary.text != NULL && mp_lifecycle_expired(op, t, um->summary.pii)) {
         entry(&ev[n++], op, MP_HIST_EXPIRED, MP_ACTOR_RETENTION, MP_ITEM_SUMMARY);
         drop_summary(um);
         counts->summaries++;
@@ -217,7 +207,19 @@ size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
 
 bool mp_lifecycle_um_empty(const struct mp_usermem *um)
 {
-    return um->summary.text == NULL && um->nmessages == 0 && um->nentities == 0;
+    return um->summary.text == NULL && um->nmessages == 0;
+}
+
+void mp_lifecycle_messages_event(const struct mp_op *op, uint32_t count, struct mp_history_item *ev)
+{
+    entry(ev, op, MP_HIST_EXPIRED, MP_ACTOR_RETENTION, MP_ITEM_MESSAGES);
+    ev->count = count;
+}
+
+void mp_lifecycle_fact_event(const struct mp_op *op, enum mp_history_event event,
+                             const struct mp_mem_entity *e, struct mp_history_item *ev)
+{
+    fact_entry(ev, op, event, event == MP_HIST_EXPIRED ? MP_ACTOR_RETENTION : op->actor, e);
 }
 
 static bool same_subject(const struct mp_history_item *a, const struct mp_history_item *b)
@@ -266,15 +268,6 @@ int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_enti
     *dst = *src;
     dst->value = v;
     return MP_OK;
-}
-
-long mp_lifecycle_find(const struct mp_usermem *um, const char *key)
-{
-    for (size_t i = 0; i < um->nentities; i++) {
-        if (strcmp(um->entities[i].key, key) == 0)
-            return (long)i;
-    }
-    return -1;
 }
 
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
@@ -347,22 +340,6 @@ int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op)
     return MP_OK;
 }
 
-/* The new value goes where the sorted order wants it. */
-static int insert_entity(struct mp_usermem *um, const struct mp_mem_entity *e)
-{
-    size_t at = 0;
-    struct mp_mem_entity *v = realloc(um->entities, (um->nentities + 1) * sizeof(*v));
-    if (v == NULL)
-        return MP_ENOMEM;
-    um->entities = v;
-    while (at < um->nentities && strcmp(v[at].key, e->key) < 0)
-        at++;
-    memmove(v + at + 1, v + at, (um->nentities - at) * sizeof(*v));
-    v[at] = *e;
-    um->nentities++;
-    return MP_OK;
-}
-
 static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entity *in)
 {
     if (in->trust != cur->trust)
@@ -370,51 +347,32 @@ static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entit
     return in->observed_at_ms < cur->observed_at_ms;
 }
 
-int mp_lifecycle_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
-                        struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev)
+int mp_lifecycle_upsert(const struct mp_mem_entity *cur, const struct mp_op *op, uint64_t next_hist,
+                        struct mp_mem_entity *fresh, bool *refreshed)
 {
     const struct mp_mem_entity *in = &op->u.entity;
-    struct mp_mem_entity fresh;
-    long i = mp_lifecycle_find(um, in->key);
-    struct mp_mem_entity *cur = i >= 0 ? &um->entities[i] : NULL;
-
-    *has_old = false;
     *refreshed = false;
     if (op->if_match && (cur != NULL ? cur->revision : 0) != op->if_revision)
         return MP_ECONFLICT;
     if (cur != NULL && outranked(cur, in))
         return MP_NOTFOUND;
-    if (cur == NULL && um->nentities >= MP_STORE_FACTS_MAX)
-        return MP_ETOOBIG;
+    *fresh = *in;
+    fresh->recorded_at_ms = op->now_ms;
     if (cur != NULL && cur->value_len == in->value_len &&
         memcmp(cur->value, in->value, in->value_len) == 0) {
         /* Seen again: a refresh, not a change, so the history stays quiet. */
-        fresh = *in;
-        fresh.value = cur->value;
-        fresh.revision = cur->revision;
-        fresh.recorded_at_ms = op->now_ms;
-        if (cur->observed_at_ms > fresh.observed_at_ms)
-            fresh.observed_at_ms = cur->observed_at_ms;
-        *cur = fresh;
-        *rev = fresh.revision;
+        fresh->value = cur->value;
+        fresh->revision = cur->revision;
+        if (cur->observed_at_ms > fresh->observed_at_ms)
+            fresh->observed_at_ms = cur->observed_at_ms;
+        if (fresh->source_first_seq == 0) {
+            fresh->source_first_seq = cur->source_first_seq;
+            fresh->source_last_seq = cur->source_last_seq;
+        }
         *refreshed = true;
         return MP_OK;
     }
-    if (mp_lifecycle_entity_copy(&fresh, in) != MP_OK)
-        return MP_ENOMEM;
-    fresh.recorded_at_ms = op->now_ms;
     /* the seq of the history entry that logs the new value */
-    fresh.revision = (uint32_t)(next_hist + (cur != NULL ? 1 : 0));
-    *rev = fresh.revision;
-    if (cur != NULL) {
-        *old = *cur;
-        *has_old = true;
-        *cur = fresh;
-        return MP_OK;
-    }
-    if (insert_entity(um, &fresh) != MP_OK) {
-        free(fresh.value);
-        return MP_ENOMEM;
-    }
+    fresh->revision = (uint32_t)(next_hist + (cur != NULL ? 1 : 0));
     return MP_OK;
 }

@@ -27,12 +27,32 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
 void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem *um,
                                 struct mp_history_item *ev);
 
-/* DELETE_ENTITY on um (the contract in store.h): removes the fact, the
- * summary, and the buffered messages of the fact's source turn or holding
- * its value. Writes 1 to 3 entries to ev (no values) with *nev. Returns
- * MP_OK, or MP_NOTFOUND when the key has no current value (um untouched). */
-int mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_op *op,
-                            struct mp_history_item *ev, size_t *nev);
+/* Whether the message tells the fact e: it is of e's source turn (same
+ * request id, or a seq in e's source range) or holds e's value (ASCII
+ * case-insensitive). */
+bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
+
+/* DELETE_ENTITY of the fact e (already removed by the caller) on the head
+ * um: drops the summary and the buffered messages that tell the fact.
+ * seqs[0..nseqs) are the archived messages the caller erased for it; a
+ * dropped buffered message among them is counted once. Writes 1 to 3
+ * entries to ev (no values) and returns how many. */
+size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity *e,
+                               const struct mp_op *op, uint64_t *seqs, size_t nseqs,
+                               struct mp_history_item *ev);
+
+/* The history entry of a fact's DELETED or EXPIRED (actor: op's, or
+ * retention), without its value. */
+void mp_lifecycle_fact_event(const struct mp_op *op, enum mp_history_event event,
+                             const struct mp_mem_entity *e, struct mp_history_item *ev);
+
+/* The EXPIRED entry of count messages purged by retention. */
+void mp_lifecycle_messages_event(const struct mp_op *op, uint32_t count,
+                                 struct mp_history_item *ev);
+
+/* Whether an item of time t (and pii flag) is past retention at
+ * op->now_ms (op: SWEEP_USER). */
+bool mp_lifecycle_expired(const struct mp_op *op, int64_t t, bool pii);
 
 /* History kept per subject (a fact's key, or the summary): at most cap
  * entries ([governance] history_per_fact). With added the entry just
@@ -53,21 +73,17 @@ bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_
  * INT64_MIN when no limit is set (nothing expires). */
 int64_t mp_lifecycle_hist_horizon(const struct mp_op *op);
 
-/* SWEEP_USER on um: removes the expired messages, facts and summary,
- * adding to counts. ev must have room for um->nentities + 2 entries;
- * returns how many were written (no values). MP_OK always: nothing
- * allocates. */
+/* SWEEP_USER on the head um: removes the expired buffered messages and
+ * summary, adding to counts. ev must have room for 2 entries; returns how
+ * many were written. Facts and the archive are the caller's. */
 size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
                            struct mp_history_item *ev, struct mp_sweep_counts *counts);
 
-/* True when um holds no summary, message or fact. */
+/* True when the head um holds no summary and no buffered message. */
 bool mp_lifecycle_um_empty(const struct mp_usermem *um);
 
 /* Deep copy (dst->value is allocated): MP_OK or MP_ENOMEM. */
 int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src);
-
-/* The index of key in um->entities, or -1. */
-long mp_lifecycle_find(const struct mp_usermem *um, const char *key);
 
 /* RECORD_TURN's messages appended with seqs from um->next_seq (a fresh um
  * must have next_seq 1): MP_OK or MP_ENOMEM. */
@@ -77,16 +93,16 @@ int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t 
 /* SET_SUMMARY or TRIM_MESSAGES: MP_OK or MP_ENOMEM. */
 int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op);
 
-/* UPSERT_ENTITY with the precedence of struct mp_op. next_hist: the seq
- * the user's next history entry gets; a new value's revision is the seq of
- * the entry that logs it (next_hist, or next_hist + 1 after the
- * SUPERSEDED entry of a replacement), so revisions of a key only grow,
- * even across a delete. Returns MP_OK with *rev; when a value was
- * displaced it moves into *old (caller frees old->value) and *has_old is
- * true; *refreshed when only metadata changed (no history entry).
- * MP_NOTFOUND: outranked; MP_ETOOBIG: a new key past MP_STORE_FACTS_MAX;
- * MP_ECONFLICT: if_match failed; nothing changed. MP_ENOMEM. */
-int mp_lifecycle_upsert(struct mp_usermem *um, const struct mp_op *op, uint64_t next_hist,
-                        struct mp_mem_entity *old, bool *has_old, bool *refreshed, uint32_t *rev);
+/* UPSERT_ENTITY with the precedence of struct mp_op against cur, the
+ * key's current value (NULL: none). next_hist: the seq the user's next
+ * history entry gets; a new value's revision is the seq of the entry that
+ * logs it (next_hist, or next_hist + 1 after the SUPERSEDED entry of a
+ * replacement), so revisions of a key only grow, even across a delete.
+ * MP_OK with *fresh, the new current value (its value borrowed from op, or
+ * from cur when *refreshed: the same value seen again, only metadata
+ * changes, no history entry); MP_NOTFOUND: outranked; MP_ECONFLICT:
+ * if_match failed. */
+int mp_lifecycle_upsert(const struct mp_mem_entity *cur, const struct mp_op *op, uint64_t next_hist,
+                        struct mp_mem_entity *fresh, bool *refreshed);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "status.h"
 #include "store_backend.h"
+#include "terms.h"
 
 /* ---- input checks ---- */
 
@@ -146,6 +147,16 @@ void mp_store_set_history_cap(struct mp_store *store, uint32_t cap)
     store->history_cap = cap;
 }
 
+void mp_store_set_max_facts(struct mp_store *store, uint32_t max)
+{
+    store->max_facts = max > 0 ? max : MP_STORE_FACTS_DEFAULT;
+}
+
+void mp_store_set_archive(struct mp_store *store, bool on)
+{
+    store->archive = on;
+}
+
 const char *mp_store_backend(const struct mp_store *store)
 {
     return store->be->name;
@@ -155,5 +166,7 @@ void mp_store_free(struct mp_store *store)
 {
     if (store == NULL)
         return;
+    mp_terms_free(store->terms);
+    store->terms = NULL;
     store->be->close(store);
 }

@@ -3,9 +3,13 @@
  * store_ops.c, store_read.c) over a small table of backend primitives
  * (store_backend.h): LMDB in store_lmdb.c, in-memory in store_mem.c.
  *
- * What is stored per user: the summary, the recent messages, the current
- * facts, the user's change history (an append-only log of what happened to
- * their facts and summary, with time and actor) and idempotency keys of
+ * What is stored per user: the summary, the recent messages (the buffer),
+ * the current facts (up to mp_store_set_max_facts() of them), the episodic
+ * archive (every recorded message, kept after it leaves the buffer, when
+ * mp_store_set_archive() is on), an inverted index of facts and archive
+ * for relevance (core/relevance.h, through mp_store_view_index()), the
+ * user's change history (an append-only log of what happened to their
+ * facts and summary, with time and actor) and idempotency keys of
  * recorded turns. Store-wide: the pending memory jobs and a random secret.
  * Reads hand out copies (a struct mp_usermem the caller frees), never
  * pointers into a backend's map.
@@ -31,17 +35,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relevance.h"
 #include "seal.h"
 #include "userkey.h"
 #include "usermem.h"
 
-#define MP_USER_KEY_MAX      400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
-#define MP_IDEM_KEY_LEN      32
-#define MP_STORE_SUMMARY_MAX 65536             /* summary text bytes */
-#define MP_STORE_FACTS_MAX   256               /* current facts per user (memory-poisoning cap) */
-#define MP_USER_KEY_TENANT   MP_USERKEY_TENANT /* first byte of a tenant-namespaced key */
-#define MP_TENANT_LEN        MP_USERKEY_TENANT_LEN /* tenant bytes in a namespaced key */
-#define MP_STORE_CURSOR_MAX  MP_USER_KEY_MAX       /* bytes of a users-listing cursor */
+#define MP_USER_KEY_MAX        400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
+#define MP_IDEM_KEY_LEN        32
+#define MP_STORE_SUMMARY_MAX   65536  /* summary text bytes */
+#define MP_STORE_FACTS_DEFAULT 100000 /* current facts per user unless mp_store_set_max_facts() */
+#define MP_USER_KEY_TENANT     MP_USERKEY_TENANT     /* first byte of a tenant-namespaced key */
+#define MP_TENANT_LEN          MP_USERKEY_TENANT_LEN /* tenant bytes in a namespaced key */
+#define MP_STORE_CURSOR_MAX    MP_USER_KEY_MAX       /* bytes of a users-listing cursor */
 
 _Static_assert(MP_USERKEY_MAX <= MP_USER_KEY_MAX, "the store takes every key core makes");
 
@@ -81,7 +86,8 @@ struct mp_job {
 
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
-    MP_OP_RECORD_TURN,   /* append messages, remember idem key; skipped if the key is known */
+    MP_OP_RECORD_TURN,   /* append messages to the buffer (and the archive, indexed),
+                            remember idem key; skipped if the key is known */
     MP_OP_ADD_JOB,       /* queue job (id assigned, written back into the op). An
                             EXTRACT job with from_seq == through_seq == 0 takes the
                             seqs of the nearest preceding RECORD_TURN op of the same
@@ -92,15 +98,16 @@ enum mp_op_kind {
                             no such RECORD_TURN op */
     MP_OP_DONE_JOB,      /* remove job_id */
     MP_OP_UPDATE_JOB,    /* rewrite job (attempts, not_before_ms) */
-    MP_OP_SET_SUMMARY,   /* summary = text; drop messages with seq <= through_seq */
+    MP_OP_SET_SUMMARY,   /* summary = text; drop buffered messages with seq <= through_seq
+                            (the archive keeps them) */
     MP_OP_TRIM_MESSAGES, /* drop messages with seq <= u.summary.through_seq (summary
                             untouched; text ignored): the buffer-only modes */
     MP_OP_UPSERT_ENTITY, /* entity: new current value, the old one moves to history;
                             ignored (result MP_NOTFOUND... see below) when it would
                             not outrank the current value */
     MP_OP_DELETE_ENTITY, /* key: erase the fact (see below); MP_NOTFOUND if absent */
-    MP_OP_DELETE_USER,   /* everything of the user: summary, messages, facts, history,
-                            idem keys, and the user's pending jobs */
+    MP_OP_DELETE_USER,   /* everything of the user: summary, messages, archive, index,
+                            facts, history, idem keys, and the user's pending jobs */
     MP_OP_SWEEP_USER     /* retention: purge what u.sweep says has expired */
 };
 
@@ -154,8 +161,9 @@ struct mp_sweep_counts {
  *     otherwise (different value, trust higher, or equal and not older)
  *                                -> the old value goes to the history as
  *                                   SUPERSEDED, the new one gets revision + 1
- *   A new key when the user already has MP_STORE_FACTS_MAX facts: result
- *   MP_ETOOBIG, nothing changes (the apply goes on). History: an insert
+ *   A new key when the user already has the store's max_facts facts
+ *   (mp_store_set_max_facts()): result MP_ETOOBIG, nothing changes (the
+ *   apply goes on). History: an insert
  *   logs ADDED (CORRECTED for trust CORRECTED or ADMIN); a replacement
  *   logs SUPERSEDED holding the displaced value, then ADDED/CORRECTED.
  *   On MP_OK the store writes revision and recorded_at_ms (= now_ms) back
@@ -164,11 +172,15 @@ struct mp_sweep_counts {
  *   hiding: the current value is removed, every past value of the key is
  *   stripped from the history (the entries stay, without their value), the
  *   summary is dropped (it may restate the fact; the next fold writes a new
- *   one), and so are the buffered messages of the fact's source turn and
- *   any holding its value (ASCII case-insensitive). History: DELETED for
+ *   one), and so are the buffered and archived messages of the fact's
+ *   source turn (its request id or source seqs) and those holding its value
+ *   (ASCII case-insensitive; in the archive, found through the postings of
+ *   the value's rarest word: mp_ops_archive_erase_fact in store_ops.h),
+ *   with their postings. History: DELETED for
  *   the fact, the summary and the messages (with their count).
  * - DELETE_USER: always MP_OK.
- * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages whose at_ms,
+ * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
+ *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
  *   updated_at_ms), history entries whose at_ms, and idem keys whose time
  *   is older than now_ms minus the limit that applies (pii items: the pii
@@ -216,7 +228,7 @@ struct mp_op {
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger
                    current value; SWEEP_USER of an unknown user), MP_ETOOBIG
-                   (UPSERT of a new key past MP_STORE_FACTS_MAX), or an error */
+                   (UPSERT of a new key past max_facts), or an error */
 };
 
 /* The change history: one entry per change, per user, in order. */
@@ -253,7 +265,8 @@ struct mp_history {
 struct mp_user_info {
     char user[MP_USER_KEY_MAX]; /* the user key (tenant prefix included) */
     size_t user_len;
-    size_t nfacts, nmessages;
+    size_t nfacts, nmessages; /* current facts, buffered messages */
+    uint64_t narchive;        /* archived messages */
     bool summary;
     int64_t updated_at_ms; /* the last change */
 };
@@ -279,6 +292,14 @@ int mp_store_check_op(const struct mp_op *op);
  * new ones are written (UPSERT_ENTITY, SET_SUMMARY); 0: no cap (the
  * default of a new store). Call from the writer thread. */
 void mp_store_set_history_cap(struct mp_store *store, uint32_t cap);
+
+/* [memory] max_facts_per_user: a user's current facts at most (0: the
+ * default, MP_STORE_FACTS_DEFAULT). Call from the writer thread. */
+void mp_store_set_max_facts(struct mp_store *store, uint32_t max);
+
+/* [memory] archive: whether recorded turns enter the episodic archive (and
+ * its index); true in a new store handle. Call from the writer thread. */
+void mp_store_set_archive(struct mp_store *store, bool on);
 
 /* Opens the LMDB backend at opts->path (clearing stale reader slots).
  * The LMDB backend may be read from any number of threads at once; a map
@@ -333,6 +354,54 @@ int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n);
 int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
                      struct mp_history **out);
 void mp_history_free(struct mp_history *h);
+
+/* ---- the request path: what of one user's memory a request may inject ---- */
+
+/* A read snapshot of one user's memory (store_view.c), open for the span
+ * of one call of the caller's (never across an event-loop turn): the head
+ * (summary, buffered messages) decoded at open, everything else read on
+ * demand: facts in the recent order, the relevance index of facts and of
+ * the archive, single facts and archived messages. Any thread; one
+ * thread at a time per view. */
+struct mp_store_view;
+
+/* Opens the view of user: MP_OK with *out (close with
+ * mp_store_view_close()); MP_NOTFOUND when nothing is stored for the
+ * user; MP_EINVAL (a bad user key); MP_EIO; MP_ENOMEM. */
+int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len,
+                       struct mp_store_view **out);
+
+/* The head: summary and buffered messages (no entities), the view's. */
+const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v);
+
+/* Calls fn with each current fact in the recent order (trust higher
+ * first, then confidence, then observed time newer first, then fact id)
+ * until fn returns non-zero: 1 stops the walk (MP_OK), a negative value is
+ * passed on. The fact is valid during the call only. */
+int mp_store_view_ranked_facts(struct mp_store_view *v,
+                               int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
+
+/* The relevance index of the user's facts (facts true: item ids are fact
+ * ids) or archive (item ids are message seqs), for core/relevance.h,
+ * valid while the view is open. No spelling neighbours (surface NULL). */
+void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out);
+
+/* A copy of fact id / archived message seq: MP_OK (caller frees out->value
+ * / out->content), MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
+int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out);
+int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out);
+
+/* Ends the snapshot and frees the view. NULL: nothing. */
+void mp_store_view_close(struct mp_store_view *v);
+
+/* A page of the user's archive: up to limit (>= 1) messages with seq >
+ * after, oldest first. MP_OK with *out (caller frees with
+ * mp_store_messages_free()), *n and *more (a message follows the page);
+ * MP_NOTFOUND when nothing is stored for the user; MP_EINVAL; MP_EIO;
+ * MP_ENOMEM. */
+int mp_store_archive(struct mp_store *store, const char *user, size_t user_len, uint64_t after,
+                     size_t limit, struct mp_mem_message **out, size_t *n, bool *more);
+void mp_store_messages_free(struct mp_mem_message *m, size_t n);
 
 /* Pass as tenant to mp_store_users() to list every user, of every tenant. */
 extern const unsigned char mp_store_all_tenants[1];

@@ -11,10 +11,28 @@
 #include "codec.h"
 #include "status.h"
 
-const char *const mp_store_table_names[MP_TABLE_COUNT] = {"meta", "users", "history", "jobs",
-                                                          "idem"};
+const char *const mp_store_table_names[MP_TABLE_COUNT] = {
+    "meta",     "users", "history", "jobs",  "idem", "facts",  "factkeys",
+    "factrank", "histx", "archive", "atime", "docs", "dterms", "postings"};
+
+const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
+    [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
+    [MP_TABLE_HISTORY] = MP_KEY_USER_PREFIXED, [MP_TABLE_JOBS] = MP_KEY_OPAQUE,
+    [MP_TABLE_IDEM] = MP_KEY_USER_PREFIXED,    [MP_TABLE_FACTS] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_FACTKEYS] = MP_KEY_USER_TAG,     [MP_TABLE_FACTRANK] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_HISTX] = MP_KEY_USER_TAG,        [MP_TABLE_ARCHIVE] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_ATIME] = MP_KEY_USER_PREFIXED,   [MP_TABLE_DOCS] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_DTERMS] = MP_KEY_USER_PREFIXED,  [MP_TABLE_POSTINGS] = MP_KEY_USER_TAG,
+};
+
+const bool mp_store_table_raw[MP_TABLE_COUNT] = {
+    [MP_TABLE_FACTRANK] = true,
+    [MP_TABLE_HISTX] = true,
+    [MP_TABLE_ATIME] = true,
+};
 
 static const char index_label[] = "memproxy user index v1";
+static const char tag_label[] = "tag:";
 
 /* ---- keys ---- */
 
@@ -43,6 +61,30 @@ size_t mp_store_backend_user_prefix(const struct mp_store *store, unsigned char 
     size_t n = mp_store_backend_phys_user(store, user, len, k + 2);
     mp_codec_be_put(k, n, 2);
     return 2 + n;
+}
+
+size_t mp_store_backend_tag(const struct mp_store *store, const void *x, size_t len,
+                            unsigned char *out)
+{
+    unsigned char in[sizeof(tag_label) - 1 + MP_STORE_TAG_MAX], mac[32];
+    if (!store->sealed) {
+        out[0] = (unsigned char)len;
+        memcpy(out + 1, x, len);
+        return 1 + len;
+    }
+    memcpy(in, tag_label, sizeof(tag_label) - 1);
+    memcpy(in + sizeof(tag_label) - 1, x, len);
+    mp_seal_hmac(store->index_key, in, sizeof(tag_label) - 1 + len, mac);
+    out[0] = 16;
+    memcpy(out + 1, mac, 16);
+    return 17;
+}
+
+int mp_store_backend_put_raw(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                             size_t klen)
+{
+    static const unsigned char zero = 0;
+    return txn->store->be->put(txn, t, key, klen, &zero, 1);
 }
 
 /* ---- values: sealed with the table and key as associated data ---- */
@@ -247,7 +289,7 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
         return MP_EIO;
     }
     uint64_t version = mp_codec_le_get(v, 4);
-    if (version != MP_STORE_FORMAT_VERSION) {
+    if (version != MP_STORE_FORMAT_VERSION && version != 2) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
@@ -278,5 +320,7 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
         break;
     }
     mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
-    return MP_OK;
+    store->max_facts = MP_STORE_FACTS_DEFAULT;
+    store->archive = true;
+    return mp_store_migrate(store, what, err, errcap);
 }

@@ -7,9 +7,14 @@
  * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
  * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
  *
- * The records, format version 2 (the encodings are codec.c's):
+ * The records, format version 3 (the encodings are codec.c's). P below is
+ * a user's prefix: u16be length | physical user key. T(x) is a tag: u8
+ * length | x in a clear store; u8 16 | the first 16 bytes of
+ * HMAC-SHA256(index key, x) in a sealed one (mp_store_backend_tag), so
+ * that no key of the index carries a word of the user's in a sealed store.
  *
- *   meta     "format"   -> u32 format version. Checked at open: another
+ *   meta     "format"   -> u32 format version. Checked at open: version 2
+ *                          is converted in place (migrate.c); another
  *                          version refuses to open (MP_EIO, the reason in
  *                          err); a missing one marks a new store.
  *            "next_job" -> u64 the id the next job gets (ids start at 1)
@@ -17,10 +22,26 @@
  *                          when the store has a key)
  *            "key_id"   -> u32 id of the key the store is sealed with;
  *                          absent in a store kept in clear
- *   users    user key -> user record
- *   history  u16be plen | user key | u64be seq -> history record
+ *   users    user key -> head record: summary, buffered messages, counters
+ *                        and the index statistics; no facts
+ *   history  P | u64be seq -> history record
  *   jobs     u64be id -> job record
- *   idem     u16be plen | user key | idem key (32 bytes) -> i64 recorded_at_ms
+ *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms
+ *   facts    P | u32be fact id -> fact record (the current value of one key)
+ *   factkeys P | T(fact key) -> u32 fact id
+ *   factrank P | u8 (3 - trust) | u16be (65535 - confidence * 65535) |
+ *            u64be (INT64_MAX - observed_at_ms) | u32be fact id -> RAW:
+ *                        the recent order of facts, strongest first
+ *   histx    P | T(fact key) | u64be history seq -> RAW: a fact's entries
+ *   archive  P | u64be message seq -> message record (every recorded turn)
+ *   atime    P | u64be (at_ms + 2^63) | u64be seq -> RAW: the archive by time
+ *   docs     P | u8 kind | u32be item id -> doc record: what scoring needs
+ *                        of an indexed item (kind 0: a fact, id its fact id;
+ *                        1: an archived message, id its seq)
+ *   dterms   P | u8 kind | u32be item id -> the item's terms with counts
+ *   postings P | T(kind byte | term) | u32be item id -> u16 tc | u16 tk | u8 td
+ *
+ * RAW records hold one byte (0) and are never sealed: their keys say all.
  *
  * "user key" above is the physical key: the caller's user key in a clear
  * store; in a sealed store a tag byte (0: no tenant, MP_USER_KEY_TENANT:
@@ -42,9 +63,12 @@
  * so a sealed value moved to another key or table fails to open. Sealing
  * happens above the primitives: a backend only ever sees sealed bytes.
  *
- * Why one record per user: a request needs all of it at once (one lookup,
- * one copy, one decode); the history only grows and is rarely read, so it
- * lives apart and keeps the hot record small. */
+ * Why a head record and separate items: a request needs the summary and
+ * the buffer at once (one lookup, one decode), but of a user's facts and
+ * archive (100,000 and 1,000,000 of them may be stored) only what it may
+ * inject: the strongest facts through factrank, the relevant items
+ * through postings and docs. Every index record is written by the op that
+ * writes what it indexes, in the same transaction (index.c). */
 #ifndef MP_STORAGE_STORE_BACKEND_H
 #define MP_STORAGE_STORE_BACKEND_H
 
@@ -55,12 +79,15 @@
 #include "seal.h"
 #include "store.h"
 
-#define MP_STORE_FORMAT_VERSION  2u
+struct mp_terms;
+
+#define MP_STORE_FORMAT_VERSION  3u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
 #define MP_STORE_IDEM_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + MP_IDEM_KEY_LEN)
-#define MP_STORE_KEY_MAX         MP_STORE_IDEM_KEY_MAX /* the longest key of any table */
+#define MP_STORE_TAG_MAX         (1 + 1 + 64) /* T(x): length, kind, term or key */
+#define MP_STORE_KEY_MAX         (MP_STORE_USER_PREFIX_MAX + MP_STORE_TAG_MAX + 8) /* any table */
 
 /* The tables. A backend maps each to its own structure (LMDB: a named DB
  * of the same name). */
@@ -70,18 +97,38 @@ enum mp_store_table {
     MP_TABLE_HISTORY,
     MP_TABLE_JOBS,
     MP_TABLE_IDEM,
+    MP_TABLE_FACTS,
+    MP_TABLE_FACTKEYS,
+    MP_TABLE_FACTRANK,
+    MP_TABLE_HISTX,
+    MP_TABLE_ARCHIVE,
+    MP_TABLE_ATIME,
+    MP_TABLE_DOCS,
+    MP_TABLE_DTERMS,
+    MP_TABLE_POSTINGS,
     MP_TABLE_COUNT
 };
 
-/* "meta", "users", "history", "jobs", "idem": the names the format uses
- * (LMDB DB names, and part of every sealed value's associated data). */
+/* The names the format uses, in enum order ("meta", "users", ...: LMDB DB
+ * names, and part of every sealed value's associated data). */
 extern const char *const mp_store_table_names[MP_TABLE_COUNT];
+
+/* How a table's keys are made, for a rewrite that maps them from a clear
+ * store to a sealed one: USER (a user key), USER_PREFIXED (P | rest),
+ * USER_TAG (P | T(x) | rest), OPAQUE (no user in it). */
+enum mp_store_key_shape { MP_KEY_OPAQUE, MP_KEY_USER, MP_KEY_USER_PREFIXED, MP_KEY_USER_TAG };
+extern const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT];
+/* True for the tables of RAW records (never sealed). */
+extern const bool mp_store_table_raw[MP_TABLE_COUNT];
 
 /* Every backend's handle starts with this. The backend sets be, and sealed
  * and key for a sealed store; mp_store_backend_attach() fills the rest. */
 struct mp_store {
     const struct mp_store_backend *be;
-    uint32_t history_cap; /* mp_store_set_history_cap(); read by the writer */
+    uint32_t history_cap;   /* mp_store_set_history_cap(); read by the writer */
+    uint32_t max_facts;     /* mp_store_set_max_facts(); read by the writer */
+    bool archive;           /* mp_store_set_archive(); read by the writer */
+    struct mp_terms *terms; /* the writer's tokenizer, made on first use */
     bool sealed;
     struct mp_seal_key key; /* sealed only */
     unsigned char secret[MP_SEAL_KEY_LEN];
@@ -167,6 +214,14 @@ struct mp_store_backend {
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
                             size_t errcap);
 
+/* Converts a store of format version 2 (facts inside the user record, no
+ * archive, no index) to this format in place, in one write transaction:
+ * each user's facts become records, their history entries get histx
+ * records, the buffered messages enter the archive, and everything is
+ * indexed. Called by mp_store_backend_attach() (a store of this format is
+ * left alone). MP_OK; MP_EIO with a reason in err. */
+int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t errcap);
+
 /* ---- records: used by the op layer, and by a backend that copies
  * records between stores (store_lmdb_rewrite.c) ---- */
 
@@ -209,6 +264,15 @@ int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, c
  * of its *cap: when full, doubled (from 16). MP_OK or MP_ENOMEM (the array
  * untouched). Both sides collect records with it during a scan. */
 int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size);
+
+/* T(x) of x[0..len) (len <= 65) into out (MP_STORE_TAG_MAX bytes): its
+ * length. */
+size_t mp_store_backend_tag(const struct mp_store *store, const void *x, size_t len,
+                            unsigned char *out);
+
+/* Puts a RAW record (one 0 byte) under key. */
+int mp_store_backend_put_raw(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                             size_t klen);
 
 /* Seals plain (as mp_store_backend_seal()) and puts it under key. */
 int mp_store_backend_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key,

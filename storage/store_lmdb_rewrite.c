@@ -116,7 +116,7 @@ static int open_env(struct lmdb_store *s, const char *path, uint64_t size, char 
     if (rc == 0)
         rc = mdb_env_set_maxreaders(s->env, MAX_READERS);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(s->env, 8);
+        rc = mdb_env_set_maxdbs(s->env, MP_TABLE_COUNT + 2);
     if (rc == 0)
         rc = mdb_env_open(s->env, path, MDB_NOTLS | sync_flags(s->sync), 0600);
     if (rc != 0) {
@@ -184,8 +184,6 @@ struct lmdb_store *mp_lmdb_new_store(const char *path, enum mp_store_sync sync,
  * still hold erased text, are never copied; nothing of them survives the
  * rename. */
 
-enum key_shape { KEY_OPAQUE, KEY_USER, KEY_USER_PREFIXED };
-
 struct rewrite {
     struct lmdb_store *src, *dst;
     MDB_txn *rtxn, *wtxn;
@@ -221,21 +219,27 @@ void mp_lmdb_remove_leftovers(const char *path)
 }
 
 /* The destination's key for a source key of the given shape: n bytes to out. */
-static size_t map_key(const struct rewrite *r, enum key_shape shape, const MDB_val *k,
+static size_t map_key(const struct rewrite *r, enum mp_store_key_shape shape, const MDB_val *k,
                       unsigned char *out)
 {
     const unsigned char *p = k->mv_data;
     bool hash = !r->src->base.sealed && r->dst->base.sealed;
-    if (shape == KEY_OPAQUE || !hash) {
+    if (shape == MP_KEY_OPAQUE || !hash) {
         memcpy(out, p, k->mv_size);
         return k->mv_size;
     }
-    if (shape == KEY_USER)
+    if (shape == MP_KEY_USER)
         return mp_store_backend_phys_user(&r->dst->base, (const char *)p, k->mv_size, out);
     size_t ulen = (size_t)mp_codec_be_get(p, 2);
     size_t n = mp_store_backend_user_prefix(&r->dst->base, out, (const char *)p + 2, ulen);
-    memcpy(out + n, p + 2 + ulen, k->mv_size - 2 - ulen);
-    return n + k->mv_size - 2 - ulen;
+    size_t at = 2 + ulen;
+    if (shape == MP_KEY_USER_TAG) { /* T(x): the clear x becomes its tag */
+        size_t xlen = p[at];
+        n += mp_store_backend_tag(&r->dst->base, p + at + 1, xlen, out + n);
+        at += 1 + xlen;
+    }
+    memcpy(out + n, p + at, k->mv_size - at);
+    return n + k->mv_size - at;
 }
 
 static int commit_batch(struct rewrite *r, bool again)
@@ -251,23 +255,34 @@ static int commit_batch(struct rewrite *r, bool again)
 }
 
 /* One record of table t, opened under src's key, sealed under dst's. */
-static int copy_record(struct rewrite *r, enum mp_store_table t, enum key_shape shape,
+static int copy_record(struct rewrite *r, enum mp_store_table t, enum mp_store_key_shape shape,
                        const MDB_val *k, const MDB_val *v)
 {
     unsigned char kb[512], *owned = NULL;
     const unsigned char *sealed;
     size_t n;
     struct mp_store_plain pv;
+    const unsigned char *kp = k->mv_data;
+    bool prefixed = shape == MP_KEY_USER_PREFIXED || shape == MP_KEY_USER_TAG;
     if (k->mv_size > sizeof(kb) - 64 ||
-        (shape == KEY_USER_PREFIXED &&
-         (k->mv_size < 2 || mp_codec_be_get(k->mv_data, 2) + 2 > k->mv_size)))
+        (prefixed && (k->mv_size < 2 || mp_codec_be_get(kp, 2) + 2 > k->mv_size)) ||
+        (shape == MP_KEY_USER_TAG &&
+         (mp_codec_be_get(kp, 2) + 3 > k->mv_size ||
+          mp_codec_be_get(kp, 2) + 3 + kp[mp_codec_be_get(kp, 2) + 2] > k->mv_size)))
         return MP_EIO;
     MDB_val nk = mp_lmdb_val(kb, map_key(r, shape, k, kb));
-    int rc = mp_store_backend_open(&r->src->base, t, k->mv_data, k->mv_size, v->mv_data, v->mv_size,
+    int rc = MP_OK;
+    memset(&pv, 0, sizeof(pv));
+    if (mp_store_table_raw[t]) {
+        sealed = v->mv_data;
+        n = v->mv_size;
+    } else {
+        rc = mp_store_backend_open(&r->src->base, t, k->mv_data, k->mv_size, v->mv_data, v->mv_size,
                                    &pv);
-    if (rc == MP_OK)
-        rc = mp_store_backend_seal(&r->dst->base, t, nk.mv_data, nk.mv_size, pv.p, pv.n, &sealed,
-                                   &n, &owned);
+        if (rc == MP_OK)
+            rc = mp_store_backend_seal(&r->dst->base, t, nk.mv_data, nk.mv_size, pv.p, pv.n,
+                                       &sealed, &n, &owned);
+    }
     if (rc == MP_OK) {
         MDB_val nv = mp_lmdb_val(sealed, n);
         int mrc = mdb_put(r->wtxn, r->dst->dbi[t], &nk, &nv, 0);
@@ -280,7 +295,7 @@ static int copy_record(struct rewrite *r, enum mp_store_table t, enum key_shape 
     return rc;
 }
 
-static int copy_db(struct rewrite *r, enum mp_store_table t, enum key_shape shape)
+static int copy_db(struct rewrite *r, enum mp_store_table t, enum mp_store_key_shape shape)
 {
     MDB_cursor *c;
     MDB_val k, v;
@@ -306,14 +321,8 @@ static int copy_all(struct rewrite *r)
     if (meta_get(r->rtxn, r->src->dbi[MP_TABLE_META], "next_job", &v) == 0 &&
         meta_put(r->wtxn, r->dst->dbi[MP_TABLE_META], "next_job", v.mv_data, v.mv_size) != 0)
         status = MP_EIO;
-    if (status == MP_OK)
-        status = copy_db(r, MP_TABLE_USERS, KEY_USER);
-    if (status == MP_OK)
-        status = copy_db(r, MP_TABLE_HISTORY, KEY_USER_PREFIXED);
-    if (status == MP_OK)
-        status = copy_db(r, MP_TABLE_IDEM, KEY_USER_PREFIXED);
-    if (status == MP_OK)
-        status = copy_db(r, MP_TABLE_JOBS, KEY_OPAQUE);
+    for (int t = MP_TABLE_META + 1; status == MP_OK && t < MP_TABLE_COUNT; t++)
+        status = copy_db(r, (enum mp_store_table)t, mp_store_table_shapes[t]);
     if (status == MP_OK)
         status = commit_batch(r, false);
     return status;

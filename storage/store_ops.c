@@ -20,42 +20,43 @@
 #include "lifecycle.h"
 #include "status.h"
 #include "store_backend.h"
+#include "store_ops.h"
 #include "store_read.h"
 
-/* What one op reports, kept until the whole apply commits. */
-struct out {
-    int result;
-    uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
-    uint64_t job_id;
-    uint32_t revision;
-    struct mp_sweep_counts swept; /* SWEEP_USER */
-};
-
-/* One attempt's write transaction, with the user record it has loaded. */
-struct wctx {
-    struct mp_store *s;
-    struct mp_store_txn *txn;
-    struct mp_usermem *um;
-    struct mp_codec_user meta; /* the loaded user's key, times, next_hist */
-    unsigned char phys[MP_STORE_PHYS_USER_MAX];
-    size_t phys_len;
-    bool exists, dirty;
-};
-
-static int be_get(struct wctx *w, enum mp_store_table t, const void *k, size_t klen,
+static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)
 {
     return w->s->be->get(w->txn, t, k, klen, v, vn);
 }
 
-static int be_del(struct wctx *w, enum mp_store_table t, const void *k, size_t klen)
+static int be_del(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen)
 {
     return w->s->be->del(w->txn, t, k, klen);
 }
 
+size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suffix, size_t n)
+{
+    memcpy(k, w->prefix, w->plen);
+    if (n > 0)
+        memcpy(k + w->plen, suffix, n);
+    return w->plen + n;
+}
+
+int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k,
+                     size_t klen, struct mp_store_plain *out)
+{
+    const unsigned char *v;
+    size_t vn;
+    memset(out, 0, sizeof(*out));
+    int rc = be_get(w, t, k, klen, &v, &vn);
+    if (rc != MP_OK)
+        return rc;
+    return mp_store_backend_open(w->s, t, k, klen, v, vn, out);
+}
+
 /* ---- the loaded user ---- */
 
-static int flush_user(struct wctx *w)
+int mp_ops_flush_user(struct mp_ops_ctx *w)
 {
     if (w->um == NULL || !w->dirty)
         return MP_OK;
@@ -64,100 +65,91 @@ static int flush_user(struct wctx *w)
     if (buf == NULL)
         return MP_ENOMEM;
     mp_codec_put_user(buf, &w->meta, w->um);
-    int rc = mp_store_backend_put(w->txn, MP_TABLE_USERS, w->phys, w->phys_len, buf, n);
+    int rc =
+        mp_store_backend_put(w->txn, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w), buf, n);
     free(buf);
     if (rc == MP_OK)
         w->dirty = false;
     return rc;
 }
 
-static void drop_user(struct wctx *w)
+static void drop_user(struct mp_ops_ctx *w)
 {
     mp_usermem_free(w->um);
     w->um = NULL;
     w->dirty = false;
 }
 
-static bool is_loaded(const struct wctx *w, const char *user, size_t len)
+static bool is_loaded(const struct mp_ops_ctx *w, const char *user, size_t len)
 {
     return w->um != NULL && w->meta.user_len == len && memcmp(w->meta.user, user, len) == 0;
 }
 
-/* Makes user the loaded one: its record, or a fresh one (exists false). */
-static int load_user(struct wctx *w, const char *user, size_t len)
+int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
 {
     struct mp_store_plain pv;
-    const unsigned char *v;
-    size_t vn;
     if (is_loaded(w, user, len))
         return MP_OK;
-    int rc = flush_user(w);
+    int rc = mp_ops_flush_user(w);
     if (rc != MP_OK)
         return rc;
     drop_user(w);
-    w->phys_len = mp_store_backend_phys_user(w->s, user, len, w->phys);
-    rc = be_get(w, MP_TABLE_USERS, w->phys, w->phys_len, &v, &vn);
-    if (rc != MP_OK && rc != MP_NOTFOUND)
-        return rc;
+    w->plen = mp_store_backend_user_prefix(w->s, w->prefix, user, len);
+    rc = mp_ops_get_plain(w, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w), &pv);
     w->exists = rc == MP_OK;
     memset(&w->meta, 0, sizeof(w->meta));
-    if (w->exists) {
-        rc = mp_store_backend_open(w->s, MP_TABLE_USERS, w->phys, w->phys_len, v, vn, &pv);
-        if (rc == MP_OK)
-            rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
-        mp_store_backend_plain_done(&pv);
-        if (rc != MP_OK)
-            return rc;
-    } else {
-        w->um = mp_usermem_new();
-        if (w->um == NULL)
-            return MP_ENOMEM;
-        w->um->next_seq = 1;
-        w->meta.next_hist = 1;
-    }
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK && w->meta.version != MP_CODEC_USER_VERSION)
+        rc = MP_EIO; /* converted at open (migrate.c): never met here */
+    if (w->exists)
+        return rc;
+    if (rc != MP_NOTFOUND)
+        return rc;
+    w->um = mp_usermem_new();
+    if (w->um == NULL)
+        return MP_ENOMEM;
+    w->um->next_seq = 1;
+    w->meta.next_hist = 1;
+    w->meta.next_fact = 1;
     memcpy(w->meta.user, user, len);
     w->meta.user_len = len;
     return MP_OK;
 }
 
-/* load_user() of op's user, for an op that needs them stored: *absent
- * (the op's result MP_NOTFOUND) when nothing is. */
-static int load_stored(struct wctx *w, const struct mp_op *op, struct out *out, bool *absent)
+/* mp_ops_load_user() of op's user, for an op that needs them stored:
+ * *absent (the op's result MP_NOTFOUND) when nothing is. */
+static int load_stored(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                       bool *absent)
 {
-    int rc = load_user(w, op->user, op->user_len);
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
     *absent = rc == MP_OK && !w->exists;
     if (*absent)
         out->result = MP_NOTFOUND;
     return rc;
 }
 
-static void touch(struct wctx *w, int64_t now_ms)
+void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms)
 {
     w->exists = true;
     w->dirty = true;
     w->meta.updated_at_ms = now_ms;
 }
 
-static size_t loaded_prefix(const struct wctx *w, unsigned char *k)
-{
-    mp_codec_be_put(k, w->phys_len, 2);
-    memcpy(k + 2, w->phys, w->phys_len);
-    return 2 + w->phys_len;
-}
-
 /* ---- history ---- */
 
-static size_t hist_key(unsigned char *k, const unsigned char *prefix, size_t plen, uint64_t seq)
+static size_t hist_key(const struct mp_ops_ctx *w, unsigned char *k, uint64_t seq)
 {
-    memcpy(k, prefix, plen);
-    mp_codec_be_put(k + plen, seq, 8);
-    return plen + 8;
+    unsigned char b[8];
+    mp_codec_be_put(b, seq, 8);
+    return mp_ops_key(w, k, b, 8);
 }
 
-static int put_hist(struct wctx *w, const struct mp_history_item *h)
+int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h)
 {
-    unsigned char kb[MP_STORE_HIST_KEY_MAX], prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t klen = hist_key(kb, prefix, loaded_prefix(w, prefix), h->seq);
+    unsigned char kb[MP_STORE_HIST_KEY_MAX];
+    size_t klen = hist_key(w, kb, h->seq);
     size_t n = mp_codec_put_history(NULL, h);
     unsigned char *buf = malloc(n);
     if (buf == NULL)
@@ -168,49 +160,46 @@ static int put_hist(struct wctx *w, const struct mp_history_item *h)
     return rc;
 }
 
-/* Appends entries to the loaded user's history, each with the next seq. */
-static int append_hist(struct wctx *w, struct mp_history_item *ev, size_t n)
+int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq)
+{
+    unsigned char kb[MP_STORE_HIST_KEY_MAX];
+    return be_del(w, MP_TABLE_HISTORY, kb, hist_key(w, kb, seq));
+}
+
+int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n)
 {
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < n; i++) {
         ev[i].seq = w->meta.next_hist++;
-        rc = put_hist(w, &ev[i]);
+        rc = mp_ops_put_hist(w, &ev[i]);
+        if (rc == MP_OK && ev[i].item == MP_ITEM_FACT)
+            rc = mp_ops_histx_put(w, ev[i].entity.key, ev[i].seq);
     }
     if (n > 0)
-        w->dirty = true; /* next_hist moved: the user record is written back */
+        w->dirty = true; /* next_hist moved: the head is written back */
     return rc;
 }
 
-static int load_history(struct wctx *w, int64_t until_ms, struct mp_history *h, bool *more,
-                        unsigned char *prefix, size_t *plen)
+static int load_history(struct mp_ops_ctx *w, int64_t until_ms, struct mp_history *h, bool *more)
 {
-    *plen = loaded_prefix(w, prefix);
-    return mp_store_read_history_until(w->txn, prefix, *plen, until_ms, h, more);
+    return mp_store_read_history_until(w->txn, w->prefix, w->plen, until_ms, h, more);
 }
 
-static int del_hist(struct wctx *w, const unsigned char *prefix, size_t plen, uint64_t seq)
-{
-    unsigned char kb[MP_STORE_HIST_KEY_MAX];
-    return be_del(w, MP_TABLE_HISTORY, kb, hist_key(kb, prefix, plen, seq));
-}
-
-/* [governance] history_per_fact: drops the oldest entries of added's
- * subject beyond the store's cap (added was just appended). */
-static int cap_history(struct wctx *w, const struct mp_history_item *added)
+/* [governance] history_per_fact for the summary: its oldest entries
+ * beyond the cap go (facts: mp_ops_cap_history, through their histx). */
+static int cap_summary_history(struct mp_ops_ctx *w, const struct mp_history_item *added)
 {
     uint32_t cap = w->s->history_cap;
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     struct mp_history h = {NULL, 0};
-    size_t plen;
     if (cap == 0)
         return MP_OK;
-    int rc = load_history(w, INT64_MAX, &h, NULL, prefix, &plen);
+    int rc = load_history(w, INT64_MAX, &h, NULL);
     uint64_t *seqs = rc == MP_OK && h.nitems > cap ? malloc(h.nitems * sizeof(*seqs)) : NULL;
     size_t n = seqs != NULL
                    ? mp_lifecycle_hist_over_cap(h.items, h.nitems, added, cap, seqs, h.nitems)
                    : 0;
     for (size_t i = 0; rc == MP_OK && i < n; i++)
-        rc = del_hist(w, prefix, plen, seqs[i]);
+        rc = mp_ops_del_hist(w, seqs[i]);
     if (rc == MP_OK && h.nitems > cap && seqs == NULL)
         rc = MP_ENOMEM;
     free(seqs);
@@ -218,38 +207,18 @@ static int cap_history(struct wctx *w, const struct mp_history_item *added)
     return rc;
 }
 
-/* Erasure: the key's past values leave the history (entries stay). */
-static int strip_history(struct wctx *w, const char *key)
-{
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    struct mp_history h = {NULL, 0};
-    size_t plen;
-    int rc = load_history(w, INT64_MAX, &h, NULL, prefix, &plen);
-    for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
-        struct mp_history_item *it = &h.items[i];
-        if (it->item != MP_ITEM_FACT || it->entity.value_len == 0 || strcmp(it->entity.key, key))
-            continue;
-        it->entity.value[0] = '\0';
-        it->entity.value_len = 0;
-        rc = put_hist(w, it);
-    }
-    mp_store_read_history_clear(&h);
-    return rc;
-}
-
 /* ---- turns and jobs ---- */
 
-static int record_turn(struct wctx *w, const struct mp_op *op, struct out *out)
+static int record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     unsigned char kb[MP_STORE_IDEM_KEY_MAX], at[8];
     const unsigned char *v;
     size_t vn;
-    int rc = load_user(w, op->user, op->user_len);
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
     if (rc != MP_OK)
         return rc;
-    size_t n = loaded_prefix(w, kb);
-    memcpy(kb + n, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
-    rc = be_get(w, MP_TABLE_IDEM, kb, n + MP_IDEM_KEY_LEN, &v, &vn);
+    size_t n = mp_ops_key(w, kb, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    rc = be_get(w, MP_TABLE_IDEM, kb, n, &v, &vn);
     if (rc == MP_OK) {
         out->result = MP_NOTFOUND;
         return MP_OK;
@@ -257,11 +226,14 @@ static int record_turn(struct wctx *w, const struct mp_op *op, struct out *out)
     if (rc != MP_NOTFOUND)
         return rc;
     mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
-    rc = mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n + MP_IDEM_KEY_LEN, at, sizeof(at));
+    rc = mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n, at, sizeof(at));
+    size_t from = w->um->nmessages;
     if (rc == MP_OK)
         rc = mp_lifecycle_append(w->um, op, &out->first_seq, &out->last_seq);
     if (rc == MP_OK)
-        touch(w, op->now_ms);
+        rc = mp_ops_archive_turn(w, from);
+    if (rc == MP_OK)
+        mp_ops_touch(w, op->now_ms);
     return rc;
 }
 
@@ -288,7 +260,7 @@ static long turn_of_job(const struct mp_op *ops, size_t i)
 /* The job ADD_JOB ops[i] queues: MP_OK with *job (seqs inherited from its
  * RECORD_TURN when the op asks for that), or MP_NOTFOUND when that turn
  * was already recorded. */
-static int job_resolve(const struct mp_op *ops, const struct out *outs, size_t i,
+static int job_resolve(const struct mp_op *ops, const struct mp_ops_out *outs, size_t i,
                        struct mp_job *job)
 {
     long t = inherits_seqs(&ops[i]) ? turn_of_job(ops, i) : -1;
@@ -302,7 +274,7 @@ static int job_resolve(const struct mp_op *ops, const struct out *outs, size_t i
     return MP_OK;
 }
 
-static int put_job(struct wctx *w, const struct mp_job *job, uint64_t id)
+static int put_job(struct mp_ops_ctx *w, const struct mp_job *job, uint64_t id)
 {
     unsigned char kb[8], buf[64 + MP_USER_KEY_MAX];
     mp_codec_be_put(kb, id, 8);
@@ -310,7 +282,7 @@ static int put_job(struct wctx *w, const struct mp_job *job, uint64_t id)
     return mp_store_backend_put(w->txn, MP_TABLE_JOBS, kb, sizeof(kb), buf, n);
 }
 
-static int add_job(struct wctx *w, const struct mp_op *ops, struct out *outs, size_t i)
+static int add_job(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops_out *outs, size_t i)
 {
     const unsigned char *v;
     unsigned char nb[8];
@@ -341,7 +313,7 @@ static int add_job(struct wctx *w, const struct mp_op *ops, struct out *outs, si
     return MP_OK;
 }
 
-static int job_by_id(struct wctx *w, const struct mp_op *op, struct out *out)
+static int job_by_id(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     uint64_t id = op->kind == MP_OP_DONE_JOB ? op->u.job_id : op->u.job.id;
     unsigned char kb[8];
@@ -362,56 +334,9 @@ static int job_by_id(struct wctx *w, const struct mp_op *op, struct out *out)
     return op->kind == MP_OP_UPDATE_JOB ? put_job(w, &op->u.job, id) : MP_OK;
 }
 
-/* ---- facts and summary ---- */
+/* ---- summary ---- */
 
-static int upsert(struct wctx *w, const struct mp_op *op, struct out *out)
-{
-    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
-    struct mp_mem_entity old;
-    bool has_old = false, refreshed = false;
-    int rc = load_user(w, op->user, op->user_len);
-    if (rc == MP_OK)
-        rc = mp_lifecycle_upsert(w->um, op, w->meta.next_hist, &old, &has_old, &refreshed,
-                                 &out->revision);
-    if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
-        out->result = rc;
-        return MP_OK;
-    }
-    if (rc != MP_OK)
-        return rc;
-    touch(w, op->now_ms);
-    if (!refreshed) {
-        long i = mp_lifecycle_find(w->um, op->u.entity.key);
-        size_t n = mp_lifecycle_upsert_events(op, has_old ? &old : NULL, &w->um->entities[i], ev);
-        rc = append_hist(w, ev, n);
-        if (rc == MP_OK && n > 0)
-            rc = cap_history(w, &ev[n - 1]);
-    }
-    if (has_old)
-        free(old.value);
-    return rc;
-}
-
-static int delete_entity(struct wctx *w, const struct mp_op *op, struct out *out)
-{
-    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
-    size_t n = 0;
-    int rc = load_user(w, op->user, op->user_len);
-    if (rc != MP_OK)
-        return rc;
-    rc = w->exists ? mp_lifecycle_erase_fact(w->um, op, ev, &n) : MP_NOTFOUND;
-    if (rc == MP_NOTFOUND) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
-    if (rc != MP_OK)
-        return rc; /* MP_ECONFLICT */
-    touch(w, op->now_ms);
-    rc = strip_history(w, op->u.key);
-    return rc == MP_OK ? append_hist(w, ev, n) : rc;
-}
-
-static int summarize(struct wctx *w, const struct mp_op *op, struct out *out)
+static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     struct mp_history_item ev;
     bool absent;
@@ -421,12 +346,12 @@ static int summarize(struct wctx *w, const struct mp_op *op, struct out *out)
     rc = mp_lifecycle_summarize(w->um, op);
     if (rc != MP_OK)
         return rc;
-    touch(w, op->now_ms);
+    mp_ops_touch(w, op->now_ms);
     if (op->kind != MP_OP_SET_SUMMARY)
         return MP_OK;
     mp_lifecycle_summary_event(op, w->um, &ev);
-    rc = append_hist(w, &ev, 1);
-    return rc == MP_OK ? cap_history(w, &ev) : rc;
+    rc = mp_ops_append_hist(w, &ev, 1);
+    return rc == MP_OK ? cap_summary_history(w, &ev) : rc;
 }
 
 /* ---- deleting a user ---- */
@@ -447,11 +372,10 @@ static int on_first(void *arg, const unsigned char *key, size_t klen, const unsi
     return MP_STORE_SCAN_STOP;
 }
 
-/* Deletes every key that starts with prefix, the first one at a time: a
- * scan never runs beside the deletes it would see. */
-static int del_range(struct wctx *w, enum mp_store_table t, const unsigned char *prefix,
+int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
                      size_t plen)
 {
+    /* the first one at a time: a scan never runs beside the deletes it would see */
     for (;;) {
         struct first_key f = {.len = 0};
         int rc = w->s->be->scan(w->txn, t, prefix, plen, plen, on_first, &f);
@@ -486,7 +410,7 @@ static int on_user_job(void *arg, const unsigned char *key, size_t klen, const u
 }
 
 /* The user's pending jobs: collected first, deleted after the walk. */
-static int del_user_jobs(struct wctx *w, const char *user, size_t len)
+static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
 {
     struct user_jobs uj = {w->s, user, len, NULL, 0, 0};
     int rc = w->s->be->scan(w->txn, MP_TABLE_JOBS, NULL, 0, 0, on_user_job, &uj);
@@ -499,7 +423,14 @@ static int del_user_jobs(struct wctx *w, const char *user, size_t len)
     return rc;
 }
 
-static int delete_user(struct wctx *w, const struct mp_op *op)
+/* The tables that hold records under a user's prefix. */
+static const enum mp_store_table user_tables[] = {
+    MP_TABLE_HISTORY,  MP_TABLE_IDEM,   MP_TABLE_FACTS,    MP_TABLE_FACTKEYS,
+    MP_TABLE_FACTRANK, MP_TABLE_HISTX,  MP_TABLE_ARCHIVE,  MP_TABLE_ATIME,
+    MP_TABLE_DOCS,     MP_TABLE_DTERMS, MP_TABLE_POSTINGS,
+};
+
+static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     size_t n = mp_store_backend_user_prefix(w->s, prefix, op->user, op->user_len);
@@ -508,9 +439,9 @@ static int delete_user(struct wctx *w, const struct mp_op *op)
     int rc = be_del(w, MP_TABLE_USERS, prefix + 2, n - 2);
     if (rc != MP_OK && rc != MP_NOTFOUND)
         return rc;
-    rc = del_range(w, MP_TABLE_HISTORY, prefix, n);
-    if (rc == MP_OK)
-        rc = del_range(w, MP_TABLE_IDEM, prefix, n);
+    rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < sizeof(user_tables) / sizeof(user_tables[0]); i++)
+        rc = mp_ops_del_range(w, user_tables[i], prefix, n);
     if (rc == MP_OK)
         rc = del_user_jobs(w, op->user, op->user_len);
     return rc;
@@ -521,19 +452,20 @@ static int delete_user(struct wctx *w, const struct mp_op *op)
 /* History is appended in time order, so the walk stops at the first entry
  * younger than the shortest limit: a pass costs what it purges, not the
  * whole history. */
-static int sweep_history(struct wctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+static int sweep_history(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
                          size_t *left)
 {
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     struct mp_history h = {NULL, 0};
     bool more = false;
-    size_t plen;
-    int rc = load_history(w, mp_lifecycle_hist_horizon(op), &h, &more, prefix, &plen);
+    int rc = load_history(w, mp_lifecycle_hist_horizon(op), &h, &more);
     *left = h.nitems + (more ? 1 : 0);
     for (size_t i = 0; rc == MP_OK && i < h.nitems; i++) {
-        if (!mp_lifecycle_hist_expired(&h.items[i], op))
+        const struct mp_history_item *it = &h.items[i];
+        if (!mp_lifecycle_hist_expired(it, op))
             continue;
-        rc = del_hist(w, prefix, plen, h.items[i].seq);
+        rc = mp_ops_del_hist(w, it->seq);
+        if (rc == MP_OK && it->item == MP_ITEM_FACT)
+            rc = mp_ops_histx_del(w, it->entity.key, it->seq);
         c->history++;
         (*left)--;
     }
@@ -570,11 +502,11 @@ static int on_idem(void *arg, const unsigned char *key, size_t klen, const unsig
 }
 
 /* Idem keys older than the limit: collected during the walk, deleted after. */
-static int sweep_idem(struct wctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+static int sweep_idem(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
                       size_t *left)
 {
     unsigned char kb[MP_STORE_IDEM_KEY_MAX];
-    struct idem_scan is = {.s = w->s, .op = op, .plen = loaded_prefix(w, kb)};
+    struct idem_scan is = {.s = w->s, .op = op, .plen = mp_ops_key(w, kb, NULL, 0)};
     int rc = w->s->be->scan(w->txn, MP_TABLE_IDEM, kb, is.plen, is.plen, on_idem, &is);
     *left = is.seen;
     for (size_t i = 0; rc == MP_OK && i < is.n; i++) {
@@ -587,9 +519,52 @@ static int sweep_idem(struct wctx *w, const struct mp_op *op, struct mp_sweep_co
     return rc;
 }
 
-static int sweep_user(struct wctx *w, const struct mp_op *op, struct out *out)
+/* Messages (the buffer's and the archive's, each once), then facts, then
+ * the summary: the history entries of one sweep in that order. */
+static int sweep_items(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                       size_t *logged)
 {
-    size_t hist_left = 0, idem_left = 0;
+    struct mp_history_item ev[2], *fev = NULL;
+    size_t nfev = 0;
+    uint64_t archived = 0;
+    int rc = mp_ops_sweep_archive(w, op, &archived);
+    if (rc == MP_OK)
+        rc = mp_ops_sweep_facts(w, op, c, &fev, &nfev);
+    if (rc != MP_OK) {
+        free(fev);
+        return rc;
+    }
+    uint64_t before = c->messages;
+    size_t n = mp_lifecycle_expire(w->um, op, ev, c);
+    uint64_t buffered = c->messages - before; /* archived too: counted once */
+    bool messages = n > 0 && ev[0].item == MP_ITEM_MESSAGES;
+    if (archived > buffered) {
+        c->messages = before + archived;
+        if (messages) {
+            ev[0].count = (uint32_t)archived;
+        } else {
+            memmove(&ev[1], &ev[0], n * sizeof(ev[0]));
+            mp_lifecycle_messages_event(op, (uint32_t)archived, &ev[0]);
+            n++;
+            messages = true;
+        }
+    }
+    size_t m = messages ? 1 : 0;
+    rc = mp_ops_append_hist(w, ev, m);
+    if (rc == MP_OK)
+        rc = mp_ops_append_hist(w, fev, nfev);
+    if (rc == MP_OK)
+        rc = mp_ops_append_hist(w, ev + m, n - m);
+    free(fev);
+    *logged = n + nfev;
+    if (archived > 0)
+        w->dirty = true; /* the counters moved; updated_at stays */
+    return rc;
+}
+
+static int sweep_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    size_t hist_left = 0, idem_left = 0, logged = 0;
     bool absent;
     int rc = load_stored(w, op, out, &absent);
     if (rc != MP_OK || absent)
@@ -597,28 +572,23 @@ static int sweep_user(struct wctx *w, const struct mp_op *op, struct out *out)
     rc = sweep_history(w, op, &out->swept, &hist_left);
     if (rc == MP_OK)
         rc = sweep_idem(w, op, &out->swept, &idem_left);
-    struct mp_history_item *ev = calloc(w->um->nentities + 2, sizeof(*ev));
-    if (rc == MP_OK && ev == NULL)
-        rc = MP_ENOMEM;
-    if (rc == MP_OK) {
-        size_t n = mp_lifecycle_expire(w->um, op, ev, &out->swept);
-        rc = append_hist(w, ev, n);
-        hist_left += n;
-    }
-    free(ev);
-    if (rc != MP_OK || !mp_lifecycle_um_empty(w->um) || hist_left > 0 || idem_left > 0)
+    if (rc == MP_OK)
+        rc = sweep_items(w, op, &out->swept, &logged);
+    if (rc != MP_OK || !mp_lifecycle_um_empty(w->um) || w->meta.nfacts > 0 ||
+        w->meta.narchive > 0 || hist_left + logged > 0 || idem_left > 0)
         return rc;
     drop_user(w); /* nothing left: the user goes */
-    rc = be_del(w, MP_TABLE_USERS, w->phys, w->phys_len);
+    rc = be_del(w, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w));
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
 /* ---- apply ---- */
 
-static int apply_op(struct wctx *w, const struct mp_op *ops, struct out *outs, size_t i)
+static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops_out *outs,
+                    size_t i)
 {
     const struct mp_op *op = &ops[i];
-    struct out *out = &outs[i];
+    struct mp_ops_out *out = &outs[i];
     out->result = MP_OK;
     switch (op->kind) {
     case MP_OP_RECORD_TURN:
@@ -632,9 +602,9 @@ static int apply_op(struct wctx *w, const struct mp_op *ops, struct out *outs, s
     case MP_OP_TRIM_MESSAGES:
         return summarize(w, op, out);
     case MP_OP_UPSERT_ENTITY:
-        return upsert(w, op, out);
+        return mp_ops_upsert(w, op, out);
     case MP_OP_DELETE_ENTITY:
-        return delete_entity(w, op, out);
+        return mp_ops_delete_entity(w, op, out);
     case MP_OP_DELETE_USER:
         return delete_user(w, op);
     case MP_OP_SWEEP_USER:
@@ -645,10 +615,11 @@ static int apply_op(struct wctx *w, const struct mp_op *ops, struct out *outs, s
 
 /* One try at the whole apply in one write transaction: MP_AGAIN when the
  * backend asks for another. */
-static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops, struct out *outs)
+static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops,
+                   struct mp_ops_out *outs)
 {
     struct mp_store_txn txn;
-    struct wctx w = {.s = s, .txn = &txn};
+    struct mp_ops_ctx w = {.s = s, .txn = &txn};
     memset(outs, 0, nops * sizeof(*outs)); /* nothing left from an earlier try */
     int status = s->be->begin(s, true, &txn);
     if (status != MP_OK)
@@ -656,13 +627,13 @@ static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops, str
     for (size_t i = 0; status == MP_OK && i < nops; i++)
         status = apply_op(&w, ops, outs, i);
     if (status == MP_OK)
-        status = flush_user(&w);
+        status = mp_ops_flush_user(&w);
     mp_usermem_free(w.um);
     int end = s->be->end(&txn, status == MP_OK);
     return end != MP_OK ? end : status;
 }
 
-static void write_back(struct mp_op *ops, const struct out *outs, size_t nops)
+static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t nops)
 {
     for (size_t i = 0; i < nops; i++) {
         struct mp_op *op = &ops[i];
@@ -705,7 +676,7 @@ int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops)
             return MP_EINVAL;
         }
     }
-    struct out *outs = calloc(nops, sizeof(*outs));
+    struct mp_ops_out *outs = calloc(nops, sizeof(*outs));
     if (outs == NULL)
         return MP_ENOMEM;
     do

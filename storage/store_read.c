@@ -22,10 +22,20 @@ static int get_user(struct mp_store_txn *txn, const unsigned char *k, size_t kle
     int rc = v != NULL ? MP_OK : txn->store->be->get(txn, MP_TABLE_USERS, k, klen, &v, &vn);
     if (rc != MP_OK)
         return rc;
+    struct mp_codec_user m;
     rc = mp_store_backend_open(txn->store, MP_TABLE_USERS, k, klen, v, vn, &pv);
     if (rc == MP_OK)
-        rc = mp_codec_get_user(pv.p, pv.n, meta, out);
+        rc = mp_codec_get_user(pv.p, pv.n, &m, out);
     mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK && m.version != MP_CODEC_USER_VERSION) {
+        rc = MP_EIO; /* a format-2 record in a converted store: damaged */
+        if (out != NULL) {
+            mp_usermem_free(*out);
+            *out = NULL;
+        }
+    }
+    if (rc == MP_OK && meta != NULL)
+        *meta = m;
     return rc;
 }
 
@@ -114,19 +124,69 @@ void mp_store_read_history_clear(struct mp_history *h)
 
 /* ---- reads ---- */
 
+struct fact_scan {
+    struct mp_store *store;
+    size_t plen;
+    struct mp_usermem *um;
+    size_t cap;
+};
+
+static int on_fact(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct fact_scan *fs = arg;
+    struct mp_store_plain pv;
+    struct mp_usermem *um = fs->um;
+    if (klen != fs->plen + 4)
+        return MP_STORE_SCAN_STOP;
+    if (mp_store_backend_grow(&um->entities, &fs->cap, um->nentities, sizeof(*um->entities)) !=
+        MP_OK)
+        return MP_ENOMEM;
+    int rc = mp_store_backend_open(fs->store, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_fact(pv.p, pv.n, &um->entities[um->nentities]);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK)
+        um->nentities++;
+    return rc;
+}
+
+static int cmp_entity_key(const void *a, const void *b)
+{
+    return strcmp(((const struct mp_mem_entity *)a)->key, ((const struct mp_mem_entity *)b)->key);
+}
+
+int mp_store_read_facts(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                        struct mp_usermem *um)
+{
+    struct fact_scan fs = {txn->store, plen, um, um->nentities};
+    int rc = txn->store->be->scan(txn, MP_TABLE_FACTS, prefix, plen, plen, on_fact, &fs);
+    if (rc == MP_OK && um->nentities > 1)
+        qsort(um->entities, um->nentities, sizeof(*um->entities), cmp_entity_key);
+    return rc;
+}
+
 int mp_store_get(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out)
 {
-    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     struct mp_store_txn txn;
+    struct mp_usermem *um = NULL;
     if (mp_store_check_user(user, user_len) != MP_OK)
         return MP_EINVAL;
-    size_t klen = mp_store_backend_phys_user(store, user, user_len, phys);
+    size_t plen = mp_store_backend_user_prefix(store, prefix, user, user_len);
     int status = store->be->begin(store, false, &txn);
     if (status != MP_OK)
         return status;
-    status = get_user(&txn, phys, klen, NULL, 0, NULL, out);
+    status = get_user(&txn, prefix + 2, plen - 2, NULL, 0, NULL, &um);
+    if (status == MP_OK)
+        status = mp_store_read_facts(&txn, prefix, plen, um);
     store->be->end(&txn, false);
-    return status;
+    if (status != MP_OK) {
+        mp_usermem_free(um);
+        return status;
+    }
+    *out = um;
+    return MP_OK;
 }
 
 struct job_scan {
@@ -262,7 +322,8 @@ static int on_user(void *arg, const unsigned char *key, size_t klen, const unsig
     struct mp_user_info *info = &us->list[us->n++];
     memcpy(info->user, meta.user, meta.user_len);
     info->user_len = meta.user_len;
-    info->nfacts = um->nentities;
+    info->nfacts = meta.nfacts;
+    info->narchive = meta.narchive;
     info->nmessages = um->nmessages;
     info->summary = um->summary.text != NULL;
     info->updated_at_ms = meta.updated_at_ms;

@@ -1110,13 +1110,13 @@ START_TEST(test_store_lmdb_future_format_is_refused)
     struct mp_store *store = fx_open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
-    raw_put(r, "meta", "format", 6, "\x03\x00\x00\x00", 4); /* this build writes 2 */
+    raw_put(r, "meta", "format", 6, "\x04\x00\x00\x00", 4); /* this build writes 3 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
     ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 3") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
+    ck_assert_msg(strstr(err, "version 4") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
     fx_remove_dir();
 }
 END_TEST
@@ -1146,7 +1146,7 @@ START_TEST(test_store_lmdb_corrupt_user_record_is_eio)
     bad[len] = 0;
     raw_put(r, "users", "extra", 5, bad, len + 1);
     memcpy(bad, rec, len);
-    bad[0] = 3; /* record version (this build writes 2) */
+    bad[0] = 2; /* record version (this build writes 3; 2 is only read to convert a store) */
     raw_put(r, "users", "ver", 3, bad, len);
     memcpy(bad, rec, len);
     /* u8 version | u16 user len | "alice" | i64 updated | u64 next_seq |

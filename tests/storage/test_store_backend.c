@@ -198,7 +198,7 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
     begin(s, false, &txn);
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("format"), &v, &n), MP_OK);
     ck_assert_uint_eq(n, 4);
-    ck_assert_mem_eq(v, "\x02\x00\x00\x00", 4);
+    ck_assert_mem_eq(v, "\x03\x00\x00\x00", 4);
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, K("next_job"), &v, &n), MP_OK);
     ck_assert_uint_eq(n, 8);
     ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8);
@@ -211,6 +211,16 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_IDEM, idem, sizeof(idem), &v, &n), MP_OK);
     ck_assert_uint_eq(n, 8);
     ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8); /* recorded at 2 */
+    /* the archive under P | seq, its time key, a doc and the postings of "hello" */
+    unsigned char arch[2 + 5 + 8] = {0, 5, 'a', 'l', 'i', 'c', 'e', 0, 0, 0, 0, 0, 0, 0, 1};
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_ARCHIVE, arch, sizeof(arch), &v, &n), MP_OK);
+    unsigned char doc[2 + 5 + 1 + 4] = {0, 5, 'a', 'l', 'i', 'c', 'e', 1, 0, 0, 0, 1};
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_DOCS, doc, sizeof(doc), &v, &n), MP_OK);
+    unsigned char post[2 + 5 + 1 + 1 + 5 + 4] = {0,   5,   'a', 'l', 'i', 'c', 'e', 6, 1,
+                                                 'h', 'e', 'l', 'l', 'o', 0,   0,   0, 1};
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_POSTINGS, post, sizeof(post), &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_mem_eq(v, "\x01\0\0\0\0", 5); /* once in the content */
     ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
     fx_close_backend(s, _i);
 }

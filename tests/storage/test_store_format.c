@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "status.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -289,7 +290,7 @@ static void raw_read(const char *dir, const char *name, struct raw_db *out)
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "%s", name);
     ck_assert_int_eq(mdb_env_create(&env), 0);
-    ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
     ck_assert_int_eq(mdb_env_open(env, dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
     ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     ck_assert_int_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
@@ -320,8 +321,29 @@ static void raw_free(struct raw_db *db)
     free(db->vals);
 }
 
-/* The five DBs of the stores in dirs a and b hold the same records, byte
- * for byte; only the secret (random per store) may differ. */
+/* A user record with its fact and index counters cleared: a converted
+ * store numbers its facts in key order, a store that lived through the
+ * script in the order they came, so only these may differ. */
+static void users_without_counters(MDB_val *v)
+{
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(mp_codec_get_user(v->mv_data, v->mv_size, &meta, &um), MP_OK);
+    meta.next_fact = 1;
+    meta.narchive = 0; /* format 2 kept no archive: what was folded is not in it */
+    memset(meta.kinds, 0, sizeof(meta.kinds));
+    size_t n = mp_codec_put_user(NULL, &meta, um);
+    unsigned char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    mp_codec_put_user(p, &meta, um);
+    free(v->mv_data);
+    *v = (MDB_val){n, p};
+    mp_usermem_free(um);
+}
+
+/* The DBs of the format the stores in dirs a and b share hold the same
+ * records, byte for byte (users: but for their counters); only the secret
+ * (random per store) may differ. */
 static void same_records(const char *a, const char *b)
 {
     static const char *dbs[] = {"meta", "users", "history", "jobs", "idem"};
@@ -331,6 +353,10 @@ static void same_records(const char *a, const char *b)
         raw_read(b, dbs[d], &y);
         ck_assert_msg(x.n == y.n, "%s: %zu records against %zu", dbs[d], x.n, y.n);
         ck_assert_uint_gt(x.n, 0);
+        for (size_t i = 0; d == 1 && i < x.n; i++) {
+            users_without_counters(&x.vals[i]);
+            users_without_counters(&y.vals[i]);
+        }
         for (size_t i = 0; i < x.n; i++) {
             ck_assert_uint_eq(x.keys[i].mv_size, y.keys[i].mv_size);
             ck_assert_mem_eq(x.keys[i].mv_data, y.keys[i].mv_data, x.keys[i].mv_size);

@@ -1,0 +1,289 @@
+/* The per-user inverted index: an item's terms collected, sorted and
+ * merged, then one doc record, one terms record and one posting per term
+ * (index.h). Removal reads the terms record back, so it needs no text. */
+#include "index.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relevance.h"
+#include "status.h"
+#include "terms.h"
+
+#define LABEL_MAX       40
+#define LABEL_WORDS_MAX 3
+
+struct collect {
+    struct mp_codec_term *t;
+    size_t n, cap;
+    int field; /* 0 content, 1 key */
+    uint32_t len;
+};
+
+size_t mp_index_label(const char *text, size_t len, size_t *content_at)
+{
+    size_t words = 0, i = 0;
+    bool in_word = false;
+    *content_at = 0;
+    for (; i < len && i <= LABEL_MAX; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == ':')
+            break;
+        if (c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '(' || c == ')')
+            return 0;
+        bool space = c == ' ';
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    if (i == 0 || i >= len || i > LABEL_MAX || text[i] != ':' || words == 0 ||
+        words > LABEL_WORDS_MAX || text[0] == ' ' || text[i - 1] == ' ' || i + 1 >= len ||
+        text[i + 1] != ' ')
+        return 0;
+    *content_at = i + 2;
+    return i;
+}
+
+size_t mp_index_doc_key(unsigned char *k, const unsigned char *prefix, size_t plen,
+                        enum mp_codec_kind kind, uint32_t id)
+{
+    memcpy(k, prefix, plen);
+    k[plen] = (unsigned char)kind;
+    mp_codec_be_put(k + plen + 1, id, 4);
+    return plen + 5;
+}
+
+size_t mp_index_posting_key(const struct mp_store *s, unsigned char *k, const unsigned char *prefix,
+                            size_t plen, enum mp_codec_kind kind, const char *term, size_t tlen,
+                            uint32_t id)
+{
+    unsigned char x[1 + MP_TERMS_MAX];
+    x[0] = (unsigned char)kind;
+    memcpy(x + 1, term, tlen);
+    memcpy(k, prefix, plen);
+    size_t n = plen + mp_store_backend_tag(s, x, 1 + tlen, k + plen);
+    mp_codec_be_put(k + n, id, 4);
+    return n + 4;
+}
+
+static int add_term(struct collect *c, const char *t, size_t len, int field, uint8_t td)
+{
+    if (len == 0 || len > MP_TERMS_MAX)
+        return MP_OK;
+    if (c->n == c->cap) {
+        if (c->cap >= MP_INDEX_TERMS_MAX * 4)
+            return MP_OK; /* an item this long keeps its first words */
+        if (mp_store_backend_grow(&c->t, &c->cap, c->n, sizeof(*c->t)) != MP_OK)
+            return MP_ENOMEM;
+    }
+    struct mp_codec_term *r = &c->t[c->n++];
+    memset(r, 0, sizeof(*r));
+    memcpy(r->t, t, len);
+    r->len = (uint8_t)len;
+    r->tc = field == 0 && td == 0;
+    r->tk = field == 1;
+    r->td = td;
+    return MP_OK;
+}
+
+static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                   uint32_t pos)
+{
+    struct collect *c = arg;
+    (void)word;
+    (void)wlen;
+    (void)pos;
+    if (term == NULL)
+        return MP_OK;
+    if (c->field == 0)
+        c->len++;
+    return add_term(c, term, len, c->field, 0);
+}
+
+static int cmp_term(const void *a, const void *b)
+{
+    const struct mp_codec_term *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int d = memcmp(x->t, y->t, n);
+    return d != 0 ? d : (int)x->len - (int)y->len;
+}
+
+static uint16_t sat16(uint32_t v)
+{
+    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+/* Sorts and merges equal terms, adding their counts. */
+static void merge(struct collect *c)
+{
+    size_t k = 0;
+    if (c->n == 0)
+        return;
+    qsort(c->t, c->n, sizeof(*c->t), cmp_term);
+    for (size_t i = 1; i < c->n; i++) {
+        struct mp_codec_term *a = &c->t[k], *b = &c->t[i];
+        if (cmp_term(a, b) == 0) {
+            a->tc = sat16((uint32_t)a->tc + b->tc);
+            a->tk = sat16((uint32_t)a->tk + b->tk);
+            a->td = a->td | b->td;
+            continue;
+        }
+        c->t[++k] = *b;
+    }
+    c->n = k + 1;
+    if (c->n > MP_INDEX_TERMS_MAX)
+        c->n = MP_INDEX_TERMS_MAX;
+}
+
+static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it, struct collect *c,
+                         bool *timex)
+{
+    const char *content = it->text, *key = it->key;
+    size_t clen = it->text_len, klen = key != NULL ? strlen(key) : 0, at = 0;
+    if (it->kind == MP_CODEC_KIND_MESSAGE) {
+        klen = mp_index_label(it->text, it->text_len, &at);
+        key = klen > 0 ? it->text : NULL;
+        content += at;
+        clen -= at;
+    }
+    int rc = mp_terms_each_word(terms, content, clen, on_word, c);
+    c->field = 1;
+    if (rc == MP_OK && klen > 0)
+        rc = mp_terms_each_word(terms, key, klen, on_word, c);
+    if (rc == MP_OK)
+        rc = mp_relevance_timex(terms, content, clen, timex);
+    time_t secs = (time_t)(it->at_ms / 1000);
+    struct tm tm;
+    char mon[MP_RELEVANCE_DATE_MAX], yr[MP_RELEVANCE_DATE_MAX];
+    if (rc == MP_OK && it->at_ms > 0 && gmtime_r(&secs, &tm) != NULL &&
+        mp_relevance_date_terms((unsigned)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, mon, yr) ==
+            MP_OK) {
+        rc = add_term(c, mon, strlen(mon), 0, 1);
+        if (rc == MP_OK)
+            rc = add_term(c, yr, strlen(yr), 0, 1);
+    }
+    if (rc == MP_OK)
+        merge(c);
+    return rc;
+}
+
+static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                       const struct mp_index_item *it, const struct mp_codec_term *t)
+{
+    unsigned char k[MP_STORE_KEY_MAX], v[5];
+    size_t n = mp_index_posting_key(txn->store, k, prefix, plen, it->kind, t->t, t->len, it->id);
+    mp_codec_le_put(v, t->tc, 2);
+    mp_codec_le_put(v + 2, t->tk, 2);
+    v[4] = t->td;
+    return mp_store_backend_put(txn, MP_TABLE_POSTINGS, k, n, v, sizeof(v));
+}
+
+static int put_encoded(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *k,
+                       size_t klen, unsigned char *buf, size_t n)
+{
+    if (buf == NULL)
+        return MP_ENOMEM;
+    int rc = mp_store_backend_put(txn, t, k, klen, buf, n);
+    free(buf);
+    return rc;
+}
+
+static void next_session(struct mp_codec_kind_stats *ks, int64_t at_ms, struct mp_codec_doc *doc)
+{
+    int64_t gap = at_ms - ks->last_at_ms;
+    if (ks->ndocs == 0 || gap > MP_INDEX_SESSION_GAP_MS || gap < -MP_INDEX_SESSION_GAP_MS)
+        ks->session++;
+    ks->last_at_ms = at_ms;
+    doc->session = ks->session;
+}
+
+int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                 struct mp_codec_user *meta, const struct mp_index_item *it)
+{
+    struct mp_store *s = txn->store;
+    struct collect c = {NULL, 0, 0, 0, 0};
+    struct mp_codec_doc doc = {0};
+    unsigned char k[MP_STORE_KEY_MAX];
+    if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
+        return MP_ENOMEM;
+    int rc = collect_terms(s->terms, it, &c, &doc.timex);
+    for (size_t i = 0; rc == MP_OK && i < c.n; i++)
+        rc = put_posting(txn, prefix, plen, it, &c.t[i]);
+    struct mp_codec_kind_stats *ks = &meta->kinds[it->kind];
+    doc.len = c.len;
+    doc.bytes = (uint32_t)(it->text_len + (it->key != NULL ? strlen(it->key) : 0));
+    doc.at_ms = it->at_ms;
+    size_t klen = mp_index_doc_key(k, prefix, plen, it->kind, it->id);
+    if (rc == MP_OK) {
+        size_t n = mp_codec_put_terms(NULL, c.t, c.n);
+        unsigned char *buf = malloc(n);
+        if (buf != NULL)
+            mp_codec_put_terms(buf, c.t, c.n);
+        rc = put_encoded(txn, MP_TABLE_DTERMS, k, klen, buf, n);
+    }
+    if (rc == MP_OK) {
+        next_session(ks, it->at_ms, &doc);
+        unsigned char buf[64];
+        rc = mp_store_backend_put(txn, MP_TABLE_DOCS, k, klen, buf, mp_codec_put_doc(buf, &doc));
+    }
+    if (rc == MP_OK) {
+        ks->ndocs++;
+        ks->total_len += doc.len;
+    }
+    free(c.t);
+    return rc;
+}
+
+/* The opened record of key k in table t into *out (MP_NOTFOUND too). */
+static int get_plain(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *k,
+                     size_t klen, struct mp_store_plain *out)
+{
+    const unsigned char *v;
+    size_t vn;
+    memset(out, 0, sizeof(*out));
+    int rc = txn->store->be->get(txn, t, k, klen, &v, &vn);
+    if (rc != MP_OK)
+        return rc;
+    return mp_store_backend_open(txn->store, t, k, klen, v, vn, out);
+}
+
+int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                    struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id)
+{
+    unsigned char k[MP_STORE_KEY_MAX], pk[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    struct mp_codec_doc doc;
+    struct mp_codec_term *t = NULL;
+    size_t nt = 0, klen = mp_index_doc_key(k, prefix, plen, kind, id);
+    int rc = get_plain(txn, MP_TABLE_DOCS, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_doc(pv.p, pv.n, &doc);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_NOTFOUND)
+        return MP_OK;
+    if (rc == MP_OK)
+        rc = get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_terms(pv.p, pv.n, &t, &nt);
+    mp_store_backend_plain_done(&pv);
+    for (size_t i = 0; rc == MP_OK && i < nt; i++) {
+        size_t n = mp_index_posting_key(txn->store, pk, prefix, plen, kind, t[i].t, t[i].len, id);
+        rc = txn->store->be->del(txn, MP_TABLE_POSTINGS, pk, n);
+        if (rc == MP_NOTFOUND)
+            rc = MP_OK;
+    }
+    free(t);
+    if (rc == MP_OK)
+        rc = txn->store->be->del(txn, MP_TABLE_DOCS, k, klen);
+    if (rc == MP_OK)
+        rc = txn->store->be->del(txn, MP_TABLE_DTERMS, k, klen);
+    if (rc == MP_NOTFOUND)
+        rc = MP_OK;
+    if (rc == MP_OK) {
+        struct mp_codec_kind_stats *ks = &meta->kinds[kind];
+        ks->ndocs -= ks->ndocs > 0;
+        ks->total_len -= ks->total_len >= doc.len ? doc.len : ks->total_len;
+    }
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* The per-user inverted index of facts and archived messages (the docs,
+ * dterms and postings tables of store_backend.h), kept by the op layer in
+ * the transaction that writes what it indexes. What an item's terms are
+ * follows core/terms.h and core/relevance.h, so that the question and the
+ * stored items meet:
+ *   content  the fact's value, or the message's text after its speaker
+ *            label (a leading "Name: " of one to three words, at most 40
+ *            bytes, as in "Caroline: I went ...");
+ *   key      the fact's key ('_' separates its words), or that label;
+ *   date     "@<month>" and "@<year>" of the item's time (UTC).
+ * Sessions: an item starts a new session of its kind when it is the first,
+ * or more than MP_INDEX_SESSION_GAP_MS from the item indexed before it.
+ * Writer thread only (it uses the store's tokenizer). */
+#ifndef MP_STORAGE_INDEX_H
+#define MP_STORAGE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "store_backend.h"
+
+#define MP_INDEX_SESSION_GAP_MS (4LL * 3600 * 1000)
+#define MP_INDEX_TERMS_MAX      4096 /* distinct terms kept of one item */
+
+/* One item to index. */
+struct mp_index_item {
+    enum mp_codec_kind kind;
+    uint32_t id; /* fact id, or message seq */
+    const char *text;
+    size_t text_len; /* the value, or the whole message */
+    const char *key; /* facts: the key; messages: NULL (the label is found in text) */
+    int64_t at_ms;
+};
+
+/* Indexes it under the user's prefix[0..plen): its doc, its terms, a
+ * posting per term; meta's statistics of the kind follow. MP_OK or the
+ * backend's error. */
+int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                 struct mp_codec_user *meta, const struct mp_index_item *it);
+
+/* Removes item id of kind from the index (its doc, terms and postings);
+ * MP_OK also when it was not indexed. */
+int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                    struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id);
+
+/* The length of the speaker label at the start of text (0: none) and the
+ * offset where the content after "label: " starts (*content_at). */
+size_t mp_index_label(const char *text, size_t len, size_t *content_at);
+
+/* Keys: docs / dterms key of (kind, id), and a posting's key of (kind,
+ * term, id), into k (MP_STORE_KEY_MAX bytes); their lengths. A posting
+ * key's prefix without the id (its first n - 4 bytes) is where the term's
+ * postings start. */
+size_t mp_index_doc_key(unsigned char *k, const unsigned char *prefix, size_t plen,
+                        enum mp_codec_kind kind, uint32_t id);
+size_t mp_index_posting_key(const struct mp_store *s, unsigned char *k, const unsigned char *prefix,
+                            size_t plen, enum mp_codec_kind kind, const char *term, size_t tlen,
+                            uint32_t id);
+
+#endif

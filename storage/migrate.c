@@ -1,0 +1,149 @@
+/* Format 2 to format 3, in place (store_backend.h: mp_store_migrate). A
+ * format-2 user record holds the user's facts; the conversion writes them
+ * as fact records through the op layer (so they are ranked and indexed
+ * exactly as new ones), archives and indexes the buffered messages, lists
+ * the fact history entries in histx, and writes the head record, all in
+ * one write transaction with the new format number: a crash leaves the
+ * store as it was. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store_backend.h"
+#include "store_ops.h"
+#include "store_read.h"
+
+struct key_list {
+    unsigned char (*k)[MP_STORE_PHYS_USER_MAX];
+    size_t *len;
+    size_t n, cap, cap2;
+};
+
+static int on_user_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                       size_t vlen)
+{
+    struct key_list *l = arg;
+    (void)val;
+    (void)vlen;
+    if (klen > MP_STORE_PHYS_USER_MAX)
+        return MP_EIO;
+    size_t cap = l->cap;
+    if (mp_store_backend_grow(&l->k, &l->cap, l->n, sizeof(*l->k)) != MP_OK ||
+        mp_store_backend_grow(&l->len, &cap, l->n, sizeof(*l->len)) != MP_OK)
+        return MP_ENOMEM;
+    memcpy(l->k[l->n], key, klen);
+    l->len[l->n++] = klen;
+    return MP_OK;
+}
+
+/* The fact entries of the user's history get their histx records. */
+static int list_fact_history(struct mp_ops_ctx *w)
+{
+    struct mp_history h = {NULL, 0};
+    int rc = mp_store_read_history_until(w->txn, w->prefix, w->plen, INT64_MAX, &h, NULL);
+    for (size_t i = 0; rc == MP_OK && i < h.nitems; i++)
+        if (h.items[i].item == MP_ITEM_FACT)
+            rc = mp_ops_histx_put(w, h.items[i].entity.key, h.items[i].seq);
+    mp_store_read_history_clear(&h);
+    return rc;
+}
+
+static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
+{
+    struct mp_ops_ctx w = {.s = txn->store, .txn = txn};
+    struct mp_store_plain pv;
+    struct mp_usermem *um = NULL;
+    w.plen = 2 + plen;
+    mp_codec_be_put(w.prefix, plen, 2);
+    memcpy(w.prefix + 2, phys, plen);
+    int rc = mp_ops_get_plain(&w, MP_TABLE_USERS, phys, plen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &w.meta, &um);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? MP_EIO : rc;
+    if (w.meta.version == MP_CODEC_USER_VERSION) {
+        mp_usermem_free(um);
+        return MP_OK; /* already converted */
+    }
+    struct mp_mem_entity *facts = um->entities;
+    size_t nfacts = um->nentities;
+    um->entities = NULL;
+    um->nentities = 0;
+    w.um = um;
+    w.meta.version = MP_CODEC_USER_VERSION;
+    w.exists = true;
+    for (size_t i = 0; rc == MP_OK && i < nfacts; i++)
+        rc = mp_ops_add_fact(&w, &facts[i]);
+    if (rc == MP_OK)
+        rc = mp_ops_archive_turn(&w, 0);
+    if (rc == MP_OK)
+        rc = list_fact_history(&w);
+    w.dirty = true;
+    if (rc == MP_OK)
+        rc = mp_ops_flush_user(&w);
+    for (size_t i = 0; i < nfacts; i++)
+        free(facts[i].value);
+    free(facts);
+    mp_usermem_free(um);
+    return rc;
+}
+
+static int convert(struct mp_store_txn *txn)
+{
+    struct key_list l = {NULL, NULL, 0, 0, 0};
+    unsigned char b[4];
+    int rc = txn->store->be->scan(txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, &l);
+    for (size_t i = 0; rc == MP_OK && i < l.n; i++)
+        rc = convert_user(txn, l.k[i], l.len[i]);
+    free(l.k);
+    free(l.len);
+    mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
+    if (rc == MP_OK)
+        rc = txn->store->be->put(txn, MP_TABLE_META, "format", 6, b, 4);
+    return rc;
+}
+
+static int format_of(struct mp_store *s, uint32_t *version)
+{
+    struct mp_store_txn txn;
+    const unsigned char *v;
+    size_t n;
+    int rc = s->be->begin(s, false, &txn);
+    if (rc != MP_OK)
+        return rc;
+    rc = s->be->get(&txn, MP_TABLE_META, "format", 6, &v, &n);
+    if (rc == MP_OK)
+        *version = n == 4 ? (uint32_t)mp_codec_le_get(v, 4) : 0;
+    s->be->end(&txn, false);
+    return rc;
+}
+
+int mp_store_migrate(struct mp_store *s, const char *what, char *err, size_t errcap)
+{
+    uint32_t version = 0;
+    int rc = format_of(s, &version);
+    if (rc != MP_OK || version == MP_STORE_FORMAT_VERSION)
+        return rc == MP_OK ? MP_OK : MP_EIO;
+    for (;;) {
+        struct mp_store_txn txn;
+        if (s->be->begin(s, true, &txn) != MP_OK)
+            break;
+        rc = convert(&txn);
+        int end = s->be->end(&txn, rc == MP_OK);
+        if (end == MP_AGAIN)
+            continue; /* the map grew: once more */
+        if (rc == MP_OK && end == MP_OK)
+            return MP_OK;
+        if (rc == MP_OK)
+            rc = end;
+        break;
+    }
+    snprintf(err, errcap, "cannot convert %s from record format 2 to %u: %s", what,
+             MP_STORE_FORMAT_VERSION,
+             rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
+                              : "a record could not be converted");
+    return MP_EIO;
+}

@@ -1,0 +1,280 @@
+/* The episodic archive of the op layer: every recorded message under its
+ * seq, listed by time in atime, indexed for relevance (index.c). Folding
+ * the buffer into the summary leaves it alone; erasure and retention
+ * remove from it (store.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+#include "lifecycle.h"
+#include "status.h"
+#include "store_ops.h"
+#include "terms.h"
+
+#define TIME_BIAS ((uint64_t)1 << 63)
+
+static size_t archive_key(const struct mp_ops_ctx *w, unsigned char *k, uint64_t seq)
+{
+    unsigned char b[8];
+    mp_codec_be_put(b, seq, 8);
+    return mp_ops_key(w, k, b, 8);
+}
+
+static size_t atime_key(const struct mp_ops_ctx *w, unsigned char *k, int64_t at_ms, uint64_t seq)
+{
+    unsigned char b[16];
+    mp_codec_be_put(b, (uint64_t)at_ms + TIME_BIAS, 8);
+    mp_codec_be_put(b + 8, seq, 8);
+    return mp_ops_key(w, k, b, 16);
+}
+
+static int put_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_codec_put_message(NULL, m);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_message(buf, m);
+    int rc = mp_store_backend_put(w->txn, MP_TABLE_ARCHIVE, k, archive_key(w, k, m->seq), buf, n);
+    free(buf);
+    if (rc == MP_OK)
+        rc = mp_store_backend_put_raw(w->txn, MP_TABLE_ATIME, k, atime_key(w, k, m->at_ms, m->seq));
+    struct mp_index_item it = {
+        MP_CODEC_KIND_MESSAGE, (uint32_t)m->seq, m->content, m->content_len, NULL, m->at_ms};
+    if (rc == MP_OK && m->seq <= UINT32_MAX)
+        rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
+    if (rc == MP_OK)
+        w->meta.narchive++;
+    return rc;
+}
+
+int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from)
+{
+    int rc = MP_OK;
+    if (!w->s->archive)
+        return MP_OK;
+    for (size_t i = from; rc == MP_OK && i < w->um->nmessages; i++)
+        rc = put_message(w, &w->um->messages[i]);
+    return rc;
+}
+
+static int get_message(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *m)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    int rc = mp_ops_get_plain(w, MP_TABLE_ARCHIVE, k, archive_key(w, k, seq), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_message(pv.p, pv.n, m);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    int rc = w->s->be->del(w->txn, MP_TABLE_ARCHIVE, k, archive_key(w, k, m->seq));
+    if (rc == MP_OK) {
+        rc = w->s->be->del(w->txn, MP_TABLE_ATIME, k, atime_key(w, k, m->at_ms, m->seq));
+        rc = rc == MP_NOTFOUND ? MP_OK : rc;
+    }
+    if (rc == MP_OK && m->seq <= UINT32_MAX)
+        rc = mp_index_remove(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_MESSAGE,
+                             (uint32_t)m->seq);
+    if (rc == MP_OK && w->meta.narchive > 0)
+        w->meta.narchive--;
+    return rc;
+}
+
+int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq)
+{
+    struct mp_mem_message m;
+    int rc = get_message(w, seq, &m);
+    if (rc != MP_OK)
+        return rc;
+    rc = remove_message(w, &m);
+    free(m.content);
+    return rc;
+}
+
+/* ---- erasure ---- */
+
+struct seqs {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static int push(struct seqs *s, uint64_t seq)
+{
+    if (mp_store_backend_grow(&s->v, &s->cap, s->n, sizeof(*s->v)) != MP_OK)
+        return MP_ENOMEM;
+    s->v[s->n++] = seq;
+    return MP_OK;
+}
+
+struct id_scan {
+    size_t plen;  /* key bytes before the id (postings) or the seq (archive) */
+    size_t width; /* 4: a posting's item id; 8: an archive seq */
+    struct seqs *out;
+    size_t count; /* postings seen */
+};
+
+static int on_id(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                 size_t vlen)
+{
+    struct id_scan *is = arg;
+    (void)val;
+    (void)vlen;
+    if (klen != is->plen + is->width)
+        return MP_STORE_SCAN_STOP;
+    is->count++;
+    return is->out != NULL ? push(is->out, mp_codec_be_get(key + is->plen, is->width)) : MP_OK;
+}
+
+/* The postings of a message term: counted (out NULL) or collected. */
+static int term_ids(struct mp_ops_ctx *w, const char *t, size_t len, struct seqs *out,
+                    size_t *count)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_index_posting_key(w->s, k, w->prefix, w->plen, MP_CODEC_KIND_MESSAGE, t, len, 0);
+    struct id_scan is = {n - 4, 4, out, 0};
+    int rc = w->s->be->scan(w->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, on_id, &is);
+    *count = is.count;
+    return rc;
+}
+
+struct rarest {
+    struct mp_ops_ctx *w;
+    char t[MP_TERMS_MAX];
+    size_t len, count;
+    bool any;
+};
+
+static int on_value_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct rarest *r = arg;
+    size_t count;
+    (void)pos;
+    int rc = term_ids(r->w, term, len, NULL, &count);
+    if (rc == MP_OK && (!r->any || count < r->count)) {
+        memcpy(r->t, term, len);
+        r->len = len;
+        r->count = count;
+        r->any = true;
+    }
+    return rc;
+}
+
+/* Candidates for holding e's value: the postings of its rarest word, or
+ * every archived message when it has none. */
+static int value_candidates(struct mp_ops_ctx *w, const struct mp_mem_entity *e, struct seqs *out)
+{
+    struct rarest r = {.w = w};
+    size_t count;
+    if (w->s->terms == NULL && mp_terms_new(&w->s->terms) != MP_OK)
+        return MP_ENOMEM;
+    int rc = mp_terms_each(w->s->terms, e->value, e->value_len, on_value_term, &r);
+    if (rc != MP_OK)
+        return rc;
+    if (r.any)
+        return term_ids(w, r.t, r.len, out, &count);
+    struct id_scan is = {w->plen, 8, out, 0};
+    return w->s->be->scan(w->txn, MP_TABLE_ARCHIVE, w->prefix, w->plen, w->plen, on_id, &is);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
+                              size_t *nout)
+{
+    struct seqs cand = {NULL, 0, 0}, gone = {NULL, 0, 0};
+    int rc = MP_OK;
+    *out = NULL;
+    *nout = 0;
+    if (w->meta.narchive == 0)
+        return MP_OK;
+    for (uint64_t s = e->source_first_seq; rc == MP_OK && s > 0 && s <= e->source_last_seq; s++)
+        rc = push(&cand, s);
+    for (size_t i = 0; rc == MP_OK && i < w->um->nmessages; i++)
+        if (mp_lifecycle_tells_fact(&w->um->messages[i], e))
+            rc = push(&cand, w->um->messages[i].seq);
+    if (rc == MP_OK)
+        rc = value_candidates(w, e, &cand);
+    if (cand.n > 0)
+        qsort(cand.v, cand.n, sizeof(*cand.v), cmp_u64);
+    for (size_t i = 0; rc == MP_OK && i < cand.n; i++) {
+        struct mp_mem_message m;
+        if (i > 0 && cand.v[i] == cand.v[i - 1])
+            continue;
+        rc = get_message(w, cand.v[i], &m);
+        if (rc == MP_NOTFOUND) {
+            rc = MP_OK;
+            continue;
+        }
+        if (rc == MP_OK && mp_lifecycle_tells_fact(&m, e)) {
+            rc = remove_message(w, &m);
+            if (rc == MP_OK)
+                rc = push(&gone, m.seq);
+        }
+        free(m.content);
+    }
+    free(cand.v);
+    if (rc != MP_OK) {
+        free(gone.v);
+        return rc;
+    }
+    *out = gone.v;
+    *nout = gone.n;
+    return MP_OK;
+}
+
+/* ---- retention ---- */
+
+struct time_scan {
+    size_t plen;
+    int64_t horizon;
+    struct seqs *out;
+};
+
+static int on_time(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct time_scan *ts = arg;
+    (void)val;
+    (void)vlen;
+    if (klen != ts->plen + 16)
+        return MP_STORE_SCAN_STOP;
+    int64_t at = (int64_t)(mp_codec_be_get(key + ts->plen, 8) - TIME_BIAS);
+    if (at >= ts->horizon)
+        return MP_STORE_SCAN_STOP;
+    return push(ts->out, mp_codec_be_get(key + ts->plen + 8, 8));
+}
+
+int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *count)
+{
+    struct seqs old = {NULL, 0, 0};
+    struct time_scan ts = {w->plen, mp_lifecycle_hist_horizon(op), &old};
+    *count = 0;
+    if (w->meta.narchive == 0 || ts.horizon == INT64_MIN)
+        return MP_OK;
+    int rc = w->s->be->scan(w->txn, MP_TABLE_ATIME, w->prefix, w->plen, w->plen, on_time, &ts);
+    for (size_t i = 0; rc == MP_OK && i < old.n; i++) {
+        struct mp_mem_message m;
+        rc = get_message(w, old.v[i], &m);
+        if (rc == MP_NOTFOUND) {
+            rc = MP_OK;
+            continue;
+        }
+        if (rc == MP_OK && mp_lifecycle_expired(op, m.at_ms, m.pii)) {
+            rc = remove_message(w, &m);
+            (*count)++;
+        }
+        free(m.content);
+    }
+    free(old.v);
+    return rc;
+}

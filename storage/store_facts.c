@@ -1,0 +1,395 @@
+/* The fact ops of the op layer: a fact is one record under its id, found
+ * by its key through factkeys, ordered for the recent strategy by
+ * factrank, indexed for relevance (index.c), and its history entries are
+ * listed per key in histx (store_backend.h). The precedence and history
+ * rules are lifecycle.c's. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+#include "lifecycle.h"
+#include "status.h"
+#include "store_ops.h"
+#include "store_read.h"
+
+#define RANK_LEN 15 /* trust, confidence, observed time, fact id */
+
+/* ---- keys ---- */
+
+static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fid)
+{
+    unsigned char b[4];
+    mp_codec_be_put(b, fid, 4);
+    return mp_ops_key(w, k, b, 4);
+}
+
+static size_t tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key)
+{
+    unsigned char tag[MP_STORE_TAG_MAX];
+    return mp_ops_key(w, k, tag, mp_store_backend_tag(w->s, key, strlen(key), tag));
+}
+
+static size_t fact_rank(unsigned char *out, const struct mp_mem_entity *e, uint32_t fid)
+{
+    double c = isnan(e->confidence) ? 0.0 : e->confidence;
+    c = c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c;
+    out[0] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
+    mp_codec_be_put(out + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
+    mp_codec_be_put(out + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
+    mp_codec_be_put(out + 11, fid, 4);
+    return RANK_LEN;
+}
+
+static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struct mp_mem_entity *e,
+                       uint32_t fid)
+{
+    unsigned char r[RANK_LEN];
+    return mp_ops_key(w, k, r, fact_rank(r, e, fid));
+}
+
+/* ---- histx ---- */
+
+static size_t histx_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key, uint64_t seq)
+{
+    size_t n = tag_key(w, k, key);
+    mp_codec_be_put(k + n, seq, 8);
+    return n + 8;
+}
+
+int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    return mp_store_backend_put_raw(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
+}
+
+int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    int rc = w->s->be->del(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+struct seq_list {
+    size_t plen;
+    uint64_t *seqs;
+    size_t n, cap;
+};
+
+static int on_histx(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                    size_t vlen)
+{
+    struct seq_list *l = arg;
+    (void)val;
+    (void)vlen;
+    if (klen != l->plen + 8)
+        return MP_STORE_SCAN_STOP;
+    if (mp_store_backend_grow(&l->seqs, &l->cap, l->n, sizeof(*l->seqs)) != MP_OK)
+        return MP_ENOMEM;
+    l->seqs[l->n++] = mp_codec_be_get(key + l->plen, 8);
+    return MP_OK;
+}
+
+/* The seqs of key's history entries, oldest first. */
+static int histx_seqs(struct mp_ops_ctx *w, const char *key, struct seq_list *l)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    memset(l, 0, sizeof(*l));
+    l->plen = tag_key(w, k, key);
+    return w->s->be->scan(w->txn, MP_TABLE_HISTX, k, l->plen, l->plen, on_histx, l);
+}
+
+int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added)
+{
+    struct seq_list l;
+    uint32_t cap = w->s->history_cap;
+    if (cap == 0 || added->item != MP_ITEM_FACT)
+        return MP_OK;
+    int rc = histx_seqs(w, added->entity.key, &l);
+    for (size_t i = 0; rc == MP_OK && l.n > cap && i < l.n - cap; i++) {
+        rc = mp_ops_del_hist(w, l.seqs[i]);
+        if (rc == MP_OK || rc == MP_NOTFOUND)
+            rc = mp_ops_histx_del(w, added->entity.key, l.seqs[i]);
+    }
+    free(l.seqs);
+    return rc;
+}
+
+/* Erasure: the key's past values leave the history (entries stay). */
+static int strip_history(struct mp_ops_ctx *w, const char *key)
+{
+    struct seq_list l;
+    unsigned char k[MP_STORE_HIST_KEY_MAX], b[8];
+    int rc = histx_seqs(w, key, &l);
+    for (size_t i = 0; rc == MP_OK && i < l.n; i++) {
+        struct mp_store_plain pv;
+        struct mp_history_item h;
+        memset(&h, 0, sizeof(h));
+        mp_codec_be_put(b, l.seqs[i], 8);
+        size_t klen = mp_ops_key(w, k, b, 8);
+        rc = mp_ops_get_plain(w, MP_TABLE_HISTORY, k, klen, &pv);
+        if (rc == MP_OK)
+            rc = mp_codec_get_history(pv.p, pv.n, &h);
+        mp_store_backend_plain_done(&pv);
+        if (rc == MP_NOTFOUND) {
+            rc = MP_OK;
+            continue;
+        }
+        if (rc == MP_OK && h.entity.value_len > 0) {
+            h.entity.value[0] = '\0';
+            h.entity.value_len = 0;
+            h.seq = l.seqs[i];
+            rc = mp_ops_put_hist(w, &h);
+        }
+        free(h.entity.value);
+    }
+    free(l.seqs);
+    return rc;
+}
+
+/* ---- fact records ---- */
+
+static int get_fact(struct mp_ops_ctx *w, uint32_t fid, struct mp_mem_entity *e)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    int rc = mp_ops_get_plain(w, MP_TABLE_FACTS, k, fact_key(w, k, fid), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_fact(pv.p, pv.n, e);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+/* The current value of key: MP_OK with *fid and *e (e->value: caller
+ * frees), MP_NOTFOUND, or an error. */
+static int find_fact(struct mp_ops_ctx *w, const char *key, uint32_t *fid, struct mp_mem_entity *e)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    int rc = mp_ops_get_plain(w, MP_TABLE_FACTKEYS, k, tag_key(w, k, key), &pv);
+    if (rc == MP_OK && pv.n != 4)
+        rc = MP_EIO;
+    if (rc == MP_OK)
+        *fid = (uint32_t)mp_codec_le_get(pv.p, 4);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc;
+    rc = get_fact(w, *fid, e);
+    return rc == MP_NOTFOUND ? MP_EIO : rc; /* a key without its fact: damaged */
+}
+
+static int put_record(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *e)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_codec_put_fact(NULL, e);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_fact(buf, e);
+    int rc = mp_store_backend_put(w->txn, MP_TABLE_FACTS, k, fact_key(w, k, fid), buf, n);
+    free(buf);
+    if (rc == MP_OK)
+        rc = mp_store_backend_put_raw(w->txn, MP_TABLE_FACTRANK, k, rank_key(w, k, e, fid));
+    return rc;
+}
+
+/* A new fact under a new id: record, key, rank, index. */
+int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e)
+{
+    unsigned char k[MP_STORE_KEY_MAX], v[4];
+    uint32_t fid = w->meta.next_fact++;
+    int rc = put_record(w, fid, e);
+    mp_codec_le_put(v, fid, 4);
+    if (rc == MP_OK)
+        rc = mp_store_backend_put(w->txn, MP_TABLE_FACTKEYS, k, tag_key(w, k, e->key), v, 4);
+    struct mp_index_item it = {MP_CODEC_KIND_FACT, fid,    e->value,
+                               e->value_len,       e->key, e->observed_at_ms};
+    if (rc == MP_OK)
+        rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
+    if (rc == MP_OK)
+        w->meta.nfacts++;
+    return rc;
+}
+
+static int del_ok(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k, size_t n)
+{
+    int rc = w->s->be->del(w->txn, t, k, n);
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+/* Removes fact fid (e: its record) with its key, rank and postings. */
+static int remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *e)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    int rc = del_ok(w, MP_TABLE_FACTS, k, fact_key(w, k, fid));
+    if (rc == MP_OK)
+        rc = del_ok(w, MP_TABLE_FACTKEYS, k, tag_key(w, k, e->key));
+    if (rc == MP_OK)
+        rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, e, fid));
+    if (rc == MP_OK)
+        rc = mp_index_remove(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_FACT, fid);
+    if (rc == MP_OK && w->meta.nfacts > 0)
+        w->meta.nfacts--;
+    return rc;
+}
+
+/* ---- ops ---- */
+
+/* The same value seen again: the record and its rank in place. */
+static int refresh(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *cur,
+                   const struct mp_mem_entity *fresh)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    int rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, cur, fid));
+    return rc == MP_OK ? put_record(w, fid, fresh) : rc;
+}
+
+int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
+    struct mp_mem_entity cur, fresh;
+    uint32_t fid = 0;
+    bool refreshed = false;
+    memset(&cur, 0, sizeof(cur));
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
+    if (rc == MP_OK)
+        rc = find_fact(w, op->u.entity.key, &fid, &cur);
+    bool has = rc == MP_OK;
+    if (rc == MP_NOTFOUND)
+        rc = MP_OK;
+    if (rc == MP_OK)
+        rc = mp_lifecycle_upsert(has ? &cur : NULL, op, w->meta.next_hist, &fresh, &refreshed);
+    if (rc == MP_OK && !has && w->meta.nfacts >= w->s->max_facts)
+        rc = MP_ETOOBIG;
+    if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
+        out->result = rc;
+        free(cur.value);
+        return MP_OK;
+    }
+    if (rc == MP_OK) {
+        mp_ops_touch(w, op->now_ms);
+        out->revision = fresh.revision;
+    }
+    if (rc == MP_OK && refreshed) {
+        rc = refresh(w, fid, &cur, &fresh);
+    } else if (rc == MP_OK) {
+        if (has)
+            rc = remove_fact(w, fid, &cur);
+        if (rc == MP_OK)
+            rc = mp_ops_add_fact(w, &fresh);
+        size_t n = mp_lifecycle_upsert_events(op, has ? &cur : NULL, &fresh, ev);
+        if (rc == MP_OK)
+            rc = mp_ops_append_hist(w, ev, n);
+        for (size_t i = 0; rc == MP_OK && i < n; i++)
+            rc = mp_ops_cap_history(w, &ev[i]);
+    }
+    free(cur.value);
+    return rc;
+}
+
+int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
+    struct mp_mem_entity cur;
+    uint32_t fid = 0;
+    uint64_t *seqs = NULL;
+    size_t nseqs = 0;
+    memset(&cur, 0, sizeof(cur));
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
+    if (rc == MP_OK)
+        rc = w->exists ? find_fact(w, op->u.key, &fid, &cur) : MP_NOTFOUND;
+    if ((rc == MP_OK || rc == MP_NOTFOUND) && op->if_match &&
+        (rc == MP_OK ? cur.revision : 0) != op->if_revision)
+        rc = MP_ECONFLICT;
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc == MP_OK)
+        rc = remove_fact(w, fid, &cur);
+    if (rc == MP_OK)
+        rc = mp_ops_archive_erase_fact(w, &cur, &seqs, &nseqs);
+    if (rc == MP_OK) {
+        size_t n = mp_lifecycle_erase_fact(w->um, &cur, op, seqs, nseqs, ev);
+        mp_ops_touch(w, op->now_ms);
+        rc = strip_history(w, op->u.key);
+        if (rc == MP_OK)
+            rc = mp_ops_append_hist(w, ev, n);
+    }
+    free(seqs);
+    free(cur.value);
+    return rc;
+}
+
+struct expired {
+    uint32_t fid;
+    char key[MP_ENTITY_KEY_MAX + 1];
+};
+
+struct expired_scan {
+    const struct mp_op *op;
+    size_t plen;
+    struct expired *v;
+    size_t n, cap;
+    struct mp_store *s;
+};
+
+static int on_fact(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct expired_scan *es = arg;
+    struct mp_store_plain pv;
+    struct mp_mem_entity e;
+    memset(&e, 0, sizeof(e));
+    if (klen != es->plen + 4)
+        return MP_STORE_SCAN_STOP;
+    int rc = mp_store_backend_open(es->s, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_fact(pv.p, pv.n, &e);
+    mp_store_backend_plain_done(&pv);
+    bool gone = rc == MP_OK && mp_lifecycle_expired(es->op, e.observed_at_ms, e.pii);
+    free(e.value);
+    if (rc != MP_OK || !gone)
+        return rc;
+    if (mp_store_backend_grow(&es->v, &es->cap, es->n, sizeof(*es->v)) != MP_OK)
+        return MP_ENOMEM;
+    es->v[es->n].fid = (uint32_t)mp_codec_be_get(key + es->plen, 4);
+    memcpy(es->v[es->n++].key, e.key, sizeof(e.key));
+    return MP_OK;
+}
+
+static int cmp_key_desc(const void *a, const void *b)
+{
+    return strcmp(((const struct expired *)b)->key, ((const struct expired *)a)->key);
+}
+
+int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                       struct mp_history_item **ev, size_t *nev)
+{
+    struct expired_scan es = {.op = op, .plen = w->plen, .s = w->s};
+    *ev = NULL;
+    *nev = 0;
+    if (w->meta.nfacts == 0)
+        return MP_OK;
+    int rc = w->s->be->scan(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, on_fact, &es);
+    if (rc == MP_OK && es.n > 0) {
+        qsort(es.v, es.n, sizeof(*es.v), cmp_key_desc);
+        *ev = calloc(es.n, sizeof(**ev));
+        rc = *ev == NULL ? MP_ENOMEM : MP_OK;
+    }
+    for (size_t i = 0; rc == MP_OK && i < es.n; i++) {
+        struct mp_mem_entity e;
+        memset(&e, 0, sizeof(e));
+        rc = get_fact(w, es.v[i].fid, &e);
+        if (rc == MP_OK)
+            rc = remove_fact(w, es.v[i].fid, &e);
+        if (rc == MP_OK) {
+            mp_lifecycle_fact_event(op, MP_HIST_EXPIRED, &e, &(*ev)[(*nev)++]);
+            c->facts++;
+            w->dirty = true; /* retention is no change of the user's: updated_at stays */
+        }
+        free(e.value);
+    }
+    free(es.v);
+    return rc;
+}

@@ -1,0 +1,95 @@
+/* Private to the op layer (store_ops.c, store_facts.c, store_archive.c):
+ * one apply's write transaction with the head record it has loaded, and
+ * the helpers the op files share. */
+#ifndef MP_STORAGE_STORE_OPS_H
+#define MP_STORAGE_STORE_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "store.h"
+#include "store_backend.h"
+
+/* What one op reports, kept until the whole apply commits. */
+struct mp_ops_out {
+    int result;
+    uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
+    uint64_t job_id;
+    uint32_t revision;
+    struct mp_sweep_counts swept; /* SWEEP_USER */
+};
+
+/* One attempt's write transaction, with the head record it has loaded. */
+struct mp_ops_ctx {
+    struct mp_store *s;
+    struct mp_store_txn *txn;
+    struct mp_usermem *um;                          /* the loaded head: summary and buffer */
+    struct mp_codec_user meta;                      /* the loaded user's key, times, counters */
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX]; /* P: u16be length | physical key */
+    size_t plen;
+    bool exists, dirty;
+};
+
+/* The physical user key inside w->prefix. */
+#define MP_OPS_PHYS(w)     ((w)->prefix + 2)
+#define MP_OPS_PHYS_LEN(w) ((w)->plen - 2)
+
+/* Makes user the loaded one: its head, or a fresh one (exists false). */
+int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len);
+/* Writes the loaded head back when it changed. */
+int mp_ops_flush_user(struct mp_ops_ctx *w);
+/* Marks the head changed at now_ms (written back at the end). */
+void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms);
+/* Appends entries to the loaded user's history, each with the next seq
+ * (fact entries also to the fact's histx). */
+int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n);
+/* The key of P | suffix[0..n) into k: its length. */
+size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suffix, size_t n);
+/* The opened value of key k in table t into *out: MP_OK, MP_NOTFOUND, or
+ * an error (release *out with mp_store_backend_plain_done in every case). */
+int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k,
+                     size_t klen, struct mp_store_plain *out);
+/* Deletes every key of table t that starts with prefix[0..plen). */
+int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
+                     size_t plen);
+
+/* History records: one entry written (h->seq set) or deleted. */
+int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h);
+int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq);
+
+/* Facts (store_facts.c). */
+/* The histx record of a fact entry: written, deleted (MP_OK when absent). */
+int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq);
+int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq);
+/* A new current value e under a new fact id: record, key, rank, index. */
+int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
+int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+/* Retention of the loaded user's facts: removes the expired ones; *ev
+ * (caller frees) their EXPIRED entries, by key descending, to append. */
+int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                       struct mp_history_item **ev, size_t *nev);
+/* [governance] history_per_fact for the subject of added. */
+int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added);
+
+/* The archive (store_archive.c). */
+/* Archives and indexes the turn's messages um->messages[from..] (just
+ * appended) when the store keeps an archive. */
+int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
+/* Removes archived message seq (record, time key, index); MP_NOTFOUND when
+ * it is not archived. */
+int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
+/* Removes the archived messages that tell fact e (mp_lifecycle_tells_fact),
+ * found through e's source seqs, the buffered messages that tell it (they
+ * are archived under the same seq) and the postings of the rarest word of
+ * e's value (so a message that holds the value inside another word is not
+ * found; a value without an indexed word is looked for in every archived
+ * message). *out: their seqs (caller frees), *nout how many. */
+int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
+                              size_t *nout);
+/* Retention of the archive: removes messages past their limit. */
+int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *count);
+
+#endif

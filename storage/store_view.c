@@ -1,0 +1,395 @@
+/* The request path's reads (store.h: mp_store_view_*, mp_store_archive):
+ * one read transaction per view, records copied out or decoded on demand,
+ * and the relevance index of core/relevance.h over the docs, dterms and
+ * postings tables. A term's postings are read once per view and kept
+ * (df() and postings() of the same term both need them). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "index.h"
+#include "status.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_read.h"
+
+#define CACHE_MAX 256 /* terms whose postings a view keeps */
+
+struct cached_term {
+    enum mp_codec_kind kind;
+    char t[MP_TERMS_MAX];
+    size_t len;
+    struct mp_relevance_posting *p;
+    uint32_t n;
+};
+
+struct kind_view {
+    struct mp_store_view *v;
+    enum mp_codec_kind kind;
+};
+
+struct mp_store_view {
+    struct mp_store *s;
+    struct mp_store_txn txn;
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    struct mp_codec_user meta;
+    struct mp_usermem *head;
+    struct kind_view kinds[MP_CODEC_KINDS];
+    struct cached_term *cache;
+    size_t ncache;
+};
+
+static int get_plain(struct mp_store_view *v, enum mp_store_table t, const unsigned char *k,
+                     size_t klen, struct mp_store_plain *out)
+{
+    const unsigned char *val;
+    size_t vn;
+    memset(out, 0, sizeof(*out));
+    int rc = v->s->be->get(&v->txn, t, k, klen, &val, &vn);
+    return rc == MP_OK ? mp_store_backend_open(v->s, t, k, klen, val, vn, out) : rc;
+}
+
+static size_t key_of(const struct mp_store_view *v, unsigned char *k, uint64_t id, size_t width)
+{
+    memcpy(k, v->prefix, v->plen);
+    mp_codec_be_put(k + v->plen, id, width);
+    return v->plen + width;
+}
+
+int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len,
+                       struct mp_store_view **out)
+{
+    struct mp_store_plain pv;
+    if (mp_store_check_user(user, user_len) != MP_OK)
+        return MP_EINVAL;
+    struct mp_store_view *v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return MP_ENOMEM;
+    v->s = store;
+    v->plen = mp_store_backend_user_prefix(store, v->prefix, user, user_len);
+    int rc = store->be->begin(store, false, &v->txn);
+    if (rc != MP_OK) {
+        free(v);
+        return rc;
+    }
+    rc = get_plain(v, MP_TABLE_USERS, v->prefix + 2, v->plen - 2, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &v->meta, &v->head);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK && v->meta.version != MP_CODEC_USER_VERSION)
+        rc = MP_EIO;
+    for (int k = 0; k < MP_CODEC_KINDS; k++)
+        v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
+    if (rc != MP_OK) {
+        mp_store_view_close(v);
+        return rc;
+    }
+    *out = v;
+    return MP_OK;
+}
+
+const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v)
+{
+    return v->head;
+}
+
+void mp_store_view_close(struct mp_store_view *v)
+{
+    if (v == NULL)
+        return;
+    v->s->be->end(&v->txn, false);
+    mp_usermem_free(v->head);
+    for (size_t i = 0; i < v->ncache; i++)
+        free(v->cache[i].p);
+    free(v->cache);
+    free(v);
+}
+
+/* ---- facts and messages ---- */
+
+int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    int rc = get_plain(v, MP_TABLE_FACTS, k, key_of(v, k, id, 4), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_fact(pv.p, pv.n, out);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    int rc = get_plain(v, MP_TABLE_ARCHIVE, k, key_of(v, k, seq, 8), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_message(pv.p, pv.n, out);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+struct rank_walk {
+    struct mp_store_view *v;
+    int (*fn)(void *arg, const struct mp_mem_entity *e);
+    void *arg;
+};
+
+static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct rank_walk *rw = arg;
+    struct mp_mem_entity e;
+    (void)val;
+    (void)vlen;
+    if (klen < rw->v->plen + 4)
+        return MP_EIO;
+    memset(&e, 0, sizeof(e));
+    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_be_get(key + klen - 4, 4), &e);
+    if (rc == MP_NOTFOUND)
+        return MP_OK;
+    if (rc != MP_OK)
+        return rc;
+    rc = rw->fn(rw->arg, &e);
+    free(e.value);
+    return rc > 0 ? MP_STORE_SCAN_STOP : rc;
+}
+
+int mp_store_view_ranked_facts(struct mp_store_view *v,
+                               int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg)
+{
+    struct rank_walk rw = {v, fn, arg};
+    if (v->meta.nfacts == 0)
+        return MP_OK;
+    return v->s->be->scan(&v->txn, MP_TABLE_FACTRANK, v->prefix, v->plen, v->plen, on_rank, &rw);
+}
+
+/* ---- the index ---- */
+
+struct posting_scan {
+    struct mp_store_view *v;
+    size_t plen;
+    struct cached_term *ct;
+    size_t cap;
+};
+
+static int on_posting(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                      size_t vlen)
+{
+    struct posting_scan *ps = arg;
+    struct mp_store_plain pv;
+    if (klen != ps->plen + 4)
+        return MP_STORE_SCAN_STOP;
+    int rc = mp_store_backend_open(ps->v->s, MP_TABLE_POSTINGS, key, klen, val, vlen, &pv);
+    if (rc == MP_OK && pv.n != 5)
+        rc = MP_EIO;
+    if (rc == MP_OK &&
+        mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
+        rc = MP_ENOMEM;
+    if (rc == MP_OK) {
+        struct mp_relevance_posting *p = &ps->ct->p[ps->ct->n++];
+        p->item = (uint32_t)mp_codec_be_get(key + ps->plen, 4);
+        p->tc = (uint32_t)mp_codec_le_get(pv.p, 2);
+        p->tk = (uint32_t)mp_codec_le_get(pv.p + 2, 2);
+        p->td = pv.p[4];
+    }
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+/* The postings of (kind, term), read once per view. NULL when out of
+ * memory or the read failed (*rc says which). */
+static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_kind kind,
+                                         const char *t, size_t len, int *rc)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    *rc = MP_OK;
+    if (len == 0 || len > MP_TERMS_MAX) {
+        static struct cached_term none;
+        return &none;
+    }
+    for (size_t i = 0; i < v->ncache; i++) {
+        struct cached_term *c = &v->cache[i];
+        if (c->kind == kind && c->len == len && memcmp(c->t, t, len) == 0)
+            return c;
+    }
+    if (v->ncache == 0) {
+        v->cache = calloc(CACHE_MAX, sizeof(*v->cache));
+        if (v->cache == NULL) {
+            *rc = MP_ENOMEM;
+            return NULL;
+        }
+    }
+    if (v->ncache == CACHE_MAX) {
+        *rc = MP_ENOMEM; /* more distinct terms than one question makes */
+        return NULL;
+    }
+    struct cached_term *c = &v->cache[v->ncache];
+    memset(c, 0, sizeof(*c));
+    c->kind = kind;
+    c->len = len;
+    memcpy(c->t, t, len);
+    size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
+    struct posting_scan ps = {v, n - 4, c, 0};
+    *rc = v->s->be->scan(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, on_posting, &ps);
+    if (*rc != MP_OK) {
+        free(c->p);
+        c->p = NULL;
+        c->n = 0;
+        return NULL;
+    }
+    v->ncache++;
+    return c;
+}
+
+static uint32_t ix_df(void *ctx, const char *term, size_t len)
+{
+    struct kind_view *kv = ctx;
+    int rc;
+    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, &rc);
+    return c != NULL ? c->n : 0;
+}
+
+static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn,
+                       void *arg)
+{
+    struct kind_view *kv = ctx;
+    int rc;
+    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, &rc);
+    for (uint32_t i = 0; c != NULL && rc == MP_OK && i < c->n; i++)
+        rc = fn(arg, &c->p[i]);
+    return rc;
+}
+
+/* The doc record of (kind, id). */
+static int get_doc(struct kind_view *kv, uint32_t id, enum mp_store_table t,
+                   struct mp_store_plain *pv)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_index_doc_key(k, kv->v->prefix, kv->v->plen, kv->kind, id);
+    return get_plain(kv->v, t, k, n, pv);
+}
+
+static uint32_t item_tokens(bool facts, uint32_t bytes)
+{
+    /* the rendered item: "key: value (as of 2023-05-08)" or "(2023-05-08,
+       assistant) text", about 20 bytes more than its text */
+    (void)facts;
+    return 4 + (bytes + 20 + 3) / 4;
+}
+
+static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
+{
+    struct kind_view *kv = ctx;
+    struct mp_store_plain pv;
+    struct mp_codec_doc d;
+    int rc = get_doc(kv, id, MP_TABLE_DOCS, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_doc(pv.p, pv.n, &d);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc;
+    out->len = d.len;
+    out->session = d.session;
+    out->tokens = item_tokens(kv->kind == MP_CODEC_KIND_FACT, d.bytes);
+    out->timex = d.timex;
+    return MP_OK;
+}
+
+static int ix_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
+{
+    struct kind_view *kv = ctx;
+    struct mp_store_plain pv;
+    struct mp_codec_term *t = NULL;
+    size_t n = 0;
+    int rc = get_doc(kv, id, MP_TABLE_DTERMS, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_terms(pv.p, pv.n, &t, &n);
+    mp_store_backend_plain_done(&pv);
+    for (size_t i = 0; rc == MP_OK && i < n; i++)
+        if (t[i].tc > 0)
+            rc = fn(arg, t[i].t, t[i].len, t[i].tc);
+    free(t);
+    return rc;
+}
+
+void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out)
+{
+    enum mp_codec_kind kind = facts ? MP_CODEC_KIND_FACT : MP_CODEC_KIND_MESSAGE;
+    const struct mp_codec_kind_stats *ks = &v->meta.kinds[kind];
+    memset(out, 0, sizeof(*out));
+    out->ctx = &v->kinds[kind];
+    out->n = ks->ndocs;
+    out->avglen = ks->ndocs > 0 ? (double)ks->total_len / ks->ndocs : 0.0;
+    if (out->avglen <= 0.0 && ks->ndocs > 0)
+        out->avglen = 1.0;
+    out->df = ix_df;
+    out->postings = ix_postings;
+    out->item = ix_item;
+    out->item_terms = ix_item_terms;
+    out->surface = NULL;
+}
+
+/* ---- a page of the archive ---- */
+
+struct page_scan {
+    struct mp_store *s;
+    size_t plen, limit;
+    struct mp_mem_message *m;
+    size_t n, cap;
+    bool more;
+};
+
+static int on_message(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                      size_t vlen)
+{
+    struct page_scan *ps = arg;
+    struct mp_store_plain pv;
+    if (klen != ps->plen + 8)
+        return MP_STORE_SCAN_STOP;
+    if (ps->n == ps->limit) {
+        ps->more = true;
+        return MP_STORE_SCAN_STOP;
+    }
+    if (mp_store_backend_grow(&ps->m, &ps->cap, ps->n, sizeof(*ps->m)) != MP_OK)
+        return MP_ENOMEM;
+    int rc = mp_store_backend_open(ps->s, MP_TABLE_ARCHIVE, key, klen, val, vlen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_message(pv.p, pv.n, &ps->m[ps->n]);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK)
+        ps->n++;
+    return rc;
+}
+
+int mp_store_archive(struct mp_store *store, const char *user, size_t user_len, uint64_t after,
+                     size_t limit, struct mp_mem_message **out, size_t *n, bool *more)
+{
+    struct mp_store_view *v;
+    unsigned char k[MP_STORE_KEY_MAX];
+    if (limit == 0)
+        return MP_EINVAL;
+    int rc = mp_store_view_open(store, user, user_len, &v);
+    if (rc != MP_OK)
+        return rc;
+    struct page_scan ps = {store, v->plen, limit, NULL, 0, 0, false};
+    size_t klen = key_of(v, k, after < UINT64_MAX ? after + 1 : after, 8);
+    rc = store->be->scan(&v->txn, MP_TABLE_ARCHIVE, k, klen, v->plen, on_message, &ps);
+    mp_store_view_close(v);
+    if (rc != MP_OK) {
+        mp_store_messages_free(ps.m, ps.n);
+        return rc;
+    }
+    *out = ps.m;
+    *n = ps.n;
+    *more = ps.more;
+    return MP_OK;
+}
+
+void mp_store_messages_free(struct mp_mem_message *m, size_t n)
+{
+    for (size_t i = 0; i < n && m != NULL; i++)
+        free(m[i].content);
+    free(m);
+}
