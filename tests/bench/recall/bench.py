@@ -299,10 +299,13 @@ def parse_raw_request(raw):
 
 
 def load_put(mp, conv):
-    """Stores the facts one PUT each (dated now: PUT cannot set a date).
-    Returns {status: count}."""
+    """Stores the facts one PUT each, in sequence order (dated now: PUT
+    cannot set a date; 2 ms apart, so that no two share memproxy's
+    millisecond and today's newest-first order is the sequence, whatever the
+    machine's speed). Returns {status: count}."""
     counts = {}
     for f in conv.facts:
+        time.sleep(0.002)
         path = '/v1/memory/entities/' + urllib.parse.quote(f['key'], safe='')
         st, _, body = mp.request('PUT', path, json.dumps({'value': f['value']}).encode(),
                                  {'X-User-Id': conv.user, 'Content-Type': 'application/json'})
@@ -494,7 +497,8 @@ def report(a, convs, res, failures):
             'characters of its normalized text (NFKC, case-folded, every run of non-letters/digits '
             'one space; all of it, then a word boundary, when shorter) occur at a word boundary in '
             'one injected part (a line of the memory block, the summary line excluded, or an '
-            'injected message).' % locomo.MATCH_CHARS, '']
+            'injected message); a text under %d characters only when it is the whole part.' % (
+                locomo.MATCH_CHARS, locomo.WHOLE_CHARS), '']
     measures = [m for m in a.measures if any(k[1] == m for k in res)]
     rows += ['## Pooled', '', '| measure | retrieval | recall %s | injected tokens (mean) %s | questions/s |' % (
         bh, bh), '|---|---|' + '---|' * (2 * len(B)) + '---|']
@@ -529,16 +533,33 @@ def report(a, convs, res, failures):
                 tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
                 rows.append('| %s | %s | %d %s | %d | %s |' % (
                     m, r, cat, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B)))
+    for m in measures:
+        amb, n = ambiguity(convs, m)
+        rows.append('%sMatch rule check (%s): %d of %d evidence-bearing items have a needle that also '
+                    'matches another item\'s text.' % ('' if m != measures[0] else '\n', m, amb, n))
     src = sorted(set().union(*[v['tokens_from'] for v in res.values()])) if res else []
     rows += ['', 'Injected tokens: %s (`X-Memory-Injected-Tokens`; estimate: 4 + ceil(bytes/4) per '
              'injected message). Questions/s: questions over the seconds spent asking them (the chat '
              'request and reading `/_fake/last`), one connection.' % ('/'.join(src) or 'none')]
     if a.load == 'put':
-        rows.append('Load `put`: facts by `PUT /v1/memory/entities/{key}` (status x count), all dated now; '
-                    'turns need the import.')
+        rows.append('Load `put`: facts by `PUT /v1/memory/entities/{key}` (answers as status: count), all '
+                    'dated now (2 ms apart, in sequence order); turns need the import.')
     if failures:
         rows += ['', '## INVALID: failures', ''] + ['- %s' % f for f in failures]
     return '\n'.join(rows) + '\n'
+
+
+def ambiguity(convs, measure):
+    """(ambiguous, all): the items holding evidence of a question, and how
+    many of them the match rule cannot tell from another item."""
+    amb = n = 0
+    for c in convs:
+        items, cov = c.items(measure), c.covered(measure)
+        ev = {e for q in c.questions for e in q['ev'] if e in cov}
+        wanted = [i for i, it in enumerate(items) if it['ids'] & ev]
+        amb += len(locomo.Matcher(items).ambiguous(wanted))
+        n += len(wanted)
+    return amb, n
 
 
 def goals(a, res):
@@ -562,7 +583,7 @@ def preflight(a, tmp, measures):
     for m in measures:
         for r in a.retrievals:
             procs = Procs(a, tmp, MODES['facts'] if m == 'facts' else a.turns_mode, a.budgets[0], r)
-            procs.fake_port = procs.port = procs.admin_port = 1
+            procs.fake_port, procs.port, procs.admin_port = 1, 2, 3
             ini = os.path.join(tmp, 'check.ini')
             with open(ini, 'w') as f:
                 f.write(procs.config())

@@ -30,8 +30,10 @@ IMPORT_MAX = 32 << 20
 # The match rule: an item counts as injected when the first MATCH_CHARS
 # characters of its normalized text (all of it when shorter, then followed by
 # a word boundary) occur, starting at a word boundary, in the normalized text
-# of one injected part. See normalize() and Matcher.
+# of one injected part; a text shorter than WHOLE_CHARS ("Gina: ;)" is
+# "gina") only when it is the whole part. See normalize() and Matcher.
 MATCH_CHARS = 48
+WHOLE_CHARS = 16
 
 
 def parse_session_date(text):
@@ -274,12 +276,17 @@ def normalize(text):
 
 
 def match_key(text):
-    """(needle, whole): the normalized prefix the rule looks for, and
-    whether it is the whole text (then a word boundary must follow)."""
+    """(needle, exact): what the rule looks for in ' ' + normalized part +
+    ' ': the normalized prefix (blank first), the whole normalized text
+    between blanks, or, when exact, that must be the whole of it."""
     n = normalize(text)
     if len(n) > MATCH_CHARS:
         return ' ' + n[:MATCH_CHARS], False
-    return ' ' + n + ' ', True
+    return ' ' + n + ' ', len(n) < WHOLE_CHARS
+
+
+def _has(key, hay):
+    return hay == key[0] if key[1] else key[0] in hay
 
 
 def item_text(it):
@@ -294,17 +301,17 @@ class Matcher:
     message)."""
 
     def __init__(self, items):
-        self.keys = [match_key(item_text(it))[0] for it in items]
+        self.keys = [match_key(item_text(it)) for it in items]
         self.items = items
 
     def found(self, parts):
         """The indexes of the items found in parts."""
         hay = [' ' + normalize(p) + ' ' for p in parts]
-        return [i for i, k in enumerate(self.keys) if any(k in h for h in hay)]
+        return [i for i, k in enumerate(self.keys) if any(_has(k, h) for h in hay)]
 
     def ambiguous(self, wanted):
-        """Indexes in wanted whose needle also occurs in another item's text:
+        """Indexes in wanted whose needle also matches another item's text:
         a hit on them may come from that other item."""
         texts = [' ' + normalize(item_text(it)) + ' ' for it in self.items]
         return [i for i in wanted
-                if any(j != i and self.keys[i] in t for j, t in enumerate(texts))]
+                if any(j != i and _has(self.keys[i], t) for j, t in enumerate(texts))]

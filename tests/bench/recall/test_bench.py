@@ -159,13 +159,19 @@ class TestMatch(unittest.TestCase):
         self.assertEqual(m.found(['k: ' + n[:locomo.MATCH_CHARS - 1]]), [])
 
     def test_short_text_needs_word_boundaries(self):
-        m = locomo.Matcher([{'content': 'Mel: Thanks', 'ids': set()}])
-        self.assertEqual(m.found(['Mel: Thanksgiving was fun']), [])
-        self.assertEqual(m.found(['Pamel: Thanks']), [])
-        self.assertEqual(m.found(['Mel: thanks!']), [0])
+        m = locomo.Matcher([{'content': 'Mel: Thanks so much, Caroline', 'ids': set()}])
+        self.assertEqual(m.found(['Mel: Thanks so much, Carolineee']), [])
+        self.assertEqual(m.found(['Pamel: Thanks so much, Caroline']), [])
+        self.assertEqual(m.found(['x | Mel: thanks so much, Caroline! | y']), [0])
+
+    def test_tiny_text_must_be_the_whole_part(self):
+        m = locomo.Matcher([{'content': 'Gina: ;)', 'ids': set()}])
+        self.assertEqual(m.found(['Gina: Hey Jon!']), [])
+        self.assertEqual(m.found(['Gina: ;-)']), [0])
 
     def test_ambiguous_needles(self):
-        items = [{'content': 'Mel: Thanks', 'ids': set()}, {'content': 'Mel: Thanks, Caroline', 'ids': set()}]
+        items = [{'content': 'Mel: Thanks so much', 'ids': set()},
+                 {'content': 'Mel: Thanks so much, Caroline', 'ids': set()}]
         self.assertEqual(locomo.Matcher(items).ambiguous([0, 1]), [0])
 
 
