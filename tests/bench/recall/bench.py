@@ -1,0 +1,641 @@
+#!/usr/bin/env python3
+"""LoCoMo relevance benchmark through the real memproxy (issue 8): for each
+conversation, measure, budget and retrieval setting, a fresh memproxy and
+fake upstream; the conversation is stored as one user's memory, every
+category 1-4 question asked as that user's new message, and the evidence
+found in what memproxy injected (GET /_fake/last) is counted. See
+tests/bench/recall/README.md. Builds nothing. Python 3 standard library only.
+
+Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
+2 invalid run (memproxy or the fake upstream failed to start, to load or to
+answer); 3 recall at 1,500 tokens below --min-facts / --min-turns.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import locomo  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
+DEFAULT_DATA = '../shared/locomo-dev'  # relative to the repository root
+SHORT_CONV = '30'  # the smallest of the development split (369 turns, 169 observations)
+INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/memblock.h)
+SUMMARY_LINE = '[Conversation history summary]:'
+MODES = {'facts': 'entity', 'turns': 'hybrid'}
+
+
+class RunError(Exception):
+    """memproxy or the fake upstream failed: the run is invalid (exit 2)."""
+
+
+def say(msg):
+    print('recall: %s' % msg, file=sys.stderr, flush=True)
+
+
+# --- command line -------------------------------------------------------------------
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog='tests/bench/recall.sh',
+        description='LoCoMo evidence recall through memproxy (facts and turns, per budget).')
+    p.add_argument('data', nargs='?', default=None,
+                   help='directory of the LoCoMo files (default: %s from the repository root)' % DEFAULT_DATA)
+    p.add_argument('--build', default=os.path.join(ROOT, 'build'),
+                   help='meson build directory with proxy/memproxy and tests/fake_upstream/fake_upstream')
+    p.add_argument('--convs', help='comma-separated conversation ids (file names without .json; default: all)')
+    p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000)')
+    p.add_argument('--retrieval', default='both', choices=['relevant', 'recent', 'both', 'default'],
+                   help='[memory] retrieval: both = recent and relevant; default = key not written')
+    p.add_argument('--archive', default='true', choices=['true', 'false', 'omit'],
+                   help='[memory] archive (omit: key not written)')
+    p.add_argument('--measures', default='facts,turns', help='facts,turns or one of them')
+    p.add_argument('--load', default='import', choices=['import', 'put'],
+                   help='import: POST /admin/users/{user}/import; put: PUT /v1/memory/entities/{key} '
+                        '(facts only, dated now)')
+    p.add_argument('--turns-mode', default=MODES['turns'], help='[memory] mode for turns (default hybrid)')
+    p.add_argument('--captions', action='store_true', help='append image captions to turns (the reference does not)')
+    p.add_argument('--short', action='store_true', help='conversation %s, budget 1500 (CI)' % SHORT_CONV)
+    p.add_argument('--min-facts', type=float, help='exit 3 when facts recall at 1500 is below this percent')
+    p.add_argument('--min-turns', type=float, help='exit 3 when turns recall at 1500 is below this percent')
+    p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'recall.md'), help='report file')
+    p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
+    a = p.parse_args(argv)
+    a.data = os.path.abspath(a.data) if a.data else os.path.normpath(os.path.join(ROOT, DEFAULT_DATA))
+    a.build = os.path.abspath(a.build)
+    try:
+        a.budgets = [int(b) for b in (a.budgets or ('1500' if a.short else '500,1500,3000')).split(',')]
+    except ValueError:
+        p.error('--budgets: whole numbers, comma-separated')
+    if any(b <= 0 for b in a.budgets):
+        p.error('--budgets: numbers above 0')
+    a.measures = a.measures.split(',')
+    if not a.measures or any(m not in MODES for m in a.measures):
+        p.error('--measures: facts, turns or facts,turns')
+    a.retrievals = ['recent', 'relevant'] if a.retrieval == 'both' else [a.retrieval]
+    if (a.min_facts is not None or a.min_turns is not None) and 1500 not in a.budgets:
+        p.error('--min-facts/--min-turns need budget 1500')
+    if a.load == 'put' and a.min_turns is not None:
+        p.error('--min-turns needs --load import (PUT stores facts only)')
+    a.convs = a.convs.split(',') if a.convs else ([SHORT_CONV] if a.short else None)
+    return a
+
+
+def find_convs(a):
+    """[(id, path)] of the conversations asked for; exits 1 when missing."""
+    if not os.path.isdir(a.data):
+        die('no LoCoMo data directory %s (give it as the first argument)' % a.data)
+    ids = a.convs or sorted(f[:-5] for f in os.listdir(a.data) if f.endswith('.json'))
+    out = []
+    for c in ids:
+        path = os.path.join(a.data, c + '.json')
+        if not os.path.isfile(path):
+            die('no conversation %s in %s' % (c, a.data))
+        out.append((c, path))
+    if not out:
+        die('no .json conversation in %s' % a.data)
+    return out
+
+
+def die(msg):
+    say(msg)
+    sys.exit(1)
+
+
+# --- processes ------------------------------------------------------------------------
+
+
+class Procs:
+    """The fake upstream and memproxy of one cell, in dir (a fresh
+    directory). Started by start(), stopped by stop() (also on failure)."""
+
+    def __init__(self, a, dir_, mode, budget, retrieval):
+        self.a, self.dir, self.mode, self.budget, self.retrieval = a, dir_, mode, budget, retrieval
+        self.fake = self.mp = None
+        self.token = secrets.token_hex(16)
+        self.fake_port = self.port = self.admin_port = None
+
+    def start(self):
+        self._start_fake()
+        self.port, self.admin_port = free_port(), free_port()
+        ini = os.path.join(self.dir, 'memproxy.ini')
+        with open(ini, 'w') as f:
+            f.write(self.config())
+        self.check_config(ini)
+        self.mp_log = open(os.path.join(self.dir, 'memproxy.log'), 'wb')
+        self.mp = subprocess.Popen([self.a.memproxy, '-c', ini], env=child_env(),
+                                   stdout=self.mp_log, stderr=subprocess.STDOUT)
+        wait_http(self.mp, self.admin_port, '/livez', 'memproxy', self.log_tail)
+
+    def check_config(self, ini):
+        """RunError when memproxy -c ini --check-config refuses it."""
+        check = subprocess.run([self.a.memproxy, '-c', ini, '--check-config'], env=child_env(),
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RunError('memproxy refuses its configuration: %s%s' % (
+                check.stderr.strip()[-300:],
+                ' (a binary without [memory] retrieval/archive: --retrieval default --archive omit)'
+                if 'unknown key' in check.stderr else ''))
+
+    def _start_fake(self):
+        self.fake_err = open(os.path.join(self.dir, 'fake.err'), 'wb')
+        self.fake = subprocess.Popen([self.a.fake, '--host', '127.0.0.1', '--port', '0', '--quiet'],
+                                     stdout=subprocess.PIPE, stderr=self.fake_err)
+        line = self.fake.stdout.readline().decode('ascii', 'replace').split()
+        if len(line) != 2 or line[0] != 'PORT':
+            raise RunError('the fake upstream printed no PORT line (exit %s)' % self.fake.poll())
+        self.fake_port = int(line[1])
+
+    def config(self):
+        lines = ['[server]', 'listen = 127.0.0.1:%d' % self.port,
+                 'admin_listen = 127.0.0.1:%d' % self.admin_port, 'workers = 1',
+                 '[upstream]', 'base_url = http://127.0.0.1:%d/v1' % self.fake_port, 'api_key = sk-bench',
+                 '[memory]', 'mode = %s' % self.mode, 'context_budget_tokens = %d' % self.budget]
+        if self.retrieval != 'default':
+            lines.append('retrieval = %s' % self.retrieval)
+        if self.a.archive != 'omit':
+            lines.append('archive = %s' % self.a.archive)
+        lines += ['[storage]', 'path = %s' % os.path.join(self.dir, 'store'), 'map_size_mb = 64', 'sync = none',
+                  # LoCoMo is dated 2022-2023: no age limit, or the start-up sweep would purge it.
+                  '[governance]', 'retention_days = 0', 'pii_retention_days = 0',
+                  '[admin]', 'token = %s' % self.token, '[log]', 'level = warn']
+        return '\n'.join(lines) + '\n'
+
+    def log_tail(self):
+        try:
+            with open(os.path.join(self.dir, 'memproxy.log'), 'rb') as f:
+                lines = f.read().decode('utf-8', 'replace').strip().splitlines()
+            return lines[-1][:300] if lines else '(empty log)'
+        except OSError:
+            return '(no log)'
+
+    def stop(self):
+        """Stops both; returns a complaint when memproxy did not exit 0."""
+        why = None
+        for name, p in (('memproxy', self.mp), ('fake upstream', self.fake)):
+            if p is None or p.poll() is not None:
+                if p is not None and name == 'memproxy' and p.returncode != 0:
+                    why = 'memproxy exited %d before the end (%s)' % (p.returncode, self.log_tail())
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                rc = p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = p.wait()
+            if name == 'memproxy' and rc != 0:
+                why = 'memproxy exited %d on SIGTERM (%s)' % (rc, self.log_tail())
+        if self.fake is not None:
+            self.fake.stdout.close()
+            self.fake_err.close()
+        if self.mp is not None:
+            self.mp_log.close()
+        return why
+
+
+def child_env():
+    """Our environment without MEMPROXY_* (memproxy rejects unknown ones,
+    and a set one would override the generated configuration)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith('MEMPROXY_')}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_http(proc, port, path, name, why, secs=30):
+    """Waits until 127.0.0.1:port answers path with 200; RunError when proc
+    exits or secs pass."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RunError('%s exited %d during start-up (%s)' % (name, proc.returncode, why()))
+        try:
+            if request(port, 'GET', path, timeout=1)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RunError('%s does not answer %s after %d s (%s)' % (name, path, secs, why()))
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection to 127.0.0.1:port (reopened once when the
+    server closed it)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, {lower-case header: value}, body bytes)."""
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            except (http.client.HTTPException, ConnectionError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError('not reached')
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def request(port, method, path, body=None, headers=None, timeout=10):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def parse_raw_request(raw):
+    """The body of a raw HTTP/1.1 request (GET /_fake/last), chunked framing
+    removed."""
+    head, _, body = raw.partition(b'\r\n\r\n')
+    fields = [ln.split(b':', 1) for ln in head.split(b'\r\n')[1:] if b':' in ln]
+    if any(k.strip().lower() == b'transfer-encoding' and b'chunked' in v.lower() for k, v in fields):
+        out, pos = b'', 0
+        while True:
+            eol = body.index(b'\r\n', pos)
+            size = int(body[pos:eol].split(b';')[0], 16)
+            if size == 0:
+                return out
+            out += body[eol + 2:eol + 2 + size]
+            pos = eol + 4 + size
+    return body
+
+
+# --- one cell: load, ask, count ---------------------------------------------------------------
+
+
+def load_put(mp, conv):
+    """Stores the facts one PUT each, in sequence order (dated now: PUT
+    cannot set a date; 2 ms apart, so that no two share memproxy's
+    millisecond and today's newest-first order is the sequence, whatever the
+    machine's speed). Returns {status: count}."""
+    counts = {}
+    for f in conv.facts:
+        time.sleep(0.002)
+        path = '/v1/memory/entities/' + urllib.parse.quote(f['key'], safe='')
+        st, _, body = mp.request('PUT', path, json.dumps({'value': f['value']}).encode(),
+                                 {'X-User-Id': conv.user, 'Content-Type': 'application/json'})
+        counts[st] = counts.get(st, 0) + 1
+        if st >= 500:
+            raise RunError('PUT %s answered %d: %s' % (path, st, body[:200]))
+    return counts
+
+
+def load_import(admin, conv, measure, token):
+    """Imports the measure's items in one request; returns the answer's
+    counts ({"messages","facts","skipped"})."""
+    body = locomo.ndjson(locomo.import_lines(conv, measure))
+    errs = locomo.validate_ndjson(body)
+    if errs:
+        raise RunError('the import body is invalid: %s' % '; '.join(errs[:3]))
+    st, _, answer = admin.request('POST', '/admin/users/%s/import' % urllib.parse.quote(conv.user, safe=''),
+                                  body, {'Authorization': 'Bearer ' + token,
+                                         'Content-Type': 'application/x-ndjson'})
+    if st != 200:
+        raise RunError('import answered %d: %s' % (st, answer[:300].decode('utf-8', 'replace')))
+    try:
+        return json.loads(answer)
+    except ValueError:
+        raise RunError('import answered 200 without JSON: %r' % answer[:200])
+
+
+def stored_counts(admin, conv, token):
+    """(facts, messages) memproxy holds for the user (GET /admin/users)."""
+    st, _, body = admin.request('GET', '/admin/users?limit=1000', None, {'Authorization': 'Bearer ' + token})
+    if st != 200:
+        raise RunError('GET /admin/users answered %d' % st)
+    for u in json.loads(body)['users']:
+        if u['user'] == conv.user:
+            return u['facts'], u['messages']
+    return 0, 0
+
+
+def wait_queue_empty(admin, secs=120):
+    """Waits until memproxy_memory_queue_depth is 0 (jobs the load queued);
+    returns the depth left."""
+    end, depth = time.monotonic() + secs, None
+    while time.monotonic() < end:
+        st, _, body = admin.request('GET', '/metrics')
+        for ln in body.decode('utf-8', 'replace').splitlines():
+            if ln.startswith('memproxy_memory_queue_depth '):
+                depth = float(ln.split()[1])
+        if st == 200 and depth == 0:
+            return 0
+        time.sleep(0.2)
+    return depth
+
+
+def upstream_body(fake, question):
+    """The JSON body of the chat request memproxy sent for question: the
+    last /v1 request, or, when a memory job came after it, the newest
+    logged request that ends with the question."""
+    st, _, raw = fake.request('GET', '/_fake/last')
+    if st != 200:
+        raise RunError('GET /_fake/last answered %d' % st)
+    body = json.loads(parse_raw_request(raw))
+    if ends_with(body, question):
+        return body
+    st, _, log = fake.request('GET', '/_fake/requests')
+    for r in reversed(json.loads(log) if st == 200 else []):
+        if r.get('job') is None and not r.get('body_truncated'):
+            body = json.loads(r['body'])
+            if ends_with(body, question):
+                return body
+    raise RunError('the fake upstream never saw the question %r' % question[:80])
+
+
+def ends_with(body, question):
+    msgs = body.get('messages') or []
+    return bool(msgs) and msgs[-1].get('role') == 'user' and msgs[-1].get('content') == question
+
+
+def injected(body):
+    """(parts searched, tokens estimated) of what memproxy inserted before
+    the question: the memory block's lines after its intro, the summary line
+    left out (a summary written by the fake quotes the start of turns), and
+    every other inserted message. Estimate: 4 + ceil(bytes/4) a message."""
+    parts, est = [], 0
+    for m in body['messages'][:-1]:
+        text = m.get('content') if isinstance(m.get('content'), str) else ''
+        est += 4 + (len(text.encode('utf-8')) + 3) // 4
+        if m.get('role') == 'system' and text.startswith(INTRO):
+            parts += [ln for ln in text.split('\n')[1:] if not ln.startswith(SUMMARY_LINE)]
+        else:
+            parts.append(text)
+    return parts, est
+
+
+def ask(mp, fake, conv, measure, cell):
+    """Asks every question; adds hits, evidence and tokens to cell."""
+    items = conv.items(measure)
+    matcher = locomo.Matcher(items)
+    covered = conv.covered(measure)
+    for q in conv.questions:
+        ev = [e for e in q['ev'] if e in covered]
+        if not ev:
+            continue
+        t0 = time.monotonic()
+        st, hdr, ans = mp.request('POST', '/v1/chat/completions', json.dumps(
+            {'model': 'gpt-4o-mini', 'messages': [{'role': 'user', 'content': q['q']}]}).encode(),
+            {'X-User-Id': conv.user, 'X-Memory': 'read', 'Content-Type': 'application/json',
+             'Authorization': 'Bearer sk-bench'})
+        if st != 200:
+            raise RunError('a question answered %d: %s' % (st, ans[:200]))
+        if 'x-memory-error' in hdr:
+            raise RunError('a question answered X-Memory-Error: %s' % hdr['x-memory-error'])
+        parts, est = injected(upstream_body(fake, q['q']))
+        cell['secs'] += time.monotonic() - t0
+        got = set()
+        for i in matcher.found(parts):
+            got |= items[i]['ids']
+        hits = sum(e in got for e in ev)
+        tok = hdr.get('x-memory-injected-tokens')
+        cell['tokens'] += int(tok) if tok is not None else est
+        cell['tokens_from'].add('header' if tok is not None else 'estimate')
+        cell['nq'] += 1
+        cell['hit'] += hits
+        cell['tot'] += len(ev)
+        c = cell['cats'].setdefault(q['cat'], [0, 0])
+        c[0] += hits
+        c[1] += len(ev)
+
+
+def run_cell(a, tmp, conv, measure, budget, retrieval):
+    """One memproxy and fake upstream, loaded with one measure of conv and
+    asked every question. Returns the cell's figures."""
+    cell = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={}, tokens_from=set(), load='', stored=None)
+    d = tempfile.mkdtemp(prefix='%s-%s-%d-%s-' % (conv.id, measure, budget, retrieval), dir=tmp)
+    mode = MODES['facts'] if measure == 'facts' else a.turns_mode
+    procs = Procs(a, d, mode, budget, retrieval)
+    mp = admin = fake = None
+    try:
+        procs.start()
+        mp, admin, fake = Client(procs.port), Client(procs.admin_port), Client(procs.fake_port)
+        if a.load == 'put':
+            cell['load'] = ', '.join('%d: %d' % (st, n) for st, n in sorted(load_put(mp, conv).items()))
+        else:
+            cell['load'] = json.dumps(load_import(admin, conv, measure, procs.token), separators=(',', ':'))
+        left = wait_queue_empty(admin)
+        if left:
+            raise RunError('the memory queue still holds %s items 120 s after the load' % left)
+        cell['stored'] = stored_counts(admin, conv, procs.token)
+        ask(mp, fake, conv, measure, cell)
+    finally:
+        for c in (mp, admin, fake):
+            if c is not None:
+                c.close()
+        why = procs.stop()
+    if why:
+        raise RunError(why)
+    return cell
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def pct(hit, tot):
+    return '%.1f' % (100.0 * hit / tot) if tot else 'n/a'
+
+
+def sum_cells(cells):
+    out = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
+    for c in cells:
+        for k in ('hit', 'tot', 'nq', 'tokens', 'secs'):
+            out[k] += c[k]
+        for cat, (h, t) in c['cats'].items():
+            x = out['cats'].setdefault(cat, [0, 0])
+            x[0] += h
+            x[1] += t
+    return out
+
+
+def report(a, convs, res, failures):
+    """The Markdown report. res: {(conv, measure, retrieval, budget): cell}."""
+    B = a.budgets
+    bh = ' | '.join('@%s' % format(b, ',') for b in B)
+    rows = ['# LoCoMo evidence recall through memproxy', '',
+            'Data: %s (conversations %s); load: `%s`; retrieval: %s; archive: %s; binary: `%s`.' % (
+                os.path.basename(a.data), ', '.join(c.id for c in convs), a.load, ', '.join(a.retrievals),
+                a.archive, a.memproxy),
+            'Recall: evidence ids of category 1-4 questions whose item (facts: observation text; '
+            'turns: "Name: text") memproxy injected, over the evidence ids some item holds '
+            '(evidence-weighted, pooled as sums). An item counts as injected when the first %d '
+            'characters of its normalized text (NFKC, case-folded, every run of non-letters/digits '
+            'one space; all of it, then a word boundary, when shorter) occur at a word boundary in '
+            'one injected part (a line of the memory block, the summary line excluded, or an '
+            'injected message); a text under %d characters only when it is the whole part.' % (
+                locomo.MATCH_CHARS, locomo.WHOLE_CHARS), '']
+    measures = [m for m in a.measures if any(k[1] == m for k in res)]
+    rows += ['## Pooled', '', '| measure | retrieval | recall %s | injected tokens (mean) %s | questions/s |' % (
+        bh, bh), '|---|---|' + '---|' * (2 * len(B)) + '---|']
+    for m in measures:
+        for r in a.retrievals:
+            s = {b: sum_cells([v for k, v in res.items() if k[1:] == (m, r, b)]) for b in B}
+            allq = sum_cells(s.values())
+            rows.append('| %s | %s | %s | %s | %s |' % (
+                m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
+                ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
+                '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
+    rows += ['', '## Per conversation', '',
+             '| conv | measure | retrieval | questions | evidence | load | stored (facts, messages) | %s |' % bh,
+             '|---|---|---|---|---|---|---|' + '---|' * len(B)]
+    for c in convs:
+        for m in measures:
+            for r in a.retrievals:
+                cs = [res.get((c.id, m, r, b)) for b in B]
+                first = next((x for x in cs if x), None)
+                if first is None:
+                    continue
+                rows.append('| %s | %s | %s | %d | %d | %s | %s | %s |' % (
+                    c.id, m, r, first['nq'], first['tot'], first['load'],
+                    '%d, %d' % first['stored'] if first['stored'] else '',
+                    ' | '.join(pct(x['hit'], x['tot']) if x else 'failed' for x in cs)))
+    rows += ['', '## Per question category (pooled)', '',
+             '| measure | retrieval | category | evidence | %s |' % bh, '|---|---|---|---|' + '---|' * len(B)]
+    for m in measures:
+        for r in a.retrievals:
+            s = {b: sum_cells([v for k, v in res.items() if k[1:] == (m, r, b)]) for b in B}
+            for cat, name in locomo.CATEGORIES.items():
+                tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
+                rows.append('| %s | %s | %d %s | %d | %s |' % (
+                    m, r, cat, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B)))
+    for m in measures:
+        amb, n = ambiguity(convs, m)
+        rows.append('%sMatch rule check (%s): %d of %d evidence-bearing items have a needle that also '
+                    'matches another item\'s text.' % ('' if m != measures[0] else '\n', m, amb, n))
+    src = sorted(set().union(*[v['tokens_from'] for v in res.values()])) if res else []
+    rows += ['', 'Injected tokens: %s (`X-Memory-Injected-Tokens`; estimate: 4 + ceil(bytes/4) per '
+             'injected message). Questions/s: questions over the seconds spent asking them (the chat '
+             'request and reading `/_fake/last`), one connection.' % ('/'.join(src) or 'none')]
+    if a.load == 'put':
+        rows.append('Load `put`: facts by `PUT /v1/memory/entities/{key}` (answers as status: count), all '
+                    'dated now (2 ms apart, in sequence order); turns need the import.')
+    if failures:
+        rows += ['', '## INVALID: failures', ''] + ['- %s' % f for f in failures]
+    return '\n'.join(rows) + '\n'
+
+
+def ambiguity(convs, measure):
+    """(ambiguous, all): the items holding evidence of a question, and how
+    many of them the match rule cannot tell from another item."""
+    amb = n = 0
+    for c in convs:
+        items, cov = c.items(measure), c.covered(measure)
+        ev = {e for q in c.questions for e in q['ev'] if e in cov}
+        wanted = [i for i, it in enumerate(items) if it['ids'] & ev]
+        amb += len(locomo.Matcher(items).ambiguous(wanted))
+        n += len(wanted)
+    return amb, n
+
+
+def goals(a, res):
+    """Complaints for --min-facts / --min-turns (relevant retrieval when
+    run, else the one that was)."""
+    r = 'relevant' if 'relevant' in a.retrievals else a.retrievals[0]
+    out = []
+    for m, floor in (('facts', a.min_facts), ('turns', a.min_turns)):
+        if floor is None:
+            continue
+        s = sum_cells([v for k, v in res.items() if k[1:] == (m, r, 1500)])
+        got = 100.0 * s['hit'] / s['tot'] if s['tot'] else 0.0
+        if got < floor:
+            out.append('%s recall at 1,500 tokens (%s) is %.1f%%, below %.1f%%' % (m, r, got, floor))
+    return out
+
+
+def preflight(a, tmp, measures):
+    """Exits 2 at once when memproxy refuses a configuration the run
+    needs (e.g. [memory] retrieval on a binary that predates it)."""
+    for m in measures:
+        for r in a.retrievals:
+            procs = Procs(a, tmp, MODES['facts'] if m == 'facts' else a.turns_mode, a.budgets[0], r)
+            procs.fake_port, procs.port, procs.admin_port = 1, 2, 3
+            ini = os.path.join(tmp, 'check.ini')
+            with open(ini, 'w') as f:
+                f.write(procs.config())
+            try:
+                procs.check_config(ini)
+            except RunError as e:
+                say(str(e))
+                sys.exit(2)
+
+
+def main(argv):
+    a = parse_args(argv)
+    a.memproxy = os.path.join(a.build, 'proxy', 'memproxy')
+    a.fake = os.path.join(a.build, 'tests', 'fake_upstream', 'fake_upstream')
+    for b in (a.memproxy, a.fake):
+        if not os.access(b, os.X_OK):
+            die('%s missing: meson setup %s -Dtests=true && ninja -C %s' % (b, a.build, a.build))
+    convs = [locomo.load(p, c, a.captions) for c, p in find_convs(a)]
+    measures = [m for m in a.measures if not (m == 'turns' and a.load == 'put')]
+    if len(measures) < len(a.measures):
+        say('turns skipped: --load put stores facts only')
+    res, failures = {}, []
+    tmp = tempfile.mkdtemp(prefix='memproxy-recall-')
+    try:
+        preflight(a, tmp, measures)
+        for c in convs:
+            for m in measures:
+                for r in a.retrievals:
+                    for b in a.budgets:
+                        say('conversation %s, %s, %s, budget %d' % (c.id, m, r, b))
+                        try:
+                            res[(c.id, m, r, b)] = run_cell(a, tmp, c, m, b, r)
+                        except (RunError, OSError, ValueError, KeyError) as e:
+                            failures.append('conversation %s, %s, %s, %d: %s' % (c.id, m, r, b, e))
+                            say('FAILED: %s' % failures[-1])
+    finally:
+        if a.keep_tmp:
+            say('temporary files kept in %s' % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    text = report(a, convs, res, failures)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, 'w') as f:
+        f.write(text)
+    sys.stdout.write(text)
+    if failures:
+        return 2
+    missed = goals(a, res)
+    for g in missed:
+        say('goal missed: ' + g)
+    return 3 if missed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
