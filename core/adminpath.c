@@ -103,6 +103,8 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_EXPORT;
     else if (n == 3 && span_is(seg[2], "history"))
         *route = MP_ADMIN_USER_HISTORY;
+    else if (n == 3 && span_is(seg[2], "import"))
+        *route = MP_ADMIN_USER_IMPORT;
     else if (n == 4 && span_is(seg[2], "entities"))
         *route = MP_ADMIN_USER_ENTITY;
     else
@@ -198,6 +200,7 @@ static int parse_limit(struct span v, struct mp_admin_target *t)
     if (value > MP_ADMIN_LIMIT_MAX)
         return MP_EINVAL;
     t->limit = value;
+    t->has_limit = true;
     return MP_OK;
 }
 
@@ -242,7 +245,8 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     return rc;
 }
 
-static int parse_query(const char *q, size_t len, struct mp_admin_target *t, const char **param)
+int mp_adminpath_parse_query(const char *q, size_t len, struct mp_admin_target *t,
+                             const char **param)
 {
     unsigned seen = 0;
     size_t start = 0;
@@ -278,7 +282,7 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
         return MP_EINVAL;
     if (path_len == len)
         return MP_OK;
-    return parse_query(target + path_len + 1, len - path_len - 1, t, param);
+    return mp_adminpath_parse_query(target + path_len + 1, len - path_len - 1, t, param);
 }
 
 int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
@@ -320,6 +324,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
         return "GET, DELETE";
     case MP_ADMIN_USER_ENTITY:
         return "PUT, DELETE";
+    case MP_ADMIN_USER_IMPORT:
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
         return "POST";

@@ -15,6 +15,7 @@ enum mp_admin_route {
     MP_ADMIN_USER_MEMORY,  /* /admin/users/{id}/memory          GET, DELETE */
     MP_ADMIN_USER_EXPORT,  /* /admin/users/{id}/export          GET */
     MP_ADMIN_USER_HISTORY, /* /admin/users/{id}/history         GET (change log) */
+    MP_ADMIN_USER_IMPORT,  /* /admin/users/{id}/import          POST (JSON Lines) */
     MP_ADMIN_USER_ENTITY,  /* /admin/users/{id}/entities/{key}  PUT, DELETE */
     MP_ADMIN_COMPACT,      /* /admin/compact                    POST */
     MP_ADMIN_SWEEP,        /* /admin/sweep                      POST (run retention now) */
@@ -37,6 +38,7 @@ struct mp_admin_target {
     char cursor[MP_ADMIN_CURSOR_MAX + 1]; /* opaque, [A-Za-z0-9_-] only; "" = first page */
     size_t cursor_len;
     unsigned limit; /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
+    bool has_limit; /* the query gave limit */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -96,5 +98,12 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * param may be NULL when the caller does not want the name. */
 int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
                        const char **param);
+
+/* The query part alone (q[0..len), after the '?'), by the rules above, into
+ * t's tenant, cursor and limit (t's other fields untouched; set t->limit
+ * to the default first). MP_OK, or MP_EINVAL with *param. GET /v1/memory
+ * reads its cursor and limit with it. */
+int mp_adminpath_parse_query(const char *q, size_t len, struct mp_admin_target *t,
+                             const char **param);
 
 #endif

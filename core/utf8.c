@@ -3,6 +3,8 @@
  * no other file in core/ knows the byte ranges. */
 #include "utf8.h"
 
+#include <string.h>
+
 size_t mp_utf8_ill_formed_len(const unsigned char *s, size_t n)
 {
     unsigned char lo, hi;
@@ -56,4 +58,14 @@ size_t mp_utf8_cut(const char *s, size_t n, size_t max)
     while (c > 0 && ((unsigned char)s[c] & 0xC0) == 0x80)
         c--;
     return c;
+}
+
+size_t mp_utf8_cut_marked(char *text, size_t len, size_t max)
+{
+    static const char mark[] = "\xE2\x80\xA6"; /* U+2026 */
+    if (len <= max)
+        return len;
+    size_t cut = mp_utf8_cut(text, len, max - (sizeof(mark) - 1));
+    memcpy(text + cut, mark, sizeof(mark)); /* with its NUL: cut + 4 <= len */
+    return cut + sizeof(mark) - 1;
 }

@@ -29,6 +29,11 @@ size_t mp_utf8_ill_formed_len(const unsigned char *s, size_t n);
  * back over continuation bytes (10xxxxxx) so no sequence is split. */
 size_t mp_utf8_cut(const char *s, size_t n, size_t max);
 
+/* Cuts text[0..len) (writable, with room for a NUL at len) to at most max
+ * bytes at a UTF-8 boundary, ending in an ellipsis (U+2026) when it was
+ * longer, NUL-terminated then; returns the length to keep. max >= 4. */
+size_t mp_utf8_cut_marked(char *text, size_t len, size_t max);
+
 /* Writes the UTF-8 form of cp to out and returns its length (1 to 4).
  * Refuses what is not a Unicode scalar value (a surrogate, or above
  * U+10FFFF): returns 0 and writes nothing. */

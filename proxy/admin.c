@@ -119,7 +119,7 @@ static void admin_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
 {
     (void)loop;
     out->max_header_bytes = 16384;
-    out->max_body_bytes = 1024 * 1024;
+    out->max_body_bytes = MP_ADMIN_BODY_MAX; /* an import's JSON Lines */
     out->client_timeout_ms = 10000;
     out->idle_timeout_ms = 10000;
     out->send_timeout_ms = 10000;

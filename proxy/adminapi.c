@@ -25,7 +25,9 @@
 #include <strings.h>
 
 #include "access.h"
+#include "adminimport.h"
 #include "adminpath.h"
+#include "archivepage.h"
 #include "clock.h"
 #include "errbody.h"
 #include "http_parse.h"
@@ -71,6 +73,7 @@ struct admin_call {
     /* written by the worker thread, read after its answer */
     uint64_t used_before, used_after;
     struct mp_sweep_counts swept;
+    struct mp_import_job import;
     char err[ERR_MAX];
 };
 
@@ -83,6 +86,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_USER_MEMORY] = "/admin/users/{id}/memory",
         [MP_ADMIN_USER_EXPORT] = "/admin/users/{id}/export",
         [MP_ADMIN_USER_HISTORY] = "/admin/users/{id}/history",
+        [MP_ADMIN_USER_IMPORT] = "/admin/users/{id}/import",
         [MP_ADMIN_USER_ENTITY] = "/admin/users/{id}/entities/{key}",
         [MP_ADMIN_COMPACT] = "/admin/compact",
         [MP_ADMIN_SWEEP] = "/admin/sweep",
@@ -127,6 +131,7 @@ static void respond(struct admin_call *call, int status, const char *reason, con
                  call->request_id, extra != NULL ? extra : "");
         mp_conn_respond(call->conn, status, reason, ctype, headers, body, len, MP_CONN_KEEP);
     }
+    mp_import_job_free(&call->import);
     free(call);
 }
 
@@ -290,15 +295,25 @@ static void list_users(struct admin_call *call)
 static void get_memory(struct admin_call *call)
 {
     struct mp_usermem *um = NULL;
-    int rc = mp_store_get(call->store, call->user, call->user_len, &um);
+    json_t *archive = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    int rc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
+                             call->t.cursor_len, call->t.limit, MP_MEMJSON_ADMIN, &archive, next);
+    if (rc == MP_EINVAL) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        return;
+    }
+    if (rc == MP_OK)
+        rc = mp_store_get(call->store, call->user, call->user_len, &um);
     if (rc != MP_OK) {
+        json_decref(archive);
         send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
                        rc == MP_NOTFOUND ? no_user : NULL, NULL);
         return;
     }
-    send_json(call, 200, "OK", mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN),
-              NULL);
+    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN);
     mp_usermem_free(um);
+    send_json(call, 200, "OK", mp_memjson_add_archive(doc, archive, next), NULL);
 }
 
 static json_t *history_json(const struct mp_history *h)
@@ -378,13 +393,49 @@ static int line(struct lines *out, const char *type, json_t *item)
     return rc;
 }
 
-static int export_lines(struct lines *out, const struct mp_usermem *um, const struct mp_history *h)
+/* A buffered message the archive does not hold (kept while [memory]
+ * archive was off): the export's first page lists it. */
+static bool unarchived(struct mp_store_view *v, const struct mp_mem_message *m)
 {
+    struct mp_mem_message copy;
+    int rc = v != NULL ? mp_store_view_message(v, m->seq, &copy) : MP_NOTFOUND;
+    if (rc == MP_OK)
+        free(copy.content);
+    return rc == MP_NOTFOUND;
+}
+
+/* The archive page of the export as message lines. */
+static int archive_lines(struct lines *out, json_t *page)
+{
+    size_t i;
+    json_t *m;
     int rc = 0;
+    json_array_foreach(page, i, m)
+    {
+        if (rc == 0)
+            rc = line(out, "message", json_incref(m));
+    }
+    return rc;
+}
+
+/* Facts, unarchived buffered messages, the archive page, the summary, the
+ * history (um and h NULL after the first page: the archive page only). */
+static int export_lines(struct lines *out, const struct mp_usermem *um, json_t *page,
+                        const struct mp_history *h)
+{
+    struct mp_store_view *v = NULL;
+    int rc = 0;
+    if (um != NULL &&
+        mp_store_view_open(out->call->store, out->call->user, out->call->user_len, &v) != MP_OK)
+        v = NULL;
     for (size_t i = 0; um != NULL && rc == 0 && i < um->nentities; i++)
         rc = line(out, "fact", mp_memjson_entity(&um->entities[i], MP_MEMJSON_ADMIN));
     for (size_t i = 0; um != NULL && rc == 0 && i < um->nmessages; i++)
-        rc = line(out, "message", mp_memjson_message(&um->messages[i], MP_MEMJSON_ADMIN));
+        if (unarchived(v, &um->messages[i]))
+            rc = line(out, "message", mp_memjson_message(&um->messages[i], MP_MEMJSON_ADMIN));
+    mp_store_view_close(v);
+    if (rc == 0)
+        rc = archive_lines(out, page);
     if (um != NULL && um->summary.text != NULL && rc == 0)
         rc = line(out, "summary", mp_memjson_summary(&um->summary, MP_MEMJSON_ADMIN));
     for (size_t i = 0; h != NULL && rc == 0 && i < h->nitems; i++)
@@ -397,20 +448,32 @@ static void get_export(struct admin_call *call)
     struct mp_usermem *um = NULL;
     struct mp_history *h = NULL;
     struct lines out = {.call = call};
-    int rc = mp_store_get(call->store, call->user, call->user_len, &um);
-    int hrc = rc == MP_OK || rc == MP_NOTFOUND
+    json_t *page = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX], extra[64] = "";
+    bool first = call->t.cursor_len == 0;
+    unsigned limit = call->t.has_limit ? call->t.limit : MP_ADMIN_LIMIT_MAX;
+    int prc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
+                              call->t.cursor_len, limit, MP_MEMJSON_ADMIN, &page, next);
+    int rc = first ? mp_store_get(call->store, call->user, call->user_len, &um) : MP_NOTFOUND;
+    int hrc = first && (rc == MP_OK || rc == MP_NOTFOUND)
                   ? mp_store_history(call->store, call->user, call->user_len, &h)
-                  : rc;
-    if ((rc != MP_OK && rc != MP_NOTFOUND) || (hrc != MP_OK && hrc != MP_NOTFOUND)) {
+                  : MP_NOTFOUND;
+    if (next[0] != '\0')
+        snprintf(extra, sizeof(extra), "X-Next-Cursor: %s\r\n", next);
+    if (prc == MP_EINVAL) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+    } else if ((prc != MP_OK && prc != MP_NOTFOUND) || (rc != MP_OK && rc != MP_NOTFOUND) ||
+               (hrc != MP_OK && hrc != MP_NOTFOUND)) {
         send_error(call, MP_PERR_INTERNAL, NULL);
-    } else if (rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
+    } else if (prc == MP_NOTFOUND && rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
         send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL);
-    } else if (export_lines(&out, um, h) != 0) {
+    } else if (export_lines(&out, um, page, h) != 0) {
         send_error(call, MP_PERR_INTERNAL, NULL);
     } else {
-        respond(call, 200, "OK", "application/x-ndjson", NULL, out.data != NULL ? out.data : "",
+        respond(call, 200, "OK", "application/x-ndjson", extra, out.data != NULL ? out.data : "",
                 out.len, NULL);
     }
+    json_decref(page);
     free(out.data);
     mp_usermem_free(um);
     mp_history_free(h);
@@ -663,6 +726,76 @@ static void change_entity(struct admin_call *call, const struct mp_http_request_
     submit(call, NULL, entity_work, on_entity_done);
 }
 
+/* ---- import ---- */
+
+static int import_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)mw;
+    return mp_import_apply(call->store, &call->import);
+}
+
+static void on_imported(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    if (status == MP_ECONFLICT) {
+        send_error(call, MP_PERR_MEMORY_FULL, NULL);
+        return;
+    }
+    if (status != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK",
+              json_pack("{s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages, "facts",
+                        (json_int_t)call->import.facts, "skipped",
+                        (json_int_t)call->import.skipped),
+              NULL);
+}
+
+/* The media type of the body, without parameters, is application/x-ndjson
+ * (or application/jsonl). */
+static bool is_ndjson(const struct mp_http_request_head *head)
+{
+    const struct mp_http_header *h = mp_http_find_header(head, "content-type", 12);
+    if (h == NULL)
+        return false;
+    size_t n = 0;
+    while (n < h->value_len && h->value[n] != ';' && h->value[n] != ' ')
+        n++;
+    return (n == 20 && strncasecmp(h->value, "application/x-ndjson", 20) == 0) ||
+           (n == 17 && strncasecmp(h->value, "application/jsonl", 17) == 0);
+}
+
+static void import_lines(struct admin_call *call, const struct mp_http_request_head *head,
+                         const char *body, size_t len)
+{
+    char message[160];
+    size_t line = 0;
+    const char *why = "";
+    if (!is_ndjson(head)) {
+        send_error(call, MP_PERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+        return;
+    }
+    int rc = mp_import_prepare(&call->import, call->loop->cfg->governance.pii_mode, call->user,
+                               call->user_len, call->request_id, call->op.now_ms, body, len, &line,
+                               &why);
+    if (rc == MP_EINVAL) {
+        snprintf(message, sizeof(message),
+                 "Line %zu of the import is not a valid item (%s); "
+                 "nothing was imported.",
+                 line, why);
+        send_error_msg(call, MP_PERR_INVALID_IMPORT, message, NULL);
+        return;
+    }
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    submit(call, NULL, import_work, on_imported);
+}
+
 /* ---- routing ---- */
 
 static bool method_is(const struct mp_http_request_head *h, const char *m)
@@ -704,6 +837,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_USER_HISTORY:
         get_history(call);
+        break;
+    case MP_ADMIN_USER_IMPORT:
+        import_lines(call, head, body, len);
         break;
     case MP_ADMIN_USER_ENTITY:
         change_entity(call, head, method_is(head, "PUT"), body, len);

@@ -21,6 +21,10 @@
 
 #include "conn.h"
 
+/* The largest request body the admin listener takes (an import's JSON
+ * Lines): 32 MiB; above it, 413. */
+#define MP_ADMIN_BODY_MAX (32u * 1024 * 1024)
+
 /* Answers a request whose target starts with "/admin/" (head and body
  * borrowed from c, valid until the request ends). The connection's loop
  * must have a store and a memory worker (the admin loop has both). */

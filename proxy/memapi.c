@@ -11,6 +11,8 @@
 
 #include "access.h"
 #include "clock.h"
+#include "adminpath.h"
+#include "archivepage.h"
 #include "memjson.h"
 #include "memworker.h"
 #include "piipolicy.h"
@@ -203,18 +205,39 @@ static bool method_is(const struct mp_http_request_head *h, const char *m)
     return h->method_len == strlen(m) && memcmp(h->method, m, h->method_len) == 0;
 }
 
-static void handle_read(struct mp_conn *c, struct mp_memapi_call *call)
+/* GET /v1/memory[?cursor=C][&limit=N]: the memory and a page of the
+ * archive (cursor and limit as the admin API's). */
+static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
+                        size_t qlen)
 {
     struct mp_loop *loop = mp_conn_loop(c);
     struct mp_usermem *um = NULL;
-    int rc = mp_store_get(loop->store, call->user, call->user_len, &um);
+    struct mp_admin_target t;
+    const char *param = NULL;
+    json_t *page = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    memset(&t, 0, sizeof(t));
+    t.limit = MP_ADMIN_LIMIT_DEFAULT;
+    int rc = mp_adminpath_parse_query(query, qlen, &t, &param);
+    if (rc == MP_OK)
+        rc = mp_archive_page(loop->store, call->user, call->user_len, t.cursor, t.cursor_len,
+                             t.limit, MP_MEMJSON_USER, &page, next);
+    if (rc == MP_EINVAL) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
+        return;
+    }
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_store_get(loop->store, call->user, call->user_len, &um);
     if (rc != MP_OK && rc != MP_NOTFOUND) {
+        json_decref(page);
         free(call);
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
-    send_json(c, 200, "OK", mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_USER),
-              call->request_id, "/v1/memory", call->t_start);
+    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_USER);
+    send_json(c, 200, "OK", mp_memjson_add_archive(doc, page, next), call->request_id, "/v1/memory",
+              call->t_start);
     mp_usermem_free(um);
     free(call);
 }
@@ -248,7 +271,7 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
     bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&
                   memchr(head->target + pre, '/', plen - pre) == NULL;
     if (whole && method_is(head, "GET")) {
-        handle_read(c, call);
+        handle_read(c, call, q != NULL ? q + 1 : "", q != NULL ? head->target_len - plen - 1 : 0);
     } else if (whole && method_is(head, "DELETE")) {
         call->kind = CALL_DELETE_USER;
         call->op.kind = MP_OP_DELETE_USER;

@@ -272,6 +272,7 @@ json_t *mp_memjson_user_info(const struct mp_user_info *u)
     int f = mp_memjson_set_user(o, u->user, u->user_len);
     f |= set(o, "facts", json_integer((json_int_t)u->nfacts));
     f |= set(o, "messages", json_integer((json_int_t)u->nmessages));
+    f |= set(o, "archived", json_integer((json_int_t)u->narchive));
     f |= set(o, "summary", json_boolean(u->summary));
     f |= set(o, "updated_at", mp_memjson_time(u->updated_at_ms));
     return done(o, f);
@@ -319,4 +320,17 @@ int mp_memjson_parse_value(const char *body, size_t len, char *out, size_t *out_
     }
     json_decref(doc);
     return rc;
+}
+
+json_t *mp_memjson_add_archive(json_t *doc, json_t *page, const char *next)
+{
+    if (doc == NULL || page == NULL || json_object_set_new(doc, "archive", page) != 0 ||
+        json_object_set_new(doc, "archive_next_cursor",
+                            next[0] != '\0' ? json_string(next) : json_null()) != 0) {
+        if (doc == NULL || json_object_get(doc, "archive") != page)
+            json_decref(page);
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }

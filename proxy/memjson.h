@@ -48,6 +48,10 @@ json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detai
 json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
                           enum mp_memjson_detail d);
 
+/* Adds "archive": page (stolen) and "archive_next_cursor": next ("":
+ * null) to doc (a memory object; stolen and returned, NULL on failure). */
+json_t *mp_memjson_add_archive(json_t *doc, json_t *page, const char *next);
+
 /* The user of key[0..key_len) as the "user" and "tenant" members of obj
  * (ADMIN shape). Returns 0, or -1 when out of memory. */
 int mp_memjson_set_user(json_t *obj, const char *key, size_t key_len);
@@ -61,7 +65,7 @@ int mp_memjson_set_user(json_t *obj, const char *key, size_t key_len);
 json_t *mp_memjson_history_item(const struct mp_history_item *h);
 
 /* One user of a listing: {user, tenant (hex or null), facts, messages,
- * summary (bool), updated_at}. */
+ * archived, summary (bool), updated_at}. */
 json_t *mp_memjson_user_info(const struct mp_user_info *u);
 
 /* Reads a PUT body {"value": "..."} (body[0..len) borrowed; other members

@@ -114,16 +114,10 @@ static void answer(struct mp_memticket *t, int status)
 
 /* ---- turning a turn into store ops ---- */
 
-/* Cuts text to MP_MESSAGE_CONTENT_MAX bytes at a UTF-8 boundary, marked
- * with an ellipsis, when it is longer; returns the length to store. */
+/* Cuts text to MP_MESSAGE_CONTENT_MAX bytes, marked (core/utf8.h). */
 static size_t cut_to_max(char *text, size_t len)
 {
-    static const char mark[] = "\xE2\x80\xA6"; /* U+2026 */
-    if (len <= MP_MESSAGE_CONTENT_MAX)
-        return len;
-    size_t cut = mp_utf8_cut(text, len, MP_MESSAGE_CONTENT_MAX - (sizeof(mark) - 1));
-    memcpy(text + cut, mark, sizeof(mark)); /* with its NUL: cut + 4 <= len */
-    return cut + sizeof(mark) - 1;
+    return mp_utf8_cut_marked(text, len, MP_MESSAGE_CONTENT_MAX);
 }
 
 /* One queued turn of a batch, ready to commit. */

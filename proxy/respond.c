@@ -90,6 +90,15 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                              "This deployment does not store personal data (pii_mode = drop), "
                              "and the value holds some.",
                              MP_CLERR_BAD_REQUEST},
+    [MP_PERR_INVALID_IMPORT] = {400, "Bad Request", "invalid_request_error", "invalid_import_line",
+                                "A line of the import is not a valid item; nothing was "
+                                "imported.",
+                                MP_CLERR_BAD_REQUEST},
+    [MP_PERR_UNSUPPORTED_MEDIA_TYPE] = {415, "Unsupported Media Type", "invalid_request_error",
+                                        "unsupported_media_type",
+                                        "The body must be JSON Lines (Content-Type: "
+                                        "application/x-ndjson).",
+                                        MP_CLERR_BAD_REQUEST},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

@@ -84,6 +84,10 @@ int mp_store_check_op(const struct mp_op *op)
     case MP_OP_RECORD_TURN:
         ok = turn_ok(op);
         break;
+    case MP_OP_IMPORT_MESSAGE:
+        ok = turn_ok(op) && op->u.turn.nmessages == 1 &&
+             terminated(op->u.turn.messages[0].model, sizeof(op->u.turn.messages[0].model));
+        break;
     case MP_OP_SET_SUMMARY:
         ok = op->u.summary.text_len <= MP_STORE_SUMMARY_MAX &&
              (op->u.summary.text != NULL || op->u.summary.text_len == 0) &&

@@ -108,7 +108,10 @@ enum mp_op_kind {
     MP_OP_DELETE_ENTITY, /* key: erase the fact (see below); MP_NOTFOUND if absent */
     MP_OP_DELETE_USER,   /* everything of the user: summary, messages, archive, index,
                             facts, history, idem keys, and the user's pending jobs */
-    MP_OP_SWEEP_USER     /* retention: purge what u.sweep says has expired */
+    MP_OP_SWEEP_USER,    /* retention: purge what u.sweep says has expired */
+    MP_OP_IMPORT_MESSAGE /* one message (u.turn, nmessages 1) into the archive only,
+                            with its own at_ms, request_id, model and pii: the next
+                            seq, indexed; the buffer and the summary are untouched */
 };
 
 /* Who made a change (the history's actor). */
@@ -188,6 +191,9 @@ struct mp_sweep_counts {
  *   messages (count). A user left with nothing, history included, is
  *   removed. Counts go to u.sweep.counts; MP_NOTFOUND when nothing is
  *   stored for the user.
+ * - IMPORT_MESSAGE: exactly 1 message as for RECORD_TURN (its at_ms,
+ *   request_id, model and pii kept), into the archive whatever
+ *   mp_store_set_archive() says; first_seq = last_seq = its seq.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -202,6 +208,14 @@ struct mp_op {
        apply fails with MP_ECONFLICT (two admins cannot overwrite each other) */
     bool if_match;
     uint32_t if_revision;
+    /* UPSERT_ENTITY, IMPORT_MESSAGE: an import's line id (MP_IDEM_KEY_LEN
+       bytes, borrowed; NULL: none). Known already: the op is skipped (result
+       MP_NOTFOUND); else it is remembered with the user's idem keys. */
+    const uint8_t *import_key;
+    /* UPSERT_ENTITY: a new key past max_facts fails the whole apply with
+       MP_ECONFLICT (an import is all or nothing) instead of the op's result
+       MP_ETOOBIG */
+    bool whole;
     union {
         struct {
             const struct mp_mem_message *messages; /* borrowed; seq assigned by the store */

@@ -49,6 +49,19 @@ static int put_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     return rc;
 }
 
+int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq)
+{
+    struct mp_mem_message m = op->u.turn.messages[0];
+    m.seq = w->um->next_seq;
+    m.recorded_at_ms = op->now_ms;
+    int rc = put_message(w, &m);
+    if (rc != MP_OK)
+        return rc;
+    w->um->next_seq++;
+    *seq = m.seq;
+    return MP_OK;
+}
+
 int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from)
 {
     int rc = MP_OK;

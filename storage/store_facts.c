@@ -260,7 +260,9 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
     if (rc == MP_OK)
         rc = mp_lifecycle_upsert(has ? &cur : NULL, op, w->meta.next_hist, &fresh, &refreshed);
     if (rc == MP_OK && !has && w->meta.nfacts >= w->s->max_facts)
-        rc = MP_ETOOBIG;
+        rc = op->whole ? MP_ECONFLICT : MP_ETOOBIG; /* before the import key is remembered */
+    if (rc == MP_OK)
+        rc = mp_ops_import_key(w, op);
     if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
         out->result = rc;
         free(cur.value);

@@ -237,6 +237,38 @@ static int record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_o
     return rc;
 }
 
+int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX], at[8];
+    const unsigned char *v;
+    size_t vn;
+    if (op->import_key == NULL)
+        return MP_OK;
+    size_t n = mp_ops_key(w, kb, op->import_key, MP_IDEM_KEY_LEN);
+    int rc = be_get(w, MP_TABLE_IDEM, kb, n, &v, &vn);
+    if (rc != MP_NOTFOUND)
+        return rc == MP_OK ? MP_NOTFOUND : rc;
+    mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
+    return mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n, at, sizeof(at));
+}
+
+static int import_message(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
+    if (rc == MP_OK)
+        rc = mp_ops_import_key(w, op);
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc == MP_OK)
+        rc = mp_ops_archive_import(w, op, &out->first_seq);
+    out->last_seq = out->first_seq;
+    if (rc == MP_OK)
+        mp_ops_touch(w, op->now_ms);
+    return rc;
+}
+
 /* An EXTRACT job with no seqs takes them from its turn (store.h, ADD_JOB). */
 static bool inherits_seqs(const struct mp_op *op)
 {
@@ -609,6 +641,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return delete_user(w, op);
     case MP_OP_SWEEP_USER:
         return sweep_user(w, op, out);
+    case MP_OP_IMPORT_MESSAGE:
+        return import_message(w, op, out);
     }
     return MP_EINVAL;
 }
@@ -640,7 +674,7 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
         op->result = outs[i].result;
         if (outs[i].result != MP_OK)
             continue;
-        if (op->kind == MP_OP_RECORD_TURN) {
+        if (op->kind == MP_OP_RECORD_TURN || op->kind == MP_OP_IMPORT_MESSAGE) {
             op->u.turn.first_seq = outs[i].first_seq;
             op->u.turn.last_seq = outs[i].last_seq;
         } else if (op->kind == MP_OP_ADD_JOB) {

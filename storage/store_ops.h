@@ -78,6 +78,12 @@ int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added
 /* Archives and indexes the turn's messages um->messages[from..] (just
  * appended) when the store keeps an archive. */
 int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
+/* IMPORT_MESSAGE: op's message archived and indexed under the next seq
+ * (*seq). */
+int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq);
+/* An op's import_key: MP_NOTFOUND when known (the op is skipped), else
+ * remembered (MP_OK), or an error. MP_OK when the op has none. */
+int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op);
 /* Removes archived message seq (record, time key, index); MP_NOTFOUND when
  * it is not archived. */
 int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);

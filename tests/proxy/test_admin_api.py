@@ -278,7 +278,9 @@ class Users(AdminCase):
         by_name = {u['user']: u for u in whole}
         for i, u in enumerate(mine):
             info = by_name[u]
-            self.assertEqual(set(info.keys()), {'user', 'tenant', 'facts', 'messages', 'summary', 'updated_at'})
+            self.assertEqual(set(info.keys()),
+                             {'user', 'tenant', 'facts', 'messages', 'archived', 'summary', 'updated_at'})
+            self.assertEqual(info['archived'], 0, info)
             self.assertEqual((info['tenant'], info['facts'], info['messages'], info['summary']),
                              (None, i + 1, 0, False), info)
             self.assertRegex(info['updated_at'], ISO)
@@ -325,8 +327,14 @@ class Memory(AdminCase):
         self.assertEqual(r.status, 200, r)
         self.assertTrue((r.header('content-type') or '').startswith('application/json'))
         doc = r.json()
-        self.assertEqual(set(doc.keys()), {'user', 'tenant', 'summary', 'buffer', 'entities'})
+        self.assertEqual(set(doc.keys()),
+                         {'user', 'tenant', 'summary', 'buffer', 'entities', 'archive', 'archive_next_cursor'})
         self.assertEqual((doc['user'], doc['tenant']), (user, None))
+        # the whole turn stays in the archive after the fold took it from the buffer
+        self.assertEqual([(m['role'], m['request_id']) for m in doc['archive']],
+                         [('user', rid), ('assistant', rid)])
+        self.assertEqual(doc['archive'][1], doc['buffer'][0])
+        self.assertIsNone(doc['archive_next_cursor'])
         self.assertEqual(mh.entity_map(doc), {'name': 'Gus', 'city': 'Graz'})
         for e in doc['entities']:
             self.assertEqual(set(e.keys()), ENTITY_ADMIN_KEYS, e)
@@ -378,7 +386,9 @@ class Memory(AdminCase):
         strip = lambda ln: {k: v for k, v in ln.items() if k not in ('type', 'user', 'tenant')}  # noqa: E731
         self.assertEqual([strip(f) for f in facts], mem['entities'])
         msgs = [strip(ln) for ln in lines if ln['type'] == 'message']
-        self.assertEqual(msgs, mem['buffer'])
+        self.assertEqual(msgs, mem['archive'])  # the archive holds the buffer's messages too
+        self.assertEqual(len(msgs), 2)
+        self.assertIsNone(r.header('x-next-cursor'))
         summ = [strip(ln) for ln in lines if ln['type'] == 'summary']
         self.assertEqual(summ, [mem['summary']])
         hist = [strip(ln) for ln in lines if ln['type'] == 'history']

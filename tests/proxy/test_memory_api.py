@@ -47,7 +47,12 @@ class UserApi(mh.MemCase):
         self.assertTrue((r.header('content-type') or '').startswith('application/json'), r.headers)
         self.assertTrue(r.header('x-request-id'))
         doc = r.json()
-        self.assertEqual(set(doc.keys()), {'user', 'summary', 'buffer', 'entities'}, doc)
+        self.assertEqual(set(doc.keys()),
+                         {'user', 'summary', 'buffer', 'entities', 'archive', 'archive_next_cursor'}, doc)
+        self.assertIsNone(doc['archive_next_cursor'])
+        for m in doc['archive']:
+            self.assertEqual(set(m.keys()), {'role', 'content', 'at'}, m)
+        self.assertEqual(doc['archive'][-1], doc['buffer'][-1])
         self.assertEqual(doc['user'], user)
         self.assertEqual(set(doc['summary'].keys()), {'text', 'updated_at'}, doc['summary'])
         self.assertIsInstance(doc['summary']['text'], str)
@@ -81,7 +86,8 @@ class UserApi(mh.MemCase):
         r = self.proxy.request('GET', '/v1/memory', self.h(user))
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {'user': user, 'summary': {'text': None, 'updated_at': None},
-                                    'buffer': [], 'entities': []})
+                                    'buffer': [], 'entities': [], 'archive': [],
+                                    'archive_next_cursor': None})
 
     def test_get_with_unicode_user_id(self):
         user = 'ユーザー-' + mh.uid('x')
@@ -97,7 +103,8 @@ class UserApi(mh.MemCase):
         self.assertEqual(r.status, 204, r)
         self.assertEqual(bytes(r.body), b'')
         self.assertEqual(mh.get_memory(self.proxy, user), {'user': user, 'summary': {'text': None, 'updated_at': None},
-                                                           'buffer': [], 'entities': []})
+                                                           'buffer': [], 'entities': [], 'archive': [],
+                                    'archive_next_cursor': None})
         s = send(self.proxy, user, 'Who am I?', x_memory='read')
         self.assertOK(s)
         self.assertTransparent(s)
@@ -119,7 +126,8 @@ class UserApi(mh.MemCase):
         time.sleep(1.5)   # past a scheduler tick and a first retry backoff
         mem = mh.get_memory(self.proxy, user)
         self.assertEqual(mem, {'user': user, 'summary': {'text': None, 'updated_at': None},
-                               'buffer': [], 'entities': []}, 'memory came back after DELETE')
+                               'buffer': [], 'entities': [], 'archive': [],
+                                    'archive_next_cursor': None}, 'memory came back after DELETE')
         self.assertEqual(mh.user_jobs(self.fake, user, after=n1), [], 'a job of a deleted user ran')
 
     def test_delete_then_new_turns_start_fresh(self):

@@ -1,0 +1,57 @@
+/* The body of POST /admin/users/{user}/import (docs/admin-api.md): JSON
+ * Lines, one item per line, parsed and checked whole before anything is
+ * stored, so that a bad line refuses the import with its number.
+ *
+ *   {"type":"message","role":"user"|"assistant","content":"...","at":"<RFC 3339>"}
+ *   {"type":"fact","key":"...","value":"...","at":"<RFC 3339>","confidence":0.9}
+ *
+ * Both take an optional "id" (a string of 1..256 bytes) that makes a
+ * second import of the line a no-op. A fact's time may be given as
+ * "observed_at" instead of "at", and its confidence is optional (1 when
+ * absent), so the admin export's fact lines import as they are. Lines of
+ * the export's other types ("summary", "history") are accepted and
+ * skipped. Other members are ignored. Blank lines (only spaces, tabs or
+ * CR) are skipped; a line is at most the whole body. */
+#ifndef MP_PROXY_IMPORTLINES_H
+#define MP_PROXY_IMPORTLINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "usermem.h"
+
+#define MP_IMPORT_ID_MAX 256
+
+enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SKIPPED };
+
+struct mp_import_item {
+    enum mp_import_type type;
+    size_t line; /* 1-based */
+    enum mp_role role;
+    char *text; /* message content or fact value, NUL-terminated, owned */
+    size_t text_len;
+    char key[MP_ENTITY_KEY_MAX + 1]; /* facts: normalized */
+    double confidence;
+    int64_t at_ms;
+    bool has_id;
+    char id[MP_IMPORT_ID_MAX + 1];
+};
+
+struct mp_import_batch {
+    struct mp_import_item *items;
+    size_t n, nmessages, nfacts, nskipped;
+};
+
+/* Parses body[0..len). MP_OK with *out (free with mp_import_batch_free());
+ * MP_EINVAL with *bad_line (1-based) and why (a static reason naming the
+ * field: "not a JSON object", "type", "role", "content", "key", "value",
+ * "at", "confidence", "id"); MP_ENOMEM. Message content longer than
+ * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded
+ * turn's; a fact value must be 1..MP_ENTITY_VALUE_MAX bytes. */
+int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,
+                    const char **why);
+
+void mp_import_batch_free(struct mp_import_batch *b);
+
+#endif
