@@ -899,17 +899,42 @@ out:
     return rc;
 }
 
+#define POW_MEMO 512
+
 struct pack_key {
     double v;
     uint32_t id, tokens;
 };
 
-static int cmp_pack(const void *a, const void *b)
+/* Packing order: value descending, ties by lower id. */
+static bool pack_before(const struct pack_key *x, const struct pack_key *y)
 {
-    const struct pack_key *x = a, *y = b;
-    if (x->v != y->v)
-        return x->v > y->v ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return x->v > y->v || (x->v == y->v && x->id < y->id);
+}
+
+/* Sorts k[0..n) into packing order, tmp: room for n. A bottom-up merge sort
+ * with the comparison inlined: qsort's call per comparison cost more than the
+ * rest of packing. */
+static void sort_keys(struct pack_key *k, struct pack_key *tmp, size_t n)
+{
+    struct pack_key *a = k, *b = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                b[o++] = pack_before(&a[j], &a[i]) ? a[j++] : a[i++];
+            while (i < mid)
+                b[o++] = a[i++];
+            while (j < hi)
+                b[o++] = a[j++];
+        }
+        struct pack_key *x = a;
+        a = b;
+        b = x;
+    }
+    if (a != k)
+        memcpy(k, a, n * sizeof(*k));
 }
 
 /* The pack keys of the hits with score > 0 and an item, into keys; *m their
@@ -918,6 +943,7 @@ static int pack_keys(const struct mp_relevance_index *ix, const struct mp_releva
                      const struct mp_relevance_hit *hits, size_t nhits, struct pack_key *keys,
                      size_t *m)
 {
+    double memo[POW_MEMO] = {0}; /* tokens^pack_pow of small token counts; 0: not yet */
     *m = 0;
     for (size_t j = 0; j < nhits; j++) {
         struct mp_relevance_item it;
@@ -928,9 +954,13 @@ static int pack_keys(const struct mp_relevance_index *ix, const struct mp_releva
             continue;
         if (rc != MP_OK)
             return rc;
-        double cost = it.tokens > 0 ? (double)it.tokens : 1.0;
-        keys[(*m)++] =
-            (struct pack_key){hits[j].score / pow(cost, p->pack_pow), hits[j].item, it.tokens};
+        uint32_t cost = it.tokens > 0 ? it.tokens : 1;
+        double c = cost < POW_MEMO ? memo[cost] : 0.0;
+        if (c == 0.0)
+            c = pow((double)cost, p->pack_pow);
+        if (cost < POW_MEMO)
+            memo[cost] = c;
+        keys[(*m)++] = (struct pack_key){hits[j].score / c, hits[j].item, it.tokens};
     }
     return MP_OK;
 }
@@ -939,14 +969,14 @@ int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relev
                       const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
                       uint32_t *out, size_t *nout, uint32_t *used)
 {
-    struct pack_key *keys = malloc((nhits > 0 ? nhits : 1) * sizeof(*keys));
+    size_t m = 0;
+    struct pack_key *keys = malloc(2 * (nhits > 0 ? nhits : 1) * sizeof(*keys));
     if (keys == NULL)
         return MP_ENOMEM;
-    size_t m = 0;
     int rc = pack_keys(ix, p, hits, nhits, keys, &m);
     if (rc != MP_OK)
         goto out;
-    qsort(keys, m, sizeof(*keys), cmp_pack);
+    sort_keys(keys, keys + nhits, m);
     size_t k = 0;
     uint64_t u = 0;
     for (size_t j = 0; j < m; j++) {

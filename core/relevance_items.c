@@ -13,7 +13,7 @@
 
 #include "status.h"
 
-#define FIRST_RECS 64
+#define FIRST_RECS 256
 
 void mp_relevance_items_init(struct mp_relevance_items *t)
 {
@@ -88,40 +88,48 @@ static int grow(struct mp_relevance_items *t)
 int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevance_index *ix,
                            uint32_t id, size_t *at)
 {
-    if (mp_relevance_items_find(t, id, at) == MP_OK)
+    size_t s = t->nslot > 0 ? probe(t, id) : 0;
+    if (t->nslot > 0 && t->slot[s].at != 0) {
+        *at = t->slot[s].at - 1;
         return MP_OK;
+    }
     struct mp_relevance_item f;
-    memset(&f, 0, sizeof(f));
     int rc = ix->item(ix->ctx, id, &f);
     if (rc != MP_OK && rc != MP_NOTFOUND)
         return rc;
+    size_t nslot = t->nslot;
     int grc = grow(t);
     if (grc != MP_OK)
         return grc;
+    if (t->nslot != nslot)
+        s = probe(t, id);
     struct mp_relevance_rec *r = &t->rec[t->n];
     memset(r, 0, sizeof(*r));
     r->id = id;
     r->present = rc == MP_OK;
     if (r->present)
         r->f = f;
-    t->slot[probe(t, id)] = (struct mp_relevance_slot){id, (uint32_t)(t->n + 1)};
+    t->slot[s] = (struct mp_relevance_slot){id, (uint32_t)(t->n + 1)};
     *at = t->n++;
     return MP_OK;
 }
 
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n, size_t *tmp)
 {
+    uint32_t diff = 0; /* the bits in which some id differs from the first */
+    for (size_t k = 1; k < n; k++)
+        diff |= t->rec[idx[k]].id ^ t->rec[idx[0]].id;
     size_t *a = idx, *b = tmp;
-    for (unsigned shift = 0; n > 1 && shift < 32; shift += 8) {
+    for (unsigned shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
-        for (size_t k = 0; k < n; k++)
-            count[((t->rec[a[k]].id >> shift) & 255) + 1]++;
-        if (count[((t->rec[a[0]].id >> shift) & 255) + 1] == n)
+        if ((diff >> shift & 255) == 0)
             continue; /* one byte value: the pass would change nothing */
+        for (size_t k = 0; k < n; k++)
+            count[(t->rec[a[k]].id >> shift & 255) + 1]++;
         for (size_t v = 1; v < 257; v++)
             count[v] += count[v - 1];
         for (size_t k = 0; k < n; k++)
-            b[count[(t->rec[a[k]].id >> shift) & 255]++] = a[k];
+            b[count[t->rec[a[k]].id >> shift & 255]++] = a[k];
         size_t *x = a;
         a = b;
         b = x;

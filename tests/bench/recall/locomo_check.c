@@ -9,11 +9,12 @@
  * item k is id stride * k + 7 and the ids between answer MP_NOTFOUND, so that
  * scoring runs on the path it takes on a real index.
  *
- * Usage: locomo_check [-g stride] [-r nb_reach] [-s sess_w] [-n] FILE.json...
+ * Usage: locomo_check [-g stride] [-r nb_reach] [-s sess_w] [-n] [-t reps] FILE.json...
  *   -g  ids stride * k + 7 (default 3; 1: consecutive ids)
  *   -r  nb_reach instead of the preset's
  *   -s  sess_w instead of the preset's (both kinds)
- *   -n  no surface callback: no spelling neighbours */
+ *   -n  no surface callback: no spelling neighbours
+ *   -t  time each call reps times and count the fastest (default 1) */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ struct index {
     struct rows by_item, by_term, surface;
     double avglen;
     uint64_t item_calls; /* v_item, for the cost per question */
+    uint64_t postings;   /* postings given by v_postings */
 };
 
 /* The view's ids: item k is id stride * k + ID0. */
@@ -129,9 +131,10 @@ static uint32_t v_df(void *ctx, const char *term, size_t len)
 static int v_postings(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn,
                       void *arg)
 {
-    const struct index *ix = ctx;
+    struct index *ix = ctx;
     size_t lo, hi;
     term_range(ix, term, len, &lo, &hi);
+    ix->postings += hi - lo;
     for (size_t k = lo; k < hi; k++) {
         const struct row *r = &ix->by_term.r[k];
         struct mp_relevance_posting p = {id_of(r->item), r->tc, r->tk, r->td};
@@ -524,11 +527,12 @@ static void load(struct conv *c, struct mp_terms *terms, const char *path)
 /* ---- evaluation ---- */
 
 struct tally {
-    uint64_t hit[NBUDGETS], tot, questions, hits, item_calls;
+    uint64_t hit[NBUDGETS], tot, questions, hits, item_calls, postings, items;
     double score_s, pack_s;
 };
 
 struct opts {
+    int reps; /* timing: each call this many times, the fastest counted */
     bool no_surface;
     int reach;     /* < 0: the preset's */
     double sess_w; /* < 0: the preset's */
@@ -583,13 +587,19 @@ static void ask(struct index *ix, struct mp_terms *terms, const struct mp_releva
     const char *qs = str_of(q, "question");
     struct mp_relevance_hit *hits = NULL;
     size_t nhits = 0;
-    uint64_t calls = ix->item_calls;
-    double t0 = now_s();
-    if (mp_relevance_score(terms, &v, p, qs, strlen(qs), NULL, 0, &hits, &nhits) != MP_OK)
-        exit(3);
-    double t1 = now_s();
-    t->score_s += t1 - t0;
-    t->item_calls += ix->item_calls - calls;
+    uint64_t calls = ix->item_calls, postings = ix->postings;
+    double best = 1e9;
+    for (int r = 0; r < o->reps; r++) {
+        free(hits);
+        double t0 = now_s();
+        if (mp_relevance_score(terms, &v, p, qs, strlen(qs), NULL, 0, &hits, &nhits) != MP_OK)
+            exit(3);
+        best = now_s() - t0 < best ? now_s() - t0 : best;
+    }
+    t->score_s += best;
+    t->item_calls += (ix->item_calls - calls) / (uint64_t)o->reps;
+    t->postings += (ix->postings - postings) / (uint64_t)o->reps;
+    t->items += ix->n;
     t->hits += nhits;
     t->tot += m;
     t->questions++;
@@ -599,10 +609,14 @@ static void ask(struct index *ix, struct mp_terms *terms, const struct mp_releva
     for (size_t b = 0; b < NBUDGETS; b++) {
         size_t n = 0;
         uint32_t used = 0;
-        t0 = now_s();
-        if (mp_relevance_pack(&v, p, hits, nhits, budgets[b], sel, &n, &used) != MP_OK)
-            exit(3);
-        t->pack_s += (now_s() - t0) / NBUDGETS;
+        best = 1e9;
+        for (int r = 0; r < o->reps; r++) {
+            double t0 = now_s();
+            if (mp_relevance_pack(&v, p, hits, nhits, budgets[b], sel, &n, &used) != MP_OK)
+                exit(3);
+            best = now_s() - t0 < best ? now_s() - t0 : best;
+        }
+        t->pack_s += best / NBUDGETS;
         for (size_t k = 0; k < m; k++)
             t->hit[b] += selected(ix, sel, n, ev[k]);
     }
@@ -633,8 +647,9 @@ static void print(const char *name, const char *kind, const struct tally *t)
         printf(" %" PRIu32 ":%.1f(%" PRIu64 ")", budgets[b],
                t->tot ? 100.0 * (double)t->hit[b] / (double)t->tot : 0.0, t->hit[b]);
     double nq = t->questions ? (double)t->questions : 1.0;
-    printf(" score %.1fus/q pack %.1fus/q hits %.2f/q item() %.2f/q\n", 1e6 * t->score_s / nq,
-           1e6 * t->pack_s / nq, (double)t->hits / nq, (double)t->item_calls / nq);
+    printf(" score %.1fus/q pack %.1fus/q; per q: items %.0f postings %.0f hits %.1f item() %.1f\n",
+           1e6 * t->score_s / nq, 1e6 * t->pack_s / nq, (double)t->items / nq,
+           (double)t->postings / nq, (double)t->hits / nq, (double)t->item_calls / nq);
 }
 
 static void add(struct tally *a, const struct tally *b)
@@ -645,6 +660,8 @@ static void add(struct tally *a, const struct tally *b)
     a->questions += b->questions;
     a->hits += b->hits;
     a->item_calls += b->item_calls;
+    a->postings += b->postings;
+    a->items += b->items;
     a->score_s += b->score_s;
     a->pack_s += b->pack_s;
 }
@@ -653,10 +670,12 @@ int main(int argc, char **argv)
 {
     struct mp_terms *terms = NULL;
     struct tally all[2];
-    struct opts o = {false, -1, -1.0};
+    struct opts o = {1, false, -1, -1.0};
     memset(all, 0, sizeof(all));
-    for (int c = getopt(argc, argv, "g:r:s:n"); c != -1; c = getopt(argc, argv, "g:r:s:n")) {
-        if (c == 'g')
+    for (int c = getopt(argc, argv, "g:r:s:nt:"); c != -1; c = getopt(argc, argv, "g:r:s:nt:")) {
+        if (c == 't')
+            o.reps = atoi(optarg);
+        else if (c == 'g')
             stride = (uint32_t)strtoul(optarg, NULL, 10);
         else if (c == 'r')
             o.reach = atoi(optarg);
@@ -667,8 +686,9 @@ int main(int argc, char **argv)
         else
             return 2;
     }
-    if (optind >= argc || stride == 0) {
-        fprintf(stderr, "usage: %s [-g stride] [-r nb_reach] [-s sess_w] [-n] LOCOMO.json...\n",
+    if (optind >= argc || stride == 0 || o.reps < 1) {
+        fprintf(stderr,
+                "usage: %s [-g stride] [-r nb_reach] [-s sess_w] [-n] [-t reps] LOCOMO.json...\n",
                 argv[0]);
         return 2;
     }
