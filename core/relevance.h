@@ -35,7 +35,9 @@
  * up to 2 * nb_reach ids around each candidate, and the terms of prf_docs
  * items; memory and time grow with those, never with n. The exception is the
  * view's surface callback, asked once per question word that no item holds
- * (see struct mp_relevance_index). */
+ * (see struct mp_relevance_index). A term most items hold (a speaker's name
+ * in the key field) still makes most items candidates: that cost is the
+ * data's, and the view's to cap if it must. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
