@@ -1,17 +1,26 @@
 /* Relevance scoring and packing over an abstract index (see relevance.h). It
  * neither builds nor stores the index, and renders nothing.
  *
+ * Sparse: nothing is sized by the index. The postings of the question's terms
+ * name the candidates; each item looked at (a candidate, or a neighbour probed
+ * for smoothing) is read once through ix->item into a per-call table
+ * (relevance_items.c), and every later stage walks that table only. The cost
+ * of a call is the postings read plus the candidates times the neighbour
+ * window, whatever ix->n; the only pass over the whole index is the optional
+ * spelling-neighbour lookup, which the view answers as it can.
+ *
  * The order of floating-point operations follows the reference (recall.py) so
  * that the C and Python figures agree: group contributions are added to an
  * item's score in group order; smoothing takes the best neighbour, then adds the
- * session share. Working memory is per call and O(n): the per-item fields are
- * read once through ix->item so that the inner loops touch arrays only. */
+ * session share. The one departure is the session share, given only to the
+ * items looked at (relevance.h). */
 #include "relevance.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "relevance_items.h"
 #include "relevance_lex.h"
 #include "status.h"
 
@@ -31,6 +40,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .nb_next = 0.5,
         .nb_decay = 0.5,
         .nb_window = 3,
+        .nb_reach = 12,
         .sess_w = 0.0,
         .spk_boost = 1.0,
         .prf_docs = 5,
@@ -54,6 +64,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .nb_next = 0.5,
         .nb_decay = 0.8,
         .nb_window = 3,
+        .nb_reach = 12,
         .sess_w = 0.05,
         .spk_boost = 1.0,
         .prf_docs = 8,
@@ -256,6 +267,9 @@ static int on_surface(void *arg, const char *word, size_t wlen, const char *stem
     struct neighbours *nb = arg;
     if (nb->n >= MAX_NEIGHBOURS || slen > MP_TERMS_MAX || !edit1(nb->word, nb->wlen, word, wlen))
         return MP_OK;
+    for (size_t k = 0; k < nb->n; k++)
+        if (nb->m[k].len == slen && memcmp(nb->m[k].t, stem, slen) == 0)
+            return MP_OK; /* the view may give a word twice */
     memcpy(nb->m[nb->n].t, stem, slen);
     nb->m[nb->n].len = (uint8_t)slen;
     nb->n++;
@@ -269,12 +283,13 @@ static int cmp_member(const void *a, const void *b)
 }
 
 /* The stems of the index's surface words one edit away from word, in byte
- * order, into the open group. */
+ * order, into the open group. The view may offer more words than those: they
+ * are filtered here. */
 static int add_neighbours(struct query *qy, const struct mp_relevance_index *ix, const char *word,
                           size_t wlen, double w)
 {
     struct neighbours nb = {.word = word, .wlen = wlen, .n = 0};
-    int rc = ix->surface(ix->ctx, on_surface, &nb);
+    int rc = ix->surface(ix->ctx, word, wlen, on_surface, &nb);
     if (rc != MP_OK)
         return rc;
     qsort(nb.m, nb.n, sizeof(nb.m[0]), cmp_member);
@@ -419,45 +434,75 @@ static bool temporal_q(const char *q, size_t n)
 struct run {
     const struct mp_relevance_index *ix;
     const struct mp_relevance_params *p;
-    struct mp_relevance_item *items;
-    double *s0, *s1, *best;
-    uint32_t *touched;
-    bool *hit;
-    size_t ntouched;
+    struct mp_relevance_items t; /* every id looked at */
+    size_t *touched;             /* records the open group has reached */
+    size_t ntouched, captouched;
+    size_t *ord, *tmp; /* the present records by id; scratch */
+    size_t nord, cap_ord;
     double w, idf; /* of the member being read */
+    bool own;      /* the member is its group's own term */
 };
+
+static uint32_t reach_of(const struct mp_relevance_params *p)
+{
+    return p->nb_reach > p->nb_window ? p->nb_reach : p->nb_window;
+}
 
 static double idf_of(const struct mp_relevance_index *ix, uint32_t df)
 {
     return log(1.0 + ((double)ix->n - (double)df + 0.5) / ((double)df + 0.5));
 }
 
+static int touch(struct run *r, size_t k)
+{
+    if (r->ntouched == r->captouched) {
+        size_t cap = r->captouched ? 2 * r->captouched : 64;
+        size_t *tk = realloc(r->touched, cap * sizeof(*tk));
+        if (tk == NULL)
+            return MP_ENOMEM;
+        r->touched = tk;
+        r->captouched = cap;
+    }
+    r->touched[r->ntouched++] = k;
+    return MP_OK;
+}
+
+/* A posting of an item the view no longer has (item() MP_NOTFOUND) is stale
+ * and skipped. The key flag of the speaker boost is read here, from the own
+ * term's postings, so that no stage reads postings twice. */
 static int on_posting(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
     const struct mp_relevance_params *p = r->p;
-    if (ps->item >= r->ix->n)
-        return MP_EINVAL;
     double tf = p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td;
+    bool key = r->own && ps->tk > 0;
+    size_t k;
+    if (tf <= 0 && !key)
+        return MP_OK;
+    int rc = mp_relevance_items_get(&r->t, r->ix, ps->item, &k);
+    if (rc != MP_OK || !r->t.rec[k].present)
+        return rc;
+    struct mp_relevance_rec *e = &r->t.rec[k];
+    e->key = e->key || key;
     if (tf <= 0)
         return MP_OK;
-    double len = (double)r->items[ps->item].len;
+    double len = (double)e->f.len;
     double v = r->w * r->idf * tf * (p->k1 + 1.0) /
                (tf + p->k1 * (1.0 - p->b + p->b * len / r->ix->avglen));
-    if (v > r->best[ps->item]) {
-        if (r->best[ps->item] == 0.0)
-            r->touched[r->ntouched++] = ps->item;
-        r->best[ps->item] = v;
-    }
-    return MP_OK;
+    if (!(v > e->best)) /* NaN too, from a view with avglen 0 */
+        return MP_OK;
+    rc = e->best == 0.0 ? touch(r, k) : MP_OK;
+    if (rc == MP_OK)
+        e->best = v;
+    return rc;
 }
 
-/* s0[i] = sum over groups of the best member's BM25F value. */
-static int bm25f(struct run *r, const struct query *qy)
+/* s0 += the best member's BM25F value, for the groups from..ng in group
+ * order: the feedback round adds its groups to the first round's sums. */
+static int bm25f(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
-    memset(r->s0, 0, ix->n * sizeof(r->s0[0]));
-    for (size_t g = 0; g < qy->ng; g++) {
+    for (size_t g = from; g < qy->ng; g++) {
         r->ntouched = 0;
         for (size_t k = qy->gstart[g]; k < qy->gstart[g + 1]; k++) {
             uint32_t df = ix->df(ix->ctx, qy->m[k].t, qy->m[k].len);
@@ -465,86 +510,203 @@ static int bm25f(struct run *r, const struct query *qy)
                 continue;
             r->w = qy->m[k].w;
             r->idf = idf_of(ix, df);
+            r->own = k == qy->gstart[g];
             int rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting, r);
             if (rc != MP_OK)
                 return rc;
         }
         for (size_t k = 0; k < r->ntouched; k++) {
-            uint32_t i = r->touched[k];
-            r->s0[i] += r->best[i];
-            r->best[i] = 0.0;
+            struct mp_relevance_rec *e = &r->t.rec[r->touched[k]];
+            e->s0 += e->best;
+            e->best = 0.0;
         }
     }
     return MP_OK;
 }
 
-/* s1 = s0 + the best decayed neighbour in the session + sess_w * session best.
- * Sessions are runs of consecutive items. */
-static void smooth(struct run *r)
+/* Room for t.n indexes in r->ord and r->tmp. */
+static int ord_room(struct run *r)
+{
+    if (r->t.n <= r->cap_ord)
+        return MP_OK;
+    size_t cap = r->t.n + r->t.n / 2;
+    size_t *ord = malloc(cap * sizeof(*ord)), *tmp = malloc(cap * sizeof(*tmp));
+    if (ord == NULL || tmp == NULL) {
+        free(ord);
+        free(tmp);
+        return MP_ENOMEM;
+    }
+    free(r->ord);
+    free(r->tmp);
+    r->ord = ord;
+    r->tmp = tmp;
+    r->cap_ord = cap;
+    return MP_OK;
+}
+
+/* Probes the ids next to candidate cand[i] on one side (dir -1 before, +1
+ * after) until the table holds its nb_window nearest items of its session:
+ * gaps are skipped, at most nb_reach ids away, and the first item of another
+ * session ends the walk (sessions are runs of ids). cand[0..m) are the
+ * candidates being walked, by id: stepping onto one needs no lookup. */
+static int walk(struct run *r, const size_t *cand, size_t m, size_t i, int dir)
 {
     const struct mp_relevance_params *p = r->p;
-    const struct mp_relevance_item *it = r->items;
-    const double *s = r->s0;
-    uint32_t n = r->ix->n;
-    for (uint32_t i = 0; i < n; i++) {
-        double best = 0.0, f = 1.0;
-        for (uint32_t d = 1; d <= p->nb_window; d++) {
-            if (i >= d && it[i - d].session == it[i].session && p->nb_prev * f * s[i - d] > best)
-                best = p->nb_prev * f * s[i - d];
-            if (i + d < n && it[i + d].session == it[i].session && p->nb_next * f * s[i + d] > best)
-                best = p->nb_next * f * s[i + d];
-            f *= p->nb_decay;
+    uint32_t id = r->t.rec[cand[i]].id, session = r->t.rec[cand[i]].f.session;
+    uint32_t found = 0;
+    size_t q = i; /* the last candidate stepped onto */
+    for (uint32_t d = 1; d <= reach_of(p) && found < p->nb_window; d++) {
+        size_t j, nq = dir < 0 ? q - 1 : q + 1;
+        if (dir < 0 ? id < d : id > UINT32_MAX - d)
+            break;
+        uint32_t x = dir < 0 ? id - d : id + d;
+        if ((dir < 0 ? q > 0 : nq < m) && r->t.rec[cand[nq]].id == x) {
+            j = cand[nq];
+            q = nq;
+        } else {
+            int rc = mp_relevance_items_get(&r->t, r->ix, x, &j);
+            if (rc != MP_OK)
+                return rc;
         }
-        r->s1[i] = s[i] + best;
+        if (!r->t.rec[j].present)
+            continue;
+        if (r->t.rec[j].f.session != session)
+            break;
+        found++;
     }
-    if (p->sess_w <= 0)
-        return;
-    for (uint32_t a = 0; a < n;) {
-        uint32_t e = a;
-        double m = 0.0;
-        while (e < n && it[e].session == it[a].session) {
-            m = s[e] > m ? s[e] : m;
-            e++;
-        }
-        for (uint32_t i = a; i < e; i++)
-            r->s1[i] += p->sess_w * m;
-        a = e;
-    }
-}
-
-static int on_key_posting(void *arg, const struct mp_relevance_posting *ps)
-{
-    struct run *r = arg;
-    if (ps->item >= r->ix->n)
-        return MP_EINVAL;
-    if (ps->tk > 0)
-        r->hit[ps->item] = true;
     return MP_OK;
 }
 
-/* out = s1, times 1 + spk_boost where the key holds a group's own term. */
-static int speaker(struct run *r, const struct query *qy, double *out)
+/* Walks the windows of the candidates not walked yet (the first round's stay
+ * in the table for the feedback round), in id order. */
+static int walk_windows(struct run *r)
 {
-    const struct mp_relevance_index *ix = r->ix;
-    memset(r->hit, 0, ix->n * sizeof(r->hit[0]));
-    for (size_t g = 0; g < qy->ng; g++) {
-        const struct member *m = &qy->m[qy->gstart[g]];
-        int rc = ix->postings(ix->ctx, m->t, m->len, on_key_posting, r);
-        if (rc != MP_OK)
-            return rc;
+    int rc = ord_room(r);
+    size_t m = 0;
+    for (size_t k = 0; rc == MP_OK && k < r->t.n; k++) {
+        struct mp_relevance_rec *e = &r->t.rec[k];
+        if (e->present && e->s0 > 0 && !e->walked) {
+            e->walked = true;
+            r->ord[m++] = k;
+        }
     }
-    for (uint32_t i = 0; i < ix->n; i++)
-        out[i] = r->hit[i] ? r->s1[i] * (1.0 + r->p->spk_boost) : r->s1[i];
-    return MP_OK;
+    if (rc == MP_OK)
+        mp_relevance_items_sort(&r->t, r->ord, m, r->tmp);
+    for (size_t i = 0; rc == MP_OK && i < m; i++) {
+        rc = walk(r, r->ord, m, i, -1);
+        if (rc == MP_OK)
+            rc = walk(r, r->ord, m, i, 1);
+    }
+    return rc;
 }
 
-static int rank_once(struct run *r, const struct query *qy, double *out)
+/* r->ord = the present records sorted by id, their stage fields reset. */
+static int order(struct run *r)
 {
-    int rc = bm25f(r, qy);
+    int rc = ord_room(r);
     if (rc != MP_OK)
         return rc;
-    smooth(r);
-    return speaker(r, qy, out);
+    r->nord = 0;
+    for (size_t k = 0; k < r->t.n; k++) {
+        struct mp_relevance_rec *e = &r->t.rec[k];
+        if (!e->present)
+            continue;
+        e->nb = 0.0;
+        e->near = e->s0 > 0;
+        r->ord[r->nord++] = k;
+    }
+    mp_relevance_items_sort(&r->t, r->ord, r->nord, r->tmp);
+    return MP_OK;
+}
+
+/* The neighbour at distance d on side dir of r->ord[a], or NULL past the
+ * window's ends: r->ord holds every item the walks met, so that the d-th
+ * present record on a side is the d-th item (see walk). */
+static struct mp_relevance_rec *neighbour(struct run *r, size_t a, uint32_t d, int dir)
+{
+    if (dir < 0 ? a < d : a + d >= r->nord)
+        return NULL;
+    const struct mp_relevance_rec *c = &r->t.rec[r->ord[a]];
+    struct mp_relevance_rec *e = &r->t.rec[r->ord[dir < 0 ? a - d : a + d]];
+    uint32_t dist = dir < 0 ? c->id - e->id : e->id - c->id;
+    return dist <= reach_of(r->p) && e->f.session == c->f.session ? e : NULL;
+}
+
+/* Offers each candidate's decayed share to its window: dir -1, the items
+ * before it (it is their next item), +1 after. */
+static void spread(struct run *r)
+{
+    const struct mp_relevance_params *p = r->p;
+    for (size_t a = 0; a < r->nord; a++) {
+        double s0 = r->t.rec[r->ord[a]].s0;
+        if (s0 <= 0)
+            continue;
+        for (int dir = -1; dir <= 1; dir += 2) {
+            double coef = dir < 0 ? p->nb_next : p->nb_prev, f = 1.0;
+            for (uint32_t d = 1; d <= p->nb_window; d++) {
+                struct mp_relevance_rec *e = neighbour(r, a, d, dir);
+                if (e == NULL)
+                    break;
+                e->near = true;
+                if (coef * f * s0 > e->nb)
+                    e->nb = coef * f * s0;
+                f *= p->nb_decay;
+            }
+        }
+    }
+}
+
+/* s += sess_w * the best s0 of the session, for the records near a candidate
+ * (the others were never looked at). The best is exact: every item with
+ * s0 > 0 is a candidate, and sessions are runs of ids. */
+static void session_share(struct run *r)
+{
+    for (size_t a = 0; a < r->nord;) {
+        uint32_t session = r->t.rec[r->ord[a]].f.session;
+        size_t e = a;
+        double m = 0.0;
+        for (; e < r->nord && r->t.rec[r->ord[e]].f.session == session; e++)
+            m = r->t.rec[r->ord[e]].s0 > m ? r->t.rec[r->ord[e]].s0 : m;
+        for (; a < e; a++)
+            if (r->t.rec[r->ord[a]].near)
+                r->t.rec[r->ord[a]].s += r->p->sess_w * m;
+    }
+}
+
+/* s = s0 + the best decayed neighbour's share + the session share, for the
+ * candidates (s0 > 0) and the items in their windows; 0 for the rest. */
+static int smooth(struct run *r)
+{
+    const struct mp_relevance_params *p = r->p;
+    bool walks = p->nb_window > 0 && (p->nb_prev > 0 || p->nb_next > 0 || p->sess_w > 0);
+    int rc = walks ? walk_windows(r) : MP_OK;
+    if (rc == MP_OK)
+        rc = order(r);
+    if (rc != MP_OK)
+        return rc;
+    if (walks)
+        spread(r);
+    for (size_t a = 0; a < r->nord; a++) {
+        struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
+        e->s = e->near ? e->s0 + e->nb : 0.0;
+    }
+    if (p->sess_w > 0)
+        session_share(r);
+    return MP_OK;
+}
+
+/* The scores of the groups from..ng added: BM25F, smoothing, speaker boost. */
+static int rank(struct run *r, const struct query *qy, size_t from)
+{
+    int rc = bm25f(r, qy, from);
+    if (rc == MP_OK)
+        rc = smooth(r);
+    for (size_t a = 0; rc == MP_OK && a < r->nord; a++) {
+        struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
+        if (e->near && e->key)
+            e->s = e->s * (1.0 + r->p->spk_boost);
+    }
+    return rc;
 }
 
 /* ---- feedback ---- */
@@ -592,15 +754,24 @@ static int cmp_cand_value(const void *a, const void *b)
     return cmp_bytes(x->t, x->len, y->t, y->len);
 }
 
-/* The ids of the k best scores > 0 (ties: lower id), best first. */
-static size_t top_items(const double *s, uint32_t n, uint32_t *top, size_t k)
+/* Is record a ranked above b: higher s, ties by lower id? */
+static bool above(const struct mp_relevance_rec *a, const struct mp_relevance_rec *b)
 {
+    return a->s > b->s || (a->s == b->s && a->id < b->id);
+}
+
+/* The records of the k best scores > 0, best first. */
+static size_t top_items(const struct run *r, size_t *top, size_t k)
+{
+    const struct mp_relevance_items *t = &r->t;
     size_t m = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (s[i] <= 0 || (m == k && s[i] <= s[top[m - 1]]))
+    for (size_t a = 0; k > 0 && a < r->nord; a++) {
+        size_t i = r->ord[a];
+        const struct mp_relevance_rec *e = &t->rec[i];
+        if (!e->near || e->s <= 0 || (m == k && !above(e, &t->rec[top[m - 1]])))
             continue;
         size_t j = m < k ? m++ : m - 1;
-        while (j > 0 && s[top[j - 1]] < s[i]) {
+        while (j > 0 && above(e, &t->rec[top[j - 1]])) {
             top[j] = top[j - 1];
             j--;
         }
@@ -637,18 +808,18 @@ static int value_cands(const struct mp_relevance_index *ix, const struct mp_rele
 }
 
 /* One round of pseudo-relevance feedback: new groups of one term each. */
-static int prf(struct run *r, struct query *qy, const double *s)
+static int prf(struct run *r, struct query *qy)
 {
     const struct mp_relevance_params *p = r->p;
-    uint32_t top[MAX_PRF_DOCS];
+    size_t top[MAX_PRF_DOCS];
     size_t k = p->prf_docs < MAX_PRF_DOCS ? p->prf_docs : MAX_PRF_DOCS;
-    size_t ntop = top_items(s, r->ix->n, top, k);
+    size_t ntop = top_items(r, top, k);
     struct prf_arg a = {qy, calloc(MP_RELEVANCE_MAX_PRF_CAND, sizeof(struct cand)), 0};
     if (a.c == NULL)
         return MP_ENOMEM;
     int rc = MP_OK;
     for (size_t j = 0; j < ntop && rc == MP_OK; j++)
-        rc = r->ix->item_terms(r->ix->ctx, top[j], on_item_term, &a);
+        rc = r->ix->item_terms(r->ix->ctx, r->t.rec[top[j]].id, on_item_term, &a);
     if (rc == MP_OK)
         rc = value_cands(r->ix, p, &a);
     size_t nt =
@@ -664,98 +835,148 @@ static int prf(struct run *r, struct query *qy, const double *s)
 
 /* ---- the entry points ---- */
 
-static int load_items(const struct mp_relevance_index *ix, struct mp_relevance_item *items)
-{
-    for (uint32_t i = 0; i < ix->n; i++) {
-        int rc = ix->item(ix->ctx, i, &items[i]);
-        if (rc != MP_OK)
-            return rc;
-    }
-    return MP_OK;
-}
-
-static void temporal(const struct run *r, const char *q, size_t qlen, double *s)
+static void temporal(struct run *r, const char *q, size_t qlen)
 {
     if (!temporal_q(q, qlen))
         return;
-    for (uint32_t i = 0; i < r->ix->n; i++)
-        if (r->items[i].timex)
-            s[i] *= 1.0 + r->p->temp_boost;
+    for (size_t a = 0; a < r->nord; a++) {
+        struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
+        if (e->near && e->f.timex)
+            e->s *= 1.0 + r->p->temp_boost;
+    }
+}
+
+/* The records with s > 0 as hits, by id. */
+static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *nhits)
+{
+    size_t m = 0;
+    for (size_t a = 0; a < r->nord; a++)
+        m += r->t.rec[r->ord[a]].near && r->t.rec[r->ord[a]].s > 0;
+    struct mp_relevance_hit *h = m > 0 ? malloc(m * sizeof(*h)) : NULL;
+    if (m > 0 && h == NULL)
+        return MP_ENOMEM;
+    m = 0;
+    for (size_t a = 0; a < r->nord; a++) {
+        const struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
+        if (e->near && e->s > 0)
+            h[m++] = (struct mp_relevance_hit){e->id, e->s};
+    }
+    *hits = h;
+    *nhits = m;
+    return MP_OK;
 }
 
 int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
                        const struct mp_relevance_params *p, const char *q, size_t qlen,
-                       const char *prev, size_t prevlen, double *scores)
+                       const char *prev, size_t prevlen, struct mp_relevance_hit **hits,
+                       size_t *nhits)
 {
-    size_t n = ix->n > 0 ? ix->n : 1;
     struct run r = {.ix = ix, .p = p};
+    mp_relevance_items_init(&r.t);
     struct query *qy = calloc(1, sizeof(*qy));
-    r.items = calloc(n, sizeof(r.items[0]));
-    r.s0 = calloc(n, sizeof(double));
-    r.s1 = calloc(n, sizeof(double));
-    r.best = calloc(n, sizeof(double));
-    r.touched = calloc(n, sizeof(r.touched[0]));
-    r.hit = calloc(n, sizeof(r.hit[0]));
     int rc = MP_ENOMEM;
-    if (qy == NULL || r.items == NULL || r.s0 == NULL || r.s1 == NULL || r.best == NULL ||
-        r.touched == NULL || r.hit == NULL)
+    if (qy == NULL)
         goto out;
-    rc = load_items(ix, r.items);
+    rc = build_query(qy, terms, ix, p, q, qlen, prev, prevlen);
     if (rc == MP_OK)
-        rc = build_query(qy, terms, ix, p, q, qlen, prev, prevlen);
-    if (rc == MP_OK)
-        rc = rank_once(&r, qy, scores);
+        rc = rank(&r, qy, 0);
     if (rc == MP_OK && p->prf_docs > 0) {
-        rc = prf(&r, qy, scores);
-        if (rc == MP_OK)
-            rc = rank_once(&r, qy, scores);
+        size_t ng = qy->ng;
+        rc = prf(&r, qy);
+        if (rc == MP_OK && qy->ng > ng)
+            rc = rank(&r, qy, ng);
     }
-    if (rc == MP_OK)
-        temporal(&r, q, qlen, scores);
+    if (rc == MP_OK) {
+        temporal(&r, q, qlen);
+        rc = collect(&r, hits, nhits);
+    }
 out:
     free(qy);
-    free(r.items);
-    free(r.s0);
-    free(r.s1);
-    free(r.best);
     free(r.touched);
-    free(r.hit);
+    free(r.ord);
+    free(r.tmp);
+    mp_relevance_items_cleanup(&r.t);
     return rc;
 }
+
+#define POW_MEMO 512
 
 struct pack_key {
     double v;
     uint32_t id, tokens;
 };
 
-static int cmp_pack(const void *a, const void *b)
+/* Packing order: value descending, ties by lower id. */
+static bool pack_before(const struct pack_key *x, const struct pack_key *y)
 {
-    const struct pack_key *x = a, *y = b;
-    if (x->v != y->v)
-        return x->v > y->v ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return x->v > y->v || (x->v == y->v && x->id < y->id);
+}
+
+/* Sorts k[0..n) into packing order, tmp: room for n. A bottom-up merge sort
+ * with the comparison inlined: qsort's call per comparison cost more than the
+ * rest of packing. */
+static void sort_keys(struct pack_key *k, struct pack_key *tmp, size_t n)
+{
+    struct pack_key *a = k, *b = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                b[o++] = pack_before(&a[j], &a[i]) ? a[j++] : a[i++];
+            while (i < mid)
+                b[o++] = a[i++];
+            while (j < hi)
+                b[o++] = a[j++];
+        }
+        struct pack_key *x = a;
+        a = b;
+        b = x;
+    }
+    if (a != k)
+        memcpy(k, a, n * sizeof(*k));
+}
+
+/* The pack keys of the hits with score > 0 and an item, into keys; *m their
+ * count. */
+static int pack_keys(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
+                     const struct mp_relevance_hit *hits, size_t nhits, struct pack_key *keys,
+                     size_t *m)
+{
+    double memo[POW_MEMO] = {0}; /* tokens^pack_pow of small token counts; 0: not yet */
+    *m = 0;
+    for (size_t j = 0; j < nhits; j++) {
+        struct mp_relevance_item it;
+        if (hits[j].score <= 0)
+            continue;
+        int rc = ix->item(ix->ctx, hits[j].item, &it);
+        if (rc == MP_NOTFOUND)
+            continue;
+        if (rc != MP_OK)
+            return rc;
+        uint32_t cost = it.tokens > 0 ? it.tokens : 1;
+        double c = cost < POW_MEMO ? memo[cost] : 0.0;
+        if (c == 0.0)
+            c = pow((double)cost, p->pack_pow);
+        if (cost < POW_MEMO)
+            memo[cost] = c;
+        keys[(*m)++] = (struct pack_key){hits[j].score / c, hits[j].item, it.tokens};
+    }
+    return MP_OK;
 }
 
 int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                      const double *scores, uint32_t budget, uint32_t *out, size_t *nout,
-                      uint32_t *used)
+                      const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
+                      uint32_t *out, size_t *nout, uint32_t *used)
 {
-    struct pack_key *keys = calloc(ix->n > 0 ? ix->n : 1, sizeof(*keys));
+    size_t m = 0;
+    struct pack_key *keys = malloc(2 * (nhits > 0 ? nhits : 1) * sizeof(*keys));
     if (keys == NULL)
         return MP_ENOMEM;
-    size_t m = 0;
-    int rc = MP_OK;
-    for (uint32_t i = 0; i < ix->n && rc == MP_OK; i++) {
-        struct mp_relevance_item it;
-        if (scores[i] <= 0)
-            continue;
-        rc = ix->item(ix->ctx, i, &it);
-        double cost = it.tokens > 0 ? (double)it.tokens : 1.0;
-        keys[m++] = (struct pack_key){scores[i] / pow(cost, p->pack_pow), i, it.tokens};
-    }
+    int rc = pack_keys(ix, p, hits, nhits, keys, &m);
     if (rc != MP_OK)
         goto out;
-    qsort(keys, m, sizeof(*keys), cmp_pack);
+    sort_keys(keys, keys + nhits, m);
     size_t k = 0;
     uint64_t u = 0;
     for (size_t j = 0; j < m; j++) {

@@ -15,8 +15,12 @@
  *            tf = w_content * tc + w_key * tk + w_date * td,
  *            idf = ln(1 + (N - df + 0.5) / (df + 0.5));
  *   smooth   + the best of nb_prev / nb_next * nb_decay^(d-1) * score of the
- *            items at distance d <= nb_window in the same session,
- *            + sess_w * best score of the session;
+ *            items at distance d <= nb_window in the same session (d counts
+ *            items: ids with no item are skipped, up to nb_reach ids away),
+ *            + sess_w * best score of the session, for the items looked at
+ *            only: the candidates (score > 0 so far) and the items in their
+ *            windows (the reference gives it to every item of the session;
+ *            the others are never read);
  *   speaker  * (1 + spk_boost) when the item's key holds a group's own term;
  *   feedback one round: the prf_terms content terms with the highest c * idf
  *            among the prf_docs best items (c >= prf_min_docs) join as groups,
@@ -24,7 +28,16 @@
  *   temporal * (1 + temp_boost) for items with a time expression when the
  *            question asks when / how long / what year ...
  * Packing: items with score > 0 by score / tokens^pack_pow descending, each taken
- * when it still fits. All ties by item id, then term bytes: deterministic. */
+ * when it still fits. All ties by item id, then term bytes: deterministic.
+ *
+ * Cost: sparse. A call reads the postings of the question's terms once (the
+ * feedback round reads those of its new terms only), the items they name,
+ * up to 2 * nb_reach ids around each candidate, and the terms of prf_docs
+ * items; memory and time grow with those, never with n. The exception is the
+ * view's surface callback, asked once per question word that no item holds
+ * (see struct mp_relevance_index). A term most items hold (a speaker's name
+ * in the key field) still makes most items candidates: that cost is the
+ * data's, and the view's to cap if it must. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
@@ -46,16 +59,17 @@ enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
 /* The constants of METHOD.md, one set per kind of item. */
 struct mp_relevance_params {
-    double k1, b;                               /* BM25 saturation, length normalisation */
-    double w_content, w_key, w_date;            /* field weights */
-    double prev_w;                              /* previous turn's words */
-    double lex_w;                               /* lexicon relation */
-    double fuzzy_w;                             /* spelling neighbour */
-    unsigned fuzzy_minlen;                      /* bytes of a word that gets neighbours */
-    double nb_prev, nb_next, nb_decay;          /* neighbour smoothing */
-    unsigned nb_window;                         /* neighbours on each side */
-    double sess_w;                              /* share of the session's best */
-    double spk_boost;                           /* key holds a question term */
+    double k1, b;                      /* BM25 saturation, length normalisation */
+    double w_content, w_key, w_date;   /* field weights */
+    double prev_w;                     /* previous turn's words */
+    double lex_w;                      /* lexicon relation */
+    double fuzzy_w;                    /* spelling neighbour */
+    unsigned fuzzy_minlen;             /* bytes of a word that gets neighbours */
+    double nb_prev, nb_next, nb_decay; /* neighbour smoothing */
+    unsigned nb_window;                /* neighbours on each side */
+    unsigned nb_reach; /* ids probed on each side for them (< nb_window: nb_window) */
+    double sess_w;     /* share of the session's best */
+    double spk_boost;  /* key holds a question term */
     unsigned prf_docs, prf_terms, prf_min_docs; /* feedback; prf_docs 0: none */
     double prf_w;
     double temp_boost; /* temporal question, item with a time expression */
@@ -86,47 +100,67 @@ typedef int (*mp_relevance_surface_fn)(void *arg, const char *word, size_t wlen,
                                        size_t slen);
 
 /* A read-only view of one user's index for one kind of item, supplied by the
- * caller (nothing is copied). Items are ids 0..n-1 in sequence order; the items
- * of a session are consecutive. Terms are mp_terms terms, or "@<month>" and
+ * caller (nothing is copied). Items have arbitrary uint32 ids (fact ids,
+ * message sequence numbers) in sequence order, with gaps where items were
+ * deleted; the items of a session have consecutive ids apart from gaps, and
+ * sessions do not interleave. Terms are mp_terms terms, or "@<month>" and
  * "@<year>" (mp_relevance_date_terms) for the date field. Every callback gets
  * ctx; a return other than MP_OK from a callback or from fn stops the call and
- * is passed on. Strings passed to fn are valid during that call only. */
+ * is passed on (except MP_NOTFOUND from item, a gap). Strings passed to fn are
+ * valid during that call only. */
 struct mp_relevance_index {
     void *ctx;
-    uint32_t n;    /* items */
+    uint32_t n;    /* items, for idf only: ids need not be below it */
     double avglen; /* mean content length (> 0 when n > 0) */
     /* Items holding term[0..len) in any field (0: none). */
     uint32_t (*df)(void *ctx, const char *term, size_t len);
-    /* fn once per posting of term, item ascending. */
+    /* fn once per posting of term (item ascending is the natural order, not
+     * required). A posting of an id that item() does not know is skipped. */
     int (*postings)(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn, void *arg);
-    /* The scoring fields of item id < n. */
+    /* The scoring fields of item id, or MP_NOTFOUND when id has no item (a
+     * gap, or past the ends): scoring probes ids next to its candidates. */
     int (*item)(void *ctx, uint32_t id, struct mp_relevance_item *out);
     /* fn once per distinct content term of item id (any order), with its count. */
     int (*item_terms)(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg);
-    /* fn once per distinct surface word (mp_relevance_surface_word) of the
-     * items' content with its stem; NULL: no spelling neighbours. */
-    int (*surface)(void *ctx, mp_relevance_surface_fn fn, void *arg);
+    /* fn for each distinct surface word (mp_relevance_surface_word) of the
+     * items' content at edit distance 1 from word[0..wlen) (one byte
+     * inserted, deleted, replaced, or two adjacent bytes swapped), with its
+     * stem. It may pass any other surface words too: they are filtered out,
+     * so a full scan of the words is correct, and a deletion-neighbourhood
+     * table answers in a few lookups. Asked only for question words of at
+     * least fuzzy_minlen bytes whose stem no item holds. NULL: no spelling
+     * neighbours (see tests/bench/recall/README.md for what they are worth). */
+    int (*surface)(void *ctx, const char *word, size_t wlen, mp_relevance_surface_fn fn, void *arg);
 };
 
-/* Scores every item for the question q[0..qlen) (the newest user message) and
- * the optional previous turn prev[0..prevlen) (NULL: none) into scores[0..n).
- * terms, ix, p, q and prev are borrowed. Allocates O(n) working memory (about
- * 48 bytes per item), the query (about 80 KiB) and, for feedback, room for
- * MP_RELEVANCE_MAX_PRF_CAND terms (about 90 KiB), freed before it returns.
- * MP_OK; MP_ENOMEM; MP_EINVAL when a posting names an item >= n; or what a
- * callback returned. On failure scores is unspecified. */
+/* An item the question reaches, with its score. */
+struct mp_relevance_hit {
+    uint32_t item;
+    double score;
+};
+
+/* Scores the items the question q[0..qlen) (the newest user message) and the
+ * optional previous turn prev[0..prevlen) (NULL: none) reach: *hits (caller
+ * frees with free(); NULL when *nhits is 0) holds the items with score > 0,
+ * sorted by item id. terms, ix, p, q and prev are borrowed. Reads each item
+ * looked at once; allocates the query (about 80 KiB), room for
+ * MP_RELEVANCE_MAX_PRF_CAND feedback terms (about 90 KiB) and about 64 bytes
+ * per item looked at, freed before it returns. MP_OK; MP_ENOMEM; or what a
+ * callback returned. On failure *hits and *nhits are untouched. */
 int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
                        const struct mp_relevance_params *p, const char *q, size_t qlen,
-                       const char *prev, size_t prevlen, double *scores);
+                       const char *prev, size_t prevlen, struct mp_relevance_hit **hits,
+                       size_t *nhits);
 
-/* Packs the items with scores[i] > 0 into budget tokens: by score /
+/* Packs the hits[0..nhits) with score > 0 into budget tokens: by score /
  * tokens^pack_pow descending (ties: lower id), each taken when used + tokens <=
- * budget. Writes the ids in that order to out[0..*nout) (out holds n ids) and
- * the tokens used to *used. No candidate: *nout = 0. MP_OK, MP_ENOMEM, or what
- * ix->item returned. */
+ * budget. Writes the ids in that order to out[0..*nout) (out holds nhits ids)
+ * and the tokens used to *used. Tokens come from ix->item, once per hit; a hit
+ * whose item is gone (MP_NOTFOUND) is skipped. No candidate: *nout = 0.
+ * hits, ix and p are borrowed. MP_OK, MP_ENOMEM, or what ix->item returned. */
 int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                      const double *scores, uint32_t budget, uint32_t *out, size_t *nout,
-                      uint32_t *used);
+                      const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
+                      uint32_t *out, size_t *nout, uint32_t *used);
 
 /* ---- helpers for whoever builds the index, so that it agrees with scoring ---- */
 

@@ -1,0 +1,139 @@
+/* The per-call item table of relevance scoring (see relevance_items.h). It
+ * neither scores nor decides what to look at.
+ *
+ * Records live in one array in the order first looked at (so that a caller can
+ * walk them by index while the table grows); a separate open-addressing array
+ * of slots, linear probing, at most half full, maps an id to its record. Item
+ * ids are arbitrary (fact ids, message sequence numbers), often consecutive:
+ * a multiplicative hash spreads them. */
+#include "relevance_items.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+
+#define FIRST_RECS 256
+
+void mp_relevance_items_init(struct mp_relevance_items *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+void mp_relevance_items_cleanup(struct mp_relevance_items *t)
+{
+    free(t->rec);
+    free(t->slot);
+    mp_relevance_items_init(t);
+}
+
+/* The top bits of id times 2^32 / phi (Fibonacci hashing): strided ids spread
+ * as well as consecutive ones. */
+static size_t home(const struct mp_relevance_items *t, uint32_t id)
+{
+    return (size_t)((uint32_t)(id * UINT32_C(2654435761)) >> (32 - t->bits));
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t probe(const struct mp_relevance_items *t, uint32_t id)
+{
+    size_t s = home(t, id);
+    while (t->slot[s].at != 0 && t->slot[s].id != id)
+        s = (s + 1) & (t->nslot - 1);
+    return s;
+}
+
+int mp_relevance_items_find(const struct mp_relevance_items *t, uint32_t id, size_t *at)
+{
+    if (t->nslot == 0)
+        return MP_NOTFOUND;
+    size_t s = probe(t, id);
+    if (t->slot[s].at == 0)
+        return MP_NOTFOUND;
+    *at = t->slot[s].at - 1;
+    return MP_OK;
+}
+
+/* Room for one more record: doubles rec and, past half full, the slots. */
+static int grow(struct mp_relevance_items *t)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : FIRST_RECS;
+        if (cap > UINT32_MAX / 2)
+            return MP_ENOMEM;
+        struct mp_relevance_rec *rec = realloc(t->rec, cap * sizeof(*rec));
+        if (rec == NULL)
+            return MP_ENOMEM;
+        t->rec = rec;
+        t->cap = cap;
+    }
+    if (2 * (t->n + 1) <= t->nslot)
+        return MP_OK;
+    size_t nslot = t->nslot ? 2 * t->nslot : 2 * FIRST_RECS;
+    struct mp_relevance_slot *slot = calloc(nslot, sizeof(*slot));
+    if (slot == NULL)
+        return MP_ENOMEM;
+    free(t->slot);
+    t->slot = slot;
+    t->nslot = nslot;
+    t->bits = 0;
+    while (((size_t)1 << t->bits) < nslot)
+        t->bits++;
+    for (size_t k = 0; k < t->n; k++)
+        t->slot[probe(t, t->rec[k].id)] =
+            (struct mp_relevance_slot){t->rec[k].id, (uint32_t)(k + 1)};
+    return MP_OK;
+}
+
+int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevance_index *ix,
+                           uint32_t id, size_t *at)
+{
+    size_t s = t->nslot > 0 ? probe(t, id) : 0;
+    if (t->nslot > 0 && t->slot[s].at != 0) {
+        *at = t->slot[s].at - 1;
+        return MP_OK;
+    }
+    struct mp_relevance_item f;
+    int rc = ix->item(ix->ctx, id, &f);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    size_t nslot = t->nslot;
+    int grc = grow(t);
+    if (grc != MP_OK)
+        return grc;
+    if (t->nslot != nslot)
+        s = probe(t, id);
+    struct mp_relevance_rec *r = &t->rec[t->n];
+    memset(r, 0, sizeof(*r));
+    r->id = id;
+    r->present = rc == MP_OK;
+    if (r->present)
+        r->f = f;
+    t->slot[s] = (struct mp_relevance_slot){id, (uint32_t)(t->n + 1)};
+    *at = t->n++;
+    return MP_OK;
+}
+
+void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n, size_t *tmp)
+{
+    uint32_t diff = 0; /* the bits in which some id differs from the first */
+    for (size_t k = 1; k < n; k++)
+        diff |= t->rec[idx[k]].id ^ t->rec[idx[0]].id;
+    size_t *a = idx, *b = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        if ((diff >> shift & 255) == 0)
+            continue; /* one byte value: the pass would change nothing */
+        for (size_t k = 0; k < n; k++)
+            count[(t->rec[a[k]].id >> shift & 255) + 1]++;
+        for (size_t v = 1; v < 257; v++)
+            count[v] += count[v - 1];
+        for (size_t k = 0; k < n; k++)
+            b[count[t->rec[a[k]].id >> shift & 255]++] = a[k];
+        size_t *x = a;
+        a = b;
+        b = x;
+    }
+    if (a != idx)
+        memcpy(idx, a, n * sizeof(*idx));
+}
