@@ -51,16 +51,24 @@ static void set_shares(uint32_t profile, uint32_t past, uint32_t summary, uint32
     cfg.memory.share_buffer = buffer;
 }
 
+/* cfg's recall keys are these, and it validates. */
+static void expect_recall(enum mp_retrieval retrieval, bool archive, uint32_t max_facts,
+                          const uint32_t shares[4])
+{
+    ck_assert_int_eq(cfg.memory.retrieval, retrieval);
+    ck_assert(cfg.memory.archive == archive);
+    ck_assert_uint_eq(cfg.memory.max_facts_per_user, max_facts);
+    ck_assert_uint_eq(cfg.memory.share_profile, shares[0]);
+    ck_assert_uint_eq(cfg.memory.share_past, shares[1]);
+    ck_assert_uint_eq(cfg.memory.share_summary, shares[2]);
+    ck_assert_uint_eq(cfg.memory.share_buffer, shares[3]);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+}
+
 START_TEST(test_config_recall_defaults)
 {
-    ck_assert_int_eq(cfg.memory.retrieval, MP_RETRIEVAL_RELEVANT);
-    ck_assert(cfg.memory.archive);
-    ck_assert_uint_eq(cfg.memory.max_facts_per_user, 100000);
-    ck_assert_uint_eq(cfg.memory.share_profile, 40);
-    ck_assert_uint_eq(cfg.memory.share_past, 30);
-    ck_assert_uint_eq(cfg.memory.share_summary, 15);
-    ck_assert_uint_eq(cfg.memory.share_buffer, 15);
-    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    static const uint32_t shares[4] = {40, 30, 15, 15};
+    expect_recall(MP_RETRIEVAL_RELEVANT, true, 100000, shares);
 }
 END_TEST
 
@@ -174,16 +182,10 @@ START_TEST(test_config_recall_ini_sets_every_key)
                                "share_past = 20\n"
                                "share_summary = 30\n"
                                "share_buffer = 40\n";
+    static const uint32_t shares[4] = {10, 20, 30, 40};
     ck_assert_int_eq(mp_config_parse_ini(&cfg, text, strlen(text), "test.ini", &errs), MP_OK);
     ck_assert_uint_eq(errs.count, 0);
-    ck_assert_int_eq(cfg.memory.retrieval, MP_RETRIEVAL_RECENT);
-    ck_assert(!cfg.memory.archive);
-    ck_assert_uint_eq(cfg.memory.max_facts_per_user, 500);
-    ck_assert_uint_eq(cfg.memory.share_profile, 10);
-    ck_assert_uint_eq(cfg.memory.share_past, 20);
-    ck_assert_uint_eq(cfg.memory.share_summary, 30);
-    ck_assert_uint_eq(cfg.memory.share_buffer, 40);
-    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    expect_recall(MP_RETRIEVAL_RECENT, false, 500, shares);
 }
 END_TEST
 
@@ -209,13 +211,9 @@ START_TEST(test_config_recall_env_overrides)
         "MEMPROXY_MEMORY_RETRIEVAL=recent",      "MEMPROXY_MEMORY_ARCHIVE=0",
         "MEMPROXY_MEMORY_MAX_FACTS_PER_USER=42", "MEMPROXY_MEMORY_SHARE_PROFILE=70",
         "MEMPROXY_MEMORY_SHARE_PAST=0",          NULL};
+    static const uint32_t shares[4] = {70, 0, 15, 15};
     ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_OK);
-    ck_assert_int_eq(cfg.memory.retrieval, MP_RETRIEVAL_RECENT);
-    ck_assert(!cfg.memory.archive);
-    ck_assert_uint_eq(cfg.memory.max_facts_per_user, 42);
-    ck_assert_uint_eq(cfg.memory.share_profile, 70);
-    ck_assert_uint_eq(cfg.memory.share_past, 0);
-    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    expect_recall(MP_RETRIEVAL_RECENT, false, 42, shares);
 }
 END_TEST
 

@@ -39,7 +39,7 @@ static int build_p(const char *body, int sections, uint32_t budget, char **out, 
         .sections = sections, .budget_tokens = budget, .inject_pii = false};
     size_t len = strlen(body), a, b;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
-    int rc = mp_inject_build(body, len, &req, &fx_um, &p, NOW, out, n, plan);
+    int rc = mp_inject_build(body, len, &req, &fx_um, NULL, &p, NOW, out, n, plan);
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_gt(*n, len);

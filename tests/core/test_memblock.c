@@ -37,8 +37,11 @@ static char *render_all(uint32_t *tokens)
     }
     block = malloc(len + 1);
     ck_assert_ptr_nonnull(block);
-    ck_assert_uint_eq(mp_memblock_render(block, len, facts, fx_um.nentities, &fx_um.summary, keep),
-                      len);
+    ck_assert_uint_eq(
+        mp_memblock_render(
+            block, len,
+            &(struct mp_memblock_parts){facts, fx_um.nentities, &fx_um.summary, keep, NULL, 0}),
+        len);
     block[len] = '\0';
     if (tokens != NULL)
         *tokens = mp_memblock_message_tokens(len);
@@ -55,7 +58,8 @@ static char *sanitized(const char *text, size_t len, size_t *out_len)
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes), *s;
     ck_assert_ptr_nonnull(block);
     ck_assert_uint_eq(keep, len);
-    ck_assert_uint_eq(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes, NULL, 0, &sm, keep),
+    ck_assert_uint_eq(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                                         &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}),
                       MP_MEMBLOCK_INTRO_LEN + bytes);
     *out_len = MP_MEMBLOCK_INTRO_LEN + bytes - skip;
     s = fx_dup(block + skip, *out_len);
@@ -112,10 +116,15 @@ START_TEST(test_memblock_measures_equal_rendering)
         facts[1] = e;
         len = MP_MEMBLOCK_INTRO_LEN + mp_memblock_fact_bytes(facts[0], true, SIZE_MAX) +
               mp_memblock_fact_bytes(e, false, SIZE_MAX);
-        ck_assert_uint_eq(mp_memblock_render(block, sizeof(block), facts, 2, NULL, 0), len);
+        ck_assert_uint_eq(
+            mp_memblock_render(block, sizeof(block),
+                               &(struct mp_memblock_parts){facts, 2, NULL, 0, NULL, 0}),
+            len);
         bytes =
             mp_memblock_summary_bytes(fx_um.summary.text, fx_um.summary.text_len, SIZE_MAX, &keep);
-        ck_assert_uint_eq(mp_memblock_render(block, sizeof(block), facts, 2, &fx_um.summary, keep),
+        ck_assert_uint_eq(mp_memblock_render(
+                              block, sizeof(block),
+                              &(struct mp_memblock_parts){facts, 2, &fx_um.summary, keep, NULL, 0}),
                           len + bytes);
     }
 }
@@ -153,7 +162,8 @@ END_TEST
 START_TEST(test_memblock_intro_alone)
 {
     char block[sizeof(MP_MEMBLOCK_INTRO)];
-    ck_assert_uint_eq(mp_memblock_render(block, sizeof(block), NULL, 0, NULL, 0),
+    ck_assert_uint_eq(mp_memblock_render(block, sizeof(block),
+                                         &(struct mp_memblock_parts){NULL, 0, NULL, 0, NULL, 0}),
                       MP_MEMBLOCK_INTRO_LEN);
     ck_assert_int_eq(memcmp(block, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN), 0);
 }
@@ -171,7 +181,10 @@ START_TEST(test_memblock_render_too_small_writes_nothing_past_cap)
     for (size_t cap = 0; cap < len; cap++) {
         const struct mp_mem_entity *facts[] = {&fx_ents[0]};
         memset(buf, 'Z', sizeof(buf));
-        ck_assert_uint_eq(mp_memblock_render(buf, cap, facts, 1, &fx_um.summary, 21), 0);
+        ck_assert_uint_eq(
+            mp_memblock_render(buf, cap,
+                               &(struct mp_memblock_parts){facts, 1, &fx_um.summary, 21, NULL, 0}),
+            0);
         for (size_t i = cap; i < sizeof(buf); i++)
             ck_assert_int_eq(buf[i], 'Z');
     }
@@ -395,8 +408,10 @@ START_TEST(test_memblock_summary_cut_is_the_cut_of_its_sanitized_text)
             }
             ck_assert_uint_eq(bytes, head + c + (c < slen ? 3 : 0));
             ck_assert_int_eq(keep == len, c == slen);
-            ck_assert_uint_eq(mp_memblock_render(block, sizeof(block), NULL, 0, &sm, keep),
-                              MP_MEMBLOCK_INTRO_LEN + bytes);
+            ck_assert_uint_eq(
+                mp_memblock_render(block, sizeof(block),
+                                   &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}),
+                MP_MEMBLOCK_INTRO_LEN + bytes);
             ck_assert_int_eq(memcmp(block + MP_MEMBLOCK_INTRO_LEN + head, s, c), 0);
         }
         free(s);

@@ -43,7 +43,7 @@ static int recall_rq(int sections, uint32_t budget, const struct mp_recall_reque
         .sections = sections, .budget_tokens = budget, .inject_pii = inject_pii};
     int rc;
     mp_recall_plan_cleanup(&plan);
-    rc = mp_recall_recent(&fx_um, &p, rq, &plan);
+    rc = mp_recall_recent(&fx_um, NULL, &p, rq, &plan);
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_le(plan.tokens, budget);
@@ -62,9 +62,11 @@ static char *block_of_plan(void)
 {
     char *block = malloc(plan.block_len + 1);
     ck_assert_ptr_nonnull(block);
-    ck_assert_uint_eq(mp_memblock_render(block, plan.block_len, plan.facts, plan.nfacts,
-                                         &fx_um.summary, plan.summary_len),
-                      plan.block_len);
+    ck_assert_uint_eq(
+        mp_memblock_render(block, plan.block_len,
+                           &(struct mp_memblock_parts){plan.facts, plan.nfacts, &fx_um.summary,
+                                                       plan.summary_len, plan.past, plan.npast}),
+        plan.block_len);
     block[plan.block_len] = '\0';
     return block;
 }
@@ -84,7 +86,7 @@ START_TEST(test_recall_sections_for_modes)
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_BUFFER), MP_RECALL_BUFFER);
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_SUMMARY), MP_RECALL_SUMMARY | MP_RECALL_BUFFER);
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_ENTITY), MP_RECALL_PROFILE);
-    ck_assert_int_eq(mp_recall_sections(MP_MEMORY_HYBRID), ALL);
+    ck_assert_int_eq(mp_recall_sections(MP_MEMORY_HYBRID), ALL | MP_RECALL_PAST);
 }
 END_TEST
 
@@ -489,7 +491,7 @@ START_TEST(test_recall_nothing_when_all_messages_held)
     struct mp_recall_plan untouched = {.tokens = 77};
     fx_message(MP_ROLE_USER, "hello there");
     fx_message(MP_ROLE_ASSISTANT, "General Kenobi!");
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, &rq, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, &rq, &untouched), MP_NOTFOUND);
     ck_assert_uint_eq(untouched.tokens, 77);
     ck_assert_ptr_null(untouched.picks);
     ck_assert_uint_eq(calls, 2);
@@ -504,12 +506,12 @@ START_TEST(test_recall_nothing_when_budget_tiny)
     struct mp_recall_plan untouched = {.tokens = 77};
     fx_full_memory();
     p.budget_tokens = 10;
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     p.budget_tokens = 0;
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     /* the intro fits, but no item does */
     p.budget_tokens = 4 + fx_tok(strlen(INTRO) + 8);
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     ck_assert_uint_eq(untouched.tokens, 77);
     ck_assert_ptr_null(untouched.facts);
     /* the intro alone is the least budget that can carry anything */
@@ -520,7 +522,7 @@ END_TEST
 START_TEST(test_recall_nothing_when_memory_empty_or_no_sections)
 {
     struct mp_recall_params p = {.sections = ALL, .budget_tokens = 1500};
-    ck_assert_int_eq(mp_recall_recent(NULL, &p, NULL, &plan), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(NULL, NULL, &p, NULL, &plan), MP_NOTFOUND);
     ck_assert_int_eq(recall_p(ALL, 1500), MP_NOTFOUND);
     fx_full_memory();
     ck_assert_int_eq(recall_p(0, 1500), MP_NOTFOUND);

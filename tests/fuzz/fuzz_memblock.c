@@ -25,7 +25,8 @@ static char *render_summary(char *text, size_t len, size_t keep, size_t bytes)
     struct mp_mem_summary sm = {.text = text, .text_len = len};
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes + 1);
     CHECK(block != NULL);
-    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes, NULL, 0, &sm, keep) ==
+    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                             &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     return block;
 }
@@ -57,7 +58,8 @@ static void check_value(char *text, size_t len, const char *s, size_t slen)
     CHECK(block != NULL && bytes > 0);
     CHECK(mp_memblock_fact_bytes(&e, true, bytes) == bytes);
     CHECK(mp_memblock_fact_bytes(&e, true, bytes - 1) == 0);
-    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes, facts, 1, NULL, 0) ==
+    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                             &(struct mp_memblock_parts){facts, 1, NULL, 0, NULL, 0}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     vlen = MP_MEMBLOCK_INTRO_LEN + bytes - skip; /* no date: the line ends with the value */
     if (slen <= MP_MEMBLOCK_FACT_VALUE_MAX) {
