@@ -256,9 +256,9 @@ static int round_one(struct relevant *r)
     set_shares(&r->f);
     rc = offer_facts(r);
     if (rc == MP_OK)
-        rc = offer_ranked(r);
-    if (rc == MP_OK)
         rc = offer_past(r);
+    if (rc == MP_OK)
+        rc = offer_ranked(r);
     mp_recall_fill_summary(&r->f);
     mp_recall_fill_messages(&r->f);
     return rc;
