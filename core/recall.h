@@ -42,39 +42,46 @@
  * The relevant strategy (mp_recall_relevant) asks which facts and which
  * archived past messages answer the request's question (its newest user
  * message, with the turn before it at lower weight: core/relevance.h,
- * FACTS and TURNS presets), and splits the budget between four sections
- * by the params' shares (percent). The intro and the block's framing come
- * off the top; R is the budget left, and each section's share of R is its
- * own: in bytes of block text (4 per token) for the profile, past and
- * summary lines, in tokens for the buffered messages. Two rounds:
+ * FACTS and TURNS presets; an item "matches" when it scores above 0, which
+ * neighbour and session smoothing extend to the items around a hit), and
+ * splits the budget between four sections by the params' shares
+ * (percent). The intro and the block's framing come off the top; R is the
+ * budget left, and each section's share of R is its own: in bytes of
+ * block text (4 per token) for the profile, past and summary lines, in
+ * tokens for the buffered messages. Two rounds:
  *   round 1, each section within its own share (and the budget):
  *     1. PROFILE: the facts that matched, best value per token first, each
- *        whole or skipped; then the strongest other facts (ranked_facts
- *        order, the recent order) while the share lasts;
+ *        whole or skipped;
  *     2. PAST: the archived messages that matched, best value per token
  *        first, each whole (its text capped: memblock.h) or skipped;
- *     3. SUMMARY: whole, or cut as in the recent strategy;
- *     4. BUFFER: the newest messages, as in the recent strategy (the first
+ *     3. PROFILE again: the strongest other facts (ranked_facts order, the
+ *        recent order) while the profile's share lasts;
+ *     4. SUMMARY: whole, or cut as in the recent strategy;
+ *     5. BUFFER: the newest messages, as in the recent strategy (the first
  *        that does not fit is cut or left out, and ends the round);
  *   round 2, what is left of the whole budget, whichever section left it,
  *   offered in this order (each continuing where round 1 stopped):
- *     5. the facts that matched and were skipped, 6. the past messages
- *     that matched and were skipped, 7. the summary if it was cut or left
- *     out, 8. the older buffered messages, 9. the strongest other facts.
- * So the relevant items get the unused share first, and a user with only
- * facts gets the whole budget for facts. A section not asked for (its bit)
- * leaves its whole share to round 2. A question that matches nothing (or
- * none at all, or no index) still gets the strongest facts (steps 1, 9).
- * At most MP_RECALL_CANDIDATES matched items of each kind are looked at.
+ *     6. the facts that matched and were skipped, 7. the past messages
+ *     that matched and were skipped, 8. the summary if it was cut or left
+ *     out, 9. the older buffered messages, 10. the strongest other facts.
+ * So the relevant items get the unused shares first, then the summary and
+ * the buffer, and a user with only facts gets the whole budget for facts.
+ * A section not asked for (its bit) leaves its whole share to round 2. A
+ * question that matches nothing (or none at all, no tokenizer, no index)
+ * still gets the strongest facts (steps 3 and 10). At most
+ * MP_RECALL_CANDIDATES matched items of each kind are looked at.
  *
  * Counted once: a fact and an archived message of the same turn (equal,
- * non-empty request_id) are never both in the block; whichever was taken
- * first stays (facts are offered first in each round). An archived
- * message whose seq is that of a buffered message (um->messages) is never
- * in the past line: it is the buffer's, injected there if it fits. An
- * archived message the request already holds (the seen callback) is left
- * out too. pii as in the recent strategy. The past line is written oldest
- * first (at_ms, then seq), whatever order the messages were taken in. */
+ * non-empty request_id: the fact was extracted from that turn) are never
+ * both in the block; whichever is taken first stays, in the order above
+ * (so a matched fact keeps its turn's messages out, and a matched message
+ * keeps out a fact of its turn that is only among the strongest). An
+ * archived message whose seq is that of a buffered message (um->messages)
+ * is never in the past line: it is the buffer's, injected there if it
+ * fits. An archived message the request already holds (the seen callback)
+ * is left out too. pii as in the recent strategy. The past line is written
+ * oldest first (at_ms, then seq), whatever order the messages were taken
+ * in. */
 #ifndef MP_CORE_RECALL_H
 #define MP_CORE_RECALL_H
 
@@ -129,7 +136,14 @@ struct mp_recall_request {
 };
 
 /* The store's view of one user's facts and archived messages, for the
- * length of one call (every pointer borrowed; each function gets ctx). */
+ * length of one call (every pointer borrowed; each function gets ctx).
+ * fact is needed with a facts index, message with a turns index;
+ * ranked_facts NULL: no facts beyond the matched ones. Recall reads the
+ * indexes only through mp_relevance_score and mp_relevance_pack; an
+ * item's tokens should be the estimate of what memblock writes for it
+ * (mp_memblock_estimate_tokens of mp_memblock_fact_bytes or
+ * mp_memblock_past_bytes, not first): packing orders by it, the fit is
+ * measured exactly anyway. */
 struct mp_recall_source {
     void *ctx;
     /* Facts in the recent order (trust desc, confidence desc, observed_at
