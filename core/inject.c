@@ -7,7 +7,9 @@
  * (recall), the block's decoded text (plan.block_len bytes, which recall
  * measured with memblock's own functions), and the output, sized from an
  * upper bound (escaping at most doubles the sanitized block, at most
- * sextuples raw message text) and written once: prefix, elements, suffix. */
+ * sextuples raw message text) and written once: prefix, elements, suffix.
+ * Relevant retrieval adds one: the question's decoded text, freed once
+ * recall has chosen. */
 #include "inject.h"
 
 #include <assert.h>
