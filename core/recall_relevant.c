@@ -26,12 +26,18 @@ struct matched {
     size_t n;
 };
 
+/* Names (fact keys, request ids) sorted for bsearch. */
+struct names {
+    const char **v;
+    size_t n;
+};
+
 struct relevant {
     struct mp_recall_fill f;
     const struct mp_recall_source *src;
     struct matched facts, turns;
-    const char **keys; /* the keys of the facts taken, sorted (refresh_keys) */
-    size_t nkeys;
+    struct names keys;       /* of the facts taken (as of refresh) */
+    struct names past_turns; /* of the past messages taken (as of refresh) */
 };
 
 /* The items of ix that match the question, best value per token first, at
@@ -75,16 +81,6 @@ static bool same_turn(const char *a, const char *b)
     return a[0] != '\0' && strncmp(a, b, MP_REQUEST_ID_MAX + 1) == 0;
 }
 
-/* Whether a past message taken came from the turn request_id. */
-static bool turn_in_past(const struct mp_recall_plan *pl, const char *request_id)
-{
-    for (size_t i = 0; i < pl->npast; i++) {
-        if (same_turn(request_id, pl->past[i]->request_id))
-            return true;
-    }
-    return false;
-}
-
 /* Whether a fact taken came from the turn request_id. */
 static bool turn_in_facts(const struct mp_recall_plan *pl, const char *request_id)
 {
@@ -104,38 +100,64 @@ static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
     return false;
 }
 
-static int key_cmp(const void *a, const void *b)
+#define NAME_BYTES                                                                                 \
+    ((MP_ENTITY_KEY_MAX > MP_REQUEST_ID_MAX ? MP_ENTITY_KEY_MAX : MP_REQUEST_ID_MAX) + 1)
+
+static int name_cmp(const void *a, const void *b)
 {
-    return strncmp(*(const char *const *)a, *(const char *const *)b, MP_ENTITY_KEY_MAX + 1);
+    return strncmp(*(const char *const *)a, *(const char *const *)b, NAME_BYTES);
 }
 
-/* Sorts the keys of the facts taken so far, for taken(). */
-static int refresh_keys(struct relevant *r)
+/* Makes set the n names of get(pl, i), sorted. */
+static int names_set(struct names *set, const struct mp_recall_plan *pl, size_t n,
+                     const char *(*get)(const struct mp_recall_plan *pl, size_t i))
 {
-    const struct mp_recall_plan *pl = &r->f.plan;
-    const char **keys = realloc(r->keys, (pl->nfacts + 1) * sizeof(*keys));
-    if (keys == NULL)
+    const char **v = realloc(set->v, (n + 1) * sizeof(*v));
+    if (v == NULL)
         return MP_ENOMEM;
-    for (size_t i = 0; i < pl->nfacts; i++)
-        keys[i] = pl->facts[i]->key;
-    qsort(keys, pl->nfacts, sizeof(*keys), key_cmp);
-    r->keys = keys;
-    r->nkeys = pl->nfacts;
+    for (size_t i = 0; i < n; i++)
+        v[i] = get(pl, i);
+    qsort(v, n, sizeof(*v), name_cmp);
+    set->v = v;
+    set->n = n;
     return MP_OK;
 }
 
-/* Whether a fact of this key was taken before the last refresh_keys. */
-static bool taken(const struct relevant *r, const char *key)
+static bool names_have(const struct names *set, const char *name)
 {
-    return r->nkeys > 0 && bsearch(&key, r->keys, r->nkeys, sizeof(*r->keys), key_cmp) != NULL;
+    return set->n > 0 && bsearch(&name, set->v, set->n, sizeof(*set->v), name_cmp) != NULL;
+}
+
+static const char *fact_key(const struct mp_recall_plan *pl, size_t i)
+{
+    return pl->facts[i]->key;
+}
+
+static const char *past_turn(const struct mp_recall_plan *pl, size_t i)
+{
+    return pl->past[i]->request_id;
+}
+
+/* Sorts the keys of the facts and the turns of the past messages taken so
+ * far, for fact_ok() and skip_ranked(). */
+static int refresh(struct relevant *r)
+{
+    const struct mp_recall_plan *pl = &r->f.plan;
+    int rc = names_set(&r->keys, pl, pl->nfacts, fact_key);
+    return rc != MP_OK ? rc : names_set(&r->past_turns, pl, pl->npast, past_turn);
+}
+
+/* Whether a fact of e's turn is in the past line (as of refresh). */
+static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    return e->request_id[0] != '\0' && names_have(&r->past_turns, e->request_id);
 }
 
 /* ---- offering ---- */
 
 static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
 {
-    return mp_recall_fill_fact_ok(&r->f, e) && !taken(r, e->key) &&
-           !turn_in_past(&r->f.plan, e->request_id);
+    return mp_recall_fill_fact_ok(&r->f, e) && !names_have(&r->keys, e->key) && !turn_in_past(r, e);
 }
 
 /* Offers the matched items of mt not given up, best first, to the line,
@@ -200,7 +222,7 @@ static int try_past(struct relevant *r, uint32_t id, bool *keep)
 
 static int offer_facts(struct relevant *r)
 {
-    int rc = r->facts.n > 0 ? refresh_keys(r) : MP_OK;
+    int rc = r->facts.n > 0 ? refresh(r) : MP_OK;
     return rc != MP_OK
                ? rc
                : offer(r, &r->facts, MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN, try_fact);
@@ -214,13 +236,13 @@ static int offer_past(struct relevant *r)
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
 {
     const struct relevant *r = arg;
-    return taken(r, e->key) || turn_in_past(&r->f.plan, e->request_id);
+    return names_have(&r->keys, e->key) || turn_in_past(r, e);
 }
 
 /* The strongest facts not taken yet, in the ranked order. */
 static int offer_ranked(struct relevant *r)
 {
-    int rc = refresh_keys(r);
+    int rc = refresh(r);
     return rc != MP_OK ? rc : mp_recall_fill_ranked(&r->f, r->src, skip_ranked, r);
 }
 
@@ -299,7 +321,8 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     free(r.facts.done);
     free(r.turns.ids);
     free(r.turns.done);
-    free(r.keys);
+    free(r.keys.v);
+    free(r.past_turns.v);
     if (rc == MP_OK)
         return mp_recall_fill_finish(&r.f, plan);
     mp_recall_plan_cleanup(&r.f.plan);
