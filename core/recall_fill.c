@@ -12,8 +12,8 @@
  * Every step can be called again with more room (the relevant strategy's
  * second round): a fact or past message not taken is simply offered again,
  * the summary is refitted when the room grew, and the buffer continues from
- * the message it stopped at, taking back a cut one first, so that a second
- * call gives what one call with the larger room would. */
+ * the message it stopped at, taking back a cut one first, so that it ends
+ * as one call with the larger room would have left it. */
 #include "recall_fill.h"
 
 #include <stdlib.h>
