@@ -442,3 +442,23 @@ bool mp_chatreq_message_text_equals(const char *body, const struct mp_chatreq_ms
     walk_content(body, m->content_start, m->content_end, &k);
     return !k.differs && k.n == len;
 }
+
+/* The last message before end with text and one of the roles in the mask
+ * (bits of enum mp_chatreq_role); req->nmsgs when none. */
+static size_t last_with_text(const struct mp_chatreq *req, size_t end, unsigned roles)
+{
+    for (size_t i = end; i-- > 0;) {
+        const struct mp_chatreq_msg *m = &req->msgs[i];
+        if (m->has_text && (roles & (1u << m->role)) != 0)
+            return i;
+    }
+    return req->nmsgs;
+}
+
+void mp_chatreq_question(const struct mp_chatreq *req, size_t *newest, size_t *previous)
+{
+    *newest = last_with_text(req, req->nmsgs, 1u << MP_CR_USER);
+    *previous = *newest == req->nmsgs
+                    ? req->nmsgs
+                    : last_with_text(req, *newest, (1u << MP_CR_USER) | (1u << MP_CR_ASSISTANT));
+}

@@ -90,6 +90,13 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
 int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,
                             size_t *out_len);
 
+/* Where the request's question is, for relevance (core/recall.h): *newest
+ * gets the index of the last user message that has text, *previous the
+ * index of the last user or assistant message with text before it (the
+ * turn the question follows up on); either is req->nmsgs when there is
+ * none (then *previous is too). req is borrowed. No allocation. */
+void mp_chatreq_question(const struct mp_chatreq *req, size_t *newest, size_t *previous);
+
 /* Compares the text of message m (as mp_chatreq_message_text would give it)
  * with text[0..len) without copying; false when m has no text. */
 bool mp_chatreq_message_text_equals(const char *body, const struct mp_chatreq_msg *m,

@@ -25,6 +25,7 @@
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
 _Static_assert(sizeof(enum mp_memory_mode) == sizeof(int) &&
+                   sizeof(enum mp_retrieval) == sizeof(int) &&
                    sizeof(enum mp_storage_sync) == sizeof(int) &&
                    sizeof(enum mp_log_level) == sizeof(int) &&
                    sizeof(enum mp_log_format) == sizeof(int) &&
@@ -79,6 +80,7 @@ union staged {
 };
 
 static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "hybrid", NULL};
+static const char *const retrieval_names[] = {"relevant", "recent", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"json", "text", NULL};
@@ -120,6 +122,13 @@ static const struct key_def keys[] = {
     {"memory", "queue_max_bytes", K_UINT, FIELD(memory.queue_max_bytes), 65536, 4294967295u, NULL},
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
+    {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
+    {"memory", "archive", K_BOOL, FIELD(memory.archive), 0, 0, NULL},
+    {"memory", "max_facts_per_user", K_UINT, FIELD(memory.max_facts_per_user), 1, 10000000, NULL},
+    {"memory", "share_profile", K_UINT, FIELD(memory.share_profile), 0, 100, NULL},
+    {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
+    {"memory", "share_summary", K_UINT, FIELD(memory.share_summary), 0, 100, NULL},
+    {"memory", "share_buffer", K_UINT, FIELD(memory.share_buffer), 0, 100, NULL},
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},
@@ -732,6 +741,13 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.queue_max_bytes = 64u * 1024 * 1024;
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
+    c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
+    c->memory.archive = true;
+    c->memory.max_facts_per_user = 100000;
+    c->memory.share_profile = 40;
+    c->memory.share_past = 30;
+    c->memory.share_summary = 15;
+    c->memory.share_buffer = 15;
     memcpy(c->storage.path, "./data", sizeof("./data"));
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;
@@ -971,6 +987,14 @@ static bool same_listener(const struct mp_addr *a, const struct mp_addr *b)
     return strcasecmp(a->host, b->host) == 0 || is_any_addr(a->host) || is_any_addr(b->host);
 }
 
+/* The budget split adds up to the whole budget. */
+static bool shares_ok(const struct mp_config *c)
+{
+    uint64_t sum = (uint64_t)c->memory.share_profile + c->memory.share_past +
+                   c->memory.share_summary + c->memory.share_buffer;
+    return sum == 100;
+}
+
 int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
 {
     bool failed = false;
@@ -985,6 +1009,14 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         add_error(errs, "", 0,
                   "[memory] summarize_at (%" PRIu32 ") must be >= buffer_messages (%" PRIu32 ")",
                   c->memory.summarize_at, c->memory.buffer_messages);
+        failed = true;
+    }
+    if (!shares_ok(c)) {
+        add_error(errs, "", 0,
+                  "[memory] share_profile + share_past + share_summary + share_buffer must be "
+                  "100, got %" PRIu32 " + %" PRIu32 " + %" PRIu32 " + %" PRIu32,
+                  c->memory.share_profile, c->memory.share_past, c->memory.share_summary,
+                  c->memory.share_buffer);
         failed = true;
     }
     if (same_listener(&c->server.listen, &c->server.admin_listen)) {
@@ -1007,6 +1039,12 @@ static const char *name_of(const char *const *names, size_t count, int value)
 const char *mp_config_mode_name(enum mp_memory_mode mode)
 {
     return name_of(mode_names, sizeof(mode_names) / sizeof(mode_names[0]) - 1, (int)mode);
+}
+
+const char *mp_config_retrieval_name(enum mp_retrieval retrieval)
+{
+    return name_of(retrieval_names, sizeof(retrieval_names) / sizeof(retrieval_names[0]) - 1,
+                   (int)retrieval);
 }
 
 const char *mp_config_level_name(enum mp_log_level level)

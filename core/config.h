@@ -29,6 +29,12 @@ enum mp_memory_mode {
     MP_MEMORY_HYBRID
 };
 
+/* [memory] retrieval: how what reaches a request is chosen (core/recall.h). */
+enum mp_retrieval {
+    MP_RETRIEVAL_RELEVANT, /* scored against the request's question, within the shares */
+    MP_RETRIEVAL_RECENT    /* strongest facts, summary, newest messages (no scoring) */
+};
+
 enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 
 enum mp_log_level { MP_LOG_DEBUG, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR };
@@ -96,7 +102,18 @@ struct mp_config {
         uint32_t queue_max;                        /* 10000; 1 .. 10000000 */
         uint32_t queue_max_bytes; /* 64 MiB; 65536 .. 4294967295: what queued turns hold */
         bool durable_ack;         /* true: a recorded reply ends only once its turn is committed */
-        uint32_t idempotency_hours; /* 24; 1 .. 8760: how long a turn's idempotency key lives */
+        uint32_t idempotency_hours;  /* 24; 1 .. 8760: how long a turn's idempotency key lives */
+        enum mp_retrieval retrieval; /* relevant | recent; relevant */
+        bool archive;                /* true: every past message is kept and searchable */
+        uint32_t max_facts_per_user; /* 100000; 1 .. 10000000 */
+        /* The split of context_budget_tokens between the block's sections
+         * under relevant retrieval, in percent (0 .. 100 each, summing to
+         * 100); what a section leaves unused flows to the others
+         * (core/recall.h). */
+        uint32_t share_profile; /* 40: facts */
+        uint32_t share_past;    /* 30: relevant archived messages */
+        uint32_t share_summary; /* 15: the rolling summary */
+        uint32_t share_buffer;  /* 15: the recent messages */
     } memory;
     struct {
         char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */
@@ -215,6 +232,7 @@ int mp_config_apply_env(struct mp_config *c, const char *const *envp,
  *     comments above, enum values, string rules, hosts, base_url), so a
  *     struct built or changed in code passes only what the parser would;
  *   - memory.summarize_at >= memory.buffer_messages;
+ *   - memory.share_profile + share_past + share_summary + share_buffer == 100;
  *   - listen and admin_listen cannot both be bound: same non-zero port and
  *     the same host (case-insensitive), or the same non-zero port where
  *     either host is a wildcard (0.0.0.0 or ::). Two port-0 listeners are fine.
@@ -243,6 +261,7 @@ int mp_config_parse_url(const char *text, struct mp_url *out);
 /* Static names for enum values, as written in the INI file; "unknown" for a
  * value outside the enum. Never NULL. */
 const char *mp_config_mode_name(enum mp_memory_mode mode);
+const char *mp_config_retrieval_name(enum mp_retrieval retrieval);
 const char *mp_config_level_name(enum mp_log_level level);
 const char *mp_config_sync_name(enum mp_storage_sync sync);
 const char *mp_config_format_name(enum mp_log_format format);

@@ -7,7 +7,9 @@
  * (recall), the block's decoded text (plan.block_len bytes, which recall
  * measured with memblock's own functions), and the output, sized from an
  * upper bound (escaping at most doubles the sanitized block, at most
- * sextuples raw message text) and written once: prefix, elements, suffix. */
+ * sextuples raw message text) and written once: prefix, elements, suffix.
+ * Relevant retrieval adds one: the question's decoded text, freed once
+ * recall has chosen. */
 #include "inject.h"
 
 #include <assert.h>
@@ -112,6 +114,7 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
 {
     plan->tokens = rp->tokens;
     plan->nfacts = rp->nfacts;
+    plan->npast = rp->npast;
     plan->nmessages = rp->npicks;
     plan->summary = rp->summary_len > 0;
     plan->summary_cut = rp->summary_cut;
@@ -119,23 +122,69 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
     plan->ndeduplicated = rp->ndeduplicated;
 }
 
+/* The request's question (its newest user message with text) and the
+ * turn before it, decoded into one allocation, *buf (caller frees; NULL
+ * when there is no question). */
+static int read_question(const char *body, const struct mp_chatreq *req,
+                         struct mp_recall_request *rq, char **buf)
+{
+    size_t q, prev, qlen, plen;
+    mp_chatreq_question(req, &q, &prev);
+    *buf = NULL;
+    if (q == req->nmsgs)
+        return MP_OK;
+    qlen = req->msgs[q].text_len;
+    plen = prev < req->nmsgs ? req->msgs[prev].text_len : 0;
+    *buf = malloc(qlen + plen + 1);
+    if (*buf == NULL)
+        return MP_ENOMEM;
+    (void)mp_chatreq_message_text(body, &req->msgs[q], *buf, qlen, &rq->question_len);
+    rq->question = *buf;
+    if (prev < req->nmsgs) {
+        (void)mp_chatreq_message_text(body, &req->msgs[prev], *buf + qlen, plen, &rq->previous_len);
+        rq->previous = *buf + qlen;
+    }
+    return MP_OK;
+}
+
+/* Asks the strategy of p->retrieval for a plan: relevant only with a
+ * source to search. */
+static int choose(const char *body, const struct mp_chatreq *req, const struct mp_usermem *um,
+                  const struct mp_recall_source *src, const struct mp_recall_params *p,
+                  struct mp_recall_request *rq, struct mp_recall_plan *rp)
+{
+    char *question = NULL;
+    int rc;
+    if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
+        return mp_recall_recent(um, src, p, rq, rp);
+    rc = p->terms != NULL ? read_question(body, req, rq, &question) : MP_OK;
+    if (rc == MP_OK)
+        rc = mp_recall_relevant(um, src, p, rq, rp);
+    free(question);
+    return rc;
+}
+
 int mp_inject_build(const char *body, size_t len, const struct mp_chatreq *req,
-                    const struct mp_usermem *um, const struct mp_recall_params *p, int64_t now_ms,
-                    char **out, size_t *out_len, struct mp_inject_plan *plan)
+                    const struct mp_usermem *um, const struct mp_recall_source *src,
+                    const struct mp_recall_params *p, int64_t now_ms, char **out, size_t *out_len,
+                    struct mp_inject_plan *plan)
 {
     struct request in = {.body = body, .req = req};
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
+    struct mp_memblock_parts parts;
     char *block;
     size_t n;
-    int rc = mp_recall_recent(um, p, &rq, &rp);
+    int rc = choose(body, req, um, src, p, &rq, &rp);
     if (rc != MP_OK)
         return rc;
     rc = MP_ENOMEM;
     block = malloc(rp.block_len);
     if (block == NULL)
         goto out;
-    n = mp_memblock_render(block, rp.block_len, rp.facts, rp.nfacts, &um->summary, rp.summary_len);
+    parts = (struct mp_memblock_parts){rp.facts,       rp.nfacts, &um->summary,
+                                       rp.summary_len, rp.past,   rp.npast};
+    n = mp_memblock_render(block, rp.block_len, &parts);
     assert(n == rp.block_len); /* recall measured with memblock's own functions */
     (void)n;
     rc = splice(&rp, block, um->messages, body, len, req, out, out_len);

@@ -20,9 +20,10 @@
 
 #define PROFILE_HEAD  "\n[User profile]: "
 #define SUMMARY_HEAD  "\n[Conversation history summary]: "
-#define FACT_SEP      " | "
-#define DATE_MAX      sizeof(" (as of 9999-12-31)")
-#define WORD_LOOKBACK 40 /* how far back a cut looks for a space */
+#define PAST_HEAD     "\n[Relevant past conversation]: "
+#define FACT_SEP      " | " /* between facts, and between past messages */
+#define DAY_LEN       10    /* "YYYY-MM-DD" */
+#define WORD_LOOKBACK 40    /* how far back a cut looks for a space */
 
 #define SLEN(lit) (sizeof(lit) - 1)
 
@@ -334,21 +335,18 @@ static void digits(char *out, unsigned width, unsigned v)
     }
 }
 
-/* The length of a fact's date: nothing for times before 1970 or after
- * 9999. */
-static size_t date_len(int64_t ms)
+/* Whether ms has a date in the block: not before 1970, not after 9999. */
+static bool has_day(int64_t ms)
 {
-    return ms <= 0 || ms >= 253402300800000 /* 10000-01-01 */ ? 0 : DATE_MAX - 1;
+    return ms > 0 && ms < 253402300800000; /* 10000-01-01 */
 }
 
-/* " (as of YYYY-MM-DD)" in UTC, from the civil-from-days algorithm (no
- * libc time zone state), or nothing (date_len). */
-static size_t format_date(int64_t ms, char out[DATE_MAX])
+/* "YYYY-MM-DD" of ms (has_day) in UTC, from the civil-from-days algorithm
+ * (no libc time zone state). */
+static void format_day(int64_t ms, char out[DAY_LEN])
 {
     int64_t z, era, y;
     unsigned doe, yoe, doy, mp, d, m;
-    if (date_len(ms) == 0)
-        return 0;
     z = ms / 86400000 + 719468;
     era = z / 146097;
     doe = (unsigned)(z - era * 146097);
@@ -358,30 +356,49 @@ static size_t format_date(int64_t ms, char out[DATE_MAX])
     d = doy - (153 * mp + 2) / 5 + 1;
     m = mp < 10 ? mp + 3 : mp - 9;
     y = (int64_t)yoe + era * 400 + (m <= 2);
-    memcpy(out, " (as of 0000-00-00)", DATE_MAX);
-    digits(out + 8, 4, (unsigned)y);
-    digits(out + 13, 2, m);
-    digits(out + 16, 2, d);
-    return DATE_MAX - 1;
+    digits(out, 4, (unsigned)y);
+    out[4] = '-';
+    digits(out + 5, 2, m);
+    out[7] = '-';
+    digits(out + 8, 2, d);
+}
+
+/* Appends the day of ms; a measure only counts it. */
+static void put_day(struct text *t, int64_t ms)
+{
+    char day[DAY_LEN];
+    if (t->buf != NULL)
+        format_day(ms, day);
+    put(t, day, DAY_LEN);
+}
+
+/* Appends text sanitized with the fact rules, its sanitized form cut by the
+ * cut rule to at most max bytes, the ellipsis included. A text of at most a
+ * third of max fits whole without measuring (no character grows more than
+ * three times). */
+static void put_capped(struct text *t, const char *text, size_t len, size_t max)
+{
+    struct at kept = {.src = len};
+    bool whole = len <= max / 3 || clean_fits(text, len, true, max, &kept);
+    put_clean(t, text, kept.src, true, SIZE_MAX);
+    if (!whole)
+        put(t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
 }
 
 /* Appends "key: value (as of date)" after the line's header (first) or the
- * fact separator. A value of at most a third of its cap fits whole without
- * measuring (no character grows more than three times). */
+ * fact separator. */
 static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
 {
-    struct at value = {.src = e->value_len};
     int64_t at_ms = e->observed_at_ms > 0 ? e->observed_at_ms : e->recorded_at_ms;
-    char date[DATE_MAX];
-    bool whole = e->value_len <= MP_MEMBLOCK_FACT_VALUE_MAX / 3 ||
-                 clean_fits(e->value, e->value_len, true, MP_MEMBLOCK_FACT_VALUE_MAX, &value);
     put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
     put_clean(t, e->key, key_len(e), true, SIZE_MAX);
     put(t, ": ", 2);
-    put_clean(t, e->value, value.src, true, SIZE_MAX);
-    if (!whole)
-        put(t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
-    put(t, date, t->buf != NULL ? format_date(at_ms, date) : date_len(at_ms));
+    put_capped(t, e->value, e->value_len, MP_MEMBLOCK_FACT_VALUE_MAX);
+    if (has_day(at_ms)) {
+        put(t, " (as of ", SLEN(" (as of "));
+        put_day(t, at_ms);
+        put(t, ")", 1);
+    }
 }
 
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room)
@@ -409,18 +426,44 @@ size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size
     return head + kept.out + MP_MEMBLOCK_ELLIPSIS_LEN;
 }
 
-size_t mp_memblock_render(char *out, size_t cap, const struct mp_mem_entity *const *facts,
-                          size_t nfacts, const struct mp_mem_summary *sm, size_t summary_keep)
+/* ---- past messages ---- */
+
+/* Appends "(YYYY-MM-DD, role) text" after the line's header (first) or the
+ * separator; no date for a time out of has_day's range. */
+static void put_past(struct text *t, const struct mp_mem_message *m, bool first)
+{
+    bool user = m->role == MP_ROLE_USER;
+    put(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
+    put(t, "(", 1);
+    if (has_day(m->at_ms)) {
+        put_day(t, m->at_ms);
+        put(t, ", ", 2);
+    }
+    put(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
+    put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
+}
+
+size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room)
+{
+    struct text measure = {.cap = room};
+    put_past(&measure, m, first);
+    return measure.full ? 0 : measure.len;
+}
+
+size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts)
 {
     struct text t = {.buf = out, .cap = cap};
+    const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
-    for (size_t i = 0; i < nfacts; i++)
-        put_fact(&t, facts[i], i == 0);
-    if (summary_keep > 0) {
+    for (size_t i = 0; i < parts->nfacts; i++)
+        put_fact(&t, parts->facts[i], i == 0);
+    if (parts->summary_keep > 0) {
         put(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
-        put_clean(&t, sm->text, summary_keep, false, SIZE_MAX);
-        if (summary_keep < sm->text_len)
+        put_clean(&t, sm->text, parts->summary_keep, false, SIZE_MAX);
+        if (parts->summary_keep < sm->text_len)
             put(&t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
     }
+    for (size_t i = 0; i < parts->npast; i++)
+        put_past(&t, parts->past[i], i == 0);
     return t.full ? 0 : t.len;
 }

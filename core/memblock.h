@@ -10,16 +10,20 @@
  *   service ... the current conversation wins.          (MP_MEMBLOCK_INTRO)
  *   [User profile]: key: value (as of YYYY-MM-DD) | key: value ...
  *   [Conversation history summary]: text
+ *   [Relevant past conversation]: (YYYY-MM-DD, user) text | (YYYY-MM-DD, assistant) text ...
  *
- * The profile line holds the facts it is given, in that order; a line is
- * written only when it has something (the intro alone is the block of the
- * buffer mode, telling the model what the messages after it are). A fact's
- * date is its observed time, else its recorded time, in UTC; there is none
- * for times before 1970 or after 9999.
+ * The profile line holds the facts it is given, the past line the archived
+ * messages it is given, each in that order (recall gives the past messages
+ * oldest first); a line is written only when it has something (the intro
+ * alone is the block of the buffer mode, telling the model what the
+ * messages after it are). A fact's date is its observed time, else its
+ * recorded time, a past message's date the time it was said (at_ms), in
+ * UTC; there is none for times before 1970 or after 9999 (a past message is
+ * then "(user) text"). The role is "user" or "assistant".
  *
  * Escaping rule for stored text placed inside the block (fact keys, fact
- * values, summary), so it cannot close the block, start a line of its own
- * or pose as a role tag:
+ * values, summary, past messages), so it cannot close the block, start a
+ * line of its own or pose as a role tag:
  *   - control characters (C0, DEL, C1), U+2028 and U+2029, and the bidi
  *     embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069)
  *     -> ' ' (so no stored text can start a new line or hide its order);
@@ -27,10 +31,12 @@
  *   - '<' -> U+2039 and '>' -> U+203A (single angle quotation marks): this
  *     breaks every tag lookalike, "<|im_start|>", "<im_start>", "</memory>",
  *     "<<SYS>>", "<s>" alike;
- *   - in fact keys and values only, '|' -> '/' (the fact separator);
+ *   - in fact keys and values and in past messages, '|' -> '/' (the
+ *     separator);
  *   - invalid UTF-8 -> U+FFFD;
- *   - a fact value longer than MP_MEMBLOCK_FACT_VALUE_MAX bytes after this
- *     is cut as the summary is.
+ *   - a fact value longer than MP_MEMBLOCK_FACT_VALUE_MAX bytes after this,
+ *     a past message longer than MP_MEMBLOCK_PAST_TEXT_MAX, is cut as the
+ *     summary is (the ellipsis within that many bytes).
  * The block is decoded text; whoever puts it into JSON escapes it.
  *
  * The cut rule, for a text longer than the room it has: cut at a UTF-8
@@ -57,6 +63,7 @@
 #include <stdint.h>
 
 struct mp_mem_entity;
+struct mp_mem_message;
 struct mp_mem_summary;
 
 /* The block's first line, exactly. */
@@ -69,6 +76,9 @@ struct mp_mem_summary;
 
 #define MP_MEMBLOCK_TOKENS_PER_MESSAGE 4
 #define MP_MEMBLOCK_FACT_VALUE_MAX     512 /* bytes of a fact's value in the block */
+#define MP_MEMBLOCK_PAST_TEXT_MAX      512 /* bytes of a past message's text in the block */
+#define MP_MEMBLOCK_FACT_MIN           7   /* the least a fact adds: " | k: v" */
+#define MP_MEMBLOCK_PAST_MIN           11  /* the least a past message adds: " | (user) x" */
 #define MP_MEMBLOCK_MIN_CUT            16  /* fewer bytes of a cut text are not worth injecting */
 #define MP_MEMBLOCK_ELLIPSIS           "\xE2\x80\xA6" /* ends a cut text */
 #define MP_MEMBLOCK_ELLIPSIS_LEN       3
@@ -104,15 +114,30 @@ size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size
  * keep with the ellipsis after them (< len), else 0 (left out). */
 size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
 
-/* Writes the block into out[0..cap): the intro, the profile line with
- * facts[0..nfacts) in that order (borrowed; none: no line), the summary
- * line with sm->text[0..summary_keep) (sm borrowed; summary_keep 0: no
- * line, and sm may be NULL; summary_keep < sm->text_len: the ellipsis
- * follows). Returns the block's length, which is MP_MEMBLOCK_INTRO_LEN plus
- * what the measuring functions above said each piece adds; 0 when it does
- * not fit cap (out then holds nothing usable). Never writes past cap; no
- * NUL is written. */
-size_t mp_memblock_render(char *out, size_t cap, const struct mp_mem_entity *const *facts,
-                          size_t nfacts, const struct mp_mem_summary *sm, size_t summary_keep);
+/* Bytes the archived message m (borrowed; with content) adds to the block:
+ * "(date, role) text" sanitized and with its text capped, after the past
+ * line's header when first, else after the " | " separator; 0 when that is
+ * more than room (measuring stops there). */
+size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room);
+
+/* What a block holds (all borrowed): the profile line's facts, the summary
+ * line (summary_keep bytes of summary->text; 0: no line, and summary may be
+ * NULL; summary_keep < summary->text_len: the ellipsis follows), the past
+ * line's messages, each list in the order given (none: no line). */
+struct mp_memblock_parts {
+    const struct mp_mem_entity *const *facts;
+    size_t nfacts;
+    const struct mp_mem_summary *summary;
+    size_t summary_keep;
+    const struct mp_mem_message *const *past;
+    size_t npast;
+};
+
+/* Writes the block of parts (borrowed) into out[0..cap): the intro, the
+ * profile line, the summary line, the past line. Returns the block's
+ * length, which is MP_MEMBLOCK_INTRO_LEN plus what the measuring functions
+ * above said each piece adds; 0 when it does not fit cap (out then holds
+ * nothing usable). Never writes past cap; no NUL is written. */
+size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts);
 
 #endif

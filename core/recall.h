@@ -18,7 +18,7 @@
  * that sum. The fit tests are on the exact bytes memblock will write.
  *
  * The recent strategy (mp_recall_recent) takes items in this order, each
- * with what budget the earlier ones left:
+ * with what budget the earlier ones left (the PAST bit is ignored):
  *   1. the intro; if it does not fit, nothing is injected;
  *   2. the facts (PROFILE), by trust class (higher first), then confidence
  *      (higher first, NaN as 0), then recency (observed time, newer first),
@@ -31,7 +31,57 @@
  *      the choice; they are injected oldest first.
  * Nothing is injected when no fact, summary or message made it (the intro
  * alone is never sent). Nothing is filtered by age here: the retention
- * sweeper purges expired items. */
+ * sweeper purges expired items.
+ *
+ * Where the facts come from: without a source, um->entities (sorted here);
+ * with a source (struct mp_recall_source: the store's view of facts kept
+ * apart, with the search indexes), um carries only the summary and the
+ * buffered messages and the facts come from the source, um->entities being
+ * ignored. The plan then owns copies of what it took.
+ *
+ * The relevant strategy (mp_recall_relevant) asks which facts and which
+ * archived past messages answer the request's question (its newest user
+ * message, with the turn before it at lower weight: core/relevance.h,
+ * FACTS and TURNS presets; an item "matches" when it scores above 0, which
+ * neighbour and session smoothing extend to the items around a hit), and
+ * splits the budget between four sections by the params' shares
+ * (percent). The intro and the block's framing come off the top; R is the
+ * budget left, and each section's share of R is its own: in bytes of
+ * block text (4 per token) for the profile, past and summary lines, in
+ * tokens for the buffered messages. Two rounds:
+ *   round 1, each section within its own share (and the budget):
+ *     1. PROFILE: the facts that matched, best value per token first, each
+ *        whole or skipped;
+ *     2. PAST: the archived messages that matched, best value per token
+ *        first, each whole (its text capped: memblock.h) or skipped;
+ *     3. PROFILE again: the strongest other facts (ranked_facts order, the
+ *        recent order) while the profile's share lasts;
+ *     4. SUMMARY: whole, or cut as in the recent strategy;
+ *     5. BUFFER: the newest messages, as in the recent strategy (the first
+ *        that does not fit is cut or left out, and ends the round);
+ *   round 2, what is left of the whole budget, whichever section left it,
+ *   offered in this order (each continuing where round 1 stopped):
+ *     6. the facts that matched and were skipped, 7. the past messages
+ *     that matched and were skipped, 8. the summary if it was cut or left
+ *     out, 9. the older buffered messages, 10. the strongest other facts.
+ * So the relevant items get the unused shares first, then the summary and
+ * the buffer, and a user with only facts gets the whole budget for facts.
+ * A section not asked for (its bit) leaves its whole share to round 2. A
+ * question that matches nothing (or none at all, no tokenizer, no index)
+ * still gets the strongest facts (steps 3 and 10). At most
+ * MP_RECALL_CANDIDATES matched items of each kind are looked at.
+ *
+ * Counted once: a fact and an archived message of the same turn (equal,
+ * non-empty request_id: the fact was extracted from that turn) are never
+ * both in the block; whichever is taken first stays, in the order above
+ * (so a matched fact keeps its turn's messages out, and a matched message
+ * keeps out a fact of its turn that is only among the strongest). An
+ * archived message whose seq is that of a buffered message (um->messages)
+ * is never in the past line: it is the buffer's, injected there if it
+ * fits. An archived message the request already holds (the seen callback)
+ * is left out too. pii as in the recent strategy. The past line is written
+ * oldest first (at_ms, then seq), whatever order the messages were taken
+ * in. */
 #ifndef MP_CORE_RECALL_H
 #define MP_CORE_RECALL_H
 
@@ -42,29 +92,71 @@
 #include "config.h"
 #include "usermem.h"
 
+struct mp_relevance_index;
+struct mp_terms;
+
 #define MP_RECALL_PROFILE 1
 #define MP_RECALL_SUMMARY 2
 #define MP_RECALL_BUFFER  4
+#define MP_RECALL_PAST    8 /* relevant archived messages (relevant strategy only) */
+
+#define MP_RECALL_CANDIDATES 256 /* matched facts, and matched messages, looked at */
 
 /* The sections a mode injects: buffer -> BUFFER; summary -> SUMMARY|BUFFER;
- * entity -> PROFILE; hybrid -> all three; off -> 0. */
+ * entity -> PROFILE; hybrid -> all four; off -> 0. */
 int mp_recall_sections(enum mp_memory_mode mode);
 
 struct mp_recall_params {
     int sections;           /* bit set of MP_RECALL_*: see mp_recall_sections() */
     uint32_t budget_tokens; /* everything injected (block + messages) must fit */
     bool inject_pii; /* false: facts, messages and a summary flagged pii are never injected */
+    enum mp_retrieval retrieval; /* which strategy inject.c asks (relevant needs a source) */
+    /* The calling thread's tokenizer (borrowed; mp_terms is not
+     * thread-safe); NULL: nothing is scored, nothing matches. */
+    struct mp_terms *terms;
+    /* The relevant strategy's split of the budget, in percent (config:
+     * summing to 100; a sum under 100 leaves the rest to round 2). */
+    unsigned share_profile, share_past, share_summary, share_buffer;
 };
 
 /* Whether the request already holds a message of this role and text
  * (text[0..len), borrowed for the call). */
 typedef bool (*mp_recall_seen_fn)(void *ctx, enum mp_role role, const char *text, size_t len);
 
-/* The request, as far as recall needs it. */
+/* The request, as far as recall needs it. Strings are borrowed for the
+ * call. */
 struct mp_recall_request {
     mp_recall_seen_fn seen; /* NULL: the request holds none of the buffered messages */
     void *seen_ctx;         /* passed to seen */
     int64_t now_ms;         /* the request's time */
+    const char *question;   /* the newest user message's text; NULL: none (nothing matches) */
+    size_t question_len;
+    const char *previous; /* the turn before it (lower weight); NULL: none */
+    size_t previous_len;
+};
+
+/* The store's view of one user's facts and archived messages, for the
+ * length of one call (every pointer borrowed; each function gets ctx).
+ * fact is needed with a facts index, message with a turns index;
+ * ranked_facts NULL: no facts beyond the matched ones. Recall reads the
+ * indexes only through mp_relevance_score and mp_relevance_pack; an
+ * item's tokens should be the estimate of what memblock writes for it
+ * (mp_memblock_estimate_tokens of mp_memblock_fact_bytes or
+ * mp_memblock_past_bytes, not first): packing orders by it, the fit is
+ * measured exactly anyway. */
+struct mp_recall_source {
+    void *ctx;
+    /* Facts in the recent order (trust desc, confidence desc, observed_at
+     * desc, key asc): fn once per fact (borrowed during the call) until fn
+     * returns non-zero (1: stop, the walk returns MP_OK; negative: passed
+     * on). */
+    int (*ranked_facts)(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
+    const struct mp_relevance_index *facts; /* fact ids; NULL: no facts index */
+    const struct mp_relevance_index *turns; /* archived message seqs; NULL: no archive */
+    /* A copy of fact id / archived message seq id (caller frees value /
+     * content with free()); MP_NOTFOUND. */
+    int (*fact)(void *ctx, uint32_t id, struct mp_mem_entity *out);
+    int (*message)(void *ctx, uint32_t id, struct mp_mem_message *out);
 };
 
 /* A buffered message chosen. */
@@ -74,14 +166,17 @@ struct mp_recall_pick {
     bool cut;   /* len < content_len: the ellipsis follows */
 };
 
-/* What was chosen. Pointers are into the plan's own array (facts, picks:
- * valid until mp_recall_plan_cleanup()) and from there into um (borrowed:
- * valid while um is). */
+/* What was chosen. The arrays are the plan's own (valid until
+ * mp_recall_plan_cleanup()); facts point into um (borrowed: valid while um
+ * is) or, when a source gave them, at the plan's own copies, as past always
+ * does. */
 struct mp_recall_plan {
     const struct mp_mem_entity **facts; /* the profile line, in order */
     size_t nfacts;
-    size_t summary_len;           /* bytes of um->summary.text in the block; 0: no summary line */
-    bool summary_cut;             /* summary_len < text_len: the summary was cut to fit */
+    size_t summary_len; /* bytes of um->summary.text in the block; 0: no summary line */
+    bool summary_cut;   /* summary_len < text_len: the summary was cut to fit */
+    const struct mp_mem_message **past; /* the past line, oldest first */
+    size_t npast;
     struct mp_recall_pick *picks; /* buffered messages, newest first */
     size_t npicks;
     bool message_cut;     /* the oldest picked message was cut to fit */
@@ -89,18 +184,29 @@ struct mp_recall_plan {
                              looked at before the budget ran out) */
     size_t block_len;     /* bytes of the block's text (mp_memblock_render) */
     uint32_t tokens;      /* estimate of everything injected, <= budget_tokens */
+    bool owns_facts;      /* facts are the plan's copies (freed with it) */
 };
 
-/* The recent strategy (see above). um, p and rq are borrowed; rq may be
- * NULL (nothing deduplicated). Returns MP_OK with *plan (free its arrays
- * with mp_recall_plan_cleanup()); MP_NOTFOUND when nothing qualifies (no
- * section requested, nothing stored for them, everything deduplicated, or
- * a budget too small for the intro plus one item); MP_ENOMEM. *plan is
+/* The recent strategy (see above). um, src, p and rq are borrowed; src may
+ * be NULL (facts from um), rq may be NULL (nothing deduplicated). Returns
+ * MP_OK with *plan (free it with mp_recall_plan_cleanup()); MP_NOTFOUND
+ * when nothing qualifies (um NULL, no section requested, nothing stored
+ * for them, everything deduplicated, or a budget too small for the intro
+ * plus one item); MP_ENOMEM, or what a source function returned. *plan is
  * untouched unless MP_OK. */
-int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_params *p,
-                     const struct mp_recall_request *rq, struct mp_recall_plan *plan);
+int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                     struct mp_recall_plan *plan);
 
-/* Frees the plan's arrays; the plan is then empty. */
+/* The relevant strategy (see above), with the same arguments, results and
+ * ownership as mp_recall_recent. Without a source there is nothing to
+ * score: it is mp_recall_recent. Also MP_EINVAL from scoring (an index
+ * naming an item out of range). */
+int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_source *src,
+                       const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                       struct mp_recall_plan *plan);
+
+/* Frees the plan's arrays and copies; the plan is then empty. */
 void mp_recall_plan_cleanup(struct mp_recall_plan *plan);
 
 #endif

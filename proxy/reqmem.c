@@ -179,8 +179,15 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     keep_newest(um, cfg->memory.buffer_messages, &all, &all_n);
     struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
                                  .budget_tokens = cfg->memory.context_budget_tokens,
-                                 .inject_pii = cfg->governance.inject_pii};
-    rc = mp_inject_build(body, len, &req, um, &p, mp_clock_now_ms(), &m->body, &m->body_len, &plan);
+                                 .inject_pii = cfg->governance.inject_pii,
+                                 .retrieval = cfg->memory.retrieval,
+                                 .share_profile = cfg->memory.share_profile,
+                                 .share_past = cfg->memory.share_past,
+                                 .share_summary = cfg->memory.share_summary,
+                                 .share_buffer = cfg->memory.share_buffer};
+    /* No source yet: recall takes the facts from um, in the recent order. */
+    rc = mp_inject_build(body, len, &req, um, NULL, &p, mp_clock_now_ms(), &m->body, &m->body_len,
+                         &plan);
     um->messages = all;
     um->nmessages = all_n;
     mp_usermem_free(um);

@@ -120,7 +120,8 @@ const char *fx_line_with(const char *block, const char *prefix)
 
 void fx_assert_block_shape(const char *block, size_t want_lines)
 {
-    static const char *const heads[] = {"[User profile]: ", "[Conversation history summary]: "};
+    static const char *const heads[] = {
+        "[User profile]: ", "[Conversation history summary]: ", "[Relevant past conversation]: "};
     const char *p = block, *nl;
     size_t lines = 0, h = 0;
     ck_assert_int_eq(strncmp(block, INTRO, strlen(INTRO)), 0);
@@ -130,9 +131,9 @@ void fx_assert_block_shape(const char *block, size_t want_lines)
             ck_assert_ptr_eq(nl != NULL ? nl : p + strlen(p), p + strlen(INTRO));
             continue;
         }
-        while (h < 2 && strncmp(p, heads[h], strlen(heads[h])) != 0)
+        while (h < 3 && strncmp(p, heads[h], strlen(heads[h])) != 0)
             h++;
-        ck_assert_uint_lt(h, 2); /* a line that is no (next) section header */
+        ck_assert_uint_lt(h, 3); /* a line that is no (next) section header */
         h++;
     }
     ck_assert_uint_eq(lines, want_lines);

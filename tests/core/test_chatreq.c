@@ -209,6 +209,44 @@ START_TEST(test_chatreq_first_new_user_edge_cases)
 }
 END_TEST
 
+START_TEST(test_chatreq_question_is_newest_user_text_and_turn_before)
+{
+    size_t q, prev;
+    struct mp_chatreq r = scan_ok(
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\",\"content\":"
+        "\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"tool\",\"content\":\"t\"},"
+        "{\"role\":\"user\",\"content\":\"c\"},{\"role\":\"user\",\"content\":null}]}");
+    mp_chatreq_question(&r, &q, &prev);
+    ck_assert_uint_eq(q, 4);    /* the last user message has no text */
+    ck_assert_uint_eq(prev, 2); /* the tool result is no turn */
+}
+END_TEST
+
+START_TEST(test_chatreq_question_edge_cases)
+{
+    size_t q, prev;
+    struct mp_chatreq r;
+    r = scan_ok("{\"messages\":[{\"role\":\"user\",\"content\":\"only\"}]}");
+    mp_chatreq_question(&r, &q, &prev);
+    ck_assert_uint_eq(q, 0);
+    ck_assert_uint_eq(prev, 1);
+    r = scan_ok("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                "\"assistant\",\"content\":\"a\"}]}");
+    mp_chatreq_question(&r, &q, &prev);
+    ck_assert_uint_eq(q, 2);
+    ck_assert_uint_eq(prev, 2);
+    r = scan_ok("{\"messages\":[{\"role\":\"user\",\"content\":\"u\"},{\"role\":\"user\","
+                "\"content\":\"v\"},{\"role\":\"assistant\",\"content\":\"w\"}]}");
+    mp_chatreq_question(&r, &q, &prev);
+    ck_assert_uint_eq(q, 1);
+    ck_assert_uint_eq(prev, 0);
+    r = scan_ok("{\"messages\":[]}");
+    mp_chatreq_question(&r, &q, &prev);
+    ck_assert_uint_eq(q, 0);
+    ck_assert_uint_eq(prev, 0);
+}
+END_TEST
+
 START_TEST(test_chatreq_message_text_decodes_escapes_and_unicode)
 {
     const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":\"a\\\"b\\\\c\\n\\u00e9\\ud83d"
@@ -449,6 +487,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(p, test_chatreq_first_new_user_edge_cases);
     tcase_add_test(p, test_chatreq_only_top_level_messages_count);
     tcase_add_test(p, test_chatreq_last_duplicate_member_wins);
+    tcase_add_test(p, test_chatreq_question_is_newest_user_text_and_turn_before);
+    tcase_add_test(p, test_chatreq_question_edge_cases);
     suite_add_tcase(s, p);
 
     TCase *t = tcase_create("text");

@@ -1,7 +1,9 @@
 /* Tests for core/inject.c: the orchestration and the splice (exact bytes),
  * the sections per mode end to end, deduplication against the request, and
- * the JSON escaping of what is injected. What is chosen is tested in
- * test_recall.c, the block's text in test_memblock.c. */
+ * the JSON escaping of what is injected, and the strategy asked (with the
+ * request's question) when a source is given. What is chosen is tested in
+ * test_recall.c and test_recall_relevant.c, the block's text in
+ * test_memblock.c. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "json_scan.h"
 #include "mem_fixture.h"
 #include "recall.h"
+#include "recall_source.h"
 #include "status.h"
 #include "usermem.h"
 
@@ -39,7 +42,7 @@ static int build_p(const char *body, int sections, uint32_t budget, char **out, 
         .sections = sections, .budget_tokens = budget, .inject_pii = false};
     size_t len = strlen(body), a, b;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
-    int rc = mp_inject_build(body, len, &req, &fx_um, &p, NOW, out, n, plan);
+    int rc = mp_inject_build(body, len, &req, &fx_um, NULL, &p, NOW, out, n, plan);
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_gt(*n, len);
@@ -461,6 +464,93 @@ START_TEST(test_inject_messages_only_json_escaped)
 }
 END_TEST
 
+/* ---- with a source ---- */
+
+#define PAST "[Relevant past conversation]: "
+
+/* Builds body over the fixture source (fs_pets and what else the test
+ * added) with every section; returns the decoded block (caller frees). */
+static char *block_with_source(const char *body, enum mp_retrieval retrieval, bool terms,
+                               struct mp_inject_plan *plan)
+{
+    struct mp_recall_params p = {.sections = mp_recall_sections(MP_MEMORY_HYBRID),
+                                 .budget_tokens = 1500,
+                                 .retrieval = retrieval,
+                                 .terms = terms ? fs_terms : NULL,
+                                 .share_profile = 40,
+                                 .share_past = 30,
+                                 .share_summary = 15,
+                                 .share_buffer = 15};
+    size_t len = strlen(body), n = 0;
+    char *out = NULL, *block;
+    ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
+    ck_assert_int_eq(mp_inject_build(body, len, &req, &fs_head, &fs_src, &p, NOW, &out, &n, plan),
+                     MP_OK);
+    ck_assert_uint_le(plan->tokens, 1500);
+    block = block_of(out, n);
+    free(out);
+    return block;
+}
+
+START_TEST(test_inject_relevant_asks_the_newest_user_message)
+{
+    const char *body = "{\"messages\":[" U("Hi") "," A("Hello!") "," U("What did Rex chew?") "]}";
+    struct mp_inject_plan plan;
+    char *block;
+    fs_pets();
+    block = block_with_source(body, MP_RETRIEVAL_RELEVANT, true, &plan);
+    ck_assert_str_eq(fx_line_with(block, PAST),
+                     PAST "(2023-06-01, user) Rex chewed my climbing shoes | (2023-06-01, "
+                          "assistant) Maybe keep the shoes on a high shelf.");
+    ck_assert_str_eq(fx_line_with(block, "[User"),
+                     "[User profile]: pet: a beagle named Rex (as of 2024-05-01) | name: Ada (as "
+                     "of 2024-05-01) | city: Lisbon (as of 2024-05-01) | job: data engineer at "
+                     "Acme (as of 2024-05-01) | hobby: bouldering (as of 2024-05-01)");
+    ck_assert_uint_eq(plan.npast, 2);
+    ck_assert_uint_eq(plan.nfacts, 5);
+    free(block);
+}
+END_TEST
+
+START_TEST(test_inject_relevant_reads_the_turn_before)
+{
+    const char *alone = "{\"messages\":[" U("And what happened then?") "]}";
+    const char *after = "{\"messages\":[" U("We talked about your climbing shoes") "," U(
+        "And what happened then?") "]}";
+    struct mp_inject_plan plan;
+    char *block;
+    fs_pets();
+    block = block_with_source(alone, MP_RETRIEVAL_RELEVANT, true, &plan);
+    ck_assert_ptr_null(strstr(block, PAST));
+    free(block);
+    block = block_with_source(after, MP_RETRIEVAL_RELEVANT, true, &plan);
+    ck_assert_ptr_nonnull(strstr(block, "(2023-06-01, user) Rex chewed my climbing shoes"));
+    free(block);
+}
+END_TEST
+
+START_TEST(test_inject_recent_with_source_takes_ranked_facts)
+{
+    const char *body = "{\"messages\":[" U("What did Rex chew?") "]}";
+    const char *want = "[User profile]: name: Ada (as of 2024-05-01) | city: Lisbon (as of "
+                       "2024-05-01) | job: data engineer at Acme (as of 2024-05-01) | pet: a "
+                       "beagle named Rex (as of 2024-05-01) | hobby: bouldering (as of 2024-05-01)";
+    struct mp_inject_plan plan;
+    char *block;
+    fs_pets();
+    block = block_with_source(body, MP_RETRIEVAL_RECENT, true, &plan);
+    ck_assert_ptr_null(strstr(block, PAST));
+    ck_assert_str_eq(fx_line_with(block, "[User"), want);
+    ck_assert_uint_eq(plan.npast, 0);
+    free(block);
+    /* relevant without a tokenizer scores nothing: the same facts */
+    block = block_with_source(body, MP_RETRIEVAL_RELEVANT, false, &plan);
+    ck_assert_ptr_null(strstr(block, PAST));
+    ck_assert_str_eq(fx_line_with(block, "[User"), want);
+    free(block);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("inject");
@@ -499,5 +589,12 @@ Suite *mp_test_suite(void)
     tcase_add_test(e, test_inject_quotes_cannot_close_the_block);
     tcase_add_test(e, test_inject_messages_only_json_escaped);
     suite_add_tcase(s, e);
+
+    TCase *r = tcase_create("source");
+    tcase_add_checked_fixture(r, fs_setup, fs_teardown);
+    tcase_add_test(r, test_inject_relevant_asks_the_newest_user_message);
+    tcase_add_test(r, test_inject_relevant_reads_the_turn_before);
+    tcase_add_test(r, test_inject_recent_with_source_takes_ranked_facts);
+    suite_add_tcase(s, r);
     return s;
 }

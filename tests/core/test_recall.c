@@ -1,7 +1,8 @@
 /* Tests for core/recall.c: the sections per mode, the recent strategy's
  * order and budget (facts, the summary cut, the buffered messages picked
- * newest first), pii, and deduplication through the seen callback. A plan
- * is checked directly, and its block as memblock renders it. */
+ * newest first), pii, deduplication through the seen callback, and facts
+ * from a source (recall_source.h) giving what they give from the memory. A
+ * plan is checked directly, and its block as memblock renders it. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include "mem_fixture.h"
 #include "memblock.h"
 #include "recall.h"
+#include "recall_source.h"
 #include "status.h"
 #include "usermem.h"
 
@@ -43,7 +45,7 @@ static int recall_rq(int sections, uint32_t budget, const struct mp_recall_reque
         .sections = sections, .budget_tokens = budget, .inject_pii = inject_pii};
     int rc;
     mp_recall_plan_cleanup(&plan);
-    rc = mp_recall_recent(&fx_um, &p, rq, &plan);
+    rc = mp_recall_recent(&fx_um, NULL, &p, rq, &plan);
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_le(plan.tokens, budget);
@@ -57,16 +59,9 @@ static int recall_p(int sections, uint32_t budget)
     return recall_rq(sections, budget, NULL);
 }
 
-/* The plan's block as memblock renders it (caller frees). */
 static char *block_of_plan(void)
 {
-    char *block = malloc(plan.block_len + 1);
-    ck_assert_ptr_nonnull(block);
-    ck_assert_uint_eq(mp_memblock_render(block, plan.block_len, plan.facts, plan.nfacts,
-                                         &fx_um.summary, plan.summary_len),
-                      plan.block_len);
-    block[plan.block_len] = '\0';
-    return block;
+    return fs_render(&plan, &fx_um.summary);
 }
 
 /* Recalls every section with a large budget; returns the block. */
@@ -84,7 +79,7 @@ START_TEST(test_recall_sections_for_modes)
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_BUFFER), MP_RECALL_BUFFER);
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_SUMMARY), MP_RECALL_SUMMARY | MP_RECALL_BUFFER);
     ck_assert_int_eq(mp_recall_sections(MP_MEMORY_ENTITY), MP_RECALL_PROFILE);
-    ck_assert_int_eq(mp_recall_sections(MP_MEMORY_HYBRID), ALL);
+    ck_assert_int_eq(mp_recall_sections(MP_MEMORY_HYBRID), ALL | MP_RECALL_PAST);
 }
 END_TEST
 
@@ -489,7 +484,7 @@ START_TEST(test_recall_nothing_when_all_messages_held)
     struct mp_recall_plan untouched = {.tokens = 77};
     fx_message(MP_ROLE_USER, "hello there");
     fx_message(MP_ROLE_ASSISTANT, "General Kenobi!");
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, &rq, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, &rq, &untouched), MP_NOTFOUND);
     ck_assert_uint_eq(untouched.tokens, 77);
     ck_assert_ptr_null(untouched.picks);
     ck_assert_uint_eq(calls, 2);
@@ -504,12 +499,12 @@ START_TEST(test_recall_nothing_when_budget_tiny)
     struct mp_recall_plan untouched = {.tokens = 77};
     fx_full_memory();
     p.budget_tokens = 10;
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     p.budget_tokens = 0;
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     /* the intro fits, but no item does */
     p.budget_tokens = 4 + fx_tok(strlen(INTRO) + 8);
-    ck_assert_int_eq(mp_recall_recent(&fx_um, &p, NULL, &untouched), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &p, NULL, &untouched), MP_NOTFOUND);
     ck_assert_uint_eq(untouched.tokens, 77);
     ck_assert_ptr_null(untouched.facts);
     /* the intro alone is the least budget that can carry anything */
@@ -520,7 +515,7 @@ END_TEST
 START_TEST(test_recall_nothing_when_memory_empty_or_no_sections)
 {
     struct mp_recall_params p = {.sections = ALL, .budget_tokens = 1500};
-    ck_assert_int_eq(mp_recall_recent(NULL, &p, NULL, &plan), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_recent(NULL, NULL, &p, NULL, &plan), MP_NOTFOUND);
     ck_assert_int_eq(recall_p(ALL, 1500), MP_NOTFOUND);
     fx_full_memory();
     ck_assert_int_eq(recall_p(0, 1500), MP_NOTFOUND);
@@ -529,6 +524,103 @@ START_TEST(test_recall_nothing_when_memory_empty_or_no_sections)
     fx_message(MP_ROLE_USER, "only a message");
     ck_assert_int_eq(recall_p(MP_RECALL_PROFILE | MP_RECALL_SUMMARY, 1500), MP_NOTFOUND);
     ck_assert_ptr_null(plan.facts);
+}
+END_TEST
+
+/* ---- facts from a source ---- */
+
+static void source_setup(void)
+{
+    fs_setup();
+    memset(&plan, 0, sizeof(plan));
+    inject_pii = false;
+}
+
+static void source_teardown(void)
+{
+    mp_recall_plan_cleanup(&plan);
+    fs_teardown();
+}
+
+/* Facts of every trust class, confidence (NaN too), age and size. */
+static void mixed_facts(void)
+{
+    char key[16], value[200];
+    for (int i = 0; i < 60; i++) {
+        snprintf(key, sizeof(key), "k%02d", (i * 37) % 60);
+        memset(value, 'a' + i % 26, sizeof(value));
+        fx_fact_n(key, value, (size_t)(1 + (i * 53) % 180), (enum mp_trust)(i % 4),
+                  i % 7 == 0 ? NAN : (i % 5) / 4.0, MAY1 - (i % 3) * DAY)
+            ->pii = i % 11 == 0;
+    }
+}
+
+START_TEST(test_recall_recent_with_source_equals_recent_with_memory)
+{
+    struct mp_recall_plan from_source;
+    mixed_facts();
+    fx_summary("Ada builds a RAG app.");
+    fx_message(MP_ROLE_USER, "I use ChromaDB.");
+    fs_build();
+    for (int pii = 0; pii < 2; pii++) {
+        struct mp_recall_params p = {.sections = ALL, .inject_pii = pii};
+        for (uint32_t budget = 0; budget <= 3000; budget += 7) {
+            p.budget_tokens = budget;
+            mp_recall_plan_cleanup(&plan);
+            memset(&from_source, 0, sizeof(from_source));
+            int rc = mp_recall_recent(&fx_um, NULL, &p, NULL, &plan);
+            ck_assert_int_eq(mp_recall_recent(&fs_head, &fs_src, &p, NULL, &from_source), rc);
+            if (rc != MP_OK)
+                continue;
+            ck_assert_uint_eq(from_source.nfacts, plan.nfacts);
+            for (size_t i = 0; i < plan.nfacts; i++)
+                ck_assert_str_eq(from_source.facts[i]->key, plan.facts[i]->key);
+            ck_assert_uint_eq(from_source.block_len, plan.block_len);
+            ck_assert_uint_eq(from_source.summary_len, plan.summary_len);
+            ck_assert_uint_eq(from_source.npicks, plan.npicks);
+            ck_assert_uint_eq(from_source.tokens, plan.tokens);
+            ck_assert(from_source.owns_facts && !plan.owns_facts);
+            mp_recall_plan_cleanup(&from_source);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_recall_recent_source_walk_stops_when_no_fact_fits)
+{
+    /* 60 facts of 9 bytes after the first (" | k00: v", no date): the walk
+     * stops at the first fact it is offered with less than 7 bytes left */
+    char key[8];
+    struct mp_recall_params p = {.sections = MP_RECALL_PROFILE};
+    size_t room = 0, taken = 0;
+    for (int i = 0; i < 60; i++) {
+        snprintf(key, sizeof(key), "k%02d", i);
+        fx_fact_n(key, "v", 1, MP_TRUST_STATED, 0.9, 0);
+    }
+    fs_build();
+    for (p.budget_tokens = 100;; p.budget_tokens++) {
+        room = mp_memblock_message_room(p.budget_tokens) - MP_MEMBLOCK_INTRO_LEN;
+        taken = 1 + (room - strlen("\n[User profile]: k00: v")) / 9;
+        if (room - strlen("\n[User profile]: k00: v") - 9 * (taken - 1) < MP_MEMBLOCK_FACT_MIN)
+            break;
+    }
+    ck_assert_uint_lt(taken, 59);
+    ck_assert_int_eq(mp_recall_recent(&fs_head, &fs_src, &p, NULL, &plan), MP_OK);
+    ck_assert_uint_eq(plan.nfacts, taken);
+    ck_assert_uint_eq(fs_calls.ranked_walks, 1);
+    ck_assert_uint_eq(fs_calls.ranked_facts, taken + 1);
+}
+END_TEST
+
+START_TEST(test_recall_recent_source_error_passed_on)
+{
+    struct mp_recall_params p = {.sections = ALL, .budget_tokens = 1500};
+    struct mp_recall_plan untouched = {.tokens = 77};
+    fx_full_memory();
+    fs_build();
+    fs_calls.fail_ranked = MP_EIO;
+    ck_assert_int_eq(mp_recall_recent(&fs_head, &fs_src, &p, NULL, &untouched), MP_EIO);
+    ck_assert_uint_eq(untouched.tokens, 77);
 }
 END_TEST
 
@@ -568,5 +660,12 @@ Suite *mp_test_suite(void)
     tcase_add_test(b, test_recall_nothing_when_budget_tiny);
     tcase_add_test(b, test_recall_nothing_when_memory_empty_or_no_sections);
     suite_add_tcase(s, b);
+
+    TCase *o = tcase_create("source");
+    tcase_add_checked_fixture(o, source_setup, source_teardown);
+    tcase_add_test(o, test_recall_recent_with_source_equals_recent_with_memory);
+    tcase_add_test(o, test_recall_recent_source_walk_stops_when_no_fact_fits);
+    tcase_add_test(o, test_recall_recent_source_error_passed_on);
+    suite_add_tcase(s, o);
     return s;
 }

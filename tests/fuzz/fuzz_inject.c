@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(r.messages_start < r.insert_at && r.insert_at < r.messages_end &&
           r.first_new_user <= r.nmsgs);
     check_texts(body, len, &r);
-    rc = mp_inject_build(body, len, &r, &um, &p, 1714608000000, &out, &n, &plan);
+    rc = mp_inject_build(body, len, &r, &um, NULL, &p, 1714608000000, &out, &n, &plan);
     CHECK(rc == MP_OK || rc == MP_NOTFOUND);
     if (rc != MP_OK)
         return 0;

@@ -1,8 +1,9 @@
-/* libFuzzer target for core/memblock.c: arbitrary stored text as a summary
- * and as a fact value. The cut of a summary, found without writing its
- * sanitized form, must be the cut rule applied to that form (for rooms up
- * to a little past its length); a value past its cap must be the cut of
- * its sanitized form; every measure must equal what is rendered. */
+/* libFuzzer target for core/memblock.c: arbitrary stored text as a summary,
+ * as a fact value and as a past message. The cut of a summary, found
+ * without writing its sanitized form, must be the cut rule applied to that
+ * form (for rooms up to a little past its length); a value or a past
+ * message past its cap must be the cut of its sanitized form; every
+ * measure must equal what is rendered. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ static char *render_summary(char *text, size_t len, size_t keep, size_t bytes)
     struct mp_mem_summary sm = {.text = text, .text_len = len};
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes + 1);
     CHECK(block != NULL);
-    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes, NULL, 0, &sm, keep) ==
+    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                             &(struct mp_memblock_parts){NULL, 0, &sm, keep, NULL, 0}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
     return block;
 }
@@ -47,26 +49,54 @@ static void check_summary(char *text, size_t len, const char *s, size_t slen)
     }
 }
 
+/* The capped text that ends a rendered line (after skip bytes of block)
+ * must be s[0..slen) whole, or its cut to max. */
+static void check_capped(const char *block, size_t len, size_t skip, const char *s, size_t slen,
+                         size_t max)
+{
+    size_t vlen = len - skip, c;
+    if (slen <= max) {
+        CHECK(vlen == slen && memcmp(block + skip, s, slen) == 0);
+    } else {
+        c = mp_memblock_fit_text(s, slen, max);
+        CHECK(vlen <= max);
+        CHECK(c == 0 || (vlen == c + MP_MEMBLOCK_ELLIPSIS_LEN && memcmp(block + skip, s, c) == 0));
+    }
+}
+
 static void check_value(char *text, size_t len, const char *s, size_t slen)
 {
     struct mp_mem_entity e = {.key = "k", .value = text, .value_len = len};
     const struct mp_mem_entity *facts[] = {&e};
-    size_t bytes = mp_memblock_fact_bytes(&e, true, SIZE_MAX), c, vlen;
+    size_t bytes = mp_memblock_fact_bytes(&e, true, SIZE_MAX);
     size_t skip = MP_MEMBLOCK_INTRO_LEN + sizeof("\n[User profile]: k: ") - 1;
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes);
     CHECK(block != NULL && bytes > 0);
     CHECK(mp_memblock_fact_bytes(&e, true, bytes) == bytes);
     CHECK(mp_memblock_fact_bytes(&e, true, bytes - 1) == 0);
-    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes, facts, 1, NULL, 0) ==
+    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                             &(struct mp_memblock_parts){facts, 1, NULL, 0, NULL, 0}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
-    vlen = MP_MEMBLOCK_INTRO_LEN + bytes - skip; /* no date: the line ends with the value */
-    if (slen <= MP_MEMBLOCK_FACT_VALUE_MAX) {
-        CHECK(vlen == slen && memcmp(block + skip, s, slen) == 0);
-    } else {
-        c = mp_memblock_fit_text(s, slen, MP_MEMBLOCK_FACT_VALUE_MAX);
-        CHECK(vlen <= MP_MEMBLOCK_FACT_VALUE_MAX);
-        CHECK(c == 0 || (vlen == c + MP_MEMBLOCK_ELLIPSIS_LEN && memcmp(block + skip, s, c) == 0));
-    }
+    /* no date: the line ends with the value */
+    check_capped(block, MP_MEMBLOCK_INTRO_LEN + bytes, skip, s, slen, MP_MEMBLOCK_FACT_VALUE_MAX);
+    free(block);
+}
+
+static void check_past(char *text, size_t len, const char *s, size_t slen)
+{
+    struct mp_mem_message m = {.role = MP_ROLE_ASSISTANT, .content = text, .content_len = len};
+    const struct mp_mem_message *past[] = {&m};
+    size_t bytes = mp_memblock_past_bytes(&m, true, SIZE_MAX);
+    size_t skip =
+        MP_MEMBLOCK_INTRO_LEN + sizeof("\n[Relevant past conversation]: (assistant) ") - 1;
+    char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes);
+    CHECK(block != NULL && bytes > 0);
+    CHECK(mp_memblock_past_bytes(&m, true, bytes) == bytes);
+    CHECK(mp_memblock_past_bytes(&m, true, bytes - 1) == 0);
+    CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
+                             &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1}) ==
+          MP_MEMBLOCK_INTRO_LEN + bytes);
+    check_capped(block, MP_MEMBLOCK_INTRO_LEN + bytes, skip, s, slen, MP_MEMBLOCK_PAST_TEXT_MAX);
     free(block);
 }
 
@@ -81,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     for (size_t i = 0; i < size; i++) {
         if (text[i] == '|')
-            text[i] = '/'; /* '|' is '/' in a fact, not in a summary: now both alike */
+            text[i] = '/'; /* '|' is '/' in a fact or a past message, not in a summary */
     }
     bytes = mp_memblock_summary_bytes(text, size, SIZE_MAX, &keep);
     CHECK(keep == size && bytes > HEAD_LEN);
@@ -89,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     slen = bytes - HEAD_LEN;
     check_summary(text, size, block + MP_MEMBLOCK_INTRO_LEN + HEAD_LEN, slen);
     check_value(text, size, block + MP_MEMBLOCK_INTRO_LEN + HEAD_LEN, slen);
+    check_past(text, size, block + MP_MEMBLOCK_INTRO_LEN + HEAD_LEN, slen);
     free(block);
     free(text);
     return 0;

@@ -104,6 +104,31 @@ class CheckConfig(harness.ProxyTestCase):
         err = self.assert_bad(text, 4, 'two_errors.ini')
         self.assertIn('%s:%d' % (os.path.join(self.tmp.name, 'two_errors.ini'), 10), err)
 
+    def test_bad_retrieval(self):
+        err = self.assert_bad(VALID.replace('mode = hybrid', 'mode = hybrid\nretrieval = fuzzy'), 11,
+                              'bad_retrieval.ini')
+        self.assertIn('relevant|recent', err)
+
+    def test_recall_keys_valid(self):
+        text = VALID.replace('mode = hybrid', 'mode = hybrid\nretrieval = recent\narchive = false\n'
+                             'max_facts_per_user = 10\nshare_profile = 100\nshare_past = 0\n'
+                             'share_summary = 0\nshare_buffer = 0')
+        _, r = self.check(text, 'recall_keys.ini')
+        self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
+
+    def test_shares_not_summing_to_100(self):
+        _, r = self.check(VALID.replace('mode = hybrid', 'mode = hybrid\nshare_past = 20'), 'shares.ini')
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.returncode, 1, 'exit code; stderr: %s' % err)
+        self.assertIn('must be 100, got 40 + 20 + 15 + 15', err)
+        self.assert_no_sanitizer(r)
+
+    def test_env_share_error_fails_check(self):
+        path = self.write('env_share.ini', VALID)
+        r = run_memproxy(['-c', path, '--check-config'], {'MEMPROXY_MEMORY_SHARE_SUMMARY': '16'})
+        self.assertEqual(r.returncode, 1, r.stderr.decode('utf-8', 'replace'))
+        self.assertIn('share_summary', r.stderr.decode('utf-8', 'replace'))
+
     def test_check_config_opens_no_socket(self):
         # The listen port is taken: --check-config must still say valid.
         s = socket.socket()

@@ -295,6 +295,36 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual(r.status, 200, 'the invalid file was (partly) applied: %r' % r)
         self.assertEqual(p.admin('/readyz').status, 200)
 
+    def test_sighup_recall_keys_reloadable(self):
+        # README: the [memory] recall keys (retrieval, archive,
+        # max_facts_per_user, the four shares) change by SIGHUP without a
+        # restart; shares that do not sum to 100 make the whole reload fail.
+        p = self.start_proxy(workers=1, server={'max_body_bytes': 100000})
+        nlines = p.log_count()
+        p.sections['memory'].update({'retrieval': 'recent', 'archive': 'false', 'max_facts_per_user': 7,
+                                     'share_profile': 25, 'share_past': 25, 'share_summary': 25,
+                                     'share_buffer': 25})
+        p.sections['server']['max_body_bytes'] = 1000
+        p.write_config()
+        self.hup_and_wait(p, 'ok')
+        self.assertOpenAIError(p.request('POST', CHAT, sh(''), self.body_of_size(2000)), 413, 'body_too_large')
+        restart = [l for l in p.log_lines()[nlines:] if 'restart' in l]
+        self.assertEqual(restart, [], 'a recall key was taken for a restart-only one')
+        nlines = p.log_count()
+        p.sections['memory']['share_buffer'] = 24
+        p.sections['server']['max_body_bytes'] = 100000
+        p.write_config()
+        self.hup_and_wait(p, 'error')
+        line = p.wait_log(lambda o: o.get('level') == 'error' and 'share_buffer' in o.get('error', ''), 3,
+                          start=nlines)
+        self.assertIsNotNone(line, 'no error naming the shares; log:\n' + '\n'.join(p.log_lines()[nlines:]))
+        self.assertOpenAIError(p.request('POST', CHAT, sh(''), self.body_of_size(2000)), 413, 'body_too_large')
+        p.sections['memory']['retrieval'] = 'fuzzy'
+        p.sections['memory']['share_buffer'] = 25
+        p.write_config()
+        self.hup_and_wait(p, 'error')
+        self.assertOpenAIError(p.request('POST', CHAT, sh(''), self.body_of_size(2000)), 413, 'body_too_large')
+
 
 if __name__ == '__main__':
     harness.main('proxy_signals')

@@ -1,0 +1,293 @@
+/* Filling a recall plan: the budget arithmetic and the taking of pieces
+ * that both strategies share. It orders nothing: the strategies do.
+ *
+ * The block is one message, so its cost is that of its whole text, not the
+ * sum of its pieces' estimates: the fill tracks the block's bytes and the
+ * block fits while they stay within the largest text the budget allows
+ * beside the buffered messages taken. Buffered messages are priced one by
+ * one with what budget the block left. Measuring is bounded by what can
+ * fit, not by what is stored: a fact value is measured up to its cap, a
+ * summary up to the room left.
+ *
+ * Every step can be called again with more room (the relevant strategy's
+ * second round): a fact or past message not taken is simply offered again,
+ * the summary is refitted when the room grew, and the buffer continues from
+ * the message it stopped at, taking back a cut one first, so that it ends
+ * as one call with the larger room would have left it. */
+#include "recall_fill.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "memblock.h"
+#include "status.h"
+
+int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
+                        const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                        bool copy_facts)
+{
+    memset(f, 0, sizeof(*f));
+    f->um = um;
+    f->p = p;
+    f->rq = rq;
+    for (size_t i = 0; i < MP_RECALL_LINES; i++)
+        f->cap[i] = SIZE_MAX;
+    f->buffer_cap = UINT32_MAX;
+    if (um == NULL || p->sections == 0 ||
+        mp_memblock_message_room(p->budget_tokens) < MP_MEMBLOCK_INTRO_LEN)
+        return MP_NOTFOUND;
+    f->buffer_next = um->nmessages;
+    f->plan.owns_facts = copy_facts;
+    f->plan.block_len = MP_MEMBLOCK_INTRO_LEN;
+    if ((p->sections & MP_RECALL_BUFFER) && um->nmessages > 0) {
+        f->plan.picks = malloc(um->nmessages * sizeof(*f->plan.picks));
+        if (f->plan.picks == NULL)
+            return MP_ENOMEM;
+    }
+    return MP_OK;
+}
+
+/* ---- room ---- */
+
+/* What the block can still take, in bytes, beside the buffered messages. */
+static size_t block_room(const struct mp_recall_fill *f)
+{
+    return mp_memblock_message_room(f->p->budget_tokens - f->buffer_tokens) - f->plan.block_len;
+}
+
+static size_t cap_left(const struct mp_recall_fill *f, enum mp_recall_line line)
+{
+    return f->cap[line] > f->used[line] ? f->cap[line] - f->used[line] : 0;
+}
+
+size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line line)
+{
+    size_t room = block_room(f), cap = cap_left(f, line);
+    return room < cap ? room : cap;
+}
+
+/* Tokens the buffered messages may still cost. */
+static uint32_t buffer_left(const struct mp_recall_fill *f)
+{
+    uint32_t left =
+        f->p->budget_tokens - mp_memblock_message_tokens(f->plan.block_len) - f->buffer_tokens;
+    uint32_t cap = f->buffer_cap > f->buffer_tokens ? f->buffer_cap - f->buffer_tokens : 0;
+    return left < cap ? left : cap;
+}
+
+/* arr (of *room elements of size) with room for more; NULL when out of
+ * memory (arr is then as it was). */
+static void *grow(void *arr, size_t *room, size_t size)
+{
+    size_t n = *room > 0 ? *room * 2 : 16;
+    void *p = realloc(arr, n * size);
+    if (p != NULL)
+        *room = n;
+    return p;
+}
+
+/* Counts a piece of bytes the line took; returns 1 (taken). */
+static int add_bytes(struct mp_recall_fill *f, enum mp_recall_line line, size_t bytes)
+{
+    f->plan.block_len += bytes;
+    f->used[line] += bytes;
+    return 1;
+}
+
+/* ---- facts ---- */
+
+bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_entity *e)
+{
+    return (f->p->inject_pii || !e->pii) && e->key[0] != '\0' && e->value != NULL &&
+           e->value_len > 0;
+}
+
+static struct mp_mem_entity *copy_fact(const struct mp_mem_entity *e)
+{
+    struct mp_mem_entity *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    *c = *e;
+    c->value = malloc(e->value_len + 1);
+    if (c->value == NULL) {
+        free(c);
+        return NULL;
+    }
+    memcpy(c->value, e->value, e->value_len);
+    c->value[e->value_len] = '\0';
+    return c;
+}
+
+int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    size_t bytes =
+        mp_memblock_fact_bytes(e, pl->nfacts == 0, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE));
+    if (bytes == 0)
+        return 0;
+    if (pl->nfacts == f->facts_room) {
+        const struct mp_mem_entity **a = grow(pl->facts, &f->facts_room, sizeof(*a));
+        if (a == NULL)
+            return MP_ENOMEM;
+        pl->facts = a;
+    }
+    if (pl->owns_facts) {
+        e = copy_fact(e);
+        if (e == NULL)
+            return MP_ENOMEM;
+    }
+    pl->facts[pl->nfacts++] = e;
+    return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);
+}
+
+/* A walk of the ranked facts. */
+struct ranked {
+    struct mp_recall_fill *f;
+    mp_recall_skip_fn skip;
+    void *arg;
+};
+
+static int on_ranked(void *arg, const struct mp_mem_entity *e)
+{
+    struct ranked *w = arg;
+    int rc;
+    if (mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
+        return 1; /* no fact can fit any more */
+    if (!mp_recall_fill_fact_ok(w->f, e) || (w->skip != NULL && w->skip(w->arg, e)))
+        return MP_OK;
+    rc = mp_recall_fill_fact(w->f, e);
+    return rc < 0 ? rc : MP_OK;
+}
+
+int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
+                          mp_recall_skip_fn skip, void *arg)
+{
+    struct ranked w = {f, skip, arg};
+    if (!(f->p->sections & MP_RECALL_PROFILE) || src == NULL || src->ranked_facts == NULL ||
+        mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
+        return MP_OK;
+    return src->ranked_facts(src->ctx, on_ranked, &w);
+}
+
+/* ---- past messages ---- */
+
+int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    struct mp_mem_message *c;
+    size_t bytes =
+        mp_memblock_past_bytes(m, pl->npast == 0, mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
+    if (bytes == 0)
+        return 0;
+    if (pl->npast == f->past_room) {
+        const struct mp_mem_message **a = grow(pl->past, &f->past_room, sizeof(*a));
+        if (a == NULL)
+            return MP_ENOMEM;
+        pl->past = a;
+    }
+    c = malloc(sizeof(*c));
+    if (c == NULL)
+        return MP_ENOMEM;
+    *c = *m;
+    pl->past[pl->npast++] = c;
+    return add_bytes(f, MP_RECALL_LINE_PAST, bytes);
+}
+
+/* Oldest first: by time, then sequence (unique per user). */
+static int past_cmp(const void *pa, const void *pb)
+{
+    const struct mp_mem_message *a = *(const struct mp_mem_message *const *)pa;
+    const struct mp_mem_message *b = *(const struct mp_mem_message *const *)pb;
+    if (a->at_ms != b->at_ms)
+        return a->at_ms < b->at_ms ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* ---- summary ---- */
+
+void mp_recall_fill_summary(struct mp_recall_fill *f)
+{
+    const struct mp_mem_summary *sm = &f->um->summary;
+    struct mp_recall_plan *pl = &f->plan;
+    size_t *used = &f->used[MP_RECALL_LINE_SUMMARY];
+    size_t room = block_room(f) + *used, cap = f->cap[MP_RECALL_LINE_SUMMARY], keep = 0, bytes;
+    if (!(f->p->sections & MP_RECALL_SUMMARY) || sm->text == NULL || sm->text_len == 0 ||
+        (sm->pii && !f->p->inject_pii) || pl->summary_len == sm->text_len)
+        return;
+    /* the line is written anew: it has its own bytes as well as the room */
+    bytes = mp_memblock_summary_bytes(sm->text, sm->text_len, room < cap ? room : cap, &keep);
+    if (bytes <= *used)
+        return;
+    pl->block_len += bytes - *used;
+    *used = bytes;
+    pl->summary_len = keep;
+    pl->summary_cut = keep < sm->text_len;
+}
+
+/* ---- buffered messages ---- */
+
+static uint32_t pick_tokens(const struct mp_recall_pick *pk)
+{
+    return mp_memblock_message_tokens(pk->len + (pk->cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0));
+}
+
+void mp_recall_fill_messages(struct mp_recall_fill *f)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    if (!(f->p->sections & MP_RECALL_BUFFER))
+        return;
+    if (pl->message_cut) { /* taken back: with more room it may fit longer */
+        const struct mp_recall_pick *pk = &pl->picks[--pl->npicks];
+        f->buffer_tokens -= pick_tokens(pk);
+        f->buffer_next = pk->idx + 1;
+        pl->message_cut = false;
+    }
+    for (; f->buffer_next > 0; f->buffer_next--) {
+        size_t i = f->buffer_next - 1;
+        const struct mp_mem_message *m = &f->um->messages[i];
+        struct mp_recall_pick *pk = &pl->picks[pl->npicks];
+        if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
+            continue;
+        if (mp_recall_fill_seen(f, m)) {
+            pl->ndeduplicated++;
+            continue;
+        }
+        pk->idx = i;
+        pk->len = mp_memblock_fit_text(m->content, m->content_len,
+                                       mp_memblock_message_room(buffer_left(f)));
+        pk->cut = pk->len < m->content_len;
+        if (pk->len == 0)
+            return; /* looked at again by the next call */
+        f->buffer_tokens += pick_tokens(pk);
+        pl->npicks++;
+        if (pk->cut) {
+            pl->message_cut = true;
+            f->buffer_next = i;
+            return;
+        }
+    }
+}
+
+bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m)
+{
+    const struct mp_recall_request *rq = f->rq;
+    return rq != NULL && rq->seen != NULL &&
+           rq->seen(rq->seen_ctx, m->role, m->content, m->content_len);
+}
+
+/* ---- the end ---- */
+
+int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
+{
+    struct mp_recall_plan *pl = &f->plan;
+    if (pl->nfacts == 0 && pl->summary_len == 0 && pl->npast == 0 && pl->npicks == 0) {
+        mp_recall_plan_cleanup(pl);
+        return MP_NOTFOUND;
+    }
+    if (pl->npast > 1)
+        qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
+    pl->tokens = mp_memblock_message_tokens(pl->block_len) + f->buffer_tokens;
+    *plan = *pl;
+    memset(pl, 0, sizeof(*pl));
+    return MP_OK;
+}

@@ -1,0 +1,95 @@
+/* Filling a recall plan within its budget: the steps the strategies share
+ * (recall.c's recent, recall_relevant.c's relevant), each piece measured
+ * with memblock.c's exact byte counts. It decides no order and scores
+ * nothing: the strategy says what to offer, in which order and with which
+ * caps; a piece is taken when it fits, else left for the strategy to offer
+ * again or drop. Only the strategies include this header.
+ *
+ * Budget: the block is one message costing mp_memblock_message_tokens of
+ * its whole text, each buffered message its own; the block may grow while
+ * its cost and the buffered messages' stay within budget_tokens, the
+ * buffer while its own cost does. On top of that, each line of the block
+ * may add at most cap[line] bytes, the buffered messages at most
+ * buffer_cap tokens (no cap: SIZE_MAX, UINT32_MAX). */
+#ifndef MP_CORE_RECALL_FILL_H
+#define MP_CORE_RECALL_FILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recall.h"
+
+/* The block's lines, for the caps. */
+enum mp_recall_line { MP_RECALL_LINE_PROFILE, MP_RECALL_LINE_PAST, MP_RECALL_LINE_SUMMARY };
+#define MP_RECALL_LINES 3
+
+/* Tells a fact walk to pass over e (borrowed for the call). */
+typedef bool (*mp_recall_skip_fn)(void *arg, const struct mp_mem_entity *e);
+
+/* A plan being filled. The strategy sets the caps; the rest is the fill's. */
+struct mp_recall_fill {
+    const struct mp_usermem *um; /* borrowed */
+    const struct mp_recall_params *p;
+    const struct mp_recall_request *rq; /* may be NULL */
+    size_t cap[MP_RECALL_LINES];        /* bytes each line may add */
+    size_t used[MP_RECALL_LINES];       /* bytes each line adds */
+    uint32_t buffer_cap;                /* tokens the buffered messages may cost */
+    uint32_t buffer_tokens;             /* what they cost */
+    size_t buffer_next;                 /* um->messages[0..buffer_next) are not looked at yet */
+    size_t facts_room, past_room;       /* allocated length of plan.facts, plan.past */
+    struct mp_recall_plan plan;
+};
+
+/* Starts an empty plan holding the intro, with no caps; facts are the
+ * plan's copies when copy_facts. Allocates the picks when the BUFFER
+ * section is asked for. MP_OK; MP_NOTFOUND when um is NULL, no section is
+ * asked for or the budget cannot carry the intro; MP_ENOMEM. um, p and rq
+ * are borrowed for the life of the fill. */
+int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
+                        const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                        bool copy_facts);
+
+/* Bytes the line may still add: what the budget and its cap allow. */
+size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line line);
+
+/* Whether e may be injected at all: a key, a value, and pii only with
+ * inject_pii. */
+bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_entity *e);
+
+/* Appends the fact e (borrowed; fact_ok) to the profile line when it fits:
+ * 1 taken (a copy when copy_facts, else e itself, which must then outlive
+ * the plan), 0 not, MP_ENOMEM. Takes no copy and never grows plan.facts
+ * when facts_room already has room, so a caller may append from an array
+ * that is plan.facts itself. */
+int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e);
+
+/* Walks src->ranked_facts, appending each fact that is fact_ok, not
+ * skipped (skip may be NULL) and fits; stops once no fact can fit. MP_OK,
+ * MP_ENOMEM, or what the walk returned. */
+int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
+                          mp_recall_skip_fn skip, void *arg);
+
+/* Appends the archived message m to the past line when it fits: 1 taken
+ * (the plan now owns *m and its content; the caller must not free them),
+ * 0 not (the caller still owns them), MP_ENOMEM (likewise). */
+int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m);
+
+/* Whether the request already holds m (the request's seen callback). */
+bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m);
+
+/* The summary line: whole, or cut to the room, or left out; called again
+ * with more room, a cut or left-out summary is fitted anew. */
+void mp_recall_fill_summary(struct mp_recall_fill *f);
+
+/* The buffered messages, newest first, from where the last call stopped:
+ * each whole while it fits, the first that does not cut (taken back and
+ * fitted anew by the next call) or left out, which ends the call. */
+void mp_recall_fill_messages(struct mp_recall_fill *f);
+
+/* Ends the fill: MP_OK with *plan (the past line sorted oldest first, the
+ * tokens counted); MP_NOTFOUND, the fill then freed, when nothing but the
+ * intro was taken. Either way f no longer owns anything. */
+int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan);
+
+#endif

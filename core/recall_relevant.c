@@ -1,0 +1,326 @@
+/* The relevant strategy (recall.h): what answers the request's question,
+ * within each section's share of the budget, the unused shares flowing on
+ * in a second round. It says only what is offered when and to which
+ * line: scoring is relevance.c's, fitting and the budget recall_fill.c's.
+ *
+ * The matched items of each kind are ranked once (the only calls to
+ * mp_relevance_score and mp_relevance_pack are in rank()); each is fetched
+ * from the source when it is offered, and given up for good once taken or
+ * found unfit (pii, empty, already counted), but offered again in round 2
+ * when it only lacked room. The strongest other facts come from the
+ * source's ranked walk, which stops as soon as no fact can fit. */
+#include "recall.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "memblock.h"
+#include "recall_fill.h"
+#include "relevance.h"
+#include "status.h"
+
+/* The matched items of one kind, best value per token first. */
+struct matched {
+    uint32_t *ids;
+    bool *done; /* taken, or not to be injected at all */
+    size_t n;
+};
+
+/* Names (fact keys, request ids) sorted for bsearch. */
+struct names {
+    const char **v;
+    size_t n;
+};
+
+struct relevant {
+    struct mp_recall_fill f;
+    const struct mp_recall_source *src;
+    struct matched facts, turns;
+    struct names keys;       /* of the facts taken (as of refresh) */
+    struct names past_turns; /* of the past messages taken (as of refresh) */
+};
+
+/* The items of ix that match the question, best value per token first, at
+ * most MP_RECALL_CANDIDATES. The one place that scores and packs. */
+static int rank(const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
+                struct matched *out)
+{
+    struct mp_relevance_params rp;
+    struct mp_relevance_hit *hits = NULL;
+    size_t nhits = 0, n = 0;
+    uint32_t used;
+    if (ix == NULL || ix->n == 0 || p->terms == NULL || rq == NULL || rq->question == NULL ||
+        rq->question_len == 0)
+        return MP_OK;
+    mp_relevance_preset(kind, &rp);
+    int rc = mp_relevance_score(p->terms, ix, &rp, rq->question, rq->question_len, rq->previous,
+                                rq->previous_len, &hits, &nhits);
+    if (rc != MP_OK || nhits == 0)
+        return rc;
+    out->ids = malloc(nhits * sizeof(*out->ids));
+    rc = out->ids != NULL ? MP_OK : MP_ENOMEM;
+    if (rc == MP_OK) /* every match in packing order: the fit is memblock's */
+        rc = mp_relevance_pack(ix, &rp, hits, nhits, UINT32_MAX, out->ids, &n, &used);
+    free(hits);
+    if (rc != MP_OK)
+        return rc;
+    out->n = n < MP_RECALL_CANDIDATES ? n : MP_RECALL_CANDIDATES;
+    out->done = calloc(out->n + 1, sizeof(*out->done));
+    return out->done != NULL ? MP_OK : MP_ENOMEM;
+}
+
+/* ---- counted once ---- */
+
+static bool same_turn(const char *a, const char *b)
+{
+    return a[0] != '\0' && strncmp(a, b, MP_REQUEST_ID_MAX + 1) == 0;
+}
+
+/* Whether a fact taken came from the turn request_id. */
+static bool turn_in_facts(const struct mp_recall_plan *pl, const char *request_id)
+{
+    for (size_t i = 0; i < pl->nfacts; i++) {
+        if (same_turn(request_id, pl->facts[i]->request_id))
+            return true;
+    }
+    return false;
+}
+
+static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
+{
+    for (size_t i = 0; i < um->nmessages; i++) {
+        if (um->messages[i].seq == seq)
+            return true;
+    }
+    return false;
+}
+
+#define NAME_BYTES                                                                                 \
+    ((MP_ENTITY_KEY_MAX > MP_REQUEST_ID_MAX ? MP_ENTITY_KEY_MAX : MP_REQUEST_ID_MAX) + 1)
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strncmp(*(const char *const *)a, *(const char *const *)b, NAME_BYTES);
+}
+
+/* Makes set the n names of get(pl, i), sorted. */
+static int names_set(struct names *set, const struct mp_recall_plan *pl, size_t n,
+                     const char *(*get)(const struct mp_recall_plan *pl, size_t i))
+{
+    const char **v = realloc(set->v, (n + 1) * sizeof(*v));
+    if (v == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        v[i] = get(pl, i);
+    qsort(v, n, sizeof(*v), name_cmp);
+    set->v = v;
+    set->n = n;
+    return MP_OK;
+}
+
+static bool names_have(const struct names *set, const char *name)
+{
+    return set->n > 0 && bsearch(&name, set->v, set->n, sizeof(*set->v), name_cmp) != NULL;
+}
+
+static const char *fact_key(const struct mp_recall_plan *pl, size_t i)
+{
+    return pl->facts[i]->key;
+}
+
+static const char *past_turn(const struct mp_recall_plan *pl, size_t i)
+{
+    return pl->past[i]->request_id;
+}
+
+/* Sorts the keys of the facts and the turns of the past messages taken so
+ * far, for fact_ok() and skip_ranked(). */
+static int refresh(struct relevant *r)
+{
+    const struct mp_recall_plan *pl = &r->f.plan;
+    int rc = names_set(&r->keys, pl, pl->nfacts, fact_key);
+    return rc != MP_OK ? rc : names_set(&r->past_turns, pl, pl->npast, past_turn);
+}
+
+/* Whether a fact of e's turn is in the past line (as of refresh). */
+static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    return e->request_id[0] != '\0' && names_have(&r->past_turns, e->request_id);
+}
+
+/* ---- offering ---- */
+
+static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    return mp_recall_fill_fact_ok(&r->f, e) && !names_have(&r->keys, e->key) && !turn_in_past(r, e);
+}
+
+/* Offers the matched items of mt not given up, best first, to the line,
+ * while it has min bytes of room; try fetches one and takes it when it
+ * fits, saying whether to keep it for a later offer. */
+static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line line, size_t min,
+                 int (*try)(struct relevant *r, uint32_t id, bool *keep))
+{
+    int rc = MP_OK;
+    for (size_t i = 0; i < mt->n && rc == MP_OK; i++) {
+        bool keep = false;
+        if (mt->done[i])
+            continue;
+        if (mp_recall_fill_room(&r->f, line) < min)
+            break;
+        rc = try(r, mt->ids[i], &keep);
+        mt->done[i] = !keep;
+    }
+    return rc;
+}
+
+/* Fact id: taken when fit and fitting (the plan keeps a copy), kept when
+ * it only lacked room. */
+static int try_fact(struct relevant *r, uint32_t id, bool *keep)
+{
+    struct mp_mem_entity e;
+    int rc = r->src->fact(r->src->ctx, id, &e);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    if (fact_ok(r, &e)) {
+        rc = mp_recall_fill_fact(&r->f, &e);
+        *keep = rc == 0;
+    }
+    free(e.value);
+    return rc < 0 ? rc : MP_OK;
+}
+
+static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
+{
+    const struct mp_recall_fill *f = &r->f;
+    return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
+           !in_buffer(f->um, m->seq) && !mp_recall_fill_seen(f, m) &&
+           !turn_in_facts(&f->plan, m->request_id);
+}
+
+/* Archived message id: taken when fit and fitting (the plan then owns
+ * it), kept when it only lacked room. */
+static int try_past(struct relevant *r, uint32_t id, bool *keep)
+{
+    struct mp_mem_message m;
+    int rc = r->src->message(r->src->ctx, id, &m);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    if (past_ok(r, &m)) {
+        rc = mp_recall_fill_past(&r->f, &m);
+        *keep = rc == 0;
+    }
+    if (rc != 1)
+        free(m.content);
+    return rc < 0 ? rc : MP_OK;
+}
+
+static int offer_facts(struct relevant *r)
+{
+    int rc = r->facts.n > 0 ? refresh(r) : MP_OK;
+    return rc != MP_OK
+               ? rc
+               : offer(r, &r->facts, MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN, try_fact);
+}
+
+static int offer_past(struct relevant *r)
+{
+    return offer(r, &r->turns, MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN, try_past);
+}
+
+static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
+{
+    const struct relevant *r = arg;
+    return names_have(&r->keys, e->key) || turn_in_past(r, e);
+}
+
+/* The strongest facts not taken yet, in the ranked order. */
+static int offer_ranked(struct relevant *r)
+{
+    int rc = refresh(r);
+    return rc != MP_OK ? rc : mp_recall_fill_ranked(&r->f, r->src, skip_ranked, r);
+}
+
+/* ---- the rounds ---- */
+
+/* share percent of rest tokens, in tokens */
+static uint64_t share_of(uint64_t rest, unsigned share)
+{
+    return rest * share / 100;
+}
+
+static size_t share_bytes(uint64_t rest, unsigned share)
+{
+    uint64_t b = share_of(rest, share) * 4;
+    return b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+}
+
+/* Round 1's caps: each section's share of what the intro leaves. */
+static void set_shares(struct mp_recall_fill *f)
+{
+    const struct mp_recall_params *p = f->p;
+    uint64_t rest = p->budget_tokens - mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN);
+    uint64_t buffer = share_of(rest, p->share_buffer);
+    f->cap[MP_RECALL_LINE_PROFILE] = share_bytes(rest, p->share_profile);
+    f->cap[MP_RECALL_LINE_PAST] = share_bytes(rest, p->share_past);
+    f->cap[MP_RECALL_LINE_SUMMARY] = share_bytes(rest, p->share_summary);
+    f->buffer_cap = buffer > UINT32_MAX ? UINT32_MAX : (uint32_t)buffer;
+}
+
+static int round_one(struct relevant *r)
+{
+    int rc;
+    set_shares(&r->f);
+    rc = offer_facts(r);
+    if (rc == MP_OK)
+        rc = offer_past(r);
+    if (rc == MP_OK)
+        rc = offer_ranked(r);
+    mp_recall_fill_summary(&r->f);
+    mp_recall_fill_messages(&r->f);
+    return rc;
+}
+
+static int round_two(struct relevant *r)
+{
+    int rc;
+    for (size_t i = 0; i < MP_RECALL_LINES; i++)
+        r->f.cap[i] = SIZE_MAX;
+    r->f.buffer_cap = UINT32_MAX;
+    rc = offer_facts(r);
+    if (rc == MP_OK)
+        rc = offer_past(r);
+    mp_recall_fill_summary(&r->f);
+    mp_recall_fill_messages(&r->f);
+    return rc == MP_OK ? offer_ranked(r) : rc;
+}
+
+int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_source *src,
+                       const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                       struct mp_recall_plan *plan)
+{
+    struct relevant r = {.src = src};
+    int rc;
+    if (src == NULL)
+        return mp_recall_recent(um, NULL, p, rq, plan);
+    rc = mp_recall_fill_init(&r.f, um, p, rq, true);
+    if (rc == MP_OK && (p->sections & MP_RECALL_PROFILE))
+        rc = rank(p, rq, src->facts, MP_RELEVANCE_FACTS, &r.facts);
+    if (rc == MP_OK && (p->sections & MP_RECALL_PAST))
+        rc = rank(p, rq, src->turns, MP_RELEVANCE_TURNS, &r.turns);
+    if (rc == MP_OK)
+        rc = round_one(&r);
+    if (rc == MP_OK)
+        rc = round_two(&r);
+    free(r.facts.ids);
+    free(r.facts.done);
+    free(r.turns.ids);
+    free(r.turns.done);
+    free(r.keys.v);
+    free(r.past_turns.v);
+    if (rc == MP_OK)
+        return mp_recall_fill_finish(&r.f, plan);
+    mp_recall_plan_cleanup(&r.f.plan);
+    return rc;
+}
