@@ -793,6 +793,10 @@ static void import_lines(struct admin_call *call, const struct mp_http_request_h
         send_error(call, MP_PERR_INTERNAL, NULL);
         return;
     }
+    if (call->import.batch.nmessages > 0 && !call->loop->cfg->memory.archive) {
+        send_error(call, MP_PERR_ARCHIVE_DISABLED, NULL);
+        return;
+    }
     submit(call, NULL, import_work, on_imported);
 }
 

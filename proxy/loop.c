@@ -9,6 +9,7 @@
 #include "chatreq.h"
 #include "conn.h"
 #include "status.h"
+#include "terms.h"
 
 struct mp_shared_config *mp_shared_config_new(const struct mp_config *cfg)
 {
@@ -70,6 +71,8 @@ void mp_loop_cleanup(struct mp_loop *loop)
         event_free(loop->flush_ev);
     free(loop->chat_msgs);
     loop->chat_msgs = NULL;
+    mp_terms_free(loop->terms);
+    loop->terms = NULL;
     loop->flush_ev = NULL;
     mp_shared_config_unref(loop->shared);
     loop->shared = NULL;

@@ -112,6 +112,15 @@ static void answer(struct mp_memticket *t, int status)
         ticket_unref(t); /* the reply loop is gone: nobody waits */
 }
 
+/* The store's settings from the configuration (writer thread: at start
+ * and on every reload). */
+static void store_settings(struct mp_store *store, const struct mp_config *cfg)
+{
+    mp_store_set_history_cap(store, cfg->governance.history_per_fact);
+    mp_store_set_max_facts(store, cfg->memory.max_facts_per_user);
+    mp_store_set_archive(store, cfg->memory.archive);
+}
+
 /* ---- turning a turn into store ops ---- */
 
 /* Cuts text to MP_MESSAGE_CONTENT_MAX bytes, marked (core/utf8.h). */
@@ -420,7 +429,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         mp_shared_config_unref(mw->shared);
         mw->shared = cfg;
         mp_memjobs_set_config(mw->jobs, &cfg->cfg);
-        mp_store_set_history_cap(mw->store, cfg->cfg.governance.history_per_fact);
+        store_settings(mw->store, &cfg->cfg);
         if (cfg->cfg.governance.sweep_interval_seconds != mw->sweep_interval_s)
             arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
     }
@@ -812,7 +821,7 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     mw->commit_delay_ms = test_commit_delay();
-    mp_store_set_history_cap(store, shared->cfg.governance.history_per_fact);
+    store_settings(store, &shared->cfg);
     int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
     if (rc == MP_OK)
         unpark(mw);

@@ -22,6 +22,7 @@
 #include "route.h"
 #include "status.h"
 #include "store.h"
+#include "terms.h"
 #include "turn.h"
 
 #define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
@@ -154,7 +155,6 @@ static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_messag
 
 void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len)
 {
-    struct mp_usermem *um = NULL;
     struct mp_chatreq req;
     struct mp_inject_plan plan;
     const struct mp_config *cfg = loop->cfg;
@@ -167,30 +167,35 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     }
     if (!m->reads)
         return;
-    int rc = mp_store_get(loop->store, m->user, m->user_len, &um);
+    struct mp_store_view *view = NULL;
+    int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
     if (rc == MP_NOTFOUND)
         return;
     if (rc != MP_OK) {
         fail(m, loop, "storage_unavailable");
         return;
     }
+    struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
     struct mp_mem_message *all;
     size_t all_n;
-    keep_newest(um, cfg->memory.buffer_messages, &all, &all_n);
+    keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
+    struct mp_recall_source src;
+    struct mp_relevance_index ix[2];
+    mp_store_view_source(view, &src, ix);
+    if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
+        loop->terms = NULL; /* no tokenizer: the strongest facts, as for no match */
     struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
                                  .budget_tokens = cfg->memory.context_budget_tokens,
                                  .inject_pii = cfg->governance.inject_pii,
                                  .retrieval = cfg->memory.retrieval,
+                                 .terms = loop->terms,
                                  .share_profile = cfg->memory.share_profile,
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
-    /* No source yet: recall takes the facts from um, in the recent order. */
-    rc = mp_inject_build(body, len, &req, um, NULL, &p, mp_clock_now_ms(), &m->body, &m->body_len,
-                         &plan);
-    um->messages = all;
-    um->nmessages = all_n;
-    mp_usermem_free(um);
+    rc = mp_inject_build(body, len, &req, &head, &src, &p, mp_clock_now_ms(), &m->body,
+                         &m->body_len, &plan);
+    mp_store_view_close(view);
     if (rc == MP_OK) {
         m->injected_tokens = plan.tokens;
         mp_metrics_injected(loop->shard, plan.tokens);

@@ -99,6 +99,10 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                         "The body must be JSON Lines (Content-Type: "
                                         "application/x-ndjson).",
                                         MP_CLERR_BAD_REQUEST},
+    [MP_PERR_ARCHIVE_DISABLED] = {409, "Conflict", "invalid_request_error", "archive_disabled",
+                                  "[memory] archive is off here: messages cannot be imported; "
+                                  "nothing was imported.",
+                                  -1},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

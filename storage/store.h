@@ -405,6 +405,13 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
 int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out);
 int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out);
 
+/* The view as core/recall.h's source (ctx: the view; facts and turns NULL
+ * when that index is empty), its two index views kept in ix[0..2), which
+ * must live as long as src is used. */
+struct mp_recall_source;
+void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
+                          struct mp_relevance_index ix[2]);
+
 /* Ends the snapshot and frees the view. NULL: nothing. */
 void mp_store_view_close(struct mp_store_view *v);
 

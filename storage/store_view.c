@@ -8,6 +8,8 @@
 
 #include "codec.h"
 #include "index.h"
+#include "memblock.h"
+#include "recall.h"
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
@@ -271,12 +273,13 @@ static int get_doc(struct kind_view *kv, uint32_t id, enum mp_store_table t,
     return get_plain(kv->v, t, k, n, pv);
 }
 
-static uint32_t item_tokens(bool facts, uint32_t bytes)
+/* What memblock writes for the item (recall.h: packing orders by it, the
+ * fit is measured exactly): "key: value (as of 2023-05-08)" or
+ * "(2023-05-08, assistant) text" and a separator, about the text's bytes
+ * and 20 more. */
+static uint32_t item_tokens(uint32_t bytes)
 {
-    /* the rendered item: "key: value (as of 2023-05-08)" or "(2023-05-08,
-       assistant) text", about 20 bytes more than its text */
-    (void)facts;
-    return 4 + (bytes + 20 + 3) / 4;
+    return mp_memblock_estimate_tokens((size_t)bytes + 20);
 }
 
 static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
@@ -292,7 +295,7 @@ static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
         return rc;
     out->len = d.len;
     out->session = d.session;
-    out->tokens = item_tokens(kv->kind == MP_CODEC_KIND_FACT, d.bytes);
+    out->tokens = item_tokens(d.bytes);
     out->timex = d.timex;
     return MP_OK;
 }
@@ -329,6 +332,37 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
     out->item = ix_item;
     out->item_terms = ix_item_terms;
     out->surface = NULL;
+}
+
+/* ---- the recall source ---- */
+
+static int src_ranked(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg)
+{
+    return mp_store_view_ranked_facts(ctx, fn, arg);
+}
+
+static int src_fact(void *ctx, uint32_t id, struct mp_mem_entity *out)
+{
+    return mp_store_view_fact(ctx, id, out);
+}
+
+static int src_message(void *ctx, uint32_t id, struct mp_mem_message *out)
+{
+    return mp_store_view_message(ctx, id, out);
+}
+
+void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
+                          struct mp_relevance_index ix[2])
+{
+    mp_store_view_index(v, true, &ix[0]);
+    mp_store_view_index(v, false, &ix[1]);
+    memset(src, 0, sizeof(*src));
+    src->ctx = v;
+    src->ranked_facts = src_ranked;
+    src->facts = ix[0].n > 0 ? &ix[0] : NULL;
+    src->turns = ix[1].n > 0 ? &ix[1] : NULL;
+    src->fact = src_fact;
+    src->message = src_message;
 }
 
 /* ---- a page of the archive ---- */
