@@ -604,6 +604,21 @@ static int entity_op(struct mp_op *op, const struct running *r, const struct mp_
     return MP_OK;
 }
 
+/* Facts refused because the user holds [memory] max_facts_per_user: never
+ * a silent drop, so a warning says how many (no user id, no text). */
+static void log_refused(const struct mp_op *ops, size_t n)
+{
+    struct mp_logline l;
+    int64_t refused = 0;
+    for (size_t i = 0; i < n; i++)
+        refused += ops[i].kind == MP_OP_UPSERT_ENTITY && ops[i].result == MP_ETOOBIG;
+    if (refused == 0)
+        return;
+    mp_logline_begin(&l, MP_LOG_WARN, "extracted facts refused: the user holds max_facts_per_user");
+    mp_logline_int(&l, "facts", refused);
+    mp_logline_end(&l);
+}
+
 static void apply_entities(struct mp_memjobs *j, struct running *r)
 {
     struct mp_extracted facts[MAX_FACTS_PER_TURN];
@@ -621,10 +636,12 @@ static void apply_entities(struct mp_memjobs *j, struct running *r)
     }
     op_for_job(&ops[kept], MP_OP_DONE_JOB, &r->job);
     ops[kept].u.job_id = r->job.id;
-    if (apply(j, ops, kept + 1) == MP_OK)
+    if (apply(j, ops, kept + 1) == MP_OK) {
         count(j, &r->job, MP_JOBR_OK);
-    else
+        log_refused(ops, kept);
+    } else {
         job_retry(j, &r->job);
+    }
     for (size_t i = 0; i < kept; i++)
         free(values[i]);
 }

@@ -34,7 +34,13 @@ tests/bench/run.sh --short --build build
 echo "== durable acknowledgement cost and store growth soak (short modes; reported, not asserted)"
 tests/bench/durable.sh --short --build build
 tests/bench/soak.sh --short --build build
-# TODO(issue 8): enable once POST /admin/users/{user}/import and [memory] retrieval/archive
-# are merged; set the floors after measuring (recall % at 1,500 tokens, conversation 30):
-# tests/bench/recall.sh --short --build build --min-facts 90 --min-turns 80
+# Memory relevance on one LoCoMo conversation (30) at 1,500 tokens: the goals of issue 8 as
+# floors (measured 94.0 facts, 84.9 turns; deterministic, so a drop is a real change).
+# The data is not part of the repository: MEMPROXY_LOCOMO_DIR, else ../shared/locomo-dev.
+locomo=${MEMPROXY_LOCOMO_DIR:-../shared/locomo-dev}
+if [ -f "$locomo/30.json" ]; then
+    tests/bench/recall.sh --short --build build --min-facts 90 --min-turns 80 "$locomo"
+else
+    echo "== recall benchmark NOT RUN: no LoCoMo data at $locomo (set MEMPROXY_LOCOMO_DIR)"
+fi
 echo "all suites passed in both builds"

@@ -19,10 +19,14 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
     [MP_TABLE_HISTORY] = MP_KEY_USER_PREFIXED, [MP_TABLE_JOBS] = MP_KEY_OPAQUE,
     [MP_TABLE_IDEM] = MP_KEY_USER_PREFIXED,    [MP_TABLE_FACTS] = MP_KEY_USER_PREFIXED,
-    [MP_TABLE_FACTKEYS] = MP_KEY_USER_TAG,     [MP_TABLE_FACTRANK] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_FACTKEYS] = MP_KEY_USER_TAG,     [MP_TABLE_FACTRANK] = MP_KEY_USER_TAG,
     [MP_TABLE_HISTX] = MP_KEY_USER_TAG,        [MP_TABLE_ARCHIVE] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_ATIME] = MP_KEY_USER_PREFIXED,   [MP_TABLE_DOCS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_DTERMS] = MP_KEY_USER_PREFIXED,  [MP_TABLE_POSTINGS] = MP_KEY_USER_TAG,
+};
+
+const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
+    [MP_TABLE_FACTRANK] = 11, /* trust, confidence, observed time (store_facts.c) */
 };
 
 const bool mp_store_table_raw[MP_TABLE_COUNT] = {

@@ -30,8 +30,9 @@
  *   facts    P | u32be fact id -> fact record (the current value of one key)
  *   factkeys P | T(fact key) -> u32 fact id
  *   factrank P | u8 (3 - trust) | u16be (65535 - confidence * 65535) |
- *            u64be (INT64_MAX - observed_at_ms) | u32be fact id -> RAW:
- *                        the recent order of facts, strongest first
+ *            u64be (INT64_MAX - observed_at_ms) | T(fact key) -> RAW u32
+ *                        fact id: the recent order of facts, strongest
+ *                        first, ties by key (sealed: by its tag)
  *   histx    P | T(fact key) | u64be history seq -> RAW: a fact's entries
  *   archive  P | u64be message seq -> message record (every recorded turn)
  *   atime    P | u64be (at_ms + 2^63) | u64be seq -> RAW: the archive by time
@@ -41,7 +42,8 @@
  *   dterms   P | u8 kind | u32be item id -> the item's terms with counts
  *   postings P | T(kind byte | term) | u32be item id -> u16 tc | u16 tk | u8 td
  *
- * RAW records hold one byte (0) and are never sealed: their keys say all.
+ * RAW records are never sealed: they hold one byte (0), their keys say
+ * all, or (factrank) the fact id.
  *
  * "user key" above is the physical key: the caller's user key in a clear
  * store; in a sealed store a tag byte (0: no tenant, MP_USER_KEY_TENANT:
@@ -115,9 +117,11 @@ extern const char *const mp_store_table_names[MP_TABLE_COUNT];
 
 /* How a table's keys are made, for a rewrite that maps them from a clear
  * store to a sealed one: USER (a user key), USER_PREFIXED (P | rest),
- * USER_TAG (P | T(x) | rest), OPAQUE (no user in it). */
+ * USER_TAG (P | mp_store_table_tag_at[t] bytes | T(x) | rest), OPAQUE (no
+ * user in it). */
 enum mp_store_key_shape { MP_KEY_OPAQUE, MP_KEY_USER, MP_KEY_USER_PREFIXED, MP_KEY_USER_TAG };
 extern const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT];
+extern const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT];
 /* True for the tables of RAW records (never sealed). */
 extern const bool mp_store_table_raw[MP_TABLE_COUNT];
 

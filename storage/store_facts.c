@@ -13,7 +13,7 @@
 #include "store_ops.h"
 #include "store_read.h"
 
-#define RANK_LEN 15 /* trust, confidence, observed time, fact id */
+#define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
 
 /* ---- keys ---- */
 
@@ -30,22 +30,18 @@ static size_t tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *
     return mp_ops_key(w, k, tag, mp_store_backend_tag(w->s, key, strlen(key), tag));
 }
 
-static size_t fact_rank(unsigned char *out, const struct mp_mem_entity *e, uint32_t fid)
+/* P | rank | T(key): the recent order, ties by key (in a sealed store by
+ * its tag). */
+static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struct mp_mem_entity *e)
 {
+    unsigned char r[RANK_LEN + MP_STORE_TAG_MAX];
     double c = isnan(e->confidence) ? 0.0 : e->confidence;
     c = c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c;
-    out[0] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
-    mp_codec_be_put(out + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
-    mp_codec_be_put(out + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
-    mp_codec_be_put(out + 11, fid, 4);
-    return RANK_LEN;
-}
-
-static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struct mp_mem_entity *e,
-                       uint32_t fid)
-{
-    unsigned char r[RANK_LEN];
-    return mp_ops_key(w, k, r, fact_rank(r, e, fid));
+    r[0] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
+    mp_codec_be_put(r + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
+    mp_codec_be_put(r + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
+    size_t n = mp_store_backend_tag(w->s, e->key, strlen(e->key), r + RANK_LEN);
+    return mp_ops_key(w, k, r, RANK_LEN + n);
 }
 
 /* ---- histx ---- */
@@ -188,8 +184,10 @@ static int put_record(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_en
     mp_codec_put_fact(buf, e);
     int rc = mp_store_backend_put(w->txn, MP_TABLE_FACTS, k, fact_key(w, k, fid), buf, n);
     free(buf);
-    if (rc == MP_OK)
-        rc = mp_store_backend_put_raw(w->txn, MP_TABLE_FACTRANK, k, rank_key(w, k, e, fid));
+    unsigned char v[4];
+    mp_codec_le_put(v, fid, 4);
+    if (rc == MP_OK) /* RAW: the fact id, in clear (it says nothing) */
+        rc = w->s->be->put(w->txn, MP_TABLE_FACTRANK, k, rank_key(w, k, e), v, sizeof(v));
     return rc;
 }
 
@@ -225,7 +223,7 @@ static int remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_e
     if (rc == MP_OK)
         rc = del_ok(w, MP_TABLE_FACTKEYS, k, tag_key(w, k, e->key));
     if (rc == MP_OK)
-        rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, e, fid));
+        rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, e));
     if (rc == MP_OK)
         rc = mp_index_remove(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_FACT, fid);
     if (rc == MP_OK && w->meta.nfacts > 0)
@@ -240,7 +238,7 @@ static int refresh(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entit
                    const struct mp_mem_entity *fresh)
 {
     unsigned char k[MP_STORE_KEY_MAX];
-    int rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, cur, fid));
+    int rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, cur));
     return rc == MP_OK ? put_record(w, fid, fresh) : rc;
 }
 

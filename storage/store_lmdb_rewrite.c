@@ -219,8 +219,8 @@ void mp_lmdb_remove_leftovers(const char *path)
 }
 
 /* The destination's key for a source key of the given shape: n bytes to out. */
-static size_t map_key(const struct rewrite *r, enum mp_store_key_shape shape, const MDB_val *k,
-                      unsigned char *out)
+static size_t map_key(const struct rewrite *r, enum mp_store_table t, enum mp_store_key_shape shape,
+                      const MDB_val *k, unsigned char *out)
 {
     const unsigned char *p = k->mv_data;
     bool hash = !r->src->base.sealed && r->dst->base.sealed;
@@ -234,6 +234,10 @@ static size_t map_key(const struct rewrite *r, enum mp_store_key_shape shape, co
     size_t n = mp_store_backend_user_prefix(&r->dst->base, out, (const char *)p + 2, ulen);
     size_t at = 2 + ulen;
     if (shape == MP_KEY_USER_TAG) { /* T(x): the clear x becomes its tag */
+        size_t pre = mp_store_table_tag_at[t];
+        memcpy(out + n, p + at, pre);
+        n += pre;
+        at += pre;
         size_t xlen = p[at];
         n += mp_store_backend_tag(&r->dst->base, p + at + 1, xlen, out + n);
         at += 1 + xlen;
@@ -254,6 +258,13 @@ static int commit_batch(struct rewrite *r, bool again)
     return rc == 0 ? MP_OK : rc == MDB_MAP_FULL ? MP_ETOOBIG : MP_EIO;
 }
 
+/* A USER_TAG key's tag lies within its n bytes. */
+static bool tag_fits(const unsigned char *kp, size_t n, size_t pre)
+{
+    size_t at = 2 + (size_t)mp_codec_be_get(kp, 2) + pre;
+    return at < n && at + 1 + kp[at] <= n;
+}
+
 /* One record of table t, opened under src's key, sealed under dst's. */
 static int copy_record(struct rewrite *r, enum mp_store_table t, enum mp_store_key_shape shape,
                        const MDB_val *k, const MDB_val *v)
@@ -266,11 +277,9 @@ static int copy_record(struct rewrite *r, enum mp_store_table t, enum mp_store_k
     bool prefixed = shape == MP_KEY_USER_PREFIXED || shape == MP_KEY_USER_TAG;
     if (k->mv_size > sizeof(kb) - 64 ||
         (prefixed && (k->mv_size < 2 || mp_codec_be_get(kp, 2) + 2 > k->mv_size)) ||
-        (shape == MP_KEY_USER_TAG &&
-         (mp_codec_be_get(kp, 2) + 3 > k->mv_size ||
-          mp_codec_be_get(kp, 2) + 3 + kp[mp_codec_be_get(kp, 2) + 2] > k->mv_size)))
+        (shape == MP_KEY_USER_TAG && !tag_fits(kp, k->mv_size, mp_store_table_tag_at[t])))
         return MP_EIO;
-    MDB_val nk = mp_lmdb_val(kb, map_key(r, shape, k, kb));
+    MDB_val nk = mp_lmdb_val(kb, map_key(r, t, shape, k, kb));
     int rc = MP_OK;
     memset(&pv, 0, sizeof(pv));
     if (mp_store_table_raw[t]) {

@@ -143,12 +143,10 @@ static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsig
 {
     struct rank_walk *rw = arg;
     struct mp_mem_entity e;
-    (void)val;
-    (void)vlen;
-    if (klen < rw->v->plen + 4)
+    if (klen < rw->v->plen + 4 || vlen != 4)
         return MP_EIO;
     memset(&e, 0, sizeof(e));
-    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_be_get(key + klen - 4, 4), &e);
+    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
     if (rc == MP_NOTFOUND)
         return MP_OK;
     if (rc != MP_OK)

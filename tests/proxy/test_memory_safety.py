@@ -135,9 +135,12 @@ class Forgery(mh.MemCase):
 
 
 class Budget(mh.MemCase):
+    # The recent order's rules (facts first, each whole while it fits, then the
+    # newest messages); the relevant strategy's budget: tests/core/test_recall_relevant.c
+    # and test_relevance.py.
     PROXY_CONFIG = {'workers': 2,
                     'memory': {'mode': 'hybrid', 'buffer_messages': 10, 'summarize_at': 20,
-                               'context_budget_tokens': 1500}}
+                               'context_budget_tokens': 1500, 'retrieval': 'recent'}}
 
     def test_budget_enforced(self):
         # Its own memproxy: the budget is changed by SIGHUP below.
