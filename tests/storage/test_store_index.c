@@ -655,6 +655,62 @@ START_TEST(test_index_delete_entity_of_stop_words_looks_through_the_whole_archiv
 }
 END_TEST
 
+/* A message at the length cap with over 4,096 distinct words (the terms an
+ * item kept, in byte order, before MP_INDEX_TERMS_MAX covered every word),
+ * the value's word last and after all the others in byte order. */
+static char *many_words_message(const char *last)
+{
+    static const char cs[] = "0123456789abcdefghijklmnopqrstuvwxy"; /* no z: all sort first */
+    size_t cap = MP_MESSAGE_CONTENT_MAX, n = 0, tail = strlen(last) + 1;
+    char *m = malloc(cap + 1);
+    ck_assert_ptr_nonnull(m);
+    for (size_t len = 2; len <= 3; len++) {
+        size_t combos = len == 2 ? 35 * 35 : 35 * 35 * 35;
+        for (size_t c = 0; c < combos && n + len + 1 + tail <= cap; c++) {
+            char w[4];
+            bool digit = false;
+            for (size_t k = 0, x = c; k < len; k++, x /= 35) {
+                w[k] = cs[x % 35];
+                digit = digit || (w[k] >= '0' && w[k] <= '9');
+            }
+            if (!digit)
+                continue; /* a word with a digit is never a stop word, nor stemmed */
+            memcpy(m + n, w, len);
+            n += len;
+            m[n++] = ' ';
+        }
+    }
+    memcpy(m + n, last, tail - 1);
+    n += tail - 1;
+    m[n] = '\0';
+    return m;
+}
+
+START_TEST(test_index_delete_entity_finds_its_value_in_a_message_of_many_words)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[64];
+    char *text = many_words_message("Zorblaxing");
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, text, "ok", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("ann"), "dog_name", "Zorblaxing", MP_TRUST_STATED, MAY23 + DAY), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann talks", 2, MAY23 + DAY), MP_OK);
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
+    mp_store_view_index(v, false, &ix);
+    size_t nterms = view_item_terms(&ix, 1, buf, sizeof(buf));
+    mp_store_view_close(v);
+    ck_assert_uint_gt(nterms, 4096); /* every one indexed */
+    ck_assert_uint_eq(df_of(store, U("ann"), false, "Zorblaxing"), 1);
+    ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", MAY23 + 2 * DAY), MP_OK);
+    archive_is(store, U("ann"), (uint64_t[]){2, 0});
+    ck_assert_uint_eq(df_of(store, U("ann"), false, "a1"), 0);
+    free(text);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_index_sweep_drops_expired_items_pii_sooner)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1403,6 +1459,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0, 2);
     tcase_add_loop_test(tc, test_index_delete_entity_of_stop_words_looks_through_the_whole_archive,
                         0, 2);
+    tcase_add_loop_test(tc, test_index_delete_entity_finds_its_value_in_a_message_of_many_words, 0,
+                        2);
     tcase_add_loop_test(tc, test_index_sweep_drops_expired_items_pii_sooner, 0, 2);
     tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, 2);
     tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0, 2);
