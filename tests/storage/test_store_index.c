@@ -1126,6 +1126,42 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
 }
 END_TEST
 
+/* The longest keys of the format: a user key of MP_USER_KEY_MAX bytes, a
+ * fact key of MP_ENTITY_KEY_MAX and a term of MP_TERMS_MAX (factkeys, histx
+ * and postings keys of MP_STORE_KEY_MAX bytes or near it). */
+START_TEST(test_index_lmdb_longest_keys_survive_compaction_and_rekey)
+{
+    static char user[MP_USER_KEY_MAX];
+    char key[MP_ENTITY_KEY_MAX + 1], word[MP_TERMS_MAX + 1];
+    memset(user, 'u', sizeof(user));
+    memset(key, 'k', MP_ENTITY_KEY_MAX);
+    key[MP_ENTITY_KEY_MAX] = '\0';
+    memset(word, 'w', MP_TERMS_MAX);
+    word[MP_TERMS_MAX] = '\0';
+    const char *const words[] = {word, key, "fine", "@may"};
+    struct mp_store *store = fx_open_backend(LMDB);
+    ck_assert_int_eq(fx_turn(store, user, sizeof(user), 1, word, "fine", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, sizeof(user), key, word, MP_TRUST_STATED, MAY23),
+                     MP_OK);
+    char *before = dump_view(store, user, sizeof(user), words, 4);
+    ck_assert_uint_eq(df_of(store, user, sizeof(user), true, word), 1);
+    ck_assert_uint_eq(df_of(store, user, sizeof(user), true, key), 1);
+    compact(store);
+    char *after = dump_view(store, user, sizeof(user), words, 4);
+    ck_assert_str_eq(after, before);
+    free(after);
+    mp_store_free(store);
+    rekey(NULL, &fx_key_a);
+    fx_opts.key = &fx_key_a;
+    store = fx_open_existing();
+    after = dump_view(store, user, sizeof(user), words, 4);
+    ck_assert_str_eq(after, before);
+    free(after);
+    free(before);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
 /* ---- canaries in the files (LMDB) ---- */
 
 START_TEST(test_index_lmdb_erased_fact_leaves_no_word_in_the_files)
@@ -1468,6 +1504,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0, 2);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, 2);
     tcase_add_test(tc, test_index_lmdb_compaction_and_rekey_keep_the_answers);
+    tcase_add_test(tc, test_index_lmdb_longest_keys_survive_compaction_and_rekey);
     tcase_add_test(tc, test_index_lmdb_erased_fact_leaves_no_word_in_the_files);
     tcase_add_test(tc, test_index_lmdb_sealed_store_keeps_no_word_stem_or_key);
     suite_add_tcase(s, tc);
