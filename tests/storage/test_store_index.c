@@ -1478,7 +1478,14 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
         fx_upsert(store, U("atlas"), key, "plain feather", MP_TRUST_STATED, MAY23 + SCALE_FACTS),
         MP_OK);
     ck_assert_uint_eq(df_of(store, U("atlas"), true, "quetzalcoatl"), 0);
-    fprintf(stderr, "100k facts: load %.2f s, reads %.3f s\n", load, reads);
+    /* and all of it goes in one DELETE_USER */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct mp_op gone = {.kind = MP_OP_DELETE_USER, .user = "atlas", .user_len = 5};
+    ck_assert_int_eq(fx_apply1(store, &gone), MP_OK);
+    double del = seconds_since(&t0);
+    ck_assert(fx_absent(store, U("atlas")));
+    ck_assert_uint_eq(fx_list_all(store, NULL, 2, list, 2), 0);
+    fprintf(stderr, "100k facts: load %.2f s, reads %.3f s, delete %.2f s\n", load, reads, del);
     fx_close_backend(store, LMDB);
 }
 END_TEST
