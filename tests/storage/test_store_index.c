@@ -759,6 +759,43 @@ START_TEST(test_index_sweep_drops_expired_items_pii_sooner)
 }
 END_TEST
 
+/* Messages in the archive only (folded) and in the buffer only (recorded
+ * with the archive off) are different messages: a sweep counts them all. */
+START_TEST(test_index_sweep_counts_archived_and_buffered_messages_apart)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "old kayak", "old reply", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "kayaks", 2, MAY23 + 1), MP_OK);
+    mp_store_set_archive(store, false);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "old canoe", "canoe reply", MAY23 + 2, MAY23 + 2),
+                     MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 3, "new canoe", "fine", MAY23 + 20 * DAY, MAY23 + 20 * DAY),
+        MP_OK);
+    archive_is(store, U("ann"), (uint64_t[]){1, 2, 0});
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "ann", .user_len = 3};
+    sweep.now_ms = MAY23 + 21 * DAY;
+    sweep.u.sweep.retention.max_age_ms = 10 * DAY;
+    ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
+    ck_assert_uint_eq(sweep.u.sweep.counts.messages, 4);
+    archive_is(store, U("ann"), (uint64_t[]){0});
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    mp_usermem_free(um);
+    struct mp_history *h = fx_history(store, U("ann"));
+    size_t logged = 0;
+    for (size_t i = 0; i < h->nitems; i++) {
+        if (h->items[i].event != MP_HIST_EXPIRED || h->items[i].item != MP_ITEM_MESSAGES)
+            continue;
+        ck_assert_uint_eq(h->items[i].count, 4);
+        logged++;
+    }
+    ck_assert_uint_eq(logged, 1);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- delete user: every table, raw ---- */
 
 /* Records that name a user: keys under its prefix (users: its physical
@@ -1505,6 +1542,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_delete_entity_finds_its_value_in_a_message_of_many_words, 0,
                         2);
     tcase_add_loop_test(tc, test_index_sweep_drops_expired_items_pii_sooner, 0, 2);
+    tcase_add_loop_test(tc, test_index_sweep_counts_archived_and_buffered_messages_apart, 0, 2);
     tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, 2);
     tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0, 2);
     tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, 2);
