@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <lmdb.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@
 #include "store.h"
 #include "store_backend.h"
 #include "store_fixture.h"
-#include "terms.h"
+#include "view_probe.h"
 
 Suite *mp_test_suite(void);
 
@@ -34,402 +33,6 @@ Suite *mp_test_suite(void);
 #define JAN24 1704067200000LL /* 2024-01-01 00:00 UTC */
 #define HOUR  3600000LL
 #define DAY   (24 * HOUR)
-
-static struct mp_terms *terms;
-
-static void setup(void)
-{
-    fx_setup_keys();
-    ck_assert_int_eq(mp_terms_new(&terms), MP_OK);
-}
-
-static void teardown(void)
-{
-    mp_terms_free(terms);
-    terms = NULL;
-}
-
-/* ---- reading the index through a view ---- */
-
-static int on_first_term(void *arg, const char *term, size_t len, uint32_t pos)
-{
-    char *out = arg;
-    (void)pos;
-    memcpy(out, term, len);
-    out[len] = '\0';
-    return 1; /* the first is enough */
-}
-
-/* The term the index keeps of word (which must make one) into out
- * (MP_TERMS_MAX + 1 bytes); a date term ("@may") as it is. */
-static const char *term_of(const char *word, char *out)
-{
-    out[0] = '\0';
-    if (word[0] == '@') {
-        snprintf(out, MP_TERMS_MAX + 1, "%s", word);
-        return out;
-    }
-    mp_terms_each(terms, word, strlen(word), on_first_term, out);
-    ck_assert_msg(out[0] != '\0', "%s makes no term", word);
-    return out;
-}
-
-#define HITS_MAX 64
-
-/* What a view answers for one term of one kind. */
-struct hits {
-    uint32_t df;
-    size_t n; /* postings delivered (the first HITS_MAX kept) */
-    struct mp_relevance_posting p[HITS_MAX];
-};
-
-struct hit_walk {
-    struct hits *h;
-    const struct mp_relevance_index *ix;
-};
-
-static int on_hit(void *arg, const struct mp_relevance_posting *p)
-{
-    struct hit_walk *w = arg;
-    struct mp_relevance_item it;
-    ck_assert_int_eq(w->ix->item(w->ix->ctx, p->item, &it), MP_OK); /* an indexed item */
-    if (w->h->n < HITS_MAX)
-        w->h->p[w->h->n] = *p;
-    w->h->n++;
-    return MP_OK;
-}
-
-/* The postings of word in the open view's index of facts (facts true) or
- * of the archive: df and the postings agree, come item ascending, and each
- * names an indexed item. */
-static struct hits view_hits(struct mp_store_view *v, bool facts, const char *word)
-{
-    char t[MP_TERMS_MAX + 1];
-    struct hits h;
-    struct mp_relevance_index ix;
-    memset(&h, 0, sizeof(h));
-    mp_store_view_index(v, facts, &ix);
-    term_of(word, t);
-    h.df = ix.df(ix.ctx, t, strlen(t));
-    struct hit_walk w = {&h, &ix};
-    ck_assert_int_eq(ix.postings(ix.ctx, t, strlen(t), on_hit, &w), MP_OK);
-    ck_assert_uint_eq(h.df, h.n);
-    for (size_t i = 1; i < h.n && i < HITS_MAX; i++)
-        ck_assert_uint_lt(h.p[i - 1].item, h.p[i].item);
-    return h;
-}
-
-/* view_hits() through a fresh view of user; an unknown user has none. */
-static struct hits hits_of(struct mp_store *store, const char *user, size_t ulen, bool facts,
-                           const char *word)
-{
-    struct mp_store_view *v = NULL;
-    struct hits h;
-    memset(&h, 0, sizeof(h));
-    int rc = mp_store_view_open(store, user, ulen, &v);
-    if (rc == MP_NOTFOUND)
-        return h;
-    ck_assert_int_eq(rc, MP_OK);
-    h = view_hits(v, facts, word);
-    mp_store_view_close(v);
-    return h;
-}
-
-static uint32_t df_of(struct mp_store *store, const char *user, size_t ulen, bool facts,
-                      const char *word)
-{
-    return hits_of(store, user, ulen, facts, word).df;
-}
-
-/* The one posting of word, which must have exactly one. */
-static struct mp_relevance_posting only_hit(struct mp_store *store, const char *user, size_t ulen,
-                                            bool facts, const char *word)
-{
-    struct hits h = hits_of(store, user, ulen, facts, word);
-    ck_assert_msg(h.df == 1, "%s: df %u", word, h.df);
-    return h.p[0];
-}
-
-struct ixstats {
-    uint32_t n;
-    double avglen;
-};
-
-static struct ixstats stats_of(struct mp_store *store, const char *user, size_t ulen, bool facts)
-{
-    struct mp_store_view *v = NULL;
-    struct mp_relevance_index ix;
-    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
-    mp_store_view_index(v, facts, &ix);
-    struct ixstats s = {ix.n, ix.avglen};
-    mp_store_view_close(v);
-    return s;
-}
-
-static int item_of(struct mp_store *store, const char *user, size_t ulen, bool facts, uint32_t id,
-                   struct mp_relevance_item *out)
-{
-    struct mp_store_view *v = NULL;
-    struct mp_relevance_index ix;
-    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
-    mp_store_view_index(v, facts, &ix);
-    int rc = ix.item(ix.ctx, id, out);
-    mp_store_view_close(v);
-    return rc;
-}
-
-#define TERMS_KEPT 64
-
-struct term_list {
-    char s[TERMS_KEPT][MP_TERMS_MAX + 16];
-    size_t n, all;
-};
-
-static int on_item_term(void *arg, const char *term, size_t len, uint32_t tc)
-{
-    struct term_list *l = arg;
-    if (l->n < TERMS_KEPT)
-        snprintf(l->s[l->n++], sizeof(l->s[0]), "%.*s:%u", (int)len, term, tc);
-    l->all++;
-    return MP_OK;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-/* Item id's content terms as "term:tc", sorted, space-separated, into out;
- * how many there are. */
-static size_t view_item_terms(const struct mp_relevance_index *ix, uint32_t id, char *out,
-                              size_t cap)
-{
-    static struct term_list l;
-    size_t at = 0;
-    memset(&l, 0, sizeof(l));
-    ck_assert_int_eq(ix->item_terms(ix->ctx, id, on_item_term, &l), MP_OK);
-    qsort(l.s, l.n, sizeof(l.s[0]), cmp_str);
-    out[0] = '\0';
-    for (size_t i = 0; i < l.n && at < cap; i++)
-        at += (size_t)snprintf(out + at, cap - at, "%s%s", i > 0 ? " " : "", l.s[i]);
-    return l.all;
-}
-
-static const char *item_terms_of(struct mp_store *store, const char *user, size_t ulen, bool facts,
-                                 uint32_t id, char *out, size_t cap)
-{
-    struct mp_store_view *v = NULL;
-    struct mp_relevance_index ix;
-    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
-    mp_store_view_index(v, facts, &ix);
-    view_item_terms(&ix, id, out, cap);
-    mp_store_view_close(v);
-    return out;
-}
-
-/* The scoring fields of an item: len and timex exact, the session, and a
- * cost that covers the item's text (bytes / 4) without inflating it. */
-static void item_is(struct mp_store *store, const char *user, size_t ulen, bool facts, uint32_t id,
-                    uint32_t len, uint32_t session, bool timex, size_t text_bytes)
-{
-    struct mp_relevance_item it;
-    ck_assert_int_eq(item_of(store, user, ulen, facts, id, &it), MP_OK);
-    ck_assert_uint_eq(it.len, len);
-    ck_assert_uint_eq(it.session, session);
-    ck_assert_int_eq(it.timex, timex);
-    ck_assert_uint_ge(it.tokens, text_bytes / 4);
-    ck_assert_uint_le(it.tokens, text_bytes / 4 + 16);
-}
-
-/* ---- the index agrees with itself ---- */
-
-struct all_items {
-    uint32_t ids[512];
-    size_t n;
-};
-
-static int on_all(void *arg, const struct mp_relevance_posting *p)
-{
-    struct all_items *a = arg;
-    ck_assert_uint_lt(a->n, 512);
-    a->ids[a->n++] = p->item;
-    return MP_OK;
-}
-
-struct back_check {
-    const struct mp_relevance_index *ix;
-    uint32_t id;
-};
-
-struct find_posting {
-    uint32_t id, tc;
-    bool found;
-};
-
-static int on_find(void *arg, const struct mp_relevance_posting *p)
-{
-    struct find_posting *f = arg;
-    if (p->item == f->id) {
-        f->found = true;
-        f->tc = p->tc;
-    }
-    return MP_OK;
-}
-
-static int on_back_term(void *arg, const char *term, size_t len, uint32_t tc)
-{
-    struct back_check *b = arg;
-    struct find_posting f = {b->id, 0, false};
-    ck_assert_int_eq(b->ix->postings(b->ix->ctx, term, len, on_find, &f), MP_OK);
-    ck_assert_msg(f.found, "item %u: %.*s has no posting", b->id, (int)len, term);
-    ck_assert_uint_eq(f.tc, tc);
-    return MP_OK;
-}
-
-/* Every item of the kind has the date term year (so all items are from that
- * year): its postings list them all. Then n is their number, avglen their
- * mean len, each is readable as a fact or message, and each content term
- * it lists has its posting with the same count. */
-static void index_consistent(struct mp_store *store, const char *user, size_t ulen, bool facts,
-                             const char *year)
-{
-    static struct all_items a;
-    struct mp_store_view *v = NULL;
-    struct mp_relevance_index ix;
-    double sum = 0;
-    a.n = 0;
-    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
-    mp_store_view_index(v, facts, &ix);
-    ck_assert_int_eq(ix.postings(ix.ctx, year, strlen(year), on_all, &a), MP_OK);
-    ck_assert_uint_eq(ix.n, a.n);
-    for (size_t i = 0; i < a.n; i++) {
-        struct mp_relevance_item it;
-        struct mp_mem_entity e;
-        struct mp_mem_message m;
-        ck_assert_int_eq(ix.item(ix.ctx, a.ids[i], &it), MP_OK);
-        sum += it.len;
-        if (facts) {
-            ck_assert_int_eq(mp_store_view_fact(v, a.ids[i], &e), MP_OK);
-            free(e.value);
-        } else {
-            ck_assert_int_eq(mp_store_view_message(v, a.ids[i], &m), MP_OK);
-            free(m.content);
-        }
-        struct back_check b = {&ix, a.ids[i]};
-        ck_assert_int_eq(ix.item_terms(ix.ctx, a.ids[i], on_back_term, &b), MP_OK);
-    }
-    if (a.n > 0)
-        ck_assert_double_eq_tol(ix.avglen, sum / (double)a.n, 1e-9);
-    mp_store_view_close(v);
-}
-
-/* ---- the whole of a view, as text ---- */
-
-static int on_dump_fact(void *arg, const struct mp_mem_entity *e)
-{
-    fprintf(arg, "fact %s=%s rev %u\n", e->key, e->value, e->revision);
-    return 0;
-}
-
-static void dump_kind(FILE *f, struct mp_store_view *v, bool facts, const char *const *words,
-                      size_t nwords)
-{
-    struct mp_relevance_index ix;
-    char line[4096];
-    mp_store_view_index(v, facts, &ix);
-    fprintf(f, "%s n=%u avglen=%.9g\n", facts ? "facts" : "archive", ix.n, ix.avglen);
-    for (size_t w = 0; w < nwords; w++) {
-        struct hits h = view_hits(v, facts, words[w]);
-        fprintf(f, " %s df=%u\n", words[w], h.df);
-        for (size_t i = 0; i < h.n && i < HITS_MAX; i++) {
-            const struct mp_relevance_posting *p = &h.p[i];
-            struct mp_relevance_item it;
-            struct mp_mem_entity e;
-            struct mp_mem_message m;
-            ck_assert_int_eq(ix.item(ix.ctx, p->item, &it), MP_OK);
-            view_item_terms(&ix, p->item, line, sizeof(line));
-            fprintf(f, "  %u %u/%u/%u len %u session %u tokens %u timex %d [%s]", p->item, p->tc,
-                    p->tk, p->td, it.len, it.session, it.tokens, it.timex, line);
-            if (facts) {
-                ck_assert_int_eq(mp_store_view_fact(v, p->item, &e), MP_OK);
-                fprintf(f, " %s=%s\n", e.key, e.value);
-                free(e.value);
-            } else {
-                ck_assert_int_eq(mp_store_view_message(v, p->item, &m), MP_OK);
-                fprintf(f, " %s\n", m.content);
-                free(m.content);
-            }
-        }
-    }
-}
-
-/* Everything user's view answers about words: the head, the facts in the
- * recent order (key, value, revision) and, per kind, the statistics and
- * each word's postings with their items. Caller frees. */
-static char *dump_view(struct mp_store *store, const char *user, size_t ulen,
-                       const char *const *words, size_t nwords)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    struct mp_store_view *v = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    int rc = mp_store_view_open(store, user, ulen, &v);
-    fprintf(f, "open %d\n", rc);
-    if (rc == MP_OK) {
-        const struct mp_usermem *h = mp_store_view_head(v);
-        fprintf(f, "summary %s\n", h->summary.text != NULL ? h->summary.text : "-");
-        for (size_t i = 0; i < h->nmessages; i++)
-            fprintf(f, "buffer %llu %s\n", (unsigned long long)h->messages[i].seq,
-                    h->messages[i].content);
-        ck_assert_int_eq(mp_store_view_ranked_facts(v, on_dump_fact, f), MP_OK);
-        dump_kind(f, v, true, words, nwords);
-        dump_kind(f, v, false, words, nwords);
-        mp_store_view_close(v);
-    }
-    ck_assert_int_eq(fclose(f), 0);
-    return buf;
-}
-
-/* ---- the archive ---- */
-
-/* The seqs of user's whole archive, paged limit at a time, into seqs (cap):
- * how many. Fails unless each page but the last is full and says more. */
-static size_t archive_seqs(struct mp_store *store, const char *user, size_t ulen, size_t limit,
-                           uint64_t *seqs, size_t cap)
-{
-    uint64_t after = 0;
-    size_t total = 0;
-    for (;;) {
-        struct mp_mem_message *m = NULL;
-        size_t n = 0;
-        bool more = false;
-        ck_assert_int_eq(mp_store_archive(store, user, ulen, after, limit, &m, &n, &more), MP_OK);
-        ck_assert_uint_le(n, limit);
-        ck_assert_uint_le(total + n, cap);
-        for (size_t i = 0; i < n; i++) {
-            ck_assert_uint_gt(m[i].seq, after);
-            after = m[i].seq;
-            seqs[total++] = m[i].seq;
-        }
-        mp_store_messages_free(m, n);
-        if (!more)
-            return total;
-        ck_assert_uint_eq(n, limit);
-    }
-}
-
-/* user's archive holds exactly the seqs listed (a 0-terminated list). */
-static void archive_is(struct mp_store *store, const char *user, size_t ulen, const uint64_t *want)
-{
-    uint64_t got[64];
-    size_t n = archive_seqs(store, user, ulen, 3, got, 64), k = 0;
-    for (; want[k] != 0; k++) {
-        ck_assert_uint_lt(k, n);
-        ck_assert_uint_eq(got[k], want[k]);
-    }
-    ck_assert_uint_eq(n, k);
-}
 
 /* ---- ops ---- */
 
@@ -475,45 +78,45 @@ START_TEST(test_index_upsert_indexes_value_key_and_date_terms)
         MP_OK);
     store = fx_reopen(store, _i);
     /* fact 1: value terms in tc, key words in tk, one posting per term */
-    struct mp_relevance_posting p = only_hit(store, U("ann"), true, "Lisbon");
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), true, "Lisbon");
     ck_assert_uint_eq(p.item, 1);
     ck_assert_uint_eq(p.tc, 2);
     ck_assert_uint_eq(p.tk, 0);
     ck_assert_uint_eq(p.td, 0);
-    p = only_hit(store, U("ann"), true, "favourite");
+    p = vp_only_hit(store, U("ann"), true, "favourite");
     ck_assert_uint_eq(p.item, 1);
     ck_assert_uint_eq(p.tc, 0);
     ck_assert_uint_eq(p.tk, 1);
-    p = only_hit(store, U("ann"), true, "city"); /* in both fields */
+    p = vp_only_hit(store, U("ann"), true, "city"); /* in both fields */
     ck_assert_uint_eq(p.tc, 1);
     ck_assert_uint_eq(p.tk, 1);
-    p = only_hit(store, U("ann"), true, "@may");
+    p = vp_only_hit(store, U("ann"), true, "@may");
     ck_assert_uint_eq(p.item, 1);
     ck_assert_uint_eq(p.tc, 0);
     ck_assert_uint_eq(p.tk, 0);
     ck_assert_uint_eq(p.td, 1);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "@2023").item, 1);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@2023").item, 1);
     /* fact 2 */
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "summer").item, 2);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "trip").item, 2);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "@january").item, 2);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "@2024").item, 2);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "@2022"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "Lisbon"), 0); /* facts only */
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "summer").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "trip").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@january").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@2024").item, 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@2022"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Lisbon"), 0); /* facts only */
     /* items: content length in terms, a session each (far apart), timex */
-    item_is(store, U("ann"), true, 1, 4, 1, false, 27 + 14);
-    item_is(store, U("ann"), true, 2, 3, 2, true, 17 + 4);
-    ck_assert_str_eq(item_terms_of(store, U("ann"), true, 1, buf, sizeof(buf)),
+    vp_item_is(store, U("ann"), true, 1, 4, 1, false, 27 + 14);
+    vp_item_is(store, U("ann"), true, 2, 3, 2, true, 17 + 4);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 1, buf, sizeof(buf)),
                      "citi:1 harbour:1 lisbon:2");
-    ck_assert_str_eq(item_terms_of(store, U("ann"), true, 2, buf, sizeof(buf)),
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 2, buf, sizeof(buf)),
                      "next:1 porto:1 summer:1");
-    struct ixstats s = stats_of(store, U("ann"), true);
+    struct vp_ixstats s = vp_stats(store, U("ann"), true);
     ck_assert_uint_eq(s.n, 2);
     ck_assert_double_eq_tol(s.avglen, 3.5, 1e-9);
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 0);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 0);
     struct mp_relevance_item it;
-    ck_assert_int_eq(item_of(store, U("ann"), true, 3, &it), MP_NOTFOUND);
-    ck_assert_uint_eq(df_of(store, U("bob"), true, "Lisbon"), 0); /* no such user */
+    ck_assert_int_eq(vp_item(store, U("ann"), true, 3, &it), MP_NOTFOUND);
+    ck_assert_uint_eq(vp_df(store, U("bob"), true, "Lisbon"), 0); /* no such user */
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -528,19 +131,19 @@ START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
     struct mp_op first = fx_upsert_op(U("ann"), "pet", "tabby cat", MP_TRUST_STATED, MAY23);
     ck_assert_int_eq(fx_apply1(store, &first), MP_OK);
     ck_assert_int_eq(fx_upsert(store, U("ann"), "home", "Lisbon", MP_TRUST_STATED, MAY23), MP_OK);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "cat").item, 1);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "cat").item, 1);
     ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "old dog", MP_TRUST_STATED, MAY23 + HOUR),
                      MP_OK);
     store = fx_reopen(store, _i);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "cat"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "tabby"), 0);
-    struct mp_relevance_posting p = only_hit(store, U("ann"), true, "dog");
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "cat"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "tabby"), 0);
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), true, "dog");
     ck_assert_uint_eq(p.item, 3); /* a new id: the old one is never reused */
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "pet").item, 3);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "@may"), 2);
-    ck_assert_int_eq(item_of(store, U("ann"), true, 1, &it), MP_NOTFOUND);
-    ck_assert_str_eq(item_terms_of(store, U("ann"), true, 3, buf, sizeof(buf)), "dog:1 old:1");
-    struct ixstats s = stats_of(store, U("ann"), true);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "pet").item, 3);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@may"), 2);
+    ck_assert_int_eq(vp_item(store, U("ann"), true, 1, &it), MP_NOTFOUND);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 3, buf, sizeof(buf)), "dog:1 old:1");
+    struct vp_ixstats s = vp_stats(store, U("ann"), true);
     ck_assert_uint_eq(s.n, 2);
     ck_assert_double_eq_tol(s.avglen, 1.5, 1e-9); /* "old dog" and "Lisbon" */
     ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
@@ -554,9 +157,9 @@ START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
     /* outranked: nothing changes */
     ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "parrot", MP_TRUST_INFERRED, MAY23 + DAY),
                      MP_NOTFOUND);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "parrot"), 0);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "dog").item, 3);
-    index_consistent(store, U("ann"), true, "@2023");
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "parrot"), 0);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "dog").item, 3);
+    vp_index_consistent(store, U("ann"), true, "@2023");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -569,7 +172,7 @@ START_TEST(test_index_refresh_leaves_the_index_as_it_was)
     struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "old dog", MP_TRUST_STATED, MAY23), MP_OK);
     ck_assert_int_eq(fx_upsert(store, U("ann"), "home", "Lisbon", MP_TRUST_STATED, MAY23), MP_OK);
-    char *before = dump_view(store, U("ann"), pet_words, NPET);
+    char *before = vp_dump(store, U("ann"), pet_words, NPET);
     struct mp_history *h = fx_history(store, U("ann"));
     size_t nh = h->nitems;
     mp_history_free(h);
@@ -581,12 +184,12 @@ START_TEST(test_index_refresh_leaves_the_index_as_it_was)
     h = fx_history(store, U("ann"));
     ck_assert_uint_eq(h->nitems, nh); /* the refresh path, no replacement */
     mp_history_free(h);
-    char *after = dump_view(store, U("ann"), pet_words, NPET);
+    char *after = vp_dump(store, U("ann"), pet_words, NPET);
     ck_assert_str_eq(after, before);
-    ck_assert_uint_eq(only_hit(store, U("ann"), true, "dog").item, 1);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "dog").item, 1);
     free(before);
     free(after);
-    index_consistent(store, U("ann"), true, "@2023");
+    vp_index_consistent(store, U("ann"), true, "@2023");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -606,31 +209,31 @@ START_TEST(test_index_delete_entity_erases_the_fact_and_its_messages)
     ck_assert_int_eq(upsert_from(store, U("ann"), "dog_name", "Zorblaxing", t, 1, 2), MP_OK);
     ck_assert_int_eq(fx_upsert(store, U("ann"), "drink", "tea", MP_TRUST_STATED, t), MP_OK);
     ck_assert_int_eq(fx_summarize(store, U("ann"), "ann has a dog", 4, t + 5), MP_OK);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "Zorblaxing"), 2);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "wonderful"), 1);
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 8);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "wonderful"), 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 8);
     ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 10), MP_OK);
     store = fx_reopen(store, _i);
     /* the fact's terms, its key words and its date terms are gone */
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "Zorblaxing"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "dog"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "name"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "@may"), 1);
-    ck_assert_uint_eq(stats_of(store, U("ann"), true).n, 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "Zorblaxing"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "dog"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "name"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@may"), 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 1);
     /* the source turn (by its seqs: 2 does not hold the value) and message
        5 (holds it, folded out of the buffer) leave the archive */
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "Zorblaxing"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "wonderful"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "barks"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "tea"), 2);
-    struct hits h = hits_of(store, U("ann"), false, "kettle");
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "wonderful"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "barks"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "tea"), 2);
+    struct vp_hits h = vp_hits_of(store, U("ann"), false, "kettle");
     ck_assert_uint_eq(h.df, 2);
     ck_assert_uint_eq(h.p[0].item, 6);
     ck_assert_uint_eq(h.p[1].item, 7);
-    archive_is(store, U("ann"), (uint64_t[]){3, 4, 6, 7, 8, 0});
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 5);
-    index_consistent(store, U("ann"), false, "@2023");
-    index_consistent(store, U("ann"), true, "@2023");
+    vp_archive_is(store, U("ann"), (uint64_t[]){3, 4, 6, 7, 8, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 5);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    vp_index_consistent(store, U("ann"), true, "@2023");
     ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 11), MP_NOTFOUND);
     fx_close_backend(store, _i);
 }
@@ -647,10 +250,10 @@ START_TEST(test_index_delete_entity_of_stop_words_looks_through_the_whole_archiv
                      MP_OK);
     ck_assert_int_eq(fx_summarize(store, U("ann"), "ann likes bands", 4, MAY23 + 10), MP_OK);
     ck_assert_int_eq(del_entity(store, U("ann"), "band", MAY23 + 20), MP_OK);
-    archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 0});
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "saw"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "great"), 1);
-    index_consistent(store, U("ann"), false, "@2023");
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "saw"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "great"), 1);
+    vp_index_consistent(store, U("ann"), false, "@2023");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -699,13 +302,13 @@ START_TEST(test_index_delete_entity_finds_its_value_in_a_message_of_many_words)
     struct mp_relevance_index ix;
     ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
     mp_store_view_index(v, false, &ix);
-    size_t nterms = view_item_terms(&ix, 1, buf, sizeof(buf));
+    size_t nterms = vp_view_item_terms(&ix, 1, buf, sizeof(buf));
     mp_store_view_close(v);
     ck_assert_uint_gt(nterms, 4096); /* every one indexed */
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "Zorblaxing"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 1);
     ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", MAY23 + 2 * DAY), MP_OK);
-    archive_is(store, U("ann"), (uint64_t[]){2, 0});
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "a1"), 0);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "a1"), 0);
     free(text);
     fx_close_backend(store, _i);
 }
@@ -732,8 +335,8 @@ START_TEST(test_index_sweep_drops_expired_items_pii_sooner)
         fx_upsert(store, U("ann"), "home", "lantern house", MP_TRUST_STATED, MAY23 + 20 * DAY),
         MP_OK);
     ck_assert_int_eq(fx_summarize(store, U("ann"), "ann boats", 4, now - DAY), MP_OK);
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 6);
-    ck_assert_uint_eq(stats_of(store, U("ann"), true).n, 3);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 3);
     struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "ann", .user_len = 3, .now_ms = now};
     sweep.u.sweep.retention.max_age_ms = 25 * DAY;
     sweep.u.sweep.retention.pii_max_age_ms = 5 * DAY;
@@ -743,18 +346,18 @@ START_TEST(test_index_sweep_drops_expired_items_pii_sooner)
     store = fx_reopen(store, _i);
     /* past max_age: the first turn and the kayak; past the pii limit: the
        pii message and the pii fact, not the reply beside it */
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "kayak"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "kayak"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "secret"), 0);
-    ck_assert_uint_eq(only_hit(store, U("ann"), false, "passport").item, 4);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "passport"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "doc"), 0);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "lantern"), 2);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "lantern"), 1);
-    archive_is(store, U("ann"), (uint64_t[]){4, 5, 6, 0});
-    ck_assert_uint_eq(stats_of(store, U("ann"), true).n, 1);
-    index_consistent(store, U("ann"), false, "@2023");
-    index_consistent(store, U("ann"), true, "@2023");
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayak"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "kayak"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "secret"), 0);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), false, "passport").item, 4);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "passport"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "doc"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "lantern"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "lantern"), 1);
+    vp_archive_is(store, U("ann"), (uint64_t[]){4, 5, 6, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 1);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    vp_index_consistent(store, U("ann"), true, "@2023");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -772,13 +375,13 @@ START_TEST(test_index_sweep_counts_archived_and_buffered_messages_apart)
     ck_assert_int_eq(
         fx_turn(store, U("ann"), 3, "new canoe", "fine", MAY23 + 20 * DAY, MAY23 + 20 * DAY),
         MP_OK);
-    archive_is(store, U("ann"), (uint64_t[]){1, 2, 0});
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 0});
     struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "ann", .user_len = 3};
     sweep.now_ms = MAY23 + 21 * DAY;
     sweep.u.sweep.retention.max_age_ms = 10 * DAY;
     ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
     ck_assert_uint_eq(sweep.u.sweep.counts.messages, 4);
-    archive_is(store, U("ann"), (uint64_t[]){0});
+    vp_archive_is(store, U("ann"), (uint64_t[]){0});
     struct mp_usermem *um = fx_get(store, U("ann"));
     ck_assert_uint_eq(um->nmessages, 2);
     mp_usermem_free(um);
@@ -923,8 +526,8 @@ START_TEST(test_index_delete_user_leaves_no_record_in_any_table)
     size_t n = 0;
     bool more = false;
     ck_assert_int_eq(mp_store_archive(store, U("ursula-7"), 0, 10, &m, &n, &more), MP_NOTFOUND);
-    ck_assert_uint_eq(df_of(store, U("victor"), false, "bees"), 2);
-    ck_assert_uint_eq(df_of(store, U("victor"), true, "honey"), 1);
+    ck_assert_uint_eq(vp_df(store, U("victor"), false, "bees"), 2);
+    ck_assert_uint_eq(vp_df(store, U("victor"), true, "honey"), 1);
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -944,34 +547,34 @@ START_TEST(test_index_record_turn_archives_and_indexes_its_messages)
         fx_turn(store, U("ann"), 3, "later kettle", "kettle", MAY23 + 6 * HOUR, MAY23 + 6 * HOUR),
         MP_OK);
     store = fx_reopen(store, _i);
-    archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
     /* the speaker label is the key field, the rest the content */
-    struct mp_relevance_posting p = only_hit(store, U("ann"), false, "support");
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), false, "support");
     ck_assert_uint_eq(p.item, 1);
     ck_assert_uint_eq(p.tc, 1);
     ck_assert_uint_eq(p.tk, 0);
-    p = only_hit(store, U("ann"), false, "Caroline");
+    p = vp_only_hit(store, U("ann"), false, "Caroline");
     ck_assert_uint_eq(p.item, 1);
     ck_assert_uint_eq(p.tc, 0);
     ck_assert_uint_eq(p.tk, 1);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "@may"), 6);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "hike"), 2);
-    ck_assert_uint_eq(df_of(store, U("ann"), true, "hike"), 0);
-    ck_assert_str_eq(item_terms_of(store, U("ann"), false, 1, buf, sizeof(buf)),
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "@may"), 6);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "hike"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "hike"), 0);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), false, 1, buf, sizeof(buf)),
                      "group:1 support:1 went:1");
-    item_is(store, U("ann"), false, 1, 3, 1, false, strlen(said));
-    item_is(store, U("ann"), false, 3, 2, 1, true, 18); /* an hour later */
-    item_is(store, U("ann"), false, 5, 2, 2, true, 12); /* 5 hours on: a new session */
-    item_is(store, U("ann"), false, 6, 1, 2, false, 6);
+    vp_item_is(store, U("ann"), false, 1, 3, 1, false, strlen(said));
+    vp_item_is(store, U("ann"), false, 3, 2, 1, true, 18); /* an hour later */
+    vp_item_is(store, U("ann"), false, 5, 2, 2, true, 12); /* 5 hours on: a new session */
+    vp_item_is(store, U("ann"), false, 6, 1, 2, false, 6);
     /* folding into the summary keeps the archive and its index */
     ck_assert_int_eq(fx_summarize(store, U("ann"), "Caroline went", 4, MAY23 + 7 * HOUR), MP_OK);
     struct mp_usermem *um = fx_get(store, U("ann"));
     ck_assert_uint_eq(um->nmessages, 2);
     mp_usermem_free(um);
-    archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
-    ck_assert_uint_eq(only_hit(store, U("ann"), false, "support").item, 1);
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 6);
-    index_consistent(store, U("ann"), false, "@2023");
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), false, "support").item, 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
+    vp_index_consistent(store, U("ann"), false, "@2023");
     /* archive off: buffered only */
     mp_store_set_archive(store, false);
     ck_assert_int_eq(
@@ -981,21 +584,21 @@ START_TEST(test_index_record_turn_archives_and_indexes_its_messages)
     ck_assert_uint_eq(um->nmessages, 4);
     ck_assert_str_eq(um->messages[2].content, "walrus");
     mp_usermem_free(um);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "walrus"), 0);
-    archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
-    ck_assert_uint_eq(stats_of(store, U("ann"), false).n, 6);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "walrus"), 0);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
     mp_store_set_archive(store, true);
     ck_assert_int_eq(
         fx_turn(store, U("ann"), 5, "otter", "otter too", MAY23 + 9 * HOUR, MAY23 + 9 * HOUR),
         MP_OK);
-    archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 9, 10, 0});
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "otter"), 2);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 9, 10, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "otter"), 2);
     /* an idem key seen before archives nothing */
     ck_assert_int_eq(
         fx_turn(store, U("ann"), 5, "otter", "otter too", MAY23 + 9 * HOUR, MAY23 + 9 * HOUR),
         MP_NOTFOUND);
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "otter"), 2);
-    index_consistent(store, U("ann"), false, "@2023");
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "otter"), 2);
+    vp_index_consistent(store, U("ann"), false, "@2023");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -1051,21 +654,21 @@ START_TEST(test_index_same_ops_give_the_same_answers)
     struct mp_store *a = fx_open_backend(_i), *b;
     char first[64];
     write_script(a, U("mel"));
-    char *da = dump_view(a, U("mel"), script_words, NSCRIPT);
+    char *da = vp_dump(a, U("mel"), script_words, NSCRIPT);
     ck_assert_ptr_nonnull(strstr(da, "city=Porto rev"));
-    ck_assert_uint_eq(df_of(a, U("mel"), false, "Rex"), 0);  /* erased */
-    ck_assert_uint_eq(df_of(a, U("mel"), true, "bench"), 0); /* swept */
+    ck_assert_uint_eq(vp_df(a, U("mel"), false, "Rex"), 0);  /* erased */
+    ck_assert_uint_eq(vp_df(a, U("mel"), true, "bench"), 0); /* swept */
     memcpy(first, fx_dir, sizeof(first));
     b = fx_open_backend(_i);
     write_script(b, U("mel"));
-    char *db = dump_view(b, U("mel"), script_words, NSCRIPT);
+    char *db = vp_dump(b, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(da, db);
     fx_close_backend(b, _i);
     free(db);
     /* and the other backend answers the same */
     b = fx_open_backend(1 - _i);
     write_script(b, U("mel"));
-    db = dump_view(b, U("mel"), script_words, NSCRIPT);
+    db = vp_dump(b, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(da, db);
     fx_close_backend(b, 1 - _i);
     free(da);
@@ -1128,9 +731,9 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
 {
     struct mp_store *store = fx_open_backend(LMDB);
     write_script(store, U("mel"));
-    char *before = dump_view(store, U("mel"), script_words, NSCRIPT);
+    char *before = vp_dump(store, U("mel"), script_words, NSCRIPT);
     compact(store);
-    char *after = dump_view(store, U("mel"), script_words, NSCRIPT);
+    char *after = vp_dump(store, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(after, before);
     free(after);
     /* clear to sealed: every term gets its tag under the new key */
@@ -1140,22 +743,22 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
     ck_assert(!dir_has_fold("quokkafarm"));
     fx_opts.key = &fx_key_a;
     store = fx_open_existing();
-    after = dump_view(store, U("mel"), script_words, NSCRIPT);
+    after = vp_dump(store, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(after, before);
     free(after);
-    ck_assert_uint_eq(df_of(store, U("mel"), true, "quokkafarm"), 1);
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "quokkafarm"), 1);
     /* and writes after it index under the same tags */
     ck_assert_int_eq(fx_upsert(store, U("mel"), "pet", "wombat", MP_TRUST_STATED, MAY23 + 9 * DAY),
                      MP_OK);
-    ck_assert_uint_eq(df_of(store, U("mel"), true, "wombat"), 1);
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
     mp_store_free(store);
     /* sealed to sealed */
     rekey(&fx_key_a, &fx_key_b);
     fx_opts.key = &fx_key_b;
     store = fx_open_existing();
-    ck_assert_uint_eq(df_of(store, U("mel"), true, "wombat"), 1);
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
     ck_assert_int_eq(del_entity(store, U("mel"), "pet", MAY23 + 10 * DAY), MP_OK);
-    after = dump_view(store, U("mel"), script_words, NSCRIPT);
+    after = vp_dump(store, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(after, before);
     free(after);
     free(before);
@@ -1180,18 +783,18 @@ START_TEST(test_index_lmdb_longest_keys_survive_compaction_and_rekey)
     ck_assert_int_eq(fx_turn(store, user, sizeof(user), 1, word, "fine", MAY23, MAY23), MP_OK);
     ck_assert_int_eq(fx_upsert(store, user, sizeof(user), key, word, MP_TRUST_STATED, MAY23),
                      MP_OK);
-    char *before = dump_view(store, user, sizeof(user), words, 4);
-    ck_assert_uint_eq(df_of(store, user, sizeof(user), true, word), 1);
-    ck_assert_uint_eq(df_of(store, user, sizeof(user), true, key), 1);
+    char *before = vp_dump(store, user, sizeof(user), words, 4);
+    ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, word), 1);
+    ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, key), 1);
     compact(store);
-    char *after = dump_view(store, user, sizeof(user), words, 4);
+    char *after = vp_dump(store, user, sizeof(user), words, 4);
     ck_assert_str_eq(after, before);
     free(after);
     mp_store_free(store);
     rekey(NULL, &fx_key_a);
     fx_opts.key = &fx_key_a;
     store = fx_open_existing();
-    after = dump_view(store, user, sizeof(user), words, 4);
+    after = vp_dump(store, user, sizeof(user), words, 4);
     ck_assert_str_eq(after, before);
     free(after);
     free(before);
@@ -1223,8 +826,8 @@ START_TEST(test_index_lmdb_erased_fact_leaves_no_word_in_the_files)
     store = fx_reopen(store, LMDB);
     ck_assert(!dir_has_fold("zorblax"));
     ck_assert(dir_has_fold("kettle"));
-    ck_assert_uint_eq(df_of(store, U("ann"), false, "kettle"), 2);
-    ck_assert_uint_eq(df_of(store, U("bob"), false, "kettle"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kettle"), 2);
+    ck_assert_uint_eq(vp_df(store, U("bob"), false, "kettle"), 1);
     fx_close_backend(store, LMDB);
 }
 END_TEST
@@ -1246,9 +849,9 @@ START_TEST(test_index_lmdb_sealed_store_keeps_no_word_stem_or_key)
         struct mp_store *store = sealed ? fx_open_sealed() : fx_open_backend(LMDB);
         fill_secret(store);
         store = fx_reopen(store, LMDB);
-        ck_assert_uint_eq(only_hit(store, U("ann"), true, "Zorblaxing").tc, 1);
-        ck_assert_uint_eq(only_hit(store, U("ann"), true, "quokkafarm").tk, 1);
-        ck_assert_uint_eq(df_of(store, U("ann"), false, "Zorblaxing"), 2);
+        ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "Zorblaxing").tc, 1);
+        ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "quokkafarm").tk, 1);
+        ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 2);
         mp_store_free(store);
         for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
             ck_assert_msg(dir_has_fold(secrets[i]) == !sealed, "%s, sealed %d", secrets[i], sealed);
@@ -1297,13 +900,13 @@ START_TEST(test_index_format_v2_converts_into_archive_and_index)
     struct mp_mem_entity e;
     /* alice's buffer (seqs 3 and 4; 1 and 2 were folded before the
        archive existed) entered the archive and its index */
-    archive_is(store, U("alice"), (uint64_t[]){3, 4, 0});
-    struct mp_relevance_posting p = only_hit(store, U("alice"), false, "Paris");
+    vp_archive_is(store, U("alice"), (uint64_t[]){3, 4, 0});
+    struct mp_relevance_posting p = vp_only_hit(store, U("alice"), false, "Paris");
     ck_assert_uint_eq(p.item, 3);
     ck_assert_uint_eq(p.tc, 1);
-    ck_assert_uint_eq(df_of(store, U("alice"), false, "@1970"), 2);
-    ck_assert_uint_eq(df_of(store, U("alice"), false, "Tom"), 0);
-    ck_assert_uint_eq(stats_of(store, U("alice"), false).n, 2);
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "@1970"), 2);
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "Tom"), 0);
+    ck_assert_uint_eq(vp_stats(store, U("alice"), false).n, 2);
     struct mp_user_info list[8];
     size_t n = fx_list_all(store, mp_store_all_tenants, 3, list, 8);
     bool seen = false;
@@ -1316,25 +919,25 @@ START_TEST(test_index_format_v2_converts_into_archive_and_index)
     }
     ck_assert(seen);
     /* the facts are records, indexed: value and key words */
-    p = only_hit(store, U("alice"), true, "dog");
+    p = vp_only_hit(store, U("alice"), true, "dog");
     ck_assert_int_eq(mp_store_view_open(store, U("alice"), &v), MP_OK);
     ck_assert_int_eq(mp_store_view_fact(v, p.item, &e), MP_OK);
     ck_assert_str_eq(e.key, "pet");
     ck_assert_str_eq(e.value, "dog");
     free(e.value);
     mp_store_view_close(v);
-    ck_assert_uint_eq(only_hit(store, U("alice"), true, "pet").tk, 1);
-    p = only_hit(store, U("alice"), true, "Paris");
+    ck_assert_uint_eq(vp_only_hit(store, U("alice"), true, "pet").tk, 1);
+    p = vp_only_hit(store, U("alice"), true, "Paris");
     ck_assert_uint_eq(p.tc, 1);
-    ck_assert_uint_eq(stats_of(store, U("alice"), true).n, 2);
-    ck_assert_uint_eq(df_of(store, U("alice"), true, "cat"), 0); /* a past value */
-    index_consistent(store, U("alice"), true, "@1970");
-    index_consistent(store, U("alice"), false, "@1970");
+    ck_assert_uint_eq(vp_stats(store, U("alice"), true).n, 2);
+    ck_assert_uint_eq(vp_df(store, U("alice"), true, "cat"), 0); /* a past value */
+    vp_index_consistent(store, U("alice"), true, "@1970");
+    vp_index_consistent(store, U("alice"), false, "@1970");
     /* a tenant's user too */
     char carol[64];
     size_t clen = fx_tenant_key(carol, 0x11, "carol");
-    ck_assert_uint_eq(df_of(store, carol, clen, false, "tenant"), 2);
-    ck_assert_uint_eq(df_of(store, carol, clen, true, "blue"), 1);
+    ck_assert_uint_eq(vp_df(store, carol, clen, false, "tenant"), 2);
+    ck_assert_uint_eq(vp_df(store, carol, clen, true, "blue"), 1);
     /* the history cap reaches a converted fact's old entries (histx) */
     ck_assert_uint_eq(fact_entries(store, U("alice"), "pet"), 3);
     mp_store_set_history_cap(store, 2);
@@ -1343,12 +946,12 @@ START_TEST(test_index_format_v2_converts_into_archive_and_index)
     struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_str_eq(h->items[h->nitems - 2].entity.value, "dog"); /* SUPERSEDED */
     mp_history_free(h);
-    ck_assert_uint_eq(only_hit(store, U("alice"), true, "parrot").item, 3);
-    ck_assert_uint_eq(df_of(store, U("alice"), true, "dog"), 0);
+    ck_assert_uint_eq(vp_only_hit(store, U("alice"), true, "parrot").item, 3);
+    ck_assert_uint_eq(vp_df(store, U("alice"), true, "dog"), 0);
     /* an erasure reaches a converted message */
     ck_assert_int_eq(del_entity(store, U("alice"), "city", 950), MP_OK);
-    archive_is(store, U("alice"), (uint64_t[]){4, 0});
-    ck_assert_uint_eq(df_of(store, U("alice"), false, "Paris"), 0);
+    vp_archive_is(store, U("alice"), (uint64_t[]){4, 0});
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "Paris"), 0);
     fx_close_backend(store, LMDB);
 }
 END_TEST
@@ -1375,7 +978,7 @@ START_TEST(test_index_archive_pages_oldest_first_and_the_cursor_continues)
     static uint64_t seqs[2 * PAGED_TURNS];
     size_t limits[] = {1, 7, 100, 300, 1000};
     for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
-        size_t n = archive_seqs(store, U("ann"), limits[l], seqs, 2 * PAGED_TURNS);
+        size_t n = vp_archive_seqs(store, U("ann"), limits[l], seqs, 2 * PAGED_TURNS);
         ck_assert_uint_eq(n, 2 * PAGED_TURNS);
         for (size_t i = 0; i < n; i++)
             ck_assert_uint_eq(seqs[i], i + 1);
@@ -1412,7 +1015,7 @@ START_TEST(test_index_archive_pages_oldest_first_and_the_cursor_continues)
     ck_assert_int_eq(fx_upsert(store, U("ann"), "m", "message 42", MP_TRUST_STATED, MAY23 + DAY),
                      MP_OK);
     ck_assert_int_eq(del_entity(store, U("ann"), "m", MAY23 + 2 * DAY), MP_OK);
-    n = archive_seqs(store, U("ann"), 4, seqs, 2 * PAGED_TURNS);
+    n = vp_archive_seqs(store, U("ann"), 4, seqs, 2 * PAGED_TURNS);
     ck_assert_uint_eq(n, 2 * PAGED_TURNS - 1);
     ck_assert_uint_eq(seqs[40], 41);
     ck_assert_uint_eq(seqs[41], 43);
@@ -1482,7 +1085,7 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
     struct mp_user_info list[2];
     ck_assert_uint_eq(fx_list_all(store, NULL, 2, list, 2), 1);
     ck_assert_uint_eq(list[0].nfacts, SCALE_FACTS);
-    ck_assert_uint_eq(stats_of(store, U("atlas"), true).n, SCALE_FACTS);
+    ck_assert_uint_eq(vp_stats(store, U("atlas"), true).n, SCALE_FACTS);
     ck_assert_int_eq(fx_upsert(store, U("atlas"), "one_more", "v", MP_TRUST_ADMIN, MAY23),
                      MP_ETOOBIG);
     /* the strongest first, and a walk that stops reads no further */
@@ -1498,7 +1101,7 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
         ck_assert_str_eq(rc.keys[k], key);
     }
     /* one fact by its rare word */
-    struct hits h = view_hits(v, true, "quetzalcoatl");
+    struct vp_hits h = vp_view_hits(v, true, "quetzalcoatl");
     ck_assert_uint_eq(h.df, 1);
     struct mp_mem_entity e;
     ck_assert_int_eq(mp_store_view_fact(v, h.p[0].item, &e), MP_OK);
@@ -1506,7 +1109,7 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
     ck_assert_str_eq(e.key, key);
     free(e.value);
     snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
-    ck_assert_uint_eq(view_hits(v, true, key).df, 1);
+    ck_assert_uint_eq(vp_view_hits(v, true, key).df, 1);
     mp_store_view_close(v);
     double reads = seconds_since(&t0);
     /* an existing key still takes a new value at the cap */
@@ -1514,7 +1117,7 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
     ck_assert_int_eq(
         fx_upsert(store, U("atlas"), key, "plain feather", MP_TRUST_STATED, MAY23 + SCALE_FACTS),
         MP_OK);
-    ck_assert_uint_eq(df_of(store, U("atlas"), true, "quetzalcoatl"), 0);
+    ck_assert_uint_eq(vp_df(store, U("atlas"), true, "quetzalcoatl"), 0);
     /* and all of it goes in one DELETE_USER */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct mp_op gone = {.kind = MP_OP_DELETE_USER, .user = "atlas", .user_len = 5};
@@ -1531,7 +1134,7 @@ Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
     TCase *tc = tcase_create("index");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, vp_setup, vp_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, 2);
     tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, 2);
@@ -1554,7 +1157,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_index_lmdb_sealed_store_keeps_no_word_stem_or_key);
     suite_add_tcase(s, tc);
     TCase *scale = tcase_create("scale");
-    tcase_add_unchecked_fixture(scale, setup, teardown);
+    tcase_add_unchecked_fixture(scale, vp_setup, vp_teardown);
     tcase_set_timeout(scale, 300);
     tcase_add_test(scale, test_index_lmdb_user_of_100k_facts);
     suite_add_tcase(s, scale);
