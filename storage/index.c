@@ -14,6 +14,11 @@
 #define LABEL_MAX       40
 #define LABEL_WORDS_MAX 3
 
+_Static_assert(MP_INDEX_TERMS_MAX >= (MP_MESSAGE_CONTENT_MAX + 1) / 2 + 2,
+               "every word of the longest message is indexed");
+_Static_assert(MP_INDEX_TERMS_MAX >= MP_ENTITY_VALUE_MAX + MP_ENTITY_KEY_MAX + 2,
+               "every word of the longest fact is indexed");
+
 struct collect {
     struct mp_codec_term *t;
     size_t n, cap;
@@ -73,7 +78,7 @@ static int add_term(struct collect *c, const char *t, size_t len, int field, uin
         return MP_OK;
     if (c->n == c->cap) {
         if (c->cap >= MP_INDEX_TERMS_MAX * 4)
-            return MP_OK; /* an item this long keeps its first words */
+            return MP_OK; /* never reached: see MP_INDEX_TERMS_MAX */
         if (mp_store_backend_grow(&c->t, &c->cap, c->n, sizeof(*c->t)) != MP_OK)
             return MP_ENOMEM;
     }

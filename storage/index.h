@@ -21,7 +21,12 @@
 #include "store_backend.h"
 
 #define MP_INDEX_SESSION_GAP_MS (4LL * 3600 * 1000)
-#define MP_INDEX_TERMS_MAX      4096 /* distinct terms kept of one item */
+/* Distinct terms of one item: more than any item can have (a message of
+ * MP_MESSAGE_CONTENT_MAX bytes holds at most half as many words, a fact
+ * fewer; two date terms), so that every word of an item is indexed:
+ * erasure finds the archived messages holding a value through the
+ * postings of one of its words (store_ops.h: mp_ops_archive_erase_fact). */
+#define MP_INDEX_TERMS_MAX (MP_MESSAGE_CONTENT_MAX / 2 + 8)
 
 /* One item to index. */
 struct mp_index_item {

@@ -19,6 +19,9 @@
 #define MAX_READERS   512
 #define REWRITE_DIR   ".rewrite"
 #define REWRITE_BATCH 4096 /* records per transaction while rewriting */
+/* What map_key() may add to a key: a clear user key of one byte hashed
+ * (1 + 32 bytes), a clear tag of two bytes made an HMAC tag (1 + 16). */
+#define KEY_GROWTH 64
 
 /* ---- open ---- */
 
@@ -124,9 +127,9 @@ static int open_env(struct lmdb_store *s, const char *path, uint64_t size, char 
         return MP_EIO;
     }
     mdb_reader_check(s->env, &dead); /* slots left by crashed processes */
-    if (mdb_env_get_maxkeysize(s->env) < MP_STORE_HIST_KEY_MAX) {
+    if (mdb_env_get_maxkeysize(s->env) < MP_STORE_KEY_MAX) {
         snprintf(err, errcap, "LMDB at %s allows keys of %d bytes, memproxy needs %d", path,
-                 mdb_env_get_maxkeysize(s->env), MP_STORE_HIST_KEY_MAX);
+                 mdb_env_get_maxkeysize(s->env), MP_STORE_KEY_MAX);
         return MP_EIO;
     }
     return open_dbs(s, path, err, errcap);
@@ -269,13 +272,13 @@ static bool tag_fits(const unsigned char *kp, size_t n, size_t pre)
 static int copy_record(struct rewrite *r, enum mp_store_table t, enum mp_store_key_shape shape,
                        const MDB_val *k, const MDB_val *v)
 {
-    unsigned char kb[512], *owned = NULL;
+    unsigned char kb[MP_STORE_KEY_MAX + KEY_GROWTH], *owned = NULL;
     const unsigned char *sealed;
     size_t n;
     struct mp_store_plain pv;
     const unsigned char *kp = k->mv_data;
     bool prefixed = shape == MP_KEY_USER_PREFIXED || shape == MP_KEY_USER_TAG;
-    if (k->mv_size > sizeof(kb) - 64 ||
+    if (k->mv_size > MP_STORE_KEY_MAX ||
         (prefixed && (k->mv_size < 2 || mp_codec_be_get(kp, 2) + 2 > k->mv_size)) ||
         (shape == MP_KEY_USER_TAG && !tag_fits(kp, k->mv_size, mp_store_table_tag_at[t])))
         return MP_EIO;

@@ -95,7 +95,9 @@ int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
  * message). *out: their seqs (caller frees), *nout how many. */
 int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
                               size_t *nout);
-/* Retention of the archive: removes messages past their limit. */
+/* Retention of the archive: removes messages past their limit. *count:
+ * the messages that go, the buffer's included (each once; the caller
+ * drops the buffer's), when the archive holds any; else 0. */
 int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *count);
 
 #endif

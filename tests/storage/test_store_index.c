@@ -1,0 +1,1165 @@
+/* Tests for the store's episodic archive and relevance index (storage/index.h,
+ * store_archive.c, store_view.c) as the request path reads them: through
+ * mp_store_view_index() and mp_store_archive(). Every store op must keep
+ * the index in step with what it writes, on each backend (loop index _i:
+ * 0 = mem, 1 = lmdb). The LMDB-only cases check the files' bytes (erasure,
+ * encryption at rest), compaction and key rotation, the format-2 fixtures
+ * of test_store_format.c, and one user with 100,000 facts. */
+#include <check.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "relevance.h"
+#include "status.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_fixture.h"
+#include "view_probe.h"
+
+Suite *mp_test_suite(void);
+
+#ifndef MP_FORMAT_FIXTURE_DIR
+#error "the build passes the fixture directory"
+#endif
+
+#define MAY23 1683547200000LL /* 2023-05-08 12:00 UTC */
+#define JAN24 1704067200000LL /* 2024-01-01 00:00 UTC */
+#define HOUR  3600000LL
+#define DAY   (24 * HOUR)
+
+/* ---- ops ---- */
+
+/* UPSERT_ENTITY whose source turn is the messages first..last. */
+static int upsert_from(struct mp_store *store, const char *user, size_t ulen, const char *key,
+                       const char *value, int64_t observed, uint64_t first, uint64_t last)
+{
+    struct mp_op op = fx_upsert_op(user, ulen, key, value, MP_TRUST_STATED, observed);
+    op.u.entity.source_first_seq = first;
+    op.u.entity.source_last_seq = last;
+    return fx_apply1(store, &op);
+}
+
+static int del_entity(struct mp_store *store, const char *user, size_t ulen, const char *key,
+                      int64_t now)
+{
+    struct mp_op op = fx_delete_op(user, ulen, key, MP_ACTOR_USER, now);
+    return fx_apply1(store, &op);
+}
+
+/* A turn whose user message is pii (its reply is not). */
+static int pii_turn(struct mp_store *store, const char *user, size_t ulen, uint8_t idem,
+                    const char *said, const char *reply, int64_t at)
+{
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, said, at),
+                                  fx_msg(MP_ROLE_ASSISTANT, reply, at)};
+    m[0].pii = true;
+    struct mp_op op = fx_turn_op(user, ulen, idem, m, 2, at);
+    return fx_apply1(store, &op);
+}
+
+/* ---- upkeep through every op ---- */
+
+START_TEST(test_index_upsert_indexes_value_key_and_date_terms)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[512];
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "favourite_city", "Lisbon city, Lisbon harbour",
+                               MP_TRUST_STATED, MAY23),
+                     MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("ann"), "trip", "Porto next summer", MP_TRUST_STATED, JAN24 + HOUR),
+        MP_OK);
+    store = fx_reopen(store, _i);
+    /* fact 1: value terms in tc, key words in tk, one posting per term */
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), true, "Lisbon");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 2);
+    ck_assert_uint_eq(p.tk, 0);
+    ck_assert_uint_eq(p.td, 0);
+    p = vp_only_hit(store, U("ann"), true, "favourite");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 0);
+    ck_assert_uint_eq(p.tk, 1);
+    p = vp_only_hit(store, U("ann"), true, "city"); /* in both fields */
+    ck_assert_uint_eq(p.tc, 1);
+    ck_assert_uint_eq(p.tk, 1);
+    p = vp_only_hit(store, U("ann"), true, "@may");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 0);
+    ck_assert_uint_eq(p.tk, 0);
+    ck_assert_uint_eq(p.td, 1);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@2023").item, 1);
+    /* fact 2 */
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "summer").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "trip").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@january").item, 2);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "@2024").item, 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@2022"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Lisbon"), 0); /* facts only */
+    /* items: content length in terms, a session each (far apart), timex */
+    vp_item_is(store, U("ann"), true, 1, 4, 1, false, 27 + 14);
+    vp_item_is(store, U("ann"), true, 2, 3, 2, true, 17 + 4);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 1, buf, sizeof(buf)),
+                     "citi:1 harbour:1 lisbon:2");
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 2, buf, sizeof(buf)),
+                     "next:1 porto:1 summer:1");
+    struct vp_ixstats s = vp_stats(store, U("ann"), true);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_double_eq_tol(s.avglen, 3.5, 1e-9);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 0);
+    struct mp_relevance_item it;
+    ck_assert_int_eq(vp_item(store, U("ann"), true, 3, &it), MP_NOTFOUND);
+    ck_assert_uint_eq(vp_df(store, U("bob"), true, "Lisbon"), 0); /* no such user */
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_relevance_item it;
+    struct mp_store_view *v = NULL;
+    struct mp_mem_entity e;
+    char buf[256];
+    struct mp_op first = fx_upsert_op(U("ann"), "pet", "tabby cat", MP_TRUST_STATED, MAY23);
+    ck_assert_int_eq(fx_apply1(store, &first), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "home", "Lisbon", MP_TRUST_STATED, MAY23), MP_OK);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "cat").item, 1);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "old dog", MP_TRUST_STATED, MAY23 + HOUR),
+                     MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "cat"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "tabby"), 0);
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), true, "dog");
+    ck_assert_uint_eq(p.item, 3); /* a new id: the old one is never reused */
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "pet").item, 3);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@may"), 2);
+    ck_assert_int_eq(vp_item(store, U("ann"), true, 1, &it), MP_NOTFOUND);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), true, 3, buf, sizeof(buf)), "dog:1 old:1");
+    struct vp_ixstats s = vp_stats(store, U("ann"), true);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_double_eq_tol(s.avglen, 1.5, 1e-9); /* "old dog" and "Lisbon" */
+    ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_view_fact(v, 1, &e), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_view_fact(v, 3, &e), MP_OK);
+    ck_assert_str_eq(e.key, "pet");
+    ck_assert_str_eq(e.value, "old dog");
+    ck_assert_uint_gt(e.revision, first.u.entity.revision);
+    free(e.value);
+    mp_store_view_close(v);
+    /* outranked: nothing changes */
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "parrot", MP_TRUST_INFERRED, MAY23 + DAY),
+                     MP_NOTFOUND);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "parrot"), 0);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "dog").item, 3);
+    vp_index_consistent(store, U("ann"), true, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+static const char *const pet_words[] = {"dog", "old", "pet", "cat", "@may", "@2023", "Lisbon"};
+#define NPET (sizeof(pet_words) / sizeof(pet_words[0]))
+
+START_TEST(test_index_refresh_leaves_the_index_as_it_was)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "old dog", MP_TRUST_STATED, MAY23), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "home", "Lisbon", MP_TRUST_STATED, MAY23), MP_OK);
+    char *before = vp_dump(store, U("ann"), pet_words, NPET);
+    struct mp_history *h = fx_history(store, U("ann"));
+    size_t nh = h->nitems;
+    mp_history_free(h);
+    /* the same value again, trust higher, a minute later: a refresh */
+    struct mp_op op = fx_upsert_op(U("ann"), "pet", "old dog", MP_TRUST_CORRECTED, MAY23 + 60000);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    ck_assert_uint_eq(op.u.entity.revision, 1);
+    store = fx_reopen(store, _i);
+    h = fx_history(store, U("ann"));
+    ck_assert_uint_eq(h->nitems, nh); /* the refresh path, no replacement */
+    mp_history_free(h);
+    char *after = vp_dump(store, U("ann"), pet_words, NPET);
+    ck_assert_str_eq(after, before);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "dog").item, 1);
+    free(before);
+    free(after);
+    vp_index_consistent(store, U("ann"), true, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_index_delete_entity_erases_the_fact_and_its_messages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    int64_t t = MAY23;
+    /* the source turn (seqs 1, 2; only 1 holds the value), then turns that
+       do not tell it, one that holds the value in capitals, one more */
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 1, "we call him Zorblaxing", "a wonderful name", t, t), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "I like tea", "tea is good", t + 1, t + 1), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 3, "ZORBLAXING barks", "loud kettle", t + 2, t + 2),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 4, "kettle boils", "fine", t + 3, t + 3), MP_OK);
+    ck_assert_int_eq(upsert_from(store, U("ann"), "dog_name", "Zorblaxing", t, 1, 2), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "drink", "tea", MP_TRUST_STATED, t), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann has a dog", 4, t + 5), MP_OK);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "wonderful"), 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 8);
+    ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 10), MP_OK);
+    store = fx_reopen(store, _i);
+    /* the fact's terms, its key words and its date terms are gone */
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "Zorblaxing"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "dog"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "name"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "@may"), 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 1);
+    /* the source turn (by its seqs: 2 does not hold the value) and message
+       5 (holds it, folded out of the buffer) leave the archive */
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "wonderful"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "barks"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "tea"), 2);
+    struct vp_hits h = vp_hits_of(store, U("ann"), false, "kettle");
+    ck_assert_uint_eq(h.df, 2);
+    ck_assert_uint_eq(h.p[0].item, 6);
+    ck_assert_uint_eq(h.p[1].item, 7);
+    vp_archive_is(store, U("ann"), (uint64_t[]){3, 4, 6, 7, 8, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 5);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    vp_index_consistent(store, U("ann"), true, "@2023");
+    ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 11), MP_NOTFOUND);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_index_delete_entity_of_stop_words_looks_through_the_whole_archive)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "I saw THE WHO live", "great band", MAY23, MAY23),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "who is there", "the cat", MAY23 + 1, MAY23 + 1),
+                     MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "band", "the who", MP_TRUST_STATED, MAY23 + 9),
+                     MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann likes bands", 4, MAY23 + 10), MP_OK);
+    ck_assert_int_eq(del_entity(store, U("ann"), "band", MAY23 + 20), MP_OK);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "saw"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "great"), 1);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* A message at the length cap with over 4,096 distinct words (the terms an
+ * item kept, in byte order, before MP_INDEX_TERMS_MAX covered every word),
+ * the value's word last and after all the others in byte order. */
+static char *many_words_message(const char *last)
+{
+    static const char cs[] = "0123456789abcdefghijklmnopqrstuvwxy"; /* no z: all sort first */
+    size_t cap = MP_MESSAGE_CONTENT_MAX, n = 0, tail = strlen(last) + 1;
+    char *m = malloc(cap + 1);
+    ck_assert_ptr_nonnull(m);
+    for (size_t len = 2; len <= 3; len++) {
+        size_t combos = len == 2 ? 35 * 35 : 35 * 35 * 35;
+        for (size_t c = 0; c < combos && n + len + 1 + tail <= cap; c++) {
+            char w[4];
+            bool digit = false;
+            for (size_t k = 0, x = c; k < len; k++, x /= 35) {
+                w[k] = cs[x % 35];
+                digit = digit || (w[k] >= '0' && w[k] <= '9');
+            }
+            if (!digit)
+                continue; /* a word with a digit is never a stop word, nor stemmed */
+            memcpy(m + n, w, len);
+            n += len;
+            m[n++] = ' ';
+        }
+    }
+    memcpy(m + n, last, tail - 1);
+    n += tail - 1;
+    m[n] = '\0';
+    return m;
+}
+
+START_TEST(test_index_delete_entity_finds_its_value_in_a_message_of_many_words)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[64];
+    char *text = many_words_message("Zorblaxing");
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, text, "ok", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("ann"), "dog_name", "Zorblaxing", MP_TRUST_STATED, MAY23 + DAY), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann talks", 2, MAY23 + DAY), MP_OK);
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
+    mp_store_view_index(v, false, &ix);
+    size_t nterms = vp_view_item_terms(&ix, 1, buf, sizeof(buf));
+    mp_store_view_close(v);
+    ck_assert_uint_gt(nterms, 4096); /* every one indexed */
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 1);
+    ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", MAY23 + 2 * DAY), MP_OK);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "a1"), 0);
+    free(text);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_index_sweep_drops_expired_items_pii_sooner)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    int64_t now = MAY23 + 30 * DAY;
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 1, "we talked about kayaks", "kayaks are fun", MAY23, MAY23),
+        MP_OK);
+    ck_assert_int_eq(pii_turn(store, U("ann"), 2, "my passport number is secret", "noted passport",
+                              MAY23 + 20 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 3, "fresh words about lanterns", "lanterns glow",
+                             MAY23 + 29 * DAY, MAY23 + 29 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "boat", "kayak", MP_TRUST_STATED, MAY23), MP_OK);
+    struct mp_op op = fx_upsert_op(U("ann"), "doc", "passport", MP_TRUST_STATED, MAY23 + 20 * DAY);
+    op.u.entity.pii = true;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("ann"), "home", "lantern house", MP_TRUST_STATED, MAY23 + 20 * DAY),
+        MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann boats", 4, now - DAY), MP_OK);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 3);
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "ann", .user_len = 3, .now_ms = now};
+    sweep.u.sweep.retention.max_age_ms = 25 * DAY;
+    sweep.u.sweep.retention.pii_max_age_ms = 5 * DAY;
+    ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
+    ck_assert_uint_eq(sweep.u.sweep.counts.messages, 3);
+    ck_assert_uint_eq(sweep.u.sweep.counts.facts, 2);
+    store = fx_reopen(store, _i);
+    /* past max_age: the first turn and the kayak; past the pii limit: the
+       pii message and the pii fact, not the reply beside it */
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayak"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "kayak"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "secret"), 0);
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), false, "passport").item, 4);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "passport"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "doc"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "lantern"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "lantern"), 1);
+    vp_archive_is(store, U("ann"), (uint64_t[]){4, 5, 6, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), true).n, 1);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    vp_index_consistent(store, U("ann"), true, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* Messages in the archive only (folded) and in the buffer only (recorded
+ * with the archive off) are different messages: a sweep counts them all. */
+START_TEST(test_index_sweep_counts_archived_and_buffered_messages_apart)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "old kayak", "old reply", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "kayaks", 2, MAY23 + 1), MP_OK);
+    mp_store_set_archive(store, false);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "old canoe", "canoe reply", MAY23 + 2, MAY23 + 2),
+                     MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 3, "new canoe", "fine", MAY23 + 20 * DAY, MAY23 + 20 * DAY),
+        MP_OK);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 0});
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "ann", .user_len = 3};
+    sweep.now_ms = MAY23 + 21 * DAY;
+    sweep.u.sweep.retention.max_age_ms = 10 * DAY;
+    ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
+    ck_assert_uint_eq(sweep.u.sweep.counts.messages, 4);
+    vp_archive_is(store, U("ann"), (uint64_t[]){0});
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    mp_usermem_free(um);
+    struct mp_history *h = fx_history(store, U("ann"));
+    size_t logged = 0;
+    for (size_t i = 0; i < h->nitems; i++) {
+        if (h->items[i].event != MP_HIST_EXPIRED || h->items[i].item != MP_ITEM_MESSAGES)
+            continue;
+        ck_assert_uint_eq(h->items[i].count, 4);
+        logged++;
+    }
+    ck_assert_uint_eq(logged, 1);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ---- delete user: every table, raw ---- */
+
+/* Records that name a user: keys under its prefix (users: its physical
+ * key) and values holding its id (a clear store's jobs). */
+struct user_scan {
+    const unsigned char *prefix, *id;
+    size_t plen, idlen;
+    enum mp_store_table t;
+    size_t count[MP_TABLE_COUNT];
+};
+
+static void scan_record(struct user_scan *us, const unsigned char *k, size_t klen,
+                        const unsigned char *v, size_t vlen)
+{
+    bool mine = us->t == MP_TABLE_USERS
+                    ? klen == us->plen - 2 && memcmp(k, us->prefix + 2, klen) == 0
+                    : klen >= us->plen && memcmp(k, us->prefix, us->plen) == 0;
+    if (!mine && vlen >= us->idlen)
+        mine = memmem(v, vlen, us->id, us->idlen) != NULL;
+    us->count[us->t] += mine;
+}
+
+static int on_mem_record(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                         size_t vlen)
+{
+    scan_record(arg, key, klen, val, vlen);
+    return MP_OK;
+}
+
+/* Every record of every table, through the backend's own primitives. */
+static void scan_mem(struct mp_store *store, struct user_scan *us)
+{
+    struct mp_store_txn txn;
+    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
+    for (int t = 0; t < MP_TABLE_COUNT; t++) {
+        us->t = (enum mp_store_table)t;
+        ck_assert_int_eq(store->be->scan(&txn, us->t, NULL, 0, 0, on_mem_record, us), MP_OK);
+    }
+    ck_assert_int_eq(store->be->end(&txn, false), MP_OK);
+}
+
+/* Every record of every DB of the closed LMDB store in fx_dir. */
+static void scan_lmdb(struct user_scan *us)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, MP_TABLE_COUNT + 2), 0);
+    ck_assert_int_eq(mdb_env_open(env, fx_dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    for (int t = 0; t < MP_TABLE_COUNT; t++) {
+        MDB_dbi dbi;
+        MDB_cursor *c;
+        MDB_val k, v;
+        us->t = (enum mp_store_table)t;
+        ck_assert_int_eq(mdb_dbi_open(txn, mp_store_table_names[t], 0, &dbi), 0);
+        ck_assert_int_eq(mdb_cursor_open(txn, dbi, &c), 0);
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            scan_record(us, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+/* The records of user per table into count; an LMDB store is closed for
+ * the raw read and opened again: the store to go on with. */
+static struct mp_store *count_user(struct mp_store *store, int which, const char *user, size_t ulen,
+                                   size_t count[MP_TABLE_COUNT])
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct user_scan us;
+    memset(&us, 0, sizeof(us));
+    us.plen = mp_store_backend_user_prefix(store, prefix, user, ulen);
+    us.prefix = prefix;
+    us.id = (const unsigned char *)user;
+    us.idlen = ulen;
+    if (which == MEM) {
+        scan_mem(store, &us);
+    } else {
+        mp_store_free(store);
+        scan_lmdb(&us);
+        store = fx_open_existing();
+    }
+    memcpy(count, us.count, sizeof(us.count));
+    return store;
+}
+
+/* Every kind of record of user: turns (buffer, archive, index, idem),
+ * facts with history (superseded and current), a summary and a job. */
+static void fill_user(struct mp_store *store, const char *user, size_t ulen)
+{
+    ck_assert_int_eq(fx_turn(store, user, ulen, 1, "I keep bees", "bees are great", MAY23, MAY23),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, user, ulen, 2, "honey again", "sweet", MAY23 + 1, MAY23 + 1),
+                     MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, ulen, "hobby", "bees", MP_TRUST_STATED, MAY23), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, ulen, "hobby", "honey", MP_TRUST_STATED, MAY23 + 1),
+                     MP_OK);
+    ck_assert_int_eq(fx_summarize(store, user, ulen, "keeps bees", 2, MAY23 + 2), MP_OK);
+    fx_add_job(store, fx_job_for(user, ulen, MP_JOB_SUMMARIZE, 4));
+}
+
+START_TEST(test_index_delete_user_leaves_no_record_in_any_table)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    size_t mine[MP_TABLE_COUNT], other[MP_TABLE_COUNT];
+    fill_user(store, U("ursula-7"));
+    fill_user(store, U("victor"));
+    store = count_user(store, _i, U("ursula-7"), mine);
+    for (int t = 1; t < MP_TABLE_COUNT; t++) /* all but meta: the scan sees them */
+        ck_assert_msg(mine[t] > 0, "%s: nothing before", mp_store_table_names[t]);
+    struct mp_op op = {.kind = MP_OP_DELETE_USER, .user = "ursula-7", .user_len = 8};
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = count_user(store, _i, U("ursula-7"), mine);
+    for (int t = 0; t < MP_TABLE_COUNT; t++)
+        ck_assert_msg(mine[t] == 0, "%s: %zu left", mp_store_table_names[t], mine[t]);
+    store = count_user(store, _i, U("victor"), other);
+    for (int t = 1; t < MP_TABLE_COUNT; t++)
+        ck_assert_msg(other[t] > 0, "%s: victor's gone", mp_store_table_names[t]);
+    ck_assert_int_eq(mp_store_view_open(store, U("ursula-7"), &(struct mp_store_view *){NULL}),
+                     MP_NOTFOUND);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(store, U("ursula-7"), 0, 10, &m, &n, &more), MP_NOTFOUND);
+    ck_assert_uint_eq(vp_df(store, U("victor"), false, "bees"), 2);
+    ck_assert_uint_eq(vp_df(store, U("victor"), true, "honey"), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ---- recording turns ---- */
+
+START_TEST(test_index_record_turn_archives_and_indexes_its_messages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[256];
+    const char *said = "Caroline: I went to the support group";
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, said, "That sounds helpful", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 2, "Yesterday we hiked", "nice hike", MAY23 + HOUR, MAY23 + HOUR),
+        MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 3, "later kettle", "kettle", MAY23 + 6 * HOUR, MAY23 + 6 * HOUR),
+        MP_OK);
+    store = fx_reopen(store, _i);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    /* the speaker label is the key field, the rest the content */
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), false, "support");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 1);
+    ck_assert_uint_eq(p.tk, 0);
+    p = vp_only_hit(store, U("ann"), false, "Caroline");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 0);
+    ck_assert_uint_eq(p.tk, 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "@may"), 6);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "hike"), 2);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "hike"), 0);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), false, 1, buf, sizeof(buf)),
+                     "group:1 support:1 went:1");
+    vp_item_is(store, U("ann"), false, 1, 3, 1, false, strlen(said));
+    vp_item_is(store, U("ann"), false, 3, 2, 1, true, 18); /* an hour later */
+    vp_item_is(store, U("ann"), false, 5, 2, 2, true, 12); /* 5 hours on: a new session */
+    vp_item_is(store, U("ann"), false, 6, 1, 2, false, 6);
+    /* folding into the summary keeps the archive and its index */
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "Caroline went", 4, MAY23 + 7 * HOUR), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    mp_usermem_free(um);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    ck_assert_uint_eq(vp_only_hit(store, U("ann"), false, "support").item, 1);
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    /* archive off: buffered only */
+    mp_store_set_archive(store, false);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 4, "walrus", "walrus too", MAY23 + 8 * HOUR, MAY23 + 8 * HOUR),
+        MP_OK);
+    um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 4);
+    ck_assert_str_eq(um->messages[2].content, "walrus");
+    mp_usermem_free(um);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "walrus"), 0);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 0});
+    ck_assert_uint_eq(vp_stats(store, U("ann"), false).n, 6);
+    mp_store_set_archive(store, true);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 5, "otter", "otter too", MAY23 + 9 * HOUR, MAY23 + 9 * HOUR),
+        MP_OK);
+    vp_archive_is(store, U("ann"), (uint64_t[]){1, 2, 3, 4, 5, 6, 9, 10, 0});
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "otter"), 2);
+    /* an idem key seen before archives nothing */
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 5, "otter", "otter too", MAY23 + 9 * HOUR, MAY23 + 9 * HOUR),
+        MP_NOTFOUND);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "otter"), 2);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ---- one script, the same answers ---- */
+
+/* A bit of everything: turns, facts superseded, refreshed and erased, a
+ * summary, a sweep. */
+static void write_script(struct mp_store *store, const char *user, size_t ulen)
+{
+    ck_assert_int_eq(fx_turn(store, user, ulen, 1, "Mel: my dog Rex loves the park",
+                             "Rex sounds fun", MAY23, MAY23),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, user, ulen, 2, "we went to Lisbon in June", "lovely trip",
+                             MAY23 + 3 * DAY, MAY23 + 3 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, user, ulen, 3, "the quokkafarm code is 12345", "stored",
+                             MAY23 + 4 * DAY, MAY23 + 4 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(upsert_from(store, user, ulen, "dog_name", "Rex", MAY23, 1, 2), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, ulen, "city", "Lisbon", MP_TRUST_STATED, MAY23 + DAY),
+                     MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, user, ulen, "city", "Porto", MP_TRUST_STATED, MAY23 + 3 * DAY), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, user, ulen, "city", "Porto", MP_TRUST_CORRECTED, MAY23 + 4 * DAY), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, user, ulen, "quokkafarm_code", "12345", MP_TRUST_STATED, MAY23 + 4 * DAY),
+        MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, ulen, "old_thing", "dusty park bench", MP_TRUST_STATED,
+                               MAY23 - 200 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(fx_summarize(store, user, ulen, "a dog and a city", 4, MAY23 + 5 * DAY),
+                     MP_OK);
+    ck_assert_int_eq(del_entity(store, user, ulen, "dog_name", MAY23 + 6 * DAY), MP_OK);
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = user, .user_len = ulen};
+    sweep.now_ms = MAY23 + 7 * DAY;
+    sweep.u.sweep.retention.max_age_ms = 100 * DAY;
+    ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
+    ck_assert_int_eq(fx_turn(store, user, ulen, 4, "Mel: park again, no dog", "ok", MAY23 + 8 * DAY,
+                             MAY23 + 8 * DAY),
+                     MP_OK);
+}
+
+static const char *const script_words[] = {"dog",   "Rex",        "park",   "Lisbon",     "Porto",
+                                           "city",  "quokkafarm", "12345",  "bench",      "Mel",
+                                           "june",  "trip",       "@may",   "@june",      "@2023",
+                                           "@2022", "code",       "stored", "Zorblaxing", "lovely"};
+#define NSCRIPT (sizeof(script_words) / sizeof(script_words[0]))
+
+START_TEST(test_index_same_ops_give_the_same_answers)
+{
+    struct mp_store *a = fx_open_backend(_i), *b;
+    char first[64];
+    write_script(a, U("mel"));
+    char *da = vp_dump(a, U("mel"), script_words, NSCRIPT);
+    ck_assert_ptr_nonnull(strstr(da, "city=Porto rev"));
+    ck_assert_uint_eq(vp_df(a, U("mel"), false, "Rex"), 0);  /* erased */
+    ck_assert_uint_eq(vp_df(a, U("mel"), true, "bench"), 0); /* swept */
+    memcpy(first, fx_dir, sizeof(first));
+    b = fx_open_backend(_i);
+    write_script(b, U("mel"));
+    char *db = vp_dump(b, U("mel"), script_words, NSCRIPT);
+    ck_assert_str_eq(da, db);
+    fx_close_backend(b, _i);
+    free(db);
+    /* and the other backend answers the same */
+    b = fx_open_backend(1 - _i);
+    write_script(b, U("mel"));
+    db = vp_dump(b, U("mel"), script_words, NSCRIPT);
+    ck_assert_str_eq(da, db);
+    fx_close_backend(b, 1 - _i);
+    free(da);
+    free(db);
+    memcpy(fx_dir, first, sizeof(fx_dir));
+    fx_close_backend(a, _i);
+}
+END_TEST
+
+/* ---- compaction and key rotation (LMDB) ---- */
+
+static void compact(struct mp_store *store)
+{
+    char err[256] = "";
+    ck_assert_msg(mp_store_compact(store, err, sizeof(err)) == MP_OK, "compact: %s", err);
+}
+
+static void rekey(const struct mp_seal_key *from, const struct mp_seal_key *to)
+{
+    struct mp_store_options o = fx_opts;
+    char err[256] = "";
+    o.key = from;
+    ck_assert_msg(mp_store_rekey_lmdb(&o, to, err, sizeof(err)) == MP_OK, "rekey: %s", err);
+}
+
+/* True when a file in fx_dir holds needle, ASCII case ignored. */
+static bool dir_has_fold(const char *needle)
+{
+    DIR *d = opendir(fx_dir);
+    struct dirent *e;
+    bool found = false;
+    char low[128];
+    size_t n = strlen(needle);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_lt(n, sizeof(low));
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)needle[i]);
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", fx_dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        char *buf = malloc((size_t)st.st_size + 1);
+        ck_assert_ptr_nonnull(buf);
+        size_t got = fread(buf, 1, (size_t)st.st_size, f);
+        fclose(f);
+        for (size_t i = 0; i < got; i++)
+            buf[i] = (char)tolower((unsigned char)buf[i]);
+        found = memmem(buf, got, low, n) != NULL;
+        free(buf);
+    }
+    closedir(d);
+    return found;
+}
+
+START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
+{
+    struct mp_store *store = fx_open_backend(LMDB);
+    write_script(store, U("mel"));
+    char *before = vp_dump(store, U("mel"), script_words, NSCRIPT);
+    compact(store);
+    char *after = vp_dump(store, U("mel"), script_words, NSCRIPT);
+    ck_assert_str_eq(after, before);
+    free(after);
+    /* clear to sealed: every term gets its tag under the new key */
+    mp_store_free(store);
+    ck_assert(dir_has_fold("quokkafarm"));
+    rekey(NULL, &fx_key_a);
+    ck_assert(!dir_has_fold("quokkafarm"));
+    fx_opts.key = &fx_key_a;
+    store = fx_open_existing();
+    after = vp_dump(store, U("mel"), script_words, NSCRIPT);
+    ck_assert_str_eq(after, before);
+    free(after);
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "quokkafarm"), 1);
+    /* and writes after it index under the same tags */
+    ck_assert_int_eq(fx_upsert(store, U("mel"), "pet", "wombat", MP_TRUST_STATED, MAY23 + 9 * DAY),
+                     MP_OK);
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
+    mp_store_free(store);
+    /* sealed to sealed */
+    rekey(&fx_key_a, &fx_key_b);
+    fx_opts.key = &fx_key_b;
+    store = fx_open_existing();
+    ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
+    ck_assert_int_eq(del_entity(store, U("mel"), "pet", MAY23 + 10 * DAY), MP_OK);
+    after = vp_dump(store, U("mel"), script_words, NSCRIPT);
+    ck_assert_str_eq(after, before);
+    free(after);
+    free(before);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* The longest keys of the format: a user key of MP_USER_KEY_MAX bytes, a
+ * fact key of MP_ENTITY_KEY_MAX and a term of MP_TERMS_MAX (factkeys, histx
+ * and postings keys of MP_STORE_KEY_MAX bytes or near it). */
+START_TEST(test_index_lmdb_longest_keys_survive_compaction_and_rekey)
+{
+    static char user[MP_USER_KEY_MAX];
+    char key[MP_ENTITY_KEY_MAX + 1], word[MP_TERMS_MAX + 1];
+    memset(user, 'u', sizeof(user));
+    memset(key, 'k', MP_ENTITY_KEY_MAX);
+    key[MP_ENTITY_KEY_MAX] = '\0';
+    memset(word, 'w', MP_TERMS_MAX);
+    word[MP_TERMS_MAX] = '\0';
+    const char *const words[] = {word, key, "fine", "@may"};
+    struct mp_store *store = fx_open_backend(LMDB);
+    ck_assert_int_eq(fx_turn(store, user, sizeof(user), 1, word, "fine", MAY23, MAY23), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, user, sizeof(user), key, word, MP_TRUST_STATED, MAY23),
+                     MP_OK);
+    char *before = vp_dump(store, user, sizeof(user), words, 4);
+    ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, word), 1);
+    ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, key), 1);
+    compact(store);
+    char *after = vp_dump(store, user, sizeof(user), words, 4);
+    ck_assert_str_eq(after, before);
+    free(after);
+    mp_store_free(store);
+    rekey(NULL, &fx_key_a);
+    fx_opts.key = &fx_key_a;
+    store = fx_open_existing();
+    after = vp_dump(store, user, sizeof(user), words, 4);
+    ck_assert_str_eq(after, before);
+    free(after);
+    free(before);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* ---- canaries in the files (LMDB) ---- */
+
+START_TEST(test_index_lmdb_erased_fact_leaves_no_word_in_the_files)
+{
+    struct mp_store *store = fx_open_backend(LMDB);
+    int64_t t = MAY23;
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "we call him ZORBLAXING", "what a name", t, t),
+                     MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 2, "zorblaxing again and again", "sure", t + HOUR, t + HOUR),
+        MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 3, "the kettle", "kettle", t + 2 * HOUR, t + 2 * HOUR), MP_OK);
+    ck_assert_int_eq(upsert_from(store, U("ann"), "dog_name", "Zorblaxing", t, 1, 2), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann has a dog", 4, t + 3 * HOUR), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("bob"), 1, "bob's kettle", "ok", t, t), MP_OK);
+    ck_assert(dir_has_fold("zorblaxing"));
+    ck_assert(dir_has_fold("zorblax")); /* the stem: a term of the index */
+    ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 4 * HOUR), MP_OK);
+    compact(store);
+    ck_assert(!dir_has_fold("zorblax"));
+    store = fx_reopen(store, LMDB);
+    ck_assert(!dir_has_fold("zorblax"));
+    ck_assert(dir_has_fold("kettle"));
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kettle"), 2);
+    ck_assert_uint_eq(vp_df(store, U("bob"), false, "kettle"), 1);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* A fact and two messages with a canary word, its stem and key. */
+static void fill_secret(struct mp_store *store)
+{
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 1, "my word is Zorblaxing", "Zorblaxing, noted", MAY23, MAY23),
+        MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("ann"), "quokkafarm_code", "Zorblaxing", MP_TRUST_STATED, MAY23), MP_OK);
+}
+
+START_TEST(test_index_lmdb_sealed_store_keeps_no_word_stem_or_key)
+{
+    static const char *const secrets[] = {"zorblaxing", "zorblax", "quokkafarm"};
+    for (int sealed = 0; sealed < 2; sealed++) {
+        struct mp_store *store = sealed ? fx_open_sealed() : fx_open_backend(LMDB);
+        fill_secret(store);
+        store = fx_reopen(store, LMDB);
+        ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "Zorblaxing").tc, 1);
+        ck_assert_uint_eq(vp_only_hit(store, U("ann"), true, "quokkafarm").tk, 1);
+        ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 2);
+        mp_store_free(store);
+        for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+            ck_assert_msg(dir_has_fold(secrets[i]) == !sealed, "%s, sealed %d", secrets[i], sealed);
+        fx_remove_dir();
+    }
+}
+END_TEST
+
+/* ---- format 2 fixtures (test_store_format.c) ---- */
+
+/* A copy of the fixture store `which` in a fresh fx_dir, opened. */
+static struct mp_store *open_fixture(const char *which, const struct mp_seal_key *key)
+{
+    char src[512], dst[128], buf[65536];
+    struct mp_store *store = fx_open_backend(LMDB);
+    mp_store_free(store);
+    snprintf(src, sizeof(src), "%s/%s/data.mdb", MP_FORMAT_FIXTURE_DIR, which);
+    snprintf(dst, sizeof(dst), "%s/data.mdb", fx_dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    ck_assert_msg(in != NULL, "%s", src);
+    ck_assert_ptr_nonnull(out);
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+    snprintf(dst, sizeof(dst), "%s/lock.mdb", fx_dir);
+    unlink(dst);
+    fx_opts.key = key;
+    return fx_open_existing();
+}
+
+static size_t fact_entries(struct mp_store *store, const char *user, size_t ulen, const char *key)
+{
+    struct mp_history *h = fx_history(store, user, ulen);
+    size_t n = 0;
+    for (size_t i = 0; i < h->nitems; i++)
+        n += h->items[i].item == MP_ITEM_FACT && strcmp(h->items[i].entity.key, key) == 0;
+    mp_history_free(h);
+    return n;
+}
+
+START_TEST(test_index_format_v2_converts_into_archive_and_index)
+{
+    struct mp_store *store = open_fixture(_i ? "sealed" : "clear", _i ? &fx_key_a : NULL);
+    struct mp_store_view *v = NULL;
+    struct mp_mem_entity e;
+    /* alice's buffer (seqs 3 and 4; 1 and 2 were folded before the
+       archive existed) entered the archive and its index */
+    vp_archive_is(store, U("alice"), (uint64_t[]){3, 4, 0});
+    struct mp_relevance_posting p = vp_only_hit(store, U("alice"), false, "Paris");
+    ck_assert_uint_eq(p.item, 3);
+    ck_assert_uint_eq(p.tc, 1);
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "@1970"), 2);
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "Tom"), 0);
+    ck_assert_uint_eq(vp_stats(store, U("alice"), false).n, 2);
+    struct mp_user_info list[8];
+    size_t n = fx_list_all(store, mp_store_all_tenants, 3, list, 8);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!fx_info_is(&list[i], U("alice")))
+            continue;
+        seen = true;
+        ck_assert_uint_eq(list[i].narchive, 2);
+        ck_assert_uint_eq(list[i].nfacts, 2);
+    }
+    ck_assert(seen);
+    /* the facts are records, indexed: value and key words */
+    p = vp_only_hit(store, U("alice"), true, "dog");
+    ck_assert_int_eq(mp_store_view_open(store, U("alice"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_view_fact(v, p.item, &e), MP_OK);
+    ck_assert_str_eq(e.key, "pet");
+    ck_assert_str_eq(e.value, "dog");
+    free(e.value);
+    mp_store_view_close(v);
+    ck_assert_uint_eq(vp_only_hit(store, U("alice"), true, "pet").tk, 1);
+    p = vp_only_hit(store, U("alice"), true, "Paris");
+    ck_assert_uint_eq(p.tc, 1);
+    ck_assert_uint_eq(vp_stats(store, U("alice"), true).n, 2);
+    ck_assert_uint_eq(vp_df(store, U("alice"), true, "cat"), 0); /* a past value */
+    vp_index_consistent(store, U("alice"), true, "@1970");
+    vp_index_consistent(store, U("alice"), false, "@1970");
+    /* a tenant's user too */
+    char carol[64];
+    size_t clen = fx_tenant_key(carol, 0x11, "carol");
+    ck_assert_uint_eq(vp_df(store, carol, clen, false, "tenant"), 2);
+    ck_assert_uint_eq(vp_df(store, carol, clen, true, "blue"), 1);
+    /* the history cap reaches a converted fact's old entries (histx) */
+    ck_assert_uint_eq(fact_entries(store, U("alice"), "pet"), 3);
+    mp_store_set_history_cap(store, 2);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "parrot", MP_TRUST_STATED, 900), MP_OK);
+    ck_assert_uint_eq(fact_entries(store, U("alice"), "pet"), 2);
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_str_eq(h->items[h->nitems - 2].entity.value, "dog"); /* SUPERSEDED */
+    mp_history_free(h);
+    ck_assert_uint_eq(vp_only_hit(store, U("alice"), true, "parrot").item, 3);
+    ck_assert_uint_eq(vp_df(store, U("alice"), true, "dog"), 0);
+    /* an erasure reaches a converted message */
+    ck_assert_int_eq(del_entity(store, U("alice"), "city", 950), MP_OK);
+    vp_archive_is(store, U("alice"), (uint64_t[]){4, 0});
+    ck_assert_uint_eq(vp_df(store, U("alice"), false, "Paris"), 0);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+/* ---- the archive, page by page ---- */
+
+#define PAGED_TURNS 150
+
+START_TEST(test_index_archive_pages_oldest_first_and_the_cursor_continues)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static struct mp_mem_message msgs[PAGED_TURNS][2];
+    static char text[PAGED_TURNS][2][32];
+    static struct mp_op ops[PAGED_TURNS];
+    for (int i = 0; i < PAGED_TURNS; i++) {
+        for (int k = 0; k < 2; k++) {
+            snprintf(text[i][k], sizeof(text[i][k]), "message %d", 2 * i + k + 1);
+            msgs[i][k] = fx_msg(k == 0 ? MP_ROLE_USER : MP_ROLE_ASSISTANT, text[i][k], MAY23 + i);
+        }
+        ops[i] = fx_turn_op(U("ann"), (uint8_t)i, msgs[i], 2, MAY23 + i);
+    }
+    ck_assert_int_eq(mp_store_apply(store, ops, PAGED_TURNS / 2), MP_OK);
+    ck_assert_int_eq(mp_store_apply(store, ops + PAGED_TURNS / 2, PAGED_TURNS / 2), MP_OK);
+    static uint64_t seqs[2 * PAGED_TURNS];
+    size_t limits[] = {1, 7, 100, 300, 1000};
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        size_t n = vp_archive_seqs(store, U("ann"), limits[l], seqs, 2 * PAGED_TURNS);
+        ck_assert_uint_eq(n, 2 * PAGED_TURNS);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(seqs[i], i + 1);
+    }
+    /* one page in detail: contents, oldest first, from a cursor mid-way */
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), 150, 5, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert(more);
+    for (size_t i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "message %zu", 151 + i);
+        ck_assert_uint_eq(m[i].seq, 151 + i);
+        ck_assert_str_eq(m[i].content, want);
+        ck_assert_int_eq(m[i].role, i % 2 == 0 ? MP_ROLE_USER : MP_ROLE_ASSISTANT);
+    }
+    mp_store_messages_free(m, n);
+    /* the last page exactly: no more */
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), 290, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 10);
+    ck_assert(!more);
+    ck_assert_uint_eq(m[9].seq, 300);
+    mp_store_messages_free(m, n);
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), 300, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert(!more);
+    mp_store_messages_free(m, n);
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), UINT64_MAX, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 0);
+    mp_store_messages_free(m, n);
+    /* gaps: erased messages are skipped, the cursor still continues */
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "m", "message 42", MP_TRUST_STATED, MAY23 + DAY),
+                     MP_OK);
+    ck_assert_int_eq(del_entity(store, U("ann"), "m", MAY23 + 2 * DAY), MP_OK);
+    n = vp_archive_seqs(store, U("ann"), 4, seqs, 2 * PAGED_TURNS);
+    ck_assert_uint_eq(n, 2 * PAGED_TURNS - 1);
+    ck_assert_uint_eq(seqs[40], 41);
+    ck_assert_uint_eq(seqs[41], 43);
+    /* misses and bad input */
+    ck_assert_int_eq(mp_store_archive(store, U("nobody"), 0, 10, &m, &n, &more), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), 0, 0, &m, &n, &more), MP_EINVAL);
+    ck_assert_int_eq(mp_store_archive(store, "", 0, 0, 10, &m, &n, &more), MP_EINVAL);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ---- scale (LMDB) ---- */
+
+#define SCALE_FACTS  100000u
+#define SCALE_BATCH  1000u
+#define SCALE_STRONG (SCALE_FACTS / 2) /* the one CORRECTED fact */
+#define SCALE_RARE   (SCALE_FACTS - 22223)
+
+struct rank_count {
+    size_t calls, stop_at;
+    char keys[16][MP_ENTITY_KEY_MAX + 1];
+};
+
+static int on_ranked(void *arg, const struct mp_mem_entity *e)
+{
+    struct rank_count *rc = arg;
+    if (rc->calls < 16)
+        snprintf(rc->keys[rc->calls], sizeof(rc->keys[0]), "%s", e->key);
+    rc->calls++;
+    return rc->calls == rc->stop_at ? 1 : 0;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+START_TEST(test_index_lmdb_user_of_100k_facts)
+{
+    struct mp_store *store = fx_open_sized(LMDB, 64ull << 20, 16ull << 30);
+    static struct mp_op ops[SCALE_BATCH];
+    static char values[SCALE_BATCH][64];
+    struct timespec t0;
+    char key[16];
+    mp_store_set_max_facts(store, SCALE_FACTS);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (uint32_t b = 0; b < SCALE_FACTS; b += SCALE_BATCH) {
+        for (uint32_t j = 0; j < SCALE_BATCH; j++) {
+            uint32_t i = b + j;
+            snprintf(values[j], sizeof(values[j]),
+                     i == SCALE_RARE ? "quetzalcoatl feather %u" : "value %u of blue green item",
+                     i);
+            snprintf(key, sizeof(key), "k%06u", i);
+            ops[j] =
+                fx_upsert_op(U("atlas"), key, values[j],
+                             i == SCALE_STRONG ? MP_TRUST_CORRECTED : MP_TRUST_STATED, MAY23 + i);
+        }
+        ck_assert_int_eq(mp_store_apply(store, ops, SCALE_BATCH), MP_OK);
+        for (uint32_t j = 0; j < SCALE_BATCH; j++)
+            ck_assert_int_eq(ops[j].result, MP_OK);
+    }
+    double load = seconds_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* the count, and the cap on new keys */
+    struct mp_user_info list[2];
+    ck_assert_uint_eq(fx_list_all(store, NULL, 2, list, 2), 1);
+    ck_assert_uint_eq(list[0].nfacts, SCALE_FACTS);
+    ck_assert_uint_eq(vp_stats(store, U("atlas"), true).n, SCALE_FACTS);
+    ck_assert_int_eq(fx_upsert(store, U("atlas"), "one_more", "v", MP_TRUST_ADMIN, MAY23),
+                     MP_ETOOBIG);
+    /* the strongest first, and a walk that stops reads no further */
+    struct rank_count rc = {.stop_at = 5};
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, U("atlas"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_view_ranked_facts(v, on_ranked, &rc), MP_OK);
+    ck_assert_uint_eq(rc.calls, 5);
+    snprintf(key, sizeof(key), "k%06u", SCALE_STRONG);
+    ck_assert_str_eq(rc.keys[0], key);
+    for (uint32_t k = 1; k < 5; k++) {
+        snprintf(key, sizeof(key), "k%06u", SCALE_FACTS - k); /* then the newest */
+        ck_assert_str_eq(rc.keys[k], key);
+    }
+    /* one fact by its rare word */
+    struct vp_hits h = vp_view_hits(v, true, "quetzalcoatl");
+    ck_assert_uint_eq(h.df, 1);
+    struct mp_mem_entity e;
+    ck_assert_int_eq(mp_store_view_fact(v, h.p[0].item, &e), MP_OK);
+    snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
+    ck_assert_str_eq(e.key, key);
+    free(e.value);
+    snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
+    ck_assert_uint_eq(vp_view_hits(v, true, key).df, 1);
+    mp_store_view_close(v);
+    double reads = seconds_since(&t0);
+    /* an existing key still takes a new value at the cap */
+    snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
+    ck_assert_int_eq(
+        fx_upsert(store, U("atlas"), key, "plain feather", MP_TRUST_STATED, MAY23 + SCALE_FACTS),
+        MP_OK);
+    ck_assert_uint_eq(vp_df(store, U("atlas"), true, "quetzalcoatl"), 0);
+    /* and all of it goes in one DELETE_USER */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct mp_op gone = {.kind = MP_OP_DELETE_USER, .user = "atlas", .user_len = 5};
+    ck_assert_int_eq(fx_apply1(store, &gone), MP_OK);
+    double del = seconds_since(&t0);
+    ck_assert(fx_absent(store, U("atlas")));
+    ck_assert_uint_eq(fx_list_all(store, NULL, 2, list, 2), 0);
+    fprintf(stderr, "100k facts: load %.2f s, reads %.3f s, delete %.2f s\n", load, reads, del);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("store_index");
+    TCase *tc = tcase_create("index");
+    tcase_add_unchecked_fixture(tc, vp_setup, vp_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, 2);
+    tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, 2);
+    tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, 2);
+    tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0, 2);
+    tcase_add_loop_test(tc, test_index_delete_entity_of_stop_words_looks_through_the_whole_archive,
+                        0, 2);
+    tcase_add_loop_test(tc, test_index_delete_entity_finds_its_value_in_a_message_of_many_words, 0,
+                        2);
+    tcase_add_loop_test(tc, test_index_sweep_drops_expired_items_pii_sooner, 0, 2);
+    tcase_add_loop_test(tc, test_index_sweep_counts_archived_and_buffered_messages_apart, 0, 2);
+    tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, 2);
+    tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0, 2);
+    tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, 2);
+    tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0, 2);
+    tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, 2);
+    tcase_add_test(tc, test_index_lmdb_compaction_and_rekey_keep_the_answers);
+    tcase_add_test(tc, test_index_lmdb_longest_keys_survive_compaction_and_rekey);
+    tcase_add_test(tc, test_index_lmdb_erased_fact_leaves_no_word_in_the_files);
+    tcase_add_test(tc, test_index_lmdb_sealed_store_keeps_no_word_stem_or_key);
+    suite_add_tcase(s, tc);
+    TCase *scale = tcase_create("scale");
+    tcase_add_unchecked_fixture(scale, vp_setup, vp_teardown);
+    tcase_set_timeout(scale, 300);
+    tcase_add_test(scale, test_index_lmdb_user_of_100k_facts);
+    suite_add_tcase(s, scale);
+    return s;
+}
