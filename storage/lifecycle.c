@@ -117,13 +117,18 @@ static void drop_summary(struct mp_usermem *um)
     um->summary.model[0] = '\0';
 }
 
+bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
+{
+    if (e->source_first_seq > 0 && m->seq >= e->source_first_seq && m->seq <= e->source_last_seq)
+        return true;
+    return contains(m->content, m->content_len, e->value, e->value_len);
+}
+
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
 {
     if (e->request_id[0] != '\0' && strcmp(m->request_id, e->request_id) == 0)
         return true;
-    if (e->source_first_seq > 0 && m->seq >= e->source_first_seq && m->seq <= e->source_last_seq)
-        return true;
-    return contains(m->content, m->content_len, e->value, e->value_len);
+    return mp_lifecycle_holds_fact(m, e);
 }
 
 size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity *e,

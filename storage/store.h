@@ -175,11 +175,12 @@ struct mp_sweep_counts {
  *   hiding: the current value is removed, every past value of the key is
  *   stripped from the history (the entries stay, without their value), the
  *   summary is dropped (it may restate the fact; the next fold writes a new
- *   one), and so are the buffered and archived messages of the fact's
- *   source turn (its request id or source seqs) and those holding its value
- *   (ASCII case-insensitive; in the archive, found through the postings of
- *   the value's rarest word: mp_ops_archive_erase_fact in store_ops.h),
- *   with their postings. History: DELETED for
+ *   one), and so are the messages of the fact's source turn and those
+ *   holding its value (ASCII case-insensitive): in the buffer, by request id
+ *   or source seqs (lifecycle.h: mp_lifecycle_tells_fact), with their
+ *   archived copies; in the archive, by source seqs or the value, found
+ *   through the postings of the value's rarest word
+ *   (mp_ops_archive_erase_fact in store_ops.h), with their postings. History: DELETED for
  *   the fact, the summary and the messages (with their count).
  * - DELETE_USER: always MP_OK.
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and

@@ -210,11 +210,14 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
     *nout = 0;
     if (w->meta.narchive == 0)
         return MP_OK;
+    struct seqs buffered = {NULL, 0, 0};
     for (uint64_t s = e->source_first_seq; rc == MP_OK && s > 0 && s <= e->source_last_seq; s++)
         rc = push(&cand, s);
     for (size_t i = 0; rc == MP_OK && i < w->um->nmessages; i++)
         if (mp_lifecycle_tells_fact(&w->um->messages[i], e))
-            rc = push(&cand, w->um->messages[i].seq);
+            rc = push(&buffered, w->um->messages[i].seq);
+    for (size_t i = 0; rc == MP_OK && i < buffered.n; i++)
+        rc = push(&cand, buffered.v[i]);
     if (rc == MP_OK)
         rc = value_candidates(w, e, &cand);
     if (cand.n > 0)
@@ -228,7 +231,12 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
             rc = MP_OK;
             continue;
         }
-        if (rc == MP_OK && mp_lifecycle_tells_fact(&m, e)) {
+        /* The request-id rule is the buffer's (the turn a fact came from);
+           in the archive, items of one import share a request id too. */
+        bool in_buffer = false;
+        for (size_t k = 0; k < buffered.n && !in_buffer; k++)
+            in_buffer = buffered.v[k] == m.seq;
+        if (rc == MP_OK && (in_buffer || mp_lifecycle_holds_fact(&m, e))) {
             rc = remove_message(w, &m);
             if (rc == MP_OK)
                 rc = push(&gone, m.seq);
@@ -236,6 +244,7 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
         free(m.content);
     }
     free(cand.v);
+    free(buffered.v);
     if (rc != MP_OK) {
         free(gone.v);
         return rc;

@@ -89,7 +89,7 @@ struct mp_terms;
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
 #define MP_STORE_IDEM_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + MP_IDEM_KEY_LEN)
 #define MP_STORE_TAG_MAX         (1 + 1 + 64) /* T(x): length, kind, term or key */
-#define MP_STORE_KEY_MAX         (MP_STORE_USER_PREFIX_MAX + MP_STORE_TAG_MAX + 8) /* any table */
+#define MP_STORE_KEY_MAX         (MP_STORE_USER_PREFIX_MAX + MP_STORE_TAG_MAX + 16) /* any table */
 
 /* The tables. A backend maps each to its own structure (LMDB: a named DB
  * of the same name). */

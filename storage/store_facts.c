@@ -14,6 +14,8 @@
 #include "store_read.h"
 
 #define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
+_Static_assert(MP_STORE_USER_PREFIX_MAX + RANK_LEN + MP_STORE_TAG_MAX <= MP_STORE_KEY_MAX,
+               "the longest factrank key fits");
 
 /* ---- keys ---- */
 

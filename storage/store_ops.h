@@ -87,12 +87,12 @@ int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op);
 /* Removes archived message seq (record, time key, index); MP_NOTFOUND when
  * it is not archived. */
 int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
-/* Removes the archived messages that tell fact e (mp_lifecycle_tells_fact),
- * found through e's source seqs, the buffered messages that tell it (they
- * are archived under the same seq) and the postings of the rarest word of
- * e's value (so a message that holds the value inside another word is not
- * found; a value without an indexed word is looked for in every archived
- * message). *out: their seqs (caller frees), *nout how many. */
+/* Removes the archived copies of the buffered messages that tell fact e
+ * (mp_lifecycle_tells_fact), and the archived messages that hold it
+ * (mp_lifecycle_holds_fact), found through e's source seqs and the
+ * postings of the rarest word of e's value (so a message that holds the value inside another word
+ * is not found; a value without an indexed word is looked for in every archived message). *out:
+ * their seqs (caller frees), *nout how many. */
 int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
                               size_t *nout);
 /* Retention of the archive: removes messages past their limit. *count:

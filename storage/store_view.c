@@ -1,8 +1,8 @@
 /* The request path's reads (store.h: mp_store_view_*, mp_store_archive):
  * one read transaction per view, records copied out or decoded on demand,
  * and the relevance index of core/relevance.h over the docs, dterms and
- * postings tables. A term's postings are read once per view and kept
- * (df() and postings() of the same term both need them). */
+ * postings tables. A term's postings are read once per view and kept in a
+ * hash table (df() and postings() of the same term both need them). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +15,7 @@
 #include "store_backend.h"
 #include "store_read.h"
 
-#define CACHE_MAX 256 /* terms whose postings a view keeps */
+#define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
 
 struct cached_term {
     enum mp_codec_kind kind;
@@ -38,8 +38,8 @@ struct mp_store_view {
     struct mp_codec_user meta;
     struct mp_usermem *head;
     struct kind_view kinds[MP_CODEC_KINDS];
-    struct cached_term *cache;
-    size_t ncache;
+    struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
+    size_t ncache, cap;
 };
 
 static int get_plain(struct mp_store_view *v, enum mp_store_table t, const unsigned char *k,
@@ -102,7 +102,7 @@ void mp_store_view_close(struct mp_store_view *v)
         return;
     v->s->be->end(&v->txn, false);
     mp_usermem_free(v->head);
-    for (size_t i = 0; i < v->ncache; i++)
+    for (size_t i = 0; i < v->cap; i++)
         free(v->cache[i].p);
     free(v->cache);
     free(v);
@@ -198,47 +198,68 @@ static int on_posting(void *arg, const unsigned char *key, size_t klen, const un
     return rc;
 }
 
-/* The postings of (kind, term), read once per view. NULL when out of
- * memory or the read failed (*rc says which). */
+static uint64_t term_hash(enum mp_codec_kind kind, const char *t, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
+    return h;
+}
+
+static struct cached_term *slot_of(struct cached_term *slots, size_t cap, enum mp_codec_kind kind,
+                                   const char *t, size_t len)
+{
+    size_t i = (size_t)term_hash(kind, t, len) & (cap - 1);
+    for (;; i = (i + 1) & (cap - 1)) {
+        struct cached_term *c = &slots[i];
+        if (c->len == 0 || (c->kind == kind && c->len == len && memcmp(c->t, t, len) == 0))
+            return c;
+    }
+}
+
+/* Doubles the table (rehashing every term). MP_OK or MP_ENOMEM. */
+static int grow_cache(struct mp_store_view *v)
+{
+    size_t cap = v->cap > 0 ? v->cap * 2 : CACHE_START;
+    struct cached_term *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < v->cap; i++) {
+        const struct cached_term *c = &v->cache[i];
+        if (c->len > 0)
+            *slot_of(slots, cap, c->kind, c->t, c->len) = *c;
+    }
+    free(v->cache);
+    v->cache = slots;
+    v->cap = cap;
+    return MP_OK;
+}
+
+/* The postings of (kind, term), read once per view (any number of terms).
+ * NULL when out of memory or the read failed (*rc says which). */
 static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_kind kind,
                                          const char *t, size_t len, int *rc)
 {
     unsigned char k[MP_STORE_KEY_MAX];
+    static struct cached_term none;
     *rc = MP_OK;
-    if (len == 0 || len > MP_TERMS_MAX) {
-        static struct cached_term none;
+    if (len == 0 || len > MP_TERMS_MAX)
         return &none;
-    }
-    for (size_t i = 0; i < v->ncache; i++) {
-        struct cached_term *c = &v->cache[i];
-        if (c->kind == kind && c->len == len && memcmp(c->t, t, len) == 0)
-            return c;
-    }
-    if (v->ncache == 0) {
-        v->cache = calloc(CACHE_MAX, sizeof(*v->cache));
-        if (v->cache == NULL) {
-            *rc = MP_ENOMEM;
-            return NULL;
-        }
-    }
-    if (v->ncache == CACHE_MAX) {
-        *rc = MP_ENOMEM; /* more distinct terms than one question makes */
+    if ((v->ncache + 1) * 2 > v->cap && (*rc = grow_cache(v)) != MP_OK)
         return NULL;
-    }
-    struct cached_term *c = &v->cache[v->ncache];
-    memset(c, 0, sizeof(*c));
-    c->kind = kind;
-    c->len = len;
-    memcpy(c->t, t, len);
+    struct cached_term *c = slot_of(v->cache, v->cap, kind, t, len);
+    if (c->len > 0)
+        return c;
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
-    struct posting_scan ps = {v, n - 4, c, 0};
+    struct cached_term fresh = {.kind = kind, .len = len};
+    memcpy(fresh.t, t, len);
+    struct posting_scan ps = {v, n - 4, &fresh, 0};
     *rc = v->s->be->scan(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, on_posting, &ps);
     if (*rc != MP_OK) {
-        free(c->p);
-        c->p = NULL;
-        c->n = 0;
+        free(fresh.p);
         return NULL;
     }
+    *c = fresh;
     v->ncache++;
     return c;
 }
@@ -257,8 +278,11 @@ static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_pos
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, &rc);
-    for (uint32_t i = 0; c != NULL && rc == MP_OK && i < c->n; i++)
-        rc = fn(arg, &c->p[i]);
+    /* the array, not the slot: a lookup fn makes may move the slots */
+    const struct mp_relevance_posting *p = c != NULL ? c->p : NULL;
+    uint32_t n = c != NULL ? c->n : 0;
+    for (uint32_t i = 0; rc == MP_OK && i < n; i++)
+        rc = fn(arg, &p[i]);
     return rc;
 }
 
