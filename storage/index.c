@@ -240,19 +240,6 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
     return rc;
 }
 
-/* The opened record of key k in table t into *out (MP_NOTFOUND too). */
-static int get_plain(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *k,
-                     size_t klen, struct mp_store_plain *out)
-{
-    const unsigned char *v;
-    size_t vn;
-    memset(out, 0, sizeof(*out));
-    int rc = txn->store->be->get(txn, t, k, klen, &v, &vn);
-    if (rc != MP_OK)
-        return rc;
-    return mp_store_backend_open(txn->store, t, k, klen, v, vn, out);
-}
-
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id)
 {
@@ -261,14 +248,14 @@ int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_
     struct mp_codec_doc doc;
     struct mp_codec_term *t = NULL;
     size_t nt = 0, klen = mp_index_doc_key(k, prefix, plen, kind, id);
-    int rc = get_plain(txn, MP_TABLE_DOCS, k, klen, &pv);
+    int rc = mp_store_backend_get_plain(txn, MP_TABLE_DOCS, k, klen, &pv);
     if (rc == MP_OK)
         rc = mp_codec_get_doc(pv.p, pv.n, &doc);
     mp_store_backend_plain_done(&pv);
     if (rc == MP_NOTFOUND)
         return MP_OK;
     if (rc == MP_OK)
-        rc = get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
+        rc = mp_store_backend_get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
     if (rc == MP_OK)
         rc = mp_codec_get_terms(pv.p, pv.n, &t, &nt);
     mp_store_backend_plain_done(&pv);

@@ -166,6 +166,16 @@ int mp_store_backend_open(const struct mp_store *store, enum mp_store_table t, c
     return MP_OK;
 }
 
+int mp_store_backend_get_plain(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                               size_t klen, struct mp_store_plain *out)
+{
+    const unsigned char *v;
+    size_t vn;
+    memset(out, 0, sizeof(*out));
+    int rc = txn->store->be->get(txn, t, key, klen, &v, &vn);
+    return rc == MP_OK ? mp_store_backend_open(txn->store, t, key, klen, v, vn, out) : rc;
+}
+
 void mp_store_backend_plain_done(struct mp_store_plain *v)
 {
     free(v->owned);

@@ -256,6 +256,11 @@ int mp_store_backend_open(const struct mp_store *store, enum mp_store_table t, c
                           struct mp_store_plain *out);
 void mp_store_backend_plain_done(struct mp_store_plain *v);
 
+/* get() of key in table t, then mp_store_backend_open() of what it holds:
+ * MP_OK, MP_NOTFOUND, or an error (release *out in every case). */
+int mp_store_backend_get_plain(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
+                               size_t klen, struct mp_store_plain *out);
+
 /* The bytes to store for plain[0..n) under key in table t: plain itself in
  * a clear store (*out = plain, *owned NULL); sealed, in a new buffer
  * (*owned, caller frees) of n + MP_SEAL_OVERHEAD bytes, in a sealed one.

@@ -45,13 +45,7 @@ size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suff
 int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k,
                      size_t klen, struct mp_store_plain *out)
 {
-    const unsigned char *v;
-    size_t vn;
-    memset(out, 0, sizeof(*out));
-    int rc = be_get(w, t, k, klen, &v, &vn);
-    if (rc != MP_OK)
-        return rc;
-    return mp_store_backend_open(w->s, t, k, klen, v, vn, out);
+    return mp_store_backend_get_plain(w->txn, t, k, klen, out);
 }
 
 /* ---- the loaded user ---- */

@@ -45,11 +45,7 @@ struct mp_store_view {
 static int get_plain(struct mp_store_view *v, enum mp_store_table t, const unsigned char *k,
                      size_t klen, struct mp_store_plain *out)
 {
-    const unsigned char *val;
-    size_t vn;
-    memset(out, 0, sizeof(*out));
-    int rc = v->s->be->get(&v->txn, t, k, klen, &val, &vn);
-    return rc == MP_OK ? mp_store_backend_open(v->s, t, k, klen, val, vn, out) : rc;
+    return mp_store_backend_get_plain(&v->txn, t, k, klen, out);
 }
 
 static size_t key_of(const struct mp_store_view *v, unsigned char *k, uint64_t id, size_t width)
