@@ -25,7 +25,7 @@
  * MP_MESSAGE_CONTENT_MAX bytes holds at most half as many words, a fact
  * fewer; two date terms), so that every word of an item is indexed:
  * erasure finds the archived messages holding a value through the
- * postings of one of its words (store_ops.h: mp_ops_archive_erase_fact). */
+ * postings of one of its words (store_archive.h: mp_ops_archive_erase_fact). */
 #define MP_INDEX_TERMS_MAX (MP_MESSAGE_CONTENT_MAX / 2 + 8)
 
 /* One item to index. */

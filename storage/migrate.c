@@ -12,7 +12,9 @@
 #include "codec.h"
 #include "status.h"
 #include "store_backend.h"
-#include "store_ops.h"
+#include "store_archive.h"
+#include "store_facts.h"
+#include "store_user.h"
 #include "store_read.h"
 
 struct key_list {

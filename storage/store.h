@@ -180,7 +180,7 @@ struct mp_sweep_counts {
  *   or source seqs (lifecycle.h: mp_lifecycle_tells_fact), with their
  *   archived copies; in the archive, by source seqs or the value, found
  *   through the postings of the value's rarest word
- *   (mp_ops_archive_erase_fact in store_ops.h), with their postings. History: DELETED for
+ *   (mp_ops_archive_erase_fact in store_archive.h), with their postings. History: DELETED for
  *   the fact, the summary and the messages (with their count).
  * - DELETE_USER: always MP_OK.
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and

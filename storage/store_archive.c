@@ -8,7 +8,7 @@
 #include "index.h"
 #include "lifecycle.h"
 #include "status.h"
-#include "store_ops.h"
+#include "store_archive.h"
 #include "terms.h"
 
 #define TIME_BIAS ((uint64_t)1 << 63)

@@ -336,5 +336,5 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->archive = true;
-    return mp_store_migrate(store, what, err, errcap);
+    return MP_OK;
 }

@@ -212,7 +212,8 @@ struct mp_store_backend {
  * "format" is new and gets its format, key id and secret (fresh random
  * bytes, or store->secret as it is when keep_secret); an existing one must
  * be of this format version, sealed exactly when the store has a key,
- * under a key of that key's id, and its secret must open. Derives the
+ * under a key of that key's id, and its secret must open (version 2 too:
+ * the backend then converts it with mp_store_migrate()). Derives the
  * index key. MP_OK; MP_EIO with a reason in err naming what (borrowed:
  * "LMDB store /path") and never key material. */
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
@@ -222,8 +223,8 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
  * archive, no index) to this format in place, in one write transaction:
  * each user's facts become records, their history entries get histx
  * records, the buffered messages enter the archive, and everything is
- * indexed. Called by mp_store_backend_attach() (a store of this format is
- * left alone). MP_OK; MP_EIO with a reason in err. */
+ * indexed. The LMDB backend calls it after mp_store_backend_attach() (a
+ * store of this format is left alone). MP_OK; MP_EIO with a reason in err. */
 int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t errcap);
 
 /* ---- records: used by the op layer, and by a backend that copies

@@ -10,7 +10,8 @@
 #include "index.h"
 #include "lifecycle.h"
 #include "status.h"
-#include "store_ops.h"
+#include "store_archive.h"
+#include "store_facts.h"
 #include "store_read.h"
 
 #define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
@@ -24,12 +25,6 @@ static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fi
     unsigned char b[4];
     mp_codec_be_put(b, fid, 4);
     return mp_ops_key(w, k, b, 4);
-}
-
-static size_t tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key)
-{
-    unsigned char tag[MP_STORE_TAG_MAX];
-    return mp_ops_key(w, k, tag, mp_store_backend_tag(w->s, key, strlen(key), tag));
 }
 
 /* P | rank | T(key): the recent order, ties by key (in a sealed store by
@@ -47,26 +42,6 @@ static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struc
 }
 
 /* ---- histx ---- */
-
-static size_t histx_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key, uint64_t seq)
-{
-    size_t n = tag_key(w, k, key);
-    mp_codec_be_put(k + n, seq, 8);
-    return n + 8;
-}
-
-int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq)
-{
-    unsigned char k[MP_STORE_KEY_MAX];
-    return mp_store_backend_put_raw(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
-}
-
-int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq)
-{
-    unsigned char k[MP_STORE_KEY_MAX];
-    int rc = w->s->be->del(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
-    return rc == MP_NOTFOUND ? MP_OK : rc;
-}
 
 struct seq_list {
     size_t plen;
@@ -93,7 +68,7 @@ static int histx_seqs(struct mp_ops_ctx *w, const char *key, struct seq_list *l)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     memset(l, 0, sizeof(*l));
-    l->plen = tag_key(w, k, key);
+    l->plen = mp_ops_tag_key(w, k, key);
     return w->s->be->scan(w->txn, MP_TABLE_HISTX, k, l->plen, l->plen, on_histx, l);
 }
 
@@ -164,7 +139,7 @@ static int find_fact(struct mp_ops_ctx *w, const char *key, uint32_t *fid, struc
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_store_plain pv;
-    int rc = mp_ops_get_plain(w, MP_TABLE_FACTKEYS, k, tag_key(w, k, key), &pv);
+    int rc = mp_ops_get_plain(w, MP_TABLE_FACTKEYS, k, mp_ops_tag_key(w, k, key), &pv);
     if (rc == MP_OK && pv.n != 4)
         rc = MP_EIO;
     if (rc == MP_OK)
@@ -201,7 +176,7 @@ int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e)
     int rc = put_record(w, fid, e);
     mp_codec_le_put(v, fid, 4);
     if (rc == MP_OK)
-        rc = mp_store_backend_put(w->txn, MP_TABLE_FACTKEYS, k, tag_key(w, k, e->key), v, 4);
+        rc = mp_store_backend_put(w->txn, MP_TABLE_FACTKEYS, k, mp_ops_tag_key(w, k, e->key), v, 4);
     struct mp_index_item it = {MP_CODEC_KIND_FACT, fid,    e->value,
                                e->value_len,       e->key, e->observed_at_ms};
     if (rc == MP_OK)
@@ -223,7 +198,7 @@ static int remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_e
     unsigned char k[MP_STORE_KEY_MAX];
     int rc = del_ok(w, MP_TABLE_FACTS, k, fact_key(w, k, fid));
     if (rc == MP_OK)
-        rc = del_ok(w, MP_TABLE_FACTKEYS, k, tag_key(w, k, e->key));
+        rc = del_ok(w, MP_TABLE_FACTKEYS, k, mp_ops_tag_key(w, k, e->key));
     if (rc == MP_OK)
         rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, e));
     if (rc == MP_OK)

@@ -142,7 +142,9 @@ int mp_lmdb_open_store(struct lmdb_store *s, const char *path, uint64_t size, bo
     if (open_env(s, path, size, err, errcap) != MP_OK)
         return MP_EIO;
     snprintf(what, sizeof(what), "LMDB store %s", path);
-    return mp_store_backend_attach(&s->base, keep_secret, what, err, errcap);
+    if (mp_store_backend_attach(&s->base, keep_secret, what, err, errcap) != MP_OK)
+        return MP_EIO;
+    return mp_store_migrate(&s->base, what, err, errcap); /* format 2: converted in place */
 }
 
 void mp_lmdb_close(struct mp_store *store)

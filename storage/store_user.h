@@ -1,8 +1,10 @@
-/* Private to the op layer (store_ops.c, store_facts.c, store_archive.c):
- * one apply's write transaction with the head record it has loaded, and
- * the helpers the op files share. */
-#ifndef MP_STORAGE_STORE_OPS_H
-#define MP_STORAGE_STORE_OPS_H
+/* Private to the op layer: one apply's write transaction with the head
+ * record it has loaded, and the helpers the op files share. store_user.c
+ * (the loaded user, keys, history) is their ground floor; store_ops.c
+ * dispatches the ops, store_facts.c and store_archive.c carry those of
+ * facts and of the archive. */
+#ifndef MP_STORAGE_STORE_USER_H
+#define MP_STORAGE_STORE_USER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +38,11 @@ struct mp_ops_ctx {
 #define MP_OPS_PHYS(w)     ((w)->prefix + 2)
 #define MP_OPS_PHYS_LEN(w) ((w)->plen - 2)
 
+/* Whether user is the loaded one; forgets the loaded head (unwritten). */
+bool mp_ops_is_loaded(const struct mp_ops_ctx *w, const char *user, size_t len);
+void mp_ops_drop_user(struct mp_ops_ctx *w);
+/* T(key) of a fact key after the user's prefix, into k: its length. */
+size_t mp_ops_tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key);
 /* Makes user the loaded one: its head, or a fresh one (exists false). */
 int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len);
 /* Writes the loaded head back when it changed. */
@@ -59,45 +66,12 @@ int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned
 int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h);
 int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq);
 
-/* Facts (store_facts.c). */
 /* The histx record of a fact entry: written, deleted (MP_OK when absent). */
 int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq);
 int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq);
-/* A new current value e under a new fact id: record, key, rank, index. */
-int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
-int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
-int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
-/* Retention of the loaded user's facts: removes the expired ones; *ev
- * (caller frees) their EXPIRED entries, by key descending, to append. */
-int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
-                       struct mp_history_item **ev, size_t *nev);
-/* [governance] history_per_fact for the subject of added. */
-int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added);
 
-/* The archive (store_archive.c). */
-/* Archives and indexes the turn's messages um->messages[from..] (just
- * appended) when the store keeps an archive. */
-int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
-/* IMPORT_MESSAGE: op's message archived and indexed under the next seq
- * (*seq). */
-int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq);
 /* An op's import_key: MP_NOTFOUND when known (the op is skipped), else
  * remembered (MP_OK), or an error. MP_OK when the op has none. */
 int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op);
-/* Removes archived message seq (record, time key, index); MP_NOTFOUND when
- * it is not archived. */
-int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
-/* Removes the archived copies of the buffered messages that tell fact e
- * (mp_lifecycle_tells_fact), and the archived messages that hold it
- * (mp_lifecycle_holds_fact), found through e's source seqs and the
- * postings of the rarest word of e's value (so a message that holds the value inside another word
- * is not found; a value without an indexed word is looked for in every archived message). *out:
- * their seqs (caller frees), *nout how many. */
-int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
-                              size_t *nout);
-/* Retention of the archive: removes messages past their limit. *count:
- * the messages that go, the buffer's included (each once; the caller
- * drops the buffer's), when the archive holds any; else 0. */
-int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *count);
 
 #endif

@@ -1,0 +1,30 @@
+/* The archive ops of the op layer (store_archive.c): every recorded
+ * message kept, indexed, erased and expired (store.h). */
+#ifndef MP_STORAGE_STORE_ARCHIVE_H
+#define MP_STORAGE_STORE_ARCHIVE_H
+
+#include "store_user.h"
+
+/* Archives and indexes the turn's messages um->messages[from..] (just
+ * appended) when the store keeps an archive. */
+int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
+/* IMPORT_MESSAGE: op's message archived and indexed under the next seq
+ * (*seq). */
+int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq);
+/* Removes archived message seq (record, time key, index); MP_NOTFOUND when
+ * it is not archived. */
+int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
+/* Removes the archived copies of the buffered messages that tell fact e
+ * (mp_lifecycle_tells_fact), and the archived messages that hold it
+ * (mp_lifecycle_holds_fact), found through e's source seqs and the
+ * postings of the rarest word of e's value (so a message that holds the value inside another word
+ * is not found; a value without an indexed word is looked for in every archived message). *out:
+ * their seqs (caller frees), *nout how many. */
+int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
+                              size_t *nout);
+/* Retention of the archive: removes messages past their limit. *count:
+ * the messages that go, the buffer's included (each once; the caller
+ * drops the buffer's), when the archive holds any; else 0. */
+int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *count);
+
+#endif

@@ -1,0 +1,19 @@
+/* The fact ops of the op layer (store_facts.c): see store.h for what
+ * each does and store_backend.h for the records. */
+#ifndef MP_STORAGE_STORE_FACTS_H
+#define MP_STORAGE_STORE_FACTS_H
+
+#include "store_user.h"
+
+/* A new current value e under a new fact id: record, key, rank, index. */
+int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
+int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+/* Retention of the loaded user's facts: removes the expired ones; *ev
+ * (caller frees) their EXPIRED entries, by key descending, to append. */
+int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                       struct mp_history_item **ev, size_t *nev);
+/* [governance] history_per_fact for the subject of added. */
+int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added);
+
+#endif

@@ -1,0 +1,192 @@
+/* The op layer's loaded user (store_user.h): keys under the user's prefix,
+ * the head record loaded, changed and written back, and the history
+ * appended to (with each fact entry listed under its key in histx). The
+ * op files (store_ops.c, store_facts.c, store_archive.c) build on it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store_user.h"
+
+static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
+                  const unsigned char **v, size_t *vn)
+{
+    return w->s->be->get(w->txn, t, k, klen, v, vn);
+}
+
+static int be_del(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen)
+{
+    return w->s->be->del(w->txn, t, k, klen);
+}
+
+size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suffix, size_t n)
+{
+    memcpy(k, w->prefix, w->plen);
+    if (n > 0)
+        memcpy(k + w->plen, suffix, n);
+    return w->plen + n;
+}
+
+int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k,
+                     size_t klen, struct mp_store_plain *out)
+{
+    return mp_store_backend_get_plain(w->txn, t, k, klen, out);
+}
+
+/* ---- the loaded user ---- */
+
+int mp_ops_flush_user(struct mp_ops_ctx *w)
+{
+    if (w->um == NULL || !w->dirty)
+        return MP_OK;
+    size_t n = mp_codec_put_user(NULL, &w->meta, w->um);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_user(buf, &w->meta, w->um);
+    int rc =
+        mp_store_backend_put(w->txn, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w), buf, n);
+    free(buf);
+    if (rc == MP_OK)
+        w->dirty = false;
+    return rc;
+}
+
+void mp_ops_drop_user(struct mp_ops_ctx *w)
+{
+    mp_usermem_free(w->um);
+    w->um = NULL;
+    w->dirty = false;
+}
+
+bool mp_ops_is_loaded(const struct mp_ops_ctx *w, const char *user, size_t len)
+{
+    return w->um != NULL && w->meta.user_len == len && memcmp(w->meta.user, user, len) == 0;
+}
+
+int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
+{
+    struct mp_store_plain pv;
+    if (mp_ops_is_loaded(w, user, len))
+        return MP_OK;
+    int rc = mp_ops_flush_user(w);
+    if (rc != MP_OK)
+        return rc;
+    mp_ops_drop_user(w);
+    w->plen = mp_store_backend_user_prefix(w->s, w->prefix, user, len);
+    rc = mp_ops_get_plain(w, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w), &pv);
+    w->exists = rc == MP_OK;
+    memset(&w->meta, 0, sizeof(w->meta));
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK && w->meta.version != MP_CODEC_USER_VERSION)
+        rc = MP_EIO; /* converted at open (migrate.c): never met here */
+    if (w->exists)
+        return rc;
+    if (rc != MP_NOTFOUND)
+        return rc;
+    w->um = mp_usermem_new();
+    if (w->um == NULL)
+        return MP_ENOMEM;
+    w->um->next_seq = 1;
+    w->meta.next_hist = 1;
+    w->meta.next_fact = 1;
+    memcpy(w->meta.user, user, len);
+    w->meta.user_len = len;
+    return MP_OK;
+}
+
+void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms)
+{
+    w->exists = true;
+    w->dirty = true;
+    w->meta.updated_at_ms = now_ms;
+}
+
+/* ---- history ---- */
+
+static size_t hist_key(const struct mp_ops_ctx *w, unsigned char *k, uint64_t seq)
+{
+    unsigned char b[8];
+    mp_codec_be_put(b, seq, 8);
+    return mp_ops_key(w, k, b, 8);
+}
+
+int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h)
+{
+    unsigned char kb[MP_STORE_HIST_KEY_MAX];
+    size_t klen = hist_key(w, kb, h->seq);
+    size_t n = mp_codec_put_history(NULL, h);
+    unsigned char *buf = malloc(n);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    mp_codec_put_history(buf, h);
+    int rc = mp_store_backend_put(w->txn, MP_TABLE_HISTORY, kb, klen, buf, n);
+    free(buf);
+    return rc;
+}
+
+int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq)
+{
+    unsigned char kb[MP_STORE_HIST_KEY_MAX];
+    return be_del(w, MP_TABLE_HISTORY, kb, hist_key(w, kb, seq));
+}
+
+int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n)
+{
+    int rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        ev[i].seq = w->meta.next_hist++;
+        rc = mp_ops_put_hist(w, &ev[i]);
+        if (rc == MP_OK && ev[i].item == MP_ITEM_FACT)
+            rc = mp_ops_histx_put(w, ev[i].entity.key, ev[i].seq);
+    }
+    if (n > 0)
+        w->dirty = true; /* next_hist moved: the head is written back */
+    return rc;
+}
+
+int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX], at[8];
+    const unsigned char *v;
+    size_t vn;
+    if (op->import_key == NULL)
+        return MP_OK;
+    size_t n = mp_ops_key(w, kb, op->import_key, MP_IDEM_KEY_LEN);
+    int rc = be_get(w, MP_TABLE_IDEM, kb, n, &v, &vn);
+    if (rc != MP_NOTFOUND)
+        return rc == MP_OK ? MP_NOTFOUND : rc;
+    mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
+    return mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n, at, sizeof(at));
+}
+
+size_t mp_ops_tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key)
+{
+    unsigned char tag[MP_STORE_TAG_MAX];
+    return mp_ops_key(w, k, tag, mp_store_backend_tag(w->s, key, strlen(key), tag));
+}
+
+/* ---- histx: a fact's history entries by its key ---- */
+
+static size_t histx_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key, uint64_t seq)
+{
+    size_t n = mp_ops_tag_key(w, k, key);
+    mp_codec_be_put(k + n, seq, 8);
+    return n + 8;
+}
+
+int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    return mp_store_backend_put_raw(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
+}
+
+int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    int rc = w->s->be->del(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
