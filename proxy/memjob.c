@@ -184,7 +184,7 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
 {
     struct mp_usermem *um = NULL;
     bool planned = false;
-    if (mp_store_get(j->store, user, user_len, &um) != MP_OK)
+    if (mp_store_get_head(j->store, user, user_len, &um) != MP_OK)
         return false;
     size_t n = um->nmessages;
     memset(op, 0, sizeof(*op));
@@ -500,7 +500,7 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
     struct mp_usermem *um = NULL;
     size_t body_len = 0;
     struct running *r = calloc(1, sizeof(*r));
-    if (r == NULL || mp_store_get(j->store, job->user, job->user_len, &um) != MP_OK) {
+    if (r == NULL || mp_store_get_head(j->store, job->user, job->user_len, &um) != MP_OK) {
         free(r);
         free(auth_line);
         job_done(j, job, MP_JOBR_SKIPPED); /* the user is gone */

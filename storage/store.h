@@ -348,6 +348,11 @@ int mp_store_ping(struct mp_store *store);
 int mp_store_get(struct mp_store *store, const char *user, size_t user_len,
                  struct mp_usermem **out);
 
+/* As mp_store_get(), without the facts (entities empty): the summary and
+ * the buffer, what the memory jobs need, whatever the number of facts. */
+int mp_store_get_head(struct mp_store *store, const char *user, size_t user_len,
+                      struct mp_usermem **out);
+
 /* Applies ops in order in one transaction: all or nothing; later ops see
  * the effects of earlier ones. Per-op outcomes that are not failures
  * (MP_NOTFOUND above) do not abort the transaction. Returns MP_OK;

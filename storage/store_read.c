@@ -166,7 +166,8 @@ int mp_store_read_facts(struct mp_store_txn *txn, const unsigned char *prefix, s
     return rc;
 }
 
-int mp_store_get(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out)
+static int get_memory(struct mp_store *store, const char *user, size_t user_len, bool facts,
+                      struct mp_usermem **out)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     struct mp_store_txn txn;
@@ -178,7 +179,7 @@ int mp_store_get(struct mp_store *store, const char *user, size_t user_len, stru
     if (status != MP_OK)
         return status;
     status = get_user(&txn, prefix + 2, plen - 2, NULL, 0, NULL, &um);
-    if (status == MP_OK)
+    if (status == MP_OK && facts)
         status = mp_store_read_facts(&txn, prefix, plen, um);
     store->be->end(&txn, false);
     if (status != MP_OK) {
@@ -187,6 +188,17 @@ int mp_store_get(struct mp_store *store, const char *user, size_t user_len, stru
     }
     *out = um;
     return MP_OK;
+}
+
+int mp_store_get(struct mp_store *store, const char *user, size_t user_len, struct mp_usermem **out)
+{
+    return get_memory(store, user, user_len, true, out);
+}
+
+int mp_store_get_head(struct mp_store *store, const char *user, size_t user_len,
+                      struct mp_usermem **out)
+{
+    return get_memory(store, user, user_len, false, out);
 }
 
 struct job_scan {
