@@ -119,7 +119,8 @@ static void drop_summary(struct mp_usermem *um)
 
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
 {
-    if (e->request_id[0] != '\0' && strcmp(m->request_id, e->request_id) == 0)
+    const char *turn = mp_usermem_fact_turn(e);
+    if (turn[0] != '\0' && strcmp(m->request_id, turn) == 0)
         return true;
     if (e->source_first_seq > 0 && m->seq >= e->source_first_seq && m->seq <= e->source_last_seq)
         return true;

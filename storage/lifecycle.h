@@ -27,9 +27,9 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
 void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem *um,
                                 struct mp_history_item *ev);
 
-/* Whether the message tells the fact e: it is of e's source turn (same
- * request id, or a seq in e's source range) or holds e's value (ASCII
- * case-insensitive). */
+/* Whether the message tells the fact e: it is of e's source turn (the
+ * request id of mp_usermem_fact_turn(), or a seq in e's source range) or
+ * holds e's value (ASCII case-insensitive). */
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
 
 /* DELETE_ENTITY of the fact e (already removed by the caller) on the head
