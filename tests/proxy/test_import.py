@@ -492,6 +492,25 @@ class RoundTrip(ImportCase):
         self.assertEqual(dst['buffer'], [])
         self.assertIsNone(dst['summary']['text'])
 
+    def test_archive_out_of_time_order_comes_back_sorted(self):
+        # Documented by this test: the archive keeps the order messages
+        # were recorded in, an import sorts its own by time.
+        a = mh.uid('late')
+        self.assertOK(mh.send(self.proxy, a, 'A turn recorded today.'))
+        mh.wait_idle(self.proxy)
+        self.imp_ok(a, [message('user', 'An old question.', '2020-01-01T00:00:00Z'),
+                        message('assistant', 'An old answer.', '2020-01-01T00:00:00Z')], (2, 0, 0))
+        src = [(m['role'], m['content'], m['at']) for m in self.archive(a)]
+        self.assertEqual([c for _, c, _ in src],
+                         ['A turn recorded today.', mh.REPLY, 'An old question.', 'An old answer.'])
+        body, _ = self.export_all(self.proxy, a)
+        p = self.start_proxy(sections=sections())
+        b = mh.uid('sorted')
+        r = self.imp(b, body, proxy=p)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([(m['role'], m['content'], m['at']) for m in self.archive(b, proxy=p)],
+                         sorted(src, key=lambda m: m[2]))
+
 
 if __name__ == '__main__':
     harness.main('proxy_import')
