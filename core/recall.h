@@ -71,8 +71,9 @@
  * still gets the strongest facts (steps 3 and 10). At most
  * MP_RECALL_CANDIDATES matched items of each kind are looked at.
  *
- * Counted once: a fact and an archived message of the same turn (equal,
- * non-empty request_id: the fact was extracted from that turn) are never
+ * Counted once: a fact and an archived message of the same turn (the
+ * message's request_id is mp_usermem_fact_turn() of the fact: the fact was
+ * extracted from that turn; an import is no turn) are never
  * both in the block; whichever is taken first stays, in the order above
  * (so a matched fact keeps its turn's messages out, and a matched message
  * keeps out a fact of its turn that is only among the strongest). An

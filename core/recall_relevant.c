@@ -81,7 +81,7 @@ static bool same_turn(const char *a, const char *b)
 static bool turn_in_facts(const struct mp_recall_plan *pl, const char *request_id)
 {
     for (size_t i = 0; i < pl->nfacts; i++) {
-        if (same_turn(request_id, pl->facts[i]->request_id))
+        if (same_turn(request_id, mp_usermem_fact_turn(pl->facts[i])))
             return true;
     }
     return false;
@@ -146,7 +146,8 @@ static int refresh(struct relevant *r)
 /* Whether a fact of e's turn is in the past line (as of refresh). */
 static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e)
 {
-    return e->request_id[0] != '\0' && names_have(&r->past_turns, e->request_id);
+    const char *turn = mp_usermem_fact_turn(e);
+    return turn[0] != '\0' && names_have(&r->past_turns, turn);
 }
 
 /* ---- offering ---- */

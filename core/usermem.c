@@ -85,6 +85,11 @@ enum mp_trust mp_usermem_trust_of_role(enum mp_role role)
     return role == MP_ROLE_ASSISTANT ? MP_TRUST_INFERRED : MP_TRUST_STATED;
 }
 
+const char *mp_usermem_fact_turn(const struct mp_mem_entity *e)
+{
+    return e->model[0] != '\0' ? e->request_id : "";
+}
+
 void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
                                enum mp_trust trust, const char *request_id, int64_t now_ms,
                                bool pii)

@@ -106,6 +106,14 @@ int mp_usermem_normalize_key(const char *key, size_t len, char *out);
  * alike. */
 enum mp_trust mp_usermem_trust_of_role(enum mp_role role);
 
+/* The request id of the chat turn e was extracted from (borrowed from e),
+ * or "" when no turn told it. Only extraction writes a fact from a turn,
+ * and it always names its model; an admin's value, a correction and an
+ * imported fact carry the request id of the request that set them, which
+ * an import shares with every message it archived without their being
+ * one turn. */
+const char *mp_usermem_fact_turn(const struct mp_mem_entity *e);
+
 /* Fills e's value and provenance for a value a person set themselves (a
  * user's correction or an admin's value): value[0..len) (borrowed: e points
  * at it), trust (MP_TRUST_CORRECTED or MP_TRUST_ADMIN), confidence 1,

@@ -126,7 +126,8 @@ bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem
 
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
 {
-    if (e->request_id[0] != '\0' && strcmp(m->request_id, e->request_id) == 0)
+    const char *turn = mp_usermem_fact_turn(e);
+    if (turn[0] != '\0' && strcmp(m->request_id, turn) == 0)
         return true;
     return mp_lifecycle_holds_fact(m, e);
 }

@@ -28,8 +28,8 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
                                 struct mp_history_item *ev);
 
 /* Whether the buffered message tells the fact e: it is of e's source turn
- * (same request id, or a seq in e's source range) or holds e's value
- * (ASCII case-insensitive). */
+ * (the request id of mp_usermem_fact_turn(), or a seq in e's source range)
+ * or holds e's value (ASCII case-insensitive). */
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
 
 /* The archive's rule: a seq in e's source range, or e's value held (the

@@ -289,14 +289,20 @@ void fs_build(void)
     fs_head.nentities = 0;
 }
 
+struct mp_mem_entity *fs_extracted(struct mp_mem_entity *e, const char *request_id)
+{
+    strncpy(e->request_id, request_id, MP_REQUEST_ID_MAX);
+    strcpy(e->model, "extractor-1");
+    return e;
+}
+
 void fs_pets(void)
 {
     fx_fact_n("name", "Ada", 3, MP_TRUST_ADMIN, 1, MAY1);
-    strcpy(fx_fact("pet", "a beagle named Rex")->request_id, "r-pet");
-    strcpy(fx_fact("job", "data engineer at Acme")->request_id, "r-job");
-    strcpy(fx_fact("city", "Lisbon")->request_id, "r-city");
-    strcpy(fx_fact_n("hobby", "bouldering", 10, MP_TRUST_INFERRED, 0.8, MAY1)->request_id,
-           "r-hobby");
+    fs_extracted(fx_fact("pet", "a beagle named Rex"), "r-pet");
+    fs_extracted(fx_fact("job", "data engineer at Acme"), "r-job");
+    fs_extracted(fx_fact("city", "Lisbon"), "r-city");
+    fs_extracted(fx_fact_n("hobby", "bouldering", 10, MP_TRUST_INFERRED, 0.8, MAY1), "r-hobby");
     fs_archive(MP_ROLE_USER, "I adopted a beagle puppy, his name is Rex", FS_MAY8, "r-pet");
     fs_archive(MP_ROLE_ASSISTANT, "Congratulations! Beagles are curious dogs.", FS_MAY8, "r-pet");
     fs_archive(MP_ROLE_USER, "The pipeline migration at work slipped again", FS_MAY8 + DAY,

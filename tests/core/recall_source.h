@@ -44,8 +44,13 @@ void fs_teardown(void);
 struct mp_mem_message *fs_archive(enum mp_role role, const char *text, int64_t at_ms,
                                   const char *request_id);
 
+/* e made a fact extracted from turn request_id (an extraction model
+ * named); returns e. */
+struct mp_mem_entity *fs_extracted(struct mp_mem_entity *e, const char *request_id);
+
 /* Ada and her beagle, built: facts name (admin), pet (r-pet), job
- * (r-job), city (r-city), hobby (inferred, r-hobby); archived messages 0
+ * (r-job), city (r-city), hobby (inferred, r-hobby), those four extracted
+ * from their turns (fs_extracted); archived messages 0
  * and 1 of turn r-pet on May 8 2023 (the adoption), 2 of r-work on May 9
  * (the pipeline at work), 3 and 4 of r-shoes on June 1 ("Rex chewed my
  * climbing shoes", "Maybe keep the shoes on a high shelf."). */

@@ -131,7 +131,7 @@ static void check_plan(void)
             ck_assert(fs_head.messages[j].seq != m->seq);
         for (size_t j = 0; j < plan.nfacts; j++)
             ck_assert(m->request_id[0] == '\0' ||
-                      strcmp(m->request_id, plan.facts[j]->request_id) != 0);
+                      strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) != 0);
     }
     free(block);
 }
@@ -320,6 +320,30 @@ START_TEST(test_relevant_fact_and_its_turn_counted_once)
     ck_assert(has_past("I adopted a beagle puppy, his name is Rex"));
     ck_assert(!has_fact("pet"));
     ck_assert(has_fact("name"));
+}
+END_TEST
+
+/* An import gives its facts and messages its own request id, but a fact
+ * that no extraction wrote is of no turn: both are taken. */
+START_TEST(test_relevant_imported_fact_and_message_both_taken)
+{
+    strcpy(fx_fact("sport", "glacier hiking")->request_id, "r-import");
+    fx_fact("city", "Graz");
+    fs_archive(MP_ROLE_USER, "We hiked up to the Dachstein glacier last summer", FS_MAY8,
+               "r-import");
+    fs_archive(MP_ROLE_USER, "Routine note about the weekly groceries", FS_JUN1, "r-import");
+    fs_build();
+    ask("What about the Dachstein glacier hike?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("sport"));
+    ck_assert(has_fact("city"));
+    ck_assert(has_past("We hiked up to the Dachstein glacier last summer"));
+    /* the same, extracted from that turn: counted once */
+    fs_extracted(&fx_ents[0], "r-import");
+    fs_build();
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("sport"));
+    ck_assert(!has_past("We hiked up to the Dachstein glacier last summer"));
 }
 END_TEST
 
@@ -603,6 +627,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(m, test_relevant_past_line_oldest_first_with_dates);
     tcase_add_test(m, test_relevant_previous_turn_matches_at_lower_weight);
     tcase_add_test(m, test_relevant_fact_and_its_turn_counted_once);
+    tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
     tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
     tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
     suite_add_tcase(s, m);

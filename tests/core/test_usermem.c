@@ -189,6 +189,17 @@ START_TEST(test_usermem_trust_of_role)
 }
 END_TEST
 
+START_TEST(test_usermem_fact_turn_only_of_extracted_facts)
+{
+    struct mp_mem_entity e;
+    memset(&e, 0, sizeof(e));
+    strcpy(e.request_id, "req_1");
+    ck_assert_str_eq(mp_usermem_fact_turn(&e), ""); /* an admin's, a correction, an import */
+    strcpy(e.model, "gpt-4o-mini");
+    ck_assert_str_eq(mp_usermem_fact_turn(&e), "req_1");
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("usermem");
@@ -210,6 +221,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_usermem_key_non_ascii_letters_kept);
     tcase_add_test(tc, test_usermem_key_unicode_spaces_are_separators);
     tcase_add_test(tc, test_usermem_trust_of_role);
+    tcase_add_test(tc, test_usermem_fact_turn_only_of_extracted_facts);
     suite_add_tcase(s, tc);
     return s;
 }

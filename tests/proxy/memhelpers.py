@@ -34,6 +34,7 @@ INTRO = ('Notes from earlier conversations with this user, recalled by a memory 
          'summary disagree, the profile wins.')
 PROFILE_HEAD = '[User profile]: '
 SUMMARY_HEAD = '[Conversation history summary]: '
+PAST_HEAD = '[Relevant past conversation]: '
 
 # Waits for asynchronous memory work; generous for the ASan build.
 WAIT = float(os.environ.get('MEMTEST_WAIT', '20'))
@@ -307,6 +308,7 @@ class Block:
         self.lines = content.split('\n')
         self.profile_line = None
         self.summary_line = None
+        self.past_line = None
         if self.lines[0] != INTRO:
             raise AssertionError('the block does not start with the intro: %r' % content[:400])
         for ln in self.lines[1:]:
@@ -314,6 +316,8 @@ class Block:
                 self.profile_line = ln
             elif ln.startswith(SUMMARY_HEAD) and self.summary_line is None:
                 self.summary_line = ln
+            elif ln.startswith(PAST_HEAD) and self.past_line is None:
+                self.past_line = ln
             else:
                 raise AssertionError('unexpected line in the memory block: %r\nblock: %r' % (ln, content))
 
@@ -335,6 +339,19 @@ class Block:
 
     def fact_dict(self):
         return {k: v for k, v, _ in self.facts()}
+
+    def past(self):
+        """[('YYYY-MM-DD' or None, role, text)] of the past line, in order
+        (core/memblock.h: '|' in a text is written '/', so ' | ' splits)."""
+        if self.past_line is None:
+            return []
+        out = []
+        for item in self.past_line[len(PAST_HEAD):].split(' | '):
+            m = re.match(r'^\((?:(\d{4}-\d{2}-\d{2}), )?(user|assistant)\) (.*)$', item, re.S)
+            if not m:
+                raise AssertionError('past item %r does not read "(DATE, role) text"' % item)
+            out.append((m.group(1), m.group(2), m.group(3)))
+        return out
 
 
 class Injection:
@@ -661,3 +678,87 @@ class ScriptedProxyCase(harness.ProxyTestCase):
         cls.llm.stop()
         if problems:
             raise AssertionError('teardown: ' + '\n'.join(problems))
+
+
+# ---------------------------------------------------------------------------
+# The admin API's import and archive (docs/admin-api.md)
+# ---------------------------------------------------------------------------
+
+ADMIN_TOKEN = 'zqxsecret-imp-0c1d2e3f4a5b6c7d8e9f'  # scan_logs.py looks for it
+NDJSON = 'application/x-ndjson'
+
+
+def admin_request(proxy, method, path, body=b'', content_type=None, headers=(), timeout=60.0):
+    """An admin API request with ADMIN_TOKEN."""
+    h = [('Authorization', 'Bearer ' + ADMIN_TOKEN)]
+    if content_type is not None:
+        h.append(('Content-Type', content_type))
+    h.extend(headers)
+    return harness.request(proxy.admin_port, method, path, h, body, timeout=timeout)
+
+
+def qid(user):
+    """A user id as a path segment."""
+    import urllib.parse
+    return urllib.parse.quote(user, safe='')
+
+
+def ndjson(items):
+    """JSON Lines of items (dicts, or str lines as they are)."""
+    out = []
+    for it in items:
+        out.append(it if isinstance(it, str) else json.dumps(it, ensure_ascii=False))
+    return ''.join(ln + '\n' for ln in out).encode('utf-8')
+
+
+def import_lines(proxy, user, items, content_type=NDJSON, timeout=60.0):
+    """POST /admin/users/{user}/import of items (see ndjson) or raw bytes."""
+    body = items if isinstance(items, (bytes, bytearray)) else ndjson(items)
+    return admin_request(proxy, 'POST', '/admin/users/%s/import' % qid(user), body, content_type,
+                         timeout=timeout)
+
+
+def admin_memory(proxy, user, query=''):
+    """GET /admin/users/{user}/memory[?query]: the response."""
+    return admin_request(proxy, 'GET', '/admin/users/%s/memory%s' % (qid(user), query))
+
+
+def message(role, content, at, **extra):
+    """An import line of a message."""
+    d = {'type': 'message', 'role': role, 'content': content, 'at': at}
+    d.update(extra)
+    return d
+
+
+def fact(key, value, at, **extra):
+    """An import line of a fact."""
+    d = {'type': 'fact', 'key': key, 'value': value, 'at': at}
+    d.update(extra)
+    return d
+
+
+def iso_ms(t_ms):
+    """Milliseconds since the epoch as the admin API writes times."""
+    s, ms = divmod(int(t_ms), 1000)
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(s)) + '.%03dZ' % ms
+
+
+def archive_pages(proxy, user, limit, admin=True):
+    """Follows the archive's cursors from the first page (the admin memory,
+    or GET /v1/memory as the user): [[message, ...] per page]."""
+    pages, cursor = [], None
+    while True:
+        query = '?limit=%d' % limit + ('' if cursor is None else '&cursor=' + cursor)
+        if admin:
+            r = admin_memory(proxy, user, query)
+        else:
+            r = proxy.request('GET', '/v1/memory' + query, [('X-User-Id', user)])
+        if r.status != 200:
+            raise AssertionError('archive page %r of %r: %r' % (query, user, r))
+        doc = r.json()
+        pages.append(doc['archive'])
+        cursor = doc['archive_next_cursor']
+        if cursor is None:
+            return pages
+        if len(pages) > 10000:
+            raise AssertionError('the archive pages do not end')

@@ -446,6 +446,37 @@ START_TEST(test_gov_delete_entity_drops_summary_and_messages_that_tell_it)
 }
 END_TEST
 
+/* A fact no extraction wrote (an admin's, an import's) is of no turn,
+ * even when it carries a message's request id, as an import's facts and
+ * messages all do: erasing it takes the messages that hold its value,
+ * not the others of that request, from the buffer and the archive. */
+START_TEST(test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "I baked a pie for Sunday lunch",
+                             "Our Sunday pie was great", 200, 200),
+                     MP_OK); /* 1, 2: req-200 */
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "food", "Sunday pie", MP_TRUST_ADMIN, 200),
+                     MP_OK); /* req-200 too, no model */
+    struct mp_op op = fx_delete_op(U("alice"), "food", MP_ACTOR_ADMIN, 999);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->nmessages, 1);
+    ck_assert_str_eq(um->messages[0].content, "I baked a pie for Sunday lunch");
+    mp_usermem_free(um);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(store, U("alice"), 0, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(m[0].seq, 1);
+    ck_assert(!more);
+    mp_store_messages_free(m, n);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_delete_entity_leaves_no_summary_provenance)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -493,7 +524,7 @@ START_TEST(test_gov_if_match_on_another_revision_fails_the_apply)
 {
     struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lyon", MP_TRUST_STATED, 10), MP_OK);
-    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, "q", 20)};
+    struct mp_mem_message m[1] = {fx_msg(MP_ROLE_USER, "q: nice?", 20)};
     struct mp_op ops[2] = {fx_turn_op(U("alice"), 1, m, 1, 20),
                            fx_upsert_op(U("alice"), "city", "Nice", MP_TRUST_ADMIN, 20)};
     ops[1].if_match = true;
@@ -520,7 +551,8 @@ START_TEST(test_gov_if_match_on_another_revision_fails_the_apply)
     ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
     struct mp_history *h = fx_history(store, U("alice"));
     /* ADDED, SUPERSEDED, CORRECTED, CORRECTED, DELETED, and DELETED for the
-     * message of the fact's source turn (req-20) */
+     * message that holds the value (an admin's value is of no turn, though
+     * the fixture gives it the turn's request id, req-20) */
     ck_assert_uint_eq(h->nitems, 6);
     ck_assert_int_eq(h->items[5].item, MP_ITEM_MESSAGES);
     mp_history_free(h);
@@ -1060,6 +1092,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_gov_delete_entity_needs_user_or_admin_actor, 0, 2);
     tcase_add_loop_test(tc, test_gov_delete_entity_strips_past_values_from_history, 0, 2);
     tcase_add_loop_test(tc, test_gov_delete_entity_drops_summary_and_messages_that_tell_it, 0, 2);
+    tcase_add_loop_test(tc, test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages, 0, 2);
     tcase_add_loop_test(tc, test_gov_delete_entity_leaves_no_summary_provenance, 0, 2);
     tcase_add_loop_test(tc, test_gov_delete_entity_absent_key_is_notfound, 0, 2);
     tcase_add_loop_test(tc, test_gov_if_match_on_another_revision_fails_the_apply, 0, 2);

@@ -1,0 +1,516 @@
+"""Import into the archive and the facts (docs/admin-api.md, "Import",
+"The archive", "Export"): POST /admin/users/{id}/import answers only once
+everything is committed and searchable, refuses a bad line whole (naming
+it), keeps ids idempotent, applies pii_mode, max_facts_per_user and
+archive; an export imports back into an empty store as the same facts and
+archive; the archive's pages and cursors, for the admin and the user."""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import fact, import_lines, message  # noqa: E402
+
+ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}}
+# Imported items carry old times: no age limit, so no sweep takes them.
+NO_RETENTION = {'governance': {'retention_days': 0, 'pii_retention_days': 0}}
+ISO = r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$'
+MIB = 1024 * 1024
+
+
+def sections(*more):
+    out = {}
+    for s in (ADMIN, NO_RETENTION) + more:
+        for name, kv in s.items():
+            out.setdefault(name, {}).update(kv)
+    return out
+
+
+class ImportCase(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': sections(), 'memory': {'mode': 'hybrid'}}
+
+    def imp(self, user, items, proxy=None, **kw):
+        return import_lines(proxy or self.proxy, user, items, **kw)
+
+    def imp_ok(self, user, items, expect, proxy=None):
+        """Imports; expect: (messages, facts, skipped) of the answer."""
+        r = self.imp(user, items, proxy)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), dict(zip(('messages', 'facts', 'skipped'), expect)), r)
+        return r
+
+    def mem(self, user, proxy=None, query=''):
+        r = mh.admin_memory(proxy or self.proxy, user, query)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def archive(self, user, proxy=None):
+        return [m for page in mh.archive_pages(proxy or self.proxy, user, 1000) for m in page]
+
+    def ask(self, user, question, proxy=None):
+        """A question that reads memory and records nothing: its Injection
+        (None when nothing was injected)."""
+        p = proxy or self.proxy
+        s = mh.send(p, user, question, x_memory='read')
+        self.assertOK(s)
+        got = mh.upstream_body(self.fake, s)
+        if got == s.body:
+            self.assertEqual(s.tokens(), 0)
+            return None
+        return self.injection(s)
+
+
+class GoodImport(ImportCase):
+    def test_counts_provenance_and_time_order(self):
+        user = mh.uid('imp')
+        lines = [
+            message('assistant', 'Second: the tram to the Schlossberg.', '2023-05-08T14:00:00Z'),
+            fact('Home City', 'Graz', '2023-05-08T13:56:00Z', confidence=0.9),
+            message('user', 'First: I moved to Graz.', '2023-05-08T15:56:00.123456+02:00'),
+            message('user', 'Third, same time as fourth.', '2023-06-01T00:00:00Z'),
+            fact('pet', 'an axolotl named Fizz', '2023-04-01T10:00:00.5-01:00'),
+            message('assistant', 'Fourth, same time as third.', '2023-06-01T00:00:00Z'),
+        ]
+        r = self.imp_ok(user, lines, (4, 2, 0))
+        rid = r.header('x-request-id')
+        self.assertRegex(rid or '', r'^req_[0-9a-f]{20}$')
+        doc = self.mem(user)
+        # Oldest first by "at" (offsets applied, fractions cut to ms); equal
+        # times in line order.
+        self.assertEqual([(m['role'], m['content'], m['at']) for m in doc['archive']], [
+            ('user', 'First: I moved to Graz.', '2023-05-08T13:56:00.123Z'),
+            ('assistant', 'Second: the tram to the Schlossberg.', '2023-05-08T14:00:00.000Z'),
+            ('user', 'Third, same time as fourth.', '2023-06-01T00:00:00.000Z'),
+            ('assistant', 'Fourth, same time as third.', '2023-06-01T00:00:00.000Z')])
+        self.assertIsNone(doc['archive_next_cursor'])
+        for m in doc['archive']:
+            self.assertEqual((m['request_id'], m['pii'], m['source_role'], m['confidence']),
+                             (rid, False, m['role'], 1.0), m)
+            self.assertEqual(m['trust'], 'stated' if m['role'] == 'user' else 'inferred')
+            self.assertRegex(m['recorded_at'], ISO)
+        # The buffer and the summary are untouched.
+        self.assertEqual(doc['buffer'], [])
+        self.assertIsNone(doc['summary']['text'])
+        ents = {e['key']: e for e in doc['entities']}
+        self.assertEqual(sorted(ents), ['home_city', 'pet'])
+        self.assertEqual((ents['home_city']['value'], ents['home_city']['confidence'],
+                          ents['home_city']['observed_at']), ('Graz', 0.9, '2023-05-08T13:56:00.000Z'))
+        # confidence defaults to 1
+        self.assertEqual((ents['pet']['value'], ents['pet']['confidence'], ents['pet']['observed_at']),
+                         ('an axolotl named Fizz', 1, '2023-04-01T11:00:00.500Z'))
+        for e in ents.values():
+            self.assertEqual((e['trust'], e['source_role'], e['request_id'], e['model'], e['pii']),
+                             ('stated', 'user', rid, None, False), e)
+        info = mh.admin_request(self.proxy, 'GET', '/admin/users?limit=1000').json()['users']
+        info = [u for u in info if u['user'] == user]
+        self.assertEqual([(u['facts'], u['messages'], u['archived']) for u in info], [(2, 0, 4)])
+
+    def test_searchable_as_soon_as_answered(self):
+        # No wait between the answer and the questions: the index is
+        # written in the import's transaction.
+        user = mh.uid('search')
+        filler = [message('user' if i % 2 else 'assistant', 'Routine note %d about the weekly groceries.' % i,
+                          '2022-01-%02dT09:00:00Z' % (i + 1)) for i in range(20)]
+        filler += [fact('k%02d' % i, 'groceries list item %d' % i, '2022-02-01T00:00:00Z') for i in range(10)]
+        lines = filler + [message('user', 'We finally saw the aurora borealis near Tromso.',
+                                  '2021-11-03T22:15:00Z'),
+                          fact('favorite_composer', 'Hildegard von Bingen', '2020-01-01T00:00:00Z',
+                               confidence=0.3)]
+        self.imp_ok(user, lines, (21, 11, 0))
+        inj = self.ask(user, 'Where did we see the aurora borealis?')
+        self.assertIn(('2021-11-03', 'user', 'We finally saw the aurora borealis near Tromso.'),
+                      inj.block.past())
+        inj = self.ask(user, 'Who is my favorite composer, Hildegard?')
+        self.assertEqual(inj.block.fact_dict().get('favorite_composer'), 'Hildegard von Bingen')
+
+    def test_blank_summary_and_history_lines(self):
+        user = mh.uid('skip')
+        body = mh.ndjson([message('user', 'kept', '2023-01-01T00:00:00Z'),
+                          {'type': 'summary', 'text': 'Summary: something', 'updated_at': '2023-01-01T00:00:00Z'},
+                          {'type': 'history', 'event': 'added', 'seq': 1}])
+        body = b'\n  \t\r\n' + body + b'\n\n'
+        r = self.imp(user, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'skipped': 2})
+        doc = self.mem(user)
+        self.assertIsNone(doc['summary']['text'])
+        self.assertEqual([m['content'] for m in doc['archive']], ['kept'])
+
+    def test_media_type_parameters_and_jsonl(self):
+        for i, ct in enumerate(('application/jsonl', 'application/x-ndjson; charset=utf-8',
+                                'Application/X-NDJSON')):
+            with self.subTest(content_type=ct):
+                user = mh.uid('ct%d' % i)
+                r = self.imp(user, [message('user', 'hello', '2023-01-01T00:00:00Z')], content_type=ct)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(len(self.archive(user)), 1)
+
+    def test_long_message_cut_like_a_turn(self):
+        user = mh.uid('long')
+        text = 'é' * 10000  # 20000 bytes, over the 16 KiB of a message
+        self.imp_ok(user, [message('user', text, '2023-01-01T00:00:00Z')], (1, 0, 0))
+        got = self.archive(user)[0]['content']
+        self.assertTrue(got.endswith('…'), got[-10:])
+        self.assertLessEqual(len(got.encode('utf-8')), 16384)
+        self.assertGreater(len(got.encode('utf-8')), 16000)
+        self.assertEqual(got[:-1], text[:len(got) - 1])
+
+
+class BadImport(ImportCase):
+    GOOD = json.dumps(message('user', 'a fine first line', '2023-01-01T00:00:00Z'))
+    GOOD_FACT = json.dumps(fact('city', 'Graz', '2023-01-01T00:00:00Z'))
+    AT = '"at":"2023-01-01T00:00:00Z"'
+    BAD = (
+        ('not JSON', '{"type":"message",', 'not a JSON object'),
+        ('not an object', '["message"]', 'not a JSON object'),
+        ('unknown type', '{"type":"note","text":"x"}', 'type'),
+        ('no type', '{"role":"user","content":"x",%s}' % AT, 'type'),
+        ('bad role', '{"type":"message","role":"system","content":"x",%s}' % AT, 'role'),
+        ('empty content', '{"type":"message","role":"user","content":"",%s}' % AT, 'content'),
+        ('content not a string', '{"type":"message","role":"user","content":["x"],%s}' % AT, 'content'),
+        ('bad at', '{"type":"message","role":"user","content":"x","at":"yesterday"}', 'at'),
+        ('impossible date', '{"type":"message","role":"user","content":"x","at":"2023-02-30T00:00:00Z"}', 'at'),
+        ('no at', '{"type":"fact","key":"k","value":"v"}', 'at'),
+        ('bad key', '{"type":"fact","key":"  ","value":"v",%s}' % AT, 'key'),
+        ('key too long', '{"type":"fact","key":"%s","value":"v",%s}' % ('k' * 65, AT), 'key'),
+        ('empty value', '{"type":"fact","key":"k","value":"",%s}' % AT, 'value'),
+        ('value too long', '{"type":"fact","key":"k","value":"%s",%s}' % ('v' * 513, AT), 'value'),
+        ('confidence over 1', '{"type":"fact","key":"k","value":"v","confidence":1.5,%s}' % AT, 'confidence'),
+        ('confidence negative', '{"type":"fact","key":"k","value":"v","confidence":-0.1,%s}' % AT, 'confidence'),
+        ('confidence a string', '{"type":"fact","key":"k","value":"v","confidence":"0.9",%s}' % AT, 'confidence'),
+        ('empty id', '{"type":"message","role":"user","content":"x","id":"",%s}' % AT, 'id'),
+        ('id not a string', '{"type":"fact","key":"k","value":"v","id":7,%s}' % AT, 'id'),
+        ('id too long', '{"type":"fact","key":"k","value":"v","id":"%s",%s}' % ('i' * 257, AT), 'id'),
+        ('duplicate member', '{"type":"message","type":"fact","key":"k","value":"v",%s}' % AT, 'not a JSON object'),
+    )
+
+    def assertRefused(self, r, line, field):
+        obj = self.assertOpenAIError(r, 400, 'invalid_import_line')
+        msg = obj['error']['message']
+        self.assertEqual(msg, 'Line %d of the import is not a valid item (%s); nothing was imported.'
+                         % (line, field), msg)
+
+    def test_each_bad_line_refuses_the_whole_import(self):
+        for what, bad, field in self.BAD:
+            with self.subTest(what):
+                user = mh.uid('bad')
+                # line 3 (after a blank line), with good lines around it
+                body = (self.GOOD + '\n\n' + bad + '\n' + self.GOOD_FACT + '\n').encode()
+                self.assertRefused(self.imp(user, body), 3, field)
+                self.assertOpenAIError(mh.admin_memory(self.proxy, user), 404, 'not_found')
+
+    def test_bad_line_leaves_existing_memory_unchanged(self):
+        user = mh.uid('keep')
+        self.imp_ok(user, [message('user', 'already here', '2022-01-01T00:00:00Z'),
+                           fact('city', 'Oslo', '2022-01-01T00:00:00Z')], (1, 1, 0))
+        before = self.mem(user)
+        body = mh.ndjson([message('user', 'new one', '2023-01-01T00:00:00Z', id='n1'),
+                          fact('city', 'Graz', '2023-01-01T00:00:00Z'),
+                          fact('pet', 'cat', '2023-01-01T00:00:00Z', confidence=2)])
+        self.assertRefused(self.imp(user, body), 3, 'confidence')
+        self.assertEqual(self.mem(user), before)
+        # the good lines' id was not remembered either: they import now
+        self.imp_ok(user, body.replace(b'"confidence": 2', b'"confidence": 1'), (1, 2, 0))
+
+    def test_last_line_without_newline_counts(self):
+        user = mh.uid('last')
+        body = (self.GOOD + '\n' + self.GOOD_FACT + '\n' + '{"type":"fact"').encode()
+        self.assertRefused(self.imp(user, body), 3, 'not a JSON object')
+        r = self.imp(user, (self.GOOD + '\n' + self.GOOD_FACT).encode())
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'skipped': 0})
+
+    def test_wrong_content_type_415(self):
+        user = mh.uid('ct')
+        body = mh.ndjson([message('user', 'x', '2023-01-01T00:00:00Z')])
+        for ct in ('application/json', 'text/plain', None, 'application/x-ndjsonx', 'application/jsonlines'):
+            with self.subTest(content_type=ct):
+                self.assertOpenAIError(self.imp(user, body, content_type=ct), 415, 'unsupported_media_type')
+        self.assertOpenAIError(mh.admin_memory(self.proxy, user), 404, 'not_found')
+
+    def test_body_over_32_mib_413(self):
+        user = mh.uid('big')
+        line = mh.ndjson([message('user', 'x', '2023-01-01T00:00:00Z')])
+        # Exactly 32 MiB (blank lines are skipped) is taken; one byte more is not.
+        body = line + b' ' * (32 * MIB - len(line) - 1) + b'\n'
+        self.assertEqual(len(body), 32 * MIB)
+        r = self.imp(user, body, timeout=120)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'skipped': 0})
+        r = self.imp(user, body + b'\n', timeout=120)
+        self.assertOpenAIError(r, 413, 'body_too_large')
+        self.assertEqual(len(self.archive(user)), 1)
+
+
+class Idempotence(ImportCase):
+    def test_same_ids_skipped_nothing_duplicated(self):
+        user = mh.uid('ids')
+        lines = [message('user', 'I moved to Graz.', '2023-05-08T13:56:00Z', id='m1'),
+                 message('assistant', 'Welcome to Graz!', '2023-05-08T13:56:01Z', id='m2'),
+                 fact('city', 'Graz', '2023-05-08T13:56:00Z', confidence=0.9, id='f1')]
+        self.imp_ok(user, lines, (2, 1, 0))
+        before = self.mem(user)
+        self.imp_ok(user, lines, (0, 0, 3))
+        self.assertEqual(self.mem(user), before)
+        # One line new, two seen: only the new one goes in.
+        more = lines[:2] + [message('user', 'And I got a bike.', '2023-05-09T08:00:00Z', id='m3')]
+        self.imp_ok(user, more, (1, 0, 2))
+        self.assertEqual([m['content'] for m in self.archive(user)],
+                         ['I moved to Graz.', 'Welcome to Graz!', 'And I got a bike.'])
+        # Ids are per user: another user imports the same lines in full.
+        self.imp_ok(mh.uid('ids2'), lines, (2, 1, 0))
+
+    def test_lines_without_ids_duplicate_messages(self):
+        # Documented by this test: without ids nothing tells two imports of
+        # the same message apart, so the archive holds it twice; a fact is
+        # one value per key, so it is not duplicated.
+        user = mh.uid('noids')
+        lines = [message('user', 'Twice told tale.', '2023-05-08T13:56:00Z'),
+                 fact('city', 'Graz', '2023-05-08T13:56:00Z')]
+        self.imp_ok(user, lines, (1, 1, 0))
+        r = self.imp(user, lines)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['messages'], 1, r.json())
+        self.assertEqual([m['content'] for m in self.archive(user)], ['Twice told tale.'] * 2)
+        self.assertEqual([(e['key'], e['value']) for e in self.mem(user)['entities']], [('city', 'Graz')])
+
+    def test_weaker_or_older_fact_is_skipped(self):
+        user = mh.uid('prec')
+        r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/city' % mh.qid(user),
+                             b'{"value":"Oslo"}', 'application/json')
+        self.assertEqual(r.status, 200, r)
+        self.imp_ok(user, [fact('city', 'Graz', '2099-01-01T00:00:00Z'),
+                           fact('pet', 'cat', '2023-01-01T00:00:00Z')], (0, 1, 1))
+        self.imp_ok(user, [fact('pet', 'dog', '2022-01-01T00:00:00Z')], (0, 0, 1))
+        ents = {e['key']: (e['value'], e['trust']) for e in self.mem(user)['entities']}
+        self.assertEqual(ents, {'city': ('Oslo', 'admin'), 'pet': ('cat', 'stated')})
+        self.imp_ok(user, [fact('pet', 'dog', '2024-01-01T00:00:00Z')], (0, 1, 0))
+        self.assertEqual({e['key']: e['value'] for e in self.mem(user)['entities']},
+                         {'city': 'Oslo', 'pet': 'dog'})
+
+
+class Pii(ImportCase):
+    LINES = [message('user', 'Mail me at ada@example.com please.', '2023-01-01T00:00:00Z'),
+             message('user', 'Nothing personal here.', '2023-01-02T00:00:00Z'),
+             fact('email', 'ada@example.com', '2023-01-01T00:00:00Z'),
+             fact('city', 'Graz', '2023-01-01T00:00:00Z')]
+
+    def test_pii_mode_drop_skips_the_items(self):
+        p = self.start_proxy(sections=sections({'governance': {'pii_mode': 'drop'}}))
+        user = mh.uid('drop')
+        self.imp_ok(user, self.LINES, (1, 1, 2), proxy=p)
+        doc = self.mem(user, proxy=p)
+        self.assertEqual([m['content'] for m in doc['archive']], ['Nothing personal here.'])
+        self.assertEqual([(e['key'], e['value']) for e in doc['entities']], [('city', 'Graz')])
+        self.assertNotIn('example.com', json.dumps(doc))
+
+    def test_pii_mode_redact_masks_the_items(self):
+        p = self.start_proxy(sections=sections({'governance': {'pii_mode': 'redact'}}))
+        user = mh.uid('redact')
+        self.imp_ok(user, self.LINES, (2, 2, 0), proxy=p)
+        doc = self.mem(user, proxy=p)
+        self.assertEqual([(m['content'], m['pii']) for m in doc['archive']],
+                         [('Mail me at [redacted] please.', False), ('Nothing personal here.', False)])
+        ents = {e['key']: (e['value'], e['pii']) for e in doc['entities']}
+        self.assertEqual(ents, {'email': ('[redacted]', False), 'city': ('Graz', False)})
+        self.assertNotIn('example.com', json.dumps(doc))
+
+    def test_pii_mode_store_flags_the_items(self):
+        user = mh.uid('store')
+        self.imp_ok(user, self.LINES, (2, 2, 0))
+        doc = self.mem(user)
+        self.assertEqual([(m['content'], m['pii']) for m in doc['archive']],
+                         [('Mail me at ada@example.com please.', True), ('Nothing personal here.', False)])
+        self.assertEqual({e['key']: e['pii'] for e in doc['entities']}, {'email': True, 'city': False})
+
+
+class Limits(ImportCase):
+    def test_facts_past_the_maximum_409_nothing_imported(self):
+        p = self.start_proxy(sections=sections(), memory={'mode': 'hybrid', 'max_facts_per_user': 3})
+        user = mh.uid('full')
+        four = [fact('k%d' % i, 'v%d' % i, '2023-01-01T00:00:00Z') for i in range(4)]
+        r = self.imp(user, four + [message('user', 'with a message', '2023-01-01T00:00:00Z')], proxy=p)
+        self.assertOpenAIError(r, 409, 'memory_full')
+        self.assertOpenAIError(mh.admin_memory(p, user), 404, 'not_found')
+        self.imp_ok(user, four[:2], (0, 2, 0), proxy=p)
+        before = self.mem(user, proxy=p)
+        r = self.imp(user, [message('user', 'x', '2023-01-01T00:00:00Z')] + four[2:], proxy=p)
+        self.assertOpenAIError(r, 409, 'memory_full')
+        self.assertEqual(self.mem(user, proxy=p), before)
+        # New values of the keys it has, and one new key: within the maximum.
+        self.imp_ok(user, [fact('k0', 'w0', '2024-01-01T00:00:00Z'), fact('k1', 'w1', '2024-01-01T00:00:00Z'),
+                           four[2]], (0, 3, 0), proxy=p)
+        self.assertEqual({e['key']: e['value'] for e in self.mem(user, proxy=p)['entities']},
+                         {'k0': 'w0', 'k1': 'w1', 'k2': 'v2'})
+
+    def test_messages_with_archive_off_409(self):
+        p = self.start_proxy(sections=sections(), memory={'mode': 'hybrid', 'archive': 'false'})
+        user = mh.uid('noarch')
+        r = self.imp(user, [fact('city', 'Graz', '2023-01-01T00:00:00Z'),
+                            message('user', 'x', '2023-01-01T00:00:00Z')], proxy=p)
+        self.assertOpenAIError(r, 409, 'archive_disabled')
+        self.assertOpenAIError(mh.admin_memory(p, user), 404, 'not_found')
+        self.imp_ok(user, [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
+
+
+class Paging(ImportCase):
+    def ten(self, user):
+        lines = [message('user' if i % 2 == 0 else 'assistant', 'message number %02d' % i,
+                         '2023-03-%02dT12:00:00Z' % (i + 1)) for i in range(10)]
+        # out of order in the body
+        self.imp_ok(user, lines[5:] + lines[:5], (10, 0, 0))
+        return ['message number %02d' % i for i in range(10)]
+
+    def test_admin_pages_visit_each_message_once_in_order(self):
+        user = mh.uid('page')
+        want = self.ten(user)
+        pages = mh.archive_pages(self.proxy, user, 3)
+        self.assertEqual([len(pg) for pg in pages], [3, 3, 3, 1])
+        self.assertEqual([m['content'] for pg in pages for m in pg], want)
+        self.assertEqual([m['content'] for pg in mh.archive_pages(self.proxy, user, 5) for m in pg], want)
+        whole = self.mem(user)
+        self.assertEqual([m['content'] for m in whole['archive']], want)
+        self.assertIsNone(whole['archive_next_cursor'])
+
+    def test_user_reads_own_archive_pages(self):
+        user = mh.uid('self')
+        want = self.ten(user)
+        pages = mh.archive_pages(self.proxy, user, 3, admin=False)
+        self.assertEqual([len(pg) for pg in pages], [3, 3, 3, 1])
+        self.assertEqual([m['content'] for pg in pages for m in pg], want)
+        self.assertEqual(set(pages[0][0].keys()), {'role', 'content', 'at'})
+        # another user's cursor space is the user's own: nothing of user's shows
+        other = mh.uid('other')
+        self.imp_ok(other, [message('user', 'not yours', '2023-01-01T00:00:00Z')], (1, 0, 0))
+        self.assertEqual([m['content'] for pg in mh.archive_pages(self.proxy, other, 3, admin=False)
+                          for m in pg], ['not yours'])
+
+    def test_export_pages_follow_x_next_cursor(self):
+        user = mh.uid('exp')
+        want = self.ten(user)
+        self.imp_ok(user, [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0))
+        pages, cursor = [], None
+        while True:
+            path = '/admin/users/%s/export?limit=3' % mh.qid(user) + ('' if cursor is None else '&cursor=' + cursor)
+            r = mh.admin_request(self.proxy, 'GET', path)
+            self.assertEqual(r.status, 200, r)
+            pages.append([json.loads(ln) for ln in bytes(r.body).decode('utf-8').splitlines()])
+            cursor = r.header('x-next-cursor')
+            if cursor is None:
+                break
+            self.assertLess(len(pages), 20)
+        self.assertEqual(len(pages), 4)
+        self.assertEqual([ln['type'] for ln in pages[0]][:1], ['fact'])
+        for pg in pages[1:]:
+            self.assertEqual({ln['type'] for ln in pg}, {'message'}, 'a later page holds more than messages')
+        msgs = [ln['content'] for pg in pages for ln in pg if ln['type'] == 'message']
+        self.assertEqual(msgs, want)
+        self.assertEqual(sum(1 for pg in pages for ln in pg if ln['type'] == 'fact'), 1)
+
+    def test_forged_cursor_400(self):
+        user = mh.uid('forge')
+        self.ten(user)
+        for cursor in ('abc', '0', '007', '-1', '1_', '9' * 21, '99999999999999999999'):
+            with self.subTest(cursor=cursor):
+                self.assertOpenAIError(mh.admin_memory(self.proxy, user, '?cursor=' + cursor), 400,
+                                       'invalid_parameter')
+                r = mh.admin_request(self.proxy, 'GET', '/admin/users/%s/export?cursor=%s' % (mh.qid(user), cursor))
+                self.assertOpenAIError(r, 400, 'invalid_parameter')
+                r = self.proxy.request('GET', '/v1/memory?cursor=' + cursor, [('X-User-Id', user)])
+                self.assertOpenAIError(r, 400, 'invalid_parameter')
+        for q in ('?limit=0', '?limit=1001', '?limit=x', '?limit=3&limit=3'):
+            with self.subTest(query=q):
+                r = self.proxy.request('GET', '/v1/memory' + q, [('X-User-Id', user)])
+                self.assertOpenAIError(r, 400, 'invalid_parameter')
+
+
+class RoundTrip(ImportCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': sections(),
+                    'memory': {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2}}
+
+    def export_all(self, proxy, user):
+        """Every export line of user, following X-Next-Cursor with limit=2."""
+        body, cursor, pages = b'', None, 0
+        while True:
+            path = '/admin/users/%s/export?limit=2' % mh.qid(user) + ('' if cursor is None else '&cursor=' + cursor)
+            r = mh.admin_request(proxy, 'GET', path)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header('content-type'), 'application/x-ndjson')
+            body += bytes(r.body)
+            pages += 1
+            cursor = r.header('x-next-cursor')
+            if cursor is None:
+                return body, pages
+            self.assertLess(pages, 100)
+
+    def test_export_imports_back_as_the_same_facts_and_archive(self):
+        a = mh.uid('alice')
+        # Imported first, so that A's archive is in time order (an import
+        # sorts its messages by time: an archive recorded out of time order
+        # would come back sorted).
+        self.imp_ok(a, [fact('instrument', 'cello', '2021-06-01T08:00:00.250Z', confidence=0.55),
+                        message('assistant', 'An imported old answer.', '2020-02-29T23:59:59.999Z'),
+                        message('user', 'An imported old question.', '2020-02-29T23:59:59.999Z')], (2, 1, 0))
+        for text in ('My name is Ida. I live in Ghent.', 'I use Rust at work.',
+                     'Quotes "inside" | pipes and a\nnewline, and ünïcödé.'):
+            self.assertOK(mh.send(self.proxy, a, text))
+        mh.wait_memory(self.proxy, a, lambda m: {'name', 'city', 'tools'} <= set(mh.entity_map(m)),
+                       what='the extracted facts')
+        mh.wait_idle(self.proxy)
+        r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/pet' % mh.qid(a),
+                             b'{"value":"a beagle"}', 'application/json')
+        self.assertEqual(r.status, 200, r)
+        src = self.mem(a)
+        src_archive = self.archive(a)
+        self.assertEqual(len(src_archive), 8)
+        self.assertIsNotNone(src['summary']['text'])
+        body, pages = self.export_all(self.proxy, a)
+        self.assertEqual(pages, 4)
+
+        # A fresh memproxy: an empty store.
+        p = self.start_proxy(sections=sections())
+        b = mh.uid('bob')
+        nsum = sum(1 for ln in body.splitlines() if json.loads(ln)['type'] in ('summary', 'history'))
+        self.assertGreater(nsum, 0)
+        self.imp_ok(b, body, (8, 5, nsum), proxy=p)
+        dst = self.mem(b, proxy=p)
+
+        def facts(doc):
+            return sorted((e['key'], e['value'], e['confidence'], e['observed_at']) for e in doc['entities'])
+
+        self.assertEqual(facts(dst), facts(src))
+        self.assertEqual(len(dst['entities']), 5)
+
+        def msgs(archive):
+            return [(m['role'], m['content'], m['at']) for m in archive]
+
+        self.assertEqual(msgs(self.archive(b, proxy=p)), msgs(src_archive))
+        # The archive: the messages only; the buffer and summary are new.
+        self.assertEqual(dst['buffer'], [])
+        self.assertIsNone(dst['summary']['text'])
+
+    def test_archive_out_of_time_order_comes_back_sorted(self):
+        # Documented by this test: the archive keeps the order messages
+        # were recorded in, an import sorts its own by time.
+        a = mh.uid('late')
+        self.assertOK(mh.send(self.proxy, a, 'A turn recorded today.'))
+        mh.wait_idle(self.proxy)
+        self.imp_ok(a, [message('user', 'An old question.', '2020-01-01T00:00:00Z'),
+                        message('assistant', 'An old answer.', '2020-01-01T00:00:00Z')], (2, 0, 0))
+        src = [(m['role'], m['content'], m['at']) for m in self.archive(a)]
+        self.assertEqual([c for _, c, _ in src],
+                         ['A turn recorded today.', mh.REPLY, 'An old question.', 'An old answer.'])
+        body, _ = self.export_all(self.proxy, a)
+        p = self.start_proxy(sections=sections())
+        b = mh.uid('sorted')
+        r = self.imp(b, body, proxy=p)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([(m['role'], m['content'], m['at']) for m in self.archive(b, proxy=p)],
+                         sorted(src, key=lambda m: m[2]))
+
+
+if __name__ == '__main__':
+    harness.main('proxy_import')

@@ -1,0 +1,378 @@
+"""Relevance-ranked recall end to end (README "Memory", docs/proxy-behaviour.md
+"Memory block", core/recall.h): a question finds the rare fact and the
+past message that answer it, dated, with their role and escaped, where
+`retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
+question that matches nothing still gets them; X-Memory-Injected-Tokens
+stays within context_budget_tokens; erasure and retention reach the
+archive and what is injected; the same question gives the same bytes.
+(--check-config of the shares and of retrieval: tests/proxy/test_config.py.)"""
+
+import json
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import fact, import_lines, message  # noqa: E402
+
+DAY_MS = 86400 * 1000
+ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}}
+NO_RETENTION = {'governance': {'retention_days': 0, 'pii_retention_days': 0}}
+SECTIONS = {'admin': dict(ADMIN['admin']), 'governance': dict(NO_RETENTION['governance'])}
+MEMORY = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2}
+BUDGET = 1500  # the default context_budget_tokens
+
+
+def fact_item(key, value, date):
+    """A fact as the profile line writes it."""
+    return '%s: %s (as of %s)' % (key, value, date)
+
+
+def greedy_profile(facts, budget=BUDGET):
+    """The facts (key, value, date) the recent strategy takes from facts in
+    their recent order: each whole while it fits the budget with the
+    block's intro and header (core/recall.h, steps 1 and 2). All ASCII."""
+    taken, size = [], len(mh.INTRO) + 1 + len(mh.PROFILE_HEAD)
+    for f in facts:
+        add = len(fact_item(*f)) + (3 if taken else 0)
+        if mh.TOKENS_PER_MESSAGE + math.ceil((size + add) / 4.0) <= budget:
+            taken.append(f)
+            size += add
+    return taken
+
+
+class RelevanceCase(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': MEMORY}
+
+    def own_proxy(self, memory=None, governance=None):
+        secs = {'admin': dict(ADMIN['admin']), 'governance': dict(governance or NO_RETENTION['governance'])}
+        return self.start_proxy(sections=secs, memory=dict(MEMORY, **(memory or {})))
+
+    def imp_ok(self, user, items, proxy=None):
+        r = import_lines(proxy or self.proxy, user, items)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['skipped'], 0, r.json())
+        return r
+
+    def ask(self, user, question, proxy=None):
+        """A question that reads memory and records nothing: (Sent,
+        Injection or None when nothing was injected)."""
+        p = proxy or self.proxy
+        s = mh.send(p, user, question, x_memory='read')
+        self.assertOK(s)
+        if mh.upstream_body(self.fake, s) == s.body:
+            self.assertEqual(s.tokens(), 0)
+            return s, None
+        return s, self.injection(s)
+
+    def block(self, user, question, proxy=None):
+        s, inj = self.ask(user, question, proxy)
+        self.assertIsNotNone(inj, 'nothing injected for %r' % question)
+        return inj.block
+
+    def archive(self, user, proxy=None):
+        return [m for page in mh.archive_pages(proxy or self.proxy, user, 1000) for m in page]
+
+    def turn(self, user, text, proxy=None):
+        self.assertOK(mh.send(proxy or self.proxy, user, text))
+        mh.wait_idle(proxy or self.proxy)
+
+
+# ---------------------------------------------------------------------------
+# Facts
+# ---------------------------------------------------------------------------
+
+RARE = ('instrument', 'plays the theremin in a jazz quartet', '2019-06-01')
+
+
+def many_facts():
+    """150 strong filler facts (confidence 0.95, one a minute on
+    2024-01-01) and one rare, weak and old fact: (lines, the fillers in
+    the recent order, as (key, value, date))."""
+    lines, fillers = [], []
+    for i in range(150):
+        key, value = 'note_%03d' % i, 'ordinary filler detail number %03d' % i
+        lines.append(fact(key, value, '2024-01-01T%02d:%02d:00Z' % (i // 60, i % 60), confidence=0.95))
+        fillers.append((key, value, '2024-01-01'))
+    lines.append(fact(RARE[0], RARE[1], RARE[2] + 'T12:00:00Z', confidence=0.2))
+    fillers.reverse()  # newest first among equals
+    return lines, fillers
+
+
+class Facts(RelevanceCase):
+    THEREMIN = 'Do you remember who plays the theremin in that quartet?'
+
+    def test_rare_fact_found_by_relevant_not_by_recent_switched_by_sighup(self):
+        p = self.own_proxy()
+        user = mh.uid('rare')
+        lines, fillers = many_facts()
+        self.imp_ok(user, lines, p)
+        strongest = greedy_profile(fillers + [RARE])
+        self.assertNotIn(RARE, strongest)
+        self.assertLess(len(strongest), 150, 'every fact fits: the test proves nothing')
+
+        facts = self.block(user, self.THEREMIN, p).facts()
+        self.assertEqual(facts[0], RARE, 'the matching fact does not lead the profile')
+        rest = facts[1:]
+        self.assertEqual(rest, fillers[:len(rest)], 'after the match, not the strongest facts')
+        self.assertGreater(len(rest), 40, 'the profile did not get the unused budget')
+
+        self.hup(p, retrieval='recent')
+        self.assertEqual(self.block(user, self.THEREMIN, p).facts(), strongest)
+
+        self.hup(p, retrieval='relevant')
+        self.assertEqual(self.block(user, self.THEREMIN, p).facts()[0], RARE)
+
+    def test_question_matching_nothing_gets_the_strongest_facts(self):
+        user = mh.uid('nomatch')
+        lines, fillers = many_facts()
+        self.imp_ok(user, lines)
+        blk = self.block(user, 'Any thoughts on xylophones or bagpipes?')
+        self.assertEqual(blk.facts(), greedy_profile(fillers + [RARE]))
+        self.assertIsNone(blk.past_line)
+
+    def test_fact_and_message_of_one_import_both_injected(self):
+        # An import is no chat turn: its facts and messages share the
+        # import's request id, yet a fact is not "extracted from" them, so
+        # taking one must not keep the other out (core/recall.h, counted
+        # once).
+        user = mh.uid('oneimport')
+        self.imp_ok(user, [message('user', 'We hiked up to the Dachstein glacier last summer.',
+                                   '2023-08-01T10:00:00Z'),
+                           message('user', 'Routine note about the weekly groceries.', '2023-08-02T10:00:00Z'),
+                           fact('sport', 'glacier hiking', '2023-08-01T10:00:00Z'),
+                           fact('city', 'Graz', '2023-08-01T10:00:00Z')])
+        blk = self.block(user, 'What about the Dachstein glacier hike?')
+        self.assertIn(('2023-08-01', 'user', 'We hiked up to the Dachstein glacier last summer.'), blk.past())
+        self.assertEqual(blk.fact_dict(), {'sport': 'glacier hiking', 'city': 'Graz'})
+
+
+# ---------------------------------------------------------------------------
+# Past messages
+# ---------------------------------------------------------------------------
+
+class Past(RelevanceCase):
+    def diary(self, user, extra):
+        lines = [message('user' if i % 2 else 'assistant',
+                         'Diary entry %02d about the garden and the weather.' % i,
+                         '2022-%02d-%02dT09:00:00Z' % (1 + i // 28, 1 + i % 28)) for i in range(60)]
+        self.imp_ok(user, lines + extra)
+
+    def test_past_message_with_date_role_and_escaping(self):
+        user = mh.uid('kayak')
+        raw = 'The "kayak" trip | was\nfun [really] <b>bold</b> and\ttabbed.'
+        self.diary(user, [message('assistant', raw, '2021-03-14T10:00:00Z'),
+                          message('user', 'I bought the kayak in Bergen.', '1999-12-31T23:59:59Z')])
+        s, inj = self.ask(user, 'How was the kayak trip?')
+        past = inj.block.past()
+        want_a = ('2021-03-14', 'assistant', 'The "kayak" trip / was fun (really) \u2039b\u203abold\u2039/b\u203a and tabbed.')
+        want_u = ('1999-12-31', 'user', 'I bought the kayak in Bergen.')
+        self.assertIn(want_a, past)
+        self.assertIn(want_u, past)
+        self.assertLess(past.index(want_u), past.index(want_a), 'the past line is not oldest first')
+        for date, role, text in past:
+            self.assertIn('kayak', text, 'a past message that does not match: %r' % text)
+        # In the JSON the model gets, the quotes are JSON-escaped like the
+        # rest of the block, and no stored line break or bracket survives.
+        got = mh.upstream_body(self.fake, s)
+        self.assertIn(b'(2021-03-14, assistant) The \\"kayak\\" trip / was fun (really)', got)
+        self.assertNotIn(b'[really]', got)
+        self.assertNotIn(b'was\\nfun', got)
+
+    def test_long_past_message_cut_to_512_bytes(self):
+        user = mh.uid('long')
+        text = 'The zeppelin hangar tour ' + ' '.join('word%03d' % i for i in range(300))
+        self.diary(user, [message('user', text, '2021-05-05T10:00:00Z')])
+        past = self.block(user, 'Tell me about the zeppelin hangar tour.').past()
+        got = [t for d, r, t in past if t.startswith('The zeppelin hangar tour')]
+        self.assertEqual(len(got), 1, past)
+        self.assertTrue(got[0].endswith('\u2026'), got[0][-20:])
+        self.assertLessEqual(len(got[0].encode('utf-8')), 512)
+        self.assertGreater(len(got[0].encode('utf-8')), 512 - 40)
+        self.assertTrue(text.startswith(got[0][:-1].rstrip()), got[0])
+
+    def test_past_message_the_request_holds_is_left_out(self):
+        user = mh.uid('holds')
+        said = 'I bought the kayak in Bergen.'
+        self.diary(user, [message('user', said, '1999-12-31T23:59:59Z'),
+                          message('user', 'The kayak paddle broke in Voss.', '2000-01-05T10:00:00Z')])
+        texts = [t for _, _, t in self.block(user, 'What happened to the kayak paddle?').past()]
+        self.assertIn(said, texts)
+        s = mh.send(self.proxy, user, [mh.user_msg(said), mh.asst_msg('Nice boat.'),
+                                       mh.user_msg('What happened to the kayak paddle?')], x_memory='read')
+        self.assertOK(s)
+        texts = [t for _, _, t in self.injection(s).block.past()]
+        self.assertIn('The kayak paddle broke in Voss.', texts)
+        self.assertNotIn(said, texts)
+
+    def test_recorded_turn_folded_away_is_found_again(self):
+        user = mh.uid('fold')
+        first = 'My grandmother grew saffron crocuses in Kozani.'
+        for text in (first, 'The train to work was late again.', 'We painted the kitchen yellow.',
+                     'The football match went to penalties.', 'I tried a new bread recipe.'):
+            self.turn(user, text)
+        mem = mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] and 'saffron' in m['summary']['text'],
+                             what='the first turn folded')
+        self.assertNotIn(first, [m['content'] for m in mem['buffer']])
+        self.assertEqual(len(self.archive(user)), 10)
+        blk = self.block(user, 'What did my grandmother grow in Kozani?')
+        self.assertIn((mh.today_utc(), 'user', first), blk.past())
+        # The buffer's messages are injected as messages, never in the past line.
+        # The buffer's messages are injected as messages, never in the past
+        # line: it holds archived ones in order, none of the buffer's (the
+        # newest; the fake's replies all read alike, so compare positions).
+        archived = [(mh.today_utc(), m['role'], m['content']) for m in self.archive(user)]
+        older = archived[:len(archived) - len(mem['buffer'])]
+        it = iter(older)
+        self.assertTrue(all(item in it for item in blk.past()),
+                        'the past line is not a subsequence of the archive before the buffer:\n%r' % blk.past())
+
+
+# ---------------------------------------------------------------------------
+# The budget
+# ---------------------------------------------------------------------------
+
+class Budget(RelevanceCase):
+    def test_injected_tokens_never_exceed_the_budget(self):
+        p = self.own_proxy()
+        user = mh.uid('budget')
+        lines = [fact('topic_%02d' % i, 'the orchard and the %02d apple trees we planted' % i,
+                      '2023-01-01T00:00:%02dZ' % i, confidence=0.5 + i / 200.0) for i in range(60)]
+        lines += [message('user' if i % 2 else 'assistant',
+                          'Orchard log %02d: pruning, grafting and picking the apples of row %02d.' % (i, i),
+                          '2022-06-%02dT08:00:00Z' % (1 + i % 28)) for i in range(60)]
+        self.imp_ok(user, lines, p)
+        for text in ('We sold apple cider at the market.', 'The orchard needs a new fence.',
+                     'A hailstorm damaged the apple blossoms.'):
+            self.turn(user, text, p)
+        mh.wait_memory(p, user, lambda m: m['summary']['text'] is not None and len(m['buffer']) > 0,
+                       what='a summary and a buffer')
+        seen_tokens = set()
+        for budget in (0, 1, 60, 79, 80, 85, 90, 100, 120, 150, 200, 300, 450, 700, 1000, 1500, 2500, 4000, 100000):
+            self.hup(p, context_budget_tokens=budget)
+            for question in ('Tell me about the apple orchard and the cider.', 'zzz qqq xxx'):
+                with self.subTest(budget=budget, question=question):
+                    s, inj = self.ask(user, question, p)
+                    self.assertLessEqual(s.tokens(), budget)
+                    seen_tokens.add(s.tokens())
+                    if budget >= 150:
+                        self.assertIsNotNone(inj, 'nothing injected within %d tokens' % budget)
+                        self.assertTrue(inj.block.facts(), 'no strongest facts within %d tokens' % budget)
+        # With room for everything, every section is there.
+        s, inj = self.ask(user, 'Tell me about the apple orchard and the cider.', p)
+        blk = inj.block
+        self.assertEqual(len(blk.facts()), 60)
+        self.assertIsNotNone(blk.summary_line)
+        self.assertTrue(blk.past(), 'no past line with all the room in the world')
+        self.assertTrue(inj.messages, 'no buffered message')
+        self.assertGreater(len(seen_tokens), 8, 'the budget made little difference: %r' % sorted(seen_tokens))
+
+
+# ---------------------------------------------------------------------------
+# Erasure, retention, determinism
+# ---------------------------------------------------------------------------
+
+def injected_text(inj):
+    if inj is None:
+        return ''
+    return json.dumps(inj.elements, ensure_ascii=False)
+
+
+class Governance(RelevanceCase):
+    def test_erased_fact_takes_its_value_out_of_the_archive(self):
+        user = mh.uid('erase')
+        secret = 'I keep dreaming about the Vesuvius crater hike.'
+        for text in (secret, 'The train to work was late again.', 'We painted the kitchen yellow.',
+                     'The football match went to penalties.'):
+            self.turn(user, text)
+        mem = mh.wait_memory(self.proxy, user,
+                             lambda m: m['summary']['text'] and 'Vesuvius' in m['summary']['text'],
+                             what='the first turn folded into the summary')
+        self.assertNotIn(secret, [m['content'] for m in mem['buffer']])
+        self.assertIn(secret, [m['content'] for m in self.archive(user)])
+        blk = self.block(user, 'Remind me of the Vesuvius crater.')
+        self.assertIn((mh.today_utc(), 'user', secret), blk.past())
+
+        path = '/admin/users/%s/entities/trip' % mh.qid(user)
+        r = mh.admin_request(self.proxy, 'PUT', path, b'{"value":"vesuvius CRATER"}', 'application/json')
+        self.assertEqual(r.status, 200, r)
+        r = mh.admin_request(self.proxy, 'DELETE', path)
+        self.assertEqual(r.status, 204, r)
+
+        archive = self.archive(user)
+        self.assertEqual(len(archive), 7, [m['content'] for m in archive])
+        self.assertFalse([m for m in archive if 'vesuvius' in m['content'].lower()])
+        self.assertIsNone(mh.admin_memory(self.proxy, user).json()['summary']['text'])
+        _, inj = self.ask(user, 'Remind me of the Vesuvius crater.')
+        self.assertNotIn('vesuvius', injected_text(inj).lower())
+        # nor after the next fold
+        self.turn(user, 'I tried a new bread recipe.')
+        self.turn(user, 'The cat knocked over a plant.')
+        mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None, what='a new summary')
+        _, inj = self.ask(user, 'Remind me of the Vesuvius crater.')
+        self.assertNotIn('vesuvius', injected_text(inj).lower())
+        r = mh.admin_request(self.proxy, 'GET', '/admin/users/%s/export' % mh.qid(user))
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(b'vesuvius', bytes(r.body).lower())
+
+    def test_erasing_an_imported_fact_keeps_the_import_s_other_messages(self):
+        # The import's facts and messages share its request id, which does
+        # not make the messages the fact's source turn.
+        user = mh.uid('pie')
+        self.imp_ok(user, [message('user', 'I baked a pie for Sunday lunch.', '2023-05-07T12:00:00Z'),
+                           message('user', 'Our Sunday pie was a hit.', '2023-05-08T12:00:00Z'),
+                           message('user', 'The weather was fine.', '2023-05-09T12:00:00Z'),
+                           fact('food', 'Sunday pie', '2023-05-08T12:00:00Z')])
+        r = mh.admin_request(self.proxy, 'DELETE', '/admin/users/%s/entities/food' % mh.qid(user))
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual([m['content'] for m in self.archive(user)],
+                         ['I baked a pie for Sunday lunch.', 'The weather was fine.'])
+        texts = [t for _, _, t in self.block(user, 'What about the pie on Sunday?').past()]
+        self.assertIn('I baked a pie for Sunday lunch.', texts)
+        self.assertNotIn('Our Sunday pie was a hit.', texts)
+
+    def test_retention_purges_an_old_imported_message(self):
+        p = self.own_proxy(governance={'retention_days': 30, 'pii_retention_days': 0})
+        user = mh.uid('retain')
+        now = int(time.time() * 1000)
+        old = 'The lighthouse keeper told us his story long ago.'
+        new = 'The lighthouse renovation was in the news this week.'
+        self.imp_ok(user, [message('user', old, mh.iso_ms(now - 40 * DAY_MS)),
+                           message('assistant', new, mh.iso_ms(now - 2 * DAY_MS))], p)
+        self.imp_ok(user, [fact('landmark', 'an old lighthouse', mh.iso_ms(now - 40 * DAY_MS))], p)
+        question = 'What about the lighthouse story?'
+        # Recall filters nothing by age: until the sweep, the old one is there.
+        texts = [t for _, _, t in self.block(user, question, p).past()]
+        self.assertIn(old, texts)
+        before = p.metric('memproxy_retention_purged_total', item='messages')
+        r = mh.admin_request(p, 'POST', '/admin/sweep')
+        self.assertEqual(r.status, 200, r)
+        purged = r.json()['purged']
+        self.assertEqual((purged['messages'], purged['facts']), (1, 1), purged)
+        self.assertDeltaMetric(p, before, 'memproxy_retention_purged_total', 1, item='messages')
+        self.assertEqual([m['content'] for m in self.archive(user, p)], [new])
+        blk = self.block(user, question, p)
+        self.assertEqual([t for _, _, t in blk.past()], [new])
+        self.assertEqual(blk.facts(), [])
+
+    def test_same_question_same_bytes(self):
+        user = mh.uid('same')
+        # Ties everywhere: 30 messages and 30 facts that match equally.
+        self.imp_ok(user, [message('user', 'Garden note %02d.' % i, '2023-04-01T00:00:00Z') for i in range(30)] +
+                    [fact('plant_%02d' % i, 'garden plant', '2023-04-01T00:00:00Z') for i in range(30)])
+        self.turn(user, 'The garden hose is leaking.')
+        self.turn(user, 'We bought garden gloves.')
+        q = 'What is going on in the garden?'
+        s1, inj1 = self.ask(user, q)
+        s2, inj2 = self.ask(user, q)
+        self.assertIsNotNone(inj1)
+        self.assertTrue(inj1.block.past() and inj1.block.facts(), inj1.block.content)
+        self.assertEqual(mh.upstream_body(self.fake, s1), mh.upstream_body(self.fake, s2))
+        self.assertEqual(s1.tokens(), s2.tokens())
+
+
+if __name__ == '__main__':
+    harness.main('proxy_relevance')
