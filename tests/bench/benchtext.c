@@ -71,8 +71,6 @@ static const char *const topics[] = {"preference", "plan",    "hobby", "pet",   
                                      "home",       "finance", "study", "music"};
 static const char *const cluster[] = {"paddle", "river",   "lake",    "rapids",
                                       "canoe",  "harbour", "current", "shore"};
-static const char *const needle_verbs[] = {"took",    "carried",  "rented",
-                                           "cleaned", "repaired", "packed"};
 
 static uint64_t next(struct mp_benchtext *g)
 {
@@ -106,7 +104,6 @@ static size_t uniform(struct mp_benchtext *g, size_t n)
 }
 
 #define Z(list) list[zipf(g, N(list))]
-#define U(list) list[uniform(g, N(list))]
 
 void mp_benchtext_init(struct mp_benchtext *g, uint64_t seed)
 {
@@ -224,31 +221,32 @@ static void pair(struct mp_benchtext *g, const char **a, const char **b)
     *b = cluster[j];
 }
 
-/* The needle's sentence: the needle with two cluster words, in one of a
- * few patterns. */
+/* The needle's sentence: the needle with cluster words, the other slots
+ * drawn like any sentence's, so that the needle's items share no more
+ * common words than chance gives (feedback reads them). */
 static void needle_sentence(struct mp_benchtext *g, bool user, char *s, size_t cap)
 {
     const char *a, *b, *x = MP_BENCHTEXT_NEEDLE;
     pair(g, &a, &b);
     switch ((unsigned)uniform(g, 3) + (user ? 0 : 3)) {
     case 0:
-        snprintf(s, cap, "%s %s the %s to the %s and brought the %s %s.", Z(subjects),
-                 U(needle_verbs), x, a, b, Z(times));
+        snprintf(s, cap, "%s %s the %s %s by the %s %s.", Z(subjects), Z(verbs), Z(adjectives), x,
+                 a, Z(times));
         break;
     case 1:
-        snprintf(s, cap, "Our %s needs a new %s before we go back to the %s.", x, a, b);
+        snprintf(s, cap, "Is the %s too %s for the %s?", x, Z(adjectives), a);
         break;
     case 2:
-        snprintf(s, cap, "%s wants to sell the %s and the %s.", Z(subjects), x, a);
+        snprintf(s, cap, "%s %s a %s for the %s %s.", Z(subjects), Z(verbs), a, x, Z(places));
         break;
     case 3:
-        snprintf(s, cap, "For the %s, check the %s and the %s before you go.", x, a, b);
+        snprintf(s, cap, "For the %s, check the %s and the %s first.", x, a, b);
         break;
     case 4:
-        snprintf(s, cap, "A %s on the %s is safer with a spare %s.", x, a, b);
+        snprintf(s, cap, "A %s %s handles the %s better than a %s.", Z(adjectives), x, a, Z(nouns));
         break;
     default:
-        snprintf(s, cap, "Store the %s away from the %s when the %s is strong.", x, a, b);
+        snprintf(s, cap, "Bring the %s whenever the %s goes out %s.", a, x, Z(times));
         break;
     }
 }
@@ -257,8 +255,17 @@ static void near_sentence(struct mp_benchtext *g, char *s, size_t cap)
 {
     const char *a, *b;
     pair(g, &a, &b);
-    snprintf(s, cap, "%s walked along the %s and looked at the %s %s.", Z(subjects), a, b,
-             Z(times));
+    switch (uniform(g, 3)) {
+    case 0:
+        snprintf(s, cap, "%s walked along the %s %s.", Z(subjects), a, Z(times));
+        break;
+    case 1:
+        snprintf(s, cap, "The %s near the %s was %s.", a, b, Z(adjectives));
+        break;
+    default:
+        snprintf(s, cap, "%s %s a %s by the %s.", Z(subjects), Z(verbs), Z(nouns), a);
+        break;
+    }
 }
 
 size_t mp_benchtext_message(struct mp_benchtext *g, bool user, bool needle, bool near, char *out,

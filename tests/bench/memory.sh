@@ -1096,17 +1096,17 @@ report=$tmp/report.md
         echo
     fi
 
-    echo "## Relevance: what the question reaches"
+    echo "## Relevance: what the question reaches, and recall in process"
     echo
-    echo "| user | facts | archived messages | question terms: document frequency, facts + archive | items scored > 0: facts + archive | one view, both scored (in-process) |"
-    echo "|---|---:|---:|---|---:|---:|"
+    echo "| user | facts | archived messages | question terms: document frequency, facts + archive | items scored > 0: facts + archive | view + scoring | view + recall, recent | view + recall, relevant | ranked facts visited, recent / relevant |"
+    echo "|---|---:|---:|---|---:|---:|---:|---:|---:|"
     for u in "$deep_user" "$few_user"; do
         k=relevant,$u
         [ -n "${rich[$k,hits_facts]:-}" ] || continue
-        echo "| $u | ${rich[$k,facts]} | ${rich[$k,messages]} | $(printf '%s' "${rich[$k,question_terms]}" | sed 's/:/ /g; s/,/, /g') | ${rich[$k,hits_facts]} + ${rich[$k,hits_archive]} | ${rich[$k,score_us]} µs |"
+        echo "| $u | ${rich[$k,facts]} | ${rich[$k,messages]} | $(printf '%s' "${rich[$k,question_terms]}" | sed 's/:/ /g; s/,/, /g') | ${rich[$k,hits_facts]} + ${rich[$k,hits_archive]} | ${rich[$k,score_us]} µs | ${rich[$k,recent_us]} µs | ${rich[$k,relevant_us]} µs | ${rich[$k,ranked_recent]} / ${rich[$k,ranked_relevant]} |"
     done
     echo
-    echo "From populate --question after populating (tests/bench/populate.c): the question's terms (stemmed, stop words dropped) and how many items hold each, read through the request path's view; how many items mp_relevance_score gives a score above 0 with the presets the request path uses (the needle's items, their neighbours in the session, and what pseudo-relevance feedback adds: the commonest terms of the best items); and the mean time of opening a view and scoring both kinds in one process (no HTTP, no injection). Rows (e) and (f) measure the whole request."
+    echo "From populate --question right after populating (tests/bench/benchcheck.c), in one process, no HTTP: the question's terms (stemmed, stop words dropped) and how many items hold each, read through the request path's view; how many items mp_relevance_score scores above 0 with the request path's presets (the needle's items, their neighbours in a session, what pseudo-relevance feedback adds); the mean time of a view with both kinds scored, and of a view with the whole recall of each strategy as proxy/reqmem.c runs it (default [memory] settings, hybrid); how many facts each recall's walk of the ranked facts read (the walk stops only when the profile line has less room than the shortest possible fact, so a user whose facts are all longer than what is left is read to the end). Rows (e) and (f) measure the whole request."
     echo
 
     echo "## Import"

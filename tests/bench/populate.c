@@ -29,12 +29,10 @@
  * prints how long the whole population took and how big the store is.
  *
  * --question TEXT then reads each rich user back through the request
- * path's view (mp_store_view_*): each term of TEXT with its document
- * frequency in the facts and in the archive, how many items
- * mp_relevance_score finds, and how long a view with the scoring of both
- * kinds takes (mean of repeated runs, one view each). --emit-import N
- * writes no store: it prints N messages of the rich users' kind as the
- * JSON Lines of POST /admin/users/{id}/import. */
+ * path's view and times the request path's recall on it (benchcheck.h:
+ * one CHECK line per rich user). --emit-import N writes no store: it
+ * prints N messages of the rich users' kind as the JSON Lines of
+ * POST /admin/users/{id}/import. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,12 +41,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "benchcheck.h"
 #include "benchtext.h"
-#include "relevance.h"
 #include "seal.h"
 #include "status.h"
 #include "store.h"
-#include "terms.h"
 #include "usermem.h"
 
 #define SMALL_MESSAGES 4
@@ -579,76 +576,13 @@ static int populate_rich(struct mp_store *store, const struct options *o, const 
     return MP_OK;
 }
 
-/* ---- --question: the rich users read back through the request path's view ---- */
-
-struct term_df {
-    struct mp_relevance_index *ix; /* [0] facts, [1] archive */
-    bool first;
-};
-
-static int on_question_term(void *arg, const char *term, size_t len, uint32_t pos)
-{
-    struct term_df *a = arg;
-    (void)pos;
-    uint32_t f = a->ix[0].n > 0 ? a->ix[0].df(a->ix[0].ctx, term, len) : 0;
-    uint32_t m = a->ix[1].n > 0 ? a->ix[1].df(a->ix[1].ctx, term, len) : 0;
-    printf("%s%.*s:%" PRIu32 "+%" PRIu32, a->first ? "" : ",", (int)len, term, f, m);
-    a->first = false;
-    return MP_OK;
-}
-
-/* One view of user, both kinds scored against q as the request path
- * scores them (core/recall_relevant.c's rank(), no previous turn): the
- * hits of each into nhits[0..2); with df, each question term's document
- * frequencies are printed first. */
-static int score_view(struct mp_store *store, struct mp_terms *terms, const char *user,
-                      const char *q, bool df, size_t nhits[2])
-{
-    struct mp_store_view *v = NULL;
-    struct mp_relevance_index ix[2];
-    int rc = mp_store_view_open(store, user, strlen(user), &v);
-    if (rc != MP_OK)
-        return rc;
-    mp_store_view_index(v, true, &ix[0]);
-    mp_store_view_index(v, false, &ix[1]);
-    if (df) {
-        struct term_df a = {ix, true};
-        printf(" question_terms=");
-        rc = mp_terms_each(terms, q, strlen(q), on_question_term, &a);
-    }
-    for (int k = 0; k < 2 && rc == MP_OK; k++) {
-        struct mp_relevance_params rp;
-        struct mp_relevance_hit *hits = NULL;
-        nhits[k] = 0;
-        if (ix[k].n == 0)
-            continue;
-        mp_relevance_preset(k == 0 ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &rp);
-        rc = mp_relevance_score(terms, &ix[k], &rp, q, strlen(q), NULL, 0, &hits, &nhits[k]);
-        free(hits);
-    }
-    mp_store_view_close(v);
-    return rc;
-}
+/* ---- --question ---- */
 
 static int check_question(struct mp_store *store, const struct options *o)
 {
-    struct mp_terms *terms = NULL;
-    size_t nhits[2];
-    int rc = mp_terms_new(&terms);
-    for (size_t u = 0; u < o->nrich && rc == MP_OK; u++) {
-        printf("CHECK user=%s", o->rich[u].id);
-        rc = score_view(store, terms, o->rich[u].id, o->question, true, nhits);
-        unsigned runs = 0;
-        double t0 = mono_s(), t = 0;
-        while (rc == MP_OK && runs < 2000 && (runs < 3 || t < 0.5)) {
-            rc = score_view(store, terms, o->rich[u].id, o->question, false, nhits);
-            runs++;
-            t = mono_s() - t0;
-        }
-        printf(" hits_facts=%zu hits_archive=%zu score_us=%.1f runs=%u\n", nhits[0], nhits[1],
-               runs > 0 ? t * 1e6 / runs : 0.0, runs);
-    }
-    mp_terms_free(terms);
+    int rc = MP_OK;
+    for (size_t u = 0; u < o->nrich && rc == MP_OK; u++)
+        rc = mp_benchcheck_question(store, o->rich[u].id, o->question);
     if (rc != MP_OK)
         fprintf(stderr, "populate: --question: %s\n", mp_status_name(rc));
     return rc;
@@ -706,10 +640,11 @@ static void usage(FILE *f)
             "--rich (up to 4): a user ID with a full buffer, a summary, FACTS facts and\n"
             "MESSAGES archived messages of English-like text, the needle word \"%s\"\n"
             "in NEEDLES of those items; prints RICH user=ID ... (store size per phase).\n"
-            "--question: each rich user read back through the request path's view:\n"
-            "CHECK user=ID question_terms=TERM:DF_FACTS+DF_ARCHIVE,... hits_facts=N\n"
-            "hits_archive=N score_us=F; with --check-only on the store as it is (the\n"
-            "--rich counts then do not matter). --key-file: the store sealed under that key.\n"
+            "--question: each rich user read back through the request path's view, and\n"
+            "its recall timed: CHECK user=ID question_terms=TERM:DF_FACTS+DF_ARCHIVE,...\n"
+            "hits_facts=N hits_archive=N score_us=F recent_us=F relevant_us=F ... (see\n"
+            "benchcheck.h); with --check-only on the store as it is (the --rich counts\n"
+            "then do not matter). --key-file: the store sealed under that key.\n"
             "--emit-import N: no store; N messages of the rich kind as import JSON Lines.\n",
             MP_BENCHTEXT_NEEDLE);
 }
