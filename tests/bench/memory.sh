@@ -174,13 +174,13 @@ command -v curl >/dev/null || die "curl not found; install it (apt-get install c
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/memproxy-membench.XXXXXX") || die "cannot create a temporary directory"
 
-# About 1.5 KB per user on disk (measured: 1M users -> 1.43 GB), the big
-# store twice (c and d); the relevance store (measured: about 1.8 KB per
-# archived message or fact, 3.8 KB sealed) twice (e and f's two
-# instances), and with --encrypt a clear one for the sizes; want twice that
-# free.
+# About 8 KB per user on disk (measured with store format 3, where every
+# message is archived and indexed: 1M users -> 7.97 GB), the big store
+# twice (c and d); the relevance store (measured: about 1.8 KB per archived
+# message or fact, 3.8 KB sealed) twice (e and f's two instances), and
+# with --encrypt a clear one for the sizes; want twice that free.
 rel_kb=$(((deep_messages + deep_facts) * (2 + 2 * encrypt)))
-need_kb=$((((2 * users_big + users_small) * 3 / 2 + 2 * rel_kb + encrypt * rel_kb / 2) * 2 + 65536))
+need_kb=$((((2 * users_big + users_small) * 8 + 2 * rel_kb + encrypt * rel_kb / 2) * 2 + 65536))
 avail_kb=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
 if [ -n "$avail_kb" ] && [ "$avail_kb" -lt "$need_kb" ]; then
     rm -rf "$tmp"
