@@ -3,11 +3,13 @@
 --
 -- Two variants, chosen by the first argument after `--`:
 --
---   wrk ... -s memory.lua URL -- hit SIZE USER XMEMORY
+--   wrk ... -s memory.lua URL -- hit SIZE USER XMEMORY [QUESTION]
 --     The memory hit: every request is the same, built once in init() (no
 --     per-request Lua, as in post.lua): the body of post.lua (SIZE bytes,
 --     default 1024) with `X-User-Id: USER` (default bench-hit) and
 --     `X-Memory: XMEMORY` (default read; `none` leaves the header out).
+--     With QUESTION ('+' for each space) the user message starts with it,
+--     then the padding; SIZE 0: the question alone, no padding.
 --
 --   wrk ... -s memory.lua URL -- users SIZE PREFIX NUSERS XMEMORY TAG
 --     Recording load: request() builds each request, cycling the user id
@@ -76,11 +78,12 @@ function init(args)
     else
         local user = args[3] or "bench-hit"
         local xmem = args[4] or "read"
+        local question = (args[5] or ""):gsub("%+", " ")
         wrk.headers["X-User-Id"] = user
         if xmem ~= "none" then
             wrk.headers["X-Memory"] = xmem
         end
-        wrk.body = body_with("", size)
+        wrk.body = body_with(question, size)
     end
 end
 

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # memproxy memory benchmark: hybrid mode with a memory hit (a user with 50
 # facts, a summary and a full buffer) in a store of 1 thousand and of 1 million
-# users, next to the same request with memory off; and recording under load
-# (X-Memory: auto against read at 64 connections). See tests/bench/README.md.
+# users, next to the same request with memory off; relevance against
+# today's order (retrieval = relevant / recent) for a user with 10k facts and
+# 100k archived messages and for one with 50 facts; recording under load
+# (X-Memory: auto against read at 64 connections); the import rate; store
+# bytes per fact and per archived message. See tests/bench/README.md.
 #
 # Usage: tests/bench/memory.sh [--short|--long] [--build DIR] [--out FILE]
 #                              [--duration SEC] [--rounds N] [--users-big N]
 #                              [--active-users N] [--sync full|meta|none]
+#                              [--deep-facts N] [--deep-messages N]
+#                              [--import-messages N]
 #                              [--perf] [--no-pin] [--strict] [--keep-tmp]
 #                              [--encrypt]
-# --short: 1k vs 100k users, 1 round of 2 s runs (CI smoke, not the 1M goal);
-# --long: 1k vs 1M users, medians of 5 rounds of 3 s runs.
+# --short: 1k vs 100k users, 1 round of 2 s runs, 10k messages imported
+#   (CI smoke, not the 1M goal);
+# --long: 1k vs 1M users, medians of 5 rounds of 3 s runs, 20k imported.
 # --encrypt: the stores are encrypted at rest ([storage] encryption_key_file;
-#   populated in clear, then memproxy --rotate-key), to price AES-256-GCM.
+#   populated in clear, then memproxy --rotate-key; the relevance store is
+#   populated sealed), to price AES-256-GCM.
 # Exit: 0 valid run, 1 setup error, 2 invalid run (a target failed, wrk saw
 #       errors), 3 valid run but a goal missed (only with --strict).
 
@@ -38,9 +45,12 @@ strict=0
 keep_tmp=0
 encrypt=0
 do_perf=0
+deep_facts=10000
+deep_messages=100000
+import_opt=""
 
 usage() {
-    sed -n '7,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 
@@ -62,6 +72,12 @@ while [ $# -gt 0 ]; do
     --active-users=*) active_users=${1#--active-users=} ;;
     --sync) need_arg "$1" $# && store_sync=$2 && shift ;;
     --sync=*) store_sync=${1#--sync=} ;;
+    --deep-facts) need_arg "$1" $# && deep_facts=$2 && shift ;;
+    --deep-facts=*) deep_facts=${1#--deep-facts=} ;;
+    --deep-messages) need_arg "$1" $# && deep_messages=$2 && shift ;;
+    --deep-messages=*) deep_messages=${1#--deep-messages=} ;;
+    --import-messages) need_arg "$1" $# && import_opt=$2 && shift ;;
+    --import-messages=*) import_opt=${1#--import-messages=} ;;
     --perf) do_perf=1 ;;
     --no-pin) pin=0 ;;
     --strict) strict=1 ;;
@@ -84,11 +100,13 @@ if [ "$mode" = long ]; then
     rounds=5
     warm_secs=3
     users_big=1000000
+    import_messages=20000
 else
     run_secs=2
     rounds=1
     warm_secs=1
     users_big=100000
+    import_messages=10000
 fi
 if [ -n "$duration" ]; then
     positive_int "$duration" || die "--duration must be a positive whole number of seconds"
@@ -102,6 +120,12 @@ if [ -n "$users_big_opt" ]; then
     positive_int "$users_big_opt" || die "--users-big must be a positive whole number"
     users_big=$users_big_opt
 fi
+if [ -n "$import_opt" ]; then
+    positive_int "$import_opt" || die "--import-messages must be a positive whole number"
+    import_messages=$import_opt
+fi
+positive_int "$deep_facts" || die "--deep-facts must be a positive whole number"
+positive_int "$deep_messages" || die "--deep-messages must be a positive whole number"
 positive_int "$active_users" || die "--active-users must be a positive whole number"
 [ "$active_users" -le "$users_big" ] || die "--active-users ($active_users) must not exceed --users-big ($users_big)"
 case $store_sync in
@@ -113,6 +137,17 @@ body_size=1024
 url_path=/v1/chat/completions
 hit_user="bench-hit"
 user_prefix="bench-u"
+# Relevance rows (e), (f): populate's rich users, the needle word in
+# "needles" of the deep user's items (benchtext.h), asked about in a
+# question of its own (no padding) that nothing else matches.
+deep_user="bench-deep"
+few_user="bench-few"
+few_facts=50
+needles=50
+few_needles=5
+question="What do you remember about my kayak?"
+import_user="bench-import"
+admin_token="bench-admin-$$"
 drain_max=180  # seconds to wait for the memory queue to empty after an auto run
 drain_stall=10 # ... or for it to stop shrinking
 
@@ -139,9 +174,13 @@ command -v curl >/dev/null || die "curl not found; install it (apt-get install c
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/memproxy-membench.XXXXXX") || die "cannot create a temporary directory"
 
-# About 1.5 KB per user on disk (measured: 1M users -> 1.43 GB), the big
-# store twice (c and d); want twice that free.
-need_kb=$(((2 * users_big + users_small) * 3 / 2 * 2 + 65536))
+# About 8 KB per user on disk (measured with store format 3, where every
+# message is archived and indexed: 1M users -> 7.97 GB), the big store
+# twice (c and d); the relevance store (measured: about 1.8 KB per archived
+# message or fact, 3.8 KB sealed) twice (e and f's two instances), and
+# with --encrypt a clear one for the sizes; want twice that free.
+rel_kb=$(((deep_messages + deep_facts) * (2 + 2 * encrypt)))
+need_kb=$((((2 * users_big + users_small) * 8 + 2 * rel_kb + encrypt * rel_kb / 2) * 2 + 65536))
 avail_kb=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
 if [ -n "$avail_kb" ] && [ "$avail_kb" -lt "$need_kb" ]; then
     rm -rf "$tmp"
@@ -196,15 +235,27 @@ else
     pin_desc="none (--no-pin)"
 fi
 
-# set_layout latency|throughput
+# set_layout latency|throughput|import. import: the instance that imports
+# (relevant, all its threads) alone on the second CPU, everything else (curl
+# too, with pin_wrk) on the first.
 set_layout() {
     [ "$pinning" = 1 ] || return 0
-    if [ "$1" = latency ]; then
-        move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" "${pid_of[load]}"
-    else
-        move_to -l "$cpu_fake" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}"
+    case $1 in
+    latency)
+        move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
+            "${pid_of[load]}" "${pid_of[relevant]:-}" "${pid_of[recent]:-}"
+        ;;
+    throughput)
+        move_to -l "$cpu_fake" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
+            "${pid_of[relevant]:-}" "${pid_of[recent]:-}"
         move_to -l "$cpu_proxy" "${pid_of[load]}"
-    fi
+        ;;
+    import)
+        move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
+            "${pid_of[load]}" "${pid_of[recent]:-}"
+        move_to -l "$cpu_proxy" "${pid_of[relevant]:-}"
+        ;;
+    esac
 }
 
 # --- helpers --------------------------------------------------------------------------
@@ -286,16 +337,24 @@ job_metric() {
     metric "$1" "memproxy_memory_jobs_total{kind=\"$2\",result=\"$3\"}"
 }
 
-# check_instance INSTANCE USER EXPECT_MEMORY: one POST of the hit body with
-# curl; must be 200 with a chat.completion; with EXPECT_MEMORY=1 also
-# X-Memory-Mode: hybrid, injected tokens > 0 and no X-Memory-Error. Prints
-# the injected tokens.
+# question_json TEXT: the body memory.lua's hit variant sends with SIZE 0
+# and a question: post.lua's body with TEXT alone as the user message (TEXT
+# must need no JSON escaping).
+question_json() {
+    printf '%s%s%s' '{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"' \
+        "$1" '"}]}'
+}
+
+# check_instance INSTANCE USER EXPECT_MEMORY [BODY_FILE]: one POST of the
+# hit body (or BODY_FILE) with curl; must be 200 with a chat.completion;
+# with EXPECT_MEMORY=1 also X-Memory-Mode: hybrid, injected tokens > 0 and
+# no X-Memory-Error. Prints the injected tokens.
 check_instance() {
-    local inst=$1 user=$2 expect=$3 code hdrs tokens mmode merr
+    local inst=$1 user=$2 expect=$3 body=${4:-$tmp/body.json} code hdrs tokens mmode merr
     code=$(curl -sS -o "$tmp/check.out" -D "$tmp/check.hdr" -w '%{http_code}' --max-time 10 \
         -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench' \
         -H "X-User-Id: $user" -H 'X-Memory: read' \
-        --data-binary @"$tmp/body.json" "${url[$inst]}$url_path" 2>"$tmp/check.err")
+        --data-binary @"$body" "${url[$inst]}$url_path" 2>"$tmp/check.err")
     hdrs=$(tr -d '\r' <"$tmp/check.hdr")
     if [ "$code" = 000 ] || [ -z "$code" ]; then
         echo "no HTTP answer to POST $url_path ($(head -c 300 "$tmp/check.err" | tr '\n' ' '))"
@@ -343,11 +402,16 @@ say "mode $mode: $rounds round(s) of ${run_secs}s runs, ${warm_secs}s warm-up; s
 
 # --- populate the stores -------------------------------------------------------------
 
-declare -A pop # store,field -> value
-populate() {
-    local name=$1 n=$2 line kv
-    say "populating the $name store: $(fmt_users "$n") users + $hit_user"
-    if ! "$populate_bin" --path "$tmp/store-$name" --users "$n" --sync none \
+declare -A pop  # store,field -> value
+declare -A rich # store,user,field -> value: populate's RICH and CHECK lines
+
+# run_populate NAME ARGS...: populate the store NAME ($tmp/store-NAME,
+# [storage] sync = none) with populate's ARGS; reads its POPULATE line into
+# pop[NAME,...] and its RICH and CHECK lines into rich[NAME,user,...].
+run_populate() {
+    local name=$1 line kv u tag rest
+    shift
+    if ! "$populate_bin" --path "$tmp/store-$name" --sync none "$@" \
         >"$tmp/populate-$name.out" 2>"$tmp/populate-$name.err"; then
         say "populate failed; its stderr:"
         log_tail "$tmp/populate-$name.err" >&2
@@ -358,6 +422,19 @@ populate() {
     for kv in ${line#POPULATE }; do
         pop[$name,${kv%%=*}]=${kv#*=}
     done
+    while read -r tag rest; do
+        u=${rest#user=}
+        u=${u%% *}
+        for kv in $rest; do
+            rich[$name,$u,${kv%%=*}]=${kv#*=}
+        done
+    done < <(grep -E '^(RICH|CHECK) ' "$tmp/populate-$name.out")
+}
+
+populate() {
+    local name=$1 n=$2
+    say "populating the $name store: $(fmt_users "$n") users + $hit_user"
+    run_populate "$name" --users "$n"
     if [ "$encrypt" = 1 ]; then
         printf '[storage]\npath = %s\n' "$tmp/store-$name" >"$tmp/rotate-$name.ini"
         "$memproxy_bin" -c "$tmp/rotate-$name.ini" --rotate-key "$key_file" \
@@ -366,6 +443,24 @@ populate() {
     pop[$name,du]=$(du -sb "$tmp/store-$name" 2>/dev/null | awk '{ print $1 }')
     say "$name store: ${pop[$name,seconds]} s, $(fmt_bytes "${pop[$name,du]}") on disk"
 }
+
+# populate_rel NAME SEALED [--question TEXT]: the relevance store: the small
+# store's users and $hit_user, then the deep user (a buffer, a summary,
+# deep_facts facts, deep_messages archived messages) and the few user (a
+# buffer, a summary, 50 facts). SEALED 1: written sealed (populate
+# --key-file) rather than rotated afterwards.
+populate_rel() {
+    local name=$1 sealed=$2 key_args=()
+    shift 2
+    [ "$sealed" = 1 ] && key_args=(--key-file "$key_file")
+    say "populating the $name store: $small_label users + $hit_user, $deep_user ($(fmt_users "$deep_facts") facts, $(fmt_users "$deep_messages") archived messages), $few_user ($few_facts facts)$([ "$sealed" = 1 ] && echo ", sealed")"
+    run_populate "$name" --users "$users_small" \
+        --rich "$deep_user:$deep_facts:$deep_messages:$needles" \
+        --rich "$few_user:$few_facts:0:$few_needles" "${key_args[@]}" "$@"
+    pop[$name,du]=$(du -sb "$tmp/store-$name" 2>/dev/null | awk '{ print $1 }')
+    say "$name store: ${pop[$name,seconds]} s, $(fmt_bytes "${pop[$name,du]}") on disk"
+}
+
 key_file=$tmp/store.key
 if [ "$encrypt" = 1 ]; then
     (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
@@ -377,19 +472,30 @@ populate big "$users_big"
 # slower at 1 connection afterwards (more upstream connections cached, a
 # busier heap), which would be charged to row (c).
 populate load "$users_big"
+# Rows (e) and (f): one store, copied so that the relevant and the recent
+# instance read the same bytes. With --encrypt a clear one too, for the
+# store bytes per item in clear.
+populate_rel relevant "$encrypt" --question "$question"
+say "copying the relevant store for the recent instance"
+cp -a "$tmp/store-relevant" "$tmp/store-recent" || die "cannot copy the relevance store"
+pop[recent,du]=${pop[relevant,du]}
+if [ "$encrypt" = 1 ]; then
+    populate_rel size 0
+fi
 mkdir -p "$tmp/store-off"
 
-# --- start the fake upstream and four memproxies ------------------------------------------
+# --- start the fake upstream and six memproxies ------------------------------------------
 
 start_fake_upstream
 
-# Eight free ports: 4 memproxies, data plane and admin each.
-read -r p_off a_off p_small a_small p_big a_big p_load a_load <<<"$(free_ports 8 python-only)"
-[ -n "$a_load" ] || die "could not find free ports (python3 is needed)"
+# Twelve free ports: 6 memproxies, data plane and admin each.
+read -r p_off a_off p_small a_small p_big a_big p_load a_load p_rel a_rel p_rec a_rec \
+    <<<"$(free_ports 12 python-only)"
+[ -n "$a_rec" ] || die "could not find free ports (python3 is needed)"
 
-# start_memproxy INSTANCE MODE PORT ADMIN_PORT STORE
+# start_memproxy INSTANCE MODE PORT ADMIN_PORT STORE [RETRIEVAL]
 start_memproxy() {
-    local inst=$1 mmode=$2 port=$3 aport=$4 store=$5 pid why st
+    local inst=$1 mmode=$2 port=$3 aport=$4 store=$5 retrieval=${6:-relevant} pid why st
     cat >"$tmp/memproxy-$inst.ini" <<EOF
 ; generated by tests/bench/memory.sh
 [server]
@@ -407,6 +513,10 @@ api_key = sk-bench-jobs
 
 [memory]
 mode = $mmode
+retrieval = $retrieval
+
+[admin]
+token = $admin_token
 
 [storage]
 path = $store
@@ -437,11 +547,13 @@ EOF
     fi
 }
 
-say "starting memproxy: memory off, hybrid on the $small_label store, hybrid on the $big_label store, hybrid on a second $big_label store (64-connection rows)"
+say "starting memproxy: memory off, hybrid on the $small_label store, hybrid on the $big_label store, hybrid on a second $big_label store (64-connection rows), hybrid with retrieval relevant and recent on the relevance store and its copy"
 start_memproxy off off "$p_off" "$a_off" "$tmp/store-off"
 start_memproxy small hybrid "$p_small" "$a_small" "$tmp/store-small"
 start_memproxy big hybrid "$p_big" "$a_big" "$tmp/store-big"
 start_memproxy load hybrid "$p_load" "$a_load" "$tmp/store-load"
+start_memproxy relevant hybrid "$p_rel" "$a_rel" "$tmp/store-relevant" relevant
+start_memproxy recent hybrid "$p_rec" "$a_rec" "$tmp/store-recent" recent
 
 # Each memproxy runs a retention pass over its whole store at start (a
 # one-off cost of a few seconds for 100k+ users): measure after it.
@@ -456,26 +568,52 @@ wait_first_sweep() {
     done
     say "$inst: the start-up retention pass did not finish in 120 s; measuring anyway"
 }
-for inst in off small big load; do
+for inst in off small big load relevant recent; do
     [ -z "${failed[$inst]:-}" ] && wait_first_sweep "$inst"
 done
+# populate dates the relevance users' past within retention_days (365):
+# a purge here would mean rows (e) and (f) measure less than populate wrote.
+for inst in relevant recent; do
+    [ -z "${failed[$inst]:-}" ] || continue
+    metrics_snapshot "$inst"
+    purged=$(awk '/^memproxy_retention_purged_total\{/ { t += $2 } END { printf "%.0f", t }' "$tmp/metrics-$inst.txt")
+    if [ "${purged:-0}" != 0 ]; then
+        failed[$inst]="the start-up retention pass purged $purged items of the relevance store"
+        say "$inst: FAILED: ${failed[$inst]}"
+    fi
+done
 
-# Rows: a, b, c (memory hit at 1 connection), dr and da (recording load at
-# 64 connections, X-Memory read and auto).
-rows="a b c dr da"
-declare -A inst_of=([a]=off [b]=small [c]=big [dr]=load [da]=load)
-declare -A conns_of=([a]=1 [b]=1 [c]=1 [dr]=64 [da]=64)
+# Rows: a, b, c (memory hit at 1 connection), er, ec, fr, fc (relevance
+# at 1 connection: the deep user and the few user, retrieval relevant and
+# recent), dr and da (recording load at 64 connections, X-Memory read and
+# auto).
+rows="a b c er ec fr fc dr da"
+declare -A inst_of=([a]=off [b]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load)
+declare -A conns_of=([a]=1 [b]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64)
+deep_label="$(fmt_users "$deep_facts") facts + $(fmt_users "$deep_messages") messages"
 row_label() {
     case $1 in
     a) echo "(a) memory off (mode off)" ;;
     b) echo "(b) memory hit, $small_label users" ;;
     c) echo "(c) memory hit, $big_label users" ;;
+    er) echo "(e) $deep_label, retrieval = relevant" ;;
+    ec) echo "(e) $deep_label, retrieval = recent" ;;
+    fr) echo "(f) $few_facts facts, retrieval = relevant" ;;
+    fc) echo "(f) $few_facts facts, retrieval = recent" ;;
     dr) echo "(d) recording load, X-Memory: read" ;;
     da) echo "(d) recording load, X-Memory: auto" ;;
     esac
 }
+row_user() {
+    case $1 in
+    er | ec) echo "$deep_user" ;;
+    fr | fc) echo "$few_user" ;;
+    *) echo "$hit_user" ;;
+    esac
+}
 
 body_json "$body_size" >"$tmp/body.json"
+question_json "$question" >"$tmp/body-question.json"
 declare -A tokens
 for inst in off small big load; do
     [ -z "${failed[$inst]:-}" ] || continue
@@ -487,6 +625,17 @@ for inst in off small big load; do
         continue
     fi
     tokens[$inst]=$out
+done
+# The relevance rows: each user of each instance, with the question.
+for row in er ec fr fc; do
+    inst=${inst_of[$row]}
+    [ -z "${failed[$inst]:-}" ] || continue
+    if ! out=$(check_instance "$inst" "$(row_user "$row")" 1 "$tmp/body-question.json"); then
+        failed[$row]=$out
+        say "$row: check FAILED: $out"
+        continue
+    fi
+    tokens[$row]=$out
 done
 if [ -z "${failed[load]:-}" ]; then
     if out=$(check_instance load "${user_prefix}0" 1); then
@@ -507,6 +656,7 @@ row_ok() { [ -z "${failed[$1]:-}" ]; }
 wrk_args() {
     case $1 in
     a | b | c) echo "hit $body_size $hit_user read" ;;
+    er | ec | fr | fc) echo "hit 0 $(row_user "$1") read ${question// /+}" ;;
     dr) echo "users $body_size $user_prefix $active_users read $2" ;;
     da) echo "users $body_size $user_prefix $active_users auto $2" ;;
     esac
@@ -572,7 +722,7 @@ declare -A rec # recording counters, summed over the auto runs
 rec_add() { rec[$1]=$(awk -v a="${rec[$1]:-0}" -v b="$2" 'BEGIN { printf "%.0f", a + b }'); }
 
 # Warm-up: every row but auto (which would fill the memory queue).
-for row in a b c dr; do
+for row in a b c er ec fr fc dr; do
     row_ok "$row" || continue
     if [ "${conns_of[$row]}" = 1 ]; then set_layout latency; else set_layout throughput; fi
     say "$row: warm-up, ${conns_of[$row]} connection(s), ${warm_secs}s"
@@ -589,7 +739,10 @@ done
 
 for r in $(seq "$rounds"); do
     set_layout latency
-    for row in a b c; do
+    # relevant and recent swap places every round
+    rel_rows="er ec fr fc"
+    [ $((r % 2)) = 0 ] && rel_rows="ec er fc fr"
+    for row in a b c $rel_rows; do
         row_ok "$row" || continue
         say "$row: 1 connection, ${run_secs}s (round $r/$rounds)"
         measure "$row" "$r"
@@ -653,27 +806,90 @@ for row in $rows; do
     say "$row: p50 ${res[$row,p50]} us, p99 ${res[$row,p99]} us, $(fmt_int "${res[$row,rps]}") req/s, ${res[$row,cpu_us]} CPU us/req"
 done
 
-# --- optional profile of the memory hit ------------------------------------------------
+# --- optional profiles of the memory hit and of relevance ---------------------------
+
+# profile ROW PATTERN: perf record (call graphs) of ROW's instance during
+# one more 1-connection run of ROW; sets prof to the lines of perf report
+# --children whose function matches PATTERN (at most 30).
+profile() {
+    local row=$1 pattern=$2 inst=${inst_of[$1]} perf_pid
+    say "perf: profiling instance $inst during row $row for ${run_secs}s at 1 connection"
+    perf record -q -F 2999 --call-graph dwarf,16384 -p "${pid_of[$inst]}" -o "$tmp/perf-$row.data" \
+        -- sleep $((run_secs + 1)) >"$tmp/perf-record-$row.log" 2>&1 &
+    perf_pid=$!
+    sleep 0.5
+    # shellcheck disable=SC2046
+    run_wrk "$row" 1 "$run_secs" perf $(wrk_args "$row" x) || true
+    wait "$perf_pid" 2>/dev/null
+    prof=$(perf report -i "$tmp/perf-$row.data" --children --stdio --sort sym -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | grep -E "$pattern" | head -n 30)
+    [ -n "$prof" ] || prof="(perf recorded nothing usable: $(tail -n 2 "$tmp/perf-record-$row.log" | tr '\n' ' '))"
+}
 
 perf_report=""
-if [ "$do_perf" = 1 ] && row_ok b; then
+perf_report_e=""
+if [ "$do_perf" = 1 ]; then
     if command -v perf >/dev/null; then
         set_layout latency
-        say "perf: profiling the hit instance ($small_label store) for ${run_secs}s at 1 connection"
-        perf record -q -F 2999 --call-graph dwarf,16384 -p "${pid_of[small]}" -o "$tmp/perf.data" \
-            -- sleep $((run_secs + 1)) >"$tmp/perf-record.log" 2>&1 &
-        perf_pid=$!
-        sleep 0.5
-        # shellcheck disable=SC2046
-        run_wrk b 1 "$run_secs" perf $(wrk_args b x) || true
-        wait "$perf_pid" 2>/dev/null
-        perf_report=$(perf report -i "$tmp/perf.data" --children --stdio --sort sym -g none 2>/dev/null |
-            grep -E '^ +[0-9]' | grep -E 'on_request|mp_reqmem|lmdb_get|decode_user|dec_|mp_inject|mp_chatreq|splice|fact_cmp|put_escaped|put_clean|_int_malloc|_int_free|malloc_consolidate|cfree|__libc_calloc|mp_store_get|keep_newest|mp_usermem_free' |
-            head -n 30)
-        [ -n "$perf_report" ] || perf_report="(perf recorded nothing usable: $(tail -n 2 "$tmp/perf-record.log" | tr '\n' ' '))"
+        if row_ok b; then
+            profile b 'on_request|mp_reqmem|lmdb_get|decode_user|dec_|mp_inject|mp_chatreq|splice|fact_cmp|put_escaped|put_clean|_int_malloc|_int_free|malloc_consolidate|cfree|__libc_calloc|mp_store_get|mp_store_view|keep_newest|mp_usermem_free|mp_recall|mp_relevance|mp_terms'
+            perf_report=$prof
+        fi
+        if row_ok er; then
+            profile er 'mp_reqmem_inject|mp_inject_build|mp_recall|rank|mp_relevance_score|mp_relevance_pack|prf|value_cands|bm25f|smooth|build_query|ix_df|ix_postings|ix_item|ix_item_terms|cached|lmdb_scan|lmdb_get|mdb_cursor|mp_store_view|mp_store_backend_open|mp_codec|mp_relevance_items|mp_terms|_int_malloc|_int_free|cfree'
+            perf_report_e=$prof
+        fi
     else
         perf_report="(perf not installed)"
     fi
+fi
+
+# --- import rate ----------------------------------------------------------------------------
+# POST /admin/users/{id}/import of import_messages messages (populate
+# --emit-import: text of the deep user's kind) to the relevant instance,
+# alone on its CPU. The answer comes when every message is committed and
+# indexed, in one transaction on the memory worker.
+
+declare -A imp
+import_rate() {
+    local code secs out n c0 c1
+    "$populate_bin" --emit-import "$import_messages" >"$tmp/import.jsonl" 2>"$tmp/import-emit.err" || {
+        imp[error]="populate --emit-import failed: $(head -c 200 "$tmp/import-emit.err")"
+        return 1
+    }
+    imp[bytes]=$(stat -c %s "$tmp/import.jsonl")
+    if [ "${imp[bytes]}" -gt $((32 * 1024 * 1024)) ]; then
+        imp[error]="the import body ($(fmt_bytes "${imp[bytes]}")) is over the admin API's 32 MiB: lower --import-messages"
+        return 1
+    fi
+    set_layout import
+    say "import: POST /admin/users/$import_user/import, $import_messages messages ($(fmt_bytes "${imp[bytes]}"))"
+    c0=$(cpu_ns "${pid_of[relevant]}")
+    # shellcheck disable=SC2086
+    out=$($pin_wrk curl -sS -o "$tmp/import.out" -w '%{http_code} %{time_total}' --max-time 600 \
+        -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/x-ndjson' \
+        --data-binary @"$tmp/import.jsonl" \
+        "${admin[relevant]}/admin/users/$import_user/import" 2>"$tmp/import.err")
+    c1=$(cpu_ns "${pid_of[relevant]}")
+    read -r code secs <<<"$out"
+    if [ "$code" != 200 ]; then
+        imp[error]="import answered HTTP ${code:-000}: $(head -c 300 "$tmp/import.out" "$tmp/import.err" 2>/dev/null | tr '\n' ' ')"
+        return 1
+    fi
+    n=$(sed -n 's/.*"messages":\([0-9]*\).*/\1/p' "$tmp/import.out")
+    if [ "$n" != "$import_messages" ]; then
+        imp[error]="import stored ${n:-?} messages of $import_messages: $(head -c 300 "$tmp/import.out")"
+        return 1
+    fi
+    imp[secs]=$secs
+    imp[rate]=$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+    imp[cpu_us]=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", c / n / 1000 }')
+    say "import: $n messages in $secs s, ${imp[rate]} messages/s"
+}
+if [ -z "${failed[relevant]:-}" ]; then
+    import_rate || say "import FAILED: ${imp[error]}"
+else
+    imp[error]="the relevant instance failed: ${failed[relevant]}"
 fi
 
 # --- report ------------------------------------------------------------------------------
@@ -688,12 +904,14 @@ row_store() {
     a) echo "—" ;;
     b) echo "$small_label + $hit_user" ;;
     c) echo "$big_label + $hit_user" ;;
+    er | fr) echo "$small_label + $hit_user, $deep_user, $few_user" ;;
+    ec | fc) echo "a copy of (e, f) relevant's" ;;
     *) echo "$big_label + $hit_user (a second one)" ;;
     esac
 }
 row_users() {
     case $1 in
-    a | b | c) echo "$hit_user" ;;
+    a | b | c | er | ec | fr | fc) row_user "$1" ;;
     *) echo "${user_prefix}0..$((active_users - 1)) (cycled)" ;;
     esac
 }
@@ -702,8 +920,42 @@ row_tokens() {
     a) echo "0" ;;
     b) echo "${tokens[small]:-?}" ;;
     c) echo "${tokens[big]:-?}" ;;
+    er | ec | fr | fc) echo "${tokens[$1]:-?}" ;;
     *) echo "${tokens[active]:-?} (${user_prefix}0)" ;;
     esac
+}
+
+# relevance_goal ROW_RELEVANT ROW_RECENT LIMIT_US WHAT: the goal line of
+# relevant against recent, p50 difference within LIMIT_US.
+relevance_goal() {
+    local r=$1 c=$2 limit=$3 what=$4 added ok p99d cpud
+    if [ -z "${res[$r,done]:-}" ] || [ -z "${res[$c,done]:-}" ]; then
+        echo "| $what: p50 relevant − recent | n/a | ≤ $limit µs | not measured |"
+        goal_unmeasured+=("$what")
+        return
+    fi
+    added=$((res[$r,p50] - res[$c,p50]))
+    p99d=$((res[$r,p99] - res[$c,p99]))
+    cpud=$(awk -v a="${res[$r,cpu_us]}" -v b="${res[$c,cpu_us]}" 'BEGIN { printf "%+.1f", a - b }')
+    ok=0
+    [ "$added" -le "$limit" ] && ok=1
+    verdict $ok "$what: relevant adds $added us to p50 (> $limit)"
+    echo "| $what: p50 relevant − recent | $added µs (${res[$r,p50]} − ${res[$c,p50]}); p99 $(printf '%+d' "$p99d") µs (${res[$r,p99]} − ${res[$c,p99]}); CPU $cpud µs/req | ≤ $limit µs | $V |"
+}
+
+# store_bytes STORE: a line of the store-bytes table from the deep user's
+# RICH line of STORE (map in use before and after each phase).
+store_bytes() {
+    local st=$1 label=$2 k=$1,$deep_user
+    [ -n "${rich[$k,map_after_messages]:-}" ] || return 0
+    awk -v lbl="$label" -v f="${rich[$k,facts]}" -v m="${rich[$k,messages]}" \
+        -v b="${rich[$k,map_before]}" -v af="${rich[$k,map_after_facts]}" \
+        -v am="${rich[$k,map_after_messages]}" -v ft="${rich[$k,fact_text_bytes]}" \
+        -v mt="${rich[$k,message_text_bytes]}" -v sf="${rich[$k,seconds_facts]}" \
+        -v sm="${rich[$k,seconds_messages]}" 'BEGIN {
+        printf "| %s | %d | %.0f | %.0f | %.1f× | %d | %.0f | %.0f | %.1f× | %.0f / %.0f |\n",
+            lbl, f, ft / f, (af - b) / f, (af - b) / ft, m, mt / m, (am - af) / m, (am - af) / mt,
+            (sf > 0 ? f / sf : 0), (sm > 0 ? m / sm : 0) }'
 }
 
 goal_missed=()
@@ -732,9 +984,9 @@ report=$tmp/report.md
         echo "**Short mode: the big store holds $big_label users, not 1M: a smoke test, not the 1M goal** (run \`--long\` for that)."
     fi
     echo
-    echo "POST $url_path, 1 KB body (post.lua's), non-streaming; the fake upstream answers a small chat.completion and plays the LLM for memory jobs."
-    echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000), [storage] sync = $store_sync, encryption at rest $([ "$encrypt" = 1 ] && echo on || echo off). One memproxy process per row group, each on its own store: (a), (b), (c), and (d) on a second store like (c)'s."
-    echo "Hit user \`$hit_user\`: 50 facts, a 150-word summary, 15 buffered messages (more than the budget holds: the injection is cut to it). Other users: 3 facts, a 20-word summary, 4 messages."
+    echo "POST $url_path, 1 KB body (post.lua's), non-streaming; the fake upstream answers a small chat.completion and plays the LLM for memory jobs. Rows (e) and (f) send the question \"$question\" alone as the user message (no padding)."
+    echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000, retrieval relevant unless the row says recent), [storage] sync = $store_sync, encryption at rest $([ "$encrypt" = 1 ] && echo on || echo off). One memproxy process per row group, each on its own store: (a), (b), (c), (d) on a second store like (c)'s, (e, f) relevant on the relevance store and (e, f) recent on a copy of it."
+    echo "Hit user \`$hit_user\`: 50 facts, a 150-word summary, 15 buffered messages (more than the budget holds: the injection is cut to it). Other users: 3 facts, a 20-word summary, 4 messages. \`$deep_user\`: $deep_facts facts and $deep_messages archived messages of English-like text (tests/bench/benchtext.c), the word \"kayak\" in $needles of those items, a 150-word summary, 15 buffered messages. \`$few_user\`: $few_facts facts (\"kayak\" in $few_needles), a summary, 15 buffered messages."
     echo
     echo "| row | store (users) | user | X-Memory | conns | p50 µs | p99 µs | req/s | memproxy CPU | CPU µs/req | injected tokens | other load | errors |"
     echo "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -742,6 +994,8 @@ report=$tmp/report.md
         lbl=$(row_label "$row")
         xm="read"
         [ "$row" = da ] && xm=auto
+        [ "$row" = er ] || [ "$row" = fr ] && xm="read, **relevant**"
+        [ "$row" = ec ] || [ "$row" = fc ] && xm="read, recent"
         [ "$row" = a ] && xm="read (ignored)"
         if ! row_ok "$row" || [ -z "${res[$row,done]:-}" ]; then
             reason=${failed[$row]:-not measured}
@@ -804,6 +1058,17 @@ report=$tmp/report.md
         echo "| recording under load: auto / read | n/a | req/s ≥ 0.95, p99 ≤ 1.05 | not measured |"
         goal_unmeasured+=("recording under load")
     fi
+    relevance_goal er ec 50 "relevance, $deep_label (e)"
+    relevance_goal fr fc 10 "relevance, $few_facts facts (f)"
+    if [ -n "${imp[rate]:-}" ]; then
+        ok=0
+        [ "${imp[rate]}" -ge 5000 ] && ok=1
+        verdict $ok "import indexes ${imp[rate]} messages/s (< 5000)"
+        echo "| import: archived messages indexed per second | ${imp[rate]} ($import_messages in ${imp[secs]} s; CPU ${imp[cpu_us]} µs/message) | ≥ 5,000 | $V |"
+    else
+        echo "| import: archived messages indexed per second | n/a | ≥ 5,000 | not measured |"
+        goal_unmeasured+=("import rate")
+    fi
     echo
     if [ ${#goal_missed[@]} != 0 ]; then
         echo "Goals: **not met**: $(printf '%s; ' "${goal_missed[@]}" | sed 's/; $//')."
@@ -833,15 +1098,55 @@ report=$tmp/report.md
         echo
     fi
 
+    echo "## Relevance: what the question reaches, and recall in process"
+    echo
+    echo "| user | facts | archived messages | question terms: document frequency, facts + archive | items scored > 0: facts + archive | view + scoring | view + recall, recent | view + recall, relevant | ranked facts visited, recent / relevant |"
+    echo "|---|---:|---:|---|---:|---:|---:|---:|---:|"
+    for u in "$deep_user" "$few_user"; do
+        k=relevant,$u
+        [ -n "${rich[$k,hits_facts]:-}" ] || continue
+        echo "| $u | ${rich[$k,facts]} | ${rich[$k,messages]} | $(printf '%s' "${rich[$k,question_terms]}" | sed 's/:/ /g; s/,/, /g') | ${rich[$k,hits_facts]} + ${rich[$k,hits_archive]} | ${rich[$k,score_us]} µs | ${rich[$k,recent_us]} µs | ${rich[$k,relevant_us]} µs | ${rich[$k,ranked_recent]} / ${rich[$k,ranked_relevant]} |"
+    done
+    echo
+    echo "From populate --question right after populating (tests/bench/benchcheck.c), in one process, no HTTP: the question's terms (stemmed, stop words dropped) and how many items hold each, read through the request path's view; how many items mp_relevance_score scores above 0 with the request path's presets (the needle's items, their neighbours in a session, what pseudo-relevance feedback adds); the mean time of a view with both kinds scored, and of a view with the whole recall of each strategy as proxy/reqmem.c runs it (default [memory] settings, hybrid); how many facts each recall's walk of the ranked facts read (the walk stops only when the profile line has less room than the shortest possible fact, so a user whose facts are all longer than what is left is read to the end). Rows (e) and (f) measure the whole request."
+    echo
+
+    echo "## Import"
+    echo
+    if [ -n "${imp[rate]:-}" ]; then
+        echo "POST /admin/users/$import_user/import to the (e, f) relevant instance (alone on its CPU, [storage] sync = $store_sync): $import_messages messages ($(fmt_bytes "${imp[bytes]}") of JSON Lines, each with an id, text like $deep_user's) answered 200 after ${imp[secs]} s: **${imp[rate]} messages/s**, memproxy CPU ${imp[cpu_us]} µs per message (all threads: parsing, the queue, indexing, the commit)."
+    else
+        echo "Not measured: ${imp[error]:-?}"
+        invalid_reasons+=("import: ${imp[error]:-not measured}")
+    fi
+    echo
+
+    echo "## Store bytes per item"
+    echo
+    echo "| store | facts | text bytes per fact | store bytes per fact | store / text | archived messages | text bytes per message | store bytes per message | store / text | facts / messages written per s |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if [ "$encrypt" = 1 ]; then
+        store_bytes size "clear"
+        store_bytes relevant "sealed"
+    else
+        store_bytes relevant "clear"
+    fi
+    echo
+    echo "Growth of the LMDB map in use (what data.mdb needs) while populate wrote $deep_user's facts, then its archive, into the relevance store (after $small_label users), divided by the count: the record and every index record of the item (facts: factkeys, factrank, docs, dterms, postings; messages: atime, docs, dterms, postings), B-tree pages as filled by batches of 4096 ops. Text bytes: a fact's key and value, a message's content.$([ "$encrypt" = 1 ] && echo " Sealed: populate --key-file (every value AES-256-GCM sealed, index terms and user ids HMAC'd); clear: the same data in a store without a key.")"
+    echo
+
     echo "## Stores"
     echo
     echo "| store | users | ops | write transactions | populate s | data.mdb | LMDB map in use |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
-    for s in small big load; do
-        echo "| $s | ${pop[$s,users]} + $hit_user | ${pop[$s,ops]} | ${pop[$s,applies]} | ${pop[$s,seconds]} | $(fmt_bytes "${pop[$s,disk_bytes]}") | $(fmt_bytes "${pop[$s,map_used]}") |"
+    for s in small big load relevant size; do
+        [ -n "${pop[$s,users]:-}" ] || continue
+        extra=""
+        [ "$s" = relevant ] || [ "$s" = size ] && extra=", $deep_user, $few_user"
+        echo "| $s | ${pop[$s,users]} + $hit_user$extra | ${pop[$s,ops]} | ${pop[$s,applies]} | ${pop[$s,seconds]} | $(fmt_bytes "${pop[$s,disk_bytes]}") | $(fmt_bytes "${pop[$s,map_used]}") |"
     done
     echo
-    echo "Filled by tests/bench/populate through the storage library ([storage] sync = none while populating, about 4096 ops per transaction, users in scrambled key order)."
+    echo "Filled by tests/bench/populate through the storage library ([storage] sync = none while populating, about 4096 ops per transaction, users in scrambled key order). The recent instance of (e, f) runs on a copy of the relevant store.$([ "$encrypt" = 1 ] && echo " With --encrypt: small, big and load populated in clear, then memproxy --rotate-key; relevant populated sealed; size is relevant's data in clear, for the store bytes.")"
     echo
 
     if [ -n "$perf_report" ]; then
@@ -851,6 +1156,16 @@ report=$tmp/report.md
         echo
         echo '```'
         printf '%s\n' "$perf_report"
+        echo '```'
+        echo
+    fi
+    if [ -n "$perf_report_e" ]; then
+        echo "## Profile of relevance (perf, row (e) relevant, 1 connection)"
+        echo
+        echo "Share of memproxy's samples spent in each function and its callees (\`perf report --children\`):"
+        echo
+        echo '```'
+        printf '%s\n' "$perf_report_e"
         echo '```'
         echo
     fi

@@ -1,6 +1,7 @@
 /* populate: fills an LMDB memory store for tests/bench/memory.sh through the
  * storage library, the way memproxy's memory worker writes it. A benchmark
- * tool, not a test: it checks nothing beyond the store's return codes.
+ * tool, not a test: it checks nothing beyond the store's return codes, and
+ * the relevance figures it prints (--question) are for a person to read.
  *
  * What it writes
  * --------------
@@ -11,10 +12,27 @@
  *   traffic (half-full pages after splits), not like a sorted bulk load.
  * - The memory-hit user (default "bench-hit"): 50 facts, a 150-word summary
  *   and a full buffer of --buffer-messages messages.
+ * - Rich users (--rich ID:FACTS:MESSAGES:NEEDLES, up to 4): a full buffer
+ *   and a 150-word summary, then FACTS facts (MP_OP_UPSERT_ENTITY) and
+ *   MESSAGES archived messages (MP_OP_IMPORT_MESSAGE, indexed as an import
+ *   indexes them), in English-like text (benchtext.h) with the needle word
+ *   in NEEDLES items, spread over facts and archive in proportion, and a
+ *   cluster word in NEEDLES / 2 others. The archive is a user's past of
+ *   up to 300 days (memproxy's start-up sweep purges what is older than
+ *   [governance] retention_days, 365 by default): sessions of 20 or more
+ *   messages 30 s apart, over 4 hours between sessions (the index's
+ *   session gap), the last message a day ago; the facts observed over the
+ *   same span. The store's size is taken before and after each phase.
  *
  * Ops go in batches of about --batch ops per mp_store_apply (one LMDB write
- * transaction each; a user's ops never straddle two batches). It prints how
- * long the whole population took and how big the store is. */
+ * transaction each; a user's small ops never straddle two batches). It
+ * prints how long the whole population took and how big the store is.
+ *
+ * --question TEXT then reads each rich user back through the request
+ * path's view and times the request path's recall on it (benchcheck.h:
+ * one CHECK line per rich user). --emit-import N writes no store: it
+ * prints N messages of the rich users' kind as the JSON Lines of
+ * POST /admin/users/{id}/import. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +41,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "benchcheck.h"
+#include "benchtext.h"
+#include "seal.h"
 #include "status.h"
 #include "store.h"
 #include "usermem.h"
@@ -34,6 +55,22 @@
 #define HIT_WORDS      150
 #define TEXT_MAX       256
 #define MODEL          "gpt-4o-mini"
+#define RICH_MAX       4
+#define RICH_TEXT_MAX  1024 /* bytes of one rich message (a few sentences) */
+#define DAY_MS         (24LL * 3600 * 1000)
+#define SPAN_MS                                                                                    \
+    (300 * DAY_MS)                         /* a rich user's past: within [governance]              \
+                                              retention_days' default 365, which memproxy's        \
+                                              start-up sweep applies */
+#define SESSION_LEN    20                  /* archived messages per session, at least */
+#define SESSION_GAP_MS (250LL * 60 * 1000) /* between sessions: > the index's 4 h */
+#define MESSAGE_GAP_MS 30000
+
+/* A rich user: --rich ID:FACTS:MESSAGES:NEEDLES. */
+struct rich {
+    char id[MP_USER_KEY_MAX + 1];
+    uint64_t facts, messages, needles;
+};
 
 struct options {
     const char *path;
@@ -44,6 +81,12 @@ struct options {
     enum mp_store_sync sync;
     const char *hit_user;
     const char *prefix;
+    struct rich rich[RICH_MAX];
+    size_t nrich;
+    const char *question;
+    const char *key_file;
+    uint64_t emit_import; /* > 0: print that many import lines, no store */
+    bool check_only;      /* --question on the store as it is, nothing written */
 };
 
 /* Everything the ops of one ordinary user point to; it lives until the
@@ -322,16 +365,252 @@ out:
     return rc;
 }
 
-static void usage(FILE *f)
+/* ---- rich users ---- */
+
+/* Whether item i of 0..n-1 is one of k spread evenly over them, counted
+ * from phase on (so that two sets with different phases rarely meet). */
+static bool spread(uint64_t i, uint64_t n, uint64_t k, uint64_t phase)
 {
-    fprintf(f, "usage: populate --path DIR --users N [--buffer-messages N] [--batch OPS]\n"
-               "                [--map-size-mb MB] [--sync full|meta|none] [--hit-user ID]\n"
-               "                [--prefix PREFIX]\n"
-               "Fills an LMDB memory store: N users named PREFIX<i> (default bench-u<i>) with\n"
-               "3 facts, a 20-word summary and 4 messages each, plus the hit user (default\n"
-               "bench-hit) with 50 facts, a 150-word summary and --buffer-messages messages\n"
-               "(default 15). --batch: ops per write transaction (default 4096). --sync\n"
-               "defaults to none. Prints one line: POPULATE users=N ... seconds=F ...\n");
+    if (k == 0 || n == 0)
+        return false;
+    uint64_t j = (i + phase) % n;
+    return (j + 1) * k / n > j * k / n;
+}
+
+/* The needles among a rich user's facts (the rest go to the archive). */
+static uint64_t needles_in_facts(const struct rich *r)
+{
+    uint64_t all = r->facts + r->messages;
+    return all == 0 ? 0 : (r->needles * r->facts * 2 + all) / (2 * all);
+}
+
+/* When n archived messages happened: sessions of len (SESSION_LEN or
+ * more) messages MESSAGE_GAP_MS apart, SESSION_GAP_MS from the last
+ * message of one to the first of the next, as many sessions as fit in
+ * SPAN_MS (100,000 messages: 1,500 sessions of 67), the last message at
+ * end. */
+struct timeline {
+    uint64_t len;
+    int64_t stride, start;
+};
+
+static struct timeline timeline_of(uint64_t n, int64_t end)
+{
+    struct timeline t;
+    uint64_t sessions = n > 0 ? (n + SESSION_LEN - 1) / SESSION_LEN : 1;
+    for (;;) {
+        t.len = (n + sessions - 1) / sessions;
+        t.stride = SESSION_GAP_MS + (int64_t)t.len * MESSAGE_GAP_MS;
+        if (sessions == 1 || (int64_t)sessions * t.stride <= SPAN_MS)
+            break;
+        sessions--;
+    }
+    uint64_t last = n > 0 ? (n - 1) / t.len : 0;
+    t.start =
+        end - (int64_t)last * t.stride - (int64_t)(n > 0 ? (n - 1) % t.len : 0) * MESSAGE_GAP_MS;
+    return t;
+}
+
+static int64_t message_time(const struct timeline *t, uint64_t i)
+{
+    return t->start + (int64_t)(i / t->len) * t->stride + (int64_t)(i % t->len) * MESSAGE_GAP_MS;
+}
+
+/* What one rich user cost: map in use before and after each phase. */
+struct rich_report {
+    uint64_t map_before, map_after_facts, map_after_messages;
+    uint64_t fact_bytes, message_bytes; /* text: values and keys, message contents */
+    double secs_facts, secs_messages;
+};
+
+static uint64_t map_used(struct mp_store *store)
+{
+    struct mp_store_stats st = {0};
+    mp_store_stats(store, &st);
+    return st.map_used;
+}
+
+/* A full buffer (recorded turns, so also archived) and a summary, one apply. */
+static int rich_head(struct mp_store *store, const struct options *o, const struct rich *r,
+                     struct mp_benchtext *g, uint64_t *nops_total, uint64_t *napplies)
+{
+    unsigned nm = o->buffer_messages;
+    struct mp_mem_message *msgs = calloc(nm, sizeof(*msgs));
+    char(*texts)[RICH_TEXT_MAX] = calloc(nm + 1, sizeof(*texts));
+    struct mp_op *ops = calloc(nm + 1, sizeof(*ops));
+    int64_t now = wall_ms();
+    size_t nops = 0;
+    int rc = MP_ENOMEM;
+    if (msgs == NULL || texts == NULL || ops == NULL)
+        goto out;
+    for (unsigned m = 0; m < nm; m++) {
+        bool user = (nm - m) % 2 == 0 || m == 0;
+        char rid[32];
+        snprintf(rid, sizeof(rid), "req-rich-%u", m);
+        mp_benchtext_message(g, user, false, false, texts[m], RICH_TEXT_MAX);
+        set_message(&msgs[m], user ? MP_ROLE_USER : MP_ROLE_ASSISTANT, texts[m],
+                    now - (int64_t)(nm - m) * 1000, rid);
+    }
+    for (unsigned m = 0; m < nm;) {
+        unsigned len = m == 0 && nm % 2 == 1 ? 1 : 2;
+        set_turn(&ops[nops++], r->id, now - (int64_t)(nm - m) * 1000, &msgs[m], len, UINT64_MAX - 1,
+                 m);
+        m += len;
+    }
+    mp_benchtext_words(g, HIT_WORDS, texts[nm], RICH_TEXT_MAX);
+    set_summary(&ops[nops++], r->id, now, texts[nm]);
+    rc = apply_batch(store, ops, nops);
+    *nops_total += nops;
+    (*napplies)++;
+out:
+    free(msgs);
+    free(texts);
+    free(ops);
+    return rc;
+}
+
+/* FACTS facts, observed over span up to end, in batches. */
+static int rich_facts(struct mp_store *store, const struct options *o, const struct rich *r,
+                      struct mp_benchtext *g, int64_t end, int64_t span, struct rich_report *rep,
+                      uint64_t *nops_total, uint64_t *napplies)
+{
+    struct mp_op *ops = calloc(o->batch, sizeof(*ops));
+    char(*values)[TEXT_MAX] = calloc(o->batch, sizeof(*values));
+    uint64_t k = needles_in_facts(r);
+    int rc = ops != NULL && values != NULL ? MP_OK : MP_ENOMEM;
+    for (uint64_t i = 0; i < r->facts && rc == MP_OK;) {
+        size_t n = 0;
+        for (; n < o->batch && i < r->facts; n++, i++) {
+            char key[MP_ENTITY_KEY_MAX + 1];
+            bool needle = spread(i, r->facts, k, 0);
+            bool near = !needle && spread(i, r->facts, k / 2, r->facts / 2);
+            int64_t at = end - (int64_t)((double)(r->facts - 1 - i) / (double)r->facts * span);
+            mp_benchtext_fact(g, i, needle, near, key, sizeof(key), values[n], TEXT_MAX);
+            set_fact(&ops[n], r->id, at, key, values[n],
+                     0.5 + 0.5 * (double)(i * 7919 % 1000) / 1000, "req-rich-facts");
+            rep->fact_bytes += strlen(key) + strlen(values[n]);
+        }
+        rc = apply_batch(store, ops, n);
+        *nops_total += n;
+        (*napplies)++;
+    }
+    free(ops);
+    free(values);
+    return rc;
+}
+
+/* MESSAGES archived messages (MP_OP_IMPORT_MESSAGE), alternately the
+ * user's and the assistant's, in batches. */
+static int rich_messages(struct mp_store *store, const struct options *o, const struct rich *r,
+                         struct mp_benchtext *g, int64_t end, struct rich_report *rep,
+                         uint64_t *nops_total, uint64_t *napplies)
+{
+    struct mp_op *ops = calloc(o->batch, sizeof(*ops));
+    struct mp_mem_message *msgs = calloc(o->batch, sizeof(*msgs));
+    char(*texts)[RICH_TEXT_MAX] = calloc(o->batch, sizeof(*texts));
+    uint64_t k = r->needles - needles_in_facts(r);
+    struct timeline tl = timeline_of(r->messages, end);
+    int64_t now = wall_ms();
+    int rc = ops != NULL && msgs != NULL && texts != NULL ? MP_OK : MP_ENOMEM;
+    for (uint64_t i = 0; i < r->messages && rc == MP_OK;) {
+        size_t n = 0;
+        for (; n < o->batch && i < r->messages; n++, i++) {
+            bool user = i % 2 == 0;
+            bool needle = spread(i, r->messages, k, 0);
+            bool near = !needle && spread(i, r->messages, k / 2, r->messages / 2);
+            char rid[32];
+            snprintf(rid, sizeof(rid), "imp-%" PRIu64, i / 2);
+            rep->message_bytes +=
+                mp_benchtext_message(g, user, needle, near, texts[n], RICH_TEXT_MAX);
+            set_message(&msgs[n], user ? MP_ROLE_USER : MP_ROLE_ASSISTANT, texts[n],
+                        message_time(&tl, i), rid);
+            snprintf(msgs[n].model, sizeof(msgs[n].model), "%s", MODEL);
+            memset(&ops[n], 0, sizeof(ops[n]));
+            ops[n].kind = MP_OP_IMPORT_MESSAGE;
+            ops[n].user = r->id;
+            ops[n].user_len = strlen(r->id);
+            ops[n].now_ms = now;
+            ops[n].u.turn.messages = &msgs[n];
+            ops[n].u.turn.nmessages = 1;
+        }
+        rc = apply_batch(store, ops, n);
+        *nops_total += n;
+        (*napplies)++;
+    }
+    free(ops);
+    free(msgs);
+    free(texts);
+    return rc;
+}
+
+static int populate_rich(struct mp_store *store, const struct options *o, const struct rich *r,
+                         uint64_t seed, uint64_t *nops_total, uint64_t *napplies)
+{
+    struct mp_benchtext g;
+    struct rich_report rep = {0};
+    int64_t end = wall_ms() - DAY_MS;
+    struct timeline tl = timeline_of(r->messages, end);
+    int64_t span = r->messages > 0 ? end - message_time(&tl, 0) : SPAN_MS;
+    mp_benchtext_init(&g, seed);
+    int rc = rich_head(store, o, r, &g, nops_total, napplies);
+    rep.map_before = map_used(store);
+    double t0 = mono_s();
+    if (rc == MP_OK)
+        rc = rich_facts(store, o, r, &g, end, span, &rep, nops_total, napplies);
+    rep.map_after_facts = map_used(store);
+    double t1 = mono_s();
+    if (rc == MP_OK)
+        rc = rich_messages(store, o, r, &g, end, &rep, nops_total, napplies);
+    rep.map_after_messages = map_used(store);
+    rep.secs_facts = t1 - t0;
+    rep.secs_messages = mono_s() - t1;
+    if (rc != MP_OK)
+        return rc;
+    printf("RICH user=%s facts=%" PRIu64 " messages=%" PRIu64 " needles_facts=%" PRIu64
+           " needles_archive=%" PRIu64 " map_before=%" PRIu64 " map_after_facts=%" PRIu64
+           " map_after_messages=%" PRIu64 " fact_text_bytes=%" PRIu64 " message_text_bytes=%" PRIu64
+           " seconds_facts=%.2f seconds_messages=%.2f\n",
+           r->id, r->facts, r->messages, needles_in_facts(r), r->needles - needles_in_facts(r),
+           rep.map_before, rep.map_after_facts, rep.map_after_messages, rep.fact_bytes,
+           rep.message_bytes, rep.secs_facts, rep.secs_messages);
+    return MP_OK;
+}
+
+/* ---- --question ---- */
+
+static int check_question(struct mp_store *store, const struct options *o)
+{
+    int rc = MP_OK;
+    for (size_t u = 0; u < o->nrich && rc == MP_OK; u++)
+        rc = mp_benchcheck_question(store, o->rich[u].id, o->question);
+    if (rc != MP_OK)
+        fprintf(stderr, "populate: --question: %s\n", mp_status_name(rc));
+    return rc;
+}
+
+/* ---- --emit-import ---- */
+
+static int emit_import(const struct options *o)
+{
+    struct mp_benchtext g;
+    char text[RICH_TEXT_MAX], at[40];
+    struct timeline tl = timeline_of(o->emit_import, wall_ms() - DAY_MS);
+    mp_benchtext_init(&g, 7);
+    for (uint64_t i = 0; i < o->emit_import; i++) {
+        int64_t ms = message_time(&tl, i);
+        time_t secs = (time_t)(ms / 1000);
+        struct tm tm;
+        if (gmtime_r(&secs, &tm) == NULL)
+            return MP_EINVAL;
+        size_t n = strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(at + n, sizeof(at) - n, ".%03dZ", (int)(ms % 1000));
+        /* benchtext writes no '"' or '\\': the text needs no escaping */
+        mp_benchtext_message(&g, i % 2 == 0, false, false, text, sizeof(text));
+        printf("{\"type\":\"message\",\"role\":\"%s\",\"content\":\"%s\",\"at\":\"%s\","
+               "\"id\":\"m%" PRIu64 "\"}\n",
+               i % 2 == 0 ? "user" : "assistant", text, at, i);
+    }
+    return fflush(stdout) == 0 ? MP_OK : MP_EIO;
 }
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -345,6 +624,58 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
     return MP_OK;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: populate --path DIR --users N [--buffer-messages N] [--batch OPS]\n"
+            "                [--map-size-mb MB] [--sync full|meta|none] [--hit-user ID]\n"
+            "                [--prefix PREFIX] [--rich ID:FACTS:MESSAGES:NEEDLES]...\n"
+            "                [--question TEXT [--check-only]] [--key-file FILE]\n"
+            "       populate --emit-import N\n"
+            "Fills an LMDB memory store: N users named PREFIX<i> (default bench-u<i>) with\n"
+            "3 facts, a 20-word summary and 4 messages each, plus the hit user (default\n"
+            "bench-hit) with 50 facts, a 150-word summary and --buffer-messages messages\n"
+            "(default 15). --batch: ops per write transaction (default 4096). --sync\n"
+            "defaults to none. Prints one line: POPULATE users=N ... seconds=F ...\n"
+            "--rich (up to 4): a user ID with a full buffer, a summary, FACTS facts and\n"
+            "MESSAGES archived messages of English-like text, the needle word \"%s\"\n"
+            "in NEEDLES of those items; prints RICH user=ID ... (store size per phase).\n"
+            "--question: each rich user read back through the request path's view, and\n"
+            "its recall timed: CHECK user=ID question_terms=TERM:DF_FACTS+DF_ARCHIVE,...\n"
+            "hits_facts=N hits_archive=N score_us=F recent_us=F relevant_us=F ... (see\n"
+            "benchcheck.h); with --check-only on the store as it is (the --rich counts\n"
+            "then do not matter). --key-file: the store sealed under that key.\n"
+            "--emit-import N: no store; N messages of the rich kind as import JSON Lines.\n",
+            MP_BENCHTEXT_NEEDLE);
+}
+
+/* ID:FACTS:MESSAGES:NEEDLES into r. */
+static int parse_rich(const char *val, struct rich *r)
+{
+    const char *c1 = strchr(val, ':');
+    char num[64];
+    uint64_t v[3];
+    if (c1 == NULL || c1 == val || (size_t)(c1 - val) > MP_USER_KEY_MAX)
+        return MP_EINVAL;
+    memcpy(r->id, val, (size_t)(c1 - val));
+    r->id[c1 - val] = '\0';
+    const char *p = c1 + 1;
+    for (int k = 0; k < 3; k++) {
+        const char *e = k < 2 ? strchr(p, ':') : p + strlen(p);
+        if (e == NULL || e == p || (size_t)(e - p) >= sizeof(num))
+            return MP_EINVAL;
+        memcpy(num, p, (size_t)(e - p));
+        num[e - p] = '\0';
+        if (parse_uint(num, 100000000, &v[k]) != MP_OK)
+            return MP_EINVAL;
+        p = e + 1;
+    }
+    r->facts = v[0];
+    r->messages = v[1];
+    r->needles = v[2];
+    return r->needles <= r->facts + r->messages ? MP_OK : MP_EINVAL;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
     uint64_t v;
@@ -354,6 +685,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             exit(0);
+        }
+        if (strcmp(a, "--check-only") == 0) {
+            o->check_only = true;
+            continue;
         }
         if (val == NULL)
             goto bad;
@@ -381,11 +716,21 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->hit_user = val;
         } else if (strcmp(a, "--prefix") == 0 && strlen(val) + 20 <= MP_USER_KEY_MAX) {
             o->prefix = val;
+        } else if (strcmp(a, "--rich") == 0 && o->nrich < RICH_MAX &&
+                   parse_rich(val, &o->rich[o->nrich]) == MP_OK) {
+            o->nrich++;
+        } else if (strcmp(a, "--question") == 0 && strlen(val) > 0) {
+            o->question = val;
+        } else if (strcmp(a, "--key-file") == 0) {
+            o->key_file = val;
+        } else if (strcmp(a, "--emit-import") == 0 && parse_uint(val, 10000000, &v) == MP_OK &&
+                   v > 0) {
+            o->emit_import = v;
         } else {
             goto bad;
         }
     }
-    if (o->path != NULL)
+    if (o->path != NULL || o->emit_import > 0)
         return MP_OK;
 bad:
     usage(stderr);
@@ -422,25 +767,43 @@ int main(int argc, char **argv)
                         .hit_user = "bench-hit",
                         .prefix = "bench-u"};
     struct mp_store *store = NULL;
+    struct mp_seal_key key;
     char err[256] = "";
     uint64_t nops = 0, napplies = 0;
     int rc;
     if (parse_args(argc, argv, &o) != MP_OK)
         return 2;
+    if (o.emit_import > 0)
+        return emit_import(&o) == MP_OK ? 0 : 1;
+    if (o.key_file != NULL && mp_seal_key_load(o.key_file, &key, err, sizeof(err)) != MP_OK) {
+        fprintf(stderr, "populate: %s\n", err);
+        return 1;
+    }
     double t0 = mono_s();
-    struct mp_store_options so = {
-        .path = o.path, .map_size = o.map_size_mb << 20, .map_size_max = 0, .sync = o.sync};
+    struct mp_store_options so = {.path = o.path,
+                                  .map_size = o.map_size_mb << 20,
+                                  .map_size_max = 0,
+                                  .sync = o.sync,
+                                  .key = o.key_file != NULL ? &key : NULL};
     rc = mp_store_open_lmdb(&so, &store, err, sizeof(err));
+    if (o.key_file != NULL)
+        mp_seal_key_wipe(&key);
     if (rc != MP_OK) {
         fprintf(stderr, "populate: cannot open the store at %s: %s\n", o.path, err);
         return 1;
     }
-    rc = populate_small(store, &o, &nops, &napplies);
-    if (rc == MP_OK)
-        rc = populate_hit(store, &o, &nops, &napplies);
-    double secs = mono_s() - t0;
-    if (rc == MP_OK)
-        report(&o, store, secs, nops, napplies);
+    if (!o.check_only) {
+        rc = populate_small(store, &o, &nops, &napplies);
+        if (rc == MP_OK)
+            rc = populate_hit(store, &o, &nops, &napplies);
+        for (size_t u = 0; u < o.nrich && rc == MP_OK; u++)
+            rc = populate_rich(store, &o, &o.rich[u], u + 1, &nops, &napplies);
+        double secs = mono_s() - t0;
+        if (rc == MP_OK)
+            report(&o, store, secs, nops, napplies);
+    }
+    if (rc == MP_OK && o.question != NULL)
+        rc = check_question(store, &o);
     mp_store_free(store);
     return rc == MP_OK ? 0 : 1;
 }
