@@ -95,8 +95,10 @@ static int add_profile(struct mp_recall_fill *f)
             sorted[n++] = &um->entities[i];
     }
     sort_facts(sorted, n);
-    for (size_t i = 0; i < n; i++)
-        (void)mp_recall_fill_fact(f, sorted[i]); /* borrowed, no growth: cannot fail */
+    for (size_t i = 0, misses = 0; i < n && misses < MP_RECALL_FACT_MISSES; i++) {
+        /* borrowed, no growth: cannot fail */
+        misses = mp_recall_fill_fact(f, sorted[i]) == 1 ? 0 : misses + 1;
+    }
     return MP_OK;
 }
 

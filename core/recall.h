@@ -23,7 +23,8 @@
  *   2. the facts (PROFILE), by trust class (higher first), then confidence
  *      (higher first, NaN as 0), then recency (observed time, newer first),
  *      then key; each whole, or skipped when it does not fit (a later,
- *      shorter fact may still fit);
+ *      shorter fact may still fit), until MP_RECALL_FACT_MISSES in a row
+ *      did not;
  *   3. the summary (SUMMARY), whole, or cut by memblock's cut rule (left out
  *      when less than MP_MEMBLOCK_MIN_CUT bytes of it would fit);
  *   4. the buffered messages (BUFFER), newest first while each fits whole;
@@ -102,6 +103,10 @@ struct mp_terms;
 #define MP_RECALL_PAST    8 /* relevant archived messages (relevant strategy only) */
 
 #define MP_RECALL_CANDIDATES 256 /* matched facts, and matched messages, looked at */
+/* A walk of the facts in the recent order stops after this many eligible
+ * facts in a row that do not fit: a shorter one further down may be left
+ * out, but a user with 100,000 facts is not read whole on every request. */
+#define MP_RECALL_FACT_MISSES 16
 
 /* The sections a mode injects: buffer -> BUFFER; summary -> SUMMARY|BUFFER;
  * entity -> PROFILE; hybrid -> all four; off -> 0. */

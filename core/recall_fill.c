@@ -145,6 +145,7 @@ struct ranked {
     struct mp_recall_fill *f;
     mp_recall_skip_fn skip;
     void *arg;
+    unsigned misses; /* eligible facts in a row that did not fit */
 };
 
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
@@ -156,13 +157,16 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
     if (!mp_recall_fill_fact_ok(w->f, e) || (w->skip != NULL && w->skip(w->arg, e)))
         return MP_OK;
     rc = mp_recall_fill_fact(w->f, e);
-    return rc < 0 ? rc : MP_OK;
+    if (rc < 0)
+        return rc;
+    w->misses = rc == 1 ? 0 : w->misses + 1;
+    return w->misses < MP_RECALL_FACT_MISSES ? MP_OK : 1;
 }
 
 int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
                           mp_recall_skip_fn skip, void *arg)
 {
-    struct ranked w = {f, skip, arg};
+    struct ranked w = {f, skip, arg, 0};
     if (!(f->p->sections & MP_RECALL_PROFILE) || src == NULL || src->ranked_facts == NULL ||
         mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
         return MP_OK;

@@ -158,13 +158,15 @@ static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
 }
 
 /* Offers the matched items of mt not given up, best first, to the line,
- * while it has min bytes of room; try fetches one and takes it when it
- * fits, saying whether to keep it for a later offer. */
+ * while it has min bytes of room and until MP_RECALL_FACT_MISSES in a row
+ * lacked room; try fetches one and takes it when it fits, saying whether
+ * to keep it for a later offer. */
 static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line line, size_t min,
                  int (*try)(struct relevant *r, uint32_t id, bool *keep))
 {
     int rc = MP_OK;
-    for (size_t i = 0; i < mt->n && rc == MP_OK; i++) {
+    unsigned misses = 0;
+    for (size_t i = 0; i < mt->n && rc == MP_OK && misses < MP_RECALL_FACT_MISSES; i++) {
         bool keep = false;
         if (mt->done[i])
             continue;
@@ -172,6 +174,7 @@ static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line lin
             break;
         rc = try(r, mt->ids[i], &keep);
         mt->done[i] = !keep;
+        misses = keep ? misses + 1 : 0; /* kept: it only lacked room */
     }
     return rc;
 }

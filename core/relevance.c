@@ -577,6 +577,51 @@ static int walk(struct run *r, const size_t *cand, size_t m, size_t i, int dir)
     return MP_OK;
 }
 
+struct prefetch {
+    struct mp_relevance_items *t;
+    uint32_t next; /* the next id of the range not answered yet */
+};
+
+static int on_prefetched(void *arg, uint32_t id, const struct mp_relevance_item *it)
+{
+    struct prefetch *pf = arg;
+    size_t at;
+    for (; pf->next < id; pf->next++) /* the ids skipped are gaps */
+        if (mp_relevance_items_put(pf->t, pf->next, NULL, &at) != MP_OK)
+            return MP_ENOMEM;
+    pf->next = id + 1;
+    return mp_relevance_items_put(pf->t, id, it, &at);
+}
+
+/* With ix->items: the nb_window ids on each side of the candidates
+ * ord[0..m) (by id), in one range read per run of overlapping windows, so
+ * that walk() mostly finds them in the table (a window that reaches past
+ * a gap still reads one id at a time). */
+static int prefetch_windows(struct run *r, size_t m)
+{
+    uint32_t w = r->p->nb_window;
+    for (size_t i = 0; r->ix->items != NULL && i < m;) {
+        uint32_t id = r->t.rec[r->ord[i]].id;
+        uint32_t lo = id > w ? id - w : 0, hi = id < UINT32_MAX - w ? id + w : UINT32_MAX;
+        size_t k = i + 1;
+        for (; k < m && r->t.rec[r->ord[k]].id - w <= hi; k++) {
+            uint32_t nid = r->t.rec[r->ord[k]].id;
+            hi = nid < UINT32_MAX - w ? nid + w : UINT32_MAX;
+        }
+        struct prefetch pf = {&r->t, lo};
+        int rc = r->ix->items(r->ix->ctx, lo, hi, on_prefetched, &pf);
+        for (size_t at; rc == MP_OK && pf.next <= hi && pf.next >= lo; pf.next++) {
+            rc = mp_relevance_items_put(&r->t, pf.next, NULL, &at);
+            if (pf.next == UINT32_MAX)
+                break;
+        }
+        if (rc != MP_OK)
+            return rc;
+        i = k;
+    }
+    return MP_OK;
+}
+
 /* Walks the windows of the candidates not walked yet (the first round's stay
  * in the table for the feedback round), in id order. */
 static int walk_windows(struct run *r)
@@ -592,6 +637,8 @@ static int walk_windows(struct run *r)
     }
     if (rc == MP_OK)
         mp_relevance_items_sort(&r->t, r->ord, m, r->tmp);
+    if (rc == MP_OK)
+        rc = prefetch_windows(r, m);
     for (size_t i = 0; rc == MP_OK && i < m; i++) {
         rc = walk(r, r->ord, m, i, -1);
         if (rc == MP_OK)
@@ -814,7 +861,8 @@ static int prf(struct run *r, struct query *qy)
     size_t top[MAX_PRF_DOCS];
     size_t k = p->prf_docs < MAX_PRF_DOCS ? p->prf_docs : MAX_PRF_DOCS;
     size_t ntop = top_items(r, top, k);
-    struct prf_arg a = {qy, calloc(MP_RELEVANCE_MAX_PRF_CAND, sizeof(struct cand)), 0};
+    /* candidates are written whole as they are added */
+    struct prf_arg a = {qy, malloc(MP_RELEVANCE_MAX_PRF_CAND * sizeof(struct cand)), 0};
     if (a.c == NULL)
         return MP_ENOMEM;
     int rc = MP_OK;
@@ -859,7 +907,7 @@ static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *
     for (size_t a = 0; a < r->nord; a++) {
         const struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
         if (e->near && e->s > 0)
-            h[m++] = (struct mp_relevance_hit){e->id, e->s};
+            h[m++] = (struct mp_relevance_hit){e->id, e->s, e->f.tokens};
     }
     *hits = h;
     *nhits = m;
@@ -873,10 +921,12 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
 {
     struct run r = {.ix = ix, .p = p};
     mp_relevance_items_init(&r.t);
-    struct query *qy = calloc(1, sizeof(*qy));
+    struct query *qy = malloc(sizeof(*qy)); /* members are written whole as they are added */
     int rc = MP_ENOMEM;
     if (qy == NULL)
         goto out;
+    qy->ng = qy->nm = 0;
+    memset(qy->gstart, 0, sizeof(qy->gstart));
     rc = build_query(qy, terms, ix, p, q, qlen, prev, prevlen);
     if (rc == MP_OK)
         rc = rank(&r, qy, 0);
@@ -946,10 +996,10 @@ static int pack_keys(const struct mp_relevance_index *ix, const struct mp_releva
     double memo[POW_MEMO] = {0}; /* tokens^pack_pow of small token counts; 0: not yet */
     *m = 0;
     for (size_t j = 0; j < nhits; j++) {
-        struct mp_relevance_item it;
+        struct mp_relevance_item it = {.tokens = hits[j].tokens};
         if (hits[j].score <= 0)
             continue;
-        int rc = ix->item(ix->ctx, hits[j].item, &it);
+        int rc = it.tokens > 0 ? MP_OK : ix->item(ix->ctx, hits[j].item, &it);
         if (rc == MP_NOTFOUND)
             continue;
         if (rc != MP_OK)

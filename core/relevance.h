@@ -95,6 +95,7 @@ struct mp_relevance_item {
 };
 
 typedef int (*mp_relevance_posting_fn)(void *arg, const struct mp_relevance_posting *p);
+typedef int (*mp_relevance_item_fn)(void *arg, uint32_t id, const struct mp_relevance_item *it);
 typedef int (*mp_relevance_term_fn)(void *arg, const char *term, size_t len, uint32_t tc);
 typedef int (*mp_relevance_surface_fn)(void *arg, const char *word, size_t wlen, const char *stem,
                                        size_t slen);
@@ -117,6 +118,10 @@ struct mp_relevance_index {
     /* fn once per posting of term (item ascending is the natural order, not
      * required). A posting of an id that item() does not know is skipped. */
     int (*postings)(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn, void *arg);
+    /* fn once per item with lo <= id <= hi, ids ascending: the neighbours
+     * of a run of candidates in one read (a B-tree range instead of a
+     * lookup per id); NULL: neighbours are read one id at a time. */
+    int (*items)(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn, void *arg);
     /* The scoring fields of item id, or MP_NOTFOUND when id has no item (a
      * gap, or past the ends): scoring probes ids next to its candidates. */
     int (*item)(void *ctx, uint32_t id, struct mp_relevance_item *out);
@@ -137,6 +142,7 @@ struct mp_relevance_index {
 struct mp_relevance_hit {
     uint32_t item;
     double score;
+    uint32_t tokens; /* the item's cost as scoring read it; 0: pack asks ix->item */
 };
 
 /* Scores the items the question q[0..qlen) (the newest user message) and the

@@ -85,18 +85,14 @@ static int grow(struct mp_relevance_items *t)
     return MP_OK;
 }
 
-int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevance_index *ix,
-                           uint32_t id, size_t *at)
+int mp_relevance_items_put(struct mp_relevance_items *t, uint32_t id,
+                           const struct mp_relevance_item *f, size_t *at)
 {
     size_t s = t->nslot > 0 ? probe(t, id) : 0;
     if (t->nslot > 0 && t->slot[s].at != 0) {
         *at = t->slot[s].at - 1;
         return MP_OK;
     }
-    struct mp_relevance_item f;
-    int rc = ix->item(ix->ctx, id, &f);
-    if (rc != MP_OK && rc != MP_NOTFOUND)
-        return rc;
     size_t nslot = t->nslot;
     int grc = grow(t);
     if (grc != MP_OK)
@@ -106,16 +102,37 @@ int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevan
     struct mp_relevance_rec *r = &t->rec[t->n];
     memset(r, 0, sizeof(*r));
     r->id = id;
-    r->present = rc == MP_OK;
+    r->present = f != NULL;
     if (r->present)
-        r->f = f;
+        r->f = *f;
     t->slot[s] = (struct mp_relevance_slot){id, (uint32_t)(t->n + 1)};
     *at = t->n++;
     return MP_OK;
 }
 
+int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevance_index *ix,
+                           uint32_t id, size_t *at)
+{
+    if (mp_relevance_items_find(t, id, at) == MP_OK)
+        return MP_OK;
+    struct mp_relevance_item f;
+    int rc = ix->item(ix->ctx, id, &f);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    return mp_relevance_items_put(t, id, rc == MP_OK ? &f : NULL, at);
+}
+
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n, size_t *tmp)
 {
+    if (n <= 32) { /* a few: insertion sort beats clearing the radix counts */
+        for (size_t k = 1; k < n; k++) {
+            size_t x = idx[k], j = k;
+            for (; j > 0 && t->rec[idx[j - 1]].id > t->rec[x].id; j--)
+                idx[j] = idx[j - 1];
+            idx[j] = x;
+        }
+        return;
+    }
     uint32_t diff = 0; /* the bits in which some id differs from the first */
     for (size_t k = 1; k < n; k++)
         diff |= t->rec[idx[k]].id ^ t->rec[idx[0]].id;

@@ -55,12 +55,17 @@ void mp_relevance_items_cleanup(struct mp_relevance_items *t);
 int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevance_index *ix,
                            uint32_t id, size_t *at);
 
+/* Records id (f: its fields; NULL: a gap) unless it is recorded already;
+ * *at = its record's index either way. MP_OK or MP_ENOMEM. */
+int mp_relevance_items_put(struct mp_relevance_items *t, uint32_t id,
+                           const struct mp_relevance_item *f, size_t *at);
+
 /* The index of id's record without reading the view: MP_OK with *at, or
  * MP_NOTFOUND when id has not been looked at. */
 int mp_relevance_items_find(const struct mp_relevance_items *t, uint32_t id, size_t *at);
 
-/* Sorts idx[0..n), indexes into t->rec, by id ascending (a radix sort:
- * O(n)); tmp is scratch room for n indexes. */
+/* Sorts idx[0..n), indexes into t->rec, by id ascending (a radix sort,
+ * O(n); an insertion sort for a few); tmp is scratch room for n indexes. */
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n,
                              size_t *tmp);
 

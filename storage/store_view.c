@@ -300,6 +300,14 @@ static uint32_t item_tokens(uint32_t bytes)
     return mp_memblock_estimate_tokens((size_t)bytes + 20);
 }
 
+static void item_of(const struct mp_codec_doc *d, struct mp_relevance_item *out)
+{
+    out->len = d->len;
+    out->session = d->session;
+    out->tokens = item_tokens(d->bytes);
+    out->timex = d->timex;
+}
+
 static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 {
     struct kind_view *kv = ctx;
@@ -311,11 +319,49 @@ static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
     mp_store_backend_plain_done(&pv);
     if (rc != MP_OK)
         return rc;
-    out->len = d.len;
-    out->session = d.session;
-    out->tokens = item_tokens(d.bytes);
-    out->timex = d.timex;
+    item_of(&d, out);
     return MP_OK;
+}
+
+struct range_scan {
+    struct mp_store_view *v;
+    size_t plen; /* key bytes before the id */
+    uint32_t hi;
+    mp_relevance_item_fn fn;
+    void *arg;
+};
+
+static int on_doc(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                  size_t vlen)
+{
+    struct range_scan *rs = arg;
+    struct mp_store_plain pv;
+    struct mp_codec_doc d;
+    struct mp_relevance_item it;
+    if (klen != rs->plen + 4)
+        return MP_STORE_SCAN_STOP;
+    uint32_t id = (uint32_t)mp_codec_be_get(key + rs->plen, 4);
+    if (id > rs->hi)
+        return MP_STORE_SCAN_STOP;
+    int rc = mp_store_backend_open(rs->v->s, MP_TABLE_DOCS, key, klen, val, vlen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_doc(pv.p, pv.n, &d);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc;
+    item_of(&d, &it);
+    rc = rs->fn(rs->arg, id, &it);
+    return rc == MP_OK && id == rs->hi ? MP_STORE_SCAN_STOP : rc;
+}
+
+/* The docs with lo <= id <= hi: one range of the docs table. */
+static int ix_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn, void *arg)
+{
+    struct kind_view *kv = ctx;
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_index_doc_key(k, kv->v->prefix, kv->v->plen, kv->kind, lo);
+    struct range_scan rs = {kv->v, n - 4, hi, fn, arg};
+    return kv->v->s->be->scan(&kv->v->txn, MP_TABLE_DOCS, k, n, n - 4, on_doc, &rs);
 }
 
 static int ix_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
@@ -347,6 +393,7 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
         out->avglen = 1.0;
     out->df = ix_df;
     out->postings = ix_postings;
+    out->items = ix_items;
     out->item = ix_item;
     out->item_terms = ix_item_terms;
     out->surface = NULL;

@@ -88,13 +88,30 @@ static int t_surface(void *ctx, const char *word, size_t wlen, mp_relevance_surf
     return MP_OK;
 }
 
+/* The items in [lo, hi] in one call, as a store's range read gives them. */
+static int t_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn, void *arg)
+{
+    struct tix *x = ctx;
+    for (uint32_t id = lo; id <= hi && id < x->n; id++) {
+        if (id < 64 && (x->gaps >> id & 1) != 0)
+            continue;
+        int rc = fn(arg, id, &x->it[id]);
+        if (rc != MP_OK)
+            return rc;
+    }
+    return MP_OK;
+}
+
+static bool ranged; /* view() offers t_items */
+
 static struct mp_relevance_index view(struct tix *x)
 {
     double total = 0;
     for (uint32_t i = 0; i < x->n; i++)
         total += x->it[i].len;
-    struct mp_relevance_index v = {
-        x, x->n, x->n ? total / x->n : 1.0, t_df, t_postings, t_item, t_item_terms, t_surface};
+    struct mp_relevance_index v = {x,      x->n,         x->n ? total / x->n : 1.0,
+                                   t_df,   t_postings,   ranged ? t_items : NULL,
+                                   t_item, t_item_terms, t_surface};
     return v;
 }
 
@@ -314,7 +331,7 @@ START_TEST(test_relevance_pack_fits_the_budget_and_skips)
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
     p.pack_pow = 0;
-    struct mp_relevance_hit h[4] = {{0, 4.0}, {1, 3.0}, {2, 3.0}, {3, 0.0}};
+    struct mp_relevance_hit h[4] = {{0, 4.0, 0}, {1, 3.0, 0}, {2, 3.0, 0}, {3, 0.0, 0}};
     uint32_t out[4];
     size_t n = 9;
     uint32_t used = 9;
@@ -343,7 +360,7 @@ START_TEST(test_relevance_pack_by_value_per_token)
     struct tix x = {NULL, 0, it, 2, NULL, 0, 0};
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
-    const struct mp_relevance_hit h[2] = {{0, 4.0}, {1, 3.0}};
+    const struct mp_relevance_hit h[2] = {{0, 4.0, 0}, {1, 3.0, 0}};
     uint32_t out[2], used = 0;
     size_t n = 0;
     p.pack_pow = 1.0; /* 4/50 < 3/30 */
@@ -363,7 +380,7 @@ START_TEST(test_relevance_pack_never_exceeds_the_budget_ties_by_lower_id)
     struct mp_relevance_hit h[40];
     for (uint32_t i = 0; i < 40; i++) {
         it[i] = (struct mp_relevance_item){1, 1, 5 + (i * 7) % 13, false};
-        h[i] = (struct mp_relevance_hit){39 - i, 1.0 + (double)((39 - i) % 4)};
+        h[i] = (struct mp_relevance_hit){39 - i, 1.0 + (double)((39 - i) % 4), 0};
     }
     struct tix x = {NULL, 0, it, 40, NULL, 0, 0};
     struct mp_relevance_index v = view(&x);
@@ -393,7 +410,7 @@ START_TEST(test_relevance_pack_skips_a_hit_whose_item_is_gone)
     struct tix x = {NULL, 0, it, 2, NULL, 1u << 0, 0};
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
-    const struct mp_relevance_hit h[2] = {{0, 9.0}, {1, 1.0}};
+    const struct mp_relevance_hit h[2] = {{0, 9.0, 0}, {1, 1.0, 0}};
     uint32_t out[2], used = 0;
     size_t n = 0;
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h, 2, 100, out, &n, &used), MP_OK);
@@ -536,6 +553,38 @@ START_TEST(test_relevance_gap_is_an_absent_neighbour)
 }
 END_TEST
 
+/* Neighbours read by ranges score exactly as neighbours read one by one,
+ * with fewer single reads. */
+START_TEST(test_relevance_ranged_reads_match_single_reads)
+{
+    static const struct tpost ps[] = {
+        {"cat", 2, 1, 0, 0}, {"cat", 5, 2, 0, 0}, {"dog", 6, 1, 1, 0}, {"cat", 7, 1, 0, 0}};
+    struct tix x = {ps, 4, items8, 8, NULL, GAPS8, 0};
+    const char *qs[] = {"cat", "dog", "cat dog", "bird"};
+    struct mp_relevance_params ps_[2];
+    ps_[0] = plain();
+    ps_[0].nb_prev = 0.5;
+    ps_[0].nb_next = 0.25;
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &ps_[1]);
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+            double a[8], b[8];
+            ranged = false;
+            x.item_calls = 0;
+            score(&x, &ps_[k], qs[i], a);
+            unsigned single = x.item_calls;
+            ranged = true;
+            x.item_calls = 0;
+            score(&x, &ps_[k], qs[i], b);
+            ranged = false;
+            for (size_t j = 0; j < 8; j++)
+                ck_assert_msg(a[j] == b[j], "q %s item %zu: %g against %g", qs[i], j, a[j], b[j]);
+            ck_assert_uint_le(x.item_calls, single);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_relevance_hit_next_to_gaps_and_id_ends)
 {
     /* a hit on both sides of the gap 3, on id 0 (nothing before it) and on the
@@ -595,8 +644,8 @@ static int no_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
 START_TEST(test_relevance_ids_at_both_ends_of_the_range)
 {
     unsigned calls = 0;
-    struct mp_relevance_index v = {&calls,       1000,     2.0,      top_df,
-                                   top_postings, top_item, no_terms, NULL};
+    struct mp_relevance_index v = {&calls, 1000,     2.0,      top_df, top_postings,
+                                   NULL,   top_item, no_terms, NULL};
     struct mp_relevance_params p;
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     struct mp_terms *t = NULL;
@@ -748,7 +797,7 @@ static int big_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void 
 static void big_score(struct big *b, const struct mp_relevance_params *p, const char *q,
                       struct mp_relevance_hit **h, size_t *nh)
 {
-    struct mp_relevance_index v = {b,        BIG_N,          4.0, big_df, big_postings,
+    struct mp_relevance_index v = {b,        BIG_N,          4.0, big_df, big_postings, NULL,
                                    big_item, big_item_terms, NULL};
     struct mp_terms *t = NULL;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
@@ -807,7 +856,7 @@ START_TEST(test_relevance_million_items_is_deterministic)
     uint32_t out[1024], used = 0;
     size_t n = 0;
     ck_assert_uint_le(n1, 1024);
-    struct mp_relevance_index v = {&b,       BIG_N,          4.0, big_df, big_postings,
+    struct mp_relevance_index v = {&b,       BIG_N,          4.0, big_df, big_postings, NULL,
                                    big_item, big_item_terms, NULL};
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h1, n1, 200, out, &n, &used), MP_OK);
     ck_assert_uint_gt(n, 0);
@@ -865,6 +914,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_previous_turn_weighs_less);
     tcase_add_test(tc, test_relevance_stale_posting_is_skipped);
     tcase_add_test(tc, test_relevance_gap_is_an_absent_neighbour);
+    tcase_add_test(tc, test_relevance_ranged_reads_match_single_reads);
     tcase_add_test(tc, test_relevance_hit_next_to_gaps_and_id_ends);
     tcase_add_test(tc, test_relevance_ids_at_both_ends_of_the_range);
     tcase_add_test(tc, test_relevance_session_share_only_near_candidates);
