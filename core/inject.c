@@ -122,9 +122,26 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
     plan->ndeduplicated = rp->ndeduplicated;
 }
 
+/* The last max bytes of text[0..*len), from a word's start (a long
+ * message's question is at its end; scoring costs what it reads). */
+static const char *tail_of(const char *text, size_t *len, size_t max)
+{
+    if (*len <= max)
+        return text;
+    size_t at = *len - max;
+    while (at < *len && text[at - 1] != ' ' && text[at - 1] != '\n')
+        at++;
+    if (at == *len) /* one long word: its last max bytes, at a UTF-8 start */
+        for (at = *len - max; at < *len && ((unsigned char)text[at] & 0xC0) == 0x80; at++)
+            ;
+    *len -= at;
+    return text + at;
+}
+
 /* The request's question (its newest user message with text) and the
  * turn before it, decoded into one allocation, *buf (caller frees; NULL
- * when there is no question). */
+ * when there is no question), each cut to its last MP_RECALL_QUESTION_MAX
+ * bytes. */
 static int read_question(const char *body, const struct mp_chatreq *req,
                          struct mp_recall_request *rq, char **buf)
 {
@@ -139,10 +156,10 @@ static int read_question(const char *body, const struct mp_chatreq *req,
     if (*buf == NULL)
         return MP_ENOMEM;
     (void)mp_chatreq_message_text(body, &req->msgs[q], *buf, qlen, &rq->question_len);
-    rq->question = *buf;
+    rq->question = tail_of(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
     if (prev < req->nmsgs) {
         (void)mp_chatreq_message_text(body, &req->msgs[prev], *buf + qlen, plen, &rq->previous_len);
-        rq->previous = *buf + qlen;
+        rq->previous = tail_of(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
     }
     return MP_OK;
 }

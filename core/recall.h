@@ -103,6 +103,10 @@ struct mp_terms;
 #define MP_RECALL_PAST    8 /* relevant archived messages (relevant strategy only) */
 
 #define MP_RECALL_CANDIDATES 256 /* matched facts, and matched messages, looked at */
+/* Bytes of the newest user message (and of the turn before it) that make
+ * the question: the last ones, from a word's start. A long message's
+ * question is at its end, and scoring costs what it reads. */
+#define MP_RECALL_QUESTION_MAX 320
 /* A walk of the facts in the recent order stops after this many eligible
  * facts in a row that do not fit: a shorter one further down may be left
  * out, but a user with 100,000 facts is not read whole on every request. */
