@@ -277,3 +277,37 @@ bool fx_info_is(const struct mp_user_info *info, const char *user, size_t ulen)
 {
     return info->user_len == ulen && memcmp(info->user, user, ulen) == 0;
 }
+
+void fx_compact(struct mp_store *store)
+{
+    char err[256] = "";
+    ck_assert_msg(mp_store_compact(store, err, sizeof(err)) == MP_OK, "compact: %s", err);
+}
+
+void fx_rekey(const struct mp_seal_key *from, const struct mp_seal_key *to)
+{
+    struct mp_store_options o = fx_opts;
+    char err[256] = "";
+    o.key = from;
+    ck_assert_msg(mp_store_rekey_lmdb(&o, to, err, sizeof(err)) == MP_OK, "rekey: %s", err);
+}
+
+struct mp_store *fx_open_fixture(const char *dir, const char *which, const struct mp_seal_key *key)
+{
+    char src[512], dst[128], buf[65536];
+    struct mp_store *store = fx_open_backend(LMDB);
+    mp_store_free(store);
+    snprintf(src, sizeof(src), "%s/%s/data.mdb", dir, which);
+    snprintf(dst, sizeof(dst), "%s/data.mdb", fx_dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    ck_assert_msg(in != NULL, "%s", src);
+    ck_assert_ptr_nonnull(out);
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+    snprintf(dst, sizeof(dst), "%s/lock.mdb", fx_dir);
+    unlink(dst);
+    fx_opts.key = key;
+    return fx_open_existing();
+}

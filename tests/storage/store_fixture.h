@@ -54,6 +54,15 @@ struct mp_store *fx_open_existing(void);
  * reads next is what was on disk. MEM: returns store as it is. */
 struct mp_store *fx_reopen(struct mp_store *store, int which);
 
+/* LMDB: compacts store / rotates the store at fx_opts.path from key from
+ * (NULL: clear) to to, failing the test on any error. */
+void fx_compact(struct mp_store *store);
+void fx_rekey(const struct mp_seal_key *from, const struct mp_seal_key *to);
+
+/* A copy of the fixture store dir/which/data.mdb in a fresh fx_dir, opened
+ * with key (NULL: clear). */
+struct mp_store *fx_open_fixture(const char *dir, const char *which, const struct mp_seal_key *key);
+
 /* Removes fx_dir; fails the test if anything but data.mdb, lock.mdb and
  * memproxy.lock was left in it (a rewrite's leftovers, for one). */
 void fx_remove_dir(void);

@@ -373,27 +373,6 @@ static void same_records(const char *a, const char *b)
 
 /* ---- the fixture stores ---- */
 
-/* A copy of the fixture store `which` in a fresh fx_dir, opened. */
-static struct mp_store *open_fixture(const char *which, const struct mp_seal_key *key)
-{
-    char src[512], dst[128], buf[65536];
-    struct mp_store *store = fx_open_backend(LMDB);
-    mp_store_free(store);
-    snprintf(src, sizeof(src), "%s/%s/data.mdb", MP_FORMAT_FIXTURE_DIR, which);
-    snprintf(dst, sizeof(dst), "%s/data.mdb", fx_dir);
-    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-    ck_assert_msg(in != NULL, "%s", src);
-    ck_assert_ptr_nonnull(out);
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
-        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    ck_assert_int_eq(fclose(out), 0);
-    snprintf(dst, sizeof(dst), "%s/lock.mdb", fx_dir);
-    unlink(dst);
-    fx_opts.key = key;
-    return fx_open_existing();
-}
-
 static void secret_is(struct mp_store *store, const char *hex)
 {
     unsigned char s[MP_SEAL_KEY_LEN];
@@ -418,7 +397,7 @@ START_TEST(test_format_v2_clear_store_reads_and_writes_as_before)
     make_users();
     struct mp_store *cur = fresh(NULL, mine);
     write_script(cur);
-    struct mp_store *fix = open_fixture("clear", NULL);
+    struct mp_store *fix = fx_open_fixture(MP_FORMAT_FIXTURE_DIR, "clear", NULL);
     memcpy(old, fx_dir, sizeof(old));
     secret_is(fix, clear_secret);
     same_store(fix, cur, true);
@@ -440,7 +419,7 @@ START_TEST(test_format_v2_sealed_store_reads_and_writes_as_before)
     make_users();
     struct mp_store *cur = fresh(&fx_key_a, mine);
     write_script(cur);
-    struct mp_store *fix = open_fixture("sealed", &fx_key_a);
+    struct mp_store *fix = fx_open_fixture(MP_FORMAT_FIXTURE_DIR, "sealed", &fx_key_a);
     secret_is(fix, sealed_secret);
     same_store(fix, cur, false);
     write_more(fix);

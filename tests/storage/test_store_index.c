@@ -678,22 +678,6 @@ START_TEST(test_index_same_ops_give_the_same_answers)
 }
 END_TEST
 
-/* ---- compaction and key rotation (LMDB) ---- */
-
-static void compact(struct mp_store *store)
-{
-    char err[256] = "";
-    ck_assert_msg(mp_store_compact(store, err, sizeof(err)) == MP_OK, "compact: %s", err);
-}
-
-static void rekey(const struct mp_seal_key *from, const struct mp_seal_key *to)
-{
-    struct mp_store_options o = fx_opts;
-    char err[256] = "";
-    o.key = from;
-    ck_assert_msg(mp_store_rekey_lmdb(&o, to, err, sizeof(err)) == MP_OK, "rekey: %s", err);
-}
-
 /* True when a file in fx_dir holds needle, ASCII case ignored. */
 static bool dir_has_fold(const char *needle)
 {
@@ -732,14 +716,14 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
     struct mp_store *store = fx_open_backend(LMDB);
     write_script(store, U("mel"));
     char *before = vp_dump(store, U("mel"), script_words, NSCRIPT);
-    compact(store);
+    fx_compact(store);
     char *after = vp_dump(store, U("mel"), script_words, NSCRIPT);
     ck_assert_str_eq(after, before);
     free(after);
     /* clear to sealed: every term gets its tag under the new key */
     mp_store_free(store);
     ck_assert(dir_has_fold("quokkafarm"));
-    rekey(NULL, &fx_key_a);
+    fx_rekey(NULL, &fx_key_a);
     ck_assert(!dir_has_fold("quokkafarm"));
     fx_opts.key = &fx_key_a;
     store = fx_open_existing();
@@ -753,7 +737,7 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
     ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
     mp_store_free(store);
     /* sealed to sealed */
-    rekey(&fx_key_a, &fx_key_b);
+    fx_rekey(&fx_key_a, &fx_key_b);
     fx_opts.key = &fx_key_b;
     store = fx_open_existing();
     ck_assert_uint_eq(vp_df(store, U("mel"), true, "wombat"), 1);
@@ -786,12 +770,12 @@ START_TEST(test_index_lmdb_longest_keys_survive_compaction_and_rekey)
     char *before = vp_dump(store, user, sizeof(user), words, 4);
     ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, word), 1);
     ck_assert_uint_eq(vp_df(store, user, sizeof(user), true, key), 1);
-    compact(store);
+    fx_compact(store);
     char *after = vp_dump(store, user, sizeof(user), words, 4);
     ck_assert_str_eq(after, before);
     free(after);
     mp_store_free(store);
-    rekey(NULL, &fx_key_a);
+    fx_rekey(NULL, &fx_key_a);
     fx_opts.key = &fx_key_a;
     store = fx_open_existing();
     after = vp_dump(store, user, sizeof(user), words, 4);
@@ -821,7 +805,7 @@ START_TEST(test_index_lmdb_erased_fact_leaves_no_word_in_the_files)
     ck_assert(dir_has_fold("zorblaxing"));
     ck_assert(dir_has_fold("zorblax")); /* the stem: a term of the index */
     ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 4 * HOUR), MP_OK);
-    compact(store);
+    fx_compact(store);
     ck_assert(!dir_has_fold("zorblax"));
     store = fx_reopen(store, LMDB);
     ck_assert(!dir_has_fold("zorblax"));
@@ -862,27 +846,6 @@ END_TEST
 
 /* ---- format 2 fixtures (test_store_format.c) ---- */
 
-/* A copy of the fixture store `which` in a fresh fx_dir, opened. */
-static struct mp_store *open_fixture(const char *which, const struct mp_seal_key *key)
-{
-    char src[512], dst[128], buf[65536];
-    struct mp_store *store = fx_open_backend(LMDB);
-    mp_store_free(store);
-    snprintf(src, sizeof(src), "%s/%s/data.mdb", MP_FORMAT_FIXTURE_DIR, which);
-    snprintf(dst, sizeof(dst), "%s/data.mdb", fx_dir);
-    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-    ck_assert_msg(in != NULL, "%s", src);
-    ck_assert_ptr_nonnull(out);
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
-        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    ck_assert_int_eq(fclose(out), 0);
-    snprintf(dst, sizeof(dst), "%s/lock.mdb", fx_dir);
-    unlink(dst);
-    fx_opts.key = key;
-    return fx_open_existing();
-}
-
 static size_t fact_entries(struct mp_store *store, const char *user, size_t ulen, const char *key)
 {
     struct mp_history *h = fx_history(store, user, ulen);
@@ -895,7 +858,8 @@ static size_t fact_entries(struct mp_store *store, const char *user, size_t ulen
 
 START_TEST(test_index_format_v2_converts_into_archive_and_index)
 {
-    struct mp_store *store = open_fixture(_i ? "sealed" : "clear", _i ? &fx_key_a : NULL);
+    struct mp_store *store =
+        fx_open_fixture(MP_FORMAT_FIXTURE_DIR, _i ? "sealed" : "clear", _i ? &fx_key_a : NULL);
     struct mp_store_view *v = NULL;
     struct mp_mem_entity e;
     /* alice's buffer (seqs 3 and 4; 1 and 2 were folded before the

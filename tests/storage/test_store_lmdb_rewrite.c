@@ -201,22 +201,6 @@ START_TEST(test_gov_lmdb_clear_store_with_a_key_is_eio)
 }
 END_TEST
 
-/* ---- compaction and key rotation ---- */
-
-static void compact(struct mp_store *store)
-{
-    char err[256] = "";
-    ck_assert_msg(mp_store_compact(store, err, sizeof(err)) == MP_OK, "compact: %s", err);
-}
-
-static void rekey(const struct mp_seal_key *from, const struct mp_seal_key *to)
-{
-    struct mp_store_options o = fx_opts;
-    char err[256] = "";
-    o.key = from;
-    ck_assert_msg(mp_store_rekey_lmdb(&o, to, err, sizeof(err)) == MP_OK, "rekey: %s", err);
-}
-
 /* data.mdb's permission bits. */
 static unsigned data_mode(void)
 {
@@ -233,10 +217,10 @@ START_TEST(test_gov_lmdb_rewritten_file_stays_private)
     struct mp_store *store = fx_open_backend(LMDB);
     fill_canary(store, U("alice"));
     ck_assert_uint_eq(data_mode(), 0600);
-    compact(store);
+    fx_compact(store);
     ck_assert_uint_eq(data_mode(), 0600);
     mp_store_free(store);
-    rekey(NULL, &fx_key_a);
+    fx_rekey(NULL, &fx_key_a);
     ck_assert_uint_eq(data_mode(), 0600);
     umask(old);
     fx_remove_dir();
@@ -253,7 +237,7 @@ START_TEST(test_gov_lmdb_erased_fact_leaves_the_files_only_with_compaction)
     check_no_live_canary(store, U("alice"));
     /* Erased from the live data, yet still in freed pages of the file. */
     ck_assert(dir_has(CANARY));
-    compact(store);
+    fx_compact(store);
     ck_assert(!dir_has(CANARY));
     ck_assert(dir_has("bob's data"));
     struct mp_usermem *um = fx_get(store, U("bob"));
@@ -275,7 +259,7 @@ START_TEST(test_gov_lmdb_deleted_user_leaves_the_files_only_with_compaction)
     ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert(fx_absent(store, U("alice")));
     ck_assert(dir_has(CANARY));
-    compact(store);
+    fx_compact(store);
     ck_assert(!dir_has(CANARY));
     store = fx_reopen(store, LMDB);
     ck_assert(!dir_has(CANARY));
@@ -293,8 +277,8 @@ START_TEST(test_gov_compaction_keeps_live_data_and_the_store_works)
     ck_assert_int_eq(fx_turn(store, U("bob"), 7, "bob's data", "kept", 5, 5), MP_OK);
     unsigned char before[MP_SEAL_KEY_LEN], after[MP_SEAL_KEY_LEN];
     ck_assert_int_eq(mp_store_secret(store, before), MP_OK);
-    compact(store);
-    compact(store); /* twice in a row is fine */
+    fx_compact(store);
+    fx_compact(store); /* twice in a row is fine */
     check_canary(store, U("alice"));
     ck_assert_int_eq(mp_store_secret(store, after), MP_OK);
     ck_assert_mem_eq(before, after, MP_SEAL_KEY_LEN);
@@ -356,7 +340,7 @@ START_TEST(test_gov_lmdb_reads_go_on_during_compaction)
     }
     for (uint8_t i = 1; i <= 6; i++) {
         ck_assert_int_eq(fx_turn(store, U("alice"), i, "q", "a", i, i), MP_OK);
-        compact(store);
+        fx_compact(store);
     }
     atomic_store(&stop, true);
     for (int t = 0; t < 3; t++) {
@@ -377,7 +361,7 @@ START_TEST(test_gov_lmdb_sealed_store_compacts_and_reads_back)
     fill_canary(store, U(CANARY_USER));
     struct mp_op op = {.kind = MP_OP_DELETE_USER, .user = "gone", .user_len = 4};
     ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
-    compact(store);
+    fx_compact(store);
     check_canary(store, U(CANARY_USER));
     store = fx_reopen(store, LMDB);
     check_canary(store, U(CANARY_USER));
@@ -400,7 +384,7 @@ START_TEST(test_gov_lmdb_rekey_encrypts_a_clear_store)
     ck_assert_int_eq(mp_store_secret(store, before), MP_OK);
     mp_store_free(store);
     ck_assert(dir_has(CANARY));
-    rekey(NULL, &fx_key_a);
+    fx_rekey(NULL, &fx_key_a);
     ck_assert(!dir_has(CANARY));
     char err[256];
     store = NULL;
@@ -428,8 +412,8 @@ START_TEST(test_gov_lmdb_rekey_rotates_to_a_new_key)
     struct mp_store *store = fx_open_backend(LMDB);
     fill_canary(store, U(CANARY_USER));
     mp_store_free(store);
-    rekey(NULL, &fx_key_a);
-    rekey(&fx_key_a, &fx_key_b);
+    fx_rekey(NULL, &fx_key_a);
+    fx_rekey(&fx_key_a, &fx_key_b);
     char err[256];
     store = NULL;
     ck_assert_int_eq(try_open(&fx_key_a, &store, err, sizeof(err)), MP_EIO);
