@@ -3,9 +3,12 @@
 #include "store_fixture.h"
 
 #include <check.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "status.h"
@@ -310,4 +313,48 @@ struct mp_store *fx_open_fixture(const char *dir, const char *which, const struc
     unlink(dst);
     fx_opts.key = key;
     return fx_open_existing();
+}
+
+/* True when a regular file in fx_dir holds needle (ASCII case ignored when
+ * fold). */
+static bool dir_holds(const char *needle, bool fold)
+{
+    DIR *d = opendir(fx_dir);
+    struct dirent *e;
+    bool found = false;
+    char want[128];
+    size_t n = strlen(needle);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_lt(n, sizeof(want));
+    for (size_t i = 0; i < n; i++)
+        want[i] = fold ? (char)tolower((unsigned char)needle[i]) : needle[i];
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", fx_dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        char *buf = malloc((size_t)st.st_size + 1);
+        ck_assert_ptr_nonnull(buf);
+        size_t got = fread(buf, 1, (size_t)st.st_size, f);
+        fclose(f);
+        for (size_t i = 0; fold && i < got; i++)
+            buf[i] = (char)tolower((unsigned char)buf[i]);
+        found = memmem(buf, got, want, n) != NULL;
+        free(buf);
+    }
+    closedir(d);
+    return found;
+}
+
+bool fx_dir_has(const char *needle)
+{
+    return dir_holds(needle, false);
+}
+
+bool fx_dir_has_fold(const char *needle)
+{
+    return dir_holds(needle, true);
 }

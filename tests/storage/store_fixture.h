@@ -63,6 +63,11 @@ void fx_rekey(const struct mp_seal_key *from, const struct mp_seal_key *to);
  * with key (NULL: clear). */
 struct mp_store *fx_open_fixture(const char *dir, const char *which, const struct mp_seal_key *key);
 
+/* True when a regular file in fx_dir holds needle (the canary scans of
+ * erasure and encryption); _fold: ASCII case ignored. */
+bool fx_dir_has(const char *needle);
+bool fx_dir_has_fold(const char *needle);
+
 /* Removes fx_dir; fails the test if anything but data.mdb, lock.mdb and
  * memproxy.lock was left in it (a rewrite's leftovers, for one). */
 void fx_remove_dir(void);

@@ -678,39 +678,6 @@ START_TEST(test_index_same_ops_give_the_same_answers)
 }
 END_TEST
 
-/* True when a file in fx_dir holds needle, ASCII case ignored. */
-static bool dir_has_fold(const char *needle)
-{
-    DIR *d = opendir(fx_dir);
-    struct dirent *e;
-    bool found = false;
-    char low[128];
-    size_t n = strlen(needle);
-    ck_assert_ptr_nonnull(d);
-    ck_assert_uint_lt(n, sizeof(low));
-    for (size_t i = 0; i < n; i++)
-        low[i] = (char)tolower((unsigned char)needle[i]);
-    while (!found && (e = readdir(d)) != NULL) {
-        char path[512];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", fx_dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        FILE *f = fopen(path, "rb");
-        ck_assert_ptr_nonnull(f);
-        char *buf = malloc((size_t)st.st_size + 1);
-        ck_assert_ptr_nonnull(buf);
-        size_t got = fread(buf, 1, (size_t)st.st_size, f);
-        fclose(f);
-        for (size_t i = 0; i < got; i++)
-            buf[i] = (char)tolower((unsigned char)buf[i]);
-        found = memmem(buf, got, low, n) != NULL;
-        free(buf);
-    }
-    closedir(d);
-    return found;
-}
-
 START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
 {
     struct mp_store *store = fx_open_backend(LMDB);
@@ -722,9 +689,9 @@ START_TEST(test_index_lmdb_compaction_and_rekey_keep_the_answers)
     free(after);
     /* clear to sealed: every term gets its tag under the new key */
     mp_store_free(store);
-    ck_assert(dir_has_fold("quokkafarm"));
+    ck_assert(fx_dir_has_fold("quokkafarm"));
     fx_rekey(NULL, &fx_key_a);
-    ck_assert(!dir_has_fold("quokkafarm"));
+    ck_assert(!fx_dir_has_fold("quokkafarm"));
     fx_opts.key = &fx_key_a;
     store = fx_open_existing();
     after = vp_dump(store, U("mel"), script_words, NSCRIPT);
@@ -802,14 +769,14 @@ START_TEST(test_index_lmdb_erased_fact_leaves_no_word_in_the_files)
     ck_assert_int_eq(upsert_from(store, U("ann"), "dog_name", "Zorblaxing", t, 1, 2), MP_OK);
     ck_assert_int_eq(fx_summarize(store, U("ann"), "ann has a dog", 4, t + 3 * HOUR), MP_OK);
     ck_assert_int_eq(fx_turn(store, U("bob"), 1, "bob's kettle", "ok", t, t), MP_OK);
-    ck_assert(dir_has_fold("zorblaxing"));
-    ck_assert(dir_has_fold("zorblax")); /* the stem: a term of the index */
+    ck_assert(fx_dir_has_fold("zorblaxing"));
+    ck_assert(fx_dir_has_fold("zorblax")); /* the stem: a term of the index */
     ck_assert_int_eq(del_entity(store, U("ann"), "dog_name", t + 4 * HOUR), MP_OK);
     fx_compact(store);
-    ck_assert(!dir_has_fold("zorblax"));
+    ck_assert(!fx_dir_has_fold("zorblax"));
     store = fx_reopen(store, LMDB);
-    ck_assert(!dir_has_fold("zorblax"));
-    ck_assert(dir_has_fold("kettle"));
+    ck_assert(!fx_dir_has_fold("zorblax"));
+    ck_assert(fx_dir_has_fold("kettle"));
     ck_assert_uint_eq(vp_df(store, U("ann"), false, "kettle"), 2);
     ck_assert_uint_eq(vp_df(store, U("bob"), false, "kettle"), 1);
     fx_close_backend(store, LMDB);
@@ -838,7 +805,8 @@ START_TEST(test_index_lmdb_sealed_store_keeps_no_word_stem_or_key)
         ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 2);
         mp_store_free(store);
         for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-            ck_assert_msg(dir_has_fold(secrets[i]) == !sealed, "%s, sealed %d", secrets[i], sealed);
+            ck_assert_msg(fx_dir_has_fold(secrets[i]) == !sealed, "%s, sealed %d", secrets[i],
+                          sealed);
         fx_remove_dir();
     }
 }

@@ -41,32 +41,6 @@ static struct mp_store *open_with(const struct mp_seal_key *key)
     return store;
 }
 
-/* True when any regular file in fx_dir holds needle. */
-static bool dir_has(const char *needle)
-{
-    DIR *d = opendir(fx_dir);
-    struct dirent *e;
-    bool found = false;
-    ck_assert_ptr_nonnull(d);
-    while (!found && (e = readdir(d)) != NULL) {
-        char path[512];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", fx_dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        FILE *f = fopen(path, "rb");
-        ck_assert_ptr_nonnull(f);
-        char *buf = malloc((size_t)st.st_size + 1);
-        ck_assert_ptr_nonnull(buf);
-        size_t n = fread(buf, 1, (size_t)st.st_size, f);
-        fclose(f);
-        found = memmem(buf, n, needle, strlen(needle)) != NULL;
-        free(buf);
-    }
-    closedir(d);
-    return found;
-}
-
 /* ---- encryption at rest ---- */
 
 /* The canary in every kind of record of user: two messages, a fact and
@@ -136,9 +110,9 @@ START_TEST(test_gov_lmdb_sealed_store_keeps_no_clear_text)
         ck_assert_int_eq(fx_turn(store, tk, tlen, 1, "q", "a", 1, 1), MP_OK);
         mp_store_free(store);
         /* In clear the canary is there (the check is meaningful); sealed, not. */
-        ck_assert_int_eq(dir_has(CANARY), !sealed);
-        ck_assert_int_eq(dir_has(CANARY_USER), !sealed);
-        ck_assert_int_eq(dir_has("summarizer-1"), !sealed);
+        ck_assert_int_eq(fx_dir_has(CANARY), !sealed);
+        ck_assert_int_eq(fx_dir_has(CANARY_USER), !sealed);
+        ck_assert_int_eq(fx_dir_has("summarizer-1"), !sealed);
         fx_remove_dir();
     }
 }
@@ -236,10 +210,10 @@ START_TEST(test_gov_lmdb_erased_fact_leaves_the_files_only_with_compaction)
     ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     check_no_live_canary(store, U("alice"));
     /* Erased from the live data, yet still in freed pages of the file. */
-    ck_assert(dir_has(CANARY));
+    ck_assert(fx_dir_has(CANARY));
     fx_compact(store);
-    ck_assert(!dir_has(CANARY));
-    ck_assert(dir_has("bob's data"));
+    ck_assert(!fx_dir_has(CANARY));
+    ck_assert(fx_dir_has("bob's data"));
     struct mp_usermem *um = fx_get(store, U("bob"));
     ck_assert_str_eq(um->messages[0].content, "bob's data");
     mp_usermem_free(um);
@@ -258,11 +232,11 @@ START_TEST(test_gov_lmdb_deleted_user_leaves_the_files_only_with_compaction)
     struct mp_op op = {.kind = MP_OP_DELETE_USER, .user = "alice", .user_len = 5};
     ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
     ck_assert(fx_absent(store, U("alice")));
-    ck_assert(dir_has(CANARY));
+    ck_assert(fx_dir_has(CANARY));
     fx_compact(store);
-    ck_assert(!dir_has(CANARY));
+    ck_assert(!fx_dir_has(CANARY));
     store = fx_reopen(store, LMDB);
-    ck_assert(!dir_has(CANARY));
+    ck_assert(!fx_dir_has(CANARY));
     struct mp_usermem *um = fx_get(store, U("bob"));
     ck_assert_str_eq(um->messages[0].content, "bob's data");
     mp_usermem_free(um);
@@ -366,7 +340,7 @@ START_TEST(test_gov_lmdb_sealed_store_compacts_and_reads_back)
     store = fx_reopen(store, LMDB);
     check_canary(store, U(CANARY_USER));
     mp_store_free(store);
-    ck_assert(!dir_has(CANARY));
+    ck_assert(!fx_dir_has(CANARY));
     char err[256];
     ck_assert_int_eq(try_open(NULL, &store, err, sizeof(err)), MP_EIO);
     fx_remove_dir();
@@ -383,9 +357,9 @@ START_TEST(test_gov_lmdb_rekey_encrypts_a_clear_store)
     unsigned char before[MP_SEAL_KEY_LEN], after[MP_SEAL_KEY_LEN];
     ck_assert_int_eq(mp_store_secret(store, before), MP_OK);
     mp_store_free(store);
-    ck_assert(dir_has(CANARY));
+    ck_assert(fx_dir_has(CANARY));
     fx_rekey(NULL, &fx_key_a);
-    ck_assert(!dir_has(CANARY));
+    ck_assert(!fx_dir_has(CANARY));
     char err[256];
     store = NULL;
     ck_assert_int_eq(try_open(NULL, &store, err, sizeof(err)), MP_EIO);
@@ -427,7 +401,7 @@ START_TEST(test_gov_lmdb_rekey_rotates_to_a_new_key)
     store = open_with(&fx_key_b);
     check_canary(store, U(CANARY_USER)); /* the same user id finds its memory */
     mp_store_free(store);
-    ck_assert(!dir_has(CANARY));
+    ck_assert(!fx_dir_has(CANARY));
     store = open_with(&fx_key_b);
     fx_close_backend(store, LMDB);
 }
