@@ -36,8 +36,9 @@ tests/bench/durable.sh --short --build build
 tests/bench/soak.sh --short --build build
 # Memory relevance on one LoCoMo conversation (30) at 1,500 tokens: the goals of issue 8 as
 # floors (measured 94.0 facts, 84.9 turns; deterministic, so a drop is a real change).
-# The data is not part of the repository: MEMPROXY_LOCOMO_DIR, else ../shared/locomo-dev.
-locomo=${MEMPROXY_LOCOMO_DIR:-../shared/locomo-dev}
+# The data is not part of the repository: MEMPROXY_LOCOMO_DIR, else data/locomo-dev (ignored by
+# git; tests/bench/recall/README.md says where to get it).
+locomo=${MEMPROXY_LOCOMO_DIR:-data/locomo-dev}
 if [ -f "$locomo/30.json" ]; then
     tests/bench/recall.sh --short --build build --min-facts 90 --min-turns 80 "$locomo"
 else

@@ -9,7 +9,7 @@
 #                              [--retrieval relevant|recent|both|default]
 #                              [--archive true|false|omit] [--load import|put]
 #                              [--min-facts PCT] [--min-turns PCT] [--keep-tmp]
-# DATA_DIR: the LoCoMo files (default ../shared/locomo-dev from the repository root).
+# DATA_DIR: the LoCoMo files (default data/locomo-dev from the repository root, which git ignores).
 # --short: conversation 30, budget 1500 (CI smoke).
 # Exit: 0 valid run, 1 setup error, 2 memproxy or the fake upstream failed,
 #       3 recall at 1500 below --min-facts / --min-turns.

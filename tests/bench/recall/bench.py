@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import locomo  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
-DEFAULT_DATA = '../shared/locomo-dev'  # relative to the repository root
+DEFAULT_DATA = 'data/locomo-dev'  # relative to the repository root (git ignores data/)
 SHORT_CONV = '30'  # the smallest of the development split (369 turns, 169 observations)
 INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/memblock.h)
 SUMMARY_LINE = '[Conversation history summary]:'
