@@ -64,16 +64,25 @@ static const char *const stop_words[] = {
 };
 #define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
 
+/* word[0..len) against the NUL-terminated w in bytes, a prefix first: one
+ * pass, no strlen (the lists are searched for every word of a question). */
+static int cmp_word(const char *word, size_t len, const char *w)
+{
+    size_t i = 0;
+    for (; i < len && w[i] != '\0'; i++)
+        if (word[i] != w[i])
+            return (unsigned char)word[i] < (unsigned char)w[i] ? -1 : 1;
+    if (i == len)
+        return w[i] == '\0' ? 0 : -1;
+    return 1;
+}
+
 long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const char *w = *(const char *const *)((const char *)words + mid * size);
-        size_t wn = strlen(w);
-        int c = memcmp(word, w, len < wn ? len : wn);
-        if (c == 0)
-            c = len < wn ? -1 : len > wn;
+        int c = cmp_word(word, len, *(const char *const *)((const char *)words + mid * size));
         if (c == 0)
             return (long)mid;
         if (c < 0)
