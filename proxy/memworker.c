@@ -123,12 +123,6 @@ static void store_settings(struct mp_store *store, const struct mp_config *cfg)
 
 /* ---- turning a turn into store ops ---- */
 
-/* Cuts text to MP_MESSAGE_CONTENT_MAX bytes, marked (core/utf8.h). */
-static size_t cut_to_max(char *text, size_t len)
-{
-    return mp_utf8_cut_marked(text, len, MP_MESSAGE_CONTENT_MAX);
-}
-
 /* One queued turn of a batch, ready to commit. */
 struct prepared {
     struct item *it;
@@ -152,7 +146,7 @@ static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role 
     if (mp_piipolicy_apply(mode, MP_PII_ITEM_MESSAGE, text, len, false, &kept, &klen, &pii) !=
         MP_OK)
         return;
-    klen = cut_to_max(kept, klen);
+    klen = mp_utf8_cut_marked(kept, klen, MP_MESSAGE_CONTENT_MAX); /* marked with an ellipsis */
     p->texts[p->n] = kept;
     struct mp_mem_message *m = &p->msgs[p->n++];
     *m = (struct mp_mem_message){

@@ -26,7 +26,9 @@ struct collect {
     uint32_t len;
 };
 
-size_t mp_index_label(const char *text, size_t len, size_t *content_at)
+/* The length of the speaker label at the start of text (0: none; index.h)
+ * and the offset where the content after "label: " starts. */
+static size_t label_of(const char *text, size_t len, size_t *content_at)
 {
     size_t words = 0, i = 0;
     bool in_word = false;
@@ -147,7 +149,7 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
     const char *content = it->text, *key = it->key;
     size_t clen = it->text_len, klen = key != NULL ? strlen(key) : 0, at = 0;
     if (it->kind == MP_CODEC_KIND_MESSAGE) {
-        klen = mp_index_label(it->text, it->text_len, &at);
+        klen = label_of(it->text, it->text_len, &at);
         key = klen > 0 ? it->text : NULL;
         content += at;
         clen -= at;

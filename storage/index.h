@@ -49,10 +49,6 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id);
 
-/* The length of the speaker label at the start of text (0: none) and the
- * offset where the content after "label: " starts (*content_at). */
-size_t mp_index_label(const char *text, size_t len, size_t *content_at);
-
 /* Keys: docs / dterms key of (kind, id), and a posting's key of (kind,
  * term, id), into k (MP_STORE_KEY_MAX bytes); their lengths. A posting
  * key's prefix without the id (its first n - 4 bytes) is where the term's

@@ -266,16 +266,6 @@ static char *dup_text(const char *s, size_t n)
     return d;
 }
 
-int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src)
-{
-    char *v = dup_text(src->value, src->value_len);
-    if (v == NULL)
-        return MP_ENOMEM;
-    *dst = *src;
-    dst->value = v;
-    return MP_OK;
-}
-
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
                         uint64_t *last_seq)
 {

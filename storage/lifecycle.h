@@ -86,9 +86,6 @@ size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
 /* True when the head um holds no summary and no buffered message. */
 bool mp_lifecycle_um_empty(const struct mp_usermem *um);
 
-/* Deep copy (dst->value is allocated): MP_OK or MP_ENOMEM. */
-int mp_lifecycle_entity_copy(struct mp_mem_entity *dst, const struct mp_mem_entity *src);
-
 /* RECORD_TURN's messages appended with seqs from um->next_seq (a fresh um
  * must have next_seq 1): MP_OK or MP_ENOMEM. */
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,

@@ -99,17 +99,6 @@ static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     return rc;
 }
 
-int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq)
-{
-    struct mp_mem_message m;
-    int rc = get_message(w, seq, &m);
-    if (rc != MP_OK)
-        return rc;
-    rc = remove_message(w, &m);
-    free(m.content);
-    return rc;
-}
-
 /* ---- erasure ---- */
 
 struct seqs {

@@ -11,9 +11,6 @@ int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
 /* IMPORT_MESSAGE: op's message archived and indexed under the next seq
  * (*seq). */
 int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq);
-/* Removes archived message seq (record, time key, index); MP_NOTFOUND when
- * it is not archived. */
-int mp_ops_archive_remove(struct mp_ops_ctx *w, uint64_t seq);
 /* Removes the archived copies of the buffered messages that tell fact e
  * (mp_lifecycle_tells_fact), and the archived messages that hold it
  * (mp_lifecycle_holds_fact), found through e's source seqs and the

@@ -262,6 +262,21 @@ void mp_store_backend_plain_done(struct mp_store_plain *v);
 int mp_store_backend_get_plain(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
                                size_t klen, struct mp_store_plain *out);
 
+/* One record of mp_store_backend_scan_plain(): id[0..idlen) the part of
+ * its key after the prefix, v its opened value, both valid during the call
+ * only. Returns as a scan callback does (MP_STORE_SCAN_STOP ends it). */
+typedef int (*mp_store_plain_fn)(void *arg, const unsigned char *id,
+                                 const struct mp_store_plain *v);
+
+/* Scans table t from start[0..slen) over the records that begin with its
+ * first plen bytes (a user's prefix, or more) and have exactly idlen bytes
+ * after them (a record of another shape ends the scan), each value opened
+ * for fn. The op layer's, the reads' and the view's walks over one user's
+ * records of one kind. MP_OK, fn's error, or the backend's. */
+int mp_store_backend_scan_plain(struct mp_store_txn *txn, enum mp_store_table t,
+                                const unsigned char *start, size_t slen, size_t plen, size_t idlen,
+                                mp_store_plain_fn fn, void *arg);
+
 /* The bytes to store for plain[0..n) under key in table t: plain itself in
  * a clear store (*out = plain, *owned NULL); sealed, in a new buffer
  * (*owned, caller frees) of n + MP_SEAL_OVERHEAD bytes, in a sealed one.

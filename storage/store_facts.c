@@ -305,32 +305,23 @@ struct expired {
 
 struct expired_scan {
     const struct mp_op *op;
-    size_t plen;
     struct expired *v;
     size_t n, cap;
-    struct mp_store *s;
 };
 
-static int on_fact(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                   size_t vlen)
+static int on_fact(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct expired_scan *es = arg;
-    struct mp_store_plain pv;
     struct mp_mem_entity e;
     memset(&e, 0, sizeof(e));
-    if (klen != es->plen + 4)
-        return MP_STORE_SCAN_STOP;
-    int rc = mp_store_backend_open(es->s, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_fact(pv.p, pv.n, &e);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_codec_get_fact(pv->p, pv->n, &e);
     bool gone = rc == MP_OK && mp_lifecycle_expired(es->op, e.observed_at_ms, e.pii);
     free(e.value);
     if (rc != MP_OK || !gone)
         return rc;
     if (mp_store_backend_grow(&es->v, &es->cap, es->n, sizeof(*es->v)) != MP_OK)
         return MP_ENOMEM;
-    es->v[es->n].fid = (uint32_t)mp_codec_be_get(key + es->plen, 4);
+    es->v[es->n].fid = (uint32_t)mp_codec_be_get(id, 4);
     memcpy(es->v[es->n++].key, e.key, sizeof(e.key));
     return MP_OK;
 }
@@ -343,12 +334,13 @@ static int cmp_key_desc(const void *a, const void *b)
 int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
                        struct mp_history_item **ev, size_t *nev)
 {
-    struct expired_scan es = {.op = op, .plen = w->plen, .s = w->s};
+    struct expired_scan es = {.op = op};
     *ev = NULL;
     *nev = 0;
     if (w->meta.nfacts == 0)
         return MP_OK;
-    int rc = w->s->be->scan(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, on_fact, &es);
+    int rc = mp_store_backend_scan_plain(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, 4,
+                                         on_fact, &es);
     if (rc == MP_OK && es.n > 0) {
         qsort(es.v, es.n, sizeof(*es.v), cmp_key_desc);
         *ev = calloc(es.n, sizeof(**ev));

@@ -257,7 +257,8 @@ static int on_first(void *arg, const unsigned char *key, size_t klen, const unsi
     return MP_STORE_SCAN_STOP;
 }
 
-int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
+/* Deletes every key of table t that starts with prefix[0..plen). */
+static int del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
                      size_t plen)
 {
     /* the first one at a time: a scan never runs beside the deletes it would see */
@@ -326,7 +327,7 @@ static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
         return rc;
     rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < sizeof(user_tables) / sizeof(user_tables[0]); i++)
-        rc = mp_ops_del_range(w, user_tables[i], prefix, n);
+        rc = del_range(w, user_tables[i], prefix, n);
     if (rc == MP_OK)
         rc = del_user_jobs(w, op->user, op->user_len);
     return rc;
@@ -359,30 +360,21 @@ static int sweep_history(struct mp_ops_ctx *w, const struct mp_op *op, struct mp
 }
 
 struct idem_scan {
-    struct mp_store *s;
     const struct mp_op *op;
-    size_t plen, seen, n, cap;
+    size_t seen, n, cap;
     unsigned char (*old)[MP_IDEM_KEY_LEN];
 };
 
-static int on_idem(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                   size_t vlen)
+static int on_idem(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct idem_scan *is = arg;
-    struct mp_store_plain pv;
     int64_t age = is->op->u.sweep.retention.idem_max_age_ms;
-    if (klen != is->plen + MP_IDEM_KEY_LEN)
-        return MP_STORE_SCAN_STOP;
     is->seen++;
-    int rc = mp_store_backend_open(is->s, MP_TABLE_IDEM, key, klen, val, vlen, &pv);
-    bool expired = rc == MP_OK && pv.n == 8 && age > 0 &&
-                   (int64_t)mp_codec_le_get(pv.p, 8) < is->op->now_ms - age;
-    mp_store_backend_plain_done(&pv);
-    if (!expired)
-        return rc;
+    if (pv->n != 8 || age <= 0 || (int64_t)mp_codec_le_get(pv->p, 8) >= is->op->now_ms - age)
+        return MP_OK;
     if (mp_store_backend_grow(&is->old, &is->cap, is->n, sizeof(*is->old)) != MP_OK)
         return MP_ENOMEM;
-    memcpy(is->old[is->n++], key + is->plen, MP_IDEM_KEY_LEN);
+    memcpy(is->old[is->n++], id, MP_IDEM_KEY_LEN);
     return MP_OK;
 }
 
@@ -391,12 +383,14 @@ static int sweep_idem(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sw
                       size_t *left)
 {
     unsigned char kb[MP_STORE_IDEM_KEY_MAX];
-    struct idem_scan is = {.s = w->s, .op = op, .plen = mp_ops_key(w, kb, NULL, 0)};
-    int rc = w->s->be->scan(w->txn, MP_TABLE_IDEM, kb, is.plen, is.plen, on_idem, &is);
+    struct idem_scan is = {.op = op};
+    size_t plen = mp_ops_key(w, kb, NULL, 0);
+    int rc = mp_store_backend_scan_plain(w->txn, MP_TABLE_IDEM, kb, plen, plen, MP_IDEM_KEY_LEN,
+                                         on_idem, &is);
     *left = is.seen;
     for (size_t i = 0; rc == MP_OK && i < is.n; i++) {
-        memcpy(kb + is.plen, is.old[i], MP_IDEM_KEY_LEN);
-        rc = be_del(w, MP_TABLE_IDEM, kb, is.plen + MP_IDEM_KEY_LEN);
+        memcpy(kb + plen, is.old[i], MP_IDEM_KEY_LEN);
+        rc = be_del(w, MP_TABLE_IDEM, kb, plen + MP_IDEM_KEY_LEN);
         c->idem++;
         (*left)--;
     }

@@ -54,8 +54,6 @@ int mp_store_read_job(const struct mp_store *store, const unsigned char *key, si
 }
 
 struct hist_scan {
-    struct mp_store *store;
-    size_t plen;
     int64_t until_ms;
     struct mp_history *h;
     bool stopped;
@@ -74,17 +72,10 @@ static int push_item(struct mp_history *h, const struct mp_store_plain *v, uint6
     return rc;
 }
 
-static int on_history(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                      size_t vlen)
+static int on_history(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct hist_scan *hs = arg;
-    struct mp_store_plain pv;
-    if (klen != hs->plen + 8)
-        return MP_STORE_SCAN_STOP;
-    int rc = mp_store_backend_open(hs->store, MP_TABLE_HISTORY, key, klen, val, vlen, &pv);
-    if (rc == MP_OK)
-        rc = push_item(hs->h, &pv, mp_codec_be_get(key + hs->plen, 8));
-    mp_store_backend_plain_done(&pv);
+    int rc = push_item(hs->h, pv, mp_codec_be_get(id, 8));
     if (rc != MP_OK)
         return rc;
     if (hs->h->items[hs->h->nitems - 1].at_ms >= hs->until_ms) {
@@ -98,8 +89,9 @@ static int on_history(void *arg, const unsigned char *key, size_t klen, const un
 int mp_store_read_history_until(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                                 int64_t until_ms, struct mp_history *h, bool *more)
 {
-    struct hist_scan hs = {txn->store, plen, until_ms, h, false};
-    int rc = txn->store->be->scan(txn, MP_TABLE_HISTORY, prefix, plen, plen, on_history, &hs);
+    struct hist_scan hs = {until_ms, h, false};
+    int rc =
+        mp_store_backend_scan_plain(txn, MP_TABLE_HISTORY, prefix, plen, plen, 8, on_history, &hs);
     if (more != NULL)
         *more = hs.stopped;
     return rc;
@@ -125,27 +117,19 @@ void mp_store_read_history_clear(struct mp_history *h)
 /* ---- reads ---- */
 
 struct fact_scan {
-    struct mp_store *store;
-    size_t plen;
     struct mp_usermem *um;
     size_t cap;
 };
 
-static int on_fact(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                   size_t vlen)
+static int on_fact(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct fact_scan *fs = arg;
-    struct mp_store_plain pv;
     struct mp_usermem *um = fs->um;
-    if (klen != fs->plen + 4)
-        return MP_STORE_SCAN_STOP;
+    (void)id;
     if (mp_store_backend_grow(&um->entities, &fs->cap, um->nentities, sizeof(*um->entities)) !=
         MP_OK)
         return MP_ENOMEM;
-    int rc = mp_store_backend_open(fs->store, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_fact(pv.p, pv.n, &um->entities[um->nentities]);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_codec_get_fact(pv->p, pv->n, &um->entities[um->nentities]);
     if (rc == MP_OK)
         um->nentities++;
     return rc;
@@ -156,11 +140,13 @@ static int cmp_entity_key(const void *a, const void *b)
     return strcmp(((const struct mp_mem_entity *)a)->key, ((const struct mp_mem_entity *)b)->key);
 }
 
-int mp_store_read_facts(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                        struct mp_usermem *um)
+/* Appends the current facts under prefix[0..plen) (one user's) to um's
+ * entities and sorts them by key. */
+static int read_facts(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                      struct mp_usermem *um)
 {
-    struct fact_scan fs = {txn->store, plen, um, um->nentities};
-    int rc = txn->store->be->scan(txn, MP_TABLE_FACTS, prefix, plen, plen, on_fact, &fs);
+    struct fact_scan fs = {um, um->nentities};
+    int rc = mp_store_backend_scan_plain(txn, MP_TABLE_FACTS, prefix, plen, plen, 4, on_fact, &fs);
     if (rc == MP_OK && um->nentities > 1)
         qsort(um->entities, um->nentities, sizeof(*um->entities), cmp_entity_key);
     return rc;
@@ -180,7 +166,7 @@ static int get_memory(struct mp_store *store, const char *user, size_t user_len,
         return status;
     status = get_user(&txn, prefix + 2, plen - 2, NULL, 0, NULL, &um);
     if (status == MP_OK && facts)
-        status = mp_store_read_facts(&txn, prefix, plen, um);
+        status = read_facts(&txn, prefix, plen, um);
     store->be->end(&txn, false);
     if (status != MP_OK) {
         mp_usermem_free(um);

@@ -24,11 +24,6 @@ int mp_store_read_history_until(struct mp_store_txn *txn, const unsigned char *p
 int mp_store_read_job(const struct mp_store *store, const unsigned char *key, size_t klen,
                       const unsigned char *v, size_t vn, struct mp_job *job);
 
-/* Appends the current facts under prefix[0..plen) (one user's) to um's
- * entities and sorts them by key. MP_OK, MP_EIO, MP_ENOMEM. */
-int mp_store_read_facts(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                        struct mp_usermem *um);
-
 /* Frees h's entries and empties it (h itself stays). */
 void mp_store_read_history_clear(struct mp_history *h);
 

@@ -58,10 +58,6 @@ size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suff
  * an error (release *out with mp_store_backend_plain_done in every case). */
 int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *k,
                      size_t klen, struct mp_store_plain *out);
-/* Deletes every key of table t that starts with prefix[0..plen). */
-int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
-                     size_t plen);
-
 /* History records: one entry written (h->seq set) or deleted. */
 int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h);
 int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq);

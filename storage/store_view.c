@@ -164,34 +164,23 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
 /* ---- the index ---- */
 
 struct posting_scan {
-    struct mp_store_view *v;
-    size_t plen;
     struct cached_term *ct;
     size_t cap;
 };
 
-static int on_posting(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                      size_t vlen)
+static int on_posting(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct posting_scan *ps = arg;
-    struct mp_store_plain pv;
-    if (klen != ps->plen + 4)
-        return MP_STORE_SCAN_STOP;
-    int rc = mp_store_backend_open(ps->v->s, MP_TABLE_POSTINGS, key, klen, val, vlen, &pv);
-    if (rc == MP_OK && pv.n != 5)
-        rc = MP_EIO;
-    if (rc == MP_OK &&
-        mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
-        rc = MP_ENOMEM;
-    if (rc == MP_OK) {
-        struct mp_relevance_posting *p = &ps->ct->p[ps->ct->n++];
-        p->item = (uint32_t)mp_codec_be_get(key + ps->plen, 4);
-        p->tc = (uint32_t)mp_codec_le_get(pv.p, 2);
-        p->tk = (uint32_t)mp_codec_le_get(pv.p + 2, 2);
-        p->td = pv.p[4];
-    }
-    mp_store_backend_plain_done(&pv);
-    return rc;
+    if (pv->n != 5)
+        return MP_EIO;
+    if (mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
+        return MP_ENOMEM;
+    struct mp_relevance_posting *p = &ps->ct->p[ps->ct->n++];
+    p->item = (uint32_t)mp_codec_be_get(id, 4);
+    p->tc = (uint32_t)mp_codec_le_get(pv->p, 2);
+    p->tk = (uint32_t)mp_codec_le_get(pv->p + 2, 2);
+    p->td = pv->p[4];
+    return MP_OK;
 }
 
 static uint64_t term_hash(enum mp_codec_kind kind, const char *t, size_t len)
@@ -249,8 +238,9 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
     struct cached_term fresh = {.kind = kind, .len = len};
     memcpy(fresh.t, t, len);
-    struct posting_scan ps = {v, n - 4, &fresh, 0};
-    *rc = v->s->be->scan(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, on_posting, &ps);
+    struct posting_scan ps = {&fresh, 0};
+    *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, 4, on_posting,
+                                      &ps);
     if (*rc != MP_OK) {
         free(fresh.p);
         return NULL;
@@ -324,29 +314,20 @@ static int ix_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 }
 
 struct range_scan {
-    struct mp_store_view *v;
-    size_t plen; /* key bytes before the id */
     uint32_t hi;
     mp_relevance_item_fn fn;
     void *arg;
 };
 
-static int on_doc(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                  size_t vlen)
+static int on_doc(void *arg, const unsigned char *key, const struct mp_store_plain *pv)
 {
     struct range_scan *rs = arg;
-    struct mp_store_plain pv;
     struct mp_codec_doc d;
     struct mp_relevance_item it;
-    if (klen != rs->plen + 4)
-        return MP_STORE_SCAN_STOP;
-    uint32_t id = (uint32_t)mp_codec_be_get(key + rs->plen, 4);
+    uint32_t id = (uint32_t)mp_codec_be_get(key, 4);
     if (id > rs->hi)
         return MP_STORE_SCAN_STOP;
-    int rc = mp_store_backend_open(rs->v->s, MP_TABLE_DOCS, key, klen, val, vlen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_doc(pv.p, pv.n, &d);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_codec_get_doc(pv->p, pv->n, &d);
     if (rc != MP_OK)
         return rc;
     item_of(&d, &it);
@@ -360,8 +341,8 @@ static int ix_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn
     struct kind_view *kv = ctx;
     unsigned char k[MP_STORE_KEY_MAX];
     size_t n = mp_index_doc_key(k, kv->v->prefix, kv->v->plen, kv->kind, lo);
-    struct range_scan rs = {kv->v, n - 4, hi, fn, arg};
-    return kv->v->s->be->scan(&kv->v->txn, MP_TABLE_DOCS, k, n, n - 4, on_doc, &rs);
+    struct range_scan rs = {hi, fn, arg};
+    return mp_store_backend_scan_plain(&kv->v->txn, MP_TABLE_DOCS, k, n, n - 4, 4, on_doc, &rs);
 }
 
 static int ix_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
@@ -433,30 +414,23 @@ void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
 /* ---- a page of the archive ---- */
 
 struct page_scan {
-    struct mp_store *s;
-    size_t plen, limit;
+    size_t limit;
     struct mp_mem_message *m;
     size_t n, cap;
     bool more;
 };
 
-static int on_message(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                      size_t vlen)
+static int on_message(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct page_scan *ps = arg;
-    struct mp_store_plain pv;
-    if (klen != ps->plen + 8)
-        return MP_STORE_SCAN_STOP;
+    (void)id;
     if (ps->n == ps->limit) {
         ps->more = true;
         return MP_STORE_SCAN_STOP;
     }
     if (mp_store_backend_grow(&ps->m, &ps->cap, ps->n, sizeof(*ps->m)) != MP_OK)
         return MP_ENOMEM;
-    int rc = mp_store_backend_open(ps->s, MP_TABLE_ARCHIVE, key, klen, val, vlen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_message(pv.p, pv.n, &ps->m[ps->n]);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_codec_get_message(pv->p, pv->n, &ps->m[ps->n]);
     if (rc == MP_OK)
         ps->n++;
     return rc;
@@ -472,9 +446,10 @@ int mp_store_archive(struct mp_store *store, const char *user, size_t user_len, 
     int rc = mp_store_view_open(store, user, user_len, &v);
     if (rc != MP_OK)
         return rc;
-    struct page_scan ps = {store, v->plen, limit, NULL, 0, 0, false};
+    struct page_scan ps = {limit, NULL, 0, 0, false};
     size_t klen = key_of(v, k, after < UINT64_MAX ? after + 1 : after, 8);
-    rc = store->be->scan(&v->txn, MP_TABLE_ARCHIVE, k, klen, v->plen, on_message, &ps);
+    rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_ARCHIVE, k, klen, v->plen, 8, on_message,
+                                     &ps);
     mp_store_view_close(v);
     if (rc != MP_OK) {
         mp_store_messages_free(ps.m, ps.n);
