@@ -26,10 +26,19 @@ struct matched {
     size_t n;
 };
 
-/* Names (fact keys, request ids) sorted for bsearch. */
+/* Names (fact keys, request ids) of the items taken so far: a hash set
+ * of pointers into the plan (its copies do not move), filled as the plan
+ * grows. Most names asked about (every fact of the ranked walk) are not in
+ * it. */
+struct name_slot {
+    uint64_t h;
+    const char *name; /* NULL: free */
+};
+
 struct names {
-    const char **v;
-    size_t n;
+    struct name_slot *slot;
+    size_t cap; /* a power of two, at least twice n */
+    size_t n;   /* the plan's items [0..n) are in the set */
 };
 
 struct relevant {
@@ -37,6 +46,7 @@ struct relevant {
     const struct mp_recall_source *src;
     struct matched facts, turns;
     struct names keys;       /* of the facts taken (as of refresh) */
+    struct names fact_turns; /* of the facts taken (as of refresh) */
     struct names past_turns; /* of the past messages taken (as of refresh) */
 };
 
@@ -72,21 +82,6 @@ static int rank(const struct mp_recall_params *p, const struct mp_recall_request
 
 /* ---- counted once ---- */
 
-static bool same_turn(const char *a, const char *b)
-{
-    return a[0] != '\0' && strncmp(a, b, MP_REQUEST_ID_MAX + 1) == 0;
-}
-
-/* Whether a fact taken came from the turn request_id. */
-static bool turn_in_facts(const struct mp_recall_plan *pl, const char *request_id)
-{
-    for (size_t i = 0; i < pl->nfacts; i++) {
-        if (same_turn(request_id, mp_usermem_fact_turn(pl->facts[i])))
-            return true;
-    }
-    return false;
-}
-
 static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
 {
     for (size_t i = 0; i < um->nmessages; i++) {
@@ -99,29 +94,65 @@ static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
 #define NAME_BYTES                                                                                 \
     ((MP_ENTITY_KEY_MAX > MP_REQUEST_ID_MAX ? MP_ENTITY_KEY_MAX : MP_REQUEST_ID_MAX) + 1)
 
-static int name_cmp(const void *a, const void *b)
+/* FNV-1a of name, up to NAME_BYTES. */
+static uint64_t name_hash(const char *name)
 {
-    return strncmp(*(const char *const *)a, *(const char *const *)b, NAME_BYTES);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < NAME_BYTES && name[i] != '\0'; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+    return h;
 }
 
-/* Makes set the n names of get(pl, i), sorted. */
-static int names_set(struct names *set, const struct mp_recall_plan *pl, size_t n,
-                     const char *(*get)(const struct mp_recall_plan *pl, size_t i))
+static struct name_slot *name_slot(struct name_slot *slot, size_t cap, uint64_t h, const char *name)
 {
-    const char **v = realloc(set->v, (n + 1) * sizeof(*v));
-    if (v == NULL)
-        return MP_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        v[i] = get(pl, i);
-    qsort(v, n, sizeof(*v), name_cmp);
-    set->v = v;
-    set->n = n;
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        struct name_slot *sl = &slot[i];
+        if (sl->name == NULL || (sl->h == h && strncmp(sl->name, name, NAME_BYTES) == 0))
+            return sl;
+    }
+}
+
+/* Adds name ("" is no name) unless the set has it. MP_OK or MP_ENOMEM. */
+static int names_add(struct names *set, const char *name)
+{
+    if (name[0] == '\0')
+        return MP_OK;
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap > 0 ? 2 * set->cap : 32;
+        struct name_slot *slot = calloc(cap, sizeof(*slot));
+        if (slot == NULL)
+            return MP_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slot[i].name != NULL)
+                *name_slot(slot, cap, set->slot[i].h, set->slot[i].name) = set->slot[i];
+        free(set->slot);
+        set->slot = slot;
+        set->cap = cap;
+    }
+    uint64_t h = name_hash(name);
+    struct name_slot *sl = name_slot(set->slot, set->cap, h, name);
+    *sl = (struct name_slot){h, name};
+    return MP_OK;
+}
+
+/* Adds the names get(pl, i) of the plan's items from where the set stopped
+ * to n (the plan's arrays only grow). */
+static int names_update(struct names *set, const struct mp_recall_plan *pl, size_t n,
+                        const char *(*get)(const struct mp_recall_plan *pl, size_t i))
+{
+    for (; set->n < n; set->n++) {
+        int rc = names_add(set, get(pl, set->n));
+        if (rc != MP_OK)
+            return rc;
+    }
     return MP_OK;
 }
 
 static bool names_have(const struct names *set, const char *name)
 {
-    return set->n > 0 && bsearch(&name, set->v, set->n, sizeof(*set->v), name_cmp) != NULL;
+    if (set->cap == 0 || name[0] == '\0')
+        return false;
+    return name_slot(set->slot, set->cap, name_hash(name), name)->name != NULL;
 }
 
 static const char *fact_key(const struct mp_recall_plan *pl, size_t i)
@@ -129,25 +160,31 @@ static const char *fact_key(const struct mp_recall_plan *pl, size_t i)
     return pl->facts[i]->key;
 }
 
+static const char *fact_turn(const struct mp_recall_plan *pl, size_t i)
+{
+    return mp_usermem_fact_turn(pl->facts[i]);
+}
+
 static const char *past_turn(const struct mp_recall_plan *pl, size_t i)
 {
     return pl->past[i]->request_id;
 }
 
-/* Sorts the keys of the facts and the turns of the past messages taken so
- * far, for fact_ok() and skip_ranked(). */
+/* Adds the keys and turns of the facts and the turns of the past messages
+ * taken since the last refresh, for fact_ok(), past_ok() and skip_ranked(). */
 static int refresh(struct relevant *r)
 {
     const struct mp_recall_plan *pl = &r->f.plan;
-    int rc = names_set(&r->keys, pl, pl->nfacts, fact_key);
-    return rc != MP_OK ? rc : names_set(&r->past_turns, pl, pl->npast, past_turn);
+    int rc = names_update(&r->keys, pl, pl->nfacts, fact_key);
+    if (rc == MP_OK)
+        rc = names_update(&r->fact_turns, pl, pl->nfacts, fact_turn);
+    return rc != MP_OK ? rc : names_update(&r->past_turns, pl, pl->npast, past_turn);
 }
 
 /* Whether a fact of e's turn is in the past line (as of refresh). */
 static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e)
 {
-    const char *turn = mp_usermem_fact_turn(e);
-    return turn[0] != '\0' && names_have(&r->past_turns, turn);
+    return names_have(&r->past_turns, mp_usermem_fact_turn(e));
 }
 
 /* ---- offering ---- */
@@ -200,7 +237,7 @@ static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
     const struct mp_recall_fill *f = &r->f;
     return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
            !in_buffer(f->um, m->seq) && !mp_recall_fill_seen(f, m) &&
-           !turn_in_facts(&f->plan, m->request_id);
+           !names_have(&r->fact_turns, m->request_id);
 }
 
 /* Archived message id: taken when fit and fitting (the plan then owns
@@ -230,7 +267,9 @@ static int offer_facts(struct relevant *r)
 
 static int offer_past(struct relevant *r)
 {
-    return offer(r, &r->turns, MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN, try_past);
+    int rc = r->turns.n > 0 ? refresh(r) : MP_OK;
+    return rc != MP_OK ? rc
+                       : offer(r, &r->turns, MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN, try_past);
 }
 
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
@@ -321,8 +360,9 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     free(r.facts.done);
     free(r.turns.ids);
     free(r.turns.done);
-    free(r.keys.v);
-    free(r.past_turns.v);
+    free(r.keys.slot);
+    free(r.fact_turns.slot);
+    free(r.past_turns.slot);
     if (rc == MP_OK)
         return mp_recall_fill_finish(&r.f, plan);
     mp_recall_plan_cleanup(&r.f.plan);

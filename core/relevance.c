@@ -196,11 +196,19 @@ struct member {
     double w;
 };
 
+/* Members grow as they are added (a question has a few dozen; the cap is
+ * MP_RELEVANCE_MAX_MEMBERS), so that a call allocates kilobytes, not the
+ * cap: allocations that large go back to the system between calls and
+ * fault their pages in again on every request. */
 struct query {
-    struct member m[MP_RELEVANCE_MAX_MEMBERS];
+    struct member *m;
+    size_t cap;
     uint32_t gstart[MP_RELEVANCE_MAX_GROUPS + 1]; /* group g: m[gstart[g]..gstart[g+1]) */
     size_t ng, nm;
+    int err; /* MP_ENOMEM once a member could not be added: the call fails */
 };
+
+#define FIRST_MEMBERS 32
 
 static int cmp_bytes(const char *a, size_t na, const char *b, size_t nb)
 {
@@ -242,10 +250,20 @@ static bool group_open(struct query *qy)
 /* Adds t to the open (last) group unless it is already in it. */
 static void group_add(struct query *qy, const char *t, size_t n, double w)
 {
-    if (n > MP_TERMS_MAX || qy->nm >= MP_RELEVANCE_MAX_MEMBERS)
+    if (n > MP_TERMS_MAX || qy->nm >= MP_RELEVANCE_MAX_MEMBERS || qy->err != MP_OK)
         return;
     if (query_has(qy, t, n, qy->gstart[qy->ng - 1], qy->nm))
         return;
+    if (qy->nm == qy->cap) {
+        size_t cap = qy->cap > 0 ? 2 * qy->cap : FIRST_MEMBERS;
+        struct member *mm = realloc(qy->m, cap * sizeof(*mm));
+        if (mm == NULL) {
+            qy->err = MP_ENOMEM;
+            return;
+        }
+        qy->m = mm;
+        qy->cap = cap;
+    }
     struct member *m = &qy->m[qy->nm++];
     memcpy(m->t, t, n);
     m->len = (uint8_t)n;
@@ -393,10 +411,11 @@ static int build_query(struct query *qy, struct mp_terms *terms,
     if (rc != MP_OK)
         return rc;
     add_date_groups(qy, q, qlen);
-    if (prev == NULL)
-        return MP_OK;
-    a.w0 = p->prev_w;
-    return mp_terms_each_word(terms, prev, prevlen, on_query_word, &a);
+    if (prev != NULL) {
+        a.w0 = p->prev_w;
+        rc = mp_terms_each_word(terms, prev, prevlen, on_query_word, &a);
+    }
+    return rc != MP_OK ? rc : qy->err;
 }
 
 static const char *const temporal_phrases[] = {
@@ -407,7 +426,8 @@ static const char *const temporal_phrases[] = {
 };
 
 /* The reference's TEMPORAL_Q: starts with "when", or holds one of the phrases
- * as whole words (case-insensitive). */
+ * as whole words (case-insensitive). One pass: the phrases are tried only
+ * where a word starts with their first letter. */
 static bool temporal_q(const char *q, size_t n)
 {
     size_t i = 0;
@@ -415,14 +435,15 @@ static bool temporal_q(const char *q, size_t n)
         i++;
     if (n - i >= 4 && ieq(q + i, "when", 4) && (n - i == 4 || !re_word((unsigned char)q[i + 4])))
         return true;
-    for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
-        size_t m = strlen(temporal_phrases[k]);
-        for (size_t s = 0; s + m <= n; s++) {
-            if (s > 0 && re_word((unsigned char)q[s - 1]))
-                continue;
-            if (s + m < n && re_word((unsigned char)q[s + m]))
-                continue;
-            if (ieq(q + s, temporal_phrases[k], m))
+    for (size_t s = i; s < n; s++) {
+        char c = (char)(q[s] | 32);
+        if ((s > 0 && re_word((unsigned char)q[s - 1])) || (c != 'h' && c != 'w' && c != 's'))
+            continue;
+        for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
+            size_t m = strlen(temporal_phrases[k]);
+            if (temporal_phrases[k][0] == c && s + m <= n &&
+                (s + m == n || !re_word((unsigned char)q[s + m])) &&
+                ieq(q + s, temporal_phrases[k], m))
                 return true;
         }
     }
@@ -439,6 +460,8 @@ struct run {
     size_t ntouched, captouched;
     size_t *ord, *tmp; /* the present records by id; scratch */
     size_t nord, cap_ord;
+    uint32_t *ids; /* ids whose windows are to be read, by id */
+    size_t nids, cap_ids;
     double w, idf; /* of the member being read */
     bool own;      /* the member is its group's own term */
 };
@@ -497,11 +520,131 @@ static int on_posting(void *arg, const struct mp_relevance_posting *ps)
     return rc;
 }
 
+/* Whether smoothing reads the candidates' windows. */
+static bool walks(const struct mp_relevance_params *p)
+{
+    return p->nb_window > 0 && (p->nb_prev > 0 || p->nb_next > 0 || p->sess_w > 0);
+}
+
+struct prefetch {
+    struct mp_relevance_items *t;
+    uint32_t next; /* the next id of the range not answered yet */
+};
+
+static int on_prefetched(void *arg, uint32_t id, const struct mp_relevance_item *it)
+{
+    struct prefetch *pf = arg;
+    size_t at;
+    for (; pf->next < id; pf->next++) /* the ids skipped are gaps */
+        if (mp_relevance_items_put(pf->t, pf->next, NULL, &at) != MP_OK)
+            return MP_ENOMEM;
+    pf->next = id + 1;
+    return mp_relevance_items_put(pf->t, id, it, &at);
+}
+
+/* With ix->items: the nb_window ids on each side of r->ids[0..nids) (sorted,
+ * distinct), in one range read per run of overlapping windows, so that the
+ * stages mostly find the items in the table instead of reading them one by
+ * one (a window that reaches past a gap still reads one id at a time). */
+static int prefetch_windows(struct run *r)
+{
+    uint32_t w = r->p->nb_window;
+    for (size_t i = 0; r->ix->items != NULL && i < r->nids;) {
+        uint32_t id = r->ids[i];
+        uint32_t lo = id > w ? id - w : 0, hi = id < UINT32_MAX - w ? id + w : UINT32_MAX;
+        size_t k = i + 1;
+        for (; k < r->nids && r->ids[k] - w <= hi; k++)
+            hi = r->ids[k] < UINT32_MAX - w ? r->ids[k] + w : UINT32_MAX;
+        struct prefetch pf = {&r->t, lo};
+        int rc = r->ix->items(r->ix->ctx, lo, hi, on_prefetched, &pf);
+        for (size_t at; rc == MP_OK && pf.next <= hi && pf.next >= lo; pf.next++) {
+            rc = mp_relevance_items_put(&r->t, pf.next, NULL, &at);
+            if (pf.next == UINT32_MAX)
+                break;
+        }
+        if (rc != MP_OK)
+            return rc;
+        i = k;
+    }
+    for (size_t i = 0; i < r->nids; i++) {
+        size_t at;
+        if (mp_relevance_items_find(&r->t, r->ids[i], &at) == MP_OK)
+            r->t.rec[at].window = true;
+    }
+    return MP_OK;
+}
+
+/* Adds id to r->ids unless its window has been read. */
+static int want_window(struct run *r, uint32_t id)
+{
+    size_t at;
+    if (mp_relevance_items_find(&r->t, id, &at) == MP_OK && r->t.rec[at].window)
+        return MP_OK;
+    if (r->nids == r->cap_ids) {
+        size_t cap = r->cap_ids ? 2 * r->cap_ids : 256;
+        uint32_t *ids = realloc(r->ids, cap * sizeof(*ids));
+        if (ids == NULL)
+            return MP_ENOMEM;
+        r->ids = ids;
+        r->cap_ids = cap;
+    }
+    r->ids[r->nids++] = id;
+    return MP_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts r->ids and folds duplicates. */
+static void ids_sort(struct run *r)
+{
+    size_t m = 0;
+    qsort(r->ids, r->nids, sizeof(*r->ids), cmp_u32);
+    for (size_t i = 0; i < r->nids; i++)
+        if (m == 0 || r->ids[m - 1] != r->ids[i])
+            r->ids[m++] = r->ids[i];
+    r->nids = m;
+}
+
+static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
+{
+    struct run *r = arg;
+    const struct mp_relevance_params *p = r->p;
+    double tf = p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td;
+    return tf > 0 ? want_window(r, ps->item) : MP_OK;
+}
+
+/* Reads the windows of the items the postings of groups from..ng score
+ * before scoring them: every one of them becomes a candidate (BM25F > 0)
+ * whose window smoothing reads, and reading the windows in id order first
+ * spares a lookup per posting. */
+static int read_windows(struct run *r, const struct query *qy, size_t from)
+{
+    const struct mp_relevance_index *ix = r->ix;
+    int rc = MP_OK;
+    if (ix->items == NULL || !walks(r->p))
+        return MP_OK;
+    r->nids = 0;
+    for (size_t k = qy->gstart[from]; rc == MP_OK && k < qy->nm; k++)
+        if (ix->df(ix->ctx, qy->m[k].t, qy->m[k].len) > 0)
+            rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting_id, r);
+    if (rc != MP_OK)
+        return rc;
+    ids_sort(r);
+    return prefetch_windows(r);
+}
+
 /* s0 += the best member's BM25F value, for the groups from..ng in group
  * order: the feedback round adds its groups to the first round's sums. */
 static int bm25f(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
+    int prc = read_windows(r, qy, from);
+    if (prc != MP_OK)
+        return prc;
     for (size_t g = from; g < qy->ng; g++) {
         r->ntouched = 0;
         for (size_t k = qy->gstart[g]; k < qy->gstart[g + 1]; k++) {
@@ -577,51 +720,6 @@ static int walk(struct run *r, const size_t *cand, size_t m, size_t i, int dir)
     return MP_OK;
 }
 
-struct prefetch {
-    struct mp_relevance_items *t;
-    uint32_t next; /* the next id of the range not answered yet */
-};
-
-static int on_prefetched(void *arg, uint32_t id, const struct mp_relevance_item *it)
-{
-    struct prefetch *pf = arg;
-    size_t at;
-    for (; pf->next < id; pf->next++) /* the ids skipped are gaps */
-        if (mp_relevance_items_put(pf->t, pf->next, NULL, &at) != MP_OK)
-            return MP_ENOMEM;
-    pf->next = id + 1;
-    return mp_relevance_items_put(pf->t, id, it, &at);
-}
-
-/* With ix->items: the nb_window ids on each side of the candidates
- * ord[0..m) (by id), in one range read per run of overlapping windows, so
- * that walk() mostly finds them in the table (a window that reaches past
- * a gap still reads one id at a time). */
-static int prefetch_windows(struct run *r, size_t m)
-{
-    uint32_t w = r->p->nb_window;
-    for (size_t i = 0; r->ix->items != NULL && i < m;) {
-        uint32_t id = r->t.rec[r->ord[i]].id;
-        uint32_t lo = id > w ? id - w : 0, hi = id < UINT32_MAX - w ? id + w : UINT32_MAX;
-        size_t k = i + 1;
-        for (; k < m && r->t.rec[r->ord[k]].id - w <= hi; k++) {
-            uint32_t nid = r->t.rec[r->ord[k]].id;
-            hi = nid < UINT32_MAX - w ? nid + w : UINT32_MAX;
-        }
-        struct prefetch pf = {&r->t, lo};
-        int rc = r->ix->items(r->ix->ctx, lo, hi, on_prefetched, &pf);
-        for (size_t at; rc == MP_OK && pf.next <= hi && pf.next >= lo; pf.next++) {
-            rc = mp_relevance_items_put(&r->t, pf.next, NULL, &at);
-            if (pf.next == UINT32_MAX)
-                break;
-        }
-        if (rc != MP_OK)
-            return rc;
-        i = k;
-    }
-    return MP_OK;
-}
-
 /* Walks the windows of the candidates not walked yet (the first round's stay
  * in the table for the feedback round), in id order. */
 static int walk_windows(struct run *r)
@@ -637,8 +735,12 @@ static int walk_windows(struct run *r)
     }
     if (rc == MP_OK)
         mp_relevance_items_sort(&r->t, r->ord, m, r->tmp);
+    r->nids = 0;
+    for (size_t i = 0; rc == MP_OK && r->ix->items != NULL && i < m; i++)
+        if (!r->t.rec[r->ord[i]].window)
+            rc = want_window(r, r->t.rec[r->ord[i]].id);
     if (rc == MP_OK)
-        rc = prefetch_windows(r, m);
+        rc = prefetch_windows(r);
     for (size_t i = 0; rc == MP_OK && i < m; i++) {
         rc = walk(r, r->ord, m, i, -1);
         if (rc == MP_OK)
@@ -725,13 +827,13 @@ static void session_share(struct run *r)
 static int smooth(struct run *r)
 {
     const struct mp_relevance_params *p = r->p;
-    bool walks = p->nb_window > 0 && (p->nb_prev > 0 || p->nb_next > 0 || p->sess_w > 0);
-    int rc = walks ? walk_windows(r) : MP_OK;
+    bool walks_ = walks(p);
+    int rc = walks_ ? walk_windows(r) : MP_OK;
     if (rc == MP_OK)
         rc = order(r);
     if (rc != MP_OK)
         return rc;
-    if (walks)
+    if (walks_)
         spread(r);
     for (size_t a = 0; a < r->nord; a++) {
         struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
@@ -769,8 +871,8 @@ struct cand {
 
 struct prf_arg {
     const struct query *qy;
-    struct cand *c;
-    size_t n;
+    struct cand *c; /* grows as terms come, up to MP_RELEVANCE_MAX_PRF_CAND */
+    size_t n, cap;
 };
 
 static int on_item_term(void *arg, const char *term, size_t len, uint32_t tc)
@@ -780,6 +882,14 @@ static int on_item_term(void *arg, const char *term, size_t len, uint32_t tc)
         return MP_OK;
     if (query_has(a->qy, term, len, 0, a->qy->nm))
         return MP_OK;
+    if (a->n == a->cap) {
+        size_t cap = a->cap > 0 ? 2 * a->cap : 128;
+        struct cand *c = realloc(a->c, cap * sizeof(*c));
+        if (c == NULL)
+            return MP_ENOMEM;
+        a->c = c;
+        a->cap = cap;
+    }
     memcpy(a->c[a->n].t, term, len);
     a->c[a->n].len = (uint8_t)len;
     a->c[a->n].c = 1;
@@ -862,9 +972,7 @@ static int prf(struct run *r, struct query *qy)
     size_t k = p->prf_docs < MAX_PRF_DOCS ? p->prf_docs : MAX_PRF_DOCS;
     size_t ntop = top_items(r, top, k);
     /* candidates are written whole as they are added */
-    struct prf_arg a = {qy, malloc(MP_RELEVANCE_MAX_PRF_CAND * sizeof(struct cand)), 0};
-    if (a.c == NULL)
-        return MP_ENOMEM;
+    struct prf_arg a = {qy, NULL, 0, 0};
     int rc = MP_OK;
     for (size_t j = 0; j < ntop && rc == MP_OK; j++)
         rc = r->ix->item_terms(r->ix->ctx, r->t.rec[top[j]].id, on_item_term, &a);
@@ -878,7 +986,7 @@ static int prf(struct run *r, struct query *qy)
         group_add(qy, a.c[j].t, a.c[j].len, p->prf_w * a.c[j].v / a.c[0].v);
     }
     free(a.c);
-    return rc;
+    return rc != MP_OK ? rc : qy->err;
 }
 
 /* ---- the entry points ---- */
@@ -921,12 +1029,10 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
 {
     struct run r = {.ix = ix, .p = p};
     mp_relevance_items_init(&r.t);
-    struct query *qy = malloc(sizeof(*qy)); /* members are written whole as they are added */
+    struct query *qy = calloc(1, sizeof(*qy)); /* members are written whole as they are added */
     int rc = MP_ENOMEM;
     if (qy == NULL)
         goto out;
-    qy->ng = qy->nm = 0;
-    memset(qy->gstart, 0, sizeof(qy->gstart));
     rc = build_query(qy, terms, ix, p, q, qlen, prev, prevlen);
     if (rc == MP_OK)
         rc = rank(&r, qy, 0);
@@ -941,8 +1047,11 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
         rc = collect(&r, hits, nhits);
     }
 out:
+    if (qy != NULL)
+        free(qy->m);
     free(qy);
     free(r.touched);
+    free(r.ids);
     free(r.ord);
     free(r.tmp);
     mp_relevance_items_cleanup(&r.t);

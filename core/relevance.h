@@ -149,9 +149,8 @@ struct mp_relevance_hit {
  * optional previous turn prev[0..prevlen) (NULL: none) reach: *hits (caller
  * frees with free(); NULL when *nhits is 0) holds the items with score > 0,
  * sorted by item id. terms, ix, p, q and prev are borrowed. Reads each item
- * looked at once; allocates the query (about 80 KiB), room for
- * MP_RELEVANCE_MAX_PRF_CAND feedback terms (about 90 KiB) and about 64 bytes
- * per item looked at, freed before it returns. MP_OK; MP_ENOMEM; or what a
+ * looked at once; allocates about 80 bytes per query member and feedback
+ * term and about 64 bytes per item looked at, freed before it returns. MP_OK; MP_ENOMEM; or what a
  * callback returned. On failure *hits and *nhits are untouched. */
 int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
                        const struct mp_relevance_params *p, const char *q, size_t qlen,

@@ -19,6 +19,7 @@ struct mp_relevance_rec {
     bool key;     /* the item's key holds a group's own term */
     bool near;    /* a candidate (s0 > 0) or in a candidate's window */
     bool walked;  /* a candidate whose window has been probed */
+    bool window;  /* the nb_window ids on each side have been read (prefetched) */
     struct mp_relevance_item f;
     double s0;   /* BM25F, summed over the groups read so far */
     double best; /* the open group's best member */

@@ -397,7 +397,8 @@ const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v);
 /* Calls fn with each current fact in the recent order (trust higher
  * first, then confidence, then observed time newer first, then fact id)
  * until fn returns non-zero: 1 stops the walk (MP_OK), a negative value is
- * passed on. The fact is valid during the call only. */
+ * passed on. The fact is valid during the call only. The view keeps what a
+ * walk read: another walk replays it and reads the store only past it. */
 int mp_store_view_ranked_facts(struct mp_store_view *v,
                                int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
 

@@ -30,6 +30,17 @@ struct kind_view {
     enum mp_codec_kind kind;
 };
 
+/* The facts the view's ranked walks have read, in the ranked order: a
+ * second walk (recall's round 2) replays them and reads on from after the
+ * last key only when it wants more. */
+struct ranked_cache {
+    struct mp_mem_entity *e;
+    size_t n, cap;
+    unsigned char last[MP_STORE_KEY_MAX + 1]; /* the last key read, and room for its successor */
+    size_t last_len;                          /* 0: nothing read yet */
+    bool done;                                /* the walk reached the end */
+};
+
 struct mp_store_view {
     struct mp_store *s;
     struct mp_store_txn txn;
@@ -38,6 +49,7 @@ struct mp_store_view {
     struct mp_codec_user meta;
     struct mp_usermem *head;
     struct kind_view kinds[MP_CODEC_KINDS];
+    struct ranked_cache ranked;
     struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
     size_t ncache, cap;
 };
@@ -98,6 +110,9 @@ void mp_store_view_close(struct mp_store_view *v)
         return;
     v->s->be->end(&v->txn, false);
     mp_usermem_free(v->head);
+    for (size_t i = 0; i < v->ranked.n; i++)
+        free(v->ranked.e[i].value);
+    free(v->ranked.e);
     for (size_t i = 0; i < v->cap; i++)
         free(v->cache[i].p);
     free(v->cache);
@@ -132,33 +147,57 @@ struct rank_walk {
     struct mp_store_view *v;
     int (*fn)(void *arg, const struct mp_mem_entity *e);
     void *arg;
+    bool stopped; /* fn asked to stop (or failed): the walk did not reach the end */
 };
 
+/* Reads the fact the factrank record names into the cache, then offers it. */
 static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
                    size_t vlen)
 {
     struct rank_walk *rw = arg;
-    struct mp_mem_entity e;
-    if (klen < rw->v->plen + 4 || vlen != 4)
+    struct ranked_cache *c = &rw->v->ranked;
+    if (klen < rw->v->plen + 4 || klen > MP_STORE_KEY_MAX || vlen != 4)
         return MP_EIO;
-    memset(&e, 0, sizeof(e));
-    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
+    memcpy(c->last, key, klen);
+    c->last_len = klen;
+    if (mp_store_backend_grow(&c->e, &c->cap, c->n, sizeof(*c->e)) != MP_OK)
+        return MP_ENOMEM;
+    struct mp_mem_entity *e = &c->e[c->n];
+    memset(e, 0, sizeof(*e));
+    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_le_get(val, 4), e);
     if (rc == MP_NOTFOUND)
         return MP_OK;
     if (rc != MP_OK)
         return rc;
-    rc = rw->fn(rw->arg, &e);
-    free(e.value);
+    c->n++;
+    rc = rw->fn(rw->arg, e);
+    rw->stopped = rc != 0;
     return rc > 0 ? MP_STORE_SCAN_STOP : rc;
 }
 
 int mp_store_view_ranked_facts(struct mp_store_view *v,
                                int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg)
 {
-    struct rank_walk rw = {v, fn, arg};
-    if (v->meta.nfacts == 0)
+    struct ranked_cache *c = &v->ranked;
+    struct rank_walk rw = {v, fn, arg, false};
+    const unsigned char *start = v->prefix;
+    size_t slen = v->plen;
+    int rc;
+    for (size_t i = 0; i < c->n; i++) {
+        rc = fn(arg, &c->e[i]);
+        if (rc != 0)
+            return rc > 0 ? MP_OK : rc;
+    }
+    if (v->meta.nfacts == 0 || c->done)
         return MP_OK;
-    return v->s->be->scan(&v->txn, MP_TABLE_FACTRANK, v->prefix, v->plen, v->plen, on_rank, &rw);
+    if (c->last_len > 0) { /* the successor of the last key read */
+        c->last[c->last_len] = 0;
+        start = c->last;
+        slen = c->last_len + 1;
+    }
+    rc = v->s->be->scan(&v->txn, MP_TABLE_FACTRANK, start, slen, v->plen, on_rank, &rw);
+    c->done = rc == MP_OK && !rw.stopped;
+    return rc;
 }
 
 /* ---- the index ---- */
