@@ -3,8 +3,9 @@
  * in a second round. It says only what is offered when and to which
  * line: scoring is relevance.c's, fitting and the budget recall_fill.c's.
  *
- * The matched items of each kind are ranked once (the only calls to
- * mp_relevance_score and mp_relevance_pack are in rank()); each is fetched
+ * The question is parsed once; the matched items of each kind are ranked
+ * once (the only calls to mp_relevance_score_question and
+ * mp_relevance_pack are in rank()); each is fetched
  * from the source when it is offered, and given up for good once taken or
  * found unfit (pii, empty, already counted), but offered again in round 2
  * when it only lacked room. The strongest other facts come from the
@@ -52,20 +53,17 @@ struct relevant {
 
 /* The items of ix that match the question, best value per token first, at
  * most MP_RECALL_CANDIDATES. The one place that scores and packs. */
-static int rank(const struct mp_recall_params *p, const struct mp_recall_request *rq,
-                const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
-                struct matched *out)
+static int rank(const struct mp_relevance_question *qn, const struct mp_relevance_index *ix,
+                enum mp_relevance_kind kind, struct matched *out)
 {
     struct mp_relevance_params rp;
     struct mp_relevance_hit *hits = NULL;
     size_t nhits = 0, n = 0;
     uint32_t used;
-    if (ix == NULL || ix->n == 0 || p->terms == NULL || rq == NULL || rq->question == NULL ||
-        rq->question_len == 0)
+    if (ix == NULL || ix->n == 0)
         return MP_OK;
     mp_relevance_preset(kind, &rp);
-    int rc = mp_relevance_score(p->terms, ix, &rp, rq->question, rq->question_len, rq->previous,
-                                rq->previous_len, &hits, &nhits);
+    int rc = mp_relevance_score_question(qn, ix, &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
     out->ids = malloc(nhits * sizeof(*out->ids));
@@ -344,14 +342,21 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
                        struct mp_recall_plan *plan)
 {
     struct relevant r = {.src = src};
+    struct mp_relevance_question qn; /* about 9 KiB */
     int rc;
     if (src == NULL)
         return mp_recall_recent(um, NULL, p, rq, plan);
     rc = mp_recall_fill_init(&r.f, um, p, rq, true);
-    if (rc == MP_OK && (p->sections & MP_RECALL_PROFILE))
-        rc = rank(p, rq, src->facts, MP_RELEVANCE_FACTS, &r.facts);
-    if (rc == MP_OK && (p->sections & MP_RECALL_PAST))
-        rc = rank(p, rq, src->turns, MP_RELEVANCE_TURNS, &r.turns);
+    bool asked = p->terms != NULL && rq != NULL && rq->question != NULL && rq->question_len > 0 &&
+                 (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
+                  ((p->sections & MP_RECALL_PAST) && src->turns != NULL));
+    if (rc == MP_OK && asked) /* parsed once for both kinds */
+        rc = mp_relevance_question_parse(p->terms, rq->question, rq->question_len, rq->previous,
+                                         rq->previous_len, &qn);
+    if (rc == MP_OK && asked && (p->sections & MP_RECALL_PROFILE))
+        rc = rank(&qn, src->facts, MP_RELEVANCE_FACTS, &r.facts);
+    if (rc == MP_OK && asked && (p->sections & MP_RECALL_PAST))
+        rc = rank(&qn, src->turns, MP_RELEVANCE_TURNS, &r.turns);
     if (rc == MP_OK)
         rc = round_one(&r);
     if (rc == MP_OK)

@@ -77,97 +77,6 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
     *out = kind == MP_RELEVANCE_FACTS ? facts : turns;
 }
 
-/* ---- words ---- */
-
-static const char *const months[12] = {"january",   "february", "march",    "april",
-                                       "may",       "june",     "july",     "august",
-                                       "september", "october",  "november", "december"};
-
-static const char *const time_words[] = {
-    "january",   "february",  "march",   "april",    "may",      "june",      "july",
-    "august",    "september", "october", "november", "december", "monday",    "tuesday",
-    "wednesday", "thursday",  "friday",  "saturday", "sunday",   "yesterday", "today",
-    "tonight",   "tomorrow",  "ago",     "last",     "next",     "weekend",   "week",
-    "weeks",     "month",     "months",  "year",     "years",    "recently",  "lately",
-    "since",     "earlier",   "later",   "soon",     "morning",  "evening",   "night",
-    "afternoon", "day",       "days",    "summer",   "winter",   "spring",    "fall",
-    "autumn",    "before",    "after",   "during",
-};
-
-static bool word_is(const char *w, size_t n, const char *lit)
-{
-    return strlen(lit) == n && memcmp(w, lit, n) == 0;
-}
-
-static bool is_year(const char *w, size_t n)
-{
-    if (n != 4 || !((w[0] == '1' && w[1] == '9') || (w[0] == '2' && w[1] == '0')))
-        return false;
-    return w[2] >= '0' && w[2] <= '9' && w[3] >= '0' && w[3] <= '9';
-}
-
-static int on_timex(void *arg, const char *word, size_t wlen, const char *term, size_t len,
-                    uint32_t pos)
-{
-    bool *out = arg;
-    (void)term;
-    (void)len;
-    (void)pos;
-    if (is_year(word, wlen)) {
-        *out = true;
-        return MP_OK;
-    }
-    for (size_t k = 0; k < sizeof(time_words) / sizeof(time_words[0]) && !*out; k++)
-        *out = word_is(word, wlen, time_words[k]);
-    return MP_OK;
-}
-
-int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out)
-{
-    bool hit = false;
-    int rc = mp_terms_each_word(terms, text, len, on_timex, &hit);
-    if (rc == MP_OK)
-        *out = hit;
-    return rc;
-}
-
-int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE_DATE_MAX],
-                            char yr[MP_RELEVANCE_DATE_MAX])
-{
-    if (month < 1 || month > 12 || year > 999999)
-        return MP_EINVAL;
-    mon[0] = '@';
-    memcpy(mon + 1, months[month - 1], strlen(months[month - 1]) + 1);
-    char digits[8];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + year % 10);
-        year /= 10;
-    } while (year > 0);
-    yr[0] = '@';
-    for (size_t k = 0; k < n; k++)
-        yr[1 + k] = digits[n - 1 - k];
-    yr[1 + n] = '\0';
-    return MP_OK;
-}
-
-bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t *n)
-{
-    if (wlen >= 2 && word[wlen - 2] == '\'' && word[wlen - 1] == 's')
-        wlen -= 2;
-    size_t k = 0;
-    for (size_t i = 0; i < wlen && k < MP_TERMS_MAX; i++) {
-        if ((word[i] >= '0' && word[i] <= '9') || word[i] == '.')
-            return false;
-        if (word[i] != '\'')
-            out[k++] = word[i];
-    }
-    if (k == 0 || mp_terms_is_stop(out, k))
-        return false;
-    *n = k;
-    return true;
-}
-
 /* a and b differ by exactly one insertion, deletion, substitution or adjacent
  * swap (bytes). */
 static bool edit1(const char *a, size_t la, const char *b, size_t lb)
@@ -316,138 +225,38 @@ static int add_neighbours(struct query *qy, const struct mp_relevance_index *ix,
     return MP_OK;
 }
 
-struct text_arg {
-    struct query *qy;
-    const struct mp_relevance_index *ix;
-    const struct mp_relevance_params *p;
-    double w0;
-};
-
-/* One group per distinct question stem: the stem, its lexicon relations and,
- * when no item holds it, its spelling neighbours. */
-static int on_query_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
-                         uint32_t pos)
+/* One group for word w: its stem, its lexicon relations and, when no item
+ * holds it, its spelling neighbours; none when its stem has one already. */
+static int add_word(struct query *qy, const struct mp_relevance_qword *w,
+                    const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
+                    double w0)
 {
-    struct text_arg *a = arg;
-    char sw[MP_TERMS_MAX];
-    size_t sn = 0;
-    (void)pos;
-    if (term == NULL || len > MP_TERMS_MAX || mp_relevance_lex_is_qstop(word, wlen))
+    if (query_seen(qy, w->term, w->len) || !group_open(qy))
         return MP_OK;
-    bool alpha = mp_relevance_surface_word(word, wlen, sw, &sn);
-    if (alpha && mp_relevance_lex_is_qstop(sw, sn))
+    group_add(qy, w->term, w->len, w0);
+    for (size_t k = 0; w->lex != NULL && k < w->lex->nrel; k++)
+        group_add(qy, w->lex->rel[k], strlen(w->lex->rel[k]), w0 * p->lex_w);
+    if (!w->alpha || w->slen < p->fuzzy_minlen || ix->surface == NULL)
         return MP_OK;
-    if (query_seen(a->qy, term, len) || !group_open(a->qy))
+    if (ix->df(ix->ctx, w->term, w->len) > 0)
         return MP_OK;
-    group_add(a->qy, term, len, a->w0);
-    const struct mp_relevance_lex_entry *e = mp_relevance_lex_find(term, len);
-    for (size_t k = 0; e != NULL && k < e->nrel; k++)
-        group_add(a->qy, e->rel[k], strlen(e->rel[k]), a->w0 * a->p->lex_w);
-    if (!alpha || sn < a->p->fuzzy_minlen || a->ix->surface == NULL)
-        return MP_OK;
-    if (a->ix->df(a->ix->ctx, term, len) > 0)
-        return MP_OK;
-    return add_neighbours(a->qy, a->ix, sw, sn, a->w0 * a->p->fuzzy_w);
+    return add_neighbours(qy, ix, w->surface, w->slen, w0 * p->fuzzy_w);
 }
 
-/* \w of the reference's regular expressions, with any non-ASCII byte a letter. */
-static bool re_word(unsigned char c)
+/* The groups of the question's words, then of its date terms, then of the
+ * previous turn's words. */
+static int build_query(struct query *qy, const struct mp_relevance_question *qn,
+                       const struct mp_relevance_index *ix, const struct mp_relevance_params *p)
 {
-    return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
-}
-
-static bool ieq(const char *s, const char *lit, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        char c = s[k];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if (c != lit[k])
-            return false;
-    }
-    return true;
-}
-
-/* Groups of the date terms of the question: month names written with a capital
- * (so the verb "may" is none) and years. */
-static void add_date_groups(struct query *qy, const char *q, size_t qlen)
-{
-    size_t i = 0;
-    while (i < qlen) {
-        if (!re_word((unsigned char)q[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < qlen && re_word((unsigned char)q[j]))
-            j++;
-        char t[MP_RELEVANCE_DATE_MAX];
-        size_t n = 0;
-        for (size_t k = 0; k < 12 && n == 0; k++) {
-            size_t mn = strlen(months[k]);
-            if (j - i == mn && q[i] >= 'A' && q[i] <= 'Z' && ieq(q + i, months[k], mn)) {
-                t[0] = '@';
-                memcpy(t + 1, months[k], mn);
-                n = mn + 1;
-            }
-        }
-        if (n == 0 && is_year(q + i, j - i)) {
-            t[0] = '@';
-            memcpy(t + 1, q + i, 4);
-            n = 5;
-        }
-        if (n > 0 && !query_seen(qy, t, n) && group_open(qy))
-            group_add(qy, t, n, 1.0);
-        i = j;
-    }
-}
-
-static int build_query(struct query *qy, struct mp_terms *terms,
-                       const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                       const char *q, size_t qlen, const char *prev, size_t prevlen)
-{
-    struct text_arg a = {qy, ix, p, 1.0};
-    int rc = mp_terms_each_word(terms, q, qlen, on_query_word, &a);
-    if (rc != MP_OK)
-        return rc;
-    add_date_groups(qy, q, qlen);
-    if (prev != NULL) {
-        a.w0 = p->prev_w;
-        rc = mp_terms_each_word(terms, prev, prevlen, on_query_word, &a);
-    }
+    int rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < qn->nq; i++)
+        rc = add_word(qy, &qn->w[i], ix, p, 1.0);
+    for (size_t i = 0; rc == MP_OK && i < qn->ndates; i++)
+        if (!query_seen(qy, qn->date[i], qn->dlen[i]) && group_open(qy))
+            group_add(qy, qn->date[i], qn->dlen[i], 1.0);
+    for (size_t i = qn->nq; rc == MP_OK && i < qn->n; i++)
+        rc = add_word(qy, &qn->w[i], ix, p, p->prev_w);
     return rc != MP_OK ? rc : qy->err;
-}
-
-static const char *const temporal_phrases[] = {
-    "how long",   "what year",      "what month",      "what date",      "what day",
-    "what time",  "what week",      "which year",      "which month",    "which day",
-    "which week", "how many years", "how many months", "how many weeks", "how many days",
-    "since when", "how old",        "how recent",
-};
-
-/* The reference's TEMPORAL_Q: starts with "when", or holds one of the phrases
- * as whole words (case-insensitive). One pass: the phrases are tried only
- * where a word starts with their first letter. */
-static bool temporal_q(const char *q, size_t n)
-{
-    size_t i = 0;
-    while (i < n && !re_word((unsigned char)q[i]))
-        i++;
-    if (n - i >= 4 && ieq(q + i, "when", 4) && (n - i == 4 || !re_word((unsigned char)q[i + 4])))
-        return true;
-    for (size_t s = i; s < n; s++) {
-        char c = (char)(q[s] | 32);
-        if ((s > 0 && re_word((unsigned char)q[s - 1])) || (c != 'h' && c != 'w' && c != 's'))
-            continue;
-        for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
-            size_t m = strlen(temporal_phrases[k]);
-            if (temporal_phrases[k][0] == c && s + m <= n &&
-                (s + m == n || !re_word((unsigned char)q[s + m])) &&
-                ieq(q + s, temporal_phrases[k], m))
-                return true;
-        }
-    }
-    return false;
 }
 
 /* ---- scoring ---- */
@@ -991,9 +800,9 @@ static int prf(struct run *r, struct query *qy)
 
 /* ---- the entry points ---- */
 
-static void temporal(struct run *r, const char *q, size_t qlen)
+static void temporal(struct run *r, const struct mp_relevance_question *qn)
 {
-    if (!temporal_q(q, qlen))
+    if (!qn->temporal)
         return;
     for (size_t a = 0; a < r->nord; a++) {
         struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
@@ -1022,39 +831,48 @@ static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *
     return MP_OK;
 }
 
-int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
-                       const struct mp_relevance_params *p, const char *q, size_t qlen,
-                       const char *prev, size_t prevlen, struct mp_relevance_hit **hits,
-                       size_t *nhits)
+int mp_relevance_score_question(const struct mp_relevance_question *qn,
+                                const struct mp_relevance_index *ix,
+                                const struct mp_relevance_params *p, struct mp_relevance_hit **hits,
+                                size_t *nhits)
 {
     struct run r = {.ix = ix, .p = p};
+    struct query qy = {.m = NULL};
     mp_relevance_items_init(&r.t);
-    struct query *qy = calloc(1, sizeof(*qy)); /* members are written whole as they are added */
-    int rc = MP_ENOMEM;
-    if (qy == NULL)
-        goto out;
-    rc = build_query(qy, terms, ix, p, q, qlen, prev, prevlen);
+    int rc = build_query(&qy, qn, ix, p);
     if (rc == MP_OK)
-        rc = rank(&r, qy, 0);
+        rc = rank(&r, &qy, 0);
     if (rc == MP_OK && p->prf_docs > 0) {
-        size_t ng = qy->ng;
-        rc = prf(&r, qy);
-        if (rc == MP_OK && qy->ng > ng)
-            rc = rank(&r, qy, ng);
+        size_t ng = qy.ng;
+        rc = prf(&r, &qy);
+        if (rc == MP_OK && qy.ng > ng)
+            rc = rank(&r, &qy, ng);
     }
     if (rc == MP_OK) {
-        temporal(&r, q, qlen);
+        temporal(&r, qn);
         rc = collect(&r, hits, nhits);
     }
-out:
-    if (qy != NULL)
-        free(qy->m);
-    free(qy);
+    free(qy.m);
     free(r.touched);
     free(r.ids);
     free(r.ord);
     free(r.tmp);
     mp_relevance_items_cleanup(&r.t);
+    return rc;
+}
+
+int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *ix,
+                       const struct mp_relevance_params *p, const char *q, size_t qlen,
+                       const char *prev, size_t prevlen, struct mp_relevance_hit **hits,
+                       size_t *nhits)
+{
+    struct mp_relevance_question *qn = malloc(sizeof(*qn));
+    if (qn == NULL)
+        return MP_ENOMEM;
+    int rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, qn);
+    if (rc == MP_OK)
+        rc = mp_relevance_score_question(qn, ix, p, hits, nhits);
+    free(qn);
     return rc;
 }
 

@@ -45,15 +45,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relevance_words.h"
 #include "terms.h"
 
 /* Caps on what one question makes (the question is network input): words,
- * lexicon relations and spelling neighbours past them are ignored. */
-#define MP_RELEVANCE_MAX_GROUPS    64
+ * lexicon relations and spelling neighbours past them are ignored
+ * (MP_RELEVANCE_MAX_GROUPS: relevance_words.h). */
 #define MP_RELEVANCE_MAX_MEMBERS   1024
 #define MP_RELEVANCE_MAX_PRF_TERMS 32   /* prf_terms above this are cut to it */
 #define MP_RELEVANCE_MAX_PRF_CAND  1024 /* (item, term) pairs read for feedback */
-#define MP_RELEVANCE_DATE_MAX      16   /* bytes of a date term with its NUL */
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
@@ -157,6 +157,14 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
                        const char *prev, size_t prevlen, struct mp_relevance_hit **hits,
                        size_t *nhits);
 
+/* mp_relevance_score() of a question parsed once (mp_relevance_question_parse)
+ * for every kind a request scores: the same hits, without reading the text
+ * again. qn is borrowed. */
+int mp_relevance_score_question(const struct mp_relevance_question *qn,
+                                const struct mp_relevance_index *ix,
+                                const struct mp_relevance_params *p, struct mp_relevance_hit **hits,
+                                size_t *nhits);
+
 /* Packs the hits[0..nhits) with score > 0 into budget tokens: by score /
  * tokens^pack_pow descending (ties: lower id), each taken when used + tokens <=
  * budget. Writes the ids in that order to out[0..*nout) (out holds nhits ids)
@@ -166,23 +174,5 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
 int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
                       const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
                       uint32_t *out, size_t *nout, uint32_t *used);
-
-/* ---- helpers for whoever builds the index, so that it agrees with scoring ---- */
-
-/* *out = text[0..len) holds a time expression: a month or weekday name,
- * yesterday, today, week(s), ... (METHOD.md's TIME_WORDS) or a year 19xx/20xx.
- * MP_OK or MP_ENOMEM. */
-int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out);
-
-/* The date terms of a date: mon = "@may", yr = "@2023". month 1..12, else
- * MP_EINVAL. */
-int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE_DATE_MAX],
-                            char yr[MP_RELEVANCE_DATE_MAX]);
-
-/* The surface form of a folded word from mp_terms_each_word (with a term):
- * a trailing 's removed, other apostrophes deleted, into out (MP_TERMS_MAX
- * bytes), *n its length. False when the word has a digit or a dot, or is
- * empty or a stop word after that: no surface word. */
-bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t *n);
 
 #endif

@@ -1,0 +1,228 @@
+/* The words of relevance (see relevance_words.h). */
+#include "relevance_words.h"
+
+#include <string.h>
+
+#include "relevance.h"
+#include "relevance_lex.h"
+#include "status.h"
+
+static const char *const months[12] = {"january",   "february", "march",    "april",
+                                       "may",       "june",     "july",     "august",
+                                       "september", "october",  "november", "december"};
+
+static const char *const time_words[] = {
+    "january",   "february",  "march",   "april",    "may",      "june",      "july",
+    "august",    "september", "october", "november", "december", "monday",    "tuesday",
+    "wednesday", "thursday",  "friday",  "saturday", "sunday",   "yesterday", "today",
+    "tonight",   "tomorrow",  "ago",     "last",     "next",     "weekend",   "week",
+    "weeks",     "month",     "months",  "year",     "years",    "recently",  "lately",
+    "since",     "earlier",   "later",   "soon",     "morning",  "evening",   "night",
+    "afternoon", "day",       "days",    "summer",   "winter",   "spring",    "fall",
+    "autumn",    "before",    "after",   "during",
+};
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(w, lit, n) == 0;
+}
+
+static bool is_year(const char *w, size_t n)
+{
+    if (n != 4 || !((w[0] == '1' && w[1] == '9') || (w[0] == '2' && w[1] == '0')))
+        return false;
+    return w[2] >= '0' && w[2] <= '9' && w[3] >= '0' && w[3] <= '9';
+}
+
+static int on_timex(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                    uint32_t pos)
+{
+    bool *out = arg;
+    (void)term;
+    (void)len;
+    (void)pos;
+    if (is_year(word, wlen)) {
+        *out = true;
+        return MP_OK;
+    }
+    for (size_t k = 0; k < sizeof(time_words) / sizeof(time_words[0]) && !*out; k++)
+        *out = word_is(word, wlen, time_words[k]);
+    return MP_OK;
+}
+
+int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out)
+{
+    bool hit = false;
+    int rc = mp_terms_each_word(terms, text, len, on_timex, &hit);
+    if (rc == MP_OK)
+        *out = hit;
+    return rc;
+}
+
+int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE_DATE_MAX],
+                            char yr[MP_RELEVANCE_DATE_MAX])
+{
+    if (month < 1 || month > 12 || year > 999999)
+        return MP_EINVAL;
+    mon[0] = '@';
+    memcpy(mon + 1, months[month - 1], strlen(months[month - 1]) + 1);
+    char digits[8];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + year % 10);
+        year /= 10;
+    } while (year > 0);
+    yr[0] = '@';
+    for (size_t k = 0; k < n; k++)
+        yr[1 + k] = digits[n - 1 - k];
+    yr[1 + n] = '\0';
+    return MP_OK;
+}
+
+bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t *n)
+{
+    if (wlen >= 2 && word[wlen - 2] == '\'' && word[wlen - 1] == 's')
+        wlen -= 2;
+    size_t k = 0;
+    for (size_t i = 0; i < wlen && k < MP_TERMS_MAX; i++) {
+        if ((word[i] >= '0' && word[i] <= '9') || word[i] == '.')
+            return false;
+        if (word[i] != '\'')
+            out[k++] = word[i];
+    }
+    if (k == 0 || mp_terms_is_stop(out, k))
+        return false;
+    *n = k;
+    return true;
+}
+
+/* \w of the reference's regular expressions, with any non-ASCII byte a letter. */
+static bool re_word(unsigned char c)
+{
+    return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
+
+static bool ieq(const char *s, const char *lit, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lit[k])
+            return false;
+    }
+    return true;
+}
+
+/* The date terms of the question: month names written with a capital (so
+ * the verb "may" is none) and years, each once, in order. */
+static void parse_dates(struct mp_relevance_question *qn, const char *q, size_t qlen)
+{
+    size_t i = 0;
+    while (i < qlen && qn->ndates < MP_RELEVANCE_MAX_GROUPS) {
+        if (!re_word((unsigned char)q[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < qlen && re_word((unsigned char)q[j]))
+            j++;
+        char t[MP_RELEVANCE_DATE_MAX];
+        size_t n = 0;
+        for (size_t k = 0; k < 12 && n == 0; k++) {
+            size_t mn = strlen(months[k]);
+            if (j - i == mn && q[i] >= 'A' && q[i] <= 'Z' && ieq(q + i, months[k], mn)) {
+                t[0] = '@';
+                memcpy(t + 1, months[k], mn);
+                n = mn + 1;
+            }
+        }
+        if (n == 0 && is_year(q + i, j - i)) {
+            t[0] = '@';
+            memcpy(t + 1, q + i, 4);
+            n = 5;
+        }
+        bool seen = false;
+        for (size_t k = 0; n > 0 && k < qn->ndates && !seen; k++)
+            seen = qn->dlen[k] == n && memcmp(qn->date[k], t, n) == 0;
+        if (n > 0 && !seen) {
+            memcpy(qn->date[qn->ndates], t, n);
+            qn->dlen[qn->ndates++] = (uint8_t)n;
+        }
+        i = j;
+    }
+}
+
+static const char *const temporal_phrases[] = {
+    "how long",   "what year",      "what month",      "what date",      "what day",
+    "what time",  "what week",      "which year",      "which month",    "which day",
+    "which week", "how many years", "how many months", "how many weeks", "how many days",
+    "since when", "how old",        "how recent",
+};
+
+/* The reference's TEMPORAL_Q: starts with "when", or holds one of the phrases
+ * as whole words (case-insensitive). One pass: the phrases are tried only
+ * where a word starts with their first letter. */
+static bool temporal_q(const char *q, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !re_word((unsigned char)q[i]))
+        i++;
+    if (n - i >= 4 && ieq(q + i, "when", 4) && (n - i == 4 || !re_word((unsigned char)q[i + 4])))
+        return true;
+    for (size_t s = i; s < n; s++) {
+        char c = (char)(q[s] | 32);
+        if ((s > 0 && re_word((unsigned char)q[s - 1])) || (c != 'h' && c != 'w' && c != 's'))
+            continue;
+        for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
+            size_t m = strlen(temporal_phrases[k]);
+            if (temporal_phrases[k][0] == c && s + m <= n &&
+                (s + m == n || !re_word((unsigned char)q[s + m])) &&
+                ieq(q + s, temporal_phrases[k], m))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* ---- the question ---- */
+
+/* A word that makes a group: its stem not seen before, at most
+ * MP_RELEVANCE_MAX_GROUPS of them (a query has no more groups; a repeated
+ * stem would make none, so dropping it here changes nothing). */
+static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                   uint32_t pos)
+{
+    struct mp_relevance_question *qn = arg;
+    struct mp_relevance_qword *w = &qn->w[qn->n];
+    size_t sn = 0;
+    (void)pos;
+    if (term == NULL || len > MP_TERMS_MAX || qn->n >= MP_RELEVANCE_MAX_GROUPS ||
+        mp_relevance_lex_is_qstop(word, wlen))
+        return MP_OK;
+    w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
+    if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
+        return MP_OK;
+    for (size_t k = 0; k < qn->n; k++)
+        if (qn->w[k].len == len && memcmp(qn->w[k].term, term, len) == 0)
+            return MP_OK;
+    memcpy(w->term, term, len);
+    w->len = (uint8_t)len;
+    w->slen = (uint8_t)sn;
+    w->lex = mp_relevance_lex_find(term, len);
+    qn->n++;
+    return MP_OK;
+}
+
+int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
+                                const char *prev, size_t prevlen, struct mp_relevance_question *out)
+{
+    out->n = out->nq = out->ndates = 0;
+    int rc = mp_terms_each_word(terms, q, qlen, on_word, out);
+    out->nq = out->n;
+    if (rc == MP_OK && prev != NULL)
+        rc = mp_terms_each_word(terms, prev, prevlen, on_word, out);
+    parse_dates(out, q, qlen);
+    out->temporal = temporal_q(q, qlen);
+    return rc;
+}

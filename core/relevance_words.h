@@ -1,0 +1,75 @@
+/* The words of relevance (relevance.h): what the index builder and scoring
+ * must agree on (time expressions, date terms, surface words), and the
+ * question as scoring reads it, parsed once per request: its words split,
+ * folded and stemmed (mp_terms), question-framing words dropped, each with
+ * its lexicon relations and surface form; its date terms; whether it asks
+ * about time. Scoring builds each kind's query from that without reading
+ * the text again. */
+#ifndef MP_CORE_RELEVANCE_WORDS_H
+#define MP_CORE_RELEVANCE_WORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "terms.h"
+
+#define MP_RELEVANCE_MAX_GROUPS 64 /* groups of one query (words past them are ignored) */
+#define MP_RELEVANCE_DATE_MAX   16 /* bytes of a date term with its NUL */
+
+/* ---- for whoever builds the index, so that it agrees with scoring ---- */
+
+/* *out = text[0..len) holds a time expression: a month or weekday name,
+ * yesterday, today, week(s), ... (METHOD.md's TIME_WORDS) or a year 19xx/20xx.
+ * MP_OK or MP_ENOMEM. */
+int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out);
+
+/* The date terms of a date: mon = "@may", yr = "@2023". month 1..12, else
+ * MP_EINVAL. */
+int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE_DATE_MAX],
+                            char yr[MP_RELEVANCE_DATE_MAX]);
+
+/* The surface form of a folded word from mp_terms_each_word (with a term):
+ * a trailing 's removed, other apostrophes deleted, into out (MP_TERMS_MAX
+ * bytes), *n its length. False when the word has a digit or a dot, or is
+ * empty or a stop word after that: no surface word. */
+bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t *n);
+
+/* ---- the question ---- */
+
+struct mp_relevance_lex_entry;
+
+/* A word of the question that makes a group: its stem (term), its lexicon
+ * entry (NULL: none) and, when alpha, its surface form (for spelling
+ * neighbours). */
+struct mp_relevance_qword {
+    char term[MP_TERMS_MAX];
+    uint8_t len;
+    bool alpha;
+    uint8_t slen;
+    char surface[MP_TERMS_MAX];
+    const struct mp_relevance_lex_entry *lex;
+};
+
+/* w[0..nq) are the question's words, w[nq..n) the previous turn's, each
+ * stem once, in order (a query has at most MP_RELEVANCE_MAX_GROUPS groups:
+ * words past that many stems make none and are not kept);
+ * date[0..ndates) the question's distinct date terms ("@may", "@2023":
+ * month names written with a capital, years), in order. About 9 KiB. */
+struct mp_relevance_question {
+    struct mp_relevance_qword w[MP_RELEVANCE_MAX_GROUPS];
+    size_t n, nq;
+    char date[MP_RELEVANCE_MAX_GROUPS][MP_RELEVANCE_DATE_MAX];
+    uint8_t dlen[MP_RELEVANCE_MAX_GROUPS];
+    size_t ndates;
+    bool temporal; /* starts with "when", or holds "how long", "what year", ... */
+};
+
+/* Parses q[0..qlen) (the newest user message) and the optional previous turn
+ * prev[0..prevlen) (NULL: none) into *out. Allocates nothing. MP_OK or
+ * MP_ENOMEM (the stemmer's). */
+int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
+                                const char *prev, size_t prevlen,
+                                struct mp_relevance_question *out);
+
+#endif
