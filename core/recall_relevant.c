@@ -3,9 +3,8 @@
  * in a second round. It says only what is offered when and to which
  * line: scoring is relevance.c's, fitting and the budget recall_fill.c's.
  *
- * The question is parsed once; the matched items of each kind are ranked
- * once (the only calls to mp_relevance_score_question and
- * mp_relevance_pack are in rank()); each is fetched
+ * The question is parsed once; the matched items of each kind are scored
+ * once and put in packing order as the offers reach them (rank()); each is fetched
  * from the source when it is offered, and given up for good once taken or
  * found unfit (pii, empty, already counted), but offered again in round 2
  * when it only lacked room. The strongest other facts come from the
@@ -20,11 +19,14 @@
 #include "relevance.h"
 #include "status.h"
 
-/* The matched items of one kind, best value per token first. */
+/* The matched items of one kind, best value per token first: ids[0..got)
+ * taken from the packing order so far, at most n (the offers usually stop
+ * after the first few). */
 struct matched {
+    struct mp_relevance_order order;
     uint32_t *ids;
     bool *done; /* taken, or not to be injected at all */
-    size_t n;
+    size_t n, got;
 };
 
 /* Names (fact keys, request ids) of the items taken so far: a hash set
@@ -58,24 +60,36 @@ static int rank(const struct mp_relevance_question *qn, const struct mp_relevanc
 {
     struct mp_relevance_params rp;
     struct mp_relevance_hit *hits = NULL;
-    size_t nhits = 0, n = 0;
-    uint32_t used;
+    size_t nhits = 0;
     if (ix == NULL || ix->n == 0)
         return MP_OK;
     mp_relevance_preset(kind, &rp);
     int rc = mp_relevance_score_question(qn, ix, &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
-    out->ids = malloc(nhits * sizeof(*out->ids));
-    rc = out->ids != NULL ? MP_OK : MP_ENOMEM;
-    if (rc == MP_OK) /* every match in packing order: the fit is memblock's */
-        rc = mp_relevance_pack(ix, &rp, hits, nhits, UINT32_MAX, out->ids, &n, &used);
+    rc = mp_relevance_order_init(&out->order, ix, &rp, hits, nhits);
     free(hits);
     if (rc != MP_OK)
         return rc;
-    out->n = n < MP_RECALL_CANDIDATES ? n : MP_RECALL_CANDIDATES;
+    out->n = out->order.n < MP_RECALL_CANDIDATES ? out->order.n : MP_RECALL_CANDIDATES;
+    out->ids = malloc((out->n + 1) * sizeof(*out->ids));
     out->done = calloc(out->n + 1, sizeof(*out->done));
-    return out->done != NULL ? MP_OK : MP_ENOMEM;
+    return out->ids != NULL && out->done != NULL ? MP_OK : MP_ENOMEM;
+}
+
+/* The i-th matched id (i < n), taking it from the order when not yet. */
+static uint32_t matched_id(struct matched *mt, size_t i)
+{
+    for (uint32_t tokens; mt->got <= i; mt->got++)
+        mp_relevance_order_next(&mt->order, &mt->ids[mt->got], &tokens);
+    return mt->ids[i];
+}
+
+static void matched_cleanup(struct matched *mt)
+{
+    mp_relevance_order_cleanup(&mt->order);
+    free(mt->ids);
+    free(mt->done);
 }
 
 /* ---- counted once ---- */
@@ -207,7 +221,7 @@ static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line lin
             continue;
         if (mp_recall_fill_room(&r->f, line) < min)
             break;
-        rc = try(r, mt->ids[i], &keep);
+        rc = try(r, matched_id(mt, i), &keep);
         mt->done[i] = !keep;
         misses = keep ? misses + 1 : 0; /* kept: it only lacked room */
     }
@@ -361,10 +375,8 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
         rc = round_one(&r);
     if (rc == MP_OK)
         rc = round_two(&r);
-    free(r.facts.ids);
-    free(r.facts.done);
-    free(r.turns.ids);
-    free(r.turns.done);
+    matched_cleanup(&r.facts);
+    matched_cleanup(&r.turns);
     free(r.keys.slot);
     free(r.fact_turns.slot);
     free(r.past_turns.slot);

@@ -364,6 +364,8 @@ static int prefetch_windows(struct run *r)
         size_t k = i + 1;
         for (; k < r->nids && r->ids[k] - w <= hi; k++)
             hi = r->ids[k] < UINT32_MAX - w ? r->ids[k] + w : UINT32_MAX;
+        if (r->ix->last != 0 && hi > r->ix->last)
+            hi = r->ix->last > lo ? r->ix->last : lo; /* gaps past the last item */
         struct prefetch pf = {&r->t, lo};
         int rc = r->ix->items(r->ix->ctx, lo, hi, on_prefetched, &pf);
         for (size_t at; rc == MP_OK && pf.next <= hi && pf.next >= lo; pf.next++) {
@@ -512,6 +514,8 @@ static int walk(struct run *r, const size_t *cand, size_t m, size_t i, int dir)
         if (dir < 0 ? id < d : id > UINT32_MAX - d)
             break;
         uint32_t x = dir < 0 ? id - d : id + d;
+        if (dir > 0 && r->ix->last != 0 && x > r->ix->last)
+            break; /* gaps to the end */
         if ((dir < 0 ? q > 0 : nq < m) && r->t.rec[cand[nq]].id == x) {
             j = cand[nq];
             q = nq;
@@ -873,98 +877,5 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
     if (rc == MP_OK)
         rc = mp_relevance_score_question(qn, ix, p, hits, nhits);
     free(qn);
-    return rc;
-}
-
-#define POW_MEMO 512
-
-struct pack_key {
-    double v;
-    uint32_t id, tokens;
-};
-
-/* Packing order: value descending, ties by lower id. */
-static bool pack_before(const struct pack_key *x, const struct pack_key *y)
-{
-    return x->v > y->v || (x->v == y->v && x->id < y->id);
-}
-
-/* Sorts k[0..n) into packing order, tmp: room for n. A bottom-up merge sort
- * with the comparison inlined: qsort's call per comparison cost more than the
- * rest of packing. */
-static void sort_keys(struct pack_key *k, struct pack_key *tmp, size_t n)
-{
-    struct pack_key *a = k, *b = tmp;
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                b[o++] = pack_before(&a[j], &a[i]) ? a[j++] : a[i++];
-            while (i < mid)
-                b[o++] = a[i++];
-            while (j < hi)
-                b[o++] = a[j++];
-        }
-        struct pack_key *x = a;
-        a = b;
-        b = x;
-    }
-    if (a != k)
-        memcpy(k, a, n * sizeof(*k));
-}
-
-/* The pack keys of the hits with score > 0 and an item, into keys; *m their
- * count. */
-static int pack_keys(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                     const struct mp_relevance_hit *hits, size_t nhits, struct pack_key *keys,
-                     size_t *m)
-{
-    double memo[POW_MEMO] = {0}; /* tokens^pack_pow of small token counts; 0: not yet */
-    *m = 0;
-    for (size_t j = 0; j < nhits; j++) {
-        struct mp_relevance_item it = {.tokens = hits[j].tokens};
-        if (hits[j].score <= 0)
-            continue;
-        int rc = it.tokens > 0 ? MP_OK : ix->item(ix->ctx, hits[j].item, &it);
-        if (rc == MP_NOTFOUND)
-            continue;
-        if (rc != MP_OK)
-            return rc;
-        uint32_t cost = it.tokens > 0 ? it.tokens : 1;
-        double c = cost < POW_MEMO ? memo[cost] : 0.0;
-        if (c == 0.0)
-            c = pow((double)cost, p->pack_pow);
-        if (cost < POW_MEMO)
-            memo[cost] = c;
-        keys[(*m)++] = (struct pack_key){hits[j].score / c, hits[j].item, it.tokens};
-    }
-    return MP_OK;
-}
-
-int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                      const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
-                      uint32_t *out, size_t *nout, uint32_t *used)
-{
-    size_t m = 0;
-    struct pack_key *keys = malloc(2 * (nhits > 0 ? nhits : 1) * sizeof(*keys));
-    if (keys == NULL)
-        return MP_ENOMEM;
-    int rc = pack_keys(ix, p, hits, nhits, keys, &m);
-    if (rc != MP_OK)
-        goto out;
-    sort_keys(keys, keys + nhits, m);
-    size_t k = 0;
-    uint64_t u = 0;
-    for (size_t j = 0; j < m; j++) {
-        if (u + keys[j].tokens > budget)
-            continue;
-        out[k++] = keys[j].id;
-        u += keys[j].tokens;
-    }
-    *nout = k;
-    *used = (uint32_t)u;
-out:
-    free(keys);
     return rc;
 }

@@ -136,6 +136,9 @@ struct mp_relevance_index {
      * least fuzzy_minlen bytes whose stem no item holds. NULL: no spelling
      * neighbours (see tests/bench/recall/README.md for what they are worth). */
     int (*surface)(void *ctx, const char *word, size_t wlen, mp_relevance_surface_fn fn, void *arg);
+    /* No item has an id above last, so probes for neighbours stop there
+     * instead of reading gaps one by one; 0: not known. */
+    uint32_t last;
 };
 
 /* An item the question reaches, with its score. */
@@ -174,5 +177,27 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
 int mp_relevance_pack(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
                       const struct mp_relevance_hit *hits, size_t nhits, uint32_t budget,
                       uint32_t *out, size_t *nout, uint32_t *used);
+
+/* The packing order of mp_relevance_pack() without a budget, produced best
+ * first on demand (relevance_pack.c: a heap), for a caller that usually
+ * stops after the first few: n is how many are left. */
+struct mp_relevance_pack_key;
+struct mp_relevance_order {
+    struct mp_relevance_pack_key *heap;
+    size_t n;
+};
+
+/* *o = the order of hits[0..nhits) with score > 0 and an item (tokens as
+ * for mp_relevance_pack; hits, ix and p borrowed). MP_OK, MP_ENOMEM or what
+ * ix->item returned (*o then holds nothing). Released with
+ * mp_relevance_order_cleanup(). */
+int mp_relevance_order_init(struct mp_relevance_order *o, const struct mp_relevance_index *ix,
+                            const struct mp_relevance_params *p,
+                            const struct mp_relevance_hit *hits, size_t nhits);
+
+/* The next id in packing order and its tokens; false when none is left. */
+bool mp_relevance_order_next(struct mp_relevance_order *o, uint32_t *id, uint32_t *tokens);
+
+void mp_relevance_order_cleanup(struct mp_relevance_order *o);
 
 #endif

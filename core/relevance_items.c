@@ -122,8 +122,59 @@ int mp_relevance_items_get(struct mp_relevance_items *t, const struct mp_relevan
     return mp_relevance_items_put(t, id, rc == MP_OK ? &f : NULL, at);
 }
 
+#define MERGE_RUNS 16 /* up to this many ascending runs: merged, not radix sorted */
+
+/* The runs of idx[0..n) ascending by id: their starts into start[0..*nruns)
+ * (start[*nruns] = n); false when there are more than MERGE_RUNS. */
+static bool find_runs(const struct mp_relevance_items *t, const size_t *idx, size_t n,
+                      size_t start[MERGE_RUNS + 1], size_t *nruns)
+{
+    size_t r = 0;
+    start[r++] = 0;
+    for (size_t k = 1; k < n; k++) {
+        if (t->rec[idx[k]].id > t->rec[idx[k - 1]].id)
+            continue;
+        if (r == MERGE_RUNS)
+            return false;
+        start[r++] = k;
+    }
+    start[r] = n;
+    *nruns = r;
+    return true;
+}
+
+/* Merges the ascending runs idx[start[i]..start[i+1]) pairwise until one is
+ * left, through tmp. */
+static void merge_runs(const struct mp_relevance_items *t, size_t *idx, size_t n, size_t *tmp,
+                       size_t start[MERGE_RUNS + 1], size_t nruns)
+{
+    size_t *a = idx, *b = tmp;
+    while (nruns > 1) {
+        size_t m = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = start[r], mid = start[r + 1], hi = r + 1 < nruns ? start[r + 2] : mid;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                b[o++] = t->rec[a[j]].id < t->rec[a[i]].id ? a[j++] : a[i++];
+            while (i < mid)
+                b[o++] = a[i++];
+            while (j < hi)
+                b[o++] = a[j++];
+            start[m++] = lo;
+        }
+        start[m] = n;
+        nruns = m;
+        size_t *x = a;
+        a = b;
+        b = x;
+    }
+    if (a != idx)
+        memcpy(idx, a, n * sizeof(*idx));
+}
+
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n, size_t *tmp)
 {
+    size_t start[MERGE_RUNS + 1], nruns;
     if (n <= 32) { /* a few: insertion sort beats clearing the radix counts */
         for (size_t k = 1; k < n; k++) {
             size_t x = idx[k], j = k;
@@ -131,6 +182,12 @@ void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, si
                 idx[j] = idx[j - 1];
             idx[j] = x;
         }
+        return;
+    }
+    /* the table is mostly filled in id order (ranges of the index read
+     * ascending): a few runs merge in one or two passes */
+    if (find_runs(t, idx, n, start, &nruns)) {
+        merge_runs(t, idx, n, tmp, start, nruns);
         return;
     }
     uint32_t diff = 0; /* the bits in which some id differs from the first */

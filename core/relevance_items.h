@@ -65,8 +65,10 @@ int mp_relevance_items_put(struct mp_relevance_items *t, uint32_t id,
  * MP_NOTFOUND when id has not been looked at. */
 int mp_relevance_items_find(const struct mp_relevance_items *t, uint32_t id, size_t *at);
 
-/* Sorts idx[0..n), indexes into t->rec, by id ascending (a radix sort,
- * O(n); an insertion sort for a few); tmp is scratch room for n indexes. */
+/* Sorts idx[0..n), indexes into t->rec, by id ascending (ids are
+ * distinct): an insertion sort for a few, a merge of the ascending runs when
+ * there are at most 16 (O(n) for a table filled mostly in id order), else a
+ * radix sort, O(n); tmp is scratch room for n indexes. */
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n,
                              size_t *tmp);
 

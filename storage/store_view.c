@@ -417,6 +417,12 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
     out->item = ix_item;
     out->item_terms = ix_item_terms;
     out->surface = NULL;
+    if (facts) /* ids below next_fact; seqs below next_seq (when an id holds them) */
+        out->last = v->meta.next_fact > 1 ? v->meta.next_fact - 1 : 0;
+    else
+        out->last = v->head->next_seq > 1 && v->head->next_seq - 1 <= UINT32_MAX
+                        ? (uint32_t)(v->head->next_seq - 1)
+                        : 0;
 }
 
 /* ---- the recall source ---- */

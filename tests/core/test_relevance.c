@@ -57,10 +57,13 @@ static int t_postings(void *ctx, const char *t, size_t len, mp_relevance_posting
     return MP_OK;
 }
 
+static uint32_t t_max_asked; /* the greatest id t_item was asked for */
+
 static int t_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 {
     struct tix *x = ctx;
     x->item_calls++;
+    t_max_asked = id > t_max_asked ? id : t_max_asked;
     if (id >= x->n || (id < 64 && (x->gaps >> id & 1) != 0))
         return MP_NOTFOUND;
     *out = x->it[id];
@@ -102,16 +105,18 @@ static int t_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn,
     return MP_OK;
 }
 
-static bool ranged; /* view() offers t_items */
+static bool ranged;        /* view() offers t_items */
+static uint32_t view_last; /* view()'s last */
 
 static struct mp_relevance_index view(struct tix *x)
 {
     double total = 0;
     for (uint32_t i = 0; i < x->n; i++)
         total += x->it[i].len;
-    struct mp_relevance_index v = {x,      x->n,         x->n ? total / x->n : 1.0,
-                                   t_df,   t_postings,   ranged ? t_items : NULL,
-                                   t_item, t_item_terms, t_surface};
+    struct mp_relevance_index v = {x,        x->n,         x->n ? total / x->n : 1.0,
+                                   t_df,     t_postings,   ranged ? t_items : NULL,
+                                   t_item,   t_item_terms, t_surface,
+                                   view_last};
     return v;
 }
 
@@ -603,6 +608,30 @@ START_TEST(test_relevance_hit_next_to_gaps_and_id_ends)
 }
 END_TEST
 
+/* The index's last id ends the probes past it (the ids after are gaps): the
+ * same scores, and no id above it read. */
+START_TEST(test_relevance_last_id_ends_the_probes)
+{
+    static const struct tpost ps[] = {{"cat", 0, 1, 0, 0}, {"cat", 7, 1, 0, 0}};
+    struct tix x = {ps, 2, items8, 8, NULL, GAPS8, 0};
+    struct mp_relevance_params p;
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    double open[8], bounded[8];
+    t_max_asked = 0;
+    score(&x, &p, "cat", open);
+    ck_assert_uint_gt(t_max_asked, 7); /* without it: the gaps past 7 read one by one */
+    view_last = 7;
+    t_max_asked = 0;
+    x.item_calls = 0;
+    score(&x, &p, "cat", bounded);
+    view_last = 0;
+    ck_assert_uint_le(t_max_asked, 7);
+    for (int i = 0; i < 8; i++)
+        EQ(bounded[i], open[i]);
+    ck_assert(bounded[7] > 0 && bounded[6] == 0);
+}
+END_TEST
+
 /* One item at the top of the id space: probing past it must not wrap. */
 static int top_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 {
@@ -645,7 +674,7 @@ START_TEST(test_relevance_ids_at_both_ends_of_the_range)
 {
     unsigned calls = 0;
     struct mp_relevance_index v = {&calls, 1000,     2.0,      top_df, top_postings,
-                                   NULL,   top_item, no_terms, NULL};
+                                   NULL,   top_item, no_terms, NULL,   0};
     struct mp_relevance_params p;
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     struct mp_terms *t = NULL;
@@ -797,8 +826,8 @@ static int big_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void 
 static void big_score(struct big *b, const struct mp_relevance_params *p, const char *q,
                       struct mp_relevance_hit **h, size_t *nh)
 {
-    struct mp_relevance_index v = {b,        BIG_N,          4.0, big_df, big_postings, NULL,
-                                   big_item, big_item_terms, NULL};
+    struct mp_relevance_index v = {b,        BIG_N,          4.0,  big_df, big_postings, NULL,
+                                   big_item, big_item_terms, NULL, 0};
     struct mp_terms *t = NULL;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     ck_assert_int_eq(mp_relevance_score(t, &v, p, q, strlen(q), NULL, 0, h, nh), MP_OK);
@@ -856,8 +885,8 @@ START_TEST(test_relevance_million_items_is_deterministic)
     uint32_t out[1024], used = 0;
     size_t n = 0;
     ck_assert_uint_le(n1, 1024);
-    struct mp_relevance_index v = {&b,       BIG_N,          4.0, big_df, big_postings, NULL,
-                                   big_item, big_item_terms, NULL};
+    struct mp_relevance_index v = {&b,       BIG_N,          4.0,  big_df, big_postings, NULL,
+                                   big_item, big_item_terms, NULL, 0};
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h1, n1, 200, out, &n, &used), MP_OK);
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_le(used, 200);
@@ -917,6 +946,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_ranged_reads_match_single_reads);
     tcase_add_test(tc, test_relevance_hit_next_to_gaps_and_id_ends);
     tcase_add_test(tc, test_relevance_ids_at_both_ends_of_the_range);
+    tcase_add_test(tc, test_relevance_last_id_ends_the_probes);
     tcase_add_test(tc, test_relevance_session_share_only_near_candidates);
     tcase_add_test(tc, test_relevance_million_items_reads_only_the_windows);
     tcase_add_test(tc, test_relevance_million_items_is_deterministic);

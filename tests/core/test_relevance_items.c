@@ -28,7 +28,7 @@ static int v_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 
 static struct mp_relevance_index index_of(struct view *v)
 {
-    struct mp_relevance_index ix = {v, 0, 1.0, NULL, NULL, NULL, v_item, NULL, NULL};
+    struct mp_relevance_index ix = {v, 0, 1.0, NULL, NULL, NULL, v_item, NULL, NULL, 0};
     return ix;
 }
 
@@ -135,6 +135,42 @@ START_TEST(test_relevance_items_sort_by_id)
 }
 END_TEST
 
+/* Checks that idx[0..n) holds each of 0..n-1 once, by id ascending. */
+static void assert_sorted(const struct mp_relevance_items *t, const size_t *idx, size_t n)
+{
+    bool *seen = calloc(n, sizeof(*seen));
+    for (size_t k = 0; k < n; k++) {
+        ck_assert_uint_lt(idx[k], n);
+        ck_assert(!seen[idx[k]]);
+        seen[idx[k]] = true;
+        if (k > 0)
+            ck_assert_uint_lt(t->rec[idx[k - 1]].id, t->rec[idx[k]].id);
+    }
+    free(seen);
+}
+
+/* Tables filled mostly in id order: 1 to 17 ascending runs of unequal
+ * lengths, interleaved (17: past the merge, the radix sort). */
+START_TEST(test_relevance_items_sort_runs)
+{
+    struct view *v = calloc(1, sizeof(*v));
+    struct mp_relevance_index ix = index_of(v);
+    for (size_t runs = 1; runs <= 17; runs++) {
+        struct mp_relevance_items t;
+        size_t n = 0, idx[600], tmp[600];
+        mp_relevance_items_init(&t);
+        for (size_t r = 0; r < runs; r++) /* run r: ids r, r + runs, r + 2 runs, ... */
+            for (uint32_t id = (uint32_t)r; id < 600 && n < 600; id += (uint32_t)(runs * 3))
+                ck_assert_int_eq(mp_relevance_items_get(&t, &ix, id, &idx[n++]), MP_OK);
+        ck_assert_uint_eq(t.n, n);
+        mp_relevance_items_sort(&t, idx, n, tmp);
+        assert_sorted(&t, idx, n);
+        mp_relevance_items_cleanup(&t);
+    }
+    free(v);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("relevance_items");
@@ -143,6 +179,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_items_error_is_passed_on_not_recorded);
     tcase_add_test(tc, test_relevance_items_grow_and_keep_every_id);
     tcase_add_test(tc, test_relevance_items_sort_by_id);
+    tcase_add_test(tc, test_relevance_items_sort_runs);
     suite_add_tcase(s, tc);
     return s;
 }
