@@ -197,15 +197,16 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
     struct mp_relevance_qword *w = &qn->w[qn->n];
     size_t sn = 0;
     (void)pos;
-    if (term == NULL || len > MP_TERMS_MAX || qn->n >= MP_RELEVANCE_MAX_GROUPS ||
-        mp_relevance_lex_is_qstop(word, wlen))
+    if (term == NULL || len > MP_TERMS_MAX || qn->n >= MP_RELEVANCE_MAX_GROUPS)
+        return MP_OK;
+    for (size_t k = 0; k < qn->n; k++) /* first: the cheapest way out */
+        if (qn->w[k].len == len && memcmp(qn->w[k].term, term, len) == 0)
+            return MP_OK;
+    if (mp_relevance_lex_is_qstop(word, wlen))
         return MP_OK;
     w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
     if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
         return MP_OK;
-    for (size_t k = 0; k < qn->n; k++)
-        if (qn->w[k].len == len && memcmp(qn->w[k].term, term, len) == 0)
-            return MP_OK;
     memcpy(w->term, term, len);
     w->len = (uint8_t)len;
     w->slen = (uint8_t)sn;

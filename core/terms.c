@@ -10,8 +10,23 @@
 #include "status.h"
 #include "utf8.h"
 
+/* What a folded word without digits comes to (stem_word): its term, or
+ * none (a stop word, or a stem that is one). The same word always comes to
+ * the same thing, so a tokenizer remembers the words it met last in a
+ * direct-mapped table: a conversation's words come back request after
+ * request, and the stemmer and the stop word search cost more than a hash. */
+#define STEM_SLOTS 1024 /* a power of two; about 140 KiB per tokenizer */
+
+struct stem_slot {
+    uint8_t wlen; /* 0: empty */
+    uint8_t tlen; /* 0: no term */
+    char word[MP_TERMS_MAX];
+    char term[MP_TERMS_MAX];
+};
+
 struct mp_terms {
     struct sb_stemmer *stemmer;
+    struct stem_slot *slots;
 };
 
 int mp_terms_new(struct mp_terms **out)
@@ -19,10 +34,13 @@ int mp_terms_new(struct mp_terms **out)
     struct mp_terms *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return MP_ENOMEM;
-    t->stemmer = sb_stemmer_new("english", "UTF_8");
+    t->slots = calloc(STEM_SLOTS, sizeof(*t->slots));
+    t->stemmer = t->slots != NULL ? sb_stemmer_new("english", "UTF_8") : NULL;
     if (t->stemmer == NULL) {
+        int rc = t->slots == NULL ? MP_ENOMEM : MP_EIO;
+        free(t->slots);
         free(t);
-        return MP_EIO;
+        return rc;
     }
     *out = t;
     return MP_OK;
@@ -33,6 +51,7 @@ void mp_terms_free(struct mp_terms *t)
     if (t == NULL)
         return;
     sb_stemmer_delete(t->stemmer);
+    free(t->slots);
     free(t);
 }
 
@@ -217,18 +236,12 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
     return i;
 }
 
-/* The term of word w into *term and *n: NULL when it is dropped as a stop word. */
-static int stem_word(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
+/* The term of word w (no digit) into *term and *n, NULL when it is dropped:
+ * the stop word check, the stemmer, the check of the stem. */
+static int stem_fresh(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
 {
-    *term = NULL;
-    *n = 0;
     if (mp_terms_is_stop(w->buf, w->len))
         return MP_OK;
-    if (w->digit) {
-        *term = w->buf;
-        *n = w->len;
-        return MP_OK;
-    }
     const sb_symbol *st = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w->buf, (int)w->len);
     if (st == NULL)
         return MP_ENOMEM;
@@ -237,6 +250,49 @@ static int stem_word(struct mp_terms *t, const struct word *w, const char **term
         return MP_OK; /* "doings" stems to "do" */
     *term = (const char *)st;
     *n = (size_t)k;
+    return MP_OK;
+}
+
+/* The slot of word[0..len): FNV-1a, direct-mapped. */
+static struct stem_slot *slot_of(struct mp_terms *t, const char *word, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    return &t->slots[h & (STEM_SLOTS - 1)];
+}
+
+/* The term of word w into *term and *n: NULL when it is dropped as a stop
+ * word. A word with a digit is its own term unless it is a stop word (none
+ * is); the others go through the table of words met. */
+static int stem_word(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
+{
+    *term = NULL;
+    *n = 0;
+    if (w->len == 0 || w->len > MP_TERMS_MAX)
+        return MP_OK;
+    if (w->digit) {
+        if (!mp_terms_is_stop(w->buf, w->len)) {
+            *term = w->buf;
+            *n = w->len;
+        }
+        return MP_OK;
+    }
+    struct stem_slot *sl = slot_of(t, w->buf, w->len);
+    if (sl->wlen == w->len && memcmp(sl->word, w->buf, w->len) == 0) {
+        *term = sl->tlen > 0 ? sl->term : NULL;
+        *n = sl->tlen;
+        return MP_OK;
+    }
+    int rc = stem_fresh(t, w, term, n);
+    if (rc != MP_OK || *n > MP_TERMS_MAX)
+        return rc;
+    memcpy(sl->word, w->buf, w->len);
+    sl->wlen = (uint8_t)w->len;
+    if (*term != NULL)
+        memcpy(sl->term, *term, *n);
+    sl->tlen = (uint8_t)*n;
+    *term = *n > 0 ? sl->term : NULL;
     return MP_OK;
 }
 

@@ -34,6 +34,47 @@ static const char *terms_of(const char *text)
     return c.out;
 }
 
+/* The terms of text through tokenizer t (kept across calls). */
+static void terms_with(struct mp_terms *t, const char *text, struct collect *c)
+{
+    memset(c, 0, sizeof(*c));
+    ck_assert_int_eq(mp_terms_each(t, text, strlen(text), add, c), MP_OK);
+}
+
+/* A tokenizer remembers the words it met: the same terms every time, also
+ * after 3,000 other words have pushed them out of its table, and the same
+ * as a fresh tokenizer's. */
+START_TEST(test_terms_remembered_words_give_the_same_terms)
+{
+    static const char *const texts[] = {
+        "What vector DB does Melanie use for her Running shoes?",
+        "doings of the runners, running and ran: the runner's running shoes",
+        "Caroline's adoption agencies; I'm adopting, they'd adopted",
+    };
+    struct mp_terms *kept = NULL;
+    struct collect first, again, fresh;
+    char filler[64];
+    ck_assert_int_eq(mp_terms_new(&kept), MP_OK);
+    for (size_t k = 0; k < 3; k++) {
+        terms_with(kept, texts[k], &first);
+        terms_with(kept, texts[k], &again);
+        ck_assert_str_eq(again.out, first.out);
+        ck_assert_str_eq(terms_of(texts[k]), first.out);
+    }
+    for (unsigned i = 0; i < 3000; i++) { /* other words, into every slot */
+        snprintf(filler, sizeof(filler), "walking%c%c%c talks", 'a' + i % 26, 'a' + i / 26 % 26,
+                 'a' + i / 676 % 26);
+        terms_with(kept, filler, &fresh);
+        ck_assert(strstr(fresh.out, "talk@1") != NULL);
+    }
+    for (size_t k = 0; k < 3; k++) {
+        terms_with(kept, texts[k], &again);
+        ck_assert_str_eq(terms_of(texts[k]), again.out);
+    }
+    mp_terms_free(kept);
+}
+END_TEST
+
 START_TEST(test_terms_words_fold_stop_and_stem)
 {
     ck_assert_str_eq(terms_of("What vector DB does Melanie use for her Running shoes?"),
@@ -182,6 +223,7 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("terms");
     TCase *tc = tcase_create("terms");
     tcase_add_test(tc, test_terms_words_fold_stop_and_stem);
+    tcase_add_test(tc, test_terms_remembered_words_give_the_same_terms);
     tcase_add_test(tc, test_terms_stop_words_keep_their_positions);
     tcase_add_test(tc, test_terms_apostrophes_possessive_and_contractions);
     tcase_add_test(tc, test_terms_numbers_and_dates_kept_whole);
