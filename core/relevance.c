@@ -413,7 +413,8 @@ static int cmp_u32(const void *a, const void *b)
 static void ids_sort(struct run *r)
 {
     size_t m = 0;
-    qsort(r->ids, r->nids, sizeof(*r->ids), cmp_u32);
+    if (r->nids > 1)
+        qsort(r->ids, r->nids, sizeof(*r->ids), cmp_u32);
     for (size_t i = 0; i < r->nids; i++)
         if (m == 0 || r->ids[m - 1] != r->ids[i])
             r->ids[m++] = r->ids[i];
@@ -755,6 +756,8 @@ static size_t top_items(const struct run *r, size_t *top, size_t k)
 static int value_cands(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
                        struct prf_arg *a)
 {
+    if (a->n == 0) /* none read (a->c is NULL) */
+        return MP_OK;
     qsort(a->c, a->n, sizeof(a->c[0]), cmp_member_cand);
     size_t m = 0;
     for (size_t k = 0; k < a->n; k++) {
