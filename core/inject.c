@@ -1,15 +1,13 @@
 /* Injection: asks recall.c for a plan, has memblock.c write the block, and
- * splices the block and the picked messages into the client's body. It does
- * not parse the body (chatreq.c did) nor decide when memory applies (the
- * proxy does).
+ * has the request's wire splice the block and the picked messages into the
+ * client's body. It does not parse the body (the wire did) nor decide when
+ * memory applies (the proxy does).
  *
- * Three allocations, each sized exactly or from a bound: the plan's arrays
+ * Allocations, each sized exactly or from a bound: the plan's arrays
  * (recall), the block's decoded text (plan.block_len bytes, which recall
- * measured with memblock's own functions), and the output, sized from an
- * upper bound (escaping at most doubles the sanitized block, at most
- * sextuples raw message text) and written once: prefix, elements, suffix.
- * Relevant retrieval adds one: the question's decoded text, freed once
- * recall has chosen. */
+ * measured with memblock's own functions), the picks in the wire's order,
+ * and the wire's output. Relevant retrieval adds one: the question's
+ * decoded text, freed once recall has chosen. */
 #include "inject.h"
 
 #include <assert.h>
@@ -17,21 +15,15 @@
 #include <string.h>
 
 #include "chatreq.h"
-#include "json_write.h"
 #include "memblock.h"
 #include "recall.h"
 #include "status.h"
 #include "usermem.h"
-
-#define SYSTEM_OPEN    "{\"role\":\"system\",\"content\":\""
-#define USER_OPEN      "{\"role\":\"user\",\"content\":\""
-#define ASSISTANT_OPEN "{\"role\":\"assistant\",\"content\":\""
-#define CLOSE          "\"}"
-
-#define SLEN(lit) (sizeof(lit) - 1)
+#include "wire.h"
 
 /* The request body, for recall's question "does it hold this message?". */
 struct request {
+    const struct mp_wire *wire;
     const char *body;
     const struct mp_chatreq *req;
 };
@@ -46,66 +38,32 @@ static bool in_request(void *ctx, enum mp_role role, const char *text, size_t le
     for (size_t i = 0; i < rq->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &rq->req->msgs[i];
         if (r->text_hash == h && r->role == cr && r->text_len == len &&
-            mp_chatreq_message_text_equals(rq->body, r, text, len))
+            rq->wire->message_text_equals(rq->body, r, text, len))
             return true;
     }
     return false;
 }
 
-/* ---- the splice ---- */
-
-/* JSON-escapes src[0..n) into out, which has room for grow * n bytes: 6
- * for any text (the most mp_json_escape writes per input byte), 2 for the
- * sanitized block (no control but '\n'). */
-static size_t put_escaped(char *out, const char *src, size_t n, size_t grow)
+/* The picked buffered messages, oldest first, for the wire's splice
+ * (plan->picks are newest first). NULL when there are none. */
+static struct mp_wire_pick *picks_of(const struct mp_recall_plan *plan,
+                                     const struct mp_mem_message *msgs, int *rc)
 {
-    return mp_json_escape(out, grow * n, src, n);
-}
-
-static char *put_lit(char *w, const char *s, size_t n)
-{
-    memcpy(w, s, n);
-    return w + n;
-}
-
-static int splice(const struct mp_recall_plan *plan, const char *block,
-                  const struct mp_mem_message *msgs, const char *body, size_t len,
-                  const struct mp_chatreq *req, char **out, size_t *out_len)
-{
-    size_t bound = len + 2 + SLEN(SYSTEM_OPEN) + 2 * plan->block_len + SLEN(CLOSE) + 1;
-    char *res, *w;
-    for (size_t k = 0; k < plan->npicks; k++)
-        bound += 1 + SLEN(ASSISTANT_OPEN) + 6 * plan->picks[k].len + MP_MEMBLOCK_ELLIPSIS_LEN +
-                 SLEN(CLOSE);
-    res = malloc(bound);
-    if (res == NULL)
-        return MP_ENOMEM;
-    w = put_lit(res, body, req->insert_at);
-    if (req->insert_needs_comma_before)
-        *w++ = ',';
-    w = put_lit(w, SYSTEM_OPEN, SLEN(SYSTEM_OPEN));
-    w += put_escaped(w, block, plan->block_len, 2);
-    w = put_lit(w, CLOSE, SLEN(CLOSE));
-    for (size_t k = plan->npicks; k-- > 0;) { /* picked newest first, written oldest first */
-        const struct mp_recall_pick *pk = &plan->picks[k];
-        const struct mp_mem_message *m = &msgs[pk->idx];
-        *w++ = ',';
-        if (m->role == MP_ROLE_ASSISTANT)
-            w = put_lit(w, ASSISTANT_OPEN, SLEN(ASSISTANT_OPEN));
-        else
-            w = put_lit(w, USER_OPEN, SLEN(USER_OPEN));
-        w += put_escaped(w, m->content, pk->len, 6);
-        if (pk->cut)
-            w = put_lit(w, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
-        w = put_lit(w, CLOSE, SLEN(CLOSE));
+    struct mp_wire_pick *pk = NULL;
+    *rc = MP_OK;
+    if (plan->npicks == 0)
+        return NULL;
+    pk = malloc(plan->npicks * sizeof(*pk));
+    if (pk == NULL) {
+        *rc = MP_ENOMEM;
+        return NULL;
     }
-    if (req->insert_needs_comma_after)
-        *w++ = ',';
-    w = put_lit(w, body + req->insert_at, len - req->insert_at);
-    *w = '\0';
-    *out = res;
-    *out_len = (size_t)(w - res);
-    return MP_OK;
+    for (size_t k = 0; k < plan->npicks; k++) {
+        const struct mp_recall_pick *p = &plan->picks[plan->npicks - 1 - k];
+        const struct mp_mem_message *m = &msgs[p->idx];
+        pk[k] = (struct mp_wire_pick){m->role, m->content, p->len, p->cut};
+    }
+    return pk;
 }
 
 /* ---- putting it together ---- */
@@ -142,7 +100,7 @@ static const char *tail_of(const char *text, size_t *len, size_t max)
  * turn before it, decoded into one allocation, *buf (caller frees; NULL
  * when there is no question), each cut to its last MP_RECALL_QUESTION_MAX
  * bytes. */
-static int read_question(const char *body, const struct mp_chatreq *req,
+static int read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                          struct mp_recall_request *rq, char **buf)
 {
     size_t q, prev, qlen, plen;
@@ -155,10 +113,10 @@ static int read_question(const char *body, const struct mp_chatreq *req,
     *buf = malloc(qlen + plen + 1);
     if (*buf == NULL)
         return MP_ENOMEM;
-    (void)mp_chatreq_message_text(body, &req->msgs[q], *buf, qlen, &rq->question_len);
+    (void)w->message_text(body, &req->msgs[q], *buf, qlen, &rq->question_len);
     rq->question = tail_of(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
     if (prev < req->nmsgs) {
-        (void)mp_chatreq_message_text(body, &req->msgs[prev], *buf + qlen, plen, &rq->previous_len);
+        (void)w->message_text(body, &req->msgs[prev], *buf + qlen, plen, &rq->previous_len);
         rq->previous = tail_of(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
     }
     return MP_OK;
@@ -166,33 +124,35 @@ static int read_question(const char *body, const struct mp_chatreq *req,
 
 /* Asks the strategy of p->retrieval for a plan: relevant only with a
  * source to search. */
-static int choose(const char *body, const struct mp_chatreq *req, const struct mp_usermem *um,
-                  const struct mp_recall_source *src, const struct mp_recall_params *p,
-                  struct mp_recall_request *rq, struct mp_recall_plan *rp)
+static int choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                  const struct mp_usermem *um, const struct mp_recall_source *src,
+                  const struct mp_recall_params *p, struct mp_recall_request *rq,
+                  struct mp_recall_plan *rp)
 {
     char *question = NULL;
     int rc;
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
         return mp_recall_recent(um, src, p, rq, rp);
-    rc = p->terms != NULL ? read_question(body, req, rq, &question) : MP_OK;
+    rc = p->terms != NULL ? read_question(w, body, req, rq, &question) : MP_OK;
     if (rc == MP_OK)
         rc = mp_recall_relevant(um, src, p, rq, rp);
     free(question);
     return rc;
 }
 
-int mp_inject_build(const char *body, size_t len, const struct mp_chatreq *req,
-                    const struct mp_usermem *um, const struct mp_recall_source *src,
-                    const struct mp_recall_params *p, int64_t now_ms, char **out, size_t *out_len,
-                    struct mp_inject_plan *plan)
+int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
+                    const struct mp_chatreq *req, const struct mp_usermem *um,
+                    const struct mp_recall_source *src, const struct mp_recall_params *p,
+                    int64_t now_ms, char **out, size_t *out_len, struct mp_inject_plan *plan)
 {
-    struct request in = {.body = body, .req = req};
+    struct request in = {.wire = w, .body = body, .req = req};
+    struct mp_wire_pick *picks = NULL;
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     struct mp_memblock_parts parts;
     char *block;
     size_t n;
-    int rc = choose(body, req, um, src, p, &rq, &rp);
+    int rc = choose(w, body, req, um, src, p, &rq, &rp);
     if (rc != MP_OK)
         return rc;
     rc = MP_ENOMEM;
@@ -204,10 +164,15 @@ int mp_inject_build(const char *body, size_t len, const struct mp_chatreq *req,
     n = mp_memblock_render(block, rp.block_len, &parts);
     assert(n == rp.block_len); /* recall measured with memblock's own functions */
     (void)n;
-    rc = splice(&rp, block, um->messages, body, len, req, out, out_len);
+    picks = picks_of(&rp, um->messages, &rc);
+    if (rc == MP_OK) {
+        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks};
+        rc = w->splice(body, len, req, &mem, out, out_len);
+    }
     if (rc == MP_OK && plan != NULL)
         report(&rp, plan);
 out:
+    free(picks);
     free(block);
     mp_recall_plan_cleanup(&rp);
     return rc;

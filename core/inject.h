@@ -1,24 +1,17 @@
 /* Injection: a user's memory into a chat request, without touching any of
- * the client's bytes. It orchestrates: recall.c chooses what fits the budget
- * (the policy, and the budget rule), memblock.c writes the memory block (its
- * text and the escaping of stored text), and this module splices the result
- * into the request body. The request is read by core/chatreq.c, memory comes
- * in as a struct mp_usermem (summary, buffer) and, once the store keeps facts
- * and the archive apart, a struct mp_recall_source (core/recall.h).
+ * the client's bytes, for every API (core/wire/wire.h). It orchestrates:
+ * recall.c chooses what fits the budget (the policy, and the budget rule),
+ * memblock.c writes the memory block (its text and the escaping of stored
+ * text), and the request's wire splices the block and the replayed
+ * messages into the body (for chat completions: one system message, then
+ * the recent messages as ordinary user/assistant messages, oldest first,
+ * see wire/chat.c). Memory comes in as a struct mp_usermem (summary,
+ * buffer) and a struct mp_recall_source (core/recall.h).
  *
- * What is injected (one system message, then in buffer modes the recent
- * messages), placed at mp_chatreq.insert_at:
- *
- *   {"role":"system","content":"<block>"},{"role":"user","content":"..."},...
- *
- * The recent messages follow the block as ordinary user/assistant
- * messages, oldest first, each one only JSON-escaped (they are the user's
- * own past messages; a cut one ends with the ellipsis), except those the
- * request already carries: same role and same text as any of its messages,
- * compared by hash and then byte for byte (mp_chatreq_hash_text,
- * mp_chatreq_message_text_equals). The whole block, and every injected
- * message, is JSON-escaped (runs of plain ASCII copied, everything else
- * through mp_json_escape). */
+ * A buffered message is replayed unless the request already carries it:
+ * same role and same text as any of its messages, compared by hash and
+ * then byte for byte (mp_chatreq_hash_text, the wire's
+ * message_text_equals). */
 #ifndef MP_CORE_INJECT_H
 #define MP_CORE_INJECT_H
 
@@ -27,6 +20,7 @@
 #include <stdint.h>
 
 struct mp_chatreq;
+struct mp_wire;
 struct mp_recall_params;
 struct mp_recall_source;
 struct mp_usermem;
@@ -45,14 +39,10 @@ struct mp_inject_plan {
                              looked at before the budget ran out) */
 };
 
-/* Builds the new body: body[0..len) (borrowed) with the memory elements
- * chosen by recall inserted at req->insert_at (req from
- * mp_chatreq_scan on this very body, borrowed); no other byte changes: the
- * result is exactly
- *   body[0..insert_at) + [","] + elements joined by "," + [","] + body[insert_at..len)
- * with the commas per req->insert_needs_comma_before/after. um, src and p
- * are borrowed; now_ms is the request's time (facts' dates are printed in
- * UTC from their own timestamps; nothing is filtered by age here, the
+/* Builds the new body: body[0..len) (borrowed) with the memory chosen by
+ * recall spliced in by wire w where req says (req from w->scan on this very
+ * body, borrowed); no other byte changes. um, src and p are borrowed; now_ms is the request's time
+ * (facts' dates are printed in UTC from their own timestamps; nothing is filtered by age here, the
  * retention sweeper purges expired items).
  *
  * The strategy: mp_recall_relevant() when p->retrieval is relevant and src
@@ -68,9 +58,9 @@ struct mp_inject_plan {
  * item): the caller then forwards body unchanged and reports 0 tokens;
  * MP_ENOMEM; what recall returned from the source or scoring (MP_EINVAL,
  * MP_EIO ...). Outputs are untouched unless MP_OK. */
-int mp_inject_build(const char *body, size_t len, const struct mp_chatreq *req,
-                    const struct mp_usermem *um, const struct mp_recall_source *src,
-                    const struct mp_recall_params *p, int64_t now_ms, char **out, size_t *out_len,
-                    struct mp_inject_plan *plan);
+int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
+                    const struct mp_chatreq *req, const struct mp_usermem *um,
+                    const struct mp_recall_source *src, const struct mp_recall_params *p,
+                    int64_t now_ms, char **out, size_t *out_len, struct mp_inject_plan *plan);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "json_scan.h"
 #include "status.h"
+#include "wire.h"
 
 /* A segment of only '.' (literal or %2e) characters, one or two of them. */
 static bool segment_is_dots(const char *seg, size_t len)
@@ -82,6 +83,11 @@ int mp_route_classify(const char *method, size_t method_len, const char *target,
         *route = MP_ROUTE_FORWARD;
     }
     return MP_OK;
+}
+
+const struct mp_wire *mp_route_wire(enum mp_route route)
+{
+    return route == MP_ROUTE_CHAT ? &mp_wire_chat : NULL;
 }
 
 int mp_route_memory_control(const char *value, size_t len, enum mp_memory_control *out)

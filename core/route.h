@@ -23,6 +23,11 @@ enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEM
 int mp_route_classify(const char *method, size_t method_len, const char *target, size_t target_len,
                       enum mp_route *route, size_t *path_len);
 
+/* The chat API (core/wire/wire.h) a route speaks, through which memory
+ * applies; NULL for the routes memory does not touch. */
+struct mp_wire;
+const struct mp_wire *mp_route_wire(enum mp_route route);
+
 /* Parses an X-Memory value: auto, read, write or off (case-insensitive,
  * surrounding blanks already trimmed). MP_OK or MP_EINVAL. */
 int mp_route_memory_control(const char *value, size_t len, enum mp_memory_control *out);

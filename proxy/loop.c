@@ -53,8 +53,8 @@ int mp_loop_init(struct mp_loop *loop, struct event_base *base, unsigned id,
     TAILQ_INIT(&loop->conns);
     TAILQ_INIT(&loop->waiting);
     loop->flush_ev = event_new(base, -1, 0, on_flush, loop);
-    loop->chat_msgs = malloc(sizeof(*loop->chat_msgs) * MP_CHATREQ_MAX_MESSAGES);
-    if (loop->flush_ev == NULL || loop->chat_msgs == NULL)
+    loop->wire_msgs = malloc(sizeof(*loop->wire_msgs) * MP_CHATREQ_MAX_MESSAGES);
+    if (loop->flush_ev == NULL || loop->wire_msgs == NULL)
         return MP_ENOMEM;
     if (getrandom(&loop->rng, sizeof(loop->rng), 0) != sizeof(loop->rng) || loop->rng == 0)
         loop->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)loop;
@@ -69,8 +69,8 @@ void mp_loop_cleanup(struct mp_loop *loop)
         free(loop->large[i].data);
     if (loop->flush_ev != NULL)
         event_free(loop->flush_ev);
-    free(loop->chat_msgs);
-    loop->chat_msgs = NULL;
+    free(loop->wire_msgs);
+    loop->wire_msgs = NULL;
     mp_terms_free(loop->terms);
     loop->terms = NULL;
     loop->flush_ev = NULL;

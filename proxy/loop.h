@@ -59,7 +59,7 @@ struct mp_loop {
     struct mp_upstream *upstream;     /* owned; NULL on the admin loop */
     struct mp_store *store;           /* borrowed: the memory store */
     struct mp_memworker *memworker;   /* borrowed: where turns and changes go */
-    struct mp_chatreq_msg *chat_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
+    struct mp_chatreq_msg *wire_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
     struct mp_terms *terms;           /* owned: this thread's tokenizer, made on first use */
     struct event *flush_ev;           /* runs mp_conn_run_dirty() once per loop pass */
     struct mp_conn_list dirty;        /* connections with output or input to process */

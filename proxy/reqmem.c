@@ -12,7 +12,6 @@
 
 #include "chatreq.h"
 #include "clock.h"
-#include "completion.h"
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
@@ -24,6 +23,7 @@
 #include "store.h"
 #include "terms.h"
 #include "turn.h"
+#include "wire.h"
 
 #define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
 
@@ -160,7 +160,8 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     const struct mp_config *cfg = loop->cfg;
     if (!m->reads && !m->writes)
         return;
-    if (mp_chatreq_scan(body, len, loop->chat_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+    const struct mp_wire *w = m->wire;
+    if (w->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
         fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
         m->reads = m->writes = false;
         return;
@@ -193,7 +194,7 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
-    rc = mp_inject_build(body, len, &req, &head, &src, &p, mp_clock_now_ms(), &m->body,
+    rc = mp_inject_build(w, body, len, &req, &head, &src, &p, mp_clock_now_ms(), &m->body,
                          &m->body_len, &plan);
     mp_store_view_close(view);
     if (rc == MP_OK) {
@@ -230,7 +231,7 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     if (write_error != NULL && m->error == NULL)
         m->error = write_error;
     if (sse) {
-        m->completion = mp_completion_new(REPLY_CAPTURE_MAX);
+        m->completion = m->wire->reply_new(REPLY_CAPTURE_MAX);
         m->capture_failed = m->completion == NULL;
     }
 }
@@ -241,8 +242,7 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
     if (!m->writes || m->capture_failed)
         return;
     if (sse_event) {
-        if (m->completion != NULL &&
-            mp_completion_feed_event(m->completion, data, len) == MP_ETOOBIG)
+        if (m->completion != NULL && m->wire->reply_feed(m->completion, data, len) == MP_ETOOBIG)
             m->capture_failed = true;
         return;
     }
@@ -261,11 +261,11 @@ static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
 {
     *owned = NULL;
     if (m->completion != NULL) {
-        if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
+        if (!m->wire->reply_complete(m->completion) || m->wire->reply_overflowed(m->completion))
             return NULL;
-        return mp_completion_text(m->completion, len);
+        return m->wire->reply_text(m->completion, len);
     }
-    if (mp_completion_reply_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
+    if (m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
         return NULL;
     return *owned;
 }
@@ -282,8 +282,8 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     const char *reply = reply_text(m, &reply_len, &owned);
     if (reply == NULL)
         return MP_NOTFOUND;
-    int rc = mp_turn_new(m->user, m->user_len, request_id, body, len, reply, reply_len, auth,
-                         auth_len, loop->chat_msgs, &t);
+    int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len,
+                         auth, auth_len, loop->wire_msgs, &t);
     free(owned);
     if (rc != MP_OK)
         return rc;
@@ -306,7 +306,8 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
     m->ticket = NULL;
     free(m->body);
     m->body = NULL;
-    mp_completion_free(m->completion);
+    if (m->completion != NULL)
+        m->wire->reply_free(m->completion);
     m->completion = NULL;
     mp_buf_release(loop, &m->capture);
 }

@@ -59,7 +59,6 @@ struct mp_request {
     const struct mp_http_request_head *head; /* the connection's, valid while attached */
     CURL *easy;
     bool in_multi;
-    bool is_chat;
     const char *body; /* the client's, borrowed from the connection */
     size_t body_len;
     struct mp_reqmem mem;
@@ -432,7 +431,7 @@ static bool finish_head(struct mp_request *r)
         ok = head_add(r, "Transfer-Encoding: chunked\r\n", 28);
     if (ok && r->is_sse && !r->saw_accel)
         ok = head_add(r, "X-Accel-Buffering: no\r\n", 23);
-    if (ok && r->is_chat) {
+    if (ok && r->mem.wire != NULL) {
         char lines[256];
         mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
         r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
@@ -692,7 +691,7 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
         else
             relay(r, r->sse_pending.data, r->sse_pending.len);
     }
-    if (r->is_chat && record_turn(r)) {
+    if (r->mem.wire != NULL && record_turn(r)) {
         event_del(&r->idle_ev); /* nothing more comes from the upstream */
         mp_conn_flush(r->conn);
         return;
@@ -812,12 +811,12 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         mp_memapi_handle(c, head, body, body_len);
         return;
     }
-    if (route == MP_ROUTE_CHAT) {
+    if (mp_route_wire(route) != NULL) {
         if (check_memory_controls(r, body, &perr) != MP_OK) {
             refuse(r, perr);
             return;
         }
-        r->is_chat = true;
+        r->mem.wire = mp_route_wire(route);
         r->body = body;
         mp_reqmem_inject(&r->mem, r->loop, body, body_len);
     }

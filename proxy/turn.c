@@ -11,6 +11,7 @@
 #include "status.h"
 #include "user_id.h"
 #include "utf8.h"
+#include "wire.h"
 
 void mp_turn_free(struct mp_turn *t)
 {
@@ -51,14 +52,15 @@ static int add_text(struct mp_turn *t, const char *text, size_t len)
 }
 
 /* Adds the text of request message m, if it has one. */
-static int add_message(struct mp_turn *t, const char *body, const struct mp_chatreq_msg *m)
+static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
+                       const struct mp_chatreq_msg *m)
 {
     size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
     size_t len = 0;
     char *text = malloc(cap);
     if (text == NULL)
         return MP_ENOMEM;
-    int rc = mp_chatreq_message_text(body, m, text, cap, &len);
+    int rc = w->message_text(body, m, text, cap, &len);
     if (rc == MP_OK)
         rc = add_text(t, text, len);
     else if (rc == MP_NOTFOUND)
@@ -109,13 +111,13 @@ static int copy_auth(struct mp_turn *t, const char *auth, size_t auth_len)
     return MP_OK;
 }
 
-int mp_turn_new(const char *user, size_t user_len, const char *request_id, const char *body,
-                size_t len, const char *reply, size_t reply_len, const char *auth, size_t auth_len,
-                struct mp_chatreq_msg *msgs, struct mp_turn **out)
+int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
+                const char *body, size_t len, const char *reply, size_t reply_len, const char *auth,
+                size_t auth_len, struct mp_chatreq_msg *msgs, struct mp_turn **out)
 {
     struct mp_chatreq req;
     if (user_len == 0 || user_len > MP_USER_KEY_MAX ||
-        mp_chatreq_scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK)
+        w->scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK)
         return MP_EINVAL;
     struct mp_turn *t = calloc(1, sizeof(*t));
     if (t == NULL)
@@ -124,7 +126,7 @@ int mp_turn_new(const char *user, size_t user_len, const char *request_id, const
     int rc = MP_OK;
     for (size_t i = req.first_new_user;
          i < req.nmsgs && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++)
-        rc = add_message(t, body, &req.msgs[i]);
+        rc = add_message(t, w, body, &req.msgs[i]);
     if (rc == MP_OK && t->ntexts == 0)
         rc = MP_NOTFOUND; /* no new user text: nothing to remember */
     if (rc == MP_OK)

@@ -21,6 +21,7 @@
 #define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
 
 struct mp_chatreq_msg;
+struct mp_wire;
 
 struct mp_turn {
     char user[MP_USER_KEY_MAX];
@@ -39,8 +40,8 @@ struct mp_turn {
     size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
 };
 
-/* Builds the turn of a chat completion: body[0..len) is the client's
- * request (borrowed), reply[0..reply_len) the assistant's decoded text
+/* Builds the turn of a chat request of wire w: body[0..len) is the
+ * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
  * (borrowed), auth its Authorization value (borrowed, NULL when none),
  * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
  * caller fills summarize, extract and at_ms. Returns MP_OK with *out
@@ -48,9 +49,9 @@ struct mp_turn {
  * MP_NOTFOUND when the request carries no new user message with text
  * (nothing to remember); MP_EINVAL when the body is not a chat request;
  * MP_ENOMEM. */
-int mp_turn_new(const char *user, size_t user_len, const char *request_id, const char *body,
-                size_t len, const char *reply, size_t reply_len, const char *auth, size_t auth_len,
-                struct mp_chatreq_msg *msgs, struct mp_turn **out);
+int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
+                const char *body, size_t len, const char *reply, size_t reply_len, const char *auth,
+                size_t auth_len, struct mp_chatreq_msg *msgs, struct mp_turn **out);
 
 /* Frees a turn (wiping its Authorization). mp_turn_free(NULL) does nothing. */
 void mp_turn_free(struct mp_turn *t);

@@ -12,6 +12,7 @@
 
 #include "chatreq.h"
 #include "inject.h"
+#include "wire.h"
 #include "json_scan.h"
 #include "mem_fixture.h"
 #include "recall.h"
@@ -42,7 +43,7 @@ static int build_p(const char *body, int sections, uint32_t budget, char **out, 
         .sections = sections, .budget_tokens = budget, .inject_pii = false};
     size_t len = strlen(body), a, b;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
-    int rc = mp_inject_build(body, len, &req, &fx_um, NULL, &p, NOW, out, n, plan);
+    int rc = mp_inject_build(&mp_wire_chat, body, len, &req, &fx_um, NULL, &p, NOW, out, n, plan);
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_gt(*n, len);
@@ -484,8 +485,9 @@ static char *block_with_source(const char *body, enum mp_retrieval retrieval, bo
     size_t len = strlen(body), n = 0;
     char *out = NULL, *block;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
-    ck_assert_int_eq(mp_inject_build(body, len, &req, &fs_head, &fs_src, &p, NOW, &out, &n, plan),
-                     MP_OK);
+    ck_assert_int_eq(
+        mp_inject_build(&mp_wire_chat, body, len, &req, &fs_head, &fs_src, &p, NOW, &out, &n, plan),
+        MP_OK);
     ck_assert_uint_le(plan->tokens, 1500);
     block = block_of(out, n);
     free(out);

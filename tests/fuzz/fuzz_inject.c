@@ -10,6 +10,7 @@
 
 #include "chatreq.h"
 #include "inject.h"
+#include "wire.h"
 #include "json_scan.h"
 #include "memblock.h"
 #include "recall.h"
@@ -161,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(r.messages_start < r.insert_at && r.insert_at < r.messages_end &&
           r.first_new_user <= r.nmsgs);
     check_texts(body, len, &r);
-    rc = mp_inject_build(body, len, &r, &um, NULL, &p, 1714608000000, &out, &n, &plan);
+    rc = mp_inject_build(&mp_wire_chat, body, len, &r, &um, NULL, &p, 1714608000000, &out, &n,
+                         &plan);
     CHECK(rc == MP_OK || rc == MP_NOTFOUND);
     if (rc != MP_OK)
         return 0;

@@ -5,7 +5,7 @@
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
-      "$root"/core/*.c "$root"/core/*.h 2>/dev/null)
+      "$root"/core/*.c "$root"/core/*.h "$root"/core/*/*.c "$root"/core/*/*.h 2>/dev/null)
 if [ -n "$bad" ]; then
     echo "core/ must not include I/O libraries:"; echo "$bad"; status=1
 fi
@@ -15,13 +15,13 @@ if [ -n "$bad" ]; then
     echo "storage/ must not include libevent or libcurl:"; echo "$bad"; status=1
 fi
 bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<lmdb\.h>' "$root"/storage/*.c "$root"/storage/*.h \
-      "$root"/proxy/*.c "$root"/proxy/*.h "$root"/core/*.c "$root"/core/*.h 2>/dev/null \
+      "$root"/proxy/*.c "$root"/proxy/*.h "$root"/core/*.c "$root"/core/*.h "$root"/core/*/*.[ch] 2>/dev/null \
       | grep -vE 'storage/store_lmdb[a-z_]*\.c$|storage/store_lmdb_private\.h$')
 if [ -n "$bad" ]; then
     echo "only storage/store_lmdb*.c and store_lmdb_private.h may include <lmdb.h>:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '\b(time|clock_gettime|gettimeofday|getenv|fopen|open|socket)[[:space:]]*\(' \
-      "$root"/core/*.c 2>/dev/null | grep -v '^\S*:[0-9]*:[[:space:]]*/\?\*')
+      "$root"/core/*.c "$root"/core/*/*.c 2>/dev/null | grep -v '^\S*:[0-9]*:[[:space:]]*/\?\*')
 if [ -n "$bad" ]; then
     echo "core/ must not read clocks, the environment, files or sockets:"; echo "$bad"; status=1
 fi
