@@ -294,7 +294,8 @@ static bool text_part(const char *s, const size_t part[2], size_t text[2])
     bool is_text = false, has = false;
     while (next_item(s, part[1], &pos, name, val)) {
         if (LITERAL_IS(s, name, "type"))
-            is_text = LITERAL_IS(s, val, "text");
+            is_text = LITERAL_IS(s, val, "text") || LITERAL_IS(s, val, "input_text") ||
+                      LITERAL_IS(s, val, "output_text");
         else if (LITERAL_IS(s, name, "text") && s[val[0]] == '"') {
             text[0] = val[0];
             text[1] = val[1];
@@ -344,29 +345,45 @@ static int role_of(const char *s, const size_t span[2])
     return MP_CR_OTHER;
 }
 
-/* Fills m from the message object s[m->start..m->end). */
-static int scan_message(const char *s, struct mp_chatreq_msg *m)
+/* Hashes and measures the text of m, whose role and content are set. */
+static void measure_text(const char *s, struct mp_chatreq_msg *m)
 {
-    size_t pos = m->start + 1, name[2], val[2], role[2] = {0, 0};
     struct sink k = {.kind = SINK_HASH};
+    hash_init(&k.h, m->role);
+    m->has_text = m->content_end > 0 && walk_content(s, m->content_start, m->content_end, &k);
+    m->text_hash = hash_final(&k.h);
+    m->text_len = k.n;
+}
+
+/* Fills m from the object s[m->start..m->end): a message with a string
+ * "role", or, when items is set (a Responses input item), an item with a
+ * string "type" instead. */
+static int scan_message(const char *s, struct mp_chatreq_msg *m, bool items)
+{
+    size_t pos = m->start + 1, name[2], val[2], role[2] = {0, 0}, type[2] = {0, 0};
     m->content_start = 0;
     m->content_end = 0;
     while (next_item(s, m->end, &pos, name, val)) {
         if (LITERAL_IS(s, name, "role")) {
             role[0] = val[0];
             role[1] = val[1];
+        } else if (LITERAL_IS(s, name, "type")) {
+            type[0] = val[0];
+            type[1] = val[1];
         } else if (LITERAL_IS(s, name, "content")) {
             m->content_start = val[0];
             m->content_end = val[1];
         }
     }
-    if (role[1] == 0 || s[role[0]] != '"')
+    if (role[1] != 0 && s[role[0]] == '"') {
+        m->role = role_of(s, role);
+    } else if (items && type[1] != 0 && s[type[0]] == '"') {
+        m->role = LITERAL_IS(s, type, "function_call_output") ? MP_CR_TOOL : MP_CR_OTHER;
+        m->content_start = m->content_end = 0; /* not a message: no text */
+    } else {
         return MP_EINVAL;
-    m->role = role_of(s, role);
-    hash_init(&k.h, m->role);
-    m->has_text = m->content_end > 0 && walk_content(s, m->content_start, m->content_end, &k);
-    m->text_hash = hash_final(&k.h);
-    m->text_len = k.n;
+    }
+    measure_text(s, m);
     return MP_OK;
 }
 
@@ -391,11 +408,30 @@ static void locate(struct mp_chatreq *r)
     r->first_new_user = k;
 }
 
+/* Reads the array r->messages_start..end of messages (or of Responses
+ * items) into r->msgs[0..cap). */
+static int scan_array(const char *body, struct mp_chatreq *r, size_t cap, bool items)
+{
+    size_t pos = r->messages_start + 1, el[2];
+    while (next_item(body, r->messages_end, &pos, NULL, el)) {
+        if (body[el[0]] != '{')
+            return MP_EINVAL;
+        if (r->nmsgs == cap)
+            return MP_ETOOBIG;
+        r->msgs[r->nmsgs].start = el[0];
+        r->msgs[r->nmsgs].end = el[1];
+        if (scan_message(body, &r->msgs[r->nmsgs], items) != MP_OK)
+            return MP_EINVAL;
+        r->nmsgs++;
+    }
+    locate(r);
+    return MP_OK;
+}
+
 int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                     struct mp_chatreq *out)
 {
     struct mp_chatreq r = {0};
-    size_t pos, el[2];
     int rc;
     if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
         return MP_EINVAL;
@@ -403,21 +439,53 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
     if (rc != MP_OK || body[r.messages_start] != '[')
         return MP_EINVAL;
     r.msgs = msgs;
-    pos = r.messages_start + 1;
-    while (next_item(body, r.messages_end, &pos, NULL, el)) {
-        if (body[el[0]] != '{')
-            return MP_EINVAL;
-        if (r.nmsgs == cap)
-            return MP_ETOOBIG;
-        msgs[r.nmsgs].start = el[0];
-        msgs[r.nmsgs].end = el[1];
-        if (scan_message(body, &msgs[r.nmsgs]) != MP_OK)
-            return MP_EINVAL;
-        r.nmsgs++;
+    rc = scan_array(body, &r, cap, false);
+    if (rc == MP_OK)
+        *out = r;
+    return rc;
+}
+
+/* Whether the top-level member name is present and not null (body is
+ * valid JSON: json_scan checked it). */
+static bool member_set(const char *body, size_t len, const char *name)
+{
+    size_t vs, ve;
+    if (mp_json_find_member(body, len, name, strlen(name), &vs, &ve) != MP_OK)
+        return false;
+    return !(ve - vs == 4 && memcmp(body + vs, "null", 4) == 0);
+}
+
+int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                          struct mp_chatreq *out)
+{
+    struct mp_chatreq r = {0};
+    int rc;
+    if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
+        return MP_EINVAL;
+    rc = mp_json_find_member(body, len, "input", 5, &r.messages_start, &r.messages_end);
+    if (rc != MP_OK || (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
+        return MP_EINVAL;
+    r.msgs = msgs;
+    r.upstream_state =
+        member_set(body, len, "previous_response_id") || member_set(body, len, "conversation");
+    if (body[r.messages_start] == '[') {
+        rc = scan_array(body, &r, cap, true);
+    } else if (cap == 0) {
+        rc = MP_ETOOBIG;
+    } else { /* a string: the turn's one user message */
+        struct mp_chatreq_msg *m = &msgs[0];
+        m->start = m->content_start = r.messages_start;
+        m->end = m->content_end = r.messages_end;
+        m->role = MP_CR_USER;
+        measure_text(body, m);
+        r.nmsgs = 1;
+        r.text_input = true;
+        r.first_new_user = 0;
+        r.insert_at = r.messages_start;
     }
-    locate(&r);
-    *out = r;
-    return MP_OK;
+    if (rc == MP_OK)
+        *out = r;
+    return rc;
 }
 
 int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,

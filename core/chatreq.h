@@ -55,6 +55,11 @@ struct mp_chatreq {
      * [system, user, assistant, user, user] it is 3. The new user messages
      * are the user-role messages in [first_new_user, nmsgs). */
     size_t first_new_user;
+    /* Responses API (mp_chatreq_scan_input): */
+    bool text_input;     /* "input" is a string, messages_start..end its literal and msgs[0] a
+                            user message whose content is that literal */
+    bool upstream_state; /* the upstream holds the conversation ("previous_response_id" or
+                            "conversation" is set): nothing is replayed from the buffer */
 };
 
 /* Validates body[0..len) (borrowed) as exactly one JSON object and finds its
@@ -75,9 +80,25 @@ struct mp_chatreq {
 int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                     struct mp_chatreq *out);
 
+/* The Responses API's request (POST /v1/responses), read as mp_chatreq_scan
+ * reads a chat request: its top-level "input" is either a string (one user
+ * message: text_input) or an array of items, each an object with a string
+ * "role" (a message: its "content" a string or parts) or, without one, a
+ * string "type" ("function_call_output" counts as MP_CR_TOOL, any other
+ * item, such as "function_call" or "reasoning", as MP_CR_OTHER, without
+ * text). The splice point is after the leading system/developer messages
+ * as in chat. upstream_state is set when "previous_response_id" or
+ * "conversation" is present and not null. MP_EINVAL when body is not such
+ * an object (no "input", "input" neither a string nor an array, an item
+ * not an object or with neither "role" nor "type"); MP_ETOOBIG past cap
+ * items. */
+int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                          struct mp_chatreq *out);
+
 /* The text of message m of body (both borrowed; m from mp_chatreq_scan on
  * this body): a string content as is, or the "text" strings of the
- * {"type":"text"} parts of an array content joined by "\n". Other parts
+ * {"type":"text"} parts (the Responses API's "input_text" and
+ * "output_text" too) of an array content joined by "\n". Other parts
  * (images, audio, files), "tool_calls", "name" and everything else are
  * ignored. Decoded to UTF-8: escapes are resolved, an escaped lone surrogate
  * becomes U+FFFD, "\u0000" stays a NUL byte. A string content, even "",

@@ -17,7 +17,8 @@
 #include "status.h"
 
 struct mp_completion {
-    char *text; /* NUL-terminated; NULL until the first content */
+    mp_completion_reader read; /* one event's data, a JSON object */
+    char *text;                /* NUL-terminated; NULL until the first content */
     size_t len;
     size_t alloc;
     size_t cap;
@@ -36,21 +37,10 @@ static bool span_is(const char *buf, size_t s, size_t e, const char *lit)
     return e - s == n && memcmp(buf + s, lit, n) == 0;
 }
 
-/* A member of the object buf[s..e), by name. */
-static int member(const char *buf, size_t s, size_t e, const char *name, size_t *vs, size_t *ve)
-{
-    int rc = mp_json_find_member(buf + s, e - s, name, strlen(name), vs, ve);
-    if (rc == MP_OK) {
-        *vs += s;
-        *ve += s;
-    }
-    return rc;
-}
-
 static bool is_choice0(const char *buf, size_t s, size_t e, size_t position)
 {
     size_t is, ie;
-    if (member(buf, s, e, "index", &is, &ie) != MP_OK)
+    if (mp_json_member_in(buf, s, e, "index", &is, &ie) != MP_OK)
         return position == 0;
     return span_is(buf, is, ie, "0");
 }
@@ -81,9 +71,8 @@ static int find_choice0(const char *buf, size_t as, size_t ae, size_t *cs, size_
     }
 }
 
-/* Appends the text parts of the content array buf[s..e) to out at *n, joined
- * by '\n'. Parts that are not {"type":"text","text":"..."} are skipped. */
-static int parts_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
+int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *type, char *out,
+                             size_t cap, size_t *n)
 {
     size_t cursor = 0;
     size_t ps, pe, ts, te;
@@ -95,9 +84,9 @@ static int parts_text(const char *buf, size_t s, size_t e, char *out, size_t cap
             return MP_OK;
         if (rc != MP_OK)
             return rc;
-        if (buf[ps] != '{' || member(buf, ps, pe, "type", &ts, &te) != MP_OK ||
-            !span_is(buf, ts, te, "\"text\"") || member(buf, ps, pe, "text", &ts, &te) != MP_OK ||
-            buf[ts] != '"')
+        if (buf[ps] != '{' || mp_json_member_in(buf, ps, pe, "type", &ts, &te) != MP_OK ||
+            !span_is(buf, ts, te, type) ||
+            mp_json_member_in(buf, ps, pe, "text", &ts, &te) != MP_OK || buf[ts] != '"')
             continue;
         if (!first) {
             if (*n >= cap)
@@ -121,7 +110,7 @@ static int content_text(const char *buf, size_t s, size_t e, char *out, size_t c
     int rc;
 
     if (buf[s] == '[')
-        return parts_text(buf, s, e, out, cap, n);
+        return mp_completion_parts_text(buf, s, e, "\"text\"", out, cap, n);
     if (buf[s] != '"')
         return span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
     rc = mp_json_string_decode(buf, s, e, out + *n, cap - *n, &got);
@@ -142,9 +131,9 @@ int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *o
     rc = find_choice0(body, as, ae, &cs, &ce);
     if (rc != MP_OK)
         return rc;
-    if (member(body, cs, ce, "message", &ms, &me) != MP_OK || body[ms] != '{')
+    if (mp_json_member_in(body, cs, ce, "message", &ms, &me) != MP_OK || body[ms] != '{')
         return MP_EINVAL;
-    if (member(body, ms, me, "content", &vs, &ve) != MP_OK)
+    if (mp_json_member_in(body, ms, me, "content", &vs, &ve) != MP_OK)
         return MP_NOTFOUND;
     /* Decoded text never outgrows the literal that holds it. */
     text = malloc(ve - vs + 1);
@@ -164,13 +153,19 @@ out:
     return rc;
 }
 
-struct mp_completion *mp_completion_new(size_t cap)
+struct mp_completion *mp_completion_new_reader(size_t cap, mp_completion_reader read)
 {
     struct mp_completion *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->cap = cap;
+    c->read = read;
     return c;
+}
+
+struct mp_completion *mp_completion_new(size_t cap)
+{
+    return mp_completion_new_reader(cap, mp_completion_read_chat);
 }
 
 void mp_completion_free(struct mp_completion *c)
@@ -201,8 +196,7 @@ static int text_reserve(struct mp_completion *c, size_t want)
     return MP_OK;
 }
 
-/* Appends the content of choice 0's delta, the value buf[s..e). */
-static int append_content(struct mp_completion *c, const char *buf, size_t s, size_t e)
+int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, size_t e)
 {
     size_t room = c->cap - c->len;
     size_t bound = e - s < room ? e - s : room;
@@ -220,8 +214,7 @@ static int append_content(struct mp_completion *c, const char *buf, size_t s, si
     return rc;
 }
 
-/* Reads one chunk: data[0..len) is known to be a JSON object. */
-static int read_chunk(struct mp_completion *c, const char *data, size_t len)
+int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t len)
 {
     size_t as, ae, cs, ce, vs, ve, ds, de;
 
@@ -230,13 +223,14 @@ static int read_chunk(struct mp_completion *c, const char *data, size_t len)
     if (mp_json_find_member(data, len, "choices", 7, &as, &ae) != MP_OK ||
         find_choice0(data, as, ae, &cs, &ce) != MP_OK)
         return MP_OK;
-    if (member(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK && !span_is(data, vs, ve, "null"))
+    if (mp_json_member_in(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK &&
+        !span_is(data, vs, ve, "null"))
         c->finished = true;
-    if (member(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
+    if (mp_json_member_in(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
         return MP_OK;
-    if (member(data, ds, de, "content", &vs, &ve) != MP_OK)
+    if (mp_json_member_in(data, ds, de, "content", &vs, &ve) != MP_OK)
         return MP_OK;
-    return append_content(c, data, vs, ve);
+    return mp_completion_append(c, data, vs, ve);
 }
 
 int mp_completion_feed_event(struct mp_completion *c, const char *ev, size_t len)
@@ -261,15 +255,40 @@ int mp_completion_feed_event(struct mp_completion *c, const char *ev, size_t len
         c->done = true;
         return c->broken;
     }
-    /* Validates the whole object; "choices" itself may be absent. */
-    if (mp_json_find_member(c->scratch, dlen, "choices", 7, &vs, &ve) == MP_EINVAL)
+    /* Validates the whole object; "type" itself may be absent. */
+    if (mp_json_find_member(c->scratch, dlen, "type", 4, &vs, &ve) == MP_EINVAL)
         return MP_EINVAL;
     if (c->broken != MP_OK)
         return c->broken;
-    rc = read_chunk(c, c->scratch, dlen);
+    rc = c->read(c, c->scratch, dlen);
     if (rc != MP_OK)
         c->broken = rc;
     return rc;
+}
+
+int mp_completion_append_text(struct mp_completion *c, const char *text, size_t len)
+{
+    if (c->broken != MP_OK)
+        return c->broken;
+    if (len > c->cap - c->len) {
+        c->broken = MP_ETOOBIG;
+        return MP_ETOOBIG;
+    }
+    int rc = text_reserve(c, len);
+    if (rc != MP_OK) {
+        c->broken = rc;
+        return rc;
+    }
+    memcpy(c->text + c->len, text, len);
+    c->len += len;
+    c->text[c->len] = '\0';
+    return MP_OK;
+}
+
+void mp_completion_mark(struct mp_completion *c, bool finished, bool failed)
+{
+    c->finished = c->finished || finished;
+    c->failed = c->failed || failed;
 }
 
 bool mp_completion_complete(const struct mp_completion *c)

@@ -12,12 +12,43 @@
  * of "choices" whose "index" member is the number 0; an element without an
  * "index" member counts as choice 0 only when it is the first element. */
 
-/* Opaque accumulator for one stream. */
+/* Opaque accumulator for one stream. Other chat APIs' replies (core/wire/)
+ * use it with their own reader of an event's data. */
 struct mp_completion;
+
+/* Reads one event's data[0..len), a JSON object, into c (with
+ * mp_completion_append, mp_completion_append_text, mp_completion_mark).
+ * Returns MP_OK or the MP_ETOOBIG / MP_ENOMEM of an append. */
+typedef int (*mp_completion_reader)(struct mp_completion *c, const char *data, size_t len);
 
 /* A new, empty accumulator that keeps at most cap bytes of text. Returns NULL
  * when out of memory. Caller frees with mp_completion_free(). */
 struct mp_completion *mp_completion_new(size_t cap);
+
+/* The chat completions reader (mp_completion_new's): see
+ * mp_completion_feed_event. */
+int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t len);
+
+/* An accumulator whose events are read by read (for another API's stream;
+ * "data: [DONE]" still marks it done). NULL when out of memory. */
+struct mp_completion *mp_completion_new_reader(size_t cap, mp_completion_reader read);
+
+/* For readers: appends the text of the content value buf[s..e) (a string,
+ * or an array of {"type":"text"} parts; null or another type adds
+ * nothing) decoded; appends text[0..len) as is; marks the stream finished
+ * (complete unless failed) and/or failed (never complete). The appends
+ * return MP_OK, or MP_ETOOBIG past cap / MP_ENOMEM (accumulation then
+ * stops for good, as for mp_completion_feed_event). */
+int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, size_t e);
+int mp_completion_append_text(struct mp_completion *c, const char *text, size_t len);
+void mp_completion_mark(struct mp_completion *c, bool finished, bool failed);
+
+/* Appends the "text" of the parts of the array buf[s..e) whose "type" is the
+ * JSON literal type (with its quotes, e.g. "\"output_text\"") to out at *n,
+ * joined by '\n', decoded, within cap. MP_OK; MP_ETOOBIG; MP_EINVAL for a
+ * value that is not an array. */
+int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *type, char *out,
+                             size_t cap, size_t *n);
 
 /* Frees c and its text. mp_completion_free(NULL) does nothing. */
 void mp_completion_free(struct mp_completion *c);

@@ -147,6 +147,12 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
 {
     struct request in = {.wire = w, .body = body, .req = req};
     struct mp_wire_pick *picks = NULL;
+    struct mp_recall_params own;
+    if (req->upstream_state) { /* the upstream holds the conversation: no replay */
+        own = *p;
+        own.sections &= ~MP_RECALL_BUFFER;
+        p = &own;
+    }
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     struct mp_memblock_parts parts;

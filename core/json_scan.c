@@ -525,3 +525,15 @@ int mp_json_next(const char *buf, size_t start, size_t end, size_t *cursor, size
     *cursor = ve;
     return MP_OK;
 }
+
+int mp_json_member_in(const char *buf, size_t start, size_t end, const char *key, size_t *val_start,
+                      size_t *val_end)
+{
+    size_t vs, ve;
+    int rc = mp_json_find_member(buf + start, end - start, key, strlen(key), &vs, &ve);
+    if (rc == MP_OK) {
+        *val_start = start + vs;
+        *val_end = start + ve;
+    }
+    return rc;
+}

@@ -33,6 +33,12 @@ int mp_json_scan_value(const char *buf, size_t len, size_t pos, size_t *start, s
 int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
                         size_t *val_start, size_t *val_end);
 
+/* mp_json_find_member for the object that spans buf[start..end) of a
+ * larger document: the value's span is given in buf's offsets. key is
+ * NUL-terminated. */
+int mp_json_member_in(const char *buf, size_t start, size_t end, const char *key, size_t *val_start,
+                      size_t *val_end);
+
 /* Decodes the JSON string literal buf[start..end) (quotes included) into
  * UTF-8 in out[0..cap). Escaped surrogate pairs are joined; a lone surrogate
  * or an escaped NUL is MP_EINVAL. Returns MP_OK with *out_len; MP_EINVAL for

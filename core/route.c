@@ -79,6 +79,9 @@ int mp_route_classify(const char *method, size_t method_len, const char *target,
     } else if (path_is(target, plen, "/v1/chat/completions") && method_len == 4 &&
                memcmp(method, "POST", 4) == 0) {
         *route = MP_ROUTE_CHAT;
+    } else if (path_is(target, plen, "/v1/responses") && method_len == 4 &&
+               memcmp(method, "POST", 4) == 0) {
+        *route = MP_ROUTE_RESPONSES;
     } else {
         *route = MP_ROUTE_FORWARD;
     }
@@ -87,7 +90,14 @@ int mp_route_classify(const char *method, size_t method_len, const char *target,
 
 const struct mp_wire *mp_route_wire(enum mp_route route)
 {
-    return route == MP_ROUTE_CHAT ? &mp_wire_chat : NULL;
+    switch (route) {
+    case MP_ROUTE_CHAT:
+        return &mp_wire_chat;
+    case MP_ROUTE_RESPONSES:
+        return &mp_wire_responses;
+    default:
+        return NULL;
+    }
 }
 
 int mp_route_memory_control(const char *value, size_t len, enum mp_memory_control *out)

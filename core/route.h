@@ -7,9 +7,10 @@
 #include <stddef.h>
 
 enum mp_route {
-    MP_ROUTE_FORWARD, /* any other /v1/ path: forwarded untouched */
-    MP_ROUTE_CHAT,    /* POST /v1/chat/completions: memory applies */
-    MP_ROUTE_MEMORY,  /* /v1/memory and below: memproxy's own API */
+    MP_ROUTE_FORWARD,   /* any other /v1/ path: forwarded untouched */
+    MP_ROUTE_CHAT,      /* POST /v1/chat/completions: memory applies */
+    MP_ROUTE_RESPONSES, /* POST /v1/responses: memory applies */
+    MP_ROUTE_MEMORY,    /* /v1/memory and below: memproxy's own API */
     MP_ROUTE_NOT_FOUND
 };
 

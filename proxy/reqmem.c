@@ -12,6 +12,7 @@
 
 #include "chatreq.h"
 #include "clock.h"
+#include "completion.h"
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
@@ -231,7 +232,7 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     if (write_error != NULL && m->error == NULL)
         m->error = write_error;
     if (sse) {
-        m->completion = m->wire->reply_new(REPLY_CAPTURE_MAX);
+        m->completion = mp_completion_new_reader(REPLY_CAPTURE_MAX, m->wire->reply_reader);
         m->capture_failed = m->completion == NULL;
     }
 }
@@ -242,7 +243,8 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
     if (!m->writes || m->capture_failed)
         return;
     if (sse_event) {
-        if (m->completion != NULL && m->wire->reply_feed(m->completion, data, len) == MP_ETOOBIG)
+        if (m->completion != NULL &&
+            mp_completion_feed_event(m->completion, data, len) == MP_ETOOBIG)
             m->capture_failed = true;
         return;
     }
@@ -261,9 +263,9 @@ static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
 {
     *owned = NULL;
     if (m->completion != NULL) {
-        if (!m->wire->reply_complete(m->completion) || m->wire->reply_overflowed(m->completion))
+        if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
             return NULL;
-        return m->wire->reply_text(m->completion, len);
+        return mp_completion_text(m->completion, len);
     }
     if (m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
         return NULL;
@@ -306,8 +308,7 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
     m->ticket = NULL;
     free(m->body);
     m->body = NULL;
-    if (m->completion != NULL)
-        m->wire->reply_free(m->completion);
+    mp_completion_free(m->completion);
     m->completion = NULL;
     mp_buf_release(loop, &m->capture);
 }

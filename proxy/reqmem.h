@@ -17,8 +17,8 @@
 #include "userkey.h"
 #include "user_id.h"
 
+struct mp_completion;
 struct mp_wire;
-struct mp_wire_reply;
 struct mp_memticket;
 
 struct mp_reqmem {
@@ -31,7 +31,7 @@ struct mp_reqmem {
     char *body; /* the body with memory injected (owned), or NULL: send the client's */
     size_t body_len;
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
-    struct mp_wire_reply *completion; /* a stream's reply, as relayed */
+    struct mp_completion *completion; /* a stream's reply, as relayed */
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
     struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */

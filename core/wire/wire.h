@@ -16,7 +16,8 @@
  * mp_chatreq of core/chatreq.h: spans into the body, roles as MP_CR_*,
  * text hashes from mp_chatreq_hash_text), so that the pipeline compares,
  * selects and records without knowing the API. One file per API:
- * wire/chat.c (POST /v1/chat/completions). */
+ * wire/chat.c (POST /v1/chat/completions), wire/responses.c (POST
+ * /v1/responses). */
 #ifndef MP_CORE_WIRE_H
 #define MP_CORE_WIRE_H
 
@@ -24,6 +25,7 @@
 #include <stddef.h>
 
 #include "chatreq.h"
+#include "completion.h"
 #include "usermem.h"
 
 /* A buffered message to replay after the block, oldest first: text[0..len)
@@ -44,11 +46,8 @@ struct mp_wire_memory {
     size_t npicks;
 };
 
-/* A stream's reply as it is relayed: the accumulator of one wire. */
-struct mp_wire_reply;
-
 struct mp_wire {
-    const char *name; /* "chat" */
+    const char *name; /* "chat", "responses" */
     /* Reads body[0..len) (borrowed) into *out over msgs[0..cap) as
      * mp_chatreq_scan does: MP_OK; MP_EINVAL when the body is not a request
      * of this API (forwarded as is, X-Memory-Error: invalid_json);
@@ -67,18 +66,10 @@ struct mp_wire {
      * (malloc'd, NUL-terminated; caller frees) and *out_len; MP_ENOMEM. */
     int (*splice)(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, char **out, size_t *out_len);
-    /* The reply of a stream: a new accumulator keeping at most cap bytes of
-     * text (NULL: out of memory); feed one SSE event as relayed (MP_OK,
-     * MP_EINVAL for an event it cannot read, MP_ETOOBIG past cap: the turn
-     * must not be recorded, MP_ENOMEM); whether the stream completed
-     * without an error; whether the text overflowed; the text so far
-     * (borrowed, NUL-terminated); free (NULL: nothing). */
-    struct mp_wire_reply *(*reply_new)(size_t cap);
-    int (*reply_feed)(struct mp_wire_reply *r, const char *ev, size_t len);
-    bool (*reply_complete)(const struct mp_wire_reply *r);
-    bool (*reply_overflowed)(const struct mp_wire_reply *r);
-    const char *(*reply_text)(const struct mp_wire_reply *r, size_t *len);
-    void (*reply_free)(struct mp_wire_reply *r);
+    /* The reply of a stream: the reader of one SSE event's data for
+     * core/completion.c's accumulator (mp_completion_new_reader), which
+     * gathers the text and says whether the stream completed. */
+    mp_completion_reader reply_reader;
     /* The reply of a JSON body: MP_OK with *out (malloc'd, NUL-terminated)
      * and *out_len; MP_NOTFOUND when it holds no text (nothing to record);
      * MP_EINVAL when it is not this API's reply; MP_ENOMEM. */
@@ -87,5 +78,7 @@ struct mp_wire {
 
 /* POST /v1/chat/completions (wire/chat.c). */
 extern const struct mp_wire mp_wire_chat;
+/* POST /v1/responses (wire/responses.c). */
+extern const struct mp_wire mp_wire_responses;
 
 #endif

@@ -1,0 +1,177 @@
+/* The Responses API wire (wire.h): POST /v1/responses.
+ *
+ * Request: core/chatreq.c's mp_chatreq_scan_input reads "input" (a string,
+ * or an array of items). Memory goes in as one developer message at the
+ * start of "input", after any leading system/developer items, followed by
+ * the replayed messages; a string input becomes the equivalent array:
+ *
+ *   "input":"hi"  ->  "input":[{"role":"developer","content":"<block>"},...,
+ *                              {"role":"user","content":"hi"}]
+ *
+ * (the string's own bytes unchanged). "instructions" is not touched. When
+ * the upstream holds the conversation (previous_response_id, conversation)
+ * the pipeline replays nothing from the buffer (core/inject.c).
+ *
+ * Reply: the text of the "output_text" parts of the "message" items of
+ * "output" (function calls and reasoning are not content), joined by '\n',
+ * from a body whose "status" is "completed" (a queued, in-progress,
+ * incomplete or failed response records nothing); in a stream, the
+ * "delta"s of response.output_text.delta events, complete at
+ * response.completed (whose full response gives the text when no delta
+ * came), failed at an "error", response.failed or response.incomplete
+ * event. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "completion.h"
+#include "json_scan.h"
+#include "splice.h"
+#include "status.h"
+#include "wire.h"
+
+#define SLEN(lit) (sizeof(lit) - 1)
+
+/* ---- the request ---- */
+
+static int splice(const char *body, size_t len, const struct mp_chatreq *req,
+                  const struct mp_wire_memory *mem, char **out, size_t *out_len)
+{
+    static const char user_open[] = ",{\"role\":\"user\",\"content\":";
+    if (!req->text_input)
+        return mp_wire_splice_messages(body, len, req, mem, "developer", 9, out, out_len);
+    /* "input":"..." -> "input":[<memory>,{"role":"user","content":"..."}] */
+    size_t s = req->messages_start, e = req->messages_end;
+    char *res = malloc(len + 1 + mp_wire_messages_bound(mem, 9) + SLEN(user_open) + 2 + 1), *w;
+    if (res == NULL)
+        return MP_ENOMEM;
+    memcpy(res, body, s);
+    w = res + s;
+    *w++ = '[';
+    w = mp_wire_put_messages(w, mem, "developer", 9);
+    memcpy(w, user_open, SLEN(user_open));
+    w += SLEN(user_open);
+    memcpy(w, body + s, e - s);
+    w += e - s;
+    *w++ = '}';
+    *w++ = ']';
+    memcpy(w, body + e, len - e);
+    w += len - e;
+    *w = '\0';
+    *out = res;
+    *out_len = (size_t)(w - res);
+    return MP_OK;
+}
+
+/* ---- the reply ---- */
+
+static bool span_is(const char *buf, size_t s, size_t e, const char *lit)
+{
+    size_t n = strlen(lit);
+    return e - s == n && memcmp(buf + s, lit, n) == 0;
+}
+
+/* The text of the response object buf[s..e) into out[0..cap) at *n (see
+ * the top). MP_OK (possibly no text); MP_NOTFOUND when its status is not
+ * "completed"; MP_EINVAL when it has no "output" array; MP_ETOOBIG. */
+static int response_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
+{
+    size_t vs, ve, cursor = 0, is, ie, ts, te;
+    if (mp_json_member_in(buf, s, e, "status", &vs, &ve) != MP_OK ||
+        !span_is(buf, vs, ve, "\"completed\""))
+        return MP_NOTFOUND;
+    if (mp_json_member_in(buf, s, e, "output", &vs, &ve) != MP_OK || buf[vs] != '[')
+        return MP_EINVAL;
+    for (;;) {
+        int rc = mp_json_next(buf, vs, ve, &cursor, NULL, NULL, &is, &ie);
+        if (rc == MP_NOTFOUND)
+            return MP_OK;
+        if (rc != MP_OK)
+            return rc;
+        if (buf[is] != '{' || mp_json_member_in(buf, is, ie, "type", &ts, &te) != MP_OK ||
+            !span_is(buf, ts, te, "\"message\"") ||
+            mp_json_member_in(buf, is, ie, "content", &ts, &te) != MP_OK || buf[ts] != '[')
+            continue;
+        size_t before = *n;
+        if (*n > 0) { /* the separator, taken back when the item has no text */
+            if (*n >= cap)
+                return MP_ETOOBIG;
+            out[(*n)++] = '\n';
+        }
+        rc = mp_completion_parts_text(buf, ts, te, "\"output_text\"", out, cap, n);
+        if (rc != MP_OK)
+            return rc;
+        if (*n == before + (before > 0))
+            *n = before;
+    }
+}
+
+static int reply_body_text(const char *body, size_t len, char **out, size_t *out_len)
+{
+    size_t vs, ve, n = 0;
+    if (mp_json_find_member(body, len, "output", 6, &vs, &ve) == MP_EINVAL)
+        return MP_EINVAL;         /* not a JSON object */
+    char *text = malloc(len + 1); /* decoded text never outgrows the body */
+    if (text == NULL)
+        return MP_ENOMEM;
+    int rc = response_text(body, 0, len, text, len, &n);
+    if (rc == MP_OK && n == 0)
+        rc = MP_NOTFOUND;
+    if (rc != MP_OK) {
+        free(text);
+        return rc;
+    }
+    text[n] = '\0';
+    *out = text;
+    *out_len = n;
+    return MP_OK;
+}
+
+/* response.completed without deltas: the full response's text. */
+static int completed_text(struct mp_completion *c, const char *d, size_t s, size_t e)
+{
+    size_t n = 0;
+    char *text = malloc(e - s + 1);
+    if (text == NULL)
+        return MP_ENOMEM;
+    int rc = response_text(d, s, e, text, e - s, &n);
+    if (rc == MP_OK)
+        rc = mp_completion_append_text(c, text, n);
+    else
+        mp_completion_mark(c, false, true); /* not completed after all, or unreadable */
+    free(text);
+    return rc == MP_NOTFOUND || rc == MP_EINVAL ? MP_OK : rc;
+}
+
+static int read_event(struct mp_completion *c, const char *d, size_t n)
+{
+    size_t ts, te, vs, ve;
+    if (mp_json_find_member(d, n, "type", 4, &ts, &te) != MP_OK)
+        return MP_OK;
+    if (span_is(d, ts, te, "\"response.output_text.delta\"")) {
+        if (mp_json_find_member(d, n, "delta", 5, &vs, &ve) != MP_OK || d[vs] != '"')
+            return MP_OK;
+        return mp_completion_append(c, d, vs, ve);
+    }
+    if (span_is(d, ts, te, "\"response.completed\"")) {
+        size_t len = 0;
+        mp_completion_mark(c, true, false);
+        mp_completion_text(c, &len);
+        if (len > 0 || mp_json_find_member(d, n, "response", 8, &vs, &ve) != MP_OK || d[vs] != '{')
+            return MP_OK;
+        return completed_text(c, d, vs, ve);
+    }
+    if (span_is(d, ts, te, "\"error\"") || span_is(d, ts, te, "\"response.failed\"") ||
+        span_is(d, ts, te, "\"response.incomplete\""))
+        mp_completion_mark(c, false, true);
+    return MP_OK;
+}
+
+const struct mp_wire mp_wire_responses = {
+    .name = "responses",
+    .scan = mp_chatreq_scan_input,
+    .message_text = mp_chatreq_message_text,
+    .message_text_equals = mp_chatreq_message_text_equals,
+    .splice = splice,
+    .reply_reader = read_event,
+    .reply_body_text = reply_body_text,
+};

@@ -1,0 +1,262 @@
+/* Tests for core/wire/responses.c (and what it reads through core/chatreq.c
+ * and core/completion.c): the Responses API request read in place, the
+ * splice (string input made an array, developer message after the leading
+ * system/developer items, nothing else touched), the upstream-state flag,
+ * and the reply's text from a body and from stream events. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "completion.h"
+#include "status.h"
+#include "wire.h"
+
+Suite *mp_test_suite(void);
+
+static struct mp_chatreq_msg msgs[64];
+
+static int scan(const char *body, struct mp_chatreq *req)
+{
+    return mp_wire_responses.scan(body, strlen(body), msgs, 64, req);
+}
+
+/* The spliced body of body with the block "B" and the picks given. */
+static char *spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
+{
+    struct mp_chatreq req;
+    struct mp_wire_memory mem = {"B", 1, picks, npicks};
+    char *out = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_int_eq(mp_wire_responses.splice(body, strlen(body), &req, &mem, &out, &n), MP_OK);
+    ck_assert_uint_eq(n, strlen(out));
+    return out;
+}
+
+static char *text_of(const char *body, const struct mp_chatreq_msg *m)
+{
+    static char buf[256];
+    size_t n = 0;
+    if (mp_wire_responses.message_text(body, m, buf, sizeof(buf) - 1, &n) != MP_OK)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+START_TEST(test_responses_string_input_becomes_an_array)
+{
+    const char *body =
+        "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":\"what db \\u00e9?\"}";
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert(req.text_input);
+    ck_assert_uint_eq(req.nmsgs, 1);
+    ck_assert_int_eq(req.msgs[0].role, MP_CR_USER);
+    ck_assert_uint_eq(req.first_new_user, 0);
+    ck_assert_str_eq(text_of(body, &req.msgs[0]), "what db \xc3\xa9?");
+    const struct mp_wire_pick picks[] = {{MP_ROLE_USER, "old q", 5, false},
+                                         {MP_ROLE_ASSISTANT, "old \"a\"", 7, true}};
+    char *out = spliced(body, picks, 2);
+    ck_assert_str_eq(out, "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":["
+                          "{\"role\":\"developer\",\"content\":\"B\"},"
+                          "{\"role\":\"user\",\"content\":\"old q\"},"
+                          "{\"role\":\"assistant\",\"content\":\"old \\\"a\\\"\xe2\x80\xa6\"},"
+                          "{\"role\":\"user\",\"content\":\"what db \\u00e9?\"}]}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_responses_block_after_leading_system_and_developer_items)
+{
+    const char *body = "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
+                       "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
+                       "\"input_text\",\"text\":\"D\"}]},{\"role\":\"user\",\"content\":\"Q\"}]}";
+    char *out = spliced(body, NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
+                          "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
+                          "\"input_text\",\"text\":\"D\"}]},"
+                          "{\"role\":\"developer\",\"content\":\"B\"},"
+                          "{\"role\":\"user\",\"content\":\"Q\"}]}");
+    free(out);
+    out = spliced("{\"input\":[{\"role\":\"user\",\"content\":\"Q\"}]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
+                          "{\"role\":\"user\",\"content\":\"Q\"}]}");
+    free(out);
+    out = spliced("{\"input\":[ ]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"} ]}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_responses_items_roles_and_text)
+{
+    /* an image part, a function call and its output: the new user message
+     * is the one after the tool output; text parts only */
+    const char *body =
+        "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"look\"},"
+        "{\"type\":\"input_image\",\"image_url\":\"data:x\"},{\"type\":\"input_text\",\"text\":"
+        "\"here\"}]},{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":"
+        "\"{}\"},{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"42\"},"
+        "{\"type\":\"reasoning\",\"summary\":[]},{\"role\":\"assistant\",\"content\":[{\"type\":"
+        "\"output_text\",\"text\":\"A\"}]},{\"role\":\"user\",\"content\":\"next\"}]}";
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert(!req.text_input && !req.upstream_state);
+    ck_assert_uint_eq(req.nmsgs, 6);
+    ck_assert_str_eq(text_of(body, &req.msgs[0]), "look\nhere");
+    ck_assert_int_eq(req.msgs[1].role, MP_CR_OTHER);
+    ck_assert(!req.msgs[1].has_text);
+    ck_assert_int_eq(req.msgs[2].role, MP_CR_TOOL);
+    ck_assert(!req.msgs[2].has_text); /* a tool's output is not the user's */
+    ck_assert_int_eq(req.msgs[4].role, MP_CR_ASSISTANT);
+    ck_assert_str_eq(text_of(body, &req.msgs[4]), "A");
+    ck_assert_uint_eq(req.first_new_user, 5);
+    ck_assert_str_eq(text_of(body, &req.msgs[5]), "next");
+}
+END_TEST
+
+START_TEST(test_responses_bad_requests)
+{
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan("{\"model\":\"m\"}", &req), MP_EINVAL);                 /* no input */
+    ck_assert_int_eq(scan("{\"input\":42}", &req), MP_EINVAL);                    /* not text */
+    ck_assert_int_eq(scan("{\"input\":[\"x\"]}", &req), MP_EINVAL);               /* not an item */
+    ck_assert_int_eq(scan("{\"input\":[{\"content\":\"x\"}]}", &req), MP_EINVAL); /* no role/type */
+    ck_assert_int_eq(scan("{\"input\":\"x\"", &req), MP_EINVAL);                  /* not JSON */
+    const char *two = "{\"input\":[{\"role\":\"user\",\"content\":\"a\"},"
+                      "{\"role\":\"user\",\"content\":\"b\"}]}";
+    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), msgs, 1, &req), MP_ETOOBIG);
+    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), msgs, 2, &req), MP_OK);
+}
+END_TEST
+
+START_TEST(test_responses_upstream_state)
+{
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan("{\"previous_response_id\":\"resp_1\",\"input\":\"q\"}", &req), MP_OK);
+    ck_assert(req.upstream_state);
+    ck_assert_int_eq(scan("{\"conversation\":{\"id\":\"conv_1\"},\"input\":\"q\"}", &req), MP_OK);
+    ck_assert(req.upstream_state);
+    ck_assert_int_eq(scan("{\"previous_response_id\":null,\"input\":\"q\"}", &req), MP_OK);
+    ck_assert(!req.upstream_state);
+    ck_assert_int_eq(scan("{\"input\":\"q\",\"store\":false}", &req), MP_OK);
+    ck_assert(!req.upstream_state);
+}
+END_TEST
+
+/* ---- the reply ---- */
+
+static int body_text(const char *body, char **out)
+{
+    size_t n = 0;
+    int rc = mp_wire_responses.reply_body_text(body, strlen(body), out, &n);
+    if (rc == MP_OK)
+        ck_assert_uint_eq(n, strlen(*out));
+    return rc;
+}
+
+START_TEST(test_responses_reply_body)
+{
+    char *t = NULL;
+    const char *body =
+        "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":["
+        "{\"type\":\"reasoning\",\"summary\":[{\"type\":\"summary_text\",\"text\":\"hmm\"}]},"
+        "{\"type\":\"function_call\",\"name\":\"f\",\"arguments\":\"{}\"},"
+        "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
+        "\"text\":\"Hello\",\"annotations\":[]},{\"type\":\"refusal\",\"refusal\":\"no\"}]},"
+        "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[]},"
+        "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
+        "\"text\":\"w\\u00f6rld\"}]}]}";
+    ck_assert_int_eq(body_text(body, &t), MP_OK);
+    ck_assert_str_eq(t, "Hello\nw\xc3\xb6rld");
+    free(t);
+    ck_assert_int_eq(body_text("{\"status\":\"queued\",\"output\":[]}", &t), MP_NOTFOUND);
+    ck_assert_int_eq(body_text("{\"status\":\"incomplete\",\"output\":[{\"type\":\"message\","
+                               "\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}",
+                               &t),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(body_text("{\"status\":\"completed\",\"output\":[{\"type\":"
+                               "\"function_call\"}]}",
+                               &t),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(body_text("{\"status\":\"completed\"}", &t), MP_EINVAL);
+    ck_assert_int_eq(body_text("not json", &t), MP_EINVAL);
+}
+END_TEST
+
+/* Feeds the events ev[] (each "event: T\ndata: D\n\n") to a new accumulator. */
+static struct mp_completion *stream_of(const char *const *ev, size_t n, size_t cap)
+{
+    struct mp_completion *c = mp_completion_new_reader(cap, mp_wire_responses.reply_reader);
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; i < n; i++)
+        mp_completion_feed_event(c, ev[i], strlen(ev[i]));
+    return c;
+}
+
+#define DELTA(t)                                                                                   \
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","           \
+    "\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,\"delta\":\"" t "\"}\n\n"
+#define COMPLETED(text)                                                                            \
+    "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{"             \
+    "\"status\":\"completed\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"           \
+    "\"output_text\",\"text\":\"" text "\"}]}]}}\n\n"
+
+START_TEST(test_responses_stream)
+{
+    size_t n = 0;
+    const char *const ok[] = {
+        "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{}}\n\n",
+        DELTA("Hel"), DELTA("lo \\u00e9"), COMPLETED("ignored: the deltas came")};
+    struct mp_completion *c = stream_of(ok, 4, 1024);
+    ck_assert(mp_completion_complete(c) && !mp_completion_overflowed(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "Hello \xc3\xa9");
+    mp_completion_free(c);
+    /* cut before completed: not complete */
+    c = stream_of(ok, 3, 1024);
+    ck_assert(!mp_completion_complete(c));
+    mp_completion_free(c);
+    /* completed without deltas: the full response's text */
+    const char *const whole[] = {COMPLETED("all at once")};
+    c = stream_of(whole, 1, 1024);
+    ck_assert(mp_completion_complete(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "all at once");
+    mp_completion_free(c);
+    /* an error event, a failed or an incomplete response: never complete */
+    const char *const bad[][3] = {
+        {DELTA("x"),
+         "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\","
+         "\"message\":\"boom\"}\n\n",
+         COMPLETED("x")},
+        {DELTA("x"),
+         "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":"
+         "{\"status\":\"failed\"}}\n\n",
+         COMPLETED("x")},
+        {DELTA("x"), "event: response.incomplete\ndata: {\"type\":\"response.incomplete\"}\n\n",
+         COMPLETED("x")}};
+    for (size_t k = 0; k < 3; k++) {
+        c = stream_of(bad[k], 3, 1024);
+        ck_assert(!mp_completion_complete(c));
+        mp_completion_free(c);
+    }
+    /* past the cap: overflowed */
+    c = stream_of(ok, 4, 4);
+    ck_assert(mp_completion_overflowed(c));
+    mp_completion_free(c);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("wire_responses");
+    TCase *tc = tcase_create("responses");
+    tcase_add_test(tc, test_responses_string_input_becomes_an_array);
+    tcase_add_test(tc, test_responses_block_after_leading_system_and_developer_items);
+    tcase_add_test(tc, test_responses_items_roles_and_text);
+    tcase_add_test(tc, test_responses_bad_requests);
+    tcase_add_test(tc, test_responses_upstream_state);
+    tcase_add_test(tc, test_responses_reply_body);
+    tcase_add_test(tc, test_responses_stream);
+    suite_add_tcase(s, tc);
+    return s;
+}

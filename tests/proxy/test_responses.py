@@ -1,0 +1,165 @@
+"""The Responses API (POST /v1/responses, issue 9): memory goes in as one
+developer message at the start of "input" (after leading system/developer
+items), a string input becomes the equivalent array, "instructions" is left
+alone, nothing is replayed from the buffer when the upstream holds the
+conversation (previous_response_id, conversation), the client's other bytes
+are untouched; the same user id, X-Memory, headers and error rules as chat
+completions (core/wire/responses.c)."""
+
+import json
+import os
+import sys
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import fact, import_lines, message  # noqa: E402
+
+RESPONSES = '/v1/responses'
+SECTIONS = {'admin': {'token': mh.ADMIN_TOKEN},
+            'governance': {'retention_days': 0, 'pii_retention_days': 0}}
+MEMORY = {'mode': 'hybrid', 'buffer_messages': 4, 'summarize_at': 100}
+AT = '2023-05-08T10:00:00Z'
+FACT = ('vector_db', 'Qdrant')
+
+
+def send(proxy, user, body, x_memory=None, extra_headers=()):
+    """POSTs body (a dict, or bytes as they are) to /v1/responses: Sent."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    tag = uuid.uuid4().hex
+    h = mh.chat_headers(user, 'default', x_memory, None, tag, extra_headers)
+    return mh.Sent(tag, raw, None, proxy.request('POST', RESPONSES, h, raw, timeout=30.0))
+
+
+class Responses(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': MEMORY}
+
+    def seed(self, user, buffered=()):
+        """A fact and, imported as archive, earlier messages; buffered: the
+        messages a turn left in the buffer (recorded through chat)."""
+        r = import_lines(self.proxy, user, [fact(FACT[0], FACT[1], AT)])
+        self.assertEqual(r.status, 200, r)
+        for text in buffered:
+            self.assertOK(mh.send(self.proxy, user, text))
+        if buffered:
+            mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) >= 2 * len(buffered),
+                           what='the buffered turns')
+
+    def upstream(self, sent):
+        return mh.upstream_body(self.fake, sent)
+
+    def block_of(self, item):
+        self.assertEqual(item.get('role'), 'developer', item)
+        self.assertIsInstance(item.get('content'), str, item)
+        return mh.Block(item['content'])
+
+    def test_string_input_becomes_an_array_with_the_block_first(self):
+        user = mh.uid('rs')
+        self.seed(user)
+        body = {'model': 'gpt-4o-mini', 'instructions': 'Be brief.',
+                'input': 'What vector DB do I use? \u00e9'}
+        s = send(self.proxy, user, body, x_memory='read')
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.mode(), 'hybrid')
+        self.assertGreater(s.tokens(), 0)
+        up = self.upstream(s)
+        # the client's bytes around "input"'s string are untouched, the
+        # string itself is carried over byte for byte as the user's content
+        raw = s.body
+        key = b'"input": '
+        at = raw.index(key) + len(key)
+        end = len(raw) - 1  # the closing brace
+        self.assertEqual(up[:at], raw[:at])
+        self.assertEqual(up[len(up) - 1:], raw[end:])
+        doc = json.loads(up)
+        self.assertEqual(doc['instructions'], 'Be brief.')
+        items = doc['input']
+        self.assertIsInstance(items, list)
+        self.assertEqual(items[-1], {'role': 'user', 'content': body['input']})
+        self.assertIn(raw[at:end], up, 'the input string is not carried over byte for byte')
+        block = self.block_of(items[0])
+        self.assertIn(FACT, [(k, v) for k, v, _ in block.facts()])
+
+    def test_array_input_block_after_leading_system_and_developer(self):
+        user = mh.uid('ra')
+        self.seed(user)
+        lead = [{'role': 'system', 'content': 'S'},
+                {'type': 'message', 'role': 'developer',
+                 'content': [{'type': 'input_text', 'text': 'D'}]}]
+        rest = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'which vector db?'},
+                                              {'type': 'input_image', 'image_url': 'data:image/png;base64,AAAA'}]}]
+        body = {'model': 'gpt-4o-mini', 'input': lead + rest, 'tools': [{'type': 'function', 'name': 'f'}]}
+        s = send(self.proxy, user, body, x_memory='read')
+        self.assertEqual(s.status, 200, s.resp)
+        raw = s.body
+        k = raw.index(b'{"role": "user"') - 2  # just past the developer item, before its ', '
+        els = mh.injected_elements(raw, k, self.upstream(s))
+        self.assertIsNotNone(els, 'nothing injected')
+        block = self.block_of(els[0])
+        self.assertIn(FACT, [(k2, v) for k2, v, _ in block.facts()])
+
+    def test_buffer_replayed_unless_the_upstream_holds_the_conversation(self):
+        user = mh.uid('rb')
+        self.seed(user, buffered=['My favourite colour is teal.'])
+        fresh = send(self.proxy, user, {'model': 'm', 'input': 'and now?'}, x_memory='read')
+        self.assertEqual(fresh.status, 200, fresh.resp)
+        items = json.loads(self.upstream(fresh))['input']
+        pairs = [(i['role'], i['content']) for i in items[1:-1]]
+        self.assertIn(('user', 'My favourite colour is teal.'), pairs)
+        self.assertIn(('assistant', mh.REPLY), pairs)
+        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}):
+            body = dict({'model': 'm', 'input': 'and now?'}, **state)
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.status, 200, s.resp)
+            doc = json.loads(self.upstream(s))
+            self.assertEqual([i['role'] for i in doc['input']], ['developer', 'user'],
+                             'the buffer was replayed although the upstream holds the conversation')
+            self.block_of(doc['input'][0])  # the profile still goes in
+            for k2, v in state.items():
+                self.assertEqual(doc[k2], v)
+
+    def test_unparseable_body_goes_upstream_unchanged(self):
+        user = mh.uid('rj')
+        self.seed(user)
+        for raw in (b'{"model":"m","input":', b'{"model":"m"}', b'{"model":"m","input":7}'):
+            s = send(self.proxy, user, raw)
+            self.assertEqual(s.resp.header('X-Memory-Error'), 'invalid_json', (raw, s.resp.headers))
+            self.assertEqual(self.upstream(s), raw)
+
+    def test_memory_off_and_no_user(self):
+        user = mh.uid('ro')
+        self.seed(user)
+        body = {'model': 'm', 'input': 'which vector db?'}
+        s = send(self.proxy, user, body, x_memory='off')
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(self.upstream(s), s.body)
+        self.assertEqual(s.mode(), 'off')
+        s = send(self.proxy, None, body)
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(self.upstream(s), s.body)
+
+    def test_invalid_user_id_is_refused_in_openai_shape(self):
+        s = send(self.proxy, 'a' * 257, {'model': 'm', 'input': 'hi'})
+        self.assertEqual(s.status, 400, s.resp)
+        err = s.resp.json()['error']
+        self.assertEqual(err['code'], 'invalid_user_id')
+        before = self.fake.stats()['requests']
+        s = send(self.proxy, None, {'model': 'm', 'input': 'hi', 'user': '{{user}}'})
+        self.assertEqual(s.status, 400, s.resp)
+        self.assertEqual(s.resp.json()['error']['code'], 'invalid_user_id')
+        self.assertEqual(self.fake.stats()['requests'], before, 'forwarded with an invalid user id')
+        s = send(self.proxy, 'u', {'model': 'm', 'input': 'hi'}, x_memory='sometimes')
+        self.assertEqual(s.status, 400, s.resp)
+        self.assertEqual(s.resp.json()['error']['code'], 'invalid_memory_header')
+
+    def test_other_responses_paths_are_forwarded(self):
+        user = mh.uid('rf')
+        self.seed(user)
+        r = self.proxy.request('GET', RESPONSES + '/resp_123', mh.chat_headers(user), b'')
+        self.assertNotEqual(r.status, 404)
+        self.assertFalse(r.has_header('X-Memory-Mode'), r.headers)
+
+
+if __name__ == '__main__':
+    harness.main('proxy_responses')
