@@ -8,6 +8,7 @@
  * at once and counted as aborted. Buffers live in the connection and are
  * reused, so a keep-alive request allocates nothing once they have grown. */
 #include "fake_behavior.h"
+#include "fake_chat.h"
 #include "fake_http.h"
 #include "fake_llm.h"
 #include "fake_record.h"
@@ -365,7 +366,8 @@ static enum progress answer_v1(struct conn *c)
     const char *buf = c->in.p;
     srv->st.requests++;
 
-    struct fake_v1_req r = {.n = srv->st.requests, .close = !c->head.keep_alive};
+    struct fake_v1_req r = {
+        .wire = &fake_wire_chat, .n = srv->st.requests, .close = !c->head.keep_alive};
     if (c->head.chunked) {
         r.body = c->body.p;
         r.body_len = c->body.len;
