@@ -50,12 +50,16 @@ static const struct directive directives[] = {
     NUM(body_bytes, 0, MAX_BODY_BYTES),
     NUM(end_delay_ms, 0, MAX_MS),
     NUM(event_bytes, 0, MAX_EVENT_BYTES),
+    NUM(error_after, 0, 100000),
     FLAG(crlf),
     FLAG(no_done),
     FLAG(stall),
     FLAG(reset_before_headers),
     FLAG(chunked),
     FLAG(echo),
+    FLAG(failed),
+    FLAG(thinking),
+    FLAG(tool_use),
 };
 
 void fake_behavior_init(struct fake_behavior *b)
@@ -72,6 +76,7 @@ void fake_behavior_init(struct fake_behavior *b)
     b->body_bytes = -1;
     b->end_delay_ms = -1;
     b->event_bytes = -1;
+    b->error_after = -1;
 }
 
 /* The message goes into a JSON string: keep it to harmless characters. */
@@ -166,6 +171,14 @@ int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len)
         i++;
     }
     return 0;
+}
+
+size_t fake_behavior_pieces(const struct fake_behavior *b)
+{
+    if (b->error_after >= 0 && b->error_after < b->events) {
+        return (size_t)b->error_after;
+    }
+    return (size_t)b->events;
 }
 
 void fake_plan_free(struct fake_plan *p)

@@ -26,12 +26,16 @@ struct fake_behavior {
     long body_bytes;
     long end_delay_ms;
     long event_bytes;
+    long error_after; /* stream: the API's error event after this many text pieces */
     bool crlf;
     bool no_done;
     bool stall;
     bool reset_before_headers;
     bool chunked;
     bool echo;
+    bool failed;   /* Responses: response.failed instead of response.completed */
+    bool thinking; /* Messages: a thinking block before the text */
+    bool tool_use; /* Messages: a tool_use block after the text */
     char err[160]; /* non-empty: the header was bad, answer 400 */
 };
 
@@ -41,6 +45,10 @@ void fake_behavior_init(struct fake_behavior *b);
  * blanks ignored, names case-insensitive). Unknown names, bad or
  * out-of-range numbers: returns -1 and sets b->err (JSON-safe text). */
 int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len);
+
+/* The text pieces a stream sends: `events`, or `error_after` when it is
+ * smaller (the error event then follows the last of them). */
+size_t fake_behavior_pieces(const struct fake_behavior *b);
 
 /* Before writing the byte at off, wait delay_ms (0: just start a new write). */
 struct fake_brk {
@@ -84,7 +92,8 @@ struct fake_v1_req {
     const char *content; /* the message content as a JSON value; NULL: the default text */
     size_t content_len;
     bool stream;
-    bool close; /* the client asked to close after this response */
+    bool background; /* top-level "background" is the literal true */
+    bool close;      /* the client asked to close after this response */
 };
 
 /* A stream being built: the wire writes one event at a time, the builder

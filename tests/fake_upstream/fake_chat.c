@@ -43,12 +43,20 @@ static struct fake_buf *chunk(struct fake_sse *s, const struct fake_v1_req *r)
 static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
-    for (size_t k = 0; k < (size_t)b->events; k++) {
+    size_t pieces = fake_behavior_pieces(b);
+    for (size_t k = 0; k < pieces; k++) {
         struct fake_buf *e = chunk(s, r);
         fake_buf_puts(e, "{\"content\":\"");
         fake_reply_put_piece(e, k);
         fake_buf_puts(e, "\"},\"finish_reason\":null}]}");
         fake_sse_end(s, true);
+    }
+    if (b->error_after >= 0) {
+        fake_buf_puts(fake_sse_begin(s, NULL),
+                      "{\"error\":{\"message\":\"fake error event\",\"type\":\"server_error\","
+                      "\"param\":null,\"code\":\"server_error\"}}");
+        fake_sse_end(s, false);
+        return;
     }
     fake_buf_puts(chunk(s, r), "{},\"finish_reason\":\"stop\"}]}");
     fake_sse_end(s, false);

@@ -12,6 +12,7 @@
 #include "fake_http.h"
 #include "fake_llm.h"
 #include "fake_record.h"
+#include "fake_responses.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -314,8 +315,23 @@ static bool span_eq(const char *buf, struct fake_span s, const char *lit)
     return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
 }
 
-/* POST /v1/chat/completions, any query. */
-static bool is_chat_post(const struct conn *c)
+/* The chat APIs by path, any method, any query; every other /v1 path
+ * answers as chat completions. Memory jobs come as non-stream POSTs to the
+ * paths that have jobs. */
+struct api {
+    const char *path;
+    const struct fake_wire *wire;
+    bool jobs;
+};
+
+static const struct api apis[] = {
+    {"/v1/chat/completions", &fake_wire_chat, true},
+    {"/v1/responses", &fake_wire_responses, false},
+};
+
+static const struct api other_v1 = {"", &fake_wire_chat, false};
+
+static const struct api *api_of(const struct conn *c)
 {
     const char *buf = c->in.p;
     struct fake_span t = c->head.target;
@@ -323,7 +339,12 @@ static bool is_chat_post(const struct conn *c)
     if (q != NULL) {
         t.len = (size_t)(q - (buf + t.off));
     }
-    return span_eq(buf, c->head.method, "POST") && span_eq(buf, t, "/v1/chat/completions");
+    for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+        if (span_eq(buf, t, apis[i].path)) {
+            return &apis[i];
+        }
+    }
+    return &other_v1;
 }
 
 /* A memory job plays the LLM: the content comes from fake_llm, the mode
@@ -366,8 +387,8 @@ static enum progress answer_v1(struct conn *c)
     const char *buf = c->in.p;
     srv->st.requests++;
 
-    struct fake_v1_req r = {
-        .wire = &fake_wire_chat, .n = srv->st.requests, .close = !c->head.keep_alive};
+    const struct api *api = api_of(c);
+    struct fake_v1_req r = {.wire = api->wire, .n = srv->st.requests, .close = !c->head.keep_alive};
     if (c->head.chunked) {
         r.body = c->body.p;
         r.body_len = c->body.len;
@@ -383,6 +404,7 @@ static enum progress answer_v1(struct conn *c)
     struct fake_body_info info;
     fake_http_scan_body(r.body, r.body_len, &info);
     r.stream = info.stream;
+    r.background = info.background;
     if (info.has_model) {
         r.model = r.body + info.model.off;
         r.model_len = info.model.len;
@@ -396,7 +418,8 @@ static enum progress answer_v1(struct conn *c)
             break;
         }
     }
-    if (b.err[0] == '\0' && !r.stream && is_chat_post(c)) {
+    bool post = span_eq(buf, c->head.method, "POST");
+    if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
         play_job(srv, rec, &b, &r, &info);
     }
     return start_plan(c, fake_behavior_build(&b, &r, &c->plan));

@@ -1,0 +1,255 @@
+"""Self test of the fake upstream's other chat APIs (docs/fake-upstream.md):
+the Responses API and the Anthropic Messages API, their streams, their
+errors and misbehaviour, and memory jobs over Messages. It drives the fake
+directly, over real sockets. Python 3 standard library only.
+
+Usage: selftest_wires.py path/to/fake_upstream
+"""
+
+import http.client
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+FAKE = None
+PORT = None
+
+
+def start_fake(path):
+    proc = subprocess.Popen([path, '--port', '0', '--quiet'], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = proc.stdout.readline()
+    m = re.match(rb'^PORT (\d+)\n$', line)
+    if not m:
+        proc.kill()
+        raise SystemExit('fake upstream printed no PORT line: %r' % line)
+    return proc, int(m.group(1))
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def call(path, body=None, fake=None, headers=(), method='POST'):
+    """One request on a fresh connection; the body is JSON-encoded unless bytes."""
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    h = {'Content-Type': 'application/json'}
+    if fake is not None:
+        h['X-Fake-Behavior'] = fake
+    h.update(dict(headers))
+    c = http.client.HTTPConnection('127.0.0.1', PORT, timeout=10)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        c.close()
+
+
+def raw_call(path, body, fake):
+    """The bytes of the answer as sent, read until the fake closes or resets;
+    returns (bytes, reset)."""
+    body = json.dumps(body).encode()
+    s = socket.create_connection(('127.0.0.1', PORT), timeout=10)
+    s.sendall(b'POST %s HTTP/1.1\r\nHost: fake\r\nConnection: close\r\nX-Fake-Behavior: %s\r\n'
+              b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s'
+              % (path.encode(), fake.encode(), len(body), body))
+    data = b''
+    reset = False
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except ConnectionResetError:
+        reset = True
+    finally:
+        s.close()
+    return data, reset
+
+
+def events(body, eol=b'\n'):
+    """The SSE events of a stream as (event name or None, parsed data)."""
+    out = []
+    for block in body.split(eol + eol):
+        if not block:
+            continue
+        name = None
+        data = None
+        for line in block.split(eol):
+            if line.startswith(b'event: '):
+                name = line[7:].decode()
+            elif line.startswith(b'data: '):
+                data = line[6:].decode()
+            else:
+                raise AssertionError('unexpected SSE line %r' % line)
+        out.append((name, json.loads(data)))
+    return out
+
+
+def control(path):
+    return call(path, method='POST' if path == '/_fake/reset' else 'GET')
+
+
+def requests_log():
+    return control('/_fake/requests').json()
+
+
+def tokens(body):
+    return (len(json.dumps(body).encode()) + 3) // 4
+
+
+class ResponsesTest(unittest.TestCase):
+    BODY = {'model': 'gpt-5-mini', 'input': [
+        {'role': 'user', 'content': [{'type': 'input_text', 'text': 'hi'}]}]}
+
+    def stream(self, fake=None):
+        body = dict(self.BODY, stream=True)
+        r = call('/v1/responses', body, fake)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'text/event-stream')
+        evs = events(r.body)
+        for i, (name, data) in enumerate(evs):
+            self.assertEqual(name, data['type'])
+            self.assertEqual(data['sequence_number'], i)
+        return r, evs
+
+    def test_json_reply_is_a_completed_response(self):
+        r = call('/v1/responses', self.BODY)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'application/json')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual(r.json(), {
+            'id': 'resp_%d' % n, 'object': 'response', 'created_at': 1700000000,
+            'status': 'completed', 'model': 'gpt-5-mini',
+            'output': [{'type': 'message', 'id': 'msg_%d' % n, 'status': 'completed',
+                        'role': 'assistant',
+                        'content': [{'type': 'output_text', 'text': 'Hello from fake upstream',
+                                     'annotations': []}]}],
+            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4,
+                      'total_tokens': tokens(self.BODY) + 4}})
+
+    def test_stream_events_in_order_and_deltas_join_to_the_text(self):
+        r, evs = self.stream('events=4')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual([e[0] for e in evs], [
+            'response.created', 'response.in_progress', 'response.output_item.added',
+            'response.content_part.added'] + ['response.output_text.delta'] * 4 + [
+            'response.output_text.done', 'response.content_part.done',
+            'response.output_item.done', 'response.completed'])
+        deltas = [d for name, d in evs if name == 'response.output_text.delta']
+        for d in deltas:
+            self.assertEqual((d['item_id'], d['output_index'], d['content_index']),
+                             ('msg_%d' % n, 0, 0))
+        text = ''.join(d['delta'] for d in deltas)
+        self.assertEqual(text, 'tok0 tok1 tok2 tok3 ')
+        done = dict(evs)
+        self.assertEqual(done['response.output_text.done']['text'], text)
+        self.assertEqual(done['response.content_part.done']['part']['text'], text)
+        self.assertEqual(done['response.created']['response']['status'], 'in_progress')
+        completed = done['response.completed']['response']
+        whole = call('/v1/responses', self.BODY).json()
+        self.assertEqual(sorted(completed), sorted(whole))
+        self.assertEqual(completed['status'], 'completed')
+        self.assertEqual(completed['id'], 'resp_%d' % n)
+        self.assertEqual(completed['output'][0]['content'][0]['text'], text)
+        self.assertEqual(completed['output'], [done['response.output_item.done']['item']])
+        self.assertEqual(completed['usage']['output_tokens'], 4)
+
+    def test_background_is_queued_without_output(self):
+        r = call('/v1/responses', dict(self.BODY, background=True))
+        self.assertEqual(r.status, 200)
+        got = r.json()
+        self.assertEqual((got['status'], got['output'], got['object']), ('queued', [], 'response'))
+        self.assertNotIn('Hello', r.body.decode())
+
+    def test_error_event_after_some_deltas_ends_the_stream(self):
+        _, evs = self.stream('events=5,error_after=2')
+        self.assertEqual([e[0] for e in evs][4:], ['response.output_text.delta'] * 2 + ['error'])
+        self.assertEqual(evs[-1][1], {'type': 'error', 'code': 'server_error',
+                                      'message': 'fake error event', 'param': None,
+                                      'sequence_number': 6})
+
+    def test_failed_replaces_completed(self):
+        _, evs = self.stream('events=2,failed')
+        self.assertEqual(evs[-2][0], 'response.output_item.done')
+        name, data = evs[-1]
+        self.assertEqual(name, 'response.failed')
+        self.assertEqual(data['response']['status'], 'failed')
+        self.assertEqual(data['response']['error'],
+                         {'code': 'server_error', 'message': 'fake response failed'})
+        self.assertNotIn('response.completed', [e[0] for e in evs])
+
+    def test_failed_after_some_deltas(self):
+        _, evs = self.stream('events=5,error_after=1,failed')
+        self.assertEqual([e[0] for e in evs][3:],
+                         ['response.content_part.added', 'response.output_text.delta',
+                          'response.failed'])
+
+    def test_http_error_is_openai_error_json(self):
+        r = call('/v1/responses', dict(self.BODY, stream=True), 'status=429')
+        self.assertEqual(r.status, 429)
+        self.assertEqual(r.header('retry-after'), '1')
+        self.assertEqual(r.json(), {'error': {'message': 'fake error 429', 'type': 'fake_error',
+                                              'param': None, 'code': 'fake_429'}})
+
+    def test_crlf_and_padding_apply_to_every_line(self):
+        r = call('/v1/responses', dict(self.BODY, stream=True), 'events=2,crlf,event_bytes=400')
+        self.assertNotIn(b'\n', r.body.replace(b'\r\n', b''))
+        blocks = r.body.split(b'\r\n\r\n')[:-1]
+        deltas = [b for b in blocks if b.startswith(b'event: response.output_text.delta\r\n')]
+        self.assertEqual([len(b) + 4 for b in deltas], [400, 400])
+        self.assertEqual(len(events(r.body, b'\r\n')), 10)
+
+    def test_reset_after_counts_every_event(self):
+        data, reset = raw_call('/v1/responses', dict(self.BODY, stream=True), 'events=3,reset_after=5')
+        self.assertTrue(reset)
+        body = data.split(b'\r\n\r\n', 1)[1]
+        self.assertEqual(body.count(b'event: '), 5)
+        self.assertEqual(body.count(b'response.output_text.delta'), 2)  # event name and type
+
+    def test_recorded_with_its_path_and_headers(self):
+        call('/v1/responses?x=1', self.BODY, headers={'OpenAI-Beta': 'responses=v1'})
+        last = requests_log()[-1]
+        self.assertEqual(last['path'], '/v1/responses?x=1')
+        self.assertEqual(last['headers']['openai-beta'], 'responses=v1')
+        self.assertEqual(json.loads(last['body']), self.BODY)
+        self.assertIsNone(last['job'])
+
+
+def main():
+    global PORT
+    if len(sys.argv) != 2:
+        raise SystemExit('usage: selftest_wires.py path/to/fake_upstream')
+    proc, PORT = start_fake(sys.argv[1])
+    try:
+        prog = unittest.main(argv=sys.argv[:1], exit=False, verbosity=1)
+        ok = prog.result.wasSuccessful()
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=10)
+        err = proc.stderr.read()
+    if rc != 0 or err:
+        print('fake upstream exit %r, stderr: %r' % (rc, err))
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == '__main__':
+    main()
