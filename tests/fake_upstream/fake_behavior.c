@@ -270,6 +270,8 @@ static const char *reason(long status)
         return "Service Unavailable";
     case 504:
         return "Gateway Timeout";
+    case 529:
+        return "Site Overloaded";
     default:
         return "Fake Status";
     }
@@ -295,7 +297,7 @@ static void put_v1_tail(struct fake_buf *o, const struct fake_v1_req *r, long st
     fake_buf_put_u64(o, r->n);
     fake_buf_puts(o, "\r\n");
     fake_buf_put(o, fixed, sizeof(fixed) - 1);
-    if (status == 429 || status == 503) {
+    if (status == 429 || status == 503 || status == 529) {
         fake_buf_puts(o, "retry-after: 1\r\nretry-after-ms: 1000\r\nx-should-retry: true\r\n");
     }
     if (r->close) {

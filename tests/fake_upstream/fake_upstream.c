@@ -11,6 +11,7 @@
 #include "fake_chat.h"
 #include "fake_http.h"
 #include "fake_llm.h"
+#include "fake_messages.h"
 #include "fake_record.h"
 #include "fake_responses.h"
 
@@ -327,6 +328,8 @@ struct api {
 static const struct api apis[] = {
     {"/v1/chat/completions", &fake_wire_chat, true},
     {"/v1/responses", &fake_wire_responses, false},
+    {"/v1/messages", &fake_wire_messages, false},
+    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false},
 };
 
 static const struct api other_v1 = {"", &fake_wire_chat, false};

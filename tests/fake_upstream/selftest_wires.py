@@ -233,6 +233,129 @@ class ResponsesTest(unittest.TestCase):
         self.assertIsNone(last['job'])
 
 
+class MessagesTest(unittest.TestCase):
+    BODY = {'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'messages': [
+        {'role': 'user', 'content': [{'type': 'text', 'text': 'hi'}]}]}
+    HEADERS = {'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01',
+               'anthropic-beta': 'interleaved-thinking-2025-05-14'}
+
+    def stream(self, fake=None):
+        r = call('/v1/messages', dict(self.BODY, stream=True), fake, self.HEADERS)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'text/event-stream')
+        evs = events(r.body)
+        for name, data in evs:
+            self.assertEqual(name, data['type'])
+        return r, evs
+
+    def test_json_reply_is_a_message(self):
+        r = call('/v1/messages', self.BODY, headers=self.HEADERS)
+        self.assertEqual(r.status, 200)
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual(r.json(), {
+            'id': 'msg_%d' % n, 'type': 'message', 'role': 'assistant',
+            'model': 'claude-sonnet-4-5',
+            'content': [{'type': 'text', 'text': 'Hello from fake upstream'}],
+            'stop_reason': 'end_turn', 'stop_sequence': None,
+            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4}})
+
+    def test_stream_events_in_order_and_deltas_join_to_the_text(self):
+        r, evs = self.stream('events=3')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual([e[0] for e in evs], [
+            'message_start', 'ping', 'content_block_start'] + ['content_block_delta'] * 3 + [
+            'content_block_stop', 'message_delta', 'message_stop'])
+        start = evs[0][1]['message']
+        self.assertEqual((start['id'], start['content'], start['stop_reason']),
+                         ('msg_%d' % n, [], None))
+        self.assertEqual(evs[2][1], {'type': 'content_block_start', 'index': 0,
+                                     'content_block': {'type': 'text', 'text': ''}})
+        deltas = [d for name, d in evs if name == 'content_block_delta']
+        self.assertEqual({(d['index'], d['delta']['type']) for d in deltas}, {(0, 'text_delta')})
+        self.assertEqual(''.join(d['delta']['text'] for d in deltas), 'tok0 tok1 tok2 ')
+        self.assertEqual(evs[-2][1], {'type': 'message_delta',
+                                      'delta': {'stop_reason': 'end_turn', 'stop_sequence': None},
+                                      'usage': {'output_tokens': 3}})
+
+    def test_thinking_and_tool_use_blocks_around_the_text(self):
+        got = call('/v1/messages', self.BODY, 'thinking,tool_use').json()
+        self.assertEqual([b['type'] for b in got['content']], ['thinking', 'text', 'tool_use'])
+        thinking, text, tool = got['content']
+        self.assertEqual(sorted(thinking), ['signature', 'thinking', 'type'])
+        self.assertTrue(thinking['thinking'] and thinking['signature'])
+        self.assertEqual(text['text'], 'Hello from fake upstream')
+        self.assertTrue(tool['id'].startswith('toolu_'))
+        self.assertEqual((tool['name'], tool['input']), ('get_weather', {'city': 'Paris'}))
+        self.assertEqual(got['stop_reason'], 'tool_use')
+
+    def test_thinking_and_tool_use_streamed_as_their_own_blocks(self):
+        _, evs = self.stream('events=2,thinking,tool_use')
+        blocks = {}
+        for name, d in evs:
+            if name == 'content_block_start':
+                blocks[d['index']] = dict(d['content_block'])
+            elif name == 'content_block_delta':
+                b, delta = blocks[d['index']], d['delta']
+                kind = delta['type']
+                if kind == 'input_json_delta':
+                    b['partial'] = b.get('partial', '') + delta['partial_json']
+                else:
+                    field = {'text_delta': 'text', 'thinking_delta': 'thinking',
+                             'signature_delta': 'signature'}[kind]
+                    b[field] += delta[field]
+        self.assertEqual(sorted(blocks), [0, 1, 2])
+        self.assertEqual(blocks[0]['type'], 'thinking')
+        self.assertEqual(blocks[1], {'type': 'text', 'text': 'tok0 tok1 '})
+        self.assertEqual(blocks[2]['type'], 'tool_use')
+        self.assertEqual(json.loads(blocks[2]['partial']), {'city': 'Paris'})
+        whole = call('/v1/messages', self.BODY, 'thinking,tool_use').json()['content']
+        self.assertEqual(blocks[0]['thinking'], whole[0]['thinking'])
+        self.assertEqual(blocks[0]['signature'], whole[0]['signature'])
+        self.assertEqual(evs[-2][1]['delta']['stop_reason'], 'tool_use')
+        self.assertEqual([n for n, _ in evs if n == 'content_block_stop'], ['content_block_stop'] * 3)
+
+    def test_error_event_after_some_deltas_ends_the_stream(self):
+        _, evs = self.stream('events=4,error_after=2')
+        self.assertEqual([e[0] for e in evs][2:], ['content_block_start', 'content_block_delta',
+                                                   'content_block_delta', 'error'])
+        self.assertEqual(evs[-1][1], {'type': 'error', 'error': {'type': 'overloaded_error',
+                                                                 'message': 'Overloaded'}})
+
+    def test_http_errors_are_anthropic_error_json(self):
+        for status, kind in ((400, 'invalid_request_error'), (429, 'rate_limit_error'),
+                             (500, 'api_error'), (529, 'overloaded_error')):
+            r = call('/v1/messages', dict(self.BODY, stream=True), 'status=%d' % status)
+            self.assertEqual(r.status, status)
+            self.assertEqual(r.header('content-type'), 'application/json')
+            self.assertEqual(r.json(), {'type': 'error', 'error': {
+                'type': kind, 'message': 'fake error %d' % status}})
+
+    def test_count_tokens(self):
+        body = {'model': 'claude-sonnet-4-5', 'messages': [{'role': 'user', 'content': 'hello'}]}
+        r = call('/v1/messages/count_tokens', body, headers=self.HEADERS)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {'input_tokens': tokens(body)})
+        self.assertEqual(call('/v1/messages', body).json()['usage']['input_tokens'], tokens(body))
+        r = call('/v1/messages/count_tokens', dict(body, stream=True))
+        self.assertEqual(r.header('content-type'), 'application/json')
+        self.assertEqual(call('/v1/messages/count_tokens', body, 'status=401').json()['error']['type'],
+                         'authentication_error')
+
+    def test_headers_recorded_unchanged(self):
+        self.stream()
+        last = requests_log()[-1]
+        self.assertEqual(last['path'], '/v1/messages')
+        for k, v in self.HEADERS.items():
+            self.assertEqual(last['headers'][k], v)
+
+    def test_split_and_reset_after_apply(self):
+        data, reset = raw_call('/v1/messages', dict(self.BODY, stream=True), 'events=2,split=5,reset_after=4')
+        self.assertTrue(reset)
+        body = data.split(b'\r\n\r\n', 1)[1]
+        self.assertEqual(re.findall(rb'event: (\w+)', body),
+                         [b'message_start', b'ping', b'content_block_start', b'content_block_delta'])
+
+
 def main():
     global PORT
     if len(sys.argv) != 2:
