@@ -323,16 +323,17 @@ struct api {
     const char *path;
     const struct fake_wire *wire;
     bool jobs;
+    enum fake_llm_api llm; /* where a job's prompt is */
 };
 
 static const struct api apis[] = {
-    {"/v1/chat/completions", &fake_wire_chat, true},
-    {"/v1/responses", &fake_wire_responses, false},
-    {"/v1/messages", &fake_wire_messages, false},
-    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false},
+    {"/v1/chat/completions", &fake_wire_chat, true, FAKE_LLM_CHAT},
+    {"/v1/responses", &fake_wire_responses, false, FAKE_LLM_CHAT},
+    {"/v1/messages", &fake_wire_messages, true, FAKE_LLM_MESSAGES},
+    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, FAKE_LLM_MESSAGES},
 };
 
-static const struct api other_v1 = {"", &fake_wire_chat, false};
+static const struct api other_v1 = {"", &fake_wire_chat, false, FAKE_LLM_CHAT};
 
 static const struct api *api_of(const struct conn *c)
 {
@@ -353,11 +354,12 @@ static const struct api *api_of(const struct conn *c)
 /* A memory job plays the LLM: the content comes from fake_llm, the mode
  * may add a status, a delay or a stall (X-Fake-Behavior still applies). */
 static void play_job(struct server *srv, struct fake_record *rec, struct fake_behavior *b,
-                     struct fake_v1_req *r, const struct fake_body_info *info)
+                     struct fake_v1_req *r, const struct fake_body_info *info,
+                     enum fake_llm_api llm)
 {
     srv->scratch.len = 0;
     srv->scratch.oom = false;
-    enum fake_job job = fake_llm_reply(r->body, r->body_len, info, srv->modes, &srv->scratch);
+    enum fake_job job = fake_llm_reply(llm, r->body, r->body_len, info, srv->modes, &srv->scratch);
     if (job == FAKE_JOB_NONE) {
         return;
     }
@@ -423,7 +425,7 @@ static enum progress answer_v1(struct conn *c)
     }
     bool post = span_eq(buf, c->head.method, "POST");
     if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
-        play_job(srv, rec, &b, &r, &info);
+        play_job(srv, rec, &b, &r, &info, api->llm);
     }
     return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
 }

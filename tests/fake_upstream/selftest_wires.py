@@ -356,6 +356,93 @@ class MessagesTest(unittest.TestCase):
                          [b'message_start', b'ping', b'content_block_start', b'content_block_delta'])
 
 
+EXTRACT_SYSTEM = ('You extract durable facts about the user from one conversation turn. Answer with '
+                  'one JSON object and nothing else, of exactly this form: {"entities":[{"key":'
+                  '"...","value":"...","confidence":0.0}]}. JSON only.')
+SUMMARY_SYSTEM = ('Fold the previous summary and the new messages into one updated summary of at '
+                  'most %d words. Answer with the summary only.')
+TURN = ("Conversation turn:\nuser: Hi, my name is Ada Lovelace. I live in London.\n"
+        "assistant: My name is Bot.\n")
+FOLD = ('Previous summary:\nSummary: user: My name is Ada. / user: I live in London.\n\n'
+        'New messages:\nuser: I use ChromaDB as my vector store because it is fast.\n'
+        'assistant: Good choice! Anything else?\n')
+FACTS = {'entities': [{'key': 'name', 'value': 'Ada Lovelace', 'confidence': 0.9},
+                      {'key': 'city', 'value': 'London', 'confidence': 0.9}]}
+
+
+def job_body(system, user, user_as_blocks=False):
+    content = [{'type': 'text', 'text': user}] if user_as_blocks else user
+    return {'model': 'claude-haiku-4-5', 'max_tokens': 1024, 'system': system,
+            'messages': [{'role': 'user', 'content': content}]}
+
+
+class MessagesJobTest(unittest.TestCase):
+    def setUp(self):
+        self.assertEqual(control('/_fake/reset').json(), {'reset': True})
+
+    def tearDown(self):
+        control('/_fake/reset')
+
+    def text_of(self, r):
+        self.assertEqual(r.status, 200)
+        got = r.json()
+        self.assertEqual((got['type'], got['stop_reason']), ('message', 'end_turn'))
+        self.assertEqual(len(got['content']), 1)
+        self.assertEqual(got['content'][0]['type'], 'text')
+        return got['content'][0]['text']
+
+    def test_extraction_answered_in_messages_shape(self):
+        text = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertEqual(json.loads(text), FACTS)
+        blocks = job_body([{'type': 'text', 'text': EXTRACT_SYSTEM}], TURN, user_as_blocks=True)
+        self.assertEqual(json.loads(self.text_of(call('/v1/messages', blocks))), FACTS)
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 2, 'summarize': 0})
+        self.assertEqual([r['job'] for r in requests_log()], ['extract', 'extract'])
+
+    def test_summarization_answered_in_messages_shape(self):
+        text = self.text_of(call('/v1/messages', job_body(SUMMARY_SYSTEM % 150, FOLD)))
+        self.assertEqual(text, 'Summary: user: My name is Ada. / user: I live in London. / user: '
+                               'I use ChromaDB as my vector store because it is fast. / '
+                               'assistant: Good choice!')
+        text = self.text_of(call('/v1/messages', job_body(SUMMARY_SYSTEM % 13, FOLD)))
+        self.assertEqual(text, 'Summary: user: My name is Ada. / user: I live in London.')
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 0, 'summarize': 2})
+
+    def test_same_text_as_over_chat_completions(self):
+        chat = {'model': 'm', 'response_format': {'type': 'json_object'}, 'messages': [
+            {'role': 'system', 'content': EXTRACT_SYSTEM}, {'role': 'user', 'content': TURN}]}
+        over_chat = call('/v1/chat/completions', chat).json()['choices'][0]['message']['content']
+        over_messages = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertEqual(over_messages, over_chat)
+
+    def test_not_jobs(self):
+        injected = job_body('Notes from earlier conversations with this user.\n'
+                            '[Conversation history summary]: Summary: user: hi', 'hi')
+        no_system = {'model': 'm', 'messages': [{'role': 'user', 'content': 'a summary please'}]}
+        for path, body, fake in (
+                ('/v1/messages', injected, None),
+                ('/v1/messages', no_system, None),
+                ('/v1/messages', dict(job_body(EXTRACT_SYSTEM, TURN), stream=True), 'events=1'),
+                ('/v1/messages/count_tokens', job_body(SUMMARY_SYSTEM % 10, FOLD), None),
+                ('/v1/responses', job_body(EXTRACT_SYSTEM, TURN), None)):
+            r = call(path, body, fake)
+            self.assertEqual(r.status, 200)
+            self.assertNotIn(b'Summary:', r.body)
+            self.assertNotIn(b'entities', r.body)
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 0, 'summarize': 0})
+
+    def test_job_modes_apply(self):
+        mode = call('/_fake/jobmode?extract=fenced&summarize=status500', method='POST')
+        self.assertEqual(mode.json(), {'extract': 'fenced', 'summarize': 'status500'})
+        text = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertTrue(text.startswith('Here is the JSON you asked for:\n```json\n{"entities":'))
+        r = call('/v1/messages', job_body(SUMMARY_SYSTEM % 50, FOLD))
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.json(), {'type': 'error', 'error': {'type': 'api_error',
+                                                               'message': 'fake error 500'}})
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 1, 'summarize': 1})
+
+
 def main():
     global PORT
     if len(sys.argv) != 2:
