@@ -1,7 +1,8 @@
 /* The fake upstream's byte handling: a growable buffer, a small HTTP/1.1
  * request parser (head, chunked body) and a top-level JSON member scan for
- * "stream" and "model". Positions are offsets, so the caller may realloc the
- * buffer between calls. It does not validate JSON or touch sockets. */
+ * "stream", "model" and the few others the fake reads. Positions are
+ * offsets, so the caller may realloc the buffer between calls. It does not
+ * validate JSON or touch sockets. */
 #ifndef MP_TESTS_FAKE_HTTP_H
 #define MP_TESTS_FAKE_HTTP_H
 
