@@ -465,6 +465,15 @@ struct fake_buf *fake_sse_begin(struct fake_sse *s, const char *type)
     return e;
 }
 
+struct fake_buf *fake_sse_begin_typed(struct fake_sse *s, const char *type)
+{
+    struct fake_buf *e = fake_sse_begin(s, type);
+    fake_buf_puts(e, "{\"type\":\"");
+    fake_buf_puts(e, type);
+    fake_buf_puts(e, "\"");
+    return e;
+}
+
 /* Each event is one chunk. Breaks: before every event after the first
  * (event_delay_ms, or a new write for split), and split's pause inside it. */
 void fake_sse_end(struct fake_sse *s, bool content)

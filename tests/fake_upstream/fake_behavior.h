@@ -105,6 +105,12 @@ struct fake_sse;
  * fake_sse_end. */
 struct fake_buf *fake_sse_begin(struct fake_sse *s, const char *type);
 
+/* Starts an event as the Responses and Messages APIs name theirs:
+ * "event: <type>", then "data: " and a JSON object whose first member is
+ * "type":"<type>", left open for the wire's members and its closing brace
+ * (type: plain ASCII, not escaped). Returns as fake_sse_begin. */
+struct fake_buf *fake_sse_begin_typed(struct fake_sse *s, const char *type);
+
 /* Ends the event begun last. content: it is one of the reply's text pieces
  * (the `events` of X-Fake-Behavior), which event_bytes pads: its data must
  * then end with the closing brace of a JSON object. */

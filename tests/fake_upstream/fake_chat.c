@@ -7,7 +7,6 @@
 static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
                            const struct fake_behavior *b)
 {
-    (void)b;
     fake_buf_puts(o, "{\"id\":\"chatcmpl-fake");
     fake_buf_put_u64(o, r->n);
     fake_buf_puts(o, "\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"");

@@ -117,19 +117,9 @@ static void put_message(struct fake_buf *o, const struct fake_v1_req *r,
     put_tail(o, r, stop_reason(b), FAKE_REPLY_TOKENS);
 }
 
-/* Starts the event of this type: its data up to the members of the type. */
-static struct fake_buf *event(struct fake_sse *s, const char *type)
-{
-    struct fake_buf *e = fake_sse_begin(s, type);
-    fake_buf_puts(e, "{\"type\":\"");
-    fake_buf_puts(e, type);
-    fake_buf_puts(e, "\"");
-    return e;
-}
-
 static struct fake_buf *block_event(struct fake_sse *s, const char *type, size_t index)
 {
-    struct fake_buf *e = event(s, type);
+    struct fake_buf *e = fake_sse_begin_typed(s, type);
     fake_buf_puts(e, ",\"index\":");
     fake_buf_put_u64(e, index);
     return e;
@@ -195,7 +185,7 @@ static void put_tool_block(struct fake_sse *s, const struct fake_v1_req *r, size
 /* message_start and ping. */
 static void put_opening(struct fake_sse *s, const struct fake_v1_req *r)
 {
-    struct fake_buf *e = event(s, "message_start");
+    struct fake_buf *e = fake_sse_begin_typed(s, "message_start");
     fake_buf_puts(e, ",\"message\":");
     put_head(e, r);
     put_tail(e, r, "null", 1);
@@ -208,14 +198,14 @@ static void put_opening(struct fake_sse *s, const struct fake_v1_req *r)
 /* message_delta and message_stop. */
 static void put_closing(struct fake_sse *s, const struct fake_behavior *b, size_t pieces)
 {
-    struct fake_buf *e = event(s, "message_delta");
+    struct fake_buf *e = fake_sse_begin_typed(s, "message_delta");
     fake_buf_puts(e, ",\"delta\":{\"stop_reason\":");
     fake_buf_puts(e, stop_reason(b));
     fake_buf_puts(e, ",\"stop_sequence\":null},\"usage\":{\"output_tokens\":");
     fake_buf_put_u64(e, pieces);
     fake_buf_puts(e, "}}");
     fake_sse_end(s, false);
-    fake_buf_puts(event(s, "message_stop"), "}");
+    fake_buf_puts(fake_sse_begin_typed(s, "message_stop"), "}");
     fake_sse_end(s, false);
 }
 
@@ -238,7 +228,7 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
         fake_sse_end(s, true);
     }
     if (b->error_after >= 0) {
-        fake_buf_puts(event(s, "error"),
+        fake_buf_puts(fake_sse_begin_typed(s, "error"),
                       ",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
         fake_sse_end(s, false);
         return;
@@ -253,7 +243,6 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
 static void put_count(struct fake_buf *o, const struct fake_v1_req *r,
                       const struct fake_behavior *b)
 {
-    (void)b;
     fake_buf_puts(o, "{\"input_tokens\":");
     fake_buf_put_u64(o, fake_reply_input_tokens(r));
     fake_buf_puts(o, "}");

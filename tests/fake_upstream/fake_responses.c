@@ -99,18 +99,8 @@ static void put_reply(struct fake_buf *o, const struct fake_v1_req *r,
     }
 }
 
-/* Starts the event of this type: its data up to the members of the type. */
-static struct fake_buf *event(struct fake_sse *s, const char *type)
-{
-    struct fake_buf *e = fake_sse_begin(s, type);
-    fake_buf_puts(e, "{\"type\":\"");
-    fake_buf_puts(e, type);
-    fake_buf_puts(e, "\"");
-    return e;
-}
-
 /* Ends the event with the next sequence number. */
-static void end(struct fake_sse *s, struct fake_buf *e, size_t *seq, bool content)
+static void end_event(struct fake_sse *s, struct fake_buf *e, size_t *seq, bool content)
 {
     fake_buf_puts(e, ",\"sequence_number\":");
     fake_buf_put_u64(e, (*seq)++);
@@ -129,10 +119,10 @@ static void put_where(struct fake_buf *e, const struct fake_v1_req *r)
 static void put_response_event(struct fake_sse *s, const struct fake_v1_req *r, const char *type,
                                const char *status, const struct text *t, size_t *seq)
 {
-    struct fake_buf *e = event(s, type);
+    struct fake_buf *e = fake_sse_begin_typed(s, type);
     fake_buf_puts(e, ",\"response\":");
     put_response(e, r, status, t);
-    end(s, e, seq, false);
+    end_event(s, e, seq, false);
 }
 
 /* response.created .. response.content_part.added */
@@ -140,35 +130,35 @@ static void put_opening(struct fake_sse *s, const struct fake_v1_req *r, size_t 
 {
     put_response_event(s, r, "response.created", "in_progress", NULL, seq);
     put_response_event(s, r, "response.in_progress", "in_progress", NULL, seq);
-    struct fake_buf *e = event(s, "response.output_item.added");
+    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_item.added");
     fake_buf_puts(e, ",\"output_index\":0,\"item\":");
     put_item(e, r, NULL);
-    end(s, e, seq, false);
-    e = event(s, "response.content_part.added");
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.content_part.added");
     put_where(e, r);
     fake_buf_puts(e, ",\"part\":");
     put_part(e, r, NULL);
-    end(s, e, seq, false);
+    end_event(s, e, seq, false);
 }
 
 /* response.output_text.done .. response.output_item.done */
 static void put_closing(struct fake_sse *s, const struct fake_v1_req *r, const struct text *t,
                         size_t *seq)
 {
-    struct fake_buf *e = event(s, "response.output_text.done");
+    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.done");
     put_where(e, r);
     fake_buf_puts(e, ",\"text\":");
     put_text(e, r, *t);
-    end(s, e, seq, false);
-    e = event(s, "response.content_part.done");
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.content_part.done");
     put_where(e, r);
     fake_buf_puts(e, ",\"part\":");
     put_part(e, r, t);
-    end(s, e, seq, false);
-    e = event(s, "response.output_item.done");
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.output_item.done");
     fake_buf_puts(e, ",\"output_index\":0,\"item\":");
     put_item(e, r, t);
-    end(s, e, seq, false);
+    end_event(s, e, seq, false);
 }
 
 static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
@@ -178,18 +168,18 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
     struct text t = {.stream = true, .pieces = fake_behavior_pieces(b)};
     put_opening(s, r, &seq);
     for (size_t k = 0; k < t.pieces; k++) {
-        struct fake_buf *e = event(s, "response.output_text.delta");
+        struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.delta");
         put_where(e, r);
         fake_buf_puts(e, ",\"delta\":\"");
         fake_reply_put_piece(e, k);
         fake_buf_puts(e, "\"");
-        end(s, e, &seq, true);
+        end_event(s, e, &seq, true);
     }
     if (b->error_after >= 0 && !b->failed) {
-        struct fake_buf *e = event(s, "error");
+        struct fake_buf *e = fake_sse_begin_typed(s, "error");
         fake_buf_puts(e, ",\"code\":\"server_error\",\"message\":\"fake error event\","
                          "\"param\":null");
-        end(s, e, &seq, false);
+        end_event(s, e, &seq, false);
         return;
     }
     if (b->error_after < 0) {
