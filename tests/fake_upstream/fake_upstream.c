@@ -1,4 +1,5 @@
-/* A fake OpenAI-compatible upstream for the proxy's tests and benchmark
+/* A fake OpenAI-compatible (chat completions, Responses) and Anthropic
+ * Messages upstream for the proxy's tests and benchmark
  * (spec: docs/fake-upstream.md). Single-threaded libevent core with raw
  * socket events, not evhttp: it must control every write and every close.
  *
