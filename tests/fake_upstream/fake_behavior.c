@@ -50,12 +50,16 @@ static const struct directive directives[] = {
     NUM(body_bytes, 0, MAX_BODY_BYTES),
     NUM(end_delay_ms, 0, MAX_MS),
     NUM(event_bytes, 0, MAX_EVENT_BYTES),
+    NUM(error_after, 0, 100000),
     FLAG(crlf),
     FLAG(no_done),
     FLAG(stall),
     FLAG(reset_before_headers),
     FLAG(chunked),
     FLAG(echo),
+    FLAG(failed),
+    FLAG(thinking),
+    FLAG(tool_use),
 };
 
 void fake_behavior_init(struct fake_behavior *b)
@@ -72,6 +76,7 @@ void fake_behavior_init(struct fake_behavior *b)
     b->body_bytes = -1;
     b->end_delay_ms = -1;
     b->event_bytes = -1;
+    b->error_after = -1;
 }
 
 /* The message goes into a JSON string: keep it to harmless characters. */
@@ -168,6 +173,14 @@ int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len)
     return 0;
 }
 
+size_t fake_behavior_pieces(const struct fake_behavior *b)
+{
+    if (b->error_after >= 0 && b->error_after < b->events) {
+        return (size_t)b->error_after;
+    }
+    return (size_t)b->events;
+}
+
 void fake_plan_free(struct fake_plan *p)
 {
     fake_buf_free(&p->out);
@@ -257,6 +270,8 @@ static const char *reason(long status)
         return "Service Unavailable";
     case 504:
         return "Gateway Timeout";
+    case 529:
+        return "Site Overloaded";
     default:
         return "Fake Status";
     }
@@ -282,48 +297,13 @@ static void put_v1_tail(struct fake_buf *o, const struct fake_v1_req *r, long st
     fake_buf_put_u64(o, r->n);
     fake_buf_puts(o, "\r\n");
     fake_buf_put(o, fixed, sizeof(fixed) - 1);
-    if (status == 429 || status == 503) {
+    if (status == 429 || status == 503 || status == 529) {
         fake_buf_puts(o, "retry-after: 1\r\nretry-after-ms: 1000\r\nx-should-retry: true\r\n");
     }
     if (r->close) {
         fake_buf_puts(o, "Connection: close\r\n");
     }
     fake_buf_puts(o, "\r\n");
-}
-
-static void put_model(struct fake_buf *o, const struct fake_v1_req *r)
-{
-    if (r->model != NULL) {
-        fake_buf_put(o, r->model, r->model_len);
-    } else {
-        fake_buf_puts(o, "fake");
-    }
-}
-
-static void put_completion(struct fake_buf *o, const struct fake_v1_req *r)
-{
-    fake_buf_puts(o, "{\"id\":\"chatcmpl-fake");
-    fake_buf_put_u64(o, r->n);
-    fake_buf_puts(o, "\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"");
-    put_model(o, r);
-    fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-                     "\"content\":");
-    if (r->content != NULL) {
-        fake_buf_put(o, r->content, r->content_len);
-    } else {
-        fake_buf_puts(o, "\"Hello from fake upstream\"");
-    }
-    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
-                     "\"completion_tokens\":4,\"total_tokens\":5}}");
-}
-
-static void put_error(struct fake_buf *o, long status)
-{
-    fake_buf_puts(o, "{\"error\":{\"message\":\"fake error ");
-    fake_buf_put_u64(o, (uint64_t)status);
-    fake_buf_puts(o, "\",\"type\":\"fake_error\",\"param\":null,\"code\":\"fake_");
-    fake_buf_put_u64(o, (uint64_t)status);
-    fake_buf_puts(o, "\"}}");
 }
 
 /* A bad X-Fake-Behavior: 400 and nothing else of what was asked. */
@@ -418,9 +398,9 @@ static int build_single(const struct fake_behavior *b, const struct fake_v1_req 
         ctype_len = r->ctype_len;
     } else {
         if (status == 200) {
-            put_completion(&p->tmp, r);
+            r->wire->put_reply(&p->tmp, r, b);
         } else {
-            put_error(&p->tmp, status);
+            r->wire->put_error(&p->tmp, status);
         }
         if (b->body_bytes >= 0 && pad_to(&p->tmp, (size_t)b->body_bytes) != 0) {
             char err[128];
@@ -462,121 +442,101 @@ static int build_single(const struct fake_behavior *b, const struct fake_v1_req 
     return plan_status(p);
 }
 
-static size_t digits(uint64_t v)
+struct fake_sse {
+    struct fake_plan *p;
+    const struct fake_behavior *b;
+    size_t events;  /* events framed so far */
+    bool cut;       /* stall_after or reset_after asks to cut the stream */
+    long cut_n;     /* before which event */
+    size_t cut_off; /* where that event starts in p->out */
+    size_t need;    /* event_bytes: the least that fits every content event */
+};
+
+struct fake_buf *fake_sse_begin(struct fake_sse *s, const char *type)
 {
-    size_t d = 1;
-    while (v >= 10) {
-        v /= 10;
-        d++;
+    struct fake_buf *e = &s->p->tmp;
+    e->len = 0;
+    if (type != NULL) {
+        fake_buf_puts(e, "event: ");
+        fake_buf_puts(e, type);
+        fake_buf_puts(e, s->b->crlf ? "\r\n" : "\n");
     }
-    return d;
+    fake_buf_puts(e, "data: ");
+    return e;
 }
 
-/* The end of a content event's JSON: as is, or with a "pad" member of pad
- * 'x' characters as its last member (event_bytes). */
-static void put_event_tail(struct fake_buf *o, const char *tail, size_t len, bool padded,
-                           size_t pad)
+struct fake_buf *fake_sse_begin_typed(struct fake_sse *s, const char *type)
 {
-    if (!padded) {
-        fake_buf_put(o, tail, len);
-        return;
-    }
-    fake_buf_put(o, tail, len - 1); /* all but the closing brace */
-    fake_buf_puts(o, ",\"pad\":\"");
-    if (fake_buf_reserve(o, pad) == 0) {
-        memset(o->p + o->len, 'x', pad);
-        o->len += pad;
-    }
-    fake_buf_puts(o, "\"}");
+    struct fake_buf *e = fake_sse_begin(s, type);
+    fake_buf_puts(e, "{\"type\":\"");
+    fake_buf_puts(e, type);
+    fake_buf_puts(e, "\"");
+    return e;
 }
 
-/* The SSE answer: one chunk per event, breaks for split/event_delay_ms. */
+/* Each event is one chunk. Breaks: before every event after the first
+ * (event_delay_ms, or a new write for split), and split's pause inside it. */
+void fake_sse_end(struct fake_sse *s, bool content)
+{
+    const struct fake_behavior *b = s->b;
+    struct fake_plan *p = s->p;
+    struct fake_buf *e = &p->tmp;
+    struct fake_buf *o = &p->out;
+    const char *eol = b->crlf ? "\r\n\r\n" : "\n\n";
+    size_t eol_len = b->crlf ? 4 : 2;
+    if (content && b->event_bytes >= 0) {
+        size_t least = e->len + eol_len + PAD_OVERHEAD;
+        s->need = least > s->need ? least : s->need;
+        if ((size_t)b->event_bytes < s->need) {
+            return; /* a 400 once every event is measured */
+        }
+        pad_to(e, (size_t)b->event_bytes - eol_len);
+    }
+    size_t len = e->len + eol_len;
+    size_t k = s->events++;
+    if (s->cut && k == (size_t)s->cut_n) {
+        s->cut_off = o->len;
+    }
+    if (k > 0 && b->event_delay_ms > 0) {
+        add_brk(p, o->len, b->event_delay_ms);
+    } else if (k > 0 && b->split >= 0) {
+        add_brk(p, o->len, 0);
+    }
+    fake_buf_put_hex(o, len);
+    fake_buf_puts(o, "\r\n");
+    if (b->split >= 0 && (size_t)b->split < len) {
+        add_brk(p, o->len + (size_t)b->split, SPLIT_PAUSE_MS);
+    }
+    fake_buf_put(o, e->p, e->len);
+    fake_buf_put(o, eol, eol_len);
+    fake_buf_puts(o, "\r\n");
+}
+
+/* The SSE answer: the wire's events, then the last chunk. */
 static int build_stream(const struct fake_behavior *b, const struct fake_v1_req *r,
                         struct fake_plan *p)
 {
-    static const char content_a[] = "{\"content\":\"tok";
-    static const char content_b[] = " \"},\"finish_reason\":null}]}";
-    static const char stop[] = "{},\"finish_reason\":\"stop\"}]}";
-    static const char done[] = "data: [DONE]";
-    const char *eol = b->crlf ? "\r\n\r\n" : "\n\n";
-    size_t eol_len = b->crlf ? 4 : 2;
-    struct fake_buf *t = &p->tmp;
-    fake_buf_puts(t, "data: {\"id\":\"chatcmpl-fake");
-    fake_buf_put_u64(t, r->n);
-    fake_buf_puts(t, "\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"");
-    put_model(t, r);
-    fake_buf_puts(t, "\",\"choices\":[{\"index\":0,\"delta\":");
-    if (t->oom) {
-        return -1;
-    }
-    size_t total = (size_t)b->events + (b->no_done ? 1 : 2);
-    /* event_bytes: every content event padded to exactly that many bytes */
-    size_t biggest = t->len + sizeof(content_a) - 1 +
-                     digits(b->events > 0 ? (uint64_t)b->events - 1 : 0) + sizeof(content_b) - 1 +
-                     eol_len + PAD_OVERHEAD;
-    if (b->event_bytes >= 0 && b->events > 0 && (size_t)b->event_bytes < biggest) {
-        char err[128];
-        snprintf(err, sizeof(err), "event_bytes=%ld is below the minimum %zu", b->event_bytes,
-                 biggest);
-        return build_bad(err, r, p);
-    }
-    size_t per_event = b->event_bytes >= 0 ? (size_t)b->event_bytes : 0;
+    struct fake_sse s = {.p = p, .b = b};
+    enum fake_end end = FAKE_END_KEEP;
+    s.cut = cut_of(b, &s.cut_n, &end);
     struct fake_buf *o = &p->out;
-    fake_buf_reserve(o, 512 + total * (t->len + sizeof(content_a) + sizeof(content_b) + 24) +
-                            (size_t)b->events * per_event);
     put_status_line(o, 200);
     fake_buf_puts(o, "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
     put_v1_tail(o, r, 200);
     p->body_off = o->len;
-    long cut_n = -1;
-    enum fake_end end = FAKE_END_KEEP;
-    bool cut = cut_of(b, &cut_n, &end);
-    size_t cut_off = 0;
-    for (size_t k = 0; k < total; k++) {
-        bool is_content = k < (size_t)b->events;
-        bool is_stop = k == (size_t)b->events;
-        size_t len = is_content ? t->len + sizeof(content_a) - 1 + digits(k) + sizeof(content_b) -
-                                      1 + eol_len
-                     : is_stop ? t->len + sizeof(stop) - 1 + eol_len
-                               : sizeof(done) - 1 + eol_len;
-        size_t pad = 0;
-        if (is_content && b->event_bytes >= 0) {
-            pad = (size_t)b->event_bytes - len - PAD_OVERHEAD;
-            len = (size_t)b->event_bytes;
-        }
-        if (cut && k == (size_t)cut_n) {
-            cut_off = o->len;
-        }
-        if (k > 0 && b->event_delay_ms > 0) {
-            add_brk(p, o->len, b->event_delay_ms);
-        } else if (k > 0 && b->split >= 0) {
-            add_brk(p, o->len, 0);
-        }
-        fake_buf_put_hex(o, len);
-        fake_buf_puts(o, "\r\n");
-        if (b->split >= 0 && (size_t)b->split < len) {
-            add_brk(p, o->len + (size_t)b->split, SPLIT_PAUSE_MS);
-        }
-        if (is_content) {
-            fake_buf_put(o, t->p, t->len);
-            fake_buf_put(o, content_a, sizeof(content_a) - 1);
-            fake_buf_put_u64(o, k);
-            put_event_tail(o, content_b, sizeof(content_b) - 1, b->event_bytes >= 0, pad);
-        } else if (is_stop) {
-            fake_buf_put(o, t->p, t->len);
-            fake_buf_put(o, stop, sizeof(stop) - 1);
-        } else {
-            fake_buf_put(o, done, sizeof(done) - 1);
-        }
-        fake_buf_put(o, eol, eol_len);
-        fake_buf_puts(o, "\r\n");
+    r->wire->put_stream(&s, r, b);
+    if (b->event_bytes >= 0 && (size_t)b->event_bytes < s.need) {
+        char err[128];
+        snprintf(err, sizeof(err), "event_bytes=%ld is below the minimum %zu", b->event_bytes,
+                 s.need);
+        return build_bad(err, r, p);
     }
-    if (cut && (size_t)cut_n >= total) {
-        cut_off = o->len;
+    if (s.cut && (size_t)s.cut_n >= s.events) {
+        s.cut_off = o->len;
     }
     fake_buf_puts(o, "0\r\n\r\n");
-    if (cut) {
-        cut_at(p, cut_off, end);
+    if (s.cut) {
+        cut_at(p, s.cut_off, end);
     }
     return plan_status(p);
 }
@@ -601,8 +561,8 @@ int fake_behavior_build(const struct fake_behavior *b, const struct fake_v1_req 
     }
     p->drip_ms = b->drip_ms;
     bool error = b->status > 0 && b->status != 200;
-    int rc = r->stream && !error ? build_stream(b, r, p)
-                                 : build_single(b, r, p, error ? b->status : 200);
+    bool stream = r->stream && !error && r->wire->put_stream != NULL;
+    int rc = stream ? build_stream(b, r, p) : build_single(b, r, p, error ? b->status : 200);
     if (rc == 0 && !p->bad && b->end_delay_ms > 0) {
         add_brk(p, p->out.len, b->end_delay_ms); /* after the last byte, before the ending */
         rc = plan_status(p);

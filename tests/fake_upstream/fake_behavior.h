@@ -1,6 +1,9 @@
 /* The fake upstream's misbehaviour: X-Fake-Behavior directives, and the
  * response they produce as a plan (bytes + where to pause + how to end) that
- * the server then plays on the socket. It does not do any I/O itself. */
+ * the server then plays on the socket. What the bytes say is each chat API's
+ * own (a struct fake_wire: fake_chat.c, fake_responses.c, fake_messages.c);
+ * how they are framed, timed and cut is here, the same for every API. It
+ * does not do any I/O itself. */
 #ifndef MP_TESTS_FAKE_BEHAVIOR_H
 #define MP_TESTS_FAKE_BEHAVIOR_H
 
@@ -23,12 +26,16 @@ struct fake_behavior {
     long body_bytes;
     long end_delay_ms;
     long event_bytes;
+    long error_after; /* stream: the API's error event after this many text pieces */
     bool crlf;
     bool no_done;
     bool stall;
     bool reset_before_headers;
     bool chunked;
     bool echo;
+    bool failed;   /* Responses: response.failed instead of response.completed */
+    bool thinking; /* Messages: a thinking block before the text */
+    bool tool_use; /* Messages: a tool_use block after the text */
     char err[160]; /* non-empty: the header was bad, answer 400 */
 };
 
@@ -38,6 +45,10 @@ void fake_behavior_init(struct fake_behavior *b);
  * blanks ignored, names case-insensitive). Unknown names, bad or
  * out-of-range numbers: returns -1 and sets b->err (JSON-safe text). */
 int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len);
+
+/* The text pieces a stream sends: `events`, or `error_after` when it is
+ * smaller (the error event then follows the last of them). */
+size_t fake_behavior_pieces(const struct fake_behavior *b);
 
 /* Before writing the byte at off, wait delay_ms (0: just start a new write). */
 struct fake_brk {
@@ -66,9 +77,12 @@ struct fake_plan {
     enum fake_end end;
 };
 
+struct fake_wire;
+
 /* What the builder needs from a /v1 request; pointers borrowed for the call. */
 struct fake_v1_req {
-    uint64_t n; /* request number, from 1 */
+    const struct fake_wire *wire; /* the API the path names */
+    uint64_t n;                   /* request number, from 1 */
     const char *body;
     size_t body_len;
     const char *ctype; /* NULL when the request had no Content-Type */
@@ -78,7 +92,42 @@ struct fake_v1_req {
     const char *content; /* the message content as a JSON value; NULL: the default text */
     size_t content_len;
     bool stream;
-    bool close; /* the client asked to close after this response */
+    bool background; /* top-level "background" is the literal true */
+    bool close;      /* the client asked to close after this response */
+};
+
+/* A stream being built: the wire writes one event at a time, the builder
+ * frames it (a chunk of its own), pads it, times it and cuts the stream. */
+struct fake_sse;
+
+/* Starts an event: "event: <type>" (no such line when type is NULL), then
+ * "data: ". Returns the buffer to append the data to, valid until
+ * fake_sse_end. */
+struct fake_buf *fake_sse_begin(struct fake_sse *s, const char *type);
+
+/* Starts an event as the Responses and Messages APIs name theirs:
+ * "event: <type>", then "data: " and a JSON object whose first member is
+ * "type":"<type>", left open for the wire's members and its closing brace
+ * (type: plain ASCII, not escaped). Returns as fake_sse_begin. */
+struct fake_buf *fake_sse_begin_typed(struct fake_sse *s, const char *type);
+
+/* Ends the event begun last. content: it is one of the reply's text pieces
+ * (the `events` of X-Fake-Behavior), which event_bytes pads: its data must
+ * then end with the closing brace of a JSON object. */
+void fake_sse_end(struct fake_sse *s, bool content);
+
+/* One chat API's bytes. Each function appends to its buffer and reports
+ * running out of memory through its oom flag. */
+struct fake_wire {
+    /* The 200 answer that is one body: a JSON object. */
+    void (*put_reply)(struct fake_buf *o, const struct fake_v1_req *r,
+                      const struct fake_behavior *b);
+    /* The body of an HTTP error status (not 200): the API's error JSON. */
+    void (*put_error)(struct fake_buf *o, long status);
+    /* The events of a stream, through fake_sse_begin/fake_sse_end. NULL:
+     * the API never streams (a "stream":true request gets one body). */
+    void (*put_stream)(struct fake_sse *s, const struct fake_v1_req *r,
+                       const struct fake_behavior *b);
 };
 
 void fake_plan_free(struct fake_plan *p);

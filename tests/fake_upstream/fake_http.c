@@ -623,6 +623,11 @@ void fake_http_scan_body(const char *b, size_t n, struct fake_body_info *out)
     while (next_member(b, n, &i, &k, &v) == 1) {
         if (key_is(b, k, "stream", 6)) {
             out->stream = v.len == 4 && memcmp(b + v.off, "true", 4) == 0;
+        } else if (key_is(b, k, "background", 10)) {
+            out->background = v.len == 4 && memcmp(b + v.off, "true", 4) == 0;
+        } else if (key_is(b, k, "system", 6)) {
+            out->has_system = true;
+            out->system = v;
         } else if (key_is(b, k, "model", 5)) {
             out->has_model = v.len >= 2 && b[v.off] == '"';
             out->model.off = v.off + 1;

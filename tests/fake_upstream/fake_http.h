@@ -1,7 +1,8 @@
 /* The fake upstream's byte handling: a growable buffer, a small HTTP/1.1
  * request parser (head, chunked body) and a top-level JSON member scan for
- * "stream" and "model". Positions are offsets, so the caller may realloc the
- * buffer between calls. It does not validate JSON or touch sockets. */
+ * "stream", "model" and the few others the fake reads. Positions are
+ * offsets, so the caller may realloc the buffer between calls. It does not
+ * validate JSON or touch sockets. */
 #ifndef MP_TESTS_FAKE_HTTP_H
 #define MP_TESTS_FAKE_HTTP_H
 
@@ -100,11 +101,14 @@ int fake_http_chunked_feed(struct fake_chunked *c, const char *buf, size_t len,
 
 struct fake_body_info {
     bool stream;                    /* top-level "stream" is the literal true */
+    bool background;                /* top-level "background" is the literal true */
     bool has_model;                 /* top-level "model" is a string */
     struct fake_span model;         /* its raw content between the quotes, escapes kept */
     bool response_format;           /* top-level "response_format" is present and not null */
     bool has_first_message;         /* top-level "messages" is an array with an element */
     struct fake_span first_message; /* that first element, raw */
+    bool has_system;                /* top-level "system" is present (Messages) */
+    struct fake_span system;        /* its raw value */
 };
 
 /* Scans the top-level members of a JSON object in linear time, without

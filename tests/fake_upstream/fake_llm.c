@@ -506,10 +506,10 @@ static unsigned word_limit(const char *s, size_t n)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* The text of a message's content: a string, or the "text" of its parts. */
-static void message_text(const json_t *msg, struct fake_buf *out)
+/* The text of a content (a message's, or Messages' "system"): a string,
+ * or the "text" of its parts. */
+static void content_text(const json_t *c, struct fake_buf *out)
 {
-    const json_t *c = json_object_get(msg, "content");
     if (json_is_string(c)) {
         fake_buf_put(out, json_string_value(c), json_string_length(c));
         return;
@@ -524,6 +524,11 @@ static void message_text(const json_t *msg, struct fake_buf *out)
             fake_buf_put(out, json_string_value(t), json_string_length(t));
         }
     }
+}
+
+static void message_text(const json_t *msg, struct fake_buf *out)
+{
+    content_text(json_object_get(msg, "content"), out);
 }
 
 static bool role_is(const json_t *msg, const char *role)
@@ -551,7 +556,7 @@ static bool is_summary_prompt(const json_t *msgs, struct fake_buf *system)
            !ci_prefix(system->p, system->len, memory_block_intro);
 }
 
-static enum fake_job classify(const json_t *doc, struct fake_buf *system)
+static enum fake_job classify_chat(const json_t *doc, struct fake_buf *system)
 {
     const json_t *msgs = json_object_get(doc, "messages");
     if (!json_is_array(msgs) || json_array_size(msgs) == 0) {
@@ -565,6 +570,26 @@ static enum fake_job classify(const json_t *doc, struct fake_buf *system)
                    : FAKE_JOB_NONE;
     }
     return is_summary_prompt(msgs, system) ? FAKE_JOB_SUMMARIZE : FAKE_JOB_NONE;
+}
+
+/* A Messages job: its prompt is the top-level "system". It asks for
+ * "entities" (extraction) or mentions "summary" (summarization), and is not
+ * a chat whose system carries memproxy's memory block. */
+static enum fake_job classify_messages(const json_t *doc, struct fake_buf *system)
+{
+    const json_t *msgs = json_object_get(doc, "messages");
+    if (!json_is_array(msgs) || json_array_size(msgs) == 0) {
+        return FAKE_JOB_NONE;
+    }
+    content_text(json_object_get(doc, "system"), system);
+    if (system->oom || ci_find(system->p, system->len, memory_block_intro) < system->len) {
+        return FAKE_JOB_NONE;
+    }
+    if (ci_find(system->p, system->len, "entities") < system->len) {
+        return FAKE_JOB_EXTRACT;
+    }
+    return ci_find(system->p, system->len, "summary") < system->len ? FAKE_JOB_SUMMARIZE
+                                                                    : FAKE_JOB_NONE;
 }
 
 static void last_user_text(const json_t *doc, struct fake_buf *out)
@@ -611,14 +636,27 @@ static void put_content(enum fake_job kind, enum fake_mode mode, const struct fa
     fake_buf_free(&w);
 }
 
-/* Cheap pre-test, no parse: a response_format, or a first message whose
- * role is "system" and whose content holds "summary" in lower or upper
- * case (as "ummar": the capital S of "Summary" too). Only the first
- * message is searched, so a big chat request costs one member scan. */
-static bool maybe_job(size_t n, const char *b, const struct fake_body_info *info)
+/* s[0..n) holds "summary" or (with_entities) "entities", in lower or upper
+ * case (as "ummar" and "ntities": the capital S of "Summary" too). */
+static bool mentions(const char *s, size_t n, bool with_entities)
+{
+    return memmem(s, n, "ummar", 5) != NULL || memmem(s, n, "UMMAR", 5) != NULL ||
+           (with_entities &&
+            (memmem(s, n, "ntities", 7) != NULL || memmem(s, n, "NTITIES", 7) != NULL));
+}
+
+/* Cheap pre-test, no parse. Chat: a response_format, or a first message
+ * whose role is "system" and whose content mentions the summary. Messages:
+ * a "system" that mentions the summary or the entities. Only that one
+ * member is searched, so a big chat request costs one member scan. */
+static bool maybe_job(enum fake_llm_api api, size_t n, const char *b,
+                      const struct fake_body_info *info)
 {
     if (n == 0 || n > FAKE_LLM_MAX_BODY_LEN) {
         return false;
+    }
+    if (api == FAKE_LLM_MESSAGES) {
+        return info->has_system && mentions(b + info->system.off, info->system.len, true);
     }
     if (info->response_format) {
         return true;
@@ -634,14 +672,14 @@ static bool maybe_job(size_t n, const char *b, const struct fake_body_info *info
         memcmp(m + role.off, "\"system\"", 8) != 0 || !fake_json_member(m, mlen, "content", &c)) {
         return false;
     }
-    return memmem(m + c.off, c.len, "ummar", 5) != NULL ||
-           memmem(m + c.off, c.len, "UMMAR", 5) != NULL;
+    return mentions(m + c.off, c.len, false);
 }
 
-enum fake_job fake_llm_reply(const char *body, size_t len, const struct fake_body_info *info,
-                             const enum fake_mode *modes, struct fake_buf *content)
+enum fake_job fake_llm_reply(enum fake_llm_api api, const char *body, size_t len,
+                             const struct fake_body_info *info, const enum fake_mode *modes,
+                             struct fake_buf *content)
 {
-    if (!maybe_job(len, body, info)) {
+    if (!maybe_job(api, len, body, info)) {
         return FAKE_JOB_NONE;
     }
     json_error_t err;
@@ -652,7 +690,8 @@ enum fake_job fake_llm_reply(const char *body, size_t len, const struct fake_bod
     struct fake_buf system = {0};
     struct fake_buf user = {0};
     struct fake_buf text = {0};
-    enum fake_job kind = classify(doc, &system);
+    enum fake_job kind =
+        api == FAKE_LLM_MESSAGES ? classify_messages(doc, &system) : classify_chat(doc, &system);
     if (kind != FAKE_JOB_NONE) {
         enum fake_mode mode = modes[kind];
         last_user_text(doc, &user);

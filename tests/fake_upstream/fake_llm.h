@@ -36,16 +36,23 @@ const char *fake_llm_mode_name(enum fake_mode m);
 /* Parses a mode name (exact, case-insensitive). Returns 0, or -1. */
 int fake_llm_mode_parse(const char *s, size_t n, enum fake_mode *out);
 
+/* Where a job's prompt is: chat completions (a system message, and
+ * response_format for extraction) or Anthropic Messages (the top-level
+ * "system"; extraction is the prompt that asks for "entities"). */
+enum fake_llm_api { FAKE_LLM_CHAT, FAKE_LLM_MESSAGES };
+
 /* Recognizes a memory job in the body of a non-stream POST to
- * /v1/chat/completions (the caller checks method, path and stream); info
- * is fake_http_scan_body's view of it, which decides cheaply whether the
- * body needs a JSON parse at all. Returns FAKE_JOB_NONE for anything else
- * (not JSON, other shapes). When it is a job, appends to content the JSON
- * value (quotes included) of the answer's choices[0].message.content, as
+ * /v1/chat/completions or /v1/messages (the caller checks method, path and
+ * stream, and says which API); info is fake_http_scan_body's view of it,
+ * which decides cheaply whether the body needs a JSON parse at all.
+ * Returns FAKE_JOB_NONE for anything else (not JSON, other shapes). When
+ * it is a job, appends to content the JSON value (quotes included) of the
+ * answer's text, choices[0].message.content or content[0].text, as
  * modes[kind] wants it (the modes that change only status or timing get
  * the ok content). */
-enum fake_job fake_llm_reply(const char *body, size_t len, const struct fake_body_info *info,
-                             const enum fake_mode *modes, struct fake_buf *content);
+enum fake_job fake_llm_reply(enum fake_llm_api api, const char *body, size_t len,
+                             const struct fake_body_info *info, const enum fake_mode *modes,
+                             struct fake_buf *content);
 
 /* The extraction answer's JSON text for transcript[0..len) (the last user
  * message of the request): the entities found in its user lines. With

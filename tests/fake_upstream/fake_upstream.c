@@ -1,4 +1,5 @@
-/* A fake OpenAI-compatible upstream for the proxy's tests and benchmark
+/* A fake OpenAI-compatible (chat completions, Responses) and Anthropic
+ * Messages upstream for the proxy's tests and benchmark
  * (spec: docs/fake-upstream.md). Single-threaded libevent core with raw
  * socket events, not evhttp: it must control every write and every close.
  *
@@ -8,9 +9,12 @@
  * at once and counted as aborted. Buffers live in the connection and are
  * reused, so a keep-alive request allocates nothing once they have grown. */
 #include "fake_behavior.h"
+#include "fake_chat.h"
 #include "fake_http.h"
 #include "fake_llm.h"
+#include "fake_messages.h"
 #include "fake_record.h"
+#include "fake_responses.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -313,8 +317,26 @@ static bool span_eq(const char *buf, struct fake_span s, const char *lit)
     return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
 }
 
-/* POST /v1/chat/completions, any query. */
-static bool is_chat_post(const struct conn *c)
+/* The chat APIs by path, any method, any query; every other /v1 path
+ * answers as chat completions. Memory jobs come as non-stream POSTs to the
+ * paths that have jobs. */
+struct api {
+    const char *path;
+    const struct fake_wire *wire;
+    bool jobs;
+    enum fake_llm_api llm; /* where a job's prompt is */
+};
+
+static const struct api apis[] = {
+    {"/v1/chat/completions", &fake_wire_chat, true, FAKE_LLM_CHAT},
+    {"/v1/responses", &fake_wire_responses, false, FAKE_LLM_CHAT},
+    {"/v1/messages", &fake_wire_messages, true, FAKE_LLM_MESSAGES},
+    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, FAKE_LLM_MESSAGES},
+};
+
+static const struct api other_v1 = {"", &fake_wire_chat, false, FAKE_LLM_CHAT};
+
+static const struct api *api_of(const struct conn *c)
 {
     const char *buf = c->in.p;
     struct fake_span t = c->head.target;
@@ -322,17 +344,23 @@ static bool is_chat_post(const struct conn *c)
     if (q != NULL) {
         t.len = (size_t)(q - (buf + t.off));
     }
-    return span_eq(buf, c->head.method, "POST") && span_eq(buf, t, "/v1/chat/completions");
+    for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+        if (span_eq(buf, t, apis[i].path)) {
+            return &apis[i];
+        }
+    }
+    return &other_v1;
 }
 
 /* A memory job plays the LLM: the content comes from fake_llm, the mode
  * may add a status, a delay or a stall (X-Fake-Behavior still applies). */
 static void play_job(struct server *srv, struct fake_record *rec, struct fake_behavior *b,
-                     struct fake_v1_req *r, const struct fake_body_info *info)
+                     struct fake_v1_req *r, const struct fake_body_info *info,
+                     enum fake_llm_api llm)
 {
     srv->scratch.len = 0;
     srv->scratch.oom = false;
-    enum fake_job job = fake_llm_reply(r->body, r->body_len, info, srv->modes, &srv->scratch);
+    enum fake_job job = fake_llm_reply(llm, r->body, r->body_len, info, srv->modes, &srv->scratch);
     if (job == FAKE_JOB_NONE) {
         return;
     }
@@ -365,7 +393,8 @@ static enum progress answer_v1(struct conn *c)
     const char *buf = c->in.p;
     srv->st.requests++;
 
-    struct fake_v1_req r = {.n = srv->st.requests, .close = !c->head.keep_alive};
+    const struct api *api = api_of(c);
+    struct fake_v1_req r = {.wire = api->wire, .n = srv->st.requests, .close = !c->head.keep_alive};
     if (c->head.chunked) {
         r.body = c->body.p;
         r.body_len = c->body.len;
@@ -381,6 +410,7 @@ static enum progress answer_v1(struct conn *c)
     struct fake_body_info info;
     fake_http_scan_body(r.body, r.body_len, &info);
     r.stream = info.stream;
+    r.background = info.background;
     if (info.has_model) {
         r.model = r.body + info.model.off;
         r.model_len = info.model.len;
@@ -394,8 +424,9 @@ static enum progress answer_v1(struct conn *c)
             break;
         }
     }
-    if (b.err[0] == '\0' && !r.stream && is_chat_post(c)) {
-        play_job(srv, rec, &b, &r, &info);
+    bool post = span_eq(buf, c->head.method, "POST");
+    if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
+        play_job(srv, rec, &b, &r, &info, api->llm);
     }
     return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
 }

@@ -1,0 +1,72 @@
+/* The chat completions wire (see fake_chat.h). The bytes are those of the
+ * fake before it learnt other APIs: the tests compare them exactly. */
+#include "fake_chat.h"
+
+#include "fake_reply.h"
+
+static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
+                           const struct fake_behavior *b)
+{
+    fake_buf_puts(o, "{\"id\":\"chatcmpl-fake");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"");
+    fake_reply_put_model(o, r);
+    fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"content\":");
+    fake_reply_put_text(o, r);
+    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
+                     "\"completion_tokens\":4,\"total_tokens\":5}}");
+}
+
+void fake_chat_put_error(struct fake_buf *o, long status)
+{
+    fake_buf_puts(o, "{\"error\":{\"message\":\"fake error ");
+    fake_buf_put_u64(o, (uint64_t)status);
+    fake_buf_puts(o, "\",\"type\":\"fake_error\",\"param\":null,\"code\":\"fake_");
+    fake_buf_put_u64(o, (uint64_t)status);
+    fake_buf_puts(o, "\"}}");
+}
+
+/* Starts a chunk event up to its "delta" value. */
+static struct fake_buf *chunk(struct fake_sse *s, const struct fake_v1_req *r)
+{
+    struct fake_buf *e = fake_sse_begin(s, NULL);
+    fake_buf_puts(e, "{\"id\":\"chatcmpl-fake");
+    fake_buf_put_u64(e, r->n);
+    fake_buf_puts(e, "\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"");
+    fake_reply_put_model(e, r);
+    fake_buf_puts(e, "\",\"choices\":[{\"index\":0,\"delta\":");
+    return e;
+}
+
+static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
+                       const struct fake_behavior *b)
+{
+    size_t pieces = fake_behavior_pieces(b);
+    for (size_t k = 0; k < pieces; k++) {
+        struct fake_buf *e = chunk(s, r);
+        fake_buf_puts(e, "{\"content\":\"");
+        fake_reply_put_piece(e, k);
+        fake_buf_puts(e, "\"},\"finish_reason\":null}]}");
+        fake_sse_end(s, true);
+    }
+    if (b->error_after >= 0) {
+        fake_buf_puts(fake_sse_begin(s, NULL),
+                      "{\"error\":{\"message\":\"fake error event\",\"type\":\"server_error\","
+                      "\"param\":null,\"code\":\"server_error\"}}");
+        fake_sse_end(s, false);
+        return;
+    }
+    fake_buf_puts(chunk(s, r), "{},\"finish_reason\":\"stop\"}]}");
+    fake_sse_end(s, false);
+    if (!b->no_done) {
+        fake_buf_puts(fake_sse_begin(s, NULL), "[DONE]");
+        fake_sse_end(s, false);
+    }
+}
+
+const struct fake_wire fake_wire_chat = {
+    .put_reply = put_completion,
+    .put_error = fake_chat_put_error,
+    .put_stream = put_stream,
+};

@@ -1,0 +1,43 @@
+/* The fake model's words (see fake_reply.h). A stream's pieces are numbered
+ * rather than cut from a sentence so that a test can tell which events a
+ * client relayed, dropped or repeated from the text alone. */
+#include "fake_reply.h"
+
+void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    if (r->model != NULL) {
+        fake_buf_put(o, r->model, r->model_len);
+    } else {
+        fake_buf_puts(o, "fake");
+    }
+}
+
+void fake_reply_put_text(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    if (r->content != NULL) {
+        fake_buf_put(o, r->content, r->content_len);
+    } else {
+        fake_buf_puts(o, "\"" FAKE_REPLY_TEXT "\"");
+    }
+}
+
+void fake_reply_put_piece(struct fake_buf *o, size_t k)
+{
+    fake_buf_puts(o, "tok");
+    fake_buf_put_u64(o, k);
+    fake_buf_puts(o, " ");
+}
+
+void fake_reply_put_pieces(struct fake_buf *o, size_t n)
+{
+    fake_buf_puts(o, "\"");
+    for (size_t k = 0; k < n; k++) {
+        fake_reply_put_piece(o, k);
+    }
+    fake_buf_puts(o, "\"");
+}
+
+uint64_t fake_reply_input_tokens(const struct fake_v1_req *r)
+{
+    return ((uint64_t)r->body_len + 3) / 4;
+}

@@ -1,0 +1,35 @@
+/* What the fake "model" says, the same on every chat API: the text of an
+ * answer in one body, the text pieces a stream sends, the model name and
+ * the token counts. The wires put it in their own shapes; no framing here. */
+#ifndef MP_TESTS_FAKE_REPLY_H
+#define MP_TESTS_FAKE_REPLY_H
+
+#include "fake_behavior.h"
+#include "fake_http.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_REPLY_TEXT    "Hello from fake upstream"
+#define FAKE_REPLY_TOKENS  4          /* output tokens of an answer in one body */
+#define FAKE_REPLY_CREATED 1700000000 /* every object's creation time (unix s) */
+
+/* The model of the request as raw JSON string content (escapes kept, no
+ * quotes), or "fake". */
+void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r);
+
+/* The text of an answer in one body as a JSON value, quotes included: a
+ * memory job's content (r->content) or FAKE_REPLY_TEXT. */
+void fake_reply_put_text(struct fake_buf *o, const struct fake_v1_req *r);
+
+/* Piece k of a stream's text, "tok<k> ": no quotes, nothing to escape. */
+void fake_reply_put_piece(struct fake_buf *o, size_t k);
+
+/* Pieces 0..n joined: the whole text of a stream of n pieces, as a JSON
+ * string (quotes included). */
+void fake_reply_put_pieces(struct fake_buf *o, size_t n);
+
+/* The request's input tokens: a quarter of its body bytes, rounded up. */
+uint64_t fake_reply_input_tokens(const struct fake_v1_req *r);
+
+#endif

@@ -1,0 +1,199 @@
+/* The Responses wire (see fake_responses.h, docs/fake-upstream.md). One
+ * output message with one output_text part; a stream announces the
+ * response, the message and the part, sends the text pieces as deltas,
+ * then closes the part, the message and the response, each event with its
+ * "sequence_number". The response object of response.completed is the
+ * object a request without "stream" gets, with the stream's text. */
+#include "fake_responses.h"
+
+#include "fake_chat.h"
+#include "fake_reply.h"
+
+#include <string.h>
+
+/* The text of the output message: the answer in one body, or the first n
+ * pieces of a stream. */
+struct text {
+    bool stream;
+    size_t pieces;
+};
+
+static void put_text(struct fake_buf *o, const struct fake_v1_req *r, struct text t)
+{
+    if (t.stream) {
+        fake_reply_put_pieces(o, t.pieces);
+    } else {
+        fake_reply_put_text(o, r);
+    }
+}
+
+static void put_part(struct fake_buf *o, const struct fake_v1_req *r, const struct text *t)
+{
+    fake_buf_puts(o, "{\"type\":\"output_text\",\"text\":");
+    if (t != NULL) {
+        put_text(o, r, *t);
+    } else {
+        fake_buf_puts(o, "\"\"");
+    }
+    fake_buf_puts(o, ",\"annotations\":[]}");
+}
+
+/* The output message; t NULL: no part yet (in progress). */
+static void put_item(struct fake_buf *o, const struct fake_v1_req *r, const struct text *t)
+{
+    fake_buf_puts(o, "{\"type\":\"message\",\"id\":\"msg_");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, t != NULL ? "\",\"status\":\"completed\"" : "\",\"status\":\"in_progress\"");
+    fake_buf_puts(o, ",\"role\":\"assistant\",\"content\":[");
+    if (t != NULL) {
+        put_part(o, r, t);
+    }
+    fake_buf_puts(o, "]}");
+}
+
+/* The response object with status; t NULL: no output and no usage yet
+ * (queued, in progress, failed). */
+static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const char *status,
+                         const struct text *t)
+{
+    fake_buf_puts(o, "{\"id\":\"resp_");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\",\"object\":\"response\",\"created_at\":");
+    fake_buf_put_u64(o, FAKE_REPLY_CREATED);
+    fake_buf_puts(o, ",\"status\":\"");
+    fake_buf_puts(o, status);
+    fake_buf_puts(o, "\"");
+    if (strcmp(status, "failed") == 0) {
+        fake_buf_puts(o, ",\"error\":{\"code\":\"server_error\","
+                         "\"message\":\"fake response failed\"}");
+    }
+    fake_buf_puts(o, ",\"model\":\"");
+    fake_reply_put_model(o, r);
+    fake_buf_puts(o, "\",\"output\":[");
+    if (t == NULL) {
+        fake_buf_puts(o, "],\"usage\":null}");
+        return;
+    }
+    put_item(o, r, t);
+    uint64_t in = fake_reply_input_tokens(r);
+    uint64_t out = t->stream ? t->pieces : FAKE_REPLY_TOKENS;
+    fake_buf_puts(o, "],\"usage\":{\"input_tokens\":");
+    fake_buf_put_u64(o, in);
+    fake_buf_puts(o, ",\"output_tokens\":");
+    fake_buf_put_u64(o, out);
+    fake_buf_puts(o, ",\"total_tokens\":");
+    fake_buf_put_u64(o, in + out);
+    fake_buf_puts(o, "}}");
+}
+
+static void put_reply(struct fake_buf *o, const struct fake_v1_req *r,
+                      const struct fake_behavior *b)
+{
+    struct text t = {.stream = false};
+    if (b->failed) {
+        put_response(o, r, "failed", NULL);
+    } else if (r->background) {
+        put_response(o, r, "queued", NULL);
+    } else {
+        put_response(o, r, "completed", &t);
+    }
+}
+
+/* Ends the event with the next sequence number. */
+static void end_event(struct fake_sse *s, struct fake_buf *e, size_t *seq, bool content)
+{
+    fake_buf_puts(e, ",\"sequence_number\":");
+    fake_buf_put_u64(e, (*seq)++);
+    fake_buf_puts(e, "}");
+    fake_sse_end(s, content);
+}
+
+/* The members that say where a part is: its message, output and content index. */
+static void put_where(struct fake_buf *e, const struct fake_v1_req *r)
+{
+    fake_buf_puts(e, ",\"item_id\":\"msg_");
+    fake_buf_put_u64(e, r->n);
+    fake_buf_puts(e, "\",\"output_index\":0,\"content_index\":0");
+}
+
+static void put_response_event(struct fake_sse *s, const struct fake_v1_req *r, const char *type,
+                               const char *status, const struct text *t, size_t *seq)
+{
+    struct fake_buf *e = fake_sse_begin_typed(s, type);
+    fake_buf_puts(e, ",\"response\":");
+    put_response(e, r, status, t);
+    end_event(s, e, seq, false);
+}
+
+/* response.created .. response.content_part.added */
+static void put_opening(struct fake_sse *s, const struct fake_v1_req *r, size_t *seq)
+{
+    put_response_event(s, r, "response.created", "in_progress", NULL, seq);
+    put_response_event(s, r, "response.in_progress", "in_progress", NULL, seq);
+    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_item.added");
+    fake_buf_puts(e, ",\"output_index\":0,\"item\":");
+    put_item(e, r, NULL);
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.content_part.added");
+    put_where(e, r);
+    fake_buf_puts(e, ",\"part\":");
+    put_part(e, r, NULL);
+    end_event(s, e, seq, false);
+}
+
+/* response.output_text.done .. response.output_item.done */
+static void put_closing(struct fake_sse *s, const struct fake_v1_req *r, const struct text *t,
+                        size_t *seq)
+{
+    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.done");
+    put_where(e, r);
+    fake_buf_puts(e, ",\"text\":");
+    put_text(e, r, *t);
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.content_part.done");
+    put_where(e, r);
+    fake_buf_puts(e, ",\"part\":");
+    put_part(e, r, t);
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.output_item.done");
+    fake_buf_puts(e, ",\"output_index\":0,\"item\":");
+    put_item(e, r, t);
+    end_event(s, e, seq, false);
+}
+
+static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
+                       const struct fake_behavior *b)
+{
+    size_t seq = 0;
+    struct text t = {.stream = true, .pieces = fake_behavior_pieces(b)};
+    put_opening(s, r, &seq);
+    for (size_t k = 0; k < t.pieces; k++) {
+        struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.delta");
+        put_where(e, r);
+        fake_buf_puts(e, ",\"delta\":\"");
+        fake_reply_put_piece(e, k);
+        fake_buf_puts(e, "\"");
+        end_event(s, e, &seq, true);
+    }
+    if (b->error_after >= 0 && !b->failed) {
+        struct fake_buf *e = fake_sse_begin_typed(s, "error");
+        fake_buf_puts(e, ",\"code\":\"server_error\",\"message\":\"fake error event\","
+                         "\"param\":null");
+        end_event(s, e, &seq, false);
+        return;
+    }
+    if (b->error_after < 0) {
+        put_closing(s, r, &t, &seq);
+    }
+    if (b->failed) {
+        put_response_event(s, r, "response.failed", "failed", NULL, &seq);
+    } else {
+        put_response_event(s, r, "response.completed", "completed", &t, &seq);
+    }
+}
+
+const struct fake_wire fake_wire_responses = {
+    .put_reply = put_reply,
+    .put_error = fake_chat_put_error,
+    .put_stream = put_stream,
+};

@@ -1,0 +1,465 @@
+"""Self test of the fake upstream's other chat APIs (docs/fake-upstream.md):
+the Responses API and the Anthropic Messages API, their streams, their
+errors and misbehaviour, and memory jobs over Messages. It drives the fake
+directly, over real sockets. Python 3 standard library only.
+
+Usage: selftest_wires.py path/to/fake_upstream
+"""
+
+import http.client
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+FAKE = None
+PORT = None
+
+
+def start_fake(path):
+    proc = subprocess.Popen([path, '--port', '0', '--quiet'], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = proc.stdout.readline()
+    m = re.match(rb'^PORT (\d+)\n$', line)
+    if not m:
+        proc.kill()
+        raise SystemExit('fake upstream printed no PORT line: %r' % line)
+    return proc, int(m.group(1))
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def call(path, body=None, fake=None, headers=(), method='POST'):
+    """One request on a fresh connection; the body is JSON-encoded unless bytes."""
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    h = {'Content-Type': 'application/json'}
+    if fake is not None:
+        h['X-Fake-Behavior'] = fake
+    h.update(dict(headers))
+    c = http.client.HTTPConnection('127.0.0.1', PORT, timeout=10)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        c.close()
+
+
+def raw_call(path, body, fake):
+    """The bytes of the answer as sent, read until the fake closes or resets;
+    returns (bytes, reset)."""
+    body = json.dumps(body).encode()
+    s = socket.create_connection(('127.0.0.1', PORT), timeout=10)
+    s.sendall(b'POST %s HTTP/1.1\r\nHost: fake\r\nConnection: close\r\nX-Fake-Behavior: %s\r\n'
+              b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s'
+              % (path.encode(), fake.encode(), len(body), body))
+    data = b''
+    reset = False
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except ConnectionResetError:
+        reset = True
+    finally:
+        s.close()
+    return data, reset
+
+
+def events(body, eol=b'\n'):
+    """The SSE events of a stream as (event name or None, parsed data)."""
+    out = []
+    for block in body.split(eol + eol):
+        if not block:
+            continue
+        name = None
+        data = None
+        for line in block.split(eol):
+            if line.startswith(b'event: '):
+                name = line[7:].decode()
+            elif line.startswith(b'data: '):
+                data = line[6:].decode()
+            else:
+                raise AssertionError('unexpected SSE line %r' % line)
+        out.append((name, json.loads(data)))
+    return out
+
+
+def control(path):
+    return call(path, method='POST' if path == '/_fake/reset' else 'GET')
+
+
+def requests_log():
+    return control('/_fake/requests').json()
+
+
+def tokens(body):
+    return (len(json.dumps(body).encode()) + 3) // 4
+
+
+class ResponsesTest(unittest.TestCase):
+    BODY = {'model': 'gpt-5-mini', 'input': [
+        {'role': 'user', 'content': [{'type': 'input_text', 'text': 'hi'}]}]}
+
+    def stream(self, fake=None):
+        body = dict(self.BODY, stream=True)
+        r = call('/v1/responses', body, fake)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'text/event-stream')
+        evs = events(r.body)
+        for i, (name, data) in enumerate(evs):
+            self.assertEqual(name, data['type'])
+            self.assertEqual(data['sequence_number'], i)
+        return r, evs
+
+    def test_json_reply_is_a_completed_response(self):
+        r = call('/v1/responses', self.BODY)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'application/json')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual(r.json(), {
+            'id': 'resp_%d' % n, 'object': 'response', 'created_at': 1700000000,
+            'status': 'completed', 'model': 'gpt-5-mini',
+            'output': [{'type': 'message', 'id': 'msg_%d' % n, 'status': 'completed',
+                        'role': 'assistant',
+                        'content': [{'type': 'output_text', 'text': 'Hello from fake upstream',
+                                     'annotations': []}]}],
+            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4,
+                      'total_tokens': tokens(self.BODY) + 4}})
+
+    def test_stream_events_in_order_and_deltas_join_to_the_text(self):
+        r, evs = self.stream('events=4')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual([e[0] for e in evs], [
+            'response.created', 'response.in_progress', 'response.output_item.added',
+            'response.content_part.added'] + ['response.output_text.delta'] * 4 + [
+            'response.output_text.done', 'response.content_part.done',
+            'response.output_item.done', 'response.completed'])
+        deltas = [d for name, d in evs if name == 'response.output_text.delta']
+        for d in deltas:
+            self.assertEqual((d['item_id'], d['output_index'], d['content_index']),
+                             ('msg_%d' % n, 0, 0))
+        text = ''.join(d['delta'] for d in deltas)
+        self.assertEqual(text, 'tok0 tok1 tok2 tok3 ')
+        done = dict(evs)
+        self.assertEqual(done['response.output_text.done']['text'], text)
+        self.assertEqual(done['response.content_part.done']['part']['text'], text)
+        self.assertEqual(done['response.created']['response']['status'], 'in_progress')
+        completed = done['response.completed']['response']
+        whole = call('/v1/responses', self.BODY).json()
+        self.assertEqual(sorted(completed), sorted(whole))
+        self.assertEqual(completed['status'], 'completed')
+        self.assertEqual(completed['id'], 'resp_%d' % n)
+        self.assertEqual(completed['output'][0]['content'][0]['text'], text)
+        self.assertEqual(completed['output'], [done['response.output_item.done']['item']])
+        self.assertEqual(completed['usage']['output_tokens'], 4)
+
+    def test_background_is_queued_without_output(self):
+        r = call('/v1/responses', dict(self.BODY, background=True))
+        self.assertEqual(r.status, 200)
+        got = r.json()
+        self.assertEqual((got['status'], got['output'], got['object']), ('queued', [], 'response'))
+        self.assertNotIn('Hello', r.body.decode())
+
+    def test_error_event_after_some_deltas_ends_the_stream(self):
+        _, evs = self.stream('events=5,error_after=2')
+        self.assertEqual([e[0] for e in evs][4:], ['response.output_text.delta'] * 2 + ['error'])
+        self.assertEqual(evs[-1][1], {'type': 'error', 'code': 'server_error',
+                                      'message': 'fake error event', 'param': None,
+                                      'sequence_number': 6})
+
+    def test_failed_replaces_completed(self):
+        _, evs = self.stream('events=2,failed')
+        self.assertEqual(evs[-2][0], 'response.output_item.done')
+        name, data = evs[-1]
+        self.assertEqual(name, 'response.failed')
+        self.assertEqual(data['response']['status'], 'failed')
+        self.assertEqual(data['response']['error'],
+                         {'code': 'server_error', 'message': 'fake response failed'})
+        self.assertNotIn('response.completed', [e[0] for e in evs])
+
+    def test_failed_after_some_deltas(self):
+        _, evs = self.stream('events=5,error_after=1,failed')
+        self.assertEqual([e[0] for e in evs][3:],
+                         ['response.content_part.added', 'response.output_text.delta',
+                          'response.failed'])
+
+    def test_http_error_is_openai_error_json(self):
+        r = call('/v1/responses', dict(self.BODY, stream=True), 'status=429')
+        self.assertEqual(r.status, 429)
+        self.assertEqual(r.header('retry-after'), '1')
+        self.assertEqual(r.json(), {'error': {'message': 'fake error 429', 'type': 'fake_error',
+                                              'param': None, 'code': 'fake_429'}})
+
+    def test_crlf_and_padding_apply_to_every_line(self):
+        r = call('/v1/responses', dict(self.BODY, stream=True), 'events=2,crlf,event_bytes=400')
+        self.assertNotIn(b'\n', r.body.replace(b'\r\n', b''))
+        blocks = r.body.split(b'\r\n\r\n')[:-1]
+        deltas = [b for b in blocks if b.startswith(b'event: response.output_text.delta\r\n')]
+        self.assertEqual([len(b) + 4 for b in deltas], [400, 400])
+        self.assertEqual(len(events(r.body, b'\r\n')), 10)
+
+    def test_reset_after_counts_every_event(self):
+        data, reset = raw_call('/v1/responses', dict(self.BODY, stream=True), 'events=3,reset_after=5')
+        self.assertTrue(reset)
+        body = data.split(b'\r\n\r\n', 1)[1]
+        self.assertEqual(body.count(b'event: '), 5)
+        self.assertEqual(body.count(b'response.output_text.delta'), 2)  # event name and type
+
+    def test_recorded_with_its_path_and_headers(self):
+        call('/v1/responses?x=1', self.BODY, headers={'OpenAI-Beta': 'responses=v1'})
+        last = requests_log()[-1]
+        self.assertEqual(last['path'], '/v1/responses?x=1')
+        self.assertEqual(last['headers']['openai-beta'], 'responses=v1')
+        self.assertEqual(json.loads(last['body']), self.BODY)
+        self.assertIsNone(last['job'])
+
+
+class MessagesTest(unittest.TestCase):
+    BODY = {'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'messages': [
+        {'role': 'user', 'content': [{'type': 'text', 'text': 'hi'}]}]}
+    HEADERS = {'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01',
+               'anthropic-beta': 'interleaved-thinking-2025-05-14'}
+
+    def stream(self, fake=None):
+        r = call('/v1/messages', dict(self.BODY, stream=True), fake, self.HEADERS)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header('content-type'), 'text/event-stream')
+        evs = events(r.body)
+        for name, data in evs:
+            self.assertEqual(name, data['type'])
+        return r, evs
+
+    def test_json_reply_is_a_message(self):
+        r = call('/v1/messages', self.BODY, headers=self.HEADERS)
+        self.assertEqual(r.status, 200)
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual(r.json(), {
+            'id': 'msg_%d' % n, 'type': 'message', 'role': 'assistant',
+            'model': 'claude-sonnet-4-5',
+            'content': [{'type': 'text', 'text': 'Hello from fake upstream'}],
+            'stop_reason': 'end_turn', 'stop_sequence': None,
+            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4}})
+
+    def test_stream_events_in_order_and_deltas_join_to_the_text(self):
+        r, evs = self.stream('events=3')
+        n = int(r.header('x-request-id')[len('fake-'):])
+        self.assertEqual([e[0] for e in evs], [
+            'message_start', 'ping', 'content_block_start'] + ['content_block_delta'] * 3 + [
+            'content_block_stop', 'message_delta', 'message_stop'])
+        start = evs[0][1]['message']
+        self.assertEqual((start['id'], start['content'], start['stop_reason']),
+                         ('msg_%d' % n, [], None))
+        self.assertEqual(evs[2][1], {'type': 'content_block_start', 'index': 0,
+                                     'content_block': {'type': 'text', 'text': ''}})
+        deltas = [d for name, d in evs if name == 'content_block_delta']
+        self.assertEqual({(d['index'], d['delta']['type']) for d in deltas}, {(0, 'text_delta')})
+        self.assertEqual(''.join(d['delta']['text'] for d in deltas), 'tok0 tok1 tok2 ')
+        self.assertEqual(evs[-2][1], {'type': 'message_delta',
+                                      'delta': {'stop_reason': 'end_turn', 'stop_sequence': None},
+                                      'usage': {'output_tokens': 3}})
+
+    def test_thinking_and_tool_use_blocks_around_the_text(self):
+        got = call('/v1/messages', self.BODY, 'thinking,tool_use').json()
+        self.assertEqual([b['type'] for b in got['content']], ['thinking', 'text', 'tool_use'])
+        thinking, text, tool = got['content']
+        self.assertEqual(sorted(thinking), ['signature', 'thinking', 'type'])
+        self.assertTrue(thinking['thinking'] and thinking['signature'])
+        self.assertEqual(text['text'], 'Hello from fake upstream')
+        self.assertTrue(tool['id'].startswith('toolu_'))
+        self.assertEqual((tool['name'], tool['input']), ('get_weather', {'city': 'Paris'}))
+        self.assertEqual(got['stop_reason'], 'tool_use')
+
+    def test_thinking_and_tool_use_streamed_as_their_own_blocks(self):
+        _, evs = self.stream('events=2,thinking,tool_use')
+        blocks = {}
+        for name, d in evs:
+            if name == 'content_block_start':
+                blocks[d['index']] = dict(d['content_block'])
+            elif name == 'content_block_delta':
+                b, delta = blocks[d['index']], d['delta']
+                kind = delta['type']
+                if kind == 'input_json_delta':
+                    b['partial'] = b.get('partial', '') + delta['partial_json']
+                else:
+                    field = {'text_delta': 'text', 'thinking_delta': 'thinking',
+                             'signature_delta': 'signature'}[kind]
+                    b[field] += delta[field]
+        self.assertEqual(sorted(blocks), [0, 1, 2])
+        self.assertEqual(blocks[0]['type'], 'thinking')
+        self.assertEqual(blocks[1], {'type': 'text', 'text': 'tok0 tok1 '})
+        self.assertEqual(blocks[2]['type'], 'tool_use')
+        self.assertEqual(json.loads(blocks[2]['partial']), {'city': 'Paris'})
+        whole = call('/v1/messages', self.BODY, 'thinking,tool_use').json()['content']
+        self.assertEqual(blocks[0]['thinking'], whole[0]['thinking'])
+        self.assertEqual(blocks[0]['signature'], whole[0]['signature'])
+        self.assertEqual(evs[-2][1]['delta']['stop_reason'], 'tool_use')
+        self.assertEqual([n for n, _ in evs if n == 'content_block_stop'], ['content_block_stop'] * 3)
+
+    def test_error_event_after_some_deltas_ends_the_stream(self):
+        _, evs = self.stream('events=4,error_after=2')
+        self.assertEqual([e[0] for e in evs][2:], ['content_block_start', 'content_block_delta',
+                                                   'content_block_delta', 'error'])
+        self.assertEqual(evs[-1][1], {'type': 'error', 'error': {'type': 'overloaded_error',
+                                                                 'message': 'Overloaded'}})
+
+    def test_http_errors_are_anthropic_error_json(self):
+        for status, kind in ((400, 'invalid_request_error'), (429, 'rate_limit_error'),
+                             (500, 'api_error'), (529, 'overloaded_error')):
+            r = call('/v1/messages', dict(self.BODY, stream=True), 'status=%d' % status)
+            self.assertEqual(r.status, status)
+            self.assertEqual(r.header('content-type'), 'application/json')
+            self.assertEqual(r.json(), {'type': 'error', 'error': {
+                'type': kind, 'message': 'fake error %d' % status}})
+
+    def test_count_tokens(self):
+        body = {'model': 'claude-sonnet-4-5', 'messages': [{'role': 'user', 'content': 'hello'}]}
+        r = call('/v1/messages/count_tokens', body, headers=self.HEADERS)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {'input_tokens': tokens(body)})
+        self.assertEqual(call('/v1/messages', body).json()['usage']['input_tokens'], tokens(body))
+        r = call('/v1/messages/count_tokens', dict(body, stream=True))
+        self.assertEqual(r.header('content-type'), 'application/json')
+        self.assertEqual(call('/v1/messages/count_tokens', body, 'status=401').json()['error']['type'],
+                         'authentication_error')
+
+    def test_headers_recorded_unchanged(self):
+        self.stream()
+        last = requests_log()[-1]
+        self.assertEqual(last['path'], '/v1/messages')
+        for k, v in self.HEADERS.items():
+            self.assertEqual(last['headers'][k], v)
+
+    def test_split_and_reset_after_apply(self):
+        data, reset = raw_call('/v1/messages', dict(self.BODY, stream=True), 'events=2,split=5,reset_after=4')
+        self.assertTrue(reset)
+        body = data.split(b'\r\n\r\n', 1)[1]
+        self.assertEqual(re.findall(rb'event: (\w+)', body),
+                         [b'message_start', b'ping', b'content_block_start', b'content_block_delta'])
+
+
+EXTRACT_SYSTEM = ('You extract durable facts about the user from one conversation turn. Answer with '
+                  'one JSON object and nothing else, of exactly this form: {"entities":[{"key":'
+                  '"...","value":"...","confidence":0.0}]}. JSON only.')
+SUMMARY_SYSTEM = ('Fold the previous summary and the new messages into one updated summary of at '
+                  'most %d words. Answer with the summary only.')
+TURN = ("Conversation turn:\nuser: Hi, my name is Ada Lovelace. I live in London.\n"
+        "assistant: My name is Bot.\n")
+FOLD = ('Previous summary:\nSummary: user: My name is Ada. / user: I live in London.\n\n'
+        'New messages:\nuser: I use ChromaDB as my vector store because it is fast.\n'
+        'assistant: Good choice! Anything else?\n')
+FACTS = {'entities': [{'key': 'name', 'value': 'Ada Lovelace', 'confidence': 0.9},
+                      {'key': 'city', 'value': 'London', 'confidence': 0.9}]}
+
+
+def job_body(system, user, user_as_blocks=False):
+    content = [{'type': 'text', 'text': user}] if user_as_blocks else user
+    return {'model': 'claude-haiku-4-5', 'max_tokens': 1024, 'system': system,
+            'messages': [{'role': 'user', 'content': content}]}
+
+
+class MessagesJobTest(unittest.TestCase):
+    def setUp(self):
+        self.assertEqual(control('/_fake/reset').json(), {'reset': True})
+
+    def tearDown(self):
+        control('/_fake/reset')
+
+    def text_of(self, r):
+        self.assertEqual(r.status, 200)
+        got = r.json()
+        self.assertEqual((got['type'], got['stop_reason']), ('message', 'end_turn'))
+        self.assertEqual(len(got['content']), 1)
+        self.assertEqual(got['content'][0]['type'], 'text')
+        return got['content'][0]['text']
+
+    def test_extraction_answered_in_messages_shape(self):
+        text = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertEqual(json.loads(text), FACTS)
+        blocks = job_body([{'type': 'text', 'text': EXTRACT_SYSTEM}], TURN, user_as_blocks=True)
+        self.assertEqual(json.loads(self.text_of(call('/v1/messages', blocks))), FACTS)
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 2, 'summarize': 0})
+        self.assertEqual([r['job'] for r in requests_log()], ['extract', 'extract'])
+
+    def test_summarization_answered_in_messages_shape(self):
+        text = self.text_of(call('/v1/messages', job_body(SUMMARY_SYSTEM % 150, FOLD)))
+        self.assertEqual(text, 'Summary: user: My name is Ada. / user: I live in London. / user: '
+                               'I use ChromaDB as my vector store because it is fast. / '
+                               'assistant: Good choice!')
+        text = self.text_of(call('/v1/messages', job_body(SUMMARY_SYSTEM % 13, FOLD)))
+        self.assertEqual(text, 'Summary: user: My name is Ada. / user: I live in London.')
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 0, 'summarize': 2})
+
+    def test_same_text_as_over_chat_completions(self):
+        chat = {'model': 'm', 'response_format': {'type': 'json_object'}, 'messages': [
+            {'role': 'system', 'content': EXTRACT_SYSTEM}, {'role': 'user', 'content': TURN}]}
+        over_chat = call('/v1/chat/completions', chat).json()['choices'][0]['message']['content']
+        over_messages = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertEqual(over_messages, over_chat)
+
+    def test_not_jobs(self):
+        injected = job_body('Notes from earlier conversations with this user.\n'
+                            '[Conversation history summary]: Summary: user: hi', 'hi')
+        no_system = {'model': 'm', 'messages': [{'role': 'user', 'content': 'a summary please'}]}
+        for path, body, fake in (
+                ('/v1/messages', injected, None),
+                ('/v1/messages', no_system, None),
+                ('/v1/messages', dict(job_body(EXTRACT_SYSTEM, TURN), stream=True), 'events=1'),
+                ('/v1/messages/count_tokens', job_body(SUMMARY_SYSTEM % 10, FOLD), None),
+                ('/v1/responses', job_body(EXTRACT_SYSTEM, TURN), None)):
+            r = call(path, body, fake)
+            self.assertEqual(r.status, 200)
+            self.assertNotIn(b'Summary:', r.body)
+            self.assertNotIn(b'entities', r.body)
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 0, 'summarize': 0})
+
+    def test_job_modes_apply(self):
+        mode = call('/_fake/jobmode?extract=fenced&summarize=status500', method='POST')
+        self.assertEqual(mode.json(), {'extract': 'fenced', 'summarize': 'status500'})
+        text = self.text_of(call('/v1/messages', job_body(EXTRACT_SYSTEM, TURN)))
+        self.assertTrue(text.startswith('Here is the JSON you asked for:\n```json\n{"entities":'))
+        r = call('/v1/messages', job_body(SUMMARY_SYSTEM % 50, FOLD))
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.json(), {'type': 'error', 'error': {'type': 'api_error',
+                                                               'message': 'fake error 500'}})
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 1, 'summarize': 1})
+
+
+def main():
+    global PORT
+    if len(sys.argv) != 2:
+        raise SystemExit('usage: selftest_wires.py path/to/fake_upstream')
+    proc, PORT = start_fake(sys.argv[1])
+    try:
+        prog = unittest.main(argv=sys.argv[:1], exit=False, verbosity=1)
+        ok = prog.result.wasSuccessful()
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=10)
+        err = proc.stderr.read()
+    if rc != 0 or err:
+        print('fake upstream exit %r, stderr: %r' % (rc, err))
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == '__main__':
+    main()
