@@ -24,11 +24,11 @@ AT = '2023-05-08T10:00:00Z'
 FACT = ('vector_db', 'Qdrant')
 
 
-def send(proxy, user, body, x_memory=None, extra_headers=()):
+def send(proxy, user, body, x_memory=None, extra_headers=(), fake=None):
     """POSTs body (a dict, or bytes as they are) to /v1/responses: Sent."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     tag = uuid.uuid4().hex
-    h = mh.chat_headers(user, 'default', x_memory, None, tag, extra_headers)
+    h = mh.chat_headers(user, 'default', x_memory, fake, tag, extra_headers)
     return mh.Sent(tag, raw, None, proxy.request('POST', RESPONSES, h, raw, timeout=30.0))
 
 
@@ -159,6 +159,80 @@ class Responses(mh.MemCase):
         r = self.proxy.request('GET', RESPONSES + '/resp_123', mh.chat_headers(user), b'')
         self.assertNotEqual(r.status, 404)
         self.assertFalse(r.has_header('X-Memory-Mode'), r.headers)
+
+
+class Recording(mh.MemCase):
+    """What a completed /v1/responses turn leaves in the buffer: the new user
+    texts and the reply's output_text, from a body or a stream; a failed,
+    cut, queued or erroring turn records nothing."""
+
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': dict(MEMORY, mode='buffer')}
+
+    def recorded(self, user, want):
+        mh.wait_memory(self.proxy, user, lambda m: mh.buffer_pairs(m) == want,
+                       what='the buffer %r' % (want,))
+
+    def nothing_recorded(self, user):
+        """After a control turn through chat completions, the buffer holds
+        that turn only."""
+        self.assertOK(mh.send(self.proxy, user, 'control'))
+        self.recorded(user, [('user', 'control'), ('assistant', mh.REPLY)])
+
+    def test_json_reply_recorded(self):
+        user = mh.uid('rr')
+        s = send(self.proxy, user, {'model': 'm', 'input': 'Remember: my dog is Rex.', 'store': False})
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.resp.json()['object'], 'response')
+        self.recorded(user, [('user', 'Remember: my dog is Rex.'), ('assistant', mh.REPLY)])
+
+    def test_stream_recorded_from_the_deltas(self):
+        user = mh.uid('rs')
+        body = {'model': 'm', 'stream': True,
+                'input': [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'first'},
+                                                       {'type': 'input_file', 'file_id': 'file-1'},
+                                                       {'type': 'input_text', 'text': 'second'}]}]}
+        s = send(self.proxy, user, body)
+        self.assertEqual(s.status, 200, s.resp)
+        types = [json.loads(d)['type'] for d in s.resp.data_payloads()]
+        self.assertEqual(types[-1], 'response.completed')
+        self.recorded(user, [('user', 'first\nsecond'), ('assistant', mh.STREAM_REPLY3)])
+
+    def test_only_the_new_user_messages_after_tool_output(self):
+        user = mh.uid('rt')
+        body = {'model': 'm', 'tools': [{'type': 'function', 'name': 'weather'}],
+                'input': [{'role': 'user', 'content': 'weather in Paris?'},
+                          {'type': 'function_call', 'call_id': 'c1', 'name': 'weather', 'arguments': '{}'},
+                          {'type': 'function_call_output', 'call_id': 'c1', 'output': 'sunny'},
+                          {'role': 'user', 'content': 'and tomorrow?'}]}
+        self.assertEqual(send(self.proxy, user, body).status, 200)
+        self.recorded(user, [('user', 'and tomorrow?'), ('assistant', mh.REPLY)])
+
+    def test_failed_cut_queued_and_erroring_turns_record_nothing(self):
+        user = mh.uid('rn')
+        cases = [({'model': 'm', 'input': 'queued', 'background': True}, None),
+                 ({'model': 'm', 'input': 'failed'}, 'failed'),
+                 ({'model': 'm', 'input': 'failed stream', 'stream': True}, 'failed'),
+                 ({'model': 'm', 'input': 'error event', 'stream': True}, 'error_after=2'),
+                 ({'model': 'm', 'input': 'error then failed', 'stream': True}, 'error_after=1,failed'),
+                 ({'model': 'm', 'input': 'cut mid-stream', 'stream': True}, 'reset_after=6'),
+                 ({'model': 'm', 'input': 'upstream 500'}, 'status=500')]
+        for body, fake in cases:
+            with self.subTest(fake=fake, body=body['input']):
+                s = send(self.proxy, user, body, fake=fake)
+                self.assertIn(s.status, (200, 500, 502), s.resp)
+        self.nothing_recorded(user)
+
+    def test_a_fact_taught_in_one_conversation_reaches_a_new_one(self):
+        user = mh.uid('rf')
+        self.assertEqual(send(self.proxy, user, {'model': 'm', 'input': 'I use Qdrant.'}).status, 200)
+        self.recorded(user, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY)])
+        s = send(self.proxy, user, {'model': 'm', 'input': 'Which vector DB do I use?'})
+        items = json.loads(mh.upstream_body(self.fake, s))['input']
+        self.assertEqual(items[0]['role'], 'developer')
+        self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
+        pairs = [(i['role'], i['content']) for i in items[1:]]
+        self.assertEqual(pairs, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY),
+                                 ('user', 'Which vector DB do I use?')])
 
 
 if __name__ == '__main__':
