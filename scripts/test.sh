@@ -7,6 +7,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+echo "== the client SDKs the SDK tests drive memproxy with (tests/sdk/package-lock.json)"
+npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
 run_suites() {
     dir=$1; shift
     if [ -f "$dir/build.ninja" ]; then

@@ -1,0 +1,80 @@
+"""Real clients (issue 9): the official OpenAI SDK for Node (npm "openai",
+pinned in tests/sdk/package.json, installed by scripts/test.sh) drives
+memproxy through chat.completions.create and responses.create, streaming and
+not: the application gets the upstream's text, the turn is recorded, and a
+fact taught in one conversation reaches the next one's request upstream."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+
+SDK_DIR = os.path.join(os.environ.get('MEMPROXY_SOURCE_ROOT', os.path.join(os.path.dirname(__file__), '..', '..')),
+                       'tests', 'sdk')
+TEACH = 'I keep my notes in Obsidian.'
+ASK = 'Where do I keep my notes?'
+
+
+class OpenAISDK(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'buffer', 'buffer_messages': 4}}
+
+    @classmethod
+    def setUpClass(cls):
+        node = shutil.which('node')
+        if node is None or not os.path.isdir(os.path.join(SDK_DIR, 'node_modules', 'openai')):
+            raise RuntimeError('the OpenAI SDK is not installed: run "npm ci --prefix tests/sdk" '
+                               '(scripts/test.sh does) with Node.js 18 or newer')
+        cls.node = node
+        super().setUpClass()
+
+    def sdk(self, kind, user, text):
+        """Runs one SDK call; (the text the SDK returned, the tag of the request)."""
+        tag = uuid.uuid4().hex
+        env = dict(os.environ, OPENAI_BASE_URL='http://127.0.0.1:%d/v1' % self.proxy.port,
+                   MEMPROXY_USER=user, MEMPROXY_TAG=tag)
+        out = subprocess.run([self.node, os.path.join(SDK_DIR, 'openai_client.mjs'), kind, text],
+                             env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+        return json.loads(out.stdout.strip().splitlines()[-1])['text'], tag
+
+    def upstream_doc(self, tag):
+        sent = mh.Sent(tag, b'', None, None)
+        return json.loads(mh.upstream_body(self.fake, sent))
+
+    def check(self, kind, reply):
+        user = mh.uid('sdk')
+        got, _ = self.sdk(kind, user, TEACH)
+        self.assertEqual(got, reply)
+        mh.wait_memory(self.proxy, user, lambda m: mh.buffer_pairs(m) == [('user', TEACH), ('assistant', reply)],
+                       what='the taught turn in the buffer')
+        got, tag = self.sdk(kind, user, ASK)
+        self.assertEqual(got, reply)
+        doc = self.upstream_doc(tag)
+        items = doc['messages'] if 'messages' in doc else doc['input']
+        self.assertIsInstance(items, list, doc)
+        self.assertIn(items[0]['role'], ('system', 'developer'))
+        self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
+        self.assertEqual([(i['role'], i['content']) for i in items[1:]],
+                         [('user', TEACH), ('assistant', reply), ('user', ASK)])
+
+    def test_chat_completions(self):
+        self.check('chat', mh.REPLY)
+
+    def test_chat_completions_stream(self):
+        self.check('chat-stream', mh.STREAM_REPLY3)
+
+    def test_responses(self):
+        self.check('responses', mh.REPLY)
+
+    def test_responses_stream(self):
+        self.check('responses-stream', mh.STREAM_REPLY3)
+
+
+if __name__ == '__main__':
+    harness.main('proxy_sdk')
