@@ -4,7 +4,8 @@
 # Usage: scripts/fuzz.sh [--short|--long]
 #   --short (default, used by scripts/test.sh): 10 s per target
 #   --long: 10 min per target. FUZZ_SECONDS=N overrides either.
-# Crashes stop the run and leave the input in build-fuzz/crash-*.
+# Crashes stop the run and leave the input in build-fuzz/crash-*. A target's
+# valid example inputs in tests/fuzz/seeds/<target>/ start its corpus.
 # Fails when a target of tests/fuzz/ was not built or did not run, so a
 # build-fuzz/ configured without -Dfuzz=true (or with gcc) cannot pass by
 # running nothing: such a directory is reconfigured (or set up again).
@@ -56,9 +57,10 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     corpus=build-fuzz/corpus/$name
     mkdir -p "$corpus"
+    seeds=tests/fuzz/seeds/$name # valid inputs to start from (read, never written)
     printf '%s: %s s ... ' "$name" "$secs"
     if (cd build-fuzz && "../$exe" -max_total_time="$secs" -print_final_stats=0 \
-        "../$corpus" >"$name.log" 2>&1); then
+        "../$corpus" $([ -d "$seeds" ] && echo "../$seeds") >"$name.log" 2>&1); then
         echo "ok ($(grep -o 'Done [0-9]* runs' "build-fuzz/$name.log" | head -1))"
     else
         echo "FAILED (see build-fuzz/$name.log)"

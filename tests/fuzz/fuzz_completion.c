@@ -1,6 +1,7 @@
-/* libFuzzer target for core/completion.c: the input is read as a whole
- * completion body, then framed into SSE events and fed to a stream
- * accumulator whose cap comes from the first byte. Text never passes the
+/* libFuzzer target for core/completion.c and the wires' reply readers: the
+ * input is read as a whole reply body of the wire its first byte picks
+ * (chat completions or Responses), then framed into SSE events and fed to
+ * that wire's stream accumulator, whose cap comes from the first byte. Text never passes the
  * cap, is NUL-terminated, and stops changing once MP_ETOOBIG was returned. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "completion.h"
 #include "sse.h"
 #include "status.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,11 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                                               \
     } while (0)
 
-static void check_body(const char *buf, size_t len)
+static void check_body(const struct mp_wire *w, const char *buf, size_t len)
 {
     char *out = NULL;
     size_t out_len = 0;
-    int rc = mp_completion_reply_text(buf, len, &out, &out_len);
+    int rc = w->reply_body_text(buf, len, &out, &out_len);
 
     CHECK(rc == MP_OK || rc == MP_NOTFOUND || rc == MP_EINVAL);
     if (rc != MP_OK) {
@@ -35,9 +37,9 @@ static void check_body(const char *buf, size_t len)
     free(out);
 }
 
-static void check_stream(const char *buf, size_t len, size_t cap)
+static void check_stream(const struct mp_wire *w, const char *buf, size_t len, size_t cap)
 {
-    struct mp_completion *c = mp_completion_new(cap);
+    struct mp_completion *c = mp_completion_new_reader(cap, w->reply_reader);
     struct mp_sse s;
     size_t pos = 0;
     size_t ev;
@@ -72,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)(data + 1);
     size_t len = size - 1;
 
-    check_body(buf, len);
-    check_stream(buf, len, data[0] % 64);
+    const struct mp_wire *w = (data[0] & 0x80) != 0 ? &mp_wire_responses : &mp_wire_chat;
+    check_body(w, buf, len);
+    check_stream(w, buf, len, data[0] % 64);
     return 0;
 }

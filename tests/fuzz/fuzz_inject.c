@@ -1,9 +1,11 @@
-/* libFuzzer target for core/chatreq.c and core/inject.c (with recall.c and
- * memblock.c under it): an arbitrary body
- * (its first byte picks the sections and the budget) spliced with a fixed
- * small memory. When both accept, the output must be valid JSON, equal the
- * body's prefix + inserted + suffix, and hold exactly the messages planned;
- * each scanned message's text must agree with its hash. */
+/* libFuzzer target for core/chatreq.c, the wires and core/inject.c (with
+ * recall.c and memblock.c under it): an arbitrary body (its first byte
+ * picks the wire, chat completions or Responses, the sections and the
+ * budget) spliced with a fixed small memory. When both accept, the output
+ * must be valid JSON, equal the body's prefix + inserted + suffix (a
+ * Responses string input: carried over whole inside the new array), and
+ * hold exactly the messages planned; each scanned message's text must
+ * agree with its hash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +84,8 @@ static void check_texts(const char *body, size_t size, const struct mp_chatreq *
     for (size_t i = 0; i < r->nmsgs; i++) {
         const struct mp_chatreq_msg *m = &r->msgs[i];
         size_t n = 0;
-        CHECK(m->start < m->end && m->end <= r->messages_end && body[m->start] == '{');
+        CHECK(m->start < m->end && m->end <= r->messages_end &&
+              body[m->start] == (r->text_input ? '"' : '{'));
         if (!m->has_text) {
             CHECK(mp_chatreq_message_text(body, m, buf, size, &n) == MP_NOTFOUND);
             continue;
@@ -95,10 +98,11 @@ static void check_texts(const char *body, size_t size, const struct mp_chatreq *
     free(buf);
 }
 
-static size_t count_messages(const char *out, size_t n)
+static size_t count_messages(const char *out, size_t n, const char *member)
 {
     size_t vs, ve, cur = 0, a, b, k = 0;
-    CHECK(mp_json_find_member(out, n, "messages", 8, &vs, &ve) == MP_OK);
+    CHECK(mp_json_find_member(out, n, member, strlen(member), &vs, &ve) == MP_OK);
+    CHECK(out[vs] == '[');
     while (mp_json_next(out, vs, ve, &cur, NULL, NULL, &a, &b) == MP_OK)
         k++;
     return k;
@@ -138,12 +142,25 @@ static void check_block(const char *out, size_t n, const struct mp_chatreq *r,
     free(text);
 }
 
+/* A Responses string input: body[0..s) "[" <memory> ",{"role":"user","content":"
+ * body[s..e) "}]" body[e..len). */
+static void check_text_input(const char *body, size_t len, const struct mp_chatreq *r,
+                             const char *out, size_t n)
+{
+    size_t s = r->messages_start, e = r->messages_end, tail = len - e;
+    CHECK(memcmp(out, body, s) == 0 && out[s] == '[');
+    CHECK(memcmp(out + n - tail, body + e, tail) == 0);
+    CHECK(n - tail >= 2 + (e - s) && memcmp(out + n - tail - 2 - (e - s), body + s, e - s) == 0);
+    CHECK(memcmp(out + n - tail - 2, "}]", 2) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t budgets[] = {0, 60, 75, 90, 120, 200, 1500, 100000};
     struct mp_recall_params p;
     struct mp_inject_plan plan;
     struct mp_chatreq r;
+    const struct mp_wire *w;
     const char *body;
     char *out = NULL;
     size_t len, n = 0, a, b, tail;
@@ -153,28 +170,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.sections = data[0] & 7;
     p.budget_tokens = budgets[(data[0] >> 3) & 7];
     p.inject_pii = (data[0] & 0x40) != 0;
+    w = (data[0] & 0x80) != 0 ? &mp_wire_responses : &mp_wire_chat;
     body = (const char *)data + 1;
     len = size - 1;
-    rc = mp_chatreq_scan(body, len, msgs, CAP, &r);
+    rc = w->scan(body, len, msgs, CAP, &r);
     CHECK(rc == MP_OK || rc == MP_EINVAL || rc == MP_ETOOBIG);
     if (rc != MP_OK)
         return 0;
-    CHECK(r.messages_start < r.insert_at && r.insert_at < r.messages_end &&
-          r.first_new_user <= r.nmsgs);
+    CHECK(r.first_new_user <= r.nmsgs);
+    CHECK(r.text_input ? r.insert_at == r.messages_start && r.nmsgs == 1
+                       : r.messages_start < r.insert_at && r.insert_at < r.messages_end);
     check_texts(body, len, &r);
-    rc = mp_inject_build(&mp_wire_chat, body, len, &r, &um, NULL, &p, 1714608000000, &out, &n,
-                         &plan);
+    rc = mp_inject_build(w, body, len, &r, &um, NULL, &p, 1714608000000, &out, &n, &plan);
     CHECK(rc == MP_OK || rc == MP_NOTFOUND);
     if (rc != MP_OK)
         return 0;
-    tail = len - r.insert_at;
     CHECK(n > len && plan.tokens <= p.budget_tokens);
+    CHECK(r.upstream_state ? plan.nmessages == 0 : 1);
+    CHECK(mp_json_scan_value(out, n, 0, &a, &b) == MP_OK && mp_json_skip_ws(out, n, b) == n);
+    if (r.text_input) {
+        check_text_input(body, len, &r, out, n);
+        CHECK(count_messages(out, n, "input") == 1 + 1 + plan.nmessages);
+        free(out);
+        return 0;
+    }
+    tail = len - r.insert_at;
     CHECK(memcmp(out, body, r.insert_at) == 0);
     CHECK(memcmp(out + n - tail, body + r.insert_at, tail) == 0);
     CHECK((out[r.insert_at] == ',') == r.insert_needs_comma_before);
     CHECK((out[n - tail - 1] == ',') == r.insert_needs_comma_after);
-    CHECK(mp_json_scan_value(out, n, 0, &a, &b) == MP_OK && mp_json_skip_ws(out, n, b) == n);
-    CHECK(count_messages(out, n) == r.nmsgs + 1 + plan.nmessages);
+    CHECK(count_messages(out, n, w == &mp_wire_chat ? "messages" : "input") ==
+          r.nmsgs + 1 + plan.nmessages);
     check_block(out, n, &r, &plan);
     free(out);
     return 0;
