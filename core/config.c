@@ -45,6 +45,7 @@ _Static_assert(MP_CONFIG_TOKEN_MAX >= MP_CONFIG_PATH_MAX &&
 enum key_type {
     K_ADDR,   /* struct mp_addr */
     K_URL,    /* struct mp_url */
+    K_OPTURL, /* struct mp_url: like K_URL but may be empty (feature off: text "") */
     K_UINT,   /* uint32_t or uint64_t (by size), min .. max */
     K_BOOL,   /* bool */
     K_RATIO,  /* double, min .. max */
@@ -87,8 +88,8 @@ static const char *const format_names[] = {"json", "text", NULL};
 static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
 static const char *const tenant_names[] = {"none", "api_key", NULL};
 
-static const char *const sections[] = {"server", "upstream",   "memory",   "storage",
-                                       "log",    "governance", "security", "admin"};
+static const char *const sections[] = {"server", "upstream",   "anthropic", "memory", "storage",
+                                       "log",    "governance", "security",  "admin"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
@@ -107,6 +108,8 @@ static const struct key_def keys[] = {
     {"upstream", "connect_timeout_ms", K_UINT, FIELD(upstream.connect_timeout_ms), 1, 600000, NULL},
     {"upstream", "ca_file", K_OPTPATH, FIELD(upstream.ca_file), 0, 0, NULL},
     {"upstream", "idle_timeout_ms", K_UINT, FIELD(upstream.idle_timeout_ms), 1, 3600000, NULL},
+    {"anthropic", "base_url", K_OPTURL, FIELD(anthropic.base_url), 0, 0, NULL},
+    {"anthropic", "api_key", K_SECRET, FIELD(anthropic.api_key), 0, 0, NULL},
     {"memory", "mode", K_ENUM, FIELD(memory.mode), 0, 0, mode_names},
     {"memory", "user_header", K_TOKEN, FIELD(memory.user_header), 0, 0, NULL},
     {"memory", "user_from_body", K_BOOL, FIELD(memory.user_from_body), 0, 0, NULL},
@@ -614,6 +617,10 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
                         size_t cap)
 {
     char q[QUOTE_MAX];
+    if (s[0] == '\0' && k->type == K_OPTURL) {
+        memset(&v->url, 0, sizeof(v->url)); /* off */
+        return true;
+    }
     if (s[0] == '\0' && k->type != K_SECRET && k->type != K_OPTPATH) {
         mp_errtext_format(why, cap, "empty value");
         return false;
@@ -628,6 +635,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
                           q);
         return false;
     case K_URL:
+    case K_OPTURL:
         if (mp_config_parse_url(s, &v->url) == MP_OK) {
             return true;
         }
@@ -961,6 +969,7 @@ static bool field_ok(const struct mp_config *c, const struct key_def *k, char *w
         mp_errtext_format(text, sizeof(text), "%.17g", v.d);
         return stage_value(k, text, &scratch, why, cap);
     case K_URL:
+    case K_OPTURL:
         p = v.url.text;
         n = sizeof(v.url.text);
         break;

@@ -88,6 +88,12 @@ struct mp_config {
         uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
         uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
     } upstream;
+    struct {                                /* /v1/messages and below (Anthropic's API) */
+        struct mp_url base_url;             /* text "" (the default): those routes answer 404;
+                                               else e.g. https://api.anthropic.com, the
+                                               client's whole path appended */
+        char api_key[MP_CONFIG_SECRET_MAX]; /* "" = forward the client's x-api-key */
+    } anthropic;
     struct {
         enum mp_memory_mode mode;                  /* hybrid */
         char user_header[MP_CONFIG_NAME_MAX];      /* X-User-Id: an HTTP token */

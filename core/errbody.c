@@ -42,6 +42,18 @@ static void put_string(struct writer *w, const char *s)
     put_raw(w, "\"");
 }
 
+/* The body's length, or 0 (out emptied) when it did not fit. */
+static size_t finish(struct writer *w)
+{
+    if (w->full || w->n >= w->cap) {
+        if (w->cap > 0)
+            w->out[0] = '\0';
+        return 0;
+    }
+    w->out[w->n] = '\0';
+    return w->n;
+}
+
 size_t mp_errbody_format(char *out, size_t cap, const char *message, const char *type,
                          const char *code)
 {
@@ -57,11 +69,47 @@ size_t mp_errbody_format(char *out, size_t cap, const char *message, const char 
     else
         put_raw(&w, "null");
     put_raw(&w, "}}");
-    if (w.full || w.n >= cap) {
-        if (cap > 0)
-            out[0] = '\0';
-        return 0;
+    return finish(&w);
+}
+
+const char *mp_errbody_anthropic_type(int status)
+{
+    switch (status) {
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 404:
+        return "not_found_error";
+    case 408:
+    case 504:
+        return "timeout_error";
+    case 413:
+    case 431:
+        return "request_too_large";
+    case 429:
+        return "rate_limit_error";
+    case 503:
+    case 529:
+        return "overloaded_error";
+    default:
+        return status >= 500 ? "api_error" : "invalid_request_error";
     }
-    out[w.n] = '\0';
-    return w.n;
+}
+
+size_t mp_errbody_format_anthropic(char *out, size_t cap, const char *message, int status,
+                                   const char *code)
+{
+    struct writer w = {out, cap, 0, false};
+
+    put_raw(&w, "{\"type\":\"error\",\"error\":{\"type\":");
+    put_string(&w, mp_errbody_anthropic_type(status));
+    put_raw(&w, ",\"message\":");
+    put_string(&w, message);
+    if (code != NULL) {
+        put_raw(&w, ",\"code\":");
+        put_string(&w, code);
+    }
+    put_raw(&w, "}}");
+    return finish(&w);
 }

@@ -82,10 +82,28 @@ int mp_route_classify(const char *method, size_t method_len, const char *target,
     } else if (path_is(target, plen, "/v1/responses") && method_len == 4 &&
                memcmp(method, "POST", 4) == 0) {
         *route = MP_ROUTE_RESPONSES;
+    } else if (mp_route_anthropic_target(target, plen)) {
+        *route = path_is(target, plen, "/v1/messages") && method_len == 4 &&
+                         memcmp(method, "POST", 4) == 0
+                     ? MP_ROUTE_MESSAGES
+                     : MP_ROUTE_ANTHROPIC;
     } else {
         *route = MP_ROUTE_FORWARD;
     }
     return MP_OK;
+}
+
+bool mp_route_is_anthropic(enum mp_route route)
+{
+    return route == MP_ROUTE_MESSAGES || route == MP_ROUTE_ANTHROPIC;
+}
+
+bool mp_route_anthropic_target(const char *target, size_t len)
+{
+    static const char base[] = "/v1/messages";
+    const char *q = memchr(target, '?', len);
+    size_t plen = q != NULL ? (size_t)(q - target) : len, n = sizeof(base) - 1;
+    return plen >= n && memcmp(target, base, n) == 0 && (plen == n || target[n] == '/');
 }
 
 const struct mp_wire *mp_route_wire(enum mp_route route)

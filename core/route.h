@@ -4,12 +4,15 @@
 #ifndef MP_CORE_ROUTE_H
 #define MP_CORE_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum mp_route {
     MP_ROUTE_FORWARD,   /* any other /v1/ path: forwarded untouched */
     MP_ROUTE_CHAT,      /* POST /v1/chat/completions: memory applies */
     MP_ROUTE_RESPONSES, /* POST /v1/responses: memory applies */
+    MP_ROUTE_MESSAGES,  /* POST /v1/messages (Anthropic): forwarded to [anthropic] */
+    MP_ROUTE_ANTHROPIC, /* any other /v1/messages path or method: forwarded to [anthropic] */
     MP_ROUTE_MEMORY,    /* /v1/memory and below: memproxy's own API */
     MP_ROUTE_NOT_FOUND
 };
@@ -23,6 +26,15 @@ enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEM
  * upstream. Outputs are untouched on failure. */
 int mp_route_classify(const char *method, size_t method_len, const char *target, size_t target_len,
                       enum mp_route *route, size_t *path_len);
+
+/* Whether a route goes to Anthropic's API ([anthropic] base_url): its
+ * proxy-made errors take Anthropic's shape. */
+bool mp_route_is_anthropic(enum mp_route route);
+
+/* Whether the origin-form target target[0..len) is on Anthropic's routes
+ * (/v1/messages, or below it), whatever the method: for errors made
+ * before a request is routed. */
+bool mp_route_anthropic_target(const char *target, size_t len);
 
 /* The chat API (core/wire/wire.h) a route speaks, through which memory
  * applies; NULL for the routes memory does not touch. */

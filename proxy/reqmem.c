@@ -62,10 +62,11 @@ static bool signature_ok(const struct mp_config *cfg, const struct mp_http_reque
     return n == 32 && CRYPTO_memcmp(want, got, 32) == 0;
 }
 
-/* The tenant of the client's API key: HMAC(tenant key, key) cut to
+/* The tenant of the client's API key (Authorization: Bearer <key>, else
+ * x-api-key: <key>): HMAC(tenant key, key) cut to
  * MP_USERKEY_TENANT_LEN bytes, the tenant key derived from the store's
  * secret so that it survives restarts and is the same in every process
- * sharing the store. MP_NOTFOUND without a bearer key; MP_EIO. */
+ * sharing the store. MP_NOTFOUND without a key; MP_EIO. */
 static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_head *head,
                      unsigned char *tenant)
 {
@@ -73,10 +74,17 @@ static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_he
     const struct mp_http_header *h = mp_http_find_header(head, "authorization", 13);
     unsigned char secret[MP_SEAL_KEY_LEN], tkey[32], mac[32];
     unsigned int n = 0;
-    if (h == NULL || h->value_len <= 7 || strncasecmp(h->value, "bearer ", 7) != 0)
+    const char *k;
+    size_t klen;
+    if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "bearer ", 7) == 0) {
+        k = h->value + 7;
+        klen = h->value_len - 7;
+    } else if ((h = mp_http_find_header(head, "x-api-key", 9)) != NULL) {
+        k = h->value; /* Anthropic's clients */
+        klen = h->value_len;
+    } else {
         return MP_NOTFOUND;
-    const char *k = h->value + 7;
-    size_t klen = h->value_len - 7;
+    }
     while (klen > 0 && *k == ' ') {
         k++;
         klen--;

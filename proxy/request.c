@@ -85,6 +85,7 @@ struct mp_request {
     char upstream_id[UPSTREAM_ID_MAX];
     char user_hash[MP_USER_HASH_LEN + 1];
     bool has_user;
+    bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
 };
 
 void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
@@ -216,7 +217,9 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
         if (conn_hdr != NULL &&
             mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
             continue;
-        if (cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
+        if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
+            continue;
+        if (r->anthropic && cfg->anthropic.api_key[0] != '\0' && name_is(h, "x-api-key"))
             continue;
         if (r->mem.writes && name_is(h, "accept-encoding"))
             continue; /* the reply is read for memory: it must not come compressed */
@@ -224,9 +227,12 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
         has_ctype = has_ctype || name_is(h, "content-type");
         add_header(r, h->name, h->name_len, h->value, h->value_len);
     }
-    if (cfg->upstream.api_key[0] != '\0')
+    if (!r->anthropic && cfg->upstream.api_key[0] != '\0')
         add_header_line(r, text_put(r, "Authorization: Bearer ", 22, cfg->upstream.api_key,
                                     strlen(cfg->upstream.api_key)));
+    if (r->anthropic && cfg->anthropic.api_key[0] != '\0')
+        add_header_line(r, text_put(r, "x-api-key: ", 11, cfg->anthropic.api_key,
+                                    strlen(cfg->anthropic.api_key)));
     add_header_line(r, text_put(r, "Expect:", 7, "", 0));
     if (!has_accept)
         add_header_line(r, text_put(r, "Accept:", 7, "", 0));
@@ -287,7 +293,10 @@ static int start_upstream(struct mp_request *r, const char *body)
 {
     const struct mp_config *cfg = r->loop->cfg;
     const struct mp_http_request_head *head = r->head;
-    const char *base = cfg->upstream.base_url.text;
+    /* OpenAI's base URL ends with /v1 (the target's is dropped); Anthropic's
+     * is the host: the whole target is appended */
+    const char *base = r->anthropic ? cfg->anthropic.base_url.text : cfg->upstream.base_url.text;
+    size_t skip = r->anthropic ? 0 : 3;
     /* every header line for curl is at most its client line + 1 byte */
     size_t need = 2 * head->head_len + strlen(base) + MP_CONFIG_SECRET_MAX + 256;
     if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
@@ -295,7 +304,7 @@ static int start_upstream(struct mp_request *r, const char *body)
     r->easy = mp_upstream_easy_get(r->loop->upstream, cfg->upstream.ca_file);
     if (r->easy == NULL)
         return MP_ENOMEM;
-    char *url = text_put(r, base, strlen(base), head->target + 3, head->target_len - 3);
+    char *url = text_put(r, base, strlen(base), head->target + skip, head->target_len - skip);
     build_headers(r, cfg);
     CURL *e = r->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -613,7 +622,8 @@ static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstre
         char ev[512];
         size_t n = mp_respond_sse_error(ev, sizeof(ev),
                                         kind == MP_UPERR_TIMEOUT ? MP_PERR_UPSTREAM_TIMEOUT
-                                                                 : MP_PERR_UPSTREAM_PROTOCOL);
+                                                                 : MP_PERR_UPSTREAM_PROTOCOL,
+                                        r->anthropic);
         relay(r, ev, n);
         evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
         request_end(r, MP_CONN_KEEP, code);
@@ -809,6 +819,11 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     if (route == MP_ROUTE_MEMORY) {
         request_free(r);
         mp_memapi_handle(c, head, body, body_len);
+        return;
+    }
+    r->anthropic = mp_route_is_anthropic(route);
+    if (r->anthropic && r->loop->cfg->anthropic.base_url.text[0] == '\0') {
+        refuse(r, MP_PERR_NOT_FOUND); /* [anthropic] is off */
         return;
     }
     if (mp_route_wire(route) != NULL) {

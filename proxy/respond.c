@@ -8,6 +8,7 @@
 #include "errbody.h"
 #include "metrics.h"
 #include "status.h"
+#include "route.h"
 
 static const struct mp_perr_info table[MP_PERR_COUNT] = {
     [MP_PERR_BAD_REQUEST] = {400, "Bad Request", "invalid_request_error", "bad_request",
@@ -161,7 +162,11 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, e
     }
     acc->status = info->status;
     acc->error = info->code;
-    size_t n = mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
+    const struct mp_http_request_head *head = mp_conn_head(c);
+    size_t n = head != NULL && mp_route_anthropic_target(head->target, head->target_len)
+                   ? mp_errbody_format_anthropic(body, sizeof(body), info->message, info->status,
+                                                 info->code)
+                   : mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
     acc->bytes_out = n;
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s", acc->request_id,
              e == MP_PERR_OVERLOADED ? "Retry-After: 1\r\n" : "");
@@ -174,15 +179,20 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, e
     return info->status;
 }
 
-size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e)
+size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e, bool anthropic)
 {
+    static const char anthropic_head[] = "event: error\ndata: ";
     const struct mp_perr_info *info = &table[e];
-    if (cap < 16)
+    const char *head = anthropic ? anthropic_head : "data: ";
+    size_t h = strlen(head), n;
+    if (cap < h + 16)
         return 0;
-    memcpy(out, "data: ", 6);
-    size_t n = mp_errbody_format(out + 6, cap - 6 - 2, info->message, info->type, info->code);
+    memcpy(out, head, h);
+    n = anthropic ? mp_errbody_format_anthropic(out + h, cap - h - 2, info->message, info->status,
+                                                info->code)
+                  : mp_errbody_format(out + h, cap - h - 2, info->message, info->type, info->code);
     if (n == 0)
         return 0;
-    memcpy(out + 6 + n, "\n\n", 2);
-    return 6 + n + 2;
+    memcpy(out + h + n, "\n\n", 2);
+    return h + n + 2;
 }

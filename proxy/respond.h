@@ -58,7 +58,9 @@ enum mp_perr mp_respond_correction_refusal(int rc);
 const struct mp_perr_info *mp_respond_info(enum mp_perr e);
 
 /* Answers the connection's current request with error e and finishes it
- * (end as in mp_conn_finish; MP_CONN_CLOSE adds "Connection: close").
+ * (end as in mp_conn_finish; MP_CONN_CLOSE adds "Connection: close"), in
+ * Anthropic's error shape when the request's target is on Anthropic's
+ * routes (mp_route_anthropic_target), else in OpenAI's.
  * On the data plane the response is recorded (log line, metrics) from acc
  * (borrowed; NULL = what the connection knows), with status and error set
  * here. x-request-id is acc->request_id, or a new id. Returns the status. */
@@ -67,8 +69,9 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
                      enum mp_conn_end end);
 
 /* Formats the SSE event that ends a stream the upstream broke after the
- * response head went out: "data: {error...}\n\n". Returns its length, or 0
+ * response head went out: "data: {error...}\n\n", or on Anthropic's routes
+ * "event: error\ndata: {"type":"error",...}\n\n". Returns its length, or 0
  * when cap is too small. */
-size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e);
+size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e, bool anthropic);
 
 #endif

@@ -389,6 +389,21 @@ START_TEST(test_config_set_addresses_and_url)
     ck_assert_str_eq(cfg.upstream.base_url.text, "http://127.0.0.1:11434/v1");
     ck_assert_int_eq(set("upstream", "base_url", "https://x/v1?a=b"), MP_EINVAL);
     ck_assert_str_eq(cfg.upstream.base_url.text, "http://127.0.0.1:11434/v1");
+    /* [anthropic] base_url: off by default, a URL, or empty again (off) */
+    ck_assert_str_eq(cfg.anthropic.base_url.text, "");
+    ck_assert_int_eq(set("anthropic", "base_url", "https://api.anthropic.com"), MP_OK);
+    ck_assert_str_eq(cfg.anthropic.base_url.host, "api.anthropic.com");
+    ck_assert_uint_eq(cfg.anthropic.base_url.port, 443);
+    ck_assert_int_eq(set("anthropic", "base_url", "api.anthropic.com"), MP_EINVAL);
+    ck_assert_str_eq(err, "[anthropic] base_url: expected http(s)://host[:port][/path] without "
+                          "user, query or fragment, got \"api.anthropic.com\"");
+    ck_assert_str_eq(cfg.anthropic.base_url.text, "https://api.anthropic.com");
+    ck_assert_int_eq(set("anthropic", "base_url", ""), MP_OK);
+    ck_assert_str_eq(cfg.anthropic.base_url.text, "");
+    ck_assert_int_eq(set("anthropic", "api_key", "sk-ant-x"), MP_OK);
+    ck_assert_str_eq(cfg.anthropic.api_key, "sk-ant-x");
+    struct mp_config_errors e;
+    ck_assert_int_eq(mp_config_validate(&cfg, &e), MP_OK);
 }
 END_TEST
 

@@ -19,6 +19,39 @@ START_TEST(test_errbody_simple)
 }
 END_TEST
 
+START_TEST(test_errbody_anthropic_shape)
+{
+    char out[256];
+    size_t n = mp_errbody_format_anthropic(out, sizeof(out), "no \"such\" route", 404, "not_found");
+    ck_assert_str_eq(out, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\","
+                          "\"message\":\"no \\\"such\\\" route\",\"code\":\"not_found\"}}");
+    ck_assert_uint_eq(n, strlen(out));
+    n = mp_errbody_format_anthropic(out, sizeof(out), "m", 502, NULL);
+    ck_assert_str_eq(out,
+                     "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"m\"}}");
+    ck_assert_uint_eq(mp_errbody_format_anthropic(out, 20, "m", 400, "x"), 0);
+    static const struct {
+        int status;
+        const char *type;
+    } types[] = {{400, "invalid_request_error"},
+                 {401, "authentication_error"},
+                 {403, "permission_error"},
+                 {404, "not_found_error"},
+                 {405, "invalid_request_error"},
+                 {408, "timeout_error"},
+                 {413, "request_too_large"},
+                 {429, "rate_limit_error"},
+                 {431, "request_too_large"},
+                 {500, "api_error"},
+                 {502, "api_error"},
+                 {503, "overloaded_error"},
+                 {504, "timeout_error"},
+                 {529, "overloaded_error"}};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        ck_assert_str_eq(mp_errbody_anthropic_type(types[i].status), types[i].type);
+}
+END_TEST
+
 START_TEST(test_errbody_null_code)
 {
     char out[256];
@@ -101,6 +134,7 @@ Suite *mp_test_suite(void)
     TCase *body = tcase_create("body");
 
     tcase_add_test(body, test_errbody_simple);
+    tcase_add_test(body, test_errbody_anthropic_shape);
     tcase_add_test(body, test_errbody_null_code);
     tcase_add_test(body, test_errbody_escapes_quote_backslash_newline);
     tcase_add_test(body, test_errbody_escapes_control_chars);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "wire.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);
@@ -19,6 +20,40 @@ START_TEST(test_route_chat_completions_post_is_chat)
     ck_assert_int_eq(classify("POST", "/v1/chat/completions?x=1", &r, &plen), MP_OK);
     ck_assert_int_eq(r, MP_ROUTE_CHAT);
     ck_assert_uint_eq(plen, strlen("/v1/chat/completions"));
+}
+END_TEST
+
+/* The chat APIs memory applies to, Anthropic's routes, and what is only
+ * forwarded. */
+START_TEST(test_route_responses_and_anthropic)
+{
+    static const struct {
+        const char *method, *target;
+        enum mp_route route;
+    } cases[] = {
+        {"POST", "/v1/responses", MP_ROUTE_RESPONSES},
+        {"POST", "/v1/responses?stream=1", MP_ROUTE_RESPONSES},
+        {"GET", "/v1/responses/resp_1", MP_ROUTE_FORWARD},
+        {"POST", "/v1/responses/resp_1/cancel", MP_ROUTE_FORWARD},
+        {"POST", "/v1/messages", MP_ROUTE_MESSAGES},
+        {"POST", "/v1/messages?beta=true", MP_ROUTE_MESSAGES},
+        {"POST", "/v1/messages/count_tokens", MP_ROUTE_ANTHROPIC},
+        {"GET", "/v1/messages", MP_ROUTE_ANTHROPIC},
+        {"GET", "/v1/messages/batches", MP_ROUTE_ANTHROPIC},
+        {"POST", "/v1/messagesx", MP_ROUTE_FORWARD},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum mp_route r;
+        size_t plen = 0;
+        ck_assert_int_eq(classify(cases[i].method, cases[i].target, &r, &plen), MP_OK);
+        ck_assert_msg(r == cases[i].route, "%s %s: %d", cases[i].method, cases[i].target, (int)r);
+        ck_assert(mp_route_is_anthropic(r) ==
+                  (cases[i].route == MP_ROUTE_MESSAGES || cases[i].route == MP_ROUTE_ANTHROPIC));
+        ck_assert(mp_route_anthropic_target(cases[i].target, strlen(cases[i].target)) ==
+                  mp_route_is_anthropic(r));
+    }
+    ck_assert(mp_route_wire(MP_ROUTE_CHAT) != NULL && mp_route_wire(MP_ROUTE_RESPONSES) != NULL);
+    ck_assert(mp_route_wire(MP_ROUTE_FORWARD) == NULL && mp_route_wire(MP_ROUTE_ANTHROPIC) == NULL);
 }
 END_TEST
 
@@ -155,6 +190,7 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("route");
     TCase *tc = tcase_create("route");
     tcase_add_test(tc, test_route_chat_completions_post_is_chat);
+    tcase_add_test(tc, test_route_responses_and_anthropic);
     tcase_add_test(tc, test_route_chat_completions_get_is_forwarded);
     tcase_add_test(tc, test_route_other_v1_paths_are_forwarded);
     tcase_add_test(tc, test_route_memory_routes);
