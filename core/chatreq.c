@@ -445,6 +445,26 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
     return rc;
 }
 
+int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                             struct mp_chatreq *out)
+{
+    struct mp_chatreq r;
+    size_t vs, ve;
+    int rc = mp_chatreq_scan(body, len, msgs, cap, &r);
+    if (rc != MP_OK)
+        return rc;
+    r.object_start = ws(body, len, 0); /* json_scan checked: '{' */
+    rc = mp_json_find_member(body, len, "system", 6, &vs, &ve);
+    if (rc == MP_OK && body[vs] != '"' && body[vs] != '[')
+        return MP_EINVAL;
+    if (rc == MP_OK) {
+        r.system_start = vs;
+        r.system_end = ve;
+    }
+    *out = r;
+    return MP_OK;
+}
+
 /* Whether the top-level member name is present and not null (body is
  * valid JSON: json_scan checked it). */
 static bool member_set(const char *body, size_t len, const char *name)

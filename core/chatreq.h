@@ -60,6 +60,10 @@ struct mp_chatreq {
                             user message whose content is that literal */
     bool upstream_state; /* the upstream holds the conversation ("previous_response_id" or
                             "conversation" is set): nothing is replayed from the buffer */
+    /* Anthropic's Messages API (mp_chatreq_scan_messages): */
+    size_t object_start;             /* the body object's '{' */
+    size_t system_start, system_end; /* the "system" value (a string or an array); both 0
+                                        when there is none */
 };
 
 /* Validates body[0..len) (borrowed) as exactly one JSON object and finds its
@@ -94,6 +98,14 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
  * items. */
 int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                           struct mp_chatreq *out);
+
+/* Anthropic's Messages request (POST /v1/messages), read as mp_chatreq_scan
+ * reads a chat request (its "messages" array; roles user and assistant; a
+ * user message of tool_result blocks has no text), plus where its
+ * top-level "system" is: a string or an array of blocks, or absent.
+ * MP_EINVAL also when "system" is present and neither (null included). */
+int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                             struct mp_chatreq *out);
 
 /* The text of message m of body (both borrowed; m from mp_chatreq_scan on
  * this body): a string content as is, or the "text" strings of the

@@ -30,19 +30,12 @@ struct mp_completion {
     bool failed;
 };
 
-/* True when the span buf[s..e) is exactly the literal lit. */
-static bool span_is(const char *buf, size_t s, size_t e, const char *lit)
-{
-    size_t n = strlen(lit);
-    return e - s == n && memcmp(buf + s, lit, n) == 0;
-}
-
 static bool is_choice0(const char *buf, size_t s, size_t e, size_t position)
 {
     size_t is, ie;
     if (mp_json_member_in(buf, s, e, "index", &is, &ie) != MP_OK)
         return position == 0;
-    return span_is(buf, is, ie, "0");
+    return mp_json_span_is(buf, is, ie, "0");
 }
 
 /* Finds choice 0 in the "choices" value buf[as..ae). MP_OK with its span
@@ -85,7 +78,7 @@ int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *ty
         if (rc != MP_OK)
             return rc;
         if (buf[ps] != '{' || mp_json_member_in(buf, ps, pe, "type", &ts, &te) != MP_OK ||
-            !span_is(buf, ts, te, type) ||
+            !mp_json_span_is(buf, ts, te, type) ||
             mp_json_member_in(buf, ps, pe, "text", &ts, &te) != MP_OK || buf[ts] != '"')
             continue;
         if (!first) {
@@ -112,7 +105,7 @@ static int content_text(const char *buf, size_t s, size_t e, char *out, size_t c
     if (buf[s] == '[')
         return mp_completion_parts_text(buf, s, e, "\"text\"", out, cap, n);
     if (buf[s] != '"')
-        return span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
+        return mp_json_span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
     rc = mp_json_string_decode(buf, s, e, out + *n, cap - *n, &got);
     if (rc == MP_OK)
         *n += got;
@@ -224,7 +217,7 @@ int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t le
         find_choice0(data, as, ae, &cs, &ce) != MP_OK)
         return MP_OK;
     if (mp_json_member_in(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK &&
-        !span_is(data, vs, ve, "null"))
+        !mp_json_span_is(data, vs, ve, "null"))
         c->finished = true;
     if (mp_json_member_in(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
         return MP_OK;

@@ -537,3 +537,9 @@ int mp_json_member_in(const char *buf, size_t start, size_t end, const char *key
     }
     return rc;
 }
+
+bool mp_json_span_is(const char *buf, size_t s, size_t e, const char *lit)
+{
+    size_t n = strlen(lit);
+    return e - s == n && memcmp(buf + s, lit, n) == 0;
+}

@@ -5,6 +5,7 @@
 #ifndef MP_CORE_JSON_SCAN_H
 #define MP_CORE_JSON_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MP_JSON_MAX_DEPTH 128
@@ -32,6 +33,10 @@ int mp_json_scan_value(const char *buf, size_t len, size_t pos, size_t *start, s
  * not a valid JSON object. Outputs are untouched unless MP_OK. */
 int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
                         size_t *val_start, size_t *val_end);
+
+/* Whether buf[s..e) is exactly the bytes of lit (a value's span against a
+ * literal such as "\"text\"", quotes included). */
+bool mp_json_span_is(const char *buf, size_t s, size_t e, const char *lit);
 
 /* mp_json_find_member for the object that spans buf[start..end) of a
  * larger document: the value's span is given in buf's offsets. key is

@@ -113,6 +113,8 @@ const struct mp_wire *mp_route_wire(enum mp_route route)
         return &mp_wire_chat;
     case MP_ROUTE_RESPONSES:
         return &mp_wire_responses;
+    case MP_ROUTE_MESSAGES:
+        return &mp_wire_messages;
     default:
         return NULL;
     }

@@ -64,12 +64,6 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
 
 /* ---- the reply ---- */
 
-static bool span_is(const char *buf, size_t s, size_t e, const char *lit)
-{
-    size_t n = strlen(lit);
-    return e - s == n && memcmp(buf + s, lit, n) == 0;
-}
-
 /* The text of the response object buf[s..e) into out[0..cap) at *n (see
  * the top). MP_OK (possibly no text); MP_NOTFOUND when its status is not
  * "completed"; MP_EINVAL when it has no "output" array; MP_ETOOBIG. */
@@ -77,7 +71,7 @@ static int response_text(const char *buf, size_t s, size_t e, char *out, size_t 
 {
     size_t vs, ve, cursor = 0, is, ie, ts, te;
     if (mp_json_member_in(buf, s, e, "status", &vs, &ve) != MP_OK ||
-        !span_is(buf, vs, ve, "\"completed\""))
+        !mp_json_span_is(buf, vs, ve, "\"completed\""))
         return MP_NOTFOUND;
     if (mp_json_member_in(buf, s, e, "output", &vs, &ve) != MP_OK || buf[vs] != '[')
         return MP_EINVAL;
@@ -88,7 +82,7 @@ static int response_text(const char *buf, size_t s, size_t e, char *out, size_t 
         if (rc != MP_OK)
             return rc;
         if (buf[is] != '{' || mp_json_member_in(buf, is, ie, "type", &ts, &te) != MP_OK ||
-            !span_is(buf, ts, te, "\"message\"") ||
+            !mp_json_span_is(buf, ts, te, "\"message\"") ||
             mp_json_member_in(buf, is, ie, "content", &ts, &te) != MP_OK || buf[ts] != '[')
             continue;
         size_t before = *n;
@@ -147,12 +141,12 @@ static int read_event(struct mp_completion *c, const char *d, size_t n)
     size_t ts, te, vs, ve;
     if (mp_json_find_member(d, n, "type", 4, &ts, &te) != MP_OK)
         return MP_OK;
-    if (span_is(d, ts, te, "\"response.output_text.delta\"")) {
+    if (mp_json_span_is(d, ts, te, "\"response.output_text.delta\"")) {
         if (mp_json_find_member(d, n, "delta", 5, &vs, &ve) != MP_OK || d[vs] != '"')
             return MP_OK;
         return mp_completion_append(c, d, vs, ve);
     }
-    if (span_is(d, ts, te, "\"response.completed\"")) {
+    if (mp_json_span_is(d, ts, te, "\"response.completed\"")) {
         size_t len = 0;
         mp_completion_mark(c, true, false);
         mp_completion_text(c, &len);
@@ -160,8 +154,9 @@ static int read_event(struct mp_completion *c, const char *d, size_t n)
             return MP_OK;
         return completed_text(c, d, vs, ve);
     }
-    if (span_is(d, ts, te, "\"error\"") || span_is(d, ts, te, "\"response.failed\"") ||
-        span_is(d, ts, te, "\"response.incomplete\""))
+    if (mp_json_span_is(d, ts, te, "\"error\"") ||
+        mp_json_span_is(d, ts, te, "\"response.failed\"") ||
+        mp_json_span_is(d, ts, te, "\"response.incomplete\""))
         mp_completion_mark(c, false, true);
     return MP_OK;
 }

@@ -22,14 +22,30 @@ static char *put_lit(char *w, const char *s, size_t n)
     return w + n;
 }
 
+size_t mp_wire_pick_bound(const struct mp_wire_pick *pk)
+{
+    return 1 + SLEN(ASSISTANT_OPEN) + 6 * pk->len + MP_MEMBLOCK_ELLIPSIS_LEN + SLEN(CLOSE);
+}
+
 size_t mp_wire_messages_bound(const struct mp_wire_memory *mem, size_t role_len)
 {
     size_t bound =
         SLEN(ROLE_OPEN) + role_len + SLEN(CONTENT_OPEN) + 2 * mem->block_len + SLEN(CLOSE);
     for (size_t k = 0; k < mem->npicks; k++)
-        bound += 1 + SLEN(ASSISTANT_OPEN) + 6 * mem->picks[k].len + MP_MEMBLOCK_ELLIPSIS_LEN +
-                 SLEN(CLOSE);
+        bound += mp_wire_pick_bound(&mem->picks[k]);
     return bound;
+}
+
+char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk)
+{
+    if (pk->role == MP_ROLE_ASSISTANT)
+        w = put_lit(w, ASSISTANT_OPEN, SLEN(ASSISTANT_OPEN));
+    else
+        w = put_lit(w, USER_OPEN, SLEN(USER_OPEN));
+    w += mp_json_escape(w, 6 * pk->len, pk->text, pk->len);
+    if (pk->cut)
+        w = put_lit(w, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
+    return put_lit(w, CLOSE, SLEN(CLOSE));
 }
 
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
@@ -42,16 +58,8 @@ char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char
     w += mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
     w = put_lit(w, CLOSE, SLEN(CLOSE));
     for (size_t k = 0; k < mem->npicks; k++) {
-        const struct mp_wire_pick *pk = &mem->picks[k];
         *w++ = ',';
-        if (pk->role == MP_ROLE_ASSISTANT)
-            w = put_lit(w, ASSISTANT_OPEN, SLEN(ASSISTANT_OPEN));
-        else
-            w = put_lit(w, USER_OPEN, SLEN(USER_OPEN));
-        w += mp_json_escape(w, 6 * pk->len, pk->text, pk->len);
-        if (pk->cut)
-            w = put_lit(w, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
-        w = put_lit(w, CLOSE, SLEN(CLOSE));
+        w = mp_wire_put_pick(w, &mem->picks[k]);
     }
     return w;
 }

@@ -16,6 +16,11 @@
  * most sextuples raw message text). */
 size_t mp_wire_messages_bound(const struct mp_wire_memory *mem, size_t role_len);
 
+/* One replayed message, {"role":"user"|"assistant","content":"<text>"}, at
+ * w (returns its end), and the most bytes that takes with a ',' before. */
+char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk);
+size_t mp_wire_pick_bound(const struct mp_wire_pick *pk);
+
 /* Writes {"role":"<role>","content":"<block>"} and, each after a ',', the
  * replayed messages, at w; returns the end of what it wrote. */
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,

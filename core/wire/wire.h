@@ -17,7 +17,7 @@
  * text hashes from mp_chatreq_hash_text), so that the pipeline compares,
  * selects and records without knowing the API. One file per API:
  * wire/chat.c (POST /v1/chat/completions), wire/responses.c (POST
- * /v1/responses). */
+ * /v1/responses), wire/messages.c (POST /v1/messages, Anthropic's). */
 #ifndef MP_CORE_WIRE_H
 #define MP_CORE_WIRE_H
 
@@ -47,7 +47,7 @@ struct mp_wire_memory {
 };
 
 struct mp_wire {
-    const char *name; /* "chat", "responses" */
+    const char *name; /* "chat", "responses", "messages" */
     /* Reads body[0..len) (borrowed) into *out over msgs[0..cap) as
      * mp_chatreq_scan does: MP_OK; MP_EINVAL when the body is not a request
      * of this API (forwarded as is, X-Memory-Error: invalid_json);
@@ -80,5 +80,7 @@ struct mp_wire {
 extern const struct mp_wire mp_wire_chat;
 /* POST /v1/responses (wire/responses.c). */
 extern const struct mp_wire mp_wire_responses;
+/* POST /v1/messages, Anthropic's (wire/messages.c). */
+extern const struct mp_wire mp_wire_messages;
 
 #endif

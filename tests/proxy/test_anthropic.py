@@ -3,7 +3,11 @@
 they are (or [anthropic] api_key replacing x-api-key), answer 404 in
 Anthropic's error shape while it is unset, and every error memproxy makes
 on them (refusals, an unreachable upstream, an upstream that breaks a
-stream) takes Anthropic's shape; count_tokens passes through."""
+stream) takes Anthropic's shape; count_tokens passes through. Memory on
+POST /v1/messages: the block appended to the end of "system" (the
+client's system bytes, cache_control blocks included, unchanged), the
+replay first in "messages"; the reply's text blocks recorded, from a body
+or a stream; an erroring or failed turn records nothing."""
 
 import json
 import os
@@ -141,6 +145,106 @@ class On(AnthropicCase):
         data = json.loads(last.split('data: ', 1)[1])
         self.assertEqual(data['type'], 'error')
         self.assertEqual(data['error']['code'], 'upstream_reset')
+
+
+class Memory(AnthropicCase):
+    def setUp(self):
+        super().setUp()
+        self.p = self.start_proxy(memory={'mode': 'buffer', 'buffer_messages': 4},
+                                  sections={'anthropic': {'base_url': anthropic_root(self.fake)}})
+
+    def send(self, user, raw, fake=None, x_memory=None):
+        tag = uuid.uuid4().hex
+        extra = []
+        if fake:
+            extra.append(('X-Fake-Behavior', fake))
+        if x_memory:
+            extra.append(('X-Memory', x_memory))
+        r = self.p.request('POST', MESSAGES, headers(tag=tag, user=user, extra=extra), raw)
+        return r, tag
+
+    def upstream(self, tag):
+        return self.fake_req(tag)['body'].encode()
+
+    def recorded(self, user, want):
+        mh.wait_memory(self.p, user, lambda m: mh.buffer_pairs(m) == want, what='the buffer %r' % (want,))
+
+    def teach(self, user, text='I keep my notes in Obsidian.'):
+        r, _ = self.send(user, body(text))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('X-Memory-Mode'), 'buffer')
+        self.recorded(user, [('user', text), ('assistant', mh.REPLY)])
+        return text
+
+    def test_block_appended_to_a_string_system_and_the_replay_first(self):
+        user = mh.uid('am')
+        taught = self.teach(user)
+        raw = body('Where are my notes?', system='Be brief.')
+        r, tag = self.send(user, raw)
+        self.assertEqual(r.status, 200, r)
+        self.assertGreater(int(r.header('X-Memory-Injected-Tokens')), 0)
+        doc = json.loads(self.upstream(tag))
+        self.assertTrue(doc['system'].startswith('Be brief.\n\n' + mh.INTRO), doc['system'][:200])
+        self.assertEqual([(m['role'], m['content']) for m in doc['messages']],
+                         [('user', taught), ('assistant', mh.REPLY), ('user', 'Where are my notes?')])
+
+    def test_cache_control_blocks_stay_byte_identical(self):
+        user = mh.uid('ac')
+        self.teach(user)
+        client_system = b'[{"type":"text","text":"Long instructions.","cache_control":{"type":"ephemeral"}}]'
+        raw = (b'{"model":"claude-sonnet-4-5","max_tokens":64,"system":' + client_system +
+               b',"messages":[{"role":"user","content":"Where are my notes?"}]}')
+        r, tag = self.send(user, raw)
+        self.assertEqual(r.status, 200, r)
+        up = self.upstream(tag)
+        head = raw[:raw.index(client_system) + len(client_system) - 1]  # up to the array's ']'
+        self.assertTrue(up.startswith(head), up[:300])
+        doc = json.loads(up)
+        self.assertEqual(doc['system'][0], json.loads(client_system)[0])
+        self.assertEqual(doc['system'][1]['type'], 'text')
+        self.assertTrue(doc['system'][1]['text'].startswith(mh.INTRO))
+        self.assertEqual(len(doc['system']), 2)
+
+    def test_no_system_gets_one(self):
+        user = mh.uid('an')
+        self.teach(user)
+        r, tag = self.send(user, body('Where are my notes?'))
+        doc = json.loads(self.upstream(tag))
+        self.assertTrue(doc['system'].startswith(mh.INTRO))
+
+    def test_stream_recorded_text_blocks_only(self):
+        user = mh.uid('as')
+        r, _ = self.send(user, body('stream me', stream=True), fake='thinking,tool_use')
+        self.assertEqual(r.status, 200, r)
+        self.recorded(user, [('user', 'stream me'), ('assistant', mh.STREAM_REPLY3)])
+        user2 = mh.uid('at')
+        r, _ = self.send(user2, body('json me'), fake='thinking,tool_use')
+        self.assertEqual(r.status, 200, r)
+        self.recorded(user2, [('user', 'json me'), ('assistant', mh.REPLY)])
+
+    def test_failed_turns_record_nothing(self):
+        user = mh.uid('af')
+        for raw, fake in ((body('err', stream=True), 'error_after=1'), (body('busy'), 'status=529'),
+                          (body('cut', stream=True), 'reset_after=4')):
+            r, _ = self.send(user, raw, fake=fake)
+            self.assertIn(r.status, (200, 529), r)
+        self.teach(user, 'control')  # the buffer holds this turn only
+
+    def test_errors_and_controls(self):
+        user = mh.uid('ae')
+        self.teach(user)
+        raw = body('Where are my notes?', system='S')
+        r, tag = self.send(user, raw, x_memory='off')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.upstream(tag), raw)
+        bad = b'{"model":"c","system":null,"messages":[{"role":"user","content":"x"}]}'
+        r, tag = self.send(user, bad)
+        self.assertEqual(r.header('X-Memory-Error'), 'invalid_json')
+        self.assertEqual(self.upstream(tag), bad)
+        r, _ = self.send('a' * 257, raw)
+        self.assertAnthropicError(r, 400, 'invalid_user_id', 'invalid_request_error')
+        r, _ = self.send(user, raw, x_memory='sometimes')
+        self.assertAnthropicError(r, 400, 'invalid_memory_header', 'invalid_request_error')
 
 
 if __name__ == '__main__':

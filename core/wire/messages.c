@@ -1,0 +1,175 @@
+/* Anthropic's Messages API wire (wire.h): POST /v1/messages.
+ *
+ * Request: core/chatreq.c's mp_chatreq_scan_messages reads "messages" and
+ * finds "system". The block goes in appended to the end of "system", so a
+ * client's prompt-cache prefix (cache_control on its own system blocks)
+ * stays byte-identical: after a string system, "\n\n" and the block inside
+ * the same string; after an array, one more {"type":"text","text":...}
+ * block; without one, a new "system" string first in the object. The
+ * replayed recent messages go first in "messages", as the conversation
+ * they were, starting with a user message (an assistant message the
+ * budget left first is not replayed: a conversation starts with the user;
+ * Anthropic merges two user turns in a row).
+ *
+ * Reply: the text of the "text" content blocks, joined by '\n' (not
+ * thinking, not tool_use); in a stream, the text_delta deltas of
+ * content_block_delta events, a '\n' between two text blocks, complete at
+ * message_stop, failed at an "error" event. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "completion.h"
+#include "json_scan.h"
+#include "json_write.h"
+#include "splice.h"
+#include "status.h"
+#include "wire.h"
+
+#define SLEN(lit) (sizeof(lit) - 1)
+
+/* ---- the request ---- */
+
+static char *put_lit(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
+/* The block as the system gets it, at w: the sanitized block has no control
+ * byte but '\n', so escaping at most doubles it. */
+static char *put_block(char *w, const struct mp_wire_memory *mem)
+{
+    return w + mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
+}
+
+/* Where the block goes and what comes around it. */
+struct system_edit {
+    size_t at;
+    const char *open, *close; /* written before and after the escaped block */
+};
+
+static struct system_edit system_edit(const char *body, const struct mp_chatreq *req)
+{
+    if (req->system_end == 0) /* a new first member; "messages" follows */
+        return (struct system_edit){req->object_start + 1, "\"system\":\"", "\","};
+    if (body[req->system_start] == '"') /* inside the string, before its closing quote */
+        return (struct system_edit){req->system_end - 1, "\\n\\n", ""};
+    size_t i = req->system_start + 1; /* an array: one more block before its ']' */
+    while (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')
+        i++;
+    return (struct system_edit){req->system_end - 1,
+                                body[i] == ']' ? "{\"type\":\"text\",\"text\":\""
+                                               : ",{\"type\":\"text\",\"text\":\"",
+                                "\"}"};
+}
+
+static int splice(const char *body, size_t len, const struct mp_chatreq *req,
+                  const struct mp_wire_memory *mem, char **out, size_t *out_len)
+{
+    struct system_edit se = system_edit(body, req);
+    size_t first = 0, at_msgs = req->messages_start + 1, bound = len + 1;
+    while (first < mem->npicks && mem->picks[first].role == MP_ROLE_ASSISTANT)
+        first++; /* the replay starts with the user */
+    bound += strlen(se.open) + 2 * mem->block_len + strlen(se.close) + 1;
+    for (size_t k = first; k < mem->npicks; k++)
+        bound += mp_wire_pick_bound(&mem->picks[k]);
+    char *res = malloc(bound), *w = res;
+    if (res == NULL)
+        return MP_ENOMEM;
+    /* two insertions, in body order: the system's and the replay's */
+    size_t pos = 0;
+    for (int step = 0; step < 2; step++) {
+        bool sys = (step == 0) == (se.at <= at_msgs);
+        size_t at = sys ? se.at : at_msgs;
+        w = put_lit(w, body + pos, at - pos);
+        pos = at;
+        if (sys) {
+            w = put_lit(w, se.open, strlen(se.open));
+            w = put_block(w, mem);
+            w = put_lit(w, se.close, strlen(se.close));
+            continue;
+        }
+        for (size_t k = first; k < mem->npicks; k++) {
+            w = mp_wire_put_pick(w, &mem->picks[k]);
+            if (k + 1 < mem->npicks || req->nmsgs > 0)
+                *w++ = ',';
+        }
+    }
+    w = put_lit(w, body + pos, len - pos);
+    *w = '\0';
+    *out = res;
+    *out_len = (size_t)(w - res);
+    return MP_OK;
+}
+
+/* ---- the reply ---- */
+
+static int reply_body_text(const char *body, size_t len, char **out, size_t *out_len)
+{
+    size_t vs, ve, n = 0;
+    int rc = mp_json_find_member(body, len, "content", 7, &vs, &ve);
+    if (rc != MP_OK || body[vs] != '[')
+        return MP_EINVAL;
+    char *text = malloc(ve - vs + 1); /* decoded text never outgrows its literals */
+    if (text == NULL)
+        return MP_ENOMEM;
+    rc = mp_completion_parts_text(body, vs, ve, "\"text\"", text, ve - vs, &n);
+    if (rc == MP_OK && n == 0)
+        rc = MP_NOTFOUND;
+    if (rc != MP_OK) {
+        free(text);
+        return rc;
+    }
+    text[n] = '\0';
+    *out = text;
+    *out_len = n;
+    return MP_OK;
+}
+
+/* content_block_start: a text block after text already gathered starts a
+ * new line (as the blocks of a body are joined); its initial text counts. */
+static int block_start(struct mp_completion *c, const char *d, size_t n)
+{
+    size_t bs, be, ts, te, len = 0;
+    if (mp_json_find_member(d, n, "content_block", 13, &bs, &be) != MP_OK || d[bs] != '{' ||
+        mp_json_member_in(d, bs, be, "type", &ts, &te) != MP_OK ||
+        !mp_json_span_is(d, ts, te, "\"text\""))
+        return MP_OK;
+    mp_completion_text(c, &len);
+    int rc = len > 0 ? mp_completion_append_text(c, "\n", 1) : MP_OK;
+    if (rc == MP_OK && mp_json_member_in(d, bs, be, "text", &ts, &te) == MP_OK && d[ts] == '"')
+        rc = mp_completion_append(c, d, ts, te);
+    return rc;
+}
+
+static int read_event(struct mp_completion *c, const char *d, size_t n)
+{
+    size_t ts, te, ds, de, vs, ve;
+    if (mp_json_find_member(d, n, "type", 4, &ts, &te) != MP_OK)
+        return MP_OK;
+    if (mp_json_span_is(d, ts, te, "\"content_block_start\""))
+        return block_start(c, d, n);
+    if (mp_json_span_is(d, ts, te, "\"content_block_delta\"")) {
+        if (mp_json_find_member(d, n, "delta", 5, &ds, &de) != MP_OK || d[ds] != '{' ||
+            mp_json_member_in(d, ds, de, "type", &vs, &ve) != MP_OK ||
+            !mp_json_span_is(d, vs, ve, "\"text_delta\"") ||
+            mp_json_member_in(d, ds, de, "text", &vs, &ve) != MP_OK || d[vs] != '"')
+            return MP_OK;
+        return mp_completion_append(c, d, vs, ve);
+    }
+    if (mp_json_span_is(d, ts, te, "\"message_stop\""))
+        mp_completion_mark(c, true, false);
+    else if (mp_json_span_is(d, ts, te, "\"error\""))
+        mp_completion_mark(c, false, true);
+    return MP_OK;
+}
+
+const struct mp_wire mp_wire_messages = {
+    .name = "messages",
+    .scan = mp_chatreq_scan_messages,
+    .message_text = mp_chatreq_message_text,
+    .message_text_equals = mp_chatreq_message_text_equals,
+    .splice = splice,
+    .reply_reader = read_event,
+    .reply_body_text = reply_body_text,
+};

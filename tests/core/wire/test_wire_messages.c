@@ -1,0 +1,217 @@
+/* Tests for core/wire/messages.c (Anthropic's Messages API) and what it
+ * reads through core/chatreq.c and core/completion.c: the block appended to
+ * the end of "system" (a string, an array of blocks, or a new member),
+ * the replay first in "messages" starting with the user, nothing else
+ * touched; the reply's text blocks from a body and from stream events. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "completion.h"
+#include "status.h"
+#include "wire.h"
+
+Suite *mp_test_suite(void);
+
+static struct mp_chatreq_msg msgs[64];
+
+static int scan(const char *body, struct mp_chatreq *req)
+{
+    return mp_wire_messages.scan(body, strlen(body), msgs, 64, req);
+}
+
+static char *spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
+{
+    struct mp_chatreq req;
+    struct mp_wire_memory mem = {"B\nC", 3, picks, npicks};
+    char *out = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_int_eq(mp_wire_messages.splice(body, strlen(body), &req, &mem, &out, &n), MP_OK);
+    ck_assert_uint_eq(n, strlen(out));
+    return out;
+}
+
+static const struct mp_wire_pick PAIR[] = {{MP_ROLE_USER, "old", 3, false},
+                                           {MP_ROLE_ASSISTANT, "ans", 3, false}};
+
+START_TEST(test_messages_no_system_gets_one)
+{
+    char *out = spliced("{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+                        "\"content\":\"q\"}]}",
+                        PAIR, 2);
+    ck_assert_str_eq(out, "{\"system\":\"B\\nC\",\"model\":\"c\",\"max_tokens\":5,\"messages\":["
+                          "{\"role\":\"user\",\"content\":\"old\"},{\"role\":\"assistant\","
+                          "\"content\":\"ans\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_messages_string_system_appended_inside)
+{
+    char *out = spliced(" {\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":\"You "
+                        "are \\\"terse\\\".\"}",
+                        NULL, 0);
+    ck_assert_str_eq(out, " {\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":\"You "
+                          "are \\\"terse\\\".\\n\\nB\\nC\"}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_messages_array_system_gets_a_block_after_the_clients)
+{
+    const char *body = "{\"system\":[{\"type\":\"text\",\"text\":\"S\",\"cache_control\":{\"type\":"
+                       "\"ephemeral\"}}],\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}";
+    char *out = spliced(body, PAIR + 1, 1); /* a lone assistant message is not replayed */
+    ck_assert_str_eq(out,
+                     "{\"system\":[{\"type\":\"text\",\"text\":\"S\",\"cache_control\":{\"type\":"
+                     "\"ephemeral\"}},{\"type\":\"text\",\"text\":\"B\\nC\"}],\"messages\":["
+                     "{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(out);
+    out = spliced("{\"system\":[ ],\"messages\":[]}", PAIR, 2);
+    ck_assert_str_eq(out, "{\"system\":[ {\"type\":\"text\",\"text\":\"B\\nC\"}],\"messages\":["
+                          "{\"role\":\"user\",\"content\":\"old\"},{\"role\":\"assistant\","
+                          "\"content\":\"ans\"}]}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_messages_bad_requests)
+{
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan("{\"system\":null,\"messages\":[]}", &req), MP_EINVAL);
+    ck_assert_int_eq(scan("{\"system\":3,\"messages\":[]}", &req), MP_EINVAL);
+    ck_assert_int_eq(scan("{\"system\":\"s\"}", &req), MP_EINVAL); /* no messages */
+    ck_assert_int_eq(scan("{\"messages\":[{\"content\":\"x\"}]}", &req), MP_EINVAL);
+    ck_assert_int_eq(scan("{\"messages\":[]", &req), MP_EINVAL);
+}
+END_TEST
+
+static char *text_of(const char *body, const struct mp_chatreq_msg *m)
+{
+    static char buf[256];
+    size_t n = 0;
+    if (mp_wire_messages.message_text(body, m, buf, sizeof(buf) - 1, &n) != MP_OK)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+START_TEST(test_messages_text_and_new_user_messages)
+{
+    const char *body =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"},{\"role\":\"assistant\","
+        "\"content\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"s\"},{\"type\":"
+        "\"text\",\"text\":\"checking\"},{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"w\","
+        "\"input\":{}}]},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
+        "\"t\",\"content\":\"sunny\"}]},{\"role\":\"user\",\"content\":[{\"type\":\"image\","
+        "\"source\":{}},{\"type\":\"text\",\"text\":\"and now?\"}]}]}";
+    struct mp_chatreq req;
+    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_uint_eq(req.nmsgs, 4);
+    ck_assert_str_eq(text_of(body, &req.msgs[1]), "checking");
+    ck_assert_ptr_null(text_of(body, &req.msgs[2])); /* tool results are not the user's text */
+    ck_assert_str_eq(text_of(body, &req.msgs[3]), "and now?");
+    ck_assert_uint_eq(req.first_new_user, 2);
+}
+END_TEST
+
+static int body_text(const char *body, char **out)
+{
+    size_t n = 0;
+    int rc = mp_wire_messages.reply_body_text(body, strlen(body), out, &n);
+    if (rc == MP_OK)
+        ck_assert_uint_eq(n, strlen(*out));
+    return rc;
+}
+
+START_TEST(test_messages_reply_body)
+{
+    char *t = NULL;
+    ck_assert_int_eq(body_text("{\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+                               "{\"type\":\"thinking\",\"thinking\":\"x\",\"signature\":\"s\"},"
+                               "{\"type\":\"text\",\"text\":\"Hi\"},{\"type\":\"tool_use\","
+                               "\"id\":\"t\",\"name\":\"f\",\"input\":{}},{\"type\":\"text\","
+                               "\"text\":\"th\\u00e9re\"}],\"stop_reason\":\"tool_use\"}",
+                               &t),
+                     MP_OK);
+    ck_assert_str_eq(t, "Hi\nth\xc3\xa9re");
+    free(t);
+    ck_assert_int_eq(body_text("{\"type\":\"message\",\"content\":[{\"type\":\"tool_use\","
+                               "\"id\":\"t\",\"name\":\"f\",\"input\":{}}]}",
+                               &t),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(body_text("{\"type\":\"error\",\"error\":{}}", &t), MP_EINVAL);
+    ck_assert_int_eq(body_text("nope", &t), MP_EINVAL);
+}
+END_TEST
+
+static struct mp_completion *stream_of(const char *const *ev, size_t n, size_t cap)
+{
+    struct mp_completion *c = mp_completion_new_reader(cap, mp_wire_messages.reply_reader);
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; i < n; i++)
+        mp_completion_feed_event(c, ev[i], strlen(ev[i]));
+    return c;
+}
+
+#define EV(t, d) "event: " t "\ndata: " d "\n\n"
+#define START(i, type)                                                                             \
+    EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":" i                     \
+                              ",\"content_block\":{\"type\":\"" type "\",\"text\":\"\"}}")
+#define TEXT(i, t)                                                                                 \
+    EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":" i                     \
+                              ",\"delta\":{\"type\":\"text_delta\",\"text\":\"" t "\"}}")
+
+START_TEST(test_messages_stream)
+{
+    size_t n = 0;
+    const char *const ok[] = {
+        EV("message_start", "{\"type\":\"message_start\",\"message\":{\"content\":[]}}"),
+        EV("ping", "{\"type\": \"ping\"}"),
+        START("0", "thinking"),
+        EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+                                  "{\"type\":\"thinking_delta\",\"thinking\":\"no\"}}"),
+        START("1", "text"),
+        TEXT("1", "Hel"),
+        TEXT("1", "lo"),
+        START("2", "text"),
+        TEXT("2", "again"),
+        EV("message_delta",
+           "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}"),
+        EV("message_stop", "{\"type\":\"message_stop\"}")};
+    struct mp_completion *c = stream_of(ok, 11, 1024);
+    ck_assert(mp_completion_complete(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "Hello\nagain");
+    mp_completion_free(c);
+    c = stream_of(ok, 10, 1024); /* cut before message_stop */
+    ck_assert(!mp_completion_complete(c));
+    mp_completion_free(c);
+    const char *const err[] = {
+        START("0", "text"), TEXT("0", "x"),
+        EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":"
+                    "\"Overloaded\"}}"),
+        EV("message_stop", "{\"type\":\"message_stop\"}")};
+    c = stream_of(err, 4, 1024);
+    ck_assert(!mp_completion_complete(c));
+    mp_completion_free(c);
+    c = stream_of(ok, 11, 3); /* past the cap */
+    ck_assert(mp_completion_overflowed(c));
+    mp_completion_free(c);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("wire_messages");
+    TCase *tc = tcase_create("messages");
+    tcase_add_test(tc, test_messages_no_system_gets_one);
+    tcase_add_test(tc, test_messages_string_system_appended_inside);
+    tcase_add_test(tc, test_messages_array_system_gets_a_block_after_the_clients);
+    tcase_add_test(tc, test_messages_bad_requests);
+    tcase_add_test(tc, test_messages_text_and_new_user_messages);
+    tcase_add_test(tc, test_messages_reply_body);
+    tcase_add_test(tc, test_messages_stream);
+    suite_add_tcase(s, tc);
+    return s;
+}
