@@ -1,6 +1,7 @@
-"""Real clients (issue 9): the official OpenAI SDK for Node (npm "openai",
-pinned in tests/sdk/package.json, installed by scripts/test.sh) drives
-memproxy through chat.completions.create and responses.create, streaming and
+"""Real clients (issue 9): the official SDKs for Node (npm "openai" and
+"@anthropic-ai/sdk", pinned in tests/sdk/package.json, installed by
+scripts/test.sh) drive memproxy through chat.completions.create and
+responses.create, and messages.create and messages.stream, streaming and
 not: the application gets the upstream's text, the turn is recorded, and a
 fact taught in one conversation reaches the next one's request upstream."""
 
@@ -21,24 +22,28 @@ TEACH = 'I keep my notes in Obsidian.'
 ASK = 'Where do I keep my notes?'
 
 
-class OpenAISDK(mh.MemCase):
+class SDKCase(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'buffer', 'buffer_messages': 4}}
+    SCRIPT = None  # the client script in tests/sdk
+    PACKAGE = None  # the npm package it needs
 
     @classmethod
     def setUpClass(cls):
         node = shutil.which('node')
-        if node is None or not os.path.isdir(os.path.join(SDK_DIR, 'node_modules', 'openai')):
-            raise RuntimeError('the OpenAI SDK is not installed: run "npm ci --prefix tests/sdk" '
-                               '(scripts/test.sh does) with Node.js 18 or newer')
+        if node is None or not os.path.isdir(os.path.join(SDK_DIR, 'node_modules', cls.PACKAGE)):
+            raise RuntimeError('%s is not installed: run "npm ci --prefix tests/sdk" '
+                               '(scripts/test.sh does) with Node.js 18 or newer' % cls.PACKAGE)
         cls.node = node
         super().setUpClass()
+
+    def env(self):
+        return {'OPENAI_BASE_URL': 'http://127.0.0.1:%d/v1' % self.proxy.port}
 
     def sdk(self, kind, user, text):
         """Runs one SDK call; (the text the SDK returned, the tag of the request)."""
         tag = uuid.uuid4().hex
-        env = dict(os.environ, OPENAI_BASE_URL='http://127.0.0.1:%d/v1' % self.proxy.port,
-                   MEMPROXY_USER=user, MEMPROXY_TAG=tag)
-        out = subprocess.run([self.node, os.path.join(SDK_DIR, 'openai_client.mjs'), kind, text],
+        env = dict(os.environ, MEMPROXY_USER=user, MEMPROXY_TAG=tag, **self.env())
+        out = subprocess.run([self.node, os.path.join(SDK_DIR, self.SCRIPT), kind, text],
                              env=env, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr[-3000:])
         return json.loads(out.stdout.strip().splitlines()[-1])['text'], tag
@@ -55,7 +60,13 @@ class OpenAISDK(mh.MemCase):
                        what='the taught turn in the buffer')
         got, tag = self.sdk(kind, user, ASK)
         self.assertEqual(got, reply)
-        doc = self.upstream_doc(tag)
+        self.check_upstream(self.upstream_doc(tag), reply)
+
+
+class OpenAISDK(SDKCase):
+    SCRIPT, PACKAGE = 'openai_client.mjs', 'openai'
+
+    def check_upstream(self, doc, reply):
         items = doc['messages'] if 'messages' in doc else doc['input']
         self.assertIsInstance(items, list, doc)
         self.assertIn(items[0]['role'], ('system', 'developer'))
@@ -74,6 +85,37 @@ class OpenAISDK(mh.MemCase):
 
     def test_responses_stream(self):
         self.check('responses-stream', mh.STREAM_REPLY3)
+
+
+class AnthropicSDK(SDKCase):
+    SCRIPT, PACKAGE = 'anthropic_client.mjs', os.path.join('@anthropic-ai', 'sdk')
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.proxy.stop()
+        cls.proxy = harness.Proxy(cls.fake.base_url, memory=cls.PROXY_CONFIG['memory'],
+                                  sections={'anthropic': {'base_url': cls.fake.base_url[:-len('/v1')]}}).start()
+
+    def env(self):
+        return {'ANTHROPIC_BASE_URL': 'http://127.0.0.1:%d' % self.proxy.port}
+
+    def check_upstream(self, doc, reply):
+        system = doc['system']
+        self.assertEqual(system[0], {'type': 'text', 'text': 'You are terse.', 'cache_control': {'type': 'ephemeral'}})
+        self.assertEqual(system[1]['type'], 'text')
+        self.assertTrue(system[1]['text'].startswith(mh.INTRO), system)
+        self.assertEqual([(m['role'], m['content']) for m in doc['messages']],
+                         [('user', TEACH), ('assistant', reply), ('user', ASK)])
+
+    def test_messages_create(self):
+        self.check('create', mh.REPLY)
+
+    def test_messages_create_stream(self):
+        self.check('create-stream', mh.STREAM_REPLY3)
+
+    def test_messages_stream(self):
+        self.check('stream', mh.STREAM_REPLY3)
 
 
 if __name__ == '__main__':
