@@ -1,6 +1,6 @@
 /* libFuzzer target for core/completion.c and the wires' reply readers: the
  * input is read as a whole reply body of the wire its first byte picks
- * (chat completions or Responses), then framed into SSE events and fed to
+ * (chat completions, Responses or Anthropic's Messages), then framed into SSE events and fed to
  * that wire's stream accumulator, whose cap comes from the first byte. Text never passes the
  * cap, is NUL-terminated, and stops changing once MP_ETOOBIG was returned. */
 #include <stdint.h>
@@ -74,7 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)(data + 1);
     size_t len = size - 1;
 
-    const struct mp_wire *w = (data[0] & 0x80) != 0 ? &mp_wire_responses : &mp_wire_chat;
+    static const struct mp_wire *const wires[] = {&mp_wire_chat, &mp_wire_responses,
+                                                  &mp_wire_messages, &mp_wire_chat};
+    const struct mp_wire *w = wires[data[0] >> 6];
     check_body(w, buf, len);
     check_stream(w, buf, len, data[0] % 64);
     return 0;
