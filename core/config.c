@@ -24,14 +24,12 @@
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
-_Static_assert(sizeof(enum mp_memory_mode) == sizeof(int) &&
-                   sizeof(enum mp_retrieval) == sizeof(int) &&
-                   sizeof(enum mp_storage_sync) == sizeof(int) &&
-                   sizeof(enum mp_log_level) == sizeof(int) &&
-                   sizeof(enum mp_log_format) == sizeof(int) &&
-                   sizeof(enum mp_pii_mode) == sizeof(int) &&
-                   sizeof(enum mp_tenant_from) == sizeof(int),
-               "enums are staged as int");
+_Static_assert(
+    sizeof(enum mp_memory_mode) == sizeof(int) && sizeof(enum mp_retrieval) == sizeof(int) &&
+        sizeof(enum mp_llm_api) == sizeof(int) && sizeof(enum mp_storage_sync) == sizeof(int) &&
+        sizeof(enum mp_log_level) == sizeof(int) && sizeof(enum mp_log_format) == sizeof(int) &&
+        sizeof(enum mp_pii_mode) == sizeof(int) && sizeof(enum mp_tenant_from) == sizeof(int),
+    "enums are staged as int");
 _Static_assert(MP_CONFIG_TOKEN_MAX >= MP_CONFIG_PATH_MAX &&
                    MP_CONFIG_TOKEN_MAX >= MP_CONFIG_URL_MAX &&
                    MP_CONFIG_TOKEN_MAX >= MP_CONFIG_SECRET_MAX,
@@ -82,6 +80,7 @@ union staged {
 
 static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "hybrid", NULL};
 static const char *const retrieval_names[] = {"relevant", "recent", NULL};
+static const char *const llm_names[] = {"openai", "anthropic", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"json", "text", NULL};
@@ -126,6 +125,7 @@ static const struct key_def keys[] = {
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
+    {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "archive", K_BOOL, FIELD(memory.archive), 0, 0, NULL},
     {"memory", "max_facts_per_user", K_UINT, FIELD(memory.max_facts_per_user), 1, 10000000, NULL},
     {"memory", "share_profile", K_UINT, FIELD(memory.share_profile), 0, 100, NULL},
@@ -750,6 +750,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
+    c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;
     c->memory.max_facts_per_user = 100000;
     c->memory.share_profile = 40;
@@ -1028,6 +1029,10 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
                   c->memory.share_buffer);
         failed = true;
     }
+    if (c->memory.llm == MP_LLM_ANTHROPIC && c->anthropic.base_url.text[0] == '\0') {
+        add_error(errs, "", 0, "[memory] llm = anthropic needs [anthropic] base_url");
+        failed = true;
+    }
     if (same_listener(&c->server.listen, &c->server.admin_listen)) {
         add_error(errs, "", 0,
                   "[server] listen and admin_listen must differ (both use port %u on %s / %s)",
@@ -1048,6 +1053,11 @@ static const char *name_of(const char *const *names, size_t count, int value)
 const char *mp_config_mode_name(enum mp_memory_mode mode)
 {
     return name_of(mode_names, sizeof(mode_names) / sizeof(mode_names[0]) - 1, (int)mode);
+}
+
+const char *mp_config_llm_name(enum mp_llm_api llm)
+{
+    return name_of(llm_names, sizeof(llm_names) / sizeof(llm_names[0]) - 1, (int)llm);
 }
 
 const char *mp_config_retrieval_name(enum mp_retrieval retrieval)

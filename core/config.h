@@ -35,6 +35,11 @@ enum mp_retrieval {
     MP_RETRIEVAL_RECENT    /* strongest facts, summary, newest messages (no scoring) */
 };
 
+/* [memory] llm: the API the memory model (summaries, extraction) is called
+ * through: OpenAI's chat completions at [upstream], or Anthropic's Messages
+ * at [anthropic]. */
+enum mp_llm_api { MP_LLM_OPENAI, MP_LLM_ANTHROPIC };
+
 enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 
 enum mp_log_level { MP_LOG_DEBUG, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR };
@@ -110,6 +115,7 @@ struct mp_config {
         bool durable_ack;         /* true: a recorded reply ends only once its turn is committed */
         uint32_t idempotency_hours;  /* 24; 1 .. 8760: how long a turn's idempotency key lives */
         enum mp_retrieval retrieval; /* relevant | recent; relevant */
+        enum mp_llm_api llm;         /* openai | anthropic (needs [anthropic] base_url); openai */
         bool archive;                /* true: every past message is kept and searchable */
         uint32_t max_facts_per_user; /* 100000; 1 .. 10000000 */
         /* The split of context_budget_tokens between the block's sections
@@ -268,6 +274,7 @@ int mp_config_parse_url(const char *text, struct mp_url *out);
  * value outside the enum. Never NULL. */
 const char *mp_config_mode_name(enum mp_memory_mode mode);
 const char *mp_config_retrieval_name(enum mp_retrieval retrieval);
+const char *mp_config_llm_name(enum mp_llm_api llm);
 const char *mp_config_level_name(enum mp_log_level level);
 const char *mp_config_sync_name(enum mp_storage_sync sync);
 const char *mp_config_format_name(enum mp_log_format format);

@@ -1,14 +1,23 @@
 /* The prompts memproxy sends for its own memory updates (rolling summary,
  * entity extraction) and the defensive parsing of the model's answers. Text
- * in, text out: the requests are JSON bodies for POST /chat/completions;
- * sending them, retrying and storing the results is the proxy's job. */
+ * in, text out: the requests are JSON bodies for POST /chat/completions
+ * (api MP_LLM_OPENAI) or for Anthropic's POST /v1/messages
+ * (MP_LLM_ANTHROPIC: the same system text as the top-level "system", the
+ * user message as the one message, "max_tokens":1024, no response_format:
+ * the extraction prompt asks for one JSON object and nothing else in
+ * words); the answers are read from either API's reply. Sending them,
+ * retrying and storing the results is the proxy's job. */
 #ifndef MP_CORE_MEMPROMPT_H
 #define MP_CORE_MEMPROMPT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "usermem.h"
+
+/* The anthropic-version header memory jobs send on Anthropic's API. */
+#define MP_ANTHROPIC_VERSION "2023-06-01"
 
 /* Transcripts: every message becomes "user: <text>" or "assistant: <text>";
  * line breaks inside a message (LF, CRLF, CR) become "\n  " so that a
@@ -29,9 +38,10 @@
  * NUL-terminated (caller frees with free()) and *out_len; MP_EINVAL for an
  * empty model or max_words 0; MP_ETOOBIG when the body would not fit in
  * size_t; MP_ENOMEM. Outputs are untouched unless MP_OK. */
-int mp_memprompt_summary_request(const char *model, unsigned max_words, const char *prev,
-                                 size_t prev_len, const struct mp_mem_message *msgs, size_t n,
-                                 char **out, size_t *out_len);
+int mp_memprompt_summary_request(enum mp_llm_api api, const char *model, unsigned max_words,
+                                 const char *prev, size_t prev_len,
+                                 const struct mp_mem_message *msgs, size_t n, char **out,
+                                 size_t *out_len);
 
 /* Reads the new summary from the upstream's answer body[0..len) (borrowed; a
  * chat completion body, see mp_completion_reply_text()): control characters
@@ -41,8 +51,8 @@ int mp_memprompt_summary_request(const char *model, unsigned max_words, const ch
  * character). Returns MP_OK with *out malloc'd and NUL-terminated (caller
  * frees with free()) and *out_len; MP_EINVAL when body is not a chat
  * completion, has no text, the text is blank or max_words is 0; MP_ENOMEM. */
-int mp_memprompt_summary_parse(const char *body, size_t len, unsigned max_words, char **out,
-                               size_t *out_len);
+int mp_memprompt_summary_parse(enum mp_llm_api api, const char *body, size_t len,
+                               unsigned max_words, char **out, size_t *out_len);
 
 /* Extraction request body: {"model":model,"temperature":0,
  * "response_format":{"type":"json_object"},"messages":[system, user]}. The
@@ -56,9 +66,9 @@ int mp_memprompt_summary_parse(const char *body, size_t len, unsigned max_words,
  * (transcript rules above). user_text may hold several user messages joined
  * by the caller. Pointers borrowed; texts may be NULL when their length is
  * 0. Returns as mp_memprompt_summary_request() (MP_EINVAL: empty model). */
-int mp_memprompt_extract_request(const char *model, const char *user_text, size_t user_len,
-                                 const char *assistant_text, size_t assistant_len, char **out,
-                                 size_t *out_len);
+int mp_memprompt_extract_request(enum mp_llm_api api, const char *model, const char *user_text,
+                                 size_t user_len, const char *assistant_text, size_t assistant_len,
+                                 char **out, size_t *out_len);
 
 /* One fact read from an extraction answer. key: normalized
  * (mp_usermem_normalize_key()), NUL-terminated. value: trimmed,
@@ -112,9 +122,9 @@ struct mp_extracted {
  * completion with text, or no entities object is found (a failed job:
  * nothing is stored); MP_ENOMEM. On failure *n, *rejected and *dropped are
  * untouched, out's contents unspecified. */
-int mp_memprompt_extract_parse(const char *body, size_t len, double min_confidence,
-                               struct mp_extracted *out, size_t max, size_t *n, size_t *rejected,
-                               size_t *dropped);
+int mp_memprompt_extract_parse(enum mp_llm_api api, const char *body, size_t len,
+                               double min_confidence, struct mp_extracted *out, size_t max,
+                               size_t *n, size_t *rejected, size_t *dropped);
 
 /* Candidate '{' positions mp_memprompt_extract_parse() tries. */
 #define MP_MEMPROMPT_MAX_TRIES 16

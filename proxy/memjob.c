@@ -45,7 +45,8 @@ struct running {
     bool too_big;
     char request_id[MP_REQUEST_ID_MAX + 1]; /* EXTRACT: the source turn */
     int64_t observed_at_ms;                 /* EXTRACT: when that turn happened */
-    struct curl_slist nodes[4];
+    enum mp_llm_api api; /* the API the request was built for (a reload may change it) */
+    struct curl_slist nodes[5];
     char url[MP_CONFIG_URL_MAX + 32];
 };
 
@@ -308,37 +309,44 @@ static void forget_auth(struct mp_memjobs *j, const char *user, size_t user_len)
         clear_slot(s);
 }
 
-/* The Authorization header line for a job, malloc'd; NULL when none. */
+/* "<name>: <value>" (value[0..vlen)), malloc'd; NULL when out of memory. */
+static char *header_line(const char *name, const char *value, size_t vlen)
+{
+    size_t n = strlen(name);
+    char *line = malloc(n + 2 + vlen + 1);
+    if (line == NULL)
+        return NULL;
+    memcpy(line, name, n);
+    memcpy(line + n, ": ", 2);
+    memcpy(line + n + 2, value, vlen);
+    line[n + 2 + vlen] = '\0';
+    return line;
+}
+
+/* The credential header line for a job, malloc'd; NULL when none: the
+ * configured key of the memory model's API ([upstream] api_key as a
+ * bearer, [anthropic] api_key as x-api-key), else the header the user's
+ * requests carried (remembered by mp_memjobs_remember_auth). */
 static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
 {
-    static const char prefix[] = "Authorization: ";
-    const char *key = j->cfg->upstream.api_key;
-    const char *value = NULL;
-    size_t vlen = 0;
-    char *line;
+    bool anthropic = j->cfg->memory.llm == MP_LLM_ANTHROPIC;
+    const char *name = anthropic ? "x-api-key" : "Authorization";
+    const char *key = anthropic ? j->cfg->anthropic.api_key : j->cfg->upstream.api_key;
+    if (key[0] != '\0' && anthropic)
+        return header_line(name, key, strlen(key));
     if (key[0] != '\0') {
-        line = malloc(sizeof(prefix) + 7 + strlen(key));
+        char *line = malloc(sizeof("Authorization: Bearer ") + strlen(key));
         if (line != NULL)
-            sprintf(line, "%sBearer %s", prefix, key);
+            sprintf(line, "Authorization: Bearer %s", key);
         return line;
     }
     const struct auth_slot *s = find_auth(j, job->user, job->user_len);
     if (s == NULL)
         return NULL;
     if (s->auth_len == 0) /* the user's requests carry none: send none */
-        return strdup("Authorization:");
-    value = s->auth;
-    vlen = s->auth_len;
-    line = malloc(sizeof(prefix) + vlen);
-    if (line != NULL) {
-        memcpy(line, prefix, sizeof(prefix) - 1);
-        memcpy(line + sizeof(prefix) - 1, value, vlen);
-        line[sizeof(prefix) - 1 + vlen] = '\0';
-    }
-    return line;
+        return header_line(name, "", 0);
+    return header_line(name, s->auth, s->auth_len);
 }
-
-/* ---- one job ---- */
 
 static void running_free(struct mp_memjobs *j, struct running *r)
 {
@@ -424,8 +432,8 @@ static char *job_body(struct mp_memjobs *j, const struct mp_job *job, const stru
         char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
         char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
         if (u != NULL && a != NULL && ulen > 0)
-            mp_memprompt_extract_request(cfg->memory.extraction_model, u, ulen, a, alen, &body,
-                                         len);
+            mp_memprompt_extract_request(cfg->memory.llm, cfg->memory.extraction_model, u, ulen, a,
+                                         alen, &body, len);
         free(u);
         free(a);
         return body;
@@ -434,9 +442,9 @@ static char *job_body(struct mp_memjobs *j, const struct mp_job *job, const stru
     while (n < um->nmessages && um->messages[n].seq <= job->through_seq)
         n++;
     if (n > 0)
-        mp_memprompt_summary_request(cfg->memory.summary_model, cfg->memory.summary_max_words,
-                                     um->summary.text, um->summary.text_len, um->messages, n, &body,
-                                     len);
+        mp_memprompt_summary_request(cfg->memory.llm, cfg->memory.summary_model,
+                                     cfg->memory.summary_max_words, um->summary.text,
+                                     um->summary.text_len, um->messages, n, &body, len);
     return body;
 }
 
@@ -474,12 +482,15 @@ static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_l
 {
     const struct mp_config *cfg = j->cfg;
     const char *lines[] = {"Content-Type: application/json", "Accept: application/json",
-                           "Expect:", r->auth_line};
+                           "Expect:", r->auth_line, "anthropic-version: " MP_ANTHROPIC_VERSION};
     r->easy = mp_upstream_easy_get(j->up, cfg->upstream.ca_file);
     if (r->easy == NULL)
         return MP_ENOMEM;
-    snprintf(r->url, sizeof(r->url), "%s/chat/completions", cfg->upstream.base_url.text);
-    link_headers(r, lines, 4);
+    if (r->api == MP_LLM_ANTHROPIC)
+        snprintf(r->url, sizeof(r->url), "%s/v1/messages", cfg->anthropic.base_url.text);
+    else
+        snprintf(r->url, sizeof(r->url), "%s/chat/completions", cfg->upstream.base_url.text);
+    link_headers(r, lines, r->api == MP_LLM_ANTHROPIC ? 5 : 4);
     CURL *e = r->easy;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
@@ -509,6 +520,7 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
     r->owner = j;
     r->job = *job;
     r->auth_line = auth_line;
+    r->api = j->cfg->memory.llm;
     r->observed_at_ms = job->created_ms;
     for (size_t i = 0; i < um->nmessages; i++) {
         const struct mp_mem_message *m = &um->messages[i];
@@ -541,8 +553,8 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     char *raw = NULL, *text = NULL;
     size_t raw_len = 0, len = 0;
     bool pii = false;
-    if (mp_memprompt_summary_parse(r->resp, r->resp_len, j->cfg->memory.summary_max_words, &raw,
-                                   &raw_len) != MP_OK ||
+    if (mp_memprompt_summary_parse(r->api, r->resp, r->resp_len, j->cfg->memory.summary_max_words,
+                                   &raw, &raw_len) != MP_OK ||
         mp_pii_looks_like_instruction(raw, raw_len) ||
         mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
                            &text, &len, &pii) != MP_OK) {
@@ -625,8 +637,8 @@ static void apply_entities(struct mp_memjobs *j, struct running *r)
     struct mp_op ops[MAX_FACTS_PER_TURN + 1];
     char *values[MAX_FACTS_PER_TURN];
     size_t n = 0, kept = 0, rejected = 0, dropped = 0;
-    if (mp_memprompt_extract_parse(r->resp, r->resp_len, j->cfg->memory.min_confidence, facts,
-                                   MAX_FACTS_PER_TURN, &n, &rejected, &dropped) != MP_OK) {
+    if (mp_memprompt_extract_parse(r->api, r->resp, r->resp_len, j->cfg->memory.min_confidence,
+                                   facts, MAX_FACTS_PER_TURN, &n, &rejected, &dropped) != MP_OK) {
         job_done(j, &r->job, MP_JOBR_INVALID);
         return;
     }

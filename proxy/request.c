@@ -664,7 +664,11 @@ static void on_turn_committed(struct mp_memticket *t, void *arg, int status)
  * Returns true when the reply's end waits for the commit. */
 static bool record_turn(struct mp_request *r)
 {
-    const struct mp_http_header *auth = mp_http_find_header(r->head, "authorization", 13);
+    /* the credential memory jobs may borrow: that of the memory model's API */
+    bool anthropic = r->loop->cfg->memory.llm == MP_LLM_ANTHROPIC;
+    const struct mp_http_header *auth = anthropic
+                                            ? mp_http_find_header(r->head, "x-api-key", 9)
+                                            : mp_http_find_header(r->head, "authorization", 13);
     return mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
                             auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0,
                             r->hold ? on_turn_committed : NULL, r) == MP_OK;

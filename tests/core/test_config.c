@@ -403,7 +403,17 @@ START_TEST(test_config_set_addresses_and_url)
     ck_assert_int_eq(set("anthropic", "api_key", "sk-ant-x"), MP_OK);
     ck_assert_str_eq(cfg.anthropic.api_key, "sk-ant-x");
     struct mp_config_errors e;
+    memset(&e, 0, sizeof(e));
     ck_assert_int_eq(mp_config_validate(&cfg, &e), MP_OK);
+    /* [memory] llm = anthropic needs [anthropic] base_url */
+    ck_assert_int_eq(set("memory", "llm", "anthropic"), MP_OK);
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(mp_config_validate(&cfg, &e), MP_EINVAL);
+    ck_assert_uint_eq(e.count, 1);
+    ck_assert_str_eq(e.items[0].message, "[memory] llm = anthropic needs [anthropic] base_url");
+    ck_assert_int_eq(set("anthropic", "base_url", "http://127.0.0.1:9"), MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &e), MP_OK);
+    ck_assert_int_eq(set("memory", "llm", "claude"), MP_EINVAL);
 }
 END_TEST
 

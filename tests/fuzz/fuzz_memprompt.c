@@ -47,7 +47,8 @@ static void check_extract(const char *body, size_t len)
 {
     struct mp_extracted out[MAXE];
     size_t n = 99, rejected = 99, dropped = 99;
-    int rc = mp_memprompt_extract_parse(body, len, 0.5, out, MAXE, &n, &rejected, &dropped);
+    int rc = mp_memprompt_extract_parse(MP_LLM_OPENAI, body, len, 0.5, out, MAXE, &n, &rejected,
+                                        &dropped);
 
     CHECK(rc == MP_OK || rc == MP_EINVAL);
     if (rc != MP_OK) {
@@ -86,7 +87,7 @@ static void check_summary(const char *text, size_t len, unsigned words)
     char *body = wrap(text, len, &blen);
     char *out = NULL;
     size_t out_len = 0;
-    int rc = mp_memprompt_summary_parse(body, blen, words, &out, &out_len);
+    int rc = mp_memprompt_summary_parse(MP_LLM_OPENAI, body, blen, words, &out, &out_len);
 
     free(body);
     CHECK(rc == MP_OK || rc == MP_EINVAL);
@@ -127,10 +128,11 @@ static void check_text(const char *text, size_t len)
     msgs[1].role = MP_ROLE_ASSISTANT;
     msgs[1].content = (char *)text + half;
     msgs[1].content_len = len - half;
-    CHECK(mp_memprompt_summary_request("m", 100, text, half, msgs, 2, &body, &blen) == MP_OK);
+    CHECK(mp_memprompt_summary_request(MP_LLM_OPENAI, "m", 100, text, half, msgs, 2, &body,
+                                       &blen) == MP_OK);
     check_valid_json(body, blen);
-    CHECK(mp_memprompt_extract_request("m", text, half, text + half, len - half, &body, &blen) ==
-          MP_OK);
+    CHECK(mp_memprompt_extract_request(MP_LLM_OPENAI, "m", text, half, text + half, len - half,
+                                       &body, &blen) == MP_OK);
     check_valid_json(body, blen);
 
     /* Spans are ordered, in bounds, and each is found again from its start. */

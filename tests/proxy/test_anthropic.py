@@ -247,5 +247,54 @@ class Memory(AnthropicCase):
         self.assertAnthropicError(r, 400, 'invalid_memory_header', 'invalid_request_error')
 
 
+class MemoryModel(AnthropicCase):
+    """[memory] llm = anthropic: summaries and extraction go to Anthropic's
+    Messages API, so a deployment with only an Anthropic key works end to end."""
+
+    def own(self, **anthropic):
+        return self.start_proxy(memory={'mode': 'hybrid', 'llm': 'anthropic', 'buffer_messages': 2,
+                                        'summarize_at': 2},
+                                sections={'anthropic': dict({'base_url': anthropic_root(self.fake)},
+                                                            **anthropic)})
+
+    def jobs_at_messages(self, user):
+        return [r for r in mh.fake_requests(self.fake)
+                if r['path'] == MESSAGES and r.get('job') and user in (r.get('body') or '')]
+
+    def test_extraction_and_summary_through_messages(self):
+        p = self.own(api_key='sk-ant-jobs')
+        user = mh.uid('llm')
+        raw = body('My name is Ada. I use Qdrant as my vector store.')
+        r = p.request('POST', MESSAGES, headers(user=user), raw)
+        self.assertEqual(r.status, 200, r)
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('name') == 'Ada',
+                       what='the fact extracted through Messages')
+        mh.wait_memory(p, user, lambda m: (m.get('summary') or {}).get('text'),
+                       what='the summary written through Messages')
+        jobs = [r for r in mh.fake_requests(self.fake) if r.get('job')]
+        self.assertTrue(jobs, 'no memory job reached the fake')
+        for j in jobs:
+            self.assertEqual(j['path'], MESSAGES, j)
+            self.assertEqual(mh.req_header(j, 'x-api-key'), 'sk-ant-jobs')
+            self.assertEqual(mh.req_header(j, 'anthropic-version'), '2023-06-01')
+            doc = json.loads(j['body'])
+            self.assertIsInstance(doc['system'], str)
+            self.assertEqual([m['role'] for m in doc['messages']], ['user'])
+            self.assertGreater(doc['max_tokens'], 0)
+            self.assertNotIn('response_format', doc)
+        self.assertEqual({j['job'] for j in jobs}, {'extract', 'summarize'})
+
+    def test_jobs_borrow_the_users_x_api_key(self):
+        p = self.own()
+        user = mh.uid('llk')
+        r = p.request('POST', MESSAGES, headers(key='sk-ant-user-key', user=user),
+                      body('My name is Grace.'))
+        self.assertEqual(r.status, 200, r)
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('name') == 'Grace',
+                       what='the fact extracted with the user\'s key')
+        jobs = [r for r in mh.fake_requests(self.fake) if r.get('job') == 'extract']
+        self.assertIn('sk-ant-user-key', [mh.req_header(j, 'x-api-key') for j in jobs])
+
+
 if __name__ == '__main__':
     harness.main('proxy_anthropic')
