@@ -151,11 +151,16 @@ EOF
     echo "$ports"
 }
 
-# body_json SIZE: the request body post.lua sends, byte for byte (keep in
+# body_json SIZE [API]: the request body post.lua sends, byte for byte (keep in
 # step with it; memory.lua's hit variant builds the same).
+# With API (responses, messages), memory.lua's body of that API instead.
 body_json() {
     local prefix suffix pad
-    prefix='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"'
+    case ${2:-chat} in
+    responses) prefix='{"model":"bench-model","max_output_tokens":16,"instructions":"You are a helpful assistant.","input":[{"role":"user","content":"' ;;
+    messages) prefix='{"model":"bench-model","max_tokens":16,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"' ;;
+    *) prefix='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"' ;;
+    esac
     suffix='"}]}'
     pad=$(($1 - ${#prefix} - ${#suffix}))
     [ $pad -ge 0 ] || pad=0

@@ -3,13 +3,17 @@
 --
 -- Two variants, chosen by the first argument after `--`:
 --
---   wrk ... -s memory.lua URL -- hit SIZE USER XMEMORY [QUESTION]
+--   wrk ... -s memory.lua URL -- hit SIZE USER XMEMORY [QUESTION [API]]
 --     The memory hit: every request is the same, built once in init() (no
 --     per-request Lua, as in post.lua): the body of post.lua (SIZE bytes,
 --     default 1024) with `X-User-Id: USER` (default bench-hit) and
 --     `X-Memory: XMEMORY` (default read; `none` leaves the header out).
---     With QUESTION ('+' for each space) the user message starts with it,
---     then the padding; SIZE 0: the question alone, no padding.
+--     With QUESTION ('+' for each space; '-' for none) the user message
+--     starts with it, then the padding; SIZE 0: the question alone, no
+--     padding. API (chat, the default; responses; messages) shapes the same
+--     system text and user message as that API's request (URL must be its
+--     path): Responses' instructions and input, Anthropic's system and
+--     messages with x-api-key and anthropic-version.
 --
 --   wrk ... -s memory.lua URL -- users SIZE PREFIX NUSERS XMEMORY TAG
 --     Recording load: request() builds each request, cycling the user id
@@ -27,9 +31,16 @@
 --         mean_us=F bytes=N status_errors=N connect_errors=N read_errors=N
 --         write_errors=N timeouts=N
 
-local PREFIX = '{"model":"bench-model","max_tokens":16,"messages":['
-    .. '{"role":"system","content":"You are a helpful assistant."},'
-    .. '{"role":"user","content":"'
+local PREFIXES = {
+    chat = '{"model":"bench-model","max_tokens":16,"messages":['
+        .. '{"role":"system","content":"You are a helpful assistant."},'
+        .. '{"role":"user","content":"',
+    responses = '{"model":"bench-model","max_output_tokens":16,'
+        .. '"instructions":"You are a helpful assistant.","input":[{"role":"user","content":"',
+    messages = '{"model":"bench-model","max_tokens":16,"system":"You are a helpful assistant.",'
+        .. '"messages":[{"role":"user","content":"',
+}
+local PREFIX = PREFIXES.chat
 local SUFFIX = '"}]}'
 local PHRASE = "lorem ipsum dolor sit amet "
 local COLORS = { "blue", "green", "red", "amber", "teal", "violet", "ochre" }
@@ -79,6 +90,15 @@ function init(args)
         local user = args[3] or "bench-hit"
         local xmem = args[4] or "read"
         local question = (args[5] or ""):gsub("%+", " ")
+        local api = args[6] or "chat"
+        if question == "-" then
+            question = ""
+        end
+        PREFIX = PREFIXES[api] or error("unknown API " .. api)
+        if api == "messages" then
+            wrk.headers["x-api-key"] = "sk-ant-bench"
+            wrk.headers["anthropic-version"] = "2023-06-01"
+        end
         wrk.headers["X-User-Id"] = user
         if xmem ~= "none" then
             wrk.headers["X-Memory"] = xmem

@@ -322,7 +322,7 @@ run_wrk() {
     local row=$1 conns=$2 secs=$3 tag=$4
     shift 4
     wrk_run "$tmp/wrk-$row-$conns-$tag.txt" "$conns" "$secs" \
-        "${url[${inst_of[$row]}]}$url_path" "$here/memory.lua" "$@"
+        "${url[${inst_of[$row]}]}${path_of[$row]:-$url_path}" "$here/memory.lua" "$@"
 }
 
 # metric INSTANCE NAME: one value from the instance's /metrics (NAME with
@@ -345,23 +345,26 @@ question_json() {
         "$1" '"}]}'
 }
 
-# check_instance INSTANCE USER EXPECT_MEMORY [BODY_FILE]: one POST of the
-# hit body (or BODY_FILE) with curl; must be 200 with a chat.completion;
+# check_instance INSTANCE USER EXPECT_MEMORY [BODY_FILE [PATH OBJECT]]: one
+# POST of the hit body (or BODY_FILE, to PATH) with curl; must be 200 with a
+# chat.completion (or OBJECT: the "object"/"type" member's literal);
 # with EXPECT_MEMORY=1 also X-Memory-Mode: hybrid, injected tokens > 0 and
 # no X-Memory-Error. Prints the injected tokens.
 check_instance() {
-    local inst=$1 user=$2 expect=$3 body=${4:-$tmp/body.json} code hdrs tokens mmode merr
+    local inst=$1 user=$2 expect=$3 body=${4:-$tmp/body.json} path=${5:-$url_path}
+    local object=${6:-'"object":"chat.completion"'} code hdrs tokens mmode merr
     code=$(curl -sS -o "$tmp/check.out" -D "$tmp/check.hdr" -w '%{http_code}' --max-time 10 \
         -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench' \
-        -H "X-User-Id: $user" -H 'X-Memory: read' \
-        --data-binary @"$body" "${url[$inst]}$url_path" 2>"$tmp/check.err")
+        -H "X-User-Id: $user" -H 'X-Memory: read' -H 'x-api-key: sk-ant-bench' \
+        -H 'anthropic-version: 2023-06-01' \
+        --data-binary @"$body" "${url[$inst]}$path" 2>"$tmp/check.err")
     hdrs=$(tr -d '\r' <"$tmp/check.hdr")
     if [ "$code" = 000 ] || [ -z "$code" ]; then
-        echo "no HTTP answer to POST $url_path ($(head -c 300 "$tmp/check.err" | tr '\n' ' '))"
+        echo "no HTTP answer to POST $path ($(head -c 300 "$tmp/check.err" | tr '\n' ' '))"
         return 1
     fi
-    if [ "$code" != 200 ] || ! grep -q '"object":"chat.completion"' "$tmp/check.out"; then
-        echo "POST $url_path answered HTTP $code: $(head -c 300 "$tmp/check.out" | tr '\n' ' ')"
+    if [ "$code" != 200 ] || ! grep -qF "$object" "$tmp/check.out"; then
+        echo "POST $path answered HTTP $code: $(head -c 300 "$tmp/check.out" | tr '\n' ' ')"
         return 1
     fi
     tokens=$(printf '%s\n' "$hdrs" | sed -n 's/^[Xx]-[Mm]emory-[Ii]njected-[Tt]okens: *//p' | head -n 1)
@@ -506,6 +509,9 @@ drain_timeout_ms = 2000
 
 [upstream]
 base_url = http://127.0.0.1:$fake_port/v1
+
+[anthropic]
+base_url = http://127.0.0.1:$fake_port
 ; memory jobs authorize with this key: without it a job borrows the
 ; Authorization of its user's last request from a small in-process cache,
 ; and a job whose user lost its slot waits for that user's next request
@@ -583,18 +589,23 @@ for inst in relevant recent; do
     fi
 done
 
-# Rows: a, b, c (memory hit at 1 connection), er, ec, fr, fc (relevance
-# at 1 connection: the deep user and the few user, retrieval relevant and
-# recent), dr and da (recording load at 64 connections, X-Memory read and
-# auto).
-rows="a b c er ec fr fc dr da"
-declare -A inst_of=([a]=off [b]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load)
-declare -A conns_of=([a]=1 [b]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64)
+# Rows: a, b, c (memory hit at 1 connection), gr, gm (the same hit as (b)
+# on /v1/responses and on Anthropic's /v1/messages), er, ec, fr, fc
+# (relevance at 1 connection: the deep user and the few user, retrieval
+# relevant and recent), dr and da (recording load at 64 connections,
+# X-Memory read and auto).
+rows="a b gr gm c er ec fr fc dr da"
+declare -A inst_of=([a]=off [b]=small [gr]=small [gm]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load)
+declare -A conns_of=([a]=1 [b]=1 [gr]=1 [gm]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64)
+declare -A api_of=([gr]=responses [gm]=messages)
+declare -A path_of=([gr]=/v1/responses [gm]=/v1/messages)
 deep_label="$(fmt_users "$deep_facts") facts + $(fmt_users "$deep_messages") messages"
 row_label() {
     case $1 in
     a) echo "(a) memory off (mode off)" ;;
     b) echo "(b) memory hit, $small_label users" ;;
+    gr) echo "(g) memory hit, $small_label users, POST /v1/responses" ;;
+    gm) echo "(g) memory hit, $small_label users, POST /v1/messages (Anthropic's)" ;;
     c) echo "(c) memory hit, $big_label users" ;;
     er) echo "(e) $deep_label, retrieval = relevant" ;;
     ec) echo "(e) $deep_label, retrieval = recent" ;;
@@ -626,6 +637,19 @@ for inst in off small big load; do
     fi
     tokens[$inst]=$out
 done
+# The hit on the other chat APIs.
+body_json "$body_size" responses >"$tmp/body-gr.json"
+body_json "$body_size" messages >"$tmp/body-gm.json"
+declare -A object_of=([gr]='"object":"response"' [gm]='"type":"message"')
+for row in gr gm; do
+    [ -z "${failed[small]:-}" ] || continue
+    if ! out=$(check_instance small "$hit_user" 1 "$tmp/body-$row.json" "${path_of[$row]}" "${object_of[$row]}"); then
+        failed[$row]=$out
+        say "$row: check FAILED: $out"
+        continue
+    fi
+    tokens[$row]=$out
+done
 # The relevance rows: each user of each instance, with the question.
 for row in er ec fr fc; do
     inst=${inst_of[$row]}
@@ -656,6 +680,7 @@ row_ok() { [ -z "${failed[$1]:-}" ]; }
 wrk_args() {
     case $1 in
     a | b | c) echo "hit $body_size $hit_user read" ;;
+    gr | gm) echo "hit $body_size $hit_user read - ${api_of[$1]}" ;;
     er | ec | fr | fc) echo "hit 0 $(row_user "$1") read ${question// /+}" ;;
     dr) echo "users $body_size $user_prefix $active_users read $2" ;;
     da) echo "users $body_size $user_prefix $active_users auto $2" ;;
@@ -722,7 +747,7 @@ declare -A rec # recording counters, summed over the auto runs
 rec_add() { rec[$1]=$(awk -v a="${rec[$1]:-0}" -v b="$2" 'BEGIN { printf "%.0f", a + b }'); }
 
 # Warm-up: every row but auto (which would fill the memory queue).
-for row in a b c er ec fr fc dr; do
+for row in a b gr gm c er ec fr fc dr; do
     row_ok "$row" || continue
     if [ "${conns_of[$row]}" = 1 ]; then set_layout latency; else set_layout throughput; fi
     say "$row: warm-up, ${conns_of[$row]} connection(s), ${warm_secs}s"
@@ -742,7 +767,7 @@ for r in $(seq "$rounds"); do
     # relevant and recent swap places every round
     rel_rows="er ec fr fc"
     [ $((r % 2)) = 0 ] && rel_rows="ec er fc fr"
-    for row in a b c $rel_rows; do
+    for row in a b gr gm c $rel_rows; do
         row_ok "$row" || continue
         say "$row: 1 connection, ${run_secs}s (round $r/$rounds)"
         measure "$row" "$r"
@@ -902,7 +927,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | 
 row_store() {
     case $1 in
     a) echo "—" ;;
-    b) echo "$small_label + $hit_user" ;;
+    b | gr | gm) echo "$small_label + $hit_user" ;;
     c) echo "$big_label + $hit_user" ;;
     er | fr) echo "$small_label + $hit_user, $deep_user, $few_user" ;;
     ec | fc) echo "a copy of (e, f) relevant's" ;;
@@ -911,7 +936,7 @@ row_store() {
 }
 row_users() {
     case $1 in
-    a | b | c | er | ec | fr | fc) row_user "$1" ;;
+    a | b | gr | gm | c | er | ec | fr | fc) row_user "$1" ;;
     *) echo "${user_prefix}0..$((active_users - 1)) (cycled)" ;;
     esac
 }
@@ -919,6 +944,7 @@ row_tokens() {
     case $1 in
     a) echo "0" ;;
     b) echo "${tokens[small]:-?}" ;;
+    gr | gm) echo "${tokens[$1]:-?}" ;;
     c) echo "${tokens[big]:-?}" ;;
     er | ec | fr | fc) echo "${tokens[$1]:-?}" ;;
     *) echo "${tokens[active]:-?} (${user_prefix}0)" ;;
@@ -1034,6 +1060,19 @@ report=$tmp/report.md
         echo "| memory hit: added p50, (b) − (a) | n/a | ≤ 20 µs | not measured |"
         goal_unmeasured+=("added p50")
     fi
+    for row in gr gm; do
+        what="memory hit on ${path_of[$row]}: p50 − (b)'s"
+        if [ -n "${res[b,done]:-}" ] && [ -n "${res[$row,done]:-}" ]; then
+            added=$((res[$row,p50] - res[b,p50]))
+            ok=0
+            [ "$added" -le 5 ] && ok=1
+            verdict $ok "a memory hit on ${path_of[$row]} costs $added us more than on chat completions (> 5)"
+            echo "| $what | $added µs (${res[$row,p50]} − ${res[b,p50]}) | ≤ 5 µs (no more than chat completions, within noise) | $V |"
+        else
+            echo "| $what | n/a | ≤ 5 µs | not measured |"
+            goal_unmeasured+=("hit on ${path_of[$row]}")
+        fi
+    done
     if [ -n "${res[b,done]:-}" ] && [ -n "${res[c,done]:-}" ]; then
         ratio=$(awk -v c="${res[c,p99]}" -v b="${res[b,p99]}" 'BEGIN { printf "%.2f", c / b }')
         ok=$(awk -v c="${res[c,p99]}" -v b="${res[b,p99]}" 'BEGIN { print (c <= 1.2 * b) ? 1 : 0 }')

@@ -656,7 +656,11 @@ static bool maybe_job(enum fake_llm_api api, size_t n, const char *b,
         return false;
     }
     if (api == FAKE_LLM_MESSAGES) {
-        return info->has_system && mentions(b + info->system.off, info->system.len, true);
+        /* a chat whose system carries memproxy's block mentions "summary"
+         * too: rule it out before parsing (the benchmark sends many) */
+        return info->has_system && mentions(b + info->system.off, info->system.len, true) &&
+               ci_find(b + info->system.off, info->system.len, memory_block_intro) >=
+                   info->system.len;
     }
     if (info->response_format) {
         return true;
