@@ -57,6 +57,7 @@ static const struct directive directives[] = {
     FLAG(reset_before_headers),
     FLAG(chunked),
     FLAG(echo),
+    FLAG(inside),
     FLAG(failed),
     FLAG(thinking),
     FLAG(tool_use),
@@ -494,9 +495,7 @@ void fake_sse_end(struct fake_sse *s, bool content)
     }
     size_t len = e->len + eol_len;
     size_t k = s->events++;
-    if (s->cut && k == (size_t)s->cut_n) {
-        s->cut_off = o->len;
-    }
+    size_t start = o->len;
     if (k > 0 && b->event_delay_ms > 0) {
         add_brk(p, o->len, b->event_delay_ms);
     } else if (k > 0 && b->split >= 0) {
@@ -504,6 +503,8 @@ void fake_sse_end(struct fake_sse *s, bool content)
     }
     fake_buf_put_hex(o, len);
     fake_buf_puts(o, "\r\n");
+    if (s->cut && k == (size_t)s->cut_n) /* before the event, or inside: half of it sent */
+        s->cut_off = b->inside ? o->len + len / 2 : start;
     if (b->split >= 0 && (size_t)b->split < len) {
         add_brk(p, o->len + (size_t)b->split, SPLIT_PAUSE_MS);
     }

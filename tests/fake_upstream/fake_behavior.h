@@ -33,6 +33,7 @@ struct fake_behavior {
     bool reset_before_headers;
     bool chunked;
     bool echo;
+    bool inside;   /* stall_after/reset_after of a stream cut inside event N (half of it sent) */
     bool failed;   /* Responses: response.failed instead of response.completed */
     bool thinking; /* Messages: a thinking block before the text */
     bool tool_use; /* Messages: a tool_use block after the text */

@@ -225,7 +225,8 @@ class Memory(AnthropicCase):
     def test_failed_turns_record_nothing(self):
         user = mh.uid('af')
         for raw, fake in ((body('err', stream=True), 'error_after=1'), (body('busy'), 'status=529'),
-                          (body('cut', stream=True), 'reset_after=4')):
+                          (body('cut', stream=True), 'reset_after=4'),
+                          (body('cut inside', stream=True), 'reset_after=4,inside')):
             r, _ = self.send(user, raw, fake=fake)
             self.assertIn(r.status, (200, 529), r)
         self.teach(user, 'control')  # the buffer holds this turn only

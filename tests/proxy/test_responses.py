@@ -215,11 +215,38 @@ class Recording(mh.MemCase):
                  ({'model': 'm', 'input': 'error event', 'stream': True}, 'error_after=2'),
                  ({'model': 'm', 'input': 'error then failed', 'stream': True}, 'error_after=1,failed'),
                  ({'model': 'm', 'input': 'cut mid-stream', 'stream': True}, 'reset_after=6'),
+                 ({'model': 'm', 'input': 'cut mid-event', 'stream': True}, 'reset_after=5,inside'),
                  ({'model': 'm', 'input': 'upstream 500'}, 'status=500')]
         for body, fake in cases:
             with self.subTest(fake=fake, body=body['input']):
                 s = send(self.proxy, user, body, fake=fake)
                 self.assertIn(s.status, (200, 500, 502), s.resp)
+        self.nothing_recorded(user)
+
+    def test_a_stream_cut_inside_an_event_relays_whole_events_only(self):
+        body = {'model': 'm', 'input': 'cut inside', 'stream': True}
+        # the fake really cuts inside the event: its raw bytes end mid-event
+        conn = harness.HTTPConn(self.fake.port, timeout=10)
+        try:
+            conn.send(harness.build_request('POST', RESPONSES, [('Content-Type', 'application/json'),
+                                                                 ('X-Fake-Behavior', 'reset_after=5,inside')],
+                                            json.dumps(body).encode()))
+            try:
+                raw = conn.read_until_closed(10)
+            except (ConnectionError, OSError):
+                raw = bytes(conn.buf)
+        finally:
+            conn.close()
+        tail = raw[raw.rfind(b'event: '):]
+        self.assertTrue(tail.startswith(b'event: response.output_text.delta'), raw[-300:])
+        self.assertNotIn(b'\n\n', tail, 'the fake sent the cut event whole')
+        user = mh.uid('rc')
+        s = send(self.proxy, user, body, fake='reset_after=5,inside')
+        self.assertEqual(s.status, 200, s.resp)
+        payloads = s.resp.data_payloads()
+        for d in payloads:
+            json.loads(d)  # every relayed event is whole
+        self.assertEqual(json.loads(payloads[-1])['error']['code'], 'upstream_reset')
         self.nothing_recorded(user)
 
     def test_a_fact_taught_in_one_conversation_reaches_a_new_one(self):
