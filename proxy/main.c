@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "config_load.h"
 #include "log.h"
+#include "mp_commit.h"
 #include "mp_version.h"
 #include "seal.h"
 #include "server.h"
@@ -39,7 +40,7 @@ static void usage(FILE *f)
             "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
             "                       in FILE (from [storage] encryption_key_file, or from clear\n"
             "                       when none is set), then exit; point the config at FILE\n"
-            "  --version            print the version and exit\n"
+            "  --version            print the version and the build's git commit, and exit\n"
             "  --help               print this help and exit\n"
             "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
 }
@@ -58,7 +59,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (strcmp(a, "--rotate-key") == 0 && i + 1 < argc) {
             o->rotate_to = argv[++i];
         } else if (strcmp(a, "--version") == 0) {
-            printf("memproxy %s\n", MP_VERSION);
+            printf("memproxy %s (commit %s)\n", MP_VERSION, MP_COMMIT);
             return EXIT_CLEAN;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);

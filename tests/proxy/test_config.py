@@ -4,6 +4,8 @@
 import os
 import socket
 import subprocess
+import re
+import shutil
 import sys
 import tempfile
 
@@ -181,7 +183,14 @@ class Version(harness.ProxyTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         out = (r.stdout + r.stderr).decode('utf-8', 'replace')
         self.assertTrue(harness.VERSION, 'MEMPROXY_VERSION not set by meson')
-        self.assertIn(harness.VERSION, out)
+        m = re.match(r'memproxy (\S+) \(commit ([0-9a-f]{12}|unknown)\)\n$', out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(m.group(1), harness.VERSION)
+        root = os.environ.get('MEMPROXY_SOURCE_ROOT', '')
+        head = subprocess.run(['git', '-C', root, 'rev-parse', '--short=12', 'HEAD'],
+                              capture_output=True, text=True) if root and shutil.which('git') else None
+        if head is not None and head.returncode == 0:
+            self.assertEqual(m.group(2), head.stdout.strip(), 'not the commit of the checkout')
 
     def test_help(self):
         r = run_memproxy(['--help'])
