@@ -220,7 +220,7 @@ static bool next_item(const char *s, size_t end, size_t *pos, size_t name[2], si
 /* Whether the string literal s[a..b) decodes to exactly key. */
 static bool literal_is(const char *s, size_t a, size_t b, const char *key, size_t key_len)
 {
-    char buf[16];
+    char buf[32]; /* the longest name asked for: "previous_response_id" */
     size_t n;
     if (b - a < 2 || s[a] != '"')
         return false;
@@ -445,34 +445,49 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
     return rc;
 }
 
+/* The value of the top-level member name of body, already validated by
+ * json_scan (so no second validating pass over the body): the last one
+ * when the name repeats, as mp_json_find_member. False when absent. */
+static bool top_member(const char *body, size_t len, const char *name, size_t val[2])
+{
+    size_t pos = ws(body, len, 0) + 1, key[2], v[2];
+    bool found = false;
+    while (next_item(body, len, &pos, key, v)) {
+        if (literal_is(body, key[0], key[1], name, strlen(name))) {
+            val[0] = v[0];
+            val[1] = v[1];
+            found = true;
+        }
+    }
+    return found;
+}
+
 int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                              struct mp_chatreq *out)
 {
     struct mp_chatreq r;
-    size_t vs, ve;
+    size_t sys[2];
     int rc = mp_chatreq_scan(body, len, msgs, cap, &r);
     if (rc != MP_OK)
         return rc;
     r.object_start = ws(body, len, 0); /* json_scan checked: '{' */
-    rc = mp_json_find_member(body, len, "system", 6, &vs, &ve);
-    if (rc == MP_OK && body[vs] != '"' && body[vs] != '[')
-        return MP_EINVAL;
-    if (rc == MP_OK) {
-        r.system_start = vs;
-        r.system_end = ve;
+    if (top_member(body, len, "system", sys)) {
+        if (body[sys[0]] != '"' && body[sys[0]] != '[')
+            return MP_EINVAL;
+        r.system_start = sys[0];
+        r.system_end = sys[1];
     }
     *out = r;
     return MP_OK;
 }
 
-/* Whether the top-level member name is present and not null (body is
- * valid JSON: json_scan checked it). */
+/* Whether the top-level member name of the validated body is present and
+ * not null. */
 static bool member_set(const char *body, size_t len, const char *name)
 {
-    size_t vs, ve;
-    if (mp_json_find_member(body, len, name, strlen(name), &vs, &ve) != MP_OK)
-        return false;
-    return !(ve - vs == 4 && memcmp(body + vs, "null", 4) == 0);
+    size_t v[2];
+    return top_member(body, len, name, v) &&
+           !(v[1] - v[0] == 4 && memcmp(body + v[0], "null", 4) == 0);
 }
 
 int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,

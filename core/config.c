@@ -1055,11 +1055,6 @@ const char *mp_config_mode_name(enum mp_memory_mode mode)
     return name_of(mode_names, sizeof(mode_names) / sizeof(mode_names[0]) - 1, (int)mode);
 }
 
-const char *mp_config_llm_name(enum mp_llm_api llm)
-{
-    return name_of(llm_names, sizeof(llm_names) / sizeof(llm_names[0]) - 1, (int)llm);
-}
-
 const char *mp_config_retrieval_name(enum mp_retrieval retrieval)
 {
     return name_of(retrieval_names, sizeof(retrieval_names) / sizeof(retrieval_names[0]) - 1,

@@ -274,7 +274,6 @@ int mp_config_parse_url(const char *text, struct mp_url *out);
  * value outside the enum. Never NULL. */
 const char *mp_config_mode_name(enum mp_memory_mode mode);
 const char *mp_config_retrieval_name(enum mp_retrieval retrieval);
-const char *mp_config_llm_name(enum mp_llm_api llm);
 const char *mp_config_level_name(enum mp_log_level level);
 const char *mp_config_sync_name(enum mp_storage_sync sync);
 const char *mp_config_format_name(enum mp_log_format format);

@@ -20,27 +20,11 @@
 
 #include "completion.h"
 #include "json_scan.h"
-#include "json_write.h"
 #include "splice.h"
 #include "status.h"
 #include "wire.h"
 
-#define SLEN(lit) (sizeof(lit) - 1)
-
 /* ---- the request ---- */
-
-static char *put_lit(char *w, const char *s, size_t n)
-{
-    memcpy(w, s, n);
-    return w + n;
-}
-
-/* The block as the system gets it, at w: the sanitized block has no control
- * byte but '\n', so escaping at most doubles it. */
-static char *put_block(char *w, const struct mp_wire_memory *mem)
-{
-    return w + mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
-}
 
 /* Where the block goes and what comes around it. */
 struct system_edit {
@@ -81,12 +65,12 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
     for (int step = 0; step < 2; step++) {
         bool sys = (step == 0) == (se.at <= at_msgs);
         size_t at = sys ? se.at : at_msgs;
-        w = put_lit(w, body + pos, at - pos);
+        w = mp_wire_put(w, body + pos, at - pos);
         pos = at;
         if (sys) {
-            w = put_lit(w, se.open, strlen(se.open));
-            w = put_block(w, mem);
-            w = put_lit(w, se.close, strlen(se.close));
+            w = mp_wire_put(w, se.open, strlen(se.open));
+            w = mp_wire_put_block(w, mem);
+            w = mp_wire_put(w, se.close, strlen(se.close));
             continue;
         }
         for (size_t k = first; k < mem->npicks; k++) {
@@ -95,7 +79,7 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                 *w++ = ',';
         }
     }
-    w = put_lit(w, body + pos, len - pos);
+    w = mp_wire_put(w, body + pos, len - pos);
     *w = '\0';
     *out = res;
     *out_len = (size_t)(w - res);

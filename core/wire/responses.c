@@ -44,18 +44,13 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
     char *res = malloc(len + 1 + mp_wire_messages_bound(mem, 9) + SLEN(user_open) + 2 + 1), *w;
     if (res == NULL)
         return MP_ENOMEM;
-    memcpy(res, body, s);
-    w = res + s;
+    w = mp_wire_put(res, body, s);
     *w++ = '[';
     w = mp_wire_put_messages(w, mem, "developer", 9);
-    memcpy(w, user_open, SLEN(user_open));
-    w += SLEN(user_open);
-    memcpy(w, body + s, e - s);
-    w += e - s;
-    *w++ = '}';
-    *w++ = ']';
-    memcpy(w, body + e, len - e);
-    w += len - e;
+    w = mp_wire_put(w, user_open, SLEN(user_open));
+    w = mp_wire_put(w, body + s, e - s); /* the string, its bytes as they were */
+    w = mp_wire_put(w, "}]", 2);
+    w = mp_wire_put(w, body + e, len - e);
     *w = '\0';
     *out = res;
     *out_len = (size_t)(w - res);

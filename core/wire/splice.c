@@ -16,10 +16,16 @@
 
 #define SLEN(lit) (sizeof(lit) - 1)
 
-static char *put_lit(char *w, const char *s, size_t n)
+char *mp_wire_put(char *w, const char *s, size_t n)
 {
     memcpy(w, s, n);
     return w + n;
+}
+
+char *mp_wire_put_block(char *w, const struct mp_wire_memory *mem)
+{
+    /* the sanitized block has no control byte but '\n': at most 2 per byte */
+    return w + mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
 }
 
 size_t mp_wire_pick_bound(const struct mp_wire_pick *pk)
@@ -39,24 +45,23 @@ size_t mp_wire_messages_bound(const struct mp_wire_memory *mem, size_t role_len)
 char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk)
 {
     if (pk->role == MP_ROLE_ASSISTANT)
-        w = put_lit(w, ASSISTANT_OPEN, SLEN(ASSISTANT_OPEN));
+        w = mp_wire_put(w, ASSISTANT_OPEN, SLEN(ASSISTANT_OPEN));
     else
-        w = put_lit(w, USER_OPEN, SLEN(USER_OPEN));
+        w = mp_wire_put(w, USER_OPEN, SLEN(USER_OPEN));
     w += mp_json_escape(w, 6 * pk->len, pk->text, pk->len);
     if (pk->cut)
-        w = put_lit(w, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
-    return put_lit(w, CLOSE, SLEN(CLOSE));
+        w = mp_wire_put(w, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
+    return mp_wire_put(w, CLOSE, SLEN(CLOSE));
 }
 
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
                            size_t role_len)
 {
-    w = put_lit(w, ROLE_OPEN, SLEN(ROLE_OPEN));
-    w = put_lit(w, role, role_len);
-    w = put_lit(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
-    /* the sanitized block has no control byte but '\n': at most 2 per byte */
-    w += mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
-    w = put_lit(w, CLOSE, SLEN(CLOSE));
+    w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
+    w = mp_wire_put(w, role, role_len);
+    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
+    w = mp_wire_put_block(w, mem);
+    w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
     for (size_t k = 0; k < mem->npicks; k++) {
         *w++ = ',';
         w = mp_wire_put_pick(w, &mem->picks[k]);
@@ -71,13 +76,13 @@ int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatre
     char *res = malloc(len + 2 + mp_wire_messages_bound(mem, role_len) + 1), *w;
     if (res == NULL)
         return MP_ENOMEM;
-    w = put_lit(res, body, req->insert_at);
+    w = mp_wire_put(res, body, req->insert_at);
     if (req->insert_needs_comma_before)
         *w++ = ',';
     w = mp_wire_put_messages(w, mem, role, role_len);
     if (req->insert_needs_comma_after)
         *w++ = ',';
-    w = put_lit(w, body + req->insert_at, len - req->insert_at);
+    w = mp_wire_put(w, body + req->insert_at, len - req->insert_at);
     *w = '\0';
     *out = res;
     *out_len = (size_t)(w - res);

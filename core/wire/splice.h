@@ -1,9 +1,10 @@
-/* Splicing memory into a request as message objects, for the wires whose
- * requests are arrays of {"role","content"} messages (chat completions'
- * "messages", the Responses API's "input"): the block as one message of
- * the wire's role for instructions, then the replayed messages as
- * ordinary user and assistant messages with string content, oldest first,
- * each JSON-escaped (a cut one ends with the ellipsis). */
+/* Splicing memory into a request, the pieces every wire writes with: the
+ * escaped block, replayed messages as ordinary user and assistant messages
+ * with string content (each JSON-escaped; a cut one ends with the
+ * ellipsis), and, for the wires whose requests are arrays of
+ * {"role","content"} messages (chat completions' "messages", the Responses
+ * API's "input"), the whole splice: the block as one message of the wire's
+ * role for instructions, then the replayed messages, oldest first. */
 #ifndef MP_CORE_WIRE_SPLICE_H
 #define MP_CORE_WIRE_SPLICE_H
 
@@ -15,6 +16,13 @@
  * of role_len bytes (escaping at most doubles the sanitized block and at
  * most sextuples raw message text). */
 size_t mp_wire_messages_bound(const struct mp_wire_memory *mem, size_t role_len);
+
+/* Copies s[0..n) to w; returns w + n. */
+char *mp_wire_put(char *w, const char *s, size_t n);
+
+/* The block JSON-escaped (inside a string literal, without quotes) at w;
+ * returns the end. At most 2 * mem->block_len bytes. */
+char *mp_wire_put_block(char *w, const struct mp_wire_memory *mem);
 
 /* One replayed message, {"role":"user"|"assistant","content":"<text>"}, at
  * w (returns its end), and the most bytes that takes with a ',' before. */

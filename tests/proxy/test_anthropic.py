@@ -79,10 +79,6 @@ class Off(AnthropicCase):
 
 
 class On(AnthropicCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-
     def own(self, **anthropic):
         return self.start_proxy(sections={'anthropic': dict({'base_url': anthropic_root(self.fake)},
                                                             **anthropic)})

@@ -10,36 +10,18 @@
 #include "completion.h"
 #include "status.h"
 #include "wire.h"
+#include "wire_fixture.h"
 
 Suite *mp_test_suite(void);
-
-static struct mp_chatreq_msg msgs[64];
-
-static int scan(const char *body, struct mp_chatreq *req)
-{
-    return mp_wire_messages.scan(body, strlen(body), msgs, 64, req);
-}
-
-static char *spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
-{
-    struct mp_chatreq req;
-    struct mp_wire_memory mem = {"B\nC", 3, picks, npicks};
-    char *out = NULL;
-    size_t n = 0;
-    ck_assert_int_eq(scan(body, &req), MP_OK);
-    ck_assert_int_eq(mp_wire_messages.splice(body, strlen(body), &req, &mem, &out, &n), MP_OK);
-    ck_assert_uint_eq(n, strlen(out));
-    return out;
-}
 
 static const struct mp_wire_pick PAIR[] = {{MP_ROLE_USER, "old", 3, false},
                                            {MP_ROLE_ASSISTANT, "ans", 3, false}};
 
 START_TEST(test_messages_no_system_gets_one)
 {
-    char *out = spliced("{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
-                        "\"content\":\"q\"}]}",
-                        PAIR, 2);
+    char *out = wf_spliced("{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"q\"}]}",
+                           PAIR, 2);
     ck_assert_str_eq(out, "{\"system\":\"B\\nC\",\"model\":\"c\",\"max_tokens\":5,\"messages\":["
                           "{\"role\":\"user\",\"content\":\"old\"},{\"role\":\"assistant\","
                           "\"content\":\"ans\"},{\"role\":\"user\",\"content\":\"q\"}]}");
@@ -49,9 +31,10 @@ END_TEST
 
 START_TEST(test_messages_string_system_appended_inside)
 {
-    char *out = spliced(" {\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":\"You "
-                        "are \\\"terse\\\".\"}",
-                        NULL, 0);
+    char *out =
+        wf_spliced(" {\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":\"You "
+                   "are \\\"terse\\\".\"}",
+                   NULL, 0);
     ck_assert_str_eq(out, " {\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"system\":\"You "
                           "are \\\"terse\\\".\\n\\nB\\nC\"}");
     free(out);
@@ -62,13 +45,13 @@ START_TEST(test_messages_array_system_gets_a_block_after_the_clients)
 {
     const char *body = "{\"system\":[{\"type\":\"text\",\"text\":\"S\",\"cache_control\":{\"type\":"
                        "\"ephemeral\"}}],\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}";
-    char *out = spliced(body, PAIR + 1, 1); /* a lone assistant message is not replayed */
+    char *out = wf_spliced(body, PAIR + 1, 1); /* a lone assistant message is not replayed */
     ck_assert_str_eq(out,
                      "{\"system\":[{\"type\":\"text\",\"text\":\"S\",\"cache_control\":{\"type\":"
                      "\"ephemeral\"}},{\"type\":\"text\",\"text\":\"B\\nC\"}],\"messages\":["
                      "{\"role\":\"user\",\"content\":\"q\"}]}");
     free(out);
-    out = spliced("{\"system\":[ ],\"messages\":[]}", PAIR, 2);
+    out = wf_spliced("{\"system\":[ ],\"messages\":[]}", PAIR, 2);
     ck_assert_str_eq(out, "{\"system\":[ {\"type\":\"text\",\"text\":\"B\\nC\"}],\"messages\":["
                           "{\"role\":\"user\",\"content\":\"old\"},{\"role\":\"assistant\","
                           "\"content\":\"ans\"}]}");
@@ -79,23 +62,15 @@ END_TEST
 START_TEST(test_messages_bad_requests)
 {
     struct mp_chatreq req;
-    ck_assert_int_eq(scan("{\"system\":null,\"messages\":[]}", &req), MP_EINVAL);
-    ck_assert_int_eq(scan("{\"system\":3,\"messages\":[]}", &req), MP_EINVAL);
-    ck_assert_int_eq(scan("{\"system\":\"s\"}", &req), MP_EINVAL); /* no messages */
-    ck_assert_int_eq(scan("{\"messages\":[{\"content\":\"x\"}]}", &req), MP_EINVAL);
-    ck_assert_int_eq(scan("{\"messages\":[]", &req), MP_EINVAL);
+    ck_assert_int_eq(wf_scan("{\"system\":null,\"messages\":[]}", &req), MP_EINVAL);
+    ck_assert_int_eq(wf_scan("{\"system\":\"s\",\"messages\":[],\"syst\\u0065m\":null}", &req),
+                     MP_EINVAL); /* the last "system" is the one */
+    ck_assert_int_eq(wf_scan("{\"system\":3,\"messages\":[]}", &req), MP_EINVAL);
+    ck_assert_int_eq(wf_scan("{\"system\":\"s\"}", &req), MP_EINVAL); /* no messages */
+    ck_assert_int_eq(wf_scan("{\"messages\":[{\"content\":\"x\"}]}", &req), MP_EINVAL);
+    ck_assert_int_eq(wf_scan("{\"messages\":[]", &req), MP_EINVAL);
 }
 END_TEST
-
-static char *text_of(const char *body, const struct mp_chatreq_msg *m)
-{
-    static char buf[256];
-    size_t n = 0;
-    if (mp_wire_messages.message_text(body, m, buf, sizeof(buf) - 1, &n) != MP_OK)
-        return NULL;
-    buf[n] = '\0';
-    return buf;
-}
 
 START_TEST(test_messages_text_and_new_user_messages)
 {
@@ -107,53 +82,35 @@ START_TEST(test_messages_text_and_new_user_messages)
         "\"t\",\"content\":\"sunny\"}]},{\"role\":\"user\",\"content\":[{\"type\":\"image\","
         "\"source\":{}},{\"type\":\"text\",\"text\":\"and now?\"}]}]}";
     struct mp_chatreq req;
-    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_int_eq(wf_scan(body, &req), MP_OK);
     ck_assert_uint_eq(req.nmsgs, 4);
-    ck_assert_str_eq(text_of(body, &req.msgs[1]), "checking");
-    ck_assert_ptr_null(text_of(body, &req.msgs[2])); /* tool results are not the user's text */
-    ck_assert_str_eq(text_of(body, &req.msgs[3]), "and now?");
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[1]), "checking");
+    ck_assert_ptr_null(wf_text_of(body, &req.msgs[2])); /* tool results are not the user's text */
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[3]), "and now?");
     ck_assert_uint_eq(req.first_new_user, 2);
 }
 END_TEST
 
-static int body_text(const char *body, char **out)
-{
-    size_t n = 0;
-    int rc = mp_wire_messages.reply_body_text(body, strlen(body), out, &n);
-    if (rc == MP_OK)
-        ck_assert_uint_eq(n, strlen(*out));
-    return rc;
-}
-
 START_TEST(test_messages_reply_body)
 {
     char *t = NULL;
-    ck_assert_int_eq(body_text("{\"type\":\"message\",\"role\":\"assistant\",\"content\":["
-                               "{\"type\":\"thinking\",\"thinking\":\"x\",\"signature\":\"s\"},"
-                               "{\"type\":\"text\",\"text\":\"Hi\"},{\"type\":\"tool_use\","
-                               "\"id\":\"t\",\"name\":\"f\",\"input\":{}},{\"type\":\"text\","
-                               "\"text\":\"th\\u00e9re\"}],\"stop_reason\":\"tool_use\"}",
-                               &t),
+    ck_assert_int_eq(wf_body_text("{\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+                                  "{\"type\":\"thinking\",\"thinking\":\"x\",\"signature\":\"s\"},"
+                                  "{\"type\":\"text\",\"text\":\"Hi\"},{\"type\":\"tool_use\","
+                                  "\"id\":\"t\",\"name\":\"f\",\"input\":{}},{\"type\":\"text\","
+                                  "\"text\":\"th\\u00e9re\"}],\"stop_reason\":\"tool_use\"}",
+                                  &t),
                      MP_OK);
     ck_assert_str_eq(t, "Hi\nth\xc3\xa9re");
     free(t);
-    ck_assert_int_eq(body_text("{\"type\":\"message\",\"content\":[{\"type\":\"tool_use\","
-                               "\"id\":\"t\",\"name\":\"f\",\"input\":{}}]}",
-                               &t),
+    ck_assert_int_eq(wf_body_text("{\"type\":\"message\",\"content\":[{\"type\":\"tool_use\","
+                                  "\"id\":\"t\",\"name\":\"f\",\"input\":{}}]}",
+                                  &t),
                      MP_NOTFOUND);
-    ck_assert_int_eq(body_text("{\"type\":\"error\",\"error\":{}}", &t), MP_EINVAL);
-    ck_assert_int_eq(body_text("nope", &t), MP_EINVAL);
+    ck_assert_int_eq(wf_body_text("{\"type\":\"error\",\"error\":{}}", &t), MP_EINVAL);
+    ck_assert_int_eq(wf_body_text("nope", &t), MP_EINVAL);
 }
 END_TEST
-
-static struct mp_completion *stream_of(const char *const *ev, size_t n, size_t cap)
-{
-    struct mp_completion *c = mp_completion_new_reader(cap, mp_wire_messages.reply_reader);
-    ck_assert_ptr_nonnull(c);
-    for (size_t i = 0; i < n; i++)
-        mp_completion_feed_event(c, ev[i], strlen(ev[i]));
-    return c;
-}
 
 #define EV(t, d) "event: " t "\ndata: " d "\n\n"
 #define START(i, type)                                                                             \
@@ -180,11 +137,11 @@ START_TEST(test_messages_stream)
         EV("message_delta",
            "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}"),
         EV("message_stop", "{\"type\":\"message_stop\"}")};
-    struct mp_completion *c = stream_of(ok, 11, 1024);
+    struct mp_completion *c = wf_stream(ok, 11, 1024);
     ck_assert(mp_completion_complete(c));
     ck_assert_str_eq(mp_completion_text(c, &n), "Hello\nagain");
     mp_completion_free(c);
-    c = stream_of(ok, 10, 1024); /* cut before message_stop */
+    c = wf_stream(ok, 10, 1024); /* cut before message_stop */
     ck_assert(!mp_completion_complete(c));
     mp_completion_free(c);
     const char *const err[] = {
@@ -192,10 +149,10 @@ START_TEST(test_messages_stream)
         EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":"
                     "\"Overloaded\"}}"),
         EV("message_stop", "{\"type\":\"message_stop\"}")};
-    c = stream_of(err, 4, 1024);
+    c = wf_stream(err, 4, 1024);
     ck_assert(!mp_completion_complete(c));
     mp_completion_free(c);
-    c = stream_of(ok, 11, 3); /* past the cap */
+    c = wf_stream(ok, 11, 3); /* past the cap */
     ck_assert(mp_completion_overflowed(c));
     mp_completion_free(c);
 }
@@ -204,6 +161,7 @@ END_TEST
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_messages");
+    wf_use(&mp_wire_messages, "B\nC");
     TCase *tc = tcase_create("messages");
     tcase_add_test(tc, test_messages_no_system_gets_one);
     tcase_add_test(tc, test_messages_string_system_appended_inside);

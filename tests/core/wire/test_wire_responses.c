@@ -10,53 +10,24 @@
 #include "completion.h"
 #include "status.h"
 #include "wire.h"
+#include "wire_fixture.h"
 
 Suite *mp_test_suite(void);
-
-static struct mp_chatreq_msg msgs[64];
-
-static int scan(const char *body, struct mp_chatreq *req)
-{
-    return mp_wire_responses.scan(body, strlen(body), msgs, 64, req);
-}
-
-/* The spliced body of body with the block "B" and the picks given. */
-static char *spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
-{
-    struct mp_chatreq req;
-    struct mp_wire_memory mem = {"B", 1, picks, npicks};
-    char *out = NULL;
-    size_t n = 0;
-    ck_assert_int_eq(scan(body, &req), MP_OK);
-    ck_assert_int_eq(mp_wire_responses.splice(body, strlen(body), &req, &mem, &out, &n), MP_OK);
-    ck_assert_uint_eq(n, strlen(out));
-    return out;
-}
-
-static char *text_of(const char *body, const struct mp_chatreq_msg *m)
-{
-    static char buf[256];
-    size_t n = 0;
-    if (mp_wire_responses.message_text(body, m, buf, sizeof(buf) - 1, &n) != MP_OK)
-        return NULL;
-    buf[n] = '\0';
-    return buf;
-}
 
 START_TEST(test_responses_string_input_becomes_an_array)
 {
     const char *body =
         "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":\"what db \\u00e9?\"}";
     struct mp_chatreq req;
-    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_int_eq(wf_scan(body, &req), MP_OK);
     ck_assert(req.text_input);
     ck_assert_uint_eq(req.nmsgs, 1);
     ck_assert_int_eq(req.msgs[0].role, MP_CR_USER);
     ck_assert_uint_eq(req.first_new_user, 0);
-    ck_assert_str_eq(text_of(body, &req.msgs[0]), "what db \xc3\xa9?");
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[0]), "what db \xc3\xa9?");
     const struct mp_wire_pick picks[] = {{MP_ROLE_USER, "old q", 5, false},
                                          {MP_ROLE_ASSISTANT, "old \"a\"", 7, true}};
-    char *out = spliced(body, picks, 2);
+    char *out = wf_spliced(body, picks, 2);
     ck_assert_str_eq(out, "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":["
                           "{\"role\":\"developer\",\"content\":\"B\"},"
                           "{\"role\":\"user\",\"content\":\"old q\"},"
@@ -71,18 +42,18 @@ START_TEST(test_responses_block_after_leading_system_and_developer_items)
     const char *body = "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
                        "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
                        "\"input_text\",\"text\":\"D\"}]},{\"role\":\"user\",\"content\":\"Q\"}]}";
-    char *out = spliced(body, NULL, 0);
+    char *out = wf_spliced(body, NULL, 0);
     ck_assert_str_eq(out, "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
                           "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
                           "\"input_text\",\"text\":\"D\"}]},"
                           "{\"role\":\"developer\",\"content\":\"B\"},"
                           "{\"role\":\"user\",\"content\":\"Q\"}]}");
     free(out);
-    out = spliced("{\"input\":[{\"role\":\"user\",\"content\":\"Q\"}]}", NULL, 0);
+    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"Q\"}]}", NULL, 0);
     ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
                           "{\"role\":\"user\",\"content\":\"Q\"}]}");
     free(out);
-    out = spliced("{\"input\":[ ]}", NULL, 0);
+    out = wf_spliced("{\"input\":[ ]}", NULL, 0);
     ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"} ]}");
     free(out);
 }
@@ -100,60 +71,57 @@ START_TEST(test_responses_items_roles_and_text)
         "{\"type\":\"reasoning\",\"summary\":[]},{\"role\":\"assistant\",\"content\":[{\"type\":"
         "\"output_text\",\"text\":\"A\"}]},{\"role\":\"user\",\"content\":\"next\"}]}";
     struct mp_chatreq req;
-    ck_assert_int_eq(scan(body, &req), MP_OK);
+    ck_assert_int_eq(wf_scan(body, &req), MP_OK);
     ck_assert(!req.text_input && !req.upstream_state);
     ck_assert_uint_eq(req.nmsgs, 6);
-    ck_assert_str_eq(text_of(body, &req.msgs[0]), "look\nhere");
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[0]), "look\nhere");
     ck_assert_int_eq(req.msgs[1].role, MP_CR_OTHER);
     ck_assert(!req.msgs[1].has_text);
     ck_assert_int_eq(req.msgs[2].role, MP_CR_TOOL);
     ck_assert(!req.msgs[2].has_text); /* a tool's output is not the user's */
     ck_assert_int_eq(req.msgs[4].role, MP_CR_ASSISTANT);
-    ck_assert_str_eq(text_of(body, &req.msgs[4]), "A");
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[4]), "A");
     ck_assert_uint_eq(req.first_new_user, 5);
-    ck_assert_str_eq(text_of(body, &req.msgs[5]), "next");
+    ck_assert_str_eq(wf_text_of(body, &req.msgs[5]), "next");
 }
 END_TEST
 
 START_TEST(test_responses_bad_requests)
 {
     struct mp_chatreq req;
-    ck_assert_int_eq(scan("{\"model\":\"m\"}", &req), MP_EINVAL);                 /* no input */
-    ck_assert_int_eq(scan("{\"input\":42}", &req), MP_EINVAL);                    /* not text */
-    ck_assert_int_eq(scan("{\"input\":[\"x\"]}", &req), MP_EINVAL);               /* not an item */
-    ck_assert_int_eq(scan("{\"input\":[{\"content\":\"x\"}]}", &req), MP_EINVAL); /* no role/type */
-    ck_assert_int_eq(scan("{\"input\":\"x\"", &req), MP_EINVAL);                  /* not JSON */
+    ck_assert_int_eq(wf_scan("{\"model\":\"m\"}", &req), MP_EINVAL);   /* no input */
+    ck_assert_int_eq(wf_scan("{\"input\":42}", &req), MP_EINVAL);      /* not text */
+    ck_assert_int_eq(wf_scan("{\"input\":[\"x\"]}", &req), MP_EINVAL); /* not an item */
+    ck_assert_int_eq(wf_scan("{\"input\":[{\"content\":\"x\"}]}", &req),
+                     MP_EINVAL);                                    /* no role/type */
+    ck_assert_int_eq(wf_scan("{\"input\":\"x\"", &req), MP_EINVAL); /* not JSON */
     const char *two = "{\"input\":[{\"role\":\"user\",\"content\":\"a\"},"
                       "{\"role\":\"user\",\"content\":\"b\"}]}";
-    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), msgs, 1, &req), MP_ETOOBIG);
-    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), msgs, 2, &req), MP_OK);
+    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), wf_msgs, 1, &req), MP_ETOOBIG);
+    ck_assert_int_eq(mp_wire_responses.scan(two, strlen(two), wf_msgs, 2, &req), MP_OK);
 }
 END_TEST
 
 START_TEST(test_responses_upstream_state)
 {
     struct mp_chatreq req;
-    ck_assert_int_eq(scan("{\"previous_response_id\":\"resp_1\",\"input\":\"q\"}", &req), MP_OK);
+    ck_assert_int_eq(wf_scan("{\"previous_response_id\":\"resp_1\",\"input\":\"q\"}", &req), MP_OK);
     ck_assert(req.upstream_state);
-    ck_assert_int_eq(scan("{\"conversation\":{\"id\":\"conv_1\"},\"input\":\"q\"}", &req), MP_OK);
+    ck_assert_int_eq(wf_scan("{\"conversation\":{\"id\":\"conv_1\"},\"input\":\"q\"}", &req),
+                     MP_OK);
     ck_assert(req.upstream_state);
-    ck_assert_int_eq(scan("{\"previous_response_id\":null,\"input\":\"q\"}", &req), MP_OK);
+    /* an escaped name is the same name */
+    ck_assert_int_eq(wf_scan("{\"previous_\\u0072esponse_id\":\"resp_1\",\"input\":\"q\"}", &req),
+                     MP_OK);
+    ck_assert(req.upstream_state);
+    ck_assert_int_eq(wf_scan("{\"previous_response_id\":null,\"input\":\"q\"}", &req), MP_OK);
     ck_assert(!req.upstream_state);
-    ck_assert_int_eq(scan("{\"input\":\"q\",\"store\":false}", &req), MP_OK);
+    ck_assert_int_eq(wf_scan("{\"input\":\"q\",\"store\":false}", &req), MP_OK);
     ck_assert(!req.upstream_state);
 }
 END_TEST
 
 /* ---- the reply ---- */
-
-static int body_text(const char *body, char **out)
-{
-    size_t n = 0;
-    int rc = mp_wire_responses.reply_body_text(body, strlen(body), out, &n);
-    if (rc == MP_OK)
-        ck_assert_uint_eq(n, strlen(*out));
-    return rc;
-}
 
 START_TEST(test_responses_reply_body)
 {
@@ -167,32 +135,22 @@ START_TEST(test_responses_reply_body)
         "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[]},"
         "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
         "\"text\":\"w\\u00f6rld\"}]}]}";
-    ck_assert_int_eq(body_text(body, &t), MP_OK);
+    ck_assert_int_eq(wf_body_text(body, &t), MP_OK);
     ck_assert_str_eq(t, "Hello\nw\xc3\xb6rld");
     free(t);
-    ck_assert_int_eq(body_text("{\"status\":\"queued\",\"output\":[]}", &t), MP_NOTFOUND);
-    ck_assert_int_eq(body_text("{\"status\":\"incomplete\",\"output\":[{\"type\":\"message\","
-                               "\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}",
-                               &t),
+    ck_assert_int_eq(wf_body_text("{\"status\":\"queued\",\"output\":[]}", &t), MP_NOTFOUND);
+    ck_assert_int_eq(wf_body_text("{\"status\":\"incomplete\",\"output\":[{\"type\":\"message\","
+                                  "\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}",
+                                  &t),
                      MP_NOTFOUND);
-    ck_assert_int_eq(body_text("{\"status\":\"completed\",\"output\":[{\"type\":"
-                               "\"function_call\"}]}",
-                               &t),
+    ck_assert_int_eq(wf_body_text("{\"status\":\"completed\",\"output\":[{\"type\":"
+                                  "\"function_call\"}]}",
+                                  &t),
                      MP_NOTFOUND);
-    ck_assert_int_eq(body_text("{\"status\":\"completed\"}", &t), MP_EINVAL);
-    ck_assert_int_eq(body_text("not json", &t), MP_EINVAL);
+    ck_assert_int_eq(wf_body_text("{\"status\":\"completed\"}", &t), MP_EINVAL);
+    ck_assert_int_eq(wf_body_text("not json", &t), MP_EINVAL);
 }
 END_TEST
-
-/* Feeds the events ev[] (each "event: T\ndata: D\n\n") to a new accumulator. */
-static struct mp_completion *stream_of(const char *const *ev, size_t n, size_t cap)
-{
-    struct mp_completion *c = mp_completion_new_reader(cap, mp_wire_responses.reply_reader);
-    ck_assert_ptr_nonnull(c);
-    for (size_t i = 0; i < n; i++)
-        mp_completion_feed_event(c, ev[i], strlen(ev[i]));
-    return c;
-}
 
 #define DELTA(t)                                                                                   \
     "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","           \
@@ -208,17 +166,17 @@ START_TEST(test_responses_stream)
     const char *const ok[] = {
         "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{}}\n\n",
         DELTA("Hel"), DELTA("lo \\u00e9"), COMPLETED("ignored: the deltas came")};
-    struct mp_completion *c = stream_of(ok, 4, 1024);
+    struct mp_completion *c = wf_stream(ok, 4, 1024);
     ck_assert(mp_completion_complete(c) && !mp_completion_overflowed(c));
     ck_assert_str_eq(mp_completion_text(c, &n), "Hello \xc3\xa9");
     mp_completion_free(c);
     /* cut before completed: not complete */
-    c = stream_of(ok, 3, 1024);
+    c = wf_stream(ok, 3, 1024);
     ck_assert(!mp_completion_complete(c));
     mp_completion_free(c);
     /* completed without deltas: the full response's text */
     const char *const whole[] = {COMPLETED("all at once")};
-    c = stream_of(whole, 1, 1024);
+    c = wf_stream(whole, 1, 1024);
     ck_assert(mp_completion_complete(c));
     ck_assert_str_eq(mp_completion_text(c, &n), "all at once");
     mp_completion_free(c);
@@ -235,12 +193,12 @@ START_TEST(test_responses_stream)
         {DELTA("x"), "event: response.incomplete\ndata: {\"type\":\"response.incomplete\"}\n\n",
          COMPLETED("x")}};
     for (size_t k = 0; k < 3; k++) {
-        c = stream_of(bad[k], 3, 1024);
+        c = wf_stream(bad[k], 3, 1024);
         ck_assert(!mp_completion_complete(c));
         mp_completion_free(c);
     }
     /* past the cap: overflowed */
-    c = stream_of(ok, 4, 4);
+    c = wf_stream(ok, 4, 4);
     ck_assert(mp_completion_overflowed(c));
     mp_completion_free(c);
 }
@@ -249,6 +207,7 @@ END_TEST
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_responses");
+    wf_use(&mp_wire_responses, "B");
     TCase *tc = tcase_create("responses");
     tcase_add_test(tc, test_responses_string_input_becomes_an_array);
     tcase_add_test(tc, test_responses_block_after_leading_system_and_developer_items);
