@@ -1,4 +1,4 @@
-/* The admin API's request target (CONTRACT §4): which route a path names,
+/* The admin API's request target (docs/admin-api.md): which route a path names,
  * its decoded {id} and {key}, and the tenant/cursor/limit query parameters.
  * Pure parsing over plain bytes; authorization and the answers are the proxy's. */
 #ifndef MP_CORE_ADMINPATH_H

@@ -175,7 +175,7 @@ struct mp_config_errors {
     size_t dropped; /* further errors that did not fit */
 };
 
-/* Fills *c with the defaults of CONTRACT §2. */
+/* Fills *c with the defaults of docs/configuration.md. */
 void mp_config_defaults(struct mp_config *c);
 
 /* Sets one key from its text value, e.g. ("server", "workers", "4").

@@ -1,6 +1,6 @@
 /* Status codes shared by every layer. Fallible functions return MP_OK or one
  * of the negative values below; the proxy maps them to HTTP statuses in one
- * table (proxy/respond.c). This file does no I/O. */
+ * table (proxy/net/respond.c). This file does no I/O. */
 #ifndef MP_CORE_STATUS_H
 #define MP_CORE_STATUS_H
 

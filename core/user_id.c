@@ -1,4 +1,4 @@
-/* User id rules (CONTRACT §3): strict UTF-8, printable code points only, no
+/* User id rules (docs/http-api.md): strict UTF-8, printable code points only, no
  * unexpanded templates. A pure check; it neither normalizes nor trims. */
 #include "user_id.h"
 

@@ -1,4 +1,4 @@
-/* The user id rules of CONTRACT §3: which strings name a user. Pure check;
+/* The user id rules of docs/http-api.md: which strings name a user. Pure check;
  * where the id comes from (header or body) is the proxy's business. */
 #ifndef MP_CORE_USER_ID_H
 #define MP_CORE_USER_ID_H

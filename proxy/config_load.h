@@ -1,4 +1,4 @@
-/* Loads the configuration the way CONTRACT §1 says: built-in defaults, then
+/* Loads the configuration the way docs/cli.md says: built-in defaults, then
  * the INI file (if any), then MEMPROXY_<SECTION>_<KEY> variables, then the
  * cross-field checks. The parsing itself is core/config.c. */
 #ifndef MP_PROXY_CONFIG_LOAD_H

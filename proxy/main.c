@@ -1,5 +1,5 @@
 /* memproxy's entry point: command line, configuration, storage, server,
- * and the exit statuses of CONTRACT §1 (0 clean stop, 1 bad configuration,
+ * and the exit statuses of docs/cli.md (0 clean stop, 1 bad configuration,
  * 2 could not start). */
 #include <curl/curl.h>
 #include <errno.h>

@@ -19,13 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "admin/admin.h"
 #include "config_load.h"
-#include "conn.h"
-#include "listen.h"
+#include "net/conn.h"
+#include "net/listen.h"
 #include "log.h"
-#include "loop.h"
-#include "memworker.h"
+#include "net/loop.h"
+#include "memory/memworker.h"
 #include "metrics.h"
 #include "mp_version.h"
 #include "status.h"
@@ -50,9 +50,27 @@ struct mp_server {
     struct event *admin_ev;
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *drain_deadline, *drain_poll;
+    struct mp_admin_host admin_host; /* the admin loop's app */
     bool draining;
     bool stopping;
 };
+
+/* The admin plane's readiness (struct mp_admin_host). */
+static const char *server_not_ready(void *owner)
+{
+    struct mp_server *s = owner;
+    if (s->draining)
+        return "draining\n";
+    if (s->store == NULL || mp_store_ping(s->store) != MP_OK)
+        return "storage unavailable\n";
+    return NULL;
+}
+
+static const char *server_degraded(void *owner)
+{
+    struct mp_server *s = owner;
+    return s->memworker != NULL ? mp_memworker_write_error(s->memworker) : NULL;
+}
 
 static unsigned worker_count(const struct mp_config *cfg)
 {
@@ -255,13 +273,15 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
     }
     s->nworkers = worker_count(cfg);
     s->metrics = mp_metrics_new(s->nworkers + 1);
-    if (s->metrics == NULL ||
-        mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc, s->metrics) != MP_OK) {
+    if (s->metrics == NULL || mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc, s->metrics,
+                                           mp_conn_run_dirty) != MP_OK) {
         mp_shared_config_unref(sc);
         return MP_ENOMEM;
     }
     s->admin_loop.shard = mp_metrics_shard(s->metrics, s->nworkers);
-    s->admin_loop.app = s;
+    s->admin_host = (struct mp_admin_host){
+        .owner = s, .not_ready = server_not_ready, .degraded = server_degraded};
+    s->admin_loop.app = &s->admin_host;
     s->admin_loop.store = s->store;
     if (mp_memworker_start(s->store, mp_shared_config_ref(sc), s->metrics, &s->memworker) !=
         MP_OK) {
@@ -364,28 +384,4 @@ void mp_server_free(struct mp_server *s)
         event_base_free(s->base);
     mp_metrics_free(s->metrics);
     free(s);
-}
-
-struct mp_metrics *mp_server_metrics(struct mp_server *s)
-{
-    return s->metrics;
-}
-
-struct mp_store *mp_server_store(struct mp_server *s)
-{
-    return s->store;
-}
-
-const char *mp_server_degraded(struct mp_server *s)
-{
-    return s->memworker != NULL ? mp_memworker_write_error(s->memworker) : NULL;
-}
-
-const char *mp_server_not_ready(struct mp_server *s)
-{
-    if (s->draining)
-        return "draining\n";
-    if (s->store == NULL || mp_store_ping(s->store) != MP_OK)
-        return "storage unavailable\n";
-    return NULL;
 }

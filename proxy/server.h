@@ -1,7 +1,7 @@
 /* The running proxy: binds the listeners, starts the data-plane workers,
  * serves the admin plane on the main thread, and turns signals into a
  * graceful drain (SIGTERM, SIGINT) or a validate-then-swap reload (SIGHUP),
- * per CONTRACT §5. */
+ * as docs/operations.md says. */
 #ifndef MP_PROXY_SERVER_H
 #define MP_PROXY_SERVER_H
 
@@ -23,14 +23,5 @@ int mp_server_run(struct mp_server *s);
 
 /* Stops and joins everything. mp_server_free(NULL) does nothing. */
 void mp_server_free(struct mp_server *s);
-
-struct mp_metrics *mp_server_metrics(struct mp_server *s);
-struct mp_store *mp_server_store(struct mp_server *s);
-
-/* NULL when ready; else a static text saying why not ("draining\n", ...). */
-const char *mp_server_not_ready(struct mp_server *s);
-/* NULL while the memory store takes writes; else the X-Memory-Error code
- * of the last failed write ("storage_full", ...), until a write succeeds. */
-const char *mp_server_degraded(struct mp_server *s);
 
 #endif

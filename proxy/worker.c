@@ -8,12 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "net/conn.h"
+#include "net/respond.h"
 #include "log.h"
 #include "metrics.h"
-#include "request.h"
+#include "plane/request.h"
 #include "status.h"
-#include "upstream.h"
+#include "net/upstream.h"
 
 #define ACCEPT_BATCH 64
 #define REJECT_SLACK 256 /* connections over the limit that still get a 503 */
@@ -36,6 +37,7 @@ struct mp_worker {
 static const struct mp_conn_kind data_kind = {
     .handler = &mp_request_handler,
     .limits = mp_request_limits,
+    .refuse = mp_respond_refusal,
     .data_plane = true,
 };
 
@@ -128,7 +130,7 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
     w->base = event_base_new();
     if (w->base == NULL)
         return MP_ENOMEM;
-    if (mp_loop_init(&w->loop, w->base, id, shared, metrics) != MP_OK)
+    if (mp_loop_init(&w->loop, w->base, id, shared, metrics, mp_conn_run_dirty) != MP_OK)
         return MP_ENOMEM;
     w->loop.shard = mp_metrics_shard(metrics, id);
     w->loop.app = w;

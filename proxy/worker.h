@@ -19,7 +19,7 @@
 #ifndef MP_PROXY_WORKER_H
 #define MP_PROXY_WORKER_H
 
-#include "loop.h"
+#include "net/loop.h"
 
 struct mp_worker;
 struct mp_metrics;

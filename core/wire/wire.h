@@ -1,7 +1,7 @@
 /* One request pipeline, many chat APIs (a "wire" each). Everything memory
  * does is the same for every API: who the user is, the modes and X-Memory,
  * the budget and what recall selects, recording and the memory jobs
- * (proxy/reqmem.c, core/inject.c, proxy/memworker.c). What differs per API
+ * (proxy/plane/reqmem.c, core/inject.c, proxy/memory/memworker.c). What differs per API
  * is here, as a table of functions:
  *
  *   - reading the request in place: its messages (role, where the text is,

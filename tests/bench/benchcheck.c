@@ -123,7 +123,7 @@ static int message(void *ctx, uint32_t id, struct mp_mem_message *out)
     return w->inner.message(w->inner.ctx, id, out);
 }
 
-/* One view and one recall of retrieval, as proxy/reqmem.c makes them. */
+/* One view and one recall of retrieval, as proxy/plane/reqmem.c makes them. */
 static int recall_view(struct check *c, enum mp_retrieval retrieval)
 {
     const struct mp_config *cfg = c->cfg;

@@ -18,7 +18,7 @@
  * path's presets; score_us: the mean time of a view with both kinds
  * scored; recent_us, relevant_us: the mean time of a view and the whole
  * recall of [memory] retrieval recent / relevant with memproxy's default
- * configuration (hybrid mode), as proxy/reqmem.c makes it; ranked_*: the
+ * configuration (hybrid mode), as proxy/plane/reqmem.c makes it; ranked_*: the
  * facts the recall's walk of the ranked facts visited (one request); runs:
  * the timed runs of each (as many as fit in about 0.3 s, 2,000 at most).
  * Returns MP_OK, or the store's or scoring's error (the line may then be

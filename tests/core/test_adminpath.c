@@ -1,5 +1,5 @@
 /* Tests for core/adminpath.c: admin API routes, {id}/{key} decoding and the
- * tenant/cursor/limit query parameters (CONTRACT §4). */
+ * tenant/cursor/limit query parameters (docs/admin-api.md). */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Tests for core/user_id.c: CONTRACT §3 user id rules. */
+/* Tests for core/user_id.c: docs/http-api.md user id rules. */
 #include <check.h>
 #include <string.h>
 

@@ -272,7 +272,7 @@ def injected_elements(client, k, upstream):
     objects; None when the upstream body is the client's byte for byte.
     Fails unless upstream == client[:k] + joint + client[k:] where joint is
     the elements joined by ',' with exactly the one comma the position needs
-    (CONTRACT §3 transparency)."""
+    (docs/http-api.md, transparency)."""
     if upstream == client:
         return None
     tail = len(client) - k

@@ -1,4 +1,4 @@
-"""The admin API on the admin listener (CONTRACT §4, docs/admin-api.md):
+"""The admin API on the admin listener (docs/admin-api.md):
 bearer-token access, the users listing and its cursor, a user's memory with
 provenance, export as JSON lines, the change history, fact edits with
 If-Match, erasure, compaction and retention on demand, tenants, and what

@@ -199,7 +199,7 @@ class Version(harness.ProxyTestCase):
 
     def test_unknown_option(self):
         r = run_memproxy(['--no-such-option'])
-        # CONTRACT 1: 1 is a bad configuration (here, a bad command line);
+        # docs/cli.md: 1 is a bad configuration (here, a bad command line);
         # a crash (negative: killed by a signal) or a start failure (2) is not.
         self.assertEqual(r.returncode, 1, r.stderr.decode('utf-8', 'replace'))
         self.assertIn("unknown argument '--no-such-option'", r.stderr.decode('utf-8', 'replace'))

@@ -1,4 +1,4 @@
-"""Memory governance (CONTRACT §2 [governance], §4 compaction;
+"""Memory governance (docs/configuration.md [governance], docs/admin-api.md compaction;
 docs/governance.md): retention with a moved clock, pii_mode store / redact /
 drop and inject_pii, erasure followed by compaction (no byte of the deleted
 text left in the storage files), and a user's correction outranking a later

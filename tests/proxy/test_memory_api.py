@@ -1,4 +1,4 @@
-"""The user's own memory (issue 3, requirement 8; CONTRACT §3):
+"""The user's own memory (issue 3, requirement 8; docs/http-api.md):
 GET /v1/memory, DELETE /v1/memory (pending jobs included),
 PUT and DELETE /v1/memory/entities/{key}, and the user id rules."""
 
@@ -69,7 +69,7 @@ class UserApi(mh.MemCase):
         self.assertEqual(len(doc['entities']), 2)
         required = {'key', 'value', 'confidence', 'observed_at', 'source', 'pii'}
         for e in doc['entities']:
-            # CONTRACT §3 names these; extensions (trust, revision, ...) are allowed.
+            # docs/http-api.md names these; extensions (trust, revision, ...) are allowed.
             self.assertTrue(required <= set(e.keys()), 'entity misses %s: %r' % (required - set(e.keys()), e))
             self.assertIsInstance(e['key'], str)
             self.assertIsInstance(e['value'], str)

@@ -1,4 +1,4 @@
-"""Security of memory (CONTRACT §2 [security], [storage] encryption_key_file;
+"""Security of memory (docs/configuration.md [security], [storage] encryption_key_file;
 docs/governance.md): signed user ids, tenants by API key, encryption at
 rest with key rotation, and memory poisoning through the extractor.
 

@@ -18,7 +18,7 @@ HIGH_WATER = 256 * 1024      # README: the upstream is paused once this much wai
 LOW_WATER = 64 * 1024        # ... and resumed under this
 # What memproxy holds besides its output buffer: what curl had read but not
 # delivered when it was paused (at most its receive buffer, CURLOPT_BUFFERSIZE
-# 64 KiB in proxy/upstream.c), a partial SSE event, and the difference
+# 64 KiB in proxy/net/upstream.c), a partial SSE event, and the difference
 # between its response head and the fake's (bounds below add 16 KiB for
 # those). A pause threshold of 512 KiB would still show.
 HELD_SLACK = 64 * 1024

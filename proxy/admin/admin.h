@@ -1,0 +1,23 @@
+/* The admin plane's handler: /livez, /readyz and /metrics (docs/operations.md);
+ * /admin/ targets go to the admin API (proxy/admin/adminapi.h). Runs on the
+ * main thread's loop, whose store and metrics it reads; loop->app is the
+ * struct mp_admin_host of what runs it. */
+#ifndef MP_PROXY_ADMIN_H
+#define MP_PROXY_ADMIN_H
+
+#include "net/conn.h"
+
+/* What the admin plane asks of the process that runs it (the server fills
+ * it in; owner is passed back to every function). */
+struct mp_admin_host {
+    void *owner;
+    /* NULL when ready; else a static text saying why not ("draining\n", ...). */
+    const char *(*not_ready)(void *owner);
+    /* NULL while the memory store takes writes; else the X-Memory-Error
+     * code of the last failed write ("storage_full", ...). */
+    const char *(*degraded)(void *owner);
+};
+
+extern const struct mp_conn_kind mp_admin_kind;
+
+#endif

@@ -1,0 +1,915 @@
+/* The admin API: authorization, routing, reads from the store, changes
+ * through the memory worker. It never logs the token, an Authorization
+ * header, a user id or memory text.
+ *
+ * A change waits for the memory worker with the request's state (struct
+ * admin_call) lent to it: the ops it applies and, for mp_memworker_call(),
+ * the argument its function writes. The worker may be using them at any
+ * moment until the answer comes back, so when the client goes away first
+ * the call is not freed (nor its ticket cancelled): it is marked orphaned,
+ * and the answer, when it comes, logs the outcome and frees it. That way a
+ * compaction the client stopped waiting for still finishes, and nothing is
+ * freed under the worker's feet.
+ *
+ * If-Match "*" needs "the key exists now" checked in the same step as the
+ * write: the change runs as a function on the worker thread, which owns
+ * every store write, so reading the current revision there and applying
+ * with it cannot interleave with another change. */
+#include "admin/adminapi.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/access.h"
+#include "admin/adminimport.h"
+#include "adminpath.h"
+#include "admin/archivepage.h"
+#include "clock.h"
+#include "errbody.h"
+#include "http_parse.h"
+#include "log.h"
+#include "admin/memjson.h"
+#include "memory/memworker.h"
+#include "metrics.h"
+#include "piipolicy.h"
+#include "net/respond.h"
+#include "seal.h"
+#include "status.h"
+#include "store.h"
+#include "userkey.h"
+
+#define ERR_MAX    256                                      /* a compaction failure's reason */
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15)) /* 0.9, not 0.90000000000000002 */
+
+static const char no_user[] = "Nothing is stored for this user.";
+static const char no_fact[] = "This user has no value for this key.";
+
+enum if_match {
+    IFM_NONE, /* no If-Match */
+    IFM_ANY,  /* If-Match: *  (the key must have a value) */
+    IFM_REV   /* If-Match: "<revision>" */
+};
+
+struct admin_call {
+    struct mp_conn *conn;        /* NULL once the client went away (orphaned) */
+    struct mp_loop *loop;        /* borrowed: the admin loop */
+    bool enabled;                /* a token is set: errors count in the client-error metrics */
+    struct mp_store *store;      /* borrowed from the loop */
+    struct mp_memticket *ticket; /* never cancelled: see the top */
+    struct mp_admin_target t;
+    bool routed; /* t is valid */
+    char method[16];
+    char request_id[MP_REQUEST_ID_LEN + 1];
+    double t_start;
+    char user[MP_USERKEY_MAX]; /* the store key of {id} (+ tenant) */
+    size_t user_len;
+    enum if_match ifm;
+    struct mp_op op;
+    char value[MP_ENTITY_VALUE_MAX + 1];
+    /* written by the worker thread, read after its answer */
+    uint64_t used_before, used_after;
+    struct mp_sweep_counts swept;
+    struct mp_import_job import;
+    char err[ERR_MAX];
+};
+
+/* ---- answers ---- */
+
+static const char *route_name(const struct admin_call *call)
+{
+    static const char *const names[] = {
+        [MP_ADMIN_USERS] = "/admin/users",
+        [MP_ADMIN_USER_MEMORY] = "/admin/users/{id}/memory",
+        [MP_ADMIN_USER_EXPORT] = "/admin/users/{id}/export",
+        [MP_ADMIN_USER_HISTORY] = "/admin/users/{id}/history",
+        [MP_ADMIN_USER_IMPORT] = "/admin/users/{id}/import",
+        [MP_ADMIN_USER_ENTITY] = "/admin/users/{id}/entities/{key}",
+        [MP_ADMIN_COMPACT] = "/admin/compact",
+        [MP_ADMIN_SWEEP] = "/admin/sweep",
+    };
+    /* an unrouted target may hold anything, user ids included: never logged */
+    return call->routed ? names[call->t.route] : "";
+}
+
+/* One audit line per answered request (also when the client had gone). */
+static void audit(const struct admin_call *call, int status, const char *error)
+{
+    struct mp_logline l;
+    char hash[MP_USER_HASH_LEN + 1];
+    mp_logline_begin(&l, MP_LOG_INFO, "admin request");
+    if (!l.enabled)
+        return;
+    mp_logline_str(&l, "request_id", call->request_id);
+    mp_logline_str(&l, "method", call->method);
+    mp_logline_str(&l, "route", route_name(call));
+    mp_logline_int(&l, "status", status);
+    mp_logline_double(&l, "duration_ms", (mp_access_now() - call->t_start) * 1000.0);
+    if (call->user_len > 0) {
+        mp_access_user_hash(call->user, call->user_len, hash);
+        mp_logline_str(&l, "user", hash);
+    }
+    if (error != NULL)
+        mp_logline_str(&l, "error", error);
+    if (call->conn == NULL)
+        mp_logline_bool(&l, "client_gone", true);
+    mp_logline_end(&l);
+}
+
+/* Ends the request (unless the client is gone), logs it and frees call.
+ * extra: more "Name: value\r\n" header lines, or NULL. */
+static void respond(struct admin_call *call, int status, const char *reason, const char *ctype,
+                    const char *extra, const char *body, size_t len, const char *error)
+{
+    char headers[512];
+    audit(call, status, error);
+    if (call->conn != NULL) {
+        snprintf(headers, sizeof(headers), "x-request-id: %s\r\nCache-Control: no-store\r\n%s",
+                 call->request_id, extra != NULL ? extra : "");
+        mp_conn_respond(call->conn, status, reason, ctype, headers, body, len, MP_CONN_KEEP);
+    }
+    mp_import_job_free(&call->import);
+    free(call);
+}
+
+/* An error in OpenAI's shape; message NULL: the table's. */
+static void send_error_msg(struct admin_call *call, enum mp_perr e, const char *message,
+                           const char *extra)
+{
+    const struct mp_perr_info *info = mp_respond_info(e);
+    char body[768];
+    if (call->enabled && info->client_kind >= 0)
+        mp_metrics_client_error(call->loop->shard, (enum mp_client_error_kind)info->client_kind);
+    size_t n = mp_errbody_format(body, sizeof(body), message != NULL ? message : info->message,
+                                 info->type, info->code);
+    respond(call, info->status, info->reason, "application/json", extra, body, n, info->code);
+}
+
+static void send_error(struct admin_call *call, enum mp_perr e, const char *extra)
+{
+    send_error_msg(call, e, NULL, extra);
+}
+
+static void send_json(struct admin_call *call, int status, const char *reason, json_t *doc,
+                      const char *extra)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_FLAGS) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    respond(call, status, reason, "application/json", extra, text, strlen(text), NULL);
+    free(text);
+}
+
+/* ---- authorization ---- */
+
+static unsigned char auth_key[MP_SEAL_KEY_LEN];
+static bool auth_key_ok;
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+
+static void init_auth_key(void)
+{
+    auth_key_ok = mp_seal_random(auth_key, sizeof(auth_key)) == MP_OK;
+}
+
+/* Exactly one Authorization field, "Bearer" (any case), one or more spaces,
+ * then the token. Comparing keyed digests rather than the strings makes the
+ * comparison's time independent of where they differ and of the token's
+ * length. */
+static bool authorized(const struct mp_http_request_head *head, const char *token)
+{
+    const struct mp_http_header *h = NULL;
+    unsigned char want[32], got[32];
+    for (size_t i = 0; i < head->num_headers; i++) {
+        const struct mp_http_header *f = &head->headers[i];
+        if (f->name_len != 13 || strncasecmp(f->name, "authorization", 13) != 0)
+            continue;
+        if (h != NULL)
+            return false;
+        h = f;
+    }
+    pthread_once(&auth_once, init_auth_key);
+    if (!auth_key_ok || h == NULL || h->value_len < 8 || strncasecmp(h->value, "bearer ", 7) != 0)
+        return false;
+    const char *v = h->value + 7;
+    size_t n = h->value_len - 7;
+    while (n > 0 && *v == ' ') {
+        v++;
+        n--;
+    }
+    if (n == 0 || mp_seal_hmac(auth_key, v, n, got) != MP_OK ||
+        mp_seal_hmac(auth_key, token, strlen(token), want) != MP_OK)
+        return false;
+    return mp_seal_equal(want, got, sizeof(want));
+}
+
+/* ---- reads ---- */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding; out holds 4 * ceil(len / 3) + 1 bytes. */
+static void cursor_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        size_t k = len - i < 3 ? len - i : 3;
+        if (k > 1)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (k > 2)
+            v |= in[i + 2];
+        for (size_t j = 0; j <= k; j++)
+            out[n++] = b64url[(v >> (18 - 6 * j)) & 63];
+    }
+    out[n] = '\0';
+}
+
+/* The inverse: MP_OK with out[0..*out_len); MP_EINVAL for a length no
+ * encoder writes, non-zero spare bits, or more than cap bytes. The
+ * alphabet was checked by mp_adminpath_parse(). */
+static int cursor_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+                         size_t *out_len)
+{
+    size_t n = 0;
+    if (len % 4 == 1 || len / 4 * 3 + (len % 4 > 0 ? len % 4 - 1 : 0) > cap)
+        return MP_EINVAL;
+    for (size_t i = 0; i < len; i += 4) {
+        size_t k = len - i < 4 ? len - i : 4;
+        uint32_t v = 0;
+        for (size_t j = 0; j < 4; j++) {
+            const char *p = j < k ? strchr(b64url, in[i + j]) : b64url;
+            v = v << 6 | (uint32_t)(p - b64url);
+        }
+        if ((k == 2 && (v & 0xFFFF) != 0) || (k == 3 && (v & 0xFF) != 0))
+            return MP_EINVAL;
+        for (size_t j = 0; j + 1 < k; j++)
+            out[n++] = (unsigned char)(v >> (16 - 8 * j));
+    }
+    *out_len = n;
+    return MP_OK;
+}
+
+static void list_users(struct admin_call *call)
+{
+    unsigned char tenant[MP_USERKEY_TENANT_LEN];
+    unsigned char after[MP_STORE_CURSOR_MAX], next[MP_STORE_CURSOR_MAX];
+    char next_text[(MP_STORE_CURSOR_MAX + 2) / 3 * 4 + 1];
+    size_t after_len = 0, next_len = 0, n = 0;
+    struct mp_user_info *users = NULL;
+    const unsigned char *which = mp_store_all_tenants;
+    if (call->t.has_tenant &&
+        mp_userkey_tenant_parse(call->t.tenant, strlen(call->t.tenant), tenant) == MP_OK)
+        which = tenant;
+    if (cursor_decode(call->t.cursor, call->t.cursor_len, after, sizeof(after), &after_len) !=
+        MP_OK) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        return;
+    }
+    int rc = mp_store_users(call->store, which, after, after_len, call->t.limit, &users, &n, next,
+                            &next_len);
+    if (rc != MP_OK) {
+        send_error(call, rc == MP_EINVAL ? MP_PERR_INVALID_PARAM : MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        if (json_array_append_new(list, mp_memjson_user_info(&users[i])) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    free(users);
+    if (next_len > 0)
+        cursor_encode(next, next_len, next_text);
+    send_json(call, 200, "OK",
+              json_pack("{s:o, s:o}", "users", list, "next_cursor",
+                        next_len > 0 ? json_string(next_text) : json_null()),
+              NULL);
+}
+
+static void get_memory(struct admin_call *call)
+{
+    struct mp_usermem *um = NULL;
+    json_t *archive = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    int rc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
+                             call->t.cursor_len, call->t.limit, MP_MEMJSON_ADMIN, &archive, next);
+    if (rc == MP_EINVAL) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        return;
+    }
+    if (rc == MP_OK)
+        rc = mp_store_get(call->store, call->user, call->user_len, &um);
+    if (rc != MP_OK) {
+        json_decref(archive);
+        send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
+                       rc == MP_NOTFOUND ? no_user : NULL, NULL);
+        return;
+    }
+    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN);
+    mp_usermem_free(um);
+    send_json(call, 200, "OK", mp_memjson_add_archive(doc, archive, next), NULL);
+}
+
+static json_t *history_json(const struct mp_history *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && h != NULL && i < h->nitems; i++) {
+        if (json_array_append_new(a, mp_memjson_history_item(&h->items[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static void get_history(struct admin_call *call)
+{
+    struct mp_history *h = NULL;
+    int rc = mp_store_history(call->store, call->user, call->user_len, &h);
+    if (rc != MP_OK) {
+        send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
+                       rc == MP_NOTFOUND ? no_user : NULL, NULL);
+        return;
+    }
+    json_t *doc = json_object();
+    json_t *items = history_json(h);
+    mp_history_free(h);
+    if (doc == NULL || items == NULL || mp_memjson_set_user(doc, call->user, call->user_len) != 0 ||
+        json_object_set_new(doc, "history", items) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    send_json(call, 200, "OK", doc, NULL);
+}
+
+/* ---- export: JSON lines ---- */
+
+struct lines {
+    char *data;
+    size_t len, cap;
+    const struct admin_call *call;
+};
+
+static int lines_put(const char *buf, size_t size, void *arg)
+{
+    struct lines *out = arg;
+    if (out->len + size + 1 > out->cap) {
+        size_t cap = out->cap > 0 ? out->cap : 4096;
+        while (cap < out->len + size + 1)
+            cap *= 2;
+        char *d = realloc(out->data, cap);
+        if (d == NULL)
+            return -1;
+        out->data = d;
+        out->cap = cap;
+    }
+    memcpy(out->data + out->len, buf, size);
+    out->len += size;
+    return 0;
+}
+
+/* Appends {"type": type, "user", "tenant", ...item's members} and a line
+ * feed (item stolen). Returns 0 or -1. */
+static int line(struct lines *out, const char *type, json_t *item)
+{
+    json_t *o = item != NULL ? json_object() : NULL;
+    int rc = o != NULL && json_object_set_new(o, "type", json_string(type)) == 0 &&
+                     mp_memjson_set_user(o, out->call->user, out->call->user_len) == 0 &&
+                     json_object_update(o, item) == 0
+                 ? 0
+                 : -1;
+    if (rc == 0)
+        rc = json_dump_callback(o, lines_put, out, JSON_FLAGS);
+    if (rc == 0)
+        rc = lines_put("\n", 1, out);
+    json_decref(o);
+    json_decref(item);
+    return rc;
+}
+
+/* A buffered message the archive does not hold (kept while [memory]
+ * archive was off): the export's first page lists it. */
+static bool unarchived(struct mp_store_view *v, const struct mp_mem_message *m)
+{
+    struct mp_mem_message copy;
+    int rc = v != NULL ? mp_store_view_message(v, m->seq, &copy) : MP_NOTFOUND;
+    if (rc == MP_OK)
+        free(copy.content);
+    return rc == MP_NOTFOUND;
+}
+
+/* The archive page of the export as message lines. */
+static int archive_lines(struct lines *out, json_t *page)
+{
+    size_t i;
+    json_t *m;
+    int rc = 0;
+    json_array_foreach(page, i, m)
+    {
+        if (rc == 0)
+            rc = line(out, "message", json_incref(m));
+    }
+    return rc;
+}
+
+/* Facts, unarchived buffered messages, the archive page, the summary, the
+ * history (um and h NULL after the first page: the archive page only). */
+static int export_lines(struct lines *out, const struct mp_usermem *um, json_t *page,
+                        const struct mp_history *h)
+{
+    struct mp_store_view *v = NULL;
+    int rc = 0;
+    if (um != NULL &&
+        mp_store_view_open(out->call->store, out->call->user, out->call->user_len, &v) != MP_OK)
+        v = NULL;
+    for (size_t i = 0; um != NULL && rc == 0 && i < um->nentities; i++)
+        rc = line(out, "fact", mp_memjson_entity(&um->entities[i], MP_MEMJSON_ADMIN));
+    for (size_t i = 0; um != NULL && rc == 0 && i < um->nmessages; i++)
+        if (unarchived(v, &um->messages[i]))
+            rc = line(out, "message", mp_memjson_message(&um->messages[i], MP_MEMJSON_ADMIN));
+    mp_store_view_close(v);
+    if (rc == 0)
+        rc = archive_lines(out, page);
+    if (um != NULL && um->summary.text != NULL && rc == 0)
+        rc = line(out, "summary", mp_memjson_summary(&um->summary, MP_MEMJSON_ADMIN));
+    for (size_t i = 0; h != NULL && rc == 0 && i < h->nitems; i++)
+        rc = line(out, "history", mp_memjson_history_item(&h->items[i]));
+    return rc;
+}
+
+static void get_export(struct admin_call *call)
+{
+    struct mp_usermem *um = NULL;
+    struct mp_history *h = NULL;
+    struct lines out = {.call = call};
+    json_t *page = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX], extra[64] = "";
+    bool first = call->t.cursor_len == 0;
+    unsigned limit = call->t.has_limit ? call->t.limit : MP_ADMIN_LIMIT_MAX;
+    int prc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
+                              call->t.cursor_len, limit, MP_MEMJSON_ADMIN, &page, next);
+    int rc = first ? mp_store_get(call->store, call->user, call->user_len, &um) : MP_NOTFOUND;
+    int hrc = first && (rc == MP_OK || rc == MP_NOTFOUND)
+                  ? mp_store_history(call->store, call->user, call->user_len, &h)
+                  : MP_NOTFOUND;
+    if (next[0] != '\0')
+        snprintf(extra, sizeof(extra), "X-Next-Cursor: %s\r\n", next);
+    if (prc == MP_EINVAL) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+    } else if ((prc != MP_OK && prc != MP_NOTFOUND) || (rc != MP_OK && rc != MP_NOTFOUND) ||
+               (hrc != MP_OK && hrc != MP_NOTFOUND)) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    } else if (prc == MP_NOTFOUND && rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
+        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL);
+    } else if (export_lines(&out, um, page, h) != 0) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    } else {
+        respond(call, 200, "OK", "application/x-ndjson", extra, out.data != NULL ? out.data : "",
+                out.len, NULL);
+    }
+    json_decref(page);
+    free(out.data);
+    mp_usermem_free(um);
+    mp_history_free(h);
+}
+
+/* ---- changes, through the memory worker ---- */
+
+/* The client went away while call waited for the worker: see the top. */
+static void on_abort(struct mp_conn *c, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)c;
+    call->conn = NULL;
+}
+
+static void on_deleted_user(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    if (status != MP_OK)
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    else
+        respond(call, 204, "No Content", NULL, NULL, "", 0, NULL);
+}
+
+static void entity_put_done(struct admin_call *call, int status)
+{
+    char etag[48];
+    int result = call->op.result;
+    if (status == MP_ECONFLICT) {
+        send_error(call,
+                   call->ifm == IFM_NONE ? MP_PERR_PRECONDITION_REQUIRED
+                                         : MP_PERR_PRECONDITION_FAILED,
+                   NULL);
+    } else if (status != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    } else if (result == MP_ETOOBIG) {
+        send_error(call, MP_PERR_MEMORY_FULL, NULL);
+    } else if (result == MP_NOTFOUND) {
+        send_error(call, MP_PERR_OUTRANKED, NULL);
+    } else if (result != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    } else {
+        snprintf(etag, sizeof(etag), "ETag: \"%u\"\r\n", (unsigned)call->op.u.entity.revision);
+        send_json(call, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_ADMIN), etag);
+    }
+}
+
+static void on_entity_done(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    if (call->op.kind == MP_OP_UPSERT_ENTITY)
+        entity_put_done(call, status);
+    else if (status == MP_ECONFLICT)
+        send_error(call, MP_PERR_PRECONDITION_FAILED, NULL);
+    else if (status != MP_OK || (call->op.result != MP_OK && call->op.result != MP_NOTFOUND))
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    else if (call->op.result == MP_NOTFOUND)
+        send_error_msg(call, MP_PERR_NOT_FOUND, no_fact, NULL);
+    else
+        respond(call, 204, "No Content", NULL, NULL, "", 0, NULL);
+}
+
+/* The current revision of key (0: no value). Worker thread. */
+static int current_revision(struct admin_call *call, const char *key, uint32_t *rev)
+{
+    struct mp_usermem *um = NULL;
+    int rc = mp_store_get(call->store, call->user, call->user_len, &um);
+    *rev = 0;
+    if (rc == MP_NOTFOUND)
+        return MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < um->nentities; i++) {
+        if (strcmp(um->entities[i].key, key) == 0)
+            *rev = um->entities[i].revision;
+    }
+    mp_usermem_free(um);
+    return rc;
+}
+
+/* Worker thread: the entity change, with If-Match "*" resolved first. */
+static int entity_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)mw;
+    if (call->ifm == IFM_ANY) {
+        const char *key =
+            call->op.kind == MP_OP_UPSERT_ENTITY ? call->op.u.entity.key : call->op.u.key;
+        uint32_t rev = 0;
+        int rc = current_revision(call, key, &rev);
+        if (rc != MP_OK)
+            return rc;
+        if (rev == 0)
+            return MP_ECONFLICT;
+        call->op.if_match = true;
+        call->op.if_revision = rev;
+    }
+    return mp_store_apply(call->store, &call->op, 1);
+}
+
+/* Worker thread. */
+static int compact_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    struct mp_store_stats st;
+    if (mp_store_stats(call->store, &st) == MP_OK)
+        call->used_before = st.map_used;
+    int rc = mp_memworker_compact(mw, call->err, sizeof(call->err));
+    if (rc == MP_OK && mp_store_stats(call->store, &st) == MP_OK)
+        call->used_after = st.map_used;
+    return rc;
+}
+
+static void on_compacted(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    char msg[ERR_MAX + 64];
+    (void)t;
+    if (status != MP_OK) {
+        call->err[sizeof(call->err) - 1] = '\0';
+        snprintf(msg, sizeof(msg), "Storage compaction failed: %s",
+                 call->err[0] != '\0' ? call->err : mp_status_name(status));
+        send_error_msg(call, MP_PERR_INTERNAL, msg, NULL);
+        return;
+    }
+    send_json(call, 200, "OK",
+              json_pack("{s:b, s:I, s:I}", "compacted", 1, "used_bytes_before",
+                        (json_int_t)call->used_before, "used_bytes_after",
+                        (json_int_t)call->used_after),
+              NULL);
+}
+
+/* Worker thread. */
+static int sweep_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    return mp_memworker_sweep(mw, &call->swept);
+}
+
+static void on_swept(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    const struct mp_sweep_counts *c = &call->swept;
+    (void)t;
+    if (status != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK",
+              json_pack("{s:{s:I, s:I, s:I, s:I, s:I}}", "purged", "facts", (json_int_t)c->facts,
+                        "messages", (json_int_t)c->messages, "summaries", (json_int_t)c->summaries,
+                        "history", (json_int_t)c->history, "idem", (json_int_t)c->idem),
+              NULL);
+}
+
+/* Hands call to the worker: its ops (op != NULL) or fn. */
+static void submit(struct admin_call *call, struct mp_op *op, mp_memwork_fn fn,
+                   mp_memticket_fn done)
+{
+    struct mp_loop *loop = mp_conn_loop(call->conn);
+    int rc = MP_EIO;
+    if (loop->memworker != NULL && op != NULL)
+        rc = mp_memworker_submit(loop->memworker, op, 1, loop->base, done, call, &call->ticket);
+    else if (loop->memworker != NULL)
+        rc = mp_memworker_call(loop->memworker, fn, call, loop->base, done, call, &call->ticket);
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    mp_conn_attach(call->conn, call, on_abort);
+}
+
+/* If-Match: "*", or one strong entity tag "<revision>" (the quotes may be
+ * left out), revision 1 .. 2^32-1 in decimal. Anything else (a list, a weak
+ * tag, 0) is MP_EINVAL. */
+static int parse_if_match(const struct mp_http_request_head *head, enum if_match *kind,
+                          uint32_t *rev)
+{
+    const struct mp_http_header *h = mp_http_find_header(head, "if-match", 8);
+    const char *v = h != NULL ? h->value : NULL;
+    size_t n = h != NULL ? h->value_len : 0;
+    uint64_t r = 0;
+    *kind = IFM_NONE;
+    if (h == NULL)
+        return MP_OK;
+    if (n == 1 && v[0] == '*') {
+        *kind = IFM_ANY;
+        return MP_OK;
+    }
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0 || n > 10)
+        return MP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return MP_EINVAL;
+        r = r * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (r == 0 || r > UINT32_MAX)
+        return MP_EINVAL;
+    *kind = IFM_REV;
+    *rev = (uint32_t)r;
+    return MP_OK;
+}
+
+/* An admin's value: the strongest trust, this request as its source,
+ * through pii_mode. MP_OK, or the refusal to answer with in *perr. */
+static int fill_admin_entity(struct admin_call *call, size_t value_len, enum mp_perr *perr)
+{
+    struct mp_mem_entity *e = &call->op.u.entity;
+    int rc = mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value,
+                                     value_len, sizeof(call->value), MP_TRUST_ADMIN,
+                                     call->request_id, call->op.now_ms);
+    if (rc != MP_OK) {
+        *perr = mp_respond_correction_refusal(rc);
+        return rc;
+    }
+    memcpy(e->key, call->t.key, sizeof(e->key));
+    return MP_OK;
+}
+
+static void change_entity(struct admin_call *call, const struct mp_http_request_head *head,
+                          bool put, const char *body, size_t len)
+{
+    size_t value_len = 0;
+    if (parse_if_match(head, &call->ifm, &call->op.if_revision) != MP_OK) {
+        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        return;
+    }
+    call->op.if_match = call->ifm == IFM_REV;
+    if (put && mp_memjson_parse_value(body, len, call->value, &value_len) != MP_OK) {
+        send_error(call, MP_PERR_INVALID_VALUE, NULL);
+        return;
+    }
+    if (put) {
+        enum mp_perr perr = MP_PERR_INTERNAL;
+        if (fill_admin_entity(call, value_len, &perr) != MP_OK) {
+            send_error(call, perr, NULL);
+            return;
+        }
+        call->op.kind = MP_OP_UPSERT_ENTITY;
+        /* no If-Match: only a key without a value may be set */
+        call->op.if_match = call->op.if_match || call->ifm == IFM_NONE;
+    } else {
+        call->op.kind = MP_OP_DELETE_ENTITY;
+        memcpy(call->op.u.key, call->t.key, sizeof(call->op.u.key));
+    }
+    submit(call, NULL, entity_work, on_entity_done);
+}
+
+/* ---- import ---- */
+
+static int import_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)mw;
+    return mp_import_apply(call->store, &call->import);
+}
+
+static void on_imported(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    if (status == MP_ECONFLICT) {
+        send_error(call, MP_PERR_MEMORY_FULL, NULL);
+        return;
+    }
+    if (status != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK",
+              json_pack("{s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages, "facts",
+                        (json_int_t)call->import.facts, "skipped",
+                        (json_int_t)call->import.skipped),
+              NULL);
+}
+
+/* The media type of the body, without parameters, is application/x-ndjson
+ * (or application/jsonl). */
+static bool is_ndjson(const struct mp_http_request_head *head)
+{
+    const struct mp_http_header *h = mp_http_find_header(head, "content-type", 12);
+    if (h == NULL)
+        return false;
+    size_t n = 0;
+    while (n < h->value_len && h->value[n] != ';' && h->value[n] != ' ')
+        n++;
+    return (n == 20 && strncasecmp(h->value, "application/x-ndjson", 20) == 0) ||
+           (n == 17 && strncasecmp(h->value, "application/jsonl", 17) == 0);
+}
+
+static void import_lines(struct admin_call *call, const struct mp_http_request_head *head,
+                         const char *body, size_t len)
+{
+    char message[160];
+    size_t line = 0;
+    const char *why = "";
+    if (!is_ndjson(head)) {
+        send_error(call, MP_PERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+        return;
+    }
+    int rc = mp_import_prepare(&call->import, call->loop->cfg->governance.pii_mode, call->user,
+                               call->user_len, call->request_id, call->op.now_ms, body, len, &line,
+                               &why);
+    if (rc == MP_EINVAL) {
+        snprintf(message, sizeof(message),
+                 "Line %zu of the import is not a valid item (%s); "
+                 "nothing was imported.",
+                 line, why);
+        send_error_msg(call, MP_PERR_INVALID_IMPORT, message, NULL);
+        return;
+    }
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    if (call->import.batch.nmessages > 0 && !call->loop->cfg->memory.archive) {
+        send_error(call, MP_PERR_ARCHIVE_DISABLED, NULL);
+        return;
+    }
+    submit(call, NULL, import_work, on_imported);
+}
+
+/* ---- routing ---- */
+
+static bool method_is(const struct mp_http_request_head *h, const char *m)
+{
+    return h->method_len == strlen(m) && memcmp(h->method, m, h->method_len) == 0;
+}
+
+/* The store key of {id} in the tenant the query names (none: no tenant). */
+static void user_key(struct admin_call *call)
+{
+    unsigned char tenant[MP_USERKEY_TENANT_LEN];
+    bool has = call->t.has_tenant &&
+               mp_userkey_tenant_parse(call->t.tenant, strlen(call->t.tenant), tenant) == MP_OK;
+    call->user_len =
+        mp_userkey_make(has ? tenant : NULL, call->t.user, call->t.user_len, call->user);
+    call->op.user = call->user;
+    call->op.user_len = call->user_len;
+    call->op.now_ms = mp_clock_now_ms();
+    call->op.actor = MP_ACTOR_ADMIN;
+}
+
+static void dispatch(struct admin_call *call, const struct mp_http_request_head *head,
+                     const char *body, size_t len)
+{
+    switch (call->t.route) {
+    case MP_ADMIN_USERS:
+        list_users(call);
+        break;
+    case MP_ADMIN_USER_MEMORY:
+        if (method_is(head, "GET")) {
+            get_memory(call);
+        } else {
+            call->op.kind = MP_OP_DELETE_USER;
+            submit(call, &call->op, NULL, on_deleted_user);
+        }
+        break;
+    case MP_ADMIN_USER_EXPORT:
+        get_export(call);
+        break;
+    case MP_ADMIN_USER_HISTORY:
+        get_history(call);
+        break;
+    case MP_ADMIN_USER_IMPORT:
+        import_lines(call, head, body, len);
+        break;
+    case MP_ADMIN_USER_ENTITY:
+        change_entity(call, head, method_is(head, "PUT"), body, len);
+        break;
+    case MP_ADMIN_COMPACT:
+        submit(call, NULL, compact_work, on_compacted);
+        break;
+    case MP_ADMIN_SWEEP:
+        submit(call, NULL, sweep_work, on_swept);
+        break;
+    default:
+        send_error(call, MP_PERR_NOT_FOUND, NULL);
+        break;
+    }
+}
+
+static enum mp_perr param_error(const char *param)
+{
+    if (param != NULL && strcmp(param, "user") == 0)
+        return MP_PERR_INVALID_USER_ID;
+    if (param != NULL && strcmp(param, "key") == 0)
+        return MP_PERR_INVALID_KEY;
+    return MP_PERR_INVALID_PARAM;
+}
+
+void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *head,
+                        const char *body, size_t len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    const char *param = NULL;
+    char allow[64];
+    struct admin_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->conn = c;
+    call->loop = loop;
+    call->store = loop->store;
+    call->t_start = mp_access_now();
+    mp_loop_request_id(loop, call->request_id);
+    snprintf(call->method, sizeof(call->method), "%.*s",
+             (int)(head->method_len < sizeof(call->method) - 1 ? head->method_len
+                                                               : sizeof(call->method) - 1),
+             head->method);
+    if (loop->cfg->admin.token[0] == '\0') {
+        send_error(call, MP_PERR_NOT_FOUND, NULL);
+        return;
+    }
+    call->enabled = true;
+    if (!authorized(head, loop->cfg->admin.token)) {
+        send_error(call, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
+        return;
+    }
+    int rc = mp_adminpath_parse(head->target, head->target_len, &call->t, &param);
+    if (rc != MP_OK) {
+        send_error(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : param_error(param), NULL);
+        return;
+    }
+    call->routed = true;
+    if (!mp_adminpath_method_ok(call->t.route, head->method, head->method_len)) {
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n", mp_adminpath_allow(call->t.route));
+        send_error(call, MP_PERR_METHOD_NOT_ALLOWED, allow);
+        return;
+    }
+    if (call->t.user_len > 0)
+        user_key(call);
+    dispatch(call, head, body, len);
+}

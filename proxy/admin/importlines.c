@@ -1,0 +1,199 @@
+/* JSON Lines of an import, parsed with jansson (off the hot path) into
+ * items that are then checked field by field (importlines.h). */
+#include "admin/importlines.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfc3339.h"
+#include "status.h"
+#include "utf8.h"
+
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+/* The string member name of o: its bytes, or NULL when absent or not a
+ * string (*present tells which). */
+static const char *str_member(json_t *o, const char *name, size_t *len, bool *present)
+{
+    json_t *v = json_object_get(o, name);
+    *present = v != NULL;
+    if (!json_is_string(v))
+        return NULL;
+    *len = json_string_length(v);
+    return json_string_value(v);
+}
+
+static int parse_time(json_t *o, const char *name, int64_t *ms, bool *present)
+{
+    size_t n = 0;
+    const char *s = str_member(o, name, &n, present);
+    return s != NULL && mp_rfc3339_parse(s, n, ms) == MP_OK ? MP_OK : MP_EINVAL;
+}
+
+static int parse_id(json_t *o, struct mp_import_item *it, const char **why)
+{
+    size_t n = 0;
+    bool present;
+    const char *s = str_member(o, "id", &n, &present);
+    if (!present)
+        return MP_OK;
+    if (s == NULL || n == 0 || n > MP_IMPORT_ID_MAX || memchr(s, '\0', n) != NULL) {
+        *why = "id";
+        return MP_EINVAL;
+    }
+    memcpy(it->id, s, n);
+    it->id[n] = '\0';
+    it->has_id = true;
+    return MP_OK;
+}
+
+static char *dup_cut(const char *s, size_t n, size_t max, size_t *out_len)
+{
+    char *d = malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    *out_len = mp_utf8_cut_marked(d, n, max);
+    d[*out_len] = '\0';
+    return d;
+}
+
+static int parse_message(json_t *o, struct mp_import_item *it, const char **why)
+{
+    size_t n = 0;
+    bool present;
+    const char *role = str_member(o, "role", &n, &present);
+    if (role != NULL && strcmp(role, "user") == 0)
+        it->role = MP_ROLE_USER;
+    else if (role != NULL && strcmp(role, "assistant") == 0)
+        it->role = MP_ROLE_ASSISTANT;
+    else
+        return (*why = "role", MP_EINVAL);
+    const char *c = str_member(o, "content", &n, &present);
+    if (c == NULL || n == 0 || memchr(c, '\0', n) != NULL)
+        return (*why = "content", MP_EINVAL);
+    if (parse_time(o, "at", &it->at_ms, &present) != MP_OK)
+        return (*why = "at", MP_EINVAL);
+    it->text = dup_cut(c, n, MP_MESSAGE_CONTENT_MAX, &it->text_len);
+    return it->text != NULL ? MP_OK : MP_ENOMEM;
+}
+
+static int parse_fact(json_t *o, struct mp_import_item *it, const char **why)
+{
+    size_t n = 0;
+    bool present;
+    const char *k = str_member(o, "key", &n, &present);
+    if (k == NULL || mp_usermem_normalize_key(k, n, it->key) != MP_OK)
+        return (*why = "key", MP_EINVAL);
+    const char *v = str_member(o, "value", &n, &present);
+    if (v == NULL || n == 0 || n > MP_ENTITY_VALUE_MAX || memchr(v, '\0', n) != NULL)
+        return (*why = "value", MP_EINVAL);
+    int rc = parse_time(o, "at", &it->at_ms, &present);
+    if (!present)
+        rc = parse_time(o, "observed_at", &it->at_ms, &present);
+    if (rc != MP_OK)
+        return (*why = "at", MP_EINVAL);
+    json_t *c = json_object_get(o, "confidence");
+    it->confidence = 1.0;
+    if (c != NULL) {
+        if (!json_is_number(c) || !isfinite(json_number_value(c)) || json_number_value(c) < 0 ||
+            json_number_value(c) > 1)
+            return (*why = "confidence", MP_EINVAL);
+        it->confidence = json_number_value(c);
+    }
+    it->text = dup_cut(v, n, MP_ENTITY_VALUE_MAX, &it->text_len);
+    return it->text != NULL ? MP_OK : MP_ENOMEM;
+}
+
+static int parse_line(const char *p, size_t n, struct mp_import_item *it, const char **why)
+{
+    json_error_t err;
+    size_t tlen = 0;
+    bool present;
+    json_t *o = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *why = "not a JSON object";
+        return MP_EINVAL;
+    }
+    const char *type = str_member(o, "type", &tlen, &present);
+    int rc = MP_OK;
+    if (type == NULL)
+        rc = (*why = "type", MP_EINVAL);
+    else if (strcmp(type, "message") == 0)
+        it->type = MP_IMPORT_MESSAGE;
+    else if (strcmp(type, "fact") == 0)
+        it->type = MP_IMPORT_FACT;
+    else if (strcmp(type, "summary") == 0 || strcmp(type, "history") == 0)
+        it->type = MP_IMPORT_SKIPPED;
+    else
+        rc = (*why = "type", MP_EINVAL);
+    if (rc == MP_OK && it->type != MP_IMPORT_SKIPPED)
+        rc = parse_id(o, it, why);
+    if (rc == MP_OK && it->type == MP_IMPORT_MESSAGE)
+        rc = parse_message(o, it, why);
+    else if (rc == MP_OK && it->type == MP_IMPORT_FACT)
+        rc = parse_fact(o, it, why);
+    json_decref(o);
+    return rc;
+}
+
+int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,
+                    const char **why)
+{
+    struct mp_import_batch b = {NULL, 0, 0, 0, 0};
+    size_t cap = 0, line = 0;
+    *why = "";
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(body + at, '\n', len - at);
+        size_t n = nl != NULL ? (size_t)(nl - (body + at)) : len - at;
+        const char *p = body + at;
+        at += n + 1;
+        line++;
+        if (blank(p, n))
+            continue;
+        if (b.n == cap) {
+            size_t ncap = cap == 0 ? 64 : cap * 2;
+            struct mp_import_item *items = realloc(b.items, ncap * sizeof(*items));
+            if (items == NULL) {
+                mp_import_batch_free(&b);
+                return MP_ENOMEM;
+            }
+            b.items = items;
+            cap = ncap;
+        }
+        struct mp_import_item *it = &b.items[b.n];
+        memset(it, 0, sizeof(*it));
+        it->line = line;
+        int rc = parse_line(p, n, it, why);
+        if (rc != MP_OK) {
+            free(it->text);
+            mp_import_batch_free(&b);
+            *bad_line = line;
+            return rc;
+        }
+        b.n++;
+        b.nmessages += it->type == MP_IMPORT_MESSAGE;
+        b.nfacts += it->type == MP_IMPORT_FACT;
+        b.nskipped += it->type == MP_IMPORT_SKIPPED;
+    }
+    *out = b;
+    return MP_OK;
+}
+
+void mp_import_batch_free(struct mp_import_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].text);
+    free(b->items);
+    memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,841 @@
+/* Memory jobs: index, scheduling, one chat completion per job, results.
+ * Runs on the memory worker thread only (see memjob.h). */
+#include "memory/memjob.h"
+
+#include <event2/event.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "memprompt.h"
+#include "metrics.h"
+#include "pii.h"
+#include "piipolicy.h"
+#include "status.h"
+#include "net/upstream.h"
+#include "usermem.h"
+
+#define AUTH_SLOTS         65536 /* users whose Authorization is remembered, at most */
+#define AUTH_PROBES        8     /* slots a user may land in; the least recently used is evicted */
+#define JOB_RESPONSE_MAX   (1 << 20) /* a job's upstream answer, at most */
+#define JOB_TIMEOUT_MS     120000
+#define MAX_FACTS_PER_TURN 32
+#define TICK_MS            1000
+
+struct auth_slot {
+    uint64_t hash;
+    uint64_t used; /* tick of the last remember: the oldest is evicted */
+    char *user;
+    size_t user_len;
+    char *auth;
+    size_t auth_len;
+};
+
+struct running {
+    struct mp_memjobs *owner;
+    struct mp_job job;
+    CURL *easy;
+    char *body;
+    char *auth_line;
+    char *resp;
+    size_t resp_len, resp_cap;
+    bool too_big;
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* EXTRACT: the source turn */
+    int64_t observed_at_ms;                 /* EXTRACT: when that turn happened */
+    enum mp_llm_api api; /* the API the request was built for (a reload may change it) */
+    struct curl_slist nodes[5];
+    char url[MP_CONFIG_URL_MAX + 32];
+};
+
+struct mp_memjobs {
+    struct event_base *base;
+    struct mp_store *store;
+    struct mp_metrics *metrics;
+    const struct mp_config *cfg;
+    struct mp_upstream *up;
+    struct event *tick;
+    struct mp_job *jobs; /* waiting, ordered by id */
+    size_t njobs, cap;
+    struct running *running[MP_MEMJOB_MAX_RUNNING];
+    size_t nrunning;
+    _Atomic unsigned count;
+    uint64_t auth_tick;
+    struct auth_slot *auth; /* AUTH_SLOTS */
+};
+
+static int64_t now_ms(void)
+{
+    return mp_clock_now_ms();
+}
+
+static uint64_t hash_user(const char *user, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)user[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static bool same_user(const struct mp_job *job, const char *user, size_t len)
+{
+    return job->user_len == len && memcmp(job->user, user, len) == 0;
+}
+
+static void update_count(struct mp_memjobs *j)
+{
+    atomic_store(&j->count, (unsigned)(j->njobs + j->nrunning));
+}
+
+unsigned mp_memjobs_pending(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->count);
+}
+
+/* ---- the index ---- */
+
+void mp_memjobs_fill(struct mp_job *job, enum mp_job_kind kind, const char *user, size_t user_len,
+                     int64_t now)
+{
+    memset(job, 0, sizeof(*job));
+    job->kind = kind;
+    memcpy(job->user, user, user_len);
+    job->user_len = user_len;
+    job->created_ms = now;
+}
+
+void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
+{
+    if (j->njobs == j->cap) {
+        size_t cap = j->cap == 0 ? 64 : j->cap * 2;
+        struct mp_job *nj = realloc(j->jobs, cap * sizeof(*nj));
+        if (nj == NULL)
+            return; /* stays stored; indexed again at the next start */
+        j->jobs = nj;
+        j->cap = cap;
+    }
+    size_t i = j->njobs;
+    while (i > 0 && j->jobs[i - 1].id > job->id)
+        i--;
+    memmove(&j->jobs[i + 1], &j->jobs[i], (j->njobs - i) * sizeof(*j->jobs));
+    j->jobs[i] = *job;
+    j->njobs++;
+    update_count(j);
+}
+
+static void remove_at(struct mp_memjobs *j, size_t i)
+{
+    memmove(&j->jobs[i], &j->jobs[i + 1], (j->njobs - i - 1) * sizeof(*j->jobs));
+    j->njobs--;
+    update_count(j);
+}
+
+static bool has_job(const struct mp_memjobs *j, const char *user, size_t len, enum mp_job_kind kind)
+{
+    for (size_t i = 0; i < j->njobs; i++) {
+        if (j->jobs[i].kind == kind && same_user(&j->jobs[i], user, len))
+            return true;
+    }
+    for (size_t i = 0; i < j->nrunning; i++) {
+        if (j->running[i]->job.kind == kind && same_user(&j->running[i]->job, user, len))
+            return true;
+    }
+    return false;
+}
+
+/* The first message seq a pending extraction of the user still needs, or
+ * UINT64_MAX. */
+static uint64_t oldest_needed_seq(const struct mp_memjobs *j, const char *user, size_t len)
+{
+    uint64_t oldest = UINT64_MAX;
+    for (size_t i = 0; i < j->njobs; i++) {
+        const struct mp_job *job = &j->jobs[i];
+        if (job->kind == MP_JOB_EXTRACT && same_user(job, user, len) && job->from_seq < oldest)
+            oldest = job->from_seq;
+    }
+    for (size_t i = 0; i < j->nrunning; i++) {
+        const struct mp_job *job = &j->running[i]->job;
+        if (job->kind == MP_JOB_EXTRACT && same_user(job, user, len) && job->from_seq < oldest)
+            oldest = job->from_seq;
+    }
+    return oldest;
+}
+
+static int apply(struct mp_memjobs *j, struct mp_op *ops, size_t n)
+{
+    int rc = mp_store_apply(j->store, ops, n);
+    if (rc != MP_OK)
+        mp_log(MP_LOG_ERROR, "memory store write failed in a memory job");
+    return rc;
+}
+
+static void op_for_job(struct mp_op *op, enum mp_op_kind kind, const struct mp_job *job)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    op->user = job->user;
+    op->user_len = job->user_len;
+    op->now_ms = now_ms();
+}
+
+bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
+                                bool summarize, struct mp_op *op)
+{
+    struct mp_usermem *um = NULL;
+    bool planned = false;
+    if (mp_store_get_head(j->store, user, user_len, &um) != MP_OK)
+        return false;
+    size_t n = um->nmessages;
+    memset(op, 0, sizeof(*op));
+    op->user = user;
+    op->user_len = user_len;
+    op->now_ms = now_ms();
+    size_t keep = summarize ? (size_t)j->cfg->memory.summarize_at * MP_MEMJOB_BUFFER_SLACK
+                            : j->cfg->memory.buffer_messages;
+    if (summarize && n >= j->cfg->memory.summarize_at &&
+        !has_job(j, user, user_len, MP_JOB_SUMMARIZE)) {
+        op->kind = MP_OP_ADD_JOB;
+        mp_memjobs_fill(&op->u.job, MP_JOB_SUMMARIZE, user, user_len, op->now_ms);
+        op->u.job.through_seq = um->messages[n / 2 - 1].seq; /* the oldest half */
+        planned = true;
+    } else if (n > keep) {
+        /* buffer modes: trim to buffer_messages; summary modes, while the
+         * summary job waits or fails: a hard cap, so the buffer never
+         * grows without bound (the oldest go unsummarized) */
+        uint64_t through = um->messages[n - keep - 1].seq;
+        uint64_t needed = oldest_needed_seq(j, user, user_len);
+        if (needed != UINT64_MAX && through >= needed)
+            through = needed - 1;
+        op->kind = MP_OP_TRIM_MESSAGES;
+        op->u.summary.through_seq = through;
+        planned = through >= um->messages[0].seq;
+    }
+    mp_usermem_free(um);
+    return planned;
+}
+
+void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op)
+{
+    if (op->kind == MP_OP_ADD_JOB && op->result == MP_OK)
+        mp_memjobs_add(j, &op->u.job);
+}
+
+void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
+                           bool extract)
+{
+    struct mp_op op;
+    (void)extract;
+    if (mp_memjobs_plan_after_turn(j, user, user_len, summarize, &op) && apply(j, &op, 1) == MP_OK)
+        mp_memjobs_planned(j, &op);
+}
+
+/* ---- authorization ---- */
+
+static bool slot_is(const struct auth_slot *s, uint64_t h, const char *user, size_t len)
+{
+    return s->user != NULL && s->hash == h && s->user_len == len && memcmp(s->user, user, len) == 0;
+}
+
+/* The user's slot, or NULL. */
+static struct auth_slot *find_auth(const struct mp_memjobs *j, const char *user, size_t len)
+{
+    uint64_t h = hash_user(user, len);
+    for (size_t k = 0; k < AUTH_PROBES; k++) {
+        struct auth_slot *s = &j->auth[(h + k) % AUTH_SLOTS];
+        if (slot_is(s, h, user, len))
+            return s;
+    }
+    return NULL;
+}
+
+/* The slot to (re)use for a user: its own, a free one, or the least
+ * recently used of its probe window. */
+static struct auth_slot *claim_auth(struct mp_memjobs *j, uint64_t h, const char *user, size_t len)
+{
+    struct auth_slot *victim = NULL;
+    for (size_t k = 0; k < AUTH_PROBES; k++) {
+        struct auth_slot *s = &j->auth[(h + k) % AUTH_SLOTS];
+        if (slot_is(s, h, user, len) || s->user == NULL)
+            return s;
+        if (victim == NULL || s->used < victim->used)
+            victim = s;
+    }
+    return victim;
+}
+
+static void clear_slot(struct auth_slot *s)
+{
+    free(s->user);
+    if (s->auth != NULL)
+        memset(s->auth, 0, s->auth_len);
+    free(s->auth);
+    memset(s, 0, sizeof(*s));
+}
+
+void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
+                              const char *auth, size_t auth_len)
+{
+    uint64_t h = hash_user(user, user_len);
+    struct auth_slot *s = claim_auth(j, h, user, user_len);
+    s->used = ++j->auth_tick;
+    if (slot_is(s, h, user, user_len) && s->auth_len == auth_len &&
+        memcmp(s->auth, auth, auth_len) == 0)
+        return;
+    char *u = malloc(user_len);
+    char *a = malloc(auth_len + 1);
+    if (u == NULL || a == NULL) {
+        free(u);
+        free(a);
+        return;
+    }
+    memcpy(u, user, user_len);
+    memcpy(a, auth, auth_len);
+    a[auth_len] = '\0';
+    clear_slot(s);
+    *s = (struct auth_slot){.hash = h,
+                            .used = j->auth_tick,
+                            .user = u,
+                            .user_len = user_len,
+                            .auth = a,
+                            .auth_len = auth_len};
+}
+
+static void forget_auth(struct mp_memjobs *j, const char *user, size_t user_len)
+{
+    struct auth_slot *s = find_auth(j, user, user_len);
+    if (s != NULL)
+        clear_slot(s);
+}
+
+/* "<name>: <value>" (value[0..vlen)), malloc'd; NULL when out of memory. */
+static char *header_line(const char *name, const char *value, size_t vlen)
+{
+    size_t n = strlen(name);
+    char *line = malloc(n + 2 + vlen + 1);
+    if (line == NULL)
+        return NULL;
+    memcpy(line, name, n);
+    memcpy(line + n, ": ", 2);
+    memcpy(line + n + 2, value, vlen);
+    line[n + 2 + vlen] = '\0';
+    return line;
+}
+
+/* The credential header line for a job, malloc'd; NULL when none: the
+ * configured key of the memory model's API ([upstream] api_key as a
+ * bearer, [anthropic] api_key as x-api-key), else the header the user's
+ * requests carried (remembered by mp_memjobs_remember_auth). */
+static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
+{
+    bool anthropic = j->cfg->memory.llm == MP_LLM_ANTHROPIC;
+    const char *name = anthropic ? "x-api-key" : "Authorization";
+    const char *key = anthropic ? j->cfg->anthropic.api_key : j->cfg->upstream.api_key;
+    if (key[0] != '\0' && anthropic)
+        return header_line(name, key, strlen(key));
+    if (key[0] != '\0') {
+        char *line = malloc(sizeof("Authorization: Bearer ") + strlen(key));
+        if (line != NULL)
+            sprintf(line, "Authorization: Bearer %s", key);
+        return line;
+    }
+    const struct auth_slot *s = find_auth(j, job->user, job->user_len);
+    if (s == NULL)
+        return NULL;
+    if (s->auth_len == 0) /* the user's requests carry none: send none */
+        return header_line(name, "", 0);
+    return header_line(name, s->auth, s->auth_len);
+}
+
+static void running_free(struct mp_memjobs *j, struct running *r)
+{
+    if (r->easy != NULL)
+        mp_upstream_easy_put(j->up, r->easy);
+    free(r->body);
+    if (r->auth_line != NULL)
+        memset(r->auth_line, 0, strlen(r->auth_line));
+    free(r->auth_line);
+    free(r->resp);
+    free(r);
+}
+
+static void count(struct mp_memjobs *j, const struct mp_job *job, enum mp_job_metric_result res)
+{
+    mp_metrics_memory_job(j->metrics,
+                          job->kind == MP_JOB_SUMMARIZE ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, res);
+}
+
+/* The job is over: remove it from the store. */
+static void job_done(struct mp_memjobs *j, const struct mp_job *job, enum mp_job_metric_result res)
+{
+    struct mp_op op;
+    op_for_job(&op, MP_OP_DONE_JOB, job);
+    op.u.job_id = job->id;
+    apply(j, &op, 1);
+    count(j, job, res);
+}
+
+/* The job failed: retry later with backoff, or give up. */
+static void job_retry(struct mp_memjobs *j, struct mp_job *job)
+{
+    job->attempts++;
+    if (job->attempts >= MP_MEMJOB_MAX_ATTEMPTS) {
+        job_done(j, job, MP_JOBR_FAILED);
+        return;
+    }
+    int64_t backoff = (int64_t)1000 << (job->attempts - 1);
+    job->not_before_ms = now_ms() + (backoff > 300000 ? 300000 : backoff);
+    struct mp_op op;
+    op_for_job(&op, MP_OP_UPDATE_JOB, job);
+    op.u.job = *job;
+    apply(j, &op, 1);
+    mp_memjobs_add(j, job);
+    count(j, job, MP_JOBR_RETRY);
+}
+
+/* Joins the texts of one role within [from, through] with "\n". */
+static char *join_texts(const struct mp_usermem *um, enum mp_role role, uint64_t from,
+                        uint64_t through, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role == role && m->seq >= from && m->seq <= through)
+            total += m->content_len + 1;
+    }
+    char *out = malloc(total + 1);
+    *len = 0;
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role != role || m->seq < from || m->seq > through)
+            continue;
+        if (*len > 0)
+            out[(*len)++] = '\n';
+        memcpy(out + *len, m->content, m->content_len);
+        *len += m->content_len;
+    }
+    out[*len] = '\0';
+    return out;
+}
+
+/* The request body of a job, or NULL when there is nothing left to do. */
+static char *job_body(struct mp_memjobs *j, const struct mp_job *job, const struct mp_usermem *um,
+                      size_t *len)
+{
+    char *body = NULL;
+    const struct mp_config *cfg = j->cfg;
+    if (job->kind == MP_JOB_EXTRACT) {
+        size_t ulen = 0, alen = 0;
+        char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
+        char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
+        if (u != NULL && a != NULL && ulen > 0)
+            mp_memprompt_extract_request(cfg->memory.llm, cfg->memory.extraction_model, u, ulen, a,
+                                         alen, &body, len);
+        free(u);
+        free(a);
+        return body;
+    }
+    size_t n = 0;
+    while (n < um->nmessages && um->messages[n].seq <= job->through_seq)
+        n++;
+    if (n > 0)
+        mp_memprompt_summary_request(cfg->memory.llm, cfg->memory.summary_model,
+                                     cfg->memory.summary_max_words, um->summary.text,
+                                     um->summary.text_len, um->messages, n, &body, len);
+    return body;
+}
+
+static size_t on_job_data(char *data, size_t size, size_t n, void *ud)
+{
+    struct running *r = ud;
+    size_t len = size * n;
+    if (r->resp_len + len > JOB_RESPONSE_MAX) {
+        r->too_big = true;
+        return 0;
+    }
+    if (r->resp_len + len + 1 > r->resp_cap) {
+        size_t cap = (r->resp_len + len + 1) * 2;
+        char *nr = realloc(r->resp, cap);
+        if (nr == NULL)
+            return 0;
+        r->resp = nr;
+        r->resp_cap = cap;
+    }
+    memcpy(r->resp + r->resp_len, data, len);
+    r->resp_len += len;
+    r->resp[r->resp_len] = '\0';
+    return len;
+}
+
+static void link_headers(struct running *r, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        r->nodes[i].data = (char *)lines[i];
+        r->nodes[i].next = i + 1 < n ? &r->nodes[i + 1] : NULL;
+    }
+}
+
+static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_len)
+{
+    const struct mp_config *cfg = j->cfg;
+    const char *lines[] = {"Content-Type: application/json", "Accept: application/json",
+                           "Expect:", r->auth_line, "anthropic-version: " MP_ANTHROPIC_VERSION};
+    r->easy = mp_upstream_easy_get(j->up, cfg->upstream.ca_file);
+    if (r->easy == NULL)
+        return MP_ENOMEM;
+    if (r->api == MP_LLM_ANTHROPIC)
+        snprintf(r->url, sizeof(r->url), "%s/v1/messages", cfg->anthropic.base_url.text);
+    else
+        snprintf(r->url, sizeof(r->url), "%s/chat/completions", cfg->upstream.base_url.text);
+    link_headers(r, lines, r->api == MP_LLM_ANTHROPIC ? 5 : 4);
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_job_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)JOB_TIMEOUT_MS);
+    return mp_upstream_start(j->up, e);
+}
+
+/* Starts job (taken out of the index) with its Authorization line (taken). */
+static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
+{
+    struct mp_usermem *um = NULL;
+    size_t body_len = 0;
+    struct running *r = calloc(1, sizeof(*r));
+    if (r == NULL || mp_store_get_head(j->store, job->user, job->user_len, &um) != MP_OK) {
+        free(r);
+        free(auth_line);
+        job_done(j, job, MP_JOBR_SKIPPED); /* the user is gone */
+        return;
+    }
+    r->owner = j;
+    r->job = *job;
+    r->auth_line = auth_line;
+    r->api = j->cfg->memory.llm;
+    r->observed_at_ms = job->created_ms;
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->seq >= job->from_seq && m->seq <= job->through_seq) {
+            memcpy(r->request_id, m->request_id, sizeof(r->request_id));
+            r->observed_at_ms = m->at_ms;
+            break;
+        }
+    }
+    r->body = job_body(j, job, um, &body_len);
+    mp_usermem_free(um);
+    if (r->body == NULL) {
+        running_free(j, r);
+        job_done(j, job, MP_JOBR_SKIPPED);
+        return;
+    }
+    if (start_transfer(j, r, body_len) != MP_OK) {
+        running_free(j, r);
+        job_retry(j, job);
+        return;
+    }
+    j->running[j->nrunning++] = r;
+    update_count(j);
+}
+
+/* A summary that reads as instructions to the model is refused (the memory-
+ * poisoning rule, core/pii.h); personal data in it follows pii_mode. */
+static void apply_summary(struct mp_memjobs *j, struct running *r)
+{
+    char *raw = NULL, *text = NULL;
+    size_t raw_len = 0, len = 0;
+    bool pii = false;
+    if (mp_memprompt_summary_parse(r->api, r->resp, r->resp_len, j->cfg->memory.summary_max_words,
+                                   &raw, &raw_len) != MP_OK ||
+        mp_pii_looks_like_instruction(raw, raw_len) ||
+        mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
+                           &text, &len, &pii) != MP_OK) {
+        free(raw);
+        job_done(j, &r->job, MP_JOBR_INVALID);
+        return;
+    }
+    free(raw);
+    struct mp_op ops[2];
+    op_for_job(&ops[0], MP_OP_SET_SUMMARY, &r->job);
+    ops[0].u.summary.text = text;
+    ops[0].u.summary.text_len = len;
+    ops[0].u.summary.through_seq = r->job.through_seq;
+    ops[0].u.summary.model = j->cfg->memory.summary_model;
+    ops[0].u.summary.pii = pii;
+    op_for_job(&ops[1], MP_OP_DONE_JOB, &r->job);
+    ops[1].u.job_id = r->job.id;
+    if (apply(j, ops, 2) == MP_OK) {
+        count(j, &r->job, MP_JOBR_OK);
+        /* turns that came in meanwhile may have refilled the buffer */
+        mp_memjobs_after_turn(j, r->job.user, r->job.user_len, true, false);
+    } else {
+        job_retry(j, &r->job);
+    }
+    free(text);
+}
+
+/* An extracted fact as an UPSERT op, through pii_mode: MP_OK, or
+ * MP_NOTFOUND when the policy drops it. value: the stored text (owned by
+ * the caller after MP_OK). */
+static int entity_op(struct mp_op *op, const struct running *r, const struct mp_extracted *x,
+                     const struct mp_config *cfg, char **value)
+{
+    size_t len = 0;
+    bool pii = false;
+    int rc = mp_piipolicy_apply(cfg->governance.pii_mode, MP_PII_ITEM_FACT, x->value, x->value_len,
+                                x->pii, value, &len, &pii);
+    if (rc != MP_OK)
+        return MP_NOTFOUND;
+    if (len == 0 || len > MP_ENTITY_VALUE_MAX) {
+        free(*value);
+        return MP_NOTFOUND; /* a redaction that no longer fits is not kept */
+    }
+    op_for_job(op, MP_OP_UPSERT_ENTITY, &r->job);
+    struct mp_mem_entity *e = &op->u.entity;
+    memcpy(e->key, x->key, sizeof(e->key));
+    e->value = *value;
+    e->value_len = len;
+    e->confidence = x->confidence;
+    e->observed_at_ms = r->observed_at_ms;
+    e->recorded_at_ms = op->now_ms;
+    e->trust = mp_usermem_trust_of_role(x->source_role);
+    e->source_role = x->source_role;
+    e->pii = pii;
+    memcpy(e->request_id, r->request_id, sizeof(e->request_id));
+    snprintf(e->model, sizeof(e->model), "%s", cfg->memory.extraction_model);
+    e->source_first_seq = r->job.from_seq; /* the turn's messages, erased with the fact */
+    e->source_last_seq = r->job.through_seq;
+    return MP_OK;
+}
+
+/* Facts refused because the user holds [memory] max_facts_per_user: never
+ * a silent drop, so a warning says how many (no user id, no text). */
+static void log_refused(const struct mp_op *ops, size_t n)
+{
+    struct mp_logline l;
+    int64_t refused = 0;
+    for (size_t i = 0; i < n; i++)
+        refused += ops[i].kind == MP_OP_UPSERT_ENTITY && ops[i].result == MP_ETOOBIG;
+    if (refused == 0)
+        return;
+    mp_logline_begin(&l, MP_LOG_WARN, "extracted facts refused: the user holds max_facts_per_user");
+    mp_logline_int(&l, "facts", refused);
+    mp_logline_end(&l);
+}
+
+static void apply_entities(struct mp_memjobs *j, struct running *r)
+{
+    struct mp_extracted facts[MAX_FACTS_PER_TURN];
+    struct mp_op ops[MAX_FACTS_PER_TURN + 1];
+    char *values[MAX_FACTS_PER_TURN];
+    size_t n = 0, kept = 0, rejected = 0, dropped = 0;
+    if (mp_memprompt_extract_parse(r->api, r->resp, r->resp_len, j->cfg->memory.min_confidence,
+                                   facts, MAX_FACTS_PER_TURN, &n, &rejected, &dropped) != MP_OK) {
+        job_done(j, &r->job, MP_JOBR_INVALID);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (entity_op(&ops[kept], r, &facts[i], j->cfg, &values[kept]) == MP_OK)
+            kept++;
+    }
+    op_for_job(&ops[kept], MP_OP_DONE_JOB, &r->job);
+    ops[kept].u.job_id = r->job.id;
+    if (apply(j, ops, kept + 1) == MP_OK) {
+        count(j, &r->job, MP_JOBR_OK);
+        log_refused(ops, kept);
+    } else {
+        job_retry(j, &r->job);
+    }
+    for (size_t i = 0; i < kept; i++)
+        free(values[i]);
+}
+
+static void on_job_done(void *req, CURLcode result)
+{
+    struct running *r = req;
+    struct mp_memjobs *j = r->owner;
+    long code = 0;
+    for (size_t i = 0; i < j->nrunning; i++) {
+        if (j->running[i] == r) {
+            j->running[i] = j->running[--j->nrunning];
+            break;
+        }
+    }
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (result == CURLE_OK && code >= 200 && code < 300 && !r->too_big) {
+        if (r->job.kind == MP_JOB_SUMMARIZE)
+            apply_summary(j, r);
+        else
+            apply_entities(j, r);
+    } else {
+        job_retry(j, &r->job);
+    }
+    running_free(j, r);
+    update_count(j);
+    mp_memjobs_schedule(j);
+}
+
+/* ---- scheduling ---- */
+
+/* A set of user hashes for one scheduling pass (open addressing). A hash
+ * collision only delays a job to a later pass. */
+struct user_set {
+    uint64_t *slots; /* 0 = free */
+    size_t mask;
+};
+
+static bool set_init(struct user_set *set, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    set->slots = calloc(cap, sizeof(*set->slots));
+    set->mask = cap - 1;
+    return set->slots != NULL;
+}
+
+/* Adds h; returns true when it was already there. */
+static bool set_add(struct user_set *set, uint64_t h)
+{
+    h |= 1; /* never 0 */
+    for (size_t i = h & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == h)
+            return true;
+        if (set->slots[i] == 0) {
+            set->slots[i] = h;
+            return false;
+        }
+    }
+}
+
+/* One pass in id order: a user's first waiting job is its only candidate
+ * (its later jobs wait behind it), and a user with a running job waits. */
+void mp_memjobs_schedule(struct mp_memjobs *j)
+{
+    int64_t now = now_ms();
+    struct user_set busy;
+    size_t i = 0;
+    if (!set_init(&busy, j->njobs + j->nrunning))
+        return;
+    for (size_t k = 0; k < j->nrunning; k++)
+        set_add(&busy, hash_user(j->running[k]->job.user, j->running[k]->job.user_len));
+    while (i < j->njobs && j->nrunning < MP_MEMJOB_MAX_RUNNING) {
+        struct mp_job *job = &j->jobs[i];
+        char *auth = NULL;
+        if (set_add(&busy, hash_user(job->user, job->user_len)) || job->not_before_ms > now) {
+            i++;
+            continue;
+        }
+        auth = auth_line_for(j, job);
+        if (auth == NULL) {
+            i++; /* waits for credentials: api_key, or the user's next request */
+            continue;
+        }
+        struct mp_job taken = *job;
+        remove_at(j, i);
+        start_job(j, &taken, auth);
+    }
+    free(busy.slots);
+    if (j->njobs > 0) {
+        struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+        evtimer_add(j->tick, &tv);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mp_memjobs_schedule(arg);
+}
+
+void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_len)
+{
+    size_t i = 0;
+    while (i < j->njobs) {
+        if (same_user(&j->jobs[i], user, user_len))
+            remove_at(j, i);
+        else
+            i++;
+    }
+    i = 0;
+    while (i < j->nrunning) {
+        struct running *r = j->running[i];
+        if (!same_user(&r->job, user, user_len)) {
+            i++;
+            continue;
+        }
+        mp_upstream_cancel(j->up, r->easy);
+        j->running[i] = j->running[--j->nrunning];
+        running_free(j, r);
+    }
+    forget_auth(j, user, user_len);
+    update_count(j);
+}
+
+/* ---- life ---- */
+
+struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *store,
+                                  struct mp_metrics *metrics, const struct mp_config *cfg)
+{
+    struct mp_memjobs *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->base = base;
+    j->store = store;
+    j->metrics = metrics;
+    j->cfg = cfg;
+    j->up = mp_upstream_new(base, on_job_done);
+    j->tick = evtimer_new(base, on_tick, j);
+    j->auth = calloc(AUTH_SLOTS, sizeof(*j->auth));
+    if (j->up == NULL || j->tick == NULL || j->auth == NULL) {
+        mp_memjobs_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+int mp_memjobs_load(struct mp_memjobs *j)
+{
+    struct mp_job *jobs = NULL;
+    size_t n = 0;
+    int rc = mp_store_jobs(j->store, &jobs, &n);
+    if (rc != MP_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        mp_memjobs_add(j, &jobs[i]);
+    free(jobs);
+    return MP_OK;
+}
+
+void mp_memjobs_set_config(struct mp_memjobs *j, const struct mp_config *cfg)
+{
+    j->cfg = cfg;
+}
+
+void mp_memjobs_free(struct mp_memjobs *j)
+{
+    if (j == NULL)
+        return;
+    while (j->nrunning > 0) {
+        struct running *r = j->running[--j->nrunning];
+        mp_upstream_cancel(j->up, r->easy);
+        running_free(j, r);
+    }
+    for (size_t i = 0; j->auth != NULL && i < AUTH_SLOTS; i++)
+        clear_slot(&j->auth[i]);
+    free(j->auth);
+    if (j->tick != NULL)
+        event_free(j->tick);
+    mp_upstream_free(j->up);
+    free(j->jobs);
+    free(j);
+}

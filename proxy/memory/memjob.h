@@ -1,0 +1,76 @@
+/* The memory jobs of the memory worker thread: an index of the stored jobs,
+ * the scheduler (per user strictly one job at a time, in id order; a few
+ * users at once; retries with exponential backoff), each job's chat
+ * completion to the upstream on the thread's own curl multi, and applying
+ * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
+ *
+ * Authorization: [upstream] api_key when set; else the latest Authorization
+ * seen for the user, held in a bounded in-memory cache (never on disk). A job
+ * without either waits. */
+#ifndef MP_PROXY_MEMJOB_H
+#define MP_PROXY_MEMJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+struct event_base;
+struct mp_memjobs;
+struct mp_metrics;
+
+#define MP_MEMJOB_MAX_ATTEMPTS 6 /* then the job is dropped, counted as failed */
+#define MP_MEMJOB_MAX_RUNNING  8 /* jobs in flight at once (distinct users) */
+/* Summary modes: the buffer holds at most this many times summarize_at
+ * messages while its summary job waits or fails. */
+#define MP_MEMJOB_BUFFER_SLACK 4
+
+/* base, store, metrics and cfg are borrowed (cfg until the next set_config). */
+struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *store,
+                                  struct mp_metrics *metrics, const struct mp_config *cfg);
+/* Cancels running jobs (they stay stored) and frees. NULL does nothing. */
+void mp_memjobs_free(struct mp_memjobs *j);
+
+/* Loads the stored jobs into the index. MP_OK or MP_EIO / MP_ENOMEM. */
+int mp_memjobs_load(struct mp_memjobs *j);
+void mp_memjobs_set_config(struct mp_memjobs *j, const struct mp_config *cfg);
+
+/* Fills a new job (id 0, seqs 0: bound by the store to the turn it follows). */
+void mp_memjobs_fill(struct mp_job *job, enum mp_job_kind kind, const char *user, size_t user_len,
+                     int64_t now_ms);
+/* Indexes a job the store just accepted (its id set). */
+void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job);
+
+/* After a user's turns were recorded, plans the follow-up into *op: a
+ * summary job when the buffer reached summarize_at (summary modes), or a
+ * trim of the buffer to buffer_messages (other modes; in summary modes, to
+ * MP_MEMJOB_BUFFER_SLACK x summarize_at while a summary job is pending or
+ * failing), that never drops messages a pending extraction still needs. Returns false when there is
+ * nothing to do. op->user points at user (borrowed: keep it alive until
+ * the op is applied); apply the op (batched with others), then pass it to
+ * mp_memjobs_planned(). */
+bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
+                                bool summarize, struct mp_op *op);
+void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op);
+
+/* Plans and applies the follow-up of one user's turn at once. */
+void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
+                           bool extract);
+
+/* Remembers the Authorization value of the user's latest request. */
+void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
+                              const char *auth, size_t auth_len);
+
+/* Drops the user's pending jobs from the index, cancels a running one and
+ * forgets the user's Authorization (the store deletes the stored jobs). */
+void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_len);
+
+/* Starts what can run now and arms a timer for what waits. */
+void mp_memjobs_schedule(struct mp_memjobs *j);
+
+/* Jobs indexed (pending or running). Any thread. */
+unsigned mp_memjobs_pending(const struct mp_memjobs *j);
+
+#endif

@@ -1,0 +1,857 @@
+/* The memory worker thread: group commit of turns and changes, and the
+ * memory jobs (see memworker.h for the design; memjob.c runs one job).
+ *
+ * Threads: request threads only touch the inbox (under mu) and the atomic
+ * depth. Everything else, the job index, the running jobs and the auth
+ * cache, belongs to the worker thread. */
+#include "memory/memworker.h"
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "memory/memjob.h"
+#include "memory/park.h"
+#include "metrics.h"
+#include "piipolicy.h"
+#include "status.h"
+#include "sweep.h"
+#include "net/upstream.h"
+#include "utf8.h"
+
+enum item_kind { IT_TURN, IT_OPS };
+
+struct item {
+    struct item *next;
+    enum item_kind kind;
+    struct mp_turn *turn;        /* IT_TURN */
+    struct mp_memticket *ticket; /* IT_OPS; IT_TURN: NULL when nobody waits */
+};
+
+struct mp_memticket {
+    _Atomic int refs;
+    struct mp_op *ops; /* ops to apply, or: */
+    size_t nops;
+    mp_memwork_fn fn; /* work to run (mp_memworker_call) */
+    void *fn_arg;
+    struct event_base *reply_base;
+    mp_memticket_fn done;
+    void *arg;
+    int status;
+};
+
+struct mp_memworker {
+    pthread_t thread;
+    bool thread_started;
+    struct event_base *base;
+    struct event *wake_ev;
+    struct mp_store *store;
+    struct mp_metrics *metrics;
+    struct mp_memjobs *jobs;
+    struct event *sweep_ev;      /* the retention timer */
+    uint32_t sweep_interval_s;   /* what sweep_ev is armed with */
+    struct event *sweep_step_ev; /* the next page of the pass in progress */
+    struct mp_sweep_pass pass;   /* valid while sweeping */
+    bool sweeping;
+    struct mp_shared_config *shared; /* worker thread */
+    pthread_mutex_t mu;
+    struct item *head, *tail;             /* guarded by mu */
+    struct mp_shared_config *pending_cfg; /* guarded by mu */
+    bool stopping;                        /* guarded by mu */
+    _Atomic unsigned queued;              /* inbox items */
+    _Atomic size_t queued_bytes;          /* what the queued turns hold */
+    _Atomic unsigned queue_max;           /* [memory] queue_max, for request threads */
+    _Atomic size_t queue_max_bytes;       /* [memory] queue_max_bytes */
+    _Atomic int write_rc;                 /* MP_OK, or the last failed write's status */
+    _Atomic int64_t deadline_ms;          /* drain deadline (monotonic ms), 0: none */
+    unsigned commit_delay_ms;             /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
+};
+
+/* ---- tickets ---- */
+
+static void ticket_unref(struct mp_memticket *t)
+{
+    if (atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+/* On the reply thread. An abandoned ticket (done NULL) has already given
+ * up the caller's reference. */
+static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memticket *t = arg;
+    (void)fd;
+    (void)what;
+    if (t->done != NULL) {
+        t->done(t, t->arg, t->status);
+        ticket_unref(t); /* the caller's */
+    }
+    ticket_unref(t); /* the worker's */
+}
+
+void mp_memticket_abandon(struct mp_memticket *t)
+{
+    t->done = NULL;
+    ticket_unref(t); /* the caller's */
+}
+
+/* Worker thread: answers the ticket on its reply thread. */
+static void answer(struct mp_memticket *t, int status)
+{
+    struct timeval now = {0, 0};
+    t->status = status;
+    if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
+        ticket_unref(t); /* the reply loop is gone: nobody waits */
+}
+
+/* The store's settings from the configuration (writer thread: at start
+ * and on every reload). */
+static void store_settings(struct mp_store *store, const struct mp_config *cfg)
+{
+    mp_store_set_history_cap(store, cfg->governance.history_per_fact);
+    mp_store_set_max_facts(store, cfg->memory.max_facts_per_user);
+    mp_store_set_archive(store, cfg->memory.archive);
+}
+
+/* ---- turning a turn into store ops ---- */
+
+/* One queued turn of a batch, ready to commit. */
+struct prepared {
+    struct item *it;
+    struct mp_mem_message msgs[MP_TURN_MAX_USER_TEXTS + 1];
+    char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* the policy's copies, owned */
+    size_t n;                                /* messages to record; 0: nothing */
+    size_t op;                               /* index of its RECORD_TURN op */
+    size_t nops;                             /* its ops: RECORD_TURN (and ADD_JOB) */
+    int status; /* MP_OK, MP_NOTFOUND (recorded before), or the store's error */
+};
+
+/* Adds one message through [governance] pii_mode: a message the policy
+ * drops (or that cannot be copied) is left out. */
+static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role role,
+                        const char *text, size_t len)
+{
+    const struct mp_turn *turn = p->it->turn;
+    char *kept = NULL;
+    size_t klen = 0;
+    bool pii = false;
+    if (mp_piipolicy_apply(mode, MP_PII_ITEM_MESSAGE, text, len, false, &kept, &klen, &pii) !=
+        MP_OK)
+        return;
+    klen = mp_utf8_cut_marked(kept, klen, MP_MESSAGE_CONTENT_MAX); /* marked with an ellipsis */
+    p->texts[p->n] = kept;
+    struct mp_mem_message *m = &p->msgs[p->n++];
+    *m = (struct mp_mem_message){
+        .role = role, .content = kept, .content_len = klen, .at_ms = turn->at_ms, .pii = pii};
+    memcpy(m->request_id, turn->request_id, sizeof(m->request_id));
+    memcpy(m->model, turn->model, sizeof(m->model));
+}
+
+/* The turn's messages: its new user texts (those the policy keeps), then
+ * the reply; none when no user text is kept. */
+static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
+{
+    const struct mp_turn *turn = p->it->turn;
+    size_t last = turn->ntexts - 1; /* the reply */
+    for (size_t i = 0; i < last; i++)
+        add_message(p, mode, MP_ROLE_USER, turn->texts[i], turn->lens[i]);
+    if (p->n == 0)
+        return; /* no new user message (or none that may be kept): nothing to remember */
+    add_message(p, mode, MP_ROLE_ASSISTANT, turn->texts[last], turn->lens[last]);
+}
+
+#define BATCH_MAX 256 /* turns committed in one transaction, at most */
+
+/* Adds a turn's RECORD_TURN (and ADD_JOB for its extraction) to ops. */
+static size_t turn_ops(struct prepared *p, struct mp_op *ops)
+{
+    struct mp_turn *turn = p->it->turn;
+    struct mp_op *op = &ops[0];
+    memset(op, 0, sizeof(*op));
+    op->kind = MP_OP_RECORD_TURN;
+    op->user = turn->user;
+    op->user_len = turn->user_len;
+    op->now_ms = mp_clock_now_ms(); /* recorded; the messages keep the turn's time */
+    op->u.turn.messages = p->msgs;
+    op->u.turn.nmessages = p->n;
+    memcpy(op->u.turn.idem_key, turn->idem_key, MP_IDEM_KEY_LEN);
+    if (!turn->extract)
+        return 1;
+    ops[1] = ops[0];
+    ops[1].kind = MP_OP_ADD_JOB;
+    mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
+    return 2;
+}
+
+/* Plans each recorded user's follow-up (summary job or buffer trim) and
+ * applies them all in a second transaction. */
+static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
+{
+    struct mp_op *follow = calloc(n, sizeof(*follow));
+    size_t nf = 0;
+    if (follow == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_turn *t = prep[i].it->turn;
+        bool seen = false;
+        if (prep[i].n == 0 || prep[i].status != MP_OK)
+            continue;
+        for (size_t k = 0; k < nf && !seen; k++)
+            seen = follow[k].user_len == t->user_len &&
+                   memcmp(follow[k].user, t->user, t->user_len) == 0;
+        if (!seen &&
+            mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize, &follow[nf]))
+            nf++;
+    }
+    if (nf > 0 && mp_store_apply(mw->store, follow, nf) == MP_OK) {
+        for (size_t k = 0; k < nf; k++)
+            mp_memjobs_planned(mw->jobs, &follow[k]);
+    }
+    free(follow);
+}
+
+/* Remembers whether the store takes writes, for replies and /readyz. */
+static void note_write(struct mp_memworker *mw, int rc)
+{
+    int was = atomic_exchange(&mw->write_rc, rc);
+    if (was == rc)
+        return;
+    if (rc == MP_OK)
+        mp_log(MP_LOG_INFO, "memory store takes writes again");
+    else
+        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turns not recorded"
+                                              : "memory store write failed: turns not recorded");
+}
+
+/* Commits the turns' ops: all in one transaction; when that fails, turn by
+ * turn, so that one bad or oversized turn fails alone. Sets each status. */
+static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                         struct mp_op *ops, size_t nops)
+{
+    int rc = nops > 0 ? mp_store_apply(mw->store, ops, nops) : MP_OK;
+    if (nops > 0)
+        note_write(mw, rc);
+    for (size_t i = 0; i < n; i++) {
+        struct prepared *p = &prep[i];
+        if (p->n == 0) {
+            p->status = MP_OK; /* nothing to record is nothing lost */
+            continue;
+        }
+        int one = rc;
+        if (rc != MP_OK && n > 1) {
+            one = mp_store_apply(mw->store, &ops[p->op], p->nops);
+            note_write(mw, one);
+        }
+        p->status = one == MP_OK ? ops[p->op].result : one;
+    }
+}
+
+/* Counts each turn's outcome and indexes the extraction jobs it queued. */
+static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
+                            const struct mp_op *ops)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_op *op = &ops[prep[i].op];
+        enum mp_job_metric_result res = MP_JOBR_OK;
+        if (prep[i].n == 0 || prep[i].status == MP_NOTFOUND)
+            res = MP_JOBR_SKIPPED;
+        else if (prep[i].status != MP_OK)
+            res = MP_JOBR_DROPPED;
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
+        if (res == MP_JOBR_OK && prep[i].it->turn->extract && op[1].result == MP_OK)
+            mp_memjobs_add(mw->jobs, &op[1].u.job);
+    }
+}
+
+/* Answers the turns' tickets: their replies may end now, before the
+ * follow-ups' transaction. */
+static void turns_answer(struct prepared *prep, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = prep[i].it;
+        if (it->ticket != NULL)
+            answer(it->ticket, prep[i].status);
+        it->ticket = NULL;
+    }
+}
+
+/* Frees the batch. Returns how many turns failed. */
+static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size_t n)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        failed += prep[i].status != MP_OK && prep[i].status != MP_NOTFOUND;
+        struct item *it = prep[i].it;
+        for (size_t k = 0; k < prep[i].n; k++)
+            free(prep[i].texts[k]);
+        atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
+        mp_turn_free(it->turn);
+        free(it);
+    }
+    return failed;
+}
+
+/* Frees turn items that will not be recorded, answering status. */
+static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, int status)
+{
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_sub(&mw->queued_bytes, items[i]->turn->bytes);
+        if (items[i]->ticket != NULL)
+            answer(items[i]->ticket, status);
+        mp_turn_free(items[i]->turn);
+        free(items[i]);
+    }
+}
+
+/* Group commit: the turns of one wake-up in one transaction (a slow fsync
+ * is paid once for all of them), their follow-ups in a second. Returns how
+ * many turns failed. */
+static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
+{
+    struct prepared *prep = calloc(n, sizeof(*prep));
+    struct mp_op *ops = calloc(2 * n, sizeof(*ops));
+    size_t nops = 0;
+    if (prep == NULL || ops == NULL) {
+        for (size_t i = 0; i < n; i++)
+            mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+        turns_drop(mw, items, n, MP_ENOMEM);
+        free(prep);
+        free(ops);
+        return n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct mp_turn *t = items[i]->turn;
+        /* a turn without Authorization (an upstream that needs none) lets
+         * its jobs run without one too */
+        mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth != NULL ? t->auth : "",
+                                 t->auth_len);
+        prep[i].it = items[i];
+        turn_messages(&prep[i], mw->shared->cfg.governance.pii_mode);
+        prep[i].op = nops;
+        if (prep[i].n > 0) {
+            prep[i].nops = turn_ops(&prep[i], &ops[nops]);
+            nops += prep[i].nops;
+        }
+    }
+    commit_turns(mw, prep, n, ops, nops);
+    turns_committed(mw, prep, n, ops);
+    turns_answer(prep, n);
+    follow_up(mw, prep, n);
+    size_t failed = turns_release(mw, prep, n);
+    free(prep);
+    free(ops);
+    return failed;
+}
+
+/* ---- parking at the drain deadline ---- */
+
+static bool past_deadline(const struct mp_memworker *mw)
+{
+    int64_t d = atomic_load(&mw->deadline_ms);
+    return d != 0 && mp_clock_monotonic_ms() >= d;
+}
+
+/* The drain deadline passed: the queued turns go to a park file for the
+ * next start instead of the store. */
+static void park_turns(struct mp_memworker *mw, struct item **items, size_t n)
+{
+    struct mp_turn *turns[BATCH_MAX];
+    unsigned char secret[MP_SEAL_KEY_LEN];
+    char err[256] = "";
+    for (size_t i = 0; i < n; i++)
+        turns[i] = items[i]->turn;
+    int rc = mp_store_secret(mw->store, secret);
+    if (rc == MP_OK)
+        rc = mp_park_write(mw->shared->cfg.storage.path, secret, turns, n, err, sizeof(err));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_WARN : MP_LOG_ERROR,
+                     rc == MP_OK ? "drain deadline: queued turns parked for the next start"
+                                 : "drain deadline: queued turns lost");
+    mp_logline_int(&l, "turns", (int64_t)n);
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err[0] != '\0' ? err : mp_status_name(rc));
+    mp_logline_end(&l);
+    if (rc == MP_OK)
+        mp_metrics_parked(mw->metrics, n);
+    for (size_t i = 0; i < n; i++)
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD,
+                              rc == MP_OK ? MP_JOBR_SKIPPED : MP_JOBR_DROPPED);
+    turns_drop(mw, items, n, rc == MP_OK ? MP_ETIMEDOUT : rc);
+}
+
+void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
+{
+    int64_t d = mp_clock_monotonic_ms() + ms_from_now;
+    atomic_store(&mw->deadline_ms, d != 0 ? d : 1);
+}
+
+static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
+{
+    for (size_t i = 0; i < t->nops; i++) {
+        if (t->ops[i].kind == MP_OP_DELETE_USER)
+            mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
+    }
+    answer(t, t->fn != NULL ? t->fn(mw, t->fn_arg) : mp_store_apply(mw->store, t->ops, t->nops));
+}
+
+static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s);
+
+/* ---- the inbox ---- */
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&mw->mu);
+    struct item *it = mw->head;
+    struct mp_shared_config *cfg = mw->pending_cfg;
+    bool stopping = mw->stopping;
+    mw->head = mw->tail = NULL;
+    mw->pending_cfg = NULL;
+    pthread_mutex_unlock(&mw->mu);
+    if (cfg != NULL) {
+        mp_shared_config_unref(mw->shared);
+        mw->shared = cfg;
+        mp_memjobs_set_config(mw->jobs, &cfg->cfg);
+        store_settings(mw->store, &cfg->cfg);
+        if (cfg->cfg.governance.sweep_interval_seconds != mw->sweep_interval_s)
+            arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
+    }
+    while (it != NULL) {
+        struct item *batch[BATCH_MAX];
+        size_t n = 0;
+        while (it != NULL && it->kind == IT_TURN && n < BATCH_MAX) {
+            batch[n++] = it;
+            it = it->next;
+        }
+        if (n > 0) {
+            if (mw->commit_delay_ms > 0)
+                usleep(mw->commit_delay_ms * 1000u); /* a slow disk, before the commit */
+            if (past_deadline(mw))
+                park_turns(mw, batch, n);
+            else
+                record_batch(mw, batch, n);
+            atomic_fetch_sub(&mw->queued, (unsigned)n);
+            continue;
+        }
+        struct item *next = it->next;
+        handle_ops(mw, it->ticket);
+        atomic_fetch_sub(&mw->queued, 1);
+        free(it);
+        it = next;
+    }
+    if (stopping)
+        event_base_loopexit(mw->base, NULL);
+    else
+        mp_memjobs_schedule(mw->jobs);
+}
+
+static void push(struct mp_memworker *mw, struct item *it)
+{
+    pthread_mutex_lock(&mw->mu);
+    if (mw->tail != NULL)
+        mw->tail->next = it;
+    else
+        mw->head = it;
+    mw->tail = it;
+    pthread_mutex_unlock(&mw->mu);
+    event_active(mw->wake_ev, 0, 0);
+}
+
+int mp_memworker_admit(const struct mp_memworker *mw)
+{
+    if (mp_memworker_depth(mw) >= atomic_load(&mw->queue_max) ||
+        atomic_load(&mw->queued_bytes) >= atomic_load(&mw->queue_max_bytes))
+        return MP_ETOOBIG;
+    return MP_OK;
+}
+
+void mp_memworker_count_refused(struct mp_memworker *mw)
+{
+    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+    mp_metrics_queue_full(mw->metrics);
+}
+
+const char *mp_memworker_write_error(const struct mp_memworker *mw)
+{
+    int rc = atomic_load(&mw->write_rc);
+    if (rc == MP_OK)
+        return NULL;
+    return rc == MP_ETOOBIG ? "storage_full" : "storage_error";
+}
+
+static struct mp_memticket *ticket_new(const struct mp_memticket *proto,
+                                       struct event_base *reply_base, mp_memticket_fn done,
+                                       void *arg)
+{
+    struct mp_memticket *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    *t = *proto;
+    atomic_init(&t->refs, 2); /* the caller's and the worker's */
+    t->reply_base = reply_base;
+    t->done = done;
+    t->arg = arg;
+    return t;
+}
+
+int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket)
+{
+    static const struct mp_memticket proto = {.ops = NULL};
+    struct item *it = calloc(1, sizeof(*it));
+    struct mp_memticket *t = reply_base != NULL ? ticket_new(&proto, reply_base, done, arg) : NULL;
+    if (it == NULL || (reply_base != NULL && t == NULL)) {
+        free(it);
+        free(t);
+        mp_turn_free(turn);
+        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+        return MP_ENOMEM;
+    }
+    it->kind = IT_TURN;
+    it->turn = turn;
+    it->ticket = t;
+    if (ticket != NULL)
+        *ticket = t;
+    atomic_fetch_add(&mw->queued_bytes, turn->bytes);
+    atomic_fetch_add(&mw->queued, 1);
+    push(mw, it);
+    return MP_OK;
+}
+
+static int enqueue(struct mp_memworker *mw, struct mp_memticket *proto,
+                   struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                   struct mp_memticket **ticket)
+{
+    struct item *it = calloc(1, sizeof(*it));
+    struct mp_memticket *t = ticket_new(proto, reply_base, done, arg);
+    if (it == NULL || t == NULL) {
+        free(it);
+        free(t);
+        return MP_ENOMEM;
+    }
+    it->kind = IT_OPS;
+    it->ticket = t;
+    *ticket = t;
+    atomic_fetch_add(&mw->queued, 1);
+    push(mw, it);
+    return MP_OK;
+}
+
+int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket)
+{
+    struct mp_memticket proto = {.ops = ops, .nops = nops};
+    return enqueue(mw, &proto, reply_base, done, arg, ticket);
+}
+
+int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
+                      struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                      struct mp_memticket **ticket)
+{
+    struct mp_memticket proto = {.fn = fn, .fn_arg = fn_arg};
+    return enqueue(mw, &proto, reply_base, done, arg, ticket);
+}
+
+/* ---- governance: retention and compaction ---- */
+
+/* Metrics and a log line for a finished pass (nothing logged when a
+ * successful pass purged nothing). */
+static void sweep_done(struct mp_memworker *mw, int rc, const struct mp_sweep_counts *c)
+{
+    mp_metrics_sweep(mw->metrics, rc == MP_OK);
+    mp_metrics_purged(mw->metrics, MP_PURGE_FACTS, c->facts);
+    mp_metrics_purged(mw->metrics, MP_PURGE_MESSAGES, c->messages);
+    mp_metrics_purged(mw->metrics, MP_PURGE_SUMMARIES, c->summaries);
+    mp_metrics_purged(mw->metrics, MP_PURGE_HISTORY, c->history);
+    mp_metrics_purged(mw->metrics, MP_PURGE_IDEM, c->idem);
+    if (rc == MP_OK && c->facts + c->messages + c->summaries + c->history + c->idem == 0)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "retention sweep" : "retention sweep failed");
+    mp_logline_str(&l, "status", mp_status_name(rc));
+    mp_logline_int(&l, "facts", (int64_t)c->facts);
+    mp_logline_int(&l, "messages", (int64_t)c->messages);
+    mp_logline_int(&l, "summaries", (int64_t)c->summaries);
+    mp_logline_int(&l, "history", (int64_t)c->history);
+    mp_logline_int(&l, "idempotency_keys", (int64_t)c->idem);
+    mp_logline_end(&l);
+}
+
+static void retention_of(const struct mp_memworker *mw, struct mp_retention *r)
+{
+    const struct mp_config *cfg = &mw->shared->cfg;
+    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days,
+                            cfg->memory.idempotency_hours, r);
+}
+
+int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out)
+{
+    struct mp_sweep_counts c = {0};
+    struct mp_retention r;
+    retention_of(mw, &r);
+    int rc = mp_sweep_run(mw->store, mp_clock_now_ms(), &r, &c);
+    sweep_done(mw, rc, &c);
+    mp_sweep_counts_add(out, &c);
+    return rc;
+}
+
+int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap)
+{
+    int rc = mp_store_compact(mw->store, err, errcap);
+    mp_metrics_compaction(mw->metrics, rc == MP_OK);
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "storage compacted" : "storage compaction failed");
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err);
+    mp_logline_end(&l);
+    return rc;
+}
+
+static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s)
+{
+    struct timeval tv = {(time_t)interval_s, 0};
+    mw->sweep_interval_s = interval_s;
+    event_add(mw->sweep_ev, &tv);
+}
+
+/* One page per loop turn (a zero timeout lets the inbox and the jobs run
+ * in between), until the pass is complete. */
+static void on_sweep_step(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    struct timeval now = {0, 0};
+    (void)fd;
+    (void)what;
+    int rc = mp_sweep_step(mw->store, &mw->pass, MP_SWEEP_PAGE);
+    if (rc == MP_AGAIN) {
+        evtimer_add(mw->sweep_step_ev, &now);
+        return;
+    }
+    sweep_done(mw, rc, &mw->pass.counts);
+    mw->sweeping = false;
+}
+
+/* A pass starts at start and every interval, unless one is still going. */
+static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    if (!mw->sweeping) {
+        struct mp_retention r;
+        retention_of(mw, &r);
+        mw->sweeping = true;
+        mp_sweep_begin(&mw->pass, mp_clock_now_ms(), &r);
+        on_sweep_step(-1, 0, mw);
+    }
+    arm_sweep(mw, mw->shared->cfg.governance.sweep_interval_seconds);
+}
+
+unsigned mp_memworker_depth(const struct mp_memworker *mw)
+{
+    return atomic_load(&mw->queued) + mp_memjobs_pending(mw->jobs);
+}
+
+static void depth_source(const void *arg, struct mp_metrics_queue *out)
+{
+    const struct mp_memworker *mw = arg;
+    out->depth = mp_memworker_depth(mw);
+    out->bytes = atomic_load(&mw->queued_bytes);
+    out->why = mp_memworker_write_error(mw);
+    out->write_ok = out->why == NULL;
+}
+
+void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)
+{
+    atomic_store(&mw->queue_max, shared->cfg.memory.queue_max);
+    atomic_store(&mw->queue_max_bytes, (size_t)shared->cfg.memory.queue_max_bytes);
+    pthread_mutex_lock(&mw->mu);
+    mp_shared_config_unref(mw->pending_cfg);
+    mw->pending_cfg = shared;
+    pthread_mutex_unlock(&mw->mu);
+    event_active(mw->wake_ev, 0, 0);
+}
+
+/* ---- the thread ---- */
+
+/* Memory work must never slow the proxied requests: where it shares a CPU
+ * with a request thread, the scheduler should prefer the request thread.
+ * Linux applies a nice value per thread; failure (no permission to renice)
+ * only costs that preference. */
+#define MEMWORKER_NICE 10
+
+static void *memworker_main(void *arg)
+{
+    struct mp_memworker *mw = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), MEMWORKER_NICE) != 0)
+        mp_log(MP_LOG_WARN, "memory worker: cannot lower its scheduling priority");
+    mp_memjobs_schedule(mw->jobs);
+    on_sweep_timer(-1, 0, mw); /* a first pass at start, then every interval */
+    /* the wake event is only ever activated, never added: without this flag
+     * the loop would find nothing pending and return at once */
+    event_base_loop(mw->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+/* Parked turns being recorded at start. */
+struct unpark {
+    struct mp_memworker *mw;
+    struct item *batch[BATCH_MAX];
+    size_t n;
+    size_t failed;
+};
+
+static void unpark_flush(struct unpark *u)
+{
+    if (u->n > 0)
+        u->failed += record_batch(u->mw, u->batch, u->n);
+    u->n = 0;
+}
+
+static void on_parked_turn(struct mp_turn *turn, void *arg)
+{
+    struct unpark *u = arg;
+    struct item *it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        mp_turn_free(turn);
+        u->failed++;
+        return;
+    }
+    it->kind = IT_TURN;
+    it->turn = turn;
+    atomic_fetch_add(&u->mw->queued_bytes, turn->bytes);
+    u->batch[u->n++] = it;
+    if (u->n == BATCH_MAX)
+        unpark_flush(u);
+}
+
+static int on_parked_file(void *arg)
+{
+    struct unpark *u = arg;
+    unpark_flush(u);
+    int rc = u->failed == 0 ? MP_OK : MP_EIO;
+    u->failed = 0;
+    return rc;
+}
+
+/* Records the turns a previous process parked (before the thread starts:
+ * this thread is the only writer then). */
+static void unpark(struct mp_memworker *mw)
+{
+    unsigned char secret[MP_SEAL_KEY_LEN];
+    char err[256] = "";
+    size_t n = 0;
+    struct unpark *u = calloc(1, sizeof(*u));
+    if (u == NULL || mp_store_secret(mw->store, secret) != MP_OK) {
+        free(u);
+        mp_log(MP_LOG_ERROR, "parked turns not read: the store's secret is unavailable");
+        return;
+    }
+    u->mw = mw;
+    int rc = mp_park_load(mw->shared->cfg.storage.path, secret, on_parked_turn, on_parked_file, u,
+                          &n, err, sizeof(err));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    free(u);
+    if (n == 0 && rc == MP_OK)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, rc == MP_OK ? MP_LOG_INFO : MP_LOG_ERROR,
+                     rc == MP_OK ? "parked turns recorded" : "parked turns not all recorded");
+    mp_logline_int(&l, "turns", (int64_t)n);
+    if (rc != MP_OK)
+        mp_logline_str(&l, "reason", err);
+    mp_logline_end(&l);
+}
+
+/* MEMPROXY_TEST_COMMIT_DELAY_MS: tests make each batch of turns wait this
+ * long before its commit, as on a slow disk, to build a deep queue.
+ * Operators never set it. */
+static unsigned test_commit_delay(void)
+{
+    const char *v = getenv("MEMPROXY_TEST_COMMIT_DELAY_MS");
+    unsigned long ms = v != NULL ? strtoul(v, NULL, 10) : 0;
+    if (ms > 0)
+        mp_log(MP_LOG_WARN, "memory commits slowed by MEMPROXY_TEST_COMMIT_DELAY_MS (for tests "
+                            "only)");
+    return ms > 10000 ? 10000 : (unsigned)ms;
+}
+
+int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
+                       struct mp_metrics *metrics, struct mp_memworker **out)
+{
+    struct mp_memworker *mw = calloc(1, sizeof(*mw));
+    if (mw == NULL) {
+        mp_shared_config_unref(shared);
+        return MP_ENOMEM;
+    }
+    pthread_mutex_init(&mw->mu, NULL);
+    mw->store = store;
+    mw->metrics = metrics;
+    mw->shared = shared;
+    atomic_init(&mw->queue_max, shared->cfg.memory.queue_max);
+    atomic_init(&mw->queue_max_bytes, (size_t)shared->cfg.memory.queue_max_bytes);
+    mw->base = event_base_new();
+    if (mw->base != NULL)
+        mw->wake_ev = event_new(mw->base, -1, 0, on_wake, mw);
+    if (mw->base != NULL) {
+        mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
+        mw->sweep_step_ev = evtimer_new(mw->base, on_sweep_step, mw);
+    }
+    if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
+        mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
+    mw->commit_delay_ms = test_commit_delay();
+    store_settings(store, &shared->cfg);
+    int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
+    if (rc == MP_OK)
+        unpark(mw);
+    if (rc != MP_OK || pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
+        mp_memworker_free(mw);
+        return MP_EIO;
+    }
+    mw->thread_started = true;
+    mp_metrics_set_depth_source(metrics, depth_source, mw);
+    *out = mw;
+    return MP_OK;
+}
+
+void mp_memworker_free(struct mp_memworker *mw)
+{
+    if (mw == NULL)
+        return;
+    if (mw->thread_started) {
+        pthread_mutex_lock(&mw->mu);
+        mw->stopping = true;
+        pthread_mutex_unlock(&mw->mu);
+        event_active(mw->wake_ev, 0, 0);
+        pthread_join(mw->thread, NULL);
+        mp_metrics_set_depth_source(mw->metrics, NULL, NULL);
+    }
+    mp_memjobs_free(mw->jobs);
+    if (mw->sweep_ev != NULL)
+        event_free(mw->sweep_ev);
+    if (mw->sweep_step_ev != NULL)
+        event_free(mw->sweep_step_ev);
+    if (mw->wake_ev != NULL)
+        event_free(mw->wake_ev);
+    if (mw->base != NULL)
+        event_base_free(mw->base);
+    mp_shared_config_unref(mw->shared);
+    mp_shared_config_unref(mw->pending_cfg);
+    pthread_mutex_destroy(&mw->mu);
+    free(mw);
+}

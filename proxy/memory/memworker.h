@@ -1,0 +1,123 @@
+/* The memory worker: one thread that owns every write to the memory store
+ * and runs the memory jobs, so nothing slow ever happens on a request
+ * thread.
+ *
+ * Request threads hand it finished turns (mp_memworker_record) and user or
+ * admin changes (mp_memworker_submit); it applies them in batches, one
+ * LMDB transaction per wake-up (group commit: a slow fsync is paid once for
+ * everything queued meanwhile, and never by a request thread).
+ *
+ * Jobs (summarize, extract) live in the store, so they survive a crash; the
+ * worker keeps an index of them in memory, runs at most one per user at a
+ * time and a few in total, each as a chat completion to the upstream on the
+ * worker's own curl multi. Failures retry with exponential backoff, up to a
+ * bound. Authorization for a job is [upstream] api_key when set, else the
+ * Authorization of the user's latest request, kept in this process's memory
+ * only: after a restart, a job without api_key waits for the user's next
+ * request. */
+#ifndef MP_PROXY_MEMWORKER_H
+#define MP_PROXY_MEMWORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/loop.h"
+#include "store.h"
+#include "memory/turn.h"
+
+struct event_base;
+struct mp_memworker;
+struct mp_metrics;
+
+/* Starts the worker thread on store (borrowed; outlives the worker) with a
+ * reference to shared taken. Loads the pending jobs from the store, and
+ * records the turns a previous process parked at its drain deadline
+ * (mp_memworker_free()). Returns MP_OK with *out, or MP_EIO / MP_ENOMEM. */
+int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
+                       struct mp_metrics *metrics, struct mp_memworker **out);
+
+/* Hands a new configuration over (reference taken). */
+void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared);
+
+/* A change, a turn or work submitted by a request thread, answered on that
+ * thread. */
+struct mp_memticket;
+typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
+
+/* Whether a new turn may be queued now: MP_OK; MP_ETOOBIG when [memory]
+ * queue_max items are pending or queued turns hold [memory] queue_max_bytes
+ * or more (the turn is refused: X-Memory-Error: queue_full; counted by the
+ * caller with mp_memworker_count_refused()). Checked when a reply's head
+ * goes out; a turn admitted then is queued when the reply ends, so the
+ * bytes may pass the bound by the turns of the replies in flight. Any
+ * thread. */
+int mp_memworker_admit(const struct mp_memworker *mw);
+/* Counts a turn refused by mp_memworker_admit(). Any thread. */
+void mp_memworker_count_refused(struct mp_memworker *mw);
+
+/* Queues a turn (ownership taken). With reply_base set, done(t, arg,
+ * status) runs on reply_base's thread once the turn is committed (MP_OK,
+ * or MP_NOTFOUND when the same turn had been recorded before) or has
+ * failed (the store's error: the turn is lost and counted); *ticket is set
+ * and the caller must either wait for done or give up with
+ * mp_memticket_abandon(). Without reply_base nothing is answered. Returns
+ * MP_OK; MP_ENOMEM (the turn is freed, done will not run). Never refuses
+ * for the queue's bounds: admission is mp_memworker_admit()'s. */
+int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket);
+
+/* On the reply thread, before done ran: done will not run (the caller is
+ * gone); the ticket is freed when the worker is done with it. */
+void mp_memticket_abandon(struct mp_memticket *t);
+
+/* NULL while the store takes writes, else the X-Memory-Error code of the
+ * last failed write ("storage_full": map or disk full; "storage_error":
+ * anything else), until a write succeeds again. Any thread. */
+const char *mp_memworker_write_error(const struct mp_memworker *mw);
+
+/* Applies ops (owned by the caller until done runs, which is when the
+ * worker has finished with them; their results are filled) in one
+ * transaction on the worker, then runs done(t, arg, status) on
+ * reply_base's thread. With MP_OP_DELETE_USER the user's running job is
+ * cancelled too. Returns MP_OK or MP_ENOMEM (done will not run). There is
+ * no cancel: a caller whose client left keeps ops alive and lets done free
+ * them. done does not run when the worker is stopped first (shutdown: the
+ * server closes the connections, whose calls then go with the loop). The
+ * ticket (*ticket) is freed after done. */
+int mp_memworker_submit(struct mp_memworker *mw, struct mp_op *ops, size_t nops,
+                        struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                        struct mp_memticket **ticket);
+
+/* Work that must run on the worker's thread (it owns every store write):
+ * fn(mw, fn_arg) runs there, in turn with the queued turns and changes,
+ * and its status goes to done(t, arg, status) on reply_base's thread.
+ * Same ticket rules as mp_memworker_submit(). */
+typedef int (*mp_memwork_fn)(struct mp_memworker *mw, void *fn_arg);
+int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
+                      struct event_base *reply_base, mp_memticket_fn done, void *arg,
+                      struct mp_memticket **ticket);
+
+/* Worker thread only (inside an mp_memwork_fn). One retention pass over
+ * every user now, counts added to *out (and to the metrics): MP_OK or a
+ * store error. */
+int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out);
+/* Worker thread only. mp_store_compact(), logged and counted; on failure
+ * the reason (no user data in it) goes to err. */
+int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
+
+/* Pending work: queued turns and changes plus stored jobs. Any thread. */
+unsigned mp_memworker_depth(const struct mp_memworker *mw);
+
+/* The proxy is draining: queued turns not committed within ms_from_now
+ * (from now on, whenever the worker reaches them) are parked on disk for
+ * the next start instead (park.h), logged and counted. Any thread. */
+void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now);
+
+/* Stops the thread after applying what is queued, or parking it past the
+ * drain deadline (jobs stay stored for the next start), and frees the
+ * worker. mp_memworker_free(NULL) does nothing. */
+void mp_memworker_free(struct mp_memworker *mw);
+
+#endif

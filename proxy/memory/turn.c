@@ -1,0 +1,147 @@
+/* A finished chat turn, taken out of its request (see turn.h). */
+#include "memory/turn.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatreq.h"
+#include "json_scan.h"
+#include "status.h"
+#include "user_id.h"
+#include "utf8.h"
+#include "wire.h"
+
+void mp_turn_free(struct mp_turn *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->ntexts; i++)
+        free(t->texts[i]);
+    if (t->auth != NULL)
+        memset(t->auth, 0, t->auth_len);
+    free(t->auth);
+    free(t);
+}
+
+/* A copy of text[0..len) cut to MP_TURN_TEXT_KEEP bytes at a UTF-8
+ * boundary, NUL-terminated. */
+static char *keep_text(const char *text, size_t len, size_t *kept)
+{
+    len = mp_utf8_cut(text, len, MP_TURN_TEXT_KEEP);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    *kept = len;
+    return copy;
+}
+
+static int add_text(struct mp_turn *t, const char *text, size_t len)
+{
+    size_t kept = 0;
+    char *copy = keep_text(text, len, &kept);
+    if (copy == NULL)
+        return MP_ENOMEM;
+    t->texts[t->ntexts] = copy;
+    t->lens[t->ntexts++] = kept;
+    t->bytes += kept + 1;
+    return MP_OK;
+}
+
+/* Adds the text of request message m, if it has one. */
+static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
+                       const struct mp_chatreq_msg *m)
+{
+    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
+    size_t len = 0;
+    char *text = malloc(cap);
+    if (text == NULL)
+        return MP_ENOMEM;
+    int rc = w->message_text(body, m, text, cap, &len);
+    if (rc == MP_OK)
+        rc = add_text(t, text, len);
+    else if (rc == MP_NOTFOUND)
+        rc = MP_OK; /* no text (an image, say): nothing to record */
+    free(text);
+    return rc;
+}
+
+/* The request's "model", for provenance ("" when absent or odd). */
+static void request_model(const char *body, size_t len, char *out, size_t cap)
+{
+    size_t vs = 0, ve = 0, n = 0;
+    if (mp_json_find_member(body, len, "model", 5, &vs, &ve) != MP_OK || body[vs] != '"' ||
+        mp_json_string_decode(body, vs, ve, out, cap - 1, &n) != MP_OK ||
+        mp_user_id_validate(out, n) != MP_OK) /* printable, no control characters */
+        n = 0;
+    out[n] = '\0';
+}
+
+/* The idempotency key: SHA-256 over the user and the request body, so a
+ * retried identical request records nothing twice. */
+static void idem_key(const char *user, size_t user_len, const char *body, size_t len, uint8_t *key)
+{
+    uint8_t len_be[8];
+    unsigned int n = 0;
+    for (int i = 0; i < 8; i++)
+        len_be[i] = (uint8_t)((uint64_t)user_len >> (56 - 8 * i));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, len_be, sizeof(len_be)) != 1 ||
+        EVP_DigestUpdate(ctx, user, user_len) != 1 || EVP_DigestUpdate(ctx, body, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, key, &n) != 1)
+        memset(key, 0, MP_IDEM_KEY_LEN); /* no key: a retry may record twice */
+    EVP_MD_CTX_free(ctx);
+}
+
+static int copy_auth(struct mp_turn *t, const char *auth, size_t auth_len)
+{
+    if (auth == NULL)
+        return MP_OK;
+    t->auth = malloc(auth_len + 1);
+    if (t->auth == NULL)
+        return MP_ENOMEM;
+    memcpy(t->auth, auth, auth_len);
+    t->auth[auth_len] = '\0';
+    t->auth_len = auth_len;
+    t->bytes += auth_len + 1;
+    return MP_OK;
+}
+
+int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
+                const char *body, size_t len, const char *reply, size_t reply_len, const char *auth,
+                size_t auth_len, struct mp_chatreq_msg *msgs, struct mp_turn **out)
+{
+    struct mp_chatreq req;
+    if (user_len == 0 || user_len > MP_USER_KEY_MAX ||
+        w->scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK)
+        return MP_EINVAL;
+    struct mp_turn *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return MP_ENOMEM;
+    t->bytes = sizeof(*t);
+    int rc = MP_OK;
+    for (size_t i = req.first_new_user;
+         i < req.nmsgs && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++)
+        rc = add_message(t, w, body, &req.msgs[i]);
+    if (rc == MP_OK && t->ntexts == 0)
+        rc = MP_NOTFOUND; /* no new user text: nothing to remember */
+    if (rc == MP_OK)
+        rc = add_text(t, reply, reply_len);
+    if (rc == MP_OK)
+        rc = copy_auth(t, auth, auth_len);
+    if (rc != MP_OK) {
+        mp_turn_free(t);
+        return rc;
+    }
+    memcpy(t->user, user, user_len);
+    t->user_len = user_len;
+    snprintf(t->request_id, sizeof(t->request_id), "%s", request_id);
+    request_model(body, len, t->model, sizeof(t->model));
+    idem_key(user, user_len, body, len, t->idem_key);
+    *out = t;
+    return MP_OK;
+}

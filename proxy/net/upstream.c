@@ -1,0 +1,202 @@
+/* curl multi + libevent. Socket interest is changed only when curl asks for
+ * a different one, so a reused upstream connection does not churn epoll. */
+#include "net/upstream.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <stdlib.h>
+
+#include "status.h"
+
+#define EASY_POOL_MAX 256
+
+struct sock_watch {
+    struct event ev;
+    struct mp_upstream *up;
+    int action; /* CURL_POLL_* currently registered, 0 for none */
+};
+
+struct mp_upstream {
+    struct event_base *base;
+    CURLM *multi;
+    struct event timer;
+    mp_upstream_done_fn done;
+    unsigned active;
+    const char *default_ca; /* libcurl's built-in CA bundle path, or NULL */
+    CURL *pool[EASY_POOL_MAX];
+    unsigned npool;
+};
+
+static void collect_done(struct mp_upstream *up)
+{
+    int left = 0;
+    for (;;) {
+        CURLMsg *msg = curl_multi_info_read(up->multi, &left);
+        if (msg == NULL)
+            break;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
+        void *req = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+        curl_multi_remove_handle(up->multi, easy);
+        up->active--;
+        up->done(req, result);
+    }
+}
+
+static void on_socket_event(evutil_socket_t fd, short events, void *arg)
+{
+    struct sock_watch *w = arg;
+    struct mp_upstream *up = w->up; /* w may be freed inside socket_action */
+    int running = 0;
+    int flags =
+        ((events & EV_READ) ? CURL_CSELECT_IN : 0) | ((events & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    curl_multi_socket_action(up->multi, fd, flags, &running);
+    collect_done(up);
+}
+
+static void on_timer(evutil_socket_t fd, short events, void *arg)
+{
+    struct mp_upstream *up = arg;
+    int running = 0;
+    (void)fd;
+    (void)events;
+    curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect_done(up);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct mp_upstream *up = userp;
+    (void)multi;
+    if (timeout_ms < 0) {
+        evtimer_del(&up->timer);
+        return 0;
+    }
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    evtimer_add(&up->timer, &tv);
+    return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct mp_upstream *up = userp;
+    struct sock_watch *w = socketp;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (w != NULL) {
+            event_del(&w->ev);
+            free(w);
+        }
+        return 0;
+    }
+    if (w == NULL) {
+        w = calloc(1, sizeof(*w));
+        if (w == NULL)
+            return -1;
+        w->up = up;
+        curl_multi_assign(up->multi, s, w);
+    }
+    if (w->action == what)
+        return 0;
+    if (w->action != 0)
+        event_del(&w->ev);
+    short kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
+    event_assign(&w->ev, up->base, s, kind, on_socket_event, w);
+    event_add(&w->ev, NULL);
+    w->action = what;
+    return 0;
+}
+
+struct mp_upstream *mp_upstream_new(struct event_base *base, mp_upstream_done_fn done)
+{
+    struct mp_upstream *up = calloc(1, sizeof(*up));
+    if (up == NULL)
+        return NULL;
+    up->multi = curl_multi_init();
+    if (up->multi == NULL) {
+        free(up);
+        return NULL;
+    }
+    up->base = base;
+    up->done = done;
+    evtimer_assign(&up->timer, base, on_timer, up);
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
+    curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 512L);
+    return up;
+}
+
+void mp_upstream_free(struct mp_upstream *up)
+{
+    if (up == NULL)
+        return;
+    while (up->npool > 0)
+        curl_easy_cleanup(up->pool[--up->npool]);
+    evtimer_del(&up->timer);
+    curl_multi_cleanup(up->multi);
+    free(up);
+}
+
+static void set_constant_options(CURL *easy)
+{
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
+CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file)
+{
+    CURL *easy = NULL;
+    if (up->npool > 0) {
+        easy = up->pool[--up->npool];
+    } else {
+        easy = curl_easy_init();
+        if (easy == NULL)
+            return NULL;
+        set_constant_options(easy);
+    }
+    if (up->default_ca == NULL)
+        curl_easy_getinfo(easy, CURLINFO_CAINFO, (char **)&up->default_ca);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file[0] != '\0' ? ca_file : up->default_ca);
+    return easy;
+}
+
+void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy)
+{
+    if (up->npool < EASY_POOL_MAX)
+        up->pool[up->npool++] = easy;
+    else
+        curl_easy_cleanup(easy);
+}
+
+int mp_upstream_start(struct mp_upstream *up, CURL *easy)
+{
+    if (curl_multi_add_handle(up->multi, easy) != CURLM_OK)
+        return MP_EUPSTREAM;
+    up->active++;
+    return MP_OK;
+}
+
+void mp_upstream_cancel(struct mp_upstream *up, CURL *easy)
+{
+    curl_multi_remove_handle(up->multi, easy);
+    up->active--;
+}
+
+unsigned mp_upstream_active(const struct mp_upstream *up)
+{
+    return up->active;
+}

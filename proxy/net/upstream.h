@@ -1,0 +1,40 @@
+/* libcurl's multi interface driven by one thread's libevent loop: curl tells
+ * us which sockets and timeouts to watch, we tell curl when they fire. Easy
+ * handles are pooled so a request reuses one with its constant options set
+ * and the multi's connection cache keeps upstream connections alive.
+ * It does not build requests or read responses: proxy/plane/request.c does. */
+#ifndef MP_PROXY_UPSTREAM_H
+#define MP_PROXY_UPSTREAM_H
+
+#include <curl/curl.h>
+
+struct event_base;
+struct mp_upstream;
+
+/* Called once per finished transfer, outside any curl callback, after the
+ * handle left the multi. req is the transfer's CURLOPT_PRIVATE. */
+typedef void (*mp_upstream_done_fn)(void *req, CURLcode result);
+
+/* Creates the glue on base (borrowed). Returns NULL when out of memory.
+ * Caller frees with mp_upstream_free() after every transfer ended. */
+struct mp_upstream *mp_upstream_new(struct event_base *base, mp_upstream_done_fn done);
+void mp_upstream_free(struct mp_upstream *up);
+
+/* A pooled easy handle with the constant options set (no signals, TCP
+ * nodelay, HTTP/1.1, path as is, TLS peer and host verification, no content
+ * decoding). ca_file (borrowed, "" for none) is a PEM bundle to trust
+ * instead of the system CA store. Returns NULL when out of memory. */
+CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file);
+/* Returns a handle that is not in the multi to the pool. */
+void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy);
+
+/* Starts a transfer (the handle's CURLOPT_PRIVATE must be set). Returns
+ * MP_OK, or MP_EUPSTREAM when curl refuses it. */
+int mp_upstream_start(struct mp_upstream *up, CURL *easy);
+/* Stops a started transfer without calling done. Never from a curl callback. */
+void mp_upstream_cancel(struct mp_upstream *up, CURL *easy);
+
+/* Transfers in progress. */
+unsigned mp_upstream_active(const struct mp_upstream *up);
+
+#endif

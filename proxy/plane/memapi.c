@@ -1,0 +1,286 @@
+/* The user memory endpoints. The JSON comes from memjson.c (shared with the
+ * admin API); the user is the store key of mp_reqmem_user_key(), so tenants
+ * and signed user ids apply here as on chat requests. */
+#include "plane/memapi.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/access.h"
+#include "clock.h"
+#include "adminpath.h"
+#include "admin/archivepage.h"
+#include "admin/memjson.h"
+#include "memory/memworker.h"
+#include "piipolicy.h"
+#include "plane/reqmem.h"
+#include "net/respond.h"
+#include "status.h"
+#include "store.h"
+#include "userkey.h"
+
+#define ENTITIES_PREFIX "/v1/memory/entities/"
+
+enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY };
+
+struct mp_memapi_call {
+    enum call_kind kind;
+    struct mp_conn *conn;
+    struct mp_memticket *ticket;
+    struct mp_op op;
+    char user[MP_USERKEY_MAX]; /* the store user key */
+    size_t user_len;
+    char value[MP_ENTITY_VALUE_MAX + 1];
+    char request_id[MP_REQUEST_ID_LEN + 1];
+    double t_start;
+};
+
+static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
+{
+    const struct mp_http_request_head *head = mp_conn_head(c);
+    struct mp_access a = {.request_id = id,
+                          .path = path,
+                          .path_len = strlen(path),
+                          .status = status,
+                          .duration_s = mp_access_now() - t0,
+                          .upstream_s = -1};
+    if (head != NULL) {
+        a.method = head->method;
+        a.method_len = head->method_len;
+    }
+    mp_access_record(mp_conn_loop(c), &a);
+}
+
+static void send_json(struct mp_conn *c, int status, const char *reason, json_t *doc,
+                      const char *id, const char *path, double t0)
+{
+    char headers[64];
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
+    record(c, id, path, status, t0);
+    mp_conn_respond(c, status, reason, "application/json", headers, text, strlen(text),
+                    MP_CONN_KEEP);
+    free(text);
+}
+
+static void send_empty(struct mp_conn *c, int status, const char *reason, const char *id,
+                       const char *path, double t0)
+{
+    char headers[64];
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
+    record(c, id, path, status, t0);
+    mp_conn_respond(c, status, reason, NULL, headers, "", 0, MP_CONN_KEEP);
+}
+
+static const char *call_path(enum call_kind kind)
+{
+    return kind == CALL_DELETE_USER ? "/v1/memory" : "/v1/memory/entities/{key}";
+}
+
+static void on_committed(struct mp_memticket *t, void *arg, int status)
+{
+    struct mp_memapi_call *call = arg;
+    struct mp_conn *c = call->conn;
+    const char *path = call_path(call->kind);
+    (void)t;
+    if (c == NULL) { /* the client left; the change is committed all the same */
+        free(call);
+        return;
+    }
+    if (status != MP_OK) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_PUT_ENTITY && call->op.result == MP_OK) {
+        send_json(c, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_USER),
+                  call->request_id, path, call->t_start);
+    } else if (call->kind == CALL_PUT_ENTITY) {
+        mp_respond_error(c, call->op.result == MP_ETOOBIG ? MP_PERR_MEMORY_FULL : MP_PERR_OUTRANKED,
+                         NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_DELETE_ENTITY && call->op.result == MP_NOTFOUND) {
+        mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
+    } else {
+        send_empty(c, 204, "No Content", call->request_id, path, call->t_start);
+    }
+    free(call);
+}
+
+/* The worker may be applying call->op right now, so the call cannot be
+ * freed here: it is orphaned, and on_committed frees it. */
+void mp_memapi_abort(struct mp_conn *c, void *arg)
+{
+    struct mp_memapi_call *call = arg;
+    (void)c;
+    call->conn = NULL;
+}
+
+static void submit(struct mp_conn *c, struct mp_memapi_call *call)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    if (loop->memworker == NULL ||
+        mp_memworker_submit(loop->memworker, &call->op, 1, loop->base, on_committed, call,
+                            &call->ticket) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    mp_conn_attach(c, call, mp_memapi_abort);
+}
+
+/* Percent-decodes the key segment and normalizes it. MP_OK or MP_EINVAL. */
+static int path_key(const char *seg, size_t len, char *out)
+{
+    char raw[3 * MP_ENTITY_KEY_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (n >= sizeof(raw) - 1)
+            return MP_EINVAL;
+        if (seg[i] == '%' && i + 2 < len) {
+            unsigned v = 0;
+            if (sscanf(seg + i + 1, "%2x", &v) != 1)
+                return MP_EINVAL;
+            raw[n++] = (char)v;
+            i += 2;
+        } else {
+            raw[n++] = seg[i];
+        }
+    }
+    return mp_usermem_normalize_key(raw, n, out);
+}
+
+/* The "value" of a PUT body, validated into call->value. */
+static int put_value(const char *body, size_t len, struct mp_memapi_call *call)
+{
+    size_t n = 0;
+    if (mp_memjson_parse_value(body, len, call->value, &n) != MP_OK)
+        return MP_EINVAL;
+    call->op.u.entity.value = call->value;
+    call->op.u.entity.value_len = n;
+    return MP_OK;
+}
+
+/* The user's correction with its provenance, through pii_mode: MP_OK, or
+ * the refusal to answer with in *perr. */
+static int fill_correction(struct mp_memapi_call *call, const struct mp_config *cfg,
+                           enum mp_perr *perr)
+{
+    int rc = mp_piipolicy_correction(cfg->governance.pii_mode, &call->op.u.entity, call->value,
+                                     call->op.u.entity.value_len, sizeof(call->value),
+                                     MP_TRUST_CORRECTED, call->request_id, call->op.now_ms);
+    if (rc != MP_OK)
+        *perr = mp_respond_correction_refusal(rc);
+    return rc;
+}
+
+static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool put, const char *seg,
+                          size_t seg_len, const char *body, size_t len)
+{
+    call->kind = put ? CALL_PUT_ENTITY : CALL_DELETE_ENTITY;
+    call->op.kind = put ? MP_OP_UPSERT_ENTITY : MP_OP_DELETE_ENTITY;
+    call->op.actor = MP_ACTOR_USER;
+    char *key = put ? call->op.u.entity.key : call->op.u.key;
+    if (path_key(seg, seg_len, key) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INVALID_KEY, NULL, MP_CONN_KEEP);
+        return;
+    }
+    enum mp_perr perr = MP_PERR_INVALID_VALUE;
+    if (put && (put_value(body, len, call) != MP_OK ||
+                fill_correction(call, mp_conn_loop(c)->cfg, &perr) != MP_OK)) {
+        free(call);
+        mp_respond_error(c, perr, NULL, MP_CONN_KEEP);
+        return;
+    }
+    submit(c, call);
+}
+
+static bool method_is(const struct mp_http_request_head *h, const char *m)
+{
+    return h->method_len == strlen(m) && memcmp(h->method, m, h->method_len) == 0;
+}
+
+/* GET /v1/memory[?cursor=C][&limit=N]: the memory and a page of the
+ * archive (cursor and limit as the admin API's). */
+static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
+                        size_t qlen)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    struct mp_usermem *um = NULL;
+    struct mp_admin_target t;
+    const char *param = NULL;
+    json_t *page = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    memset(&t, 0, sizeof(t));
+    t.limit = MP_ADMIN_LIMIT_DEFAULT;
+    int rc = mp_adminpath_parse_query(query, qlen, &t, &param);
+    if (rc == MP_OK)
+        rc = mp_archive_page(loop->store, call->user, call->user_len, t.cursor, t.cursor_len,
+                             t.limit, MP_MEMJSON_USER, &page, next);
+    if (rc == MP_EINVAL) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
+        return;
+    }
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_store_get(loop->store, call->user, call->user_len, &um);
+    if (rc != MP_OK && rc != MP_NOTFOUND) {
+        json_decref(page);
+        free(call);
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_USER);
+    send_json(c, 200, "OK", mp_memjson_add_archive(doc, page, next), call->request_id, "/v1/memory",
+              call->t_start);
+    mp_usermem_free(um);
+    free(call);
+}
+
+void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                      size_t len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    const char *q = memchr(head->target, '?', head->target_len);
+    size_t plen = q != NULL ? (size_t)(q - head->target) : head->target_len;
+    struct mp_memapi_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->conn = c;
+    call->t_start = mp_access_now();
+    mp_loop_request_id(loop, call->request_id);
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    int rc = mp_reqmem_user_key(loop, head, body, len, call->user, &call->user_len, &perr);
+    if (rc != MP_OK) {
+        free(call);
+        mp_respond_error(c, rc == MP_NOTFOUND ? MP_PERR_MISSING_USER_ID : perr, NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->op.user = call->user;
+    call->op.user_len = call->user_len;
+    call->op.now_ms = mp_clock_now_ms();
+    size_t pre = strlen(ENTITIES_PREFIX);
+    bool whole = plen == 10; /* "/v1/memory" */
+    bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&
+                  memchr(head->target + pre, '/', plen - pre) == NULL;
+    if (whole && method_is(head, "GET")) {
+        handle_read(c, call, q != NULL ? q + 1 : "", q != NULL ? head->target_len - plen - 1 : 0);
+    } else if (whole && method_is(head, "DELETE")) {
+        call->kind = CALL_DELETE_USER;
+        call->op.kind = MP_OP_DELETE_USER;
+        submit(c, call);
+    } else if (entity && (method_is(head, "PUT") || method_is(head, "DELETE"))) {
+        handle_entity(c, call, method_is(head, "PUT"), head->target + pre, plen - pre, body, len);
+    } else {
+        free(call);
+        mp_respond_error(c, whole || entity ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, NULL,
+                         MP_CONN_KEEP);
+    }
+}

@@ -1,0 +1,322 @@
+/* Injection before the upstream call, recording after it. */
+#include "plane/reqmem.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "chatreq.h"
+#include "clock.h"
+#include "completion.h"
+#include "hex.h"
+#include "http_parse.h"
+#include "inject.h"
+#include "memory/memworker.h"
+#include "metrics.h"
+#include "recall.h"
+#include "route.h"
+#include "status.h"
+#include "store.h"
+#include "terms.h"
+#include "memory/turn.h"
+#include "wire.h"
+
+#define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
+
+static int user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                   const char *body, size_t len, char *out, size_t *out_len)
+{
+    const char *uname = cfg->memory.user_header;
+    const struct mp_http_header *h = mp_http_find_header(head, uname, strlen(uname));
+    if (h != NULL) {
+        if (mp_user_id_validate(h->value, h->value_len) != MP_OK)
+            return MP_EINVAL;
+        memcpy(out, h->value, h->value_len);
+        *out_len = h->value_len;
+        return MP_OK;
+    }
+    if (!cfg->memory.user_from_body || len == 0)
+        return MP_NOTFOUND;
+    int rc = mp_route_body_user(body, len, out, MP_USER_ID_MAX, out_len);
+    if (rc == MP_OK && mp_user_id_validate(out, *out_len) != MP_OK)
+        return MP_EINVAL;
+    return rc;
+}
+
+/* X-User-Signature must be 64 hex digits of HMAC-SHA256(key, id). */
+static bool signature_ok(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                         const char *id, size_t len)
+{
+    const char *key = cfg->security.user_signature_key;
+    const struct mp_http_header *h = mp_http_find_header(head, "x-user-signature", 16);
+    unsigned char want[32], got[32];
+    if (h == NULL || h->value_len != 64 || mp_hex_decode(h->value, sizeof(got), got) != MP_OK)
+        return false;
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, len, want, &n);
+    return n == 32 && CRYPTO_memcmp(want, got, 32) == 0;
+}
+
+/* The tenant of the client's API key (Authorization: Bearer <key>, else
+ * x-api-key: <key>): HMAC(tenant key, key) cut to
+ * MP_USERKEY_TENANT_LEN bytes, the tenant key derived from the store's
+ * secret so that it survives restarts and is the same in every process
+ * sharing the store. MP_NOTFOUND without a key; MP_EIO. */
+static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                     unsigned char *tenant)
+{
+    static const char label[] = "memproxy tenant v1";
+    const struct mp_http_header *h = mp_http_find_header(head, "authorization", 13);
+    unsigned char secret[MP_SEAL_KEY_LEN], tkey[32], mac[32];
+    unsigned int n = 0;
+    const char *k;
+    size_t klen;
+    if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "bearer ", 7) == 0) {
+        k = h->value + 7;
+        klen = h->value_len - 7;
+    } else if ((h = mp_http_find_header(head, "x-api-key", 9)) != NULL) {
+        k = h->value; /* Anthropic's clients */
+        klen = h->value_len;
+    } else {
+        return MP_NOTFOUND;
+    }
+    while (klen > 0 && *k == ' ') {
+        k++;
+        klen--;
+    }
+    if (klen == 0)
+        return MP_NOTFOUND;
+    if (mp_store_secret(loop->store, secret) != MP_OK)
+        return MP_EIO;
+    HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)label, sizeof(label) - 1,
+         tkey, &n);
+    HMAC(EVP_sha256(), tkey, sizeof(tkey), (const unsigned char *)k, klen, mac, &n);
+    memcpy(tenant, mac, MP_USERKEY_TENANT_LEN);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    OPENSSL_cleanse(tkey, sizeof(tkey));
+    return MP_OK;
+}
+
+int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                       const char *body, size_t len, char *out, size_t *out_len, enum mp_perr *perr)
+{
+    const struct mp_config *cfg = loop->cfg;
+    char id[MP_USER_ID_MAX];
+    unsigned char tenant[MP_USERKEY_TENANT_LEN];
+    size_t id_len = 0;
+    int rc = user_id(cfg, head, body, len, id, &id_len);
+    if (rc == MP_NOTFOUND)
+        return MP_NOTFOUND;
+    *perr = MP_PERR_INVALID_USER_ID;
+    if (rc != MP_OK)
+        return MP_EINVAL;
+    *perr = MP_PERR_INVALID_SIGNATURE;
+    if (cfg->security.user_signature_key[0] != '\0' && !signature_ok(cfg, head, id, id_len))
+        return MP_EINVAL;
+    if (cfg->security.tenant_from != MP_TENANT_API_KEY) {
+        *out_len = mp_userkey_make(NULL, id, id_len, out);
+        return MP_OK;
+    }
+    rc = tenant_of(loop, head, tenant);
+    *perr = rc == MP_NOTFOUND ? MP_PERR_MISSING_API_KEY : MP_PERR_INTERNAL;
+    if (rc != MP_OK)
+        return MP_EINVAL;
+    *out_len = mp_userkey_make(tenant, id, id_len, out);
+    return MP_OK;
+}
+
+void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
+                    size_t user_len)
+{
+    if (user == NULL || mode == MP_MEMORY_OFF || control == MP_MEMCTL_OFF) {
+        m->mode = MP_MEMORY_OFF;
+        return;
+    }
+    m->mode = mode;
+    m->reads = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_READ;
+    m->writes = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_WRITE;
+    memcpy(m->user, user, user_len);
+    m->user_len = user_len;
+}
+
+static void fail(struct mp_reqmem *m, struct mp_loop *loop, const char *code)
+{
+    m->error = code;
+    mp_metrics_memory_error(loop->shard);
+}
+
+/* Only the newest buffer_messages messages are injected verbatim. */
+static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
+                        size_t *saved_n)
+{
+    *saved = um->messages;
+    *saved_n = um->nmessages;
+    if (um->nmessages > keep) {
+        um->messages += um->nmessages - keep;
+        um->nmessages = keep;
+    }
+}
+
+void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len)
+{
+    struct mp_chatreq req;
+    struct mp_inject_plan plan;
+    const struct mp_config *cfg = loop->cfg;
+    if (!m->reads && !m->writes)
+        return;
+    const struct mp_wire *w = m->wire;
+    if (w->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+        fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
+        m->reads = m->writes = false;
+        return;
+    }
+    if (!m->reads)
+        return;
+    struct mp_store_view *view = NULL;
+    int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
+    if (rc == MP_NOTFOUND)
+        return;
+    if (rc != MP_OK) {
+        fail(m, loop, "storage_unavailable");
+        return;
+    }
+    struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
+    struct mp_mem_message *all;
+    size_t all_n;
+    keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
+    struct mp_recall_source src;
+    struct mp_relevance_index ix[2];
+    mp_store_view_source(view, &src, ix);
+    if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
+        loop->terms = NULL; /* no tokenizer: the strongest facts, as for no match */
+    struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
+                                 .budget_tokens = cfg->memory.context_budget_tokens,
+                                 .inject_pii = cfg->governance.inject_pii,
+                                 .retrieval = cfg->memory.retrieval,
+                                 .terms = loop->terms,
+                                 .share_profile = cfg->memory.share_profile,
+                                 .share_past = cfg->memory.share_past,
+                                 .share_summary = cfg->memory.share_summary,
+                                 .share_buffer = cfg->memory.share_buffer};
+    rc = mp_inject_build(w, body, len, &req, &head, &src, &p, mp_clock_now_ms(), &m->body,
+                         &m->body_len, &plan);
+    mp_store_view_close(view);
+    if (rc == MP_OK) {
+        m->injected_tokens = plan.tokens;
+        mp_metrics_injected(loop->shard, plan.tokens);
+    } else if (rc != MP_NOTFOUND) {
+        fail(m, loop, "inject_failed");
+    }
+}
+
+size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s",
+                     mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+                     m->error != NULL ? "X-Memory-Error: " : "", m->error != NULL ? m->error : "",
+                     m->error != NULL ? "\r\n" : "");
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse)
+{
+    if (!m->writes || status < 200 || status >= 300 || loop->memworker == NULL) {
+        m->writes = false;
+        return;
+    }
+    if (mp_memworker_admit(loop->memworker) != MP_OK) {
+        m->writes = false;
+        mp_memworker_count_refused(loop->memworker);
+        if (m->error == NULL)
+            m->error = "queue_full";
+        return;
+    }
+    const char *write_error = mp_memworker_write_error(loop->memworker);
+    if (write_error != NULL && m->error == NULL)
+        m->error = write_error;
+    if (sse) {
+        m->completion = mp_completion_new_reader(REPLY_CAPTURE_MAX, m->wire->reply_reader);
+        m->capture_failed = m->completion == NULL;
+    }
+}
+
+void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
+                        bool sse_event)
+{
+    if (!m->writes || m->capture_failed)
+        return;
+    if (sse_event) {
+        if (m->completion != NULL &&
+            mp_completion_feed_event(m->completion, data, len) == MP_ETOOBIG)
+            m->capture_failed = true;
+        return;
+    }
+    if (m->capture.len + len > REPLY_CAPTURE_MAX ||
+        mp_buf_reserve(loop, &m->capture, m->capture.len + len) != MP_OK) {
+        m->capture_failed = true;
+        return;
+    }
+    memcpy(m->capture.data + m->capture.len, data, len);
+    m->capture.len += len;
+}
+
+/* The assistant's reply text (borrowed from the capture, or malloc'd into
+ * *owned), or NULL when the turn is not complete or has no text. */
+static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
+{
+    *owned = NULL;
+    if (m->completion != NULL) {
+        if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
+            return NULL;
+        return mp_completion_text(m->completion, len);
+    }
+    if (m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
+        return NULL;
+    return *owned;
+}
+
+int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
+{
+    struct mp_turn *t = NULL;
+    size_t reply_len = 0;
+    if (!m->writes || m->capture_failed || loop->memworker == NULL)
+        return MP_NOTFOUND;
+    char *owned = NULL;
+    const char *reply = reply_text(m, &reply_len, &owned);
+    if (reply == NULL)
+        return MP_NOTFOUND;
+    int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len,
+                         auth, auth_len, loop->wire_msgs, &t);
+    free(owned);
+    if (rc != MP_OK)
+        return rc;
+    t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
+    t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
+    t->at_ms = mp_clock_now_ms();
+    rc = mp_memworker_record(loop->memworker, t, done != NULL ? loop->base : NULL, done, arg,
+                             &m->ticket);
+    if (rc != MP_OK || done == NULL) {
+        m->ticket = NULL;
+        return MP_NOTFOUND;
+    }
+    return MP_OK;
+}
+
+void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
+{
+    if (m->ticket != NULL)
+        mp_memticket_abandon(m->ticket);
+    m->ticket = NULL;
+    free(m->body);
+    m->body = NULL;
+    mp_completion_free(m->completion);
+    m->completion = NULL;
+    mp_buf_release(loop, &m->capture);
+}

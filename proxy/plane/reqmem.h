@@ -1,0 +1,102 @@
+/* The memory side of one chat completion request: what it reads before the
+ * upstream call (the user's memory spliced into the body) and what it
+ * records after (the turn, handed to the memory worker). Owned by the
+ * request (struct mp_request embeds one); runs on the request's thread.
+ * A memory failure never fails the chat: it is reported in X-Memory-Error
+ * and counted, and the request goes on without memory. */
+#ifndef MP_PROXY_REQMEM_H
+#define MP_PROXY_REQMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "net/loop.h"
+#include "net/respond.h"
+#include "userkey.h"
+#include "user_id.h"
+
+struct mp_completion;
+struct mp_wire;
+struct mp_memticket;
+
+struct mp_reqmem {
+    enum mp_memory_mode mode;  /* applied; MP_MEMORY_OFF when none */
+    bool reads, writes;        /* per mode, X-Memory and the user id */
+    char user[MP_USERKEY_MAX]; /* the store user key */
+    size_t user_len;
+    const char *error; /* static X-Memory-Error code, or NULL */
+    uint32_t injected_tokens;
+    char *body; /* the body with memory injected (owned), or NULL: send the client's */
+    size_t body_len;
+    const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
+    struct mp_completion *completion; /* a stream's reply, as relayed */
+    struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
+    bool capture_failed;
+    struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
+};
+
+struct mp_http_request_head;
+
+/* The request's memory identity, the store user key (core/userkey.h):
+ * - the user id per docs/http-api.md: the [memory] user_header, else
+ *   (user_from_body) the body's "user" string, validated;
+ * - with [security] user_signature_key set, X-User-Signature must be the
+ *   hex HMAC-SHA256 of the user id under that key (compared in constant
+ *   time);
+ * - with [security] tenant_from = api_key, the key is namespaced by a
+ *   keyed hash of the client's API key (Authorization: Bearer <key>),
+ *   keyed with a secret kept in the store.
+ * Writes the key to out (MP_USERKEY_MAX bytes). Returns MP_OK with
+ * *out_len; MP_NOTFOUND when the request names no user; MP_EINVAL with
+ * *perr the answer: MP_PERR_INVALID_USER_ID, MP_PERR_INVALID_SIGNATURE,
+ * MP_PERR_MISSING_API_KEY, or MP_PERR_INTERNAL (the store's secret could
+ * not be read). */
+int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
+                       const char *body, size_t len, char *out, size_t *out_len,
+                       enum mp_perr *perr);
+
+/* Sets what applies (m zeroed by the caller): mode and X-Memory control
+ * (0 auto, 1 read, 2 write, 3 off: enum mp_memory_control) and the user id
+ * (borrowed; NULL when none). */
+void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
+                    size_t user_len);
+
+/* Checks the body is a chat request memory can work with (else
+ * X-Memory-Error: invalid_json, and neither read nor record), then reads the
+ * user's memory and builds the injected body (on success m->body). body is
+ * the client's request body (borrowed). */
+void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
+
+/* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
+ * (cap bytes, NUL-terminated). Returns the length written. */
+size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
+
+/* The upstream answered status with this content type, before the
+ * response head goes out: decides whether the turn will be recorded (a
+ * 2xx, writes apply, and the memory worker admits a turn: else
+ * X-Memory-Error: queue_full, counted) and prepares the capture. While the
+ * store refuses writes, X-Memory-Error carries the reason
+ * (mp_memworker_write_error()) and the turn is still tried. */
+void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse);
+/* Relayed reply bytes (non-stream) or one whole SSE event (stream). */
+void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
+                        bool sse_event);
+
+/* The response completed: hands the turn to the memory worker if the reply
+ * is complete and recording applies. body is the client's request body and
+ * auth its Authorization value (both borrowed; auth may be NULL). With
+ * done set ([memory] durable_ack), done(t, arg, status) runs on the loop's
+ * thread once the turn is committed or failed, and MP_OK says to wait for
+ * it; any other return means nothing will be answered (nothing to record,
+ * or it could not be queued). mp_reqmem_cleanup() before done gives up
+ * waiting. */
+int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     void (*done)(struct mp_memticket *t, void *arg, int status), void *arg);
+
+/* Releases what m owns (and stops waiting for a commit). */
+void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop);
+
+#endif

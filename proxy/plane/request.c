@@ -1,0 +1,853 @@
+/* The per-request state machine of the data plane.
+ *
+ *   on_request ── refuse (400/404) ───────────────────────────────┐
+ *       │ build URL + header list, start the curl transfer          │
+ *       ▼                                                           │
+ *   WAITING ── curl header callbacks build the response head        │
+ *       │ head complete: head appended to the client's output       │
+ *       ▼                                                           │
+ *   RELAYING ── body bytes appended as they come (SSE: whole events)│
+ *       │ done / failed / idle timeout / client gone                │
+ *       ▼                                                           │
+ *   COMMITTING (durable ack: a recorded turn's reply holds back its │
+ *       │ end until the memory worker has committed the turn)       │
+ *       ▼                                                           ▼
+ *   request_free(): the one place a request is released.
+ *
+ * Nothing here parses or re-serializes bodies: the client's body is handed
+ * to curl as is (CURLOPT_POSTFIELDS, no copy) and the upstream's bytes are
+ * appended to the client's output as is. Header lines for curl are built in
+ * one buffer reserved up front, linked through curl_slist nodes that live in
+ * the request, so a request allocates nothing per header. When the client
+ * reads slowly, the curl transfer is paused above the connection's high
+ * watermark and resumed when its output drains.
+ *
+ * Durable acknowledgement ([memory] durable_ack): when the turn will be
+ * recorded, the reply's end is held back until the turn is committed, so a
+ * client that received a whole reply knows its turn survives a crash. What
+ * is held: the last byte of a Content-Length (or close-delimited) body; a
+ * stream's [DONE] event (and anything after it); the final chunk of a
+ * chunked answer. Everything else flows as it arrives. */
+#include "plane/request.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/access.h"
+#include "plane/memapi.h"
+#include "metrics.h"
+#include "plane/reqmem.h"
+#include "net/respond.h"
+#include "route.h"
+#include "sse.h"
+#include "status.h"
+#include "net/upstream.h"
+#include "user_id.h"
+
+#define RESP_HEAD_MAX   (64 * 1024) /* upstream response head cap */
+#define SSE_EVENT_MAX   (1 << 20)   /* one SSE event cap */
+#define UPSTREAM_ID_MAX 128
+
+struct mp_request {
+    struct mp_loop *loop;
+    struct mp_conn *conn;                    /* NULL once the client is gone */
+    const struct mp_http_request_head *head; /* the connection's, valid while attached */
+    CURL *easy;
+    bool in_multi;
+    const char *body; /* the client's, borrowed from the connection */
+    size_t body_len;
+    struct mp_reqmem mem;
+    struct curl_slist nodes[MP_HTTP_MAX_HEADERS + 8];
+    size_t nnodes;
+    struct mp_buf text;      /* URL, method, then header lines, NUL-terminated */
+    struct mp_buf resp_head; /* response head under construction */
+    struct mp_buf sse_pending;
+    struct mp_sse sse;
+    struct event idle_ev;
+    double t_start, t_upstream, last_activity;
+    int status;
+    bool interim, head_done, no_body, has_length, is_sse, saw_accel;
+    bool chunked_out, close_delimited, done_relayed, paused;
+    bool hold;          /* durable ack: the end waits for the turn's commit */
+    bool held_byte_set; /* a non-SSE body's last byte so far is held */
+    char held_byte;
+    struct mp_buf held_tail; /* SSE: the [DONE] event and what follows */
+    int64_t content_length;  /* of the upstream answer; -1 when absent */
+    uint64_t body_in;        /* body bytes received from the upstream */
+    uint64_t bytes_out;
+    size_t path_len;
+    char request_id[MP_REQUEST_ID_LEN + 1];
+    char upstream_id[UPSTREAM_ID_MAX];
+    char user_hash[MP_USER_HASH_LEN + 1];
+    bool has_user;
+    bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
+};
+
+void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
+{
+    const struct mp_config *cfg = loop->cfg;
+    out->max_header_bytes = cfg->server.max_header_bytes;
+    out->max_body_bytes = cfg->server.max_body_bytes;
+    out->client_timeout_ms = cfg->server.client_timeout_ms;
+    /* keep-alive idle: client SDK pools expire idle connections after ~5 s,
+     * so closing after client_timeout_ms (10 s) rarely races a new request */
+    out->idle_timeout_ms = cfg->server.client_timeout_ms;
+    out->send_timeout_ms = cfg->upstream.idle_timeout_ms;
+}
+
+static void fill_access(struct mp_request *r, struct mp_access *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->request_id = r->request_id;
+    a->upstream_request_id = r->upstream_id[0] != '\0' ? r->upstream_id : NULL;
+    if (r->head != NULL) {
+        a->method = r->head->method;
+        a->method_len = r->head->method_len;
+        a->path = r->head->target;
+        a->path_len = r->path_len;
+    }
+    a->status = r->status;
+    a->stream = r->is_sse;
+    a->duration_s = mp_access_now() - r->t_start;
+    a->upstream_s = r->t_upstream > 0 ? mp_access_now() - r->t_upstream : -1;
+    a->bytes_in = r->body_len;
+    a->bytes_out = r->bytes_out;
+    a->user_hash = r->has_user ? r->user_hash : NULL;
+}
+
+/* The one place a request is released, whatever ended it. */
+static void request_free(struct mp_request *r)
+{
+    struct mp_loop *loop = r->loop;
+    if (r->easy != NULL) {
+        if (r->in_multi)
+            mp_upstream_cancel(loop->upstream, r->easy);
+        mp_upstream_easy_put(loop->upstream, r->easy);
+    }
+    event_del(&r->idle_ev);
+    mp_reqmem_cleanup(&r->mem, loop);
+    mp_buf_release(loop, &r->text);
+    mp_buf_release(loop, &r->resp_head);
+    mp_buf_release(loop, &r->sse_pending);
+    mp_buf_release(loop, &r->held_tail);
+    free(r);
+}
+
+/* Ends a request whose response is complete or cut. */
+static void request_end(struct mp_request *r, enum mp_conn_end end, const char *error)
+{
+    struct mp_access a;
+    fill_access(r, &a);
+    a.error = error;
+    mp_access_record(r->loop, &a);
+    if (r->close_delimited) /* a close is its end: a cut must be a reset */
+        end = end == MP_CONN_CUT ? MP_CONN_RESET : MP_CONN_CLOSE;
+    mp_conn_finish(r->conn, end);
+    request_free(r);
+}
+
+/* ---- building the upstream request ---- */
+
+static char *text_put(struct mp_request *r, const char *a, size_t alen, const char *b, size_t blen)
+{
+    char *start = r->text.data + r->text.len;
+    memcpy(start, a, alen);
+    memcpy(start + alen, b, blen);
+    start[alen + blen] = '\0';
+    r->text.len += alen + blen + 1;
+    return start;
+}
+
+static void add_header_line(struct mp_request *r, const char *line)
+{
+    struct curl_slist *node = &r->nodes[r->nnodes];
+    node->data = (char *)line;
+    node->next = NULL;
+    if (r->nnodes > 0)
+        r->nodes[r->nnodes - 1].next = node;
+    r->nnodes++;
+}
+
+/* Appends "Name: value" (or "Name;" for an empty value, curl's way to send
+ * an empty header) to the text buffer and the header list. */
+static void add_header(struct mp_request *r, const char *name, size_t nlen, const char *value,
+                       size_t vlen)
+{
+    char *line = r->text.data + r->text.len;
+    memcpy(line, name, nlen);
+    if (vlen == 0) {
+        line[nlen] = ';';
+        line[nlen + 1] = '\0';
+        r->text.len += nlen + 2;
+    } else {
+        memcpy(line + nlen, ": ", 2);
+        memcpy(line + nlen + 2, value, vlen);
+        line[nlen + 2 + vlen] = '\0';
+        r->text.len += nlen + 3 + vlen;
+    }
+    add_header_line(r, line);
+}
+
+static bool name_is(const struct mp_http_header *h, const char *name)
+{
+    size_t n = strlen(name);
+    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+/* Copies the client's headers for curl: hop-by-hop fields, Host,
+ * Content-Length and Expect are curl's to write; Authorization is replaced
+ * when [upstream] api_key is set; Accept-Encoding is dropped when the reply
+ * will be recorded (a compressed reply could not be read). Accept and
+ * Content-Type are suppressed when absent so curl adds no defaults. */
+static void build_headers(struct mp_request *r, const struct mp_config *cfg)
+{
+    const struct mp_http_request_head *head = r->head;
+    const struct mp_http_header *conn_hdr = mp_http_find_header(head, "connection", 10);
+    bool has_accept = false, has_ctype = false;
+    for (size_t i = 0; i < head->num_headers; i++) {
+        const struct mp_http_header *h = &head->headers[i];
+        if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
+            name_is(h, "content-length") || name_is(h, "expect"))
+            continue;
+        if (conn_hdr != NULL &&
+            mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
+            continue;
+        if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
+            continue;
+        if (r->anthropic && cfg->anthropic.api_key[0] != '\0' && name_is(h, "x-api-key"))
+            continue;
+        if (r->mem.writes && name_is(h, "accept-encoding"))
+            continue; /* the reply is read for memory: it must not come compressed */
+        has_accept = has_accept || name_is(h, "accept");
+        has_ctype = has_ctype || name_is(h, "content-type");
+        add_header(r, h->name, h->name_len, h->value, h->value_len);
+    }
+    if (!r->anthropic && cfg->upstream.api_key[0] != '\0')
+        add_header_line(r, text_put(r, "Authorization: Bearer ", 22, cfg->upstream.api_key,
+                                    strlen(cfg->upstream.api_key)));
+    if (r->anthropic && cfg->anthropic.api_key[0] != '\0')
+        add_header_line(r, text_put(r, "x-api-key: ", 11, cfg->anthropic.api_key,
+                                    strlen(cfg->anthropic.api_key)));
+    add_header_line(r, text_put(r, "Expect:", 7, "", 0));
+    if (!has_accept)
+        add_header_line(r, text_put(r, "Accept:", 7, "", 0));
+    if (!has_ctype)
+        add_header_line(r, text_put(r, "Content-Type:", 13, "", 0));
+}
+
+static bool method_is(const struct mp_http_request_head *head, const char *m)
+{
+    size_t n = strlen(m);
+    return head->method_len == n && memcmp(head->method, m, n) == 0;
+}
+
+static void set_method(struct mp_request *r, const char *body)
+{
+    const struct mp_http_request_head *head = r->head;
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    if (method_is(head, "HEAD")) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        r->no_body = true;
+        return;
+    }
+    if (method_is(head, "GET") && r->body_len == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    if (!method_is(head, "POST")) {
+        char *m = text_put(r, head->method, head->method_len, "", 0);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    }
+    if (r->body_len == 0 && !method_is(head, "POST") && !method_is(head, "PUT") &&
+        !method_is(head, "PATCH")) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    const char *send = r->mem.body != NULL ? r->mem.body : body;
+    size_t send_len = r->mem.body != NULL ? r->mem.body_len : r->body_len;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, send_len > 0 ? send : "");
+}
+
+static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud);
+static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud);
+static void on_idle_timer(evutil_socket_t fd, short what, void *arg);
+
+static void arm_idle(struct mp_request *r, double seconds)
+{
+    struct timeval tv = {.tv_sec = (time_t)seconds,
+                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    event_add(&r->idle_ev, &tv);
+}
+
+/* Sets the transfer up and starts it. Returns MP_OK or a status. */
+static int start_upstream(struct mp_request *r, const char *body)
+{
+    const struct mp_config *cfg = r->loop->cfg;
+    const struct mp_http_request_head *head = r->head;
+    /* OpenAI's base URL ends with /v1 (the target's is dropped); Anthropic's
+     * is the host: the whole target is appended */
+    const char *base = r->anthropic ? cfg->anthropic.base_url.text : cfg->upstream.base_url.text;
+    size_t skip = r->anthropic ? 0 : 3;
+    /* every header line for curl is at most its client line + 1 byte */
+    size_t need = 2 * head->head_len + strlen(base) + MP_CONFIG_SECRET_MAX + 256;
+    if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
+        return MP_ENOMEM;
+    r->easy = mp_upstream_easy_get(r->loop->upstream, cfg->upstream.ca_file);
+    if (r->easy == NULL)
+        return MP_ENOMEM;
+    char *url = text_put(r, base, strlen(base), head->target + skip, head->target_len - skip);
+    build_headers(r, cfg);
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_upstream_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_upstream_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
+    set_method(r, body);
+    if (mp_upstream_start(r->loop->upstream, e) != MP_OK)
+        return MP_EUPSTREAM;
+    r->in_multi = true;
+    r->t_upstream = mp_access_now();
+    r->last_activity = r->t_upstream;
+    arm_idle(r, cfg->upstream.idle_timeout_ms / 1000.0);
+    return MP_OK;
+}
+
+/* ---- relaying the response ---- */
+
+static void relay(struct mp_request *r, const char *data, size_t len)
+{
+    struct evbuffer *out = mp_conn_output(r->conn);
+    if (len == 0)
+        return;
+    if (r->chunked_out) {
+        char size_line[24];
+        int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
+        evbuffer_add(out, size_line, (size_t)n);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, data, len);
+    }
+    r->bytes_out += len;
+    mp_conn_flush(r->conn);
+}
+
+static bool head_add(struct mp_request *r, const char *s, size_t len)
+{
+    if (r->resp_head.len + len > RESP_HEAD_MAX)
+        return false;
+    if (mp_buf_reserve(r->loop, &r->resp_head, r->resp_head.len + len) != MP_OK)
+        return false;
+    memcpy(r->resp_head.data + r->resp_head.len, s, len);
+    r->resp_head.len += len;
+    return true;
+}
+
+static bool header_is(const char *line, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    return len > n && line[n] == ':' && strncasecmp(line, name, n) == 0;
+}
+
+static const char *header_value(const char *line, size_t len, size_t name_len, size_t *vlen)
+{
+    const char *v = line + name_len + 1;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    *vlen = (size_t)(end - v);
+    return v;
+}
+
+/* Status line: keeps the upstream's code and reason, in HTTP/1.1. */
+static bool on_status_line(struct mp_request *r, const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+    if (sp == NULL || (size_t)(line + len - sp) < 4)
+        return false;
+    r->status = atoi(sp + 1);
+    r->interim = r->status < 200;
+    r->resp_head.len = 0;
+    if (r->interim)
+        return true;
+    return head_add(r, "HTTP/1.1", 8) && head_add(r, sp, (size_t)(line + len - sp));
+}
+
+/* A Content-Length value, or -1 when it is not a plain decimal. */
+static int64_t parse_length(const char *v, size_t n)
+{
+    int64_t x = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+static void note_header(struct mp_request *r, const char *line, size_t len)
+{
+    size_t vlen = 0;
+    if (header_is(line, len, "content-length")) {
+        const char *v = header_value(line, len, 14, &vlen);
+        r->has_length = true;
+        r->content_length = parse_length(v, vlen);
+    } else if (header_is(line, len, "content-type")) {
+        const char *v = header_value(line, len, 12, &vlen);
+        r->is_sse = vlen >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
+    } else if (header_is(line, len, "x-accel-buffering")) {
+        r->saw_accel = true;
+    } else if (header_is(line, len, "x-request-id")) {
+        const char *v = header_value(line, len, 12, &vlen);
+        if (vlen >= sizeof(r->upstream_id))
+            vlen = sizeof(r->upstream_id) - 1;
+        memcpy(r->upstream_id, v, vlen);
+        r->upstream_id[vlen] = '\0';
+    }
+}
+
+/* The upstream head is complete: decide the framing and send it. */
+static bool finish_head(struct mp_request *r)
+{
+    struct mp_conn *c = r->conn;
+    r->head_done = true;
+    r->no_body = r->no_body || r->status == 204 || r->status == 304;
+    if (!r->no_body && !r->has_length) {
+        if (mp_conn_is_http10(c))
+            r->close_delimited = true;
+        else
+            r->chunked_out = true;
+    }
+    bool ok = true;
+    if (r->chunked_out)
+        ok = head_add(r, "Transfer-Encoding: chunked\r\n", 28);
+    if (ok && r->is_sse && !r->saw_accel)
+        ok = head_add(r, "X-Accel-Buffering: no\r\n", 23);
+    if (ok && r->mem.wire != NULL) {
+        char lines[256];
+        mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
+        r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
+        ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
+        /* the id memory records as the turn's source (provenance) */
+        int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);
+        if (ok && n > 0 && (size_t)n < sizeof(lines))
+            ok = head_add(r, lines, (size_t)n);
+    }
+    if (ok && (r->close_delimited || mp_conn_wants_close(c)))
+        ok = head_add(r, "Connection: close\r\n", 19);
+    else if (ok && mp_conn_is_http10(c))
+        ok = head_add(r, "Connection: keep-alive\r\n", 24);
+    if (!ok || !head_add(r, "\r\n", 2))
+        return false;
+    evbuffer_add(mp_conn_output(c), r->resp_head.data, r->resp_head.len);
+    mp_buf_release(r->loop, &r->resp_head);
+    mp_sse_init(&r->sse);
+    mp_conn_flush(c);
+    return true;
+}
+
+static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud)
+{
+    struct mp_request *r = ud;
+    size_t len = size * n;
+    r->last_activity = mp_access_now();
+    if (r->head_done)
+        return len; /* trailers */
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+        return on_status_line(r, buf, len) ? len : 0;
+    bool blank = (len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n');
+    if (r->interim)
+        return len;
+    if (blank)
+        return finish_head(r) ? len : 0;
+    const char *colon = memchr(buf, ':', len);
+    if (colon == NULL || mp_http_is_hop_by_hop(buf, (size_t)(colon - buf)))
+        return len;
+    note_header(r, buf, len);
+    return head_add(r, buf, len) ? len : 0;
+}
+
+/* Keeps bytes of a stream's end for after the commit. */
+static bool hold_bytes(struct mp_request *r, const char *data, size_t len)
+{
+    struct mp_buf *b = &r->held_tail;
+    if (b->len + len > SSE_EVENT_MAX || mp_buf_reserve(r->loop, b, b->len + len) != MP_OK)
+        return false;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return true;
+}
+
+/* Relays a non-SSE body's bytes but its last one so far, which is held. */
+static void relay_holding_last(struct mp_request *r, const char *data, size_t len)
+{
+    struct evbuffer *out = mp_conn_output(r->conn);
+    if (r->held_byte_set)
+        evbuffer_add(out, &r->held_byte, 1);
+    evbuffer_add(out, data, len - 1);
+    r->bytes_out += len - (r->held_byte_set ? 0 : 1);
+    r->held_byte = data[len - 1];
+    r->held_byte_set = true;
+    mp_conn_flush(r->conn);
+}
+
+/* Relays every complete event in the pending bytes; [DONE] only once. */
+static bool relay_sse(struct mp_request *r, const char *data, size_t len)
+{
+    struct mp_buf *p = &r->sse_pending;
+    if (p->len + len > SSE_EVENT_MAX || mp_buf_reserve(r->loop, p, p->len + len) != MP_OK)
+        return false;
+    memcpy(p->data + p->len, data, len);
+    p->len += len;
+    size_t off = 0, ev_len = 0;
+    while (mp_sse_next_event(&r->sse, p->data + off, p->len - off, &ev_len) == MP_OK) {
+        const char *ev = p->data + off;
+        bool done = mp_sse_is_done(ev, ev_len);
+        if (!(done && r->done_relayed)) {
+            if (r->hold && (done || r->held_tail.len > 0)) {
+                if (!hold_bytes(r, ev, ev_len))
+                    return false;
+            } else {
+                relay(r, ev, ev_len);
+            }
+            mp_reqmem_on_reply(&r->mem, r->loop, ev, ev_len, true);
+        }
+        r->done_relayed = r->done_relayed || done;
+        off += ev_len;
+    }
+    memmove(p->data, p->data + off, p->len - off);
+    p->len -= off;
+    return true;
+}
+
+static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct mp_request *r = ud;
+    size_t len = size * n;
+    r->last_activity = mp_access_now();
+    if (!r->head_done)
+        return 0;
+    if (r->no_body)
+        return len;
+    if (mp_conn_pending(r->conn) > MP_CONN_HIGH_WATER) {
+        r->paused = true;
+        mp_conn_want_drain(r->conn);
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    r->body_in += len;
+    if (r->is_sse)
+        return relay_sse(r, data, len) ? len : 0;
+    if (r->hold && !r->chunked_out && len > 0)
+        relay_holding_last(r, data, len);
+    else
+        relay(r, data, len);
+    mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
+    return len;
+}
+
+static void on_drain(struct mp_conn *c, void *req)
+{
+    struct mp_request *r = req;
+    (void)c;
+    if (!r->paused)
+        return;
+    r->paused = false;
+    r->last_activity = mp_access_now();
+    curl_easy_pause(r->easy, CURLPAUSE_CONT);
+}
+
+/* ---- ending ---- */
+
+static enum mp_upstream_error_kind classify(CURLcode rc, enum mp_perr *perr)
+{
+    *perr = MP_PERR_UPSTREAM_UNREACHABLE;
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return MP_UPERR_CONNECT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return MP_UPERR_DNS;
+    case CURLE_OPERATION_TIMEDOUT:
+        *perr = MP_PERR_UPSTREAM_TIMEOUT;
+        return MP_UPERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return MP_UPERR_TLS;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return MP_UPERR_RESET;
+    case CURLE_WRITE_ERROR:
+        *perr = MP_PERR_UPSTREAM_PROTOCOL;
+        return MP_UPERR_OTHER;
+    default:
+        return MP_UPERR_OTHER;
+    }
+}
+
+/* The upstream failed: an error response if nothing was sent yet, an SSE
+ * error event if a stream is under way, else a cut connection. */
+static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstream_error_kind kind)
+{
+    mp_metrics_upstream_error(r->loop->shard, kind);
+    if (!r->head_done) {
+        struct mp_access a;
+        fill_access(r, &a);
+        mp_respond_error(r->conn, perr, &a, MP_CONN_KEEP);
+        request_free(r);
+        return;
+    }
+    const char *code = kind == MP_UPERR_TIMEOUT ? "upstream_timeout" : "upstream_reset";
+    if (r->is_sse && r->chunked_out) {
+        char ev[512];
+        size_t n = mp_respond_sse_error(ev, sizeof(ev),
+                                        kind == MP_UPERR_TIMEOUT ? MP_PERR_UPSTREAM_TIMEOUT
+                                                                 : MP_PERR_UPSTREAM_PROTOCOL,
+                                        r->anthropic);
+        relay(r, ev, n);
+        evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
+        request_end(r, MP_CONN_KEEP, code);
+        return;
+    }
+    request_end(r, MP_CONN_CUT, code);
+}
+
+/* Sends what durable ack held back (a body's last byte, a stream's
+ * [DONE]) and the end of the chunked stream, then ends the request. */
+static void release_end(struct mp_request *r)
+{
+    struct evbuffer *out = mp_conn_output(r->conn);
+    if (r->held_byte_set) {
+        evbuffer_add(out, &r->held_byte, 1);
+        r->bytes_out++;
+        r->held_byte_set = false;
+    }
+    if (r->held_tail.len > 0)
+        relay(r, r->held_tail.data, r->held_tail.len);
+    if (r->chunked_out)
+        evbuffer_add(out, "0\r\n\r\n", 5);
+    mp_conn_flush(r->conn);
+    request_end(r, MP_CONN_KEEP, NULL);
+}
+
+/* The memory worker committed (or failed) the turn: the reply may end. */
+static void on_turn_committed(struct mp_memticket *t, void *arg, int status)
+{
+    struct mp_request *r = arg;
+    (void)t;
+    (void)status; /* a failed commit is counted by the worker; the chat goes on */
+    r->mem.ticket = NULL;
+    release_end(r);
+}
+
+/* A completed chat turn goes to the memory worker (if recording applies).
+ * Returns true when the reply's end waits for the commit. */
+static bool record_turn(struct mp_request *r)
+{
+    /* the credential memory jobs may borrow: that of the memory model's API */
+    bool anthropic = r->loop->cfg->memory.llm == MP_LLM_ANTHROPIC;
+    const struct mp_http_header *auth = anthropic
+                                            ? mp_http_find_header(r->head, "x-api-key", 9)
+                                            : mp_http_find_header(r->head, "authorization", 13);
+    return mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
+                            auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0,
+                            r->hold ? on_turn_committed : NULL, r) == MP_OK;
+}
+
+/* The answer arrived whole though the transfer then failed: a stream that
+ * relayed [DONE], or a Content-Length body with every byte. */
+static bool complete_despite(const struct mp_request *r)
+{
+    if (!r->head_done)
+        return false;
+    if (r->is_sse)
+        return r->done_relayed && r->sse_pending.len == 0;
+    return r->content_length >= 0 && r->body_in == (uint64_t)r->content_length;
+}
+
+void mp_request_on_upstream_done(void *req, CURLcode result)
+{
+    struct mp_request *r = req;
+    enum mp_perr perr;
+    r->in_multi = false;
+    if (result != CURLE_OK && complete_despite(r))
+        result = CURLE_OK; /* e.g. a reset after [DONE]: the client has it all */
+    if (result != CURLE_OK || !r->head_done) {
+        enum mp_upstream_error_kind kind = classify(result, &perr);
+        if (result == CURLE_OK)
+            perr = MP_PERR_UPSTREAM_PROTOCOL;
+        request_fail(r, perr, kind);
+        return;
+    }
+    if (r->is_sse && r->sse_pending.len > 0) {
+        if (r->held_tail.len > 0) /* ended mid-event: pass it on, after what is held */
+            hold_bytes(r, r->sse_pending.data, r->sse_pending.len);
+        else
+            relay(r, r->sse_pending.data, r->sse_pending.len);
+    }
+    if (r->mem.wire != NULL && record_turn(r)) {
+        event_del(&r->idle_ev); /* nothing more comes from the upstream */
+        mp_conn_flush(r->conn);
+        return;
+    }
+    release_end(r);
+}
+
+static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_request *r = arg;
+    double idle = r->loop->cfg->upstream.idle_timeout_ms / 1000.0;
+    double quiet = mp_access_now() - r->last_activity;
+    (void)fd;
+    (void)what;
+    if (r->paused || quiet < idle) {
+        arm_idle(r, r->paused ? idle : idle - quiet);
+        return;
+    }
+    mp_upstream_cancel(r->loop->upstream, r->easy);
+    r->in_multi = false;
+    request_fail(r, MP_PERR_UPSTREAM_TIMEOUT, MP_UPERR_TIMEOUT);
+}
+
+static void on_abort(struct mp_conn *c, void *req)
+{
+    struct mp_request *r = req;
+    struct mp_access a;
+    (void)c;
+    mp_metrics_client_disconnect(r->loop->shard);
+    r->status = 499; /* nginx's "client closed request" */
+    fill_access(r, &a);
+    a.error = "client_disconnect";
+    mp_access_record(r->loop, &a);
+    r->conn = NULL;
+    request_free(r);
+}
+
+/* ---- accepting a request ---- */
+
+/* Checks X-Memory and the user id of a chat request. Returns MP_OK or the
+ * error to answer with (*perr). */
+static int check_memory_controls(struct mp_request *r, const char *body, enum mp_perr *perr)
+{
+    const struct mp_config *cfg = r->loop->cfg;
+    enum mp_memory_control ctl = MP_MEMCTL_AUTO;
+    char user[MP_USERKEY_MAX];
+    size_t ulen = 0;
+    const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory", 8);
+    if (h != NULL && mp_route_memory_control(h->value, h->value_len, &ctl) != MP_OK) {
+        *perr = MP_PERR_INVALID_MEMORY_HEADER;
+        return MP_EINVAL;
+    }
+    if (cfg->memory.mode == MP_MEMORY_OFF || ctl == MP_MEMCTL_OFF) {
+        mp_reqmem_init(&r->mem, MP_MEMORY_OFF, (int)ctl, NULL, 0);
+        return MP_OK;
+    }
+    int rc = mp_reqmem_user_key(r->loop, r->head, body, r->body_len, user, &ulen, perr);
+    if (rc == MP_EINVAL)
+        return MP_EINVAL;
+    r->has_user = rc == MP_OK;
+    if (r->has_user)
+        mp_access_user_hash(user, ulen, r->user_hash);
+    mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
+    return MP_OK;
+}
+
+static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_request_head *head,
+                                      size_t body_len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    struct mp_request *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->loop = loop;
+    r->conn = c;
+    r->head = head;
+    r->body_len = body_len;
+    r->t_start = mp_access_now();
+    r->content_length = -1;
+    evtimer_assign(&r->idle_ev, loop->base, on_idle_timer, r);
+    mp_loop_request_id(loop, r->request_id);
+    return r;
+}
+
+static void refuse(struct mp_request *r, enum mp_perr perr)
+{
+    struct mp_access a;
+    fill_access(r, &a);
+    mp_respond_error(r->conn, perr, &a, MP_CONN_KEEP);
+    request_free(r);
+}
+
+static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
+                       size_t body_len)
+{
+    enum mp_route route;
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    struct mp_request *r = request_new(c, head, body_len);
+    if (r == NULL) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_CLOSE);
+        return;
+    }
+    r->path_len = head->target_len;
+    if (mp_route_classify(head->method, head->method_len, head->target, head->target_len, &route,
+                          &r->path_len) != MP_OK) {
+        r->path_len = 0; /* never log what a client put in an unroutable path */
+        refuse(r, MP_PERR_BAD_REQUEST);
+        return;
+    }
+    if (route == MP_ROUTE_NOT_FOUND) {
+        r->path_len = 0;
+        refuse(r, MP_PERR_NOT_FOUND);
+        return;
+    }
+    if (route == MP_ROUTE_MEMORY) {
+        request_free(r);
+        mp_memapi_handle(c, head, body, body_len);
+        return;
+    }
+    r->anthropic = mp_route_is_anthropic(route);
+    if (r->anthropic && r->loop->cfg->anthropic.base_url.text[0] == '\0') {
+        refuse(r, MP_PERR_NOT_FOUND); /* [anthropic] is off */
+        return;
+    }
+    if (mp_route_wire(route) != NULL) {
+        if (check_memory_controls(r, body, &perr) != MP_OK) {
+            refuse(r, perr);
+            return;
+        }
+        r->mem.wire = mp_route_wire(route);
+        r->body = body;
+        mp_reqmem_inject(&r->mem, r->loop, body, body_len);
+    }
+    mp_conn_attach(c, r, on_abort);
+    int rc = start_upstream(r, body);
+    if (rc != MP_OK) {
+        mp_metrics_upstream_error(r->loop->shard, MP_UPERR_OTHER);
+        refuse(r, MP_PERR_INTERNAL);
+    }
+}
+
+const struct mp_conn_handler mp_request_handler = {
+    .on_request = on_request,
+    .on_drain = on_drain,
+};
