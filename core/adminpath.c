@@ -107,6 +107,8 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_IMPORT;
     else if (n == 4 && span_is(seg[2], "entities"))
         *route = MP_ADMIN_USER_ENTITY;
+    else if (n == 3 && span_is(seg[2], "settings"))
+        *route = MP_ADMIN_USER_SETTINGS;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -120,6 +122,10 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_COMPACT;
     else if (n == 1 && span_is(seg[0], "sweep"))
         *route = MP_ADMIN_SWEEP;
+    else if (n == 1 && span_is(seg[0], "status"))
+        *route = MP_ADMIN_STATUS;
+    else if (n == 1 && span_is(seg[0], "reload"))
+        *route = MP_ADMIN_RELOAD;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -267,7 +273,7 @@ int mp_adminpath_parse_query(const char *q, size_t len, struct mp_admin_target *
 static int parse_parts(const char *target, size_t len, size_t path_len, const struct span *seg,
                        struct mp_admin_target *t, const char **param)
 {
-    if (t->route >= MP_ADMIN_USER_MEMORY && t->route <= MP_ADMIN_USER_ENTITY) {
+    if (t->route >= MP_ADMIN_USER_MEMORY && t->route <= MP_ADMIN_USER_SETTINGS) {
         *param = "user";
         if (decode_user(seg[1], t) != MP_OK)
             return MP_EINVAL;
@@ -319,7 +325,10 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USERS:
     case MP_ADMIN_USER_EXPORT:
     case MP_ADMIN_USER_HISTORY:
+    case MP_ADMIN_STATUS:
         return "GET";
+    case MP_ADMIN_USER_SETTINGS:
+        return "GET, PUT";
     case MP_ADMIN_USER_MEMORY:
         return "GET, DELETE";
     case MP_ADMIN_USER_ENTITY:
@@ -327,6 +336,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USER_IMPORT:
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
+    case MP_ADMIN_RELOAD:
         return "POST";
     }
     return "";

@@ -11,14 +11,17 @@
 #include "usermem.h"
 
 enum mp_admin_route {
-    MP_ADMIN_USERS = 1,    /* /admin/users                      GET */
-    MP_ADMIN_USER_MEMORY,  /* /admin/users/{id}/memory          GET, DELETE */
-    MP_ADMIN_USER_EXPORT,  /* /admin/users/{id}/export          GET */
-    MP_ADMIN_USER_HISTORY, /* /admin/users/{id}/history         GET (change log) */
-    MP_ADMIN_USER_IMPORT,  /* /admin/users/{id}/import          POST (JSON Lines) */
-    MP_ADMIN_USER_ENTITY,  /* /admin/users/{id}/entities/{key}  PUT, DELETE */
-    MP_ADMIN_COMPACT,      /* /admin/compact                    POST */
-    MP_ADMIN_SWEEP,        /* /admin/sweep                      POST (run retention now) */
+    MP_ADMIN_USERS = 1,     /* /admin/users                      GET */
+    MP_ADMIN_USER_MEMORY,   /* /admin/users/{id}/memory          GET, DELETE */
+    MP_ADMIN_USER_EXPORT,   /* /admin/users/{id}/export          GET */
+    MP_ADMIN_USER_HISTORY,  /* /admin/users/{id}/history         GET (change log) */
+    MP_ADMIN_USER_IMPORT,   /* /admin/users/{id}/import          POST (JSON Lines) */
+    MP_ADMIN_USER_ENTITY,   /* /admin/users/{id}/entities/{key}  PUT, DELETE */
+    MP_ADMIN_USER_SETTINGS, /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
+    MP_ADMIN_COMPACT,       /* /admin/compact                   POST */
+    MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
+    MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
+    MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
 };
 
 #define MP_ADMIN_TENANT_LEN    32   /* lowercase hex chars of a tenant id */

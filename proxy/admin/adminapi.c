@@ -90,6 +90,9 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_USER_ENTITY] = "/admin/users/{id}/entities/{key}",
         [MP_ADMIN_COMPACT] = "/admin/compact",
         [MP_ADMIN_SWEEP] = "/admin/sweep",
+        [MP_ADMIN_USER_SETTINGS] = "/admin/users/{id}/settings",
+        [MP_ADMIN_STATUS] = "/admin/status",
+        [MP_ADMIN_RELOAD] = "/admin/reload",
     };
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";

@@ -66,6 +66,34 @@ START_TEST(test_adminpath_sweep_route)
 }
 END_TEST
 
+START_TEST(test_adminpath_status_reload_routes)
+{
+    ck_assert_int_eq(parse("/admin/status"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_STATUS);
+    ck_assert_uint_eq(t.user_len, 0);
+    ck_assert_int_eq(parse("/admin/reload"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_RELOAD);
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_STATUS), "GET");
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_RELOAD), "POST");
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_RELOAD, "GET", 3));
+    expect_notfound("/admin/status/x");
+    expect_notfound("/admin/users/u/reload");
+}
+END_TEST
+
+START_TEST(test_adminpath_user_settings_route)
+{
+    ck_assert_int_eq(parse("/admin/users/bob%20x/settings"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_SETTINGS);
+    ck_assert_str_eq(t.user, "bob x");
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_USER_SETTINGS), "GET, PUT");
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_SETTINGS, "PUT", 3));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_SETTINGS, "DELETE", 6));
+    expect_einval("/admin/users/%zz/settings", "user");
+    expect_notfound("/admin/users/u/settings/mode");
+}
+END_TEST
+
 START_TEST(test_adminpath_user_memory_route)
 {
     ck_assert_int_eq(parse("/admin/users/alice/memory"), MP_OK);
@@ -468,7 +496,8 @@ START_TEST(test_adminpath_tenant_applies_to_every_route)
     static const char *paths[] = {
         "/admin/users",           "/admin/users/u/memory",     "/admin/users/u/export",
         "/admin/users/u/history", "/admin/users/u/entities/k", "/admin/compact",
-        "/admin/sweep",
+        "/admin/sweep",           "/admin/users/u/settings",   "/admin/status",
+        "/admin/reload",
     };
     char s[128];
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -812,6 +841,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_users_route_has_defaults);
     tcase_add_test(tc, test_adminpath_compact_route);
     tcase_add_test(tc, test_adminpath_sweep_route);
+    tcase_add_test(tc, test_adminpath_status_reload_routes);
+    tcase_add_test(tc, test_adminpath_user_settings_route);
     tcase_add_test(tc, test_adminpath_user_memory_route);
     tcase_add_test(tc, test_adminpath_user_export_route);
     tcase_add_test(tc, test_adminpath_user_history_route);

@@ -15,7 +15,7 @@ if [ -n "$bad" ]; then
     echo "storage/ must not include libevent or libcurl:"; echo "$bad"; status=1
 fi
 bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<lmdb\.h>' "$root"/storage/*.c "$root"/storage/*.h \
-      "$root"/proxy/*.c "$root"/proxy/*.h "$root"/core/*.c "$root"/core/*.h "$root"/core/*/*.[ch] 2>/dev/null \
+      "$root"/proxy/*.c "$root"/proxy/*.h "$root"/proxy/*/*.[ch] "$root"/core/*.c "$root"/core/*.h "$root"/core/*/*.[ch] 2>/dev/null \
       | grep -vE 'storage/store_lmdb[a-z_]*\.c$|storage/store_lmdb_private\.h$')
 if [ -n "$bad" ]; then
     echo "only storage/store_lmdb*.c and store_lmdb_private.h may include <lmdb.h>:"; echo "$bad"; status=1
