@@ -39,6 +39,7 @@
 #include "seal.h"
 #include "userkey.h"
 #include "usermem.h"
+#include "usermode.h"
 
 #define MP_USER_KEY_MAX        400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
 #define MP_IDEM_KEY_LEN        32
@@ -86,32 +87,34 @@ struct mp_job {
 
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
-    MP_OP_RECORD_TURN,   /* append messages to the buffer (and the archive, indexed),
-                            remember idem key; skipped if the key is known */
-    MP_OP_ADD_JOB,       /* queue job (id assigned, written back into the op). An
-                            EXTRACT job with from_seq == through_seq == 0 takes the
-                            seqs of the nearest preceding RECORD_TURN op of the same
-                            user in the same apply, and is skipped (MP_NOTFOUND)
-                            when that turn was already recorded: a turn and its
-                            job commit together or not at all. The inherited seqs
-                            are written back into u.job; MP_EINVAL when there is
-                            no such RECORD_TURN op */
-    MP_OP_DONE_JOB,      /* remove job_id */
-    MP_OP_UPDATE_JOB,    /* rewrite job (attempts, not_before_ms) */
-    MP_OP_SET_SUMMARY,   /* summary = text; drop buffered messages with seq <= through_seq
-                            (the archive keeps them) */
-    MP_OP_TRIM_MESSAGES, /* drop messages with seq <= u.summary.through_seq (summary
-                            untouched; text ignored): the buffer-only modes */
-    MP_OP_UPSERT_ENTITY, /* entity: new current value, the old one moves to history;
-                            ignored (result MP_NOTFOUND... see below) when it would
-                            not outrank the current value */
-    MP_OP_DELETE_ENTITY, /* key: erase the fact (see below); MP_NOTFOUND if absent */
-    MP_OP_DELETE_USER,   /* everything of the user: summary, messages, archive, index,
-                            facts, history, idem keys, and the user's pending jobs */
-    MP_OP_SWEEP_USER,    /* retention: purge what u.sweep says has expired */
-    MP_OP_IMPORT_MESSAGE /* one message (u.turn, nmessages 1) into the archive only,
+    MP_OP_RECORD_TURN,    /* append messages to the buffer (and the archive, indexed),
+                             remember idem key; skipped if the key is known */
+    MP_OP_ADD_JOB,        /* queue job (id assigned, written back into the op). An
+                             EXTRACT job with from_seq == through_seq == 0 takes the
+                             seqs of the nearest preceding RECORD_TURN op of the same
+                             user in the same apply, and is skipped (MP_NOTFOUND)
+                             when that turn was already recorded: a turn and its
+                             job commit together or not at all. The inherited seqs
+                             are written back into u.job; MP_EINVAL when there is
+                             no such RECORD_TURN op */
+    MP_OP_DONE_JOB,       /* remove job_id */
+    MP_OP_UPDATE_JOB,     /* rewrite job (attempts, not_before_ms) */
+    MP_OP_SET_SUMMARY,    /* summary = text; drop buffered messages with seq <= through_seq
+                             (the archive keeps them) */
+    MP_OP_TRIM_MESSAGES,  /* drop messages with seq <= u.summary.through_seq (summary
+                             untouched; text ignored): the buffer-only modes */
+    MP_OP_UPSERT_ENTITY,  /* entity: new current value, the old one moves to history;
+                             ignored (result MP_NOTFOUND... see below) when it would
+                             not outrank the current value */
+    MP_OP_DELETE_ENTITY,  /* key: erase the fact (see below); MP_NOTFOUND if absent */
+    MP_OP_DELETE_USER,    /* everything of the user: summary, messages, archive, index,
+                             facts, history, idem keys, and the user's pending jobs */
+    MP_OP_SWEEP_USER,     /* retention: purge what u.sweep says has expired */
+    MP_OP_IMPORT_MESSAGE, /* one message (u.turn, nmessages 1) into the archive only,
                             with its own at_ms, request_id, model and pii: the next
                             seq, indexed; the buffer and the summary are untouched */
+    MP_OP_SET_USER_MODE   /* the user's own setting (u.user_mode): auto removes it; off
+                             also removes the user's pending jobs */
 };
 
 /* Who made a change (the history's actor). */
@@ -195,6 +198,13 @@ struct mp_sweep_counts {
  * - IMPORT_MESSAGE: exactly 1 message as for RECORD_TURN (its at_ms,
  *   request_id, model and pii kept), into the archive whatever
  *   mp_store_set_archive() says; first_seq = last_seq = its seq.
+ * - SET_USER_MODE: u.user_mode valid, actor USER or ADMIN. Always MP_OK.
+ *   The setting then holds back what traffic would remember (each skipped
+ *   op's result is MP_NOTFOUND, nothing changes): with read or off,
+ *   RECORD_TURN and an ADD_JOB that inherits its turn's seqs; with off,
+ *   also every ADD_JOB, SET_SUMMARY, TRIM_MESSAGES and an UPSERT_ENTITY
+ *   below MP_TRUST_CORRECTED (what the memory jobs write). What a person
+ *   does (corrections, admin values, imports, erasure) is never held back.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -239,6 +249,7 @@ struct mp_op {
             struct mp_retention retention;
             struct mp_sweep_counts counts; /* out */
         } sweep;
+        enum mp_user_mode user_mode; /* SET_USER_MODE */
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger
@@ -375,6 +386,13 @@ int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
                      struct mp_history **out);
 void mp_history_free(struct mp_history *h);
 
+/* The user's own memory setting (MP_OP_SET_USER_MODE) into *mode and, when
+ * set_at_ms is not NULL, when it was set (0: never, the default auto):
+ * MP_OK (auto when none is stored, also for an unknown user), MP_EINVAL (a
+ * bad user key), MP_EIO. */
+int mp_store_user_mode(struct mp_store *store, const char *user, size_t user_len,
+                       enum mp_user_mode *mode, int64_t *set_at_ms);
+
 /* ---- the request path: what of one user's memory a request may inject ---- */
 
 /* A read snapshot of one user's memory (store_view.c), open for the span
@@ -393,6 +411,9 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
 
 /* The head: summary and buffered messages (no entities), the view's. */
 const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v);
+
+/* The user's own memory setting, read with the head (auto when none). */
+enum mp_user_mode mp_store_view_user_mode(const struct mp_store_view *v);
 
 /* Calls fn with each current fact in the recent order (trust higher
  * first, then confidence, then observed time newer first, then fact id)

@@ -41,6 +41,11 @@
  *                        1: an archived message, id its seq)
  *   dterms   P | u8 kind | u32be item id -> the item's terms with counts
  *   postings P | T(kind byte | term) | u32be item id -> u16 tc | u16 tk | u8 td
+ *   settings user key -> the user's own memory setting (store_settings.c):
+ *                        u8 enum mp_user_mode | i64 set_at_ms | u8 actor;
+ *                        absent = auto. Not memory: erasing a user's
+ *                        memory (MP_OP_DELETE_USER) keeps it. Added within
+ *                        format 3: an older store gets the table at open
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -108,6 +113,7 @@ enum mp_store_table {
     MP_TABLE_DOCS,
     MP_TABLE_DTERMS,
     MP_TABLE_POSTINGS,
+    MP_TABLE_SETTINGS,
     MP_TABLE_COUNT
 };
 

@@ -24,6 +24,7 @@
 #include "store_facts.h"
 #include "store_user.h"
 #include "store_read.h"
+#include "store_settings.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)
@@ -461,6 +462,51 @@ static int sweep_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
+/* ---- the user's own setting ---- */
+
+static int set_user_mode(struct mp_ops_ctx *w, const struct mp_op *op)
+{
+    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    size_t n = mp_store_backend_phys_user(w->s, op->user, op->user_len, phys);
+    int rc = mp_settings_write(w->txn, phys, n, op->u.user_mode, op->now_ms, op->actor);
+    if (rc == MP_OK && op->u.user_mode == MP_USER_MODE_OFF)
+        rc = del_user_jobs(w, op->user, op->user_len);
+    return rc;
+}
+
+/* Whether op is something traffic would remember that the user's setting
+ * holds back (store.h, SET_USER_MODE): *held then, and the op is skipped. */
+static int held_back(struct mp_ops_ctx *w, const struct mp_op *op, bool *held)
+{
+    enum mp_user_mode mode;
+    bool job = op->kind == MP_OP_ADD_JOB;
+    *held = false;
+    switch (op->kind) {
+    case MP_OP_RECORD_TURN:
+    case MP_OP_ADD_JOB:
+    case MP_OP_SET_SUMMARY:
+    case MP_OP_TRIM_MESSAGES:
+        break;
+    case MP_OP_UPSERT_ENTITY:
+        if (op->u.entity.trust >= MP_TRUST_CORRECTED || op->import_key != NULL)
+            return MP_OK; /* a person's value */
+        break;
+    default:
+        return MP_OK;
+    }
+    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    size_t n = mp_store_backend_phys_user(w->s, job ? op->u.job.user : op->user,
+                                          job ? op->u.job.user_len : op->user_len, phys);
+    int rc = mp_settings_read(w->txn, phys, n, &mode, NULL);
+    if (rc != MP_OK || mode == MP_USER_MODE_AUTO)
+        return rc;
+    if (mode == MP_USER_MODE_OFF)
+        *held = true;
+    else /* read: nothing new is recorded; what was recorded is still worked on */
+        *held = op->kind == MP_OP_RECORD_TURN || (job && inherits_seqs(op));
+    return MP_OK;
+}
+
 /* ---- apply ---- */
 
 static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops_out *outs,
@@ -468,7 +514,13 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
 {
     const struct mp_op *op = &ops[i];
     struct mp_ops_out *out = &outs[i];
+    bool held;
     out->result = MP_OK;
+    int rc = held_back(w, op, &held);
+    if (rc != MP_OK || held) {
+        out->result = MP_NOTFOUND;
+        return rc;
+    }
     switch (op->kind) {
     case MP_OP_RECORD_TURN:
         return record_turn(w, op, out);
@@ -490,6 +542,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return sweep_user(w, op, out);
     case MP_OP_IMPORT_MESSAGE:
         return import_message(w, op, out);
+    case MP_OP_SET_USER_MODE:
+        return set_user_mode(w, op);
     }
     return MP_EINVAL;
 }

@@ -14,6 +14,7 @@
 #include "store.h"
 #include "store_backend.h"
 #include "store_read.h"
+#include "store_settings.h"
 
 #define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
 
@@ -48,6 +49,7 @@ struct mp_store_view {
     size_t plen;
     struct mp_codec_user meta;
     struct mp_usermem *head;
+    enum mp_user_mode user_mode; /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
     struct ranked_cache ranked;
     struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
@@ -89,6 +91,8 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     mp_store_backend_plain_done(&pv);
     if (rc == MP_OK && v->meta.version != MP_CODEC_USER_VERSION)
         rc = MP_EIO;
+    if (rc == MP_OK)
+        rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
         v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
     if (rc != MP_OK) {
@@ -102,6 +106,11 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
 const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v)
 {
     return v->head;
+}
+
+enum mp_user_mode mp_store_view_user_mode(const struct mp_store_view *v)
+{
+    return v->user_mode;
 }
 
 void mp_store_view_close(struct mp_store_view *v)

@@ -421,13 +421,33 @@ static int archive_lines(struct lines *out, json_t *page)
     return rc;
 }
 
-/* Facts, unarchived buffered messages, the archive page, the summary, the
- * history (um and h NULL after the first page: the archive page only). */
+/* The user's own setting, when it is not auto. */
+static int settings_line(struct lines *out)
+{
+    enum mp_user_mode mode;
+    int64_t at;
+    if (mp_store_user_mode(out->call->store, out->call->user, out->call->user_len, &mode, &at) !=
+        MP_OK)
+        return -1;
+    if (mode == MP_USER_MODE_AUTO)
+        return 0;
+    json_t *o = json_object();
+    if (o == NULL || json_object_set_new(o, "mode", json_string(mp_usermode_name(mode))) != 0 ||
+        json_object_set_new(o, "updated_at", mp_memjson_time(at)) != 0) {
+        json_decref(o);
+        return -1;
+    }
+    return line(out, "settings", o);
+}
+
+/* The setting, facts, unarchived buffered messages, the archive page, the
+ * summary, the history (um and h NULL after the first page: the archive
+ * page only). */
 static int export_lines(struct lines *out, const struct mp_usermem *um, json_t *page,
                         const struct mp_history *h)
 {
     struct mp_store_view *v = NULL;
-    int rc = 0;
+    int rc = um != NULL ? settings_line(out) : 0;
     if (um != NULL &&
         mp_store_view_open(out->call->store, out->call->user, out->call->user_len, &v) != MP_OK)
         v = NULL;
@@ -649,6 +669,47 @@ static void submit(struct admin_call *call, struct mp_op *op, mp_memwork_fn fn,
     mp_conn_attach(call->conn, call, on_abort);
 }
 
+/* ---- the user's own setting ---- */
+
+static void on_mode_set(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    if (status != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    enum mp_user_mode mode = call->op.u.user_mode;
+    send_json(call, 200, "OK",
+              mp_memjson_settings(call->user, call->user_len, mode,
+                                  mode != MP_USER_MODE_AUTO ? call->op.now_ms : 0,
+                                  MP_MEMJSON_ADMIN),
+              NULL);
+}
+
+/* GET /admin/users/{id}/settings reads the user's setting (auto for a user
+ * never seen); PUT sets it for them, as the user's own PUT would. */
+static void user_settings(struct admin_call *call, bool put, const char *body, size_t len)
+{
+    enum mp_user_mode mode;
+    int64_t at = 0;
+    if (put) {
+        if (mp_memjson_parse_mode(body, len, &call->op.u.user_mode) != MP_OK) {
+            send_error(call, MP_PERR_INVALID_MODE, NULL);
+            return;
+        }
+        call->op.kind = MP_OP_SET_USER_MODE;
+        submit(call, &call->op, NULL, on_mode_set);
+        return;
+    }
+    if (mp_store_user_mode(call->store, call->user, call->user_len, &mode, &at) != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK",
+              mp_memjson_settings(call->user, call->user_len, mode, at, MP_MEMJSON_ADMIN), NULL);
+}
+
 /* If-Match: "*", or one strong entity tag "<revision>" (the quotes may be
  * left out), revision 1 .. 2^32-1 in decimal. Anything else (a list, a weak
  * tag, 0) is MP_EINVAL. */
@@ -751,8 +812,9 @@ static void on_imported(struct mp_memticket *t, void *arg, int status)
         return;
     }
     send_json(call, 200, "OK",
-              json_pack("{s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages, "facts",
-                        (json_int_t)call->import.facts, "skipped",
+              json_pack("{s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
+                        "facts", (json_int_t)call->import.facts, "settings",
+                        (json_int_t)call->import.settings, "skipped",
                         (json_int_t)call->import.skipped),
               NULL);
 }
@@ -850,6 +912,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_USER_ENTITY:
         change_entity(call, head, method_is(head, "PUT"), body, len);
+        break;
+    case MP_ADMIN_USER_SETTINGS:
+        user_settings(call, method_is(head, "PUT"), body, len);
         break;
     case MP_ADMIN_COMPACT:
         submit(call, NULL, compact_work, on_compacted);

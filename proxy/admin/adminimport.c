@@ -41,6 +41,19 @@ struct build {
     int64_t now_ms;
 };
 
+/* The op of a settings line (the last one counts: later ops win). */
+static void settings_op(struct build *b, const struct mp_import_item *it)
+{
+    struct mp_op *op = &b->job->ops[b->job->nops++];
+    memset(op, 0, sizeof(*op));
+    op->kind = MP_OP_SET_USER_MODE;
+    op->user = b->user;
+    op->user_len = b->user_len;
+    op->now_ms = b->now_ms;
+    op->actor = MP_ACTOR_ADMIN;
+    op->u.user_mode = it->mode;
+}
+
 /* The op of one item, through pii_mode: MP_OK, MP_NOTFOUND (dropped). */
 static int item_op(struct build *b, const struct mp_import_item *it)
 {
@@ -130,6 +143,9 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
     for (size_t i = 0; i < job->batch.n; i++)
         if (job->batch.items[i].type == MP_IMPORT_FACT)
             order[nord++] = &job->batch.items[i];
+    for (size_t i = 0; i < job->batch.n; i++)
+        if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
+            settings_op(&b, &job->batch.items[i]);
     rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < nord; i++) {
         rc = item_op(&b, order[i]);
@@ -144,7 +160,7 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
 
 int mp_import_apply(struct mp_store *store, struct mp_import_job *job)
 {
-    job->messages = job->facts = 0;
+    job->messages = job->facts = job->settings = 0;
     job->skipped = job->batch.nskipped + job->dropped;
     if (job->nops == 0)
         return MP_OK;
@@ -157,6 +173,8 @@ int mp_import_apply(struct mp_store *store, struct mp_import_job *job)
             job->skipped++;
         else if (op->kind == MP_OP_IMPORT_MESSAGE)
             job->messages++;
+        else if (op->kind == MP_OP_SET_USER_MODE)
+            job->settings++;
         else
             job->facts++;
     }

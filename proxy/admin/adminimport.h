@@ -11,7 +11,8 @@
  * observed at their "at"; the usual precedence applies, so a fact the
  * store holds with a stronger trust or a newer time is kept (the line
  * counts as skipped). Every item goes through [governance] pii_mode
- * (drop: the item is skipped). An "id" is remembered with the user's
+ * (drop: the item is skipped). A settings line sets the user's own memory
+ * setting, as an admin's PUT would. An "id" is remembered with the user's
  * idempotency keys (and kept as long as they are: [memory]
  * idempotency_hours): a line whose id was imported before is skipped. The
  * import is all or nothing: facts past [memory] max_facts_per_user refuse
@@ -36,7 +37,7 @@ struct mp_import_job {
     size_t ntexts;
     size_t dropped; /* by pii_mode */
     /* after mp_import_apply */
-    size_t messages, facts, skipped;
+    size_t messages, facts, settings, skipped;
 };
 
 /* Builds the ops of body for user[0..user_len) (borrowed until the job is

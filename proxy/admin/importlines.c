@@ -133,12 +133,19 @@ static int parse_line(const char *p, size_t n, struct mp_import_item *it, const 
         it->type = MP_IMPORT_MESSAGE;
     else if (strcmp(type, "fact") == 0)
         it->type = MP_IMPORT_FACT;
+    else if (strcmp(type, "settings") == 0)
+        it->type = MP_IMPORT_SETTINGS;
     else if (strcmp(type, "summary") == 0 || strcmp(type, "history") == 0)
         it->type = MP_IMPORT_SKIPPED;
     else
         rc = (*why = "type", MP_EINVAL);
-    if (rc == MP_OK && it->type != MP_IMPORT_SKIPPED)
+    if (rc == MP_OK && it->type != MP_IMPORT_SKIPPED && it->type != MP_IMPORT_SETTINGS)
         rc = parse_id(o, it, why);
+    if (rc == MP_OK && it->type == MP_IMPORT_SETTINGS) {
+        const char *mode = str_member(o, "mode", &tlen, &present);
+        if (mode == NULL || mp_usermode_parse(mode, tlen, &it->mode) != MP_OK)
+            rc = (*why = "mode", MP_EINVAL);
+    }
     if (rc == MP_OK && it->type == MP_IMPORT_MESSAGE)
         rc = parse_message(o, it, why);
     else if (rc == MP_OK && it->type == MP_IMPORT_FACT)
@@ -150,7 +157,7 @@ static int parse_line(const char *p, size_t n, struct mp_import_item *it, const 
 int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,
                     const char **why)
 {
-    struct mp_import_batch b = {NULL, 0, 0, 0, 0};
+    struct mp_import_batch b = {NULL, 0, 0, 0, 0, 0};
     size_t cap = 0, line = 0;
     *why = "";
     for (size_t at = 0; at < len;) {
@@ -184,6 +191,7 @@ int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, s
         b.n++;
         b.nmessages += it->type == MP_IMPORT_MESSAGE;
         b.nfacts += it->type == MP_IMPORT_FACT;
+        b.nsettings += it->type == MP_IMPORT_SETTINGS;
         b.nskipped += it->type == MP_IMPORT_SKIPPED;
     }
     *out = b;

@@ -9,7 +9,9 @@
  * second import of the line a no-op. A fact's time may be given as
  * "observed_at" instead of "at", and its confidence is optional (1 when
  * absent), so the admin export's fact lines import as they are. Lines of
- * the export's other types ("summary", "history") are accepted and
+ * A settings line, {"type":"settings","mode":"auto"|"read"|"off"}, sets the
+ * user's own memory setting (the export writes one when it is not auto).
+ * The export's other types ("summary", "history") are accepted and
  * skipped. Other members are ignored. Blank lines (only spaces, tabs or
  * CR) are skipped; a line is at most the whole body. */
 #ifndef MP_PROXY_IMPORTLINES_H
@@ -20,10 +22,11 @@
 #include <stdint.h>
 
 #include "usermem.h"
+#include "usermode.h"
 
 #define MP_IMPORT_ID_MAX 256
 
-enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SKIPPED };
+enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SETTINGS, MP_IMPORT_SKIPPED };
 
 struct mp_import_item {
     enum mp_import_type type;
@@ -33,6 +36,7 @@ struct mp_import_item {
     size_t text_len;
     char key[MP_ENTITY_KEY_MAX + 1]; /* facts: normalized */
     double confidence;
+    enum mp_user_mode mode; /* settings: the user's own setting */
     int64_t at_ms;
     bool has_id;
     char id[MP_IMPORT_ID_MAX + 1];
@@ -40,13 +44,13 @@ struct mp_import_item {
 
 struct mp_import_batch {
     struct mp_import_item *items;
-    size_t n, nmessages, nfacts, nskipped;
+    size_t n, nmessages, nfacts, nsettings, nskipped;
 };
 
 /* Parses body[0..len). MP_OK with *out (free with mp_import_batch_free());
  * MP_EINVAL with *bad_line (1-based) and why (a static reason naming the
  * field: "not a JSON object", "type", "role", "content", "key", "value",
- * "at", "confidence", "id"); MP_ENOMEM. Message content longer than
+ * "at", "confidence", "id", "mode"); MP_ENOMEM. Message content longer than
  * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded
  * turn's; a fact value must be 1..MP_ENTITY_VALUE_MAX bytes. */
 int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,

@@ -322,6 +322,35 @@ int mp_memjson_parse_value(const char *body, size_t len, char *out, size_t *out_
     return rc;
 }
 
+json_t *mp_memjson_settings(const char *key, size_t key_len, enum mp_user_mode mode,
+                            int64_t set_at_ms, enum mp_memjson_detail d)
+{
+    const unsigned char *tenant;
+    const char *id;
+    size_t id_len;
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    mp_userkey_split(key, key_len, &tenant, &id, &id_len);
+    int f = d == MP_MEMJSON_ADMIN ? mp_memjson_set_user(o, key, key_len)
+                                  : set(o, "user", text_json(id, id_len));
+    f |= set(o, "mode", json_string(mp_usermode_name(mode)));
+    f |= set(o, "updated_at", set_at_ms != 0 ? mp_memjson_time(set_at_ms) : json_null());
+    return done(o, f);
+}
+
+int mp_memjson_parse_mode(const char *body, size_t len, enum mp_user_mode *mode)
+{
+    json_error_t err;
+    json_t *doc = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    json_t *v = json_is_object(doc) ? json_object_get(doc, "mode") : NULL;
+    int rc = json_is_string(v)
+                 ? mp_usermode_parse(json_string_value(v), json_string_length(v), mode)
+                 : MP_EINVAL;
+    json_decref(doc);
+    return rc;
+}
+
 json_t *mp_memjson_add_archive(json_t *doc, json_t *page, const char *next)
 {
     if (doc == NULL || page == NULL || json_object_set_new(doc, "archive", page) != 0 ||

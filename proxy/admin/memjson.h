@@ -48,6 +48,17 @@ json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detai
 json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
                           enum mp_memjson_detail d);
 
+/* The user's own memory setting: {"user", "mode": "auto"|"read"|"off",
+ * "updated_at": RFC 3339, or null when never set (auto)}; ADMIN also has
+ * "tenant". NULL when out of memory. */
+json_t *mp_memjson_settings(const char *key, size_t key_len, enum mp_user_mode mode,
+                            int64_t set_at_ms, enum mp_memjson_detail d);
+
+/* Reads a settings PUT body {"mode": "auto"|"read"|"off"} (other members
+ * ignored) into *mode: MP_OK, or MP_EINVAL (not a JSON object, no such
+ * member, or another value). */
+int mp_memjson_parse_mode(const char *body, size_t len, enum mp_user_mode *mode);
+
 /* Adds "archive": page (stolen) and "archive_next_cursor": next ("":
  * null) to doc (a memory object; stolen and returned, NULL on failure). */
 json_t *mp_memjson_add_archive(json_t *doc, json_t *page, const char *next);

@@ -397,7 +397,9 @@ void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
 static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
 {
     for (size_t i = 0; i < t->nops; i++) {
-        if (t->ops[i].kind == MP_OP_DELETE_USER)
+        /* erasure, and a user who turns memory off: their jobs stop now */
+        if (t->ops[i].kind == MP_OP_DELETE_USER ||
+            (t->ops[i].kind == MP_OP_SET_USER_MODE && t->ops[i].u.user_mode == MP_USER_MODE_OFF))
             mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
     }
     answer(t, t->fn != NULL ? t->fn(mw, t->fn_arg) : mp_store_apply(mw->store, t->ops, t->nops));

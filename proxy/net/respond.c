@@ -54,6 +54,9 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                              "The entity key must hold 1 to 64 letters or digits once "
                              "normalized.",
                              MP_CLERR_BAD_REQUEST},
+    [MP_PERR_INVALID_MODE] = {400, "Bad Request", "invalid_request_error", "invalid_mode",
+                              "The body must be {\"mode\": \"auto\", \"read\" or \"off\"}.",
+                              MP_CLERR_BAD_REQUEST},
     [MP_PERR_INVALID_VALUE] = {400, "Bad Request", "invalid_request_error", "invalid_value",
                                "The body must be {\"value\": a non-empty string of at most "
                                "512 bytes}.",

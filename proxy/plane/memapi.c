@@ -23,8 +23,9 @@
 #include "userkey.h"
 
 #define ENTITIES_PREFIX "/v1/memory/entities/"
+#define SETTINGS_PATH   "/v1/memory/settings"
 
-enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY };
+enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY, CALL_SET_MODE };
 
 struct mp_memapi_call {
     enum call_kind kind;
@@ -82,7 +83,9 @@ static void send_empty(struct mp_conn *c, int status, const char *reason, const 
 
 static const char *call_path(enum call_kind kind)
 {
-    return kind == CALL_DELETE_USER ? "/v1/memory" : "/v1/memory/entities/{key}";
+    return kind == CALL_DELETE_USER ? "/v1/memory"
+           : kind == CALL_SET_MODE  ? SETTINGS_PATH
+                                    : "/v1/memory/entities/{key}";
 }
 
 static void on_committed(struct mp_memticket *t, void *arg, int status)
@@ -97,6 +100,13 @@ static void on_committed(struct mp_memticket *t, void *arg, int status)
     }
     if (status != MP_OK) {
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_SET_MODE) {
+        send_json(
+            c, 200, "OK",
+            mp_memjson_settings(call->user, call->user_len, call->op.u.user_mode,
+                                call->op.u.user_mode != MP_USER_MODE_AUTO ? call->op.now_ms : 0,
+                                MP_MEMJSON_USER),
+            call->request_id, path, call->t_start);
     } else if (call->kind == CALL_PUT_ENTITY && call->op.result == MP_OK) {
         send_json(c, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_USER),
                   call->request_id, path, call->t_start);
@@ -242,6 +252,36 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const ch
     free(call);
 }
 
+/* GET /v1/memory/settings: the user's setting; PUT sets it. */
+static void handle_settings(struct mp_conn *c, struct mp_memapi_call *call, bool put,
+                            const char *body, size_t len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    enum mp_user_mode mode;
+    int64_t at = 0;
+    if (put) {
+        if (mp_memjson_parse_mode(body, len, &call->op.u.user_mode) != MP_OK) {
+            free(call);
+            mp_respond_error(c, MP_PERR_INVALID_MODE, NULL, MP_CONN_KEEP);
+            return;
+        }
+        call->kind = CALL_SET_MODE;
+        call->op.kind = MP_OP_SET_USER_MODE;
+        call->op.actor = MP_ACTOR_USER;
+        submit(c, call);
+        return;
+    }
+    if (mp_store_user_mode(loop->store, call->user, call->user_len, &mode, &at) != MP_OK) {
+        free(call);
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        return;
+    }
+    send_json(c, 200, "OK",
+              mp_memjson_settings(call->user, call->user_len, mode, at, MP_MEMJSON_USER),
+              call->request_id, SETTINGS_PATH, call->t_start);
+    free(call);
+}
+
 void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                       size_t len)
 {
@@ -268,6 +308,7 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
     call->op.now_ms = mp_clock_now_ms();
     size_t pre = strlen(ENTITIES_PREFIX);
     bool whole = plen == 10; /* "/v1/memory" */
+    bool settings = plen == strlen(SETTINGS_PATH) && memcmp(head->target, SETTINGS_PATH, plen) == 0;
     bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&
                   memchr(head->target + pre, '/', plen - pre) == NULL;
     if (whole && method_is(head, "GET")) {
@@ -278,9 +319,12 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
         submit(c, call);
     } else if (entity && (method_is(head, "PUT") || method_is(head, "DELETE"))) {
         handle_entity(c, call, method_is(head, "PUT"), head->target + pre, plen - pre, body, len);
+    } else if (settings && (method_is(head, "GET") || method_is(head, "PUT"))) {
+        handle_settings(c, call, method_is(head, "PUT"), body, len);
     } else {
         free(call);
-        mp_respond_error(c, whole || entity ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, NULL,
-                         MP_CONN_KEEP);
+        mp_respond_error(
+            c, whole || entity || settings ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, NULL,
+            MP_CONN_KEEP);
     }
 }

@@ -138,8 +138,8 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
         return;
     }
     m->mode = mode;
-    m->reads = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_READ;
-    m->writes = control == MP_MEMCTL_AUTO || control == MP_MEMCTL_WRITE;
+    m->control = (enum mp_memory_control)control;
+    mp_usermode_access(m->control, MP_USER_MODE_AUTO, &m->reads, &m->writes);
     memcpy(m->user, user, user_len);
     m->user_len = user_len;
 }
@@ -148,6 +148,27 @@ static void fail(struct mp_reqmem *m, struct mp_loop *loop, const char *code)
 {
     m->error = code;
     mp_metrics_memory_error(loop->shard);
+}
+
+/* Narrows what applies by the user's own setting: the most restrictive of
+ * the setting and X-Memory wins; nothing left is memory off. */
+static void apply_user_mode(struct mp_reqmem *m, enum mp_user_mode mode)
+{
+    mp_usermode_access(m->control, mode, &m->reads, &m->writes);
+    if (!m->reads && !m->writes)
+        m->mode = MP_MEMORY_OFF;
+}
+
+/* The setting of a user whose memory is not read (X-Memory: write, or
+ * nothing stored yet), for recording. A failed read records anyway: the
+ * store holds back what the setting forbids when it commits the turn. */
+static void read_user_mode(struct mp_reqmem *m, struct mp_loop *loop)
+{
+    enum mp_user_mode mode;
+    if (mp_store_user_mode(loop->store, m->user, m->user_len, &mode, NULL) != MP_OK)
+        fail(m, loop, "storage_unavailable");
+    else
+        apply_user_mode(m, mode);
 }
 
 /* Only the newest buffer_messages messages are injected verbatim. */
@@ -175,14 +196,24 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
         m->reads = m->writes = false;
         return;
     }
-    if (!m->reads)
+    if (!m->reads) {
+        read_user_mode(m, loop);
         return;
+    }
     struct mp_store_view *view = NULL;
     int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
-    if (rc == MP_NOTFOUND)
+    if (rc == MP_NOTFOUND) {
+        if (m->writes)
+            read_user_mode(m, loop);
         return;
+    }
     if (rc != MP_OK) {
         fail(m, loop, "storage_unavailable");
+        return;
+    }
+    apply_user_mode(m, mp_store_view_user_mode(view));
+    if (!m->reads) {
+        mp_store_view_close(view);
         return;
     }
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */

@@ -16,15 +16,18 @@
 #include "net/respond.h"
 #include "userkey.h"
 #include "user_id.h"
+#include "usermode.h"
 
 struct mp_completion;
 struct mp_wire;
 struct mp_memticket;
 
 struct mp_reqmem {
-    enum mp_memory_mode mode;  /* applied; MP_MEMORY_OFF when none */
-    bool reads, writes;        /* per mode, X-Memory and the user id */
-    char user[MP_USERKEY_MAX]; /* the store user key */
+    enum mp_memory_mode mode;       /* applied; MP_MEMORY_OFF when none */
+    enum mp_memory_control control; /* the request's X-Memory */
+    bool reads, writes;             /* per mode, X-Memory, the user id and the
+                                       user's own setting (core/usermode.h) */
+    char user[MP_USERKEY_MAX];      /* the store user key */
     size_t user_len;
     const char *error; /* static X-Memory-Error code, or NULL */
     uint32_t injected_tokens;
@@ -65,8 +68,9 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
 
 /* Checks the body is a chat request memory can work with (else
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the
- * user's memory and builds the injected body (on success m->body). body is
- * the client's request body (borrowed). */
+ * user's memory and their own setting (which may turn reading, recording
+ * or both off: then X-Memory-Mode says off) and builds the injected body
+ * (on success m->body). body is the client's request body (borrowed). */
 void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out

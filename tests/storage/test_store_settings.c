@@ -1,0 +1,225 @@
+/* Tests for the user's own memory setting in storage/store.h
+ * (MP_OP_SET_USER_MODE, mp_store_user_mode, mp_store_view_user_mode): what
+ * each mode holds back, what it never holds back, and that the setting
+ * outlives erasure, reopening, compaction and sealing. Cases that run on
+ * both backends use the loop index _i: 0 = mem, 1 = lmdb. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+#include "store.h"
+#include "store_fixture.h"
+
+Suite *mp_test_suite(void);
+
+static int set_mode(struct mp_store *store, const char *user, size_t ulen, enum mp_user_mode m,
+                    enum mp_actor actor, int64_t now)
+{
+    struct mp_op op = {
+        .kind = MP_OP_SET_USER_MODE, .user = user, .user_len = ulen, .now_ms = now, .actor = actor};
+    op.u.user_mode = m;
+    return fx_apply1(store, &op);
+}
+
+static enum mp_user_mode mode_of(struct mp_store *store, const char *user, size_t ulen, int64_t *at)
+{
+    enum mp_user_mode m = (enum mp_user_mode)99;
+    ck_assert_int_eq(mp_store_user_mode(store, user, ulen, &m, at), MP_OK);
+    return m;
+}
+
+static size_t jobs_of(struct mp_store *store, const char *user)
+{
+    struct mp_job *jobs = NULL;
+    size_t n = 0, mine = 0;
+    ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
+    for (size_t i = 0; i < n; i++)
+        mine += jobs[i].user_len == strlen(user) && memcmp(jobs[i].user, user, strlen(user)) == 0;
+    free(jobs);
+    return mine;
+}
+
+static int summarize_op(struct mp_store *store, const char *user, size_t ulen)
+{
+    return fx_summarize(store, user, ulen, "a summary", 2, 50);
+}
+
+START_TEST(test_settings_default_is_auto_and_round_trips)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    int64_t at = -1;
+    ck_assert_int_eq(mode_of(store, U("nobody"), &at), MP_USER_MODE_AUTO);
+    ck_assert_int_eq(at, 0);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_READ, MP_ACTOR_USER, 1234), MP_OK);
+    ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_READ);
+    ck_assert_int_eq(at, 1234);
+    ck_assert_int_eq(mode_of(store, U("bob"), NULL), MP_USER_MODE_AUTO); /* others untouched */
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_ADMIN, 1300), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_OFF);
+    ck_assert_int_eq(at, 1300);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_AUTO, MP_ACTOR_USER, 1400), MP_OK);
+    ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_AUTO);
+    ck_assert_int_eq(at, 0); /* auto is no record at all */
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_settings_op_is_checked)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(set_mode(store, U("ann"), (enum mp_user_mode)3, MP_ACTOR_USER, 1), MP_EINVAL);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_EXTRACTOR, 1), MP_EINVAL);
+    ck_assert_int_eq(set_mode(store, "", 0, MP_USER_MODE_OFF, MP_ACTOR_USER, 1), MP_EINVAL);
+    ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_AUTO);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* read: nothing new is recorded, what was recorded is still worked on. */
+START_TEST(test_settings_read_holds_back_new_turns_only)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "I live in Oslo", "Nice", 10, 10), MP_OK);
+    uint64_t job = fx_add_job(store, fx_job_for(U("ann"), MP_JOB_EXTRACT, 2));
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_READ, MP_ACTOR_USER, 20), MP_OK);
+    ck_assert_uint_eq(jobs_of(store, "ann"), 1); /* read keeps pending work */
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "secret plan", "ok", 30, 30), MP_NOTFOUND);
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 2); /* the first turn only */
+    mp_usermem_free(um);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "city", "Oslo", MP_TRUST_STATED, 40), MP_OK);
+    ck_assert_int_eq(summarize_op(store, U("ann")), MP_OK);
+    struct mp_op done = {.kind = MP_OP_DONE_JOB};
+    done.u.job_id = job;
+    ck_assert_int_eq(fx_apply1(store, &done), MP_OK);
+    /* a new job that rides on a held-back turn is held back with it */
+    struct mp_mem_message m = fx_msg(MP_ROLE_USER, "more", 50);
+    struct mp_op ops[2] = {fx_turn_op(U("ann"), 3, &m, 1, 50)};
+    ops[1] = (struct mp_op){.kind = MP_OP_ADD_JOB, .now_ms = 50};
+    ops[1].u.job = fx_job_for(U("ann"), MP_JOB_EXTRACT, 0);
+    ops[1].u.job.from_seq = ops[1].u.job.through_seq = 0;
+    ck_assert_int_eq(mp_store_apply(store, ops, 2), MP_OK);
+    ck_assert_int_eq(ops[0].result, MP_NOTFOUND);
+    ck_assert_int_eq(ops[1].result, MP_NOTFOUND);
+    ck_assert_uint_eq(jobs_of(store, "ann"), 0);
+    um = fx_get(store, U("ann"));
+    ck_assert_str_eq(fx_entity_value(um, "city"), "Oslo");
+    ck_assert_str_eq(um->summary.text, "a summary");
+    mp_usermem_free(um);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* off: nothing traffic would remember gets in, and pending jobs go; a
+ * person's own changes still apply. */
+START_TEST(test_settings_off_holds_back_traffic_and_drops_jobs)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "I live in Oslo", "Nice", 10, 10), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("bob"), 1, "hi", "hello", 10, 10), MP_OK);
+    fx_add_job(store, fx_job_for(U("ann"), MP_JOB_EXTRACT, 2));
+    fx_add_job(store, fx_job_for(U("ann"), MP_JOB_SUMMARIZE, 2));
+    fx_add_job(store, fx_job_for(U("bob"), MP_JOB_EXTRACT, 2));
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
+    ck_assert_uint_eq(jobs_of(store, "ann"), 0);
+    ck_assert_uint_eq(jobs_of(store, "bob"), 1); /* another user's work goes on */
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "secret plan", "ok", 30, 30), MP_NOTFOUND);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "plan", "secret", MP_TRUST_STATED, 31),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "mood", "meh", MP_TRUST_INFERRED, 31), MP_NOTFOUND);
+    ck_assert_int_eq(summarize_op(store, U("ann")), MP_NOTFOUND);
+    struct mp_op job = {.kind = MP_OP_ADD_JOB, .now_ms = 32};
+    job.u.job = fx_job_for(U("ann"), MP_JOB_SUMMARIZE, 2);
+    ck_assert_int_eq(fx_apply1(store, &job), MP_NOTFOUND);
+    ck_assert_uint_eq(jobs_of(store, "ann"), 0);
+    /* a person's value is no traffic */
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "city", "Bergen", MP_TRUST_CORRECTED, 40), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    ck_assert_ptr_null(um->summary.text);
+    ck_assert_ptr_null(fx_entity_value(um, "plan"));
+    ck_assert_ptr_null(fx_entity_value(um, "mood"));
+    ck_assert_str_eq(fx_entity_value(um, "city"), "Bergen");
+    mp_usermem_free(um);
+    /* back to auto: remembered again */
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_AUTO, MP_ACTOR_USER, 50), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 3, "back", "welcome", 60, 60), MP_OK);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* The setting is not memory: erasing the memory keeps the user's wish. */
+START_TEST(test_settings_survive_erasure)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "I live in Oslo", "Nice", 10, 10), MP_OK);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
+    struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "ann", .user_len = 3, .now_ms = 30};
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    ck_assert(fx_absent(store, U("ann")));
+    ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_OFF);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "again", "hm", 40, 40), MP_NOTFOUND);
+    ck_assert(fx_absent(store, U("ann")));
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_settings_view_reads_the_mode_with_the_head)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "hello", "hi", 10, 10), MP_OK);
+    ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_view_user_mode(v), MP_USER_MODE_AUTO);
+    mp_store_view_close(v);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_READ, MP_ACTOR_ADMIN, 20), MP_OK);
+    ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
+    ck_assert_int_eq(mp_store_view_user_mode(v), MP_USER_MODE_READ);
+    ck_assert_uint_eq(mp_store_view_head(v)->nmessages, 2);
+    mp_store_view_close(v);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* Sealed stores, compaction and encrypting a clear store keep it. */
+START_TEST(test_settings_survive_compaction_and_sealing)
+{
+    struct mp_store *store = fx_open_backend(LMDB);
+    char tk[64];
+    size_t tlen = fx_tenant_key(tk, 0xB2, "carol");
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
+    ck_assert_int_eq(set_mode(store, tk, tlen, MP_USER_MODE_READ, MP_ACTOR_ADMIN, 21), MP_OK);
+    fx_compact(store);
+    ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_OFF);
+    mp_store_free(store);
+    fx_rekey(NULL, &fx_key_a); /* the clear store becomes a sealed one */
+    fx_opts.key = &fx_key_a;
+    store = fx_open_existing();
+    int64_t at = 0;
+    ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_OFF);
+    ck_assert_int_eq(at, 20);
+    ck_assert_int_eq(mode_of(store, tk, tlen, NULL), MP_USER_MODE_READ);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "hello", "hi", 30, 30), MP_NOTFOUND);
+    mp_store_free(store);
+    ck_assert(!fx_dir_has("carol")); /* the tenant's user id is hashed too */
+    fx_remove_dir();
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("store_settings");
+    TCase *tc = tcase_create("settings");
+    tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
+    tcase_add_loop_test(tc, test_settings_default_is_auto_and_round_trips, 0, 2);
+    tcase_add_loop_test(tc, test_settings_op_is_checked, 0, 2);
+    tcase_add_loop_test(tc, test_settings_read_holds_back_new_turns_only, 0, 2);
+    tcase_add_loop_test(tc, test_settings_off_holds_back_traffic_and_drops_jobs, 0, 2);
+    tcase_add_loop_test(tc, test_settings_survive_erasure, 0, 2);
+    tcase_add_loop_test(tc, test_settings_view_reads_the_mode_with_the_head, 0, 2);
+    tcase_add_test(tc, test_settings_survive_compaction_and_sealing);
+    suite_add_tcase(s, tc);
+    return s;
+}
