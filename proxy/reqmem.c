@@ -150,6 +150,13 @@ static void fail(struct mp_reqmem *m, struct mp_loop *loop, const char *code)
     mp_metrics_memory_error(loop->shard);
 }
 
+/* A read's outcome for memproxy_memory_reads_total: MP_OK injected memory,
+ * MP_NOTFOUND found none to inject, anything else failed. */
+static enum mp_memory_read_result read_result(int rc)
+{
+    return rc == MP_OK ? MP_MEMREAD_HIT : rc == MP_NOTFOUND ? MP_MEMREAD_MISS : MP_MEMREAD_ERROR;
+}
+
 /* Only the newest buffer_messages messages are injected verbatim. */
 static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
                         size_t *saved_n)
@@ -179,10 +186,10 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
         return;
     struct mp_store_view *view = NULL;
     int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
-    if (rc == MP_NOTFOUND)
-        return;
     if (rc != MP_OK) {
-        fail(m, loop, "storage_unavailable");
+        if (rc != MP_NOTFOUND) /* a user with nothing stored is a miss */
+            fail(m, loop, "storage_unavailable");
+        mp_metrics_memory_read(loop->shard, read_result(rc));
         return;
     }
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
@@ -212,6 +219,7 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     } else if (rc != MP_NOTFOUND) {
         fail(m, loop, "inject_failed");
     }
+    mp_metrics_memory_read(loop->shard, read_result(rc));
 }
 
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
