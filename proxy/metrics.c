@@ -29,6 +29,7 @@ struct mp_metrics_shard {
     counter injected_buckets[8]; /* tokens: <=0, 100, 250, 500, 1000, 2000, 4000, +Inf */
     counter injected_sum;
     counter memory_errors;
+    counter memory_reads[MP_MEMREAD_COUNT];
 } __attribute__((aligned(64)));
 
 static const double injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
@@ -53,6 +54,8 @@ struct mp_metrics {
 static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
 static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry",   "failed",
                                                             "invalid", "dropped", "skipped"};
+
+static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
 
 static const char *const purge_kind_names[MP_PURGE_COUNT] = {"facts", "messages", "summaries",
                                                              "history", "idem"};
@@ -178,6 +181,11 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens)
 void mp_metrics_memory_error(struct mp_metrics_shard *s)
 {
     bump(&s->memory_errors);
+}
+
+void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result)
+{
+    bump(&s->memory_reads[result]);
 }
 
 long mp_metrics_conn_add(struct mp_metrics *m, long delta)
@@ -343,6 +351,12 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "# HELP memproxy_memory_queue_bytes Bytes held by queued turns.\n"
         "# TYPE memproxy_memory_queue_bytes gauge\n"
         "memproxy_memory_queue_bytes %zu\n"
+        "# HELP memproxy_memory_queue_max The queue depth at which memory work is refused.\n"
+        "# TYPE memproxy_memory_queue_max gauge\n"
+        "memproxy_memory_queue_max %u\n"
+        "# HELP memproxy_memory_queue_max_bytes The queued bytes at which turns are refused.\n"
+        "# TYPE memproxy_memory_queue_max_bytes gauge\n"
+        "memproxy_memory_queue_max_bytes %zu\n"
         "# HELP memproxy_memory_queue_full_total Turns not recorded because the queue was full.\n"
         "# TYPE memproxy_memory_queue_full_total counter\n"
         "memproxy_memory_queue_full_total %llu\n"
@@ -352,7 +366,7 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "# HELP memproxy_storage_writable 1 while the store takes writes, 0 after a failed write.\n"
         "# TYPE memproxy_storage_writable gauge\n"
         "memproxy_storage_writable %d\n",
-        q.depth, q.bytes, (unsigned long long)get(&m->queue_full),
+        q.depth, q.bytes, q.max, q.max_bytes, (unsigned long long)get(&m->queue_full),
         (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
 }
 
@@ -377,6 +391,11 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         "# TYPE memproxy_memory_errors_total counter\n"
         "memproxy_memory_errors_total %llu\n",
         (unsigned long long)SUM(m, memory_errors));
+    put(t, "# HELP memproxy_memory_reads_total Requests' memory reads by result (hit: injected).\n"
+           "# TYPE memproxy_memory_reads_total counter\n");
+    for (int r = 0; r < MP_MEMREAD_COUNT; r++)
+        put(t, "memproxy_memory_reads_total{result=\"%s\"} %llu\n", memory_read_names[r],
+            (unsigned long long)SUM(m, memory_reads[r]));
 }
 
 static void render_gauges(struct mp_metrics *m, struct text *t)

@@ -83,10 +83,12 @@ void mp_metrics_sweep(struct mp_metrics *m, bool ok);
 void mp_metrics_compaction(struct mp_metrics *m, bool ok);
 /* What the memory worker reports for the queue gauges. */
 struct mp_metrics_queue {
-    unsigned depth;  /* pending memory work: turns, changes, jobs */
-    size_t bytes;    /* what the queued turns hold */
-    bool write_ok;   /* the store took the last write */
-    const char *why; /* !write_ok: the X-Memory-Error code */
+    unsigned depth;   /* pending memory work: turns, changes, jobs */
+    size_t bytes;     /* what the queued turns hold */
+    bool write_ok;    /* the store took the last write */
+    const char *why;  /* !write_ok: the X-Memory-Error code */
+    unsigned max;     /* [memory] queue_max: depth at which work is refused */
+    size_t max_bytes; /* [memory] queue_max_bytes: bytes at which turns are refused */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);
@@ -95,6 +97,15 @@ void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, c
 void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
 void mp_metrics_memory_error(struct mp_metrics_shard *s);
+/* The outcome of one request's memory read, on the request's shard: the
+ * denominator of a hit rate (requests that read no memory count nothing). */
+enum mp_memory_read_result {
+    MP_MEMREAD_HIT,   /* memory was injected */
+    MP_MEMREAD_MISS,  /* nothing stored, or nothing qualified: forwarded unchanged */
+    MP_MEMREAD_ERROR, /* the read failed and was skipped (X-Memory-Error) */
+    MP_MEMREAD_COUNT
+};
+void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result);
 /* A turn refused because the memory queue was full (any thread). */
 void mp_metrics_queue_full(struct mp_metrics *m);
 /* Queued turns parked on disk at shutdown, and parked turns recorded at

@@ -676,6 +676,8 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->bytes = atomic_load(&mw->queued_bytes);
     out->why = mp_memworker_write_error(mw);
     out->write_ok = out->why == NULL;
+    out->max = atomic_load(&mw->queue_max);
+    out->max_bytes = atomic_load(&mw->queue_max_bytes);
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

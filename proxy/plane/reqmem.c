@@ -171,6 +171,13 @@ static void read_user_mode(struct mp_reqmem *m, struct mp_loop *loop)
         apply_user_mode(m, mode);
 }
 
+/* A read's outcome for memproxy_memory_reads_total: MP_OK injected memory,
+ * MP_NOTFOUND found none to inject, anything else failed. */
+static enum mp_memory_read_result read_result(int rc)
+{
+    return rc == MP_OK ? MP_MEMREAD_HIT : rc == MP_NOTFOUND ? MP_MEMREAD_MISS : MP_MEMREAD_ERROR;
+}
+
 /* Only the newest buffer_messages messages are injected verbatim. */
 static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
                         size_t *saved_n)
@@ -202,13 +209,12 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     }
     struct mp_store_view *view = NULL;
     int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
-    if (rc == MP_NOTFOUND) {
-        if (m->writes)
-            read_user_mode(m, loop);
-        return;
-    }
     if (rc != MP_OK) {
-        fail(m, loop, "storage_unavailable");
+        if (rc != MP_NOTFOUND) /* a user with nothing stored is a miss */
+            fail(m, loop, "storage_unavailable");
+        else if (m->writes)
+            read_user_mode(m, loop);
+        mp_metrics_memory_read(loop->shard, read_result(rc));
         return;
     }
     apply_user_mode(m, mp_store_view_user_mode(view));
@@ -243,6 +249,7 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
     } else if (rc != MP_NOTFOUND) {
         fail(m, loop, "inject_failed");
     }
+    mp_metrics_memory_read(loop->shard, read_result(rc));
 }
 
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)

@@ -573,6 +573,7 @@ METRIC_LABELS = {
     'memproxy_retention_purged_total': ('item',),
     'memproxy_retention_sweeps_total': ('result',),
     'memproxy_storage_compactions_total': ('result',),
+    'memproxy_memory_reads_total': ('result',),
 }
 
 # Series written only once they are non-zero (one per status seen): a

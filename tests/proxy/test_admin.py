@@ -31,6 +31,9 @@ SERIES = {
     'memproxy_memory_queue_full_total': 'counter',
     'memproxy_memory_parked_total': 'counter',
     'memproxy_storage_writable': 'gauge',
+    'memproxy_memory_reads_total': 'counter',
+    'memproxy_memory_queue_max': 'gauge',
+    'memproxy_memory_queue_max_bytes': 'gauge',
 }
 
 
