@@ -214,7 +214,7 @@ class Limits(ErrorCase):
         return None
 
     def assert_timed_out(self, c, t0, cut, before):
-        # README: 408 client_timeout when the request did not fully arrive
+        # docs/http-api.md: 408 client_timeout when the request did not fully arrive
         # within client_timeout_ms of its first byte; then the connection
         # closes after a lingering read, so the client sees the 408 (never
         # a silent close or a reset).
@@ -254,7 +254,7 @@ class Limits(ErrorCase):
         self.assert_timed_out(c, t0, cut, before)
 
     def test_idle_keepalive_not_sent_408(self):
-        # README: an idle keep-alive connection is closed after
+        # docs/http-api.md: an idle keep-alive connection is closed after
         # client_timeout_ms (500 here), silently: no 408, since no request
         # was under way.
         with HTTPConn(self.proxy.port) as c:

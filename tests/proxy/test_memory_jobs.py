@@ -374,7 +374,7 @@ class Concurrency(mh.MemCase):
         for kind in ('record', 'summarize', 'extract'):
             for result in ('ok', 'retry', 'failed', 'invalid', 'dropped'):
                 self.assertRegex(text, r'(?m)^memproxy_memory_jobs_total\{kind="%s",result="%s"\} \d+' % (kind, result))
-        # The exact series the README names (issue 3, requirement 7), each
+        # The exact series docs/metrics.md names (issue 3, requirement 7), each
         # declared with its type and holding one sample of the right shape.
         for name, kind in (('memproxy_memory_queue_depth', 'gauge'), ('memproxy_memory_injected_tokens', 'histogram'),
                            ('memproxy_storage_map_bytes', 'gauge'), ('memproxy_storage_used_bytes', 'gauge'),
@@ -396,7 +396,7 @@ class Concurrency(mh.MemCase):
 
 class JobLimits(mh.MemCase):
     """How many jobs run at once, how often a failing one is retried, and
-    when it is given up (README, "Jobs")."""
+    when it is given up (docs/memory.md, "Jobs")."""
 
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'entity'}}
 
@@ -428,7 +428,7 @@ class JobLimits(mh.MemCase):
                            what='the fact of user %d' % i)
 
     def test_backoff_doubles_and_gives_up_after_six_attempts(self):
-        # README: retries with exponential backoff (1 s, 2 s, ... up to 6
+        # docs/memory.md: retries with exponential backoff (1 s, 2 s, ... up to 6
         # attempts). Attempts 1 to 4 in real time (1 s, 2 s, 4 s apart, by
         # the fake's clock); attempts 5 and 6 would wait 8 s and 16 s: a
         # restart with the memory clock an hour further runs each at once

@@ -1,5 +1,5 @@
-"""Relevance-ranked recall end to end (README "Memory", docs/proxy-behaviour.md
-"Memory block", core/recall.h): a question finds the rare fact and the
+"""Relevance-ranked recall end to end (docs/memory.md "Retrieval", docs/http-api.md
+"The memory block", core/recall.h): a question finds the rare fact and the
 past message that answer it, dated, with their role and escaped, where
 `retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
 question that matches nothing still gets them; X-Memory-Injected-Tokens

@@ -156,7 +156,7 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual(p.stop(), [])
 
     def test_second_sigterm_stops_at_once(self):
-        # README: a second SIGTERM stops at once, whatever drain_timeout_ms
+        # docs/operations.md: a second SIGTERM stops at once, whatever drain_timeout_ms
         # and the streams in flight: they are cut, never given a fake end.
         p = self.start_proxy(workers=1, server={'drain_timeout_ms': 30000})
         conns, resps = self.open_streams(p, 1, 'events=5,stall_after=1')
@@ -233,7 +233,7 @@ class Signals(harness.ProxyTestCase):
             self.assertEqual(r.status, 200, r)
 
     def test_sighup_restart_only_keys_kept_with_warning(self):
-        # README: listen addresses, worker count and storage need a restart:
+        # docs/operations.md: listen addresses, worker count and storage need a restart:
         # a reload keeps the running values and warns; the rest of the file
         # applies.
         p = self.start_proxy(workers=1, server={'max_body_bytes': 100000})
@@ -262,7 +262,7 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual((p.port, p.admin_port), (port, admin_port))
 
     def test_sighup_rereads_environment(self):
-        # README: SIGHUP re-reads the file and the environment; the
+        # docs/operations.md: SIGHUP re-reads the file and the environment; the
         # environment still wins over the (new) file.
         p = self.start_proxy(workers=1, server={'max_body_bytes': 100000}, memory={'mode': 'off'},
                              env={'MEMPROXY_SERVER_MAX_BODY_BYTES': '1500'})
@@ -296,7 +296,7 @@ class Signals(harness.ProxyTestCase):
         self.assertEqual(p.admin('/readyz').status, 200)
 
     def test_sighup_recall_keys_reloadable(self):
-        # README: the [memory] recall keys (retrieval, archive,
+        # docs/operations.md: the [memory] recall keys (retrieval, archive,
         # max_facts_per_user, the four shares) change by SIGHUP without a
         # restart; shares that do not sum to 100 make the whole reload fail.
         p = self.start_proxy(workers=1, server={'max_body_bytes': 100000})

@@ -13,8 +13,8 @@ import harness  # noqa: E402
 from harness import HTTPConn, chat_body, fake_n  # noqa: E402
 
 CHAT = '/v1/chat/completions'
-SSE_EVENT_CAP = 1 << 20      # README: one SSE event is capped at 1 MiB
-HIGH_WATER = 256 * 1024      # README: the upstream is paused once this much waits for the client
+SSE_EVENT_CAP = 1 << 20      # docs/http-api.md: one SSE event is capped at 1 MiB
+HIGH_WATER = 256 * 1024      # docs/http-api.md: the upstream is paused once this much waits for the client
 LOW_WATER = 64 * 1024        # ... and resumed under this
 # What memproxy holds besides its output buffer: what curl had read but not
 # delivered when it was paused (at most its receive buffer, CURLOPT_BUFFERSIZE
@@ -224,7 +224,7 @@ class Streaming(StreamCase):
             self.assertOpenAIError(r, 502, 'upstream_unreachable')
 
     def assertCutAfter(self, directives, n_bytes, chunked):
-        """README: an answer that is not a stream, cut by the upstream after
+        """docs/http-api.md: an answer that is not a stream, cut by the upstream after
         its head, reaches the client as its head and the body bytes that
         came, then the connection ends: a truncated body, never a fake end."""
         before = self.proxy.metric('memproxy_upstream_errors_total', kind='reset')
@@ -276,7 +276,7 @@ class Streaming(StreamCase):
             self.assertFalse(r.complete, r)
 
     def test_sse_event_under_1mib_relayed(self):
-        # README: one SSE event is capped at 1 MiB; one just under the cap
+        # docs/http-api.md: one SSE event is capped at 1 MiB; one just under the cap
         # (20 KiB of room for the 16 KiB reads that complete it) is relayed whole.
         d = 'events=2,event_bytes=%d' % (SSE_EVENT_CAP - 20 * 1024)
         r = self.stream(d, timeout=60)
@@ -284,7 +284,7 @@ class Streaming(StreamCase):
         self.assertEqual([len(e) for e in r.events()[:2]], [SSE_EVENT_CAP - 20 * 1024] * 2)
 
     def test_sse_event_over_1mib_cut_with_error_event(self):
-        # README: one SSE event is capped at 1 MiB. An event past the cap is
+        # docs/http-api.md: one SSE event is capped at 1 MiB. An event past the cap is
         # never relayed (nor buffered on): the stream ends with the error
         # event, no [DONE], and the failure is counted.
         before = self.proxy.metric('memproxy_upstream_errors_total')
@@ -383,7 +383,7 @@ class StreamIdleTimeout(StreamCase):
         self.assertGreater(st['aborted'], st0['aborted'], 'the stalled upstream connection was not closed')
 
     def test_client_reading_nothing_disconnected(self):
-        # README: a client that reads nothing for idle_timeout_ms (500 here)
+        # docs/http-api.md: a client that reads nothing for idle_timeout_ms (500 here)
         # is disconnected, and its upstream transfer cancelled. The stream
         # fills the socket buffers at once; then nothing moves.
         before = self.proxy.metric('memproxy_client_disconnects_total')
@@ -544,7 +544,7 @@ class SlowReader(StreamCase):
             return 'libasan' in f.read()
 
     def test_pause_and_resume_thresholds(self):
-        # README: the upstream transfer is paused once 256 KiB wait for the
+        # docs/http-api.md: the upstream transfer is paused once 256 KiB wait for the
         # client, resumed under 64 KiB. The client advertises a tiny window
         # and segment size, so the kernel's send buffer on memproxy's side
         # stays small and memproxy's own buffer is what fills.
