@@ -104,8 +104,10 @@ void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f)
         const struct mp_config_error *e = &errs->items[i];
         if (e->line > 0)
             fprintf(f, "%s:%u: %s\n", e->source, e->line, e->message);
-        else
+        else if (e->source[0] != '\0')
             fprintf(f, "%s: %s\n", e->source, e->message);
+        else /* a rule between keys (mp_config_validate) names no source */
+            fprintf(f, "%s\n", e->message);
     }
     if (errs->dropped > 0)
         fprintf(f, "(%zu more errors not shown)\n", errs->dropped);

@@ -123,6 +123,9 @@ class CheckConfig(harness.ProxyTestCase):
         err = r.stderr.decode('utf-8', 'replace')
         self.assertEqual(r.returncode, 1, 'exit code; stderr: %s' % err)
         self.assertIn('must be 100, got 40 + 20 + 15 + 15', err)
+        # a rule between keys has no line and no source of its own: printed
+        # as the message alone, never as ": message"
+        self.assertFalse([l for l in err.splitlines() if l.startswith(':')], err)
         self.assert_no_sanitizer(r)
 
     def test_env_share_error_fails_check(self):
