@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "clock.h"
 #include "config_load.h"
 #include "net/conn.h"
 #include "net/listen.h"
@@ -185,22 +186,25 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     cfg->storage.map_size_mb = old->storage.map_size_mb;
 }
 
-static void reload(struct mp_server *s)
+/* The reload of SIGHUP and of POST /admin/reload (struct mp_admin_host):
+ * MP_OK, MP_EINVAL (the configuration is not valid) or MP_ENOMEM. */
+static int reload(void *owner)
 {
+    struct mp_server *s = owner;
     struct mp_config cfg;
     struct mp_config_errors errs;
     if (mp_config_load(s->config_path, (const char *const *)environ, &cfg, &errs) != MP_OK) {
         log_config_errors(&errs);
         mp_log(MP_LOG_ERROR, "reload failed: keeping the running configuration");
         mp_metrics_reload(s->metrics, false);
-        return;
+        return MP_EINVAL;
     }
     keep_restart_only(s->admin_loop.cfg, &cfg);
     struct mp_shared_config *sc = mp_shared_config_new(&cfg);
     if (sc == NULL) {
         mp_log(MP_LOG_ERROR, "reload failed: out of memory");
         mp_metrics_reload(s->metrics, false);
-        return;
+        return MP_ENOMEM;
     }
     for (unsigned i = 0; i < s->nworkers; i++)
         mp_worker_post_config(s->workers[i], mp_shared_config_ref(sc));
@@ -209,13 +213,14 @@ static void reload(struct mp_server *s)
     mp_log_configure(cfg.log.level, cfg.log.format);
     mp_metrics_reload(s->metrics, true);
     mp_log(MP_LOG_INFO, "configuration reloaded");
+    return MP_OK;
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    reload(arg);
+    (void)reload(arg);
 }
 
 static int start_workers(struct mp_server *s, const struct mp_config *cfg)
@@ -279,8 +284,13 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
         return MP_ENOMEM;
     }
     s->admin_loop.shard = mp_metrics_shard(s->metrics, s->nworkers);
-    s->admin_host = (struct mp_admin_host){
-        .owner = s, .not_ready = server_not_ready, .degraded = server_degraded};
+    s->admin_host = (struct mp_admin_host){.owner = s,
+                                           .not_ready = server_not_ready,
+                                           .degraded = server_degraded,
+                                           .reload = reload,
+                                           .started_ms = mp_clock_now_ms(),
+                                           .started_mono_ms = mp_clock_monotonic_ms(),
+                                           .workers = s->nworkers};
     s->admin_loop.app = &s->admin_host;
     s->admin_loop.store = s->store;
     if (mp_memworker_start(s->store, mp_shared_config_ref(sc), s->metrics, &s->memworker) !=

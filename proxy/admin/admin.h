@@ -5,6 +5,8 @@
 #ifndef MP_PROXY_ADMIN_H
 #define MP_PROXY_ADMIN_H
 
+#include <stdint.h>
+
 #include "net/conn.h"
 
 /* What the admin plane asks of the process that runs it (the server fills
@@ -16,6 +18,13 @@ struct mp_admin_host {
     /* NULL while the memory store takes writes; else the X-Memory-Error
      * code of the last failed write ("storage_full", ...). */
     const char *(*degraded)(void *owner);
+    /* Re-reads the configuration as SIGHUP does, now (main thread): MP_OK
+     * when it was valid and is in force; MP_EINVAL when it was not (the
+     * errors are logged, the running configuration stays); MP_ENOMEM. */
+    int (*reload)(void *owner);
+    int64_t started_ms;      /* when the process started: ms since the epoch */
+    int64_t started_mono_ms; /* the same moment on the monotonic clock */
+    unsigned workers;        /* data-plane worker threads */
 };
 
 extern const struct mp_conn_kind mp_admin_kind;

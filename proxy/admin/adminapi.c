@@ -26,6 +26,7 @@
 
 #include "net/access.h"
 #include "admin/adminimport.h"
+#include "admin/adminops.h"
 #include "adminpath.h"
 #include "admin/archivepage.h"
 #include "clock.h"
@@ -865,6 +866,18 @@ static void import_lines(struct admin_call *call, const struct mp_http_request_h
     submit(call, NULL, import_work, on_imported);
 }
 
+/* ---- the process: status, reload (proxy/admin/adminops.h) ---- */
+
+/* On the main thread's loop, as SIGHUP's reload is: synchronous. */
+static void reload_config(struct admin_call *call)
+{
+    int rc = mp_adminops_reload(call->loop);
+    if (rc == MP_OK)
+        send_json(call, 200, "OK", json_pack("{s:s}", "result", "applied"), NULL);
+    else
+        send_error(call, rc == MP_EINVAL ? MP_PERR_INVALID_CONFIG : MP_PERR_INTERNAL, NULL);
+}
+
 /* ---- routing ---- */
 
 static bool method_is(const struct mp_http_request_head *h, const char *m)
@@ -921,6 +934,12 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_SWEEP:
         submit(call, NULL, sweep_work, on_swept);
+        break;
+    case MP_ADMIN_STATUS:
+        send_json(call, 200, "OK", mp_adminops_status(call->loop), NULL);
+        break;
+    case MP_ADMIN_RELOAD:
+        reload_config(call);
         break;
     default:
         send_error(call, MP_PERR_NOT_FOUND, NULL);

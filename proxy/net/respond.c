@@ -107,6 +107,11 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                   "[memory] archive is off here: messages cannot be imported; "
                                   "nothing was imported.",
                                   -1},
+    [MP_PERR_INVALID_CONFIG] = {422, "Unprocessable Content", "invalid_request_error",
+                                "invalid_config",
+                                "The configuration is not valid; the running configuration is "
+                                "kept (the errors are in memproxy's log).",
+                                -1},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

@@ -1,0 +1,63 @@
+/* GET /admin/status and POST /admin/reload: what the admin plane reads of
+ * the process through struct mp_admin_host, never through the server. */
+#include "admin/adminops.h"
+
+#include <string.h>
+
+#include "admin/admin.h"
+#include "admin/memjson.h"
+#include "clock.h"
+#include "config.h"
+#include "memory/memworker.h"
+#include "mp_commit.h"
+#include "mp_version.h"
+#include "net/loop.h"
+#include "status.h"
+#include "store.h"
+
+/* A host's static reason ("draining\n") without its line feed; null when
+ * there is none. */
+static json_t *reason(const char *why)
+{
+    if (why == NULL)
+        return json_null();
+    size_t n = strlen(why);
+    while (n > 0 && why[n - 1] == '\n')
+        n--;
+    return json_stringn(why, n);
+}
+
+static json_t *store_json(struct mp_store *store)
+{
+    struct mp_store_stats st;
+    if (store == NULL || mp_store_stats(store, &st) != MP_OK)
+        return json_null();
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "backend", mp_store_backend(store),
+                     "used_bytes", (json_int_t)st.map_used, "map_bytes", (json_int_t)st.map_size,
+                     "map_max_bytes", (json_int_t)st.map_size_max, "readers",
+                     (json_int_t)st.readers_used, "readers_max", (json_int_t)st.readers_max);
+}
+
+json_t *mp_adminops_status(const struct mp_loop *loop)
+{
+    const struct mp_admin_host *host = loop->app;
+    const struct mp_config *cfg = loop->cfg;
+    const char *not_ready = host->not_ready(host->owner);
+    int64_t up_ms = mp_clock_monotonic_ms() - host->started_mono_ms;
+    unsigned depth = loop->memworker != NULL ? mp_memworker_depth(loop->memworker) : 0;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o}",
+                     "version", MP_VERSION, "commit", MP_COMMIT, "mode",
+                     mp_config_mode_name(cfg->memory.mode), "retrieval",
+                     mp_config_retrieval_name(cfg->memory.retrieval), "uptime_seconds",
+                     (json_int_t)(up_ms > 0 ? up_ms / 1000 : 0), "started_at",
+                     mp_memjson_time(host->started_ms), "ready", not_ready == NULL, "not_ready",
+                     reason(not_ready), "degraded", reason(host->degraded(host->owner)), "workers",
+                     (json_int_t)host->workers, "queue", "depth", (json_int_t)depth, "max",
+                     (json_int_t)cfg->memory.queue_max, "store", store_json(loop->store));
+}
+
+int mp_adminops_reload(const struct mp_loop *loop)
+{
+    const struct mp_admin_host *host = loop->app;
+    return host->reload(host->owner);
+}
