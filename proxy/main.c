@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "config_load.h"
+#include "ctl_main.h"
 #include "log.h"
 #include "mp_commit.h"
 #include "mp_version.h"
@@ -32,17 +33,18 @@ struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--version] "
-            "[--help]\n"
-            "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
-            "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
-            "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
-            "                       in FILE (from [storage] encryption_key_file, or from clear\n"
-            "                       when none is set), then exit; point the config at FILE\n"
-            "  --version            print the version and the build's git commit, and exit\n"
-            "  --help               print this help and exit\n"
-            "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
+    fprintf(
+        f, "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--version] "
+           "[--help]\n"
+           "       memproxy ctl [OPTIONS] COMMAND ...  the ops command line (memproxy ctl --help)\n"
+           "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
+           "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
+           "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
+           "                       in FILE (from [storage] encryption_key_file, or from clear\n"
+           "                       when none is set), then exit; point the config at FILE\n"
+           "  --version            print the version and the build's git commit, and exit\n"
+           "  --help               print this help and exit\n"
+           "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -187,6 +189,8 @@ int main(int argc, char **argv)
     struct options o = {0};
     struct mp_config cfg;
     struct mp_config_errors errs;
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+        return mp_ctl_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;

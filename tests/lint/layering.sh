@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fails when core/ includes an I/O library, or storage/ includes libevent or
 # libcurl, or any file but storage/store_lmdb*.c and storage/store_lmdb_private.h
-# includes <lmdb.h>.
+# includes <lmdb.h>, or tools/ includes libevent, LMDB or a header of proxy/
+# (the ops tools link core and storage, never the proxy library).
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
@@ -24,6 +25,11 @@ bad=$(grep -nE '\b(time|clock_gettime|gettimeofday|getenv|fopen|open|socket)[[:s
       "$root"/core/*.c "$root"/core/*/*.c 2>/dev/null | grep -v '^\S*:[0-9]*:[[:space:]]*/\?\*')
 if [ -n "$bad" ]; then
     echo "core/ must not read clocks, the environment, files or sockets:"; echo "$bad"; status=1
+fi
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|lmdb\.h|net/|plane/|memory/|admin/|server\.h|worker\.h|log\.h|metrics\.h|clock\.h)' \
+      "$root"/tools/*.[ch] "$root"/tools/*/*.[ch] 2>/dev/null)
+if [ -n "$bad" ]; then
+    echo "tools/ must not include libevent, LMDB or the proxy's headers:"; echo "$bad"; status=1
 fi
 [ $status -eq 0 ] && echo "layering ok"
 exit $status

@@ -1,0 +1,246 @@
+/* Human output of the ops command line; see ctl_print.h. */
+#include "ctl_print.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "ctl_table.h"
+#include "ctl_text.h"
+#include "status.h"
+
+#define CELL_MAX    160  /* bytes of a table cell (a message's content, a value) */
+#define SUMMARY_MAX 4000 /* bytes of the summary shown */
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static uint64_t num(const json_t *o, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(o, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static const char *yes_no(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_boolean(v) ? (json_is_true(v) ? "yes" : "no") : "-";
+}
+
+static const char *when(const json_t *o, const char *key, char *buf, size_t cap)
+{
+    return mp_ctl_text_time(str(o, key), buf, cap);
+}
+
+/* s (may be NULL: "-") as one safe line. */
+static void put(FILE *f, const char *s)
+{
+    char buf[SUMMARY_MAX + 4];
+    if (s == NULL)
+        s = "-";
+    mp_ctl_text_line(s, strlen(s), SUMMARY_MAX, buf, sizeof(buf));
+    fputs(buf, f);
+}
+
+static const char *or_dash(const char *s)
+{
+    return s != NULL ? s : "-";
+}
+
+/* ---- status ---- */
+
+#define STATUS_ROWS 7
+#define ROW_MAX     200
+
+static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
+{
+    const json_t *q = json_object_get(doc, "queue");
+    const json_t *st = json_object_get(doc, "store");
+    const char *why = str(doc, "not_ready");
+    char a[32], b[32], c[32];
+    snprintf(rows[0], ROW_MAX, "%s%s%s%s",
+             json_is_true(json_object_get(doc, "ready")) ? "yes" : "no", why != NULL ? " (" : "",
+             why != NULL ? why : "", why != NULL ? ")" : "");
+    snprintf(rows[1], ROW_MAX, "%s", str(doc, "degraded") != NULL ? str(doc, "degraded") : "no");
+    snprintf(rows[2], ROW_MAX, "%s (retrieval %s)", or_dash(str(doc, "mode")),
+             or_dash(str(doc, "retrieval")));
+    snprintf(rows[3], ROW_MAX, "%s, since %s UTC",
+             mp_ctl_text_duration(num(doc, "uptime_seconds"), a, sizeof(a)),
+             when(doc, "started_at", b, sizeof(b)));
+    snprintf(rows[4], ROW_MAX, "%" PRIu64, num(doc, "workers"));
+    snprintf(rows[5], ROW_MAX, "%" PRIu64 " of %" PRIu64, num(q, "depth"), num(q, "max"));
+    if (!json_is_object(st)) {
+        snprintf(rows[6], ROW_MAX, "unknown (the store does not answer)");
+        return;
+    }
+    snprintf(rows[6], ROW_MAX, "%s, %s in use, map %s (up to %s), readers %" PRIu64 " of %" PRIu64,
+             or_dash(str(st, "backend")), mp_ctl_text_bytes(num(st, "used_bytes"), a, sizeof(a)),
+             mp_ctl_text_bytes(num(st, "map_bytes"), b, sizeof(b)),
+             mp_ctl_text_bytes(num(st, "map_max_bytes"), c, sizeof(c)), num(st, "readers"),
+             num(st, "readers_max"));
+}
+
+int mp_ctl_print_status(const json_t *doc, FILE *f)
+{
+    static const char *const names[STATUS_ROWS] = {"ready",   "degraded", "mode", "uptime",
+                                                   "workers", "queue",    "store"};
+    char rows[STATUS_ROWS][ROW_MAX];
+    struct mp_ctl_table *t = mp_ctl_table_new(2, ROW_MAX);
+    int rc = t != NULL ? MP_OK : MP_ENOMEM;
+    status_rows(doc, rows);
+    for (size_t i = 0; rc == MP_OK && i < STATUS_ROWS; i++) {
+        const char *cells[2] = {names[i], rows[i]};
+        rc = mp_ctl_table_add(t, cells);
+    }
+    if (rc == MP_OK) {
+        fputs("memproxy ", f);
+        put(f, str(doc, "version"));
+        fputs(" (commit ", f);
+        put(f, str(doc, "commit"));
+        fputs(")\n", f);
+        mp_ctl_table_print(t, NULL, f);
+    }
+    mp_ctl_table_free(t);
+    return rc;
+}
+
+/* ---- users ---- */
+
+int mp_ctl_print_users(const json_t *users, FILE *f)
+{
+    static const char *const head[] = {"USER",     "TENANT",  "FACTS",        "MESSAGES",
+                                       "ARCHIVED", "SUMMARY", "UPDATED (UTC)"};
+    struct mp_ctl_table *t = mp_ctl_table_new(7, CELL_MAX);
+    int rc = t != NULL ? mp_ctl_table_add(t, head) : MP_ENOMEM;
+    size_t i;
+    const json_t *u;
+    json_array_foreach(users, i, u)
+    {
+        char facts[24], msgs[24], arch[24], at[32];
+        snprintf(facts, sizeof(facts), "%" PRIu64, num(u, "facts"));
+        snprintf(msgs, sizeof(msgs), "%" PRIu64, num(u, "messages"));
+        snprintf(arch, sizeof(arch), "%" PRIu64, num(u, "archived"));
+        const char *cells[7] = {str(u, "user"),
+                                str(u, "tenant"),
+                                facts,
+                                msgs,
+                                arch,
+                                yes_no(u, "summary"),
+                                when(u, "updated_at", at, sizeof(at))};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    if (rc == MP_OK) {
+        size_t n = json_array_size(users);
+        if (n > 0)
+            mp_ctl_table_print(t, NULL, f);
+        fprintf(f, "%zu user%s\n", n, n == 1 ? "" : "s");
+    }
+    mp_ctl_table_free(t);
+    return rc;
+}
+
+/* ---- a user's memory ---- */
+
+static int fact_rows(struct mp_ctl_table *t, const json_t *facts)
+{
+    static const char *const head[] = {"KEY",   "VALUE",  "CONFIDENCE",     "TRUST", "FROM",
+                                       "MODEL", "SOURCE", "OBSERVED (UTC)", "PII"};
+    int rc = mp_ctl_table_add(t, head);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(facts, i, e)
+    {
+        char conf[16] = "-", at[32];
+        const json_t *c = json_object_get(e, "confidence");
+        if (json_is_number(c))
+            snprintf(conf, sizeof(conf), "%.2f", json_number_value(c));
+        const char *cells[9] = {str(e, "key"),
+                                str(e, "value"),
+                                conf,
+                                str(e, "trust"),
+                                str(e, "source_role"),
+                                str(e, "model"),
+                                str(e, "source"),
+                                when(e, "observed_at", at, sizeof(at)),
+                                yes_no(e, "pii")};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    return rc;
+}
+
+static int message_rows(struct mp_ctl_table *t, const json_t *msgs)
+{
+    static const char *const head[] = {"TIME (UTC)", "ROLE", "SOURCE", "CONTENT"};
+    int rc = mp_ctl_table_add(t, head);
+    size_t i;
+    const json_t *m;
+    json_array_foreach(msgs, i, m)
+    {
+        char at[32];
+        const char *cells[4] = {when(m, "at", at, sizeof(at)), str(m, "role"), str(m, "request_id"),
+                                str(m, "content")};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    return rc;
+}
+
+/* A titled section of rows, or "(none)" when the array is empty. */
+static int section(FILE *f, const char *title, const json_t *items, size_t ncols,
+                   int (*rows)(struct mp_ctl_table *, const json_t *))
+{
+    size_t n = json_array_size(items);
+    fprintf(f, "\n%s (%zu)\n", title, n);
+    if (n == 0) {
+        fputs("  (none)\n", f);
+        return MP_OK;
+    }
+    struct mp_ctl_table *t = mp_ctl_table_new(ncols, CELL_MAX);
+    int rc = t != NULL ? rows(t, items) : MP_ENOMEM;
+    if (rc == MP_OK)
+        mp_ctl_table_print(t, "  ", f);
+    mp_ctl_table_free(t);
+    return rc;
+}
+
+static void summary(FILE *f, const json_t *s)
+{
+    char at[32];
+    fputs("\nSummary", f);
+    if (str(s, "text") == NULL) {
+        fputs("\n  (none)\n", f);
+        return;
+    }
+    fprintf(f, " (updated %s UTC, model ", when(s, "updated_at", at, sizeof(at)));
+    put(f, str(s, "model"));
+    fputs(", source ", f);
+    put(f, str(s, "request_id"));
+    fputs(")\n  ", f);
+    put(f, str(s, "text"));
+    fputc('\n', f);
+}
+
+int mp_ctl_print_memory(const json_t *doc, FILE *f)
+{
+    fputs("user ", f);
+    put(f, str(doc, "user"));
+    if (str(doc, "tenant") != NULL) {
+        fputs(", tenant ", f);
+        put(f, str(doc, "tenant"));
+    }
+    fputc('\n', f);
+    int rc = section(f, "Facts", json_object_get(doc, "entities"), 9, fact_rows);
+    if (rc != MP_OK)
+        return rc;
+    summary(f, json_object_get(doc, "summary"));
+    rc = section(f, "Recent messages", json_object_get(doc, "buffer"), 4, message_rows);
+    if (rc == MP_OK)
+        rc = section(f, "Archive, oldest first", json_object_get(doc, "archive"), 4, message_rows);
+    if (rc == MP_OK && str(doc, "archive_next_cursor") != NULL)
+        fputs("  (more archived messages follow: memproxy ctl users export shows them all)\n", f);
+    return rc;
+}

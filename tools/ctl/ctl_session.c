@@ -1,0 +1,89 @@
+/* The session of one ctl command; see ctl_session.h. */
+#include "ctl_session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_main.h"
+#include "status.h"
+
+int mp_ctl_session_client(struct mp_ctl_session *s, struct mp_ctl_client **out)
+{
+    struct mp_ctl_target target;
+    if (s->client == NULL) {
+        int rc = mp_ctl_target_resolve(&s->where, s->envp, &target);
+        if (rc == MP_CTL_OK && mp_ctl_client_new(&target, &s->client) != MP_OK) {
+            fprintf(stderr, "memproxy ctl: cannot start libcurl\n");
+            rc = MP_CTL_FAILED;
+        }
+        explicit_bzero(target.token, sizeof(target.token));
+        if (rc != MP_CTL_OK)
+            return rc;
+    }
+    *out = s->client;
+    return MP_CTL_OK;
+}
+
+void mp_ctl_session_cleanup(struct mp_ctl_session *s)
+{
+    mp_ctl_client_free(s->client);
+    s->client = NULL;
+}
+
+int mp_ctl_session_args(const char *command, int argc, const char *const *argv,
+                        struct mp_ctl_opt *opts, size_t nopts, const char **pos, size_t minpos,
+                        size_t maxpos, size_t *npos)
+{
+    char err[160] = "";
+    if (mp_ctl_args_parse(argc, argv, opts, nopts, false, pos, maxpos, npos, err, sizeof(err)) ==
+            0 &&
+        *npos < minpos)
+        snprintf(err, sizeof(err), "missing argument");
+    if (err[0] == '\0')
+        return MP_CTL_OK;
+    fprintf(stderr, "memproxy ctl %s: %s (see memproxy ctl %s --help)\n", command, err, command);
+    return MP_CTL_USAGE;
+}
+
+static int written(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return MP_CTL_OK;
+    fprintf(stderr, "memproxy ctl: cannot write the output\n");
+    return MP_CTL_FAILED;
+}
+
+int mp_ctl_session_print_json(const json_t *doc)
+{
+    if (json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0) {
+        fprintf(stderr, "memproxy ctl: cannot write the output\n");
+        return MP_CTL_FAILED;
+    }
+    fputc('\n', stdout);
+    return written();
+}
+
+int mp_ctl_session_print_body(const struct mp_ctl_reply *r)
+{
+    fwrite(r->body, 1, r->len, stdout);
+    if (r->len == 0 || r->body[r->len - 1] != '\n')
+        fputc('\n', stdout);
+    return written();
+}
+
+int mp_ctl_session_output(const struct mp_ctl_session *s, struct mp_ctl_reply *r, json_t *doc,
+                          mp_ctl_human_fn human)
+{
+    int rc = MP_CTL_OK;
+    if (s->json) {
+        rc = mp_ctl_session_print_body(r);
+    } else if (human(doc, stdout) != MP_OK) {
+        fprintf(stderr, "memproxy ctl: out of memory\n");
+        rc = MP_CTL_FAILED;
+    } else {
+        rc = written();
+    }
+    json_decref(doc);
+    mp_ctl_reply_cleanup(r);
+    return rc;
+}
