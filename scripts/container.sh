@@ -16,13 +16,17 @@
 #  5. teaches a fact, replaces the container by a new one on the same volume
 #     and checks the fact is injected into the upstream request;
 #  6. stops it with a stream in flight: exit 0 within drain_timeout_ms, the
-#     stream completes, the log says "stopped".
+#     stream completes, the log says "stopped";
+#  7. with --systemd: runs conf/systemd/memproxy.service under a real systemd
+#     (a privileged container: the unit's sandboxing needs mount namespaces)
+#     with the image's binary: active, /readyz, reload, clean stop.
 # Exit 0 when every check passed.
 #
-# Usage: scripts/container.sh [--build DIR] [--tag IMAGE] [--rebuild-base] [--keep]
+# Usage: scripts/container.sh [--build DIR] [--tag IMAGE] [--rebuild-base] [--systemd] [--keep]
 #   --build DIR     meson build directory for the fake upstream (default: build)
 #   --tag IMAGE     image name (default: localhost/memproxy:dev)
 #   --rebuild-base  debootstrap the base image again even when it exists
+#   --systemd       also check the systemd unit (step 7)
 #   --keep          keep the containers, the volume and the temporary directory
 # Environment: PODMAN_OPTS, extra global podman options (for a machine where the
 # defaults fail, e.g. "--storage-driver vfs --cgroup-manager cgroupfs
@@ -34,6 +38,7 @@ build=build
 image=localhost/memproxy:dev
 rebuild_base=false
 keep=false
+with_systemd=false
 while [ $# -gt 0 ]; do
     case $1 in
     --build)
@@ -52,8 +57,12 @@ while [ $# -gt 0 ]; do
         keep=true
         shift
         ;;
+    --systemd)
+        with_systemd=true
+        shift
+        ;;
     -h | --help)
-        sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/^set -euo/{ /^#/s/^# \{0,1\}//p; }' "$0"
         exit 0
         ;;
     *)
@@ -88,7 +97,7 @@ ok() {
 
 cleanup() {
     if ! $keep; then
-        pm rm -f -t 0 "$name" >/dev/null 2>&1 || true
+        pm rm -f -t 0 "$name" "$name-systemd" >/dev/null 2>&1 || true
         pm volume rm -f "$volume" >/dev/null 2>&1 || true
     fi
     [ -n "$fake_pid" ] && kill -TERM "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
@@ -220,7 +229,7 @@ ok "volume /var/lib/memproxy, ports 8080 and 8081, HEALTHCHECK with --probe"
 pm rm -f "$name-files" >/dev/null 2>&1 || true
 pm create --name "$name-files" "$image" >/dev/null 2>>"$tmp/podman.err"
 pm export "$name-files" | tar -t | sed 's|^\./||' | grep -v '/$' | sort >"$tmp/files.txt"
-pm rm "$name-files" >/dev/null 2>>"$tmp/podman.err"
+pm rm -v "$name-files" >/dev/null 2>>"$tmp/podman.err"
 echo "   $(wc -l <"$tmp/files.txt") files: $(grep -c '\.so' "$tmp/files.txt") shared libraries, $(grep -v '\.so' "$tmp/files.txt" | tr '\n' ' ')"
 for f in bin/sh usr/bin/sh bin/bash usr/bin/apt-get usr/bin/dpkg usr/bin/gcc usr/bin/curl; do
     grep -qx "$f" "$tmp/files.txt" && die "the image holds $f"
@@ -358,6 +367,56 @@ injected=$(chat ada "Which vector store did I say I was using?")
 grep -q ChromaDB <<<"$injected" || die "the upstream request did not carry the fact: $injected"
 ok "after the restart the upstream request carried \"ChromaDB\" in the injected memory"
 stop_checked
+
+# The unit under a real systemd, in a container of the base image with
+# systemd, procps (the unit's /bin/kill) and memproxy's runtime libraries,
+# the image's binary at the unit's ExecStart path, the repository's
+# conf/memproxy.ini. Loopback only (--network none): no upstream is reached.
+systemd_check() {
+    local c=$name-systemd sys=localhost/memproxy-systemd-check:dev i
+    mkdir -p "$tmp/systemd"
+    cp conf/systemd/memproxy.service conf/memproxy.ini "$tmp/systemd/"
+    cat >"$tmp/systemd/Containerfile" <<EOF
+FROM $base
+RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv procps \
+    libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 liblmdb0 libjansson4 libstemmer0d libssl3 \
+    ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY --from=$image /usr/bin/memproxy /usr/local/bin/memproxy
+COPY memproxy.ini /etc/memproxy/memproxy.ini
+COPY memproxy.service /etc/systemd/system/memproxy.service
+RUN systemctl enable memproxy
+CMD ["/sbin/init"]
+EOF
+    pm build --pull=never --network host "${run_opts[@]}" -t "$sys" "$tmp/systemd" >"$tmp/systemd/build.log" 2>&1 ||
+        die "building the systemd check image failed: $(tail -n 20 "$tmp/systemd/build.log")"
+    pm rm -f -t 0 "$c" >/dev/null 2>&1 || true
+    pm run -d --name "$c" --privileged --systemd=always --network none "${run_opts[@]}" "$sys" \
+        >/dev/null 2>>"$tmp/podman.err" || die "podman run (systemd) failed"
+    for ((i = 0; i < 60; i++)); do
+        [ "$(pm exec "$c" systemctl is-active memproxy 2>/dev/null)" = active ] &&
+            pm exec "$c" /usr/local/bin/memproxy --probe http://127.0.0.1:8081/readyz 2>/dev/null && break
+        sleep 0.5
+    done
+    [ "$i" -lt 60 ] || die "memproxy.service not active and ready: $(pm exec "$c" journalctl -u memproxy --no-pager -n 10 -o cat)"
+    ok "systemd: memproxy.service active (hardened, DynamicUser), /readyz answers"
+    pm exec "$c" sh -c 'systemd-analyze security memproxy.service --no-pager | tail -n 1' | sed 's/^/   /'
+    pm exec "$c" systemctl reload memproxy || die "systemctl reload failed"
+    sleep 0.5
+    pm exec "$c" journalctl -u memproxy --no-pager -o cat | grep -q '"msg":"configuration reloaded"' ||
+        die "no \"configuration reloaded\" after systemctl reload"
+    ok "systemd: systemctl reload (ExecReload, SIGHUP) reloads the configuration"
+    pm exec "$c" systemctl stop memproxy
+    [ "$(pm exec "$c" systemctl show memproxy -p Result --value)" = success ] ||
+        die "systemctl stop: $(pm exec "$c" systemctl show memproxy -p Result -p ExecMainStatus)"
+    pm exec "$c" journalctl -u memproxy --no-pager -o cat | grep -q '"msg":"stopped"' || die "no \"stopped\" in the journal"
+    pm exec "$c" sh -c 'ls -ln /var/lib/private/memproxy' | grep -q data.mdb || die "no store in the state directory"
+    ok "systemd: systemctl stop exits cleanly (Result=success, \"stopped\"), the store in /var/lib/private/memproxy"
+    $keep || pm rm -f -t 0 "$c" >/dev/null 2>&1 || true
+}
+if $with_systemd; then
+    echo "== the systemd unit (conf/systemd/memproxy.service)"
+    systemd_check
+fi
 
 echo
 echo "== all ${#passed[@]} checks passed (image $image, $size bytes)"
