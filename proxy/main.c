@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mp_commit.h"
 #include "mp_version.h"
+#include "probe.h"
 #include "seal.h"
 #include "server.h"
 #include "status.h"
@@ -34,14 +35,16 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--version] "
-           "[--help]\n"
+        f, "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--probe URL] "
+           "[--version] [--help]\n"
            "       memproxy ctl [OPTIONS] COMMAND ...  the ops command line (memproxy ctl --help)\n"
            "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
            "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
            "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
            "                       in FILE (from [storage] encryption_key_file, or from clear\n"
            "                       when none is set), then exit; point the config at FILE\n"
+           "  --probe URL          GET an http://HOST:PORT/PATH URL (2 s timeout) and exit 0\n"
+           "                       on a 2xx, 1 otherwise (a health check needing no curl)\n"
            "  --version            print the version and the build's git commit, and exit\n"
            "  --help               print this help and exit\n"
            "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
@@ -60,6 +63,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->check_only = true;
         } else if (strcmp(a, "--rotate-key") == 0 && i + 1 < argc) {
             o->rotate_to = argv[++i];
+        } else if (strcmp(a, "--probe") == 0 && i + 1 < argc) {
+            return mp_probe_main(argv[++i]);
         } else if (strcmp(a, "--version") == 0) {
             printf("memproxy %s (commit %s)\n", MP_VERSION, MP_COMMIT);
             return EXIT_CLEAN;

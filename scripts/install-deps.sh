@@ -3,10 +3,11 @@
 # Idempotent: does nothing (and needs no network) when all are present.
 # Usage: scripts/install-deps.sh [--test]   (--test adds the test/bench tools)
 set -eu
-pkgs="ca-certificates gcc pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
+pkgs="ca-certificates gcc libc6-dev pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
 liblmdb-dev libjansson-dev libssl-dev libstemmer-dev"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs check python3 python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl"
+    pkgs="$pkgs check python3 python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl \
+systemd"
 fi
 missing=""
 for p in $pkgs; do
