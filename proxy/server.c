@@ -171,11 +171,13 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
         strcmp(old->storage.path, cfg->storage.path) != 0 ||
         old->server.workers != cfg->server.workers ||
         old->storage.map_size_mb != cfg->storage.map_size_mb ||
+        old->storage.sync != cfg->storage.sync ||
         strcmp(old->storage.encryption_key_file, cfg->storage.encryption_key_file) != 0 ||
         old->security.tenant_from != cfg->security.tenant_from;
     if (changed)
-        mp_log(MP_LOG_WARN, "listen addresses, workers, storage (path, map size, encryption key) "
-                            "and tenant_from changes need a restart; keeping the running values");
+        mp_log(MP_LOG_WARN, "listen addresses, workers, storage (path, map size, sync, encryption "
+                            "key) and tenant_from changes need a restart; keeping the running "
+                            "values");
     memcpy(cfg->storage.encryption_key_file, old->storage.encryption_key_file,
            sizeof(cfg->storage.encryption_key_file));
     cfg->security.tenant_from = old->security.tenant_from;
@@ -184,6 +186,7 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     cfg->server.workers = old->server.workers;
     memcpy(cfg->storage.path, old->storage.path, sizeof(cfg->storage.path));
     cfg->storage.map_size_mb = old->storage.map_size_mb;
+    cfg->storage.sync = old->storage.sync;
 }
 
 /* The reload of SIGHUP and of POST /admin/reload (struct mp_admin_host):

@@ -232,6 +232,17 @@ class Signals(harness.ProxyTestCase):
             r = c.request('GET', '/v1/models')
             self.assertEqual(r.status, 200, r)
 
+    def test_sighup_sync_change_warns(self):
+        # [storage] sync is read when the store opens: a reload that changes
+        # only it says so instead of keeping the old value silently.
+        p = self.start_proxy(workers=1)
+        nlines = p.log_count()
+        p.sections['storage']['sync'] = 'meta'  # the harness runs with none
+        p.write_config()
+        self.hup_and_wait(p, 'ok')
+        warn = p.wait_log(lambda o: o.get('level') == 'warn' and 'sync' in o.get('msg', ''), 3, start=nlines)
+        self.assertIsNotNone(warn, 'no warning that a sync change needs a restart')
+
     def test_sighup_restart_only_keys_kept_with_warning(self):
         # docs/operations.md: listen addresses, worker count and storage need a restart:
         # a reload keeps the running values and warns; the rest of the file
