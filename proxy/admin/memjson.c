@@ -188,8 +188,10 @@ static json_t *entities_json(const struct mp_usermem *um, enum mp_memjson_detail
     return a;
 }
 
-json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
-                          enum mp_memjson_detail d)
+/* A new object naming the user of key[0..key_len): "user" (never the
+ * tenant prefix), and for ADMIN "tenant"; *f is -1 when a member failed.
+ * NULL when out of memory. */
+static json_t *user_object(const char *key, size_t key_len, enum mp_memjson_detail d, int *f)
 {
     const unsigned char *tenant;
     const char *id;
@@ -198,8 +200,18 @@ json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_userm
     if (o == NULL)
         return NULL;
     mp_userkey_split(key, key_len, &tenant, &id, &id_len);
-    int f = d == MP_MEMJSON_ADMIN ? mp_memjson_set_user(o, key, key_len)
-                                  : set(o, "user", text_json(id, id_len));
+    *f = d == MP_MEMJSON_ADMIN ? mp_memjson_set_user(o, key, key_len)
+                               : set(o, "user", text_json(id, id_len));
+    return o;
+}
+
+json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
+                          enum mp_memjson_detail d)
+{
+    int f = 0;
+    json_t *o = user_object(key, key_len, d, &f);
+    if (o == NULL)
+        return NULL;
     f |= set(o, "summary", mp_memjson_summary(um != NULL ? &um->summary : NULL, d));
     f |= set(o, "buffer", buffer_json(um, d));
     f |= set(o, "entities", entities_json(um, d));
@@ -325,15 +337,10 @@ int mp_memjson_parse_value(const char *body, size_t len, char *out, size_t *out_
 json_t *mp_memjson_settings(const char *key, size_t key_len, enum mp_user_mode mode,
                             int64_t set_at_ms, enum mp_memjson_detail d)
 {
-    const unsigned char *tenant;
-    const char *id;
-    size_t id_len;
-    json_t *o = json_object();
+    int f = 0;
+    json_t *o = user_object(key, key_len, d, &f);
     if (o == NULL)
         return NULL;
-    mp_userkey_split(key, key_len, &tenant, &id, &id_len);
-    int f = d == MP_MEMJSON_ADMIN ? mp_memjson_set_user(o, key, key_len)
-                                  : set(o, "user", text_json(id, id_len));
     f |= set(o, "mode", json_string(mp_usermode_name(mode)));
     f |= set(o, "updated_at", set_at_ms != 0 ? mp_memjson_time(set_at_ms) : json_null());
     return done(o, f);
