@@ -27,6 +27,7 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bi
 _Static_assert(
     sizeof(enum mp_memory_mode) == sizeof(int) && sizeof(enum mp_retrieval) == sizeof(int) &&
         sizeof(enum mp_llm_api) == sizeof(int) && sizeof(enum mp_storage_sync) == sizeof(int) &&
+        sizeof(enum mp_storage_backend) == sizeof(int) &&
         sizeof(enum mp_log_level) == sizeof(int) && sizeof(enum mp_log_format) == sizeof(int) &&
         sizeof(enum mp_pii_mode) == sizeof(int) && sizeof(enum mp_tenant_from) == sizeof(int),
     "enums are staged as int");
@@ -41,18 +42,19 @@ _Static_assert(MP_CONFIG_TOKEN_MAX >= MP_CONFIG_PATH_MAX &&
 #define ENV_TEST    "MEMPROXY_TEST_" /* test hooks read by the proxy, not keys */
 
 enum key_type {
-    K_ADDR,   /* struct mp_addr */
-    K_URL,    /* struct mp_url */
-    K_OPTURL, /* struct mp_url: like K_URL but may be empty (feature off: text "") */
-    K_UINT,   /* uint32_t or uint64_t (by size), min .. max */
-    K_BOOL,   /* bool */
-    K_RATIO,  /* double, min .. max */
-    K_ENUM,   /* an enum, one of names[] */
-    K_TOKEN,  /* char[]: an HTTP token (header name) */
-    K_MODEL,  /* char[]: printable ASCII, no spaces */
-    K_SECRET, /* char[]: like K_MODEL but may be empty; never quoted */
-    K_PATH,   /* char[]: no control bytes */
-    K_OPTPATH /* char[]: like K_PATH but may be empty (feature off) */
+    K_ADDR,     /* struct mp_addr */
+    K_URL,      /* struct mp_url */
+    K_OPTURL,   /* struct mp_url: like K_URL but may be empty (feature off: text "") */
+    K_UINT,     /* uint32_t or uint64_t (by size), min .. max */
+    K_BOOL,     /* bool */
+    K_RATIO,    /* double, min .. max */
+    K_ENUM,     /* an enum, one of names[] */
+    K_TOKEN,    /* char[]: an HTTP token (header name) */
+    K_MODEL,    /* char[]: printable ASCII, no spaces */
+    K_SECRET,   /* char[]: like K_MODEL but may be empty; never quoted */
+    K_CONNINFO, /* char[]: printable ASCII, spaces too, may be empty; never quoted */
+    K_PATH,     /* char[]: no control bytes */
+    K_OPTPATH   /* char[]: like K_PATH but may be empty (feature off) */
 };
 
 struct key_def {
@@ -82,6 +84,7 @@ static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "
 static const char *const retrieval_names[] = {"relevant", "recent", NULL};
 static const char *const llm_names[] = {"openai", "anthropic", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
+static const char *const backend_names[] = {"lmdb", "postgres", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const char *const format_names[] = {"json", "text", NULL};
 static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
@@ -136,6 +139,11 @@ static const struct key_def keys[] = {
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},
     {"storage", "encryption_key_file", K_OPTPATH, FIELD(storage.encryption_key_file), 0, 0, NULL},
+    {"storage", "backend", K_ENUM, FIELD(storage.backend), 0, 0, backend_names},
+    {"storage", "postgres_url", K_CONNINFO, FIELD(storage.postgres_url), 0, 0, NULL},
+    {"storage", "postgres_url_file", K_OPTPATH, FIELD(storage.postgres_url_file), 0, 0, NULL},
+    {"storage", "postgres_pool", K_UINT, FIELD(storage.postgres_pool), 1, 64, NULL},
+    {"storage", "migrate", K_BOOL, FIELD(storage.migrate), 0, 0, NULL},
     {"governance", "retention_days", K_UINT, FIELD(governance.retention_days), 0, 36500, NULL},
     {"governance", "pii_retention_days", K_UINT, FIELD(governance.pii_retention_days), 0, 36500,
      NULL},
@@ -570,6 +578,7 @@ static bool string_bytes_ok(enum key_type type, const char *s)
         unsigned char ch = (unsigned char)s[i];
         bool ok = type == K_TOKEN                       ? is_tchar(s[i])
                   : type == K_PATH || type == K_OPTPATH ? (ch >= 0x20 && ch != 0x7f)
+                  : type == K_CONNINFO                  ? (ch >= 0x20 && ch < 0x7f)
                                                         : is_graph(s[i]);
         if (!ok) {
             return false;
@@ -586,6 +595,8 @@ static const char *string_rule(enum key_type type)
     case K_PATH:
     case K_OPTPATH:
         return "a path without control characters";
+    case K_CONNINFO:
+        return "printable ASCII";
     default:
         return "printable ASCII without spaces";
     }
@@ -601,7 +612,7 @@ static bool stage_string(const struct key_def *k, const char *s, union staged *v
         return false;
     }
     if (!string_bytes_ok(k->type, s)) {
-        if (k->type == K_SECRET) {
+        if (k->type == K_SECRET || k->type == K_CONNINFO) {
             mp_errtext_format(why, cap, "must be %s (value not shown)", string_rule(k->type));
             return false;
         }
@@ -621,7 +632,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         memset(&v->url, 0, sizeof(v->url)); /* off */
         return true;
     }
-    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_OPTPATH) {
+    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_CONNINFO && k->type != K_OPTPATH) {
         mp_errtext_format(why, cap, "empty value");
         return false;
     }
@@ -761,6 +772,9 @@ void mp_config_defaults(struct mp_config *c)
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;
     c->storage.encryption_key_file[0] = '\0';
+    c->storage.backend = MP_BACKEND_LMDB;
+    c->storage.postgres_pool = 4;
+    c->storage.migrate = true;
     c->governance.retention_days = 365;
     c->governance.pii_retention_days = 30;
     c->governance.pii_mode = MP_PII_STORE;
@@ -1033,6 +1047,19 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         add_error(errs, "", 0, "[memory] llm = anthropic needs [anthropic] base_url");
         failed = true;
     }
+    bool url = c->storage.postgres_url[0] != '\0',
+         url_file = c->storage.postgres_url_file[0] != '\0';
+    if (c->storage.backend == MP_BACKEND_POSTGRES && url == url_file) {
+        add_error(errs, "", 0,
+                  "[storage] backend = postgres needs exactly one of postgres_url and "
+                  "postgres_url_file");
+        failed = true;
+    }
+    if (c->storage.backend == MP_BACKEND_LMDB && (url || url_file)) {
+        add_error(errs, "", 0,
+                  "[storage] postgres_url / postgres_url_file are set but backend = lmdb");
+        failed = true;
+    }
     if (same_listener(&c->server.listen, &c->server.admin_listen)) {
         add_error(errs, "", 0,
                   "[server] listen and admin_listen must differ (both use port %u on %s / %s)",
@@ -1064,6 +1091,12 @@ const char *mp_config_retrieval_name(enum mp_retrieval retrieval)
 const char *mp_config_level_name(enum mp_log_level level)
 {
     return name_of(level_names, sizeof(level_names) / sizeof(level_names[0]) - 1, (int)level);
+}
+
+const char *mp_config_backend_name(enum mp_storage_backend backend)
+{
+    return name_of(backend_names, sizeof(backend_names) / sizeof(backend_names[0]) - 1,
+                   (int)backend);
 }
 
 const char *mp_config_sync_name(enum mp_storage_sync sync)

@@ -42,6 +42,10 @@ enum mp_llm_api { MP_LLM_OPENAI, MP_LLM_ANTHROPIC };
 
 enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 
+/* [storage] backend: the embedded LMDB store, or a PostgreSQL database
+ * that any number of memproxy processes share. */
+enum mp_storage_backend { MP_BACKEND_LMDB, MP_BACKEND_POSTGRES };
+
 enum mp_log_level { MP_LOG_DEBUG, MP_LOG_INFO, MP_LOG_WARN, MP_LOG_ERROR };
 
 enum mp_log_format { MP_LOG_JSON, MP_LOG_TEXT };
@@ -134,6 +138,13 @@ struct mp_config {
         /* "" = no encryption at rest; else the path of a file holding the
          * 32-byte key (read by the proxy at start, restart-only). */
         char encryption_key_file[MP_CONFIG_PATH_MAX];
+        enum mp_storage_backend backend; /* lmdb; restart-only */
+        /* postgres: a libpq connection string or URI, or the path of a file
+         * holding one (exactly one of the two); never logged or echoed */
+        char postgres_url[MP_CONFIG_TOKEN_MAX];
+        char postgres_url_file[MP_CONFIG_PATH_MAX];
+        uint32_t postgres_pool; /* 4; 1 .. 64 connections per worker */
+        bool migrate;           /* true: create/upgrade the schema at start */
     } storage;
     struct {
         uint32_t retention_days;         /* 365; 0 .. 36500; 0 = no age limit */
@@ -276,6 +287,7 @@ const char *mp_config_mode_name(enum mp_memory_mode mode);
 const char *mp_config_retrieval_name(enum mp_retrieval retrieval);
 const char *mp_config_level_name(enum mp_log_level level);
 const char *mp_config_sync_name(enum mp_storage_sync sync);
+const char *mp_config_backend_name(enum mp_storage_backend backend);
 const char *mp_config_format_name(enum mp_log_format format);
 const char *mp_config_pii_mode_name(enum mp_pii_mode mode);
 const char *mp_config_tenant_from_name(enum mp_tenant_from from);

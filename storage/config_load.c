@@ -84,6 +84,14 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         add_error(errs, path != NULL ? path : "environment", msg);
         status = MP_EINVAL;
     }
+    if (status == MP_OK && out->storage.postgres_url_file[0] != '\0' &&
+        access(out->storage.postgres_url_file, R_OK) != 0) {
+        char msg[sizeof(errs->items[0].message)];
+        snprintf(msg, sizeof(msg), "[storage] postgres_url_file cannot be read: %s",
+                 strerror(errno));
+        add_error(errs, path != NULL ? path : "environment", msg);
+        status = MP_EINVAL;
+    }
     if (status == MP_OK && out->storage.encryption_key_file[0] != '\0') {
         struct mp_seal_key key;
         char why[sizeof(errs->items[0].message) - 40];
