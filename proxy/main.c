@@ -7,6 +7,7 @@
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "server.h"
 #include "status.h"
 #include "store.h"
+#include "store_pg.h"
 
 extern char **environ;
 
@@ -30,24 +32,28 @@ struct options {
     const char *config_path;
     const char *rotate_to; /* --rotate-key FILE */
     bool check_only;
+    bool migrate; /* --migrate */
 };
 
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: memproxy [-c FILE] [--check-config] [--rotate-key FILE] [--probe URL] "
-           "[--version] [--help]\n"
-           "       memproxy ctl [OPTIONS] COMMAND ...  the ops command line (memproxy ctl --help)\n"
-           "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
-           "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
-           "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
-           "                       in FILE (from [storage] encryption_key_file, or from clear\n"
-           "                       when none is set), then exit; point the config at FILE\n"
-           "  --probe URL          GET an http://HOST:PORT/PATH URL (2 s timeout) and exit 0\n"
-           "                       on a 2xx, 1 otherwise (a health check needing no curl)\n"
-           "  --version            print the version and the build's git commit, and exit\n"
-           "  --help               print this help and exit\n"
-           "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
+        f,
+        "usage: memproxy [-c FILE] [--check-config] [--migrate] [--rotate-key FILE] [--probe URL] "
+        "[--version] [--help]\n"
+        "       memproxy ctl [OPTIONS] COMMAND ...  the ops command line (memproxy ctl --help)\n"
+        "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
+        "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
+        "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
+        "                       in FILE (from [storage] encryption_key_file, or from clear\n"
+        "                       when none is set), then exit; point the config at FILE\n"
+        "  --migrate            [storage] backend = postgres: create or upgrade the\n"
+        "                       database schema, then exit\n"
+        "  --probe URL          GET an http://HOST:PORT/PATH URL (2 s timeout) and exit 0\n"
+        "                       on a 2xx, 1 otherwise (a health check needing no curl)\n"
+        "  --version            print the version and the build's git commit, and exit\n"
+        "  --help               print this help and exit\n"
+        "Every key can be set as MEMPROXY_<SECTION>_<KEY>; the environment wins.\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -61,6 +67,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->config_path = a + 9;
         } else if (strcmp(a, "--check-config") == 0) {
             o->check_only = true;
+        } else if (strcmp(a, "--migrate") == 0) {
+            o->migrate = true;
         } else if (strcmp(a, "--rotate-key") == 0 && i + 1 < argc) {
             o->rotate_to = argv[++i];
         } else if (strcmp(a, "--probe") == 0 && i + 1 < argc) {
@@ -112,6 +120,81 @@ static int load_key(const struct mp_config *cfg, struct mp_seal_key *key, bool *
     return MP_EIO;
 }
 
+/* The connection string of [storage] postgres_url(_file), or NULL (logged). */
+static char *postgres_url(const struct mp_config *cfg)
+{
+    char err[256] = "";
+    char *url = NULL;
+    if (mp_config_postgres_url(cfg, &url, err, sizeof(err)) != MP_OK) {
+        log_error("cannot read the PostgreSQL connection string", err);
+        return NULL;
+    }
+    return url;
+}
+
+static void free_url(char *url)
+{
+    if (url != NULL)
+        memset(url, 0, strlen(url));
+    free(url);
+}
+
+/* Connections the PostgreSQL store may open: postgres_pool for each worker,
+ * the memory worker and the admin plane. */
+static unsigned postgres_connections(const struct mp_config *cfg)
+{
+    long workers =
+        cfg->server.workers != 0 ? (long)cfg->server.workers : sysconf(_SC_NPROCESSORS_ONLN);
+    if (workers < 1)
+        workers = 1;
+    if (workers > 256)
+        workers = 256;
+    return cfg->storage.postgres_pool * (unsigned)(workers + 2);
+}
+
+static int open_backend(const struct mp_config *cfg, const struct mp_store_options *opts,
+                        struct mp_store **store, char *err, size_t errcap)
+{
+    if (cfg->storage.backend == MP_BACKEND_LMDB)
+        return mp_store_open_lmdb(opts, store, err, errcap);
+    char *url = postgres_url(cfg);
+    if (url == NULL)
+        return MP_EIO;
+    struct mp_store_pg_options pg = {.conninfo = url,
+                                     .pool = postgres_connections(cfg),
+                                     .migrate = cfg->storage.migrate,
+                                     .key = opts->key};
+    int rc = mp_store_open_pg(&pg, store, err, errcap);
+    free_url(url);
+    return rc;
+}
+
+/* --migrate: the PostgreSQL schema created or upgraded, then exit. */
+static int migrate(const struct mp_config *cfg)
+{
+    char err[512] = "";
+    int from = 0;
+    if (cfg->storage.backend != MP_BACKEND_POSTGRES) {
+        fprintf(stderr, "memproxy: --migrate needs [storage] backend = postgres (an LMDB store "
+                        "converts itself when it opens)\n");
+        return EXIT_CONFIG;
+    }
+    char *url = postgres_url(cfg);
+    if (url == NULL)
+        return EXIT_START;
+    int rc = mp_store_pg_migrate(url, &from, err, sizeof(err));
+    free_url(url);
+    if (rc != MP_OK) {
+        log_error("schema migration failed", err);
+        return EXIT_START;
+    }
+    if (from == MP_PG_SCHEMA_VERSION)
+        printf("PostgreSQL schema already at version %d\n", MP_PG_SCHEMA_VERSION);
+    else
+        printf("PostgreSQL schema upgraded from version %d to %d\n", from, MP_PG_SCHEMA_VERSION);
+    return EXIT_CLEAN;
+}
+
 static int open_store(const struct mp_config *cfg, struct mp_store **store)
 {
     char err[512] = "";
@@ -122,7 +205,7 @@ static int open_store(const struct mp_config *cfg, struct mp_store **store)
     if (load_key(cfg, &key, &has_key) != MP_OK)
         return MP_EIO;
     opts.key = has_key ? &key : NULL;
-    int rc = mp_store_open_lmdb(&opts, store, err, sizeof(err));
+    int rc = open_backend(cfg, &opts, store, err, sizeof(err));
     mp_seal_key_wipe(&key);
     if (rc == MP_OK) {
         if (!has_key)
@@ -142,6 +225,10 @@ static int rotate_key(const struct mp_config *cfg, const char *path)
     struct mp_seal_key old_key, new_key;
     bool has_old = false;
     char data[sizeof(cfg->storage.path) + 16];
+    if (cfg->storage.backend != MP_BACKEND_LMDB) {
+        log_error("no store to rotate", "--rotate-key works on the LMDB backend only");
+        return EXIT_START;
+    }
     store_options(cfg, &opts);
     snprintf(data, sizeof(data), "%s/data.mdb", cfg->storage.path);
     if (access(data, R_OK | W_OK) != 0) { /* a mistyped path must not create a store */
@@ -210,6 +297,8 @@ int main(int argc, char **argv)
     mp_log_configure(cfg.log.level, cfg.log.format);
     if (o.rotate_to != NULL)
         return rotate_key(&cfg, o.rotate_to);
+    if (o.migrate)
+        return migrate(&cfg);
     if (mp_clock_init() != 0) {
         mp_log(MP_LOG_ERROR, "MEMPROXY_TEST_CLOCK_OFFSET_MS is not a number");
         return EXIT_CONFIG;

@@ -171,13 +171,17 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
         strcmp(old->storage.path, cfg->storage.path) != 0 ||
         old->server.workers != cfg->server.workers ||
         old->storage.map_size_mb != cfg->storage.map_size_mb ||
-        old->storage.sync != cfg->storage.sync ||
+        old->storage.sync != cfg->storage.sync || old->storage.backend != cfg->storage.backend ||
+        strcmp(old->storage.postgres_url, cfg->storage.postgres_url) != 0 ||
+        strcmp(old->storage.postgres_url_file, cfg->storage.postgres_url_file) != 0 ||
+        old->storage.postgres_pool != cfg->storage.postgres_pool ||
+        old->storage.migrate != cfg->storage.migrate ||
         strcmp(old->storage.encryption_key_file, cfg->storage.encryption_key_file) != 0 ||
         old->security.tenant_from != cfg->security.tenant_from;
     if (changed)
-        mp_log(MP_LOG_WARN, "listen addresses, workers, storage (path, map size, sync, encryption "
-                            "key) and tenant_from changes need a restart; keeping the running "
-                            "values");
+        mp_log(MP_LOG_WARN, "listen addresses, workers, storage (backend, path, map size, sync, "
+                            "encryption key, PostgreSQL settings) and tenant_from changes need a "
+                            "restart; keeping the running values");
     memcpy(cfg->storage.encryption_key_file, old->storage.encryption_key_file,
            sizeof(cfg->storage.encryption_key_file));
     cfg->security.tenant_from = old->security.tenant_from;
@@ -187,6 +191,12 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     memcpy(cfg->storage.path, old->storage.path, sizeof(cfg->storage.path));
     cfg->storage.map_size_mb = old->storage.map_size_mb;
     cfg->storage.sync = old->storage.sync;
+    cfg->storage.backend = old->storage.backend;
+    memcpy(cfg->storage.postgres_url, old->storage.postgres_url, sizeof(cfg->storage.postgres_url));
+    memcpy(cfg->storage.postgres_url_file, old->storage.postgres_url_file,
+           sizeof(cfg->storage.postgres_url_file));
+    cfg->storage.postgres_pool = old->storage.postgres_pool;
+    cfg->storage.migrate = old->storage.migrate;
 }
 
 /* The reload of SIGHUP and of POST /admin/reload (struct mp_admin_host):

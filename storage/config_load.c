@@ -106,6 +106,42 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
     return status;
 }
 
+int mp_config_postgres_url(const struct mp_config *cfg, char **out, char *err, size_t errcap)
+{
+    char line[MP_CONFIG_TOKEN_MAX + 2];
+    const char *src = cfg->storage.postgres_url;
+    if (cfg->storage.postgres_url_file[0] != '\0') {
+        FILE *f = fopen(cfg->storage.postgres_url_file, "r");
+        if (f == NULL) {
+            snprintf(err, errcap, "[storage] postgres_url_file cannot be read: %s",
+                     strerror(errno));
+            return MP_EINVAL;
+        }
+        bool got = fgets(line, sizeof(line), f) != NULL;
+        fclose(f);
+        size_t n = got ? strcspn(line, "\r\n") : 0;
+        bool ok = n > 0 && n < MP_CONFIG_TOKEN_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = line[i] >= 0x20 && line[i] < 0x7f;
+        if (!ok) {
+            memset(line, 0, sizeof(line));
+            snprintf(err, errcap,
+                     "[storage] postgres_url_file must hold a connection string of printable "
+                     "ASCII on its first line (content not shown)");
+            return MP_EINVAL;
+        }
+        line[n] = '\0';
+        src = line;
+    }
+    *out = strdup(src);
+    memset(line, 0, sizeof(line));
+    if (*out == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return MP_EINVAL;
+    }
+    return MP_OK;
+}
+
 void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f)
 {
     for (size_t i = 0; i < errs->count; i++) {

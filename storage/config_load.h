@@ -19,6 +19,13 @@
 int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
                    struct mp_config_errors *errs);
 
+/* The PostgreSQL connection string of cfg: [storage] postgres_url, or the
+ * first line of postgres_url_file (its line end stripped; at most
+ * MP_CONFIG_TOKEN_MAX - 1 bytes of printable ASCII). MP_OK with *out (free
+ * it with free() after wiping it); MP_EINVAL with a reason in err that
+ * never quotes the file's content. */
+int mp_config_postgres_url(const struct mp_config *cfg, char **out, char *err, size_t errcap);
+
 /* Prints each error as "source:line: message" (or "source: message" when it
  * has no line) to f. */
 void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f);

@@ -31,5 +31,11 @@ bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|lmdb\.h|ne
 if [ -n "$bad" ]; then
     echo "tools/ must not include libevent, LMDB or the proxy's headers:"; echo "$bad"; status=1
 fi
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<libpq-fe\.h>' "$root"/storage/*.c "$root"/storage/*.h \
+      "$root"/proxy/*.c "$root"/proxy/*.h "$root"/proxy/*/*.[ch] "$root"/core/*.c "$root"/core/*.h \
+      "$root"/core/*/*.[ch] "$root"/tools/*/*.[ch] 2>/dev/null | grep -vE 'storage/store_pg[a-z_]*\.[ch]$')
+if [ -n "$bad" ]; then
+    echo "only storage/store_pg*.[ch] may include <libpq-fe.h>:"; echo "$bad"; status=1
+fi
 [ $status -eq 0 ] && echo "layering ok"
 exit $status

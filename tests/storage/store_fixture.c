@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "status.h"
+#include "store_pg.h"
 
 char fx_dir[64];
 struct mp_store_options fx_opts;
@@ -44,6 +47,30 @@ struct mp_store *fx_open_existing(void)
     return store;
 }
 
+/* The PostgreSQL store of MEMPROXY_TEST_POSTGRES_URL, emptied first when
+ * empty is set. */
+static struct mp_store *open_pg(bool empty)
+{
+    const char *url = getenv("MEMPROXY_TEST_POSTGRES_URL");
+    ck_assert_msg(url != NULL && url[0] != '\0',
+                  "no PostgreSQL for the PG cases: run the suite through tests/storage/with_pg.sh "
+                  "or set MEMPROXY_TEST_POSTGRES_URL");
+    if (empty) {
+        PGconn *c = PQconnectdb(url);
+        ck_assert_msg(PQstatus(c) == CONNECTION_OK, "PostgreSQL: %s", PQerrorMessage(c));
+        PGresult *r = PQexec(c, "DO $$ BEGIN IF to_regclass('mp_kv') IS NOT NULL THEN "
+                                "TRUNCATE mp_kv; END IF; END $$");
+        ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "truncate: %s", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+    struct mp_store_pg_options o = {.conninfo = url, .pool = 4, .migrate = true};
+    struct mp_store *store = NULL;
+    char err[256] = "";
+    ck_assert_msg(mp_store_open_pg(&o, &store, err, sizeof(err)) == MP_OK, "open: %s", err);
+    return store;
+}
+
 /* A new empty fx_dir, and fx_opts for a clear store in it. */
 static void make_dir(uint64_t map, uint64_t max)
 {
@@ -60,6 +87,8 @@ struct mp_store *fx_open_sized(int which, uint64_t map, uint64_t max)
         ck_assert_int_eq(mp_store_open_mem(&store), MP_OK);
         return store;
     }
+    if (which == PG)
+        return open_pg(true);
     make_dir(map, max);
     return fx_open_existing();
 }
@@ -81,7 +110,7 @@ struct mp_store *fx_reopen(struct mp_store *store, int which)
     if (which == MEM)
         return store;
     mp_store_free(store);
-    return fx_open_existing();
+    return which == PG ? open_pg(false) : fx_open_existing();
 }
 
 void fx_remove_dir(void)

@@ -15,9 +15,14 @@
 /* A string literal as the (pointer, length) pair of a user key. */
 #define U(s) (s), (sizeof(s) - 1)
 
-/* The backends, as the loop index _i of a loop test counts them. */
-#define MEM  0
-#define LMDB 1
+/* The backends, as the loop index _i of a loop test counts them:
+ * tcase_add_loop_test(tc, test, 0, FX_BACKENDS). PG needs a database:
+ * MEMPROXY_TEST_POSTGRES_URL (tests/storage/with_pg.sh starts a throwaway
+ * cluster around a suite and sets it); without one the PG cases fail. */
+#define MEM         0
+#define LMDB        1
+#define PG          2
+#define FX_BACKENDS 3
 
 /* The newest LMDB store a test opened: its directory (a mkdtemp() name)
  * and the options it was opened with. Each LMDB open through
@@ -37,7 +42,8 @@ void fx_setup_keys(void);
 
 /* MEM: a new in-memory store. LMDB: a new store in a new directory,
  * unencrypted, map of map bytes growing up to max (0: 64 x map),
- * no fsync. Never NULL. */
+ * no fsync. PG: the test database emptied (map and max unused). Never
+ * NULL. */
 struct mp_store *fx_open_sized(int which, uint64_t map, uint64_t max);
 
 /* fx_open_sized() with a 1 MiB map and the default cap. */
@@ -50,8 +56,8 @@ struct mp_store *fx_open_sealed(void);
 /* Opens the existing LMDB store in fx_dir with fx_opts. Never NULL. */
 struct mp_store *fx_open_existing(void);
 
-/* LMDB: closes store and opens it again with fx_opts, so that what a test
- * reads next is what was on disk. MEM: returns store as it is. */
+/* LMDB, PG: closes store and opens it again (LMDB with fx_opts), so that
+ * what a test reads next is what was stored. MEM: returns store as it is. */
 struct mp_store *fx_reopen(struct mp_store *store, int which);
 
 /* LMDB: compacts store / rotates the store at fx_opts.path from key from

@@ -49,7 +49,7 @@ START_TEST(test_store_open_ping_close)
 {
     struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(mp_store_ping(store), MP_OK);
-    ck_assert_str_eq(mp_store_backend(store), _i == MEM ? "mem" : "lmdb");
+    ck_assert_str_eq(mp_store_backend(store), _i == MEM ? "mem" : _i == LMDB ? "lmdb" : "postgres");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -903,6 +903,13 @@ START_TEST(test_store_stats_report_map_and_readers)
         ck_assert_uint_eq(st.map_used, 0);
         ck_assert_uint_eq(st.readers_used, 0);
         ck_assert_uint_eq(st.readers_max, 0);
+    } else if (_i == PG) {
+        /* the table's bytes; no cap; connections of the pool in use */
+        ck_assert_uint_gt(st.map_used, 0);
+        ck_assert_uint_eq(st.map_size, st.map_used);
+        ck_assert_uint_eq(st.map_size_max, 0);
+        ck_assert_uint_eq(st.readers_used, 0);
+        ck_assert_uint_eq(st.readers_max, 4);
     } else {
         ck_assert_uint_eq(st.map_size, 1 << 20);
         ck_assert_uint_eq(st.map_size_max, 64 << 20); /* 0 means 64 x map_size */
@@ -1215,43 +1222,46 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("backends");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_store_open_ping_close, 0, 2);
+    tcase_add_loop_test(tc, test_store_open_ping_close, 0, FX_BACKENDS);
     tcase_add_test(tc, test_store_lmdb_second_open_of_one_directory_is_refused);
     tcase_add_test(tc, test_store_free_null_is_noop);
-    tcase_add_loop_test(tc, test_store_get_unknown_user_is_notfound, 0, 2);
-    tcase_add_loop_test(tc, test_store_get_rejects_bad_user_key, 0, 2);
-    tcase_add_loop_test(tc, test_store_record_turn_assigns_increasing_seqs, 0, 2);
-    tcase_add_loop_test(tc, test_store_record_turn_same_idem_key_records_nothing, 0, 2);
-    tcase_add_loop_test(tc, test_store_record_turn_empty_content_round_trips, 0, 2);
-    tcase_add_loop_test(tc, test_store_jobs_empty_list, 0, 2);
-    tcase_add_loop_test(tc, test_store_add_job_assigns_increasing_ids_listed_in_order, 0, 2);
-    tcase_add_loop_test(tc, test_store_done_job_removes_it, 0, 2);
-    tcase_add_loop_test(tc, test_store_update_job_rewrites_it, 0, 2);
-    tcase_add_loop_test(tc, test_store_jobs_survive_reopen_and_ids_keep_increasing, 0, 2);
-    tcase_add_loop_test(tc, test_store_add_job_inherits_seqs_of_its_turn, 0, 2);
-    tcase_add_loop_test(tc, test_store_add_job_without_its_turn_is_einval, 0, 2);
-    tcase_add_loop_test(tc, test_store_set_summary_drops_covered_messages, 0, 2);
-    tcase_add_loop_test(tc, test_store_set_summary_unknown_user_is_notfound, 0, 2);
-    tcase_add_loop_test(tc, test_store_set_summary_empty_text_clears_it, 0, 2);
-    tcase_add_loop_test(tc, test_store_trim_messages_keeps_summary, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_new_key_is_revision_1, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_newer_value_supersedes, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_stale_value_is_ignored, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_lower_trust_never_replaces_correction, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_equal_or_higher_trust_replaces, 0, 2);
-    tcase_add_loop_test(tc, test_store_upsert_same_value_refreshes_without_history, 0, 2);
-    tcase_add_loop_test(tc, test_store_entities_sorted_by_key, 0, 2);
-    tcase_add_loop_test(tc, test_store_delete_entity_removes_it_and_logs_deleted, 0, 2);
-    tcase_add_loop_test(tc, test_store_key_back_after_delete_continues_revisions, 0, 2);
-    tcase_add_loop_test(tc, test_store_history_of_unknown_user_is_notfound, 0, 2);
-    tcase_add_loop_test(tc, test_store_delete_user_removes_everything_and_only_theirs, 0, 2);
-    tcase_add_loop_test(tc, test_store_users_with_prefix_ids_are_isolated, 0, 2);
-    tcase_add_loop_test(tc, test_store_apply_is_all_or_nothing, 0, 2);
-    tcase_add_loop_test(tc, test_store_later_ops_see_earlier_ones, 0, 2);
-    tcase_add_loop_test(tc, test_store_rejects_invalid_ops, 0, 2);
-    tcase_add_loop_test(tc, test_store_get_result_outlives_store, 0, 2);
-    tcase_add_loop_test(tc, test_store_stats_report_map_and_readers, 0, 2);
-    tcase_add_loop_test(tc, test_store_reads_on_many_threads_while_map_grows, 0, 2);
+    tcase_add_loop_test(tc, test_store_get_unknown_user_is_notfound, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_get_rejects_bad_user_key, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_record_turn_assigns_increasing_seqs, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_record_turn_same_idem_key_records_nothing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_record_turn_empty_content_round_trips, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_jobs_empty_list, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_add_job_assigns_increasing_ids_listed_in_order, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_done_job_removes_it, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_update_job_rewrites_it, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_jobs_survive_reopen_and_ids_keep_increasing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_add_job_inherits_seqs_of_its_turn, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_add_job_without_its_turn_is_einval, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_set_summary_drops_covered_messages, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_set_summary_unknown_user_is_notfound, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_set_summary_empty_text_clears_it, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_trim_messages_keeps_summary, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_new_key_is_revision_1, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_newer_value_supersedes, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_stale_value_is_ignored, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_lower_trust_never_replaces_correction, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_equal_or_higher_trust_replaces, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_upsert_same_value_refreshes_without_history, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_entities_sorted_by_key, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_delete_entity_removes_it_and_logs_deleted, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_key_back_after_delete_continues_revisions, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_history_of_unknown_user_is_notfound, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_delete_user_removes_everything_and_only_theirs, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_users_with_prefix_ids_are_isolated, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_apply_is_all_or_nothing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_later_ops_see_earlier_ones, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_rejects_invalid_ops, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_get_result_outlives_store, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_stats_report_map_and_readers, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_reads_on_many_threads_while_map_grows, 0, FX_BACKENDS);
     tcase_add_test(tc, test_store_lmdb_unopenable_path_is_eio);
     tcase_add_test(tc, test_store_lmdb_each_sync_mode_persists);
     tcase_add_test(tc, test_store_lmdb_map_grows_on_demand);

@@ -231,11 +231,12 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("store_backend");
     TCase *tc = tcase_create("primitives");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_backend_put_get_del_and_commit, 0, 2);
-    tcase_add_loop_test(tc, test_backend_abort_undoes_every_write, 0, 2);
-    tcase_add_loop_test(tc, test_backend_tables_are_apart, 0, 2);
-    tcase_add_loop_test(tc, test_backend_scan_in_byte_order_from_a_start_within_a_prefix, 0, 2);
-    tcase_add_loop_test(tc, test_backend_store_ops_leave_the_records_of_the_format, 0, 2);
+    tcase_add_loop_test(tc, test_backend_put_get_del_and_commit, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_backend_abort_undoes_every_write, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_backend_tables_are_apart, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_backend_scan_in_byte_order_from_a_start_within_a_prefix, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_backend_store_ops_leave_the_records_of_the_format, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }

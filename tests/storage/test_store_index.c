@@ -428,7 +428,8 @@ static int on_mem_record(void *arg, const unsigned char *key, size_t klen, const
     return MP_OK;
 }
 
-/* Every record of every table, through the backend's own primitives. */
+/* Every record of every table, through the backend's own primitives (mem,
+ * PostgreSQL). */
 static void scan_mem(struct mp_store *store, struct user_scan *us)
 {
     struct mp_store_txn txn;
@@ -477,8 +478,8 @@ static struct mp_store *count_user(struct mp_store *store, int which, const char
     us.prefix = prefix;
     us.id = (const unsigned char *)user;
     us.idlen = ulen;
-    if (which == MEM) {
-        scan_mem(store, &us);
+    if (which != LMDB) {
+        scan_mem(store, &us); /* PG too: every row of every table, through its primitives */
     } else {
         mp_store_free(store);
         scan_lmdb(&us);
@@ -1070,21 +1071,25 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("index");
     tcase_add_unchecked_fixture(tc, vp_setup, vp_teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, 2);
-    tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, 2);
-    tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, 2);
-    tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0, 2);
+    tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0,
+                        FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_of_stop_words_looks_through_the_whole_archive,
-                        0, 2);
+                        0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_finds_its_value_in_a_message_of_many_words, 0,
-                        2);
-    tcase_add_loop_test(tc, test_index_sweep_drops_expired_items_pii_sooner, 0, 2);
-    tcase_add_loop_test(tc, test_index_sweep_counts_archived_and_buffered_messages_apart, 0, 2);
-    tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, 2);
-    tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0, 2);
-    tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, 2);
-    tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0, 2);
-    tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, 2);
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_sweep_drops_expired_items_pii_sooner, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_sweep_counts_archived_and_buffered_messages_apart, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_delete_user_leaves_no_record_in_any_table, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);
     tcase_add_test(tc, test_index_lmdb_compaction_and_rekey_keep_the_answers);
     tcase_add_test(tc, test_index_lmdb_longest_keys_survive_compaction_and_rekey);
     tcase_add_test(tc, test_index_lmdb_erased_fact_leaves_no_word_in_the_files);

@@ -213,12 +213,12 @@ Suite *mp_test_suite(void)
     Suite *s = suite_create("store_settings");
     TCase *tc = tcase_create("settings");
     tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
-    tcase_add_loop_test(tc, test_settings_default_is_auto_and_round_trips, 0, 2);
-    tcase_add_loop_test(tc, test_settings_op_is_checked, 0, 2);
-    tcase_add_loop_test(tc, test_settings_read_holds_back_new_turns_only, 0, 2);
-    tcase_add_loop_test(tc, test_settings_off_holds_back_traffic_and_drops_jobs, 0, 2);
-    tcase_add_loop_test(tc, test_settings_survive_erasure, 0, 2);
-    tcase_add_loop_test(tc, test_settings_view_reads_the_mode_with_the_head, 0, 2);
+    tcase_add_loop_test(tc, test_settings_default_is_auto_and_round_trips, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_op_is_checked, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_read_holds_back_new_turns_only, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_off_holds_back_traffic_and_drops_jobs, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_survive_erasure, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_view_reads_the_mode_with_the_head, 0, FX_BACKENDS);
     tcase_add_test(tc, test_settings_survive_compaction_and_sealing);
     suite_add_tcase(s, tc);
     return s;

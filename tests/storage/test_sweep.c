@@ -130,10 +130,11 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sweep_retention_days_in_ms);
-    tcase_add_loop_test(tc, test_sweep_steps_page_by_page_over_every_user, 0, 2);
-    tcase_add_loop_test(tc, test_sweep_run_counts_and_a_later_pass_removes_the_users, 0, 2);
-    tcase_add_loop_test(tc, test_sweep_before_the_limit_purges_nothing, 0, 2);
-    tcase_add_loop_test(tc, test_sweep_of_an_empty_store_is_one_step, 0, 2);
+    tcase_add_loop_test(tc, test_sweep_steps_page_by_page_over_every_user, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_sweep_run_counts_and_a_later_pass_removes_the_users, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_sweep_before_the_limit_purges_nothing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_sweep_of_an_empty_store_is_one_step, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,473 @@
+/* The PostgreSQL backend: store_backend.h's primitives as statements on
+ * one table (store_pg.h), over a bounded pool of connections. A
+ * transaction takes a connection at begin and gives it back at end; a
+ * connection found broken is closed and replaced by the next begin, so a
+ * restarted server is picked up again without a restart of memproxy.
+ *
+ * Values a get hands out stay in their PGresult until the next put or del
+ * of the transaction, or its end (the contract's lifetime). A scan reads
+ * the range in batches, ordered by key, so a callback that stops early
+ * costs one batch. */
+#include "store_pg.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store_backend.h"
+#include "store_pg_conn.h"
+
+#define SCAN_BATCH   "256"
+#define OID_INT2     21
+#define OID_BYTEA    17
+#define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
+#define POOL_MAX_CAP 1024
+
+struct pg_store {
+    struct mp_store base;
+    char *conninfo; /* owned; never logged */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    PGconn **idle; /* connections not in a transaction */
+    size_t nidle, nopen, max;
+};
+
+struct pg_txn {
+    PGconn *conn;
+    PGresult **held; /* results whose bytes a get handed out */
+    size_t nheld, cap;
+    bool retry;  /* a statement failed with a serialization failure or deadlock */
+    bool broken; /* the connection failed: close it at end */
+};
+
+static struct pg_store *pg_of(const struct mp_store *s)
+{
+    return (struct pg_store *)s;
+}
+
+/* ---- the pool ---- */
+
+/* A connection for a transaction: an idle one, a new one while fewer than
+ * max are open, else the next one given back. NULL when none can be made. */
+static PGconn *take_conn(struct pg_store *s)
+{
+    char err[128];
+    pthread_mutex_lock(&s->mu);
+    while (s->nidle == 0 && s->nopen >= s->max)
+        pthread_cond_wait(&s->freed, &s->mu);
+    if (s->nidle > 0) {
+        PGconn *c = s->idle[--s->nidle];
+        pthread_mutex_unlock(&s->mu);
+        return c;
+    }
+    s->nopen++;
+    pthread_mutex_unlock(&s->mu);
+    PGconn *c = mp_pg_connect(s->conninfo, err, sizeof(err));
+    if (c == NULL) {
+        pthread_mutex_lock(&s->mu);
+        s->nopen--;
+        pthread_cond_signal(&s->freed);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return c;
+}
+
+static void give_conn(struct pg_store *s, PGconn *c, bool broken)
+{
+    if (broken || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PQfinish(c);
+        c = NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (c != NULL)
+        s->idle[s->nidle++] = c;
+    else
+        s->nopen--;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- statements ---- */
+
+static void release_held(struct pg_txn *x)
+{
+    for (size_t i = 0; i < x->nheld; i++)
+        PQclear(x->held[i]);
+    x->nheld = 0;
+}
+
+/* A failed statement: notes whether running the transaction again may
+ * help, and whether the connection is gone. Clears r. */
+static int failed(struct pg_txn *x, PGresult *r)
+{
+    if (mp_pg_retryable(r))
+        x->retry = true;
+    if (PQstatus(x->conn) != CONNECTION_OK)
+        x->broken = true;
+    PQclear(r);
+    return MP_EIO;
+}
+
+/* Runs sql with t (text) and up to three bytea parameters (binary), for a
+ * binary result. */
+static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, int nbytes,
+                     const void *const *bytes, const size_t *lens)
+{
+    char tbuf[8];
+    const char *values[4];
+    int lengths[4], formats[4];
+    Oid types[4];
+    snprintf(tbuf, sizeof(tbuf), "%d", (int)t);
+    values[0] = tbuf;
+    lengths[0] = 0;
+    formats[0] = 0;
+    types[0] = OID_INT2;
+    for (int i = 0; i < nbytes; i++) {
+        values[i + 1] = lens[i] > 0 ? bytes[i] : "";
+        lengths[i + 1] = (int)lens[i];
+        formats[i + 1] = 1;
+        types[i + 1] = OID_BYTEA;
+    }
+    return PQexecParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
+}
+
+/* The part column of key k in table t: the physical user key it belongs
+ * to (store_backend.h's shapes); empty for tables of no user. */
+static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen)
+{
+    switch (mp_store_table_shapes[t]) {
+    case MP_KEY_USER:
+        return klen;
+    case MP_KEY_USER_PREFIXED:
+    case MP_KEY_USER_TAG:
+        if (klen >= 2 && 2 + mp_codec_be_get(k, 2) <= klen)
+            return 2 + (size_t)mp_codec_be_get(k, 2);
+        return klen;
+    default:
+        return 0;
+    }
+}
+
+/* ---- the primitives ---- */
+
+static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn)
+{
+    struct pg_store *s = pg_of(store);
+    struct pg_txn *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return MP_EIO;
+    const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                            : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    /* a connection the server closed while idle fails its first statement:
+       one more try on a fresh connection */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        x->conn = take_conn(s);
+        if (x->conn == NULL)
+            break;
+        if (mp_pg_exec_ok(x->conn, sql)) {
+            memset(txn, 0, sizeof(*txn));
+            txn->store = store;
+            txn->handle = x;
+            txn->write = write;
+            return MP_OK;
+        }
+        give_conn(s, x->conn, true);
+        x->conn = NULL;
+    }
+    free(x);
+    return MP_EIO;
+}
+
+static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
+                  const unsigned char **val, size_t *vlen)
+{
+    struct pg_txn *x = txn->handle;
+    const void *b[1] = {key};
+    size_t l[1] = {klen};
+    PGresult *r = run(x, "SELECT v FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return failed(x, r);
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return MP_NOTFOUND;
+    }
+    if (x->nheld == x->cap) {
+        size_t cap = x->cap > 0 ? x->cap * 2 : 16;
+        PGresult **held = realloc(x->held, cap * sizeof(*held));
+        if (held == NULL) {
+            PQclear(r);
+            return MP_ENOMEM;
+        }
+        x->held = held;
+        x->cap = cap;
+    }
+    x->held[x->nheld++] = r;
+    *val = (const unsigned char *)PQgetvalue(r, 0, 0);
+    *vlen = (size_t)PQgetlength(r, 0, 0);
+    return MP_OK;
+}
+
+static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
+                  const void *val, size_t vlen)
+{
+    struct pg_txn *x = txn->handle;
+    release_held(x);
+    const void *b[3] = {key, key, val};
+    size_t l[3] = {klen, part_of(t, key, klen), vlen};
+    PGresult *r = run(x,
+                      "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
+                      "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
+                      t, 3, b, l);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return failed(x, r);
+    PQclear(r);
+    return MP_OK;
+}
+
+static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen)
+{
+    struct pg_txn *x = txn->handle;
+    release_held(x);
+    const void *b[1] = {key};
+    size_t l[1] = {klen};
+    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return failed(x, r);
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n > 0 ? MP_OK : MP_NOTFOUND;
+}
+
+/* The least key above every key that begins with p[0..n): p with its
+ * trailing 0xff bytes dropped and the last byte raised. 0 when there is
+ * none (p is all 0xff): the range then has no upper bound. */
+static size_t upper_bound(const unsigned char *p, size_t n, unsigned char *out)
+{
+    while (n > 0 && p[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return 0;
+    memcpy(out, p, n);
+    out[n - 1]++;
+    return n;
+}
+
+static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *start, size_t slen,
+                   size_t plen, mp_store_scan_fn fn, void *arg)
+{
+    struct pg_txn *x = txn->handle;
+    unsigned char from[MP_STORE_KEY_MAX], upper[MP_STORE_KEY_MAX];
+    size_t flen = slen, ulen = plen > 0 ? upper_bound(start, plen, upper) : 0;
+    bool first = true;
+    if (slen > sizeof(from))
+        return MP_EINVAL;
+    memcpy(from, start, slen);
+    for (;;) {
+        const void *b[2] = {from, upper};
+        size_t l[2] = {flen, ulen};
+        const char *sql =
+            ulen > 0 ? (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3 "
+                                "ORDER BY k LIMIT " SCAN_BATCH
+                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 AND k < $3 "
+                                "ORDER BY k LIMIT " SCAN_BATCH)
+                     : (first ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 "
+                                "ORDER BY k LIMIT " SCAN_BATCH
+                              : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 "
+                                "ORDER BY k LIMIT " SCAN_BATCH);
+        PGresult *r = run(x, sql, t, ulen > 0 ? 2 : 1, b, l);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return failed(x, r);
+        int n = PQntuples(r);
+        for (int i = 0; i < n; i++) {
+            const unsigned char *k = (const unsigned char *)PQgetvalue(r, i, 0);
+            size_t klen = (size_t)PQgetlength(r, i, 0);
+            if (klen < plen || memcmp(k, start, plen) != 0)
+                continue; /* past the prefix (no upper bound: all 0xff) */
+            int rc = fn(arg, k, klen, (const unsigned char *)PQgetvalue(r, i, 1),
+                        (size_t)PQgetlength(r, i, 1));
+            if (rc != MP_OK) {
+                PQclear(r);
+                return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
+            }
+        }
+        if (n > 0) {
+            flen = (size_t)PQgetlength(r, n - 1, 0);
+            memcpy(from, PQgetvalue(r, n - 1, 0), flen > sizeof(from) ? sizeof(from) : flen);
+        }
+        PQclear(r);
+        if (n < atoi(SCAN_BATCH))
+            return MP_OK;
+        first = false;
+    }
+}
+
+static int pg_end(struct mp_store_txn *txn, bool commit)
+{
+    struct pg_txn *x = txn->handle;
+    struct pg_store *s = pg_of(txn->store);
+    int rc = MP_OK;
+    release_held(x);
+    if (commit && !x->retry && !x->broken) {
+        PGresult *r = PQexec(x->conn, "COMMIT");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = mp_pg_retryable(r) ? MP_AGAIN : MP_EIO;
+            x->broken = PQstatus(x->conn) != CONNECTION_OK;
+        }
+        PQclear(r);
+    } else {
+        if (!x->broken && !mp_pg_exec_ok(x->conn, "ROLLBACK"))
+            x->broken = true;
+        rc = x->retry ? MP_AGAIN : commit ? MP_EIO : MP_OK;
+    }
+    give_conn(s, x->conn, x->broken);
+    free(x->held);
+    free(x);
+    txn->handle = NULL;
+    return rc;
+}
+
+/* ---- the whole store ---- */
+
+static int pg_stats(struct mp_store *store, struct mp_store_stats *out)
+{
+    struct mp_store_txn txn;
+    memset(out, 0, sizeof(*out));
+    if (pg_begin(store, false, &txn) != MP_OK)
+        return MP_EIO;
+    struct pg_txn *x = txn.handle;
+    PGresult *r = PQexec(x->conn, "SELECT pg_total_relation_size('mp_kv')");
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? MP_OK : MP_EIO;
+    if (rc == MP_OK)
+        out->map_used = out->map_size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    pg_end(&txn, false);
+    struct pg_store *s = pg_of(store);
+    pthread_mutex_lock(&s->mu);
+    out->readers_used = (uint32_t)(s->nopen - s->nidle);
+    out->readers_max = (uint32_t)s->max;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* VACUUM FULL rewrites the table and its index without dead rows, so no
+ * byte of an erased record stays in the database's files. */
+static int pg_compact(struct mp_store *store, char *err, size_t errcap)
+{
+    struct pg_store *s = pg_of(store);
+    PGconn *c = take_conn(s);
+    if (c == NULL) {
+        snprintf(err, errcap, "cannot compact: PostgreSQL cannot be reached");
+        return MP_EIO;
+    }
+    bool ok = mp_pg_exec_ok(c, "VACUUM FULL mp_kv");
+    if (!ok)
+        snprintf(err, errcap, "VACUUM FULL failed: %s", mp_pg_cause(c));
+    give_conn(s, c, !ok);
+    return ok ? MP_OK : MP_EIO;
+}
+
+static void pg_close(struct mp_store *store)
+{
+    struct pg_store *s = pg_of(store);
+    for (size_t i = 0; i < s->nidle; i++)
+        PQfinish(s->idle[i]);
+    free(s->idle);
+    if (s->conninfo != NULL) {
+        memset(s->conninfo, 0, strlen(s->conninfo));
+        free(s->conninfo);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->freed);
+    free(s);
+}
+
+static const struct mp_store_backend pg_backend = {
+    .name = "postgres",
+    .begin = pg_begin,
+    .get = pg_get,
+    .put = pg_put,
+    .del = pg_del,
+    .scan = pg_scan,
+    .end = pg_end,
+    .stats = pg_stats,
+    .compact = pg_compact,
+    .close = pg_close,
+};
+
+/* The schema must be the one this build writes: MP_OK or MP_EIO. */
+static int check_schema(const char *conninfo, char *err, size_t errcap)
+{
+    PGconn *c = mp_pg_connect(conninfo, err, errcap);
+    if (c == NULL)
+        return MP_EIO;
+    PGresult *r = PQexec(c, "SELECT version FROM mp_schema");
+    int version =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    PQfinish(c);
+    if (version == MP_PG_SCHEMA_VERSION)
+        return MP_OK;
+    snprintf(err, errcap,
+             "the PostgreSQL schema is at version %d, this memproxy needs %d: run memproxy "
+             "--migrate (or set [storage] migrate = true)",
+             version, MP_PG_SCHEMA_VERSION);
+    return MP_EIO;
+}
+
+/* mp_store_backend_attach() under a session advisory lock, so that proxies
+ * opening a new database at once agree on one secret. */
+static int attach_locked(struct pg_store *s, char *err, size_t errcap)
+{
+    PGconn *c = mp_pg_connect(s->conninfo, err, errcap);
+    if (c == NULL)
+        return MP_EIO;
+    int rc = MP_EIO;
+    if (mp_pg_exec_ok(c, "SELECT pg_advisory_lock(" ATTACH_LOCK ")")) {
+        rc = mp_store_backend_attach(&s->base, false, "PostgreSQL store", err, errcap);
+        mp_pg_exec_ok(c, "SELECT pg_advisory_unlock(" ATTACH_LOCK ")");
+    } else {
+        snprintf(err, errcap, "cannot lock the PostgreSQL store: %s", mp_pg_cause(c));
+    }
+    PQfinish(c);
+    return rc;
+}
+
+int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **out, char *err,
+                     size_t errcap)
+{
+    int from = 0;
+    if (opts->conninfo == NULL || opts->pool == 0 || opts->pool > POOL_MAX_CAP) {
+        snprintf(err, errcap, "PostgreSQL store: no connection string or a bad pool size");
+        return MP_EIO;
+    }
+    int rc = opts->migrate ? mp_store_pg_migrate(opts->conninfo, &from, err, errcap)
+                           : check_schema(opts->conninfo, err, errcap);
+    if (rc != MP_OK)
+        return MP_EIO;
+    struct pg_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return MP_ENOMEM;
+    s->conninfo = strdup(opts->conninfo);
+    s->idle = calloc(opts->pool, sizeof(*s->idle));
+    s->max = opts->pool;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    s->base.be = &pg_backend;
+    s->base.sealed = opts->key != NULL;
+    if (opts->key != NULL)
+        s->base.key = *opts->key;
+    if (s->conninfo == NULL || s->idle == NULL) {
+        pg_close(&s->base);
+        return MP_ENOMEM;
+    }
+    if (attach_locked(s, err, errcap) != MP_OK) {
+        pg_close(&s->base);
+        return MP_EIO;
+    }
+    *out = &s->base;
+    return MP_OK;
+}
