@@ -22,6 +22,7 @@
 #include "server.h"
 #include "status.h"
 #include "store.h"
+#include "store_open.h"
 #include "store_pg.h"
 
 extern char **environ;
@@ -152,23 +153,6 @@ static unsigned postgres_connections(const struct mp_config *cfg)
     return cfg->storage.postgres_pool * (unsigned)(workers + 2);
 }
 
-static int open_backend(const struct mp_config *cfg, const struct mp_store_options *opts,
-                        struct mp_store **store, char *err, size_t errcap)
-{
-    if (cfg->storage.backend == MP_BACKEND_LMDB)
-        return mp_store_open_lmdb(opts, store, err, errcap);
-    char *url = postgres_url(cfg);
-    if (url == NULL)
-        return MP_EIO;
-    struct mp_store_pg_options pg = {.conninfo = url,
-                                     .pool = postgres_connections(cfg),
-                                     .migrate = cfg->storage.migrate,
-                                     .key = opts->key};
-    int rc = mp_store_open_pg(&pg, store, err, errcap);
-    free_url(url);
-    return rc;
-}
-
 /* --migrate: the PostgreSQL schema created or upgraded, then exit. */
 static int migrate(const struct mp_config *cfg)
 {
@@ -198,23 +182,16 @@ static int migrate(const struct mp_config *cfg)
 static int open_store(const struct mp_config *cfg, struct mp_store **store)
 {
     char err[512] = "";
-    struct mp_store_options opts;
-    struct mp_seal_key key;
-    bool has_key = false;
-    store_options(cfg, &opts);
-    if (load_key(cfg, &key, &has_key) != MP_OK)
+    bool sealed = false;
+    if (mp_store_open_configured(cfg, postgres_connections(cfg), store, &sealed, err,
+                                 sizeof(err)) != MP_OK) {
+        log_error("cannot open storage", err);
         return MP_EIO;
-    opts.key = has_key ? &key : NULL;
-    int rc = open_backend(cfg, &opts, store, err, sizeof(err));
-    mp_seal_key_wipe(&key);
-    if (rc == MP_OK) {
-        if (!has_key)
-            mp_log(MP_LOG_WARN, "storage is not encrypted: memory is stored in clear "
-                                "(set [storage] encryption_key_file to encrypt it)");
-        return MP_OK;
     }
-    log_error("cannot open storage", err);
-    return MP_EIO;
+    if (!sealed)
+        mp_log(MP_LOG_WARN, "storage is not encrypted: memory is stored in clear "
+                            "(set [storage] encryption_key_file to encrypt it)");
+    return MP_OK;
 }
 
 /* --rotate-key: the store re-encrypted under the key in path. */

@@ -82,6 +82,82 @@ class SharedMemory(PgCase):
         self.assertEqual((mem['buffer'], mem['entities'], mem['summary']['text']), ([], [], None))
 
 
+TOKEN = 'zqxsecret-adm-copystore-5a4b3c2d1e'
+
+
+class CopyStore(PgCase):
+    """memproxy ctl copy-store: LMDB to PostgreSQL and back, the exports
+    before and after equal."""
+
+    def ctl(self, *args, check=True):
+        env = {k: v for k, v in os.environ.items() if not k.startswith('MEMPROXY_')}
+        r = subprocess.run([harness.MEMPROXY_BIN, 'ctl'] + list(args), env=env, capture_output=True,
+                           text=True, timeout=120)
+        if check:
+            self.assertEqual(r.returncode, 0, 'ctl %s: %s' % (' '.join(args), r.stderr))
+        return r
+
+    def export_all(self, p):
+        token = os.path.join(self.tmpdir, 'token')
+        with open(token, 'w') as f:
+            f.write(TOKEN + '\n')
+        out = self.ctl('--admin', 'http://127.0.0.1:%d' % p.admin_port, '--token-file', token, 'users',
+                       'export', '--all').stdout
+        return [json.loads(line) for line in out.splitlines()]
+
+    def ini(self, name, storage):
+        path = os.path.join(self.tmpdir, name)
+        with open(path, 'w') as f:
+            f.write('[storage]\n' + ''.join('%s = %s\n' % kv for kv in storage.items()))
+        return path
+
+    def proxy_on(self, storage):
+        return self.start_proxy(workers=1, storage=storage, memory={'mode': 'hybrid'},
+                                sections={'admin': {'token': TOKEN}})
+
+    def test_lmdb_to_postgres_and_back(self):
+        self.tmpdir = tempfile.mkdtemp(prefix='memproxy-copy-')
+        self.addCleanup(subprocess.run, ['rm', '-rf', self.tmpdir])
+        lmdb = {'path': os.path.join(self.tmpdir, 'lmdb-a')}
+        a = self.proxy_on(lmdb)
+        users = [mh.uid('copy'), mh.uid('copy')]
+        self.assertOK(send(a, users[0], 'My name is Ola. I live in Oslo.'))
+        self.assertOK(send(a, users[1], 'My name is Bo. I live in Bergen.'))
+        for u in users:
+            mh.wait_memory(a, u, lambda m: len(m['entities']) > 0, what='facts')
+        r = a.request('PUT', '/v1/memory/settings', [('X-User-Id', users[1])], b'{"mode":"read"}')
+        self.assertEqual(r.status, 200, r)
+        mh.wait_idle(a)
+        before = self.export_all(a)
+        self.assertEqual({x['user'] for x in before}, set(users))
+        self.assertIn('settings', {x['type'] for x in before})
+        self.stop_checked(a)
+
+        self.pg.sql('CREATE DATABASE copy1')
+        pg = {'backend': 'postgres', 'postgres_url': self.pg.url.rsplit('/', 1)[0] + '/copy1'}
+        r = self.ctl('copy-store', '--from', self.ini('a.ini', lmdb), '--to', self.ini('pg.ini', pg))
+        self.assertRegex(r.stdout, r'^copied \d+ records \(2 users\) from ')
+        b = self.proxy_on(pg)
+        self.assertEqual(self.export_all(b), before, 'the export changed on the way to PostgreSQL')
+        self.stop_checked(b)
+
+        back = {'path': os.path.join(self.tmpdir, 'lmdb-c')}
+        self.ctl('copy-store', '--from', self.ini('pg.ini', pg), '--to', self.ini('c.ini', back))
+        c = self.proxy_on(back)
+        self.assertEqual(self.export_all(c), before, 'the export changed on the way back to LMDB')
+        s = send(c, users[0], 'Where do I live?')
+        self.assertIn('Oslo', json.dumps(self.injection(s).elements))
+        self.stop_checked(c)
+
+        # a destination that holds memory is refused, and keeps it
+        r = self.ctl('copy-store', '--from', self.ini('a.ini', lmdb), '--to', self.ini('c.ini', back),
+                     check=False)
+        self.assertEqual(r.returncode, 5, r.stderr)
+        self.assertIn('not empty', r.stderr)
+        r = self.ctl('copy-store', '--from', self.ini('a.ini', lmdb), check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+
+
 class Schema(PgCase):
 
     def test_migrate_is_idempotent_and_start_without_it_is_refused(self):

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_copy.h"
 #include "ctl_ops.h"
 #include "ctl_session.h"
 #include "ctl_transfer.h"
@@ -54,6 +55,12 @@ static const struct command commands[] = {
     {"users settings", "USER [off|read|auto] [--tenant T]",
      "Shows the user's memory mode, or sets it (GET or PUT .../settings).\n",
      mp_ctl_users_settings},
+    {"copy-store", "--from FILE --to FILE",
+     "Copies the whole store of one configuration file into the empty store of another,\n"
+     "across backends (LMDB to PostgreSQL and back): every record as stored, so the copy is\n"
+     "the same memory. Offline: stop the proxies of both stores first. The files are read\n"
+     "without the environment; both stores must be in clear or use the same key.\n",
+     mp_ctl_copy_store},
     {"compact", "",
      "Rewrites the store without free pages, so no byte of erased data stays in its files\n"
      "(POST /admin/compact).\n",
