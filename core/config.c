@@ -127,6 +127,7 @@ static const struct key_def keys[] = {
     {"memory", "queue_max_bytes", K_UINT, FIELD(memory.queue_max_bytes), 65536, 4294967295u, NULL},
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
+    {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "archive", K_BOOL, FIELD(memory.archive), 0, 0, NULL},
@@ -760,6 +761,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.queue_max_bytes = 64u * 1024 * 1024;
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
+    c->memory.job_lease_seconds = 150;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;

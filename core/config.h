@@ -118,6 +118,8 @@ struct mp_config {
         uint32_t queue_max_bytes; /* 64 MiB; 65536 .. 4294967295: what queued turns hold */
         bool durable_ack;         /* true: a recorded reply ends only once its turn is committed */
         uint32_t idempotency_hours;  /* 24; 1 .. 8760: how long a turn's idempotency key lives */
+        uint32_t job_lease_seconds;  /* 150; 2 .. 3600: how long a claimed memory job is its
+                                        process's before another may take it over */
         enum mp_retrieval retrieval; /* relevant | recent; relevant */
         enum mp_llm_api llm;         /* openai | anthropic (needs [anthropic] base_url); openai */
         bool archive;                /* true: every past message is kept and searchable */

@@ -108,6 +108,8 @@ int mp_store_check_op(const struct mp_op *op)
         ok = op->u.sweep.retention.max_age_ms >= 0 && op->u.sweep.retention.pii_max_age_ms >= 0 &&
              op->u.sweep.retention.idem_max_age_ms >= 0;
         break;
+    case MP_OP_CLAIM_JOB:
+        return op->u.claim.owner != 0 && op->u.claim.until_ms > op->now_ms ? MP_OK : MP_EINVAL;
     case MP_OP_SET_USER_MODE:
         ok = mp_usermode_name(op->u.user_mode)[0] != '\0' &&
              (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);

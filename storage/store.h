@@ -83,6 +83,10 @@ struct mp_job {
     uint32_t attempts;     /* failed attempts so far */
     int64_t not_before_ms; /* retry backoff: do not run before this time */
     int64_t created_ms;
+    /* mp_store_jobs(): the process running it (MP_OP_CLAIM_JOB's owner)
+       and until when; 0 and 0 when no process holds it */
+    uint64_t lease_owner;
+    int64_t lease_until_ms;
 };
 
 /* One change, applied with others in one transaction by mp_store_apply(). */
@@ -113,8 +117,10 @@ enum mp_op_kind {
     MP_OP_IMPORT_MESSAGE, /* one message (u.turn, nmessages 1) into the archive only,
                             with its own at_ms, request_id, model and pii: the next
                             seq, indexed; the buffer and the summary are untouched */
-    MP_OP_SET_USER_MODE   /* the user's own setting (u.user_mode): auto removes it; off
+    MP_OP_SET_USER_MODE,  /* the user's own setting (u.user_mode): auto removes it; off
                              also removes the user's pending jobs */
+    MP_OP_CLAIM_JOB       /* u.claim: take the lease of a job to run it (several
+                             processes share a store: each job runs in one) */
 };
 
 /* Who made a change (the history's actor). */
@@ -205,6 +211,13 @@ struct mp_sweep_counts {
  *   also every ADD_JOB, SET_SUMMARY, TRIM_MESSAGES and an UPSERT_ENTITY
  *   below MP_TRUST_CORRECTED (what the memory jobs write). What a person
  *   does (corrections, admin values, imports, erasure) is never held back.
+ * - CLAIM_JOB: u.claim.job_id, owner (non-zero: the claiming process) and
+ *   until_ms > now_ms. MP_OK: the lease is the owner's until until_ms
+ *   (there was none, it had expired, or it was the owner's already);
+ *   MP_ECONFLICT: another owner holds it past now_ms (u.claim.until_ms
+ *   then says until when: written back whatever the result); MP_NOTFOUND:
+ *   the job is gone. DONE_JOB and the jobs DELETE_USER and SET_USER_MODE
+ *   remove take their leases with them.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -250,6 +263,11 @@ struct mp_op {
             struct mp_sweep_counts counts; /* out */
         } sweep;
         enum mp_user_mode user_mode; /* SET_USER_MODE */
+        struct {
+            uint64_t job_id;
+            uint64_t owner;
+            int64_t until_ms; /* in; out: the holder's when MP_ECONFLICT */
+        } claim;              /* CLAIM_JOB */
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger

@@ -13,7 +13,7 @@
 
 const char *const mp_store_table_names[MP_TABLE_COUNT] = {
     "meta",  "users",   "history", "jobs", "idem",   "facts",    "factkeys", "factrank",
-    "histx", "archive", "atime",   "docs", "dterms", "postings", "settings"};
+    "histx", "archive", "atime",   "docs", "dterms", "postings", "settings", "leases"};
 
 const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
@@ -23,7 +23,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_HISTX] = MP_KEY_USER_TAG,        [MP_TABLE_ARCHIVE] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_ATIME] = MP_KEY_USER_PREFIXED,   [MP_TABLE_DOCS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_DTERMS] = MP_KEY_USER_PREFIXED,  [MP_TABLE_POSTINGS] = MP_KEY_USER_TAG,
-    [MP_TABLE_SETTINGS] = MP_KEY_USER,
+    [MP_TABLE_SETTINGS] = MP_KEY_USER,         [MP_TABLE_LEASES] = MP_KEY_OPAQUE,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {

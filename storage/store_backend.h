@@ -46,6 +46,9 @@
  *                        absent = auto. Not memory: erasing a user's
  *                        memory (MP_OP_DELETE_USER) keeps it. Added within
  *                        format 3: an older store gets the table at open
+ *   leases   u64be job id -> u64 owner | i64 until_ms: the process running
+ *                        the job, until when (store_lease.c; added within
+ *                        format 3 like settings)
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -114,6 +117,7 @@ enum mp_store_table {
     MP_TABLE_DTERMS,
     MP_TABLE_POSTINGS,
     MP_TABLE_SETTINGS,
+    MP_TABLE_LEASES,
     MP_TABLE_COUNT
 };
 

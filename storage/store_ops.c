@@ -24,6 +24,7 @@
 #include "store_facts.h"
 #include "store_user.h"
 #include "store_read.h"
+#include "store_lease.h"
 #include "store_settings.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
@@ -211,6 +212,11 @@ static int job_by_id(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
         rc = be_del(w, MP_TABLE_JOBS, kb, sizeof(kb));
     else
         rc = be_get(w, MP_TABLE_JOBS, kb, sizeof(kb), &v, &vn);
+    if (op->kind == MP_OP_DONE_JOB && (rc == MP_OK || rc == MP_NOTFOUND)) {
+        int lrc = mp_lease_drop(w->txn, id);
+        if (lrc != MP_OK)
+            return lrc;
+    }
     if (rc == MP_NOTFOUND) {
         out->result = MP_NOTFOUND;
         return MP_OK;
@@ -305,6 +311,8 @@ static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
         unsigned char kb[8];
         mp_codec_be_put(kb, uj.ids[i], 8);
         rc = be_del(w, MP_TABLE_JOBS, kb, sizeof(kb));
+        if (rc == MP_OK)
+            rc = mp_lease_drop(w->txn, uj.ids[i]);
     }
     free(uj.ids);
     return rc;
@@ -462,6 +470,33 @@ static int sweep_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
+/* ---- leases ---- */
+
+static int claim_job(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    unsigned char kb[8];
+    const unsigned char *v;
+    size_t vn;
+    uint64_t owner = 0;
+    int64_t until = 0;
+    mp_codec_be_put(kb, op->u.claim.job_id, 8);
+    int rc = be_get(w, MP_TABLE_JOBS, kb, sizeof(kb), &v, &vn);
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc == MP_OK)
+        rc = mp_lease_read(w->txn, op->u.claim.job_id, &owner, &until);
+    if (rc == MP_OK && owner != op->u.claim.owner && until > op->now_ms) {
+        out->result = MP_ECONFLICT;
+        out->until_ms = until;
+        return MP_OK;
+    }
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    return mp_lease_write(w->txn, op->u.claim.job_id, op->u.claim.owner, op->u.claim.until_ms);
+}
+
 /* ---- the user's own setting ---- */
 
 static int set_user_mode(struct mp_ops_ctx *w, const struct mp_op *op)
@@ -544,6 +579,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return import_message(w, op, out);
     case MP_OP_SET_USER_MODE:
         return set_user_mode(w, op);
+    case MP_OP_CLAIM_JOB:
+        return claim_job(w, op, out);
     }
     return MP_EINVAL;
 }
@@ -573,6 +610,8 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
     for (size_t i = 0; i < nops; i++) {
         struct mp_op *op = &ops[i];
         op->result = outs[i].result;
+        if (op->kind == MP_OP_CLAIM_JOB && outs[i].result == MP_ECONFLICT)
+            op->u.claim.until_ms = outs[i].until_ms;
         if (outs[i].result != MP_OK)
             continue;
         if (op->kind == MP_OP_RECORD_TURN || op->kind == MP_OP_IMPORT_MESSAGE) {

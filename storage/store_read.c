@@ -9,6 +9,7 @@
 
 #include "codec.h"
 #include "status.h"
+#include "store_lease.h"
 
 /* ---- records ---- */
 
@@ -189,6 +190,7 @@ int mp_store_get_head(struct mp_store *store, const char *user, size_t user_len,
 
 struct job_scan {
     struct mp_store *store;
+    struct mp_store_txn *txn;
     struct mp_job *jobs;
     size_t n, cap;
 };
@@ -200,7 +202,12 @@ static int on_job(void *arg, const unsigned char *key, size_t klen, const unsign
     if (mp_store_backend_grow(&js->jobs, &js->cap, js->n, sizeof(*js->jobs)) != MP_OK)
         return MP_ENOMEM;
     memset(&js->jobs[js->n], 0, sizeof(js->jobs[0]));
-    int rc = mp_store_read_job(js->store, key, klen, val, vlen, &js->jobs[js->n]);
+    struct mp_job *job = &js->jobs[js->n];
+    int rc = mp_store_read_job(js->store, key, klen, val, vlen, job);
+    if (rc == MP_OK)
+        rc = mp_lease_read(js->txn, job->id, &job->lease_owner, &job->lease_until_ms);
+    if (rc == MP_NOTFOUND)
+        rc = MP_OK; /* no process holds it */
     if (rc == MP_OK)
         js->n++;
     return rc;
@@ -208,8 +215,8 @@ static int on_job(void *arg, const unsigned char *key, size_t klen, const unsign
 
 int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
 {
-    struct job_scan js = {store, NULL, 0, 0};
     struct mp_store_txn txn;
+    struct job_scan js = {store, &txn, NULL, 0, 0};
     int status = store->be->begin(store, false, &txn);
     if (status != MP_OK)
         return status;

@@ -21,6 +21,7 @@ struct mp_ops_out {
     uint64_t job_id;
     uint32_t revision;
     struct mp_sweep_counts swept; /* SWEEP_USER */
+    int64_t until_ms;             /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
 };
 
 /* One attempt's write transaction, with the head record it has loaded. */

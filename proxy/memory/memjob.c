@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "clock.h"
@@ -24,6 +25,7 @@
 #define JOB_TIMEOUT_MS     120000
 #define MAX_FACTS_PER_TURN 32
 #define TICK_MS            1000
+#define RESCAN_MS          5000 /* how often the store is read for jobs of other processes */
 
 struct auth_slot {
     uint64_t hash;
@@ -57,7 +59,9 @@ struct mp_memjobs {
     const struct mp_config *cfg;
     struct mp_upstream *up;
     struct event *tick;
-    struct mp_job *jobs; /* waiting, ordered by id */
+    struct event *rescan; /* persistent: takes in jobs other processes left (mp_memjobs_rescan) */
+    uint64_t owner;       /* this process's lease owner id (random, non-zero) */
+    struct mp_job *jobs;  /* waiting, ordered by id */
     size_t njobs, cap;
     struct running *running[MP_MEMJOB_MAX_RUNNING];
     size_t nrunning;
@@ -478,6 +482,57 @@ static void link_headers(struct running *r, const char *const *lines, size_t n)
     }
 }
 
+/* ---- leases: each job runs in one process of those sharing a store ---- */
+
+static int64_t lease_ms(const struct mp_memjobs *j)
+{
+    return (int64_t)j->cfg->memory.job_lease_seconds * 1000;
+}
+
+/* A job's answer must come before its lease ends, so that no other process
+ * takes the job over while this one may still apply it. */
+static long job_timeout_ms(const struct mp_memjobs *j)
+{
+    int64_t t = lease_ms(j) - 1000;
+    return (long)(t < JOB_TIMEOUT_MS ? t : JOB_TIMEOUT_MS);
+}
+
+/* Takes the job's lease: MP_OK (this process runs it), MP_ECONFLICT
+ * (another holds it: job->not_before_ms becomes its end), MP_NOTFOUND
+ * (the job is gone), or the store's error (tried again at the next pass). */
+static int claim(struct mp_memjobs *j, struct mp_job *job, int64_t now)
+{
+    struct mp_op op = {.kind = MP_OP_CLAIM_JOB, .now_ms = now};
+    op.u.claim.job_id = job->id;
+    op.u.claim.owner = j->owner;
+    op.u.claim.until_ms = now + lease_ms(j);
+    int rc = mp_store_apply(j->store, &op, 1);
+    if (rc != MP_OK)
+        return rc;
+    if (op.result == MP_ECONFLICT)
+        job->not_before_ms = op.u.claim.until_ms;
+    return op.result;
+}
+
+/* Whether the index or a running job holds job id. */
+static bool known(const struct mp_memjobs *j, uint64_t id)
+{
+    size_t lo = 0, hi = j->njobs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->jobs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < j->njobs && j->jobs[lo].id == id)
+        return true;
+    for (size_t i = 0; i < j->nrunning; i++)
+        if (j->running[i]->job.id == id)
+            return true;
+    return false;
+}
+
 static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_len)
 {
     const struct mp_config *cfg = j->cfg;
@@ -501,7 +556,7 @@ static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_l
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)JOB_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)job_timeout_ms(j));
     return mp_upstream_start(j->up, e);
 }
 
@@ -739,6 +794,15 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++; /* waits for credentials: api_key, or the user's next request */
             continue;
         }
+        int rc = claim(j, job, now);
+        if (rc != MP_OK) {
+            free(auth);
+            if (rc == MP_NOTFOUND) /* done or erased meanwhile (another process) */
+                remove_at(j, i);
+            else
+                i++; /* another process runs it, or the store failed: a later pass */
+            continue;
+        }
         struct mp_job taken = *job;
         remove_at(j, i);
         start_job(j, &taken, auth);
@@ -755,6 +819,37 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     mp_memjobs_schedule(arg);
+}
+
+int mp_memjobs_rescan(struct mp_memjobs *j)
+{
+    struct mp_job *jobs = NULL;
+    size_t n = 0, added = 0;
+    int64_t now = now_ms();
+    int rc = mp_store_jobs(j->store, &jobs, &n);
+    if (rc != MP_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct mp_job *job = &jobs[i];
+        if (known(j, job->id))
+            continue;
+        if (job->lease_owner != j->owner && job->lease_until_ms > now &&
+            job->lease_until_ms > job->not_before_ms)
+            job->not_before_ms = job->lease_until_ms; /* another process runs it now */
+        mp_memjobs_add(j, job);
+        added++;
+    }
+    free(jobs);
+    if (added > 0)
+        mp_memjobs_schedule(j);
+    return MP_OK;
+}
+
+static void on_rescan(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mp_memjobs_rescan(arg); /* a failed read: the next one */
 }
 
 void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_len)
@@ -795,8 +890,13 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
     j->cfg = cfg;
     j->up = mp_upstream_new(base, on_job_done);
     j->tick = evtimer_new(base, on_tick, j);
+    j->rescan = event_new(base, -1, EV_PERSIST, on_rescan, j);
+    while (j->owner == 0 && getrandom(&j->owner, sizeof(j->owner), 0) != sizeof(j->owner))
+        ;
     j->auth = calloc(AUTH_SLOTS, sizeof(*j->auth));
-    if (j->up == NULL || j->tick == NULL || j->auth == NULL) {
+    struct timeval every = {RESCAN_MS / 1000, (RESCAN_MS % 1000) * 1000};
+    if (j->up == NULL || j->tick == NULL || j->rescan == NULL || j->auth == NULL ||
+        event_add(j->rescan, &every) != 0) {
         mp_memjobs_free(j);
         return NULL;
     }
@@ -805,15 +905,7 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
 
 int mp_memjobs_load(struct mp_memjobs *j)
 {
-    struct mp_job *jobs = NULL;
-    size_t n = 0;
-    int rc = mp_store_jobs(j->store, &jobs, &n);
-    if (rc != MP_OK)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        mp_memjobs_add(j, &jobs[i]);
-    free(jobs);
-    return MP_OK;
+    return mp_memjobs_rescan(j);
 }
 
 void mp_memjobs_set_config(struct mp_memjobs *j, const struct mp_config *cfg)
@@ -835,6 +927,8 @@ void mp_memjobs_free(struct mp_memjobs *j)
     free(j->auth);
     if (j->tick != NULL)
         event_free(j->tick);
+    if (j->rescan != NULL)
+        event_free(j->rescan);
     mp_upstream_free(j->up);
     free(j->jobs);
     free(j);

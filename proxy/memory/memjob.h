@@ -35,6 +35,15 @@ void mp_memjobs_free(struct mp_memjobs *j);
 
 /* Loads the stored jobs into the index. MP_OK or MP_EIO / MP_ENOMEM. */
 int mp_memjobs_load(struct mp_memjobs *j);
+
+/* Indexes the stored jobs the index does not hold yet: those other
+ * processes sharing the store created, or left behind when they died. A job
+ * another process holds the lease of waits until the lease ends. Runs at
+ * load and every few seconds. Every job is claimed (MP_OP_CLAIM_JOB, a
+ * lease of [memory] job_lease_seconds) before it starts, so it runs in one
+ * process; a job whose process dies is taken over once its lease ends.
+ * MP_OK or the store's error. */
+int mp_memjobs_rescan(struct mp_memjobs *j);
 void mp_memjobs_set_config(struct mp_memjobs *j, const struct mp_config *cfg);
 
 /* Fills a new job (id 0, seqs 0: bound by the store to the turn it follows). */

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -69,6 +71,48 @@ class SharedMemory(PgCase):
         # a turn through B is in the memory A reads
         mh.wait_memory(a, user, lambda m: 'Where do I live' in json.dumps(m['buffer']),
                        what='the turn through B, read through A')
+
+    def test_a_dead_proxys_job_is_taken_over(self):
+        """kill -9 A while its extraction job is in flight: B takes the job
+        over once A's lease ends, and it runs once more, not twice."""
+        up = {'api_key': 'sk-zqxsecret-pgjobs-77'}
+        mem = {'mode': 'hybrid', 'job_lease_seconds': 3}
+        st = {'backend': 'postgres', 'postgres_url': self.pg.url}
+        a = self.start_proxy(workers=1, storage=st, memory=mem, upstream=up)
+        b = self.start_proxy(workers=1, storage=st, memory=mem, upstream=up)
+        user = mh.uid('pgkill')
+        mh.set_jobmode(self.fake, extract='stall', summarize='stall')
+        n0 = mh.last_n(self.fake)
+        self.assertOK(send(a, user, 'My name is Kai. I live in Kiel.'))
+        mh.wait_for(lambda: mh.job_requests(self.fake, 'extract', after=n0), what="A's stalled extraction")
+        self.kill9(a)
+        mh.set_jobmode(self.fake, extract='ok', summarize='ok')
+        n1 = mh.last_n(self.fake)
+        mem_b = mh.wait_memory(b, user, lambda m: mh.entity_map(m).get('city') == 'Kiel', timeout=30,
+                               what='the fact, extracted by B after A died')
+        self.assertEqual(len(mem_b['buffer']), 2)
+        time.sleep(1)
+        self.assertEqual(len(mh.job_requests(self.fake, 'extract', after=n1)), 1,
+                         'the job ran more than once after the takeover')
+
+    def test_concurrent_turns_through_both_lose_nothing(self):
+        a, b = self.pg_proxy(), self.pg_proxy()
+        user = mh.uid('pgconc')
+        texts = ['turn number %d about llamas' % i for i in range(12)]
+        results = []
+
+        def one(i):
+            results.append(send(a if i % 2 else b, user, texts[i]).status)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * len(texts))
+        mem = mh.wait_memory(a, user, lambda m: sum(1 for x in m['archive'] if x['role'] == 'user') >= 12,
+                             what='every turn in the archive')
+        said = sorted(x['content'] for x in mem['archive'] if x['role'] == 'user')
+        self.assertEqual(said, sorted(texts), 'a turn was lost or recorded twice')
 
     def test_erasure_through_one_is_seen_by_the_other(self):
         a, b = self.pg_proxy(), self.pg_proxy()
