@@ -31,6 +31,12 @@ class Cluster:
     def stop(self):
         subprocess.run([CLUSTER, 'stop', self.dir], check=False)
 
+    def sql_in(self, db, query):
+        url = self.url.rsplit('/', 1)[0] + '/' + db
+        out = subprocess.run(['psql', '-At', url, '-c', query], check=True, capture_output=True,
+                             text=True)
+        return out.stdout.strip()
+
     def sql(self, query):
         out = subprocess.run(['psql', '-At', self.url, '-c', query], check=True, capture_output=True,
                              text=True)
@@ -200,6 +206,74 @@ class CopyStore(PgCase):
         self.assertIn('not empty', r.stderr)
         r = self.ctl('copy-store', '--from', self.ini('a.ini', lmdb), check=False)
         self.assertEqual(r.returncode, 1, r.stderr)
+
+
+class Governance(PgCase):
+    """Sealed before it reaches PostgreSQL: a canary fact and user id are in
+    no table (pg_dump); erasing the user leaves no row of it, and after
+    VACUUM FULL (POST /admin/compact) no file under the data directory holds
+    the canary."""
+
+    CANARY = 'zqxcanary-pg-fact-31415'
+    CANARY_USER = 'zqxcanary-pg-user-27182'
+
+    def dump(self, db_url):
+        """The database's rows as pg_dump writes them (bytea in hex)."""
+        return subprocess.run(['pg_dump', '--data-only', '--inserts', db_url], check=True,
+                              capture_output=True, text=True).stdout
+
+    @staticmethod
+    def holds(dump, text):
+        return text in dump or text.encode().hex() in dump
+
+    def data_files_hold(self, needle):
+        found = subprocess.run(['grep', '-rla', needle, os.path.join(self.pg.dir, 'data')],
+                               capture_output=True, text=True).stdout
+        return found.strip()
+
+    def teach(self, p):
+        r = p.request('PUT', '/v1/memory/entities/secret_word', [('X-User-Id', self.CANARY_USER),
+                      ('Content-Type', 'application/json')], json.dumps({'value': self.CANARY}).encode())
+        self.assertEqual(r.status, 200, r)
+        self.assertOK(send(p, self.CANARY_USER, 'Remember ' + self.CANARY + ' for me.'))
+        mh.wait_idle(p)
+
+    def test_sealed_store_keeps_the_canary_off_the_server(self):
+        base = self.pg.url.rsplit('/', 1)[0]
+        keyf = os.path.join(tempfile.mkdtemp(prefix='memproxy-pgkey-'), 'key')
+        with open(keyf, 'w') as f:
+            f.write('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n')
+        os.chmod(keyf, 0o600)
+        self.pg.sql('CREATE DATABASE sealed1')
+        st = {'backend': 'postgres', 'postgres_url': base + '/sealed1', 'encryption_key_file': keyf}
+        p = self.start_proxy(workers=1, storage=st, sections={'admin': {'token': TOKEN}})
+        self.teach(p)
+        dump = self.dump(base + '/sealed1')
+        self.assertGreater(dump.count('INSERT INTO'), 10)
+        self.assertFalse(self.holds(dump, self.CANARY), 'the canary fact is in a table')
+        self.assertFalse(self.holds(dump, self.CANARY_USER), 'the canary user id is in a table')
+        self.assertFalse(self.holds(dump, 'zqxcanary'), 'part of a canary is in a table')
+        # erasure: no row of the user's is left (their part: the hashed id)
+        users_rows = "SELECT count(*) FROM mp_kv WHERE length(part) > 0"
+        self.assertGreater(int(self.pg.sql_in('sealed1', users_rows)), 5)
+        r = p.request('DELETE', '/v1/memory', [('X-User-Id', self.CANARY_USER)])
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(self.pg.sql_in('sealed1', users_rows), '0')
+        r = harness.request(p.admin_port, 'POST', '/admin/compact', [('Authorization', 'Bearer ' + TOKEN)])
+        self.assertEqual(r.status, 200, r)
+        self.stop_checked(p)
+        self.pg.sql('CHECKPOINT')
+        for text in (self.CANARY, self.CANARY_USER):
+            self.assertEqual(self.data_files_hold(text), '', 'these files hold %s' % text)
+        # the same memory in clear is in the dump: the scans can see it
+        self.pg.sql('CREATE DATABASE clear1')
+        p = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': base + '/clear1'})
+        self.teach(p)
+        self.stop_checked(p)
+        dump = self.dump(base + '/clear1')
+        self.assertTrue(self.holds(dump, self.CANARY) and self.holds(dump, self.CANARY_USER))
+        self.pg.sql('CHECKPOINT')
+        self.assertNotEqual(self.data_files_hold(self.CANARY), '')
 
 
 class Schema(PgCase):
