@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 #include "status.h"
@@ -34,6 +35,8 @@ struct pg_store {
     pthread_cond_t freed;
     PGconn **idle; /* connections not in a transaction */
     size_t nidle, nopen, max;
+    int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
+    int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
 };
 
 struct pg_txn {
@@ -51,8 +54,21 @@ static struct pg_store *pg_of(const struct mp_store *s)
 
 /* ---- the pool ---- */
 
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A connection for a transaction: an idle one, a new one while fewer than
- * max are open, else the next one given back. NULL when none can be made. */
+ * max are open, else the next one given back. NULL when none can be made:
+ * after a failed connect, no new one is tried for a backoff (100 ms,
+ * doubling to 5 s) and callers fail at once instead of each waiting for
+ * its own connect while the server is down. */
 static PGconn *take_conn(struct pg_store *s)
 {
     char err[128];
@@ -64,15 +80,25 @@ static PGconn *take_conn(struct pg_store *s)
         pthread_mutex_unlock(&s->mu);
         return c;
     }
+    if (monotonic_ms() < s->retry_at_ms) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
     s->nopen++;
     pthread_mutex_unlock(&s->mu);
     PGconn *c = mp_pg_connect(s->conninfo, err, sizeof(err));
+    pthread_mutex_lock(&s->mu);
     if (c == NULL) {
-        pthread_mutex_lock(&s->mu);
         s->nopen--;
+        s->backoff_ms = s->backoff_ms == 0                   ? BACKOFF_MIN_MS
+                        : s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                             : s->backoff_ms * 2;
+        s->retry_at_ms = monotonic_ms() + s->backoff_ms;
         pthread_cond_signal(&s->freed);
-        pthread_mutex_unlock(&s->mu);
+    } else {
+        s->backoff_ms = 0;
     }
+    pthread_mutex_unlock(&s->mu);
     return c;
 }
 

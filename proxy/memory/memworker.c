@@ -72,7 +72,12 @@ struct mp_memworker {
     _Atomic size_t queue_max_bytes;       /* [memory] queue_max_bytes */
     _Atomic int write_rc;                 /* MP_OK, or the last failed write's status */
     _Atomic int64_t deadline_ms;          /* drain deadline (monotonic ms), 0: none */
-    unsigned commit_delay_ms;             /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
+    struct item *held_head, *held_tail;   /* turns whose commit the store failed: tried
+                                             again (worker thread; counted in queued) */
+    size_t nheld;
+    struct event *held_ev;    /* the next try of the held turns */
+    int64_t held_backoff_ms;  /* its delay, doubling while the store fails */
+    unsigned commit_delay_ms; /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
 };
 
 /* ---- tickets ---- */
@@ -263,6 +268,8 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
         enum mp_job_metric_result res = MP_JOBR_OK;
         if (prep[i].n == 0 || prep[i].status == MP_NOTFOUND)
             res = MP_JOBR_SKIPPED;
+        else if (prep[i].status == MP_EIO)
+            res = MP_JOBR_RETRY; /* held for the store's return */
         else if (prep[i].status != MP_OK)
             res = MP_JOBR_DROPPED;
         mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
@@ -283,7 +290,35 @@ static void turns_answer(struct prepared *prep, size_t n)
     }
 }
 
-/* Frees the batch. Returns how many turns failed. */
+/* ---- turns held while the store fails ---- */
+
+#define HELD_RETRY_MIN_MS 250
+#define HELD_RETRY_MAX_MS 8000
+
+/* A turn the store failed to commit (MP_EIO: down, restarting, a lost
+ * connection) waits in the worker for the store's return instead of being
+ * dropped: it keeps its place in the queue's bounds (queued, queued_bytes),
+ * so a long outage fills the queue and new turns are refused and counted
+ * (queue_full), never lost silently. */
+static void hold(struct mp_memworker *mw, struct item *it)
+{
+    it->next = NULL;
+    if (mw->held_tail != NULL)
+        mw->held_tail->next = it;
+    else
+        mw->held_head = it;
+    mw->held_tail = it;
+    mw->nheld++;
+    atomic_fetch_add(&mw->queued, 1);
+    if (!evtimer_pending(mw->held_ev, NULL)) {
+        int64_t ms = mw->held_backoff_ms;
+        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        evtimer_add(mw->held_ev, &tv);
+    }
+}
+
+/* Frees the batch, holding the turns the store failed (see hold()).
+ * Returns how many turns failed. */
 static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size_t n)
 {
     size_t failed = 0;
@@ -292,6 +327,10 @@ static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size
         struct item *it = prep[i].it;
         for (size_t k = 0; k < prep[i].n; k++)
             free(prep[i].texts[k]);
+        if (prep[i].status == MP_EIO) {
+            hold(mw, it); /* its ticket was answered: the reply went on */
+            continue;
+        }
         atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
         mp_turn_free(it->turn);
         free(it);
@@ -388,6 +427,58 @@ static void park_turns(struct mp_memworker *mw, struct item **items, size_t n)
     turns_drop(mw, items, n, rc == MP_OK ? MP_ETIMEDOUT : rc);
 }
 
+/* The held turns, taken out of the worker: their count leaves queued (each
+ * batch puts back what fails again). */
+static struct item *take_held(struct mp_memworker *mw)
+{
+    struct item *it = mw->held_head;
+    atomic_fetch_sub(&mw->queued, (unsigned)mw->nheld);
+    mw->held_head = mw->held_tail = NULL;
+    mw->nheld = 0;
+    return it;
+}
+
+/* Commits the held turns in batches, or parks them once the drain deadline
+ * passed (or finally, park set: the worker stops). */
+static void flush_held(struct mp_memworker *mw, bool park)
+{
+    size_t before = mw->nheld;
+    struct item *it = take_held(mw);
+    while (it != NULL) {
+        struct item *batch[BATCH_MAX];
+        size_t n = 0;
+        while (it != NULL && n < BATCH_MAX) {
+            batch[n++] = it;
+            it = it->next;
+        }
+        if (park || past_deadline(mw))
+            park_turns(mw, batch, n);
+        else
+            record_batch(mw, batch, n);
+    }
+    if (mw->nheld == 0) {
+        if (before > 0 && !park) {
+            struct mp_logline l;
+            mp_logline_begin(&l, MP_LOG_INFO, "held turns recorded: the store is back");
+            mp_logline_int(&l, "turns", (int64_t)before);
+            mp_logline_end(&l);
+        }
+        mw->held_backoff_ms = HELD_RETRY_MIN_MS;
+    } else {
+        int64_t next = mw->held_backoff_ms * 2;
+        mw->held_backoff_ms = next > HELD_RETRY_MAX_MS ? HELD_RETRY_MAX_MS : next;
+    }
+}
+
+static void on_held(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    flush_held(mw, false);
+    mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
+}
+
 void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
 {
     int64_t d = mp_clock_monotonic_ms() + ms_from_now;
@@ -451,6 +542,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         atomic_fetch_sub(&mw->queued, 1);
         free(it);
         it = next;
+    }
+    if (stopping && mw->nheld > 0) {
+        flush_held(mw, false); /* the store may be back: a last try */
+        if (mw->nheld > 0)
+            flush_held(mw, true); /* else parked for the next start */
     }
     if (stopping)
         event_base_loopexit(mw->base, NULL);
@@ -815,8 +911,11 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     if (mw->base != NULL) {
         mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
         mw->sweep_step_ev = evtimer_new(mw->base, on_sweep_step, mw);
+        mw->held_ev = evtimer_new(mw->base, on_held, mw);
     }
-    if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL)
+    mw->held_backoff_ms = HELD_RETRY_MIN_MS;
+    if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL &&
+        mw->held_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     mw->commit_delay_ms = test_commit_delay();
     store_settings(store, &shared->cfg);
@@ -850,6 +949,8 @@ void mp_memworker_free(struct mp_memworker *mw)
         event_free(mw->sweep_ev);
     if (mw->sweep_step_ev != NULL)
         event_free(mw->sweep_step_ev);
+    if (mw->held_ev != NULL)
+        event_free(mw->held_ev);
     if (mw->wake_ev != NULL)
         event_free(mw->wake_ev);
     if (mw->base != NULL)

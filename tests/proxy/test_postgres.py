@@ -208,6 +208,41 @@ class CopyStore(PgCase):
         self.assertEqual(r.returncode, 1, r.stderr)
 
 
+class Outage(PgCase):
+    """PostgreSQL down, then back: chat keeps answering without memory, the
+    turns of the outage wait in the bounded queue and are recorded when the
+    database returns, /readyz says why meanwhile."""
+
+    def test_turns_of_an_outage_are_recorded_when_the_database_returns(self):
+        p = self.pg_proxy()
+        user = mh.uid('outage')
+        self.assertOK(send(p, user, 'My name is Una. I live in Ulm.'))
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('city') == 'Ulm', what='the first fact')
+        mh.wait_idle(p)
+        subprocess.run([CLUSTER, 'down', self.pg.dir], check=True)
+        try:
+            said = []
+            for i in range(6):
+                text = 'outage turn %d about otters' % i
+                s = send(p, user, text)
+                self.assertEqual(s.status, 200, s.resp)  # chat goes on
+                self.assertEqual(s.header('x-memory-error'), 'storage_unavailable')
+                said.append(text)
+            r = harness.request(p.admin_port, 'GET', '/readyz')
+            self.assertEqual(r.status, 503, r)
+            self.assertIn(b'storage unavailable', r.body)
+            self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 6)  # held, not dropped
+            self.assertEqual(p.metric('memproxy_memory_jobs_total', kind='record', result='dropped'), 0)
+        finally:
+            subprocess.run([CLUSTER, 'up', self.pg.dir], check=True)
+        mem = mh.wait_memory(p, user, lambda m: sum('otters' in x['content'] for x in m['archive']) == 6,
+                             timeout=30, what='the outage turns, recorded once the database is back')
+        self.assertEqual(sorted(x['content'] for x in mem['archive'] if 'otters' in x['content']), said)
+        mh.wait_idle(p)
+        self.assertEqual(harness.request(p.admin_port, 'GET', '/readyz').status, 200)
+        self.assertTrue(p.wait_log(lambda o: 'held turns recorded' in o.get('msg', ''), 5))
+
+
 class Governance(PgCase):
     """Sealed before it reaches PostgreSQL: a canary fact and user id are in
     no table (pg_dump); erasing the user leaves no row of it, and after
