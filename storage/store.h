@@ -212,7 +212,10 @@ struct mp_sweep_counts {
  *   below MP_TRUST_CORRECTED (what the memory jobs write). What a person
  *   does (corrections, admin values, imports, erasure) is never held back.
  * - CLAIM_JOB: u.claim.job_id, owner (non-zero: the claiming process) and
- *   until_ms > now_ms. MP_OK: the lease is the owner's until until_ms
+ *   until_ms > now_ms. A store only one process opens at a time (LMDB, mem)
+ *   needs no lease: MP_OK (MP_NOTFOUND when the job is gone), nothing
+ *   written. Else MP_OK: the lease is the
+ *   owner's until until_ms
  *   (there was none, it had expired, or it was the owner's already);
  *   MP_ECONFLICT: another owner holds it past now_ms (u.claim.until_ms
  *   then says until when: written back whatever the result); MP_NOTFOUND:

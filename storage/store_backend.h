@@ -174,7 +174,8 @@ typedef int (*mp_store_scan_fn)(void *arg, const unsigned char *key, size_t klen
  * the transaction can only end); MP_EIO; MP_ENOMEM. After any error but
  * MP_NOTFOUND the caller ends the transaction without committing. */
 struct mp_store_backend {
-    const char *name; /* "lmdb", "mem" */
+    const char *name; /* "lmdb", "mem", "postgres" */
+    bool shared;      /* several processes may use the store at once (jobs need leases) */
     /* Begins a read (write false) or write transaction in *txn. Reads see
      * one consistent snapshot and may run on any thread, many at once;
      * write transactions run one at a time (begin waits for the one in

@@ -66,7 +66,8 @@ static int on_record(void *arg, const unsigned char *key, size_t klen, const uns
         b->cap = cap;
     }
     memcpy(b->data + b->len, key, klen);
-    memcpy(b->data + b->len + klen, val, vlen);
+    if (vlen > 0)
+        memcpy(b->data + b->len + klen, val, vlen);
     b->len += klen + vlen;
     b->lens[2 * b->n] = klen;
     b->lens[2 * b->n + 1] = vlen;

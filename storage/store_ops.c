@@ -485,6 +485,8 @@ static int claim_job(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
         out->result = MP_NOTFOUND;
         return MP_OK;
     }
+    if (rc == MP_OK && !w->s->be->shared)
+        return MP_OK; /* one process at a time (LMDB's lock): every job is its own */
     if (rc == MP_OK)
         rc = mp_lease_read(w->txn, op->u.claim.job_id, &owner, &until);
     if (rc == MP_OK && owner != op->u.claim.owner && until > op->now_ms) {

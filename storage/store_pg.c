@@ -291,7 +291,8 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
     bool first = true;
     if (slen > sizeof(from))
         return MP_EINVAL;
-    memcpy(from, start, slen);
+    if (slen > 0)
+        memcpy(from, start, slen);
     for (;;) {
         const void *b[2] = {from, upper};
         size_t l[2] = {flen, ulen};
@@ -311,7 +312,7 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
         for (int i = 0; i < n; i++) {
             const unsigned char *k = (const unsigned char *)PQgetvalue(r, i, 0);
             size_t klen = (size_t)PQgetlength(r, i, 0);
-            if (klen < plen || memcmp(k, start, plen) != 0)
+            if (plen > 0 && (klen < plen || memcmp(k, start, plen) != 0))
                 continue; /* past the prefix (no upper bound: all 0xff) */
             int rc = fn(arg, k, klen, (const unsigned char *)PQgetvalue(r, i, 1),
                         (size_t)PQgetlength(r, i, 1));
@@ -413,6 +414,7 @@ static void pg_close(struct mp_store *store)
 
 static const struct mp_store_backend pg_backend = {
     .name = "postgres",
+    .shared = true,
     .begin = pg_begin,
     .get = pg_get,
     .put = pg_put,
