@@ -12,6 +12,7 @@ answer); 3 recall at 1,500 tokens below --min-facts / --min-turns.
 """
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -72,6 +73,9 @@ def parse_args(argv):
     p.add_argument('--min-turns', type=float, help='exit 3 when turns recall at 1500 is below this percent')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'recall.md'), help='report file')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
+    p.add_argument('--postgres', metavar='URL',
+                   help='[storage] backend = postgres: a server URL without a database '
+                        '(postgresql://user@host:port); each cell gets a new database there')
     a = p.parse_args(argv)
     a.data = os.path.abspath(a.data) if a.data else os.path.normpath(os.path.join(ROOT, DEFAULT_DATA))
     a.build = os.path.abspath(a.build)
@@ -126,8 +130,18 @@ class Procs:
         self.fake = self.mp = None
         self.token = secrets.token_hex(16)
         self.fake_port = self.port = self.admin_port = None
+        self.db = 'recall_' + secrets.token_hex(6)
+
+    def create_db(self):
+        """--postgres: this cell's empty database."""
+        r = subprocess.run(['psql', '-q', self.a.postgres + '/postgres', '-c', 'CREATE DATABASE ' + self.db],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RunError('cannot create database %s: %s' % (self.db, r.stderr.strip()[-200:]))
 
     def start(self):
+        if self.a.postgres:
+            self.create_db()
         self._start_fake()
         self.port, self.admin_port = free_port(), free_port()
         ini = os.path.join(self.dir, 'memproxy.ini')
@@ -167,7 +181,12 @@ class Procs:
             lines.append('retrieval = %s' % self.retrieval)
         if self.a.archive != 'omit':
             lines.append('archive = %s' % self.a.archive)
-        lines += ['[storage]', 'path = %s' % os.path.join(self.dir, 'store'), 'map_size_mb = 64', 'sync = none',
+        if self.a.postgres:
+            lines += ['[storage]', 'backend = postgres', 'postgres_url = %s/%s' % (self.a.postgres, self.db)]
+        else:
+            lines += ['[storage]', 'path = %s' % os.path.join(self.dir, 'store'), 'map_size_mb = 64',
+                      'sync = none']
+        lines += [
                   # LoCoMo is dated 2022-2023: no age limit, or the start-up sweep would purge it.
                   '[governance]', 'retention_days = 0', 'pii_retention_days = 0',
                   '[admin]', 'token = %s' % self.token, '[log]', 'level = warn']
@@ -360,21 +379,22 @@ def wait_queue_empty(admin, secs=120):
 
 
 def upstream_body(fake, question):
-    """The JSON body of the chat request memproxy sent for question: the
+    """The chat request memproxy sent for question, as (JSON, bytes): the
     last /v1 request, or, when a memory job came after it, the newest
     logged request that ends with the question."""
     st, _, raw = fake.request('GET', '/_fake/last')
     if st != 200:
         raise RunError('GET /_fake/last answered %d' % st)
-    body = json.loads(parse_raw_request(raw))
+    text = parse_raw_request(raw)
+    body = json.loads(text)
     if ends_with(body, question):
-        return body
+        return body, text
     st, _, log = fake.request('GET', '/_fake/requests')
     for r in reversed(json.loads(log) if st == 200 else []):
         if r.get('job') is None and not r.get('body_truncated'):
             body = json.loads(r['body'])
             if ends_with(body, question):
-                return body
+                return body, r['body']
     raise RunError('the fake upstream never saw the question %r' % question[:80])
 
 
@@ -417,7 +437,9 @@ def ask(mp, fake, conv, measure, cell):
             raise RunError('a question answered %d: %s' % (st, ans[:200]))
         if 'x-memory-error' in hdr:
             raise RunError('a question answered X-Memory-Error: %s' % hdr['x-memory-error'])
-        parts, est = injected(upstream_body(fake, q['q']))
+        body, text = upstream_body(fake, q['q'])
+        cell['digest'].update(text.encode('utf-8') if isinstance(text, str) else text)
+        parts, est = injected(body)
         cell['secs'] += time.monotonic() - t0
         got = set()
         for i in matcher.found(parts):
@@ -437,7 +459,8 @@ def ask(mp, fake, conv, measure, cell):
 def run_cell(a, tmp, conv, measure, budget, retrieval):
     """One memproxy and fake upstream, loaded with one measure of conv and
     asked every question. Returns the cell's figures."""
-    cell = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={}, tokens_from=set(), load='', stored=None)
+    cell = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={}, tokens_from=set(), load='', stored=None,
+                digest=hashlib.sha256())
     d = tempfile.mkdtemp(prefix='%s-%s-%d-%s-' % (conv.id, measure, budget, retrieval), dir=tmp)
     mode = MODES['facts'] if measure == 'facts' else a.turns_mode
     procs = Procs(a, d, mode, budget, retrieval)
@@ -544,6 +567,13 @@ def report(a, convs, res, failures):
     if a.load == 'put':
         rows.append('Load `put`: facts by `PUT /v1/memory/entities/{key}` (answers as status: count), all '
                     'dated now (2 ms apart, in sequence order); turns need the import.')
+    whole = hashlib.sha256()
+    for k in sorted(res):
+        whole.update(res[k]['digest'].digest())
+    rows += ['', 'Bodies: SHA-256 over every question\'s upstream request body, cell by cell in '
+             '(conversation, measure, retrieval, budget) order: `%s` (storage: %s). Two runs that '
+             'injected the same bytes for every question print the same digest.' % (
+                 whole.hexdigest(), 'PostgreSQL' if a.postgres else 'LMDB')]
     if failures:
         rows += ['', '## INVALID: failures', ''] + ['- %s' % f for f in failures]
     return '\n'.join(rows) + '\n'
