@@ -258,6 +258,15 @@ struct mp_op {
             uint64_t through_seq;
             const char *model; /* borrowed, NUL-terminated; NULL: "" */
             bool pii;
+            /* SET_SUMMARY: when check_from is set, the fold started from the
+               summary that covered messages through from_seq and had a text
+               (from_text) or none; the whole apply fails with MP_ECONFLICT
+               when the stored summary differs in either by then (another
+               process folded first, or an erasure dropped the summary): the
+               fold is not written over it */
+            bool check_from;
+            bool from_text;
+            uint64_t from_seq;
         } summary;                       /* SET_SUMMARY, TRIM_MESSAGES (through_seq only) */
         struct mp_mem_entity entity;     /* UPSERT: borrowed value; revision assigned */
         char key[MP_ENTITY_KEY_MAX + 1]; /* DELETE_ENTITY */

@@ -235,6 +235,10 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
     int rc = load_stored(w, op, out, &absent);
     if (rc != MP_OK || absent)
         return rc;
+    if (op->kind == MP_OP_SET_SUMMARY && op->u.summary.check_from &&
+        (w->um->summary.covers_through_seq != op->u.summary.from_seq ||
+         (w->um->summary.text != NULL) != op->u.summary.from_text))
+        return MP_ECONFLICT; /* folded meanwhile: this fold would lose that one */
     rc = mp_lifecycle_summarize(w->um, op);
     if (rc != MP_OK)
         return rc;

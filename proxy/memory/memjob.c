@@ -47,6 +47,8 @@ struct running {
     bool too_big;
     char request_id[MP_REQUEST_ID_MAX + 1]; /* EXTRACT: the source turn */
     int64_t observed_at_ms;                 /* EXTRACT: when that turn happened */
+    uint64_t summary_from_seq;              /* SUMMARIZE: what the summary folded in covered */
+    bool summary_from_text;                 /* SUMMARIZE: whether there was one */
     enum mp_llm_api api; /* the API the request was built for (a reload may change it) */
     struct curl_slist nodes[5];
     char url[MP_CONFIG_URL_MAX + 32];
@@ -577,6 +579,8 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
     r->auth_line = auth_line;
     r->api = j->cfg->memory.llm;
     r->observed_at_ms = job->created_ms;
+    r->summary_from_seq = um->summary.covers_through_seq;
+    r->summary_from_text = um->summary.text != NULL;
     for (size_t i = 0; i < um->nmessages; i++) {
         const struct mp_mem_message *m = &um->messages[i];
         if (m->seq >= job->from_seq && m->seq <= job->through_seq) {
@@ -625,6 +629,9 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     ops[0].u.summary.through_seq = r->job.through_seq;
     ops[0].u.summary.model = j->cfg->memory.summary_model;
     ops[0].u.summary.pii = pii;
+    ops[0].u.summary.check_from = true; /* another process may have folded meanwhile */
+    ops[0].u.summary.from_seq = r->summary_from_seq;
+    ops[0].u.summary.from_text = r->summary_from_text;
     op_for_job(&ops[1], MP_OP_DONE_JOB, &r->job);
     ops[1].u.job_id = r->job.id;
     if (apply(j, ops, 2) == MP_OK) {

@@ -374,6 +374,39 @@ START_TEST(test_store_set_summary_drops_covered_messages)
 }
 END_TEST
 
+/* A fold that started from another summary than the stored one is not
+ * written over it (two processes folding one user's buffer at once). */
+START_TEST(test_store_set_summary_refuses_a_stale_fold)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    for (uint8_t t = 1; t <= 3; t++)
+        ck_assert_int_eq(fx_turn(store, U("ann"), t, "said", "reply", t, t), MP_OK);
+    struct mp_op op = {.kind = MP_OP_SET_SUMMARY, .user = "ann", .user_len = 3, .now_ms = 10};
+    op.u.summary.text = "first fold";
+    op.u.summary.text_len = 10;
+    op.u.summary.through_seq = 2;
+    op.u.summary.check_from = true; /* started with no summary: from 0, no text */
+    struct mp_op late = op;         /* a second process started from the same state */
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    late.u.summary.text = "second fold";
+    late.u.summary.text_len = 11;
+    late.u.summary.through_seq = 4;
+    ck_assert_int_eq(mp_store_apply(store, &late, 1), MP_ECONFLICT);
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    ck_assert_str_eq(um->summary.text, "first fold");
+    ck_assert_uint_eq(um->nmessages, 4); /* messages 3..6 stay: the late fold dropped none */
+    mp_usermem_free(um);
+    /* from the stored summary it goes through */
+    late.u.summary.from_seq = 2;
+    late.u.summary.from_text = true;
+    ck_assert_int_eq(fx_apply1(store, &late), MP_OK);
+    um = fx_get(store, U("ann"));
+    ck_assert_str_eq(um->summary.text, "second fold");
+    mp_usermem_free(um);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_store_set_summary_unknown_user_is_notfound)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1239,6 +1272,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_add_job_inherits_seqs_of_its_turn, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_add_job_without_its_turn_is_einval, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_set_summary_drops_covered_messages, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_set_summary_refuses_a_stale_fold, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_set_summary_unknown_user_is_notfound, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_set_summary_empty_text_clears_it, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_trim_messages_keeps_summary, 0, FX_BACKENDS);
