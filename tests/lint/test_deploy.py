@@ -74,6 +74,10 @@ def check_config(env, ini_text=None):
         for k, v in list(env.items()):
             if v == '@KEYFILE':
                 env[k] = key_file(tmp)
+            elif v == '@URLFILE':  # a connection string file (nothing connects)
+                env[k] = os.path.join(tmp, 'postgres-url')
+                with open(env[k], 'w') as f:
+                    f.write('postgresql://memproxy@127.0.0.1:1/memproxy\n')
         r = subprocess.run(args + ['--check-config'], env=harness.child_env(env), cwd=tmp,
                            capture_output=True, timeout=30)
     return r.returncode, (r.stdout + r.stderr).decode('utf-8', 'replace')
@@ -374,10 +378,11 @@ def security_ok(test, ctx, pod_ctx, who):
 
 
 class Kubernetes(unittest.TestCase):
+    KDIR = 'kubernetes'
 
     @classmethod
     def setUpClass(cls):
-        kdir = os.path.join(CONF, 'kubernetes')
+        kdir = os.path.join(CONF, cls.KDIR)
         with open(os.path.join(kdir, 'kustomization.yaml')) as f:
             cls.kustomization = yaml.safe_load(f)
         cls.files = sorted(f for f in os.listdir(kdir) if f.endswith('.yaml') and f != 'kustomization.yaml')
@@ -428,7 +433,7 @@ class Kubernetes(unittest.TestCase):
         pvc = self.objs[('PersistentVolumeClaim', pvc_name)]
         self.assertEqual(pvc['spec']['accessModes'], ['ReadWriteOnce'])
         text = read('conf', 'kubernetes', 'deployment.yaml')
-        self.assertIn('not yet available', text)
+        self.assertIn('conf/kubernetes-postgres', text)
         self.assertIn('One LMDB store serves one pod', text)
 
     def test_pvc_mounted_at_the_storage_path(self):
@@ -636,12 +641,109 @@ class Systemd(unittest.TestCase):
 # docs/deployment.md
 # ---------------------------------------------------------------------------
 
+class KubernetesPostgres(Kubernetes):
+    """conf/kubernetes-postgres: the app scaled out, every sidecar on one
+    PostgreSQL database; the rest as conf/kubernetes."""
+    KDIR = 'kubernetes-postgres'
+
+    def test_one_store_one_pod(self):
+        """Here the other way round: one store, every pod."""
+        text = read('conf', self.KDIR, 'deployment.yaml')
+        self.assertIn('every sidecar on one shared PostgreSQL', text)
+        self.assertNotIn('PersistentVolumeClaim', [k for k, _ in self.objs])
+
+    def test_pvc_mounted_at_the_storage_path(self):
+        """No claim: the storage path is scratch for parked turns."""
+        self.assertIn(DATA, self.mounts)
+        self.assertNotIn('readOnly', self.mounts[DATA])
+        self.assertIn('emptyDir', self.volumes[self.mounts[DATA]['name']])
+
+    def test_replicas_share_one_database(self):
+        self.assertGreater(self.deploy['spec']['replicas'], 1)
+        self.assertEqual(self.deploy['spec']['strategy']['type'], 'RollingUpdate')
+        self.assertNotIn('PersistentVolumeClaim', [k for k, _ in self.objs])
+        self.assertEqual(self.effective('storage', 'backend', 'lmdb'), 'postgres')
+        self.assertIn('emptyDir', self.volumes[self.mounts[DATA]['name']])  # parked turns only
+        path = self.effective('storage', 'postgres_url_file', '')
+        vol = self.volumes[self.mounts[os.path.dirname(path)]['name']]
+        items = {i['path']: i['key'] for i in vol['secret']['items']}
+        self.assertIn(os.path.basename(path), items)
+        secret = self.objs[('Secret', vol['secret']['secretName'])]
+        self.assertTrue(secret['stringData'][items[os.path.basename(path)]].startswith('postgresql://'))
+
+    def test_config_map_passes_check_config(self):
+        env = dict(self.env, MEMPROXY_STORAGE_ENCRYPTION_KEY_FILE='@KEYFILE',
+                   MEMPROXY_STORAGE_POSTGRES_URL_FILE='@URLFILE')  # they exist only in a pod
+        rc, out = check_config(env, self.ini)
+        self.assertEqual(rc, 0, out)
+
+
+class ComposePostgres(unittest.TestCase):
+    """conf/compose-postgres.yaml: app and memproxy replicas on one
+    PostgreSQL."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(CONF, 'compose-postgres.yaml')) as f:
+            cls.doc = yaml.safe_load(f)
+        cls.services = cls.doc['services']
+        cls.mp = cls.services['memproxy']
+        cls.app = cls.services['app']
+        cls.env = {str(k): str(v) for k, v in cls.mp['environment'].items()}
+
+    def test_replicas_on_one_database(self):
+        self.assertGreater(self.mp['deploy']['replicas'], 1)
+        self.assertGreater(self.app['deploy']['replicas'], 1)
+        self.assertEqual(self.env['MEMPROXY_STORAGE_BACKEND'], 'postgres')
+        self.assertEqual(self.mp['depends_on']['postgres']['condition'], 'service_healthy')
+        self.assertIn('healthcheck', self.services['postgres'])
+        self.assertNotIn('volumes', self.mp, 'the memory lives in PostgreSQL')
+
+    def test_apps_reach_memproxy_by_its_service_name(self):
+        listen = self.env['MEMPROXY_SERVER_LISTEN']
+        self.assertEqual(host_of(listen), '0.0.0.0')
+        self.assertEqual(self.app['environment']['OPENAI_BASE_URL'], 'http://memproxy:%d/v1' % port_of(listen))
+        self.assertEqual(self.app['depends_on']['memproxy']['condition'], 'service_healthy')
+
+    def test_secrets_declared_used_and_files(self):
+        declared = self.doc['secrets']
+        used = set(self.mp['secrets']) | set(self.services['postgres']['secrets'])
+        self.assertEqual(used, set(declared))
+        for name in used:
+            self.assertIn('file', declared[name])
+        for key in ('MEMPROXY_STORAGE_POSTGRES_URL_FILE', 'MEMPROXY_STORAGE_ENCRYPTION_KEY_FILE'):
+            self.assertEqual(os.path.dirname(self.env[key]), '/run/secrets')
+            self.assertIn(os.path.basename(self.env[key]), self.mp['secrets'])
+        self.assertNotIn('MEMPROXY_STORAGE_POSTGRES_URL', self.env, 'the connection string stays a file')
+
+    def test_env_passes_check_config(self):
+        example = env_file_vars(os.path.join(CONF, self.mp['env_file'] + '.example'))
+        env = dict(self.env, **example)
+        env['MEMPROXY_STORAGE_ENCRYPTION_KEY_FILE'] = '@KEYFILE'
+        env['MEMPROXY_STORAGE_POSTGRES_URL_FILE'] = '@URLFILE'
+        rc, out = check_config(env)
+        self.assertEqual(rc, 0, out)
+
+    def test_read_only_non_root_and_drains(self):
+        self.assertIs(self.mp['read_only'], True)
+        self.assertEqual(self.mp['user'], '%d:%d' % (UID, UID))
+        self.assertEqual(self.mp['cap_drop'], ['ALL'])
+        drain_ms = int(self.env.get('MEMPROXY_SERVER_DRAIN_TIMEOUT_MS', default_drain_ms()))
+        self.assertGreater(duration_s(self.mp['stop_grace_period']), drain_ms / 1000.0)
+        test = self.mp['healthcheck']['test']
+        port, path = probe_argv_target(test[1:])
+        self.assertEqual((port, path), (port_of(self.env['MEMPROXY_SERVER_ADMIN_LISTEN']), '/readyz'))
+
+
 class Docs(unittest.TestCase):
 
     def test_deployment_doc_covers_the_kit(self):
         text = read('docs', 'deployment.md')
         for must in ('--probe', 'conf/compose.yaml', 'conf/kubernetes', 'conf/systemd/memproxy.service',
-                     '--read-only', DATA, 'not yet available', 'scripts/container.sh'):
+                     '--read-only', DATA, 'scripts/container.sh'):
+            self.assertIn(must, text)
+        text = read('docs', 'scaling.md')
+        for must in ('conf/compose-postgres.yaml', 'conf/kubernetes-postgres'):
             self.assertIn(must, text)
 
 
