@@ -287,16 +287,22 @@ def env_file_vars(path):
     return out
 
 
+def load_compose(cls, name):
+    """conf/NAME parsed onto the test class: doc, services, mp (memproxy),
+    app, env (memproxy's environment as strings)."""
+    with open(os.path.join(CONF, name)) as f:
+        cls.doc = yaml.safe_load(f)
+    cls.services = cls.doc['services']
+    cls.mp = cls.services['memproxy']
+    cls.app = cls.services['app']
+    cls.env = {str(k): str(v) for k, v in cls.mp['environment'].items()}
+
+
 class Compose(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        with open(os.path.join(CONF, 'compose.yaml')) as f:
-            cls.doc = yaml.safe_load(f)
-        cls.services = cls.doc['services']
-        cls.mp = cls.services['memproxy']
-        cls.app = cls.services['app']
-        cls.env = {str(k): str(v) for k, v in cls.mp['environment'].items()}
+        load_compose(cls, 'compose.yaml')
 
     def test_app_shares_the_sidecars_network(self):
         self.assertEqual(self.app['network_mode'], 'service:memproxy')
@@ -684,12 +690,7 @@ class ComposePostgres(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        with open(os.path.join(CONF, 'compose-postgres.yaml')) as f:
-            cls.doc = yaml.safe_load(f)
-        cls.services = cls.doc['services']
-        cls.mp = cls.services['memproxy']
-        cls.app = cls.services['app']
-        cls.env = {str(k): str(v) for k, v in cls.mp['environment'].items()}
+        load_compose(cls, 'compose-postgres.yaml')
 
     def test_replicas_on_one_database(self):
         self.assertGreater(self.mp['deploy']['replicas'], 1)
