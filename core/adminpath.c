@@ -273,7 +273,7 @@ int mp_adminpath_parse_query(const char *q, size_t len, struct mp_admin_target *
 static int parse_parts(const char *target, size_t len, size_t path_len, const struct span *seg,
                        struct mp_admin_target *t, const char **param)
 {
-    if (t->route >= MP_ADMIN_USER_MEMORY && t->route <= MP_ADMIN_USER_SETTINGS) {
+    if (t->route >= MP_ADMIN_USER_FIRST && t->route <= MP_ADMIN_USER_LAST) {
         *param = "user";
         if (decode_user(seg[1], t) != MP_OK)
             return MP_EINVAL;

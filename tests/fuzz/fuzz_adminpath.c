@@ -33,7 +33,7 @@ static bool is_cursor_char(char c)
 
 static bool has_user(enum mp_admin_route r)
 {
-    return r >= MP_ADMIN_USER_MEMORY && r <= MP_ADMIN_USER_ENTITY;
+    return r >= MP_ADMIN_USER_FIRST && r <= MP_ADMIN_USER_LAST;
 }
 
 static void check_user(const struct mp_admin_target *t)
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = mp_adminpath_parse(buf, size, &t, &param);
     if (rc == MP_OK) {
         CHECK(param == NULL);
-        CHECK(t.route >= MP_ADMIN_USERS && t.route <= MP_ADMIN_SWEEP);
+        CHECK(t.route >= MP_ADMIN_USERS && t.route <= MP_ADMIN_ROUTE_LAST);
         CHECK(size >= 7 && memcmp(buf, "/admin/", 7) == 0);
         CHECK(memchr(buf, '#', size) == NULL);
         check_user(&t);
@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char m[9];
     memcpy(m, buf, mlen);
     m[mlen] = '\0';
-    for (int r = MP_ADMIN_USERS; r <= MP_ADMIN_SWEEP; r++) {
+    for (int r = MP_ADMIN_USERS; r <= MP_ADMIN_ROUTE_LAST; r++) {
         if (!mp_adminpath_method_ok((enum mp_admin_route)r, buf, mlen))
             continue;
         CHECK(mlen >= 3 && strlen(m) == mlen && strcspn(m, ", ") == mlen);
