@@ -39,7 +39,18 @@ struct pg_store {
     int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
 };
 
+/* A read transaction's copy of one user's records of the tables a request
+ * reads (pg_hint_user), so that a request costs about one round trip: the
+ * rows (t, k, v) ordered by t and k, and where each table's run starts. */
+struct user_cache {
+    PGresult *res; /* NULL: no cache */
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    int first[MP_TABLE_COUNT], count[MP_TABLE_COUNT];
+};
+
 struct pg_txn {
+    struct user_cache cache;
     PGconn *conn;
     PGresult **held; /* results whose bytes a get handed out */
     size_t nheld, cap;
@@ -161,21 +172,123 @@ static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, i
     return PQexecParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
 }
 
-/* The part column of key k in table t: the physical user key it belongs
- * to (store_backend.h's shapes); empty for tables of no user. */
-static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen)
+/* The part column of key k in table t into out (MP_STORE_USER_PREFIX_MAX
+ * bytes): the user it belongs to as its prefix P (u16be length | physical
+ * key, store_backend.h), the same for every table of the user; empty for
+ * tables of no user. Its length. */
+static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen,
+                      unsigned char *out)
 {
+    size_t n = 0;
     switch (mp_store_table_shapes[t]) {
     case MP_KEY_USER:
-        return klen;
+        if (klen > MP_STORE_PHYS_USER_MAX)
+            return 0;
+        mp_codec_be_put(out, klen, 2);
+        memcpy(out + 2, k, klen);
+        return 2 + klen;
     case MP_KEY_USER_PREFIXED:
     case MP_KEY_USER_TAG:
         if (klen >= 2 && 2 + mp_codec_be_get(k, 2) <= klen)
-            return 2 + (size_t)mp_codec_be_get(k, 2);
-        return klen;
+            n = 2 + (size_t)mp_codec_be_get(k, 2);
+        if (n > MP_STORE_USER_PREFIX_MAX)
+            n = 0;
+        memcpy(out, k, n);
+        return n;
     default:
         return 0;
     }
+}
+
+/* ---- one user's records at once ---- */
+
+#define CACHE_ROWS_MAX 4096 /* a user with more: no cache, a round trip a read */
+
+/* The tables a request reads (not the history, idempotency keys or the
+ * keys' own indexes, which only writes need). */
+static const bool cached_table[MP_TABLE_COUNT] = {
+    [MP_TABLE_USERS] = true,  [MP_TABLE_SETTINGS] = true, [MP_TABLE_FACTRANK] = true,
+    [MP_TABLE_FACTS] = true,  [MP_TABLE_ARCHIVE] = true,  [MP_TABLE_DOCS] = true,
+    [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
+};
+
+static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    return c != 0 ? c : alen < blen ? -1 : alen > blen;
+}
+
+static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
+{
+    struct pg_txn *x = txn->handle;
+    struct user_cache *c = &x->cache;
+    char sql[256];
+    size_t n =
+        (size_t)snprintf(sql, sizeof(sql), "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
+    for (int t = 0; t < MP_TABLE_COUNT; t++)
+        if (cached_table[t])
+            n +=
+                (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d", sql[n - 1] == '(' ? "" : ",", t);
+    snprintf(sql + n, sizeof(sql) - n, ") ORDER BY t, k LIMIT %d", CACHE_ROWS_MAX + 1);
+    if (txn->write || c->res != NULL || plen == 0 || plen > sizeof(c->prefix))
+        return;
+    const char *values[1] = {(const char *)prefix};
+    int lengths[1] = {(int)plen}, formats[1] = {1};
+    Oid types[1] = {OID_BYTEA};
+    PGresult *r = PQexecParams(x->conn, sql, 1, types, values, lengths, formats, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        failed(x, r); /* the transaction is aborted: its next read fails as it should */
+        return;
+    }
+    int rows = PQntuples(r);
+    if (rows > CACHE_ROWS_MAX) {
+        PQclear(r); /* a big user: read as needed */
+        return;
+    }
+    for (int t = 0; t < MP_TABLE_COUNT; t++)
+        c->first[t] = c->count[t] = 0;
+    for (int i = 0; i < rows; i++) {
+        int t = PQgetlength(r, i, 0) == 2
+                    ? (int)mp_codec_be_get((const unsigned char *)PQgetvalue(r, i, 0), 2)
+                    : -1;
+        if (t < 0 || t >= MP_TABLE_COUNT || !cached_table[t]) {
+            PQclear(r);
+            return;
+        }
+        if (c->count[t]++ == 0)
+            c->first[t] = i;
+    }
+    memcpy(c->prefix, prefix, plen);
+    c->plen = plen;
+    c->res = r;
+}
+
+/* Whether the cache holds key k of table t (and every record there is). */
+static bool cache_has_key(const struct user_cache *c, enum mp_store_table t, const unsigned char *k,
+                          size_t klen)
+{
+    if (c->res == NULL || !cached_table[t])
+        return false;
+    if (mp_store_table_shapes[t] == MP_KEY_USER)
+        return klen + 2 == c->plen && memcmp(k, c->prefix + 2, klen) == 0;
+    return klen >= c->plen && memcmp(k, c->prefix, c->plen) == 0;
+}
+
+/* The first cached row of table t whose key is >= k. */
+static int cache_lower(const struct user_cache *c, enum mp_store_table t, const unsigned char *k,
+                       size_t klen)
+{
+    int lo = c->first[t], hi = c->first[t] + c->count[t];
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (key_cmp((const unsigned char *)PQgetvalue(c->res, mid, 1),
+                    (size_t)PQgetlength(c->res, mid, 1), k, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* ---- the primitives ---- */
@@ -212,6 +325,17 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
                   const unsigned char **val, size_t *vlen)
 {
     struct pg_txn *x = txn->handle;
+    const struct user_cache *c = &x->cache;
+    if (cache_has_key(c, t, key, klen)) {
+        int i = cache_lower(c, t, key, klen);
+        if (i >= c->first[t] + c->count[t] ||
+            key_cmp((const unsigned char *)PQgetvalue(c->res, i, 1),
+                    (size_t)PQgetlength(c->res, i, 1), key, klen) != 0)
+            return MP_NOTFOUND;
+        *val = (const unsigned char *)PQgetvalue(c->res, i, 2);
+        *vlen = (size_t)PQgetlength(c->res, i, 2);
+        return MP_OK;
+    }
     const void *b[1] = {key};
     size_t l[1] = {klen};
     PGresult *r = run(x, "SELECT v FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
@@ -242,8 +366,10 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
 {
     struct pg_txn *x = txn->handle;
     release_held(x);
-    const void *b[3] = {key, key, val};
-    size_t l[3] = {klen, part_of(t, key, klen), vlen};
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = part_of(t, key, klen, part);
+    const void *b[3] = {key, part, val};
+    size_t l[3] = {klen, plen, vlen};
     PGresult *r = run(x,
                       "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
                       "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
@@ -282,10 +408,31 @@ static size_t upper_bound(const unsigned char *p, size_t n, unsigned char *out)
     return n;
 }
 
+/* A scan within the cached user's records, from memory. */
+static int cache_scan(const struct user_cache *c, enum mp_store_table t, const unsigned char *start,
+                      size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
+{
+    for (int i = cache_lower(c, t, start, slen); i < c->first[t] + c->count[t]; i++) {
+        const unsigned char *k = (const unsigned char *)PQgetvalue(c->res, i, 1);
+        size_t klen = (size_t)PQgetlength(c->res, i, 1);
+        if (klen < plen || memcmp(k, start, plen) != 0)
+            return MP_OK; /* past the prefix: rows are in key order */
+        int rc = fn(arg, k, klen, (const unsigned char *)PQgetvalue(c->res, i, 2),
+                    (size_t)PQgetlength(c->res, i, 2));
+        if (rc != MP_OK)
+            return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
+    }
+    return MP_OK;
+}
+
 static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *start, size_t slen,
                    size_t plen, mp_store_scan_fn fn, void *arg)
 {
     struct pg_txn *x = txn->handle;
+    const struct user_cache *c = &x->cache;
+    if (c->res != NULL && cached_table[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
+        plen >= c->plen && memcmp(start, c->prefix, c->plen) == 0)
+        return cache_scan(c, t, start, slen, plen, fn, arg);
     unsigned char from[MP_STORE_KEY_MAX], upper[MP_STORE_KEY_MAX];
     size_t flen = slen, ulen = plen > 0 ? upper_bound(start, plen, upper) : 0;
     bool first = true;
@@ -338,6 +485,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     struct pg_store *s = pg_of(txn->store);
     int rc = MP_OK;
     release_held(x);
+    PQclear(x->cache.res);
     if (commit && !x->retry && !x->broken) {
         PGresult *r = PQexec(x->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -421,6 +569,7 @@ static const struct mp_store_backend pg_backend = {
     .del = pg_del,
     .scan = pg_scan,
     .end = pg_end,
+    .hint_user = pg_hint_user,
     .stats = pg_stats,
     .compact = pg_compact,
     .close = pg_close,

@@ -6,6 +6,8 @@
  *
  *   mp_schema (version integer)            one row: the schema version
  *   mp_kv (t smallint, k bytea, part bytea, v bytea, PRIMARY KEY (t, k))
+ *   mp_kv_part: an index on (part, t, k), by which a request reads its
+ *   user's rows in one query
  *
  * t is enum mp_store_table, k and v a record's key and (sealed, in a
  * sealed store) value exactly as store_backend.h lays them out, so bytea's
@@ -33,7 +35,7 @@
 #include "seal.h"
 #include "store.h"
 
-#define MP_PG_SCHEMA_VERSION 1
+#define MP_PG_SCHEMA_VERSION 2
 
 struct mp_store_pg_options {
     const char *conninfo;          /* borrowed: a libpq connection string or URI */

@@ -24,6 +24,8 @@ static const char *const steps[] = {
     "  part bytea NOT NULL,"
     "  v bytea NOT NULL,"
     "  PRIMARY KEY (t, k))",
+    /* 2: a user's rows found together (a request reads them in one query) */
+    "CREATE INDEX mp_kv_part ON mp_kv (part, t, k)",
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == MP_PG_SCHEMA_VERSION + 1,

@@ -42,6 +42,10 @@ struct ranked_cache {
     bool done;                                /* the walk reached the end */
 };
 
+/* Users with at most this many facts and archived messages together are
+ * read whole at open by a backend that offers hint_user. */
+#define VIEW_HINT_ITEMS_MAX 256
+
 struct mp_store_view {
     struct mp_store *s;
     struct mp_store_txn txn;
@@ -91,6 +95,11 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     mp_store_backend_plain_done(&pv);
     if (rc == MP_OK && v->meta.version != MP_CODEC_USER_VERSION)
         rc = MP_EIO;
+    /* a small user's records fit one read where every read costs a round
+       trip (PostgreSQL); a big user's are read as the walk needs them */
+    if (rc == MP_OK && store->be->hint_user != NULL &&
+        (uint64_t)v->meta.nfacts + v->meta.narchive <= VIEW_HINT_ITEMS_MAX)
+        store->be->hint_user(&v->txn, v->prefix, v->plen);
     if (rc == MP_OK)
         rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
