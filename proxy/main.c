@@ -89,17 +89,6 @@ static int parse_args(int argc, char **argv, struct options *o)
     return -1;
 }
 
-static void store_options(const struct mp_config *cfg, struct mp_store_options *opts)
-{
-    *opts = (struct mp_store_options){
-        .path = cfg->storage.path,
-        .map_size = (uint64_t)cfg->storage.map_size_mb * 1024 * 1024,
-        .sync = cfg->storage.sync == MP_SYNC_FULL   ? MP_STORE_SYNC_FULL
-                : cfg->storage.sync == MP_SYNC_META ? MP_STORE_SYNC_META
-                                                    : MP_STORE_SYNC_NONE,
-    };
-}
-
 static void log_error(const char *msg, const char *err)
 {
     struct mp_logline l;
@@ -133,24 +122,11 @@ static char *postgres_url(const struct mp_config *cfg)
     return url;
 }
 
-static void free_url(char *url)
-{
-    if (url != NULL)
-        memset(url, 0, strlen(url));
-    free(url);
-}
-
 /* Connections the PostgreSQL store may open: postgres_pool for each worker,
  * the memory worker and the admin plane. */
 static unsigned postgres_connections(const struct mp_config *cfg)
 {
-    long workers =
-        cfg->server.workers != 0 ? (long)cfg->server.workers : sysconf(_SC_NPROCESSORS_ONLN);
-    if (workers < 1)
-        workers = 1;
-    if (workers > 256)
-        workers = 256;
-    return cfg->storage.postgres_pool * (unsigned)(workers + 2);
+    return cfg->storage.postgres_pool * (mp_server_worker_count(cfg) + 2);
 }
 
 /* --migrate: the PostgreSQL schema created or upgraded, then exit. */
@@ -167,7 +143,7 @@ static int migrate(const struct mp_config *cfg)
     if (url == NULL)
         return EXIT_START;
     int rc = mp_store_pg_migrate(url, &from, err, sizeof(err));
-    free_url(url);
+    mp_config_postgres_url_free(url);
     if (rc != MP_OK) {
         log_error("schema migration failed", err);
         return EXIT_START;
@@ -206,7 +182,7 @@ static int rotate_key(const struct mp_config *cfg, const char *path)
         log_error("no store to rotate", "--rotate-key works on the LMDB backend only");
         return EXIT_START;
     }
-    store_options(cfg, &opts);
+    mp_store_lmdb_options(cfg, &opts);
     snprintf(data, sizeof(data), "%s/data.mdb", cfg->storage.path);
     if (access(data, R_OK | W_OK) != 0) { /* a mistyped path must not create a store */
         log_error("no store to rotate", strerror(errno));

@@ -73,7 +73,7 @@ static const char *server_degraded(void *owner)
     return s->memworker != NULL ? mp_memworker_write_error(s->memworker) : NULL;
 }
 
-static unsigned worker_count(const struct mp_config *cfg)
+unsigned mp_server_worker_count(const struct mp_config *cfg)
 {
     long n = cfg->server.workers;
     if (n == 0)
@@ -289,7 +289,7 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
         mp_shared_config_unref(sc);
         return MP_ENOMEM;
     }
-    s->nworkers = worker_count(cfg);
+    s->nworkers = mp_server_worker_count(cfg);
     s->metrics = mp_metrics_new(s->nworkers + 1);
     if (s->metrics == NULL || mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc, s->metrics,
                                            mp_conn_run_dirty) != MP_OK) {

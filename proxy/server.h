@@ -21,6 +21,10 @@ int mp_server_new(const struct mp_config *cfg, const char *config_path, struct m
 /* Runs the main loop until shutdown completes. Returns MP_OK. */
 int mp_server_run(struct mp_server *s);
 
+/* The data-plane workers cfg asks for: [server] workers, or one per CPU
+ * when 0; 1 .. 256. */
+unsigned mp_server_worker_count(const struct mp_config *cfg);
+
 /* Stops and joins everything. mp_server_free(NULL) does nothing. */
 void mp_server_free(struct mp_server *s);
 

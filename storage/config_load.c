@@ -142,6 +142,13 @@ int mp_config_postgres_url(const struct mp_config *cfg, char **out, char *err, s
     return MP_OK;
 }
 
+void mp_config_postgres_url_free(char *url)
+{
+    if (url != NULL)
+        memset(url, 0, strlen(url));
+    free(url);
+}
+
 void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f)
 {
     for (size_t i = 0; i < errs->count; i++) {

@@ -26,6 +26,9 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
  * never quotes the file's content. */
 int mp_config_postgres_url(const struct mp_config *cfg, char **out, char *err, size_t errcap);
 
+/* Wipes and frees a string of mp_config_postgres_url(); NULL does nothing. */
+void mp_config_postgres_url_free(char *url);
+
 /* Prints each error as "source:line: message" (or "source: message" when it
  * has no line) to f. */
 void mp_config_print_errors(const struct mp_config_errors *errs, FILE *f);

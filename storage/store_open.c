@@ -11,11 +11,15 @@
 #include "status.h"
 #include "store_pg.h"
 
-static enum mp_store_sync store_sync(enum mp_storage_sync sync)
+void mp_store_lmdb_options(const struct mp_config *cfg, struct mp_store_options *out)
 {
-    return sync == MP_SYNC_FULL   ? MP_STORE_SYNC_FULL
-           : sync == MP_SYNC_META ? MP_STORE_SYNC_META
-                                  : MP_STORE_SYNC_NONE;
+    *out = (struct mp_store_options){
+        .path = cfg->storage.path,
+        .map_size = (uint64_t)cfg->storage.map_size_mb * 1024 * 1024,
+        .sync = cfg->storage.sync == MP_SYNC_FULL   ? MP_STORE_SYNC_FULL
+                : cfg->storage.sync == MP_SYNC_META ? MP_STORE_SYNC_META
+                                                    : MP_STORE_SYNC_NONE,
+    };
 }
 
 static int open_pg(const struct mp_config *cfg, unsigned connections, const struct mp_seal_key *key,
@@ -27,8 +31,7 @@ static int open_pg(const struct mp_config *cfg, unsigned connections, const stru
     struct mp_store_pg_options o = {
         .conninfo = url, .pool = connections, .migrate = cfg->storage.migrate, .key = key};
     int rc = mp_store_open_pg(&o, out, err, errcap);
-    memset(url, 0, strlen(url));
-    free(url);
+    mp_config_postgres_url_free(url);
     return rc;
 }
 
@@ -48,12 +51,9 @@ int mp_store_open_configured(const struct mp_config *cfg, unsigned pg_connection
     if (cfg->storage.backend == MP_BACKEND_POSTGRES) {
         rc = open_pg(cfg, pg_connections, *sealed ? &key : NULL, out, err, errcap);
     } else {
-        struct mp_store_options o = {
-            .path = cfg->storage.path,
-            .map_size = (uint64_t)cfg->storage.map_size_mb * 1024 * 1024,
-            .sync = store_sync(cfg->storage.sync),
-            .key = *sealed ? &key : NULL,
-        };
+        struct mp_store_options o;
+        mp_store_lmdb_options(cfg, &o);
+        o.key = *sealed ? &key : NULL;
         rc = mp_store_open_lmdb(&o, out, err, errcap);
     }
     mp_seal_key_wipe(&key);

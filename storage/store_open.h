@@ -9,6 +9,9 @@
 #include "config.h"
 #include "store.h"
 
+/* The LMDB options of cfg ([storage] path, map_size_mb, sync; no key). */
+void mp_store_lmdb_options(const struct mp_config *cfg, struct mp_store_options *out);
+
 /* Opens cfg's store with its encryption key (read from
  * encryption_key_file and wiped after); a PostgreSQL store with at most
  * pg_connections connections. MP_OK with *out (free with mp_store_free());

@@ -27,6 +27,7 @@
 #define OID_BYTEA    17
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
+#define HINT_SQL_MAX 256 /* pg_hint_user's statement, at most */
 
 struct pg_store {
     struct mp_store base;
@@ -35,8 +36,9 @@ struct pg_store {
     pthread_cond_t freed;
     PGconn **idle; /* connections not in a transaction */
     size_t nidle, nopen, max;
-    int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
-    int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
+    int64_t retry_at_ms;         /* no new connection before this (monotonic), after a failed one */
+    int64_t backoff_ms;          /* the wait after the next failure: 100 ms doubling to 5 s */
+    char hint_sql[HINT_SQL_MAX]; /* pg_hint_user's statement */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -212,6 +214,18 @@ static const bool cached_table[MP_TABLE_COUNT] = {
     [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
 };
 
+/* The statement of pg_hint_user, made once at open into out (HINT_SQL_MAX). */
+static void make_hint_sql(char *out)
+{
+    size_t n =
+        (size_t)snprintf(out, HINT_SQL_MAX, "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
+    for (int t = 0; t < MP_TABLE_COUNT; t++)
+        if (cached_table[t])
+            n += (size_t)snprintf(out + n, HINT_SQL_MAX - n, "%s%d", out[n - 1] == '(' ? "" : ",",
+                                  t);
+    snprintf(out + n, HINT_SQL_MAX - n, ") ORDER BY t, k LIMIT %d", CACHE_ROWS_MAX + 1);
+}
+
 static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
@@ -223,14 +237,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
 {
     struct pg_txn *x = txn->handle;
     struct user_cache *c = &x->cache;
-    char sql[256];
-    size_t n =
-        (size_t)snprintf(sql, sizeof(sql), "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
-    for (int t = 0; t < MP_TABLE_COUNT; t++)
-        if (cached_table[t])
-            n +=
-                (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%d", sql[n - 1] == '(' ? "" : ",", t);
-    snprintf(sql + n, sizeof(sql) - n, ") ORDER BY t, k LIMIT %d", CACHE_ROWS_MAX + 1);
+    const char *sql = pg_of(txn->store)->hint_sql;
     if (txn->write || c->res != NULL || plen == 0 || plen > sizeof(c->prefix))
         return;
     const char *values[1] = {(const char *)prefix};
@@ -634,6 +641,7 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);
     s->base.be = &pg_backend;
+    make_hint_sql(s->hint_sql);
     s->base.sealed = opts->key != NULL;
     if (opts->key != NULL)
         s->base.key = *opts->key;

@@ -236,10 +236,10 @@ def ini_keys(tree):
 
 def restart_keys(tree):
     """(section, key) pairs a reload keeps: those proxy/server.c's
-    keep_restart_only keeps, and those proxy/main.c's store_options reads
+    keep_restart_only keeps, and those storage/store_open.c's mp_store_lmdb_options reads
     (the store is opened once). None when a function is not found."""
     keep = c_function(tree.read('proxy/server.c'), 'keep_restart_only')
-    opts = c_function(tree.read('proxy/main.c'), 'store_options')
+    opts = c_function(tree.read('storage/store_open.c'), 'mp_store_lmdb_options')
     if keep is None or opts is None:
         return None
     pairs = set(re.findall(r'old->(\w+)\.(\w+)', keep))
@@ -265,8 +265,8 @@ def check_config(tree):
                         [keyname(k) for k in ini])
     restart = restart_keys(tree)
     if restart is None:
-        problems.append('config: cannot find keep_restart_only in proxy/server.c or store_options '
-                        'in proxy/main.c, which say which keys need a restart; update '
+        problems.append('config: cannot find keep_restart_only in proxy/server.c or mp_store_lmdb_options '
+                        'in storage/store_open.c, which say which keys need a restart; update '
                         'tests/lint/docs_complete.py')
         restart = set()
     for k in sorted(set(code) & set(docs)):
@@ -296,7 +296,7 @@ def check_config(tree):
             want_reload = 'restart' if k in restart else 'yes'
             if d['reload'] != want_reload:
                 problems.append('config: %s reload is %r in %s; the code says %r (proxy/server.c '
-                                'keep_restart_only, proxy/main.c store_options)'
+                                'keep_restart_only, storage/store_open.c mp_store_lmdb_options)'
                                 % (keyname(k), d['reload'], CONFIG_MD, want_reload))
     return problems
 

@@ -1065,6 +1065,46 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
 }
 END_TEST
 
+/* A view reads the same whether its backend fetched the user whole at open
+ * (PostgreSQL, up to 256 facts and archived messages) or reads as it
+ * goes (a bigger user): both sides of that line, on every backend. */
+START_TEST(test_index_view_reads_alike_below_and_above_the_whole_user_fetch)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const struct {
+        const char *user;
+        int turns; /* 2 archived messages each */
+    } users[] = {{"small", 20}, {"big", 140}};
+    for (size_t u = 0; u < 2; u++) {
+        size_t ulen = strlen(users[u].user);
+        char said[64];
+        for (int t = 1; t <= users[u].turns; t++) {
+            snprintf(said, sizeof(said), "turn %d about kayaks", t);
+            ck_assert_int_eq(fx_turn(store, users[u].user, ulen, (uint8_t)t, said, "noted", t, t),
+                             MP_OK);
+        }
+        ck_assert_int_eq(fx_upsert(store, users[u].user, ulen, "boat", "kayak", MP_TRUST_STATED, 9),
+                         MP_OK);
+        struct mp_store_view *v = NULL;
+        struct mp_mem_message m;
+        struct mp_relevance_index ix;
+        ck_assert_int_eq(mp_store_view_open(store, users[u].user, ulen, &v), MP_OK);
+        uint64_t last = 2 * (uint64_t)users[u].turns;
+        ck_assert_int_eq(mp_store_view_message(v, last - 1, &m), MP_OK);
+        snprintf(said, sizeof(said), "turn %d about kayaks", users[u].turns);
+        ck_assert_uint_eq(m.content_len, strlen(said));
+        ck_assert(memcmp(m.content, said, m.content_len) == 0);
+        free(m.content);
+        ck_assert_int_eq(mp_store_view_message(v, last + 1, &m), MP_NOTFOUND);
+        mp_store_view_index(v, false, &ix);
+        ck_assert_uint_eq(ix.n, last);
+        ck_assert_uint_eq(ix.df(ix.ctx, "kayak", 5), (uint32_t)users[u].turns); /* postings */
+        mp_store_view_close(v);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
@@ -1073,6 +1113,8 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_view_reads_alike_below_and_above_the_whole_user_fetch, 0,
+                        FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0,
                         FX_BACKENDS);
