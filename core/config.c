@@ -145,6 +145,8 @@ static const struct key_def keys[] = {
     {"storage", "postgres_url_file", K_OPTPATH, FIELD(storage.postgres_url_file), 0, 0, NULL},
     {"storage", "postgres_pool", K_UINT, FIELD(storage.postgres_pool), 1, 64, NULL},
     {"storage", "migrate", K_BOOL, FIELD(storage.migrate), 0, 0, NULL},
+    {"storage", "postgres_read_timeout_ms", K_UINT, FIELD(storage.postgres_read_timeout_ms), 10,
+     60000, NULL},
     {"governance", "retention_days", K_UINT, FIELD(governance.retention_days), 0, 36500, NULL},
     {"governance", "pii_retention_days", K_UINT, FIELD(governance.pii_retention_days), 0, 36500,
      NULL},
@@ -777,6 +779,7 @@ void mp_config_defaults(struct mp_config *c)
     c->storage.backend = MP_BACKEND_LMDB;
     c->storage.postgres_pool = 4;
     c->storage.migrate = true;
+    c->storage.postgres_read_timeout_ms = 1000;
     c->governance.retention_days = 365;
     c->governance.pii_retention_days = 30;
     c->governance.pii_mode = MP_PII_STORE;

@@ -145,8 +145,9 @@ struct mp_config {
          * holding one (exactly one of the two); never logged or echoed */
         char postgres_url[MP_CONFIG_TOKEN_MAX];
         char postgres_url_file[MP_CONFIG_PATH_MAX];
-        uint32_t postgres_pool; /* 4; 1 .. 64 connections per worker */
-        bool migrate;           /* true: create/upgrade the schema at start */
+        uint32_t postgres_pool;            /* 4; 1 .. 64 connections per worker */
+        bool migrate;                      /* true: create/upgrade the schema at start */
+        uint32_t postgres_read_timeout_ms; /* 1000; 10 .. 60000: a request's memory read */
     } storage;
     struct {
         uint32_t retention_days;         /* 365; 0 .. 36500; 0 = no age limit */

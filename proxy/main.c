@@ -122,11 +122,13 @@ static char *postgres_url(const struct mp_config *cfg)
     return url;
 }
 
-/* Connections the PostgreSQL store may open: postgres_pool for each worker,
- * the memory worker and the admin plane. */
+/* Connections the PostgreSQL store's own pool may open: postgres_pool for
+ * the memory worker and for the admin plane. Each worker's loop opens
+ * postgres_pool more for its requests' reads (plane/memread.h): at most
+ * postgres_pool x (workers + 2) in all. */
 static unsigned postgres_connections(const struct mp_config *cfg)
 {
-    return cfg->storage.postgres_pool * (mp_server_worker_count(cfg) + 2);
+    return cfg->storage.postgres_pool * 2;
 }
 
 /* --migrate: the PostgreSQL schema created or upgraded, then exit. */

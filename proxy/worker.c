@@ -12,8 +12,10 @@
 #include "net/respond.h"
 #include "log.h"
 #include "metrics.h"
+#include "plane/memread.h"
 #include "plane/request.h"
 #include "status.h"
+#include "store_pg.h"
 #include "net/upstream.h"
 
 #define ACCEPT_BATCH 64
@@ -143,6 +145,10 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
     if (w->loop.upstream == NULL || w->listen_ev == NULL || w->ctl_ev == NULL ||
         w->drain_check == NULL)
         return MP_ENOMEM;
+    const char *conninfo = mp_store_pg_conninfo(store);
+    if (conninfo != NULL && mp_memread_new(&w->loop, conninfo, shared->cfg.storage.postgres_pool,
+                                           &w->loop.memread) != MP_OK)
+        return MP_ENOMEM;
     event_add(w->listen_ev, NULL);
     return MP_OK;
 }
@@ -228,6 +234,7 @@ void mp_worker_free(struct mp_worker *w)
     if (w->drain_check != NULL)
         event_free(w->drain_check);
     mp_upstream_free(w->loop.upstream);
+    mp_memread_free(w->loop.memread);
     if (w->loop.base != NULL)
         mp_loop_cleanup(&w->loop);
     mp_shared_config_unref(w->pending_cfg);

@@ -369,3 +369,22 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     store->archive = true;
     return MP_OK;
 }
+
+int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,
+                             size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    return c != 0 ? c : alen < blen ? -1 : alen > blen;
+}
+
+size_t mp_store_backend_prefix_end(const unsigned char *p, size_t n, unsigned char *out)
+{
+    while (n > 0 && p[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return 0;
+    memcpy(out, p, n);
+    out[n - 1]++;
+    return n;
+}

@@ -307,6 +307,17 @@ int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, c
  * untouched). Both sides collect records with it during a scan. */
 int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size);
 
+/* The contract's key order: memcmp over the shorter length, then the
+ * shorter key first. <0, 0 or >0. */
+int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,
+                             size_t blen);
+
+/* The least key above every key that begins with p[0..n), into out (n
+ * bytes at most): p with its trailing 0xff bytes dropped and the last
+ * byte raised. Its length; 0 when there is none (p is all 0xff bytes: no
+ * upper bound). */
+size_t mp_store_backend_prefix_end(const unsigned char *p, size_t n, unsigned char *out);
+
 /* T(x) of x[0..len) (len <= 65) into out (MP_STORE_TAG_MAX bytes): its
  * length. */
 size_t mp_store_backend_tag(const struct mp_store *store, const void *x, size_t len,

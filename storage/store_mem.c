@@ -50,28 +50,19 @@ static struct mem_store *mem_of(const struct mp_store_txn *txn)
     return (struct mem_store *)txn->store;
 }
 
-/* Byte order, shorter first on a common prefix (LMDB's order). */
-static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n > 0 ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return alen < blen ? -1 : alen > blen;
-}
-
 /* The index of the first record whose key is >= key; *found when equal. */
 static size_t lower_bound(const struct mem_table *tb, const void *key, size_t klen, bool *found)
 {
     size_t lo = 0, hi = tb->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (key_cmp(tb->recs[mid].key, tb->recs[mid].klen, key, klen) < 0)
+        if (mp_store_backend_key_cmp(tb->recs[mid].key, tb->recs[mid].klen, key, klen) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *found = lo < tb->n && key_cmp(tb->recs[lo].key, tb->recs[lo].klen, key, klen) == 0;
+    *found =
+        lo < tb->n && mp_store_backend_key_cmp(tb->recs[lo].key, tb->recs[lo].klen, key, klen) == 0;
     return lo;
 }
 

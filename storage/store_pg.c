@@ -27,7 +27,6 @@
 #define OID_BYTEA    17
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
-#define HINT_SQL_MAX 256 /* pg_hint_user's statement, at most */
 
 struct pg_store {
     struct mp_store base;
@@ -36,9 +35,9 @@ struct pg_store {
     pthread_cond_t freed;
     PGconn **idle; /* connections not in a transaction */
     size_t nidle, nopen, max;
-    int64_t retry_at_ms;         /* no new connection before this (monotonic), after a failed one */
-    int64_t backoff_ms;          /* the wait after the next failure: 100 ms doubling to 5 s */
-    char hint_sql[HINT_SQL_MAX]; /* pg_hint_user's statement */
+    int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
+    int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
+    char hint_sql[MP_PG_USER_SQL_MAX]; /* pg_hint_user's statement */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -204,35 +203,6 @@ static size_t part_of(enum mp_store_table t, const unsigned char *k, size_t klen
 
 /* ---- one user's records at once ---- */
 
-#define CACHE_ROWS_MAX 4096 /* a user with more: no cache, a round trip a read */
-
-/* The tables a request reads (not the history, idempotency keys or the
- * keys' own indexes, which only writes need). */
-static const bool cached_table[MP_TABLE_COUNT] = {
-    [MP_TABLE_USERS] = true,  [MP_TABLE_SETTINGS] = true, [MP_TABLE_FACTRANK] = true,
-    [MP_TABLE_FACTS] = true,  [MP_TABLE_ARCHIVE] = true,  [MP_TABLE_DOCS] = true,
-    [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
-};
-
-/* The statement of pg_hint_user, made once at open into out (HINT_SQL_MAX). */
-static void make_hint_sql(char *out)
-{
-    size_t n =
-        (size_t)snprintf(out, HINT_SQL_MAX, "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
-    for (int t = 0; t < MP_TABLE_COUNT; t++)
-        if (cached_table[t])
-            n += (size_t)snprintf(out + n, HINT_SQL_MAX - n, "%s%d", out[n - 1] == '(' ? "" : ",",
-                                  t);
-    snprintf(out + n, HINT_SQL_MAX - n, ") ORDER BY t, k LIMIT %d", CACHE_ROWS_MAX + 1);
-}
-
-static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n > 0 ? memcmp(a, b, n) : 0;
-    return c != 0 ? c : alen < blen ? -1 : alen > blen;
-}
-
 static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen)
 {
     struct pg_txn *x = txn->handle;
@@ -249,7 +219,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
         return;
     }
     int rows = PQntuples(r);
-    if (rows > CACHE_ROWS_MAX) {
+    if (rows > MP_PG_USER_ROWS) {
         PQclear(r); /* a big user: read as needed */
         return;
     }
@@ -259,7 +229,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
         int t = PQgetlength(r, i, 0) == 2
                     ? (int)mp_codec_be_get((const unsigned char *)PQgetvalue(r, i, 0), 2)
                     : -1;
-        if (t < 0 || t >= MP_TABLE_COUNT || !cached_table[t]) {
+        if (t < 0 || t >= MP_TABLE_COUNT || !mp_pg_user_tables[t]) {
             PQclear(r);
             return;
         }
@@ -275,7 +245,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
 static bool cache_has_key(const struct user_cache *c, enum mp_store_table t, const unsigned char *k,
                           size_t klen)
 {
-    if (c->res == NULL || !cached_table[t])
+    if (c->res == NULL || !mp_pg_user_tables[t])
         return false;
     if (mp_store_table_shapes[t] == MP_KEY_USER)
         return klen + 2 == c->plen && memcmp(k, c->prefix + 2, klen) == 0;
@@ -289,8 +259,8 @@ static int cache_lower(const struct user_cache *c, enum mp_store_table t, const 
     int lo = c->first[t], hi = c->first[t] + c->count[t];
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (key_cmp((const unsigned char *)PQgetvalue(c->res, mid, 1),
-                    (size_t)PQgetlength(c->res, mid, 1), k, klen) < 0)
+        if (mp_store_backend_key_cmp((const unsigned char *)PQgetvalue(c->res, mid, 1),
+                                     (size_t)PQgetlength(c->res, mid, 1), k, klen) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -336,8 +306,8 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     if (cache_has_key(c, t, key, klen)) {
         int i = cache_lower(c, t, key, klen);
         if (i >= c->first[t] + c->count[t] ||
-            key_cmp((const unsigned char *)PQgetvalue(c->res, i, 1),
-                    (size_t)PQgetlength(c->res, i, 1), key, klen) != 0)
+            mp_store_backend_key_cmp((const unsigned char *)PQgetvalue(c->res, i, 1),
+                                     (size_t)PQgetlength(c->res, i, 1), key, klen) != 0)
             return MP_NOTFOUND;
         *val = (const unsigned char *)PQgetvalue(c->res, i, 2);
         *vlen = (size_t)PQgetlength(c->res, i, 2);
@@ -401,20 +371,6 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     return n > 0 ? MP_OK : MP_NOTFOUND;
 }
 
-/* The least key above every key that begins with p[0..n): p with its
- * trailing 0xff bytes dropped and the last byte raised. 0 when there is
- * none (p is all 0xff): the range then has no upper bound. */
-static size_t upper_bound(const unsigned char *p, size_t n, unsigned char *out)
-{
-    while (n > 0 && p[n - 1] == 0xff)
-        n--;
-    if (n == 0)
-        return 0;
-    memcpy(out, p, n);
-    out[n - 1]++;
-    return n;
-}
-
 /* A scan within the cached user's records, from memory. */
 static int cache_scan(const struct user_cache *c, enum mp_store_table t, const unsigned char *start,
                       size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
@@ -437,11 +393,11 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
 {
     struct pg_txn *x = txn->handle;
     const struct user_cache *c = &x->cache;
-    if (c->res != NULL && cached_table[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
+    if (c->res != NULL && mp_pg_user_tables[t] && mp_store_table_shapes[t] != MP_KEY_USER &&
         plen >= c->plen && memcmp(start, c->prefix, c->plen) == 0)
         return cache_scan(c, t, start, slen, plen, fn, arg);
     unsigned char from[MP_STORE_KEY_MAX], upper[MP_STORE_KEY_MAX];
-    size_t flen = slen, ulen = plen > 0 ? upper_bound(start, plen, upper) : 0;
+    size_t flen = slen, ulen = plen > 0 ? mp_store_backend_prefix_end(start, plen, upper) : 0;
     bool first = true;
     if (slen > sizeof(from))
         return MP_EINVAL;
@@ -567,6 +523,13 @@ static void pg_close(struct mp_store *store)
     free(s);
 }
 
+static const struct mp_store_backend pg_backend;
+
+const char *mp_store_pg_conninfo(const struct mp_store *store)
+{
+    return store != NULL && store->be == &pg_backend ? pg_of(store)->conninfo : NULL;
+}
+
 static const struct mp_store_backend pg_backend = {
     .name = "postgres",
     .shared = true,
@@ -641,7 +604,7 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);
     s->base.be = &pg_backend;
-    make_hint_sql(s->hint_sql);
+    mp_pg_user_sql(s->hint_sql);
     s->base.sealed = opts->key != NULL;
     if (opts->key != NULL)
         s->base.key = *opts->key;

@@ -52,6 +52,10 @@ struct mp_store_pg_options {
 int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **out, char *err,
                      size_t errcap);
 
+/* The connection string of a PostgreSQL store (kept by the store: never
+ * log it), or NULL for a store of another backend. */
+const char *mp_store_pg_conninfo(const struct mp_store *store);
+
 /* Creates or upgrades the schema to MP_PG_SCHEMA_VERSION (idempotent; safe
  * when several proxies run it at once: a transaction-scoped advisory lock
  * serializes them). *from receives the version found (0: none). MP_OK;

@@ -8,21 +8,36 @@
 
 /* The server's notices ("relation already exists, skipping") are no
  * errors and may carry names: never written to stderr. */
-static void no_notice(void *arg, const char *message)
+void mp_pg_no_notices(void *arg, const char *message)
 {
     (void)arg;
     (void)message;
 }
 
+/* The parameters every connection opens with: conninfo (a string or a
+ * URI, expanded as dbname), our connect_timeout unless it sets its own,
+ * and the application name. */
+static const char *const connect_keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+#define CONNECT_VALUES(conninfo)                                                                   \
+    {                                                                                              \
+        (conninfo), MP_PG_STR(MP_PG_CONNECT_TIMEOUT_S), "memproxy", NULL                           \
+    }
+#define MP_PG_STR(x)  MP_PG_STR_(x)
+#define MP_PG_STR_(x) #x
+
+PGconn *mp_pg_connect_start(const char *conninfo)
+{
+    const char *const values[] = CONNECT_VALUES(conninfo);
+    PGconn *c = PQconnectStartParams(connect_keys, values, 1);
+    if (c != NULL)
+        PQsetNoticeProcessor(c, mp_pg_no_notices, NULL);
+    return c;
+}
+
 PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", MP_PG_CONNECT_TIMEOUT_S);
-    /* expand_dbname: conninfo (a string or a URI) is parsed as dbname;
-       its own connect_timeout, when it sets one, wins over ours */
-    const char *const values[] = {conninfo, timeout, "memproxy", NULL};
-    PGconn *c = PQconnectdbParams(keys, values, 1);
+    const char *const values[] = CONNECT_VALUES(conninfo);
+    PGconn *c = PQconnectdbParams(connect_keys, values, 1);
     if (c == NULL) {
         snprintf(err, errcap, "cannot connect to PostgreSQL: out of memory");
         return NULL;
@@ -32,7 +47,7 @@ PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap)
         PQfinish(c);
         return NULL;
     }
-    PQsetNoticeProcessor(c, no_notice, NULL);
+    PQsetNoticeProcessor(c, mp_pg_no_notices, NULL);
     return c;
 }
 
@@ -81,4 +96,23 @@ bool mp_pg_exec_ok(PGconn *conn, const char *sql)
     ExecStatusType st = PQresultStatus(r);
     PQclear(r);
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* The tables a request reads (not the history, idempotency keys or the
+ * keys' own indexes, which only writes need). */
+const bool mp_pg_user_tables[MP_TABLE_COUNT] = {
+    [MP_TABLE_USERS] = true,  [MP_TABLE_SETTINGS] = true, [MP_TABLE_FACTRANK] = true,
+    [MP_TABLE_FACTS] = true,  [MP_TABLE_ARCHIVE] = true,  [MP_TABLE_DOCS] = true,
+    [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
+};
+
+void mp_pg_user_sql(char *out)
+{
+    size_t n = (size_t)snprintf(out, MP_PG_USER_SQL_MAX,
+                                "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
+    for (int t = 0; t < MP_TABLE_COUNT; t++)
+        if (mp_pg_user_tables[t])
+            n += (size_t)snprintf(out + n, MP_PG_USER_SQL_MAX - n, "%s%d",
+                                  out[n - 1] == '(' ? "" : ",", t);
+    snprintf(out + n, MP_PG_USER_SQL_MAX - n, ") ORDER BY t, k LIMIT %d", MP_PG_USER_ROWS + 1);
 }

@@ -8,11 +8,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store_backend.h"
+
 #define MP_PG_CONNECT_TIMEOUT_S 5
 
 /* A new connection (blocking, at most MP_PG_CONNECT_TIMEOUT_S unless the
  * string sets connect_timeout), or NULL with a short cause in err. */
 PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap);
+
+/* Starts a connection without waiting (PQconnectStartParams, the same
+ * parameters as mp_pg_connect(); the caller enforces the connect
+ * timeout), notices silenced: NULL when out of memory. */
+PGconn *mp_pg_connect_start(const char *conninfo);
+
+/* A notice processor that drops the server's notices ("relation already
+ * exists, skipping"): no errors, and they may carry names. */
+void mp_pg_no_notices(void *arg, const char *message);
 
 /* A short, fixed cause for the connection's last error ("connection
  * refused", "authentication failed", "database does not exist", ...):
@@ -26,5 +37,20 @@ bool mp_pg_retryable(const PGresult *r);
 /* Runs sql (no parameters) and checks its status: true on
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK. The result is cleared. */
 bool mp_pg_exec_ok(PGconn *conn, const char *sql);
+
+/* ---- one user's records at once ---- */
+
+/* A request reads these tables of its user (not the history, idempotency
+ * keys or the keys' own indexes, which only writes need). */
+extern const bool mp_pg_user_tables[MP_TABLE_COUNT];
+
+/* Users with more records there are read in parts. */
+#define MP_PG_USER_ROWS    4096
+#define MP_PG_USER_SQL_MAX 256
+
+/* The statement that reads them, into out (MP_PG_USER_SQL_MAX bytes): $1
+ * the user's prefix (the part column), rows (t, k, v) ordered by t and k,
+ * at most MP_PG_USER_ROWS + 1 of them (one more says the user is bigger). */
+void mp_pg_user_sql(char *out);
 
 #endif

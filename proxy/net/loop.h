@@ -22,6 +22,7 @@ struct mp_metrics_shard;
 struct mp_upstream;
 struct mp_store;
 struct mp_memworker;
+struct mp_memread;
 struct mp_chatreq_msg;
 
 /* A configuration shared by threads; freed when the last reference goes. */
@@ -59,6 +60,8 @@ struct mp_loop {
     struct mp_upstream *upstream;            /* owned; NULL on the admin loop */
     struct mp_store *store;                  /* borrowed: the memory store */
     struct mp_memworker *memworker;          /* borrowed: where turns and changes go */
+    struct mp_memread *memread;              /* the worker's: reads of a PostgreSQL store
+                                                (plane/memread.h); NULL: none */
     struct mp_chatreq_msg *wire_msgs;        /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
     struct mp_terms *terms;                  /* owned: this thread's tokenizer, made on first use */
     struct event *flush_ev;                  /* runs run_dirty once per loop pass */

@@ -16,6 +16,7 @@
 #include "admin/memjson.h"
 #include "memory/memworker.h"
 #include "piipolicy.h"
+#include "plane/memread.h"
 #include "plane/reqmem.h"
 #include "net/respond.h"
 #include "status.h"
@@ -25,7 +26,24 @@
 #define ENTITIES_PREFIX "/v1/memory/entities/"
 #define SETTINGS_PATH   "/v1/memory/settings"
 
-enum call_kind { CALL_DELETE_USER, CALL_PUT_ENTITY, CALL_DELETE_ENTITY, CALL_SET_MODE };
+enum call_kind {
+    CALL_DELETE_USER,
+    CALL_PUT_ENTITY,
+    CALL_DELETE_ENTITY,
+    CALL_SET_MODE,
+    CALL_READ,
+    CALL_READ_MODE
+};
+
+/* What a read (GET) found: replaced by each run (plane/memread.h). */
+struct read_found {
+    int page_rc;
+    json_t *page;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    struct mp_usermem *um;
+    enum mp_user_mode mode;
+    int64_t at;
+};
 
 struct mp_memapi_call {
     enum call_kind kind;
@@ -37,6 +55,9 @@ struct mp_memapi_call {
     char value[MP_ENTITY_VALUE_MAX + 1];
     char request_id[MP_REQUEST_ID_LEN + 1];
     double t_start;
+    struct mp_admin_target target; /* CALL_READ: the page asked for */
+    struct mp_memread_call *read;  /* a read in flight, or NULL */
+    struct read_found found;
 };
 
 static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
@@ -215,71 +236,126 @@ static bool method_is(const struct mp_http_request_head *h, const char *m)
     return h->method_len == strlen(m) && memcmp(h->method, m, h->method_len) == 0;
 }
 
+/* ---- reads: GET /v1/memory and GET /v1/memory/settings ---- */
+
+static void found_clear(struct read_found *f)
+{
+    json_decref(f->page);
+    mp_usermem_free(f->um);
+    memset(f, 0, sizeof(*f));
+}
+
+static void read_free(struct mp_memapi_call *call)
+{
+    mp_memread_cancel(call->read);
+    found_clear(&call->found);
+    free(call);
+}
+
+/* One run of a read over store: MP_OK, or the store's error. */
+static int read_run(void *arg, struct mp_store *store)
+{
+    struct mp_memapi_call *call = arg;
+    struct read_found *f = &call->found;
+    const struct mp_admin_target *t = &call->target;
+    found_clear(f);
+    if (call->kind == CALL_READ_MODE)
+        return mp_store_user_mode(store, call->user, call->user_len, &f->mode, &f->at);
+    f->page_rc = mp_archive_page(store, call->user, call->user_len, t->cursor, t->cursor_len,
+                                 t->limit, MP_MEMJSON_USER, &f->page, f->next);
+    int rc = f->page_rc;
+    if (rc == MP_EINVAL)
+        return MP_OK; /* a bad cursor: answered as such */
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_store_get(store, call->user, call->user_len, &f->um);
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+/* Answers a read that is over (status: MP_OK, or why the store could not
+ * answer) and frees the call. */
+static void read_answer(struct mp_memapi_call *call, int status)
+{
+    struct mp_conn *c = call->conn;
+    struct read_found *f = &call->found;
+    if (status != MP_OK) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_READ_MODE) {
+        send_json(c, 200, "OK",
+                  mp_memjson_settings(call->user, call->user_len, f->mode, f->at, MP_MEMJSON_USER),
+                  call->request_id, SETTINGS_PATH, call->t_start);
+    } else if (f->page_rc == MP_EINVAL) {
+        mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
+    } else {
+        json_t *doc = mp_memjson_memory(call->user, call->user_len, f->um, MP_MEMJSON_USER);
+        send_json(c, 200, "OK", mp_memjson_add_archive(doc, f->page, f->next), call->request_id,
+                  "/v1/memory", call->t_start);
+        f->page = NULL; /* the document took it */
+    }
+    read_free(call);
+}
+
+static void on_read_done(void *arg, int status)
+{
+    struct mp_memapi_call *call = arg;
+    call->read = NULL;
+    read_answer(call, status);
+}
+
+/* The client left while its read waited for the database. */
+static void on_read_abort(struct mp_conn *c, void *arg)
+{
+    (void)c;
+    read_free(arg);
+}
+
+static void start_read(struct mp_conn *c, struct mp_memapi_call *call)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    int rc = mp_memread_start(loop, call->user, call->user_len, read_run, on_read_done, call,
+                              &call->read);
+    if (rc == MP_AGAIN) {
+        mp_conn_attach(c, call, on_read_abort);
+        return;
+    }
+    call->read = NULL;
+    read_answer(call, rc);
+}
+
 /* GET /v1/memory[?cursor=C][&limit=N]: the memory and a page of the
  * archive (cursor and limit as the admin API's). */
 static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
                         size_t qlen)
 {
-    struct mp_loop *loop = mp_conn_loop(c);
-    struct mp_usermem *um = NULL;
-    struct mp_admin_target t;
     const char *param = NULL;
-    json_t *page = NULL;
-    char next[MP_ARCHIVE_CURSOR_MAX];
-    memset(&t, 0, sizeof(t));
-    t.limit = MP_ADMIN_LIMIT_DEFAULT;
-    int rc = mp_adminpath_parse_query(query, qlen, &t, &param);
-    if (rc == MP_OK)
-        rc = mp_archive_page(loop->store, call->user, call->user_len, t.cursor, t.cursor_len,
-                             t.limit, MP_MEMJSON_USER, &page, next);
-    if (rc == MP_EINVAL) {
+    struct mp_admin_target *t = &call->target;
+    t->limit = MP_ADMIN_LIMIT_DEFAULT;
+    if (mp_adminpath_parse_query(query, qlen, t, &param) != MP_OK) {
         free(call);
         mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
         return;
     }
-    if (rc == MP_OK || rc == MP_NOTFOUND)
-        rc = mp_store_get(loop->store, call->user, call->user_len, &um);
-    if (rc != MP_OK && rc != MP_NOTFOUND) {
-        json_decref(page);
-        free(call);
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
-        return;
-    }
-    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_USER);
-    send_json(c, 200, "OK", mp_memjson_add_archive(doc, page, next), call->request_id, "/v1/memory",
-              call->t_start);
-    mp_usermem_free(um);
-    free(call);
+    call->kind = CALL_READ;
+    start_read(c, call);
 }
 
 /* GET /v1/memory/settings: the user's setting; PUT sets it. */
 static void handle_settings(struct mp_conn *c, struct mp_memapi_call *call, bool put,
                             const char *body, size_t len)
 {
-    struct mp_loop *loop = mp_conn_loop(c);
-    enum mp_user_mode mode;
-    int64_t at = 0;
-    if (put) {
-        if (mp_memjson_parse_mode(body, len, &call->op.u.user_mode) != MP_OK) {
-            free(call);
-            mp_respond_error(c, MP_PERR_INVALID_MODE, NULL, MP_CONN_KEEP);
-            return;
-        }
-        call->kind = CALL_SET_MODE;
-        call->op.kind = MP_OP_SET_USER_MODE;
-        call->op.actor = MP_ACTOR_USER;
-        submit(c, call);
+    if (!put) {
+        call->kind = CALL_READ_MODE;
+        start_read(c, call);
         return;
     }
-    if (mp_store_user_mode(loop->store, call->user, call->user_len, &mode, &at) != MP_OK) {
+    if (mp_memjson_parse_mode(body, len, &call->op.u.user_mode) != MP_OK) {
         free(call);
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        mp_respond_error(c, MP_PERR_INVALID_MODE, NULL, MP_CONN_KEEP);
         return;
     }
-    send_json(c, 200, "OK",
-              mp_memjson_settings(call->user, call->user_len, mode, at, MP_MEMJSON_USER),
-              call->request_id, SETTINGS_PATH, call->t_start);
-    free(call);
+    call->kind = CALL_SET_MODE;
+    call->op.kind = MP_OP_SET_USER_MODE;
+    call->op.actor = MP_ACTOR_USER;
+    submit(c, call);
 }
 
 void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,

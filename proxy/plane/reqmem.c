@@ -17,6 +17,7 @@
 #include "http_parse.h"
 #include "inject.h"
 #include "memory/memworker.h"
+#include "plane/memread.h"
 #include "metrics.h"
 #include "recall.h"
 #include "route.h"
@@ -159,18 +160,6 @@ static void apply_user_mode(struct mp_reqmem *m, enum mp_user_mode mode)
         m->mode = MP_MEMORY_OFF;
 }
 
-/* The setting of a user whose memory is not read (X-Memory: write, or
- * nothing stored yet), for recording. A failed read records anyway: the
- * store holds back what the setting forbids when it commits the turn. */
-static void read_user_mode(struct mp_reqmem *m, struct mp_loop *loop)
-{
-    enum mp_user_mode mode;
-    if (mp_store_user_mode(loop->store, m->user, m->user_len, &mode, NULL) != MP_OK)
-        fail(m, loop, "storage_unavailable");
-    else
-        apply_user_mode(m, mode);
-}
-
 /* A read's outcome for memproxy_memory_reads_total: MP_OK injected memory,
  * MP_NOTFOUND found none to inject, anything else failed. */
 static enum mp_memory_read_result read_result(int rc)
@@ -190,38 +179,37 @@ static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_messag
     }
 }
 
-void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len)
+static void found_reset(struct mp_reqmem_found *f)
 {
-    struct mp_chatreq req;
-    struct mp_inject_plan plan;
+    free(f->body);
+    memset(f, 0, sizeof(*f));
+}
+
+/* The user's own setting, for a user whose memory is not read (X-Memory:
+ * write, or nothing stored yet): for recording. */
+static int read_mode(struct mp_reqmem *m, struct mp_store *store)
+{
+    struct mp_reqmem_found *f = &m->found;
+    int rc = mp_store_user_mode(store, m->user, m->user_len, &f->mode, NULL);
+    f->have_mode = rc == MP_OK;
+    return rc;
+}
+
+/* The memory to inject, from an open view, into m->found. */
+static void build(struct mp_reqmem *m, struct mp_store_view *view)
+{
+    struct mp_loop *loop = m->loop;
     const struct mp_config *cfg = loop->cfg;
-    if (!m->reads && !m->writes)
-        return;
     const struct mp_wire *w = m->wire;
-    if (w->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
-        fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
-        m->reads = m->writes = false;
+    struct mp_reqmem_found *f = &m->found;
+    struct mp_chatreq req;
+    struct mp_inject_plan plan = {0};
+    f->built = true;
+    /* the scan again: another request on this loop may have used wire_msgs
+       while this one waited for its memory */
+    f->inject_rc = w->scan(m->in_body, m->in_len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req);
+    if (f->inject_rc != MP_OK)
         return;
-    }
-    if (!m->reads) {
-        read_user_mode(m, loop);
-        return;
-    }
-    struct mp_store_view *view = NULL;
-    int rc = mp_store_view_open(loop->store, m->user, m->user_len, &view);
-    if (rc != MP_OK) {
-        if (rc != MP_NOTFOUND) /* a user with nothing stored is a miss */
-            fail(m, loop, "storage_unavailable");
-        else if (m->writes)
-            read_user_mode(m, loop);
-        mp_metrics_memory_read(loop->shard, read_result(rc));
-        return;
-    }
-    apply_user_mode(m, mp_store_view_user_mode(view));
-    if (!m->reads) {
-        mp_store_view_close(view);
-        return;
-    }
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
     struct mp_mem_message *all;
     size_t all_n;
@@ -240,16 +228,100 @@ void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *bod
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
-    rc = mp_inject_build(w, body, len, &req, &head, &src, &p, mp_clock_now_ms(), &m->body,
-                         &m->body_len, &plan);
+    f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &req, &head, &src, &p,
+                                   mp_clock_now_ms(), &f->body, &f->body_len, &plan);
+    f->tokens = plan.tokens;
+}
+
+/* One run of the read over store (memread.h): what it finds goes to
+ * m->found, replacing an earlier run's. MP_OK, or the store's error. */
+static int read_run(void *arg, struct mp_store *store)
+{
+    struct mp_reqmem *m = arg;
+    struct mp_reqmem_found *f = &m->found;
+    bool reads, writes;
+    found_reset(f);
+    if (!m->reads)
+        return read_mode(m, store);
+    struct mp_store_view *view = NULL;
+    int rc = mp_store_view_open(store, m->user, m->user_len, &view);
+    if (rc == MP_NOTFOUND) {
+        f->nothing_stored = true; /* a miss */
+        return m->writes ? read_mode(m, store) : MP_OK;
+    }
+    if (rc != MP_OK)
+        return rc;
+    f->have_mode = true;
+    f->mode = mp_store_view_user_mode(view);
+    mp_usermode_access(m->control, f->mode, &reads, &writes);
+    if (reads)
+        build(m, view);
     mp_store_view_close(view);
+    return MP_OK;
+}
+
+/* Applies what the read found (status: MP_OK, or why the store could not
+ * answer): the setting, the injected body, the metrics and errors. */
+static void apply_found(struct mp_reqmem *m, int status)
+{
+    struct mp_loop *loop = m->loop;
+    struct mp_reqmem_found *f = &m->found;
+    bool reading = m->reads;
+    if (status != MP_OK) {
+        fail(m, loop, "storage_unavailable");
+        if (reading)
+            mp_metrics_memory_read(loop->shard, MP_MEMREAD_ERROR);
+        found_reset(f);
+        return;
+    }
+    if (f->have_mode)
+        apply_user_mode(m, f->mode);
+    if (!reading || (!f->nothing_stored && !f->built))
+        return; /* only the setting was read, or it turned reading off */
+    int rc = f->nothing_stored ? MP_NOTFOUND : f->inject_rc;
     if (rc == MP_OK) {
-        m->injected_tokens = plan.tokens;
-        mp_metrics_injected(loop->shard, plan.tokens);
+        m->body = f->body;
+        m->body_len = f->body_len;
+        f->body = NULL;
+        m->injected_tokens = f->tokens;
+        mp_metrics_injected(loop->shard, f->tokens);
     } else if (rc != MP_NOTFOUND) {
         fail(m, loop, "inject_failed");
     }
     mp_metrics_memory_read(loop->shard, read_result(rc));
+    found_reset(f);
+}
+
+static void on_read_done(void *arg, int status)
+{
+    struct mp_reqmem *m = arg;
+    m->read = NULL;
+    apply_found(m, status);
+    m->ready(m->ready_arg);
+}
+
+int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
+                     void (*ready)(void *arg), void *arg)
+{
+    struct mp_chatreq req;
+    if (!m->reads && !m->writes)
+        return MP_OK;
+    if (m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+        fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
+        m->reads = m->writes = false;
+        return MP_OK;
+    }
+    m->loop = loop;
+    m->in_body = body;
+    m->in_len = len;
+    m->ready = ready;
+    m->ready_arg = arg;
+    int rc = mp_memread_start(loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);
+    if (rc == MP_AGAIN)
+        return MP_AGAIN;
+    m->read = NULL;
+    apply_found(m, rc);
+    return MP_OK;
 }
 
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
@@ -349,6 +421,9 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
 
 void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
 {
+    mp_memread_cancel(m->read);
+    m->read = NULL;
+    found_reset(&m->found);
     if (m->ticket != NULL)
         mp_memticket_abandon(m->ticket);
     m->ticket = NULL;

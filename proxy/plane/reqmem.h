@@ -21,6 +21,20 @@
 struct mp_completion;
 struct mp_wire;
 struct mp_memticket;
+struct mp_memread_call;
+
+/* What one run of the memory read found (plane/memread.h runs it again
+ * over more records until it has all it reads). */
+struct mp_reqmem_found {
+    bool nothing_stored; /* no memory for the user */
+    bool have_mode;      /* mode holds the user's own setting */
+    enum mp_user_mode mode;
+    bool built; /* the injection was tried: inject_rc */
+    int inject_rc;
+    char *body; /* the injected body (owned) when inject_rc is MP_OK */
+    size_t body_len;
+    uint32_t tokens;
+};
 
 struct mp_reqmem {
     enum mp_memory_mode mode;       /* applied; MP_MEMORY_OFF when none */
@@ -38,6 +52,14 @@ struct mp_reqmem {
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
     struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
+    /* the read of the user's memory, while it runs (mp_reqmem_inject()) */
+    struct mp_loop *loop;
+    const char *in_body; /* the client's body (borrowed) */
+    size_t in_len;
+    struct mp_memread_call *read; /* in flight, or NULL */
+    struct mp_reqmem_found found;
+    void (*ready)(void *arg);
+    void *ready_arg;
 };
 
 struct mp_http_request_head;
@@ -70,8 +92,13 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the
  * user's memory and their own setting (which may turn reading, recording
  * or both off: then X-Memory-Mode says off) and builds the injected body
- * (on success m->body). body is the client's request body (borrowed). */
-void mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
+ * (on success m->body). body is the client's request body (borrowed: it
+ * must stay until the read is over). MP_OK: done. MP_AGAIN: the read waits
+ * for the database (plane/memread.h) and ready(arg) runs on the loop when
+ * it is done; mp_reqmem_cleanup() before that drops it. A read that fails
+ * is X-Memory-Error: storage_unavailable, counted. */
+int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
+                     void (*ready)(void *arg), void *arg);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
  * (cap bytes, NUL-terminated). Returns the length written. */

@@ -798,6 +798,21 @@ static void refuse(struct mp_request *r, enum mp_perr perr)
     request_free(r);
 }
 
+/* Sends the request upstream, its memory read (or not needed). */
+static void go_upstream(struct mp_request *r)
+{
+    if (start_upstream(r, r->body) != MP_OK) {
+        mp_metrics_upstream_error(r->loop->shard, MP_UPERR_OTHER);
+        refuse(r, MP_PERR_INTERNAL);
+    }
+}
+
+/* The user's memory came from the database (or could not). */
+static void on_memory_read(void *arg)
+{
+    go_upstream(arg);
+}
+
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len)
 {
@@ -830,21 +845,20 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         refuse(r, MP_PERR_NOT_FOUND); /* [anthropic] is off */
         return;
     }
+    r->body = body;
     if (mp_route_wire(route) != NULL) {
         if (check_memory_controls(r, body, &perr) != MP_OK) {
             refuse(r, perr);
             return;
         }
         r->mem.wire = mp_route_wire(route);
-        r->body = body;
-        mp_reqmem_inject(&r->mem, r->loop, body, body_len);
+        mp_conn_attach(c, r, on_abort);
+        if (mp_reqmem_inject(&r->mem, r->loop, body, body_len, on_memory_read, r) == MP_AGAIN)
+            return; /* on_memory_read goes on */
+    } else {
+        mp_conn_attach(c, r, on_abort);
     }
-    mp_conn_attach(c, r, on_abort);
-    int rc = start_upstream(r, body);
-    if (rc != MP_OK) {
-        mp_metrics_upstream_error(r->loop->shard, MP_UPERR_OTHER);
-        refuse(r, MP_PERR_INTERNAL);
-    }
+    go_upstream(r);
 }
 
 const struct mp_conn_handler mp_request_handler = {

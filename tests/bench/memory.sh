@@ -5,7 +5,10 @@
 # today's order (retrieval = relevant / recent) for a user with 10k facts and
 # 100k archived messages and for one with 50 facts; recording under load
 # (X-Memory: auto against read at 64 connections); the import rate; store
-# bytes per fact and per archived message. See tests/bench/README.md.
+# bytes per fact and per archived message; with PostgreSQL's server
+# installed, the memory hit on the PostgreSQL backend next to LMDB's (the
+# small store copied into a throwaway cluster: p50 at 1 connection, req/s at
+# 64, the database connections used). See tests/bench/README.md.
 #
 # Usage: tests/bench/memory.sh [--short|--long] [--build DIR] [--out FILE]
 #                              [--duration SEC] [--rounds N] [--users-big N]
@@ -13,13 +16,15 @@
 #                              [--deep-facts N] [--deep-messages N]
 #                              [--import-messages N]
 #                              [--perf] [--no-pin] [--strict] [--keep-tmp]
-#                              [--encrypt]
+#                              [--encrypt] [--no-postgres]
 # --short: 1k vs 100k users, 1 round of 2 s runs, 10k messages imported
 #   (CI smoke, not the 1M goal);
 # --long: 1k vs 1M users, medians of 5 rounds of 3 s runs, 20k imported.
 # --encrypt: the stores are encrypted at rest ([storage] encryption_key_file;
 #   populated in clear, then memproxy --rotate-key; the relevance store is
 #   populated sealed), to price AES-256-GCM.
+# --no-postgres: skip the PostgreSQL rows (h) (they run when
+#   scripts/pg-cluster.sh finds PostgreSQL's server binaries).
 # Exit: 0 valid run, 1 setup error, 2 invalid run (a target failed, wrk saw
 #       errors), 3 valid run but a goal missed (only with --strict).
 
@@ -48,9 +53,10 @@ do_perf=0
 deep_facts=10000
 deep_messages=100000
 import_opt=""
+postgres=1
 
 usage() {
-    sed -n '10,24p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '13,29p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 
@@ -78,6 +84,7 @@ while [ $# -gt 0 ]; do
     --deep-messages=*) deep_messages=${1#--deep-messages=} ;;
     --import-messages) need_arg "$1" $# && import_opt=$2 && shift ;;
     --import-messages=*) import_opt=${1#--import-messages=} ;;
+    --no-postgres) postgres=0 ;;
     --perf) do_perf=1 ;;
     --no-pin) pin=0 ;;
     --strict) strict=1 ;;
@@ -192,9 +199,14 @@ fake_pid=""
 declare -A pid_of # instance -> memproxy pid
 
 # shellcheck disable=SC2317  # called from the EXIT trap
+pg_dir=""
 cleanup() {
     trap - EXIT INT TERM
     stop_started
+    if [ -n "$pg_dir" ]; then
+        "$root/scripts/pg-cluster.sh" stop "$pg_dir/cluster" >/dev/null 2>&1
+        rm -rf "$pg_dir"
+    fi
     remove_tmp
 }
 trap cleanup EXIT
@@ -235,20 +247,26 @@ else
     pin_desc="none (--no-pin)"
 fi
 
-# set_layout latency|throughput|import. import: the instance that imports
+# set_layout latency|throughput [INSTANCE]|import. throughput: INSTANCE
+# (default load) alone on the second CPU. import: the instance that imports
 # (relevant, all its threads) alone on the second CPU, everything else (curl
-# too, with pin_wrk) on the first.
+# too, with pin_wrk) on the first. PostgreSQL's server (rows h) is not
+# pinned: its processes run where the system puts them.
 set_layout() {
     [ "$pinning" = 1 ] || return 0
+    local i under=${2:-load} others=()
+    for i in off small big load relevant recent pg pg64 lmdb64; do
+        [ "$i" = "$under" ] || others+=("${pid_of[$i]:-}")
+    done
     case $1 in
     latency)
         move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
-            "${pid_of[load]}" "${pid_of[relevant]:-}" "${pid_of[recent]:-}"
+            "${pid_of[load]}" "${pid_of[relevant]:-}" "${pid_of[recent]:-}" "${pid_of[pg]:-}" \
+            "${pid_of[pg64]:-}" "${pid_of[lmdb64]:-}"
         ;;
     throughput)
-        move_to -l "$cpu_fake" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
-            "${pid_of[relevant]:-}" "${pid_of[recent]:-}"
-        move_to -l "$cpu_proxy" "${pid_of[load]}"
+        move_to -l "$cpu_fake" "$fake_pid" "${others[@]}"
+        move_to -l "$cpu_proxy" "${pid_of[$under]}"
         ;;
     import)
         move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
@@ -487,6 +505,27 @@ if [ "$encrypt" = 1 ]; then
 fi
 mkdir -p "$tmp/store-off"
 
+# Rows (h): the small store copied into a throwaway PostgreSQL cluster
+# (memproxy ctl copy-store), read by two PostgreSQL instances (1 and 64
+# connections) next to an LMDB instance on a copy of the small store (64
+# connections; (b) is LMDB's 1-connection row).
+pg_url=""
+pg_pool=4
+if [ "$postgres" = 1 ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "starting a PostgreSQL cluster and copying the small store into it"
+    pg_dir=$(mktemp -d /tmp/memproxy-membench-pg.XXXXXX) && chmod 755 "$pg_dir" ||
+        die "cannot create a directory for the PostgreSQL cluster"
+    pg_url=$("$root/scripts/pg-cluster.sh" start "$pg_dir/cluster" 2>"$pg_dir/cluster.err") ||
+        die "the PostgreSQL cluster did not start: $(tail -n 3 "$pg_dir/cluster.err")"
+    printf '[storage]\npath = %s\n' "$tmp/store-small" >"$tmp/copy-from.ini"
+    printf '[storage]\nbackend = postgres\npostgres_url = %s\n' "$pg_url" >"$tmp/copy-to.ini"
+    "$memproxy_bin" ctl copy-store --from "$tmp/copy-from.ini" --to "$tmp/copy-to.ini" \
+        >"$tmp/copy-store.out" 2>&1 || die "copy-store failed: $(tail -n 3 "$tmp/copy-store.out")"
+    cp -a "$tmp/store-small" "$tmp/store-lmdb64" || die "cannot copy the small store"
+elif [ "$postgres" = 1 ]; then
+    say "PostgreSQL's server binaries not found (apt-get install postgresql): rows (h) skipped"
+fi
+
 # --- start the fake upstream and six memproxies ------------------------------------------
 
 start_fake_upstream
@@ -496,9 +535,15 @@ read -r p_off a_off p_small a_small p_big a_big p_load a_load p_rel a_rel p_rec 
     <<<"$(free_ports 12 python-only)"
 [ -n "$a_rec" ] || die "could not find free ports (python3 is needed)"
 
-# start_memproxy INSTANCE MODE PORT ADMIN_PORT STORE [RETRIEVAL]
+# start_memproxy INSTANCE MODE PORT ADMIN_PORT STORE [RETRIEVAL]: STORE is
+# an LMDB directory, or "postgres" (the cluster of rows h).
 start_memproxy() {
-    local inst=$1 mmode=$2 port=$3 aport=$4 store=$5 retrieval=${6:-relevant} pid why st
+    local inst=$1 mmode=$2 port=$3 aport=$4 store=$5 retrieval=${6:-relevant} pid why st storage
+    if [ "$store" = postgres ]; then
+        storage=$(printf 'backend = postgres\npostgres_url = %s\npostgres_pool = %s' "$pg_url" "$pg_pool")
+    else
+        storage=$(printf 'path = %s\nsync = %s' "$store" "$store_sync")
+    fi
     cat >"$tmp/memproxy-$inst.ini" <<EOF
 ; generated by tests/bench/memory.sh
 [server]
@@ -525,8 +570,7 @@ retrieval = $retrieval
 token = $admin_token
 
 [storage]
-path = $store
-sync = $store_sync
+$storage
 $([ "$encrypt" = 1 ] && echo "encryption_key_file = $key_file")
 
 [log]
@@ -560,6 +604,12 @@ start_memproxy big hybrid "$p_big" "$a_big" "$tmp/store-big"
 start_memproxy load hybrid "$p_load" "$a_load" "$tmp/store-load"
 start_memproxy relevant hybrid "$p_rel" "$a_rel" "$tmp/store-relevant" relevant
 start_memproxy recent hybrid "$p_rec" "$a_rec" "$tmp/store-recent" recent
+if [ -n "$pg_url" ]; then
+    read -r p_pg a_pg p_pg64 a_pg64 p_l64 a_l64 <<<"$(free_ports 6 python-only)"
+    start_memproxy pg hybrid "$p_pg" "$a_pg" postgres
+    start_memproxy pg64 hybrid "$p_pg64" "$a_pg64" postgres
+    start_memproxy lmdb64 hybrid "$p_l64" "$a_l64" "$tmp/store-lmdb64"
+fi
 
 # Each memproxy runs a retention pass over its whole store at start (a
 # one-off cost of a few seconds for 100k+ users): measure after it.
@@ -574,7 +624,9 @@ wait_first_sweep() {
     done
     say "$inst: the start-up retention pass did not finish in 120 s; measuring anyway"
 }
-for inst in off small big load relevant recent; do
+pg_insts=""
+[ -n "$pg_url" ] && pg_insts="pg pg64 lmdb64"
+for inst in off small big load relevant recent $pg_insts; do
     [ -z "${failed[$inst]:-}" ] && wait_first_sweep "$inst"
 done
 # populate dates the relevance users' past within retention_days (365):
@@ -595,8 +647,9 @@ done
 # relevant and recent), dr and da (recording load at 64 connections,
 # X-Memory read and auto).
 rows="a b gr gm c er ec fr fc dr da"
-declare -A inst_of=([a]=off [b]=small [gr]=small [gm]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load)
-declare -A conns_of=([a]=1 [b]=1 [gr]=1 [gm]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64)
+[ -n "$pg_url" ] && rows="a b hp gr gm c er ec fr fc dr da hl hp64"
+declare -A inst_of=([a]=off [b]=small [gr]=small [gm]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load [hp]=pg [hl]=lmdb64 [hp64]=pg64)
+declare -A conns_of=([a]=1 [b]=1 [gr]=1 [gm]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64 [hp]=1 [hl]=64 [hp64]=64)
 declare -A api_of=([gr]=responses [gm]=messages)
 declare -A path_of=([gr]=/v1/responses [gm]=/v1/messages)
 deep_label="$(fmt_users "$deep_facts") facts + $(fmt_users "$deep_messages") messages"
@@ -613,6 +666,9 @@ row_label() {
     fc) echo "(f) $few_facts facts, retrieval = recent" ;;
     dr) echo "(d) recording load, X-Memory: read" ;;
     da) echo "(d) recording load, X-Memory: auto" ;;
+    hp) echo "(h) memory hit, $small_label users, **PostgreSQL**" ;;
+    hl) echo "(h) memory hit, $small_label users, LMDB, 64 connections" ;;
+    hp64) echo "(h) memory hit, $small_label users, **PostgreSQL**, 64 connections" ;;
     esac
 }
 row_user() {
@@ -626,7 +682,7 @@ row_user() {
 body_json "$body_size" >"$tmp/body.json"
 question_json "$question" >"$tmp/body-question.json"
 declare -A tokens
-for inst in off small big load; do
+for inst in off small big load $pg_insts; do
     [ -z "${failed[$inst]:-}" ] || continue
     expect=1
     [ "$inst" = off ] && expect=0
@@ -668,18 +724,33 @@ if [ -z "${failed[load]:-}" ]; then
         failed[load]="check of ${user_prefix}0: $out"
     fi
 fi
+if [ -n "$pg_url" ] && [ -n "${tokens[pg]:-}" ] && [ "${tokens[pg]}" != "${tokens[small]:-}" ]; then
+    failed[pg]="PostgreSQL injected ${tokens[pg]} tokens where LMDB injects ${tokens[small]:-?} for the same store"
+    say "pg: check FAILED: ${failed[pg]}"
+fi
 for row in $rows; do
     [ -z "${failed[${inst_of[$row]}]:-}" ] || failed[$row]=${failed[${inst_of[$row]}]}
 done
 
 # --- measure -------------------------------------------------------------------------------
 
+# pg_conn_watch: until killed, the most connections memproxy had open to
+# the cluster at once (pg_stat_activity, every 0.1 s), into $tmp/pg-conns.
+pg_conn_watch() {
+    local n max=0
+    while :; do
+        n=$(psql -At "$pg_url" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'memproxy'" 2>/dev/null)
+        [ -n "$n" ] && [ "$n" -gt "$max" ] && max=$n && echo "$max" >"$tmp/pg-conns"
+        sleep 0.1
+    done
+}
+
 row_ok() { [ -z "${failed[$1]:-}" ]; }
 
 # wrk arguments of a row (after --); TAG makes the users variant's bodies unique.
 wrk_args() {
     case $1 in
-    a | b | c) echo "hit $body_size $hit_user read" ;;
+    a | b | c | hp | hl | hp64) echo "hit $body_size $hit_user read" ;;
     gr | gm) echo "hit $body_size $hit_user read - ${api_of[$1]}" ;;
     er | ec | fr | fc) echo "hit 0 $(row_user "$1") read ${question// /+}" ;;
     dr) echo "users $body_size $user_prefix $active_users read $2" ;;
@@ -747,9 +818,9 @@ declare -A rec # recording counters, summed over the auto runs
 rec_add() { rec[$1]=$(awk -v a="${rec[$1]:-0}" -v b="$2" 'BEGIN { printf "%.0f", a + b }'); }
 
 # Warm-up: every row but auto (which would fill the memory queue).
-for row in a b gr gm c er ec fr fc dr; do
+for row in a b hp gr gm c er ec fr fc dr hl hp64; do
     row_ok "$row" || continue
-    if [ "${conns_of[$row]}" = 1 ]; then set_layout latency; else set_layout throughput; fi
+    if [ "${conns_of[$row]}" = 1 ]; then set_layout latency; else set_layout throughput "${inst_of[$row]}"; fi
     say "$row: warm-up, ${conns_of[$row]} connection(s), ${warm_secs}s"
     # shellcheck disable=SC2046
     if ! run_wrk "$row" "${conns_of[$row]}" "$warm_secs" warm $(wrk_args "$row" "warm$$"); then
@@ -767,7 +838,7 @@ for r in $(seq "$rounds"); do
     # relevant and recent swap places every round
     rel_rows="er ec fr fc"
     [ $((r % 2)) = 0 ] && rel_rows="ec er fc fr"
-    for row in a b gr gm c $rel_rows; do
+    for row in a b hp gr gm c $rel_rows; do
         row_ok "$row" || continue
         say "$row: 1 connection, ${run_secs}s (round $r/$rounds)"
         measure "$row" "$r"
@@ -795,6 +866,20 @@ for r in $(seq "$rounds"); do
             say "da: drained in $drain_secs s"
         fi
     fi
+    for row in hl hp64; do
+        row_ok "$row" || continue
+        set_layout throughput "${inst_of[$row]}"
+        say "$row: 64 connections, ${run_secs}s (round $r/$rounds)"
+        if [ "$row" = hp64 ]; then
+            pg_conn_watch &
+            watch_pid=$!
+            measure "$row" "$r"
+            kill "$watch_pid" 2>/dev/null
+            wait "$watch_pid" 2>/dev/null
+        else
+            measure "$row" "$r"
+        fi
+    done
 done
 
 # Totals of the memory work over the whole run, from the load instance's metrics.
@@ -928,6 +1013,8 @@ row_store() {
     case $1 in
     a) echo "—" ;;
     b | gr | gm) echo "$small_label + $hit_user" ;;
+    hp | hp64) echo "(b)'s, copied into PostgreSQL" ;;
+    hl) echo "a copy of (b)'s" ;;
     c) echo "$big_label + $hit_user" ;;
     er | fr) echo "$small_label + $hit_user, $deep_user, $few_user" ;;
     ec | fc) echo "a copy of (e, f) relevant's" ;;
@@ -936,7 +1023,7 @@ row_store() {
 }
 row_users() {
     case $1 in
-    a | b | gr | gm | c | er | ec | fr | fc) row_user "$1" ;;
+    a | b | gr | gm | c | er | ec | fr | fc | hp | hl | hp64) row_user "$1" ;;
     *) echo "${user_prefix}0..$((active_users - 1)) (cycled)" ;;
     esac
 }
@@ -944,6 +1031,9 @@ row_tokens() {
     case $1 in
     a) echo "0" ;;
     b) echo "${tokens[small]:-?}" ;;
+    hp) echo "${tokens[pg]:-?}" ;;
+    hp64) echo "${tokens[pg64]:-?}" ;;
+    hl) echo "${tokens[lmdb64]:-?}" ;;
     gr | gm) echo "${tokens[$1]:-?}" ;;
     c) echo "${tokens[big]:-?}" ;;
     er | ec | fr | fc) echo "${tokens[$1]:-?}" ;;
@@ -1043,6 +1133,9 @@ report=$tmp/report.md
     echo
     [ "$rounds" -gt 1 ] && echo "Latencies and req/s are medians over the rounds; req/s shows (slowest–fastest round)."
     echo "memproxy CPU: the measured instance's threads (request worker, memory worker, all), user + system, as a share of one CPU during the timed runs; CPU µs/req divides that time by the requests served. Injected tokens: X-Memory-Injected-Tokens of the check request. Other load: CPU the rest of the machine used during the row's timed runs (all busy CPU time minus wrk, the fake upstream and the memproxies), as a share of one CPU: over 10% means someone else's work disturbed the row."
+    if [ -n "$pg_url" ]; then
+        echo "Rows (h): (b)'s store copied into a throwaway PostgreSQL cluster on this machine (scripts/pg-cluster.sh: loopback, fsync off) with \`memproxy ctl copy-store\`, read by two instances with [storage] backend = postgres, postgres_pool = $pg_pool (one for 1 connection, one for 64), next to an LMDB instance on a copy of (b)'s store for 64 connections; (b) is LMDB's 1-connection row. The PostgreSQL server is not pinned: its processes run on whichever CPU is free, so the 64-connection PostgreSQL row shares the machine's CPUs with it. The same memory is injected on both backends (injected tokens: (h) ${tokens[pg]:-?}, (b) ${tokens[small]:-?})."
+    fi
     echo
 
     echo "## Goals"
@@ -1099,6 +1192,33 @@ report=$tmp/report.md
     fi
     relevance_goal er ec 50 "relevance, $deep_label (e)"
     relevance_goal fr fc 10 "relevance, $few_facts facts (f)"
+    if [ -n "$pg_url" ]; then
+        if [ -n "${res[b,done]:-}" ] && [ -n "${res[hp,done]:-}" ]; then
+            added=$((res[hp,p50] - res[b,p50]))
+            ok=0
+            [ "$added" -le 300 ] && ok=1
+            verdict $ok "a memory hit on PostgreSQL adds $added us to LMDB's p50 (> 300)"
+            echo "| PostgreSQL: memory hit p50 added over LMDB, (h) − (b), 1 conn | $added µs (${res[hp,p50]} − ${res[b,p50]}) | ≤ 300 µs | $V |"
+        else
+            echo "| PostgreSQL: memory hit p50 added over LMDB | n/a | ≤ 300 µs | not measured |"
+            goal_unmeasured+=("PostgreSQL p50")
+        fi
+        if [ -n "${res[hl,done]:-}" ] && [ -n "${res[hp64,done]:-}" ]; then
+            rr=$(awk -v p="${res[hp64,rps]}" -v l="${res[hl,rps]}" 'BEGIN { printf "%.2f", p / l }')
+            ok=$(awk -v p="${res[hp64,rps]}" -v l="${res[hl,rps]}" 'BEGIN { print (p >= 0.5 * l) ? 1 : 0 }')
+            verdict "$ok" "req/s PostgreSQL/LMDB $rr < 0.5"
+            echo "| PostgreSQL: req/s at 64 conns with memory reads, PostgreSQL / LMDB | $rr ($(fmt_int "${res[hp64,rps]}") / $(fmt_int "${res[hl,rps]}")) | ≥ 0.5 | $V |"
+            conns=$(cat "$tmp/pg-conns" 2>/dev/null || echo 0)
+            bound=$((pg_pool * (1 + 2)))
+            ok=0
+            [ "$conns" -le "$bound" ] && [ "$conns" -gt 0 ] && ok=1
+            verdict $ok "PostgreSQL connections: $conns open at once (bound $bound)"
+            echo "| PostgreSQL: connections open at once during the 64-conn runs | $conns (of postgres_pool $pg_pool, 1 worker) | ≤ $bound (postgres_pool × (workers + 2)) | $V |"
+        else
+            echo "| PostgreSQL: req/s at 64 conns, PostgreSQL / LMDB | n/a | ≥ 0.5 | not measured |"
+            goal_unmeasured+=("PostgreSQL req/s")
+        fi
+    fi
     if [ -n "${imp[rate]:-}" ]; then
         ok=0
         [ "${imp[rate]}" -ge 5000 ] && ok=1

@@ -208,6 +208,79 @@ class CopyStore(PgCase):
         self.assertEqual(r.returncode, 1, r.stderr)
 
 
+class NonBlocking(PgCase):
+    """The request path never waits on the database: with the memory table
+    locked, a worker whose memory read is stuck still answers its other
+    requests at once; the stuck read gives up at postgres_read_timeout_ms
+    and its request goes upstream without memory; memory comes back when
+    the lock goes. The connections stay within postgres_pool x (workers + 2)."""
+
+    def test_a_stuck_read_blocks_no_other_request(self):
+        st = {'backend': 'postgres', 'postgres_url': self.pg.url, 'postgres_pool': 2,
+              'postgres_read_timeout_ms': 600}
+        p = self.start_proxy(workers=1, storage=st, memory={'mode': 'hybrid'})
+        user = mh.uid('nb')
+        self.assertOK(send(p, user, 'My name is Nia. I live in Nantes.'))
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('city') == 'Nantes', what='the fact')
+        mh.wait_idle(p)
+        lock = subprocess.Popen(['psql', '-Atq', self.pg.url], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            lock.stdin.write('BEGIN; LOCK TABLE mp_kv IN ACCESS EXCLUSIVE MODE; SELECT 1;\n')
+            lock.stdin.flush()
+            self.assertEqual(lock.stdout.readline().strip(), '1')  # the lock is held
+            stuck = {}
+
+            def read_memory():
+                t0 = time.monotonic()
+                # X-Memory: read: nothing to record, whose commit would wait on the lock
+                stuck['sent'] = send(p, user, 'Where do I live?', x_memory='read')
+                stuck['seconds'] = time.monotonic() - t0
+            t = threading.Thread(target=read_memory)
+            t.start()
+            time.sleep(0.15)  # its read is waiting on the lock now
+            t0 = time.monotonic()
+            other = send(p, mh.uid('nb-other'), 'hello', x_memory='off')
+            other_s = time.monotonic() - t0
+            t.join(10)
+        finally:
+            lock.stdin.write('ROLLBACK;\n')
+            lock.stdin.close()
+            lock.wait(10)
+        self.assertOK(other)
+        self.assertLess(other_s, 0.3, 'a request of the same worker waited on the stuck read')
+        s = stuck['sent']
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.header('x-memory-error'), 'storage_unavailable')
+        self.assertGreaterEqual(stuck['seconds'], 0.5)
+        self.assertLess(stuck['seconds'], 3)
+        s = send(p, user, 'Where do I live?')
+        self.assertOK(s)
+        self.assertIsNone(s.header('x-memory-error'))
+        self.assertIn('Nantes', json.dumps(self.injection(s).elements))
+
+    def test_connections_stay_within_the_pool(self):
+        st = {'backend': 'postgres', 'postgres_url': self.pg.url, 'postgres_pool': 2}
+        p = self.start_proxy(workers=2, storage=st, memory={'mode': 'hybrid'})
+        users = [mh.uid('pool') for _ in range(4)]
+        for u in users:
+            self.assertOK(send(p, u, 'My name is Pat. I live in Perth.'))
+        results = []
+
+        def one(i):
+            results.append(send(p, users[i % 4], 'Where do I live? %d' % i).status)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * 40)
+        opened = int(self.pg.sql("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE application_name = 'memproxy'"))
+        self.assertGreaterEqual(opened, 2 * 2)  # each worker's loop keeps its own
+        self.assertLessEqual(opened, 2 * (2 + 2))
+
+
 class Outage(PgCase):
     """PostgreSQL down, then back: chat keeps answering without memory, the
     turns of the outage wait in the bounded queue and are recorded when the
@@ -235,6 +308,11 @@ class Outage(PgCase):
             self.assertEqual(p.metric('memproxy_memory_jobs_total', kind='record', result='dropped'), 0)
         finally:
             subprocess.run([CLUSTER, 'up', self.pg.dir], check=True)
+        # the request path's connections are open again within a second
+        deadline = time.monotonic() + 5
+        while p.request('GET', '/v1/memory', [('X-User-Id', user)]).status != 200:
+            self.assertLess(time.monotonic(), deadline, 'memory reads did not come back')
+            time.sleep(0.1)
         mem = mh.wait_memory(p, user, lambda m: sum('otters' in x['content'] for x in m['archive']) == 6,
                              timeout=30, what='the outage turns, recorded once the database is back')
         self.assertEqual(sorted(x['content'] for x in mem['archive'] if 'otters' in x['content']), said)

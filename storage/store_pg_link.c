@@ -1,0 +1,420 @@
+/* The non-blocking link (store_pg_link.h): libpq's connect polling, then
+ * pipeline mode with a queue of the results each sent statement will
+ * give, in order. A round is its statements and a Sync; the Sync's result
+ * ends it and calls its fetch back. */
+#include "store_pg_link.h"
+
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store_pg_conn.h"
+#include "store_snap.h"
+
+#define OID_INT2  21
+#define OID_INT4  23
+#define OID_BYTEA 17
+
+/* What one expected result is for. */
+enum expect {
+    EXPECT_SETUP,    /* the session settings: any error breaks the link */
+    EXPECT_BEGIN,    /* TXN_USER's BEGIN */
+    EXPECT_USER,     /* the whole-user statement (in a transaction or not) */
+    EXPECT_USER_TXN, /* the same, in TXN_USER */
+    EXPECT_MISS,     /* misses[index] of the fetch's snapshot */
+    EXPECT_END,      /* ROLLBACK */
+    EXPECT_SYNC      /* the round's end */
+};
+
+struct slot {
+    struct mp_pg_fetch *f; /* NULL: forgotten, or no fetch */
+    enum expect what;
+    unsigned index;
+    bool got; /* its result came (a NULL from libpq ends it) */
+};
+
+struct mp_pg_link {
+    PGconn *conn;
+    bool connected;
+    bool broken;                    /* failed: it sends nothing more */
+    PostgresPollingStatusType poll; /* while connecting */
+    bool want_write;                /* output is waiting to be flushed */
+    unsigned timeout_ms;
+    char user_sql[MP_PG_USER_SQL_MAX];
+    struct slot *q; /* a ring of expected results */
+    size_t head, n, cap;
+    size_t rounds; /* Syncs in flight */
+};
+
+/* ---- the queue of expected results ---- */
+
+static int push(struct mp_pg_link *l, struct mp_pg_fetch *f, enum expect what, unsigned index)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap > 0 ? l->cap * 2 : 32;
+        struct slot *q = malloc(cap * sizeof(*q));
+        if (q == NULL)
+            return MP_ENOMEM;
+        for (size_t i = 0; i < l->n; i++)
+            q[i] = l->q[(l->head + i) % l->cap];
+        free(l->q);
+        l->q = q;
+        l->head = 0;
+        l->cap = cap;
+    }
+    l->q[(l->head + l->n) % l->cap] = (struct slot){.f = f, .what = what, .index = index};
+    l->n++;
+    if (what == EXPECT_SYNC)
+        l->rounds++;
+    return MP_OK;
+}
+
+static struct slot *front(struct mp_pg_link *l)
+{
+    return l->n > 0 ? &l->q[l->head] : NULL;
+}
+
+static void pop(struct mp_pg_link *l)
+{
+    if (l->q[l->head].what == EXPECT_SYNC)
+        l->rounds--;
+    l->head = (l->head + 1) % l->cap;
+    l->n--;
+}
+
+/* ---- statements ---- */
+
+static bool send_plain(struct mp_pg_link *l, const char *sql)
+{
+    return PQsendQueryParams(l->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+static bool send_user(struct mp_pg_link *l, const struct mp_pg_fetch *f)
+{
+    const char *values[1] = {(const char *)f->prefix};
+    int lengths[1] = {(int)f->plen}, formats[1] = {1};
+    Oid types[1] = {OID_BYTEA};
+    return PQsendQueryParams(l->conn, l->user_sql, 1, types, values, lengths, formats, 1) == 1;
+}
+
+static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
+{
+    char tbuf[8], nbuf[16];
+    snprintf(tbuf, sizeof(tbuf), "%d", (int)r->t);
+    snprintf(nbuf, sizeof(nbuf), "%u", r->limit);
+    const char *values[4] = {tbuf, r->lolen > 0 ? (const char *)r->lo : "", nbuf,
+                             (const char *)r->hi};
+    int lengths[4] = {0, (int)r->lolen, 0, (int)r->hilen}, formats[4] = {0, 1, 0, 1};
+    Oid types[4] = {OID_INT2, OID_BYTEA, OID_INT4, OID_BYTEA};
+    const char *sql = r->hilen > 0 ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $4 "
+                                     "ORDER BY k LIMIT $3"
+                                   : "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 "
+                                     "ORDER BY k LIMIT $3";
+    return PQsendQueryParams(l->conn, sql, r->hilen > 0 ? 4 : 3, types, values, lengths, formats,
+                             1) == 1;
+}
+
+/* Sends what libpq holds: MP_OK (want_write says whether some is left),
+ * MP_EIO. */
+static int flush(struct mp_pg_link *l)
+{
+    int rc = PQflush(l->conn);
+    l->want_write = rc == 1;
+    return rc < 0 ? MP_EIO : MP_OK;
+}
+
+static int queue_round(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_round kind)
+{
+    const struct mp_snap_range *m = NULL;
+    size_t nm = 0;
+    bool ok = true;
+    switch (kind) {
+    case MP_PG_ROUND_USER:
+        ok = send_user(l, f) && push(l, f, EXPECT_USER, 0) == MP_OK;
+        break;
+    case MP_PG_ROUND_TXN_USER:
+        ok = send_plain(l, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") &&
+             push(l, f, EXPECT_BEGIN, 0) == MP_OK && send_user(l, f) &&
+             push(l, f, EXPECT_USER_TXN, 0) == MP_OK;
+        break;
+    case MP_PG_ROUND_MISSES:
+        nm = mp_store_snap_misses(f->snap, &m);
+        for (size_t i = 0; ok && i < nm; i++)
+            ok = send_miss(l, &m[i]) && push(l, f, EXPECT_MISS, (unsigned)i) == MP_OK;
+        break;
+    case MP_PG_ROUND_END:
+        ok = send_plain(l, "ROLLBACK") && push(l, NULL, EXPECT_END, 0) == MP_OK;
+        f = NULL;
+        break;
+    }
+    if (!ok || PQpipelineSync(l->conn) != 1 || push(l, f, EXPECT_SYNC, 0) != MP_OK)
+        return MP_EIO; /* the queue and the connection no longer agree: the link is done */
+    if (f != NULL)
+        f->status = MP_OK;
+    return MP_OK;
+}
+
+int mp_pg_link_send(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_round kind)
+{
+    if (l->broken || !l->connected)
+        return MP_EIO;
+    int rc = queue_round(l, f, kind);
+    if (rc == MP_OK)
+        rc = flush(l);
+    if (rc != MP_OK)
+        l->broken = true;
+    return rc;
+}
+
+/* ---- results ---- */
+
+static int table_of(const PGresult *r, int row)
+{
+    if (PQgetlength(r, row, 0) != 2)
+        return -1;
+    int t = (int)mp_codec_be_get((const unsigned char *)PQgetvalue(r, row, 0), 2);
+    return t >= 0 && t < MP_TABLE_COUNT && mp_pg_user_tables[t] ? t : -1;
+}
+
+static const unsigned char *cell(const PGresult *r, int row, int col, size_t *len)
+{
+    *len = (size_t)PQgetlength(r, row, col);
+    return (const unsigned char *)PQgetvalue(r, row, col);
+}
+
+/* The whole-user statement's rows into f's snapshot. Outside a
+ * transaction all or nothing (MP_ETOOBIG: more than MP_PG_USER_ROWS);
+ * inside one, as far as they go: the tables before the last row's are
+ * covered whole, that one up to its last row. */
+static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
+{
+    int rows = PQntuples(r);
+    size_t klen, vlen;
+    bool whole = rows <= MP_PG_USER_ROWS;
+    if (!whole && !in_txn)
+        return MP_ETOOBIG;
+    if (!whole)
+        rows = MP_PG_USER_ROWS;
+    for (int i = 0; i < rows; i++) {
+        int t = table_of(r, i);
+        const unsigned char *k = cell(r, i, 1, &klen), *v = cell(r, i, 2, &vlen);
+        if (t < 0)
+            return MP_EIO;
+        int rc = mp_store_snap_add(f->snap, (enum mp_store_table)t, k, klen, v, vlen);
+        if (rc != MP_OK)
+            return rc;
+    }
+    int last_t = whole || rows == 0 ? MP_TABLE_COUNT : table_of(r, rows - 1);
+    for (int t = 0; t < last_t; t++) {
+        if (!mp_pg_user_tables[t])
+            continue;
+        int rc = mp_store_snap_cover_user(f->snap, (enum mp_store_table)t, f->prefix, f->plen);
+        if (rc != MP_OK)
+            return rc;
+    }
+    if (whole || rows == 0)
+        return MP_OK;
+    struct mp_snap_range upto = {.t = (enum mp_store_table)last_t, .limit = 1};
+    const unsigned char *k = cell(r, rows - 1, 1, &klen);
+    if (mp_store_table_shapes[last_t] == MP_KEY_USER) {
+        memcpy(upto.lo, f->prefix + 2, f->plen - 2);
+        upto.lolen = f->plen - 2;
+    } else {
+        memcpy(upto.lo, f->prefix, f->plen);
+        upto.lolen = f->plen;
+    }
+    return mp_store_snap_cover_fetched(f->snap, &upto, 1, k, klen);
+}
+
+static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
+{
+    const struct mp_snap_range *m;
+    size_t nm = mp_store_snap_misses(f->snap, &m), klen = 0, vlen;
+    const unsigned char *k = NULL;
+    if (index >= nm)
+        return MP_EIO;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        k = cell(r, i, 0, &klen);
+        const unsigned char *v = cell(r, i, 1, &vlen);
+        int rc = mp_store_snap_add(f->snap, m[index].t, k, klen, v, vlen);
+        if (rc != MP_OK)
+            return rc;
+    }
+    return mp_store_snap_cover_fetched(f->snap, &m[index], (size_t)rows, k, klen);
+}
+
+/* The result r of the statement at the front: into its fetch's status. */
+static int take(struct mp_pg_link *l, struct slot *s, PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    s->got = true;
+    if (s->what == EXPECT_SETUP)
+        return ok ? MP_OK : MP_EIO;
+    if (s->f == NULL || s->f->status != MP_OK)
+        return MP_OK; /* forgotten, or its round failed already */
+    int rc = ok ? MP_OK : MP_EIO;
+    if (ok && s->what == EXPECT_USER)
+        rc = take_user(s->f, r, false);
+    else if (ok && s->what == EXPECT_USER_TXN)
+        rc = take_user(s->f, r, true);
+    else if (ok && s->what == EXPECT_MISS)
+        rc = take_miss(s->f, s->index, r);
+    s->f->status = rc;
+    (void)l;
+    return MP_OK;
+}
+
+/* Takes every result that is in. MP_OK or MP_EIO. */
+static int drain(struct mp_pg_link *l)
+{
+    while (!PQisBusy(l->conn)) {
+        struct slot *s = front(l);
+        PGresult *r = PQgetResult(l->conn);
+        if (r == NULL) {
+            if (s == NULL || !s->got)
+                return MP_OK; /* nothing more yet */
+            pop(l);           /* that statement's results are over */
+            continue;
+        }
+        if (s == NULL) {
+            PQclear(r);
+            return MP_EIO; /* a result nobody asked for */
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            if (s->what != EXPECT_SYNC)
+                return MP_EIO;
+            struct mp_pg_fetch *f = s->f;
+            pop(l);
+            if (f != NULL)
+                f->on_round(f, f->status);
+            continue;
+        }
+        int rc = take(l, s, r);
+        PQclear(r);
+        if (rc != MP_OK)
+            return rc;
+    }
+    return MP_OK;
+}
+
+/* Fails every round in flight: the connection is gone. */
+static void fail_all(struct mp_pg_link *l)
+{
+    while (l->n > 0) {
+        struct slot s = *front(l);
+        pop(l);
+        if (s.what == EXPECT_SYNC && s.f != NULL)
+            s.f->on_round(s.f, MP_EIO);
+    }
+}
+
+/* ---- the connection ---- */
+
+static int setup(struct mp_pg_link *l)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %u", l->timeout_ms);
+    PQsetnonblocking(l->conn, 1);
+    if (PQenterPipelineMode(l->conn) != 1 || !send_plain(l, sql) ||
+        push(l, NULL, EXPECT_SETUP, 0) != MP_OK ||
+        !send_plain(l, "SET default_transaction_read_only = on") ||
+        push(l, NULL, EXPECT_SETUP, 0) != MP_OK || PQpipelineSync(l->conn) != 1 ||
+        push(l, NULL, EXPECT_SYNC, 0) != MP_OK)
+        return MP_EIO;
+    return MP_OK;
+}
+
+int mp_pg_link_start(const char *conninfo, unsigned statement_timeout_ms, struct mp_pg_link **out)
+{
+    struct mp_pg_link *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return MP_ENOMEM;
+    l->timeout_ms = statement_timeout_ms;
+    mp_pg_user_sql(l->user_sql);
+    l->conn = mp_pg_connect_start(conninfo);
+    if (l->conn == NULL || PQstatus(l->conn) == CONNECTION_BAD) {
+        mp_pg_link_free(l);
+        return MP_EIO;
+    }
+    l->poll = PGRES_POLLING_WRITING;
+    *out = l;
+    return MP_OK;
+}
+
+int mp_pg_link_socket(const struct mp_pg_link *l)
+{
+    return PQsocket(l->conn);
+}
+
+int mp_pg_link_wants(const struct mp_pg_link *l)
+{
+    if (!l->connected)
+        return l->poll == PGRES_POLLING_READING ? MP_PG_WANT_READ : MP_PG_WANT_WRITE;
+    return MP_PG_WANT_READ | (l->want_write ? MP_PG_WANT_WRITE : 0);
+}
+
+bool mp_pg_link_connected(const struct mp_pg_link *l)
+{
+    return l->connected && !l->broken;
+}
+
+size_t mp_pg_link_pending(const struct mp_pg_link *l)
+{
+    return l->rounds;
+}
+
+int mp_pg_link_on_ready(struct mp_pg_link *l)
+{
+    int rc = l->broken ? MP_EIO : MP_OK;
+    if (rc == MP_OK && !l->connected) {
+        l->poll = PQconnectPoll(l->conn);
+        if (l->poll == PGRES_POLLING_FAILED)
+            rc = MP_EIO;
+        else if (l->poll != PGRES_POLLING_OK)
+            return MP_OK;
+        else if ((rc = setup(l)) == MP_OK)
+            l->connected = true; /* the rounds sent from now on queue behind the settings */
+    }
+    if (rc == MP_OK)
+        rc = flush(l);
+    if (rc == MP_OK && PQconsumeInput(l->conn) != 1)
+        rc = MP_EIO;
+    if (rc == MP_OK)
+        rc = drain(l);
+    if (rc == MP_OK && PQstatus(l->conn) == CONNECTION_BAD)
+        rc = MP_EIO;
+    if (rc == MP_OK)
+        rc = flush(l); /* the callbacks may have sent more */
+    if (rc != MP_OK) {
+        l->broken = true;
+        fail_all(l);
+    }
+    return rc;
+}
+
+void mp_pg_link_forget(struct mp_pg_link *l, struct mp_pg_fetch *f)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct slot *s = &l->q[(l->head + i) % l->cap];
+        if (s->f == f)
+            s->f = NULL;
+    }
+}
+
+void mp_pg_link_free(struct mp_pg_link *l)
+{
+    if (l == NULL)
+        return;
+    if (l->conn != NULL)
+        PQfinish(l->conn);
+    free(l->q);
+    OPENSSL_cleanse(l, sizeof(*l));
+    free(l);
+}
