@@ -30,6 +30,7 @@ struct mp_metrics_shard {
     counter injected_sum;
     counter memory_errors;
     counter memory_reads[MP_MEMREAD_COUNT];
+    counter pg_read_rounds[MP_PGROUND_COUNT];
 } __attribute__((aligned(64)));
 
 static const double injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
@@ -56,6 +57,7 @@ static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry", 
                                                             "invalid", "dropped", "skipped"};
 
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
+static const char *const pg_round_names[MP_PGROUND_COUNT] = {"user", "transaction", "fetch"};
 
 static const char *const purge_kind_names[MP_PURGE_COUNT] = {"facts", "messages", "summaries",
                                                              "history", "idem"};
@@ -186,6 +188,11 @@ void mp_metrics_memory_error(struct mp_metrics_shard *s)
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result)
 {
     bump(&s->memory_reads[result]);
+}
+
+void mp_metrics_pg_read_round(struct mp_metrics_shard *s, enum mp_pg_read_round round)
+{
+    bump(&s->pg_read_rounds[round]);
 }
 
 long mp_metrics_conn_add(struct mp_metrics *m, long delta)
@@ -396,6 +403,12 @@ static void render_memory(struct mp_metrics *m, struct text *t)
     for (int r = 0; r < MP_MEMREAD_COUNT; r++)
         put(t, "memproxy_memory_reads_total{result=\"%s\"} %llu\n", memory_read_names[r],
             (unsigned long long)SUM(m, memory_reads[r]));
+    put(t, "# HELP memproxy_postgres_read_rounds_total Rounds of statements requests' memory "
+           "reads sent to PostgreSQL, by round.\n"
+           "# TYPE memproxy_postgres_read_rounds_total counter\n");
+    for (int r = 0; r < MP_PGROUND_COUNT; r++)
+        put(t, "memproxy_postgres_read_rounds_total{round=\"%s\"} %llu\n", pg_round_names[r],
+            (unsigned long long)SUM(m, pg_read_rounds[r]));
 }
 
 static void render_gauges(struct mp_metrics *m, struct text *t)

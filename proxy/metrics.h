@@ -106,6 +106,15 @@ enum mp_memory_read_result {
     MP_MEMREAD_COUNT
 };
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result);
+/* A round of statements a request's memory read sent to PostgreSQL
+ * (plane/memread.h), on the request's shard. */
+enum mp_pg_read_round {
+    MP_PGROUND_USER,        /* the user's records, one statement */
+    MP_PGROUND_TRANSACTION, /* a bigger user's: BEGIN and the user's records */
+    MP_PGROUND_FETCH,       /* what the read needs beyond them, in that transaction */
+    MP_PGROUND_COUNT
+};
+void mp_metrics_pg_read_round(struct mp_metrics_shard *s, enum mp_pg_read_round round);
 /* A turn refused because the memory queue was full (any thread). */
 void mp_metrics_queue_full(struct mp_metrics *m);
 /* Queued turns parked on disk at shutdown, and parked turns recorded at

@@ -502,31 +502,57 @@ int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *doc)
     return dec_status(&d);
 }
 
+int mp_codec_each_term(const unsigned char *p, size_t n, mp_codec_term_fn fn, void *arg)
+{
+    struct dec d = {.p = p, .n = n};
+    size_t count = get_len(&d, 4, left(&d) / 6);
+    int rc = MP_OK;
+    for (size_t i = 0; i < count && !d.bad && rc == MP_OK; i++) {
+        struct mp_codec_term t;
+        t.len = (uint8_t)get_len(&d, 1, sizeof(t.t) - 1);
+        const unsigned char *b = take(&d, t.len);
+        t.tc = (uint16_t)get_uint(&d, 2);
+        t.tk = (uint16_t)get_uint(&d, 2);
+        t.td = (uint8_t)get_uint(&d, 1);
+        if (b != NULL && !d.bad)
+            rc = fn(arg, (const char *)b, &t);
+    }
+    return rc != MP_OK ? rc : dec_status(&d);
+}
+
+struct term_fill {
+    struct mp_codec_term *t;
+    size_t n, cap;
+};
+
+static int fill_term(void *arg, const char *term, const struct mp_codec_term *t)
+{
+    struct term_fill *f = arg;
+    if (f->n == f->cap)
+        return MP_EIO;
+    f->t[f->n] = *t;
+    memcpy(f->t[f->n].t, term, t->len);
+    f->t[f->n].t[t->len] = '\0';
+    f->n++;
+    return MP_OK;
+}
+
 int mp_codec_get_terms(const unsigned char *p, size_t n, struct mp_codec_term **out, size_t *nt)
 {
     struct dec d = {.p = p, .n = n};
     size_t count = get_len(&d, 4, left(&d) / 6);
-    struct mp_codec_term *t = count > 0 ? calloc(count, sizeof(*t)) : NULL;
+    struct term_fill f = {count > 0 ? calloc(count, sizeof(*f.t)) : NULL, 0, count};
     *out = NULL;
     *nt = 0;
-    if (count > 0 && t == NULL)
+    if (count > 0 && f.t == NULL)
         return MP_ENOMEM;
-    for (size_t i = 0; i < count && !d.bad; i++) {
-        t[i].len = (uint8_t)get_len(&d, 1, sizeof(t[i].t) - 1);
-        const unsigned char *b = take(&d, t[i].len);
-        if (b != NULL)
-            memcpy(t[i].t, b, t[i].len);
-        t[i].tc = (uint16_t)get_uint(&d, 2);
-        t[i].tk = (uint16_t)get_uint(&d, 2);
-        t[i].td = (uint8_t)get_uint(&d, 1);
-    }
-    int rc = dec_status(&d);
+    int rc = mp_codec_each_term(p, n, fill_term, &f);
     if (rc != MP_OK) {
-        free(t);
+        free(f.t);
         return rc;
     }
-    *out = t;
-    *nt = count;
+    *out = f.t;
+    *nt = f.n;
     return MP_OK;
 }
 

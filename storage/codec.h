@@ -78,6 +78,11 @@ int mp_codec_get_message(const unsigned char *p, size_t n,
 int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *d);
 /* The terms: *t (caller frees; NULL when *n is 0). */
 int mp_codec_get_terms(const unsigned char *p, size_t n, struct mp_codec_term **t, size_t *nt);
+/* The same terms without copies: fn once per term, term[0..t->len) (not
+ * NUL-terminated; t->t unset), both valid during the call only; a return
+ * other than MP_OK stops the walk and is the result. MP_OK, MP_EIO. */
+typedef int (*mp_codec_term_fn)(void *arg, const char *term, const struct mp_codec_term *t);
+int mp_codec_each_term(const unsigned char *p, size_t n, mp_codec_term_fn fn, void *arg);
 
 /* Fixed-width integers: big-endian in keys (memcmp order is numeric
  * order), little-endian in values. */

@@ -27,18 +27,21 @@ static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fi
     return mp_ops_key(w, k, b, 4);
 }
 
-/* P | rank | T(key): the recent order, ties by key (in a sealed store by
- * its tag). */
-static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struct mp_mem_entity *e)
+size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, size_t plen,
+                         const struct mp_mem_entity *e, unsigned char *k)
 {
-    unsigned char r[RANK_LEN + MP_STORE_TAG_MAX];
     double c = isnan(e->confidence) ? 0.0 : e->confidence;
     c = c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c;
-    r[0] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
-    mp_codec_be_put(r + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
-    mp_codec_be_put(r + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
-    size_t n = mp_store_backend_tag(w->s, e->key, strlen(e->key), r + RANK_LEN);
-    return mp_ops_key(w, k, r, RANK_LEN + n);
+    memcpy(k, prefix, plen);
+    k[plen] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
+    mp_codec_be_put(k + plen + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
+    mp_codec_be_put(k + plen + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
+    return plen + RANK_LEN + mp_store_backend_tag(s, e->key, strlen(e->key), k + plen + RANK_LEN);
+}
+
+static size_t rank_key(const struct mp_ops_ctx *w, unsigned char *k, const struct mp_mem_entity *e)
+{
+    return mp_facts_rank_key(w->s, w->prefix, w->plen, e, k);
 }
 
 /* ---- histx ---- */

@@ -5,6 +5,14 @@
 
 #include "store_user.h"
 
+/* P | rank | T(key) of the current fact e of the user of prefix P, into k
+ * (MP_STORE_KEY_MAX bytes): its factrank key, the recent order (trust,
+ * confidence, observed time newer first), ties by key (in a sealed store
+ * by its tag). Its length. The value under it is the fact id (RAW, u32
+ * little-endian). */
+size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, size_t plen,
+                         const struct mp_mem_entity *e, unsigned char *k);
+
 /* A new current value e under a new fact id: record, key, rank, index. */
 int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
 int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);

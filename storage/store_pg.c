@@ -604,7 +604,7 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);
     s->base.be = &pg_backend;
-    mp_pg_user_sql(s->hint_sql);
+    mp_pg_user_sql(s->hint_sql, true, true);
     s->base.sealed = opts->key != NULL;
     if (opts->key != NULL)
         s->base.key = *opts->key;

@@ -106,13 +106,19 @@ const bool mp_pg_user_tables[MP_TABLE_COUNT] = {
     [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
 };
 
-void mp_pg_user_sql(char *out)
+bool mp_pg_derived_table(int t)
+{
+    return t == MP_TABLE_POSTINGS || t == MP_TABLE_FACTRANK;
+}
+
+void mp_pg_user_sql(char *out, bool ordered, bool derived)
 {
     size_t n = (size_t)snprintf(out, MP_PG_USER_SQL_MAX,
                                 "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
     for (int t = 0; t < MP_TABLE_COUNT; t++)
-        if (mp_pg_user_tables[t])
+        if (mp_pg_user_tables[t] && (derived || !mp_pg_derived_table(t)))
             n += (size_t)snprintf(out + n, MP_PG_USER_SQL_MAX - n, "%s%d",
                                   out[n - 1] == '(' ? "" : ",", t);
-    snprintf(out + n, MP_PG_USER_SQL_MAX - n, ") ORDER BY t, k LIMIT %d", MP_PG_USER_ROWS + 1);
+    snprintf(out + n, MP_PG_USER_SQL_MAX - n, ")%s LIMIT %d", ordered ? " ORDER BY t, k" : "",
+             MP_PG_USER_ROWS + 1);
 }

@@ -49,8 +49,17 @@ extern const bool mp_pg_user_tables[MP_TABLE_COUNT];
 #define MP_PG_USER_SQL_MAX 256
 
 /* The statement that reads them, into out (MP_PG_USER_SQL_MAX bytes): $1
- * the user's prefix (the part column), rows (t, k, v) ordered by t and k,
- * at most MP_PG_USER_ROWS + 1 of them (one more says the user is bigger). */
-void mp_pg_user_sql(char *out);
+ * the user's prefix (the part column), rows (t, k, v), ordered by t and k
+ * when ordered (else as the server finds them: the reader sorts them, and
+ * the shared database does less), at most MP_PG_USER_ROWS + 1 of them
+ * (one more says the user is bigger); without the tables a clear store's
+ * reader derives (mp_pg_derived_table()) unless derived. */
+void mp_pg_user_sql(char *out, bool ordered, bool derived);
+
+/* True for the tables a clear store's reader derives from the others
+ * instead of fetching them: the postings from the dterms
+ * (mp_store_snap_derive_postings()), the facts' recent order from the
+ * facts (mp_store_snap_derive_factrank()). */
+bool mp_pg_derived_table(int t);
 
 #endif

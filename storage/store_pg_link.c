@@ -23,7 +23,7 @@
 enum expect {
     EXPECT_SETUP,    /* the session settings: any error breaks the link */
     EXPECT_BEGIN,    /* TXN_USER's BEGIN */
-    EXPECT_USER,     /* the whole-user statement (in a transaction or not) */
+    EXPECT_USER,     /* USER's statement: its results end the round (no Sync of its own) */
     EXPECT_USER_TXN, /* the same, in TXN_USER */
     EXPECT_MISS,     /* misses[index] of the fetch's snapshot */
     EXPECT_END,      /* ROLLBACK */
@@ -44,10 +44,10 @@ struct mp_pg_link {
     PostgresPollingStatusType poll; /* while connecting */
     bool want_write;                /* output is waiting to be flushed */
     unsigned timeout_ms;
-    char user_sql[MP_PG_USER_SQL_MAX];
     struct slot *q; /* a ring of expected results */
     size_t head, n, cap;
-    size_t rounds; /* Syncs in flight */
+    size_t rounds;   /* rounds and Syncs in flight */
+    size_t unsynced; /* USER statements sent since the last Sync */
 };
 
 /* ---- the queue of expected results ---- */
@@ -68,7 +68,7 @@ static int push(struct mp_pg_link *l, struct mp_pg_fetch *f, enum expect what, u
     }
     l->q[(l->head + l->n) % l->cap] = (struct slot){.f = f, .what = what, .index = index};
     l->n++;
-    if (what == EXPECT_SYNC)
+    if (what == EXPECT_SYNC || what == EXPECT_USER)
         l->rounds++;
     return MP_OK;
 }
@@ -80,7 +80,7 @@ static struct slot *front(struct mp_pg_link *l)
 
 static void pop(struct mp_pg_link *l)
 {
-    if (l->q[l->head].what == EXPECT_SYNC)
+    if (l->q[l->head].what == EXPECT_SYNC || l->q[l->head].what == EXPECT_USER)
         l->rounds--;
     l->head = (l->head + 1) % l->cap;
     l->n--;
@@ -93,12 +93,47 @@ static bool send_plain(struct mp_pg_link *l, const char *sql)
     return PQsendQueryParams(l->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
 }
 
-static bool send_user(struct mp_pg_link *l, const struct mp_pg_fetch *f)
+/* The statements, prepared once per connection (setup()): no planning
+ * per request. The user's rows ($1 part) [ordered][with the derived tables];
+ * a range of a table. */
+static const char *const user_stmts[2][2] = {{"mp_user", "mp_user_d"}, {"mp_user_o", "mp_user_od"}};
+#define STMT_RANGE "mp_range" /* $1 t, $2 from, $3 limit, $4 below */
+#define STMT_FROM  "mp_from"  /* $1 t, $2 from, $3 limit */
+
+static bool prepare(struct mp_pg_link *l)
+{
+    static const Oid user_types[1] = {OID_BYTEA};
+    static const Oid range_types[4] = {OID_INT2, OID_BYTEA, OID_INT4, OID_BYTEA};
+    char sql[MP_PG_USER_SQL_MAX];
+    for (int ordered = 0; ordered < 2; ordered++) {
+        for (int derived = 0; derived < 2; derived++) {
+            mp_pg_user_sql(sql, ordered, derived);
+            if (PQsendPrepare(l->conn, user_stmts[ordered][derived], sql, 1, user_types) != 1 ||
+                push(l, NULL, EXPECT_SETUP, 0) != MP_OK)
+                return false;
+        }
+    }
+    return PQsendPrepare(l->conn, STMT_RANGE,
+                         "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $4 "
+                         "ORDER BY k LIMIT $3",
+                         4, range_types) == 1 &&
+           push(l, NULL, EXPECT_SETUP, 0) == MP_OK &&
+           PQsendPrepare(l->conn, STMT_FROM,
+                         "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT $3", 3,
+                         range_types) == 1 &&
+           push(l, NULL, EXPECT_SETUP, 0) == MP_OK;
+}
+
+/* The user's rows: in a transaction ordered (a bigger user's first rows
+ * then cover whole tables: take_user()), else as the server finds them
+ * (the snapshot sorts them); the derived tables only for a sealed store
+ * (a clear one's reader derives them: mp_pg_derived_table()). */
+static bool send_user(struct mp_pg_link *l, const struct mp_pg_fetch *f, bool ordered)
 {
     const char *values[1] = {(const char *)f->prefix};
     int lengths[1] = {(int)f->plen}, formats[1] = {1};
-    Oid types[1] = {OID_BYTEA};
-    return PQsendQueryParams(l->conn, l->user_sql, 1, types, values, lengths, formats, 1) == 1;
+    return PQsendQueryPrepared(l->conn, user_stmts[ordered][f->snap->sealed], 1, values, lengths,
+                               formats, 1) == 1;
 }
 
 static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
@@ -109,13 +144,8 @@ static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
     const char *values[4] = {tbuf, r->lolen > 0 ? (const char *)r->lo : "", nbuf,
                              (const char *)r->hi};
     int lengths[4] = {0, (int)r->lolen, 0, (int)r->hilen}, formats[4] = {0, 1, 0, 1};
-    Oid types[4] = {OID_INT2, OID_BYTEA, OID_INT4, OID_BYTEA};
-    const char *sql = r->hilen > 0 ? "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $4 "
-                                     "ORDER BY k LIMIT $3"
-                                   : "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 "
-                                     "ORDER BY k LIMIT $3";
-    return PQsendQueryParams(l->conn, sql, r->hilen > 0 ? 4 : 3, types, values, lengths, formats,
-                             1) == 1;
+    return PQsendQueryPrepared(l->conn, r->hilen > 0 ? STMT_RANGE : STMT_FROM, r->hilen > 0 ? 4 : 3,
+                               values, lengths, formats, 1) == 1;
 }
 
 /* Sends what libpq holds: MP_OK (want_write says whether some is left),
@@ -133,12 +163,16 @@ static int queue_round(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_r
     size_t nm = 0;
     bool ok = true;
     switch (kind) {
-    case MP_PG_ROUND_USER:
-        ok = send_user(l, f) && push(l, f, EXPECT_USER, 0) == MP_OK;
-        break;
+    case MP_PG_ROUND_USER: /* one Sync for the batch: mp_pg_link_sync() */
+        if (!send_user(l, f, false) || push(l, f, EXPECT_USER, 0) != MP_OK)
+            return MP_EIO;
+        l->unsynced++;
+        f->status = MP_OK;
+        return MP_OK;
     case MP_PG_ROUND_TXN_USER:
-        ok = send_plain(l, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") &&
-             push(l, f, EXPECT_BEGIN, 0) == MP_OK && send_user(l, f) &&
+        ok = l->unsynced == 0 &&
+             send_plain(l, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") &&
+             push(l, f, EXPECT_BEGIN, 0) == MP_OK && send_user(l, f, true) &&
              push(l, f, EXPECT_USER_TXN, 0) == MP_OK;
         break;
     case MP_PG_ROUND_MISSES:
@@ -163,8 +197,20 @@ int mp_pg_link_send(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_roun
     if (l->broken || !l->connected)
         return MP_EIO;
     int rc = queue_round(l, f, kind);
-    if (rc == MP_OK)
+    if (rc == MP_OK && kind != MP_PG_ROUND_USER)
         rc = flush(l);
+    if (rc != MP_OK)
+        l->broken = true;
+    return rc;
+}
+
+int mp_pg_link_sync(struct mp_pg_link *l)
+{
+    if (l->broken || l->unsynced == 0)
+        return l->broken ? MP_EIO : MP_OK;
+    int rc =
+        PQpipelineSync(l->conn) == 1 && push(l, NULL, EXPECT_SYNC, 0) == MP_OK ? flush(l) : MP_EIO;
+    l->unsynced = 0;
     if (rc != MP_OK)
         l->broken = true;
     return rc;
@@ -208,11 +254,22 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
         if (rc != MP_OK)
             return rc;
     }
+    bool derive = !f->snap->sealed; /* the statement left the derived tables out */
     int last_t = whole || rows == 0 ? MP_TABLE_COUNT : table_of(r, rows - 1);
     for (int t = 0; t < last_t; t++) {
-        if (!mp_pg_user_tables[t])
+        if (!mp_pg_user_tables[t] || (derive && mp_pg_derived_table(t)))
             continue;
         int rc = mp_store_snap_cover_user(f->snap, (enum mp_store_table)t, f->prefix, f->plen);
+        if (rc != MP_OK)
+            return rc;
+    }
+    if (derive && last_t > MP_TABLE_FACTS) {
+        int rc = mp_store_snap_derive_factrank(f->snap, f->prefix, f->plen);
+        if (rc != MP_OK)
+            return rc;
+    }
+    if (derive && last_t > MP_TABLE_DTERMS) {
+        int rc = mp_store_snap_derive_postings(f->snap, f->prefix, f->plen);
         if (rc != MP_OK)
             return rc;
     }
@@ -279,7 +336,10 @@ static int drain(struct mp_pg_link *l)
         if (r == NULL) {
             if (s == NULL || !s->got)
                 return MP_OK; /* nothing more yet */
-            pop(l);           /* that statement's results are over */
+            struct mp_pg_fetch *f = s->what == EXPECT_USER ? s->f : NULL;
+            pop(l); /* that statement's results are over */
+            if (f != NULL)
+                f->on_round(f, f->status); /* a USER round ends with its statement */
             continue;
         }
         if (s == NULL) {
@@ -310,7 +370,7 @@ static void fail_all(struct mp_pg_link *l)
     while (l->n > 0) {
         struct slot s = *front(l);
         pop(l);
-        if (s.what == EXPECT_SYNC && s.f != NULL)
+        if ((s.what == EXPECT_SYNC || s.what == EXPECT_USER) && s.f != NULL)
             s.f->on_round(s.f, MP_EIO);
     }
 }
@@ -325,7 +385,7 @@ static int setup(struct mp_pg_link *l)
     if (PQenterPipelineMode(l->conn) != 1 || !send_plain(l, sql) ||
         push(l, NULL, EXPECT_SETUP, 0) != MP_OK ||
         !send_plain(l, "SET default_transaction_read_only = on") ||
-        push(l, NULL, EXPECT_SETUP, 0) != MP_OK || PQpipelineSync(l->conn) != 1 ||
+        push(l, NULL, EXPECT_SETUP, 0) != MP_OK || !prepare(l) || PQpipelineSync(l->conn) != 1 ||
         push(l, NULL, EXPECT_SYNC, 0) != MP_OK)
         return MP_EIO;
     return MP_OK;
@@ -337,7 +397,6 @@ int mp_pg_link_start(const char *conninfo, unsigned statement_timeout_ms, struct
     if (l == NULL)
         return MP_ENOMEM;
     l->timeout_ms = statement_timeout_ms;
-    mp_pg_user_sql(l->user_sql);
     l->conn = mp_pg_connect_start(conninfo);
     if (l->conn == NULL || PQstatus(l->conn) == CONNECTION_BAD) {
         mp_pg_link_free(l);

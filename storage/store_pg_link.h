@@ -6,12 +6,17 @@
  * mp_pg_link_on_ready(); the link calls each fetch's on_round when that
  * round's results are in. No libevent here; one thread per link.
  *
- * Rounds (each ends with a Sync, so a failed statement fails its round
- * only):
+ * Rounds (each but USER ends with a Sync of its own, so that a failed
+ * statement fails its round only):
  *   USER      the user's records of the tables a request reads, in one
  *             statement (its own snapshot), at most MP_PG_USER_ROWS of
  *             them (store_pg_conn.h): on_round MP_OK with every table covered for the user,
  *             or MP_ETOOBIG (more: nothing added) when the user is bigger.
+ *             The USER rounds sent in one pass of the loop share one Sync
+ *             (mp_pg_link_sync()): the server ends one implicit transaction
+ *             for them all, not one each. A statement that fails there
+ *             (the server going away, a statement timeout) fails the
+ *             rounds after it up to that Sync too.
  *   TXN_USER  BEGIN (repeatable read, read only) and the same statement,
  *             the transaction left open for the rounds that follow; a
  *             bigger user's first MP_PG_USER_ROWS records are added and
@@ -81,6 +86,11 @@ size_t mp_pg_link_pending(const struct mp_pg_link *l);
  * link is broken from now on, and its next mp_pg_link_on_ready() fails
  * the rounds in flight. */
 int mp_pg_link_send(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_round kind);
+
+/* Sends the Sync that ends the USER rounds sent since the last one (none:
+ * nothing to do). Call once per pass of the loop after sending. MP_OK;
+ * MP_EIO: the link is broken, as for mp_pg_link_send(). */
+int mp_pg_link_sync(struct mp_pg_link *l);
 
 /* No more callbacks for f: its rounds still run on the server, and their
  * results are dropped. */

@@ -46,7 +46,9 @@ struct mp_snap_range {
  * *out (free with mp_store_free()); MP_ENOMEM. */
 int mp_store_snap_new(const struct mp_store *like, struct mp_store **out);
 
-/* Forgets every record and covered range (a new snapshot begins). */
+/* Forgets every record and covered range (a new snapshot begins), keeping
+ * memory for the next one: a reader may reuse one snapshot store for one
+ * read after another. */
 void mp_store_snap_clear(struct mp_store *snap);
 
 /* Forgets the misses noted so far: call before each run. */
@@ -79,6 +81,21 @@ int mp_store_snap_cover_fetched(struct mp_store *snap, const struct mp_snap_rang
  * else every key that begins with P. */
 int mp_store_snap_cover_user(struct mp_store *snap, enum mp_store_table t,
                              const unsigned char *prefix, size_t plen);
+
+/* Adds the postings of the user of prefix P from the user's dterms (which
+ * must be covered whole: each item's terms with their counts are exactly
+ * its postings, index.c writes both in one transaction) and covers them:
+ * a clear store's reader fetches a user's dterms and not the postings,
+ * a fourth of the rows. MP_OK; MP_EUNSUPPORTED for a sealed store (its
+ * posting keys are keyed hashes and its values sealed: fetch them);
+ * MP_EIO (a record fails to decode), MP_ENOMEM. */
+int mp_store_snap_derive_postings(struct mp_store *snap, const unsigned char *prefix, size_t plen);
+
+/* Adds the factrank records of the user of prefix P from the user's facts
+ * (which must be covered whole: a fact's rank key follows from its record,
+ * store_facts.h) and covers them. MP_OK; MP_EUNSUPPORTED for a sealed
+ * store; MP_EIO, MP_ENOMEM. */
+int mp_store_snap_derive_factrank(struct mp_store *snap, const unsigned char *prefix, size_t plen);
 
 /* Fetches the noted misses from the store from, in one read transaction,
  * with its primitives: how a store that blocks no one is read the same way

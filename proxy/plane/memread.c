@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 
 #include "clock.h"
+#include "metrics.h"
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
@@ -27,6 +28,7 @@
 #define BACKOFF_MIN_MS     100
 #define BACKOFF_MAX_MS     1000
 #define CONNECT_TIMEOUT_MS 5000
+#define SPARE_SNAPSHOTS    16 /* snapshot stores kept for the next reads */
 
 struct slot {
     struct mp_memread *mr;
@@ -50,6 +52,10 @@ struct mp_memread {
     unsigned n;
     struct call_queue waiting;     /* first rounds waiting for a connection */
     struct call_queue txn_waiting; /* transactions waiting for a connection of their own */
+    struct mp_store *spare[SPARE_SNAPSHOTS]; /* cleared snapshot stores, for reuse */
+    unsigned nspare;
+    struct event sync_ev; /* ends the pass's first rounds with one Sync per connection */
+    bool sync_set;
 };
 
 struct mp_memread_call {
@@ -89,7 +95,12 @@ static void call_free(struct mp_memread_call *c)
     if (s != NULL && s->owner == c)
         s->owner = NULL;
     event_del(&c->timer);
-    mp_store_free(c->fetch.snap);
+    if (c->mr->nspare < SPARE_SNAPSHOTS) {
+        mp_store_snap_clear(c->fetch.snap);
+        c->mr->spare[c->mr->nspare++] = c->fetch.snap;
+    } else {
+        mp_store_free(c->fetch.snap);
+    }
     free(c);
 }
 
@@ -141,9 +152,18 @@ static void enqueue(struct mp_memread_call *c, struct call_queue *q)
  * soon and fails the rounds in flight on it. */
 static bool send_round(struct mp_memread_call *c, struct slot *s, enum mp_pg_round kind)
 {
+    static const enum mp_pg_read_round counted[] = {
+        [MP_PG_ROUND_USER] = MP_PGROUND_USER,
+        [MP_PG_ROUND_TXN_USER] = MP_PGROUND_TRANSACTION,
+        [MP_PG_ROUND_MISSES] = MP_PGROUND_FETCH,
+    };
     c->slot = s;
-    if (mp_pg_link_send(s->link, &c->fetch, kind) == MP_OK)
+    if (mp_pg_link_send(s->link, &c->fetch, kind) == MP_OK) {
+        mp_metrics_pg_read_round(c->mr->loop->shard, counted[kind]);
+        if (kind == MP_PG_ROUND_USER)
+            event_active(&c->mr->sync_ev, 0, 0); /* once, after this pass's callbacks */
         return true;
+    }
     mp_pg_link_forget(s->link, &c->fetch);
     c->slot = NULL;
     if (s->ev_set)
@@ -326,6 +346,21 @@ static void slot_open(struct slot *s)
     slot_watch(s);
 }
 
+/* The loop's pass is over: each connection's first rounds get their Sync
+ * (store_pg_link.h), so the server answers them. */
+static void on_sync(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memread *mr = arg;
+    (void)fd, (void)what;
+    for (unsigned i = 0; i < mr->n; i++) {
+        struct slot *s = &mr->slots[i];
+        if (s->link != NULL && mp_pg_link_sync(s->link) != MP_OK && s->ev_set)
+            event_active(&s->ev, EV_WRITE, 0); /* broken: its event fails its rounds */
+        else if (s->link != NULL && mp_pg_link_connected(s->link))
+            slot_watch(s); /* output may be waiting to be flushed */
+    }
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -344,6 +379,8 @@ int mp_memread_new(struct mp_loop *loop, const char *conninfo, unsigned pool,
     mr->n = pool > 0 ? pool : 1;
     TAILQ_INIT(&mr->waiting);
     TAILQ_INIT(&mr->txn_waiting);
+    event_assign(&mr->sync_ev, loop->base, -1, 0, on_sync, mr);
+    mr->sync_set = true;
     mr->conninfo = strdup(conninfo);
     mr->slots = calloc(mr->n, sizeof(*mr->slots));
     if (mr->conninfo == NULL || mr->slots == NULL) {
@@ -379,6 +416,10 @@ void mp_memread_free(struct mp_memread *mr)
         slot_close(&mr->slots[i]);
         event_del(&mr->slots[i].retry);
     }
+    while (mr->nspare > 0)
+        mp_store_free(mr->spare[--mr->nspare]);
+    if (mr->sync_set)
+        event_del(&mr->sync_ev);
     free(mr->slots);
     OPENSSL_cleanse(mr->conninfo, strlen(mr->conninfo));
     free(mr->conninfo);
@@ -404,7 +445,9 @@ int mp_memread_start(struct mp_loop *loop, const char *user, size_t len, mp_memr
     struct mp_memread_call *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
-    if (mp_store_snap_new(loop->store, &c->fetch.snap) != MP_OK) {
+    if (mr->nspare > 0)
+        c->fetch.snap = mr->spare[--mr->nspare];
+    else if (mp_store_snap_new(loop->store, &c->fetch.snap) != MP_OK) {
         free(c);
         return MP_ENOMEM;
     }

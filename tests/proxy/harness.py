@@ -574,6 +574,7 @@ METRIC_LABELS = {
     'memproxy_retention_sweeps_total': ('result',),
     'memproxy_storage_compactions_total': ('result',),
     'memproxy_memory_reads_total': ('result',),
+    'memproxy_postgres_read_rounds_total': ('round',),
 }
 
 # Series written only once they are non-zero (one per status seen): a

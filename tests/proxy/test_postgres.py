@@ -281,6 +281,54 @@ class NonBlocking(PgCase):
         self.assertLessEqual(opened, 2 * (2 + 2))
 
 
+class BigUser(PgCase):
+    """A user of more records than one statement brings (4,096, postings
+    aside) is read in rounds of one read-only transaction: the same
+    injection as LMDB gives for the same memory; a small user's read is
+    one statement."""
+
+    def rounds(self, p):
+        return {k: p.metric('memproxy_postgres_read_rounds_total', round=k)
+                for k in ('user', 'transaction', 'fetch')}
+
+    def test_a_big_user_is_read_in_rounds_and_injected_as_on_lmdb(self):
+        cfg = dict(memory={'mode': 'hybrid'},
+                   sections={'admin': {'token': mh.ADMIN_TOKEN},
+                             'governance': {'retention_days': 0, 'pii_retention_days': 0}})
+        pg = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': self.pg.url},
+                              **cfg)
+        lm = self.start_proxy(workers=1, **cfg)
+        user, small = mh.uid('pgbig'), mh.uid('pgsmall')
+        base = 1700000000000
+        lines = [mh.message('user' if i % 2 == 0 else 'assistant',
+                            'note %d of the harbour log: tide %d, wind %d knots' % (i, i % 13, i % 29),
+                            mh.iso_ms(base + i * 60000)) for i in range(1500)]
+        lines.append(mh.message('user', 'my kayak is named zqxpaddle', mh.iso_ms(base + 1500 * 60000)))
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, lines)
+            self.assertEqual(r.status, 200, r)
+            r = mh.import_lines(p, small, lines[-3:])
+            self.assertEqual(r.status, 200, r)
+        before = self.rounds(pg)
+        s_pg = send(pg, user, 'What is my kayak named?', x_memory='read')
+        s_lm = send(lm, user, 'What is my kayak named?', x_memory='read')
+        for s in (s_pg, s_lm):
+            self.assertOK(s)
+            self.assertIsNone(s.header('x-memory-error'))
+        self.assertIn('zqxpaddle', json.dumps(self.injection(s_pg).elements))
+        self.assertEqual(self.injection(s_pg).elements, self.injection(s_lm).elements)
+        after = self.rounds(pg)
+        self.assertEqual(after['transaction'] - before['transaction'], 1)  # rounds of its own
+        self.assertGreaterEqual(after['fetch'] - before['fetch'], 1)
+        # a small user: one statement, no transaction
+        s = send(pg, small, 'What is my kayak named?', x_memory='read')
+        self.assertIn('zqxpaddle', json.dumps(self.injection(s).elements))
+        last = self.rounds(pg)
+        self.assertEqual(last['user'] - after['user'], 1)
+        self.assertEqual(last['transaction'], after['transaction'])
+        self.assertEqual(last['fetch'], after['fetch'])
+
+
 class Outage(PgCase):
     """PostgreSQL down, then back: chat keeps answering without memory, the
     turns of the outage wait in the bounded queue and are recorded when the

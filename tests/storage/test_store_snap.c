@@ -330,6 +330,128 @@ START_TEST(test_snap_whole_user_cover_needs_no_second_round)
 }
 END_TEST
 
+static int on_posting_row(void *arg, const unsigned char *key, size_t klen,
+                          const unsigned char *val, size_t vlen)
+{
+    FILE *f = arg;
+    for (size_t i = 0; i < klen; i++)
+        fprintf(f, "%02x", key[i]);
+    fputc('=', f);
+    for (size_t i = 0; i < vlen; i++)
+        fprintf(f, "%02x", val[i]);
+    fputc('\n', f);
+    return MP_OK;
+}
+
+/* Every posting of the user of prefix P in store, as hex lines. */
+static char *postings_of(struct mp_store *store, const unsigned char *prefix, size_t plen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    struct mp_store_txn txn;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
+    ck_assert_int_eq(
+        store->be->scan(&txn, MP_TABLE_POSTINGS, prefix, plen, plen, on_posting_row, f), MP_OK);
+    store->be->end(&txn, false);
+    fclose(f);
+    return buf;
+}
+
+struct copy_arg {
+    struct mp_store *snap;
+    enum mp_store_table t;
+};
+
+static int on_copy(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                   size_t vlen)
+{
+    struct copy_arg *c = arg;
+    return mp_store_snap_add(c->snap, c->t, key, klen, val, vlen);
+}
+
+/* The user's records of every table but the postings and the facts'
+ * recent order, copied from src and covered, as the PostgreSQL reader
+ * fetches a clear store's user. */
+static void copy_user_but_derived(struct mp_store *src, struct mp_store *snap,
+                                  const unsigned char *prefix, size_t plen)
+{
+    struct mp_store_txn txn;
+    ck_assert_int_eq(src->be->begin(src, false, &txn), MP_OK);
+    for (int t = 0; t < MP_TABLE_COUNT; t++) {
+        enum mp_store_table tt = (enum mp_store_table)t;
+        if (mp_store_table_shapes[t] == MP_KEY_OPAQUE || tt == MP_TABLE_POSTINGS ||
+            tt == MP_TABLE_FACTRANK)
+            continue;
+        struct copy_arg c = {snap, tt};
+        if (mp_store_table_shapes[t] == MP_KEY_USER) {
+            const unsigned char *v;
+            size_t vn;
+            if (src->be->get(&txn, tt, prefix + 2, plen - 2, &v, &vn) == MP_OK)
+                ck_assert_int_eq(mp_store_snap_add(snap, tt, prefix + 2, plen - 2, v, vn), MP_OK);
+        } else {
+            ck_assert_int_eq(src->be->scan(&txn, tt, prefix, plen, plen, on_copy, &c), MP_OK);
+        }
+        ck_assert_int_eq(mp_store_snap_cover_user(snap, tt, prefix, plen), MP_OK);
+    }
+    src->be->end(&txn, false);
+}
+
+/* A clear store's postings, derived from the user's dterms, answer as the
+ * stored ones: the view reads alike, and without a miss. */
+START_TEST(test_snap_postings_derived_from_the_dterms_answer_as_stored)
+{
+    static const char *const words[] = {"kayak", "lake", "dog", "turn", "absent", NULL};
+    struct mp_store *s = fx_open_backend(_i), *snap = NULL;
+    load_user(s, "small", 12, 20);
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(s, prefix, "small", 5);
+    ck_assert_int_eq(mp_store_snap_new(s, &snap), MP_OK);
+    copy_user_but_derived(s, snap, prefix, plen);
+    ck_assert_int_eq(mp_store_snap_derive_postings(snap, prefix, plen), MP_OK);
+    ck_assert_int_eq(mp_store_snap_derive_factrank(snap, prefix, plen), MP_OK);
+    char *want = NULL, *got = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&want, &len);
+    dump_view(f, s, "small", words);
+    fclose(f);
+    const struct mp_snap_range *m;
+    mp_store_snap_run_begin(snap);
+    f = open_memstream(&got, &len);
+    dump_view(f, snap, "small", words);
+    fclose(f);
+    ck_assert_uint_eq(mp_store_snap_misses(snap, &m), 0);
+    ck_assert_str_eq(got, want);
+    ck_assert_ptr_nonnull(strstr(want, " kayak df=")); /* postings were read */
+    free(want);
+    free(got);
+    /* a scan of another shape (all the user's postings) sees them as rows */
+    char *all_src = postings_of(s, prefix, plen), *all_snap = postings_of(snap, prefix, plen);
+    ck_assert_uint_gt(strlen(all_src), 100);
+    ck_assert_str_eq(all_snap, all_src);
+    free(all_src);
+    free(all_snap);
+    mp_store_free(snap);
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+/* A sealed store's postings are keyed hashes, sealed: not derived. */
+START_TEST(test_snap_postings_of_a_sealed_store_are_not_derived)
+{
+    struct mp_store *s = fx_open_sealed(), *snap = NULL;
+    load_user(s, "small", 2, 2);
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(s, prefix, "small", 5);
+    ck_assert_int_eq(mp_store_snap_new(s, &snap), MP_OK);
+    copy_user_but_derived(s, snap, prefix, plen);
+    ck_assert_int_eq(mp_store_snap_derive_postings(snap, prefix, plen), MP_EUNSUPPORTED);
+    ck_assert_int_eq(mp_store_snap_derive_factrank(snap, prefix, plen), MP_EUNSUPPORTED);
+    mp_store_free(snap);
+    fx_close_backend(s, LMDB);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_snap");
@@ -340,6 +462,9 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_snap_answers_as_its_source_on_every_backend, 0, FX_BACKENDS);
     tcase_add_test(tc, test_snap_of_a_sealed_store_answers_as_its_source);
     tcase_add_loop_test(tc, test_snap_whole_user_cover_needs_no_second_round, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_snap_postings_derived_from_the_dterms_answer_as_stored, 0,
+                        FX_BACKENDS);
+    tcase_add_test(tc, test_snap_postings_of_a_sealed_store_are_not_derived);
     suite_add_tcase(s, tc);
     return s;
 }
