@@ -306,7 +306,7 @@ static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
 }
 
 /* The result r of the statement at the front: into its fetch's status. */
-static int take(struct mp_pg_link *l, struct slot *s, PGresult *r)
+static int take(struct slot *s, PGresult *r)
 {
     ExecStatusType st = PQresultStatus(r);
     bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
@@ -323,7 +323,6 @@ static int take(struct mp_pg_link *l, struct slot *s, PGresult *r)
     else if (ok && s->what == EXPECT_MISS)
         rc = take_miss(s->f, s->index, r);
     s->f->status = rc;
-    (void)l;
     return MP_OK;
 }
 
@@ -356,7 +355,7 @@ static int drain(struct mp_pg_link *l)
                 f->on_round(f, f->status);
             continue;
         }
-        int rc = take(l, s, r);
+        int rc = take(s, r);
         PQclear(r);
         if (rc != MP_OK)
             return rc;

@@ -55,7 +55,6 @@ struct mp_memread {
     struct mp_store *spare[SPARE_SNAPSHOTS]; /* cleared snapshot stores, for reuse */
     unsigned nspare;
     struct event sync_ev; /* ends the pass's first rounds with one Sync per connection */
-    bool sync_set;
 };
 
 struct mp_memread_call {
@@ -380,7 +379,6 @@ int mp_memread_new(struct mp_loop *loop, const char *conninfo, unsigned pool,
     TAILQ_INIT(&mr->waiting);
     TAILQ_INIT(&mr->txn_waiting);
     event_assign(&mr->sync_ev, loop->base, -1, 0, on_sync, mr);
-    mr->sync_set = true;
     mr->conninfo = strdup(conninfo);
     mr->slots = calloc(mr->n, sizeof(*mr->slots));
     if (mr->conninfo == NULL || mr->slots == NULL) {
@@ -418,8 +416,7 @@ void mp_memread_free(struct mp_memread *mr)
     }
     while (mr->nspare > 0)
         mp_store_free(mr->spare[--mr->nspare]);
-    if (mr->sync_set)
-        event_del(&mr->sync_ev);
+    event_del(&mr->sync_ev);
     free(mr->slots);
     OPENSSL_cleanse(mr->conninfo, strlen(mr->conninfo));
     free(mr->conninfo);
