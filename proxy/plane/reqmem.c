@@ -202,12 +202,13 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     const struct mp_config *cfg = loop->cfg;
     const struct mp_wire *w = m->wire;
     struct mp_reqmem_found *f = &m->found;
-    struct mp_chatreq req;
     struct mp_inject_plan plan = {0};
     f->built = true;
-    /* the scan again: another request on this loop may have used wire_msgs
-       while this one waited for its memory */
-    f->inject_rc = w->scan(m->in_body, m->in_len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req);
+    /* a read that waited for the database scans again: another request on
+       this loop may have used wire_msgs meanwhile */
+    f->inject_rc = m->req_fresh ? MP_OK
+                                : w->scan(m->in_body, m->in_len, loop->wire_msgs,
+                                          MP_CHATREQ_MAX_MESSAGES, &m->req);
     if (f->inject_rc != MP_OK)
         return;
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
@@ -228,7 +229,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
-    f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &req, &head, &src, &p,
+    f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &m->req, &head, &src, &p,
                                    mp_clock_now_ms(), &f->body, &f->body_len, &plan);
     f->tokens = plan.tokens;
 }
@@ -303,10 +304,9 @@ static void on_read_done(void *arg, int status)
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg)
 {
-    struct mp_chatreq req;
     if (!m->reads && !m->writes)
         return MP_OK;
-    if (m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK) {
+    if (m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &m->req) != MP_OK) {
         fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
         m->reads = m->writes = false;
         return MP_OK;
@@ -316,7 +316,9 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
     m->in_len = len;
     m->ready = ready;
     m->ready_arg = arg;
+    m->req_fresh = true; /* a read that runs at once uses this scan */
     int rc = mp_memread_start(loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);
+    m->req_fresh = false;
     if (rc == MP_AGAIN)
         return MP_AGAIN;
     m->read = NULL;

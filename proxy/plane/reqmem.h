@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chatreq.h"
 #include "config.h"
 #include "net/loop.h"
 #include "net/respond.h"
@@ -56,6 +57,8 @@ struct mp_reqmem {
     struct mp_loop *loop;
     const char *in_body; /* the client's body (borrowed) */
     size_t in_len;
+    struct mp_chatreq req;        /* its scan, over loop->wire_msgs */
+    bool req_fresh;               /* req is still this request's (no other ran since) */
     struct mp_memread_call *read; /* in flight, or NULL */
     struct mp_reqmem_found found;
     void (*ready)(void *arg);

@@ -204,20 +204,23 @@ static void dump_reads(FILE *f, struct mp_store *store, const char *user)
     free(list);
 }
 
-static char *dump(struct mp_store *store, const char *user, const char *const *words)
+/* dump_view() (and, with reads, dump_reads()) as a string (caller frees). */
+static char *text_of(struct mp_store *store, const char *user, const char *const *words, bool reads)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     ck_assert_ptr_nonnull(f);
     dump_view(f, store, user, words);
-    dump_reads(f, store, user);
+    if (reads)
+        dump_reads(f, store, user);
     ck_assert_int_eq(fclose(f), 0);
     return buf;
 }
 
-/* dump() over a snapshot of src, fetching its misses round by round until
- * a run has none: that run's text. *rounds: how many runs it took. */
+/* text_of() with reads over a snapshot of src, fetching its misses round
+ * by round until a run has none: that run's text. *rounds: how many runs
+ * it took. */
 static char *dump_through_snapshot(struct mp_store *src, const char *user, const char *const *words,
                                    int *rounds)
 {
@@ -227,7 +230,7 @@ static char *dump_through_snapshot(struct mp_store *src, const char *user, const
     for (*rounds = 1;; (*rounds)++) {
         ck_assert_int_le(*rounds, 64);
         mp_store_snap_run_begin(snap);
-        char *d = dump(snap, user, words);
+        char *d = text_of(snap, user, words, true);
         if (mp_store_snap_misses(snap, &m) == 0) {
             mp_store_free(snap);
             return d;
@@ -274,7 +277,7 @@ static void snapshot_answers_as_source(struct mp_store *s)
     const char *all[] = {"small", "big", "nobody"};
     for (size_t u = 0; u < 3; u++) {
         int rounds = 0;
-        char *want = dump(s, all[u], words);
+        char *want = text_of(s, all[u], words, true);
         char *got = dump_through_snapshot(s, all[u], words, &rounds);
         ck_assert_str_eq(got, want);
         ck_assert_ptr_nonnull(strstr(want, u < 2 ? "open 0" : "open -2"));
@@ -317,11 +320,7 @@ START_TEST(test_snap_whole_user_cover_needs_no_second_round)
     /* covered but empty: the view answers "nothing stored" without a miss */
     const struct mp_snap_range *m;
     mp_store_snap_run_begin(snap);
-    char *d = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&d, &len);
-    dump_view(f, snap, "small", words);
-    fclose(f);
+    char *d = text_of(snap, "small", words, false);
     ck_assert_uint_eq(mp_store_snap_misses(snap, &m), 0);
     ck_assert_str_eq(d, "open -2\n");
     free(d);
@@ -397,29 +396,33 @@ static void copy_user_but_derived(struct mp_store *src, struct mp_store *snap,
     src->be->end(&txn, false);
 }
 
+/* A snapshot of the user "small" (turns, facts) of s with every record but
+ * the derived tables (copy_user_but_derived()); its prefix into prefix. */
+static struct mp_store *snap_but_derived(struct mp_store *s, int turns, int facts,
+                                         unsigned char *prefix, size_t *plen)
+{
+    struct mp_store *snap = NULL;
+    load_user(s, "small", turns, facts);
+    *plen = mp_store_backend_user_prefix(s, prefix, "small", 5);
+    ck_assert_int_eq(mp_store_snap_new(s, &snap), MP_OK);
+    copy_user_but_derived(s, snap, prefix, *plen);
+    return snap;
+}
+
 /* A clear store's postings, derived from the user's dterms, answer as the
  * stored ones: the view reads alike, and without a miss. */
 START_TEST(test_snap_postings_derived_from_the_dterms_answer_as_stored)
 {
     static const char *const words[] = {"kayak", "lake", "dog", "turn", "absent", NULL};
-    struct mp_store *s = fx_open_backend(_i), *snap = NULL;
-    load_user(s, "small", 12, 20);
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t plen = mp_store_backend_user_prefix(s, prefix, "small", 5);
-    ck_assert_int_eq(mp_store_snap_new(s, &snap), MP_OK);
-    copy_user_but_derived(s, snap, prefix, plen);
+    size_t plen = 0;
+    struct mp_store *s = fx_open_backend(_i), *snap = snap_but_derived(s, 12, 20, prefix, &plen);
     ck_assert_int_eq(mp_store_snap_derive_postings(snap, prefix, plen), MP_OK);
     ck_assert_int_eq(mp_store_snap_derive_factrank(snap, prefix, plen), MP_OK);
-    char *want = NULL, *got = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&want, &len);
-    dump_view(f, s, "small", words);
-    fclose(f);
     const struct mp_snap_range *m;
+    char *want = text_of(s, "small", words, false);
     mp_store_snap_run_begin(snap);
-    f = open_memstream(&got, &len);
-    dump_view(f, snap, "small", words);
-    fclose(f);
+    char *got = text_of(snap, "small", words, false);
     ck_assert_uint_eq(mp_store_snap_misses(snap, &m), 0);
     ck_assert_str_eq(got, want);
     ck_assert_ptr_nonnull(strstr(want, " kayak df=")); /* postings were read */
@@ -439,12 +442,9 @@ END_TEST
 /* A sealed store's postings are keyed hashes, sealed: not derived. */
 START_TEST(test_snap_postings_of_a_sealed_store_are_not_derived)
 {
-    struct mp_store *s = fx_open_sealed(), *snap = NULL;
-    load_user(s, "small", 2, 2);
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t plen = mp_store_backend_user_prefix(s, prefix, "small", 5);
-    ck_assert_int_eq(mp_store_snap_new(s, &snap), MP_OK);
-    copy_user_but_derived(s, snap, prefix, plen);
+    size_t plen = 0;
+    struct mp_store *s = fx_open_sealed(), *snap = snap_but_derived(s, 2, 2, prefix, &plen);
     ck_assert_int_eq(mp_store_snap_derive_postings(snap, prefix, plen), MP_EUNSUPPORTED);
     ck_assert_int_eq(mp_store_snap_derive_factrank(snap, prefix, plen), MP_EUNSUPPORTED);
     mp_store_free(snap);
