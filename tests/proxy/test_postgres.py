@@ -57,9 +57,14 @@ class PgCase(mh.MemCase):
         cls.pg.stop()
 
     def pg_proxy(self, **storage):
+        """A proxy on the class's database. It has [upstream] api_key, as
+        proxies sharing a store need (docs/scaling.md): the database holds
+        jobs of earlier tests' users, which a proxy without it would keep
+        waiting on their users' credentials (its queue never empties)."""
         st = {'backend': 'postgres', 'postgres_url': self.pg.url}
         st.update(storage)
-        return self.start_proxy(workers=2, storage=st, memory={'mode': 'hybrid'})
+        return self.start_proxy(workers=2, storage=st, memory={'mode': 'hybrid'},
+                                upstream={'api_key': 'sk-zqxsecret-pgshared-11'})
 
 
 class SharedMemory(PgCase):
