@@ -1060,6 +1060,15 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
                   "postgres_url_file");
         failed = true;
     }
+    if (c->storage.backend == MP_BACKEND_POSTGRES && c->server.workers > 0 &&
+        mp_config_postgres_loop_pool(c->storage.postgres_pool, c->server.workers) == 0) {
+        add_error(errs, "", 0,
+                  "[storage] postgres_pool (%" PRIu32 ") x [server] workers (%" PRIu32
+                  ") must be at least workers + %d: each worker's loop needs a connection, "
+                  "and the memory worker and the admin plane one each",
+                  c->storage.postgres_pool, c->server.workers, MP_CONFIG_PG_BACKGROUND);
+        failed = true;
+    }
     if (c->storage.backend == MP_BACKEND_LMDB && (url || url_file)) {
         add_error(errs, "", 0,
                   "[storage] postgres_url / postgres_url_file are set but backend = lmdb");
@@ -1073,6 +1082,16 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         failed = true;
     }
     return failed ? MP_EINVAL : MP_OK;
+}
+
+unsigned mp_config_postgres_loop_pool(uint32_t pool, unsigned workers)
+{
+    if (workers == 0)
+        return 0;
+    uint64_t budget = (uint64_t)pool * workers;
+    return budget < (uint64_t)workers + MP_CONFIG_PG_BACKGROUND
+               ? 0
+               : (unsigned)((budget - MP_CONFIG_PG_BACKGROUND) / workers);
 }
 
 /* ---- names ---- */

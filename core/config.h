@@ -145,7 +145,8 @@ struct mp_config {
          * holding one (exactly one of the two); never logged or echoed */
         char postgres_url[MP_CONFIG_TOKEN_MAX];
         char postgres_url_file[MP_CONFIG_PATH_MAX];
-        uint32_t postgres_pool;            /* 4; 1 .. 64 connections per worker */
+        uint32_t postgres_pool;            /* 4; 1 .. 64 connections per worker: see
+                                            * mp_config_postgres_loop_pool() */
         bool migrate;                      /* true: create/upgrade the schema at start */
         uint32_t postgres_read_timeout_ms; /* 1000; 10 .. 60000: a request's memory read */
     } storage;
@@ -262,8 +263,26 @@ int mp_config_apply_env(struct mp_config *c, const char *const *envp,
  *   - listen and admin_listen cannot both be bound: same non-zero port and
  *     the same host (case-insensitive), or the same non-zero port where
  *     either host is a wildcard (0.0.0.0 or ::). Two port-0 listeners are fine.
+ *   - backend = postgres with workers set (not 0, auto): postgres_pool x
+ *     workers leaves each worker's loop a connection after the background
+ *     ones (mp_config_postgres_loop_pool() is not 0); with workers auto the
+ *     proxy checks the same at start, once it knows the count.
  * Errors found here have source "" (no file). */
 int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs);
+
+/* The PostgreSQL backend's connection budget: a process opens at most
+ * workers x postgres_pool connections. MP_CONFIG_PG_BACKGROUND of them
+ * serve the threads that block on the database (the memory worker, and
+ * the main thread's admin plane and retention sweeps), one each; the rest
+ * are shared evenly by the workers' event loops for their requests'
+ * memory reads. */
+#define MP_CONFIG_PG_BACKGROUND 2
+
+/* Connections each worker's loop keeps, of a budget of pool per worker for
+ * workers workers (>= 1): (workers x pool - MP_CONFIG_PG_BACKGROUND) /
+ * workers; 0 when that leaves a loop none (the configuration is then
+ * invalid). */
+unsigned mp_config_postgres_loop_pool(uint32_t pool, unsigned workers);
 
 /* Parses "host:port", "[v6]:port" (port 0 .. 65535, decimal digits). host is
  * a DNS name ([A-Za-z0-9._-], no empty label) or a dotted-quad IPv4 address

@@ -122,13 +122,30 @@ static char *postgres_url(const struct mp_config *cfg)
     return url;
 }
 
-/* Connections the PostgreSQL store's own pool may open: postgres_pool for
- * the memory worker and for the admin plane. Each worker's loop opens
- * postgres_pool more for its requests' reads (plane/memread.h): at most
- * postgres_pool x (workers + 2) in all. */
+/* Connections the PostgreSQL store's own pool may open: one for each
+ * thread that blocks on it (the memory worker, the main thread's admin
+ * plane). The workers' loops keep the rest of the budget
+ * (mp_config_postgres_loop_pool(), plane/memread.h). */
 static unsigned postgres_connections(const struct mp_config *cfg)
 {
-    return cfg->storage.postgres_pool * 2;
+    (void)cfg;
+    return MP_CONFIG_PG_BACKGROUND;
+}
+
+/* With [server] workers auto, the connection budget's rule
+ * (mp_config_validate()) is checked here, once the count is known. */
+static int check_postgres_budget(const struct mp_config *cfg)
+{
+    unsigned workers = mp_server_worker_count(cfg);
+    if (cfg->storage.backend != MP_BACKEND_POSTGRES ||
+        mp_config_postgres_loop_pool(cfg->storage.postgres_pool, workers) != 0)
+        return MP_OK;
+    char why[192];
+    snprintf(why, sizeof(why),
+             "[storage] postgres_pool (%u) x workers (%u, auto) must be at least workers + %d",
+             (unsigned)cfg->storage.postgres_pool, workers, MP_CONFIG_PG_BACKGROUND);
+    log_error("invalid configuration", why);
+    return MP_EINVAL;
 }
 
 /* --migrate: the PostgreSQL schema created or upgraded, then exit. */
@@ -216,7 +233,7 @@ static int run(const struct mp_config *cfg, const char *config_path)
     struct mp_store *store = NULL;
     struct mp_server *server = NULL;
     int status = EXIT_START;
-    if (open_store(cfg, &store) != MP_OK)
+    if (check_postgres_budget(cfg) != MP_OK || open_store(cfg, &store) != MP_OK)
         goto out;
     if (mp_server_new(cfg, config_path, store, &server) != MP_OK)
         goto out;

@@ -248,8 +248,9 @@ static int start_workers(struct mp_server *s, const struct mp_config *cfg)
             goto fail;
         addr.port = mp_listen_port(fd);
         s->port = addr.port;
-        s->workers[i] = mp_worker_start(i, fd, mp_shared_config_ref(s->admin_loop.shared),
-                                        s->metrics, s->store, s->memworker);
+        s->workers[i] = mp_worker_start(
+            i, fd, mp_shared_config_ref(s->admin_loop.shared), s->metrics, s->store, s->memworker,
+            mp_config_postgres_loop_pool(cfg->storage.postgres_pool, s->nworkers));
         if (s->workers[i] == NULL) {
             snprintf(err, sizeof(err), "cannot start worker %u", i);
             goto fail;

@@ -127,7 +127,7 @@ static void *worker_main(void *arg)
 
 static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config *shared,
                        struct mp_metrics *metrics, struct mp_store *store,
-                       struct mp_memworker *memworker)
+                       struct mp_memworker *memworker, unsigned memread_pool)
 {
     w->base = event_base_new();
     if (w->base == NULL)
@@ -146,8 +146,8 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
         w->drain_check == NULL)
         return MP_ENOMEM;
     const char *conninfo = mp_store_pg_conninfo(store);
-    if (conninfo != NULL && mp_memread_new(&w->loop, conninfo, shared->cfg.storage.postgres_pool,
-                                           &w->loop.memread) != MP_OK)
+    if (conninfo != NULL &&
+        mp_memread_new(&w->loop, conninfo, memread_pool, &w->loop.memread) != MP_OK)
         return MP_ENOMEM;
     event_add(w->listen_ev, NULL);
     return MP_OK;
@@ -155,7 +155,7 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
 
 struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_config *shared,
                                   struct mp_metrics *metrics, struct mp_store *store,
-                                  struct mp_memworker *memworker)
+                                  struct mp_memworker *memworker, unsigned memread_pool)
 {
     struct mp_worker *w = calloc(1, sizeof(*w));
     if (w == NULL) {
@@ -165,7 +165,7 @@ struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_c
     }
     w->listen_fd = listen_fd;
     pthread_mutex_init(&w->mu, NULL);
-    if (worker_init(w, id, shared, metrics, store, memworker) != MP_OK ||
+    if (worker_init(w, id, shared, metrics, store, memworker, memread_pool) != MP_OK ||
         pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         if (w->loop.shared == NULL)
             mp_shared_config_unref(shared);

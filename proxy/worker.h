@@ -29,11 +29,13 @@ struct mp_memworker;
 
 /* Starts worker id on the bound, listening socket listen_fd (ownership
  * taken), with a reference to shared taken; store and memworker are
- * borrowed and outlive the worker. Returns NULL on failure (the socket is
- * closed, the reference dropped). */
+ * borrowed and outlive the worker. memread_pool: the connections its loop
+ * keeps for its requests' memory reads when the store is PostgreSQL's
+ * (mp_config_postgres_loop_pool()). Returns NULL on failure (the socket
+ * is closed, the reference dropped). */
 struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_config *shared,
                                   struct mp_metrics *metrics, struct mp_store *store,
-                                  struct mp_memworker *memworker);
+                                  struct mp_memworker *memworker, unsigned memread_pool);
 
 /* Hands a new configuration to the worker (reference taken). */
 void mp_worker_post_config(struct mp_worker *w, struct mp_shared_config *shared);

@@ -398,14 +398,14 @@ static void forget_all(struct snap_store *s, bool keep_chunk)
         tb->nspans = 0;
     }
     s->nmisses = 0;
-    mp_snap_derive_free(s->postings);
-    s->postings = NULL;
+    mp_snap_derive_retire(s);
 }
 
 static void snap_close(struct mp_store *store)
 {
     struct snap_store *s = mp_snap_of(store);
     forget_all(s, false);
+    mp_snap_derive_free(s->derive_spare);
     for (int t = 0; t < MP_TABLE_COUNT; t++) {
         free(s->tables[t].rows);
         free(s->tables[t].spans);

@@ -43,7 +43,8 @@ struct snap_store {
     struct snap_table tables[MP_TABLE_COUNT];
     struct mp_snap_range misses[MP_SNAP_MISSES_MAX];
     size_t nmisses;
-    struct derive *postings; /* derived from the dterms, not yet rows; NULL: none */
+    struct derive *postings;     /* derived from the dterms, not yet rows; NULL: none */
+    struct derive *derive_spare; /* a retired derivation's arrays, for the next one */
 };
 
 struct snap_store *mp_snap_of(const struct mp_store *s);
@@ -71,5 +72,9 @@ int mp_snap_materialize(struct snap_store *s);
 
 /* Frees derived postings. NULL: nothing. */
 void mp_snap_derive_free(struct derive *d);
+
+/* Ends s->postings (if any), keeping its arrays as s->derive_spare for the
+ * next derivation. */
+void mp_snap_derive_retire(struct snap_store *s);
 
 #endif

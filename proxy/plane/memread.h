@@ -4,17 +4,17 @@
  * chat request, the memory of GET /v1/memory, a user's setting. With a
  * store that answers from memory or a map (LMDB, mem) it runs once, at
  * once, on loop->store. With the PostgreSQL store the loop keeps its own
- * connections (storage/store_pg_link.h, postgres_pool of them, in
- * pipeline mode, their sockets watched by the loop) and runs it over a
- * snapshot (storage/store_snap.h): the user's records come in one
- * statement; a run that reads past them (a big user) runs again after
- * one pipelined batch per round fetched the rest, all in one read-only
- * transaction. A read that cannot be answered by the deadline
- * ([storage] postgres_read_timeout_ms) or while the database is down
- * fails (MP_ETIMEDOUT, MP_EIO) and the caller goes on without memory.
- * Connections that fail are opened again with a backoff (100 ms doubling
- * to 1 s: memory comes back within a second of the database); while none
- * is open and none is opening, reads fail at once. */
+ * connections (storage/store_pg_link.h, its share of the connection
+ * budget: mp_config_postgres_loop_pool(), in pipeline mode, their sockets
+ * watched by the loop) and runs it over a snapshot (storage/store_snap.h):
+ * the user's records come in one statement; a run that reads past them (a
+ * big user) runs again after one pipelined batch per round fetched the
+ * rest, all in one read-only transaction. A read that cannot be answered
+ * by the deadline ([storage] postgres_read_timeout_ms) or while the
+ * database is down fails (MP_ETIMEDOUT, MP_EIO) and the caller goes on
+ * without memory. Connections that fail are opened again with a backoff
+ * (100 ms doubling to 1 s: memory comes back within a second of the
+ * database); while none is open and none is opening, reads fail at once. */
 #ifndef MP_PROXY_MEMREAD_H
 #define MP_PROXY_MEMREAD_H
 

@@ -1243,6 +1243,57 @@ START_TEST(test_config_validate_summarize_at_below_buffer)
 }
 END_TEST
 
+/* workers x postgres_pool connections at most: two for the background
+ * threads, the rest split among the workers' loops, at least one each. */
+START_TEST(test_config_postgres_loop_pool_splits_the_budget)
+{
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(4, 1), 2);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(4, 2), 3);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(4, 3), 3);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(3, 1), 1);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(2, 2), 1);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(2, 1), 0);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(1, 8), 0);
+    ck_assert_uint_eq(mp_config_postgres_loop_pool(4, 0), 0);
+    for (unsigned pool = 1; pool <= 64; pool++) {
+        for (unsigned w = 1; w <= 256; w++) {
+            unsigned loop = mp_config_postgres_loop_pool(pool, w);
+            if (pool * w < w + MP_CONFIG_PG_BACKGROUND) {
+                ck_assert_uint_eq(loop, 0);
+                continue;
+            }
+            ck_assert_uint_ge(loop, 1);
+            ck_assert_uint_le(loop * w + MP_CONFIG_PG_BACKGROUND, pool * w);
+            ck_assert_uint_gt((loop + 1) * w + MP_CONFIG_PG_BACKGROUND, pool * w); /* all used */
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_config_validate_postgres_budget)
+{
+    ck_assert_int_eq(set("storage", "backend", "postgres"), MP_OK);
+    ck_assert_int_eq(set("storage", "postgres_url", "host=127.0.0.1"), MP_OK);
+    ck_assert_int_eq(set("storage", "postgres_pool", "2"), MP_OK);
+    ck_assert_int_eq(set("server", "workers", "1"), MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 1);
+    ck_assert_str_eq(errs.items[0].message,
+                     "[storage] postgres_pool (2) x [server] workers (1) must be at least "
+                     "workers + 2: each worker's loop needs a connection, and the memory worker "
+                     "and the admin plane one each");
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(set("server", "workers", "2"), MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    ck_assert_int_eq(set("server", "workers", "0"), MP_OK); /* auto: checked at start */
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    ck_assert_int_eq(set("storage", "backend", "lmdb"), MP_OK);
+    ck_assert_int_eq(set("storage", "postgres_url", ""), MP_OK);
+    ck_assert_int_eq(set("server", "workers", "1"), MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK); /* LMDB: no budget */
+}
+END_TEST
+
 START_TEST(test_config_validate_listeners_must_differ)
 {
     ck_assert_int_eq(set("server", "admin_listen", "127.0.0.1:8080"), MP_OK);
@@ -1390,6 +1441,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_url_rejects_malformed);
     tcase_add_test(tc, test_config_url_too_long_rejected);
     tcase_add_test(tc, test_config_validate_summarize_at_below_buffer);
+    tcase_add_test(tc, test_config_postgres_loop_pool_splits_the_budget);
+    tcase_add_test(tc, test_config_validate_postgres_budget);
     tcase_add_test(tc, test_config_validate_listeners_must_differ);
     tcase_add_test(tc, test_config_validate_listeners_allowed);
     tcase_add_test(tc, test_config_validate_rechecks_hand_built_fields);

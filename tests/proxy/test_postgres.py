@@ -218,10 +218,11 @@ class NonBlocking(PgCase):
     locked, a worker whose memory read is stuck still answers its other
     requests at once; the stuck read gives up at postgres_read_timeout_ms
     and its request goes upstream without memory; memory comes back when
-    the lock goes. The connections stay within postgres_pool x (workers + 2)."""
+    the lock goes. The connections stay within workers x postgres_pool."""
 
     def test_a_stuck_read_blocks_no_other_request(self):
-        st = {'backend': 'postgres', 'postgres_url': self.pg.url, 'postgres_pool': 2,
+        # workers x postgres_pool = 3: the memory worker's, the admin plane's and the loop's one
+        st = {'backend': 'postgres', 'postgres_url': self.pg.url, 'postgres_pool': 3,
               'postgres_read_timeout_ms': 600}
         p = self.start_proxy(workers=1, storage=st, memory={'mode': 'hybrid'})
         user = mh.uid('nb')
@@ -282,8 +283,34 @@ class NonBlocking(PgCase):
         self.assertEqual(results, [200] * 40)
         opened = int(self.pg.sql("SELECT count(*) FROM pg_stat_activity "
                                  "WHERE application_name = 'memproxy'"))
-        self.assertGreaterEqual(opened, 2 * 2)  # each worker's loop keeps its own
-        self.assertLessEqual(opened, 2 * (2 + 2))
+        # workers x postgres_pool = 4: one for each worker's loop (it keeps its own), one
+        # each for the memory worker and the admin plane
+        self.assertGreaterEqual(opened, 2)
+        self.assertLessEqual(opened, 2 * 2)
+
+    def test_a_budget_without_a_connection_per_loop_is_refused(self):
+        with tempfile.NamedTemporaryFile('w', suffix='.ini', delete=False) as f:
+            f.write('[server]\nworkers = 1\n[storage]\nbackend = postgres\n'
+                    'postgres_url = %s\npostgres_pool = 2\n' % self.pg.url)
+        self.addCleanup(os.unlink, f.name)
+        env = {k: v for k, v in os.environ.items() if not k.startswith('MEMPROXY_')}
+        r = subprocess.run([harness.MEMPROXY_BIN, '--check-config', '-c', f.name],
+                           capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('postgres_pool (2) x [server] workers (1) must be at least workers + 2',
+                      r.stdout + r.stderr)
+        self.assertNotIn(self.pg.url, r.stdout + r.stderr)
+        # workers auto: the same rule at start, once the count is known (pool 1 never leaves
+        # a loop a connection)
+        with open(f.name, 'w') as g:
+            g.write('[storage]\nbackend = postgres\npostgres_url = %s\npostgres_pool = 1\n'
+                    % self.pg.url)
+        r = subprocess.run([harness.MEMPROXY_BIN, '-c', f.name], capture_output=True, text=True,
+                           timeout=30, env=env)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('postgres_pool (1) x workers (', r.stderr)
+        self.assertIn('auto) must be at least workers + 2', r.stderr)
+        self.assertNotIn(self.pg.url, r.stdout + r.stderr)
 
 
 class BigUser(PgCase):

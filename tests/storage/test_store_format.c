@@ -435,6 +435,47 @@ START_TEST(test_format_v2_sealed_store_reads_and_writes_as_before)
 END_TEST
 
 /* Not a check: with MP_FORMAT_FIXTURE_OUT set, writes the fixtures. */
+/* A fact's head (what its rank needs) decodes as the whole fact does, but
+ * for the value, which it skips; a record cut short fails both ways. */
+START_TEST(test_codec_fact_head_is_the_fact_without_its_value)
+{
+    struct mp_mem_entity e = {.key = "home_city",
+                              .value = (char *)"Lisbon",
+                              .value_len = 6,
+                              .confidence = 0.75,
+                              .observed_at_ms = 1700000000123,
+                              .recorded_at_ms = 1700000000456,
+                              .trust = MP_TRUST_STATED,
+                              .source_role = MP_ROLE_USER,
+                              .pii = true,
+                              .revision = 3,
+                              .request_id = "req-1",
+                              .model = "m",
+                              .source_first_seq = 7,
+                              .source_last_seq = 8};
+    unsigned char buf[512];
+    size_t n = mp_codec_put_fact(buf, &e);
+    ck_assert_uint_le(n, sizeof(buf));
+    struct mp_mem_entity full, head;
+    ck_assert_int_eq(mp_codec_get_fact(buf, n, &full), MP_OK);
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, n, &head), MP_OK);
+    ck_assert_ptr_null(head.value);
+    ck_assert_str_eq(full.value, "Lisbon");
+    ck_assert_uint_eq(head.value_len, 6);
+    ck_assert_str_eq(head.key, "home_city");
+    ck_assert_double_eq(head.confidence, 0.75);
+    ck_assert_int_eq(head.observed_at_ms, e.observed_at_ms);
+    ck_assert_int_eq(head.recorded_at_ms, e.recorded_at_ms);
+    ck_assert_int_eq(head.trust, MP_TRUST_STATED);
+    ck_assert_int_eq(head.revision, 3);
+    ck_assert_str_eq(head.request_id, "req-1");
+    ck_assert_uint_eq(head.source_last_seq, 8);
+    free(full.value);
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, n - 1, &head), MP_EIO);
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, 20, &head), MP_EIO);
+}
+END_TEST
+
 START_TEST(test_format_write_fixtures)
 {
     const char *out = getenv("MP_FORMAT_FIXTURE_OUT");
@@ -468,6 +509,7 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("format");
     tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
     tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_codec_fact_head_is_the_fact_without_its_value);
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
     tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
