@@ -103,7 +103,7 @@ static const struct key_def keys[] = {
     {"server", "max_body_bytes", K_UINT, FIELD(server.max_body_bytes), 1, 1073741824, NULL},
     {"server", "max_header_bytes", K_UINT, FIELD(server.max_header_bytes), 1024, 1048576, NULL},
     {"server", "client_timeout_ms", K_UINT, FIELD(server.client_timeout_ms), 1, 3600000, NULL},
-    {"server", "max_connections", K_UINT, FIELD(server.max_connections), 1, 1000000, NULL},
+    {"server", "max_connections", K_UINT, FIELD(server.max_connections), 0, 1000000, NULL},
     {"server", "drain_timeout_ms", K_UINT, FIELD(server.drain_timeout_ms), 0, 3600000, NULL},
     {"upstream", "base_url", K_URL, FIELD(upstream.base_url), 0, 0, NULL},
     {"upstream", "api_key", K_SECRET, FIELD(upstream.api_key), 0, 0, NULL},
@@ -744,7 +744,7 @@ void mp_config_defaults(struct mp_config *c)
     c->server.max_body_bytes = 8388608;
     c->server.max_header_bytes = 65536;
     c->server.client_timeout_ms = 10000;
-    c->server.max_connections = 1024;
+    c->server.max_connections = 0;
     c->server.drain_timeout_ms = 25000;
     (void)mp_config_parse_url("https://api.openai.com/v1", &c->upstream.base_url);
     c->upstream.connect_timeout_ms = 5000;
@@ -1082,6 +1082,16 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         failed = true;
     }
     return failed ? MP_EINVAL : MP_OK;
+}
+
+uint32_t mp_config_auto_max_connections(const struct mp_config *c, unsigned workers,
+                                        uint64_t nofile)
+{
+    uint64_t reserve = MP_CONFIG_FD_RESERVE;
+    if (c->storage.backend == MP_BACKEND_POSTGRES)
+        reserve += (uint64_t)workers * c->storage.postgres_pool;
+    uint64_t n = nofile > reserve + 2 ? (nofile - reserve) / 2 : 1;
+    return n > 1000000 ? 1000000 : (uint32_t)n;
 }
 
 unsigned mp_config_postgres_loop_pool(uint32_t pool, unsigned workers)

@@ -86,7 +86,7 @@ struct mp_config {
         uint64_t max_body_bytes;     /* 8388608; 1 .. 1 GiB */
         uint32_t max_header_bytes;   /* 65536; 1024 .. 1 MiB */
         uint32_t client_timeout_ms;  /* 10000; 1 .. 3600000 */
-        uint32_t max_connections;    /* 1024; 1 .. 1000000 */
+        uint32_t max_connections;    /* 0 = auto (mp_config_auto_max_connections()); .. 1000000 */
         uint32_t drain_timeout_ms;   /* 25000; 0 .. 3600000 */
     } server;
     struct {
@@ -269,6 +269,17 @@ int mp_config_apply_env(struct mp_config *c, const char *const *envp,
  *     proxy checks the same at start, once it knows the count.
  * Errors found here have source "" (no file). */
 int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs);
+
+/* [server] max_connections = 0 (auto): what a process whose open-file
+ * limit is nofile can carry. Each proxied request holds two descriptors
+ * (its client's and its upstream connection's); MP_CONFIG_FD_RESERVE more
+ * are kept for listeners, the store, logs, event loops and memory-model
+ * calls, and with backend = postgres the process's connections to the
+ * database (workers x postgres_pool). So (nofile - reserve) / 2, at
+ * least 1, at most 1000000. workers: the resolved count (>= 1). */
+#define MP_CONFIG_FD_RESERVE 256
+uint32_t mp_config_auto_max_connections(const struct mp_config *c, unsigned workers,
+                                        uint64_t nofile);
 
 /* The PostgreSQL backend's connection budget: a process opens at most
  * workers x postgres_pool connections. MP_CONFIG_PG_BACKGROUND of them

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "capacity.h"
 #include "clock.h"
 #include "config_load.h"
 #include "net/conn.h"
@@ -52,6 +53,7 @@ struct mp_server {
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *drain_deadline, *drain_poll;
     struct mp_admin_host admin_host; /* the admin loop's app */
+    uint64_t nofile;                 /* the open-file limit, raised at start */
     bool draining;
     bool stopping;
 };
@@ -199,6 +201,28 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     cfg->storage.migrate = old->storage.migrate;
 }
 
+/* The configuration's auto values for this process: max_connections = 0
+ * from the open-file limit (mp_config_auto_max_connections()). */
+static void resolve_auto(const struct mp_server *s, struct mp_config *cfg)
+{
+    if (cfg->server.max_connections == 0)
+        cfg->server.max_connections = mp_config_auto_max_connections(cfg, s->nworkers, s->nofile);
+}
+
+/* The open-file limit raised to the hard one; a failure is logged and the
+ * old limit kept. */
+static void raise_nofile(struct mp_server *s)
+{
+    char why[192];
+    s->nofile = mp_capacity_raise_nofile(why, sizeof(why));
+    if (why[0] != '\0') {
+        struct mp_logline l;
+        mp_logline_begin(&l, MP_LOG_WARN, "open-file limit not raised");
+        mp_logline_str(&l, "error", why);
+        mp_logline_end(&l);
+    }
+}
+
 /* The reload of SIGHUP and of POST /admin/reload (struct mp_admin_host):
  * MP_OK, MP_EINVAL (the configuration is not valid) or MP_ENOMEM. */
 static int reload(void *owner)
@@ -213,6 +237,7 @@ static int reload(void *owner)
         return MP_EINVAL;
     }
     keep_restart_only(s->admin_loop.cfg, &cfg);
+    resolve_auto(s, &cfg);
     struct mp_shared_config *sc = mp_shared_config_new(&cfg);
     if (sc == NULL) {
         mp_log(MP_LOG_ERROR, "reload failed: out of memory");
@@ -276,21 +301,27 @@ static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint
     snprintf(addr, sizeof(addr), "%s:%u", cfg->server.admin_listen.host, admin_port);
     mp_logline_str(&l, "admin_listen", addr);
     mp_logline_int(&l, "workers", s->nworkers);
+    mp_logline_int(&l, "max_connections", s->admin_loop.cfg->server.max_connections);
+    mp_logline_int(&l, "open_files_limit", (int64_t)s->nofile);
     mp_logline_str(&l, "version", MP_VERSION);
     mp_logline_str(&l, "upstream", cfg->upstream.base_url.text);
     mp_logline_str(&l, "memory_mode", mp_config_mode_name(cfg->memory.mode));
     mp_logline_end(&l);
 }
 
-static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
+static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
 {
+    struct mp_config resolved = *given;
+    raise_nofile(s);
+    s->nworkers = mp_server_worker_count(&resolved);
+    resolve_auto(s, &resolved);
+    const struct mp_config *cfg = &resolved;
     struct mp_shared_config *sc = mp_shared_config_new(cfg);
     s->base = event_base_new();
     if (sc == NULL || s->base == NULL) {
         mp_shared_config_unref(sc);
         return MP_ENOMEM;
     }
-    s->nworkers = mp_server_worker_count(cfg);
     s->metrics = mp_metrics_new(s->nworkers + 1);
     if (s->metrics == NULL || mp_loop_init(&s->admin_loop, s->base, s->nworkers, sc, s->metrics,
                                            mp_conn_run_dirty) != MP_OK) {
@@ -304,7 +335,8 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *cfg)
                                            .reload = reload,
                                            .started_ms = mp_clock_now_ms(),
                                            .started_mono_ms = mp_clock_monotonic_ms(),
-                                           .workers = s->nworkers};
+                                           .workers = s->nworkers,
+                                           .open_files_limit = s->nofile};
     s->admin_loop.app = &s->admin_host;
     s->admin_loop.store = s->store;
     if (mp_memworker_start(s->store, mp_shared_config_ref(sc), s->metrics, &s->memworker) !=

@@ -22,9 +22,10 @@ struct mp_admin_host {
      * when it was valid and is in force; MP_EINVAL when it was not (the
      * errors are logged, the running configuration stays); MP_ENOMEM. */
     int (*reload)(void *owner);
-    int64_t started_ms;      /* when the process started: ms since the epoch */
-    int64_t started_mono_ms; /* the same moment on the monotonic clock */
-    unsigned workers;        /* data-plane worker threads */
+    int64_t started_ms;        /* when the process started: ms since the epoch */
+    int64_t started_mono_ms;   /* the same moment on the monotonic clock */
+    unsigned workers;          /* data-plane worker threads */
+    uint64_t open_files_limit; /* RLIMIT_NOFILE's soft limit, raised at start */
 };
 
 extern const struct mp_conn_kind mp_admin_kind;

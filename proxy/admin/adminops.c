@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "config.h"
 #include "memory/memworker.h"
+#include "metrics.h"
 #include "mp_commit.h"
 #include "mp_version.h"
 #include "net/loop.h"
@@ -45,7 +46,8 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
     const char *not_ready = host->not_ready(host->owner);
     int64_t up_ms = mp_clock_monotonic_ms() - host->started_mono_ms;
     unsigned depth = loop->memworker != NULL ? mp_memworker_depth(loop->memworker) : 0;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o, "
+                     "s:{s:I, s:I, s:I}}",
                      "version", MP_VERSION, "commit", MP_COMMIT, "mode",
                      mp_config_mode_name(cfg->memory.mode), "retrieval",
                      mp_config_retrieval_name(cfg->memory.retrieval), "uptime_seconds",
@@ -53,7 +55,10 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
                      mp_memjson_time(host->started_ms), "ready", not_ready == NULL, "not_ready",
                      reason(not_ready), "degraded", reason(host->degraded(host->owner)), "workers",
                      (json_int_t)host->workers, "queue", "depth", (json_int_t)depth, "max",
-                     (json_int_t)cfg->memory.queue_max, "store", store_json(loop->store));
+                     (json_int_t)cfg->memory.queue_max, "store", store_json(loop->store),
+                     "connections", "open", (json_int_t)mp_metrics_open_connections(loop->metrics),
+                     "max", (json_int_t)cfg->server.max_connections, "open_files_limit",
+                     (json_int_t)host->open_files_limit);
 }
 
 int mp_adminops_reload(const struct mp_loop *loop)

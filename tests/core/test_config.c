@@ -70,7 +70,7 @@ START_TEST(test_config_defaults_match_contract)
     ck_assert_uint_eq(cfg.server.max_body_bytes, 8388608);
     ck_assert_uint_eq(cfg.server.max_header_bytes, 65536);
     ck_assert_uint_eq(cfg.server.client_timeout_ms, 10000);
-    ck_assert_uint_eq(cfg.server.max_connections, 1024);
+    ck_assert_uint_eq(cfg.server.max_connections, 0); /* auto (issue 15) */
     ck_assert_uint_eq(cfg.server.drain_timeout_ms, 25000);
     ck_assert_str_eq(cfg.upstream.base_url.text, "https://api.openai.com/v1");
     ck_assert(cfg.upstream.base_url.https);
@@ -172,6 +172,10 @@ START_TEST(test_config_contract_sample_gives_defaults)
     mp_config_defaults(&cfg);
     ck_assert_int_eq(parse(sample), MP_OK);
     ck_assert_uint_eq(errs.count, 0);
+    /* the one value the sample sets that is no longer the default: issue 15
+     * made max_connections auto (0) */
+    ck_assert_uint_eq(cfg.server.max_connections, 1024);
+    before.server.max_connections = 1024;
     ck_assert(memcmp(&cfg, &before, sizeof(cfg)) == 0);
 }
 END_TEST
@@ -596,7 +600,7 @@ START_TEST(test_config_ini_good_keys_applied_despite_errors)
     ck_assert_uint_eq(errs.count, 1);
     ck_assert_uint_eq(errs.items[0].line, 3);
     ck_assert_uint_eq(cfg.server.workers, 9);
-    ck_assert_uint_eq(cfg.server.max_connections, 1024);
+    ck_assert_uint_eq(cfg.server.max_connections, 0);
     ck_assert_uint_eq(cfg.server.drain_timeout_ms, 5);
 }
 END_TEST
@@ -1270,6 +1274,24 @@ START_TEST(test_config_postgres_loop_pool_splits_the_budget)
 }
 END_TEST
 
+/* max_connections auto: two descriptors per request after a reserve of
+ * 256 (and the database connections with PostgreSQL), 1 .. 1000000. */
+START_TEST(test_config_auto_max_connections_follows_the_open_file_limit)
+{
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 1024), 384);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 65536), 32640);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 1048576), 524160);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 100), 1);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 0), 1);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 1ULL << 40), 1000000);
+    ck_assert_int_eq(set("storage", "backend", "postgres"), MP_OK);
+    ck_assert_int_eq(set("storage", "postgres_pool", "8"), MP_OK);
+    ck_assert_uint_eq(mp_config_auto_max_connections(&cfg, 2, 65536), (65536 - 256 - 16) / 2);
+    ck_assert_int_eq(set("server", "max_connections", "0"), MP_OK);
+    ck_assert_int_eq(set("server", "max_connections", "1000001"), MP_EINVAL);
+}
+END_TEST
+
 START_TEST(test_config_validate_postgres_budget)
 {
     ck_assert_int_eq(set("storage", "backend", "postgres"), MP_OK);
@@ -1443,6 +1465,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_validate_summarize_at_below_buffer);
     tcase_add_test(tc, test_config_postgres_loop_pool_splits_the_budget);
     tcase_add_test(tc, test_config_validate_postgres_budget);
+    tcase_add_test(tc, test_config_auto_max_connections_follows_the_open_file_limit);
     tcase_add_test(tc, test_config_validate_listeners_must_differ);
     tcase_add_test(tc, test_config_validate_listeners_allowed);
     tcase_add_test(tc, test_config_validate_rechecks_hand_built_fields);

@@ -18,6 +18,7 @@ import bisect
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -894,12 +895,17 @@ class Proxy:
             f.write(text)
         os.replace(self.config_path + '.tmp', self.config_path)
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, nofile=None):
+        """nofile: (soft, hard) RLIMIT_NOFILE memproxy starts with."""
         if not os.path.exists(MEMPROXY_BIN):
             raise AssertionError('memproxy binary missing: %s' % MEMPROXY_BIN)
+
+        def limits():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         self.proc = subprocess.Popen([MEMPROXY_BIN, '-c', self.config_path], cwd=self.dir, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=limits)
         _live_processes.append(self.proc)
         self.err = _StderrCollector(self.proc.stderr, log_file_path('memproxy'))
         self.err.start()

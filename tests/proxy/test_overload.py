@@ -16,7 +16,7 @@ HEAD = (b'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: applica
 
 
 class Slowloris(harness.ProxyTestCase):
-    PROXY_CONFIG = {'workers': 2, 'server': {'client_timeout_ms': 60000}}
+    PROXY_CONFIG = {'workers': 2, 'server': {'client_timeout_ms': 60000, 'max_connections': 1024}}
 
     def test_1500_one_byte_per_second_connections_do_not_lock_out_a_normal_client(self):
         port = self.proxy.port
