@@ -68,13 +68,14 @@ struct mp_http_chunked {
     int state;          /* private */
     uint64_t remaining; /* private: bytes left in the current chunk */
     size_t line_len;    /* private: bytes of the current size/trailer line */
+    size_t trailer_len; /* private: bytes of the trailer section */
 };
 
 void mp_http_chunked_init(struct mp_http_chunked *c);
 
 /* Decodes in[0..in_len) into out[0..out_cap). Chunk extensions are ignored,
  * trailer fields are read and discarded; size and trailer lines are capped
- * at 4096 bytes (MP_EINVAL past that).
+ * at 4096 bytes, the trailer section at 16384 (MP_EINVAL past that).
  * *consumed: input bytes used; *produced: body bytes written to out.
  * Returns MP_OK when the last chunk and its trailers were consumed (bytes
  * after that, e.g. a pipelined request, are left unconsumed); MP_AGAIN when
