@@ -67,7 +67,7 @@ static bool ieq_lit(const char *s, size_t len, const char *lit)
 int mp_http_lex_head_end(const unsigned char *p, size_t start, size_t lim, size_t *end)
 {
     size_t i = start;
-    for (;;) {
+    while (i < lim) {
         const unsigned char *nl = memchr(p + i, '\n', lim - i);
         if (nl == NULL)
             return MP_AGAIN;
@@ -80,6 +80,7 @@ int mp_http_lex_head_end(const unsigned char *p, size_t start, size_t lim, size_
             return MP_OK;
         }
     }
+    return MP_AGAIN;
 }
 
 /* ---- field lines ---- */
