@@ -670,37 +670,6 @@ START_TEST(test_chunked_trailer_section_cap)
 }
 END_TEST
 
-/* The last chunk, then lines trailer lines of 4002 bytes each. */
-static int decode_trailers(int lines)
-{
-    size_t cap = 8 + (size_t)lines * 4002;
-    char *in = malloc(cap);
-    char out[4];
-    size_t n = 0, used, made;
-    ck_assert_ptr_nonnull(in);
-    memcpy(in, "0\r\n", 3);
-    n = 3;
-    for (int i = 0; i < lines; i++) {
-        memcpy(in + n, "X:", 2);
-        memset(in + n + 2, 'a', 3998);
-        memcpy(in + n + 4000, "\r\n", 2);
-        n += 4002;
-    }
-    memcpy(in + n, "\r\n", 2);
-    n += 2;
-    int rc = decode_all(in, n, &used, out, sizeof(out), &made);
-    free(in);
-    return rc;
-}
-
-START_TEST(test_chunked_trailer_section_cap)
-{
-    /* 16010 bytes of trailer section pass, 20012 do not. */
-    ck_assert_int_eq(decode_trailers(4), MP_OK);
-    ck_assert_int_eq(decode_trailers(5), MP_EINVAL);
-}
-END_TEST
-
 START_TEST(test_chunked_rejects_malformed)
 {
     hf_assert_chunked_refused(chunked_rc, &hf_chunked_malformed);
