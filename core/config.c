@@ -83,6 +83,7 @@ union staged {
 static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "hybrid", NULL};
 static const char *const retrieval_names[] = {"relevant", "recent", NULL};
 static const char *const llm_names[] = {"openai", "anthropic", NULL};
+static const char *const client_names[] = {"curl", "native", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
 static const char *const backend_names[] = {"lmdb", "postgres", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
@@ -110,6 +111,7 @@ static const struct key_def keys[] = {
     {"upstream", "connect_timeout_ms", K_UINT, FIELD(upstream.connect_timeout_ms), 1, 600000, NULL},
     {"upstream", "ca_file", K_OPTPATH, FIELD(upstream.ca_file), 0, 0, NULL},
     {"upstream", "idle_timeout_ms", K_UINT, FIELD(upstream.idle_timeout_ms), 1, 3600000, NULL},
+    {"upstream", "client", K_ENUM, FIELD(upstream.client), 0, 0, client_names},
     {"anthropic", "base_url", K_OPTURL, FIELD(anthropic.base_url), 0, 0, NULL},
     {"anthropic", "api_key", K_SECRET, FIELD(anthropic.api_key), 0, 0, NULL},
     {"memory", "mode", K_ENUM, FIELD(memory.mode), 0, 0, mode_names},
@@ -749,6 +751,7 @@ void mp_config_defaults(struct mp_config *c)
     (void)mp_config_parse_url("https://api.openai.com/v1", &c->upstream.base_url);
     c->upstream.connect_timeout_ms = 5000;
     c->upstream.idle_timeout_ms = 120000;
+    c->upstream.client = MP_UPSTREAM_NATIVE;
     c->memory.mode = MP_MEMORY_HYBRID;
     memcpy(c->memory.user_header, "X-User-Id", sizeof("X-User-Id"));
     c->memory.user_from_body = true;

@@ -39,6 +39,9 @@ enum mp_retrieval {
  * through: OpenAI's chat completions at [upstream], or Anthropic's Messages
  * at [anthropic]. */
 enum mp_llm_api { MP_LLM_OPENAI, MP_LLM_ANTHROPIC };
+/* What carries the request path's upstream exchanges: libcurl, or memproxy's
+ * own HTTP/1.1 client (proxy/net/h1client.h). */
+enum mp_upstream_client { MP_UPSTREAM_CURL, MP_UPSTREAM_NATIVE };
 
 enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 
@@ -96,6 +99,7 @@ struct mp_config {
                                                bundle trusted instead (private CAs) */
         uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
         uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
+        enum mp_upstream_client client;     /* native */
     } upstream;
     struct {                                /* /v1/messages and below (Anthropic's API) */
         struct mp_url base_url;             /* text "" (the default): those routes answer 404;

@@ -16,6 +16,7 @@
 #include "plane/request.h"
 #include "status.h"
 #include "store_pg.h"
+#include "net/h1client.h"
 #include "net/upstream.h"
 
 #define ACCEPT_BATCH 64
@@ -84,7 +85,8 @@ static void on_drain_check(evutil_socket_t fd, short what, void *arg)
     struct mp_worker *w = arg;
     (void)fd;
     (void)what;
-    if (w->loop.nconns == 0 && mp_upstream_active(w->loop.upstream) == 0)
+    if (w->loop.nconns == 0 && mp_upstream_active(w->loop.upstream) == 0 &&
+        mp_h1client_active(w->loop.h1) == 0)
         event_base_loopexit(w->base, NULL);
 }
 
@@ -139,11 +141,12 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
     w->loop.store = store;
     w->loop.memworker = memworker;
     w->loop.upstream = mp_upstream_new(w->base, mp_request_on_upstream_done);
+    w->loop.h1 = mp_h1client_new(w->base);
     w->listen_ev = event_new(w->base, w->listen_fd, EV_READ | EV_PERSIST, on_accept, w);
     w->ctl_ev = event_new(w->base, -1, 0, on_control, w);
     w->drain_check = event_new(w->base, -1, EV_PERSIST, on_drain_check, w);
-    if (w->loop.upstream == NULL || w->listen_ev == NULL || w->ctl_ev == NULL ||
-        w->drain_check == NULL)
+    if (w->loop.upstream == NULL || w->loop.h1 == NULL || w->listen_ev == NULL ||
+        w->ctl_ev == NULL || w->drain_check == NULL)
         return MP_ENOMEM;
     const char *conninfo = mp_store_pg_conninfo(store);
     if (conninfo != NULL &&
@@ -234,6 +237,7 @@ void mp_worker_free(struct mp_worker *w)
     if (w->drain_check != NULL)
         event_free(w->drain_check);
     mp_upstream_free(w->loop.upstream);
+    mp_h1client_free(w->loop.h1);
     mp_memread_free(w->loop.memread);
     if (w->loop.base != NULL)
         mp_loop_cleanup(&w->loop);

@@ -20,6 +20,7 @@ struct mp_conn;
 struct mp_metrics;
 struct mp_metrics_shard;
 struct mp_upstream;
+struct mp_h1client;
 struct mp_store;
 struct mp_memworker;
 struct mp_memread;
@@ -58,6 +59,7 @@ struct mp_loop {
     struct mp_metrics *metrics;              /* borrowed */
     struct mp_metrics_shard *shard;          /* borrowed */
     struct mp_upstream *upstream;            /* owned; NULL on the admin loop */
+    struct mp_h1client *h1;                  /* owned; NULL on the admin loop */
     struct mp_store *store;                  /* borrowed: the memory store */
     struct mp_memworker *memworker;          /* borrowed: where turns and changes go */
     struct mp_memread *memread;              /* the worker's: reads of a PostgreSQL store

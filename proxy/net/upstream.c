@@ -200,3 +200,32 @@ unsigned mp_upstream_active(const struct mp_upstream *up)
 {
     return up->active;
 }
+
+enum mp_xfer_end mp_upstream_end_of(CURLcode result)
+{
+    switch (result) {
+    case CURLE_OK:
+        return MP_XFER_OK;
+    case CURLE_COULDNT_CONNECT:
+        return MP_XFER_CONNECT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return MP_XFER_DNS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return MP_XFER_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return MP_XFER_TLS;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return MP_XFER_RESET;
+    case CURLE_WRITE_ERROR: /* a callback of ours refused what came */
+        return MP_XFER_PROTOCOL;
+    default:
+        return MP_XFER_OTHER;
+    }
+}

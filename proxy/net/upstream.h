@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "net/xfer.h"
+
 struct event_base;
 struct mp_upstream;
 
@@ -33,6 +35,9 @@ void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy);
 int mp_upstream_start(struct mp_upstream *up, CURL *easy);
 /* Stops a started transfer without calling done. Never from a curl callback. */
 void mp_upstream_cancel(struct mp_upstream *up, CURL *easy);
+
+/* What a finished transfer's result says, in the terms both clients use. */
+enum mp_xfer_end mp_upstream_end_of(CURLcode result);
 
 /* Transfers in progress. */
 unsigned mp_upstream_active(const struct mp_upstream *up);

@@ -38,7 +38,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_resp.h"
 #include "net/access.h"
+#include "net/h1client.h"
 #include "plane/memapi.h"
 #include "metrics.h"
 #include "plane/reqmem.h"
@@ -57,9 +59,10 @@ struct mp_request {
     struct mp_loop *loop;
     struct mp_conn *conn;                    /* NULL once the client is gone */
     const struct mp_http_request_head *head; /* the connection's, valid while attached */
-    CURL *easy;
+    CURL *easy;                              /* [upstream] client = curl */
     bool in_multi;
-    const char *body; /* the client's, borrowed from the connection */
+    struct mp_h1xfer *h1; /* client = native: the exchange in progress */
+    const char *body;     /* the client's, borrowed from the connection */
     size_t body_len;
     struct mp_reqmem mem;
     struct curl_slist nodes[MP_HTTP_MAX_HEADERS + 8];
@@ -129,6 +132,8 @@ static void request_free(struct mp_request *r)
             mp_upstream_cancel(loop->upstream, r->easy);
         mp_upstream_easy_put(loop->upstream, r->easy);
     }
+    if (r->h1 != NULL)
+        mp_h1_cancel(r->h1);
     event_del(&r->idle_ev);
     mp_reqmem_cleanup(&r->mem, loop);
     mp_buf_release(loop, &r->text);
@@ -199,10 +204,28 @@ static bool name_is(const struct mp_http_header *h, const char *name)
     return h->name_len == n && strncasecmp(h->name, name, n) == 0;
 }
 
-/* Copies the client's headers for curl: hop-by-hop fields, Host,
- * Content-Length and Expect are curl's to write; Authorization is replaced
- * when [upstream] api_key is set; Accept-Encoding is dropped when the reply
- * will be recorded (a compressed reply could not be read). Accept and
+/* Whether a client header goes upstream: hop-by-hop fields, Host,
+ * Content-Length and Expect are the client's (curl's, or the native head's)
+ * to write; Authorization is replaced when [upstream] api_key is set;
+ * Accept-Encoding is dropped when the reply will be recorded (a compressed
+ * reply could not be read). */
+static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
+                     const struct mp_http_header *conn_hdr, const struct mp_http_header *h)
+{
+    if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
+        name_is(h, "content-length") || name_is(h, "expect"))
+        return false;
+    if (conn_hdr != NULL &&
+        mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
+        return false;
+    if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
+        return false;
+    if (r->anthropic && cfg->anthropic.api_key[0] != '\0' && name_is(h, "x-api-key"))
+        return false;
+    return !(r->mem.writes && name_is(h, "accept-encoding"));
+}
+
+/* Copies the client's headers for curl (forwards()). Accept and
  * Content-Type are suppressed when absent so curl adds no defaults. */
 static void build_headers(struct mp_request *r, const struct mp_config *cfg)
 {
@@ -211,18 +234,8 @@ static void build_headers(struct mp_request *r, const struct mp_config *cfg)
     bool has_accept = false, has_ctype = false;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
-            name_is(h, "content-length") || name_is(h, "expect"))
+        if (!forwards(r, cfg, conn_hdr, h))
             continue;
-        if (conn_hdr != NULL &&
-            mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
-            continue;
-        if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
-            continue;
-        if (r->anthropic && cfg->anthropic.api_key[0] != '\0' && name_is(h, "x-api-key"))
-            continue;
-        if (r->mem.writes && name_is(h, "accept-encoding"))
-            continue; /* the reply is read for memory: it must not come compressed */
         has_accept = has_accept || name_is(h, "accept");
         has_ctype = has_ctype || name_is(h, "content-type");
         add_header(r, h->name, h->name_len, h->value, h->value_len);
@@ -288,6 +301,111 @@ static void arm_idle(struct mp_request *r, double seconds)
     event_add(&r->idle_ev, &tv);
 }
 
+/* ---- the native client's request ---- */
+
+static void text_add(struct mp_request *r, const char *s, size_t n)
+{
+    memcpy(r->text.data + r->text.len, s, n);
+    r->text.len += n;
+}
+
+static void text_line(struct mp_request *r, const char *name, const char *v1, size_t n1,
+                      const char *v2, size_t n2)
+{
+    text_add(r, name, strlen(name));
+    text_add(r, ": ", 2);
+    text_add(r, v1, n1);
+    text_add(r, v2, n2);
+    text_add(r, "\r\n", 2);
+}
+
+/* The request line and fields of the native client's request, in r->text
+ * (reserved by the caller): the target under the base URL's path, Host, the
+ * forwarded fields (forwards()), the configured key, and Content-Length when
+ * a body goes. */
+static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
+                              const struct mp_url *base, size_t skip, size_t send_len,
+                              bool has_body)
+{
+    const struct mp_http_request_head *head = r->head;
+    const struct mp_http_header *conn_hdr = mp_http_find_header(head, "connection", 10);
+    char num[32];
+    text_add(r, head->method, head->method_len);
+    text_add(r, " ", 1);
+    text_add(r, base->path, strlen(base->path));
+    text_add(r, head->target + skip, head->target_len - skip);
+    text_add(r, " HTTP/1.1\r\nHost: ", 17);
+    bool v6 = strchr(base->host, ':') != NULL;
+    text_add(r, "[", v6 ? 1 : 0);
+    text_add(r, base->host, strlen(base->host));
+    text_add(r, "]", v6 ? 1 : 0);
+    if (base->port != (base->https ? 443 : 80)) {
+        int n = snprintf(num, sizeof(num), ":%u", (unsigned)base->port);
+        text_add(r, num, (size_t)n);
+    }
+    text_add(r, "\r\n", 2);
+    for (size_t i = 0; i < head->num_headers; i++) {
+        const struct mp_http_header *h = &head->headers[i];
+        if (!forwards(r, cfg, conn_hdr, h))
+            continue;
+        text_add(r, h->name, h->name_len);
+        text_add(r, ": ", 2);
+        text_add(r, h->value, h->value_len);
+        text_add(r, "\r\n", 2);
+    }
+    if (!r->anthropic && cfg->upstream.api_key[0] != '\0')
+        text_line(r, "Authorization", "Bearer ", 7, cfg->upstream.api_key,
+                  strlen(cfg->upstream.api_key));
+    if (r->anthropic && cfg->anthropic.api_key[0] != '\0')
+        text_line(r, "x-api-key", cfg->anthropic.api_key, strlen(cfg->anthropic.api_key), "", 0);
+    if (has_body) {
+        int n = snprintf(num, sizeof(num), "%zu", send_len);
+        text_line(r, "Content-Length", num, (size_t)n, "", 0);
+    }
+    text_add(r, "\r\n", 2);
+}
+
+static bool on_h1_head(void *arg, const struct mp_http_response_head *h);
+static int on_h1_body(void *arg, const char *p, size_t n);
+static void on_h1_done(void *arg, enum mp_xfer_end end);
+
+static const struct mp_h1_callbacks h1_callbacks = {
+    .on_head = on_h1_head,
+    .on_body = on_h1_body,
+    .on_done = on_h1_done,
+};
+
+/* The exchange on the native client ([upstream] client = native). */
+static int start_native(struct mp_request *r, const char *body, const struct mp_url *base,
+                        size_t skip)
+{
+    const struct mp_config *cfg = r->loop->cfg;
+    const struct mp_http_request_head *head = r->head;
+    bool head_request = method_is(head, "HEAD");
+    bool has_body = !head_request && (r->body_len > 0 || method_is(head, "POST") ||
+                                      method_is(head, "PUT") || method_is(head, "PATCH"));
+    const char *send = r->mem.body != NULL ? r->mem.body : body;
+    size_t send_len = r->mem.body != NULL ? r->mem.body_len : r->body_len;
+    size_t need =
+        2 * head->head_len + strlen(base->path) + strlen(base->host) + MP_CONFIG_SECRET_MAX + 256;
+    if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
+        return MP_ENOMEM;
+    r->no_body = head_request;
+    build_native_head(r, cfg, base, skip, send_len, has_body);
+    struct iovec piece = {.iov_base = (void *)send, .iov_len = has_body ? send_len : 0};
+    struct mp_h1_request rq = {.host = base->host,
+                               .port = base->port,
+                               .https = base->https,
+                               .ca_file = cfg->upstream.ca_file,
+                               .head = r->text.data,
+                               .head_len = r->text.len,
+                               .body = &piece,
+                               .nbody = 1,
+                               .head_request = head_request,
+                               .connect_timeout_ms = cfg->upstream.connect_timeout_ms};
+    return mp_h1_start(r->loop->h1, &rq, &h1_callbacks, r, &r->h1) == MP_OK ? MP_OK : MP_EUPSTREAM;
+}
+
 /* Sets the transfer up and starts it. Returns MP_OK or a status. */
 static int start_upstream(struct mp_request *r, const char *body)
 {
@@ -297,6 +415,16 @@ static int start_upstream(struct mp_request *r, const char *body)
      * is the host: the whole target is appended */
     const char *base = r->anthropic ? cfg->anthropic.base_url.text : cfg->upstream.base_url.text;
     size_t skip = r->anthropic ? 0 : 3;
+    if (cfg->upstream.client == MP_UPSTREAM_NATIVE) {
+        int rc = start_native(
+            r, body, r->anthropic ? &cfg->anthropic.base_url : &cfg->upstream.base_url, skip);
+        if (rc != MP_OK)
+            return rc;
+        r->t_upstream = mp_access_now();
+        r->last_activity = r->t_upstream;
+        arm_idle(r, cfg->upstream.idle_timeout_ms / 1000.0);
+        return MP_OK;
+    }
     /* every header line for curl is at most its client line + 1 byte */
     size_t need = 2 * head->head_len + strlen(base) + MP_CONFIG_SECRET_MAX + 256;
     if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
@@ -537,6 +665,24 @@ static bool relay_sse(struct mp_request *r, const char *data, size_t len)
     return true;
 }
 
+/* Body bytes of the upstream's answer (after its head) to the client and
+ * to memory. false: the answer cannot be relayed (an SSE event over its cap,
+ * out of memory). */
+static bool take_body(struct mp_request *r, const char *data, size_t len)
+{
+    r->body_in += len;
+    if (r->is_sse)
+        return relay_sse(r, data, len);
+    if (r->hold && !r->chunked_out && len > 0)
+        relay_holding_last(r, data, len);
+    else
+        relay(r, data, len);
+    mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
+    return true;
+}
+
+/* curl's write callback: a client that reads slowly pauses the transfer
+ * before the bytes are taken (curl hands them again on resume). */
 static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
 {
     struct mp_request *r = ud;
@@ -551,15 +697,54 @@ static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
         mp_conn_want_drain(r->conn);
         return CURL_WRITEFUNC_PAUSE;
     }
-    r->body_in += len;
-    if (r->is_sse)
-        return relay_sse(r, data, len) ? len : 0;
-    if (r->hold && !r->chunked_out && len > 0)
-        relay_holding_last(r, data, len);
-    else
-        relay(r, data, len);
-    mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
-    return len;
+    return take_body(r, data, len) ? len : 0;
+}
+
+/* The native client's head: fed line by line to the same handling as
+ * curl's header callback. */
+static bool on_h1_head(void *arg, const struct mp_http_response_head *h)
+{
+    struct mp_request *r = arg;
+    char small[1024];
+    int n = snprintf(small, sizeof(small), "HTTP/1.%d %d %.*s\r\n", h->minor_version, h->status,
+                     (int)(h->reason_len < 512 ? h->reason_len : 512), h->reason);
+    if (n < 0 || on_upstream_header(small, 1, (size_t)n, r) == 0)
+        return false;
+    for (size_t i = 0; i < h->num_headers; i++) {
+        const struct mp_http_header *f = &h->headers[i];
+        size_t len = f->name_len + f->value_len + 4;
+        char *line = len <= sizeof(small) ? small : malloc(len);
+        if (line == NULL)
+            return false;
+        memcpy(line, f->name, f->name_len);
+        memcpy(line + f->name_len, ": ", 2);
+        memcpy(line + f->name_len + 2, f->value, f->value_len);
+        memcpy(line + len - 2, "\r\n", 2);
+        size_t took = on_upstream_header(line, 1, len, r);
+        if (line != small)
+            free(line);
+        if (took == 0)
+            return false;
+    }
+    return on_upstream_header((char *)"\r\n", 1, 2, r) == 2;
+}
+
+/* The native client's body bytes: taken at once; a client that reads
+ * slowly then stops the reading until its output drains. */
+static int on_h1_body(void *arg, const char *p, size_t n)
+{
+    struct mp_request *r = arg;
+    r->last_activity = mp_access_now();
+    if (r->no_body)
+        return MP_OK;
+    if (!take_body(r, p, n))
+        return MP_EINVAL;
+    if (!r->paused && mp_conn_pending(r->conn) > MP_CONN_HIGH_WATER) {
+        r->paused = true;
+        mp_conn_want_drain(r->conn);
+        mp_h1_pause(r->h1);
+    }
+    return MP_OK;
 }
 
 static void on_drain(struct mp_conn *c, void *req)
@@ -570,34 +755,30 @@ static void on_drain(struct mp_conn *c, void *req)
         return;
     r->paused = false;
     r->last_activity = mp_access_now();
-    curl_easy_pause(r->easy, CURLPAUSE_CONT);
+    if (r->h1 != NULL)
+        mp_h1_resume(r->h1);
+    else
+        curl_easy_pause(r->easy, CURLPAUSE_CONT);
 }
 
 /* ---- ending ---- */
 
-static enum mp_upstream_error_kind classify(CURLcode rc, enum mp_perr *perr)
+static enum mp_upstream_error_kind classify(enum mp_xfer_end end, enum mp_perr *perr)
 {
     *perr = MP_PERR_UPSTREAM_UNREACHABLE;
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
+    switch (end) {
+    case MP_XFER_CONNECT:
         return MP_UPERR_CONNECT;
-    case CURLE_COULDNT_RESOLVE_HOST:
+    case MP_XFER_DNS:
         return MP_UPERR_DNS;
-    case CURLE_OPERATION_TIMEDOUT:
+    case MP_XFER_TIMEOUT:
         *perr = MP_PERR_UPSTREAM_TIMEOUT;
         return MP_UPERR_TIMEOUT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
+    case MP_XFER_TLS:
         return MP_UPERR_TLS;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
+    case MP_XFER_RESET:
         return MP_UPERR_RESET;
-    case CURLE_WRITE_ERROR:
+    case MP_XFER_PROTOCOL:
         *perr = MP_PERR_UPSTREAM_PROTOCOL;
         return MP_UPERR_OTHER;
     default:
@@ -685,16 +866,15 @@ static bool complete_despite(const struct mp_request *r)
     return r->content_length >= 0 && r->body_in == (uint64_t)r->content_length;
 }
 
-void mp_request_on_upstream_done(void *req, CURLcode result)
+/* The exchange ended, on either client. */
+static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
 {
-    struct mp_request *r = req;
     enum mp_perr perr;
-    r->in_multi = false;
-    if (result != CURLE_OK && complete_despite(r))
-        result = CURLE_OK; /* e.g. a reset after [DONE]: the client has it all */
-    if (result != CURLE_OK || !r->head_done) {
+    if (result != MP_XFER_OK && complete_despite(r))
+        result = MP_XFER_OK; /* e.g. a reset after [DONE]: the client has it all */
+    if (result != MP_XFER_OK || !r->head_done) {
         enum mp_upstream_error_kind kind = classify(result, &perr);
-        if (result == CURLE_OK)
+        if (result == MP_XFER_OK)
             perr = MP_PERR_UPSTREAM_PROTOCOL;
         request_fail(r, perr, kind);
         return;
@@ -713,6 +893,20 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
     release_end(r);
 }
 
+void mp_request_on_upstream_done(void *req, CURLcode result)
+{
+    struct mp_request *r = req;
+    r->in_multi = false;
+    upstream_done(r, mp_upstream_end_of(result));
+}
+
+static void on_h1_done(void *arg, enum mp_xfer_end end)
+{
+    struct mp_request *r = arg;
+    r->h1 = NULL;
+    upstream_done(r, end);
+}
+
 static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct mp_request *r = arg;
@@ -724,8 +918,13 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
         arm_idle(r, r->paused ? idle : idle - quiet);
         return;
     }
-    mp_upstream_cancel(r->loop->upstream, r->easy);
-    r->in_multi = false;
+    if (r->h1 != NULL) {
+        mp_h1_cancel(r->h1);
+        r->h1 = NULL;
+    } else {
+        mp_upstream_cancel(r->loop->upstream, r->easy);
+        r->in_multi = false;
+    }
     request_fail(r, MP_PERR_UPSTREAM_TIMEOUT, MP_UPERR_TIMEOUT);
 }
 

@@ -70,7 +70,8 @@ START_TEST(test_config_defaults_match_contract)
     ck_assert_uint_eq(cfg.server.max_body_bytes, 8388608);
     ck_assert_uint_eq(cfg.server.max_header_bytes, 65536);
     ck_assert_uint_eq(cfg.server.client_timeout_ms, 10000);
-    ck_assert_uint_eq(cfg.server.max_connections, 0); /* auto (issue 15) */
+    ck_assert_uint_eq(cfg.server.max_connections, 0);          /* auto (issue 15) */
+    ck_assert_int_eq(cfg.upstream.client, MP_UPSTREAM_NATIVE); /* issue 15 */
     ck_assert_uint_eq(cfg.server.drain_timeout_ms, 25000);
     ck_assert_str_eq(cfg.upstream.base_url.text, "https://api.openai.com/v1");
     ck_assert(cfg.upstream.base_url.https);
@@ -418,6 +419,11 @@ START_TEST(test_config_set_addresses_and_url)
     ck_assert_int_eq(set("anthropic", "base_url", "http://127.0.0.1:9"), MP_OK);
     ck_assert_int_eq(mp_config_validate(&cfg, &e), MP_OK);
     ck_assert_int_eq(set("memory", "llm", "claude"), MP_EINVAL);
+    ck_assert_int_eq(set("upstream", "client", "curl"), MP_OK);
+    ck_assert_int_eq(cfg.upstream.client, MP_UPSTREAM_CURL);
+    ck_assert_int_eq(set("upstream", "client", "Native"), MP_OK);
+    ck_assert_int_eq(cfg.upstream.client, MP_UPSTREAM_NATIVE);
+    ck_assert_int_eq(set("upstream", "client", "h2"), MP_EINVAL);
 }
 END_TEST
 

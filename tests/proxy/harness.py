@@ -30,6 +30,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get('MEMPROXY_SOURCE_ROOT', os.path.normpath(os.path.join(HERE, '..', '..')))
+# [upstream] client of every memproxy a test starts, unless the test sets one.
+UPSTREAM_CLIENT = os.environ.get('MPTEST_UPSTREAM_CLIENT', '')
 MEMPROXY_BIN = os.environ.get('MEMPROXY_BIN', os.path.join(SOURCE_ROOT, 'build', 'proxy', 'memproxy'))
 FAKE_UPSTREAM_BIN = os.environ.get('FAKE_UPSTREAM_BIN',
                                    os.path.join(SOURCE_ROOT, 'build', 'tests', 'fake_upstream', 'fake_upstream'))
@@ -871,6 +873,9 @@ class Proxy:
         # sections: more sections or keys, e.g. {'governance': {...}, 'security': {...}}
         for name, over in (sections or {}).items():
             self.sections.setdefault(name, {}).update(over)
+        # the suites run again with the native upstream client (tests/proxy/meson.build)
+        if UPSTREAM_CLIENT:
+            self.sections['upstream'].setdefault('client', UPSTREAM_CLIENT)
         self.extra_ini = extra_ini
         self.env = dict(os.environ)
         for k in list(self.env):
