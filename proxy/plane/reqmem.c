@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "recall.h"
 #include "route.h"
+#include "splice.h"
 #include "status.h"
 #include "store.h"
 #include "terms.h"
@@ -229,9 +230,14 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
+    struct mp_splice spliced;
     f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &m->req, &head, &src, &p,
-                                   mp_clock_now_ms(), &f->body, &f->body_len, &plan);
+                                   mp_clock_now_ms(), &spliced, &plan);
     f->tokens = plan.tokens;
+    if (f->inject_rc != MP_OK)
+        return;
+    f->inject_rc = mp_splice_flatten(&spliced, m->in_body, &f->body, &f->body_len);
+    mp_splice_cleanup(&spliced);
 }
 
 /* One run of the read over store (memread.h): what it finds goes to
