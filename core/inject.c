@@ -6,8 +6,9 @@
  * Allocations, each sized exactly or from a bound: the plan's arrays
  * (recall), the block's decoded text (plan.block_len bytes, which recall
  * measured with memblock's own functions), the picks in the wire's order,
- * and the wire's output. Relevant retrieval adds one: the question's
- * decoded text, freed once recall has chosen. */
+ * and the bytes the wire's splice adds (never a copy of the body).
+ * Relevant retrieval adds one: the question's decoded text, freed once
+ * recall has chosen. */
 #include "inject.h"
 
 #include <assert.h>
@@ -143,7 +144,7 @@ static int choose(const struct mp_wire *w, const char *body, const struct mp_cha
 int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
-                    int64_t now_ms, char **out, size_t *out_len, struct mp_inject_plan *plan)
+                    int64_t now_ms, struct mp_splice *out, struct mp_inject_plan *plan)
 {
     struct request in = {.wire = w, .body = body, .req = req};
     struct mp_wire_pick *picks = NULL;
@@ -173,7 +174,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     picks = picks_of(&rp, um->messages, &rc);
     if (rc == MP_OK) {
         struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks};
-        rc = w->splice(body, len, req, &mem, out, out_len);
+        rc = w->splice(body, len, req, &mem, out);
     }
     if (rc == MP_OK && plan != NULL)
         report(&rp, plan);

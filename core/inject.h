@@ -25,6 +25,7 @@ struct mp_chatreq;
 struct mp_wire;
 struct mp_recall_params;
 struct mp_recall_source;
+struct mp_splice;
 struct mp_usermem;
 
 /* What was injected. */
@@ -53,8 +54,9 @@ struct mp_inject_plan {
  * text before that: mp_chatreq_question), read only when p->terms is set;
  * else mp_recall_recent() (src NULL: facts from um, as before sources).
  *
- * Returns MP_OK with *out (malloc'd, NUL-terminated for convenience, caller
- * frees with free()), *out_len and *plan (plan may be NULL); MP_NOTFOUND
+ * Returns MP_OK with *out (the new body as pieces, wire/splice.h: ranges of
+ * body, not copied, and the bytes added, which it owns; caller cleans up
+ * with mp_splice_cleanup()) and *plan (plan may be NULL); MP_NOTFOUND
  * when nothing qualifies (no section requested, nothing stored for them,
  * everything deduplicated, or a budget too small for the intro plus one
  * item): the caller then forwards body unchanged and reports 0 tokens;
@@ -63,6 +65,6 @@ struct mp_inject_plan {
 int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
-                    int64_t now_ms, char **out, size_t *out_len, struct mp_inject_plan *plan);
+                    int64_t now_ms, struct mp_splice *out, struct mp_inject_plan *plan);
 
 #endif

@@ -10,9 +10,9 @@
 #include "wire.h"
 
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
-                  const struct mp_wire_memory *mem, char **out, size_t *out_len)
+                  const struct mp_wire_memory *mem, struct mp_splice *out)
 {
-    return mp_wire_splice_messages(body, len, req, mem, "system", 6, out, out_len);
+    return mp_wire_splice_messages(body, len, req, mem, "system", 6, out);
 }
 
 const struct mp_wire mp_wire_chat = {

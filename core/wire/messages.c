@@ -47,42 +47,50 @@ static struct system_edit system_edit(const char *body, const struct mp_chatreq 
                                 "\"}"};
 }
 
+/* The replayed messages from picks[first] on, each followed by a ','
+ * unless it ends "messages". */
+static char *put_replay(char *w, const struct mp_wire_memory *mem, size_t first,
+                        const struct mp_chatreq *req)
+{
+    for (size_t k = first; k < mem->npicks; k++) {
+        w = mp_wire_put_pick(w, &mem->picks[k]);
+        if (k + 1 < mem->npicks || req->nmsgs > 0)
+            *w++ = ',';
+    }
+    return w;
+}
+
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
-                  const struct mp_wire_memory *mem, char **out, size_t *out_len)
+                  const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     struct system_edit se = system_edit(body, req);
-    size_t first = 0, at_msgs = req->messages_start + 1, bound = len + 1;
+    size_t first = 0, at_msgs = req->messages_start + 1;
     while (first < mem->npicks && mem->picks[first].role == MP_ROLE_ASSISTANT)
         first++; /* the replay starts with the user */
-    bound += strlen(se.open) + 2 * mem->block_len + strlen(se.close) + 1;
+    size_t bound = strlen(se.open) + 2 * mem->block_len + strlen(se.close) + 1;
     for (size_t k = first; k < mem->npicks; k++)
         bound += mp_wire_pick_bound(&mem->picks[k]);
-    char *res = malloc(bound), *w = res;
-    if (res == NULL)
-        return MP_ENOMEM;
+    int rc = mp_splice_init(out, bound);
+    if (rc != MP_OK)
+        return rc;
     /* two insertions, in body order: the system's and the replay's */
     size_t pos = 0;
     for (int step = 0; step < 2; step++) {
         bool sys = (step == 0) == (se.at <= at_msgs);
         size_t at = sys ? se.at : at_msgs;
-        w = mp_wire_put(w, body + pos, at - pos);
+        mp_splice_take(out, pos, at - pos);
         pos = at;
+        char *w = mp_splice_gen(out);
         if (sys) {
             w = mp_wire_put(w, se.open, strlen(se.open));
             w = mp_wire_put_block(w, mem);
             w = mp_wire_put(w, se.close, strlen(se.close));
-            continue;
+        } else {
+            w = put_replay(w, mem, first, req);
         }
-        for (size_t k = first; k < mem->npicks; k++) {
-            w = mp_wire_put_pick(w, &mem->picks[k]);
-            if (k + 1 < mem->npicks || req->nmsgs > 0)
-                *w++ = ',';
-        }
+        mp_splice_wrote(out, w);
     }
-    w = mp_wire_put(w, body + pos, len - pos);
-    *w = '\0';
-    *out = res;
-    *out_len = (size_t)(w - res);
+    mp_splice_take(out, pos, len - pos);
     return MP_OK;
 }
 

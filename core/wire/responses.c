@@ -34,26 +34,24 @@
 /* ---- the request ---- */
 
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
-                  const struct mp_wire_memory *mem, char **out, size_t *out_len)
+                  const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     static const char user_open[] = ",{\"role\":\"user\",\"content\":";
     if (!req->text_input)
-        return mp_wire_splice_messages(body, len, req, mem, "developer", 9, out, out_len);
+        return mp_wire_splice_messages(body, len, req, mem, "developer", 9, out);
     /* "input":"..." -> "input":[<memory>,{"role":"user","content":"..."}] */
     size_t s = req->messages_start, e = req->messages_end;
-    char *res = malloc(len + 1 + mp_wire_messages_bound(mem, 9) + SLEN(user_open) + 2 + 1), *w;
-    if (res == NULL)
-        return MP_ENOMEM;
-    w = mp_wire_put(res, body, s);
+    int rc = mp_splice_init(out, 1 + mp_wire_messages_bound(mem, 9) + SLEN(user_open) + 2);
+    if (rc != MP_OK)
+        return rc;
+    mp_splice_take(out, 0, s);
+    char *w = mp_splice_gen(out);
     *w++ = '[';
     w = mp_wire_put_messages(w, mem, "developer", 9);
-    w = mp_wire_put(w, user_open, SLEN(user_open));
-    w = mp_wire_put(w, body + s, e - s); /* the string, its bytes as they were */
-    w = mp_wire_put(w, "}]", 2);
-    w = mp_wire_put(w, body + e, len - e);
-    *w = '\0';
-    *out = res;
-    *out_len = (size_t)(w - res);
+    mp_splice_wrote(out, mp_wire_put(w, user_open, SLEN(user_open)));
+    mp_splice_take(out, s, e - s); /* the string, its bytes as they were */
+    mp_splice_put(out, "}]", 2);
+    mp_splice_take(out, e, len - e);
     return MP_OK;
 }
 

@@ -1,6 +1,9 @@
-/* Memory as message objects (see splice.h). */
+/* The spliced body as pieces, and memory as message objects (see
+ * splice.h). The splice never holds the client's body: a piece of it is an
+ * offset, read again from the body the sender passes. */
 #include "splice.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,97 @@ char *mp_wire_put(char *w, const char *s, size_t n)
     memcpy(w, s, n);
     return w + n;
 }
+
+/* ---- the pieces ---- */
+
+int mp_splice_init(struct mp_splice *s, size_t gen_cap)
+{
+    char *gen = malloc(gen_cap > 0 ? gen_cap : 1);
+    if (gen == NULL)
+        return MP_ENOMEM;
+    memset(s, 0, sizeof(*s));
+    s->gen = gen;
+    s->gen_cap = gen_cap;
+    return MP_OK;
+}
+
+/* Appends len bytes at off, growing the last piece when they follow it. */
+static void append(struct mp_splice *s, bool generated, size_t off, size_t len)
+{
+    struct mp_splice_piece *last = s->npieces > 0 ? &s->pieces[s->npieces - 1] : NULL;
+    if (len == 0)
+        return;
+    s->total_len += len;
+    if (last != NULL && last->generated == generated && last->off + last->len == off) {
+        last->len += len;
+        return;
+    }
+    /* the pieces follow the wire's code, not the request: a fixed few */
+    assert(s->npieces < MP_SPLICE_PIECES_MAX);
+    s->pieces[s->npieces++] = (struct mp_splice_piece){generated, off, len};
+}
+
+void mp_splice_take(struct mp_splice *s, size_t off, size_t len)
+{
+    append(s, false, off, len);
+}
+
+char *mp_splice_gen(struct mp_splice *s)
+{
+    return s->gen + s->gen_len;
+}
+
+void mp_splice_wrote(struct mp_splice *s, const char *end)
+{
+    size_t n = (size_t)(end - mp_splice_gen(s));
+    assert(s->gen_len + n <= s->gen_cap); /* the wire's bound held */
+    append(s, true, s->gen_len, n);
+    s->gen_len += n;
+}
+
+void mp_splice_put(struct mp_splice *s, const char *bytes, size_t n)
+{
+    mp_splice_wrote(s, mp_wire_put(mp_splice_gen(s), bytes, n));
+}
+
+static const char *piece_bytes(const struct mp_splice *s, const char *client_body, size_t i)
+{
+    const struct mp_splice_piece *p = &s->pieces[i];
+    return (p->generated ? s->gen : client_body) + p->off;
+}
+
+size_t mp_splice_iov(const struct mp_splice *s, const char *client_body, struct iovec *out,
+                     size_t cap)
+{
+    for (size_t i = 0; i < s->npieces && i < cap; i++) {
+        /* iov_base is not const, but nothing writes through a sent iovec */
+        out[i].iov_base = (void *)piece_bytes(s, client_body, i);
+        out[i].iov_len = s->pieces[i].len;
+    }
+    return s->npieces;
+}
+
+int mp_splice_flatten(const struct mp_splice *s, const char *client_body, char **out,
+                      size_t *out_len)
+{
+    char *res = malloc(s->total_len + 1), *w = res;
+    if (res == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < s->npieces; i++)
+        w = mp_wire_put(w, piece_bytes(s, client_body, i), s->pieces[i].len);
+    *w = '\0';
+    *out = res;
+    *out_len = s->total_len;
+    return MP_OK;
+}
+
+void mp_splice_cleanup(struct mp_splice *s)
+{
+    free(s->gen);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- the generated pieces ---- */
 
 char *mp_wire_put_block(char *w, const struct mp_wire_memory *mem)
 {
@@ -71,20 +165,19 @@ char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char
 
 int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatreq *req,
                             const struct mp_wire_memory *mem, const char *role, size_t role_len,
-                            char **out, size_t *out_len)
+                            struct mp_splice *out)
 {
-    char *res = malloc(len + 2 + mp_wire_messages_bound(mem, role_len) + 1), *w;
-    if (res == NULL)
-        return MP_ENOMEM;
-    w = mp_wire_put(res, body, req->insert_at);
+    int rc = mp_splice_init(out, 2 + mp_wire_messages_bound(mem, role_len));
+    if (rc != MP_OK)
+        return rc;
+    mp_splice_take(out, 0, req->insert_at);
+    char *w = mp_splice_gen(out);
     if (req->insert_needs_comma_before)
         *w++ = ',';
     w = mp_wire_put_messages(w, mem, role, role_len);
     if (req->insert_needs_comma_after)
         *w++ = ',';
-    w = mp_wire_put(w, body + req->insert_at, len - req->insert_at);
-    *w = '\0';
-    *out = res;
-    *out_len = (size_t)(w - res);
+    mp_splice_wrote(out, w);
+    mp_splice_take(out, req->insert_at, len - req->insert_at);
     return MP_OK;
 }

@@ -181,7 +181,7 @@ static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_messag
 
 static void found_reset(struct mp_reqmem_found *f)
 {
-    free(f->body);
+    mp_splice_cleanup(&f->splice);
     memset(f, 0, sizeof(*f));
 }
 
@@ -230,7 +230,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
     f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &m->req, &head, &src, &p,
-                                   mp_clock_now_ms(), &f->body, &f->body_len, &plan);
+                                   mp_clock_now_ms(), &f->splice, &plan);
     f->tokens = plan.tokens;
 }
 
@@ -281,9 +281,8 @@ static void apply_found(struct mp_reqmem *m, int status)
         return; /* only the setting was read, or it turned reading off */
     int rc = f->nothing_stored ? MP_NOTFOUND : f->inject_rc;
     if (rc == MP_OK) {
-        m->body = f->body;
-        m->body_len = f->body_len;
-        f->body = NULL;
+        m->splice = f->splice;
+        memset(&f->splice, 0, sizeof(f->splice));
         m->injected_tokens = f->tokens;
         mp_metrics_injected(loop->shard, f->tokens);
     } else if (rc != MP_NOTFOUND) {
@@ -323,6 +322,51 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
         return MP_AGAIN;
     m->read = NULL;
     apply_found(m, rc);
+    return MP_OK;
+}
+
+int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_t client_len,
+                       struct iovec *out, size_t cap, size_t *n)
+{
+    const struct mp_splice *s = &m->splice;
+    if (s->npieces == 0 && client_len == 0) {
+        *n = 0;
+        return MP_OK;
+    }
+    if ((s->npieces > 0 ? s->npieces : 1) > cap)
+        return MP_ETOOBIG;
+    if (s->npieces > 0) {
+        *n = mp_splice_iov(s, client_body, out, cap);
+        return MP_OK;
+    }
+    out[0] = (struct iovec){.iov_base = (void *)client_body, .iov_len = client_len};
+    *n = 1;
+    return MP_OK;
+}
+
+int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *client_body,
+                        size_t client_len, const char **out, size_t *out_len)
+{
+    struct mp_buf *flat = &m->flat;
+    struct iovec iov[MP_SPLICE_PIECES_MAX];
+    size_t n = 0;
+    if (m->splice.npieces == 0) {
+        *out = client_body;
+        *out_len = client_len;
+        return MP_OK;
+    }
+    /* made from the iovecs a native sender writes: the same bytes */
+    if (flat->len == 0) { /* the first call: a spliced body is never empty */
+        if (mp_buf_reserve(loop, flat, m->splice.total_len) != MP_OK)
+            return MP_ENOMEM;
+        mp_reqmem_body_iov(m, client_body, client_len, iov, MP_SPLICE_PIECES_MAX, &n);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(flat->data + flat->len, iov[i].iov_base, iov[i].iov_len);
+            flat->len += iov[i].iov_len;
+        }
+    }
+    *out = flat->data;
+    *out_len = flat->len;
     return MP_OK;
 }
 
@@ -429,8 +473,8 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
     if (m->ticket != NULL)
         mp_memticket_abandon(m->ticket);
     m->ticket = NULL;
-    free(m->body);
-    m->body = NULL;
+    mp_splice_cleanup(&m->splice);
+    mp_buf_release(loop, &m->flat);
     mp_completion_free(m->completion);
     m->completion = NULL;
     mp_buf_release(loop, &m->capture);

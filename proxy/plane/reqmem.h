@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "chatreq.h"
 #include "config.h"
 #include "net/loop.h"
 #include "net/respond.h"
+#include "splice.h"
 #include "userkey.h"
 #include "user_id.h"
 #include "usermode.h"
@@ -32,8 +34,7 @@ struct mp_reqmem_found {
     enum mp_user_mode mode;
     bool built; /* the injection was tried: inject_rc */
     int inject_rc;
-    char *body; /* the injected body (owned) when inject_rc is MP_OK */
-    size_t body_len;
+    struct mp_splice splice; /* the memory spliced in (owned) when inject_rc is MP_OK */
     uint32_t tokens;
 };
 
@@ -46,8 +47,10 @@ struct mp_reqmem {
     size_t user_len;
     const char *error; /* static X-Memory-Error code, or NULL */
     uint32_t injected_tokens;
-    char *body; /* the body with memory injected (owned), or NULL: send the client's */
-    size_t body_len;
+    /* the memory spliced into the client's body (owned; no piece: none,
+       send the client's), and its contiguous copy once asked for */
+    struct mp_splice splice;
+    struct mp_buf flat;
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
     struct mp_completion *completion; /* a stream's reply, as relayed */
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
@@ -94,14 +97,34 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
 /* Checks the body is a chat request memory can work with (else
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the
  * user's memory and their own setting (which may turn reading, recording
- * or both off: then X-Memory-Mode says off) and builds the injected body
- * (on success m->body). body is the client's request body (borrowed: it
- * must stay until the read is over). MP_OK: done. MP_AGAIN: the read waits
- * for the database (plane/memread.h) and ready(arg) runs on the loop when
- * it is done; mp_reqmem_cleanup() before that drops it. A read that fails
- * is X-Memory-Error: storage_unavailable, counted. */
+ * or both off: then X-Memory-Mode says off) and splices the memory into
+ * the body (on success m->splice: mp_reqmem_body_iov, mp_reqmem_body_flat).
+ * body is the client's request body (borrowed: it must stay until the read
+ * is over, and until the spliced body, which reads from it, is sent).
+ * MP_OK: done. MP_AGAIN: the read waits for the database (plane/memread.h)
+ * and ready(arg) runs on the loop when it is done; mp_reqmem_cleanup()
+ * before that drops it. A read that fails is X-Memory-Error:
+ * storage_unavailable, counted. */
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg);
+
+/* The body to send upstream, in order, as iovecs into out[0..cap): the
+ * spliced body's pieces (the client's bytes from client_body, the added
+ * ones from m), or, when no memory was spliced, client_body[0..client_len)
+ * as one (none when it is empty). client_body is the body given to
+ * mp_reqmem_inject(). The iovecs are valid while client_body is and until
+ * mp_reqmem_cleanup(). MP_OK with *n; MP_ETOOBIG when cap is too small
+ * (MP_SPLICE_PIECES_MAX is enough). */
+int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_t client_len,
+                       struct iovec *out, size_t cap, size_t *n);
+
+/* The same body in one piece, for a sender that needs it contiguous
+ * (curl): client_body itself when no memory was spliced, else the spliced
+ * body copied into a buffer of loop's pool on the first call and kept
+ * until mp_reqmem_cleanup(). MP_OK with *out (borrowed) and *out_len;
+ * MP_ENOMEM. */
+int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *client_body,
+                        size_t client_len, const char **out, size_t *out_len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
  * (cap bytes, NUL-terminated). Returns the length written. */

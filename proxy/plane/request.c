@@ -259,7 +259,8 @@ static bool method_is(const struct mp_http_request_head *head, const char *m)
     return head->method_len == n && memcmp(head->method, m, n) == 0;
 }
 
-static void set_method(struct mp_request *r, const char *body)
+/* Returns MP_OK, or MP_ENOMEM when the body to send could not be made. */
+static int set_method(struct mp_request *r, const char *body)
 {
     const struct mp_http_request_head *head = r->head;
     CURL *e = r->easy;
@@ -268,11 +269,11 @@ static void set_method(struct mp_request *r, const char *body)
     if (method_is(head, "HEAD")) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         r->no_body = true;
-        return;
+        return MP_OK;
     }
     if (method_is(head, "GET") && r->body_len == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        return;
+        return MP_OK;
     }
     if (!method_is(head, "POST")) {
         char *m = text_put(r, head->method, head->method_len, "", 0);
@@ -281,13 +282,16 @@ static void set_method(struct mp_request *r, const char *body)
     if (r->body_len == 0 && !method_is(head, "POST") && !method_is(head, "PUT") &&
         !method_is(head, "PATCH")) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        return;
+        return MP_OK;
     }
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    const char *send = r->mem.body != NULL ? r->mem.body : body;
-    size_t send_len = r->mem.body != NULL ? r->mem.body_len : r->body_len;
+    const char *send = NULL;
+    size_t send_len = 0;
+    if (mp_reqmem_body_flat(&r->mem, r->loop, body, r->body_len, &send, &send_len) != MP_OK)
+        return MP_ENOMEM;
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, send_len > 0 ? send : "");
+    return MP_OK;
 }
 
 static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud);
@@ -443,7 +447,8 @@ static int start_upstream(struct mp_request *r, const char *body)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_upstream_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
-    set_method(r, body);
+    if (set_method(r, body) != MP_OK)
+        return MP_ENOMEM;
     if (mp_upstream_start(r->loop->upstream, e) != MP_OK)
         return MP_EUPSTREAM;
     r->in_multi = true;

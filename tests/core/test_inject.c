@@ -17,6 +17,7 @@
 #include "mem_fixture.h"
 #include "recall.h"
 #include "recall_source.h"
+#include "splice.h"
 #include "status.h"
 #include "usermem.h"
 
@@ -43,9 +44,12 @@ static int build_p(const char *body, int sections, uint32_t budget, char **out, 
         .sections = sections, .budget_tokens = budget, .inject_pii = false};
     size_t len = strlen(body), a, b;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
-    int rc = mp_inject_build(&mp_wire_chat, body, len, &req, &fx_um, NULL, &p, NOW, out, n, plan);
+    struct mp_splice s;
+    int rc = mp_inject_build(&mp_wire_chat, body, len, &req, &fx_um, NULL, &p, NOW, &s, plan);
     if (rc != MP_OK)
         return rc;
+    ck_assert_int_eq(mp_splice_flatten(&s, body, out, n), MP_OK);
+    mp_splice_cleanup(&s);
     ck_assert_uint_gt(*n, len);
     ck_assert_int_eq((*out)[*n], '\0');
     ck_assert_int_eq(mp_json_scan_value(*out, *n, 0, &a, &b), MP_OK);
@@ -484,10 +488,13 @@ static char *block_with_source(const char *body, enum mp_retrieval retrieval, bo
                                  .share_buffer = 15};
     size_t len = strlen(body), n = 0;
     char *out = NULL, *block;
+    struct mp_splice s;
     ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
     ck_assert_int_eq(
-        mp_inject_build(&mp_wire_chat, body, len, &req, &fs_head, &fs_src, &p, NOW, &out, &n, plan),
+        mp_inject_build(&mp_wire_chat, body, len, &req, &fs_head, &fs_src, &p, NOW, &s, plan),
         MP_OK);
+    ck_assert_int_eq(mp_splice_flatten(&s, body, &out, &n), MP_OK);
+    mp_splice_cleanup(&s);
     ck_assert_uint_le(plan->tokens, 1500);
     block = block_of(out, n);
     free(out);

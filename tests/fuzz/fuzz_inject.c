@@ -2,14 +2,17 @@
  * recall.c and memblock.c under it): an arbitrary body (its first byte
  * picks the sections and the budget, its second the wire: chat
  * completions, Responses or Anthropic's Messages) spliced with a fixed
- * small memory. When both accept, the output must be valid JSON, equal the
- * body's prefix + inserted + suffix (a Responses string input: carried over
- * whole inside the new array; Messages: the messages planned, the block in
- * system), and hold exactly the messages planned; each scanned message's
- * text must agree with its hash. */
+ * small memory. When both accept, the spliced body flattened must equal its
+ * iovecs one after the other, the client's pieces must be the body in
+ * order, and the output must be valid JSON, equal the body's prefix +
+ * inserted + suffix (a Responses string input: carried over whole inside
+ * the new array; Messages: the messages planned, the block in system), and
+ * hold exactly the messages planned; each scanned message's text must
+ * agree with its hash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "chatreq.h"
 #include "inject.h"
@@ -17,6 +20,7 @@
 #include "json_scan.h"
 #include "memblock.h"
 #include "recall.h"
+#include "splice.h"
 #include "status.h"
 #include "usermem.h"
 
@@ -155,6 +159,29 @@ static void check_text_input(const char *body, size_t len, const struct mp_chatr
     CHECK(memcmp(out + n - tail - 2, "}]", 2) == 0);
 }
 
+/* The splice as one malloc'd body (NUL-terminated), checked against its
+ * iovecs: their bytes in order are the flattened body, the client's are
+ * body[0..len) in order, the rest all the splice generated. */
+static char *flat_of(const struct mp_splice *s, const char *body, size_t len, size_t *n)
+{
+    struct iovec iov[MP_SPLICE_PIECES_MAX];
+    size_t niov = mp_splice_iov(s, body, iov, MP_SPLICE_PIECES_MAX), at = 0, client = 0;
+    char *out = NULL;
+    CHECK(niov <= MP_SPLICE_PIECES_MAX && mp_splice_flatten(s, body, &out, n) == MP_OK);
+    CHECK(*n == s->total_len && out[*n] == '\0');
+    for (size_t i = 0; i < niov; i++) {
+        CHECK(iov[i].iov_len > 0 && at + iov[i].iov_len <= *n);
+        CHECK(memcmp(out + at, iov[i].iov_base, iov[i].iov_len) == 0);
+        at += iov[i].iov_len;
+        if (s->pieces[i].generated)
+            continue;
+        CHECK((const char *)iov[i].iov_base == body + client);
+        client += iov[i].iov_len;
+    }
+    CHECK(at == *n && client == len && *n == len + s->gen_len);
+    return out;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t budgets[] = {0, 60, 75, 90, 120, 200, 1500, 100000};
@@ -163,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mp_chatreq r;
     const struct mp_wire *w;
     const char *body;
+    struct mp_splice s;
     char *out = NULL;
     size_t len, n = 0, a, b, tail;
     int rc;
@@ -187,10 +215,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           (r.text_input ? r.insert_at == r.messages_start && r.nmsgs == 1
                         : r.messages_start < r.insert_at && r.insert_at < r.messages_end));
     check_texts(body, len, &r);
-    rc = mp_inject_build(w, body, len, &r, &um, NULL, &p, 1714608000000, &out, &n, &plan);
+    rc = mp_inject_build(w, body, len, &r, &um, NULL, &p, 1714608000000, &s, &plan);
     CHECK(rc == MP_OK || rc == MP_NOTFOUND);
     if (rc != MP_OK)
         return 0;
+    out = flat_of(&s, body, len, &n);
+    mp_splice_cleanup(&s);
     CHECK(n > len && plan.tokens <= p.budget_tokens);
     CHECK(r.upstream_state ? plan.nmessages == 0 : 1);
     CHECK(mp_json_scan_value(out, n, 0, &a, &b) == MP_OK && mp_json_skip_ws(out, n, b) == n);

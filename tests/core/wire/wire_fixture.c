@@ -2,7 +2,9 @@
 #include "wire_fixture.h"
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "status.h"
 
@@ -22,15 +24,43 @@ int wf_scan(const char *body, struct mp_chatreq *req)
     return wire->scan(body, strlen(body), wf_msgs, WF_MSGS, req);
 }
 
-char *wf_spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
+void wf_splice(const char *body, const struct mp_wire_pick *picks, size_t npicks,
+               struct mp_splice *out)
 {
     struct mp_chatreq req;
     struct mp_wire_memory mem = {block_text, strlen(block_text), picks, npicks};
-    char *out = NULL;
-    size_t n = 0;
     ck_assert_int_eq(wf_scan(body, &req), MP_OK);
-    ck_assert_int_eq(wire->splice(body, strlen(body), &req, &mem, &out, &n), MP_OK);
+    ck_assert_int_eq(wire->splice(body, strlen(body), &req, &mem, out), MP_OK);
+}
+
+char *wf_joined(const struct mp_splice *s, const char *body)
+{
+    struct iovec iov[MP_SPLICE_PIECES_MAX];
+    size_t n = mp_splice_iov(s, body, iov, MP_SPLICE_PIECES_MAX), len = 0;
+    char *out = malloc(s->total_len + 1);
+    ck_assert_uint_le(n, MP_SPLICE_PIECES_MAX);
+    ck_assert_ptr_nonnull(out);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    ck_assert_uint_eq(len, s->total_len);
+    out[len] = '\0';
+    return out;
+}
+
+char *wf_spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks)
+{
+    struct mp_splice s;
+    char *out = NULL, *joined;
+    size_t n = 0;
+    wf_splice(body, picks, npicks, &s);
+    ck_assert_int_eq(mp_splice_flatten(&s, body, &out, &n), MP_OK);
     ck_assert_uint_eq(n, strlen(out));
+    joined = wf_joined(&s, body);
+    ck_assert_str_eq(out, joined);
+    free(joined);
+    mp_splice_cleanup(&s);
     return out;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "completion.h"
+#include "splice.h"
 #include "wire.h"
 
 #define WF_MSGS 64
@@ -21,8 +22,17 @@ void wf_use(const struct mp_wire *w, const char *block);
 /* The wire's scan of body into *req (over wf_msgs). */
 int wf_scan(const char *body, struct mp_chatreq *req);
 
-/* body with the block and picks[0..npicks) spliced in (malloc'd; the scan
- * and the splice must succeed). */
+/* The wire's splice of the block and picks[0..npicks) into body, as
+ * pieces (the scan and the splice must succeed; mp_splice_cleanup()). */
+void wf_splice(const char *body, const struct mp_wire_pick *picks, size_t npicks,
+               struct mp_splice *out);
+
+/* The bytes its iovecs point to, one after the other (malloc'd,
+ * NUL-terminated). */
+char *wf_joined(const struct mp_splice *s, const char *body);
+
+/* body with the block and picks[0..npicks) spliced in, flattened
+ * (malloc'd; it must equal wf_joined). */
 char *wf_spliced(const char *body, const struct mp_wire_pick *picks, size_t npicks);
 
 /* The text of message m (a static buffer), NULL when it has none. */
