@@ -388,23 +388,28 @@ static int start_native(struct mp_request *r, const char *body, const struct mp_
     bool head_request = method_is(head, "HEAD");
     bool has_body = !head_request && (r->body_len > 0 || method_is(head, "POST") ||
                                       method_is(head, "PUT") || method_is(head, "PATCH"));
-    const char *send = r->mem.body != NULL ? r->mem.body : body;
-    size_t send_len = r->mem.body != NULL ? r->mem.body_len : r->body_len;
+    /* the body as the client's bytes around the memory: nothing copied */
+    struct iovec pieces[MP_SPLICE_PIECES_MAX];
+    size_t npieces = 0, send_len = 0;
+    if (has_body && mp_reqmem_body_iov(&r->mem, body, r->body_len, pieces, MP_SPLICE_PIECES_MAX,
+                                       &npieces) != MP_OK)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < npieces; i++)
+        send_len += pieces[i].iov_len;
     size_t need =
         2 * head->head_len + strlen(base->path) + strlen(base->host) + MP_CONFIG_SECRET_MAX + 256;
     if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
         return MP_ENOMEM;
     r->no_body = head_request;
     build_native_head(r, cfg, base, skip, send_len, has_body);
-    struct iovec piece = {.iov_base = (void *)send, .iov_len = has_body ? send_len : 0};
     struct mp_h1_request rq = {.host = base->host,
                                .port = base->port,
                                .https = base->https,
                                .ca_file = cfg->upstream.ca_file,
                                .head = r->text.data,
                                .head_len = r->text.len,
-                               .body = &piece,
-                               .nbody = 1,
+                               .body = pieces,
+                               .nbody = npieces,
                                .head_request = head_request,
                                .connect_timeout_ms = cfg->upstream.connect_timeout_ms};
     return mp_h1_start(r->loop->h1, &rq, &h1_callbacks, r, &r->h1) == MP_OK ? MP_OK : MP_EUPSTREAM;
