@@ -14,13 +14,15 @@
  *       ▼                                                           ▼
  *   request_free(): the one place a request is released.
  *
- * Nothing here parses or re-serializes bodies: the client's body is handed
- * to curl as is (CURLOPT_POSTFIELDS, no copy) and the upstream's bytes are
- * appended to the client's output as is. Header lines for curl are built in
- * one buffer reserved up front, linked through curl_slist nodes that live in
- * the request, so a request allocates nothing per header. When the client
- * reads slowly, the curl transfer is paused above the connection's high
- * watermark and resumed when its output drains.
+ * Nothing here parses or re-serializes bodies: the native client
+ * (net/h1client.h, the default) sends the client's bytes around the memory
+ * by reference, curl gets one flat body (CURLOPT_POSTFIELDS), and the
+ * upstream's bytes are appended to the client's output as is. The native
+ * head, or curl's header lines, are built in one buffer reserved up front
+ * (curl's linked through curl_slist nodes allocated once for the request),
+ * so a request allocates nothing per header. When the client reads slowly,
+ * the upstream is paused above the connection's high watermark (curl's
+ * transfer, or the native read) and resumed when its output drains.
  *
  * Durable acknowledgement ([memory] durable_ack): when the turn will be
  * recorded, the reply's end is held back until the turn is committed, so a
@@ -65,7 +67,7 @@ struct mp_request {
     const char *body;     /* the client's, borrowed from the connection */
     size_t body_len;
     struct mp_reqmem mem;
-    struct curl_slist nodes[MP_HTTP_MAX_HEADERS + 8];
+    struct curl_slist *nodes; /* curl's header list: MP_HTTP_MAX_HEADERS + 8 of them */
     size_t nnodes;
     struct mp_buf text;      /* URL, method, then header lines, NUL-terminated */
     struct mp_buf resp_head; /* response head under construction */
@@ -136,6 +138,7 @@ static void request_free(struct mp_request *r)
         mp_h1_cancel(r->h1);
     event_del(&r->idle_ev);
     mp_reqmem_cleanup(&r->mem, loop);
+    free(r->nodes);
     mp_buf_release(loop, &r->text);
     mp_buf_release(loop, &r->resp_head);
     mp_buf_release(loop, &r->sse_pending);
@@ -437,6 +440,9 @@ static int start_upstream(struct mp_request *r, const char *body)
     /* every header line for curl is at most its client line + 1 byte */
     size_t need = 2 * head->head_len + strlen(base) + MP_CONFIG_SECRET_MAX + 256;
     if (mp_buf_reserve(r->loop, &r->text, need) != MP_OK)
+        return MP_ENOMEM;
+    r->nodes = malloc((MP_HTTP_MAX_HEADERS + 8) * sizeof(*r->nodes));
+    if (r->nodes == NULL)
         return MP_ENOMEM;
     r->easy = mp_upstream_easy_get(r->loop->upstream, cfg->upstream.ca_file);
     if (r->easy == NULL)
