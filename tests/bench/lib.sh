@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Shell functions shared by tests/bench/run.sh, memory.sh, durable.sh and
-# soak.sh: messages, process clean-up, CPU pinning helpers, free ports, the
-# request body, wrk runs and their error counts, number formatting, machine
-# load; memproxy start-up, metrics and CPU time (the last section).
+# Shell functions shared by tests/bench/run.sh, memory.sh, durable.sh,
+# soak.sh and streams.sh: messages, process clean-up, CPU pinning helpers,
+# the open-file limit, free ports, the request body, wrk runs and their error
+# counts, number formatting, machine load; memproxy start-up, metrics and CPU
+# time (the last section).
 # Sourced (not run) by those scripts, right after they set "here" and "root".
 #
 # Globals the functions expect the sourcing script to set:
@@ -12,7 +13,8 @@
 #   fake_bin, pin_fake, pin_wrk, wrk_bin   binaries and taskset prefixes
 #   res           associative array of results (add_errors writes to it)
 # and they set: bench (wrk_run), fake_pid, fake_port (start_fake_upstream),
-# cpu_list, ncpu (detect_cpus), busy_before (measure_busy_before); the last
+# cpu_list, ncpu (detect_cpus), nofile (raise_nofile), busy_before
+# (measure_busy_before); the last
 # section also uses memproxy_bin and pin_memproxy, and sets mp_pid, mp_why,
 # drain_secs and drain_depth.
 #
@@ -120,6 +122,19 @@ move_to() {
         taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 ||
             say "warning: could not move process $p to CPU $cpu"
     done
+}
+
+# --- open files -----------------------------------------------------------------------
+
+# raise_nofile: raises this shell's soft open-file limit to the hard one (an
+# unlimited hard limit: fs.nr_open), so that every process it starts may
+# open as many; sets nofile to the soft limit in force.
+raise_nofile() {
+    local hard
+    hard=$(ulimit -Hn)
+    [ "$hard" != unlimited ] || hard=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
+    ulimit -Sn "$hard" 2>/dev/null || say "warning: could not raise the open-file limit to $hard"
+    nofile=$(ulimit -Sn)
 }
 
 # --- helpers --------------------------------------------------------------------------
