@@ -38,6 +38,37 @@ need_arg() {
     [ "$2" -ge 2 ] || die "$1 needs a value"
 }
 
+# common_opt ARGS...: the options the benchmark scripts share: --short,
+# --long, --build DIR, --out FILE, --duration SEC, --rounds N (also as
+# --opt=value), --no-pin, --strict, --keep-tmp. Sets mode, build_dir,
+# out_file, duration, rounds_opt, pin, strict or keep_tmp, and opt_shift
+# (how many arguments it used); returns 1 when $1 is none of them.
+common_opt() {
+    opt_shift=1
+    case $1 in
+    --short) mode=short ;;
+    --long) mode=long ;;
+    --no-pin) pin=0 ;;
+    --strict) strict=1 ;;
+    --keep-tmp) keep_tmp=1 ;;
+    --build=*) build_dir=${1#--build=} ;;
+    --out=*) out_file=${1#--out=} ;;
+    --duration=*) duration=${1#--duration=} ;;
+    --rounds=*) rounds_opt=${1#--rounds=} ;;
+    --build | --out | --duration | --rounds)
+        need_arg "$1" $#
+        opt_shift=2
+        case $1 in
+        --build) build_dir=$2 ;;
+        --out) out_file=$2 ;;
+        --duration) duration=$2 ;;
+        *) rounds_opt=$2 ;;
+        esac
+        ;;
+    *) return 1 ;;
+    esac
+}
+
 # positive_int VALUE: true when VALUE is a whole number above 0.
 positive_int() {
     case $1 in

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +110,6 @@ struct client {
     unsigned rss_open;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 /* ---- histograms ---- */
 
 static size_t hist_index(uint64_t v)
@@ -186,7 +177,7 @@ static void note_errno(struct client *cl, enum err kind, const char *what, int e
 static bool may_continue(const struct cconn *c, uint64_t now)
 {
     const struct client *cl = c->cl;
-    if (stop_flag)
+    if (mp_streamio_stop)
         return false;
     if (cl->o.duration_us > 0)
         return now < cl->stop_at;
@@ -228,17 +219,6 @@ static void fail(struct cconn *c, uint64_t now)
     c->state = C_WAIT;
 }
 
-static int interest(struct cconn *c, bool want_write)
-{
-    if (c->want_write == want_write)
-        return 0;
-    struct epoll_event ev = {.events = EPOLLIN | (want_write ? EPOLLOUT : 0u), .data.ptr = c};
-    if (epoll_ctl(c->cl->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        return -1;
-    c->want_write = want_write;
-    return 0;
-}
-
 /* Writes what is left of the request. */
 static void send_more(struct cconn *c, uint64_t now)
 {
@@ -255,7 +235,7 @@ static void send_more(struct cconn *c, uint64_t now)
     }
     if (c->req_off == c->req.len)
         c->state = C_HEAD;
-    if (interest(c, c->state == C_SEND) != 0)
+    if (mp_streamio_want_write(c->cl->ep, c->fd, c, &c->want_write, c->state == C_SEND) != 0)
         fail(c, now);
 }
 
@@ -609,7 +589,7 @@ static int next_timeout(const struct client *cl, uint64_t now)
 static void run(struct client *cl)
 {
     struct epoll_event evs[EPOLL_BATCH];
-    while (cl->active > 0 && !stop_flag) {
+    while (cl->active > 0 && !mp_streamio_stop) {
         uint64_t now = mp_streamio_now_us();
         if (now >= cl->deadline)
             break;
@@ -845,12 +825,7 @@ int main(int argc, char **argv)
                          .first_ms = -1};
     if (parse_args(argc, argv, &cl.o) != 0)
         return 2;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    uint64_t nofile = mp_streamio_raise_nofile();
+    uint64_t nofile = mp_streamio_process_init();
     if (nofile < (uint64_t)cl.o.conns + 16) {
         fprintf(stderr, "stream_client: open-file limit %llu is too low for %u connections\n",
                 (unsigned long long)nofile, cl.o.conns);

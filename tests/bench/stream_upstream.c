@@ -19,7 +19,6 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,14 +98,6 @@ struct server {
     struct stats st;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 static uint64_t now_ms(void)
 {
     return mp_streamio_now_us() / 1000u;
@@ -170,17 +161,6 @@ static void conn_close(struct sconn *c)
     free(c);
 }
 
-static int set_interest(struct sconn *c, bool want_write)
-{
-    if (c->want_write == want_write)
-        return 0;
-    struct epoll_event ev = {.events = EPOLLIN | (want_write ? EPOLLOUT : 0u), .data.ptr = c};
-    if (epoll_ctl(c->srv->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        return -1;
-    c->want_write = want_write;
-    return 0;
-}
-
 /* Sends what out holds. 0, or -1 when the connection was closed. */
 static int flush_out(struct sconn *c)
 {
@@ -203,7 +183,7 @@ static int flush_out(struct sconn *c)
         conn_close(c);
         return -1;
     }
-    if (set_interest(c, c->out.len > 0) != 0) {
+    if (mp_streamio_want_write(c->srv->ep, c->fd, c, &c->want_write, c->out.len > 0) != 0) {
         conn_close(c);
         return -1;
     }
@@ -503,7 +483,7 @@ static void run(struct server *srv)
 {
     struct epoll_event evs[EPOLL_BATCH];
     srv->wheel.cursor = now_ms();
-    while (!stop_flag) {
+    while (!mp_streamio_stop) {
         int timeout = wheel_timeout(&srv->wheel, now_ms());
         if (srv->accept_paused && (timeout < 0 || timeout > 100))
             timeout = 100;
@@ -587,12 +567,7 @@ int main(int argc, char **argv)
     unsigned port = 0;
     if (parse_args(argc, argv, &host, &port, &srv.quiet) != 0)
         return 2;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    uint64_t nofile = mp_streamio_raise_nofile();
+    uint64_t nofile = mp_streamio_process_init();
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
     if (srv.ep < 0 || listen_on(&srv, host, port) != 0)
         return 1;

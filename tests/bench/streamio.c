@@ -1,12 +1,14 @@
-/* streamio: clock, open-file limit, socket options and header lookup for
- * stream_upstream and stream_client. */
+/* streamio: clock, signals and open-file limit, socket options, epoll
+ * interest and header lookup for stream_upstream and stream_client. */
 #include "streamio.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -18,8 +20,21 @@ uint64_t mp_streamio_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-uint64_t mp_streamio_raise_nofile(void)
+volatile sig_atomic_t mp_streamio_stop;
+
+static void on_signal(int sig)
 {
+    (void)sig;
+    mp_streamio_stop = 1;
+}
+
+uint64_t mp_streamio_process_init(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: epoll_wait returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 0;
@@ -40,6 +55,17 @@ int mp_streamio_socket_opts(int fd, bool nodelay)
     int one = 1;
     if (nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
         return -1;
+    return 0;
+}
+
+int mp_streamio_want_write(int ep, int fd, void *ptr, bool *has_write, bool want_write)
+{
+    if (*has_write == want_write)
+        return 0;
+    struct epoll_event ev = {.events = EPOLLIN | (want_write ? EPOLLOUT : 0u), .data.ptr = ptr};
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0)
+        return -1;
+    *has_write = want_write;
     return 0;
 }
 

@@ -40,24 +40,15 @@ usage() {
 }
 
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --short) mode=short ;;
-    --long) mode=long ;;
-    --build) need_arg "$1" $# && build_dir=$2 && shift ;;
-    --build=*) build_dir=${1#--build=} ;;
-    --out) need_arg "$1" $# && out_file=$2 && shift ;;
-    --out=*) out_file=${1#--out=} ;;
-    --duration) need_arg "$1" $# && duration=$2 && shift ;;
-    --duration=*) duration=${1#--duration=} ;;
-    --rounds) need_arg "$1" $# && rounds_opt=$2 && shift ;;
-    --rounds=*) rounds_opt=${1#--rounds=} ;;
     --targets) need_arg "$1" $# && targets=$(printf '%s' "$2" | tr ',' ' ') && shift ;;
     --targets=*) targets=$(printf '%s' "${1#--targets=}" | tr ',' ' ') ;;
     --scenarios) need_arg "$1" $# && scenarios_opt=$(printf '%s' "$2" | tr ',' ' ') && shift ;;
     --scenarios=*) scenarios_opt=$(printf '%s' "${1#--scenarios=}" | tr ',' ' ') ;;
-    --no-pin) pin=0 ;;
-    --strict) strict=1 ;;
-    --keep-tmp) keep_tmp=1 ;;
     -h | --help)
         usage
         exit 0
