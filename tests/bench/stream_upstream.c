@@ -1,7 +1,8 @@
 /* stream_upstream: an OpenAI-compatible chat API that only streams, for
  * tests/bench/streams.sh. Every POST /v1/chat/completions (any body) gets a
- * chat.completion.chunk SSE stream; it does not look at the body, and any
- * other request gets a 404.
+ * chat.completion.chunk SSE stream; it does not look at the body. GET
+ * /_bench/stats answers its counters (connections accepted, streams, ...);
+ * any other request gets a 404.
  *
  * One thread, one epoll set, level-triggered. A stream's pauses are kept by
  * a timer wheel of 1 ms slots: each pass of the loop walks the slots that
@@ -72,7 +73,8 @@ struct sconn {
 
 /* What a complete request asks for, read before it leaves the buffer. */
 struct ask {
-    bool chat; /* POST /v1/chat/completions */
+    bool chat;  /* POST /v1/chat/completions */
+    bool stats; /* GET /_bench/stats */
     bool keep_alive;
     uint32_t tokens, interval_ms, first_ms;
 };
@@ -298,19 +300,20 @@ static uint32_t header_uint(const struct sconn *c, const char *name, uint32_t de
     return x > max ? max : (uint32_t)x;
 }
 
-static bool is_chat(const struct sconn *c)
+/* The request is METHOD PATH (a query allowed). */
+static bool target_is(const struct sconn *c, const char *method, const char *path)
 {
-    static const char path[] = "/v1/chat/completions";
     const struct fake_span *m = &c->head.method;
     const struct fake_span *t = &c->head.target;
-    return m->len == 4 && memcmp(c->in.p + m->off, "POST", 4) == 0 && t->len >= sizeof(path) - 1 &&
-           memcmp(c->in.p + t->off, path, sizeof(path) - 1) == 0 &&
-           (t->len == sizeof(path) - 1 || c->in.p[t->off + sizeof(path) - 1] == '?');
+    size_t ml = strlen(method), pl = strlen(path);
+    return m->len == ml && memcmp(c->in.p + m->off, method, ml) == 0 && t->len >= pl &&
+           memcmp(c->in.p + t->off, path, pl) == 0 && (t->len == pl || c->in.p[t->off + pl] == '?');
 }
 
 static void read_ask(const struct sconn *c, struct ask *a)
 {
-    a->chat = is_chat(c);
+    a->chat = target_is(c, "POST", "/v1/chat/completions");
+    a->stats = target_is(c, "GET", "/_bench/stats");
     a->keep_alive = c->head.keep_alive;
     a->tokens = header_uint(c, MP_STREAMIO_H_TOKENS, 10, MAX_TOKENS);
     a->interval_ms = header_uint(c, MP_STREAMIO_H_INTERVAL, 200, MAX_PAUSE_MS);
@@ -346,20 +349,33 @@ static int start_stream(struct sconn *c, const struct ask *a)
     return 0;
 }
 
-/* A short JSON error answer; the connection closes after it when
+/* A short answer with body; the connection closes after it when
  * close_after. 0, or -1 when the connection was closed. */
-static int answer_plain(struct sconn *c, const char *status, bool close_after)
+static int answer_plain(struct sconn *c, const char *status, const char *body, bool close_after)
 {
-    static const char body[] = "{\"error\":{\"message\":\"stream_upstream: POST "
-                               "/v1/chat/completions only\",\"type\":\"not_found\"}}";
-    char msg[512];
+    char msg[1024];
     int n = snprintf(msg, sizeof(msg),
-                     "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: "
-                     "%zu\r\n%s\r\n%s",
-                     status, sizeof(body) - 1, close_after ? "Connection: close\r\n" : "", body);
-    c->srv->st.requests++;
+                     "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n%s\r\n%s",
+                     status, strlen(body), close_after ? "Connection: close\r\n" : "", body);
     c->closing = close_after;
     return conn_write(c, msg, (size_t)n);
+}
+
+/* The counters since the start, one line: GET /_bench/stats and the exit. */
+static void format_stats(const struct stats *st, char *out, size_t cap)
+{
+    snprintf(out, cap,
+             "connections=%llu requests=%llu streams=%llu events=%llu aborted=%llu refused=%llu\n",
+             (unsigned long long)st->connections, (unsigned long long)st->requests,
+             (unsigned long long)st->streams, (unsigned long long)st->events,
+             (unsigned long long)st->aborted, (unsigned long long)st->refused);
+}
+
+static int answer_stats(struct sconn *c, bool close_after)
+{
+    char body[512];
+    format_stats(&c->srv->st, body, sizeof(body));
+    return answer_plain(c, "200 OK", body, close_after);
 }
 
 /* Length of the complete request at the front of in, 0 while incomplete,
@@ -406,13 +422,17 @@ static int next_request(struct sconn *c)
     while (!c->streaming && !c->closing && c->in.len > 0) {
         long len = request_length(c);
         if (len < 0)
-            return answer_plain(c, "400 Bad Request", true);
+            return answer_plain(c, "400 Bad Request", "stream_upstream: bad request\n", true);
         if (len == 0)
             return 0;
         struct ask a;
         read_ask(c, &a);
         consume(c, (size_t)len);
-        int r = a.chat ? start_stream(c, &a) : answer_plain(c, "404 Not Found", !a.keep_alive);
+        int r = a.chat    ? start_stream(c, &a)
+                : a.stats ? answer_stats(c, !a.keep_alive)
+                          : answer_plain(c, "404 Not Found",
+                                         "stream_upstream: POST /v1/chat/completions only\n",
+                                         !a.keep_alive);
         if (r != 0)
             return -1;
     }
@@ -533,7 +553,8 @@ static void usage(void)
     fputs("usage: stream_upstream [--host IPV4] [--port N] [--quiet]\n"
           "Streams chat.completion.chunk events to POST /v1/chat/completions; request\n"
           "headers X-Bench-Tokens (10), X-Bench-Interval-Ms (200), X-Bench-First-Ms\n"
-          "(the interval). Prints PORT n once listening; stops on SIGTERM or SIGINT.\n",
+          "(the interval). GET /_bench/stats: its counters. Prints PORT n once\n"
+          "listening; stops on SIGTERM or SIGINT.\n",
           stderr);
 }
 
@@ -574,12 +595,10 @@ int main(int argc, char **argv)
     if (!srv.quiet)
         fprintf(stderr, "stream_upstream: open-file limit %llu\n", (unsigned long long)nofile);
     run(&srv);
-    if (!srv.quiet)
-        fprintf(stderr,
-                "stream_upstream: connections=%llu requests=%llu streams=%llu events=%llu "
-                "aborted=%llu refused=%llu\n",
-                (unsigned long long)srv.st.connections, (unsigned long long)srv.st.requests,
-                (unsigned long long)srv.st.streams, (unsigned long long)srv.st.events,
-                (unsigned long long)srv.st.aborted, (unsigned long long)srv.st.refused);
+    if (!srv.quiet) {
+        char line[512];
+        format_stats(&srv.st, line, sizeof(line));
+        fprintf(stderr, "stream_upstream: %s", line);
+    }
     return 0;
 }
