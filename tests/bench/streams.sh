@@ -9,9 +9,9 @@
 #                               [--duration SEC] [--rounds N] [--targets LIST]
 #                               [--scenarios LIST] [--no-pin] [--strict]
 #                               [--keep-tmp]
-# --short: 100 and 500 streams of 3 tokens x 50 ms, one round (CI smoke, ~40 s);
+# --short: 100 and 500 streams of 3 tokens x 50 ms, one round (CI smoke, ~45 s);
 # --long: 100, 1,000 and 5,000 slow streams, 100 and 1,000 fast ones and a
-#   burst of 2,000 starts, 3 rounds (~12 min).
+#   burst of 2,000 starts, 3 rounds (~11 min).
 # Exit: 0 valid run, 1 setup error (missing binary, open-file limit, the
 #       upstream would not start), 2 invalid run (a target failed, the client
 #       saw errors), 3 valid run but a goal missed (only with --strict).
@@ -702,11 +702,12 @@ report=$tmp/report.md
         echo
         if [ -z "$goal_scenario" ]; then
             echo "No steady scenario was run: the ratio goals are not evaluated."
+            echo
             goal_unmeasured+=("the ratios (no steady scenario)")
         elif [ "${sc_conns[$goal_scenario]}" != "$goal_streams" ]; then
             echo "The ratio goals are set at $goal_streams streams; this run's largest steady scenario, $goal_scenario (${sc_conns[$goal_scenario]} streams), stands in."
+            echo
         fi
-        echo
         if [ ${#goal_rows[@]} != 0 ]; then
             echo "| goal | scenario | value | limit | verdict |"
             echo "|---|---|---:|---|---|"
