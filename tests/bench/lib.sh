@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Shell functions shared by tests/bench/run.sh, memory.sh, durable.sh and
-# soak.sh: messages, process clean-up, CPU pinning helpers, free ports, the
-# request body, wrk runs and their error counts, number formatting, machine
-# load; memproxy start-up, metrics and CPU time (the last section).
+# Shell functions shared by tests/bench/run.sh, memory.sh, durable.sh,
+# soak.sh and streams.sh: messages, process clean-up, CPU pinning helpers,
+# the open-file limit, free ports, the request body, wrk runs and their error
+# counts, number formatting, machine load; memproxy start-up, metrics and CPU
+# time (the last section).
 # Sourced (not run) by those scripts, right after they set "here" and "root".
 #
 # Globals the functions expect the sourcing script to set:
@@ -12,7 +13,8 @@
 #   fake_bin, pin_fake, pin_wrk, wrk_bin   binaries and taskset prefixes
 #   res           associative array of results (add_errors writes to it)
 # and they set: bench (wrk_run), fake_pid, fake_port (start_fake_upstream),
-# cpu_list, ncpu (detect_cpus), busy_before (measure_busy_before); the last
+# cpu_list, ncpu (detect_cpus), nofile (raise_nofile), busy_before
+# (measure_busy_before); the last
 # section also uses memproxy_bin and pin_memproxy, and sets mp_pid, mp_why,
 # drain_secs and drain_depth.
 #
@@ -34,6 +36,37 @@ say() {
 # need_arg OPTION ARGS_LEFT: an option that takes a value must have one.
 need_arg() {
     [ "$2" -ge 2 ] || die "$1 needs a value"
+}
+
+# common_opt ARGS...: the options the benchmark scripts share: --short,
+# --long, --build DIR, --out FILE, --duration SEC, --rounds N (also as
+# --opt=value), --no-pin, --strict, --keep-tmp. Sets mode, build_dir,
+# out_file, duration, rounds_opt, pin, strict or keep_tmp, and opt_shift
+# (how many arguments it used); returns 1 when $1 is none of them.
+common_opt() {
+    opt_shift=1
+    case $1 in
+    --short) mode=short ;;
+    --long) mode=long ;;
+    --no-pin) pin=0 ;;
+    --strict) strict=1 ;;
+    --keep-tmp) keep_tmp=1 ;;
+    --build=*) build_dir=${1#--build=} ;;
+    --out=*) out_file=${1#--out=} ;;
+    --duration=*) duration=${1#--duration=} ;;
+    --rounds=*) rounds_opt=${1#--rounds=} ;;
+    --build | --out | --duration | --rounds)
+        need_arg "$1" $#
+        opt_shift=2
+        case $1 in
+        --build) build_dir=$2 ;;
+        --out) out_file=$2 ;;
+        --duration) duration=$2 ;;
+        *) rounds_opt=$2 ;;
+        esac
+        ;;
+    *) return 1 ;;
+    esac
 }
 
 # positive_int VALUE: true when VALUE is a whole number above 0.
@@ -120,6 +153,19 @@ move_to() {
         taskset -a -p -c "$cpu" "$p" >/dev/null 2>&1 ||
             say "warning: could not move process $p to CPU $cpu"
     done
+}
+
+# --- open files -----------------------------------------------------------------------
+
+# raise_nofile: raises this shell's soft open-file limit to the hard one (an
+# unlimited hard limit: fs.nr_open), so that every process it starts may
+# open as many; sets nofile to the soft limit in force.
+raise_nofile() {
+    local hard
+    hard=$(ulimit -Hn)
+    [ "$hard" != unlimited ] || hard=$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)
+    ulimit -Sn "$hard" 2>/dev/null || say "warning: could not raise the open-file limit to $hard"
+    nofile=$(ulimit -Sn)
 }
 
 # --- helpers --------------------------------------------------------------------------
