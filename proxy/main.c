@@ -122,16 +122,6 @@ static char *postgres_url(const struct mp_config *cfg)
     return url;
 }
 
-/* Connections the PostgreSQL store's own pool may open: one for each
- * thread that blocks on it (the memory worker, the main thread's admin
- * plane). The workers' loops keep the rest of the budget
- * (mp_config_postgres_loop_pool(), plane/memread.h). */
-static unsigned postgres_connections(const struct mp_config *cfg)
-{
-    (void)cfg;
-    return MP_CONFIG_PG_BACKGROUND;
-}
-
 /* With [server] workers auto, the connection budget's rule
  * (mp_config_validate()) is checked here, once the count is known. */
 static int check_postgres_budget(const struct mp_config *cfg)
@@ -174,12 +164,15 @@ static int migrate(const struct mp_config *cfg)
     return EXIT_CLEAN;
 }
 
+/* The store, its PostgreSQL pool sized for the threads that block on it
+ * (the memory worker, the main thread): MP_CONFIG_PG_BACKGROUND; the
+ * workers' loops keep their own connections (plane/memread.h). */
 static int open_store(const struct mp_config *cfg, struct mp_store **store)
 {
     char err[512] = "";
     bool sealed = false;
-    if (mp_store_open_configured(cfg, postgres_connections(cfg), store, &sealed, err,
-                                 sizeof(err)) != MP_OK) {
+    if (mp_store_open_configured(cfg, MP_CONFIG_PG_BACKGROUND, store, &sealed, err, sizeof(err)) !=
+        MP_OK) {
         log_error("cannot open storage", err);
         return MP_EIO;
     }

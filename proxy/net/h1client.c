@@ -87,7 +87,7 @@ struct mp_h1client {
     bool tls_made;
     struct origin origins[ORIGINS_MAX];
     unsigned norigins;
-    unsigned active, nconns;
+    unsigned active;
 };
 
 /* ---- connections ---- */
@@ -98,7 +98,6 @@ static void conn_free(struct h1conn *c)
         return;
     if (c->bev != NULL)
         bufferevent_free(c->bev);
-    c->cl->nconns--;
     free(c);
 }
 
@@ -498,7 +497,6 @@ static int x_connect(struct mp_h1xfer *x)
     c->o = origin_of(cl, &x->rq);
     c->bev = new_bev(cl, &x->rq);
     c->tls = x->rq.https;
-    cl->nconns++;
     if (c->bev == NULL) {
         conn_free(c);
         return MP_EIO;
@@ -620,9 +618,4 @@ void mp_h1client_free(struct mp_h1client *cl)
 unsigned mp_h1client_active(const struct mp_h1client *cl)
 {
     return cl->active;
-}
-
-unsigned mp_h1client_connections(const struct mp_h1client *cl)
-{
-    return cl->nconns;
 }

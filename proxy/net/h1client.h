@@ -82,8 +82,7 @@ void mp_h1_resume(struct mp_h1xfer *x);
 /* Ends an exchange without a callback; its connection is closed. */
 void mp_h1_cancel(struct mp_h1xfer *x);
 
-/* Exchanges in progress; connections open (idle included). */
+/* Exchanges in progress. */
 unsigned mp_h1client_active(const struct mp_h1client *c);
-unsigned mp_h1client_connections(const struct mp_h1client *c);
 
 #endif
