@@ -107,7 +107,7 @@ int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_source 
                      struct mp_recall_plan *plan)
 {
     struct mp_recall_fill f;
-    int rc = mp_recall_fill_init(&f, um, p, rq, src != NULL);
+    int rc = mp_recall_fill_init(&f, um, p, rq);
     if (rc != MP_OK)
         goto out;
     if (p->sections & MP_RECALL_PROFILE)
@@ -124,10 +124,6 @@ out:
 
 void mp_recall_plan_cleanup(struct mp_recall_plan *plan)
 {
-    for (size_t i = 0; plan->owns_facts && i < plan->nfacts; i++) {
-        free(plan->facts[i]->value);
-        free((void *)plan->facts[i]);
-    }
     for (size_t i = 0; i < plan->npast; i++) {
         free(plan->past[i]->content);
         free((void *)plan->past[i]);

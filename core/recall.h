@@ -38,7 +38,7 @@
  * with a source (struct mp_recall_source: the store's view of facts kept
  * apart, with the search indexes), um carries only the summary and the
  * buffered messages and the facts come from the source, um->entities being
- * ignored. The plan then owns copies of what it took.
+ * ignored. Either way the plan borrows the facts it took.
  *
  * The relevant strategy (mp_recall_relevant) asks which facts and which
  * archived past messages answer the request's question (its newest user
@@ -153,19 +153,21 @@ struct mp_recall_request {
  * item's tokens should be the estimate of what memblock writes for it
  * (mp_memblock_estimate_tokens of mp_memblock_fact_bytes or
  * mp_memblock_past_bytes, not first): packing orders by it, the fit is
- * measured exactly anyway. */
+ * measured exactly anyway. The facts it gives are its own and stay valid
+ * as long as the source does (the plan borrows them), so a source decodes
+ * each fact once, whichever call asks first. */
 struct mp_recall_source {
     void *ctx;
     /* Facts in the recent order (trust desc, confidence desc, observed_at
-     * desc, key asc): fn once per fact (borrowed during the call) until fn
-     * returns non-zero (1: stop, the walk returns MP_OK; negative: passed
-     * on). */
+     * desc, key asc): fn once per fact (the source's) until fn returns
+     * non-zero (1: stop, the walk returns MP_OK; negative: passed on). */
     int (*ranked_facts)(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
     const struct mp_relevance_index *facts; /* fact ids; NULL: no facts index */
     const struct mp_relevance_index *turns; /* archived message seqs; NULL: no archive */
-    /* A copy of fact id / archived message seq id (caller frees value /
-     * content with free()); MP_NOTFOUND. */
-    int (*fact)(void *ctx, uint32_t id, struct mp_mem_entity *out);
+    /* Fact id (*out: the source's); MP_NOTFOUND. */
+    int (*fact)(void *ctx, uint32_t id, const struct mp_mem_entity **out);
+    /* A copy of archived message seq id (caller frees content with
+     * free()); MP_NOTFOUND. */
     int (*message)(void *ctx, uint32_t id, struct mp_mem_message *out);
 };
 
@@ -177,9 +179,9 @@ struct mp_recall_pick {
 };
 
 /* What was chosen. The arrays are the plan's own (valid until
- * mp_recall_plan_cleanup()); facts point into um (borrowed: valid while um
- * is) or, when a source gave them, at the plan's own copies, as past always
- * does. */
+ * mp_recall_plan_cleanup()); facts point into um or, when a source gave
+ * them, into the source (borrowed: valid while they are); past points at
+ * the plan's own copies. */
 struct mp_recall_plan {
     const struct mp_mem_entity **facts; /* the profile line, in order */
     size_t nfacts;
@@ -194,7 +196,6 @@ struct mp_recall_plan {
                              looked at before the budget ran out) */
     size_t block_len;     /* bytes of the block's text (mp_memblock_render) */
     uint32_t tokens;      /* estimate of everything injected, <= budget_tokens */
-    bool owns_facts;      /* facts are the plan's copies (freed with it) */
 };
 
 /* The recent strategy (see above). um, src, p and rq are borrowed; src may

@@ -23,8 +23,7 @@
 #include "status.h"
 
 int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
-                        const struct mp_recall_params *p, const struct mp_recall_request *rq,
-                        bool copy_facts)
+                        const struct mp_recall_params *p, const struct mp_recall_request *rq)
 {
     memset(f, 0, sizeof(*f));
     f->um = um;
@@ -37,7 +36,6 @@ int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
         mp_memblock_message_room(p->budget_tokens) < MP_MEMBLOCK_INTRO_LEN)
         return MP_NOTFOUND;
     f->buffer_next = um->nmessages;
-    f->plan.owns_facts = copy_facts;
     f->plan.block_len = MP_MEMBLOCK_INTRO_LEN;
     if ((p->sections & MP_RECALL_BUFFER) && um->nmessages > 0) {
         f->plan.picks = malloc(um->nmessages * sizeof(*f->plan.picks));
@@ -102,22 +100,6 @@ bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_
            e->value_len > 0;
 }
 
-static struct mp_mem_entity *copy_fact(const struct mp_mem_entity *e)
-{
-    struct mp_mem_entity *c = malloc(sizeof(*c));
-    if (c == NULL)
-        return NULL;
-    *c = *e;
-    c->value = malloc(e->value_len + 1);
-    if (c->value == NULL) {
-        free(c);
-        return NULL;
-    }
-    memcpy(c->value, e->value, e->value_len);
-    c->value[e->value_len] = '\0';
-    return c;
-}
-
 int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
 {
     struct mp_recall_plan *pl = &f->plan;
@@ -130,11 +112,6 @@ int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
         if (a == NULL)
             return MP_ENOMEM;
         pl->facts = a;
-    }
-    if (pl->owns_facts) {
-        e = copy_fact(e);
-        if (e == NULL)
-            return MP_ENOMEM;
     }
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);

@@ -41,14 +41,12 @@ struct mp_recall_fill {
     struct mp_recall_plan plan;
 };
 
-/* Starts an empty plan holding the intro, with no caps; facts are the
- * plan's copies when copy_facts. Allocates the picks when the BUFFER
- * section is asked for. MP_OK; MP_NOTFOUND when um is NULL, no section is
- * asked for or the budget cannot carry the intro; MP_ENOMEM. um, p and rq
- * are borrowed for the life of the fill. */
+/* Starts an empty plan holding the intro, with no caps. Allocates the
+ * picks when the BUFFER section is asked for. MP_OK; MP_NOTFOUND when um
+ * is NULL, no section is asked for or the budget cannot carry the intro;
+ * MP_ENOMEM. um, p and rq are borrowed for the life of the fill. */
 int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
-                        const struct mp_recall_params *p, const struct mp_recall_request *rq,
-                        bool copy_facts);
+                        const struct mp_recall_params *p, const struct mp_recall_request *rq);
 
 /* Bytes the line may still add: what the budget and its cap allow. */
 size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line line);
@@ -57,11 +55,10 @@ size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line l
  * inject_pii. */
 bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_entity *e);
 
-/* Appends the fact e (borrowed; fact_ok) to the profile line when it fits:
- * 1 taken (a copy when copy_facts, else e itself, which must then outlive
- * the plan), 0 not, MP_ENOMEM. Takes no copy and never grows plan.facts
- * when facts_room already has room, so a caller may append from an array
- * that is plan.facts itself. */
+/* Appends the fact e (fact_ok; borrowed by the plan, so it must outlive
+ * it) to the profile line when it fits: 1 taken, 0 not, MP_ENOMEM. Never
+ * grows plan.facts when facts_room already has room, so a caller may
+ * append from an array that is plan.facts itself. */
 int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e);
 
 /* Walks src->ranked_facts, appending each fact that is fact_ok, not

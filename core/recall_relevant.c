@@ -228,19 +228,18 @@ static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line lin
     return rc;
 }
 
-/* Fact id: taken when fit and fitting (the plan keeps a copy), kept when
- * it only lacked room. */
+/* Fact id: taken when fit and fitting (the plan borrows the source's),
+ * kept when it only lacked room. */
 static int try_fact(struct relevant *r, uint32_t id, bool *keep)
 {
-    struct mp_mem_entity e;
+    const struct mp_mem_entity *e;
     int rc = r->src->fact(r->src->ctx, id, &e);
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_OK : rc;
-    if (fact_ok(r, &e)) {
-        rc = mp_recall_fill_fact(&r->f, &e);
+    if (fact_ok(r, e)) {
+        rc = mp_recall_fill_fact(&r->f, e);
         *keep = rc == 0;
     }
-    free(e.value);
     return rc < 0 ? rc : MP_OK;
 }
 
@@ -360,7 +359,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     int rc;
     if (src == NULL)
         return mp_recall_recent(um, NULL, p, rq, plan);
-    rc = mp_recall_fill_init(&r.f, um, p, rq, true);
+    rc = mp_recall_fill_init(&r.f, um, p, rq);
     bool asked = p->terms != NULL && rq != NULL && rq->question != NULL && rq->question_len > 0 &&
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));

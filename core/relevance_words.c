@@ -7,9 +7,20 @@
 #include "relevance_lex.h"
 #include "status.h"
 
-static const char *const months[12] = {"january",   "february", "march",    "april",
-                                       "may",       "june",     "july",     "august",
-                                       "september", "october",  "november", "december"};
+/* A word with its length (the question's loops would measure it per word). */
+struct lit {
+    const char *s;
+    size_t n;
+};
+#define LIT(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+
+static const struct lit months[12] = {LIT("january"), LIT("february"), LIT("march"),
+                                      LIT("april"),   LIT("may"),      LIT("june"),
+                                      LIT("july"),    LIT("august"),   LIT("september"),
+                                      LIT("october"), LIT("november"), LIT("december")};
 
 static const char *const time_words[] = {
     "january",   "february",  "march",   "april",    "may",      "june",      "july",
@@ -65,7 +76,7 @@ int mp_relevance_date_terms(unsigned year, unsigned month, char mon[MP_RELEVANCE
     if (month < 1 || month > 12 || year > 999999)
         return MP_EINVAL;
     mon[0] = '@';
-    memcpy(mon + 1, months[month - 1], strlen(months[month - 1]) + 1);
+    memcpy(mon + 1, months[month - 1].s, months[month - 1].n + 1);
     char digits[8];
     size_t n = 0;
     do {
@@ -129,11 +140,11 @@ static void parse_dates(struct mp_relevance_question *qn, const char *q, size_t 
             j++;
         char t[MP_RELEVANCE_DATE_MAX];
         size_t n = 0;
-        for (size_t k = 0; k < 12 && n == 0; k++) {
-            size_t mn = strlen(months[k]);
-            if (j - i == mn && q[i] >= 'A' && q[i] <= 'Z' && ieq(q + i, months[k], mn)) {
+        for (size_t k = 0; k < 12 && n == 0 && q[i] >= 'A' && q[i] <= 'Z'; k++) {
+            size_t mn = months[k].n;
+            if (j - i == mn && ieq(q + i, months[k].s, mn)) {
                 t[0] = '@';
-                memcpy(t + 1, months[k], mn);
+                memcpy(t + 1, months[k].s, mn);
                 n = mn + 1;
             }
         }
@@ -153,11 +164,12 @@ static void parse_dates(struct mp_relevance_question *qn, const char *q, size_t 
     }
 }
 
-static const char *const temporal_phrases[] = {
-    "how long",   "what year",      "what month",      "what date",      "what day",
-    "what time",  "what week",      "which year",      "which month",    "which day",
-    "which week", "how many years", "how many months", "how many weeks", "how many days",
-    "since when", "how old",        "how recent",
+static const struct lit temporal_phrases[] = {
+    LIT("how long"),        LIT("what year"),      LIT("what month"),    LIT("what date"),
+    LIT("what day"),        LIT("what time"),      LIT("what week"),     LIT("which year"),
+    LIT("which month"),     LIT("which day"),      LIT("which week"),    LIT("how many years"),
+    LIT("how many months"), LIT("how many weeks"), LIT("how many days"), LIT("since when"),
+    LIT("how old"),         LIT("how recent"),
 };
 
 /* The reference's TEMPORAL_Q: starts with "when", or holds one of the phrases
@@ -175,10 +187,10 @@ static bool temporal_q(const char *q, size_t n)
         if ((s > 0 && re_word((unsigned char)q[s - 1])) || (c != 'h' && c != 'w' && c != 's'))
             continue;
         for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
-            size_t m = strlen(temporal_phrases[k]);
-            if (temporal_phrases[k][0] == c && s + m <= n &&
+            size_t m = temporal_phrases[k].n;
+            if (temporal_phrases[k].s[0] == c && s + m <= n &&
                 (s + m == n || !re_word((unsigned char)q[s + m])) &&
-                ieq(q + s, temporal_phrases[k], m))
+                ieq(q + s, temporal_phrases[k].s, m))
                 return true;
         }
     }

@@ -298,9 +298,10 @@ static int dec_status(const struct dec *d)
 }
 
 /* A history entry may hold an empty value (erased or never kept). */
-/* copy_value false: the value is skipped (en->value stays NULL). */
+/* value_at NULL: the value is copied (en->value, caller frees); else it is
+ * skipped (en->value stays NULL) and *value_at says where it is in d. */
 static void dec_entity(struct dec *d, struct mp_mem_entity *en, bool value_required,
-                       bool copy_value)
+                       const unsigned char **value_at)
 {
     uint64_t bits;
     memset(en, 0, sizeof(*en));
@@ -308,10 +309,10 @@ static void dec_entity(struct dec *d, struct mp_mem_entity *en, bool value_requi
     check(d, !value_required || en->key[0] != '\0');
     en->value_len = get_len(d, 4, MP_ENTITY_VALUE_MAX);
     check(d, !value_required || en->value_len > 0);
-    if (copy_value)
+    if (value_at == NULL)
         en->value = get_text(d, en->value_len);
     else
-        (void)take(d, en->value_len);
+        *value_at = take(d, en->value_len);
     bits = get_uint(d, 8);
     memcpy(&en->confidence, &bits, sizeof(bits));
     check(d, en->confidence >= 0.0 && en->confidence <= 1.0);
@@ -379,7 +380,7 @@ static void dec_entities(struct dec *d, struct mp_usermem *um)
     }
     for (size_t i = 0; i < n && !d->bad; i++) {
         struct mp_mem_entity *en = &um->entities[i];
-        dec_entity(d, en, true, true);
+        dec_entity(d, en, true, NULL);
         if (en->value != NULL)
             um->nentities++;
         check(d, i == 0 || strcmp(en[-1].key, en->key) < 0);
@@ -460,7 +461,7 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
     h->item = (enum mp_item_kind)get_len(&d, 1, MP_ITEM_MESSAGES);
     h->at_ms = (int64_t)get_uint(&d, 8);
     h->count = (uint32_t)get_uint(&d, 4);
-    dec_entity(&d, &h->entity, false, true);
+    dec_entity(&d, &h->entity, false, NULL);
     int rc = dec_status(&d);
     if (rc != MP_OK) {
         free(h->entity.value);
@@ -469,10 +470,14 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
     return rc;
 }
 
-int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e)
+int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e,
+                           const unsigned char **value)
 {
     struct dec d = {.p = p, .n = n};
-    dec_entity(&d, e, true, false);
+    const unsigned char *at = NULL;
+    dec_entity(&d, e, true, &at);
+    if (value != NULL)
+        *value = at;
     e->source_first_seq = get_uint(&d, 8);
     e->source_last_seq = get_uint(&d, 8);
     return dec_status(&d);
@@ -481,7 +486,7 @@ int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entit
 int mp_codec_get_fact(const unsigned char *p, size_t n, struct mp_mem_entity *e)
 {
     struct dec d = {.p = p, .n = n};
-    dec_entity(&d, e, true, true);
+    dec_entity(&d, e, true, NULL);
     e->source_first_seq = get_uint(&d, 8);
     e->source_last_seq = get_uint(&d, 8);
     int rc = dec_status(&d);

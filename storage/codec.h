@@ -73,9 +73,11 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j); /* id untouched */
 int mp_codec_get_fact(const unsigned char *p, size_t n,
                       struct mp_mem_entity *e); /* e->value: caller frees */
-/* The same fact's fields but its value, which is checked and skipped
- * (e->value NULL, value_len set): nothing to free. */
-int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e);
+/* The same fact's fields but its value, which is checked and not copied
+ * (e->value NULL, value_len set; *value, unless value is NULL: where its
+ * value_len bytes are in p): nothing to free. */
+int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e,
+                           const unsigned char **value);
 int mp_codec_get_message(const unsigned char *p, size_t n,
                          struct mp_mem_message *m); /* content: caller frees */
 int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *d);

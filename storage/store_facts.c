@@ -27,15 +27,24 @@ static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fi
     return mp_ops_key(w, k, b, 4);
 }
 
-size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, size_t plen,
-                         const struct mp_mem_entity *e, unsigned char *k)
+void mp_facts_rank_fields(const struct mp_mem_entity *e, uint32_t *trust_conf, uint64_t *newer)
 {
     double c = isnan(e->confidence) ? 0.0 : e->confidence;
     c = c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c;
+    *trust_conf =
+        (uint32_t)(MP_TRUST_ADMIN - e->trust) << 16 | (65535u - (uint32_t)lround(c * 65535.0));
+    *newer = (uint64_t)(INT64_MAX - e->observed_at_ms);
+}
+
+size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, size_t plen,
+                         const struct mp_mem_entity *e, unsigned char *k)
+{
+    uint32_t trust_conf;
+    uint64_t newer;
+    mp_facts_rank_fields(e, &trust_conf, &newer);
     memcpy(k, prefix, plen);
-    k[plen] = (unsigned char)(MP_TRUST_ADMIN - e->trust);
-    mp_codec_be_put(k + plen + 1, 65535u - (uint64_t)lround(c * 65535.0), 2);
-    mp_codec_be_put(k + plen + 3, (uint64_t)(INT64_MAX - e->observed_at_ms), 8);
+    mp_codec_be_put(k + plen, trust_conf, 3);
+    mp_codec_be_put(k + plen + 3, newer, 8);
     return plen + RANK_LEN + mp_store_backend_tag(s, e->key, strlen(e->key), k + plen + RANK_LEN);
 }
 

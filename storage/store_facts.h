@@ -5,6 +5,12 @@
 
 #include "store_user.h"
 
+/* The recent order's fields of fact e, strongest first when compared as
+ * numbers: *trust_conf (3 - trust) << 16 | (65535 - confidence scaled to
+ * 0..65535), *newer (INT64_MAX - observed time). The factrank key is
+ * these, big-endian, then T(key). */
+void mp_facts_rank_fields(const struct mp_mem_entity *e, uint32_t *trust_conf, uint64_t *newer);
+
 /* P | rank | T(key) of the current fact e of the user of prefix P, into k
  * (MP_STORE_KEY_MAX bytes): its factrank key, the recent order (trust,
  * confidence, observed time newer first), ties by key (in a sealed store

@@ -319,7 +319,7 @@ int mp_store_snap_derive_factrank(struct mp_store *snap, const unsigned char *pr
         struct mp_mem_entity e;
         if (r->klen < plen || memcmp(r->k, prefix, plen) != 0)
             break;
-        if (r->klen != plen + 4 || mp_codec_get_fact_head(r->v, r->vlen, &e) != MP_OK)
+        if (r->klen != plen + 4 || mp_codec_get_fact_head(r->v, r->vlen, &e, NULL) != MP_OK)
             return MP_EIO;
         mp_codec_le_put(v, mp_codec_be_get(r->k + plen, 4), 4);
         rc = mp_store_snap_add(snap, MP_TABLE_FACTRANK, k,

@@ -13,8 +13,10 @@
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_facts.h"
 #include "store_read.h"
 #include "store_settings.h"
+#include "view_facts.h"
 
 #define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
 
@@ -35,7 +37,7 @@ struct kind_view {
  * second walk (recall's round 2) replays them and reads on from after the
  * last key only when it wants more. */
 struct ranked_cache {
-    struct mp_mem_entity *e;
+    const struct mp_mem_entity **e; /* the view's facts (facts below) */
     size_t n, cap;
     unsigned char last[MP_STORE_KEY_MAX + 1]; /* the last key read, and room for its successor */
     size_t last_len;                          /* 0: nothing read yet */
@@ -46,6 +48,14 @@ struct ranked_cache {
  * read whole at open by a backend that offers hint_user. */
 #define VIEW_HINT_ITEMS_MAX 256
 
+/* A user with at most this many facts has them read whole by the first
+ * ranked walk, in one pass over the facts table, and put in the recent
+ * order here: a walk of factrank would look each one up again by its id.
+ * A bigger user's walk follows factrank and reads only what the budget
+ * takes. Clear stores only: in a sealed one the order ties by the key's
+ * tag, a MAC per fact. */
+#define VIEW_WHOLE_FACTS_MAX 256
+
 struct mp_store_view {
     struct mp_store *s;
     struct mp_store_txn txn;
@@ -55,6 +65,7 @@ struct mp_store_view {
     struct mp_usermem *head;
     enum mp_user_mode user_mode; /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
+    struct mp_view_facts facts; /* every fact the view decoded */
     struct ranked_cache ranked;
     struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
     size_t ncache, cap;
@@ -128,8 +139,7 @@ void mp_store_view_close(struct mp_store_view *v)
         return;
     v->s->be->end(&v->txn, false);
     mp_usermem_free(v->head);
-    for (size_t i = 0; i < v->ranked.n; i++)
-        free(v->ranked.e[i].value);
+    mp_view_facts_cleanup(&v->facts);
     free(v->ranked.e);
     for (size_t i = 0; i < v->cap; i++)
         free(v->cache[i].p);
@@ -139,15 +149,32 @@ void mp_store_view_close(struct mp_store_view *v)
 
 /* ---- facts and messages ---- */
 
-int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out)
+int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_store_plain pv;
+    *out = mp_view_facts_find(&v->facts, id);
+    if (*out != NULL)
+        return MP_OK;
     int rc = get_plain(v, MP_TABLE_FACTS, k, key_of(v, k, id, 4), &pv);
     if (rc == MP_OK)
-        rc = mp_codec_get_fact(pv.p, pv.n, out);
+        rc = mp_view_facts_add(&v->facts, id, pv.p, pv.n, out);
     mp_store_backend_plain_done(&pv);
     return rc;
+}
+
+int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out)
+{
+    const struct mp_mem_entity *e;
+    int rc = mp_store_view_fact_ref(v, id, &e);
+    if (rc != MP_OK)
+        return rc;
+    *out = *e;
+    out->value = malloc(e->value_len + 1);
+    if (out->value == NULL)
+        return MP_ENOMEM;
+    memcpy(out->value, e->value, e->value_len + 1);
+    return MP_OK;
 }
 
 int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out)
@@ -168,6 +195,81 @@ struct rank_walk {
     bool stopped; /* fn asked to stop (or failed): the walk did not reach the end */
 };
 
+/* ---- the recent order of a small user's facts, read whole ---- */
+
+/* A fact and its place in the recent order (store_facts.h): the fields of
+ * its factrank key, then T(key) (in a clear store the key's length, then
+ * its bytes). */
+struct ranked_fact {
+    uint32_t trust_conf;
+    uint64_t newer;
+    size_t klen;
+    const struct mp_mem_entity *e;
+};
+
+static int ranked_fact_cmp(const void *pa, const void *pb)
+{
+    const struct ranked_fact *a = pa, *b = pb;
+    if (a->trust_conf != b->trust_conf)
+        return a->trust_conf < b->trust_conf ? -1 : 1;
+    if (a->newer != b->newer)
+        return a->newer < b->newer ? -1 : 1;
+    if (a->klen != b->klen)
+        return a->klen < b->klen ? -1 : 1;
+    return memcmp(a->e->key, b->e->key, a->klen);
+}
+
+struct whole_scan {
+    struct mp_store_view *v;
+    struct ranked_fact *f;
+    size_t n, cap;
+};
+
+/* One record of the facts table: decoded (unless a lookup by id already
+ * did), with its place in the order. */
+static int on_fact_record(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
+{
+    struct whole_scan *ws = arg;
+    uint32_t fid = (uint32_t)mp_codec_be_get(id, 4);
+    const struct mp_mem_entity *e = mp_view_facts_find(&ws->v->facts, fid);
+    int rc = e == NULL ? mp_view_facts_add(&ws->v->facts, fid, pv->p, pv->n, &e) : MP_OK;
+    if (rc != MP_OK)
+        return rc;
+    if (mp_store_backend_grow(&ws->f, &ws->cap, ws->n, sizeof(*ws->f)) != MP_OK)
+        return MP_ENOMEM;
+    struct ranked_fact *r = &ws->f[ws->n++];
+    mp_facts_rank_fields(e, &r->trust_conf, &r->newer);
+    r->klen = strlen(e->key);
+    r->e = e;
+    return MP_OK;
+}
+
+/* Every fact of the user into the ranked cache, in the recent order; the
+ * walk is then done reading. */
+static int read_ranked_whole(struct mp_store_view *v)
+{
+    struct ranked_cache *c = &v->ranked;
+    struct whole_scan ws = {v, NULL, 0, 0};
+    int rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, 4,
+                                         on_fact_record, &ws);
+    if (rc == MP_OK && ws.n > 0) {
+        qsort(ws.f, ws.n, sizeof(*ws.f), ranked_fact_cmp);
+        free(c->e); /* an earlier walk that failed may have left an empty array */
+        c->e = malloc(ws.n * sizeof(*c->e));
+        rc = c->e != NULL ? MP_OK : MP_ENOMEM;
+    }
+    for (size_t i = 0; rc == MP_OK && i < ws.n; i++)
+        c->e[i] = ws.f[i].e;
+    if (rc == MP_OK) {
+        c->n = c->cap = ws.n;
+        c->done = true;
+    }
+    free(ws.f);
+    return rc;
+}
+
+/* ---- the recent order of a big user's facts, through factrank ---- */
+
 /* Reads the fact the factrank record names into the cache, then offers it. */
 static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
                    size_t vlen)
@@ -180,14 +282,13 @@ static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsig
     c->last_len = klen;
     if (mp_store_backend_grow(&c->e, &c->cap, c->n, sizeof(*c->e)) != MP_OK)
         return MP_ENOMEM;
-    struct mp_mem_entity *e = &c->e[c->n];
-    memset(e, 0, sizeof(*e));
-    int rc = mp_store_view_fact(rw->v, (uint32_t)mp_codec_le_get(val, 4), e);
+    const struct mp_mem_entity *e;
+    int rc = mp_store_view_fact_ref(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
     if (rc == MP_NOTFOUND)
         return MP_OK;
     if (rc != MP_OK)
         return rc;
-    c->n++;
+    c->e[c->n++] = e;
     rc = rw->fn(rw->arg, e);
     rw->stopped = rc != 0;
     return rc > 0 ? MP_STORE_SCAN_STOP : rc;
@@ -201,8 +302,11 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
     const unsigned char *start = v->prefix;
     size_t slen = v->plen;
     int rc;
+    if (c->n == 0 && !c->done && v->meta.nfacts > 0 && v->meta.nfacts <= VIEW_WHOLE_FACTS_MAX &&
+        !v->s->sealed && (rc = read_ranked_whole(v)) != MP_OK)
+        return rc;
     for (size_t i = 0; i < c->n; i++) {
-        rc = fn(arg, &c->e[i]);
+        rc = fn(arg, c->e[i]);
         if (rc != 0)
             return rc > 0 ? MP_OK : rc;
     }
@@ -450,9 +554,9 @@ static int src_ranked(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity
     return mp_store_view_ranked_facts(ctx, fn, arg);
 }
 
-static int src_fact(void *ctx, uint32_t id, struct mp_mem_entity *out)
+static int src_fact(void *ctx, uint32_t id, const struct mp_mem_entity **out)
 {
-    return mp_store_view_fact(ctx, id, out);
+    return mp_store_view_fact_ref(ctx, id, out);
 }
 
 static int src_message(void *ctx, uint32_t id, struct mp_mem_message *out)

@@ -63,7 +63,10 @@ void mp_access_record(struct mp_loop *loop, const struct mp_access *a)
     mp_logline_bool(&l, "stream", a->stream);
     mp_logline_int(&l, "bytes_in", (int64_t)a->bytes_in);
     mp_logline_int(&l, "bytes_out", (int64_t)a->bytes_out);
-    mp_logline_str(&l, "user", a->user_hash != NULL ? a->user_hash : "");
+    char user_hash[MP_USER_HASH_LEN + 1] = "";
+    if (a->user != NULL)
+        mp_access_user_hash(a->user, a->user_len, user_hash);
+    mp_logline_str(&l, "user", user_hash);
     if (a->error != NULL)
         mp_logline_str(&l, "error", a->error);
     mp_logline_end(&l);

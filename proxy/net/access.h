@@ -25,8 +25,12 @@ struct mp_access {
     double upstream_s; /* < 0: no upstream call */
     uint64_t bytes_in;
     uint64_t bytes_out;
-    const char *user_hash; /* borrowed; NULL = no user id */
-    const char *error;     /* short code of what went wrong, or NULL */
+    /* The request's user key (borrowed, user_len bytes; NULL: none): never
+     * logged, only its keyed hash (mp_access_user_hash), made when the
+     * line is written. */
+    const char *user;
+    size_t user_len;
+    const char *error; /* short code of what went wrong, or NULL */
 };
 
 /* Logs a (level info, msg "request") and counts it in loop's metrics. */

@@ -88,7 +88,6 @@ struct mp_request {
     size_t path_len;
     char request_id[MP_REQUEST_ID_LEN + 1];
     char upstream_id[UPSTREAM_ID_MAX];
-    char user_hash[MP_USER_HASH_LEN + 1];
     bool has_user;
     bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
 };
@@ -122,7 +121,8 @@ static void fill_access(struct mp_request *r, struct mp_access *a)
     a->upstream_s = r->t_upstream > 0 ? mp_access_now() - r->t_upstream : -1;
     a->bytes_in = r->body_len;
     a->bytes_out = r->bytes_out;
-    a->user_hash = r->has_user ? r->user_hash : NULL;
+    a->user = r->has_user ? r->mem.user : NULL;
+    a->user_len = r->has_user ? r->mem.user_len : 0;
 }
 
 /* The one place a request is released, whatever ended it. */
@@ -981,8 +981,6 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     if (rc == MP_EINVAL)
         return MP_EINVAL;
     r->has_user = rc == MP_OK;
-    if (r->has_user)
-        mp_access_user_hash(user, ulen, r->user_hash);
     mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
     return MP_OK;
 }

@@ -111,7 +111,7 @@ static int ranked(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *e)
     return w->inner.ranked_facts(w->inner.ctx, on_ranked, w);
 }
 
-static int fact(void *ctx, uint32_t id, struct mp_mem_entity *out)
+static int fact(void *ctx, uint32_t id, const struct mp_mem_entity **out)
 {
     struct counted *w = ctx;
     return w->inner.fact(w->inner.ctx, id, out);

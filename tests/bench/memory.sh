@@ -771,7 +771,8 @@ print(n)
 PY
 }
 
-row_ok() { [ -z "${failed[$1]:-}" ]; }
+# row_ok ROW: ROW is part of this run (in $rows) and has not failed.
+row_ok() { case " $rows " in *" $1 "*) [ -z "${failed[$1]:-}" ] ;; *) return 1 ;; esac; }
 
 # wrk arguments of a row (after --); TAG makes the users variant's bodies unique.
 wrk_args() {

@@ -200,7 +200,7 @@ static int s_ranked(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *
     return rc > 0 ? MP_OK : rc;
 }
 
-static int s_fact(void *ctx, uint32_t id, struct mp_mem_entity *out)
+static int s_fact(void *ctx, uint32_t id, const struct mp_mem_entity **out)
 {
     (void)ctx;
     fs_calls.facts++;
@@ -208,8 +208,7 @@ static int s_fact(void *ctx, uint32_t id, struct mp_mem_entity *out)
         return fs_calls.fail_fact;
     if (id >= fx_um.nentities || (long)id == fs_calls.missing_fact)
         return MP_NOTFOUND;
-    *out = fx_ents[id];
-    out->value = fx_dup(fx_ents[id].value, fx_ents[id].value_len);
+    *out = &fx_ents[id];
     return MP_OK;
 }
 

@@ -592,22 +592,27 @@ START_TEST(test_relevant_fact_gone_from_store_skipped)
 }
 END_TEST
 
-START_TEST(test_relevant_plan_owns_its_copies)
+START_TEST(test_relevant_plan_copies_past_borrows_facts)
 {
     char *before, *after;
     fs_pets();
     ask("What did Rex chew?");
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert_uint_gt(plan.npast, 0);
+    ck_assert_uint_gt(plan.nfacts, 0);
     before = block_of_plan();
-    for (size_t i = 0; i < fx_um.nentities; i++)
-        memset(fx_ents[i].value, 'X', fx_ents[i].value_len);
+    /* the past messages are the plan's copies: changing the source's
+       leaves the block as it was */
     for (size_t i = 0; i < fs_nmsgs; i++)
         memset(fs_msgs[i].content, 'X', fs_msgs[i].content_len);
     after = block_of_plan();
     ck_assert_str_eq(before, after);
-    free(before);
     free(after);
+    /* the facts are the source's own (no copy per fact): the plan points
+       at them */
+    for (size_t i = 0; i < plan.nfacts; i++)
+        ck_assert(plan.facts[i] >= fx_ents && plan.facts[i] < fx_ents + fx_um.nentities);
+    free(before);
 }
 END_TEST
 
@@ -656,7 +661,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(o, test_relevant_pii_only_when_allowed);
     tcase_add_test(o, test_relevant_source_errors_passed_on);
     tcase_add_test(o, test_relevant_fact_gone_from_store_skipped);
-    tcase_add_test(o, test_relevant_plan_owns_its_copies);
+    tcase_add_test(o, test_relevant_plan_copies_past_borrows_facts);
     tcase_add_test(o, test_relevant_nothing_when_nothing_stored);
     suite_add_tcase(s, o);
     return s;

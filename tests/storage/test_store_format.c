@@ -458,8 +458,12 @@ START_TEST(test_codec_fact_head_is_the_fact_without_its_value)
     ck_assert_uint_le(n, sizeof(buf));
     struct mp_mem_entity full, head;
     ck_assert_int_eq(mp_codec_get_fact(buf, n, &full), MP_OK);
-    ck_assert_int_eq(mp_codec_get_fact_head(buf, n, &head), MP_OK);
+    const unsigned char *value = NULL;
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, n, &head, &value), MP_OK);
     ck_assert_ptr_null(head.value);
+    /* the value where it lies in the record, not copied */
+    ck_assert(value > buf && value + head.value_len <= buf + n);
+    ck_assert_mem_eq(value, "Lisbon", 6);
     ck_assert_str_eq(full.value, "Lisbon");
     ck_assert_uint_eq(head.value_len, 6);
     ck_assert_str_eq(head.key, "home_city");
@@ -471,8 +475,8 @@ START_TEST(test_codec_fact_head_is_the_fact_without_its_value)
     ck_assert_str_eq(head.request_id, "req-1");
     ck_assert_uint_eq(head.source_last_seq, 8);
     free(full.value);
-    ck_assert_int_eq(mp_codec_get_fact_head(buf, n - 1, &head), MP_EIO);
-    ck_assert_int_eq(mp_codec_get_fact_head(buf, 20, &head), MP_EIO);
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, n - 1, &head, NULL), MP_EIO);
+    ck_assert_int_eq(mp_codec_get_fact_head(buf, 20, &head, NULL), MP_EIO);
 }
 END_TEST
 

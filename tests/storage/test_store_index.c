@@ -1105,6 +1105,74 @@ START_TEST(test_index_view_reads_alike_below_and_above_the_whole_user_fetch)
 }
 END_TEST
 
+/* The recent order, read two ways: a user of at most 256 facts has them
+ * read whole and sorted by the view, a bigger one walks factrank. Both
+ * give the factrank order: trust, confidence as factrank scales it (0.5
+ * and 0.500001 tie), observed time, then the key by length and bytes. */
+START_TEST(test_index_ranked_order_alike_below_and_above_the_whole_facts_read)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const struct {
+        const char *key;
+        enum mp_trust trust;
+        double confidence;
+        int64_t observed;
+    } facts[] = {
+        {"abc", MP_TRUST_STATED, 0.5, 100},   {"q", MP_TRUST_STATED, 0.49999, 100},
+        {"inf", MP_TRUST_INFERRED, 1.0, 100}, {"b", MP_TRUST_STATED, 0.5, 100},
+        {"old", MP_TRUST_STATED, 0.5, 50},    {"ab", MP_TRUST_STATED, 0.500001, 100},
+        {"corr", MP_TRUST_CORRECTED, 0.3, 1}, {"z", MP_TRUST_STATED, 0.50001, 100},
+        {"aa", MP_TRUST_STATED, 0.5, 100},    {"sure", MP_TRUST_STATED, 0.9, 10},
+    };
+    static const char *const order[] = {"corr", "sure", "b",   "z", "aa",
+                                        "ab",   "abc",  "old", "q", "inf"};
+    static const struct {
+        const char *user;
+        unsigned fillers; /* weaker facts after the ten */
+    } users[] = {{"small", 0}, {"big", 250}};
+    char key[16], value[32];
+    for (size_t u = 0; u < 2; u++) {
+        size_t ulen = strlen(users[u].user);
+        for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]); i++) {
+            struct mp_op op = fx_upsert_op(users[u].user, ulen, facts[i].key, "v", facts[i].trust,
+                                           facts[i].observed);
+            op.u.entity.confidence = facts[i].confidence;
+            ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+        }
+        for (unsigned f = 0; f < users[u].fillers; f++) {
+            snprintf(key, sizeof(key), "f%03u", f);
+            snprintf(value, sizeof(value), "filler %u", f);
+            struct mp_op op = fx_upsert_op(users[u].user, ulen, key, value, MP_TRUST_INFERRED, 1);
+            op.u.entity.confidence = 0.2;
+            ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+        }
+        struct rank_count rc = {.stop_at = 0};
+        struct mp_store_view *v = NULL;
+        ck_assert_int_eq(mp_store_view_open(store, users[u].user, ulen, &v), MP_OK);
+        ck_assert_int_eq(mp_store_view_ranked_facts(v, on_ranked, &rc), MP_OK);
+        ck_assert_uint_eq(rc.calls, 10 + users[u].fillers);
+        for (size_t k = 0; k < 10; k++)
+            ck_assert_str_eq(rc.keys[k], order[k]);
+        /* a second walk replays the same facts, the view's own */
+        struct rank_count again = {.stop_at = 3};
+        ck_assert_int_eq(mp_store_view_ranked_facts(v, on_ranked, &again), MP_OK);
+        ck_assert_uint_eq(again.calls, 3);
+        ck_assert_str_eq(again.keys[2], "b");
+        const struct mp_mem_entity *e = NULL, *e2 = NULL;
+        struct vp_hits h = vp_view_hits(v, true, "filler");
+        if (users[u].fillers > 0) {
+            ck_assert_uint_gt(h.n, 0);
+            ck_assert_int_eq(mp_store_view_fact_ref(v, h.p[0].item, &e), MP_OK);
+            ck_assert_int_eq(mp_store_view_fact_ref(v, h.p[0].item, &e2), MP_OK);
+            ck_assert_ptr_eq(e, e2); /* decoded once per view */
+            ck_assert(strncmp(e->value, "filler ", 7) == 0);
+        }
+        mp_store_view_close(v);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
@@ -1114,6 +1182,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_reads_alike_below_and_above_the_whole_user_fetch, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_ranked_order_alike_below_and_above_the_whole_facts_read, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0,

@@ -1,0 +1,110 @@
+/* The block of a view's decoded facts (view_facts.h). A chunk holds
+ * CHUNK_FACTS facts and CHUNK_TEXT bytes of their values: a user's few
+ * dozen facts cost one chunk and one table, whatever their number. */
+#include "view_facts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+
+#define CHUNK_FACTS 64
+#define CHUNK_TEXT  (CHUNK_FACTS * 64) /* values average well under 64 bytes */
+#define MAP_START   128                /* slots of the first table */
+
+_Static_assert(CHUNK_TEXT >= MP_ENTITY_VALUE_MAX + 1, "a chunk holds the longest value");
+
+struct view_fact_chunk {
+    struct view_fact_chunk *next;
+    size_t nfacts, text_used;
+    struct mp_mem_entity facts[CHUNK_FACTS];
+    char text[CHUNK_TEXT];
+};
+
+struct view_fact_slot {
+    uint32_t id;
+    const struct mp_mem_entity *e; /* NULL: free */
+};
+
+static size_t slot_of(const struct view_fact_slot *map, size_t cap, uint32_t id)
+{
+    size_t i = (size_t)(id * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash */
+    while (map[i].e != NULL && map[i].id != id)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+const struct mp_mem_entity *mp_view_facts_find(const struct mp_view_facts *vf, uint32_t id)
+{
+    return vf->map != NULL ? vf->map[slot_of(vf->map, vf->map_cap, id)].e : NULL;
+}
+
+/* A table with room for one more fact (more than twice as many slots). */
+static int map_room(struct mp_view_facts *vf)
+{
+    if (2 * (vf->n + 1) < vf->map_cap)
+        return MP_OK;
+    size_t cap = vf->map_cap > 0 ? 2 * vf->map_cap : MAP_START;
+    struct view_fact_slot *map = calloc(cap, sizeof(*map));
+    if (map == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < vf->map_cap; i++)
+        if (vf->map[i].e != NULL)
+            map[slot_of(map, cap, vf->map[i].id)] = vf->map[i];
+    free(vf->map);
+    vf->map = map;
+    vf->map_cap = cap;
+    return MP_OK;
+}
+
+/* A chunk with room for one more fact of value_len bytes. */
+static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t value_len)
+{
+    struct view_fact_chunk *c = vf->chunks;
+    if (c != NULL && c->nfacts < CHUNK_FACTS && value_len < CHUNK_TEXT - c->text_used)
+        return c;
+    c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->next = vf->chunks;
+    c->nfacts = c->text_used = 0;
+    vf->chunks = c;
+    return c;
+}
+
+int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char *rec, size_t n,
+                      const struct mp_mem_entity **out)
+{
+    struct mp_mem_entity head;
+    const unsigned char *value = NULL;
+    int rc = mp_codec_get_fact_head(rec, n, &head, &value);
+    if (rc != MP_OK)
+        return rc;
+    if (map_room(vf) != MP_OK)
+        return MP_ENOMEM;
+    struct view_fact_chunk *c = chunk_room(vf, head.value_len);
+    if (c == NULL)
+        return MP_ENOMEM;
+    struct mp_mem_entity *e = &c->facts[c->nfacts++];
+    *e = head;
+    e->value = c->text + c->text_used;
+    memcpy(e->value, value, head.value_len);
+    e->value[head.value_len] = '\0';
+    c->text_used += head.value_len + 1;
+    vf->map[slot_of(vf->map, vf->map_cap, id)] = (struct view_fact_slot){id, e};
+    vf->n++;
+    *out = e;
+    return MP_OK;
+}
+
+void mp_view_facts_cleanup(struct mp_view_facts *vf)
+{
+    while (vf->chunks != NULL) {
+        struct view_fact_chunk *c = vf->chunks;
+        vf->chunks = c->next;
+        free(c);
+    }
+    free(vf->map);
+    memset(vf, 0, sizeof(*vf));
+}
