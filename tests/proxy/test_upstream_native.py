@@ -6,10 +6,16 @@ goes out on a new connection and succeeds (no poll before a reuse: nothing
 is tried on the dead one). A request the upstream read and then dropped
 without an answer is not sent again: a POST must not run twice; the client
 gets 502. Connections are reused while the upstream keeps them, and the
-request leaves with its body in one piece, Content-Length and Host set."""
+request leaves with its body in one piece, Content-Length and Host set.
+Requirement 2: a request on a pooled connection costs no poll(2) or
+select(2) (counted by a preload, pollcount.c); libcurl, the control, polls
+on every reuse."""
 
 import json
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 
@@ -146,6 +152,49 @@ class NativePool(harness.ProxyTestCase):
         self.assertEqual(p.metric('memproxy_upstream_errors_total', kind='reset'), 1)
         self.assertEqual(p.chat().status, 200)  # and the next one is served on a new connection
         self.assertEqual(up.conns, 2)
+
+
+class PollsPerRequest(harness.ProxyTestCase):
+    """The calls to poll(2), ppoll(2), select(2) and pselect(2) memproxy makes
+    while it serves requests on one kept-alive upstream connection, counted by
+    tests/proxy/pollcount.c preloaded into it (memory off: no memory-model
+    calls)."""
+
+    REQUESTS = 20
+
+    def polls_for(self, client):
+        up = ScriptedUpstream(lambda conn, req: 'answer')
+        self.addCleanup(up.close)
+        tmp = tempfile.mkdtemp(prefix='mptest-polls-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        count_file = os.path.join(tmp, 'polls')
+        env = {'LD_PRELOAD': os.environ['MPTEST_POLLCOUNT_LIB'],
+               'MPTEST_POLLCOUNT_FILE': count_file,
+               # the preload comes before the sanitizer runtime in the ASan build
+               'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
+        p = self.start_proxy(workers=1, upstream_url='http://127.0.0.1:%d/v1' % up.port,
+                             upstream={'client': client}, memory={'mode': 'off'}, env=env)
+
+        def polls():
+            with open(count_file) as f:
+                return int(f.read())
+
+        self.assertEqual(p.chat().status, 200)  # the connection is made and pooled
+        before = polls()
+        for i in range(self.REQUESTS):
+            r = p.chat(body=harness.chat_body(content='hello %d' % i))
+            self.assertEqual(r.status, 200, r)
+        after = polls()
+        self.assertEqual(up.conns, 1, 'every request should reuse the first connection')
+        return after - before
+
+    def test_native_reuses_a_pooled_connection_without_a_poll(self):
+        self.assertEqual(self.polls_for('native'), 0)
+
+    def test_curl_polls_on_each_reuse_the_control(self):
+        # the count sees what the native client avoids: libcurl checks a
+        # reused connection with poll(2) on every request
+        self.assertGreaterEqual(self.polls_for('curl'), self.REQUESTS)
 
 
 if __name__ == '__main__':
