@@ -500,37 +500,28 @@ static bool head_add(struct mp_request *r, const char *s, size_t len)
     return true;
 }
 
-static bool header_is(const char *line, size_t len, const char *name)
-{
-    size_t n = strlen(name);
-    return len > n && line[n] == ':' && strncasecmp(line, name, n) == 0;
-}
+/* ---- the upstream's head, from either client ---- */
 
-static const char *header_value(const char *line, size_t len, size_t name_len, size_t *vlen)
+/* The status: the upstream's code and reason, in HTTP/1.1 (reason_len <=
+ * 512 bytes are kept). An interim (1xx) head is not relayed. */
+static bool take_status(struct mp_request *r, int status, const char *reason, size_t reason_len)
 {
-    const char *v = line + name_len + 1;
-    const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
-    *vlen = (size_t)(end - v);
-    return v;
-}
-
-/* Status line: keeps the upstream's code and reason, in HTTP/1.1. */
-static bool on_status_line(struct mp_request *r, const char *line, size_t len)
-{
-    const char *sp = memchr(line, ' ', len);
-    if (sp == NULL || (size_t)(line + len - sp) < 4)
-        return false;
-    r->status = atoi(sp + 1);
-    r->interim = r->status < 200;
+    char line[600];
+    r->status = status;
+    r->interim = status < 200;
     r->resp_head.len = 0;
     if (r->interim)
         return true;
-    return head_add(r, "HTTP/1.1", 8) && head_add(r, sp, (size_t)(line + len - sp));
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %.*s\r\n", status,
+                     (int)(reason_len < 512 ? reason_len : 512), reason);
+    return n > 0 && (size_t)n < sizeof(line) && head_add(r, line, (size_t)n);
 }
+
+static bool field_is(const char *name, size_t len, const char *want, size_t want_len)
+{
+    return len == want_len && strncasecmp(name, want, len) == 0;
+}
+#define FIELD_IS(name, len, lit) field_is(name, len, lit, sizeof(lit) - 1)
 
 /* A Content-Length value, or -1 when it is not a plain decimal. */
 static int64_t parse_length(const char *v, size_t n)
@@ -546,25 +537,36 @@ static int64_t parse_length(const char *v, size_t n)
     return x;
 }
 
-static void note_header(struct mp_request *r, const char *line, size_t len)
+/* What the proxy needs of one field of the upstream's head (value without
+ * its surrounding blanks). */
+static void note_header(struct mp_request *r, const char *name, size_t nlen, const char *v,
+                        size_t vlen)
 {
-    size_t vlen = 0;
-    if (header_is(line, len, "content-length")) {
-        const char *v = header_value(line, len, 14, &vlen);
+    if (FIELD_IS(name, nlen, "content-length")) {
         r->has_length = true;
         r->content_length = parse_length(v, vlen);
-    } else if (header_is(line, len, "content-type")) {
-        const char *v = header_value(line, len, 12, &vlen);
+    } else if (FIELD_IS(name, nlen, "content-type")) {
         r->is_sse = vlen >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
-    } else if (header_is(line, len, "x-accel-buffering")) {
+    } else if (FIELD_IS(name, nlen, "x-accel-buffering")) {
         r->saw_accel = true;
-    } else if (header_is(line, len, "x-request-id")) {
-        const char *v = header_value(line, len, 12, &vlen);
+    } else if (FIELD_IS(name, nlen, "x-request-id")) {
         if (vlen >= sizeof(r->upstream_id))
             vlen = sizeof(r->upstream_id) - 1;
         memcpy(r->upstream_id, v, vlen);
         r->upstream_id[vlen] = '\0';
     }
+}
+
+/* One field of the upstream's head: noted, and relayed unless it is
+ * hop-by-hop (or the head is an interim one). */
+static bool take_field(struct mp_request *r, const char *name, size_t nlen, const char *v,
+                       size_t vlen)
+{
+    if (r->interim || mp_http_is_hop_by_hop(name, nlen))
+        return true;
+    note_header(r, name, nlen, v, vlen);
+    return head_add(r, name, nlen) && head_add(r, ": ", 2) && head_add(r, v, vlen) &&
+           head_add(r, "\r\n", 2);
 }
 
 /* The upstream head is complete: decide the framing and send it. */
@@ -607,6 +609,20 @@ static bool finish_head(struct mp_request *r)
     return true;
 }
 
+/* curl's status line "HTTP/x.y CODE [REASON]" (CRLF included). */
+static bool curl_status_line(struct mp_request *r, const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len), *end = line + len;
+    if (sp == NULL || (size_t)(end - sp) < 4)
+        return false;
+    const char *reason = sp + 4 < end && sp[4] == ' ' ? sp + 5 : sp + 4;
+    while (end > reason && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    return take_status(r, atoi(sp + 1), reason, reason < end ? (size_t)(end - reason) : 0);
+}
+
+/* curl's header callback: one line of the head at a time, split here into
+ * the status or a field for the handling both clients share. */
 static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud)
 {
     struct mp_request *r = ud;
@@ -615,17 +631,20 @@ static size_t on_upstream_header(char *buf, size_t size, size_t n, void *ud)
     if (r->head_done)
         return len; /* trailers */
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
-        return on_status_line(r, buf, len) ? len : 0;
+        return curl_status_line(r, buf, len) ? len : 0;
     bool blank = (len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n');
     if (r->interim)
         return len;
     if (blank)
         return finish_head(r) ? len : 0;
-    const char *colon = memchr(buf, ':', len);
-    if (colon == NULL || mp_http_is_hop_by_hop(buf, (size_t)(colon - buf)))
+    const char *colon = memchr(buf, ':', len), *v, *end = buf + len;
+    if (colon == NULL)
         return len;
-    note_header(r, buf, len);
-    return head_add(r, buf, len) ? len : 0;
+    for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+        ;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return take_field(r, buf, (size_t)(colon - buf), v, (size_t)(end - v)) ? len : 0;
 }
 
 /* Keeps bytes of a stream's end for after the commit. */
@@ -716,33 +735,24 @@ static size_t on_upstream_body(char *data, size_t size, size_t n, void *ud)
     return take_body(r, data, len) ? len : 0;
 }
 
-/* The native client's head: fed line by line to the same handling as
- * curl's header callback. */
+/* The native client's head: its parsed status and fields, as they are,
+ * to the handling curl's lines get. */
 static bool on_h1_head(void *arg, const struct mp_http_response_head *h)
 {
     struct mp_request *r = arg;
-    char small[1024];
-    int n = snprintf(small, sizeof(small), "HTTP/1.%d %d %.*s\r\n", h->minor_version, h->status,
-                     (int)(h->reason_len < 512 ? h->reason_len : 512), h->reason);
-    if (n < 0 || on_upstream_header(small, 1, (size_t)n, r) == 0)
+    r->last_activity = mp_access_now();
+    if (r->head_done)
+        return true;
+    if (!take_status(r, h->status, h->reason, h->reason_len))
         return false;
+    if (r->interim)
+        return true;
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct mp_http_header *f = &h->headers[i];
-        size_t len = f->name_len + f->value_len + 4;
-        char *line = len <= sizeof(small) ? small : malloc(len);
-        if (line == NULL)
-            return false;
-        memcpy(line, f->name, f->name_len);
-        memcpy(line + f->name_len, ": ", 2);
-        memcpy(line + f->name_len + 2, f->value, f->value_len);
-        memcpy(line + len - 2, "\r\n", 2);
-        size_t took = on_upstream_header(line, 1, len, r);
-        if (line != small)
-            free(line);
-        if (took == 0)
+        if (!take_field(r, f->name, f->name_len, f->value, f->value_len))
             return false;
     }
-    return on_upstream_header((char *)"\r\n", 1, 2, r) == 2;
+    return finish_head(r);
 }
 
 /* The native client's body bytes: taken at once; a client that reads
