@@ -42,26 +42,19 @@ usage() {
 }
 
 
+common_opts="--short --long --build --out --duration --rounds --no-pin --keep-tmp"
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --short) mode=short ;;
-    --long) mode=long ;;
-    --build) need_arg "$1" $# && build_dir=$2 && shift ;;
-    --build=*) build_dir=${1#--build=} ;;
-    --out) need_arg "$1" $# && out_file=$2 && shift ;;
-    --out=*) out_file=${1#--out=} ;;
-    --duration) need_arg "$1" $# && duration=$2 && shift ;;
-    --duration=*) duration=${1#--duration=} ;;
-    --rounds) need_arg "$1" $# && rounds_opt=$2 && shift ;;
-    --rounds=*) rounds_opt=${1#--rounds=} ;;
     --sync) need_arg "$1" $# && syncs_opt=$2 && shift ;;
     --sync=*) syncs_opt=${1#--sync=} ;;
     --modes) need_arg "$1" $# && modes_opt=$2 && shift ;;
     --modes=*) modes_opt=${1#--modes=} ;;
     --users) need_arg "$1" $# && active_users=$2 && shift ;;
     --users=*) active_users=${1#--users=} ;;
-    --no-pin) pin=0 ;;
-    --keep-tmp) keep_tmp=1 ;;
     -h | --help)
         usage
         exit 0

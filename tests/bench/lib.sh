@@ -40,11 +40,17 @@ need_arg() {
 
 # common_opt ARGS...: the options the benchmark scripts share: --short,
 # --long, --build DIR, --out FILE, --duration SEC, --rounds N (also as
-# --opt=value), --no-pin, --strict, --keep-tmp. Sets mode, build_dir,
-# out_file, duration, rounds_opt, pin, strict or keep_tmp, and opt_shift
-# (how many arguments it used); returns 1 when $1 is none of them.
+# --opt=value), --no-pin, --strict, --keep-tmp; only those in
+# $common_opts (a script's own list; all of them when it is unset). Sets
+# mode, build_dir, out_file, duration, rounds_opt, pin, strict or
+# keep_tmp, and opt_shift (how many arguments it used); returns 1 when $1
+# is none of them, so that the script's own options come next.
 common_opt() {
     opt_shift=1
+    case " ${common_opts:---short --long --build --out --duration --rounds --no-pin --strict --keep-tmp} " in
+    *" ${1%%=*} "*) ;;
+    *) return 1 ;;
+    esac
     case $1 in
     --short) mode=short ;;
     --long) mode=long ;;

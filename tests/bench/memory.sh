@@ -60,18 +60,13 @@ usage() {
 }
 
 
+common_opts="--short --long --build --out --duration --rounds --no-pin --strict --keep-tmp"
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --short) mode=short ;;
-    --long) mode=long ;;
-    --build) need_arg "$1" $# && build_dir=$2 && shift ;;
-    --build=*) build_dir=${1#--build=} ;;
-    --out) need_arg "$1" $# && out_file=$2 && shift ;;
-    --out=*) out_file=${1#--out=} ;;
-    --duration) need_arg "$1" $# && duration=$2 && shift ;;
-    --duration=*) duration=${1#--duration=} ;;
-    --rounds) need_arg "$1" $# && rounds_opt=$2 && shift ;;
-    --rounds=*) rounds_opt=${1#--rounds=} ;;
     --users-big) need_arg "$1" $# && users_big_opt=$2 && shift ;;
     --users-big=*) users_big_opt=${1#--users-big=} ;;
     --active-users) need_arg "$1" $# && active_users=$2 && shift ;;
@@ -86,9 +81,6 @@ while [ $# -gt 0 ]; do
     --import-messages=*) import_opt=${1#--import-messages=} ;;
     --no-postgres) postgres=0 ;;
     --perf) do_perf=1 ;;
-    --no-pin) pin=0 ;;
-    --strict) strict=1 ;;
-    --keep-tmp) keep_tmp=1 ;;
     --encrypt) encrypt=1 ;;
     -h | --help)
         usage

@@ -34,43 +34,19 @@ usage() {
     sed -n '7,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
+common_opts="--short --long --build --out --duration --rounds --no-pin --strict --keep-tmp"
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --short) mode=short ;;
-    --long) mode=long ;;
-    --build)
-        [ $# -ge 2 ] || die "--build needs a directory"
-        build_dir=$2
-        shift
-        ;;
-    --build=*) build_dir=${1#--build=} ;;
-    --out)
-        [ $# -ge 2 ] || die "--out needs a file"
-        out_file=$2
-        shift
-        ;;
-    --out=*) out_file=${1#--out=} ;;
-    --duration)
-        [ $# -ge 2 ] || die "--duration needs seconds"
-        duration=$2
-        shift
-        ;;
-    --duration=*) duration=${1#--duration=} ;;
-    --rounds)
-        [ $# -ge 2 ] || die "--rounds needs a number"
-        rounds_opt=$2
-        shift
-        ;;
-    --rounds=*) rounds_opt=${1#--rounds=} ;;
     --targets)
         [ $# -ge 2 ] || die "--targets needs a list"
         targets=$(printf '%s' "$2" | tr ',' ' ')
         shift
         ;;
     --targets=*) targets=$(printf '%s' "${1#--targets=}" | tr ',' ' ') ;;
-    --no-pin) pin=0 ;;
-    --strict) strict=1 ;;
-    --keep-tmp) keep_tmp=1 ;;
     -h | --help)
         usage
         exit 0

@@ -45,14 +45,13 @@ usage() {
 }
 
 
+common_opts="--short --long --build --out --strict --keep-tmp"
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --short) mode=short ;;
-    --long) mode=long ;;
-    --build) need_arg "$1" $# && build_dir=$2 && shift ;;
-    --build=*) build_dir=${1#--build=} ;;
-    --out) need_arg "$1" $# && out_file=$2 && shift ;;
-    --out=*) out_file=${1#--out=} ;;
     --users) need_arg "$1" $# && users_opt=$2 && shift ;;
     --users=*) users_opt=${1#--users=} ;;
     --messages) need_arg "$1" $# && messages=$2 && shift ;;
@@ -67,8 +66,6 @@ while [ $# -gt 0 ]; do
     --sample=*) sample_opt=${1#--sample=} ;;
     --sync) need_arg "$1" $# && store_sync=$2 && shift ;;
     --sync=*) store_sync=${1#--sync=} ;;
-    --strict) strict=1 ;;
-    --keep-tmp) keep_tmp=1 ;;
     -h | --help)
         usage
         exit 0
