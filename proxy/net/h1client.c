@@ -70,7 +70,7 @@ struct mp_h1xfer {
     void *arg;
     enum xstate state;
     struct mp_http_body body;
-    size_t request_bytes; /* what the request puts in the output buffer */
+    size_t request_bytes; /* the request's bytes (what the output buffer holds before any left) */
     bool reused, retried, paused, keep_alive;
     unsigned busy;            /* inside a callback to the caller */
     bool cancelled;           /* mp_h1_cancel() came during one: ended when it returns */
@@ -412,23 +412,63 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     x_read(arg);
 }
 
-/* The request into the connection's output: the head copied, the body
- * pieces referenced. */
-static int x_write_request(struct mp_h1xfer *x)
+/* The request into the connection's output from its byte skip on (what a
+ * direct write sent): the head copied, the body pieces referenced. Sets
+ * request_bytes to the whole request's. */
+static int x_queue_request(struct mp_h1xfer *x, size_t skip)
 {
     struct evbuffer *out = bufferevent_get_output(x->c->bev);
-    if (evbuffer_add(out, x->rq.head, x->rq.head_len) != 0)
-        return MP_ENOMEM;
-    x->request_bytes = x->rq.head_len;
-    for (size_t i = 0; i < x->rq.nbody; i++) {
-        const struct iovec *v = &x->rq.body[i];
-        if (v->iov_len == 0)
+    size_t at = 0;
+    for (size_t i = 0; i <= x->rq.nbody; i++) {
+        const char *p = i == 0 ? x->rq.head : x->rq.body[i - 1].iov_base;
+        size_t n = i == 0 ? x->rq.head_len : x->rq.body[i - 1].iov_len;
+        size_t from = skip > at ? (skip - at < n ? skip - at : n) : 0;
+        at += n;
+        if (from == n)
             continue;
-        if (evbuffer_add_reference(out, v->iov_base, v->iov_len, NULL, NULL) != 0)
+        int rc = i == 0 ? evbuffer_add(out, p + from, n - from)
+                        : evbuffer_add_reference(out, p + from, n - from, NULL, NULL);
+        if (rc != 0)
             return MP_ENOMEM;
-        x->request_bytes += v->iov_len;
     }
+    x->request_bytes = at;
     return MP_OK;
+}
+
+/* Pieces one direct write takes at most. */
+#define DIRECT_IOV_MAX 16
+
+/* Sends the request on a reused connection: on a plain one straight to its
+ * socket first, head and body in one sendmsg, so that a keep-alive request
+ * costs no write event (no epoll_ctl, no extra wakeup); what the socket
+ * does not take (all of it when it would block or failed: the write event
+ * then reports the failure) waits in the output buffer for the write
+ * event. A TLS connection writes through its bufferevent. */
+static int x_send_request(struct mp_h1xfer *x)
+{
+    struct iovec iov[DIRECT_IOV_MAX];
+    size_t n = 0, total = x->rq.head_len;
+    ssize_t sent = 0;
+    if (!x->c->tls) {
+        iov[n++] = (struct iovec){(void *)x->rq.head, x->rq.head_len};
+        for (size_t i = 0; i < x->rq.nbody && n < DIRECT_IOV_MAX; i++)
+            if (x->rq.body[i].iov_len > 0)
+                iov[n++] = x->rq.body[i];
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
+        sent = sendmsg(bufferevent_getfd(x->c->bev), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0)
+            sent = 0;
+    }
+    for (size_t i = 0; i < x->rq.nbody; i++)
+        total += x->rq.body[i].iov_len;
+    if ((size_t)sent == total) {
+        x->request_bytes = total;
+        return MP_OK;
+    }
+    int rc = x_queue_request(x, (size_t)sent);
+    if (rc == MP_OK && bufferevent_enable(x->c->bev, EV_WRITE) != 0)
+        rc = MP_EIO;
+    return rc;
 }
 
 static struct bufferevent *new_bev(struct mp_h1client *cl, const struct mp_h1_request *rq)
@@ -509,7 +549,8 @@ static int x_connect(struct mp_h1xfer *x)
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     struct timeval tv = {.tv_sec = x->rq.connect_timeout_ms / 1000,
                          .tv_usec = (suseconds_t)(x->rq.connect_timeout_ms % 1000) * 1000};
-    if (x_write_request(x) != MP_OK || bev_connect(cl, c->bev, x->rq.host, x->rq.port) != MP_OK ||
+    if (x_queue_request(x, 0) != MP_OK ||
+        bev_connect(cl, c->bev, x->rq.host, x->rq.port) != MP_OK ||
         event_add(x->connect_ev, &tv) != 0) {
         x->c = NULL;
         conn_free(c);
@@ -547,8 +588,8 @@ int mp_h1_start(struct mp_h1client *cl, const struct mp_h1_request *rq,
         x->c = c;
         x->reused = true;
         bufferevent_setcb(c->bev, on_conn_read, NULL, on_conn_event, c);
-        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        if (x_write_request(x) == MP_OK) {
+        bufferevent_enable(c->bev, EV_READ);
+        if (x_send_request(x) == MP_OK) {
             *out = x;
             return MP_OK;
         }
