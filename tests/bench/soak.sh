@@ -8,7 +8,7 @@
 #                            [--users N] [--messages N] [--epochs N]
 #                            [--epoch-secs SEC] [--conns N] [--sample SEC]
 #                            [--sync full|meta|none] [--strict] [--keep-tmp]
-# --short: 200 users, 5 epochs of 8 s (~1 min, CI smoke);
+# --short: 200 users, 4 epochs of 6 s (~40 s, CI smoke);
 # --long: 1,000 users, 10 epochs of 60 s (10 min of traffic).
 # Each epoch is one memproxy process whose clock is 2 h ahead of the last
 # one's (MEMPROXY_TEST_CLOCK_OFFSET_MS), so idempotency keys ([memory]
@@ -84,8 +84,8 @@ if [ "$mode" = long ]; then
     drain_max=180
 else
     users=200
-    epochs=5
-    epoch_secs=8
+    epochs=4
+    epoch_secs=6
     sample_secs=2
     drain_max=30
 fi
