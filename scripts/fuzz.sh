@@ -2,7 +2,7 @@
 # libFuzzer over every parser of network input (tests/fuzz/fuzz_*.c), in a
 # clang build with ASan+UBSan (build-fuzz/).
 # Usage: scripts/fuzz.sh [--short|--long]
-#   --short (default, used by scripts/test.sh): 6 s per target
+#   --short (default, used by scripts/test.sh): 3 s per target
 #   --long: 10 min per target. FUZZ_SECONDS=N overrides either.
 # Crashes stop the run and leave the input in build-fuzz/crash-*. A target's
 # valid example inputs in tests/fuzz/seeds/<target>/ start its corpus.
@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 case "${1:---short}" in
---short) secs=6 ;;
+--short) secs=3 ;;
 --long) secs=600 ;;
 *) echo "usage: scripts/fuzz.sh [--short|--long]" >&2; exit 2 ;;
 esac

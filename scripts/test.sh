@@ -29,7 +29,7 @@ run_suites build
 echo "== ASan+UBSan build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
-echo "== fuzz (short mode: 6 s per parser)"
+echo "== fuzz (short mode: 3 s per parser)"
 scripts/fuzz.sh --short
 echo "== benchmark smoke (short mode; ratios are reported, not asserted)"
 tests/bench/run.sh --short --build build
