@@ -114,8 +114,7 @@ static int parse_field(const unsigned char *p, size_t *pos, struct mp_http_heade
     return MP_OK;
 }
 
-/* 1*DIGIT up to INT64_MAX: no sign, no blanks, no list, no overflow. */
-static int parse_length(const char *s, size_t len, uint64_t *out)
+int mp_http_lex_length(const char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
     if (len == 0)
@@ -153,7 +152,7 @@ static int note_field(const struct mp_http_header *f, struct mp_http_lex_facts *
         uint64_t v;
         if (!ieq_lit(f->name, 14, "content-length"))
             return MP_OK;
-        if (parse_length(f->value, f->value_len, &v) != MP_OK)
+        if (mp_http_lex_length(f->value, f->value_len, &v) != MP_OK)
             return MP_EINVAL;
         if (k->has_length && k->content_length != v)
             return MP_EINVAL;

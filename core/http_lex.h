@@ -38,6 +38,10 @@ static inline size_t mp_http_lex_line_end(const unsigned char *p, size_t i)
 /* ASCII case-insensitive equality of a[0..n) and b[0..n); locale-free. */
 bool mp_http_lex_ieq(const char *a, const char *b, size_t n);
 
+/* A Content-Length value s[0..len): 1*DIGIT up to INT64_MAX (no sign, no
+ * blanks, no list, no overflow) into *out. MP_OK or MP_EINVAL. */
+int mp_http_lex_length(const char *s, size_t len, uint64_t *out);
+
 /* Finds the end of a head whose first line starts at p[start]: the first
  * CRLF followed by an empty line (CRLF) within p[0..lim). *end is one past
  * that empty line's LF. MP_AGAIN when there is none yet; MP_EINVAL at once

@@ -464,9 +464,8 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
  * reads it first), MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
 int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out);
 
-/* A copy of fact id / archived message seq: MP_OK (caller frees out->value
- * / out->content), MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
-int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out);
+/* A copy of archived message seq: MP_OK (caller frees out->content),
+ * MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
 int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out);
 
 /* The view as core/recall.h's source (ctx: the view; facts and turns NULL

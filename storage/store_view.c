@@ -163,20 +163,6 @@ int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp
     return rc;
 }
 
-int mp_store_view_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity *out)
-{
-    const struct mp_mem_entity *e;
-    int rc = mp_store_view_fact_ref(v, id, &e);
-    if (rc != MP_OK)
-        return rc;
-    *out = *e;
-    out->value = malloc(e->value_len + 1);
-    if (out->value == NULL)
-        return MP_ENOMEM;
-    memcpy(out->value, e->value, e->value_len + 1);
-    return MP_OK;
-}
-
 int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out)
 {
     unsigned char k[MP_STORE_KEY_MAX];

@@ -94,15 +94,20 @@ size_t mp_splice_iov(const struct mp_splice *s, const char *client_body, struct 
     return s->npieces;
 }
 
+void mp_splice_write(const struct mp_splice *s, const char *client_body, char *dst)
+{
+    for (size_t i = 0; i < s->npieces; i++)
+        dst = mp_wire_put(dst, piece_bytes(s, client_body, i), s->pieces[i].len);
+}
+
 int mp_splice_flatten(const struct mp_splice *s, const char *client_body, char **out,
                       size_t *out_len)
 {
-    char *res = malloc(s->total_len + 1), *w = res;
+    char *res = malloc(s->total_len + 1);
     if (res == NULL)
         return MP_ENOMEM;
-    for (size_t i = 0; i < s->npieces; i++)
-        w = mp_wire_put(w, piece_bytes(s, client_body, i), s->pieces[i].len);
-    *w = '\0';
+    mp_splice_write(s, client_body, res);
+    res[s->total_len] = '\0';
     *out = res;
     *out_len = s->total_len;
     return MP_OK;

@@ -74,6 +74,10 @@ void mp_splice_put(struct mp_splice *s, const char *bytes, size_t n);
 size_t mp_splice_iov(const struct mp_splice *s, const char *client_body, struct iovec *out,
                      size_t cap);
 
+/* The body's s->total_len bytes written in one piece at dst (room for them
+ * is the caller's). */
+void mp_splice_write(const struct mp_splice *s, const char *client_body, char *dst);
+
 /* The body in one piece: MP_OK with *out (malloc'd, NUL-terminated; caller
  * frees) and *out_len; MP_ENOMEM. */
 int mp_splice_flatten(const struct mp_splice *s, const char *client_body, char **out,

@@ -75,7 +75,7 @@ struct mp_h1xfer {
     unsigned busy;            /* inside a callback to the caller */
     bool cancelled;           /* mp_h1_cancel() came during one: ended when it returns */
     struct event *resume_ev;  /* runs the buffered input after a resume */
-    struct event *connect_ev; /* the connect timeout */
+    struct event *connect_ev; /* the connect timeout (made by the first connect) */
     struct iovec *pieces;     /* rq.body copied (a retry writes it again) */
 };
 
@@ -530,6 +530,10 @@ static struct origin *origin_of(struct mp_h1client *cl, const struct mp_h1_reque
 static int x_connect(struct mp_h1xfer *x)
 {
     struct mp_h1client *cl = x->cl;
+    if (x->connect_ev == NULL) /* a reused connection needs none */
+        x->connect_ev = evtimer_new(cl->base, on_connect_timeout, x);
+    if (x->connect_ev == NULL)
+        return MP_ENOMEM;
     struct h1conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
@@ -571,12 +575,11 @@ int mp_h1_start(struct mp_h1client *cl, const struct mp_h1_request *rq,
     x->arg = arg;
     cl->active++;
     x->resume_ev = event_new(cl->base, -1, 0, on_resume, x);
-    x->connect_ev = evtimer_new(cl->base, on_connect_timeout, x);
     x->pieces = rq->nbody > 0 ? malloc(rq->nbody * sizeof(*x->pieces)) : NULL;
     if (x->pieces != NULL)
         memcpy(x->pieces, rq->body, rq->nbody * sizeof(*x->pieces));
     x->rq.body = x->pieces;
-    if (x->resume_ev == NULL || x->connect_ev == NULL || (rq->nbody > 0 && x->pieces == NULL)) {
+    if (x->resume_ev == NULL || (rq->nbody > 0 && x->pieces == NULL)) {
         x_free(x);
         return MP_ENOMEM;
     }

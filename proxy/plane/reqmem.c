@@ -348,22 +348,16 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
                         size_t client_len, const char **out, size_t *out_len)
 {
     struct mp_buf *flat = &m->flat;
-    struct iovec iov[MP_SPLICE_PIECES_MAX];
-    size_t n = 0;
     if (m->splice.npieces == 0) {
         *out = client_body;
         *out_len = client_len;
         return MP_OK;
     }
-    /* made from the iovecs a native sender writes: the same bytes */
     if (flat->len == 0) { /* the first call: a spliced body is never empty */
         if (mp_buf_reserve(loop, flat, m->splice.total_len) != MP_OK)
             return MP_ENOMEM;
-        mp_reqmem_body_iov(m, client_body, client_len, iov, MP_SPLICE_PIECES_MAX, &n);
-        for (size_t i = 0; i < n; i++) {
-            memcpy(flat->data + flat->len, iov[i].iov_base, iov[i].iov_len);
-            flat->len += iov[i].iov_len;
-        }
+        mp_splice_write(&m->splice, client_body, flat->data);
+        flat->len = m->splice.total_len;
     }
     *out = flat->data;
     *out_len = flat->len;

@@ -38,8 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http_lex.h"
 #include "http_resp.h"
 #include "net/access.h"
 #include "net/h1client.h"
@@ -201,10 +201,15 @@ static void add_header(struct mp_request *r, const char *name, size_t nlen, cons
     add_header_line(r, line);
 }
 
+/* Whether a field's name is name (a lower-case literal), in any case. */
+static bool field_is(const char *field, size_t len, const char *name)
+{
+    return len == strlen(name) && mp_http_lex_ieq(field, name, len);
+}
+
 static bool name_is(const struct mp_http_header *h, const char *name)
 {
-    size_t n = strlen(name);
-    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+    return field_is(h->name, h->name_len, name);
 }
 
 /* Whether a client header goes upstream: hop-by-hop fields, Host,
@@ -517,39 +522,20 @@ static bool take_status(struct mp_request *r, int status, const char *reason, si
     return n > 0 && (size_t)n < sizeof(line) && head_add(r, line, (size_t)n);
 }
 
-static bool field_is(const char *name, size_t len, const char *want, size_t want_len)
-{
-    return len == want_len && strncasecmp(name, want, len) == 0;
-}
-#define FIELD_IS(name, len, lit) field_is(name, len, lit, sizeof(lit) - 1)
-
-/* A Content-Length value, or -1 when it is not a plain decimal. */
-static int64_t parse_length(const char *v, size_t n)
-{
-    int64_t x = 0;
-    if (n == 0 || n > 18)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (v[i] - '0');
-    }
-    return x;
-}
-
 /* What the proxy needs of one field of the upstream's head (value without
  * its surrounding blanks). */
 static void note_header(struct mp_request *r, const char *name, size_t nlen, const char *v,
                         size_t vlen)
 {
-    if (FIELD_IS(name, nlen, "content-length")) {
-        r->has_length = true;
-        r->content_length = parse_length(v, vlen);
-    } else if (FIELD_IS(name, nlen, "content-type")) {
-        r->is_sse = vlen >= 17 && strncasecmp(v, "text/event-stream", 17) == 0;
-    } else if (FIELD_IS(name, nlen, "x-accel-buffering")) {
+    if (field_is(name, nlen, "content-length")) {
+        uint64_t n;
+        r->has_length = true; /* -1: not a plain decimal */
+        r->content_length = mp_http_lex_length(v, vlen, &n) == MP_OK ? (int64_t)n : -1;
+    } else if (field_is(name, nlen, "content-type")) {
+        r->is_sse = vlen >= 17 && mp_http_lex_ieq(v, "text/event-stream", 17);
+    } else if (field_is(name, nlen, "x-accel-buffering")) {
         r->saw_accel = true;
-    } else if (FIELD_IS(name, nlen, "x-request-id")) {
+    } else if (field_is(name, nlen, "x-request-id")) {
         if (vlen >= sizeof(r->upstream_id))
             vlen = sizeof(r->upstream_id) - 1;
         memcpy(r->upstream_id, v, vlen);

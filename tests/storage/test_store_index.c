@@ -126,7 +126,7 @@ START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
     struct mp_store *store = fx_open_backend(_i);
     struct mp_relevance_item it;
     struct mp_store_view *v = NULL;
-    struct mp_mem_entity e;
+    const struct mp_mem_entity *e;
     char buf[256];
     struct mp_op first = fx_upsert_op(U("ann"), "pet", "tabby cat", MP_TRUST_STATED, MAY23);
     ck_assert_int_eq(fx_apply1(store, &first), MP_OK);
@@ -147,12 +147,11 @@ START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
     ck_assert_uint_eq(s.n, 2);
     ck_assert_double_eq_tol(s.avglen, 1.5, 1e-9); /* "old dog" and "Lisbon" */
     ck_assert_int_eq(mp_store_view_open(store, U("ann"), &v), MP_OK);
-    ck_assert_int_eq(mp_store_view_fact(v, 1, &e), MP_NOTFOUND);
-    ck_assert_int_eq(mp_store_view_fact(v, 3, &e), MP_OK);
-    ck_assert_str_eq(e.key, "pet");
-    ck_assert_str_eq(e.value, "old dog");
-    ck_assert_uint_gt(e.revision, first.u.entity.revision);
-    free(e.value);
+    ck_assert_int_eq(mp_store_view_fact_ref(v, 1, &e), MP_NOTFOUND);
+    ck_assert_int_eq(mp_store_view_fact_ref(v, 3, &e), MP_OK);
+    ck_assert_str_eq(e->key, "pet");
+    ck_assert_str_eq(e->value, "old dog");
+    ck_assert_uint_gt(e->revision, first.u.entity.revision);
     mp_store_view_close(v);
     /* outranked: nothing changes */
     ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "parrot", MP_TRUST_INFERRED, MAY23 + DAY),
@@ -832,7 +831,7 @@ START_TEST(test_index_format_v2_converts_into_archive_and_index)
     struct mp_store *store =
         fx_open_fixture(MP_FORMAT_FIXTURE_DIR, _i ? "sealed" : "clear", _i ? &fx_key_a : NULL);
     struct mp_store_view *v = NULL;
-    struct mp_mem_entity e;
+    const struct mp_mem_entity *e;
     /* alice's buffer (seqs 3 and 4; 1 and 2 were folded before the
        archive existed) entered the archive and its index */
     vp_archive_is(store, U("alice"), (uint64_t[]){3, 4, 0});
@@ -856,10 +855,9 @@ START_TEST(test_index_format_v2_converts_into_archive_and_index)
     /* the facts are records, indexed: value and key words */
     p = vp_only_hit(store, U("alice"), true, "dog");
     ck_assert_int_eq(mp_store_view_open(store, U("alice"), &v), MP_OK);
-    ck_assert_int_eq(mp_store_view_fact(v, p.item, &e), MP_OK);
-    ck_assert_str_eq(e.key, "pet");
-    ck_assert_str_eq(e.value, "dog");
-    free(e.value);
+    ck_assert_int_eq(mp_store_view_fact_ref(v, p.item, &e), MP_OK);
+    ck_assert_str_eq(e->key, "pet");
+    ck_assert_str_eq(e->value, "dog");
     mp_store_view_close(v);
     ck_assert_uint_eq(vp_only_hit(store, U("alice"), true, "pet").tk, 1);
     p = vp_only_hit(store, U("alice"), true, "Paris");
@@ -1038,11 +1036,10 @@ START_TEST(test_index_lmdb_user_of_100k_facts)
     /* one fact by its rare word */
     struct vp_hits h = vp_view_hits(v, true, "quetzalcoatl");
     ck_assert_uint_eq(h.df, 1);
-    struct mp_mem_entity e;
-    ck_assert_int_eq(mp_store_view_fact(v, h.p[0].item, &e), MP_OK);
+    const struct mp_mem_entity *e;
+    ck_assert_int_eq(mp_store_view_fact_ref(v, h.p[0].item, &e), MP_OK);
     snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
-    ck_assert_str_eq(e.key, key);
-    free(e.value);
+    ck_assert_str_eq(e->key, key);
     snprintf(key, sizeof(key), "k%06u", SCALE_RARE);
     ck_assert_uint_eq(vp_view_hits(v, true, key).df, 1);
     mp_store_view_close(v);

@@ -137,11 +137,9 @@ static int on_posting(void *arg, const struct mp_relevance_posting *p)
     fprintf(d->f, "  %u %u/%u/%u item %d len %u session %u tokens %u\n", p->item, p->tc, p->tk,
             p->td, rc, it.len, it.session, it.tokens);
     if (d->facts) {
-        struct mp_mem_entity e = {0};
-        rc = mp_store_view_fact(d->v, p->item, &e);
-        fprintf(d->f, "   %d %s=%s\n", rc, rc == MP_OK ? e.key : "", rc == MP_OK ? e.value : "");
-        if (rc == MP_OK)
-            free(e.value);
+        const struct mp_mem_entity *e = NULL;
+        rc = mp_store_view_fact_ref(d->v, p->item, &e);
+        fprintf(d->f, "   %d %s=%s\n", rc, rc == MP_OK ? e->key : "", rc == MP_OK ? e->value : "");
     } else {
         struct mp_mem_message m = {0};
         rc = mp_store_view_message(d->v, p->item, &m);

@@ -249,13 +249,12 @@ void vp_index_consistent(struct mp_store *store, const char *user, size_t ulen, 
     ck_assert_uint_eq(ix.n, a.n);
     for (size_t i = 0; i < a.n; i++) {
         struct mp_relevance_item it;
-        struct mp_mem_entity e;
+        const struct mp_mem_entity *e;
         struct mp_mem_message m;
         ck_assert_int_eq(ix.item(ix.ctx, a.ids[i], &it), MP_OK);
         sum += it.len;
         if (facts) {
-            ck_assert_int_eq(mp_store_view_fact(v, a.ids[i], &e), MP_OK);
-            free(e.value);
+            ck_assert_int_eq(mp_store_view_fact_ref(v, a.ids[i], &e), MP_OK);
         } else {
             ck_assert_int_eq(mp_store_view_message(v, a.ids[i], &m), MP_OK);
             free(m.content);
@@ -289,16 +288,15 @@ static void dump_kind(FILE *f, struct mp_store_view *v, bool facts, const char *
         for (size_t i = 0; i < h.n && i < VP_HITS_MAX; i++) {
             const struct mp_relevance_posting *p = &h.p[i];
             struct mp_relevance_item it;
-            struct mp_mem_entity e;
+            const struct mp_mem_entity *e;
             struct mp_mem_message m;
             ck_assert_int_eq(ix.item(ix.ctx, p->item, &it), MP_OK);
             vp_view_item_terms(&ix, p->item, line, sizeof(line));
             fprintf(f, "  %u %u/%u/%u len %u session %u tokens %u timex %d [%s]", p->item, p->tc,
                     p->tk, p->td, it.len, it.session, it.tokens, it.timex, line);
             if (facts) {
-                ck_assert_int_eq(mp_store_view_fact(v, p->item, &e), MP_OK);
-                fprintf(f, " %s=%s\n", e.key, e.value);
-                free(e.value);
+                ck_assert_int_eq(mp_store_view_fact_ref(v, p->item, &e), MP_OK);
+                fprintf(f, " %s=%s\n", e->key, e->value);
             } else {
                 ck_assert_int_eq(mp_store_view_message(v, p->item, &m), MP_OK);
                 fprintf(f, " %s\n", m.content);
