@@ -131,10 +131,18 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
     update_count(j);
 }
 
-static void remove_at(struct mp_memjobs *j, size_t i)
+/* Takes the job out of the index without updating the count: a job
+ * moving to running stays counted, so the queue depth never reads 0 while
+ * it is on its way (tests and drains wait for 0). */
+static void take_at(struct mp_memjobs *j, size_t i)
 {
     memmove(&j->jobs[i], &j->jobs[i + 1], (j->njobs - i - 1) * sizeof(*j->jobs));
     j->njobs--;
+}
+
+static void remove_at(struct mp_memjobs *j, size_t i)
+{
+    take_at(j, i);
     update_count(j);
 }
 
@@ -811,8 +819,9 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             continue;
         }
         struct mp_job taken = *job;
-        remove_at(j, i);
+        take_at(j, i);
         start_job(j, &taken, auth);
+        update_count(j); /* running now, retried or done */
     }
     free(busy.slots);
     if (j->njobs > 0) {
