@@ -21,10 +21,13 @@
 #include "status.h"
 #include "store_backend.h"
 #include "store_pg_conn.h"
+#include "store_pg_usnap.h"
 
 #define SCAN_BATCH   "256"
 #define OID_INT2     21
 #define OID_BYTEA    17
+#define OID_BOOL     16
+#define STMT_REBUILD "mp_usnap_rebuild"    /* prepared on every connection of the pool */
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
 
@@ -37,7 +40,8 @@ struct pg_store {
     size_t nidle, nopen, max;
     int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
     int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
-    char hint_sql[MP_PG_USER_SQL_MAX]; /* pg_hint_user's statement */
+    char hint_sql[MP_PG_USER_SQL_MAX];     /* pg_hint_user's statement */
+    char rebuild_sql[MP_PG_USNAP_SQL_MAX]; /* STMT_REBUILD */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -50,8 +54,17 @@ struct user_cache {
     int first[MP_TABLE_COUNT], count[MP_TABLE_COUNT];
 };
 
+/* A user whose snapshot the transaction must rebuild before it commits. */
+struct touched {
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    bool deleted; /* a row of it was deleted: the user may fit a snapshot again */
+};
+
 struct pg_txn {
     struct user_cache cache;
+    struct touched *touched; /* users whose snapshot rows it changed */
+    size_t ntouched, touched_cap;
     PGconn *conn;
     PGresult **held; /* results whose bytes a get handed out */
     size_t nheld, cap;
@@ -76,17 +89,28 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A new connection's prepared statements. */
+static bool prepare_conn(const struct pg_store *s, PGconn *c)
+{
+    static const Oid types[2] = {OID_BYTEA, OID_BOOL};
+    PGresult *r = PQprepare(c, STMT_REBUILD, s->rebuild_sql, 2, types);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
 /* A connection for a transaction: an idle one, a new one while fewer than
  * max are open, else the next one given back. NULL when none can be made:
  * after a failed connect, no new one is tried for a backoff (100 ms,
  * doubling to 5 s) and callers fail at once instead of each waiting for
  * its own connect while the server is down. */
-static PGconn *take_conn(struct pg_store *s)
+static PGconn *take_conn(struct pg_store *s, bool *fresh)
 {
     char err[128];
     pthread_mutex_lock(&s->mu);
     while (s->nidle == 0 && s->nopen >= s->max)
         pthread_cond_wait(&s->freed, &s->mu);
+    *fresh = s->nidle == 0;
     if (s->nidle > 0) {
         PGconn *c = s->idle[--s->nidle];
         pthread_mutex_unlock(&s->mu);
@@ -99,6 +123,10 @@ static PGconn *take_conn(struct pg_store *s)
     s->nopen++;
     pthread_mutex_unlock(&s->mu);
     PGconn *c = mp_pg_connect(s->conninfo, err, sizeof(err));
+    if (c != NULL && !prepare_conn(s, c)) {
+        PQfinish(c);
+        c = NULL;
+    }
     pthread_mutex_lock(&s->mu);
     if (c == NULL) {
         s->nopen--;
@@ -278,10 +306,11 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
         return MP_EIO;
     const char *sql = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
                             : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-    /* a connection the server closed while idle fails its first statement:
-       one more try on a fresh connection */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        x->conn = take_conn(s);
+    /* a connection the server closed while idle (a restart closes them
+       all) fails its first statement: the next one, until a fresh one */
+    for (size_t attempt = 0; attempt <= s->max; attempt++) {
+        bool fresh = false;
+        x->conn = take_conn(s, &fresh);
         if (x->conn == NULL)
             break;
         if (mp_pg_exec_ok(x->conn, sql)) {
@@ -293,6 +322,8 @@ static int pg_begin(struct mp_store *store, bool write, struct mp_store_txn *txn
         }
         give_conn(s, x->conn, true);
         x->conn = NULL;
+        if (fresh)
+            break;
     }
     free(x);
     return MP_EIO;
@@ -338,6 +369,48 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     return MP_OK;
 }
 
+/* Notes that the transaction changed a row of table t of the user part
+ * (part_of()'s; plen 0: no user): its snapshot must be rebuilt before the
+ * commit. */
+static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_table t,
+                 const unsigned char *part, size_t plen, bool deleted)
+{
+    if (plen == 0 || !mp_pg_usnap_table(t, store->sealed))
+        return MP_OK;
+    for (size_t i = 0; i < x->ntouched; i++) {
+        struct touched *u = &x->touched[i];
+        if (u->plen == plen && memcmp(u->part, part, plen) == 0) {
+            u->deleted |= deleted;
+            return MP_OK;
+        }
+    }
+    if (mp_store_backend_grow(&x->touched, &x->touched_cap, x->ntouched, sizeof(*x->touched)) !=
+        MP_OK)
+        return MP_ENOMEM;
+    struct touched *u = &x->touched[x->ntouched++];
+    memcpy(u->part, part, plen);
+    u->plen = plen;
+    u->deleted = deleted;
+    return MP_OK;
+}
+
+/* Rebuilds the snapshots of the users the transaction changed: MP_OK, or
+ * MP_EIO (failed() noted whether to run it again). */
+static int rebuild_touched(struct pg_txn *x)
+{
+    static const int formats[2] = {1, 0};
+    for (size_t i = 0; i < x->ntouched; i++) {
+        const struct touched *u = &x->touched[i];
+        const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
+        int lengths[2] = {(int)u->plen, 0};
+        PGresult *r = PQexecPrepared(x->conn, STMT_REBUILD, 2, values, lengths, formats, 1);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return failed(x, r);
+        PQclear(r);
+    }
+    return MP_OK;
+}
+
 static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
@@ -347,6 +420,8 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     size_t plen = part_of(t, key, klen, part);
     const void *b[3] = {key, part, val};
     size_t l[3] = {klen, plen, vlen};
+    if (touch(x, txn->store, t, part, plen, false) != MP_OK)
+        return MP_ENOMEM;
     PGresult *r = run(x,
                       "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
                       "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
@@ -363,6 +438,10 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     release_held(x);
     const void *b[1] = {key};
     size_t l[1] = {klen};
+    unsigned char part[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = part_of(t, key, klen, part);
+    if (touch(x, txn->store, t, part, plen, true) != MP_OK)
+        return MP_ENOMEM;
     PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return failed(x, r);
@@ -449,7 +528,9 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     int rc = MP_OK;
     release_held(x);
     PQclear(x->cache.res);
-    if (commit && !x->retry && !x->broken) {
+    /* a failed rebuild (x->retry, or not) rolls the transaction back */
+    bool rebuilt = !commit || x->retry || x->broken || rebuild_touched(x) == MP_OK;
+    if (commit && rebuilt && !x->retry && !x->broken) {
         PGresult *r = PQexec(x->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             rc = mp_pg_retryable(r) ? MP_AGAIN : MP_EIO;
@@ -463,6 +544,7 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     }
     give_conn(s, x->conn, x->broken);
     free(x->held);
+    free(x->touched);
     free(x);
     txn->handle = NULL;
     return rc;
@@ -477,7 +559,8 @@ static int pg_stats(struct mp_store *store, struct mp_store_stats *out)
     if (pg_begin(store, false, &txn) != MP_OK)
         return MP_EIO;
     struct pg_txn *x = txn.handle;
-    PGresult *r = PQexec(x->conn, "SELECT pg_total_relation_size('mp_kv')");
+    PGresult *r = PQexec(
+        x->conn, "SELECT pg_total_relation_size('mp_kv') + pg_total_relation_size('mp_usnap')");
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? MP_OK : MP_EIO;
     if (rc == MP_OK)
         out->map_used = out->map_size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
@@ -491,17 +574,18 @@ static int pg_stats(struct mp_store *store, struct mp_store_stats *out)
     return rc;
 }
 
-/* VACUUM FULL rewrites the table and its index without dead rows, so no
+/* VACUUM FULL rewrites the tables and their indexes without dead rows, so no
  * byte of an erased record stays in the database's files. */
 static int pg_compact(struct mp_store *store, char *err, size_t errcap)
 {
     struct pg_store *s = pg_of(store);
-    PGconn *c = take_conn(s);
+    bool fresh;
+    PGconn *c = take_conn(s, &fresh);
     if (c == NULL) {
         snprintf(err, errcap, "cannot compact: PostgreSQL cannot be reached");
         return MP_EIO;
     }
-    bool ok = mp_pg_exec_ok(c, "VACUUM FULL mp_kv");
+    bool ok = mp_pg_exec_ok(c, "VACUUM FULL mp_kv, mp_usnap");
     if (!ok)
         snprintf(err, errcap, "VACUUM FULL failed: %s", mp_pg_cause(c));
     give_conn(s, c, !ok);
@@ -606,6 +690,7 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
     s->base.be = &pg_backend;
     mp_pg_user_sql(s->hint_sql, true, true);
     s->base.sealed = opts->key != NULL;
+    mp_pg_usnap_rebuild_sql(s->rebuild_sql, s->base.sealed);
     if (opts->key != NULL)
         s->base.key = *opts->key;
     if (s->conninfo == NULL || s->idle == NULL) {

@@ -8,6 +8,9 @@
  *   mp_kv (t smallint, k bytea, part bytea, v bytea, PRIMARY KEY (t, k))
  *   mp_kv_part: an index on (part, t, k), by which a request reads its
  *   user's rows in one query
+ *   mp_usnap (part bytea PRIMARY KEY, v bytea): per user, those rows
+ *   packed in one value, rebuilt by every write that changes them
+ *   (store_pg_usnap.h): a request reads one row
  *
  * t is enum mp_store_table, k and v a record's key and (sealed, in a
  * sealed store) value exactly as store_backend.h lays them out, so bytea's
@@ -35,7 +38,7 @@
 #include "seal.h"
 #include "store.h"
 
-#define MP_PG_SCHEMA_VERSION 2
+#define MP_PG_SCHEMA_VERSION 3
 
 struct mp_store_pg_options {
     const char *conninfo;          /* borrowed: a libpq connection string or URI */

@@ -2,6 +2,8 @@
  * connection string. */
 #include "store_pg_conn.h"
 
+#include "store_pg_usnap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +113,25 @@ bool mp_pg_derived_table(int t)
     return t == MP_TABLE_POSTINGS || t == MP_TABLE_FACTRANK;
 }
 
-void mp_pg_user_sql(char *out, bool ordered, bool derived)
+size_t mp_pg_user_tables_list(char *out, size_t cap, bool derived)
 {
-    size_t n = (size_t)snprintf(out, MP_PG_USER_SQL_MAX,
-                                "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (");
+    size_t n = 0;
+    out[0] = '\0';
     for (int t = 0; t < MP_TABLE_COUNT; t++)
         if (mp_pg_user_tables[t] && (derived || !mp_pg_derived_table(t)))
-            n += (size_t)snprintf(out + n, MP_PG_USER_SQL_MAX - n, "%s%d",
-                                  out[n - 1] == '(' ? "" : ",", t);
-    snprintf(out + n, MP_PG_USER_SQL_MAX - n, ")%s LIMIT %d", ordered ? " ORDER BY t, k" : "",
+            n += (size_t)snprintf(out + n, cap - n, "%s%d", n == 0 ? "" : ",", t);
+    return n;
+}
+
+void mp_pg_user_sql(char *out, bool ordered, bool derived)
+{
+    char in[64];
+    if (!ordered) {
+        mp_pg_usnap_read_sql(out, derived);
+        return;
+    }
+    mp_pg_user_tables_list(in, sizeof(in), derived);
+    snprintf(out, MP_PG_USER_SQL_MAX,
+             "SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (%s) ORDER BY t, k LIMIT %d", in,
              MP_PG_USER_ROWS + 1);
 }

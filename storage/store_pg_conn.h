@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "store_backend.h"
+#include "store_pg_usnap.h"
 
 #define MP_PG_CONNECT_TIMEOUT_S 5
 
@@ -44,16 +45,17 @@ bool mp_pg_exec_ok(PGconn *conn, const char *sql);
  * keys or the keys' own indexes, which only writes need). */
 extern const bool mp_pg_user_tables[MP_TABLE_COUNT];
 
-/* Users with more records there are read in parts. */
-#define MP_PG_USER_ROWS    4096
-#define MP_PG_USER_SQL_MAX 256
+/* Users with more records there than MP_PG_USER_ROWS (store_pg_usnap.h)
+ * are read in parts. */
+#define MP_PG_USER_SQL_MAX 512
 
 /* The statement that reads them, into out (MP_PG_USER_SQL_MAX bytes): $1
  * the user's prefix (the part column), rows (t, k, v), ordered by t and k
- * when ordered (else as the server finds them: the reader sorts them, and
- * the shared database does less), at most MP_PG_USER_ROWS + 1 of them
- * (one more says the user is bigger); without the tables a clear store's
- * reader derives (mp_pg_derived_table()) unless derived. */
+ * when ordered, at most MP_PG_USER_ROWS + 1 of them (one more says the
+ * user is bigger); without the tables a clear store's reader derives
+ * (mp_pg_derived_table()) unless derived. Unordered, it is the hot read:
+ * the user's snapshot in one row when it has one (store_pg_usnap.h), else
+ * the rows as the server finds them (the reader sorts them). */
 void mp_pg_user_sql(char *out, bool ordered, bool derived);
 
 /* True for the tables a clear store's reader derives from the others
@@ -61,5 +63,9 @@ void mp_pg_user_sql(char *out, bool ordered, bool derived);
  * (mp_store_snap_derive_postings()), the facts' recent order from the
  * facts (mp_store_snap_derive_factrank()). */
 bool mp_pg_derived_table(int t);
+
+/* Those tables' numbers ("1,5,9"), without the derived ones unless
+ * derived, into out (cap bytes, 64 is enough): its length. */
+size_t mp_pg_user_tables_list(char *out, size_t cap, bool derived);
 
 #endif

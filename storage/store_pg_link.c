@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "status.h"
 #include "store_pg_conn.h"
+#include "store_pg_usnap.h"
 #include "store_snap.h"
 
 #define OID_INT2  21
@@ -232,6 +233,21 @@ static const unsigned char *cell(const PGresult *r, int row, int col, size_t *le
     return (const unsigned char *)PQgetvalue(r, row, col);
 }
 
+static int add_snapshot_row(void *arg, enum mp_store_table t, const unsigned char *k, size_t klen,
+                            const unsigned char *v, size_t vlen)
+{
+    return mp_store_snap_add(arg, t, k, klen, v, vlen);
+}
+
+/* Whether r is the hot read's answer with the user's snapshot: its one
+ * row, marked as no table. */
+static bool is_usnap(const PGresult *r)
+{
+    return PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 2 &&
+           (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, 0, 0), 2) ==
+               MP_PG_USNAP_ROW_TABLE;
+}
+
 /* The whole-user statement's rows into f's snapshot. Outside a
  * transaction all or nothing (MP_ETOOBIG: more than MP_PG_USER_ROWS);
  * inside one, as far as they go: the tables before the last row's are
@@ -245,6 +261,13 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
         return MP_ETOOBIG;
     if (!whole)
         rows = MP_PG_USER_ROWS;
+    if (!in_txn && is_usnap(r)) {
+        const unsigned char *b = cell(r, 0, 2, &vlen);
+        int rc = mp_pg_usnap_each(b, vlen, f->snap->sealed, add_snapshot_row, f->snap);
+        if (rc != MP_OK)
+            return rc;
+        rows = 0; /* the user's rows were all in it: whole */
+    }
     for (int i = 0; i < rows; i++) {
         int t = table_of(r, i);
         const unsigned char *k = cell(r, i, 1, &klen), *v = cell(r, i, 2, &vlen);

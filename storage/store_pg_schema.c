@@ -26,6 +26,10 @@ static const char *const steps[] = {
     "  PRIMARY KEY (t, k))",
     /* 2: a user's rows found together (a request reads them in one query) */
     "CREATE INDEX mp_kv_part ON mp_kv (part, t, k)",
+    /* 3: each user's rows a request reads, packed in one (store_pg_usnap.h),
+       kept uncompressed (a read would pay for inflating them) */
+    "CREATE TABLE mp_usnap (part bytea PRIMARY KEY, v bytea NOT NULL);"
+    "ALTER TABLE mp_usnap ALTER COLUMN v SET STORAGE EXTERNAL",
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == MP_PG_SCHEMA_VERSION + 1,

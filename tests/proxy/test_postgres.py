@@ -359,6 +359,85 @@ class BigUser(PgCase):
         self.assertEqual(last['user'] - after['user'], 1)
         self.assertEqual(last['transaction'], after['transaction'])
         self.assertEqual(last['fetch'], after['fetch'])
+        # the big user has no snapshot to read (an empty one says so); the small one has
+        self.assertEqual(self.snapshot_len(user), 0)
+        self.assertGreater(self.snapshot_len(small), 0)
+
+    def snapshot_len(self, user):
+        """The length of the user's snapshot in mp_usnap (its part: the
+        user id's length, u16be, then the id), or None without one."""
+        part = '\\x%04x%s' % (len(user), user.encode().hex())
+        out = self.pg.sql("SELECT length(v) FROM mp_usnap WHERE part = '%s'" % part)
+        return int(out) if out else None
+
+    def test_a_users_snapshot_answers_as_its_rows_and_follows_every_write(self):
+        cfg = dict(memory={'mode': 'hybrid'}, sections={'admin': {'token': mh.ADMIN_TOKEN}})
+        pg = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': self.pg.url},
+                              **cfg)
+        lm = self.start_proxy(workers=1, **cfg)
+        user = mh.uid('pgsnap')
+        base = 1700000000000
+        lines = [mh.message('user', 'my kayak is named zqxpaddle', mh.iso_ms(base)),
+                 mh.message('assistant', 'a fine name for a kayak', mh.iso_ms(base + 1000))]
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, lines)
+            self.assertEqual(r.status, 200, r)
+        self.assertGreater(self.snapshot_len(user), 0)
+        question = 'What is my kayak named?'
+
+        def injected(p):
+            s = send(p, user, question, x_memory='read')
+            self.assertOK(s)
+            self.assertIsNone(s.header('x-memory-error'))
+            return self.injection(s).elements
+        want = injected(lm)
+        self.assertIn('zqxpaddle', json.dumps(want))
+        before = self.rounds(pg)
+        self.assertEqual(injected(pg), want)  # from the snapshot
+        # without a snapshot (a table emptied by hand) the rows answer, alike, in one statement
+        self.pg.sql('TRUNCATE mp_usnap')
+        self.assertEqual(injected(pg), want)
+        after = self.rounds(pg)
+        self.assertEqual(after['user'] - before['user'], 2)
+        self.assertEqual(after['transaction'], before['transaction'])
+        self.assertEqual(after['fetch'], before['fetch'])
+        # a write makes it again, with what the write added
+        more = [mh.message('user', 'my tent is named zqxcanvas', mh.iso_ms(base + 2000))]
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, more)
+            self.assertEqual(r.status, 200, r)
+        self.assertGreater(self.snapshot_len(user), 0)
+        question = 'What are my kayak and my tent named?'
+        want = injected(lm)
+        self.assertIn('zqxcanvas', json.dumps(want))
+        self.assertEqual(injected(pg), want)
+        # and a write over a snapshot replaces it
+        more = [mh.message('user', 'my bike is named zqxpedal', mh.iso_ms(base + 3000))]
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, more)
+            self.assertEqual(r.status, 200, r)
+        question = 'What are my kayak, my tent and my bike named?'
+        want = injected(lm)
+        self.assertIn('zqxpedal', json.dumps(want))
+        self.assertEqual(injected(pg), want)
+        # past MP_PG_USNAP_BYTES_MAX (64 KiB) of rows the snapshot is empty, and the rows answer
+        long = ['harbour log entry %d: ' % i + 'the tide and the wind were noted at length. ' * 8
+                for i in range(200)]
+        more = [mh.message('user', text, mh.iso_ms(base + 4000 + i * 1000)) for i, text in enumerate(long)]
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, more)
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.snapshot_len(user), 0)
+        want = injected(lm)
+        self.assertIn('zqxpedal', json.dumps(want))
+        self.assertEqual(injected(pg), want)
+        # erasing the user takes the snapshot with it
+        r = pg.request('DELETE', '/v1/memory', [('X-User-Id', user)])
+        self.assertEqual(r.status, 204, r)
+        self.assertIsNone(self.snapshot_len(user))
+        s = send(pg, user, question, x_memory='read')
+        self.assertOK(s)
+        self.assertTransparent(s)
 
 
 class Outage(PgCase):
@@ -448,10 +527,13 @@ class Governance(PgCase):
         self.assertFalse(self.holds(dump, 'zqxcanary'), 'part of a canary is in a table')
         # erasure: no row of the user's is left (their part: the hashed id)
         users_rows = "SELECT count(*) FROM mp_kv WHERE length(part) > 0"
+        snapshots = "SELECT count(*) FROM mp_usnap"
         self.assertGreater(int(self.pg.sql_in('sealed1', users_rows)), 5)
+        self.assertEqual(self.pg.sql_in('sealed1', snapshots), '1')
         r = p.request('DELETE', '/v1/memory', [('X-User-Id', self.CANARY_USER)])
         self.assertEqual(r.status, 204, r)
         self.assertEqual(self.pg.sql_in('sealed1', users_rows), '0')
+        self.assertEqual(self.pg.sql_in('sealed1', snapshots), '0', 'the snapshot outlived the user')
         r = harness.request(p.admin_port, 'POST', '/admin/compact', [('Authorization', 'Bearer ' + TOKEN)])
         self.assertEqual(r.status, 200, r)
         self.stop_checked(p)
@@ -474,25 +556,27 @@ class Schema(PgCase):
     def test_migrate_is_idempotent_and_start_without_it_is_refused(self):
         env = dict(os.environ, MEMPROXY_STORAGE_BACKEND='postgres', MEMPROXY_STORAGE_POSTGRES_URL=self.pg.url)
         env = {k: v for k, v in env.items() if not k.startswith('MEMPROXY_') or k.startswith('MEMPROXY_STORAGE')}
-        self.pg.sql('DROP TABLE IF EXISTS mp_kv, mp_schema')
+        self.pg.sql('DROP TABLE IF EXISTS mp_kv, mp_usnap, mp_schema')
         r = subprocess.run([harness.MEMPROXY_BIN, '--migrate'], env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn('from version 0 to 2', r.stdout)
+        self.assertIn('from version 0 to 3', r.stdout)
         r = subprocess.run([harness.MEMPROXY_BIN, '--migrate'], env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn('already at version 2', r.stdout)
-        self.assertEqual(self.pg.sql('SELECT version FROM mp_schema'), '2')
+        self.assertIn('already at version 3', r.stdout)
+        self.assertEqual(self.pg.sql('SELECT version FROM mp_schema'), '3')
         self.assertEqual(self.pg.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'mp_kv_part'"), '1')
-        # a schema of version 1 (no part index) is upgraded in place, rows kept
+        # a schema of version 1 (no part index, no snapshots) is upgraded in place, rows kept
         self.pg.sql('DROP INDEX mp_kv_part')
+        self.pg.sql('DROP TABLE mp_usnap')
         self.pg.sql('UPDATE mp_schema SET version = 1')
         self.pg.sql("INSERT INTO mp_kv VALUES (0, 'x', '', 'kept')")
         r = subprocess.run([harness.MEMPROXY_BIN, '--migrate'], env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn('from version 1 to 2', r.stdout)
+        self.assertIn('from version 1 to 3', r.stdout)
         self.assertEqual(self.pg.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'mp_kv_part'"), '1')
+        self.assertEqual(self.pg.sql("SELECT to_regclass('mp_usnap') IS NOT NULL"), 't')
         self.assertEqual(self.pg.sql("SELECT count(*) FROM mp_kv WHERE k = 'x'"), '1')
-        self.pg.sql('DROP TABLE mp_kv, mp_schema')
+        self.pg.sql('DROP TABLE mp_kv, mp_usnap, mp_schema')
         env['MEMPROXY_STORAGE_MIGRATE'] = 'false'
         env['MEMPROXY_SERVER_LISTEN'] = '127.0.0.1:0'
         env['MEMPROXY_SERVER_ADMIN_LISTEN'] = '127.0.0.1:0'

@@ -59,7 +59,8 @@ static struct mp_store *open_pg(bool empty)
         PGconn *c = PQconnectdb(url);
         ck_assert_msg(PQstatus(c) == CONNECTION_OK, "PostgreSQL: %s", PQerrorMessage(c));
         PGresult *r = PQexec(c, "DO $$ BEGIN IF to_regclass('mp_kv') IS NOT NULL THEN "
-                                "TRUNCATE mp_kv; END IF; END $$");
+                                "TRUNCATE mp_kv; END IF; IF to_regclass('mp_usnap') IS NOT NULL "
+                                "THEN TRUNCATE mp_usnap; END IF; END $$");
         ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "truncate: %s", PQerrorMessage(c));
         PQclear(r);
         PQfinish(c);
