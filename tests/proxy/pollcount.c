@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preload_next.h"
+
 static atomic_ulong calls;
 static int out_fd = -1;
 
@@ -39,17 +41,6 @@ __attribute__((constructor)) static void open_count_file(void)
         out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     publish(0);
 }
-
-/* The next definition of name (libc's) into *fn, a function pointer
- * (copied as bytes: ISO C has no conversion from void *). */
-static void next(const char *name, void *fn, size_t size)
-{
-    void *f = dlsym(RTLD_NEXT, name);
-    if (f == NULL)
-        abort();
-    memcpy(fn, &f, size);
-}
-#define NEXT(name, real) next(name, &(real), sizeof(real))
 
 /* glibc's fortified entry points (no public prototype) */
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);

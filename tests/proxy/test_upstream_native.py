@@ -9,7 +9,9 @@ gets 502. Connections are reused while the upstream keeps them, and the
 request leaves with its body in one piece, Content-Length and Host set.
 Requirement 2: a request on a pooled connection costs no poll(2) or
 select(2) (counted by a preload, pollcount.c); libcurl, the control, polls
-on every reuse."""
+on every reuse. Requirement 3: a 64 KiB body leaves in one sendmsg(2) with
+its head (logged by a preload, sendcount.c); libcurl, the control, takes
+several writes."""
 
 import json
 import os
@@ -154,6 +156,25 @@ class NativePool(harness.ProxyTestCase):
         self.assertEqual(up.conns, 2)
 
 
+def proxy_with_preload(case, client, lib_var, log_name, preload_env):
+    """A scripted upstream that answers every request, and a proxy (one
+    worker, memory off: no memory-model calls) in front of it with the
+    preload of the environment variable lib_var, configured by
+    preload_env(upstream, log path): (upstream, proxy, log path)."""
+    up = ScriptedUpstream(lambda conn, req: 'answer')
+    case.addCleanup(up.close)
+    tmp = tempfile.mkdtemp(prefix='mptest-preload-')
+    case.addCleanup(shutil.rmtree, tmp, True)
+    path = os.path.join(tmp, log_name)
+    env = {'LD_PRELOAD': os.environ[lib_var],
+           # the preload comes before the sanitizer runtime in the ASan build
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
+    env.update(preload_env(up, path))
+    p = case.start_proxy(workers=1, upstream_url='http://127.0.0.1:%d/v1' % up.port,
+                         upstream={'client': client}, memory={'mode': 'off'}, env=env)
+    return up, p, path
+
+
 class PollsPerRequest(harness.ProxyTestCase):
     """The calls to poll(2), ppoll(2), select(2) and pselect(2) memproxy makes
     while it serves requests on one kept-alive upstream connection, counted by
@@ -163,17 +184,8 @@ class PollsPerRequest(harness.ProxyTestCase):
     REQUESTS = 20
 
     def polls_for(self, client):
-        up = ScriptedUpstream(lambda conn, req: 'answer')
-        self.addCleanup(up.close)
-        tmp = tempfile.mkdtemp(prefix='mptest-polls-')
-        self.addCleanup(shutil.rmtree, tmp, True)
-        count_file = os.path.join(tmp, 'polls')
-        env = {'LD_PRELOAD': os.environ['MPTEST_POLLCOUNT_LIB'],
-               'MPTEST_POLLCOUNT_FILE': count_file,
-               # the preload comes before the sanitizer runtime in the ASan build
-               'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
-        p = self.start_proxy(workers=1, upstream_url='http://127.0.0.1:%d/v1' % up.port,
-                             upstream={'client': client}, memory={'mode': 'off'}, env=env)
+        up, p, count_file = proxy_with_preload(self, client, 'MPTEST_POLLCOUNT_LIB', 'polls',
+                                               lambda up, path: {'MPTEST_POLLCOUNT_FILE': path})
 
         def polls():
             with open(count_file) as f:
@@ -195,6 +207,50 @@ class PollsPerRequest(harness.ProxyTestCase):
         # the count sees what the native client avoids: libcurl checks a
         # reused connection with poll(2) on every request
         self.assertGreaterEqual(self.polls_for('curl'), self.REQUESTS)
+
+
+class BigBodyInOneWrite(harness.ProxyTestCase):
+    """Requirement 3: a request body of 64 KiB and more leaves in the same
+    write as the head when the socket allows. tests/proxy/sendcount.c,
+    preloaded, logs every
+    write to the upstream's sockets and gives them a send buffer that holds
+    the whole request (so "the socket allows" on any machine)."""
+
+    def writes_for(self, client, content):
+        up, p, log = proxy_with_preload(self, client, 'MPTEST_SENDCOUNT_LIB', 'sends',
+                                        lambda up, path: {'MPTEST_SENDCOUNT_FILE': path,
+                                                          'MPTEST_SENDCOUNT_PORT': str(up.port),
+                                                          'MPTEST_SENDCOUNT_SNDBUF': str(1 << 20)})
+
+        def writes():
+            with open(log) as f:
+                return [(call, int(n)) for call, n in (line.split() for line in f)]
+
+        self.assertEqual(p.chat().status, 200)  # the connection is made and pooled
+        before = len(writes())
+        body = harness.chat_body(content=content)
+        r = p.chat(body=body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(up.conns, 1, 'the request should reuse the pooled connection')
+        head, got = up.requests[-1][2], up.requests[-1][3]
+        self.assertEqual(got, body, 'the upstream did not get the client\'s body')
+        return writes()[before:], len(head) + 4 + len(body)
+
+    def test_native_sends_head_and_a_big_body_in_one_write(self):
+        for size in (64 * 1024, 300 * 1024):
+            sends, total = self.writes_for('native', 'x' * size)
+            self.assertEqual(sends, [('sendmsg', total)], 'a %d-byte body took these writes' % size)
+
+    def test_a_small_body_too(self):
+        sends, total = self.writes_for('native', 'hello')
+        self.assertEqual(sends, [('sendmsg', total)])
+
+    def test_curl_writes_a_big_body_apart_the_control(self):
+        # the log sees what the native client avoids: libcurl sends the head,
+        # then the body in pieces of its upload buffer
+        sends, total = self.writes_for('curl', 'x' * (64 * 1024))
+        self.assertGreater(len(sends), 1, sends)
+        self.assertEqual(sum(n for _, n in sends), total)
 
 
 if __name__ == '__main__':

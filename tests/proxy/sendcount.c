@@ -1,0 +1,126 @@
+/* A preload for the upstream tests (test_upstream_native.py): watches the
+ * sockets the process connects to the port MPTEST_SENDCOUNT_PORT and
+ * appends one line per call that writes to one of them, "CALL BYTES\n"
+ * (CALL: write, writev, send, sendto or sendmsg; BYTES: what the call
+ * returned), to the file named by MPTEST_SENDCOUNT_FILE, so that a test
+ * sees how many writes a request took and what each carried. Before such a
+ * socket connects it gets a send buffer of MPTEST_SENDCOUNT_SNDBUF bytes
+ * (when set), so that "the socket allows" a whole request at once whatever
+ * the machine's default. */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "preload_next.h"
+
+#define MAX_FD 4096
+
+static atomic_bool watched[MAX_FD];
+static int out_fd = -1;
+static int port = -1;
+static int sndbuf;
+
+__attribute__((constructor)) static void open_log(void)
+{
+    const char *path = getenv("MPTEST_SENDCOUNT_FILE");
+    const char *p = getenv("MPTEST_SENDCOUNT_PORT");
+    const char *b = getenv("MPTEST_SENDCOUNT_SNDBUF");
+    if (path != NULL)
+        out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    port = p != NULL ? atoi(p) : -1;
+    sndbuf = b != NULL ? atoi(b) : 0;
+}
+
+static bool is_watched(int fd)
+{
+    return fd >= 0 && fd < MAX_FD && atomic_load(&watched[fd]);
+}
+
+/* Logs a write to a watched socket; returns r. */
+static ssize_t logged(int fd, const char *call, ssize_t r)
+{
+    char line[64];
+    if (!is_watched(fd) || out_fd < 0)
+        return r;
+    int len = snprintf(line, sizeof(line), "%s %zd\n", call, r);
+    if (len > 0)
+        (void)!write(out_fd, line, (size_t)len);
+    return r;
+}
+
+/* glibc declares the address as __CONST_SOCKADDR_ARG (with _GNU_SOURCE,
+ * a transparent union of the sockaddr pointers). */
+int connect(int fd, __CONST_SOCKADDR_ARG to, socklen_t len)
+{
+    int (*real)(int, __CONST_SOCKADDR_ARG, socklen_t);
+    NEXT("connect", real);
+    const struct sockaddr *addr = to.__sockaddr__;
+    if (fd >= 0 && fd < MAX_FD) {
+        bool ours = false;
+        if (addr != NULL && addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+            struct sockaddr_in in;
+            memcpy(&in, addr, sizeof(in));
+            ours = ntohs(in.sin_port) == port;
+        }
+        if (ours && sndbuf > 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        atomic_store(&watched[fd], ours);
+    }
+    return real(fd, to, len);
+}
+
+int close(int fd)
+{
+    int (*real)(int);
+    NEXT("close", real);
+    if (fd >= 0 && fd < MAX_FD)
+        atomic_store(&watched[fd], false);
+    return real(fd);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    ssize_t (*real)(int, const void *, size_t);
+    NEXT("write", real);
+    if (fd == out_fd)
+        return real(fd, buf, n);
+    return logged(fd, "write", real(fd, buf, n));
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    ssize_t (*real)(int, const struct iovec *, int);
+    NEXT("writev", real);
+    return logged(fd, "writev", real(fd, iov, n));
+}
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    ssize_t (*real)(int, const void *, size_t, int);
+    NEXT("send", real);
+    return logged(fd, "send", real(fd, buf, n, flags));
+}
+
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG to,
+               socklen_t tolen)
+{
+    ssize_t (*real)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
+    NEXT("sendto", real);
+    return logged(fd, "sendto", real(fd, buf, n, flags, to, tolen));
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    ssize_t (*real)(int, const struct msghdr *, int);
+    NEXT("sendmsg", real);
+    return logged(fd, "sendmsg", real(fd, msg, flags));
+}
