@@ -22,27 +22,35 @@ static const struct lit months[12] = {LIT("january"), LIT("february"), LIT("marc
                                       LIT("july"),    LIT("august"),   LIT("september"),
                                       LIT("october"), LIT("november"), LIT("december")};
 
-static const char *const time_words[] = {
-    "january",   "february",  "march",   "april",    "may",      "june",      "july",
-    "august",    "september", "october", "november", "december", "monday",    "tuesday",
-    "wednesday", "thursday",  "friday",  "saturday", "sunday",   "yesterday", "today",
-    "tonight",   "tomorrow",  "ago",     "last",     "next",     "weekend",   "week",
-    "weeks",     "month",     "months",  "year",     "years",    "recently",  "lately",
-    "since",     "earlier",   "later",   "soon",     "morning",  "evening",   "night",
-    "afternoon", "day",       "days",    "summer",   "winter",   "spring",    "fall",
-    "autumn",    "before",    "after",   "during",
+static const struct lit time_words[] = {
+    LIT("january"),  LIT("february"), LIT("march"),     LIT("april"),     LIT("may"),
+    LIT("june"),     LIT("july"),     LIT("august"),    LIT("september"), LIT("october"),
+    LIT("november"), LIT("december"), LIT("monday"),    LIT("tuesday"),   LIT("wednesday"),
+    LIT("thursday"), LIT("friday"),   LIT("saturday"),  LIT("sunday"),    LIT("yesterday"),
+    LIT("today"),    LIT("tonight"),  LIT("tomorrow"),  LIT("ago"),       LIT("last"),
+    LIT("next"),     LIT("weekend"),  LIT("week"),      LIT("weeks"),     LIT("month"),
+    LIT("months"),   LIT("year"),     LIT("years"),     LIT("recently"),  LIT("lately"),
+    LIT("since"),    LIT("earlier"),  LIT("later"),     LIT("soon"),      LIT("morning"),
+    LIT("evening"),  LIT("night"),    LIT("afternoon"), LIT("day"),       LIT("days"),
+    LIT("summer"),   LIT("winter"),   LIT("spring"),    LIT("fall"),      LIT("autumn"),
+    LIT("before"),   LIT("after"),    LIT("during"),
 };
-
-static bool word_is(const char *w, size_t n, const char *lit)
-{
-    return strlen(lit) == n && memcmp(w, lit, n) == 0;
-}
 
 static bool is_year(const char *w, size_t n)
 {
     if (n != 4 || !((w[0] == '1' && w[1] == '9') || (w[0] == '2' && w[1] == '0')))
         return false;
     return w[2] >= '0' && w[2] <= '9' && w[3] >= '0' && w[3] <= '9';
+}
+
+bool mp_relevance_timex_word(const char *word, size_t wlen)
+{
+    if (is_year(word, wlen))
+        return true;
+    for (size_t k = 0; k < sizeof(time_words) / sizeof(time_words[0]); k++)
+        if (time_words[k].n == wlen && memcmp(word, time_words[k].s, wlen) == 0)
+            return true;
+    return false;
 }
 
 static int on_timex(void *arg, const char *word, size_t wlen, const char *term, size_t len,
@@ -52,12 +60,7 @@ static int on_timex(void *arg, const char *word, size_t wlen, const char *term, 
     (void)term;
     (void)len;
     (void)pos;
-    if (is_year(word, wlen)) {
-        *out = true;
-        return MP_OK;
-    }
-    for (size_t k = 0; k < sizeof(time_words) / sizeof(time_words[0]) && !*out; k++)
-        *out = word_is(word, wlen, time_words[k]);
+    *out = *out || mp_relevance_timex_word(word, wlen);
     return MP_OK;
 }
 
@@ -209,7 +212,9 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
     struct mp_relevance_qword *w = &qn->w[qn->n];
     size_t sn = 0;
     (void)pos;
-    if (term == NULL || len > MP_TERMS_MAX || qn->n >= MP_RELEVANCE_MAX_GROUPS)
+    if (qn->n >= MP_RELEVANCE_MAX_GROUPS)
+        return MP_ETOOBIG; /* full: no later word can change it, so the walk stops */
+    if (term == NULL || len > MP_TERMS_MAX)
         return MP_OK;
     for (size_t k = 0; k < qn->n; k++) /* first: the cheapest way out */
         if (qn->w[k].len == len && memcmp(qn->w[k].term, term, len) == 0)
@@ -235,6 +240,8 @@ int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t ql
     out->nq = out->n;
     if (rc == MP_OK && prev != NULL)
         rc = mp_terms_each_word(terms, prev, prevlen, on_word, out);
+    if (rc == MP_ETOOBIG)
+        rc = MP_OK; /* on_word's stop */
     parse_dates(out, q, qlen);
     out->temporal = temporal_q(q, qlen);
     return rc;

@@ -23,6 +23,9 @@
  * yesterday, today, week(s), ... (METHOD.md's TIME_WORDS) or a year 19xx/20xx.
  * MP_OK or MP_ENOMEM. */
 int mp_relevance_timex(struct mp_terms *terms, const char *text, size_t len, bool *out);
+/* Whether one word (as mp_terms_each_word() hands it) makes text hold a
+ * time expression, for a walk over the words that is already made. */
+bool mp_relevance_timex_word(const char *word, size_t wlen);
 
 /* The date terms of a date: mon = "@may", yr = "@2023". month 1..12, else
  * MP_EINVAL. */

@@ -15,34 +15,6 @@
 
 _Static_assert(sizeof(double) == 8, "confidence is stored as 8 IEEE-754 bytes");
 
-void mp_codec_be_put(unsigned char *p, uint64_t v, size_t width)
-{
-    for (size_t i = 0; i < width; i++)
-        p[i] = (unsigned char)(v >> (8 * (width - 1 - i)));
-}
-
-uint64_t mp_codec_be_get(const unsigned char *p, size_t width)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < width; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-void mp_codec_le_put(unsigned char *p, uint64_t v, size_t width)
-{
-    for (size_t i = 0; i < width; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-uint64_t mp_codec_le_get(const unsigned char *p, size_t width)
-{
-    uint64_t v = 0;
-    for (size_t i = width; i-- > 0;)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* ---- encoding: with p == NULL only counts ---- */
 
 struct enc {

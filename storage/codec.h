@@ -90,10 +90,34 @@ typedef int (*mp_codec_term_fn)(void *arg, const char *term, const struct mp_cod
 int mp_codec_each_term(const unsigned char *p, size_t n, mp_codec_term_fn fn, void *arg);
 
 /* Fixed-width integers: big-endian in keys (memcmp order is numeric
- * order), little-endian in values. */
-void mp_codec_be_put(unsigned char *p, uint64_t v, size_t width);
-uint64_t mp_codec_be_get(const unsigned char *p, size_t width);
-void mp_codec_le_put(unsigned char *p, uint64_t v, size_t width);
-uint64_t mp_codec_le_get(const unsigned char *p, size_t width);
+ * order), little-endian in values. Inline: callers pass constant widths,
+ * which the compiler turns into one load or store. */
+static inline void mp_codec_be_put(unsigned char *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (unsigned char)(v >> (8 * (width - 1 - i)));
+}
+
+static inline uint64_t mp_codec_be_get(const unsigned char *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void mp_codec_le_put(unsigned char *p, uint64_t v, size_t width)
+{
+    for (size_t i = 0; i < width; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t mp_codec_le_get(const unsigned char *p, size_t width)
+{
+    uint64_t v = 0;
+    for (size_t i = width; i-- > 0;)
+        v = (v << 8) | p[i];
+    return v;
+}
 
 #endif

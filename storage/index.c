@@ -24,6 +24,7 @@ struct collect {
     size_t n, cap;
     int field; /* 0 content, 1 key */
     uint32_t len;
+    bool timex; /* a word of the content is a time expression (mp_relevance_timex_word) */
 };
 
 /* The length of the speaker label at the start of text (0: none; index.h)
@@ -98,9 +99,9 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
                    uint32_t pos)
 {
     struct collect *c = arg;
-    (void)word;
-    (void)wlen;
     (void)pos;
+    if (c->field == 0 && !c->timex)
+        c->timex = mp_relevance_timex_word(word, wlen);
     if (term == NULL)
         return MP_OK;
     if (c->field == 0)
@@ -158,8 +159,7 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
     c->field = 1;
     if (rc == MP_OK && klen > 0)
         rc = mp_terms_each_word(terms, key, klen, on_word, c);
-    if (rc == MP_OK)
-        rc = mp_relevance_timex(terms, content, clen, timex);
+    *timex = c->timex; /* the content's walk looked (as mp_relevance_timex() would) */
     time_t secs = (time_t)(it->at_ms / 1000);
     struct tm tm;
     char mon[MP_RELEVANCE_DATE_MAX], yr[MP_RELEVANCE_DATE_MAX];
@@ -209,7 +209,7 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
                  struct mp_codec_user *meta, const struct mp_index_item *it)
 {
     struct mp_store *s = txn->store;
-    struct collect c = {NULL, 0, 0, 0, 0};
+    struct collect c = {NULL, 0, 0, 0, 0, false};
     struct mp_codec_doc doc = {0};
     unsigned char k[MP_STORE_KEY_MAX];
     if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)

@@ -1,4 +1,4 @@
-/* Tests for core/ascii.c: classes and case folding over every byte value. */
+/* Tests for core/ascii.h: classes and case folding over every byte value. */
 #include <check.h>
 
 #include "ascii.h"
