@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -176,6 +177,9 @@ struct mp_worker *mp_worker_start(unsigned id, int listen_fd, struct mp_shared_c
         return NULL;
     }
     w->thread_started = true;
+    char name[16]; /* what top -H and ps -L show (15 bytes at most) */
+    snprintf(name, sizeof(name), "mp-worker-%u", id);
+    pthread_setname_np(w->thread, name);
     return w;
 }
 

@@ -46,6 +46,7 @@ struct mp_memticket {
     mp_memticket_fn done;
     void *arg;
     int status;
+    struct mp_memticket *next_answer; /* the next of a batch answered at once (turns_answer) */
 };
 
 struct mp_memworker {
@@ -88,18 +89,34 @@ static void ticket_unref(struct mp_memticket *t)
         free(t);
 }
 
-/* On the reply thread. An abandoned ticket (done NULL) has already given
- * up the caller's reference. */
-static void on_ticket_reply(evutil_socket_t fd, short what, void *arg)
+/* On the reply thread: a chain of tickets of that thread, in order. An
+ * abandoned ticket (done NULL) has already given up the caller's
+ * reference. */
+static void on_tickets_reply(evutil_socket_t fd, short what, void *arg)
 {
-    struct mp_memticket *t = arg;
     (void)fd;
     (void)what;
-    if (t->done != NULL) {
-        t->done(t, t->arg, t->status);
-        ticket_unref(t); /* the caller's */
+    for (struct mp_memticket *t = arg, *next; t != NULL; t = next) {
+        next = t->next_answer;
+        if (t->done != NULL) {
+            t->done(t, t->arg, t->status);
+            ticket_unref(t); /* the caller's */
+        }
+        ticket_unref(t); /* the worker's */
     }
-    ticket_unref(t); /* the worker's */
+}
+
+/* Worker thread: answers a chain of tickets (their statuses set) on their
+ * reply thread, head's, with one wake-up. */
+static void post_answers(struct mp_memticket *head)
+{
+    struct timeval now = {0, 0};
+    if (event_base_once(head->reply_base, -1, EV_TIMEOUT, on_tickets_reply, head, &now) == 0)
+        return;
+    for (struct mp_memticket *t = head, *next; t != NULL; t = next) {
+        next = t->next_answer;
+        ticket_unref(t); /* the reply loop is gone: nobody waits */
+    }
 }
 
 void mp_memticket_abandon(struct mp_memticket *t)
@@ -111,10 +128,9 @@ void mp_memticket_abandon(struct mp_memticket *t)
 /* Worker thread: answers the ticket on its reply thread. */
 static void answer(struct mp_memticket *t, int status)
 {
-    struct timeval now = {0, 0};
     t->status = status;
-    if (event_base_once(t->reply_base, -1, EV_TIMEOUT, on_ticket_reply, t, &now) != 0)
-        ticket_unref(t); /* the reply loop is gone: nobody waits */
+    t->next_answer = NULL;
+    post_answers(t);
 }
 
 /* The store's settings from the configuration (writer thread: at start
@@ -280,13 +296,25 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
 
 /* Answers the turns' tickets: their replies may end now, before the
  * follow-ups' transaction. */
+/* The batch's tickets answered with one wake-up per reply loop (not per
+ * turn): each loop's tickets chained in the batch's order. */
 static void turns_answer(struct prepared *prep, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct item *it = prep[i].it;
-        if (it->ticket != NULL)
-            answer(it->ticket, prep[i].status);
-        it->ticket = NULL;
+        struct mp_memticket *first = prep[i].it->ticket, *head = NULL, **tail = &head;
+        if (first == NULL)
+            continue;
+        for (size_t j = i; j < n; j++) {
+            struct mp_memticket *t = prep[j].it->ticket;
+            if (t == NULL || t->reply_base != first->reply_base)
+                continue;
+            t->status = prep[j].status;
+            t->next_answer = NULL;
+            *tail = t;
+            tail = &t->next_answer;
+            prep[j].it->ticket = NULL;
+        }
+        post_answers(head);
     }
 }
 
@@ -927,6 +955,7 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
         return MP_EIO;
     }
     mw->thread_started = true;
+    pthread_setname_np(mw->thread, "mp-memory"); /* what top -H and ps -L show */
     mp_metrics_set_depth_source(metrics, depth_source, mw);
     *out = mw;
     return MP_OK;

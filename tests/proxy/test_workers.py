@@ -25,6 +25,14 @@ class Workers(harness.ProxyTestCase):
         self.assertEqual(self.proxy.listening.get('level'), 'info')
         self.assertIn('time', self.proxy.listening)
 
+    def test_threads_are_named_for_top(self):
+        names = []
+        for tid in os.listdir('/proc/%d/task' % self.proxy.pid):
+            with open('/proc/%d/task/%s/comm' % (self.proxy.pid, tid)) as f:
+                names.append(f.read().strip())
+        for want in ('mp-worker-0', 'mp-worker-1', 'mp-memory'):
+            self.assertEqual(names.count(want), 1, names)
+
     def test_200_requests_over_many_connections(self):
         """50 connections, 4 requests each (mixed JSON, stream, echo), 10 at a time."""
         self.exp.template('events=3')
