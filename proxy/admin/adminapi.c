@@ -425,6 +425,8 @@ static int archive_lines(struct lines *out, json_t *page)
 /* The user's own setting, when it is not auto. */
 static int settings_line(struct lines *out)
 {
+    if (out->call->t.cursor_len > 0)
+        return 0; /* first page only */
     enum mp_user_mode mode;
     int64_t at;
     if (mp_store_user_mode(out->call->store, out->call->user, out->call->user_len, &mode, &at) !=
@@ -448,7 +450,7 @@ static int export_lines(struct lines *out, const struct mp_usermem *um, json_t *
                         const struct mp_history *h)
 {
     struct mp_store_view *v = NULL;
-    int rc = um != NULL ? settings_line(out) : 0;
+    int rc = settings_line(out);
     if (um != NULL &&
         mp_store_view_open(out->call->store, out->call->user, out->call->user_len, &v) != MP_OK)
         v = NULL;
@@ -489,10 +491,10 @@ static void get_export(struct admin_call *call)
     } else if ((prc != MP_OK && prc != MP_NOTFOUND) || (rc != MP_OK && rc != MP_NOTFOUND) ||
                (hrc != MP_OK && hrc != MP_NOTFOUND)) {
         send_error(call, MP_PERR_INTERNAL, NULL);
-    } else if (prc == MP_NOTFOUND && rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
-        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL);
     } else if (export_lines(&out, um, page, h) != 0) {
         send_error(call, MP_PERR_INTERNAL, NULL);
+    } else if (out.len == 0 && prc == MP_NOTFOUND && rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
+        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL); /* not even a setting */
     } else {
         respond(call, 200, "OK", "application/x-ndjson", extra, out.data != NULL ? out.data : "",
                 out.len, NULL);

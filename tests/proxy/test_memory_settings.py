@@ -189,6 +189,27 @@ class Settings(mh.MemCase):
                                'invalid_admin_token')
         self.assertOpenAIError(self.admin('DELETE', path), 405, 'method_not_allowed')
 
+    def test_the_export_of_a_user_whose_only_record_is_the_setting_holds_it(self):
+        user = mh.uid('setonly')
+        path = '/admin/users/%s/export' % user
+        self.assertOpenAIError(self.admin('GET', path), 404, 'not_found')  # nothing stored
+        self.assertEqual(self.put_mode(user, 'off').status, 200)
+        r = self.admin('GET', path)
+        self.assertEqual(r.status, 200, r)
+        lines = [json.loads(x) for x in r.body.decode().splitlines()]
+        self.assertEqual([(x['type'], x['user'], x['mode']) for x in lines], [('settings', user, 'off')])
+        # an erased user keeps the setting, and its export still shows it
+        taught = self.taught('erased')
+        self.assertEqual(self.put_mode(taught, 'read').status, 200)
+        self.assertEqual(self.proxy.request('DELETE', '/v1/memory', self.h(taught)).status, 204)
+        r = self.admin('GET', '/admin/users/%s/export' % taught)
+        self.assertEqual(r.status, 200, r)
+        lines = [json.loads(x) for x in r.body.decode().splitlines()]
+        self.assertEqual([(x['type'], x['mode']) for x in lines], [('settings', 'read')])
+        # back to auto: nothing is stored
+        self.assertEqual(self.put_mode(user, 'auto').status, 200)
+        self.assertOpenAIError(self.admin('GET', path), 404, 'not_found')
+
     def test_export_carries_it_and_import_restores_it(self):
         user = self.taught('exp')
         self.assertEqual(self.put_mode(user, 'read').status, 200)
