@@ -27,7 +27,7 @@
 #define OID_INT2     21
 #define OID_BYTEA    17
 #define OID_BOOL     16
-#define STMT_REBUILD "mp_usnap_rebuild"    /* prepared on every connection of the pool */
+#define STMT_USNAP   "mp_usnap_rows"       /* prepared on every connection of the pool */
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
 
@@ -40,8 +40,8 @@ struct pg_store {
     size_t nidle, nopen, max;
     int64_t retry_at_ms; /* no new connection before this (monotonic), after a failed one */
     int64_t backoff_ms;  /* the wait after the next failure: 100 ms doubling to 5 s */
-    char hint_sql[MP_PG_USER_SQL_MAX];     /* pg_hint_user's statement */
-    char rebuild_sql[MP_PG_USNAP_SQL_MAX]; /* STMT_REBUILD */
+    char hint_sql[MP_PG_USER_SQL_MAX];   /* pg_hint_user's statement */
+    char usnap_sql[MP_PG_USNAP_SQL_MAX]; /* STMT_USNAP */
 };
 
 /* A read transaction's copy of one user's records of the tables a request
@@ -93,7 +93,7 @@ static int64_t monotonic_ms(void)
 static bool prepare_conn(const struct pg_store *s, PGconn *c)
 {
     static const Oid types[2] = {OID_BYTEA, OID_BOOL};
-    PGresult *r = PQprepare(c, STMT_REBUILD, s->rebuild_sql, 2, types);
+    PGresult *r = PQprepare(c, STMT_USNAP, s->usnap_sql, 2, types);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return ok;
@@ -398,15 +398,12 @@ static int touch(struct pg_txn *x, const struct mp_store *store, enum mp_store_t
  * MP_EIO (failed() noted whether to run it again). */
 static int rebuild_touched(struct pg_txn *x)
 {
-    static const int formats[2] = {1, 0};
     for (size_t i = 0; i < x->ntouched; i++) {
         const struct touched *u = &x->touched[i];
-        const char *values[2] = {(const char *)u->part, u->deleted ? "true" : "false"};
-        int lengths[2] = {(int)u->plen, 0};
-        PGresult *r = PQexecPrepared(x->conn, STMT_REBUILD, 2, values, lengths, formats, 1);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            return failed(x, r);
-        PQclear(r);
+        PGresult *fail = NULL;
+        int rc = mp_pg_usnap_rebuild(x->conn, STMT_USNAP, u->part, u->plen, u->deleted, &fail);
+        if (rc != MP_OK)
+            return fail != NULL ? failed(x, fail) : rc;
     }
     return MP_OK;
 }
@@ -690,7 +687,7 @@ int mp_store_open_pg(const struct mp_store_pg_options *opts, struct mp_store **o
     s->base.be = &pg_backend;
     mp_pg_user_sql(s->hint_sql, true, true);
     s->base.sealed = opts->key != NULL;
-    mp_pg_usnap_rebuild_sql(s->rebuild_sql, s->base.sealed);
+    mp_pg_usnap_rows_sql(s->usnap_sql, s->base.sealed);
     if (opts->key != NULL)
         s->base.key = *opts->key;
     if (s->conninfo == NULL || s->idle == NULL) {

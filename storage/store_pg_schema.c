@@ -27,7 +27,8 @@ static const char *const steps[] = {
     /* 2: a user's rows found together (a request reads them in one query) */
     "CREATE INDEX mp_kv_part ON mp_kv (part, t, k)",
     /* 3: each user's rows a request reads, packed in one (store_pg_usnap.h),
-       kept uncompressed (a read would pay for inflating them) */
+       stored as written (memproxy compresses it: the server would inflate it
+       for every read) */
     "CREATE TABLE mp_usnap (part bytea PRIMARY KEY, v bytea NOT NULL);"
     "ALTER TABLE mp_usnap ALTER COLUMN v SET STORAGE EXTERNAL",
 };

@@ -1,8 +1,12 @@
-/* User snapshots (store_pg_usnap.h): the statements that write and read
- * them, and the walk over one. */
+/* User snapshots (store_pg_usnap.h): the statements that read rows for
+ * them and read them, their packing, and the walk over one. */
 #include "store_pg_usnap.h"
 
+#include <limits.h>
+#include <lz4.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "codec.h"
 #include "status.h"
@@ -14,29 +18,144 @@ bool mp_pg_usnap_table(int t, bool sealed)
            (sealed || !mp_pg_derived_table(t));
 }
 
-/* The snapshot is packed by the server from the user's rows in key order
- * (at most one more than fit: then, or past the bytes, it is left empty),
- * in the writer's transaction; $2 or a snapshot that is not empty lets it
- * read them. No rows: no snapshot. */
-void mp_pg_usnap_rebuild_sql(char *out, bool sealed)
+/* The rows in key order, at most one more than fit; the marker alone
+ * instead when the snapshot is empty and $2 does not force a rebuild. */
+void mp_pg_usnap_rows_sql(char *out, bool sealed)
 {
     char in[64];
     mp_pg_user_tables_list(in, sizeof(in), sealed);
-    snprintf(
-        out, MP_PG_USNAP_SQL_MAX,
-        "WITH go AS (SELECT $2::boolean OR NOT EXISTS "
-        "(SELECT 1 FROM mp_usnap WHERE part = $1 AND length(v) = 0) AS ok), "
-        "r AS (SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (%s) AND (SELECT ok FROM go) "
-        "ORDER BY t, k LIMIT %d), "
-        "a AS (SELECT count(*) AS n, sum(length(k) + length(v)) AS bytes, '\\x%02x'::bytea || "
-        "string_agg(int2send(t) || int4send(length(k)) || k || int4send(length(v)) || v, "
-        "''::bytea ORDER BY t, k) AS v FROM r), "
-        "d AS (DELETE FROM mp_usnap WHERE part = $1 AND (SELECT ok FROM go) "
-        "AND (SELECT n FROM a) = 0) "
-        "INSERT INTO mp_usnap (part, v) SELECT $1, CASE WHEN a.n > %d OR a.bytes > %d THEN "
-        "''::bytea ELSE a.v END "
-        "FROM a, go WHERE go.ok AND a.n > 0 ON CONFLICT (part) DO UPDATE SET v = EXCLUDED.v",
-        in, MP_PG_USER_ROWS + 1, MP_PG_USNAP_FORMAT, MP_PG_USER_ROWS, MP_PG_USNAP_BYTES_MAX);
+    snprintf(out, MP_PG_USNAP_SQL_MAX,
+             "WITH go AS (SELECT $2::boolean OR NOT EXISTS "
+             "(SELECT 1 FROM mp_usnap WHERE part = $1 AND length(v) = 0) AS ok) "
+             "SELECT %d::smallint, NULL::bytea, NULL::bytea FROM go WHERE NOT ok "
+             "UNION ALL (SELECT t, k, v FROM mp_kv WHERE part = $1 AND t IN (%s) "
+             "AND (SELECT ok FROM go) ORDER BY t, k LIMIT %d)",
+             MP_PG_USNAP_KEEP_TABLE, in, MP_PG_USER_ROWS + 1);
+}
+
+/* Format 1's bytes after the format byte for rows[0..n). */
+static size_t rows_bytes(const struct mp_pg_usnap_row *rows, size_t n, size_t *kv)
+{
+    size_t b = 0;
+    *kv = 0;
+    for (size_t i = 0; i < n; i++) {
+        *kv += rows[i].klen + rows[i].vlen;
+        b += 10 + rows[i].klen + rows[i].vlen;
+    }
+    return b;
+}
+
+int mp_pg_usnap_pack(const struct mp_pg_usnap_row *rows, size_t n, unsigned char **out, size_t *len)
+{
+    size_t kv, raw = rows_bytes(rows, n, &kv);
+    *out = NULL;
+    *len = 0;
+    if (n > MP_PG_USER_ROWS || kv > MP_PG_USNAP_BYTES_MAX)
+        return MP_OK; /* too big: empty */
+    size_t bound = (size_t)LZ4_compressBound((int)raw);
+    unsigned char *b = malloc(1 + raw), *z = malloc(5 + bound);
+    if (b == NULL || z == NULL) {
+        free(b);
+        free(z);
+        return MP_ENOMEM;
+    }
+    size_t at = 1;
+    b[0] = MP_PG_USNAP_FORMAT;
+    for (size_t i = 0; i < n; i++) {
+        mp_codec_be_put(b + at, (uint64_t)rows[i].t, 2);
+        mp_codec_be_put(b + at + 2, rows[i].klen, 4);
+        memcpy(b + at + 6, rows[i].k, rows[i].klen);
+        at += 6 + rows[i].klen;
+        mp_codec_be_put(b + at, rows[i].vlen, 4);
+        memcpy(b + at + 4, rows[i].v, rows[i].vlen);
+        at += 4 + rows[i].vlen;
+    }
+    int zlen = LZ4_compress_default((const char *)b + 1, (char *)z + 5, (int)raw, (int)bound);
+    if (zlen > 0 && 5 + (size_t)zlen < 1 + raw) {
+        z[0] = MP_PG_USNAP_FORMAT_LZ4;
+        mp_codec_be_put(z + 1, raw, 4);
+        free(b);
+        *out = z;
+        *len = 5 + (size_t)zlen;
+    } else {
+        free(z);
+        *out = b;
+        *len = 1 + raw;
+    }
+    return MP_OK;
+}
+
+#define OID_BYTEA 17
+
+/* Runs sql (no result rows) with the bytea parameters b[0..n): MP_OK, or
+ * MP_EIO with *fail its result. */
+static int exec_bytea(PGconn *c, const char *sql, int n, const unsigned char *const *b,
+                      const size_t *len, PGresult **fail)
+{
+    static const Oid types[2] = {OID_BYTEA, OID_BYTEA};
+    static const int formats[2] = {1, 1};
+    const char *values[2];
+    int lengths[2];
+    for (int i = 0; i < n; i++) {
+        values[i] = len[i] > 0 ? (const char *)b[i] : "";
+        lengths[i] = (int)len[i];
+    }
+    PGresult *r = PQexecParams(c, sql, n, types, values, lengths, formats, 1);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *fail = r;
+        return MP_EIO;
+    }
+    PQclear(r);
+    return MP_OK;
+}
+
+/* r's rows as snapshot rows into rows[0..PQntuples(r)): MP_OK, or MP_EIO
+ * for a table column that is not a smallint. */
+static int rows_of(const PGresult *r, struct mp_pg_usnap_row *rows)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetlength(r, i, 0) != 2)
+            return MP_EIO;
+        rows[i].t = (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, i, 0), 2);
+        rows[i].k = (const unsigned char *)PQgetvalue(r, i, 1);
+        rows[i].klen = (size_t)PQgetlength(r, i, 1);
+        rows[i].v = (const unsigned char *)PQgetvalue(r, i, 2);
+        rows[i].vlen = (size_t)PQgetlength(r, i, 2);
+    }
+    return MP_OK;
+}
+
+int mp_pg_usnap_rebuild(PGconn *c, const char *stmt, const unsigned char *part, size_t plen,
+                        bool forced, PGresult **fail)
+{
+    const char *values[2] = {(const char *)part, forced ? "true" : "false"};
+    const int lengths[2] = {(int)plen, 0}, formats[2] = {1, 0};
+    *fail = NULL;
+    PGresult *r = PQexecPrepared(c, stmt, 2, values, lengths, formats, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *fail = r;
+        return MP_EIO;
+    }
+    size_t n = (size_t)PQntuples(r), vlen = 0;
+    struct mp_pg_usnap_row *rows = calloc(n > 0 ? n : 1, sizeof(*rows));
+    unsigned char *v = NULL;
+    int rc = rows == NULL ? MP_ENOMEM : rows_of(r, rows);
+    bool keep = rc == MP_OK && n == 1 && rows[0].t == MP_PG_USNAP_KEEP_TABLE;
+    if (rc == MP_OK && !keep && n > 0)
+        rc = mp_pg_usnap_pack(rows, n, &v, &vlen);
+    free(rows);
+    PQclear(r);
+    const unsigned char *b[2] = {part, v};
+    size_t len[2] = {plen, vlen};
+    if (rc == MP_OK && !keep && n == 0)
+        rc = exec_bytea(c, "DELETE FROM mp_usnap WHERE part = $1", 1, b, len, fail);
+    else if (rc == MP_OK && !keep)
+        rc = exec_bytea(c,
+                        "INSERT INTO mp_usnap (part, v) VALUES ($1, $2) "
+                        "ON CONFLICT (part) DO UPDATE SET v = EXCLUDED.v",
+                        2, b, len, fail);
+    free(v);
+    return rc;
 }
 
 /* The rows' branch runs only when the snapshot's does not answer (the
@@ -52,14 +171,13 @@ void mp_pg_usnap_read_sql(char *out, bool sealed)
              MP_PG_USNAP_ROW_TABLE, in, MP_PG_USER_ROWS + 1);
 }
 
-int mp_pg_usnap_each(const unsigned char *b, size_t n, bool sealed,
-                     int (*fn)(void *arg, enum mp_store_table t, const unsigned char *k,
-                               size_t klen, const unsigned char *v, size_t vlen),
-                     void *arg)
+/* Format 1's rows, b[0..n) past the format byte. */
+static int each_row(const unsigned char *b, size_t n, bool sealed,
+                    int (*fn)(void *arg, enum mp_store_table t, const unsigned char *k, size_t klen,
+                              const unsigned char *v, size_t vlen),
+                    void *arg)
 {
-    size_t at = 1, rows = 0;
-    if (n == 0 || b[0] != MP_PG_USNAP_FORMAT)
-        return MP_EIO;
+    size_t at = 0, rows = 0;
     while (at < n) {
         if (n - at < 6 || ++rows > MP_PG_USER_ROWS)
             return MP_EIO;
@@ -80,4 +198,31 @@ int mp_pg_usnap_each(const unsigned char *b, size_t n, bool sealed,
         at += vlen;
     }
     return MP_OK;
+}
+
+/* The most bytes of rows a snapshot packs: MP_PG_USNAP_BYTES_MAX of keys
+ * and values and each row's lengths. */
+#define ROWS_BYTES_MAX (MP_PG_USNAP_BYTES_MAX + 10 * MP_PG_USER_ROWS)
+
+int mp_pg_usnap_each(const unsigned char *b, size_t n, bool sealed,
+                     int (*fn)(void *arg, enum mp_store_table t, const unsigned char *k,
+                               size_t klen, const unsigned char *v, size_t vlen),
+                     void *arg)
+{
+    if (n > 0 && b[0] == MP_PG_USNAP_FORMAT)
+        return each_row(b + 1, n - 1, sealed, fn, arg);
+    if (n < 5 || b[0] != MP_PG_USNAP_FORMAT_LZ4 || n - 5 > INT_MAX)
+        return MP_EIO;
+    size_t raw = (size_t)mp_codec_be_get(b + 1, 4);
+    if (raw == 0 || raw > ROWS_BYTES_MAX)
+        return MP_EIO;
+    char *rows = malloc(raw);
+    if (rows == NULL)
+        return MP_ENOMEM;
+    int got = LZ4_decompress_safe((const char *)b + 5, rows, (int)(n - 5), (int)raw);
+    int rc = got >= 0 && (size_t)got == raw
+                 ? each_row((const unsigned char *)rows, raw, sealed, fn, arg)
+                 : MP_EIO;
+    free(rows);
+    return rc;
 }

@@ -20,6 +20,12 @@ from memhelpers import send  # noqa: E402
 CLUSTER = os.path.join(harness.SOURCE_ROOT, 'scripts', 'pg-cluster.sh')
 
 
+def user_part(user):
+    """A clear store's part column of the user, as a bytea literal: the
+    user id's length (u16be), then the id."""
+    return '\\x%04x%s' % (len(user), user.encode().hex())
+
+
 class Cluster:
     """A PostgreSQL server of this test class, torn down at the end."""
 
@@ -366,9 +372,17 @@ class BigUser(PgCase):
     def snapshot_len(self, user):
         """The length of the user's snapshot in mp_usnap (its part: the
         user id's length, u16be, then the id), or None without one."""
-        part = '\\x%04x%s' % (len(user), user.encode().hex())
-        out = self.pg.sql("SELECT length(v) FROM mp_usnap WHERE part = '%s'" % part)
+        out = self.pg.sql("SELECT length(v) FROM mp_usnap WHERE part = '%s'" % user_part(user))
         return int(out) if out else None
+
+    def snapshot_format_and_rows_bytes(self, user):
+        """The snapshot's format byte, and the bytes its rows take in
+        format 1 (each row: its key and value and 10 bytes of lengths)."""
+        part = user_part(user)
+        fmt = self.pg.sql("SELECT get_byte(v, 0) FROM mp_usnap WHERE part = '%s'" % part)
+        rows = self.pg.sql("SELECT sum(10 + length(k) + length(v)) FROM mp_kv WHERE part = '%s' "
+                           "AND t IN (1, 5, 9, 11, 12, 14)" % part)
+        return int(fmt), int(rows)
 
     def test_a_users_snapshot_answers_as_its_rows_and_follows_every_write(self):
         cfg = dict(memory={'mode': 'hybrid'}, sections={'admin': {'token': mh.ADMIN_TOKEN}})
@@ -383,6 +397,10 @@ class BigUser(PgCase):
             r = mh.import_lines(p, user, lines)
             self.assertEqual(r.status, 200, r)
         self.assertGreater(self.snapshot_len(user), 0)
+        # packed by memproxy in LZ4 (the keys repeat the user id): fewer bytes than its rows
+        fmt, rows_bytes = self.snapshot_format_and_rows_bytes(user)
+        self.assertEqual(fmt, 2)
+        self.assertLess(self.snapshot_len(user), 1 + rows_bytes)
         question = 'What is my kayak named?'
 
         def injected(p):
