@@ -55,6 +55,7 @@ struct mp_memread {
     struct mp_store *spare[SPARE_SNAPSHOTS]; /* cleared snapshot stores, for reuse */
     unsigned nspare;
     struct event sync_ev; /* ends the pass's first rounds with one Sync per connection */
+    struct slot *batch;   /* where this pass's first rounds go, until its Sync (or NULL) */
 };
 
 struct mp_memread_call {
@@ -170,18 +171,35 @@ static bool send_round(struct mp_memread_call *c, struct slot *s, enum mp_pg_rou
     return false;
 }
 
+static bool takes_first_round(const struct slot *s)
+{
+    return usable(s) && s->owner == NULL && !s->reserved &&
+           mp_pg_link_pending(s->link) < PIPELINE_MAX;
+}
+
 /* The least busy connection that takes a first round, or NULL. */
 static struct slot *pick(struct mp_memread *mr)
 {
     struct slot *best = NULL;
     for (unsigned i = 0; i < mr->n; i++) {
         struct slot *s = &mr->slots[i];
-        size_t p = usable(s) ? mp_pg_link_pending(s->link) : PIPELINE_MAX;
-        if (s->owner == NULL && !s->reserved && p < PIPELINE_MAX &&
-            (best == NULL || p < mp_pg_link_pending(best->link)))
+        if (takes_first_round(s) &&
+            (best == NULL || mp_pg_link_pending(s->link) < mp_pg_link_pending(best->link)))
             best = s;
     }
     return best;
+}
+
+/* The connection for a first round: the one this pass's first rounds
+ * already went to while it takes more (they leave in one write with one
+ * Sync, and its server process answers them in one wake-up: a send per
+ * read costs the loop more than the read's own work), else the least
+ * busy. */
+static struct slot *pick_for_pass(struct mp_memread *mr)
+{
+    if (mr->batch != NULL && takes_first_round(mr->batch))
+        return mr->batch;
+    return mr->batch = pick(mr);
 }
 
 /* Whether a connection is open or opening: a read may wait for it. */
@@ -258,7 +276,7 @@ static void serve(struct mp_memread *mr)
     } else if (!reserved && (s = pick(mr)) != NULL) {
         s->reserved = true;
     }
-    while ((c = TAILQ_FIRST(&mr->waiting)) != NULL && (s = pick(mr)) != NULL) {
+    while ((c = TAILQ_FIRST(&mr->waiting)) != NULL && (s = pick_for_pass(mr)) != NULL) {
         unqueue(c);
         if (!send_round(c, s, MP_PG_ROUND_USER))
             complete(c, MP_EIO);
@@ -351,6 +369,7 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 {
     struct mp_memread *mr = arg;
     (void)fd, (void)what;
+    mr->batch = NULL;
     for (unsigned i = 0; i < mr->n; i++) {
         struct slot *s = &mr->slots[i];
         if (s->link != NULL && mp_pg_link_sync(s->link) != MP_OK && s->ev_set)
@@ -458,7 +477,7 @@ int mp_memread_start(struct mp_loop *loop, const char *user, size_t len, mp_memr
     unsigned ms = loop->cfg->storage.postgres_read_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     event_add(&c->timer, &tv);
-    struct slot *s = pick(mr);
+    struct slot *s = pick_for_pass(mr);
     if (s == NULL) {
         enqueue(c, &mr->waiting); /* served when a connection opens or frees */
     } else if (!send_round(c, s, MP_PG_ROUND_USER)) {
