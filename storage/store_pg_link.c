@@ -471,8 +471,10 @@ int mp_pg_link_on_ready(struct mp_pg_link *l)
         rc = drain(l);
     if (rc == MP_OK && PQstatus(l->conn) == CONNECTION_BAD)
         rc = MP_EIO;
-    if (rc == MP_OK)
-        rc = flush(l); /* the callbacks may have sent more */
+    /* No flush here for what the callbacks sent: their rounds flush with
+     * their Sync (a first round's Sync comes with the pass's, in
+     * mp_pg_link_sync(): flushing it now would send it without one, a
+     * second write and a second wake-up of the server for one batch). */
     if (rc != MP_OK) {
         l->broken = true;
         fail_all(l);
