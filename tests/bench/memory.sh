@@ -727,39 +727,40 @@ done
 # --- measure -------------------------------------------------------------------------------
 
 # pg_conn_watch PID: until killed, the most connections process PID had open
-# to the cluster at once (sampled every 0.1 s), into $tmp/pg-conns.
+# to the cluster at once (sampled every 0.1 s), into $tmp/pg-conns: the
+# established TCP connections it holds to the cluster's port (its sockets'
+# inodes matched in /proc/net/tcp), one process's, where pg_stat_activity
+# would count every instance's. One python process for the whole run,
+# pinned with wrk: a process per sample cost a third of a CPU, beside the
+# instance under test.
 pg_conn_watch() {
-    local pid=$1 n max=0 port=${pg_url##*:}
+    local port=${pg_url##*:}
     port=${port%%/*}
-    while :; do
-        n=$(pg_conns_of "$pid" "$port")
-        [ -n "$n" ] && [ "$n" -gt "$max" ] && max=$n && echo "$max" >"$tmp/pg-conns"
-        sleep 0.1
-    done
-}
-
-# pg_conns_of PID PORT: the established TCP connections process PID holds to
-# PORT (its sockets' inodes matched in /proc/net/tcp): one process's
-# connections, where pg_stat_activity would count every instance's.
-pg_conns_of() {
-    python3 - "$1" "$2" <<'PY'
-import os, sys
-pid, port = sys.argv[1], int(sys.argv[2])
-inodes = set()
-for fd in os.listdir('/proc/%s/fd' % pid):
-    try:
-        t = os.readlink('/proc/%s/fd/%s' % (pid, fd))
-    except OSError:
-        continue
-    if t.startswith('socket:['):
-        inodes.add(t[8:-1])
-n = 0
-for f in ('/proc/net/tcp', '/proc/net/tcp6'):
-    for line in open(f).read().splitlines()[1:]:
-        c = line.split()
-        if c[3] == '01' and int(c[2].rsplit(':', 1)[1], 16) == port and c[9] in inodes:
-            n += 1
-print(n)
+    # shellcheck disable=SC2086
+    exec $pin_wrk python3 - "$1" "$port" "$tmp/pg-conns" <<'PY'
+import os, sys, time
+pid, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+most = 0
+while True:
+    inodes = set()
+    for fd in os.listdir('/proc/%s/fd' % pid):
+        try:
+            t = os.readlink('/proc/%s/fd/%s' % (pid, fd))
+        except OSError:
+            continue
+        if t.startswith('socket:['):
+            inodes.add(t[8:-1])
+    n = 0
+    for f in ('/proc/net/tcp', '/proc/net/tcp6'):
+        for line in open(f).read().splitlines()[1:]:
+            c = line.split()
+            if c[3] == '01' and int(c[2].rsplit(':', 1)[1], 16) == port and c[9] in inodes:
+                n += 1
+    if n > most:
+        most = n
+        with open(out, 'w') as f:
+            f.write('%d\n' % most)
+    time.sleep(0.1)
 PY
 }
 
