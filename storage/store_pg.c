@@ -24,9 +24,6 @@
 #include "store_pg_usnap.h"
 
 #define SCAN_BATCH   "256"
-#define OID_INT2     21
-#define OID_BYTEA    17
-#define OID_BOOL     16
 #define STMT_USNAP   "mp_usnap_rows"       /* prepared on every connection of the pool */
 #define ATTACH_LOCK  "7882829859807852666" /* the schema lock's key + 1 */
 #define POOL_MAX_CAP 1024
@@ -92,7 +89,7 @@ static int64_t monotonic_ms(void)
 /* A new connection's prepared statements. */
 static bool prepare_conn(const struct pg_store *s, PGconn *c)
 {
-    static const Oid types[2] = {OID_BYTEA, OID_BOOL};
+    static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BOOL};
     PGresult *r = PQprepare(c, STMT_USNAP, s->usnap_sql, 2, types);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -191,12 +188,12 @@ static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, i
     values[0] = tbuf;
     lengths[0] = 0;
     formats[0] = 0;
-    types[0] = OID_INT2;
+    types[0] = MP_PG_OID_INT2;
     for (int i = 0; i < nbytes; i++) {
         values[i + 1] = lens[i] > 0 ? bytes[i] : "";
         lengths[i + 1] = (int)lens[i];
         formats[i + 1] = 1;
-        types[i + 1] = OID_BYTEA;
+        types[i + 1] = MP_PG_OID_BYTEA;
     }
     return PQexecParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
 }
@@ -240,7 +237,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
         return;
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
-    Oid types[1] = {OID_BYTEA};
+    Oid types[1] = {MP_PG_OID_BYTEA};
     PGresult *r = PQexecParams(x->conn, sql, 1, types, values, lengths, formats, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         failed(x, r); /* the transaction is aborted: its next read fails as it should */
@@ -254,10 +251,8 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
     for (int t = 0; t < MP_TABLE_COUNT; t++)
         c->first[t] = c->count[t] = 0;
     for (int i = 0; i < rows; i++) {
-        int t = PQgetlength(r, i, 0) == 2
-                    ? (int)mp_codec_be_get((const unsigned char *)PQgetvalue(r, i, 0), 2)
-                    : -1;
-        if (t < 0 || t >= MP_TABLE_COUNT || !mp_pg_user_tables[t]) {
+        int t = mp_pg_user_table_of(r, i);
+        if (t < 0) {
             PQclear(r);
             return;
         }

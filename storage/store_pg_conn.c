@@ -4,9 +4,12 @@
 
 #include "store_pg_usnap.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "codec.h"
 
 /* The server's notices ("relation already exists, skipping") are no
  * errors and may carry names: never written to stderr. */
@@ -102,11 +105,30 @@ bool mp_pg_exec_ok(PGconn *conn, const char *sql)
 
 /* The tables a request reads (not the history, idempotency keys or the
  * keys' own indexes, which only writes need). */
+const unsigned char *mp_pg_cell(const PGresult *r, int row, int col, size_t *len)
+{
+    *len = (size_t)PQgetlength(r, row, col);
+    return (const unsigned char *)PQgetvalue(r, row, col);
+}
+
+int mp_pg_int2(const PGresult *r, int row, int col)
+{
+    if (PQgetlength(r, row, col) != 2)
+        return MP_PG_NOT_INT2;
+    return (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, row, col), 2);
+}
+
 const bool mp_pg_user_tables[MP_TABLE_COUNT] = {
     [MP_TABLE_USERS] = true,  [MP_TABLE_SETTINGS] = true, [MP_TABLE_FACTRANK] = true,
     [MP_TABLE_FACTS] = true,  [MP_TABLE_ARCHIVE] = true,  [MP_TABLE_DOCS] = true,
     [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
 };
+
+int mp_pg_user_table_of(const PGresult *r, int row)
+{
+    int t = mp_pg_int2(r, row, 0);
+    return t >= 0 && t < MP_TABLE_COUNT && mp_pg_user_tables[t] ? t : -1;
+}
 
 bool mp_pg_derived_table(int t)
 {

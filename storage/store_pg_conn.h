@@ -13,6 +13,15 @@
 
 #define MP_PG_CONNECT_TIMEOUT_S 5
 
+/* The type OIDs of the parameters memproxy binds. */
+#define MP_PG_OID_BOOL  16
+#define MP_PG_OID_BYTEA 17
+#define MP_PG_OID_INT2  21
+#define MP_PG_OID_INT4  23
+
+/* What mp_pg_int2() answers for a cell that holds no binary smallint. */
+#define MP_PG_NOT_INT2 (-32769)
+
 /* A new connection (blocking, at most MP_PG_CONNECT_TIMEOUT_S unless the
  * string sets connect_timeout), or NULL with a short cause in err. */
 PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap);
@@ -34,6 +43,16 @@ const char *mp_pg_cause(const PGconn *conn);
 /* True when r failed with a serialization failure (40001) or a deadlock
  * (40P01): the whole transaction may succeed when run again. */
 bool mp_pg_retryable(const PGresult *r);
+
+/* Cell (row, col) of a binary result r: its bytes, their count in *len. */
+const unsigned char *mp_pg_cell(const PGresult *r, int row, int col, size_t *len);
+
+/* The binary smallint in cell (row, col) of r, or MP_PG_NOT_INT2. */
+int mp_pg_int2(const PGresult *r, int row, int col);
+
+/* The table in column 0 of row of a binary result, when it is one a
+ * request reads (mp_pg_user_tables), else -1. */
+int mp_pg_user_table_of(const PGresult *r, int row);
 
 /* Runs sql (no parameters) and checks its status: true on
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK. The result is cleared. */

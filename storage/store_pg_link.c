@@ -10,15 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "status.h"
 #include "store_pg_conn.h"
 #include "store_pg_usnap.h"
 #include "store_snap.h"
-
-#define OID_INT2  21
-#define OID_INT4  23
-#define OID_BYTEA 17
 
 /* What one expected result is for. */
 enum expect {
@@ -103,8 +98,9 @@ static const char *const user_stmts[2][2] = {{"mp_user", "mp_user_d"}, {"mp_user
 
 static bool prepare(struct mp_pg_link *l)
 {
-    static const Oid user_types[1] = {OID_BYTEA};
-    static const Oid range_types[4] = {OID_INT2, OID_BYTEA, OID_INT4, OID_BYTEA};
+    static const Oid user_types[1] = {MP_PG_OID_BYTEA};
+    static const Oid range_types[4] = {MP_PG_OID_INT2, MP_PG_OID_BYTEA, MP_PG_OID_INT4,
+                                       MP_PG_OID_BYTEA};
     char sql[MP_PG_USER_SQL_MAX];
     for (int ordered = 0; ordered < 2; ordered++) {
         for (int derived = 0; derived < 2; derived++) {
@@ -219,20 +215,6 @@ int mp_pg_link_sync(struct mp_pg_link *l)
 
 /* ---- results ---- */
 
-static int table_of(const PGresult *r, int row)
-{
-    if (PQgetlength(r, row, 0) != 2)
-        return -1;
-    int t = (int)mp_codec_be_get((const unsigned char *)PQgetvalue(r, row, 0), 2);
-    return t >= 0 && t < MP_TABLE_COUNT && mp_pg_user_tables[t] ? t : -1;
-}
-
-static const unsigned char *cell(const PGresult *r, int row, int col, size_t *len)
-{
-    *len = (size_t)PQgetlength(r, row, col);
-    return (const unsigned char *)PQgetvalue(r, row, col);
-}
-
 static int add_snapshot_row(void *arg, enum mp_store_table t, const unsigned char *k, size_t klen,
                             const unsigned char *v, size_t vlen)
 {
@@ -243,9 +225,7 @@ static int add_snapshot_row(void *arg, enum mp_store_table t, const unsigned cha
  * row, marked as no table. */
 static bool is_usnap(const PGresult *r)
 {
-    return PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 2 &&
-           (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, 0, 0), 2) ==
-               MP_PG_USNAP_ROW_TABLE;
+    return PQntuples(r) == 1 && mp_pg_int2(r, 0, 0) == MP_PG_USNAP_ROW_TABLE;
 }
 
 /* The whole-user statement's rows into f's snapshot. Outside a
@@ -262,15 +242,15 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
     if (!whole)
         rows = MP_PG_USER_ROWS;
     if (!in_txn && is_usnap(r)) {
-        const unsigned char *b = cell(r, 0, 2, &vlen);
+        const unsigned char *b = mp_pg_cell(r, 0, 2, &vlen);
         int rc = mp_pg_usnap_each(b, vlen, f->snap->sealed, add_snapshot_row, f->snap);
         if (rc != MP_OK)
             return rc;
         rows = 0; /* the user's rows were all in it: whole */
     }
     for (int i = 0; i < rows; i++) {
-        int t = table_of(r, i);
-        const unsigned char *k = cell(r, i, 1, &klen), *v = cell(r, i, 2, &vlen);
+        int t = mp_pg_user_table_of(r, i);
+        const unsigned char *k = mp_pg_cell(r, i, 1, &klen), *v = mp_pg_cell(r, i, 2, &vlen);
         if (t < 0)
             return MP_EIO;
         int rc = mp_store_snap_add(f->snap, (enum mp_store_table)t, k, klen, v, vlen);
@@ -278,7 +258,7 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
             return rc;
     }
     bool derive = !f->snap->sealed; /* the statement left the derived tables out */
-    int last_t = whole || rows == 0 ? MP_TABLE_COUNT : table_of(r, rows - 1);
+    int last_t = whole || rows == 0 ? MP_TABLE_COUNT : mp_pg_user_table_of(r, rows - 1);
     for (int t = 0; t < last_t; t++) {
         if (!mp_pg_user_tables[t] || (derive && mp_pg_derived_table(t)))
             continue;
@@ -299,7 +279,7 @@ static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
     if (whole || rows == 0)
         return MP_OK;
     struct mp_snap_range upto = {.t = (enum mp_store_table)last_t, .limit = 1};
-    const unsigned char *k = cell(r, rows - 1, 1, &klen);
+    const unsigned char *k = mp_pg_cell(r, rows - 1, 1, &klen);
     if (mp_store_table_shapes[last_t] == MP_KEY_USER) {
         memcpy(upto.lo, f->prefix + 2, f->plen - 2);
         upto.lolen = f->plen - 2;
@@ -319,8 +299,8 @@ static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
         return MP_EIO;
     int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
-        k = cell(r, i, 0, &klen);
-        const unsigned char *v = cell(r, i, 1, &vlen);
+        k = mp_pg_cell(r, i, 0, &klen);
+        const unsigned char *v = mp_pg_cell(r, i, 1, &vlen);
         int rc = mp_store_snap_add(f->snap, m[index].t, k, klen, v, vlen);
         if (rc != MP_OK)
             return rc;

@@ -85,14 +85,12 @@ int mp_pg_usnap_pack(const struct mp_pg_usnap_row *rows, size_t n, unsigned char
     return MP_OK;
 }
 
-#define OID_BYTEA 17
-
 /* Runs sql (no result rows) with the bytea parameters b[0..n): MP_OK, or
  * MP_EIO with *fail its result. */
 static int exec_bytea(PGconn *c, const char *sql, int n, const unsigned char *const *b,
                       const size_t *len, PGresult **fail)
 {
-    static const Oid types[2] = {OID_BYTEA, OID_BYTEA};
+    static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BYTEA};
     static const int formats[2] = {1, 1};
     const char *values[2];
     int lengths[2];
@@ -114,13 +112,11 @@ static int exec_bytea(PGconn *c, const char *sql, int n, const unsigned char *co
 static int rows_of(const PGresult *r, struct mp_pg_usnap_row *rows)
 {
     for (int i = 0; i < PQntuples(r); i++) {
-        if (PQgetlength(r, i, 0) != 2)
+        rows[i].t = mp_pg_int2(r, i, 0);
+        if (rows[i].t == MP_PG_NOT_INT2)
             return MP_EIO;
-        rows[i].t = (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, i, 0), 2);
-        rows[i].k = (const unsigned char *)PQgetvalue(r, i, 1);
-        rows[i].klen = (size_t)PQgetlength(r, i, 1);
-        rows[i].v = (const unsigned char *)PQgetvalue(r, i, 2);
-        rows[i].vlen = (size_t)PQgetlength(r, i, 2);
+        rows[i].k = mp_pg_cell(r, i, 1, &rows[i].klen);
+        rows[i].v = mp_pg_cell(r, i, 2, &rows[i].vlen);
     }
     return MP_OK;
 }
