@@ -156,6 +156,11 @@ static bool is_digit_cp(uint32_t cp)
     return cp >= '0' && cp <= '9';
 }
 
+static bool is_ascii_alnum(unsigned char c)
+{
+    return (unsigned)((c | 32) - 'a') < 26 || (unsigned)(c - '0') < 10;
+}
+
 /* Letters and digits; everything that is not punctuation, a symbol, a
  * space or an emoji counts as a letter outside ASCII. */
 static bool is_word_cp(uint32_t cp)
@@ -215,6 +220,15 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
 {
     uint32_t cp = 0, prev = 0, nx = 0;
     while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        if (is_ascii_alnum(b)) { /* the bulk of most text: no decoding, no joiner */
+            if (w->len < MP_TERMS_MAX)
+                w->buf[w->len++] = (char)mp_terms_fold(b);
+            w->digit = w->digit || is_digit_cp(b);
+            prev = b;
+            i++;
+            continue;
+        }
         size_t k = next_cp(s, n, i, &cp);
         bool joiner = is_apostrophe(cp) || cp == '.';
         if (!is_word_cp(cp) && !joiner)
@@ -308,7 +322,9 @@ int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_term
             i += k;
             continue;
         }
-        struct word w = {.len = 0};
+        struct word w; /* buf is written as the word grows: no zeroing per word */
+        w.len = 0;
+        w.digit = false;
         i = scan_word(text, len, i, &w);
         const char *term = NULL;
         size_t n = 0;

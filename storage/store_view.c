@@ -193,9 +193,8 @@ struct ranked_fact {
     const struct mp_mem_entity *e;
 };
 
-static int ranked_fact_cmp(const void *pa, const void *pb)
+static int ranked_fact_cmp(const struct ranked_fact *a, const struct ranked_fact *b)
 {
-    const struct ranked_fact *a = pa, *b = pb;
     if (a->trust_conf != b->trust_conf)
         return a->trust_conf < b->trust_conf ? -1 : 1;
     if (a->newer != b->newer)
@@ -203,6 +202,34 @@ static int ranked_fact_cmp(const void *pa, const void *pb)
     if (a->klen != b->klen)
         return a->klen < b->klen ? -1 : 1;
     return memcmp(a->e->key, b->e->key, a->klen);
+}
+
+/* Sorts f[0..n) by ranked_fact_cmp, stable, with tmp of n elements:
+ * insertion sort for short runs, merged in pairs (the comparison inlined:
+ * qsort's call through a pointer per comparison cost as much as decoding
+ * the facts). */
+static void sort_ranked(struct ranked_fact *f, struct ranked_fact *tmp, size_t n)
+{
+    if (n <= 8) {
+        for (size_t i = 1; i < n; i++) {
+            struct ranked_fact x = f[i];
+            size_t j = i;
+            for (; j > 0 && ranked_fact_cmp(&x, &f[j - 1]) < 0; j--)
+                f[j] = f[j - 1];
+            f[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2, i = 0, j = h, k = 0;
+    sort_ranked(f, tmp, h);
+    sort_ranked(f + h, tmp, n - h);
+    if (ranked_fact_cmp(&f[h], &f[h - 1]) >= 0)
+        return; /* already in order */
+    while (i < h && j < n)
+        tmp[k++] = ranked_fact_cmp(&f[j], &f[i]) < 0 ? f[j++] : f[i++];
+    while (i < h)
+        tmp[k++] = f[i++];
+    memcpy(f, tmp, k * sizeof(*f)); /* f[j..n) is in place */
 }
 
 struct whole_scan {
@@ -239,9 +266,12 @@ static int read_ranked_whole(struct mp_store_view *v)
     int rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, 4,
                                          on_fact_record, &ws);
     if (rc == MP_OK && ws.n > 0) {
-        qsort(ws.f, ws.n, sizeof(*ws.f), ranked_fact_cmp);
+        struct ranked_fact *tmp = malloc(ws.n * sizeof(*tmp));
+        if (tmp != NULL)
+            sort_ranked(ws.f, tmp, ws.n);
+        free(tmp);
         free(c->e); /* an earlier walk that failed may have left an empty array */
-        c->e = malloc(ws.n * sizeof(*c->e));
+        c->e = tmp != NULL ? malloc(ws.n * sizeof(*c->e)) : NULL;
         rc = c->e != NULL ? MP_OK : MP_ENOMEM;
     }
     for (size_t i = 0; rc == MP_OK && i < ws.n; i++)

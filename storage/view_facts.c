@@ -76,22 +76,24 @@ static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t value
 int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char *rec, size_t n,
                       const struct mp_mem_entity **out)
 {
-    struct mp_mem_entity head;
     const unsigned char *value = NULL;
-    int rc = mp_codec_get_fact_head(rec, n, &head, &value);
-    if (rc != MP_OK)
-        return rc;
     if (map_room(vf) != MP_OK)
         return MP_ENOMEM;
-    struct view_fact_chunk *c = chunk_room(vf, head.value_len);
+    /* a record holds at most MP_ENTITY_VALUE_MAX bytes of value: room for
+       the longest, so the head decodes straight into its place (a copy of
+       the struct would cost as much as the decode) */
+    struct view_fact_chunk *c = chunk_room(vf, MP_ENTITY_VALUE_MAX);
     if (c == NULL)
         return MP_ENOMEM;
-    struct mp_mem_entity *e = &c->facts[c->nfacts++];
-    *e = head;
+    struct mp_mem_entity *e = &c->facts[c->nfacts];
+    int rc = mp_codec_get_fact_head(rec, n, e, &value);
+    if (rc != MP_OK)
+        return rc;
+    c->nfacts++;
     e->value = c->text + c->text_used;
-    memcpy(e->value, value, head.value_len);
-    e->value[head.value_len] = '\0';
-    c->text_used += head.value_len + 1;
+    memcpy(e->value, value, e->value_len);
+    e->value[e->value_len] = '\0';
+    c->text_used += e->value_len + 1;
     vf->map[slot_of(vf->map, vf->map_cap, id)] = (struct view_fact_slot){id, e};
     vf->n++;
     *out = e;

@@ -1170,6 +1170,78 @@ START_TEST(test_index_ranked_order_alike_below_and_above_the_whole_facts_read)
 }
 END_TEST
 
+/* The whole read's sort against the order computed here: 200 facts in a
+ * scrambled order of trust, confidence, time and key length (ties on all
+ * but the key among them), read back in the recent order. */
+struct order_fact {
+    char key[16];
+    enum mp_trust trust;
+    double confidence;
+    int64_t observed;
+};
+
+static int order_fact_cmp(const void *pa, const void *pb)
+{
+    const struct order_fact *a = pa, *b = pb;
+    long ca = lround(a->confidence * 65535.0), cb = lround(b->confidence * 65535.0);
+    size_t la = strlen(a->key), lb = strlen(b->key);
+    if (a->trust != b->trust)
+        return a->trust > b->trust ? -1 : 1;
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    if (a->observed != b->observed)
+        return a->observed > b->observed ? -1 : 1;
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+struct order_walk {
+    size_t n;
+    char keys[256][MP_ENTITY_KEY_MAX + 1];
+};
+
+static int on_order(void *arg, const struct mp_mem_entity *e)
+{
+    struct order_walk *w = arg;
+    if (w->n < 256)
+        snprintf(w->keys[w->n], sizeof(w->keys[0]), "%s", e->key);
+    w->n++;
+    return 0;
+}
+
+START_TEST(test_index_whole_read_sorts_many_facts_in_the_recent_order)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const enum mp_trust trusts[] = {MP_TRUST_INFERRED, MP_TRUST_STATED, MP_TRUST_CORRECTED};
+    static const double confs[] = {0.3, 0.6, 0.9, 0.6000001};
+    static struct order_fact f[200];
+    static struct order_walk w;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 200; i++) {
+        x = x * 1103515245u + 12345u; /* a fixed scramble */
+        uint32_t r = x >> 8;
+        snprintf(f[i].key, sizeof(f[i].key), "%.*sk%zu", (int)(r % 4), "xyz", i);
+        f[i].trust = trusts[(r >> 2) % 3];
+        f[i].confidence = confs[(r >> 4) % 4];
+        f[i].observed = 1000 + (int64_t)((r >> 6) % 5);
+        struct mp_op op = fx_upsert_op("many", 4, f[i].key, "v", f[i].trust, f[i].observed);
+        op.u.entity.confidence = f[i].confidence;
+        ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    }
+    qsort(f, 200, sizeof(f[0]), order_fact_cmp);
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, "many", 4, &v), MP_OK);
+    w.n = 0;
+    ck_assert_int_eq(mp_store_view_ranked_facts(v, on_order, &w), MP_OK);
+    ck_assert_uint_eq(w.n, 200);
+    for (size_t i = 0; i < 200; i++)
+        ck_assert_str_eq(w.keys[i], f[i].key);
+    mp_store_view_close(v);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
@@ -1181,6 +1253,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_view_reads_alike_below_and_above_the_whole_user_fetch, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_ranked_order_alike_below_and_above_the_whole_facts_read, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_whole_read_sorts_many_facts_in_the_recent_order, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0,
