@@ -34,7 +34,10 @@
 struct text {
     char *buf;
     size_t len, cap;
-    bool full; /* something did not fit cap */
+    bool full;      /* something did not fit cap */
+    bool have_day;  /* day holds the day of day_no: facts often share one */
+    int64_t day_no; /* days since 1970-01-01 */
+    char day[DAY_LEN];
 };
 
 uint32_t mp_memblock_estimate_tokens(size_t bytes)
@@ -392,10 +395,12 @@ static void format_day(int64_t ms, char out[DAY_LEN])
 /* Appends the day of ms; a measure only counts it. */
 static void put_day(struct text *t, int64_t ms)
 {
-    char day[DAY_LEN];
-    if (t->buf != NULL)
-        format_day(ms, day);
-    put(t, day, DAY_LEN);
+    if (t->buf != NULL && (!t->have_day || t->day_no != ms / 86400000)) {
+        format_day(ms, t->day);
+        t->day_no = ms / 86400000;
+        t->have_day = true;
+    }
+    put(t, t->day, DAY_LEN);
 }
 
 /* Appends text sanitized with the fact rules, its sanitized form cut by the

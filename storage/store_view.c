@@ -262,7 +262,9 @@ static int on_fact_record(void *arg, const unsigned char *id, const struct mp_st
 static int read_ranked_whole(struct mp_store_view *v)
 {
     struct ranked_cache *c = &v->ranked;
-    struct whole_scan ws = {v, NULL, 0, 0};
+    struct whole_scan ws = {v, malloc(v->meta.nfacts * sizeof(*ws.f)), 0, 0};
+    ws.cap = ws.f != NULL ? v->meta.nfacts : 0; /* the count the user record keeps: one
+                                                  allocation, grown only if it was short */
     int rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, 4,
                                          on_fact_record, &ws);
     if (rc == MP_OK && ws.n > 0) {
