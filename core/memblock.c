@@ -34,9 +34,9 @@
 struct text {
     char *buf;
     size_t len, cap;
-    bool full;      /* something did not fit cap */
-    bool have_day;  /* day holds the day of day_no: facts often share one */
-    int64_t day_no; /* days since 1970-01-01 */
+    bool full;    /* something did not fit cap */
+    int64_t days; /* day holds the date of this day since 1970-01-01 (-1:
+                     none yet; facts often share one) */
     char day[DAY_LEN];
 };
 
@@ -370,13 +370,15 @@ static bool has_day(int64_t ms)
     return ms > 0 && ms < 253402300800000; /* 10000-01-01 */
 }
 
-/* "YYYY-MM-DD" of ms (has_day) in UTC, from the civil-from-days algorithm
- * (no libc time zone state). */
-static void format_day(int64_t ms, char out[DAY_LEN])
+#define DAY_MS 86400000
+
+/* "YYYY-MM-DD" of days since 1970-01-01 (of a has_day time), from the
+ * civil-from-days algorithm (no libc time zone state). */
+static void format_day(int64_t days, char out[DAY_LEN])
 {
     int64_t z, era, y;
     unsigned doe, yoe, doy, mp, d, m;
-    z = ms / 86400000 + 719468;
+    z = days + 719468;
     era = z / 146097;
     doe = (unsigned)(z - era * 146097);
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -395,10 +397,9 @@ static void format_day(int64_t ms, char out[DAY_LEN])
 /* Appends the day of ms; a measure only counts it. */
 static void put_day(struct text *t, int64_t ms)
 {
-    if (t->buf != NULL && (!t->have_day || t->day_no != ms / 86400000)) {
-        format_day(ms, t->day);
-        t->day_no = ms / 86400000;
-        t->have_day = true;
+    if (t->buf != NULL && t->days != ms / DAY_MS) {
+        t->days = ms / DAY_MS;
+        format_day(t->days, t->day);
     }
     put(t, t->day, DAY_LEN);
 }
@@ -483,7 +484,7 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t
 
 size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts)
 {
-    struct text t = {.buf = out, .cap = cap};
+    struct text t = {.buf = out, .cap = cap, .days = -1};
     const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
     for (size_t i = 0; i < parts->nfacts; i++)

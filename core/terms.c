@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -156,11 +157,6 @@ static bool is_digit_cp(uint32_t cp)
     return cp >= '0' && cp <= '9';
 }
 
-static bool is_ascii_alnum(unsigned char c)
-{
-    return (unsigned)((c | 32) - 'a') < 26 || (unsigned)(c - '0') < 10;
-}
-
 /* Letters and digits; everything that is not punctuation, a symbol, a
  * space or an emoji counts as a letter outside ASCII. */
 static bool is_word_cp(uint32_t cp)
@@ -204,9 +200,22 @@ struct word {
     bool digit;
 };
 
+/* word_add() of an ASCII character: one byte, no encoding (the bulk of
+ * most text). */
+static void word_add_ascii(struct word *w, unsigned char c)
+{
+    if (w->len < MP_TERMS_MAX)
+        w->buf[w->len++] = (char)mp_terms_fold(c);
+    w->digit = w->digit || is_digit_cp(c);
+}
+
 static void word_add(struct word *w, uint32_t cp)
 {
     unsigned char enc[4];
+    if (cp < 0x80) {
+        word_add_ascii(w, (unsigned char)cp);
+        return;
+    }
     size_t k = mp_utf8_encode(mp_terms_fold(cp), enc);
     if (w->len + k > MP_TERMS_MAX)
         return; /* cut at a code point: the rest of a very long word is dropped */
@@ -221,10 +230,8 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
     uint32_t cp = 0, prev = 0, nx = 0;
     while (i < n) {
         unsigned char b = (unsigned char)s[i];
-        if (is_ascii_alnum(b)) { /* the bulk of most text: no decoding, no joiner */
-            if (w->len < MP_TERMS_MAX)
-                w->buf[w->len++] = (char)mp_terms_fold(b);
-            w->digit = w->digit || is_digit_cp(b);
+        if (mp_ascii_is_alnum(b)) { /* the bulk of most text: no decoding, no joiner */
+            word_add_ascii(w, b);
             prev = b;
             i++;
             continue;

@@ -269,12 +269,13 @@ static int read_ranked_whole(struct mp_store_view *v)
                                          on_fact_record, &ws);
     if (rc == MP_OK && ws.n > 0) {
         struct ranked_fact *tmp = malloc(ws.n * sizeof(*tmp));
-        if (tmp != NULL)
-            sort_ranked(ws.f, tmp, ws.n);
-        free(tmp);
         free(c->e); /* an earlier walk that failed may have left an empty array */
-        c->e = tmp != NULL ? malloc(ws.n * sizeof(*c->e)) : NULL;
-        rc = c->e != NULL ? MP_OK : MP_ENOMEM;
+        c->e = malloc(ws.n * sizeof(*c->e));
+        if (tmp != NULL && c->e != NULL)
+            sort_ranked(ws.f, tmp, ws.n);
+        else
+            rc = MP_ENOMEM;
+        free(tmp);
     }
     for (size_t i = 0; rc == MP_OK && i < ws.n; i++)
         c->e[i] = ws.f[i].e;

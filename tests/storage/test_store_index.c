@@ -967,15 +967,19 @@ END_TEST
 #define SCALE_STRONG (SCALE_FACTS / 2) /* the one CORRECTED fact */
 #define SCALE_RARE   (SCALE_FACTS - 22223)
 
+#define RANK_KEYS 256 /* keys a rank_count keeps */
+
+/* A ranked walk that keeps the first RANK_KEYS keys and stops after
+ * stop_at facts (0: never). */
 struct rank_count {
     size_t calls, stop_at;
-    char keys[16][MP_ENTITY_KEY_MAX + 1];
+    char keys[RANK_KEYS][MP_ENTITY_KEY_MAX + 1];
 };
 
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct rank_count *rc = arg;
-    if (rc->calls < 16)
+    if (rc->calls < RANK_KEYS)
         snprintf(rc->keys[rc->calls], sizeof(rc->keys[0]), "%s", e->key);
     rc->calls++;
     return rc->calls == rc->stop_at ? 1 : 0;
@@ -1196,27 +1200,13 @@ static int order_fact_cmp(const void *pa, const void *pb)
     return strcmp(a->key, b->key);
 }
 
-struct order_walk {
-    size_t n;
-    char keys[256][MP_ENTITY_KEY_MAX + 1];
-};
-
-static int on_order(void *arg, const struct mp_mem_entity *e)
-{
-    struct order_walk *w = arg;
-    if (w->n < 256)
-        snprintf(w->keys[w->n], sizeof(w->keys[0]), "%s", e->key);
-    w->n++;
-    return 0;
-}
-
 START_TEST(test_index_whole_read_sorts_many_facts_in_the_recent_order)
 {
     struct mp_store *store = fx_open_backend(_i);
     static const enum mp_trust trusts[] = {MP_TRUST_INFERRED, MP_TRUST_STATED, MP_TRUST_CORRECTED};
     static const double confs[] = {0.3, 0.6, 0.9, 0.6000001};
     static struct order_fact f[200];
-    static struct order_walk w;
+    static struct rank_count w;
     uint32_t x = 12345;
     for (size_t i = 0; i < 200; i++) {
         x = x * 1103515245u + 12345u; /* a fixed scramble */
@@ -1232,9 +1222,9 @@ START_TEST(test_index_whole_read_sorts_many_facts_in_the_recent_order)
     qsort(f, 200, sizeof(f[0]), order_fact_cmp);
     struct mp_store_view *v = NULL;
     ck_assert_int_eq(mp_store_view_open(store, "many", 4, &v), MP_OK);
-    w.n = 0;
-    ck_assert_int_eq(mp_store_view_ranked_facts(v, on_order, &w), MP_OK);
-    ck_assert_uint_eq(w.n, 200);
+    w = (struct rank_count){.stop_at = 0};
+    ck_assert_int_eq(mp_store_view_ranked_facts(v, on_ranked, &w), MP_OK);
+    ck_assert_uint_eq(w.calls, 200);
     for (size_t i = 0; i < 200; i++)
         ck_assert_str_eq(w.keys[i], f[i].key);
     mp_store_view_close(v);
