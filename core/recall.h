@@ -155,7 +155,8 @@ struct mp_recall_request {
  * mp_memblock_past_bytes, not first): packing orders by it, the fit is
  * measured exactly anyway. The facts it gives are its own and stay valid
  * as long as the source does (the plan borrows them), so a source decodes
- * each fact once, whichever call asks first. */
+ * each fact once, whichever call asks first: a fact is the same pointer
+ * in every call that gives it (recall tells the facts taken apart by it). */
 struct mp_recall_source {
     void *ctx;
     /* Facts in the recent order (trust desc, confidence desc, observed_at

@@ -29,10 +29,9 @@ struct matched {
     size_t n, got;
 };
 
-/* Names (fact keys, request ids) of the items taken so far: a hash set
- * of pointers into the plan (its copies do not move), filled as the plan
- * grows. Most names asked about (every fact of the ranked walk) are not in
- * it. */
+/* Names (request ids) of the items taken so far: a hash set of pointers
+ * into the plan (its copies do not move), filled as the plan grows. Most
+ * names asked about (every fact of the ranked walk) are not in it. */
 struct name_slot {
     uint64_t h;
     const char *name; /* NULL: free */
@@ -44,13 +43,22 @@ struct names {
     size_t n;   /* the plan's items [0..n) are in the set */
 };
 
+/* The facts taken so far: a hash set of the source's pointers (one per
+ * fact, recall.h), filled as the plan grows. */
+struct taken {
+    const struct mp_mem_entity **slot; /* NULL: free */
+    size_t cap;                        /* a power of two, at least twice n */
+    size_t n;                          /* the plan's facts [0..n) are in the set */
+};
+
 struct relevant {
     struct mp_recall_fill f;
     const struct mp_recall_source *src;
     struct matched facts, turns;
-    struct names keys;       /* of the facts taken (as of refresh) */
-    struct names fact_turns; /* of the facts taken (as of refresh) */
-    struct names past_turns; /* of the past messages taken (as of refresh) */
+    struct taken facts_taken; /* as of refresh */
+    struct names fact_turns;  /* of the facts taken (as of refresh; only with past messages
+                                 to offer, the one thing that asks) */
+    struct names past_turns;  /* of the past messages taken (as of refresh) */
 };
 
 /* The items of ix that match the question, best value per token first, at
@@ -103,8 +111,7 @@ static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
     return false;
 }
 
-#define NAME_BYTES                                                                                 \
-    ((MP_ENTITY_KEY_MAX > MP_REQUEST_ID_MAX ? MP_ENTITY_KEY_MAX : MP_REQUEST_ID_MAX) + 1)
+#define NAME_BYTES (MP_REQUEST_ID_MAX + 1)
 
 /* FNV-1a of name, up to NAME_BYTES. */
 static uint64_t name_hash(const char *name)
@@ -167,9 +174,40 @@ static bool names_have(const struct names *set, const char *name)
     return name_slot(set->slot, set->cap, name_hash(name), name)->name != NULL;
 }
 
-static const char *fact_key(const struct mp_recall_plan *pl, size_t i)
+static size_t taken_slot(const struct mp_mem_entity **slot, size_t cap,
+                         const struct mp_mem_entity *e)
 {
-    return pl->facts[i]->key;
+    size_t i = (size_t)(((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+    while (slot[i] != NULL && slot[i] != e)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Adds the plan's facts from where the set stopped. MP_OK or MP_ENOMEM. */
+static int taken_update(struct taken *set, const struct mp_recall_plan *pl)
+{
+    if (2 * pl->nfacts > set->cap) {
+        size_t cap = set->cap > 0 ? set->cap : 64;
+        while (2 * pl->nfacts > cap)
+            cap *= 2;
+        const struct mp_mem_entity **slot = calloc(cap, sizeof(*slot));
+        if (slot == NULL)
+            return MP_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slot[i] != NULL)
+                slot[taken_slot(slot, cap, set->slot[i])] = set->slot[i];
+        free(set->slot);
+        set->slot = slot;
+        set->cap = cap;
+    }
+    for (; set->n < pl->nfacts; set->n++)
+        set->slot[taken_slot(set->slot, set->cap, pl->facts[set->n])] = pl->facts[set->n];
+    return MP_OK;
+}
+
+static bool taken_has(const struct taken *set, const struct mp_mem_entity *e)
+{
+    return set->cap > 0 && set->slot[taken_slot(set->slot, set->cap, e)] != NULL;
 }
 
 static const char *fact_turn(const struct mp_recall_plan *pl, size_t i)
@@ -182,13 +220,14 @@ static const char *past_turn(const struct mp_recall_plan *pl, size_t i)
     return pl->past[i]->request_id;
 }
 
-/* Adds the keys and turns of the facts and the turns of the past messages
- * taken since the last refresh, for fact_ok(), past_ok() and skip_ranked(). */
+/* Adds the facts (and, when past messages are to be offered, their turns)
+ * and the turns of the past messages taken since the last refresh, for
+ * fact_ok(), past_ok() and skip_ranked(). */
 static int refresh(struct relevant *r)
 {
     const struct mp_recall_plan *pl = &r->f.plan;
-    int rc = names_update(&r->keys, pl, pl->nfacts, fact_key);
-    if (rc == MP_OK)
+    int rc = taken_update(&r->facts_taken, pl);
+    if (rc == MP_OK && r->turns.n > 0)
         rc = names_update(&r->fact_turns, pl, pl->nfacts, fact_turn);
     return rc != MP_OK ? rc : names_update(&r->past_turns, pl, pl->npast, past_turn);
 }
@@ -203,7 +242,8 @@ static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e
 
 static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
 {
-    return mp_recall_fill_fact_ok(&r->f, e) && !names_have(&r->keys, e->key) && !turn_in_past(r, e);
+    return mp_recall_fill_fact_ok(&r->f, e) && !taken_has(&r->facts_taken, e) &&
+           !turn_in_past(r, e);
 }
 
 /* Offers the matched items of mt not given up, best first, to the line,
@@ -286,7 +326,7 @@ static int offer_past(struct relevant *r)
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
 {
     const struct relevant *r = arg;
-    return names_have(&r->keys, e->key) || turn_in_past(r, e);
+    return taken_has(&r->facts_taken, e) || turn_in_past(r, e);
 }
 
 /* The strongest facts not taken yet, in the ranked order. */
@@ -376,7 +416,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
         rc = round_two(&r);
     matched_cleanup(&r.facts);
     matched_cleanup(&r.turns);
-    free(r.keys.slot);
+    free(r.facts_taken.slot);
     free(r.fact_turns.slot);
     free(r.past_turns.slot);
     if (rc == MP_OK)
