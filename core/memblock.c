@@ -34,11 +34,13 @@
 struct text {
     char *buf;
     size_t len, cap;
-    bool full;    /* something did not fit cap */
-    int64_t days; /* day holds the date of this day since 1970-01-01 (-1:
-                     none yet; facts often share one) */
-    char day[DAY_LEN];
+    bool full;                  /* something did not fit cap */
+    struct mp_memblock_day day; /* the last day written (facts often share one) */
 };
+
+_Static_assert(sizeof(((struct mp_memblock_day *)0)->text) == DAY_LEN, "a day's text");
+_Static_assert(sizeof(((struct mp_mem_entity *)0)->key) == MP_MEMBLOCK_FACT_KEY_MAX,
+               "the key bound of MP_MEMBLOCK_FACT_TEXT_MAX");
 
 uint32_t mp_memblock_estimate_tokens(size_t bytes)
 {
@@ -397,11 +399,11 @@ static void format_day(int64_t days, char out[DAY_LEN])
 /* Appends the day of ms; a measure only counts it. */
 static void put_day(struct text *t, int64_t ms)
 {
-    if (t->buf != NULL && t->days != ms / DAY_MS) {
-        t->days = ms / DAY_MS;
-        format_day(t->days, t->day);
+    if (t->buf != NULL && t->day.days != ms / DAY_MS) {
+        t->day.days = ms / DAY_MS;
+        format_day(t->day.days, t->day.text);
     }
-    put(t, t->day, DAY_LEN);
+    put(t, t->day.text, DAY_LEN);
 }
 
 /* Appends text sanitized with the fact rules, its sanitized form cut by the
@@ -417,12 +419,10 @@ static void put_capped(struct text *t, const char *text, size_t len, size_t max)
         put(t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
 }
 
-/* Appends "key: value (as of date)" after the line's header (first) or the
- * fact separator. */
-static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
+/* Appends "key: value (as of date)". */
+static void put_fact_text(struct text *t, const struct mp_mem_entity *e)
 {
     int64_t at_ms = e->observed_at_ms > 0 ? e->observed_at_ms : e->recorded_at_ms;
-    put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
     put_clean(t, e->key, key_len(e), true, SIZE_MAX);
     put(t, ": ", 2);
     put_capped(t, e->value, e->value_len, MP_MEMBLOCK_FACT_VALUE_MAX);
@@ -431,6 +431,25 @@ static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
         put_day(t, at_ms);
         put(t, ")", 1);
     }
+}
+
+/* Appends the fact's text (written ahead, or now) after the line's header
+ * (first) or the fact separator. */
+static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
+{
+    put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
+    if (e->block_text != NULL)
+        put(t, e->block_text, e->block_len);
+    else
+        put_fact_text(t, e);
+}
+
+size_t mp_memblock_fact_text(const struct mp_mem_entity *e, struct mp_memblock_day *day, char *out)
+{
+    struct text t = {.buf = out, .cap = MP_MEMBLOCK_FACT_TEXT_MAX, .day = *day};
+    put_fact_text(&t, e);
+    *day = t.day;
+    return t.len; /* within the cap: it is the bound of what the rules write */
 }
 
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room)
@@ -484,7 +503,7 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t
 
 size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts)
 {
-    struct text t = {.buf = out, .cap = cap, .days = -1};
+    struct text t = {.buf = out, .cap = cap, .day = MP_MEMBLOCK_DAY_INIT};
     const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
     for (size_t i = 0; i < parts->nfacts; i++)

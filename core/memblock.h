@@ -98,8 +98,9 @@ size_t mp_memblock_message_room(uint32_t tokens);
 
 /* Bytes the fact e (borrowed; a key and a value, as recall requires) adds
  * to the block: "key: value (as of date)" sanitized and with its value
- * capped, after the profile line's header when first, else after the " | "
- * separator; 0 when that is more than room (measuring stops there). */
+ * capped (e->block_text when set), after the profile line's header when
+ * first, else after the " | " separator; 0 when that is more than room
+ * (measuring stops there). */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room);
 
 /* The summary line given room bytes of block left: returns the bytes it
@@ -119,6 +120,32 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
  * line's header when first, else after the " | " separator; 0 when that is
  * more than room (measuring stops there). */
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room);
+
+/* A day's "YYYY-MM-DD" kept between calls of mp_memblock_fact_text (a
+ * user's facts often share a day); MP_MEMBLOCK_DAY_INIT before the first. */
+struct mp_memblock_day {
+    int64_t days; /* since 1970-01-01 (-1: none yet) */
+    char text[10];
+};
+#define MP_MEMBLOCK_DAY_INIT                                                                       \
+    {                                                                                              \
+        .days = -1                                                                                 \
+    }
+
+/* The most bytes mp_memblock_fact_text writes: a key (at most
+ * MP_MEMBLOCK_FACT_KEY_MAX stored bytes, each sanitized to at most three),
+ * ": ", the capped value, " (as of YYYY-MM-DD)". */
+#define MP_MEMBLOCK_FACT_KEY_MAX 65 /* sizeof(mp_mem_entity.key) */
+#define MP_MEMBLOCK_FACT_TEXT_MAX                                                                  \
+    (3 * MP_MEMBLOCK_FACT_KEY_MAX + 2 + MP_MEMBLOCK_FACT_VALUE_MAX + 19)
+
+/* Writes the fact e's text (borrowed; a key and a value, as recall
+ * requires): "key: value (as of date)" sanitized and with its value capped,
+ * what mp_memblock_fact_bytes counts after the header or the separator,
+ * into out (room for MP_MEMBLOCK_FACT_TEXT_MAX bytes; no NUL). Returns its
+ * length. A reader that writes it ahead points e->block_text at it, and
+ * the block then copies it instead of writing it again. */
+size_t mp_memblock_fact_text(const struct mp_mem_entity *e, struct mp_memblock_day *day, char *out);
 
 /* What a block holds (all borrowed): the profile line's facts, the summary
  * line (summary_keep bytes of summary->text; 0: no line, and summary may be

@@ -63,6 +63,12 @@ struct mp_mem_entity {
     char model[MP_MODEL_NAME_MAX + 1];      /* extraction model ("" if none) */
     uint64_t source_first_seq;              /* the source turn's messages, first..last seq */
     uint64_t source_last_seq;               /* (0: not known, e.g. a correction or an import) */
+    /* The fact's text in the memory block ("key: value (as of date)",
+       core/memblock.h: mp_memblock_fact_text), when its reader wrote it
+       ahead (the store's view does, once per fact); NULL: the block writes
+       it from the fields above. Borrowed, like value, and set only with it. */
+    const char *block_text;
+    size_t block_len;
 };
 
 /* The rolling summary. Provenance: the model that wrote it, the newest

@@ -1,19 +1,25 @@
 /* The block of a view's decoded facts (view_facts.h). A chunk holds
- * CHUNK_FACTS facts and CHUNK_TEXT bytes of their values: a user's few
- * dozen facts cost one chunk and one table, whatever their number. */
+ * CHUNK_FACTS facts and CHUNK_TEXT bytes of their values and block texts:
+ * a user's few dozen facts cost one chunk and one table, whatever their
+ * number. */
 #include "view_facts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "memblock.h"
 #include "status.h"
 
+/* A chunk: CHUNK_FACTS facts, CHUNK_TEXT bytes of their text (a value and
+ * its block text average well under 192 bytes). */
 #define CHUNK_FACTS 64
-#define CHUNK_TEXT  (CHUNK_FACTS * 64) /* values average well under 64 bytes */
-#define MAP_START   128                /* slots of the first table */
+#define CHUNK_TEXT  (CHUNK_FACTS * 192)
+#define MAP_START   128 /* slots of the first table */
+/* The most text one fact takes: its value, a NUL, its block text. */
+#define FACT_TEXT_MAX (MP_ENTITY_VALUE_MAX + 1 + MP_MEMBLOCK_FACT_TEXT_MAX)
 
-_Static_assert(CHUNK_TEXT >= MP_ENTITY_VALUE_MAX + 1, "a chunk holds the longest value");
+_Static_assert(CHUNK_TEXT >= FACT_TEXT_MAX, "a chunk holds the longest fact");
 
 struct view_fact_chunk {
     struct view_fact_chunk *next;
@@ -58,12 +64,14 @@ static int map_room(struct mp_view_facts *vf)
     return MP_OK;
 }
 
-/* A chunk with room for one more fact of value_len bytes. */
-static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t value_len)
+/* A chunk with room for one more fact of text bytes. */
+static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t text)
 {
     struct view_fact_chunk *c = vf->chunks;
-    if (c != NULL && c->nfacts < CHUNK_FACTS && value_len < CHUNK_TEXT - c->text_used)
+    if (c != NULL && c->nfacts < CHUNK_FACTS && text <= CHUNK_TEXT - c->text_used)
         return c;
+    if (c == NULL) /* the first fact: no day written yet */
+        vf->day = (struct mp_memblock_day)MP_MEMBLOCK_DAY_INIT;
     c = malloc(sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -80,9 +88,9 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
     if (map_room(vf) != MP_OK)
         return MP_ENOMEM;
     /* a record holds at most MP_ENTITY_VALUE_MAX bytes of value: room for
-       the longest, so the head decodes straight into its place (a copy of
-       the struct would cost as much as the decode) */
-    struct view_fact_chunk *c = chunk_room(vf, MP_ENTITY_VALUE_MAX);
+       the longest fact, so the head decodes straight into its place (a copy
+       of the struct would cost as much as the decode) */
+    struct view_fact_chunk *c = chunk_room(vf, FACT_TEXT_MAX);
     if (c == NULL)
         return MP_ENOMEM;
     struct mp_mem_entity *e = &c->facts[c->nfacts];
@@ -94,6 +102,11 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
     memcpy(e->value, value, e->value_len);
     e->value[e->value_len] = '\0';
     c->text_used += e->value_len + 1;
+    if (e->key[0] != '\0' && e->value_len > 0) { /* what the block may show: written once */
+        e->block_text = c->text + c->text_used;
+        e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
+        c->text_used += e->block_len;
+    }
     vf->map[slot_of(vf->map, vf->map_cap, id)] = (struct view_fact_slot){id, e};
     vf->n++;
     *out = e;

@@ -3,22 +3,27 @@
  * block until the view closes, found again by its id. The block grows in
  * chunks, so a fact never moves: callers hold pointers to the facts for
  * the view's life. No allocation per fact; values are NUL-terminated
- * copies (a backend's bytes live only until its transaction ends). */
+ * copies (a backend's bytes live only until its transaction ends), and
+ * each fact's text in the memory block is written beside its value once,
+ * at decoding (e->block_text, core/usermem.h), so a request that measures
+ * and writes a fact several times sanitizes it once. */
 #ifndef MP_STORAGE_VIEW_FACTS_H
 #define MP_STORAGE_VIEW_FACTS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memblock.h"
 #include "usermem.h"
 
 struct view_fact_slot;
 struct view_fact_chunk;
 
 struct mp_view_facts {
-    struct view_fact_chunk *chunks; /* newest first; each holds facts and value text */
+    struct view_fact_chunk *chunks; /* newest first; each holds facts and their text */
     struct view_fact_slot *map;     /* id -> fact, open addressing; NULL: empty */
     size_t n, map_cap;              /* facts held; slots (a power of two, > 2n) */
+    struct mp_memblock_day day;     /* the day of the last block text written */
 };
 
 /* The fact id when the block holds it, else NULL. */
