@@ -157,6 +157,13 @@ struct mp_store_txn {
     void *handle;
     int state;
     bool write;
+    /* LMDB, reads: each table's cursor, kept from one scan to the next (a
+       positioned cursor finds a nearby key without a search from the
+       root: a view's postings lookups are of one user's few pages);
+       cursor_busy: the tables whose cursor a scan is using (a nested scan
+       of the same table opens its own). */
+    void *cursor[MP_TABLE_COUNT];
+    uint32_t cursor_busy;
 };
 
 /* A scan visits one record: key[0..klen) and val[0..vlen) are valid during

@@ -122,6 +122,9 @@ static int lmdb_end(struct mp_store_txn *txn, bool commit)
 {
     struct lmdb_store *s = lmdb_of(txn);
     int status = MP_OK;
+    for (int t = 0; t < MP_TABLE_COUNT; t++) /* a read's cursors are closed by hand */
+        if (txn->cursor[t] != NULL)
+            mdb_cursor_close(txn->cursor[t]);
     if (commit && txn->write && txn->state == 0)
         status = status_of(txn, mdb_txn_commit(txn->handle));
     else
@@ -165,15 +168,27 @@ static int lmdb_del(struct mp_store_txn *txn, enum mp_store_table t, const void 
     return status_of(txn, mdb_del(txn->handle, lmdb_of(txn)->dbi[t], &k, NULL));
 }
 
+_Static_assert(MP_TABLE_COUNT <= 32, "a bit of cursor_busy per table");
+
 static int lmdb_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *start,
                      size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
 {
-    MDB_cursor *c;
+    MDB_cursor *c = NULL;
     MDB_val k = mp_lmdb_val(start, slen), v;
     int status = MP_OK;
-    int rc = mdb_cursor_open(txn->handle, lmdb_of(txn)->dbi[t], &c);
+    uint32_t bit = 1u << t;
+    bool keep = !txn->write && !(txn->cursor_busy & bit);
+    int rc = 0;
+    if (keep && txn->cursor[t] != NULL)
+        c = txn->cursor[t];
+    else
+        rc = mdb_cursor_open(txn->handle, lmdb_of(txn)->dbi[t], &c);
     if (rc != 0)
         return status_of(txn, rc);
+    if (keep) {
+        txn->cursor[t] = c;
+        txn->cursor_busy |= bit;
+    }
     rc = mdb_cursor_get(c, &k, &v, slen > 0 ? MDB_SET_RANGE : MDB_FIRST);
     for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size < plen || (plen > 0 && memcmp(k.mv_data, start, plen) != 0))
@@ -182,7 +197,10 @@ static int lmdb_scan(struct mp_store_txn *txn, enum mp_store_table t, const void
         if (status != MP_OK)
             break;
     }
-    mdb_cursor_close(c);
+    if (keep)
+        txn->cursor_busy &= ~bit;
+    else
+        mdb_cursor_close(c);
     if (status == MP_STORE_SCAN_STOP)
         return MP_OK;
     if (status == MP_OK && rc != 0 && rc != MDB_NOTFOUND)

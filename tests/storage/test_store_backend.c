@@ -187,6 +187,85 @@ START_TEST(test_backend_scan_in_byte_order_from_a_start_within_a_prefix)
 }
 END_TEST
 
+/* The first two keys at or after a start of MP_TABLE_HISTORY's "k%05u"
+ * keys, as numbers (-1: none), and, with nested_start, the first that a
+ * scan of the same table started inside the first callback finds. */
+struct first_keys {
+    struct mp_store_txn *txn;
+    unsigned nested_start; /* 0: no nested scan */
+    long key[2], nested;
+    size_t n;
+};
+
+static int on_first(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                    size_t vlen)
+{
+    struct first_keys *fk = arg;
+    char digits[8];
+    (void)val;
+    (void)vlen;
+    ck_assert_uint_eq(klen, 6);
+    memcpy(digits, key + 1, 5);
+    digits[5] = '\0';
+    fk->key[fk->n++] = strtol(digits, NULL, 10);
+    if (fk->n == 1 && fk->nested_start > 0) {
+        struct first_keys in = {.txn = fk->txn, .key = {-1, -1}};
+        char start[16];
+        snprintf(start, sizeof(start), "k%05u", fk->nested_start);
+        ck_assert_int_eq(
+            fk->txn->store->be->scan(fk->txn, MP_TABLE_HISTORY, start, 6, 1, on_first, &in), MP_OK);
+        fk->nested = in.key[0];
+    }
+    return fk->n == 2 ? MP_STORE_SCAN_STOP : MP_OK;
+}
+
+/* The first two keys from "k<from>" (*nested: the nested scan's first). */
+static void first_two(struct mp_store_txn *txn, unsigned from, unsigned nested, long out[3])
+{
+    char start[16];
+    struct first_keys fk = {.txn = txn, .nested_start = nested, .key = {-1, -1}, .nested = -1};
+    snprintf(start, sizeof(start), "k%05u", from);
+    ck_assert_int_eq(txn->store->be->scan(txn, MP_TABLE_HISTORY, start, 6, 1, on_first, &fk),
+                     MP_OK);
+    out[0] = fk.key[0];
+    out[1] = fk.key[1];
+    out[2] = fk.nested;
+}
+
+/* Many scans in one read transaction (LMDB keeps a table's cursor from one
+ * scan to the next, positioned where the last one stopped): each finds
+ * what it would alone, forward, backward, past the end, across many
+ * pages, and with a scan of the same table inside its callback. */
+START_TEST(test_backend_scans_in_one_read_find_what_each_would_alone)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    struct mp_store_txn txn;
+    char key[16];
+    begin(s, true, &txn);
+    for (unsigned i = 2; i <= 6000; i += 2) { /* even numbers: many leaf pages */
+        snprintf(key, sizeof(key), "k%05u", i);
+        put(&txn, MP_TABLE_HISTORY, key, 6, "value of a few bytes");
+    }
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+
+    begin(s, false, &txn);
+    static const unsigned from[] = {1, 3, 4, 2999, 3001, 17, 5997, 5999, 6001, 5000, 5001, 100, 99};
+    long got[3];
+    for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+        long first = from[i] > 6000 ? -1 : (long)(from[i] + from[i] % 2);
+        first_two(&txn, from[i], 0, got);
+        ck_assert_int_eq(got[0], first);
+        ck_assert_int_eq(got[1], first < 0 || first == 6000 ? -1 : first + 2);
+    }
+    first_two(&txn, 4001, 11, got); /* the outer scan goes on after the nested one */
+    ck_assert_int_eq(got[0], 4002);
+    ck_assert_int_eq(got[1], 4004);
+    ck_assert_int_eq(got[2], 12);
+    ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
+    fx_close_backend(s, _i);
+}
+END_TEST
+
 START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
 {
     struct mp_store *s = fx_open_backend(_i);
@@ -235,6 +314,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_backend_abort_undoes_every_write, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_backend_tables_are_apart, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_backend_scan_in_byte_order_from_a_start_within_a_prefix, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_backend_scans_in_one_read_find_what_each_would_alone, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_backend_store_ops_leave_the_records_of_the_format, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
