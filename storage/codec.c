@@ -256,6 +256,7 @@ static void get_fixed(struct dec *d, char *dst, size_t cap)
     const unsigned char *b = take(d, len);
     if (b == NULL || memchr(b, '\0', len) != NULL) {
         d->bad = true;
+        dst[0] = '\0';
         return;
     }
     memmove(dst, b, len); /* not memcpy: GCC expands a memcpy of a byte-bounded
@@ -277,7 +278,13 @@ static void dec_entity(struct dec *d, struct mp_mem_entity *en, bool value_requi
                        const unsigned char **value_at)
 {
     uint64_t bits;
-    memset(en, 0, sizeof(*en));
+    /* each field is set below (a failed read gives zeros), so no memset of
+       the whole struct: its fixed arrays, which a NUL ends, are most of it
+       and a rep stos costs as much as the rest of the decode */
+    en->value = NULL;
+    en->source_first_seq = en->source_last_seq = 0;
+    en->block_text = NULL;
+    en->block_len = 0;
     get_fixed(d, en->key, sizeof(en->key));
     check(d, !value_required || en->key[0] != '\0');
     en->value_len = get_len(d, 4, MP_ENTITY_VALUE_MAX);
