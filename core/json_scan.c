@@ -74,24 +74,34 @@ static bool word_special(uint64_t x)
 }
 
 #ifdef __SSE2__
-/* Whether all 16 bytes at p are plain (signed bytes: 0x80 and above are
- * below 0x20). */
-static bool plain16(const unsigned char *p)
+/* The bytes of the 16 at p that are not plain, one bit each (signed
+ * bytes: 0x80 and above are below 0x20). */
+static unsigned special16(const unsigned char *p)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i bad =
         _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
     bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-    return _mm_movemask_epi8(bad) == 0;
+    return (unsigned)_mm_movemask_epi8(bad);
 }
 #endif
 
-/* 16 bytes at a time where SSE2 is (every x86-64), else 8. */
+/* 16 bytes at a time where SSE2 is (every x86-64): the first byte that is
+ * not plain is found in its 16 at once, and the last bytes of a text of
+ * at least 16 are looked at as its last 16. Else 8 at a time. */
 static size_t skip_plain(const unsigned char *s, size_t len, size_t i)
 {
 #ifdef __SSE2__
-    while (len - i >= 16 && plain16(s + i))
-        i += 16;
+    for (; len - i >= 16; i += 16) {
+        unsigned m = special16(s + i);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (i < len && len >= 16) {
+        size_t w = len - 16; /* the last 16, bits below i's dropped */
+        unsigned m = special16(s + w) & ~((1u << (i - w)) - 1);
+        return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
+    }
 #endif
     while (len - i >= 8) {
         uint64_t x;

@@ -149,9 +149,9 @@ static bool word_block_plain(uint64_t x, bool fact)
 }
 
 #ifdef __SSE2__
-/* Whether all 16 bytes at p are block_plain (signed bytes: 0x80 and above
- * are below 0x20). */
-static bool block_plain16(const unsigned char *p, bool fact)
+/* The bytes of the 16 at p that are not block_plain, one bit each (signed
+ * bytes: 0x80 and above are below 0x20). */
+static unsigned block_special16(const unsigned char *p, bool fact)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
@@ -162,18 +162,33 @@ static bool block_plain16(const unsigned char *p, bool fact)
     bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('>')));
     if (fact)
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('|')));
-    return _mm_movemask_epi8(bad) == 0;
+    return (unsigned)_mm_movemask_epi8(bad);
 }
 #endif
 
-/* End of the run of block_plain bytes from i, at most room of them:
- * 16 bytes at a time where SSE2 is (every x86-64), else 8. */
+/* End of the run of block_plain bytes from i, at most room of them. Where
+ * SSE2 is (every x86-64), 16 bytes at a time: the first byte that is not
+ * plain is found in its 16 at once, and the last bytes of a text of at
+ * least 16 are looked at as its last 16. Else 8 at a time. */
 static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
 {
     size_t j = i, stop = n - i < room ? n : i + room;
 #ifdef __SSE2__
-    while (stop - j >= 16 && block_plain16(s + j, fact))
-        j += 16;
+    for (; n - j >= 16 && j < stop; j += 16) {
+        unsigned m = block_special16(s + j, fact);
+        if (m != 0) {
+            j += (size_t)__builtin_ctz(m);
+            return j < stop ? j : stop;
+        }
+        if (j + 16 >= stop)
+            return stop;
+    }
+    if (j < stop && n >= 16) {
+        size_t w = n - 16; /* the last 16, bits below j's dropped */
+        unsigned m = block_special16(s + w, fact) & ~((1u << (j - w)) - 1);
+        j = m != 0 ? w + (size_t)__builtin_ctz(m) : n;
+        return j < stop ? j : stop;
+    }
 #endif
     while (stop - j >= 8) {
         uint64_t x;

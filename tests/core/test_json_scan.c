@@ -513,6 +513,28 @@ START_TEST(test_json_plain_run_byte_class_bounds_in_words)
 }
 END_TEST
 
+START_TEST(test_json_plain_run_finds_the_first_special_from_any_start_in_any_length)
+{
+    /* A quote at every place of texts of every length up to 48, the run
+     * started from every place: the scan looks 16 bytes at a time and at
+     * a text's last 16 together, and must end exactly at the quote (or at
+     * the end when it starts past it). */
+    char s[48];
+    for (size_t len = 1; len <= sizeof(s); len++) {
+        for (size_t at = 0; at <= len; at++) { /* at == len: no quote */
+            memset(s, 'a', len);
+            if (at < len)
+                s[at] = '"';
+            for (size_t from = 0; from <= len; from++) {
+                size_t want = from <= at ? at : len;
+                ck_assert_msg(mp_json_plain_run(s, len, from) == want,
+                              "len %zu, quote at %zu, from %zu", len, at, from);
+            }
+        }
+    }
+}
+END_TEST
+
 /* "aaa...": n bytes between the quotes, byte b at offset at of them. */
 static size_t string_with(char *s, size_t n, size_t at, unsigned char b)
 {
@@ -965,6 +987,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(v, test_json_rejects_unterminated_containers);
     tcase_add_test(v, test_json_special_byte_found_at_every_alignment);
     tcase_add_test(v, test_json_plain_run_byte_class_bounds_in_words);
+    tcase_add_test(v, test_json_plain_run_finds_the_first_special_from_any_start_in_any_length);
     tcase_add_test(v, test_json_string_control_bound_long);
     tcase_add_test(v, test_json_string_control_bound_short);
     tcase_add_test(v, test_json_depth_limit_arrays);

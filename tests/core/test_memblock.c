@@ -518,6 +518,28 @@ START_TEST(test_memblock_fact_text_written_ahead_is_copied)
 }
 END_TEST
 
+START_TEST(test_memblock_sanitizes_a_special_at_any_place_of_any_length)
+{
+    /* A '[' at every place of texts of every length up to 48 (plain bytes
+     * are looked at 16 at a time, and a text's last bytes as its last 16):
+     * it always becomes '(' and nothing else changes. */
+    char text[48], want[48];
+    for (size_t len = 1; len <= sizeof(text); len++) {
+        for (size_t at = 0; at < len; at++) {
+            memset(text, 'a', len);
+            text[at] = '[';
+            memcpy(want, text, len);
+            want[at] = '(';
+            size_t slen;
+            char *s = sanitized(text, len, &slen);
+            ck_assert_uint_eq(slen, len);
+            ck_assert_msg(memcmp(s, want, len) == 0, "len %zu, '[' at %zu", len, at);
+            free(s);
+        }
+    }
+}
+END_TEST
+
 /* ---- the past line ---- */
 
 #define MAY8      1683547200000LL /* 2023-05-08T12:00:00Z */
@@ -660,6 +682,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_value_cut_is_the_cut_of_its_sanitized_text);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_copied);
+    tcase_add_test(k, test_memblock_sanitizes_a_special_at_any_place_of_any_length);
     suite_add_tcase(s, k);
     return s;
 }
