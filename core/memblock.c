@@ -151,7 +151,7 @@ static bool word_block_plain(uint64_t x, bool fact)
 #ifdef __SSE2__
 /* The bytes of the 16 at p that are not block_plain, one bit each (signed
  * bytes: 0x80 and above are below 0x20). */
-static unsigned block_special16(const unsigned char *p, bool fact)
+static inline unsigned block_special16(const unsigned char *p, bool fact)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
