@@ -30,16 +30,23 @@ struct request {
 };
 
 /* Whether the request already carries a message of this role and text:
- * by hash first, then byte for byte. */
+ * by role and length first, then by hash (computed only when some message
+ * has both), then byte for byte. */
 static bool in_request(void *ctx, enum mp_role role, const char *text, size_t len)
 {
     const struct request *rq = ctx;
     int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-    uint64_t h = mp_chatreq_hash_text(cr, text, len);
+    uint64_t h = 0;
+    bool hashed = false;
     for (size_t i = 0; i < rq->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &rq->req->msgs[i];
-        if (r->text_hash == h && r->role == cr && r->text_len == len &&
-            rq->wire->message_text_equals(rq->body, r, text, len))
+        if (r->role != cr || r->text_len != len)
+            continue;
+        if (!hashed) {
+            h = mp_chatreq_hash_text(cr, text, len);
+            hashed = true;
+        }
+        if (r->text_hash == h && rq->wire->message_text_equals(rq->body, r, text, len))
             return true;
     }
     return false;
