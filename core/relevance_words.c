@@ -128,45 +128,6 @@ static bool ieq(const char *s, const char *lit, size_t n)
     return true;
 }
 
-/* The date terms of the question: month names written with a capital (so
- * the verb "may" is none) and years, each once, in order. */
-static void parse_dates(struct mp_relevance_question *qn, const char *q, size_t qlen)
-{
-    size_t i = 0;
-    while (i < qlen && qn->ndates < MP_RELEVANCE_MAX_GROUPS) {
-        if (!re_word((unsigned char)q[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < qlen && re_word((unsigned char)q[j]))
-            j++;
-        char t[MP_RELEVANCE_DATE_MAX];
-        size_t n = 0;
-        for (size_t k = 0; k < 12 && n == 0 && q[i] >= 'A' && q[i] <= 'Z'; k++) {
-            size_t mn = months[k].n;
-            if (j - i == mn && ieq(q + i, months[k].s, mn)) {
-                t[0] = '@';
-                memcpy(t + 1, months[k].s, mn);
-                n = mn + 1;
-            }
-        }
-        if (n == 0 && is_year(q + i, j - i)) {
-            t[0] = '@';
-            memcpy(t + 1, q + i, 4);
-            n = 5;
-        }
-        bool seen = false;
-        for (size_t k = 0; n > 0 && k < qn->ndates && !seen; k++)
-            seen = qn->dlen[k] == n && memcmp(qn->date[k], t, n) == 0;
-        if (n > 0 && !seen) {
-            memcpy(qn->date[qn->ndates], t, n);
-            qn->dlen[qn->ndates++] = (uint8_t)n;
-        }
-        i = j;
-    }
-}
-
 static const struct lit temporal_phrases[] = {
     LIT("how long"),        LIT("what year"),      LIT("what month"),    LIT("what date"),
     LIT("what day"),        LIT("what time"),      LIT("what week"),     LIT("which year"),
@@ -175,29 +136,79 @@ static const struct lit temporal_phrases[] = {
     LIT("how old"),         LIT("how recent"),
 };
 
-/* The reference's TEMPORAL_Q: starts with "when", or holds one of the phrases
- * as whole words (case-insensitive). One pass: the phrases are tried only
- * where a word starts with their first letter. */
-static bool temporal_q(const char *q, size_t n)
+/* The date term of the word q[i..j) into t (its length; 0: none): a month
+ * name written with a capital (so the verb "may" is none), or a year. */
+static size_t date_term(const char *q, size_t i, size_t j, char t[MP_RELEVANCE_DATE_MAX])
 {
-    size_t i = 0;
-    while (i < n && !re_word((unsigned char)q[i]))
-        i++;
-    if (n - i >= 4 && ieq(q + i, "when", 4) && (n - i == 4 || !re_word((unsigned char)q[i + 4])))
-        return true;
-    for (size_t s = i; s < n; s++) {
-        char c = (char)(q[s] | 32);
-        if ((s > 0 && re_word((unsigned char)q[s - 1])) || (c != 'h' && c != 'w' && c != 's'))
-            continue;
-        for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
-            size_t m = temporal_phrases[k].n;
-            if (temporal_phrases[k].s[0] == c && s + m <= n &&
-                (s + m == n || !re_word((unsigned char)q[s + m])) &&
-                ieq(q + s, temporal_phrases[k].s, m))
-                return true;
+    for (size_t k = 0; k < 12 && q[i] >= 'A' && q[i] <= 'Z'; k++) {
+        size_t mn = months[k].n;
+        if (j - i == mn && ieq(q + i, months[k].s, mn)) {
+            t[0] = '@';
+            memcpy(t + 1, months[k].s, mn);
+            return mn + 1;
         }
     }
+    if (is_year(q + i, j - i)) {
+        t[0] = '@';
+        memcpy(t + 1, q + i, 4);
+        return 5;
+    }
+    return 0;
+}
+
+/* Adds the date term t[0..n) unless the question has it. */
+static void add_date(struct mp_relevance_question *qn, const char *t, size_t n)
+{
+    for (size_t k = 0; k < qn->ndates; k++)
+        if (qn->dlen[k] == n && memcmp(qn->date[k], t, n) == 0)
+            return;
+    memcpy(qn->date[qn->ndates], t, n);
+    qn->dlen[qn->ndates++] = (uint8_t)n;
+}
+
+/* Whether one of the temporal phrases starts at the word start q[s] as
+ * whole words (case-insensitive). */
+static bool temporal_at(const char *q, size_t n, size_t s)
+{
+    char c = (char)(q[s] | 32);
+    if (c != 'h' && c != 'w' && c != 's')
+        return false;
+    for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
+        size_t m = temporal_phrases[k].n;
+        if (temporal_phrases[k].s[0] == c && s + m <= n &&
+            (s + m == n || !re_word((unsigned char)q[s + m])) &&
+            ieq(q + s, temporal_phrases[k].s, m))
+            return true;
+    }
     return false;
+}
+
+/* One walk of the question's words (\w runs) for what is read from its
+ * raw text: its date terms (each once, in order, at most
+ * MP_RELEVANCE_MAX_GROUPS) and the reference's TEMPORAL_Q (it starts with
+ * "when", or holds one of the phrases as whole words). */
+static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t qlen)
+{
+    bool first = true;
+    qn->temporal = false;
+    for (size_t i = 0; i < qlen && (qn->ndates < MP_RELEVANCE_MAX_GROUPS || !qn->temporal);) {
+        if (!re_word((unsigned char)q[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < qlen && re_word((unsigned char)q[j]))
+            j++;
+        if (!qn->temporal)
+            qn->temporal =
+                (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i);
+        first = false;
+        char t[MP_RELEVANCE_DATE_MAX];
+        size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS ? date_term(q, i, j, t) : 0;
+        if (n > 0)
+            add_date(qn, t, n);
+        i = j;
+    }
 }
 
 /* ---- the question ---- */
@@ -242,7 +253,6 @@ int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t ql
         rc = mp_terms_each_word(terms, prev, prevlen, on_word, out);
     if (rc == MP_ETOOBIG)
         rc = MP_OK; /* on_word's stop */
-    parse_dates(out, q, qlen);
-    out->temporal = temporal_q(q, qlen);
+    parse_raw(out, q, qlen);
     return rc;
 }

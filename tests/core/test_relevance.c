@@ -3,6 +3,7 @@
  * case, and the cost on a synthetic index of a million items. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +326,42 @@ START_TEST(test_relevance_temporal_question_boosts_time_expressions)
     EQ(t[2], 1.5 * s[2]);
     score(&x, &p, "Whenever the cat", t);
     EQ(t[2], s[2]);
+}
+END_TEST
+
+START_TEST(test_relevance_question_reads_dates_and_time_phrases_in_one_walk)
+{
+    /* The question's raw words give its date terms (a capital month, not
+     * the verb; years; each once, in order) and whether it is temporal
+     * (it starts with "when", or holds a phrase as whole words): past 64
+     * dates the phrase at the end still counts, and a phrase inside a
+     * word or "when" not first does not. */
+    struct mp_terms *t;
+    static struct mp_relevance_question qn;
+    static char q[1024];
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    const char *a = "Did we meet in May 2023, or may we in June? 2023 it was, in May.";
+    ck_assert_int_eq(mp_relevance_question_parse(t, a, strlen(a), NULL, 0, &qn), MP_OK);
+    ck_assert_uint_eq(qn.ndates, 3);
+    ck_assert_str_eq(qn.date[0], "@may");
+    ck_assert_str_eq(qn.date[1], "@2023");
+    ck_assert_str_eq(qn.date[2], "@june");
+    ck_assert(!qn.temporal);
+    size_t n = 0;
+    for (unsigned y = 1900; y < 1980; y++)
+        n += (size_t)snprintf(q + n, sizeof(q) - n, "%u ", y);
+    n += (size_t)snprintf(q + n, sizeof(q) - n, "and for How many days?");
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, &qn), MP_OK);
+    ck_assert_uint_eq(qn.ndates, MP_RELEVANCE_MAX_GROUPS);
+    ck_assert_str_eq(qn.date[63], "@1963");
+    ck_assert(qn.temporal);
+    const char *b = "So when did it happen, showhow long?";
+    ck_assert_int_eq(mp_relevance_question_parse(t, b, strlen(b), NULL, 0, &qn), MP_OK);
+    ck_assert(!qn.temporal);
+    const char *c = "...when";
+    ck_assert_int_eq(mp_relevance_question_parse(t, c, strlen(c), NULL, 0, &qn), MP_OK);
+    ck_assert(qn.temporal);
+    mp_terms_free(t);
 }
 END_TEST
 
@@ -934,6 +971,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_speaker_boost_on_the_key);
     tcase_add_test(tc, test_relevance_feedback_adds_shared_terms);
     tcase_add_test(tc, test_relevance_temporal_question_boosts_time_expressions);
+    tcase_add_test(tc, test_relevance_question_reads_dates_and_time_phrases_in_one_walk);
     tcase_add_test(tc, test_relevance_pack_fits_the_budget_and_skips);
     tcase_add_test(tc, test_relevance_pack_by_value_per_token);
     tcase_add_test(tc, test_relevance_pack_never_exceeds_the_budget_ties_by_lower_id);
