@@ -100,11 +100,11 @@ bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_
            e->value_len > 0;
 }
 
-int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
+/* mp_recall_fill_fact() with the profile line's room already asked. */
+static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, size_t room)
 {
     struct mp_recall_plan *pl = &f->plan;
-    size_t bytes =
-        mp_memblock_fact_bytes(e, pl->nfacts == 0, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE));
+    size_t bytes = mp_memblock_fact_bytes(e, pl->nfacts == 0, room);
     if (bytes == 0)
         return 0;
     if (pl->nfacts == f->facts_room) {
@@ -115,6 +115,11 @@ int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
     }
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);
+}
+
+int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
+{
+    return take_fact(f, e, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE));
 }
 
 /* A walk of the ranked facts. */
@@ -129,11 +134,12 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct ranked *w = arg;
     int rc;
-    if (mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
+    size_t room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
+    if (room < MP_MEMBLOCK_FACT_MIN)
         return 1; /* no fact can fit any more */
     if (!mp_recall_fill_fact_ok(w->f, e) || (w->skip != NULL && w->skip(w->arg, e)))
         return MP_OK;
-    rc = mp_recall_fill_fact(w->f, e);
+    rc = take_fact(w->f, e, room);
     if (rc < 0)
         return rc;
     w->misses = rc == 1 ? 0 : w->misses + 1;
