@@ -39,8 +39,6 @@ struct text {
 };
 
 _Static_assert(sizeof(((struct mp_memblock_day *)0)->text) == DAY_LEN, "a day's text");
-_Static_assert(sizeof(((struct mp_mem_entity *)0)->key) == MP_MEMBLOCK_FACT_KEY_MAX,
-               "the key bound of MP_MEMBLOCK_FACT_TEXT_MAX");
 
 uint32_t mp_memblock_estimate_tokens(size_t bytes)
 {
@@ -414,9 +412,10 @@ static void format_day(int64_t days, char out[DAY_LEN])
 /* Appends the day of ms; a measure only counts it. */
 static void put_day(struct text *t, int64_t ms)
 {
-    if (t->buf != NULL && t->day.days != ms / DAY_MS) {
-        t->day.days = ms / DAY_MS;
-        format_day(t->day.days, t->day.text);
+    int64_t number = ms / DAY_MS + 1;
+    if (t->buf != NULL && t->day.number != number) {
+        t->day.number = number;
+        format_day(number - 1, t->day.text);
     }
     put(t, t->day.text, DAY_LEN);
 }
@@ -518,7 +517,7 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t
 
 size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts)
 {
-    struct text t = {.buf = out, .cap = cap, .day = MP_MEMBLOCK_DAY_INIT};
+    struct text t = {.buf = out, .cap = cap};
     const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
     for (size_t i = 0; i < parts->nfacts; i++)

@@ -62,9 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mp_mem_entity;
-struct mp_mem_message;
-struct mp_mem_summary;
+#include "usermem.h"
 
 /* The block's first line, exactly. */
 #define MP_MEMBLOCK_INTRO                                                                          \
@@ -122,22 +120,17 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room);
 
 /* A day's "YYYY-MM-DD" kept between calls of mp_memblock_fact_text (a
- * user's facts often share a day); MP_MEMBLOCK_DAY_INIT before the first. */
+ * user's facts often share a day). A zeroed one holds none. */
 struct mp_memblock_day {
-    int64_t days; /* since 1970-01-01 (-1: none yet) */
+    int64_t number; /* 1 + days since 1970-01-01 of text (0: none yet) */
     char text[10];
 };
-#define MP_MEMBLOCK_DAY_INIT                                                                       \
-    {                                                                                              \
-        .days = -1                                                                                 \
-    }
 
-/* The most bytes mp_memblock_fact_text writes: a key (at most
- * MP_MEMBLOCK_FACT_KEY_MAX stored bytes, each sanitized to at most three),
- * ": ", the capped value, " (as of YYYY-MM-DD)". */
-#define MP_MEMBLOCK_FACT_KEY_MAX 65 /* sizeof(mp_mem_entity.key) */
+/* The most bytes mp_memblock_fact_text writes: a key (its whole array, each
+ * byte sanitized to at most three), ": ", the capped value, " (as of
+ * YYYY-MM-DD)". */
 #define MP_MEMBLOCK_FACT_TEXT_MAX                                                                  \
-    (3 * MP_MEMBLOCK_FACT_KEY_MAX + 2 + MP_MEMBLOCK_FACT_VALUE_MAX + 19)
+    (3 * (MP_ENTITY_KEY_MAX + 1) + 2 + MP_MEMBLOCK_FACT_VALUE_MAX + 19)
 
 /* Writes the fact e's text (borrowed; a key and a value, as recall
  * requires): "key: value (as of date)" sanitized and with its value capped,

@@ -3,7 +3,6 @@
  * (no struct memcpy). */
 #include "codec.h"
 
-#include <endian.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,24 +206,10 @@ static const unsigned char *take(struct dec *d, size_t n)
     return r;
 }
 
-/* Widths 8 and 4 as one load (GCC leaves mp_codec_le_get's byte loop a
- * loop here, and records are read field by field). */
 static inline uint64_t get_uint(struct dec *d, size_t width)
 {
     const unsigned char *b = take(d, width);
-    if (b == NULL)
-        return 0;
-    if (width == 8) {
-        uint64_t v;
-        memcpy(&v, b, 8);
-        return le64toh(v);
-    }
-    if (width == 4) {
-        uint32_t v;
-        memcpy(&v, b, 4);
-        return le32toh(v);
-    }
-    return mp_codec_le_get(b, width);
+    return b == NULL ? 0 : mp_codec_le_get(b, width);
 }
 
 /* A length or enum field that must not exceed max. */

@@ -70,8 +70,6 @@ static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t text)
     struct view_fact_chunk *c = vf->chunks;
     if (c != NULL && c->nfacts < CHUNK_FACTS && text <= CHUNK_TEXT - c->text_used)
         return c;
-    if (c == NULL) /* the first fact: no day written yet */
-        vf->day = (struct mp_memblock_day)MP_MEMBLOCK_DAY_INIT;
     c = malloc(sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -102,11 +100,10 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
     memcpy(e->value, value, e->value_len);
     e->value[e->value_len] = '\0';
     c->text_used += e->value_len + 1;
-    if (e->key[0] != '\0' && e->value_len > 0) { /* what the block may show: written once */
-        e->block_text = c->text + c->text_used;
-        e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
-        c->text_used += e->block_len;
-    }
+    /* its text in the block, written once (the decode required a key and a value) */
+    e->block_text = c->text + c->text_used;
+    e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
+    c->text_used += e->block_len;
     vf->map[slot_of(vf->map, vf->map_cap, id)] = (struct view_fact_slot){id, e};
     vf->n++;
     *out = e;

@@ -159,6 +159,27 @@ START_TEST(test_memblock_fact_dates_end_at_9999)
 }
 END_TEST
 
+START_TEST(test_memblock_fact_dates_begin_at_1970)
+{
+    /* The first day a block writes may be day 0 (a zeroed day cache holds
+     * none, not 1970-01-01's text), whether the block or a reader writes
+     * the fact's text. */
+    char *block;
+    fx_fact_n("first_day", "v", 1, MP_TRUST_INFERRED, 1, 1000);
+    fx_fact_n("second_day", "v", 1, MP_TRUST_INFERRED, 1, DAY + 1000);
+    block = render_all(NULL);
+    ck_assert_str_eq(fx_line_with(block, "[User"),
+                     "[User profile]: first_day: v (as of 1970-01-01) | second_day: v (as of "
+                     "1970-01-02)");
+    free(block);
+    struct mp_memblock_day day = {0};
+    char out[MP_MEMBLOCK_FACT_TEXT_MAX];
+    size_t n = mp_memblock_fact_text(&fx_ents[0], &day, out);
+    ck_assert_uint_eq(n, strlen("first_day: v (as of 1970-01-01)"));
+    ck_assert_int_eq(memcmp(out, "first_day: v (as of 1970-01-01)", n), 0);
+}
+END_TEST
+
 START_TEST(test_memblock_intro_alone)
 {
     char block[sizeof(MP_MEMBLOCK_INTRO)];
@@ -461,7 +482,7 @@ END_TEST
  * cache for all, as the store's view does), within the bound. */
 static void write_ahead(char *texts, size_t each)
 {
-    struct mp_memblock_day day = MP_MEMBLOCK_DAY_INIT;
+    struct mp_memblock_day day = {0};
     for (size_t i = 0; i < fx_um.nentities; i++) {
         char *out = texts + i * each;
         fx_ents[i].block_len = mp_memblock_fact_text(&fx_ents[i], &day, out);
@@ -655,6 +676,7 @@ Suite *mp_test_suite(void)
     tcase_add_checked_fixture(t, fx_setup, fx_teardown);
     tcase_add_test(t, test_memblock_fact_dates_utc);
     tcase_add_test(t, test_memblock_fact_dates_end_at_9999);
+    tcase_add_test(t, test_memblock_fact_dates_begin_at_1970);
     tcase_add_test(t, test_memblock_intro_alone);
     tcase_add_test(t, test_memblock_render_too_small_writes_nothing_past_cap);
     tcase_add_test(t, test_memblock_past_line_dates_and_roles_in_order_given);
