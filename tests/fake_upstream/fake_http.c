@@ -496,24 +496,26 @@ static size_t skip_ws(const char *b, size_t n, size_t i)
 }
 
 /* i at an opening quote; returns the offset after the closing one, or n + 1.
- * Message contents are most of a request body: memchr past them when the
- * string has no backslash, byte by byte only when it does. */
+ * Message contents are most of a request body (a memory block's "\n"
+ * escapes included): memchr from quote to quote, and a quote closes the
+ * string when an even number of backslashes stands right before it. */
 static size_t skip_string(const char *b, size_t n, size_t i)
 {
-    i++;
-    const char *q = i < n ? memchr(b + i, '"', n - i) : NULL;
-    if (q == NULL) {
-        return n + 1;
-    }
-    if (memchr(b + i, '\\', (size_t)(q - (b + i))) == NULL) {
-        return (size_t)(q - b) + 1;
-    }
-    for (; i < n; i++) {
-        if (b[i] == '\\') {
-            i++;
-        } else if (b[i] == '"') {
-            return i + 1;
+    size_t start = i + 1;
+    for (i = start; i < n;) {
+        const char *q = memchr(b + i, '"', n - i);
+        if (q == NULL) {
+            return n + 1;
         }
+        size_t at = (size_t)(q - b);
+        size_t k = at;
+        while (k > start && b[k - 1] == '\\') {
+            k--;
+        }
+        if ((at - k) % 2 == 0) {
+            return at + 1;
+        }
+        i = at + 1;
     }
     return n + 1;
 }

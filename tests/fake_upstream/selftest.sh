@@ -310,6 +310,16 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -ge 280 ] || fail "end_delay_ms=300: reset after $ms ms"
 eq "end_delay_ms body bytes before the reset" 100 "$(wc -c <"$tmp/cut.body" | tr -d ' ')"
 
+# 18b. strings with escaped quotes and backslashes end where JSON says: the
+# members after them ("stream", "model") are still read
+for c in 'say \"hi\"' 'C:\\\\' 'a\\\"b\\\\\\\\' '\\\\\\\\\"x\"'; do
+    st=$(req esc --data-binary "{\"messages\":[{\"role\":\"user\",\"content\":\"$c\"}],\"stream\":true,\"model\":\"esc\"}" \
+        "$base/v1/chat/completions")
+    eq "escaped string ($c) status" 200 "$st"
+    grep -q '^data: {"id":"chatcmpl-fake[0-9]*","object":"chat.completion.chunk","created":1700000000,"model":"esc"' \
+        "$tmp/esc.body" || fail "escaped string ($c): not streamed with model esc"
+done
+
 # 19. reset: modes back to ok, counters and the log cleared
 eq "reset 3" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
 eq "jobmode after reset" '{"extract":"ok","summarize":"ok"}' "$(curl -sS "$base/_fake/jobmode")"
