@@ -66,10 +66,16 @@ class PgCase(mh.MemCase):
         """A proxy on the class's database. It has [upstream] api_key, as
         proxies sharing a store need (docs/scaling.md): the database holds
         jobs of earlier tests' users, which a proxy without it would keep
-        waiting on their users' credentials (its queue never empties)."""
+        waiting on their users' credentials (its queue never empties). Its
+        job lease is 5 s, not 150: an earlier test's proxy stopped while
+        its jobs were still running (a test waits for the memory it checks,
+        not for every job) leaves them leased, and until a lease ends every
+        proxy on the database counts that job as pending, so a later test
+        waiting for an empty queue (mh.wait_idle) would wait it out."""
         st = {'backend': 'postgres', 'postgres_url': self.pg.url}
         st.update(storage)
-        return self.start_proxy(workers=2, storage=st, memory={'mode': 'hybrid'},
+        return self.start_proxy(workers=2, storage=st,
+                                memory={'mode': 'hybrid', 'job_lease_seconds': 5},
                                 upstream={'api_key': 'sk-zqxsecret-pgshared-11'})
 
 
