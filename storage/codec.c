@@ -96,7 +96,9 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
                          const struct mp_usermem *um)
 {
     struct enc e = {p, 0};
-    put_uint(&e, MP_CODEC_USER_VERSION, 1);
+    /* version 3 when there is no filter to write: never a filter that
+       misses terms (mp_codec_user) */
+    put_uint(&e, meta->filtered ? MP_CODEC_USER_VERSION : 3, 1);
     put_uint(&e, meta->user_len, 2);
     put_bytes(&e, meta->user, meta->user_len);
     put_uint(&e, (uint64_t)meta->updated_at_ms, 8);
@@ -116,6 +118,8 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
         put_uint(&e, (uint64_t)ks->last_at_ms, 8);
         put_uint(&e, ks->session, 4);
     }
+    if (meta->filtered)
+        put_bytes(&e, meta->filter.bits, sizeof(meta->filter.bits));
     return e.n;
 }
 
@@ -385,7 +389,9 @@ static void dec_counters(struct dec *d, struct mp_codec_user *m)
 static void dec_meta(struct dec *d, struct mp_codec_user *meta)
 {
     meta->version = (uint32_t)get_uint(d, 1);
-    check(d, meta->version == 2 || meta->version == MP_CODEC_USER_VERSION);
+    check(d, meta->version == 2 ||
+                 (meta->version >= MP_CODEC_USER_VERSION_MIN &&
+                  meta->version <= MP_CODEC_USER_VERSION));
     meta->user_len = get_len(d, 2, MP_USER_KEY_MAX);
     check(d, meta->user_len > 0);
     const unsigned char *u = take(d, meta->user_len);
@@ -421,6 +427,12 @@ int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *me
         m.next_fact = 1;
     } else {
         dec_counters(&d, &m);
+    }
+    if (m.version >= 4) {
+        const unsigned char *f = take(&d, sizeof(m.filter.bits));
+        if (f != NULL)
+            memcpy(m.filter.bits, f, sizeof(m.filter.bits));
+        m.filtered = true;
     }
     int rc = dec_status(&d);
     if (rc != MP_OK) {

@@ -14,8 +14,12 @@
 #include <string.h>
 
 #include "store.h"
+#include "termfilter.h"
 
-#define MP_CODEC_USER_VERSION 3u /* the head record; 2 (facts inside) is read too */
+/* The head record's version: 4 holds the term filter; 3 (none) is read as
+ * it is, 2 (facts inside) for the conversion only. */
+#define MP_CODEC_USER_VERSION     4u
+#define MP_CODEC_USER_VERSION_MIN 3u /* the oldest a converted store holds */
 
 /* The kinds of indexed items. */
 enum mp_codec_kind { MP_CODEC_KIND_FACT, MP_CODEC_KIND_MESSAGE, MP_CODEC_KINDS };
@@ -38,6 +42,11 @@ struct mp_codec_user {
     uint32_t nfacts;       /* current facts */
     uint64_t narchive;     /* archived messages */
     struct mp_codec_kind_stats kinds[MP_CODEC_KINDS];
+    /* The (kind, term) pairs of the user's index, when filtered: every pair
+     * indexed is in it. A record of version 3 or older has none (filtered
+     * false): every term is looked up. Encoded from version 4 on. */
+    struct mp_termfilter filter;
+    bool filtered;
     uint32_t version; /* decoded: the record's version (2: facts were inside) */
 };
 

@@ -9,6 +9,7 @@
 
 #include "relevance.h"
 #include "status.h"
+#include "termfilter.h"
 #include "terms.h"
 
 #define LABEL_MAX       40
@@ -215,8 +216,10 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
     if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
         return MP_ENOMEM;
     int rc = collect_terms(s->terms, it, &c, &doc.timex);
-    for (size_t i = 0; rc == MP_OK && i < c.n; i++)
+    for (size_t i = 0; rc == MP_OK && i < c.n; i++) {
+        mp_termfilter_add(&meta->filter, it->kind, c.t[i].t, c.t[i].len);
         rc = put_posting(txn, prefix, plen, it, &c.t[i]);
+    }
     struct mp_codec_kind_stats *ks = &meta->kinds[it->kind];
     doc.len = c.len;
     doc.bytes = (uint32_t)(it->text_len + (it->key != NULL ? strlen(it->key) : 0));
@@ -280,4 +283,42 @@ int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_
         ks->total_len -= ks->total_len >= doc.len ? doc.len : ks->total_len;
     }
     return rc;
+}
+
+/* ---- the term filter ---- */
+
+struct filter_build {
+    struct mp_termfilter *f;
+    unsigned kind;
+};
+
+static int on_filter_term(void *arg, const char *term, const struct mp_codec_term *t)
+{
+    struct filter_build *b = arg;
+    mp_termfilter_add(b->f, b->kind, term, t->len);
+    return MP_OK;
+}
+
+static int on_filter_item(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
+{
+    struct filter_build *b = arg;
+    if (id[0] >= MP_CODEC_KINDS)
+        return MP_EIO;
+    b->kind = id[0];
+    return mp_codec_each_term(pv->p, pv->n, on_filter_term, b);
+}
+
+int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                          struct mp_codec_user *meta)
+{
+    struct mp_termfilter f;
+    memset(&f, 0, sizeof(f));
+    struct filter_build b = {&f, 0};
+    int rc = mp_store_backend_scan_plain(txn, MP_TABLE_DTERMS, prefix, plen, plen, 5,
+                                         on_filter_item, &b);
+    if (rc != MP_OK)
+        return rc;
+    meta->filter = f;
+    meta->filtered = true;
+    return MP_OK;
 }

@@ -39,8 +39,8 @@ struct mp_index_item {
 };
 
 /* Indexes it under the user's prefix[0..plen): its doc, its terms, a
- * posting per term; meta's statistics of the kind follow. MP_OK or the
- * backend's error. */
+ * posting per term; meta's statistics of the kind and its term filter
+ * follow. MP_OK or the backend's error. */
 int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                  struct mp_codec_user *meta, const struct mp_index_item *it);
 
@@ -48,6 +48,13 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
  * MP_OK also when it was not indexed. */
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id);
+
+/* Builds meta's term filter from the user's terms records (every item
+ * indexed under prefix[0..plen), both kinds) and sets meta->filtered: for
+ * a record of version 3, which has none. Reads each terms record once.
+ * MP_OK (meta untouched otherwise), MP_EIO, or the backend's error. */
+int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                          struct mp_codec_user *meta);
 
 /* Keys: docs / dterms key of (kind, id), and a posting's key of (kind,
  * term, id), into k (MP_STORE_KEY_MAX bytes); their lengths. A posting

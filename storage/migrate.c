@@ -66,7 +66,7 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
     mp_store_backend_plain_done(&pv);
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_EIO : rc;
-    if (w.meta.version == MP_CODEC_USER_VERSION) {
+    if (w.meta.version >= MP_CODEC_USER_VERSION_MIN) {
         mp_usermem_free(um);
         return MP_OK; /* already converted */
     }
@@ -76,6 +76,7 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
     um->nentities = 0;
     w.um = um;
     w.meta.version = MP_CODEC_USER_VERSION;
+    w.meta.filtered = true; /* format 2 has no index: every term is added below */
     w.exists = true;
     for (size_t i = 0; rc == MP_OK && i < nfacts; i++)
         rc = mp_ops_add_fact(&w, &facts[i]);

@@ -334,6 +334,16 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
         return MP_EIO;
     }
     uint64_t version = mp_codec_le_get(v, 4);
+    if (version == 3) { /* its records are this format's: only the number moves on */
+        unsigned char b[4];
+        mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
+        rc = meta_put(txn, "format", b, 4);
+        if (rc != MP_OK) {
+            snprintf(err, errcap, "cannot update the format record of %s", what);
+            return rc;
+        }
+        version = MP_STORE_FORMAT_VERSION;
+    }
     if (version != MP_STORE_FORMAT_VERSION && version != 2) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);

@@ -7,14 +7,20 @@
  * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
  * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
  *
- * The records, format version 3 (the encodings are codec.c's). P below is
+ * The records, format version 4 (the encodings are codec.c's). P below is
  * a user's prefix: u16be length | physical user key. T(x) is a tag: u8
  * length | x in a clear store; u8 16 | the first 16 bytes of
  * HMAC-SHA256(index key, x) in a sealed one (mp_store_backend_tag), so
  * that no key of the index carries a word of the user's in a sealed store.
  *
  *   meta     "format"   -> u32 format version. Checked at open: version 2
- *                          is converted in place (migrate.c); another
+ *                          is converted in place (migrate.c); version 3
+ *                          only gets the number 4 (its user records,
+ *                          version 3, have no term filter: they are read
+ *                          as they are and get one when next loaded for
+ *                          a write, store_user.c), so that an older
+ *                          memproxy refuses the store instead of failing
+ *                          on the users a newer one wrote; another
  *                          version refuses to open (MP_EIO, the reason in
  *                          err); a missing one marks a new store.
  *            "next_job" -> u64 the id the next job gets (ids start at 1)
@@ -22,8 +28,10 @@
  *                          when the store has a key)
  *            "key_id"   -> u32 id of the key the store is sealed with;
  *                          absent in a store kept in clear
- *   users    user key -> head record: summary, buffered messages, counters
- *                        and the index statistics; no facts
+ *   users    user key -> head record: summary, buffered messages, counters,
+ *                        the index statistics and (record version 4) the
+ *                        term filter of the user's index (termfilter.h);
+ *                        no facts
  *   history  P | u64be seq -> history record
  *   jobs     u64be id -> job record
  *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms
@@ -91,7 +99,7 @@
 
 struct mp_terms;
 
-#define MP_STORE_FORMAT_VERSION  3u
+#define MP_STORE_FORMAT_VERSION  4u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)

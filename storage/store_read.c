@@ -28,7 +28,7 @@ static int get_user(struct mp_store_txn *txn, const unsigned char *k, size_t kle
     if (rc == MP_OK)
         rc = mp_codec_get_user(pv.p, pv.n, &m, out);
     mp_store_backend_plain_done(&pv);
-    if (rc == MP_OK && m.version != MP_CODEC_USER_VERSION) {
+    if (rc == MP_OK && m.version < MP_CODEC_USER_VERSION_MIN) {
         rc = MP_EIO; /* a format-2 record in a converted store: damaged */
         if (out != NULL) {
             mp_usermem_free(*out);

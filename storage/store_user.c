@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "index.h"
 #include "status.h"
 #include "store_user.h"
 
@@ -81,8 +82,12 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
     if (rc == MP_OK)
         rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
     mp_store_backend_plain_done(&pv);
-    if (rc == MP_OK && w->meta.version != MP_CODEC_USER_VERSION)
+    if (rc == MP_OK && w->meta.version < MP_CODEC_USER_VERSION_MIN)
         rc = MP_EIO; /* converted at open (migrate.c): never met here */
+    if (rc == MP_OK && !w->meta.filtered) /* version 3: written back with one */
+        rc = mp_index_filter_build(w->txn, w->prefix, w->plen, &w->meta);
+    if (rc == MP_OK)
+        w->meta.version = MP_CODEC_USER_VERSION;
     if (w->exists)
         return rc;
     if (rc != MP_NOTFOUND)
@@ -93,6 +98,7 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
     w->um->next_seq = 1;
     w->meta.next_hist = 1;
     w->meta.next_fact = 1;
+    w->meta.filtered = true; /* nothing indexed: the empty filter is whole */
     memcpy(w->meta.user, user, len);
     w->meta.user_len = len;
     return MP_OK;

@@ -2,7 +2,8 @@
  * one read transaction per view, records copied out or decoded on demand,
  * and the relevance index of core/relevance.h over the docs, dterms and
  * postings tables. A term's postings are read once per view and kept in a
- * hash table (df() and postings() of the same term both need them). */
+ * hash table (df() and postings() of the same term both need them); a
+ * term the user's term filter rules out is not looked up at all. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "store_facts.h"
 #include "store_read.h"
 #include "store_settings.h"
+#include "termfilter.h"
 #include "view_facts.h"
 
 #define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
@@ -104,7 +106,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     if (rc == MP_OK)
         rc = mp_codec_get_user(pv.p, pv.n, &v->meta, &v->head);
     mp_store_backend_plain_done(&pv);
-    if (rc == MP_OK && v->meta.version != MP_CODEC_USER_VERSION)
+    if (rc == MP_OK && v->meta.version < MP_CODEC_USER_VERSION_MIN)
         rc = MP_EIO;
     /* a small user's records fit one read where every read costs a round
        trip (PostgreSQL); a big user's are read as the walk needs them */
@@ -409,6 +411,9 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     static struct cached_term none;
     *rc = MP_OK;
     if (len == 0 || len > MP_TERMS_MAX)
+        return &none;
+    /* most question words are in no item: a few bit tests, no lookup */
+    if (v->meta.filtered && !mp_termfilter_may_hold(&v->meta.filter, kind, t, len))
         return &none;
     if ((v->ncache + 1) * 2 > v->cap && (*rc = grow_cache(v)) != MP_OK)
         return NULL;

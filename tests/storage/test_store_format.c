@@ -321,9 +321,10 @@ static void raw_free(struct raw_db *db)
     free(db->vals);
 }
 
-/* A user record with its fact and index counters cleared: a converted
- * store numbers its facts in key order, a store that lived through the
- * script in the order they came, so only these may differ. */
+/* A user record with its fact and index counters and its term filter
+ * cleared: a converted store numbers its facts in key order, a store that
+ * lived through the script in the order they came, and indexed archived
+ * messages the conversion does not have, so only these may differ. */
 static void users_without_counters(MDB_val *v)
 {
     struct mp_codec_user meta;
@@ -332,6 +333,7 @@ static void users_without_counters(MDB_val *v)
     meta.next_fact = 1;
     meta.narchive = 0; /* format 2 kept no archive: what was folded is not in it */
     memset(meta.kinds, 0, sizeof(meta.kinds));
+    memset(&meta.filter, 0, sizeof(meta.filter));
     size_t n = mp_codec_put_user(NULL, &meta, um);
     unsigned char *p = malloc(n);
     ck_assert_ptr_nonnull(p);

@@ -16,11 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "relevance.h"
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
 #include "store_fixture.h"
+#include "termfilter.h"
 #include "view_probe.h"
 
 Suite *mp_test_suite(void);
@@ -1232,6 +1234,153 @@ START_TEST(test_index_whole_read_sorts_many_facts_in_the_recent_order)
 }
 END_TEST
 
+/* ---- the term filter ---- */
+
+/* The head record of user, decoded (meta only matters here). */
+static struct mp_codec_user user_meta(struct mp_store *store, const char *user, size_t ulen)
+{
+    unsigned char k[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(store, k, user, ulen);
+    struct mp_store_txn txn;
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, k + 2, plen - 2, &pv), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    ck_assert_int_eq(store->be->end(&txn, false), MP_OK);
+    mp_usermem_free(um);
+    return meta;
+}
+
+/* Writes user's head record back with its filter set to *f (NULL: none,
+ * which the codec writes as a record of version 3). */
+static void put_user_filter(struct mp_store *store, const char *user, size_t ulen,
+                            const struct mp_termfilter *f)
+{
+    unsigned char k[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(store, k, user, ulen);
+    struct mp_store_txn txn;
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(store->be->begin(store, true, &txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, k + 2, plen - 2, &pv), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    meta.filtered = f != NULL;
+    if (f != NULL)
+        meta.filter = *f;
+    size_t n = mp_codec_put_user(NULL, &meta, um);
+    unsigned char *b = malloc(n);
+    ck_assert_ptr_nonnull(b);
+    mp_codec_put_user(b, &meta, um);
+    ck_assert_int_eq(mp_store_backend_put(&txn, MP_TABLE_USERS, k + 2, plen - 2, b, n), MP_OK);
+    ck_assert_int_eq(store->be->end(&txn, true), MP_OK);
+    free(b);
+    mp_usermem_free(um);
+}
+
+/* ann: a fact and a turn, so both kinds hold terms. */
+static void write_filter_user(struct mp_store *store)
+{
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "favorite_color", "blue", MP_TRUST_STATED, MAY23),
+                     MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "We went kayaking", "Sounds fun", MAY23, MAY23),
+                     MP_OK);
+}
+
+START_TEST(test_index_term_filter_holds_what_was_added_and_few_others)
+{
+    struct mp_termfilter f;
+    char t[32];
+    memset(&f, 0, sizeof(f));
+    ck_assert(!mp_termfilter_may_hold(&f, 0, "blue", 4));
+    for (int i = 0; i < 200; i++) {
+        int n = snprintf(t, sizeof(t), "term%d", i);
+        mp_termfilter_add(&f, (unsigned)(i % 2), t, (size_t)n);
+    }
+    unsigned maybe = 0, other_kind = 0;
+    for (int i = 0; i < 200; i++) {
+        int n = snprintf(t, sizeof(t), "term%d", i);
+        ck_assert(mp_termfilter_may_hold(&f, (unsigned)(i % 2), t, (size_t)n));
+        other_kind += mp_termfilter_may_hold(&f, (unsigned)(1 - i % 2), t, (size_t)n);
+    }
+    for (int i = 0; i < 10000; i++) {
+        int n = snprintf(t, sizeof(t), "absent%d", i);
+        maybe += mp_termfilter_may_hold(&f, (unsigned)(i % 2), t, (size_t)n);
+    }
+    /* 200 pairs in 2,048 bits, 3 probes: about 1.6% answer "maybe" */
+    ck_assert_uint_le(maybe, 400);
+    ck_assert_uint_le(other_kind, 8); /* the kind is part of the pair */
+}
+END_TEST
+
+/* The view asks the user's filter before the postings: a filter that
+ * lacks a term hides it (which is why every write must keep it whole). */
+START_TEST(test_index_term_filter_is_asked_before_the_postings)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    write_filter_user(store);
+    struct mp_codec_user meta = user_meta(store, U("ann"));
+    ck_assert(meta.filtered);
+    ck_assert_uint_eq(meta.version, MP_CODEC_USER_VERSION);
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_FACT, "blue", 4));
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_FACT, "color", 5)); /* key */
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_MESSAGE, "kayak", 5));
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_MESSAGE, "@may", 4));
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 1);
+    struct mp_termfilter empty;
+    memset(&empty, 0, sizeof(empty));
+    put_user_filter(store, U("ann"), &empty);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 0);
+    put_user_filter(store, U("ann"), &meta.filter);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* A head record of version 3 (written before the filter) is read with a
+ * lookup per term, and its next write gives it a filter that holds the
+ * terms indexed before it too. */
+START_TEST(test_index_user_record_without_filter_gets_one_at_its_next_write)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    write_filter_user(store);
+    put_user_filter(store, U("ann"), NULL);
+    struct mp_codec_user meta = user_meta(store, U("ann"));
+    ck_assert(!meta.filtered);
+    ck_assert_uint_eq(meta.version, 3);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "wombat"), 0);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "wombat", MP_TRUST_STATED, MAY23 + DAY),
+                     MP_OK);
+    meta = user_meta(store, U("ann"));
+    ck_assert(meta.filtered);
+    ck_assert_uint_eq(meta.version, MP_CODEC_USER_VERSION);
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_FACT, "blue", 4));
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_FACT, "wombat", 6));
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_MESSAGE, "kayak", 5));
+    ck_assert(mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_MESSAGE, "fun", 3));
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "wombat"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 1);
+    unsigned maybe = 0;
+    char t[32];
+    for (int i = 0; i < 100; i++) {
+        int n = snprintf(t, sizeof(t), "absent%d", i);
+        maybe += mp_termfilter_may_hold(&meta.filter, MP_CODEC_KIND_FACT, t, (size_t)n);
+    }
+    ck_assert_uint_le(maybe, 5); /* a handful of pairs: next to no bit is set */
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
@@ -1263,6 +1412,10 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);
+    tcase_add_test(tc, test_index_term_filter_holds_what_was_added_and_few_others);
+    tcase_add_loop_test(tc, test_index_term_filter_is_asked_before_the_postings, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_user_record_without_filter_gets_one_at_its_next_write, 0,
+                        FX_BACKENDS);
     tcase_add_test(tc, test_index_lmdb_compaction_and_rekey_keep_the_answers);
     tcase_add_test(tc, test_index_lmdb_longest_keys_survive_compaction_and_rekey);
     tcase_add_test(tc, test_index_lmdb_erased_fact_leaves_no_word_in_the_files);
