@@ -196,6 +196,8 @@ struct dec {
     const unsigned char *p;
     size_t n, off;
     bool bad, oom;
+    char *texts; /* NULL: get_text() allocates each text; else they go here */
+    size_t texts_used;
 };
 
 static const unsigned char *take(struct dec *d, size_t n)
@@ -243,6 +245,13 @@ static char *get_text(struct dec *d, size_t len)
     char *s;
     if (b == NULL)
         return NULL;
+    if (d->texts != NULL) { /* sized for every text of the record (TEXTS_BYTES) */
+        s = d->texts + d->texts_used;
+        d->texts_used += len + 1;
+        memcpy(s, b, len);
+        s[len] = '\0';
+        return s;
+    }
     s = malloc(len + 1);
     if (s == NULL) {
         d->bad = d->oom = true;
@@ -400,16 +409,64 @@ static void dec_meta(struct dec *d, struct mp_codec_user *meta)
     meta->updated_at_ms = (int64_t)get_uint(d, 8);
 }
 
+/* Room for every text of a record of n bytes and a NUL after each: a text
+ * follows a length of at least 4 bytes, so there are at most n / 4. */
+#define TEXTS_BYTES(n) ((n) + (n) / 4 + 1)
+
+static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem **out);
+static void free_user(const struct dec *d, struct mp_usermem *um);
+
 int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *meta,
                       struct mp_usermem **out)
 {
     struct dec d = {.p = p, .n = n};
+    return get_user(&d, meta, out);
+}
+
+int mp_codec_get_user_packed(const unsigned char *p, size_t n, struct mp_codec_user *meta,
+                             struct mp_usermem **out, char **texts)
+{
+    if (n == 0 || p[0] == 2) /* its facts' values would be texts to free one by one */
+        return MP_EIO;
+    struct dec d = {.p = p, .n = n, .texts = malloc(TEXTS_BYTES(n))};
+    if (d.texts == NULL)
+        return MP_ENOMEM;
+    int rc = get_user(&d, meta, out);
+    if (rc != MP_OK) {
+        free(d.texts);
+        return rc;
+    }
+    *texts = d.texts;
+    return MP_OK;
+}
+
+void mp_codec_free_packed(struct mp_usermem *um, char *texts)
+{
+    struct dec d = {.texts = texts};
+    free_user(&d, um);
+    free(texts);
+}
+
+/* The texts decoded into d->texts, if any, given back to it before um is
+ * freed (mp_usermem_free() would free them one by one). */
+static void free_user(const struct dec *d, struct mp_usermem *um)
+{
+    if (d->texts != NULL && um != NULL) {
+        for (size_t i = 0; i < um->nmessages; i++)
+            um->messages[i].content = NULL;
+        um->summary.text = NULL;
+    }
+    mp_usermem_free(um);
+}
+
+static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem **out)
+{
     struct mp_codec_user m;
     struct mp_usermem *um;
     memset(&m, 0, sizeof(m));
-    dec_meta(&d, &m);
+    dec_meta(d, &m);
     if (out == NULL) {
-        if (d.bad)
+        if (d->bad)
             return MP_EIO;
         *meta = m;
         return MP_OK;
@@ -417,26 +474,26 @@ int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *me
     um = mp_usermem_new();
     if (um == NULL)
         return MP_ENOMEM;
-    um->next_seq = get_uint(&d, 8);
-    m.next_hist = get_uint(&d, 8);
-    check(&d, um->next_seq >= 1 && m.next_hist >= 1);
-    dec_summary(&d, &um->summary);
-    dec_messages(&d, um);
+    um->next_seq = get_uint(d, 8);
+    m.next_hist = get_uint(d, 8);
+    check(d, um->next_seq >= 1 && m.next_hist >= 1);
+    dec_summary(d, &um->summary);
+    dec_messages(d, um);
     if (m.version == 2) {
-        dec_entities(&d, um); /* read for the conversion only */
+        dec_entities(d, um); /* read for the conversion only */
         m.next_fact = 1;
     } else {
-        dec_counters(&d, &m);
+        dec_counters(d, &m);
     }
     if (m.version >= 4) {
-        const unsigned char *f = take(&d, sizeof(m.filter.bits));
+        const unsigned char *f = take(d, sizeof(m.filter.bits));
         if (f != NULL)
             memcpy(m.filter.bits, f, sizeof(m.filter.bits));
         m.filtered = true;
     }
-    int rc = dec_status(&d);
+    int rc = dec_status(d);
     if (rc != MP_OK) {
-        mp_usermem_free(um);
+        free_user(d, um);
         return rc;
     }
     if (meta != NULL)

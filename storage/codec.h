@@ -81,6 +81,14 @@ size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j);
  * (outputs then hold nothing to free); MP_ENOMEM. */
 int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *meta,
                       struct mp_usermem **um); /* *um: caller frees; um NULL: meta only */
+/* As mp_codec_get_user() with um (not NULL), the summary's text and the
+ * messages' contents in one allocation, *texts, instead of one each (a
+ * request's read of a user decodes 16 texts): free both with
+ * mp_codec_free_packed() only, and change no text pointer. A record of
+ * version 2 is MP_EIO. */
+int mp_codec_get_user_packed(const unsigned char *p, size_t n, struct mp_codec_user *meta,
+                             struct mp_usermem **um, char **texts);
+void mp_codec_free_packed(struct mp_usermem *um, char *texts);
 int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h);
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j); /* id untouched */
 int mp_codec_get_fact(const unsigned char *p, size_t n,

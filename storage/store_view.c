@@ -65,6 +65,7 @@ struct mp_store_view {
     size_t plen;
     struct mp_codec_user meta;
     struct mp_usermem *head;
+    char *head_texts; /* head's texts (mp_codec_get_user_packed) */
     enum mp_user_mode user_mode; /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
     struct mp_view_facts facts; /* every fact the view decoded */
@@ -104,7 +105,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     }
     rc = get_plain(v, MP_TABLE_USERS, v->prefix + 2, v->plen - 2, &pv);
     if (rc == MP_OK)
-        rc = mp_codec_get_user(pv.p, pv.n, &v->meta, &v->head);
+        rc = mp_codec_get_user_packed(pv.p, pv.n, &v->meta, &v->head, &v->head_texts);
     mp_store_backend_plain_done(&pv);
     if (rc == MP_OK && v->meta.version < MP_CODEC_USER_VERSION_MIN)
         rc = MP_EIO;
@@ -140,7 +141,7 @@ void mp_store_view_close(struct mp_store_view *v)
     if (v == NULL)
         return;
     v->s->be->end(&v->txn, false);
-    mp_usermem_free(v->head);
+    mp_codec_free_packed(v->head, v->head_texts);
     mp_view_facts_cleanup(&v->facts);
     free(v->ranked.e);
     for (size_t i = 0; i < v->cap; i++)

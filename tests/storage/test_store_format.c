@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "termfilter.h"
 #include "status.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -482,6 +483,70 @@ START_TEST(test_codec_fact_head_is_the_fact_without_its_value)
 }
 END_TEST
 
+/* A head record: the filter is written only when there is one (version 4,
+ * else 3), and the packed decode gives what the plain one gives, its texts
+ * in one block; a record cut short fails both ways (and frees nothing
+ * twice: ASan). */
+START_TEST(test_codec_user_filter_and_packed_decode)
+{
+    struct mp_usermem *um = mp_usermem_new();
+    ck_assert_ptr_nonnull(um);
+    um->next_seq = 4;
+    um->summary.text = strdup("likes tea");
+    um->summary.text_len = 9;
+    um->messages = calloc(3, sizeof(*um->messages));
+    ck_assert_ptr_nonnull(um->messages);
+    const char *said[3] = {"hello", "", "bye now"};
+    for (size_t i = 0; i < 3; i++) {
+        um->messages[i].seq = i + 1;
+        um->messages[i].role = i % 2 == 0 ? MP_ROLE_USER : MP_ROLE_ASSISTANT;
+        um->messages[i].content = strdup(said[i]);
+        um->messages[i].content_len = strlen(said[i]);
+    }
+    um->nmessages = 3;
+    struct mp_codec_user meta = {.user = "ann", .user_len = 3, .next_hist = 1, .next_fact = 1};
+    mp_termfilter_add(&meta.filter, 0, "tea", 3);
+    for (int filtered = 0; filtered < 2; filtered++) {
+        meta.filtered = filtered;
+        size_t n = mp_codec_put_user(NULL, &meta, um);
+        unsigned char *p = malloc(n);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq(mp_codec_put_user(p, &meta, um), n);
+        ck_assert_uint_eq(p[0], filtered ? MP_CODEC_USER_VERSION : 3);
+        struct mp_codec_user a, b;
+        struct mp_usermem *x = NULL, *y = NULL;
+        char *texts = NULL;
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_OK);
+        ck_assert_int_eq(mp_codec_get_user_packed(p, n, &b, &y, &texts), MP_OK);
+        ck_assert_ptr_nonnull(texts);
+        ck_assert(a.filtered == (filtered == 1) && b.filtered == a.filtered);
+        ck_assert(mp_termfilter_may_hold(&b.filter, 0, "tea", 3) == (filtered == 1));
+        ck_assert_mem_eq(a.filter.bits, b.filter.bits, sizeof(a.filter.bits));
+        ck_assert_str_eq(y->summary.text, "likes tea");
+        ck_assert_uint_eq(y->nmessages, 3);
+        for (size_t i = 0; i < 3; i++) {
+            ck_assert_str_eq(y->messages[i].content, x->messages[i].content);
+            ck_assert_uint_eq(y->messages[i].content_len, strlen(said[i]));
+            ck_assert_uint_eq(y->messages[i].seq, i + 1);
+            ck_assert(y->messages[i].content >= texts && y->messages[i].content < texts + n + n);
+        }
+        mp_usermem_free(x);
+        mp_codec_free_packed(y, texts);
+        for (size_t cut = 1; cut < n; cut += 7) {
+            y = NULL;
+            ck_assert_int_eq(mp_codec_get_user_packed(p, n - cut, &b, &y, &texts), MP_EIO);
+            ck_assert_ptr_null(y);
+        }
+        free(p);
+    }
+    unsigned char v2[1] = {2};
+    struct mp_usermem *y = NULL;
+    char *texts = NULL;
+    ck_assert_int_eq(mp_codec_get_user_packed(v2, 1, &meta, &y, &texts), MP_EIO);
+    mp_usermem_free(um);
+}
+END_TEST
+
 START_TEST(test_format_write_fixtures)
 {
     const char *out = getenv("MP_FORMAT_FIXTURE_OUT");
@@ -516,6 +581,7 @@ Suite *mp_test_suite(void)
     tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_codec_fact_head_is_the_fact_without_its_value);
+    tcase_add_test(tc, test_codec_user_filter_and_packed_decode);
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
     tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
