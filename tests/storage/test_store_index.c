@@ -1236,21 +1236,34 @@ END_TEST
 
 /* ---- the term filter ---- */
 
-/* The head record of user, decoded (meta only matters here). */
+/* The head record of user in a transaction of its own (write: to put it
+ * back, the transaction left open), decoded; *k its key of *klen bytes. */
+static struct mp_usermem *head_of(struct mp_store *store, bool write, struct mp_store_txn *txn,
+                                  const char *user, size_t ulen, unsigned char *k, size_t *klen,
+                                  struct mp_codec_user *meta)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(store, prefix, user, ulen);
+    struct mp_store_plain pv;
+    struct mp_usermem *um = NULL;
+    *klen = plen - 2;
+    memcpy(k, prefix + 2, *klen);
+    ck_assert_int_eq(store->be->begin(store, write, txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(txn, MP_TABLE_USERS, k, *klen, &pv), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    if (!write)
+        ck_assert_int_eq(store->be->end(txn, false), MP_OK);
+    return um;
+}
+
 static struct mp_codec_user user_meta(struct mp_store *store, const char *user, size_t ulen)
 {
     unsigned char k[MP_STORE_USER_PREFIX_MAX];
-    size_t plen = mp_store_backend_user_prefix(store, k, user, ulen);
+    size_t klen;
     struct mp_store_txn txn;
-    struct mp_store_plain pv;
     struct mp_codec_user meta;
-    struct mp_usermem *um = NULL;
-    ck_assert_int_eq(store->be->begin(store, false, &txn), MP_OK);
-    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, k + 2, plen - 2, &pv), MP_OK);
-    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
-    mp_store_backend_plain_done(&pv);
-    ck_assert_int_eq(store->be->end(&txn, false), MP_OK);
-    mp_usermem_free(um);
+    mp_usermem_free(head_of(store, false, &txn, user, ulen, k, &klen, &meta));
     return meta;
 }
 
@@ -1260,15 +1273,10 @@ static void put_user_filter(struct mp_store *store, const char *user, size_t ule
                             const struct mp_termfilter *f)
 {
     unsigned char k[MP_STORE_USER_PREFIX_MAX];
-    size_t plen = mp_store_backend_user_prefix(store, k, user, ulen);
+    size_t klen;
     struct mp_store_txn txn;
-    struct mp_store_plain pv;
     struct mp_codec_user meta;
-    struct mp_usermem *um = NULL;
-    ck_assert_int_eq(store->be->begin(store, true, &txn), MP_OK);
-    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, k + 2, plen - 2, &pv), MP_OK);
-    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
-    mp_store_backend_plain_done(&pv);
+    struct mp_usermem *um = head_of(store, true, &txn, user, ulen, k, &klen, &meta);
     meta.filtered = f != NULL;
     if (f != NULL)
         meta.filter = *f;
@@ -1276,7 +1284,7 @@ static void put_user_filter(struct mp_store *store, const char *user, size_t ule
     unsigned char *b = malloc(n);
     ck_assert_ptr_nonnull(b);
     mp_codec_put_user(b, &meta, um);
-    ck_assert_int_eq(mp_store_backend_put(&txn, MP_TABLE_USERS, k + 2, plen - 2, b, n), MP_OK);
+    ck_assert_int_eq(mp_store_backend_put(&txn, MP_TABLE_USERS, k, klen, b, n), MP_OK);
     ck_assert_int_eq(store->be->end(&txn, true), MP_OK);
     free(b);
     mp_usermem_free(um);
