@@ -312,9 +312,13 @@ int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix,
                           struct mp_codec_user *meta)
 {
     struct mp_termfilter f;
-    memset(&f, 0, sizeof(f));
+    uint64_t items = (uint64_t)meta->kinds[MP_CODEC_KIND_FACT].ndocs +
+                     meta->kinds[MP_CODEC_KIND_MESSAGE].ndocs;
+    int rc = MP_OK;
+    memset(&f, items > MP_INDEX_FILTER_ITEMS_MAX ? 0xff : 0, sizeof(f));
     struct filter_build b = {&f, 0};
-    int rc = mp_store_backend_scan_plain(txn, MP_TABLE_DTERMS, prefix, plen, plen, 5,
+    if (items <= MP_INDEX_FILTER_ITEMS_MAX)
+        rc = mp_store_backend_scan_plain(txn, MP_TABLE_DTERMS, prefix, plen, plen, 5,
                                          on_filter_item, &b);
     if (rc != MP_OK)
         return rc;

@@ -51,8 +51,12 @@ int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_
 
 /* Builds meta's term filter from the user's terms records (every item
  * indexed under prefix[0..plen), both kinds) and sets meta->filtered: for
- * a record of version 3, which has none. Reads each terms record once.
- * MP_OK (meta untouched otherwise), MP_EIO, or the backend's error. */
+ * a record of version 3, which has none. Reads each terms record once; a
+ * user of more than MP_INDEX_FILTER_ITEMS_MAX items, whose terms would
+ * fill the filter anyway, gets a full one (every term "maybe": looked up
+ * as before) without reading any. MP_OK (meta untouched otherwise),
+ * MP_EIO, or the backend's error. */
+#define MP_INDEX_FILTER_ITEMS_MAX 1024
 int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                           struct mp_codec_user *meta);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "index.h"
 #include "relevance.h"
 #include "status.h"
 #include "store.h"
@@ -1389,6 +1390,40 @@ START_TEST(test_index_user_record_without_filter_gets_one_at_its_next_write)
 }
 END_TEST
 
+/* A user past MP_INDEX_FILTER_ITEMS_MAX items gets a full filter (every
+ * term looked up) at its next write instead of one read from its terms. */
+START_TEST(test_index_big_user_without_filter_gets_a_full_one)
+{
+    enum { FACTS = MP_INDEX_FILTER_ITEMS_MAX + 1 };
+    static struct mp_op ops[FACTS];
+    static char values[FACTS][32], keys[FACTS][16];
+    struct mp_store *store = fx_open_backend(_i);
+    mp_store_set_max_facts(store, 2 * FACTS);
+    for (int i = 0; i < FACTS; i++) {
+        snprintf(values[i], sizeof(values[i]), "gadget%d", i);
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+        ops[i] = fx_upsert_op(U("ann"), keys[i], values[i], MP_TRUST_STATED, MAY23 + i);
+    }
+    ck_assert_int_eq(mp_store_apply(store, ops, FACTS), MP_OK);
+    struct mp_codec_user meta = user_meta(store, U("ann"));
+    ck_assert(meta.filtered);
+    size_t full = 0;
+    for (size_t b = 0; b < sizeof(meta.filter.bits); b++)
+        full += meta.filter.bits[b] == 0xff;
+    ck_assert_uint_lt(full, sizeof(meta.filter.bits)); /* written term by term: not full */
+    put_user_filter(store, U("ann"), NULL);
+    ck_assert_int_eq(fx_upsert(store, U("ann"), "pet", "wombat", MP_TRUST_STATED, MAY23), MP_OK);
+    meta = user_meta(store, U("ann"));
+    ck_assert(meta.filtered);
+    for (size_t b = 0; b < sizeof(meta.filter.bits); b++)
+        ck_assert_uint_eq(meta.filter.bits[b], 0xff);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "gadget7"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), true, "wombat"), 1);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayak"), 0);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_index");
@@ -1424,6 +1459,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_term_filter_is_asked_before_the_postings, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_user_record_without_filter_gets_one_at_its_next_write, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_big_user_without_filter_gets_a_full_one, 0, FX_BACKENDS);
     tcase_add_test(tc, test_index_lmdb_compaction_and_rekey_keep_the_answers);
     tcase_add_test(tc, test_index_lmdb_longest_keys_survive_compaction_and_rekey);
     tcase_add_test(tc, test_index_lmdb_erased_fact_leaves_no_word_in_the_files);
