@@ -398,9 +398,8 @@ static void dec_counters(struct dec *d, struct mp_codec_user *m)
 static void dec_meta(struct dec *d, struct mp_codec_user *meta)
 {
     meta->version = (uint32_t)get_uint(d, 1);
-    check(d, meta->version == 2 ||
-                 (meta->version >= MP_CODEC_USER_VERSION_MIN &&
-                  meta->version <= MP_CODEC_USER_VERSION));
+    check(d, meta->version == 2 || (meta->version >= MP_CODEC_USER_VERSION_MIN &&
+                                    meta->version <= MP_CODEC_USER_VERSION));
     meta->user_len = get_len(d, 2, MP_USER_KEY_MAX);
     check(d, meta->user_len > 0);
     const unsigned char *u = take(d, meta->user_len);

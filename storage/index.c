@@ -312,8 +312,8 @@ int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix,
                           struct mp_codec_user *meta)
 {
     struct mp_termfilter f;
-    uint64_t items = (uint64_t)meta->kinds[MP_CODEC_KIND_FACT].ndocs +
-                     meta->kinds[MP_CODEC_KIND_MESSAGE].ndocs;
+    uint64_t items =
+        (uint64_t)meta->kinds[MP_CODEC_KIND_FACT].ndocs + meta->kinds[MP_CODEC_KIND_MESSAGE].ndocs;
     int rc = MP_OK;
     memset(&f, items > MP_INDEX_FILTER_ITEMS_MAX ? 0xff : 0, sizeof(f));
     struct filter_build b = {&f, 0};

@@ -84,7 +84,8 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
     mp_store_backend_plain_done(&pv);
     if (rc == MP_OK && w->meta.version < MP_CODEC_USER_VERSION_MIN)
         rc = MP_EIO; /* converted at open (migrate.c): never met here */
-    if (rc == MP_OK && !w->meta.filtered) /* version 3: written back with one */
+    /* version 3 has no term filter: built here, written back with the user */
+    if (rc == MP_OK && !w->meta.filtered)
         rc = mp_index_filter_build(w->txn, w->prefix, w->plen, &w->meta);
     if (rc == MP_OK)
         w->meta.version = MP_CODEC_USER_VERSION;

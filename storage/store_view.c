@@ -65,7 +65,7 @@ struct mp_store_view {
     size_t plen;
     struct mp_codec_user meta;
     struct mp_usermem *head;
-    char *head_texts; /* head's texts (mp_codec_get_user_packed) */
+    char *head_texts;            /* head's texts (mp_codec_get_user_packed) */
     enum mp_user_mode user_mode; /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
     struct mp_view_facts facts; /* every fact the view decoded */
