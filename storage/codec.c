@@ -98,7 +98,7 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
     struct enc e = {p, 0};
     /* version 3 when there is no filter to write: never a filter that
        misses terms (mp_codec_user) */
-    put_uint(&e, meta->filtered ? MP_CODEC_USER_VERSION : 3, 1);
+    put_uint(&e, meta->filtered ? MP_CODEC_USER_VERSION : MP_CODEC_USER_VERSION_MIN, 1);
     put_uint(&e, meta->user_len, 2);
     put_bytes(&e, meta->user, meta->user_len);
     put_uint(&e, (uint64_t)meta->updated_at_ms, 8);
@@ -245,7 +245,7 @@ static char *get_text(struct dec *d, size_t len)
     char *s;
     if (b == NULL)
         return NULL;
-    if (d->texts != NULL) { /* sized for every text of the record (TEXTS_BYTES) */
+    if (d->texts != NULL) { /* n bytes: room for every text (mp_codec_get_user_packed) */
         s = d->texts + d->texts_used;
         d->texts_used += len + 1;
         memcpy(s, b, len);
@@ -408,12 +408,8 @@ static void dec_meta(struct dec *d, struct mp_codec_user *meta)
     meta->updated_at_ms = (int64_t)get_uint(d, 8);
 }
 
-/* Room for every text of a record of n bytes and a NUL after each: a text
- * follows a length of at least 4 bytes, so there are at most n / 4. */
-#define TEXTS_BYTES(n) ((n) + (n) / 4 + 1)
-
 static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem **out);
-static void free_user(const struct dec *d, struct mp_usermem *um);
+static void free_user(bool packed, struct mp_usermem *um);
 
 int mp_codec_get_user(const unsigned char *p, size_t n, struct mp_codec_user *meta,
                       struct mp_usermem **out)
@@ -427,7 +423,9 @@ int mp_codec_get_user_packed(const unsigned char *p, size_t n, struct mp_codec_u
 {
     if (n == 0 || p[0] == 2) /* its facts' values would be texts to free one by one */
         return MP_EIO;
-    struct dec d = {.p = p, .n = n, .texts = malloc(TEXTS_BYTES(n))};
+    /* every text follows a length of 4 bytes, more than its NUL needs: a
+       record of n bytes holds texts and NULs of at most n bytes */
+    struct dec d = {.p = p, .n = n, .texts = malloc(n)};
     if (d.texts == NULL)
         return MP_ENOMEM;
     int rc = get_user(&d, meta, out);
@@ -441,16 +439,16 @@ int mp_codec_get_user_packed(const unsigned char *p, size_t n, struct mp_codec_u
 
 void mp_codec_free_packed(struct mp_usermem *um, char *texts)
 {
-    struct dec d = {.texts = texts};
-    free_user(&d, um);
+    free_user(true, um);
     free(texts);
 }
 
-/* The texts decoded into d->texts, if any, given back to it before um is
- * freed (mp_usermem_free() would free them one by one). */
-static void free_user(const struct dec *d, struct mp_usermem *um)
+/* Frees um; packed: its texts are in one block (mp_codec_get_user_packed),
+ * which the caller frees, so they are let go of first (mp_usermem_free()
+ * would free them one by one). */
+static void free_user(bool packed, struct mp_usermem *um)
 {
-    if (d->texts != NULL && um != NULL) {
+    if (packed && um != NULL) {
         for (size_t i = 0; i < um->nmessages; i++)
             um->messages[i].content = NULL;
         um->summary.text = NULL;
@@ -484,7 +482,7 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     } else {
         dec_counters(d, &m);
     }
-    if (m.version >= 4) {
+    if (m.version >= MP_CODEC_USER_VERSION) {
         const unsigned char *f = take(d, sizeof(m.filter.bits));
         if (f != NULL)
             memcpy(m.filter.bits, f, sizeof(m.filter.bits));
@@ -492,7 +490,7 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     }
     int rc = dec_status(d);
     if (rc != MP_OK) {
-        free_user(d, um);
+        free_user(d->texts != NULL, um);
         return rc;
     }
     if (meta != NULL)
