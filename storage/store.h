@@ -448,9 +448,10 @@ enum mp_user_mode mp_store_view_user_mode(const struct mp_store_view *v);
 /* Calls fn with each current fact in the recent order (trust higher
  * first, then confidence, then observed time newer first, then fact key)
  * until fn returns non-zero: 1 stops the walk (MP_OK), a negative value is
- * passed on. The fact is the view's (valid until it closes). The view
- * keeps what a walk read: another walk replays it and reads the store only
- * past it. */
+ * passed on. The fact is the view's (valid until it closes), its block
+ * text written (e->block_text) when it is offered, not before: facts the
+ * walk never reaches are not written. The view keeps what a walk read:
+ * another walk replays it and reads the store only past it. */
 int mp_store_view_ranked_facts(struct mp_store_view *v,
                                int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
 
@@ -459,9 +460,10 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
  * valid while the view is open. No spelling neighbours (surface NULL). */
 void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out);
 
-/* Fact id as the view decoded it: MP_OK with *out, the view's (valid until
- * it closes; a fact is read from the store once per view, whichever call
- * reads it first), MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
+/* Fact id as the view decoded it, its block text written: MP_OK with
+ * *out, the view's (valid until it closes; a fact is read from the store
+ * and its text written once per view, whichever call reads it first),
+ * MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
 int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out);
 
 /* A copy of archived message seq: MP_OK (caller frees out->content),

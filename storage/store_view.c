@@ -39,7 +39,7 @@ struct kind_view {
  * second walk (recall's round 2) replays them and reads on from after the
  * last key only when it wants more. */
 struct ranked_cache {
-    const struct mp_mem_entity **e; /* the view's facts (facts below) */
+    struct mp_mem_entity **e; /* the view's facts (facts below) */
     size_t n, cap;
     unsigned char last[MP_STORE_KEY_MAX + 1]; /* the last key read, and room for its successor */
     size_t last_len;                          /* 0: nothing read yet */
@@ -152,7 +152,9 @@ void mp_store_view_close(struct mp_store_view *v)
 
 /* ---- facts and messages ---- */
 
-int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out)
+/* Fact id, decoded (once per view), into *out; its block text is not
+ * written yet. */
+static int fact_of(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **out)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_store_plain pv;
@@ -163,6 +165,16 @@ int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp
     if (rc == MP_OK)
         rc = mp_view_facts_add(&v->facts, id, pv.p, pv.n, out);
     mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out)
+{
+    struct mp_mem_entity *e = NULL;
+    int rc = fact_of(v, id, &e);
+    if (rc == MP_OK)
+        rc = mp_view_facts_text(&v->facts, e);
+    *out = rc == MP_OK ? e : NULL;
     return rc;
 }
 
@@ -193,7 +205,7 @@ struct ranked_fact {
     uint32_t trust_conf;
     uint64_t newer;
     size_t klen;
-    const struct mp_mem_entity *e;
+    struct mp_mem_entity *e;
 };
 
 static int ranked_fact_cmp(const struct ranked_fact *a, const struct ranked_fact *b)
@@ -242,12 +254,12 @@ struct whole_scan {
 };
 
 /* One record of the facts table: decoded (unless a lookup by id already
- * did), with its place in the order. */
+ * did), with its place in the order; its block text waits for its offer. */
 static int on_fact_record(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct whole_scan *ws = arg;
     uint32_t fid = (uint32_t)mp_codec_be_get(id, 4);
-    const struct mp_mem_entity *e = mp_view_facts_find(&ws->v->facts, fid);
+    struct mp_mem_entity *e = mp_view_facts_find(&ws->v->facts, fid);
     int rc = e == NULL ? mp_view_facts_add(&ws->v->facts, fid, pv->p, pv->n, &e) : MP_OK;
     if (rc != MP_OK)
         return rc;
@@ -304,10 +316,12 @@ static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsig
     c->last_len = klen;
     if (mp_store_backend_grow(&c->e, &c->cap, c->n, sizeof(*c->e)) != MP_OK)
         return MP_ENOMEM;
-    const struct mp_mem_entity *e;
-    int rc = mp_store_view_fact_ref(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
+    struct mp_mem_entity *e;
+    int rc = fact_of(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
     if (rc == MP_NOTFOUND)
         return MP_OK;
+    if (rc == MP_OK)
+        rc = mp_view_facts_text(&rw->v->facts, e);
     if (rc != MP_OK)
         return rc;
     c->e[c->n++] = e;
@@ -328,6 +342,10 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
         !v->s->sealed && (rc = read_ranked_whole(v)) != MP_OK)
         return rc;
     for (size_t i = 0; i < c->n; i++) {
+        /* a fact's text is written when first offered: the walk usually
+           stops (the budget spent) before the last facts read whole */
+        if ((rc = mp_view_facts_text(&v->facts, c->e[i])) != MP_OK)
+            return rc;
         rc = fn(arg, c->e[i]);
         if (rc != 0)
             return rc > 0 ? MP_OK : rc;

@@ -1,7 +1,8 @@
 /* The block of a view's decoded facts (view_facts.h). A chunk holds
- * CHUNK_FACTS facts and CHUNK_TEXT bytes of their values and block texts:
- * a user's few dozen facts cost one chunk and one table, whatever their
- * number. */
+ * CHUNK_FACTS facts and CHUNK_TEXT bytes of values and block texts (a
+ * fact's text goes in the newest chunk when it is written, not
+ * necessarily its fact's): a user's few dozen facts cost one chunk and one
+ * table, whatever their number. */
 #include "view_facts.h"
 
 #include <stdlib.h>
@@ -16,10 +17,11 @@
 #define CHUNK_FACTS 64
 #define CHUNK_TEXT  (CHUNK_FACTS * 192)
 #define MAP_START   128 /* slots of the first table */
-/* The most text one fact takes: its value, a NUL, its block text. */
-#define FACT_TEXT_MAX (MP_ENTITY_VALUE_MAX + 1 + MP_MEMBLOCK_FACT_TEXT_MAX)
+/* The most text one fact's value takes, its NUL included. */
+#define VALUE_TEXT_MAX (MP_ENTITY_VALUE_MAX + 1)
 
-_Static_assert(CHUNK_TEXT >= FACT_TEXT_MAX, "a chunk holds the longest fact");
+_Static_assert(CHUNK_TEXT >= VALUE_TEXT_MAX && CHUNK_TEXT >= MP_MEMBLOCK_FACT_TEXT_MAX,
+               "a chunk holds the longest value and the longest block text");
 
 struct view_fact_chunk {
     struct view_fact_chunk *next;
@@ -30,7 +32,7 @@ struct view_fact_chunk {
 
 struct view_fact_slot {
     uint32_t id;
-    const struct mp_mem_entity *e; /* NULL: free */
+    struct mp_mem_entity *e; /* NULL: free */
 };
 
 static size_t slot_of(const struct view_fact_slot *map, size_t cap, uint32_t id)
@@ -41,7 +43,7 @@ static size_t slot_of(const struct view_fact_slot *map, size_t cap, uint32_t id)
     return i;
 }
 
-const struct mp_mem_entity *mp_view_facts_find(const struct mp_view_facts *vf, uint32_t id)
+struct mp_mem_entity *mp_view_facts_find(const struct mp_view_facts *vf, uint32_t id)
 {
     return vf->map != NULL ? vf->map[slot_of(vf->map, vf->map_cap, id)].e : NULL;
 }
@@ -64,11 +66,12 @@ static int map_room(struct mp_view_facts *vf)
     return MP_OK;
 }
 
-/* A chunk with room for one more fact of text bytes. */
-static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t text)
+/* The newest chunk when it has room for facts (0 or 1) more facts and
+ * text bytes, else a new one (NULL when out of memory). */
+static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t facts, size_t text)
 {
     struct view_fact_chunk *c = vf->chunks;
-    if (c != NULL && c->nfacts < CHUNK_FACTS && text <= CHUNK_TEXT - c->text_used)
+    if (c != NULL && c->nfacts + facts <= CHUNK_FACTS && text <= CHUNK_TEXT - c->text_used)
         return c;
     c = malloc(sizeof(*c));
     if (c == NULL)
@@ -80,15 +83,15 @@ static struct view_fact_chunk *chunk_room(struct mp_view_facts *vf, size_t text)
 }
 
 int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char *rec, size_t n,
-                      const struct mp_mem_entity **out)
+                      struct mp_mem_entity **out)
 {
     const unsigned char *value = NULL;
     if (map_room(vf) != MP_OK)
         return MP_ENOMEM;
     /* a record holds at most MP_ENTITY_VALUE_MAX bytes of value: room for
-       the longest fact, so the head decodes straight into its place (a copy
-       of the struct would cost as much as the decode) */
-    struct view_fact_chunk *c = chunk_room(vf, FACT_TEXT_MAX);
+       the longest, so the head decodes straight into its place (a copy of
+       the struct would cost as much as the decode) */
+    struct view_fact_chunk *c = chunk_room(vf, 1, VALUE_TEXT_MAX);
     if (c == NULL)
         return MP_ENOMEM;
     struct mp_mem_entity *e = &c->facts[c->nfacts];
@@ -100,13 +103,23 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
     memcpy(e->value, value, e->value_len);
     e->value[e->value_len] = '\0';
     c->text_used += e->value_len + 1;
-    /* its text in the block, written once (the decode required a key and a value) */
-    e->block_text = c->text + c->text_used;
-    e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
-    c->text_used += e->block_len;
     vf->map[slot_of(vf->map, vf->map_cap, id)] = (struct view_fact_slot){id, e};
     vf->n++;
     *out = e;
+    return MP_OK;
+}
+
+int mp_view_facts_text(struct mp_view_facts *vf, struct mp_mem_entity *e)
+{
+    if (e->block_text != NULL)
+        return MP_OK;
+    struct view_fact_chunk *c = chunk_room(vf, 0, MP_MEMBLOCK_FACT_TEXT_MAX);
+    if (c == NULL)
+        return MP_ENOMEM;
+    /* the decode required a key and a value, as the text does */
+    e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
+    e->block_text = c->text + c->text_used;
+    c->text_used += e->block_len;
     return MP_OK;
 }
 

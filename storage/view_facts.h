@@ -3,10 +3,13 @@
  * block until the view closes, found again by its id. The block grows in
  * chunks, so a fact never moves: callers hold pointers to the facts for
  * the view's life. No allocation per fact; values are NUL-terminated
- * copies (a backend's bytes live only until its transaction ends), and
- * each fact's text in the memory block is written beside its value once,
- * at decoding (e->block_text, core/usermem.h), so a request that measures
- * and writes a fact several times sanitizes it once. */
+ * copies (a backend's bytes live only until its transaction ends). A
+ * fact's text in the memory block (e->block_text, core/usermem.h) is
+ * written beside it once, when the view first hands the fact to recall
+ * (mp_view_facts_text), not at decoding: a request that measures and
+ * writes a fact several times sanitizes it once, and the facts a small
+ * user's ranked walk decodes only to order them are never written at all
+ * when the budget is spent before they are offered. */
 #ifndef MP_STORAGE_VIEW_FACTS_H
 #define MP_STORAGE_VIEW_FACTS_H
 
@@ -27,13 +30,18 @@ struct mp_view_facts {
 };
 
 /* The fact id when the block holds it, else NULL. */
-const struct mp_mem_entity *mp_view_facts_find(const struct mp_view_facts *vf, uint32_t id);
+struct mp_mem_entity *mp_view_facts_find(const struct mp_view_facts *vf, uint32_t id);
 
-/* Decodes the fact record rec[0..n) (borrowed) of fact id into the block:
- * MP_OK with *out (the block's, valid until mp_view_facts_cleanup()),
- * MP_EIO for a malformed record, MP_ENOMEM. id must not be held yet. */
+/* Decodes the fact record rec[0..n) (borrowed) of fact id into the block,
+ * without its block text (e->block_text NULL): MP_OK with *out (the
+ * block's, valid until mp_view_facts_cleanup()), MP_EIO for a malformed
+ * record, MP_ENOMEM. id must not be held yet. */
 int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char *rec, size_t n,
-                      const struct mp_mem_entity **out);
+                      struct mp_mem_entity **out);
+
+/* Writes the block text of e (one of the block's facts) beside it unless
+ * written already. MP_OK or MP_ENOMEM (e is then as it was). */
+int mp_view_facts_text(struct mp_view_facts *vf, struct mp_mem_entity *e);
 
 /* Frees the block; vf is then empty. */
 void mp_view_facts_cleanup(struct mp_view_facts *vf);

@@ -18,6 +18,7 @@
 
 #include "codec.h"
 #include "index.h"
+#include "memblock.h"
 #include "relevance.h"
 #include "status.h"
 #include "store.h"
@@ -979,9 +980,22 @@ struct rank_count {
     char keys[RANK_KEYS][MP_ENTITY_KEY_MAX + 1];
 };
 
+/* A fact the view hands out carries its block text, as the memory block
+ * writes it (written when offered, on a replay too). */
+static void assert_block_text(const struct mp_mem_entity *e)
+{
+    char text[MP_MEMBLOCK_FACT_TEXT_MAX];
+    struct mp_memblock_day day = {0};
+    ck_assert_ptr_nonnull(e->block_text);
+    size_t n = mp_memblock_fact_text(e, &day, text);
+    ck_assert_uint_eq(e->block_len, n);
+    ck_assert(memcmp(e->block_text, text, n) == 0);
+}
+
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct rank_count *rc = arg;
+    assert_block_text(e);
     if (rc->calls < RANK_KEYS)
         snprintf(rc->keys[rc->calls], sizeof(rc->keys[0]), "%s", e->key);
     rc->calls++;
@@ -1170,6 +1184,7 @@ START_TEST(test_index_ranked_order_alike_below_and_above_the_whole_facts_read)
             ck_assert_int_eq(mp_store_view_fact_ref(v, h.p[0].item, &e2), MP_OK);
             ck_assert_ptr_eq(e, e2); /* decoded once per view */
             ck_assert(strncmp(e->value, "filler ", 7) == 0);
+            assert_block_text(e);
         }
         mp_store_view_close(v);
     }
