@@ -115,6 +115,9 @@ if [ -n "$rounds_opt" ]; then
     positive_int "$rounds_opt" || die "--rounds must be a positive whole number"
     rounds=$rounds_opt
 fi
+# (a) and (b) run their run_secs a round as that many 1-second slices in turn
+slice_secs=1
+slices=$run_secs
 if [ -n "$users_big_opt" ]; then
     positive_int "$users_big_opt" || die "--users-big must be a positive whole number"
     users_big=$users_big_opt
@@ -206,7 +209,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- CPU pinning (as run.sh; see README.md) ---------------------------------------
-# latency (1 connection): wrk, the fake upstream and every memproxy on one CPU.
+# latency (1 connection): wrk, the fake upstream and every memproxy on one CPU
+# (each round the quicker of the first two: quiet_cpu below).
 # throughput (64 connections): the memproxy under test (all its threads, the
 # memory worker included) alone on the second CPU; wrk, the fake upstream
 # (which also answers the memory jobs) and the idle memproxies on the first.
@@ -230,7 +234,7 @@ if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$ncpu" -ge 2 ] &&
         cpu_fake=${cpu_list[0]}
         cpu_proxy=${cpu_list[1]}
     fi
-    pin_desc="1 connection: wrk, fake upstream and memproxy on CPU $cpu_wrk; 64 connections: wrk on CPU $cpu_wrk, fake upstream on CPU $cpu_fake, the memproxy under test (all threads, memory worker included) alone on CPU $cpu_proxy"
+    pin_desc="1 connection: wrk, fake upstream and memproxy on one CPU, the quicker of ${cpu_list[0]} and ${cpu_list[1]} each round (see below); 64 connections: wrk on CPU $cpu_wrk, fake upstream on CPU $cpu_fake, the memproxy under test (all threads, memory worker included) alone on CPU $cpu_proxy"
     pin_wrk="taskset -c $cpu_wrk"
     pin_fake="taskset -c $cpu_fake"
 elif [ "$pin" = 1 ]; then
@@ -239,7 +243,64 @@ else
     pin_desc="none (--no-pin)"
 fi
 
-# set_layout latency|throughput [INSTANCE]|import. throughput: INSTANCE
+# --- a quiet CPU for the 1-connection rows ----------------------------------------
+# A virtual machine's CPUs have slow spells (a busy neighbour on the host: the
+# same work takes up to twice as long for seconds at a time), and a spell
+# scales what a memory hit adds, (b) − (a), with everything else. Before each
+# round's 1-connection rows quiet_cpu times a fixed CPU-bound loop on each CPU
+# (the best of 3), puts the rows on the quicker one and, while even that one
+# is more than quiet_slack percent slower than the quickest time of the run,
+# waits for the spell to pass (a second at a time, at most quiet_wait seconds
+# per round; then the round runs anyway). After the rows the CPU is timed
+# again, so the report shows each round's state before and after. Nothing is
+# discarded: a round that ran slow counts as it ran.
+
+cpu_lat=""       # the CPU of the 1-connection rows (latency layout)
+quiet_best=""    # the quickest probe of the run, µs
+quiet_slack=25   # percent
+quiet_wait=60    # seconds per round at most (short mode: 20)
+[ "$mode" = short ] && quiet_wait=20
+declare -A quiet # round,field -> value
+
+# probe_cpu CPU: µs of the best of 3 runs of a fixed loop on CPU.
+probe_cpu() {
+    local c=$1 best="" t0 t1 d _
+    for _ in 1 2 3; do
+        t0=$(date +%s%N)
+        taskset -c "$c" awk 'BEGIN { for (i = 0; i < 1000000; i++) s += i }'
+        t1=$(date +%s%N)
+        d=$(((t1 - t0) / 1000))
+        if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi
+    done
+    echo "$best"
+}
+
+# quiet_cpu ROUND: sets cpu_lat to the quicker CPU, after waiting out a slow
+# spell; records the probe, the CPU and the wait for the report.
+quiet_cpu() {
+    local r=$1 c t best_c best_t waited=0
+    [ "$pinning" = 1 ] || return 0
+    while :; do
+        best_c="" best_t=""
+        for c in "${cpu_list[@]:0:2}"; do
+            t=$(probe_cpu "$c")
+            if [ -z "$best_t" ] || [ "$t" -lt "$best_t" ]; then best_c=$c best_t=$t; fi
+        done
+        if [ -z "$quiet_best" ] || [ "$best_t" -lt "$quiet_best" ]; then quiet_best=$best_t; fi
+        [ $((best_t * 100)) -le $((quiet_best * (100 + quiet_slack))) ] && break
+        [ "$waited" -ge "$quiet_wait" ] && break
+        sleep 1
+        waited=$((waited + 1))
+    done
+    cpu_lat=$best_c
+    quiet[$r,cpu]=$best_c
+    quiet[$r,before]=$best_t
+    quiet[$r,waited]=$waited
+    say "round $r: 1-connection rows on CPU $best_c (probe $best_t us, the run's quickest $quiet_best us; waited ${waited}s)"
+}
+
+# set_layout latency|throughput [INSTANCE]|import. latency: everything on
+# cpu_lat (wrk too). throughput: INSTANCE
 # (default load) alone on the second CPU. import: the instance that imports
 # (relevant, all its threads) alone on the second CPU, everything else (curl
 # too, with pin_wrk) on the first. PostgreSQL's server (rows h) is not
@@ -250,9 +311,11 @@ set_layout() {
     for i in off small big load relevant recent pg pg64 lmdb64; do
         [ "$i" = "$under" ] || others+=("${pid_of[$i]:-}")
     done
+    pin_wrk="taskset -c $cpu_wrk"
     case $1 in
     latency)
-        move_to -l "$cpu_wrk" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
+        pin_wrk="taskset -c ${cpu_lat:-$cpu_wrk}"
+        move_to -l "${cpu_lat:-$cpu_wrk}" "$fake_pid" "${pid_of[off]}" "${pid_of[small]}" "${pid_of[big]}" \
             "${pid_of[load]}" "${pid_of[relevant]:-}" "${pid_of[recent]:-}" "${pid_of[pg]:-}" \
             "${pid_of[pg64]:-}" "${pid_of[lmdb64]:-}"
         ;;
@@ -778,31 +841,36 @@ wrk_args() {
     esac
 }
 
-# measure ROW ROUND: one timed run; accumulates latencies, req/s and CPU.
+# measure ROW ROUND [SECS [SLICE]]: one timed run (SECS, default run_secs);
+# accumulates latencies, req/s and CPU.
 measure() {
-    local row=$1 r=$2 inst=${inst_of[$1]} c0 c1 w0 w1 args m0 m1 o0 o1 k0 k1
-    args=$(wrk_args "$row" "r$r$row$$")
+    local row=$1 r=$2 secs=${3:-$run_secs} tag="r$2${4:+s$4}" inst=${inst_of[$1]} c0 c1 w0 w1 args m0 m1 o0 o1 k0 k1 u0 u1
+    args=$(wrk_args "$row" "$tag$row$$")
     m0=$(machine_busy_ns)
     o0=$(ours_ns)
     children_ns k0
     c0=$(cpu_ns "${pid_of[$inst]}")
+    u0=$(cpu_ns "$fake_pid")
     w0=$(date +%s%N)
     # shellcheck disable=SC2086
-    if ! run_wrk "$row" "${conns_of[$row]}" "$run_secs" "r$r" $args; then
-        failed[$row]="wrk produced no result: $(tail -n 3 "$tmp/wrk-$row-${conns_of[$row]}-r$r.txt" | tr '\n' ' ')"
+    if ! run_wrk "$row" "${conns_of[$row]}" "$secs" "$tag" $args; then
+        failed[$row]="wrk produced no result: $(tail -n 3 "$tmp/wrk-$row-${conns_of[$row]}-$tag.txt" | tr '\n' ' ')"
         say "$row: FAILED: ${failed[$row]}"
         return 1
     fi
     w1=$(date +%s%N)
     c1=$(cpu_ns "${pid_of[$inst]}")
+    u1=$(cpu_ns "$fake_pid")
     m1=$(machine_busy_ns)
     o1=$(ours_ns)
     children_ns k1
     res[$row,other_ns]=$((${res[$row,other_ns]:-0} + (m1 - m0) - (o1 - o0) - (k1 - k0)))
     res[$row,p50s]="${res[$row,p50s]:-} ${bench[p50_us]}"
+    res[$row,p50s_r$r]="${res[$row,p50s_r$r]:-} ${bench[p50_us]}"
     res[$row,p99s]="${res[$row,p99s]:-} ${bench[p99_us]}"
     res[$row,rpss]="${res[$row,rpss]:-} ${bench[rps]}"
     res[$row,cpu_ns]=$((${res[$row,cpu_ns]:-0} + c1 - c0))
+    res[$row,up_ns]=$((${res[$row,up_ns]:-0} + u1 - u0))
     res[$row,wall_ns]=$((${res[$row,wall_ns]:-0} + w1 - w0))
     res[$row,requests]=$((${res[$row,requests]:-0} + bench[requests]))
     add_errors "$row"
@@ -854,15 +922,27 @@ for row in a b hp gr gm c er ec fr fc dr hl hp64; do
 done
 
 for r in $(seq "$rounds"); do
+    quiet_cpu "$r"
     set_layout latency
-    # relevant and recent swap places every round
+    # (a) and (b) take turns in slices of slice_secs (a slow spell of the
+    # machine that lasts a few seconds then lands on both sides of a
+    # pair); they and relevant and recent swap places every round
+    pair="a b"
     rel_rows="er ec fr fc"
-    [ $((r % 2)) = 0 ] && rel_rows="ec er fc fr"
-    for row in a b hp gr gm c $rel_rows; do
+    [ $((r % 2)) = 0 ] && pair="b a" && rel_rows="ec er fc fr"
+    for sl in $(seq "$slices"); do
+        for row in $pair; do
+            row_ok "$row" || continue
+            say "$row: 1 connection, ${slice_secs}s (round $r/$rounds, slice $sl/$slices)"
+            measure "$row" "$r" "$slice_secs" "$sl"
+        done
+    done
+    for row in hp gr gm c $rel_rows; do
         row_ok "$row" || continue
         say "$row: 1 connection, ${run_secs}s (round $r/$rounds)"
         measure "$row" "$r"
     done
+    [ "$pinning" = 1 ] && quiet[$r,after]=$(probe_cpu "$cpu_lat")
     set_layout throughput
     if row_ok dr; then
         say "dr: X-Memory: read, 64 connections, ${run_secs}s (round $r/$rounds)"
@@ -912,25 +992,43 @@ if row_ok da; then
     done
 fi
 
+# round_p50s ROW: ROW's p50 of each round (the median of the round's slices),
+# one per round that measured it.
+round_p50s() {
+    local r
+    for r in $(seq "$rounds"); do
+        # shellcheck disable=SC2086
+        [ -n "${res[$1,p50s_r$r]:-}" ] && fmt_int "$(median ${res[$1,p50s_r$r]})" && echo
+    done
+}
+
 # p50_added ROW BASE: what ROW adds to BASE's p50, for a goal. Sets
-# "added", the median over the rounds of ROW's p50 minus BASE's in the same
-# round (the 1-connection rows take turns within a round, so a slow spell of
-# the machine lands on both sides of a pair), or, unless both rows have a
-# p50 from every round, the difference of their medians; and "added_cell",
-# both figures for the report.
+# "added", the median over the pairs of ROW's p50 minus BASE's measured next
+# to it (the 1-connection rows take turns within a round, (a) and (b) in
+# slices, so a slow spell of the machine lands on both sides of a pair):
+# slice by slice when both rows ran in the same slices, else round by round
+# (a row in slices counts the median of its round's slices), else, unless
+# both rows have a p50 from every round, the difference of their medians;
+# and "added_cell", both figures for the report.
 p50_added() {
     local -a x y
-    local i between=$((res[$1,p50] - res[$2,p50])) d=()
+    local i between=$((res[$1,p50] - res[$2,p50])) d=() over=rounds
     read -r -a x <<<"${res[$1,p50s]:-}"
     read -r -a y <<<"${res[$2,p50s]:-}"
     added_cell="$between µs between the medians (${res[$1,p50]} − ${res[$2,p50]})"
     added=$between
-    [ "${#x[@]}" = "$rounds" ] && [ "${#y[@]}" = "$rounds" ] || return 0
-    for ((i = 0; i < rounds; i++)); do
+    if [ "${#x[@]}" != "${#y[@]}" ]; then
+        read -r -a x <<<"$(round_p50s "$1" | tr '\n' ' ')"
+        read -r -a y <<<"$(round_p50s "$2" | tr '\n' ' ')"
+    elif [ "${#x[@]}" -gt "$rounds" ]; then
+        over="${#x[@]} slices ($slices a round)"
+    fi
+    [ "${#x[@]}" -ge "$rounds" ] && [ "${#x[@]}" = "${#y[@]}" ] || return 0
+    for ((i = 0; i < ${#x[@]}; i++)); do
         d+=($((x[i] - y[i])))
     done
     added=$(fmt_int "$(median "${d[@]}")")
-    added_cell="$added µs, the median over the rounds; $added_cell"
+    added_cell="$added µs, the median over the $over; $added_cell"
 }
 
 for row in $rows; do
@@ -947,6 +1045,8 @@ for row in $rows; do
     res[$row,cpu]=$(awk -v c="${res[$row,cpu_ns]}" -v w="${res[$row,wall_ns]}" \
         'BEGIN { if (w > 0) printf "%.0f", 100 * c / w; else print "n/a" }')
     res[$row,cpu_us]=$(awk -v c="${res[$row,cpu_ns]}" -v n="${res[$row,requests]}" \
+        'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
+    res[$row,up_us]=$(awk -v c="${res[$row,up_ns]}" -v n="${res[$row,requests]}" \
         'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
     res[$row,other]=$(awk -v c="${res[$row,other_ns]}" -v w="${res[$row,wall_ns]}" \
         'BEGIN { if (w > 0 && c > 0) printf "%.0f", 100 * c / w; else print 0 }')
@@ -1145,7 +1245,7 @@ report=$tmp/report.md
     echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000, retrieval relevant unless the row says recent), [storage] sync = $store_sync, encryption at rest $([ "$encrypt" = 1 ] && echo on || echo off). One memproxy process per row group, each on its own store: (a), (b), (c), (d) on a second store like (c)'s, (e, f) relevant on the relevance store and (e, f) recent on a copy of it."
     echo "Hit user \`$hit_user\`: 50 facts, a 150-word summary, 15 buffered messages (more than the budget holds: the injection is cut to it). Other users: 3 facts, a 20-word summary, 4 messages. \`$deep_user\`: $deep_facts facts and $deep_messages archived messages of English-like text (tests/bench/benchtext.c), the word \"kayak\" in $needles of those items, a 150-word summary, 15 buffered messages. \`$few_user\`: $few_facts facts (\"kayak\" in $few_needles), a summary, 15 buffered messages."
     echo
-    echo "| row | store (users) | user | X-Memory | conns | p50 µs | p99 µs | req/s | memproxy CPU | CPU µs/req | injected tokens | other load | errors |"
+    echo "| row | store (users) | user | X-Memory | conns | p50 µs | p99 µs | req/s | memproxy CPU | CPU µs/req | upstream CPU µs/req | injected tokens | other load | errors |"
     echo "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for row in $rows; do
         lbl=$(row_label "$row")
@@ -1156,7 +1256,7 @@ report=$tmp/report.md
         [ "$row" = a ] && xm="read (ignored)"
         if ! row_ok "$row" || [ -z "${res[$row,done]:-}" ]; then
             reason=${failed[$row]:-not measured}
-            echo "| $lbl | $(row_store "$row") | $(row_users "$row") | $xm | ${conns_of[$row]} | FAILED: $(printf '%s' "$reason" | head -n 1 | sed 's/|/\\|/g') | | | | | | | |"
+            echo "| $lbl | $(row_store "$row") | $(row_users "$row") | $xm | ${conns_of[$row]} | FAILED: $(printf '%s' "$reason" | head -n 1 | sed 's/|/\\|/g') | | | | | | | | |"
             invalid_reasons+=("$lbl: $(printf '%s' "$reason" | head -n 1)")
             continue
         fi
@@ -1169,11 +1269,11 @@ report=$tmp/report.md
         if [ "$rounds" -gt 1 ]; then
             rps="$rps ($(fmt_int "${res[$row,rps_min]}")–$(fmt_int "${res[$row,rps_max]}"))"
         fi
-        echo "| $lbl | $(row_store "$row") | $(row_users "$row") | $xm | ${conns_of[$row]} | ${res[$row,p50]} | ${res[$row,p99]} | $rps | ${res[$row,cpu]}% | ${res[$row,cpu_us]} | $(row_tokens "$row") | ${res[$row,other]}% | $errs |"
+        echo "| $lbl | $(row_store "$row") | $(row_users "$row") | $xm | ${conns_of[$row]} | ${res[$row,p50]} | ${res[$row,p99]} | $rps | ${res[$row,cpu]}% | ${res[$row,cpu_us]} | ${res[$row,up_us]} | $(row_tokens "$row") | ${res[$row,other]}% | $errs |"
     done
     echo
     [ "$rounds" -gt 1 ] && echo "Latencies and req/s are medians over the rounds; req/s shows (slowest–fastest round)."
-    echo "memproxy CPU: the measured instance's threads (request worker, memory worker, all), user + system, as a share of one CPU during the timed runs; CPU µs/req divides that time by the requests served. Injected tokens: X-Memory-Injected-Tokens of the check request. Other load: CPU the rest of the machine used during the row's timed runs (all busy CPU time minus wrk, the fake upstream and the memproxies), as a share of one CPU: over 10% means someone else's work disturbed the row."
+    echo "memproxy CPU: the measured instance's threads (request worker, memory worker, all), user + system, as a share of one CPU during the timed runs; CPU µs/req divides that time by the requests served; upstream CPU µs/req is the fake upstream's, divided the same way (it shares the 1-connection rows' CPU, so what it spends reading a bigger body lands in their latency). Injected tokens: X-Memory-Injected-Tokens of the check request. Other load: CPU the rest of the machine used during the row's timed runs (all busy CPU time minus wrk, the fake upstream and the memproxies), as a share of one CPU: over 10% means someone else's work disturbed the row."
     if [ -n "$pg_url" ]; then
         echo "Rows (h): (b)'s store copied into a throwaway PostgreSQL cluster on this machine (scripts/pg-cluster.sh: loopback, fsync off) with \`memproxy ctl copy-store\`, read by two instances with [storage] backend = postgres, postgres_pool = $pg_pool (one for 1 connection, one for 64), next to an LMDB instance on a copy of (b)'s store for 64 connections; (b) is LMDB's 1-connection row. The PostgreSQL server is not pinned: its processes run on whichever CPU is free, so the 64-connection PostgreSQL row shares the machine's CPUs with it. The same memory is injected on both backends (injected tokens: (h) ${tokens[pg]:-?}, (b) ${tokens[small]:-?})."
     fi
@@ -1310,6 +1410,28 @@ report=$tmp/report.md
     echo
     echo "From populate --question right after populating (tests/bench/benchcheck.c), in one process, no HTTP: the question's terms (stemmed, stop words dropped) and how many items hold each, read through the request path's view; how many items mp_relevance_score scores above 0 with the request path's presets (the needle's items, their neighbours in a session, what pseudo-relevance feedback adds); the mean time of a view with both kinds scored, and of a view with the whole recall of each strategy as proxy/plane/reqmem.c runs it (default [memory] settings, hybrid); how many facts each recall's walk of the ranked facts read (the walk stops only when the profile line has less room than the shortest possible fact, so a user whose facts are all longer than what is left is read to the end). Rows (e) and (f) measure the whole request."
     echo
+
+    if [ "$pinning" = 1 ]; then
+        echo "## The CPU of the 1-connection rows"
+        echo
+        echo "Before each round the script timed a fixed loop on each CPU (best of 3) and ran the round's 1-connection rows on the quicker one, waiting (up to ${quiet_wait} s) while even that one was more than ${quiet_slack}% slower than the run's quickest time ($quiet_best µs); the CPU was timed again after the rows. A round slower than the quickest by more than ${quiet_slack}% before or after ran (partly) in a slow spell of the machine: it is counted all the same."
+        echo
+        echo "| round | CPU | probe before, µs (× quickest) | waited | probe after, µs (× quickest) | (b) − (a) p50, µs, the round's median |"
+        echo "|---:|---:|---:|---:|---:|---:|"
+        for r in $(seq "$rounds"); do
+            [ -n "${quiet[$r,cpu]:-}" ] || continue
+            read -r -a qa <<<"${res[a,p50s_r$r]:-}"
+            read -r -a qb <<<"${res[b,p50s_r$r]:-}"
+            qd="n/a"
+            if [ "${#qa[@]}" -gt 0 ] && [ "${#qa[@]}" = "${#qb[@]}" ]; then
+                qdiffs=()
+                for ((i = 0; i < ${#qa[@]}; i++)); do qdiffs+=($((qb[i] - qa[i]))); done
+                qd="$(fmt_int "$(median "${qdiffs[@]}")") (slices: ${qdiffs[*]})"
+            fi
+            echo "| $r | ${quiet[$r,cpu]} | ${quiet[$r,before]} ($(awk -v a="${quiet[$r,before]}" -v b="$quiet_best" 'BEGIN { printf "%.2f", a / b }')) | ${quiet[$r,waited]} s | ${quiet[$r,after]:-?} ($(awk -v a="${quiet[$r,after]:-0}" -v b="$quiet_best" 'BEGIN { printf "%.2f", a / b }')) | $qd |"
+        done
+        echo
+    fi
 
     echo "## Import"
     echo
