@@ -6,6 +6,7 @@ an error or a log line."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -536,7 +537,9 @@ class Governance(PgCase):
 
     def test_sealed_store_keeps_the_canary_off_the_server(self):
         base = self.pg.url.rsplit('/', 1)[0]
-        keyf = os.path.join(tempfile.mkdtemp(prefix='memproxy-pgkey-'), 'key')
+        keydir = tempfile.mkdtemp(prefix='memproxy-pgkey-')
+        self.addCleanup(shutil.rmtree, keydir, True)
+        keyf = os.path.join(keydir, 'key')
         with open(keyf, 'w') as f:
             f.write('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n')
         os.chmod(keyf, 0o600)
