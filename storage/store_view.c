@@ -342,8 +342,8 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
         !v->s->sealed && (rc = read_ranked_whole(v)) != MP_OK)
         return rc;
     for (size_t i = 0; i < c->n; i++) {
-        /* a fact's text is written when first offered: the walk usually
-           stops (the budget spent) before the last facts read whole */
+        /* a fact's text is written when first offered: a walk that stops
+           (the budget spent) leaves the facts after it unwritten */
         if ((rc = mp_view_facts_text(&v->facts, c->e[i])) != MP_OK)
             return rc;
         rc = fn(arg, c->e[i]);
