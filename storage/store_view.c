@@ -168,12 +168,18 @@ static int fact_of(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **
     return rc;
 }
 
+/* fact_of(), and the fact's block text written: the fact as the view
+ * hands it to recall. */
+static int offered_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **out)
+{
+    int rc = fact_of(v, id, out);
+    return rc == MP_OK ? mp_view_facts_text(&v->facts, *out) : rc;
+}
+
 int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out)
 {
     struct mp_mem_entity *e = NULL;
-    int rc = fact_of(v, id, &e);
-    if (rc == MP_OK)
-        rc = mp_view_facts_text(&v->facts, e);
+    int rc = offered_fact(v, id, &e);
     *out = rc == MP_OK ? e : NULL;
     return rc;
 }
@@ -317,11 +323,9 @@ static int on_rank(void *arg, const unsigned char *key, size_t klen, const unsig
     if (mp_store_backend_grow(&c->e, &c->cap, c->n, sizeof(*c->e)) != MP_OK)
         return MP_ENOMEM;
     struct mp_mem_entity *e;
-    int rc = fact_of(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
+    int rc = offered_fact(rw->v, (uint32_t)mp_codec_le_get(val, 4), &e);
     if (rc == MP_NOTFOUND)
         return MP_OK;
-    if (rc == MP_OK)
-        rc = mp_view_facts_text(&rw->v->facts, e);
     if (rc != MP_OK)
         return rc;
     c->e[c->n++] = e;

@@ -489,8 +489,7 @@ summarize() {
         res[$k,p99]=$(fmt_int "$(median ${res[$k,p99s]})")
         res[$k,rps]=$(median ${res[$k,rpss]})
     }
-    res[$k,cpu_us]=$(awk -v c="${res[$k,cpu_ns]}" -v n="${res[$k,requests]}" \
-        'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
+    res[$k,cpu_us]=$(per_request_us "${res[$k,cpu_ns]}" "${res[$k,requests]}")
     return 0
 }
 
@@ -563,7 +562,7 @@ report=$tmp/report.md
                 rec=${res[$k,recorded]}
                 tps=$(awk -v n="$rec" -v w="${res[$k,wall_all_ns]}" 'BEGIN { if (w > 0) printf "%.0f", n / (w / 1e9); else print "n/a" }')
                 tpt=$(awk -v n="$rec" -v t="${res[$k,txns]:-}" 'BEGIN { if (t > 0) printf "%.1f", n / t; else print "n/a" }')
-                cpt=$(awk -v c="${res[$k,cpu_all_ns]}" -v n="$rec" 'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
+                cpt=$(per_request_us "${res[$k,cpu_all_ns]}" "$rec")
                 left="${res[$k,left]} ($(awk -v b="${res[$k,left_bytes]}" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
                 echo "| $sync | $mmode | $conns | $d | $rec | ${res[$k,dropped]} | $left | ${res[$k,drain]} s | $tps | ${res[$k,txns]:-n/a} | $tpt | $cpt | ${res[$k,jobs_left]} |"
                 if [ "${res[$k,dropped]}" != 0 ]; then

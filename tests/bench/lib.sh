@@ -320,6 +320,22 @@ add_errors() {
 
 fmt_int() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 
+# per_request_us NS N: NS nanoseconds spread over N requests (or records),
+# in µs with one decimal; "n/a" when N is 0.
+per_request_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }'; }
+
+# pair_diffs "X..." "Y...": x[i] − y[i] for each i of the two space-separated
+# lists (as long as X), space-separated.
+pair_diffs() {
+    local -a x y
+    local i
+    read -r -a x <<<"$1"
+    read -r -a y <<<"$2"
+    for ((i = 0; i < ${#x[@]}; i++)); do
+        printf '%s ' $((x[i] - y[i]))
+    done
+}
+
 # median of the numbers given as arguments
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {

@@ -275,6 +275,9 @@ probe_cpu() {
     echo "$best"
 }
 
+# times_quickest US: a probe's time over the run's quickest, two decimals.
+times_quickest() { awk -v a="$1" -v b="$quiet_best" 'BEGIN { printf "%.2f", a / b }'; }
+
 # quiet_cpu ROUND: sets cpu_lat to the quicker CPU, after waiting out a slow
 # spell; records the probe, the CPU and the wait for the report.
 quiet_cpu() {
@@ -1012,7 +1015,7 @@ round_p50s() {
 # and "added_cell", both figures for the report.
 p50_added() {
     local -a x y
-    local i between=$((res[$1,p50] - res[$2,p50])) d=() over=rounds
+    local between=$((res[$1,p50] - res[$2,p50])) d=() over=rounds
     read -r -a x <<<"${res[$1,p50s]:-}"
     read -r -a y <<<"${res[$2,p50s]:-}"
     added_cell="$between µs between the medians (${res[$1,p50]} − ${res[$2,p50]})"
@@ -1024,9 +1027,7 @@ p50_added() {
         over="${#x[@]} slices ($slices a round)"
     fi
     [ "${#x[@]}" -ge "$rounds" ] && [ "${#x[@]}" = "${#y[@]}" ] || return 0
-    for ((i = 0; i < ${#x[@]}; i++)); do
-        d+=($((x[i] - y[i])))
-    done
+    read -r -a d <<<"$(pair_diffs "${x[*]}" "${y[*]}")"
     added=$(fmt_int "$(median "${d[@]}")")
     added_cell="$added µs, the median over the $over; $added_cell"
 }
@@ -1044,10 +1045,8 @@ for row in $rows; do
     }
     res[$row,cpu]=$(awk -v c="${res[$row,cpu_ns]}" -v w="${res[$row,wall_ns]}" \
         'BEGIN { if (w > 0) printf "%.0f", 100 * c / w; else print "n/a" }')
-    res[$row,cpu_us]=$(awk -v c="${res[$row,cpu_ns]}" -v n="${res[$row,requests]}" \
-        'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
-    res[$row,up_us]=$(awk -v c="${res[$row,up_ns]}" -v n="${res[$row,requests]}" \
-        'BEGIN { if (n > 0) printf "%.1f", c / n / 1000; else print "n/a" }')
+    res[$row,cpu_us]=$(per_request_us "${res[$row,cpu_ns]}" "${res[$row,requests]}")
+    res[$row,up_us]=$(per_request_us "${res[$row,up_ns]}" "${res[$row,requests]}")
     res[$row,other]=$(awk -v c="${res[$row,other_ns]}" -v w="${res[$row,wall_ns]}" \
         'BEGIN { if (w > 0 && c > 0) printf "%.0f", 100 * c / w; else print 0 }')
     if [ "${res[$row,other]}" -gt 10 ]; then
@@ -1134,7 +1133,7 @@ import_rate() {
     fi
     imp[secs]=$secs
     imp[rate]=$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-    imp[cpu_us]=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", c / n / 1000 }')
+    imp[cpu_us]=$(per_request_us $((c1 - c0)) "$n")
     say "import: $n messages in $secs s, ${imp[rate]} messages/s"
 }
 if [ -z "${failed[relevant]:-}" ]; then
@@ -1424,11 +1423,10 @@ report=$tmp/report.md
             read -r -a qb <<<"${res[b,p50s_r$r]:-}"
             qd="n/a"
             if [ "${#qa[@]}" -gt 0 ] && [ "${#qa[@]}" = "${#qb[@]}" ]; then
-                qdiffs=()
-                for ((i = 0; i < ${#qa[@]}; i++)); do qdiffs+=($((qb[i] - qa[i]))); done
+                read -r -a qdiffs <<<"$(pair_diffs "${qb[*]}" "${qa[*]}")"
                 qd="$(fmt_int "$(median "${qdiffs[@]}")") (slices: ${qdiffs[*]})"
             fi
-            echo "| $r | ${quiet[$r,cpu]} | ${quiet[$r,before]} ($(awk -v a="${quiet[$r,before]}" -v b="$quiet_best" 'BEGIN { printf "%.2f", a / b }')) | ${quiet[$r,waited]} s | ${quiet[$r,after]:-?} ($(awk -v a="${quiet[$r,after]:-0}" -v b="$quiet_best" 'BEGIN { printf "%.2f", a / b }')) | $qd |"
+            echo "| $r | ${quiet[$r,cpu]} | ${quiet[$r,before]} ($(times_quickest "${quiet[$r,before]}")) | ${quiet[$r,waited]} s | ${quiet[$r,after]:-?} ($(times_quickest "${quiet[$r,after]:-0}")) | $qd |"
         done
         echo
     fi

@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "memblock.h"
 #include "termfilter.h"
 #include "status.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "view_facts.h"
 
 Suite *mp_test_suite(void);
 
@@ -483,6 +485,59 @@ START_TEST(test_codec_fact_head_is_the_fact_without_its_value)
 }
 END_TEST
 
+/* A view's block of facts writes a fact's block text only when asked, once,
+ * beside the facts: the ones never asked for (a walk that stopped, the
+ * budget spent) are decoded but never written. Past one chunk's facts, so
+ * that texts land in a newer chunk than their fact. */
+START_TEST(test_view_facts_write_a_block_text_only_when_asked)
+{
+    enum { N = 100 };
+    struct mp_view_facts vf = {0};
+    struct mp_mem_entity *f[N];
+    unsigned char buf[512];
+    char key[16], value[32];
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "k%03u", i);
+        snprintf(value, sizeof(value), "value %u", i);
+        struct mp_mem_entity e = {.value = value,
+                                  .value_len = strlen(value),
+                                  .confidence = 0.9,
+                                  .observed_at_ms = 1700000000000 + (int64_t)i * 86400000,
+                                  .trust = MP_TRUST_STATED,
+                                  .source_role = MP_ROLE_USER};
+        snprintf(e.key, sizeof(e.key), "%s", key);
+        size_t n = mp_codec_put_fact(buf, &e);
+        ck_assert_int_eq(mp_view_facts_add(&vf, i + 1, buf, n, &f[i]), MP_OK);
+        ck_assert_ptr_null(f[i]->block_text);
+        ck_assert_str_eq(f[i]->value, value);
+    }
+    /* every third fact asked, the last one first */
+    for (int i = N - 1; i >= 0; i -= 3)
+        ck_assert_int_eq(mp_view_facts_text(&vf, f[i]), MP_OK);
+    for (uint32_t i = 0; i < N; i++) {
+        ck_assert_ptr_eq(mp_view_facts_find(&vf, i + 1), f[i]);
+        if ((N - 1 - i) % 3 != 0) {
+            ck_assert_ptr_null(f[i]->block_text); /* never asked: never written */
+            continue;
+        }
+        char text[MP_MEMBLOCK_FACT_TEXT_MAX];
+        struct mp_memblock_day day = {0};
+        size_t n = mp_memblock_fact_text(f[i], &day, text);
+        ck_assert_uint_eq(f[i]->block_len, n);
+        ck_assert(memcmp(f[i]->block_text, text, n) == 0);
+        /* asked again: the same text, not written twice */
+        const char *first = f[i]->block_text;
+        ck_assert_int_eq(mp_view_facts_text(&vf, f[i]), MP_OK);
+        ck_assert_ptr_eq(f[i]->block_text, first);
+    }
+    for (uint32_t i = 0; i < N; i++) { /* no text written over a value */
+        snprintf(value, sizeof(value), "value %u", i);
+        ck_assert_str_eq(f[i]->value, value);
+    }
+    mp_view_facts_cleanup(&vf);
+}
+END_TEST
+
 /* A head record: the filter is written only when there is one (version 4,
  * else 3), and the packed decode gives what the plain one gives, its texts
  * in one block; a record cut short fails both ways (and frees nothing
@@ -582,6 +637,7 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_codec_fact_head_is_the_fact_without_its_value);
     tcase_add_test(tc, test_codec_user_filter_and_packed_decode);
+    tcase_add_test(tc, test_view_facts_write_a_block_text_only_when_asked);
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
     tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
