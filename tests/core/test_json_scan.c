@@ -488,28 +488,46 @@ START_TEST(test_json_special_byte_found_at_every_alignment)
 }
 END_TEST
 
-START_TEST(test_json_plain_run_byte_class_bounds_in_words)
+/* Each byte on either side of a bound of the plain class (0x1F/0x20
+ * control, 0x21/0x22/0x23 around the quote, 0x5B/0x5C/0x5D around the
+ * backslash, 0x7F/0x80 high bit), and whether a plain run stops at it. */
+static const struct {
+    unsigned char byte;
+    bool stops;
+} byte_bounds[] = {{0x1F, true},  {0x20, false}, {0x21, false}, {0x22, true},
+                   {0x23, false}, {0x5B, false}, {0x5C, true},  {0x5D, false},
+                   {0x7F, false}, {0x80, true},  {0x00, true},  {0xFF, true}};
+
+/* Each of byte_bounds at every position of len bytes of 'a'. */
+static void check_byte_bounds(size_t len)
 {
-    /* Each byte on either side of a bound of the plain class (0x1F/0x20
-     * control, 0x21/0x22/0x23 around the quote, 0x5B/0x5C/0x5D around the
-     * backslash, 0x7F/0x80 high bit), at every position of a run long
-     * enough that the 8-byte word test, not the byte loop, must see it. */
-    static const struct {
-        unsigned char byte;
-        bool stops;
-    } cases[] = {{0x1F, true},  {0x20, false}, {0x21, false}, {0x22, true},
-                 {0x23, false}, {0x5B, false}, {0x5C, true},  {0x5D, false},
-                 {0x7F, false}, {0x80, true},  {0x00, true},  {0xFF, true}};
     char s[32];
-    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        for (size_t at = 0; at < 24; at++) {
-            memset(s, 'a', sizeof(s));
-            s[at] = (char)cases[c].byte;
-            size_t want = cases[c].stops ? at : sizeof(s);
-            ck_assert_msg(mp_json_plain_run(s, sizeof(s), 0) == want, "byte 0x%02x at %zu",
-                          cases[c].byte, at);
+    ck_assert_uint_le(len, sizeof(s));
+    for (size_t c = 0; c < sizeof(byte_bounds) / sizeof(byte_bounds[0]); c++) {
+        for (size_t at = 0; at < len; at++) {
+            memset(s, 'a', len);
+            s[at] = (char)byte_bounds[c].byte;
+            size_t want = byte_bounds[c].stops ? at : len;
+            ck_assert_msg(mp_json_plain_run(s, len, 0) == want, "byte 0x%02x at %zu of %zu",
+                          byte_bounds[c].byte, at, len);
         }
     }
+}
+
+START_TEST(test_json_plain_run_byte_class_bounds_in_words)
+{
+    /* A run long enough that the 16-byte test (where there is one) sees
+     * every byte. */
+    check_byte_bounds(32);
+}
+END_TEST
+
+START_TEST(test_json_plain_run_byte_class_bounds_under_16)
+{
+    /* Texts of 8 to 15 bytes: no 16 to look at, the 8-byte word test
+     * sees the first 8 whole, the byte loop the rest. */
+    for (size_t len = 8; len < 16; len++)
+        check_byte_bounds(len);
 }
 END_TEST
 
@@ -564,6 +582,22 @@ START_TEST(test_json_string_control_bound_short)
     /* Under 8 bytes left: only the byte loop sees them. */
     char s[16];
     for (size_t n = 1; n < 6; n++) {
+        for (size_t at = 0; at < n; at++) {
+            string_with(s, n, at, 0x1F);
+            assert_rejected(s);
+            string_with(s, n, at, 0x20);
+            assert_accepted(s);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_json_string_control_bound_one_word)
+{
+    /* Whole texts of 8 to 15 bytes: the string's bytes go through the
+     * 8-byte word test, not the 16-byte one. */
+    char s[16];
+    for (size_t n = 6; n < 14; n++) {
         for (size_t at = 0; at < n; at++) {
             string_with(s, n, at, 0x1F);
             assert_rejected(s);
@@ -987,9 +1021,11 @@ Suite *mp_test_suite(void)
     tcase_add_test(v, test_json_rejects_unterminated_containers);
     tcase_add_test(v, test_json_special_byte_found_at_every_alignment);
     tcase_add_test(v, test_json_plain_run_byte_class_bounds_in_words);
+    tcase_add_test(v, test_json_plain_run_byte_class_bounds_under_16);
     tcase_add_test(v, test_json_plain_run_finds_the_first_special_from_any_start_in_any_length);
     tcase_add_test(v, test_json_string_control_bound_long);
     tcase_add_test(v, test_json_string_control_bound_short);
+    tcase_add_test(v, test_json_string_control_bound_one_word);
     tcase_add_test(v, test_json_depth_limit_arrays);
     tcase_add_test(v, test_json_depth_limit_objects);
     tcase_add_test(v, test_json_depth_limit_counts_find_member_object);
