@@ -27,7 +27,8 @@ struct lmdb_store {
     pthread_rwlock_t resize_lock;
     char path[PATH_MAX];
     enum mp_store_sync sync;
-    int lock_fd; /* memproxy.lock, flock()ed while open; -1 when not held */
+    int lock_fd;      /* memproxy.lock, flock()ed while open; -1 when not held */
+    bool private_env; /* a rewrite's own: opened without a lock file (MDB_NOLOCK) */
 };
 
 /* ---- store_lmdb.c ---- */

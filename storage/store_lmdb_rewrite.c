@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -22,8 +23,54 @@
 /* What map_key() may add to a key: a clear user key of one byte hashed
  * (1 + 32 bytes), a clear tag of two bytes made an HMAC tag (1 + 16). */
 #define KEY_GROWTH 64
+/* LMDB 0.9's lock file for MAX_READERS readers: a 192-byte header holding
+ * the first reader's slot, then 64 bytes for each further reader. A file
+ * of this size keeps LMDB's reader count at MAX_READERS. */
+#define LOCK_FILE_BYTES (192 + (MAX_READERS - 1) * 64)
+/* What a rewrite may need beyond twice the live pages: the new
+ * environment's meta and root pages, a batch's copied-on-write pages. */
+#define REWRITE_ROOM_MARGIN (256ull << 10)
 
 /* ---- open ---- */
+
+/* dir + "/" + name into out[0..PATH_MAX): false when it does not fit. */
+static bool join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    return n >= 0 && n < PATH_MAX;
+}
+
+/* LMDB sizes a new lock.mdb with ftruncate() and writes to it through a
+ * shared map: on a full filesystem the first write to a page with no block
+ * behind it is SIGBUS, not an error. The blocks are reserved here instead,
+ * before the open (LMDB then keeps the file as it is) and after it (should
+ * LMDB have grown it), so that a full disk is an error LMDB never meets.
+ * A filesystem that cannot reserve (EOPNOTSUPP) is left as LMDB makes it;
+ * a rewrite's private environment has no lock file. */
+static int reserve_lock_file(const struct lmdb_store *s, const char *path, char *err, size_t errcap)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    int rc;
+    if (s->private_env)
+        return MP_OK;
+    if (!join(p, path, "lock.mdb")) {
+        snprintf(err, errcap, "cannot open LMDB environment %s: path too long", path);
+        return MP_EIO;
+    }
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        rc = posix_fallocate(fd, 0, st.st_size > LOCK_FILE_BYTES ? st.st_size : LOCK_FILE_BYTES);
+    else
+        rc = errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && rc != EOPNOTSUPP) {
+        snprintf(err, errcap, "cannot reserve room for %s: %s", p, strerror(rc));
+        return MP_EIO;
+    }
+    return MP_OK;
+}
 
 static unsigned sync_flags(enum mp_store_sync sync)
 {
@@ -36,6 +83,15 @@ static unsigned sync_flags(enum mp_store_sync sync)
     default:
         return 0;
     }
+}
+
+/* A rewrite's environment is the rewrite's alone (one thread, under the
+ * store's write_lock): no lock file at all, so nothing is mapped but
+ * data.mdb, which LMDB writes with pwrite() (an error when the disk is
+ * full) and only reads through its map. */
+static unsigned open_flags(const struct lmdb_store *s)
+{
+    return MDB_NOTLS | sync_flags(s->sync) | (s->private_env ? MDB_NOLOCK : 0);
 }
 
 static int meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, MDB_val *v)
@@ -120,12 +176,16 @@ static int open_env(struct lmdb_store *s, const char *path, uint64_t size, char 
         rc = mdb_env_set_maxreaders(s->env, MAX_READERS);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, MP_TABLE_COUNT + 2);
+    if (rc == 0 && reserve_lock_file(s, path, err, errcap) != MP_OK)
+        return MP_EIO;
     if (rc == 0)
-        rc = mdb_env_open(s->env, path, MDB_NOTLS | sync_flags(s->sync), 0600);
+        rc = mdb_env_open(s->env, path, open_flags(s), 0600);
     if (rc != 0) {
         snprintf(err, errcap, "cannot open LMDB environment %s: %s", path, mdb_strerror(rc));
         return MP_EIO;
     }
+    if (reserve_lock_file(s, path, err, errcap) != MP_OK)
+        return MP_EIO;
     mdb_reader_check(s->env, &dead); /* slots left by crashed processes */
     if (mdb_env_get_maxkeysize(s->env) < MP_STORE_KEY_MAX) {
         snprintf(err, errcap, "LMDB at %s allows keys of %d bytes, memproxy needs %d", path,
@@ -196,13 +256,6 @@ struct rewrite {
     char *err;
     size_t errcap;
 };
-
-/* dir + "/" + name into out[0..PATH_MAX): false when it does not fit. */
-static bool join(char *out, const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-    return n >= 0 && n < PATH_MAX;
-}
 
 static void remove_env_dir(const char *dir)
 {
@@ -342,6 +395,49 @@ static int copy_all(struct rewrite *r)
     return status;
 }
 
+/* Whether the filesystem of src has room for the rewrite: about twice the
+ * live pages of every table (the environment built, then its compacted
+ * copy, both there until the swap) and a margin. An estimate to refuse
+ * early with a reason; a disk that fills anyway fails a write, and the
+ * rewrite stops there. */
+static int check_room(struct lmdb_store *src, char *err, size_t errcap)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    struct statvfs fs;
+    uint64_t live = 0;
+    pthread_rwlock_rdlock(&src->resize_lock);
+    for (int t = 0; t < MP_TABLE_COUNT; t++) {
+        if ((txn != NULL || mdb_txn_begin(src->env, NULL, MDB_RDONLY, &txn) == 0) &&
+            mdb_stat(txn, src->dbi[t], &st) == 0)
+            live += (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&src->resize_lock);
+    if (statvfs(src->path, &fs) != 0)
+        return MP_OK; /* cannot tell: the writes will */
+    uint64_t need = 2 * live + REWRITE_ROOM_MARGIN;
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if (avail >= need)
+        return MP_OK;
+    snprintf(err, errcap,
+             "not enough free space in %s: the rewrite needs about %llu bytes, %llu are free",
+             src->path, (unsigned long long)need, (unsigned long long)avail);
+    return MP_EIO;
+}
+
+/* A failed rewrite's reason, with the free space left (a short write to a
+ * full disk reaches LMDB's callers as EIO, not ENOSPC). */
+static void note_free_space(const char *path, char *err, size_t errcap)
+{
+    struct statvfs fs;
+    size_t n = strlen(err);
+    if (statvfs(path, &fs) == 0 && n < errcap)
+        snprintf(err + n, errcap - n, " (%llu bytes free in %s)",
+                 (unsigned long long)fs.f_bavail * fs.f_frsize, path);
+}
+
 /* Writes src's live records, under key (NULL: clear), to out_dir/data.mdb
  * without free pages. The caller holds src's write_lock (no writes). */
 static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const char *out_dir,
@@ -350,9 +446,11 @@ static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const 
     char build[PATH_MAX];
     MDB_envinfo info;
     struct rewrite r = {.src = src, .err = err, .errcap = errcap};
-    int status = MP_EIO;
+    int status = MP_EIO, rc;
     err[0] = '\0';
     if (!join(build, src->path, REWRITE_DIR "-build"))
+        return MP_EIO;
+    if (check_room(src, err, errcap) != MP_OK)
         return MP_EIO;
     remove_env_dir(build);
     remove_env_dir(out_dir);
@@ -362,6 +460,7 @@ static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const 
         snprintf(err, errcap, "cannot prepare %s: %s", out_dir, strerror(errno));
         goto out;
     }
+    r.dst->private_env = true;
     memcpy(r.dst->base.secret, src->base.secret, sizeof(src->base.secret)); /* ids keep hashes */
     if (mp_lmdb_open_store(r.dst, build, align_up((uint64_t)info.me_mapsize * 2), true, err,
                            errcap) != MP_OK)
@@ -377,8 +476,10 @@ static int rewrite(struct lmdb_store *src, const struct mp_seal_key *key, const 
     if (r.rtxn != NULL)
         mdb_txn_abort(r.rtxn);
     pthread_rwlock_unlock(&src->resize_lock);
-    if (status == MP_OK && mdb_env_copy2(r.dst->env, out_dir, MDB_CP_COMPACT) != 0) {
-        snprintf(err, errcap, "cannot write the compacted copy to %s", out_dir);
+    rc = status == MP_OK ? mdb_env_copy2(r.dst->env, out_dir, MDB_CP_COMPACT) : 0;
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot write the compacted copy to %s: %s", out_dir,
+                 mdb_strerror(rc));
         status = MP_EIO;
     }
 out:
@@ -387,8 +488,10 @@ out:
     if (r.dst != NULL)
         mp_lmdb_close(&r.dst->base);
     remove_env_dir(build);
-    if (status != MP_OK)
+    if (status != MP_OK) {
         remove_env_dir(out_dir);
+        note_free_space(src->path, err, errcap);
+    }
     return status;
 }
 
