@@ -50,6 +50,7 @@ enum key_type {
     K_RATIO,    /* double, min .. max */
     K_ENUM,     /* an enum, one of names[] */
     K_TOKEN,    /* char[]: an HTTP token (header name) */
+    K_OPTTOKEN, /* char[]: like K_TOKEN but may be empty (feature off) */
     K_MODEL,    /* char[]: printable ASCII, no spaces */
     K_SECRET,   /* char[]: like K_MODEL but may be empty; never quoted */
     K_CONNINFO, /* char[]: printable ASCII, spaces too, may be empty; never quoted */
@@ -138,6 +139,9 @@ static const struct key_def keys[] = {
     {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
     {"memory", "share_summary", K_UINT, FIELD(memory.share_summary), 0, 100, NULL},
     {"memory", "share_buffer", K_UINT, FIELD(memory.share_buffer), 0, 100, NULL},
+    {"memory", "task_detection", K_BOOL, FIELD(memory.task_detection), 0, 0, NULL},
+    {"memory", "task_header", K_OPTTOKEN, FIELD(memory.task_header), 0, 0, NULL},
+    {"memory", "task_patterns", K_OPTPATH, FIELD(memory.task_patterns), 0, 0, NULL},
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},
@@ -581,7 +585,7 @@ static bool string_bytes_ok(enum key_type type, const char *s)
 {
     for (size_t i = 0; s[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
-        bool ok = type == K_TOKEN                       ? is_tchar(s[i])
+        bool ok = type == K_TOKEN || type == K_OPTTOKEN ? is_tchar(s[i])
                   : type == K_PATH || type == K_OPTPATH ? (ch >= 0x20 && ch != 0x7f)
                   : type == K_CONNINFO                  ? (ch >= 0x20 && ch < 0x7f)
                                                         : is_graph(s[i]);
@@ -596,6 +600,7 @@ static const char *string_rule(enum key_type type)
 {
     switch (type) {
     case K_TOKEN:
+    case K_OPTTOKEN:
         return "an HTTP header name (RFC 9110 token characters only)";
     case K_PATH:
     case K_OPTPATH:
@@ -637,7 +642,8 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         memset(&v->url, 0, sizeof(v->url)); /* off */
         return true;
     }
-    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_CONNINFO && k->type != K_OPTPATH) {
+    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_CONNINFO && k->type != K_OPTPATH &&
+        k->type != K_OPTTOKEN) {
         mp_errtext_format(why, cap, "empty value");
         return false;
     }
@@ -775,6 +781,13 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_past = 30;
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
+    c->memory.task_detection = true;
+    memcpy(c->memory.task_header, "X-OpenWebUI-Task", sizeof("X-OpenWebUI-Task"));
+    unsigned line = 0;
+    const char *why = NULL;
+    (void)mp_clienttask_parse(mp_clienttask_default_patterns,
+                              strlen(mp_clienttask_default_patterns), &c->memory.task_pattern_set,
+                              &line, &why); /* valid: test_clienttask */
     memcpy(c->storage.path, "./data", sizeof("./data"));
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;

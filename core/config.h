@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clienttask.h"
+
 #define MP_CONFIG_HOST_MAX   256  /* host part of an address or URL, with NUL */
 #define MP_CONFIG_URL_MAX    1024 /* base_url, with NUL */
 #define MP_CONFIG_SECRET_MAX 512  /* api_key, with NUL */
@@ -136,6 +138,11 @@ struct mp_config {
         uint32_t share_past;    /* 30: relevant archived messages */
         uint32_t share_summary; /* 15: the rolling summary */
         uint32_t share_buffer;  /* 15: the recent messages */
+        /* Client tasks (core/clienttask.h): a task is forwarded without memory */
+        bool task_detection;                    /* true */
+        char task_header[MP_CONFIG_NAME_MAX];   /* X-OpenWebUI-Task; "" = none */
+        char task_patterns[MP_CONFIG_PATH_MAX]; /* "" = the built-in defaults; else a file */
+        struct mp_clienttask_patterns task_pattern_set; /* read from it (the proxy's job) */
     } memory;
     struct {
         char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clienttask.h"
 #include "mp_version.h"
 
 #define STATUS_MAX 600
@@ -30,6 +31,7 @@ struct mp_metrics_shard {
     counter injected_sum;
     counter memory_errors;
     counter memory_reads[MP_MEMREAD_COUNT];
+    counter client_tasks[MP_TASK_KINDS];
     counter pg_read_rounds[MP_PGROUND_COUNT];
 } __attribute__((aligned(64)));
 
@@ -183,6 +185,11 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens)
 void mp_metrics_memory_error(struct mp_metrics_shard *s)
 {
     bump(&s->memory_errors);
+}
+
+void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind)
+{
+    bump(&s->client_tasks[kind < MP_TASK_KINDS ? kind : MP_TASK_OTHER]);
 }
 
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result)
@@ -398,6 +405,12 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         "# TYPE memproxy_memory_errors_total counter\n"
         "memproxy_memory_errors_total %llu\n",
         (unsigned long long)SUM(m, memory_errors));
+    put(t, "# HELP memproxy_client_tasks_total Client background tasks forwarded without memory, "
+           "by kind.\n"
+           "# TYPE memproxy_client_tasks_total counter\n");
+    for (int k = 0; k < MP_TASK_KINDS; k++)
+        put(t, "memproxy_client_tasks_total{kind=\"%s\"} %llu\n", mp_clienttask_kind_name(k),
+            (unsigned long long)SUM(m, client_tasks[k]));
     put(t, "# HELP memproxy_memory_reads_total Requests' memory reads by result (hit: injected).\n"
            "# TYPE memproxy_memory_reads_total counter\n");
     for (int r = 0; r < MP_MEMREAD_COUNT; r++)

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "clienttask.h"
+
 enum mp_upstream_error_kind {
     MP_UPERR_CONNECT,
     MP_UPERR_TIMEOUT,
@@ -95,6 +97,9 @@ typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *ou
 void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg);
 /* Tokens injected into one request (histogram), on the request's shard. */
 void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
+/* A request found to be a client's background task (core/clienttask.h),
+ * forwarded without memory: memproxy_client_tasks_total{kind}. */
+void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
 void mp_metrics_memory_error(struct mp_metrics_shard *s);
 /* The outcome of one request's memory read, on the request's shard: the

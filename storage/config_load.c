@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clienttask.h"
 #include "seal.h"
 #include "status.h"
 
@@ -58,6 +59,30 @@ out:
     return status;
 }
 
+/* [memory] task_patterns: the file's patterns replace the built-in ones;
+ * a bad line is an error of that file, with its number. */
+static int load_task_patterns(struct mp_config *cfg, struct mp_config_errors *errs)
+{
+    const char *path = cfg->memory.task_patterns;
+    char *text = NULL;
+    size_t len = 0;
+    unsigned line = 0;
+    const char *why = NULL;
+    if (read_file(path, &text, &len, errs) != MP_OK)
+        return MP_EINVAL;
+    int rc = mp_clienttask_parse(text, len, &cfg->memory.task_pattern_set, &line, &why);
+    free(text);
+    if (rc != MP_OK) {
+        char msg[sizeof(errs->items[0].message)];
+        snprintf(msg, sizeof(msg), "[memory] task_patterns: %s", why);
+        size_t before = errs->count;
+        add_error(errs, path, msg);
+        if (errs->count > before)
+            errs->items[before].line = line;
+    }
+    return rc;
+}
+
 int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
                    struct mp_config_errors *errs)
 {
@@ -92,6 +117,9 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         add_error(errs, path != NULL ? path : "environment", msg);
         status = MP_EINVAL;
     }
+    if (status == MP_OK && out->memory.task_patterns[0] != '\0' &&
+        load_task_patterns(out, errs) != MP_OK)
+        status = MP_EINVAL;
     if (status == MP_OK && out->storage.encryption_key_file[0] != '\0') {
         struct mp_seal_key key;
         char why[sizeof(errs->items[0].message) - 40];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "clienttask.h"
 #include "json_scan.h"
 #include "status.h"
 #include "user_id.h"
@@ -51,7 +52,9 @@ static int add_text(struct mp_turn *t, const char *text, size_t len)
     return MP_OK;
 }
 
-/* Adds the text of request message m, if it has one. */
+/* Adds the text of request message m, if it has one, without a memory
+ * block a client put in it (Open WebUI's <memory_context>: not the user's
+ * words, never recorded nor extracted). */
 static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
                        const struct mp_chatreq_msg *m)
 {
@@ -61,7 +64,10 @@ static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *b
     if (text == NULL)
         return MP_ENOMEM;
     int rc = w->message_text(body, m, text, cap, &len);
+    size_t sent = len;
     if (rc == MP_OK)
+        len = mp_clienttask_strip_memory_context(text, len);
+    if (rc == MP_OK && (len > 0 || sent == 0)) /* only the block: nothing of the user's */
         rc = add_text(t, text, len);
     else if (rc == MP_NOTFOUND)
         rc = MP_OK; /* no text (an image, say): nothing to record */

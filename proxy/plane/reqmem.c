@@ -12,6 +12,7 @@
 
 #include "chatreq.h"
 #include "clock.h"
+#include "clienttask.h"
 #include "completion.h"
 #include "hex.h"
 #include "http_parse.h"
@@ -134,6 +135,7 @@ int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
                     size_t user_len)
 {
+    m->task = -1;
     if (user == NULL || mode == MP_MEMORY_OFF || control == MP_MEMCTL_OFF) {
         m->mode = MP_MEMORY_OFF;
         return;
@@ -300,16 +302,34 @@ static void on_read_done(void *arg, int status)
     m->ready(m->ready_arg);
 }
 
+int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len)
+{
+    if (m->scanned)
+        return m->scan_rc;
+    m->scanned = true;
+    m->scan_rc = m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &m->req);
+    if (m->scan_rc != MP_OK) {
+        fail(m, loop, "invalid_json");
+        m->reads = m->writes = false;
+    }
+    return m->scan_rc;
+}
+
+void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind)
+{
+    m->task = kind;
+    m->mode = MP_MEMORY_OFF;
+    m->reads = m->writes = false;
+    mp_metrics_client_task(loop->shard, (enum mp_clienttask_kind)kind);
+}
+
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg)
 {
     if (!m->reads && !m->writes)
         return MP_OK;
-    if (m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &m->req) != MP_OK) {
-        fail(m, loop, "invalid_json"); /* forwarded as is; nothing to read or record */
-        m->reads = m->writes = false;
-        return MP_OK;
-    }
+    if (mp_reqmem_scan(m, loop, body, len) != MP_OK)
+        return MP_OK; /* forwarded as is; nothing to read or record */
     m->loop = loop;
     m->in_body = body;
     m->in_len = len;
@@ -366,10 +386,12 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
 
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s",
-                     mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-                     m->error != NULL ? "X-Memory-Error: " : "", m->error != NULL ? m->error : "",
-                     m->error != NULL ? "\r\n" : "");
+    int n = snprintf(
+        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s",
+        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+        m->error != NULL ? "X-Memory-Error: " : "", m->error != NULL ? m->error : "",
+        m->error != NULL ? "\r\n" : "", m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
+        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

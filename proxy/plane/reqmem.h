@@ -46,6 +46,7 @@ struct mp_reqmem {
     char user[MP_USERKEY_MAX];      /* the store user key */
     size_t user_len;
     const char *error; /* static X-Memory-Error code, or NULL */
+    int task;          /* a client task's kind (X-Memory-Skipped), or -1: none */
     uint32_t injected_tokens;
     /* the memory spliced into the client's body (owned; no piece: none,
        send the client's), and its contiguous copy once asked for */
@@ -60,8 +61,10 @@ struct mp_reqmem {
     struct mp_loop *loop;
     const char *in_body; /* the client's body (borrowed) */
     size_t in_len;
-    struct mp_chatreq req;        /* its scan, over loop->wire_msgs */
-    bool req_fresh;               /* req is still this request's (no other ran since) */
+    struct mp_chatreq req; /* its scan, over loop->wire_msgs */
+    bool req_fresh;        /* req is still this request's (no other ran since) */
+    bool scanned;          /* mp_reqmem_scan ran: scan_rc */
+    int scan_rc;
     struct mp_memread_call *read; /* in flight, or NULL */
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
@@ -93,6 +96,17 @@ int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_
  * (borrowed; NULL when none). */
 void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, const char *user,
                     size_t user_len);
+
+/* Reads the body (the client's, borrowed as for mp_reqmem_inject) with the
+ * request's wire once: MP_OK with the scan in m->req, kept for
+ * mp_reqmem_inject; else X-Memory-Error: invalid_json, neither read nor
+ * record, and the scan's error (again on a second call). */
+int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
+
+/* The request is a client's background task of this kind
+ * (core/clienttask.h): memory off (nothing read, injected or recorded),
+ * X-Memory-Skipped: client_task:<kind> on the reply, counted. */
+void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind);
 
 /* Checks the body is a chat request memory can work with (else
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clienttask.h"
 #include "http_lex.h"
 #include "http_resp.h"
 #include "net/access.h"
@@ -981,6 +982,48 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     return MP_OK;
 }
 
+/* The hint headers of core/clienttask.h, as the client sent them. */
+static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h)
+{
+    const char *custom = r->loop->cfg->memory.task_header;
+    const struct mp_http_header *rc =
+        mp_http_find_header(r->head, "x-claude-code-request-class", 27);
+    const struct mp_http_header *sub = mp_http_find_header(r->head, "x-openai-subagent", 17);
+    const struct mp_http_header *cus =
+        custom[0] != '\0' ? mp_http_find_header(r->head, custom, strlen(custom)) : NULL;
+    const struct mp_http_header *own = mp_http_find_header(r->head, "x-memory-task", 13);
+    *h = (struct mp_clienttask_hints){
+        .request_class = rc != NULL ? rc->value : NULL,
+        .request_class_len = rc != NULL ? rc->value_len : 0,
+        .subagent = sub != NULL ? sub->value : NULL,
+        .subagent_len = sub != NULL ? sub->value_len : 0,
+        .custom = cus != NULL ? cus->value : NULL,
+        .custom_len = cus != NULL ? cus->value_len : 0,
+        .own = own != NULL ? own->value : NULL,
+        .own_len = own != NULL ? own->value_len : 0,
+    };
+}
+
+/* A client's background task (core/clienttask.h) goes upstream as it
+ * came: memory off for it, before anything is read. Only a request memory
+ * would apply to is looked at. */
+static void skip_client_task(struct mp_request *r, const char *body)
+{
+    const struct mp_config *cfg = r->loop->cfg;
+    struct mp_clienttask_hints h;
+    enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    if (!cfg->memory.task_detection || (!r->mem.reads && !r->mem.writes))
+        return;
+    task_hints(r, &h);
+    bool task = mp_clienttask_from_hints(&h, &kind);
+    if (!task && cfg->memory.task_pattern_set.n > 0 &&
+        mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
+        task = mp_clienttask_from_prompt(r->mem.wire, body, r->body_len, &r->mem.req,
+                                         &cfg->memory.task_pattern_set, &kind) == MP_OK;
+    if (task)
+        mp_reqmem_skip_task(&r->mem, r->loop, kind);
+}
+
 static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_request_head *head,
                                       size_t body_len)
 {
@@ -1061,6 +1104,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
             return;
         }
         r->mem.wire = mp_route_wire(route);
+        skip_client_task(r, body);
         mp_conn_attach(c, r, on_abort);
         if (mp_reqmem_inject(&r->mem, r->loop, body, body_len, on_memory_read, r) == MP_AGAIN)
             return; /* on_memory_read goes on */

@@ -570,6 +570,7 @@ METRIC_LABELS = {
     'memproxy_memory_injected_tokens_bucket': ('le',),
     'memproxy_upstream_errors_total': ('kind',),
     'memproxy_client_errors_total': ('kind',),
+    'memproxy_client_tasks_total': ('kind',),
     'memproxy_memory_jobs_total': ('kind', 'result'),
     'memproxy_config_reloads_total': ('result',),
     'memproxy_build_info': ('version',),

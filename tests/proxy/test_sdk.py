@@ -39,10 +39,11 @@ class SDKCase(mh.MemCase):
     def env(self):
         return {'OPENAI_BASE_URL': 'http://127.0.0.1:%d/v1' % self.proxy.port}
 
-    def sdk(self, kind, user, text):
+    def sdk(self, kind, user, text, headers=None):
         """Runs one SDK call; (the text the SDK returned, the tag of the request)."""
         tag = uuid.uuid4().hex
-        env = dict(os.environ, MEMPROXY_USER=user, MEMPROXY_TAG=tag, **self.env())
+        env = dict(os.environ, MEMPROXY_USER=user, MEMPROXY_TAG=tag, MEMPROXY_HEADERS=json.dumps(headers or {}),
+                   **self.env())
         out = subprocess.run([self.node, os.path.join(SDK_DIR, self.SCRIPT), kind, text],
                              env=env, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr[-3000:])
@@ -61,6 +62,21 @@ class SDKCase(mh.MemCase):
         got, tag = self.sdk(kind, user, ASK)
         self.assertEqual(got, reply)
         self.check_upstream(self.upstream_doc(tag), reply)
+
+    def check_task(self, kind, text, headers=None):
+        """A client task sent as the SDK sends it (issue 31): after a taught
+        turn, the task goes upstream without memory and is not recorded."""
+        user = mh.uid('sdktask')
+        got, _ = self.sdk(kind, user, TEACH)
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the taught turn')
+        before = self.proxy.metric('memproxy_client_tasks_total')
+        got, tag = self.sdk(kind, user, text, headers)
+        self.assertEqual(got, mh.REPLY)
+        doc = self.upstream_doc(tag)
+        self.assertNotIn(mh.INTRO, json.dumps(doc, ensure_ascii=False), 'memory was injected into a task')
+        self.assertEqual(self.proxy.metric('memproxy_client_tasks_total'), before + 1)
+        mh.wait_idle(self.proxy)
+        self.assertEqual(len(mh.get_memory(self.proxy, user)['buffer']), 2, 'the task was recorded')
 
 
 class OpenAISDK(SDKCase):
@@ -85,6 +101,10 @@ class OpenAISDK(SDKCase):
 
     def test_responses_stream(self):
         self.check('responses-stream', mh.STREAM_REPLY3)
+
+    def test_open_webui_title_request_is_a_task(self):
+        self.check_task('chat', '### Task:\nGenerate a concise, 3-5 word title with an emoji summarizing the '
+                                'chat history.\n### Chat History:\n<chat_history>\nUSER: notes\n</chat_history>')
 
 
 class AnthropicSDK(SDKCase):
@@ -116,6 +136,9 @@ class AnthropicSDK(SDKCase):
 
     def test_messages_stream(self):
         self.check('stream', mh.STREAM_REPLY3)
+
+    def test_claude_code_auxiliary_request_is_a_task(self):
+        self.check_task('create', 'Summarize this in five words.', {'x-claude-code-request-class': 'auxiliary'})
 
 
 if __name__ == '__main__':

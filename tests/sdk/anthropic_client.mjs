@@ -2,7 +2,8 @@
 // for tests/proxy/test_sdk.py. One call per run:
 //   node anthropic_client.mjs <create|create-stream|stream> <text>
 // Environment: ANTHROPIC_BASE_URL (memproxy's root: the SDK appends
-// /v1/messages), MEMPROXY_USER (X-User-Id), MEMPROXY_TAG (X-Test-Req).
+// /v1/messages), MEMPROXY_USER (X-User-Id), MEMPROXY_TAG (X-Test-Req),
+// MEMPROXY_HEADERS (optional: a JSON object of more default headers).
 // Prints one JSON line: {"text": ...}, the reply text the application got.
 import Anthropic from '@anthropic-ai/sdk';
 
@@ -11,7 +12,8 @@ const client = new Anthropic({
   apiKey: 'sk-ant-sdk-test',
   baseURL: process.env.ANTHROPIC_BASE_URL,
   maxRetries: 0,
-  defaultHeaders: {'X-User-Id': process.env.MEMPROXY_USER, 'X-Test-Req': process.env.MEMPROXY_TAG},
+  defaultHeaders: {'X-User-Id': process.env.MEMPROXY_USER, 'X-Test-Req': process.env.MEMPROXY_TAG,
+                   ...JSON.parse(process.env.MEMPROXY_HEADERS || '{}')},
 });
 const params = {
   model: 'claude-sonnet-4-5',

@@ -1,0 +1,413 @@
+/* Client tasks: hint headers, prompt patterns, and Open WebUI's memory
+ * block (see clienttask.h). Patterns are literal fragments, not regular
+ * expressions: a request costs one decode of the few texts looked in and
+ * one memmem per pattern over a bounded window of each. */
+#include "clienttask.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json_scan.h"
+#include "status.h"
+#include "wire.h"
+
+#define SYSTEM_TEXTS_MAX 8 /* Anthropic "system" blocks looked in */
+
+static const char *const kind_names[MP_TASK_KINDS] = {
+    "title",      "tags",   "follow_ups", "search_queries", "autocomplete", "memory_review",
+    "compaction", "review", "classifier", "auxiliary",      "other"};
+
+/* Clients' own words for a kind (Open WebUI's {{TASK}} values, Codex's
+ * subagent names). */
+static const struct {
+    const char *name;
+    enum mp_clienttask_kind kind;
+} aliases[] = {
+    {"title_generation", MP_TASK_TITLE},
+    {"tags_generation", MP_TASK_TAGS},
+    {"follow_up_generation", MP_TASK_FOLLOW_UPS},
+    {"query_generation", MP_TASK_SEARCH_QUERIES},
+    {"autocomplete_generation", MP_TASK_AUTOCOMPLETE},
+    {"compact", MP_TASK_COMPACTION},
+};
+
+const char mp_clienttask_default_patterns[] =
+    "title prompt ### Task:\\nGenerate a concise, 3-5 word title\n"
+    "tags prompt ### Task:\\nGenerate 1-3 broad tags categorizing the main themes of the chat "
+    "history\n"
+    "follow_ups prompt ### Task:\\nSuggest 3-5 relevant follow-up questions or prompts\n"
+    "search_queries prompt ### Task:\\nAnalyze the chat history to determine the necessity of "
+    "generating search queries\n"
+    "autocomplete prompt ### Task:\\nYou are an autocompletion system.\n"
+    "title prompt 5-word-or-less title for the conversation\n"
+    "title prompt \xe4\xbd\xa0\xe9\x9c\x80\xe8\xa6\x81\xe5\xb0\x86\xe7\x94\xa8\xe6\x88\xb7\xe7\x9a"
+    "\x84\xe4\xbc\x9a\xe8\xaf\x9d\xe6\x80\xbb\xe7\xbb\x93\xe4\xb8\xba 10 "
+    "\xe4\xb8\xaa\xe5\xad\x97\xe4\xbb\xa5\xe5\x86\x85\xe7\x9a\x84\xe6\xa0\x87\xe9\xa2\x98\n"
+    "title prompt please reply with a title for the chat that is 3-4 words in length\n"
+    "compaction system You are a helpful AI assistant tasked with summarizing conversations.\n"
+    "compaction system You are performing a CONTEXT CHECKPOINT COMPACTION.\n";
+
+const char *mp_clienttask_kind_name(int kind)
+{
+    return kind >= 0 && kind < MP_TASK_KINDS ? kind_names[kind] : kind_names[MP_TASK_OTHER];
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+enum mp_clienttask_kind mp_clienttask_kind_of(const char *name, size_t len)
+{
+    while (len > 0 && is_space(*name)) {
+        name++;
+        len--;
+    }
+    while (len > 0 && is_space(name[len - 1]))
+        len--;
+    for (int k = 0; k < MP_TASK_KINDS; k++)
+        if (strlen(kind_names[k]) == len && strncasecmp(kind_names[k], name, len) == 0)
+            return (enum mp_clienttask_kind)k;
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (strlen(aliases[i].name) == len && strncasecmp(aliases[i].name, name, len) == 0)
+            return aliases[i].kind;
+    return MP_TASK_OTHER;
+}
+
+/* Whether a header value has anything but spaces. */
+static bool non_empty(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!is_space(v[i]))
+            return true;
+    return false;
+}
+
+/* Claude Code's main conversation and its agents are the user's turns. */
+static bool claude_code_user_class(const char *v, size_t len)
+{
+    static const char *const user_classes[] = {"main", "subagent", "workflow"};
+    for (size_t i = 0; i < 3; i++)
+        if (strlen(user_classes[i]) == len && strncasecmp(user_classes[i], v, len) == 0)
+            return true;
+    return false;
+}
+
+bool mp_clienttask_from_hints(const struct mp_clienttask_hints *h, enum mp_clienttask_kind *kind)
+{
+    if (h->request_class != NULL && non_empty(h->request_class, h->request_class_len) &&
+        !claude_code_user_class(h->request_class, h->request_class_len)) {
+        *kind = mp_clienttask_kind_of(h->request_class, h->request_class_len);
+        return true;
+    }
+    if (h->subagent != NULL) {
+        *kind = mp_clienttask_kind_of(h->subagent, h->subagent_len);
+        return true;
+    }
+    if (h->custom != NULL && non_empty(h->custom, h->custom_len)) {
+        *kind = mp_clienttask_kind_of(h->custom, h->custom_len);
+        return true;
+    }
+    if (h->own != NULL && non_empty(h->own, h->own_len)) {
+        *kind = mp_clienttask_kind_of(h->own, h->own_len);
+        return true;
+    }
+    return false;
+}
+
+/* ---- the pattern file ---- */
+
+/* The next space-separated word of line[*pos..len). */
+static size_t next_word(const char *line, size_t len, size_t *pos, const char **word)
+{
+    while (*pos < len && is_space(line[*pos]))
+        (*pos)++;
+    *word = line + *pos;
+    size_t start = *pos;
+    while (*pos < len && !is_space(line[*pos]))
+        (*pos)++;
+    return *pos - start;
+}
+
+/* Unescapes a fragment into p. NULL, or why it is not one. */
+static const char *take_fragment(const char *s, size_t n, struct mp_clienttask_pattern *p)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if ((unsigned char)c < 0x20 || c == 0x7f)
+            return "a control character in the fragment (write \\n or \\t)";
+        if (c == '\\') {
+            char e = i + 1 < n ? s[++i] : '\0';
+            c = e == 'n' ? '\n' : e == 't' ? '\t' : e == '\\' ? '\\' : '\0';
+            if (c == '\0')
+                return "an unknown escape in the fragment (only \\n, \\t and \\\\)";
+        }
+        if (out == MP_CLIENTTASK_FRAGMENT_MAX)
+            return "fragment longer than 240 bytes";
+        p->text[out++] = c;
+    }
+    if (out < MP_CLIENTTASK_FRAGMENT_MIN)
+        return "fragment shorter than 8 bytes (it would match ordinary requests)";
+    p->len = (uint16_t)out;
+    return NULL;
+}
+
+/* One non-comment line into p. NULL, or why it is not a pattern. */
+static const char *parse_line(const char *line, size_t len, struct mp_clienttask_pattern *p)
+{
+    const char *kind, *scope;
+    size_t pos = 0;
+    size_t klen = next_word(line, len, &pos, &kind);
+    size_t slen = next_word(line, len, &pos, &scope);
+    while (pos < len && is_space(line[pos]))
+        pos++;
+    while (len > pos && (is_space(line[len - 1]) || line[len - 1] == '\r'))
+        len--;
+    if (slen == 0 || pos == len)
+        return "expected <kind> <scope> <fragment>";
+    if (slen == 6 && memcmp(scope, "prompt", 6) == 0)
+        p->scope = MP_TASK_SCOPE_PROMPT;
+    else if (slen == 6 && memcmp(scope, "system", 6) == 0)
+        p->scope = MP_TASK_SCOPE_SYSTEM;
+    else
+        return "scope must be prompt or system";
+    p->kind = (uint8_t)mp_clienttask_kind_of(kind, klen);
+    return take_fragment(line + pos, len - pos, p);
+}
+
+static bool skipped_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (is_space(line[i]) || line[i] == '\r'))
+        i++;
+    return i == len || line[i] == '#';
+}
+
+int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patterns *out,
+                        unsigned *line, const char **why)
+{
+    size_t pos = 0;
+    unsigned n = 0;
+    memset(out, 0, sizeof(*out));
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - text) : len;
+        const char *l = text + pos;
+        size_t llen = end - pos;
+        n++;
+        pos = end + 1;
+        if (skipped_line(l, llen))
+            continue;
+        *why = out->n == MP_CLIENTTASK_PATTERNS_MAX ? "more than 64 patterns"
+                                                    : parse_line(l, llen, &out->items[out->n]);
+        if (*why != NULL) {
+            *line = n;
+            return MP_EINVAL;
+        }
+        out->n++;
+    }
+    return MP_OK;
+}
+
+/* ---- matching a request ---- */
+
+struct texts {
+    char *user; /* the lone turn's user message, or NULL */
+    size_t user_len;
+    char *sys[SYSTEM_TEXTS_MAX]; /* the system prompt's texts */
+    size_t sys_len[SYSTEM_TEXTS_MAX];
+    size_t nsys;
+    bool sys_in_turn; /* the system texts are the lone turn's system message */
+};
+
+static void texts_free(struct texts *t)
+{
+    free(t->user);
+    for (size_t i = 0; i < t->nsys; i++)
+        free(t->sys[i]);
+}
+
+/* A JSON string literal body[s..e) decoded into a malloc'd copy. MP_OK,
+ * MP_EINVAL (not a string), MP_ENOMEM. */
+static int decode_string(const char *body, size_t s, size_t e, char **out, size_t *n)
+{
+    if (body[s] != '"')
+        return MP_EINVAL;
+    char *buf = malloc(e - s);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    int rc = mp_json_string_decode(body, s, e, buf, e - s, n);
+    if (rc != MP_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return MP_OK;
+}
+
+static int add_sys_string(struct texts *t, const char *body, size_t s, size_t e)
+{
+    if (t->nsys == SYSTEM_TEXTS_MAX)
+        return MP_OK;
+    int rc = decode_string(body, s, e, &t->sys[t->nsys], &t->sys_len[t->nsys]);
+    if (rc == MP_OK)
+        t->nsys++;
+    return rc == MP_EINVAL ? MP_OK : rc; /* not a string: nothing to look in */
+}
+
+/* A message's text, decoded with its wire. */
+static int message_text(const struct mp_wire *w, const char *body, const struct mp_chatreq_msg *m,
+                        char **out, size_t *n)
+{
+    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return MP_ENOMEM;
+    int rc = w->message_text(body, m, buf, cap, n);
+    if (rc != MP_OK) {
+        free(buf);
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    }
+    *out = buf;
+    return MP_OK;
+}
+
+static bool is_system_role(int role)
+{
+    return role == MP_CR_SYSTEM || role == MP_CR_DEVELOPER;
+}
+
+/* Anthropic's "system": a string, or blocks whose "text" strings count. */
+static int anthropic_system(struct texts *t, const char *body, const struct mp_chatreq *req)
+{
+    size_t cursor = 0, es, ee, vs, ve;
+    int rc = MP_OK;
+    if (req->system_end == 0)
+        return MP_OK;
+    if (body[req->system_start] == '"')
+        return add_sys_string(t, body, req->system_start, req->system_end);
+    while (rc == MP_OK && t->nsys < SYSTEM_TEXTS_MAX &&
+           mp_json_next(body, req->system_start, req->system_end, &cursor, NULL, NULL, &es, &ee) ==
+               MP_OK)
+        if (body[es] == '{' && mp_json_member_in(body, es, ee, "text", &vs, &ve) == MP_OK)
+            rc = add_sys_string(t, body, vs, ve);
+    return rc;
+}
+
+/* The system prompt's texts: Anthropic's "system", the Responses API's
+ * "instructions", a first system or developer message. */
+static int system_texts(struct texts *t, const struct mp_wire *w, const char *body, size_t len,
+                        const struct mp_chatreq *req)
+{
+    size_t vs, ve;
+    int rc = MP_OK;
+    if (w == &mp_wire_messages)
+        return anthropic_system(t, body, req);
+    if (w == &mp_wire_responses &&
+        mp_json_find_member(body, len, "instructions", 12, &vs, &ve) == MP_OK)
+        rc = add_sys_string(t, body, vs, ve);
+    if (rc == MP_OK && req->nmsgs > 0 && is_system_role(req->msgs[0].role) &&
+        t->nsys < SYSTEM_TEXTS_MAX) {
+        rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys]);
+        t->nsys += rc == MP_OK && t->sys[t->nsys] != NULL;
+    }
+    return rc;
+}
+
+/* Whether the request has tools: a "tools" member that is not null and
+ * not an empty array. */
+static bool has_tools(const char *body, size_t len)
+{
+    size_t vs, ve;
+    if (mp_json_find_member(body, len, "tools", 5, &vs, &ve) != MP_OK || body[vs] == 'n')
+        return false;
+    return !(body[vs] == '[' && body[mp_json_skip_ws(body, ve, vs + 1)] == ']');
+}
+
+/* The lone turn: [system?, user] (Anthropic: [user], its system apart),
+ * without tools. *user is the user message's index. */
+static bool lone_turn(const char *body, size_t len, const struct mp_chatreq *req, size_t *user)
+{
+    size_t first = req->nmsgs == 2 && is_system_role(req->msgs[0].role) ? 1 : 0;
+    if (req->nmsgs != first + 1 || req->msgs[first].role != MP_CR_USER)
+        return false;
+    *user = first;
+    return !has_tools(body, len);
+}
+
+static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
+{
+    size_t reach = MP_CLIENTTASK_WINDOW + p->len;
+    return text != NULL && memmem(text, len < reach ? len : reach, p->text, p->len) != NULL;
+}
+
+static bool pattern_matches(const struct texts *t, bool lone, const struct mp_clienttask_pattern *p)
+{
+    if (p->scope == MP_TASK_SCOPE_PROMPT && !lone)
+        return false;
+    if (p->scope == MP_TASK_SCOPE_PROMPT && found_in(t->user, t->user_len, p))
+        return true;
+    for (size_t i = 0; i < t->nsys; i++)
+        if (found_in(t->sys[i], t->sys_len[i], p))
+            return true;
+    return false;
+}
+
+static bool any_system_pattern(const struct mp_clienttask_patterns *p)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->items[i].scope == MP_TASK_SCOPE_SYSTEM)
+            return true;
+    return false;
+}
+
+int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
+                              const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
+                              enum mp_clienttask_kind *kind)
+{
+    struct texts t = {0};
+    size_t user = 0;
+    int rc = MP_NOTFOUND;
+    bool lone = p->n > 0 && lone_turn(body, len, req, &user);
+    if (!lone && !any_system_pattern(p))
+        return MP_NOTFOUND; /* nothing to decode */
+    int drc = system_texts(&t, w, body, len, req);
+    if (drc == MP_OK && lone)
+        drc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
+    if (drc != MP_OK) {
+        rc = drc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+        goto out;
+    }
+    for (uint32_t i = 0; i < p->n && rc == MP_NOTFOUND; i++)
+        if (pattern_matches(&t, lone, &p->items[i])) {
+            *kind = (enum mp_clienttask_kind)p->items[i].kind;
+            rc = MP_OK;
+        }
+out:
+    texts_free(&t);
+    return rc;
+}
+
+/* ---- Open WebUI's memory block ---- */
+
+size_t mp_clienttask_strip_memory_context(char *text, size_t len)
+{
+    static const char open[] = "<memory_context>", close[] = "</memory_context>";
+    size_t pos = 0;
+    for (;;) {
+        char *o = pos < len ? memmem(text + pos, len - pos, open, sizeof(open) - 1) : NULL;
+        if (o == NULL)
+            return len;
+        size_t start = (size_t)(o - text);
+        char *c = memmem(o, len - start, close, sizeof(close) - 1);
+        size_t end = c != NULL ? (size_t)(c - text) + sizeof(close) - 1 : len;
+        while (end < len &&
+               (text[end] == ' ' || text[end] == '\n' || text[end] == '\r' || text[end] == '\t'))
+            end++;
+        memmove(text + start, text + end, len - end);
+        len -= end - start;
+        pos = start;
+    }
+}

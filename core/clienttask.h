@@ -1,0 +1,134 @@
+/* Whether a chat request is a client's background task (a title, tags,
+ * follow-ups, search queries, autocomplete, a compaction, a review) rather
+ * than the user's own turn, and which kind; and the removal of a memory
+ * block a client put in the user's words. Pure: no I/O, no logging (a hint
+ * header's value is the client's and never leaves this module). The rules
+ * are docs/memory.md's "Client tasks" section, in its order:
+ *
+ *   1. hint headers, first match wins: x-claude-code-request-class other
+ *      than main, subagent, workflow (Claude Code); x-openai-subagent
+ *      present (Codex); the configured [memory] task_header non-empty
+ *      (e.g. Open WebUI's X-OpenWebUI-Task: {{TASK}}); X-Memory-Task
+ *      non-empty (memproxy's own);
+ *   2. prompt patterns (a file the operator may extend or empty): literal
+ *      fragments, case-sensitive, each looked for in the first
+ *      MP_CLIENTTASK_WINDOW bytes of a message's decoded text. A "prompt"
+ *      pattern applies only to a request without tools whose messages are
+ *      one user message, optionally after one system (or developer)
+ *      message, and is looked for in both; a "system" pattern is a client's
+ *      fixed system prompt (a compaction's, a reviewer's) and matches on
+ *      the system prompt whatever follows it.
+ *
+ * The kind is one of a fixed set (a metric label): a name outside it is
+ * MP_TASK_OTHER. */
+#ifndef MP_CORE_CLIENTTASK_H
+#define MP_CORE_CLIENTTASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chatreq.h"
+
+struct mp_wire;
+
+#define MP_CLIENTTASK_PATTERNS_MAX 64   /* patterns in one file */
+#define MP_CLIENTTASK_FRAGMENT_MIN 8    /* bytes of a fragment, after its escapes */
+#define MP_CLIENTTASK_FRAGMENT_MAX 240  /* the same, at most */
+#define MP_CLIENTTASK_WINDOW       4096 /* a fragment must start within this many bytes */
+
+enum mp_clienttask_kind {
+    MP_TASK_TITLE,
+    MP_TASK_TAGS,
+    MP_TASK_FOLLOW_UPS,
+    MP_TASK_SEARCH_QUERIES,
+    MP_TASK_AUTOCOMPLETE,
+    MP_TASK_MEMORY_REVIEW,
+    MP_TASK_COMPACTION,
+    MP_TASK_REVIEW,
+    MP_TASK_CLASSIFIER,
+    MP_TASK_AUXILIARY,
+    MP_TASK_OTHER,
+    MP_TASK_KINDS /* the count */
+};
+
+enum mp_clienttask_scope {
+    MP_TASK_SCOPE_PROMPT, /* the lone turn's user or system message */
+    MP_TASK_SCOPE_SYSTEM  /* the system prompt, whatever follows */
+};
+
+struct mp_clienttask_pattern {
+    uint8_t kind;  /* enum mp_clienttask_kind */
+    uint8_t scope; /* enum mp_clienttask_scope */
+    uint16_t len;
+    char text[MP_CLIENTTASK_FRAGMENT_MAX];
+};
+
+struct mp_clienttask_patterns {
+    uint32_t n;
+    struct mp_clienttask_pattern items[MP_CLIENTTASK_PATTERNS_MAX];
+};
+
+/* The hint headers' values as the client sent them (borrowed; NULL when
+ * the header is absent). */
+struct mp_clienttask_hints {
+    const char *request_class; /* x-claude-code-request-class */
+    size_t request_class_len;
+    const char *subagent; /* x-openai-subagent */
+    size_t subagent_len;
+    const char *custom; /* [memory] task_header */
+    size_t custom_len;
+    const char *own; /* X-Memory-Task */
+    size_t own_len;
+};
+
+/* The kind's name: "title", "tags", "follow_ups", "search_queries",
+ * "autocomplete", "memory_review", "compaction", "review", "classifier",
+ * "auxiliary", "other" ("other" for a value outside the enum too). */
+const char *mp_clienttask_kind_name(int kind);
+
+/* The kind a client names (a hint header's value, a pattern's first word):
+ * a kind's name or a client's own word for it (Open WebUI's
+ * "title_generation", Codex's "compact", ...), ASCII case-insensitive,
+ * spaces around ignored; MP_TASK_OTHER for anything else. */
+enum mp_clienttask_kind mp_clienttask_kind_of(const char *name, size_t len);
+
+/* Rule 1: true with *kind when a hint header says the request is a task. */
+bool mp_clienttask_from_hints(const struct mp_clienttask_hints *h, enum mp_clienttask_kind *kind);
+
+/* Reads a pattern file's text[0..len) (borrowed) into *out. One pattern a
+ * line: "<kind> <scope> <fragment>", separated by spaces; scope is "prompt"
+ * or "system"; the fragment is the rest of the line, trailing spaces and a
+ * CR dropped, with the escapes \n, \t and \\ (no other). Empty lines and
+ * lines starting with '#' are skipped. Returns MP_OK; MP_EINVAL with *line
+ * (1-based) and *why (a static message) for a line that is not a pattern,
+ * a fragment shorter than MP_CLIENTTASK_FRAGMENT_MIN or longer than
+ * MP_CLIENTTASK_FRAGMENT_MAX bytes or holding a control byte other than
+ * its escapes, or more than MP_CLIENTTASK_PATTERNS_MAX patterns. An empty
+ * text is no pattern (detection by prompt off). *out is filled either way. */
+int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patterns *out,
+                        unsigned *line, const char **why);
+
+/* The default patterns (conf/task-patterns.conf, the same text), in the
+ * syntax mp_clienttask_parse reads. */
+extern const char mp_clienttask_default_patterns[];
+
+/* Rule 2 on a request of wire w: body[0..len) (borrowed) and req, its scan
+ * by w. MP_OK with *kind when a pattern matches (the first in file order);
+ * MP_NOTFOUND when none does (or p has none); MP_ENOMEM. Cost: the texts
+ * looked in are decoded once each (the lone turn's user and system
+ * messages; the system prompt: a system/developer first message, the
+ * Responses API's "instructions", Anthropic's "system" string or its first
+ * 8 text blocks), then each pattern is one memmem over at most
+ * MP_CLIENTTASK_WINDOW + its length bytes of each: linear in the body. */
+int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
+                              const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
+                              enum mp_clienttask_kind *kind);
+
+/* Removes from text[0..len) (in place) every "<memory_context>" ...
+ * "</memory_context>" block (Open WebUI's memories, which it may put in
+ * the user's message) and the whitespace that follows each; an opening tag
+ * without its close removes the rest of the text. Returns the new length. */
+size_t mp_clienttask_strip_memory_context(char *text, size_t len);
+
+#endif
