@@ -410,8 +410,10 @@ static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
 static void count_held(struct mp_memjobs *j)
 {
     unsigned held = 0;
-    for (size_t i = 0; mp_memcred_configured(j->cfg) == NULL && i < j->njobs; i++)
-        held += lent_for(j, &j->jobs[i]) == NULL;
+    if (mp_memcred_configured(j->cfg) == NULL) {
+        for (size_t i = 0; i < j->njobs; i++)
+            held += lent_for(j, &j->jobs[i]) == NULL;
+    }
     atomic_store(&j->held, held);
 }
 
