@@ -102,6 +102,9 @@ struct mp_config {
         uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
         uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
         enum mp_upstream_client client;     /* native */
+        bool forward_memory_headers;        /* false: memproxy's own request headers (user_header,
+                                               X-Memory, X-User-Signature, X-Memory-Task) are
+                                               removed before forwarding */
     } upstream;
     struct {                                /* /v1/messages and below (Anthropic's API) */
         struct mp_url base_url;             /* text "" (the default): those routes answer 404;
@@ -128,6 +131,9 @@ struct mp_config {
                                         process's before another may take it over */
         enum mp_retrieval retrieval; /* relevant | recent; relevant */
         enum mp_llm_api llm;         /* openai | anthropic (needs [anthropic] base_url); openai */
+        /* "" = the memory provider's configured key, else the client's
+         * (core/memcred.h); else the key memory jobs send. A secret. */
+        char api_key[MP_CONFIG_SECRET_MAX];
         bool archive;                /* true: every past message is kept and searchable */
         uint32_t max_facts_per_user; /* 100000; 1 .. 10000000 */
         /* The split of context_budget_tokens between the block's sections

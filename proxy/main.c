@@ -15,6 +15,7 @@
 #include "config_load.h"
 #include "ctl_main.h"
 #include "log.h"
+#include "memcred.h"
 #include "mp_commit.h"
 #include "mp_version.h"
 #include "probe.h"
@@ -228,6 +229,8 @@ static int run(const struct mp_config *cfg, const char *config_path)
     int status = EXIT_START;
     if (check_postgres_budget(cfg) != MP_OK || open_store(cfg, &store) != MP_OK)
         goto out;
+    if (mp_memcred_warning(cfg) != NULL)
+        mp_log(MP_LOG_WARN, mp_memcred_warning(cfg));
     if (mp_server_new(cfg, config_path, store, &server) != MP_OK)
         goto out;
     mp_server_run(server);
@@ -256,6 +259,9 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     if (o.check_only) {
+        const char *warning = mp_memcred_warning(&cfg);
+        if (warning != NULL)
+            fprintf(stderr, "memproxy: warning: %s\n", warning);
         printf("configuration ok\n");
         return EXIT_CLEAN;
     }

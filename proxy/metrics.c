@@ -382,6 +382,11 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "memproxy_storage_writable %d\n",
         q.depth, q.bytes, q.max, q.max_bytes, (unsigned long long)get(&m->queue_full),
         (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
+    put(t,
+        "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them.\n"
+        "# TYPE memproxy_memory_jobs_held gauge\n"
+        "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n",
+        q.held_no_credential);
 }
 
 static void render_memory(struct mp_metrics *m, struct text *t)

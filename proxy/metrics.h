@@ -85,12 +85,13 @@ void mp_metrics_sweep(struct mp_metrics *m, bool ok);
 void mp_metrics_compaction(struct mp_metrics *m, bool ok);
 /* What the memory worker reports for the queue gauges. */
 struct mp_metrics_queue {
-    unsigned depth;   /* pending memory work: turns, changes, jobs */
-    size_t bytes;     /* what the queued turns hold */
-    bool write_ok;    /* the store took the last write */
-    const char *why;  /* !write_ok: the X-Memory-Error code */
-    unsigned max;     /* [memory] queue_max: depth at which work is refused */
-    size_t max_bytes; /* [memory] queue_max_bytes: bytes at which turns are refused */
+    unsigned depth;              /* pending memory work: turns, changes, jobs */
+    size_t bytes;                /* what the queued turns hold */
+    bool write_ok;               /* the store took the last write */
+    const char *why;             /* !write_ok: the X-Memory-Error code */
+    unsigned max;                /* [memory] queue_max: depth at which work is refused */
+    size_t max_bytes;            /* [memory] queue_max_bytes: bytes at which turns are refused */
+    unsigned held_no_credential; /* memory jobs waiting for a credential (core/memcred.h) */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);

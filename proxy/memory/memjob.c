@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "memcred.h"
 #include "memprompt.h"
 #include "metrics.h"
 #include "pii.h"
@@ -19,7 +20,7 @@
 #include "net/upstream.h"
 #include "usermem.h"
 
-#define AUTH_SLOTS         65536 /* users whose Authorization is remembered, at most */
+#define AUTH_SLOTS         65536 /* users whose credentials are remembered, at most */
 #define AUTH_PROBES        8     /* slots a user may land in; the least recently used is evicted */
 #define JOB_RESPONSE_MAX   (1 << 20) /* a job's upstream answer, at most */
 #define JOB_TIMEOUT_MS     120000
@@ -27,13 +28,20 @@
 #define TICK_MS            1000
 #define RESCAN_MS          5000 /* how often the store is read for jobs of other processes */
 
+/* What the user's latest turn on one provider's routes lent that
+ * provider's memory jobs. */
+struct auth_lent {
+    bool known; /* such a turn was seen */
+    char *line; /* its credential header line "Name: value", or NULL: it carried none */
+    size_t len;
+};
+
 struct auth_slot {
     uint64_t hash;
     uint64_t used; /* tick of the last remember: the oldest is evicted */
     char *user;
     size_t user_len;
-    char *auth;
-    size_t auth_len;
+    struct auth_lent of[2]; /* by enum mp_llm_api: a credential stays with its provider */
 };
 
 struct running {
@@ -70,6 +78,7 @@ struct mp_memjobs {
     _Atomic unsigned count;
     uint64_t auth_tick;
     struct auth_slot *auth; /* AUTH_SLOTS */
+    _Atomic unsigned held;  /* waiting jobs no credential may go with (last pass) */
 };
 
 static int64_t now_ms(void)
@@ -279,41 +288,65 @@ static struct auth_slot *claim_auth(struct mp_memjobs *j, uint64_t h, const char
     return victim;
 }
 
+static void clear_lent(struct auth_lent *l)
+{
+    if (l->line != NULL)
+        memset(l->line, 0, l->len);
+    free(l->line);
+    memset(l, 0, sizeof(*l));
+}
+
 static void clear_slot(struct auth_slot *s)
 {
     free(s->user);
-    if (s->auth != NULL)
-        memset(s->auth, 0, s->auth_len);
-    free(s->auth);
+    clear_lent(&s->of[MP_LLM_OPENAI]);
+    clear_lent(&s->of[MP_LLM_ANTHROPIC]);
     memset(s, 0, sizeof(*s));
 }
 
-void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
-                              const char *auth, size_t auth_len)
+static bool same_lent(const struct auth_lent *l, const char *line, size_t len)
 {
-    uint64_t h = hash_user(user, user_len);
-    struct auth_slot *s = claim_auth(j, h, user, user_len);
+    if (!l->known || (line == NULL) != (l->line == NULL))
+        return false;
+    return line == NULL || (l->len == len && memcmp(l->line, line, len) == 0);
+}
+
+/* The user's slot, claimed (another user's evicted): NULL when out of memory. */
+static struct auth_slot *own_slot(struct mp_memjobs *j, const char *user, size_t len)
+{
+    uint64_t h = hash_user(user, len);
+    struct auth_slot *s = claim_auth(j, h, user, len);
     s->used = ++j->auth_tick;
-    if (slot_is(s, h, user, user_len) && s->auth_len == auth_len &&
-        memcmp(s->auth, auth, auth_len) == 0)
-        return;
-    char *u = malloc(user_len);
-    char *a = malloc(auth_len + 1);
-    if (u == NULL || a == NULL) {
-        free(u);
-        free(a);
-        return;
-    }
-    memcpy(u, user, user_len);
-    memcpy(a, auth, auth_len);
-    a[auth_len] = '\0';
+    if (slot_is(s, h, user, len))
+        return s;
+    char *u = malloc(len);
+    if (u == NULL)
+        return NULL;
+    memcpy(u, user, len);
     clear_slot(s);
-    *s = (struct auth_slot){.hash = h,
-                            .used = j->auth_tick,
-                            .user = u,
-                            .user_len = user_len,
-                            .auth = a,
-                            .auth_len = auth_len};
+    *s = (struct auth_slot){.hash = h, .used = j->auth_tick, .user = u, .user_len = len};
+    return s;
+}
+
+void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
+                              enum mp_llm_api api, const char *line, size_t len)
+{
+    struct auth_slot *s = own_slot(j, user, user_len);
+    if (s == NULL)
+        return;
+    struct auth_lent *l = &s->of[api];
+    if (same_lent(l, line, len))
+        return;
+    char *copy = NULL;
+    if (line != NULL) {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return;
+        memcpy(copy, line, len);
+        copy[len] = '\0';
+    }
+    clear_lent(l);
+    *l = (struct auth_lent){.known = true, .line = copy, .len = len};
 }
 
 static void forget_auth(struct mp_memjobs *j, const char *user, size_t user_len)
@@ -337,29 +370,56 @@ static char *header_line(const char *name, const char *value, size_t vlen)
     return line;
 }
 
-/* The credential header line for a job, malloc'd; NULL when none: the
- * configured key of the memory model's API ([upstream] api_key as a
- * bearer, [anthropic] api_key as x-api-key), else the header the user's
- * requests carried (remembered by mp_memjobs_remember_auth). */
+/* What the user's turns on the memory provider's routes lent, or NULL
+ * when none was seen. */
+static const struct auth_lent *lent_for(const struct mp_memjobs *j, const struct mp_job *job)
+{
+    const struct auth_slot *s = find_auth(j, job->user, job->user_len);
+    const struct auth_lent *l = s != NULL ? &s->of[j->cfg->memory.llm] : NULL;
+    return l != NULL && l->known ? l : NULL;
+}
+
+/* The credential header line for a job, malloc'd; NULL when there is none
+ * it may carry (core/memcred.h): the configured key ([memory] api_key, else
+ * the memory provider's) in that provider's form, else the header the
+ * user's latest turn on that provider's routes carried. */
 static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
 {
-    bool anthropic = j->cfg->memory.llm == MP_LLM_ANTHROPIC;
-    const char *name = anthropic ? "x-api-key" : "Authorization";
-    const char *key = anthropic ? j->cfg->anthropic.api_key : j->cfg->upstream.api_key;
-    if (key[0] != '\0' && anthropic)
-        return header_line(name, key, strlen(key));
-    if (key[0] != '\0') {
+    enum mp_llm_api api = j->cfg->memory.llm;
+    const char *key = mp_memcred_configured(j->cfg);
+    if (key != NULL && api == MP_LLM_ANTHROPIC)
+        return header_line("x-api-key", key, strlen(key));
+    if (key != NULL) {
         char *line = malloc(sizeof("Authorization: Bearer ") + strlen(key));
         if (line != NULL)
             sprintf(line, "Authorization: Bearer %s", key);
         return line;
     }
-    const struct auth_slot *s = find_auth(j, job->user, job->user_len);
-    if (s == NULL)
+    const struct auth_lent *l = lent_for(j, job);
+    if (l == NULL)
         return NULL;
-    if (s->auth_len == 0) /* the user's requests carry none: send none */
-        return header_line(name, "", 0);
-    return header_line(name, s->auth, s->auth_len);
+    if (l->line == NULL) /* that provider's requests carry none: send none */
+        return header_line(mp_memcred_key_header(api), "", 0);
+    char *line = malloc(l->len + 1);
+    if (line != NULL)
+        memcpy(line, l->line, l->len + 1);
+    return line;
+}
+
+/* Counts the waiting jobs no credential may go with (the held gauge). */
+static void count_held(struct mp_memjobs *j)
+{
+    unsigned held = 0;
+    if (mp_memcred_configured(j->cfg) == NULL) {
+        for (size_t i = 0; i < j->njobs; i++)
+            held += lent_for(j, &j->jobs[i]) == NULL;
+    }
+    atomic_store(&j->held, held);
+}
+
+unsigned mp_memjobs_held(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->held);
 }
 
 static void running_free(struct mp_memjobs *j, struct running *r)
@@ -806,7 +866,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
         }
         auth = auth_line_for(j, job);
         if (auth == NULL) {
-            i++; /* waits for credentials: api_key, or the user's next request */
+            i++; /* held for a credential: a key, or the user's next request (count_held) */
             continue;
         }
         int rc = claim(j, job, now);
@@ -824,6 +884,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
         update_count(j); /* running now, retried or done */
     }
     free(busy.slots);
+    count_held(j);
     if (j->njobs > 0) {
         struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
         evtimer_add(j->tick, &tv);

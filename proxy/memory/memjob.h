@@ -4,9 +4,11 @@
  * completion to the upstream on the thread's own curl multi, and applying
  * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
  *
- * Authorization: [upstream] api_key when set; else the latest Authorization
- * seen for the user, held in a bounded in-memory cache (never on disk). A job
- * without either waits. */
+ * Credentials (core/memcred.h): the configured key when set; else the
+ * credential header of the user's latest turn on the memory provider's
+ * routes, held per provider in a bounded in-memory cache (never on disk): a
+ * turn on the other provider's routes lends nothing. A job without a
+ * credential it may carry is held and tried again at each pass. */
 #ifndef MP_PROXY_MEMJOB_H
 #define MP_PROXY_MEMJOB_H
 
@@ -68,12 +70,14 @@ void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op);
 void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
                            bool extract);
 
-/* Remembers the Authorization value of the user's latest request. */
+/* Remembers what the user's latest turn on provider api's routes lent that
+ * provider's memory jobs: its credential header line line[0..len)
+ * ("Name: value", copied), or NULL when it carried none. */
 void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t user_len,
-                              const char *auth, size_t auth_len);
+                              enum mp_llm_api api, const char *line, size_t len);
 
 /* Drops the user's pending jobs from the index, cancels a running one and
- * forgets the user's Authorization (the store deletes the stored jobs). */
+ * forgets the user's credentials (the store deletes the stored jobs). */
 void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_len);
 
 /* Starts what can run now and arms a timer for what waits. */
@@ -81,5 +85,8 @@ void mp_memjobs_schedule(struct mp_memjobs *j);
 
 /* Jobs indexed (pending or running). Any thread. */
 unsigned mp_memjobs_pending(const struct mp_memjobs *j);
+/* Waiting jobs held because no credential may go with them, as of the
+ * last scheduling pass (at least every second while jobs wait). Any thread. */
+unsigned mp_memjobs_held(const struct mp_memjobs *j);
 
 #endif

@@ -396,10 +396,11 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
     }
     for (size_t i = 0; i < n; i++) {
         struct mp_turn *t = items[i]->turn;
-        /* a turn without Authorization (an upstream that needs none) lets
-         * its jobs run without one too */
-        mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth != NULL ? t->auth : "",
-                                 t->auth_len);
+        /* a turn without a credential (an upstream that needs none) lets
+         * its provider's jobs run without one too */
+        if (t->lends)
+            mp_memjobs_remember_auth(mw->jobs, t->user, t->user_len, t->auth_api, t->auth,
+                                     t->auth_len);
         prep[i].it = items[i];
         turn_messages(&prep[i], mw->shared->cfg.governance.pii_mode);
         prep[i].op = nops;
@@ -802,6 +803,7 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->write_ok = out->why == NULL;
     out->max = atomic_load(&mw->queue_max);
     out->max_bytes = atomic_load(&mw->queue_max_bytes);
+    out->held_no_credential = mp_memjobs_held(mw->jobs);
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

@@ -103,23 +103,29 @@ static void idem_key(const char *user, size_t user_len, const char *body, size_t
     EVP_MD_CTX_free(ctx);
 }
 
-static int copy_auth(struct mp_turn *t, const char *auth, size_t auth_len)
+/* The credential header line "Name: value" the turn lends. */
+static int copy_auth(struct mp_turn *t, const struct mp_turn_auth *auth)
 {
-    if (auth == NULL)
+    t->lends = true;
+    t->auth_api = auth->api;
+    if (auth->value == NULL)
         return MP_OK;
-    t->auth = malloc(auth_len + 1);
+    size_t n = strlen(auth->name), len = n + 2 + auth->value_len;
+    t->auth = malloc(len + 1);
     if (t->auth == NULL)
         return MP_ENOMEM;
-    memcpy(t->auth, auth, auth_len);
-    t->auth[auth_len] = '\0';
-    t->auth_len = auth_len;
-    t->bytes += auth_len + 1;
+    memcpy(t->auth, auth->name, n);
+    memcpy(t->auth + n, ": ", 2);
+    memcpy(t->auth + n + 2, auth->value, auth->value_len);
+    t->auth[len] = '\0';
+    t->auth_len = len;
+    t->bytes += len + 1;
     return MP_OK;
 }
 
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
-                const char *body, size_t len, const char *reply, size_t reply_len, const char *auth,
-                size_t auth_len, struct mp_chatreq_msg *msgs, struct mp_turn **out)
+                const char *body, size_t len, const char *reply, size_t reply_len,
+                const struct mp_turn_auth *auth, struct mp_chatreq_msg *msgs, struct mp_turn **out)
 {
     struct mp_chatreq req;
     if (user_len == 0 || user_len > MP_USER_KEY_MAX ||
@@ -138,7 +144,7 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
     if (rc == MP_OK)
         rc = add_text(t, reply, reply_len);
     if (rc == MP_OK)
-        rc = copy_auth(t, auth, auth_len);
+        rc = copy_auth(t, auth);
     if (rc != MP_OK) {
         mp_turn_free(t);
         return rc;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "store.h"
 #include "usermem.h"
 
@@ -32,7 +33,14 @@ struct mp_turn {
     size_t ntexts;                           /* user texts, then the reply: ntexts - 1 user texts */
     char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* owned, NUL-terminated, <= MP_TURN_TEXT_KEEP */
     size_t lens[MP_TURN_MAX_USER_TEXTS + 1];
-    char *auth; /* the request's Authorization value (owned), or NULL */
+    /* The credential the turn lends its provider's memory jobs
+     * (core/memcred.h): lends false for a turn that lends nothing (one read
+     * back from a park file); else auth_api is the provider the request
+     * went to and auth its credential header line "Name: value" (owned,
+     * NUL-terminated), or NULL when the request carried none. */
+    bool lends;
+    enum mp_llm_api auth_api;
+    char *auth;
     size_t auth_len;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
@@ -40,9 +48,18 @@ struct mp_turn {
     size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
 };
 
+/* The credential a request lends its provider's memory jobs (all borrowed):
+ * value NULL when it carried none. */
+struct mp_turn_auth {
+    enum mp_llm_api api; /* the provider the request went to */
+    const char *name;    /* "Authorization" or "x-api-key" */
+    const char *value;
+    size_t value_len;
+};
+
 /* Builds the turn of a chat request of wire w: body[0..len) is the
  * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
- * (borrowed), auth its Authorization value (borrowed, NULL when none),
+ * (borrowed), auth what it lends memory jobs (borrowed),
  * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
  * caller fills summarize, extract and at_ms. Returns MP_OK with *out
  * (caller frees with mp_turn_free() unless it hands it over);
@@ -50,10 +67,10 @@ struct mp_turn {
  * (nothing to remember); MP_EINVAL when the body is not a chat request;
  * MP_ENOMEM. */
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
-                const char *body, size_t len, const char *reply, size_t reply_len, const char *auth,
-                size_t auth_len, struct mp_chatreq_msg *msgs, struct mp_turn **out);
+                const char *body, size_t len, const char *reply, size_t reply_len,
+                const struct mp_turn_auth *auth, struct mp_chatreq_msg *msgs, struct mp_turn **out);
 
-/* Frees a turn (wiping its Authorization). mp_turn_free(NULL) does nothing. */
+/* Frees a turn (wiping its credential). mp_turn_free(NULL) does nothing. */
 void mp_turn_free(struct mp_turn *t);
 
 #endif

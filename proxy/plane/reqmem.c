@@ -17,6 +17,7 @@
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
+#include "memcred.h"
 #include "memory/memworker.h"
 #include "plane/memread.h"
 #include "metrics.h"
@@ -411,6 +412,8 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     const char *write_error = mp_memworker_write_error(loop->memworker);
     if (write_error != NULL && m->error == NULL)
         m->error = write_error;
+    if (m->error == NULL && mp_memcred_missing(loop->cfg, m->mode, m->route_api))
+        m->error = "no_memory_credential";
     if (sse) {
         m->completion = mp_completion_new_reader(REPLY_CAPTURE_MAX, m->wire->reply_reader);
         m->capture_failed = m->completion == NULL;
@@ -453,19 +456,25 @@ static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
 }
 
 int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
-                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     const char *body, size_t len, const struct mp_http_request_head *head,
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
 {
     struct mp_turn *t = NULL;
     size_t reply_len = 0;
+    const char *auth_name = NULL;
+    const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
     if (!m->writes || m->capture_failed || loop->memworker == NULL)
         return MP_NOTFOUND;
     char *owned = NULL;
     const char *reply = reply_text(m, &reply_len, &owned);
     if (reply == NULL)
         return MP_NOTFOUND;
+    struct mp_turn_auth lent = {.api = m->route_api,
+                                .name = auth_name,
+                                .value = auth != NULL ? auth->value : NULL,
+                                .value_len = auth != NULL ? auth->value_len : 0};
     int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len,
-                         auth, auth_len, loop->wire_msgs, &t);
+                         &lent, loop->wire_msgs, &t);
     free(owned);
     if (rc != MP_OK)
         return rc;

@@ -53,6 +53,7 @@ struct mp_reqmem {
     struct mp_splice splice;
     struct mp_buf flat;
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
+    enum mp_llm_api route_api;        /* the provider the request goes to (core/memcred.h) */
     struct mp_completion *completion; /* a stream's reply, as relayed */
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
@@ -149,7 +150,10 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
  * 2xx, writes apply, and the memory worker admits a turn: else
  * X-Memory-Error: queue_full, counted) and prepares the capture. While the
  * store refuses writes, X-Memory-Error carries the reason
- * (mp_memworker_write_error()) and the turn is still tried. */
+ * (mp_memworker_write_error()) and the turn is still tried. A turn whose
+ * memory jobs will wait for a credential (mp_memcred_missing() of
+ * route_api) says X-Memory-Error: no_memory_credential when it has no
+ * other error. */
 void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse);
 /* Relayed reply bytes (non-stream) or one whole SSE event (stream). */
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
@@ -157,14 +161,15 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
 
 /* The response completed: hands the turn to the memory worker if the reply
  * is complete and recording applies. body is the client's request body and
- * auth its Authorization value (both borrowed; auth may be NULL). With
+ * head its head (both borrowed): the turn takes the credential header
+ * route_api's memory jobs may borrow (mp_memcred_client()). With
  * done set ([memory] durable_ack), done(t, arg, status) runs on the loop's
  * thread once the turn is committed or failed, and MP_OK says to wait for
  * it; any other return means nothing will be answered (nothing to record,
  * or it could not be queued). mp_reqmem_cleanup() before done gives up
  * waiting. */
 int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
-                     const char *body, size_t len, const char *auth, size_t auth_len,
+                     const char *body, size_t len, const struct mp_http_request_head *head,
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg);
 
 /* Releases what m owns (and stops waiting for a commit). */

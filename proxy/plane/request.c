@@ -213,16 +213,31 @@ static bool name_is(const struct mp_http_header *h, const char *name)
     return field_is(h->name, h->name_len, name);
 }
 
+/* Whether a header is one of memproxy's own: the user id
+ * ([memory] user_header), X-Memory, X-User-Signature, X-Memory-Task. They
+ * name a user and may let their holder act as that user here: a
+ * provider's logs are no place for them. */
+static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_header *h)
+{
+    const char *uh = cfg->memory.user_header;
+    return name_is(h, "x-memory") || name_is(h, "x-user-signature") ||
+           name_is(h, "x-memory-task") ||
+           (h->name_len == strlen(uh) && mp_http_lex_ieq(h->name, uh, h->name_len));
+}
+
 /* Whether a client header goes upstream: hop-by-hop fields, Host,
  * Content-Length and Expect are the client's (curl's, or the native head's)
  * to write; Authorization is replaced when [upstream] api_key is set;
- * Accept-Encoding is dropped when the reply will be recorded (a compressed
- * reply could not be read). */
+ * memproxy's own headers stay home unless [upstream]
+ * forward_memory_headers; Accept-Encoding is dropped when the reply will
+ * be recorded (a compressed reply could not be read). */
 static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
                      const struct mp_http_header *conn_hdr, const struct mp_http_header *h)
 {
     if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
         name_is(h, "content-length") || name_is(h, "expect"))
+        return false;
+    if (!cfg->upstream.forward_memory_headers && is_memory_header(cfg, h))
         return false;
     if (conn_hdr != NULL &&
         mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
@@ -858,13 +873,7 @@ static void on_turn_committed(struct mp_memticket *t, void *arg, int status)
  * Returns true when the reply's end waits for the commit. */
 static bool record_turn(struct mp_request *r)
 {
-    /* the credential memory jobs may borrow: that of the memory model's API */
-    bool anthropic = r->loop->cfg->memory.llm == MP_LLM_ANTHROPIC;
-    const struct mp_http_header *auth = anthropic
-                                            ? mp_http_find_header(r->head, "x-api-key", 9)
-                                            : mp_http_find_header(r->head, "authorization", 13);
-    return mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len,
-                            auth != NULL ? auth->value : NULL, auth != NULL ? auth->value_len : 0,
+    return mp_reqmem_record(&r->mem, r->loop, r->request_id, r->body, r->body_len, r->head,
                             r->hold ? on_turn_committed : NULL, r) == MP_OK;
 }
 
@@ -1104,6 +1113,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
             return;
         }
         r->mem.wire = mp_route_wire(route);
+        r->mem.route_api = r->anthropic ? MP_LLM_ANTHROPIC : MP_LLM_OPENAI;
         skip_client_task(r, body);
         mp_conn_attach(c, r, on_abort);
         if (mp_reqmem_inject(&r->mem, r->loop, body, body_len, on_memory_read, r) == MP_AGAIN)

@@ -379,6 +379,22 @@ START_TEST(test_config_set_api_key)
     ck_assert_int_eq(set("upstream", "api_key", "sk-a\r\nX-Evil: 1"), MP_EINVAL);
     ck_assert_str_eq(err, "[upstream] api_key: must be printable ASCII without spaces "
                           "(value not shown)");
+    /* [memory] api_key: the memory model's own key, a secret the same way */
+    ck_assert_str_eq(cfg.memory.api_key, "");
+    ck_assert_int_eq(set("memory", "api_key", "sk-mem"), MP_OK);
+    ck_assert_str_eq(cfg.memory.api_key, "sk-mem");
+    ck_assert_int_eq(set("memory", "api_key", "sk-m SECRET"), MP_EINVAL);
+    ck_assert_str_eq(err, "[memory] api_key: must be printable ASCII without spaces "
+                          "(value not shown)");
+}
+END_TEST
+
+START_TEST(test_config_forward_memory_headers_is_off_by_default)
+{
+    ck_assert(!cfg.upstream.forward_memory_headers);
+    ck_assert_int_eq(set("upstream", "forward_memory_headers", "true"), MP_OK);
+    ck_assert(cfg.upstream.forward_memory_headers);
+    ck_assert_int_eq(set("upstream", "forward_memory_headers", "sometimes"), MP_EINVAL);
 }
 END_TEST
 
@@ -1424,6 +1440,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_set_model_names);
     tcase_add_test(tc, test_config_set_storage_path);
     tcase_add_test(tc, test_config_set_api_key);
+    tcase_add_test(tc, test_config_forward_memory_headers_is_off_by_default);
     tcase_add_test(tc, test_config_set_addresses_and_url);
     tcase_add_test(tc, test_config_set_names_case_insensitive);
     tcase_add_test(tc, test_config_set_unknown_section_or_key_is_notfound);

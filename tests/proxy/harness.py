@@ -572,6 +572,7 @@ METRIC_LABELS = {
     'memproxy_client_errors_total': ('kind',),
     'memproxy_client_tasks_total': ('kind',),
     'memproxy_memory_jobs_total': ('kind', 'result'),
+    'memproxy_memory_jobs_held': ('reason',),
     'memproxy_config_reloads_total': ('result',),
     'memproxy_build_info': ('version',),
     'memproxy_retention_purged_total': ('item',),

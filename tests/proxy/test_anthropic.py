@@ -97,6 +97,17 @@ class On(AnthropicCase):
         self.assertEqual(mh.req_header(req, 'anthropic-beta'), 'prompt-caching-2024-07-31')
         self.assertIsNone(mh.req_header(req, 'authorization'))
 
+    def test_memproxy_headers_stay_home(self):
+        p = self.own()
+        tag = uuid.uuid4().hex
+        own = [('X-Memory', 'auto'), ('X-User-Signature', 'cd' * 32), ('X-Memory-Task', 'title')]
+        r = p.request('POST', MESSAGES, headers(tag=tag, user=mh.uid('hh'), extra=own), body())
+        self.assertEqual(r.status, 200, r)
+        req = self.fake_req(tag)
+        for name in ('X-User-Id', 'X-Memory', 'X-User-Signature', 'X-Memory-Task'):
+            self.assertIsNone(mh.req_header(req, name), name)
+        self.assertEqual(mh.req_header(req, 'x-api-key'), 'sk-ant-client')
+
     def test_api_key_replaces_the_clients(self):
         p = self.own(api_key='sk-ant-configured')
         tag = uuid.uuid4().hex

@@ -123,6 +123,45 @@ class Forwarding(harness.ProxyTestCase):
         _, headers, _ = self.last()
         self.assertEqual(headers_get(headers, 'authorization'), ['Bearer sk-proxy-key-xyz'])
 
+    # -- memproxy's own headers stay home (issue 31, requirement 5) --------
+
+    MEMORY_HEADERS = [('X-User-Id', 'fw-user-1'), ('X-Memory', 'read'),
+                      ('X-User-Signature', 'ab' * 32), ('X-Memory-Task', 'title')]
+
+    def own_headers_sent(self, p):
+        """A chat request with memproxy's own headers and a body whose
+        "user" differs from the header's: what the upstream got."""
+        body = b'{"model":"gpt-4o-mini", "user" : "body-user-\\u00e9 x","messages":[{"role":"user","content":"hi"}]}'
+        h = [('Content-Type', 'application/json'), ('X-Custom', 'kept')] + self.MEMORY_HEADERS
+        r = p.request('POST', '/v1/chat/completions', h, body)
+        self.assertEqual(r.status, 200, r)
+        _, headers, got = self.last()
+        self.assertEqual(got, body)  # nothing stored to read, nothing recorded: the body as sent, "user" too
+        self.assertEqual(headers_get(headers, 'x-custom'), ['kept'])
+        return headers
+
+    def test_memory_headers_removed_before_forwarding(self):
+        headers = self.own_headers_sent(self.proxy)
+        for name, _ in self.MEMORY_HEADERS:
+            self.assertEqual(headers_get(headers, name), [], name)
+
+    def test_memory_headers_forwarded_when_configured(self):
+        p = self.start_proxy(upstream={'forward_memory_headers': True})
+        headers = self.own_headers_sent(p)
+        for name, value in self.MEMORY_HEADERS:
+            self.assertEqual(headers_get(headers, name), [value], name)
+
+    def test_the_configured_user_header_is_the_one_removed(self):
+        p = self.start_proxy(memory={'user_header': 'X-Team-Member'})
+        r = p.request('POST', '/v1/chat/completions',
+                      [('Content-Type', 'application/json'), ('x-team-member', 'tm-1'),
+                       ('X-User-Id', 'just-a-header'), ('X-Memory', 'read')], chat_body())
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-memory-mode'), 'hybrid')  # the header named the user
+        _, headers, _ = self.last()
+        self.assertEqual(headers_get(headers, 'x-team-member'), [])
+        self.assertEqual(headers_get(headers, 'x-user-id'), ['just-a-header'])
+
     # -- response side -----------------------------------------------------
 
     def compare_with_direct(self, directives, stream=False, path='/v1/chat/completions'):

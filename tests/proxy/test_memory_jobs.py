@@ -5,6 +5,7 @@ entity extraction (confidence, supersession, key normalization, user
 corrections, malformed answers), whose credentials a job carries, one job at
 a time per user, the bounded queue, and the memory metrics."""
 
+import json
 import os
 import re
 import sys
@@ -322,6 +323,155 @@ class JobCredentials(mh.MemCase):
         self.assertEqual(len(reqs), 1)
         self.assertEqual(mh.req_header(reqs[0], 'Authorization'), 'Bearer sk-proxy-key')
         self.assertEqual(mh.job_requests(self.fake, auth='Bearer sk-client'), [])
+
+
+MESSAGES = '/v1/messages'
+
+
+def messages_body(text):
+    return json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 64,
+                       'messages': [{'role': 'user', 'content': text}]}).encode()
+
+
+class ProviderCredentials(mh.MemCase):
+    """Issue 31, requirement 4: a client's credential goes only to the
+    provider it was sent to. Each test asserts the exact credential header
+    (or its absence) of every memory job the fake upstream received."""
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'entity'}}
+
+    def own(self, llm, memory_key=None, **keys):
+        anthropic = {'base_url': self.fake.base_url[:-len('/v1')], 'api_key': keys.get('anthropic')}
+        return self.start_proxy(memory={'mode': 'entity', 'llm': llm, 'api_key': memory_key},
+                                upstream={'api_key': keys.get('upstream')},
+                                sections={'anthropic': anthropic})
+
+    def anthropic_turn(self, p, user, text, cred):
+        h = [('Content-Type', 'application/json'), ('anthropic-version', '2023-06-01'),
+             ('X-User-Id', user)] + list(cred)
+        r = p.request('POST', MESSAGES, h, messages_body(text))
+        self.assertEqual(r.status, 200, r)
+        return r
+
+    def openai_turn(self, p, user, text, auth):
+        s = send(p, user, text, auth=auth)
+        self.assertOK(s)
+        return s.resp
+
+    def jobs_of(self, text):
+        """The memory jobs whose transcript holds text, at either API."""
+        return [r for r in mh.fake_requests(self.fake)
+                if mh.job_kind(r) is not None and text in (r.get('body') or '')]
+
+    def creds(self, req):
+        return (mh.req_header(req, 'Authorization'), mh.req_header(req, 'x-api-key'))
+
+    def assertNeverCarried(self, secret):
+        for r in mh.fake_requests(self.fake):
+            if mh.job_kind(r) is None:
+                continue
+            self.assertNotIn(secret, json.dumps(r.get('headers')), (r['path'], r.get('job')))
+
+    def held(self, p, n):
+        return p.wait_metric('memproxy_memory_jobs_held', lambda v: v == n, timeout=5,
+                             reason='no_credential')
+
+    def test_openai_memory_model_never_gets_an_anthropic_credential(self):
+        p = self.own('openai')
+        bearer, xkey = mh.uid('hb'), mh.uid('hx')
+        r1 = self.anthropic_turn(p, bearer, 'My name is Otto.', [('Authorization', 'Bearer sk-ant-oat-1')])
+        r2 = self.anthropic_turn(p, xkey, 'My name is Xena.', [('x-api-key', 'sk-ant-x-2')])
+        for r in (r1, r2):
+            self.assertEqual(r.header('x-memory-error'), 'no_memory_credential')
+        self.assertEqual(self.held(p, 2), 2)
+        time.sleep(1.2)  # a scheduling pass more: still nothing goes out
+        self.assertEqual(self.jobs_of('My name is Otto.') + self.jobs_of('My name is Xena.'), [])
+        # A request of the same user to the OpenAI routes brings a key the
+        # memory model may use: the held job runs with it, then the new one.
+        r3 = self.openai_turn(p, bearer, 'I live in Oslo.', 'Bearer sk-oai-1')
+        self.assertIsNone(r3.header('x-memory-error'))
+        mh.wait_memory(p, bearer, lambda m: mh.entity_map(m) == {'name': 'Otto', 'city': 'Oslo'},
+                       what='the held job and the next one')
+        jobs = self.jobs_of('My name is Otto.') + self.jobs_of('I live in Oslo.')
+        self.assertEqual(len(jobs), 2)
+        for j in jobs:
+            self.assertEqual(j['path'], '/v1/chat/completions')
+            self.assertEqual(self.creds(j), ('Bearer sk-oai-1', None))
+        self.assertEqual(self.held(p, 1), 1)
+        self.assertNeverCarried('sk-ant-oat-1')
+        self.assertNeverCarried('sk-ant-x-2')
+        # a request to the memory provider without any credential (an
+        # upstream that needs none): the jobs run without one
+        self.openai_turn(p, xkey, 'I live in Rome.', None)
+        mh.wait_memory(p, xkey, lambda m: mh.entity_map(m) == {'name': 'Xena', 'city': 'Rome'},
+                       what='the jobs of a user whose OpenAI requests carry no key')
+        for j in self.jobs_of('My name is Xena.') + self.jobs_of('I live in Rome.'):
+            self.assertEqual(self.creds(j), (None, None))
+        self.assertEqual(self.held(p, 0), 0)
+        self.assertNeverCarried('sk-ant-x-2')
+
+    def test_anthropic_memory_model_gets_the_clients_own_form_never_an_openai_key(self):
+        p = self.own('anthropic')
+        a, b, c = mh.uid('ab'), mh.uid('ax'), mh.uid('ao')
+        self.anthropic_turn(p, a, 'My name is Abel.', [('Authorization', 'Bearer sk-ant-oat-a')])
+        self.anthropic_turn(p, b, 'My name is Bo.', [('x-api-key', 'sk-ant-b')])
+        r = self.openai_turn(p, c, 'My name is Cy.', 'Bearer sk-oai-c')
+        self.assertEqual(r.header('x-memory-error'), 'no_memory_credential')
+        mh.wait_memory(p, a, lambda m: mh.entity_map(m) == {'name': 'Abel'}, what='bearer user')
+        mh.wait_memory(p, b, lambda m: mh.entity_map(m) == {'name': 'Bo'}, what='x-api-key user')
+        (ja,), (jb,) = self.jobs_of('My name is Abel.'), self.jobs_of('My name is Bo.')
+        self.assertEqual((ja['path'], self.creds(ja)), (MESSAGES, ('Bearer sk-ant-oat-a', None)))
+        self.assertEqual((jb['path'], self.creds(jb)), (MESSAGES, (None, 'sk-ant-b')))
+        self.assertEqual(self.held(p, 1), 1)
+        self.assertEqual(self.jobs_of('My name is Cy.'), [])
+        self.anthropic_turn(p, c, 'I live in Cork.', [('x-api-key', 'sk-ant-c')])
+        mh.wait_memory(p, c, lambda m: mh.entity_map(m) == {'name': 'Cy', 'city': 'Cork'},
+                       what='the held job once an Anthropic key arrived')
+        for j in self.jobs_of('My name is Cy.') + self.jobs_of('I live in Cork.'):
+            self.assertEqual((j['path'], self.creds(j)), (MESSAGES, (None, 'sk-ant-c')))
+        self.assertNeverCarried('sk-oai-c')
+        self.assertEqual(self.held(p, 0), 0)
+
+    def test_memory_api_key_comes_first_and_only_for_jobs(self):
+        for llm, names, want in (('openai', ('Mo', 'Vi'), ('Bearer sk-mem-key', None)),
+                                 ('anthropic', ('Lu', 'Di'), (None, 'sk-mem-key'))):
+            p = self.own(llm, memory_key='sk-mem-key', upstream='sk-up-key', anthropic='sk-ant-key')
+            u, v = mh.uid('mk'), mh.uid('mo')
+            texts = ['My name is %s.' % n for n in names]
+            r = self.anthropic_turn(p, u, texts[0], [('Authorization', 'Bearer sk-ant-u')])
+            self.assertIsNone(r.header('x-memory-error'))
+            self.assertIsNone(self.openai_turn(p, v, texts[1], 'Bearer sk-v').header('x-memory-error'))
+            for user, name in zip((u, v), names):
+                mh.wait_memory(p, user, lambda m, name=name: mh.entity_map(m).get('name') == name,
+                               what='%s with [memory] api_key, llm = %s' % (name, llm))
+            jobs = self.jobs_of(texts[0]) + self.jobs_of(texts[1])
+            self.assertEqual(len(jobs), 2)
+            for j in jobs:
+                self.assertEqual(self.creds(j), want, llm)
+            for r in mh.fake_requests(self.fake):  # the chat requests never carry it
+                if mh.job_kind(r) is None:
+                    self.assertNotIn('sk-mem-key', json.dumps(r.get('headers')))
+            self.stop_checked(p)
+
+    def test_check_config_warns_about_cross_provider_credentials(self):
+        cases = (({'llm': 'openai'}, {}, 'jobs of turns on /v1/messages wait'),
+                 ({'llm': 'anthropic'}, {}, 'jobs of turns on the OpenAI routes wait'),
+                 ({'llm': 'openai'}, {'upstream': 'sk-u'}, None),
+                 ({'llm': 'anthropic', 'api_key': 'sk-m'}, {}, None))
+        for memory, keys, want in cases:
+            p = harness.Proxy(self.fake.base_url, memory=dict({'mode': 'hybrid'}, **memory),
+                              upstream={'api_key': keys.get('upstream')},
+                              sections={'anthropic': {'base_url': self.fake.base_url[:-3]}})
+            try:
+                rc, out, err = p.run(['--check-config'])
+            finally:
+                p.tmp.cleanup()
+            self.assertEqual((rc, out), (0, 'configuration ok\n'), err)
+            if want is None:
+                self.assertNotIn('warning', err)
+                continue
+            self.assertIn('memproxy: warning: ', err)
+            self.assertIn(want, err)
+            self.assertIn('[memory] api_key', err)
 
 
 class Concurrency(mh.MemCase):

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -139,6 +140,36 @@ class AnthropicSDK(SDKCase):
 
     def test_claude_code_auxiliary_request_is_a_task(self):
         self.check_task('create', 'Summarize this in five words.', {'x-claude-code-request-class': 'auxiliary'})
+
+
+class AnthropicSDKAuthToken(AnthropicSDK):
+    """Issue 31, requirement 4: the SDK's authToken (Authorization: Bearer)
+    reaches Anthropic and never the OpenAI upstream the memory jobs
+    (default [memory] llm = openai) go to: with no key configured for them,
+    the turn's job is held."""
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'entity'}}
+    TOKEN = 'sk-ant-oat01-sdk-token'
+    # AnthropicSDK's round trips ran above; this class runs only its own
+    test_messages_create = test_messages_create_stream = test_messages_stream = None
+
+    def env(self):
+        return dict(super().env(), MEMPROXY_AUTH_TOKEN=self.TOKEN)
+
+    def test_auth_token_never_reaches_the_openai_upstream(self):
+        user = mh.uid('sdkt')
+        got, tag = self.sdk('create', user, 'My name is Tokenia.')
+        self.assertEqual(got, mh.REPLY)
+        req = mh.upstream_of(self.fake, mh.Sent(tag, b'', None, None))
+        self.assertEqual((req['path'], mh.req_header(req, 'Authorization'), mh.req_header(req, 'x-api-key')),
+                         ('/v1/messages', 'Bearer ' + self.TOKEN, None))
+        self.assertEqual(self.proxy.wait_metric('memproxy_memory_jobs_held', lambda v: v == 1,
+                                                reason='no_credential'), 1)
+        mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) == 2, what='the recorded turn')
+        time.sleep(1.2)  # a scheduling pass more
+        for r in mh.fake_requests(self.fake):
+            if mh.job_kind(r) is not None:
+                self.assertNotIn(self.TOKEN, json.dumps(r.get('headers')), r['path'])
+                self.assertNotIn('Tokenia', r.get('body') or '')
 
 
 if __name__ == '__main__':

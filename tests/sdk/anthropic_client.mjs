@@ -4,12 +4,16 @@
 // Environment: ANTHROPIC_BASE_URL (memproxy's root: the SDK appends
 // /v1/messages), MEMPROXY_USER (X-User-Id), MEMPROXY_TAG (X-Test-Req),
 // MEMPROXY_HEADERS (optional: a JSON object of more default headers).
+// MEMPROXY_AUTH_TOKEN (when set: the SDK's authToken, sent as
+// "Authorization: Bearer", as OAuth clients do, instead of an x-api-key).
 // Prints one JSON line: {"text": ...}, the reply text the application got.
 import Anthropic from '@anthropic-ai/sdk';
 
 const [kind, text] = process.argv.slice(2);
+const token = process.env.MEMPROXY_AUTH_TOKEN;
 const client = new Anthropic({
-  apiKey: 'sk-ant-sdk-test',
+  apiKey: token ? null : 'sk-ant-sdk-test',
+  authToken: token || null,
   baseURL: process.env.ANTHROPIC_BASE_URL,
   maxRetries: 0,
   defaultHeaders: {'X-User-Id': process.env.MEMPROXY_USER, 'X-Test-Req': process.env.MEMPROXY_TAG,
