@@ -151,6 +151,7 @@ class AnthropicSDKAuthToken(AnthropicSDK):
     TOKEN = 'sk-ant-oat01-sdk-token'
     # AnthropicSDK's round trips ran above; this class runs only its own
     test_messages_create = test_messages_create_stream = test_messages_stream = None
+    test_claude_code_auxiliary_request_is_a_task = None
 
     def env(self):
         return dict(super().env(), MEMPROXY_AUTH_TOKEN=self.TOKEN)
