@@ -136,6 +136,17 @@ class Recording(mh.MemCase):
         self.assertNotIn(b'[DONE]', bytes(s.resp.body))
         self.assertNothingRecorded(user)
 
+    def test_close_delimited_stream_closed_inside_done_records_nothing(self):
+        # A close-delimited stream whose close falls inside [DONE], after the
+        # finish event: the answer is broken (an error event ends it), not a
+        # turn to record.
+        user = mh.uid('cutdone')
+        s = send(self.proxy, user, 'cut in done', stream=True, fake='events=2,close_after=3,inside')
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertIn(b'"finish_reason":"stop"', bytes(s.resp.body))
+        self.assertIn(b'upstream_reset', bytes(s.resp.body))
+        self.assertNothingRecorded(user)
+
     def test_stalled_stream_idle_timeout_records_nothing(self):
         user = mh.uid('stall')
         s = send(self.proxy, user, 'stall me', stream=True, fake='events=5,stall_after=2', timeout=20)
