@@ -72,7 +72,12 @@ static const char *server_not_ready(void *owner)
 static const char *server_degraded(void *owner)
 {
     struct mp_server *s = owner;
-    return s->memworker != NULL ? mp_memworker_write_error(s->memworker) : NULL;
+    if (s->memworker == NULL)
+        return NULL;
+    const char *why = mp_memworker_write_error(s->memworker);
+    if (why == NULL && mp_memworker_held(s->memworker) > 0)
+        why = "held_turns"; /* the store is back, the turns it failed not all in yet */
+    return why;
 }
 
 unsigned mp_server_worker_count(const struct mp_config *cfg)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin/adminapi.h"
+#include "memory/memworker.h"
 #include "metrics.h"
 #include "net/respond.h"
 #include "status.h"
@@ -73,6 +74,30 @@ static void send_metrics(struct mp_conn *c)
     free(all);
 }
 
+/* /readyz: the state's line, then how many turns the store failed are
+ * still held for it, when any are (they go in once it is back). */
+static void send_readyz(struct mp_conn *c, const struct mp_admin_host *host)
+{
+    const struct mp_loop *loop = mp_conn_loop(c);
+    const char *why = host->not_ready(host->owner);
+    const char *degraded = why == NULL ? host->degraded(host->owner) : NULL;
+    unsigned held = loop->memworker != NULL ? mp_memworker_held(loop->memworker) : 0;
+    char text[128];
+    int n;
+    if (why != NULL) /* why ends in its newline */
+        n = snprintf(text, sizeof(text), "%s", why);
+    else if (degraded != NULL) /* chat goes on: report, stay in service */
+        n = snprintf(text, sizeof(text), "degraded: %s\n", degraded);
+    else
+        n = snprintf(text, sizeof(text), "ready\n");
+    if (held > 0 && n > 0 && (size_t)n < sizeof(text))
+        snprintf(text + n, sizeof(text) - (size_t)n, "held_turns: %u\n", held);
+    if (why != NULL)
+        send_text(c, 503, "Service Unavailable", text);
+    else
+        send_text(c, 200, "OK", text);
+}
+
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len)
 {
@@ -83,18 +108,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     if (get && target_is(head, "/livez")) {
         send_text(c, 200, "OK", "ok\n");
     } else if (get && target_is(head, "/readyz")) {
-        const char *why = host->not_ready(host->owner);
-        const char *degraded = host->degraded(host->owner);
-        char text[64];
-        if (why != NULL) {
-            send_text(c, 503, "Service Unavailable", why);
-        } else if (degraded != NULL) {
-            /* chat goes on without memory writes: report, stay in service */
-            snprintf(text, sizeof(text), "degraded: %s\n", degraded);
-            send_text(c, 200, "OK", text);
-        } else {
-            send_text(c, 200, "OK", "ready\n");
-        }
+        send_readyz(c, host);
     } else if (get && target_is(head, "/metrics")) {
         send_metrics(c);
     } else if (head->target_len >= 7 && memcmp(head->target, "/admin/", 7) == 0) {

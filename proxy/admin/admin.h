@@ -16,7 +16,8 @@ struct mp_admin_host {
     /* NULL when ready; else a static text saying why not ("draining\n", ...). */
     const char *(*not_ready)(void *owner);
     /* NULL while the memory store takes writes; else the X-Memory-Error
-     * code of the last failed write ("storage_full", ...). */
+     * code of the last failed write ("storage_full", ...), or "held_turns"
+     * while turns it failed during an outage are not all committed. */
     const char *(*degraded)(void *owner);
     /* Re-reads the configuration as SIGHUP does, now (main thread): MP_OK
      * when it was valid and is in force; MP_EINVAL when it was not (the

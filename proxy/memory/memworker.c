@@ -34,6 +34,7 @@ struct item {
     enum item_kind kind;
     struct mp_turn *turn;        /* IT_TURN */
     struct mp_memticket *ticket; /* IT_OPS; IT_TURN: NULL when nobody waits */
+    bool held;                   /* IT_TURN: the store failed it once (counted in held) */
 };
 
 struct mp_memticket {
@@ -76,6 +77,7 @@ struct mp_memworker {
     struct item *held_head, *held_tail;   /* turns whose commit the store failed: tried
                                              again (worker thread; counted in queued) */
     size_t nheld;
+    _Atomic unsigned held;    /* turns the store failed, not yet committed, parked or dropped */
     struct event *held_ev;    /* the next try of the held turns */
     int64_t held_backoff_ms;  /* its delay, doubling while the store fails */
     unsigned commit_delay_ms; /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
@@ -338,11 +340,25 @@ static void hold(struct mp_memworker *mw, struct item *it)
     mw->held_tail = it;
     mw->nheld++;
     atomic_fetch_add(&mw->queued, 1);
+    if (!it->held)
+        atomic_fetch_add(&mw->held, 1);
+    it->held = true;
     if (!evtimer_pending(mw->held_ev, NULL)) {
         int64_t ms = mw->held_backoff_ms;
         struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
         evtimer_add(mw->held_ev, &tv);
     }
+}
+
+/* A turn item done with (committed, dropped or parked): out of the queue's
+ * bytes, and of the held turns if it was one. */
+static void item_free(struct mp_memworker *mw, struct item *it)
+{
+    atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
+    if (it->held)
+        atomic_fetch_sub(&mw->held, 1);
+    mp_turn_free(it->turn);
+    free(it);
 }
 
 /* Frees the batch, holding the turns the store failed (see hold()).
@@ -359,9 +375,7 @@ static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size
             hold(mw, it); /* its ticket was answered: the reply went on */
             continue;
         }
-        atomic_fetch_sub(&mw->queued_bytes, it->turn->bytes);
-        mp_turn_free(it->turn);
-        free(it);
+        item_free(mw, it);
     }
     return failed;
 }
@@ -370,11 +384,9 @@ static size_t turns_release(struct mp_memworker *mw, struct prepared *prep, size
 static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, int status)
 {
     for (size_t i = 0; i < n; i++) {
-        atomic_fetch_sub(&mw->queued_bytes, items[i]->turn->bytes);
         if (items[i]->ticket != NULL)
             answer(items[i]->ticket, status);
-        mp_turn_free(items[i]->turn);
-        free(items[i]);
+        item_free(mw, items[i]);
     }
 }
 
@@ -787,6 +799,11 @@ static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
         on_sweep_step(-1, 0, mw);
     }
     arm_sweep(mw, mw->shared->cfg.governance.sweep_interval_seconds);
+}
+
+unsigned mp_memworker_held(const struct mp_memworker *mw)
+{
+    return atomic_load(&mw->held);
 }
 
 unsigned mp_memworker_depth(const struct mp_memworker *mw)

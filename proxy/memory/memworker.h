@@ -110,6 +110,12 @@ int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 /* Pending work: queued turns and changes plus stored jobs. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);
 
+/* Turns the store failed to commit (it was down or unreachable) that the
+ * worker still holds for its return: they leave this count once committed,
+ * parked or dropped. Non-zero after the store is back: held turns are
+ * still draining. Any thread. */
+unsigned mp_memworker_held(const struct mp_memworker *mw);
+
 /* The proxy is draining: queued turns not committed within ms_from_now
  * (from now on, whenever the worker reaches them) are parked on disk for
  * the next start instead (park.h), logged and counted. Any thread. */

@@ -387,12 +387,16 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
 
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
 {
-    int n = snprintf(
-        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s",
-        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-        m->error != NULL ? "X-Memory-Error: " : "", m->error != NULL ? m->error : "",
-        m->error != NULL ? "\r\n" : "", m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
-        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "");
+    /* the read's code first, then the turn's: both facts, never one for the other */
+    const char *first = m->error != NULL ? m->error : m->turn_error;
+    const char *second = m->error != NULL ? m->turn_error : NULL;
+    int n =
+        snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s",
+                 mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+                 first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
+                 second != NULL ? ", " : "", second != NULL ? second : "",
+                 first != NULL ? "\r\n" : "", m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
+                 m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -405,15 +409,12 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     if (mp_memworker_admit(loop->memworker) != MP_OK) {
         m->writes = false;
         mp_memworker_count_refused(loop->memworker);
-        if (m->error == NULL)
-            m->error = "queue_full";
+        m->turn_error = "queue_full";
         return;
     }
-    const char *write_error = mp_memworker_write_error(loop->memworker);
-    if (write_error != NULL && m->error == NULL)
-        m->error = write_error;
-    if (m->error == NULL && mp_memcred_missing(loop->cfg, m->mode, m->route_api))
-        m->error = "no_memory_credential";
+    m->turn_error = mp_memworker_write_error(loop->memworker);
+    if (m->turn_error == NULL && mp_memcred_missing(loop->cfg, m->mode, m->route_api))
+        m->turn_error = "no_memory_credential";
     if (sse) {
         m->completion = mp_completion_new_reader(REPLY_CAPTURE_MAX, m->wire->reply_reader);
         m->capture_failed = m->completion == NULL;

@@ -45,8 +45,10 @@ struct mp_reqmem {
                                        user's own setting (core/usermode.h) */
     char user[MP_USERKEY_MAX];      /* the store user key */
     size_t user_len;
-    const char *error; /* static X-Memory-Error code, or NULL */
-    int task;          /* a client task's kind (X-Memory-Skipped), or -1: none */
+    const char *error;      /* static X-Memory-Error code of the read, or NULL */
+    const char *turn_error; /* static code of the turn's recording (queue_full, a
+                               write error), or NULL: listed after error */
+    int task;               /* a client task's kind (X-Memory-Skipped), or -1: none */
     uint32_t injected_tokens;
     /* the memory spliced into the client's body (owned; no piece: none,
        send the client's), and its contiguous copy once asked for */
@@ -142,7 +144,10 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
                         size_t client_len, const char **out, size_t *out_len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
- * (cap bytes, NUL-terminated). Returns the length written. */
+ * (cap bytes, NUL-terminated). X-Memory-Error lists the read's code, then
+ * the turn's, comma-separated: "storage_unavailable, queue_full" says both
+ * that nothing was read and that the turn will not be recorded. Returns
+ * the length written. */
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
 
 /* The upstream answered status with this content type, before the
@@ -152,8 +157,8 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
  * store refuses writes, X-Memory-Error carries the reason
  * (mp_memworker_write_error()) and the turn is still tried. A turn whose
  * memory jobs will wait for a credential (mp_memcred_missing() of
- * route_api) says X-Memory-Error: no_memory_credential when it has no
- * other error. */
+ * route_api) says no_memory_credential when it has no other code. Either
+ * code is the turn's (turn_error), given besides a failed read's. */
 void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse);
 /* Relayed reply bytes (non-stream) or one whole SSE event (stream). */
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,

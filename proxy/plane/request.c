@@ -815,7 +815,9 @@ static enum mp_upstream_error_kind classify(enum mp_xfer_end end, enum mp_perr *
 }
 
 /* The upstream failed: an error response if nothing was sent yet, an SSE
- * error event if a stream is under way, else a cut connection. */
+ * error event if a stream is under way (then the last chunk, or to an
+ * HTTP/1.0 client the close: the error event says the stream is broken),
+ * else a cut connection. */
 static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstream_error_kind kind)
 {
     mp_metrics_upstream_error(r->loop->shard, kind);
@@ -827,14 +829,15 @@ static void request_fail(struct mp_request *r, enum mp_perr perr, enum mp_upstre
         return;
     }
     const char *code = kind == MP_UPERR_TIMEOUT ? "upstream_timeout" : "upstream_reset";
-    if (r->is_sse && r->chunked_out) {
+    if (r->is_sse && (r->chunked_out || r->close_delimited)) {
         char ev[512];
         size_t n = mp_respond_sse_error(ev, sizeof(ev),
                                         kind == MP_UPERR_TIMEOUT ? MP_PERR_UPSTREAM_TIMEOUT
                                                                  : MP_PERR_UPSTREAM_PROTOCOL,
                                         r->anthropic);
         relay(r, ev, n);
-        evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
+        if (r->chunked_out)
+            evbuffer_add(mp_conn_output(r->conn), "0\r\n\r\n", 5);
         request_end(r, MP_CONN_KEEP, code);
         return;
     }
@@ -877,14 +880,27 @@ static bool record_turn(struct mp_request *r)
                             r->hold ? on_turn_committed : NULL, r) == MP_OK;
 }
 
+/* A stream's bytes after its last whole event begin another event: there
+ * is more than the line ends SSE ignores between events. */
+static bool partial_event(const struct mp_request *r)
+{
+    const struct mp_buf *p = &r->sse_pending;
+    for (size_t i = 0; i < p->len; i++) {
+        if (p->data[i] != '\r' && p->data[i] != '\n')
+            return true;
+    }
+    return false;
+}
+
 /* The answer arrived whole though the transfer then failed: a stream that
- * relayed [DONE], or a Content-Length body with every byte. */
+ * relayed [DONE] and nothing of an event after it, or a Content-Length
+ * body with every byte. */
 static bool complete_despite(const struct mp_request *r)
 {
     if (!r->head_done)
         return false;
     if (r->is_sse)
-        return r->done_relayed && r->sse_pending.len == 0;
+        return r->done_relayed && !partial_event(r);
     return r->content_length >= 0 && r->body_in == (uint64_t)r->content_length;
 }
 
@@ -901,8 +917,14 @@ static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
         request_fail(r, perr, kind);
         return;
     }
-    if (r->is_sse && r->sse_pending.len > 0) {
-        if (r->held_tail.len > 0) /* ended mid-event: pass it on, after what is held */
+    if (r->is_sse && partial_event(r)) {
+        /* the stream ended inside an event (a close-delimited answer's
+           close, or a last chunk): as broken as a reset there */
+        request_fail(r, MP_PERR_UPSTREAM_PROTOCOL, MP_UPERR_RESET);
+        return;
+    }
+    if (r->is_sse && r->sse_pending.len > 0) { /* blank lines: no event */
+        if (r->held_tail.len > 0)
             hold_bytes(r, r->sse_pending.data, r->sse_pending.len);
         else
             relay(r, r->sse_pending.data, r->sse_pending.len);

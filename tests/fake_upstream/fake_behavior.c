@@ -47,6 +47,7 @@ static const struct directive directives[] = {
     NUM(delay_ms, 0, MAX_MS),
     NUM(stall_after, 0, 1L << 30),
     NUM(reset_after, 0, 1L << 30),
+    NUM(close_after, 0, 1L << 30),
     NUM(body_bytes, 0, MAX_BODY_BYTES),
     NUM(end_delay_ms, 0, MAX_MS),
     NUM(event_bytes, 0, MAX_EVENT_BYTES),
@@ -74,6 +75,7 @@ void fake_behavior_init(struct fake_behavior *b)
     b->delay_ms = -1;
     b->stall_after = -1;
     b->reset_after = -1;
+    b->close_after = -1;
     b->body_bytes = -1;
     b->end_delay_ms = -1;
     b->event_bytes = -1;
@@ -338,20 +340,21 @@ static void cut_at(struct fake_plan *p, size_t off, enum fake_end end)
     p->end = end;
 }
 
-/* stall_after / reset_after: which applies (the smaller N; a tie resets). */
+/* stall_after / reset_after / close_after: which applies (the smallest N;
+ * a tie resets, else closes). */
 static bool cut_of(const struct fake_behavior *b, long *n, enum fake_end *end)
 {
-    if (b->reset_after >= 0 && (b->stall_after < 0 || b->reset_after <= b->stall_after)) {
-        *n = b->reset_after;
-        *end = FAKE_END_RST;
-        return true;
+    static const enum fake_end ends[] = {FAKE_END_RST, FAKE_END_CLOSE, FAKE_END_STALL};
+    const long at[] = {b->reset_after, b->close_after, b->stall_after};
+    bool found = false;
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        if (at[i] >= 0 && (!found || at[i] < *n)) {
+            *n = at[i];
+            *end = ends[i];
+            found = true;
+        }
     }
-    if (b->stall_after >= 0) {
-        *n = b->stall_after;
-        *end = FAKE_END_STALL;
-        return true;
-    }
-    return false;
+    return found;
 }
 
 /* Pads the JSON object in t to exactly want bytes with a "pad" member. */
@@ -372,6 +375,15 @@ static int pad_to(struct fake_buf *t, size_t want)
     }
     fake_buf_puts(t, "\"}");
     return 0;
+}
+
+/* close_after: an answer without Content-Length or chunked framing, which
+ * the close ends (the response says so even when the request did not). */
+static void put_unframed(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    if (!r->close) {
+        fake_buf_puts(o, "Connection: close\r\n");
+    }
 }
 
 static void put_chunked(struct fake_buf *o, const char *body, size_t len)
@@ -421,7 +433,9 @@ static int build_single(const struct fake_behavior *b, const struct fake_v1_req 
         fake_buf_put(o, ctype, ctype_len);
         fake_buf_puts(o, "\r\n");
     }
-    if (!no_body && b->chunked) {
+    if (!no_body && b->close_after >= 0) {
+        put_unframed(o, r);
+    } else if (!no_body && b->chunked) {
         fake_buf_puts(o, "Transfer-Encoding: chunked\r\n");
     } else if (!no_body) {
         fake_buf_puts(o, "Content-Length: ");
@@ -430,7 +444,7 @@ static int build_single(const struct fake_behavior *b, const struct fake_v1_req 
     }
     put_v1_tail(o, r, status);
     p->body_off = o->len;
-    if (!no_body && b->chunked) {
+    if (!no_body && b->chunked && b->close_after < 0) {
         put_chunked(o, body, len);
     } else if (!no_body) {
         fake_buf_put(o, body, len);
@@ -501,8 +515,10 @@ void fake_sse_end(struct fake_sse *s, bool content)
     } else if (k > 0 && b->split >= 0) {
         add_brk(p, o->len, 0);
     }
-    fake_buf_put_hex(o, len);
-    fake_buf_puts(o, "\r\n");
+    if (b->close_after < 0) {
+        fake_buf_put_hex(o, len);
+        fake_buf_puts(o, "\r\n");
+    }
     if (s->cut && k == (size_t)s->cut_n) /* before the event, or inside: half of it sent */
         s->cut_off = b->inside ? o->len + len / 2 : start;
     if (b->split >= 0 && (size_t)b->split < len) {
@@ -510,7 +526,9 @@ void fake_sse_end(struct fake_sse *s, bool content)
     }
     fake_buf_put(o, e->p, e->len);
     fake_buf_put(o, eol, eol_len);
-    fake_buf_puts(o, "\r\n");
+    if (b->close_after < 0) {
+        fake_buf_puts(o, "\r\n");
+    }
 }
 
 /* The SSE answer: the wire's events, then the last chunk. */
@@ -522,7 +540,12 @@ static int build_stream(const struct fake_behavior *b, const struct fake_v1_req 
     s.cut = cut_of(b, &s.cut_n, &end);
     struct fake_buf *o = &p->out;
     put_status_line(o, 200);
-    fake_buf_puts(o, "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
+    fake_buf_puts(o, "Content-Type: text/event-stream\r\n");
+    if (b->close_after >= 0) {
+        put_unframed(o, r);
+    } else {
+        fake_buf_puts(o, "Transfer-Encoding: chunked\r\n");
+    }
     put_v1_tail(o, r, 200);
     p->body_off = o->len;
     r->wire->put_stream(&s, r, b);
@@ -535,7 +558,9 @@ static int build_stream(const struct fake_behavior *b, const struct fake_v1_req 
     if (s.cut && (size_t)s.cut_n >= s.events) {
         s.cut_off = o->len;
     }
-    fake_buf_puts(o, "0\r\n\r\n");
+    if (b->close_after < 0) {
+        fake_buf_puts(o, "0\r\n\r\n");
+    }
     if (s.cut) {
         cut_at(p, s.cut_off, end);
     }

@@ -23,6 +23,7 @@ struct fake_behavior {
     long delay_ms;
     long stall_after;
     long reset_after;
+    long close_after; /* a close-delimited answer: a clean close (FIN) after N events / bytes */
     long body_bytes;
     long end_delay_ms;
     long event_bytes;
@@ -33,7 +34,7 @@ struct fake_behavior {
     bool reset_before_headers;
     bool chunked;
     bool echo;
-    bool inside;   /* stall_after/reset_after of a stream cut inside event N (half of it sent) */
+    bool inside;   /* a stream's cut (stall_after, reset_after, close_after) inside event N */
     bool failed;   /* Responses: response.failed instead of response.completed */
     bool thinking; /* Messages: a thinking block before the text */
     bool tool_use; /* Messages: a tool_use block after the text */

@@ -310,6 +310,21 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -ge 280 ] || fail "end_delay_ms=300: reset after $ms ms"
 eq "end_delay_ms body bytes before the reset" 100 "$(wc -c <"$tmp/cut.body" | tr -d ' ')"
 
+# 18a. close_after: a close-delimited stream (no chunk framing) closed
+# cleanly inside its event N with inside; N past the end: all of it
+hdr=$(curl -sS -D - -o "$tmp/closed.body" -H 'X-Fake-Behavior: events=2,close_after=1,inside' \
+    --data-binary '{"stream":true}' "$base/v1/chat/completions" | tr -d '\r')
+eq "close_after curl exit" 0 "$?"
+case "$hdr" in *"Transfer-Encoding"* | *"Content-Length"*) fail "close_after: framed: $hdr" ;; esac
+case "$hdr" in *"Connection: close"*) ;; *) fail "close_after: no Connection: close" ;; esac
+eq "close_after inside: one whole event, then half of one" "1 True" "$(python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+e = d.split(b"\n\n")
+print(len(e) - 1, e[1].startswith(b"data: {") and 2 * len(e[1]) in (len(e[0]) + 1, len(e[0]) + 2))' \
+    "$tmp/closed.body")"
+eq "close_after past the end: whole stream" "data: [DONE]" "$(curl -sS -H 'X-Fake-Behavior: close_after=99' \
+    --data-binary '{"stream":true}' "$base/v1/chat/completions" | tail -n 2 | head -n 1)"
+
 # 18b. strings with escaped quotes and backslashes end where JSON says: the
 # members after them ("stream", "model") are still read
 for c in 'say \"hi\"' 'C:\\\\' 'a\\\"b\\\\\\\\' '\\\\\\\\\"x\"'; do

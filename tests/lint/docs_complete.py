@@ -586,7 +586,7 @@ def check_errors(tree):
 def code_memory_errors(tree):
     reqmem = tree.read('proxy/plane/reqmem.c')
     codes = set(re.findall(r'\bfail\(\w+,\s*\w+,\s*"(\w+)"\)', reqmem))
-    codes |= set(re.findall(r'->error\s*=\s*"(\w+)"', reqmem))
+    codes |= set(re.findall(r'->(?:turn_)?error\s*=\s*"(\w+)"', reqmem))
     body = c_function(tree.read('proxy/memory/memworker.c'), 'mp_memworker_write_error')
     if body is not None:
         codes |= set(re.findall(r'"(\w+)"', body))

@@ -363,12 +363,15 @@ class StoreFull(mh.MemCase):
 class StorageUnavailable(mh.MemCase):
     """The store cannot be opened any more (here: a compaction whose swap
     fails because data.mdb was replaced by a directory): /readyz says 503
-    storage unavailable, chat goes on without memory."""
+    storage unavailable, chat goes on without memory; the turns the store
+    fails are held (in the queue's bounds, two here), and once they fill the
+    queue a reply says both that nothing was read and that its turn will not
+    be recorded."""
 
     def test_readyz_503_and_chat_goes_on_when_storage_is_unavailable(self):
         data = self.storage_dir()
         token = 'admintoken-unavailable'
-        p = self.start_proxy(workers=1, memory={'mode': 'buffer'}, storage={'path': data},
+        p = self.start_proxy(workers=1, memory={'mode': 'buffer', 'queue_max': 2}, storage={'path': data},
                              sections={'admin': {'token': token}})
         user = mh.uid('unav')
         self.assertOK(mh.send(p, user, 'before'))
@@ -383,6 +386,19 @@ class StorageUnavailable(mh.MemCase):
         self.assertEqual(s.status, 200)
         self.assertEqual(s.resp.json()['choices'][0]['message']['content'], REPLY)
         self.assertEqual(s.header('x-memory-error'), 'storage_unavailable')
+        # the store fails the turn: held; the next one's reply says writes fail too
+        mh.wait_for(lambda: mh.jobs_metric(p, 'record', 'retry') >= 1, 5, 'the first turn held')
+        s = mh.send(p, user, 'held too')
+        self.assertEqual(s.header('x-memory-error'), 'storage_unavailable, storage_error')
+        mh.wait_for(lambda: mh.jobs_metric(p, 'record', 'retry') >= 2, 5, 'the second turn held')
+        # two held turns fill the queue: refused, and the reply says so
+        full0 = p.metric('memproxy_memory_queue_full_total')
+        s = mh.send(p, user, 'not recorded')
+        self.assertEqual(s.status, 200)
+        self.assertEqual(s.header('x-memory-error'), 'storage_unavailable, queue_full')
+        self.assertDeltaMetric(p, full0, 'memproxy_memory_queue_full_total', 1)
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (503, b'storage unavailable\nheld_turns: 2\n'))
 
 
 class CompleteBodyThenReset(mh.MemCase):

@@ -120,21 +120,30 @@ class Recording(mh.MemCase):
 
     # -- what records nothing -------------------------------------------------
 
-    def test_cut_stream_records_nothing(self):
+    def assertCutStreamRecordsNothing(self, text, fake, *relayed):
+        """A stream the upstream breaks (fake: X-Fake-Behavior): a 200
+        holding each of relayed but no [DONE], and nothing recorded."""
         user = mh.uid('cut')
-        s = send(self.proxy, user, 'cut me', stream=True, fake='events=5,reset_after=2')
+        s = send(self.proxy, user, text, stream=True, fake=fake)
         self.assertEqual(s.status, 200, s.resp)
+        for b in relayed:
+            self.assertIn(b, bytes(s.resp.body))
         self.assertNotIn(b'[DONE]', bytes(s.resp.body))
         self.assertNothingRecorded(user)
 
+    def test_cut_stream_records_nothing(self):
+        self.assertCutStreamRecordsNothing('cut me', 'events=5,reset_after=2')
+
     def test_stream_cut_after_all_content_before_finish_records_nothing(self):
         # Every content event arrives, then a reset before the finish event.
-        user = mh.uid('cut3')
-        s = send(self.proxy, user, 'cut late', stream=True, fake='events=3,reset_after=3')
-        self.assertEqual(s.status, 200, s.resp)
-        self.assertIn(b'tok2', bytes(s.resp.body))
-        self.assertNotIn(b'[DONE]', bytes(s.resp.body))
-        self.assertNothingRecorded(user)
+        self.assertCutStreamRecordsNothing('cut late', 'events=3,reset_after=3', b'tok2')
+
+    def test_close_delimited_stream_closed_inside_done_records_nothing(self):
+        # A close-delimited stream whose close falls inside [DONE], after the
+        # finish event: the answer is broken (an error event ends it), not a
+        # turn to record.
+        self.assertCutStreamRecordsNothing('cut in done', 'events=2,close_after=3,inside',
+                                           b'"finish_reason":"stop"', b'upstream_reset')
 
     def test_stalled_stream_idle_timeout_records_nothing(self):
         user = mh.uid('stall')

@@ -468,7 +468,8 @@ class BigUser(PgCase):
 class Outage(PgCase):
     """PostgreSQL down, then back: chat keeps answering without memory, the
     turns of the outage wait in the bounded queue and are recorded when the
-    database returns, /readyz says why meanwhile."""
+    database returns, /readyz says why meanwhile, and that held turns are
+    still draining once it is back."""
 
     def test_turns_of_an_outage_are_recorded_when_the_database_returns(self):
         p = self.pg_proxy()
@@ -483,13 +484,18 @@ class Outage(PgCase):
                 text = 'outage turn %d about otters' % i
                 s = send(p, user, text)
                 self.assertEqual(s.status, 200, s.resp)  # chat goes on
-                self.assertEqual(s.header('x-memory-error'), 'storage_unavailable')
+                # nothing read; the turn held (writes fail once one was tried)
+                self.assertIn(s.header('x-memory-error'),
+                              ('storage_unavailable', 'storage_unavailable, storage_error'))
                 said.append(text)
             r = harness.request(p.admin_port, 'GET', '/readyz')
             self.assertEqual(r.status, 503, r)
-            self.assertIn(b'storage unavailable', r.body)
+            self.assertRegex(bytes(r.body), rb'^storage unavailable\nheld_turns: [1-6]\n$')
             self.assertGreaterEqual(p.metric('memproxy_memory_queue_depth'), 6)  # held, not dropped
             self.assertEqual(p.metric('memproxy_memory_jobs_total', kind='record', result='dropped'), 0)
+            # tried again 250, 500, 1000 and 2000 ms apart: after ~4 s the next
+            # try is 4 s away, long after the database is back
+            mh.wait_for(lambda: mh.jobs_metric(p, 'record', 'retry') >= 6 * 6, 10, 'six tries of the held turns')
         finally:
             subprocess.run([CLUSTER, 'up', self.pg.dir], check=True)
         # the request path's connections are open again within a second
@@ -497,6 +503,19 @@ class Outage(PgCase):
         while p.request('GET', '/v1/memory', [('X-User-Id', user)]).status != 200:
             self.assertLess(time.monotonic(), deadline, 'memory reads did not come back')
             time.sleep(0.1)
+        # the held turns wait for their next try: until they are in, /readyz
+        # says how many are still held, and never ready
+        self.assertOK(send(p, user, 'back again'))
+        while True:
+            r = harness.request(p.admin_port, 'GET', '/readyz')
+            if r.status == 200 and bytes(r.body) == b'ready\n':
+                break
+            self.assertRegex(bytes(r.body), rb'^(storage unavailable|degraded: (held_turns|storage_error))\n'
+                                            rb'held_turns: [1-7]\n$')
+            self.assertLess(time.monotonic(), deadline + 30, 'the held turns never drained')
+            time.sleep(0.05)
+        archive = [x['content'] for x in mh.get_memory(p, user)['archive']]
+        self.assertEqual(sum('otters' in a for a in archive), 6, '/readyz said ready with turns still held')
         mem = mh.wait_memory(p, user, lambda m: sum('otters' in x['content'] for x in m['archive']) == 6,
                              timeout=30, what='the outage turns, recorded once the database is back')
         self.assertEqual(sorted(x['content'] for x in mem['archive'] if 'otters' in x['content']), said)

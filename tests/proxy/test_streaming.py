@@ -275,6 +275,87 @@ class Streaming(StreamCase):
             self.assertTrue(r.reset, 'a cut close-delimited body ended with a plain close: %r' % r)
             self.assertFalse(r.complete, r)
 
+    # -- an upstream stream that ends inside an event -----------------------
+    # docs/http-api.md (Upstream failures): a close-delimited upstream stream
+    # (no Content-Length, no chunks: its close is its end) that closes cleanly
+    # inside an event is a broken stream: the whole events before it are
+    # relayed, the partial one never, then the API's error event and the
+    # proper end of the client's framing (the last chunk; to an HTTP/1.0
+    # client, a plain close after the error event, not a reset).
+
+    def cut_mid_event(self, proxy, path, headers, body, http10):
+        with HTTPConn(proxy.port) as c:
+            if not http10:
+                return c.request('POST', path, headers, body, timeout=10)
+            req = harness.build_request('POST', path, headers, body)
+            c.send(req.replace(b' HTTP/1.1\r\n', b' HTTP/1.0\r\n', 1))
+            r = c.read_head('POST', timeout=10)
+            c.read_more(timeout=10)
+            return r
+
+    def assertEndsWithErrorEvent(self, r, http10, anthropic=False):
+        """r: whole events, then one error event (code upstream_reset), then
+        its framing's end; returns the events before the error event."""
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete, 'the reply did not end properly: %r' % r)
+        self.assertFalse(r.reset, r)
+        if http10:
+            self.assertIsNone(r.header('transfer-encoding'), r)
+            self.assertTrue(r.closed, r)
+        else:
+            self.assertIn('chunked', (r.header('transfer-encoding') or '').lower(), r)
+        evs = r.events()
+        self.assertEqual(b''.join(evs), bytes(r.body), 'bytes besides whole events: a partial event relayed')
+        last = evs[-1]
+        head = b'event: error\ndata: ' if anthropic else b'data: '
+        self.assertTrue(last.startswith(head) and last.endswith(b'\n\n'), last)
+        doc = json.loads(last[len(head):-2])
+        if anthropic:
+            self.assertEqual(doc['type'], 'error', doc)
+            self.assertEqual(doc['error']['code'], 'upstream_reset', doc)
+        else:
+            self.assertEqual(self.error_event(last[6:-2])['code'], 'upstream_reset')
+        return evs[:-1]
+
+    def test_close_delimited_upstream_cut_mid_event_ends_with_error_event(self):
+        # 3 content events: the upstream closes halfway through the third.
+        d = 'events=3,close_after=2,inside'
+        for http10 in (False, True):
+            with self.subTest(http10=http10):
+                before = self.proxy.metric('memproxy_upstream_errors_total', kind='reset')
+                r = self.cut_mid_event(self.proxy, CHAT, stream_headers(d), chat_body(stream=True), http10)
+                relayed = self.assertEndsWithErrorEvent(r, http10)
+                want = harness.Response.events(_as_resp(self.exp.expected('events=3', fake_n(r))))
+                self.assertEqual(relayed, want[:2])
+                self.assertNotIn(b'[DONE]', bytes(r.body))
+                self.assertDeltaMetric(self.proxy, before, 'memproxy_upstream_errors_total', 1, kind='reset')
+
+    def test_close_delimited_upstream_whole_stream_relayed_as_is(self):
+        # The close after the last event is the stream's proper end.
+        for http10 in (False, True):
+            with self.subTest(http10=http10):
+                r = self.cut_mid_event(self.proxy, CHAT, stream_headers('events=3,close_after=99'),
+                                       chat_body(stream=True), http10)
+                self.assertEqual(r.status, 200, r)
+                self.assertTrue(r.complete and not r.reset, r)
+                self.assertEqual(bytes(r.body), self.exp.expected('events=3', fake_n(r)))
+
+    def test_close_delimited_anthropic_stream_cut_mid_event_ends_with_anthropic_error_event(self):
+        root = self.fake.base_url[:-len('/v1')]
+        p = self.start_proxy(workers=1, sections={'anthropic': {'base_url': root}})
+        body = json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'stream': True,
+                           'messages': [{'role': 'user', 'content': 'hi'}]}).encode()
+        # a Messages stream has 3 events before its first delta: cut inside the second delta
+        h = [('Content-Type', 'application/json'), ('x-api-key', 'sk-ant-x'),
+             ('anthropic-version', '2023-06-01'), ('X-Fake-Behavior', 'events=3,close_after=4,inside')]
+        for http10 in (False, True):
+            with self.subTest(http10=http10):
+                r = self.cut_mid_event(p, '/v1/messages', h, body, http10)
+                relayed = self.assertEndsWithErrorEvent(r, http10, anthropic=True)
+                self.assertEqual(len(relayed), 4, relayed)
+                self.assertTrue(relayed[3].startswith(b'event: content_block_delta\n'), relayed[3])
+                self.assertIn(b'"text":"tok0 "', relayed[3])
+
     def test_sse_event_under_1mib_relayed(self):
         # docs/http-api.md: one SSE event is capped at 1 MiB; one just under the cap
         # (20 KiB of room for the 16 KiB reads that complete it) is relayed whole.
