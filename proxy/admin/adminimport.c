@@ -120,7 +120,7 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
 {
     struct build b = {job, pii_mode, user, user_len, request_id, now_ms};
     memset(job, 0, sizeof(*job));
-    int rc = mp_import_parse(body, len, &job->batch, bad_line, why);
+    int rc = mp_import_parse(body, len, now_ms, &job->batch, bad_line, why);
     if (rc != MP_OK)
         return rc;
     size_t n = job->batch.n > 0 ? job->batch.n : 1;

@@ -28,7 +28,9 @@ enum mp_memjson_detail { MP_MEMJSON_USER, MP_MEMJSON_ADMIN };
  * written by memproxy) shows with U+FFFD in place of each bad sequence.
  * Arguments are borrowed. */
 
-/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); null for ms <= 0. */
+/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); null for ms <= 0
+ * (not set). A message's "at" and a fact's "observed_at", the item's own
+ * time, show the epoch itself too (an import may give it). */
 json_t *mp_memjson_time(int64_t ms);
 
 /* "inferred", "stated", "corrected", "admin"; "unknown" outside the enum. */

@@ -187,6 +187,16 @@ class BadImport(ImportCase):
         ('id not a string', '{"type":"fact","key":"k","value":"v","id":7,%s}' % AT, 'id'),
         ('id too long', '{"type":"fact","key":"k","value":"v","id":"%s",%s}' % ('i' * 257, AT), 'id'),
         ('duplicate member', '{"type":"message","type":"fact","key":"k","value":"v",%s}' % AT, 'not a JSON object'),
+        # what the user API refuses, the import refuses: one rule
+        ('value with a control character', '{"type":"fact","key":"k","value":"a\\u0007b",%s}' % AT, 'value'),
+        ('value with a C1 control', '{"type":"fact","key":"k","value":"a\\u0085b",%s}' % AT, 'value'),
+        ('value only spaces', '{"type":"fact","key":"k","value":" \\t\\n ",%s}' % AT, 'value'),
+        ('value with a NUL', '{"type":"fact","key":"k","value":"a\\u0000b",%s}' % AT, 'value'),
+        ('role with a NUL', '{"type":"message","role":"user\\u0000x","content":"x",%s}' % AT, 'role'),
+        ('type with a NUL', '{"type":"fact\\u0000x","key":"k","value":"v",%s}' % AT, 'type'),
+        ('at in year 9999', '{"type":"fact","key":"k","value":"v","at":"9999-12-31T23:59:59Z"}', 'at'),
+        ('message at in year 9999', '{"type":"message","role":"user","content":"x","at":"9999-01-01T00:00:00Z"}',
+         'at'),
     )
 
     def assertRefused(self, r, line, field):
@@ -203,6 +213,27 @@ class BadImport(ImportCase):
                 body = (self.GOOD + '\n\n' + bad + '\n' + self.GOOD_FACT + '\n').encode()
                 self.assertRefused(self.imp(user, body), 3, field)
                 self.assertOpenAIError(mh.admin_memory(self.proxy, user), 404, 'not_found')
+
+    def test_times_past_now_plus_a_day_refused(self):
+        # The documented skew: one day past the time of the import.
+        user = mh.uid('skew')
+        now = time.time() * 1000
+        late = mh.iso_ms(now + 25 * 3600 * 1000)
+        self.assertRefused(self.imp(user, [fact('city', 'Graz', late)]), 1, 'at')
+        self.assertRefused(self.imp(user, [message('user', 'x', '2023-01-01T00:00:00Z'),
+                                           message('user', 'y', late)]), 2, 'at')
+        soon = mh.iso_ms(now + 23 * 3600 * 1000)
+        self.imp_ok(user, [fact('city', 'Graz', soon), message('user', 'x', soon)], (1, 1, 0))
+
+    def test_value_trimmed_like_the_user_api(self):
+        user = mh.uid('trim')
+        self.imp_ok(user, [fact('city', ' \t Graz \n', '2023-01-01T00:00:00Z')], (0, 1, 0))
+        self.assertEqual([(e['key'], e['value']) for e in self.mem(user)['entities']], [('city', 'Graz')])
+        # the same value through the user API is the same fact
+        r = self.proxy.request('PUT', '/v1/memory/entities/city',
+                               [('X-User-Id', mh.uid('trim2')), ('Content-Type', 'application/json')],
+                               b'{"value":" \\t Graz \\n"}')
+        self.assertEqual((r.status, r.json()['value']), (200, 'Graz'), r)
 
     def test_bad_line_leaves_existing_memory_unchanged(self):
         user = mh.uid('keep')
@@ -283,7 +314,7 @@ class Idempotence(ImportCase):
         r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/city' % mh.qid(user),
                              b'{"value":"Oslo"}', 'application/json')
         self.assertEqual(r.status, 200, r)
-        self.imp_ok(user, [fact('city', 'Graz', '2099-01-01T00:00:00Z'),
+        self.imp_ok(user, [fact('city', 'Graz', mh.iso_ms(time.time() * 1000 + 3600 * 1000)),
                            fact('pet', 'cat', '2023-01-01T00:00:00Z')], (0, 1, 1))
         self.imp_ok(user, [fact('pet', 'dog', '2022-01-01T00:00:00Z')], (0, 0, 1))
         ents = {e['key']: (e['value'], e['trust']) for e in self.mem(user)['entities']}
@@ -355,6 +386,48 @@ class Limits(ImportCase):
         self.assertOpenAIError(r, 409, 'archive_disabled')
         self.assertOpenAIError(mh.admin_memory(p, user), 404, 'not_found')
         self.imp_ok(user, [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
+
+
+class StoreFull(ImportCase):
+    def test_full_store_507_logged_on_readyz_nothing_half_applied(self):
+        # [storage] map_size_mb = 1: the map grows to 64 MiB at most.
+        p = self.start_proxy(sections=sections(), memory={'mode': 'hybrid'}, storage={'map_size_mb': 1})
+        secret = 'zqxsecretcontent'
+        big = ['%s %05d ' % (secret, i) + 'z' * 16000 for i in range(1900)]  # ~30 MiB a body
+        kept, full = [], None
+        for n in range(8):
+            user = mh.uid('full%d' % n)
+            lines = [message('user', t, '2023-01-01T00:00:00Z') for t in big]
+            lines.append(fact('city', 'Graz', '2023-01-01T00:00:00Z'))
+            mark = p.log_count()
+            r = self.imp(user, lines, proxy=p, timeout=120)
+            if r.status != 200:
+                full = user
+                break
+            kept.append(user)
+        self.assertIsNotNone(full, 'the store never filled')
+        self.assertGreater(len(kept), 0)
+        obj = self.assertOpenAIError(r, 507, 'storage_full')
+        self.assertEqual(obj['error']['type'], 'server_error')
+        rid = r.header('x-request-id')
+        # nothing of the refused import, all of the earlier ones
+        self.assertOpenAIError(mh.admin_memory(p, full), 404, 'not_found')
+        for user in kept[:1]:
+            info = mh.admin_request(p, 'GET', '/admin/users?limit=1000').json()['users']
+            self.assertEqual([(u['facts'], u['archived']) for u in info if u['user'] == user], [(1, 1900)])
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (200, b'degraded: storage_full\n'))
+        self.assertEqual(p.metric('memproxy_storage_writable'), 0)
+        self.assertEqual(p.metric('memproxy_imports_total', result='storage_full'), 1)
+        self.assertEqual(p.metric('memproxy_imports_total', result='ok'), len(kept))
+        logged = [o for o in p.log_objects(mark) if o.get('msg') == 'import not stored: memory store full']
+        self.assertEqual(len(logged), 1, p.log_objects(mark))
+        self.assertEqual((logged[0]['lines'], logged[0]['request_id']), (1901, rid))
+        self.assertNotIn(secret, '\n'.join(p.log_lines()))
+        # a small import fits: it is stored, and the state clears
+        self.imp_ok(mh.uid('small'), [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (200, b'ready\n'))
 
 
 class Paging(ImportCase):
