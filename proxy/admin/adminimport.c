@@ -143,9 +143,6 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
     for (size_t i = 0; i < job->batch.n; i++)
         if (job->batch.items[i].type == MP_IMPORT_FACT)
             order[nord++] = &job->batch.items[i];
-    for (size_t i = 0; i < job->batch.n; i++)
-        if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
-            settings_op(&b, &job->batch.items[i]);
     rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < nord; i++) {
         rc = item_op(&b, order[i]);
@@ -154,6 +151,11 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
             rc = MP_OK;
         }
     }
+    /* the setting last: an export of a user whose memory is off holds
+       items stored before, and they import whatever the setting is */
+    for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++)
+        if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
+            settings_op(&b, &job->batch.items[i]);
     free(order);
     return rc;
 }

@@ -7,6 +7,7 @@ archive; the archive's pages and cursors, for the admin and the user."""
 
 import json
 import os
+import random
 import sys
 import time
 
@@ -584,6 +585,111 @@ class RoundTrip(ImportCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual([(m['role'], m['content'], m['at']) for m in self.archive(b, proxy=p)],
                          sorted(src, key=lambda m: m[2]))
+
+
+# Characters that have broken round trips: controls (NUL first), escapes,
+# line and paragraph separators, a BOM, astral and noncharacter code points.
+ODD = ['\x00', '\x01', '\x08', '\x1f', '\x7f', '\x85', '\x9f', '\u2028', '\u2029', '\ufeff', '\ufffd',
+       '\uffff', '\U0001F600', '\U0010FFFF', 'é', '\\', '"', '\\u0000', '\\n', '\n', '\r\n', '\t', '/', '<', ' ']
+WORDS = ['Graz', 'cello', 'axolotl', 'tram', 'ünïcödé', '東京', 'x']
+
+
+def odd_text(rng, lo=1, hi=12):
+    return ''.join(rng.choice(ODD + WORDS) for _ in range(rng.randint(lo, hi)))
+
+
+def fact_value(rng):
+    """A value the user API takes: no control characters, not blank."""
+    clean = [c for c in ODD if ord(c[0]) >= 0x20 and not 0x7f <= ord(c[0]) <= 0x9f] + WORDS
+    return rng.choice(WORDS) + ''.join(rng.choice(clean) for _ in range(rng.randint(0, 8)))
+
+
+def edge_time(rng, now_ms):
+    """An item time: the epoch, its first millisecond, a leap day, a leap
+    second, an offset, just under the documented skew, or any time."""
+    return rng.choice(['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.001Z', '2000-02-29T23:59:59.999Z',
+                       '2016-12-31T23:59:60Z', '2023-05-08T15:56:00.123456+02:00',
+                       mh.iso_ms(now_ms + 23 * 3600 * 1000), mh.iso_ms(rng.randint(0, int(now_ms)))])
+
+
+class PropertyRoundTrip(ImportCase):
+    """Every export imports into an empty store as the same memory: random
+    memories made through the APIs (recorded turns, the user's and the
+    admin's values, imports with edge times, settings), exported, imported
+    into a fresh memproxy, exported again."""
+    PROXY_CONFIG = {'workers': 2, 'sections': sections(),
+                    'memory': {'mode': 'buffer', 'buffer_messages': 4, 'summarize_at': 1000}}
+
+    def make(self, rng, user, now_ms):
+        lines = [message(rng.choice(['user', 'assistant']), odd_text(rng), edge_time(rng, now_ms))
+                 for _ in range(rng.randint(0, 6))]
+        lines += [fact('k%d' % i, fact_value(rng), edge_time(rng, now_ms),
+                       confidence=rng.choice([0, 1, 0.5, 0.123456789, 1e-9]))
+                  for i in range(rng.randint(0, 4))]
+        if lines:
+            self.assertEqual(self.imp(user, lines).status, 200)
+        for _ in range(rng.randint(0, 3)):
+            self.assertOK(mh.send(self.proxy, user, odd_text(rng)))
+        if rng.random() < 0.5:
+            body = json.dumps({'value': fact_value(rng)}).encode()
+            r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/admin_set' % mh.qid(user),
+                                 body, 'application/json')
+            self.assertEqual(r.status, 200, r)
+        if rng.random() < 0.3:
+            r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/settings' % mh.qid(user),
+                                 json.dumps({'mode': rng.choice(['read', 'off'])}).encode(), 'application/json')
+            self.assertEqual(r.status, 200, r)
+
+    def export(self, proxy, user):
+        """The export's body; None when nothing is stored for user."""
+        r = mh.admin_request(proxy, 'GET', '/admin/users/%s/export' % mh.qid(user))
+        if r.status == 404:
+            return None
+        self.assertEqual(r.status, 200, r)
+        return bytes(r.body)
+
+    @staticmethod
+    def memory(body):
+        """What an export says the memory is: the setting, the facts, the
+        messages in time order (an import sorts its own by time)."""
+        items = [json.loads(ln) for ln in body.splitlines()]
+        facts = sorted((i['key'], i['value'], i['confidence'], i['observed_at']) for i in items if i['type'] == 'fact')
+        msgs = [(i['role'], i['content'], i['at']) for i in items if i['type'] == 'message']
+        mode = [i['mode'] for i in items if i['type'] == 'settings']
+        return mode, facts, sorted(msgs, key=lambda m: m[2])
+
+    def test_nul_in_a_turn_and_the_epoch_import_back(self):
+        user = mh.uid('nul')
+        self.assertOK(mh.send(self.proxy, user, 'before\x00after'))
+        self.imp_ok(user, [message('user', 'at the epoch', '1970-01-01T00:00:00Z'),
+                           fact('born', 'at the epoch', '1970-01-01T00:00:00Z')], (1, 1, 0))
+        mh.wait_idle(self.proxy)
+        first = self.export(self.proxy, user)
+        items = [json.loads(ln) for ln in first.splitlines()]
+        self.assertIn(('message', 'before\x00after'), [(i['type'], i.get('content')) for i in items])
+        self.assertEqual([i.get('at', i.get('observed_at')) for i in items if 'epoch' in i.get('content', i.get('value', ''))],
+                         ['1970-01-01T00:00:00.000Z'] * 2)
+        p = self.start_proxy(sections=sections())
+        self.assertEqual(self.imp(user, first, proxy=p).status, 200)
+        self.assertEqual(self.memory(self.export(p, user)), self.memory(first))
+
+    def test_every_export_imports_back_as_the_same_memory(self):
+        seed = int(os.environ.get('MPTEST_SEED', time.time()))
+        rng = random.Random(seed)
+        now_ms = time.time() * 1000
+        users = [mh.uid('prop%d' % i) for i in range(20)]
+        for user in users:
+            self.make(rng, user, now_ms)
+        mh.wait_idle(self.proxy)
+        p = self.start_proxy(sections=sections())
+        for user in users:
+            first = self.export(self.proxy, user)
+            if first is None:
+                continue  # nothing made: nothing to carry
+            r = self.imp(user, first, proxy=p)
+            self.assertEqual(r.status, 200, 'seed %d: %r' % (seed, r))
+            again = self.export(p, user)
+            self.assertEqual(self.memory(again), self.memory(first), 'seed %d, export:\n%s' % (seed, first))
 
 
 if __name__ == '__main__':
