@@ -41,6 +41,7 @@
 #include "seal.h"
 #include "status.h"
 #include "store.h"
+#include "sweep.h"
 #include "userkey.h"
 
 #define ERR_MAX    256                                      /* a compaction failure's reason */
@@ -838,10 +839,11 @@ static void on_imported(struct mp_memticket *t, void *arg, int status)
     }
     mp_metrics_import(call->loop->metrics, MP_IMPORTR_OK);
     send_json(call, 200, "OK",
-              json_pack("{s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
+              json_pack("{s:I, s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
                         "facts", (json_int_t)call->import.facts, "settings",
                         (json_int_t)call->import.settings, "skipped",
-                        (json_int_t)call->import.skipped),
+                        (json_int_t)call->import.skipped, "past_retention",
+                        (json_int_t)call->import.past),
               NULL);
 }
 
@@ -869,9 +871,13 @@ static void import_lines(struct admin_call *call, const struct mp_http_request_h
         send_error(call, MP_PERR_UNSUPPORTED_MEDIA_TYPE, NULL);
         return;
     }
-    int rc = mp_import_prepare(&call->import, call->loop->cfg->governance.pii_mode, call->user,
-                               call->user_len, call->request_id, call->op.now_ms, body, len, &line,
-                               &why);
+    const struct mp_config *cfg = call->loop->cfg;
+    struct mp_import_opts opts = {.pii_mode = cfg->governance.pii_mode,
+                                  .item_time = call->t.retention_item};
+    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days,
+                            cfg->memory.idempotency_hours, &opts.retention);
+    int rc = mp_import_prepare(&call->import, &opts, call->user, call->user_len, call->request_id,
+                               call->op.now_ms, body, len, &line, &why);
     if (rc == MP_EINVAL) {
         snprintf(message, sizeof(message),
                  "Line %zu of the import is not a valid item (%s); "

@@ -41,7 +41,8 @@ class ImportCase(mh.MemCase):
         """Imports; expect: (messages, facts, skipped) of the answer."""
         r = self.imp(user, items, proxy)
         self.assertEqual(r.status, 200, r)
-        want = dict(zip(('messages', 'facts', 'skipped'), expect), settings=0)  # no settings lines here
+        want = dict(zip(('messages', 'facts', 'skipped', 'past_retention'), expect + (0,) * (4 - len(expect))),
+                    settings=0)  # no settings lines here
         self.assertEqual(r.json(), want, r)
         return r
 
@@ -137,7 +138,7 @@ class GoodImport(ImportCase):
         body = b'\n  \t\r\n' + body + b'\n\n'
         r = self.imp(user, body)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2, 'past_retention': 0})
         doc = self.mem(user)
         self.assertIsNone(doc['summary']['text'])
         self.assertEqual([m['content'] for m in doc['archive']], ['kept'])
@@ -254,7 +255,7 @@ class BadImport(ImportCase):
         body = (self.GOOD + '\n' + self.GOOD_FACT + '\n' + '{"type":"fact"').encode()
         self.assertRefused(self.imp(user, body), 3, 'not a JSON object')
         r = self.imp(user, (self.GOOD + '\n' + self.GOOD_FACT).encode())
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0, 'past_retention': 0})
 
     def test_wrong_content_type_415(self):
         user = mh.uid('ct')
@@ -272,7 +273,7 @@ class BadImport(ImportCase):
         self.assertEqual(len(body), 32 * MIB)
         r = self.imp(user, body, timeout=120)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 0})
         r = self.imp(user, body + b'\n', timeout=120)
         self.assertOpenAIError(r, 413, 'body_too_large')
         self.assertEqual(len(self.archive(user)), 1)
@@ -429,6 +430,100 @@ class StoreFull(ImportCase):
         self.imp_ok(mh.uid('small'), [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
         r = p.admin('/readyz')
         self.assertEqual((r.status, bytes(r.body)), (200, b'ready\n'))
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class Retention(ImportCase):
+    """Retention of imported items counts from their receipt unless the
+    import says retention=item; the answer counts the lines past retention
+    by their own time; an id never outlives its item."""
+
+    def start_at(self, data, days, idempotency_hours=24, **gov):
+        env = {'MEMPROXY_TEST_CLOCK_OFFSET_MS': str(int(days * DAY_MS))} if days else None
+        g = {'pii_retention_days': 0}
+        g.update(gov)
+        return self.start_proxy(sections=sections({'governance': g}), storage={'path': data}, env=env,
+                                memory={'mode': 'hybrid', 'idempotency_hours': idempotency_hours})
+
+    def sweep(self, p):
+        r = mh.admin_request(p, 'POST', '/admin/sweep')
+        self.assertEqual(r.status, 200, r)
+        return r.json()['purged']
+
+    def contents(self, p, user):
+        r = mh.admin_memory(p, user)
+        if r.status == 404:
+            return [], []
+        self.assertEqual(r.status, 200, r)
+        return ([m['content'] for m in self.archive(user, proxy=p)],
+                sorted(e['value'] for e in r.json()['entities']))
+
+    def test_old_history_kept_a_retention_period_from_receipt(self):
+        data = self.storage_dir()
+        user = mh.uid('old')
+        old = mh.iso_ms(time.time() * 1000 - 700 * DAY_MS)
+        lines = [message('user', 'two years ago', old, id='m1'), message('assistant', 'indeed', old, id='m2'),
+                 fact('city', 'Graz', old, id='f1')]
+        p = self.start_at(data, 0, retention_days=30)
+        self.imp_ok(user, lines, (2, 1, 0, 3), proxy=p)
+        self.assertEqual(self.sweep(p)['messages'], 0)
+        want = (['two years ago', 'indeed'], ['Graz'])
+        self.assertEqual(self.contents(p, user), want)
+        # their own time still orders and dates them
+        self.assertEqual({m['at'] for m in self.archive(user, proxy=p)}, {old})
+        self.stop_checked(p)
+        p = self.start_at(data, 29, retention_days=30)
+        purged = self.sweep(p)  # the pass at start took the ids (24 hours)
+        self.assertEqual((purged['facts'], purged['messages']), (0, 0))
+        self.assertEqual(self.contents(p, user), want)
+        self.stop_checked(p)
+        p = self.start_at(data, 31, retention_days=30)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), ([], []))
+
+    def test_retention_item_imports_only_what_is_not_past(self):
+        data = self.storage_dir()
+        user = mh.uid('item')
+        now = time.time() * 1000
+        old, recent = mh.iso_ms(now - 700 * DAY_MS), mh.iso_ms(now - DAY_MS)
+        lines = [message('user', 'long ago', old, id='m1'), fact('city', 'Graz', old, id='f1'),
+                 message('user', 'yesterday', recent, id='m2')]
+        p = self.start_at(data, 0, retention_days=30)
+        path = '/admin/users/%s/import?retention=item' % mh.qid(user)
+        r = mh.admin_request(p, 'POST', path, mh.ndjson(lines), mh.NDJSON)
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 2})
+        got = self.archive(user, proxy=p)
+        # recorded at its own time: retention counts from it
+        self.assertEqual([(m['content'], m['at'], m['recorded_at']) for m in got], [('yesterday', recent, recent)])
+        # the lines not imported left no id behind; the one imported did
+        self.imp_ok(user, lines, (1, 1, 1, 2), proxy=p)
+        self.stop_checked(p)
+        # 29.5 days on: the line dated yesterday is 30.5 days old, the others
+        # were received 29.5 days ago
+        p = self.start_at(data, 29.5, retention_days=30)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), (['long ago'], ['Graz']))
+        for bad in ('retention=items', 'retention=', 'retention=item&retention=item'):
+            r = mh.admin_request(p, 'POST', '/admin/users/%s/import?%s' % (mh.qid(user), bad), mh.ndjson(lines),
+                                 mh.NDJSON)
+            self.assertOpenAIError(r, 400, 'invalid_parameter')
+
+    def test_purged_line_id_does_not_block_a_reimport(self):
+        # The ids' window (48 hours) is longer than retention (1 day).
+        data = self.storage_dir()
+        user = mh.uid('reimp')
+        line = [message('user', 'remember me', mh.iso_ms(time.time() * 1000), id='m1')]
+        p = self.start_at(data, 0, retention_days=1, idempotency_hours=48)
+        self.imp_ok(user, line, (1, 0, 0), proxy=p)
+        self.imp_ok(user, line, (0, 0, 1), proxy=p)
+        self.stop_checked(p)
+        p = self.start_at(data, 1.5, retention_days=1, idempotency_hours=48)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), ([], []))
+        self.imp_ok(user, line, (1, 0, 0, 1), proxy=p)  # its own time is past now
+        self.assertEqual(self.contents(p, user), (['remember me'], []))
 
 
 class Paging(ImportCase):
