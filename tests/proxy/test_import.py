@@ -1,9 +1,12 @@
 """Import into the archive and the facts (docs/admin-api.md, "Import",
 "The archive", "Export"): POST /admin/users/{id}/import answers only once
 everything is committed and searchable, refuses a bad line whole (naming
-it), keeps ids idempotent, applies pii_mode, max_facts_per_user and
-archive; an export imports back into an empty store as the same facts and
-archive; the archive's pages and cursors, for the admin and the user."""
+it; the user API's rules, times at most a day ahead), keeps ids
+idempotent, applies pii_mode, max_facts_per_user and archive; a full store
+answers 507; retention counts from receipt (or the items' own time); an
+export imports back into an empty store as the same memory (a property
+test: MPTEST_SEED=N repeats a run); the archive's pages and cursors, for
+the admin and the user."""
 
 import json
 import os
