@@ -162,8 +162,7 @@ size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity
     return n;
 }
 
-/* Whether an item of time t (and pii flag) is past retention. The pii
- * limit applies to pii items when it is set and shorter. */
+/* The pii limit applies to pii items when it is set and shorter. */
 int64_t mp_lifecycle_limit(const struct mp_retention *r, bool pii)
 {
     int64_t age = r->max_age_ms;
