@@ -16,11 +16,11 @@
 
 #define ADMIN_PREFIX     "/admin/"
 #define ADMIN_PREFIX_LEN (sizeof(ADMIN_PREFIX) - 1)
-#define MAX_SEGMENTS     4 /* users/{id}/entities/{key} */
-#define NAME_MAX_LEN     8 /* longer decoded names are unknown ones */
-#define LIMIT_DIGITS_MAX 4 /* "1000" */
+#define MAX_SEGMENTS     4  /* users/{id}/entities/{key} */
+#define NAME_MAX_LEN     10 /* longer decoded names are unknown ones */
+#define LIMIT_DIGITS_MAX 4  /* "1000" */
 
-enum { SEEN_TENANT = 1, SEEN_CURSOR = 2, SEEN_LIMIT = 4 };
+enum { SEEN_TENANT = 1, SEEN_CURSOR = 2, SEEN_LIMIT = 4, SEEN_RETENTION = 8 };
 
 struct span {
     const char *p;
@@ -210,6 +210,19 @@ static int parse_limit(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
+static int parse_retention(struct span v, struct mp_admin_target *t)
+{
+    char buf[8];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    if (!span_is(dv, "receipt") && !span_is(dv, "item"))
+        return MP_EINVAL;
+    t->retention_item = span_is(dv, "item");
+    return MP_OK;
+}
+
 /* One "name[=value]" pair. Unknown names are skipped without reading the
  * value, so a future parameter with any syntax cannot break old servers. */
 static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
@@ -229,10 +242,11 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     if (pct_decode(name.p, name.n, true, nbuf, sizeof(nbuf), &nlen) != MP_OK)
         return MP_OK; /* too long to be a known name */
     struct span dn = {nbuf, nlen};
-    unsigned bit = span_is(dn, "tenant")   ? SEEN_TENANT
-                   : span_is(dn, "cursor") ? SEEN_CURSOR
-                   : span_is(dn, "limit")  ? SEEN_LIMIT
-                                           : 0;
+    unsigned bit = span_is(dn, "tenant")      ? SEEN_TENANT
+                   : span_is(dn, "cursor")    ? SEEN_CURSOR
+                   : span_is(dn, "limit")     ? SEEN_LIMIT
+                   : span_is(dn, "retention") ? SEEN_RETENTION
+                                              : 0;
     if (bit == 0)
         return MP_OK;
     if (*seen & bit)
@@ -244,9 +258,12 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     } else if (bit == SEEN_CURSOR) {
         *param = "cursor";
         rc = parse_cursor(value, t);
-    } else {
+    } else if (bit == SEEN_LIMIT) {
         *param = "limit";
         rc = parse_limit(value, t);
+    } else {
+        *param = "retention";
+        rc = parse_retention(value, t);
     }
     return rc;
 }

@@ -46,8 +46,9 @@ struct mp_admin_target {
     char tenant[MP_ADMIN_TENANT_LEN + 1]; /* lower-cased, NUL-terminated; "" without tenant */
     char cursor[MP_ADMIN_CURSOR_MAX + 1]; /* opaque, [A-Za-z0-9_-] only; "" = first page */
     size_t cursor_len;
-    unsigned limit; /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
-    bool has_limit; /* the query gave limit */
+    unsigned limit;      /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
+    bool has_limit;      /* the query gave limit */
+    bool retention_item; /* retention=item (imports): age from the items' own time */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -92,6 +93,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - limit: a decimal 1..MP_ADMIN_LIMIT_MAX written with digits only: no
  *   sign, blank, leading zero or other character; anything else, empty
  *   included, is "limit".
+ * - retention: "receipt" (the default) or "item" (retention_item set);
+ *   anything else is "retention". Only an import reads it.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never
@@ -100,8 +103,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * Returns MP_OK with *out filled (fields a route does not use are zero/"");
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
- * a static string naming it: "user", "key", "tenant", "cursor", "limit" or
- * "query". The first problem wins, checked in that order for the path
+ * a static string naming it: "user", "key", "tenant", "cursor", "limit",
+ * "retention" or "query". The first problem wins, checked in that order for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and
  * param may be NULL when the caller does not want the name. */

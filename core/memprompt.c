@@ -379,22 +379,6 @@ static int find_entities(const char *t, size_t len, size_t *as, size_t *ae)
     return MP_EINVAL;
 }
 
-/* True when s[0..len) is valid UTF-8 without C0, DEL or C1 controls. */
-static bool clean_text(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < len) {
-        uint32_t cp;
-        size_t k = mp_utf8_decode(u + i, len - i, &cp);
-        if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 /* Decodes the string member name of object t[s..e) into buf[0..cap). */
 static bool string_member(const char *t, size_t s, size_t e, const char *name, char *buf,
                           size_t cap, size_t *len)
@@ -431,9 +415,8 @@ static bool read_value(const char *t, size_t s, size_t e, struct mp_extracted *x
 
     if (!string_member(t, s, e, "value", raw, sizeof(raw), &len))
         return false;
-    const char *v = trim(raw, &len);
-    if (len == 0 || len > MP_ENTITY_VALUE_MAX || !clean_text(v, len) ||
-        mp_pii_looks_like_instruction(v, len))
+    const char *v = mp_usermem_clean_value(raw, len, &len);
+    if (v == NULL || mp_pii_looks_like_instruction(v, len))
         return false;
     memcpy(x->value, v, len);
     x->value[len] = '\0';

@@ -107,3 +107,35 @@ void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
     e->request_id[id_len] = '\0';
     e->model[0] = '\0';
 }
+
+static bool ascii_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+const char *mp_usermem_clean_value(const char *s, size_t len, size_t *out_len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (len > 0 && ascii_space(*u)) {
+        u++;
+        len--;
+    }
+    while (len > 0 && ascii_space(u[len - 1]))
+        len--;
+    if (len == 0 || len > MP_ENTITY_VALUE_MAX)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t k = mp_utf8_decode(u + i, len - i, &cp);
+        if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+            return NULL;
+        i += k;
+    }
+    *out_len = len;
+    return (const char *)u;
+}
+
+bool mp_usermem_time_ok(int64_t at_ms, int64_t now_ms)
+{
+    return at_ms >= 0 && at_ms <= now_ms + MP_USERMEM_FUTURE_SKEW_MS;
+}

@@ -107,6 +107,23 @@ void mp_usermem_free(struct mp_usermem *um);
  * longer than MP_ENTITY_KEY_MAX or the input is not valid UTF-8. */
 int mp_usermem_normalize_key(const char *key, size_t len, char *out);
 
+/* Checks a fact value given from outside memproxy (a user's or an admin's
+ * PUT, an import line, the extraction model's answer: one rule for all).
+ * s[0..len), trimmed of ASCII whitespace (space, \t, \n, \v, \f, \r) at
+ * both ends, must be 1 to MP_ENTITY_VALUE_MAX bytes of valid UTF-8 without
+ * control characters (C0, DEL, C1). Returns the first kept byte (borrowed
+ * from s) with *out_len, or NULL (*out_len untouched). */
+const char *mp_usermem_clean_value(const char *s, size_t len, size_t *out_len);
+
+/* How far an item's own time given from outside (an import line's "at")
+ * may lie past now: clock skew between systems, one day. */
+#define MP_USERMEM_FUTURE_SKEW_MS (24LL * 3600 * 1000)
+
+/* Whether such a time at_ms is acceptable at now_ms: not before the epoch
+ * and at most MP_USERMEM_FUTURE_SKEW_MS past now_ms. A time further ahead
+ * would outrank every newer value and never expire. */
+bool mp_usermem_time_ok(int64_t at_ms, int64_t now_ms);
+
 /* The trust class of what a role said: the user's own words are stated,
  * what only the assistant said is inferred. Messages and extracted facts
  * alike. */

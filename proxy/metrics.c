@@ -48,7 +48,8 @@ struct mp_metrics {
     counter purged[MP_PURGE_COUNT];
     counter sweeps[2];      /* error, ok */
     counter compactions[2]; /* error, ok */
-    counter queue_full;     /* many writers: atomic_fetch_add */
+    counter imports[MP_IMPORTR_COUNT];
+    counter queue_full; /* many writers: atomic_fetch_add */
     counter parked;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
@@ -58,6 +59,7 @@ static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summar
 static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry",   "failed",
                                                             "invalid", "dropped", "skipped"};
 
+static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
 static const char *const pg_round_names[MP_PGROUND_COUNT] = {"user", "transaction", "fetch"};
 
@@ -157,6 +159,11 @@ void mp_metrics_sweep(struct mp_metrics *m, bool ok)
 void mp_metrics_compaction(struct mp_metrics *m, bool ok)
 {
     atomic_fetch_add(&m->compactions[ok ? 1 : 0], 1);
+}
+
+void mp_metrics_import(struct mp_metrics *m, enum mp_import_result r)
+{
+    atomic_fetch_add(&m->imports[r], 1);
 }
 
 void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
@@ -340,6 +347,11 @@ static void render_governance(struct mp_metrics *m, struct text *t)
         "memproxy_storage_compactions_total{result=\"error\"} %llu\n",
         (unsigned long long)get(&m->sweeps[1]), (unsigned long long)get(&m->sweeps[0]),
         (unsigned long long)get(&m->compactions[1]), (unsigned long long)get(&m->compactions[0]));
+    put(t, "# HELP memproxy_imports_total Imports that reached the store, by result.\n"
+           "# TYPE memproxy_imports_total counter\n");
+    for (int r = 0; r < MP_IMPORTR_COUNT; r++)
+        put(t, "memproxy_imports_total{result=\"%s\"} %llu\n", import_result_names[r],
+            (unsigned long long)get(&m->imports[r]));
 }
 
 void mp_metrics_queue_full(struct mp_metrics *m)

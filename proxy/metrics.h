@@ -83,6 +83,15 @@ enum mp_purge_kind {
 void mp_metrics_purged(struct mp_metrics *m, enum mp_purge_kind kind, unsigned long long n);
 void mp_metrics_sweep(struct mp_metrics *m, bool ok);
 void mp_metrics_compaction(struct mp_metrics *m, bool ok);
+/* Imports (POST /admin/users/{id}/import) that reached the store, by
+ * outcome (any thread). */
+enum mp_import_result {
+    MP_IMPORTR_OK,
+    MP_IMPORTR_STORAGE_FULL,
+    MP_IMPORTR_ERROR,
+    MP_IMPORTR_COUNT
+};
+void mp_metrics_import(struct mp_metrics *m, enum mp_import_result r);
 /* What the memory worker reports for the queue gauges. */
 struct mp_metrics_queue {
     unsigned depth;              /* pending memory work: turns, changes, jobs */

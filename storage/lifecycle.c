@@ -162,15 +162,29 @@ size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity
     return n;
 }
 
-/* Whether an item of time t (and pii flag) is past retention. The pii
- * limit applies to pii items when it is set and shorter. */
-bool mp_lifecycle_expired(const struct mp_op *op, int64_t t, bool pii)
+/* The pii limit applies to pii items when it is set and shorter. */
+int64_t mp_lifecycle_limit(const struct mp_retention *r, bool pii)
 {
-    const struct mp_retention *r = &op->u.sweep.retention;
     int64_t age = r->max_age_ms;
     if (pii && r->pii_max_age_ms > 0 && (age == 0 || r->pii_max_age_ms < age))
         age = r->pii_max_age_ms;
-    return age > 0 && t < op->now_ms - age;
+    return age;
+}
+
+bool mp_lifecycle_past(const struct mp_retention *r, int64_t now_ms, int64_t t, bool pii)
+{
+    int64_t age = mp_lifecycle_limit(r, pii);
+    return age > 0 && t < now_ms - age;
+}
+
+bool mp_lifecycle_expired(const struct mp_op *op, int64_t t, bool pii)
+{
+    return mp_lifecycle_past(&op->u.sweep.retention, op->now_ms, t, pii);
+}
+
+int64_t mp_lifecycle_age_from(int64_t own_ms, int64_t recorded_ms)
+{
+    return recorded_ms > own_ms ? recorded_ms : own_ms;
 }
 
 bool mp_lifecycle_hist_expired(const struct mp_history_item *h, const struct mp_op *op)
@@ -189,7 +203,7 @@ int64_t mp_lifecycle_hist_horizon(const struct mp_op *op)
 
 static bool message_expired(const struct mp_mem_message *m, const void *arg)
 {
-    return mp_lifecycle_expired(arg, m->at_ms, m->pii);
+    return mp_lifecycle_expired(arg, mp_lifecycle_age_from(m->at_ms, m->recorded_at_ms), m->pii);
 }
 
 size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
@@ -353,7 +367,7 @@ int mp_lifecycle_upsert(const struct mp_mem_entity *cur, const struct mp_op *op,
     if (cur != NULL && outranked(cur, in))
         return MP_NOTFOUND;
     *fresh = *in;
-    fresh->recorded_at_ms = op->now_ms;
+    fresh->recorded_at_ms = op->recorded_at_ms > 0 ? op->recorded_at_ms : op->now_ms;
     if (cur != NULL && cur->value_len == in->value_len &&
         memcmp(cur->value, in->value, in->value_len) == 0) {
         /* Seen again: a refresh, not a change, so the history stays quiet. */

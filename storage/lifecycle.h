@@ -58,6 +58,20 @@ void mp_lifecycle_messages_event(const struct mp_op *op, uint32_t count,
  * op->now_ms (op: SWEEP_USER). */
 bool mp_lifecycle_expired(const struct mp_op *op, int64_t t, bool pii);
 
+/* The age limit of an item with the limits r: the pii limit applies to
+ * pii items when it is set and shorter; 0: no limit. */
+int64_t mp_lifecycle_limit(const struct mp_retention *r, bool pii);
+
+/* The same judged with the limits r at now_ms: an import asks it of its
+ * lines before storing them. */
+bool mp_lifecycle_past(const struct mp_retention *r, int64_t now_ms, int64_t t, bool pii);
+
+/* The time an item's age counts from: its own time (a message's at, a
+ * fact's observed_at) or, when later, when memproxy recorded it, so that
+ * old history imported today is kept a retention period from today (an
+ * import may record it at its own time instead: docs/admin-api.md). */
+int64_t mp_lifecycle_age_from(int64_t own_ms, int64_t recorded_ms);
+
 /* History kept per subject (a fact's key, or the summary): at most cap
  * entries ([governance] history_per_fact). With added the entry just
  * appended to items[0..n) (oldest first, added included), writes to out

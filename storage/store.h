@@ -239,6 +239,12 @@ struct mp_op {
        bytes, borrowed; NULL: none). Known already: the op is skipped (result
        MP_NOTFOUND); else it is remembered with the user's idem keys. */
     const uint8_t *import_key;
+    /* with import_key: the time the key is remembered at (0: now_ms); an
+       import sets it so that the key goes no later than its item */
+    int64_t import_key_at_ms;
+    /* IMPORT_MESSAGE, UPSERT_ENTITY: the item's recorded_at when > 0 (an
+       import whose retention counts from the items' own time), else now_ms */
+    int64_t recorded_at_ms;
     /* UPSERT_ENTITY: a new key past max_facts fails the whole apply with
        MP_ECONFLICT (an import is all or nothing) instead of the op's result
        MP_ETOOBIG */

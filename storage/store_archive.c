@@ -53,7 +53,7 @@ int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t
 {
     struct mp_mem_message m = op->u.turn.messages[0];
     m.seq = w->um->next_seq;
-    m.recorded_at_ms = op->now_ms;
+    m.recorded_at_ms = op->recorded_at_ms > 0 ? op->recorded_at_ms : op->now_ms;
     int rc = put_message(w, &m);
     if (rc != MP_OK)
         return rc;
@@ -275,7 +275,7 @@ static int count_unarchived(struct mp_ops_ctx *w, const struct mp_op *op, uint64
     size_t vn;
     for (size_t i = 0; i < w->um->nmessages; i++) {
         const struct mp_mem_message *m = &w->um->messages[i];
-        if (!mp_lifecycle_expired(op, m->at_ms, m->pii))
+        if (!mp_lifecycle_expired(op, mp_lifecycle_age_from(m->at_ms, m->recorded_at_ms), m->pii))
             continue;
         int rc = w->s->be->get(w->txn, MP_TABLE_ARCHIVE, k, archive_key(w, k, m->seq), &v, &vn);
         if (rc == MP_NOTFOUND)
@@ -303,7 +303,10 @@ int mp_ops_sweep_archive(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t 
             rc = MP_OK;
             continue;
         }
-        if (rc == MP_OK && mp_lifecycle_expired(op, m.at_ms, m.pii)) {
+        /* an imported message older than its receipt is a candidate by
+           its time and may not be due yet */
+        if (rc == MP_OK &&
+            mp_lifecycle_expired(op, mp_lifecycle_age_from(m.at_ms, m.recorded_at_ms), m.pii)) {
             rc = remove_message(w, &m);
             (*count)++;
         }

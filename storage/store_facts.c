@@ -327,7 +327,9 @@ static int on_fact(void *arg, const unsigned char *id, const struct mp_store_pla
     struct mp_mem_entity e;
     memset(&e, 0, sizeof(e));
     int rc = mp_codec_get_fact(pv->p, pv->n, &e);
-    bool gone = rc == MP_OK && mp_lifecycle_expired(es->op, e.observed_at_ms, e.pii);
+    bool gone = rc == MP_OK &&
+                mp_lifecycle_expired(
+                    es->op, mp_lifecycle_age_from(e.observed_at_ms, e.recorded_at_ms), e.pii);
     free(e.value);
     if (rc != MP_OK || !gone)
         return rc;

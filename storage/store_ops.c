@@ -629,7 +629,7 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
             op->u.job.through_seq = outs[i].last_seq;
         } else if (op->kind == MP_OP_UPSERT_ENTITY) {
             op->u.entity.revision = outs[i].revision;
-            op->u.entity.recorded_at_ms = op->now_ms;
+            op->u.entity.recorded_at_ms = op->recorded_at_ms > 0 ? op->recorded_at_ms : op->now_ms;
         } else if (op->kind == MP_OP_SWEEP_USER) {
             op->u.sweep.counts = outs[i].swept;
         }

@@ -166,7 +166,8 @@ int mp_ops_import_key(struct mp_ops_ctx *w, const struct mp_op *op)
     int rc = be_get(w, MP_TABLE_IDEM, kb, n, &v, &vn);
     if (rc != MP_NOTFOUND)
         return rc == MP_OK ? MP_NOTFOUND : rc;
-    mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
+    mp_codec_le_put(at, (uint64_t)(op->import_key_at_ms != 0 ? op->import_key_at_ms : op->now_ms),
+                    8);
     return mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n, at, sizeof(at));
 }
 

@@ -41,6 +41,7 @@
 #include "seal.h"
 #include "status.h"
 #include "store.h"
+#include "sweep.h"
 #include "userkey.h"
 
 #define ERR_MAX    256                                      /* a compaction failure's reason */
@@ -795,11 +796,33 @@ static void change_entity(struct admin_call *call, const struct mp_http_request_
 
 /* ---- import ---- */
 
+/* A store that refuses the write (full, or failing) shows on /readyz and
+ * in memproxy_storage_writable like a turn's would; a user's fact limit
+ * (MP_ECONFLICT) is no state of the store. */
 static int import_work(struct mp_memworker *mw, void *arg)
 {
     struct admin_call *call = arg;
-    (void)mw;
-    return mp_import_apply(call->store, &call->import);
+    int rc = mp_import_apply(call->store, &call->import);
+    if (rc != MP_ECONFLICT)
+        mp_memworker_note_write(mw, rc);
+    return rc;
+}
+
+/* The store refused the import (nothing of it was written: one
+ * transaction): logged with the request id, never the lines. */
+static void import_failed(struct admin_call *call, int status)
+{
+    bool full = status == MP_ETOOBIG;
+    struct mp_logline l;
+    mp_metrics_import(call->loop->metrics, full ? MP_IMPORTR_STORAGE_FULL : MP_IMPORTR_ERROR);
+    mp_logline_begin(&l, MP_LOG_ERROR,
+                     full ? "import not stored: memory store full" : "import not stored");
+    if (l.enabled) {
+        mp_logline_str(&l, "request_id", call->request_id);
+        mp_logline_int(&l, "lines", (int64_t)call->import.batch.n);
+        mp_logline_end(&l);
+    }
+    send_error(call, full ? MP_PERR_STORAGE_FULL : MP_PERR_INTERNAL, NULL);
 }
 
 static void on_imported(struct mp_memticket *t, void *arg, int status)
@@ -811,14 +834,16 @@ static void on_imported(struct mp_memticket *t, void *arg, int status)
         return;
     }
     if (status != MP_OK) {
-        send_error(call, MP_PERR_INTERNAL, NULL);
+        import_failed(call, status);
         return;
     }
+    mp_metrics_import(call->loop->metrics, MP_IMPORTR_OK);
     send_json(call, 200, "OK",
-              json_pack("{s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
+              json_pack("{s:I, s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
                         "facts", (json_int_t)call->import.facts, "settings",
                         (json_int_t)call->import.settings, "skipped",
-                        (json_int_t)call->import.skipped),
+                        (json_int_t)call->import.skipped, "past_retention",
+                        (json_int_t)call->import.past),
               NULL);
 }
 
@@ -846,9 +871,13 @@ static void import_lines(struct admin_call *call, const struct mp_http_request_h
         send_error(call, MP_PERR_UNSUPPORTED_MEDIA_TYPE, NULL);
         return;
     }
-    int rc = mp_import_prepare(&call->import, call->loop->cfg->governance.pii_mode, call->user,
-                               call->user_len, call->request_id, call->op.now_ms, body, len, &line,
-                               &why);
+    const struct mp_config *cfg = call->loop->cfg;
+    struct mp_import_opts opts = {.pii_mode = cfg->governance.pii_mode,
+                                  .item_time = call->t.retention_item};
+    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days,
+                            cfg->memory.idempotency_hours, &opts.retention);
+    int rc = mp_import_prepare(&call->import, &opts, call->user, call->user_len, call->request_id,
+                               call->op.now_ms, body, len, &line, &why);
     if (rc == MP_EINVAL) {
         snprintf(message, sizeof(message),
                  "Line %zu of the import is not a valid item (%s); "

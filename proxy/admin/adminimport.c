@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle.h"
 #include "piipolicy.h"
 #include "status.h"
 
@@ -34,7 +35,7 @@ static int id_key(const char *id, uint8_t out[MP_IDEM_KEY_LEN])
 
 struct build {
     struct mp_import_job *job;
-    enum mp_pii_mode pii_mode;
+    const struct mp_import_opts *opts;
     const char *user;
     size_t user_len;
     const char *request_id;
@@ -54,7 +55,20 @@ static void settings_op(struct build *b, const struct mp_import_item *it)
     op->u.user_mode = it->mode;
 }
 
-/* The op of one item, through pii_mode: MP_OK, MP_NOTFOUND (dropped). */
+/* When a line's id is remembered: now, or earlier when its item would be
+ * purged before the id (whose age limit is the idempotency window): the
+ * sweep that purges the item purges the id with it. */
+static int64_t key_time(const struct build *b, int64_t at_ms, bool pii)
+{
+    const struct mp_retention *r = &b->opts->retention;
+    int64_t limit = mp_lifecycle_limit(r, pii);
+    int64_t from = b->opts->item_time ? at_ms : b->now_ms;
+    int64_t t = from + limit - r->idem_max_age_ms;
+    return limit > 0 && t < b->now_ms ? t : b->now_ms;
+}
+
+/* The op of one item, through pii_mode and retention: MP_OK (past
+ * retention with item_time: no op), MP_NOTFOUND (dropped). */
 static int item_op(struct build *b, const struct mp_import_item *it)
 {
     struct mp_import_job *job = b->job;
@@ -62,13 +76,15 @@ static int item_op(struct build *b, const struct mp_import_item *it)
     size_t len = 0;
     bool pii = false;
     enum mp_pii_item kind = it->type == MP_IMPORT_FACT ? MP_PII_ITEM_FACT : MP_PII_ITEM_MESSAGE;
-    int rc =
-        mp_piipolicy_apply(b->pii_mode, kind, it->text, it->text_len, false, &text, &len, &pii);
+    int rc = mp_piipolicy_apply(b->opts->pii_mode, kind, it->text, it->text_len, false, &text, &len,
+                                &pii);
     if (rc == MP_OK && it->type == MP_IMPORT_FACT && (len == 0 || len > MP_ENTITY_VALUE_MAX))
         rc = MP_NOTFOUND; /* a masked value that no longer fits is not kept */
-    if (rc != MP_OK) {
+    bool past = rc == MP_OK && mp_lifecycle_past(&b->opts->retention, b->now_ms, it->at_ms, pii);
+    job->past += past;
+    if (rc != MP_OK || (past && b->opts->item_time)) {
         free(text);
-        return rc;
+        return rc; /* MP_OK when past: not imported */
     }
     job->texts[job->ntexts++] = text;
     struct mp_op *op = &job->ops[job->nops];
@@ -77,11 +93,13 @@ static int item_op(struct build *b, const struct mp_import_item *it)
     op->user_len = b->user_len;
     op->now_ms = b->now_ms;
     op->actor = MP_ACTOR_ADMIN;
+    op->recorded_at_ms = b->opts->item_time ? it->at_ms : 0;
     if (it->has_id) {
         rc = id_key(it->id, job->keys[job->nops]);
         if (rc != MP_OK)
             return rc;
         op->import_key = job->keys[job->nops];
+        op->import_key_at_ms = key_time(b, it->at_ms, pii);
     }
     if (it->type == MP_IMPORT_MESSAGE) {
         struct mp_mem_message *m = &job->msgs[job->nops];
@@ -114,13 +132,13 @@ static int item_op(struct build *b, const struct mp_import_item *it)
     return MP_OK;
 }
 
-int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, const char *user,
-                      size_t user_len, const char *request_id, int64_t now_ms, const char *body,
-                      size_t len, size_t *bad_line, const char **why)
+int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *opts,
+                      const char *user, size_t user_len, const char *request_id, int64_t now_ms,
+                      const char *body, size_t len, size_t *bad_line, const char **why)
 {
-    struct build b = {job, pii_mode, user, user_len, request_id, now_ms};
+    struct build b = {job, opts, user, user_len, request_id, now_ms};
     memset(job, 0, sizeof(*job));
-    int rc = mp_import_parse(body, len, &job->batch, bad_line, why);
+    int rc = mp_import_parse(body, len, now_ms, &job->batch, bad_line, why);
     if (rc != MP_OK)
         return rc;
     size_t n = job->batch.n > 0 ? job->batch.n : 1;
@@ -143,9 +161,6 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
     for (size_t i = 0; i < job->batch.n; i++)
         if (job->batch.items[i].type == MP_IMPORT_FACT)
             order[nord++] = &job->batch.items[i];
-    for (size_t i = 0; i < job->batch.n; i++)
-        if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
-            settings_op(&b, &job->batch.items[i]);
     rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < nord; i++) {
         rc = item_op(&b, order[i]);
@@ -154,6 +169,11 @@ int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, cons
             rc = MP_OK;
         }
     }
+    /* the setting last: an export of a user whose memory is off holds
+       items stored before, and they import whatever the setting is */
+    for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++)
+        if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
+            settings_op(&b, &job->batch.items[i]);
     free(order);
     return rc;
 }

@@ -16,7 +16,15 @@
  * idempotency keys (and kept as long as they are: [memory]
  * idempotency_hours): a line whose id was imported before is skipped. The
  * import is all or nothing: facts past [memory] max_facts_per_user refuse
- * the whole import (409 memory_full). */
+ * the whole import (409 memory_full).
+ *
+ * Retention counts an imported item's age from its receipt (the item is
+ * recorded now; its own time still orders and dates it), or, when the
+ * operator asks (retention=item), from its own time: the item is recorded
+ * at that time, and a line already past retention is not imported (its id
+ * not remembered). Either way the answer counts the lines past retention
+ * by their own time, and a line's id is remembered no longer than its item
+ * is kept, so that an id never blocks the re-import of a purged line. */
 #ifndef MP_PROXY_ADMINIMPORT_H
 #define MP_PROXY_ADMINIMPORT_H
 
@@ -27,6 +35,13 @@
 #include "admin/importlines.h"
 #include "store.h"
 
+/* How an import stores its lines (copied by mp_import_prepare). */
+struct mp_import_opts {
+    enum mp_pii_mode pii_mode;
+    struct mp_retention retention; /* the limits in force */
+    bool item_time;                /* retention=item */
+};
+
 struct mp_import_job {
     struct mp_import_batch batch;
     struct mp_op *ops;
@@ -36,6 +51,7 @@ struct mp_import_job {
     char **texts; /* the policy's copies, owned */
     size_t ntexts;
     size_t dropped; /* by pii_mode */
+    size_t past;    /* lines past retention by their own time */
     /* after mp_import_apply */
     size_t messages, facts, settings, skipped;
 };
@@ -43,9 +59,9 @@ struct mp_import_job {
 /* Builds the ops of body for user[0..user_len) (borrowed until the job is
  * freed): MP_OK; MP_EINVAL with *bad_line and *why (importlines.h);
  * MP_ENOMEM. */
-int mp_import_prepare(struct mp_import_job *job, enum mp_pii_mode pii_mode, const char *user,
-                      size_t user_len, const char *request_id, int64_t now_ms, const char *body,
-                      size_t len, size_t *bad_line, const char **why);
+int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *opts,
+                      const char *user, size_t user_len, const char *request_id, int64_t now_ms,
+                      const char *body, size_t len, size_t *bad_line, const char **why);
 
 /* Worker thread: applies the ops in one transaction and counts the
  * outcome. MP_OK; MP_ECONFLICT (a fact past the user's maximum: nothing

@@ -31,11 +31,20 @@ static const char *str_member(json_t *o, const char *name, size_t *len, bool *pr
     return json_string_value(v);
 }
 
-static int parse_time(json_t *o, const char *name, int64_t *ms, bool *present)
+/* s[0..n) is exactly the literal lit (a NUL inside s does not end it). */
+static bool str_is(const char *s, size_t n, const char *lit)
+{
+    return s != NULL && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+/* An item's own time: RFC 3339, within mp_usermem_time_ok() of now_ms. */
+static int parse_time(json_t *o, const char *name, int64_t now_ms, int64_t *ms, bool *present)
 {
     size_t n = 0;
     const char *s = str_member(o, name, &n, present);
-    return s != NULL && mp_rfc3339_parse(s, n, ms) == MP_OK ? MP_OK : MP_EINVAL;
+    return s != NULL && mp_rfc3339_parse(s, n, ms) == MP_OK && mp_usermem_time_ok(*ms, now_ms)
+               ? MP_OK
+               : MP_EINVAL;
 }
 
 static int parse_id(json_t *o, struct mp_import_item *it, const char **why)
@@ -67,27 +76,29 @@ static char *dup_cut(const char *s, size_t n, size_t max, size_t *out_len)
     return d;
 }
 
-static int parse_message(json_t *o, struct mp_import_item *it, const char **why)
+/* Content may hold any character a recorded turn may, NUL included, so
+ * that every export imports back. */
+static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
 {
     size_t n = 0;
     bool present;
     const char *role = str_member(o, "role", &n, &present);
-    if (role != NULL && strcmp(role, "user") == 0)
+    if (str_is(role, n, "user"))
         it->role = MP_ROLE_USER;
-    else if (role != NULL && strcmp(role, "assistant") == 0)
+    else if (str_is(role, n, "assistant"))
         it->role = MP_ROLE_ASSISTANT;
     else
         return (*why = "role", MP_EINVAL);
     const char *c = str_member(o, "content", &n, &present);
-    if (c == NULL || n == 0 || memchr(c, '\0', n) != NULL)
+    if (c == NULL || n == 0)
         return (*why = "content", MP_EINVAL);
-    if (parse_time(o, "at", &it->at_ms, &present) != MP_OK)
+    if (parse_time(o, "at", now_ms, &it->at_ms, &present) != MP_OK)
         return (*why = "at", MP_EINVAL);
     it->text = dup_cut(c, n, MP_MESSAGE_CONTENT_MAX, &it->text_len);
     return it->text != NULL ? MP_OK : MP_ENOMEM;
 }
 
-static int parse_fact(json_t *o, struct mp_import_item *it, const char **why)
+static int parse_fact(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
 {
     size_t n = 0;
     bool present;
@@ -95,11 +106,12 @@ static int parse_fact(json_t *o, struct mp_import_item *it, const char **why)
     if (k == NULL || mp_usermem_normalize_key(k, n, it->key) != MP_OK)
         return (*why = "key", MP_EINVAL);
     const char *v = str_member(o, "value", &n, &present);
-    if (v == NULL || n == 0 || n > MP_ENTITY_VALUE_MAX || memchr(v, '\0', n) != NULL)
+    v = v != NULL ? mp_usermem_clean_value(v, n, &n) : NULL; /* the user API's rule */
+    if (v == NULL)
         return (*why = "value", MP_EINVAL);
-    int rc = parse_time(o, "at", &it->at_ms, &present);
+    int rc = parse_time(o, "at", now_ms, &it->at_ms, &present);
     if (!present)
-        rc = parse_time(o, "observed_at", &it->at_ms, &present);
+        rc = parse_time(o, "observed_at", now_ms, &it->at_ms, &present);
     if (rc != MP_OK)
         return (*why = "at", MP_EINVAL);
     json_t *c = json_object_get(o, "confidence");
@@ -114,7 +126,8 @@ static int parse_fact(json_t *o, struct mp_import_item *it, const char **why)
     return it->text != NULL ? MP_OK : MP_ENOMEM;
 }
 
-static int parse_line(const char *p, size_t n, struct mp_import_item *it, const char **why)
+static int parse_line(const char *p, size_t n, int64_t now_ms, struct mp_import_item *it,
+                      const char **why)
 {
     json_error_t err;
     size_t tlen = 0;
@@ -129,13 +142,13 @@ static int parse_line(const char *p, size_t n, struct mp_import_item *it, const 
     int rc = MP_OK;
     if (type == NULL)
         rc = (*why = "type", MP_EINVAL);
-    else if (strcmp(type, "message") == 0)
+    else if (str_is(type, tlen, "message"))
         it->type = MP_IMPORT_MESSAGE;
-    else if (strcmp(type, "fact") == 0)
+    else if (str_is(type, tlen, "fact"))
         it->type = MP_IMPORT_FACT;
-    else if (strcmp(type, "settings") == 0)
+    else if (str_is(type, tlen, "settings"))
         it->type = MP_IMPORT_SETTINGS;
-    else if (strcmp(type, "summary") == 0 || strcmp(type, "history") == 0)
+    else if (str_is(type, tlen, "summary") || str_is(type, tlen, "history"))
         it->type = MP_IMPORT_SKIPPED;
     else
         rc = (*why = "type", MP_EINVAL);
@@ -147,15 +160,15 @@ static int parse_line(const char *p, size_t n, struct mp_import_item *it, const 
             rc = (*why = "mode", MP_EINVAL);
     }
     if (rc == MP_OK && it->type == MP_IMPORT_MESSAGE)
-        rc = parse_message(o, it, why);
+        rc = parse_message(o, now_ms, it, why);
     else if (rc == MP_OK && it->type == MP_IMPORT_FACT)
-        rc = parse_fact(o, it, why);
+        rc = parse_fact(o, now_ms, it, why);
     json_decref(o);
     return rc;
 }
 
-int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,
-                    const char **why)
+int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_import_batch *out,
+                    size_t *bad_line, const char **why)
 {
     struct mp_import_batch b = {NULL, 0, 0, 0, 0, 0};
     size_t cap = 0, line = 0;
@@ -181,7 +194,7 @@ int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, s
         struct mp_import_item *it = &b.items[b.n];
         memset(it, 0, sizeof(*it));
         it->line = line;
-        int rc = parse_line(p, n, it, why);
+        int rc = parse_line(p, n, now_ms, it, why);
         if (rc != MP_OK) {
             free(it->text);
             mp_import_batch_free(&b);

@@ -47,14 +47,19 @@ struct mp_import_batch {
     size_t n, nmessages, nfacts, nsettings, nskipped;
 };
 
-/* Parses body[0..len). MP_OK with *out (free with mp_import_batch_free());
- * MP_EINVAL with *bad_line (1-based) and why (a static reason naming the
- * field: "not a JSON object", "type", "role", "content", "key", "value",
- * "at", "confidence", "id", "mode"); MP_ENOMEM. Message content longer than
+/* Parses body[0..len) received at now_ms. MP_OK with *out (free with
+ * mp_import_batch_free()); MP_EINVAL with *bad_line (1-based) and why (a
+ * static reason naming the field: "not a JSON object", "type", "role",
+ * "content", "key", "value", "at", "confidence", "id", "mode"); MP_ENOMEM.
+ * Strings are compared whole: "user\u0000x" is no role. Message content
+ * (any characters, NUL included, as a recorded turn's) longer than
  * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded
- * turn's; a fact value must be 1..MP_ENTITY_VALUE_MAX bytes. */
-int mp_import_parse(const char *body, size_t len, struct mp_import_batch *out, size_t *bad_line,
-                    const char **why);
+ * turn's; a fact value passes mp_usermem_clean_value() (the user API's
+ * rule: trimmed, 1..MP_ENTITY_VALUE_MAX bytes, no control characters) and
+ * is kept trimmed; every time passes mp_usermem_time_ok() (not past now
+ * plus a day). */
+int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_import_batch *out,
+                    size_t *bad_line, const char **why);
 
 void mp_import_batch_free(struct mp_import_batch *b);
 

@@ -10,16 +10,23 @@
 #include "userkey.h"
 #include "utf8.h"
 
-json_t *mp_memjson_time(int64_t ms)
+/* An item's own time, which 0 may be (an imported line at the epoch):
+ * null only before it (never stored). */
+static json_t *item_time(int64_t ms)
 {
     char buf[48];
     struct tm tm;
     time_t s = (time_t)(ms / 1000);
-    if (ms <= 0 || gmtime_r(&s, &tm) == NULL)
+    if (ms < 0 || gmtime_r(&s, &tm) == NULL)
         return json_null();
     size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf + n, sizeof(buf) - n, ".%03dZ", (int)(ms % 1000));
     return json_string(buf);
+}
+
+json_t *mp_memjson_time(int64_t ms)
+{
+    return ms > 0 ? item_time(ms) : json_null();
 }
 
 const char *mp_memjson_trust_name(enum mp_trust t)
@@ -92,7 +99,7 @@ json_t *mp_memjson_entity(const struct mp_mem_entity *e, enum mp_memjson_detail 
     int f = set(o, "key", text_json(e->key, strlen(e->key)));
     f |= set(o, "value", text_json(e->value, e->value_len));
     f |= set(o, "confidence", json_real(e->confidence));
-    f |= set(o, "observed_at", mp_memjson_time(e->observed_at_ms));
+    f |= set(o, "observed_at", item_time(e->observed_at_ms));
     f |= set(o, "source",
              e->request_id[0] != '\0' ? text_json(e->request_id, strlen(e->request_id))
                                       : json_string(mp_memjson_trust_name(e->trust)));
@@ -115,7 +122,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
         return NULL;
     int f = set(o, "role", json_string(role_name(m->role)));
     f |= set(o, "content", text_json(m->content, m->content_len));
-    f |= set(o, "at", mp_memjson_time(m->at_ms));
+    f |= set(o, "at", item_time(m->at_ms));
     if (d == MP_MEMJSON_ADMIN) {
         f |= set(o, "recorded_at", mp_memjson_time(m->recorded_at_ms));
         f |= set(o, "request_id", opt_json(m->request_id));
@@ -290,45 +297,21 @@ json_t *mp_memjson_user_info(const struct mp_user_info *u)
     return done(o, f);
 }
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* Valid UTF-8 without C0, DEL or C1 controls. */
-static bool clean_text(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        uint32_t cp = 0;
-        size_t k = mp_utf8_decode((const unsigned char *)s + i, len - i, &cp);
-        if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 int mp_memjson_parse_value(const char *body, size_t len, char *out, size_t *out_len)
 {
     json_error_t err;
     json_t *doc = len > 0 ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &err) : NULL;
     json_t *v = json_is_object(doc) ? json_object_get(doc, "value") : NULL;
     int rc = MP_EINVAL;
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        size_t n = json_string_length(v);
-        while (n > 0 && is_blank(*s)) {
-            s++;
-            n--;
-        }
-        while (n > 0 && is_blank(s[n - 1]))
-            n--;
-        if (n > 0 && n <= MP_ENTITY_VALUE_MAX && clean_text(s, n)) {
-            memcpy(out, s, n);
-            out[n] = '\0';
-            *out_len = n;
-            rc = MP_OK;
-        }
+    size_t n = 0;
+    const char *s = json_is_string(v)
+                        ? mp_usermem_clean_value(json_string_value(v), json_string_length(v), &n)
+                        : NULL;
+    if (s != NULL) {
+        memcpy(out, s, n);
+        out[n] = '\0';
+        *out_len = n;
+        rc = MP_OK;
     }
     json_decref(doc);
     return rc;

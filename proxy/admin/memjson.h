@@ -28,7 +28,9 @@ enum mp_memjson_detail { MP_MEMJSON_USER, MP_MEMJSON_ADMIN };
  * written by memproxy) shows with U+FFFD in place of each bad sequence.
  * Arguments are borrowed. */
 
-/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); null for ms <= 0. */
+/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); null for ms <= 0
+ * (not set). A message's "at" and a fact's "observed_at", the item's own
+ * time, show the epoch itself too (an import may give it). */
 json_t *mp_memjson_time(int64_t ms);
 
 /* "inferred", "stated", "corrected", "admin"; "unknown" outside the enum. */
@@ -80,9 +82,10 @@ json_t *mp_memjson_history_item(const struct mp_history_item *h);
 json_t *mp_memjson_user_info(const struct mp_user_info *u);
 
 /* Reads a PUT body {"value": "..."} (body[0..len) borrowed; other members
- * ignored). The value, trimmed of ASCII whitespace (space, \t, \n, \v, \f,
- * \r) at both ends, must be 1 to MP_ENTITY_VALUE_MAX bytes of valid UTF-8
- * without control characters (C0, DEL, C1). Returns MP_OK with the trimmed
+ * ignored). The value must pass mp_usermem_clean_value() (the rule an
+ * import's fact and the extractor's share): trimmed of ASCII whitespace
+ * (space, \t, \n, \v, \f, \r) at both ends, 1 to MP_ENTITY_VALUE_MAX
+ * bytes of valid UTF-8 without control characters (C0, DEL, C1). Returns MP_OK with the trimmed
  * value and a NUL in out (MP_ENTITY_VALUE_MAX + 1 bytes) and *out_len;
  * MP_EINVAL for anything else (a body that is not a JSON object, duplicate
  * members, a missing or non-string value), out untouched. */

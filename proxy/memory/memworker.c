@@ -241,8 +241,7 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
     free(follow);
 }
 
-/* Remembers whether the store takes writes, for replies and /readyz. */
-static void note_write(struct mp_memworker *mw, int rc)
+void mp_memworker_note_write(struct mp_memworker *mw, int rc)
 {
     int was = atomic_exchange(&mw->write_rc, rc);
     if (was == rc)
@@ -261,7 +260,7 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
 {
     int rc = nops > 0 ? mp_store_apply(mw->store, ops, nops) : MP_OK;
     if (nops > 0)
-        note_write(mw, rc);
+        mp_memworker_note_write(mw, rc);
     for (size_t i = 0; i < n; i++) {
         struct prepared *p = &prep[i];
         if (p->n == 0) {
@@ -271,7 +270,7 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
         int one = rc;
         if (rc != MP_OK && n > 1) {
             one = mp_store_apply(mw->store, &ops[p->op], p->nops);
-            note_write(mw, one);
+            mp_memworker_note_write(mw, one);
         }
         p->status = one == MP_OK ? ops[p->op].result : one;
     }

@@ -56,6 +56,12 @@ int mp_memworker_admit(const struct mp_memworker *mw);
 /* Counts a turn refused by mp_memworker_admit(). Any thread. */
 void mp_memworker_count_refused(struct mp_memworker *mw);
 
+/* Remembers whether the store took a write (rc: the apply's status), for
+ * X-Memory-Error, /readyz and memproxy_storage_writable; logs each change
+ * (MP_OK clears a failure). Worker thread: the work of turns and of
+ * mp_memworker_call()'s functions that write. */
+void mp_memworker_note_write(struct mp_memworker *mw, int rc);
+
 /* Queues a turn (ownership taken). With reply_base set, done(t, arg,
  * status) runs on reply_base's thread once the turn is committed (MP_OK,
  * or MP_NOTFOUND when the same turn had been recorded before) or has

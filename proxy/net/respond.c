@@ -112,6 +112,10 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                 "The configuration is not valid; the running configuration is "
                                 "kept (the errors are in memproxy's log).",
                                 -1},
+    [MP_PERR_STORAGE_FULL] = {507, "Insufficient Storage", "server_error", "storage_full",
+                              "The memory store is full; nothing of this request was stored "
+                              "(GET /readyz says degraded: storage_full until a write succeeds).",
+                              -1},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

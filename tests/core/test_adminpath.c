@@ -833,12 +833,34 @@ START_TEST(test_adminpath_method_ok_exact_bytes)
 }
 END_TEST
 
+START_TEST(test_adminpath_retention_receipt_or_item)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/import"), MP_OK);
+    ck_assert(!t.retention_item);
+    ck_assert_int_eq(parse("/admin/users/ann/import?retention=item"), MP_OK);
+    ck_assert(t.retention_item);
+    ck_assert_int_eq(parse("/admin/users/ann/import?retention=%69tem&limit=5"), MP_OK);
+    ck_assert(t.retention_item);
+    ck_assert_int_eq(parse("/admin/users/ann/import?retention=receipt"), MP_OK);
+    ck_assert(!t.retention_item);
+    expect_einval("/admin/users/ann/import?retention=items", "retention");
+    expect_einval("/admin/users/ann/import?retention=", "retention");
+    expect_einval("/admin/users/ann/import?retention", "retention");
+    expect_einval("/admin/users/ann/import?retention=receipt%20", "retention");
+    expect_einval("/admin/users/ann/import?retention=item&retention=item", "query");
+    /* a longer name is another, unknown one */
+    ck_assert_int_eq(parse("/admin/users/ann/import?retentionx=item"), MP_OK);
+    ck_assert(!t.retention_item);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("adminpath");
     TCase *tc = tcase_create("core");
     /* routes */
     tcase_add_test(tc, test_adminpath_users_route_has_defaults);
+    tcase_add_test(tc, test_adminpath_retention_receipt_or_item);
     tcase_add_test(tc, test_adminpath_compact_route);
     tcase_add_test(tc, test_adminpath_sweep_route);
     tcase_add_test(tc, test_adminpath_status_reload_routes);

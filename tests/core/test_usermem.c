@@ -200,6 +200,48 @@ START_TEST(test_usermem_fact_turn_only_of_extracted_facts)
 }
 END_TEST
 
+START_TEST(test_usermem_clean_value_trims_and_refuses_controls)
+{
+    size_t n = 0;
+    const char *in = " \t\n Graz \r\v\f";
+    const char *v = mp_usermem_clean_value(in, strlen(in), &n);
+    ck_assert_ptr_eq(v, in + 4);
+    ck_assert_uint_eq(n, 4);
+    /* one rule for the PUT, the import and the extractor: each is refused */
+    static const char *const bad[] = {"",
+                                      "   \t\n",
+                                      "a\x07"
+                                      "b",
+                                      "a\x7f",
+                                      "a\xc2\x85"
+                                      "b",
+                                      "a\xff"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_ptr_null(mp_usermem_clean_value(bad[i], strlen(bad[i]), &n));
+    ck_assert_ptr_null(mp_usermem_clean_value("a\0b", 3, &n));
+    char big[MP_ENTITY_VALUE_MAX + 3];
+    memset(big, 'v', sizeof(big));
+    big[0] = ' ';
+    ck_assert_ptr_nonnull(mp_usermem_clean_value(big, MP_ENTITY_VALUE_MAX + 1, &n));
+    ck_assert_uint_eq(n, MP_ENTITY_VALUE_MAX);
+    ck_assert_ptr_null(mp_usermem_clean_value(big, MP_ENTITY_VALUE_MAX + 2, &n));
+    /* non-ASCII spaces are words, not padding */
+    ck_assert_ptr_nonnull(mp_usermem_clean_value("\xc2\xa0x", 3, &n));
+    ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
+START_TEST(test_usermem_time_ok_up_to_a_day_ahead)
+{
+    int64_t now = 1700000000000;
+    ck_assert(mp_usermem_time_ok(0, now));
+    ck_assert(mp_usermem_time_ok(now + MP_USERMEM_FUTURE_SKEW_MS, now));
+    ck_assert(!mp_usermem_time_ok(now + MP_USERMEM_FUTURE_SKEW_MS + 1, now));
+    ck_assert(!mp_usermem_time_ok(-1, now));
+    ck_assert(!mp_usermem_time_ok(253402300799000, now)); /* 9999-12-31T23:59:59Z */
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("usermem");
@@ -222,6 +264,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_usermem_key_unicode_spaces_are_separators);
     tcase_add_test(tc, test_usermem_trust_of_role);
     tcase_add_test(tc, test_usermem_fact_turn_only_of_extracted_facts);
+    tcase_add_test(tc, test_usermem_clean_value_trims_and_refuses_controls);
+    tcase_add_test(tc, test_usermem_time_ok_up_to_a_day_ahead);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -82,7 +82,8 @@ static void check_query(const struct mp_admin_target *t)
 
 static bool is_param_name(const char *p)
 {
-    static const char *const names[] = {"user", "key", "tenant", "cursor", "limit", "query"};
+    static const char *const names[] = {"user",  "key",       "tenant", "cursor",
+                                        "limit", "retention", "query"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(p, names[i]) == 0)
             return true;

@@ -578,6 +578,7 @@ METRIC_LABELS = {
     'memproxy_retention_purged_total': ('item',),
     'memproxy_retention_sweeps_total': ('result',),
     'memproxy_storage_compactions_total': ('result',),
+    'memproxy_imports_total': ('result',),
     'memproxy_memory_reads_total': ('result',),
     'memproxy_postgres_read_rounds_total': ('round',),
 }

@@ -1,12 +1,16 @@
 """Import into the archive and the facts (docs/admin-api.md, "Import",
 "The archive", "Export"): POST /admin/users/{id}/import answers only once
 everything is committed and searchable, refuses a bad line whole (naming
-it), keeps ids idempotent, applies pii_mode, max_facts_per_user and
-archive; an export imports back into an empty store as the same facts and
-archive; the archive's pages and cursors, for the admin and the user."""
+it; the user API's rules, times at most a day ahead), keeps ids
+idempotent, applies pii_mode, max_facts_per_user and archive; a full store
+answers 507; retention counts from receipt (or the items' own time); an
+export imports back into an empty store as the same memory (a property
+test: MPTEST_SEED=N repeats a run); the archive's pages and cursors, for
+the admin and the user."""
 
 import json
 import os
+import random
 import sys
 import time
 
@@ -40,7 +44,8 @@ class ImportCase(mh.MemCase):
         """Imports; expect: (messages, facts, skipped) of the answer."""
         r = self.imp(user, items, proxy)
         self.assertEqual(r.status, 200, r)
-        want = dict(zip(('messages', 'facts', 'skipped'), expect), settings=0)  # no settings lines here
+        want = dict(zip(('messages', 'facts', 'skipped', 'past_retention'), expect + (0,) * (4 - len(expect))),
+                    settings=0)  # no settings lines here
         self.assertEqual(r.json(), want, r)
         return r
 
@@ -136,7 +141,7 @@ class GoodImport(ImportCase):
         body = b'\n  \t\r\n' + body + b'\n\n'
         r = self.imp(user, body)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2, 'past_retention': 0})
         doc = self.mem(user)
         self.assertIsNone(doc['summary']['text'])
         self.assertEqual([m['content'] for m in doc['archive']], ['kept'])
@@ -187,6 +192,16 @@ class BadImport(ImportCase):
         ('id not a string', '{"type":"fact","key":"k","value":"v","id":7,%s}' % AT, 'id'),
         ('id too long', '{"type":"fact","key":"k","value":"v","id":"%s",%s}' % ('i' * 257, AT), 'id'),
         ('duplicate member', '{"type":"message","type":"fact","key":"k","value":"v",%s}' % AT, 'not a JSON object'),
+        # what the user API refuses, the import refuses: one rule
+        ('value with a control character', '{"type":"fact","key":"k","value":"a\\u0007b",%s}' % AT, 'value'),
+        ('value with a C1 control', '{"type":"fact","key":"k","value":"a\\u0085b",%s}' % AT, 'value'),
+        ('value only spaces', '{"type":"fact","key":"k","value":" \\t\\n ",%s}' % AT, 'value'),
+        ('value with a NUL', '{"type":"fact","key":"k","value":"a\\u0000b",%s}' % AT, 'value'),
+        ('role with a NUL', '{"type":"message","role":"user\\u0000x","content":"x",%s}' % AT, 'role'),
+        ('type with a NUL', '{"type":"fact\\u0000x","key":"k","value":"v",%s}' % AT, 'type'),
+        ('at in year 9999', '{"type":"fact","key":"k","value":"v","at":"9999-12-31T23:59:59Z"}', 'at'),
+        ('message at in year 9999', '{"type":"message","role":"user","content":"x","at":"9999-01-01T00:00:00Z"}',
+         'at'),
     )
 
     def assertRefused(self, r, line, field):
@@ -203,6 +218,27 @@ class BadImport(ImportCase):
                 body = (self.GOOD + '\n\n' + bad + '\n' + self.GOOD_FACT + '\n').encode()
                 self.assertRefused(self.imp(user, body), 3, field)
                 self.assertOpenAIError(mh.admin_memory(self.proxy, user), 404, 'not_found')
+
+    def test_times_past_now_plus_a_day_refused(self):
+        # The documented skew: one day past the time of the import.
+        user = mh.uid('skew')
+        now = time.time() * 1000
+        late = mh.iso_ms(now + 25 * 3600 * 1000)
+        self.assertRefused(self.imp(user, [fact('city', 'Graz', late)]), 1, 'at')
+        self.assertRefused(self.imp(user, [message('user', 'x', '2023-01-01T00:00:00Z'),
+                                           message('user', 'y', late)]), 2, 'at')
+        soon = mh.iso_ms(now + 23 * 3600 * 1000)
+        self.imp_ok(user, [fact('city', 'Graz', soon), message('user', 'x', soon)], (1, 1, 0))
+
+    def test_value_trimmed_like_the_user_api(self):
+        user = mh.uid('trim')
+        self.imp_ok(user, [fact('city', ' \t Graz \n', '2023-01-01T00:00:00Z')], (0, 1, 0))
+        self.assertEqual([(e['key'], e['value']) for e in self.mem(user)['entities']], [('city', 'Graz')])
+        # the same value through the user API is the same fact
+        r = self.proxy.request('PUT', '/v1/memory/entities/city',
+                               [('X-User-Id', mh.uid('trim2')), ('Content-Type', 'application/json')],
+                               b'{"value":" \\t Graz \\n"}')
+        self.assertEqual((r.status, r.json()['value']), (200, 'Graz'), r)
 
     def test_bad_line_leaves_existing_memory_unchanged(self):
         user = mh.uid('keep')
@@ -222,7 +258,7 @@ class BadImport(ImportCase):
         body = (self.GOOD + '\n' + self.GOOD_FACT + '\n' + '{"type":"fact"').encode()
         self.assertRefused(self.imp(user, body), 3, 'not a JSON object')
         r = self.imp(user, (self.GOOD + '\n' + self.GOOD_FACT).encode())
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0, 'past_retention': 0})
 
     def test_wrong_content_type_415(self):
         user = mh.uid('ct')
@@ -240,7 +276,7 @@ class BadImport(ImportCase):
         self.assertEqual(len(body), 32 * MIB)
         r = self.imp(user, body, timeout=120)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0})
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 0})
         r = self.imp(user, body + b'\n', timeout=120)
         self.assertOpenAIError(r, 413, 'body_too_large')
         self.assertEqual(len(self.archive(user)), 1)
@@ -283,7 +319,7 @@ class Idempotence(ImportCase):
         r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/city' % mh.qid(user),
                              b'{"value":"Oslo"}', 'application/json')
         self.assertEqual(r.status, 200, r)
-        self.imp_ok(user, [fact('city', 'Graz', '2099-01-01T00:00:00Z'),
+        self.imp_ok(user, [fact('city', 'Graz', mh.iso_ms(time.time() * 1000 + 3600 * 1000)),
                            fact('pet', 'cat', '2023-01-01T00:00:00Z')], (0, 1, 1))
         self.imp_ok(user, [fact('pet', 'dog', '2022-01-01T00:00:00Z')], (0, 0, 1))
         ents = {e['key']: (e['value'], e['trust']) for e in self.mem(user)['entities']}
@@ -355,6 +391,142 @@ class Limits(ImportCase):
         self.assertOpenAIError(r, 409, 'archive_disabled')
         self.assertOpenAIError(mh.admin_memory(p, user), 404, 'not_found')
         self.imp_ok(user, [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
+
+
+class StoreFull(ImportCase):
+    def test_full_store_507_logged_on_readyz_nothing_half_applied(self):
+        # [storage] map_size_mb = 1: the map grows to 64 MiB at most.
+        p = self.start_proxy(sections=sections(), memory={'mode': 'hybrid'}, storage={'map_size_mb': 1})
+        secret = 'zqxsecretcontent'
+        big = ['%s %05d ' % (secret, i) + 'z' * 16000 for i in range(1900)]  # ~30 MiB a body
+        kept, full = [], None
+        for n in range(8):
+            user = mh.uid('full%d' % n)
+            lines = [message('user', t, '2023-01-01T00:00:00Z') for t in big]
+            lines.append(fact('city', 'Graz', '2023-01-01T00:00:00Z'))
+            mark = p.log_count()
+            r = self.imp(user, lines, proxy=p, timeout=120)
+            if r.status != 200:
+                full = user
+                break
+            kept.append(user)
+        self.assertIsNotNone(full, 'the store never filled')
+        self.assertGreater(len(kept), 0)
+        obj = self.assertOpenAIError(r, 507, 'storage_full')
+        self.assertEqual(obj['error']['type'], 'server_error')
+        rid = r.header('x-request-id')
+        # nothing of the refused import, all of the earlier ones
+        self.assertOpenAIError(mh.admin_memory(p, full), 404, 'not_found')
+        for user in kept[:1]:
+            info = mh.admin_request(p, 'GET', '/admin/users?limit=1000').json()['users']
+            self.assertEqual([(u['facts'], u['archived']) for u in info if u['user'] == user], [(1, 1900)])
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (200, b'degraded: storage_full\n'))
+        self.assertEqual(p.metric('memproxy_storage_writable'), 0)
+        self.assertEqual(p.metric('memproxy_imports_total', result='storage_full'), 1)
+        self.assertEqual(p.metric('memproxy_imports_total', result='ok'), len(kept))
+        logged = [o for o in p.log_objects(mark) if o.get('msg') == 'import not stored: memory store full']
+        self.assertEqual(len(logged), 1, p.log_objects(mark))
+        self.assertEqual((logged[0]['lines'], logged[0]['request_id']), (1901, rid))
+        self.assertNotIn(secret, '\n'.join(p.log_lines()))
+        # a small import fits: it is stored, and the state clears
+        self.imp_ok(mh.uid('small'), [fact('city', 'Graz', '2023-01-01T00:00:00Z')], (0, 1, 0), proxy=p)
+        r = p.admin('/readyz')
+        self.assertEqual((r.status, bytes(r.body)), (200, b'ready\n'))
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class Retention(ImportCase):
+    """Retention of imported items counts from their receipt unless the
+    import says retention=item; the answer counts the lines past retention
+    by their own time; an id never outlives its item."""
+
+    def start_at(self, data, days, idempotency_hours=24, **gov):
+        env = {'MEMPROXY_TEST_CLOCK_OFFSET_MS': str(int(days * DAY_MS))} if days else None
+        g = {'pii_retention_days': 0}
+        g.update(gov)
+        return self.start_proxy(sections=sections({'governance': g}), storage={'path': data}, env=env,
+                                memory={'mode': 'hybrid', 'idempotency_hours': idempotency_hours})
+
+    def sweep(self, p):
+        r = mh.admin_request(p, 'POST', '/admin/sweep')
+        self.assertEqual(r.status, 200, r)
+        return r.json()['purged']
+
+    def contents(self, p, user):
+        r = mh.admin_memory(p, user)
+        if r.status == 404:
+            return [], []
+        self.assertEqual(r.status, 200, r)
+        return ([m['content'] for m in self.archive(user, proxy=p)],
+                sorted(e['value'] for e in r.json()['entities']))
+
+    def test_old_history_kept_a_retention_period_from_receipt(self):
+        data = self.storage_dir()
+        user = mh.uid('old')
+        old = mh.iso_ms(time.time() * 1000 - 700 * DAY_MS)
+        lines = [message('user', 'two years ago', old, id='m1'), message('assistant', 'indeed', old, id='m2'),
+                 fact('city', 'Graz', old, id='f1')]
+        p = self.start_at(data, 0, retention_days=30)
+        self.imp_ok(user, lines, (2, 1, 0, 3), proxy=p)
+        self.assertEqual(self.sweep(p)['messages'], 0)
+        want = (['two years ago', 'indeed'], ['Graz'])
+        self.assertEqual(self.contents(p, user), want)
+        # their own time still orders and dates them
+        self.assertEqual({m['at'] for m in self.archive(user, proxy=p)}, {old})
+        self.stop_checked(p)
+        p = self.start_at(data, 29, retention_days=30)
+        purged = self.sweep(p)  # the pass at start took the ids (24 hours)
+        self.assertEqual((purged['facts'], purged['messages']), (0, 0))
+        self.assertEqual(self.contents(p, user), want)
+        self.stop_checked(p)
+        p = self.start_at(data, 31, retention_days=30)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), ([], []))
+
+    def test_retention_item_imports_only_what_is_not_past(self):
+        data = self.storage_dir()
+        user = mh.uid('item')
+        now = time.time() * 1000
+        old, recent = mh.iso_ms(now - 700 * DAY_MS), mh.iso_ms(now - DAY_MS)
+        lines = [message('user', 'long ago', old, id='m1'), fact('city', 'Graz', old, id='f1'),
+                 message('user', 'yesterday', recent, id='m2')]
+        p = self.start_at(data, 0, retention_days=30)
+        path = '/admin/users/%s/import?retention=item' % mh.qid(user)
+        r = mh.admin_request(p, 'POST', path, mh.ndjson(lines), mh.NDJSON)
+        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 2})
+        got = self.archive(user, proxy=p)
+        # recorded at its own time: retention counts from it
+        self.assertEqual([(m['content'], m['at'], m['recorded_at']) for m in got], [('yesterday', recent, recent)])
+        # the lines not imported left no id behind; the one imported did
+        self.imp_ok(user, lines, (1, 1, 1, 2), proxy=p)
+        self.stop_checked(p)
+        # 29.5 days on: the line dated yesterday is 30.5 days old, the others
+        # were received 29.5 days ago
+        p = self.start_at(data, 29.5, retention_days=30)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), (['long ago'], ['Graz']))
+        for bad in ('retention=items', 'retention=', 'retention=item&retention=item'):
+            r = mh.admin_request(p, 'POST', '/admin/users/%s/import?%s' % (mh.qid(user), bad), mh.ndjson(lines),
+                                 mh.NDJSON)
+            self.assertOpenAIError(r, 400, 'invalid_parameter')
+
+    def test_purged_line_id_does_not_block_a_reimport(self):
+        # The ids' window (48 hours) is longer than retention (1 day).
+        data = self.storage_dir()
+        user = mh.uid('reimp')
+        line = [message('user', 'remember me', mh.iso_ms(time.time() * 1000), id='m1')]
+        p = self.start_at(data, 0, retention_days=1, idempotency_hours=48)
+        self.imp_ok(user, line, (1, 0, 0), proxy=p)
+        self.imp_ok(user, line, (0, 0, 1), proxy=p)
+        self.stop_checked(p)
+        p = self.start_at(data, 1.5, retention_days=1, idempotency_hours=48)
+        self.sweep(p)
+        self.assertEqual(self.contents(p, user), ([], []))
+        self.imp_ok(user, line, (1, 0, 0, 1), proxy=p)  # its own time is past now
+        self.assertEqual(self.contents(p, user), (['remember me'], []))
 
 
 class Paging(ImportCase):
@@ -511,6 +683,111 @@ class RoundTrip(ImportCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual([(m['role'], m['content'], m['at']) for m in self.archive(b, proxy=p)],
                          sorted(src, key=lambda m: m[2]))
+
+
+# Characters that have broken round trips: controls (NUL first), escapes,
+# line and paragraph separators, a BOM, astral and noncharacter code points.
+ODD = ['\x00', '\x01', '\x08', '\x1f', '\x7f', '\x85', '\x9f', '\u2028', '\u2029', '\ufeff', '\ufffd',
+       '\uffff', '\U0001F600', '\U0010FFFF', 'é', '\\', '"', '\\u0000', '\\n', '\n', '\r\n', '\t', '/', '<', ' ']
+WORDS = ['Graz', 'cello', 'axolotl', 'tram', 'ünïcödé', '東京', 'x']
+
+
+def odd_text(rng, lo=1, hi=12):
+    return ''.join(rng.choice(ODD + WORDS) for _ in range(rng.randint(lo, hi)))
+
+
+def fact_value(rng):
+    """A value the user API takes: no control characters, not blank."""
+    clean = [c for c in ODD if ord(c[0]) >= 0x20 and not 0x7f <= ord(c[0]) <= 0x9f] + WORDS
+    return rng.choice(WORDS) + ''.join(rng.choice(clean) for _ in range(rng.randint(0, 8)))
+
+
+def edge_time(rng, now_ms):
+    """An item time: the epoch, its first millisecond, a leap day, a leap
+    second, an offset, just under the documented skew, or any time."""
+    return rng.choice(['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.001Z', '2000-02-29T23:59:59.999Z',
+                       '2016-12-31T23:59:60Z', '2023-05-08T15:56:00.123456+02:00',
+                       mh.iso_ms(now_ms + 23 * 3600 * 1000), mh.iso_ms(rng.randint(0, int(now_ms)))])
+
+
+class PropertyRoundTrip(ImportCase):
+    """Every export imports into an empty store as the same memory: random
+    memories made through the APIs (recorded turns, the user's and the
+    admin's values, imports with edge times, settings), exported, imported
+    into a fresh memproxy, exported again."""
+    PROXY_CONFIG = {'workers': 2, 'sections': sections(),
+                    'memory': {'mode': 'buffer', 'buffer_messages': 4, 'summarize_at': 1000}}
+
+    def make(self, rng, user, now_ms):
+        lines = [message(rng.choice(['user', 'assistant']), odd_text(rng), edge_time(rng, now_ms))
+                 for _ in range(rng.randint(0, 6))]
+        lines += [fact('k%d' % i, fact_value(rng), edge_time(rng, now_ms),
+                       confidence=rng.choice([0, 1, 0.5, 0.123456789, 1e-9]))
+                  for i in range(rng.randint(0, 4))]
+        if lines:
+            self.assertEqual(self.imp(user, lines).status, 200)
+        for _ in range(rng.randint(0, 3)):
+            self.assertOK(mh.send(self.proxy, user, odd_text(rng)))
+        if rng.random() < 0.5:
+            body = json.dumps({'value': fact_value(rng)}).encode()
+            r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/entities/admin_set' % mh.qid(user),
+                                 body, 'application/json')
+            self.assertEqual(r.status, 200, r)
+        if rng.random() < 0.3:
+            r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/settings' % mh.qid(user),
+                                 json.dumps({'mode': rng.choice(['read', 'off'])}).encode(), 'application/json')
+            self.assertEqual(r.status, 200, r)
+
+    def export(self, proxy, user):
+        """The export's body; None when nothing is stored for user."""
+        r = mh.admin_request(proxy, 'GET', '/admin/users/%s/export' % mh.qid(user))
+        if r.status == 404:
+            return None
+        self.assertEqual(r.status, 200, r)
+        return bytes(r.body)
+
+    @staticmethod
+    def memory(body):
+        """What an export says the memory is: the setting, the facts, the
+        messages in time order (an import sorts its own by time)."""
+        items = [json.loads(ln) for ln in body.splitlines()]
+        facts = sorted((i['key'], i['value'], i['confidence'], i['observed_at']) for i in items if i['type'] == 'fact')
+        msgs = [(i['role'], i['content'], i['at']) for i in items if i['type'] == 'message']
+        mode = [i['mode'] for i in items if i['type'] == 'settings']
+        return mode, facts, sorted(msgs, key=lambda m: m[2])
+
+    def test_nul_in_a_turn_and_the_epoch_import_back(self):
+        user = mh.uid('nul')
+        self.assertOK(mh.send(self.proxy, user, 'before\x00after'))
+        self.imp_ok(user, [message('user', 'at the epoch', '1970-01-01T00:00:00Z'),
+                           fact('born', 'at the epoch', '1970-01-01T00:00:00Z')], (1, 1, 0))
+        mh.wait_idle(self.proxy)
+        first = self.export(self.proxy, user)
+        items = [json.loads(ln) for ln in first.splitlines()]
+        self.assertIn(('message', 'before\x00after'), [(i['type'], i.get('content')) for i in items])
+        self.assertEqual([i.get('at', i.get('observed_at')) for i in items if 'epoch' in i.get('content', i.get('value', ''))],
+                         ['1970-01-01T00:00:00.000Z'] * 2)
+        p = self.start_proxy(sections=sections())
+        self.assertEqual(self.imp(user, first, proxy=p).status, 200)
+        self.assertEqual(self.memory(self.export(p, user)), self.memory(first))
+
+    def test_every_export_imports_back_as_the_same_memory(self):
+        seed = int(os.environ.get('MPTEST_SEED', time.time()))
+        rng = random.Random(seed)
+        now_ms = time.time() * 1000
+        users = [mh.uid('prop%d' % i) for i in range(20)]
+        for user in users:
+            self.make(rng, user, now_ms)
+        mh.wait_idle(self.proxy)
+        p = self.start_proxy(sections=sections())
+        for user in users:
+            first = self.export(self.proxy, user)
+            if first is None:
+                continue  # nothing made: nothing to carry
+            r = self.imp(user, first, proxy=p)
+            self.assertEqual(r.status, 200, 'seed %d: %r' % (seed, r))
+            again = self.export(p, user)
+            self.assertEqual(self.memory(again), self.memory(first), 'seed %d, export:\n%s' % (seed, first))
 
 
 if __name__ == '__main__':

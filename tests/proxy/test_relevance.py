@@ -47,9 +47,9 @@ def greedy_profile(facts, budget=BUDGET):
 class RelevanceCase(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': MEMORY}
 
-    def own_proxy(self, memory=None, governance=None):
+    def own_proxy(self, memory=None, governance=None, **kw):
         secs = {'admin': dict(ADMIN['admin']), 'governance': dict(governance or NO_RETENTION['governance'])}
-        return self.start_proxy(sections=secs, memory=dict(MEMORY, **(memory or {})))
+        return self.start_proxy(sections=secs, memory=dict(MEMORY, **(memory or {})), **kw)
 
     def imp_ok(self, user, items, proxy=None):
         r = import_lines(proxy or self.proxy, user, items)
@@ -335,24 +335,30 @@ class Governance(RelevanceCase):
         self.assertNotIn('Our Sunday pie was a hit.', texts)
 
     def test_retention_purges_an_old_imported_message(self):
-        p = self.own_proxy(governance={'retention_days': 30, 'pii_retention_days': 0})
+        gov = {'retention_days': 30, 'pii_retention_days': 0}
+        data = self.storage_dir()
+        p = self.own_proxy(governance=gov, storage={'path': data})
         user = mh.uid('retain')
         now = int(time.time() * 1000)
         old = 'The lighthouse keeper told us his story long ago.'
         new = 'The lighthouse renovation was in the news this week.'
-        self.imp_ok(user, [message('user', old, mh.iso_ms(now - 40 * DAY_MS)),
-                           message('assistant', new, mh.iso_ms(now - 2 * DAY_MS))], p)
-        self.imp_ok(user, [fact('landmark', 'an old lighthouse', mh.iso_ms(now - 40 * DAY_MS))], p)
+        # Imported to age from their own times (20 and 2 days old).
+        body = mh.ndjson([message('user', old, mh.iso_ms(now - 20 * DAY_MS)),
+                          message('assistant', new, mh.iso_ms(now - 2 * DAY_MS)),
+                          fact('landmark', 'an old lighthouse', mh.iso_ms(now - 20 * DAY_MS))])
+        r = mh.admin_request(p, 'POST', '/admin/users/%s/import?retention=item' % mh.qid(user), body, mh.NDJSON)
+        self.assertEqual(r.json(), {'messages': 2, 'facts': 1, 'settings': 0, 'skipped': 0, 'past_retention': 0})
         question = 'What about the lighthouse story?'
         # Recall filters nothing by age: until the sweep, the old one is there.
         texts = [t for _, _, t in self.block(user, question, p).past()]
         self.assertIn(old, texts)
-        before = p.metric('memproxy_retention_purged_total', item='messages')
-        r = mh.admin_request(p, 'POST', '/admin/sweep')
-        self.assertEqual(r.status, 200, r)
-        purged = r.json()['purged']
-        self.assertEqual((purged['messages'], purged['facts']), (1, 1), purged)
-        self.assertDeltaMetric(p, before, 'memproxy_retention_purged_total', 1, item='messages')
+        self.stop_checked(p)
+        # 12 days on, the old items are 32 days old; the sweep at start takes them
+        p = self.own_proxy(governance=gov, storage={'path': data},
+                           env={'MEMPROXY_TEST_CLOCK_OFFSET_MS': str(12 * DAY_MS)})
+        p.wait_metric('memproxy_retention_sweeps_total', lambda x: x >= 1, mh.WAIT, result='ok')
+        self.assertEqual((p.metric('memproxy_retention_purged_total', item='messages'),
+                          p.metric('memproxy_retention_purged_total', item='facts')), (1, 1))
         self.assertEqual([m['content'] for m in self.archive(user, p)], [new])
         blk = self.block(user, question, p)
         self.assertEqual([t for _, _, t in blk.past()], [new])

@@ -124,6 +124,45 @@ START_TEST(test_sweep_of_an_empty_store_is_one_step)
 }
 END_TEST
 
+/* Imported items whose own time is day 1, received on day 500: a message
+ * and a fact age from their receipt, a message recorded at its own time
+ * (recorded_at_ms) from day 1; a line id remembered at an earlier time
+ * (import_key_at_ms) goes by that time. */
+START_TEST(test_sweep_imported_items_age_from_their_receipt)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_retention r = one_year();
+    struct mp_sweep_counts c = {0};
+    uint8_t key[MP_IDEM_KEY_LEN];
+    memset(key, 7, sizeof(key));
+    struct mp_mem_message m = fx_msg(MP_ROLE_USER, "old words", DAY);
+    struct mp_op op = {.kind = MP_OP_IMPORT_MESSAGE, .user = "imp", .user_len = 3};
+    op.now_ms = 500 * DAY;
+    op.import_key = key;
+    op.import_key_at_ms = 200 * DAY;
+    op.u.turn.messages = &m;
+    op.u.turn.nmessages = 1;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    op.import_key = NULL;
+    op.recorded_at_ms = DAY;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    struct mp_op f = fx_upsert_op("imp", 3, "city", "Graz", MP_TRUST_STATED, DAY);
+    f.now_ms = 500 * DAY;
+    ck_assert_int_eq(fx_apply1(store, &f), MP_OK);
+    ck_assert_int_eq(mp_sweep_run(store, 500 * DAY + DAY / 2, &r, &c), MP_OK);
+    ck_assert_uint_eq(c.messages, 1);
+    ck_assert_uint_eq(c.facts, 0);
+    ck_assert_uint_eq(c.idem, 1);
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(mp_sweep_run(store, 864 * DAY, &r, &c), MP_OK);
+    ck_assert_uint_eq(c.messages + c.facts, 0);
+    ck_assert_int_eq(mp_sweep_run(store, 866 * DAY, &r, &c), MP_OK);
+    ck_assert_uint_eq(c.messages, 1);
+    ck_assert_uint_eq(c.facts, 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -135,6 +174,7 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_sweep_before_the_limit_purges_nothing, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_sweep_of_an_empty_store_is_one_step, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_sweep_imported_items_age_from_their_receipt, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
