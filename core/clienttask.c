@@ -40,6 +40,7 @@ const char mp_clienttask_default_patterns[] =
     "search_queries prompt ### Task:\\nAnalyze the chat history to determine the necessity of "
     "generating search queries\n"
     "autocomplete prompt ### Task:\\nYou are an autocompletion system.\n"
+    "memory_review system You are Open WebUI's private memory reviewer.\n"
     "title prompt 5-word-or-less title for the conversation\n"
     "title prompt \xe4\xbd\xa0\xe9\x9c\x80\xe8\xa6\x81\xe5\xb0\x86\xe7\x94\xa8\xe6\x88\xb7\xe7\x9a"
     "\x84\xe4\xbc\x9a\xe8\xaf\x9d\xe6\x80\xbb\xe7\xbb\x93\xe4\xb8\xba 10 "

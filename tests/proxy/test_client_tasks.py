@@ -38,6 +38,7 @@ LIBRECHAT = ('Provide a concise, 5-word-or-less title for the conversation, usin
 LOBE_SYSTEM = '你是一名擅长会话的助理，你需要将用户的会话总结为 10 个字以内的标题'
 CONTINUE = ("Given the following... please reply with a title for the chat that is 3-4 words in length, "
             "all words used should be directly related to the content of the chat\n\nI keep bees")
+OWUI_REVIEWER = "You are Open WebUI's private memory reviewer. Return only valid JSON."
 CLAUDE_COMPACT = 'You are a helpful AI assistant tasked with summarizing conversations.'
 CODEX_COMPACT = ('You are performing a CONTEXT CHECKPOINT COMPACTION. Create a handoff summary for another '
                  'LLM that will resume the task.')
@@ -131,6 +132,12 @@ class ClientTasks(mh.MemCase):
             self.assertTask(self.chat(p, user, text), kind)
         self.assertTask(self.chat(p, user, [{'role': 'system', 'content': LOBE_SYSTEM},
                                             mh.user_msg('user: 我养蜜蜂')]), 'title')
+        # Open WebUI's memory reviewer: its system prompt, then the user's turns as a transcript
+        self.assertTask(self.chat(p, user, [{'role': 'system', 'content': OWUI_REVIEWER},
+                                            mh.user_msg('Review the completed conversation turn and decide '
+                                                        'whether long-term memory should change.\n\n'
+                                                        'Conversation:\nuser: I keep bees in Lyon.')]),
+                        'memory_review')
         self.assertTask(self.chat(p, user, OWUI_TITLE, stream=True), 'title')
         # Responses: a string input; a stream; Codex's compaction as instructions
         for body in ({'model': 'm', 'input': OWUI_TAGS}, {'model': 'm', 'input': OWUI_TITLE, 'stream': True}):
@@ -153,6 +160,7 @@ class ClientTasks(mh.MemCase):
         self.assertEqual(len(mh.get_memory(p, user)['buffer']), 2, 'a client task was recorded')
         self.assertEqual(p.metric('memproxy_client_tasks_total', kind='title'), 7)
         self.assertEqual(p.metric('memproxy_client_tasks_total', kind='compaction'), 2)
+        self.assertEqual(p.metric('memproxy_client_tasks_total', kind='memory_review'), 1)
 
     def test_near_misses_are_the_users_turns(self):
         p = self.own()
