@@ -100,14 +100,14 @@ struct mp_metrics_queue {
     const char *why;             /* !write_ok: the X-Memory-Error code */
     unsigned max;                /* [memory] queue_max: depth at which work is refused */
     size_t max_bytes;            /* [memory] queue_max_bytes: bytes at which turns are refused */
-    unsigned held_no_credential; /* memory jobs waiting for a credential (core/memcred.h) */
+    unsigned held_no_credential; /* memory jobs waiting for a credential (core/memory/memcred.h) */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);
 void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg);
 /* Tokens injected into one request (histogram), on the request's shard. */
 void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
-/* A request found to be a client's background task (core/clienttask.h),
+/* A request found to be a client's background task (core/wire/clienttask.h),
  * forwarded without memory: memproxy_client_tasks_total{kind}. */
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */

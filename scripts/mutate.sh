@@ -29,59 +29,59 @@ esac
 # to survive. Keep the first three first: they are --short.
 mutants() {
     cat <<'EOF'
-@ json_ctl_mask core/json_scan.c
+@ json_ctl_mask core/json/json_scan.c
 - uint64_t t = (x - ONES * 0x20) & ~x;
 + uint64_t t = (x - ONES * 0x1F) & ~x;
-@ json_low_surrogate_lo core/json_scan.c
+@ json_low_surrogate_lo core/json/json_scan.c
 - if (lo < 0xDC00 || lo > 0xDFFF)
 + if (lo <= 0xDC00 || lo > 0xDFFF)
 @ uid_nonchar_hi core/user_id.c
 - return (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE;
 + return (c >= 0xFDD0 && c < 0xFDEF) || (c & 0xFFFE) == 0xFFFE;
-@ json_low_surrogate_hi core/json_scan.c
+@ json_low_surrogate_hi core/json/json_scan.c
 - if (lo < 0xDC00 || lo > 0xDFFF)
 + if (lo < 0xDC00 || lo >= 0xDFFF)
-@ json_ctl_mask_up core/json_scan.c
+@ json_ctl_mask_up core/json/json_scan.c
 - uint64_t t = (x - ONES * 0x20) & ~x;
 + uint64_t t = (x - ONES * 0x21) & ~x;
 = equivalent: a space is then "special" to the 8-byte test, and the byte loop that follows accepts it; only speed changes
-@ json_fast_path_high_bit core/json_scan.c
+@ json_fast_path_high_bit core/json/json_scan.c
 - return ((t | x) & HIGHS) != 0;
 + return (t & HIGHS) != 0;
-@ json_plain_space core/json_scan.c
+@ json_plain_space core/json/json_scan.c
 - return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 + return c > 0x20 && c < 0x80 && c != '"' && c != '\\';
-@ json_plain_high core/json_scan.c
+@ json_plain_high core/json/json_scan.c
 - return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 + return c >= 0x20 && c <= 0x80 && c != '"' && c != '\\';
-@ json_high_surrogate_lo core/json_scan.c
+@ json_high_surrogate_lo core/json/json_scan.c
 - if (hi < 0xD800 || hi > 0xDBFF) {
 + if (hi <= 0xD800 || hi > 0xDBFF) {
-@ json_lone_low_surrogate core/json_scan.c
+@ json_lone_low_surrogate core/json/json_scan.c
 - if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF))
 + if (hi < 0 || (hi > 0xDC00 && hi <= 0xDFFF))
-@ json_fraction_digits core/json_scan.c
+@ json_fraction_digits core/json/json_scan.c
 - if (j == i + 1)
 + if (j == i)
-@ json_exponent_digits core/json_scan.c
+@ json_exponent_digits core/json/json_scan.c
 - if (j == i)
 + if (j < i)
-@ json_depth_cap core/json_scan.c
+@ json_depth_cap core/json/json_scan.c
 - if (*depth >= max_depth)
 + if (*depth > max_depth)
-@ json_find_member_depth core/json_scan.c
+@ json_find_member_depth core/json/json_scan.c
 - if (scan(s, len, i, MP_JSON_MAX_DEPTH - 1, &vs, &ve) != MP_OK)
 + if (scan(s, len, i, MP_JSON_MAX_DEPTH, &vs, &ve) != MP_OK)
-@ json_ws_formfeed core/json_scan.c
+@ json_ws_formfeed core/json/json_scan.c
 - return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 + return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-@ json_trailing_bytes core/json_scan.c
+@ json_trailing_bytes core/json/json_scan.c
 - if (ws(s, len, pos + 1) != len)
 + if (ws(s, len, pos + 1) > len)
-@ json_decode_escaped_nul core/json_scan.c
+@ json_decode_escaped_nul core/json/json_scan.c
 - if (k == 0 || cp == 0)
 + if (k == 0)
-@ json_next_trailing_comma core/json_scan.c
+@ json_next_trailing_comma core/json/json_scan.c
 - return *pos == last ? MP_EINVAL : MP_OK; /* a trailing comma */
 + return *pos == last ? MP_NOTFOUND : MP_OK; /* a trailing comma */
 = equivalent: mp_json_next turns any status but MP_OK from next_pos into MP_EINVAL
@@ -109,72 +109,72 @@ mutants() {
 @ uid_percent_byte core/user_id.c
 - if (!(j - i == 3 && is_hex(s[i + 1]) && is_hex(s[i + 2])))
 + if (!(j - i == 2 && is_hex(s[i + 1]) && is_hex(s[i + 2])))
-@ http_length_overflow core/http_parse.c
+@ http_length_overflow core/http/http_parse.c
 - if (v > (INT64_MAX - d) / 10)
 + if (v >= (INT64_MAX - d) / 10)
-@ http_length_conflict core/http_parse.c
+@ http_length_conflict core/http/http_parse.c
 - if (k->content_length >= 0 && k->content_length != v)
 + if (k->content_length > 0 && k->content_length != v)
-@ http_te_with_length core/http_parse.c
+@ http_te_with_length core/http/http_parse.c
 - if (k.has_te && (k.content_length >= 0 || h.minor_version == 0))
 + if (k.has_te && (k.content_length > 0 || h.minor_version == 0))
-@ http_chunk_size_digits core/http_parse.c
+@ http_chunk_size_digits core/http/http_parse.c
 - if (c->line_len > MAX_SIZE_DIGITS)
 + if (c->line_len >= MAX_SIZE_DIGITS)
-@ http_chunk_room core/http_parse.c
+@ http_chunk_room core/http/http_parse.c
 - if (c->remaining > room)
 + if (c->remaining >= room)
-@ sse_done_exact core/sse.c
+@ sse_done_exact core/http/sse.c
 - done = fl.value_len == 6 && memcmp(fl.value, "[DONE]", 6) == 0;
 + done = fl.value_len >= 6 && memcmp(fl.value, "[DONE]", 6) == 0;
-@ sse_done_single_line core/sse.c
+@ sse_done_single_line core/http/sse.c
 - return data_lines == 1 && done;
 + return data_lines >= 1 && done;
-@ sse_data_name core/sse.c
+@ sse_data_name core/http/sse.c
 - return fl->name_len == 4 && memcmp(fl->name, "data", 4) == 0;
 + return fl->name_len >= 4 && memcmp(fl->name, "data", 4) == 0;
-@ sse_value_space core/sse.c
+@ sse_value_space core/http/sse.c
 - vstart += vstart < end - start && line[vstart] == ' ';
 + vstart += vstart < end - start && line[vstart] == '\t';
-@ sse_empty_crlf core/sse.c
+@ sse_empty_crlf core/http/sse.c
 - return event_done(s, p + 1 + (p + 1 < len && buf[p + 1] == '\n'), event_len);
 + return event_done(s, p + 1, event_len);
-@ sse_lf_window core/sse.c
+@ sse_lf_window core/http/sse.c
 - size_t n = f->len - p < LF_WINDOW ? f->len - p : LF_WINDOW;
 + size_t n = f->len - p <= LF_WINDOW ? f->len - p : LF_WINDOW;
 = equivalent: when the rest is exactly LF_WINDOW bytes both arms are the same number
-@ chat_escaped_quote core/chatreq.c
+@ chat_escaped_quote core/wire/chatreq.c
 - if ((j - b) % 2 == 0)
 + if ((j - b) % 2 == 1)
-@ chat_comma_after core/chatreq.c
+@ chat_comma_after core/wire/chatreq.c
 - r->insert_needs_comma_after = lead == 0 && r->nmsgs > 0;
 + r->insert_needs_comma_after = lead == 0 && r->nmsgs > 1;
-@ chat_first_new_user core/chatreq.c
+@ chat_first_new_user core/wire/chatreq.c
 - k = i + 1;
 + k = i;
 = equivalent: msgs[i] is an assistant or tool message, which the while loop below steps over anyway
-@ chat_pair_low_lo core/chatreq.c
+@ chat_pair_low_lo core/wire/chatreq.c
 - if (lo >= 0xDC00 && lo <= 0xDFFF) {
 + if (lo > 0xDC00 && lo <= 0xDFFF) {
-@ chat_lone_surrogate core/chatreq.c
+@ chat_lone_surrogate core/wire/chatreq.c
 - if (cp >= 0xD800 && cp <= 0xDFFF)
 + if (cp >= 0xD800 && cp < 0xDFFF)
-@ chat_text_cap core/chatreq.c
+@ chat_text_cap core/wire/chatreq.c
 - if (cap < m->text_len)
 + if (cap <= m->text_len)
-@ comp_choice_index core/completion.c
+@ comp_choice_index core/wire/completion.c
 - return span_is(buf, is, ie, "0");
 + return span_is(buf, is, ie, "1");
-@ comp_choice_position core/completion.c
+@ comp_choice_position core/wire/completion.c
 - return position == 0;
 + return position <= 1;
-@ comp_finish_reason core/completion.c
+@ comp_finish_reason core/wire/completion.c
 - if (member(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK && !span_is(data, vs, ve, "null"))
 + if (member(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK && span_is(data, vs, ve, "null"))
-@ comp_complete core/completion.c
+@ comp_complete core/wire/completion.c
 - return (c->done || c->finished) && !c->failed;
 + return (c->done && c->finished) && !c->failed;
-@ comp_empty_text core/completion.c
+@ comp_empty_text core/wire/completion.c
 - if (rc == MP_OK && n == 0)
 + if (rc == MP_OK && n == 1)
 @ admin_limit_max core/adminpath.c
@@ -200,34 +200,34 @@ mutants() {
 - if (path_len < ADMIN_PREFIX_LEN || memcmp(target, ADMIN_PREFIX, ADMIN_PREFIX_LEN) != 0)
 + if (path_len <= ADMIN_PREFIX_LEN || memcmp(target, ADMIN_PREFIX, ADMIN_PREFIX_LEN) != 0)
 = equivalent: "/admin/" alone has one empty segment, which split_segments refuses with the same MP_NOTFOUND
-@ utf8_encode_two_bytes core/utf8.c
+@ utf8_encode_two_bytes core/json/utf8.c
 - if (cp < 0x800) {
 + if (cp <= 0x800) {
-@ utf8_encode_surrogate_end core/utf8.c
+@ utf8_encode_surrogate_end core/json/utf8.c
 - if (cp >= 0xD800 && cp <= 0xDFFF)
 + if (cp >= 0xD800 && cp < 0xDFFF)
-@ utf8_encode_max core/utf8.c
+@ utf8_encode_max core/json/utf8.c
 - if (cp > 0x10FFFF)
 + if (cp >= 0x10FFFF)
-@ utf8_subpart_hi core/utf8.c
+@ utf8_subpart_hi core/json/utf8.c
 - if (s[i] < lo || s[i] > hi)
 + if (s[i] < lo || s[i] >= hi)
-@ utf8_lead_c2 core/utf8.h
+@ utf8_lead_c2 core/json/utf8.h
 - if (b < 0xC2)
 + if (b < 0xC1)
-@ utf8_lead_e0_lo core/utf8.h
+@ utf8_lead_e0_lo core/json/utf8.h
 - *lo = b == 0xE0 ? 0xA0 : 0x80;
 + *lo = b == 0xE0 ? 0x9F : 0x80;
-@ utf8_lead_f4_hi core/utf8.h
+@ utf8_lead_f4_hi core/json/utf8.h
 - *hi = b == 0xF4 ? 0x8F : 0xBF;
 + *hi = b == 0xF4 ? 0x90 : 0xBF;
-@ utf8_lead_f5 core/utf8.h
+@ utf8_lead_f5 core/json/utf8.h
 - if (b < 0xF5) {
 + if (b <= 0xF5) {
-@ utf8_continuation_hi core/utf8.h
+@ utf8_continuation_hi core/json/utf8.h
 - if (s[i] < 0x80 || s[i] > 0xBF)
 + if (s[i] < 0x80 || s[i] > 0xC0)
-@ utf8_truncated core/utf8.h
+@ utf8_truncated core/json/utf8.h
 - if (need <= 1 || need > n) {
 + if (need <= 1 || need >= n) {
 EOF

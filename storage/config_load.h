@@ -1,6 +1,6 @@
 /* Loads the configuration the way docs/cli.md says: built-in defaults, then
  * the INI file (if any), then MEMPROXY_<SECTION>_<KEY> variables, then the
- * cross-field checks. The parsing itself is core/config.c. It lives beside
+ * cross-field checks. The parsing itself is core/config/config.c. It lives beside
  * storage because it reads files (the INI file, the encryption key file) and
  * both the proxy and the offline tools need it. */
 #ifndef MP_STORAGE_CONFIG_LOAD_H

@@ -1,7 +1,7 @@
 /* The per-user inverted index of facts and archived messages (the docs,
  * dterms and postings tables of store_backend.h), kept by the op layer in
  * the transaction that writes what it indexes. What an item's terms are
- * follows core/terms.h and core/relevance.h, so that the question and the
+ * follows core/recall/terms.h and core/recall/relevance.h, so that the question and the
  * stored items meet:
  *   content  the fact's value, or the message's text after its speaker
  *            label (a leading "Name: " of one to three words, at most 40

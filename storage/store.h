@@ -7,7 +7,7 @@
  * the current facts (up to mp_store_set_max_facts() of them), the episodic
  * archive (every recorded message, kept after it leaves the buffer, when
  * mp_store_set_archive() is on), an inverted index of facts and archive
- * for relevance (core/relevance.h, through mp_store_view_index()), the
+ * for relevance (core/recall/relevance.h, through mp_store_view_index()), the
  * user's change history (an append-only log of what happened to their
  * facts and summary, with time and actor) and idempotency keys of
  * recorded turns. Store-wide: the pending memory jobs and a random secret.
@@ -23,7 +23,7 @@
  * Threads: any thread may read; writes (mp_store_apply) are meant for one
  * writer thread (the memory worker) and are serialized by the backend.
  *
- * User keys: 1..MP_USER_KEY_MAX bytes, laid out as core/userkey.h says: a
+ * User keys: 1..MP_USER_KEY_MAX bytes, laid out as core/memory/userkey.h says: a
  * key whose first byte is MP_USER_KEY_TENANT is namespaced: MP_TENANT_LEN
  * bytes of tenant follow, then the user id (at least one byte). Any other
  * key is a user id of no tenant (user ids are printable, so they never
@@ -462,7 +462,7 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
                                int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
 
 /* The relevance index of the user's facts (facts true: item ids are fact
- * ids) or archive (item ids are message seqs), for core/relevance.h,
+ * ids) or archive (item ids are message seqs), for core/recall/relevance.h,
  * valid while the view is open. No spelling neighbours (surface NULL). */
 void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out);
 
@@ -476,7 +476,7 @@ int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp
  * MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
 int mp_store_view_message(struct mp_store_view *v, uint64_t seq, struct mp_mem_message *out);
 
-/* The view as core/recall.h's source (ctx: the view; facts and turns NULL
+/* The view as core/recall/recall.h's source (ctx: the view; facts and turns NULL
  * when that index is empty), its two index views kept in ix[0..2), which
  * must live as long as src is used. */
 struct mp_recall_source;

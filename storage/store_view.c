@@ -1,6 +1,6 @@
 /* The request path's reads (store.h: mp_store_view_*, mp_store_archive):
  * one read transaction per view, records copied out or decoded on demand,
- * and the relevance index of core/relevance.h over the docs, dterms and
+ * and the relevance index of core/recall/relevance.h over the docs, dterms and
  * postings tables. A term's postings are read once per view and kept in a
  * hash table (df() and postings() of the same term both need them); a
  * term the user's term filter rules out is not looked up at all. */

@@ -4,7 +4,7 @@
  * chunks, so a fact never moves: callers hold pointers to the facts for
  * the view's life. No allocation per fact; values are NUL-terminated
  * copies (a backend's bytes live only until its transaction ends). A
- * fact's text in the memory block (e->block_text, core/usermem.h) is
+ * fact's text in the memory block (e->block_text, core/memory/usermem.h) is
  * written beside it once, when the view first hands the fact to recall
  * (mp_view_facts_text), not at decoding: a request that measures and
  * writes a fact several times sanitizes it once, and the facts a small

@@ -1,5 +1,5 @@
 /* The chat completions wire (wire.h): POST /v1/chat/completions. The request
- * is read by core/chatreq.c, the reply by core/completion.c; memory goes in
+ * is read by core/wire/chatreq.c, the reply by core/wire/completion.c; memory goes in
  * as one system message with the block, then the replayed messages as
  * ordinary user and assistant messages (splice.h), after the leading
  * system/developer messages:

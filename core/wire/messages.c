@@ -1,6 +1,6 @@
 /* Anthropic's Messages API wire (wire.h): POST /v1/messages.
  *
- * Request: core/chatreq.c's mp_chatreq_scan_messages reads "messages" and
+ * Request: core/wire/chatreq.c's mp_chatreq_scan_messages reads "messages" and
  * finds "system". The block goes in appended to the end of "system", so a
  * client's prompt-cache prefix (cache_control on its own system blocks)
  * stays byte-identical: after a string system, "\n\n" and the block inside

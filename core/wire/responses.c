@@ -1,6 +1,6 @@
 /* The Responses API wire (wire.h): POST /v1/responses.
  *
- * Request: core/chatreq.c's mp_chatreq_scan_input reads "input" (a string,
+ * Request: core/wire/chatreq.c's mp_chatreq_scan_input reads "input" (a string,
  * or an array of items). Memory goes in as one developer message at the
  * start of "input", after any leading system/developer items, followed by
  * the replayed messages; a string input becomes the equivalent array:
@@ -10,7 +10,7 @@
  *
  * (the string's own bytes unchanged). "instructions" is not touched. When
  * the upstream holds the conversation (previous_response_id, conversation)
- * the pipeline replays nothing from the buffer (core/inject.c).
+ * the pipeline replays nothing from the buffer (core/wire/inject.c).
  *
  * Reply: the text of the "output_text" parts of the "message" items of
  * "output" (function calls and reasoning are not content), joined by '\n',

@@ -1,7 +1,7 @@
 /* One request pipeline, many chat APIs (a "wire" each). Everything memory
  * does is the same for every API: who the user is, the modes and X-Memory,
  * the budget and what recall selects, recording and the memory jobs
- * (proxy/plane/reqmem.c, core/inject.c, proxy/memory/memworker.c). What differs per API
+ * (proxy/plane/reqmem.c, core/wire/inject.c, proxy/memory/memworker.c). What differs per API
  * is here, as a table of functions:
  *
  *   - reading the request in place: its messages (role, where the text is,
@@ -13,7 +13,7 @@
  *     from the SSE events of a stream, with whether the stream completed.
  *
  * The request read in place has one shape for every wire (struct
- * mp_chatreq of core/chatreq.h: spans into the body, roles as MP_CR_*,
+ * mp_chatreq of core/wire/chatreq.h: spans into the body, roles as MP_CR_*,
  * text hashes from mp_chatreq_hash_text), so that the pipeline compares,
  * selects and records without knowing the API. One file per API:
  * wire/chat.c (POST /v1/chat/completions), wire/responses.c (POST
@@ -71,7 +71,7 @@ struct mp_wire {
     int (*splice)(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out);
     /* The reply of a stream: the reader of one SSE event's data for
-     * core/completion.c's accumulator (mp_completion_new_reader), which
+     * core/wire/completion.c's accumulator (mp_completion_new_reader), which
      * gathers the text and says whether the stream completed. */
     mp_completion_reader reply_reader;
     /* The reply of a JSON body: MP_OK with *out (malloc'd, NUL-terminated)

@@ -43,7 +43,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
 json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detail d);
 
 /* The whole memory of the user with store key key[0..key_len)
- * (core/userkey.h): {"user": the user id (never the tenant prefix),
+ * (core/memory/userkey.h): {"user": the user id (never the tenant prefix),
  * "summary", "buffer": [messages, oldest first], "entities": [...]}; ADMIN
  * also has "tenant" (32 hex digits, or null). um may be NULL (nothing
  * stored): empty lists and an empty summary. */

@@ -380,7 +380,7 @@ static const struct auth_lent *lent_for(const struct mp_memjobs *j, const struct
 }
 
 /* The credential header line for a job, malloc'd; NULL when there is none
- * it may carry (core/memcred.h): the configured key ([memory] api_key, else
+ * it may carry (core/memory/memcred.h): the configured key ([memory] api_key, else
  * the memory provider's) in that provider's form, else the header the
  * user's latest turn on that provider's routes carried. */
 static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
@@ -674,7 +674,7 @@ static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
 }
 
 /* A summary that reads as instructions to the model is refused (the memory-
- * poisoning rule, core/pii.h); personal data in it follows pii_mode. */
+ * poisoning rule, core/memory/pii.h); personal data in it follows pii_mode. */
 static void apply_summary(struct mp_memjobs *j, struct running *r)
 {
     char *raw = NULL, *text = NULL;

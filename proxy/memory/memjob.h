@@ -4,7 +4,7 @@
  * completion to the upstream on the thread's own curl multi, and applying
  * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
  *
- * Credentials (core/memcred.h): the configured key when set; else the
+ * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's
  * routes, held per provider in a bounded in-memory cache (never on disk): a
  * turn on the other provider's routes lends nothing. A job without a

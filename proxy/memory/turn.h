@@ -34,7 +34,7 @@ struct mp_turn {
     char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* owned, NUL-terminated, <= MP_TURN_TEXT_KEEP */
     size_t lens[MP_TURN_MAX_USER_TEXTS + 1];
     /* The credential the turn lends its provider's memory jobs
-     * (core/memcred.h): lends false for a turn that lends nothing (one read
+     * (core/memory/memcred.h): lends false for a turn that lends nothing (one read
      * back from a park file); else auth_api is the provider the request
      * went to and auth its credential header line "Name: value" (owned,
      * NUL-terminated), or NULL when the request carried none. */

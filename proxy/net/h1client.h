@@ -14,7 +14,7 @@
  *
  * An exchange writes the caller's request head and body pieces (body bytes
  * are referenced, never copied: the whole request leaves in one writev when
- * the socket takes it), then parses the response (core/http_resp.h): interim
+ * the socket takes it), then parses the response (core/http/http_resp.h): interim
  * 1xx heads are skipped, the final head goes to on_head, body bytes (dechunked)
  * to on_body, and on_done ends it exactly once. A reused connection that
  * fails before a byte of the request left the process is retried once on a

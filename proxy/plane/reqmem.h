@@ -42,7 +42,7 @@ struct mp_reqmem {
     enum mp_memory_mode mode;       /* applied; MP_MEMORY_OFF when none */
     enum mp_memory_control control; /* the request's X-Memory */
     bool reads, writes;             /* per mode, X-Memory, the user id and the
-                                       user's own setting (core/usermode.h) */
+                                       user's own setting (core/memory/usermode.h) */
     char user[MP_USERKEY_MAX];      /* the store user key */
     size_t user_len;
     const char *error;      /* static X-Memory-Error code of the read, or NULL */
@@ -55,7 +55,7 @@ struct mp_reqmem {
     struct mp_splice splice;
     struct mp_buf flat;
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
-    enum mp_llm_api route_api;        /* the provider the request goes to (core/memcred.h) */
+    enum mp_llm_api route_api;        /* the provider the request goes to (core/memory/memcred.h) */
     struct mp_completion *completion; /* a stream's reply, as relayed */
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
@@ -76,7 +76,7 @@ struct mp_reqmem {
 
 struct mp_http_request_head;
 
-/* The request's memory identity, the store user key (core/userkey.h):
+/* The request's memory identity, the store user key (core/memory/userkey.h):
  * - the user id per docs/http-api.md: the [memory] user_header, else
  *   (user_from_body) the body's "user" string, validated;
  * - with [security] user_signature_key set, X-User-Signature must be the
@@ -107,7 +107,7 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
 int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len);
 
 /* The request is a client's background task of this kind
- * (core/clienttask.h): memory off (nothing read, injected or recorded),
+ * (core/wire/clienttask.h): memory off (nothing read, injected or recorded),
  * X-Memory-Skipped: client_task:<kind> on the reply, counted. */
 void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind);
 

@@ -1013,7 +1013,7 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     return MP_OK;
 }
 
-/* The hint headers of core/clienttask.h, as the client sent them. */
+/* The hint headers of core/wire/clienttask.h, as the client sent them. */
 static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h)
 {
     const char *custom = r->loop->cfg->memory.task_header;
@@ -1035,7 +1035,7 @@ static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h
     };
 }
 
-/* A client's background task (core/clienttask.h) goes upstream as it
+/* A client's background task (core/wire/clienttask.h) goes upstream as it
  * came: memory off for it, before anything is read. Only a request memory
  * would apply to is looked at. */
 static void skip_client_task(struct mp_request *r, const char *body)

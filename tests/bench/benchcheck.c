@@ -54,7 +54,7 @@ static int on_question_term(void *arg, const char *term, size_t len, uint32_t po
     return MP_OK;
 }
 
-/* One view, both kinds scored as core/recall_relevant.c's rank() scores
+/* One view, both kinds scored as core/recall/recall_relevant.c's rank() scores
  * them (no previous turn); with df, each question term's document
  * frequencies are printed first. */
 static int score_view(struct check *c, bool df)

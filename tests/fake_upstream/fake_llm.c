@@ -1,5 +1,5 @@
 /* The fake upstream's "model" for memory jobs. It answers memproxy's
- * extraction and summarization prompts (core/memprompt.c) by pattern
+ * extraction and summarization prompts (core/memory/memprompt.c) by pattern
  * matching, deterministically, so memory can be tested end to end with no
  * API key. It does not try to be clever: a fact is found only when the user
  * states it in one of the documented forms.
@@ -17,7 +17,7 @@
 static const char *const mode_names[] = {"ok",         "status500", "invalid", "fenced",
                                          "wrongtypes", "slow",      "stall"};
 
-/* memproxy's injected memory block starts so (core/memblock.h, MP_MEMBLOCK_INTRO):
+/* memproxy's injected memory block starts so (core/recall/memblock.h, MP_MEMBLOCK_INTRO):
  * it mentions the summary, but a chat request that carries it is no job. */
 static const char memory_block_intro[] = "Notes from earlier conversations";
 

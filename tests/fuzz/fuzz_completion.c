@@ -1,4 +1,4 @@
-/* libFuzzer target for core/completion.c and the wires' reply readers: the
+/* libFuzzer target for core/wire/completion.c and the wires' reply readers: the
  * input is read as a whole reply body of the wire its first byte picks
  * (chat completions, Responses or Anthropic's Messages), then framed into SSE events and fed to
  * that wire's stream accumulator, whose cap comes from the first byte. Text never passes the

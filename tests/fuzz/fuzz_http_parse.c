@@ -1,4 +1,4 @@
-/* libFuzzer target for core/http_parse.c: the head parser and the chunked
+/* libFuzzer target for core/http/http_parse.c: the head parser and the chunked
  * decoder on arbitrary bytes. Besides the sanitizers it checks invariants:
  * results stay inside the input, a complete head's prefixes are incomplete,
  * and the chunked decoder gives the same answer however the input is cut.

@@ -1,4 +1,4 @@
-/* libFuzzer target for core/http_resp.c: the response head parser and the
+/* libFuzzer target for core/http/http_resp.c: the response head parser and the
  * body decoder on arbitrary bytes. Besides the sanitizers it checks
  * invariants: results stay inside the input, a complete head's prefixes
  * are incomplete, the framing follows the status, and the body decoder

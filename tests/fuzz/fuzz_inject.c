@@ -1,4 +1,4 @@
-/* libFuzzer target for core/chatreq.c, the wires and core/inject.c (with
+/* libFuzzer target for core/wire/chatreq.c, the wires and core/wire/inject.c (with
  * recall.c and memblock.c under it): an arbitrary body (its first byte
  * picks the sections and the budget, its second the wire: chat
  * completions, Responses or Anthropic's Messages) spliced with a fixed

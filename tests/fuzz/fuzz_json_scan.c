@@ -1,4 +1,4 @@
-/* libFuzzer target for core/json_scan.c: scans arbitrary bytes, checks the
+/* libFuzzer target for core/json/json_scan.c: scans arbitrary bytes, checks the
  * spans the entry points report against each other, and asks jansson, an
  * independent parser, whether the bytes are JSON at all, so a bug every
  * entry point shares (they share one scanner) cannot hide.

@@ -1,4 +1,4 @@
-/* libFuzzer target for core/memblock.c: arbitrary stored text as a summary,
+/* libFuzzer target for core/recall/memblock.c: arbitrary stored text as a summary,
  * as a fact value and as a past message. The cut of a summary, found
  * without writing its sanitized form, must be the cut rule applied to that
  * form (for rooms up to a little past its length); a value or a past

@@ -1,4 +1,4 @@
-/* libFuzzer target for core/memprompt.c (and the core/pii.c detectors it
+/* libFuzzer target for core/memory/memprompt.c (and the core/memory/pii.c detectors it
  * uses). The first byte picks what the rest is: 0 a raw extraction answer
  * body; 1 the text of choice 0 of an answer, which is the usual shape of a
  * hostile model; 2 the text of a summary answer; 3 conversation text for

@@ -1,4 +1,4 @@
-/* libFuzzer target for core/sse.c: the stream is read in two parts split at
+/* libFuzzer target for core/http/sse.c: the stream is read in two parts split at
  * a position taken from the first byte; the event bytes returned must add up
  * to those of a one-shot scan, and each event must parse without harm. */
 #include <assert.h>

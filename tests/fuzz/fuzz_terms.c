@@ -1,4 +1,4 @@
-/* libFuzzer target for core/terms.c: any bytes give terms that are short,
+/* libFuzzer target for core/recall/terms.c: any bytes give terms that are short,
  * valid UTF-8, never stop words, with positions that only grow. */
 #include <stdint.h>
 #include <stdlib.h>

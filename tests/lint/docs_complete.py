@@ -4,7 +4,7 @@
 Fails when something a user can see exists in the code but not in the
 documentation, or the other way round:
 
-  config     every [section] key of core/config.c's key table is in
+  config     every [section] key of core/config/config.c's key table is in
              docs/configuration.md and conf/memproxy.ini, and nothing else
              is; the documented type, default, range, allowed names and
              reload behaviour match the code and the shipped file
@@ -13,7 +13,7 @@ documentation, or the other way round:
              variable is refused, MEMPROXY_TEST_* is ignored
   options    the options of `memproxy --help` (and of proxy/main.c) are the
              options of docs/cli.md; its commands are docs/cli.md's
-  routes     the data-plane routes of core/route.c and proxy/plane/ are the
+  routes     the data-plane routes of core/wire/route.c and proxy/plane/ are the
              routes table of docs/http-api.md (paths and methods)
   admin      the admin routes of core/adminpath.h (its enum comments) and
              proxy/admin/admin.c are the route tables of docs/admin-api.md
@@ -173,7 +173,7 @@ def c_function(text, name):
 # ---------------------------------------------------------------------------
 # config
 
-CONFIG_C = 'core/config.c'
+CONFIG_C = 'core/config/config.c'
 CONFIG_MD = 'docs/configuration.md'
 CONFIG_INI = 'conf/memproxy.ini'
 
@@ -185,7 +185,7 @@ TYPE_NAMES = {'K_ADDR': 'address', 'K_URL': 'URL', 'K_OPTURL': 'URL', 'K_UINT': 
 
 
 def code_keys(tree):
-    """{(section, key): {type, min, max, names}} from core/config.c's table."""
+    """{(section, key): {type, min, max, names}} from core/config/config.c's table."""
     text = tree.read(CONFIG_C)
     arrays = {}
     for m in re.finditer(r'static const char \*const (\w+)\[\]\s*=\s*\{([^}]*)\}', text):
@@ -401,7 +401,7 @@ METHOD_RE = re.compile(r'^[A-Z]+$')
 
 
 def plane_sources(tree):
-    return ['core/route.c'] + ['proxy/plane/' + n for n in tree.listdir('proxy/plane')
+    return ['core/wire/route.c'] + ['proxy/plane/' + n for n in tree.listdir('proxy/plane')
                                if n.endswith('.c')]
 
 
@@ -441,7 +441,7 @@ def check_routes(tree):
     docs = doc_routes(tree)
     if not paths:
         return ['routes: no /v1/ paths found in %s' % fmt(plane_sources(tree))]
-    problems = compare('data-plane routes', 'core/route.c and proxy/plane/', paths,
+    problems = compare('data-plane routes', 'core/wire/route.c and proxy/plane/', paths,
                        HTTP_MD + ' (Routes)', docs)
     for pre in sorted(prefixes):
         if not any(p.startswith(pre) or p == pre.rstrip('/') for p in docs):
@@ -449,7 +449,7 @@ def check_routes(tree):
                             % (pre, HTTP_MD))
     for p, ms in sorted(methods.items()):
         if p in docs and docs[p] != ms:
-            problems += compare('methods of %s' % p, 'core/route.c', ms, HTTP_MD, docs[p])
+            problems += compare('methods of %s' % p, 'core/wire/route.c', ms, HTTP_MD, docs[p])
     doc_mem = set()
     for p, ms in docs.items():
         if p == MEMORY_PREFIX or p.startswith(MEMORY_PREFIX + '/'):
@@ -801,16 +801,16 @@ def self_test(tree, binary):
            'but not in conf/memproxy.ini: [log] colour')
     t = tree.overlay(**{CONFIG_MD: drop_line(md, '| `summarize_at` |')})
     expect('config/doc-missing', check_config(t),
-           'in core/config.c but not in docs/configuration.md: [memory] summarize_at')
+           'in core/config/config.c but not in docs/configuration.md: [memory] summarize_at')
     t = tree.overlay(**{CONFIG_INI: drop_line(ini, 'history_per_fact =')})
     expect('config/ini-missing', check_config(t),
-           'in core/config.c but not in conf/memproxy.ini: [governance] history_per_fact')
+           'in core/config/config.c but not in conf/memproxy.ini: [governance] history_per_fact')
     t = tree.overlay(**{CONFIG_MD: replace_once(md, '| `workers` | integer | `0` | `0..256`',
                                                 '| `workers` | integer | `1` | `0..255`')})
     expect('config/range-default', check_config(t), '[server] workers allows 0..256',
            'the default of [server] workers')
     t = tree.overlay(**{CONFIG_MD: replace_once(md, '`json`, `text`', '`json`, `text`, `yaml`')})
-    expect('config/enum', check_config(t), 'in docs/configuration.md but not in core/config.c: yaml')
+    expect('config/enum', check_config(t), 'in docs/configuration.md but not in core/config/config.c: yaml')
     t = tree.overlay(**{CONFIG_MD: replace_once(
         md, '| `listen` | address | `127.0.0.1:8080` | `host:port`, `[ipv6]:port` | restart |',
         '| `listen` | address | `127.0.0.1:8080` | `host:port`, `[ipv6]:port` | yes |')})
@@ -827,11 +827,11 @@ def self_test(tree, binary):
     expect('options/command', check_options(tree, help_text + 'usage: memproxy frob ARGS\n'),
            'in memproxy --help but not in docs/cli.md (Commands): frob')
     # routes
-    route = tree.read('core/route.c')
-    t = tree.overlay(**{'core/route.c': replace_once(route, '"/v1/responses"', '"/v1/replies"')})
+    route = tree.read('core/wire/route.c')
+    t = tree.overlay(**{'core/wire/route.c': replace_once(route, '"/v1/responses"', '"/v1/replies"')})
     expect('routes/path', check_routes(t),
-           ('in core/route.c and proxy/plane/ but not in docs/http-api.md (Routes):', '/v1/replies'),
-           ('in docs/http-api.md (Routes) but not in core/route.c and proxy/plane/:', '/v1/responses'))
+           ('in core/wire/route.c and proxy/plane/ but not in docs/http-api.md (Routes):', '/v1/replies'),
+           ('in docs/http-api.md (Routes) but not in core/wire/route.c and proxy/plane/:', '/v1/responses'))
     http = tree.read(HTTP_MD)
     t = tree.overlay(**{HTTP_MD: replace_once(http, '| `POST` | `/v1/chat/completions` |',
                                               '| `PUT` | `/v1/chat/completions` |')})

@@ -136,7 +136,7 @@ class Forgery(mh.MemCase):
 
 class Budget(mh.MemCase):
     # The recent order's rules (facts first, each whole while it fits, then the
-    # newest messages); the relevant strategy's budget: tests/core/test_recall_relevant.c
+    # newest messages); the relevant strategy's budget: tests/core/recall/test_recall_relevant.c
     # and test_relevance.py.
     PROXY_CONFIG = {'workers': 2,
                     'memory': {'mode': 'hybrid', 'buffer_messages': 10, 'summarize_at': 20,

@@ -1,5 +1,5 @@
 """Relevance-ranked recall end to end (docs/memory.md "Retrieval", docs/http-api.md
-"The memory block", core/recall.h): a question finds the rare fact and the
+"The memory block", core/recall/recall.h): a question finds the rare fact and the
 past message that answer it, dated, with their role and escaped, where
 `retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
 question that matches nothing still gets them; X-Memory-Injected-Tokens
@@ -34,7 +34,7 @@ def fact_item(key, value, date):
 def greedy_profile(facts, budget=BUDGET):
     """The facts (key, value, date) the recent strategy takes from facts in
     their recent order: each whole while it fits the budget with the
-    block's intro and header (core/recall.h, steps 1 and 2). All ASCII."""
+    block's intro and header (core/recall/recall.h, steps 1 and 2). All ASCII."""
     taken, size = [], len(mh.INTRO) + 1 + len(mh.PROFILE_HEAD)
     for f in facts:
         add = len(fact_item(*f)) + (3 if taken else 0)
@@ -137,7 +137,7 @@ class Facts(RelevanceCase):
     def test_fact_and_message_of_one_import_both_injected(self):
         # An import is no chat turn: its facts and messages share the
         # import's request id, yet a fact is not "extracted from" them, so
-        # taking one must not keep the other out (core/recall.h, counted
+        # taking one must not keep the other out (core/recall/recall.h, counted
         # once).
         user = mh.uid('oneimport')
         self.imp_ok(user, [message('user', 'We hiked up to the Dachstein glacier last summer.',

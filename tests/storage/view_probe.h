@@ -2,7 +2,7 @@
  * mp_store_view_*, mp_store_archive), read back through a fresh view per
  * call and checked for the invariants every answer must keep. Each fails
  * the running Check test on an error it does not return. Words are turned
- * into the index's terms with a tokenizer of their own (core/terms.h). */
+ * into the index's terms with a tokenizer of their own (core/recall/terms.h). */
 #ifndef MP_TESTS_STORAGE_VIEW_PROBE_H
 #define MP_TESTS_STORAGE_VIEW_PROBE_H
 

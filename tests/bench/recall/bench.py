@@ -32,7 +32,7 @@ import locomo  # noqa: E402
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
 DEFAULT_DATA = 'data/locomo-dev'  # relative to the repository root (git ignores data/)
 SHORT_CONV = '30'  # the smallest of the development split (369 turns, 169 observations)
-INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/memblock.h)
+INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/recall/memblock.h)
 SUMMARY_LINE = '[Conversation history summary]:'
 MODES = {'facts': 'entity', 'turns': 'hybrid'}
 

@@ -22,7 +22,7 @@ SESSION_DATE = re.compile(r'^\s*(\d{1,2}):(\d{2})\s*(am|pm)\s+on\s+(\d{1,2})\s+(
                           re.I)
 RFC3339 = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$')
 
-# memproxy's caps on what the import may carry (core/usermem.h, docs/admin-api.md).
+# memproxy's caps on what the import may carry (core/memory/usermem.h, docs/admin-api.md).
 KEY_MAX = 64
 VALUE_MAX = 512
 IMPORT_MAX = 32 << 20

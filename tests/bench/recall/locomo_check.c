@@ -1,4 +1,4 @@
-/* locomo_check: cross-checks core/relevance.c against the Python reference
+/* locomo_check: cross-checks core/recall/relevance.c against the Python reference
  * (tests/bench/recall/reference/) on LoCoMo conversation files. A tool, not a
  * test: it builds an in-memory index exactly as the reference's data.py does
  * (facts = session observations, turns = turns; same fields, dates and token

@@ -1,5 +1,5 @@
 /* Tests for core/wire/messages.c (Anthropic's Messages API) and what it
- * reads through core/chatreq.c and core/completion.c: the block appended to
+ * reads through core/wire/chatreq.c and core/wire/completion.c: the block appended to
  * the end of "system" (a string, an array of blocks, or a new member),
  * the replay first in "messages" starting with the user, nothing else
  * touched; the reply's text blocks from a body and from stream events. */

@@ -1,5 +1,5 @@
-/* Tests for core/wire/responses.c (and what it reads through core/chatreq.c
- * and core/completion.c): the Responses API request read in place, the
+/* Tests for core/wire/responses.c (and what it reads through core/wire/chatreq.c
+ * and core/wire/completion.c): the Responses API request read in place, the
  * splice (string input made an array, developer message after the leading
  * system/developer items, nothing else touched), the upstream-state flag,
  * and the reply's text from a body and from stream events. */

@@ -1,5 +1,5 @@
-"""Writes core/relevance_lex.c from lexicon.txt and querystop.txt (run from this folder:
-/usr/bin/python3 gen_lexicon.py > ../../../../core/relevance_lex.c, then clang-format -i it). Uses recall.py's
+"""Writes core/recall/relevance_lex.c from lexicon.txt and querystop.txt (run from this folder:
+/usr/bin/python3 gen_lexicon.py > ../../../../core/recall/relevance_lex.c, then clang-format -i it). Uses recall.py's
 loaders, so the C table holds exactly the stems the reference uses."""
 import recall
 

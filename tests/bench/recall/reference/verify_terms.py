@@ -1,5 +1,5 @@
 """Per-conversation recall of recall.py, as reference (default) or with the tokenizer of
-core/terms.c (--terms-c: apostrophes kept inside words and the possessive left to the
+core/recall/terms.c (--terms-c: apostrophes kept inside words and the possessive left to the
 stemmer; a stem that is a stop word dropped, e.g. "others" -> "other"). With --terms-c the
 figures are those tests/bench/recall/locomo_check prints for the C port, hit for hit."""
 import sys

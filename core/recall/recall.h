@@ -1,0 +1,224 @@
+/* Recall: what of a user's memory reaches a request, chosen within a token
+ * budget. Pure choice: it renders nothing (memblock.c writes the block and
+ * says what each piece costs) and reads no request (the caller says which
+ * messages the request already holds). Deterministic: the same memory,
+ * parameters and request give the same plan.
+ *
+ * What can be injected is one system message, the memory block (its text:
+ * memblock.h), then in buffer modes recent messages as ordinary
+ * user/assistant messages. A section appears only when its bit is set and
+ * something of it fits; pii facts, a pii summary and pii messages only with
+ * inject_pii. A buffered message the request already carries (same role and
+ * same text as one of its messages) is skipped, not injected twice.
+ *
+ * A strategy fills a struct mp_recall_plan; each one packs its choice under
+ * the same budget. Budget: everything injected fits budget_tokens, each
+ * message costing mp_memblock_message_tokens(text bytes) (memblock.h: the
+ * block text as a whole, each buffered message's content); plan->tokens is
+ * that sum. The fit tests are on the exact bytes memblock will write.
+ *
+ * The recent strategy (mp_recall_recent) takes items in this order, each
+ * with what budget the earlier ones left (the PAST bit is ignored):
+ *   1. the intro; if it does not fit, nothing is injected;
+ *   2. the facts (PROFILE), by trust class (higher first), then confidence
+ *      (higher first, NaN as 0), then recency (observed time, newer first),
+ *      then key; each whole, or skipped when it does not fit (a later,
+ *      shorter fact may still fit), until MP_RECALL_FACT_MISSES in a row
+ *      did not;
+ *   3. the summary (SUMMARY), whole, or cut by memblock's cut rule (left out
+ *      when less than MP_MEMBLOCK_MIN_CUT bytes of it would fit);
+ *   4. the buffered messages (BUFFER), newest first while each fits whole;
+ *      the first that does not is cut the same way (or left out) and ends
+ *      the choice; they are injected oldest first.
+ * Nothing is injected when no fact, summary or message made it (the intro
+ * alone is never sent). Nothing is filtered by age here: the retention
+ * sweeper purges expired items.
+ *
+ * Where the facts come from: without a source, um->entities (sorted here);
+ * with a source (struct mp_recall_source: the store's view of facts kept
+ * apart, with the search indexes), um carries only the summary and the
+ * buffered messages and the facts come from the source, um->entities being
+ * ignored. Either way the plan borrows the facts it took.
+ *
+ * The relevant strategy (mp_recall_relevant) asks which facts and which
+ * archived past messages answer the request's question (its newest user
+ * message, with the turn before it at lower weight: core/recall/relevance.h,
+ * FACTS and TURNS presets; an item "matches" when it scores above 0, which
+ * neighbour and session smoothing extend to the items around a hit), and
+ * splits the budget between four sections by the params' shares
+ * (percent). The intro and the block's framing come off the top; R is the
+ * budget left, and each section's share of R is its own: in bytes of
+ * block text (4 per token) for the profile, past and summary lines, in
+ * tokens for the buffered messages. Two rounds:
+ *   round 1, each section within its own share (and the budget):
+ *     1. PROFILE: the facts that matched, best value per token first, each
+ *        whole or skipped;
+ *     2. PAST: the archived messages that matched, best value per token
+ *        first, each whole (its text capped: memblock.h) or skipped;
+ *     3. PROFILE again: the strongest other facts (ranked_facts order, the
+ *        recent order) while the profile's share lasts;
+ *     4. SUMMARY: whole, or cut as in the recent strategy;
+ *     5. BUFFER: the newest messages, as in the recent strategy (the first
+ *        that does not fit is cut or left out, and ends the round);
+ *   round 2, what is left of the whole budget, whichever section left it,
+ *   offered in this order (each continuing where round 1 stopped):
+ *     6. the facts that matched and were skipped, 7. the past messages
+ *     that matched and were skipped, 8. the summary if it was cut or left
+ *     out, 9. the older buffered messages, 10. the strongest other facts.
+ * So the relevant items get the unused shares first, then the summary and
+ * the buffer, and a user with only facts gets the whole budget for facts.
+ * A section not asked for (its bit) leaves its whole share to round 2. A
+ * question that matches nothing (or none at all, no tokenizer, no index)
+ * still gets the strongest facts (steps 3 and 10). At most
+ * MP_RECALL_CANDIDATES matched items of each kind are looked at.
+ *
+ * Counted once: a fact and an archived message of the same turn (the
+ * message's request_id is mp_usermem_fact_turn() of the fact: the fact was
+ * extracted from that turn; an import is no turn) are never
+ * both in the block; whichever is taken first stays, in the order above
+ * (so a matched fact keeps its turn's messages out, and a matched message
+ * keeps out a fact of its turn that is only among the strongest). An
+ * archived message whose seq is that of a buffered message (um->messages)
+ * is never in the past line: it is the buffer's, injected there if it
+ * fits. An archived message the request already holds (the seen callback)
+ * is left out too. pii as in the recent strategy. The past line is written
+ * oldest first (at_ms, then seq), whatever order the messages were taken
+ * in. */
+#ifndef MP_CORE_RECALL_H
+#define MP_CORE_RECALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "usermem.h"
+
+struct mp_relevance_index;
+struct mp_terms;
+
+#define MP_RECALL_PROFILE 1
+#define MP_RECALL_SUMMARY 2
+#define MP_RECALL_BUFFER  4
+#define MP_RECALL_PAST    8 /* relevant archived messages (relevant strategy only) */
+
+#define MP_RECALL_CANDIDATES 256 /* matched facts, and matched messages, looked at */
+/* Bytes of the newest user message (and of the turn before it) that make
+ * the question: the last ones, from a word's start. A long message's
+ * question is at its end, and scoring costs what it reads. */
+#define MP_RECALL_QUESTION_MAX 320
+/* A walk of the facts in the recent order stops after this many eligible
+ * facts in a row that do not fit: a shorter one further down may be left
+ * out, but a user with 100,000 facts is not read whole on every request. */
+#define MP_RECALL_FACT_MISSES 16
+
+/* The sections a mode injects: buffer -> BUFFER; summary -> SUMMARY|BUFFER;
+ * entity -> PROFILE; hybrid -> all four; off -> 0. */
+int mp_recall_sections(enum mp_memory_mode mode);
+
+struct mp_recall_params {
+    int sections;           /* bit set of MP_RECALL_*: see mp_recall_sections() */
+    uint32_t budget_tokens; /* everything injected (block + messages) must fit */
+    bool inject_pii; /* false: facts, messages and a summary flagged pii are never injected */
+    enum mp_retrieval retrieval; /* which strategy inject.c asks (relevant needs a source) */
+    /* The calling thread's tokenizer (borrowed; mp_terms is not
+     * thread-safe); NULL: nothing is scored, nothing matches. */
+    struct mp_terms *terms;
+    /* The relevant strategy's split of the budget, in percent (config:
+     * summing to 100; a sum under 100 leaves the rest to round 2). */
+    unsigned share_profile, share_past, share_summary, share_buffer;
+};
+
+/* Whether the request already holds a message of this role and text
+ * (text[0..len), borrowed for the call). */
+typedef bool (*mp_recall_seen_fn)(void *ctx, enum mp_role role, const char *text, size_t len);
+
+/* The request, as far as recall needs it. Strings are borrowed for the
+ * call. */
+struct mp_recall_request {
+    mp_recall_seen_fn seen; /* NULL: the request holds none of the buffered messages */
+    void *seen_ctx;         /* passed to seen */
+    int64_t now_ms;         /* the request's time */
+    const char *question;   /* the newest user message's text; NULL: none (nothing matches) */
+    size_t question_len;
+    const char *previous; /* the turn before it (lower weight); NULL: none */
+    size_t previous_len;
+};
+
+/* The store's view of one user's facts and archived messages, for the
+ * length of one call (every pointer borrowed; each function gets ctx).
+ * fact is needed with a facts index, message with a turns index;
+ * ranked_facts NULL: no facts beyond the matched ones. Recall reads the
+ * indexes only through mp_relevance_score and mp_relevance_pack; an
+ * item's tokens should be the estimate of what memblock writes for it
+ * (mp_memblock_estimate_tokens of mp_memblock_fact_bytes or
+ * mp_memblock_past_bytes, not first): packing orders by it, the fit is
+ * measured exactly anyway. The facts it gives are its own and stay valid
+ * as long as the source does (the plan borrows them), so a source decodes
+ * each fact once, whichever call asks first: a fact is the same pointer
+ * in every call that gives it (recall tells the facts taken apart by it). */
+struct mp_recall_source {
+    void *ctx;
+    /* Facts in the recent order (trust desc, confidence desc, observed_at
+     * desc, key asc): fn once per fact (the source's) until fn returns
+     * non-zero (1: stop, the walk returns MP_OK; negative: passed on). */
+    int (*ranked_facts)(void *ctx, int (*fn)(void *arg, const struct mp_mem_entity *e), void *arg);
+    const struct mp_relevance_index *facts; /* fact ids; NULL: no facts index */
+    const struct mp_relevance_index *turns; /* archived message seqs; NULL: no archive */
+    /* Fact id (*out: the source's); MP_NOTFOUND. */
+    int (*fact)(void *ctx, uint32_t id, const struct mp_mem_entity **out);
+    /* A copy of archived message seq id (caller frees content with
+     * free()); MP_NOTFOUND. */
+    int (*message)(void *ctx, uint32_t id, struct mp_mem_message *out);
+};
+
+/* A buffered message chosen. */
+struct mp_recall_pick {
+    size_t idx; /* in um->messages */
+    size_t len; /* bytes of its content injected */
+    bool cut;   /* len < content_len: the ellipsis follows */
+};
+
+/* What was chosen. The arrays are the plan's own (valid until
+ * mp_recall_plan_cleanup()); facts point into um or, when a source gave
+ * them, into the source (borrowed: valid while they are); past points at
+ * the plan's own copies. */
+struct mp_recall_plan {
+    const struct mp_mem_entity **facts; /* the profile line, in order */
+    size_t nfacts;
+    size_t summary_len; /* bytes of um->summary.text in the block; 0: no summary line */
+    bool summary_cut;   /* summary_len < text_len: the summary was cut to fit */
+    const struct mp_mem_message **past; /* the past line, oldest first */
+    size_t npast;
+    struct mp_recall_pick *picks; /* buffered messages, newest first */
+    size_t npicks;
+    bool message_cut;     /* the oldest picked message was cut to fit */
+    size_t ndeduplicated; /* buffered messages skipped because the request has them (of those
+                             looked at before the budget ran out) */
+    size_t block_len;     /* bytes of the block's text (mp_memblock_render) */
+    uint32_t tokens;      /* estimate of everything injected, <= budget_tokens */
+};
+
+/* The recent strategy (see above). um, src, p and rq are borrowed; src may
+ * be NULL (facts from um), rq may be NULL (nothing deduplicated). Returns
+ * MP_OK with *plan (free it with mp_recall_plan_cleanup()); MP_NOTFOUND
+ * when nothing qualifies (um NULL, no section requested, nothing stored
+ * for them, everything deduplicated, or a budget too small for the intro
+ * plus one item); MP_ENOMEM, or what a source function returned. *plan is
+ * untouched unless MP_OK. */
+int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                     struct mp_recall_plan *plan);
+
+/* The relevant strategy (see above), with the same arguments, results and
+ * ownership as mp_recall_recent. Without a source there is nothing to
+ * score: it is mp_recall_recent. Also MP_EINVAL from scoring (an index
+ * naming an item out of range). */
+int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_source *src,
+                       const struct mp_recall_params *p, const struct mp_recall_request *rq,
+                       struct mp_recall_plan *plan);
+
+/* Frees the plan's arrays and copies; the plan is then empty. */
+void mp_recall_plan_cleanup(struct mp_recall_plan *plan);
+
+#endif

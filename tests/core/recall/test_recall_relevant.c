@@ -1,0 +1,668 @@
+/* Tests for core/recall/recall_relevant.c: what matches the question comes
+ * first, the shares of round 1 and the order in which round 2 hands out
+ * what is left, counting a fact and its turn once, the buffer's messages
+ * kept out of the past line, pii, determinism, the no-match fallback,
+ * errors of the source, and the budget, never exceeded. Every plan is
+ * checked against its rendered block (check_plan). The source is
+ * recall_source.h's, over the memory fixture's facts. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem_fixture.h"
+#include "memblock.h"
+#include "recall.h"
+#include "recall_source.h"
+#include "status.h"
+
+Suite *mp_test_suite(void);
+
+#define ALL4 (MP_RECALL_PROFILE | MP_RECALL_PAST | MP_RECALL_SUMMARY | MP_RECALL_BUFFER)
+
+static struct mp_recall_plan plan;
+static struct mp_recall_params params;
+static struct mp_recall_request rq;
+
+static void setup(void)
+{
+    fs_setup();
+    memset(&plan, 0, sizeof(plan));
+    memset(&rq, 0, sizeof(rq));
+    params = (struct mp_recall_params){.sections = ALL4,
+                                       .budget_tokens = 1500,
+                                       .retrieval = MP_RETRIEVAL_RELEVANT,
+                                       .terms = fs_terms,
+                                       .share_profile = 40,
+                                       .share_past = 30,
+                                       .share_summary = 15,
+                                       .share_buffer = 15};
+    rq.now_ms = FS_JUN1;
+}
+
+static void teardown(void)
+{
+    mp_recall_plan_cleanup(&plan);
+    fs_teardown();
+}
+
+static void ask(const char *question)
+{
+    rq.question = question;
+    rq.question_len = question != NULL ? strlen(question) : 0;
+}
+
+static void shares(unsigned profile, unsigned past, unsigned summary, unsigned buffer)
+{
+    params.share_profile = profile;
+    params.share_past = past;
+    params.share_summary = summary;
+    params.share_buffer = buffer;
+}
+
+/* ---- what a plan holds, measured again ---- */
+
+static size_t profile_bytes(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan.nfacts; i++)
+        n += mp_memblock_fact_bytes(plan.facts[i], i == 0, SIZE_MAX);
+    return n;
+}
+
+static size_t past_bytes(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan.npast; i++)
+        n += mp_memblock_past_bytes(plan.past[i], i == 0, SIZE_MAX);
+    return n;
+}
+
+static size_t summary_bytes(void)
+{
+    size_t keep = 0, n;
+    if (plan.summary_len == 0)
+        return 0;
+    n = mp_memblock_summary_bytes(fx_um.summary.text, plan.summary_len, SIZE_MAX, &keep);
+    return n + (plan.summary_cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0);
+}
+
+static uint32_t buffer_tokens(void)
+{
+    uint32_t t = 0;
+    for (size_t i = 0; i < plan.npicks; i++)
+        t += mp_memblock_message_tokens(plan.picks[i].len +
+                                        (plan.picks[i].cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0));
+    return t;
+}
+
+/* A line's share of the budget in round 1, in bytes (tokens for the buffer). */
+static size_t cap_of(unsigned share)
+{
+    uint32_t rest = params.budget_tokens - mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN);
+    return (size_t)rest * share / 100 * 4;
+}
+
+static char *block_of_plan(void)
+{
+    return fs_render(&plan, &fs_head.summary);
+}
+
+/* What holds for every plan: the budget, the pieces adding up to the
+ * block, one line per section, each key once, the past line oldest first,
+ * and nothing counted twice. */
+static void check_plan(void)
+{
+    char *block = block_of_plan();
+    ck_assert_uint_le(plan.tokens, params.budget_tokens);
+    ck_assert_uint_eq(plan.tokens, mp_memblock_message_tokens(plan.block_len) + buffer_tokens());
+    ck_assert_uint_eq(plan.block_len,
+                      MP_MEMBLOCK_INTRO_LEN + profile_bytes() + summary_bytes() + past_bytes());
+    fx_assert_block_shape(block, 1 + (plan.nfacts > 0) + (plan.summary_len > 0) + (plan.npast > 0));
+    for (size_t i = 0; i < plan.nfacts; i++) {
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(plan.facts[i]->key, plan.facts[j]->key);
+    }
+    for (size_t i = 0; i < plan.npast; i++) {
+        const struct mp_mem_message *m = plan.past[i];
+        ck_assert(i == 0 || plan.past[i - 1]->at_ms < m->at_ms ||
+                  (plan.past[i - 1]->at_ms == m->at_ms && plan.past[i - 1]->seq < m->seq));
+        for (size_t j = 0; j < fs_head.nmessages; j++)
+            ck_assert(fs_head.messages[j].seq != m->seq);
+        for (size_t j = 0; j < plan.nfacts; j++)
+            ck_assert(m->request_id[0] == '\0' ||
+                      strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) != 0);
+    }
+    free(block);
+}
+
+/* The relevant strategy on the fixture into plan, checked when MP_OK. */
+static int relevant(void)
+{
+    int rc;
+    mp_recall_plan_cleanup(&plan);
+    rc = mp_recall_relevant(&fs_head, &fs_src, &params, &rq, &plan);
+    if (rc == MP_OK)
+        check_plan();
+    return rc;
+}
+
+static bool has_fact(const char *key)
+{
+    for (size_t i = 0; i < plan.nfacts; i++) {
+        if (strcmp(plan.facts[i]->key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Every fact of the plan is one of plenty_facts' "alpha" ones. */
+static void assert_only_matched_facts(void)
+{
+    for (size_t i = 0; i < plan.nfacts; i++)
+        ck_assert_int_eq(strncmp(plan.facts[i]->key, "alpha_", 6), 0);
+}
+
+static bool has_past(const char *text)
+{
+    for (size_t i = 0; i < plan.npast; i++) {
+        if (strcmp(plan.past[i]->content, text) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- memories ---- */
+
+/* n facts that match word and share no other word with anything (their
+ * turns their own), about 45 bytes each, and n that match nothing:
+ * corrected, so they lead the recent order, and longer (70 bytes), so the
+ * slack a share leaves cannot take them. */
+static void plenty_facts(int n, const char *word)
+{
+    char key[32], text[80], rid[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%s_%02d", word, i);
+        snprintf(text, sizeof(text), "%s %sx%c%c", word, word, 'a' + i / 26, 'a' + i % 26);
+        snprintf(rid, sizeof(rid), "rf-%s-%02d", word, i);
+        strcpy(fx_fact(key, text)->request_id, rid);
+        snprintf(key, sizeof(key), "other_%c%02d", word[0], i);
+        fx_fact_n(key, "beta beta beta beta beta beta beta", 34, MP_TRUST_CORRECTED, 1, MAY1);
+    }
+}
+
+/* n archived messages that match word, about 110 bytes each in the block,
+ * one a day from May 8. */
+static void plenty_past(int n, const char *word)
+{
+    char text[160], rid[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(text, sizeof(text),
+                 "%s story %02d, told at some length so that it weighs more than a fact does", word,
+                 i);
+        snprintf(rid, sizeof(rid), "rm-%s-%02d", word, i);
+        fs_archive(i % 2 ? MP_ROLE_ASSISTANT : MP_ROLE_USER, text, FS_MAY8 + i * DAY, rid);
+    }
+}
+
+static void long_summary(void)
+{
+    char text[4001];
+    for (size_t i = 0; i < 4000; i++)
+        text[i] = i % 8 == 7 ? ' ' : 's';
+    text[4000] = '\0';
+    fx_summary(text);
+}
+
+/* n buffered messages of about 100 bytes, seqs after the archive's. */
+static void buffer(int n)
+{
+    char text[128];
+    for (int i = 0; i < n; i++) {
+        snprintf(text, sizeof(text),
+                 "recent message %02d, about a hundred bytes long so that a few of them fill "
+                 "the share",
+                 i);
+        fx_message(i % 2 ? MP_ROLE_ASSISTANT : MP_ROLE_USER, text);
+        fx_mems[fx_um.nmessages - 1].seq = 1000 + (uint64_t)i;
+    }
+}
+
+/* ---- matching ---- */
+
+START_TEST(test_relevant_without_source_is_recent)
+{
+    struct mp_recall_plan recent = {0};
+    fs_pets();
+    ask("What did Rex chew?");
+    ck_assert_int_eq(mp_recall_recent(&fx_um, NULL, &params, &rq, &recent), MP_OK);
+    ck_assert_int_eq(mp_recall_relevant(&fx_um, NULL, &params, &rq, &plan), MP_OK);
+    ck_assert_uint_eq(plan.nfacts, recent.nfacts);
+    for (size_t i = 0; i < plan.nfacts; i++)
+        ck_assert_ptr_eq(plan.facts[i], recent.facts[i]);
+    ck_assert_uint_eq(plan.block_len, recent.block_len);
+    ck_assert_uint_eq(plan.npast, 0);
+    mp_recall_plan_cleanup(&recent);
+}
+END_TEST
+
+START_TEST(test_relevant_matching_fact_comes_first)
+{
+    fs_pets();
+    ask("How old is my dog Rex now?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_str_eq(plan.facts[0]->key, "pet");
+    /* the rest follows in the recent order: admin first */
+    ck_assert_uint_eq(plan.nfacts, 5);
+    ck_assert_str_eq(plan.facts[1]->key, "name");
+}
+END_TEST
+
+START_TEST(test_relevant_no_match_gets_strongest_facts)
+{
+    static const char *const recent_order[] = {"name", "city", "job", "pet", "hobby"};
+    const char *questions[] = {"xyzzy plugh?", "", NULL};
+    fs_pets();
+    for (size_t q = 0; q < 4; q++) {
+        ask(questions[q < 3 ? q : 0]);
+        params.terms = q < 3 ? fs_terms : NULL; /* no tokenizer: nothing is scored */
+        ck_assert_int_eq(relevant(), MP_OK);
+        ck_assert_uint_eq(plan.nfacts, 5);
+        for (size_t i = 0; i < 5; i++)
+            ck_assert_str_eq(plan.facts[i]->key, recent_order[i]);
+        ck_assert_uint_eq(plan.npast, 0);
+    }
+}
+END_TEST
+
+START_TEST(test_relevant_past_line_oldest_first_with_dates)
+{
+    char *block;
+    fs_pets();
+    ask("Did my climbing shoes survive at work?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    block = block_of_plan();
+    ck_assert_str_eq(fx_line_with(block, "[Relevant"),
+                     "[Relevant past conversation]: (2023-05-09, user) The pipeline migration at "
+                     "work slipped again | (2023-06-01, user) Rex chewed my climbing shoes | "
+                     "(2023-06-01, assistant) Maybe keep the shoes on a high shelf.");
+    free(block);
+}
+END_TEST
+
+START_TEST(test_relevant_previous_turn_matches_at_lower_weight)
+{
+    fs_pets();
+    ask("And what happened then?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npast, 0);
+    rq.previous = "We talked about your climbing shoes";
+    rq.previous_len = strlen(rq.previous);
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_past("Rex chewed my climbing shoes"));
+}
+END_TEST
+
+/* ---- counted once ---- */
+
+START_TEST(test_relevant_fact_and_its_turn_counted_once)
+{
+    fs_pets();
+    ask("Tell me about Rex the beagle");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("pet"));
+    ck_assert(!has_past("I adopted a beagle puppy, his name is Rex"));
+    ck_assert(!has_past("Congratulations! Beagles are curious dogs."));
+    ck_assert(has_past("Rex chewed my climbing shoes"));
+    /* the past line first: then the turn is in, and its fact stays out */
+    shares(0, 100, 0, 0);
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_past("I adopted a beagle puppy, his name is Rex"));
+    ck_assert(!has_fact("pet"));
+    ck_assert(has_fact("name"));
+}
+END_TEST
+
+/* An import gives its facts and messages its own request id, but a fact
+ * that no extraction wrote is of no turn: both are taken. */
+START_TEST(test_relevant_imported_fact_and_message_both_taken)
+{
+    strcpy(fx_fact("sport", "glacier hiking")->request_id, "r-import");
+    fx_fact("city", "Graz");
+    fs_archive(MP_ROLE_USER, "We hiked up to the Dachstein glacier last summer", FS_MAY8,
+               "r-import");
+    fs_archive(MP_ROLE_USER, "Routine note about the weekly groceries", FS_JUN1, "r-import");
+    fs_build();
+    ask("What about the Dachstein glacier hike?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("sport"));
+    ck_assert(has_fact("city"));
+    ck_assert(has_past("We hiked up to the Dachstein glacier last summer"));
+    /* the same, extracted from that turn: counted once */
+    fs_extracted(&fx_ents[0], "r-import");
+    fs_build();
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("sport"));
+    ck_assert(!has_past("We hiked up to the Dachstein glacier last summer"));
+}
+END_TEST
+
+START_TEST(test_relevant_buffered_message_only_in_buffer)
+{
+    fs_pets();
+    fx_message(MP_ROLE_USER, "Rex chewed my climbing shoes");
+    fx_mems[0].seq = 3; /* the archive's copy of it */
+    fs_build();
+    ask("What did Rex chew?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_past("Rex chewed my climbing shoes"));
+    ck_assert_uint_eq(plan.npicks, 1);
+    ck_assert_uint_eq(plan.picks[0].idx, 0);
+}
+END_TEST
+
+static bool holds_shoes(void *ctx, enum mp_role role, const char *text, size_t len)
+{
+    (void)ctx;
+    return role == MP_ROLE_USER && len == strlen("Rex chewed my climbing shoes") &&
+           memcmp(text, "Rex chewed my climbing shoes", len) == 0;
+}
+
+START_TEST(test_relevant_message_the_request_holds_left_out)
+{
+    fs_pets();
+    ask("What did Rex chew?");
+    rq.seen = holds_shoes;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_past("Rex chewed my climbing shoes"));
+    ck_assert(has_past("Maybe keep the shoes on a high shelf."));
+}
+END_TEST
+
+/* ---- shares and the flow ---- */
+
+START_TEST(test_relevant_round_one_keeps_each_share)
+{
+    size_t fact_max = 0;
+    plenty_facts(40, "alpha");
+    long_summary();
+    fs_build();
+    ask("alpha");
+    params.sections = MP_RECALL_PROFILE | MP_RECALL_SUMMARY;
+    params.budget_tokens = 600;
+    for (size_t i = 0; i < fx_um.nentities; i++) {
+        size_t b = mp_memblock_fact_bytes(&fx_ents[i], true, SIZE_MAX);
+        fact_max = b > fact_max ? b : fact_max;
+    }
+    for (unsigned p = 20; p <= 80; p += 30) {
+        shares(p, 0, 100 - p, 0);
+        ck_assert_int_eq(relevant(), MP_OK);
+        /* round 2's rest is the profile's slack (less than a fact): the
+         * matched facts take it first, the summary what they leave */
+        ck_assert_uint_le(profile_bytes(), cap_of(p) + fact_max);
+        ck_assert_uint_ge(profile_bytes() + fact_max, cap_of(p));
+        ck_assert_uint_ge(summary_bytes() + 40, cap_of(100 - p));
+        assert_only_matched_facts();
+    }
+}
+END_TEST
+
+START_TEST(test_relevant_rest_goes_to_matched_facts_first)
+{
+    plenty_facts(40, "alpha");
+    plenty_past(30, "alpha");
+    fs_build();
+    ask("alpha");
+    params.budget_tokens = 600;
+    shares(25, 25, 25, 25); /* no summary, no buffer: half the budget is left */
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(profile_bytes(), cap_of(25) + cap_of(40));
+    ck_assert_uint_le(past_bytes(), cap_of(25));
+    assert_only_matched_facts();
+}
+END_TEST
+
+START_TEST(test_relevant_rest_goes_to_past_when_few_facts_match)
+{
+    plenty_facts(3, "alpha");
+    plenty_facts(27, "gamma");
+    plenty_past(30, "alpha");
+    fs_build();
+    ask("alpha");
+    params.budget_tokens = 1000;
+    shares(25, 25, 25, 25);
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(past_bytes(), cap_of(25) + cap_of(40));
+    ck_assert(has_fact("alpha_00") && has_fact("alpha_01") && has_fact("alpha_02"));
+}
+END_TEST
+
+/* No fact matches and there is no archive: the past share and what the
+ * profile leaves go to the summary, then the buffer, then the strongest
+ * facts, in that order. */
+START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
+{
+    plenty_facts(30, "gamma");
+    buffer(30);
+    long_summary();
+    fs_build();
+    ask("alpha");
+    params.budget_tokens = 1000;
+    shares(25, 25, 25, 25);
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(summary_bytes(), cap_of(25) + cap_of(20));
+    ck_assert_uint_le(buffer_tokens(), cap_of(25) / 4);
+    ck_assert_uint_le(profile_bytes(), cap_of(25));
+    /* a short summary: the rest goes on to the buffer */
+    fx_summary("A short summary.");
+    fs_build();
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(buffer_tokens(), (cap_of(25) + cap_of(20)) / 4);
+    ck_assert_uint_le(profile_bytes(), cap_of(25) + 4 * 30); /* what the last message left */
+    /* and with no buffer either, to the strongest facts */
+    for (size_t i = 0; i < fx_um.nmessages; i++)
+        free(fx_mems[i].content);
+    fx_um.nmessages = 0;
+    fs_build();
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(profile_bytes(), cap_of(25) + cap_of(40));
+}
+END_TEST
+
+/* The facts alone get the whole budget: no fact left out would fit what
+ * is left of it, unless the walk stopped after MP_RECALL_FACT_MISSES facts
+ * in a row that did not. */
+START_TEST(test_relevant_only_facts_get_the_whole_budget)
+{
+    const char *questions[] = {"alpha", "nothing at all"};
+    plenty_facts(40, "alpha");
+    fs_build();
+    for (uint32_t budget = 100; budget <= 1500; budget += 35) {
+        params.budget_tokens = budget;
+        ask(questions[budget % 2]);
+        ck_assert_int_eq(relevant(), MP_OK);
+        size_t left = mp_memblock_message_room(budget) - plan.block_len, fit = 0, misfit = 0;
+        for (size_t i = 0; i < fx_um.nentities; i++) {
+            if (has_fact(fx_ents[i].key))
+                continue;
+            if (mp_memblock_fact_bytes(&fx_ents[i], false, SIZE_MAX) > left)
+                misfit++;
+            else
+                fit++;
+        }
+        ck_assert_msg(fit == 0 || misfit >= MP_RECALL_FACT_MISSES,
+                      "budget %u: %zu fitting left out", budget, fit);
+    }
+}
+END_TEST
+
+/* ---- the budget ---- */
+
+START_TEST(test_relevant_budget_never_exceeded)
+{
+    static const unsigned splits[][4] = {{40, 30, 15, 15}, {100, 0, 0, 0},   {0, 100, 0, 0},
+                                         {0, 0, 0, 100},   {25, 25, 25, 25}, {0, 0, 0, 0}};
+    const char *questions[] = {"alpha", "What did Rex chew?", "zzz"};
+    fs_pets();
+    plenty_facts(12, "alpha");
+    plenty_past(12, "alpha");
+    long_summary();
+    buffer(8);
+    fs_build();
+    for (size_t s = 0; s < sizeof(splits) / sizeof(splits[0]); s++) {
+        shares(splits[s][0], splits[s][1], splits[s][2], splits[s][3]);
+        for (uint32_t budget = 0; budget <= 2500; budget += 13) {
+            params.budget_tokens = budget;
+            ask(questions[budget % 3]);
+            int rc = relevant(); /* checks the plan when MP_OK */
+            if (budget >= mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN) + 30)
+                ck_assert_int_eq(rc, MP_OK);
+            else
+                ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+        }
+    }
+    params.budget_tokens = mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN) - 1;
+    ck_assert_int_eq(relevant(), MP_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_relevant_deterministic)
+{
+    char *first, *second;
+    fs_pets();
+    plenty_facts(10, "alpha");
+    plenty_past(10, "alpha");
+    fs_build();
+    ask("alpha and Rex");
+    params.budget_tokens = 700;
+    ck_assert_int_eq(relevant(), MP_OK);
+    first = block_of_plan();
+    ck_assert_int_eq(relevant(), MP_OK);
+    second = block_of_plan();
+    ck_assert_str_eq(first, second);
+    free(first);
+    free(second);
+}
+END_TEST
+
+/* ---- pii, the source, ownership ---- */
+
+START_TEST(test_relevant_pii_only_when_allowed)
+{
+    fs_pets();
+    fx_ents[1].pii = true; /* pet */
+    fs_msgs[3].pii = true; /* Rex chewed ... */
+    fs_build();
+    ask("What did Rex chew?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_fact("pet"));
+    ck_assert(!has_past("Rex chewed my climbing shoes"));
+    params.inject_pii = true;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("pet"));
+    ck_assert(has_past("Rex chewed my climbing shoes"));
+}
+END_TEST
+
+START_TEST(test_relevant_source_errors_passed_on)
+{
+    struct mp_recall_plan untouched = {.tokens = 77};
+    fs_pets();
+    ask("What did Rex chew?");
+    fs_calls.fail_fact = MP_EIO;
+    ck_assert_int_eq(mp_recall_relevant(&fs_head, &fs_src, &params, &rq, &untouched), MP_EIO);
+    fs_calls.fail_fact = 0;
+    fs_calls.fail_message = MP_ENOMEM;
+    ck_assert_int_eq(mp_recall_relevant(&fs_head, &fs_src, &params, &rq, &untouched), MP_ENOMEM);
+    fs_calls.fail_message = 0;
+    fs_calls.fail_ranked = MP_EIO;
+    ck_assert_int_eq(mp_recall_relevant(&fs_head, &fs_src, &params, &rq, &untouched), MP_EIO);
+    ck_assert_uint_eq(untouched.tokens, 77);
+    ck_assert_ptr_null(untouched.facts);
+}
+END_TEST
+
+START_TEST(test_relevant_fact_gone_from_store_skipped)
+{
+    fs_pets();
+    ask("How is Rex?");
+    fs_calls.missing_fact = 1; /* pet */
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_str_ne(plan.facts[0]->key, "pet");
+}
+END_TEST
+
+START_TEST(test_relevant_plan_copies_past_borrows_facts)
+{
+    char *before, *after;
+    fs_pets();
+    ask("What did Rex chew?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(plan.npast, 0);
+    ck_assert_uint_gt(plan.nfacts, 0);
+    before = block_of_plan();
+    /* the past messages are the plan's copies: changing the source's
+       leaves the block as it was */
+    for (size_t i = 0; i < fs_nmsgs; i++)
+        memset(fs_msgs[i].content, 'X', fs_msgs[i].content_len);
+    after = block_of_plan();
+    ck_assert_str_eq(before, after);
+    free(after);
+    /* the facts are the source's own (no copy per fact): the plan points
+       at them */
+    for (size_t i = 0; i < plan.nfacts; i++)
+        ck_assert(plan.facts[i] >= fx_ents && plan.facts[i] < fx_ents + fx_um.nentities);
+    free(before);
+}
+END_TEST
+
+START_TEST(test_relevant_nothing_when_nothing_stored)
+{
+    fs_build();
+    ask("anything");
+    ck_assert_int_eq(relevant(), MP_NOTFOUND);
+    ck_assert_int_eq(mp_recall_relevant(NULL, &fs_src, &params, &rq, &plan), MP_NOTFOUND);
+    params.sections = 0;
+    fs_pets();
+    ck_assert_int_eq(relevant(), MP_NOTFOUND);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("recall_relevant");
+    TCase *m = tcase_create("matching");
+    tcase_add_checked_fixture(m, setup, teardown);
+    tcase_add_test(m, test_relevant_without_source_is_recent);
+    tcase_add_test(m, test_relevant_matching_fact_comes_first);
+    tcase_add_test(m, test_relevant_no_match_gets_strongest_facts);
+    tcase_add_test(m, test_relevant_past_line_oldest_first_with_dates);
+    tcase_add_test(m, test_relevant_previous_turn_matches_at_lower_weight);
+    tcase_add_test(m, test_relevant_fact_and_its_turn_counted_once);
+    tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
+    tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
+    tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
+    suite_add_tcase(s, m);
+
+    TCase *f = tcase_create("flow");
+    tcase_add_checked_fixture(f, setup, teardown);
+    tcase_set_timeout(f, 60);
+    tcase_add_test(f, test_relevant_round_one_keeps_each_share);
+    tcase_add_test(f, test_relevant_rest_goes_to_matched_facts_first);
+    tcase_add_test(f, test_relevant_rest_goes_to_past_when_few_facts_match);
+    tcase_add_test(f, test_relevant_rest_goes_to_summary_then_buffer_then_facts);
+    tcase_add_test(f, test_relevant_only_facts_get_the_whole_budget);
+    tcase_add_test(f, test_relevant_budget_never_exceeded);
+    tcase_add_test(f, test_relevant_deterministic);
+    suite_add_tcase(s, f);
+
+    TCase *o = tcase_create("source");
+    tcase_add_checked_fixture(o, setup, teardown);
+    tcase_add_test(o, test_relevant_pii_only_when_allowed);
+    tcase_add_test(o, test_relevant_source_errors_passed_on);
+    tcase_add_test(o, test_relevant_fact_gone_from_store_skipped);
+    tcase_add_test(o, test_relevant_plan_copies_past_borrows_facts);
+    tcase_add_test(o, test_relevant_nothing_when_nothing_stored);
+    suite_add_tcase(s, o);
+    return s;
+}

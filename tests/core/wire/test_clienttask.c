@@ -1,0 +1,333 @@
+/* Tests for core/wire/clienttask.c: hint headers, the pattern file, prompt
+ * matching on the three wires with near misses, and the removal of Open
+ * WebUI's memory block. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clienttask.h"
+#include "status.h"
+#include "wire.h"
+
+Suite *mp_test_suite(void);
+
+static struct mp_chatreq_msg msgs[64];
+
+static struct mp_clienttask_patterns defaults(void)
+{
+    struct mp_clienttask_patterns p;
+    unsigned line = 0;
+    const char *why = NULL;
+    ck_assert_int_eq(mp_clienttask_parse(mp_clienttask_default_patterns,
+                                         strlen(mp_clienttask_default_patterns), &p, &line, &why),
+                     MP_OK);
+    return p;
+}
+
+/* The kind a body is detected as on wire w; -1 when it is no task. */
+static int detect(const struct mp_wire *w, const char *body)
+{
+    struct mp_chatreq req;
+    struct mp_clienttask_patterns p = defaults();
+    enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    size_t len = strlen(body);
+    ck_assert_int_eq(w->scan(body, len, msgs, 64, &req), MP_OK);
+    int rc = mp_clienttask_from_prompt(w, body, len, &req, &p, &kind);
+    ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+    return rc == MP_OK ? (int)kind : -1;
+}
+
+#define OWUI_TITLE                                                                                 \
+    "### Task:\\nGenerate a concise, 3-5 word title with an emoji summarizing the chat "           \
+    "history.\\n### Guidelines:\\n- The title should clearly represent the main theme or subject " \
+    "of the conversation.\\n### Chat History:\\n<chat_history>\\nUSER: I live in Lyon\\n"          \
+    "</chat_history>"
+
+START_TEST(test_clienttask_hints_first_match_wins)
+{
+    enum mp_clienttask_kind k = MP_TASK_TITLE;
+    struct mp_clienttask_hints h = {0};
+    ck_assert(!mp_clienttask_from_hints(&h, &k));
+    h.request_class = "main";
+    h.request_class_len = 4;
+    ck_assert(!mp_clienttask_from_hints(&h, &k));
+    h.request_class = "Subagent";
+    h.request_class_len = 8;
+    ck_assert(!mp_clienttask_from_hints(&h, &k));
+    h.request_class = "auxiliary";
+    h.request_class_len = 9;
+    h.own = "title";
+    h.own_len = 5;
+    ck_assert(mp_clienttask_from_hints(&h, &k));
+    ck_assert_int_eq(k, MP_TASK_AUXILIARY); /* the first rule, not X-Memory-Task */
+    h.request_class = NULL;
+    h.subagent = "compact";
+    h.subagent_len = 7;
+    ck_assert(mp_clienttask_from_hints(&h, &k));
+    ck_assert_int_eq(k, MP_TASK_COMPACTION);
+    h.subagent = "";
+    h.subagent_len = 0; /* present: a task, of no known kind */
+    ck_assert(mp_clienttask_from_hints(&h, &k));
+    ck_assert_int_eq(k, MP_TASK_OTHER);
+    h.subagent = NULL;
+    h.custom = " ";
+    h.custom_len = 1; /* Open WebUI's {{TASK}} empty on a chat turn: no task */
+    ck_assert(mp_clienttask_from_hints(&h, &k));
+    ck_assert_int_eq(k, MP_TASK_TITLE); /* X-Memory-Task decides */
+    h.custom = "tags_generation";
+    h.custom_len = 15;
+    ck_assert(mp_clienttask_from_hints(&h, &k));
+    ck_assert_int_eq(k, MP_TASK_TAGS);
+    h.custom = NULL;
+    h.own = "";
+    h.own_len = 0;
+    ck_assert(!mp_clienttask_from_hints(&h, &k));
+}
+END_TEST
+
+START_TEST(test_clienttask_kind_names_are_a_fixed_set)
+{
+    ck_assert_int_eq(mp_clienttask_kind_of("TITLE", 5), MP_TASK_TITLE);
+    ck_assert_int_eq(mp_clienttask_kind_of(" query_generation ", 18), MP_TASK_SEARCH_QUERIES);
+    ck_assert_int_eq(mp_clienttask_kind_of("titles", 6), MP_TASK_OTHER);
+    ck_assert_int_eq(mp_clienttask_kind_of("ti\ntle", 6), MP_TASK_OTHER);
+    ck_assert_str_eq(mp_clienttask_kind_name(MP_TASK_FOLLOW_UPS), "follow_ups");
+    ck_assert_str_eq(mp_clienttask_kind_name(99), "other");
+    ck_assert_str_eq(mp_clienttask_kind_name(-1), "other");
+}
+END_TEST
+
+START_TEST(test_clienttask_parse_reads_escapes_and_comments)
+{
+    static const char text[] = "# a comment\n\n  \r\n"
+                               "title prompt ### Task:\\nGenerate  \r\n"
+                               "mine system a\\tb\\\\c d e f\n"
+                               "compact system 0123456789";
+    struct mp_clienttask_patterns p;
+    unsigned line = 0;
+    const char *why = NULL;
+    ck_assert_int_eq(mp_clienttask_parse(text, sizeof(text) - 1, &p, &line, &why), MP_OK);
+    ck_assert_uint_eq(p.n, 3);
+    ck_assert_int_eq(p.items[0].scope, MP_TASK_SCOPE_PROMPT);
+    ck_assert_uint_eq(p.items[0].len, 18);
+    ck_assert(memcmp(p.items[0].text, "### Task:\nGenerate", 18) == 0);
+    ck_assert_int_eq(p.items[1].kind, MP_TASK_OTHER);
+    ck_assert_int_eq(p.items[1].scope, MP_TASK_SCOPE_SYSTEM);
+    ck_assert(memcmp(p.items[1].text, "a\tb\\c d e f", 11) == 0);
+    ck_assert_int_eq(p.items[2].kind, MP_TASK_COMPACTION);
+    ck_assert_int_eq(mp_clienttask_parse("", 0, &p, &line, &why), MP_OK);
+    ck_assert_uint_eq(p.n, 0);
+}
+END_TEST
+
+START_TEST(test_clienttask_parse_names_the_bad_line)
+{
+    static const char *const bad[] = {
+        "title prompt",                /* no fragment */
+        "title user 0123456789",       /* unknown scope */
+        "title prompt short",          /* under 8 bytes */
+        "title prompt 01234567\\q",    /* unknown escape */
+        "title prompt 0123456789\x01", /* a control byte */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128];
+        struct mp_clienttask_patterns p;
+        unsigned line = 0;
+        const char *why = NULL;
+        int n = snprintf(text, sizeof(text), "# head\ntitle prompt 0123456789\n%s\n", bad[i]);
+        ck_assert_int_eq(mp_clienttask_parse(text, (size_t)n, &p, &line, &why), MP_EINVAL);
+        ck_assert_uint_eq(line, 3);
+        ck_assert_ptr_nonnull(why);
+    }
+    char *many = malloc(65 * 32);
+    size_t n = 0;
+    for (int i = 0; i < 65; i++)
+        n += (size_t)sprintf(many + n, "title prompt fragment%02d\n", i);
+    struct mp_clienttask_patterns p;
+    unsigned line = 0;
+    const char *why = NULL;
+    ck_assert_int_eq(mp_clienttask_parse(many, n, &p, &line, &why), MP_EINVAL);
+    ck_assert_uint_eq(line, 65);
+    free(many);
+    char longline[300];
+    memcpy(longline, "title prompt ", 13);
+    memset(longline + 13, 'x', 241);
+    ck_assert_int_eq(mp_clienttask_parse(longline, 254, &p, &line, &why), MP_EINVAL);
+    ck_assert_int_eq(mp_clienttask_parse(longline, 253, &p, &line, &why), MP_OK);
+}
+END_TEST
+
+START_TEST(test_clienttask_shipped_file_is_the_builtin_list)
+{
+    FILE *f = fopen(MP_TASK_PATTERNS_FILE, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text), f);
+    fclose(f);
+    struct mp_clienttask_patterns file, builtin = defaults();
+    unsigned line = 0;
+    const char *why = NULL;
+    ck_assert_int_eq(mp_clienttask_parse(text, n, &file, &line, &why), MP_OK);
+    ck_assert_uint_eq(file.n, builtin.n);
+    ck_assert(memcmp(&file, &builtin, sizeof(file)) == 0);
+}
+END_TEST
+
+START_TEST(test_clienttask_default_templates_match_on_every_wire)
+{
+    ck_assert_int_eq(detect(&mp_wire_chat, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                                           "\"content\":\"" OWUI_TITLE "\"}]}"),
+                     MP_TASK_TITLE);
+    ck_assert_int_eq(detect(&mp_wire_responses, "{\"model\":\"m\",\"input\":\"" OWUI_TITLE "\"}"),
+                     MP_TASK_TITLE);
+    ck_assert_int_eq(detect(&mp_wire_messages,
+                            "{\"model\":\"m\",\"system\":\"be brief\",\"messages\":[{\"role\":"
+                            "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"" OWUI_TITLE
+                            "\"}]}]}"),
+                     MP_TASK_TITLE);
+    ck_assert_int_eq(
+        detect(&mp_wire_chat,
+               "{\"messages\":[{\"role\":\"system\",\"content\":\"\\u4f60\\u662f\\u4e00\\u540d"
+               "\\u64c5\\u957f\\u4f1a\\u8bdd\\u7684\\u52a9\\u7406\\uff0c\\u4f60\\u9700\\u8981"
+               "\\u5c06\\u7528\\u6237\\u7684\\u4f1a\\u8bdd\\u603b\\u7ed3\\u4e3a 10 \\u4e2a\\u5b57"
+               "\\u4ee5\\u5185\\u7684\\u6807\\u9898\"},{\"role\":\"user\",\"content\":\"user: hi"
+               "\"}]}"),
+        MP_TASK_TITLE); /* LobeChat: the fragment in the system message, escaped */
+    ck_assert_int_eq(detect(&mp_wire_chat,
+                            "{\"messages\":[{\"role\":\"user\",\"content\":\"Provide "
+                            "a concise, 5-word-or-less title for the conversation, "
+                            "using title case conventions.\"}]}"),
+                     MP_TASK_TITLE);
+}
+END_TEST
+
+START_TEST(test_clienttask_system_prompt_matches_whatever_follows)
+{
+    /* Claude Code's compaction: a long conversation, tools, the fixed system prompt as a block */
+    ck_assert_int_eq(detect(&mp_wire_messages,
+                            "{\"system\":[{\"type\":\"text\",\"text\":\"x-anthropic-billing\"},"
+                            "{\"type\":\"text\",\"text\":\"You are a helpful AI assistant tasked "
+                            "with summarizing conversations.\"}],\"tools\":[{\"name\":\"t\"}],"
+                            "\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":"
+                            "\"assistant\",\"content\":\"b\"},{\"role\":\"user\",\"content\":"
+                            "\"Your task is to create a detailed summary\"}]}"),
+                     MP_TASK_COMPACTION);
+    /* Codex: the compaction prompt as the Responses API's instructions */
+    ck_assert_int_eq(detect(&mp_wire_responses,
+                            "{\"instructions\":\"You are performing a CONTEXT CHECKPOINT "
+                            "COMPACTION. Create a handoff summary\",\"input\":[{\"role\":\"user\","
+                            "\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}]}"),
+                     MP_TASK_COMPACTION);
+}
+END_TEST
+
+START_TEST(test_clienttask_near_misses_are_not_tasks)
+{
+    /* a user asking for a title, tags or a summary in their own words */
+    ck_assert_int_eq(detect(&mp_wire_chat, "{\"messages\":[{\"role\":\"user\",\"content\":"
+                                           "\"Generate a concise, 3-5 word title for my essay "
+                                           "on tags and summaries\"}]}"),
+                     -1);
+    /* the template's words in a later turn of a conversation */
+    ck_assert_int_eq(detect(&mp_wire_chat,
+                            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":"
+                            "\"assistant\",\"content\":\"hello\"},{\"role\":\"user\",\"content\":"
+                            "\"" OWUI_TITLE "\"}]}"),
+                     -1);
+    /* with tools: an agent's turn, not a title request */
+    ck_assert_int_eq(detect(&mp_wire_chat, "{\"tools\":[{\"type\":\"function\"}],\"messages\":[{"
+                                           "\"role\":\"user\",\"content\":\"" OWUI_TITLE "\"}]}"),
+                     -1);
+    /* an empty tools array and tools null are no tools */
+    ck_assert_int_eq(detect(&mp_wire_chat, "{\"tools\":[ ],\"messages\":[{\"role\":\"user\","
+                                           "\"content\":\"" OWUI_TITLE "\"}]}"),
+                     MP_TASK_TITLE);
+    /* a case change: fragments are case-sensitive */
+    ck_assert_int_eq(detect(&mp_wire_chat, "{\"messages\":[{\"role\":\"user\",\"content\":"
+                                           "\"### task:\\ngenerate a concise, 3-5 word title\"}]}"),
+                     -1);
+    /* the compaction sentence said by the user is not a system prompt */
+    ck_assert_int_eq(
+        detect(&mp_wire_chat,
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":"
+               "\"assistant\",\"content\":\"x\"},{\"role\":\"user\",\"content\":\"You "
+               "are a helpful AI assistant tasked with summarizing conversations.\"}]}"),
+        -1);
+}
+END_TEST
+
+START_TEST(test_clienttask_fragment_past_the_window_is_not_looked_for)
+{
+    size_t pad = MP_CLIENTTASK_WINDOW + 1;
+    char *body = malloc(pad + 256);
+    int n = sprintf(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    memset(body + n, 'a', pad);
+    sprintf(body + n + pad, "### Task:\\nGenerate a concise, 3-5 word title\"}]}");
+    ck_assert_int_eq(detect(&mp_wire_chat, body), -1); /* starts one byte past the window */
+    sprintf(body + n + MP_CLIENTTASK_WINDOW, "### Task:\\nGenerate a concise, 3-5 word title\"}]}");
+    ck_assert_int_eq(detect(&mp_wire_chat, body), MP_TASK_TITLE); /* starts at its edge */
+    free(body);
+}
+END_TEST
+
+START_TEST(test_clienttask_no_patterns_match_nothing)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"" OWUI_TITLE "\"}]}";
+    struct mp_chatreq req;
+    struct mp_clienttask_patterns p = {0};
+    enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    ck_assert_int_eq(mp_wire_chat.scan(body, sizeof(body) - 1, msgs, 64, &req), MP_OK);
+    ck_assert_int_eq(
+        mp_clienttask_from_prompt(&mp_wire_chat, body, sizeof(body) - 1, &req, &p, &kind),
+        MP_NOTFOUND);
+}
+END_TEST
+
+static size_t strip(char *s)
+{
+    size_t n = mp_clienttask_strip_memory_context(s, strlen(s));
+    s[n] = '\0';
+    return n;
+}
+
+START_TEST(test_clienttask_strip_memory_context)
+{
+    char a[] = "<memory_context>\n[Relevant Context]\n- lives in Lyon\n</memory_context>\n\nI like "
+               "tea";
+    ck_assert_uint_eq(strip(a), 10);
+    ck_assert_str_eq(a, "I like tea");
+    char b[] = "one <memory_context>x</memory_context> two <memory_context>y</memory_context>";
+    strip(b);
+    ck_assert_str_eq(b, "one two ");
+    char c[] = "keep <memory_context>no close";
+    strip(c);
+    ck_assert_str_eq(c, "keep ");
+    char d[] = "talking about <memory_context> tags is fine? no: </memory_context>yes";
+    strip(d);
+    ck_assert_str_eq(d, "talking about yes");
+    char e[] = "plain text with memory_context and </memory_context> alone";
+    ck_assert_uint_eq(strip(e),
+                      strlen("plain text with memory_context and </memory_context> alone"));
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("clienttask");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_clienttask_hints_first_match_wins);
+    tcase_add_test(tc, test_clienttask_kind_names_are_a_fixed_set);
+    tcase_add_test(tc, test_clienttask_parse_reads_escapes_and_comments);
+    tcase_add_test(tc, test_clienttask_parse_names_the_bad_line);
+    tcase_add_test(tc, test_clienttask_shipped_file_is_the_builtin_list);
+    tcase_add_test(tc, test_clienttask_default_templates_match_on_every_wire);
+    tcase_add_test(tc, test_clienttask_system_prompt_matches_whatever_follows);
+    tcase_add_test(tc, test_clienttask_near_misses_are_not_tasks);
+    tcase_add_test(tc, test_clienttask_fragment_past_the_window_is_not_looked_for);
+    tcase_add_test(tc, test_clienttask_no_patterns_match_nothing);
+    tcase_add_test(tc, test_clienttask_strip_memory_context);
+    suite_add_tcase(s, tc);
+    return s;
+}
