@@ -231,8 +231,16 @@ long mp_metrics_open_connections(struct mp_metrics *m)
 
 static const char *const token_api_names[MP_TOKENUSE_API_COUNT] = {"chat_completions", "responses",
                                                                    "messages"};
-static const char *const token_kind_names[4] = {"input", "cached_input", "cache_creation",
-                                                "output"};
+static const char *const token_metric_heads[4] = {
+    "# HELP memproxy_upstream_input_tokens_total Input tokens the upstream reported (the whole "
+    "prompt), by API and model.\n# TYPE memproxy_upstream_input_tokens_total counter\n",
+    "# HELP memproxy_upstream_cached_input_tokens_total Input tokens the upstream read from its "
+    "prompt cache, by API and model.\n# TYPE memproxy_upstream_cached_input_tokens_total counter\n",
+    "# HELP memproxy_upstream_cache_creation_tokens_total Input tokens the upstream wrote to its "
+    "prompt cache, by API and model.\n"
+    "# TYPE memproxy_upstream_cache_creation_tokens_total counter\n",
+    "# HELP memproxy_upstream_output_tokens_total Output tokens the upstream reported, by API and "
+    "model.\n# TYPE memproxy_upstream_output_tokens_total counter\n"};
 
 /* The model's label, safe in the exposition: printable ASCII but '"' and
  * '\\', each other byte '_'; "unknown" when empty. */
@@ -386,14 +394,35 @@ static void render_histogram(struct mp_metrics *m, struct text *t)
                   bucket_bounds, NBUCKETS, counts, sum);
 }
 
+/* One sample of token metric kind (literal formats: -Wformat=2). */
+static void put_token_sample(struct text *t, int kind, const char *api, const char *model,
+                             unsigned long long v)
+{
+    switch (kind) {
+    case 0:
+        put(t, "memproxy_upstream_input_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api, model,
+            v);
+        break;
+    case 1:
+        put(t, "memproxy_upstream_cached_input_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api,
+            model, v);
+        break;
+    case 2:
+        put(t, "memproxy_upstream_cache_creation_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api,
+            model, v);
+        break;
+    default:
+        put(t, "memproxy_upstream_output_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api, model,
+            v);
+        break;
+    }
+}
+
 /* One series per api and model that counted tokens: the known models,
  * then "other". */
 static void render_token_kind(struct mp_metrics *m, struct text *t, int kind, unsigned nmodels)
 {
-    put(t,
-        "# HELP memproxy_upstream_%s_tokens_total Tokens the upstream reported in its replies' "
-        "usage, by API and model.\n# TYPE memproxy_upstream_%s_tokens_total counter\n",
-        token_kind_names[kind], token_kind_names[kind]);
+    put(t, "%s", token_metric_heads[kind]);
     for (int a = 0; a < MP_TOKENUSE_API_COUNT; a++) {
         for (unsigned i = 0; i <= nmodels; i++) {
             unsigned idx = i < nmodels ? i : MP_METRICS_MODELS_MAX;
@@ -401,10 +430,8 @@ static void render_token_kind(struct mp_metrics *m, struct text *t, int kind, un
             for (int k = 0; k < 4 && !any; k++)
                 any = SUM(m, tokens[a][idx][k]) > 0;
             if (any)
-                put(t, "memproxy_upstream_%s_tokens_total{api=\"%s\",model=\"%s\"} %llu\n",
-                    token_kind_names[kind], token_api_names[a],
-                    i < nmodels ? m->models[i] : "other",
-                    (unsigned long long)SUM(m, tokens[a][idx][kind]));
+                put_token_sample(t, kind, token_api_names[a], i < nmodels ? m->models[i] : "other",
+                                 (unsigned long long)SUM(m, tokens[a][idx][kind]));
         }
     }
 }
