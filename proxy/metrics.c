@@ -3,6 +3,7 @@
  * readers on the admin thread see a value at most one increment stale. */
 #include "metrics.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,6 +34,9 @@ struct mp_metrics_shard {
     counter memory_reads[MP_MEMREAD_COUNT];
     counter client_tasks[MP_TASK_KINDS];
     counter pg_read_rounds[MP_PGROUND_COUNT];
+    /* by api, model (the last: "other"), kind: input, cached, creation, output */
+    counter tokens[MP_TOKENUSE_API_COUNT][MP_METRICS_MODELS_MAX + 1][4];
+    counter usage_replies[MP_TOKENUSE_API_COUNT][2]; /* without, with usage */
 } __attribute__((aligned(64)));
 
 static const double injected_bounds[] = {0, 100, 250, 500, 1000, 2000, 4000};
@@ -53,6 +57,10 @@ struct mp_metrics {
     counter parked;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
+    /* the model labels: appended under the lock, read up to nmodels */
+    pthread_mutex_t models_lock;
+    _Atomic unsigned nmodels;
+    char models[MP_METRICS_MODELS_MAX][MP_TOKENUSE_MODEL_MAX];
 };
 
 static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
@@ -97,6 +105,7 @@ struct mp_metrics *mp_metrics_new(unsigned nshards)
     }
     memset(m->shards, 0, sizeof(*m->shards) * nshards);
     m->nshards = nshards;
+    pthread_mutex_init(&m->models_lock, NULL);
     return m;
 }
 
@@ -104,6 +113,7 @@ void mp_metrics_free(struct mp_metrics *m)
 {
     if (m == NULL)
         return;
+    pthread_mutex_destroy(&m->models_lock);
     free(m->shards);
     free(m);
 }
@@ -219,6 +229,80 @@ long mp_metrics_open_connections(struct mp_metrics *m)
     return atomic_load(&m->open_connections);
 }
 
+static const char *const token_api_names[MP_TOKENUSE_API_COUNT] = {"chat_completions", "responses",
+                                                                   "messages"};
+static const char *const token_metric_heads[4] = {
+    "# HELP memproxy_upstream_input_tokens_total Input tokens the upstream reported (the whole "
+    "prompt), by API and model.\n# TYPE memproxy_upstream_input_tokens_total counter\n",
+    "# HELP memproxy_upstream_cached_input_tokens_total Input tokens the upstream read from its "
+    "prompt cache, by API and model.\n# TYPE memproxy_upstream_cached_input_tokens_total counter\n",
+    "# HELP memproxy_upstream_cache_creation_tokens_total Input tokens the upstream wrote to its "
+    "prompt cache, by API and model.\n"
+    "# TYPE memproxy_upstream_cache_creation_tokens_total counter\n",
+    "# HELP memproxy_upstream_output_tokens_total Output tokens the upstream reported, by API and "
+    "model.\n# TYPE memproxy_upstream_output_tokens_total counter\n"};
+
+/* The model's label, safe in the exposition: printable ASCII but '"' and
+ * '\\', each other byte '_'; "unknown" when empty. */
+static void model_label(const char *model, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < MP_TOKENUSE_MODEL_MAX - 1; i++) {
+        char ch = model[i];
+        out[n++] = ch > ' ' && ch < 127 && ch != '"' && ch != '\\' ? ch : '_';
+    }
+    if (n == 0)
+        n = (size_t)snprintf(out, MP_TOKENUSE_MODEL_MAX, "unknown");
+    out[n] = '\0';
+}
+
+/* The index of the label's series: found, appended, or "other" when full. */
+static unsigned model_index(struct mp_metrics *m, const char *label)
+{
+    unsigned n = atomic_load_explicit(&m->nmodels, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        if (strcmp(m->models[i], label) == 0)
+            return i;
+    }
+    if (n == MP_METRICS_MODELS_MAX)
+        return MP_METRICS_MODELS_MAX;
+    pthread_mutex_lock(&m->models_lock);
+    unsigned i = 0;
+    n = atomic_load_explicit(&m->nmodels, memory_order_relaxed);
+    while (i < n && strcmp(m->models[i], label) != 0)
+        i++;
+    if (i == n && n < MP_METRICS_MODELS_MAX) {
+        memcpy(m->models[n], label, strlen(label) + 1);
+        atomic_store_explicit(&m->nmodels, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->models_lock);
+    return i;
+}
+
+static void add(counter *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+void mp_metrics_tokens(struct mp_metrics *m, struct mp_metrics_shard *s, enum mp_tokenuse_api api,
+                       const struct mp_tokenuse *u, const char *model, size_t model_len)
+{
+    bump(&s->usage_replies[api][u->seen ? 1 : 0]);
+    if (!u->seen)
+        return;
+    char label[MP_TOKENUSE_MODEL_MAX];
+    if (u->model[0] != '\0')
+        model_label(u->model, strlen(u->model), label);
+    else
+        model_label(model, model_len, label);
+    counter *c = s->tokens[api][model_index(m, label)];
+    add(&c[0], u->input);
+    add(&c[1], u->cached);
+    add(&c[2], u->creation);
+    add(&c[3], u->output);
+}
+
 /* A growable text buffer for rendering. */
 struct text {
     char *buf;
@@ -308,6 +392,64 @@ static void render_histogram(struct mp_metrics *m, struct text *t)
         sum += atomic_load_explicit(&m->shards[i].duration_sum, memory_order_relaxed);
     put_histogram(t, "memproxy_request_duration_seconds", "Data-plane request duration.",
                   bucket_bounds, NBUCKETS, counts, sum);
+}
+
+/* One sample of token metric kind (literal formats: -Wformat=2). */
+static void put_token_sample(struct text *t, int kind, const char *api, const char *model,
+                             unsigned long long v)
+{
+    switch (kind) {
+    case 0:
+        put(t, "memproxy_upstream_input_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api, model,
+            v);
+        break;
+    case 1:
+        put(t, "memproxy_upstream_cached_input_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api,
+            model, v);
+        break;
+    case 2:
+        put(t, "memproxy_upstream_cache_creation_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api,
+            model, v);
+        break;
+    default:
+        put(t, "memproxy_upstream_output_tokens_total{api=\"%s\",model=\"%s\"} %llu\n", api, model,
+            v);
+        break;
+    }
+}
+
+/* One series per api and model that counted tokens: the known models,
+ * then "other". */
+static void render_token_kind(struct mp_metrics *m, struct text *t, int kind, unsigned nmodels)
+{
+    put(t, "%s", token_metric_heads[kind]);
+    for (int a = 0; a < MP_TOKENUSE_API_COUNT; a++) {
+        for (unsigned i = 0; i <= nmodels; i++) {
+            unsigned idx = i < nmodels ? i : MP_METRICS_MODELS_MAX;
+            bool any = false;
+            for (int k = 0; k < 4 && !any; k++)
+                any = SUM(m, tokens[a][idx][k]) > 0;
+            if (any)
+                put_token_sample(t, kind, token_api_names[a], i < nmodels ? m->models[i] : "other",
+                                 (unsigned long long)SUM(m, tokens[a][idx][kind]));
+        }
+    }
+}
+
+static void render_tokens(struct mp_metrics *m, struct text *t)
+{
+    unsigned nmodels = atomic_load_explicit(&m->nmodels, memory_order_acquire);
+    for (int k = 0; k < 4; k++)
+        render_token_kind(m, t, k, nmodels);
+    put(t, "# HELP memproxy_upstream_replies_total Chat replies that ended whole, by API and "
+           "whether they carried usage.\n"
+           "# TYPE memproxy_upstream_replies_total counter\n");
+    for (int a = 0; a < MP_TOKENUSE_API_COUNT; a++) {
+        for (int u = 0; u < 2; u++)
+            put(t, "memproxy_upstream_replies_total{api=\"%s\",usage=\"%s\"} %llu\n",
+                token_api_names[a], u ? "reported" : "missing",
+                (unsigned long long)SUM(m, usage_replies[a][u]));
+    }
 }
 
 static void render_errors(struct mp_metrics *m, struct text *t)
@@ -468,6 +610,7 @@ char *mp_metrics_render(struct mp_metrics *m, size_t *len)
     render_requests(m, &t);
     render_histogram(m, &t);
     render_errors(m, &t);
+    render_tokens(m, &t);
     render_gauges(m, &t);
     if (t.failed) {
         free(t.buf);

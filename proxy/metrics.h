@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "clienttask.h"
+#include "tokenuse.h"
 
 enum mp_upstream_error_kind {
     MP_UPERR_CONNECT,
@@ -135,6 +136,17 @@ void mp_metrics_queue_full(struct mp_metrics *m);
 /* Queued turns parked on disk at shutdown, and parked turns recorded at
  * start (any thread). */
 void mp_metrics_parked(struct mp_metrics *m, unsigned long long n);
+
+/* The upstream's token usage of one chat reply that ended whole, on the
+ * request's shard: memproxy_upstream_{input,cached_input,cache_creation,
+ * output}_tokens_total{api,model} when the reply carried usage (u->seen),
+ * memproxy_upstream_replies_total{api,usage} either way. The model label
+ * is u->model (else the request's model[0..model_len), else "unknown");
+ * the first MP_METRICS_MODELS_MAX distinct names have their own series,
+ * later ones count as "other". */
+#define MP_METRICS_MODELS_MAX 64
+void mp_metrics_tokens(struct mp_metrics *m, struct mp_metrics_shard *s, enum mp_tokenuse_api api,
+                       const struct mp_tokenuse *u, const char *model, size_t model_len);
 
 /* Renders the Prometheus text exposition (version 0.0.4). Returns a
  * malloc'd NUL-terminated string with *len set (caller frees), or NULL when

@@ -47,6 +47,7 @@
 #include "plane/memapi.h"
 #include "metrics.h"
 #include "plane/reqmem.h"
+#include "plane/requsage.h"
 #include "net/respond.h"
 #include "route.h"
 #include "sse.h"
@@ -68,6 +69,7 @@ struct mp_request {
     const char *body;     /* the client's, borrowed from the connection */
     size_t body_len;
     struct mp_reqmem mem;
+    struct mp_requsage usage; /* the upstream's token usage, for the metrics */
     struct curl_slist *nodes; /* curl's header list: MP_HTTP_MAX_HEADERS + 8 of them */
     size_t nnodes;
     struct mp_buf text;      /* URL, method, then header lines, NUL-terminated */
@@ -139,6 +141,7 @@ static void request_free(struct mp_request *r)
         mp_h1_cancel(r->h1);
     event_del(&r->idle_ev);
     mp_reqmem_cleanup(&r->mem, loop);
+    mp_requsage_cleanup(&r->usage, loop);
     free(r->nodes);
     mp_buf_release(loop, &r->text);
     mp_buf_release(loop, &r->resp_head);
@@ -591,6 +594,7 @@ static bool finish_head(struct mp_request *r)
     if (ok && r->mem.wire != NULL) {
         char lines[256];
         mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
+        mp_requsage_start(&r->usage, r->mem.wire, r->status);
         r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
@@ -693,6 +697,7 @@ static bool relay_sse(struct mp_request *r, const char *data, size_t len)
                 relay(r, ev, ev_len);
             }
             mp_reqmem_on_reply(&r->mem, r->loop, ev, ev_len, true);
+            mp_requsage_event(&r->usage, ev, ev_len);
         }
         r->done_relayed = r->done_relayed || done;
         off += ev_len;
@@ -715,6 +720,7 @@ static bool take_body(struct mp_request *r, const char *data, size_t len)
     else
         relay(r, data, len);
     mp_reqmem_on_reply(&r->mem, r->loop, data, len, false);
+    mp_requsage_body(&r->usage, r->loop, data, len);
     return true;
 }
 
@@ -929,6 +935,7 @@ static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
         else
             relay(r, r->sse_pending.data, r->sse_pending.len);
     }
+    mp_requsage_count(&r->usage, r->loop, r->body, r->body_len);
     if (r->mem.wire != NULL && record_turn(r)) {
         event_del(&r->idle_ev); /* nothing more comes from the upstream */
         mp_conn_flush(r->conn);

@@ -7,6 +7,7 @@
 #ifndef MP_TESTS_FAKE_BEHAVIOR_H
 #define MP_TESTS_FAKE_BEHAVIOR_H
 
+#include "fake_cache.h"
 #include "fake_http.h"
 
 #include <stdbool.h>
@@ -94,8 +95,9 @@ struct fake_v1_req {
     const char *content; /* the message content as a JSON value; NULL: the default text */
     size_t content_len;
     bool stream;
-    bool background; /* top-level "background" is the literal true */
-    bool close;      /* the client asked to close after this response */
+    bool background;         /* top-level "background" is the literal true */
+    bool close;              /* the client asked to close after this response */
+    struct fake_usage usage; /* the prompt's tokens and what the cache served (fake_cache.h) */
 };
 
 /* A stream being built: the wire writes one event at a time, the builder

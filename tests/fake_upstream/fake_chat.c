@@ -4,6 +4,8 @@
 
 #include "fake_reply.h"
 
+#include <string.h>
+
 static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
                            const struct fake_behavior *b)
 {
@@ -14,8 +16,9 @@ static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
     fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                      "\"content\":");
     fake_reply_put_text(o, r);
-    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
-                     "\"completion_tokens\":4,\"total_tokens\":5}}");
+    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":");
+    fake_reply_put_chat_usage(o, r, FAKE_REPLY_TOKENS);
+    fake_buf_puts(o, "}");
 }
 
 void fake_chat_put_error(struct fake_buf *o, long status)
@@ -59,6 +62,15 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
     }
     fake_buf_puts(chunk(s, r), "{},\"finish_reason\":\"stop\"}]}");
     fake_sse_end(s, false);
+    if (r->usage.include_usage) {
+        /* as OpenAI: a last chunk with no choices and the usage */
+        struct fake_buf *e = chunk(s, r);
+        e->len -= strlen("\"choices\":[{\"index\":0,\"delta\":");
+        fake_buf_puts(e, "\"choices\":[],\"usage\":");
+        fake_reply_put_chat_usage(e, r, pieces);
+        fake_buf_puts(e, "}");
+        fake_sse_end(s, false);
+    }
     if (!b->no_done) {
         fake_buf_puts(fake_sse_begin(s, NULL), "[DONE]");
         fake_sse_end(s, false);

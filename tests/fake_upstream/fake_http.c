@@ -197,6 +197,9 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 14 && memcmp(t, "/_fake/jobmode", 14) == 0) {
         return FAKE_ROUTE_JOBMODE;
     }
+    if (plen == 12 && memcmp(t, "/_fake/cache", 12) == 0) {
+        return FAKE_ROUTE_CACHE;
+    }
     return FAKE_ROUTE_OTHER;
 }
 

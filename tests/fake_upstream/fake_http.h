@@ -46,6 +46,7 @@ enum fake_route {
     FAKE_ROUTE_REQUESTS,
     FAKE_ROUTE_JOBS,
     FAKE_ROUTE_JOBMODE,
+    FAKE_ROUTE_CACHE,
     FAKE_ROUTE_OTHER
 };
 

@@ -77,6 +77,10 @@ static void put_tail(struct fake_buf *o, const struct fake_v1_req *r, const char
     fake_buf_puts(o, stop_reason);
     fake_buf_puts(o, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
     fake_buf_put_u64(o, fake_reply_input_tokens(r));
+    fake_buf_puts(o, ",\"cache_creation_input_tokens\":");
+    fake_buf_put_u64(o, r->usage.cache_creation);
+    fake_buf_puts(o, ",\"cache_read_input_tokens\":");
+    fake_buf_put_u64(o, r->usage.cache_read);
     fake_buf_puts(o, ",\"output_tokens\":");
     fake_buf_put_u64(o, output_tokens);
     fake_buf_puts(o, "}}");

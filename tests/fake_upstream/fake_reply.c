@@ -39,5 +39,18 @@ void fake_reply_put_pieces(struct fake_buf *o, size_t n)
 
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r)
 {
-    return ((uint64_t)r->body_len + 3) / 4;
+    return r->usage.input;
+}
+
+void fake_reply_put_chat_usage(struct fake_buf *o, const struct fake_v1_req *r, uint64_t output)
+{
+    fake_buf_puts(o, "{\"prompt_tokens\":");
+    fake_buf_put_u64(o, r->usage.input);
+    fake_buf_puts(o, ",\"completion_tokens\":");
+    fake_buf_put_u64(o, output);
+    fake_buf_puts(o, ",\"total_tokens\":");
+    fake_buf_put_u64(o, r->usage.input + output);
+    fake_buf_puts(o, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+    fake_buf_put_u64(o, r->usage.cached);
+    fake_buf_puts(o, "}}");
 }

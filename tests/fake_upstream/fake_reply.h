@@ -29,7 +29,12 @@ void fake_reply_put_piece(struct fake_buf *o, size_t k);
  * string (quotes included). */
 void fake_reply_put_pieces(struct fake_buf *o, size_t n);
 
-/* The request's input tokens: a quarter of its body bytes, rounded up. */
+/* The request's input tokens: r->usage.input (fake_cache.h). */
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r);
+
+/* Chat completions' usage object for output tokens:
+ * {"prompt_tokens":P,"completion_tokens":C,"total_tokens":P+C,
+ * "prompt_tokens_details":{"cached_tokens":K}}. */
+void fake_reply_put_chat_usage(struct fake_buf *o, const struct fake_v1_req *r, uint64_t output);
 
 #endif

@@ -79,7 +79,9 @@ static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const 
     uint64_t out = t->stream ? t->pieces : FAKE_REPLY_TOKENS;
     fake_buf_puts(o, "],\"usage\":{\"input_tokens\":");
     fake_buf_put_u64(o, in);
-    fake_buf_puts(o, ",\"output_tokens\":");
+    fake_buf_puts(o, ",\"input_tokens_details\":{\"cached_tokens\":");
+    fake_buf_put_u64(o, r->usage.cached);
+    fake_buf_puts(o, "},\"output_tokens\":");
     fake_buf_put_u64(o, out);
     fake_buf_puts(o, ",\"total_tokens\":");
     fake_buf_put_u64(o, in + out);

@@ -9,6 +9,7 @@
  * at once and counted as aborted. Buffers live in the connection and are
  * reused, so a keep-alive request allocates nothing once they have grown. */
 #include "fake_behavior.h"
+#include "fake_cache.h"
 #include "fake_chat.h"
 #include "fake_http.h"
 #include "fake_llm.h"
@@ -37,6 +38,8 @@
 #define MAX_BODY   (256 * 1024 * 1024)
 #define READ_CHUNK 16384
 
+#define FAKE_CACHE_COUNT_ONLY 100 /* the Messages prompt's tokens, no cache */
+
 struct stats {
     uint64_t requests;
     uint64_t open;
@@ -61,6 +64,7 @@ struct server {
     struct stats st;
     uint64_t jobs[FAKE_JOB_COUNT];
     enum fake_mode modes[FAKE_JOB_COUNT];
+    struct fake_cache *cache; /* the providers' prompt caches */
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL };
@@ -325,16 +329,18 @@ struct api {
     const struct fake_wire *wire;
     bool jobs;
     enum fake_llm_api llm; /* where a job's prompt is */
+    int cache; /* enum fake_cache_api, FAKE_CACHE_COUNT_ONLY, or -1: no usage to count */
 };
 
 static const struct api apis[] = {
-    {"/v1/chat/completions", &fake_wire_chat, true, FAKE_LLM_CHAT},
-    {"/v1/responses", &fake_wire_responses, false, FAKE_LLM_CHAT},
-    {"/v1/messages", &fake_wire_messages, true, FAKE_LLM_MESSAGES},
-    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, FAKE_LLM_MESSAGES},
+    {"/v1/chat/completions", &fake_wire_chat, true, FAKE_LLM_CHAT, FAKE_CACHE_CHAT},
+    {"/v1/responses", &fake_wire_responses, false, FAKE_LLM_CHAT, FAKE_CACHE_RESPONSES},
+    {"/v1/messages", &fake_wire_messages, true, FAKE_LLM_MESSAGES, FAKE_CACHE_MESSAGES},
+    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, FAKE_LLM_MESSAGES,
+     FAKE_CACHE_COUNT_ONLY},
 };
 
-static const struct api other_v1 = {"", &fake_wire_chat, false, FAKE_LLM_CHAT};
+static const struct api other_v1 = {"", &fake_wire_chat, false, FAKE_LLM_CHAT, -1};
 
 static const struct api *api_of(const struct conn *c)
 {
@@ -425,6 +431,15 @@ static enum progress answer_v1(struct conn *c)
         }
     }
     bool post = span_eq(buf, c->head.method, "POST");
+    r.usage.input = ((uint64_t)r.body_len + 3) / 4;
+    if (b.err[0] == '\0' && post && api->cache >= 0) {
+        bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
+        fake_cache_use(dry ? NULL : srv->cache, dry ? FAKE_CACHE_MESSAGES : api->cache, r.body,
+                       r.body_len, &r.usage);
+        if (r.usage.too_many_breakpoints && b.status < 0) {
+            b.status = 400; /* Anthropic: at most 4 blocks with cache_control */
+        }
+    }
     if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
         play_job(srv, rec, &b, &r, &info, api->llm);
     }
@@ -528,6 +543,23 @@ static enum progress answer_jobmode(struct conn *c)
                                           srv->scratch.len, !c->head.keep_alive));
 }
 
+/* GET /_fake/cache: the cache's stats; POST: empties it first. */
+static enum progress answer_cache(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (span_eq(c->in.p, c->head.method, "POST")) {
+        fake_cache_reset(srv->cache);
+    }
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    fake_cache_stats(srv->cache, &srv->scratch);
+    if (srv->scratch.oom) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, 200, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
+}
+
 static enum progress answer(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -543,6 +575,8 @@ static enum progress answer(struct conn *c)
         return answer_requests(c);
     case FAKE_ROUTE_JOBMODE:
         return answer_jobmode(c);
+    case FAKE_ROUTE_CACHE:
+        return answer_cache(c);
     case FAKE_ROUTE_JOBS:
         n = snprintf(body, sizeof(body), "{\"extract\":%llu,\"summarize\":%llu}",
                      (unsigned long long)srv->jobs[FAKE_JOB_EXTRACT],
@@ -569,6 +603,7 @@ static enum progress answer(struct conn *c)
         memset(srv->jobs, 0, sizeof(srv->jobs));
         srv->modes[FAKE_JOB_EXTRACT] = FAKE_MODE_OK;
         srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
+        fake_cache_reset(srv->cache);
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", "{\"reset\":true}", 14, close));
     default:
@@ -822,6 +857,7 @@ static void server_cleanup(struct server *srv)
     fake_buf_free(&srv->last);
     fake_buf_free(&srv->scratch);
     fake_records_free(&srv->records);
+    fake_cache_free(srv->cache);
 }
 
 int main(int argc, char **argv)
@@ -843,6 +879,10 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     int status = 1;
+    srv.cache = fake_cache_new();
+    if (srv.cache == NULL) {
+        goto out;
+    }
     /* precise timers: drip_ms=1 must mean 1 ms, not the next epoll tick */
     struct event_config *cfg = event_config_new();
     if (cfg == NULL) {

@@ -111,8 +111,28 @@ def requests_log():
     return control('/_fake/requests').json()
 
 
+def _el(v):
+    if isinstance(v, dict):
+        v = {k: x for k, x in v.items() if k != 'cache_control'}
+    return json.dumps(v, sort_keys=True, separators=(',', ':'), ensure_ascii=False) + '\n'
+
+
+def _each(v):
+    return ''.join(_el(x) for x in v) if isinstance(v, list) else ('' if v is None else _el(v))
+
+
+def canonical(body):
+    """The fake's canonical prompt (docs/fake-upstream.md, "Prompt caching")."""
+    if 'max_tokens' in body:  # Messages (the tests' chat requests have none)
+        return _each(body.get('tools')) + _each(body.get('system')) + ''.join(
+            m['role'] + '\n' + _each(m['content']) for m in body['messages'])
+    if 'input' in body:
+        return _each(body.get('instructions')) + _each(body.get('tools')) + _each(body['input'])
+    return _each(body.get('tools')) + _each(body['messages'])
+
+
 def tokens(body):
-    return (len(json.dumps(body).encode()) + 3) // 4
+    return (len(canonical(body).encode()) + 3) // 4
 
 
 class ResponsesTest(unittest.TestCase):
@@ -143,6 +163,7 @@ class ResponsesTest(unittest.TestCase):
                         'content': [{'type': 'output_text', 'text': 'Hello from fake upstream',
                                      'annotations': []}]}],
             'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4,
+                      'input_tokens_details': {'cached_tokens': 0},
                       'total_tokens': tokens(self.BODY) + 4}})
 
     def test_stream_events_in_order_and_deltas_join_to_the_text(self):
@@ -257,7 +278,8 @@ class MessagesTest(unittest.TestCase):
             'model': 'claude-sonnet-4-5',
             'content': [{'type': 'text', 'text': 'Hello from fake upstream'}],
             'stop_reason': 'end_turn', 'stop_sequence': None,
-            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4}})
+            'usage': {'input_tokens': tokens(self.BODY), 'output_tokens': 4,
+                      'cache_creation_input_tokens': 0, 'cache_read_input_tokens': 0}})
 
     def test_stream_events_in_order_and_deltas_join_to_the_text(self):
         r, evs = self.stream('events=3')
@@ -331,7 +353,8 @@ class MessagesTest(unittest.TestCase):
                 'type': kind, 'message': 'fake error %d' % status}})
 
     def test_count_tokens(self):
-        body = {'model': 'claude-sonnet-4-5', 'messages': [{'role': 'user', 'content': 'hello'}]}
+        body = {'model': 'claude-sonnet-4-5', 'max_tokens': 8,
+                'messages': [{'role': 'user', 'content': 'hello'}]}
         r = call('/v1/messages/count_tokens', body, headers=self.HEADERS)
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json(), {'input_tokens': tokens(body)})
@@ -441,6 +464,140 @@ class MessagesJobTest(unittest.TestCase):
         self.assertEqual(r.json(), {'type': 'error', 'error': {'type': 'api_error',
                                                                'message': 'fake error 500'}})
         self.assertEqual(control('/_fake/jobs').json(), {'extract': 1, 'summarize': 1})
+
+
+def common_tokens(a, b):
+    """Tokens of the longest common byte prefix of two canonical prompts."""
+    a, b = canonical(a).encode(), canonical(b).encode()
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n // 4
+
+
+class CacheTest(unittest.TestCase):
+    """Prompt caching as the providers do it (docs/fake-upstream.md)."""
+    SYSTEM = 'You are terse. ' * 300  # ~1,100 tokens
+    BP = {'type': 'ephemeral'}
+
+    def setUp(self):
+        self.assertEqual(call('/_fake/cache', method='POST').json()['prompts'], 0)
+
+    def chat(self, msgs, model='gpt-4o', **extra):
+        body = dict({'model': model, 'messages': list(msgs)}, **extra)
+        r = call('/v1/chat/completions', body)
+        self.assertEqual(r.status, 200)
+        return body, r.json()['usage']
+
+    def test_openai_prefix_from_1024_in_steps_of_128(self):
+        msgs = [{'role': 'system', 'content': self.SYSTEM}, {'role': 'user', 'content': 'q0'}]
+        first, u = self.chat(msgs)
+        self.assertEqual(u['prompt_tokens_details'], {'cached_tokens': 0})
+        self.assertEqual(u['prompt_tokens'], tokens(first))
+        msgs += [{'role': 'assistant', 'content': 'a0'}, {'role': 'user', 'content': 'q1 ' * 200}]
+        second, u = self.chat(msgs)
+        shared = common_tokens(first, second)
+        self.assertGreaterEqual(shared, 1024)
+        self.assertEqual(u['prompt_tokens_details']['cached_tokens'], shared // 128 * 128)
+        self.assertEqual(u['total_tokens'], u['prompt_tokens'] + u['completion_tokens'])
+        # the same prompt again: all of it but the last token, in steps of 128
+        _, u = self.chat(msgs)
+        self.assertEqual(u['prompt_tokens_details']['cached_tokens'],
+                         (tokens(second) - 1) // 128 * 128)
+        # another model, an early change, a short prompt: nothing cached
+        self.assertEqual(self.chat(msgs, model='gpt-4.1')[1]['prompt_tokens_details'],
+                         {'cached_tokens': 0})
+        changed = [{'role': 'system', 'content': 'Hi. ' + self.SYSTEM}] + msgs[1:]
+        self.assertEqual(self.chat(changed)[1]['prompt_tokens_details']['cached_tokens'], 0)
+        short = [{'role': 'user', 'content': 'hi'}]
+        self.chat(short)
+        self.assertEqual(self.chat(short)[1]['prompt_tokens_details']['cached_tokens'], 0)
+        call('/_fake/cache', method='POST')
+        self.assertEqual(self.chat(msgs)[1]['prompt_tokens_details']['cached_tokens'], 0)
+
+    def test_chat_stream_usage_only_when_asked(self):
+        msgs = [{'role': 'system', 'content': self.SYSTEM}, {'role': 'user', 'content': 'q'}]
+        self.chat(msgs)
+        r = call('/v1/chat/completions', {'model': 'gpt-4o', 'messages': msgs, 'stream': True},
+                 'events=3')
+        self.assertNotIn(b'usage', r.body)
+        r = call('/v1/chat/completions', {'model': 'gpt-4o', 'messages': msgs, 'stream': True,
+                                          'stream_options': {'include_usage': True}}, 'events=3')
+        last = events(r.body.replace(b'data: [DONE]\n\n', b''))[-1][1]
+        self.assertEqual(last['choices'], [])
+        self.assertEqual(last['usage']['completion_tokens'], 3)
+        self.assertEqual(last['usage']['prompt_tokens_details']['cached_tokens'],
+                         (tokens({'messages': msgs}) - 1) // 128 * 128)
+
+    def test_responses_cached_tokens_body_and_stream(self):
+        body = {'model': 'gpt-5', 'instructions': self.SYSTEM, 'input': 'hello'}
+        self.assertEqual(call('/v1/responses', body).json()['usage']['input_tokens_details'],
+                         {'cached_tokens': 0})
+        longer = dict(body, input=[{'role': 'user', 'content': 'hello'},
+                                   {'role': 'user', 'content': 'more ' * 100}], stream=True)
+        done = dict(events(call('/v1/responses', longer).body))['response.completed']
+        u = done['response']['usage']
+        self.assertEqual(u['input_tokens'], tokens(longer))
+        self.assertEqual(u['input_tokens_details']['cached_tokens'],
+                         common_tokens(body, longer) // 128 * 128)
+        self.assertGreater(u['input_tokens_details']['cached_tokens'], 0)
+
+    def messages(self, system, msgs, stream=False):
+        body = {'model': 'claude-sonnet-4-5', 'max_tokens': 8, 'system': system, 'messages': msgs}
+        if stream:
+            evs = dict(events(call('/v1/messages', dict(body, stream=True)).body))
+            return body, evs['message_start']['message']['usage'], evs['message_delta']['usage']
+        r = call('/v1/messages', body)
+        self.assertEqual(r.status, 200, r.body)
+        return body, r.json()['usage']
+
+    def test_anthropic_breakpoints_write_then_read(self):
+        system = [{'type': 'text', 'text': self.SYSTEM, 'cache_control': self.BP}]
+        turn1 = [{'role': 'user', 'content': [{'type': 'text', 'text': 'q1', 'cache_control': self.BP}]}]
+        body, u = self.messages(system, turn1)
+        whole = tokens(body)
+        sys_end = len((_each(system)).encode()) // 4
+        end1 = len(canonical(body).encode()) // 4
+        self.assertEqual(u['cache_read_input_tokens'], 0)
+        self.assertEqual(u['cache_creation_input_tokens'], end1)
+        self.assertEqual(u['input_tokens'], whole - end1)
+        self.assertGreater(sys_end, 1024)
+        # next turn, the breakpoint moved to the newest message: reads turn 1's prefix
+        turn2 = [{'role': 'user', 'content': [{'type': 'text', 'text': 'q1'}]},
+                 {'role': 'assistant', 'content': [{'type': 'text', 'text': 'a1'}]},
+                 {'role': 'user', 'content': [{'type': 'text', 'text': 'q2', 'cache_control': self.BP}]}]
+        body2, start, delta = self.messages(system, turn2, stream=True)
+        end2 = len(canonical(body2).encode()) // 4
+        self.assertEqual(start['cache_read_input_tokens'], end1)
+        self.assertEqual(start['cache_creation_input_tokens'], end2 - end1)
+        self.assertEqual(start['input_tokens'], tokens(body2) - end2)
+        self.assertIn('output_tokens', delta)
+        # a change in the system prompt misses both
+        other = [{'type': 'text', 'text': 'New. ' + self.SYSTEM, 'cache_control': self.BP}]
+        self.assertEqual(self.messages(other, turn2)[1]['cache_read_input_tokens'], 0)
+
+    def test_anthropic_short_prefix_and_too_many_breakpoints(self):
+        short = [{'type': 'text', 'text': 'short', 'cache_control': self.BP}]
+        msgs = [{'role': 'user', 'content': 'hi'}]
+        for _ in range(2):
+            _, u = self.messages(short, msgs)
+            self.assertEqual((u['cache_read_input_tokens'], u['cache_creation_input_tokens']), (0, 0))
+        five = [{'type': 'text', 'text': 'b%d' % i, 'cache_control': self.BP} for i in range(5)]
+        r = call('/v1/messages', {'model': 'claude-sonnet-4-5', 'max_tokens': 8, 'system': five,
+                                  'messages': msgs})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()['error']['type'], 'invalid_request_error')
+
+    def test_stats_sum_what_was_reported(self):
+        system = [{'type': 'text', 'text': self.SYSTEM, 'cache_control': self.BP}]
+        msgs = [{'role': 'user', 'content': 'hi'}]
+        got = [self.messages(system, msgs)[1] for _ in range(2)]
+        st = call('/_fake/cache', method='GET').json()
+        self.assertEqual(st, call('/_fake/cache', method='GET').json())  # GET keeps it
+        self.assertEqual(st['requests'], 2)
+        self.assertEqual(st['prefixes'], 1)
+        for k in ('input_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'):
+            self.assertEqual(st[k], sum(u[k] for u in got), k)
 
 
 def main():

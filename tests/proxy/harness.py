@@ -565,6 +565,11 @@ _LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # that names a label outside this list, or a series the proxy does not
 # expose, fails instead of reading 0.
 METRIC_LABELS = {
+    'memproxy_upstream_input_tokens_total': ('api', 'model'),
+    'memproxy_upstream_cached_input_tokens_total': ('api', 'model'),
+    'memproxy_upstream_cache_creation_tokens_total': ('api', 'model'),
+    'memproxy_upstream_output_tokens_total': ('api', 'model'),
+    'memproxy_upstream_replies_total': ('api', 'usage'),
     'memproxy_requests_total': ('status', 'stream'),
     'memproxy_request_duration_seconds_bucket': ('le',),
     'memproxy_memory_injected_tokens_bucket': ('le',),
@@ -585,7 +590,10 @@ METRIC_LABELS = {
 
 # Series written only once they are non-zero (one per status seen): a
 # missing label set of these reads 0; of any other series it is an error.
-SPARSE_METRICS = {'memproxy_requests_total': {'status': r'^[1-5][0-9][0-9]$', 'stream': r'^(true|false)$'}}
+_TOKENS = {'api': r'^(chat_completions|responses|messages)$', 'model': r'^[!-~]{1,127}$'}
+SPARSE_METRICS = {'memproxy_requests_total': {'status': r'^[1-5][0-9][0-9]$', 'stream': r'^(true|false)$'},
+                  **{'memproxy_upstream_%s_tokens_total' % k: _TOKENS
+                     for k in ('input', 'cached_input', 'cache_creation', 'output')}}
 
 
 class MetricSamples(list):

@@ -434,5 +434,126 @@ class QueueLimits(harness.ProxyTestCase):
         self.assertEqual(p.wait_metric('memproxy_memory_queue_max_bytes', lambda x: x == 65536), 65536)
 
 
+
+def _sse_data(raw):
+    """The JSON objects of an SSE body's data lines ([DONE] left out)."""
+    out = []
+    for line in bytes(raw).decode().splitlines():
+        if line.startswith('data: ') and line != 'data: [DONE]':
+            out.append(json.loads(line[6:]))
+    return out
+
+
+class UpstreamUsage(harness.ProxyTestCase):
+    """Issue 32, requirement 6: memproxy reads the upstream's usage on the
+    three chat APIs, JSON and streams, for requests that read and record no
+    memory too, and its memproxy_upstream_*_tokens_total{api,model} are the
+    sums of what the fake reported; a full-history client sees the cached
+    share rise; the model label is bounded."""
+
+    SYSTEM = 'You answer in one line. ' * 200  # ~1,200 tokens: past the cache's minimum
+    BP = {'type': 'ephemeral'}
+
+    def setUp(self):
+        self.p = self.start_proxy(workers=1, sections={'anthropic': {
+            'base_url': self.fake.base_url[:-len('/v1')]}})
+        harness.request(self.fake.port, 'POST', '/_fake/cache')
+
+    def send(self, api, body, stream):
+        """One request; returns the usage the client saw, as memproxy counts it
+        (input, cached, creation, output)."""
+        h = [('Content-Type', 'application/json')]
+        path = {'chat_completions': '/v1/chat/completions', 'responses': '/v1/responses',
+                'messages': '/v1/messages'}[api]
+        if api == 'messages':
+            h += [('x-api-key', 'sk-ant-test'), ('anthropic-version', '2023-06-01')]
+        if stream:
+            body = dict(body, stream=True)
+            if api == 'chat_completions':
+                body['stream_options'] = {'include_usage': True}
+        r = self.p.request('POST', path, h, json.dumps(body).encode())
+        self.assertEqual(r.status, 200, r)
+        if not stream:
+            u = json.loads(bytes(r.body))['usage']
+        elif api == 'chat_completions':
+            u = [d for d in _sse_data(r.body) if d.get('usage')][-1]['usage']
+        elif api == 'responses':
+            u = [d for d in _sse_data(r.body) if d['type'] == 'response.completed'][0]['response']['usage']
+        else:
+            evs = _sse_data(r.body)
+            u = dict([d for d in evs if d['type'] == 'message_start'][0]['message']['usage'],
+                     **[d for d in evs if d['type'] == 'message_delta'][0]['usage'])
+        if api == 'chat_completions':
+            return (u['prompt_tokens'], u['prompt_tokens_details']['cached_tokens'], 0,
+                    u['completion_tokens'])
+        if api == 'responses':
+            return (u['input_tokens'], u['input_tokens_details']['cached_tokens'], 0,
+                    u['output_tokens'])
+        read, made = u['cache_read_input_tokens'], u['cache_creation_input_tokens']
+        return (u['input_tokens'] + read + made, read, made, u['output_tokens'])
+
+    def conversation(self, api, model, turns):
+        """A full-history client: each turn resends the whole conversation."""
+        if api == 'messages':
+            body = {'model': model, 'max_tokens': 16,
+                    'system': [{'type': 'text', 'text': self.SYSTEM, 'cache_control': self.BP}]}
+        elif api == 'responses':
+            body = {'model': model, 'instructions': self.SYSTEM}
+        else:
+            body = {'model': model}
+        history = [] if api != 'chat_completions' else [{'role': 'system', 'content': self.SYSTEM}]
+        for i in range(turns):
+            q = 'question %d: %s' % (i, 'why ' * 150)
+            if api == 'messages':
+                for m in history:
+                    m['content'][0].pop('cache_control', None)
+                history.append({'role': 'user', 'content': [
+                    {'type': 'text', 'text': q, 'cache_control': self.BP}]})
+            else:
+                history.append({'role': 'user', 'content': q})
+            key = 'input' if api == 'responses' else 'messages'
+            yield dict(body, **{key: history})
+            text = [{'type': 'text', 'text': 'answer %d' % i}] if api == 'messages' else 'answer %d' % i
+            history.append({'role': 'assistant', 'content': text})
+
+    def metrics(self, api, model):
+        return tuple(self.p.metric('memproxy_upstream_%s_tokens_total' % k, api=api, model=model)
+                     for k in ('input', 'cached_input', 'cache_creation', 'output'))
+
+    def test_full_history_client_cached_share_rises_and_metrics_are_the_sums(self):
+        for api in ('chat_completions', 'responses', 'messages'):
+            for stream in (False, True):
+                model = '%s-%s' % (api, 'stream' if stream else 'json')
+                got = [self.send(api, b, stream) for b in self.conversation(api, model, 3)]
+                cached = [g[1] for g in got]
+                self.assertEqual(cached[0], 0, (api, stream, got))
+                self.assertGreater(cached[1], 0, (api, stream, got))
+                self.assertGreater(cached[2], cached[1], (api, stream, got))
+                if api == 'messages':
+                    self.assertGreater(got[0][2], 0, got)  # the first turn writes
+                want = tuple(sum(g[k] for g in got) for k in range(4))
+                self.assertEqual(self.metrics(api, model), want, (api, stream))
+                self.assertEqual(self.p.metric('memproxy_upstream_replies_total', api=api,
+                                               usage='reported'), 3 * (1 + stream))
+
+    def test_replies_without_usage_and_the_model_label_bound(self):
+        msgs = [{'role': 'user', 'content': 'hi'}]
+        # a chat stream without include_usage carries none
+        r = self.p.request('POST', '/v1/chat/completions', [('Content-Type', 'application/json')],
+                           json.dumps({'model': 'm', 'messages': msgs, 'stream': True}).encode())
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.p.metric('memproxy_upstream_replies_total', api='chat_completions',
+                                       usage='missing'), 1)
+        for i in range(70):
+            self.send('chat_completions', {'model': 'model-%02d' % i, 'messages': msgs}, False)
+        labels = {lb['model'] for name, lb, _ in self.p.metrics()
+                  if name == 'memproxy_upstream_input_tokens_total'}
+        self.assertEqual(len(labels), 65, sorted(labels))
+        self.assertIn('other', labels)
+        self.assertNotIn('model-69', labels)
+        per = self.metrics('chat_completions', 'model-00')[0]
+        self.assertEqual(self.metrics('chat_completions', 'other')[0], 6 * per)
+
+
 if __name__ == '__main__':
     harness.main('observability')

@@ -1,0 +1,388 @@
+/* The fake's prompt caching (see fake_cache.h). The prompt is serialized in
+ * a canonical order (the order the provider reads it: tools, then system or
+ * instructions, then the conversation), one compact JSON element a line,
+ * cache_control left out; tokens are its bytes / 4. A prefix is compared as
+ * bytes, so a change early in the prompt breaks the cache for all after it,
+ * as it does at the providers. OpenAI keeps whole earlier prompts and
+ * serves the longest common prefix; Anthropic keeps hashes of the prefixes
+ * written at breakpoints and reads the longest one found at a block
+ * boundary no further than FAKE_CACHE_LOOKBACK before a breakpoint. */
+#include "fake_cache.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BOUNDS 8192 /* block boundaries tracked; later ones are no breakpoints */
+
+struct prompt {
+    char *model;
+    char *bytes;
+    size_t len;
+    uint64_t used; /* 0: free */
+};
+
+struct prefix {
+    uint64_t hash;
+    uint64_t used; /* 0: free */
+};
+
+struct fake_cache {
+    struct prompt prompts[FAKE_CACHE_PROMPTS];
+    struct prefix prefixes[FAKE_CACHE_PREFIXES];
+    uint64_t clock;
+    uint64_t requests, input, cached, read, creation;
+};
+
+/* The canonical prompt being built: its bytes, the end of each element,
+ * which of them carry a breakpoint. */
+struct canon {
+    struct fake_buf b;
+    size_t ends[MAX_BOUNDS];
+    size_t nends;
+    uint64_t hashes[MAX_BOUNDS];        /* Anthropic: of the prefix up to each end */
+    size_t bps[FAKE_CACHE_BREAKPOINTS]; /* indexes into ends */
+    size_t nbps;
+    bool too_many;
+};
+
+struct fake_cache *fake_cache_new(void)
+{
+    return calloc(1, sizeof(struct fake_cache));
+}
+
+void fake_cache_reset(struct fake_cache *c)
+{
+    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
+        free(c->prompts[i].model);
+        free(c->prompts[i].bytes);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+void fake_cache_free(struct fake_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    fake_cache_reset(c);
+    free(c);
+}
+
+static void add_text(struct canon *k, const char *s)
+{
+    fake_buf_puts(&k->b, s);
+    fake_buf_puts(&k->b, "\n");
+}
+
+/* One element of the prompt: v as compact JSON (keys sorted) without its
+ * cache_control, which marks a breakpoint after it. */
+static void add_elem(struct canon *k, json_t *v)
+{
+    json_t *cc = json_is_object(v) ? json_object_get(v, "cache_control") : NULL;
+    json_t *bare = NULL;
+    if (cc != NULL) {
+        bare = json_copy(v);
+        if (bare == NULL) {
+            k->b.oom = true;
+            return;
+        }
+        json_object_del(bare, "cache_control");
+        v = bare;
+    }
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(bare);
+    if (s == NULL) {
+        k->b.oom = true;
+        return;
+    }
+    add_text(k, s);
+    free(s);
+    if (k->nends == MAX_BOUNDS) {
+        return;
+    }
+    if (cc != NULL && !json_is_null(cc)) {
+        if (k->nbps == FAKE_CACHE_BREAKPOINTS) {
+            k->too_many = true;
+        } else {
+            k->bps[k->nbps++] = k->nends;
+        }
+    }
+    k->ends[k->nends++] = k->b.len;
+}
+
+/* A member that is an array: each element; anything else: one element. */
+static void add_each(struct canon *k, json_t *v)
+{
+    size_t i;
+    json_t *el;
+    if (v == NULL) {
+        return;
+    }
+    if (!json_is_array(v)) {
+        add_elem(k, v);
+        return;
+    }
+    json_array_foreach(v, i, el)
+    {
+        add_elem(k, el);
+    }
+}
+
+/* Messages: each message's role, then its content string or each block. */
+static void add_messages(struct canon *k, json_t *msgs)
+{
+    size_t i;
+    json_t *m;
+    if (!json_is_array(msgs)) {
+        return;
+    }
+    json_array_foreach(msgs, i, m)
+    {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        add_text(k, role != NULL ? role : "?");
+        add_each(k, json_object_get(m, "content"));
+    }
+}
+
+static void canonical(struct canon *k, enum fake_cache_api api, json_t *req)
+{
+    switch (api) {
+    case FAKE_CACHE_CHAT:
+        add_each(k, json_object_get(req, "tools"));
+        add_each(k, json_object_get(req, "messages"));
+        break;
+    case FAKE_CACHE_RESPONSES:
+        add_each(k, json_object_get(req, "instructions"));
+        add_each(k, json_object_get(req, "tools"));
+        add_each(k, json_object_get(req, "input"));
+        break;
+    default:
+        add_each(k, json_object_get(req, "tools"));
+        add_each(k, json_object_get(req, "system"));
+        add_messages(k, json_object_get(req, "messages"));
+        break;
+    }
+}
+
+static uint64_t tokens_of(size_t bytes)
+{
+    return (uint64_t)bytes / FAKE_CACHE_TOKEN_BYTES;
+}
+
+static size_t common_prefix(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    size_t i = 0;
+    while (i < n && a[i] == b[i]) {
+        i++;
+    }
+    return i;
+}
+
+/* Keeps the prompt: in place of an earlier one it extends, else in a free
+ * or the least recently used slot. */
+static void keep_prompt(struct fake_cache *c, const char *model, const struct fake_buf *b)
+{
+    struct prompt *slot = &c->prompts[0];
+    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
+        struct prompt *p = &c->prompts[i];
+        if (p->used != 0 && strcmp(p->model, model) == 0 && p->len <= b->len &&
+            memcmp(p->bytes, b->p, p->len) == 0) {
+            slot = p;
+            break;
+        }
+        if (p->used < slot->used) {
+            slot = p;
+        }
+    }
+    char *m = strdup(model);
+    char *bytes = malloc(b->len + 1);
+    if (m == NULL || bytes == NULL) {
+        free(m);
+        free(bytes);
+        return;
+    }
+    memcpy(bytes, b->p, b->len);
+    free(slot->model);
+    free(slot->bytes);
+    *slot = (struct prompt){.model = m, .bytes = bytes, .len = b->len, .used = ++c->clock};
+}
+
+static void openai(struct fake_cache *c, const char *model, const struct canon *k,
+                   struct fake_usage *u)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
+        const struct prompt *p = &c->prompts[i];
+        if (p->used != 0 && strcmp(p->model, model) == 0) {
+            size_t n = common_prefix(p->bytes, p->len, k->b.p, k->b.len);
+            best = n > best ? n : best;
+        }
+    }
+    uint64_t shared = tokens_of(best);
+    if (u->input > 0 && shared >= u->input) {
+        shared = u->input - 1; /* the last token is always computed */
+    }
+    u->cached = shared < FAKE_CACHE_MIN_TOKENS ? 0 : shared / FAKE_CACHE_STEP * FAKE_CACHE_STEP;
+    if (u->input >= FAKE_CACHE_MIN_TOKENS) {
+        keep_prompt(c, model, &k->b);
+    }
+}
+
+static struct prefix *find_prefix(struct fake_cache *c, uint64_t h)
+{
+    for (size_t i = 0; i < FAKE_CACHE_PREFIXES; i++) {
+        if (c->prefixes[i].used != 0 && c->prefixes[i].hash == h) {
+            return &c->prefixes[i];
+        }
+    }
+    return NULL;
+}
+
+static void keep_prefix(struct fake_cache *c, uint64_t h)
+{
+    struct prefix *p = find_prefix(c, h);
+    if (p == NULL) {
+        p = &c->prefixes[0];
+        for (size_t i = 1; i < FAKE_CACHE_PREFIXES; i++) {
+            if (c->prefixes[i].used < p->used) {
+                p = &c->prefixes[i];
+            }
+        }
+    }
+    p->hash = h;
+    p->used = ++c->clock;
+}
+
+/* FNV-1a over the model, a NUL, then the prompt: the hash of each prefix
+ * that ends at a block boundary, in k->hashes. */
+static void hash_bounds(const char *model, struct canon *k)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i <= strlen(model); i++) {
+        h = (h ^ (unsigned char)model[i]) * 1099511628211ULL;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < k->b.len && j < k->nends; i++) {
+        h = (h ^ (unsigned char)k->b.p[i]) * 1099511628211ULL;
+        while (j < k->nends && k->ends[j] == i + 1) {
+            k->hashes[j++] = h;
+        }
+    }
+}
+
+/* The longest prefix written before that ends at a boundary at most
+ * FAKE_CACHE_LOOKBACK before breakpoint bp: its length in bytes, or 0. */
+static size_t read_at(struct fake_cache *c, const struct canon *k, size_t bp)
+{
+    size_t low = bp > FAKE_CACHE_LOOKBACK ? bp - FAKE_CACHE_LOOKBACK : 0;
+    for (size_t i = bp + 1; i-- > low;) {
+        struct prefix *p = find_prefix(c, k->hashes[i]);
+        if (p != NULL) {
+            p->used = ++c->clock;
+            return k->ends[i];
+        }
+    }
+    return 0;
+}
+
+static void anthropic(struct fake_cache *c, const char *model, struct canon *k,
+                      struct fake_usage *u)
+{
+    uint64_t total = u->input;
+    size_t read = 0, last = 0;
+    hash_bounds(model, k);
+    for (size_t j = 0; j < k->nbps; j++) {
+        size_t off = k->ends[k->bps[j]];
+        if (tokens_of(off) < FAKE_CACHE_MIN_TOKENS) {
+            continue; /* too short to cache: as if unmarked */
+        }
+        size_t r = read_at(c, k, k->bps[j]);
+        read = r > read ? r : read;
+        last = off;
+    }
+    for (size_t j = 0; j < k->nbps; j++) {
+        if (tokens_of(k->ends[k->bps[j]]) >= FAKE_CACHE_MIN_TOKENS) {
+            keep_prefix(c, k->hashes[k->bps[j]]);
+        }
+    }
+    u->cache_read = tokens_of(read);
+    u->cache_creation = tokens_of(last) - u->cache_read;
+    u->input = total - tokens_of(last);
+}
+
+static void count(struct fake_cache *c, const struct fake_usage *u)
+{
+    c->requests++;
+    c->input += u->input;
+    c->cached += u->cached;
+    c->read += u->cache_read;
+    c->creation += u->cache_creation;
+}
+
+void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *body, size_t len,
+                    struct fake_usage *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->input = ((uint64_t)len + FAKE_CACHE_TOKEN_BYTES - 1) / FAKE_CACHE_TOKEN_BYTES;
+    json_t *req = len <= FAKE_CACHE_MAX_BODY ? json_loadb(body, len, 0, NULL) : NULL;
+    struct canon *k = json_is_object(req) ? calloc(1, sizeof(*k)) : NULL;
+    if (k == NULL) {
+        goto out;
+    }
+    json_t *so = json_object_get(req, "stream_options");
+    u->include_usage = json_is_true(json_object_get(so, "include_usage"));
+    const char *model = json_string_value(json_object_get(req, "model"));
+    model = model != NULL ? model : "";
+    canonical(k, api, req);
+    if (k->b.oom) {
+        goto out;
+    }
+    u->input = (k->b.len + FAKE_CACHE_TOKEN_BYTES - 1) / FAKE_CACHE_TOKEN_BYTES;
+    if (c == NULL) {
+        goto out; /* counting only */
+    }
+    if (api != FAKE_CACHE_MESSAGES) {
+        openai(c, model, k, u);
+    } else if (k->too_many) {
+        u->too_many_breakpoints = true;
+        goto out;
+    } else {
+        anthropic(c, model, k, u);
+    }
+    count(c, u);
+out:
+    if (k != NULL) {
+        fake_buf_free(&k->b);
+    }
+    free(k);
+    json_decref(req);
+}
+
+void fake_cache_stats(const struct fake_cache *c, struct fake_buf *o)
+{
+    size_t prompts = 0, prefixes = 0;
+    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
+        prompts += c->prompts[i].used != 0;
+    }
+    for (size_t i = 0; i < FAKE_CACHE_PREFIXES; i++) {
+        prefixes += c->prefixes[i].used != 0;
+    }
+    const uint64_t v[] = {prompts,   prefixes, c->requests, c->input,
+                          c->cached, c->read,  c->creation};
+    static const char *const names[] = {"prompts",
+                                        "prefixes",
+                                        "requests",
+                                        "input_tokens",
+                                        "cached_tokens",
+                                        "cache_read_input_tokens",
+                                        "cache_creation_input_tokens"};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        fake_buf_puts(o, i == 0 ? "{\"" : ",\"");
+        fake_buf_puts(o, names[i]);
+        fake_buf_puts(o, "\":");
+        fake_buf_put_u64(o, v[i]);
+    }
+    fake_buf_puts(o, "}");
+}
