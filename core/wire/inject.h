@@ -60,8 +60,9 @@ struct mp_inject_plan {
  * when nothing qualifies (no section requested, nothing stored for them,
  * everything deduplicated, or a budget too small for the intro plus one
  * item): the caller then forwards body unchanged and reports 0 tokens;
- * MP_ENOMEM; what recall returned from the source or scoring (MP_EINVAL,
- * MP_EIO ...). Outputs are untouched unless MP_OK. */
+ * MP_EUNSUPPORTED when the wire has no place for the block in this
+ * request (wire.h's splice; the body goes as is); MP_ENOMEM; what recall returned from the source
+ * or scoring (MP_EINVAL, MP_EIO ...). Outputs are untouched unless MP_OK. */
 int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
