@@ -10,7 +10,8 @@
  *
  * Nothing is replayed from the buffer when the upstream already holds the
  * conversation (mp_chatreq.upstream_state); the other sections go in as
- * usual. A buffered message is replayed unless the request already carries it:
+ * usual (on the Responses API into "instructions", never into the stored
+ * "input": wire/responses.c). A buffered message is replayed unless the request already carries it:
  * same role and same text as any of its messages, compared by hash and
  * then byte for byte (mp_chatreq_hash_text, the wire's
  * message_text_equals). */
