@@ -501,8 +501,14 @@ int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *m
     if (rc != MP_OK || (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
         return MP_EINVAL;
     r.msgs = msgs;
+    r.object_start = ws(body, len, 0); /* mp_json_find_member checked: '{' */
     r.upstream_state =
         member_set(body, len, "previous_response_id") || member_set(body, len, "conversation");
+    size_t ins[2];
+    if (top_member(body, len, "instructions", ins)) {
+        r.instructions_start = ins[0];
+        r.instructions_end = ins[1];
+    }
     if (body[r.messages_start] == '[') {
         rc = scan_array(body, &r, cap, true);
     } else if (cap == 0) {

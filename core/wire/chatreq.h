@@ -60,7 +60,9 @@ struct mp_chatreq {
                             user message whose content is that literal */
     bool upstream_state; /* the upstream holds the conversation ("previous_response_id" or
                             "conversation" is set): nothing is replayed from the buffer */
-    /* Anthropic's Messages API (mp_chatreq_scan_messages): */
+    size_t instructions_start, instructions_end; /* the "instructions" value (any JSON value,
+                                                    null included); both 0 when absent */
+    /* Anthropic's Messages API (mp_chatreq_scan_messages) and the Responses API: */
     size_t object_start;             /* the body object's '{' */
     size_t system_start, system_end; /* the "system" value (a string or an array); both 0
                                         when there is none */
@@ -92,7 +94,9 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
  * item, such as "function_call" or "reasoning", as MP_CR_OTHER, without
  * text). The splice point is after the leading system/developer messages
  * as in chat. upstream_state is set when "previous_response_id" or
- * "conversation" is present and not null. MP_EINVAL when body is not such
+ * "conversation" is present and not null; object_start and the span of
+ * "instructions" (the last when it repeats) are set for the wire's
+ * splice. MP_EINVAL when body is not such
  * an object (no "input", "input" neither a string nor an array, an item
  * not an object or with neither "role" nor "type"); MP_ETOOBIG past cap
  * items. */

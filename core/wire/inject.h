@@ -10,7 +10,8 @@
  *
  * Nothing is replayed from the buffer when the upstream already holds the
  * conversation (mp_chatreq.upstream_state); the other sections go in as
- * usual. A buffered message is replayed unless the request already carries it:
+ * usual (on the Responses API into "instructions", never into the stored
+ * "input": wire/responses.c). A buffered message is replayed unless the request already carries it:
  * same role and same text as any of its messages, compared by hash and
  * then byte for byte (mp_chatreq_hash_text, the wire's
  * message_text_equals). */
@@ -60,8 +61,9 @@ struct mp_inject_plan {
  * when nothing qualifies (no section requested, nothing stored for them,
  * everything deduplicated, or a budget too small for the intro plus one
  * item): the caller then forwards body unchanged and reports 0 tokens;
- * MP_ENOMEM; what recall returned from the source or scoring (MP_EINVAL,
- * MP_EIO ...). Outputs are untouched unless MP_OK. */
+ * MP_EUNSUPPORTED when the wire has no place for the block in this
+ * request (wire.h's splice; the body goes as is); MP_ENOMEM; what recall returned from the source
+ * or scoring (MP_EINVAL, MP_EIO ...). Outputs are untouched unless MP_OK. */
 int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,

@@ -8,9 +8,19 @@
  *   "input":"hi"  ->  "input":[{"role":"developer","content":"<block>"},...,
  *                              {"role":"user","content":"hi"}]
  *
- * (the string's own bytes unchanged). "instructions" is not touched. When
- * the upstream holds the conversation (previous_response_id, conversation)
- * the pipeline replays nothing from the buffer (core/wire/inject.c).
+ * (the string's own bytes unchanged), and "instructions" is not touched.
+ *
+ * When the upstream holds the conversation ("previous_response_id" or
+ * "conversation" set, not null), the input items of the request are stored
+ * upstream and carried into every later turn, a memory block among them;
+ * "instructions" is not carried over. So the block goes into
+ * "instructions" and "input" is not touched: after a string, "\n\n" and
+ * the block inside the same string (the client's bytes as they were);
+ * null becomes the block's string; without one, a new "instructions"
+ * string first in the object. Nothing is replayed then (core/wire/inject.c
+ * gives no picks; the splice writes none). The API takes only a string or
+ * null there: any other value is MP_EUNSUPPORTED, and the body goes
+ * upstream as it came, without memory.
  *
  * Reply: the text of the "output_text" parts of the "message" items of
  * "output" (function calls and reasoning are not content), joined by '\n',
@@ -33,10 +43,56 @@
 
 /* ---- the request ---- */
 
+/* With upstream state: the block into "instructions" (see the top). The
+ * splice point and what goes around the escaped block; MP_EUNSUPPORTED
+ * when "instructions" is neither a string nor null. */
+static int instructions_edit(const char *body, const struct mp_chatreq *req, size_t *at,
+                             size_t *skip, const char **open, const char **close)
+{
+    size_t is = req->instructions_start, ie = req->instructions_end;
+    *skip = 0;
+    if (ie == 0) { /* a new first member; "input" follows */
+        *at = req->object_start + 1;
+        *open = "\"instructions\":\"";
+        *close = "\",";
+    } else if (body[is] == 'n') { /* null: replaced by the block's string */
+        *at = is;
+        *skip = ie - is;
+        *open = *close = "\"";
+    } else if (body[is] == '"') { /* inside the string, before its closing quote */
+        *at = ie - 1;
+        *open = "\\n\\n";
+        *close = "";
+    } else {
+        return MP_EUNSUPPORTED;
+    }
+    return MP_OK;
+}
+
+static int splice_instructions(const char *body, size_t len, const struct mp_chatreq *req,
+                               const struct mp_wire_memory *mem, struct mp_splice *out)
+{
+    size_t at, skip;
+    const char *open, *close;
+    int rc = instructions_edit(body, req, &at, &skip, &open, &close);
+    if (rc == MP_OK)
+        rc = mp_splice_init(out, strlen(open) + 2 * mem->block_len + strlen(close));
+    if (rc != MP_OK)
+        return rc;
+    mp_splice_take(out, 0, at);
+    char *w = mp_wire_put(mp_splice_gen(out), open, strlen(open));
+    w = mp_wire_put_block(w, mem);
+    mp_splice_wrote(out, mp_wire_put(w, close, strlen(close)));
+    mp_splice_take(out, at + skip, len - at - skip);
+    return MP_OK;
+}
+
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     static const char user_open[] = ",{\"role\":\"user\",\"content\":";
+    if (req->upstream_state)
+        return splice_instructions(body, len, req, mem, out);
     if (!req->text_input)
         return mp_wire_splice_messages(body, len, req, mem, "developer", 9, out);
     /* "input":"..." -> "input":[<memory>,{"role":"user","content":"..."}] */

@@ -288,6 +288,8 @@ static void apply_found(struct mp_reqmem *m, int status)
         memset(&f->splice, 0, sizeof(f->splice));
         m->injected_tokens = f->tokens;
         mp_metrics_injected(loop->shard, f->tokens);
+    } else if (rc == MP_EUNSUPPORTED) {
+        fail(m, loop, "instructions_not_string"); /* wire/responses.c: no place for the block */
     } else if (rc != MP_NOTFOUND) {
         fail(m, loop, "inject_failed");
     }

@@ -121,7 +121,10 @@ void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind);
  * MP_OK: done. MP_AGAIN: the read waits for the database (plane/memread.h)
  * and ready(arg) runs on the loop when it is done; mp_reqmem_cleanup()
  * before that drops it. A read that fails is X-Memory-Error:
- * storage_unavailable, counted. */
+ * storage_unavailable, counted; a body the wire has no place for the block
+ * in (the Responses API with upstream state and an "instructions" that is
+ * not a string) goes as is with X-Memory-Error: instructions_not_string,
+ * counted. */
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg);
 

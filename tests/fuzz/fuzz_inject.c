@@ -6,9 +6,12 @@
  * iovecs one after the other, the client's pieces must be the body in
  * order, and the output must be valid JSON, equal the body's prefix +
  * inserted + suffix (a Responses string input: carried over whole inside
- * the new array; Messages: the messages planned, the block in system), and
+ * the new array; Responses with upstream state: "input" as it was, the
+ * block in "instructions"; Messages: the messages planned, the block in
+ * system), and
  * hold exactly the messages planned; each scanned message's text must
  * agree with its hash. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,13 +162,55 @@ static void check_text_input(const char *body, size_t len, const struct mp_chatr
     CHECK(memcmp(out + n - tail - 2, "}]", 2) == 0);
 }
 
+/* A Responses request with upstream state: "input" exactly as it was,
+ * the body's bytes in order around one insertion into "instructions",
+ * whose decoded value is the client's string, "\n\n" and the block (or the
+ * block alone for a missing or null one). */
+static void check_instructions(const char *body, size_t len, const struct mp_chatreq *r,
+                               const char *out, size_t n)
+{
+    size_t is, ie, bs, be, dlen = 0, clen = 0, at = 0;
+    CHECK(mp_json_find_member(out, n, "input", 5, &is, &ie) == MP_OK);
+    CHECK(ie - is == r->messages_end - r->messages_start &&
+          memcmp(out + is, body + r->messages_start, ie - is) == 0);
+    CHECK(mp_json_find_member(out, n, "instructions", 12, &is, &ie) == MP_OK && out[is] == '"');
+    char *text = malloc(ie - is + len + 1);
+    CHECK(text != NULL);
+    CHECK(mp_json_string_decode(out, is, ie, text, ie - is, &dlen) == MP_OK);
+    if (r->instructions_end > 0 && body[r->instructions_start] == '"') {
+        at = r->instructions_end - 1; /* the client's string, then "\n\n" */
+        CHECK(mp_json_string_decode(body, r->instructions_start, r->instructions_end, text + dlen,
+                                    len, &clen) == MP_OK);
+        CHECK(dlen > clen + 2 && memcmp(text, text + dlen, clen) == 0);
+        CHECK(memcmp(text + clen, "\n\n", 2) == 0);
+        clen += 2;
+    } else {
+        at = r->instructions_end > 0 ? r->instructions_start : r->object_start + 1;
+    }
+    CHECK(strncmp(text + clen, MP_MEMBLOCK_INTRO, strlen(MP_MEMBLOCK_INTRO)) == 0);
+    free(text);
+    bs = r->instructions_end > 0 && body[r->instructions_start] == 'n' ? at + 4 : at;
+    be = len - bs; /* the body after the insertion (and after a replaced null) */
+    CHECK(memcmp(out, body, at) == 0 && memcmp(out + n - be, body + bs, be) == 0);
+}
+
+/* Whether the splice replaces the body's "instructions": null. */
+static bool null_instructions(const struct mp_wire *w, const char *body, const struct mp_chatreq *r)
+{
+    return w == &mp_wire_responses && r->upstream_state && r->instructions_end > 0 &&
+           body[r->instructions_start] == 'n';
+}
+
 /* The splice as one malloc'd body (NUL-terminated), checked against its
  * iovecs: their bytes in order are the flattened body, the client's are
- * body[0..len) in order, the rest all the splice generated. */
-static char *flat_of(const struct mp_splice *s, const char *body, size_t len, size_t *n)
+ * body[0..len) in order but for skip bytes left out (a null "instructions"
+ * replaced), the rest all the splice generated. */
+static char *flat_of(const struct mp_splice *s, const char *body, size_t len, size_t skip,
+                     size_t *n)
 {
     struct iovec iov[MP_SPLICE_PIECES_MAX];
     size_t niov = mp_splice_iov(s, body, iov, MP_SPLICE_PIECES_MAX), at = 0, client = 0;
+    size_t skipped = 0;
     char *out = NULL;
     CHECK(niov <= MP_SPLICE_PIECES_MAX && mp_splice_flatten(s, body, &out, n) == MP_OK);
     CHECK(*n == s->total_len && out[*n] == '\0');
@@ -175,10 +220,13 @@ static char *flat_of(const struct mp_splice *s, const char *body, size_t len, si
         at += iov[i].iov_len;
         if (s->pieces[i].generated)
             continue;
-        CHECK((const char *)iov[i].iov_base == body + client);
-        client += iov[i].iov_len;
+        size_t off = (size_t)((const char *)iov[i].iov_base - body);
+        CHECK(off >= client && off - client <= skip); /* in order, at most skip left out */
+        skipped += off - client;
+        client = off + iov[i].iov_len;
     }
-    CHECK(at == *n && client == len && *n == len + s->gen_len);
+    skipped += len - client;
+    CHECK(at == *n && skipped == skip && *n == len - skip + s->gen_len);
     return out;
 }
 
@@ -216,10 +264,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         : r.messages_start < r.insert_at && r.insert_at < r.messages_end));
     check_texts(body, len, &r);
     rc = mp_inject_build(w, body, len, &r, &um, NULL, &p, 1714608000000, &s, &plan);
-    CHECK(rc == MP_OK || rc == MP_NOTFOUND);
+    /* no place for the block: Responses with upstream state and an
+       "instructions" neither a string nor null */
+    CHECK(rc == MP_OK || rc == MP_NOTFOUND ||
+          (rc == MP_EUNSUPPORTED && w == &mp_wire_responses && r.upstream_state &&
+           r.instructions_end > 0 && body[r.instructions_start] != '"' &&
+           body[r.instructions_start] != 'n'));
     if (rc != MP_OK)
         return 0;
-    out = flat_of(&s, body, len, &n);
+    out = flat_of(&s, body, len, null_instructions(w, body, &r) ? 4 : 0, &n);
     mp_splice_cleanup(&s);
     CHECK(n > len && plan.tokens <= p.budget_tokens);
     CHECK(r.upstream_state ? plan.nmessages == 0 : 1);
@@ -229,6 +282,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(k >= r.nmsgs && k <= r.nmsgs + plan.nmessages);
         CHECK(mp_json_find_member(out, n, "system", 6, &vs, &ve) == MP_OK);
         CHECK(memcmp(out, body, r.object_start + 1) == 0);
+        free(out);
+        return 0;
+    }
+    if (w == &mp_wire_responses && r.upstream_state) {
+        check_instructions(body, len, &r, out, n);
         free(out);
         return 0;
     }

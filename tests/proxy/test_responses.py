@@ -1,9 +1,10 @@
 """The Responses API (POST /v1/responses, issue 9): memory goes in as one
 developer message at the start of "input" (after leading system/developer
 items), a string input becomes the equivalent array, "instructions" is left
-alone, nothing is replayed from the buffer when the upstream holds the
-conversation (previous_response_id, conversation), the client's other bytes
-are untouched; the same user id, X-Memory, headers and error rules as chat
+alone; when the upstream holds the conversation (previous_response_id,
+conversation: issue 32) memory goes into "instructions" after the client's
+text, "input" is untouched and nothing is replayed from the buffer; the
+client's other bytes are untouched; the same user id, X-Memory, headers and error rules as chat
 completions (core/wire/responses.c)."""
 
 import json
@@ -113,11 +114,76 @@ class Responses(mh.MemCase):
             s = send(self.proxy, user, body, x_memory='read')
             self.assertEqual(s.status, 200, s.resp)
             doc = json.loads(self.upstream(s))
-            self.assertEqual([i['role'] for i in doc['input']], ['developer', 'user'],
+            self.assertEqual(doc['input'], 'and now?', 'memory went into the stored input')
+            self.assertNotIn('My favourite colour is teal.', doc['instructions'],
                              'the buffer was replayed although the upstream holds the conversation')
-            self.block_of(doc['input'][0])  # the profile still goes in
+            mh.Block(doc['instructions'])  # the profile still goes in
             for k2, v in state.items():
                 self.assertEqual(doc[k2], v)
+
+    def instructions_block(self, sent, client_text):
+        """The upstream's body for sent: its bytes around the spliced
+        "instructions" string are the client's, "input" is the client's
+        exactly, and instructions is client_text, "\n\n" and a block (or
+        the block alone when client_text is None): the block, parsed."""
+        up, raw = self.upstream(sent), sent.body
+        doc, mine = json.loads(up), json.loads(raw)
+        self.assertEqual(doc['input'], mine['input'], 'memory went into the stored input')
+        ins = doc['instructions']
+        if client_text is None:
+            return mh.Block(ins)
+        cut = raw.index(b'"instructions": ') + len(b'"instructions": ')
+        end = cut + len(json.dumps(client_text).encode()) - 1  # before the closing quote
+        self.assertEqual(up[:end], raw[:end], 'the client\'s instructions are not byte for byte')
+        self.assertEqual(up[len(up) - (len(raw) - end):], raw[end:])
+        self.assertTrue(ins.startswith(client_text + '\n\n'), ins[:200])
+        return mh.Block(ins[len(client_text) + 2:])
+
+    def test_upstream_state_memory_in_instructions_never_in_input(self):
+        user = mh.uid('ri')
+        self.seed(user)
+        client = 'Be "brief" \u00e9\u2713 \\ tabs\tand\nlines \U0001f600'
+        items = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'which vector db?'}]}]
+        cases = [({'previous_response_id': 'resp_1', 'store': True, 'instructions': client}, client),
+                 ({'conversation': 'conv_1', 'instructions': client}, client),
+                 ({'conversation': {'id': 'conv_1'}}, None),
+                 ({'previous_response_id': 'resp_1', 'instructions': None}, None)]
+        for state, client_text in cases:
+            for stream in (False, True):
+                with self.subTest(state=state, stream=stream):
+                    body = dict({'model': 'm', 'input': items, 'stream': stream}, **state)
+                    s = send(self.proxy, user, body, x_memory='read')
+                    self.assertEqual(s.status, 200, s.resp)
+                    self.assertGreater(s.tokens(), 0)
+                    self.assertIsNone(s.resp.header('X-Memory-Error'))
+                    block = self.instructions_block(s, client_text)
+                    self.assertIn(FACT, [(k, v) for k, v, _ in block.facts()])
+
+    def test_upstream_state_instructions_not_a_string(self):
+        user = mh.uid('rx')
+        self.seed(user)
+        before = self.proxy.metric('memproxy_memory_errors_total') or 0
+        for ins in ([{'role': 'developer', 'content': 'x'}], 42):
+            body = {'model': 'm', 'previous_response_id': 'resp_1', 'instructions': ins,
+                    'input': 'which vector db?'}
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.resp.header('X-Memory-Error'), 'instructions_not_string', s.resp.headers)
+            self.assertEqual(s.tokens(), 0)
+            self.assertEqual(self.upstream(s), s.body, 'not forwarded as is')
+        self.assertEqual(self.proxy.metric('memproxy_memory_errors_total'), before + 2)
+
+    def test_upstream_state_records_the_input_not_the_instructions(self):
+        user = mh.uid('rw')
+        self.seed(user)
+        body = {'model': 'm', 'previous_response_id': 'resp_1', 'store': True,
+                'instructions': 'Be brief.', 'input': 'I moved to Lyon.'}
+        s = send(self.proxy, user, body)
+        self.assertEqual(s.status, 200, s.resp)
+        self.instructions_block(s, 'Be brief.')
+        mh.wait_memory(self.proxy, user,
+                       lambda m: mh.buffer_pairs(m) == [('user', 'I moved to Lyon.'),
+                                                        ('assistant', mh.REPLY)],
+                       what='the turn recorded from input alone')
 
     def test_unparseable_body_goes_upstream_unchanged(self):
         user = mh.uid('rj')

@@ -108,6 +108,46 @@ class OpenAISDK(SDKCase):
                                 'chat history.\n### Chat History:\n<chat_history>\nUSER: notes\n</chat_history>')
 
 
+class OpenAISDKUpstreamState(OpenAISDK):
+    """Issue 32, requirement 4: responses.create continuing upstream state
+    (previous_response_id with the application's instructions, or a
+    conversation), as the SDK sends it: the upstream gets "input" exactly as
+    the SDK wrote it, and "instructions" as the application's text, "\\n\\n"
+    and the memory block; the turn is recorded from "input"."""
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid', 'buffer_messages': 4},
+                    'sections': {'admin': {'token': mh.ADMIN_TOKEN}}}
+    # OpenAISDK's round trips ran above; this class runs only its own
+    test_chat_completions = test_chat_completions_stream = test_responses = None
+    test_responses_stream = test_open_webui_title_request_is_a_task = None
+
+    def continued(self, kind, reply, client_instructions, want_input):
+        user = mh.uid('sdks')
+        r = mh.import_lines(self.proxy, user, [mh.fact('notes_app', 'Obsidian', '2023-05-08T10:00:00Z')])
+        self.assertEqual(r.status, 200, r)
+        got, tag = self.sdk(kind, user, ASK)
+        self.assertEqual(got, reply)
+        doc = self.upstream_doc(tag)
+        self.assertEqual(doc['input'], want_input, 'memory went into the stored input')
+        ins = doc['instructions']
+        if client_instructions is not None:
+            self.assertTrue(ins.startswith(client_instructions + '\n\n'), ins[:200])
+            ins = ins[len(client_instructions) + 2:]
+        block = mh.Block(ins)
+        self.assertIn(('notes_app', 'Obsidian'), [(k, v) for k, v, _ in block.facts()])
+        mh.wait_memory(self.proxy, user, lambda m: mh.buffer_pairs(m) == [('user', ASK), ('assistant', reply)],
+                       what='the turn recorded from input')
+        return doc
+
+    def test_responses_previous_response_id(self):
+        doc = self.continued('responses-continue', mh.REPLY, 'You are terse.', ASK)
+        self.assertEqual((doc['previous_response_id'], doc['store']), ('resp_prev', True))
+
+    def test_responses_conversation_stream(self):
+        doc = self.continued('responses-conversation-stream', mh.STREAM_REPLY3, None,
+                             [{'role': 'user', 'content': ASK}])
+        self.assertEqual(doc['conversation'], {'id': 'conv_sdk'})
+
+
 class AnthropicSDK(SDKCase):
     SCRIPT, PACKAGE = 'anthropic_client.mjs', os.path.join('@anthropic-ai', 'sdk')
 

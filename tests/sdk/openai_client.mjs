@@ -1,6 +1,9 @@
 // Drives memproxy with the official OpenAI SDK (npm "openai") for
 // tests/proxy/test_sdk.py. One call per run:
-//   node openai_client.mjs <chat|chat-stream|responses|responses-stream> <text>
+//   node openai_client.mjs <chat|chat-stream|responses|responses-stream|
+//                           responses-continue|responses-conversation-stream> <text>
+// (the last two continue upstream state: previous_response_id with
+// instructions, and a conversation object)
 // Environment: OPENAI_BASE_URL (memproxy's /v1), MEMPROXY_USER (sent as
 // X-User-Id), MEMPROXY_TAG (sent as X-Test-Req, so the test finds the
 // request the fake upstream received). Prints one JSON line: {"text": ...},
@@ -34,6 +37,21 @@ async function run() {
     }
     case 'responses-stream': {
       const s = await client.responses.create({model, input: text, stream: true});
+      let out = '';
+      for await (const ev of s) if (ev.type === 'response.output_text.delta') out += ev.delta;
+      return out;
+    }
+    case 'responses-continue': {
+      // a conversation the upstream holds, as an application continues it
+      const r = await client.responses.create({
+        model, instructions: 'You are terse.', input: text, previous_response_id: 'resp_prev', store: true,
+      });
+      return r.output_text;
+    }
+    case 'responses-conversation-stream': {
+      const s = await client.responses.create({
+        model, input: [{role: 'user', content: text}], conversation: {id: 'conv_sdk'}, stream: true,
+      });
       let out = '';
       for await (const ev of s) if (ev.type === 'response.output_text.delta') out += ev.delta;
       return out;

@@ -1,13 +1,15 @@
 /* Tests for core/wire/responses.c (and what it reads through core/wire/chatreq.c
  * and core/wire/completion.c): the Responses API request read in place, the
  * splice (string input made an array, developer message after the leading
- * system/developer items, nothing else touched), the upstream-state flag,
- * and the reply's text from a body and from stream events. */
+ * system/developer items, nothing else touched), the upstream-state flag
+ * and the block in "instructions" then, and the reply's text from a body
+ * and from stream events. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "completion.h"
+#include "json_scan.h"
 #include "status.h"
 #include "wire.h"
 #include "wire_fixture.h"
@@ -121,6 +123,112 @@ START_TEST(test_responses_upstream_state)
 }
 END_TEST
 
+/* body spliced with upstream state: "input" exactly as it was, and the
+ * decoded "instructions" equal to want (the body stays one JSON object). */
+static char *spliced_state(const char *body, const char *want)
+{
+    char *out = wf_spliced(body, NULL, 0);
+    size_t is, ie, bs, be, os, oe, n = 0;
+    char text[256];
+    ck_assert_int_eq(mp_json_find_member(body, strlen(body), "input", 5, &bs, &be), MP_OK);
+    ck_assert_int_eq(mp_json_find_member(out, strlen(out), "input", 5, &os, &oe), MP_OK);
+    ck_assert_uint_eq(oe - os, be - bs);
+    ck_assert(memcmp(out + os, body + bs, be - bs) == 0);
+    ck_assert_int_eq(mp_json_find_member(out, strlen(out), "instructions", 12, &is, &ie), MP_OK);
+    ck_assert_int_eq(mp_json_string_decode(out, is, ie, text, sizeof(text) - 1, &n), MP_OK);
+    text[n] = '\0';
+    ck_assert_str_eq(text, want);
+    return out;
+}
+
+START_TEST(test_responses_upstream_state_block_in_instructions)
+{
+    /* the client's text byte for byte (its escapes as it wrote them), then
+       "\n\n" and the block in the same string; "input" untouched */
+    const char *body = "{\"model\":\"m\",\"previous_response_id\":\"resp_1\",\"instructions\":"
+                       "\"Be \\\"brief\\\"\\n\\u00e9 \xe2\x9c\x93\\\\\",\"input\":[{\"role\":"
+                       "\"user\",\"content\":\"q\"}],\"store\":true}";
+    char *out = spliced_state(body, "Be \"brief\"\n\xc3\xa9 \xe2\x9c\x93\\\n\nB");
+    ck_assert_str_eq(out, "{\"model\":\"m\",\"previous_response_id\":\"resp_1\",\"instructions\":"
+                          "\"Be \\\"brief\\\"\\n\\u00e9 \xe2\x9c\x93\\\\\\n\\nB\",\"input\":[{"
+                          "\"role\":\"user\",\"content\":\"q\"}],\"store\":true}");
+    free(out);
+    /* conversation as an id and as an object; a string input stays a string */
+    out = spliced_state("{\"conversation\":\"conv_1\",\"instructions\":\"\",\"input\":\"q\"}",
+                        "\n\nB");
+    ck_assert_str_eq(out,
+                     "{\"conversation\":\"conv_1\",\"instructions\":\"\\n\\nB\",\"input\":\"q\"}");
+    free(out);
+    out = spliced_state("{\"conversation\":{\"id\":\"conv_1\"},\"input\":\"q\"}", "B");
+    ck_assert_str_eq(
+        out, "{\"instructions\":\"B\",\"conversation\":{\"id\":\"conv_1\"},\"input\":\"q\"}");
+    free(out);
+    /* instructions null: the block's string in its place */
+    out = spliced_state(" { \"previous_response_id\":\"r\", \"instructions\" : null ,\"input\":[]}",
+                        "B");
+    ck_assert_str_eq(out, " { \"previous_response_id\":\"r\", \"instructions\" : \"B\" ,"
+                          "\"input\":[]}");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_responses_upstream_state_block_escaped)
+{
+    /* a block with quotes, a newline and non-ASCII text: escaped once, inside
+       the client's string; picks are not written (nothing is replayed) */
+    wf_use(&mp_wire_responses, "Facts:\n- name: \"Zo\xc3\xab\" \\ ok");
+    const struct mp_wire_pick pick = {MP_ROLE_USER, "old", 3, false};
+    const char *body = "{\"previous_response_id\":\"r\",\"instructions\":\"I\",\"input\":\"q\"}";
+    char *out = wf_spliced(body, &pick, 1);
+    ck_assert_str_eq(out, "{\"previous_response_id\":\"r\",\"instructions\":\"I\\n\\nFacts:\\n- "
+                          "name: \\\"Zo\xc3\xab\\\" \\\\ ok\",\"input\":\"q\"}");
+    free(out);
+    free(spliced_state(body, "I\n\nFacts:\n- name: \"Zo\xc3\xab\" \\ ok"));
+}
+END_TEST
+
+START_TEST(test_responses_upstream_state_instructions_not_a_string)
+{
+    /* the API takes a string or null: anything else has no place for the
+       block, and the splice says so without touching *out */
+    const char *const bodies[] = {
+        "{\"previous_response_id\":\"r\",\"instructions\":[{\"role\":\"developer\","
+        "\"content\":\"x\"}],\"input\":\"q\"}",
+        "{\"conversation\":\"c\",\"instructions\":42,\"input\":\"q\"}",
+        "{\"conversation\":\"c\",\"instructions\":{\"a\":1},\"input\":\"q\"}"};
+    struct mp_wire_memory mem = {"B", 1, NULL, 0};
+    for (size_t k = 0; k < 3; k++) {
+        struct mp_chatreq req;
+        struct mp_splice out = {0};
+        ck_assert_int_eq(wf_scan(bodies[k], &req), MP_OK);
+        ck_assert(req.upstream_state);
+        ck_assert_int_eq(mp_wire_responses.splice(bodies[k], strlen(bodies[k]), &req, &mem, &out),
+                         MP_EUNSUPPORTED);
+        ck_assert_ptr_null(out.gen);
+        ck_assert_uint_eq(out.npieces, 0);
+    }
+    /* without upstream state such instructions do not matter: into "input" */
+    char *o = wf_spliced("{\"instructions\":42,\"input\":\"q\"}", NULL, 0);
+    ck_assert_str_eq(o, "{\"instructions\":42,\"input\":[{\"role\":\"developer\",\"content\":"
+                        "\"B\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(o);
+}
+END_TEST
+
+START_TEST(test_responses_null_state_keeps_input_placement)
+{
+    /* previous_response_id and conversation null: no upstream state, the
+       block goes into "input" and "instructions" stays as it was */
+    char *o = wf_spliced("{\"previous_response_id\":null,\"conversation\":null,\"instructions\":"
+                         "\"I\",\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+                         NULL, 0);
+    ck_assert_str_eq(o, "{\"previous_response_id\":null,\"conversation\":null,\"instructions\":"
+                        "\"I\",\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
+                        "{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(o);
+}
+END_TEST
+
 /* ---- the reply ---- */
 
 START_TEST(test_responses_reply_body)
@@ -204,16 +312,27 @@ START_TEST(test_responses_stream)
 }
 END_TEST
 
+/* Every test starts with the block "B" (one test uses its own). */
+static void use_b(void)
+{
+    wf_use(&mp_wire_responses, "B");
+}
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_responses");
     wf_use(&mp_wire_responses, "B");
     TCase *tc = tcase_create("responses");
+    tcase_add_checked_fixture(tc, use_b, NULL);
     tcase_add_test(tc, test_responses_string_input_becomes_an_array);
     tcase_add_test(tc, test_responses_block_after_leading_system_and_developer_items);
     tcase_add_test(tc, test_responses_items_roles_and_text);
     tcase_add_test(tc, test_responses_bad_requests);
     tcase_add_test(tc, test_responses_upstream_state);
+    tcase_add_test(tc, test_responses_upstream_state_block_in_instructions);
+    tcase_add_test(tc, test_responses_upstream_state_block_escaped);
+    tcase_add_test(tc, test_responses_upstream_state_instructions_not_a_string);
+    tcase_add_test(tc, test_responses_null_state_keeps_input_placement);
     tcase_add_test(tc, test_responses_reply_body);
     tcase_add_test(tc, test_responses_stream);
     suite_add_tcase(s, tc);
