@@ -19,7 +19,9 @@
 #define FAKE_CACHE_PREFIXES    256  /* Anthropic: cached breakpoint prefixes kept */
 #define FAKE_CACHE_BREAKPOINTS 4    /* Anthropic: more cache_control blocks is a 400 */
 #define FAKE_CACHE_LOOKBACK    20   /* Anthropic: block boundaries a breakpoint looks back */
-#define FAKE_CACHE_MAX_BODY    (8 * 1024 * 1024) /* bigger bodies: counted, never cached */
+/* bigger bodies (over 128k tokens): counted, never parsed nor cached, so a
+ * test that floods the fake with large bodies pays no JSON parse for them */
+#define FAKE_CACHE_MAX_BODY (512 * 1024)
 
 enum fake_cache_api { FAKE_CACHE_CHAT, FAKE_CACHE_RESPONSES, FAKE_CACHE_MESSAGES };
 
