@@ -365,11 +365,7 @@ def evidence_lines(res):
 
 def main(argv):
     a = parse_args(argv)
-    a.memproxy = os.path.join(a.build, 'proxy', 'memproxy')
-    a.fake = os.path.join(a.build, 'tests', 'fake_upstream', 'fake_upstream')
-    for b in (a.memproxy, a.fake):
-        if not os.access(b, os.X_OK):
-            die('%s missing: meson setup %s -Dtests=true && ninja -C %s' % (b, a.build, a.build))
+    rb.find_binaries(a, die)
     chats = load_chats(a)
     res, rows, failures = {}, [], []
     tmp = tempfile.mkdtemp(prefix='memproxy-cache-')
