@@ -149,33 +149,41 @@ def replay_direct(fake, reqs):
 
 def replay_memproxy(env, chat, reqs, ask=None):
     """[(prompt, cached, injected tokens)] of reqs sent through memproxy as
-    chat.user; the memory queue drained at each session's end (sessions are
-    days apart), then ask(session) (the evidence questions). Returns the
-    rows and the memory jobs' billed input (the fake's sums less the chat
-    requests' own)."""
+    chat.user; after each request the memory queue is drained (a user
+    takes a while to write the next message; and so the run does not
+    depend on how fast the jobs are), after each session's last one
+    ask(session) (the evidence questions). Returns the rows and the memory
+    jobs' billed input (the fake's sums less the chat requests' own)."""
     reset_fake(env.fake)
-    rows, own, last = [], [0.0], None
+    rows, own = [], 0.0
     hdrs = {'X-User-Id': chat.user}
     for i, (s, msgs) in enumerate(reqs):
-        if last is not None and s != last:
-            end_session(env, last, ask, own)
-        last = s
         prompt, cached, hdr = post_chat(env.mp, msgs, hdrs)
-        own[0] += replay.billed(prompt, cached)
+        own += replay.billed(prompt, cached)
         rows.append((prompt, cached, int(hdr.get('x-memory-injected-tokens', 0))))
-    if last is not None:
-        end_session(env, last, ask, own)
+        drain(env.admin)
+        if ask is not None and (i + 1 == len(reqs) or reqs[i + 1][0] != s):
+            own += ask(s)
     sums = cache_sums(env.fake)
     total = replay.billed(sums['input_tokens'], sums['cached_tokens'])
-    return rows, total - own[0]
+    return rows, total - own
 
 
-def end_session(env, session, ask, own):
-    left = rb.wait_queue_empty(env.admin)
-    if left:
-        raise rb.RunError('the memory queue still holds %s items after 120 s' % left)
-    if ask is not None:
-        own[0] += ask(session)
+def drain(admin, secs=120):
+    """Waits until memproxy_memory_queue_depth is 0 (polled every 5 ms);
+    RunError after secs."""
+    end = time.monotonic() + secs
+    while True:
+        st, _, body = admin.request('GET', '/metrics')
+        depth = None
+        for ln in body.decode('utf-8', 'replace').splitlines():
+            if ln.startswith('memproxy_memory_queue_depth '):
+                depth = float(ln.split()[1])
+        if st == 200 and depth == 0:
+            return
+        if time.monotonic() > end:
+            raise rb.RunError('the memory queue still holds %s items after %d s' % (depth, secs))
+        time.sleep(0.005)
 
 
 # --- evidence ------------------------------------------------------------------------------
@@ -278,12 +286,13 @@ def fold(pairs):
 
 
 def rows_text(rows):
-    out = ['dataset\tconv\tsession\treq\tdirect_prompt\tdirect_cached\tdirect_billed\t'
-           'mp_prompt\tmp_cached\tmp_billed\tmp_injected\tbilled_ratio']
+    out = ['dataset\tconv\tsession\treq\tdirect_prompt\tdirect_cached\tdirect_share\tdirect_billed\t'
+           'mp_prompt\tmp_cached\tmp_share\tmp_billed\tmp_injected\tbilled_ratio']
     for ds, cid, s, i, d, t in rows:
         db, tb = replay.billed(d[0], d[1]), replay.billed(t[0], t[1])
-        out.append('%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%d\t%d\t%.1f\t%d\t%s' % (
-            ds, cid, s + 1, i + 1, d[0], d[1], db, t[0], t[1], tb, t[2], '%.2f' % (tb / db) if db else 'n/a'))
+        out.append('%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%d\t%d\t%.2f\t%.1f\t%d\t%s' % (
+            ds, cid, s + 1, i + 1, d[0], d[1], d[1] / d[0] if d[0] else 0, db,
+            t[0], t[1], t[1] / t[0] if t[0] else 0, tb, t[2], '%.2f' % (tb / db) if db else 'n/a'))
     return '\n'.join(out) + '\n'
 
 
