@@ -63,6 +63,9 @@ def parse_args(argv):
     p.add_argument('--beam-sessions', type=int, help='replay only the first N sessions (days) of each BEAM chat')
     p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
+    p.add_argument('--lifetime-window', type=int, default=100000,
+                   help='the lifetime client leaves out its oldest sessions past this many tokens (default '
+                        '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
     p.add_argument('--short', action='store_true',
                    help='CI slice: LoCoMo 30 sessions 1-4, BEAM chat 1 days 1-12')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'cache-rows.tsv'), help='per-request rows')
@@ -267,7 +270,7 @@ def run_chat(a, tmp, chat, out):
     out.update(direct=direct, through=through, jobs=jobs, ev=ev)
     if not a.no_seed:
         with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
-            life = replay.lifetime_history(chat)
+            life = replay.lifetime_history(chat, a.lifetime_window or None)
             out['life'] = replay_direct(env.fake, life)
             out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
     return [(chat.dataset, chat.id, s, i, d, t) for i, ((s, _), d, t) in enumerate(zip(reqs, direct, through))]

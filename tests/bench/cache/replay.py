@@ -138,16 +138,26 @@ def full_history(chat):
     return out
 
 
-def lifetime_history(chat):
+def lifetime_history(chat, window=None):
     """[(session, messages)]: a client that resends every earlier session
-    too (the whole lifetime history), one request per user message."""
+    too (the whole lifetime history), one request per user message. With
+    window (tokens, estimated as bytes / 4), the oldest earlier sessions
+    are left out, whole, until the request fits (a model's context)."""
     out, before = [], []
     for s, msgs in enumerate(chat.sessions):
         for i, m in enumerate(msgs):
             if m['role'] == 'user':
-                out.append((s, [_sys()] + before + [_plain(x) for x in msgs[:i + 1]]))
-        before += [_plain(x) for x in msgs]
+                now = [_plain(x) for x in msgs[:i + 1]]
+                while window is not None and before and \
+                        _tokens([_sys()] + [x for b in before for x in b] + now) > window:
+                    before.pop(0)
+                out.append((s, [_sys()] + [x for b in before for x in b] + now))
+        before.append([_plain(x) for x in msgs])
     return out
+
+
+def _tokens(msgs):
+    return sum(len(m['content'].encode('utf-8')) for m in msgs) // 4
 
 
 def newest_only(chat):

@@ -98,6 +98,13 @@ class Requests(unittest.TestCase):
         self.assertEqual(last[-1]['content'], 'Hello again.')
         self.assertEqual(last[-2]['content'], 'Oh no.')
 
+    def test_lifetime_window_drops_the_oldest_sessions_whole(self):
+        full = replay.lifetime_history(self.chat)[-1][1]
+        size = replay._tokens(full)
+        cut = replay.lifetime_history(self.chat, size - 1)[-1][1]
+        self.assertEqual([m['content'] for m in cut[1:]], ['Luna broke a vase.', 'Oh no.', 'Hello again.'])
+        self.assertEqual(replay.lifetime_history(self.chat, size)[-1][1], full)
+
     def test_newest_only_sends_one_message(self):
         reqs = replay.newest_only(self.chat)
         self.assertEqual([len(m) for _, m in reqs], [2, 2, 2, 2])
