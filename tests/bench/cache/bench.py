@@ -202,7 +202,7 @@ def asker(env, chat, ev):
     def ask(s):
         spent = 0.0
         for q in slots.get(s, []):
-            msgs = [replay._sys()] + [replay._plain(m) for m in chat.sessions[s]]
+            msgs = [replay.system_message()] + [replay.plain(m) for m in chat.sessions[s]]
             msgs.append({'role': 'user', 'content': q['q']})
             prompt, cached, _ = post_chat(env.mp, msgs, {'X-User-Id': chat.user, 'X-Memory': 'read'})
             spent += replay.billed(prompt, cached)

@@ -134,7 +134,7 @@ def full_history(chat):
     for s, msgs in enumerate(chat.sessions):
         for i, m in enumerate(msgs):
             if m['role'] == 'user':
-                out.append((s, [_sys()] + [_plain(x) for x in msgs[:i + 1]]))
+                out.append((s, [system_message()] + [plain(x) for x in msgs[:i + 1]]))
     return out
 
 
@@ -147,12 +147,12 @@ def lifetime_history(chat, window=None):
     for s, msgs in enumerate(chat.sessions):
         for i, m in enumerate(msgs):
             if m['role'] == 'user':
-                now = [_plain(x) for x in msgs[:i + 1]]
+                now = [plain(x) for x in msgs[:i + 1]]
                 while window is not None and before and \
-                        _tokens([_sys()] + [x for b in before for x in b] + now) > window:
+                        _tokens([system_message()] + [x for b in before for x in b] + now) > window:
                     before.pop(0)
-                out.append((s, [_sys()] + [x for b in before for x in b] + now))
-        before.append([_plain(x) for x in msgs])
+                out.append((s, [system_message()] + [x for b in before for x in b] + now))
+        before.append([plain(x) for x in msgs])
     return out
 
 
@@ -163,15 +163,17 @@ def _tokens(msgs):
 def newest_only(chat):
     """[(session, messages)]: a client that sends only its system prompt
     and the user's newest message, leaving the past to memory."""
-    return [(s, [_sys(), _plain(m)]) for s, msgs in enumerate(chat.sessions) for m in msgs
+    return [(s, [system_message(), plain(m)]) for s, msgs in enumerate(chat.sessions) for m in msgs
             if m['role'] == 'user']
 
 
-def _sys():
+def system_message():
+    """The client's system message, the same bytes on every request."""
     return {'role': 'system', 'content': SYSTEM_PROMPT}
 
 
-def _plain(m):
+def plain(m):
+    """A chat message of a replayed one (its source ids left out)."""
     return {'role': m['role'], 'content': m['content']}
 
 
