@@ -262,11 +262,9 @@ def run_chat(a, tmp, chat, out):
     reqs = replay.full_history(chat)
     ev = {}
     with Env(a, tmp, '%s-%s-full' % (chat.dataset, chat.id)) as env:
-        t0 = time.monotonic()
         direct = replay_direct(env.fake, reqs)
         ask = asker(env, chat, ev) if chat.questions else None
         through, jobs = replay_memproxy(env, chat, reqs, ask)
-        out['secs'] = time.monotonic() - t0
     out.update(direct=direct, through=through, jobs=jobs, ev=ev)
     if not a.no_seed:
         with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
@@ -385,9 +383,10 @@ def main(argv):
     try:
         for c in chats:
             say('%s %s: %d sessions' % (c.dataset, c.id, len(c.sessions)))
-            out = {}
+            out, t1 = {}, time.monotonic()
             try:
                 rows += run_chat(a, tmp, c, out)
+                say('%s %s: %.1f s' % (c.dataset, c.id, time.monotonic() - t1))
                 res.setdefault(c.dataset, {})[c.id] = out
             except (rb.RunError, OSError, ValueError, KeyError) as e:
                 failures.append('%s %s: %s' % (c.dataset, c.id, e))
