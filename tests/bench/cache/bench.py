@@ -64,7 +64,7 @@ def parse_args(argv):
     p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
     p.add_argument('--lifetime-window', type=int, default=100000,
-                   help='the lifetime client leaves out its oldest sessions past this many tokens (default '
+                   help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
                         '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
     p.add_argument('--short', action='store_true',
                    help='CI slice: LoCoMo 30 sessions 1-4, BEAM chat 1 days 1-12')

@@ -141,19 +141,25 @@ def full_history(chat):
 def lifetime_history(chat, window=None):
     """[(session, messages)]: a client that resends every earlier session
     too (the whole lifetime history), one request per user message. With
-    window (tokens, estimated as bytes / 4), the oldest earlier sessions
-    are left out, whole, until the request fits (a model's context)."""
+    window (tokens, estimated as bytes / 4): when a request would be over
+    it, the oldest earlier sessions are left out, whole, until it is at
+    most half the window (as a client compacts its history: seldom, so
+    that its prefix, and the provider's cache, last)."""
     out, before = [], []
     for s, msgs in enumerate(chat.sessions):
         for i, m in enumerate(msgs):
             if m['role'] == 'user':
                 now = [plain(x) for x in msgs[:i + 1]]
-                while window is not None and before and \
-                        _tokens([system_message()] + [x for b in before for x in b] + now) > window:
-                    before.pop(0)
-                out.append((s, [system_message()] + [x for b in before for x in b] + now))
+                if window is not None and _tokens(_lifetime(before, now)) > window:
+                    while before and _tokens(_lifetime(before, now)) > window // 2:
+                        before.pop(0)
+                out.append((s, _lifetime(before, now)))
         before.append([plain(x) for x in msgs])
     return out
+
+
+def _lifetime(before, now):
+    return [system_message()] + [x for b in before for x in b] + now
 
 
 def _tokens(msgs):

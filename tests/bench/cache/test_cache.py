@@ -99,11 +99,26 @@ class Requests(unittest.TestCase):
         self.assertEqual(last[-2]['content'], 'Oh no.')
 
     def test_lifetime_window_drops_the_oldest_sessions_whole(self):
-        full = replay.lifetime_history(self.chat)[-1][1]
-        size = replay._tokens(full)
-        cut = replay.lifetime_history(self.chat, size - 1)[-1][1]
-        self.assertEqual([m['content'] for m in cut[1:]], ['Luna broke a vase.', 'Oh no.', 'Hello again.'])
-        self.assertEqual(replay.lifetime_history(self.chat, size)[-1][1], full)
+        saved, replay.SYSTEM_PROMPT = replay.SYSTEM_PROMPT, 'S'
+        try:
+            full = replay.lifetime_history(self.chat)[-1][1]
+            self.assertEqual(replay._tokens(full), 26)  # 105 bytes
+            self.assertEqual(replay.lifetime_history(self.chat, 26)[-1][1], full)
+            # over 25: sessions dropped until at most 12 (session 2 and the newest: 37 bytes, 9)
+            cut = replay.lifetime_history(self.chat, 25)[-1][1]
+            self.assertEqual([m['content'] for m in cut[1:]], ['Luna broke a vase.', 'Oh no.', 'Hello again.'])
+            cut = replay.lifetime_history(self.chat, 8)[-1][1]
+            self.assertEqual([m['content'] for m in cut], ['S', 'Hello again.'])
+            # four sessions of one 40-byte message: the fourth request (161 bytes, 40 tokens) is
+            # over 30, and goes down to 15 or less (not just 30): the system and its own message
+            chat = replay.Chat('t', '1', 'u')
+            for k in range(4):
+                chat.sessions.append([])
+                chat.add(k, 'user', str(k) * 40, k)
+            self.assertEqual([replay._tokens(m) for _, m in replay.lifetime_history(chat)], [10, 20, 30, 40])
+            self.assertEqual([m['content'] for m in replay.lifetime_history(chat, 30)[-1][1]], ['S', '3' * 40])
+        finally:
+            replay.SYSTEM_PROMPT = saved
 
     def test_newest_only_sends_one_message(self):
         reqs = replay.newest_only(self.chat)
