@@ -58,7 +58,7 @@ def parse_args(argv):
     p.add_argument('--beam', help='BEAM directory holding %s (default $MEMPROXY_BEAM_DIR, else data/beam-dev)'
                    % BEAM_FILE)
     p.add_argument('--convs', help='LoCoMo conversations, comma-separated (default: all; --short: 30)')
-    p.add_argument('--beam-convs', help='BEAM chat ids, comma-separated (default 1,2; --short: 1; none: skip)')
+    p.add_argument('--beam-convs', help='BEAM chat ids, comma-separated (default: all; --short: 1; none: skip)')
     p.add_argument('--sessions', type=int, help='replay only the first N sessions of each LoCoMo conversation')
     p.add_argument('--beam-sessions', type=int, help='replay only the first N sessions (days) of each BEAM chat')
     p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
@@ -67,7 +67,7 @@ def parse_args(argv):
                    help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
                         '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
     p.add_argument('--short', action='store_true',
-                   help='CI slice: LoCoMo 30 sessions 1-4, BEAM chat 1 days 1-12')
+                   help='CI slice: LoCoMo 30 sessions 1-10, BEAM chat 1 days 1-100')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'cache-rows.tsv'), help='per-request rows')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
     a = p.parse_args(argv)
@@ -75,12 +75,12 @@ def parse_args(argv):
     a.beam = data_dir(a.beam, 'MEMPROXY_BEAM_DIR', 'data/beam-dev')
     a.build = os.path.abspath(a.build)
     a.convs = (a.convs or ('30' if a.short else '')).split(',') if (a.convs or a.short) else None
-    a.beam_convs = (a.beam_convs or ('1' if a.short else '1,2')).split(',')
+    a.beam_convs = (a.beam_convs or ('1' if a.short else 'all')).split(',')
     if a.beam_convs == ['none']:
         a.beam_convs = []
     if a.short:
-        a.sessions = a.sessions or 4
-        a.beam_sessions = a.beam_sessions or 12
+        a.sessions = a.sessions or 10
+        a.beam_sessions = a.beam_sessions or 100
     return a
 
 
@@ -103,8 +103,8 @@ def load_chats(a):
         path = os.path.join(a.beam, BEAM_FILE)
         if not os.path.isfile(path):
             die('no %s (--beam or MEMPROXY_BEAM_DIR; --beam-convs none to skip)' % path)
-        found = replay.load_beam(path, set(a.beam_convs))
-        if len(found) != len(a.beam_convs):
+        found = replay.load_beam(path, None if a.beam_convs == ['all'] else set(a.beam_convs))
+        if a.beam_convs != ['all'] and len(found) != len(a.beam_convs):
             die('BEAM chats %s not all in %s' % (','.join(a.beam_convs), path))
         chats += [c.head(a.beam_sessions) for c in found]
     return chats
