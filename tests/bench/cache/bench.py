@@ -71,6 +71,11 @@ def parse_args(argv):
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'cache-rows.tsv'), help='per-request rows')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
     a = p.parse_args(argv)
+    for name in ('sessions', 'beam_sessions'):
+        if getattr(a, name) is not None and getattr(a, name) <= 0:
+            p.error('--%s: a whole number above 0' % name.replace('_', '-'))
+    if a.lifetime_window < 0 or (a.budget is not None and a.budget < 0):
+        p.error('--lifetime-window and --budget: 0 or more')
     a.locomo = data_dir(a.locomo, 'MEMPROXY_LOCOMO_DIR', 'data/locomo-dev')
     a.beam = data_dir(a.beam, 'MEMPROXY_BEAM_DIR', 'data/beam-dev')
     a.build = os.path.abspath(a.build)
@@ -232,7 +237,7 @@ class Env:
     def __init__(self, a, tmp, name):
         d = tempfile.mkdtemp(prefix=name + '-', dir=tmp)
         opts = types.SimpleNamespace(memproxy=a.memproxy, fake=a.fake, archive='omit', postgres=None)
-        self.procs = rb.Procs(opts, d, 'hybrid', a.budget or 1500, 'default')
+        self.procs = rb.Procs(opts, d, 'hybrid', 1500 if a.budget is None else a.budget, 'default')
         if a.budget is None:
             self.procs.config = self._config_without_budget
         self.mp = self.admin = self.fake = None
@@ -300,7 +305,7 @@ def rows_text(rows):
 def report(a, chats, res, secs):
     out = ['# Prompt caching through memproxy (tests/bench/cache.sh%s)' % (' --short' if a.short else ''), '',
            'Binary: %s; budget: %s; cached input billed at %.1f. %.0f s.' % (
-               a.memproxy, a.budget or 'default', replay.CACHED_PRICE, secs), '']
+               a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE, secs), '']
     out += ['| dataset | chats | client | requests | mean prompt | cached share | billed input/request '
             '| injected/request | memory jobs/request | ratio |', '|---|---|---|---|---|---|---|---|---|---|']
     verdicts, seed = [], []
