@@ -174,6 +174,11 @@ def replay_memproxy(env, chat, reqs, ask=None):
             own += ask(s)
     sums = cache_sums(env.fake)
     total = replay.billed(sums['input_tokens'], sums['cached_tokens'])
+    st, _, kinds = env.fake.request('GET', '/_fake/jobs')
+    if st != 200:
+        raise rb.RunError('GET /_fake/jobs answered %d' % st)
+    kinds = json.loads(kinds)
+    env.jobs = [env.jobs[0] + kinds['extract'], env.jobs[1] + kinds['summarize']]
     return rows, total - own
 
 
@@ -241,6 +246,7 @@ class Env:
         if a.budget is None:
             self.procs.config = self._config_without_budget
         self.mp = self.admin = self.fake = None
+        self.jobs = [0, 0]  # extractions, summaries (the fake's count)
 
     def _config_without_budget(self):
         text = rb.Procs.config(self.procs)
@@ -270,7 +276,8 @@ def run_chat(a, tmp, chat, out):
         direct = replay_direct(env.fake, reqs)
         ask = asker(env, chat, ev) if chat.questions else None
         through, jobs = replay_memproxy(env, chat, reqs, ask)
-    out.update(direct=direct, through=through, jobs=jobs, ev=ev)
+        kinds = env.jobs
+    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, ev=ev)
     if not a.no_seed:
         with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
             life = replay.lifetime_history(chat, a.lifetime_window or None)
@@ -308,7 +315,7 @@ def report(a, chats, res, secs):
                a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE, secs), '']
     out += ['| dataset | chats | client | requests | mean prompt | cached share | billed input/request '
             '| injected/request | memory jobs/request | ratio |', '|---|---|---|---|---|---|---|---|---|---|']
-    verdicts, seed = [], []
+    verdicts, seed, kinds = [], [], []
     for ds in ('locomo', 'beam'):
         mine = [c for c in chats if c.dataset == ds and c.id in res.get(ds, {})]
         if not mine:
@@ -318,6 +325,8 @@ def report(a, chats, res, secs):
         t = fold([x for v in r for x in v['through']])
         inj = sum(x[2] for v in r for x in v['through']) / t[0] if t[0] else 0
         jobs = sum(v['jobs'] for v in r) / t[0] if t[0] else 0
+        kinds.append('%s: %d extractions, %d summaries' % (
+            ds, sum(v['kinds'][0] for v in r), sum(v['kinds'][1] for v in r)))
         ids = ','.join(c.id for c in mine)
         out.append('| %s | %s | direct | %d | %.0f | %.1f%% | %.0f | | | |' % (ds, ids, d[0], d[1], 100 * d[2], d[3]))
         out.append('| %s | %s | memproxy | %d | %.0f | %.1f%% | %.0f | %.0f | %.0f | %s |' % (
@@ -330,6 +339,8 @@ def report(a, chats, res, secs):
             seed.append('| %s | %.0f | %.1f%% | %.0f | %.0f + %.0f = %.0f | %s |' % (
                 ds, life[1], 100 * life[2], life[3], new[3], njobs, new[3] + njobs,
                 '%.2fx' % ((new[3] + njobs) / life[3]) if life[3] else 'n/a'))
+    out += ['', 'Memory jobs of the full-history replay through memproxy (the fake\'s count): '
+            + '; '.join(kinds) + '.']
     out += ['', 'Goals (reported, not asserted):', ''] + verdicts
     if seed:
         out += ['', 'Seed comparison: lifetime history direct (every earlier session resent, cached) against '
