@@ -253,7 +253,11 @@ class Env:
         return '\n'.join(ln for ln in text.split('\n') if not ln.startswith('context_budget_tokens')) + '\n'
 
     def __enter__(self):
-        self.procs.start()
+        try:
+            self.procs.start()
+        except BaseException:
+            self.procs.stop()
+            raise
         self.mp, self.admin = rb.Client(self.procs.port), rb.Client(self.procs.admin_port)
         self.fake = rb.Client(self.procs.fake_port)
         return self
