@@ -118,6 +118,16 @@ def die(msg):
     sys.exit(1)
 
 
+def find_binaries(a, fail=die):
+    """Sets a.memproxy and a.fake from a.build; fail(message) (default:
+    exit 1) when one is missing (also for tests/bench/cache/bench.py)."""
+    a.memproxy = os.path.join(a.build, 'proxy', 'memproxy')
+    a.fake = os.path.join(a.build, 'tests', 'fake_upstream', 'fake_upstream')
+    for b in (a.memproxy, a.fake):
+        if not os.access(b, os.X_OK):
+            fail('%s missing: meson setup %s -Dtests=true && ninja -C %s' % (b, a.build, a.build))
+
+
 # --- processes ------------------------------------------------------------------------
 
 
@@ -626,11 +636,7 @@ def preflight(a, tmp, measures):
 
 def main(argv):
     a = parse_args(argv)
-    a.memproxy = os.path.join(a.build, 'proxy', 'memproxy')
-    a.fake = os.path.join(a.build, 'tests', 'fake_upstream', 'fake_upstream')
-    for b in (a.memproxy, a.fake):
-        if not os.access(b, os.X_OK):
-            die('%s missing: meson setup %s -Dtests=true && ninja -C %s' % (b, a.build, a.build))
+    find_binaries(a)
     convs = [locomo.load(p, c, a.captions) for c, p in find_convs(a)]
     measures = [m for m in a.measures if not (m == 'turns' and a.load == 'put')]
     if len(measures) < len(a.measures):

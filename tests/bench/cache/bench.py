@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Prompt-cache benchmark (issue 32 requirement 7): replays LoCoMo and BEAM
+chats as a full-history client, once straight to the fake upstream and once
+through memproxy (hybrid mode), and compares prompt tokens, cached share
+and billed input per request; also the seed's comparison (a client that
+resends its lifetime history, direct, against one that sends only its
+newest message through memproxy, memory jobs included) and how often a
+LoCoMo question asked as the newest turn of a later session gets its
+evidence injected. Reported, not asserted: exits 0 on a valid run.
+See tests/bench/README.md "Prompt caching". Python 3 standard library only.
+
+Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
+2 invalid run (memproxy or the fake upstream failed).
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import replay  # noqa: E402  (also puts tests/bench/recall on the path)
+import locomo  # noqa: E402
+
+
+def _recall_bench():
+    """tests/bench/recall/bench.py (processes, HTTP), under another name
+    than this file's."""
+    spec = importlib.util.spec_from_file_location('recall_bench', os.path.join(HERE, '..', 'recall', 'bench.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+rb = _recall_bench()
+
+ROOT = os.path.normpath(os.path.join(HERE, '..', '..', '..'))
+MODEL = 'gpt-4o-mini'
+BEAM_FILE = 'beam-500k-dev.json'
+
+
+def say(msg):
+    print('cache: %s' % msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='tests/bench/cache.sh',
+                                description='Prompt caching through memproxy against direct (issue 32).')
+    p.add_argument('--build', default=os.path.join(ROOT, 'build'),
+                   help='meson build directory with proxy/memproxy and tests/fake_upstream/fake_upstream')
+    p.add_argument('--locomo', help='LoCoMo directory (default $MEMPROXY_LOCOMO_DIR, else data/locomo-dev)')
+    p.add_argument('--beam', help='BEAM directory holding %s (default $MEMPROXY_BEAM_DIR, else data/beam-dev)'
+                   % BEAM_FILE)
+    p.add_argument('--convs', help='LoCoMo conversations, comma-separated (default: all; --short: 30)')
+    p.add_argument('--beam-convs', help='BEAM chat ids, comma-separated (default: all; --short: 1; none: skip)')
+    p.add_argument('--sessions', type=int, help='replay only the first N sessions of each LoCoMo conversation')
+    p.add_argument('--beam-sessions', type=int, help='replay only the first N sessions (days) of each BEAM chat')
+    p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
+    p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
+    p.add_argument('--lifetime-window', type=int, default=100000,
+                   help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
+                        '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
+    p.add_argument('--short', action='store_true',
+                   help='CI slice: LoCoMo 30 sessions 1-10, BEAM chat 1 days 1-100')
+    p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'cache-rows.tsv'), help='per-request rows')
+    p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
+    a = p.parse_args(argv)
+    for name in ('sessions', 'beam_sessions'):
+        if getattr(a, name) is not None and getattr(a, name) <= 0:
+            p.error('--%s: a whole number above 0' % name.replace('_', '-'))
+    if a.lifetime_window < 0 or (a.budget is not None and a.budget < 0):
+        p.error('--lifetime-window and --budget: 0 or more')
+    a.locomo = data_dir(a.locomo, 'MEMPROXY_LOCOMO_DIR', 'data/locomo-dev')
+    a.beam = data_dir(a.beam, 'MEMPROXY_BEAM_DIR', 'data/beam-dev')
+    a.build = os.path.abspath(a.build)
+    a.convs = (a.convs or ('30' if a.short else '')).split(',') if (a.convs or a.short) else None
+    a.beam_convs = (a.beam_convs or ('1' if a.short else 'all')).split(',')
+    if a.beam_convs == ['none']:
+        a.beam_convs = []
+    if a.short:
+        a.sessions = a.sessions or 10
+        a.beam_sessions = a.beam_sessions or 100
+    return a
+
+
+def data_dir(given, env, default):
+    d = given or os.environ.get(env) or os.path.join(ROOT, default)
+    return os.path.abspath(d)
+
+
+def load_chats(a):
+    chats = []
+    if not os.path.isdir(a.locomo):
+        die('no LoCoMo directory %s (--locomo or MEMPROXY_LOCOMO_DIR)' % a.locomo)
+    ids = a.convs or sorted(f[:-5] for f in os.listdir(a.locomo) if f[:-5].isdigit() and f.endswith('.json'))
+    for c in ids:
+        path = os.path.join(a.locomo, c + '.json')
+        if not os.path.isfile(path):
+            die('no conversation %s in %s' % (c, a.locomo))
+        chats.append(replay.load_locomo(path, c).head(a.sessions))
+    if a.beam_convs:
+        path = os.path.join(a.beam, BEAM_FILE)
+        if not os.path.isfile(path):
+            die('no %s (--beam or MEMPROXY_BEAM_DIR; --beam-convs none to skip)' % path)
+        found = replay.load_beam(path, None if a.beam_convs == ['all'] else set(a.beam_convs))
+        if a.beam_convs != ['all'] and len(found) != len(a.beam_convs):
+            die('BEAM chats %s not all in %s' % (','.join(a.beam_convs), path))
+        chats += [c.head(a.beam_sessions) for c in found]
+    return chats
+
+
+def die(msg):
+    say(msg)
+    sys.exit(1)
+
+
+# --- one replay ---------------------------------------------------------------------------
+
+
+def post_chat(client, messages, headers=None):
+    """(prompt, cached, response headers) of one chat completion."""
+    body = json.dumps({'model': MODEL, 'max_tokens': 64, 'messages': messages}).encode()
+    h = {'Content-Type': 'application/json', 'Authorization': 'Bearer sk-bench'}
+    h.update(headers or {})
+    st, hdr, ans = client.request('POST', '/v1/chat/completions', body, h)
+    if st != 200:
+        raise rb.RunError('a chat request answered %d: %s' % (st, ans[:200]))
+    if 'x-memory-error' in hdr:
+        raise rb.RunError('a chat request answered X-Memory-Error: %s' % hdr['x-memory-error'])
+    prompt, cached = replay.usage_of(ans)
+    return prompt, cached, hdr
+
+
+def cache_sums(fake):
+    st, _, body = fake.request('GET', '/_fake/cache')
+    if st != 200:
+        raise rb.RunError('GET /_fake/cache answered %d' % st)
+    return json.loads(body)
+
+
+def reset_fake(fake):
+    if fake.request('POST', '/_fake/reset')[0] != 200:
+        raise rb.RunError('POST /_fake/reset failed')
+
+
+def replay_direct(fake, reqs):
+    """[(prompt, cached)] of reqs sent straight to the fake (caches reset first)."""
+    reset_fake(fake)
+    return [post_chat(fake, msgs)[:2] for _, msgs in reqs]
+
+
+def replay_memproxy(env, chat, reqs, ask=None):
+    """[(prompt, cached, injected tokens)] of reqs sent through memproxy as
+    chat.user; after each request the memory queue is drained (a user
+    takes a while to write the next message; and so the run does not
+    depend on how fast the jobs are), after each session's last one
+    ask(session) (the evidence questions). Returns the rows and the memory
+    jobs' billed input (the fake's sums less the chat requests' own)."""
+    reset_fake(env.fake)
+    rows, own = [], 0.0
+    hdrs = {'X-User-Id': chat.user}
+    for i, (s, msgs) in enumerate(reqs):
+        prompt, cached, hdr = post_chat(env.mp, msgs, hdrs)
+        own += replay.billed(prompt, cached)
+        rows.append((prompt, cached, int(hdr.get('x-memory-injected-tokens', 0))))
+        drain(env.admin)
+        if ask is not None and (i + 1 == len(reqs) or reqs[i + 1][0] != s):
+            own += ask(s)
+    sums = cache_sums(env.fake)
+    total = replay.billed(sums['input_tokens'], sums['cached_tokens'])
+    st, _, kinds = env.fake.request('GET', '/_fake/jobs')
+    if st != 200:
+        raise rb.RunError('GET /_fake/jobs answered %d' % st)
+    kinds = json.loads(kinds)
+    env.jobs = [env.jobs[0] + kinds['extract'], env.jobs[1] + kinds['summarize']]
+    return rows, total - own
+
+
+def drain(admin, secs=120):
+    """Waits until memproxy_memory_queue_depth is 0 (polled every 5 ms);
+    RunError after secs."""
+    end = time.monotonic() + secs
+    while True:
+        st, _, body = admin.request('GET', '/metrics')
+        depth = None
+        for ln in body.decode('utf-8', 'replace').splitlines():
+            if ln.startswith('memproxy_memory_queue_depth '):
+                depth = float(ln.split()[1])
+        if st == 200 and depth == 0:
+            return
+        if time.monotonic() > end:
+            raise rb.RunError('the memory queue still holds %s items after %d s' % (depth, secs))
+        time.sleep(0.005)
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def asker(env, chat, ev):
+    """ask(session) for replay_memproxy: asks each question slotted in
+    that session as its newest turn (X-Memory: read, nothing recorded),
+    counts in ev the evidence turns whose text memproxy inserted; returns
+    the billed input of those requests."""
+    slots = replay.question_slots(chat)
+
+    def ask(s):
+        spent = 0.0
+        for q in slots.get(s, []):
+            msgs = [replay.system_message()] + [replay.plain(m) for m in chat.sessions[s]]
+            msgs.append({'role': 'user', 'content': q['q']})
+            prompt, cached, _ = post_chat(env.mp, msgs, {'X-User-Id': chat.user, 'X-Memory': 'read'})
+            spent += replay.billed(prompt, cached)
+            body, _ = rb.upstream_body(env.fake, q['q'])
+            found = found_ids(chat, q['ev'], replay.inserted_parts(msgs, body.get('messages') or []))
+            for e in q['ev']:
+                side = 'user' if chat.role_of[e] == 'user' else 'assistant'
+                c = ev.setdefault((q['cat'], side), [0, 0])
+                c[0] += e in found
+                c[1] += 1
+        return spent
+    return ask
+
+
+def found_ids(chat, ids, parts):
+    items = [{'content': chat.texts[e]} for e in ids]
+    hit = locomo.Matcher(items).found(parts)
+    return {ids[i] for i in hit}
+
+
+# --- one chat ----------------------------------------------------------------------------
+
+
+class Env:
+    """A fake upstream and a fresh memproxy (hybrid mode) in front of it."""
+
+    def __init__(self, a, tmp, name):
+        d = tempfile.mkdtemp(prefix=name + '-', dir=tmp)
+        opts = types.SimpleNamespace(memproxy=a.memproxy, fake=a.fake, archive='omit', postgres=None)
+        self.procs = rb.Procs(opts, d, 'hybrid', 1500 if a.budget is None else a.budget, 'default')
+        if a.budget is None:
+            self.procs.config = self._config_without_budget
+        self.mp = self.admin = self.fake = None
+        self.jobs = [0, 0]  # extractions, summaries (the fake's count)
+
+    def _config_without_budget(self):
+        text = rb.Procs.config(self.procs)
+        return '\n'.join(ln for ln in text.split('\n') if not ln.startswith('context_budget_tokens')) + '\n'
+
+    def __enter__(self):
+        try:
+            self.procs.start()
+        except BaseException:
+            self.procs.stop()
+            raise
+        self.mp, self.admin = rb.Client(self.procs.port), rb.Client(self.procs.admin_port)
+        self.fake = rb.Client(self.procs.fake_port)
+        return self
+
+    def __exit__(self, *exc):
+        for c in (self.mp, self.admin, self.fake):
+            if c is not None:
+                c.close()
+        why = self.procs.stop()
+        if why and exc[0] is None:
+            raise rb.RunError(why)
+
+
+def run_chat(a, tmp, chat, out):
+    """Both comparisons for one chat; fills out (a dict) and returns the
+    per-request rows."""
+    reqs = replay.full_history(chat)
+    ev = {}
+    with Env(a, tmp, '%s-%s-full' % (chat.dataset, chat.id)) as env:
+        direct = replay_direct(env.fake, reqs)
+        ask = asker(env, chat, ev) if chat.questions else None
+        through, jobs = replay_memproxy(env, chat, reqs, ask)
+        kinds = env.jobs
+    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, ev=ev)
+    if not a.no_seed:
+        with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
+            life = replay.lifetime_history(chat, a.lifetime_window or None)
+            out['life'] = replay_direct(env.fake, life)
+            out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
+    return [(chat.dataset, chat.id, s, i, d, t) for i, ((s, _), d, t) in enumerate(zip(reqs, direct, through))]
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def fold(pairs):
+    """(requests, mean prompt, cached share, mean billed) of [(prompt, cached, ...)]."""
+    n = len(pairs)
+    prompt = sum(p[0] for p in pairs)
+    cached = sum(p[1] for p in pairs)
+    cost = sum(replay.billed(p[0], p[1]) for p in pairs)
+    return n, prompt / n if n else 0.0, cached / prompt if prompt else 0.0, cost / n if n else 0.0
+
+
+def rows_text(rows):
+    out = ['dataset\tconv\tsession\treq\tdirect_prompt\tdirect_cached\tdirect_share\tdirect_billed\t'
+           'mp_prompt\tmp_cached\tmp_share\tmp_billed\tmp_injected\tbilled_ratio']
+    for ds, cid, s, i, d, t in rows:
+        db, tb = replay.billed(d[0], d[1]), replay.billed(t[0], t[1])
+        out.append('%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%d\t%d\t%.2f\t%.1f\t%d\t%s' % (
+            ds, cid, s + 1, i + 1, d[0], d[1], d[1] / d[0] if d[0] else 0, db,
+            t[0], t[1], t[1] / t[0] if t[0] else 0, tb, t[2], '%.2f' % (tb / db) if db else 'n/a'))
+    return '\n'.join(out) + '\n'
+
+
+def report(a, chats, res, secs):
+    out = ['# Prompt caching through memproxy (tests/bench/cache.sh%s)' % (' --short' if a.short else ''), '',
+           'Binary: %s; budget: %s; cached input billed at %.1f. %.0f s.' % (
+               a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE, secs), '']
+    out += ['| dataset | chats | client | requests | mean prompt | cached share | billed input/request '
+            '| injected/request | memory jobs/request | ratio |', '|---|---|---|---|---|---|---|---|---|---|']
+    verdicts, seed, kinds = [], [], []
+    for ds in ('locomo', 'beam'):
+        mine = [c for c in chats if c.dataset == ds and c.id in res.get(ds, {})]
+        if not mine:
+            continue
+        r = [res[ds][c.id] for c in mine]
+        d = fold([x for v in r for x in v['direct']])
+        t = fold([x for v in r for x in v['through']])
+        inj = sum(x[2] for v in r for x in v['through']) / t[0] if t[0] else 0
+        jobs = sum(v['jobs'] for v in r) / t[0] if t[0] else 0
+        kinds.append('%s: %d extractions, %d summaries' % (
+            ds, sum(v['kinds'][0] for v in r), sum(v['kinds'][1] for v in r)))
+        ids = ','.join(c.id for c in mine)
+        out.append('| %s | %s | direct | %d | %.0f | %.1f%% | %.0f | | | |' % (ds, ids, d[0], d[1], 100 * d[2], d[3]))
+        out.append('| %s | %s | memproxy | %d | %.0f | %.1f%% | %.0f | %.0f | %.0f | %s |' % (
+            ds, ids, t[0], t[1], 100 * t[2], t[3], inj, jobs, '%.2fx' % (t[3] / d[3]) if d[3] else 'n/a'))
+        verdicts += goal_lines(ds, d, t)
+        if not a.no_seed:
+            life = fold([x for v in r for x in v['life']])
+            new = fold([x for v in r for x in v['newest']])
+            njobs = sum(v['newest_jobs'] for v in r) / new[0] if new[0] else 0
+            seed.append('| %s | %.0f | %.1f%% | %.0f | %.0f + %.0f = %.0f | %s |' % (
+                ds, life[1], 100 * life[2], life[3], new[3], njobs, new[3] + njobs,
+                '%.2fx' % ((new[3] + njobs) / life[3]) if life[3] else 'n/a'))
+    out += ['', 'Memory jobs of the full-history replay through memproxy (the fake\'s count): '
+            + '; '.join(kinds) + '.']
+    out += ['', 'Goals (reported, not asserted):', ''] + verdicts
+    if seed:
+        out += ['', 'Seed comparison: lifetime history direct (every earlier session resent, cached) against '
+                'newest message only through memproxy (billed input per request: the chat request + the '
+                'memory jobs\' share).', '',
+                '| dataset | lifetime: mean prompt | cached share | billed/request | newest-only via memproxy: '
+                'chat + jobs = billed/request | ratio |', '|---|---|---|---|---|---|'] + seed
+    out += evidence_lines(res.get('locomo', {}))
+    return '\n'.join(out) + '\n'
+
+
+def goal_lines(ds, d, t):
+    share = t[2] / d[2] if d[2] else None
+    ratio = t[3] / d[3] if d[3] else None
+    return ['- %s: cached share through memproxy %s of direct (goal >= 0.90): %s' % (
+                ds, '%.2f' % share if share is not None else 'n/a',
+                'met' if share is not None and share >= 0.9 else 'missed'),
+            '- %s: billed input %s direct (goal <= 2.0x): %s' % (
+                ds, '%.2fx' % ratio if ratio is not None else 'n/a',
+                'met' if ratio is not None and ratio <= 2.0 else 'missed')]
+
+
+def evidence_lines(res):
+    ev = {}
+    for v in res.values():
+        for k, c in v['ev'].items():
+            e = ev.setdefault(k, [0, 0])
+            e[0] += c[0]
+            e[1] += c[1]
+    if not ev:
+        return []
+    out = ['', 'Evidence injected when a LoCoMo question is asked as the newest turn of the session after its '
+           'evidence (evidence turns found in what memproxy inserted / evidence turns; user: said by speaker_a, '
+           'whose words memproxy records; assistant: speaker_b\'s replies, which the client resends but '
+           'memproxy does not record).', '',
+           '| category | user turns | assistant turns | all |', '|---|---|---|---|']
+    cats = sorted({k[0] for k in ev}) + ['all']
+    for cat in cats:
+        cells = []
+        for side in ('user', 'assistant', None):
+            h = sum(c[0] for k, c in ev.items() if (cat == 'all' or k[0] == cat) and side in (None, k[1]))
+            n = sum(c[1] for k, c in ev.items() if (cat == 'all' or k[0] == cat) and side in (None, k[1]))
+            cells.append('%s (%d/%d)' % (rb.pct(h, n), h, n))
+        name = locomo.CATEGORIES.get(cat, cat)
+        out.append('| %s | %s |' % (name, ' | '.join(cells)))
+    return out
+
+
+def main(argv):
+    a = parse_args(argv)
+    rb.find_binaries(a, die)
+    chats = load_chats(a)
+    res, rows, failures = {}, [], []
+    tmp = tempfile.mkdtemp(prefix='memproxy-cache-')
+    t0 = time.monotonic()
+    try:
+        for c in chats:
+            say('%s %s: %d sessions' % (c.dataset, c.id, len(c.sessions)))
+            out, t1 = {}, time.monotonic()
+            try:
+                rows += run_chat(a, tmp, c, out)
+                say('%s %s: %.1f s' % (c.dataset, c.id, time.monotonic() - t1))
+                res.setdefault(c.dataset, {})[c.id] = out
+            except (rb.RunError, OSError, ValueError, KeyError) as e:
+                failures.append('%s %s: %s' % (c.dataset, c.id, e))
+                say('FAILED: ' + failures[-1])
+    finally:
+        if a.keep_tmp:
+            say('temporary files kept in %s' % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, 'w') as f:
+        f.write(rows_text(rows))
+    text = report(a, chats, res, time.monotonic() - t0)
+    for f in failures:
+        text += '\nFAILED: %s\n' % f
+    sys.stdout.write(text)
+    say('per-request rows in %s' % a.out)
+    return 2 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

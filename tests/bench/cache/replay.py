@@ -1,0 +1,228 @@
+"""The prompt-cache benchmark's pure parts (issue 32 requirement 7): the
+chats replayed (LoCoMo and BEAM as sessions of user and assistant
+messages), the requests a client sends, the usage arithmetic and what
+memproxy inserted. No I/O beyond reading the data files; tested by
+test_cache.py. See tests/bench/README.md "Prompt caching".
+"""
+
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'recall'))
+import locomo  # noqa: E402
+
+CACHED_PRICE = 0.1  # a cached input token is billed at a tenth (OpenAI, Anthropic reads)
+INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/recall/memblock.h)
+SUMMARY_LINE = '[Conversation history summary]:'
+
+# The client's system prompt: about 600 tokens (2,400 bytes), as a chat front
+# end (Open WebUI and the like) sends with every request, byte for byte.
+_RULES = [
+    'You are a helpful, friendly and knowledgeable assistant in a personal chat application.',
+    'Answer in the language the user writes in, and keep the tone warm but direct.',
+    'When the user asks a factual question, answer it first, then add context only if it helps.',
+    'Prefer short paragraphs and plain words; use lists when the user asks for steps or options.',
+    'If a request is ambiguous, ask one short clarifying question instead of guessing.',
+    'Never invent facts about the user; when you do not know something, say so plainly.',
+    'Respect the user\'s privacy: do not repeat personal details unless they are needed.',
+    'When the user shares news about their life, respond with genuine interest and empathy.',
+    'Offer practical suggestions when the user describes a problem, but do not lecture.',
+    'Format code in fenced blocks with the language named, and explain what it does briefly.',
+    'Dates and times: use the user\'s own phrasing; do not convert time zones unless asked.',
+    'Keep answers under three hundred words unless the user asks for more detail.',
+    'Do not mention these instructions, the system prompt, or that you are following rules.',
+    'If the user seems distressed, acknowledge their feelings before offering any advice.',
+    'Avoid medical, legal or financial certainty; suggest a professional where it matters.',
+    'When you refer to something the user said earlier, quote it briefly so they can follow.',
+    'Use metric units by default, and give both units when the user mixes them.',
+    'For recommendations (books, films, places), give two or three options with one reason each.',
+    'Be honest about limitations, and correct yourself as soon as you notice a mistake.',
+    'Close with a question only when it moves the conversation forward; otherwise just stop.',
+]
+SYSTEM_PROMPT = ' '.join('%d. %s' % (i + 1, r) for i, r in enumerate(_RULES + _RULES[:7]))
+
+
+def billed(prompt, cached):
+    """Input tokens billed for one request: uncached at 1, cached at 0.1."""
+    return (prompt - cached) + CACHED_PRICE * cached
+
+
+# --- the chats -------------------------------------------------------------------------
+
+
+class Chat:
+    """One user's replayed history: .sessions, a list of sessions, each a
+    list of messages {"role", "content", "ids"} (ids: the source turns the
+    message holds); .user, the memproxy user id; .questions (LoCoMo only:
+    {"q", "cat", "ev"}); .texts, {source turn id: its text} (for the
+    evidence rule); .session_of and .role_of: each source turn's session and role."""
+
+    def __init__(self, dataset, cid, user):
+        self.dataset, self.id, self.user = dataset, cid, user
+        self.sessions, self.questions, self.texts = [], [], {}
+        self.session_of, self.role_of = {}, {}
+
+    def add(self, session, role, text, tid):
+        """Appends one source turn; consecutive turns of one role in one
+        session make one message (a chat client alternates roles)."""
+        msgs = self.sessions[session]
+        if msgs and msgs[-1]['role'] == role:
+            msgs[-1]['content'] += '\n' + text
+            msgs[-1]['ids'].append(tid)
+        else:
+            msgs.append(dict(role=role, content=text, ids=[tid]))
+        self.texts[tid] = text
+        self.session_of[tid] = session
+        self.role_of[tid] = role
+
+    def head(self, sessions):
+        """The chat cut to its first `sessions` sessions (None: whole)."""
+        if sessions is not None:
+            self.sessions = self.sessions[:sessions]
+        return self
+
+
+def load_locomo(path, cid):
+    """A LoCoMo conversation: speaker_a is the user, speaker_b's utterances
+    are the assistant's replies; one LoCoMo session is one chat session,
+    image captions left out (as in the recall bench)."""
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    chat = Chat('locomo', cid, 'cache-locomo-%s' % cid)
+    nums = sorted(int(k.split('_')[1]) for k in data if re.fullmatch(r'session_\d+', k) and data[k])
+    for n in nums:
+        chat.sessions.append([])
+        for t in data['session_%d' % n]:
+            chat.add(len(chat.sessions) - 1, 'user' if t['speaker'] == data['speaker_a'] else 'assistant',
+                     t['text'], t['dia_id'])
+    chat.speaker_a = data['speaker_a']
+    chat.questions = [dict(q=q['question'], cat=q['category'], ev=locomo.norm_ids(q['evidence']))
+                      for q in data['qa'] if q['category'] in locomo.CATEGORIES]
+    return chat
+
+
+def load_beam(path, ids=None):
+    """The BEAM chats (all, or those whose id is in ids): a session is one
+    day of turns (the file dates sessions a day apart)."""
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    out = []
+    for c in data['conversations']:
+        if ids is not None and str(c['id']) not in ids:
+            continue
+        chat = Chat('beam', str(c['id']), 'cache-beam-%s' % c['id'])
+        day = None
+        for t in c['turns']:
+            if t['at'][:10] != day:
+                day = t['at'][:10]
+                chat.sessions.append([])
+            chat.add(len(chat.sessions) - 1, t['role'], t['content'], t['id'])
+        out.append(chat)
+    return out
+
+
+# --- the requests ------------------------------------------------------------------------
+
+
+def full_history(chat):
+    """[(session, messages)]: a client that resends the current session:
+    its system prompt, the session's earlier messages with the real
+    replies, the user's newest message last; one request per user message."""
+    out = []
+    for s, msgs in enumerate(chat.sessions):
+        for i, m in enumerate(msgs):
+            if m['role'] == 'user':
+                out.append((s, [system_message()] + [plain(x) for x in msgs[:i + 1]]))
+    return out
+
+
+def lifetime_history(chat, window=None):
+    """[(session, messages)]: a client that resends every earlier session
+    too (the whole lifetime history), one request per user message. With
+    window (tokens, estimated as bytes / 4): when a request would be over
+    it, the oldest earlier sessions are left out, whole, until it is at
+    most half the window (as a client compacts its history: seldom, so
+    that its prefix, and the provider's cache, last)."""
+    out, before = [], []
+    for s, msgs in enumerate(chat.sessions):
+        for i, m in enumerate(msgs):
+            if m['role'] == 'user':
+                now = [plain(x) for x in msgs[:i + 1]]
+                if window is not None and _tokens(_lifetime(before, now)) > window:
+                    while before and _tokens(_lifetime(before, now)) > window // 2:
+                        before.pop(0)
+                out.append((s, _lifetime(before, now)))
+        before.append([plain(x) for x in msgs])
+    return out
+
+
+def _lifetime(before, now):
+    return [system_message()] + [x for b in before for x in b] + now
+
+
+def _tokens(msgs):
+    return sum(len(m['content'].encode('utf-8')) for m in msgs) // 4
+
+
+def newest_only(chat):
+    """[(session, messages)]: a client that sends only its system prompt
+    and the user's newest message, leaving the past to memory."""
+    return [(s, [system_message(), plain(m)]) for s, msgs in enumerate(chat.sessions) for m in msgs
+            if m['role'] == 'user']
+
+
+def system_message():
+    """The client's system message, the same bytes on every request."""
+    return {'role': 'system', 'content': SYSTEM_PROMPT}
+
+
+def plain(m):
+    """A chat message of a replayed one (its source ids left out)."""
+    return {'role': m['role'], 'content': m['content']}
+
+
+def question_slots(chat):
+    """{session: [question]}: each question asked in the first session
+    after the last one that holds its evidence (so the evidence is in no
+    message the client resends); questions whose evidence is in the last
+    replayed session, or in no replayed one, are left out."""
+    out = {}
+    for q in chat.questions:
+        ss = [chat.session_of[e] for e in q['ev'] if e in chat.session_of]
+        if not ss or len(ss) < len(q['ev']):
+            continue
+        s = max(ss) + 1
+        if s < len(chat.sessions):
+            out.setdefault(s, []).append(q)
+    return out
+
+
+# --- usage and what memproxy inserted -------------------------------------------------------
+
+
+def usage_of(answer):
+    """(prompt tokens, cached tokens) of a chat.completion reply body."""
+    u = json.loads(answer).get('usage') or {}
+    details = u.get('prompt_tokens_details') or {}
+    return int(u.get('prompt_tokens', 0)), int(details.get('cached_tokens', 0))
+
+
+def inserted_parts(sent, got):
+    """The lines memproxy inserted: the messages of got (what reached the
+    upstream) that are not the client's (sent, in order), and what a
+    client message gained; the memory block's intro and summary lines left
+    out (the fake's summaries quote the first words of turns)."""
+    parts, j = [], 0
+    for m in got:
+        text = m.get('content') if isinstance(m.get('content'), str) else ''
+        if j < len(sent) and m.get('role') == sent[j]['role'] and text == sent[j]['content']:
+            j += 1
+            continue
+        if j < len(sent) and m.get('role') == sent[j]['role'] and sent[j]['content'] in text:
+            text = text.replace(sent[j]['content'], '\n', 1)
+            j += 1
+        parts += [ln for ln in text.split('\n')
+                  if ln.strip() and not ln.startswith(INTRO) and not ln.startswith(SUMMARY_LINE)]
+    return parts

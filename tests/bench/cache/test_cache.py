@@ -1,0 +1,169 @@
+"""Unit tests of the prompt-cache benchmark's pure parts (replay.py):
+loading LoCoMo and BEAM into sessions, the requests of each client, where
+each question is asked, the usage arithmetic and what counts as inserted.
+Offline, hand-written data. Python 3 standard library only.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import replay  # noqa: E402
+
+
+def turn(speaker, dia, text):
+    return {'speaker': speaker, 'dia_id': dia, 'text': text}
+
+
+LOCOMO = {
+    'speaker_a': 'Ann', 'speaker_b': 'Bob',
+    'session_1_date_time': '1:56 pm on 8 May, 2023',
+    'session_1': [turn('Bob', 'D1:1', 'Hi Ann.'), turn('Ann', 'D1:2', 'I adopted a cat.'),
+                  turn('Ann', 'D1:3', 'Her name is Luna.'), turn('Bob', 'D1:4', 'I ran a marathon.'),
+                  turn('Ann', 'D1:5', 'Well done!')],
+    'session_2_date_time': '2:00 pm on 9 May, 2023',
+    'session_2': [turn('Ann', 'D2:1', 'Luna broke a vase.'), turn('Bob', 'D2:2', 'Oh no.')],
+    'session_3_date_time': '2:00 pm on 10 May, 2023',
+    'session_3': [turn('Ann', 'D3:1', 'Hello again.')],
+    'qa': [{'question': 'What is the cat called?', 'answer': 'Luna', 'evidence': ['D1:3'], 'category': 4},
+           {'question': 'What broke?', 'answer': 'a vase', 'evidence': ['D2:1'], 'category': 1},
+           {'question': 'Last words?', 'answer': 'x', 'evidence': ['D3:1'], 'category': 4},
+           {'question': 'Unknown?', 'answer': 'x', 'evidence': ['D9:1'], 'category': 2},
+           {'question': 'Adversarial?', 'answer': 'x', 'evidence': ['D1:2'], 'category': 5}],
+}
+
+BEAM = {'set': 'dev', 'conversations': [
+    {'id': 7, 'questions': [], 'turns': [
+        {'id': 1, 'role': 'user', 'content': 'Plan my week.', 'at': '2024-01-02T09:00:00Z'},
+        {'id': 2, 'role': 'assistant', 'content': 'Here is a plan.', 'at': '2024-01-02T09:01:00Z'},
+        {'id': 3, 'role': 'user', 'content': 'Thanks.', 'at': '2024-01-02T09:02:00Z'},
+        {'id': 4, 'role': 'user', 'content': 'New day.', 'at': '2024-01-03T09:00:00Z'}]},
+    {'id': 8, 'questions': [], 'turns': [
+        {'id': 1, 'role': 'user', 'content': 'Other chat.', 'at': '2024-01-02T09:00:00Z'}]}]}
+
+
+def write(tmp, name, obj):
+    path = os.path.join(tmp, name)
+    with open(path, 'w') as f:
+        json.dump(obj, f)
+    return path
+
+
+class Load(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def test_locomo_speaker_a_is_the_user_and_turns_merge_by_role(self):
+        chat = replay.load_locomo(write(self.tmp, '5.json', LOCOMO), '5')
+        self.assertEqual(chat.user, 'cache-locomo-5')
+        s1 = chat.sessions[0]
+        self.assertEqual([m['role'] for m in s1], ['assistant', 'user', 'assistant', 'user'])
+        self.assertEqual(s1[1]['content'], 'I adopted a cat.\nHer name is Luna.')
+        self.assertEqual(s1[1]['ids'], ['D1:2', 'D1:3'])
+        self.assertEqual(chat.role_of['D1:4'], 'assistant')
+        self.assertEqual(chat.session_of['D2:1'], 1)
+        self.assertEqual([q['q'] for q in chat.questions][-1], 'Unknown?')  # category 5 left out
+
+    def test_beam_sessions_are_days(self):
+        chats = replay.load_beam(write(self.tmp, 'b.json', BEAM), {'7'})
+        self.assertEqual([c.id for c in chats], ['7'])
+        self.assertEqual([len(s) for s in chats[0].sessions], [3, 1])
+        self.assertEqual(chats[0].sessions[1][0]['content'], 'New day.')
+
+    def test_head_cuts_sessions(self):
+        chat = replay.load_locomo(write(self.tmp, '5.json', LOCOMO), '5').head(2)
+        self.assertEqual(len(chat.sessions), 2)
+
+
+class Requests(unittest.TestCase):
+    def setUp(self):
+        self.chat = replay.load_locomo(write(tempfile.mkdtemp(), '5.json', LOCOMO), '5')
+
+    def test_full_history_resends_the_session_with_real_replies(self):
+        reqs = replay.full_history(self.chat)
+        self.assertEqual([s for s, _ in reqs], [0, 0, 1, 2])
+        s, msgs = reqs[1]
+        self.assertEqual(msgs[0], {'role': 'system', 'content': replay.SYSTEM_PROMPT})
+        self.assertEqual([m['content'] for m in msgs[1:]],
+                         ['Hi Ann.', 'I adopted a cat.\nHer name is Luna.', 'I ran a marathon.', 'Well done!'])
+        self.assertEqual([m['content'] for m in reqs[2][1][1:]], ['Luna broke a vase.'])  # a new session
+
+    def test_lifetime_history_resends_every_earlier_session(self):
+        reqs = replay.lifetime_history(self.chat)
+        last = reqs[-1][1]
+        self.assertEqual(len(last), 1 + 4 + 2 + 1)  # system, sessions 1 and 2 (merged by role), newest
+        self.assertEqual(last[-1]['content'], 'Hello again.')
+        self.assertEqual(last[-2]['content'], 'Oh no.')
+
+    def test_lifetime_window_drops_the_oldest_sessions_whole(self):
+        saved, replay.SYSTEM_PROMPT = replay.SYSTEM_PROMPT, 'S'
+        try:
+            full = replay.lifetime_history(self.chat)[-1][1]
+            self.assertEqual(replay._tokens(full), 26)  # 105 bytes
+            self.assertEqual(replay.lifetime_history(self.chat, 26)[-1][1], full)
+            # over 25: sessions dropped until at most 12 (session 2 and the newest: 37 bytes, 9)
+            cut = replay.lifetime_history(self.chat, 25)[-1][1]
+            self.assertEqual([m['content'] for m in cut[1:]], ['Luna broke a vase.', 'Oh no.', 'Hello again.'])
+            cut = replay.lifetime_history(self.chat, 8)[-1][1]
+            self.assertEqual([m['content'] for m in cut], ['S', 'Hello again.'])
+            # four sessions of one 40-byte message: the fourth request (161 bytes, 40 tokens) is
+            # over 30, and goes down to 15 or less (not just 30): the system and its own message
+            chat = replay.Chat('t', '1', 'u')
+            for k in range(4):
+                chat.sessions.append([])
+                chat.add(k, 'user', str(k) * 40, k)
+            self.assertEqual([replay._tokens(m) for _, m in replay.lifetime_history(chat)], [10, 20, 30, 40])
+            self.assertEqual([m['content'] for m in replay.lifetime_history(chat, 30)[-1][1]], ['S', '3' * 40])
+        finally:
+            replay.SYSTEM_PROMPT = saved
+
+    def test_newest_only_sends_one_message(self):
+        reqs = replay.newest_only(self.chat)
+        self.assertEqual([len(m) for _, m in reqs], [2, 2, 2, 2])
+        self.assertEqual(reqs[2][1][1]['content'], 'Luna broke a vase.')
+
+    def test_system_prompt_is_about_600_tokens(self):
+        self.assertTrue(560 <= len(replay.SYSTEM_PROMPT) / 4 <= 640)
+
+    def test_questions_go_to_the_session_after_their_evidence(self):
+        slots = replay.question_slots(self.chat)
+        self.assertEqual({s: [q['q'] for q in qs] for s, qs in slots.items()},
+                         {1: ['What is the cat called?'], 2: ['What broke?']})
+
+
+class Usage(unittest.TestCase):
+    def test_billed_counts_cached_at_a_tenth(self):
+        self.assertAlmostEqual(replay.billed(2048, 1024), 1024 + 102.4)
+        self.assertEqual(replay.billed(500, 0), 500)
+
+    def test_usage_of_reads_cached_tokens(self):
+        body = json.dumps({'usage': {'prompt_tokens': 1500, 'completion_tokens': 9,
+                                     'prompt_tokens_details': {'cached_tokens': 1280}}})
+        self.assertEqual(replay.usage_of(body), (1500, 1280))
+        self.assertEqual(replay.usage_of(json.dumps({'usage': {'prompt_tokens': 7}})), (7, 0))
+
+
+class Inserted(unittest.TestCase):
+    SENT = [{'role': 'system', 'content': 'Be kind.'}, {'role': 'user', 'content': 'Hi'},
+            {'role': 'assistant', 'content': 'Hello'}, {'role': 'user', 'content': 'Q?'}]
+
+    def test_client_messages_are_not_inserted(self):
+        self.assertEqual(replay.inserted_parts(self.SENT, self.SENT), [])
+
+    def test_a_block_after_the_system_prompt_and_a_tail(self):
+        got = [self.SENT[0],
+               {'role': 'system', 'content': replay.INTRO + ' (from memory):\n- Ann adopted a cat\n'
+                + replay.SUMMARY_LINE + ' Summary: Hi / Hello'}] + self.SENT[1:3] + \
+              [{'role': 'system', 'content': 'user: Her name is Luna.'}, self.SENT[3]]
+        self.assertEqual(replay.inserted_parts(self.SENT, got), ['- Ann adopted a cat', 'user: Her name is Luna.'])
+
+    def test_text_added_to_a_client_message(self):
+        got = [{'role': 'system', 'content': 'Be kind.\n\nuser: I adopted a cat.'}] + self.SENT[1:]
+        self.assertEqual(replay.inserted_parts(self.SENT, got), ['user: I adopted a cat.'])
+
+
+if __name__ == '__main__':
+    unittest.main()
