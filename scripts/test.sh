@@ -48,4 +48,12 @@ if [ -f "$locomo/30.json" ]; then
 else
     echo "== recall benchmark NOT RUN: no LoCoMo data at $locomo (set MEMPROXY_LOCOMO_DIR)"
 fi
+# What memory does to the client's prompt cache (issue 32), reported, not asserted: the same
+# data as above, and BEAM's chats at MEMPROXY_BEAM_DIR, else data/beam-dev.
+if [ -f "$locomo/30.json" ] && [ -d "${MEMPROXY_BEAM_DIR:-data/beam-dev}" ]; then
+    echo "== prompt caching, direct against through memproxy (short mode; reported, not asserted)"
+    tests/bench/cache.sh --short --build build
+else
+    echo "== prompt caching benchmark NOT RUN: no LoCoMo or BEAM data (set MEMPROXY_LOCOMO_DIR, MEMPROXY_BEAM_DIR)"
+fi
 echo "all suites passed in both builds"
