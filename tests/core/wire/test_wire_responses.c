@@ -192,8 +192,8 @@ START_TEST(test_responses_upstream_state_instructions_not_a_string)
     /* the API takes a string or null: anything else has no place for the
        block, and the splice says so without touching *out */
     const char *const bodies[] = {
-        "{\"previous_response_id\":\"r\",\"instructions\":[{\"role\":\"developer\","
-        "\"content\":\"x\"}],\"input\":\"q\"}",
+        ("{\"previous_response_id\":\"r\",\"instructions\":[{\"role\":\"developer\","
+         "\"content\":\"x\"}],\"input\":\"q\"}"),
         "{\"conversation\":\"c\",\"instructions\":42,\"input\":\"q\"}",
         "{\"conversation\":\"c\",\"instructions\":{\"a\":1},\"input\":\"q\"}"};
     struct mp_wire_memory mem = {"B", 1, NULL, 0};
