@@ -19,8 +19,8 @@ static bool from_header(const char *v, const char *source, struct mp_convid *out
 {
     if (v == NULL || !usable(v, strlen(v)))
         return false;
-    *out = (struct mp_convid){.kind = MP_CONVID_CLIENT, .source = source, .id = v,
-                              .id_len = strlen(v)};
+    *out = (struct mp_convid){
+        .kind = MP_CONVID_CLIENT, .source = source, .id = v, .id_len = strlen(v)};
     return true;
 }
 
@@ -36,8 +36,8 @@ static bool from_body(const char *body, size_t len, const char *key, bool object
         return false;
     if (body[vs] != '"' || !usable(body + vs + 1, ve - vs - 2))
         return false;
-    *out = (struct mp_convid){.kind = kind, .source = key, .id = body + vs + 1,
-                              .id_len = ve - vs - 2};
+    *out =
+        (struct mp_convid){.kind = kind, .source = key, .id = body + vs + 1, .id_len = ve - vs - 2};
     return true;
 }
 

@@ -180,7 +180,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     (void)n;
     picks = picks_of(&rp, um->messages, &rc);
     if (rc == MP_OK) {
-        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks};
+        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks, NULL, 0};
         rc = w->splice(body, len, req, &mem, out);
     }
     if (rc == MP_OK && plan != NULL)

@@ -95,8 +95,9 @@ START_TEST(test_convid_leading_messages)
     memcpy(strstr(b3, "\"hi\""), "\"ho\"", 4);
     ck_assert(identify(0, b3, NULL).lead != c1.lead);
     /* two user messages and no assistant: resent too */
-    c1 = identify(0, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\","
-                     "\"content\":\"b\"}]}",
+    c1 = identify(0,
+                  "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\","
+                  "\"content\":\"b\"}]}",
                   NULL);
     ck_assert_int_eq(c1.kind, MP_CONVID_LEADING);
 }
