@@ -121,6 +121,8 @@ static char *put_edit(char *w, const char *body, const struct mp_chatreq *req,
 {
     switch (e->kind) {
     case EDIT_SYSTEM:
+        if (!mp_wire_has_block(mem, joined))
+            return w; /* no head: "system" as the client sent it */
         w = mp_wire_put(w, se->open, strlen(se->open));
         w = joined ? mp_wire_put_joined(w, mem) : mp_wire_put_block(w, mem);
         return mp_wire_put(w, se->close, strlen(se->close));

@@ -137,7 +137,8 @@ char *mp_wire_put_joined(char *w, const struct mp_wire_memory *mem)
     w = mp_wire_put_block(w, mem);
     if (mem->tail_len == 0)
         return w;
-    w = mp_wire_put(w, "\\n\\n", 4);
+    if (mem->block_len > 0)
+        w = mp_wire_put(w, "\\n\\n", 4);
     return mp_wire_put_tail(w, mem);
 }
 
@@ -173,16 +174,25 @@ char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk)
     return mp_wire_put(w, CLOSE, SLEN(CLOSE));
 }
 
+bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail)
+{
+    return mem->block_len > 0 || (join_tail && mem->tail_len > 0);
+}
+
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
                            size_t role_len, bool join_tail)
 {
-    w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
-    w = mp_wire_put(w, role, role_len);
-    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
-    w = join_tail ? mp_wire_put_joined(w, mem) : mp_wire_put_block(w, mem);
-    w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    bool block = mp_wire_has_block(mem, join_tail);
+    if (block) {
+        w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
+        w = mp_wire_put(w, role, role_len);
+        w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
+        w = join_tail ? mp_wire_put_joined(w, mem) : mp_wire_put_block(w, mem);
+        w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    }
     for (size_t k = 0; k < mem->npicks; k++) {
-        *w++ = ',';
+        if (block || k > 0)
+            *w++ = ',';
         w = mp_wire_put_pick(w, &mem->picks[k]);
     }
     return w;
@@ -213,20 +223,22 @@ int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatre
     if (rc != MP_OK)
         return rc;
     mp_splice_take(out, 0, req->insert_at);
-    char *w = mp_splice_gen(out);
-    if (req->insert_needs_comma_before)
-        *w++ = ',';
-    w = mp_wire_put_messages(w, mem, role, role_len, at == 0);
-    if (req->insert_needs_comma_after)
-        *w++ = ',';
-    mp_splice_wrote(out, w);
+    if (mp_wire_has_block(mem, at == 0) || mem->npicks > 0) { /* else only the tail */
+        char *w = mp_splice_gen(out);
+        if (req->insert_needs_comma_before)
+            *w++ = ',';
+        w = mp_wire_put_messages(w, mem, role, role_len, at == 0);
+        if (req->insert_needs_comma_after)
+            *w++ = ',';
+        mp_splice_wrote(out, w);
+    }
     if (at == 0) {
         mp_splice_take(out, req->insert_at, len - req->insert_at);
         return MP_OK;
     }
     /* {"role":"<role>","content":"<tail>"}, before the newest user message */
     mp_splice_take(out, req->insert_at, at - req->insert_at);
-    w = mp_wire_put(mp_splice_gen(out), ROLE_OPEN, SLEN(ROLE_OPEN));
+    char *w = mp_wire_put(mp_splice_gen(out), ROLE_OPEN, SLEN(ROLE_OPEN));
     w = mp_wire_put(w, role, role_len);
     w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
     w = mp_wire_put_tail(w, mem);

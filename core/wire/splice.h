@@ -116,6 +116,11 @@ char *mp_wire_put_tail(char *w, const struct mp_wire_memory *mem);
 char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk);
 size_t mp_wire_pick_bound(const struct mp_wire_pick *pk);
 
+/* Whether there is a block message to write: a block, or (join_tail) a
+ * tail to join. Without one, mp_wire_put_messages writes the replayed
+ * messages alone. */
+bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail);
+
 /* Writes {"role":"<role>","content":"<block>"} and, each after a ',', the
  * replayed messages, at w; returns the end of what it wrote. With
  * join_tail, the content is the block joined with the tail
