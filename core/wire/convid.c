@@ -15,13 +15,18 @@ static bool usable(const char *id, size_t len)
     return id != NULL && len > 0 && len <= MP_CONVID_ID_MAX;
 }
 
-static bool from_header(const char *v, const char *source, struct mp_convid *out)
+static bool from_headers(const struct mp_convid_headers *h, struct mp_convid *out)
 {
-    if (v == NULL || !usable(v, strlen(v)))
-        return false;
-    *out = (struct mp_convid){
-        .kind = MP_CONVID_CLIENT, .source = source, .id = v, .id_len = strlen(v)};
-    return true;
+    static const char *const sources[MP_CONVID_HEADERS] = {
+        "x-openwebui-chat-id", "x-claude-code-session-id", "session-id"};
+    for (size_t i = 0; h != NULL && i < MP_CONVID_HEADERS; i++) {
+        if (!usable(h->value[i], h->len[i]))
+            continue;
+        *out = (struct mp_convid){
+            .kind = MP_CONVID_CLIENT, .source = sources[i], .id = h->value[i], .id_len = h->len[i]};
+        return true;
+    }
+    return false;
 }
 
 /* A top-level string member's raw bytes (between the quotes); with
@@ -86,9 +91,7 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
                         const struct mp_convid_headers *h, struct mp_convid *out)
 {
     uint64_t lead = 0;
-    if (h != NULL && (from_header(h->openwebui_chat_id, "x-openwebui-chat-id", out) ||
-                      from_header(h->claude_session_id, "x-claude-code-session-id", out) ||
-                      from_header(h->codex_session_id, "session-id", out)))
+    if (from_headers(h, out))
         return;
     if (from_body(body, len, "prompt_cache_key", false, MP_CONVID_CLIENT, out) ||
         from_body(body, len, "conversation", true, MP_CONVID_CLIENT, out) ||

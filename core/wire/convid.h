@@ -37,11 +37,13 @@ enum mp_convid_kind {
     MP_CONVID_SESSION = 4,
 };
 
-/* The client's id headers, as received (borrowed; NULL when absent). */
+/* The client's id headers' values, as received (borrowed, not
+ * NUL-terminated; NULL when absent), in the rule's order:
+ * X-OpenWebUI-Chat-Id, x-claude-code-session-id, session-id. */
+#define MP_CONVID_HEADERS 3
 struct mp_convid_headers {
-    const char *openwebui_chat_id;
-    const char *claude_session_id;
-    const char *codex_session_id;
+    const char *value[MP_CONVID_HEADERS];
+    size_t len[MP_CONVID_HEADERS];
 };
 
 /* What identifies the conversation. CLIENT and CHAIN: id[0..id_len) (borrowed

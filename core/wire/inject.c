@@ -201,6 +201,12 @@ out:
 
 /* ---- a conversation: head and tail ---- */
 
+/* The user's summary's time, 0 when there is none. */
+static int64_t summary_time(const struct mp_usermem *um)
+{
+    return um->summary.text != NULL ? um->summary.updated_at_ms : 0;
+}
+
 void mp_inject_head_cleanup(struct mp_inject_head *h)
 {
     free(h->text);
@@ -215,9 +221,8 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
     if (src == NULL || src->fact == NULL || h->sections != p->sections ||
         h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
         return false;
-    if (h->summary_at_ms != 0 &&
-        (um->summary.text == NULL || um->summary.updated_at_ms != h->summary_at_ms))
-        return false; /* rewritten, corrected or erased */
+    if (summary_time(um) != h->summary_at_ms)
+        return false; /* written, rewritten, corrected or erased since */
     for (size_t i = 0; i < h->nfacts; i++) {
         const struct mp_mem_entity *e;
         if (src->fact(src->ctx, h->fact_ids[i], &e) != MP_OK || (e->pii && !p->inject_pii))
@@ -225,6 +230,20 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
         held[i] = e;
     }
     return true;
+}
+
+/* A head of the intro alone: where there is nothing else for it and the
+ * buffered messages are replayed, they follow it (it goes only with them:
+ * the intro alone is never sent). */
+static int intro_head(struct mp_inject_head *h)
+{
+    h->text = malloc(MP_MEMBLOCK_INTRO_LEN);
+    if (h->text == NULL)
+        return MP_ENOMEM;
+    memcpy(h->text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    h->len = MP_MEMBLOCK_INTRO_LEN;
+    h->tokens = mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN);
+    return MP_OK;
 }
 
 /* A new head into *h (see inject.h), its facts' pointers into *held
@@ -242,9 +261,13 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     int keep = conv->head_summary_only ? MP_RECALL_SUMMARY : MP_RECALL_PROFILE | MP_RECALL_SUMMARY;
     hp.sections = p->sections & keep;
     hp.budget_tokens = (uint32_t)((uint64_t)p->budget_tokens * conv->head_share / 100);
-    *h = (struct mp_inject_head){
-        .sections = p->sections, .budget_tokens = p->budget_tokens, .inject_pii = p->inject_pii};
+    *h = (struct mp_inject_head){.sections = p->sections,
+                                 .budget_tokens = p->budget_tokens,
+                                 .inject_pii = p->inject_pii,
+                                 .summary_at_ms = summary_time(um)};
     int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
+    if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
+        return intro_head(h); /* the replayed messages follow a block, as always */
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_OK : rc;
     rc = render(&rp, um, &h->text);
@@ -259,7 +282,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     h->len = rp.block_len;
     h->nfacts = rp.nfacts;
     h->tokens = rp.tokens;
-    h->summary_at_ms = rp.summary_len > 0 ? um->summary.updated_at_ms : 0;
+    h->summary = rp.summary_len > 0;
     mp_recall_plan_cleanup(&rp);
     return rc;
 }
@@ -276,29 +299,115 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
     if (req->upstream_state)
         tp.sections &= ~MP_RECALL_BUFFER;
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
+    if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line; 1: rounding */
+        tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
+                            mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
         return MP_NOTFOUND;
     return choose(w, body, req, um, src, &tp, rq, rp);
 }
 
-/* The head's and the tail's counts in *plan. */
+/* A head with nothing of the user's: none, or the intro alone. */
+static bool bare_head(const struct mp_inject_head *h)
+{
+    return h->nfacts == 0 && !h->summary;
+}
+
+/* The tail's block text[0..len) with MP_MEMBLOCK_TAIL_INTRO for its
+ * first line (shorter than the intro: in place); its new length. */
+static size_t tail_intro(char *text, size_t len)
+{
+    size_t rest = len - MP_MEMBLOCK_INTRO_LEN;
+    memcpy(text, MP_MEMBLOCK_TAIL_INTRO, MP_MEMBLOCK_TAIL_INTRO_LEN);
+    memmove(text + MP_MEMBLOCK_TAIL_INTRO_LEN, text + MP_MEMBLOCK_INTRO_LEN, rest);
+    return MP_MEMBLOCK_TAIL_INTRO_LEN + rest;
+}
+
+/* What goes in besides the client's bytes, and its cost. */
+struct parts {
+    const char *block; /* the head's slot: the head, or nothing (len 0) */
+    size_t block_len;
+    char *tail; /* owned; tail_len 0 when it went in the head's slot */
+    size_t tail_len;
+    struct mp_wire_pick *picks; /* owned */
+    size_t npicks;
+    uint32_t tokens;
+};
+
+/* The parts of head h and tail plan rp (NULL: no tail). A bare head goes
+ * only in front of replayed messages (the intro alone is never sent), and
+ * then the tail, if any, takes its place instead (no head to keep stable
+ * anyway). MP_NOTFOUND when nothing goes in. */
+static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
+                      const struct mp_usermem *um, struct parts *out)
+{
+    int rc = MP_OK;
+    bool bare = bare_head(h);
+    uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
+    memset(out, 0, sizeof(*out));
+    if (rp != NULL && rp->nfacts + rp->npast > 0) {
+        rc = render(rp, um, &out->tail);
+        out->tail_len = rp->block_len;
+    }
+    if (rc == MP_OK && out->tail_len > 0 && !bare)
+        out->tail_len = tail_intro(out->tail, out->tail_len);
+    if (rc == MP_OK && rp != NULL) {
+        out->picks = picks_of(rp, um->messages, &rc);
+        out->npicks = rp->npicks;
+    }
+    if (rc != MP_OK)
+        return rc;
+    uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_tokens(out->tail_len) : 0;
+    out->tokens = replay + tail_tokens;
+    if (bare && out->npicks > 0 && out->tail_len > 0) {
+        out->block = out->tail;
+        out->block_len = out->tail_len;
+        out->tail_len = 0;
+    } else if (!bare || out->npicks > 0) {
+        out->block = h->text;
+        out->block_len = h->len;
+        out->tokens += h->tokens;
+    }
+    return out->block_len + out->tail_len + out->npicks > 0 ? MP_OK : MP_NOTFOUND;
+}
+
+/* The counts in *plan. */
 static void report_conv(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
-                        bool have_tail, size_t tail_len, struct mp_inject_plan *plan)
+                        const struct parts *pt, struct mp_inject_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
-    plan->tokens = h->tokens;
+    plan->tokens = pt->tokens;
     plan->nfacts = h->nfacts;
-    plan->summary = h->summary_at_ms != 0;
-    if (!have_tail)
+    plan->summary = h->summary;
+    if (rp == NULL)
         return;
-    plan->tokens += rp->tokens - mp_memblock_message_tokens(rp->block_len);
-    if (tail_len > 0)
-        plan->tokens += mp_memblock_message_tokens(tail_len);
     plan->nfacts += rp->nfacts;
     plan->npast = rp->npast;
     plan->nmessages = rp->npicks;
     plan->message_cut = rp->message_cut;
     plan->ndeduplicated = rp->ndeduplicated;
+}
+
+/* The kept head when it is still true (its facts' pointers into *held),
+ * else a new one in conv->built. */
+static int conv_head(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                     const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, int64_t now_ms, struct mp_inject_conv *conv,
+                     const struct mp_inject_head **h, const struct mp_mem_entity ***held)
+{
+    const struct mp_inject_head *kept = conv->head;
+    memset(conv->built, 0, sizeof(*conv->built));
+    *held = NULL;
+    conv->reused = kept != NULL && (*held = malloc((kept->nfacts + 1) * sizeof(**held))) != NULL &&
+                   mp_inject_head_valid(kept, um, src, p, *held);
+    if (conv->reused) {
+        *h = kept;
+        return MP_OK;
+    }
+    free(*held);
+    *held = NULL;
+    *h = conv->built;
+    return build_head(w, body, req, um, src, p, now_ms, conv, conv->built, held);
 }
 
 int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
@@ -308,53 +417,36 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
                          struct mp_inject_plan *plan)
 {
     struct request in = {.wire = w, .body = body, .req = req};
-    const struct mp_inject_head *h = conv->head;
+    const struct mp_inject_head *h = NULL;
     const struct mp_mem_entity **held = NULL;
-    struct mp_wire_pick *picks = NULL;
     struct mp_recall_plan rp;
-    char *tail = NULL;
-    size_t tail_len = 0;
-    int rc = MP_OK;
-    memset(conv->built, 0, sizeof(*conv->built));
-    conv->reused = h != NULL && (held = malloc((h->nfacts + 1) * sizeof(*held))) != NULL &&
-                   mp_inject_head_valid(h, um, src, p, held);
-    if (!conv->reused) {
-        free(held);
-        held = NULL;
-        h = conv->built;
-        rc = build_head(w, body, req, um, src, p, now_ms, conv, conv->built, &held);
-    }
-    if (rc != MP_OK)
-        goto out;
-    struct mp_recall_request rq = {
-        .seen = in_request, .seen_ctx = &in, .now_ms = now_ms, .held = held, .nheld = h->nfacts};
-    int trc = choose_tail(w, body, req, um, src, p, &rq, h->tokens, &rp);
-    if (trc != MP_OK && trc != MP_NOTFOUND) {
-        rc = trc;
-        goto out;
-    }
-    if (trc == MP_OK && rp.nfacts + rp.npast > 0) {
-        rc = render(&rp, um, &tail);
-        tail_len = rp.block_len;
-    }
-    if (rc == MP_OK && trc == MP_OK)
-        picks = picks_of(&rp, um->messages, &rc);
-    if (rc == MP_OK && h->len == 0 && tail_len == 0 && (trc != MP_OK || rp.npicks == 0))
-        rc = MP_NOTFOUND;
+    struct parts pt = {0};
+    int trc = MP_NOTFOUND;
+    int rc = conv_head(w, body, req, um, src, p, now_ms, conv, &h, &held);
     if (rc == MP_OK) {
-        struct mp_wire_memory mem = {h->text, h->len,  picks, trc == MP_OK ? rp.npicks : 0,
-                                     tail,    tail_len};
+        struct mp_recall_request rq = {.seen = in_request,
+                                       .seen_ctx = &in,
+                                       .now_ms = now_ms,
+                                       .held = held,
+                                       .nheld = h->nfacts};
+        trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(h) ? 0 : h->tokens, &rp);
+        rc = trc == MP_NOTFOUND ? MP_OK : trc;
+    }
+    if (rc == MP_OK)
+        rc = conv_parts(h, trc == MP_OK ? &rp : NULL, um, &pt);
+    if (rc == MP_OK) {
+        struct mp_wire_memory mem = {pt.block,  pt.block_len, pt.picks,
+                                     pt.npicks, pt.tail,      pt.tail_len};
         rc = w->splice(body, len, req, &mem, out);
     }
     if (rc == MP_OK && plan != NULL)
-        report_conv(h, &rp, trc == MP_OK, tail_len, plan);
+        report_conv(h, trc == MP_OK ? &rp : NULL, &pt, plan);
     if (trc == MP_OK)
         mp_recall_plan_cleanup(&rp);
-out:
-    free(picks);
-    free(tail);
+    free(pt.picks);
+    free(pt.tail);
     free(held);
-    if (rc != MP_OK && rc != MP_NOTFOUND && !conv->reused)
+    if (rc != MP_OK && rc != MP_NOTFOUND)
         mp_inject_head_cleanup(conv->built);
     return rc;
 }

@@ -88,10 +88,15 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
  *
  * A kept head is used only while it is still true: each of its facts is
  * still the user's under the same id (an erased or corrected fact is gone
- * or has a new id: storage/store.h), pii as the params allow, and its
- * summary, if it has one, is the user's current summary (same
- * updated_at_ms); else a new head is built, as on a conversation's first
- * turn. */
+ * or has a new id: storage/store.h), pii as the params allow, and the
+ * user's summary is the one there was when it was built (same
+ * updated_at_ms, or none then and now: a summary written, rewritten,
+ * corrected or erased since rebuilds the head); else a new head is built,
+ * as on a conversation's first turn.
+ *
+ * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
+ * intro (core/recall/memblock.h); recall measures it with the intro, on a
+ * budget raised by what the shorter line saves, so the whole still fits. */
 
 /* A head as kept between turns (by the proxy's conversation table). */
 struct mp_inject_head {
@@ -100,7 +105,8 @@ struct mp_inject_head {
     uint32_t tokens;    /* what the head costs of the budget */
     uint32_t *fact_ids; /* the store's ids of its facts (owned likewise) */
     size_t nfacts;
-    int64_t summary_at_ms; /* the summary's updated_at_ms; 0: no summary in it */
+    int64_t summary_at_ms; /* the user's summary's updated_at_ms when it was built (0: none) */
+    bool summary;          /* the head holds the summary (whole or cut) */
     int sections;          /* the sections it was built for (the mode) */
     uint32_t budget_tokens;
     bool inject_pii;

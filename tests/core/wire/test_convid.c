@@ -45,16 +45,16 @@ START_TEST(test_convid_headers_in_order)
 {
     const char *body = "{\"prompt_cache_key\":\"pk\",\"messages\":[{\"role\":\"user\",\"content\":"
                        "\"q\"}]}";
-    struct mp_convid_headers h = {"owui-1", "claude-1", "codex-1"};
+    struct mp_convid_headers h = {{"owui-1", "claude-1", "codex-1"}, {6, 8, 7}};
     struct mp_convid c = identify(0, body, &h);
     assert_id(&c, MP_CONVID_CLIENT, "x-openwebui-chat-id", "owui-1");
-    h.openwebui_chat_id = "";
+    h.len[0] = 0;
     c = identify(0, body, &h);
     assert_id(&c, MP_CONVID_CLIENT, "x-claude-code-session-id", "claude-1");
-    h.claude_session_id = NULL;
+    h.value[1] = NULL;
     c = identify(0, body, &h);
     assert_id(&c, MP_CONVID_CLIENT, "session-id", "codex-1");
-    h.codex_session_id = NULL;
+    h.value[2] = NULL;
     c = identify(0, body, &h);
     assert_id(&c, MP_CONVID_CLIENT, "prompt_cache_key", "pk");
 }
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(test_convid_name_and_limits)
 {
     char n1[MP_CONVID_NAME_MAX], n2[MP_CONVID_NAME_MAX], big[MP_CONVID_ID_MAX + 2];
-    struct mp_convid_headers h = {"x", NULL, NULL};
+    struct mp_convid_headers h = {{"x", NULL, NULL}, {1, 0, 0}};
     const char *body = "{\"prompt_cache_key\":\"x\",\"messages\":[{\"role\":\"user\","
                        "\"content\":\"q\"}]}";
     struct mp_convid a = identify(0, body, &h), b = identify(0, body, NULL);
@@ -135,10 +135,11 @@ START_TEST(test_convid_name_and_limits)
     ck_assert_uint_eq(mp_convid_name(&a, n1, 0), la); /* the length needed, nothing written */
     memset(big, 'k', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    h.openwebui_chat_id = big;
+    h.value[0] = big;
+    h.len[0] = strlen(big);
     a = identify(0, body, &h);
     assert_id(&a, MP_CONVID_CLIENT, "prompt_cache_key", "x");
-    big[MP_CONVID_ID_MAX] = '\0'; /* exactly the limit: taken */
+    h.len[0] = MP_CONVID_ID_MAX; /* exactly the limit: taken */
     a = identify(0, body, &h);
     ck_assert_uint_eq(a.id_len, MP_CONVID_ID_MAX);
     ck_assert_uint_le(mp_convid_name(&a, n1, sizeof(n1)), MP_CONVID_NAME_MAX);

@@ -608,6 +608,7 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
     ck_assert_uint_gt(built1.len, 0);
     ck_assert_uint_eq(built1.nfacts, 5);
     ck_assert_int_eq(built1.summary_at_ms, fs_head.summary.updated_at_ms);
+    ck_assert(built1.summary);
     /* the head first, then the client's messages, the tail before the question */
     ck_assert(strncmp(o1, "{\"messages\":[" SYS_OPEN, strlen("{\"messages\":[" SYS_OPEN)) == 0);
     char *t1 = strstr(o1, A("Hello!") "," SYS_OPEN);
