@@ -473,19 +473,25 @@ END_TEST
 
 #define PAST "[Relevant past conversation]: "
 
+/* Every section at 1,500 tokens, the default shares. */
+static struct mp_recall_params source_params(enum mp_retrieval retrieval, bool terms)
+{
+    return (struct mp_recall_params){.sections = mp_recall_sections(MP_MEMORY_HYBRID),
+                                     .budget_tokens = 1500,
+                                     .retrieval = retrieval,
+                                     .terms = terms ? fs_terms : NULL,
+                                     .share_profile = 40,
+                                     .share_past = 30,
+                                     .share_summary = 15,
+                                     .share_buffer = 15};
+}
+
 /* Builds body over the fixture source (fs_pets and what else the test
  * added) with every section; returns the decoded block (caller frees). */
 static char *block_with_source(const char *body, enum mp_retrieval retrieval, bool terms,
                                struct mp_inject_plan *plan)
 {
-    struct mp_recall_params p = {.sections = mp_recall_sections(MP_MEMORY_HYBRID),
-                                 .budget_tokens = 1500,
-                                 .retrieval = retrieval,
-                                 .terms = terms ? fs_terms : NULL,
-                                 .share_profile = 40,
-                                 .share_past = 30,
-                                 .share_summary = 15,
-                                 .share_buffer = 15};
+    struct mp_recall_params p = source_params(retrieval, terms);
     size_t len = strlen(body), n = 0;
     char *out = NULL, *block;
     struct mp_splice s;
@@ -562,18 +568,18 @@ END_TEST
 
 /* ---- a conversation: head and tail ---- */
 
+static void pets_with_summary(void)
+{
+    fs_pets();
+    fx_summary("Ada builds a RAG app.");
+    fs_build();
+}
+
 /* One turn of a conversation over the fixture source: the new body
  * (malloc'd) with conv's outputs set. */
 static char *conv_turn(const char *body, struct mp_inject_conv *conv, struct mp_inject_plan *plan)
 {
-    struct mp_recall_params p = {.sections = mp_recall_sections(MP_MEMORY_HYBRID),
-                                 .budget_tokens = 1500,
-                                 .retrieval = MP_RETRIEVAL_RELEVANT,
-                                 .terms = fs_terms,
-                                 .share_profile = 40,
-                                 .share_past = 30,
-                                 .share_summary = 15,
-                                 .share_buffer = 15};
+    struct mp_recall_params p = source_params(MP_RETRIEVAL_RELEVANT, true);
     size_t len = strlen(body), n = 0;
     char *out = NULL;
     struct mp_splice s;
@@ -600,9 +606,7 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
     struct mp_inject_head built1, built2;
     struct mp_inject_conv c1 = {.head_share = 50, .built = &built1};
     struct mp_inject_plan plan;
-    fs_pets();
-    fx_summary("Ada builds a RAG app.");
-    fs_build();
+    pets_with_summary();
     char *o1 = conv_turn(TURN1, &c1, &plan);
     ck_assert(!c1.reused);
     ck_assert_uint_gt(built1.len, 0);
@@ -645,9 +649,7 @@ START_TEST(test_inject_conv_head_rebuilt_when_untrue)
     struct mp_inject_head built1, built2;
     struct mp_inject_conv c1 = {.head_share = 50, .built = &built1};
     struct mp_inject_plan plan;
-    fs_pets();
-    fx_summary("Ada builds a RAG app.");
-    fs_build();
+    pets_with_summary();
     free(conv_turn(TURN1, &c1, &plan));
     struct mp_inject_conv c2 = {.head = &built1, .head_share = 50, .built = &built2};
     fs_calls.missing_fact = (long)built1.fact_ids[0];
@@ -679,9 +681,7 @@ START_TEST(test_inject_conv_summary_only_head)
     struct mp_inject_head built;
     struct mp_inject_conv c = {.head_share = 50, .head_summary_only = true, .built = &built};
     struct mp_inject_plan plan;
-    fs_pets();
-    fx_summary("Ada builds a RAG app.");
-    fs_build();
+    pets_with_summary();
     char *o = conv_turn("{\"messages\":[" U("What did Rex chew?") "]}", &c, &plan);
     ck_assert_uint_eq(built.nfacts, 0);
     ck_assert_ptr_null(memmem(built.text, built.len, "[User profile]", 14));
