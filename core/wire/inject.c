@@ -258,9 +258,12 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     struct mp_recall_params hp = *p;
     struct mp_recall_request rq = {.now_ms = now_ms};
     struct mp_recall_plan rp;
-    int keep = conv->head_summary_only ? MP_RECALL_SUMMARY : MP_RECALL_PROFILE | MP_RECALL_SUMMARY;
+    bool facts = !conv->head_summary_only && conv->head_share > 0;
+    int keep = facts ? MP_RECALL_PROFILE | MP_RECALL_SUMMARY : MP_RECALL_SUMMARY;
+    /* the summary has at least its own share, as in one block */
+    unsigned share = conv->head_share > p->share_summary ? conv->head_share : p->share_summary;
     hp.sections = p->sections & keep;
-    hp.budget_tokens = (uint32_t)((uint64_t)p->budget_tokens * conv->head_share / 100);
+    hp.budget_tokens = (uint32_t)((uint64_t)p->budget_tokens * share / 100);
     *h = (struct mp_inject_head){.sections = p->sections,
                                  .budget_tokens = p->budget_tokens,
                                  .inject_pii = p->inject_pii,

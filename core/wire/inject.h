@@ -74,17 +74,19 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
  *
  * For the prompt cache (docs/memory.md "Conversations"), memory in a
  * conversation is split in two. The head is what does not depend on the
- * newest question: the profile facts and the summary chosen when the
- * conversation began (by that turn's question), within head_share percent
- * of the budget; it goes where the block goes (above), byte-identical on
- * every turn for as long as the caller keeps it. The tail is the rest of
+ * newest question: the summary, and with head_share above 0 the profile
+ * facts chosen when the conversation began (by that turn's question),
+ * within head_share percent of the budget (the summary alone: within the
+ * larger of head_share and share_summary); it goes where the block goes
+ * (above), byte-identical on every turn for as long as the caller keeps
+ * it. The tail is the rest of
  * the budget (the budget less the head's tokens), chosen per request with
  * every section but the summary (the profile's facts not in the head, the
  * past, the buffered messages): its block goes right before the newest
  * user message (wire.h), its buffered messages after the head as before.
  * With head_summary_only (a client that sends only its newest message:
  * its memory is its context, chosen per question), the head holds the
- * summary alone.
+ * summary alone, whatever head_share.
  *
  * A kept head is used only while it is still true: each of its facts is
  * still the user's under the same id (an erased or corrected fact is gone

@@ -407,7 +407,7 @@ class Conversations(RelevanceCase):
     QUESTIONS = ('Which roses grow by the north wall?', 'And what is by the east wall?',
                  'What is the code of the shed door?')
 
-    def converse(self, user, conn, stream=False, headers=(), questions=QUESTIONS):
+    def converse(self, user, conn, stream=False, headers=(), questions=QUESTIONS, proxy=None):
         """Three turns of one conversation on one connection: [(Sent, upstream body, usage)]."""
         msgs = [{'role': 'system', 'content': SYSTEM}, mh.user_msg('Hi, my garden again.'),
                 mh.asst_msg('Hello! Ready when you are. ' * 40)]
@@ -415,7 +415,7 @@ class Conversations(RelevanceCase):
         for i, q in enumerate(questions):
             msgs.append(mh.user_msg(q))
             extra = {'stream_options': {'include_usage': True}} if stream else None
-            s = mh.send(self.proxy, user, msgs, stream=stream, x_memory='read', conn=conn,
+            s = mh.send(proxy or self.proxy, user, msgs, stream=stream, x_memory='read', conn=conn,
                         extra=extra, model='gpt-4o', extra_headers=headers)
             self.assertOK(s)
             out.append((s, mh.upstream_body(self.fake, s), usage_of(s, stream)))
@@ -423,12 +423,13 @@ class Conversations(RelevanceCase):
         return out
 
     def test_head_stable_tail_before_the_question_cache_holds(self):
+        p = self.own_proxy(memory={'head_share': 50})
         for stream in (False, True):
             with self.subTest(stream=stream):
                 user = mh.uid('conv')
-                self.imp_ok(user, GARDEN)
-                reused = self.proxy.metric('memproxy_conversation_heads_total', result='reused')
-                turns = self.converse(user, self.proxy.conn(), stream=stream)
+                self.imp_ok(user, GARDEN, p)
+                reused = p.metric('memproxy_conversation_heads_total', result='reused')
+                turns = self.converse(user, p.conn(), stream=stream, proxy=p)
                 hi = b'{"role":"user","content":"Hi, my garden again."}'
                 heads = [b[:b.index(hi)] for _, b, _ in turns]
                 # the head: after the system prompt, byte-identical on every turn
@@ -444,8 +445,9 @@ class Conversations(RelevanceCase):
                     newest = json.dumps(mh.user_msg(q), ensure_ascii=False, separators=(',', ':'))
                     self.assertTrue(text[end:].startswith(',' + newest), text[end:end + 200])
                     self.assertEqual(s.tokens(), self.injection(s).cost())
+                    self.assertLessEqual(s.tokens(), BUDGET)
                 self.assertIn(b'4417', turns[2][1])  # the door code: in the tail when asked
-                self.assertEqual(self.proxy.metric('memproxy_conversation_heads_total', result='reused'),
+                self.assertEqual(p.metric('memproxy_conversation_heads_total', result='reused'),
                                  reused + 2)
                 # the provider's cache: turn 3 reads all of turn 2 but its tail and question
                 u2, u3 = turns[1][2], turns[2][2]
@@ -454,27 +456,36 @@ class Conversations(RelevanceCase):
                 self.assertGreater(u3['prompt_tokens_details']['cached_tokens'],
                                    u2['prompt_tokens'] - uncached2)
 
-    def test_erased_or_corrected_fact_rebuilds_the_head(self):
-        user = mh.uid('erase')
+    def test_default_head_is_the_summary_facts_per_question(self):
+        user = mh.uid('dflt')
         self.imp_ok(user, GARDEN)
-        conn = self.proxy.conn()
-        first = self.converse(user, conn, questions=self.QUESTIONS[2:])
+        for s, body, _ in self.converse(user, self.proxy.conn()):
+            hi = body.index(b'{"role":"user","content":"Hi, my garden again."}')
+            self.assertNotIn(b'[User profile]', body[:hi])
+            self.assertIn(b'[User profile]', body[hi:])
+            self.assertEqual(s.tokens(), self.injection(s).cost())
+
+    def test_erased_or_corrected_fact_rebuilds_the_head(self):
+        p = self.own_proxy(memory={'head_share': 50})
+        user = mh.uid('erase')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+        first = self.converse(user, conn, questions=self.QUESTIONS[2:], proxy=p)
         self.assertIn(b'4417', first[0][1])
-        rebuilt = self.proxy.metric('memproxy_conversation_heads_total', result='rebuilt')
-        r = self.proxy.request('DELETE', '/v1/memory/entities/door_code', [('X-User-Id', user)])
+        rebuilt = p.metric('memproxy_conversation_heads_total', result='rebuilt')
+        r = p.request('DELETE', '/v1/memory/entities/door_code', [('X-User-Id', user)])
         self.assertIn(r.status, (200, 204), r)
-        mh.wait_memory(self.proxy, user, lambda m: 'door_code' not in mh.entity_map(m), what='erased')
-        r = self.proxy.request('PUT', '/v1/memory/entities/plant_00', [('X-User-Id', user),
+        mh.wait_memory(p, user, lambda m: 'door_code' not in mh.entity_map(m), what='erased')
+        r = p.request('PUT', '/v1/memory/entities/plant_00', [('X-User-Id', user),
                                ('Content-Type', 'application/json')], json.dumps({'value': 'a blue lilac'}).encode())
         self.assertIn(r.status, (200, 201), r)
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('plant_00') == 'a blue lilac',
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('plant_00') == 'a blue lilac',
                        what='corrected')
-        for _, body, _ in self.converse(user, conn, questions=self.QUESTIONS[2:]):
+        for _, body, _ in self.converse(user, conn, questions=self.QUESTIONS[2:], proxy=p):
             self.assertNotIn(b'4417', body)          # never again, head or tail
             self.assertNotIn(b'a tall red rose bush by the north wall', body)
             self.assertIn(b'a blue lilac', body)
-        self.assertGreater(self.proxy.metric('memproxy_conversation_heads_total', result='rebuilt'),
-                           rebuilt)
+        self.assertGreater(p.metric('memproxy_conversation_heads_total', result='rebuilt'), rebuilt)
 
     def test_identity_and_expiry(self):
         p = self.own_proxy(memory={'conversation_idle_seconds': 1})
