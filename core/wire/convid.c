@@ -29,20 +29,48 @@ static bool from_headers(const struct mp_convid_headers *h, struct mp_convid *ou
     return false;
 }
 
-/* A top-level string member's raw bytes (between the quotes); with
- * object_id, an object value's "id" string instead is accepted too. */
-static bool from_body(const char *body, size_t len, const char *key, bool object_id,
-                      enum mp_convid_kind kind, struct mp_convid *out)
+/* The body's top-level members the rule reads, their value spans (the
+ * last when a key repeats; end 0: absent), found in one pass: a big body
+ * is walked once. */
+enum { M_CACHE_KEY, M_CONVERSATION, M_PREVIOUS, M_COUNT };
+
+static void members(const char *body, size_t len, size_t vs[M_COUNT], size_t ve[M_COUNT])
 {
-    size_t vs, ve;
-    if (mp_json_find_member(body, len, key, strlen(key), &vs, &ve) != MP_OK)
+    static const char *const names[M_COUNT] = {"\"prompt_cache_key\"", "\"conversation\"",
+                                               "\"previous_response_id\""};
+    size_t start = 0, end = len, cursor = 0, ns, ne, s, e;
+    while (start < end && body[start] != '{')
+        start++;
+    while (end > start && body[end - 1] != '}')
+        end--;
+    for (size_t i = 0; i < M_COUNT; i++)
+        vs[i] = ve[i] = 0;
+    while (start < end && mp_json_next(body, start, end, &cursor, &ns, &ne, &s, &e) == MP_OK) {
+        for (size_t i = 0; i < M_COUNT; i++) {
+            if (mp_json_span_is(body, ns, ne, names[i])) {
+                vs[i] = s;
+                ve[i] = e;
+            }
+        }
+    }
+}
+
+/* Member i's string (with object_id, an object's "id" string too) as the
+ * identity of kind, named source. */
+static bool from_member(const char *body, const size_t vs[M_COUNT], const size_t ve[M_COUNT],
+                        size_t i, const char *source, enum mp_convid_kind kind,
+                        struct mp_convid *out)
+{
+    size_t s = vs[i], e = ve[i];
+    if (e == 0)
         return false;
-    if (object_id && body[vs] == '{' && mp_json_member_in(body, vs, ve, "id", &vs, &ve) != MP_OK)
+    if (i == M_CONVERSATION && body[s] == '{' &&
+        mp_json_member_in(body, s, e, "id", &s, &e) != MP_OK)
         return false;
-    if (body[vs] != '"' || !usable(body + vs + 1, ve - vs - 2))
+    if (body[s] != '"' || !usable(body + s + 1, e - s - 2))
         return false;
     *out =
-        (struct mp_convid){.kind = kind, .source = key, .id = body + vs + 1, .id_len = ve - vs - 2};
+        (struct mp_convid){.kind = kind, .source = source, .id = body + s + 1, .id_len = e - s - 2};
     return true;
 }
 
@@ -93,9 +121,11 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
     uint64_t lead = 0;
     if (from_headers(h, out))
         return;
-    if (from_body(body, len, "prompt_cache_key", false, MP_CONVID_CLIENT, out) ||
-        from_body(body, len, "conversation", true, MP_CONVID_CLIENT, out) ||
-        from_body(body, len, "previous_response_id", false, MP_CONVID_CHAIN, out))
+    size_t vs[M_COUNT], ve[M_COUNT];
+    members(body, len, vs, ve);
+    if (from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out) ||
+        from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
+        from_member(body, vs, ve, M_PREVIOUS, "previous_response_id", MP_CONVID_CHAIN, out))
         return;
     if (leading(body, req, &lead)) {
         *out = (struct mp_convid){.kind = MP_CONVID_LEADING, .source = "", .lead = lead};
