@@ -34,7 +34,19 @@ static bool from_headers(const struct mp_convid_headers *h, struct mp_convid *ou
  * is walked once. */
 enum { M_CACHE_KEY, M_CONVERSATION, M_PREVIOUS, M_COUNT };
 
-static void members(const char *body, size_t len, size_t vs[M_COUNT], size_t ve[M_COUNT])
+/* Whether the name's literal occurs in body[0..len) outside the span of
+ * the request's messages (which holds no top-level name): a big body's
+ * messages are not read again. */
+static bool named(const char *body, size_t len, const struct mp_chatreq *req, const char *name)
+{
+    size_t n = strlen(name), ms = req->messages_start, me = req->messages_end;
+    if (me <= ms || me > len)
+        return memmem(body, len, name, n) != NULL;
+    return memmem(body, ms, name, n) != NULL || memmem(body + me, len - me, name, n) != NULL;
+}
+
+static void members(const char *body, size_t len, const struct mp_chatreq *req, size_t vs[M_COUNT],
+                    size_t ve[M_COUNT])
 {
     static const char *const names[M_COUNT] = {"\"prompt_cache_key\"", "\"conversation\"",
                                                "\"previous_response_id\""};
@@ -43,9 +55,13 @@ static void members(const char *body, size_t len, size_t vs[M_COUNT], size_t ve[
         start++;
     while (end > start && body[end - 1] != '}')
         end--;
-    for (size_t i = 0; i < M_COUNT; i++)
+    bool any = false;
+    for (size_t i = 0; i < M_COUNT; i++) {
         vs[i] = ve[i] = 0;
-    while (start < end && mp_json_next(body, start, end, &cursor, &ns, &ne, &s, &e) == MP_OK) {
+        any = any || named(body, len, req, names[i]);
+    }
+    while (any && start < end &&
+           mp_json_next(body, start, end, &cursor, &ns, &ne, &s, &e) == MP_OK) {
         for (size_t i = 0; i < M_COUNT; i++) {
             if (mp_json_span_is(body, ns, ne, names[i])) {
                 vs[i] = s;
@@ -122,7 +138,7 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
     if (from_headers(h, out))
         return;
     size_t vs[M_COUNT], ve[M_COUNT];
-    members(body, len, vs, ve);
+    members(body, len, req, vs, ve);
     if (from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_PREVIOUS, "previous_response_id", MP_CONVID_CHAIN, out))
