@@ -527,6 +527,30 @@ class Conversations(RelevanceCase):
         self.assertEqual(counts()['new'] - c3['new'], 1)
 
 
+    def test_table_bounded_least_recently_used_dropped(self):
+        p = self.own_proxy(memory={'conversations_max': 2})
+        user = mh.uid('lru')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+
+        def turn(first):
+            self.assertOK(mh.send(p, user, [mh.user_msg(first), mh.asst_msg('ok'),
+                                            mh.user_msg('Which roses are red?')],
+                                  x_memory='read', conn=conn))
+
+        for first in ('one', 'two', 'three', 'two'):
+            turn(first)
+        self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 1)  # 'one'
+        self.assertEqual(p.metric('memproxy_conversations'), 2)
+        self.assertGreater(p.metric('memproxy_conversation_bytes'), 0)
+        new = p.metric('memproxy_conversation_heads_total', result='new')
+        turn('one')  # dropped: new again, and 'three' (least recently used) goes
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
+        self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 2)
+        turn('two')
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
+
+
 def upstream_head(fake, s):
     """The upstream body up to the client's first user message."""
     body = mh.upstream_body(fake, s)
