@@ -33,6 +33,8 @@ struct mp_metrics_shard {
     counter memory_errors;
     counter memory_reads[MP_MEMREAD_COUNT];
     counter client_tasks[MP_TASK_KINDS];
+    counter conv_heads[MP_CONVHEAD_COUNT];
+    counter conv_entries, conv_bytes, conv_evicted; /* set by the shard's loop */
     counter pg_read_rounds[MP_PGROUND_COUNT];
     /* by api, model (the last: "other"), kind: input, cached, creation, output */
     counter tokens[MP_TOKENUSE_API_COUNT][MP_METRICS_MODELS_MAX + 1][4];
@@ -69,6 +71,7 @@ static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry", 
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
+static const char *const conv_head_names[MP_CONVHEAD_COUNT] = {"reused", "new", "rebuilt"};
 static const char *const pg_round_names[MP_PGROUND_COUNT] = {"user", "transaction", "fetch"};
 
 static const char *const purge_kind_names[MP_PURGE_COUNT] = {"facts", "messages", "summaries",
@@ -197,6 +200,19 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens)
     atomic_store_explicit(&s->injected_sum,
                           atomic_load_explicit(&s->injected_sum, memory_order_relaxed) + tokens,
                           memory_order_relaxed);
+}
+
+void mp_metrics_conversation_head(struct mp_metrics_shard *s, enum mp_conv_head_result r)
+{
+    bump(&s->conv_heads[r]);
+}
+
+void mp_metrics_conversations(struct mp_metrics_shard *s, size_t entries, size_t bytes,
+                              uint64_t evicted)
+{
+    atomic_store_explicit(&s->conv_entries, entries, memory_order_relaxed);
+    atomic_store_explicit(&s->conv_bytes, bytes, memory_order_relaxed);
+    atomic_store_explicit(&s->conv_evicted, evicted, memory_order_relaxed);
 }
 
 void mp_metrics_memory_error(struct mp_metrics_shard *s)
@@ -543,6 +559,28 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         q.held_no_credential);
 }
 
+static void render_conversations(struct mp_metrics *m, struct text *t)
+{
+    put(t, "# HELP memproxy_conversation_heads_total Requests' conversation heads by result.\n"
+           "# TYPE memproxy_conversation_heads_total counter\n");
+    for (int r = 0; r < MP_CONVHEAD_COUNT; r++)
+        put(t, "memproxy_conversation_heads_total{result=\"%s\"} %llu\n", conv_head_names[r],
+            (unsigned long long)SUM(m, conv_heads[r]));
+    put(t,
+        "# HELP memproxy_conversations Conversations whose head the workers keep.\n"
+        "# TYPE memproxy_conversations gauge\n"
+        "memproxy_conversations %llu\n"
+        "# HELP memproxy_conversation_bytes Bytes of the conversations the workers keep.\n"
+        "# TYPE memproxy_conversation_bytes gauge\n"
+        "memproxy_conversation_bytes %llu\n"
+        "# HELP memproxy_conversations_evicted_total Conversations dropped to stay within "
+        "conversations_max and conversation_bytes_max.\n"
+        "# TYPE memproxy_conversations_evicted_total counter\n"
+        "memproxy_conversations_evicted_total %llu\n",
+        (unsigned long long)SUM(m, conv_entries), (unsigned long long)SUM(m, conv_bytes),
+        (unsigned long long)SUM(m, conv_evicted));
+}
+
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
     render_governance(m, t);
@@ -575,6 +613,7 @@ static void render_memory(struct mp_metrics *m, struct text *t)
     for (int r = 0; r < MP_MEMREAD_COUNT; r++)
         put(t, "memproxy_memory_reads_total{result=\"%s\"} %llu\n", memory_read_names[r],
             (unsigned long long)SUM(m, memory_reads[r]));
+    render_conversations(m, t);
     put(t, "# HELP memproxy_postgres_read_rounds_total Rounds of statements requests' memory "
            "reads sent to PostgreSQL, by round.\n"
            "# TYPE memproxy_postgres_read_rounds_total counter\n");

@@ -111,6 +111,21 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* A request found to be a client's background task (core/wire/clienttask.h),
  * forwarded without memory: memproxy_client_tasks_total{kind}. */
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
+/* A request's conversation head (core/wire/inject.h, plane/convtab.h):
+ * memproxy_conversation_heads_total{result}. */
+enum mp_conv_head_result {
+    MP_CONVHEAD_REUSED,  /* the kept head was still true and went in again */
+    MP_CONVHEAD_NEW,     /* none kept (a new, idle or aged conversation): built */
+    MP_CONVHEAD_REBUILT, /* the kept head was no longer true (memory corrected or erased,
+                            its summary rewritten, the settings changed): built anew */
+    MP_CONVHEAD_COUNT
+};
+void mp_metrics_conversation_head(struct mp_metrics_shard *s, enum mp_conv_head_result r);
+/* The shard's loop's conversation table now: entries, bytes, and evictions
+ * so far (memproxy_conversations, memproxy_conversation_bytes,
+ * memproxy_conversations_evicted_total). */
+void mp_metrics_conversations(struct mp_metrics_shard *s, size_t entries, size_t bytes,
+                              uint64_t evicted);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
 void mp_metrics_memory_error(struct mp_metrics_shard *s);
 /* The outcome of one request's memory read, on the request's shard: the

@@ -13,6 +13,7 @@
 #include "net/respond.h"
 #include "log.h"
 #include "metrics.h"
+#include "plane/convtab.h"
 #include "plane/memread.h"
 #include "plane/request.h"
 #include "status.h"
@@ -243,6 +244,7 @@ void mp_worker_free(struct mp_worker *w)
     mp_upstream_free(w->loop.upstream);
     mp_h1client_free(w->loop.h1);
     mp_memread_free(w->loop.memread);
+    mp_convtab_free(w->loop.convtab);
     if (w->loop.base != NULL)
         mp_loop_cleanup(&w->loop);
     mp_shared_config_unref(w->pending_cfg);

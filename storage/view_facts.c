@@ -99,6 +99,8 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
     if (rc != MP_OK)
         return rc;
     c->nfacts++;
+    e->id = id;
+    e->has_id = true;
     e->value = c->text + c->text_used;
     memcpy(e->value, value, e->value_len);
     e->value[e->value_len] = '\0';

@@ -142,6 +142,13 @@ static const struct key_def keys[] = {
     {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
     {"memory", "share_summary", K_UINT, FIELD(memory.share_summary), 0, 100, NULL},
     {"memory", "share_buffer", K_UINT, FIELD(memory.share_buffer), 0, 100, NULL},
+    {"memory", "head_share", K_UINT, FIELD(memory.head_share), 0, 100, NULL},
+    {"memory", "conversations_max", K_UINT, FIELD(memory.conversations_max), 0, 10000000, NULL},
+    {"memory", "conversation_bytes_max", K_UINT, FIELD(memory.conversation_bytes_max), 0,
+     4294967295u, NULL},
+    {"memory", "conversation_idle_seconds", K_UINT, FIELD(memory.conversation_idle_seconds), 1,
+     604800, NULL},
+    {"memory", "head_max_age_seconds", K_UINT, FIELD(memory.head_max_age_seconds), 1, 604800, NULL},
     {"memory", "task_detection", K_BOOL, FIELD(memory.task_detection), 0, 0, NULL},
     {"memory", "task_header", K_OPTTOKEN, FIELD(memory.task_header), 0, 0, NULL},
     {"memory", "task_patterns", K_OPTPATH, FIELD(memory.task_patterns), 0, 0, NULL},
@@ -784,6 +791,11 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_past = 30;
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
+    c->memory.head_share = 0;
+    c->memory.conversations_max = 10000;
+    c->memory.conversation_bytes_max = 16u * 1024 * 1024;
+    c->memory.conversation_idle_seconds = 1800;
+    c->memory.head_max_age_seconds = 3600;
     c->memory.task_detection = true;
     memcpy(c->memory.task_header, "X-OpenWebUI-Task", sizeof("X-OpenWebUI-Task"));
     unsigned line = 0;

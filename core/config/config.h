@@ -144,6 +144,13 @@ struct mp_config {
         uint32_t share_past;    /* 30: relevant archived messages */
         uint32_t share_summary; /* 15: the rolling summary */
         uint32_t share_buffer;  /* 15: the recent messages */
+        /* Conversations (core/wire/convid.h, core/wire/inject.h): the stable
+         * head's share of the budget, and each worker's table of heads. */
+        uint32_t head_share;                /* 0; 0 .. 100 percent */
+        uint32_t conversations_max;         /* 10000; 0 .. 10000000 per worker; 0: no table */
+        uint32_t conversation_bytes_max;    /* 16 MiB; 0 .. 4294967295 per worker */
+        uint32_t conversation_idle_seconds; /* 1800; 1 .. 604800 */
+        uint32_t head_max_age_seconds;      /* 3600; 1 .. 604800 */
         /* Client tasks (core/wire/clienttask.h): a task is forwarded without memory */
         bool task_detection;                    /* true */
         char task_header[MP_CONFIG_NAME_MAX];   /* X-OpenWebUI-Task; "" = none */

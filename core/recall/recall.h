@@ -143,6 +143,10 @@ struct mp_recall_request {
     size_t question_len;
     const char *previous; /* the turn before it (lower weight); NULL: none */
     size_t previous_len;
+    /* Facts injected elsewhere already (a conversation's head: the same
+       pointers the source gives), never taken again; NULL: none. */
+    const struct mp_mem_entity *const *held;
+    size_t nheld;
 };
 
 /* The store's view of one user's facts and archived messages, for the

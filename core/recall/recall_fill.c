@@ -94,10 +94,20 @@ static int add_bytes(struct mp_recall_fill *f, enum mp_recall_line line, size_t 
 
 /* ---- facts ---- */
 
+/* Whether the request's caller injects e elsewhere (a few pointers: the
+ * facts of a conversation's head). */
+static bool held(const struct mp_recall_request *rq, const struct mp_mem_entity *e)
+{
+    for (size_t i = 0; rq != NULL && i < rq->nheld; i++)
+        if (rq->held[i] == e)
+            return true;
+    return false;
+}
+
 bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_entity *e)
 {
     return (f->p->inject_pii || !e->pii) && e->key[0] != '\0' && e->value != NULL &&
-           e->value_len > 0;
+           e->value_len > 0 && !held(f->rq, e);
 }
 
 /* mp_recall_fill_fact() with the profile line's room already asked. */

@@ -148,6 +148,21 @@ static int choose(const struct mp_wire *w, const char *body, const struct mp_cha
     return rc;
 }
 
+/* The block of plan rp into *text (malloc'd, rp->block_len bytes). */
+static int render(const struct mp_recall_plan *rp, const struct mp_usermem *um, char **text)
+{
+    struct mp_memblock_parts parts = {rp->facts,       rp->nfacts, &um->summary,
+                                      rp->summary_len, rp->past,   rp->npast};
+    char *block = malloc(rp->block_len > 0 ? rp->block_len : 1);
+    if (block == NULL)
+        return MP_ENOMEM;
+    size_t n = mp_memblock_render(block, rp->block_len, &parts);
+    assert(n == rp->block_len); /* recall measured with memblock's own functions */
+    (void)n;
+    *text = block;
+    return MP_OK;
+}
+
 int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
@@ -163,24 +178,16 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     }
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
-    struct mp_memblock_parts parts;
-    char *block;
-    size_t n;
+    char *block = NULL;
     int rc = choose(w, body, req, um, src, p, &rq, &rp);
     if (rc != MP_OK)
         return rc;
-    rc = MP_ENOMEM;
-    block = malloc(rp.block_len);
-    if (block == NULL)
+    rc = render(&rp, um, &block);
+    if (rc != MP_OK)
         goto out;
-    parts = (struct mp_memblock_parts){rp.facts,       rp.nfacts, &um->summary,
-                                       rp.summary_len, rp.past,   rp.npast};
-    n = mp_memblock_render(block, rp.block_len, &parts);
-    assert(n == rp.block_len); /* recall measured with memblock's own functions */
-    (void)n;
     picks = picks_of(&rp, um->messages, &rc);
     if (rc == MP_OK) {
-        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks};
+        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks, NULL, 0};
         rc = w->splice(body, len, req, &mem, out);
     }
     if (rc == MP_OK && plan != NULL)
@@ -189,5 +196,260 @@ out:
     free(picks);
     free(block);
     mp_recall_plan_cleanup(&rp);
+    return rc;
+}
+
+/* ---- a conversation: head and tail ---- */
+
+/* The user's summary's time, 0 when there is none. */
+static int64_t summary_time(const struct mp_usermem *um)
+{
+    return um->summary.text != NULL ? um->summary.updated_at_ms : 0;
+}
+
+void mp_inject_head_cleanup(struct mp_inject_head *h)
+{
+    free(h->text);
+    free(h->fact_ids);
+    memset(h, 0, sizeof(*h));
+}
+
+bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_usermem *um,
+                          const struct mp_recall_source *src, const struct mp_recall_params *p,
+                          const struct mp_mem_entity **held)
+{
+    if (src == NULL || src->fact == NULL || h->sections != p->sections ||
+        h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
+        return false;
+    if (summary_time(um) != h->summary_at_ms)
+        return false; /* written, rewritten, corrected or erased since */
+    for (size_t i = 0; i < h->nfacts; i++) {
+        const struct mp_mem_entity *e;
+        if (src->fact(src->ctx, h->fact_ids[i], &e) != MP_OK || (e->pii && !p->inject_pii))
+            return false; /* erased, or changed (a new id) */
+        held[i] = e;
+    }
+    return true;
+}
+
+/* A head of the intro alone: where there is nothing else for it and the
+ * buffered messages are replayed, they follow it (it goes only with them:
+ * the intro alone is never sent). */
+static int intro_head(struct mp_inject_head *h)
+{
+    h->text = malloc(MP_MEMBLOCK_INTRO_LEN);
+    if (h->text == NULL)
+        return MP_ENOMEM;
+    memcpy(h->text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    h->len = MP_MEMBLOCK_INTRO_LEN;
+    h->tokens = mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN);
+    return MP_OK;
+}
+
+/* A new head into *h (see inject.h), its facts' pointers into *held
+ * (malloc'd; caller frees). An empty head (nothing qualifies) is MP_OK
+ * with h->len 0. */
+static int build_head(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                      const struct mp_usermem *um, const struct mp_recall_source *src,
+                      const struct mp_recall_params *p, int64_t now_ms,
+                      const struct mp_inject_conv *conv, struct mp_inject_head *h,
+                      const struct mp_mem_entity ***held)
+{
+    struct mp_recall_params hp = *p;
+    struct mp_recall_request rq = {.now_ms = now_ms};
+    struct mp_recall_plan rp;
+    bool facts = !conv->head_summary_only && conv->head_share > 0;
+    int keep = facts ? MP_RECALL_PROFILE | MP_RECALL_SUMMARY : MP_RECALL_SUMMARY;
+    /* the summary has at least its own share, as in one block */
+    unsigned share = conv->head_share > p->share_summary ? conv->head_share : p->share_summary;
+    hp.sections = p->sections & keep;
+    hp.budget_tokens = (uint32_t)((uint64_t)p->budget_tokens * share / 100);
+    *h = (struct mp_inject_head){.sections = p->sections,
+                                 .budget_tokens = p->budget_tokens,
+                                 .inject_pii = p->inject_pii,
+                                 .summary_at_ms = summary_time(um)};
+    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
+    if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
+        return intro_head(h); /* the replayed messages follow a block, as always */
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    rc = render(&rp, um, &h->text);
+    h->fact_ids = malloc((rp.nfacts > 0 ? rp.nfacts : 1) * sizeof(*h->fact_ids));
+    *held = malloc((rp.nfacts > 0 ? rp.nfacts : 1) * sizeof(**held));
+    if (rc == MP_OK && (h->fact_ids == NULL || *held == NULL))
+        rc = MP_ENOMEM;
+    for (size_t i = 0; rc == MP_OK && i < rp.nfacts; i++) {
+        h->fact_ids[i] = rp.facts[i]->id; /* with a source, every fact has its id */
+        (*held)[i] = rp.facts[i];
+    }
+    h->len = rp.block_len;
+    h->nfacts = rp.nfacts;
+    h->tokens = rp.tokens;
+    h->summary = rp.summary_len > 0;
+    mp_recall_plan_cleanup(&rp);
+    return rc;
+}
+
+/* The tail's plan: every section but the summary (nor the buffer with
+ * upstream state) within what the head leaves, without the head's facts. */
+static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                       const struct mp_usermem *um, const struct mp_recall_source *src,
+                       const struct mp_recall_params *p, struct mp_recall_request *rq,
+                       uint32_t head_tokens, struct mp_recall_plan *rp)
+{
+    struct mp_recall_params tp = *p;
+    tp.sections = p->sections & ~MP_RECALL_SUMMARY;
+    if (req->upstream_state)
+        tp.sections &= ~MP_RECALL_BUFFER;
+    tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
+    if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line; 1: rounding */
+        tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
+                            mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
+    if (tp.sections == 0)
+        return MP_NOTFOUND;
+    return choose(w, body, req, um, src, &tp, rq, rp);
+}
+
+/* A head with nothing of the user's: none, or the intro alone. */
+static bool bare_head(const struct mp_inject_head *h)
+{
+    return h->nfacts == 0 && !h->summary;
+}
+
+/* The tail's block text[0..len) with MP_MEMBLOCK_TAIL_INTRO for its
+ * first line (shorter than the intro: in place); its new length. */
+static size_t tail_intro(char *text, size_t len)
+{
+    size_t rest = len - MP_MEMBLOCK_INTRO_LEN;
+    memcpy(text, MP_MEMBLOCK_TAIL_INTRO, MP_MEMBLOCK_TAIL_INTRO_LEN);
+    memmove(text + MP_MEMBLOCK_TAIL_INTRO_LEN, text + MP_MEMBLOCK_INTRO_LEN, rest);
+    return MP_MEMBLOCK_TAIL_INTRO_LEN + rest;
+}
+
+/* What goes in besides the client's bytes, and its cost. */
+struct parts {
+    const char *block; /* the head's slot: the head, or nothing (len 0) */
+    size_t block_len;
+    char *tail; /* owned; tail_len 0 when it went in the head's slot */
+    size_t tail_len;
+    struct mp_wire_pick *picks; /* owned */
+    size_t npicks;
+    uint32_t tokens;
+};
+
+/* The parts of head h and tail plan rp (NULL: no tail). A bare head goes
+ * only in front of replayed messages (the intro alone is never sent), and
+ * then the tail, if any, takes its place instead (no head to keep stable
+ * anyway). MP_NOTFOUND when nothing goes in. */
+static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
+                      const struct mp_usermem *um, struct parts *out)
+{
+    int rc = MP_OK;
+    bool bare = bare_head(h);
+    uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
+    memset(out, 0, sizeof(*out));
+    if (rp != NULL && rp->nfacts + rp->npast > 0) {
+        rc = render(rp, um, &out->tail);
+        out->tail_len = rp->block_len;
+    }
+    if (rc == MP_OK && out->tail_len > 0 && !bare)
+        out->tail_len = tail_intro(out->tail, out->tail_len);
+    if (rc == MP_OK && rp != NULL) {
+        out->picks = picks_of(rp, um->messages, &rc);
+        out->npicks = rp->npicks;
+    }
+    if (rc != MP_OK)
+        return rc;
+    uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_tokens(out->tail_len) : 0;
+    out->tokens = replay + tail_tokens;
+    if (bare && out->npicks > 0 && out->tail_len > 0) {
+        out->block = out->tail;
+        out->block_len = out->tail_len;
+        out->tail_len = 0;
+    } else if (!bare || out->npicks > 0) {
+        out->block = h->text;
+        out->block_len = h->len;
+        out->tokens += h->tokens;
+    }
+    return out->block_len + out->tail_len + out->npicks > 0 ? MP_OK : MP_NOTFOUND;
+}
+
+/* The counts in *plan. */
+static void report_conv(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
+                        const struct parts *pt, struct mp_inject_plan *plan)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->tokens = pt->tokens;
+    plan->nfacts = h->nfacts;
+    plan->summary = h->summary;
+    if (rp == NULL)
+        return;
+    plan->nfacts += rp->nfacts;
+    plan->npast = rp->npast;
+    plan->nmessages = rp->npicks;
+    plan->message_cut = rp->message_cut;
+    plan->ndeduplicated = rp->ndeduplicated;
+}
+
+/* The kept head when it is still true (its facts' pointers into *held),
+ * else a new one in conv->built. */
+static int conv_head(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                     const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, int64_t now_ms, struct mp_inject_conv *conv,
+                     const struct mp_inject_head **h, const struct mp_mem_entity ***held)
+{
+    const struct mp_inject_head *kept = conv->head;
+    memset(conv->built, 0, sizeof(*conv->built));
+    *held = NULL;
+    conv->reused = kept != NULL && (*held = malloc((kept->nfacts + 1) * sizeof(**held))) != NULL &&
+                   mp_inject_head_valid(kept, um, src, p, *held);
+    if (conv->reused) {
+        *h = kept;
+        return MP_OK;
+    }
+    free(*held);
+    *held = NULL;
+    *h = conv->built;
+    return build_head(w, body, req, um, src, p, now_ms, conv, conv->built, held);
+}
+
+int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
+                         const struct mp_chatreq *req, const struct mp_usermem *um,
+                         const struct mp_recall_source *src, const struct mp_recall_params *p,
+                         int64_t now_ms, struct mp_inject_conv *conv, struct mp_splice *out,
+                         struct mp_inject_plan *plan)
+{
+    struct request in = {.wire = w, .body = body, .req = req};
+    const struct mp_inject_head *h = NULL;
+    const struct mp_mem_entity **held = NULL;
+    struct mp_recall_plan rp;
+    struct parts pt = {0};
+    int trc = MP_NOTFOUND;
+    int rc = conv_head(w, body, req, um, src, p, now_ms, conv, &h, &held);
+    if (rc == MP_OK) {
+        struct mp_recall_request rq = {.seen = in_request,
+                                       .seen_ctx = &in,
+                                       .now_ms = now_ms,
+                                       .held = held,
+                                       .nheld = h->nfacts};
+        trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(h) ? 0 : h->tokens, &rp);
+        rc = trc == MP_NOTFOUND ? MP_OK : trc;
+    }
+    if (rc == MP_OK)
+        rc = conv_parts(h, trc == MP_OK ? &rp : NULL, um, &pt);
+    if (rc == MP_OK) {
+        struct mp_wire_memory mem = {pt.block,  pt.block_len, pt.picks,
+                                     pt.npicks, pt.tail,      pt.tail_len};
+        rc = w->splice(body, len, req, &mem, out);
+    }
+    if (rc == MP_OK && plan != NULL)
+        report_conv(h, trc == MP_OK ? &rp : NULL, &pt, plan);
+    if (trc == MP_OK)
+        mp_recall_plan_cleanup(&rp);
+    free(pt.picks);
+    free(pt.tail);
+    free(held);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        mp_inject_head_cleanup(conv->built);
     return rc;
 }

@@ -28,6 +28,7 @@ struct mp_recall_params;
 struct mp_recall_source;
 struct mp_splice;
 struct mp_usermem;
+struct mp_mem_entity;
 
 /* What was injected. */
 struct mp_inject_plan {
@@ -68,5 +69,79 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
                     int64_t now_ms, struct mp_splice *out, struct mp_inject_plan *plan);
+
+/* ---- a conversation: a stable head, a per-question tail ----
+ *
+ * For the prompt cache (docs/memory.md "Conversations"), memory in a
+ * conversation is split in two. The head is what does not depend on the
+ * newest question: the summary, and with head_share above 0 the profile
+ * facts chosen when the conversation began (by that turn's question),
+ * within head_share percent of the budget (the summary alone: within the
+ * larger of head_share and share_summary); it goes where the block goes
+ * (above), byte-identical on every turn for as long as the caller keeps
+ * it. The tail is the rest of
+ * the budget (the budget less the head's tokens), chosen per request with
+ * every section but the summary (the profile's facts not in the head, the
+ * past, the buffered messages): its block goes right before the newest
+ * user message (wire.h), its buffered messages after the head as before.
+ * With head_summary_only (a client that sends only its newest message:
+ * its memory is its context, chosen per question), the head holds the
+ * summary alone, whatever head_share.
+ *
+ * A kept head is used only while it is still true: each of its facts is
+ * still the user's under the same id (an erased or corrected fact is gone
+ * or has a new id: storage/store.h), pii as the params allow, and the
+ * user's summary is the one there was when it was built (same
+ * updated_at_ms, or none then and now: a summary written, rewritten,
+ * corrected or erased since rebuilds the head); else a new head is built,
+ * as on a conversation's first turn.
+ *
+ * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
+ * intro (core/recall/memblock.h); recall measures it with the intro, on a
+ * budget raised by what the shorter line saves, so the whole still fits. */
+
+/* A head as kept between turns (by the proxy's conversation table). */
+struct mp_inject_head {
+    char *text; /* the head block's decoded text (owned by whoever holds it); len 0: none */
+    size_t len;
+    uint32_t tokens;    /* what the head costs of the budget */
+    uint32_t *fact_ids; /* the store's ids of its facts (owned likewise) */
+    size_t nfacts;
+    int64_t summary_at_ms; /* the user's summary's updated_at_ms when it was built (0: none) */
+    bool summary;          /* the head holds the summary (whole or cut) */
+    int sections;          /* the sections it was built for (the mode) */
+    uint32_t budget_tokens;
+    bool inject_pii;
+};
+
+struct mp_inject_conv {
+    const struct mp_inject_head *head; /* the conversation's kept head (borrowed); NULL: none */
+    unsigned head_share;               /* percent of the budget a new head may take */
+    bool head_summary_only;
+    /* out: *built is a new head when one was built (its arrays malloc'd:
+       the caller owns them, mp_inject_head_cleanup()); zeroed when the kept
+       head was used */
+    struct mp_inject_head *built;
+    bool reused; /* out: the kept head was used */
+};
+
+/* Whether h may be used for this request (see above): the pointers of its
+ * facts, from src, go to held[0..h->nfacts) (caller's array). */
+bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_usermem *um,
+                          const struct mp_recall_source *src, const struct mp_recall_params *p,
+                          const struct mp_mem_entity **held);
+
+/* mp_inject_build in a conversation (conv borrowed, its outputs set):
+ * the head and the tail as described above. Same results; MP_NOTFOUND
+ * when neither head nor tail holds anything (a head built empty is still
+ * given in *conv->built, so that the conversation keeps it). */
+int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
+                         const struct mp_chatreq *req, const struct mp_usermem *um,
+                         const struct mp_recall_source *src, const struct mp_recall_params *p,
+                         int64_t now_ms, struct mp_inject_conv *conv, struct mp_splice *out,
+                         struct mp_inject_plan *plan);
+
+/* Frees h's arrays; h is then empty. */
+void mp_inject_head_cleanup(struct mp_inject_head *h);
 
 #endif

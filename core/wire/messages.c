@@ -9,7 +9,11 @@
  * replayed recent messages go first in "messages", as the conversation
  * they were, starting with a user message (an assistant message the
  * budget left first is not replayed: a conversation starts with the user;
- * Anthropic merges two user turns in a row).
+ * Anthropic merges two user turns in a row). The tail (wire.h) goes as
+ * a text block first in the newest user message's content (a string
+ * content becomes the array of that block and the string's own text
+ * block); without a user message whose content is a string or an array,
+ * it joins the block in "system".
  *
  * Reply: the text of the "text" content blocks, joined by '\n' (not
  * thinking, not tool_use); in a stream, the text_delta deltas of
@@ -60,35 +64,108 @@ static char *put_replay(char *w, const struct mp_wire_memory *mem, size_t first,
     return w;
 }
 
+/* One insertion: where, and which. */
+enum edit_kind { EDIT_SYSTEM, EDIT_REPLAY, EDIT_TAIL, EDIT_TAIL_CLOSE };
+struct edit {
+    size_t at;
+    enum edit_kind kind;
+};
+
+/* Where the tail goes: a text block first in the content of the last user
+ * message, an array (one more block after its '[') or a string (made the
+ * array [tail block, {"type":"text","text":<the string>}]: two edits).
+ * Returns how many edits it added to e (0: the tail joins the block). */
+static size_t tail_edits(const char *body, const struct mp_chatreq *req,
+                         const struct mp_wire_memory *mem, struct edit *e)
+{
+    for (size_t i = req->nmsgs; mem->tail_len > 0 && i-- > 0;) {
+        const struct mp_chatreq_msg *m = &req->msgs[i];
+        if (m->role != MP_CR_USER)
+            continue;
+        if (m->content_end == 0 || (body[m->content_start] != '[' && body[m->content_start] != '"'))
+            return 0;
+        if (body[m->content_start] == '[') {
+            e[0] = (struct edit){m->content_start + 1, EDIT_TAIL};
+            return 1;
+        }
+        e[0] = (struct edit){m->content_start, EDIT_TAIL};
+        e[1] = (struct edit){m->content_end, EDIT_TAIL_CLOSE};
+        return 2;
+    }
+    return 0;
+}
+
+#define TEXT_OPEN "{\"type\":\"text\",\"text\":"
+
+static char *put_tail(char *w, const char *body, const struct mp_wire_memory *mem, size_t at)
+{
+    bool array = body[at] != '"'; /* at: past an array's '[', or at a string */
+    if (!array)
+        *w++ = '[';
+    w = mp_wire_put(w, TEXT_OPEN "\"", sizeof(TEXT_OPEN));
+    w = mp_wire_put_tail(w, mem);
+    w = mp_wire_put(w, "\"}", 2);
+    if (!array)
+        return mp_wire_put(w, "," TEXT_OPEN, sizeof(TEXT_OPEN));
+    size_t i = at; /* an empty array gets no ',' */
+    while (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')
+        i++;
+    if (body[i] != ']')
+        *w++ = ',';
+    return w;
+}
+
+static char *put_edit(char *w, const char *body, const struct mp_chatreq *req,
+                      const struct mp_wire_memory *mem, const struct system_edit *se, size_t first,
+                      const struct edit *e, bool joined)
+{
+    switch (e->kind) {
+    case EDIT_SYSTEM:
+        if (!mp_wire_has_block(mem, joined))
+            return w; /* no head: "system" as the client sent it */
+        w = mp_wire_put(w, se->open, strlen(se->open));
+        w = joined ? mp_wire_put_joined(w, mem) : mp_wire_put_block(w, mem);
+        return mp_wire_put(w, se->close, strlen(se->close));
+    case EDIT_REPLAY:
+        return put_replay(w, mem, first, req);
+    case EDIT_TAIL:
+        return put_tail(w, body, mem, e->at);
+    case EDIT_TAIL_CLOSE:
+        break;
+    }
+    return mp_wire_put(w, "}]", 2);
+}
+
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     struct system_edit se = system_edit(body, req);
-    size_t first = 0, at_msgs = req->messages_start + 1;
+    struct edit edits[4] = {{se.at, EDIT_SYSTEM}, {req->messages_start + 1, EDIT_REPLAY}};
+    size_t first = 0, nedits = 2 + tail_edits(body, req, mem, edits + 2);
     while (first < mem->npicks && mem->picks[first].role == MP_ROLE_ASSISTANT)
         first++; /* the replay starts with the user */
-    size_t bound = strlen(se.open) + 2 * mem->block_len + strlen(se.close) + 1;
+    size_t bound = strlen(se.open) + mp_wire_joined_bound(mem) + strlen(se.close) + 1 +
+                   2 * sizeof(TEXT_OPEN) + 2 * mem->tail_len + 8;
     for (size_t k = first; k < mem->npicks; k++)
         bound += mp_wire_pick_bound(&mem->picks[k]);
     int rc = mp_splice_init(out, bound);
     if (rc != MP_OK)
         return rc;
-    /* two insertions, in body order: the system's and the replay's */
+    if (se.at > edits[1].at) { /* the edits in body order; the system's first on a tie */
+        edits[0] = edits[1];
+        edits[1] = (struct edit){se.at, EDIT_SYSTEM};
+    }
+    if (nedits > 2 && edits[1].at > edits[2].at) { /* "system" after "messages" */
+        struct edit sys = edits[1];
+        memmove(&edits[1], &edits[2], (nedits - 2) * sizeof(edits[0]));
+        edits[nedits - 1] = sys;
+    }
     size_t pos = 0;
-    for (int step = 0; step < 2; step++) {
-        bool sys = (step == 0) == (se.at <= at_msgs);
-        size_t at = sys ? se.at : at_msgs;
-        mp_splice_take(out, pos, at - pos);
-        pos = at;
-        char *w = mp_splice_gen(out);
-        if (sys) {
-            w = mp_wire_put(w, se.open, strlen(se.open));
-            w = mp_wire_put_block(w, mem);
-            w = mp_wire_put(w, se.close, strlen(se.close));
-        } else {
-            w = put_replay(w, mem, first, req);
-        }
-        mp_splice_wrote(out, w);
+    for (size_t k = 0; k < nedits; k++) {
+        mp_splice_take(out, pos, edits[k].at - pos);
+        pos = edits[k].at;
+        mp_splice_wrote(
+            out, put_edit(mp_splice_gen(out), body, req, mem, &se, first, &edits[k], nedits == 2));
     }
     mp_splice_take(out, pos, len - pos);
     return MP_OK;

@@ -76,12 +76,12 @@ static int splice_instructions(const char *body, size_t len, const struct mp_cha
     const char *open, *close;
     int rc = instructions_edit(body, req, &at, &skip, &open, &close);
     if (rc == MP_OK)
-        rc = mp_splice_init(out, strlen(open) + 2 * mem->block_len + strlen(close));
+        rc = mp_splice_init(out, strlen(open) + mp_wire_joined_bound(mem) + strlen(close));
     if (rc != MP_OK)
         return rc;
     mp_splice_take(out, 0, at);
     char *w = mp_wire_put(mp_splice_gen(out), open, strlen(open));
-    w = mp_wire_put_block(w, mem);
+    w = mp_wire_put_joined(w, mem); /* input is stored upstream: the tail goes here too */
     mp_splice_wrote(out, mp_wire_put(w, close, strlen(close)));
     mp_splice_take(out, at + skip, len - at - skip);
     return MP_OK;
@@ -103,7 +103,7 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
     mp_splice_take(out, 0, s);
     char *w = mp_splice_gen(out);
     *w++ = '[';
-    w = mp_wire_put_messages(w, mem, "developer", 9);
+    w = mp_wire_put_messages(w, mem, "developer", 9, true); /* no item to go before */
     mp_splice_wrote(out, mp_wire_put(w, user_open, SLEN(user_open)));
     mp_splice_take(out, s, e - s); /* the string, its bytes as they were */
     mp_splice_put(out, "}]", 2);

@@ -127,6 +127,26 @@ char *mp_wire_put_block(char *w, const struct mp_wire_memory *mem)
     return w + mp_json_escape(w, 2 * mem->block_len, mem->block, mem->block_len);
 }
 
+char *mp_wire_put_tail(char *w, const struct mp_wire_memory *mem)
+{
+    return w + mp_json_escape(w, 2 * mem->tail_len, mem->tail, mem->tail_len);
+}
+
+char *mp_wire_put_joined(char *w, const struct mp_wire_memory *mem)
+{
+    w = mp_wire_put_block(w, mem);
+    if (mem->tail_len == 0)
+        return w;
+    if (mem->block_len > 0)
+        w = mp_wire_put(w, "\\n\\n", 4);
+    return mp_wire_put_tail(w, mem);
+}
+
+size_t mp_wire_joined_bound(const struct mp_wire_memory *mem)
+{
+    return 2 * mem->block_len + (mem->tail_len > 0 ? 4 + 2 * mem->tail_len : 0);
+}
+
 size_t mp_wire_pick_bound(const struct mp_wire_pick *pk)
 {
     return 1 + SLEN(ASSISTANT_OPEN) + 6 * pk->len + MP_MEMBLOCK_ELLIPSIS_LEN + SLEN(CLOSE);
@@ -134,8 +154,9 @@ size_t mp_wire_pick_bound(const struct mp_wire_pick *pk)
 
 size_t mp_wire_messages_bound(const struct mp_wire_memory *mem, size_t role_len)
 {
-    size_t bound =
-        SLEN(ROLE_OPEN) + role_len + SLEN(CONTENT_OPEN) + 2 * mem->block_len + SLEN(CLOSE);
+    /* the tail as its own message, or joined: the larger of the two */
+    size_t bound = 2 * (SLEN(ROLE_OPEN) + role_len + SLEN(CONTENT_OPEN) + SLEN(CLOSE) + 1) +
+                   mp_wire_joined_bound(mem);
     for (size_t k = 0; k < mem->npicks; k++)
         bound += mp_wire_pick_bound(&mem->picks[k]);
     return bound;
@@ -153,36 +174,77 @@ char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk)
     return mp_wire_put(w, CLOSE, SLEN(CLOSE));
 }
 
-char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
-                           size_t role_len)
+bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail)
 {
-    w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
-    w = mp_wire_put(w, role, role_len);
-    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
-    w = mp_wire_put_block(w, mem);
-    w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    return mem->block_len > 0 || (join_tail && mem->tail_len > 0);
+}
+
+char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
+                           size_t role_len, bool join_tail)
+{
+    bool block = mp_wire_has_block(mem, join_tail);
+    if (block) {
+        w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
+        w = mp_wire_put(w, role, role_len);
+        w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
+        w = join_tail ? mp_wire_put_joined(w, mem) : mp_wire_put_block(w, mem);
+        w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    }
     for (size_t k = 0; k < mem->npicks; k++) {
-        *w++ = ',';
+        if (block || k > 0)
+            *w++ = ',';
         w = mp_wire_put_pick(w, &mem->picks[k]);
     }
     return w;
+}
+
+/* Where the tail goes: the start of the last user message at or after
+ * req->insert_at; 0 when there is none (the tail joins the block). */
+static size_t tail_at(const struct mp_chatreq *req, const struct mp_wire_memory *mem)
+{
+    if (mem->tail_len == 0)
+        return 0;
+    for (size_t i = req->nmsgs; i-- > 0;) {
+        const struct mp_chatreq_msg *m = &req->msgs[i];
+        if (m->start < req->insert_at)
+            break;
+        if (m->role == MP_CR_USER)
+            return m->start;
+    }
+    return 0;
 }
 
 int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatreq *req,
                             const struct mp_wire_memory *mem, const char *role, size_t role_len,
                             struct mp_splice *out)
 {
+    size_t at = tail_at(req, mem);
     int rc = mp_splice_init(out, 2 + mp_wire_messages_bound(mem, role_len));
     if (rc != MP_OK)
         return rc;
     mp_splice_take(out, 0, req->insert_at);
-    char *w = mp_splice_gen(out);
-    if (req->insert_needs_comma_before)
-        *w++ = ',';
-    w = mp_wire_put_messages(w, mem, role, role_len);
-    if (req->insert_needs_comma_after)
-        *w++ = ',';
+    if (mp_wire_has_block(mem, at == 0) || mem->npicks > 0) { /* else only the tail */
+        char *w = mp_splice_gen(out);
+        if (req->insert_needs_comma_before)
+            *w++ = ',';
+        w = mp_wire_put_messages(w, mem, role, role_len, at == 0);
+        if (req->insert_needs_comma_after)
+            *w++ = ',';
+        mp_splice_wrote(out, w);
+    }
+    if (at == 0) {
+        mp_splice_take(out, req->insert_at, len - req->insert_at);
+        return MP_OK;
+    }
+    /* {"role":"<role>","content":"<tail>"}, before the newest user message */
+    mp_splice_take(out, req->insert_at, at - req->insert_at);
+    char *w = mp_wire_put(mp_splice_gen(out), ROLE_OPEN, SLEN(ROLE_OPEN));
+    w = mp_wire_put(w, role, role_len);
+    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
+    w = mp_wire_put_tail(w, mem);
+    w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    *w++ = ',';
     mp_splice_wrote(out, w);
-    mp_splice_take(out, req->insert_at, len - req->insert_at);
+    mp_splice_take(out, at, len - at);
     return MP_OK;
 }

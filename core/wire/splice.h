@@ -11,7 +11,8 @@
  * the wires whose requests are arrays of {"role","content"} messages (chat
  * completions' "messages", the Responses API's "input"), the whole splice:
  * the block as one message of the wire's role for instructions, then the
- * replayed messages, oldest first. */
+ * replayed messages, oldest first, and the tail (wire.h) as one more such
+ * message right before the newest user message. */
 #ifndef MP_CORE_WIRE_SPLICE_H
 #define MP_CORE_WIRE_SPLICE_H
 
@@ -21,9 +22,9 @@
 
 #include "wire.h"
 
-/* The most pieces a splice has (a wire's splice has at most 5: three
- * ranges of the client's body around two insertions). */
-#define MP_SPLICE_PIECES_MAX 8
+/* The most pieces a splice has (a wire's splice has at most 9: five
+ * ranges of the client's body around four insertions). */
+#define MP_SPLICE_PIECES_MAX 12
 
 /* len bytes at off: in the client's body, or (generated) in gen. Never
  * empty. */
@@ -100,21 +101,40 @@ char *mp_wire_put(char *w, const char *s, size_t n);
  * returns the end. At most 2 * mem->block_len bytes. */
 char *mp_wire_put_block(char *w, const struct mp_wire_memory *mem);
 
+/* The block, then "\n\n" and the tail when mem has one (the tail joined
+ * to the block: wire.h), JSON-escaped like mp_wire_put_block; and the most
+ * bytes that takes. */
+char *mp_wire_put_joined(char *w, const struct mp_wire_memory *mem);
+size_t mp_wire_joined_bound(const struct mp_wire_memory *mem);
+
+/* The tail JSON-escaped at w; returns the end. At most 2 * mem->tail_len
+ * bytes. */
+char *mp_wire_put_tail(char *w, const struct mp_wire_memory *mem);
+
 /* One replayed message, {"role":"user"|"assistant","content":"<text>"}, at
  * w (returns its end), and the most bytes that takes with a ',' before. */
 char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk);
 size_t mp_wire_pick_bound(const struct mp_wire_pick *pk);
 
+/* Whether there is a block message to write: a block, or (join_tail) a
+ * tail to join. Without one, mp_wire_put_messages writes the replayed
+ * messages alone. */
+bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail);
+
 /* Writes {"role":"<role>","content":"<block>"} and, each after a ',', the
- * replayed messages, at w; returns the end of what it wrote. */
+ * replayed messages, at w; returns the end of what it wrote. With
+ * join_tail, the content is the block joined with the tail
+ * (mp_wire_put_joined). */
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
-                           size_t role_len);
+                           size_t role_len, bool join_tail);
 
 /* The new body: body[0..len) with the messages of mp_wire_put_messages
  * inserted at req->insert_at, joined with the commas req asks for
- * (insert_needs_comma_before/after); every other byte as it was. MP_OK with
- * *out (at most three pieces: the body before, the generated messages, the
- * body after; caller cleans up with mp_splice_cleanup()); MP_ENOMEM. */
+ * (insert_needs_comma_before/after), and the tail, when mem has one, as
+ * {"role":"<role>","content":"<tail>"}, right before the last user message
+ * that starts at or after insert_at (none: the tail joins the block);
+ * every other byte as it was. MP_OK with *out (at most five pieces; caller
+ * cleans up with mp_splice_cleanup()); MP_ENOMEM. */
 int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatreq *req,
                             const struct mp_wire_memory *mem, const char *role, size_t role_len,
                             struct mp_splice *out);

@@ -40,12 +40,22 @@ struct mp_wire_pick {
 };
 
 /* What goes into the request: the block's decoded text (sanitized by
- * memblock: no control byte but '\n') and the messages to replay. */
+ * memblock: no control byte but '\n') and the messages to replay; and the
+ * tail (sanitized the same way; tail_len 0: none), memory for the newest
+ * question, which goes right before the request's newest user message
+ * (the last user message after the block's place): chat completions, a
+ * system message; the Responses API, a developer item; Messages, a text
+ * block first in that message's content. Where the request has no such
+ * place (no user message after the block's place, a Responses string
+ * "input", Responses with upstream state), the tail joins the block: the
+ * block, "\n\n", the tail, in the block's place. */
 struct mp_wire_memory {
     const char *block;
     size_t block_len;
     const struct mp_wire_pick *picks;
     size_t npicks;
+    const char *tail;
+    size_t tail_len;
 };
 
 struct mp_wire {

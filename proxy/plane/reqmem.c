@@ -19,6 +19,7 @@
 #include "inject.h"
 #include "memcred.h"
 #include "memory/memworker.h"
+#include "plane/convtab.h"
 #include "plane/memread.h"
 #include "metrics.h"
 #include "recall.h"
@@ -185,7 +186,86 @@ static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_messag
 static void found_reset(struct mp_reqmem_found *f)
 {
     mp_splice_cleanup(&f->splice);
+    mp_inject_head_cleanup(&f->conv_built);
     memset(f, 0, sizeof(*f));
+}
+
+/* ---- the conversation (core/wire/convid.h, plane/convtab.h) ---- */
+
+static struct mp_convtab_limits conv_limits(const struct mp_config *cfg)
+{
+    return (struct mp_convtab_limits){
+        .max_entries = cfg->memory.conversations_max,
+        .max_bytes = cfg->memory.conversation_bytes_max,
+        .idle_ms = (int64_t)cfg->memory.conversation_idle_seconds * 1000,
+        .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
+}
+
+/* The conversation of the request: its key (SHA-256 of the user's key, a
+ * NUL and the identity's name: two users never share one) into f, and
+ * whether its head is the summary alone (a client that sends only its
+ * newest message; a previous_response_id chain is the user's session
+ * too). */
+static bool conv_identify(struct mp_reqmem *m, struct mp_reqmem_found *f)
+{
+    struct mp_convid c;
+    unsigned char buf[MP_USERKEY_MAX + 1 + MP_CONVID_NAME_MAX];
+    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
+    if (c.kind == MP_CONVID_CHAIN)
+        c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
+    memcpy(buf, m->user, m->user_len);
+    buf[m->user_len] = '\0';
+    size_t n =
+        m->user_len + 1 + mp_convid_name(&c, (char *)buf + m->user_len + 1, MP_CONVID_NAME_MAX);
+    unsigned int dlen = 0;
+    f->conv_known = EVP_Digest(buf, n, f->conv_key, &dlen, EVP_sha256(), NULL) == 1;
+    return c.kind == MP_CONVID_SESSION;
+}
+
+/* Injects in the request's conversation: its kept head, if any, else a
+ * new one in f->conv_built (kept by apply_found, once the read is over). */
+static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
+                       const struct mp_recall_source *src, const struct mp_recall_params *p,
+                       struct mp_inject_plan *plan)
+{
+    struct mp_loop *loop = m->loop;
+    struct mp_reqmem_found *f = &m->found;
+    struct mp_convtab_limits lim = conv_limits(loop->cfg);
+    int64_t now = mp_clock_now_ms();
+    bool lone = conv_identify(m, f);
+    if (loop->convtab == NULL && lim.max_entries > 0)
+        loop->convtab = mp_convtab_new(); /* NULL: no table, a head every time */
+    const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
+                                            ? mp_convtab_get(loop->convtab, f->conv_key, now, &lim)
+                                            : NULL;
+    struct mp_inject_conv conv = {.head = kept,
+                                  .head_share = loop->cfg->memory.head_share,
+                                  .head_summary_only = lone,
+                                  .built = &f->conv_built};
+    int rc = mp_inject_build_conv(m->wire, m->in_body, m->in_len, &m->req, um, src, p, now, &conv,
+                                  &f->splice, plan);
+    f->conv_had = kept != NULL;
+    f->conv_reused = conv.reused;
+    return rc;
+}
+
+/* Keeps the head the read built (or leaves the kept one) and counts. */
+static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
+{
+    struct mp_loop *loop = m->loop;
+    struct mp_convtab_limits lim = conv_limits(loop->cfg);
+    size_t entries = 0, bytes = 0;
+    uint64_t evicted = 0;
+    if (!f->conv_known || (f->inject_rc != MP_OK && f->inject_rc != MP_NOTFOUND))
+        return;
+    mp_metrics_conversation_head(loop->shard, f->conv_reused ? MP_CONVHEAD_REUSED
+                                              : f->conv_had  ? MP_CONVHEAD_REBUILT
+                                                             : MP_CONVHEAD_NEW);
+    if (f->conv_reused || loop->convtab == NULL)
+        return;
+    (void)mp_convtab_put(loop->convtab, f->conv_key, &f->conv_built, mp_clock_now_ms(), &lim);
+    mp_convtab_stats(loop->convtab, &entries, &bytes, &evicted);
+    mp_metrics_conversations(loop->shard, entries, bytes, evicted);
 }
 
 /* The user's own setting, for a user whose memory is not read (X-Memory:
@@ -232,8 +312,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
                                  .share_buffer = cfg->memory.share_buffer};
-    f->inject_rc = mp_inject_build(w, m->in_body, m->in_len, &m->req, &head, &src, &p,
-                                   mp_clock_now_ms(), &f->splice, &plan);
+    f->inject_rc = conv_inject(m, &head, &src, &p, &plan);
     f->tokens = plan.tokens;
 }
 
@@ -282,6 +361,8 @@ static void apply_found(struct mp_reqmem *m, int status)
         apply_user_mode(m, f->mode);
     if (!reading || (!f->nothing_stored && !f->built))
         return; /* only the setting was read, or it turned reading off */
+    if (f->built)
+        conv_keep(m, f);
     int rc = f->nothing_stored ? MP_NOTFOUND : f->inject_rc;
     if (rc == MP_OK) {
         m->splice = f->splice;

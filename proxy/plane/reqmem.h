@@ -14,6 +14,8 @@
 
 #include "chatreq.h"
 #include "config.h"
+#include "convid.h"
+#include "inject.h"
 #include "net/loop.h"
 #include "net/respond.h"
 #include "splice.h"
@@ -36,6 +38,13 @@ struct mp_reqmem_found {
     int inject_rc;
     struct mp_splice splice; /* the memory spliced in (owned) when inject_rc is MP_OK */
     uint32_t tokens;
+    /* the conversation (plane/convtab.h): its key, whether its kept head
+       was used, else the head built (owned), kept once the read is over */
+    unsigned char conv_key[32];
+    bool conv_known; /* conv_key is set: the injection ran in a conversation */
+    bool conv_had;   /* a head was kept for it */
+    bool conv_reused;
+    struct mp_inject_head conv_built;
 };
 
 struct mp_reqmem {
@@ -62,7 +71,9 @@ struct mp_reqmem {
     struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
     /* the read of the user's memory, while it runs (mp_reqmem_inject()) */
     struct mp_loop *loop;
-    const char *in_body; /* the client's body (borrowed) */
+    struct mp_convid_headers conv_headers; /* the client's conversation ids (borrowed from the
+                                              request's head: core/wire/convid.h) */
+    const char *in_body;                   /* the client's body (borrowed) */
     size_t in_len;
     struct mp_chatreq req; /* its scan, over loop->wire_msgs */
     bool req_fresh;        /* req is still this request's (no other ran since) */

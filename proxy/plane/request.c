@@ -1042,6 +1042,23 @@ static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h
     };
 }
 
+/* The client's own conversation ids (core/wire/convid.h), in its order;
+ * Codex's session header spelled either way. */
+static void conversation_headers(struct mp_request *r)
+{
+    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
+                                                            {"x-claude-code-session-id", NULL},
+                                                            {"session-id", "session_id"}};
+    for (size_t i = 0; i < MP_CONVID_HEADERS; i++) {
+        const struct mp_http_header *h =
+            mp_http_find_header(r->head, names[i][0], strlen(names[i][0]));
+        if (h == NULL && names[i][1] != NULL)
+            h = mp_http_find_header(r->head, names[i][1], strlen(names[i][1]));
+        r->mem.conv_headers.value[i] = h != NULL ? h->value : NULL;
+        r->mem.conv_headers.len[i] = h != NULL ? h->value_len : 0;
+    }
+}
+
 /* A client's background task (core/wire/clienttask.h) goes upstream as it
  * came: memory off for it, before anything is read. Only a request memory
  * would apply to is looked at. */
@@ -1144,6 +1161,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         r->mem.wire = mp_route_wire(route);
         r->mem.route_api = r->anthropic ? MP_LLM_ANTHROPIC : MP_LLM_OPENAI;
         skip_client_task(r, body);
+        conversation_headers(r);
         mp_conn_attach(c, r, on_abort);
         if (mp_reqmem_inject(&r->mem, r->loop, body, body_len, on_memory_read, r) == MP_AGAIN)
             return; /* on_memory_read goes on */

@@ -255,6 +255,61 @@ class Memory(AnthropicCase):
         self.assertAnthropicError(r, 400, 'invalid_memory_header', 'invalid_request_error')
 
 
+class Conversation(AnthropicCase):
+    """The tail in the newest user turn (docs/memory.md#conversations): the
+    client's system and its earlier turns stay byte for byte, so its
+    cache_control breakpoints keep caching turn after turn; memproxy adds
+    no breakpoint."""
+
+    SYSTEM = 'You are a careful, terse assistant for a gardener. ' * 110
+
+    def test_breakpoints_keep_caching(self):
+        p = self.start_proxy(memory={'mode': 'hybrid'},
+                             sections={'anthropic': {'base_url': anthropic_root(self.fake)}})
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                user = mh.uid('acv')
+                r = p.request('PUT', '/v1/memory/entities/door_code', [
+                    ('X-User-Id', user), ('Content-Type', 'application/json')],
+                    json.dumps({'value': 'the shed door code is 4417'}).encode())
+                self.assertIn(r.status, (200, 201), r)
+                system = [{'type': 'text', 'text': self.SYSTEM, 'cache_control': {'type': 'ephemeral'}}]
+                msgs = [{'role': 'user', 'content': 'Hi.'}]
+                reads = []
+                for i, q in enumerate(('What is the shed code?', 'And again?', 'Once more?')):
+                    answer = {'role': 'assistant', 'content': [
+                        {'type': 'text', 'text': 'Noted. ' * 300 + str(i),
+                         'cache_control': {'type': 'ephemeral'}}]}
+                    msgs = [dict(m, content=[{'type': 'text', 'text': c['text']} for c in m['content']])
+                            if isinstance(m['content'], list) else m for m in msgs]
+                    msgs += [answer, {'role': 'user', 'content': q}]
+                    raw = body(system=system, messages=msgs, stream=stream)
+                    tag = uuid.uuid4().hex
+                    r = p.request('POST', MESSAGES, headers(tag=tag, user=user,
+                                                            extra=[('X-Memory', 'read')]), raw)
+                    self.assertEqual(r.status, 200, r)
+                    up = self.fake_req(tag)['body'].encode()
+                    doc = json.loads(up)
+                    self.assertEqual(doc['system'], system)  # no head: the system as sent
+                    newest = doc['messages'][-1]['content']
+                    self.assertTrue(newest[0]['text'].startswith(mh.INTRO), newest)
+                    self.assertIn('4417', newest[0]['text'])
+                    self.assertEqual(newest[1], {'type': 'text', 'text': q})
+                    self.assertEqual(up.count(b'cache_control'), raw.count(b'cache_control'))
+                    # everything before the newest turn is the client's bytes
+                    cut = raw.rindex(b'{"role": "user"')
+                    self.assertEqual(up[:len(raw[:cut])], raw[:cut])
+                    if stream:
+                        text = bytes(r.body).decode()
+                        start = json.loads(next(l[6:] for l in text.split('\n')
+                                                if l.startswith('data: ') and 'message_start' in l))
+                        reads.append(start['message']['usage']['cache_read_input_tokens'])
+                    else:
+                        reads.append(r.json()['usage']['cache_read_input_tokens'])
+                # the third turn reads the system and the first answer from the cache
+                self.assertGreater(reads[2], len(self.SYSTEM) // 4 + 300, reads)
+
+
 class MemoryModel(AnthropicCase):
     """[memory] llm = anthropic: summaries and extraction go to Anthropic's
     Messages API, so a deployment with only an Anthropic key works end to end."""

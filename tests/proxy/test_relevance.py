@@ -380,5 +380,182 @@ class Governance(RelevanceCase):
         self.assertEqual(s1.tokens(), s2.tokens())
 
 
+SYSTEM = 'You are a careful, terse assistant for a gardener. ' * 110  # ~1,400 tokens: cacheable
+GARDEN = [fact('plant_%02d' % i, 'a %s %s rose bush by the %s wall' % (z, c, w), '2023-04-01T00:00:00Z')
+          for i, (z, c, w) in enumerate((z, c, w) for z in ('tall', 'short', 'young', 'old', 'wild')
+                                        for c in ('red', 'white', 'yellow', 'pink', 'orange')
+                                        for w in ('north', 'south', 'east', 'west'))]
+GARDEN.append(fact('door_code', 'the shed door code is 4417', '2023-04-02T00:00:00Z'))
+
+
+def usage_of(sent, stream):
+    """The fake upstream's usage in the reply (a stream's last chunk that has it)."""
+    if not stream:
+        return sent.resp.json()['usage']
+    usage = None
+    for line in bytes(sent.resp.body).decode().split('\n'):
+        if line.startswith('data: {'):
+            usage = json.loads(line[6:]).get('usage') or usage
+    return usage
+
+
+class Conversations(RelevanceCase):
+    """A stable head and a per-question tail (docs/memory.md#conversations):
+    through the real binary, the fake upstream's prompt cache shows what
+    stays cached turn after turn."""
+
+    QUESTIONS = ('Which roses grow by the north wall?', 'And what is by the east wall?',
+                 'What is the code of the shed door?')
+
+    def converse(self, user, conn, stream=False, headers=(), questions=QUESTIONS, proxy=None):
+        """Three turns of one conversation on one connection: [(Sent, upstream body, usage)]."""
+        msgs = [{'role': 'system', 'content': SYSTEM}, mh.user_msg('Hi, my garden again.'),
+                mh.asst_msg('Hello! Ready when you are. ' * 40)]
+        out = []
+        for i, q in enumerate(questions):
+            msgs.append(mh.user_msg(q))
+            extra = {'stream_options': {'include_usage': True}} if stream else None
+            s = mh.send(proxy or self.proxy, user, msgs, stream=stream, x_memory='read', conn=conn,
+                        extra=extra, model='gpt-4o', extra_headers=headers)
+            self.assertOK(s)
+            out.append((s, mh.upstream_body(self.fake, s), usage_of(s, stream)))
+            msgs.append(mh.asst_msg('Answer %d: ' % i + 'roses need sun. ' * 60))
+        return out
+
+    def test_head_stable_tail_before_the_question_cache_holds(self):
+        p = self.own_proxy(memory={'head_share': 50})
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                user = mh.uid('conv')
+                self.imp_ok(user, GARDEN, p)
+                reused = p.metric('memproxy_conversation_heads_total', result='reused')
+                turns = self.converse(user, p.conn(), stream=stream, proxy=p)
+                hi = b'{"role":"user","content":"Hi, my garden again."}'
+                heads = [b[:b.index(hi)] for _, b, _ in turns]
+                # the head: after the system prompt, byte-identical on every turn
+                self.assertEqual(heads[0], heads[1])
+                self.assertEqual(heads[1], heads[2])
+                self.assertIn(b'[User profile]: ', heads[0])
+                for (s, body, _), q in zip(turns, self.QUESTIONS):
+                    # the tail right before the newest user message, and nowhere else
+                    tail_at = body.rfind(b'{"role":"system","content":"' + mh.TAIL_INTRO.encode())
+                    self.assertGreater(tail_at, len(heads[0]))
+                    text = body[tail_at:].decode()
+                    _, end = json.JSONDecoder().raw_decode(text)
+                    newest = json.dumps(mh.user_msg(q), ensure_ascii=False, separators=(',', ':'))
+                    self.assertTrue(text[end:].startswith(',' + newest), text[end:end + 200])
+                    self.assertEqual(s.tokens(), self.injection(s).cost())
+                    self.assertLessEqual(s.tokens(), BUDGET)
+                self.assertIn(b'4417', turns[2][1])  # the door code: in the tail when asked
+                self.assertEqual(p.metric('memproxy_conversation_heads_total', result='reused'),
+                                 reused + 2)
+                # the provider's cache: turn 3 reads all of turn 2 but its tail and question
+                u2, u3 = turns[1][2], turns[2][2]
+                tail2 = json.loads(turns[1][1])['messages'][-2]['content']
+                uncached2 = mh.message_cost(tail2) + mh.message_cost(self.QUESTIONS[1]) + 2 * 128
+                self.assertGreater(u3['prompt_tokens_details']['cached_tokens'],
+                                   u2['prompt_tokens'] - uncached2)
+
+    def test_default_head_is_the_summary_facts_per_question(self):
+        user = mh.uid('dflt')
+        self.imp_ok(user, GARDEN)
+        for s, body, _ in self.converse(user, self.proxy.conn()):
+            hi = body.index(b'{"role":"user","content":"Hi, my garden again."}')
+            self.assertNotIn(b'[User profile]', body[:hi])
+            self.assertIn(b'[User profile]', body[hi:])
+            self.assertEqual(s.tokens(), self.injection(s).cost())
+
+    def test_erased_or_corrected_fact_rebuilds_the_head(self):
+        p = self.own_proxy(memory={'head_share': 50})
+        user = mh.uid('erase')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+        first = self.converse(user, conn, questions=self.QUESTIONS[2:], proxy=p)
+        self.assertIn(b'4417', first[0][1])
+        rebuilt = p.metric('memproxy_conversation_heads_total', result='rebuilt')
+        r = p.request('DELETE', '/v1/memory/entities/door_code', [('X-User-Id', user)])
+        self.assertIn(r.status, (200, 204), r)
+        mh.wait_memory(p, user, lambda m: 'door_code' not in mh.entity_map(m), what='erased')
+        r = p.request('PUT', '/v1/memory/entities/plant_00', [('X-User-Id', user),
+                               ('Content-Type', 'application/json')], json.dumps({'value': 'a blue lilac'}).encode())
+        self.assertIn(r.status, (200, 201), r)
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('plant_00') == 'a blue lilac',
+                       what='corrected')
+        for _, body, _ in self.converse(user, conn, questions=self.QUESTIONS[2:], proxy=p):
+            self.assertNotIn(b'4417', body)          # never again, head or tail
+            self.assertNotIn(b'a tall red rose bush by the north wall', body)
+            self.assertIn(b'a blue lilac', body)
+        self.assertGreater(p.metric('memproxy_conversation_heads_total', result='rebuilt'), rebuilt)
+
+    def test_identity_and_expiry(self):
+        p = self.own_proxy(memory={'conversation_idle_seconds': 1})
+        user = mh.uid('ident')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+
+        def turn(msgs, headers=()):
+            s = mh.send(p, user, msgs, x_memory='read', conn=conn, extra_headers=headers)
+            self.assertOK(s)
+            return upstream_head(self.fake, s)
+
+        def counts():
+            return {r: p.metric('memproxy_conversation_heads_total', result=r)
+                    for r in ('new', 'reused', 'rebuilt')}
+
+        hist = [{'role': 'system', 'content': 'S'}, mh.user_msg('first'), mh.asst_msg('ok')]
+        c0 = counts()
+        h1 = turn(hist + [mh.user_msg('Which roses are red?')])
+        h2 = turn(hist + [mh.user_msg('Which are white?')])
+        self.assertEqual(h1, h2)
+        c1 = counts()
+        self.assertEqual((c1['new'] - c0['new'], c1['reused'] - c0['reused']), (1, 1))
+        # another first message: another conversation
+        turn([{'role': 'system', 'content': 'S'}, mh.user_msg('other'), mh.asst_msg('ok'),
+              mh.user_msg('Which are yellow?')])
+        self.assertEqual(counts()['new'] - c1['new'], 1)
+        # the client's own id wins over the leading messages
+        c2 = counts()
+        chat = [('X-OpenWebUI-Chat-Id', 'chat-' + user)]
+        turn(hist + [mh.user_msg('Which are pink?')], chat)
+        turn([{'role': 'system', 'content': 'S'}, mh.user_msg('x'), mh.asst_msg('y'),
+              mh.user_msg('Which are orange?')], chat)
+        c3 = counts()
+        self.assertEqual((c3['new'] - c2['new'], c3['reused'] - c2['reused']), (1, 1))
+        # idle past conversation_idle_seconds: a new conversation
+        time.sleep(1.3)
+        turn(hist + [mh.user_msg('Which roses are red?')])
+        self.assertEqual(counts()['new'] - c3['new'], 1)
+
+
+    def test_table_bounded_least_recently_used_dropped(self):
+        p = self.own_proxy(memory={'conversations_max': 2})
+        user = mh.uid('lru')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+
+        def turn(first):
+            self.assertOK(mh.send(p, user, [mh.user_msg(first), mh.asst_msg('ok'),
+                                            mh.user_msg('Which roses are red?')],
+                                  x_memory='read', conn=conn))
+
+        for first in ('one', 'two', 'three', 'two'):
+            turn(first)
+        self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 1)  # 'one'
+        self.assertEqual(p.metric('memproxy_conversations'), 2)
+        self.assertGreater(p.metric('memproxy_conversation_bytes'), 0)
+        new = p.metric('memproxy_conversation_heads_total', result='new')
+        turn('one')  # dropped: new again, and 'three' (least recently used) goes
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
+        self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 2)
+        turn('two')
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
+
+
+def upstream_head(fake, s):
+    """The upstream body up to the client's first user message."""
+    body = mh.upstream_body(fake, s)
+    return body[:body.index(b'{"role":"user"')]
+
+
 if __name__ == '__main__':
     harness.main('proxy_relevance')

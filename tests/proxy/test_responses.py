@@ -227,6 +227,39 @@ class Responses(mh.MemCase):
         self.assertFalse(r.has_header('X-Memory-Mode'), r.headers)
 
 
+class Conversation(Responses):
+    """A conversation resent in "input" (docs/memory.md#conversations): the
+    tail is a developer item right before the newest user item, the
+    client's earlier items and the head before it byte for byte."""
+
+    def test_tail_before_the_newest_user_item(self):
+        user = mh.uid('rc')
+        self.seed(user)
+        items = [{'role': 'developer', 'content': 'Be brief.'},
+                 {'role': 'user', 'content': 'Hello there.'},
+                 {'type': 'function_call_output', 'call_id': 'c1', 'output': 'ok'},
+                 {'role': 'assistant', 'content': 'Hi!'}]
+        bodies = []
+        for stream in (False, True):
+            q = {'role': 'user', 'content': 'What vector DB do I use?'}
+            body = {'model': 'gpt-4o-mini', 'input': items + [q], 'stream': stream}
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.status, 200, s.resp)
+            up = self.upstream(s)
+            got = json.loads(up)['input']
+            self.assertEqual(got[:4], items)  # no head (no summary): the client's items first
+            self.assertEqual(got[-1], q)
+            tail = got[-2]
+            self.assertEqual(tail['role'], 'developer')
+            self.assertTrue(tail['content'].startswith(mh.INTRO), tail)
+            self.assertIn('vector_db: Qdrant', tail['content'])
+            bodies.append(up[:up.index(b'"What vector DB')])
+        # every byte up to the tail is the client's, stream or not
+        raw = json.dumps(items)[:-1].encode()
+        for b in bodies:
+            self.assertIn(raw[1:40], b)
+
+
 class Recording(mh.MemCase):
     """What a completed /v1/responses turn leaves in the buffer: the new user
     texts and the reply's output_text, from a body or a stream; a failed,

@@ -138,6 +138,22 @@ class OpenAISDKUpstreamState(OpenAISDK):
                        what='the turn recorded from input')
         return doc
 
+    def test_chat_resent_conversation_tail_before_the_question(self):
+        """Issue 32, requirement 3: a conversation the SDK resends keeps its
+        bytes; memory for the question goes right before it."""
+        user = mh.uid('sdkh')
+        r = mh.import_lines(self.proxy, user, [mh.fact('notes_app', 'Obsidian', '2023-05-08T10:00:00Z')])
+        self.assertEqual(r.status, 200, r)
+        got, tag = self.sdk('chat-history', user, ASK)
+        self.assertEqual(got, mh.REPLY)
+        items = self.upstream_doc(tag)['messages']
+        self.assertEqual([(i['role'], i['content']) for i in items[:3]],
+                         [('system', 'You are terse.'), ('user', 'Hello.'), ('assistant', 'Hi.')])
+        self.assertEqual(items[3]['role'], 'system')
+        self.assertIn(('notes_app', 'Obsidian'),
+                      [(k, v) for k, v, _ in mh.Block(items[3]['content']).facts()])
+        self.assertEqual(items[4], {'role': 'user', 'content': ASK})
+
     def test_responses_previous_response_id(self):
         doc = self.continued('responses-continue', mh.REPLY, 'You are terse.', ASK)
         self.assertEqual((doc['previous_response_id'], doc['store']), ('resp_prev', True))

@@ -1,7 +1,8 @@
 // Drives memproxy with the official OpenAI SDK (npm "openai") for
 // tests/proxy/test_sdk.py. One call per run:
-//   node openai_client.mjs <chat|chat-stream|responses|responses-stream|
+//   node openai_client.mjs <chat|chat-stream|chat-history|responses|responses-stream|
 //                           responses-continue|responses-conversation-stream> <text>
+// (chat-history resends a short conversation before the text)
 // (the last two continue upstream state: previous_response_id with
 // instructions, and a conversation object)
 // Environment: OPENAI_BASE_URL (memproxy's /v1), MEMPROXY_USER (sent as
@@ -30,6 +31,13 @@ async function run() {
       let out = '';
       for await (const chunk of s) out += chunk.choices[0]?.delta?.content ?? '';
       return out;
+    }
+    case 'chat-history': {
+      // a client that resends its conversation on every turn (issue 32)
+      const r = await client.chat.completions.create({model, messages: [
+        {role: 'system', content: 'You are terse.'}, {role: 'user', content: 'Hello.'},
+        {role: 'assistant', content: 'Hi.'}, {role: 'user', content: text}]});
+      return r.choices[0].message.content;
     }
     case 'responses': {
       const r = await client.responses.create({model, input: text});

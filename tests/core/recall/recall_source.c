@@ -268,6 +268,8 @@ void fs_build(void)
     fix_start(&facts_ix, fx_um.nentities);
     for (uint32_t i = 0; i < fx_um.nentities; i++) {
         const struct mp_mem_entity *e = &fx_ents[i];
+        fx_ents[i].id = i; /* the source's ids, as a store view sets them */
+        fx_ents[i].has_id = true;
         add_item(&facts_ix, i, i, e->key, e->value, e->value_len,
                  mp_memblock_fact_bytes(e, false, SIZE_MAX));
     }

@@ -473,19 +473,25 @@ END_TEST
 
 #define PAST "[Relevant past conversation]: "
 
+/* Every section at 1,500 tokens, the default shares. */
+static struct mp_recall_params source_params(enum mp_retrieval retrieval, bool terms)
+{
+    return (struct mp_recall_params){.sections = mp_recall_sections(MP_MEMORY_HYBRID),
+                                     .budget_tokens = 1500,
+                                     .retrieval = retrieval,
+                                     .terms = terms ? fs_terms : NULL,
+                                     .share_profile = 40,
+                                     .share_past = 30,
+                                     .share_summary = 15,
+                                     .share_buffer = 15};
+}
+
 /* Builds body over the fixture source (fs_pets and what else the test
  * added) with every section; returns the decoded block (caller frees). */
 static char *block_with_source(const char *body, enum mp_retrieval retrieval, bool terms,
                                struct mp_inject_plan *plan)
 {
-    struct mp_recall_params p = {.sections = mp_recall_sections(MP_MEMORY_HYBRID),
-                                 .budget_tokens = 1500,
-                                 .retrieval = retrieval,
-                                 .terms = terms ? fs_terms : NULL,
-                                 .share_profile = 40,
-                                 .share_past = 30,
-                                 .share_summary = 15,
-                                 .share_buffer = 15};
+    struct mp_recall_params p = source_params(retrieval, terms);
     size_t len = strlen(body), n = 0;
     char *out = NULL, *block;
     struct mp_splice s;
@@ -560,6 +566,135 @@ START_TEST(test_inject_recent_with_source_takes_ranked_facts)
 }
 END_TEST
 
+/* ---- a conversation: head and tail ---- */
+
+static void pets_with_summary(void)
+{
+    fs_pets();
+    fx_summary("Ada builds a RAG app.");
+    fs_build();
+}
+
+/* One turn of a conversation over the fixture source: the new body
+ * (malloc'd) with conv's outputs set. */
+static char *conv_turn(const char *body, struct mp_inject_conv *conv, struct mp_inject_plan *plan)
+{
+    struct mp_recall_params p = source_params(MP_RETRIEVAL_RELEVANT, true);
+    size_t len = strlen(body), n = 0;
+    char *out = NULL;
+    struct mp_splice s;
+    ck_assert_int_eq(mp_chatreq_scan(body, len, rmsgs, 64, &req), MP_OK);
+    ck_assert_int_eq(mp_inject_build_conv(&mp_wire_chat, body, len, &req, &fs_head, &fs_src, &p,
+                                          NOW, conv, &s, plan),
+                     MP_OK);
+    ck_assert_int_eq(mp_splice_flatten(&s, body, &out, &n), MP_OK);
+    mp_splice_cleanup(&s);
+    ck_assert_uint_le(plan->tokens, 1500);
+    return out;
+}
+
+#define TURN1 "{\"messages\":[" U("Hi") "," A("Hello!") "," U("What did Rex chew?") "]}"
+#define TURN2                                                                                      \
+    "{\"messages\":[" U("Hi") "," A("Hello!") "," U("What did Rex chew?") "," A(                   \
+        "Your shoes.") "," U("Where do I work?") "]}"
+
+/* The head goes first and stays byte-identical; the tail (the past that
+ * answers the question) right before the newest user message; the head's
+ * facts are not repeated in the tail. */
+START_TEST(test_inject_conv_head_stable_tail_before_question)
+{
+    struct mp_inject_head built1, built2;
+    struct mp_inject_conv c1 = {.head_share = 50, .built = &built1};
+    struct mp_inject_plan plan;
+    pets_with_summary();
+    char *o1 = conv_turn(TURN1, &c1, &plan);
+    ck_assert(!c1.reused);
+    ck_assert_uint_gt(built1.len, 0);
+    ck_assert_uint_eq(built1.nfacts, 5);
+    ck_assert_int_eq(built1.summary_at_ms, fs_head.summary.updated_at_ms);
+    ck_assert(built1.summary);
+    /* the head first, then the client's messages, the tail before the question */
+    ck_assert(strncmp(o1, "{\"messages\":[" SYS_OPEN, strlen("{\"messages\":[" SYS_OPEN)) == 0);
+    char *t1 = strstr(o1, A("Hello!") "," SYS_OPEN);
+    ck_assert_ptr_nonnull(t1);
+    char *q1 = strstr(t1, "\"}," U("What did Rex chew?") "]}");
+    ck_assert_ptr_nonnull(q1);
+    char *shoes = strstr(t1, "Rex chewed my climbing shoes");
+    ck_assert(shoes != NULL && shoes < q1);
+    ck_assert_ptr_null(strstr(t1, "[User profile]")); /* in the head */
+    size_t head_end = (size_t)(strstr(o1, U("Hi")) - o1);
+    /* turn 2 with the kept head: the same bytes up to the client's messages */
+    struct mp_inject_conv c2 = {.head = &built1, .head_share = 50, .built = &built2};
+    char *o2 = conv_turn(TURN2, &c2, &plan);
+    ck_assert(c2.reused);
+    ck_assert_uint_eq(built2.len, 0);
+    ck_assert(strncmp(o1, o2, head_end) == 0);
+    /* the head's facts are in the head only */
+    ck_assert_ptr_null(strstr(o2 + head_end, "[User profile]"));
+    ck_assert_ptr_nonnull(strstr(o2, A("Your shoes.") "," SYS_OPEN));
+    /* determinism: the same turn again, the same bytes */
+    char *o3 = conv_turn(TURN2, &c2, &plan);
+    ck_assert_str_eq(o2, o3);
+    free(o1);
+    free(o2);
+    free(o3);
+    mp_inject_head_cleanup(&built1);
+}
+END_TEST
+
+/* A kept head whose fact is gone (erased, or corrected: a new id), whose
+ * summary was rewritten, or built for other params is rebuilt. */
+START_TEST(test_inject_conv_head_rebuilt_when_untrue)
+{
+    struct mp_inject_head built1, built2;
+    struct mp_inject_conv c1 = {.head_share = 50, .built = &built1};
+    struct mp_inject_plan plan;
+    pets_with_summary();
+    free(conv_turn(TURN1, &c1, &plan));
+    struct mp_inject_conv c2 = {.head = &built1, .head_share = 50, .built = &built2};
+    fs_calls.missing_fact = (long)built1.fact_ids[0];
+    free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(!c2.reused);
+    ck_assert_uint_gt(built2.len, 0);
+    mp_inject_head_cleanup(&built2);
+    fs_calls.missing_fact = -1;
+    fs_head.summary.updated_at_ms += 1;
+    free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(!c2.reused);
+    mp_inject_head_cleanup(&built2);
+    fs_head.summary.updated_at_ms -= 1;
+    built1.budget_tokens = 1000;
+    free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(!c2.reused);
+    mp_inject_head_cleanup(&built2);
+    built1.budget_tokens = 1500;
+    free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(c2.reused);
+    mp_inject_head_cleanup(&built1);
+}
+END_TEST
+
+/* A lone question's head holds the summary only: the facts come per
+ * question, in the tail. */
+START_TEST(test_inject_conv_summary_only_head)
+{
+    struct mp_inject_head built;
+    struct mp_inject_conv c = {.head_share = 50, .head_summary_only = true, .built = &built};
+    struct mp_inject_plan plan;
+    pets_with_summary();
+    char *o = conv_turn("{\"messages\":[" U("What did Rex chew?") "]}", &c, &plan);
+    ck_assert_uint_eq(built.nfacts, 0);
+    ck_assert_ptr_null(memmem(built.text, built.len, "[User profile]", 14));
+    ck_assert_ptr_nonnull(memmem(built.text, built.len, "[Conversation history summary]", 30));
+    char *tail = strstr(o, "}," SYS_OPEN);
+    ck_assert_ptr_nonnull(tail);
+    ck_assert_ptr_nonnull(strstr(tail, "[User profile]"));
+    ck_assert_uint_eq(plan.nfacts, 5);
+    free(o);
+    mp_inject_head_cleanup(&built);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("inject");
@@ -604,6 +739,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_relevant_asks_the_newest_user_message);
     tcase_add_test(r, test_inject_relevant_reads_the_turn_before);
     tcase_add_test(r, test_inject_recent_with_source_takes_ranked_facts);
+    tcase_add_test(r, test_inject_conv_head_stable_tail_before_question);
+    tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
+    tcase_add_test(r, test_inject_conv_summary_only_head);
     suite_add_tcase(s, r);
     return s;
 }

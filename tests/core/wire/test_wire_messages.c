@@ -158,6 +158,46 @@ START_TEST(test_messages_stream)
 }
 END_TEST
 
+/* The tail: a text block first in the newest user message's content, an
+ * array or a string (which becomes an array); the client's cache_control
+ * blocks and system stay as they were. Without a place it joins the block. */
+START_TEST(test_messages_tail_in_newest_user_turn)
+{
+    char *out;
+    wf_use(&mp_wire_messages, "B");
+    wf_use_tail("T");
+    out = wf_spliced("{\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+                     "{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\",\"content\":"
+                     "[{\"type\":\"text\",\"text\":\"q\",\"cache_control\":{\"type\":"
+                     "\"ephemeral\"}}]}]}",
+                     NULL, 0);
+    ck_assert_str_eq(out, "{\"system\":\"S\\n\\nB\",\"messages\":[{\"role\":\"user\",\"content\":"
+                          "\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\","
+                          "\"content\":[{\"type\":\"text\",\"text\":\"T\"},{\"type\":\"text\","
+                          "\"text\":\"q\",\"cache_control\":{\"type\":\"ephemeral\"}}]}]}");
+    free(out);
+    /* a string content, "system" after "messages", a replay first */
+    out = wf_spliced("{\"messages\":[{\"role\":\"user\",\"content\":\"q\\\"\"}],\"system\":\"S\"}",
+                     PAIR, 2);
+    ck_assert_str_eq(out,
+                     "{\"messages\":[{\"role\":\"user\",\"content\":\"old\"},{\"role\":"
+                     "\"assistant\",\"content\":\"ans\"},{\"role\":\"user\",\"content\":[{"
+                     "\"type\":\"text\",\"text\":\"T\"},{\"type\":\"text\",\"text\":\"q\\\"\"}]}"
+                     "],\"system\":\"S\\n\\nB\"}");
+    free(out);
+    /* an empty array, no system */
+    out = wf_spliced("{\"messages\":[{\"role\":\"user\",\"content\":[ ]}]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"system\":\"B\",\"messages\":[{\"role\":\"user\",\"content\":[{"
+                          "\"type\":\"text\",\"text\":\"T\"} ]}]}");
+    free(out);
+    /* no user message: joined to the block */
+    out = wf_spliced("{\"system\":\"S\",\"messages\":[]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"system\":\"S\\n\\nB\\n\\nT\",\"messages\":[]}");
+    free(out);
+    wf_use(&mp_wire_messages, "B\nC");
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_messages");
@@ -167,6 +207,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_messages_string_system_appended_inside);
     tcase_add_test(tc, test_messages_array_system_gets_a_block_after_the_clients);
     tcase_add_test(tc, test_messages_bad_requests);
+    tcase_add_test(tc, test_messages_tail_in_newest_user_turn);
     tcase_add_test(tc, test_messages_text_and_new_user_messages);
     tcase_add_test(tc, test_messages_reply_body);
     tcase_add_test(tc, test_messages_stream);

@@ -14,6 +14,36 @@
 #include "wire.h"
 #include "wire_fixture.h"
 
+/* The tail: a developer item right before the newest user item; joined
+ * to the block for a string input and with upstream state (instructions,
+ * head first: input is stored upstream). */
+START_TEST(test_responses_tail)
+{
+    char *out;
+    wf_use_tail("T");
+    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"type\":"
+                     "\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"},{\"role\":"
+                     "\"user\",\"content\":\"q\"}]}",
+                     NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+                          "\"user\",\"content\":\"a\"},{\"type\":\"function_call_output\","
+                          "\"call_id\":\"c\",\"output\":\"x\"},{\"role\":\"developer\",\"content\":"
+                          "\"T\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(out);
+    out = wf_spliced("{\"input\":\"q\"}", NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\\n\\nT\"},{"
+                          "\"role\":\"user\",\"content\":\"q\"}]}");
+    free(out);
+    out = wf_spliced("{\"previous_response_id\":\"r\",\"instructions\":\"I\",\"input\":[{"
+                     "\"role\":\"user\",\"content\":\"q\"}]}",
+                     NULL, 0);
+    ck_assert_str_eq(out, "{\"previous_response_id\":\"r\",\"instructions\":\"I\\n\\nB\\n\\nT\","
+                          "\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(out);
+    wf_use_tail("");
+}
+END_TEST
+
 Suite *mp_test_suite(void);
 
 START_TEST(test_responses_string_input_becomes_an_array)
@@ -196,7 +226,7 @@ START_TEST(test_responses_upstream_state_instructions_not_a_string)
          "\"content\":\"x\"}],\"input\":\"q\"}"),
         "{\"conversation\":\"c\",\"instructions\":42,\"input\":\"q\"}",
         "{\"conversation\":\"c\",\"instructions\":{\"a\":1},\"input\":\"q\"}"};
-    struct mp_wire_memory mem = {"B", 1, NULL, 0};
+    struct mp_wire_memory mem = {"B", 1, NULL, 0, NULL, 0};
     for (size_t k = 0; k < 3; k++) {
         struct mp_chatreq req;
         struct mp_splice out = {0};
@@ -335,6 +365,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_responses_null_state_keeps_input_placement);
     tcase_add_test(tc, test_responses_reply_body);
     tcase_add_test(tc, test_responses_stream);
+    tcase_add_test(tc, test_responses_tail);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -188,6 +188,39 @@ START_TEST(test_splice_chat_bytes)
 }
 END_TEST
 
+/* The tail goes right before the newest user message, after the block
+ * and the replay; with no user message after the block's place it joins
+ * the block. */
+START_TEST(test_splice_chat_tail)
+{
+    char *out;
+    wf_use(&mp_wire_chat, "B");
+    wf_use_tail("T\"1");
+    out = wf_spliced("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                     "\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}, "
+                     "{\"role\":\"user\",\"content\":\"q\"}]}",
+                     PAIR, 2);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                          "\"system\",\"content\":\"B\"},{\"role\":\"user\",\"content\":\"old\"},"
+                          "{\"role\":\"assistant\",\"content\":\"ans\"},{\"role\":\"user\","
+                          "\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}, "
+                          "{\"role\":\"system\",\"content\":\"T\\\"1\"},{\"role\":\"user\","
+                          "\"content\":\"q\"}]}");
+    free(out);
+    /* a lone question: the block, then the tail, then the question */
+    out = wf_spliced("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"system\",\"content\":\"B\"},{\"role\":"
+                          "\"system\",\"content\":\"T\\\"1\"},{\"role\":\"user\",\"content\":"
+                          "\"q\"}]}");
+    free(out);
+    /* no user message: joined */
+    out = wf_spliced("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"}]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                          "\"system\",\"content\":\"B\\n\\nT\\\"1\"}]}");
+    free(out);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_splice");
@@ -197,6 +230,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_splice_generates_only_what_it_adds);
     tcase_add_test(tc, test_splice_flatten_equals_the_iovecs);
     tcase_add_test(tc, test_splice_chat_bytes);
+    tcase_add_test(tc, test_splice_chat_tail);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -19,6 +19,9 @@ extern struct mp_chatreq_msg wf_msgs[WF_MSGS]; /* the scratch wf_scan reads into
 /* The wire the helpers use and the block text wf_spliced splices. */
 void wf_use(const struct mp_wire *w, const char *block);
 
+/* The tail wf_spliced splices from now on ("" by wf_use: none). */
+void wf_use_tail(const char *tail);
+
 /* The wire's scan of body into *req (over wf_msgs). */
 int wf_scan(const char *body, struct mp_chatreq *req);
 

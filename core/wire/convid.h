@@ -1,0 +1,77 @@
+/* Conversation identity: which conversation a chat request belongs to, so
+ * that memproxy can keep what it injected stable from one turn to the next
+ * (the prompt cache, docs/memory.md "Conversations"). A pure rule over the
+ * request's headers and its scan; it keys nothing with the user (the proxy
+ * digests the identity together with the user's key) and keeps no state.
+ *
+ * The rule, first that applies:
+ *   1. CLIENT: the client's own id, in this order: the X-OpenWebUI-Chat-Id
+ *      header, x-claude-code-session-id, Codex's session-id (or session_id),
+ *      the body's "prompt_cache_key" string, the Responses API's
+ *      "conversation" (a string, or an object's "id" string);
+ *   2. CHAIN: the Responses API's "previous_response_id" string (the
+ *      conversation of the response it names);
+ *   3. LEADING: a client that resends its conversation (an assistant
+ *      message, or more than one user message): the request's leading
+ *      messages, i.e. its instructions (the leading system/developer
+ *      messages, Messages' "system", Responses' "instructions", as sent)
+ *      and its first user message;
+ *   4. SESSION: a client that sends only its newest message: the user's
+ *      session (the proxy ends it after an idle gap).
+ * An id that is empty or longer than MP_CONVID_ID_MAX bytes is ignored
+ * (the next rule applies). */
+#ifndef MP_CORE_WIRE_CONVID_H
+#define MP_CORE_WIRE_CONVID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mp_chatreq;
+
+#define MP_CONVID_ID_MAX 256
+
+enum mp_convid_kind {
+    MP_CONVID_CLIENT = 1,
+    MP_CONVID_CHAIN = 2,
+    MP_CONVID_LEADING = 3,
+    MP_CONVID_SESSION = 4,
+};
+
+/* The client's id headers' values, as received (borrowed, not
+ * NUL-terminated; NULL when absent), in the rule's order:
+ * X-OpenWebUI-Chat-Id, x-claude-code-session-id, session-id. */
+#define MP_CONVID_HEADERS 3
+struct mp_convid_headers {
+    const char *value[MP_CONVID_HEADERS];
+    size_t len[MP_CONVID_HEADERS];
+};
+
+/* What identifies the conversation. CLIENT and CHAIN: id[0..id_len) (borrowed
+ * from a header or the body: the raw bytes, JSON escapes as sent) and
+ * source, which names where it came from (a static string, part of the
+ * identity: the same id from two sources is two conversations). LEADING:
+ * lead, a hash of the leading messages (equal leading messages, equal
+ * hash: mp_chatreq_hash_text over each, combined in order). SESSION:
+ * nothing more. */
+struct mp_convid {
+    enum mp_convid_kind kind;
+    const char *source;
+    const char *id;
+    size_t id_len;
+    uint64_t lead;
+};
+
+/* Applies the rule to body[0..len) and req (its scan by the request's
+ * wire: borrowed) and the headers h (borrowed; NULL: none). Fills *out
+ * (its pointers into body and h). Never fails. */
+void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *req,
+                        const struct mp_convid_headers *h, struct mp_convid *out);
+
+/* The bytes that name the identity, for the proxy's digest: writes at most
+ * cap bytes of "<kind>\0<source>\0<id>" (LEADING: the hash as 16 hex
+ * digits; SESSION: the kind alone) to out and returns the length it
+ * needs (MP_CONVID_NAME_MAX always suffices). */
+#define MP_CONVID_NAME_MAX (2 + 32 + 1 + MP_CONVID_ID_MAX)
+size_t mp_convid_name(const struct mp_convid *c, char *out, size_t cap);
+
+#endif

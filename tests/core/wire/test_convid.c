@@ -1,0 +1,160 @@
+/* Tests for core/wire/convid.c: the conversation identity rule. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chatreq.h"
+#include "convid.h"
+#include "status.h"
+
+Suite *mp_test_suite(void);
+
+static struct mp_chatreq_msg msgs[32];
+
+/* Scans body with the wire's scanner (0 chat, 1 responses, 2 messages)
+ * and identifies it. */
+static struct mp_convid identify(int api, const char *body, const struct mp_convid_headers *h)
+{
+    struct mp_chatreq req;
+    struct mp_convid c;
+    int rc = api == 0   ? mp_chatreq_scan(body, strlen(body), msgs, 32, &req)
+             : api == 1 ? mp_chatreq_scan_input(body, strlen(body), msgs, 32, &req)
+                        : mp_chatreq_scan_messages(body, strlen(body), msgs, 32, &req);
+    ck_assert_int_eq(rc, MP_OK);
+    memset(&c, 0xA5, sizeof(c));
+    mp_convid_identify(body, strlen(body), &req, h, &c);
+    return c;
+}
+
+static void assert_id(const struct mp_convid *c, enum mp_convid_kind kind, const char *source,
+                      const char *id)
+{
+    ck_assert_int_eq(c->kind, kind);
+    ck_assert_str_eq(c->source, source);
+    ck_assert_uint_eq(c->id_len, strlen(id));
+    ck_assert(memcmp(c->id, id, c->id_len) == 0);
+}
+
+#define HIST                                                                                       \
+    "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"                               \
+    "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"},"       \
+    "{\"role\":\"user\",\"content\":\"%s\"}]}"
+
+/* The client's headers come first, in the documented order. */
+START_TEST(test_convid_headers_in_order)
+{
+    const char *body = "{\"prompt_cache_key\":\"pk\",\"messages\":[{\"role\":\"user\",\"content\":"
+                       "\"q\"}]}";
+    struct mp_convid_headers h = {{"owui-1", "claude-1", "codex-1"}, {6, 8, 7}};
+    struct mp_convid c = identify(0, body, &h);
+    assert_id(&c, MP_CONVID_CLIENT, "x-openwebui-chat-id", "owui-1");
+    h.len[0] = 0;
+    c = identify(0, body, &h);
+    assert_id(&c, MP_CONVID_CLIENT, "x-claude-code-session-id", "claude-1");
+    h.value[1] = NULL;
+    c = identify(0, body, &h);
+    assert_id(&c, MP_CONVID_CLIENT, "session-id", "codex-1");
+    h.value[2] = NULL;
+    c = identify(0, body, &h);
+    assert_id(&c, MP_CONVID_CLIENT, "prompt_cache_key", "pk");
+}
+END_TEST
+
+/* Responses: "conversation" (string or object), then the chain. */
+START_TEST(test_convid_responses_state)
+{
+    struct mp_convid c = identify(
+        1, "{\"conversation\":\"conv_1\",\"previous_response_id\":\"resp_9\",\"input\":\"q\"}",
+        NULL);
+    assert_id(&c, MP_CONVID_CLIENT, "conversation", "conv_1");
+    c = identify(1, "{\"conversation\":{\"id\":\"conv_2\"},\"input\":\"q\"}", NULL);
+    assert_id(&c, MP_CONVID_CLIENT, "conversation", "conv_2");
+    c = identify(1, "{\"previous_response_id\":\"resp_9\",\"input\":\"q\"}", NULL);
+    assert_id(&c, MP_CONVID_CHAIN, "previous_response_id", "resp_9");
+    /* null and non-strings are no id: the lone question is a session */
+    c = identify(1, "{\"previous_response_id\":null,\"conversation\":7,\"input\":\"q\"}", NULL);
+    ck_assert_int_eq(c.kind, MP_CONVID_SESSION);
+}
+END_TEST
+
+/* A resent conversation is its leading messages: the same on every turn,
+ * different for another system prompt or another first question. */
+START_TEST(test_convid_leading_messages)
+{
+    char b1[512], b2[512], b3[512];
+    snprintf(b1, sizeof(b1), HIST, "first follow-up");
+    snprintf(b2, sizeof(b2), HIST, "second follow-up");
+    struct mp_convid c1 = identify(0, b1, NULL), c2 = identify(0, b2, NULL);
+    ck_assert_int_eq(c1.kind, MP_CONVID_LEADING);
+    ck_assert_int_eq(c2.kind, MP_CONVID_LEADING);
+    ck_assert(c1.lead == c2.lead);
+    snprintf(b3, sizeof(b3), HIST, "first follow-up");
+    memcpy(strstr(b3, "be brief"), "be BRIEF", 8);
+    ck_assert(identify(0, b3, NULL).lead != c1.lead);
+    snprintf(b3, sizeof(b3), HIST, "first follow-up");
+    memcpy(strstr(b3, "\"hi\""), "\"ho\"", 4);
+    ck_assert(identify(0, b3, NULL).lead != c1.lead);
+    /* two user messages and no assistant: resent too */
+    c1 = identify(0,
+                  "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\","
+                  "\"content\":\"b\"}]}",
+                  NULL);
+    ck_assert_int_eq(c1.kind, MP_CONVID_LEADING);
+}
+END_TEST
+
+/* Messages' "system" is part of the leading messages; a lone question is
+ * the user's session. */
+START_TEST(test_convid_messages_system_and_session)
+{
+    const char *a = "{\"system\":\"S1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                    "{\"role\":\"assistant\",\"content\":\"yo\"},{\"role\":\"user\",\"content\":"
+                    "\"q\"}]}";
+    const char *b = "{\"system\":\"S2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                    "{\"role\":\"assistant\",\"content\":\"yo\"},{\"role\":\"user\",\"content\":"
+                    "\"q\"}]}";
+    struct mp_convid ca = identify(2, a, NULL), cb = identify(2, b, NULL);
+    ck_assert_int_eq(ca.kind, MP_CONVID_LEADING);
+    ck_assert(ca.lead != cb.lead);
+    ca = identify(2, "{\"system\":\"S1\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+                  NULL);
+    ck_assert_int_eq(ca.kind, MP_CONVID_SESSION);
+}
+END_TEST
+
+/* The name distinguishes kinds and sources; ids too long are ignored. */
+START_TEST(test_convid_name_and_limits)
+{
+    char n1[MP_CONVID_NAME_MAX], n2[MP_CONVID_NAME_MAX], big[MP_CONVID_ID_MAX + 2];
+    struct mp_convid_headers h = {{"x", NULL, NULL}, {1, 0, 0}};
+    const char *body = "{\"prompt_cache_key\":\"x\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"q\"}]}";
+    struct mp_convid a = identify(0, body, &h), b = identify(0, body, NULL);
+    size_t la = mp_convid_name(&a, n1, sizeof(n1)), lb = mp_convid_name(&b, n2, sizeof(n2));
+    ck_assert(la != lb || memcmp(n1, n2, la) != 0);
+    ck_assert_uint_eq(mp_convid_name(&a, n1, 0), la); /* the length needed, nothing written */
+    memset(big, 'k', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    h.value[0] = big;
+    h.len[0] = strlen(big);
+    a = identify(0, body, &h);
+    assert_id(&a, MP_CONVID_CLIENT, "prompt_cache_key", "x");
+    h.len[0] = MP_CONVID_ID_MAX; /* exactly the limit: taken */
+    a = identify(0, body, &h);
+    ck_assert_uint_eq(a.id_len, MP_CONVID_ID_MAX);
+    ck_assert_uint_le(mp_convid_name(&a, n1, sizeof(n1)), MP_CONVID_NAME_MAX);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("convid");
+    TCase *tc = tcase_create("convid");
+    tcase_add_test(tc, test_convid_headers_in_order);
+    tcase_add_test(tc, test_convid_responses_state);
+    tcase_add_test(tc, test_convid_leading_messages);
+    tcase_add_test(tc, test_convid_messages_system_and_session);
+    tcase_add_test(tc, test_convid_name_and_limits);
+    suite_add_tcase(s, tc);
+    return s;
+}
