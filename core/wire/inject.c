@@ -222,7 +222,7 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
         h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
         return false;
     if (summary_time(um) != h->summary_at_ms)
-        return false; /* written, rewritten, corrected or erased since */
+        return false; /* written, rewritten, corrected, scrubbed or erased since */
     for (size_t i = 0; i < h->nfacts; i++) {
         const struct mp_mem_entity *e;
         if (src->fact(src->ctx, h->fact_ids[i], &e) != MP_OK || (e->pii && !p->inject_pii))
@@ -291,15 +291,20 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 }
 
 /* The tail's plan: every section but the summary (nor the buffer with
- * upstream state) within what the head leaves, without the head's facts. */
+ * upstream state, or for a client that resends its conversation when a
+ * summary is kept) within what the head leaves, without the head's facts. */
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, struct mp_recall_plan *rp)
+                       uint32_t head_tokens, bool resends, struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
     tp.sections = p->sections & ~MP_RECALL_SUMMARY;
-    if (req->upstream_state)
+    /* no replay where the upstream holds the conversation, nor, where a
+       summary carries the older turns, for a client that resends its own:
+       a replay that slides with every recorded turn would change the bytes
+       right after the head on every turn */
+    if (req->upstream_state || (resends && (p->sections & MP_RECALL_SUMMARY)))
         tp.sections &= ~MP_RECALL_BUFFER;
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
     if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line; 1: rounding */
@@ -432,7 +437,8 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
                                        .now_ms = now_ms,
                                        .held = held,
                                        .nheld = h->nfacts};
-        trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(h) ? 0 : h->tokens, &rp);
+        trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(h) ? 0 : h->tokens,
+                          !conv->head_summary_only, &rp);
         rc = trc == MP_NOTFOUND ? MP_OK : trc;
     }
     if (rc == MP_OK)

@@ -82,8 +82,13 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
  * it. The tail is the rest of
  * the budget (the budget less the head's tokens), chosen per request with
  * every section but the summary (the profile's facts not in the head, the
- * past, the buffered messages): its block goes right before the newest
- * user message (wire.h), its buffered messages after the head as before.
+ * past, and the buffered messages for a client that sends only its newest
+ * message): its block goes right before the newest user message (wire.h),
+ * its buffered messages after the head as before. A client that resends
+ * its conversation (not head_summary_only) gets no replay where a summary
+ * is kept (summary, hybrid): its turns are in its request, the summary
+ * carries the older ones, and a replay that slides with every recorded
+ * turn would change the bytes after the head on every turn.
  * With head_summary_only (a client that sends only its newest message:
  * its memory is its context, chosen per question), the head holds the
  * summary alone, whatever head_share.
@@ -93,8 +98,8 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
  * or has a new id: storage/store.h), pii as the params allow, and the
  * user's summary is the one there was when it was built (same
  * updated_at_ms, or none then and now: a summary written, rewritten,
- * corrected or erased since rebuilds the head); else a new head is built,
- * as on a conversation's first turn.
+ * corrected, scrubbed by an erasure or erased since rebuilds the head);
+ * else a new head is built, as on a conversation's first turn.
  *
  * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
  * intro (core/recall/memblock.h); recall measures it with the intro, on a

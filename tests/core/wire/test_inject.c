@@ -695,6 +695,34 @@ START_TEST(test_inject_conv_summary_only_head)
 }
 END_TEST
 
+/* A client that resends its conversation gets no replay of buffered
+ * messages where a summary is kept (a replay that slides with every
+ * recorded turn would change the bytes after the head each turn); one that
+ * sends only its newest message gets them, as before. */
+START_TEST(test_inject_conv_replay_only_for_a_lone_question)
+{
+    struct mp_inject_head built;
+    struct mp_inject_conv c = {.head_share = 0, .built = &built};
+    struct mp_inject_plan plan;
+    fs_pets();
+    fx_summary("Ada builds a RAG app.");
+    fx_message(MP_ROLE_USER, "I moved to Porto last spring.");
+    fx_message(MP_ROLE_ASSISTANT, "Porto it is.");
+    fs_build();
+    char *o = conv_turn(TURN2, &c, &plan);
+    ck_assert_ptr_null(strstr(o, "Porto"));
+    ck_assert_uint_eq(plan.nmessages, 0);
+    free(o);
+    mp_inject_head_cleanup(&built);
+    c = (struct mp_inject_conv){.head_share = 0, .head_summary_only = true, .built = &built};
+    o = conv_turn("{\"messages\":[" U("Where do I live?") "]}", &c, &plan);
+    ck_assert_ptr_nonnull(strstr(o, A("Porto it is.")));
+    ck_assert_uint_eq(plan.nmessages, 2);
+    free(o);
+    mp_inject_head_cleanup(&built);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("inject");
@@ -742,6 +770,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_conv_head_stable_tail_before_question);
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
+    tcase_add_test(r, test_inject_conv_replay_only_for_a_lone_question);
     suite_add_tcase(s, r);
     return s;
 }
