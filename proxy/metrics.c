@@ -85,10 +85,16 @@ static const char *const client_kind_names[MP_CLERR_COUNT] = {
     "headers_too_large", "overloaded",      "unauthorized",
     "precondition",      "displaced"};
 
+/* A shard's counter has one writer, its loop: no read-modify-write atom. */
+static void add(counter *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
 static void bump(counter *c)
 {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    add(c, 1);
 }
 
 static uint64_t get(counter *c)
@@ -197,9 +203,7 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens)
     while (b < NINJECTED && tokens > injected_bounds[b])
         b++;
     bump(&s->injected_buckets[b]);
-    atomic_store_explicit(&s->injected_sum,
-                          atomic_load_explicit(&s->injected_sum, memory_order_relaxed) + tokens,
-                          memory_order_relaxed);
+    add(&s->injected_sum, tokens);
 }
 
 void mp_metrics_conversation_head(struct mp_metrics_shard *s, enum mp_conv_head_result r)
@@ -293,12 +297,6 @@ static unsigned model_index(struct mp_metrics *m, const char *label)
     }
     pthread_mutex_unlock(&m->models_lock);
     return i;
-}
-
-static void add(counter *c, uint64_t v)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
 }
 
 void mp_metrics_tokens(struct mp_metrics *m, struct mp_metrics_shard *s, enum mp_tokenuse_api api,

@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "ascii.h"
 #include "errtext.h"
 #include "hex.h"
 #include "status.h"
@@ -63,11 +64,6 @@ static int key_id_of(const unsigned char key[MP_SEAL_KEY_LEN], uint32_t *id)
 out:
     EVP_MD_CTX_free(ctx);
     return rc;
-}
-
-static bool is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
 static int b64_value(unsigned char c)
@@ -153,11 +149,11 @@ int mp_seal_key_parse(const unsigned char *data, size_t len, struct mp_seal_key 
     } else {
         const unsigned char *s = data;
         size_t n = len;
-        while (n > 0 && is_space(s[0])) {
+        while (n > 0 && mp_ascii_is_space(s[0])) {
             s++;
             n--;
         }
-        while (n > 0 && is_space(s[n - 1])) {
+        while (n > 0 && mp_ascii_is_space(s[n - 1])) {
             n--;
         }
         rc = decode_text(s, n, len, key.bytes, why, whycap);

@@ -25,6 +25,12 @@ static inline bool mp_ascii_is_alnum(unsigned char c)
     return mp_ascii_is_digit(c) || mp_ascii_is_alpha(c);
 }
 
+/* ' ', '\t', '\n', '\v', '\f' or '\r' (C's isspace in the "C" locale). */
+static inline bool mp_ascii_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
 /* 'A'..'Z' to 'a'..'z'; any other byte as it is. */
 static inline unsigned char mp_ascii_lower(unsigned char c)
 {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "completion.h"
 #include "json_write.h"
 #include "json_scan.h"
@@ -224,19 +225,14 @@ int mp_memprompt_extract_request(enum mp_llm_api api, const char *model, const c
     return rc;
 }
 
-static bool is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /* Trims s[0..*len) in place of pointers: returns the first kept byte. */
 static const char *trim(const char *s, size_t *len)
 {
     size_t a = 0;
     size_t b = *len;
-    while (a < b && is_space((unsigned char)s[a]))
+    while (a < b && mp_ascii_is_space((unsigned char)s[a]))
         a++;
-    while (b > a && is_space((unsigned char)s[b - 1]))
+    while (b > a && mp_ascii_is_space((unsigned char)s[b - 1]))
         b--;
     *len = b - a;
     return s + a;
@@ -249,11 +245,11 @@ static size_t cut_words(const char *s, size_t len, unsigned max_words)
     size_t i = 0;
 
     while (i < len) {
-        while (i < len && is_space((unsigned char)s[i]))
+        while (i < len && mp_ascii_is_space((unsigned char)s[i]))
             i++;
         if (i == len)
             break;
-        while (i < len && !is_space((unsigned char)s[i]))
+        while (i < len && !mp_ascii_is_space((unsigned char)s[i]))
             i++;
         if (++words == max_words)
             return i;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -108,19 +109,14 @@ void mp_usermem_set_correction(struct mp_mem_entity *e, char *value, size_t len,
     e->model[0] = '\0';
 }
 
-static bool ascii_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
 const char *mp_usermem_clean_value(const char *s, size_t len, size_t *out_len)
 {
     const unsigned char *u = (const unsigned char *)s;
-    while (len > 0 && ascii_space(*u)) {
+    while (len > 0 && mp_ascii_is_space(*u)) {
         u++;
         len--;
     }
-    while (len > 0 && ascii_space(u[len - 1]))
+    while (len > 0 && mp_ascii_is_space(u[len - 1]))
         len--;
     if (len == 0 || len > MP_ENTITY_VALUE_MAX)
         return NULL;

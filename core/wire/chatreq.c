@@ -445,49 +445,51 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
     return rc;
 }
 
-/* The value of the top-level member name of body, already validated by
- * json_scan (so no second validating pass over the body): the last one
- * when the name repeats, as mp_json_find_member. False when absent. */
-static bool top_member(const char *body, size_t len, const char *name, size_t val[2])
+/* The values of the top-level members names[0..n) of body, already
+ * validated by json_scan (so no second validating pass over the body), in
+ * one walk: val[i] their spans, the last one when a name repeats, as
+ * mp_json_find_member; {0, 0} when absent. */
+static void top_members(const char *body, size_t len, const char *const *names, size_t n,
+                        size_t (*val)[2])
 {
     size_t pos = ws(body, len, 0) + 1, key[2], v[2];
-    bool found = false;
+    memset(val, 0, n * sizeof(*val));
     while (next_item(body, len, &pos, key, v)) {
-        if (literal_is(body, key[0], key[1], name, strlen(name))) {
-            val[0] = v[0];
-            val[1] = v[1];
-            found = true;
+        for (size_t i = 0; i < n; i++) {
+            if (literal_is(body, key[0], key[1], names[i], strlen(names[i]))) {
+                val[i][0] = v[0];
+                val[i][1] = v[1];
+            }
         }
     }
-    return found;
 }
 
 int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                              struct mp_chatreq *out)
 {
     struct mp_chatreq r;
-    size_t sys[2];
+    size_t sys[1][2];
     int rc = mp_chatreq_scan(body, len, msgs, cap, &r);
     if (rc != MP_OK)
         return rc;
+    static const char *const names[] = {"system"};
     r.object_start = ws(body, len, 0); /* json_scan checked: '{' */
-    if (top_member(body, len, "system", sys)) {
-        if (body[sys[0]] != '"' && body[sys[0]] != '[')
+    top_members(body, len, names, 1, sys);
+    if (sys[0][1] > 0) {
+        if (body[sys[0][0]] != '"' && body[sys[0][0]] != '[')
             return MP_EINVAL;
-        r.system_start = sys[0];
-        r.system_end = sys[1];
+        r.system_start = sys[0][0];
+        r.system_end = sys[0][1];
     }
     *out = r;
     return MP_OK;
 }
 
-/* Whether the top-level member name of the validated body is present and
- * not null. */
-static bool member_set(const char *body, size_t len, const char *name)
+/* Whether a member's value span v (from top_members) is present and not
+ * null. */
+static bool member_set(const char *body, const size_t v[2])
 {
-    size_t v[2];
-    return top_member(body, len, name, v) &&
-           !(v[1] - v[0] == 4 && memcmp(body + v[0], "null", 4) == 0);
+    return v[1] > 0 && !(v[1] - v[0] == 4 && memcmp(body + v[0], "null", 4) == 0);
 }
 
 int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
@@ -501,14 +503,14 @@ int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *m
     if (rc != MP_OK || (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
         return MP_EINVAL;
     r.msgs = msgs;
+    /* the members the wire and the pipeline read, in one walk of the body */
+    static const char *const names[] = {"previous_response_id", "conversation", "instructions"};
+    size_t v[3][2];
     r.object_start = ws(body, len, 0); /* mp_json_find_member checked: '{' */
-    r.upstream_state =
-        member_set(body, len, "previous_response_id") || member_set(body, len, "conversation");
-    size_t ins[2];
-    if (top_member(body, len, "instructions", ins)) {
-        r.instructions_start = ins[0];
-        r.instructions_end = ins[1];
-    }
+    top_members(body, len, names, 3, v);
+    r.upstream_state = member_set(body, v[0]) || member_set(body, v[1]);
+    r.instructions_start = v[2][0];
+    r.instructions_end = v[2][1];
     if (body[r.messages_start] == '[') {
         rc = scan_array(body, &r, cap, true);
     } else if (cap == 0) {

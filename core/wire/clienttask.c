@@ -299,16 +299,14 @@ static int anthropic_system(struct texts *t, const char *body, const struct mp_c
 
 /* The system prompt's texts: Anthropic's "system", the Responses API's
  * "instructions", a first system or developer message. */
-static int system_texts(struct texts *t, const struct mp_wire *w, const char *body, size_t len,
+static int system_texts(struct texts *t, const struct mp_wire *w, const char *body,
                         const struct mp_chatreq *req)
 {
-    size_t vs, ve;
     int rc = MP_OK;
     if (w == &mp_wire_messages)
         return anthropic_system(t, body, req);
-    if (w == &mp_wire_responses &&
-        mp_json_find_member(body, len, "instructions", 12, &vs, &ve) == MP_OK)
-        rc = add_sys_string(t, body, vs, ve);
+    if (req->instructions_end > 0) /* the Responses API's, as its scan found it */
+        rc = add_sys_string(t, body, req->instructions_start, req->instructions_end);
     if (rc == MP_OK && req->nmsgs > 0 && is_system_role(req->msgs[0].role) &&
         t->nsys < SYSTEM_TEXTS_MAX) {
         rc = message_text(w, body, &req->msgs[0], &t->sys[t->nsys], &t->sys_len[t->nsys]);
@@ -374,7 +372,7 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
     bool lone = p->n > 0 && lone_turn(body, len, req, &user);
     if (!lone && !any_system_pattern(p))
         return MP_NOTFOUND; /* nothing to decode */
-    int drc = system_texts(&t, w, body, len, req);
+    int drc = system_texts(&t, w, body, req);
     if (drc == MP_OK && lone)
         drc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
     if (drc != MP_OK) {

@@ -136,6 +136,18 @@ static char *put_edit(char *w, const char *body, const struct mp_chatreq *req,
     return mp_wire_put(w, "}]", 2);
 }
 
+/* The edits in body order, stably: on a tie the system's stays first. */
+static void sort_edits(struct edit *e, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct edit x = e[i];
+        size_t j = i;
+        for (; j > 0 && e[j - 1].at > x.at; j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)
 {
@@ -151,15 +163,7 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
     int rc = mp_splice_init(out, bound);
     if (rc != MP_OK)
         return rc;
-    if (se.at > edits[1].at) { /* the edits in body order; the system's first on a tie */
-        edits[0] = edits[1];
-        edits[1] = (struct edit){se.at, EDIT_SYSTEM};
-    }
-    if (nedits > 2 && edits[1].at > edits[2].at) { /* "system" after "messages" */
-        struct edit sys = edits[1];
-        memmove(&edits[1], &edits[2], (nedits - 2) * sizeof(edits[0]));
-        edits[nedits - 1] = sys;
-    }
+    sort_edits(edits, nedits);
     size_t pos = 0;
     for (size_t k = 0; k < nedits; k++) {
         mp_splice_take(out, pos, edits[k].at - pos);

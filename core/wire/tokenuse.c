@@ -1,7 +1,8 @@
 /* Reading usage (see tokenuse.h). The JSON scanner works in place over the
  * body; a stream's event is copied out of its SSE lines once, and only when
- * it may carry usage or the model is still unknown, so a long stream's text
- * deltas cost a memmem each. */
+ * it may carry usage (a "usage" key that is not null) or the model is
+ * still unknown, so a long stream's text deltas, and the "usage":null of
+ * every chunk of a chat stream with include_usage, cost a memmem each. */
 #include "tokenuse.h"
 
 #include <stdlib.h>
@@ -109,10 +110,27 @@ static void read_data(struct mp_tokenuse *u, enum mp_tokenuse_api api, const cha
     read_object(u, api, d, s, e);
 }
 
+/* Whether ev[0..len) may hold a usage object: a "usage" key whose value
+ * is not null. With include_usage every chat chunk says "usage":null, and
+ * those are not copied out to be parsed. */
+static bool may_hold_usage(const char *ev, size_t len)
+{
+    for (const char *p = ev, *end = ev + len;
+         (p = memmem(p, (size_t)(end - p), "\"usage\"", 7)) != NULL;) {
+        size_t i = mp_json_skip_ws(ev, len, (size_t)(p - ev) + 7);
+        if (i < len && ev[i] == ':')
+            i = mp_json_skip_ws(ev, len, i + 1);
+        if (i >= len || ev[i] != 'n') /* an object, or data the SSE lines split */
+            return true;
+        p += 7;
+    }
+    return false;
+}
+
 void mp_tokenuse_read_event(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *ev,
                             size_t len)
 {
-    if (u->model[0] != '\0' && memmem(ev, len, "\"usage\"", 7) == NULL)
+    if (u->model[0] != '\0' && !may_hold_usage(ev, len))
         return;
     char *d = malloc(len + 1);
     size_t n = 0;

@@ -31,11 +31,17 @@ struct mp_convtab *mp_convtab_new(void)
     return calloc(1, sizeof(struct mp_convtab));
 }
 
-static size_t bucket_of(const struct mp_convtab *t, const unsigned char *key)
+/* The bucket of key among nbuckets (a power of two). */
+static size_t bucket_in(const unsigned char *key, size_t nbuckets)
 {
     uint64_t h;
     memcpy(&h, key, sizeof(h));
-    return (size_t)(h & (t->nbuckets - 1));
+    return (size_t)(h & (nbuckets - 1));
+}
+
+static size_t bucket_of(const struct mp_convtab *t, const unsigned char *key)
+{
+    return bucket_in(key, t->nbuckets);
 }
 
 static void unlink_use(struct mp_convtab *t, struct entry *e)
@@ -119,11 +125,10 @@ static int grow(struct mp_convtab *t)
         return MP_ENOMEM;
     for (size_t i = 0; i < t->nbuckets; i++) {
         for (struct entry *e = t->buckets[i], *next; e != NULL; e = next) {
-            uint64_t h;
+            size_t k = bucket_in(e->key, cap);
             next = e->chain;
-            memcpy(&h, e->key, sizeof(h));
-            e->chain = b[h & (cap - 1)];
-            b[h & (cap - 1)] = e;
+            e->chain = b[k];
+            b[k] = e;
         }
     }
     free(t->buckets);

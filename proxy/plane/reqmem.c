@@ -504,6 +504,19 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     }
 }
 
+bool mp_reqmem_keeps_body(const struct mp_reqmem *m, bool sse)
+{
+    return !sse && m->writes && !m->capture_failed;
+}
+
+const char *mp_reqmem_reply_body(const struct mp_reqmem *m, size_t *len)
+{
+    if (!m->writes || m->capture_failed || m->completion != NULL)
+        return NULL;
+    *len = m->capture.len;
+    return m->capture.data != NULL ? m->capture.data : "";
+}
+
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
                         bool sse_event)
 {

@@ -174,6 +174,16 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap);
  * route_api) says no_memory_credential when it has no other code. Either
  * code is the turn's (turn_error), given besides a failed read's. */
 void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status, bool sse);
+/* Whether the reply's bytes are kept for recording (a JSON reply whose
+ * turn will be recorded): then mp_reqmem_reply_body() gives them, and no
+ * one else need copy them. Decided by mp_reqmem_start_reply(). */
+bool mp_reqmem_keeps_body(const struct mp_reqmem *m, bool sse);
+
+/* The JSON reply's bytes kept so far (borrowed until mp_reqmem_cleanup()),
+ * or NULL when they are not kept whole (not kept, or past the capture's
+ * cap). */
+const char *mp_reqmem_reply_body(const struct mp_reqmem *m, size_t *len);
+
 /* Relayed reply bytes (non-stream) or one whole SSE event (stream). */
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
                         bool sse_event);

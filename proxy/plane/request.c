@@ -594,7 +594,8 @@ static bool finish_head(struct mp_request *r)
     if (ok && r->mem.wire != NULL) {
         char lines[256];
         mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
-        mp_requsage_start(&r->usage, r->mem.wire, r->status);
+        mp_requsage_start(&r->usage, r->mem.wire, r->status,
+                          mp_reqmem_keeps_body(&r->mem, r->is_sse));
         r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
@@ -935,7 +936,9 @@ static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
         else
             relay(r, r->sse_pending.data, r->sse_pending.len);
     }
-    mp_requsage_count(&r->usage, r->loop, r->body, r->body_len);
+    size_t reply_len = 0;
+    const char *reply = mp_reqmem_reply_body(&r->mem, &reply_len);
+    mp_requsage_count(&r->usage, r->loop, reply, reply_len, r->body, r->body_len);
     if (r->mem.wire != NULL && record_turn(r)) {
         event_del(&r->idle_ev); /* nothing more comes from the upstream */
         mp_conn_flush(r->conn);
@@ -1020,42 +1023,37 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     return MP_OK;
 }
 
+/* The value of the header name (any case) as the client sent it, or NULL
+ * (*len 0) when absent. */
+static const char *header_value(const struct mp_request *r, const char *name, size_t *len)
+{
+    const struct mp_http_header *h =
+        name[0] != '\0' ? mp_http_find_header(r->head, name, strlen(name)) : NULL;
+    *len = h != NULL ? h->value_len : 0;
+    return h != NULL ? h->value : NULL;
+}
+
 /* The hint headers of core/wire/clienttask.h, as the client sent them. */
 static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h)
 {
-    const char *custom = r->loop->cfg->memory.task_header;
-    const struct mp_http_header *rc =
-        mp_http_find_header(r->head, "x-claude-code-request-class", 27);
-    const struct mp_http_header *sub = mp_http_find_header(r->head, "x-openai-subagent", 17);
-    const struct mp_http_header *cus =
-        custom[0] != '\0' ? mp_http_find_header(r->head, custom, strlen(custom)) : NULL;
-    const struct mp_http_header *own = mp_http_find_header(r->head, "x-memory-task", 13);
-    *h = (struct mp_clienttask_hints){
-        .request_class = rc != NULL ? rc->value : NULL,
-        .request_class_len = rc != NULL ? rc->value_len : 0,
-        .subagent = sub != NULL ? sub->value : NULL,
-        .subagent_len = sub != NULL ? sub->value_len : 0,
-        .custom = cus != NULL ? cus->value : NULL,
-        .custom_len = cus != NULL ? cus->value_len : 0,
-        .own = own != NULL ? own->value : NULL,
-        .own_len = own != NULL ? own->value_len : 0,
-    };
+    h->request_class = header_value(r, "x-claude-code-request-class", &h->request_class_len);
+    h->subagent = header_value(r, "x-openai-subagent", &h->subagent_len);
+    h->custom = header_value(r, r->loop->cfg->memory.task_header, &h->custom_len);
+    h->own = header_value(r, "x-memory-task", &h->own_len);
 }
 
 /* The client's own conversation ids (core/wire/convid.h), in its order;
- * Codex's session header spelled either way. */
+ * Codex's session header spelled either way. Read only when memory is. */
 static void conversation_headers(struct mp_request *r)
 {
-    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
-                                                            {"x-claude-code-session-id", NULL},
+    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", ""},
+                                                            {"x-claude-code-session-id", ""},
                                                             {"session-id", "session_id"}};
-    for (size_t i = 0; i < MP_CONVID_HEADERS; i++) {
-        const struct mp_http_header *h =
-            mp_http_find_header(r->head, names[i][0], strlen(names[i][0]));
-        if (h == NULL && names[i][1] != NULL)
-            h = mp_http_find_header(r->head, names[i][1], strlen(names[i][1]));
-        r->mem.conv_headers.value[i] = h != NULL ? h->value : NULL;
-        r->mem.conv_headers.len[i] = h != NULL ? h->value_len : 0;
+    struct mp_convid_headers *c = &r->mem.conv_headers;
+    for (size_t i = 0; r->mem.reads && i < MP_CONVID_HEADERS; i++) {
+        c->value[i] = header_value(r, names[i][0], &c->len[i]);
+        if (c->value[i] == NULL)
+            c->value[i] = header_value(r, names[i][1], &c->len[i]);
     }
 }
 

@@ -163,32 +163,37 @@ static void check_text_input(const char *body, size_t len, const struct mp_chatr
 }
 
 /* A Responses request with upstream state: "input" exactly as it was,
- * the body's bytes in order around one insertion into "instructions",
- * whose decoded value is the client's string, "\n\n" and the block (or the
- * block alone for a missing or null one). */
+ * the body's bytes in order around one insertion into "instructions": a
+ * client's string keeps its bytes as sent (a lone surrogate in it is valid
+ * JSON that no decoder takes), then "\n\n" and the block; a missing or
+ * null one becomes the block. */
 static void check_instructions(const char *body, size_t len, const struct mp_chatreq *r,
                                const char *out, size_t n)
 {
-    size_t is, ie, bs, be, dlen = 0, clen = 0, at = 0;
+    size_t is, ie, bs, be, dlen = 0, kept = 1, at;
+    bool client = r->instructions_end > 0 && body[r->instructions_start] == '"';
     CHECK(mp_json_find_member(out, n, "input", 5, &is, &ie) == MP_OK);
     CHECK(ie - is == r->messages_end - r->messages_start &&
           memcmp(out + is, body + r->messages_start, ie - is) == 0);
     CHECK(mp_json_find_member(out, n, "instructions", 12, &is, &ie) == MP_OK && out[is] == '"');
-    char *text = malloc(ie - is + len + 1);
-    CHECK(text != NULL);
-    CHECK(mp_json_string_decode(out, is, ie, text, ie - is, &dlen) == MP_OK);
-    if (r->instructions_end > 0 && body[r->instructions_start] == '"') {
-        at = r->instructions_end - 1; /* the client's string, then "\n\n" */
-        CHECK(mp_json_string_decode(body, r->instructions_start, r->instructions_end, text + dlen,
-                                    len, &clen) == MP_OK);
-        CHECK(dlen > clen + 2 && memcmp(text, text + dlen, clen) == 0);
-        CHECK(memcmp(text + clen, "\n\n", 2) == 0);
-        clen += 2;
-    } else {
-        at = r->instructions_end > 0 ? r->instructions_start : r->object_start + 1;
+    if (client) { /* the client's literal but its closing quote, then \n\n */
+        kept = r->instructions_end - 1 - r->instructions_start;
+        CHECK(ie - is > kept + 4 && memcmp(out + is, body + r->instructions_start, kept) == 0);
+        CHECK(memcmp(out + is + kept, "\\n\\n", 4) == 0);
+        kept += 4;
     }
-    CHECK(strncmp(text + clen, MP_MEMBLOCK_INTRO, strlen(MP_MEMBLOCK_INTRO)) == 0);
+    /* what was added, as a literal of its own, decodes to the block */
+    char *lit = malloc(ie - is - kept + 2), *text = malloc(ie - is + 1);
+    CHECK(lit != NULL && text != NULL);
+    lit[0] = '"';
+    memcpy(lit + 1, out + is + kept, ie - is - kept);
+    CHECK(mp_json_string_decode(lit, 0, ie - is - kept + 1, text, ie - is, &dlen) == MP_OK);
+    CHECK(strncmp(text, MP_MEMBLOCK_INTRO, strlen(MP_MEMBLOCK_INTRO)) == 0);
+    free(lit);
     free(text);
+    at = client                    ? r->instructions_end - 1
+         : r->instructions_end > 0 ? r->instructions_start
+                                   : r->object_start + 1;
     bs = r->instructions_end > 0 && body[r->instructions_start] == 'n' ? at + 4 : at;
     be = len - bs; /* the body after the insertion (and after a replaced null) */
     CHECK(memcmp(out, body, at) == 0 && memcmp(out + n - be, body + bs, be) == 0);
@@ -230,6 +235,31 @@ static char *flat_of(const struct mp_splice *s, const char *body, size_t len, si
     return out;
 }
 
+/* The conversation's path, which the proxy takes (a head and a
+ * per-question tail, wire.h): the same outcomes, a body whose bytes are
+ * the client's in order around what it adds, valid JSON, within budget. */
+static void check_conv(const struct mp_wire *w, const char *body, size_t len,
+                       const struct mp_chatreq *r, const struct mp_recall_params *p, uint8_t how)
+{
+    struct mp_inject_head built;
+    struct mp_inject_conv conv = {
+        .head_share = (how & 1) ? 50 : 0, .head_summary_only = (how & 2) != 0, .built = &built};
+    struct mp_inject_plan plan;
+    struct mp_splice s;
+    size_t n = 0, a, b;
+    int rc = mp_inject_build_conv(w, body, len, r, &um, NULL, p, 1714608000000, &conv, &s, &plan);
+    CHECK(rc == MP_OK || rc == MP_NOTFOUND || rc == MP_EUNSUPPORTED);
+    CHECK(!conv.reused);
+    if (rc == MP_OK) {
+        char *out = flat_of(&s, body, len, null_instructions(w, body, r) ? 4 : 0, &n);
+        mp_splice_cleanup(&s);
+        CHECK(plan.tokens <= p->budget_tokens);
+        CHECK(mp_json_scan_value(out, n, 0, &a, &b) == MP_OK && mp_json_skip_ws(out, n, b) == n);
+        free(out);
+    }
+    mp_inject_head_cleanup(&built);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t budgets[] = {0, 60, 75, 90, 120, 200, 1500, 100000};
@@ -244,11 +274,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc;
     if (size < 1)
         return 0;
-    p.sections = data[0] & 7;
-    p.budget_tokens = budgets[(data[0] >> 3) & 7];
-    p.inject_pii = (data[0] & 0x40) != 0;
     if (size < 2)
         return 0;
+    /* every field set (the shares: the defaults, or the summary's at its
+       100 % bound); recent retrieval: no source, no tokenizer */
+    p = (struct mp_recall_params){.sections = data[0] & 7,
+                                  .budget_tokens = budgets[(data[0] >> 3) & 7],
+                                  .inject_pii = (data[0] & 0x40) != 0,
+                                  .retrieval = MP_RETRIEVAL_RECENT,
+                                  .share_profile = 40,
+                                  .share_past = 30,
+                                  .share_summary = (data[1] / 3) & 4 ? 100 : 15,
+                                  .share_buffer = 15};
     static const struct mp_wire *const wires[] = {&mp_wire_chat, &mp_wire_responses,
                                                   &mp_wire_messages};
     w = wires[data[1] % 3];
@@ -263,6 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           (r.text_input ? r.insert_at == r.messages_start && r.nmsgs == 1
                         : r.messages_start < r.insert_at && r.insert_at < r.messages_end));
     check_texts(body, len, &r);
+    check_conv(w, body, len, &r, &p, data[1] / 3);
     rc = mp_inject_build(w, body, len, &r, &um, NULL, &p, 1714608000000, &s, &plan);
     /* no place for the block: Responses with upstream state and an
        "instructions" neither a string nor null */

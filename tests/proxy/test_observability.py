@@ -459,10 +459,10 @@ class UpstreamUsage(harness.ProxyTestCase):
             'base_url': self.fake.base_url[:-len('/v1')]}})
         harness.request(self.fake.port, 'POST', '/_fake/cache')
 
-    def send(self, api, body, stream):
-        """One request; returns the usage the client saw, as memproxy counts it
-        (input, cached, creation, output)."""
-        h = [('Content-Type', 'application/json')]
+    def send(self, api, body, stream, user=None):
+        """One request (for user: its turn recorded); returns the usage the
+        client saw, as memproxy counts it (input, cached, creation, output)."""
+        h = [('Content-Type', 'application/json')] + ([('X-User-Id', user)] if user else [])
         path = {'chat_completions': '/v1/chat/completions', 'responses': '/v1/responses',
                 'messages': '/v1/messages'}[api]
         if api == 'messages':
@@ -473,6 +473,8 @@ class UpstreamUsage(harness.ProxyTestCase):
                 body['stream_options'] = {'include_usage': True}
         r = self.p.request('POST', path, h, json.dumps(body).encode())
         self.assertEqual(r.status, 200, r)
+        if user is not None:  # memory keeps the reply to record it: its copy is read
+            self.assertEqual((r.header('X-Memory-Mode'), r.header('X-Memory-Error')), ('buffer', None))
         if not stream:
             u = json.loads(bytes(r.body))['usage']
         elif api == 'chat_completions':
@@ -535,6 +537,16 @@ class UpstreamUsage(harness.ProxyTestCase):
                 self.assertEqual(self.metrics(api, model), want, (api, stream))
                 self.assertEqual(self.p.metric('memproxy_upstream_replies_total', api=api,
                                                usage='reported'), 3 * (1 + stream))
+
+    def test_a_recorded_json_turns_usage_is_read_from_memorys_copy(self):
+        self.p.stop()
+        self.p = self.start_proxy(workers=1, memory={'mode': 'buffer'}, sections={'anthropic': {
+            'base_url': self.fake.base_url[:-len('/v1')]}})
+        for api in ('chat_completions', 'responses', 'messages'):
+            model = api + '-recorded'
+            got = [self.send(api, b, False, user='u-' + api) for b in self.conversation(api, model, 2)]
+            self.assertGreater(got[1][1], 0, got)
+            self.assertEqual(self.metrics(api, model), tuple(sum(g[k] for g in got) for k in range(4)))
 
     def test_replies_without_usage_and_the_model_label_bound(self):
         msgs = [{'role': 'user', 'content': 'hi'}]
