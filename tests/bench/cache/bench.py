@@ -62,6 +62,8 @@ def parse_args(argv):
     p.add_argument('--sessions', type=int, help='replay only the first N sessions of each LoCoMo conversation')
     p.add_argument('--beam-sessions', type=int, help='replay only the first N sessions (days) of each BEAM chat')
     p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
+    p.add_argument('--memory', action='append', default=[], metavar='KEY=VALUE',
+                   help='one more [memory] setting (repeatable), e.g. head_share=50')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
     p.add_argument('--lifetime-window', type=int, default=100000,
                    help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
@@ -76,6 +78,9 @@ def parse_args(argv):
             p.error('--%s: a whole number above 0' % name.replace('_', '-'))
     if a.lifetime_window < 0 or (a.budget is not None and a.budget < 0):
         p.error('--lifetime-window and --budget: 0 or more')
+    for kv in a.memory:
+        if '=' not in kv or not kv.split('=', 1)[0].strip() or '\n' in kv:
+            p.error('--memory %r: KEY=VALUE' % kv)
     a.locomo = data_dir(a.locomo, 'MEMPROXY_LOCOMO_DIR', 'data/locomo-dev')
     a.beam = data_dir(a.beam, 'MEMPROXY_BEAM_DIR', 'data/beam-dev')
     a.build = os.path.abspath(a.build)
@@ -243,14 +248,23 @@ class Env:
         d = tempfile.mkdtemp(prefix=name + '-', dir=tmp)
         opts = types.SimpleNamespace(memproxy=a.memproxy, fake=a.fake, archive='omit', postgres=None)
         self.procs = rb.Procs(opts, d, 'hybrid', 1500 if a.budget is None else a.budget, 'default')
-        if a.budget is None:
-            self.procs.config = self._config_without_budget
+        self.budget_written = a.budget is not None
+        self.memory_settings = a.memory
+        self.procs.config = self._config
         self.mp = self.admin = self.fake = None
         self.jobs = [0, 0]  # extractions, summaries (the fake's count)
 
-    def _config_without_budget(self):
-        text = rb.Procs.config(self.procs)
-        return '\n'.join(ln for ln in text.split('\n') if not ln.startswith('context_budget_tokens')) + '\n'
+    def _config(self):
+        """The recall bench's configuration, without the budget unless --budget gave one, with
+        the --memory settings after [memory]'s own."""
+        out = []
+        for ln in rb.Procs.config(self.procs).split('\n'):
+            if ln.startswith('context_budget_tokens') and not self.budget_written:
+                continue
+            out.append(ln)
+            if ln.startswith('context_budget_tokens') or (ln.startswith('mode =') and not self.budget_written):
+                out += self.memory_settings
+        return '\n'.join(out) + '\n'
 
     def __enter__(self):
         try:
