@@ -245,6 +245,7 @@ void mp_worker_free(struct mp_worker *w)
     mp_h1client_free(w->loop.h1);
     mp_memread_free(w->loop.memread);
     mp_convtab_free(w->loop.convtab);
+    mp_convtab_free(w->loop.resenders);
     if (w->loop.base != NULL)
         mp_loop_cleanup(&w->loop);
     mp_shared_config_unref(w->pending_cfg);

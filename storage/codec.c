@@ -96,9 +96,7 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
                          const struct mp_usermem *um)
 {
     struct enc e = {p, 0};
-    /* version 3 when there is no filter to write: never a filter that
-       misses terms (mp_codec_user) */
-    put_uint(&e, meta->filtered ? MP_CODEC_USER_VERSION : MP_CODEC_USER_VERSION_MIN, 1);
+    put_uint(&e, MP_CODEC_USER_VERSION, 1);
     put_uint(&e, meta->user_len, 2);
     put_bytes(&e, meta->user, meta->user_len);
     put_uint(&e, (uint64_t)meta->updated_at_ms, 8);
@@ -118,6 +116,9 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
         put_uint(&e, (uint64_t)ks->last_at_ms, 8);
         put_uint(&e, ks->session, 4);
     }
+    put_uint(&e, um->memory_epoch, 8);
+    /* no filter to write: never one that misses terms (mp_codec_user) */
+    put_uint(&e, meta->filtered ? 1 : 0, 1);
     if (meta->filtered)
         put_bytes(&e, meta->filter.bits, sizeof(meta->filter.bits));
     return e.n;
@@ -482,11 +483,16 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     } else {
         dec_counters(d, &m);
     }
-    if (m.version >= MP_CODEC_USER_VERSION) {
+    if (m.version >= 5) {
+        um->memory_epoch = get_uint(d, 8);
+        m.filtered = get_len(d, 1, 1) == 1;
+    } else {
+        m.filtered = m.version == 4;
+    }
+    if (m.filtered) {
         const unsigned char *f = take(d, sizeof(m.filter.bits));
         if (f != NULL)
             memcpy(m.filter.bits, f, sizeof(m.filter.bits));
-        m.filtered = true;
     }
     int rc = dec_status(d);
     if (rc != MP_OK) {

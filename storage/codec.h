@@ -16,9 +16,10 @@
 #include "store.h"
 #include "termfilter.h"
 
-/* The head record's version: 4 holds the term filter; 3 (none) is read as
- * it is, 2 (facts inside) for the conversion only. */
-#define MP_CODEC_USER_VERSION     4u
+/* The head record's version: 5 holds the memory epoch (mp_usermem) and
+ * says whether a term filter follows; 4 holds the filter, 3 none (both read
+ * as they are, epoch 0), 2 (facts inside) for the conversion only. */
+#define MP_CODEC_USER_VERSION     5u
 #define MP_CODEC_USER_VERSION_MIN 3u /* the oldest a converted store holds */
 
 /* The kinds of indexed items. */
@@ -44,7 +45,8 @@ struct mp_codec_user {
     struct mp_codec_kind_stats kinds[MP_CODEC_KINDS];
     /* The (kind, term) pairs of the user's index, when filtered: every pair
      * indexed is in it. A record of version 3 or older has none (filtered
-     * false): every term is looked up. Encoded from version 4 on. */
+     * false): every term is looked up. Encoded from version 4 on (from 5 on
+     * only when filtered). */
     struct mp_termfilter filter;
     bool filtered;
     uint32_t version; /* decoded: the record's version (2: facts were inside) */

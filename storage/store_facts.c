@@ -256,7 +256,13 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
         return MP_OK;
     }
     if (rc == MP_OK) {
-        mp_ops_touch(w, op->now_ms);
+        /* a person's value (a correction) starts a new epoch; what the
+           memory jobs write does not (a superseded fact gets a new id) */
+        if (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN ||
+            op->u.entity.trust >= MP_TRUST_CORRECTED)
+            mp_ops_touch_edited(w, op->now_ms);
+        else
+            mp_ops_touch(w, op->now_ms);
         out->revision = fresh.revision;
     }
     if (rc == MP_OK && refreshed) {
@@ -300,7 +306,7 @@ int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp
         rc = mp_ops_archive_erase_fact(w, &cur, &seqs, &nseqs);
     if (rc == MP_OK) {
         size_t n = mp_lifecycle_erase_fact(w->um, &cur, op, seqs, nseqs, ev);
-        mp_ops_touch(w, op->now_ms);
+        mp_ops_touch_edited(w, op->now_ms);
         rc = strip_history(w, op->u.key);
         if (rc == MP_OK)
             rc = mp_ops_append_hist(w, ev, n);

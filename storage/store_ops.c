@@ -451,6 +451,10 @@ static int sweep_items(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_s
     *logged = n + nfev;
     if (archived > 0)
         w->dirty = true; /* the counters moved; updated_at stays */
+    if (c->facts + c->messages + c->summaries > 0) {
+        w->dirty = true; /* what was injected may hold what is gone: a new epoch */
+        w->um->memory_epoch++;
+    }
     return rc;
 }
 

@@ -3,11 +3,13 @@
  * appended to (with each fact entry listed under its key in histx). The
  * op files (store_ops.c, store_facts.c, store_archive.c) build on it. */
 #include <stdlib.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 #include "codec.h"
 #include "index.h"
 #include "status.h"
+
 #include "store_user.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
@@ -105,11 +107,30 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
     return MP_OK;
 }
 
+/* An epoch no earlier record of the user had: the time in its high bits
+ * (a user deleted and made again starts above every epoch it had before),
+ * 20 random bits below (several processes, one millisecond). */
+static uint64_t first_epoch(int64_t now_ms)
+{
+    unsigned char r[4] = {0};
+    (void)RAND_bytes(r, sizeof(r)); /* on failure the time alone still orders them */
+    uint64_t low = ((uint64_t)r[0] << 16 | (uint64_t)r[1] << 8 | r[2]) & 0xfffffu;
+    return ((uint64_t)(now_ms > 0 ? now_ms : 1) << 20) | low;
+}
+
 void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms)
 {
     w->exists = true;
     w->dirty = true;
     w->meta.updated_at_ms = now_ms;
+    if (w->um->memory_epoch == 0)
+        w->um->memory_epoch = first_epoch(now_ms);
+}
+
+void mp_ops_touch_edited(struct mp_ops_ctx *w, int64_t now_ms)
+{
+    mp_ops_touch(w, now_ms);
+    w->um->memory_epoch++;
 }
 
 /* ---- history ---- */

@@ -48,8 +48,12 @@ size_t mp_ops_tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *
 int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len);
 /* Writes the loaded head back when it changed. */
 int mp_ops_flush_user(struct mp_ops_ctx *w);
-/* Marks the head changed at now_ms (written back at the end). */
+/* Marks the head changed at now_ms (written back at the end); a head with
+ * no memory epoch yet (a new user, a record from before epochs) gets one. */
 void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms);
+/* Marks the head changed at now_ms by a person or by retention (a
+ * correction, an erasure, a purge): a new memory epoch (usermem.h). */
+void mp_ops_touch_edited(struct mp_ops_ctx *w, int64_t now_ms);
 /* Appends entries to the loaded user's history, each with the next seq
  * (fact entries also to the fact's histx). */
 int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n);

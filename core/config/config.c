@@ -791,7 +791,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_past = 30;
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
-    c->memory.head_share = 0;
+    c->memory.head_share = 45;
     c->memory.conversations_max = 10000;
     c->memory.conversation_bytes_max = 16u * 1024 * 1024;
     c->memory.conversation_idle_seconds = 1800;

@@ -92,6 +92,13 @@ struct mp_mem_summary {
 
 struct mp_usermem {
     struct mp_mem_summary summary;
+    /* Changes, to a value not used before for the user, whenever a person
+     * corrects or erases any of it, retention purges any, or the user's
+     * record is created: what was injected under another epoch may hold
+     * what is no longer true (a conversation's head is rebuilt: storage/
+     * store.h). 0: not known (a record from before epochs; the store sets
+     * one on its next write). */
+    uint64_t memory_epoch;
     struct mp_mem_message *messages; /* oldest first */
     size_t nmessages;
     struct mp_mem_entity *entities; /* current values only, one per key */

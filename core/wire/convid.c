@@ -98,20 +98,26 @@ static uint64_t mix(uint64_t h, uint64_t x)
 }
 
 /* Whether the client resends its conversation: an assistant message, or a
- * second user message; and the hash of its leading messages. */
-static bool leading(const char *body, const struct mp_chatreq *req, uint64_t *lead)
+ * second user message. */
+static bool resends(const struct mp_chatreq *req)
 {
-    size_t users = 0, first_user = req->nmsgs;
-    bool resends = false;
-    uint64_t h = 0x6d656d70726f7879ULL;
+    size_t users = 0;
     for (size_t i = 0; i < req->nmsgs; i++) {
         int role = req->msgs[i].role;
-        if (role == MP_CR_ASSISTANT)
-            resends = true;
-        if (role == MP_CR_USER && users++ == 0)
-            first_user = i;
+        if (role == MP_CR_ASSISTANT || (role == MP_CR_USER && ++users == 2))
+            return true;
     }
-    if (!resends && users < 2)
+    return false;
+}
+
+bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *lead)
+{
+    size_t first_user = req->nmsgs;
+    uint64_t h = 0x6d656d70726f7879ULL;
+    for (size_t i = 0; i < req->nmsgs && first_user == req->nmsgs; i++)
+        if (req->msgs[i].role == MP_CR_USER)
+            first_user = i;
+    if (first_user == req->nmsgs)
         return false;
     if (req->system_end > req->system_start) /* Messages' "system", as sent */
         h = mix(h, mp_chatreq_hash_text(MP_CR_SYSTEM, body + req->system_start,
@@ -125,9 +131,7 @@ static bool leading(const char *body, const struct mp_chatreq *req, uint64_t *le
             break;
         h = mix(h, req->msgs[i].text_hash);
     }
-    if (first_user < req->nmsgs)
-        h = mix(h, req->msgs[first_user].text_hash);
-    *lead = h;
+    *lead = mix(h, req->msgs[first_user].text_hash);
     return true;
 }
 
@@ -143,7 +147,7 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
         from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_PREVIOUS, "previous_response_id", MP_CONVID_CHAIN, out))
         return;
-    if (leading(body, req, &lead)) {
+    if (resends(req) && mp_convid_lead(body, req, &lead)) {
         *out = (struct mp_convid){.kind = MP_CONVID_LEADING, .source = "", .lead = lead};
         return;
     }

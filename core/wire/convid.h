@@ -17,12 +17,16 @@
  *      messages, Messages' "system", Responses' "instructions", as sent)
  *      and its first user message;
  *   4. SESSION: a client that sends only its newest message: the user's
- *      session (the proxy ends it after an idle gap).
+ *      session (the proxy ends it after an idle gap). The proxy keys such
+ *      a request by its leading messages instead (mp_convid_lead: it may
+ *      be the first turn of a conversation a resending client goes on
+ *      with) when the same user's client resent a conversation lately.
  * An id that is empty or longer than MP_CONVID_ID_MAX bytes is ignored
  * (the next rule applies). */
 #ifndef MP_CORE_WIRE_CONVID_H
 #define MP_CORE_WIRE_CONVID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +70,11 @@ struct mp_convid {
  * (its pointers into body and h). Never fails. */
 void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *req,
                         const struct mp_convid_headers *h, struct mp_convid *out);
+
+/* The hash of the leading messages of body[0..len) (its instructions and
+ * first user message, as LEADING hashes them) into *lead, whether or not
+ * the client resends: false when there is no user message. */
+bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *lead);
 
 /* The bytes that name the identity, for the proxy's digest: writes at most
  * cap bytes of "<kind>\0<source>\0<id>" (LEADING: the hash as 16 hex

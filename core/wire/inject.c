@@ -27,6 +27,7 @@ struct request {
     const struct mp_wire *wire;
     const char *body;
     const struct mp_chatreq *req;
+    const struct mp_inject_head *head; /* its past messages count as sent; NULL: none */
 };
 
 /* Whether the request already carries a message of this role and text:
@@ -38,6 +39,13 @@ static bool in_request(void *ctx, enum mp_role role, const char *text, size_t le
     int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
     uint64_t h = 0;
     bool hashed = false;
+    if (rq->head != NULL && rq->head->npast > 0) { /* in the head already: not again */
+        h = mp_chatreq_hash_text(cr, text, len);
+        hashed = true;
+        for (size_t i = 0; i < rq->head->npast; i++)
+            if (rq->head->past_hashes[i] == h)
+                return true;
+    }
     for (size_t i = 0; i < rq->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &rq->req->msgs[i];
         if (r->role != cr || r->text_len != len)
@@ -211,6 +219,7 @@ void mp_inject_head_cleanup(struct mp_inject_head *h)
 {
     free(h->text);
     free(h->fact_ids);
+    free(h->past_hashes);
     memset(h, 0, sizeof(*h));
 }
 
@@ -221,8 +230,10 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
     if (src == NULL || src->fact == NULL || h->sections != p->sections ||
         h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
         return false;
-    if (summary_time(um) != h->summary_at_ms)
-        return false; /* written, rewritten, corrected, scrubbed or erased since */
+    if (um->memory_epoch != h->memory_epoch)
+        return false; /* a person corrected or erased memory, or retention purged some */
+    if (h->follows_summary && summary_time(um) != h->summary_at_ms)
+        return false; /* a session's head: the summary (re)written since */
     for (size_t i = 0; i < h->nfacts; i++) {
         const struct mp_mem_entity *e;
         if (src->fact(src->ctx, h->fact_ids[i], &e) != MP_OK || (e->pii && !p->inject_pii))
@@ -256,10 +267,10 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
                       const struct mp_mem_entity ***held)
 {
     struct mp_recall_params hp = *p;
-    struct mp_recall_request rq = {.now_ms = now_ms};
     struct mp_recall_plan rp;
-    bool facts = !conv->head_summary_only && conv->head_share > 0;
-    int keep = facts ? MP_RECALL_PROFILE | MP_RECALL_SUMMARY : MP_RECALL_SUMMARY;
+    bool chosen = !conv->head_summary_only && conv->head_share > 0;
+    int keep = chosen ? MP_RECALL_PROFILE | MP_RECALL_PAST | MP_RECALL_SUMMARY : MP_RECALL_SUMMARY;
+    struct request in = {.wire = w, .body = body, .req = req};
     /* the summary has at least its own share, as in one block */
     unsigned share = conv->head_share > p->share_summary ? conv->head_share : p->share_summary;
     hp.sections = p->sections & keep;
@@ -267,7 +278,10 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     *h = (struct mp_inject_head){.sections = p->sections,
                                  .budget_tokens = p->budget_tokens,
                                  .inject_pii = p->inject_pii,
-                                 .summary_at_ms = summary_time(um)};
+                                 .summary_at_ms = summary_time(um),
+                                 .memory_epoch = um->memory_epoch,
+                                 .follows_summary = conv->head_summary_only};
+    struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
     if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
         return intro_head(h); /* the replayed messages follow a block, as always */
@@ -281,6 +295,17 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     for (size_t i = 0; rc == MP_OK && i < rp.nfacts; i++) {
         h->fact_ids[i] = rp.facts[i]->id; /* with a source, every fact has its id */
         (*held)[i] = rp.facts[i];
+    }
+    if (rc == MP_OK && rp.npast > 0) {
+        h->past_hashes = malloc(rp.npast * sizeof(*h->past_hashes));
+        if (h->past_hashes == NULL)
+            rc = MP_ENOMEM;
+        for (size_t i = 0; rc == MP_OK && i < rp.npast; i++) {
+            const struct mp_mem_message *m = rp.past[i];
+            int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+            h->past_hashes[i] = mp_chatreq_hash_text(cr, m->content, m->content_len);
+        }
+        h->npast = rc == MP_OK ? rp.npast : 0;
     }
     h->len = rp.block_len;
     h->nfacts = rp.nfacts;
@@ -318,7 +343,7 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
 /* A head with nothing of the user's: none, or the intro alone. */
 static bool bare_head(const struct mp_inject_head *h)
 {
-    return h->nfacts == 0 && !h->summary;
+    return h->nfacts == 0 && h->npast == 0 && !h->summary;
 }
 
 /* The tail's block text[0..len) with MP_MEMBLOCK_TAIL_INTRO for its
@@ -432,6 +457,7 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
     int trc = MP_NOTFOUND;
     int rc = conv_head(w, body, req, um, src, p, now_ms, conv, &h, &held);
     if (rc == MP_OK) {
+        in.head = h;
         struct mp_recall_request rq = {.seen = in_request,
                                        .seen_ctx = &in,
                                        .now_ms = now_ms,

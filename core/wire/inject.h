@@ -96,10 +96,14 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
  * A kept head is used only while it is still true: each of its facts is
  * still the user's under the same id (an erased or corrected fact is gone
  * or has a new id: storage/store.h), pii as the params allow, and the
- * user's summary is the one there was when it was built (same
- * updated_at_ms, or none then and now: a summary written, rewritten,
- * corrected, scrubbed by an erasure or erased since rebuilds the head);
- * else a new head is built, as on a conversation's first turn.
+ * user's memory epoch (usermem.h) is the one there was when it was built
+ * (no correction, erasure or retention purge since: an erased value never
+ * goes upstream again); else a new head is built, as on a conversation's
+ * first turn. A summary the memory jobs fold on does not rebuild the head
+ * of a client that resends its conversation (the turns folded in are in
+ * its request); a session's head (head_summary_only: the summary is that
+ * client's context) follows the summary: same updated_at_ms, or none then
+ * and now.
  *
  * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
  * intro (core/recall/memblock.h); recall measures it with the intro, on a
@@ -112,7 +116,11 @@ struct mp_inject_head {
     uint32_t tokens;    /* what the head costs of the budget */
     uint32_t *fact_ids; /* the store's ids of its facts (owned likewise) */
     size_t nfacts;
+    uint64_t *past_hashes; /* its past messages' mp_chatreq_hash_text (owned likewise) */
+    size_t npast;
     int64_t summary_at_ms; /* the user's summary's updated_at_ms when it was built (0: none) */
+    uint64_t memory_epoch; /* the user's memory epoch when it was built */
+    bool follows_summary;  /* built for a session (head_summary_only): rebuilt with the summary */
     bool summary;          /* the head holds the summary (whole or cut) */
     int sections;          /* the sections it was built for (the mode) */
     uint32_t budget_tokens;

@@ -143,7 +143,8 @@ int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inj
     struct entry **p = find(t, key);
     if (p != NULL)
         drop(t, p);
-    size_t bytes = sizeof(struct entry) + h->len + h->nfacts * sizeof(*h->fact_ids);
+    size_t bytes = sizeof(struct entry) + h->len + h->nfacts * sizeof(*h->fact_ids) +
+                   h->npast * sizeof(*h->past_hashes);
     struct entry *e = NULL;
     if (lim->max_entries == 0 || bytes > lim->max_bytes) {
         mp_inject_head_cleanup(h); /* never fits: not kept */

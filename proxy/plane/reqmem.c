@@ -201,24 +201,55 @@ static struct mp_convtab_limits conv_limits(const struct mp_config *cfg)
         .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
 }
 
-/* The conversation of the request: its key (SHA-256 of the user's key, a
- * NUL and the identity's name: two users never share one) into f, and
- * whether its head is the summary alone (a client that sends only its
- * newest message; a previous_response_id chain is the user's session
- * too). */
-static bool conv_identify(struct mp_reqmem *m, struct mp_reqmem_found *f)
+/* SHA-256 of the user's key, a NUL and the identity's name (two users
+ * never share one) into key: whether it could be made. */
+static bool conv_key_of(const struct mp_reqmem *m, const struct mp_convid *c, unsigned char *key)
 {
-    struct mp_convid c;
     unsigned char buf[MP_USERKEY_MAX + 1 + MP_CONVID_NAME_MAX];
-    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
-    if (c.kind == MP_CONVID_CHAIN)
-        c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
     memcpy(buf, m->user, m->user_len);
     buf[m->user_len] = '\0';
     size_t n =
-        m->user_len + 1 + mp_convid_name(&c, (char *)buf + m->user_len + 1, MP_CONVID_NAME_MAX);
+        m->user_len + 1 + mp_convid_name(c, (char *)buf + m->user_len + 1, MP_CONVID_NAME_MAX);
     unsigned int dlen = 0;
-    f->conv_known = EVP_Digest(buf, n, f->conv_key, &dlen, EVP_sha256(), NULL) == 1;
+    return EVP_Digest(buf, n, key, &dlen, EVP_sha256(), NULL) == 1;
+}
+
+/* The key of the user's entry in the resenders table (an empty head: the
+ * user's client resent a conversation within the idle gap). */
+static bool resender_key(const struct mp_reqmem *m, unsigned char *key)
+{
+    struct mp_convid r = {.kind = MP_CONVID_SESSION, .source = "resends"};
+    return conv_key_of(m, &r, key);
+}
+
+/* The conversation of the request: its key into f, and whether its head
+ * is the summary alone (a client that sends only its newest message; a
+ * previous_response_id chain is the user's session too). A lone message
+ * from a user whose client resent a conversation lately is the first turn
+ * of one: keyed by its leading messages, as the turns after it will be. */
+static bool conv_identify(struct mp_reqmem *m, struct mp_reqmem_found *f,
+                          const struct mp_convtab_limits *lim, int64_t now)
+{
+    struct mp_loop *loop = m->loop;
+    struct mp_convid c;
+    unsigned char rk[MP_CONVTAB_KEY_LEN];
+    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
+    bool chain = c.kind == MP_CONVID_CHAIN;
+    if (chain)
+        c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
+    if (loop->resenders == NULL && loop->convtab != NULL)
+        loop->resenders = mp_convtab_new(); /* NULL: every lone message is a session's */
+    if (loop->resenders != NULL && resender_key(m, rk)) {
+        if (c.kind == MP_CONVID_LEADING) {
+            struct mp_inject_head mark = {0};
+            (void)mp_convtab_put(loop->resenders, rk, &mark, now, lim);
+        } else if (c.kind == MP_CONVID_SESSION && !chain &&
+                   mp_convtab_get(loop->resenders, rk, now, lim) != NULL &&
+                   mp_convid_lead(m->in_body, &m->req, &c.lead)) {
+            c.kind = MP_CONVID_LEADING;
+        }
+    }
+    f->conv_known = conv_key_of(m, &c, f->conv_key);
     return c.kind == MP_CONVID_SESSION;
 }
 
@@ -232,9 +263,9 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     struct mp_reqmem_found *f = &m->found;
     struct mp_convtab_limits lim = conv_limits(loop->cfg);
     int64_t now = mp_clock_now_ms();
-    bool lone = conv_identify(m, f);
     if (loop->convtab == NULL && lim.max_entries > 0)
         loop->convtab = mp_convtab_new(); /* NULL: no table, a head every time */
+    bool lone = conv_identify(m, f, &lim, now);
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
                                             ? mp_convtab_get(loop->convtab, f->conv_key, now, &lim)
                                             : NULL;

@@ -264,7 +264,8 @@ class Conversation(AnthropicCase):
     SYSTEM = 'You are a careful, terse assistant for a gardener. ' * 110
 
     def test_breakpoints_keep_caching(self):
-        p = self.start_proxy(memory={'mode': 'hybrid'},
+        # head_share 0: no summary, so no head; the fact goes in the tail
+        p = self.start_proxy(memory={'mode': 'hybrid', 'head_share': 0},
                              sections={'anthropic': {'base_url': anthropic_root(self.fake)}})
         for stream in (False, True):
             with self.subTest(stream=stream):

@@ -456,14 +456,25 @@ class Conversations(RelevanceCase):
                 self.assertGreater(u3['prompt_tokens_details']['cached_tokens'],
                                    u2['prompt_tokens'] - uncached2)
 
-    def test_default_head_is_the_summary_facts_per_question(self):
-        user = mh.uid('dflt')
-        self.imp_ok(user, GARDEN)
-        for s, body, _ in self.converse(user, self.proxy.conn()):
-            hi = body.index(b'{"role":"user","content":"Hi, my garden again."}')
-            self.assertNotIn(b'[User profile]', body[:hi])
-            self.assertIn(b'[User profile]', body[hi:])
-            self.assertEqual(s.tokens(), self.injection(s).cost())
+    def test_default_head_share_splits_the_budget(self):
+        """By default (head_share 45) the head holds the facts the first
+        turn chose within 45% of the budget; each question's tail the rest;
+        head_share 0 puts every fact in the tail."""
+        for share in (None, 0):
+            p = self.proxy if share is None else self.own_proxy(memory={'head_share': share})
+            user = mh.uid('dflt')
+            self.imp_ok(user, GARDEN, p)
+            for s, body, _ in self.converse(user, p.conn(), proxy=p):
+                hi = body.index(b'{"role":"user","content":"Hi, my garden again."}')
+                msgs = json.loads(body)['messages']
+                if share is None:
+                    head = msgs[1]['content']
+                    self.assertTrue(head.startswith(mh.INTRO) and '[User profile]' in head)
+                    self.assertLessEqual(mh.message_cost(head), BUDGET * 45 // 100)
+                else:
+                    self.assertNotIn(b'[User profile]', body[:hi])
+                self.assertIn(b'[User profile]', body[hi:])
+                self.assertEqual(s.tokens(), self.injection(s).cost())
 
     def test_erased_or_corrected_fact_rebuilds_the_head(self):
         p = self.own_proxy(memory={'head_share': 50})
@@ -486,6 +497,80 @@ class Conversations(RelevanceCase):
             self.assertNotIn(b'a tall red rose bush by the north wall', body)
             self.assertIn(b'a blue lilac', body)
         self.assertGreater(p.metric('memproxy_conversation_heads_total', result='rebuilt'), rebuilt)
+
+    def test_head_keeps_the_first_turns_past_the_tail_never_repeats_it(self):
+        """With head_share above 0 the head holds the past messages relevant
+        on the first turn too; a later tail never takes them again."""
+        p = self.own_proxy(memory={'head_share': 50})
+        user = mh.uid('hpast')
+        wall = ('north', 'south', 'east', 'west')
+        self.imp_ok(user, GARDEN + [
+            message('user', 'By the %s wall the roses were %s this spring, note %d.' % (w, c, i),
+                    '2023-05-0%dT10:00:00Z' % (1 + i % 8))
+            for i, (w, c) in enumerate((w, c) for w in wall for c in ('lush', 'sparse', 'red', 'pink',
+                                                                      'tall', 'short', 'wild'))], p)
+        turns = self.converse(user, p.conn(), proxy=p)
+        hi = b'{"role":"user","content":"Hi, my garden again."}'
+        msgs = json.loads(turns[0][1])['messages']
+        head = mh.Block(msgs[1]['content'])
+        in_head = [t for _, _, t in head.past()]
+        self.assertTrue(any('north' in t for t in in_head), head.content)
+        tails = 0
+        for s, body, _ in turns:
+            self.assertEqual(body[:body.index(hi)], turns[0][1][:turns[0][1].index(hi)])
+            before = json.loads(body)['messages'][-2]
+            if before['role'] != 'system':
+                continue  # no tail: the head held everything for this question
+            tail = mh.Block(before['content'], tail=True)
+            tails += 1
+            again = [t for _, _, t in tail.past() if t in in_head]
+            self.assertEqual(again, [], 'the tail repeats the head')
+            self.assertEqual(s.tokens(), self.injection(s).cost())
+            self.assertLessEqual(s.tokens(), BUDGET)
+        self.assertGreater(tails, 0)
+
+    def test_summary_fold_keeps_the_head_erasure_rebuilds_it(self):
+        """The memory jobs rewrite the summary mid-conversation: a resent
+        conversation keeps its head byte for byte (the turns folded in are
+        in its request); an erasure rebuilds it, without the old summary."""
+        p = self.own_proxy(memory={'head_share': 50})
+        user = mh.uid('fold')
+        self.imp_ok(user, GARDEN, p)
+        conn = p.conn()
+
+        def said(text, word):  # a recorded turn of another chat, folded into the summary
+            self.assertOK(mh.send(p, user, text))
+            mem = mh.wait_memory(p, user, lambda m: word in (m['summary']['text'] or ''),
+                                 what='a summary with ' + word)
+            return mem['summary']['text']
+
+        msgs = [{'role': 'system', 'content': SYSTEM}, mh.user_msg('Hi, my garden again.'),
+                mh.asst_msg('Hello! Ready when you are.')]
+
+        def turn(q):
+            msgs.append(mh.user_msg(q))
+            s = mh.send(p, user, msgs, x_memory='read', conn=conn, model='gpt-4o')
+            self.assertOK(s)
+            msgs.append(mh.asst_msg('Noted.'))
+            body = mh.upstream_body(self.fake, s)
+            return body[:body.index(b'{"role":"user","content":"Hi, my garden again."}')]
+
+        first_summary = said('I planted violets today.', 'violets')
+        h1 = turn(self.QUESTIONS[0])
+        self.assertIn(json.dumps(first_summary)[1:-1].encode(), h1)
+        reused = p.metric('memproxy_conversation_heads_total', result='reused')
+        self.assertNotEqual(said('I planted tulips today.', 'tulips'), first_summary)
+        h2 = turn(self.QUESTIONS[1])
+        self.assertEqual(h2, h1)  # the rewritten summary did not move the head
+        self.assertNotIn(b'tulips', h2)
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='reused'), reused + 1)
+        r = p.request('DELETE', '/v1/memory/entities/plant_00', [('X-User-Id', user)])
+        self.assertIn(r.status, (200, 204), r)
+        mh.wait_memory(p, user, lambda m: 'plant_00' not in mh.entity_map(m), what='erased')
+        h3 = turn(self.QUESTIONS[0])
+        self.assertNotEqual(h3, h1)  # rebuilt: the erasure dropped the summary it held
+        self.assertNotIn(b'violets', h3)
+        self.assertNotIn(b'a tall red rose bush by the north wall', h3)
 
     def test_identity_and_expiry(self):
         p = self.own_proxy(memory={'conversation_idle_seconds': 1})
@@ -526,6 +611,44 @@ class Conversations(RelevanceCase):
         turn(hist + [mh.user_msg('Which roses are red?')])
         self.assertEqual(counts()['new'] - c3['new'], 1)
 
+
+    def test_first_turn_of_a_resending_client_opens_its_conversation(self):
+        """A lone message is the user's session, unless the user's client
+        resent a conversation lately: then it is the first turn of one, and
+        the turn after it (the client resending it) keeps its head."""
+        p = self.own_proxy(memory={'head_share': 50})
+        conn = p.conn()
+        sysmsg = {'role': 'system', 'content': SYSTEM}
+        first = mh.user_msg('Which roses grow by the north wall?')
+
+        def turn(user, msgs):
+            s = mh.send(p, user, msgs, x_memory='read', conn=conn, model='gpt-4o')
+            self.assertOK(s)
+            return upstream_head(self.fake, s)
+
+        def counts():
+            return {r: p.metric('memproxy_conversation_heads_total', result=r)
+                    for r in ('new', 'reused', 'rebuilt')}
+
+        lone_user, resender = mh.uid('lone'), mh.uid('resender')
+        for u in (lone_user, resender):
+            self.imp_ok(u, GARDEN, p)
+        # a client that never resent: its lone messages are one session, whose head
+        # is the summary alone (none yet): every fact in the tail, per question
+        c0 = counts()
+        for q in (first, mh.user_msg('What is the code of the shed door?')):
+            body = turn(lone_user, [sysmsg, q])
+            self.assertEqual(body.count(b'{"role":"system","content":"'), 2)  # the tail alone
+        c1 = counts()
+        self.assertEqual((c1['new'] - c0['new'], c1['reused'] - c0['reused']), (1, 1))
+        turn(resender, [sysmsg, mh.user_msg('Hi'), mh.asst_msg('Hello'), mh.user_msg('Any roses?')])
+        c2 = counts()
+        h1 = turn(resender, [sysmsg, first])  # the system prompt, the head, the tail
+        h2 = turn(resender, [sysmsg, first, mh.asst_msg('Red ones.'), mh.user_msg('And by the east wall?')])
+        self.assertIn(b'[User profile]', h2)  # a conversation's head: facts chosen on its first turn
+        self.assertTrue(h1.startswith(h2), "the first turn's head is not the conversation's")
+        c3 = counts()
+        self.assertEqual((c3['new'] - c2['new'], c3['reused'] - c2['reused']), (1, 1))
 
     def test_table_bounded_least_recently_used_dropped(self):
         p = self.own_proxy(memory={'conversations_max': 2})

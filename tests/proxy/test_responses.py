@@ -232,6 +232,9 @@ class Conversation(Responses):
     tail is a developer item right before the newest user item, the
     client's earlier items and the head before it byte for byte."""
 
+    # head_share 0: with no summary there is no head, every fact in the tail
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': dict(MEMORY, head_share=0)}
+
     def test_tail_before_the_newest_user_item(self):
         user = mh.uid('rc')
         self.seed(user)

@@ -114,7 +114,7 @@ class OpenAISDKUpstreamState(OpenAISDK):
     conversation), as the SDK sends it: the upstream gets "input" exactly as
     the SDK wrote it, and "instructions" as the application's text, "\\n\\n"
     and the memory block; the turn is recorded from "input"."""
-    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid', 'buffer_messages': 4},
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid', 'buffer_messages': 4, 'head_share': 0},
                     'sections': {'admin': {'token': mh.ADMIN_TOKEN}}}
     # OpenAISDK's round trips ran above; this class runs only its own
     test_chat_completions = test_chat_completions_stream = test_responses = None

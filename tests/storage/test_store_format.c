@@ -337,6 +337,7 @@ static void users_without_counters(MDB_val *v)
     meta.narchive = 0; /* format 2 kept no archive: what was folded is not in it */
     memset(meta.kinds, 0, sizeof(meta.kinds));
     memset(&meta.filter, 0, sizeof(meta.filter));
+    um->memory_epoch = 0; /* random in part: one per record written */
     size_t n = mp_codec_put_user(NULL, &meta, um);
     unsigned char *p = malloc(n);
     ck_assert_ptr_nonnull(p);
@@ -347,7 +348,8 @@ static void users_without_counters(MDB_val *v)
 }
 
 /* The DBs of the format the stores in dirs a and b share hold the same
- * records, byte for byte (users: but for their counters); only the secret
+ * records, byte for byte (users: but for their counters and memory
+ * epochs); only the secret
  * (random per store) may differ. */
 static void same_records(const char *a, const char *b)
 {
@@ -538,10 +540,11 @@ START_TEST(test_view_facts_write_a_block_text_only_when_asked)
 }
 END_TEST
 
-/* A head record: the filter is written only when there is one (version 4,
- * else 3), and the packed decode gives what the plain one gives, its texts
- * in one block; a record cut short fails both ways (and frees nothing
- * twice: ASan). */
+/* A head record: the filter is written only when there is one (version 5
+ * says which), the memory epoch round trips, and the packed decode gives
+ * what the plain one gives, its texts in one block; a record cut short
+ * fails both ways (and frees nothing twice: ASan). Versions 4 (a filter,
+ * no epoch) and 3 (neither) read as they are, epoch 0. */
 START_TEST(test_codec_user_filter_and_packed_decode)
 {
     struct mp_usermem *um = mp_usermem_new();
@@ -559,6 +562,7 @@ START_TEST(test_codec_user_filter_and_packed_decode)
         um->messages[i].content_len = strlen(said[i]);
     }
     um->nmessages = 3;
+    um->memory_epoch = 0x123456789abcdefULL;
     struct mp_codec_user meta = {.user = "ann", .user_len = 3, .next_hist = 1, .next_fact = 1};
     mp_termfilter_add(&meta.filter, 0, "tea", 3);
     for (int filtered = 0; filtered < 2; filtered++) {
@@ -567,7 +571,7 @@ START_TEST(test_codec_user_filter_and_packed_decode)
         unsigned char *p = malloc(n);
         ck_assert_ptr_nonnull(p);
         ck_assert_uint_eq(mp_codec_put_user(p, &meta, um), n);
-        ck_assert_uint_eq(p[0], filtered ? MP_CODEC_USER_VERSION : 3);
+        ck_assert_uint_eq(p[0], MP_CODEC_USER_VERSION);
         struct mp_codec_user a, b;
         struct mp_usermem *x = NULL, *y = NULL;
         char *texts = NULL;
@@ -578,6 +582,25 @@ START_TEST(test_codec_user_filter_and_packed_decode)
         ck_assert(mp_termfilter_may_hold(&b.filter, 0, "tea", 3) == (filtered == 1));
         ck_assert_mem_eq(a.filter.bits, b.filter.bits, sizeof(a.filter.bits));
         ck_assert_str_eq(y->summary.text, "likes tea");
+        ck_assert_uint_eq(x->memory_epoch, um->memory_epoch);
+        ck_assert_uint_eq(y->memory_epoch, um->memory_epoch);
+        /* the same record as version 4 (filtered) or 3 wrote it: no epoch,
+           no flag, the filter's bits last when there is one */
+        size_t bits = filtered ? sizeof(meta.filter.bits) : 0;
+        unsigned char *old = malloc(n);
+        ck_assert_ptr_nonnull(old);
+        memcpy(old, p, n - bits - 9);
+        memcpy(old + n - bits - 9, p + n - bits, bits);
+        old[0] = filtered ? 4 : 3;
+        struct mp_codec_user o;
+        struct mp_usermem *z = NULL;
+        ck_assert_int_eq(mp_codec_get_user(old, n - 9, &o, &z), MP_OK);
+        ck_assert(o.filtered == (filtered == 1));
+        ck_assert_uint_eq(z->memory_epoch, 0);
+        ck_assert_str_eq(z->summary.text, "likes tea");
+        ck_assert_mem_eq(o.filter.bits, a.filter.bits, sizeof(o.filter.bits));
+        mp_usermem_free(z);
+        free(old);
         ck_assert_uint_eq(y->nmessages, 3);
         for (size_t i = 0; i < 3; i++) {
             ck_assert_str_eq(y->messages[i].content, x->messages[i].content);

@@ -642,6 +642,45 @@ START_TEST(test_gov_sweep_purges_expired_items_and_logs_expired)
 }
 END_TEST
 
+/* The memory epoch (usermem.h): set with the user's record, kept by what
+ * the memory jobs and traffic write, moved by a person's value, an
+ * erasure and a purge, never given again to a user made anew. */
+START_TEST(test_gov_memory_epoch_moves_with_a_persons_edit_or_a_purge)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "old q", "old a", 100, 100), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    uint64_t seen[6] = {um->memory_epoch};
+    mp_usermem_free(um);
+    ck_assert_uint_ne(seen[0], 0);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 2, "new q", "new a", 900000, 990000), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 900000), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "dog", MP_TRUST_STATED, 900001), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("alice"), "sum", 1, 990000), MP_OK);
+    struct mp_op op = sweep_op(U("alice"), NOW, 0, 0, 0); /* no limits: nothing purged */
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->memory_epoch, seen[0]); /* jobs, traffic, an idle sweep */
+    mp_usermem_free(um);
+    struct mp_op edits[4] = {fx_upsert_op(U("alice"), "pet", "owl", MP_TRUST_CORRECTED, 900002),
+                             fx_delete_op(U("alice"), "pet", MP_ACTOR_USER, 990001),
+                             sweep_op(U("alice"), NOW, KEEP, 0, 0),
+                             {.kind = MP_OP_DELETE_USER, .user = "alice", .user_len = 5}};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(fx_apply1(store, &edits[i]), MP_OK);
+        if (i == 3) /* a user made anew after the erasure of everything */
+            ck_assert_int_eq(fx_turn(store, U("alice"), 3, "q", "a", NOW, NOW), MP_OK);
+        store = fx_reopen(store, _i);
+        um = fx_get(store, U("alice"));
+        seen[i + 1] = um->memory_epoch;
+        mp_usermem_free(um);
+        for (size_t k = 0; k <= i; k++)
+            ck_assert_uint_ne(seen[i + 1], seen[k]);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_sweep_pii_items_expire_by_the_pii_limit)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1107,6 +1146,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_gov_delete_user_forgets_history_idem_keys_and_jobs, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_sweep_purges_expired_items_and_logs_expired, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_gov_memory_epoch_moves_with_a_persons_edit_or_a_purge, 0,
+                        FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_sweep_pii_items_expire_by_the_pii_limit, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_sweep_pii_summary_expires_by_the_pii_limit, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_sweep_purges_old_history_entries, 0, FX_BACKENDS);

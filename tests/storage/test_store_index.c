@@ -1368,9 +1368,10 @@ START_TEST(test_index_term_filter_is_asked_before_the_postings)
 }
 END_TEST
 
-/* A head record of version 3 (written before the filter) is read with a
- * lookup per term, and its next write gives it a filter that holds the
- * terms indexed before it too. */
+/* A head record without a filter (as version 3, written before the
+ * filter, is read: test_store_format.c) is read with a lookup per term,
+ * and its next write gives it a filter that holds the terms indexed
+ * before it too. */
 START_TEST(test_index_user_record_without_filter_gets_one_at_its_next_write)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1378,7 +1379,7 @@ START_TEST(test_index_user_record_without_filter_gets_one_at_its_next_write)
     put_user_filter(store, U("ann"), NULL);
     struct mp_codec_user meta = user_meta(store, U("ann"));
     ck_assert(!meta.filtered);
-    ck_assert_uint_eq(meta.version, 3);
+    ck_assert_uint_eq(meta.version, MP_CODEC_USER_VERSION);
     ck_assert_uint_eq(vp_df(store, U("ann"), true, "blue"), 1);
     ck_assert_uint_eq(vp_df(store, U("ann"), false, "kayaking"), 1);
     ck_assert_uint_eq(vp_df(store, U("ann"), true, "wombat"), 0);

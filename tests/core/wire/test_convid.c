@@ -122,6 +122,27 @@ START_TEST(test_convid_messages_system_and_session)
 }
 END_TEST
 
+/* A lone message's leading messages hash as the turns that resend it
+ * will: its first turn and its second have the same lead. */
+START_TEST(test_convid_lead_of_a_first_turn)
+{
+    const char *first = "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                        "{\"role\":\"user\",\"content\":\"hi\"}]}";
+    char second[512];
+    snprintf(second, sizeof(second), HIST, "next");
+    struct mp_chatreq req;
+    uint64_t lead = 0;
+    ck_assert_int_eq(mp_chatreq_scan(first, strlen(first), msgs, 32, &req), MP_OK);
+    ck_assert(mp_convid_lead(first, &req, &lead));
+    struct mp_convid c = identify(0, first, NULL);
+    ck_assert_int_eq(c.kind, MP_CONVID_SESSION); /* the rule still says session */
+    ck_assert(identify(0, second, NULL).lead == lead);
+    const char *none = "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"}]}";
+    ck_assert_int_eq(mp_chatreq_scan(none, strlen(none), msgs, 32, &req), MP_OK);
+    ck_assert(!mp_convid_lead(none, &req, &lead));
+}
+END_TEST
+
 /* The name distinguishes kinds and sources; ids too long are ignored. */
 START_TEST(test_convid_name_and_limits)
 {
@@ -153,6 +174,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_convid_headers_in_order);
     tcase_add_test(tc, test_convid_responses_state);
     tcase_add_test(tc, test_convid_leading_messages);
+    tcase_add_test(tc, test_convid_lead_of_a_first_turn);
     tcase_add_test(tc, test_convid_messages_system_and_session);
     tcase_add_test(tc, test_convid_name_and_limits);
     suite_add_tcase(s, tc);

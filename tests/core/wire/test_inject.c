@@ -598,9 +598,10 @@ static char *conv_turn(const char *body, struct mp_inject_conv *conv, struct mp_
     "{\"messages\":[" U("Hi") "," A("Hello!") "," U("What did Rex chew?") "," A(                   \
         "Your shoes.") "," U("Where do I work?") "]}"
 
-/* The head goes first and stays byte-identical; the tail (the past that
- * answers the question) right before the newest user message; the head's
- * facts are not repeated in the tail. */
+/* The head goes first and stays byte-identical, with the facts and the
+ * past chosen on the first turn (the past that answers it); the tail
+ * right before the newest user message; nothing of the head is repeated
+ * in a tail. */
 START_TEST(test_inject_conv_head_stable_tail_before_question)
 {
     struct mp_inject_head built1, built2;
@@ -619,9 +620,11 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
     ck_assert_ptr_nonnull(t1);
     char *q1 = strstr(t1, "\"}," U("What did Rex chew?") "]}");
     ck_assert_ptr_nonnull(q1);
-    char *shoes = strstr(t1, "Rex chewed my climbing shoes");
-    ck_assert(shoes != NULL && shoes < q1);
+    char *shoes = strstr(o1, "Rex chewed my climbing shoes");
+    ck_assert(shoes != NULL && shoes < t1); /* in the head */
+    ck_assert_uint_gt(built1.npast, 0);
     ck_assert_ptr_null(strstr(t1, "[User profile]")); /* in the head */
+    ck_assert_ptr_null(strstr(t1, "climbing shoes"));
     size_t head_end = (size_t)(strstr(o1, U("Hi")) - o1);
     /* turn 2 with the kept head: the same bytes up to the client's messages */
     struct mp_inject_conv c2 = {.head = &built1, .head_share = 50, .built = &built2};
@@ -629,8 +632,9 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
     ck_assert(c2.reused);
     ck_assert_uint_eq(built2.len, 0);
     ck_assert(strncmp(o1, o2, head_end) == 0);
-    /* the head's facts are in the head only */
+    /* the head's facts and past are in the head only */
     ck_assert_ptr_null(strstr(o2 + head_end, "[User profile]"));
+    ck_assert_ptr_null(strstr(o2 + head_end, "climbing shoes"));
     ck_assert_ptr_nonnull(strstr(o2, A("Your shoes.") "," SYS_OPEN));
     /* determinism: the same turn again, the same bytes */
     char *o3 = conv_turn(TURN2, &c2, &plan);
@@ -642,8 +646,10 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
 }
 END_TEST
 
-/* A kept head whose fact is gone (erased, or corrected: a new id), whose
- * summary was rewritten, or built for other params is rebuilt. */
+/* A kept head whose fact is gone (erased, or corrected: a new id), built
+ * under another memory epoch (a person's edit, a purge), or for other
+ * params is rebuilt; a summary the jobs rewrote keeps it, but for a
+ * session's head, which follows the summary. */
 START_TEST(test_inject_conv_head_rebuilt_when_untrue)
 {
     struct mp_inject_head built1, built2;
@@ -660,9 +666,18 @@ START_TEST(test_inject_conv_head_rebuilt_when_untrue)
     fs_calls.missing_fact = -1;
     fs_head.summary.updated_at_ms += 1;
     free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(c2.reused);
+    built1.follows_summary = true;
+    free(conv_turn(TURN2, &c2, &plan));
     ck_assert(!c2.reused);
     mp_inject_head_cleanup(&built2);
+    built1.follows_summary = false;
     fs_head.summary.updated_at_ms -= 1;
+    fs_head.memory_epoch += 1;
+    free(conv_turn(TURN2, &c2, &plan));
+    ck_assert(!c2.reused);
+    mp_inject_head_cleanup(&built2);
+    fs_head.memory_epoch -= 1;
     built1.budget_tokens = 1000;
     free(conv_turn(TURN2, &c2, &plan));
     ck_assert(!c2.reused);
