@@ -20,7 +20,14 @@
 #define NAME_MAX_LEN     10 /* longer decoded names are unknown ones */
 #define LIMIT_DIGITS_MAX 4  /* "1000" */
 
-enum { SEEN_TENANT = 1, SEEN_CURSOR = 2, SEEN_LIMIT = 4, SEEN_RETENTION = 8 };
+enum {
+    SEEN_TENANT = 1,
+    SEEN_CURSOR = 2,
+    SEEN_LIMIT = 4,
+    SEEN_RETENTION = 8,
+    SEEN_Q = 16,
+    SEEN_TYPES = 32
+};
 
 struct span {
     const char *p;
@@ -109,6 +116,8 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_ENTITY;
     else if (n == 3 && span_is(seg[2], "settings"))
         *route = MP_ADMIN_USER_SETTINGS;
+    else if (n == 3 && span_is(seg[2], "search"))
+        *route = MP_ADMIN_USER_SEARCH;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -223,6 +232,42 @@ static int parse_retention(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
+static int parse_q(struct span v, struct mp_admin_target *t)
+{
+    size_t n;
+    if (pct_decode(v.p, v.n, true, t->q, MP_ADMIN_QUERY_MAX, &n) != MP_OK ||
+        memchr(t->q, '\0', n) != NULL)
+        return MP_EINVAL;
+    t->q[n] = '\0';
+    t->q_len = n;
+    t->has_q = true;
+    return MP_OK;
+}
+
+/* "facts", "messages" or both, comma-separated. */
+static int parse_types(struct span v, struct mp_admin_target *t)
+{
+    char buf[32];
+    size_t n, start = 0;
+    unsigned types = 0;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && buf[i] != ',')
+            continue;
+        struct span one = {buf + start, i - start};
+        unsigned bit = span_is(one, "facts")      ? MP_ADMIN_TYPE_FACTS
+                       : span_is(one, "messages") ? MP_ADMIN_TYPE_MESSAGES
+                                                  : 0;
+        if (bit == 0 || (types & bit) != 0)
+            return MP_EINVAL;
+        types |= bit;
+        start = i + 1;
+    }
+    t->types = types;
+    return MP_OK;
+}
+
 /* One "name[=value]" pair. Unknown names are skipped without reading the
  * value, so a future parameter with any syntax cannot break old servers. */
 static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
@@ -246,6 +291,8 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
                    : span_is(dn, "cursor")    ? SEEN_CURSOR
                    : span_is(dn, "limit")     ? SEEN_LIMIT
                    : span_is(dn, "retention") ? SEEN_RETENTION
+                   : span_is(dn, "q")         ? SEEN_Q
+                   : span_is(dn, "types")     ? SEEN_TYPES
                                               : 0;
     if (bit == 0)
         return MP_OK;
@@ -261,9 +308,15 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     } else if (bit == SEEN_LIMIT) {
         *param = "limit";
         rc = parse_limit(value, t);
-    } else {
+    } else if (bit == SEEN_RETENTION) {
         *param = "retention";
         rc = parse_retention(value, t);
+    } else if (bit == SEEN_Q) {
+        *param = "q";
+        rc = parse_q(value, t);
+    } else {
+        *param = "types";
+        rc = parse_types(value, t);
     }
     return rc;
 }
@@ -323,6 +376,7 @@ int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *o
         return MP_NOTFOUND;
     memset(&t, 0, sizeof(t));
     t.limit = MP_ADMIN_LIMIT_DEFAULT;
+    t.types = MP_ADMIN_TYPES_ALL;
     if (split_segments(target + ADMIN_PREFIX_LEN, path_len - ADMIN_PREFIX_LEN, seg, &nseg) !=
             MP_OK ||
         match_route(seg, nseg, &t.route) != MP_OK)
@@ -342,6 +396,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USERS:
     case MP_ADMIN_USER_EXPORT:
     case MP_ADMIN_USER_HISTORY:
+    case MP_ADMIN_USER_SEARCH:
     case MP_ADMIN_STATUS:
         return "GET";
     case MP_ADMIN_USER_SETTINGS:

@@ -34,6 +34,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "admin/memjson.h"
+#include "admin/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
 #include "piipolicy.h"
@@ -93,6 +94,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_COMPACT] = "/admin/compact",
         [MP_ADMIN_SWEEP] = "/admin/sweep",
         [MP_ADMIN_USER_SETTINGS] = "/admin/users/{id}/settings",
+        [MP_ADMIN_USER_SEARCH] = "/admin/users/{id}/search",
         [MP_ADMIN_STATUS] = "/admin/status",
         [MP_ADMIN_RELOAD] = "/admin/reload",
     };
@@ -319,6 +321,32 @@ static void get_memory(struct admin_call *call)
     json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN);
     mp_usermem_free(um);
     send_json(call, 200, "OK", mp_memjson_add_archive(doc, archive, next), NULL);
+}
+
+/* GET /admin/users/{id}/search: the user's search (memsearch.h) with
+ * every field of provenance. */
+static void search_memory(struct admin_call *call)
+{
+    struct mp_memsearch_query q;
+    struct mp_memsearch_result res;
+    enum mp_perr perr = MP_PERR_INVALID_PARAM;
+    if (mp_memsearch_from_target(&call->t, &q, &perr) != MP_OK) {
+        mp_metrics_search(call->loop->shard, MP_SEARCH_INVALID);
+        send_error(call, perr, NULL);
+        return;
+    }
+    int rc = mp_memsearch_run(call->store, mp_loop_terms(call->loop), call->user, call->user_len,
+                              &q, MP_MEMJSON_ADMIN, false, &res);
+    mp_metrics_search(call->loop->shard, rc != MP_OK     ? MP_SEARCH_ERROR
+                                         : res.total > 0 ? MP_SEARCH_HIT
+                                                         : MP_SEARCH_MISS);
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK", res.doc, NULL);
+    res.doc = NULL; /* sent */
+    mp_memsearch_result_cleanup(&res);
 }
 
 static json_t *history_json(const struct mp_history *h)
@@ -960,6 +988,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
     case MP_ADMIN_USER_SETTINGS:
         user_settings(call, method_is(head, "PUT"), body, len);
         break;
+    case MP_ADMIN_USER_SEARCH:
+        search_memory(call);
+        break;
     case MP_ADMIN_COMPACT:
         submit(call, NULL, compact_work, on_compacted);
         break;
@@ -984,6 +1015,8 @@ static enum mp_perr param_error(const char *param)
         return MP_PERR_INVALID_USER_ID;
     if (param != NULL && strcmp(param, "key") == 0)
         return MP_PERR_INVALID_KEY;
+    if (param != NULL && strcmp(param, "q") == 0)
+        return MP_PERR_INVALID_QUERY;
     return MP_PERR_INVALID_PARAM;
 }
 

@@ -87,6 +87,8 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                        MP_CLERR_PRECONDITION},
     [MP_PERR_MEMORY_FULL] = {409, "Conflict", "invalid_request_error", "memory_full",
                              "The user already has the maximum number of facts.", -1},
+    [MP_PERR_INVALID_QUERY] = {400, "Bad Request", "invalid_request_error", "invalid_query",
+                               "The search query q must be 1 to 1024 bytes.", MP_CLERR_BAD_REQUEST},
     [MP_PERR_INVALID_PARAM] = {400, "Bad Request", "invalid_request_error", "invalid_parameter",
                                "A path segment or query parameter is not valid.",
                                MP_CLERR_BAD_REQUEST},

@@ -301,13 +301,11 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     struct mp_recall_source src;
     struct mp_relevance_index ix[2];
     mp_store_view_source(view, &src, ix);
-    if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
-        loop->terms = NULL; /* no tokenizer: the strongest facts, as for no match */
     struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
                                  .budget_tokens = cfg->memory.context_budget_tokens,
                                  .inject_pii = cfg->governance.inject_pii,
                                  .retrieval = cfg->memory.retrieval,
-                                 .terms = loop->terms,
+                                 .terms = mp_loop_terms(loop), /* NULL: the strongest facts */
                                  .share_profile = cfg->memory.share_profile,
                                  .share_past = cfg->memory.share_past,
                                  .share_summary = cfg->memory.share_summary,
