@@ -194,6 +194,13 @@ struct mp_config {
         char token[MP_CONFIG_TOKEN_MAX];
     } admin;
     struct {
+        bool enabled; /* false: /mcp answers 404 */
+        /* "" = no bearer token required on /mcp; else the file holding it
+           (its first line), read into token when the configuration loads */
+        char token_file[MP_CONFIG_PATH_MAX];
+        char token[MP_CONFIG_TOKEN_MAX]; /* a secret; "" without token_file */
+    } mcp;
+    struct {
         enum mp_log_level level;   /* info */
         enum mp_log_format format; /* json */
     } log;

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "net/access.h"
+#include "net/bearer.h"
 #include "admin/adminimport.h"
 #include "admin/adminops.h"
 #include "adminpath.h"
@@ -174,46 +175,6 @@ static void send_json(struct admin_call *call, int status, const char *reason, j
 }
 
 /* ---- authorization ---- */
-
-static unsigned char auth_key[MP_SEAL_KEY_LEN];
-static bool auth_key_ok;
-static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
-
-static void init_auth_key(void)
-{
-    auth_key_ok = mp_seal_random(auth_key, sizeof(auth_key)) == MP_OK;
-}
-
-/* Exactly one Authorization field, "Bearer" (any case), one or more spaces,
- * then the token. Comparing keyed digests rather than the strings makes the
- * comparison's time independent of where they differ and of the token's
- * length. */
-static bool authorized(const struct mp_http_request_head *head, const char *token)
-{
-    const struct mp_http_header *h = NULL;
-    unsigned char want[32], got[32];
-    for (size_t i = 0; i < head->num_headers; i++) {
-        const struct mp_http_header *f = &head->headers[i];
-        if (f->name_len != 13 || strncasecmp(f->name, "authorization", 13) != 0)
-            continue;
-        if (h != NULL)
-            return false;
-        h = f;
-    }
-    pthread_once(&auth_once, init_auth_key);
-    if (!auth_key_ok || h == NULL || h->value_len < 8 || strncasecmp(h->value, "bearer ", 7) != 0)
-        return false;
-    const char *v = h->value + 7;
-    size_t n = h->value_len - 7;
-    while (n > 0 && *v == ' ') {
-        v++;
-        n--;
-    }
-    if (n == 0 || mp_seal_hmac(auth_key, v, n, got) != MP_OK ||
-        mp_seal_hmac(auth_key, token, strlen(token), want) != MP_OK)
-        return false;
-    return mp_seal_equal(want, got, sizeof(want));
-}
 
 /* ---- reads ---- */
 
@@ -1045,7 +1006,7 @@ void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *he
         return;
     }
     call->enabled = true;
-    if (!authorized(head, loop->cfg->admin.token)) {
+    if (!mp_bearer_ok(head, loop->cfg->admin.token)) {
         send_error(call, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
         return;
     }

@@ -23,8 +23,6 @@ int mp_memsearch_cursor(const char *cursor, size_t len, size_t *offset)
             return MP_EINVAL;
         v = v * 10 + (size_t)(cursor[i] - '0');
     }
-    if (v > 2 * MP_RECALL_SEARCH_MAX)
-        return MP_EINVAL;
     *offset = v;
     return MP_OK;
 }
@@ -58,7 +56,8 @@ static int move(json_t *result, const char *to, json_t *item, const char *from)
     return json_object_del(item, from);
 }
 
-/* One result: prov (stolen) is memjson's item, its text and time taken out. */
+/* One result: prov (stolen) is memjson's item, its text and time taken
+ * out; score < 0: none. */
 static json_t *result_json(const char *id, bool fact, double score, json_t *prov)
 {
     json_t *r = json_object();
@@ -67,7 +66,7 @@ static json_t *result_json(const char *id, bool fact, double score, json_t *prov
     f = f || json_object_set_new(r, "kind", json_string(fact ? "fact" : "message")) != 0;
     f = f || move(r, "text", prov, fact ? "value" : "content") != 0;
     f = f || move(r, "time", prov, fact ? "observed_at" : "at") != 0;
-    f = f || json_object_set_new(r, "score", json_real(score)) != 0;
+    f = f || (score >= 0 && json_object_set_new(r, "score", json_real(score)) != 0);
     f = f || json_object_set(r, "provenance", prov) != 0;
     json_decref(prov);
     if (f) {
@@ -87,17 +86,23 @@ struct page {
     size_t npast;
 };
 
+json_t *mp_memsearch_fact_json(const struct mp_mem_entity *e, double score,
+                               enum mp_memjson_detail d)
+{
+    char id[8 + MP_ENTITY_KEY_MAX];
+    snprintf(id, sizeof(id), "fact:%s", e->key);
+    return result_json(id, true, score, mp_memjson_entity(e, d));
+}
+
 static int add_fact(struct page *pg, const struct mp_recall_source *src,
                     const struct mp_recall_found *it, enum mp_memjson_detail d)
 {
     const struct mp_mem_entity *e = NULL;
-    char id[8 + MP_ENTITY_KEY_MAX];
     int rc = src->fact(src->ctx, it->id, &e);
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_OK : rc;
-    snprintf(id, sizeof(id), "fact:%s", e->key);
     pg->facts[pg->nfacts++] = e;
-    json_t *r = result_json(id, true, it->score, mp_memjson_entity(e, d));
+    json_t *r = mp_memsearch_fact_json(e, it->score, d);
     return r != NULL && json_array_append_new(pg->list, r) == 0 ? MP_OK : MP_ENOMEM;
 }
 
@@ -115,20 +120,34 @@ static int add_message(struct page *pg, const struct mp_recall_source *src,
     return r != NULL && json_array_append_new(pg->list, r) == 0 ? MP_OK : MP_ENOMEM;
 }
 
+int mp_memsearch_block(const struct mp_memblock_parts *parts, char **out, size_t *len)
+{
+    size_t cap = MP_MEMBLOCK_INTRO_LEN + 256 + parts->nfacts * (MP_MEMBLOCK_FACT_TEXT_MAX + 8) +
+                 parts->npast * (4 * MP_MEMBLOCK_PAST_TEXT_MAX + 64) +
+                 (parts->summary_keep > 0 ? 3 * parts->summary_keep : 0);
+    *out = NULL;
+    *len = 0;
+    if (parts->nfacts + parts->npast == 0 && parts->summary_keep == 0)
+        return MP_OK;
+    char *text = malloc(cap);
+    if (text == NULL)
+        return MP_ENOMEM;
+    size_t n = mp_memblock_render(text, cap, parts);
+    if (n == 0) {
+        free(text);
+        return MP_ENOMEM;
+    }
+    *out = text;
+    *len = n;
+    return MP_OK;
+}
+
 /* The page's block: the intro, the profile line, the past line. */
 static int render(const struct page *pg, struct mp_memsearch_result *out)
 {
     struct mp_memblock_parts parts = {
         .facts = pg->facts, .nfacts = pg->nfacts, .past = pg->past, .npast = pg->npast};
-    size_t cap = MP_MEMBLOCK_INTRO_LEN + 128 + pg->nfacts * (MP_MEMBLOCK_FACT_TEXT_MAX + 8) +
-                 pg->npast * (4 * MP_MEMBLOCK_PAST_TEXT_MAX + 64);
-    if (pg->nfacts + pg->npast == 0)
-        return MP_OK;
-    out->block = malloc(cap);
-    if (out->block == NULL)
-        return MP_ENOMEM;
-    out->block_len = mp_memblock_render(out->block, cap, &parts);
-    return out->block_len > 0 ? MP_OK : MP_ENOMEM;
+    return mp_memsearch_block(&parts, &out->block, &out->block_len);
 }
 
 static int fill_page(const struct mp_recall_source *src, const struct mp_recall_found *found,
@@ -171,6 +190,7 @@ static int search_view(struct mp_store_view *view, struct mp_terms *terms,
     struct mp_recall_found *found = NULL;
     size_t n = 0;
     mp_store_view_source(view, &src, ix);
+    out->mode = mp_store_view_user_mode(view);
     int rc = mp_recall_search(terms, &src, q->q, q->q_len, (q->types & MP_ADMIN_TYPE_FACTS) != 0,
                               (q->types & MP_ADMIN_TYPE_MESSAGES) != 0, &found, &n);
     if (rc == MP_OK)

@@ -14,12 +14,13 @@
 
 #include "admin/memjson.h"
 #include "adminpath.h"
+#include "memblock.h"
 #include "net/respond.h"
 #include "store.h"
 #include "terms.h"
 
 /* Bytes of a next-page cursor with its NUL (a decimal offset). */
-#define MP_MEMSEARCH_CURSOR_MAX    16
+#define MP_MEMSEARCH_CURSOR_MAX    24
 #define MP_MEMSEARCH_LIMIT_DEFAULT 10
 
 /* What a search asks (all borrowed for the call). */
@@ -41,11 +42,13 @@ struct mp_memsearch_result {
     json_t *doc;
     char *block;
     size_t block_len;
-    size_t total; /* results on every page (at most 2 * MP_RECALL_SEARCH_MAX) */
+    size_t total;           /* results on every page (at most 2 * MP_RECALL_SEARCH_MAX) */
+    enum mp_user_mode mode; /* the user's own setting (auto when nothing is stored) */
 };
 
 /* Parses a search cursor: "" (the first page) or the decimal offset a
- * result's next_cursor gave. MP_OK with *offset, or MP_EINVAL. */
+ * result's next_cursor gave (at most 6 digits). MP_OK with *offset, or
+ * MP_EINVAL. */
 int mp_memsearch_cursor(const char *cursor, size_t len, size_t *offset);
 
 /* The query a target carries (t from mp_adminpath_parse*, which refused
@@ -62,6 +65,17 @@ int mp_memsearch_from_target(const struct mp_admin_target *t, struct mp_memsearc
 int mp_memsearch_run(struct mp_store *store, struct mp_terms *terms, const char *user,
                      size_t user_len, const struct mp_memsearch_query *q, enum mp_memjson_detail d,
                      bool want_block, struct mp_memsearch_result *out);
+
+/* One fact as a result: {"id": "fact:<key>", "kind": "fact", "text",
+ * "time", "score" (only when score >= 0), "provenance"}. New reference,
+ * or NULL when out of memory. */
+json_t *mp_memsearch_fact_json(const struct mp_mem_entity *e, double score,
+                               enum mp_memjson_detail d);
+
+/* The memory block (core/recall/memblock.h) of these parts (borrowed),
+ * for a model: MP_OK with *out (caller frees) and *len, or *out NULL when
+ * the parts hold nothing; MP_ENOMEM. */
+int mp_memsearch_block(const struct mp_memblock_parts *parts, char **out, size_t *len);
 
 /* Frees what out owns; out is then empty. */
 void mp_memsearch_result_cleanup(struct mp_memsearch_result *out);

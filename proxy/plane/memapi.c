@@ -67,7 +67,7 @@ struct mp_memapi_call {
     struct read_found found;
 };
 
-static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
+void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
 {
     const struct mp_http_request_head *head = mp_conn_head(c);
     struct mp_access a = {.request_id = id,
@@ -94,7 +94,7 @@ static void send_json(struct mp_conn *c, int status, const char *reason, json_t 
         return;
     }
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    record(c, id, path, status, t0);
+    mp_memapi_record(c, id, path, status, t0);
     mp_conn_respond(c, status, reason, "application/json", headers, text, strlen(text),
                     MP_CONN_KEEP);
     free(text);
@@ -105,7 +105,7 @@ static void send_empty(struct mp_conn *c, int status, const char *reason, const 
 {
     char headers[64];
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    record(c, id, path, status, t0);
+    mp_memapi_record(c, id, path, status, t0);
     mp_conn_respond(c, status, reason, NULL, headers, "", 0, MP_CONN_KEEP);
 }
 

@@ -45,6 +45,7 @@
 #include "net/access.h"
 #include "net/h1client.h"
 #include "plane/memapi.h"
+#include "plane/mcp.h"
 #include "metrics.h"
 #include "plane/reqmem.h"
 #include "plane/requsage.h"
@@ -1143,6 +1144,16 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     if (route == MP_ROUTE_MEMORY) {
         request_free(r);
         mp_memapi_handle(c, head, body, body_len);
+        return;
+    }
+    if (route == MP_ROUTE_MCP && r->loop->cfg->mcp.enabled) {
+        request_free(r);
+        mp_mcp_handle(c, head, body, body_len);
+        return;
+    }
+    if (route == MP_ROUTE_MCP) {
+        r->path_len = 0;
+        refuse(r, MP_PERR_NOT_FOUND); /* [mcp] enabled = false */
         return;
     }
     r->anthropic = mp_route_is_anthropic(route);
