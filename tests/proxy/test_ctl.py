@@ -403,6 +403,36 @@ class Users(CtlCase):
         r = self.ctl('users', 'settings', user, 'sometimes')
         self.assertEqual((r.rc, r.err), (1, 'memproxy ctl users settings: the mode is off, read or auto\n'), r)
 
+    def test_search_text_and_json(self):
+        user = mh.uid('srch')
+        lines = (b'{"type":"fact","key":"notes_app","value":"Obsidian for notes","at":"2024-03-01T10:00:00Z"}\n'
+                 b'{"type":"fact","key":"city","value":"Graz","at":"2024-03-01T10:00:00Z"}\n'
+                 b'{"type":"message","role":"user","content":"I moved my notes to Obsidian.",'
+                 b'"at":"2024-01-02T10:00:00Z"}\n')
+        self.ok('users', 'import', user, stdin=lines)
+        r = self.ok('users', 'search', user, 'Where do I keep my notes?')
+        out = r.out.splitlines()
+        self.assertEqual(out[1], 'Results, best first (3)', r.out)
+        self.assertEqual(out[2].split(), ['SCORE', 'ID', 'KIND', 'TIME', '(UTC)', 'TEXT'])
+        self.assertRegex(out[3], r'^  \d+\.\d{3}\s+fact:notes_app\s+fact\s+2024-03-01 10:00:00\s+Obsidian for notes$')
+        self.assertIn('message:', r.out)
+        doc = self.ok('users', 'search', user, 'notes', '--json', '--limit', '1', '--types', 'facts').json()
+        self.assertEqual([x['id'] for x in doc['results']], ['fact:notes_app'])
+        self.assertIn('request_id', doc['results'][0]['provenance'])
+        self.assertIsNotNone(doc['next_cursor'])
+        r = self.ok('users', 'search', user, 'notes', '--limit', '1')
+        self.assertIn('(more results follow: --limit shows more)', r.out)
+        for args, msg in ((('users', 'search', user), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, ''), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, 'x' * 1025), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, 'x', '--limit', '0'), 'memproxy ctl users search: --limit'),
+                          (('users', 'search', user, 'x', '--types', 'all'), 'memproxy ctl users search: --types')):
+            r = self.ctl(*args)
+            self.assertEqual(r.rc, 1, r)
+            self.assertTrue(r.err.startswith(msg), r)
+        r = self.ok('users', 'search', mh.uid('none'), 'anything')
+        self.assertIn('Results, best first (0)\n  (none)', r.out)
+
     def test_compact(self):
         r = self.ok('compact')
         self.assertRegex(r.out, r'^compacted the store: \d+\.\d [KMG]iB in use before, \d+\.\d [KMG]iB after\n$')
@@ -548,7 +578,8 @@ class Access(CtlCase):
         r = run_ctl(['--help'])
         self.assertEqual((r.rc, r.err), (0, ''), r)
         for words in ('status', 'users list', 'users show USER', 'users forget USER', 'users export USER',
-                      'users import USER', 'users settings USER', 'compact', 'reload [--pid PID]',
+                      'users import USER', 'users settings USER', 'users search USER QUERY', 'compact',
+                      'reload [--pid PID]',
                       'config check FILE', 'Exit codes'):
             self.assertIn(words, r.out)
         r = run_ctl(['users', 'show', '--help'])
@@ -556,7 +587,7 @@ class Access(CtlCase):
         self.assertTrue(r.out.startswith('usage: memproxy ctl users show USER [--tenant T] [--archive N]\n'), r)
         r = run_ctl(['users', '--help'])
         self.assertEqual(r.rc, 0, r)
-        self.assertEqual(r.out.count('usage: memproxy ctl users '), 6, r)
+        self.assertEqual(r.out.count('usage: memproxy ctl users '), 7, r)
         proc = subprocess.run([harness.MEMPROXY_BIN, '--help'], stdout=subprocess.PIPE, env=harness.child_env())
         self.assertIn(b'memproxy ctl', proc.stdout)
 

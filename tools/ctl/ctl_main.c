@@ -55,6 +55,11 @@ static const struct command commands[] = {
     {"users settings", "USER [off|read|auto] [--tenant T]",
      "Shows the user's memory mode, or sets it (GET or PUT .../settings).\n",
      mp_ctl_users_settings},
+    {"users search", "USER QUERY [--tenant T] [--limit N] [--types facts|messages]",
+     "The user's facts and archived messages that answer QUERY, best first, ranked as\n"
+     "injection ranks them, with their scores and ids (GET .../search). --limit: results\n"
+     "(1..1000, default 10); --types: facts or messages only.\n",
+     mp_ctl_users_search},
     {"copy-store", "--from FILE --to FILE",
      "Copies the whole store of one configuration file into the empty store of another,\n"
      "across backends (LMDB to PostgreSQL and back): every record as stored, so the copy is\n"

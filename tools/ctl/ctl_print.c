@@ -244,3 +244,33 @@ int mp_ctl_print_memory(const json_t *doc, FILE *f)
         fputs("  (more archived messages follow: memproxy ctl users export shows them all)\n", f);
     return rc;
 }
+
+/* ---- a search ---- */
+
+static int result_rows(struct mp_ctl_table *t, const json_t *results)
+{
+    static const char *const head[] = {"SCORE", "ID", "KIND", "TIME (UTC)", "TEXT"};
+    int rc = mp_ctl_table_add(t, head);
+    size_t i;
+    const json_t *it;
+    json_array_foreach(results, i, it)
+    {
+        char score[16] = "-", at[32];
+        const json_t *sc = json_object_get(it, "score");
+        if (json_is_number(sc))
+            snprintf(score, sizeof(score), "%.3f", json_number_value(sc));
+        const char *cells[5] = {score, str(it, "id"), str(it, "kind"),
+                                when(it, "time", at, sizeof(at)), str(it, "text")};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    return rc;
+}
+
+int mp_ctl_print_search(const json_t *doc, FILE *f)
+{
+    int rc = section(f, "Results, best first", json_object_get(doc, "results"), 5, result_rows);
+    if (rc == MP_OK && str(doc, "next_cursor") != NULL)
+        fputs("  (more results follow: --limit shows more)\n", f);
+    return rc;
+}

@@ -22,4 +22,8 @@ int mp_ctl_print_users(const json_t *users, FILE *f);
  * more archived messages follow. MP_OK or MP_ENOMEM. */
 int mp_ctl_print_memory(const json_t *doc, FILE *f);
 
+/* A search's results (GET .../search): score, id, kind, time and text, one
+ * row each, best first, and a line when more follow. MP_OK or MP_ENOMEM. */
+int mp_ctl_print_search(const json_t *doc, FILE *f);
+
 #endif
