@@ -26,7 +26,8 @@ enum {
     SEEN_LIMIT = 4,
     SEEN_RETENTION = 8,
     SEEN_Q = 16,
-    SEEN_TYPES = 32
+    SEEN_TYPES = 32,
+    SEEN_API = 64
 };
 
 struct span {
@@ -118,6 +119,8 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_SETTINGS;
     else if (n == 3 && span_is(seg[2], "search"))
         *route = MP_ADMIN_USER_SEARCH;
+    else if (n == 3 && span_is(seg[2], "explain"))
+        *route = MP_ADMIN_USER_EXPLAIN;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -268,6 +271,24 @@ static int parse_types(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
+static int parse_api(struct span v, struct mp_admin_target *t)
+{
+    char buf[16];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    if (span_is(dv, "chat"))
+        t->api = MP_ADMIN_API_CHAT;
+    else if (span_is(dv, "responses"))
+        t->api = MP_ADMIN_API_RESPONSES;
+    else if (span_is(dv, "messages"))
+        t->api = MP_ADMIN_API_MESSAGES;
+    else
+        return MP_EINVAL;
+    return MP_OK;
+}
+
 /* One "name[=value]" pair. Unknown names are skipped without reading the
  * value, so a future parameter with any syntax cannot break old servers. */
 static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
@@ -293,6 +314,7 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
                    : span_is(dn, "retention") ? SEEN_RETENTION
                    : span_is(dn, "q")         ? SEEN_Q
                    : span_is(dn, "types")     ? SEEN_TYPES
+                   : span_is(dn, "api")       ? SEEN_API
                                               : 0;
     if (bit == 0)
         return MP_OK;
@@ -314,9 +336,12 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     } else if (bit == SEEN_Q) {
         *param = "q";
         rc = parse_q(value, t);
-    } else {
+    } else if (bit == SEEN_TYPES) {
         *param = "types";
         rc = parse_types(value, t);
+    } else {
+        *param = "api";
+        rc = parse_api(value, t);
     }
     return rc;
 }
@@ -406,6 +431,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USER_ENTITY:
         return "PUT, DELETE";
     case MP_ADMIN_USER_IMPORT:
+    case MP_ADMIN_USER_EXPLAIN:
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:

@@ -19,6 +19,7 @@ enum mp_admin_route {
     MP_ADMIN_USER_ENTITY,   /* /admin/users/{id}/entities/{key}  PUT, DELETE */
     MP_ADMIN_USER_SETTINGS, /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
     MP_ADMIN_USER_SEARCH,   /* /admin/users/{id}/search         GET (?q=, ranked memory) */
+    MP_ADMIN_USER_EXPLAIN,  /* /admin/users/{id}/explain        POST (?api=, what is injected) */
     MP_ADMIN_COMPACT,       /* /admin/compact                   POST */
     MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
     MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
@@ -28,7 +29,7 @@ enum mp_admin_route {
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
-#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_SEARCH
+#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_EXPLAIN
 #define MP_ADMIN_ROUTE_LAST MP_ADMIN_RELOAD
 
 #define MP_ADMIN_TENANT_LEN    32   /* lowercase hex chars of a tenant id */
@@ -42,6 +43,9 @@ enum mp_admin_route {
 #define MP_ADMIN_TYPE_FACTS    1
 #define MP_ADMIN_TYPE_MESSAGES 2
 #define MP_ADMIN_TYPES_ALL     (MP_ADMIN_TYPE_FACTS | MP_ADMIN_TYPE_MESSAGES)
+
+/* The chat API an explained request speaks (api=chat|responses|messages). */
+enum mp_admin_api { MP_ADMIN_API_CHAT, MP_ADMIN_API_RESPONSES, MP_ADMIN_API_MESSAGES };
 
 struct mp_admin_target {
     enum mp_admin_route route;
@@ -58,8 +62,9 @@ struct mp_admin_target {
     bool retention_item;            /* retention=item (imports): age from the items' own time */
     char q[MP_ADMIN_QUERY_MAX + 1]; /* a search's q, decoded, NUL at q_len; "" when absent */
     size_t q_len;
-    bool has_q;     /* the query gave q (maybe empty) */
-    unsigned types; /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
+    bool has_q;            /* the query gave q (maybe empty) */
+    unsigned types;        /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
+    enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -111,6 +116,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  *   q_len 0): a search refuses it. Only a search reads it.
  * - types: a comma-separated list of "facts" and "messages" (each at most
  *   once, none empty); anything else is "types". Only a search reads it.
+ * - api: "chat", "responses" or "messages"; anything else is "api". Only
+ *   an explain reads it.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never
@@ -120,7 +127,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "tenant", "cursor", "limit",
- * "retention", "q", "types" or "query". The first problem wins, checked in that order for the path
+ * "retention", "q", "types", "api" or "query". The first problem wins, checked in that order for
+ * the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and
  * param may be NULL when the caller does not want the name. */

@@ -24,7 +24,9 @@ struct mp_recall_found {
     double score; /* > 0 */
 };
 
-/* Scores q[0..qlen) (borrowed) against src's facts index (when facts) and
+/* Scores q[0..qlen) (borrowed), with the optional turn before it
+ * prev[0..prevlen) at lower weight (NULL: none; relevance.h), against
+ * src's facts index (when facts) and
  * turns index (when messages) with the calling thread's tokenizer terms
  * (borrowed; NULL: nothing matches). *out (caller frees with free(); NULL
  * when *n is 0) holds every item scoring above 0, at most
@@ -33,7 +35,7 @@ struct mp_recall_found {
  * order. A missing index finds nothing of its kind. MP_OK, MP_ENOMEM, or
  * what a source callback returned; *out and *n untouched on failure. */
 int mp_recall_search(struct mp_terms *terms, const struct mp_recall_source *src, const char *q,
-                     size_t qlen, bool facts, bool messages, struct mp_recall_found **out,
-                     size_t *n);
+                     size_t qlen, const char *prev, size_t prevlen, bool facts, bool messages,
+                     struct mp_recall_found **out, size_t *n);
 
 #endif

@@ -35,6 +35,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "admin/memjson.h"
+#include "admin/explain.h"
 #include "admin/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
@@ -96,6 +97,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_SWEEP] = "/admin/sweep",
         [MP_ADMIN_USER_SETTINGS] = "/admin/users/{id}/settings",
         [MP_ADMIN_USER_SEARCH] = "/admin/users/{id}/search",
+        [MP_ADMIN_USER_EXPLAIN] = "/admin/users/{id}/explain",
         [MP_ADMIN_STATUS] = "/admin/status",
         [MP_ADMIN_RELOAD] = "/admin/reload",
     };
@@ -308,6 +310,20 @@ static void search_memory(struct admin_call *call)
     send_json(call, 200, "OK", res.doc, NULL);
     res.doc = NULL; /* sent */
     mp_memsearch_result_cleanup(&res);
+}
+
+/* POST /admin/users/{id}/explain: what a chat request would get (explain.h). */
+static void explain(struct admin_call *call, const char *body, size_t len)
+{
+    json_t *doc = NULL;
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    if (mp_explain_run(call->loop->cfg, call->store, mp_loop_terms(call->loop), call->user,
+                       call->user_len, call->t.api, body, len, mp_clock_now_ms(), &doc,
+                       &perr) != MP_OK) {
+        send_error(call, perr, NULL);
+        return;
+    }
+    send_json(call, 200, "OK", doc, NULL);
 }
 
 static json_t *history_json(const struct mp_history *h)
@@ -951,6 +967,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_USER_SEARCH:
         search_memory(call);
+        break;
+    case MP_ADMIN_USER_EXPLAIN:
+        explain(call, body, len);
         break;
     case MP_ADMIN_COMPACT:
         submit(call, NULL, compact_work, on_compacted);

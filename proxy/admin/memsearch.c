@@ -191,7 +191,8 @@ static int search_view(struct mp_store_view *view, struct mp_terms *terms,
     size_t n = 0;
     mp_store_view_source(view, &src, ix);
     out->mode = mp_store_view_user_mode(view);
-    int rc = mp_recall_search(terms, &src, q->q, q->q_len, (q->types & MP_ADMIN_TYPE_FACTS) != 0,
+    int rc = mp_recall_search(terms, &src, q->q, q->q_len, NULL, 0,
+                              (q->types & MP_ADMIN_TYPE_FACTS) != 0,
                               (q->types & MP_ADMIN_TYPE_MESSAGES) != 0, &found, &n);
     if (rc == MP_OK)
         rc = fill_page(&src, found, n, q, d, pg);

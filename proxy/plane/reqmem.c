@@ -172,8 +172,8 @@ static enum mp_memory_read_result read_result(int rc)
 }
 
 /* Only the newest buffer_messages messages are injected verbatim. */
-static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
-                        size_t *saved_n)
+void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
+                           size_t *saved_n)
 {
     *saved = um->messages;
     *saved_n = um->nmessages;
@@ -278,6 +278,20 @@ static int read_mode(struct mp_reqmem *m, struct mp_store *store)
     return rc;
 }
 
+void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mode,
+                             struct mp_terms *terms, struct mp_recall_params *out)
+{
+    *out = (struct mp_recall_params){.sections = mp_recall_sections(mode),
+                                     .budget_tokens = cfg->memory.context_budget_tokens,
+                                     .inject_pii = cfg->governance.inject_pii,
+                                     .retrieval = cfg->memory.retrieval,
+                                     .terms = terms, /* NULL: the strongest facts */
+                                     .share_profile = cfg->memory.share_profile,
+                                     .share_past = cfg->memory.share_past,
+                                     .share_summary = cfg->memory.share_summary,
+                                     .share_buffer = cfg->memory.share_buffer};
+}
+
 /* The memory to inject, from an open view, into m->found. */
 static void build(struct mp_reqmem *m, struct mp_store_view *view)
 {
@@ -297,19 +311,12 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
     struct mp_mem_message *all;
     size_t all_n;
-    keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
+    mp_reqmem_keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
     struct mp_recall_source src;
     struct mp_relevance_index ix[2];
     mp_store_view_source(view, &src, ix);
-    struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
-                                 .budget_tokens = cfg->memory.context_budget_tokens,
-                                 .inject_pii = cfg->governance.inject_pii,
-                                 .retrieval = cfg->memory.retrieval,
-                                 .terms = mp_loop_terms(loop), /* NULL: the strongest facts */
-                                 .share_profile = cfg->memory.share_profile,
-                                 .share_past = cfg->memory.share_past,
-                                 .share_summary = cfg->memory.share_summary,
-                                 .share_buffer = cfg->memory.share_buffer};
+    struct mp_recall_params p;
+    mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(loop), &p);
     f->inject_rc = conv_inject(m, &head, &src, &p, &plan);
     f->tokens = plan.tokens;
 }

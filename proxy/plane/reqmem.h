@@ -17,6 +17,8 @@
 #include "convid.h"
 #include "inject.h"
 #include "net/loop.h"
+#include "recall.h"
+#include "terms.h"
 #include "net/respond.h"
 #include "splice.h"
 #include "userkey.h"
@@ -104,6 +106,16 @@ struct mp_http_request_head;
 int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
                        const char *body, size_t len, char *out, size_t *out_len,
                        enum mp_perr *perr);
+
+/* The recall parameters a chat request of mode gets under cfg (both
+ * borrowed), with the tokenizer terms (borrowed; NULL: nothing scores). */
+void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mode,
+                             struct mp_terms *terms, struct mp_recall_params *out);
+
+/* Keeps the newest keep of um's buffered messages in um (a view's head:
+ * the arrays stay the view's), the whole list in *all, *all_n. */
+void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **all,
+                           size_t *all_n);
 
 /* Sets what applies (m zeroed by the caller): mode and X-Memory control
  * (0 auto, 1 read, 2 write, 3 off: enum mp_memory_control) and the user id

@@ -163,6 +163,23 @@ START_TEST(test_adminpath_search_query_bounds)
 }
 END_TEST
 
+START_TEST(test_adminpath_user_explain_route_and_api)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/explain"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_EXPLAIN);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_CHAT);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "POST", 4));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "GET", 3));
+    ck_assert_int_eq(parse("/admin/users/ann/explain?api=responses"), MP_OK);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_RESPONSES);
+    ck_assert_int_eq(parse("/admin/users/ann/explain?api=messages"), MP_OK);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_MESSAGES);
+    expect_einval("/admin/users/ann/explain?api=", "api");
+    expect_einval("/admin/users/ann/explain?api=Chat", "api");
+    expect_einval("/admin/users/ann/explain?api=chat&api=chat", "query");
+}
+END_TEST
+
 START_TEST(test_adminpath_user_entity_route)
 {
     ck_assert_int_eq(parse("/admin/users/alice/entities/city"), MP_OK);
@@ -912,6 +929,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_user_history_route);
     tcase_add_test(tc, test_adminpath_user_search_route);
     tcase_add_test(tc, test_adminpath_search_query_bounds);
+    tcase_add_test(tc, test_adminpath_user_explain_route_and_api);
     tcase_add_test(tc, test_adminpath_user_entity_route);
     tcase_add_test(tc, test_adminpath_unknown_segments_not_found);
     tcase_add_test(tc, test_adminpath_requires_admin_prefix);

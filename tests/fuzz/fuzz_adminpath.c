@@ -88,7 +88,7 @@ static void check_query(const struct mp_admin_target *t)
 static bool is_param_name(const char *p)
 {
     static const char *const names[] = {"user",      "key",   "tenant", "cursor", "limit",
-                                        "retention", "query", "q",      "types"};
+                                        "retention", "query", "q",      "types",  "api"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(p, names[i]) == 0)
             return true;

@@ -26,4 +26,9 @@ int mp_ctl_print_memory(const json_t *doc, FILE *f);
  * row each, best first, and a line when more follow. MP_OK or MP_ENOMEM. */
 int mp_ctl_print_search(const json_t *doc, FILE *f);
 
+/* An explanation (POST .../explain): the question and what was injected,
+ * then each section's items: taken or not, why, id, score, terms, text.
+ * MP_OK or MP_ENOMEM. */
+int mp_ctl_print_explain(const json_t *doc, FILE *f);
+
 #endif

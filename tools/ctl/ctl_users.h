@@ -48,6 +48,8 @@ int mp_ctl_users_forget(struct mp_ctl_session *s, int argc, const char *const *a
 int mp_ctl_users_settings(struct mp_ctl_session *s, int argc, const char *const *argv);
 /* users search USER QUERY [--tenant T] [--limit N] [--types facts|messages] */
 int mp_ctl_users_search(struct mp_ctl_session *s, int argc, const char *const *argv);
+/* users explain USER QUESTION [--tenant T] [--api chat|responses|messages] */
+int mp_ctl_users_explain(struct mp_ctl_session *s, int argc, const char *const *argv);
 
 /* Every user of the listing (of tenant, or of all tenants when NULL),
  * following next_cursor to the last page, limit users a page (0: the

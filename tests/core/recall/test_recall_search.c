@@ -36,7 +36,8 @@ static int search(const char *q, bool facts, bool messages)
     free(found);
     found = NULL;
     nfound = 0;
-    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), facts, messages, &found, &nfound);
+    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), NULL, 0, facts, messages, &found,
+                            &nfound);
 }
 
 START_TEST(test_search_best_first_both_kinds)
@@ -104,7 +105,8 @@ START_TEST(test_search_nothing_without_query_terms_or_index)
     ck_assert_uint_eq(nfound, 0);
     ck_assert_int_eq(search("zebra quantum", true, true), MP_OK);
     ck_assert_uint_eq(nfound, 0);
-    ck_assert_int_eq(mp_recall_search(NULL, &fs_src, "Rex", 3, true, true, &found, &nfound), MP_OK);
+    ck_assert_int_eq(
+        mp_recall_search(NULL, &fs_src, "Rex", 3, NULL, 0, true, true, &found, &nfound), MP_OK);
     ck_assert_uint_eq(nfound, 0);
 }
 END_TEST
