@@ -138,6 +138,8 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_STATUS;
     else if (n == 1 && span_is(seg[0], "reload"))
         *route = MP_ADMIN_RELOAD;
+    else if (n == 2 && span_is(seg[0], "explain"))
+        *route = MP_ADMIN_EXPLANATION;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -165,6 +167,20 @@ static int decode_key(struct span s, struct mp_admin_target *t)
     if (pct_decode(s.p, s.n, false, raw, sizeof(raw), &n) != MP_OK)
         return MP_EINVAL;
     return mp_usermem_normalize_key(raw, n, t->key) == MP_OK ? MP_OK : MP_EINVAL;
+}
+
+static int decode_explanation(struct span s, struct mp_admin_target *t)
+{
+    if (s.n != MP_ADMIN_EXPLANATION_LEN)
+        return MP_EINVAL;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return MP_EINVAL;
+    }
+    memcpy(t->explanation, s.p, s.n);
+    t->explanation[s.n] = '\0';
+    return MP_OK;
 }
 
 static int parse_tenant(struct span v, struct mp_admin_target *t)
@@ -378,6 +394,11 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
         if (decode_key(seg[3], t) != MP_OK)
             return MP_EINVAL;
     }
+    if (t->route == MP_ADMIN_EXPLANATION) {
+        *param = "id";
+        if (decode_explanation(seg[1], t) != MP_OK)
+            return MP_EINVAL;
+    }
     *param = "query";
     if (memchr(target, '#', len) != NULL)
         return MP_EINVAL;
@@ -423,6 +444,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USER_HISTORY:
     case MP_ADMIN_USER_SEARCH:
     case MP_ADMIN_STATUS:
+    case MP_ADMIN_EXPLANATION:
         return "GET";
     case MP_ADMIN_USER_SETTINGS:
         return "GET, PUT";

@@ -24,20 +24,22 @@ enum mp_admin_route {
     MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
     MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
     MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
+    MP_ADMIN_EXPLANATION,   /* /admin/explain/{id}              GET (a request's explanation) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
 #define MP_ADMIN_USER_LAST  MP_ADMIN_USER_EXPLAIN
-#define MP_ADMIN_ROUTE_LAST MP_ADMIN_RELOAD
+#define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXPLANATION
 
-#define MP_ADMIN_TENANT_LEN    32   /* lowercase hex chars of a tenant id */
-#define MP_ADMIN_CURSOR_MAX    1024 /* cursor chars */
-#define MP_ADMIN_LIMIT_DEFAULT 100
-#define MP_ADMIN_LIMIT_MAX     1000
-#define MP_ADMIN_KEY_RAW_MAX   1024 /* decoded {key} bytes before normalization */
-#define MP_ADMIN_QUERY_MAX     1024 /* decoded bytes of a search's q */
+#define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */
+#define MP_ADMIN_CURSOR_MAX      1024 /* cursor chars */
+#define MP_ADMIN_LIMIT_DEFAULT   100
+#define MP_ADMIN_LIMIT_MAX       1000
+#define MP_ADMIN_KEY_RAW_MAX     1024 /* decoded {key} bytes before normalization */
+#define MP_ADMIN_QUERY_MAX       1024 /* decoded bytes of a search's q */
+#define MP_ADMIN_EXPLANATION_LEN 32   /* hex digits of an explanation's {id} */
 
 /* What a search asks for (types=facts,messages): a bit set. */
 #define MP_ADMIN_TYPE_FACTS    1
@@ -65,6 +67,7 @@ struct mp_admin_target {
     bool has_q;            /* the query gave q (maybe empty) */
     unsigned types;        /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
     enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
+    char explanation[MP_ADMIN_EXPLANATION_LEN + 1]; /* EXPLANATION's {id}: lowercase hex */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -94,6 +97,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - {id} is rejected ("user") when a '%' is not followed by two hex digits,
  *   or the decoded bytes fail mp_user_id_validate() (which refuses NUL,
  *   controls, bad UTF-8, templates, and more than MP_USER_ID_MAX bytes).
+ * - /admin/explain/{id}: {id} must be MP_ADMIN_EXPLANATION_LEN lowercase
+ *   hex digits, else "id".
  * - {key} is rejected ("key") on a bad escape, when it decodes to more than
  *   MP_ADMIN_KEY_RAW_MAX bytes, or when mp_usermem_normalize_key() refuses
  *   it. "Vector%20DB" gives the key "vector_db".
@@ -127,8 +132,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "tenant", "cursor", "limit",
- * "retention", "q", "types", "api" or "query". The first problem wins, checked in that order for
- * the path
+ * "retention", "q", "types", "api", "id" or "query". The first problem wins, checked in that order
+ * for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and
  * param may be NULL when the caller does not want the name. */

@@ -174,6 +174,7 @@ static const struct key_def keys[] = {
     {"security", "tenant_from", K_ENUM, FIELD(security.tenant_from), 0, 0, tenant_names},
     {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
     {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
+    {"admin", "explain_requests", K_BOOL, FIELD(admin.explain_requests), 0, 0, NULL},
     {"mcp", "enabled", K_BOOL, FIELD(mcp.enabled), 0, 0, NULL},
     {"mcp", "token_file", K_OPTPATH, FIELD(mcp.token_file), 0, 0, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
@@ -822,6 +823,7 @@ void mp_config_defaults(struct mp_config *c)
     c->security.tenant_from = MP_TENANT_NONE;
     c->security.user_signature_key[0] = '\0';
     c->admin.token[0] = '\0';
+    c->admin.explain_requests = false;
     c->mcp.enabled = false;
     c->mcp.token_file[0] = '\0';
     c->mcp.token[0] = '\0';

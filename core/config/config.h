@@ -192,6 +192,9 @@ struct mp_config {
         /* "" = admin API disabled (404); else the bearer token it requires.
          * A secret. */
         char token[MP_CONFIG_TOKEN_MAX];
+        /* true: a chat request with X-Memory-Explain: 1 gets its explanation
+           kept for GET /admin/explain/{id} (proxy/admin/explaintab.h) */
+        bool explain_requests;
     } admin;
     struct {
         bool enabled; /* false: /mcp answers 404 */

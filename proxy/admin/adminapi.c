@@ -36,6 +36,7 @@
 #include "log.h"
 #include "admin/memjson.h"
 #include "admin/explain.h"
+#include "admin/explaintab.h"
 #include "admin/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
@@ -100,6 +101,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_USER_EXPLAIN] = "/admin/users/{id}/explain",
         [MP_ADMIN_STATUS] = "/admin/status",
         [MP_ADMIN_RELOAD] = "/admin/reload",
+        [MP_ADMIN_EXPLANATION] = "/admin/explain/{id}",
     };
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";
@@ -324,6 +326,24 @@ static void explain(struct admin_call *call, const char *body, size_t len)
         return;
     }
     send_json(call, 200, "OK", doc, NULL);
+}
+
+/* GET /admin/explain/{id}: a data-plane request's kept explanation. */
+static void get_explanation(struct admin_call *call)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mp_explaintab_get(call->t.explanation, mp_clock_now_ms(), &text, &len);
+    if (rc != MP_OK) {
+        send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
+                       rc == MP_NOTFOUND ? "No explanation is kept under this id (they are kept "
+                                           "10 minutes)."
+                                         : NULL,
+                       NULL);
+        return;
+    }
+    respond(call, 200, "OK", "application/json", NULL, text, len, NULL);
+    free(text);
 }
 
 static json_t *history_json(const struct mp_history *h)
@@ -982,6 +1002,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_RELOAD:
         reload_config(call);
+        break;
+    case MP_ADMIN_EXPLANATION:
+        get_explanation(call);
         break;
     default:
         send_error(call, MP_PERR_NOT_FOUND, NULL);

@@ -399,47 +399,62 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     return rc == MP_NOTFOUND ? MP_NOTFOUND : MP_OK;
 }
 
-int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
-                   const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                   size_t len, int64_t now_ms, json_t **out, enum mp_perr *perr)
+int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
+                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
+                    const struct mp_chatreq *req, int64_t now_ms, json_t **out)
 {
     struct explain *ex = calloc(1, sizeof(*ex));
-    struct mp_chatreq_msg *msgs = malloc(MP_CHATREQ_MAX_MESSAGES * sizeof(*msgs));
-    struct mp_store_view *view = NULL;
     json_t *doc = NULL;
-    int rc = ex != NULL && msgs != NULL ? MP_OK : MP_ENOMEM;
-    *perr = MP_PERR_INTERNAL;
-    if (rc != MP_OK)
-        goto out;
+    if (ex == NULL)
+        return MP_ENOMEM;
     *ex = (struct explain){.cfg = cfg, .terms = terms, .w = wire_of(api), .body = body};
-    if (ex->w->scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &ex->req) != MP_OK) {
-        *perr = MP_PERR_INVALID_CHAT_REQUEST;
-        rc = MP_EINVAL;
-        goto out;
-    }
-    rc = mp_store_view_open(store, user, user_len, &view);
-    if (rc != MP_OK && rc != MP_NOTFOUND)
-        goto out;
-    bool stored = rc == MP_OK;
-    rc = choose(ex, stored ? view : NULL, now_ms);
+    ex->req = *req;
+    int rc = choose(ex, view, now_ms);
     bool injected = ex->plan.block_len > 0 || ex->plan.npicks > 0;
     if (rc == MP_OK || rc == MP_NOTFOUND) {
         doc = document(ex, user, user_len, api, injected,
-                       !stored                                     ? "nothing_stored"
+                       view == NULL                                ? "nothing_stored"
                        : ex->user_mode == MP_USER_MODE_OFF         ? "user_setting"
                        : mp_recall_sections(cfg->memory.mode) == 0 ? "memory_off"
                                                                    : "nothing_qualifies");
         rc = doc != NULL ? MP_OK : MP_ENOMEM;
     }
-out:
-    if (ex != NULL) {
-        mp_recall_plan_cleanup(&ex->plan);
-        free(ex->found);
-    }
-    mp_store_view_close(view);
-    free(msgs);
+    mp_recall_plan_cleanup(&ex->plan);
+    free(ex->found);
     free(ex);
     if (rc == MP_OK)
         *out = doc;
     return rc;
+}
+
+int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
+                   const char *user, size_t user_len, enum mp_admin_api api, const char *body,
+                   size_t len, int64_t now_ms, json_t **out, enum mp_perr *perr)
+{
+    struct mp_chatreq_msg *msgs = malloc(MP_CHATREQ_MAX_MESSAGES * sizeof(*msgs));
+    struct mp_store_view *view = NULL;
+    struct mp_chatreq req;
+    *perr = MP_PERR_INTERNAL;
+    if (msgs == NULL)
+        return MP_ENOMEM;
+    int rc = wire_of(api)->scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &req);
+    if (rc != MP_OK) {
+        *perr = MP_PERR_INVALID_CHAT_REQUEST;
+        rc = MP_EINVAL;
+        goto out;
+    }
+    rc = mp_store_view_open(store, user, user_len, &view);
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req, now_ms, out);
+out:
+    mp_store_view_close(view);
+    free(msgs);
+    return rc;
+}
+
+enum mp_admin_api mp_explain_api_of(const struct mp_wire *w)
+{
+    return w == &mp_wire_responses  ? MP_ADMIN_API_RESPONSES
+           : w == &mp_wire_messages ? MP_ADMIN_API_MESSAGES
+                                    : MP_ADMIN_API_CHAT;
 }

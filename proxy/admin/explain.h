@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "adminpath.h"
 #include "config.h"
@@ -30,5 +31,18 @@
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
                    size_t len, int64_t now_ms, json_t **out, enum mp_perr *perr);
+
+/* mp_explain_run() over a view already open (NULL: nothing is stored for
+ * the user) and a request already scanned (req, by api's wire, over body;
+ * both borrowed): for a chat request that asked for its explanation
+ * (X-Memory-Explain). MP_OK with *out, MP_ENOMEM, or a source's error. */
+struct mp_chatreq;
+struct mp_wire;
+int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
+                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
+                    const struct mp_chatreq *req, int64_t now_ms, json_t **out);
+
+/* The api of a chat request's wire (core/wire/wire.h). */
+enum mp_admin_api mp_explain_api_of(const struct mp_wire *w);
 
 #endif

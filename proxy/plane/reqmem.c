@@ -27,6 +27,8 @@
 #include "status.h"
 #include "store.h"
 #include "terms.h"
+#include "admin/explain.h"
+#include "admin/explaintab.h"
 #include "memory/turn.h"
 #include "wire.h"
 
@@ -185,6 +187,7 @@ void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_mes
 
 static void found_reset(struct mp_reqmem_found *f)
 {
+    json_decref(f->explanation);
     mp_splice_cleanup(&f->splice);
     mp_inject_head_cleanup(&f->conv_built);
     memset(f, 0, sizeof(*f));
@@ -321,6 +324,38 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     f->tokens = plan.tokens;
 }
 
+/* The request's explanation, when it asked (admin/explain.h), over view
+ * (NULL: nothing stored): injection's choice again, item by item. A
+ * failure leaves none (no X-Memory-Explain-Id). */
+static void explain(struct mp_reqmem *m, struct mp_store_view *view)
+{
+    struct mp_reqmem_found *f = &m->found;
+    json_t *doc = NULL;
+    if (!m->explain)
+        return;
+    /* scanned again: a read that waited for the database may find
+       wire_msgs another request's */
+    if (m->wire->scan(m->in_body, m->in_len, m->loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES,
+                      &m->req) != MP_OK)
+        return;
+    if (mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
+                        mp_explain_api_of(m->wire), m->in_body, &m->req, mp_clock_now_ms(),
+                        &doc) != MP_OK)
+        return;
+    json_decref(f->explanation);
+    f->explanation = doc;
+}
+
+/* Keeps the explanation the read made (admin/explaintab.h). */
+static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
+{
+    char *text = f->explanation != NULL ? json_dumps(f->explanation, JSON_COMPACT) : NULL;
+    if (text != NULL &&
+        mp_explaintab_put(text, strlen(text), mp_clock_now_ms(), m->explain_id) != MP_OK)
+        m->explain_id[0] = '\0';
+    free(text);
+}
+
 /* One run of the read over store (memread.h): what it finds goes to
  * m->found, replacing an earlier run's. MP_OK, or the store's error. */
 static int read_run(void *arg, struct mp_store *store)
@@ -335,6 +370,7 @@ static int read_run(void *arg, struct mp_store *store)
     int rc = mp_store_view_open(store, m->user, m->user_len, &view);
     if (rc == MP_NOTFOUND) {
         f->nothing_stored = true; /* a miss */
+        explain(m, NULL);
         return m->writes ? read_mode(m, store) : MP_OK;
     }
     if (rc != MP_OK)
@@ -344,6 +380,7 @@ static int read_run(void *arg, struct mp_store *store)
     mp_usermode_access(m->control, f->mode, &reads, &writes);
     if (reads)
         build(m, view);
+    explain(m, view);
     mp_store_view_close(view);
     return MP_OK;
 }
@@ -355,6 +392,8 @@ static void apply_found(struct mp_reqmem *m, int status)
     struct mp_loop *loop = m->loop;
     struct mp_reqmem_found *f = &m->found;
     bool reading = m->reads;
+    if (status == MP_OK)
+        keep_explanation(m, f);
     if (status != MP_OK) {
         fail(m, loop, "storage_unavailable");
         if (reading)
@@ -478,13 +517,15 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     /* the read's code first, then the turn's: both facts, never one for the other */
     const char *first = m->error != NULL ? m->error : m->turn_error;
     const char *second = m->error != NULL ? m->turn_error : NULL;
-    int n =
-        snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s",
-                 mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-                 first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
-                 second != NULL ? ", " : "", second != NULL ? second : "",
-                 first != NULL ? "\r\n" : "", m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
-                 m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "");
+    bool ex = m->explain_id[0] != '\0';
+    int n = snprintf(
+        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s",
+        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+        first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
+        second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
+        m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
+        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "",
+        ex ? "X-Memory-Explain-Id: " : "", ex ? m->explain_id : "", ex ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

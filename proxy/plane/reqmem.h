@@ -47,6 +47,7 @@ struct mp_reqmem_found {
     bool conv_had;   /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
+    struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */
 };
 
 struct mp_reqmem {
@@ -85,6 +86,10 @@ struct mp_reqmem {
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;
+    /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
+       itself, kept under explain_id (admin/explaintab.h; "" when none) */
+    bool explain;
+    char explain_id[33];
 };
 
 struct mp_http_request_head;
@@ -170,7 +175,8 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
                         size_t client_len, const char **out, size_t *out_len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
- * (cap bytes, NUL-terminated). X-Memory-Error lists the read's code, then
+ * (cap bytes, NUL-terminated); X-Memory-Explain-Id when the request's
+ * explanation is kept. X-Memory-Error lists the read's code, then
  * the turn's, comma-separated: "storage_unavailable, queue_full" says both
  * that nothing was read and that the turn will not be recorded. Returns
  * the length written. */

@@ -180,6 +180,21 @@ START_TEST(test_adminpath_user_explain_route_and_api)
 }
 END_TEST
 
+START_TEST(test_adminpath_explanation_route)
+{
+    ck_assert_int_eq(parse("/admin/explain/0123456789abcdef0123456789abcdef"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_EXPLANATION);
+    ck_assert_str_eq(t.explanation, "0123456789abcdef0123456789abcdef");
+    ck_assert_uint_eq(t.user_len, 0);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_EXPLANATION, "GET", 3));
+    expect_einval("/admin/explain/0123456789ABCDEF0123456789abcdef", "id");
+    expect_einval("/admin/explain/0123456789abcdef", "id");
+    expect_einval("/admin/explain/0123456789abcdef0123456789abcdeg", "id");
+    expect_notfound("/admin/explain");
+    expect_notfound("/admin/explain/0123456789abcdef0123456789abcdef/x");
+}
+END_TEST
+
 START_TEST(test_adminpath_user_entity_route)
 {
     ck_assert_int_eq(parse("/admin/users/alice/entities/city"), MP_OK);
@@ -930,6 +945,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_user_search_route);
     tcase_add_test(tc, test_adminpath_search_query_bounds);
     tcase_add_test(tc, test_adminpath_user_explain_route_and_api);
+    tcase_add_test(tc, test_adminpath_explanation_route);
     tcase_add_test(tc, test_adminpath_user_entity_route);
     tcase_add_test(tc, test_adminpath_unknown_segments_not_found);
     tcase_add_test(tc, test_adminpath_requires_admin_prefix);

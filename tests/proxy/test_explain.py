@@ -178,5 +178,55 @@ class ExplainBudget(ExplainCase):
         self.assertEqual(doc['why'], 'nothing_qualifies')
 
 
+class ExplainRequests(ExplainCase):
+    """[admin] explain_requests: a chat request with X-Memory-Explain: 1
+    gets X-Memory-Explain-Id, and the admin API answers its explanation."""
+    PROXY_CONFIG = {'workers': 2, 'sections': sections({'admin': {'explain_requests': 'true'}}),
+                    'memory': {'mode': 'hybrid'}}
+
+    def test_a_request_explained(self):
+        user = self.seed([fact('pet', 'a grey cat named Miso', AT), fact('city', 'Graz', AT)])
+        s = mh.send(self.proxy, user, QUESTION, extra_headers=[('X-Memory-Explain', '1')])
+        self.assertOK(s)
+        eid = s.header('x-memory-explain-id')
+        self.assertRegex(eid or '', r'^[0-9a-f]{32}$')
+        req = mh.upstream_of(self.fake, s)
+        self.assertIsNone(mh.req_header(req, 'x-memory-explain'), 'the header went upstream')
+        r = mh.admin_request(self.proxy, 'GET', '/admin/explain/' + eid)
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual((doc['user'], doc['api'], doc['question']), (user, 'chat', QUESTION))
+        self.assertTrue(doc['injected'])
+        self.assertTrue(self.items(doc, 'profile')['fact:pet']['taken'])
+        self.assertEqual(doc['tokens'], int(s.header('x-memory-injected-tokens')))
+        # without the header, or with another value: no explanation
+        for extra in ([], [('X-Memory-Explain', 'yes')]):
+            s2 = mh.send(self.proxy, user, QUESTION, extra_headers=extra)
+            self.assertOK(s2)
+            self.assertIsNone(s2.header('x-memory-explain-id'))
+        r = mh.admin_request(self.proxy, 'GET', '/admin/explain/' + '0' * 32)
+        self.assertEqual(r.status, 404, r)
+        r = mh.admin_request(self.proxy, 'GET', '/admin/explain/XYZ')
+        self.assertEqual(r.status, 400, r)
+        r = harness.request(self.proxy.admin_port, 'GET', '/admin/explain/' + eid, [])
+        self.assertEqual(r.status, 401, r)
+        # the explanation's text is in no log line
+        self.assertFalse([ln for ln in self.proxy.log_lines() if 'grey cat' in ln])
+
+    def test_nothing_stored_explained(self):
+        s = mh.send(self.proxy, mh.uid('new'), QUESTION, extra_headers=[('X-Memory-Explain', '1')])
+        self.assertOK(s)
+        doc = mh.admin_request(self.proxy, 'GET', '/admin/explain/' + s.header('x-memory-explain-id')).json()
+        self.assertEqual((doc['injected'], doc['why']), (False, 'nothing_stored'))
+
+
+class ExplainRequestsOff(ExplainCase):
+    def test_off_by_default(self):
+        user = self.seed([fact('pet', 'a grey cat named Miso', AT)])
+        s = mh.send(self.proxy, user, QUESTION, extra_headers=[('X-Memory-Explain', '1')])
+        self.assertOK(s)
+        self.assertIsNone(s.header('x-memory-explain-id'))
+
+
 if __name__ == '__main__':
     harness.main('proxy_explain')
