@@ -20,7 +20,15 @@
 #define NAME_MAX_LEN     10 /* longer decoded names are unknown ones */
 #define LIMIT_DIGITS_MAX 4  /* "1000" */
 
-enum { SEEN_TENANT = 1, SEEN_CURSOR = 2, SEEN_LIMIT = 4, SEEN_RETENTION = 8 };
+enum {
+    SEEN_TENANT = 1,
+    SEEN_CURSOR = 2,
+    SEEN_LIMIT = 4,
+    SEEN_RETENTION = 8,
+    SEEN_Q = 16,
+    SEEN_TYPES = 32,
+    SEEN_API = 64
+};
 
 struct span {
     const char *p;
@@ -109,6 +117,10 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_ENTITY;
     else if (n == 3 && span_is(seg[2], "settings"))
         *route = MP_ADMIN_USER_SETTINGS;
+    else if (n == 3 && span_is(seg[2], "search"))
+        *route = MP_ADMIN_USER_SEARCH;
+    else if (n == 3 && span_is(seg[2], "explain"))
+        *route = MP_ADMIN_USER_EXPLAIN;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -126,6 +138,8 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_STATUS;
     else if (n == 1 && span_is(seg[0], "reload"))
         *route = MP_ADMIN_RELOAD;
+    else if (n == 2 && span_is(seg[0], "explain"))
+        *route = MP_ADMIN_EXPLANATION;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -153,6 +167,20 @@ static int decode_key(struct span s, struct mp_admin_target *t)
     if (pct_decode(s.p, s.n, false, raw, sizeof(raw), &n) != MP_OK)
         return MP_EINVAL;
     return mp_usermem_normalize_key(raw, n, t->key) == MP_OK ? MP_OK : MP_EINVAL;
+}
+
+static int decode_explanation(struct span s, struct mp_admin_target *t)
+{
+    if (s.n != MP_ADMIN_EXPLANATION_LEN)
+        return MP_EINVAL;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return MP_EINVAL;
+    }
+    memcpy(t->explanation, s.p, s.n);
+    t->explanation[s.n] = '\0';
+    return MP_OK;
 }
 
 static int parse_tenant(struct span v, struct mp_admin_target *t)
@@ -223,6 +251,60 @@ static int parse_retention(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
+static int parse_q(struct span v, struct mp_admin_target *t)
+{
+    size_t n;
+    if (pct_decode(v.p, v.n, true, t->q, MP_ADMIN_QUERY_MAX, &n) != MP_OK ||
+        memchr(t->q, '\0', n) != NULL)
+        return MP_EINVAL;
+    t->q[n] = '\0';
+    t->q_len = n;
+    t->has_q = true;
+    return MP_OK;
+}
+
+/* "facts", "messages" or both, comma-separated. */
+static int parse_types(struct span v, struct mp_admin_target *t)
+{
+    char buf[32];
+    size_t n, start = 0;
+    unsigned types = 0;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && buf[i] != ',')
+            continue;
+        struct span one = {buf + start, i - start};
+        unsigned bit = span_is(one, "facts")      ? MP_ADMIN_TYPE_FACTS
+                       : span_is(one, "messages") ? MP_ADMIN_TYPE_MESSAGES
+                                                  : 0;
+        if (bit == 0 || (types & bit) != 0)
+            return MP_EINVAL;
+        types |= bit;
+        start = i + 1;
+    }
+    t->types = types;
+    return MP_OK;
+}
+
+static int parse_api(struct span v, struct mp_admin_target *t)
+{
+    char buf[16];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    if (span_is(dv, "chat"))
+        t->api = MP_ADMIN_API_CHAT;
+    else if (span_is(dv, "responses"))
+        t->api = MP_ADMIN_API_RESPONSES;
+    else if (span_is(dv, "messages"))
+        t->api = MP_ADMIN_API_MESSAGES;
+    else
+        return MP_EINVAL;
+    return MP_OK;
+}
+
 /* One "name[=value]" pair. Unknown names are skipped without reading the
  * value, so a future parameter with any syntax cannot break old servers. */
 static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
@@ -246,6 +328,9 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
                    : span_is(dn, "cursor")    ? SEEN_CURSOR
                    : span_is(dn, "limit")     ? SEEN_LIMIT
                    : span_is(dn, "retention") ? SEEN_RETENTION
+                   : span_is(dn, "q")         ? SEEN_Q
+                   : span_is(dn, "types")     ? SEEN_TYPES
+                   : span_is(dn, "api")       ? SEEN_API
                                               : 0;
     if (bit == 0)
         return MP_OK;
@@ -261,9 +346,18 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     } else if (bit == SEEN_LIMIT) {
         *param = "limit";
         rc = parse_limit(value, t);
-    } else {
+    } else if (bit == SEEN_RETENTION) {
         *param = "retention";
         rc = parse_retention(value, t);
+    } else if (bit == SEEN_Q) {
+        *param = "q";
+        rc = parse_q(value, t);
+    } else if (bit == SEEN_TYPES) {
+        *param = "types";
+        rc = parse_types(value, t);
+    } else {
+        *param = "api";
+        rc = parse_api(value, t);
     }
     return rc;
 }
@@ -300,6 +394,11 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
         if (decode_key(seg[3], t) != MP_OK)
             return MP_EINVAL;
     }
+    if (t->route == MP_ADMIN_EXPLANATION) {
+        *param = "id";
+        if (decode_explanation(seg[1], t) != MP_OK)
+            return MP_EINVAL;
+    }
     *param = "query";
     if (memchr(target, '#', len) != NULL)
         return MP_EINVAL;
@@ -323,6 +422,7 @@ int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *o
         return MP_NOTFOUND;
     memset(&t, 0, sizeof(t));
     t.limit = MP_ADMIN_LIMIT_DEFAULT;
+    t.types = MP_ADMIN_TYPES_ALL;
     if (split_segments(target + ADMIN_PREFIX_LEN, path_len - ADMIN_PREFIX_LEN, seg, &nseg) !=
             MP_OK ||
         match_route(seg, nseg, &t.route) != MP_OK)
@@ -342,7 +442,9 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USERS:
     case MP_ADMIN_USER_EXPORT:
     case MP_ADMIN_USER_HISTORY:
+    case MP_ADMIN_USER_SEARCH:
     case MP_ADMIN_STATUS:
+    case MP_ADMIN_EXPLANATION:
         return "GET";
     case MP_ADMIN_USER_SETTINGS:
         return "GET, PUT";
@@ -351,6 +453,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USER_ENTITY:
         return "PUT, DELETE";
     case MP_ADMIN_USER_IMPORT:
+    case MP_ADMIN_USER_EXPLAIN:
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:

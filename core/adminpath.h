@@ -18,23 +18,36 @@ enum mp_admin_route {
     MP_ADMIN_USER_IMPORT,   /* /admin/users/{id}/import          POST (JSON Lines) */
     MP_ADMIN_USER_ENTITY,   /* /admin/users/{id}/entities/{key}  PUT, DELETE */
     MP_ADMIN_USER_SETTINGS, /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
+    MP_ADMIN_USER_SEARCH,   /* /admin/users/{id}/search         GET (?q=, ranked memory) */
+    MP_ADMIN_USER_EXPLAIN,  /* /admin/users/{id}/explain        POST (?api=, what is injected) */
     MP_ADMIN_COMPACT,       /* /admin/compact                   POST */
     MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
     MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
     MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
+    MP_ADMIN_EXPLANATION,   /* /admin/explain/{id}              GET (a request's explanation) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
-#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_SETTINGS
-#define MP_ADMIN_ROUTE_LAST MP_ADMIN_RELOAD
+#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_EXPLAIN
+#define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXPLANATION
 
-#define MP_ADMIN_TENANT_LEN    32   /* lowercase hex chars of a tenant id */
-#define MP_ADMIN_CURSOR_MAX    1024 /* cursor chars */
-#define MP_ADMIN_LIMIT_DEFAULT 100
-#define MP_ADMIN_LIMIT_MAX     1000
-#define MP_ADMIN_KEY_RAW_MAX   1024 /* decoded {key} bytes before normalization */
+#define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */
+#define MP_ADMIN_CURSOR_MAX      1024 /* cursor chars */
+#define MP_ADMIN_LIMIT_DEFAULT   100
+#define MP_ADMIN_LIMIT_MAX       1000
+#define MP_ADMIN_KEY_RAW_MAX     1024 /* decoded {key} bytes before normalization */
+#define MP_ADMIN_QUERY_MAX       1024 /* decoded bytes of a search's q */
+#define MP_ADMIN_EXPLANATION_LEN 32   /* hex digits of an explanation's {id} */
+
+/* What a search asks for (types=facts,messages): a bit set. */
+#define MP_ADMIN_TYPE_FACTS    1
+#define MP_ADMIN_TYPE_MESSAGES 2
+#define MP_ADMIN_TYPES_ALL     (MP_ADMIN_TYPE_FACTS | MP_ADMIN_TYPE_MESSAGES)
+
+/* The chat API an explained request speaks (api=chat|responses|messages). */
+enum mp_admin_api { MP_ADMIN_API_CHAT, MP_ADMIN_API_RESPONSES, MP_ADMIN_API_MESSAGES };
 
 struct mp_admin_target {
     enum mp_admin_route route;
@@ -46,9 +59,15 @@ struct mp_admin_target {
     char tenant[MP_ADMIN_TENANT_LEN + 1]; /* lower-cased, NUL-terminated; "" without tenant */
     char cursor[MP_ADMIN_CURSOR_MAX + 1]; /* opaque, [A-Za-z0-9_-] only; "" = first page */
     size_t cursor_len;
-    unsigned limit;      /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
-    bool has_limit;      /* the query gave limit */
-    bool retention_item; /* retention=item (imports): age from the items' own time */
+    unsigned limit;                 /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
+    bool has_limit;                 /* the query gave limit */
+    bool retention_item;            /* retention=item (imports): age from the items' own time */
+    char q[MP_ADMIN_QUERY_MAX + 1]; /* a search's q, decoded, NUL at q_len; "" when absent */
+    size_t q_len;
+    bool has_q;            /* the query gave q (maybe empty) */
+    unsigned types;        /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
+    enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
+    char explanation[MP_ADMIN_EXPLANATION_LEN + 1]; /* EXPLANATION's {id}: lowercase hex */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -78,6 +97,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - {id} is rejected ("user") when a '%' is not followed by two hex digits,
  *   or the decoded bytes fail mp_user_id_validate() (which refuses NUL,
  *   controls, bad UTF-8, templates, and more than MP_USER_ID_MAX bytes).
+ * - /admin/explain/{id}: {id} must be MP_ADMIN_EXPLANATION_LEN lowercase
+ *   hex digits, else "id".
  * - {key} is rejected ("key") on a bad escape, when it decodes to more than
  *   MP_ADMIN_KEY_RAW_MAX bytes, or when mp_usermem_normalize_key() refuses
  *   it. "Vector%20DB" gives the key "vector_db".
@@ -95,6 +116,13 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  *   included, is "limit".
  * - retention: "receipt" (the default) or "item" (retention_item set);
  *   anything else is "retention". Only an import reads it.
+ * - q: any bytes, decoded ('+' a space), at most MP_ADMIN_QUERY_MAX of
+ *   them (more, or a NUL byte, is "q"); empty is allowed here (has_q set,
+ *   q_len 0): a search refuses it. Only a search reads it.
+ * - types: a comma-separated list of "facts" and "messages" (each at most
+ *   once, none empty); anything else is "types". Only a search reads it.
+ * - api: "chat", "responses" or "messages"; anything else is "api". Only
+ *   an explain reads it.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never
@@ -104,7 +132,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "tenant", "cursor", "limit",
- * "retention" or "query". The first problem wins, checked in that order for the path
+ * "retention", "q", "types", "api", "id" or "query". The first problem wins, checked in that order
+ * for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and
  * param may be NULL when the caller does not want the name. */

@@ -33,6 +33,9 @@ struct mp_metrics_shard {
     counter memory_errors;
     counter memory_reads[MP_MEMREAD_COUNT];
     counter client_tasks[MP_TASK_KINDS];
+    counter searches[MP_SEARCH_COUNT];
+    counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
+    counter mcp_tools[MP_MCPT_COUNT][2]; /* error, ok */
     counter conv_heads[MP_CONVHEAD_COUNT];
     counter conv_entries, conv_bytes, conv_evicted; /* set by the shard's loop */
     counter pg_read_rounds[MP_PGROUND_COUNT];
@@ -71,6 +74,12 @@ static const char *const job_result_names[MP_JOBR_COUNT] = {"ok",      "retry", 
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
+static const char *const search_names[MP_SEARCH_COUNT] = {"hit", "miss", "invalid", "error"};
+static const char *const mcp_method_names[MP_MCPM_COUNT] = {
+    "initialize", "server/discover", "tools/list", "tools/call", "ping", "notification", "other"};
+static const char *const mcp_result_names[MP_MCPR_COUNT] = {"ok", "error", "unauthorized"};
+static const char *const mcp_tool_names[MP_MCPT_COUNT] = {
+    "search_memory", "add_memory", "list_memories", "delete_memory", "get_profile"};
 static const char *const conv_head_names[MP_CONVHEAD_COUNT] = {"reused", "new", "rebuilt"};
 static const char *const pg_round_names[MP_PGROUND_COUNT] = {"user", "transaction", "fetch"};
 
@@ -222,6 +231,24 @@ void mp_metrics_conversations(struct mp_metrics_shard *s, size_t entries, size_t
 void mp_metrics_memory_error(struct mp_metrics_shard *s)
 {
     bump(&s->memory_errors);
+}
+
+void mp_metrics_search(struct mp_metrics_shard *s, enum mp_search_result result)
+{
+    bump(&s->searches[result < MP_SEARCH_COUNT ? result : MP_SEARCH_ERROR]);
+}
+
+void mp_metrics_mcp(struct mp_metrics_shard *s, enum mp_mcp_method method,
+                    enum mp_mcp_result result)
+{
+    bump(&s->mcp[method < MP_MCPM_COUNT ? method : MP_MCPM_OTHER]
+                [result < MP_MCPR_COUNT ? result : MP_MCPR_ERROR]);
+}
+
+void mp_metrics_mcp_tool(struct mp_metrics_shard *s, enum mp_mcp_tool tool, bool ok)
+{
+    if (tool < MP_MCPT_COUNT)
+        bump(&s->mcp_tools[tool][ok]);
 }
 
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind)
@@ -579,6 +606,28 @@ static void render_conversations(struct mp_metrics *m, struct text *t)
         (unsigned long long)SUM(m, conv_evicted));
 }
 
+static void render_tools(struct mp_metrics *m, struct text *t)
+{
+    put(t, "# HELP memproxy_memory_searches_total Memory searches (the search API, the admin "
+           "API's, the MCP search tool) by result.\n"
+           "# TYPE memproxy_memory_searches_total counter\n");
+    for (int r = 0; r < MP_SEARCH_COUNT; r++)
+        put(t, "memproxy_memory_searches_total{result=\"%s\"} %llu\n", search_names[r],
+            (unsigned long long)SUM(m, searches[r]));
+    put(t, "# HELP memproxy_mcp_requests_total MCP requests (POST /mcp) by method and result.\n"
+           "# TYPE memproxy_mcp_requests_total counter\n");
+    for (int k = 0; k < MP_MCPM_COUNT; k++)
+        for (int r = 0; r < MP_MCPR_COUNT; r++)
+            put(t, "memproxy_mcp_requests_total{method=\"%s\",result=\"%s\"} %llu\n",
+                mcp_method_names[k], mcp_result_names[r], (unsigned long long)SUM(m, mcp[k][r]));
+    put(t, "# HELP memproxy_mcp_tool_calls_total MCP tool calls by tool and result.\n"
+           "# TYPE memproxy_mcp_tool_calls_total counter\n");
+    for (int k = 0; k < MP_MCPT_COUNT; k++)
+        for (int r = 1; r >= 0; r--)
+            put(t, "memproxy_mcp_tool_calls_total{tool=\"%s\",result=\"%s\"} %llu\n",
+                mcp_tool_names[k], r ? "ok" : "error", (unsigned long long)SUM(m, mcp_tools[k][r]));
+}
+
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
     render_governance(m, t);
@@ -612,6 +661,7 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         put(t, "memproxy_memory_reads_total{result=\"%s\"} %llu\n", memory_read_names[r],
             (unsigned long long)SUM(m, memory_reads[r]));
     render_conversations(m, t);
+    render_tools(m, t);
     put(t, "# HELP memproxy_postgres_read_rounds_total Rounds of statements requests' memory "
            "reads sent to PostgreSQL, by round.\n"
            "# TYPE memproxy_postgres_read_rounds_total counter\n");

@@ -137,6 +137,50 @@ enum mp_memory_read_result {
     MP_MEMREAD_COUNT
 };
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result);
+
+/* A memory search (GET /v1/memory/search, the admin API's, the MCP
+ * search_memory tool) by result: memproxy_memory_searches_total{result}. */
+enum mp_search_result {
+    MP_SEARCH_HIT,     /* something was found */
+    MP_SEARCH_MISS,    /* nothing was */
+    MP_SEARCH_INVALID, /* refused: an empty or oversized query, a bad parameter */
+    MP_SEARCH_ERROR,   /* the store could not answer */
+    MP_SEARCH_COUNT
+};
+void mp_metrics_search(struct mp_metrics_shard *s, enum mp_search_result result);
+
+/* An MCP request (POST /mcp) by method and result:
+ * memproxy_mcp_requests_total{method, result}. */
+enum mp_mcp_method {
+    MP_MCPM_INITIALIZE,
+    MP_MCPM_DISCOVER,
+    MP_MCPM_TOOLS_LIST,
+    MP_MCPM_TOOLS_CALL,
+    MP_MCPM_PING,
+    MP_MCPM_NOTIFICATION,
+    MP_MCPM_OTHER, /* unknown methods, and what could not be read */
+    MP_MCPM_COUNT
+};
+enum mp_mcp_result {
+    MP_MCPR_OK,           /* answered with a result (a tool's own error included) */
+    MP_MCPR_ERROR,        /* answered with a JSON-RPC error */
+    MP_MCPR_UNAUTHORIZED, /* no token, no user, a bad signature */
+    MP_MCPR_COUNT
+};
+void mp_metrics_mcp(struct mp_metrics_shard *s, enum mp_mcp_method method,
+                    enum mp_mcp_result result);
+
+/* An MCP tool call by tool and result (error: the tool said isError):
+ * memproxy_mcp_tool_calls_total{tool, result}. */
+enum mp_mcp_tool {
+    MP_MCPT_SEARCH,
+    MP_MCPT_ADD,
+    MP_MCPT_LIST,
+    MP_MCPT_DELETE,
+    MP_MCPT_PROFILE,
+    MP_MCPT_COUNT
+};
+void mp_metrics_mcp_tool(struct mp_metrics_shard *s, enum mp_mcp_tool tool, bool ok);
 /* A round of statements a request's memory read sent to PostgreSQL
  * (plane/memread.h), on the request's shard. */
 enum mp_pg_read_round {

@@ -2,6 +2,7 @@
 #include "config_load.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,40 @@ static int load_task_patterns(struct mp_config *cfg, struct mp_config_errors *er
     return rc;
 }
 
+/* The first line of the secret file path (what names the key in err),
+ * its line end stripped, into line (MP_CONFIG_TOKEN_MAX bytes): 1 byte or
+ * more of printable ASCII (no space when !spaces). MP_OK, or MP_EINVAL
+ * with a reason that never quotes the file. line is wiped on failure. */
+static int first_line(const char *path, const char *what, bool spaces, char *line, char *err,
+                      size_t errcap)
+{
+    char buf[MP_CONFIG_TOKEN_MAX + 2];
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errcap, "%s cannot be read: %s", what, strerror(errno));
+        return MP_EINVAL;
+    }
+    bool got = fgets(buf, sizeof(buf), f) != NULL;
+    fclose(f);
+    size_t n = got ? strcspn(buf, "\r\n") : 0;
+    bool ok = n > 0 && n < MP_CONFIG_TOKEN_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = buf[i] >= (spaces ? 0x20 : 0x21) && buf[i] < 0x7f;
+    if (ok) {
+        memcpy(line, buf, n);
+        line[n] = '\0';
+    }
+    memset(buf, 0, sizeof(buf));
+    if (!ok) {
+        memset(line, 0, MP_CONFIG_TOKEN_MAX);
+        snprintf(err, errcap,
+                 "%s must hold %s of printable ASCII on its first line (content not shown)", what,
+                 spaces ? "a connection string" : "a token without spaces");
+        return MP_EINVAL;
+    }
+    return MP_OK;
+}
+
 int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
                    struct mp_config_errors *errs)
 {
@@ -117,6 +152,14 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         add_error(errs, path != NULL ? path : "environment", msg);
         status = MP_EINVAL;
     }
+    if (status == MP_OK && out->mcp.token_file[0] != '\0') {
+        char msg[sizeof(errs->items[0].message)];
+        if (first_line(out->mcp.token_file, "[mcp] token_file", false, out->mcp.token, msg,
+                       sizeof(msg)) != MP_OK) {
+            add_error(errs, path != NULL ? path : "environment", msg);
+            status = MP_EINVAL;
+        }
+    }
     if (status == MP_OK && out->memory.task_patterns[0] != '\0' &&
         load_task_patterns(out, errs) != MP_OK)
         status = MP_EINVAL;
@@ -136,29 +179,12 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
 
 int mp_config_postgres_url(const struct mp_config *cfg, char **out, char *err, size_t errcap)
 {
-    char line[MP_CONFIG_TOKEN_MAX + 2];
+    char line[MP_CONFIG_TOKEN_MAX];
     const char *src = cfg->storage.postgres_url;
     if (cfg->storage.postgres_url_file[0] != '\0') {
-        FILE *f = fopen(cfg->storage.postgres_url_file, "r");
-        if (f == NULL) {
-            snprintf(err, errcap, "[storage] postgres_url_file cannot be read: %s",
-                     strerror(errno));
+        if (first_line(cfg->storage.postgres_url_file, "[storage] postgres_url_file", true, line,
+                       err, errcap) != MP_OK)
             return MP_EINVAL;
-        }
-        bool got = fgets(line, sizeof(line), f) != NULL;
-        fclose(f);
-        size_t n = got ? strcspn(line, "\r\n") : 0;
-        bool ok = n > 0 && n < MP_CONFIG_TOKEN_MAX;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = line[i] >= 0x20 && line[i] < 0x7f;
-        if (!ok) {
-            memset(line, 0, sizeof(line));
-            snprintf(err, errcap,
-                     "[storage] postgres_url_file must hold a connection string of printable "
-                     "ASCII on its first line (content not shown)");
-            return MP_EINVAL;
-        }
-        line[n] = '\0';
         src = line;
     }
     *out = strdup(src);

@@ -93,7 +93,7 @@ static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
 static const char *const tenant_names[] = {"none", "api_key", NULL};
 
 static const char *const sections[] = {"server", "upstream",   "anthropic", "memory", "storage",
-                                       "log",    "governance", "security",  "admin"};
+                                       "log",    "governance", "security",  "admin",  "mcp"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
@@ -174,6 +174,9 @@ static const struct key_def keys[] = {
     {"security", "tenant_from", K_ENUM, FIELD(security.tenant_from), 0, 0, tenant_names},
     {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
     {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
+    {"admin", "explain_requests", K_BOOL, FIELD(admin.explain_requests), 0, 0, NULL},
+    {"mcp", "enabled", K_BOOL, FIELD(mcp.enabled), 0, 0, NULL},
+    {"mcp", "token_file", K_OPTPATH, FIELD(mcp.token_file), 0, 0, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
     {"log", "format", K_ENUM, FIELD(log.format), 0, 0, format_names},
 };
@@ -820,6 +823,10 @@ void mp_config_defaults(struct mp_config *c)
     c->security.tenant_from = MP_TENANT_NONE;
     c->security.user_signature_key[0] = '\0';
     c->admin.token[0] = '\0';
+    c->admin.explain_requests = false;
+    c->mcp.enabled = false;
+    c->mcp.token_file[0] = '\0';
+    c->mcp.token[0] = '\0';
     c->log.level = MP_LOG_INFO;
     c->log.format = MP_LOG_JSON;
 }
@@ -1098,6 +1105,12 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
                   ") must be at least workers + %d: each worker's loop needs a connection, "
                   "and the memory worker and the admin plane one each",
                   c->storage.postgres_pool, c->server.workers, MP_CONFIG_PG_BACKGROUND);
+        failed = true;
+    }
+    if (c->mcp.token_file[0] != '\0' && c->security.tenant_from == MP_TENANT_API_KEY) {
+        add_error(errs, "", 0,
+                  "[mcp] token_file cannot be set with [security] tenant_from = api_key: both "
+                  "would be the request's bearer token");
         failed = true;
     }
     if (c->storage.backend == MP_BACKEND_LMDB && (url || url_file)) {

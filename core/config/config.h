@@ -192,7 +192,17 @@ struct mp_config {
         /* "" = admin API disabled (404); else the bearer token it requires.
          * A secret. */
         char token[MP_CONFIG_TOKEN_MAX];
+        /* true: a chat request with X-Memory-Explain: 1 gets its explanation
+           kept for GET /admin/explain/{id} (proxy/admin/explaintab.h) */
+        bool explain_requests;
     } admin;
+    struct {
+        bool enabled; /* false: /mcp answers 404 */
+        /* "" = no bearer token required on /mcp; else the file holding it
+           (its first line), read into token when the configuration loads */
+        char token_file[MP_CONFIG_PATH_MAX];
+        char token[MP_CONFIG_TOKEN_MAX]; /* a secret; "" without token_file */
+    } mcp;
     struct {
         enum mp_log_level level;   /* info */
         enum mp_log_format format; /* json */

@@ -143,13 +143,21 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
 static int choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                   const struct mp_usermem *um, const struct mp_recall_source *src,
                   const struct mp_recall_params *p, struct mp_recall_request *rq,
-                  struct mp_recall_plan *rp)
+                  struct mp_recall_plan *rp, struct mp_inject_question *asked)
 {
     char *question = NULL;
     int rc;
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
         return mp_recall_recent(um, src, p, rq, rp);
     rc = p->terms != NULL ? read_question(w, body, req, rq, &question) : MP_OK;
+    if (rc == MP_OK && asked != NULL) {
+        asked->len = rq->question_len;
+        asked->prev_len = rq->previous_len;
+        if (rq->question_len > 0)
+            memcpy(asked->text, rq->question, rq->question_len);
+        if (rq->previous_len > 0)
+            memcpy(asked->prev, rq->previous, rq->previous_len);
+    }
     if (rc == MP_OK)
         rc = mp_recall_relevant(um, src, p, rq, rp);
     free(question);
@@ -187,7 +195,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     char *block = NULL;
-    int rc = choose(w, body, req, um, src, p, &rq, &rp);
+    int rc = choose(w, body, req, um, src, p, &rq, &rp, NULL);
     if (rc != MP_OK)
         return rc;
     rc = render(&rp, um, &block);
@@ -205,6 +213,30 @@ out:
     free(block);
     mp_recall_plan_cleanup(&rp);
     return rc;
+}
+
+int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                     const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
+                     struct mp_inject_question *asked)
+{
+    struct request in = {.wire = w, .body = body, .req = req};
+    struct mp_recall_params own;
+    if (req->upstream_state) {
+        own = *p;
+        own.sections &= ~MP_RECALL_BUFFER;
+        p = &own;
+    }
+    struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
+    memset(asked, 0, sizeof(*asked));
+    return choose(w, body, req, um, src, p, &rq, rp, asked);
+}
+
+bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                          enum mp_role role, const char *text, size_t len)
+{
+    struct request in = {.wire = w, .body = body, .req = req};
+    return in_request(&in, role, text, len);
 }
 
 /* ---- a conversation: head and tail ---- */
@@ -282,7 +314,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
                                  .memory_epoch = um->memory_epoch,
                                  .follows_summary = conv->head_summary_only};
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
-    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
+    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp, NULL) : MP_NOTFOUND;
     if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
         return intro_head(h); /* the replayed messages follow a block, as always */
     if (rc != MP_OK)
@@ -337,7 +369,7 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
         return MP_NOTFOUND;
-    return choose(w, body, req, um, src, &tp, rq, rp);
+    return choose(w, body, req, um, src, &tp, rq, rp, NULL);
 }
 
 /* A head with nothing of the user's: none, or the intro alone. */

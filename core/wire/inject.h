@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recall.h"
+#include "usermem.h"
+
 struct mp_chatreq;
 struct mp_wire;
 struct mp_recall_params;
@@ -69,6 +72,31 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_chatreq *req, const struct mp_usermem *um,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
                     int64_t now_ms, struct mp_splice *out, struct mp_inject_plan *plan);
+
+/* The question recall read (the newest user message's text, and the turn
+ * before it), each its last MP_RECALL_QUESTION_MAX bytes at most. */
+struct mp_inject_question {
+    char text[MP_RECALL_QUESTION_MAX];
+    size_t len; /* 0: no question (or none read: recent retrieval, no tokenizer) */
+    char prev[MP_RECALL_QUESTION_MAX];
+    size_t prev_len;
+};
+
+/* What mp_inject_build() would choose for the same arguments, without
+ * rendering or splicing anything: recall's plan itself into *rp (the
+ * caller frees it with mp_recall_plan_cleanup(); its facts are um's or
+ * src's, its buffered picks index um->messages) and the question it read
+ * into *asked. Results as mp_inject_build's (MP_NOTFOUND: nothing would
+ * be injected). For explaining an injection (the admin API's explain). */
+int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                     const struct mp_usermem *um, const struct mp_recall_source *src,
+                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
+                     struct mp_inject_question *asked);
+
+/* Whether the request (body, scanned into req by w) already carries a
+ * message of this role and text: what makes a buffered message skipped. */
+bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                          enum mp_role role, const char *text, size_t len);
 
 /* ---- a conversation: a stable head, a per-question tail ----
  *

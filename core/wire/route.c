@@ -71,7 +71,9 @@ int mp_route_classify(const char *method, size_t method_len, const char *target,
     if (has_dot_segment(target, plen))
         return MP_EINVAL;
     *path_len = plen;
-    if (plen < 4 || memcmp(target, "/v1/", 4) != 0) {
+    if (path_is(target, plen, "/mcp")) {
+        *route = MP_ROUTE_MCP;
+    } else if (plen < 4 || memcmp(target, "/v1/", 4) != 0) {
         *route = MP_ROUTE_NOT_FOUND;
     } else if (path_is(target, plen, "/v1/memory") ||
                (plen > 11 && memcmp(target, "/v1/memory/", 11) == 0)) {

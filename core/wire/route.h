@@ -14,6 +14,7 @@ enum mp_route {
     MP_ROUTE_MESSAGES,  /* POST /v1/messages (Anthropic): forwarded to [anthropic] */
     MP_ROUTE_ANTHROPIC, /* any other /v1/messages path or method: forwarded to [anthropic] */
     MP_ROUTE_MEMORY,    /* /v1/memory and below: memproxy's own API */
+    MP_ROUTE_MCP,       /* /mcp: the MCP endpoint (any method) */
     MP_ROUTE_NOT_FOUND
 };
 

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "net/access.h"
+#include "net/bearer.h"
 #include "admin/adminimport.h"
 #include "admin/adminops.h"
 #include "adminpath.h"
@@ -34,6 +35,9 @@
 #include "http_parse.h"
 #include "log.h"
 #include "admin/memjson.h"
+#include "admin/explain.h"
+#include "admin/explaintab.h"
+#include "admin/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
 #include "piipolicy.h"
@@ -93,8 +97,11 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_COMPACT] = "/admin/compact",
         [MP_ADMIN_SWEEP] = "/admin/sweep",
         [MP_ADMIN_USER_SETTINGS] = "/admin/users/{id}/settings",
+        [MP_ADMIN_USER_SEARCH] = "/admin/users/{id}/search",
+        [MP_ADMIN_USER_EXPLAIN] = "/admin/users/{id}/explain",
         [MP_ADMIN_STATUS] = "/admin/status",
         [MP_ADMIN_RELOAD] = "/admin/reload",
+        [MP_ADMIN_EXPLANATION] = "/admin/explain/{id}",
     };
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";
@@ -172,46 +179,6 @@ static void send_json(struct admin_call *call, int status, const char *reason, j
 }
 
 /* ---- authorization ---- */
-
-static unsigned char auth_key[MP_SEAL_KEY_LEN];
-static bool auth_key_ok;
-static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
-
-static void init_auth_key(void)
-{
-    auth_key_ok = mp_seal_random(auth_key, sizeof(auth_key)) == MP_OK;
-}
-
-/* Exactly one Authorization field, "Bearer" (any case), one or more spaces,
- * then the token. Comparing keyed digests rather than the strings makes the
- * comparison's time independent of where they differ and of the token's
- * length. */
-static bool authorized(const struct mp_http_request_head *head, const char *token)
-{
-    const struct mp_http_header *h = NULL;
-    unsigned char want[32], got[32];
-    for (size_t i = 0; i < head->num_headers; i++) {
-        const struct mp_http_header *f = &head->headers[i];
-        if (f->name_len != 13 || strncasecmp(f->name, "authorization", 13) != 0)
-            continue;
-        if (h != NULL)
-            return false;
-        h = f;
-    }
-    pthread_once(&auth_once, init_auth_key);
-    if (!auth_key_ok || h == NULL || h->value_len < 8 || strncasecmp(h->value, "bearer ", 7) != 0)
-        return false;
-    const char *v = h->value + 7;
-    size_t n = h->value_len - 7;
-    while (n > 0 && *v == ' ') {
-        v++;
-        n--;
-    }
-    if (n == 0 || mp_seal_hmac(auth_key, v, n, got) != MP_OK ||
-        mp_seal_hmac(auth_key, token, strlen(token), want) != MP_OK)
-        return false;
-    return mp_seal_equal(want, got, sizeof(want));
-}
 
 /* ---- reads ---- */
 
@@ -319,6 +286,64 @@ static void get_memory(struct admin_call *call)
     json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN);
     mp_usermem_free(um);
     send_json(call, 200, "OK", mp_memjson_add_archive(doc, archive, next), NULL);
+}
+
+/* GET /admin/users/{id}/search: the user's search (memsearch.h) with
+ * every field of provenance. */
+static void search_memory(struct admin_call *call)
+{
+    struct mp_memsearch_query q;
+    struct mp_memsearch_result res;
+    enum mp_perr perr = MP_PERR_INVALID_PARAM;
+    if (mp_memsearch_from_target(&call->t, &q, &perr) != MP_OK) {
+        mp_metrics_search(call->loop->shard, MP_SEARCH_INVALID);
+        send_error(call, perr, NULL);
+        return;
+    }
+    int rc = mp_memsearch_run(call->store, mp_loop_terms(call->loop), call->user, call->user_len,
+                              &q, MP_MEMJSON_ADMIN, false, &res);
+    mp_metrics_search(call->loop->shard, rc != MP_OK     ? MP_SEARCH_ERROR
+                                         : res.total > 0 ? MP_SEARCH_HIT
+                                                         : MP_SEARCH_MISS);
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK", res.doc, NULL);
+    res.doc = NULL; /* sent */
+    mp_memsearch_result_cleanup(&res);
+}
+
+/* POST /admin/users/{id}/explain: what a chat request would get (explain.h). */
+static void explain(struct admin_call *call, const char *body, size_t len)
+{
+    json_t *doc = NULL;
+    enum mp_perr perr = MP_PERR_INTERNAL;
+    if (mp_explain_run(call->loop->cfg, call->store, mp_loop_terms(call->loop), call->user,
+                       call->user_len, call->t.api, body, len, mp_clock_now_ms(), &doc,
+                       &perr) != MP_OK) {
+        send_error(call, perr, NULL);
+        return;
+    }
+    send_json(call, 200, "OK", doc, NULL);
+}
+
+/* GET /admin/explain/{id}: a data-plane request's kept explanation. */
+static void get_explanation(struct admin_call *call)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mp_explaintab_get(call->t.explanation, mp_clock_now_ms(), &text, &len);
+    if (rc != MP_OK) {
+        send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
+                       rc == MP_NOTFOUND ? "No explanation is kept under this id (they are kept "
+                                           "10 minutes)."
+                                         : NULL,
+                       NULL);
+        return;
+    }
+    respond(call, 200, "OK", "application/json", NULL, text, len, NULL);
+    free(text);
 }
 
 static json_t *history_json(const struct mp_history *h)
@@ -960,6 +985,12 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
     case MP_ADMIN_USER_SETTINGS:
         user_settings(call, method_is(head, "PUT"), body, len);
         break;
+    case MP_ADMIN_USER_SEARCH:
+        search_memory(call);
+        break;
+    case MP_ADMIN_USER_EXPLAIN:
+        explain(call, body, len);
+        break;
     case MP_ADMIN_COMPACT:
         submit(call, NULL, compact_work, on_compacted);
         break;
@@ -971,6 +1002,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_RELOAD:
         reload_config(call);
+        break;
+    case MP_ADMIN_EXPLANATION:
+        get_explanation(call);
         break;
     default:
         send_error(call, MP_PERR_NOT_FOUND, NULL);
@@ -984,6 +1018,8 @@ static enum mp_perr param_error(const char *param)
         return MP_PERR_INVALID_USER_ID;
     if (param != NULL && strcmp(param, "key") == 0)
         return MP_PERR_INVALID_KEY;
+    if (param != NULL && strcmp(param, "q") == 0)
+        return MP_PERR_INVALID_QUERY;
     return MP_PERR_INVALID_PARAM;
 }
 
@@ -1012,7 +1048,7 @@ void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *he
         return;
     }
     call->enabled = true;
-    if (!authorized(head, loop->cfg->admin.token)) {
+    if (!mp_bearer_ok(head, loop->cfg->admin.token)) {
         send_error(call, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
         return;
     }

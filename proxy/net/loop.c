@@ -63,6 +63,13 @@ int mp_loop_init(struct mp_loop *loop, struct event_base *base, unsigned id,
     return MP_OK;
 }
 
+struct mp_terms *mp_loop_terms(struct mp_loop *loop)
+{
+    if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
+        loop->terms = NULL;
+    return loop->terms;
+}
+
 void mp_loop_cleanup(struct mp_loop *loop)
 {
     while (loop->npool > 0)

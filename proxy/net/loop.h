@@ -106,6 +106,10 @@ int mp_buf_reserve(struct mp_loop *loop, struct mp_buf *b, size_t min_cap);
 /* Gives b's memory back to the pool (or frees it) and empties b. */
 void mp_buf_release(struct mp_loop *loop, struct mp_buf *b);
 
+/* The loop's tokenizer (loop->terms), made on first use; NULL when it
+ * could not be made (then nothing is scored: nothing matches). */
+struct mp_terms *mp_loop_terms(struct mp_loop *loop);
+
 /* Schedules the loop's run_dirty for the end of this loop pass. */
 void mp_loop_schedule_flush(struct mp_loop *loop);
 

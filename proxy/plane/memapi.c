@@ -14,7 +14,9 @@
 #include "adminpath.h"
 #include "admin/archivepage.h"
 #include "admin/memjson.h"
+#include "admin/memsearch.h"
 #include "memory/memworker.h"
+#include "metrics.h"
 #include "piipolicy.h"
 #include "plane/memread.h"
 #include "plane/reqmem.h"
@@ -25,6 +27,7 @@
 
 #define ENTITIES_PREFIX "/v1/memory/entities/"
 #define SETTINGS_PATH   "/v1/memory/settings"
+#define SEARCH_PATH     "/v1/memory/search"
 
 enum call_kind {
     CALL_DELETE_USER,
@@ -32,7 +35,8 @@ enum call_kind {
     CALL_DELETE_ENTITY,
     CALL_SET_MODE,
     CALL_READ,
-    CALL_READ_MODE
+    CALL_READ_MODE,
+    CALL_SEARCH
 };
 
 /* What a read (GET) found: replaced by each run (plane/memread.h). */
@@ -43,6 +47,7 @@ struct read_found {
     struct mp_usermem *um;
     enum mp_user_mode mode;
     int64_t at;
+    struct mp_memsearch_result search;
 };
 
 struct mp_memapi_call {
@@ -55,12 +60,14 @@ struct mp_memapi_call {
     char value[MP_ENTITY_VALUE_MAX + 1];
     char request_id[MP_REQUEST_ID_LEN + 1];
     double t_start;
-    struct mp_admin_target target; /* CALL_READ: the page asked for */
-    struct mp_memread_call *read;  /* a read in flight, or NULL */
+    struct mp_admin_target target;   /* CALL_READ, CALL_SEARCH: the page asked for */
+    struct mp_memsearch_query query; /* CALL_SEARCH (borrows target) */
+    struct mp_loop *loop;
+    struct mp_memread_call *read; /* a read in flight, or NULL */
     struct read_found found;
 };
 
-static void record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
+void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
 {
     const struct mp_http_request_head *head = mp_conn_head(c);
     struct mp_access a = {.request_id = id,
@@ -87,7 +94,7 @@ static void send_json(struct mp_conn *c, int status, const char *reason, json_t 
         return;
     }
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    record(c, id, path, status, t0);
+    mp_memapi_record(c, id, path, status, t0);
     mp_conn_respond(c, status, reason, "application/json", headers, text, strlen(text),
                     MP_CONN_KEEP);
     free(text);
@@ -98,7 +105,7 @@ static void send_empty(struct mp_conn *c, int status, const char *reason, const 
 {
     char headers[64];
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    record(c, id, path, status, t0);
+    mp_memapi_record(c, id, path, status, t0);
     mp_conn_respond(c, status, reason, NULL, headers, "", 0, MP_CONN_KEEP);
 }
 
@@ -242,6 +249,7 @@ static void found_clear(struct read_found *f)
 {
     json_decref(f->page);
     mp_usermem_free(f->um);
+    mp_memsearch_result_cleanup(&f->search);
     memset(f, 0, sizeof(*f));
 }
 
@@ -261,6 +269,9 @@ static int read_run(void *arg, struct mp_store *store)
     found_clear(f);
     if (call->kind == CALL_READ_MODE)
         return mp_store_user_mode(store, call->user, call->user_len, &f->mode, &f->at);
+    if (call->kind == CALL_SEARCH)
+        return mp_memsearch_run(store, mp_loop_terms(call->loop), call->user, call->user_len,
+                                &call->query, MP_MEMJSON_USER, false, &f->search);
     f->page_rc = mp_archive_page(store, call->user, call->user_len, t->cursor, t->cursor_len,
                                  t->limit, MP_MEMJSON_USER, &f->page, f->next);
     int rc = f->page_rc;
@@ -277,8 +288,15 @@ static void read_answer(struct mp_memapi_call *call, int status)
 {
     struct mp_conn *c = call->conn;
     struct read_found *f = &call->found;
+    if (call->kind == CALL_SEARCH)
+        mp_metrics_search(call->loop->shard, status != MP_OK       ? MP_SEARCH_ERROR
+                                             : f->search.total > 0 ? MP_SEARCH_HIT
+                                                                   : MP_SEARCH_MISS);
     if (status != MP_OK) {
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+    } else if (call->kind == CALL_SEARCH) {
+        send_json(c, 200, "OK", f->search.doc, call->request_id, SEARCH_PATH, call->t_start);
+        f->search.doc = NULL; /* sent */
     } else if (call->kind == CALL_READ_MODE) {
         send_json(c, 200, "OK",
                   mp_memjson_settings(call->user, call->user_len, f->mode, f->at, MP_MEMJSON_USER),
@@ -338,6 +356,31 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const ch
     start_read(c, call);
 }
 
+/* GET /v1/memory/search?q=Q[&limit=N][&types=T][&cursor=C]: the facts and
+ * archived messages that answer Q, best first (admin/memsearch.h). */
+static void handle_search(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
+                          size_t qlen)
+{
+    const char *param = NULL;
+    enum mp_perr perr = MP_PERR_INVALID_PARAM;
+    struct mp_admin_target *t = &call->target;
+    t->limit = MP_ADMIN_LIMIT_DEFAULT;
+    t->types = MP_ADMIN_TYPES_ALL;
+    int rc = mp_adminpath_parse_query(query, qlen, t, &param);
+    if (rc != MP_OK && param != NULL && strcmp(param, "q") == 0)
+        perr = MP_PERR_INVALID_QUERY;
+    if (rc == MP_OK)
+        rc = mp_memsearch_from_target(t, &call->query, &perr);
+    if (rc != MP_OK) {
+        mp_metrics_search(call->loop->shard, MP_SEARCH_INVALID);
+        free(call);
+        mp_respond_error(c, perr, NULL, MP_CONN_KEEP);
+        return;
+    }
+    call->kind = CALL_SEARCH;
+    start_read(c, call);
+}
+
 /* GET /v1/memory/settings: the user's setting; PUT sets it. */
 static void handle_settings(struct mp_conn *c, struct mp_memapi_call *call, bool put,
                             const char *body, size_t len)
@@ -370,6 +413,7 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
         return;
     }
     call->conn = c;
+    call->loop = loop;
     call->t_start = mp_access_now();
     mp_loop_request_id(loop, call->request_id);
     enum mp_perr perr = MP_PERR_INTERNAL;
@@ -385,6 +429,7 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
     size_t pre = strlen(ENTITIES_PREFIX);
     bool whole = plen == 10; /* "/v1/memory" */
     bool settings = plen == strlen(SETTINGS_PATH) && memcmp(head->target, SETTINGS_PATH, plen) == 0;
+    bool search = plen == strlen(SEARCH_PATH) && memcmp(head->target, SEARCH_PATH, plen) == 0;
     bool entity = plen > pre && memcmp(head->target, ENTITIES_PREFIX, pre) == 0 &&
                   memchr(head->target + pre, '/', plen - pre) == NULL;
     if (whole && method_is(head, "GET")) {
@@ -397,10 +442,13 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
         handle_entity(c, call, method_is(head, "PUT"), head->target + pre, plen - pre, body, len);
     } else if (settings && (method_is(head, "GET") || method_is(head, "PUT"))) {
         handle_settings(c, call, method_is(head, "PUT"), body, len);
+    } else if (search && method_is(head, "GET")) {
+        handle_search(c, call, q != NULL ? q + 1 : "", q != NULL ? head->target_len - plen - 1 : 0);
     } else {
         free(call);
-        mp_respond_error(
-            c, whole || entity || settings ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, NULL,
-            MP_CONN_KEEP);
+        mp_respond_error(c,
+                         whole || entity || settings || search ? MP_PERR_METHOD_NOT_ALLOWED
+                                                               : MP_PERR_NOT_FOUND,
+                         NULL, MP_CONN_KEEP);
     }
 }

@@ -27,6 +27,8 @@
 #include "status.h"
 #include "store.h"
 #include "terms.h"
+#include "admin/explain.h"
+#include "admin/explaintab.h"
 #include "memory/turn.h"
 #include "wire.h"
 
@@ -172,8 +174,8 @@ static enum mp_memory_read_result read_result(int rc)
 }
 
 /* Only the newest buffer_messages messages are injected verbatim. */
-static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
-                        size_t *saved_n)
+void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **saved,
+                           size_t *saved_n)
 {
     *saved = um->messages;
     *saved_n = um->nmessages;
@@ -185,6 +187,7 @@ static void keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_messag
 
 static void found_reset(struct mp_reqmem_found *f)
 {
+    json_decref(f->explanation);
     mp_splice_cleanup(&f->splice);
     mp_inject_head_cleanup(&f->conv_built);
     memset(f, 0, sizeof(*f));
@@ -309,6 +312,20 @@ static int read_mode(struct mp_reqmem *m, struct mp_store *store)
     return rc;
 }
 
+void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mode,
+                             struct mp_terms *terms, struct mp_recall_params *out)
+{
+    *out = (struct mp_recall_params){.sections = mp_recall_sections(mode),
+                                     .budget_tokens = cfg->memory.context_budget_tokens,
+                                     .inject_pii = cfg->governance.inject_pii,
+                                     .retrieval = cfg->memory.retrieval,
+                                     .terms = terms, /* NULL: the strongest facts */
+                                     .share_profile = cfg->memory.share_profile,
+                                     .share_past = cfg->memory.share_past,
+                                     .share_summary = cfg->memory.share_summary,
+                                     .share_buffer = cfg->memory.share_buffer};
+}
+
 /* The memory to inject, from an open view, into m->found. */
 static void build(struct mp_reqmem *m, struct mp_store_view *view)
 {
@@ -328,23 +345,46 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
     struct mp_mem_message *all;
     size_t all_n;
-    keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
+    mp_reqmem_keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
     struct mp_recall_source src;
     struct mp_relevance_index ix[2];
     mp_store_view_source(view, &src, ix);
-    if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
-        loop->terms = NULL; /* no tokenizer: the strongest facts, as for no match */
-    struct mp_recall_params p = {.sections = mp_recall_sections(m->mode),
-                                 .budget_tokens = cfg->memory.context_budget_tokens,
-                                 .inject_pii = cfg->governance.inject_pii,
-                                 .retrieval = cfg->memory.retrieval,
-                                 .terms = loop->terms,
-                                 .share_profile = cfg->memory.share_profile,
-                                 .share_past = cfg->memory.share_past,
-                                 .share_summary = cfg->memory.share_summary,
-                                 .share_buffer = cfg->memory.share_buffer};
+    struct mp_recall_params p;
+    mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(loop), &p);
     f->inject_rc = conv_inject(m, &head, &src, &p, &plan);
     f->tokens = plan.tokens;
+}
+
+/* The request's explanation, when it asked (admin/explain.h), over view
+ * (NULL: nothing stored): injection's choice again, item by item. A
+ * failure leaves none (no X-Memory-Explain-Id). */
+static void explain(struct mp_reqmem *m, struct mp_store_view *view)
+{
+    struct mp_reqmem_found *f = &m->found;
+    json_t *doc = NULL;
+    if (!m->explain)
+        return;
+    /* scanned again: a read that waited for the database may find
+       wire_msgs another request's */
+    if (m->wire->scan(m->in_body, m->in_len, m->loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES,
+                      &m->req) != MP_OK)
+        return;
+    if (mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
+                        mp_explain_api_of(m->wire), m->in_body, &m->req, mp_clock_now_ms(),
+                        &doc) != MP_OK)
+        return;
+    json_decref(f->explanation);
+    f->explanation = doc;
+}
+
+/* Keeps the explanation the read made (admin/explaintab.h). */
+static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
+{
+    char *text = f->explanation != NULL ? json_dumps(f->explanation, JSON_COMPACT) : NULL;
+    if (text != NULL &&
+        mp_explaintab_put(text, strlen(text), mp_clock_now_ms(), m->explain_id) != MP_OK)
+        m->explain_id[0] = '\0';
+    free(text);
 }
 
 /* One run of the read over store (memread.h): what it finds goes to
@@ -361,6 +401,7 @@ static int read_run(void *arg, struct mp_store *store)
     int rc = mp_store_view_open(store, m->user, m->user_len, &view);
     if (rc == MP_NOTFOUND) {
         f->nothing_stored = true; /* a miss */
+        explain(m, NULL);
         return m->writes ? read_mode(m, store) : MP_OK;
     }
     if (rc != MP_OK)
@@ -370,6 +411,7 @@ static int read_run(void *arg, struct mp_store *store)
     mp_usermode_access(m->control, f->mode, &reads, &writes);
     if (reads)
         build(m, view);
+    explain(m, view);
     mp_store_view_close(view);
     return MP_OK;
 }
@@ -381,6 +423,8 @@ static void apply_found(struct mp_reqmem *m, int status)
     struct mp_loop *loop = m->loop;
     struct mp_reqmem_found *f = &m->found;
     bool reading = m->reads;
+    if (status == MP_OK)
+        keep_explanation(m, f);
     if (status != MP_OK) {
         fail(m, loop, "storage_unavailable");
         if (reading)
@@ -504,13 +548,15 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     /* the read's code first, then the turn's: both facts, never one for the other */
     const char *first = m->error != NULL ? m->error : m->turn_error;
     const char *second = m->error != NULL ? m->turn_error : NULL;
-    int n =
-        snprintf(out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s",
-                 mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-                 first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
-                 second != NULL ? ", " : "", second != NULL ? second : "",
-                 first != NULL ? "\r\n" : "", m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
-                 m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "");
+    bool ex = m->explain_id[0] != '\0';
+    int n = snprintf(
+        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s",
+        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+        first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
+        second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
+        m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
+        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "",
+        ex ? "X-Memory-Explain-Id: " : "", ex ? m->explain_id : "", ex ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

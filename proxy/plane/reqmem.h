@@ -17,6 +17,8 @@
 #include "convid.h"
 #include "inject.h"
 #include "net/loop.h"
+#include "recall.h"
+#include "terms.h"
 #include "net/respond.h"
 #include "splice.h"
 #include "userkey.h"
@@ -45,6 +47,7 @@ struct mp_reqmem_found {
     bool conv_had;   /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
+    struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */
 };
 
 struct mp_reqmem {
@@ -83,6 +86,10 @@ struct mp_reqmem {
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;
+    /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
+       itself, kept under explain_id (admin/explaintab.h; "" when none) */
+    bool explain;
+    char explain_id[33];
 };
 
 struct mp_http_request_head;
@@ -104,6 +111,16 @@ struct mp_http_request_head;
 int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,
                        const char *body, size_t len, char *out, size_t *out_len,
                        enum mp_perr *perr);
+
+/* The recall parameters a chat request of mode gets under cfg (both
+ * borrowed), with the tokenizer terms (borrowed; NULL: nothing scores). */
+void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mode,
+                             struct mp_terms *terms, struct mp_recall_params *out);
+
+/* Keeps the newest keep of um's buffered messages in um (a view's head:
+ * the arrays stay the view's), the whole list in *all, *all_n. */
+void mp_reqmem_keep_newest(struct mp_usermem *um, size_t keep, struct mp_mem_message **all,
+                           size_t *all_n);
 
 /* Sets what applies (m zeroed by the caller): mode and X-Memory control
  * (0 auto, 1 read, 2 write, 3 off: enum mp_memory_control) and the user id
@@ -158,7 +175,8 @@ int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *c
                         size_t client_len, const char **out, size_t *out_len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
- * (cap bytes, NUL-terminated). X-Memory-Error lists the read's code, then
+ * (cap bytes, NUL-terminated); X-Memory-Explain-Id when the request's
+ * explanation is kept. X-Memory-Error lists the read's code, then
  * the turn's, comma-separated: "storage_unavailable, queue_full" says both
  * that nothing was read and that the turn will not be recorded. Returns
  * the length written. */

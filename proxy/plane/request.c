@@ -45,6 +45,7 @@
 #include "net/access.h"
 #include "net/h1client.h"
 #include "plane/memapi.h"
+#include "plane/mcp.h"
 #include "metrics.h"
 #include "plane/reqmem.h"
 #include "plane/requsage.h"
@@ -224,7 +225,7 @@ static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_h
 {
     const char *uh = cfg->memory.user_header;
     return name_is(h, "x-memory") || name_is(h, "x-user-signature") ||
-           name_is(h, "x-memory-task") ||
+           name_is(h, "x-memory-task") || name_is(h, "x-memory-explain") ||
            (h->name_len == strlen(uh) && mp_http_lex_ieq(h->name, uh, h->name_len));
 }
 
@@ -1020,6 +1021,9 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
         return MP_EINVAL;
     r->has_user = rc == MP_OK;
     mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
+    h = mp_http_find_header(r->head, "x-memory-explain", 16);
+    r->mem.explain = cfg->admin.explain_requests && r->has_user && h != NULL && h->value_len == 1 &&
+                     h->value[0] == '1';
     return MP_OK;
 }
 
@@ -1143,6 +1147,16 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     if (route == MP_ROUTE_MEMORY) {
         request_free(r);
         mp_memapi_handle(c, head, body, body_len);
+        return;
+    }
+    if (route == MP_ROUTE_MCP && r->loop->cfg->mcp.enabled) {
+        request_free(r);
+        mp_mcp_handle(c, head, body, body_len);
+        return;
+    }
+    if (route == MP_ROUTE_MCP) {
+        r->path_len = 0;
+        refuse(r, MP_PERR_NOT_FOUND); /* [mcp] enabled = false */
         return;
     }
     r->anthropic = mp_route_is_anthropic(route);

@@ -121,6 +121,80 @@ START_TEST(test_adminpath_user_history_route)
 }
 END_TEST
 
+START_TEST(test_adminpath_user_search_route)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/search?q=where+do+I%20live%3F&types=messages"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_SEARCH);
+    ck_assert_str_eq(t.user, "ann");
+    ck_assert(t.has_q);
+    ck_assert_str_eq(t.q, "where do I live?");
+    ck_assert_uint_eq(t.q_len, 16);
+    ck_assert_uint_eq(t.types, MP_ADMIN_TYPE_MESSAGES);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_SEARCH, "GET", 3));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_SEARCH, "POST", 4));
+    ck_assert_int_eq(parse("/admin/users/ann/search"), MP_OK);
+    ck_assert(!t.has_q);
+    ck_assert_uint_eq(t.types, MP_ADMIN_TYPES_ALL);
+    ck_assert_int_eq(parse("/admin/users/ann/search?q=&types=facts,messages"), MP_OK);
+    ck_assert(t.has_q);
+    ck_assert_uint_eq(t.q_len, 0);
+    ck_assert_uint_eq(t.types, MP_ADMIN_TYPES_ALL);
+}
+END_TEST
+
+START_TEST(test_adminpath_search_query_bounds)
+{
+    char s[4000];
+    int n = snprintf(s, sizeof(s), "/admin/users/ann/search?q=");
+    memset(s + n, 'x', MP_ADMIN_QUERY_MAX);
+    s[n + MP_ADMIN_QUERY_MAX] = '\0';
+    ck_assert_int_eq(parse(s), MP_OK);
+    ck_assert_uint_eq(t.q_len, MP_ADMIN_QUERY_MAX);
+    s[n + MP_ADMIN_QUERY_MAX] = 'x';
+    s[n + MP_ADMIN_QUERY_MAX + 1] = '\0';
+    expect_einval(s, "q");
+    expect_einval("/admin/users/ann/search?q=a%00b", "q");
+    expect_einval("/admin/users/ann/search?q=a%zz", "q");
+    expect_einval("/admin/users/ann/search?q=a&q=b", "query");
+    expect_einval("/admin/users/ann/search?types=", "types");
+    expect_einval("/admin/users/ann/search?types=facts,", "types");
+    expect_einval("/admin/users/ann/search?types=facts,facts", "types");
+    expect_einval("/admin/users/ann/search?types=summary", "types");
+}
+END_TEST
+
+START_TEST(test_adminpath_user_explain_route_and_api)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/explain"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_EXPLAIN);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_CHAT);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "POST", 4));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "GET", 3));
+    ck_assert_int_eq(parse("/admin/users/ann/explain?api=responses"), MP_OK);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_RESPONSES);
+    ck_assert_int_eq(parse("/admin/users/ann/explain?api=messages"), MP_OK);
+    ck_assert_int_eq(t.api, MP_ADMIN_API_MESSAGES);
+    expect_einval("/admin/users/ann/explain?api=", "api");
+    expect_einval("/admin/users/ann/explain?api=Chat", "api");
+    expect_einval("/admin/users/ann/explain?api=chat&api=chat", "query");
+}
+END_TEST
+
+START_TEST(test_adminpath_explanation_route)
+{
+    ck_assert_int_eq(parse("/admin/explain/0123456789abcdef0123456789abcdef"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_EXPLANATION);
+    ck_assert_str_eq(t.explanation, "0123456789abcdef0123456789abcdef");
+    ck_assert_uint_eq(t.user_len, 0);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_EXPLANATION, "GET", 3));
+    expect_einval("/admin/explain/0123456789ABCDEF0123456789abcdef", "id");
+    expect_einval("/admin/explain/0123456789abcdef", "id");
+    expect_einval("/admin/explain/0123456789abcdef0123456789abcdeg", "id");
+    expect_notfound("/admin/explain");
+    expect_notfound("/admin/explain/0123456789abcdef0123456789abcdef/x");
+}
+END_TEST
+
 START_TEST(test_adminpath_user_entity_route)
 {
     ck_assert_int_eq(parse("/admin/users/alice/entities/city"), MP_OK);
@@ -868,6 +942,10 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_user_memory_route);
     tcase_add_test(tc, test_adminpath_user_export_route);
     tcase_add_test(tc, test_adminpath_user_history_route);
+    tcase_add_test(tc, test_adminpath_user_search_route);
+    tcase_add_test(tc, test_adminpath_search_query_bounds);
+    tcase_add_test(tc, test_adminpath_user_explain_route_and_api);
+    tcase_add_test(tc, test_adminpath_explanation_route);
     tcase_add_test(tc, test_adminpath_user_entity_route);
     tcase_add_test(tc, test_adminpath_unknown_segments_not_found);
     tcase_add_test(tc, test_adminpath_requires_admin_prefix);

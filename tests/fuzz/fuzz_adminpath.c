@@ -71,6 +71,21 @@ static void check_query(const struct mp_admin_target *t)
     CHECK(t->cursor[t->cursor_len] == '\0');
     for (size_t i = 0; i < t->cursor_len; i++)
         CHECK(is_cursor_char(t->cursor[i]));
+    /* a search's q: decoded, bounded, no NUL inside; types a non-empty subset */
+    CHECK(t->q_len <= MP_ADMIN_QUERY_MAX && t->q[t->q_len] == '\0');
+    CHECK(strlen(t->q) == t->q_len);
+    CHECK(t->has_q || t->q_len == 0);
+    CHECK(t->types != 0 && (t->types & ~(unsigned)MP_ADMIN_TYPES_ALL) == 0);
+    CHECK(t->api == MP_ADMIN_API_CHAT || t->api == MP_ADMIN_API_RESPONSES ||
+          t->api == MP_ADMIN_API_MESSAGES);
+    /* an explanation's id: exactly its hex digits, only on its route */
+    if (t->route == MP_ADMIN_EXPLANATION) {
+        CHECK(strlen(t->explanation) == MP_ADMIN_EXPLANATION_LEN);
+        for (size_t i = 0; i < MP_ADMIN_EXPLANATION_LEN; i++)
+            CHECK(is_lower_hex(t->explanation[i]));
+    } else {
+        CHECK(t->explanation[0] == '\0');
+    }
     if (!t->has_tenant) {
         CHECK(t->tenant[0] == '\0');
         return;
@@ -82,8 +97,8 @@ static void check_query(const struct mp_admin_target *t)
 
 static bool is_param_name(const char *p)
 {
-    static const char *const names[] = {"user",  "key",       "tenant", "cursor",
-                                        "limit", "retention", "query"};
+    static const char *const names[] = {"user",  "key", "tenant", "cursor", "limit", "retention",
+                                        "query", "q",   "types",  "api",    "id"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(p, names[i]) == 0)
             return true;

@@ -403,6 +403,62 @@ class Users(CtlCase):
         r = self.ctl('users', 'settings', user, 'sometimes')
         self.assertEqual((r.rc, r.err), (1, 'memproxy ctl users settings: the mode is off, read or auto\n'), r)
 
+    def test_search_text_and_json(self):
+        user = mh.uid('srch')
+        lines = (b'{"type":"fact","key":"notes_app","value":"Obsidian for notes","at":"2024-03-01T10:00:00Z"}\n'
+                 b'{"type":"fact","key":"city","value":"Graz","at":"2024-03-01T10:00:00Z"}\n'
+                 b'{"type":"message","role":"user","content":"I moved my notes to Obsidian.",'
+                 b'"at":"2024-01-02T10:00:00Z"}\n')
+        self.ok('users', 'import', user, stdin=lines)
+        r = self.ok('users', 'search', user, 'Where do I keep my notes?')
+        out = r.out.splitlines()
+        self.assertEqual(out[1], 'Results, best first (3)', r.out)
+        self.assertEqual(out[2].split(), ['SCORE', 'ID', 'KIND', 'TIME', '(UTC)', 'TEXT'])
+        self.assertRegex(out[3], r'^  \d+\.\d{3}\s+fact:notes_app\s+fact\s+2024-03-01 10:00:00\s+Obsidian for notes$')
+        self.assertIn('message:', r.out)
+        doc = self.ok('users', 'search', user, 'notes', '--json', '--limit', '1', '--types', 'facts').json()
+        self.assertEqual([x['id'] for x in doc['results']], ['fact:notes_app'])
+        self.assertIn('request_id', doc['results'][0]['provenance'])
+        self.assertIsNotNone(doc['next_cursor'])
+        r = self.ok('users', 'search', user, 'notes', '--limit', '1')
+        self.assertIn('(more results follow: --limit shows more)', r.out)
+        for args, msg in ((('users', 'search', user), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, ''), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, 'x' * 1025), 'memproxy ctl users search: give the query'),
+                          (('users', 'search', user, 'x', '--limit', '0'), 'memproxy ctl users search: --limit'),
+                          (('users', 'search', user, 'x', '--types', 'all'), 'memproxy ctl users search: --types')):
+            r = self.ctl(*args)
+            self.assertEqual(r.rc, 1, r)
+            self.assertTrue(r.err.startswith(msg), r)
+        r = self.ok('users', 'search', mh.uid('none'), 'anything')
+        self.assertIn('Results, best first (0)\n  (none)', r.out)
+
+    def test_explain_text_and_json(self):
+        user = mh.uid('expl')
+        lines = (b'{"type":"fact","key":"pet","value":"a grey cat named Miso","at":"2024-03-01T10:00:00Z"}\n'
+                 b'{"type":"message","role":"user","content":"My cat Miso hates the vacuum.",'
+                 b'"at":"2024-01-05T10:00:00Z"}\n')
+        self.ok('users', 'import', user, stdin=lines)
+        r = self.ok('users', 'explain', user, 'What is the name of my cat?')
+        out = r.out
+        self.assertTrue(out.startswith('question: What is the name of my cat?\nretrieval relevant, mode hybrid, '
+                                       "the user's setting auto\ninjected: about "), out)
+        self.assertIn('\nProfile (1)\n', out)
+        self.assertRegex(out, r'\n  yes\s+matched\s+fact:pet\s+\d+\.\d{3}\s+cat,name\s+a grey cat named Miso\n')
+        self.assertIn('\nPast conversation (1)\n', out)
+        self.assertIn('\nBuffer (0)\n  (none)\n', out)
+        for api in ('chat', 'responses', 'messages'):
+            doc = self.ok('users', 'explain', user, 'What is the name of my cat?', '--api', api, '--json').json()
+            self.assertEqual(doc['api'], api)
+            self.assertEqual(doc['sections']['profile']['items'][0]['id'], 'fact:pet')
+        r = self.ctl('users', 'explain', user, 'x', '--api', 'soap')
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(r.err.startswith('memproxy ctl users explain: --api'), r)
+        r = self.ctl('users', 'explain', user)
+        self.assertEqual(r.rc, 1, r)
+        r = self.ok('users', 'explain', mh.uid('none'), 'anything')
+        self.assertIn('injected: nothing (nothing_stored)', r.out)
+
     def test_compact(self):
         r = self.ok('compact')
         self.assertRegex(r.out, r'^compacted the store: \d+\.\d [KMG]iB in use before, \d+\.\d [KMG]iB after\n$')
@@ -548,7 +604,9 @@ class Access(CtlCase):
         r = run_ctl(['--help'])
         self.assertEqual((r.rc, r.err), (0, ''), r)
         for words in ('status', 'users list', 'users show USER', 'users forget USER', 'users export USER',
-                      'users import USER', 'users settings USER', 'compact', 'reload [--pid PID]',
+                      'users import USER', 'users settings USER', 'users search USER QUERY',
+                      'users explain USER QUESTION', 'compact',
+                      'reload [--pid PID]',
                       'config check FILE', 'Exit codes'):
             self.assertIn(words, r.out)
         r = run_ctl(['users', 'show', '--help'])
@@ -556,7 +614,7 @@ class Access(CtlCase):
         self.assertTrue(r.out.startswith('usage: memproxy ctl users show USER [--tenant T] [--archive N]\n'), r)
         r = run_ctl(['users', '--help'])
         self.assertEqual(r.rc, 0, r)
-        self.assertEqual(r.out.count('usage: memproxy ctl users '), 6, r)
+        self.assertEqual(r.out.count('usage: memproxy ctl users '), 8, r)
         proc = subprocess.run([harness.MEMPROXY_BIN, '--help'], stdout=subprocess.PIPE, env=harness.child_env())
         self.assertIn(b'memproxy ctl', proc.stdout)
 

@@ -376,6 +376,49 @@ class BigUser(PgCase):
         self.assertEqual(self.snapshot_len(user), 0)
         self.assertGreater(self.snapshot_len(small), 0)
 
+    def test_search_mcp_and_explain_of_a_big_user_as_on_lmdb(self):
+        """Issue 36: the search, the MCP search tool and explain read a big
+        user in rounds (the read runs again over more records) and answer
+        as LMDB does for the same memory."""
+        cfg = dict(memory={'mode': 'hybrid'},
+                   sections={'admin': {'token': mh.ADMIN_TOKEN}, 'mcp': {'enabled': 'true'},
+                             'governance': {'retention_days': 0, 'pii_retention_days': 0}})
+        pg = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': self.pg.url},
+                              **cfg)
+        lm = self.start_proxy(workers=1, **cfg)
+        user = mh.uid('pgsearch')
+        base = 1700000000000
+        lines = [mh.message('user' if i % 2 == 0 else 'assistant',
+                            'note %d of the harbour log: tide %d, wind %d knots' % (i, i % 13, i % 29),
+                            mh.iso_ms(base + i * 60000)) for i in range(1500)]
+        lines.append(mh.message('user', 'my kayak is named zqxpaddle', mh.iso_ms(base + 1500 * 60000)))
+        lines.append(mh.fact('boat', 'a red kayak', mh.iso_ms(base)))
+        answers = []
+        for p in (pg, lm):
+            r = mh.import_lines(p, user, lines)
+            self.assertEqual(r.status, 200, r)
+            before = p.metric('memproxy_postgres_read_rounds_total', round='fetch') if p is pg else 0
+            r = p.request('GET', '/v1/memory/search?q=What+is+my+kayak+named%3F&limit=5', [('X-User-Id', user)])
+            self.assertEqual(r.status, 200, r)
+            found = r.json()
+            body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'tools/call',
+                               'params': {'name': 'search_memory',
+                                          'arguments': {'query': 'What is my kayak named?', 'limit': 5}}})
+            r = p.request('POST', '/mcp', [('X-User-Id', user), ('Content-Type', 'application/json')],
+                          body.encode())
+            self.assertEqual(r.status, 200, r)
+            tool = r.json()['result']
+            r = mh.admin_request(p, 'POST', '/admin/users/%s/explain' % mh.qid(user),
+                                 json.dumps({'model': 'x', 'messages': [
+                                     {'role': 'user', 'content': 'What is my kayak named?'}]}).encode(),
+                                 'application/json')
+            self.assertEqual(r.status, 200, r)
+            answers.append((found, tool['structuredContent'], tool['content'], r.json()['sections']))
+            if p is pg:
+                self.assertGreaterEqual(p.metric('memproxy_postgres_read_rounds_total', round='fetch') - before, 2)
+        self.assertEqual(answers[0], answers[1])
+        self.assertIn('zqxpaddle', answers[0][0]['results'][0]['text'] + answers[0][0]['results'][1]['text'])
+
     def snapshot_len(self, user):
         """The length of the user's snapshot in mp_usnap (its part: the
         user id's length, u16be, then the id), or None without one."""

@@ -229,5 +229,67 @@ class AnthropicSDKAuthToken(AnthropicSDK):
                 self.assertNotIn('Tokenia', r.get('body') or '')
 
 
+class McpSDK(SDKCase):
+    """The official MCP TypeScript SDK's client (npm
+    "@modelcontextprotocol/sdk") over Streamable HTTP (issue 36): it
+    connects (initialize), lists the tools, adds, searches, lists, reads
+    the profile and deletes; one user never sees another's memory; the
+    same session with SSE answers."""
+    SCRIPT, PACKAGE = 'mcp_client.mjs', os.path.join('@modelcontextprotocol', 'sdk')
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}, 'sections': {'mcp': {'enabled': 'true'}}}
+
+    def mcp(self, user, calls, sse=False):
+        env = dict(os.environ, MEMPROXY_MCP_URL='http://127.0.0.1:%d/mcp' % self.proxy.port,
+                   MEMPROXY_USER=user, MEMPROXY_SSE='1' if sse else '0')
+        out = subprocess.run([self.node, os.path.join(SDK_DIR, self.SCRIPT), json.dumps(calls)],
+                             env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def session(self, sse):
+        alice, bob = mh.uid('mcpa'), mh.uid('mcpb')
+        sse_before = self.proxy.metric('memproxy_mcp_requests_total', method='initialize', result='ok')
+        out = self.mcp(alice, [['add_memory', {'key': 'city', 'value': 'Graz'}],
+                               ['add_memory', {'note': 'Keeps notes in Obsidian.'}],
+                               ['search_memory', {'query': 'Where do I keep my notes?'}],
+                               ['list_memories', {'limit': 1}],
+                               ['get_profile', {}]], sse)
+        self.assertEqual(out['server']['name'], 'memproxy')
+        self.assertEqual(out['protocolVersion'], '2025-11-25')
+        self.assertEqual(out['tools'], ['search_memory', 'add_memory', 'list_memories', 'delete_memory',
+                                        'get_profile'])
+        want = 'text/event-stream' if sse else 'application/json'
+        self.assertEqual({t.split(';')[0] for t in out['contentTypes']}, {want}, out['contentTypes'])
+        self.assertEqual(len(out['contentTypes']), 7)  # initialize, tools/list, five calls
+        added, note, found, page, profile = out['results']
+        self.assertFalse(added['isError'], added)
+        self.assertEqual(added['structuredContent']['id'], 'fact:city')
+        hit = found['structuredContent']['results'][0]
+        self.assertEqual((hit['id'], hit['text']), (note['structuredContent']['id'], 'Keeps notes in Obsidian.'))
+        self.assertTrue(found['content'][0]['text'].startswith(mh.INTRO), found)
+        self.assertEqual(len(page['structuredContent']['memories']), 1)
+        self.assertIsNotNone(page['structuredContent']['next_cursor'])
+        self.assertIn('city: Graz', profile['content'][0]['text'])
+        self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, alice))['city'], 'Graz')
+        self.assertGreater(self.proxy.metric('memproxy_mcp_requests_total', method='initialize', result='ok'),
+                           sse_before)
+        # bob's session sees none of alice's memory, and cannot delete it
+        other = self.mcp(bob, [['search_memory', {'query': 'Where do I keep my notes?'}],
+                               ['list_memories', {}], ['get_profile', {}],
+                               ['delete_memory', {'id': 'fact:city'}]], sse)
+        self.assertNotIn('Obsidian', json.dumps(other['results']))
+        self.assertNotIn('Graz', json.dumps(other['results']))
+        self.assertTrue(other['results'][3]['isError'])
+        gone = self.mcp(alice, [['delete_memory', {'id': 'fact:city'}]], sse)['results'][0]
+        self.assertFalse(gone['isError'], gone)
+        self.assertNotIn('city', mh.entity_map(mh.get_memory(self.proxy, alice)))
+
+    def test_mcp_session_json(self):
+        self.session(sse=False)
+
+    def test_mcp_session_sse(self):
+        self.session(sse=True)
+
+
 if __name__ == '__main__':
     harness.main('proxy_sdk')

@@ -55,6 +55,16 @@ static const struct command commands[] = {
     {"users settings", "USER [off|read|auto] [--tenant T]",
      "Shows the user's memory mode, or sets it (GET or PUT .../settings).\n",
      mp_ctl_users_settings},
+    {"users search", "USER QUERY [--tenant T] [--limit N] [--types facts|messages]",
+     "The user's facts and archived messages that answer QUERY, best first, ranked as\n"
+     "injection ranks them, with their scores and ids (GET .../search). --limit: results\n"
+     "(1..1000, default 10); --types: facts or messages only.\n",
+     mp_ctl_users_search},
+    {"users explain", "USER QUESTION [--tenant T] [--api chat|responses|messages]",
+     "What a chat request asking QUESTION would get injected for the user, section by\n"
+     "section, each item taken or left out and why, with its score and the question's terms\n"
+     "it holds (POST .../explain; nothing is sent upstream). --api: the request's API.\n",
+     mp_ctl_users_explain},
     {"copy-store", "--from FILE --to FILE",
      "Copies the whole store of one configuration file into the empty store of another,\n"
      "across backends (LMDB to PostgreSQL and back): every record as stored, so the copy is\n"

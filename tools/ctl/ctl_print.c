@@ -244,3 +244,91 @@ int mp_ctl_print_memory(const json_t *doc, FILE *f)
         fputs("  (more archived messages follow: memproxy ctl users export shows them all)\n", f);
     return rc;
 }
+
+/* ---- a search ---- */
+
+static int result_rows(struct mp_ctl_table *t, const json_t *results)
+{
+    static const char *const head[] = {"SCORE", "ID", "KIND", "TIME (UTC)", "TEXT"};
+    int rc = mp_ctl_table_add(t, head);
+    size_t i;
+    const json_t *it;
+    json_array_foreach(results, i, it)
+    {
+        char score[16] = "-", at[32];
+        const json_t *sc = json_object_get(it, "score");
+        if (json_is_number(sc))
+            snprintf(score, sizeof(score), "%.3f", json_number_value(sc));
+        const char *cells[5] = {score, str(it, "id"), str(it, "kind"),
+                                when(it, "time", at, sizeof(at)), str(it, "text")};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    return rc;
+}
+
+int mp_ctl_print_search(const json_t *doc, FILE *f)
+{
+    int rc = section(f, "Results, best first", json_object_get(doc, "results"), 5, result_rows);
+    if (rc == MP_OK && str(doc, "next_cursor") != NULL)
+        fputs("  (more results follow: --limit shows more)\n", f);
+    return rc;
+}
+
+/* ---- an explanation ---- */
+
+static int explain_rows(struct mp_ctl_table *t, const json_t *items)
+{
+    static const char *const head[] = {"TAKEN", "WHY", "ID", "SCORE", "TERMS", "TEXT"};
+    int rc = mp_ctl_table_add(t, head);
+    size_t i;
+    const json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        char score[16] = "-", terms[CELL_MAX] = "";
+        const json_t *sc = json_object_get(it, "score");
+        if (json_is_number(sc))
+            snprintf(score, sizeof(score), "%.3f", json_number_value(sc));
+        size_t k;
+        const json_t *term;
+        json_array_foreach(json_object_get(it, "terms"), k, term)
+        {
+            size_t n = strlen(terms);
+            snprintf(terms + n, sizeof(terms) - n, "%s%s", n > 0 ? "," : "",
+                     json_string_value(term) != NULL ? json_string_value(term) : "");
+        }
+        const char *cells[6] = {json_is_true(json_object_get(it, "taken")) ? "yes" : "no",
+                                str(it, "why"),
+                                str(it, "id"),
+                                score,
+                                terms[0] ? terms : "-",
+                                str(it, "text")};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
+    }
+    return rc;
+}
+
+int mp_ctl_print_explain(const json_t *doc, FILE *f)
+{
+    static const char *const names[] = {"profile", "past", "summary", "buffer"};
+    static const char *const titles[] = {"Profile", "Past conversation", "Summary", "Buffer"};
+    const json_t *sections = json_object_get(doc, "sections");
+    fputs("question: ", f);
+    put(f, str(doc, "question") != NULL ? str(doc, "question") : "(none read)");
+    fprintf(f, "\nretrieval %s, mode %s, the user's setting %s\n", or_dash(str(doc, "retrieval")),
+            or_dash(str(doc, "mode")), or_dash(str(doc, "user_mode")));
+    if (json_is_true(json_object_get(doc, "injected")))
+        fprintf(f, "injected: about %" PRIu64 " of %" PRIu64 " tokens\n", num(doc, "tokens"),
+                num(doc, "budget_tokens"));
+    else
+        fprintf(f, "injected: nothing (%s)\n", or_dash(str(doc, "why")));
+    int rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < sizeof(names) / sizeof(names[0]); i++) {
+        const json_t *sec = json_object_get(sections, names[i]);
+        rc = section(f, titles[i], json_object_get(sec, "items"), 6, explain_rows);
+        if (rc == MP_OK && !json_is_true(json_object_get(sec, "applies")))
+            fprintf(f, "  (not injected: %s)\n", or_dash(str(sec, "why")));
+    }
+    return rc;
+}

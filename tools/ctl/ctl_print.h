@@ -22,4 +22,13 @@ int mp_ctl_print_users(const json_t *users, FILE *f);
  * more archived messages follow. MP_OK or MP_ENOMEM. */
 int mp_ctl_print_memory(const json_t *doc, FILE *f);
 
+/* A search's results (GET .../search): score, id, kind, time and text, one
+ * row each, best first, and a line when more follow. MP_OK or MP_ENOMEM. */
+int mp_ctl_print_search(const json_t *doc, FILE *f);
+
+/* An explanation (POST .../explain): the question and what was injected,
+ * then each section's items: taken or not, why, id, score, terms, text.
+ * MP_OK or MP_ENOMEM. */
+int mp_ctl_print_explain(const json_t *doc, FILE *f);
+
 #endif

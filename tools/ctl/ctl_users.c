@@ -2,6 +2,7 @@
 #include "ctl_users.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl_main.h"
@@ -299,4 +300,115 @@ int mp_ctl_users_settings(struct mp_ctl_session *s, int argc, const char *const 
     json_decref(doc);
     mp_ctl_reply_cleanup(&r);
     return rc;
+}
+
+/* ---- users search ---- */
+
+int mp_ctl_users_search(struct mp_ctl_session *s, int argc, const char *const *argv)
+{
+    struct mp_ctl_opt opts[] = {TENANT_OPT,
+                                {.name = "--limit", .takes_value = true},
+                                {.name = "--types", .takes_value = true}};
+    struct mp_ctl_client *c = NULL;
+    struct mp_ctl_user u;
+    struct mp_ctl_reply r;
+    const char *query[1] = {NULL};
+    char path[MP_CTL_PATH_MAX], q[3 * MP_CTL_QUERY_MAX + 1];
+    size_t nq = 0;
+    unsigned long limit = 10;
+    json_t *doc = NULL;
+    int rc = one_user("users search", argc, argv, opts, 3, 1, query, &nq, &u);
+    if (rc == MP_CTL_OK &&
+        (nq == 0 || query[0][0] == '\0' || strlen(query[0]) > MP_CTL_QUERY_MAX)) {
+        fprintf(stderr, "memproxy ctl users search: give the query, 1 to %d bytes\n",
+                MP_CTL_QUERY_MAX);
+        rc = MP_CTL_USAGE;
+    }
+    if (rc == MP_CTL_OK && opts[1].seen &&
+        mp_ctl_args_number(opts[1].value, 1, 1000, &limit) != 0) {
+        fprintf(stderr, "memproxy ctl users search: --limit takes 1 to 1000 (results)\n");
+        rc = MP_CTL_USAGE;
+    }
+    if (rc == MP_CTL_OK && opts[2].seen && strcmp(opts[2].value, "facts") != 0 &&
+        strcmp(opts[2].value, "messages") != 0) {
+        fprintf(stderr, "memproxy ctl users search: --types takes facts or messages\n");
+        rc = MP_CTL_USAGE;
+    }
+    if (rc == MP_CTL_OK)
+        rc = mp_ctl_session_client(s, &c);
+    if (rc != MP_CTL_OK)
+        return rc;
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%lu", limit);
+    mp_ctl_text_pct(query[0], strlen(query[0]), q, sizeof(q));
+    mp_ctl_users_path(&u, "search", path);
+    mp_ctl_users_param(path, "q", q);
+    mp_ctl_users_param(path, "limit", lim);
+    mp_ctl_users_param(path, "types", opts[2].value);
+    const struct mp_ctl_call call = {.method = "GET", .path = path, .subject = u.subject};
+    rc = mp_ctl_client_json(c, &call, &r, &doc);
+    return rc != MP_CTL_OK ? rc : mp_ctl_session_output(s, &r, doc, mp_ctl_print_search);
+}
+
+/* ---- users explain ---- */
+
+/* A request of api asking question: the body explain reads. */
+static char *explain_body(const char *api, const char *question)
+{
+    json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content", question);
+    json_t *doc =
+        strcmp(api, "responses") == 0
+            ? json_pack("{s:s, s:s}", "model", "explain", "input", question)
+        : strcmp(api, "messages") == 0
+            ? json_pack("{s:s, s:i, s:O}", "model", "explain", "max_tokens", 1, "messages", msgs)
+            : json_pack("{s:s, s:O}", "model", "explain", "messages", msgs);
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(msgs);
+    json_decref(doc);
+    return text;
+}
+
+int mp_ctl_users_explain(struct mp_ctl_session *s, int argc, const char *const *argv)
+{
+    struct mp_ctl_opt opts[] = {TENANT_OPT, {.name = "--api", .takes_value = true}};
+    struct mp_ctl_client *c = NULL;
+    struct mp_ctl_user u;
+    struct mp_ctl_reply r;
+    const char *question[1] = {NULL};
+    char path[MP_CTL_PATH_MAX];
+    size_t nq = 0;
+    json_t *doc = NULL;
+    const char *api = "chat";
+    int rc = one_user("users explain", argc, argv, opts, 2, 1, question, &nq, &u);
+    if (rc == MP_CTL_OK && (nq == 0 || question[0][0] == '\0')) {
+        fprintf(stderr, "memproxy ctl users explain: give the question\n");
+        rc = MP_CTL_USAGE;
+    }
+    if (rc == MP_CTL_OK && opts[1].seen) {
+        api = opts[1].value;
+        if (strcmp(api, "chat") != 0 && strcmp(api, "responses") != 0 &&
+            strcmp(api, "messages") != 0) {
+            fprintf(stderr,
+                    "memproxy ctl users explain: --api takes chat, responses or messages\n");
+            rc = MP_CTL_USAGE;
+        }
+    }
+    if (rc == MP_CTL_OK)
+        rc = mp_ctl_session_client(s, &c);
+    if (rc != MP_CTL_OK)
+        return rc;
+    char *body = explain_body(api, question[0]);
+    if (body == NULL)
+        return MP_CTL_FAILED;
+    mp_ctl_users_path(&u, "explain", path);
+    mp_ctl_users_param(path, "api", api);
+    const struct mp_ctl_call call = {.method = "POST",
+                                     .path = path,
+                                     .body = body,
+                                     .len = strlen(body),
+                                     .ctype = "application/json",
+                                     .subject = u.subject};
+    rc = mp_ctl_client_json(c, &call, &r, &doc);
+    free(body);
+    return rc != MP_CTL_OK ? rc : mp_ctl_session_output(s, &r, doc, mp_ctl_print_explain);
 }

@@ -11,6 +11,7 @@
 
 #define MP_CTL_PATH_MAX    4096 /* an admin path with its query */
 #define MP_CTL_SUBJECT_MAX 300  /* "user 'alice'" */
+#define MP_CTL_QUERY_MAX   1024 /* bytes of a search query (the server's cap) */
 
 /* A user named on the command line. */
 struct mp_ctl_user {
@@ -45,6 +46,10 @@ int mp_ctl_users_show(struct mp_ctl_session *s, int argc, const char *const *arg
 int mp_ctl_users_forget(struct mp_ctl_session *s, int argc, const char *const *argv);
 /* users settings USER [off|read|auto] [--tenant T] */
 int mp_ctl_users_settings(struct mp_ctl_session *s, int argc, const char *const *argv);
+/* users search USER QUERY [--tenant T] [--limit N] [--types facts|messages] */
+int mp_ctl_users_search(struct mp_ctl_session *s, int argc, const char *const *argv);
+/* users explain USER QUESTION [--tenant T] [--api chat|responses|messages] */
+int mp_ctl_users_explain(struct mp_ctl_session *s, int argc, const char *const *argv);
 
 /* Every user of the listing (of tenant, or of all tenants when NULL),
  * following next_cursor to the last page, limit users a page (0: the
