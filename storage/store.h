@@ -104,7 +104,7 @@ enum mp_op_kind {
     MP_OP_DONE_JOB,       /* remove job_id */
     MP_OP_UPDATE_JOB,     /* rewrite job (attempts, not_before_ms) */
     MP_OP_SET_SUMMARY,    /* summary = text; drop buffered messages with seq <= through_seq
-                             (the archive keeps them) */
+                             (the archive keeps them; keep_messages: none) */
     MP_OP_TRIM_MESSAGES,  /* drop messages with seq <= u.summary.through_seq (summary
                              untouched; text ignored): the buffer-only modes */
     MP_OP_UPSERT_ENTITY,  /* entity: new current value, the old one moves to history;
@@ -273,6 +273,10 @@ struct mp_op {
             bool check_from;
             bool from_text;
             uint64_t from_seq;
+            /* SET_SUMMARY: the buffer keeps its messages (the summary covers
+               them too; a TRIM_MESSAGES trims the buffer): an extraction
+               batch's fold, which covers the newest turns */
+            bool keep_messages;
         } summary;                       /* SET_SUMMARY, TRIM_MESSAGES (through_seq only) */
         struct mp_mem_entity entity;     /* UPSERT: borrowed value; revision assigned */
         char key[MP_ENTITY_KEY_MAX + 1]; /* DELETE_ENTITY */

@@ -133,6 +133,9 @@ static const struct key_def keys[] = {
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
+    {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1,
+     MP_CONFIG_BATCH_TURNS_MAX, NULL},
+    {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "api_key", K_SECRET, FIELD(memory.api_key), 0, 0, NULL},
@@ -783,6 +786,8 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
     c->memory.job_lease_seconds = 150;
+    c->memory.extract_batch_turns = 8;
+    c->memory.extract_idle_seconds = 20;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;
