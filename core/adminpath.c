@@ -126,6 +126,8 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_STATUS;
     else if (n == 1 && span_is(seg[0], "reload"))
         *route = MP_ADMIN_RELOAD;
+    else if (n == 1 && span_is(seg[0], "extract"))
+        *route = MP_ADMIN_EXTRACT;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -354,6 +356,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:
+    case MP_ADMIN_EXTRACT:
         return "POST";
     }
     return "";

@@ -619,10 +619,12 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         q.depth, q.bytes, q.max, q.max_bytes, (unsigned long long)get(&m->queue_full),
         (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
     put(t,
-        "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them.\n"
+        "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them, or "
+        "their extraction batch is not due yet.\n"
         "# TYPE memproxy_memory_jobs_held gauge\n"
-        "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n",
-        q.held_no_credential);
+        "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n"
+        "memproxy_memory_jobs_held{reason=\"batch\"} %u\n",
+        q.held_no_credential, q.held_batch);
 }
 
 static void render_conversations(struct mp_metrics *m, struct text *t)

@@ -102,6 +102,7 @@ struct mp_metrics_queue {
     unsigned max;                /* [memory] queue_max: depth at which work is refused */
     size_t max_bytes;            /* [memory] queue_max_bytes: bytes at which turns are refused */
     unsigned held_no_credential; /* memory jobs waiting for a credential (core/memory/memcred.h) */
+    unsigned held_batch;         /* extraction jobs waiting for their batch to be due */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);

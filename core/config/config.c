@@ -24,6 +24,7 @@
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
+_Static_assert(MP_CONFIG_BATCH_TURNS_MAX == 64, "[memory] extract_batch_turns allows 1..64");
 _Static_assert(
     sizeof(enum mp_memory_mode) == sizeof(int) && sizeof(enum mp_retrieval) == sizeof(int) &&
         sizeof(enum mp_llm_api) == sizeof(int) && sizeof(enum mp_storage_sync) == sizeof(int) &&
@@ -133,8 +134,7 @@ static const struct key_def keys[] = {
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
-    {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1,
-     MP_CONFIG_BATCH_TURNS_MAX, NULL},
+    {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1, 64, NULL},
     {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},

@@ -87,9 +87,11 @@ struct mp_memjobs {
     size_t nrunning;
     _Atomic unsigned count;
     uint64_t auth_tick;
-    struct auth_slot *auth; /* AUTH_SLOTS */
-    _Atomic unsigned held;  /* waiting jobs no credential may go with (last pass) */
-    _Atomic bool draining;  /* every extraction batch is due now */
+    struct auth_slot *auth;   /* AUTH_SLOTS */
+    _Atomic unsigned held;    /* waiting jobs no credential may go with (last pass) */
+    _Atomic bool draining;    /* every extraction batch is due now */
+    int64_t due_before_ms;    /* batches whose oldest job is older are due (extract_now) */
+    _Atomic unsigned batched; /* waiting extraction jobs not due yet (last pass) */
 };
 
 static int64_t now_ms(void)
@@ -1020,12 +1022,15 @@ static bool set_add(struct user_set *set, uint64_t h)
 
 /* The indexes of the user's waiting extraction jobs from i (the user's
  * first waiting job) on, in id order, up to a job of another kind; at most
- * MP_CONFIG_BATCH_TURNS_MAX. */
+ * extract_batch_turns (a call carries no more). */
 static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
 {
     const struct mp_job *first = &j->jobs[i];
+    size_t max = j->cfg->memory.extract_batch_turns;
     size_t n = 0;
-    for (size_t k = i; k < j->njobs && n < MP_CONFIG_BATCH_TURNS_MAX; k++) {
+    if (max > MP_CONFIG_BATCH_TURNS_MAX)
+        max = MP_CONFIG_BATCH_TURNS_MAX;
+    for (size_t k = i; k < j->njobs && n < max; k++) {
         const struct mp_job *job = &j->jobs[k];
         if (!same_user(job, first->user, first->user_len))
             continue;
@@ -1042,6 +1047,7 @@ static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
 static bool batch_due(const struct mp_memjobs *j, const struct mp_job *first, size_t n, int64_t now)
 {
     return n >= j->cfg->memory.extract_batch_turns || first->attempts > 0 ||
+           first->created_ms <= j->due_before_ms ||
            now - first->created_ms >= (int64_t)j->cfg->memory.extract_idle_seconds * 1000 ||
            atomic_load(&j->draining);
 }
@@ -1079,13 +1085,15 @@ static size_t claim_batch(struct mp_memjobs *j, const size_t *idx, size_t n, int
 
 /* Starts the user's extraction batch at index i when it is due. Returns
  * whether the index changed at i (jobs taken out). */
-static bool try_batch(struct mp_memjobs *j, size_t i, int64_t now, char **auth)
+static bool try_batch(struct mp_memjobs *j, size_t i, int64_t now, char **auth, unsigned *waiting)
 {
     size_t idx[MP_CONFIG_BATCH_TURNS_MAX];
     struct batch_turn *turns = NULL;
     size_t n = collect_batch(j, i, idx);
-    if (!batch_due(j, &j->jobs[i], n, now))
+    if (!batch_due(j, &j->jobs[i], n, now)) {
+        *waiting += (unsigned)n;
         return false;
+    }
     size_t before = j->njobs;
     size_t taken = claim_batch(j, idx, n, now, &turns);
     if (taken == 0) {
@@ -1127,6 +1135,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
     int64_t now = now_ms();
     struct user_set busy;
     size_t i = 0;
+    unsigned waiting = 0;
     if (!set_init(&busy, j->njobs + j->nrunning))
         return;
     for (size_t k = 0; k < j->nrunning; k++)
@@ -1143,7 +1152,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++; /* held for a credential: a key, or the user's next request (count_held) */
             continue;
         }
-        bool changed = job->kind == MP_JOB_EXTRACT ? try_batch(j, i, now, &auth)
+        bool changed = job->kind == MP_JOB_EXTRACT ? try_batch(j, i, now, &auth, &waiting)
                                                    : try_summary(j, i, now, &auth);
         free(auth);
         i += !changed;
@@ -1151,6 +1160,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
     }
     free(busy.slots);
     count_held(j);
+    atomic_store(&j->batched, waiting);
     if (j->njobs > 0) {
         struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
         evtimer_add(j->tick, &tv);
@@ -1160,6 +1170,21 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
 void mp_memjobs_drain(struct mp_memjobs *j)
 {
     atomic_store(&j->draining, true);
+}
+
+unsigned mp_memjobs_extract_now(struct mp_memjobs *j)
+{
+    unsigned n = 0;
+    j->due_before_ms = now_ms();
+    for (size_t i = 0; i < j->njobs; i++)
+        n += j->jobs[i].kind == MP_JOB_EXTRACT;
+    mp_memjobs_schedule(j);
+    return n;
+}
+
+unsigned mp_memjobs_batched(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->batched);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

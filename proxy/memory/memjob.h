@@ -8,8 +8,8 @@
  * (the durable pending set). A user's waiting EXTRACT jobs go to the model
  * in one call, one numbered turn each, once they are [memory]
  * extract_batch_turns, the oldest has waited extract_idle_seconds, the
- * batch failed before, or the proxy drains; at most
- * MP_CONFIG_BATCH_TURNS_MAX per call. All are claimed in one transaction
+ * batch failed before, or the proxy drains (mp_memjobs_drain()) or is told
+ * to (mp_memjobs_extract_now()); at most extract_batch_turns per call. All are claimed in one transaction
  * (several processes on one store: a job is in one batch of one process)
  * and done together with the facts; a failed call retries them all. In
  * hybrid mode the same call folds the summary (the turns are sent once).
@@ -96,6 +96,13 @@ void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_
  * drains; what does not finish stays stored for the next start). Any
  * thread. */
 void mp_memjobs_drain(struct mp_memjobs *j);
+/* The batches of the extraction jobs waiting now are due now (POST
+ * /admin/extract), and a scheduling pass runs. Returns how many waiting
+ * extraction jobs that made due. */
+unsigned mp_memjobs_extract_now(struct mp_memjobs *j);
+/* Waiting extraction jobs whose batch is not due yet, as of the last
+ * scheduling pass. Any thread. */
+unsigned mp_memjobs_batched(const struct mp_memjobs *j);
 
 /* Starts what can run now and arms a timer for what waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j);

@@ -519,6 +519,11 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
 }
 
+unsigned mp_memworker_extract_now(struct mp_memworker *mw)
+{
+    return mp_memjobs_extract_now(mw->jobs);
+}
+
 void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
 {
     int64_t d = mp_clock_monotonic_ms() + ms_from_now;
@@ -821,6 +826,7 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->max = atomic_load(&mw->queue_max);
     out->max_bytes = atomic_load(&mw->queue_max_bytes);
     out->held_no_credential = mp_memjobs_held(mw->jobs);
+    out->held_batch = mp_memjobs_batched(mw->jobs);
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

@@ -137,6 +137,26 @@ class Batching(mh.MemCase):
         self.assertEqual(turn_texts(jobs[0]), ['I drink coffee.', 'I use Vim.', 'My name is Bo.'])
         self.assertNotIn('city', mh.entity_map(mem), 'a dropped turn was extracted')
 
+    def test_admin_extract_makes_pending_batches_due(self):
+        token = 'zqxsecret-adm-batch-33'
+        p = self.start_proxy(memory=self.PROXY_CONFIG['memory'], sections={'admin': {'token': token}})
+        user = mh.uid('badm')
+        self.turns(user, TURNS[:2], proxy=p)
+        mh.wait_for(lambda: p.metric('memproxy_memory_jobs_held', reason='batch') == 2,
+                    what='two turns held for their batch')
+        self.assertEqual(p.metric('memproxy_memory_queue_depth'), 2)
+        auth = [('Authorization', 'Bearer ' + token)]
+        self.assertEqual(p.admin('/admin/extract', 'GET', auth).status, 405)
+        self.assertEqual(p.admin('/admin/extract', 'POST').status, 401)
+        r = p.admin('/admin/extract', 'POST', auth)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(json.loads(bytes(r.body)), {'due': 2})
+        mh.wait_memory(p, user, lambda m: len(m['entities']) >= 3, what='the batch made due')
+        mh.wait_idle(p)
+        self.assertEqual(p.metric('memproxy_memory_jobs_held', reason='batch'), 0)
+        jobs = mh.user_jobs(self.fake, user, 'extract')
+        self.assertEqual([turn_texts(j) for j in jobs], [TURNS[:2]])
+
     def test_usage_exported_by_kind_and_model(self):
         user = mh.uid('busage')
         labels = {'kind': 'extract', 'model': 'ext-model-b'}
