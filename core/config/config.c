@@ -140,6 +140,7 @@ static const struct key_def keys[] = {
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "api_key", K_SECRET, FIELD(memory.api_key), 0, 0, NULL},
     {"memory", "archive", K_BOOL, FIELD(memory.archive), 0, 0, NULL},
+    {"memory", "search_keys", K_BOOL, FIELD(memory.search_keys), 0, 0, NULL},
     {"memory", "max_facts_per_user", K_UINT, FIELD(memory.max_facts_per_user), 1, 10000000, NULL},
     {"memory", "share_profile", K_UINT, FIELD(memory.share_profile), 0, 100, NULL},
     {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
@@ -791,6 +792,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;
+    c->memory.search_keys = true;
     c->memory.max_facts_per_user = 100000;
     c->memory.share_profile = 40;
     c->memory.share_past = 30;

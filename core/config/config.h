@@ -141,6 +141,7 @@ struct mp_config {
          * (core/memory/memcred.h); else the key memory jobs send. A secret. */
         char api_key[MP_CONFIG_SECRET_MAX];
         bool archive;                /* true: every past message is kept and searchable */
+        bool search_keys;            /* true: extraction also writes each turn's search keys */
         uint32_t max_facts_per_user; /* 100000; 1 .. 10000000 */
         /* The split of context_budget_tokens between the block's sections
          * under relevant retrieval, in percent (0 .. 100 each, summing to

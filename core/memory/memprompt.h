@@ -64,6 +64,18 @@ struct mp_memprompt_turn {
     size_t assistant_len;
 };
 
+/* Search keys of one turn (mp_memprompt_batch_parse()): at most
+ * MP_MEMPROMPT_KEYS_PER_TURN keys, each 1 to MP_MEMPROMPT_KEY_MAX bytes of
+ * lower-cased UTF-8 without control characters, joined by ", " into
+ * text[0..len) (NUL-terminated; len 0: none). */
+#define MP_MEMPROMPT_KEYS_PER_TURN 6
+#define MP_MEMPROMPT_KEY_MAX       32
+#define MP_MEMPROMPT_KEYS_MAX      (MP_MEMPROMPT_KEYS_PER_TURN * (MP_MEMPROMPT_KEY_MAX + 2))
+struct mp_turn_keys {
+    char text[MP_MEMPROMPT_KEYS_MAX + 1];
+    size_t len;
+};
+
 /* A summary fold asked in the same call as an extraction batch: the
  * previous summary prev[0..prev_len) (borrowed; NULL: none yet) and the
  * new one's word limit (> 0). */
@@ -93,6 +105,14 @@ struct mp_memprompt_fold {
 int mp_memprompt_batch_request(enum mp_llm_api api, const char *model,
                                const struct mp_memprompt_turn *turns, size_t n,
                                const struct mp_memprompt_fold *fold, char **out, size_t *out_len);
+/* The same with search keys asked too (keys true): the object also holds
+ * "keys":[{"turn":1,"keys":["…"]}], for each turn a few short lower-case
+ * search keys (topics, categories, people, places, and what the turn
+ * implies but does not say). */
+int mp_memprompt_batch_request_keys(enum mp_llm_api api, const char *model,
+                                    const struct mp_memprompt_turn *turns, size_t n,
+                                    const struct mp_memprompt_fold *fold, bool keys, char **out,
+                                    size_t *out_len);
 
 /* The batch request of the one turn (user_text, assistant_text), without a
  * fold. */
@@ -163,6 +183,7 @@ struct mp_memprompt_batch {
     double min_confidence;  /* facts below it are dropped */
     size_t per_turn_max;    /* facts kept per turn, >= 1 (the cap against poisoning) */
     unsigned summary_words; /* a fold was asked: its word limit; 0: none */
+    bool keys;              /* search keys were asked */
 };
 
 /* A batch answer. facts[0..cap): the caller's array; the parser sets n,
@@ -174,6 +195,7 @@ struct mp_batch_answer {
     size_t n, rejected, dropped;
     char *summary;
     size_t summary_len;
+    struct mp_turn_keys *keys; /* the caller's array of nturns (b->keys), by turn - 1; else NULL */
 };
 
 /* Parses the answer to mp_memprompt_batch_request() as
@@ -185,7 +207,14 @@ struct mp_batch_answer {
  * so that the newer value supersedes the older one); a turn keeps at most
  * b->per_turn_max facts and the answer res->cap, further new keys rejected.
  * With b->summary_words set, the object's "summary" string, cleaned as
- * mp_memprompt_summary_parse() cleans a summary, goes to res->summary. Returns
+ * mp_memprompt_summary_parse() cleans a summary, goes to res->summary. With
+ * b->keys set, each element of the object's "keys" array that is an object
+ * with a valid "turn" and a "keys" array of strings gives that turn's keys
+ * (res->keys[turn - 1], zeroed first): each string trimmed and lower-cased
+ * (ASCII), kept when it is 1 to MP_MEMPROMPT_KEY_MAX bytes of valid UTF-8
+ * without control characters, ',' or '|', and does not read as an
+ * instruction, at most MP_MEMPROMPT_KEYS_PER_TURN per turn; anything else
+ * is skipped (keys are never worth failing an answer for). Returns
  * MP_OK with res's outputs set; MP_EINVAL (b's counts 0, not a chat
  * completion, no entities object); MP_ENOMEM. res's outputs are untouched
  * on failure, facts unspecified. */

@@ -29,6 +29,8 @@
 #define TICK_MS            1000
 #define RESCAN_MS          5000 /* how often the store is read for jobs of other processes */
 
+_Static_assert(MP_MEMPROMPT_KEYS_MAX <= MP_MESSAGE_KEYS_MAX, "a turn's search keys fit the store");
+
 /* What the user's latest turn on one provider's routes lent that
  * provider's memory jobs. */
 struct auth_lent {
@@ -59,6 +61,7 @@ struct running {
     struct batch_turn *turns; /* owned */
     size_t nturns, nsent;     /* jobs; turns sent to the model */
     bool fold;                /* EXTRACT: the call folds the summary too (hybrid) */
+    bool keys;                /* EXTRACT: the call asks for search keys */
     CURL *easy;
     char *body;
     char *auth_line;
@@ -576,9 +579,10 @@ static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_u
             return NULL;
         batch_turns(r, um, pt);
         r->fold = cfg->memory.mode == MP_MEMORY_HYBRID;
+        r->keys = cfg->memory.search_keys && cfg->memory.archive;
         if (r->nsent > 0)
-            mp_memprompt_batch_request(cfg->memory.llm, cfg->memory.extraction_model, pt, r->nsent,
-                                       r->fold ? &fold : NULL, &body, len);
+            mp_memprompt_batch_request_keys(cfg->memory.llm, cfg->memory.extraction_model, pt,
+                                            r->nsent, r->fold ? &fold : NULL, r->keys, &body, len);
         free_turn_texts(pt, r->nsent);
         free(pt);
         return body;
@@ -892,6 +896,24 @@ static size_t fact_ops(struct mp_memjobs *j, const struct running *r, const stru
     return kept;
 }
 
+/* Each sent turn's search keys as a SET_MESSAGE_KEYS op on its first
+ * message (the user's words); returns the ops made. */
+static size_t key_ops(const struct running *r, const struct mp_turn_keys *keys, struct mp_op *ops)
+{
+    size_t n = 0;
+    for (size_t t = 0; keys != NULL && t < r->nturns; t++) {
+        const struct batch_turn *bt = &r->turns[t];
+        if (bt->number == 0 || keys[bt->number - 1].len == 0)
+            continue;
+        op_for_job(&ops[n], MP_OP_SET_MESSAGE_KEYS, &bt->job);
+        ops[n].u.keys.seq = bt->job.from_seq;
+        ops[n].u.keys.text = keys[bt->number - 1].text;
+        ops[n].u.keys.text_len = keys[bt->number - 1].len;
+        n++;
+    }
+    return n;
+}
+
 /* Applies an extraction batch's answer: its facts, its fold, every job
  * done, in one transaction. A fold that lost a race (another process
  * folded, an erasure dropped the summary) is left out, the facts kept. */
@@ -901,13 +923,16 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     struct mp_memprompt_batch b = {.nturns = r->nsent,
                                    .min_confidence = j->cfg->memory.min_confidence,
                                    .per_turn_max = MAX_FACTS_PER_TURN,
-                                   .summary_words = r->fold ? j->cfg->memory.summary_max_words : 0};
-    struct mp_batch_answer res = {.facts = calloc(cap, sizeof(*res.facts)), .cap = cap};
-    struct mp_op *ops = calloc(cap + 1 + r->nturns, sizeof(*ops));
+                                   .summary_words = r->fold ? j->cfg->memory.summary_max_words : 0,
+                                   .keys = r->keys};
+    struct mp_batch_answer res = {.facts = calloc(cap, sizeof(*res.facts)),
+                                  .cap = cap,
+                                  .keys = r->keys ? calloc(r->nsent, sizeof(*res.keys)) : NULL};
+    struct mp_op *ops = calloc(cap + 1 + 2 * r->nturns, sizeof(*ops));
     char **values = calloc(cap + 1, sizeof(*values));
     size_t kept = 0, nops;
     int rc = MP_ENOMEM;
-    if (res.facts != NULL && ops != NULL && values != NULL)
+    if (res.facts != NULL && ops != NULL && values != NULL && (res.keys != NULL || !r->keys))
         rc = mp_memprompt_batch_parse(r->api, r->resp, r->resp_len, &b, &res);
     if (rc != MP_OK) {
         batch_done(j, r->turns, r->nturns, rc == MP_ENOMEM ? MP_JOBR_FAILED : MP_JOBR_INVALID);
@@ -917,13 +942,14 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     nops = kept;
     bool fold = r->fold && fold_op(j, r, res.summary, res.summary_len, &ops[nops], &values[kept]);
     nops += fold;
+    nops += key_ops(r, res.keys, &ops[nops]);
     for (size_t t = 0; t < r->nturns; t++) {
         op_for_job(&ops[nops], MP_OP_DONE_JOB, &r->turns[t].job);
         ops[nops++].u.job_id = r->turns[t].job.id;
     }
     rc = apply(j, ops, nops);
     if (rc == MP_ECONFLICT && fold) {
-        memmove(&ops[kept], &ops[kept + 1], r->nturns * sizeof(*ops));
+        memmove(&ops[kept], &ops[kept + 1], (nops - kept - 1) * sizeof(*ops));
         fold = false;
         rc = apply(j, ops, --nops);
     }
@@ -940,6 +966,7 @@ out:
     for (size_t i = 0; values != NULL && i <= kept; i++)
         free(values[i]);
     free(res.summary);
+    free(res.keys);
     free(res.facts);
     free(ops);
     free(values);

@@ -9,10 +9,10 @@
  * in one call, one numbered turn each, once they are [memory]
  * extract_batch_turns, the oldest has waited extract_idle_seconds, the
  * batch failed before, or the proxy drains (mp_memjobs_drain()) or is told
- * to (mp_memjobs_extract_now()); at most extract_batch_turns per call. All are claimed in one transaction
- * (several processes on one store: a job is in one batch of one process)
- * and done together with the facts; a failed call retries them all. In
- * hybrid mode the same call folds the summary (the turns are sent once).
+ * to (mp_memjobs_extract_now()); at most extract_batch_turns per call. All are claimed in one
+ * transaction (several processes on one store: a job is in one batch of one process) and done
+ * together with the facts; a failed call retries them all. In hybrid mode the same call folds the
+ * summary (the turns are sent once).
  *
  * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's

@@ -527,6 +527,132 @@ static void batch_as_summary(const char *t, size_t n, struct fake_buf *out)
     }
 }
 
+/* ---- search keys --------------------------------------------------------- */
+
+/* Words (whole, any case) and the search keys they give: a fixed table,
+ * so the keys are deterministic. Not a model: no recall gain may be
+ * claimed from them (docs/fake-upstream.md). */
+static const struct {
+    const char *word;
+    const char *keys[2];
+} key_words[] = {
+    {"daughter", {"child", "family"}},
+    {"son", {"child", "family"}},
+    {"kid", {"child", "family"}},
+    {"kids", {"child", "family"}},
+    {"recital", {"music", "performance"}},
+    {"concert", {"music", "performance"}},
+    {"piano", {"music", "instrument"}},
+    {"violin", {"music", "instrument"}},
+    {"guitar", {"music", "instrument"}},
+    {"dance", {"dance", "hobby"}},
+    {"dancing", {"dance", "hobby"}},
+    {"job", {"work", "career"}},
+    {"boss", {"work", "career"}},
+    {"dog", {"pet", "animal"}},
+    {"cat", {"pet", "animal"}},
+    {"puppy", {"pet", "animal"}},
+    {"trip", {"travel", NULL}},
+    {"flight", {"travel", NULL}},
+    {"vacation", {"travel", NULL}},
+    {"doctor", {"health", NULL}},
+};
+
+#define KEYS_PER_TURN 6
+
+struct turn_keys {
+    const char *k[KEYS_PER_TURN];
+    size_t n;
+};
+
+static void add_key(struct turn_keys *tk, const char *key)
+{
+    for (size_t i = 0; i < tk->n; i++) {
+        if (strcmp(tk->k[i], key) == 0) {
+            return;
+        }
+    }
+    if (tk->n < KEYS_PER_TURN) {
+        tk->k[tk->n++] = key;
+    }
+}
+
+/* The keys of the words of s[0..n). */
+static void line_keys(struct turn_keys *tk, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && !is_alnum(s[i])) {
+            i++;
+        }
+        size_t w = i;
+        while (i < n && is_alnum(s[i])) {
+            i++;
+        }
+        for (size_t k = 0; k < sizeof(key_words) / sizeof(key_words[0]); k++) {
+            size_t len = strlen(key_words[k].word);
+            if (i - w == len && ci_prefix(s + w, len, key_words[k].word)) {
+                add_key(tk, key_words[k].keys[0]);
+                if (key_words[k].keys[1] != NULL) {
+                    add_key(tk, key_words[k].keys[1]);
+                }
+            }
+        }
+    }
+}
+
+static void put_turn_keys(struct fake_buf *out, unsigned turn, const struct turn_keys *tk,
+                          bool *first)
+{
+    char num[48];
+    if (turn == 0 || tk->n == 0) {
+        return;
+    }
+    snprintf(num, sizeof(num), "%s{\"turn\":%u,\"keys\":[", *first ? "" : ",", turn);
+    fake_buf_puts(out, num);
+    for (size_t i = 0; i < tk->n; i++) {
+        fake_buf_puts(out, i > 0 ? "," : "");
+        fake_buf_put_json_string(out, tk->k[i], strlen(tk->k[i]));
+    }
+    fake_buf_puts(out, "]}");
+    *first = false;
+}
+
+/* Appends ,"keys":[...] to the answer object in out (its closing brace
+ * moved to the end): for each "Turn <k>:" of transcript t[0..n), the
+ * keys of its user lines (continuation lines included). */
+static void add_keys(const char *t, size_t n, struct fake_buf *out)
+{
+    struct turn_keys tk = {{NULL}, 0};
+    unsigned turn = 0;
+    bool first = true, in_user = false;
+    if (out->len > 0) {
+        out->len--;
+    }
+    fake_buf_puts(out, ",\"keys\":[");
+    for (size_t i = 0; i < n;) {
+        size_t e = line_end(t, n, i), skip = 0;
+        unsigned k = turn_line(t + i, e - i);
+        int who = speaker(t + i, e - i, &skip);
+        if (k > 0) {
+            put_turn_keys(out, turn, &tk, &first);
+            tk.n = 0;
+            turn = k;
+            in_user = false;
+        } else if (who != 0) {
+            in_user = who == 1;
+        } else if (!(e - i >= 2 && t[i] == ' ' && t[i + 1] == ' ')) {
+            in_user = false;
+        }
+        if (in_user && turn > 0) {
+            line_keys(&tk, t + i + skip, e - i - skip);
+        }
+        i = e + 1;
+    }
+    put_turn_keys(out, turn, &tk, &first);
+    fake_buf_puts(out, "]}");
+}
+
 /* The extraction answer of a batch that asks for a fold: the entities,
  * and "summary" as a summary job would write it. */
 static void extract_with_fold(const char *t, size_t n, bool wrongtypes, unsigned max_words,
@@ -778,6 +904,9 @@ enum fake_job fake_llm_reply(enum fake_llm_api api, const char *body, size_t len
             fake_llm_extract(user.p, user.len, mode == FAKE_MODE_WRONGTYPES, &text);
         } else {
             fake_llm_summarize(user.p, user.len, word_limit(system.p, system.len), &text);
+        }
+        if (kind == FAKE_JOB_EXTRACT && ci_find(system.p, system.len, "\"keys\":[") < system.len) {
+            add_keys(user.p, user.len, &text);
         }
         put_content(kind, mode, &text, content);
         if (user.oom || text.oom) {

@@ -277,5 +277,63 @@ class Restart(mh.MemCase):
         self.stop_checked(p)
 
 
+class SearchKeys(mh.MemCase):
+    """Req 5: the extraction call also writes each turn's search keys, kept
+    with the archived message and indexed as a low-weight field. The fake's
+    keys come from a fixed word table (docs/fake-upstream.md): these tests
+    show the mechanics, not a recall gain."""
+    # a small budget: the past messages that fit are the scored ones, not all
+    MEM = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2, 'extract_batch_turns': 1,
+           'extract_idle_seconds': 0, 'context_budget_tokens': 300}
+    SECTIONS = {'governance': {'retention_days': 0, 'pii_retention_days': 0},
+                'admin': {'token': 'zqxsecret-adm-keys-33'}}
+    PROXY_CONFIG = {'workers': 1, 'memory': MEM, 'sections': SECTIONS}
+    RECITAL = 'I live in Vienna and my daughter played at her recital.'
+    LATER = ['I repainted the kitchen walls in a warm yellow.', 'We bought new curtains for the hall.',
+             'The neighbours asked to borrow our ladder.', 'Tomorrow the plumber comes for the sink.']
+    QUESTION = 'Were there any performances lately?'  # no word, nor lexicon stem, of the turn
+
+    def history(self, p, user):
+        for t in [self.RECITAL] + self.LATER:
+            self.assertOK(send(p, user, t))
+        mh.wait_idle(p)
+
+    def past(self, p, user):
+        s = send(p, user, self.QUESTION, x_memory='read')
+        self.assertOK(s)
+        if mh.upstream_body(self.fake, s) == s.body:
+            return []
+        return [t for _, _, t in self.injection(s).block.past()]
+
+    def test_a_key_finds_a_turn_with_no_word_in_common(self):
+        user = mh.uid('keys')
+        self.history(self.proxy, user)
+        job = [j for j in mh.user_jobs(self.fake, user, 'extract') if self.RECITAL in j['body']][0]
+        self.assertIn('"keys":[{"turn":1,"keys":', system_of(job))
+        self.assertIn(self.RECITAL, self.past(self.proxy, user),
+                      'the search key "performance" did not find the turn')
+        # without keys the same question finds nothing of it
+        p = self.start_proxy(workers=1, memory=dict(self.MEM, search_keys=False), sections=self.SECTIONS)
+        other = mh.uid('nokeys')
+        n0 = mh.last_n(self.fake)
+        self.history(p, other)
+        for j in mh.job_requests(self.fake, 'extract', after=n0):
+            self.assertNotIn('"keys"', system_of(j))
+        self.assertNotIn(self.RECITAL, self.past(p, other))
+
+    def test_erasure_removes_the_keys(self):
+        """Erasing the fact of the turn erases its messages, keys and all."""
+        user = mh.uid('keyserase')
+        self.history(self.proxy, user)
+        self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)).get('city'), 'Vienna')
+        self.assertIn(self.RECITAL, self.past(self.proxy, user))
+        r = self.proxy.request('DELETE', '/v1/memory/entities/city', [('X-User-Id', user)])
+        self.assertIn(r.status, (200, 204), r)
+        archive = [m['content'] for m in mh.get_memory(self.proxy, user)['archive']]
+        self.assertNotIn(self.RECITAL, archive)
+        self.assertIn(self.LATER[0], archive)
+        self.assertNotIn(self.RECITAL, self.past(self.proxy, user))
+
+
 if __name__ == '__main__':
     harness.main('proxy_memory_batch')
