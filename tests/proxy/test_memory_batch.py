@@ -231,6 +231,35 @@ class Hybrid(mh.MemCase):
         self.assertEqual(mem['buffer'][-2]['content'], texts[-1])
 
 
+class AnthropicModel(mh.MemCase):
+    """[memory] llm = anthropic: the batch goes to Messages, one call, the
+    same numbered turns and attribution."""
+    PROXY_CONFIG = {'workers': 1}
+
+    def test_batch_through_messages(self):
+        root = self.fake.base_url[:-len('/v1')]
+        p = self.start_proxy(memory={'mode': 'hybrid', 'llm': 'anthropic', 'extract_batch_turns': 3,
+                                     'extract_idle_seconds': NEVER, 'extraction_model': 'claude-x'},
+                             sections={'anthropic': {'base_url': root, 'api_key': 'sk-ant-batch'}})
+        user = mh.uid('bant')
+        n0 = mh.last_n(self.fake)
+        sent = [send(p, user, t) for t in TURNS[:3]]
+        for s in sent:
+            self.assertOK(s)
+        mem = mh.wait_memory(p, user, lambda m: len(m['entities']) >= 4 and m['summary']['text'],
+                             what='the batch through Messages')
+        jobs = [r for r in mh.fake_requests(self.fake) if r.get('job') and r.get('n', 0) > n0]
+        self.assertEqual([(j['path'], j['job']) for j in jobs], [('/v1/messages', 'extract')])
+        doc = json.loads(jobs[0]['body'])
+        self.assertEqual(doc['model'], 'claude-x')
+        self.assertEqual(mh.req_header(jobs[0], 'x-api-key'), 'sk-ant-batch')
+        self.assertEqual(turn_texts(jobs[0]), TURNS[:3])
+        self.assertIn('"summary"', doc['system'])
+        src = {e['key']: e['source'] for e in mem['entities']}
+        rid = [x.header('X-Memproxy-Request-Id') for x in sent]
+        self.assertEqual((src['name'], src['tools'], src['city']), (rid[0], rid[1], rid[2]))
+
+
 class Restart(mh.MemCase):
     PROXY_CONFIG = {'workers': 1}
 
