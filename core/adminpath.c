@@ -140,6 +140,8 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_RELOAD;
     else if (n == 2 && span_is(seg[0], "explain"))
         *route = MP_ADMIN_EXPLANATION;
+    else if (n == 1 && span_is(seg[0], "extract"))
+        *route = MP_ADMIN_EXTRACT;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -457,6 +459,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:
+    case MP_ADMIN_EXTRACT:
         return "POST";
     }
     return "";

@@ -25,13 +25,14 @@ enum mp_admin_route {
     MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
     MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
     MP_ADMIN_EXPLANATION,   /* /admin/explain/{id}              GET (a request's explanation) */
+    MP_ADMIN_EXTRACT,       /* /admin/extract                   POST (pending batches due now) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
 #define MP_ADMIN_USER_LAST  MP_ADMIN_USER_EXPLAIN
-#define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXPLANATION
+#define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXTRACT
 
 #define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */
 #define MP_ADMIN_CURSOR_MAX      1024 /* cursor chars */

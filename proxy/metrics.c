@@ -54,6 +54,9 @@ struct mp_metrics {
     counter reloads_ok;
     counter reloads_error;
     counter jobs[MP_JOBM_KIND_COUNT][MP_JOBR_COUNT];
+    /* memory-model calls by job kind, model (the last: "other") and
+       calls, input, cached input, output tokens */
+    counter model_calls[MP_JOBM_KIND_COUNT][MP_METRICS_MODELS_MAX + 1][4];
     counter purged[MP_PURGE_COUNT];
     counter sweeps[2];      /* error, ok */
     counter compactions[2]; /* error, ok */
@@ -477,6 +480,71 @@ static void render_token_kind(struct mp_metrics *m, struct text *t, int kind, un
     }
 }
 
+void mp_metrics_memory_model(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                             const struct mp_tokenuse *u, const char *model)
+{
+    char label[MP_TOKENUSE_MODEL_MAX];
+    const char *name = u->model[0] != '\0' ? u->model : model;
+    model_label(name, strlen(name), label);
+    counter *c = m->model_calls[kind][model_index(m, label)];
+    atomic_fetch_add(&c[0], 1);
+    if (!u->seen)
+        return;
+    atomic_fetch_add(&c[1], u->input);
+    atomic_fetch_add(&c[2], u->cached);
+    atomic_fetch_add(&c[3], u->output);
+}
+
+/* One sample of memory-model metric k (literal formats: -Wformat=2). */
+static void put_model_sample(struct text *t, int k, const char *kind, const char *model,
+                             unsigned long long v)
+{
+    if (k == 0)
+        put(t, "memproxy_memory_model_calls_total{kind=\"%s\",model=\"%s\"} %llu\n", kind, model,
+            v);
+    else if (k == 1)
+        put(t, "memproxy_memory_model_input_tokens_total{kind=\"%s\",model=\"%s\"} %llu\n", kind,
+            model, v);
+    else if (k == 2)
+        put(t, "memproxy_memory_model_cached_input_tokens_total{kind=\"%s\",model=\"%s\"} %llu\n",
+            kind, model, v);
+    else
+        put(t, "memproxy_memory_model_output_tokens_total{kind=\"%s\",model=\"%s\"} %llu\n", kind,
+            model, v);
+}
+
+static const char *const model_metric_heads[4] = {
+    "# HELP memproxy_memory_model_calls_total Memory-model calls answered, by job kind and "
+    "model.\n# TYPE memproxy_memory_model_calls_total counter\n",
+    "# HELP memproxy_memory_model_input_tokens_total Input tokens the upstream reported for "
+    "memory-model calls (the whole prompt), by job kind and model.\n"
+    "# TYPE memproxy_memory_model_input_tokens_total counter\n",
+    "# HELP memproxy_memory_model_cached_input_tokens_total Input tokens of memory-model calls "
+    "the upstream read from its prompt cache, by job kind and model.\n"
+    "# TYPE memproxy_memory_model_cached_input_tokens_total counter\n",
+    "# HELP memproxy_memory_model_output_tokens_total Output tokens the upstream reported for "
+    "memory-model calls, by job kind and model.\n"
+    "# TYPE memproxy_memory_model_output_tokens_total counter\n"};
+
+/* One series per job kind (summarize, extract) and model that was called. */
+static void render_memory_model(struct mp_metrics *m, struct text *t)
+{
+    unsigned nmodels = atomic_load_explicit(&m->nmodels, memory_order_acquire);
+    for (int k = 0; k < 4; k++) {
+        put(t, "%s", model_metric_heads[k]);
+        for (int kind = MP_JOBM_SUMMARIZE; kind < MP_JOBM_KIND_COUNT; kind++) {
+            for (unsigned i = 0; i <= nmodels; i++) {
+                unsigned idx = i < nmodels ? i : MP_METRICS_MODELS_MAX;
+                counter *c = m->model_calls[kind][idx];
+                if (get(&c[0]) > 0)
+                    put_model_sample(t, k, job_kind_names[kind],
+                                     i < nmodels ? m->models[i] : "other",
+                                     (unsigned long long)get(&c[k]));
+            }
+        }
+    }
+}
+
 static void render_tokens(struct mp_metrics *m, struct text *t)
 {
     unsigned nmodels = atomic_load_explicit(&m->nmodels, memory_order_acquire);
@@ -578,10 +646,12 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         q.depth, q.bytes, q.max, q.max_bytes, (unsigned long long)get(&m->queue_full),
         (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
     put(t,
-        "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them.\n"
+        "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them, or "
+        "their extraction batch is not due yet.\n"
         "# TYPE memproxy_memory_jobs_held gauge\n"
-        "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n",
-        q.held_no_credential);
+        "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n"
+        "memproxy_memory_jobs_held{reason=\"batch\"} %u\n",
+        q.held_no_credential, q.held_batch);
 }
 
 static void render_conversations(struct mp_metrics *m, struct text *t)
@@ -698,6 +768,7 @@ char *mp_metrics_render(struct mp_metrics *m, size_t *len)
     render_histogram(m, &t);
     render_errors(m, &t);
     render_tokens(m, &t);
+    render_memory_model(m, &t);
     render_gauges(m, &t);
     if (t.failed) {
         free(t.buf);

@@ -102,6 +102,7 @@ struct mp_metrics_queue {
     unsigned max;                /* [memory] queue_max: depth at which work is refused */
     size_t max_bytes;            /* [memory] queue_max_bytes: bytes at which turns are refused */
     unsigned held_no_credential; /* memory jobs waiting for a credential (core/memory/memcred.h) */
+    unsigned held_batch;         /* extraction jobs waiting for their batch to be due */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);
@@ -206,6 +207,16 @@ void mp_metrics_parked(struct mp_metrics *m, unsigned long long n);
 #define MP_METRICS_MODELS_MAX 64
 void mp_metrics_tokens(struct mp_metrics *m, struct mp_metrics_shard *s, enum mp_tokenuse_api api,
                        const struct mp_tokenuse *u, const char *model, size_t model_len);
+
+/* One memory-model call answered (any thread): memproxy_memory_model_
+ * calls_total{kind,model}, and when the answer carried usage (u->seen)
+ * memproxy_memory_model_{input,cached_input,output}_tokens_total{kind,
+ * model}. kind: MP_JOBM_SUMMARIZE or MP_JOBM_EXTRACT (an extraction batch,
+ * with its fold in hybrid mode). The model label is u->model, else model
+ * (the configured one; borrowed, NUL-terminated), labelled as
+ * mp_metrics_tokens() labels. */
+void mp_metrics_memory_model(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                             const struct mp_tokenuse *u, const char *model);
 
 /* Renders the Prometheus text exposition (version 0.0.4). Returns a
  * malloc'd NUL-terminated string with *len set (caller frees), or NULL when

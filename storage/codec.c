@@ -135,8 +135,18 @@ size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *en)
 
 size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m)
 {
+    return mp_codec_put_archived(p, m, NULL, 0);
+}
+
+size_t mp_codec_put_archived(unsigned char *p, const struct mp_mem_message *m, const char *keys,
+                             size_t keys_len)
+{
     struct enc e = {p, 0};
     enc_message(&e, m);
+    if (keys_len > 0) {
+        put_uint(&e, keys_len, 2);
+        put_bytes(&e, keys, keys_len);
+    }
     return e.n;
 }
 
@@ -549,11 +559,44 @@ int mp_codec_get_fact(const unsigned char *p, size_t n, struct mp_mem_entity *e)
     return rc;
 }
 
+/* An archived message's search keys after its text (none: nothing left);
+ * *keys borrowed from the record. */
+static void dec_keys(struct dec *d, const unsigned char **keys, size_t *len)
+{
+    *keys = NULL;
+    *len = 0;
+    if (d->bad || left(d) == 0)
+        return;
+    *len = get_len(d, 2, MP_MESSAGE_KEYS_MAX);
+    *keys = take(d, *len);
+    check(d, *len > 0);
+}
+
+int mp_codec_get_archived_keys(const unsigned char *p, size_t n, const unsigned char **keys,
+                               size_t *len)
+{
+    struct dec d = {.p = p, .n = n};
+    struct mp_mem_message m;
+    memset(&m, 0, sizeof(m));
+    dec_message(&d, &m);
+    free(m.content);
+    dec_keys(&d, keys, len);
+    int rc = dec_status(&d);
+    if (rc != MP_OK) {
+        *keys = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
 int mp_codec_get_message(const unsigned char *p, size_t n, struct mp_mem_message *m)
 {
     struct dec d = {.p = p, .n = n};
+    const unsigned char *keys;
+    size_t klen;
     memset(m, 0, sizeof(*m));
     dec_message(&d, m);
+    dec_keys(&d, &keys, &klen); /* an archived message's: read with get_archived_keys */
     int rc = dec_status(&d);
     if (rc != MP_OK) {
         free(m->content);

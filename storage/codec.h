@@ -74,6 +74,11 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
                          const struct mp_usermem *um); /* um's entities are not written */
 size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *e);
 size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m);
+/* An archived message: the message, then its search keys when keys_len >
+ * 0 (u16 length, 1 to MP_MESSAGE_KEYS_MAX bytes). A record without keys is
+ * the message's alone, as before keys existed. */
+size_t mp_codec_put_archived(unsigned char *p, const struct mp_mem_message *m, const char *keys,
+                             size_t keys_len);
 size_t mp_codec_put_doc(unsigned char *p, const struct mp_codec_doc *d);
 size_t mp_codec_put_terms(unsigned char *p, const struct mp_codec_term *t, size_t n);
 size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h);
@@ -101,7 +106,11 @@ int mp_codec_get_fact(const unsigned char *p, size_t n,
 int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e,
                            const unsigned char **value);
 int mp_codec_get_message(const unsigned char *p, size_t n,
-                         struct mp_mem_message *m); /* content: caller frees */
+                         struct mp_mem_message *m); /* content: caller frees; keys skipped */
+/* An archived message's search keys: *keys (borrowed from p) and *len; 0
+ * and NULL when it has none. */
+int mp_codec_get_archived_keys(const unsigned char *p, size_t n, const unsigned char **keys,
+                               size_t *len);
 int mp_codec_get_doc(const unsigned char *p, size_t n, struct mp_codec_doc *d);
 /* The terms: *t (caller frees; NULL when *n is 0). */
 int mp_codec_get_terms(const unsigned char *p, size_t n, struct mp_codec_term **t, size_t *nt);

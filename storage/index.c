@@ -23,7 +23,7 @@ _Static_assert(MP_INDEX_TERMS_MAX >= MP_ENTITY_VALUE_MAX + MP_ENTITY_KEY_MAX + 2
 struct collect {
     struct mp_codec_term *t;
     size_t n, cap;
-    int field; /* 0 content, 1 key */
+    int field; /* 0 content, 1 key, 2 search keys */
     uint32_t len;
     bool timex; /* a word of the content is a time expression (mp_relevance_timex_word) */
 };
@@ -92,7 +92,7 @@ static int add_term(struct collect *c, const char *t, size_t len, int field, uin
     r->len = (uint8_t)len;
     r->tc = field == 0 && td == 0;
     r->tk = field == 1;
-    r->td = td;
+    r->td = field == 2 ? MP_INDEX_TD_KEY : td;
     return MP_OK;
 }
 
@@ -135,7 +135,7 @@ static void merge(struct collect *c)
         if (cmp_term(a, b) == 0) {
             a->tc = sat16((uint32_t)a->tc + b->tc);
             a->tk = sat16((uint32_t)a->tk + b->tk);
-            a->td = a->td | b->td;
+            a->td = mp_index_td_merge(a->td, b->td);
             continue;
         }
         c->t[++k] = *b;
@@ -206,6 +206,26 @@ static void next_session(struct mp_codec_kind_stats *ks, int64_t at_ms, struct m
     doc->session = ks->session;
 }
 
+/* The item's terms c: a posting each (and the term filter), then its
+ * terms record under k[0..klen). */
+static int put_terms(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                     struct mp_codec_user *meta, const struct mp_index_item *it,
+                     const struct collect *c, const unsigned char *k, size_t klen)
+{
+    int rc = MP_OK;
+    for (size_t i = 0; rc == MP_OK && i < c->n; i++) {
+        mp_termfilter_add(&meta->filter, it->kind, c->t[i].t, c->t[i].len);
+        rc = put_posting(txn, prefix, plen, it, &c->t[i]);
+    }
+    if (rc != MP_OK)
+        return rc;
+    size_t n = mp_codec_put_terms(NULL, c->t, c->n);
+    unsigned char *buf = malloc(n);
+    if (buf != NULL)
+        mp_codec_put_terms(buf, c->t, c->n);
+    return put_encoded(txn, MP_TABLE_DTERMS, k, klen, buf, n);
+}
+
 int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                  struct mp_codec_user *meta, const struct mp_index_item *it)
 {
@@ -216,22 +236,13 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
     if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
         return MP_ENOMEM;
     int rc = collect_terms(s->terms, it, &c, &doc.timex);
-    for (size_t i = 0; rc == MP_OK && i < c.n; i++) {
-        mp_termfilter_add(&meta->filter, it->kind, c.t[i].t, c.t[i].len);
-        rc = put_posting(txn, prefix, plen, it, &c.t[i]);
-    }
     struct mp_codec_kind_stats *ks = &meta->kinds[it->kind];
     doc.len = c.len;
     doc.bytes = (uint32_t)(it->text_len + (it->key != NULL ? strlen(it->key) : 0));
     doc.at_ms = it->at_ms;
     size_t klen = mp_index_doc_key(k, prefix, plen, it->kind, it->id);
-    if (rc == MP_OK) {
-        size_t n = mp_codec_put_terms(NULL, c.t, c.n);
-        unsigned char *buf = malloc(n);
-        if (buf != NULL)
-            mp_codec_put_terms(buf, c.t, c.n);
-        rc = put_encoded(txn, MP_TABLE_DTERMS, k, klen, buf, n);
-    }
+    if (rc == MP_OK)
+        rc = put_terms(txn, prefix, plen, meta, it, &c, k, klen);
     if (rc == MP_OK) {
         next_session(ks, it->at_ms, &doc);
         unsigned char buf[64];
@@ -241,6 +252,44 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
         ks->ndocs++;
         ks->total_len += doc.len;
     }
+    free(c.t);
+    return rc;
+}
+
+uint8_t mp_index_td_merge(uint8_t a, uint8_t b)
+{
+    unsigned keys = (unsigned)(a >> 1) + (unsigned)(b >> 1);
+    return (uint8_t)(((a | b) & 1) | (keys > 127 ? 127 : keys) << 1);
+}
+
+int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id,
+                      const char *keys, size_t len)
+{
+    struct mp_store *s = txn->store;
+    struct collect c = {NULL, 0, 0, 2, 0, false};
+    struct mp_store_plain pv;
+    struct mp_codec_term *had = NULL;
+    size_t nhad = 0;
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t klen = mp_index_doc_key(k, prefix, plen, kind, id);
+    if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
+        return MP_ENOMEM;
+    int rc = mp_store_backend_get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_terms(pv.p, pv.n, &had, &nhad);
+    mp_store_backend_plain_done(&pv);
+    c.t = had; /* the item's own terms, then the keys' (merged) */
+    c.n = c.cap = nhad;
+    if (rc == MP_OK && nhad + MP_INDEX_KEY_TERMS_MAX > MP_INDEX_TERMS_MAX)
+        rc = MP_NOTFOUND; /* no room: merge() would drop terms whose postings stay */
+    if (rc == MP_OK)
+        rc = mp_terms_each_word(s->terms, keys, len, on_word, &c);
+    if (rc == MP_OK)
+        merge(&c);
+    struct mp_index_item it = {.kind = kind, .id = id};
+    if (rc == MP_OK)
+        rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen);
     free(c.t);
     return rc;
 }

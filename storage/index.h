@@ -44,6 +44,25 @@ struct mp_index_item {
 int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                  struct mp_codec_user *meta, const struct mp_index_item *it);
 
+/* The date field is a flag; search keys (mp_index_add_keys) count in the
+ * same byte of a posting: td = date (bit 0) | keys << 1, keys at most 127.
+ * A store written before search keys has td 0 or 1. */
+#define MP_INDEX_TD_KEY 2u
+/* Search keys of one item make at most this many terms: a word takes a
+ * byte and a separator of MP_MESSAGE_KEYS_MAX bytes. */
+#define MP_INDEX_KEY_TERMS_MAX (MP_MESSAGE_KEYS_MAX / 2)
+uint8_t mp_index_td_merge(uint8_t a, uint8_t b);
+
+/* Adds the search keys keys[0..len) (words, as the content's) to indexed
+ * item id of kind: its terms record and a posting per term, the keys
+ * counted in the date byte (above), a low-weight field of relevance
+ * (core/recall/relevance.h, ts). Its doc (length, session) is unchanged.
+ * MP_NOTFOUND when the item is not indexed, or holds so many terms that
+ * the keys' would not fit; else MP_OK or the backend's error. */
+int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id,
+                      const char *keys, size_t len);
+
 /* Removes item id of kind from the index (its doc, terms and postings);
  * MP_OK also when it was not indexed. */
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,

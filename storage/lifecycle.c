@@ -343,6 +343,8 @@ int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op)
         um->summary.covers_through_seq = op->u.summary.through_seq;
         summary_provenance(um, op);
     }
+    if (op->kind == MP_OP_SET_SUMMARY && op->u.summary.keep_messages)
+        return MP_OK;
     while (drop < um->nmessages && um->messages[drop].seq <= op->u.summary.through_seq)
         free(um->messages[drop++].content);
     memmove(um->messages, um->messages + drop, (um->nmessages - drop) * sizeof(*um->messages));

@@ -110,6 +110,10 @@ int mp_store_check_op(const struct mp_op *op)
         break;
     case MP_OP_CLAIM_JOB:
         return op->u.claim.owner != 0 && op->u.claim.until_ms > op->now_ms ? MP_OK : MP_EINVAL;
+    case MP_OP_SET_MESSAGE_KEYS:
+        ok = op->u.keys.text != NULL && op->u.keys.text_len >= 1 &&
+             op->u.keys.text_len <= MP_MESSAGE_KEYS_MAX;
+        break;
     case MP_OP_SET_USER_MODE:
         ok = mp_usermode_name(op->u.user_mode)[0] != '\0' &&
              (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);

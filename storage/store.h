@@ -91,36 +91,40 @@ struct mp_job {
 
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
-    MP_OP_RECORD_TURN,    /* append messages to the buffer (and the archive, indexed),
-                             remember idem key; skipped if the key is known */
-    MP_OP_ADD_JOB,        /* queue job (id assigned, written back into the op). An
-                             EXTRACT job with from_seq == through_seq == 0 takes the
-                             seqs of the nearest preceding RECORD_TURN op of the same
-                             user in the same apply, and is skipped (MP_NOTFOUND)
-                             when that turn was already recorded: a turn and its
-                             job commit together or not at all. The inherited seqs
-                             are written back into u.job; MP_EINVAL when there is
-                             no such RECORD_TURN op */
-    MP_OP_DONE_JOB,       /* remove job_id */
-    MP_OP_UPDATE_JOB,     /* rewrite job (attempts, not_before_ms) */
-    MP_OP_SET_SUMMARY,    /* summary = text; drop buffered messages with seq <= through_seq
-                             (the archive keeps them) */
-    MP_OP_TRIM_MESSAGES,  /* drop messages with seq <= u.summary.through_seq (summary
-                             untouched; text ignored): the buffer-only modes */
-    MP_OP_UPSERT_ENTITY,  /* entity: new current value, the old one moves to history;
-                             ignored (result MP_NOTFOUND... see below) when it would
-                             not outrank the current value */
-    MP_OP_DELETE_ENTITY,  /* key: erase the fact (see below); MP_NOTFOUND if absent */
-    MP_OP_DELETE_USER,    /* everything of the user: summary, messages, archive, index,
-                             facts, history, idem keys, and the user's pending jobs */
-    MP_OP_SWEEP_USER,     /* retention: purge what u.sweep says has expired */
-    MP_OP_IMPORT_MESSAGE, /* one message (u.turn, nmessages 1) into the archive only,
-                            with its own at_ms, request_id, model and pii: the next
-                            seq, indexed; the buffer and the summary are untouched */
-    MP_OP_SET_USER_MODE,  /* the user's own setting (u.user_mode): auto removes it; off
-                             also removes the user's pending jobs */
-    MP_OP_CLAIM_JOB       /* u.claim: take the lease of a job to run it (several
-                             processes share a store: each job runs in one) */
+    MP_OP_RECORD_TURN,     /* append messages to the buffer (and the archive, indexed),
+                              remember idem key; skipped if the key is known */
+    MP_OP_ADD_JOB,         /* queue job (id assigned, written back into the op). An
+                              EXTRACT job with from_seq == through_seq == 0 takes the
+                              seqs of the nearest preceding RECORD_TURN op of the same
+                              user in the same apply, and is skipped (MP_NOTFOUND)
+                              when that turn was already recorded: a turn and its
+                              job commit together or not at all. The inherited seqs
+                              are written back into u.job; MP_EINVAL when there is
+                              no such RECORD_TURN op */
+    MP_OP_DONE_JOB,        /* remove job_id */
+    MP_OP_UPDATE_JOB,      /* rewrite job (attempts, not_before_ms) */
+    MP_OP_SET_SUMMARY,     /* summary = text; drop buffered messages with seq <= through_seq
+                              (the archive keeps them; keep_messages: none) */
+    MP_OP_TRIM_MESSAGES,   /* drop messages with seq <= u.summary.through_seq (summary
+                              untouched; text ignored): the buffer-only modes */
+    MP_OP_UPSERT_ENTITY,   /* entity: new current value, the old one moves to history;
+                              ignored (result MP_NOTFOUND... see below) when it would
+                              not outrank the current value */
+    MP_OP_DELETE_ENTITY,   /* key: erase the fact (see below); MP_NOTFOUND if absent */
+    MP_OP_DELETE_USER,     /* everything of the user: summary, messages, archive, index,
+                              facts, history, idem keys, and the user's pending jobs */
+    MP_OP_SWEEP_USER,      /* retention: purge what u.sweep says has expired */
+    MP_OP_IMPORT_MESSAGE,  /* one message (u.turn, nmessages 1) into the archive only,
+                             with its own at_ms, request_id, model and pii: the next
+                             seq, indexed; the buffer and the summary are untouched */
+    MP_OP_SET_USER_MODE,   /* the user's own setting (u.user_mode): auto removes it; off
+                              also removes the user's pending jobs */
+    MP_OP_CLAIM_JOB,       /* u.claim: take the lease of a job to run it (several
+                              processes share a store: each job runs in one) */
+    MP_OP_SET_MESSAGE_KEYS /* u.keys: the archived message seq gets its search keys,
+                             stored with it and indexed as its low-weight "search
+                             keys" field; MP_NOTFOUND when it is not archived or
+                             has keys already (written once) */
 };
 
 /* Who made a change (the history's actor). */
@@ -221,6 +225,9 @@ struct mp_sweep_counts {
  *   then says until when: written back whatever the result); MP_NOTFOUND:
  *   the job is gone. DONE_JOB and the jobs DELETE_USER and SET_USER_MODE
  *   remove take their leases with them.
+ * - SET_MESSAGE_KEYS: u.keys.text[0..text_len), 1 to MP_MESSAGE_KEYS_MAX
+ *   bytes. Held back like UPSERT_ENTITY (a memory job's write). Erasure
+ *   and retention remove the keys with their message.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -273,6 +280,10 @@ struct mp_op {
             bool check_from;
             bool from_text;
             uint64_t from_seq;
+            /* SET_SUMMARY: the buffer keeps its messages (the summary covers
+               them too; a TRIM_MESSAGES trims the buffer): an extraction
+               batch's fold, which covers the newest turns */
+            bool keep_messages;
         } summary;                       /* SET_SUMMARY, TRIM_MESSAGES (through_seq only) */
         struct mp_mem_entity entity;     /* UPSERT: borrowed value; revision assigned */
         char key[MP_ENTITY_KEY_MAX + 1]; /* DELETE_ENTITY */
@@ -286,6 +297,11 @@ struct mp_op {
             uint64_t owner;
             int64_t until_ms; /* in; out: the holder's when MP_ECONFLICT */
         } claim;              /* CLAIM_JOB */
+        struct {
+            uint64_t seq;
+            const char *text; /* borrowed: keys separated by ", " */
+            size_t text_len;  /* 1 .. MP_MESSAGE_KEYS_MAX */
+        } keys;               /* SET_MESSAGE_KEYS */
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger

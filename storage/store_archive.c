@@ -99,6 +99,38 @@ static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     return rc;
 }
 
+int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    struct mp_mem_message m;
+    const unsigned char *had;
+    size_t had_len, klen = archive_key(w, k, op->u.keys.seq);
+    if (op->u.keys.seq > UINT32_MAX)
+        return MP_NOTFOUND; /* never indexed */
+    int rc = mp_ops_get_plain(w, MP_TABLE_ARCHIVE, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_archived_keys(pv.p, pv.n, &had, &had_len);
+    if (rc == MP_OK)
+        rc = had_len > 0 ? MP_NOTFOUND : mp_codec_get_message(pv.p, pv.n, &m);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc;
+    size_t n = mp_codec_put_archived(NULL, &m, op->u.keys.text, op->u.keys.text_len);
+    unsigned char *buf = malloc(n);
+    rc = buf != NULL ? MP_OK : MP_ENOMEM;
+    if (rc == MP_OK) {
+        mp_codec_put_archived(buf, &m, op->u.keys.text, op->u.keys.text_len);
+        rc = mp_store_backend_put(w->txn, MP_TABLE_ARCHIVE, k, klen, buf, n);
+    }
+    if (rc == MP_OK)
+        rc = mp_index_add_keys(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_MESSAGE,
+                               (uint32_t)op->u.keys.seq, op->u.keys.text, op->u.keys.text_len);
+    free(buf);
+    free(m.content);
+    return rc;
+}
+
 /* ---- erasure ---- */
 
 struct seqs {

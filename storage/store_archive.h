@@ -11,6 +11,9 @@ int mp_ops_archive_turn(struct mp_ops_ctx *w, size_t from);
 /* IMPORT_MESSAGE: op's message archived and indexed under the next seq
  * (*seq). */
 int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *seq);
+/* SET_MESSAGE_KEYS: the archived message gets its search keys (record and
+ * index); MP_NOTFOUND when it is not archived or has keys already. */
+int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op);
 /* Removes the archived copies of the buffered messages that tell fact e
  * (mp_lifecycle_tells_fact), and the archived messages that hold it
  * (mp_lifecycle_holds_fact), found through e's source seqs and the

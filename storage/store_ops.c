@@ -124,6 +124,22 @@ static int import_message(struct mp_ops_ctx *w, const struct mp_op *op, struct m
     return rc;
 }
 
+static int set_message_keys(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
+        return rc;
+    rc = mp_ops_archive_set_keys(w, op);
+    if (rc == MP_NOTFOUND) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    if (rc == MP_OK)
+        mp_ops_touch(w, op->now_ms); /* the head's term filter took the keys */
+    return rc;
+}
+
 /* An EXTRACT job with no seqs takes them from its turn (store.h, ADD_JOB). */
 static bool inherits_seqs(const struct mp_op *op)
 {
@@ -536,6 +552,8 @@ static int held_back(struct mp_ops_ctx *w, const struct mp_op *op, bool *held)
         if (op->u.entity.trust >= MP_TRUST_CORRECTED || op->import_key != NULL)
             return MP_OK; /* a person's value */
         break;
+    case MP_OP_SET_MESSAGE_KEYS:
+        break;
     default:
         return MP_OK;
     }
@@ -591,6 +609,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return set_user_mode(w, op);
     case MP_OP_CLAIM_JOB:
         return claim_job(w, op, out);
+    case MP_OP_SET_MESSAGE_KEYS:
+        return set_message_keys(w, op, out);
     }
     return MP_EINVAL;
 }

@@ -384,7 +384,8 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
     p->item = (uint32_t)mp_codec_be_get(id, 4);
     p->tc = (uint32_t)mp_codec_le_get(pv->p, 2);
     p->tk = (uint32_t)mp_codec_le_get(pv->p + 2, 2);
-    p->td = pv->p[4];
+    p->td = pv->p[4] & 1u; /* the date flag; the search keys above it (index.h) */
+    p->ts = (uint32_t)(pv->p[4] >> 1);
     return MP_OK;
 }
 

@@ -24,6 +24,7 @@
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
+_Static_assert(MP_CONFIG_BATCH_TURNS_MAX == 64, "[memory] extract_batch_turns allows 1..64");
 _Static_assert(
     sizeof(enum mp_memory_mode) == sizeof(int) && sizeof(enum mp_retrieval) == sizeof(int) &&
         sizeof(enum mp_llm_api) == sizeof(int) && sizeof(enum mp_storage_sync) == sizeof(int) &&
@@ -133,10 +134,13 @@ static const struct key_def keys[] = {
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
+    {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1, 64, NULL},
+    {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "api_key", K_SECRET, FIELD(memory.api_key), 0, 0, NULL},
     {"memory", "archive", K_BOOL, FIELD(memory.archive), 0, 0, NULL},
+    {"memory", "search_keys", K_BOOL, FIELD(memory.search_keys), 0, 0, NULL},
     {"memory", "max_facts_per_user", K_UINT, FIELD(memory.max_facts_per_user), 1, 10000000, NULL},
     {"memory", "share_profile", K_UINT, FIELD(memory.share_profile), 0, 100, NULL},
     {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
@@ -786,9 +790,12 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
     c->memory.job_lease_seconds = 150;
+    c->memory.extract_batch_turns = 8;
+    c->memory.extract_idle_seconds = 20;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;
+    c->memory.search_keys = true;
     c->memory.max_facts_per_user = 100000;
     c->memory.share_profile = 40;
     c->memory.share_past = 30;

@@ -14,14 +14,15 @@
 
 #include "clienttask.h"
 
-#define MP_CONFIG_HOST_MAX   256  /* host part of an address or URL, with NUL */
-#define MP_CONFIG_URL_MAX    1024 /* base_url, with NUL */
-#define MP_CONFIG_SECRET_MAX 512  /* api_key, with NUL */
-#define MP_CONFIG_NAME_MAX   128  /* header names, model names, with NUL */
-#define MP_CONFIG_PATH_MAX   1024 /* storage path, with NUL */
-#define MP_CONFIG_TOKEN_MAX  1025 /* user_signature_key, admin token: 1024 bytes + NUL */
-#define MP_CONFIG_LINE_MAX   4096 /* longest accepted INI line, without newline */
-#define MP_CONFIG_ERRORS_MAX 32   /* errors kept per parse; more are counted only */
+#define MP_CONFIG_HOST_MAX        256  /* host part of an address or URL, with NUL */
+#define MP_CONFIG_URL_MAX         1024 /* base_url, with NUL */
+#define MP_CONFIG_SECRET_MAX      512  /* api_key, with NUL */
+#define MP_CONFIG_NAME_MAX        128  /* header names, model names, with NUL */
+#define MP_CONFIG_PATH_MAX        1024 /* storage path, with NUL */
+#define MP_CONFIG_TOKEN_MAX       1025 /* user_signature_key, admin token: 1024 bytes + NUL */
+#define MP_CONFIG_LINE_MAX        4096 /* longest accepted INI line, without newline */
+#define MP_CONFIG_ERRORS_MAX      32   /* errors kept per parse; more are counted only */
+#define MP_CONFIG_BATCH_TURNS_MAX 64   /* [memory] extract_batch_turns, at most */
 
 enum mp_memory_mode {
     MP_MEMORY_OFF,
@@ -126,15 +127,21 @@ struct mp_config {
         uint32_t queue_max;                        /* 10000; 1 .. 10000000 */
         uint32_t queue_max_bytes; /* 64 MiB; 65536 .. 4294967295: what queued turns hold */
         bool durable_ack;         /* true: a recorded reply ends only once its turn is committed */
-        uint32_t idempotency_hours;  /* 24; 1 .. 8760: how long a turn's idempotency key lives */
-        uint32_t job_lease_seconds;  /* 150; 2 .. 3600: how long a claimed memory job is its
-                                        process's before another may take it over */
-        enum mp_retrieval retrieval; /* relevant | recent; relevant */
-        enum mp_llm_api llm;         /* openai | anthropic (needs [anthropic] base_url); openai */
+        uint32_t idempotency_hours; /* 24; 1 .. 8760: how long a turn's idempotency key lives */
+        uint32_t job_lease_seconds; /* 150; 2 .. 3600: how long a claimed memory job is its
+                                       process's before another may take it over */
+        /* extraction batches (proxy/memory/memjob.h): a user's pending turns
+         * go to the memory model in one call once they are this many, or
+         * the oldest has waited extract_idle_seconds, or at drain */
+        uint32_t extract_batch_turns;  /* 8; 1 .. MP_CONFIG_BATCH_TURNS_MAX */
+        uint32_t extract_idle_seconds; /* 20; 0 .. 3600 */
+        enum mp_retrieval retrieval;   /* relevant | recent; relevant */
+        enum mp_llm_api llm;           /* openai | anthropic (needs [anthropic] base_url); openai */
         /* "" = the memory provider's configured key, else the client's
          * (core/memory/memcred.h); else the key memory jobs send. A secret. */
         char api_key[MP_CONFIG_SECRET_MAX];
         bool archive;                /* true: every past message is kept and searchable */
+        bool search_keys;            /* true: extraction also writes each turn's search keys */
         uint32_t max_facts_per_user; /* 100000; 1 .. 10000000 */
         /* The split of context_budget_tokens between the block's sections
          * under relevant retrieval, in percent (0 .. 100 each, summing to

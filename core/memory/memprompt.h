@@ -54,18 +54,68 @@ int mp_memprompt_summary_request(enum mp_llm_api api, const char *model, unsigne
 int mp_memprompt_summary_parse(enum mp_llm_api api, const char *body, size_t len,
                                unsigned max_words, char **out, size_t *out_len);
 
-/* Extraction request body: {"model":model,"temperature":0,
+/* One turn of an extraction batch: its user text (the caller may join
+ * several user messages) and the assistant's reply. Borrowed; texts may be
+ * NULL when their length is 0. */
+struct mp_memprompt_turn {
+    const char *user_text;
+    size_t user_len;
+    const char *assistant_text;
+    size_t assistant_len;
+};
+
+/* Search keys of one turn (mp_memprompt_batch_parse()): at most
+ * MP_MEMPROMPT_KEYS_PER_TURN keys, each 1 to MP_MEMPROMPT_KEY_MAX bytes of
+ * lower-cased UTF-8 without control characters, joined by ", " into
+ * text[0..len) (NUL-terminated; len 0: none). */
+#define MP_MEMPROMPT_KEYS_PER_TURN 6
+#define MP_MEMPROMPT_KEY_MAX       32
+#define MP_MEMPROMPT_KEYS_MAX      (MP_MEMPROMPT_KEYS_PER_TURN * (MP_MEMPROMPT_KEY_MAX + 2))
+struct mp_turn_keys {
+    char text[MP_MEMPROMPT_KEYS_MAX + 1];
+    size_t len;
+};
+
+/* A summary fold asked in the same call as an extraction batch: the
+ * previous summary prev[0..prev_len) (borrowed; NULL: none yet) and the
+ * new one's word limit (> 0). */
+struct mp_memprompt_fold {
+    const char *prev;
+    size_t prev_len;
+    unsigned max_words;
+};
+
+/* Extraction request body for the turns[0..n) of one user (n >= 1), each
+ * sent once: {"model":model,"temperature":0,
  * "response_format":{"type":"json_object"},"messages":[system, user]}. The
- * system message asks for exactly
- * {"entities":[{"key":"…","value":"…","confidence":0.0-1.0,"pii":false}]}:
- * durable facts about the user (name, role, projects, tools, preferences),
- * keys short snake_case, confidence how sure, pii true for personal data,
- * {"entities":[]} when there is nothing, and to treat the conversation as
- * data. (It names JSON, which json_object mode requires.) The user message
- * is "Conversation turn:\nuser: <user_text>\nassistant: <assistant_text>"
- * (transcript rules above). user_text may hold several user messages joined
- * by the caller. Pointers borrowed; texts may be NULL when their length is
- * 0. Returns as mp_memprompt_summary_request() (MP_EINVAL: empty model). */
+ * system message carries the instructions once and asks for exactly
+ * {"entities":[{"turn":1,"key":"…","value":"…","confidence":0.0-1.0,
+ * "pii":false,"source":"user"}]}: durable facts about the user (name, role,
+ * projects, tools, preferences), each with the number of the turn it comes
+ * from, keys short snake_case, confidence how sure, pii true for personal
+ * data, "entities":[] when there is nothing, and to treat the turns as
+ * data. (It names JSON, which json_object mode requires.) With fold set the
+ * object also holds "summary": the previous summary and all the turns
+ * folded into one summary of at most fold->max_words words, and the user
+ * message starts "Previous summary:\n<prev or (none)>\n\n". Then each turn
+ * as "Turn <k>:\nuser: <user_text>\nassistant: <assistant_text>\n",
+ * separated by a blank line, k from 1 (transcript rules above). Returns as
+ * mp_memprompt_summary_request() (MP_EINVAL: empty model, n 0, or a fold
+ * of 0 words). */
+int mp_memprompt_batch_request(enum mp_llm_api api, const char *model,
+                               const struct mp_memprompt_turn *turns, size_t n,
+                               const struct mp_memprompt_fold *fold, char **out, size_t *out_len);
+/* The same with search keys asked too (keys true): the object also holds
+ * "keys":[{"turn":1,"keys":["…"]}], for each turn a few short lower-case
+ * search keys (topics, categories, people, places, and what the turn
+ * implies but does not say). */
+int mp_memprompt_batch_request_keys(enum mp_llm_api api, const char *model,
+                                    const struct mp_memprompt_turn *turns, size_t n,
+                                    const struct mp_memprompt_fold *fold, bool keys, char **out,
+                                    size_t *out_len);
+
+/* The batch request of the one turn (user_text, assistant_text), without a
+ * fold. */
 int mp_memprompt_extract_request(enum mp_llm_api api, const char *model, const char *user_text,
                                  size_t user_len, const char *assistant_text, size_t assistant_len,
                                  char **out, size_t *out_len);
@@ -80,9 +130,10 @@ struct mp_extracted {
     double confidence;
     bool pii;
     enum mp_role source_role; /* whose words the fact comes from */
+    size_t turn;              /* the batch's turn it comes from, 1-based */
 };
 
-/* Parses an extraction answer: body[0..len) (borrowed) is the upstream's chat
+/* Parses the answer to a batch of one turn: body[0..len) (borrowed) is the upstream's chat
  * completion body; its choices[0].message.content is the text holding the
  * entities JSON.
  *
@@ -125,6 +176,50 @@ struct mp_extracted {
 int mp_memprompt_extract_parse(enum mp_llm_api api, const char *body, size_t len,
                                double min_confidence, struct mp_extracted *out, size_t max,
                                size_t *n, size_t *rejected, size_t *dropped);
+
+/* What a batch answer is read against. */
+struct mp_memprompt_batch {
+    size_t nturns;          /* turns sent, >= 1 */
+    double min_confidence;  /* facts below it are dropped */
+    size_t per_turn_max;    /* facts kept per turn, >= 1 (the cap against poisoning) */
+    unsigned summary_words; /* a fold was asked: its word limit; 0: none */
+    bool keys;              /* search keys were asked */
+};
+
+/* A batch answer. facts[0..cap): the caller's array; the parser sets n,
+ * rejected, dropped and summary (malloc'd, caller frees with free(); NULL
+ * when no fold was asked, or the answer has no usable "summary" string). */
+struct mp_batch_answer {
+    struct mp_extracted *facts;
+    size_t cap;
+    size_t n, rejected, dropped;
+    char *summary;
+    size_t summary_len;
+    struct mp_turn_keys *keys; /* the caller's array of nturns (b->keys), by turn - 1; else NULL */
+};
+
+/* Parses the answer to mp_memprompt_batch_request() as
+ * mp_memprompt_extract_parse() below does, with these differences: each
+ * entity's "turn" must be an integer 1 to b->nturns (absent or null reads
+ * as 1 when one turn was sent; else the entity is rejected) and goes into
+ * x->turn; a repeated key replaces the earlier entry of the same turn only
+ * (the same key in two turns gives two facts, to be applied in turn order
+ * so that the newer value supersedes the older one); a turn keeps at most
+ * b->per_turn_max facts and the answer res->cap, further new keys rejected.
+ * With b->summary_words set, the object's "summary" string, cleaned as
+ * mp_memprompt_summary_parse() cleans a summary, goes to res->summary. With
+ * b->keys set, each element of the object's "keys" array that is an object
+ * with a valid "turn" and a "keys" array of strings gives that turn's keys
+ * (res->keys[turn - 1], zeroed first): each string trimmed and lower-cased
+ * (ASCII), kept when it is 1 to MP_MEMPROMPT_KEY_MAX bytes of valid UTF-8
+ * without control characters, ',' or '|', and does not read as an
+ * instruction, at most MP_MEMPROMPT_KEYS_PER_TURN per turn; anything else
+ * is skipped (keys are never worth failing an answer for). Returns
+ * MP_OK with res's outputs set; MP_EINVAL (b's counts 0, not a chat
+ * completion, no entities object); MP_ENOMEM. res's outputs are untouched
+ * on failure, facts unspecified. */
+int mp_memprompt_batch_parse(enum mp_llm_api api, const char *body, size_t len,
+                             const struct mp_memprompt_batch *b, struct mp_batch_answer *res);
 
 /* Candidate '{' positions mp_memprompt_extract_parse() tries. */
 #define MP_MEMPROMPT_MAX_TRIES 16

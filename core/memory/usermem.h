@@ -17,10 +17,11 @@
 #define MP_ENTITY_KEY_MAX   64  /* normalized key bytes, without NUL */
 #define MP_ENTITY_VALUE_MAX 512 /* value bytes, without NUL */
 #define MP_MESSAGE_CONTENT_MAX                                                                     \
-    16384                    /* stored message text; longer text is cut at a                       \
-                                UTF-8 boundary and marked */
-#define MP_REQUEST_ID_MAX 64 /* provenance ids, without NUL */
-#define MP_MODEL_NAME_MAX 128
+    16384                       /* stored message text; longer text is cut at a                    \
+                                   UTF-8 boundary and marked */
+#define MP_REQUEST_ID_MAX   64  /* provenance ids, without NUL */
+#define MP_MESSAGE_KEYS_MAX 256 /* an archived message's search keys, bytes */
+#define MP_MODEL_NAME_MAX   128
 
 enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
 

@@ -32,6 +32,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .w_content = 1.0,
         .w_key = 2.0,
         .w_date = 0.5,
+        .w_search = 0.5,
         .prev_w = 0.3,
         .lex_w = 0.5,
         .fuzzy_w = 0.8,
@@ -56,6 +57,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .w_content = 1.0,
         .w_key = 2.0,
         .w_date = 2.0,
+        .w_search = 0.5,
         .prev_w = 0.3,
         .lex_w = 0.7,
         .fuzzy_w = 0.8,
@@ -306,7 +308,8 @@ static int on_posting(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
     const struct mp_relevance_params *p = r->p;
-    double tf = p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td;
+    double tf =
+        p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
     bool key = r->own && ps->tk > 0;
     size_t k;
     if (tf <= 0 && !key)
@@ -425,7 +428,8 @@ static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
     const struct mp_relevance_params *p = r->p;
-    double tf = p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td;
+    double tf =
+        p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
     return tf > 0 ? want_window(r, ps->item) : MP_OK;
 }
 

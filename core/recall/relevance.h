@@ -12,7 +12,7 @@
  *            year ("@may", "@2023"), then the previous turn's stems at prev_w;
  *   BM25F    sum over groups of the best member's
  *            w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len_i / avglen)),
- *            tf = w_content * tc + w_key * tk + w_date * td,
+ *            tf = w_content * tc + w_key * tk + w_date * td + w_search * ts,
  *            idf = ln(1 + (N - df + 0.5) / (df + 0.5));
  *   smooth   + the best of nb_prev / nb_next * nb_decay^(d-1) * score of the
  *            items at distance d <= nb_window in the same session (d counts
@@ -61,6 +61,7 @@ enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 struct mp_relevance_params {
     double k1, b;                      /* BM25 saturation, length normalisation */
     double w_content, w_key, w_date;   /* field weights */
+    double w_search;                   /* the search keys' weight (ts) */
     double prev_w;                     /* previous turn's words */
     double lex_w;                      /* lexicon relation */
     double fuzzy_w;                    /* spelling neighbour */
@@ -80,10 +81,13 @@ struct mp_relevance_params {
 void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params *out);
 
 /* One posting of a term: item id and the term's count in the item's content
- * (tc), key (tk: fact key, speaker name) and date (td: 1 for "@may"/"@2023"). */
+ * (tc), key (tk: fact key, speaker name), date (td: 1 for "@may"/"@2023")
+ * and search keys (ts: how often the memory model's search keys of the
+ * item name it). */
 struct mp_relevance_posting {
     uint32_t item;
     uint32_t tc, tk, td;
+    uint32_t ts; /* search keys (a low-weight field the memory model wrote) */
 };
 
 /* What scoring needs of one item. */

@@ -78,6 +78,7 @@ struct admin_call {
     char value[MP_ENTITY_VALUE_MAX + 1];
     /* written by the worker thread, read after its answer */
     uint64_t used_before, used_after;
+    unsigned due; /* POST /admin/extract: waiting extraction jobs made due */
     struct mp_sweep_counts swept;
     struct mp_import_job import;
     char err[ERR_MAX];
@@ -102,6 +103,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_STATUS] = "/admin/status",
         [MP_ADMIN_RELOAD] = "/admin/reload",
         [MP_ADMIN_EXPLANATION] = "/admin/explain/{id}",
+        [MP_ADMIN_EXTRACT] = "/admin/extract",
     };
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";
@@ -659,6 +661,22 @@ static void on_compacted(struct mp_memticket *t, void *arg, int status)
 }
 
 /* Worker thread. */
+static int extract_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    call->due = mp_memworker_extract_now(mw);
+    return MP_OK;
+}
+
+static void on_extract(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    (void)status;
+    send_json(call, 200, "OK", json_pack("{s:I}", "due", (json_int_t)call->due), NULL);
+}
+
+/* Worker thread. */
 static int sweep_work(struct mp_memworker *mw, void *arg)
 {
     struct admin_call *call = arg;
@@ -996,6 +1014,9 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_SWEEP:
         submit(call, NULL, sweep_work, on_swept);
+        break;
+    case MP_ADMIN_EXTRACT:
+        submit(call, NULL, extract_work, on_extract);
         break;
     case MP_ADMIN_STATUS:
         send_json(call, 200, "OK", mp_adminops_status(call->loop), NULL);

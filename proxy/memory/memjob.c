@@ -17,6 +17,7 @@
 #include "pii.h"
 #include "piipolicy.h"
 #include "status.h"
+#include "tokenuse.h"
 #include "net/upstream.h"
 #include "usermem.h"
 
@@ -27,6 +28,8 @@
 #define MAX_FACTS_PER_TURN 32
 #define TICK_MS            1000
 #define RESCAN_MS          5000 /* how often the store is read for jobs of other processes */
+
+_Static_assert(MP_MEMPROMPT_KEYS_MAX <= MP_MESSAGE_KEYS_MAX, "a turn's search keys fit the store");
 
 /* What the user's latest turn on one provider's routes lent that
  * provider's memory jobs. */
@@ -44,20 +47,30 @@ struct auth_slot {
     struct auth_lent of[2]; /* by enum mp_llm_api: a credential stays with its provider */
 };
 
+/* One turn of a running extraction batch (a summary job: its one job). */
+struct batch_turn {
+    struct mp_job job;
+    char request_id[MP_REQUEST_ID_MAX + 1]; /* the source turn */
+    int64_t observed_at_ms;                 /* when that turn happened */
+    size_t number;                          /* its number in the prompt; 0: not sent */
+};
+
 struct running {
     struct mp_memjobs *owner;
-    struct mp_job job;
+    struct mp_job job;        /* the first of turns */
+    struct batch_turn *turns; /* owned */
+    size_t nturns, nsent;     /* jobs; turns sent to the model */
+    bool fold;                /* EXTRACT: the call folds the summary too (hybrid) */
+    bool keys;                /* EXTRACT: the call asks for search keys */
     CURL *easy;
     char *body;
     char *auth_line;
     char *resp;
     size_t resp_len, resp_cap;
     bool too_big;
-    char request_id[MP_REQUEST_ID_MAX + 1]; /* EXTRACT: the source turn */
-    int64_t observed_at_ms;                 /* EXTRACT: when that turn happened */
-    uint64_t summary_from_seq;              /* SUMMARIZE: what the summary folded in covered */
-    bool summary_from_text;                 /* SUMMARIZE: whether there was one */
-    enum mp_llm_api api; /* the API the request was built for (a reload may change it) */
+    uint64_t summary_from_seq; /* a fold: what the summary folded in covered */
+    bool summary_from_text;    /* a fold: whether there was one */
+    enum mp_llm_api api;       /* the API the request was built for (a reload may change it) */
     struct curl_slist nodes[5];
     char url[MP_CONFIG_URL_MAX + 32];
 };
@@ -77,8 +90,11 @@ struct mp_memjobs {
     size_t nrunning;
     _Atomic unsigned count;
     uint64_t auth_tick;
-    struct auth_slot *auth; /* AUTH_SLOTS */
-    _Atomic unsigned held;  /* waiting jobs no credential may go with (last pass) */
+    struct auth_slot *auth;   /* AUTH_SLOTS */
+    _Atomic unsigned held;    /* waiting jobs no credential may go with (last pass) */
+    _Atomic bool draining;    /* every extraction batch is due now */
+    int64_t due_before_ms;    /* batches whose oldest job is older are due (extract_now) */
+    _Atomic unsigned batched; /* waiting extraction jobs not due yet (last pass) */
 };
 
 static int64_t now_ms(void)
@@ -204,7 +220,7 @@ static void op_for_job(struct mp_op *op, enum mp_op_kind kind, const struct mp_j
 }
 
 bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
-                                bool summarize, struct mp_op *op)
+                                bool summarize, bool extract, struct mp_op *op)
 {
     struct mp_usermem *um = NULL;
     bool planned = false;
@@ -215,19 +231,31 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
     op->user = user;
     op->user_len = user_len;
     op->now_ms = now_ms();
+    /* summary mode folds with summary jobs; hybrid's extraction batches
+     * fold the summary (one call per batch, each turn sent once), and the
+     * buffer's oldest half leaves once the summary covers it */
+    bool jobs_fold = summarize && !extract;
+    bool batch_folds = summarize && extract;
     size_t keep = summarize ? (size_t)j->cfg->memory.summarize_at * MP_MEMJOB_BUFFER_SLACK
                             : j->cfg->memory.buffer_messages;
-    if (summarize && n >= j->cfg->memory.summarize_at &&
+    uint64_t through = 0;
+    if (n > 0 && n >= j->cfg->memory.summarize_at && batch_folds)
+        through = um->messages[n / 2 - 1].seq < um->summary.covers_through_seq
+                      ? um->messages[n / 2 - 1].seq
+                      : um->summary.covers_through_seq;
+    if (jobs_fold && n >= j->cfg->memory.summarize_at &&
         !has_job(j, user, user_len, MP_JOB_SUMMARIZE)) {
         op->kind = MP_OP_ADD_JOB;
         mp_memjobs_fill(&op->u.job, MP_JOB_SUMMARIZE, user, user_len, op->now_ms);
         op->u.job.through_seq = um->messages[n / 2 - 1].seq; /* the oldest half */
         planned = true;
-    } else if (n > keep) {
+    } else if (n > keep || (n > 0 && through >= um->messages[0].seq)) {
         /* buffer modes: trim to buffer_messages; summary modes, while the
-         * summary job waits or fails: a hard cap, so the buffer never
-         * grows without bound (the oldest go unsummarized) */
-        uint64_t through = um->messages[n - keep - 1].seq;
+         * summary waits or fails: a hard cap, so the buffer never grows
+         * without bound (the oldest go unsummarized); hybrid: the folded
+         * oldest half */
+        if (n > keep)
+            through = um->messages[n - keep - 1].seq;
         uint64_t needed = oldest_needed_seq(j, user, user_len);
         if (needed != UINT64_MAX && through >= needed)
             through = needed - 1;
@@ -249,8 +277,8 @@ void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_l
                            bool extract)
 {
     struct mp_op op;
-    (void)extract;
-    if (mp_memjobs_plan_after_turn(j, user, user_len, summarize, &op) && apply(j, &op, 1) == MP_OK)
+    if (mp_memjobs_plan_after_turn(j, user, user_len, summarize, extract, &op) &&
+        apply(j, &op, 1) == MP_OK)
         mp_memjobs_planned(j, &op);
 }
 
@@ -431,6 +459,7 @@ static void running_free(struct mp_memjobs *j, struct running *r)
         memset(r->auth_line, 0, strlen(r->auth_line));
     free(r->auth_line);
     free(r->resp);
+    free(r->turns);
     free(r);
 }
 
@@ -495,25 +524,71 @@ static char *join_texts(const struct mp_usermem *um, enum mp_role role, uint64_t
     return out;
 }
 
+/* Finds each batch turn's source in the buffer (request id, time) and
+ * numbers the turns that still have user text there, in id order; fills
+ * pt[0..r->nsent) with their texts (malloc'd, freed by free_turn_texts). */
+static void batch_turns(struct running *r, const struct mp_usermem *um,
+                        struct mp_memprompt_turn *pt)
+{
+    r->nsent = 0;
+    for (size_t t = 0; t < r->nturns; t++) {
+        struct batch_turn *bt = &r->turns[t];
+        const struct mp_job *job = &bt->job;
+        size_t ulen = 0, alen = 0;
+        bt->number = 0;
+        bt->observed_at_ms = job->created_ms;
+        for (size_t i = 0; i < um->nmessages; i++) {
+            const struct mp_mem_message *m = &um->messages[i];
+            if (m->seq >= job->from_seq && m->seq <= job->through_seq) {
+                memcpy(bt->request_id, m->request_id, sizeof(bt->request_id));
+                bt->observed_at_ms = m->at_ms;
+                break;
+            }
+        }
+        char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
+        char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
+        if (u == NULL || a == NULL || ulen == 0) {
+            free(u);
+            free(a);
+            continue; /* erased or trimmed meanwhile: nothing to send */
+        }
+        pt[r->nsent] = (struct mp_memprompt_turn){u, ulen, a, alen};
+        bt->number = ++r->nsent;
+    }
+}
+
+static void free_turn_texts(struct mp_memprompt_turn *pt, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)pt[i].user_text);
+        free((char *)pt[i].assistant_text);
+    }
+}
+
 /* The request body of a job, or NULL when there is nothing left to do. */
-static char *job_body(struct mp_memjobs *j, const struct mp_job *job, const struct mp_usermem *um,
+static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_usermem *um,
                       size_t *len)
 {
     char *body = NULL;
     const struct mp_config *cfg = j->cfg;
-    if (job->kind == MP_JOB_EXTRACT) {
-        size_t ulen = 0, alen = 0;
-        char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
-        char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
-        if (u != NULL && a != NULL && ulen > 0)
-            mp_memprompt_extract_request(cfg->memory.llm, cfg->memory.extraction_model, u, ulen, a,
-                                         alen, &body, len);
-        free(u);
-        free(a);
+    if (r->job.kind == MP_JOB_EXTRACT) {
+        struct mp_memprompt_turn *pt = calloc(r->nturns, sizeof(*pt));
+        struct mp_memprompt_fold fold = {um->summary.text, um->summary.text_len,
+                                         cfg->memory.summary_max_words};
+        if (pt == NULL)
+            return NULL;
+        batch_turns(r, um, pt);
+        r->fold = cfg->memory.mode == MP_MEMORY_HYBRID;
+        r->keys = cfg->memory.search_keys && cfg->memory.archive;
+        if (r->nsent > 0)
+            mp_memprompt_batch_request_keys(cfg->memory.llm, cfg->memory.extraction_model, pt,
+                                            r->nsent, r->fold ? &fold : NULL, r->keys, &body, len);
+        free_turn_texts(pt, r->nsent);
+        free(pt);
         return body;
     }
     size_t n = 0;
-    while (n < um->nmessages && um->messages[n].seq <= job->through_seq)
+    while (n < um->nmessages && um->messages[n].seq <= r->job.through_seq)
         n++;
     if (n > 0)
         mp_memprompt_summary_request(cfg->memory.llm, cfg->memory.summary_model,
@@ -630,43 +705,55 @@ static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_l
     return mp_upstream_start(j->up, e);
 }
 
-/* Starts job (taken out of the index) with its Authorization line (taken). */
-static void start_job(struct mp_memjobs *j, struct mp_job *job, char *auth_line)
+/* Every job of a batch is over (removed from the store with the same
+ * result), or retried. */
+static void batch_done(struct mp_memjobs *j, struct batch_turn *turns, size_t n,
+                       enum mp_job_metric_result res)
+{
+    for (size_t i = 0; i < n; i++)
+        job_done(j, &turns[i].job, res);
+}
+
+static void batch_retry(struct mp_memjobs *j, struct batch_turn *turns, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        job_retry(j, &turns[i].job);
+}
+
+/* Starts the jobs turns[0..n) (taken out of the index; the array taken):
+ * a summary job (n 1) or one user's extraction batch, in id order, with
+ * its Authorization line (taken). */
+static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, char *auth_line)
 {
     struct mp_usermem *um = NULL;
     size_t body_len = 0;
+    const struct mp_job *job = &turns[0].job;
     struct running *r = calloc(1, sizeof(*r));
     if (r == NULL || mp_store_get_head(j->store, job->user, job->user_len, &um) != MP_OK) {
         free(r);
         free(auth_line);
-        job_done(j, job, MP_JOBR_SKIPPED); /* the user is gone */
+        batch_done(j, turns, n, MP_JOBR_SKIPPED); /* the user is gone */
+        free(turns);
         return;
     }
     r->owner = j;
     r->job = *job;
+    r->turns = turns;
+    r->nturns = n;
     r->auth_line = auth_line;
     r->api = j->cfg->memory.llm;
-    r->observed_at_ms = job->created_ms;
     r->summary_from_seq = um->summary.covers_through_seq;
     r->summary_from_text = um->summary.text != NULL;
-    for (size_t i = 0; i < um->nmessages; i++) {
-        const struct mp_mem_message *m = &um->messages[i];
-        if (m->seq >= job->from_seq && m->seq <= job->through_seq) {
-            memcpy(r->request_id, m->request_id, sizeof(r->request_id));
-            r->observed_at_ms = m->at_ms;
-            break;
-        }
-    }
-    r->body = job_body(j, job, um, &body_len);
+    r->body = job_body(j, r, um, &body_len);
     mp_usermem_free(um);
     if (r->body == NULL) {
+        batch_done(j, r->turns, r->nturns, MP_JOBR_SKIPPED);
         running_free(j, r);
-        job_done(j, job, MP_JOBR_SKIPPED);
         return;
     }
     if (start_transfer(j, r, body_len) != MP_OK) {
+        batch_retry(j, r->turns, r->nturns);
         running_free(j, r);
-        job_retry(j, job);
         return;
     }
     j->running[j->nrunning++] = r;
@@ -715,7 +802,7 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
 /* An extracted fact as an UPSERT op, through pii_mode: MP_OK, or
  * MP_NOTFOUND when the policy drops it. value: the stored text (owned by
  * the caller after MP_OK). */
-static int entity_op(struct mp_op *op, const struct running *r, const struct mp_extracted *x,
+static int entity_op(struct mp_op *op, const struct batch_turn *bt, const struct mp_extracted *x,
                      const struct mp_config *cfg, char **value)
 {
     size_t len = 0;
@@ -726,23 +813,24 @@ static int entity_op(struct mp_op *op, const struct running *r, const struct mp_
         return MP_NOTFOUND;
     if (len == 0 || len > MP_ENTITY_VALUE_MAX) {
         free(*value);
+        *value = NULL;
         return MP_NOTFOUND; /* a redaction that no longer fits is not kept */
     }
-    op_for_job(op, MP_OP_UPSERT_ENTITY, &r->job);
+    op_for_job(op, MP_OP_UPSERT_ENTITY, &bt->job);
     struct mp_mem_entity *e = &op->u.entity;
     memcpy(e->key, x->key, sizeof(e->key));
     e->value = *value;
     e->value_len = len;
     e->confidence = x->confidence;
-    e->observed_at_ms = r->observed_at_ms;
+    e->observed_at_ms = bt->observed_at_ms;
     e->recorded_at_ms = op->now_ms;
     e->trust = mp_usermem_trust_of_role(x->source_role);
     e->source_role = x->source_role;
     e->pii = pii;
-    memcpy(e->request_id, r->request_id, sizeof(e->request_id));
+    memcpy(e->request_id, bt->request_id, sizeof(e->request_id));
     snprintf(e->model, sizeof(e->model), "%s", cfg->memory.extraction_model);
-    e->source_first_seq = r->job.from_seq; /* the turn's messages, erased with the fact */
-    e->source_last_seq = r->job.through_seq;
+    e->source_first_seq = bt->job.from_seq; /* the turn's messages, erased with the fact */
+    e->source_last_seq = bt->job.through_seq;
     return MP_OK;
 }
 
@@ -761,31 +849,142 @@ static void log_refused(const struct mp_op *ops, size_t n)
     mp_logline_end(&l);
 }
 
-static void apply_entities(struct mp_memjobs *j, struct running *r)
+/* The batch's fold as a SET_SUMMARY op that keeps the buffer (the trim
+ * after the batch trims it): false when there is none to write (no summary
+ * in the answer, an instruction, or pii_mode drops it). text: owned by the
+ * caller after true. */
+static bool fold_op(struct mp_memjobs *j, const struct running *r, char *raw, size_t raw_len,
+                    struct mp_op *op, char **text)
 {
-    struct mp_extracted facts[MAX_FACTS_PER_TURN];
-    struct mp_op ops[MAX_FACTS_PER_TURN + 1];
-    char *values[MAX_FACTS_PER_TURN];
-    size_t n = 0, kept = 0, rejected = 0, dropped = 0;
-    if (mp_memprompt_extract_parse(r->api, r->resp, r->resp_len, j->cfg->memory.min_confidence,
-                                   facts, MAX_FACTS_PER_TURN, &n, &rejected, &dropped) != MP_OK) {
-        job_done(j, &r->job, MP_JOBR_INVALID);
-        return;
+    size_t len = 0;
+    bool pii = false;
+    uint64_t through = 0;
+    if (raw == NULL || mp_pii_looks_like_instruction(raw, raw_len) ||
+        mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
+                           text, &len, &pii) != MP_OK)
+        return false;
+    for (size_t t = 0; t < r->nturns; t++)
+        if (r->turns[t].number > 0 && r->turns[t].job.through_seq > through)
+            through = r->turns[t].job.through_seq;
+    op_for_job(op, MP_OP_SET_SUMMARY, &r->job);
+    op->u.summary.text = *text;
+    op->u.summary.text_len = len;
+    op->u.summary.through_seq = through;
+    op->u.summary.model = j->cfg->memory.extraction_model;
+    op->u.summary.pii = pii;
+    op->u.summary.check_from = true; /* another process may have folded meanwhile */
+    op->u.summary.from_seq = r->summary_from_seq;
+    op->u.summary.from_text = r->summary_from_text;
+    op->u.summary.keep_messages = true;
+    return true;
+}
+
+/* The facts as UPSERT ops in turn order (so that a newer value supersedes
+ * an older one), each with its turn's provenance; returns the ops made. */
+static size_t fact_ops(struct mp_memjobs *j, const struct running *r, const struct mp_extracted *f,
+                       size_t n, struct mp_op *ops, char **values)
+{
+    size_t kept = 0;
+    for (size_t t = 0; t < r->nturns; t++) {
+        const struct batch_turn *bt = &r->turns[t];
+        for (size_t i = 0; bt->number > 0 && i < n; i++) {
+            if (f[i].turn == bt->number &&
+                entity_op(&ops[kept], bt, &f[i], j->cfg, &values[kept]) == MP_OK)
+                kept++;
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        if (entity_op(&ops[kept], r, &facts[i], j->cfg, &values[kept]) == MP_OK)
-            kept++;
+    return kept;
+}
+
+/* Each sent turn's search keys as a SET_MESSAGE_KEYS op on its first
+ * message (the user's words); returns the ops made. */
+static size_t key_ops(const struct running *r, const struct mp_turn_keys *keys, struct mp_op *ops)
+{
+    size_t n = 0;
+    for (size_t t = 0; keys != NULL && t < r->nturns; t++) {
+        const struct batch_turn *bt = &r->turns[t];
+        if (bt->number == 0 || keys[bt->number - 1].len == 0)
+            continue;
+        op_for_job(&ops[n], MP_OP_SET_MESSAGE_KEYS, &bt->job);
+        ops[n].u.keys.seq = bt->job.from_seq;
+        ops[n].u.keys.text = keys[bt->number - 1].text;
+        ops[n].u.keys.text_len = keys[bt->number - 1].len;
+        n++;
     }
-    op_for_job(&ops[kept], MP_OP_DONE_JOB, &r->job);
-    ops[kept].u.job_id = r->job.id;
-    if (apply(j, ops, kept + 1) == MP_OK) {
-        count(j, &r->job, MP_JOBR_OK);
-        log_refused(ops, kept);
-    } else {
-        job_retry(j, &r->job);
+    return n;
+}
+
+/* Applies an extraction batch's answer: its facts, its fold, every job
+ * done, in one transaction. A fold that lost a race (another process
+ * folded, an erasure dropped the summary) is left out, the facts kept. */
+static void apply_batch(struct mp_memjobs *j, struct running *r)
+{
+    size_t cap = r->nsent * MAX_FACTS_PER_TURN;
+    struct mp_memprompt_batch b = {.nturns = r->nsent,
+                                   .min_confidence = j->cfg->memory.min_confidence,
+                                   .per_turn_max = MAX_FACTS_PER_TURN,
+                                   .summary_words = r->fold ? j->cfg->memory.summary_max_words : 0,
+                                   .keys = r->keys};
+    struct mp_batch_answer res = {.facts = calloc(cap, sizeof(*res.facts)),
+                                  .cap = cap,
+                                  .keys = r->keys ? calloc(r->nsent, sizeof(*res.keys)) : NULL};
+    struct mp_op *ops = calloc(cap + 1 + 2 * r->nturns, sizeof(*ops));
+    char **values = calloc(cap + 1, sizeof(*values));
+    size_t kept = 0, nops;
+    int rc = MP_ENOMEM;
+    if (res.facts != NULL && ops != NULL && values != NULL && (res.keys != NULL || !r->keys))
+        rc = mp_memprompt_batch_parse(r->api, r->resp, r->resp_len, &b, &res);
+    if (rc != MP_OK) {
+        batch_done(j, r->turns, r->nturns, rc == MP_ENOMEM ? MP_JOBR_FAILED : MP_JOBR_INVALID);
+        goto out;
     }
-    for (size_t i = 0; i < kept; i++)
+    kept = fact_ops(j, r, res.facts, res.n, ops, values);
+    nops = kept;
+    bool fold = r->fold && fold_op(j, r, res.summary, res.summary_len, &ops[nops], &values[kept]);
+    nops += fold;
+    nops += key_ops(r, res.keys, &ops[nops]);
+    for (size_t t = 0; t < r->nturns; t++) {
+        op_for_job(&ops[nops], MP_OP_DONE_JOB, &r->turns[t].job);
+        ops[nops++].u.job_id = r->turns[t].job.id;
+    }
+    rc = apply(j, ops, nops);
+    if (rc == MP_ECONFLICT && fold) {
+        memmove(&ops[kept], &ops[kept + 1], (nops - kept - 1) * sizeof(*ops));
+        fold = false;
+        rc = apply(j, ops, --nops);
+    }
+    if (rc != MP_OK) {
+        batch_retry(j, r->turns, r->nturns);
+        goto out;
+    }
+    for (size_t t = 0; t < r->nturns; t++)
+        count(j, &r->turns[t].job, MP_JOBR_OK);
+    log_refused(ops, kept);
+    /* the fold kept the buffer: trim it now */
+    mp_memjobs_after_turn(j, r->job.user, r->job.user_len, r->fold, true);
+out:
+    for (size_t i = 0; values != NULL && i <= kept; i++)
         free(values[i]);
+    free(res.summary);
+    free(res.keys);
+    free(res.facts);
+    free(ops);
+    free(values);
+}
+
+/* The call's usage, by job kind and model (the upstream's, else the
+ * configured one). */
+static void count_call(struct mp_memjobs *j, const struct running *r)
+{
+    struct mp_tokenuse u = {0};
+    bool summary = r->job.kind == MP_JOB_SUMMARIZE;
+    if (r->resp != NULL)
+        mp_tokenuse_read_body(&u,
+                              r->api == MP_LLM_ANTHROPIC ? MP_TOKENUSE_MESSAGES : MP_TOKENUSE_CHAT,
+                              r->resp, r->resp_len);
+    mp_metrics_memory_model(j->metrics, summary ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, &u,
+                            summary ? j->cfg->memory.summary_model
+                                    : j->cfg->memory.extraction_model);
 }
 
 static void on_job_done(void *req, CURLcode result)
@@ -800,13 +999,15 @@ static void on_job_done(void *req, CURLcode result)
         }
     }
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (result == CURLE_OK)
+        count_call(j, r);
     if (result == CURLE_OK && code >= 200 && code < 300 && !r->too_big) {
         if (r->job.kind == MP_JOB_SUMMARIZE)
             apply_summary(j, r);
         else
-            apply_entities(j, r);
+            apply_batch(j, r);
     } else {
-        job_retry(j, &r->job);
+        batch_retry(j, r->turns, r->nturns);
     }
     running_free(j, r);
     update_count(j);
@@ -846,13 +1047,122 @@ static bool set_add(struct user_set *set, uint64_t h)
     }
 }
 
+/* The indexes of the user's waiting extraction jobs from i (the user's
+ * first waiting job) on, in id order, up to a job of another kind; at most
+ * extract_batch_turns (a call carries no more). */
+static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
+{
+    const struct mp_job *first = &j->jobs[i];
+    size_t max = j->cfg->memory.extract_batch_turns;
+    size_t n = 0;
+    if (max > MP_CONFIG_BATCH_TURNS_MAX)
+        max = MP_CONFIG_BATCH_TURNS_MAX;
+    for (size_t k = i; k < j->njobs && n < max; k++) {
+        const struct mp_job *job = &j->jobs[k];
+        if (!same_user(job, first->user, first->user_len))
+            continue;
+        if (job->kind != MP_JOB_EXTRACT)
+            break;
+        idx[n++] = k;
+    }
+    return n;
+}
+
+/* Whether the user's pending turns go to the model now: they are
+ * extract_batch_turns, the oldest has waited extract_idle_seconds, the
+ * batch failed before (a retry), or the proxy drains. */
+static bool batch_due(const struct mp_memjobs *j, const struct mp_job *first, size_t n, int64_t now)
+{
+    return n >= j->cfg->memory.extract_batch_turns || first->attempts > 0 ||
+           first->created_ms <= j->due_before_ms ||
+           now - first->created_ms >= (int64_t)j->cfg->memory.extract_idle_seconds * 1000 ||
+           atomic_load(&j->draining);
+}
+
+/* Claims the jobs idx[0..n) in one transaction and takes those claimed out
+ * of the index into *out (malloc'd; jobs gone meanwhile leave the index
+ * too). Returns how many were claimed: 0 when none (another process holds
+ * them, or the store failed). */
+static size_t claim_batch(struct mp_memjobs *j, const size_t *idx, size_t n, int64_t now,
+                          struct batch_turn **out)
+{
+    struct mp_op ops[MP_CONFIG_BATCH_TURNS_MAX];
+    struct batch_turn *turns = calloc(n, sizeof(*turns));
+    size_t taken = 0;
+    *out = turns;
+    for (size_t k = 0; k < n; k++) {
+        ops[k] = (struct mp_op){.kind = MP_OP_CLAIM_JOB, .now_ms = now};
+        ops[k].u.claim.job_id = j->jobs[idx[k]].id;
+        ops[k].u.claim.owner = j->owner;
+        ops[k].u.claim.until_ms = now + lease_ms(j);
+    }
+    if (turns == NULL || mp_store_apply(j->store, ops, n) != MP_OK)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        if (ops[k].result == MP_OK)
+            turns[taken++].job = j->jobs[idx[k]];
+        else if (ops[k].result == MP_ECONFLICT)
+            j->jobs[idx[k]].not_before_ms = ops[k].u.claim.until_ms;
+    }
+    for (size_t k = n; k > 0; k--) /* from the end: the indexes stay valid */
+        if (ops[k - 1].result == MP_OK || ops[k - 1].result == MP_NOTFOUND)
+            take_at(j, idx[k - 1]);
+    return taken;
+}
+
+/* Starts the user's extraction batch at index i when it is due. Returns
+ * whether the index changed at i (jobs taken out). */
+static bool try_batch(struct mp_memjobs *j, size_t i, int64_t now, char **auth, unsigned *waiting)
+{
+    size_t idx[MP_CONFIG_BATCH_TURNS_MAX];
+    struct batch_turn *turns = NULL;
+    size_t n = collect_batch(j, i, idx);
+    if (!batch_due(j, &j->jobs[i], n, now)) {
+        *waiting += (unsigned)n;
+        return false;
+    }
+    size_t before = j->njobs;
+    size_t taken = claim_batch(j, idx, n, now, &turns);
+    if (taken == 0) {
+        free(turns);
+        update_count(j);
+        return j->njobs != before;
+    }
+    start_job(j, turns, taken, *auth);
+    *auth = NULL;
+    return true;
+}
+
+/* Starts the summary job at index i. Returns whether the index changed at
+ * i. */
+static bool try_summary(struct mp_memjobs *j, size_t i, int64_t now, char **auth)
+{
+    struct mp_job *job = &j->jobs[i];
+    int rc = claim(j, job, now);
+    if (rc != MP_OK) {
+        if (rc == MP_NOTFOUND) /* done or erased meanwhile (another process) */
+            remove_at(j, i);
+        return rc == MP_NOTFOUND; /* else another process runs it, or the store failed */
+    }
+    struct batch_turn *one = calloc(1, sizeof(*one));
+    if (one == NULL)
+        return false;
+    one->job = *job;
+    take_at(j, i);
+    start_job(j, one, 1, *auth);
+    *auth = NULL;
+    return true;
+}
+
 /* One pass in id order: a user's first waiting job is its only candidate
- * (its later jobs wait behind it), and a user with a running job waits. */
+ * (its later jobs wait behind it, but for the extraction jobs that go with
+ * it in one batch), and a user with a running job waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j)
 {
     int64_t now = now_ms();
     struct user_set busy;
     size_t i = 0;
+    unsigned waiting = 0;
     if (!set_init(&busy, j->njobs + j->nrunning))
         return;
     for (size_t k = 0; k < j->nrunning; k++)
@@ -869,26 +1179,39 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++; /* held for a credential: a key, or the user's next request (count_held) */
             continue;
         }
-        int rc = claim(j, job, now);
-        if (rc != MP_OK) {
-            free(auth);
-            if (rc == MP_NOTFOUND) /* done or erased meanwhile (another process) */
-                remove_at(j, i);
-            else
-                i++; /* another process runs it, or the store failed: a later pass */
-            continue;
-        }
-        struct mp_job taken = *job;
-        take_at(j, i);
-        start_job(j, &taken, auth);
+        bool changed = job->kind == MP_JOB_EXTRACT ? try_batch(j, i, now, &auth, &waiting)
+                                                   : try_summary(j, i, now, &auth);
+        free(auth);
+        i += !changed;
         update_count(j); /* running now, retried or done */
     }
     free(busy.slots);
     count_held(j);
+    atomic_store(&j->batched, waiting);
     if (j->njobs > 0) {
         struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
         evtimer_add(j->tick, &tv);
     }
+}
+
+void mp_memjobs_drain(struct mp_memjobs *j)
+{
+    atomic_store(&j->draining, true);
+}
+
+unsigned mp_memjobs_extract_now(struct mp_memjobs *j)
+{
+    unsigned n = 0;
+    j->due_before_ms = now_ms();
+    for (size_t i = 0; i < j->njobs; i++)
+        n += j->jobs[i].kind == MP_JOB_EXTRACT;
+    mp_memjobs_schedule(j);
+    return n;
+}
+
+unsigned mp_memjobs_batched(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->batched);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

@@ -1,8 +1,18 @@
 /* The memory jobs of the memory worker thread: an index of the stored jobs,
- * the scheduler (per user strictly one job at a time, in id order; a few
- * users at once; retries with exponential backoff), each job's chat
+ * the scheduler (per user strictly one call at a time, in id order; a few
+ * users at once; retries with exponential backoff), each call's chat
  * completion to the upstream on the thread's own curl multi, and applying
  * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
+ *
+ * Extraction batches: every recorded turn commits an EXTRACT job with it
+ * (the durable pending set). A user's waiting EXTRACT jobs go to the model
+ * in one call, one numbered turn each, once they are [memory]
+ * extract_batch_turns, the oldest has waited extract_idle_seconds, the
+ * batch failed before, or the proxy drains (mp_memjobs_drain()) or is told
+ * to (mp_memjobs_extract_now()); at most extract_batch_turns per call. All are claimed in one
+ * transaction (several processes on one store: a job is in one batch of one process) and done
+ * together with the facts; a failed call retries them all. In hybrid mode the same call folds the
+ * summary (the turns are sent once).
  *
  * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's
@@ -55,15 +65,17 @@ void mp_memjobs_fill(struct mp_job *job, enum mp_job_kind kind, const char *user
 void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job);
 
 /* After a user's turns were recorded, plans the follow-up into *op: a
- * summary job when the buffer reached summarize_at (summary modes), or a
- * trim of the buffer to buffer_messages (other modes; in summary modes, to
- * MP_MEMJOB_BUFFER_SLACK x summarize_at while a summary job is pending or
- * failing), that never drops messages a pending extraction still needs. Returns false when there is
- * nothing to do. op->user points at user (borrowed: keep it alive until
+ * summary job when the buffer reached summarize_at (summary mode: summarize
+ * without extract), or a trim of the buffer to buffer_messages (other modes;
+ * in summary mode, to MP_MEMJOB_BUFFER_SLACK x summarize_at while a summary
+ * job is pending or failing), that never drops messages a pending
+ * extraction still needs. With both summarize and extract (hybrid) the
+ * extraction batches fold the summary, so no summary job is planned.
+ * Returns false when there is nothing to do. op->user points at user (borrowed: keep it alive until
  * the op is applied); apply the op (batched with others), then pass it to
  * mp_memjobs_planned(). */
 bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
-                                bool summarize, struct mp_op *op);
+                                bool summarize, bool extract, struct mp_op *op);
 void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op);
 
 /* Plans and applies the follow-up of one user's turn at once. */
@@ -79,6 +91,18 @@ void mp_memjobs_remember_auth(struct mp_memjobs *j, const char *user, size_t use
 /* Drops the user's pending jobs from the index, cancels a running one and
  * forgets the user's credentials (the store deletes the stored jobs). */
 void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_len);
+
+/* Every user's pending extraction batch is due from now on (the proxy
+ * drains; what does not finish stays stored for the next start). Any
+ * thread. */
+void mp_memjobs_drain(struct mp_memjobs *j);
+/* The batches of the extraction jobs waiting now are due now (POST
+ * /admin/extract), and a scheduling pass runs. Returns how many waiting
+ * extraction jobs that made due. */
+unsigned mp_memjobs_extract_now(struct mp_memjobs *j);
+/* Waiting extraction jobs whose batch is not due yet, as of the last
+ * scheduling pass. Any thread. */
+unsigned mp_memjobs_batched(const struct mp_memjobs *j);
 
 /* Starts what can run now and arms a timer for what waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j);

@@ -230,8 +230,8 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
         for (size_t k = 0; k < nf && !seen; k++)
             seen = follow[k].user_len == t->user_len &&
                    memcmp(follow[k].user, t->user, t->user_len) == 0;
-        if (!seen &&
-            mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize, &follow[nf]))
+        if (!seen && mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize,
+                                                t->extract, &follow[nf]))
             nf++;
     }
     if (nf > 0 && mp_store_apply(mw->store, follow, nf) == MP_OK) {
@@ -519,10 +519,16 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
 }
 
+unsigned mp_memworker_extract_now(struct mp_memworker *mw)
+{
+    return mp_memjobs_extract_now(mw->jobs);
+}
+
 void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
 {
     int64_t d = mp_clock_monotonic_ms() + ms_from_now;
     atomic_store(&mw->deadline_ms, d != 0 ? d : 1);
+    mp_memjobs_drain(mw->jobs); /* the pending batches go now */
 }
 
 static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
@@ -820,6 +826,7 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->max = atomic_load(&mw->queue_max);
     out->max_bytes = atomic_load(&mw->queue_max_bytes);
     out->held_no_credential = mp_memjobs_held(mw->jobs);
+    out->held_batch = mp_memjobs_batched(mw->jobs);
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

@@ -109,6 +109,10 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
  * every user now, counts added to *out (and to the metrics): MP_OK or a
  * store error. */
 int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out);
+/* Worker thread only: every waiting extraction batch is due now
+ * (mp_memjobs_extract_now()); returns how many waiting jobs that made
+ * due. */
+unsigned mp_memworker_extract_now(struct mp_memworker *mw);
 /* Worker thread only. mp_store_compact(), logged and counted; on failure
  * the reason (no user data in it) goes to err. */
 int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);

@@ -10,6 +10,7 @@
 #                             [--locomo DIR] [--beam DIR] [--convs LIST]
 #                             [--beam-convs LIST|none] [--sessions N]
 #                             [--beam-sessions N] [--budget N] [--no-seed]
+#                             [--no-idle] [--memory KEY=VALUE]
 #                             [--keep-tmp]
 # Data: $MEMPROXY_LOCOMO_DIR (else data/locomo-dev) and $MEMPROXY_BEAM_DIR
 # (else data/beam-dev, holding beam-500k-dev.json), from the repository root.

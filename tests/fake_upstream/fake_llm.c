@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,6 +125,7 @@ struct facts {
     struct fake_buf key; /* scratch for built keys */
     bool wrongtypes;
     size_t n;
+    unsigned turn; /* the batch's "Turn <k>:" the lines are in; 0: none */
 };
 
 /* Where the clause starting at i ends: ',' ';' a line end, " and ", or a
@@ -152,7 +154,13 @@ static void put_fact(struct facts *f, const char *key, size_t klen, const char *
     bool unsure = ci_find(v, vlen, "maybe") < vlen || ci_find(v, vlen, "probably") < vlen;
     const char *conf = unsure ? "0.4" : "0.9";
     struct fake_buf *o = f->out;
-    fake_buf_puts(o, f->n++ == 0 ? "{\"key\":" : ",{\"key\":");
+    fake_buf_puts(o, f->n++ == 0 ? "{" : ",{");
+    if (f->turn > 0) {
+        char num[32];
+        snprintf(num, sizeof(num), "\"turn\":%u,", f->turn);
+        fake_buf_puts(o, num);
+    }
+    fake_buf_puts(o, "\"key\":");
     fake_buf_put_json_string(o, key, klen);
     fake_buf_puts(o, ",\"value\":");
     if (f->wrongtypes) {
@@ -294,6 +302,20 @@ static int speaker(const char *l, size_t n, size_t *skip)
     return who;
 }
 
+/* A batch prompt's "Turn <k>:" line: k (1 or more), else 0. */
+static unsigned turn_line(const char *l, size_t n)
+{
+    unsigned k = 0;
+    size_t i = 5;
+    if (n < 7 || memcmp(l, "Turn ", 5) != 0) {
+        return 0;
+    }
+    while (i < n && l[i] >= '0' && l[i] <= '9' && k < 100000) {
+        k = k * 10 + (unsigned)(l[i++] - '0');
+    }
+    return i + 1 == n && l[i] == ':' ? k : 0;
+}
+
 void fake_llm_extract(const char *t, size_t n, bool wrongtypes, struct fake_buf *out)
 {
     struct facts f = {.out = out, .wrongtypes = wrongtypes};
@@ -309,7 +331,11 @@ void fake_llm_extract(const char *t, size_t n, bool wrongtypes, struct fake_buf 
         const char *l = t + i;
         size_t len = e - i;
         int w = transcript ? speaker(l, len, &skip) : 0;
-        if (w != 0) {
+        unsigned k = transcript ? turn_line(l, len) : 0;
+        if (k > 0) {
+            f.turn = k;
+            who = 0;
+        } else if (w != 0) {
             who = w;
         } else if (transcript && len >= 2 && l[0] == ' ' && l[1] == ' ') {
             skip = 2; /* continuation of the same speaker */
@@ -481,6 +507,175 @@ void fake_llm_summarize(const char *user, size_t len, unsigned max_words, struct
     fake_buf_free(&sm.tmp);
 }
 
+/* A batch prompt that asks for a fold ("Previous summary:" and numbered
+ * turns) rewritten as a summary prompt's user text: the previous summary,
+ * then "New messages:" and the turns' lines without their "Turn <k>:"
+ * lines and blank lines. */
+static void batch_as_summary(const char *t, size_t n, struct fake_buf *out)
+{
+    size_t first = ci_find(t, n, "\n\nTurn 1:");
+    size_t at = first < n ? first + 2 : 0;
+    fake_buf_put(out, t, first < n ? first : 0);
+    fake_buf_puts(out, "\n\nNew messages:\n");
+    for (size_t i = at; i < n;) {
+        size_t e = line_end(t, n, i);
+        if (e > i && turn_line(t + i, e - i) == 0) {
+            fake_buf_put(out, t + i, e - i);
+            fake_buf_puts(out, "\n");
+        }
+        i = e + 1;
+    }
+}
+
+/* ---- search keys --------------------------------------------------------- */
+
+/* Words (whole, any case) and the search keys they give: a fixed table,
+ * so the keys are deterministic. Not a model: no recall gain may be
+ * claimed from them (docs/fake-upstream.md). */
+static const struct {
+    const char *word;
+    const char *keys[2];
+} key_words[] = {
+    {"daughter", {"child", "family"}},
+    {"son", {"child", "family"}},
+    {"kid", {"child", "family"}},
+    {"kids", {"child", "family"}},
+    {"recital", {"music", "performance"}},
+    {"concert", {"music", "performance"}},
+    {"piano", {"music", "instrument"}},
+    {"violin", {"music", "instrument"}},
+    {"guitar", {"music", "instrument"}},
+    {"dance", {"dance", "hobby"}},
+    {"dancing", {"dance", "hobby"}},
+    {"job", {"work", "career"}},
+    {"boss", {"work", "career"}},
+    {"dog", {"pet", "animal"}},
+    {"cat", {"pet", "animal"}},
+    {"puppy", {"pet", "animal"}},
+    {"trip", {"travel", NULL}},
+    {"flight", {"travel", NULL}},
+    {"vacation", {"travel", NULL}},
+    {"doctor", {"health", NULL}},
+};
+
+#define KEYS_PER_TURN 6
+
+struct turn_keys {
+    const char *k[KEYS_PER_TURN];
+    size_t n;
+};
+
+static void add_key(struct turn_keys *tk, const char *key)
+{
+    for (size_t i = 0; i < tk->n; i++) {
+        if (strcmp(tk->k[i], key) == 0) {
+            return;
+        }
+    }
+    if (tk->n < KEYS_PER_TURN) {
+        tk->k[tk->n++] = key;
+    }
+}
+
+/* The keys of the words of s[0..n). */
+static void line_keys(struct turn_keys *tk, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && !is_alnum(s[i])) {
+            i++;
+        }
+        size_t w = i;
+        while (i < n && is_alnum(s[i])) {
+            i++;
+        }
+        for (size_t k = 0; k < sizeof(key_words) / sizeof(key_words[0]); k++) {
+            size_t len = strlen(key_words[k].word);
+            if (i - w == len && ci_prefix(s + w, len, key_words[k].word)) {
+                add_key(tk, key_words[k].keys[0]);
+                if (key_words[k].keys[1] != NULL) {
+                    add_key(tk, key_words[k].keys[1]);
+                }
+            }
+        }
+    }
+}
+
+static void put_turn_keys(struct fake_buf *out, unsigned turn, const struct turn_keys *tk,
+                          bool *first)
+{
+    char num[48];
+    if (turn == 0 || tk->n == 0) {
+        return;
+    }
+    snprintf(num, sizeof(num), "%s{\"turn\":%u,\"keys\":[", *first ? "" : ",", turn);
+    fake_buf_puts(out, num);
+    for (size_t i = 0; i < tk->n; i++) {
+        fake_buf_puts(out, i > 0 ? "," : "");
+        fake_buf_put_json_string(out, tk->k[i], strlen(tk->k[i]));
+    }
+    fake_buf_puts(out, "]}");
+    *first = false;
+}
+
+/* Appends ,"keys":[...] to the answer object in out (its closing brace
+ * moved to the end): for each "Turn <k>:" of transcript t[0..n), the
+ * keys of its user lines (continuation lines included). */
+static void add_keys(const char *t, size_t n, struct fake_buf *out)
+{
+    struct turn_keys tk = {{NULL}, 0};
+    unsigned turn = 0;
+    bool first = true, in_user = false;
+    if (out->len > 0) {
+        out->len--;
+    }
+    fake_buf_puts(out, ",\"keys\":[");
+    for (size_t i = 0; i < n;) {
+        size_t e = line_end(t, n, i), skip = 0;
+        unsigned k = turn_line(t + i, e - i);
+        int who = speaker(t + i, e - i, &skip);
+        if (k > 0) {
+            put_turn_keys(out, turn, &tk, &first);
+            tk.n = 0;
+            turn = k;
+            in_user = false;
+        } else if (who != 0) {
+            in_user = who == 1;
+        } else if (!(e - i >= 2 && t[i] == ' ' && t[i + 1] == ' ')) {
+            in_user = false;
+        }
+        if (in_user && turn > 0) {
+            line_keys(&tk, t + i + skip, e - i - skip);
+        }
+        i = e + 1;
+    }
+    put_turn_keys(out, turn, &tk, &first);
+    fake_buf_puts(out, "]}");
+}
+
+/* The extraction answer of a batch that asks for a fold: the entities,
+ * and "summary" as a summary job would write it. */
+static void extract_with_fold(const char *t, size_t n, bool wrongtypes, unsigned max_words,
+                              struct fake_buf *out)
+{
+    struct fake_buf as = {0};
+    struct fake_buf sum = {0};
+    fake_llm_extract(t, n, wrongtypes, out);
+    batch_as_summary(t, n, &as);
+    fake_llm_summarize(as.p, as.len, max_words, &sum);
+    if (out->len > 0) {
+        out->len--; /* the closing brace */
+    }
+    fake_buf_puts(out, ",\"summary\":");
+    fake_buf_put_json_string(out, sum.p, sum.len);
+    fake_buf_puts(out, "}");
+    if (as.oom || sum.oom) {
+        out->oom = true;
+    }
+    fake_buf_free(&as);
+    fake_buf_free(&sum);
+}
+
 /* "at most N words" in the system prompt, else the default. */
 static unsigned word_limit(const char *s, size_t n)
 {
@@ -565,6 +760,9 @@ static enum fake_job classify_chat(const json_t *doc, struct fake_buf *system)
     const json_t *rf = json_object_get(doc, "response_format");
     if (rf != NULL && !json_is_null(rf)) {
         const json_t *type = json_object_get(rf, "type");
+        if (role_is(json_array_get(msgs, 0), "system")) {
+            message_text(json_array_get(msgs, 0), system); /* a batch may ask for a fold */
+        }
         return json_is_string(type) && strcmp(json_string_value(type), "json_object") == 0
                    ? FAKE_JOB_EXTRACT
                    : FAKE_JOB_NONE;
@@ -699,10 +897,16 @@ enum fake_job fake_llm_reply(enum fake_llm_api api, const char *body, size_t len
     if (kind != FAKE_JOB_NONE) {
         enum fake_mode mode = modes[kind];
         last_user_text(doc, &user);
-        if (kind == FAKE_JOB_EXTRACT) {
+        if (kind == FAKE_JOB_EXTRACT && ci_find(system.p, system.len, "\"summary\"") < system.len) {
+            extract_with_fold(user.p, user.len, mode == FAKE_MODE_WRONGTYPES,
+                              word_limit(system.p, system.len), &text);
+        } else if (kind == FAKE_JOB_EXTRACT) {
             fake_llm_extract(user.p, user.len, mode == FAKE_MODE_WRONGTYPES, &text);
         } else {
             fake_llm_summarize(user.p, user.len, word_limit(system.p, system.len), &text);
+        }
+        if (kind == FAKE_JOB_EXTRACT && ci_find(system.p, system.len, "\"keys\":[") < system.len) {
+            add_keys(user.p, user.len, &text);
         }
         put_content(kind, mode, &text, content);
         if (user.oom || text.oom) {

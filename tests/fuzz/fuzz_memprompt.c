@@ -63,6 +63,34 @@ static void check_extract(const char *body, size_t len)
     }
 }
 
+/* A batch answer of 3 turns with a fold and search keys: each fact's turn
+ * in range, at most 2 a turn, keys within their bounds. */
+static void check_batch(const char *body, size_t len)
+{
+    struct mp_extracted out[MAXE];
+    struct mp_turn_keys keys[3];
+    struct mp_memprompt_batch b = {3, 0.5, 2, 20, true};
+    struct mp_batch_answer res = {.facts = out, .cap = MAXE, .keys = keys};
+    int rc = mp_memprompt_batch_parse(MP_LLM_OPENAI, body, len, &b, &res);
+
+    CHECK(rc == MP_OK || rc == MP_EINVAL);
+    if (rc != MP_OK)
+        return;
+    size_t per[4] = {0};
+    for (size_t i = 0; i < res.n; i++) {
+        check_entity(&out[i]);
+        CHECK(out[i].turn >= 1 && out[i].turn <= 3);
+        CHECK(++per[out[i].turn] <= 2);
+    }
+    for (size_t t = 0; t < 3; t++) {
+        CHECK(keys[t].len <= MP_MEMPROMPT_KEYS_MAX && strlen(keys[t].text) == keys[t].len);
+        for (size_t i = 0; i < keys[t].len; i++)
+            CHECK((unsigned char)keys[t].text[i] >= 0x20 && keys[t].text[i] != '|');
+    }
+    CHECK(res.summary == NULL || (res.summary_len > 0 && strlen(res.summary) == res.summary_len));
+    free(res.summary);
+}
+
 /* A chat completion body whose choice 0 says text[0..len). */
 static char *wrap(const char *text, size_t len, size_t *body_len)
 {
@@ -168,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         body = wrap(text, len, &blen);
         check_extract(body, blen);
+        check_batch(body, blen);
         free(body);
         break;
     case 2:

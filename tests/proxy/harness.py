@@ -590,14 +590,19 @@ METRIC_LABELS = {
     'memproxy_memory_reads_total': ('result',),
     'memproxy_conversation_heads_total': ('result',),
     'memproxy_postgres_read_rounds_total': ('round',),
+    **{'memproxy_memory_model_%s_total' % k: ('kind', 'model')
+       for k in ('calls', 'input_tokens', 'cached_input_tokens', 'output_tokens')},
 }
 
 # Series written only once they are non-zero (one per status seen): a
 # missing label set of these reads 0; of any other series it is an error.
 _TOKENS = {'api': r'^(chat_completions|responses|messages)$', 'model': r'^[!-~]{1,127}$'}
+_MODEL_CALLS = {'kind': r'^(extract|summarize)$', 'model': r'^[!-~]{1,127}$'}
 SPARSE_METRICS = {'memproxy_requests_total': {'status': r'^[1-5][0-9][0-9]$', 'stream': r'^(true|false)$'},
                   **{'memproxy_upstream_%s_tokens_total' % k: _TOKENS
-                     for k in ('input', 'cached_input', 'cache_creation', 'output')}}
+                     for k in ('input', 'cached_input', 'cache_creation', 'output')},
+                  **{'memproxy_memory_model_%s_total' % k: _MODEL_CALLS
+                     for k in ('calls', 'input_tokens', 'cached_input_tokens', 'output_tokens')}}
 
 
 class MetricSamples(list):
@@ -877,7 +882,9 @@ class Proxy:
         self.sections = {
             'server': {'listen': '127.0.0.1:0', 'admin_listen': '127.0.0.1:0', 'workers': workers},
             'upstream': {'base_url': upstream_url},
-            'memory': {},
+            # each turn's extraction due at once, as one call per turn unless
+            # turns wait behind a running call (test_memory_batch.py batches)
+            'memory': {'extract_idle_seconds': 0},
             'storage': {'path': os.path.join(self.dir, 'data'), 'sync': 'none'},
             'log': {'level': 'info', 'format': 'json'},
         }

@@ -138,6 +138,37 @@ class SharedMemory(PgCase):
         said = sorted(x['content'] for x in mem['archive'] if x['role'] == 'user')
         self.assertEqual(said, sorted(texts), 'a turn was lost or recorded twice')
 
+    def test_batches_of_several_proxies_extract_each_turn_once(self):
+        """Issue 33: both proxies take the user's pending turns in batches
+        (claimed in one transaction); no turn goes into two batches."""
+        up = {'api_key': 'sk-zqxsecret-pgbatch-33'}
+        mem = {'mode': 'hybrid', 'job_lease_seconds': 5, 'extract_batch_turns': 3,
+               'extract_idle_seconds': 0}
+        st = {'backend': 'postgres', 'postgres_url': self.pg.url}
+        a = self.start_proxy(workers=2, storage=st, memory=mem, upstream=up)
+        b = self.start_proxy(workers=2, storage=st, memory=mem, upstream=up)
+        user = mh.uid('pgbatch')
+        texts = ['My favorite thing%d is item%d.' % (i, i) for i in range(12)]
+        n0 = mh.last_n(self.fake)
+        results = []
+
+        def one(i):
+            results.append(send(a if i % 2 else b, user, texts[i]).status)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * len(texts))
+        mh.wait_memory(a, user, lambda m: len(m['entities']) == len(texts), timeout=30,
+                       what='a fact from every turn')
+        sent = []
+        for req in mh.job_requests(self.fake, 'extract', after=n0):
+            text = mh.body_json(req)['messages'][-1]['content']
+            sent += [ln[len('user: '):] for ln in text.split('\n') if ln.startswith('user: ')]
+        self.assertEqual(sorted(x for x in sent if x in texts), sorted(texts),
+                         'a turn was extracted twice, or never')
+
     def test_erasure_through_one_is_seen_by_the_other(self):
         a, b = self.pg_proxy(), self.pg_proxy()
         user = mh.uid('pgdel')

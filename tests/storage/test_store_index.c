@@ -125,6 +125,67 @@ START_TEST(test_index_upsert_indexes_value_key_and_date_terms)
 }
 END_TEST
 
+static int set_keys(struct mp_store *store, const char *user, size_t ulen, uint64_t seq,
+                    const char *keys)
+{
+    struct mp_op op = {
+        .kind = MP_OP_SET_MESSAGE_KEYS, .user = user, .user_len = ulen, .now_ms = JAN24};
+    op.u.keys.seq = seq;
+    op.u.keys.text = keys;
+    op.u.keys.text_len = strlen(keys);
+    return fx_apply1(store, &op);
+}
+
+START_TEST(test_index_search_keys_are_a_field_of_their_own_erased_with_their_message)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char buf[512];
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 1, "My daughter played at her recital.", "Lovely.", MAY23, MAY23),
+        MP_OK);
+    ck_assert_int_eq(
+        fx_turn(store, U("ann"), 2, "We painted the hall.", "Nice.", MAY23 + HOUR, MAY23 + HOUR),
+        MP_OK);
+    ck_assert_int_eq(set_keys(store, U("ann"), 1, "music, child, recital"), MP_OK);
+    ck_assert_int_eq(set_keys(store, U("ann"), 1, "again"), MP_NOTFOUND); /* written once */
+    ck_assert_int_eq(set_keys(store, U("ann"), 99, "music"), MP_NOTFOUND);
+    ck_assert_int_eq(set_keys(store, U("bob"), 1, "music"), MP_NOTFOUND);
+    store = fx_reopen(store, _i);
+    struct mp_relevance_posting p = vp_only_hit(store, U("ann"), false, "music");
+    ck_assert_uint_eq(p.item, 1);
+    ck_assert_uint_eq(p.tc, 0);
+    ck_assert_uint_eq(p.tk, 0);
+    ck_assert_uint_eq(p.td, 0);
+    ck_assert_uint_eq(p.ts, 1);
+    p = vp_only_hit(store, U("ann"), false, "recital"); /* in the text and a key */
+    ck_assert_uint_eq(p.tc, 1);
+    ck_assert_uint_eq(p.ts, 1);
+    p = vp_hits_of(store, U("ann"), false, "@may").p[0];
+    ck_assert_uint_eq(p.td, 1);
+    ck_assert_uint_eq(p.ts, 0);
+    /* the content (its length, its terms) is the message's alone */
+    vp_item_is(store, U("ann"), false, 1, 3, 1, false, 34);
+    ck_assert_str_eq(vp_item_terms(store, U("ann"), false, 1, buf, sizeof(buf)),
+                     "daughter:1 play:1 recit:1");
+    /* the archived message reads as before */
+    struct mp_mem_message *am = NULL;
+    size_t nam = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(store, U("ann"), 0, 10, &am, &nam, &more), MP_OK);
+    ck_assert_uint_eq(nam, 4);
+    ck_assert_str_eq(am[0].content, "My daughter played at her recital.");
+    mp_store_messages_free(am, nam);
+    /* erasing the fact of that turn erases the message, its keys with it */
+    ck_assert_int_eq(upsert_from(store, U("ann"), "child", "a daughter", MAY23, 1, 2), MP_OK);
+    ck_assert_int_eq(del_entity(store, U("ann"), "child", JAN24), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "music"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "recital"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "hall"), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_index_supersede_moves_the_terms_to_a_new_fact_id)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1448,6 +1509,9 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_index_upsert_indexes_value_key_and_date_terms, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_supersede_moves_the_terms_to_a_new_fact_id, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc,
+                        test_index_search_keys_are_a_field_of_their_own_erased_with_their_message,
+                        0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_reads_alike_below_and_above_the_whole_user_fetch, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_ranked_order_alike_below_and_above_the_whole_facts_read, 0,

@@ -65,6 +65,10 @@ def parse_args(argv):
     p.add_argument('--memory', action='append', default=[], metavar='KEY=VALUE',
                    help='one more [memory] setting (repeatable), e.g. head_share=50')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
+    p.add_argument('--no-idle', action='store_true',
+                   help='sessions follow each other with no pause: extraction batches go by extract_batch_turns '
+                        'only, the last made due at the end of the replay (default: the user is idle between '
+                        'sessions, so each session\'s pending batch goes at its end)')
     p.add_argument('--lifetime-window', type=int, default=100000,
                    help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
                         '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
@@ -164,19 +168,28 @@ def replay_memproxy(env, chat, reqs, ask=None):
     """[(prompt, cached, injected tokens)] of reqs sent through memproxy as
     chat.user; after each request the memory queue is drained (a user
     takes a while to write the next message; and so the run does not
-    depend on how fast the jobs are), after each session's last one
-    ask(session) (the evidence questions). Returns the rows and the memory
-    jobs' billed input (the fake's sums less the chat requests' own)."""
+    depend on how fast the jobs are) but for the extraction batches not
+    due yet; after each session's last one the pending batches are made
+    due (the user is idle until the next session: POST /admin/extract) and
+    drained, and ask(session) asks the evidence questions. Returns the rows
+    and the memory jobs' billed input (the fake's sums less the chat
+    requests' own); env.jobs gets the memory-model calls by kind and
+    env.job_prompt their prompt tokens."""
     reset_fake(env.fake)
-    rows, own = [], 0.0
+    rows, own, own_prompt = [], 0.0, 0
     hdrs = {'X-User-Id': chat.user}
     for i, (s, msgs) in enumerate(reqs):
         prompt, cached, hdr = post_chat(env.mp, msgs, hdrs)
         own += replay.billed(prompt, cached)
+        own_prompt += prompt
         rows.append((prompt, cached, int(hdr.get('x-memory-injected-tokens', 0))))
         drain(env.admin)
-        if ask is not None and (i + 1 == len(reqs) or reqs[i + 1][0] != s):
-            own += ask(s)
+        if i + 1 == len(reqs) or (reqs[i + 1][0] != s and not env.busy):
+            extract_now(env)
+            if ask is not None:
+                spent, asked = ask(s)
+                own += spent
+                own_prompt += asked
     sums = cache_sums(env.fake)
     total = replay.billed(sums['input_tokens'], sums['cached_tokens'])
     st, _, kinds = env.fake.request('GET', '/_fake/jobs')
@@ -184,20 +197,35 @@ def replay_memproxy(env, chat, reqs, ask=None):
         raise rb.RunError('GET /_fake/jobs answered %d' % st)
     kinds = json.loads(kinds)
     env.jobs = [env.jobs[0] + kinds['extract'], env.jobs[1] + kinds['summarize']]
+    env.job_prompt += sums['input_tokens'] - own_prompt
     return rows, total - own
 
 
+def extract_now(env):
+    """The user is idle: the pending extraction batches are due now
+    (POST /admin/extract; a memproxy without batches answers 404: nothing
+    waits there), then drained."""
+    auth = {'Authorization': 'Bearer %s' % env.procs.token}
+    st, _, body = env.admin.request('POST', '/admin/extract', b'', auth)
+    if st not in (200, 404):
+        raise rb.RunError('POST /admin/extract answered %d: %s' % (st, body[:200]))
+    drain(env.admin)
+
+
 def drain(admin, secs=120):
-    """Waits until memproxy_memory_queue_depth is 0 (polled every 5 ms);
-    RunError after secs."""
+    """Waits until memproxy_memory_queue_depth is 0 but for the extraction
+    jobs held for their batch (memproxy_memory_jobs_held{reason="batch"};
+    polled every 5 ms); RunError after secs."""
     end = time.monotonic() + secs
     while True:
         st, _, body = admin.request('GET', '/metrics')
-        depth = None
+        depth, held = None, 0
         for ln in body.decode('utf-8', 'replace').splitlines():
             if ln.startswith('memproxy_memory_queue_depth '):
                 depth = float(ln.split()[1])
-        if st == 200 and depth == 0:
+            elif ln.startswith('memproxy_memory_jobs_held{reason="batch"} '):
+                held = float(ln.split()[1])
+        if st == 200 and depth == held:
             return
         if time.monotonic() > end:
             raise rb.RunError('the memory queue still holds %s items after %d s' % (depth, secs))
@@ -215,12 +243,13 @@ def asker(env, chat, ev):
     slots = replay.question_slots(chat)
 
     def ask(s):
-        spent = 0.0
+        spent, asked = 0.0, 0
         for q in slots.get(s, []):
             msgs = [replay.system_message()] + [replay.plain(m) for m in chat.sessions[s]]
             msgs.append({'role': 'user', 'content': q['q']})
             prompt, cached, _ = post_chat(env.mp, msgs, {'X-User-Id': chat.user, 'X-Memory': 'read'})
             spent += replay.billed(prompt, cached)
+            asked += prompt
             body, _ = rb.upstream_body(env.fake, q['q'])
             found = found_ids(chat, q['ev'], replay.inserted_parts(msgs, body.get('messages') or []))
             for e in q['ev']:
@@ -228,7 +257,7 @@ def asker(env, chat, ev):
                 c = ev.setdefault((q['cat'], side), [0, 0])
                 c[0] += e in found
                 c[1] += 1
-        return spent
+        return spent, asked
     return ask
 
 
@@ -253,6 +282,8 @@ class Env:
         self.procs.config = self._config
         self.mp = self.admin = self.fake = None
         self.jobs = [0, 0]  # extractions, summaries (the fake's count)
+        self.job_prompt = 0  # the memory-model calls' prompt tokens (the fake's sums)
+        self.busy = a.no_idle
 
     def _config(self):
         """The recall bench's configuration, without the budget unless --budget gave one, with
@@ -294,13 +325,14 @@ def run_chat(a, tmp, chat, out):
         direct = replay_direct(env.fake, reqs)
         ask = asker(env, chat, ev) if chat.questions else None
         through, jobs = replay_memproxy(env, chat, reqs, ask)
-        kinds = env.jobs
-    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, ev=ev)
+        kinds, job_prompt = env.jobs, env.job_prompt
+    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, job_prompt=job_prompt, ev=ev)
     if not a.no_seed:
         with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
             life = replay.lifetime_history(chat, a.lifetime_window or None)
             out['life'] = replay_direct(env.fake, life)
             out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
+            out['newest_kinds'] = env.jobs
     return [(chat.dataset, chat.id, s, i, d, t) for i, ((s, _), d, t) in enumerate(zip(reqs, direct, through))]
 
 
@@ -329,10 +361,14 @@ def rows_text(rows):
 
 def report(a, chats, res, secs):
     out = ['# Prompt caching through memproxy (tests/bench/cache.sh%s)' % (' --short' if a.short else ''), '',
-           'Binary: %s; budget: %s; cached input billed at %.1f. %.0f s.' % (
-               a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE, secs), '']
+           'Binary: %s; budget: %s; cached input billed at %.1f; %s. %.0f s.' % (
+               a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE,
+               'no pause between sessions (--no-idle)' if a.no_idle else
+               'the user idle between sessions (pending extraction batches go at each session\'s end)',
+               secs), '']
     out += ['| dataset | chats | client | requests | mean prompt | cached share | billed input/request '
-            '| injected/request | memory jobs/request | ratio |', '|---|---|---|---|---|---|---|---|---|---|']
+            '| injected/request | memory jobs/request | memory calls/request | memory prompt/request | ratio |',
+            '|---|---|---|---|---|---|---|---|---|---|---|---|']
     verdicts, seed, kinds = [], [], []
     for ds in ('locomo', 'beam'):
         mine = [c for c in chats if c.dataset == ds and c.id in res.get(ds, {})]
@@ -346,17 +382,29 @@ def report(a, chats, res, secs):
         kinds.append('%s: %d extractions, %d summaries' % (
             ds, sum(v['kinds'][0] for v in r), sum(v['kinds'][1] for v in r)))
         ids = ','.join(c.id for c in mine)
-        out.append('| %s | %s | direct | %d | %.0f | %.1f%% | %.0f | | | |' % (ds, ids, d[0], d[1], 100 * d[2], d[3]))
-        out.append('| %s | %s | memproxy | %d | %.0f | %.1f%% | %.0f | %.0f | %.0f | %s |' % (
-            ds, ids, t[0], t[1], 100 * t[2], t[3], inj, jobs, '%.2fx' % (t[3] / d[3]) if d[3] else 'n/a'))
+        calls = sum(sum(v['kinds']) for v in r) / t[0] if t[0] else 0
+        jprompt = sum(v['job_prompt'] for v in r) / t[0] if t[0] else 0
+        out.append('| %s | %s | direct | %d | %.0f | %.1f%% | %.0f | | | | | |' % (
+            ds, ids, d[0], d[1], 100 * d[2], d[3]))
+        out.append('| %s | %s | memproxy | %d | %.0f | %.1f%% | %.0f | %.0f | %.0f | %.2f | %.0f | %s |' % (
+            ds, ids, t[0], t[1], 100 * t[2], t[3], inj, jobs, calls, jprompt,
+            '%.2fx' % (t[3] / d[3]) if d[3] else 'n/a'))
         verdicts += goal_lines(ds, d, t)
+        verdicts += ['- %s: memory-model calls per chat request %.2f (goal <= 0.25): %s' % (
+                         ds, calls, 'met' if calls <= 0.25 else 'missed'),
+                     '- %s: memory-model prompt tokens per chat request %.0f (goal <= 150): %s' % (
+                         ds, jprompt, 'met' if jprompt <= 150 else 'missed')]
         if not a.no_seed:
             life = fold([x for v in r for x in v['life']])
             new = fold([x for v in r for x in v['newest']])
             njobs = sum(v['newest_jobs'] for v in r) / new[0] if new[0] else 0
-            seed.append('| %s | %.0f | %.1f%% | %.0f | %.0f + %.0f = %.0f | %s |' % (
-                ds, life[1], 100 * life[2], life[3], new[3], njobs, new[3] + njobs,
+            ncalls = sum(sum(v['newest_kinds']) for v in r) / new[0] if new[0] else 0
+            seed.append('| %s | %.0f | %.1f%% | %.0f | %.0f + %.0f = %.0f | %.2f | %s |' % (
+                ds, life[1], 100 * life[2], life[3], new[3], njobs, new[3] + njobs, ncalls,
                 '%.2fx' % ((new[3] + njobs) / life[3]) if life[3] else 'n/a'))
+            verdicts.append('- %s: seed comparison %s (goal <= 0.6x): %s' % (
+                ds, '%.2fx' % ((new[3] + njobs) / life[3]) if life[3] else 'n/a',
+                'met' if life[3] and (new[3] + njobs) / life[3] <= 0.6 else 'missed'))
     out += ['', 'Memory jobs of the full-history replay through memproxy (the fake\'s count): '
             + '; '.join(kinds) + '.']
     out += ['', 'Goals (reported, not asserted):', ''] + verdicts
@@ -365,7 +413,8 @@ def report(a, chats, res, secs):
                 'newest message only through memproxy (billed input per request: the chat request + the '
                 'memory jobs\' share).', '',
                 '| dataset | lifetime: mean prompt | cached share | billed/request | newest-only via memproxy: '
-                'chat + jobs = billed/request | ratio |', '|---|---|---|---|---|---|'] + seed
+                'chat + jobs = billed/request | memory calls/request | ratio |',
+                '|---|---|---|---|---|---|---|'] + seed
     out += evidence_lines(res.get('locomo', {}))
     return '\n'.join(out) + '\n'
 
