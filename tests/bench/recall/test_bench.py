@@ -100,7 +100,8 @@ class TestData(unittest.TestCase):
 
 BEAM = {'set': 'beam-dev', 'conversations': [
     {'id': 7, 'turns': [
-        {'id': 0, 'role': 'user', 'content': 'I set up Express v4.18.2 | port 3000 [dev] and\nSocket.io version 4.6.1 for chat.',
+        {'id': 0, 'role': 'user',
+         'content': 'I set up Express v4.18.2 | port 3000 [dev] and\nSocket.io version 4.6.1 for chat.',
          'at': '2024-01-02T09:00:00Z'},
         {'id': 1, 'role': 'assistant', 'content': 'Certainly! Here is how to wire Socket.io into Express step by step.',
          'at': '2024-01-02T09:01:00Z'},
@@ -221,7 +222,8 @@ class TestCorrections(unittest.TestCase):
         c.questions[0]['ev'] = ['D7:7']
         order = bench.ask_order(c, 'facts')
         self.assertEqual([(q['q'], ev) for q, ev in order],
-                         [('When did Melanie go camping?', {'original': ['D2:1', 'D1:2'], 'corrected': ['D2:1', 'D1:2']}),
+                         [('When did Melanie go camping?',
+                           {'original': ['D2:1', 'D1:2'], 'corrected': ['D2:1', 'D1:2']}),
                           ('What did Caroline attend?', {'original': [], 'corrected': ['D1:3']})])
         c.questions[0]['ev_corrected'] = ['D8:8']
         self.assertEqual(len(bench.ask_order(c, 'facts')), 1)  # no evidence any item holds: not asked
