@@ -90,8 +90,10 @@ def parse_args(argv):
     p.add_argument('--short', action='store_true',
                    help='LoCoMo conversation %s and BEAM chat %s (when there), budget 1500 (CI)' % (
                        SHORT_CONV, SHORT_BEAM))
-    p.add_argument('--min-facts', type=float, help='exit 3 when facts recall at 1500 is below this percent')
-    p.add_argument('--min-turns', type=float, help='exit 3 when turns recall at 1500 is below this percent')
+    p.add_argument('--min-facts', type=float,
+                   help='exit 3 when LoCoMo facts recall (original evidence) at 1500 is below this percent')
+    p.add_argument('--min-turns', type=float,
+                   help='exit 3 when LoCoMo turns recall (original evidence) at 1500 is below this percent')
     p.add_argument('--min-beam', type=float, help='exit 3 when BEAM recall at 1500 is below this percent')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'recall.md'), help='report file')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
