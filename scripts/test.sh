@@ -39,7 +39,8 @@ echo "== durable acknowledgement cost and store growth soak (short modes; report
 tests/bench/durable.sh --short --build build
 tests/bench/soak.sh --short --build build
 # Memory relevance on one LoCoMo conversation (30) at 1,500 tokens: the goals of issue 8 as
-# floors (measured 94.0 facts, 84.9 turns; deterministic, so a drop is a real change).
+# floors (measured 94.0 facts, 84.9 turns; deterministic, so a drop is a real change); BEAM's
+# chat 1 reported too when its data is at MEMPROXY_BEAM_DIR, else data/beam-dev (no floor).
 # The data is not part of the repository: MEMPROXY_LOCOMO_DIR, else data/locomo-dev (ignored by
 # git; tests/bench/recall/README.md says where to get it).
 locomo=${MEMPROXY_LOCOMO_DIR:-data/locomo-dev}

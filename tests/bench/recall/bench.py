@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""LoCoMo relevance benchmark through the real memproxy (issue 8): for each
+"""Relevance benchmark through the real memproxy (issues 8 and 35), on every
+development set: LoCoMo (facts and turns; evidence as published and as the
+audit corrected it) and BEAM's user-assistant chats (turns). For each
 conversation, measure, budget and retrieval setting, a fresh memproxy and
 fake upstream; the conversation is stored as one user's memory, every
-category 1-4 question asked as that user's new message, and the evidence
-found in what memproxy injected (GET /_fake/last) is counted. See
+question asked as that user's new message, and the evidence found in what
+memproxy injected (GET /_fake/last) is counted. See
 tests/bench/recall/README.md. Builds nothing. Python 3 standard library only.
 
 Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
 2 invalid run (memproxy or the fake upstream failed to start, to load or to
-answer); 3 recall at 1,500 tokens below --min-facts / --min-turns.
+answer); 3 recall at 1,500 tokens below --min-facts / --min-turns (LoCoMo,
+original evidence) / --min-beam.
 """
 
 import argparse
@@ -27,11 +30,22 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import beam  # noqa: E402
 import locomo  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
 DEFAULT_DATA = 'data/locomo-dev'  # relative to the repository root (git ignores data/)
+DEFAULT_BEAM = 'data/beam-dev'
 SHORT_CONV = '30'  # the smallest of the development split (369 turns, 169 observations)
+SHORT_BEAM = '1'
+# The report's sets: (dataset, evidence version, label). A question's
+# evidence of a version is its key (locomo.apply_corrections writes the
+# corrected one).
+SETS = [('locomo', 'original', 'locomo original'), ('locomo', 'corrected', 'locomo corrected'),
+        ('beam', 'original', 'beam')]
+EVIDENCE = {'original': 'ev', 'corrected': 'ev_corrected'}
+CATEGORIES = {'locomo': [(k, '%d %s' % (k, n)) for k, n in locomo.CATEGORIES.items()],
+              'beam': [(c, c) for c in beam.CATEGORIES]}
 INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/recall/memblock.h)
 SUMMARY_LINE = '[Conversation history summary]:'
 MODES = {'facts': 'entity', 'turns': 'hybrid'}
@@ -51,12 +65,17 @@ def say(msg):
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog='tests/bench/recall.sh',
-        description='LoCoMo evidence recall through memproxy (facts and turns, per budget).')
+        description='Evidence recall through memproxy on LoCoMo (facts, turns) and BEAM (turns), per budget.')
     p.add_argument('data', nargs='?', default=None,
                    help='directory of the LoCoMo files (default: %s from the repository root)' % DEFAULT_DATA)
     p.add_argument('--build', default=os.path.join(ROOT, 'build'),
                    help='meson build directory with proxy/memproxy and tests/fake_upstream/fake_upstream')
-    p.add_argument('--convs', help='comma-separated conversation ids (file names without .json; default: all)')
+    p.add_argument('--convs', help='comma-separated LoCoMo conversation ids (file names without .json; default: all)')
+    p.add_argument('--corrections', help='the audit\'s corrected LoCoMo evidence (default: DATA_DIR/%s when '
+                                          'there); none: original evidence only' % locomo.CORRECTIONS_FILE)
+    p.add_argument('--beam', help='directory holding BEAM\'s %s (default $MEMPROXY_BEAM_DIR, else %s, skipped '
+                                  'when missing); none: skip BEAM' % (beam.FILE, DEFAULT_BEAM))
+    p.add_argument('--beam-convs', help='comma-separated BEAM chat ids (default: all; --short: %s)' % SHORT_BEAM)
     p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000)')
     p.add_argument('--retrieval', default='both', choices=['relevant', 'recent', 'both', 'default'],
                    help='[memory] retrieval: both = recent and relevant; default = key not written')
@@ -68,9 +87,14 @@ def parse_args(argv):
                         '(facts only, dated now)')
     p.add_argument('--turns-mode', default=MODES['turns'], help='[memory] mode for turns (default hybrid)')
     p.add_argument('--captions', action='store_true', help='append image captions to turns (the reference does not)')
-    p.add_argument('--short', action='store_true', help='conversation %s, budget 1500 (CI)' % SHORT_CONV)
-    p.add_argument('--min-facts', type=float, help='exit 3 when facts recall at 1500 is below this percent')
-    p.add_argument('--min-turns', type=float, help='exit 3 when turns recall at 1500 is below this percent')
+    p.add_argument('--short', action='store_true',
+                   help='LoCoMo conversation %s and BEAM chat %s (when there), budget 1500 (CI)' % (
+                       SHORT_CONV, SHORT_BEAM))
+    p.add_argument('--min-facts', type=float,
+                   help='exit 3 when LoCoMo facts recall (original evidence) at 1500 is below this percent')
+    p.add_argument('--min-turns', type=float,
+                   help='exit 3 when LoCoMo turns recall (original evidence) at 1500 is below this percent')
+    p.add_argument('--min-beam', type=float, help='exit 3 when BEAM recall at 1500 is below this percent')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'recall.md'), help='report file')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
     p.add_argument('--postgres', metavar='URL',
@@ -89,11 +113,27 @@ def parse_args(argv):
     if not a.measures or any(m not in MODES for m in a.measures):
         p.error('--measures: facts, turns or facts,turns')
     a.retrievals = ['recent', 'relevant'] if a.retrieval == 'both' else [a.retrieval]
-    if (a.min_facts is not None or a.min_turns is not None) and 1500 not in a.budgets:
-        p.error('--min-facts/--min-turns need budget 1500')
-    if a.load == 'put' and a.min_turns is not None:
-        p.error('--min-turns needs --load import (PUT stores facts only)')
+    if any(x is not None for x in (a.min_facts, a.min_turns, a.min_beam)) and 1500 not in a.budgets:
+        p.error('--min-facts/--min-turns/--min-beam need budget 1500')
+    if a.load == 'put' and (a.min_turns is not None or a.min_beam is not None):
+        p.error('--min-turns/--min-beam need --load import (PUT stores facts only)')
     a.convs = a.convs.split(',') if a.convs else ([SHORT_CONV] if a.short else None)
+    # BEAM: an explicit --beam or $MEMPROXY_BEAM_DIR must hold the file; the
+    # default directory is skipped when it does not.
+    a.beam_required = bool(a.beam or os.environ.get('MEMPROXY_BEAM_DIR'))
+    if a.beam == 'none' or 'turns' not in a.measures or a.load == 'put':
+        a.beam = None
+        if a.min_beam is not None:
+            p.error('--min-beam needs BEAM (turns, --load import, not --beam none)')
+    else:
+        a.beam = os.path.abspath(a.beam or os.environ.get('MEMPROXY_BEAM_DIR') or os.path.join(ROOT, DEFAULT_BEAM))
+        a.beam_required = a.beam_required or a.min_beam is not None
+    a.beam_convs = a.beam_convs.split(',') if a.beam_convs else ([SHORT_BEAM] if a.short else None)
+    a.corrections_required = a.corrections not in (None, 'none')
+    if a.corrections != 'none':
+        a.corrections = os.path.abspath(a.corrections or os.path.join(a.data, locomo.CORRECTIONS_FILE))
+    else:
+        a.corrections = None
     return a
 
 
@@ -101,7 +141,8 @@ def find_convs(a):
     """[(id, path)] of the conversations asked for; exits 1 when missing."""
     if not os.path.isdir(a.data):
         die('no LoCoMo data directory %s (give it as the first argument)' % a.data)
-    ids = a.convs or sorted(f[:-5] for f in os.listdir(a.data) if f.endswith('.json'))
+    ids = a.convs or sorted(f[:-5] for f in os.listdir(a.data)
+                            if f.endswith('.json') and f != locomo.CORRECTIONS_FILE)
     out = []
     for c in ids:
         path = os.path.join(a.data, c + '.json')
@@ -429,15 +470,44 @@ def injected(body):
     return parts, est
 
 
-def ask(mp, fake, conv, measure, cell):
-    """Asks every question; adds hits, evidence and tokens to cell."""
-    items = conv.items(measure)
-    matcher = locomo.Matcher(items)
+def versions(conv):
+    """The evidence versions a conversation is counted against."""
+    return ['original', 'corrected'] if conv.corrected else ['original']
+
+
+def ask_order(conv, measure):
+    """[(question, {version: its evidence some item holds})]: the questions
+    with original evidence first, in order (the bodies the digest covers),
+    then those that only another version gives evidence (the audit's
+    corrections of a question whose original evidence no observation holds)."""
     covered = conv.covered(measure)
-    for q in conv.questions:
-        ev = [e for e in q['ev'] if e in covered]
-        if not ev:
-            continue
+    qs = [(q, {v: [e for e in q[EVIDENCE[v]] if e in covered] for v in versions(conv)}) for q in conv.questions]
+    return ([x for x in qs if x[1]['original']] +
+            [x for x in qs if not x[1]['original'] and any(x[1].values())])
+
+
+def new_score():
+    return dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
+
+
+def count(score, cat, hits, ev, tokens, secs):
+    """Adds one question's figures to a score."""
+    score['nq'] += 1
+    score['hit'] += hits
+    score['tot'] += len(ev)
+    score['tokens'] += tokens
+    score['secs'] += secs
+    c = score['cats'].setdefault(cat, [0, 0])
+    c[0] += hits
+    c[1] += len(ev)
+
+
+def ask(mp, fake, conv, measure, cell):
+    """Asks every question; adds hits, evidence and tokens to cell['by']
+    (one score per evidence version)."""
+    items = conv.items(measure)
+    matcher = locomo.Matcher(items, conv.match_chars)
+    for q, evs in ask_order(conv, measure):
         t0 = time.monotonic()
         st, hdr, ans = mp.request('POST', '/v1/chat/completions', json.dumps(
             {'model': 'gpt-4o-mini', 'messages': [{'role': 'user', 'content': q['q']}]}).encode(),
@@ -448,30 +518,27 @@ def ask(mp, fake, conv, measure, cell):
         if 'x-memory-error' in hdr:
             raise RunError('a question answered X-Memory-Error: %s' % hdr['x-memory-error'])
         body, text = upstream_body(fake, q['q'])
-        cell['digest'].update(text.encode('utf-8') if isinstance(text, str) else text)
+        cell['digest' if evs['original'] else 'digest_more'].update(
+            text.encode('utf-8') if isinstance(text, str) else text)
         parts, est = injected(body)
-        cell['secs'] += time.monotonic() - t0
+        secs = time.monotonic() - t0
         got = set()
         for i in matcher.found(parts):
             got |= items[i]['ids']
-        hits = sum(e in got for e in ev)
         tok = hdr.get('x-memory-injected-tokens')
-        cell['tokens'] += int(tok) if tok is not None else est
         cell['tokens_from'].add('header' if tok is not None else 'estimate')
-        cell['nq'] += 1
-        cell['hit'] += hits
-        cell['tot'] += len(ev)
-        c = cell['cats'].setdefault(q['cat'], [0, 0])
-        c[0] += hits
-        c[1] += len(ev)
+        for v, ev in evs.items():
+            if ev:
+                count(cell['by'][v], q['cat'], sum(e in got for e in ev), ev, int(tok) if tok is not None else est,
+                      secs)
 
 
 def run_cell(a, tmp, conv, measure, budget, retrieval):
     """One memproxy and fake upstream, loaded with one measure of conv and
     asked every question. Returns the cell's figures."""
-    cell = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={}, tokens_from=set(), load='', stored=None,
-                digest=hashlib.sha256())
-    d = tempfile.mkdtemp(prefix='%s-%s-%d-%s-' % (conv.id, measure, budget, retrieval), dir=tmp)
+    cell = dict(by={v: new_score() for v in versions(conv)}, tokens_from=set(), load='', stored=None,
+                digest=hashlib.sha256(), digest_more=hashlib.sha256())
+    d = tempfile.mkdtemp(prefix='%s%s-%s-%d-%s-' % (conv.set, conv.id, measure, budget, retrieval), dir=tmp)
     mode = MODES['facts'] if measure == 'facts' else a.turns_mode
     procs = Procs(a, d, mode, budget, retrieval)
     mp = admin = fake = None
@@ -504,72 +571,135 @@ def pct(hit, tot):
     return '%.1f' % (100.0 * hit / tot) if tot else 'n/a'
 
 
-def sum_cells(cells):
-    out = dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
-    for c in cells:
+def sum_scores(scores):
+    out = new_score()
+    for sc in scores:
         for k in ('hit', 'tot', 'nq', 'tokens', 'secs'):
-            out[k] += c[k]
-        for cat, (h, t) in c['cats'].items():
+            out[k] += sc[k]
+        for cat, (h, t) in sc['cats'].items():
             x = out['cats'].setdefault(cat, [0, 0])
             x[0] += h
             x[1] += t
     return out
 
 
-def report(a, convs, res, failures):
-    """The Markdown report. res: {(conv, measure, retrieval, budget): cell}."""
+def sum_cells(cells, version='original'):
+    """One evidence version's scores of cells, summed (cells without that
+    version left out)."""
+    return sum_scores([c['by'][version] for c in cells if version in c['by']])
+
+
+def pooled(res, ds, version, measure, retrieval, budget):
+    """The summed score of one set, measure, retrieval and budget.
+    res: {(dataset, conv, measure, retrieval, budget): cell}."""
+    return sum_cells([v for k, v in res.items() if (k[0],) + k[2:] == (ds, measure, retrieval, budget)], version)
+
+
+def present(res, measures, ds, version):
+    """Whether res holds a cell of the set (dataset, version)."""
+    return any(k[0] == ds and k[2] in measures and version in v['by'] for k, v in res.items())
+
+
+def digest(res, ds, which='digest'):
+    """SHA-256 over one dataset's cells' body digests, in (conversation,
+    measure, retrieval, budget) order; None without cells."""
+    keys = sorted(k for k in res if k[0] == ds)
+    if not keys:
+        return None
+    whole = hashlib.sha256()
+    for k in keys:
+        whole.update(res[k][which].digest())
+    return whole.hexdigest()
+
+
+def report(a, sets, res, failures, corrections=None, notes=()):
+    """The Markdown report. sets: [(dataset, [conversations])]; res:
+    {(dataset, conv, measure, retrieval, budget): cell}; corrections:
+    {LoCoMo conv: (questions listed, evidence changed)} or None; notes:
+    lines said under the data line (a set not run and why)."""
     B = a.budgets
     bh = ' | '.join('@%s' % format(b, ',') for b in B)
-    rows = ['# LoCoMo evidence recall through memproxy', '',
-            'Data: %s (conversations %s); load: `%s`; retrieval: %s; archive: %s; binary: `%s`.' % (
-                os.path.basename(a.data), ', '.join(c.id for c in convs), a.load, ', '.join(a.retrievals),
-                a.archive, a.memproxy),
-            'Recall: evidence ids of category 1-4 questions whose item (facts: observation text; '
-            'turns: "Name: text") memproxy injected, over the evidence ids some item holds '
-            '(evidence-weighted, pooled as sums). An item counts as injected when the first %d '
-            'characters of its normalized text (NFKC, case-folded, every run of non-letters/digits '
-            'one space; all of it, then a word boundary, when shorter) occur at a word boundary in '
-            'one injected part (a line of the memory block, the summary line excluded, or an '
-            'injected message); a text under %d characters only when it is the whole part.' % (
-                locomo.MATCH_CHARS, locomo.WHOLE_CHARS), '']
-    measures = [m for m in a.measures if any(k[1] == m for k in res)]
-    rows += ['## Pooled', '', '| measure | retrieval | recall %s | injected tokens (mean) %s | questions/s |' % (
-        bh, bh), '|---|---|' + '---|' * (2 * len(B)) + '---|']
+    convs = dict(sets)
+    data = []
+    if convs.get('locomo'):
+        data.append('LoCoMo %s (conversations %s; evidence: original%s)' % (
+            os.path.basename(a.data), ', '.join(c.id for c in convs['locomo']),
+            ' and corrected, %s' % os.path.basename(a.corrections) if corrections is not None else ' only'))
+    if convs.get('beam'):
+        data.append('BEAM %s (chats %s)' % (beam.FILE, ', '.join(c.id for c in convs['beam'])))
+    rows = ['# Evidence recall through memproxy', '',
+            'Data: %s; load: `%s`; retrieval: %s; archive: %s; binary: `%s`.' % (
+                '; '.join(data) or 'none', a.load, ', '.join(a.retrievals), a.archive, a.memproxy)]
+    rows += list(notes)
+    rows += ['Recall: evidence ids of the questions (LoCoMo: category 1-4) whose item (LoCoMo facts: the '
+             'observation text; LoCoMo turns: "Name: text"; BEAM: the turn\'s text) memproxy injected, over '
+             'the evidence ids some item holds (evidence-weighted, pooled as sums). An item counts as injected '
+             'when the first N characters of its normalized text (NFKC, case-folded, every run of '
+             'non-letters/digits one space; all of it, then a word boundary, when shorter) occur at a word '
+             'boundary in one injected part (a line of the memory block, the summary line excluded, or an '
+             'injected message); a text under %d characters only when it is the whole part. N is %d for '
+             'LoCoMo and %d for BEAM (its README counts a turn by its first %d characters, whitespace folded '
+             'and lower-cased; the normalization is LoCoMo\'s, since memproxy\'s block rewrites `|`, `[` and '
+             'line breaks). "locomo corrected": the audit\'s correct_evidence for the questions it lists '
+             '(matched by conversation and question text), the published evidence for the others.' % (
+                 locomo.WHOLE_CHARS, locomo.MATCH_CHARS, beam.MATCH_CHARS, beam.MATCH_CHARS), '']
+    measures = [m for m in a.measures if any(k[2] == m for k in res)]
+    shown = [(ds, v, label) for ds, v, label in SETS if present(res, measures, ds, v)]
+    rows += ['## Pooled', '', '| set | measure | retrieval | recall %s | injected tokens (mean) %s | questions/s |' % (
+        bh, bh), '|---|---|---|' + '---|' * (2 * len(B)) + '---|']
     for m in measures:
-        for r in a.retrievals:
-            s = {b: sum_cells([v for k, v in res.items() if k[1:] == (m, r, b)]) for b in B}
-            allq = sum_cells(s.values())
-            rows.append('| %s | %s | %s | %s | %s |' % (
-                m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
-                ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
-                '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
-    rows += ['', '## Per conversation', '',
-             '| conv | measure | retrieval | questions | evidence | load | stored (facts, messages) | %s |' % bh,
-             '|---|---|---|---|---|---|---|' + '---|' * len(B)]
-    for c in convs:
-        for m in measures:
+        for ds, v, label in shown:
+            if not present(res, [m], ds, v):
+                continue
             for r in a.retrievals:
-                cs = [res.get((c.id, m, r, b)) for b in B]
-                first = next((x for x in cs if x), None)
-                if first is None:
-                    continue
-                rows.append('| %s | %s | %s | %d | %d | %s | %s | %s |' % (
-                    c.id, m, r, first['nq'], first['tot'], first['load'],
-                    '%d, %d' % first['stored'] if first['stored'] else '',
-                    ' | '.join(pct(x['hit'], x['tot']) if x else 'failed' for x in cs)))
+                s = {b: pooled(res, ds, v, m, r, b) for b in B}
+                allq = sum_scores(s.values())
+                rows.append('| %s | %s | %s | %s | %s | %s |' % (
+                    label, m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
+                    ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
+                    '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
+    rows += ['', '## Per conversation', '',
+             '| set | conv | measure | retrieval | questions | evidence | load | stored (facts, messages) | %s |' % bh,
+             '|---|---|---|---|---|---|---|---|' + '---|' * len(B)]
+    for ds, v, label in shown:
+        for c in convs.get(ds, []):
+            for m in measures:
+                for r in a.retrievals:
+                    cs = [res.get((ds, c.id, m, r, b)) for b in B]
+                    first = next((x for x in cs if x), None)
+                    if first is None or v not in first['by']:
+                        continue
+                    rows.append('| %s | %s | %s | %s | %d | %d | %s | %s | %s |' % (
+                        label, c.id, m, r, first['by'][v]['nq'], first['by'][v]['tot'], first['load'],
+                        '%d, %d' % first['stored'] if first['stored'] else '',
+                        ' | '.join(pct(x['by'][v]['hit'], x['by'][v]['tot']) if x else 'failed' for x in cs)))
     rows += ['', '## Per question category (pooled)', '',
-             '| measure | retrieval | category | evidence | %s |' % bh, '|---|---|---|---|' + '---|' * len(B)]
+             '| set | measure | retrieval | category | evidence | %s |' % bh, '|---|---|---|---|---|' + '---|' * len(B)]
     for m in measures:
-        for r in a.retrievals:
-            s = {b: sum_cells([v for k, v in res.items() if k[1:] == (m, r, b)]) for b in B}
-            for cat, name in locomo.CATEGORIES.items():
-                tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
-                rows.append('| %s | %s | %d %s | %d | %s |' % (
-                    m, r, cat, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B)))
-    for m in measures:
-        amb, n = ambiguity(convs, m)
-        rows.append('%sMatch rule check (%s): %d of %d evidence-bearing items have a needle that also '
-                    'matches another item\'s text.' % ('' if m != measures[0] else '\n', m, amb, n))
+        for ds, v, label in shown:
+            if not present(res, [m], ds, v):
+                continue
+            for r in a.retrievals:
+                s = {b: pooled(res, ds, v, m, r, b) for b in B}
+                for cat, name in CATEGORIES[ds]:
+                    tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
+                    rows.append('| %s | %s | %s | %s | %d | %s |' % (
+                        label, m, r, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B)))
+    if corrections is not None:
+        rows += ['', '## Corrected evidence (LoCoMo)', '',
+                 '| conv | questions the audit lists | their evidence changed |', '|---|---|---|']
+        for cid, (listed, changed) in sorted(corrections.items()):
+            rows.append('| %s | %d | %d |' % (cid, listed, changed))
+        rows.append('| all | %d | %d |' % tuple(sum(x[i] for x in corrections.values()) for i in (0, 1)))
+    first = True
+    for ds, cl in sets:
+        for m in measures:
+            if not cl or not cl[0].items(m):
+                continue
+            amb, n = ambiguity(cl, m)
+            rows.append('%sMatch rule check (%s %s): %d of %d evidence-bearing items have a needle that also '
+                        'matches another item\'s text.' % ('\n' if first else '', ds, m, amb, n))
+            first = False
     src = sorted(set().union(*[v['tokens_from'] for v in res.values()])) if res else []
     rows += ['', 'Injected tokens: %s (`X-Memory-Injected-Tokens`; estimate: 4 + ceil(bytes/4) per '
              'injected message). Questions/s: questions over the seconds spent asking them (the chat '
@@ -577,43 +707,48 @@ def report(a, convs, res, failures):
     if a.load == 'put':
         rows.append('Load `put`: facts by `PUT /v1/memory/entities/{key}` (answers as status: count), all '
                     'dated now (2 ms apart, in sequence order); turns need the import.')
-    whole = hashlib.sha256()
-    for k in sorted(res):
-        whole.update(res[k]['digest'].digest())
+    dg = ['LoCoMo `%s`' % digest(res, 'locomo')] if digest(res, 'locomo') else []
+    if corrections is not None and digest(res, 'locomo'):
+        dg.append('the questions only the corrected evidence asks (after the others in each cell) `%s`' %
+                  digest(res, 'locomo', 'digest_more'))
+    if digest(res, 'beam'):
+        dg.append('BEAM `%s`' % digest(res, 'beam'))
     rows += ['', 'Bodies: SHA-256 over every question\'s upstream request body, cell by cell in '
-             '(conversation, measure, retrieval, budget) order: `%s` (storage: %s). Two runs that '
-             'injected the same bytes for every question print the same digest.' % (
-                 whole.hexdigest(), 'PostgreSQL' if a.postgres else 'LMDB')]
+             '(conversation, measure, retrieval, budget) order, per set: %s (storage: %s). Two runs that '
+             'injected the same bytes for every question print the same digests.' % (
+                 '; '.join(dg) or 'none', 'PostgreSQL' if a.postgres else 'LMDB')]
     if failures:
         rows += ['', '## INVALID: failures', ''] + ['- %s' % f for f in failures]
     return '\n'.join(rows) + '\n'
 
 
 def ambiguity(convs, measure):
-    """(ambiguous, all): the items holding evidence of a question, and how
-    many of them the match rule cannot tell from another item."""
+    """(ambiguous, all): the items holding evidence of a question (any
+    evidence version), and how many of them the match rule cannot tell from
+    another item."""
     amb = n = 0
     for c in convs:
         items, cov = c.items(measure), c.covered(measure)
-        ev = {e for q in c.questions for e in q['ev'] if e in cov}
+        ev = {e for q in c.questions for v in versions(c) for e in q[EVIDENCE[v]] if e in cov}
         wanted = [i for i, it in enumerate(items) if it['ids'] & ev]
-        amb += len(locomo.Matcher(items).ambiguous(wanted))
+        amb += len(locomo.Matcher(items, c.match_chars).ambiguous(wanted))
         n += len(wanted)
     return amb, n
 
 
 def goals(a, res):
-    """Complaints for --min-facts / --min-turns (relevant retrieval when
-    run, else the one that was)."""
+    """Complaints for --min-facts / --min-turns (LoCoMo, original evidence)
+    and --min-beam (relevant retrieval when run, else the one that was)."""
     r = 'relevant' if 'relevant' in a.retrievals else a.retrievals[0]
     out = []
-    for m, floor in (('facts', a.min_facts), ('turns', a.min_turns)):
+    for ds, m, floor, flag in (('locomo', 'facts', a.min_facts, 'facts'), ('locomo', 'turns', a.min_turns, 'turns'),
+                               ('beam', 'turns', a.min_beam, 'BEAM')):
         if floor is None:
             continue
-        s = sum_cells([v for k, v in res.items() if k[1:] == (m, r, 1500)])
+        s = pooled(res, ds, 'original', m, r, 1500)
         got = 100.0 * s['hit'] / s['tot'] if s['tot'] else 0.0
         if got < floor:
-            out.append('%s recall at 1,500 tokens (%s) is %.1f%%, below %.1f%%' % (m, r, got, floor))
+            out.append('%s recall at 1,500 tokens (%s) is %.1f%%, below %.1f%%' % (flag, r, got, floor))
     return out
 
 
@@ -634,33 +769,73 @@ def preflight(a, tmp, measures):
                 sys.exit(2)
 
 
+def load_beam(a):
+    """(BEAM chats, note): the chats asked for, or [] and why not (exits 1
+    when BEAM was asked for and is missing or broken)."""
+    if a.beam is None:
+        return [], None
+    path = os.path.join(a.beam, beam.FILE)
+    if not os.path.isfile(path):
+        if a.beam_required:
+            die('no %s (--beam DIR or $MEMPROXY_BEAM_DIR; --beam none skips BEAM)' % path)
+        say('BEAM not run: no %s' % path)
+        return [], 'BEAM not run: no %s (--beam DIR or $MEMPROXY_BEAM_DIR).' % path
+    try:
+        return beam.load(path, set(a.beam_convs) if a.beam_convs else None), None
+    except (ValueError, KeyError, TypeError) as e:
+        die('%s: %s' % (path, e))
+
+
+def load_corrections(a, convs):
+    """Gives convs the audit's corrected evidence; returns {conv: (listed,
+    changed)}, or None without the file (exits 1 when it was named and is
+    missing or does not fit the conversations)."""
+    if a.corrections is None:
+        return None
+    if not os.path.isfile(a.corrections):
+        if a.corrections_required:
+            die('no corrections file %s' % a.corrections)
+        say('LoCoMo corrected evidence not counted: no %s' % a.corrections)
+        return None
+    try:
+        return locomo.apply_corrections(convs, locomo.load_corrections(a.corrections))
+    except (ValueError, KeyError, TypeError) as e:
+        die('%s: %s' % (a.corrections, e))
+
+
 def main(argv):
     a = parse_args(argv)
     find_binaries(a)
     convs = [locomo.load(p, c, a.captions) for c, p in find_convs(a)]
+    corrections = load_corrections(a, convs)
+    beams, beam_note = load_beam(a)
     measures = [m for m in a.measures if not (m == 'turns' and a.load == 'put')]
     if len(measures) < len(a.measures):
         say('turns skipped: --load put stores facts only')
+    sets = [('locomo', convs), ('beam', beams)]
     res, failures = {}, []
     tmp = tempfile.mkdtemp(prefix='memproxy-recall-')
     try:
         preflight(a, tmp, measures)
-        for c in convs:
-            for m in measures:
-                for r in a.retrievals:
-                    for b in a.budgets:
-                        say('conversation %s, %s, %s, budget %d' % (c.id, m, r, b))
-                        try:
-                            res[(c.id, m, r, b)] = run_cell(a, tmp, c, m, b, r)
-                        except (RunError, OSError, ValueError, KeyError) as e:
-                            failures.append('conversation %s, %s, %s, %d: %s' % (c.id, m, r, b, e))
-                            say('FAILED: %s' % failures[-1])
+        for ds, cl in sets:
+            for c in cl:
+                for m in measures:
+                    if not c.items(m):
+                        continue
+                    for r in a.retrievals:
+                        for b in a.budgets:
+                            say('%s %s, %s, %s, budget %d' % (ds, c.id, m, r, b))
+                            try:
+                                res[(ds, c.id, m, r, b)] = run_cell(a, tmp, c, m, b, r)
+                            except (RunError, OSError, ValueError, KeyError) as e:
+                                failures.append('%s %s, %s, %s, %d: %s' % (ds, c.id, m, r, b, e))
+                                say('FAILED: %s' % failures[-1])
     finally:
         if a.keep_tmp:
             say('temporary files kept in %s' % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    text = report(a, convs, res, failures)
+    text = report(a, sets, res, failures, corrections, [beam_note] if beam_note else [])
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, 'w') as f:
         f.write(text)

@@ -92,7 +92,13 @@ def normalize_key(key):
 class Conversation:
     """One LoCoMo file: .facts and .turns (lists of dicts, in sequence
     order), .questions (category 1-4), the speakers .a and .b, .user (the
-    memproxy user id the benchmark uses)."""
+    memproxy user id the benchmark uses), .match_chars (the match rule's
+    prefix length for its items), .corrected (apply_corrections ran: every
+    question has 'ev_corrected')."""
+
+    set = 'locomo'
+    match_chars = MATCH_CHARS
+    corrected = False
 
     def __init__(self, conv_id, data, captions=False):
         self.id = conv_id
@@ -175,6 +181,53 @@ def load(path, conv_id, captions=False):
     with open(path, encoding='utf-8') as f:
         return Conversation(conv_id, json.load(f), captions)
 
+
+
+# --- corrected evidence (the audit) -----------------------------------------------------
+
+CORRECTIONS_FILE = 'audit-corrections.json'  # in the LoCoMo directory (its README, "Corrected evidence")
+
+
+def load_corrections(path):
+    """The audit's corrections: [{"conversation", "question", "correct_evidence", ...}]."""
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    if not isinstance(data, list) or not all(
+            isinstance(x, dict) and {'conversation', 'question', 'correct_evidence'} <= set(x) for x in data):
+        raise ValueError('%s: not a list of {conversation, question, correct_evidence}' % path)
+    return data
+
+
+def apply_corrections(convs, corrections):
+    """Gives every question of convs its corrected evidence, 'ev_corrected':
+    the audit's correct_evidence for a question it lists (matched by
+    conversation id and question text), else its own evidence. Corrections
+    of other conversations are ignored. Returns {conv id: (listed, changed)}:
+    the questions the audit lists, and those whose evidence it changes.
+    ValueError when a correction names no question of its conversation, or
+    more than one, or one that another correction named."""
+    by_id = {c.id: c for c in convs}
+    for c in convs:
+        c.corrected = True
+        for q in c.questions:
+            q['ev_corrected'] = list(q['ev'])
+    out = {c.id: [0, 0] for c in convs}
+    done = set()
+    for x in corrections:
+        c = by_id.get(str(x['conversation']))
+        if c is None:
+            continue
+        qs = [i for i, q in enumerate(c.questions) if q['q'] == x['question']]
+        if len(qs) != 1:
+            raise ValueError('conversation %s: %d questions read %r' % (c.id, len(qs), x['question']))
+        if (c.id, qs[0]) in done:
+            raise ValueError('conversation %s: %r corrected twice' % (c.id, x['question']))
+        done.add((c.id, qs[0]))
+        q = c.questions[qs[0]]
+        q['ev_corrected'] = norm_ids(x['correct_evidence'])
+        out[c.id][0] += 1
+        out[c.id][1] += set(q['ev_corrected']) != set(q['ev'])
+    return {k: tuple(v) for k, v in out.items()}
 
 # --- the import body ---------------------------------------------------------------
 
@@ -275,13 +328,14 @@ def normalize(text):
     return ' '.join(re.findall(r'[^\W_]+', t))
 
 
-def match_key(text):
+def match_key(text, chars=MATCH_CHARS):
     """(needle, exact): what the rule looks for in ' ' + normalized part +
-    ' ': the normalized prefix (blank first), the whole normalized text
-    between blanks, or, when exact, that must be the whole of it."""
+    ' ': the normalized prefix of `chars` characters (blank first), the
+    whole normalized text between blanks, or, when exact, that must be the
+    whole of it."""
     n = normalize(text)
-    if len(n) > MATCH_CHARS:
-        return ' ' + n[:MATCH_CHARS], False
+    if len(n) > chars:
+        return ' ' + n[:chars], False
     return ' ' + n + ' ', len(n) < WHOLE_CHARS
 
 
@@ -298,10 +352,10 @@ def item_text(it):
 class Matcher:
     """Which items of a list were injected, by the rule above, against
     injected parts (strings: a line of the memory block, an injected
-    message)."""
+    message). chars: the prefix compared (MATCH_CHARS; BEAM's is longer)."""
 
-    def __init__(self, items):
-        self.keys = [match_key(item_text(it)) for it in items]
+    def __init__(self, items, chars=MATCH_CHARS):
+        self.keys = [match_key(item_text(it), chars) for it in items]
         self.items = items
 
     def found(self, parts):

@@ -1,17 +1,26 @@
-"""Unit tests of the recall benchmark's own code (locomo.py, bench.py's pure
-parts and its import client), offline: a hand-written conversation, and a
-stub of the import endpoint. With MEMPROXY_LOCOMO_DIR set, the import bodies
-of the real conversations are validated too. Python 3 standard library only.
+"""Unit tests of the recall benchmark's own code (locomo.py, beam.py,
+bench.py's pure parts, its report and its import client), offline: a
+hand-written LoCoMo conversation and BEAM file, the audit's corrections, and
+a stub of the import endpoint. With MEMPROXY_LOCOMO_DIR / MEMPROXY_BEAM_DIR
+set, the import bodies of the real conversations are validated too. Python 3
+standard library only.
 """
 
+import argparse
+import contextlib
+import hashlib
 import http.server
+import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import beam  # noqa: E402
 import bench  # noqa: E402
 import locomo  # noqa: E402
 
@@ -89,6 +98,272 @@ class TestData(unittest.TestCase):
         self.assertEqual(c.covered('facts'), {'D1:1', 'D1:2', 'D1:3', 'D2:1'})
 
 
+BEAM = {'set': 'beam-dev', 'conversations': [
+    {'id': 7, 'turns': [
+        {'id': 0, 'role': 'user',
+         'content': 'I set up Express v4.18.2 | port 3000 [dev] and\nSocket.io version 4.6.1 for chat.',
+         'at': '2024-01-02T09:00:00Z'},
+        {'id': 1, 'role': 'assistant', 'content': 'Certainly! Here is how to wire Socket.io into Express step by step.',
+         'at': '2024-01-02T09:01:00Z'},
+        {'id': 2, 'role': 'user', 'content': 'Thanks.', 'at': '2024-01-03T10:00:00+01:00'}],
+     'questions': [{'q': 'Which port did I use?', 'evidence': [0], 'category': 'information_extraction'},
+                   {'q': 'Summarize the setup.', 'evidence': [0, 1], 'category': 'summarization'}]},
+    {'id': 8, 'turns': [{'id': 5, 'role': 'user', 'content': 'Other chat.', 'at': '2024-02-01T09:00:00Z'}],
+     'questions': []}]}
+
+
+def write_json(d, name, obj):
+    path = os.path.join(d, name)
+    with open(path, 'w') as f:
+        json.dump(obj, f)
+    return path
+
+
+class TestBeam(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.path = write_json(self.tmp, beam.FILE, BEAM)
+
+    def test_chats_as_turns_of_one_user(self):
+        c, other = beam.load(self.path)
+        self.assertEqual((c.id, c.user, other.id), ('7', 'beam-7', '8'))
+        self.assertEqual(c.facts, [])
+        self.assertEqual(c.items('facts'), [])
+        self.assertEqual([t['role'] for t in c.items('turns')], ['user', 'assistant', 'user'])
+        self.assertEqual([t['ids'] for t in c.turns], [{0}, {1}, {2}])
+        self.assertEqual(len({t['id'] for t in c.turns + other.turns}), 4)  # import ids unique across chats
+        self.assertEqual(c.turns[1]['content'], BEAM['conversations'][0]['turns'][1]['content'])
+        self.assertEqual(c.covered('turns'), {0, 1, 2})
+        self.assertEqual(c.questions[1], {'q': 'Summarize the setup.', 'cat': 'summarization', 'ev': [0, 1]})
+        self.assertEqual((c.match_chars, c.corrected, c.set), (60, False, 'beam'))
+
+    def test_import_body_keeps_times_in_utc(self):
+        c = beam.load(self.path, {'7'})[0]
+        body = locomo.ndjson(locomo.import_lines(c, 'turns'))
+        self.assertEqual(locomo.validate_ndjson(body), [])
+        lines = [json.loads(ln) for ln in body.splitlines()]
+        self.assertEqual([ln['at'] for ln in lines],
+                         ['2024-01-02T09:00:00Z', '2024-01-02T09:01:00Z', '2024-01-03T09:00:00Z'])
+        self.assertEqual(lines[0], {'type': 'message', 'id': 'beam-7-t0', 'role': 'user',
+                                    'content': BEAM['conversations'][0]['turns'][0]['content'],
+                                    'at': '2024-01-02T09:00:00Z'})
+
+    def test_chats_asked_for(self):
+        self.assertEqual([c.id for c in beam.load(self.path, {'8'})], ['8'])
+        with self.assertRaises(ValueError):
+            beam.load(self.path, {'7', '9'})
+
+    def test_bad_chats_refused(self):
+        for change in ({'category': 'abstention'}, {'role': 'system'}, {'id': 1}, {'at': '2024-01-02 09:00'}):
+            data = json.loads(json.dumps(BEAM))
+            if 'category' in change:
+                data['conversations'][0]['questions'][0].update(change)
+            else:
+                data['conversations'][0]['turns'][0].update(change)
+            with self.assertRaises(ValueError, msg=change):
+                beam.load(write_json(self.tmp, 'bad.json', data))
+
+    def test_match_rule_takes_60_characters_through_the_blocks_escapes(self):
+        c = beam.load(self.path, {'7'})[0]
+        m = locomo.Matcher(c.turns, c.match_chars)
+        text = c.turns[0]['content']
+        escaped = text.replace('|', '/').replace('[', '(').replace(']', ')').replace('\n', ' ')
+        self.assertEqual(m.found(['user: ' + escaped[:70] + '\u2026']), [0])
+        n = locomo.normalize(text)
+        self.assertEqual(m.found([n[:59]]), [])             # 59 characters: not enough for BEAM
+        self.assertEqual(locomo.Matcher(c.turns).found([n[:59]]), [0])  # LoCoMo's 48 would count it
+
+    @unittest.skipUnless(os.environ.get('MEMPROXY_BEAM_DIR'), 'MEMPROXY_BEAM_DIR not set')
+    def test_real_chats_import_bodies(self):
+        for c in beam.load(os.path.join(os.environ['MEMPROXY_BEAM_DIR'], beam.FILE)):
+            self.assertEqual(locomo.validate_ndjson(locomo.ndjson(locomo.import_lines(c, 'turns'))), [], c.id)
+            self.assertTrue(c.questions and all(q['ev'] for q in c.questions), c.id)
+
+
+def corrections():
+    return [{'conversation': 't', 'question': 'What did Caroline attend?', 'category': 4,
+             'cited_evidence': ['D1:1'], 'correct_evidence': ['D1:3'], 'error_type': 'WRONG_CITATION'},
+            {'conversation': 't', 'question': 'When did Melanie go camping?', 'category': 2,
+             'cited_evidence': ['D2:1; D1:2'], 'correct_evidence': ['D1:2', 'D2:1'], 'error_type': 'AMBIGUOUS'},
+            {'conversation': 'other', 'question': 'What did Caroline attend?', 'category': 4,
+             'cited_evidence': ['D1:1'], 'correct_evidence': ['D9:9'], 'error_type': 'WRONG_CITATION'}]
+
+
+class TestCorrections(unittest.TestCase):
+    def test_listed_questions_take_the_corrected_evidence(self):
+        c = locomo.Conversation('t', CONV)
+        self.assertEqual(locomo.apply_corrections([c], corrections()), {'t': (2, 1)})
+        self.assertTrue(c.corrected)
+        self.assertEqual([(q['ev'], q['ev_corrected']) for q in c.questions],
+                         [(['D1:1'], ['D1:3']), (['D2:1', 'D1:2'], ['D1:2', 'D2:1'])])
+
+    def test_unmatched_or_twice_corrected_questions_refused(self):
+        for extra in ({'conversation': 't', 'question': 'What did Caroline attend', 'correct_evidence': []},
+                      corrections()[0]):
+            with self.assertRaises(ValueError, msg=extra):
+                locomo.apply_corrections([locomo.Conversation('t', CONV)], corrections() + [extra])
+        twice = dict(CONV, qa=CONV['qa'] + CONV['qa'][:1])
+        with self.assertRaises(ValueError):
+            locomo.apply_corrections([locomo.Conversation('t', twice)], corrections())
+
+    def test_file_shape_checked(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        self.assertEqual(locomo.load_corrections(write_json(d, 'c.json', corrections())), corrections())
+        with self.assertRaises(ValueError):
+            locomo.load_corrections(write_json(d, 'bad.json', {'conversation': 't'}))
+
+    def test_questions_only_corrected_evidence_asks_come_last(self):
+        c = locomo.Conversation('t', CONV)
+        # facts hold D1:1, D1:2, D1:3, D2:1: pretend the first question's original evidence is held by none
+        c.questions[0]['ev'] = ['D7:7']
+        locomo.apply_corrections([c], [dict(corrections()[0], correct_evidence=['D1:3'])])
+        c.questions[0]['ev'] = ['D7:7']
+        order = bench.ask_order(c, 'facts')
+        self.assertEqual([(q['q'], ev) for q, ev in order],
+                         [('When did Melanie go camping?',
+                           {'original': ['D2:1', 'D1:2'], 'corrected': ['D2:1', 'D1:2']}),
+                          ('What did Caroline attend?', {'original': [], 'corrected': ['D1:3']})])
+        c.questions[0]['ev_corrected'] = ['D8:8']
+        self.assertEqual(len(bench.ask_order(c, 'facts')), 1)  # no evidence any item holds: not asked
+
+
+def fake_cell(versions, hits, cat, nq=1, tokens=1000, seed=b''):
+    """A cell as run_cell returns it: per version (hit, total) of one category."""
+    by = {}
+    for v, (h, t) in zip(versions, hits):
+        by[v] = bench.new_score()
+        bench.count(by[v], cat, h, ['e'] * t, tokens, 0.5)
+        by[v]['nq'] = nq
+        by[v]['tokens'] = tokens * nq
+    cell = dict(by=by, tokens_from={'header'}, load='{}', stored=(0, 3), digest=hashlib.sha256(seed),
+                digest_more=hashlib.sha256())
+    return cell
+
+
+class TestReport(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.a = bench.parse_args([self.tmp, '--budgets', '1500', '--retrieval', 'relevant', '--beam', 'none'])
+        self.a.memproxy = 'memproxy'
+        self.a.corrections = os.path.join(self.tmp, locomo.CORRECTIONS_FILE)
+        self.lc = locomo.Conversation('t', CONV)
+        locomo.apply_corrections([self.lc], corrections())
+        self.bc = beam.load(write_json(self.tmp, beam.FILE, BEAM), {'7'})[0]
+        self.res = {
+            ('locomo', 't', 'facts', 'relevant', 1500): fake_cell(['original', 'corrected'], [(3, 4), (1, 4)], 4),
+            ('locomo', 't', 'turns', 'relevant', 1500): fake_cell(['original', 'corrected'], [(1, 2), (2, 2)], 2,
+                                                                  seed=b'locomo'),
+            ('beam', '7', 'turns', 'relevant', 1500): fake_cell(['original'], [(1, 5)], 'summarization', seed=b'beam'),
+        }
+
+    def rows(self, text, title):
+        part = text.split('## ' + title + '\n\n', 1)[1].split('\n\n', 1)[0]
+        return [[x.strip() for x in ln.strip('|').split('|')] for ln in part.splitlines()]
+
+    def test_pooled_table_has_a_set_column(self):
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        rows = self.rows(text, 'Pooled')
+        self.assertEqual(rows[0][:4], ['set', 'measure', 'retrieval', 'recall @1,500'])
+        self.assertEqual([r[:4] for r in rows[2:]],
+                         [['locomo original', 'facts', 'relevant', '75.0'],
+                          ['locomo corrected', 'facts', 'relevant', '25.0'],
+                          ['locomo original', 'turns', 'relevant', '50.0'],
+                          ['locomo corrected', 'turns', 'relevant', '100.0'],
+                          ['beam', 'turns', 'relevant', '20.0']])
+        self.assertEqual(rows[-1][4], '1000')  # mean injected tokens
+
+    def test_per_conversation_category_and_corrections_tables(self):
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        conv = self.rows(text, 'Per conversation')
+        self.assertIn(['beam', '7', 'turns', 'relevant', '1', '5', '{}', '0, 3', '20.0'], conv)
+        self.assertIn(['locomo corrected', 't', 'facts', 'relevant', '1', '4', '{}', '0, 3', '25.0'], conv)
+        cats = self.rows(text, 'Per question category (pooled)')
+        beam_cats = [r[3] for r in cats if r[0] == 'beam']
+        self.assertEqual(beam_cats, beam.CATEGORIES)
+        self.assertIn(['beam', 'turns', 'relevant', 'summarization', '5', '20.0'], cats)
+        self.assertIn(['locomo original', 'facts', 'relevant', '4 single-hop', '4', '75.0'], cats)
+        self.assertEqual(self.rows(text, 'Corrected evidence (LoCoMo)')[2:],
+                         [['t', '2', '1'], ['all', '2', '1']])
+        self.assertIn('Match rule check (beam turns): 0 of 2', text)
+
+    def test_locomo_digest_ignores_beam_and_corrected_only_questions(self):
+        only = {k: v for k, v in self.res.items() if k[0] == 'locomo'}
+        with_beam = bench.digest(self.res, 'locomo')
+        self.assertEqual(with_beam, bench.digest(only, 'locomo'))
+        whole = hashlib.sha256()  # the digest of the report before BEAM: cell digests in key order
+        for k in sorted((k[1:] for k in only)):
+            whole.update(only[('locomo',) + k]['digest'].digest())
+        self.assertEqual(with_beam, whole.hexdigest())
+        self.res[('locomo', 't', 'facts', 'relevant', 1500)]['digest_more'].update(b'more')
+        self.assertEqual(bench.digest(self.res, 'locomo'), with_beam)
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        self.assertIn('LoCoMo `%s`' % with_beam, text)
+        self.assertIn('BEAM `%s`' % bench.digest(self.res, 'beam'), text)
+
+    def test_without_corrections_no_corrected_rows(self):
+        res = {k: v for k, v in self.res.items() if k[0] == 'beam'}
+        res[('locomo', 't', 'facts', 'relevant', 1500)] = fake_cell(['original'], [(3, 4)], 4)
+        text = bench.report(self.a, [('locomo', [locomo.Conversation('t', CONV)]), ('beam', [self.bc])], res, [])
+        self.assertEqual([r[0] for r in self.rows(text, 'Pooled')[2:]], ['locomo original', 'beam'])
+        self.assertNotIn('## Corrected evidence', text)
+
+    def test_floors(self):
+        self.a.min_facts, self.a.min_turns, self.a.min_beam = 75, 50, 20
+        self.assertEqual(bench.goals(self.a, self.res), [])  # the original LoCoMo evidence counts
+        self.a.min_facts, self.a.min_beam = 75.1, 20.1
+        self.assertEqual(len(bench.goals(self.a, self.res)), 2)
+
+
+class TestOptions(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.env = os.environ.pop('MEMPROXY_BEAM_DIR', None)
+        if self.env is not None:
+            self.addCleanup(os.environ.__setitem__, 'MEMPROXY_BEAM_DIR', self.env)
+
+    def parse(self, *args):
+        with contextlib.redirect_stderr(io.StringIO()):
+            return bench.parse_args([self.tmp] + list(args))
+
+    def test_short_is_locomo_30_and_beam_1(self):
+        a = self.parse('--short')
+        self.assertEqual((a.convs, a.beam_convs, a.budgets), (['30'], ['1'], [1500]))
+        self.assertEqual(self.parse('--short', '--beam-convs', '2,3').beam_convs, ['2', '3'])
+
+    def test_beam_skipped_when_asked_or_not_measurable(self):
+        for args in (['--beam', 'none'], ['--measures', 'facts'], ['--load', 'put']):
+            self.assertIsNone(self.parse(*args).beam, args)
+        with self.assertRaises(SystemExit):
+            self.parse('--beam', 'none', '--min-beam', '40')
+        with self.assertRaises(SystemExit):
+            self.parse('--budgets', '500', '--min-beam', '40')
+
+    def test_default_beam_directory_missing_is_skipped_a_named_one_is_an_error(self):
+        a = self.parse('--beam', os.path.join(self.tmp, 'nowhere'))
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+            bench.load_beam(a)
+        a.beam_required = False
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(bench.load_beam(a)[0], [])
+        write_json(self.tmp, beam.FILE, BEAM)
+        a = self.parse('--beam', self.tmp, '--beam-convs', '8')
+        self.assertEqual([c.id for c in bench.load_beam(a)[0]], ['8'])
+
+    def test_corrections_file_is_no_conversation(self):
+        write_json(self.tmp, 't.json', CONV)
+        write_json(self.tmp, locomo.CORRECTIONS_FILE, corrections())
+        a = self.parse()
+        self.assertEqual([c for c, _ in bench.find_convs(a)], ['t'])
+        self.assertEqual(a.corrections, os.path.join(self.tmp, locomo.CORRECTIONS_FILE))
+        self.assertIsNone(self.parse('--corrections', 'none').corrections)
+        convs = [locomo.load(p, c) for c, p in bench.find_convs(a)]
+        self.assertEqual(bench.load_corrections(a, convs), {'t': (2, 1)})
+
+
 class TestImportBody(unittest.TestCase):
     def body(self, measure='facts'):
         return locomo.ndjson(locomo.import_lines(locomo.Conversation('t', CONV), measure))
@@ -138,11 +413,18 @@ class TestImportBody(unittest.TestCase):
     @unittest.skipUnless(os.environ.get('MEMPROXY_LOCOMO_DIR'), 'MEMPROXY_LOCOMO_DIR not set')
     def test_real_conversations_import_bodies(self):
         d = os.environ['MEMPROXY_LOCOMO_DIR']
-        for name in sorted(f for f in os.listdir(d) if f.endswith('.json')):
+        convs = []
+        for name in sorted(f for f in os.listdir(d) if f.endswith('.json') and f != locomo.CORRECTIONS_FILE):
             c = locomo.load(os.path.join(d, name), name[:-5])
+            convs.append(c)
             for measure in ('facts', 'turns'):
                 self.assertEqual(locomo.validate_ndjson(locomo.ndjson(locomo.import_lines(c, measure))), [],
                                  (name, measure))
+        path = os.path.join(d, locomo.CORRECTIONS_FILE)
+        if os.path.isfile(path):  # every correction of these conversations names one question
+            listed = locomo.apply_corrections(convs, locomo.load_corrections(path))
+            self.assertEqual(sum(x[0] for x in listed.values()),
+                             sum(str(x['conversation']) in listed for x in locomo.load_corrections(path)))
 
 
 class TestMatch(unittest.TestCase):
