@@ -2,7 +2,7 @@
  * on ([security] tenant_from = api_key). Layout: a user id alone (user ids
  * are printable, so they never start with MP_USERKEY_TENANT), or the byte
  * MP_USERKEY_TENANT, MP_USERKEY_TENANT_LEN bytes of tenant, then the id.
- * storage/store.h takes its layout from here (MP_USER_KEY_TENANT). Pure
+ * storage/ops/store.h takes its layout from here (MP_USER_KEY_TENANT). Pure
  * byte work; computing a tenant from an API key is the proxy's job. */
 #ifndef MP_CORE_USERKEY_H
 #define MP_CORE_USERKEY_H

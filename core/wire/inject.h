@@ -123,7 +123,7 @@ bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struc
  *
  * A kept head is used only while it is still true: each of its facts is
  * still the user's under the same id (an erased or corrected fact is gone
- * or has a new id: storage/store.h), pii as the params allow, and the
+ * or has a new id: storage/ops/store.h), pii as the params allow, and the
  * user's memory epoch (usermem.h) is the one there was when it was built
  * (no correction, erasure or retention purge since: an erased value never
  * goes upstream again); else a new head is built, as on a conversation's

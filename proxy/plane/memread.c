@@ -1,5 +1,5 @@
 /* The reader (memread.h): a loop's connections as slots, each a link
- * (storage/store_pg_link.h) whose socket the loop watches, and the reads
+ * (storage/pg/store_pg_link.h) whose socket the loop watches, and the reads
  * in flight. A read's first round (the user's records in one statement)
  * goes to the least busy connection, many reads pipelined on one; a read
  * that needs more rounds takes a connection of its own for its

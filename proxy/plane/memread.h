@@ -4,9 +4,9 @@
  * chat request, the memory of GET /v1/memory, a user's setting. With a
  * store that answers from memory or a map (LMDB, mem) it runs once, at
  * once, on loop->store. With the PostgreSQL store the loop keeps its own
- * connections (storage/store_pg_link.h, its share of the connection
+ * connections (storage/pg/store_pg_link.h, its share of the connection
  * budget: mp_config_postgres_loop_pool(), in pipeline mode, their sockets
- * watched by the loop) and runs it over a snapshot (storage/store_snap.h):
+ * watched by the loop) and runs it over a snapshot (storage/snap/store_snap.h):
  * the user's records come in one statement; a run that reads past them (a
  * big user) runs again after one pipelined batch per round fetched the
  * rest, all in one read-only transaction. A read that cannot be answered

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Fails when core/ includes an I/O library, or storage/ includes libevent or
-# libcurl, or any file but storage/store_lmdb*.c and storage/store_lmdb_private.h
-# includes <lmdb.h>, or tools/ includes libevent, LMDB or a header of proxy/
-# (the ops tools link core and storage, never the proxy library).
+# libcurl, or any file but storage/lmdb/* includes <lmdb.h>, or any file but
+# storage/pg/* includes <libpq-fe.h> (storage/ops/, the op sequence, reaches
+# a backend only through its table: storage/ops/store_backend.h), or tools/
+# includes libevent, LMDB or a header of proxy/ (the ops tools link core and
+# storage, never the proxy library).
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
@@ -11,15 +13,15 @@ if [ -n "$bad" ]; then
     echo "core/ must not include I/O libraries:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/)' \
-      "$root"/storage/*.c "$root"/storage/*.h 2>/dev/null)
+      "$root"/storage/*.[ch] "$root"/storage/*/*.[ch] 2>/dev/null)
 if [ -n "$bad" ]; then
     echo "storage/ must not include libevent or libcurl:"; echo "$bad"; status=1
 fi
-bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<lmdb\.h>' "$root"/storage/*.c "$root"/storage/*.h \
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<lmdb\.h>' "$root"/storage/*.[ch] "$root"/storage/*/*.[ch] \
       "$root"/proxy/*.c "$root"/proxy/*.h "$root"/proxy/*/*.[ch] "$root"/core/*.c "$root"/core/*.h "$root"/core/*/*.[ch] 2>/dev/null \
-      | grep -vE 'storage/store_lmdb[a-z_]*\.c$|storage/store_lmdb_private\.h$')
+      | grep -vE 'storage/lmdb/[a-z_]*\.[ch]$')
 if [ -n "$bad" ]; then
-    echo "only storage/store_lmdb*.c and store_lmdb_private.h may include <lmdb.h>:"; echo "$bad"; status=1
+    echo "only storage/lmdb/ may include <lmdb.h>:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '\b(time|clock_gettime|gettimeofday|getenv|fopen|open|socket)[[:space:]]*\(' \
       "$root"/core/*.c "$root"/core/*/*.c 2>/dev/null | grep -v '^\S*:[0-9]*:[[:space:]]*/\?\*')
@@ -31,11 +33,17 @@ bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|lmdb\.h|ne
 if [ -n "$bad" ]; then
     echo "tools/ must not include libevent, LMDB or the proxy's headers:"; echo "$bad"; status=1
 fi
-bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<libpq-fe\.h>' "$root"/storage/*.c "$root"/storage/*.h \
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<libpq-fe\.h>' "$root"/storage/*.[ch] "$root"/storage/*/*.[ch] \
       "$root"/proxy/*.c "$root"/proxy/*.h "$root"/proxy/*/*.[ch] "$root"/core/*.c "$root"/core/*.h \
-      "$root"/core/*/*.[ch] "$root"/tools/*/*.[ch] 2>/dev/null | grep -vE 'storage/store_pg[a-z_]*\.[ch]$')
+      "$root"/core/*/*.[ch] "$root"/tools/*/*.[ch] 2>/dev/null | grep -vE 'storage/pg/[a-z_]*\.[ch]$')
 if [ -n "$bad" ]; then
-    echo "only storage/store_pg*.[ch] may include <libpq-fe.h>:"; echo "$bad"; status=1
+    echo "only storage/pg/ may include <libpq-fe.h>:"; echo "$bad"; status=1
+fi
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*"(store_lmdb|store_pg|store_snap_private)[a-z_]*\.h"' \
+      "$root"/storage/ops/*.[ch] "$root"/storage/format/*.[ch] 2>/dev/null)
+if [ -n "$bad" ]; then
+    echo "storage/ops/ and storage/format/ reach a backend only through storage/ops/store_backend.h:"
+    echo "$bad"; status=1
 fi
 [ $status -eq 0 ] && echo "layering ok"
 exit $status

@@ -1,4 +1,4 @@
-/* Helpers shared by the storage/store.h suites (see store_fixture.h). They
+/* Helpers shared by the storage/ops/store.h suites (see store_fixture.h). They
  * assert with Check, so they run only inside a Check test. */
 #include "store_fixture.h"
 

@@ -1,4 +1,4 @@
-/* Helpers shared by the storage/store.h suites: open and close a store on
+/* Helpers shared by the storage/ops/store.h suites: open and close a store on
  * either backend in a fresh temporary directory, build the common ops, and
  * read a user back. Every helper fails the running Check test on an error it
  * does not return; none of them checks a store's behaviour by itself. */

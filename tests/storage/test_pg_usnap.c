@@ -1,4 +1,4 @@
-/* The PostgreSQL user snapshot's walk (storage/store_pg_usnap.h): the rows
+/* The PostgreSQL user snapshot's walk (storage/pg/store_pg_usnap.h): the rows
  * of a well-formed snapshot in order, byte for byte, and MP_EIO for every
  * way a value read back from the database could be malformed; packing,
  * LZ4 when it is smaller, plain when not, empty past the bounds. (Writing and

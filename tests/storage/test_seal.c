@@ -1,4 +1,4 @@
-/* Tests for storage/seal.h: sealing round trips, tampering in each part of a
+/* Tests for storage/format/seal.h: sealing round trips, tampering in each part of a
  * record, key parsing in every accepted and refused form, key files, and
  * known answers for the key id and HMAC computed outside this code. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Tests for storage/store.h: every case runs on each backend (loop index
+/* Tests for storage/ops/store.h: every case runs on each backend (loop index
  * _i: 0 = mem, 1 = lmdb). The lmdb-only cases at the end write raw records
  * with the mdb_* API to check that a corrupt or future record is refused. */
 #include <check.h>

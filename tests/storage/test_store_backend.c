@@ -1,4 +1,4 @@
-/* Tests for the backend primitives (storage/store_backend.h), the same
+/* Tests for the backend primitives (storage/ops/store_backend.h), the same
  * cases on every backend (the loop index _i: 0 = mem, 1 = lmdb): what the
  * op layer may rely on, whichever backend is underneath. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Tests for the governance half of storage/store.h: the change history,
+/* Tests for the governance half of storage/ops/store.h: the change history,
  * provenance, erasure, retention, the facts cap, the users listing and the
  * store's secret. Cases that run on both backends use the loop index _i:
  * 0 = mem, 1 = lmdb. Encryption at rest, compaction and key rotation are

@@ -1,4 +1,4 @@
-/* Tests for the store's episodic archive and relevance index (storage/index.h,
+/* Tests for the store's episodic archive and relevance index (storage/format/index.h,
  * store_archive.c, store_view.c) as the request path reads them: through
  * mp_store_view_index() and mp_store_archive(). Every store op must keep
  * the index in step with what it writes, on each backend (loop index _i:

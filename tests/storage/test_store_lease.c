@@ -1,4 +1,4 @@
-/* Tests for job leases in storage/store.h (MP_OP_CLAIM_JOB, the lease
+/* Tests for job leases in storage/ops/store.h (MP_OP_CLAIM_JOB, the lease
  * fields of mp_store_jobs): on a store several processes share
  * (PostgreSQL), one owner at a time until the lease expires, and a lease
  * goes with its job; on a store one process opens at a time (mem, LMDB),

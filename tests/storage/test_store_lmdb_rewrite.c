@@ -1,4 +1,4 @@
-/* Tests for the LMDB store's rewrites of its own files (storage/store.h):
+/* Tests for the LMDB store's rewrites of its own files (storage/ops/store.h):
  * encryption at rest, compaction and key rotation, checked against the
  * bytes of the store's files. The one case that holds on every backend
  * (compaction keeps live data) uses the loop index _i: 0 = mem, 1 = lmdb. */

@@ -1,4 +1,4 @@
-/* Tests for the user's own memory setting in storage/store.h
+/* Tests for the user's own memory setting in storage/ops/store.h
  * (MP_OP_SET_USER_MODE, mp_store_user_mode, mp_store_view_user_mode): what
  * each mode holds back, what it never holds back, and that the setting
  * outlives erasure, reopening, compaction and sealing. Cases that run on

@@ -1,4 +1,4 @@
-/* The snapshot store (storage/store_snap.h): the ranges it covers, the
+/* The snapshot store (storage/snap/store_snap.h): the ranges it covers, the
  * misses a run notes, and, on every backend, clear and sealed, that a read
  * run over a snapshot until it misses nothing answers exactly what the
  * source store answers (the view, the memory, the setting, the users). */

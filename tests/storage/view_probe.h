@@ -1,4 +1,4 @@
-/* Helpers for the index suites: what a user's view answers (storage/store.h:
+/* Helpers for the index suites: what a user's view answers (storage/ops/store.h:
  * mp_store_view_*, mp_store_archive), read back through a fresh view per
  * call and checked for the invariants every answer must keep. Each fails
  * the running Check test on an error it does not return. Words are turned
