@@ -99,8 +99,10 @@ class Persistence(mh.MemCase):
         p2 = self.proxy_on(storage, api_key='sk-proxy-k9', summarize_at=2, buffer_messages=2)
         # No request: the extraction, which folds the summary too in hybrid
         # mode (one call), runs to completion.
-        mem = mh.wait_memory(p2, user, lambda m: len(m['entities']) == 2 and m['summary']['text'] is not None,
-                             what='the extraction and summary pending since kill -9')
+        # (the buffer is trimmed right after the fold commits: wait for both)
+        mem = mh.wait_memory(p2, user, lambda m: len(m['entities']) == 2 and m['summary']['text'] is not None
+                             and len(m['buffer']) == 1,
+                             what='the extraction and summary pending since kill -9, the buffer trimmed')
         self.assertEqual(mh.entity_map(mem), {'name': 'Kit', 'city': 'Kiel'})
         self.assertEqual(mh.buffer_pairs(mem), [('assistant', REPLY)])
         self.assertIn('My name is Kit', mem['summary']['text'])
