@@ -32,6 +32,7 @@ struct mp_metrics_shard {
     counter injected_sum;
     counter memory_errors;
     counter memory_reads[MP_MEMREAD_COUNT];
+    counter relevance_postings, relevance_capped;
     counter client_tasks[MP_TASK_KINDS];
     counter searches[MP_SEARCH_COUNT];
     counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
@@ -262,6 +263,13 @@ void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind 
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result)
 {
     bump(&s->memory_reads[result]);
+}
+
+void mp_metrics_relevance(struct mp_metrics_shard *s, uint64_t postings, bool capped)
+{
+    add(&s->relevance_postings, postings);
+    if (capped)
+        bump(&s->relevance_capped);
 }
 
 void mp_metrics_pg_read_round(struct mp_metrics_shard *s, enum mp_pg_read_round round)
@@ -730,6 +738,17 @@ static void render_memory(struct mp_metrics *m, struct text *t)
     for (int r = 0; r < MP_MEMREAD_COUNT; r++)
         put(t, "memproxy_memory_reads_total{result=\"%s\"} %llu\n", memory_read_names[r],
             (unsigned long long)SUM(m, memory_reads[r]));
+    put(t,
+        "# HELP memproxy_relevance_postings_total Postings relevant retrieval scored for "
+        "requests.\n"
+        "# TYPE memproxy_relevance_postings_total counter\n"
+        "memproxy_relevance_postings_total %llu\n"
+        "# HELP memproxy_relevance_capped_total Requests whose relevance scoring met "
+        "[memory] relevance_max_postings and injected what it had.\n"
+        "# TYPE memproxy_relevance_capped_total counter\n"
+        "memproxy_relevance_capped_total %llu\n",
+        (unsigned long long)SUM(m, relevance_postings),
+        (unsigned long long)SUM(m, relevance_capped));
     render_conversations(m, t);
     render_tools(m, t);
     put(t, "# HELP memproxy_postgres_read_rounds_total Rounds of statements requests' memory "

@@ -138,6 +138,10 @@ enum mp_memory_read_result {
     MP_MEMREAD_COUNT
 };
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result);
+/* What one request's relevance scoring did (core/recall/relevance.h): the
+ * postings it scored (memproxy_relevance_postings_total) and whether it met
+ * the ceiling (memproxy_relevance_capped_total). */
+void mp_metrics_relevance(struct mp_metrics_shard *s, uint64_t postings, bool capped);
 
 /* A memory search (GET /v1/memory/search, the admin API's, the MCP
  * search_memory tool) by result: memproxy_memory_searches_total{result}. */

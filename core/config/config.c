@@ -146,6 +146,8 @@ static const struct key_def keys[] = {
     {"memory", "share_past", K_UINT, FIELD(memory.share_past), 0, 100, NULL},
     {"memory", "share_summary", K_UINT, FIELD(memory.share_summary), 0, 100, NULL},
     {"memory", "share_buffer", K_UINT, FIELD(memory.share_buffer), 0, 100, NULL},
+    {"memory", "relevance_max_postings", K_UINT, FIELD(memory.relevance_max_postings), 1,
+     4294967295u, NULL},
     {"memory", "head_share", K_UINT, FIELD(memory.head_share), 0, 100, NULL},
     {"memory", "conversations_max", K_UINT, FIELD(memory.conversations_max), 0, 10000000, NULL},
     {"memory", "conversation_bytes_max", K_UINT, FIELD(memory.conversation_bytes_max), 0,
@@ -801,6 +803,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_past = 30;
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
+    c->memory.relevance_max_postings = 20000; /* MP_RELEVANCE_MAX_POSTINGS */
     c->memory.head_share = 45;
     c->memory.conversations_max = 10000;
     c->memory.conversation_bytes_max = 16u * 1024 * 1024;

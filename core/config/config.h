@@ -151,6 +151,9 @@ struct mp_config {
         uint32_t share_past;    /* 30: relevant archived messages */
         uint32_t share_summary; /* 15: the rolling summary */
         uint32_t share_buffer;  /* 15: the recent messages */
+        /* Relevance's ceiling: postings one scoring call reads at most
+         * (core/recall/relevance.h); 20000; 1 .. 4294967295. */
+        uint32_t relevance_max_postings;
         /* Conversations (core/wire/convid.h, core/wire/inject.h): the stable
          * head's share of the budget, and each worker's table of heads. */
         uint32_t head_share;                /* 0; 0 .. 100 percent */

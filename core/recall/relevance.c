@@ -7,7 +7,9 @@
  * (relevance_items.c), and every later stage walks that table only. The cost
  * of a call is the postings read plus the candidates times the neighbour
  * window, whatever ix->n; the only pass over the whole index is the optional
- * spelling-neighbour lookup, which the view answers as it can.
+ * spelling-neighbour lookup, which the view answers as it can. The ceiling
+ * (relevance.h) bounds the postings: a member too common for what is left of
+ * it is skipped whole, so that what is scored is scored exactly.
  *
  * The order of floating-point operations follows the reference (recall.py) so
  * that the C and Python figures agree: group contributions are added to an
@@ -275,6 +277,9 @@ struct run {
     size_t nids, cap_ids;
     double w, idf; /* of the member being read */
     bool own;      /* the member is its group's own term */
+    uint32_t max;  /* the ceiling (relevance.h) */
+    uint32_t left; /* postings the ceiling still allows */
+    bool capped;   /* a term was skipped for it */
 };
 
 static uint32_t reach_of(const struct mp_relevance_params *p)
@@ -424,6 +429,18 @@ static void ids_sort(struct run *r)
     r->nids = m;
 }
 
+/* Whether a member of df postings fits in *left (taken from it); one that
+ * does not is skipped whole and the call is capped. */
+static bool affordable(uint32_t df, uint32_t *left, bool *capped)
+{
+    if (df > *left) {
+        *capped = true;
+        return false;
+    }
+    *left -= df;
+    return true;
+}
+
 static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
@@ -441,12 +458,16 @@ static int read_windows(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
     int rc = MP_OK;
+    uint32_t left = r->left; /* bm25f() reads the same members: the same choices */
+    bool capped = false;
     if (ix->items == NULL || !walks(r->p))
         return MP_OK;
     r->nids = 0;
-    for (size_t k = qy->gstart[from]; rc == MP_OK && k < qy->nm; k++)
-        if (ix->df(ix->ctx, qy->m[k].t, qy->m[k].len) > 0)
+    for (size_t k = qy->gstart[from]; rc == MP_OK && k < qy->nm; k++) {
+        uint32_t df = ix->df(ix->ctx, qy->m[k].t, qy->m[k].len);
+        if (df > 0 && affordable(df, &left, &capped))
             rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting_id, r);
+    }
     if (rc != MP_OK)
         return rc;
     ids_sort(r);
@@ -465,7 +486,7 @@ static int bm25f(struct run *r, const struct query *qy, size_t from)
         r->ntouched = 0;
         for (size_t k = qy->gstart[g]; k < qy->gstart[g + 1]; k++) {
             uint32_t df = ix->df(ix->ctx, qy->m[k].t, qy->m[k].len);
-            if (df == 0)
+            if (df == 0 || !affordable(df, &r->left, &r->capped))
                 continue;
             r->w = qy->m[k].w;
             r->idf = idf_of(ix, df);
@@ -756,10 +777,12 @@ static size_t top_items(const struct run *r, size_t *top, size_t k)
 }
 
 /* Counts the candidate terms (sorted, duplicates folded into c), values them
- * c * idf and keeps those held by prf_min_docs items, best first. */
-static int value_cands(const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
-                       struct prf_arg *a)
+ * c * idf and keeps those held by prf_min_docs items, best first. A df above
+ * the ceiling may be the view's stop, not the count: the call is capped. */
+static int value_cands(struct run *r, struct prf_arg *a)
 {
+    const struct mp_relevance_index *ix = r->ix;
+    const struct mp_relevance_params *p = r->p;
     if (a->n == 0) /* none read (a->c is NULL) */
         return MP_OK;
     qsort(a->c, a->n, sizeof(a->c[0]), cmp_member_cand);
@@ -775,8 +798,10 @@ static int value_cands(const struct mp_relevance_index *ix, const struct mp_rele
     for (size_t k = 0; k < m; k++) {
         if (a->c[k].c < p->prf_min_docs)
             continue;
+        uint32_t df = ix->df(ix->ctx, a->c[k].t, a->c[k].len);
+        r->capped = r->capped || df > r->max;
         a->c[kept] = a->c[k];
-        a->c[kept].v = a->c[k].c * idf_of(ix, ix->df(ix->ctx, a->c[k].t, a->c[k].len));
+        a->c[kept].v = a->c[k].c * idf_of(ix, df);
         kept++;
     }
     qsort(a->c, kept, sizeof(a->c[0]), cmp_cand_value);
@@ -797,7 +822,7 @@ static int prf(struct run *r, struct query *qy)
     for (size_t j = 0; j < ntop && rc == MP_OK; j++)
         rc = r->ix->item_terms(r->ix->ctx, r->t.rec[top[j]].id, on_item_term, &a);
     if (rc == MP_OK)
-        rc = value_cands(r->ix, p, &a);
+        rc = value_cands(r, &a);
     size_t nt =
         p->prf_terms < MP_RELEVANCE_MAX_PRF_TERMS ? p->prf_terms : MP_RELEVANCE_MAX_PRF_TERMS;
     for (size_t j = 0; rc == MP_OK && j < a.n && j < nt; j++) {
@@ -847,7 +872,8 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
                                 const struct mp_relevance_params *p, struct mp_relevance_hit **hits,
                                 size_t *nhits)
 {
-    struct run r = {.ix = ix, .p = p};
+    uint32_t max = ix->max_postings > 0 ? ix->max_postings : MP_RELEVANCE_MAX_POSTINGS;
+    struct run r = {.ix = ix, .p = p, .max = max, .left = max};
     struct query qy = {.m = NULL};
     mp_relevance_items_init(&r.t);
     int rc = build_query(&qy, qn, ix, p);
@@ -863,6 +889,8 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
         temporal(&r, qn);
         rc = collect(&r, hits, nhits);
     }
+    if (rc == MP_OK && ix->work != NULL)
+        ix->work(ix->ctx, r.max - r.left, r.capped);
     free(qy.m);
     free(r.touched);
     free(r.ids);

@@ -36,8 +36,17 @@
  * items; memory and time grow with those, never with n. The exception is the
  * view's surface callback, asked once per question word that no item holds
  * (see struct mp_relevance_index). A term most items hold (a speaker's name
- * in the key field) still makes most items candidates: that cost is the
- * data's, and the view's to cap if it must. */
+ * in the key field) still makes most items candidates.
+ *
+ * The ceiling: one call scores at most ix->max_postings postings (0:
+ * MP_RELEVANCE_MAX_POSTINGS), the question's round and the feedback round
+ * together. Members are read in group order, each whole or not at all: a
+ * member whose df exceeds what is left of the ceiling is skipped (the call
+ * is then "capped"), and the later, rarer members are still read. So the
+ * work of a call is at most the ceiling's postings, twice (the windows'
+ * prefetch reads the same ones), the items they name and up to
+ * 2 * nb_reach ids around each, whatever the data; a call that never meets
+ * a term above what is left scores exactly as without the ceiling. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
@@ -54,6 +63,10 @@
 #define MP_RELEVANCE_MAX_MEMBERS   1024
 #define MP_RELEVANCE_MAX_PRF_TERMS 32   /* prf_terms above this are cut to it */
 #define MP_RELEVANCE_MAX_PRF_CAND  1024 /* (item, term) pairs read for feedback */
+/* The default ceiling of postings one call scores (above): about 5 ms of
+ * scoring (0.22 us a posting, tests/bench/populate --question), far above
+ * any question of the dev sets (no selection there changes). */
+#define MP_RELEVANCE_MAX_POSTINGS 20000
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
@@ -143,6 +156,13 @@ struct mp_relevance_index {
     /* No item has an id above last, so probes for neighbours stop there
      * instead of reading gaps one by one; 0: not known. */
     uint32_t last;
+    /* The ceiling of postings one call scores (see the top); 0: the
+     * default. df() may answer any value above it for a term with more
+     * postings (a view that stops counting there). */
+    uint32_t max_postings;
+    /* Told once at the end of a successful call: the postings it scored
+     * and whether it met the ceiling. NULL: not told. */
+    void (*work)(void *ctx, uint32_t postings, bool capped);
 };
 
 /* An item the question reaches, with its score. */

@@ -375,6 +375,7 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     ex->head = view != NULL ? *mp_store_view_head(view) : empty;
     mp_reqmem_keep_newest(&ex->head, ex->cfg->memory.buffer_messages, &all, &all_n);
     if (view != NULL) {
+        mp_store_view_set_max_postings(view, ex->cfg->memory.relevance_max_postings);
         mp_store_view_source(view, &ex->own_src, ex->ix);
         ex->src = &ex->own_src;
         ex->user_mode = mp_store_view_user_mode(view);

@@ -348,11 +348,15 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     mp_reqmem_keep_newest(&head, cfg->memory.buffer_messages, &all, &all_n);
     struct mp_recall_source src;
     struct mp_relevance_index ix[2];
+    mp_store_view_set_max_postings(view, cfg->memory.relevance_max_postings);
     mp_store_view_source(view, &src, ix);
     struct mp_recall_params p;
     mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(loop), &p);
     f->inject_rc = conv_inject(m, &head, &src, &p, &plan);
     f->tokens = plan.tokens;
+    unsigned capped;
+    mp_store_view_work(view, &f->scored, &capped);
+    f->capped = capped > 0;
 }
 
 /* The request's explanation, when it asked (admin/explain.h), over view
@@ -436,8 +440,10 @@ static void apply_found(struct mp_reqmem *m, int status)
         apply_user_mode(m, f->mode);
     if (!reading || (!f->nothing_stored && !f->built))
         return; /* only the setting was read, or it turned reading off */
-    if (f->built)
+    if (f->built) {
         conv_keep(m, f);
+        mp_metrics_relevance(loop->shard, f->scored, f->capped);
+    }
     int rc = f->nothing_stored ? MP_NOTFOUND : f->inject_rc;
     if (rc == MP_OK) {
         m->splice = f->splice;

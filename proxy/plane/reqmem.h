@@ -40,6 +40,8 @@ struct mp_reqmem_found {
     int inject_rc;
     struct mp_splice splice; /* the memory spliced in (owned) when inject_rc is MP_OK */
     uint32_t tokens;
+    uint64_t scored; /* postings relevance scored (storage/ops/store.h: mp_store_view_work) */
+    bool capped;     /* ... and whether it met the ceiling */
     /* the conversation (plane/convtab.h): its key, whether its kept head
        was used, else the head built (owned), kept once the read is over */
     unsigned char conv_key[32];

@@ -482,6 +482,16 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
  * valid while the view is open. No spelling neighbours (surface NULL). */
 void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out);
 
+/* Relevance's ceiling for the view's indexes (core/recall/relevance.h:
+ * postings one scoring call reads at most; 0: MP_RELEVANCE_MAX_POSTINGS,
+ * the default of a view), set before mp_store_view_index(): the view then
+ * reads a term's postings only up to one past it. */
+void mp_store_view_set_max_postings(struct mp_store_view *v, uint32_t max);
+
+/* What relevance did over the view's indexes so far: the postings it
+ * scored and its calls that met the ceiling. */
+void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigned *capped);
+
 /* Fact id as the view decoded it, its block text written: MP_OK with
  * *out, the view's (valid until it closes; a fact is read from the store
  * and its text written once per view, whichever call reads it first),

@@ -11,6 +11,7 @@
 #include "index.h"
 #include "memblock.h"
 #include "recall.h"
+#include "relevance.h"
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
@@ -72,6 +73,9 @@ struct mp_store_view {
     struct ranked_cache ranked;
     struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
     size_t ncache, cap;
+    uint32_t max_postings; /* relevance's ceiling: a term's postings read up to one past it */
+    uint64_t scored;       /* postings relevance scored (its work callback) */
+    unsigned capped;       /* its calls that met the ceiling */
 };
 
 static int get_plain(struct mp_store_view *v, enum mp_store_table t, const unsigned char *k,
@@ -118,6 +122,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
         rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
         v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
+    v->max_postings = MP_RELEVANCE_MAX_POSTINGS;
     if (rc != MP_OK) {
         mp_store_view_close(v);
         return rc;
@@ -371,6 +376,7 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
 struct posting_scan {
     struct cached_term *ct;
     size_t cap;
+    uint32_t max; /* read one more than this at most: df above the ceiling is all it needs */
 };
 
 static int on_posting(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
@@ -378,6 +384,8 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
     struct posting_scan *ps = arg;
     if (pv->n != 5)
         return MP_EIO;
+    if (ps->ct->n > ps->max)
+        return MP_STORE_SCAN_STOP;
     if (mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
         return MP_ENOMEM;
     struct mp_relevance_posting *p = &ps->ct->p[ps->ct->n++];
@@ -447,7 +455,7 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
     struct cached_term fresh = {.kind = kind, .len = len};
     memcpy(fresh.t, t, len);
-    struct posting_scan ps = {&fresh, 0};
+    struct posting_scan ps = {&fresh, 0, v->max_postings};
     *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, 4, on_posting,
                                       &ps);
     if (*rc != MP_OK) {
@@ -571,6 +579,24 @@ static int ix_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *
     return rc;
 }
 
+static void ix_work(void *ctx, uint32_t postings, bool capped)
+{
+    struct kind_view *kv = ctx;
+    kv->v->scored += postings;
+    kv->v->capped += capped;
+}
+
+void mp_store_view_set_max_postings(struct mp_store_view *v, uint32_t max)
+{
+    v->max_postings = max > 0 ? max : MP_RELEVANCE_MAX_POSTINGS;
+}
+
+void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigned *capped)
+{
+    *scored = v->scored;
+    *capped = v->capped;
+}
+
 void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevance_index *out)
 {
     enum mp_codec_kind kind = facts ? MP_CODEC_KIND_FACT : MP_CODEC_KIND_MESSAGE;
@@ -587,6 +613,8 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
     out->item = ix_item;
     out->item_terms = ix_item_terms;
     out->surface = NULL;
+    out->max_postings = v->max_postings;
+    out->work = ix_work;
     if (facts) /* ids below next_fact; seqs below next_seq (when an id holds them) */
         out->last = v->meta.next_fact > 1 ? v->meta.next_fact - 1 : 0;
     else

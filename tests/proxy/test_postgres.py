@@ -409,6 +409,35 @@ class BigUser(PgCase):
         self.assertEqual(self.snapshot_len(user), 0)
         self.assertGreater(self.snapshot_len(small), 0)
 
+    def test_relevance_ceiling_as_on_lmdb(self):
+        """Issue 34: scoring stops at [memory] relevance_max_postings on
+        PostgreSQL as on LMDB, with the same injection and the same count."""
+        cfg = dict(memory={'mode': 'hybrid', 'relevance_max_postings': 200},
+                   sections={'admin': {'token': mh.ADMIN_TOKEN},
+                             'governance': {'retention_days': 0, 'pii_retention_days': 0}})
+        pg = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': self.pg.url},
+                              **cfg)
+        lm = self.start_proxy(workers=1, **cfg)
+        user = mh.uid('pgceil')
+        base = 1700000000000
+        lines = [mh.message('user' if i % 2 == 0 else 'assistant',
+                            'note %d: the deploy function threw an error again' % i,
+                            mh.iso_ms(base + i * 60000)) for i in range(300)]
+        lines.append(mh.message('user', 'the deploy function threw an error in zqxtown',
+                                mh.iso_ms(base + 300 * 60000)))
+        got = []
+        for p in (pg, lm):
+            self.assertEqual(mh.import_lines(p, user, lines).status, 200)
+            s = send(p, user, 'Why did the deploy function throw an error in zqxtown?', x_memory='read')
+            self.assertOK(s)
+            self.assertIsNone(s.header('x-memory-error'))
+            got.append((self.injection(s).elements, p.metric('memproxy_relevance_capped_total'),
+                        p.metric('memproxy_relevance_postings_total')))
+        self.assertIn('zqxtown', json.dumps(got[0][0]))
+        self.assertEqual(got[0], got[1])
+        self.assertEqual(got[0][1], 1)
+        self.assertLessEqual(got[0][2], 200)
+
     def test_search_mcp_and_explain_of_a_big_user_as_on_lmdb(self):
         """Issue 36: the search, the MCP search tool and explain read a big
         user in rounds (the read runs again over more records) and answer

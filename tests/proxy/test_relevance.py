@@ -4,7 +4,9 @@ past message that answer it, dated, with their role and escaped, where
 `retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
 question that matches nothing still gets them; X-Memory-Injected-Tokens
 stays within context_budget_tokens; erasure and retention reach the
-archive and what is injected; the same question gives the same bytes.
+archive and what is injected; the same question gives the same bytes;
+scoring stops at [memory] relevance_max_postings on a history whose every
+message holds the question's words, still finds the rare one, and counts it.
 (--check-config of the shares and of retrieval: tests/proxy/test_config.py.)"""
 
 import json
@@ -274,6 +276,52 @@ class Budget(RelevanceCase):
 # ---------------------------------------------------------------------------
 # Erasure, retention, determinism
 # ---------------------------------------------------------------------------
+
+class Ceiling(RelevanceCase):
+    """A history made to defeat pruning: every archived message holds the
+    question's words; one also holds a rare word."""
+    N = 300
+    MAX = 200  # below N: each common word is over the ceiling
+
+    def history(self, user, proxy):
+        lines = [message('user' if i % 2 else 'assistant',
+                         'Note %d: the deploy function threw an error again.' % i,
+                         '2022-%02d-%02dT09:00:00Z' % (1 + i // 28 % 12, 1 + i % 28)) for i in range(self.N)]
+        lines.append(message('user', 'The deploy function threw an error in Zanzibar.', '2023-01-01T09:00:00Z'))
+        self.imp_ok(user, lines, proxy)
+
+    def work(self, proxy, user, question):
+        """(postings scored, requests capped) by one question's read."""
+        before = (proxy.metric('memproxy_relevance_postings_total'),
+                  proxy.metric('memproxy_relevance_capped_total'))
+        s, inj = self.ask(user, question, proxy)
+        after = (proxy.metric('memproxy_relevance_postings_total'),
+                 proxy.metric('memproxy_relevance_capped_total'))
+        return after[0] - before[0], after[1] - before[1], inj
+
+    def test_common_words_stop_at_the_ceiling_the_rare_one_is_found(self):
+        capped = self.own_proxy(memory={'relevance_max_postings': self.MAX})
+        user = mh.uid('ceiling')
+        self.history(user, capped)
+        q = 'Why did the deploy function throw an error in Zanzibar?'
+        scored, hit, inj = self.work(capped, user, q)
+        self.assertLessEqual(scored, self.MAX)  # one scoring call: no facts
+        self.assertGreater(scored, 0)
+        self.assertEqual(hit, 1)
+        self.assertIsNotNone(inj)
+        texts = [t for d, r, t in inj.block.past()]
+        self.assertIn('The deploy function threw an error in Zanzibar.', texts)
+        # A question of the rare word alone stays under it: not capped.
+        scored, hit, inj = self.work(capped, user, 'Anything about Zanzibar?')
+        self.assertEqual(hit, 0)
+        self.assertIsNotNone(inj)
+        # The default ceiling reads every posting of the same question.
+        user2 = mh.uid('ceiling')
+        self.history(user2, self.proxy)
+        scored, hit, _ = self.work(self.proxy, user2, q)
+        self.assertGreater(scored, 3 * self.N)
+        self.assertEqual(hit, 0)
+
 
 def injected_text(inj):
     if inj is None:

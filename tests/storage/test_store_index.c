@@ -716,6 +716,51 @@ static const char *const script_words[] = {"dog",   "Rex",        "park",   "Lis
                                            "@2022", "code",       "stored", "Zorblaxing", "lovely"};
 #define NSCRIPT (sizeof(script_words) / sizeof(script_words[0]))
 
+/* Relevance's ceiling through the view (store.h: mp_store_view_set_max_postings):
+ * a term of more postings than it is read to one past it, scoring skips
+ * it and reads the rarer one, and the view tells the work. */
+START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    struct mp_terms *t = NULL;
+    struct mp_relevance_params p;
+    struct mp_relevance_hit *h = NULL;
+    size_t nh = 0;
+    uint64_t scored = 0;
+    unsigned capped = 0;
+    for (uint8_t i = 1; i <= 10; i++) {
+        const char *said = i == 7 ? "the kettle and the otter" : "the kettle again";
+        ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
+    }
+    ck_assert_uint_eq(vp_df(store, U("kim"), false, "kettle"), 10); /* the default: all */
+    ck_assert_int_eq(mp_store_view_open(store, U("kim"), &v), MP_OK);
+    mp_store_view_set_max_postings(v, 4);
+    mp_store_view_index(v, false, &ix);
+    ck_assert_uint_eq(ix.max_postings, 4);
+    char kettle[MP_TERMS_MAX + 1];
+    vp_term_of("kettle", kettle);
+    ck_assert_uint_eq(ix.df(ix.ctx, kettle, strlen(kettle)), 5);
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    p.prf_docs = 0;
+    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, "kettle otter", 12, NULL, 0, &h, &nh), MP_OK);
+    mp_store_view_work(v, &scored, &capped);
+    ck_assert_uint_eq(scored, 1); /* the otter's */
+    ck_assert_uint_eq(capped, 1);
+    ck_assert_uint_ge(nh, 1);
+    bool otter = false;
+    for (size_t k = 0; k < nh; k++)
+        otter = otter || h[k].item == 13; /* turn 7's user message */
+    ck_assert(otter);
+    free(h);
+    mp_terms_free(t);
+    mp_store_view_close(v);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_index_same_ops_give_the_same_answers)
 {
     struct mp_store *a = fx_open_backend(_i), *b;
@@ -1532,6 +1577,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_view_reads_a_term_to_one_past_the_ceiling, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);

@@ -114,10 +114,18 @@ static struct mp_relevance_index view(struct tix *x)
     double total = 0;
     for (uint32_t i = 0; i < x->n; i++)
         total += x->it[i].len;
-    struct mp_relevance_index v = {x,        x->n,         x->n ? total / x->n : 1.0,
-                                   t_df,     t_postings,   ranged ? t_items : NULL,
-                                   t_item,   t_item_terms, t_surface,
-                                   view_last};
+    struct mp_relevance_index v = {x,
+                                   x->n,
+                                   x->n ? total / x->n : 1.0,
+                                   t_df,
+                                   t_postings,
+                                   ranged ? t_items : NULL,
+                                   t_item,
+                                   t_item_terms,
+                                   t_surface,
+                                   view_last,
+                                   0,
+                                   NULL};
     return v;
 }
 
@@ -710,8 +718,8 @@ static int no_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
 START_TEST(test_relevance_ids_at_both_ends_of_the_range)
 {
     unsigned calls = 0;
-    struct mp_relevance_index v = {&calls, 1000,     2.0,      top_df, top_postings,
-                                   NULL,   top_item, no_terms, NULL,   0};
+    struct mp_relevance_index v = {&calls,   1000, 2.0, top_df, top_postings, NULL, top_item,
+                                   no_terms, NULL, 0,   0,      NULL};
     struct mp_relevance_params p;
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     struct mp_terms *t = NULL;
@@ -863,8 +871,8 @@ static int big_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void 
 static void big_score(struct big *b, const struct mp_relevance_params *p, const char *q,
                       struct mp_relevance_hit **h, size_t *nh)
 {
-    struct mp_relevance_index v = {b,        BIG_N,          4.0,  big_df, big_postings, NULL,
-                                   big_item, big_item_terms, NULL, 0};
+    struct mp_relevance_index v = {
+        b, BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms, NULL, 0, 0, NULL};
     struct mp_terms *t = NULL;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     ck_assert_int_eq(mp_relevance_score(t, &v, p, q, strlen(q), NULL, 0, h, nh), MP_OK);
@@ -922,13 +930,110 @@ START_TEST(test_relevance_million_items_is_deterministic)
     uint32_t out[1024], used = 0;
     size_t n = 0;
     ck_assert_uint_le(n1, 1024);
-    struct mp_relevance_index v = {&b,       BIG_N,          4.0,  big_df, big_postings, NULL,
-                                   big_item, big_item_terms, NULL, 0};
+    struct mp_relevance_index v = {
+        &b, BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms, NULL, 0, 0, NULL};
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h1, n1, 200, out, &n, &used), MP_OK);
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_le(used, 200);
     free(h1);
     free(h2);
+}
+END_TEST
+
+static uint32_t work_postings, work_calls, big_read;
+static bool work_capped;
+
+static void on_work(void *ctx, uint32_t postings, bool capped)
+{
+    (void)ctx;
+    work_postings = postings;
+    work_capped = capped;
+    work_calls++;
+}
+
+static int counted_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
+                            void *arg)
+{
+    big_read += big_df(ctx, t, len);
+    return big_postings(ctx, t, len, fn, arg);
+}
+
+/* big_score() under the ceiling max (0: the default), the work told. */
+static void capped_score(const struct mp_relevance_params *p, uint32_t max, const char *q,
+                         struct mp_relevance_hit **h, size_t *nh)
+{
+    struct big b = {false, 0};
+    struct mp_relevance_index v = {
+        &b,   BIG_N, 4.0, big_df, counted_postings, NULL, big_item, big_item_terms,
+        NULL, 0,     max, on_work};
+    struct mp_terms *t = NULL;
+    work_calls = 0;
+    big_read = 0;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_relevance_score(t, &v, p, q, strlen(q), NULL, 0, h, nh), MP_OK);
+    mp_terms_free(t);
+    ck_assert_uint_eq(work_calls, 1);
+    ck_assert_uint_le(big_read, work_postings);
+    ck_assert_uint_le(work_postings, max > 0 ? max : MP_RELEVANCE_MAX_POSTINGS);
+}
+
+static void same_hits(const struct mp_relevance_hit *a, size_t na, const struct mp_relevance_hit *b,
+                      size_t nb)
+{
+    ck_assert_uint_eq(na, nb);
+    for (size_t k = 0; k < na; k++) {
+        ck_assert_uint_eq(a[k].item, b[k].item);
+        ck_assert(a[k].score == b[k].score);
+    }
+}
+
+START_TEST(test_relevance_ceiling_under_it_changes_nothing)
+{
+    /* zebra 50 postings, lion 25, @may 10: 85 in all */
+    for (int kind = 0; kind < 2; kind++) {
+        struct mp_relevance_params p;
+        mp_relevance_preset(kind == 0 ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &p);
+        struct mp_relevance_hit *h = NULL, *hc = NULL;
+        size_t nh = 0, nhc = 0;
+        const char *q = "When did the zebras and lions go in May?";
+        capped_score(&p, 0, q, &h, &nh);
+        ck_assert(!work_capped);
+        ck_assert_uint_ge(work_postings, 85);
+        uint32_t all = work_postings;
+        capped_score(&p, all, q, &hc, &nhc); /* exactly enough */
+        ck_assert(!work_capped);
+        ck_assert_uint_eq(work_postings, all);
+        same_hits(h, nh, hc, nhc);
+        free(h);
+        free(hc);
+    }
+}
+END_TEST
+
+START_TEST(test_relevance_ceiling_skips_the_common_term_reads_the_rare)
+{
+    /* no smoothing, no feedback: the capped question scores as the
+       question without the term the ceiling skipped, bit for bit */
+    struct mp_relevance_params p = plain();
+    struct mp_relevance_hit *h = NULL, *hl = NULL;
+    size_t nh = 0, nhl = 0;
+    capped_score(&p, 40, "Zebras and lions?", &h, &nh); /* zebra: 50 > 40 */
+    ck_assert(work_capped);
+    ck_assert_uint_eq(work_postings, 25); /* lion's */
+    capped_score(&p, 0, "Lions?", &hl, &nhl);
+    ck_assert(!work_capped);
+    same_hits(h, nh, hl, nhl);
+    ck_assert_uint_eq(nh, 25);
+    free(h);
+    free(hl);
+    /* the full method too stays within it, whatever it skips */
+    for (uint32_t max = 1; max < 120; max += 7) {
+        struct mp_relevance_params full;
+        mp_relevance_preset(MP_RELEVANCE_TURNS, &full);
+        capped_score(&full, max, "When did the zebras and lions go in May?", &h, &nh);
+        ck_assert(work_capped == (max < 85));
+        free(h);
+    }
 }
 END_TEST
 
@@ -988,6 +1093,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_session_share_only_near_candidates);
     tcase_add_test(tc, test_relevance_million_items_reads_only_the_windows);
     tcase_add_test(tc, test_relevance_million_items_is_deterministic);
+    tcase_add_test(tc, test_relevance_ceiling_under_it_changes_nothing);
+    tcase_add_test(tc, test_relevance_ceiling_skips_the_common_term_reads_the_rare);
     tcase_add_test(tc, test_relevance_index_helpers);
     suite_add_tcase(s, tc);
     return s;
