@@ -119,7 +119,8 @@ class Batching(mh.MemCase):
         user = mh.uid('boff')
         self.turns(user, TURNS[:2], proxy=p)
         mh.wait_memory(p, user, lambda m: len(m['buffer']) == 4, what='two turns recorded')
-        self.assertEqual(p.metric('memproxy_memory_queue_depth'), 2)
+        # the depth gauge settles after the write it counted lands: wait for it
+        mh.wait_for(lambda: p.metric('memproxy_memory_queue_depth') == 2, what='two turns pending')
         h = [('X-User-Id', user), ('Content-Type', 'application/json')]
         r = p.request('PUT', '/v1/memory/settings', h, b'{"mode":"off"}')
         self.assertEqual(r.status, 200, r)
