@@ -67,12 +67,9 @@ static int rank(const struct mp_relevance_question *qn, const struct mp_relevanc
                 enum mp_relevance_kind kind, struct matched *out)
 {
     struct mp_relevance_params rp;
-    struct mp_relevance_hit *hits = NULL;
-    size_t nhits = 0;
-    if (ix == NULL || ix->n == 0)
-        return MP_OK;
-    mp_relevance_preset(kind, &rp);
-    int rc = mp_relevance_score_question(qn, ix, &rp, &hits, &nhits);
+    struct mp_relevance_hit *hits;
+    size_t nhits;
+    int rc = mp_relevance_score_kind(qn, ix, kind, &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
     rc = mp_relevance_order_init(&out->order, ix, &rp, hits, nhits);

@@ -23,12 +23,9 @@ static int score_kind(const struct mp_relevance_question *qn, const struct mp_re
                       enum mp_relevance_kind kind, struct mp_recall_found **list, size_t *n)
 {
     struct mp_relevance_params rp;
-    struct mp_relevance_hit *hits = NULL;
-    size_t nhits = 0;
-    if (ix == NULL || ix->n == 0)
-        return MP_OK;
-    mp_relevance_preset(kind, &rp);
-    int rc = mp_relevance_score_question(qn, ix, &rp, &hits, &nhits);
+    struct mp_relevance_hit *hits;
+    size_t nhits;
+    int rc = mp_relevance_score_kind(qn, ix, kind, &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
     struct mp_recall_found *grown = realloc(*list, (*n + nhits) * sizeof(*grown));

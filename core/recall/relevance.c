@@ -867,6 +867,19 @@ static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *
     return MP_OK;
 }
 
+int mp_relevance_score_kind(const struct mp_relevance_question *qn,
+                            const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
+                            struct mp_relevance_params *p, struct mp_relevance_hit **hits,
+                            size_t *nhits)
+{
+    *hits = NULL;
+    *nhits = 0;
+    mp_relevance_preset(kind, p);
+    if (ix == NULL || ix->n == 0)
+        return MP_OK;
+    return mp_relevance_score_question(qn, ix, p, hits, nhits);
+}
+
 int mp_relevance_score_question(const struct mp_relevance_question *qn,
                                 const struct mp_relevance_index *ix,
                                 const struct mp_relevance_params *p, struct mp_relevance_hit **hits,

@@ -192,6 +192,14 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
                                 const struct mp_relevance_params *p, struct mp_relevance_hit **hits,
                                 size_t *nhits);
 
+/* mp_relevance_score_question() with kind's preset (written to *p, for
+ * what follows the scoring): MP_OK with *nhits 0 and *hits NULL when ix is
+ * NULL or empty. The one way recall and search score a kind. */
+int mp_relevance_score_kind(const struct mp_relevance_question *qn,
+                            const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
+                            struct mp_relevance_params *p, struct mp_relevance_hit **hits,
+                            size_t *nhits);
+
 /* Packs the hits[0..nhits) with score > 0 into budget tokens: by score /
  * tokens^pack_pow descending (ties: lower id), each taken when used + tokens <=
  * budget. Writes the ids in that order to out[0..*nout) (out holds nhits ids)

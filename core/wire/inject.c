@@ -30,21 +30,26 @@ struct request {
     const struct mp_inject_head *head; /* its past messages count as sent; NULL: none */
 };
 
-/* Whether the request already carries a message of this role and text:
- * by role and length first, then by hash (computed only when some message
- * has both), then byte for byte. */
+/* Whether the request already carries a message of this role and text, or
+ * its conversation's head does (a past message the head holds): by length
+ * (and role) first, then by hash (computed once, only when something has
+ * the length), then, for the request's own messages, byte for byte. */
 static bool in_request(void *ctx, enum mp_role role, const char *text, size_t len)
 {
     const struct request *rq = ctx;
     int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
     uint64_t h = 0;
     bool hashed = false;
-    if (rq->head != NULL && rq->head->npast > 0) { /* in the head already: not again */
-        h = mp_chatreq_hash_text(cr, text, len);
-        hashed = true;
-        for (size_t i = 0; i < rq->head->npast; i++)
-            if (rq->head->past_hashes[i] == h)
-                return true;
+    for (size_t i = 0; rq->head != NULL && i < rq->head->npast; i++) { /* in the head: not again */
+        const struct mp_inject_past *hp = &rq->head->past[i];
+        if (hp->len != len)
+            continue;
+        if (!hashed) {
+            h = mp_chatreq_hash_text(cr, text, len);
+            hashed = true;
+        }
+        if (hp->hash == h)
+            return true;
     }
     for (size_t i = 0; i < rq->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &rq->req->msgs[i];
@@ -251,7 +256,7 @@ void mp_inject_head_cleanup(struct mp_inject_head *h)
 {
     free(h->text);
     free(h->fact_ids);
-    free(h->past_hashes);
+    free(h->past);
     memset(h, 0, sizeof(*h));
 }
 
@@ -329,13 +334,14 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
         (*held)[i] = rp.facts[i];
     }
     if (rc == MP_OK && rp.npast > 0) {
-        h->past_hashes = malloc(rp.npast * sizeof(*h->past_hashes));
-        if (h->past_hashes == NULL)
+        h->past = malloc(rp.npast * sizeof(*h->past));
+        if (h->past == NULL)
             rc = MP_ENOMEM;
         for (size_t i = 0; rc == MP_OK && i < rp.npast; i++) {
             const struct mp_mem_message *m = rp.past[i];
             int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-            h->past_hashes[i] = mp_chatreq_hash_text(cr, m->content, m->content_len);
+            h->past[i] = (struct mp_inject_past){
+                mp_chatreq_hash_text(cr, m->content, m->content_len), m->content_len};
         }
         h->npast = rc == MP_OK ? rp.npast : 0;
     }

@@ -137,6 +137,13 @@ bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struc
  * intro (core/recall/memblock.h); recall measures it with the intro, on a
  * budget raised by what the shorter line saves, so the whole still fits. */
 
+/* A past message a head holds, as a tail's candidates are checked against
+ * it: its length first, then its mp_chatreq_hash_text (role and text). */
+struct mp_inject_past {
+    uint64_t hash;
+    size_t len;
+};
+
 /* A head as kept between turns (by the proxy's conversation table). */
 struct mp_inject_head {
     char *text; /* the head block's decoded text (owned by whoever holds it); len 0: none */
@@ -144,7 +151,7 @@ struct mp_inject_head {
     uint32_t tokens;    /* what the head costs of the budget */
     uint32_t *fact_ids; /* the store's ids of its facts (owned likewise) */
     size_t nfacts;
-    uint64_t *past_hashes; /* its past messages' mp_chatreq_hash_text (owned likewise) */
+    struct mp_inject_past *past; /* its past messages, to tell them in a tail (owned likewise) */
     size_t npast;
     int64_t summary_at_ms; /* the user's summary's updated_at_ms when it was built (0: none) */
     uint64_t memory_epoch; /* the user's memory epoch when it was built */

@@ -144,7 +144,7 @@ int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inj
     if (p != NULL)
         drop(t, p);
     size_t bytes = sizeof(struct entry) + h->len + h->nfacts * sizeof(*h->fact_ids) +
-                   h->npast * sizeof(*h->past_hashes);
+                   h->npast * sizeof(*h->past);
     struct entry *e = NULL;
     if (lim->max_entries == 0 || bytes > lim->max_bytes) {
         mp_inject_head_cleanup(h); /* never fits: not kept */

@@ -242,12 +242,14 @@ static bool conv_identify(struct mp_reqmem *m, struct mp_reqmem_found *f,
         c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
     if (loop->resenders == NULL && loop->convtab != NULL)
         loop->resenders = mp_convtab_new(); /* NULL: every lone message is a session's */
-    if (loop->resenders != NULL && resender_key(m, rk)) {
+    bool asks = c.kind == MP_CONVID_LEADING || (c.kind == MP_CONVID_SESSION && !chain);
+    if (asks && loop->resenders != NULL && resender_key(m, rk)) {
         if (c.kind == MP_CONVID_LEADING) {
+            /* kept, or marked used (the get does it): a new mark only when gone */
             struct mp_inject_head mark = {0};
-            (void)mp_convtab_put(loop->resenders, rk, &mark, now, lim);
-        } else if (c.kind == MP_CONVID_SESSION && !chain &&
-                   mp_convtab_get(loop->resenders, rk, now, lim) != NULL &&
+            if (mp_convtab_get(loop->resenders, rk, now, lim) == NULL)
+                (void)mp_convtab_put(loop->resenders, rk, &mark, now, lim);
+        } else if (mp_convtab_get(loop->resenders, rk, now, lim) != NULL &&
                    mp_convid_lead(m->in_body, &m->req, &c.lead)) {
             c.kind = MP_CONVID_LEADING;
         }
