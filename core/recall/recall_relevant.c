@@ -64,12 +64,13 @@ struct relevant {
 /* The items of ix that match the question, best value per token first, at
  * most MP_RECALL_CANDIDATES. The one place that scores and packs. */
 static int rank(const struct mp_relevance_question *qn, const struct mp_relevance_index *ix,
-                enum mp_relevance_kind kind, struct matched *out)
+                enum mp_relevance_kind kind, uint64_t budget_tokens, struct matched *out)
 {
     struct mp_relevance_params rp;
     struct mp_relevance_hit *hits;
     size_t nhits;
-    int rc = mp_relevance_score_kind(qn, ix, kind, &rp, &hits, &nhits);
+    int rc = mp_relevance_score_kind(qn, ix, kind, mp_relevance_survivors_for(kind, budget_tokens),
+                                     &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
     rc = mp_relevance_order_init(&out->order, ix, &rp, hits, nhits);
@@ -404,9 +405,9 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
         rc = mp_relevance_question_parse(p->terms, rq->question, rq->question_len, rq->previous,
                                          rq->previous_len, &qn);
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PROFILE))
-        rc = rank(&qn, src->facts, MP_RELEVANCE_FACTS, &r.facts);
+        rc = rank(&qn, src->facts, MP_RELEVANCE_FACTS, p->budget_tokens, &r.facts);
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PAST))
-        rc = rank(&qn, src->turns, MP_RELEVANCE_TURNS, &r.turns);
+        rc = rank(&qn, src->turns, MP_RELEVANCE_TURNS, p->budget_tokens, &r.turns);
     if (rc == MP_OK)
         rc = round_one(&r);
     if (rc == MP_OK)

@@ -25,7 +25,7 @@ static int score_kind(const struct mp_relevance_question *qn, const struct mp_re
     struct mp_relevance_params rp;
     struct mp_relevance_hit *hits;
     size_t nhits;
-    int rc = mp_relevance_score_kind(qn, ix, kind, &rp, &hits, &nhits);
+    int rc = mp_relevance_score_kind(qn, ix, kind, MP_RECALL_SEARCH_MAX, &rp, &hits, &nhits);
     if (rc != MP_OK || nhits == 0)
         return rc;
     struct mp_recall_found *grown = realloc(*list, (*n + nhits) * sizeof(*grown));

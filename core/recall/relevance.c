@@ -52,6 +52,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .prf_w = 0.3,
         .temp_boost = 0.5,
         .pack_pow = 0.4,
+        .survivors = 64,
     };
     static const struct mp_relevance_params turns = {
         .k1 = 1.2,
@@ -77,8 +78,18 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .prf_w = 0.2,
         .temp_boost = 0.5,
         .pack_pow = 0.2,
+        .survivors = 64,
     };
     *out = kind == MP_RELEVANCE_FACTS ? facts : turns;
+}
+
+unsigned mp_relevance_survivors_for(enum mp_relevance_kind kind, uint64_t budget_tokens)
+{
+    uint64_t k = budget_tokens / (kind == MP_RELEVANCE_FACTS ? MP_RELEVANCE_SURVIVOR_TOKENS_FACTS
+                                                             : MP_RELEVANCE_SURVIVOR_TOKENS_TURNS);
+    if (k < MP_RELEVANCE_SURVIVORS_MIN)
+        return MP_RELEVANCE_SURVIVORS_MIN;
+    return k > MP_RELEVANCE_SURVIVORS_MAX ? MP_RELEVANCE_SURVIVORS_MAX : (unsigned)k;
 }
 
 /* a and b differ by exactly one insertion, deletion, substitution or adjacent
@@ -268,8 +279,11 @@ static int build_query(struct query *qy, const struct mp_relevance_question *qn,
 struct run {
     const struct mp_relevance_index *ix;
     const struct mp_relevance_params *p;
-    struct mp_relevance_items t; /* every id looked at */
-    size_t *touched;             /* records the open group has reached */
+    struct mp_relevance_items t;   /* every id looked at */
+    struct mp_relevance_items acc; /* BM25F sums (s0, best, key) of every candidate */
+    size_t *top;                   /* the survivors, indexes into acc */
+    size_t cap_top;
+    size_t *touched; /* acc records the open group has reached */
     size_t ntouched, captouched;
     size_t *ord, *tmp; /* the present records by id; scratch */
     size_t nord, cap_ord;
@@ -306,9 +320,28 @@ static int touch(struct run *r, size_t k)
     return MP_OK;
 }
 
-/* A posting of an item the view no longer has (item() MP_NOTFOUND) is stale
- * and skipped. The key flag of the speaker boost is read here, from the own
- * term's postings, so that no stage reads postings twice. */
+/* *len = the content length of the posting's item: the posting's own, or
+ * its item's. MP_NOTFOUND: the view no longer has the item (a stale
+ * posting, skipped). */
+static int posting_len(struct run *r, const struct mp_relevance_posting *ps, uint32_t *len)
+{
+    size_t k;
+    if (ps->has_len) {
+        *len = ps->len;
+        return MP_OK;
+    }
+    int rc = mp_relevance_items_get(&r->t, r->ix, ps->item, &k);
+    if (rc != MP_OK)
+        return rc;
+    if (!r->t.rec[k].present)
+        return MP_NOTFOUND;
+    *len = r->t.rec[k].f.len;
+    return MP_OK;
+}
+
+/* Adds the posting to its item's sums in r->acc (the survivors' items are
+ * read later: survive()). The key flag of the speaker boost is read here,
+ * from the own term's postings, so that no stage reads postings twice. */
 static int on_posting(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
@@ -317,16 +350,21 @@ static int on_posting(void *arg, const struct mp_relevance_posting *ps)
         p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
     bool key = r->own && ps->tk > 0;
     size_t k;
+    uint32_t ilen;
     if (tf <= 0 && !key)
         return MP_OK;
-    int rc = mp_relevance_items_get(&r->t, r->ix, ps->item, &k);
-    if (rc != MP_OK || !r->t.rec[k].present)
+    int rc = posting_len(r, ps, &ilen);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    struct mp_relevance_item f = {.len = ilen};
+    rc = mp_relevance_items_put(&r->acc, ps->item, &f, &k);
+    if (rc != MP_OK)
         return rc;
-    struct mp_relevance_rec *e = &r->t.rec[k];
+    struct mp_relevance_rec *e = &r->acc.rec[k];
     e->key = e->key || key;
     if (tf <= 0)
         return MP_OK;
-    double len = (double)e->f.len;
+    double len = (double)ilen;
     double v = r->w * r->idf * tf * (p->k1 + 1.0) /
                (tf + p->k1 * (1.0 - p->b + p->b * len / r->ix->avglen));
     if (!(v > e->best)) /* NaN too, from a view with avglen 0 */
@@ -447,13 +485,13 @@ static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
     const struct mp_relevance_params *p = r->p;
     double tf =
         p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
-    return tf > 0 ? want_window(r, ps->item) : MP_OK;
+    return tf > 0 && !ps->has_len ? want_window(r, ps->item) : MP_OK;
 }
 
-/* Reads the windows of the items the postings of groups from..ng score
- * before scoring them: every one of them becomes a candidate (BM25F > 0)
- * whose window smoothing reads, and reading the windows in id order first
- * spares a lookup per posting. */
+/* Reads the windows of the items the postings without has_len of groups
+ * from..ng score before scoring them: each such item is read for its
+ * length, and reading the windows in id order first spares a lookup per
+ * posting. */
 static int read_windows(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
@@ -496,10 +534,64 @@ static int bm25f(struct run *r, const struct query *qy, size_t from)
                 return rc;
         }
         for (size_t k = 0; k < r->ntouched; k++) {
-            struct mp_relevance_rec *e = &r->t.rec[r->touched[k]];
+            struct mp_relevance_rec *e = &r->acc.rec[r->touched[k]];
             e->s0 += e->best;
             e->best = 0.0;
         }
+    }
+    return MP_OK;
+}
+
+/* Reads the items of r->acc.rec[r->top[0..m)] into r->t (their windows
+ * first, in ranges, when smoothing reads them); a candidate whose item the
+ * view no longer has loses its sum. *gone: one did. */
+static int read_survivors(struct run *r, size_t m, bool *gone)
+{
+    int rc = MP_OK;
+    *gone = false;
+    r->nids = 0;
+    for (size_t i = 0; rc == MP_OK && walks(r->p) && i < m; i++)
+        rc = want_window(r, r->acc.rec[r->top[i]].id);
+    if (rc == MP_OK && r->nids > 0) {
+        ids_sort(r);
+        rc = prefetch_windows(r);
+    }
+    for (size_t i = 0; rc == MP_OK && i < m; i++) {
+        size_t at;
+        struct mp_relevance_rec *a = &r->acc.rec[r->top[i]];
+        rc = mp_relevance_items_get(&r->t, r->ix, a->id, &at);
+        if (rc == MP_OK && !r->t.rec[at].present) {
+            a->s0 = 0.0;
+            *gone = true;
+        }
+    }
+    return rc;
+}
+
+/* The survivors of the sums so far (relevance.h): their items read, and
+ * the survivor flag on them alone. */
+static int survive(struct run *r)
+{
+    size_t m;
+    bool gone = true;
+    if (r->acc.n > r->cap_top) {
+        size_t *top = realloc(r->top, r->acc.n * sizeof(*top));
+        if (top == NULL)
+            return MP_ENOMEM;
+        r->top = top;
+        r->cap_top = r->acc.n;
+    }
+    for (int rc; gone;) { /* each round drops a stale candidate: it ends */
+        m = mp_relevance_items_top(&r->acc, r->p->survivors, r->top);
+        if ((rc = read_survivors(r, m, &gone)) != MP_OK)
+            return rc;
+    }
+    for (size_t k = 0; k < r->t.n; k++)
+        r->t.rec[k].survivor = false;
+    for (size_t i = 0; i < m; i++) {
+        size_t at;
+        if (mp_relevance_items_find(&r->t, r->acc.rec[r->top[i]].id, &at) == MP_OK)
+            r->t.rec[at].survivor = true;
     }
     return MP_OK;
 }
@@ -554,23 +646,24 @@ static int walk(struct run *r, const size_t *cand, size_t m, size_t i, int dir)
             continue;
         if (r->t.rec[j].f.session != session)
             break;
+        r->t.rec[j].inwin = true;
         found++;
     }
     return MP_OK;
 }
 
-/* Walks the windows of the candidates not walked yet (the first round's stay
- * in the table for the feedback round), in id order. */
+/* Walks the windows of the survivors, in id order, marking the items in
+ * them (inwin); a feedback round walks its survivors again (the items met
+ * before are in the table: no reads). */
 static int walk_windows(struct run *r)
 {
     int rc = ord_room(r);
     size_t m = 0;
     for (size_t k = 0; rc == MP_OK && k < r->t.n; k++) {
         struct mp_relevance_rec *e = &r->t.rec[k];
-        if (e->present && e->s0 > 0 && !e->walked) {
-            e->walked = true;
+        e->inwin = false;
+        if (e->survivor)
             r->ord[m++] = k;
-        }
     }
     if (rc == MP_OK)
         mp_relevance_items_sort(&r->t, r->ord, m, r->tmp);
@@ -588,7 +681,9 @@ static int walk_windows(struct run *r)
     return rc;
 }
 
-/* r->ord = the present records sorted by id, their stage fields reset. */
+/* r->ord = the survivors and the items of their windows sorted by id, their
+ * sums taken from r->acc and their stage fields reset (the table may hold
+ * other items: those read for their lengths, postings without has_len). */
 static int order(struct run *r)
 {
     int rc = ord_room(r);
@@ -597,8 +692,12 @@ static int order(struct run *r)
     r->nord = 0;
     for (size_t k = 0; k < r->t.n; k++) {
         struct mp_relevance_rec *e = &r->t.rec[k];
-        if (!e->present)
+        size_t at;
+        if (!e->present || !(e->survivor || e->inwin))
             continue;
+        bool summed = mp_relevance_items_find(&r->acc, e->id, &at) == MP_OK;
+        e->s0 = summed ? r->acc.rec[at].s0 : 0.0;
+        e->key = summed && r->acc.rec[at].key;
         e->nb = 0.0;
         e->near = e->s0 > 0;
         r->ord[r->nord++] = k;
@@ -621,12 +720,16 @@ static struct mp_relevance_rec *neighbour(struct run *r, size_t a, uint32_t d, i
 }
 
 /* Offers each candidate's decayed share to its window: dir -1, the items
- * before it (it is their next item), +1 after. */
+ * before it (it is their next item), +1 after. A survivor offers it to
+ * every item of its window; a candidate in a survivor's window only to
+ * the survivors (its other neighbours may not have been read, so that
+ * only the ids between it and a survivor are sure to be counted). */
 static void spread(struct run *r)
 {
     const struct mp_relevance_params *p = r->p;
     for (size_t a = 0; a < r->nord; a++) {
         double s0 = r->t.rec[r->ord[a]].s0;
+        bool survivor = r->t.rec[r->ord[a]].survivor;
         if (s0 <= 0)
             continue;
         for (int dir = -1; dir <= 1; dir += 2) {
@@ -635,6 +738,10 @@ static void spread(struct run *r)
                 struct mp_relevance_rec *e = neighbour(r, a, d, dir);
                 if (e == NULL)
                     break;
+                if (!survivor && !e->survivor) {
+                    f *= p->nb_decay;
+                    continue;
+                }
                 e->near = true;
                 if (coef * f * s0 > e->nb)
                     e->nb = coef * f * s0;
@@ -683,10 +790,13 @@ static int smooth(struct run *r)
     return MP_OK;
 }
 
-/* The scores of the groups from..ng added: BM25F, smoothing, speaker boost. */
+/* The scores of the groups from..ng added: BM25F, the survivors, smoothing,
+ * speaker boost. */
 static int rank(struct run *r, const struct query *qy, size_t from)
 {
     int rc = bm25f(r, qy, from);
+    if (rc == MP_OK)
+        rc = survive(r);
     if (rc == MP_OK)
         rc = smooth(r);
     for (size_t a = 0; rc == MP_OK && a < r->nord; a++) {
@@ -869,12 +979,14 @@ static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *
 
 int mp_relevance_score_kind(const struct mp_relevance_question *qn,
                             const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
-                            struct mp_relevance_params *p, struct mp_relevance_hit **hits,
-                            size_t *nhits)
+                            unsigned survivors, struct mp_relevance_params *p,
+                            struct mp_relevance_hit **hits, size_t *nhits)
 {
     *hits = NULL;
     *nhits = 0;
     mp_relevance_preset(kind, p);
+    if (survivors > 0)
+        p->survivors = survivors;
     if (ix == NULL || ix->n == 0)
         return MP_OK;
     return mp_relevance_score_question(qn, ix, p, hits, nhits);
@@ -889,6 +1001,7 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
     struct run r = {.ix = ix, .p = p, .max = max, .left = max};
     struct query qy = {.m = NULL};
     mp_relevance_items_init(&r.t);
+    mp_relevance_items_init(&r.acc);
     int rc = build_query(&qy, qn, ix, p);
     if (rc == MP_OK)
         rc = rank(&r, &qy, 0);
@@ -909,7 +1022,9 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
     free(r.ids);
     free(r.ord);
     free(r.tmp);
+    free(r.top);
     mp_relevance_items_cleanup(&r.t);
+    mp_relevance_items_cleanup(&r.acc);
     return rc;
 }
 

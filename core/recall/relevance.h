@@ -14,13 +14,20 @@
  *            w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len_i / avglen)),
  *            tf = w_content * tc + w_key * tk + w_date * td + w_search * ts,
  *            idf = ln(1 + (N - df + 0.5) / (df + 0.5));
+ *   survive  the `survivors` candidates (BM25F > 0) of highest BM25F
+ *            (ties: the lower id; survivors 0: every candidate) go on; the
+ *            stages below read their items and windows only;
  *   smooth   + the best of nb_prev / nb_next * nb_decay^(d-1) * score of the
  *            items at distance d <= nb_window in the same session (d counts
  *            items: ids with no item are skipped, up to nb_reach ids away),
  *            + sess_w * best score of the session, for the items looked at
- *            only: the candidates (score > 0 so far) and the items in their
- *            windows (the reference gives it to every item of the session;
- *            the others are never read);
+ *            only: the survivors and the items in their windows (the
+ *            reference gives it to every item of the session; the others are
+ *            never read). A survivor's score is the exhaustive one: its
+ *            window is read whole, and its session's best is a survivor too.
+ *            An item of its window takes its own BM25F and the survivors'
+ *            shares (the shares of candidates outside every survivor's
+ *            window are not read);
  *   speaker  * (1 + spk_boost) when the item's key holds a group's own term;
  *   feedback one round: the prf_terms content terms with the highest c * idf
  *            among the prf_docs best items (c >= prf_min_docs) join as groups,
@@ -31,12 +38,15 @@
  * when it still fits. All ties by item id, then term bytes: deterministic.
  *
  * Cost: sparse. A call reads the postings of the question's terms once (the
- * feedback round reads those of its new terms only), the items they name,
- * up to 2 * nb_reach ids around each candidate, and the terms of prf_docs
- * items; memory and time grow with those, never with n. The exception is the
- * view's surface callback, asked once per question word that no item holds
- * (see struct mp_relevance_index). A term most items hold (a speaker's name
- * in the key field) still makes most items candidates.
+ * feedback round reads those of its new terms only), adding each to its
+ * item's BM25F (a hash entry per candidate; the item itself is read only
+ * for a posting without its length), then the items of at most `survivors`
+ * candidates per round and up to 2 * nb_reach ids around each, and the
+ * terms of prf_docs items; memory and time grow with those, never with n.
+ * The exception is the view's surface callback, asked once per question
+ * word that no item holds (see struct mp_relevance_index). A term most
+ * items hold (a speaker's name in the key field) still makes most items
+ * candidates, but only the survivors cost more than their postings.
  *
  * The ceiling: one call scores at most ix->max_postings postings (0:
  * MP_RELEVANCE_MAX_POSTINGS), the question's round and the feedback round
@@ -44,9 +54,10 @@
  * member whose df exceeds what is left of the ceiling is skipped (the call
  * is then "capped"), and the later, rarer members are still read. So the
  * work of a call is at most the ceiling's postings, twice (the windows'
- * prefetch reads the same ones), the items they name and up to
- * 2 * nb_reach ids around each, whatever the data; a call that never meets
- * a term above what is left scores exactly as without the ceiling. */
+ * prefetch reads them first), and the items of 2 * survivors candidates
+ * with up to 2 * nb_reach ids around each, whatever the data (postings
+ * without has_len have every candidate's item and window read as well); a call that never meets a
+ * term above what is left scores exactly as without the ceiling. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
@@ -70,6 +81,19 @@
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
+/* Survivors (the top: survive) for a block of budget_tokens: one per
+ * MP_RELEVANCE_SURVIVOR_TOKENS_FACTS (a fact is a short line) or
+ * MP_RELEVANCE_SURVIVOR_TOKENS_TURNS of it, within [MIN, MAX]: more than
+ * packing can take of the kind, leaving it room to choose. Chosen on every
+ * dev set (tests/bench/recall.sh: LoCoMo facts and turns, both evidences,
+ * and BEAM) as near the fewest that keep each set's recall at 500, 1,500
+ * and 3,000 tokens within half a point of scoring every candidate. */
+#define MP_RELEVANCE_SURVIVOR_TOKENS_FACTS 8
+#define MP_RELEVANCE_SURVIVOR_TOKENS_TURNS 24
+#define MP_RELEVANCE_SURVIVORS_MIN         32
+#define MP_RELEVANCE_SURVIVORS_MAX         4096
+unsigned mp_relevance_survivors_for(enum mp_relevance_kind kind, uint64_t budget_tokens);
+
 /* The constants of METHOD.md, one set per kind of item. */
 struct mp_relevance_params {
     double k1, b;                      /* BM25 saturation, length normalisation */
@@ -86,8 +110,9 @@ struct mp_relevance_params {
     double spk_boost;  /* key holds a question term */
     unsigned prf_docs, prf_terms, prf_min_docs; /* feedback; prf_docs 0: none */
     double prf_w;
-    double temp_boost; /* temporal question, item with a time expression */
-    double pack_pow;   /* packing order: score / tokens^pack_pow */
+    double temp_boost;  /* temporal question, item with a time expression */
+    double pack_pow;    /* packing order: score / tokens^pack_pow */
+    unsigned survivors; /* candidates that go on past BM25F (see the top); 0: all */
 };
 
 /* The tuned set of kind (FACTS or TURNS; anything else gets TURNS). */
@@ -100,7 +125,11 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
 struct mp_relevance_posting {
     uint32_t item;
     uint32_t tc, tk, td;
-    uint32_t ts; /* search keys (a low-weight field the memory model wrote) */
+    uint32_t ts;  /* search keys (a low-weight field the memory model wrote) */
+    uint32_t len; /* the item's content length, when has_len */
+    bool has_len; /* false: scoring reads the item (item()) for its length,
+                   * after its window in one range (items()); the scores are
+                   * the same either way */
 };
 
 /* What scoring needs of one item. */
@@ -193,12 +222,13 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
                                 size_t *nhits);
 
 /* mp_relevance_score_question() with kind's preset (written to *p, for
- * what follows the scoring): MP_OK with *nhits 0 and *hits NULL when ix is
- * NULL or empty. The one way recall and search score a kind. */
+ * what follows the scoring), its survivors replaced by survivors when that
+ * is not 0: MP_OK with *nhits 0 and *hits NULL when ix is NULL or empty.
+ * The one way recall and search score a kind. */
 int mp_relevance_score_kind(const struct mp_relevance_question *qn,
                             const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
-                            struct mp_relevance_params *p, struct mp_relevance_hit **hits,
-                            size_t *nhits);
+                            unsigned survivors, struct mp_relevance_params *p,
+                            struct mp_relevance_hit **hits, size_t *nhits);
 
 /* Packs the hits[0..nhits) with score > 0 into budget tokens: by score /
  * tokens^pack_pow descending (ties: lower id), each taken when used + tokens <=

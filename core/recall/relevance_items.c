@@ -211,3 +211,48 @@ void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, si
     if (a != idx)
         memcpy(idx, a, n * sizeof(*idx));
 }
+
+/* Is record a worse than b by s0 (lower, ties: the higher id)? */
+static bool worse(const struct mp_relevance_rec *a, const struct mp_relevance_rec *b)
+{
+    return a->s0 < b->s0 || (a->s0 == b->s0 && a->id > b->id);
+}
+
+/* Restores the heap order of h[0..n) (the worst record at h[0]) below i. */
+static void sift(const struct mp_relevance_items *t, size_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && worse(&t->rec[h[l]], &t->rec[h[w]]))
+            w = l;
+        if (r < n && worse(&t->rec[h[r]], &t->rec[h[w]]))
+            w = r;
+        if (w == i)
+            return;
+        size_t x = h[i];
+        h[i] = h[w];
+        h[w] = x;
+        i = w;
+    }
+}
+
+size_t mp_relevance_items_top(const struct mp_relevance_items *t, size_t k, size_t *out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!(t->rec[i].s0 > 0))
+            continue;
+        if (k == 0 || m < k) {
+            out[m++] = i;
+            if (m == k) /* full: heapify once, the worst on top */
+                for (size_t j = m / 2; j-- > 0;)
+                    sift(t, out, m, j);
+            continue;
+        }
+        if (worse(&t->rec[out[0]], &t->rec[i])) {
+            out[0] = i;
+            sift(t, out, m, 0);
+        }
+    }
+    return m;
+}

@@ -15,11 +15,12 @@
 /* One id looked at. Scores are relevance.c's stages (see relevance.h). */
 struct mp_relevance_rec {
     uint32_t id;
-    bool present; /* false: a gap, item() answered MP_NOTFOUND; f is zero */
-    bool key;     /* the item's key holds a group's own term */
-    bool near;    /* a candidate (s0 > 0) or in a candidate's window */
-    bool walked;  /* a candidate whose window has been probed */
-    bool window;  /* the nb_window ids on each side have been read (prefetched) */
+    bool present;  /* false: a gap, item() answered MP_NOTFOUND; f is zero */
+    bool key;      /* the item's key holds a group's own term */
+    bool near;     /* a candidate (s0 > 0) or in a candidate's window */
+    bool inwin;    /* met by a survivor's walk: an item of its window */
+    bool window;   /* the nb_window ids on each side have been read (prefetched) */
+    bool survivor; /* among the best candidates by s0 (relevance.h, survivors) */
     struct mp_relevance_item f;
     double s0;   /* BM25F, summed over the groups read so far */
     double best; /* the open group's best member */
@@ -71,5 +72,10 @@ int mp_relevance_items_find(const struct mp_relevance_items *t, uint32_t id, siz
  * radix sort, O(n); tmp is scratch room for n indexes. */
 void mp_relevance_items_sort(const struct mp_relevance_items *t, size_t *idx, size_t n,
                              size_t *tmp);
+
+/* The records of t with s0 > 0, the k best by s0 (ties: the lower id
+ * first; k 0: all of them) into out[0..return), in no particular order.
+ * O(n log k); out holds at least t->n indexes. */
+size_t mp_relevance_items_top(const struct mp_relevance_items *t, size_t k, size_t *out);
 
 #endif

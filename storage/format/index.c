@@ -177,13 +177,15 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
 }
 
 static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                       const struct mp_index_item *it, const struct mp_codec_term *t)
+                       const struct mp_index_item *it, const struct mp_codec_term *t,
+                       uint32_t doc_len)
 {
-    unsigned char k[MP_STORE_KEY_MAX], v[5];
+    unsigned char k[MP_STORE_KEY_MAX], v[MP_INDEX_POSTING_LEN];
     size_t n = mp_index_posting_key(txn->store, k, prefix, plen, it->kind, t->t, t->len, it->id);
     mp_codec_le_put(v, t->tc, 2);
     mp_codec_le_put(v + 2, t->tk, 2);
     v[4] = t->td;
+    mp_codec_le_put(v + 5, doc_len, 4);
     return mp_store_backend_put(txn, MP_TABLE_POSTINGS, k, n, v, sizeof(v));
 }
 
@@ -207,15 +209,15 @@ static void next_session(struct mp_codec_kind_stats *ks, int64_t at_ms, struct m
 }
 
 /* The item's terms c: a posting each (and the term filter), then its
- * terms record under k[0..klen). */
+ * terms record under k[0..klen). doc_len: the item's content length. */
 static int put_terms(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                      struct mp_codec_user *meta, const struct mp_index_item *it,
-                     const struct collect *c, const unsigned char *k, size_t klen)
+                     const struct collect *c, const unsigned char *k, size_t klen, uint32_t doc_len)
 {
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < c->n; i++) {
         mp_termfilter_add(&meta->filter, it->kind, c->t[i].t, c->t[i].len);
-        rc = put_posting(txn, prefix, plen, it, &c->t[i]);
+        rc = put_posting(txn, prefix, plen, it, &c->t[i], doc_len);
     }
     if (rc != MP_OK)
         return rc;
@@ -242,7 +244,7 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
     doc.at_ms = it->at_ms;
     size_t klen = mp_index_doc_key(k, prefix, plen, it->kind, it->id);
     if (rc == MP_OK)
-        rc = put_terms(txn, prefix, plen, meta, it, &c, k, klen);
+        rc = put_terms(txn, prefix, plen, meta, it, &c, k, klen, doc.len);
     if (rc == MP_OK) {
         next_session(ks, it->at_ms, &doc);
         unsigned char buf[64];
@@ -270,12 +272,18 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
     struct collect c = {NULL, 0, 0, 2, 0, false};
     struct mp_store_plain pv;
     struct mp_codec_term *had = NULL;
+    struct mp_codec_doc doc;
     size_t nhad = 0;
     unsigned char k[MP_STORE_KEY_MAX];
     size_t klen = mp_index_doc_key(k, prefix, plen, kind, id);
     if (s->terms == NULL && mp_terms_new(&s->terms) != MP_OK)
         return MP_ENOMEM;
-    int rc = mp_store_backend_get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
+    int rc = mp_store_backend_get_plain(txn, MP_TABLE_DOCS, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_doc(pv.p, pv.n, &doc);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK)
+        rc = mp_store_backend_get_plain(txn, MP_TABLE_DTERMS, k, klen, &pv);
     if (rc == MP_OK)
         rc = mp_codec_get_terms(pv.p, pv.n, &had, &nhad);
     mp_store_backend_plain_done(&pv);
@@ -289,7 +297,7 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
         merge(&c);
     struct mp_index_item it = {.kind = kind, .id = id};
     if (rc == MP_OK)
-        rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen);
+        rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen, doc.len);
     free(c.t);
     return rc;
 }

@@ -44,6 +44,13 @@ struct mp_index_item {
 int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                  struct mp_codec_user *meta, const struct mp_index_item *it);
 
+/* A posting's value: tc (2 bytes, little-endian), tk (2), td (1, below),
+ * and the item's content length (4), so that scoring reads no item for
+ * it. A store written before the length has 5-byte values: read as such
+ * (mp_relevance_posting.has_len false), never rewritten. */
+#define MP_INDEX_POSTING_LEN     9
+#define MP_INDEX_POSTING_LEN_OLD 5
+
 /* The date field is a flag; search keys (mp_index_add_keys) count in the
  * same byte of a posting: td = date (bit 0) | keys << 1, keys at most 127.
  * A store written before search keys has td 0 or 1. */

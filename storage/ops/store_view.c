@@ -382,7 +382,7 @@ struct posting_scan {
 static int on_posting(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
     struct posting_scan *ps = arg;
-    if (pv->n != 5)
+    if (pv->n != MP_INDEX_POSTING_LEN && pv->n != MP_INDEX_POSTING_LEN_OLD)
         return MP_EIO;
     if (ps->ct->n > ps->max)
         return MP_STORE_SCAN_STOP;
@@ -394,6 +394,8 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
     p->tk = (uint32_t)mp_codec_le_get(pv->p + 2, 2);
     p->td = pv->p[4] & 1u; /* the date flag; the search keys above it (index.h) */
     p->ts = (uint32_t)(pv->p[4] >> 1);
+    p->has_len = pv->n == MP_INDEX_POSTING_LEN;
+    p->len = p->has_len ? (uint32_t)mp_codec_le_get(pv->p + 5, 4) : 0;
     return MP_OK;
 }
 

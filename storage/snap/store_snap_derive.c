@@ -10,6 +10,7 @@
  * scan answers with the scan's own start as the key. Its arrays outlive
  * one snapshot (kept as the snapshot's spare) so that a loop's reads stop
  * allocating once they have seen their biggest user. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ struct term_group {
 struct posting_entry {
     uint32_t id;
     uint32_t next;
-    unsigned char v[5];
+    unsigned char v[MP_INDEX_POSTING_LEN];
+    uint8_t vlen; /* MP_INDEX_POSTING_LEN; the old length when the doc was not read */
 };
 
 /* A user's postings as derived: groups found by kind and term through an
@@ -52,6 +54,8 @@ struct derive {
     size_t plen;
     uint8_t kind; /* of the item being read */
     uint32_t id;
+    uint32_t doc_len; /* its content length, when has_len */
+    bool has_len;     /* its doc is in the snapshot */
     struct term_group *groups;
     size_t ngroups, gcap;
     struct posting_entry *entries;
@@ -140,6 +144,8 @@ static int on_item_term(void *arg, const char *term, const struct mp_codec_term 
     mp_codec_le_put(e->v, t->tc, 2);
     mp_codec_le_put(e->v + 2, t->tk, 2);
     e->v[4] = t->td;
+    mp_codec_le_put(e->v + 5, d->doc_len, 4);
+    e->vlen = d->has_len ? MP_INDEX_POSTING_LEN : MP_INDEX_POSTING_LEN_OLD;
     e->next = NONE;
     struct term_group *grp = &d->groups[g];
     if (grp->tail == NONE)
@@ -222,14 +228,15 @@ int mp_snap_materialize(struct snap_store *s)
     for (size_t g = 0; g < d->ngroups; g++) {
         const struct term_group *grp = &d->groups[g];
         for (uint32_t e = grp->head; e != NONE; e = d->entries[e].next) {
-            unsigned char *p = mp_snap_chunk_alloc(s, grp->klen + 4 + 5);
+            size_t vlen = d->entries[e].vlen;
+            unsigned char *p = mp_snap_chunk_alloc(s, grp->klen + 4 + vlen);
             if (p == NULL)
                 return MP_ENOMEM;
             memcpy(p, grp->key, grp->klen);
             mp_codec_be_put(p + grp->klen, d->entries[e].id, 4);
-            memcpy(p + grp->klen + 4, d->entries[e].v, 5);
+            memcpy(p + grp->klen + 4, d->entries[e].v, vlen);
             tb->rows[tb->nrows++] =
-                (struct row){.k = p, .klen = grp->klen + 4, .v = p + grp->klen + 4, .vlen = 5};
+                (struct row){.k = p, .klen = grp->klen + 4, .v = p + grp->klen + 4, .vlen = vlen};
         }
     }
     mp_snap_derive_retire(s);
@@ -259,17 +266,34 @@ int mp_snap_derived_scan(struct snap_store *s, const unsigned char *start, size_
     memcpy(k, start, slen);
     for (uint32_t e = g->head; e != NONE; e = d->entries[e].next) {
         mp_codec_be_put(k + slen, d->entries[e].id, 4);
-        int rc = fn(arg, k, slen + 4, d->entries[e].v, sizeof(d->entries[e].v));
+        int rc = fn(arg, k, slen + 4, d->entries[e].v, d->entries[e].vlen);
         if (rc != MP_OK)
             return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
     }
     return MP_OK;
 }
 
+/* d->doc_len and d->has_len of the item whose dterms record has key
+ * k[0..klen): its doc is the docs row of the same key, found by walking
+ * *j (the docs rows in key order, as the dterms rows are read). */
+static void doc_len_of(struct derive *d, const struct snap_table *dc, size_t *j,
+                       const unsigned char *k, size_t klen)
+{
+    struct mp_codec_doc doc;
+    while (*j < dc->nrows &&
+           mp_store_backend_key_cmp(dc->rows[*j].k, dc->rows[*j].klen, k, klen) < 0)
+        (*j)++;
+    d->has_len = *j < dc->nrows &&
+                 mp_store_backend_key_cmp(dc->rows[*j].k, dc->rows[*j].klen, k, klen) == 0 &&
+                 mp_codec_get_doc(dc->rows[*j].v, dc->rows[*j].vlen, &doc) == MP_OK;
+    d->doc_len = d->has_len ? doc.len : 0;
+}
+
 int mp_store_snap_derive_postings(struct mp_store *snap, const unsigned char *prefix, size_t plen)
 {
     struct snap_store *s = mp_snap_of(snap);
     struct snap_table *dt = &s->tables[MP_TABLE_DTERMS];
+    struct snap_table *dc = &s->tables[MP_TABLE_DOCS];
     if (snap->sealed)
         return MP_EUNSUPPORTED;
     if (s->postings != NULL || s->tables[MP_TABLE_POSTINGS].nrows > 0 || plen < 2 ||
@@ -284,6 +308,8 @@ int mp_store_snap_derive_postings(struct mp_store *snap, const unsigned char *pr
     memcpy(d->prefix, prefix, plen);
     d->plen = plen;
     mp_snap_settle(dt);
+    mp_snap_settle(dc);
+    size_t j = mp_snap_lower_row(dc, prefix, plen);
     int rc = size_slots(d, 0);
     for (size_t i = mp_snap_lower_row(dt, prefix, plen); rc == MP_OK && i < dt->nrows; i++) {
         const struct row *r = &dt->rows[i];
@@ -293,6 +319,7 @@ int mp_store_snap_derive_postings(struct mp_store *snap, const unsigned char *pr
             rc = MP_EIO;
         d->kind = r->k[plen];
         d->id = (uint32_t)mp_codec_be_get(r->k + plen + 1, 4);
+        doc_len_of(d, dc, &j, r->k, r->klen);
         if (rc == MP_OK)
             rc = mp_codec_each_term(r->v, r->vlen, on_item_term, d);
     }

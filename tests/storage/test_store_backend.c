@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index.h"
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
@@ -298,8 +299,9 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
     unsigned char post[2 + 5 + 1 + 1 + 5 + 4] = {0,   5,   'a', 'l', 'i', 'c', 'e', 6, 1,
                                                  'h', 'e', 'l', 'l', 'o', 0,   0,   0, 1};
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_POSTINGS, post, sizeof(post), &v, &n), MP_OK);
-    ck_assert_uint_eq(n, 5);
-    ck_assert_mem_eq(v, "\x01\0\0\0\0", 5); /* once in the content */
+    ck_assert_uint_eq(n, MP_INDEX_POSTING_LEN);
+    /* once in the content; the item's content length (one term) after it */
+    ck_assert_mem_eq(v, "\x01\0\0\0\0\x01\0\0\0", MP_INDEX_POSTING_LEN);
     ck_assert_int_eq(s->be->end(&txn, false), MP_OK);
     fx_close_backend(s, _i);
 }

@@ -137,7 +137,7 @@ static int v_postings(void *ctx, const char *term, size_t len, mp_relevance_post
     ix->postings += hi - lo;
     for (size_t k = lo; k < hi; k++) {
         const struct row *r = &ix->by_term.r[k];
-        struct mp_relevance_posting p = {id_of(r->item), r->tc, r->tk, r->td, 0};
+        struct mp_relevance_posting p = {id_of(r->item), r->tc, r->tk, r->td, 0, 0, false};
         int rc = fn(arg, &p);
         if (rc != MP_OK)
             return rc;

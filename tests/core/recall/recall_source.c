@@ -56,7 +56,7 @@ static int v_postings(void *ctx, const char *t, size_t len, mp_relevance_posting
     const struct fix *x = ctx;
     for (size_t k = 0; k < x->nrows; k++) {
         const struct row *r = &x->rows[k];
-        struct mp_relevance_posting p = {r->item, r->tc, r->tk, 0, 0};
+        struct mp_relevance_posting p = {r->item, r->tc, r->tk, 0, 0, 0, false};
         int rc = row_is(r, t, len) ? fn(arg, &p) : MP_OK;
         if (rc != MP_OK)
             return rc;

@@ -48,7 +48,8 @@ static int t_postings(void *ctx, const char *t, size_t len, mp_relevance_posting
 {
     const struct tix *x = ctx;
     for (size_t k = 0; k < x->np; k++) {
-        struct mp_relevance_posting p = {x->p[k].item, x->p[k].tc, x->p[k].tk, x->p[k].td, 0};
+        struct mp_relevance_posting p = {x->p[k].item, x->p[k].tc, x->p[k].tk, x->p[k].td, 0, 0,
+                                         false};
         if (!term_is(&x->p[k], t, len))
             continue;
         int rc = fn(arg, &p);
@@ -696,7 +697,8 @@ static uint32_t top_df(void *ctx, const char *t, size_t len)
 
 static int top_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn, void *arg)
 {
-    const struct mp_relevance_posting ps[2] = {{0, 1, 0, 0, 0}, {UINT32_MAX, 1, 0, 0, 0}};
+    const struct mp_relevance_posting ps[2] = {{0, 1, 0, 0, 0, 0, false},
+                                               {UINT32_MAX, 1, 0, 0, 0, 0, false}};
     (void)ctx;
     for (size_t k = 0; k < 2 && top_df(NULL, t, len) > 0; k++) {
         int rc = fn(arg, &ps[k]);
@@ -815,7 +817,7 @@ static int big_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
  * every fourth), "stripe" on k % 3 == 0, "@may" as a date on k % 5 == 0. */
 static bool big_posting(const char *t, size_t len, uint32_t k, struct mp_relevance_posting *p)
 {
-    *p = (struct mp_relevance_posting){0, 0, 0, 0, 0};
+    *p = (struct mp_relevance_posting){0, 0, 0, 0, 0, 0, false};
     if (len == 5 && memcmp(t, "zebra", 5) == 0)
         p->tc = 1 + k % 3;
     else if (len == 4 && memcmp(t, "lion", 4) == 0 && k % 2 == 0)
