@@ -5,6 +5,7 @@ the five tools over the caller's memory, identity as on the data plane,
 the optional bearer token, and JSON-RPC errors for whatever is malformed.
 The official TypeScript SDK's client drives it in test_sdk.py."""
 
+import base64
 import hashlib
 import hmac
 import json
@@ -165,6 +166,24 @@ class McpProtocol(McpCase):
         self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', 'search_memory')]), 400, -32020, 8)
         self.assertRpcError(self.post(call, self.user, h), 400, -32020, 8)
         self.assertEqual(self.post(call, self.user, h + [('Mcp-Name', 'get_profile')]).status, 200)
+        # Mcp-Name in the revision's base64 form is decoded, then compared
+        b64 = '=?base64?' + base64.b64encode(b'get_profile').decode() + '?='
+        ok = self.post(call, self.user, h + [('Mcp-Name', b64)])
+        self.assertEqual(ok.status, 200, ok)
+        self.assertIn('facts', ok.json()['result']['structuredContent'])
+        other = '=?base64?' + base64.b64encode(b'search_memory').decode() + '?='
+        self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', other)]), 400, -32020, 8)
+        # a malformed one (bad digits, no padding, a second spelling, upper-case markers) is refused
+        for bad in ('=?base64?Z2V0X3Byb2ZpbGU*?=', '=?base64?Z2V0X3Byb2ZpbGU?=', '=?base64?Zh==?=',
+                    '=?BASE64?Z2V0X3Byb2ZpbGU=?='):
+            doc = self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', bad)]), 400, -32020, 8)
+            if bad.startswith('=?base64?'):
+                self.assertIn('base64', doc['error']['message'], bad)
+        # the method is compared as sent (the revision encodes names only)
+        enc = '=?base64?' + base64.b64encode(b'tools/call').decode() + '?='
+        r = self.post(call, self.user, [('MCP-Protocol-Version', MODERN), ('Mcp-Method', enc),
+                                        ('Mcp-Name', 'get_profile')])
+        self.assertRpcError(r, 400, -32020, 8)
         # a 2025 request naming a version it does not speak
         r = self.post({'jsonrpc': '2.0', 'id': 9, 'method': 'tools/list'}, self.user,
                       [('MCP-Protocol-Version', '1999-01-01')])
