@@ -42,15 +42,15 @@ END_TEST
 
 START_TEST(test_b64_refuses_what_is_not_strict)
 {
-    refused("Zg");       /* no padding */
-    refused("Zg=");      /* short padding */
-    refused("Zg===");    /* not a group of four */
-    refused("Z===");     /* one digit: no byte */
-    refused("Zh==");     /* unused bits set: a second spelling of "f" */
+    refused("Zg");        /* no padding */
+    refused("Zg=");       /* short padding */
+    refused("Zg===");     /* not a group of four */
+    refused("Z===");      /* one digit: no byte */
+    refused("Zh==");      /* unused bits set: a second spelling of "f" */
     refused("Zm9v YmFy"); /* whitespace */
     refused("Zm9v\nYmFy");
-    refused("Zm=v");     /* padding inside */
-    refused("Zm9-");     /* the URL alphabet */
+    refused("Zm=v"); /* padding inside */
+    refused("Zm9-"); /* the URL alphabet */
     refused("Zm9_");
     refused("====");
 }
