@@ -148,21 +148,13 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
 static int choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                   const struct mp_usermem *um, const struct mp_recall_source *src,
                   const struct mp_recall_params *p, struct mp_recall_request *rq,
-                  struct mp_recall_plan *rp, struct mp_inject_question *asked)
+                  struct mp_recall_plan *rp)
 {
     char *question = NULL;
     int rc;
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
         return mp_recall_recent(um, src, p, rq, rp);
     rc = p->terms != NULL ? read_question(w, body, req, rq, &question) : MP_OK;
-    if (rc == MP_OK && asked != NULL) {
-        asked->len = rq->question_len;
-        asked->prev_len = rq->previous_len;
-        if (rq->question_len > 0)
-            memcpy(asked->text, rq->question, rq->question_len);
-        if (rq->previous_len > 0)
-            memcpy(asked->prev, rq->previous, rq->previous_len);
-    }
     if (rc == MP_OK)
         rc = mp_recall_relevant(um, src, p, rq, rp);
     free(question);
@@ -200,7 +192,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     char *block = NULL;
-    int rc = choose(w, body, req, um, src, p, &rq, &rp, NULL);
+    int rc = choose(w, body, req, um, src, p, &rq, &rp);
     if (rc != MP_OK)
         return rc;
     rc = render(&rp, um, &block);
@@ -218,23 +210,6 @@ out:
     free(block);
     mp_recall_plan_cleanup(&rp);
     return rc;
-}
-
-int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                     const struct mp_usermem *um, const struct mp_recall_source *src,
-                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
-                     struct mp_inject_question *asked)
-{
-    struct request in = {.wire = w, .body = body, .req = req};
-    struct mp_recall_params own;
-    if (req->upstream_state) {
-        own = *p;
-        own.sections &= ~MP_RECALL_BUFFER;
-        p = &own;
-    }
-    struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
-    memset(asked, 0, sizeof(*asked));
-    return choose(w, body, req, um, src, p, &rq, rp, asked);
 }
 
 bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
@@ -319,7 +294,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
                                  .memory_epoch = um->memory_epoch,
                                  .follows_summary = conv->head_summary_only};
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
-    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp, NULL) : MP_NOTFOUND;
+    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
     if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
         return intro_head(h); /* the replayed messages follow a block, as always */
     if (rc != MP_OK)
@@ -359,8 +334,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, bool resends, struct mp_recall_plan *rp,
-                       struct mp_inject_question *asked)
+                       uint32_t head_tokens, bool resends, struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
     tp.sections = p->sections & ~MP_RECALL_SUMMARY;
@@ -376,7 +350,7 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
         return MP_NOTFOUND;
-    return choose(w, body, req, um, src, &tp, rq, rp, asked);
+    return choose(w, body, req, um, src, &tp, rq, rp);
 }
 
 /* A head with nothing of the user's: none, or the intro alone. */
@@ -489,8 +463,7 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, int64_t now_ms,
                        struct mp_inject_conv *conv, const struct mp_inject_head **h,
-                       const struct mp_mem_entity ***held, struct mp_recall_plan *rp, int *trc,
-                       struct mp_inject_question *asked)
+                       const struct mp_mem_entity ***held, struct mp_recall_plan *rp, int *trc)
 {
     struct request in = {.wire = w, .body = body, .req = req};
     int rc = conv_head(w, body, req, um, src, p, now_ms, conv, h, held);
@@ -504,7 +477,7 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
                                    .held = *held,
                                    .nheld = (*h)->nfacts};
     *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
-                       !conv->head_summary_only, rp, asked);
+                       !conv->head_summary_only, rp);
     return *trc == MP_NOTFOUND ? MP_OK : *trc;
 }
 
@@ -519,7 +492,7 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
     struct mp_recall_plan rp;
     struct parts pt = {0};
     int trc = MP_NOTFOUND;
-    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &h, &held, &rp, &trc, NULL);
+    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &h, &held, &rp, &trc);
     if (rc == MP_OK)
         rc = conv_parts(h, trc == MP_OK ? &rp : NULL, um, &pt);
     if (rc == MP_OK) {
@@ -548,7 +521,7 @@ int mp_inject_choose_conv(const struct mp_wire *w, const char *body, const struc
     int trc = MP_NOTFOUND;
     memset(out, 0, sizeof(*out));
     int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &out->head, &out->held, &out->tail,
-                         &trc, &out->asked);
+                         &trc);
     out->has_tail = trc == MP_OK;
     if (rc == MP_OK) {
         int prc = conv_parts(out->head, out->has_tail ? &out->tail : NULL, um, &pt);
@@ -574,6 +547,27 @@ void mp_inject_conv_choice_cleanup(struct mp_inject_conv_choice *c)
         mp_recall_plan_cleanup(&c->tail);
     free(c->held);
     memset(c, 0, sizeof(*c));
+}
+
+int mp_inject_read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                            const struct mp_recall_params *p, struct mp_inject_question *asked)
+{
+    struct mp_recall_request rq = {0};
+    char *buf = NULL;
+    memset(asked, 0, sizeof(*asked));
+    if (p->retrieval != MP_RETRIEVAL_RELEVANT || p->terms == NULL)
+        return MP_OK;
+    int rc = read_question(w, body, req, &rq, &buf);
+    if (rc == MP_OK && rq.question_len > 0) {
+        memcpy(asked->text, rq.question, rq.question_len);
+        asked->len = rq.question_len;
+    }
+    if (rc == MP_OK && rq.previous_len > 0) {
+        memcpy(asked->prev, rq.previous, rq.previous_len);
+        asked->prev_len = rq.previous_len;
+    }
+    free(buf);
+    return rc;
 }
 
 int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out)

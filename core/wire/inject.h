@@ -82,17 +82,6 @@ struct mp_inject_question {
     size_t prev_len;
 };
 
-/* What mp_inject_build() would choose for the same arguments, without
- * rendering or splicing anything: recall's plan itself into *rp (the
- * caller frees it with mp_recall_plan_cleanup(); its facts are um's or
- * src's, its buffered picks index um->messages) and the question it read
- * into *asked. Results as mp_inject_build's (MP_NOTFOUND: nothing would
- * be injected). For explaining an injection (the admin API's explain). */
-int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                     const struct mp_usermem *um, const struct mp_recall_source *src,
-                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
-                     struct mp_inject_question *asked);
-
 /* Whether the request (body, scanned into req by w) already carries a
  * message of this role and text: what makes a buffered message skipped. */
 bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
@@ -204,7 +193,6 @@ struct mp_inject_conv_choice {
     bool head_sent;             /* the head's block goes upstream (a bare head goes only in front
                                    of replayed messages, and then the tail may take its place) */
     uint32_t tokens;            /* what the whole costs (0: nothing goes in) */
-    struct mp_inject_question asked; /* the question the tail read */
 };
 
 /* Fills *out with that choice; conv as for mp_inject_build_conv (its
@@ -217,6 +205,12 @@ int mp_inject_choose_conv(const struct mp_wire *w, const char *body, const struc
                           const struct mp_recall_params *p, int64_t now_ms,
                           struct mp_inject_conv *conv, struct mp_inject_conv_choice *out);
 void mp_inject_conv_choice_cleanup(struct mp_inject_conv_choice *c);
+
+/* The question recall reads for this request under p (relevant
+ * retrieval with p->terms set; else none: asked->len 0) into *asked.
+ * MP_OK or MP_ENOMEM. */
+int mp_inject_read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                            const struct mp_recall_params *p, struct mp_inject_question *asked);
 
 /* Copies h into *out (its own arrays): MP_OK or MP_ENOMEM (*out empty). */
 int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out);

@@ -5,8 +5,32 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "http_parse.h"
 #include "status.h"
 #include "userkey.h"
+
+void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out)
+{
+    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
+                                                            {"x-claude-code-session-id", NULL},
+                                                            {"session-id", "session_id"}};
+    for (size_t i = 0; i < MP_CONVID_HEADERS; i++) {
+        const struct mp_http_header *h =
+            mp_http_find_header(head, names[i][0], strlen(names[i][0]));
+        if (h == NULL && names[i][1] != NULL)
+            h = mp_http_find_header(head, names[i][1], strlen(names[i][1]));
+        out->value[i] = h != NULL ? h->value : NULL;
+        out->len[i] = h != NULL ? h->value_len : 0;
+    }
+}
+
+const char *mp_convlook_rule(enum mp_convid_kind kind)
+{
+    return kind == MP_CONVID_CLIENT    ? "client"
+           : kind == MP_CONVID_CHAIN   ? "chain"
+           : kind == MP_CONVID_LEADING ? "leading"
+                                       : "session";
+}
 
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)
 {

@@ -26,6 +26,16 @@ struct mp_convlook {
                                  resent lately: LEADING) */
 };
 
+/* The client's own conversation ids from the request's head (borrowed:
+ * *out points into it), in core/wire/convid.h's order:
+ * X-OpenWebUI-Chat-Id, x-claude-code-session-id, Codex's session-id
+ * (or session_id). */
+struct mp_http_request_head;
+void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out);
+
+/* The rule's name: "client", "chain", "leading" or "session". */
+const char *mp_convlook_rule(enum mp_convid_kind kind);
+
 /* The tables' bounds under cfg ([memory] conversations_max ...). */
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
 

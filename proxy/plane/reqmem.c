@@ -211,6 +211,7 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
                      &loop->resenders, 1, true, now, &lim, &look);
     f->conv_known = look.known;
     f->conv_session = look.session;
+    f->conv_kind = look.kind;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
     bool lone = look.session;
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
@@ -317,9 +318,21 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     if (m->wire->scan(m->in_body, m->in_len, m->loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES,
                       &m->req) != MP_OK)
         return;
-    if (mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
-                        mp_explain_api_of(m->wire), m->in_body, &m->req, mp_clock_now_ms(),
-                        &doc) != MP_OK)
+    /* the conversation the injection ran in, and the head it found (not
+       yet replaced: the read keeps a new one once it is over) */
+    struct mp_convtab_limits lim = mp_convlook_limits(m->loop->cfg);
+    struct mp_inject_head kept = {0};
+    int64_t used, now = mp_clock_now_ms();
+    struct mp_explain_conv conv = {
+        .known = f->conv_known, .session = f->conv_session, .rule = mp_convlook_rule(f->conv_kind)};
+    if (f->conv_known && m->loop->convtab != NULL &&
+        mp_convtab_peek(m->loop->convtab, f->conv_key, now, &lim, &kept, &used) == MP_OK)
+        conv.kept = &kept;
+    int rc = mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
+                             mp_explain_api_of(m->wire), m->in_body, &m->req,
+                             f->built ? &conv : NULL, now, &doc);
+    mp_inject_head_cleanup(&kept);
+    if (rc != MP_OK)
         return;
     json_decref(f->explanation);
     f->explanation = doc;
