@@ -417,10 +417,17 @@ static json_t *buffer(const struct explain *ex)
 static json_t *head(const struct explain *ex)
 {
     const struct mp_inject_head *h = ex->ch.head;
-    json_t *items = json_array();
-    if (h == NULL)
-        return section(false, ex->user_mode == MP_USER_MODE_OFF ? "user_setting" : "nothing_stored",
-                       items);
+    json_t *items = json_array(), *s;
+    if (h == NULL) {
+        s = section(false, ex->user_mode == MP_USER_MODE_OFF ? "user_setting" : "nothing_stored",
+                    items);
+        if (s != NULL && json_object_update_new(s, json_pack("{s:b, s:i, s:n}", "reused", 0,
+                                                             "tokens", 0, "block")) != 0) {
+            json_decref(s);
+            s = NULL;
+        }
+        return s;
+    }
     for (size_t i = 0; items != NULL && i < h->nfacts; i++)
         json_array_append_new(items, in_head(ex, fact_item(ex, ex->ch.held[i], true, "matched")));
     if (items != NULL && h->summary)
@@ -431,7 +438,7 @@ static json_t *head(const struct explain *ex)
                               in_head(ex, message_item(ex, m, true, "matched",
                                                        score_of(ex, false, (uint32_t)m->seq))));
     }
-    json_t *s = section(ex->ch.head_sent, "nothing_in_head", items);
+    s = section(ex->ch.head_sent, "nothing_in_head", items);
     if (s != NULL) {
         json_object_set_new(s, "reused", json_boolean(ex->reused));
         json_object_set_new(s, "tokens", json_integer(ex->ch.head_sent ? h->tokens : 0));
@@ -538,7 +545,9 @@ static int load_head_past(struct explain *ex)
     if (ex->hpast == NULL)
         return MP_ENOMEM;
     for (size_t i = 0; i < h->npast; i++) {
-        if (ex->src->message(ex->src->ctx, h->past[i].seq, &ex->hpast[ex->nhpast]) == MP_OK)
+        uint64_t seq = h->past[i].seq; /* an archived message's: within the index's ids */
+        if (seq <= UINT32_MAX &&
+            ex->src->message(ex->src->ctx, (uint32_t)seq, &ex->hpast[ex->nhpast]) == MP_OK)
             ex->nhpast++;
     }
     return MP_OK;
