@@ -80,6 +80,19 @@ static const char *server_degraded(void *owner)
     return why;
 }
 
+/* The workers' conversation tables (struct mp_admin_host). */
+static size_t server_conversations(void *owner, struct mp_convtab **convtabs,
+                                   struct mp_convtab **resenders, size_t cap)
+{
+    struct mp_server *s = owner;
+    for (unsigned i = 0; i < s->nworkers && i < cap; i++) {
+        convtabs[i] = resenders[i] = NULL;
+        if (s->workers[i] != NULL)
+            mp_worker_conversations(s->workers[i], &convtabs[i], &resenders[i]);
+    }
+    return s->nworkers;
+}
+
 unsigned mp_server_worker_count(const struct mp_config *cfg)
 {
     long n = cfg->server.workers;
@@ -338,6 +351,7 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
                                            .not_ready = server_not_ready,
                                            .degraded = server_degraded,
                                            .reload = reload,
+                                           .conversations = server_conversations,
                                            .started_ms = mp_clock_now_ms(),
                                            .started_mono_ms = mp_clock_monotonic_ms(),
                                            .workers = s->nworkers,
@@ -425,6 +439,7 @@ void mp_server_free(struct mp_server *s)
     for (unsigned i = 0; i < s->nworkers; i++) {
         mp_worker_deliver_last(s->workers[i]);
         mp_worker_free(s->workers[i]);
+        s->workers[i] = NULL; /* its tables are gone: nothing peeks at them */
     }
     struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
                               s->sig_hup,  s->drain_deadline, s->drain_poll};

@@ -147,8 +147,12 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
     w->listen_ev = event_new(w->base, w->listen_fd, EV_READ | EV_PERSIST, on_accept, w);
     w->ctl_ev = event_new(w->base, -1, 0, on_control, w);
     w->drain_check = event_new(w->base, -1, EV_PERSIST, on_drain_check, w);
+    /* made here, before the thread: the admin plane peeks at them */
+    w->loop.convtab = mp_convtab_new();
+    w->loop.resenders = mp_convtab_new();
     if (w->loop.upstream == NULL || w->loop.h1 == NULL || w->listen_ev == NULL ||
-        w->ctl_ev == NULL || w->drain_check == NULL)
+        w->ctl_ev == NULL || w->drain_check == NULL || w->loop.convtab == NULL ||
+        w->loop.resenders == NULL)
         return MP_ENOMEM;
     const char *conninfo = mp_store_pg_conninfo(store);
     if (conninfo != NULL &&
@@ -253,4 +257,11 @@ void mp_worker_free(struct mp_worker *w)
         event_base_free(w->base);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+void mp_worker_conversations(const struct mp_worker *w, struct mp_convtab **convtab,
+                             struct mp_convtab **resenders)
+{
+    *convtab = w->loop.convtab;
+    *resenders = w->loop.resenders;
 }

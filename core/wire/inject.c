@@ -148,21 +148,13 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
 static int choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                   const struct mp_usermem *um, const struct mp_recall_source *src,
                   const struct mp_recall_params *p, struct mp_recall_request *rq,
-                  struct mp_recall_plan *rp, struct mp_inject_question *asked)
+                  struct mp_recall_plan *rp)
 {
     char *question = NULL;
     int rc;
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
         return mp_recall_recent(um, src, p, rq, rp);
     rc = p->terms != NULL ? read_question(w, body, req, rq, &question) : MP_OK;
-    if (rc == MP_OK && asked != NULL) {
-        asked->len = rq->question_len;
-        asked->prev_len = rq->previous_len;
-        if (rq->question_len > 0)
-            memcpy(asked->text, rq->question, rq->question_len);
-        if (rq->previous_len > 0)
-            memcpy(asked->prev, rq->previous, rq->previous_len);
-    }
     if (rc == MP_OK)
         rc = mp_recall_relevant(um, src, p, rq, rp);
     free(question);
@@ -200,7 +192,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     char *block = NULL;
-    int rc = choose(w, body, req, um, src, p, &rq, &rp, NULL);
+    int rc = choose(w, body, req, um, src, p, &rq, &rp);
     if (rc != MP_OK)
         return rc;
     rc = render(&rp, um, &block);
@@ -218,23 +210,6 @@ out:
     free(block);
     mp_recall_plan_cleanup(&rp);
     return rc;
-}
-
-int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                     const struct mp_usermem *um, const struct mp_recall_source *src,
-                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
-                     struct mp_inject_question *asked)
-{
-    struct request in = {.wire = w, .body = body, .req = req};
-    struct mp_recall_params own;
-    if (req->upstream_state) {
-        own = *p;
-        own.sections &= ~MP_RECALL_BUFFER;
-        p = &own;
-    }
-    struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
-    memset(asked, 0, sizeof(*asked));
-    return choose(w, body, req, um, src, p, &rq, rp, asked);
 }
 
 bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
@@ -319,7 +294,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
                                  .memory_epoch = um->memory_epoch,
                                  .follows_summary = conv->head_summary_only};
     struct mp_recall_request rq = {.seen = in_request, .seen_ctx = &in, .now_ms = now_ms};
-    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp, NULL) : MP_NOTFOUND;
+    int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
     if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
         return intro_head(h); /* the replayed messages follow a block, as always */
     if (rc != MP_OK)
@@ -341,7 +316,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
             const struct mp_mem_message *m = rp.past[i];
             int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
             h->past[i] = (struct mp_inject_past){
-                mp_chatreq_hash_text(cr, m->content, m->content_len), m->content_len};
+                mp_chatreq_hash_text(cr, m->content, m->content_len), m->content_len, m->seq};
         }
         h->npast = rc == MP_OK ? rp.npast : 0;
     }
@@ -375,7 +350,7 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
         return MP_NOTFOUND;
-    return choose(w, body, req, um, src, &tp, rq, rp, NULL);
+    return choose(w, body, req, um, src, &tp, rq, rp);
 }
 
 /* A head with nothing of the user's: none, or the intro alone. */
@@ -481,30 +456,43 @@ static int conv_head(const struct mp_wire *w, const char *body, const struct mp_
     return build_head(w, body, req, um, src, p, now_ms, conv, conv->built, held);
 }
 
+/* The head (*h, its facts in *held) and the tail's plan (*rp when *trc is
+ * MP_OK) of a request in a conversation: the choice mp_inject_build_conv
+ * renders and mp_inject_choose_conv explains. */
+static int conv_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                       const struct mp_usermem *um, const struct mp_recall_source *src,
+                       const struct mp_recall_params *p, int64_t now_ms,
+                       struct mp_inject_conv *conv, const struct mp_inject_head **h,
+                       const struct mp_mem_entity ***held, struct mp_recall_plan *rp, int *trc)
+{
+    struct request in = {.wire = w, .body = body, .req = req};
+    int rc = conv_head(w, body, req, um, src, p, now_ms, conv, h, held);
+    *trc = MP_NOTFOUND;
+    if (rc != MP_OK)
+        return rc;
+    in.head = *h;
+    struct mp_recall_request rq = {.seen = in_request,
+                                   .seen_ctx = &in,
+                                   .now_ms = now_ms,
+                                   .held = *held,
+                                   .nheld = (*h)->nfacts};
+    *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
+                       !conv->head_summary_only, rp);
+    return *trc == MP_NOTFOUND ? MP_OK : *trc;
+}
+
 int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
                          const struct mp_chatreq *req, const struct mp_usermem *um,
                          const struct mp_recall_source *src, const struct mp_recall_params *p,
                          int64_t now_ms, struct mp_inject_conv *conv, struct mp_splice *out,
                          struct mp_inject_plan *plan)
 {
-    struct request in = {.wire = w, .body = body, .req = req};
     const struct mp_inject_head *h = NULL;
     const struct mp_mem_entity **held = NULL;
     struct mp_recall_plan rp;
     struct parts pt = {0};
     int trc = MP_NOTFOUND;
-    int rc = conv_head(w, body, req, um, src, p, now_ms, conv, &h, &held);
-    if (rc == MP_OK) {
-        in.head = h;
-        struct mp_recall_request rq = {.seen = in_request,
-                                       .seen_ctx = &in,
-                                       .now_ms = now_ms,
-                                       .held = held,
-                                       .nheld = h->nfacts};
-        trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(h) ? 0 : h->tokens,
-                          !conv->head_summary_only, &rp);
-        rc = trc == MP_NOTFOUND ? MP_OK : trc;
-    }
+    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &h, &held, &rp, &trc);
     if (rc == MP_OK)
         rc = conv_parts(h, trc == MP_OK ? &rp : NULL, um, &pt);
     if (rc == MP_OK) {
@@ -522,4 +510,82 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
     if (rc != MP_OK && rc != MP_NOTFOUND)
         mp_inject_head_cleanup(conv->built);
     return rc;
+}
+
+int mp_inject_choose_conv(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                          const struct mp_usermem *um, const struct mp_recall_source *src,
+                          const struct mp_recall_params *p, int64_t now_ms,
+                          struct mp_inject_conv *conv, struct mp_inject_conv_choice *out)
+{
+    struct parts pt = {0};
+    int trc = MP_NOTFOUND;
+    memset(out, 0, sizeof(*out));
+    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &out->head, &out->held, &out->tail,
+                         &trc);
+    out->has_tail = trc == MP_OK;
+    if (rc == MP_OK) {
+        int prc = conv_parts(out->head, out->has_tail ? &out->tail : NULL, um, &pt);
+        if (prc == MP_OK) {
+            out->tokens = pt.tokens;
+            out->head_sent = pt.block_len > 0 && pt.block == out->head->text;
+        } else if (prc != MP_NOTFOUND) {
+            rc = prc;
+        }
+    }
+    free(pt.picks);
+    free(pt.tail);
+    if (rc != MP_OK) {
+        mp_inject_conv_choice_cleanup(out);
+        mp_inject_head_cleanup(conv->built);
+    }
+    return rc;
+}
+
+void mp_inject_conv_choice_cleanup(struct mp_inject_conv_choice *c)
+{
+    if (c->has_tail)
+        mp_recall_plan_cleanup(&c->tail);
+    free(c->held);
+    memset(c, 0, sizeof(*c));
+}
+
+int mp_inject_read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                            const struct mp_recall_params *p, struct mp_inject_question *asked)
+{
+    struct mp_recall_request rq = {0};
+    char *buf = NULL;
+    memset(asked, 0, sizeof(*asked));
+    if (p->retrieval != MP_RETRIEVAL_RELEVANT || p->terms == NULL)
+        return MP_OK;
+    int rc = read_question(w, body, req, &rq, &buf);
+    if (rc == MP_OK && rq.question_len > 0) {
+        memcpy(asked->text, rq.question, rq.question_len);
+        asked->len = rq.question_len;
+    }
+    if (rc == MP_OK && rq.previous_len > 0) {
+        memcpy(asked->prev, rq.previous, rq.previous_len);
+        asked->prev_len = rq.previous_len;
+    }
+    free(buf);
+    return rc;
+}
+
+int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out)
+{
+    *out = *h;
+    out->text = h->len > 0 ? malloc(h->len) : NULL;
+    out->fact_ids = h->nfacts > 0 ? malloc(h->nfacts * sizeof(*h->fact_ids)) : NULL;
+    out->past = h->npast > 0 ? malloc(h->npast * sizeof(*h->past)) : NULL;
+    if ((h->len > 0 && out->text == NULL) || (h->nfacts > 0 && out->fact_ids == NULL) ||
+        (h->npast > 0 && out->past == NULL)) {
+        mp_inject_head_cleanup(out);
+        return MP_ENOMEM;
+    }
+    if (h->len > 0)
+        memcpy(out->text, h->text, h->len);
+    if (h->nfacts > 0)
+        memcpy(out->fact_ids, h->fact_ids, h->nfacts * sizeof(*h->fact_ids));
+    if (h->npast > 0)
+        memcpy(out->past, h->past, h->npast * sizeof(*h->past));
+    return MP_OK;
 }

@@ -82,17 +82,6 @@ struct mp_inject_question {
     size_t prev_len;
 };
 
-/* What mp_inject_build() would choose for the same arguments, without
- * rendering or splicing anything: recall's plan itself into *rp (the
- * caller frees it with mp_recall_plan_cleanup(); its facts are um's or
- * src's, its buffered picks index um->messages) and the question it read
- * into *asked. Results as mp_inject_build's (MP_NOTFOUND: nothing would
- * be injected). For explaining an injection (the admin API's explain). */
-int mp_inject_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                     const struct mp_usermem *um, const struct mp_recall_source *src,
-                     const struct mp_recall_params *p, int64_t now_ms, struct mp_recall_plan *rp,
-                     struct mp_inject_question *asked);
-
 /* Whether the request (body, scanned into req by w) already carries a
  * message of this role and text: what makes a buffered message skipped. */
 bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
@@ -138,10 +127,12 @@ bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struc
  * budget raised by what the shorter line saves, so the whole still fits. */
 
 /* A past message a head holds, as a tail's candidates are checked against
- * it: its length first, then its mp_chatreq_hash_text (role and text). */
+ * it: its length first, then its mp_chatreq_hash_text (role and text);
+ * and its seq in the archive (to name it when explaining the head). */
 struct mp_inject_past {
     uint64_t hash;
     size_t len;
+    uint64_t seq;
 };
 
 /* A head as kept between turns (by the proxy's conversation table). */
@@ -188,6 +179,41 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
                          const struct mp_recall_source *src, const struct mp_recall_params *p,
                          int64_t now_ms, struct mp_inject_conv *conv, struct mp_splice *out,
                          struct mp_inject_plan *plan);
+
+/* What mp_inject_build_conv() would choose for the same arguments, without
+ * rendering or splicing anything: for explaining an injection (the admin
+ * API's explain). */
+struct mp_inject_conv_choice {
+    const struct mp_inject_head *head; /* conv->head when reused, else conv->built */
+    const struct mp_mem_entity **held; /* the head's facts, head->nfacts of them (owned
+                                          array; the facts are src's) */
+    bool has_tail;
+    struct mp_recall_plan tail; /* when has_tail: the tail's plan (its picks index
+                                   um->messages) */
+    bool head_sent;             /* the head's block goes upstream (a bare head goes only in front
+                                   of replayed messages, and then the tail may take its place) */
+    uint32_t tokens;            /* what the whole costs (0: nothing goes in) */
+};
+
+/* Fills *out with that choice; conv as for mp_inject_build_conv (its
+ * outputs set: a head built goes to *conv->built). MP_OK (also when
+ * nothing would go in: out->tokens 0), MP_ENOMEM, or what recall returned;
+ * on failure *out is empty and conv->built cleaned up. Free out with
+ * mp_inject_conv_choice_cleanup(). */
+int mp_inject_choose_conv(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                          const struct mp_usermem *um, const struct mp_recall_source *src,
+                          const struct mp_recall_params *p, int64_t now_ms,
+                          struct mp_inject_conv *conv, struct mp_inject_conv_choice *out);
+void mp_inject_conv_choice_cleanup(struct mp_inject_conv_choice *c);
+
+/* The question recall reads for this request under p (relevant
+ * retrieval with p->terms set; else none: asked->len 0) into *asked.
+ * MP_OK or MP_ENOMEM. */
+int mp_inject_read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                            const struct mp_recall_params *p, struct mp_inject_question *asked);
+
+/* Copies h into *out (its own arrays): MP_OK or MP_ENOMEM (*out empty). */
+int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out);
 
 /* Frees h's arrays; h is then empty. */
 void mp_inject_head_cleanup(struct mp_inject_head *h);

@@ -5,9 +5,12 @@
 #ifndef MP_PROXY_ADMIN_H
 #define MP_PROXY_ADMIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "net/conn.h"
+
+struct mp_convtab;
 
 /* What the admin plane asks of the process that runs it (the server fills
  * it in; owner is passed back to every function). */
@@ -23,6 +26,11 @@ struct mp_admin_host {
      * when it was valid and is in force; MP_EINVAL when it was not (the
      * errors are logged, the running configuration stays); MP_ENOMEM. */
     int (*reload)(void *owner);
+    /* The data-plane workers' conversation tables (plane/convtab.h), for
+     * explain to peek at: writes up to cap of each (entries may be NULL)
+     * and returns how many workers there are. */
+    size_t (*conversations)(void *owner, struct mp_convtab **convtabs,
+                            struct mp_convtab **resenders, size_t cap);
     int64_t started_ms;        /* when the process started: ms since the epoch */
     int64_t started_mono_ms;   /* the same moment on the monotonic clock */
     unsigned workers;          /* data-plane worker threads */

@@ -1,16 +1,21 @@
-/* Explain (explain.h). Injection chooses (mp_inject_choose, the very code a
- * chat request runs); this file only says, item by item, what the choice
- * was and why: an item taken is "matched" (it scored above 0 for the
- * question), "strongest" (a fact among the strongest that filled the
- * profile's share), "summary" or "recent" (a buffered message); an item
- * left out is "budget" (no room left for it), "duplicate" (its turn is in
- * the block already, or it is in the buffer), "personal_data" (flagged,
- * and [governance] inject_pii is false), "already_in_request" (the request
- * carries it), "section_off" (the mode injects no such section),
- * "upstream_holds_conversation" (the Responses API with upstream state:
- * no replay) or "user_setting" (the user turned memory off). Scored items
- * are the relevance hits of the question (facts and archived messages);
- * the terms shown are the question's terms the item's text holds. */
+/* Explain (explain.h). Injection chooses (mp_inject_choose_conv, the very
+ * choice a chat request's mp_inject_build_conv renders, with the
+ * conversation's kept head); this file only says, item by item, what the
+ * choice was and why: an item taken is "matched" (it scored above 0 for
+ * the question), "strongest" (a fact among the strongest that filled the
+ * profile's share), "summary", "recent" (a buffered message) or
+ * "kept_head" (in the conversation's kept head, sent again byte for
+ * byte); an item left out is "budget" (no room left for it), "duplicate"
+ * (its turn is in the block already, or it is in the buffer),
+ * "personal_data" (flagged, and [governance] inject_pii is false),
+ * "already_in_request" (the request carries it), "in_head" (the tail
+ * leaves what the head holds), "client_resends" (a client that resends its
+ * conversation gets no replay where a summary is kept), "section_off" (the
+ * mode injects no such section), "upstream_holds_conversation" (the
+ * Responses API with upstream state: no replay) or "user_setting" (the
+ * user turned memory off). Scored items are the relevance hits of the
+ * question (facts and archived messages); the terms shown are the
+ * question's terms the item's text holds. */
 #include "admin/explain.h"
 
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "admin/memjson.h"
 #include "chatreq.h"
 #include "inject.h"
+#include "plane/convlook.h"
 #include "plane/reqmem.h"
 #include "recall.h"
 #include "recall_search.h"
@@ -41,15 +47,21 @@ struct explain {
     const struct mp_wire *w;
     const char *body;
     struct mp_chatreq req;
-    struct mp_usermem head; /* the view's, its newest buffer_messages */
+    struct mp_usermem um; /* the view's, its newest buffer_messages */
     const struct mp_recall_source *src;
     struct mp_recall_source own_src;
     struct mp_relevance_index ix[2];
     struct mp_recall_params p;
     enum mp_user_mode user_mode;
-    struct mp_recall_plan plan; /* zeroed when nothing is injected */
-    struct mp_inject_question asked;
+    const struct mp_explain_conv *conv;
+    struct mp_inject_head built;     /* a head built for the request */
+    bool reused;                     /* the kept head is used */
+    struct mp_inject_conv_choice ch; /* zeroed when nothing was chosen */
+    struct mp_recall_plan tail;      /* ch's tail, or empty */
+    struct mp_mem_message *hpast;    /* the head's past messages (contents owned) */
+    size_t nhpast;
     struct qterms q;
+    struct mp_inject_question asked;
     struct mp_recall_found *found;
     size_t nfound;
 };
@@ -122,6 +134,14 @@ static json_t *item(const char *id, const char *kind, json_t *text, double score
                      terms != NULL ? terms : json_array(), "taken", taken, "why", why);
 }
 
+/* it with "part": where a taken item goes (the head or the tail). */
+static json_t *part(json_t *it, bool head)
+{
+    if (it != NULL)
+        json_object_set_new(it, "part", json_string(head ? "head" : "tail"));
+    return it;
+}
+
 static double score_of(const struct explain *ex, bool fact, uint32_t id)
 {
     for (size_t i = 0; i < ex->nfound; i++) {
@@ -174,10 +194,33 @@ static const char *off_why(const struct explain *ex)
 
 /* ---- the sections ---- */
 
+static bool head_fact(const struct explain *ex, const struct mp_mem_entity *e)
+{
+    const struct mp_inject_head *h = ex->ch.head;
+    for (size_t i = 0; h != NULL && e->has_id && i < h->nfacts; i++) {
+        if (h->fact_ids[i] == e->id)
+            return true;
+    }
+    return false;
+}
+
+static bool head_message(const struct explain *ex, uint64_t seq)
+{
+    for (size_t i = 0; i < ex->nhpast; i++) {
+        if (ex->hpast[i].seq == seq)
+            return true;
+    }
+    return false;
+}
+
 static bool turn_in_past(const struct explain *ex, const char *turn)
 {
-    for (size_t j = 0; turn[0] != '\0' && j < ex->plan.npast; j++) {
-        if (strcmp(ex->plan.past[j]->request_id, turn) == 0)
+    for (size_t j = 0; turn[0] != '\0' && j < ex->tail.npast; j++) {
+        if (strcmp(ex->tail.past[j]->request_id, turn) == 0)
+            return true;
+    }
+    for (size_t j = 0; turn[0] != '\0' && j < ex->nhpast; j++) {
+        if (strcmp(ex->hpast[j].request_id, turn) == 0)
             return true;
     }
     return false;
@@ -185,55 +228,56 @@ static bool turn_in_past(const struct explain *ex, const char *turn)
 
 static bool turn_in_facts(const struct explain *ex, const char *turn)
 {
-    for (size_t i = 0; turn[0] != '\0' && i < ex->plan.nfacts; i++) {
-        if (strcmp(mp_usermem_fact_turn(ex->plan.facts[i]), turn) == 0)
+    for (size_t i = 0; turn[0] != '\0' && i < ex->tail.nfacts; i++) {
+        if (strcmp(mp_usermem_fact_turn(ex->tail.facts[i]), turn) == 0)
+            return true;
+    }
+    for (size_t i = 0; turn[0] != '\0' && ex->ch.head != NULL && i < ex->ch.head->nfacts; i++) {
+        if (strcmp(mp_usermem_fact_turn(ex->ch.held[i]), turn) == 0)
             return true;
     }
     return false;
 }
 
-static bool fact_taken(const struct explain *ex, const struct mp_mem_entity *e)
+static bool tail_fact(const struct explain *ex, const struct mp_mem_entity *e)
 {
-    for (size_t i = 0; i < ex->plan.nfacts; i++) {
-        if (ex->plan.facts[i] == e)
+    for (size_t i = 0; i < ex->tail.nfacts; i++) {
+        if (ex->tail.facts[i] == e || (e->has_id && ex->tail.facts[i]->id == e->id))
             return true;
     }
     return false;
 }
 
-static json_t *profile(const struct explain *ex)
+static bool tail_message(const struct explain *ex, uint64_t seq)
 {
-    bool applies = (ex->p.sections & MP_RECALL_PROFILE) != 0;
-    json_t *items = json_array();
-    for (size_t i = 0; items != NULL && i < ex->plan.nfacts; i++)
-        json_array_append_new(items, fact_item(ex, ex->plan.facts[i], true, "matched"));
-    for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
-        const struct mp_mem_entity *e = NULL;
-        if (!ex->found[k].fact || ex->src->fact(ex->src->ctx, ex->found[k].id, &e) != MP_OK ||
-            fact_taken(ex, e))
-            continue;
-        const char *why = !applies                                    ? off_why(ex)
-                          : pii_out(ex, e->pii)                       ? "personal_data"
-                          : turn_in_past(ex, mp_usermem_fact_turn(e)) ? "duplicate"
-                                                                      : "budget";
-        json_array_append_new(items, fact_item(ex, e, false, why));
+    for (size_t j = 0; j < ex->tail.npast; j++) {
+        if (ex->tail.past[j]->seq == seq)
+            return true;
     }
-    return section(applies, off_why(ex), items);
+    return false;
+}
+
+/* A taken item in the head: "kept_head" when the kept head is used. */
+static json_t *in_head(const struct explain *ex, json_t *it)
+{
+    if (it != NULL && ex->reused)
+        json_object_set_new(it, "why", json_string("kept_head"));
+    return part(it, true);
+}
+
+/* Why a scored fact was left out of the whole (head and tail). */
+static const char *fact_why(const struct explain *ex, const struct mp_mem_entity *e, bool applies)
+{
+    return !applies                                    ? off_why(ex)
+           : pii_out(ex, e->pii)                       ? "personal_data"
+           : turn_in_past(ex, mp_usermem_fact_turn(e)) ? "duplicate"
+                                                       : "budget";
 }
 
 static bool in_buffer(const struct explain *ex, uint64_t seq)
 {
-    for (size_t i = 0; i < ex->head.nmessages; i++) {
-        if (ex->head.messages[i].seq == seq)
-            return true;
-    }
-    return false;
-}
-
-static bool past_taken(const struct explain *ex, uint64_t seq)
-{
-    for (size_t j = 0; j < ex->plan.npast; j++) {
-        if (ex->plan.past[j]->seq == seq)
+    for (size_t i = 0; i < ex->um.nmessages; i++) {
+        if (ex->um.messages[i].seq == seq)
             return true;
     }
     return false;
@@ -252,20 +296,47 @@ static const char *past_why(const struct explain *ex, const struct mp_mem_messag
     return "budget";
 }
 
+static json_t *profile(const struct explain *ex)
+{
+    bool applies = (ex->p.sections & MP_RECALL_PROFILE) != 0;
+    json_t *items = json_array();
+    for (size_t i = 0; items != NULL && ex->ch.head != NULL && i < ex->ch.head->nfacts; i++)
+        json_array_append_new(items, in_head(ex, fact_item(ex, ex->ch.held[i], true, "matched")));
+    for (size_t i = 0; items != NULL && i < ex->tail.nfacts; i++)
+        json_array_append_new(items,
+                              part(fact_item(ex, ex->tail.facts[i], true, "matched"), false));
+    for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
+        const struct mp_mem_entity *e = NULL;
+        if (!ex->found[k].fact || ex->src->fact(ex->src->ctx, ex->found[k].id, &e) != MP_OK ||
+            head_fact(ex, e) || tail_fact(ex, e))
+            continue;
+        json_array_append_new(items, fact_item(ex, e, false, fact_why(ex, e, applies)));
+    }
+    return section(applies, off_why(ex), items);
+}
+
 static json_t *past(const struct explain *ex)
 {
     bool applies =
         (ex->p.sections & MP_RECALL_PAST) != 0 && ex->p.retrieval == MP_RETRIEVAL_RELEVANT;
     json_t *items = json_array();
-    for (size_t j = 0; items != NULL && j < ex->plan.npast; j++) {
-        const struct mp_mem_message *m = ex->plan.past[j];
+    for (size_t j = 0; items != NULL && j < ex->nhpast; j++) {
+        const struct mp_mem_message *m = &ex->hpast[j];
+        json_array_append_new(items,
+                              in_head(ex, message_item(ex, m, true, "matched",
+                                                       score_of(ex, false, (uint32_t)m->seq))));
+    }
+    for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
+        const struct mp_mem_message *m = ex->tail.past[j];
         json_array_append_new(
-            items, message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)));
+            items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
+                        false));
     }
     for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
         struct mp_mem_message m;
-        if (ex->found[k].fact || past_taken(ex, ex->found[k].id) ||
-            ex->src->message(ex->src->ctx, ex->found[k].id, &m) != MP_OK)
+        uint32_t id = ex->found[k].id;
+        if (ex->found[k].fact || head_message(ex, id) || tail_message(ex, id) ||
+            ex->src->message(ex->src->ctx, id, &m) != MP_OK)
             continue;
         json_array_append_new(
             items, message_item(ex, &m, false, past_why(ex, &m, applies), ex->found[k].score));
@@ -274,33 +345,52 @@ static json_t *past(const struct explain *ex)
     return section(applies, off_why(ex), items);
 }
 
+static json_t *summary_item(const struct explain *ex, bool taken, const char *why)
+{
+    const struct mp_mem_summary *s = &ex->um.summary;
+    return item("summary", "summary", text_json(s->text, s->text_len), 0,
+                terms_of(ex, s->text, s->text_len, NULL, 0), taken, why);
+}
+
 static json_t *summary(const struct explain *ex)
 {
-    const struct mp_mem_summary *s = &ex->head.summary;
+    const struct mp_mem_summary *s = &ex->um.summary;
     bool applies = (ex->p.sections & MP_RECALL_SUMMARY) != 0;
     json_t *items = json_array();
     if (items == NULL || s->text == NULL)
         return section(applies, off_why(ex), items);
-    bool taken = ex->plan.summary_len > 0;
-    const char *why = taken                 ? "summary"
-                      : !applies            ? off_why(ex)
-                      : pii_out(ex, s->pii) ? "personal_data"
-                                            : "budget";
-    json_t *it = item("summary", "summary", text_json(s->text, s->text_len), 0,
-                      terms_of(ex, s->text, s->text_len, NULL, 0), taken, why);
-    if (it != NULL && taken)
-        json_object_set_new(it, "cut", json_boolean(ex->plan.summary_cut));
-    json_array_append_new(items, it);
+    bool taken = ex->ch.head != NULL && ex->ch.head->summary && ex->ch.head_sent;
+    const char *why = !applies ? off_why(ex) : pii_out(ex, s->pii) ? "personal_data" : "budget";
+    json_array_append_new(items, taken ? in_head(ex, summary_item(ex, true, "summary"))
+                                       : summary_item(ex, false, why));
     return section(applies, off_why(ex), items);
 }
 
 static const struct mp_recall_pick *picked(const struct explain *ex, size_t idx)
 {
-    for (size_t k = 0; k < ex->plan.npicks; k++) {
-        if (ex->plan.picks[k].idx == idx)
-            return &ex->plan.picks[k];
+    for (size_t k = 0; k < ex->tail.npicks; k++) {
+        if (ex->tail.picks[k].idx == idx)
+            return &ex->tail.picks[k];
     }
     return NULL;
+}
+
+/* A client that resends its conversation gets no replay where a summary
+ * is kept (core/wire/inject.h). */
+static bool resends(const struct explain *ex)
+{
+    return ex->conv != NULL && !ex->conv->session && (ex->p.sections & MP_RECALL_SUMMARY) != 0;
+}
+
+static const char *buffer_why(const struct explain *ex, const struct mp_mem_message *m,
+                              bool applies, const char *off)
+{
+    return !applies ? off
+           : mp_inject_in_request(ex->w, ex->body, &ex->req, m->role, m->content, m->content_len)
+               ? "already_in_request"
+           : resends(ex)         ? "client_resends"
+           : pii_out(ex, m->pii) ? "personal_data"
+                                 : "budget";
 }
 
 static json_t *buffer(const struct explain *ex)
@@ -308,46 +398,124 @@ static json_t *buffer(const struct explain *ex)
     bool applies = (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
     const char *off = ex->req.upstream_state ? "upstream_holds_conversation" : off_why(ex);
     json_t *items = json_array();
-    for (size_t i = 0; items != NULL && i < ex->head.nmessages; i++) {
-        const struct mp_mem_message *m = &ex->head.messages[i];
+    for (size_t i = 0; items != NULL && i < ex->um.nmessages; i++) {
+        const struct mp_mem_message *m = &ex->um.messages[i];
         const struct mp_recall_pick *pk = picked(ex, i);
-        const char *why =
-            pk != NULL ? "recent"
-            : !applies ? off
-            : mp_inject_in_request(ex->w, ex->body, &ex->req, m->role, m->content, m->content_len)
-                ? "already_in_request"
-            : pii_out(ex, m->pii) ? "personal_data"
-                                  : "budget";
-        json_t *it = message_item(ex, m, pk != NULL, why, 0);
-        if (it != NULL && pk != NULL)
+        json_t *it = message_item(ex, m, pk != NULL,
+                                  pk != NULL ? "recent" : buffer_why(ex, m, applies, off), 0);
+        if (it != NULL && pk != NULL) {
             json_object_set_new(it, "cut", json_boolean(pk->cut));
+            part(it, false);
+        }
         json_array_append_new(items, it);
     }
     return section(applies, off, items);
+}
+
+/* The conversation's head: its items as they go upstream, and its block
+ * byte for byte. */
+static json_t *head(const struct explain *ex)
+{
+    const struct mp_inject_head *h = ex->ch.head;
+    json_t *items = json_array(), *s;
+    if (h == NULL) {
+        s = section(false, ex->user_mode == MP_USER_MODE_OFF ? "user_setting" : "nothing_stored",
+                    items);
+        if (s != NULL && json_object_update_new(s, json_pack("{s:b, s:i, s:n}", "reused", 0,
+                                                             "tokens", 0, "block")) != 0) {
+            json_decref(s);
+            s = NULL;
+        }
+        return s;
+    }
+    for (size_t i = 0; items != NULL && i < h->nfacts; i++)
+        json_array_append_new(items, in_head(ex, fact_item(ex, ex->ch.held[i], true, "matched")));
+    if (items != NULL && h->summary)
+        json_array_append_new(items, in_head(ex, summary_item(ex, true, "summary")));
+    for (size_t j = 0; items != NULL && j < ex->nhpast; j++) {
+        const struct mp_mem_message *m = &ex->hpast[j];
+        json_array_append_new(items,
+                              in_head(ex, message_item(ex, m, true, "matched",
+                                                       score_of(ex, false, (uint32_t)m->seq))));
+    }
+    s = section(ex->ch.head_sent, "nothing_in_head", items);
+    if (s != NULL) {
+        json_object_set_new(s, "reused", json_boolean(ex->reused));
+        json_object_set_new(s, "tokens", json_integer(ex->ch.head_sent ? h->tokens : 0));
+        json_object_set_new(s, "block",
+                            ex->ch.head_sent ? json_stringn(h->text, h->len) : json_null());
+    }
+    return s;
+}
+
+/* The tail: what this question added, and the scored items it left out. */
+static json_t *tail(const struct explain *ex)
+{
+    bool facts = (ex->p.sections & MP_RECALL_PROFILE) != 0;
+    bool msgs = (ex->p.sections & MP_RECALL_PAST) != 0 && ex->p.retrieval == MP_RETRIEVAL_RELEVANT;
+    json_t *items = json_array();
+    for (size_t i = 0; items != NULL && i < ex->tail.nfacts; i++)
+        json_array_append_new(items,
+                              part(fact_item(ex, ex->tail.facts[i], true, "matched"), false));
+    for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
+        const struct mp_mem_message *m = ex->tail.past[j];
+        json_array_append_new(
+            items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
+                        false));
+    }
+    for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
+        const struct mp_mem_entity *e = NULL;
+        struct mp_mem_message m;
+        uint32_t id = ex->found[k].id;
+        if (ex->found[k].fact) {
+            if (ex->src->fact(ex->src->ctx, id, &e) != MP_OK || tail_fact(ex, e))
+                continue;
+            json_array_append_new(
+                items,
+                fact_item(ex, e, false, head_fact(ex, e) ? "in_head" : fact_why(ex, e, facts)));
+        } else if (!tail_message(ex, id) && ex->src->message(ex->src->ctx, id, &m) == MP_OK) {
+            json_array_append_new(
+                items, message_item(ex, &m, false,
+                                    head_message(ex, id) ? "in_head" : past_why(ex, &m, msgs),
+                                    ex->found[k].score));
+            free(m.content);
+        }
+    }
+    bool applies = ex->ch.has_tail && ex->tail.nfacts + ex->tail.npast + ex->tail.npicks > 0;
+    return section(applies, ex->ch.head == NULL ? off_why(ex) : "nothing_in_tail", items);
 }
 
 /* ---- the document ---- */
 
 static const char *const api_names[] = {"chat", "responses", "messages"};
 
+static json_t *conversation(const struct explain *ex)
+{
+    const struct mp_explain_conv *c = ex->conv;
+    return json_pack("{s:b, s:s?, s:b, s:b, s:b}", "identified", c != NULL && c->known, "rule",
+                     c != NULL ? c->rule : NULL, "session", c != NULL && c->session, "kept_head",
+                     c != NULL && c->kept != NULL, "reused", ex->reused);
+}
+
 static json_t *document(const struct explain *ex, const char *user, size_t user_len,
                         enum mp_admin_api api, bool injected, const char *why)
 {
+    const struct mp_inject_question *asked = &ex->asked;
     json_t *doc = json_object();
     if (doc == NULL || mp_memjson_set_user(doc, user, user_len) != 0) {
         json_decref(doc);
         return NULL;
     }
-    json_t *more = json_pack(
-        "{s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:b, s:{s:o, s:o, s:o, s:o, s:o, s:o}}", "api",
-        api_names[api], "question",
-        ex->asked.len > 0 ? json_stringn(ex->asked.text, ex->asked.len) : json_null(), "retrieval",
-        ex->p.retrieval == MP_RETRIEVAL_RELEVANT ? "relevant" : "recent", "mode",
-        mp_config_mode_name(ex->cfg->memory.mode), "user_mode", mp_usermode_name(ex->user_mode),
-        "budget_tokens", (json_int_t)ex->p.budget_tokens, "tokens",
-        (json_int_t)(injected ? ex->plan.tokens : 0), "injected", injected, "sections", "head",
-        section(false, "no_conversation", NULL), "tail", section(false, "no_conversation", NULL),
-        "profile", profile(ex), "past", past(ex), "summary", summary(ex), "buffer", buffer(ex));
+    json_t *more =
+        json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:i, s:b, s:o, s:{s:o, s:o, s:o, s:o, s:o, s:o}}",
+                  "api", api_names[api], "question",
+                  asked->len > 0 ? json_stringn(asked->text, asked->len) : json_null(), "retrieval",
+                  ex->p.retrieval == MP_RETRIEVAL_RELEVANT ? "relevant" : "recent", "mode",
+                  mp_config_mode_name(ex->cfg->memory.mode), "user_mode",
+                  mp_usermode_name(ex->user_mode), "budget_tokens", (json_int_t)ex->p.budget_tokens,
+                  "tokens", (json_int_t)ex->ch.tokens, "injected", injected, "conversation",
+                  conversation(ex), "sections", "head", head(ex), "tail", tail(ex), "profile",
+                  profile(ex), "past", past(ex), "summary", summary(ex), "buffer", buffer(ex));
     if (more == NULL || json_object_update(doc, more) != 0) {
         json_decref(more);
         json_decref(doc);
@@ -366,53 +534,97 @@ static const struct mp_wire *wire_of(enum mp_admin_api api)
                                           : &mp_wire_chat;
 }
 
-/* The choice and the scores, over the open view (NULL: nothing stored). */
+/* The head's past messages, read by their seqs (one the source no longer
+ * has is left out: such a head is not reused). */
+static int load_head_past(struct explain *ex)
+{
+    const struct mp_inject_head *h = ex->ch.head;
+    if (h == NULL || h->npast == 0)
+        return MP_OK;
+    ex->hpast = calloc(h->npast, sizeof(*ex->hpast));
+    if (ex->hpast == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < h->npast; i++) {
+        uint64_t seq = h->past[i].seq; /* an archived message's: within the index's ids */
+        if (seq <= UINT32_MAX &&
+            ex->src->message(ex->src->ctx, (uint32_t)seq, &ex->hpast[ex->nhpast]) == MP_OK)
+            ex->nhpast++;
+    }
+    return MP_OK;
+}
+
+/* Injection's choice in the request's conversation. */
+static int conv_choice(struct explain *ex, int64_t now_ms)
+{
+    struct mp_inject_conv conv = {.head = ex->conv != NULL ? ex->conv->kept : NULL,
+                                  .head_share = ex->cfg->memory.head_share,
+                                  .head_summary_only = ex->conv == NULL || ex->conv->session,
+                                  .built = &ex->built};
+    int rc = mp_inject_choose_conv(ex->w, ex->body, &ex->req, &ex->um, ex->src, &ex->p, now_ms,
+                                   &conv, &ex->ch);
+    if (rc != MP_OK)
+        return rc;
+    ex->reused = conv.reused;
+    if (ex->ch.has_tail)
+        ex->tail = ex->ch.tail;
+    return load_head_past(ex);
+}
+
+/* The choice (in the conversation) and the scores, over the open view. */
 static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms)
 {
-    static const struct mp_usermem empty;
     struct mp_mem_message *all;
     size_t all_n;
-    ex->head = view != NULL ? *mp_store_view_head(view) : empty;
-    mp_reqmem_keep_newest(&ex->head, ex->cfg->memory.buffer_messages, &all, &all_n);
-    if (view != NULL) {
-        mp_store_view_set_max_postings(view, ex->cfg->memory.relevance_max_postings);
-        mp_store_view_source(view, &ex->own_src, ex->ix);
-        ex->src = &ex->own_src;
-        ex->user_mode = mp_store_view_user_mode(view);
-    }
+    ex->um = *mp_store_view_head(view);
+    mp_reqmem_keep_newest(&ex->um, ex->cfg->memory.buffer_messages, &all, &all_n);
+    mp_store_view_set_max_postings(view, ex->cfg->memory.relevance_max_postings);
+    mp_store_view_source(view, &ex->own_src, ex->ix);
+    ex->src = &ex->own_src;
+    ex->user_mode = mp_store_view_user_mode(view);
     mp_reqmem_recall_params(ex->cfg, ex->cfg->memory.mode, ex->terms, &ex->p);
-    if (ex->user_mode == MP_USER_MODE_OFF)
-        ex->p.sections = 0;
-    int rc = mp_inject_choose(ex->w, ex->body, &ex->req, &ex->head, ex->src, &ex->p, now_ms,
-                              &ex->plan, &ex->asked);
-    if (rc != MP_OK)
-        memset(&ex->plan, 0, sizeof(ex->plan));
-    if (rc != MP_OK && rc != MP_NOTFOUND)
-        return rc;
-    if (ex->terms != NULL && ex->asked.len > 0) {
-        (void)mp_terms_each(ex->terms, ex->asked.text, ex->asked.len, add_qterm, &ex->q);
-        (void)mp_terms_each(ex->terms, ex->asked.prev, ex->asked.prev_len, add_qterm, &ex->q);
+    int rc = mp_inject_read_question(ex->w, ex->body, &ex->req, &ex->p, &ex->asked);
+    if (rc == MP_OK && ex->user_mode == MP_USER_MODE_OFF)
+        ex->p.sections = 0; /* nothing is read for such a user: only the scores are shown */
+    else if (rc == MP_OK)
+        rc = conv_choice(ex, now_ms);
+    const struct mp_inject_question *asked = &ex->asked;
+    if (rc == MP_OK && ex->terms != NULL && asked->len > 0) {
+        (void)mp_terms_each(ex->terms, asked->text, asked->len, add_qterm, &ex->q);
+        (void)mp_terms_each(ex->terms, asked->prev, asked->prev_len, add_qterm, &ex->q);
     }
-    if (ex->src != NULL && ex->asked.len > 0)
-        return mp_recall_search(ex->terms, ex->src, ex->asked.text, ex->asked.len,
-                                ex->asked.prev_len > 0 ? ex->asked.prev : NULL, ex->asked.prev_len,
-                                true, true, &ex->found, &ex->nfound);
-    return rc == MP_NOTFOUND ? MP_NOTFOUND : MP_OK;
+    if (rc == MP_OK && asked->len > 0)
+        rc = mp_recall_search(ex->terms, ex->src, asked->text, asked->len,
+                              asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, true, true,
+                              &ex->found, &ex->nfound);
+    return rc;
+}
+
+static void explain_free(struct explain *ex)
+{
+    mp_inject_conv_choice_cleanup(&ex->ch);
+    mp_inject_head_cleanup(&ex->built);
+    for (size_t i = 0; i < ex->nhpast; i++)
+        free(ex->hpast[i].content);
+    free(ex->hpast);
+    free(ex->found);
+    free(ex);
 }
 
 int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
                     const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                    const struct mp_chatreq *req, int64_t now_ms, json_t **out)
+                    const struct mp_chatreq *req, const struct mp_explain_conv *conv,
+                    int64_t now_ms, json_t **out)
 {
     struct explain *ex = calloc(1, sizeof(*ex));
     json_t *doc = NULL;
     if (ex == NULL)
         return MP_ENOMEM;
-    *ex = (struct explain){.cfg = cfg, .terms = terms, .w = wire_of(api), .body = body};
+    *ex =
+        (struct explain){.cfg = cfg, .terms = terms, .w = wire_of(api), .body = body, .conv = conv};
     ex->req = *req;
-    int rc = choose(ex, view, now_ms);
-    bool injected = ex->plan.block_len > 0 || ex->plan.npicks > 0;
-    if (rc == MP_OK || rc == MP_NOTFOUND) {
+    int rc = view != NULL ? choose(ex, view, now_ms) : MP_OK;
+    if (rc == MP_OK) {
+        bool injected = ex->ch.tokens > 0;
         doc = document(ex, user, user_len, api, injected,
                        view == NULL                                ? "nothing_stored"
                        : ex->user_mode == MP_USER_MODE_OFF         ? "user_setting"
@@ -420,20 +632,55 @@ int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, str
                                                                    : "nothing_qualifies");
         rc = doc != NULL ? MP_OK : MP_ENOMEM;
     }
-    mp_recall_plan_cleanup(&ex->plan);
-    free(ex->found);
-    free(ex);
+    explain_free(ex);
     if (rc == MP_OK)
         *out = doc;
     return rc;
 }
 
+/* The request's conversation as the data plane would find it, without
+ * changing anything: its kept head, the most recently used of the
+ * workers' (each keeps its own), copied into *kept. */
+static void find_conversation(const struct mp_explain_tables *tabs, const char *user,
+                              size_t user_len, const char *body, size_t len,
+                              const struct mp_chatreq *req, const struct mp_config *cfg,
+                              int64_t now_ms, struct mp_explain_conv *conv,
+                              struct mp_inject_head *kept)
+{
+    struct mp_convtab_limits lim = mp_convlook_limits(cfg);
+    struct mp_convlook look;
+    int64_t best = INT64_MIN;
+    mp_convlook_find(user, user_len, body, len, req, tabs != NULL ? tabs->hd : NULL,
+                     tabs != NULL ? tabs->resenders : NULL, tabs != NULL ? tabs->n : 0, false,
+                     now_ms, &lim, &look);
+    *conv = (struct mp_explain_conv){
+        .known = look.known, .session = look.session, .rule = mp_convlook_rule(look.kind)};
+    for (size_t i = 0; look.known && tabs != NULL && i < tabs->n; i++) {
+        struct mp_inject_head copy;
+        int64_t used = 0;
+        if (tabs->convtabs[i] == NULL ||
+            mp_convtab_peek(tabs->convtabs[i], look.key, now_ms, &lim, &copy, &used) != MP_OK)
+            continue;
+        if (used <= best) {
+            mp_inject_head_cleanup(&copy);
+            continue;
+        }
+        mp_inject_head_cleanup(kept);
+        *kept = copy;
+        best = used;
+        conv->kept = kept;
+    }
+}
+
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                   size_t len, int64_t now_ms, json_t **out, enum mp_perr *perr)
+                   size_t len, const struct mp_explain_tables *tabs, int64_t now_ms, json_t **out,
+                   enum mp_perr *perr)
 {
     struct mp_chatreq_msg *msgs = malloc(MP_CHATREQ_MAX_MESSAGES * sizeof(*msgs));
     struct mp_store_view *view = NULL;
+    struct mp_inject_head kept = {0};
+    struct mp_explain_conv conv;
     struct mp_chatreq req;
     *perr = MP_PERR_INTERNAL;
     if (msgs == NULL)
@@ -445,9 +692,13 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
         goto out;
     }
     rc = mp_store_view_open(store, user, user_len, &view);
+    if (rc == MP_OK)
+        find_conversation(tabs, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
     if (rc == MP_OK || rc == MP_NOTFOUND)
-        rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req, now_ms, out);
+        rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req,
+                             view != NULL ? &conv : NULL, now_ms, out);
 out:
+    mp_inject_head_cleanup(&kept);
     mp_store_view_close(view);
     free(msgs);
     return rc;

@@ -1,8 +1,9 @@
 /* Explain (POST /admin/users/{id}/explain, docs/admin-api.md): what memproxy
  * would inject into a chat request for a user, and why, without calling
- * the upstream or recording anything. The choice is injection's own
- * (core/wire/inject.h: mp_inject_choose, with the parameters a chat
- * request gets: plane/reqmem.h); the scores are relevance's for the same
+ * the upstream or recording anything. The choice is injection's own in
+ * the request's conversation (core/wire/inject.h: mp_inject_choose_conv,
+ * with the parameters a chat request gets, plane/reqmem.h, and the head
+ * the workers keep for it, plane/convtab.h); the scores are relevance's for the same
  * question (core/recall/recall_search.h). It reads the store given; it
  * sends nothing and logs nothing of the request or the memory. */
 #ifndef MP_PROXY_EXPLAIN_H
@@ -14,33 +15,65 @@
 
 #include "adminpath.h"
 #include "config.h"
+#include "convid.h"
+#include "inject.h"
 #include "net/respond.h"
 #include "store.h"
 #include "terms.h"
 
+/* A request's conversation as explain sees it (plane/convlook.h). */
+struct mp_explain_conv {
+    bool known;                        /* identified (its key could be made) */
+    bool session;                      /* a session's: the head holds the summary alone */
+    const char *rule;                  /* static: "client", "chain", "leading" or "session" */
+    const struct mp_inject_head *kept; /* its kept head (borrowed); NULL: none */
+};
+
+#define MP_EXPLAIN_WORKERS_MAX 256 /* the most workers a process runs */
+
+/* Where explain finds conversations: the data-plane workers' tables
+ * (plane/convtab.h; entries may be NULL), peeked at, never changed, and the
+ * client's id headers (NULL: none). All borrowed. */
+struct mp_convtab;
+struct mp_explain_tables {
+    struct mp_convtab *const *convtabs;
+    struct mp_convtab *const *resenders;
+    size_t n;
+    const struct mp_convid_headers *hd;
+};
+
 /* Explains the request body[0..len) (borrowed) of api for the user with
  * store key user[0..user_len) in store, under cfg, with the calling
- * thread's tokenizer terms, at now_ms. MP_OK with *out (new reference):
+ * thread's tokenizer terms, at now_ms. The request's conversation is
+ * found as the data plane finds it (its id headers in tabs->hd) and its
+ * head kept by the workers (tabs; NULL: none), without changing anything.
+ * MP_OK with *out (new reference):
  *   {"user", "api", "question", "retrieval", "mode", "user_mode",
  *    "budget_tokens", "tokens", "injected": bool, "why" (when nothing is),
+ *    "conversation": {"identified", "rule", "session", "kept_head", "reused"},
  *    "sections": {"head", "tail", "profile", "past", "summary", "buffer"}}
  * each section {"applies": bool, "why"?, "items": [{"id", "kind", "text",
  * "score" (null when not scored), "terms": [question terms it holds],
- * "taken": bool, "why", "cut"?}]}; MP_EINVAL with *perr when the body is
+ * "taken": bool, "why", "part"? ("head" or "tail": where a taken item
+ * goes), "cut"?}]}, the head's also "reused", "tokens" and "block" (its
+ * text as sent, null when none is); MP_EINVAL with *perr when the body is
  * no request of api; MP_ENOMEM or the store's error (*perr internal). */
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                   size_t len, int64_t now_ms, json_t **out, enum mp_perr *perr);
+                   size_t len, const struct mp_explain_tables *tabs, int64_t now_ms, json_t **out,
+                   enum mp_perr *perr);
 
 /* mp_explain_run() over a view already open (NULL: nothing is stored for
- * the user) and a request already scanned (req, by api's wire, over body;
- * both borrowed): for a chat request that asked for its explanation
- * (X-Memory-Explain). MP_OK with *out, MP_ENOMEM, or a source's error. */
+ * the user), a request already scanned (req, by api's wire, over body)
+ * and its conversation found (conv; NULL: none; all borrowed): for a chat
+ * request that asked for its explanation (X-Memory-Explain). MP_OK with
+ * *out, MP_ENOMEM, or a source's error. */
 struct mp_chatreq;
 struct mp_wire;
 int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
                     const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                    const struct mp_chatreq *req, int64_t now_ms, json_t **out);
+                    const struct mp_chatreq *req, const struct mp_explain_conv *conv,
+                    int64_t now_ms, json_t **out);
 
 /* The api of a chat request's wire (core/wire/wire.h). */
 enum mp_admin_api mp_explain_api_of(const struct mp_wire *w);

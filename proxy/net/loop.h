@@ -67,9 +67,9 @@ struct mp_loop {
     struct mp_chatreq_msg *wire_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
     struct mp_terms *terms;           /* owned: this thread's tokenizer, made on first use */
     struct mp_convtab *convtab;       /* the worker's conversations (plane/convtab.h),
-                                         made on first use; freed by the worker */
+                                         made and freed with the worker; NULL elsewhere */
     struct mp_convtab *resenders;     /* likewise: the users whose client resent a conversation
-                                         lately (empty heads; plane/reqmem.c) */
+                                         lately (empty heads; plane/convlook.h) */
     struct event *flush_ev;           /* runs run_dirty once per loop pass */
     void (*run_dirty)(struct mp_loop *loop); /* the connections' deferred work */
     struct mp_conn_list dirty;               /* connections with output or input to process */

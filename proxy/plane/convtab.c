@@ -1,8 +1,11 @@
 /* The conversation table (convtab.h): chained hashing over the key's
  * first bytes (a SHA-256 digest: already uniform) and one doubly linked
- * list in use order, most recent first. */
+ * list in use order, most recent first. The lock guards the structure
+ * against a peek from another thread: the owner takes it around its
+ * changes only (its own reads need none), uncontended but for a peek. */
 #include "plane/convtab.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +27,17 @@ struct mp_convtab {
     size_t n, bytes;
     uint64_t evicted;
     struct entry *newest, *oldest;
+    pthread_mutex_t lock;
 };
 
 struct mp_convtab *mp_convtab_new(void)
 {
-    return calloc(1, sizeof(struct mp_convtab));
+    struct mp_convtab *t = calloc(1, sizeof(*t));
+    if (t != NULL && pthread_mutex_init(&t->lock, NULL) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 /* The bucket of key among nbuckets (a power of two). */
@@ -97,6 +106,11 @@ static void evict_oldest(struct mp_convtab *t)
     t->evicted++;
 }
 
+static bool stale(const struct entry *e, int64_t now_ms, const struct mp_convtab_limits *lim)
+{
+    return now_ms - e->used_ms > lim->idle_ms || now_ms - e->built_ms > lim->max_age_ms;
+}
+
 const struct mp_inject_head *mp_convtab_get(struct mp_convtab *t, const unsigned char *key,
                                             int64_t now_ms, const struct mp_convtab_limits *lim)
 {
@@ -104,14 +118,32 @@ const struct mp_inject_head *mp_convtab_get(struct mp_convtab *t, const unsigned
     if (p == NULL)
         return NULL;
     struct entry *e = *p;
-    if (now_ms - e->used_ms > lim->idle_ms || now_ms - e->built_ms > lim->max_age_ms) {
+    pthread_mutex_lock(&t->lock);
+    if (stale(e, now_ms, lim)) {
         drop(t, p);
-        return NULL;
+        e = NULL;
+    } else {
+        e->used_ms = now_ms;
+        unlink_use(t, e);
+        link_newest(t, e);
     }
-    e->used_ms = now_ms;
-    unlink_use(t, e);
-    link_newest(t, e);
-    return &e->head;
+    pthread_mutex_unlock(&t->lock);
+    return e != NULL ? &e->head : NULL;
+}
+
+int mp_convtab_peek(struct mp_convtab *t, const unsigned char *key, int64_t now_ms,
+                    const struct mp_convtab_limits *lim, struct mp_inject_head *out,
+                    int64_t *used_ms)
+{
+    int rc = MP_NOTFOUND;
+    pthread_mutex_lock(&t->lock);
+    struct entry **p = find(t, key);
+    if (p != NULL && !stale(*p, now_ms, lim)) {
+        rc = mp_inject_head_copy(&(*p)->head, out);
+        *used_ms = (*p)->used_ms;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
 }
 
 /* Doubles the buckets while there are more entries than buckets. */
@@ -137,8 +169,8 @@ static int grow(struct mp_convtab *t)
     return MP_OK;
 }
 
-int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_head *h,
-                   int64_t now_ms, const struct mp_convtab_limits *lim)
+static int put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_head *h,
+               int64_t now_ms, const struct mp_convtab_limits *lim)
 {
     struct entry **p = find(t, key);
     if (p != NULL)
@@ -170,6 +202,15 @@ int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inj
     return MP_OK;
 }
 
+int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_head *h,
+                   int64_t now_ms, const struct mp_convtab_limits *lim)
+{
+    pthread_mutex_lock(&t->lock);
+    int rc = put(t, key, h, now_ms, lim);
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
 void mp_convtab_stats(const struct mp_convtab *t, size_t *entries, size_t *bytes, uint64_t *evicted)
 {
     *entries = t->n;
@@ -184,5 +225,6 @@ void mp_convtab_free(struct mp_convtab *t)
     while (t->oldest != NULL)
         drop(t, find(t, t->oldest->key));
     free(t->buckets);
+    pthread_mutex_destroy(&t->lock);
     free(t);
 }

@@ -1,9 +1,11 @@
 /* The conversations one worker keeps: for each, the stable head it
  * injected (core/wire/inject.h), keyed by a digest of the user's key and
  * the conversation's identity (core/wire/convid.h). Owned by the worker's
- * loop and used on its thread only; no message text beyond the heads'
- * (the memory block as injected, which is the user's memory, not their
- * words). Bounded in entries and bytes (least recently used dropped
+ * loop, which alone changes it (get, put, free); another thread may only
+ * peek (the admin plane's explain), under the table's lock, which the
+ * owner takes only while it changes the table. No message text beyond
+ * the heads' (the memory block as injected, which is the user's memory,
+ * not their words). Bounded in entries and bytes (least recently used dropped
  * first); a conversation idle too long is forgotten and a head too old is
  * dropped, both when next looked up. A user's erasure needs no sweep here:
  * a head is checked against the store on every use (inject.h). */
@@ -36,6 +38,15 @@ void mp_convtab_free(struct mp_convtab *t);
  * (then it is dropped). Borrowed until the next call on t. */
 const struct mp_inject_head *mp_convtab_get(struct mp_convtab *t, const unsigned char *key,
                                             int64_t now_ms, const struct mp_convtab_limits *lim);
+
+/* From any thread, without changing anything (no use marked, nothing
+ * dropped): a copy of the head kept for key into *out (caller cleans up
+ * with mp_inject_head_cleanup()) and when it was last used (*used_ms), as
+ * mp_convtab_get() at now_ms would find it. MP_OK; MP_NOTFOUND (none, or
+ * one get would drop); MP_ENOMEM. */
+int mp_convtab_peek(struct mp_convtab *t, const unsigned char *key, int64_t now_ms,
+                    const struct mp_convtab_limits *lim, struct mp_inject_head *out,
+                    int64_t *used_ms);
 
 /* Keeps *h for key as built at now_ms (replacing what key had), taking its
  * arrays (*h is then empty), then drops the least recently used until t

@@ -75,7 +75,9 @@ json_t *mp_mcptools_list(void)
              NULL, false),
         tool("list_memories", "List the facts and notes kept about the user, page by page.",
              page_props(), NULL, true),
-        tool("delete_memory", "Forget a fact or note, by its id (fact:<key>) or its key.",
+        tool("delete_memory",
+             "Forget a fact or note (by its id fact:<key>, or its key) or a past message (by "
+             "its id message:<n>).",
              json_pack("{s:{s:s}, s:{s:s}}", "id", "type", "string", "key", "type", "string"), NULL,
              false),
         tool("get_profile", "The user's profile: every fact kept and the conversation summary.",
@@ -257,7 +259,9 @@ static void on_committed(struct mp_memticket *tk, void *arg, int status)
     if (status != MP_OK) {
         mp_mcp_fail(call, 500, MP_JSONRPC_INTERNAL_ERROR, "The change was not stored.", NULL);
     } else if (t->op.result == MP_NOTFOUND) {
-        tool_error(call, "Nothing is remembered under this key.");
+        tool_error(call, t->op.kind == MP_OP_DELETE_MESSAGE
+                             ? "No message is kept under this id."
+                             : "Nothing is remembered under this key.");
     } else if (t->op.result == MP_ETOOBIG) {
         tool_error(call, "The user's memory is full: forget something first.");
     } else if (t->op.result != MP_OK) {
@@ -268,6 +272,9 @@ static void on_committed(struct mp_memticket *tk, void *arg, int status)
               result(text, strlen(text),
                      mp_memsearch_fact_json(&t->op.u.entity, -1, MP_MEMJSON_USER), false),
               true);
+    } else if (t->op.kind == MP_OP_DELETE_MESSAGE) {
+        snprintf(text, sizeof(text), "message:%llu", (unsigned long long)t->op.u.seq);
+        reply(call, result("Forgotten.", 10, json_pack("{s:s}", "deleted", text), false), true);
     } else {
         snprintf(text, sizeof(text), "fact:%s", t->op.u.key);
         reply(call, result("Forgotten.", 10, json_pack("{s:s}", "deleted", text), false), true);
@@ -327,19 +334,40 @@ static const char *add_args(struct mp_mcp_call *call, const char *body, size_t a
     return NULL;
 }
 
-/* Arguments of delete_memory: an id "fact:<key>", or a key. */
+/* The seq of an id "message:<seq>" (decimal, 1 or more, no sign or
+ * leading zero): MP_OK, or MP_EINVAL. */
+static int message_seq(const char *id, size_t n, uint64_t *seq)
+{
+    uint64_t v = 0;
+    if (n <= 8 || n > 8 + 20 || id[8] == '0')
+        return MP_EINVAL;
+    for (size_t i = 8; i < n; i++) {
+        if (id[i] < '0' || id[i] > '9' || v > (UINT64_MAX - (uint64_t)(id[i] - '0')) / 10)
+            return MP_EINVAL;
+        v = v * 10 + (uint64_t)(id[i] - '0');
+    }
+    *seq = v;
+    return MP_OK;
+}
+
+/* Arguments of delete_memory: an id "fact:<key>" or "message:<seq>", or a
+ * fact's key. */
 static const char *delete_args(struct mp_mcp_call *call, const char *body, size_t as, size_t ae)
 {
     struct mp_mcptool *t = &call->tool;
     char raw[MP_ENTITY_KEY_MAX * 3 + 16];
     size_t n = 0;
     const char *k = raw;
+    t->op.now_ms = mp_clock_now_ms();
     if (mp_jsonrpc_string(body, as, ae, "id", raw, sizeof(raw), &n) == MP_OK) {
-        if (strncmp(raw, "message:", 8) == 0)
-            return "An archived message is not forgotten alone: the user's whole memory is "
-                   "(DELETE /v1/memory).";
+        if (strncmp(raw, "message:", 8) == 0) {
+            t->op.kind = MP_OP_DELETE_MESSAGE;
+            return message_seq(raw, n, &t->op.u.seq) == MP_OK ? NULL
+                                                              : "No message can have this id.";
+        }
         if (strncmp(raw, "fact:", 5) != 0)
-            return "Unknown id: ids are fact:<key> (search_memory and list_memories give them).";
+            return "Unknown id: ids are fact:<key> or message:<n> (search_memory and "
+                   "list_memories give them).";
         k += 5;
         n -= 5;
     } else if (mp_jsonrpc_string(body, as, ae, "key", raw, sizeof(raw), &n) != MP_OK) {
@@ -348,7 +376,6 @@ static const char *delete_args(struct mp_mcp_call *call, const char *body, size_
     if (mp_usermem_normalize_key(k, n, t->op.u.key) != MP_OK)
         return "No fact can have this key.";
     t->op.kind = MP_OP_DELETE_ENTITY;
-    t->op.now_ms = mp_clock_now_ms();
     return NULL;
 }
 

@@ -19,6 +19,7 @@
 #include "inject.h"
 #include "memcred.h"
 #include "memory/memworker.h"
+#include "plane/convlook.h"
 #include "plane/convtab.h"
 #include "plane/memread.h"
 #include "metrics.h"
@@ -195,69 +196,6 @@ static void found_reset(struct mp_reqmem_found *f)
 
 /* ---- the conversation (core/wire/convid.h, plane/convtab.h) ---- */
 
-static struct mp_convtab_limits conv_limits(const struct mp_config *cfg)
-{
-    return (struct mp_convtab_limits){
-        .max_entries = cfg->memory.conversations_max,
-        .max_bytes = cfg->memory.conversation_bytes_max,
-        .idle_ms = (int64_t)cfg->memory.conversation_idle_seconds * 1000,
-        .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
-}
-
-/* SHA-256 of the user's key, a NUL and the identity's name (two users
- * never share one) into key: whether it could be made. */
-static bool conv_key_of(const struct mp_reqmem *m, const struct mp_convid *c, unsigned char *key)
-{
-    unsigned char buf[MP_USERKEY_MAX + 1 + MP_CONVID_NAME_MAX];
-    memcpy(buf, m->user, m->user_len);
-    buf[m->user_len] = '\0';
-    size_t n =
-        m->user_len + 1 + mp_convid_name(c, (char *)buf + m->user_len + 1, MP_CONVID_NAME_MAX);
-    unsigned int dlen = 0;
-    return EVP_Digest(buf, n, key, &dlen, EVP_sha256(), NULL) == 1;
-}
-
-/* The key of the user's entry in the resenders table (an empty head: the
- * user's client resent a conversation within the idle gap). */
-static bool resender_key(const struct mp_reqmem *m, unsigned char *key)
-{
-    struct mp_convid r = {.kind = MP_CONVID_SESSION, .source = "resends"};
-    return conv_key_of(m, &r, key);
-}
-
-/* The conversation of the request: its key into f, and whether its head
- * is the summary alone (a client that sends only its newest message; a
- * previous_response_id chain is the user's session too). A lone message
- * from a user whose client resent a conversation lately is the first turn
- * of one: keyed by its leading messages, as the turns after it will be. */
-static bool conv_identify(struct mp_reqmem *m, struct mp_reqmem_found *f,
-                          const struct mp_convtab_limits *lim, int64_t now)
-{
-    struct mp_loop *loop = m->loop;
-    struct mp_convid c;
-    unsigned char rk[MP_CONVTAB_KEY_LEN];
-    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
-    bool chain = c.kind == MP_CONVID_CHAIN;
-    if (chain)
-        c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
-    if (loop->resenders == NULL && loop->convtab != NULL)
-        loop->resenders = mp_convtab_new(); /* NULL: every lone message is a session's */
-    bool asks = c.kind == MP_CONVID_LEADING || (c.kind == MP_CONVID_SESSION && !chain);
-    if (asks && loop->resenders != NULL && resender_key(m, rk)) {
-        if (c.kind == MP_CONVID_LEADING) {
-            /* kept, or marked used (the get does it): a new mark only when gone */
-            struct mp_inject_head mark = {0};
-            if (mp_convtab_get(loop->resenders, rk, now, lim) == NULL)
-                (void)mp_convtab_put(loop->resenders, rk, &mark, now, lim);
-        } else if (mp_convtab_get(loop->resenders, rk, now, lim) != NULL &&
-                   mp_convid_lead(m->in_body, &m->req, &c.lead)) {
-            c.kind = MP_CONVID_LEADING;
-        }
-    }
-    f->conv_known = conv_key_of(m, &c, f->conv_key);
-    return c.kind == MP_CONVID_SESSION;
-}
-
 /* Injects in the request's conversation: its kept head, if any, else a
  * new one in f->conv_built (kept by apply_found, once the read is over). */
 static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
@@ -266,11 +204,16 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
 {
     struct mp_loop *loop = m->loop;
     struct mp_reqmem_found *f = &m->found;
-    struct mp_convtab_limits lim = conv_limits(loop->cfg);
+    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
     int64_t now = mp_clock_now_ms();
-    if (loop->convtab == NULL && lim.max_entries > 0)
-        loop->convtab = mp_convtab_new(); /* NULL: no table, a head every time */
-    bool lone = conv_identify(m, f, &lim, now);
+    struct mp_convlook look;
+    mp_convlook_find(m->user, m->user_len, m->in_body, m->in_len, &m->req, &m->conv_headers,
+                     &loop->resenders, 1, true, now, &lim, &look);
+    f->conv_known = look.known;
+    f->conv_session = look.session;
+    f->conv_kind = look.kind;
+    memcpy(f->conv_key, look.key, sizeof(f->conv_key));
+    bool lone = look.session;
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
                                             ? mp_convtab_get(loop->convtab, f->conv_key, now, &lim)
                                             : NULL;
@@ -289,7 +232,7 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
 static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {
     struct mp_loop *loop = m->loop;
-    struct mp_convtab_limits lim = conv_limits(loop->cfg);
+    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
     size_t entries = 0, bytes = 0;
     uint64_t evicted = 0;
     if (!f->conv_known || (f->inject_rc != MP_OK && f->inject_rc != MP_NOTFOUND))
@@ -375,9 +318,21 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     if (m->wire->scan(m->in_body, m->in_len, m->loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES,
                       &m->req) != MP_OK)
         return;
-    if (mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
-                        mp_explain_api_of(m->wire), m->in_body, &m->req, mp_clock_now_ms(),
-                        &doc) != MP_OK)
+    /* the conversation the injection ran in, and the head it found (not
+       yet replaced: the read keeps a new one once it is over) */
+    struct mp_convtab_limits lim = mp_convlook_limits(m->loop->cfg);
+    struct mp_inject_head kept = {0};
+    int64_t used, now = mp_clock_now_ms();
+    struct mp_explain_conv conv = {
+        .known = f->conv_known, .session = f->conv_session, .rule = mp_convlook_rule(f->conv_kind)};
+    if (f->conv_known && m->loop->convtab != NULL &&
+        mp_convtab_peek(m->loop->convtab, f->conv_key, now, &lim, &kept, &used) == MP_OK)
+        conv.kept = &kept;
+    int rc = mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
+                             mp_explain_api_of(m->wire), m->in_body, &m->req,
+                             f->built ? &conv : NULL, now, &doc);
+    mp_inject_head_cleanup(&kept);
+    if (rc != MP_OK)
         return;
     json_decref(f->explanation);
     f->explanation = doc;

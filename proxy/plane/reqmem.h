@@ -45,8 +45,10 @@ struct mp_reqmem_found {
     /* the conversation (plane/convtab.h): its key, whether its kept head
        was used, else the head built (owned), kept once the read is over */
     unsigned char conv_key[32];
-    bool conv_known; /* conv_key is set: the injection ran in a conversation */
-    bool conv_had;   /* a head was kept for it */
+    bool conv_known;   /* conv_key is set: the injection ran in a conversation */
+    bool conv_session; /* ... a session's (plane/convlook.h) */
+    enum mp_convid_kind conv_kind;
+    bool conv_had; /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
     struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */

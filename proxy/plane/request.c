@@ -47,6 +47,7 @@
 #include "plane/memapi.h"
 #include "plane/mcp.h"
 #include "metrics.h"
+#include "plane/convlook.h"
 #include "plane/reqmem.h"
 #include "plane/requsage.h"
 #include "net/respond.h"
@@ -1046,19 +1047,12 @@ static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h
     h->own = header_value(r, "x-memory-task", &h->own_len);
 }
 
-/* The client's own conversation ids (core/wire/convid.h), in its order;
- * Codex's session header spelled either way. Read only when memory is. */
+/* The client's own conversation ids (plane/convlook.h). Read only when
+ * memory is. */
 static void conversation_headers(struct mp_request *r)
 {
-    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", ""},
-                                                            {"x-claude-code-session-id", ""},
-                                                            {"session-id", "session_id"}};
-    struct mp_convid_headers *c = &r->mem.conv_headers;
-    for (size_t i = 0; r->mem.reads && i < MP_CONVID_HEADERS; i++) {
-        c->value[i] = header_value(r, names[i][0], &c->len[i]);
-        if (c->value[i] == NULL)
-            c->value[i] = header_value(r, names[i][1], &c->len[i]);
-    }
+    if (r->mem.reads)
+        mp_convlook_headers(r->head, &r->mem.conv_headers);
 }
 
 /* A client's background task (core/wire/clienttask.h) goes upstream as it

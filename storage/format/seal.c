@@ -17,6 +17,7 @@
 
 #include "ascii.h"
 #include "errtext.h"
+#include "b64.h"
 #include "hex.h"
 #include "status.h"
 
@@ -66,26 +67,6 @@ out:
     return rc;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
 /* 32 bytes are 43 base64 digits (258 bits: the last 2 unused, and zero from
  * any encoder) and, padded to a multiple of 4, one '='. Refusing nonzero
  * unused bits keeps one key from having several spellings. */
@@ -102,7 +83,7 @@ static bool decode_b64(const unsigned char *s, size_t n, unsigned char out[MP_SE
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        int v = b64_value(s[i]);
+        int v = mp_b64_value(s[i]);
         if (v < 0) {
             return false;
         }

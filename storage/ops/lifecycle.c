@@ -162,6 +162,27 @@ size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity
     return n;
 }
 
+static bool is_seq(const struct mp_mem_message *m, const void *arg)
+{
+    return m->seq == *(const uint64_t *)arg;
+}
+
+size_t mp_lifecycle_erase_message(struct mp_usermem *um, uint64_t seq, bool archived,
+                                  const struct mp_op *op, struct mp_history_item *ev)
+{
+    size_t n = 0;
+    bool buffered = drop_messages(um, is_seq, &seq) > 0;
+    if (!archived && !buffered)
+        return 0;
+    entry(&ev[n], op, MP_HIST_DELETED, op->actor, MP_ITEM_MESSAGES);
+    ev[n++].count = 1;
+    if (um->summary.text != NULL && seq <= um->summary.covers_through_seq) {
+        entry(&ev[n++], op, MP_HIST_DELETED, op->actor, MP_ITEM_SUMMARY);
+        drop_summary(um);
+    }
+    return n;
+}
+
 /* The pii limit applies to pii items when it is set and shorter. */
 int64_t mp_lifecycle_limit(const struct mp_retention *r, bool pii)
 {

@@ -45,6 +45,14 @@ size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity
                                const struct mp_op *op, uint64_t *seqs, size_t nseqs,
                                struct mp_history_item *ev);
 
+/* DELETE_MESSAGE of message seq on the head um (archived: the caller
+ * erased its archived copy): drops its buffered copy, and the summary when
+ * it covers seq. Writes 0 to 2 entries to ev (DELETED messages, count 1;
+ * DELETED summary) and returns how many; 0: um held nothing of it and it
+ * was not archived (nothing changed). */
+size_t mp_lifecycle_erase_message(struct mp_usermem *um, uint64_t seq, bool archived,
+                                  const struct mp_op *op, struct mp_history_item *ev);
+
 /* The history entry of a fact's DELETED or EXPIRED (actor: op's, or
  * retention), without its value. */
 void mp_lifecycle_fact_event(const struct mp_op *op, enum mp_history_event event,

@@ -114,6 +114,9 @@ int mp_store_check_op(const struct mp_op *op)
         ok = op->u.keys.text != NULL && op->u.keys.text_len >= 1 &&
              op->u.keys.text_len <= MP_MESSAGE_KEYS_MAX;
         break;
+    case MP_OP_DELETE_MESSAGE:
+        ok = op->u.seq >= 1 && (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);
+        break;
     case MP_OP_SET_USER_MODE:
         ok = mp_usermode_name(op->u.user_mode)[0] != '\0' &&
              (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);

@@ -91,40 +91,43 @@ struct mp_job {
 
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
-    MP_OP_RECORD_TURN,     /* append messages to the buffer (and the archive, indexed),
-                              remember idem key; skipped if the key is known */
-    MP_OP_ADD_JOB,         /* queue job (id assigned, written back into the op). An
-                              EXTRACT job with from_seq == through_seq == 0 takes the
-                              seqs of the nearest preceding RECORD_TURN op of the same
-                              user in the same apply, and is skipped (MP_NOTFOUND)
-                              when that turn was already recorded: a turn and its
-                              job commit together or not at all. The inherited seqs
-                              are written back into u.job; MP_EINVAL when there is
-                              no such RECORD_TURN op */
-    MP_OP_DONE_JOB,        /* remove job_id */
-    MP_OP_UPDATE_JOB,      /* rewrite job (attempts, not_before_ms) */
-    MP_OP_SET_SUMMARY,     /* summary = text; drop buffered messages with seq <= through_seq
-                              (the archive keeps them; keep_messages: none) */
-    MP_OP_TRIM_MESSAGES,   /* drop messages with seq <= u.summary.through_seq (summary
-                              untouched; text ignored): the buffer-only modes */
-    MP_OP_UPSERT_ENTITY,   /* entity: new current value, the old one moves to history;
-                              ignored (result MP_NOTFOUND... see below) when it would
-                              not outrank the current value */
-    MP_OP_DELETE_ENTITY,   /* key: erase the fact (see below); MP_NOTFOUND if absent */
-    MP_OP_DELETE_USER,     /* everything of the user: summary, messages, archive, index,
-                              facts, history, idem keys, and the user's pending jobs */
-    MP_OP_SWEEP_USER,      /* retention: purge what u.sweep says has expired */
-    MP_OP_IMPORT_MESSAGE,  /* one message (u.turn, nmessages 1) into the archive only,
-                             with its own at_ms, request_id, model and pii: the next
-                             seq, indexed; the buffer and the summary are untouched */
-    MP_OP_SET_USER_MODE,   /* the user's own setting (u.user_mode): auto removes it; off
-                              also removes the user's pending jobs */
-    MP_OP_CLAIM_JOB,       /* u.claim: take the lease of a job to run it (several
-                              processes share a store: each job runs in one) */
-    MP_OP_SET_MESSAGE_KEYS /* u.keys: the archived message seq gets its search keys,
+    MP_OP_RECORD_TURN,      /* append messages to the buffer (and the archive, indexed),
+                               remember idem key; skipped if the key is known */
+    MP_OP_ADD_JOB,          /* queue job (id assigned, written back into the op). An
+                               EXTRACT job with from_seq == through_seq == 0 takes the
+                               seqs of the nearest preceding RECORD_TURN op of the same
+                               user in the same apply, and is skipped (MP_NOTFOUND)
+                               when that turn was already recorded: a turn and its
+                               job commit together or not at all. The inherited seqs
+                               are written back into u.job; MP_EINVAL when there is
+                               no such RECORD_TURN op */
+    MP_OP_DONE_JOB,         /* remove job_id */
+    MP_OP_UPDATE_JOB,       /* rewrite job (attempts, not_before_ms) */
+    MP_OP_SET_SUMMARY,      /* summary = text; drop buffered messages with seq <= through_seq
+                               (the archive keeps them; keep_messages: none) */
+    MP_OP_TRIM_MESSAGES,    /* drop messages with seq <= u.summary.through_seq (summary
+                               untouched; text ignored): the buffer-only modes */
+    MP_OP_UPSERT_ENTITY,    /* entity: new current value, the old one moves to history;
+                               ignored (result MP_NOTFOUND... see below) when it would
+                               not outrank the current value */
+    MP_OP_DELETE_ENTITY,    /* key: erase the fact (see below); MP_NOTFOUND if absent */
+    MP_OP_DELETE_USER,      /* everything of the user: summary, messages, archive, index,
+                               facts, history, idem keys, and the user's pending jobs */
+    MP_OP_SWEEP_USER,       /* retention: purge what u.sweep says has expired */
+    MP_OP_IMPORT_MESSAGE,   /* one message (u.turn, nmessages 1) into the archive only,
+                              with its own at_ms, request_id, model and pii: the next
+                              seq, indexed; the buffer and the summary are untouched */
+    MP_OP_SET_USER_MODE,    /* the user's own setting (u.user_mode): auto removes it; off
+                               also removes the user's pending jobs */
+    MP_OP_CLAIM_JOB,        /* u.claim: take the lease of a job to run it (several
+                               processes share a store: each job runs in one) */
+    MP_OP_SET_MESSAGE_KEYS, /* u.keys: the archived message seq gets its search keys,
                              stored with it and indexed as its low-weight "search
                              keys" field; MP_NOTFOUND when it is not archived or
                              has keys already (written once) */
+    MP_OP_DELETE_MESSAGE    /* u.seq: erase one message of the user (see below);
+                               MP_NOTFOUND when neither the archive nor the buffer
+                               holds it */
 };
 
 /* Who made a change (the history's actor). */
@@ -228,6 +231,14 @@ struct mp_sweep_counts {
  * - SET_MESSAGE_KEYS: u.keys.text[0..text_len), 1 to MP_MESSAGE_KEYS_MAX
  *   bytes. Held back like UPSERT_ENTITY (a memory job's write). Erasure
  *   and retention remove the keys with their message.
+ * - DELETE_MESSAGE: u.seq >= 1, actor USER or ADMIN; never held back.
+ *   Erasure of one message, as DELETE_ENTITY erases what tells a fact:
+ *   the archived message goes with its postings and search keys
+ *   (remove_message in store_archive.c, the path every erasure and
+ *   retention takes), its buffered copy goes, and so does the summary when
+ *   it covers the message (seq <= covers_through_seq: it may restate it).
+ *   Facts extracted from it stay (they are erased by key). A new memory
+ *   epoch. History: DELETED for the messages (count 1) and the summary.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -302,8 +313,10 @@ struct mp_op {
             const char *text; /* borrowed: keys separated by ", " */
             size_t text_len;  /* 1 .. MP_MESSAGE_KEYS_MAX */
         } keys;               /* SET_MESSAGE_KEYS */
+        uint64_t seq;         /* DELETE_MESSAGE */
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
+                   DELETE_MESSAGE of a message not kept;
                    RECORD_TURN already recorded; UPSERT outranked by a stronger
                    current value; SWEEP_USER of an unknown user), MP_ETOOBIG
                    (UPSERT of a new key past max_facts), or an error */

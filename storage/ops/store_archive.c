@@ -275,6 +275,19 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
     return MP_OK;
 }
 
+int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq)
+{
+    struct mp_mem_message m;
+    if (w->meta.narchive == 0)
+        return MP_NOTFOUND;
+    int rc = get_message(w, seq, &m);
+    if (rc != MP_OK)
+        return rc;
+    rc = remove_message(w, &m);
+    free(m.content);
+    return rc;
+}
+
 /* ---- retention ---- */
 
 struct time_scan {

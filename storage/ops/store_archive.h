@@ -22,6 +22,9 @@ int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op);
  * their seqs (caller frees), *nout how many. */
 int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
                               size_t *nout);
+/* Removes archived message seq with its postings (DELETE_MESSAGE):
+ * MP_OK, or MP_NOTFOUND when the archive does not hold it. */
+int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq);
 /* Retention of the archive: removes messages past their limit. *count:
  * the messages that go, the buffer's included (each once; the caller
  * drops the buffer's), when the archive holds any; else 0. */

@@ -140,6 +140,25 @@ static int set_message_keys(struct mp_ops_ctx *w, const struct mp_op *op, struct
     return rc;
 }
 
+static int delete_message(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    struct mp_history_item ev[2];
+    bool absent;
+    int rc = load_stored(w, op, out, &absent);
+    if (rc != MP_OK || absent)
+        return rc;
+    rc = mp_ops_archive_erase_message(w, op->u.seq);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    size_t n = mp_lifecycle_erase_message(w->um, op->u.seq, rc == MP_OK, op, ev);
+    if (n == 0) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
+    mp_ops_touch_edited(w, op->now_ms); /* a head may hold it: a new epoch */
+    return mp_ops_append_hist(w, ev, n);
+}
+
 /* An EXTRACT job with no seqs takes them from its turn (store.h, ADD_JOB). */
 static bool inherits_seqs(const struct mp_op *op)
 {
@@ -611,6 +630,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return claim_job(w, op, out);
     case MP_OP_SET_MESSAGE_KEYS:
         return set_message_keys(w, op, out);
+    case MP_OP_DELETE_MESSAGE:
+        return delete_message(w, op, out);
     }
     return MP_EINVAL;
 }

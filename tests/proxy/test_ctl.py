@@ -444,6 +444,7 @@ class Users(CtlCase):
         out = r.out
         self.assertTrue(out.startswith('question: What is the name of my cat?\nretrieval relevant, mode hybrid, '
                                        "the user's setting auto\ninjected: about "), out)
+        self.assertIn('\nconversation: session, head empty (0 tokens)\n', out)  # a lone question: no summary
         self.assertIn('\nProfile (1)\n', out)
         self.assertRegex(out, r'\n  yes\s+matched\s+fact:pet\s+\d+\.\d{3}\s+cat,name\s+a grey cat named Miso\n')
         self.assertIn('\nPast conversation (1)\n', out)

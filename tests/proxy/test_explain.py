@@ -67,7 +67,12 @@ class Explain(ExplainCase):
         self.assertGreater(doc['tokens'], 0)
         self.assertLessEqual(doc['tokens'], doc['budget_tokens'])
         self.assertEqual(set(doc['sections']), {'head', 'tail', 'profile', 'past', 'summary', 'buffer'})
-        self.assertEqual(doc['sections']['head'], {'applies': False, 'why': 'no_conversation', 'items': []})
+        # a lone message is the user's session: its head holds the summary alone (none here)
+        self.assertEqual(doc['conversation'], {'identified': True, 'rule': 'session', 'session': True,
+                                               'kept_head': False, 'reused': False})
+        self.assertEqual(doc['sections']['head'], {'applies': False, 'why': 'nothing_in_head', 'items': [],
+                                                   'reused': False, 'tokens': 0, 'block': None})
+        self.assertTrue(doc['sections']['tail']['applies'])
         prof = self.items(doc, 'profile')
         pet = prof['fact:pet']
         self.assertEqual((pet['kind'], pet['taken'], pet['why']), ('fact', True, 'matched'))
@@ -84,7 +89,9 @@ class Explain(ExplainCase):
         self.assertGreater(miso[0]['score'], 0)
         self.assertIn('cat', miso[0]['terms'])
         for it in list(prof.values()) + list(past.values()):
-            self.assertEqual(set(it) - {'cut'}, {'id', 'kind', 'text', 'score', 'terms', 'taken', 'why'}, it)
+            self.assertEqual(set(it) - {'cut', 'part'}, {'id', 'kind', 'text', 'score', 'terms', 'taken', 'why'},
+                             it)
+            self.assertEqual(it.get('part'), 'tail' if it['taken'] else None, it)
 
     def test_buffer_already_in_request_and_budget(self):
         user = mh.uid('buf')
@@ -96,8 +103,14 @@ class Explain(ExplainCase):
         self.assertEqual(len(buf), 2, buf)
         said = [it for it in buf if it['text'] == 'My cat is called Miso.'][0]
         self.assertEqual((said['taken'], said['why']), (False, 'already_in_request'))
+        # a client that resends its conversation gets no replay where a summary is kept
         other = [it for it in buf if it is not said][0]
-        self.assertEqual((other['taken'], other['why']), (True, 'recent'))
+        self.assertEqual((other['taken'], other['why']), (False, 'client_resends'))
+        # one that sends only its newest message (a session) gets the buffer replayed
+        doc = self.explain(user, chat(QUESTION))
+        buf = self.items(doc, 'buffer')
+        self.assertEqual([(it['taken'], it['why'], it['part']) for it in buf.values()],
+                         [(True, 'recent', 'tail')] * 2, buf)
 
     def test_a_turn_counted_once(self):
         user = mh.uid('dup')
@@ -149,6 +162,129 @@ class Explain(ExplainCase):
         r = mh.admin_request(self.proxy, 'GET', path)
         self.assertEqual(r.status, 405, r)
         self.assertEqual(r.header('allow'), 'POST')
+
+
+SYSTEM = 'You are a careful, terse assistant for a gardener.'
+GARDEN = [fact('plant_%02d' % i, 'a %s %s rose bush by the %s wall' % (z, c, w), AT)
+          for i, (z, c, w) in enumerate((z, c, w) for z in ('tall', 'short', 'young', 'old', 'wild')
+                                        for c in ('red', 'white', 'yellow', 'pink', 'orange')
+                                        for w in ('north', 'south', 'east', 'west'))]
+GARDEN.append(fact('door_code', 'the shed door code is 4417', AT))
+TURNS = ('Which roses grow by the north wall?', 'And what grows by the east wall?',
+         'What grows by the north wall, and what is the code of the shed door?')
+
+
+class ExplainConversation(ExplainCase):
+    """Explain in a conversation (docs/memory.md#conversations): the head
+    the workers keep for it, byte for byte, and the tail chosen for the
+    newest question, found without changing the conversation's state."""
+    PROXY_CONFIG = {'workers': 2, 'sections': sections(), 'memory': {'mode': 'hybrid', 'head_share': 50}}
+
+    def turn_body(self, n, system=SYSTEM):
+        msgs = [{'role': 'system', 'content': system}, mh.user_msg('Hi, my garden again.'),
+                mh.asst_msg('Hello! Ready when you are.')]
+        for i, q in enumerate(TURNS[:n]):
+            if i > 0:
+                msgs.append(mh.asst_msg('Answer %d.' % i))
+            msgs.append(mh.user_msg(q))
+        return msgs
+
+    def heads(self, result):
+        return self.proxy.metric('memproxy_conversation_heads_total', result=result)
+
+    def test_head_kept_by_the_data_plane_and_the_tail_of_the_newest_question(self):
+        user = self.seed(GARDEN)
+        conn = self.proxy.conn()  # one connection: one worker keeps the conversation
+        sent = []
+        for n in (1, 2):
+            s = mh.send(self.proxy, user, self.turn_body(n), x_memory='read', conn=conn)
+            self.assertOK(s)
+            sent.append(json.loads(mh.upstream_body(self.fake, s))['messages'])
+        block = sent[1][1]['content']  # right after the client's system message
+        self.assertEqual(sent[0][1]['content'], block)
+        self.assertTrue(block.startswith(mh.INTRO), block)
+        reused, new = self.heads('reused'), self.heads('new')
+
+        third = chat(None)
+        third['messages'] = self.turn_body(3)
+        for _ in range(2):  # a second explain sees the same: the first changed nothing
+            doc = self.explain(user, third)
+            self.assertEqual(doc['conversation'], {'identified': True, 'rule': 'leading', 'session': False,
+                                                   'kept_head': True, 'reused': True})
+            head = doc['sections']['head']
+            self.assertEqual((head['applies'], head['reused']), (True, True))
+            self.assertEqual(head['block'], block)  # what the upstream received, byte for byte
+            self.assertGreater(head['tokens'], 0)
+            self.assertTrue(head['items'])
+            for it in head['items']:
+                self.assertEqual((it['taken'], it['why'], it['part']), (True, 'kept_head', 'head'), it)
+                self.assertIn(it['text'], block)
+            in_head = {it['id'] for it in head['items']}
+            self.assertTrue([it for it in head['items'] if 'north wall' in it['text']])  # the first question's
+            self.assertNotIn('fact:door_code', in_head)
+            tail = doc['sections']['tail']
+            self.assertTrue(tail['applies'])
+            taken = {it['id']: it for it in tail['items'] if it['taken']}
+            self.assertIn('fact:door_code', taken)  # the newest question's
+            self.assertEqual((taken['fact:door_code']['why'], taken['fact:door_code']['part']),
+                             ('matched', 'tail'))
+            self.assertFalse(set(taken) & in_head)
+            # the north wall is asked again: scored, and left to the head
+            left = [it for it in tail['items'] if it['why'] == 'in_head']
+            self.assertTrue(left, tail)
+            for it in left:
+                self.assertFalse(it['taken'])
+                self.assertIn(it['id'], in_head)
+                self.assertGreater(it['score'], 0)
+            prof = self.items(doc, 'profile')
+            self.assertEqual(prof[left[0]['id']]['part'], 'head')
+            self.assertEqual(prof['fact:door_code']['part'], 'tail')
+        self.assertEqual((self.heads('reused'), self.heads('new')), (reused, new), 'explain changed a head')
+
+        # the third turn through the data plane gets what explain said
+        s = mh.send(self.proxy, user, self.turn_body(3), x_memory='read', conn=conn)
+        self.assertOK(s)
+        up = json.loads(mh.upstream_body(self.fake, s))['messages']
+        self.assertEqual(up[1]['content'], block)
+        self.assertEqual(int(s.header('x-memory-injected-tokens')), doc['tokens'])
+        tail_msg = up[-2]['content']
+        self.assertTrue(tail_msg.startswith(mh.TAIL_INTRO), tail_msg)
+        for it in taken.values():
+            self.assertIn(it['text'], tail_msg)
+        self.assertEqual(self.heads('reused'), reused + 1)
+
+    def test_explain_makes_no_conversation(self):
+        user = self.seed(GARDEN)
+        other = self.turn_body(2, system='Another assistant, another conversation.')
+        body = chat(None)
+        body['messages'] = other
+        doc = self.explain(user, body)
+        self.assertEqual((doc['conversation']['identified'], doc['conversation']['kept_head']), (True, False))
+        head = doc['sections']['head']
+        self.assertEqual((head['applies'], head['reused']), (True, False))
+        new, reused = self.heads('new'), self.heads('reused')
+        # its first request through the data plane is a new conversation: explain kept no head
+        s = mh.send(self.proxy, user, other, x_memory='read')
+        self.assertOK(s)
+        self.assertEqual((self.heads('new'), self.heads('reused')), (new + 1, reused))
+        up = json.loads(mh.upstream_body(self.fake, s))['messages']
+        self.assertEqual(up[1]['content'], head['block'])  # the head it would build, as built
+
+    def test_client_id_header_names_the_conversation(self):
+        user = self.seed(GARDEN)
+        hdr = [('X-OpenWebUI-Chat-Id', 'chat-' + user)]
+        s = mh.send(self.proxy, user, TURNS[0], x_memory='read', extra_headers=hdr)
+        self.assertOK(s)
+        block = json.loads(mh.upstream_body(self.fake, s))['messages'][0]['content']
+        path = '/admin/users/%s/explain' % mh.qid(user)
+        r = mh.admin_request(self.proxy, 'POST', path, json.dumps(chat(TURNS[2])).encode(), 'application/json',
+                             headers=hdr)
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual((doc['conversation']['rule'], doc['conversation']['reused']), ('client', True))
+        self.assertEqual(doc['sections']['head']['block'], block)
+        # without the header the same lone message is the user's session
+        self.assertEqual(self.explain(user, chat(TURNS[2]))['conversation']['rule'], 'session')
 
 
 class ExplainPii(ExplainCase):

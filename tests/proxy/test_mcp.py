@@ -5,6 +5,7 @@ the five tools over the caller's memory, identity as on the data plane,
 the optional bearer token, and JSON-RPC errors for whatever is malformed.
 The official TypeScript SDK's client drives it in test_sdk.py."""
 
+import base64
 import hashlib
 import hmac
 import json
@@ -165,6 +166,24 @@ class McpProtocol(McpCase):
         self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', 'search_memory')]), 400, -32020, 8)
         self.assertRpcError(self.post(call, self.user, h), 400, -32020, 8)
         self.assertEqual(self.post(call, self.user, h + [('Mcp-Name', 'get_profile')]).status, 200)
+        # Mcp-Name in the revision's base64 form is decoded, then compared
+        b64 = '=?base64?' + base64.b64encode(b'get_profile').decode() + '?='
+        ok = self.post(call, self.user, h + [('Mcp-Name', b64)])
+        self.assertEqual(ok.status, 200, ok)
+        self.assertIn('facts', ok.json()['result']['structuredContent'])
+        other = '=?base64?' + base64.b64encode(b'search_memory').decode() + '?='
+        self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', other)]), 400, -32020, 8)
+        # a malformed one (bad digits, no padding, a second spelling, upper-case markers) is refused
+        for bad in ('=?base64?Z2V0X3Byb2ZpbGU*?=', '=?base64?Z2V0X3Byb2ZpbGU?=', '=?base64?Zh==?=',
+                    '=?BASE64?Z2V0X3Byb2ZpbGU=?='):
+            doc = self.assertRpcError(self.post(call, self.user, h + [('Mcp-Name', bad)]), 400, -32020, 8)
+            if bad.startswith('=?base64?'):
+                self.assertIn('base64', doc['error']['message'], bad)
+        # the method is compared as sent (the revision encodes names only)
+        enc = '=?base64?' + base64.b64encode(b'tools/call').decode() + '?='
+        r = self.post(call, self.user, [('MCP-Protocol-Version', MODERN), ('Mcp-Method', enc),
+                                        ('Mcp-Name', 'get_profile')])
+        self.assertRpcError(r, 400, -32020, 8)
         # a 2025 request naming a version it does not speak
         r = self.post({'jsonrpc': '2.0', 'id': 9, 'method': 'tools/list'}, self.user,
                       [('MCP-Protocol-Version', '1999-01-01')])
@@ -314,7 +333,9 @@ class McpTools(McpCase):
             self.assertTrue(self.text(res))
         self.assertEqual(self.proxy.metric('memproxy_mcp_tool_calls_total', tool='add_memory', result='error'),
                          before + 8)
-        for args in ({}, {'id': 'message:3'}, {'id': 'nope'}, {'key': '***'}):
+        for args in ({}, {'id': 'message:3'}, {'id': 'nope'}, {'key': '***'}, {'id': 'message:'},
+                     {'id': 'message:0'}, {'id': 'message:07'}, {'id': 'message:-1'},
+                     {'id': 'message:99999999999999999999'}, {'id': 'message:1x'}):
             self.assertTrue(self.call('delete_memory', args)['isError'], args)
 
     def test_search_finds_archived_messages(self):
@@ -331,6 +352,39 @@ class McpTools(McpCase):
         none = self.call('search_memory', {'query': 'quantum zebra'})
         self.assertEqual(none['structuredContent']['results'], [])
         self.assertEqual(self.text(none), 'Nothing is remembered for this.')
+
+    def test_delete_memory_forgets_an_archived_message(self):
+        r = mh.import_lines(self.proxy, self.user, [
+            mh.message('user', 'My sister Ana lives in Lisbon near the Tagus.', '2024-01-02T10:00:00Z'),
+            mh.message('user', 'My brother Rui lives in Porto.', '2024-01-03T10:00:00Z')])
+        self.assertEqual(r.status, 200, r)
+        found = self.call('search_memory', {'query': 'Where does my sister live?', 'types': ['messages']})
+        res = found['structuredContent']['results']
+        self.assertEqual(res[0]['text'], 'My sister Ana lives in Lisbon near the Tagus.', res)
+        mid = res[0]['id']
+        self.assertRegex(mid, r'^message:[1-9][0-9]*$')
+        other = self.user + '-other'  # another user cannot forget it
+        self.assertTrue(self.call('delete_memory', {'id': mid}, user=other)['isError'])
+        gone = self.call('delete_memory', {'id': mid})
+        self.assertFalse(gone['isError'], gone)
+        self.assertEqual(gone['structuredContent'], {'deleted': mid})
+        again = self.call('delete_memory', {'id': mid})
+        self.assertTrue(again['isError'], again)
+        self.assertIn('No message', self.text(again))
+        after = self.call('search_memory', {'query': 'Where does my sister live?', 'types': ['messages']})
+        self.assertNotIn(mid, [x['id'] for x in after['structuredContent']['results']])
+        # words only it had find nothing: no posting of it is left in the index
+        for word in ('Tagus', 'Lisbon', 'sister Ana'):
+            none = self.call('search_memory', {'query': word})
+            self.assertEqual(none['structuredContent']['results'], [], word)
+        # the other message is still found, and the archive lists it alone
+        rui = self.call('search_memory', {'query': 'Porto', 'types': ['messages']})
+        self.assertEqual([x['text'] for x in rui['structuredContent']['results']],
+                         ['My brother Rui lives in Porto.'])
+        doc = self.proxy.request('GET', '/v1/memory?archive=true', [('X-User-Id', self.user)]).json()
+        self.assertEqual([m['content'] for m in doc.get('archive', [])], ['My brother Rui lives in Porto.'], doc)
+        hist = mh.admin_request(self.proxy, 'GET', '/admin/users/%s/history' % self.user).json()['history']
+        self.assertEqual((hist[-1]['event'], hist[-1]['item'], hist[-1].get('count')), ('deleted', 'messages', 1), hist)
 
     def test_get_profile(self):
         r = mh.import_lines(self.proxy, self.user, [mh.fact('city', 'Graz', AT), mh.fact('pet', 'a cat', AT)])

@@ -303,6 +303,87 @@ START_TEST(test_index_delete_entity_erases_the_fact_and_its_messages)
 }
 END_TEST
 
+static int del_message(struct mp_store *store, const char *user, size_t ulen, uint64_t seq,
+                       int64_t now)
+{
+    struct mp_op op = {.kind = MP_OP_DELETE_MESSAGE,
+                       .user = user,
+                       .user_len = ulen,
+                       .now_ms = now,
+                       .actor = MP_ACTOR_USER,
+                       .u.seq = seq};
+    return fx_apply1(store, &op);
+}
+
+static bool buffered(const struct mp_usermem *um, uint64_t seq)
+{
+    for (size_t i = 0; i < um->nmessages; i++) {
+        if (um->messages[i].seq == seq)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(test_index_delete_message_erases_it_from_archive_index_buffer_and_summary)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    int64_t t = MAY23;
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "Zorblaxing lives in Quito", "nice", t, t), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "I like tea", "tea is good", t + 1, t + 1), MP_OK);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 3, "kettle boils", "fine", t + 2, t + 2), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("ann"), "ann knows Zorblaxing", 2, t + 3), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("ann"));
+    uint64_t epoch = um->memory_epoch;
+    ck_assert(!buffered(um, 1) && buffered(um, 5));
+    mp_usermem_free(um);
+    /* seq 1: archived only (folded), the summary covers it: both go */
+    ck_assert_int_eq(del_message(store, U("ann"), 1, t + 10), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Zorblaxing"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "Quito"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "nice"), 1);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 5, 6, 0});
+    um = fx_get(store, U("ann"));
+    ck_assert_ptr_null(um->summary.text);
+    ck_assert_uint_gt(um->memory_epoch, epoch); /* a head that held it is not reused */
+    mp_usermem_free(um);
+    struct mp_history *h = fx_history(store, U("ann"));
+    ck_assert_uint_ge(h->nitems, 2);
+    const struct mp_history_item *a = &h->items[h->nitems - 2], *b = &h->items[h->nitems - 1];
+    ck_assert_int_eq(a->event, MP_HIST_DELETED);
+    ck_assert_int_eq(a->item, MP_ITEM_MESSAGES);
+    ck_assert_uint_eq(a->count, 1);
+    ck_assert_int_eq(a->actor, MP_ACTOR_USER);
+    ck_assert_int_eq(b->event, MP_HIST_DELETED);
+    ck_assert_int_eq(b->item, MP_ITEM_SUMMARY);
+    mp_history_free(h);
+    /* seq 5: buffered and archived, past the summary: both copies go */
+    ck_assert_int_eq(del_message(store, U("ann"), 5, t + 11), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "kettle"), 0);
+    ck_assert_uint_eq(vp_df(store, U("ann"), false, "fine"), 1);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 6, 0});
+    um = fx_get(store, U("ann"));
+    ck_assert(!buffered(um, 5) && buffered(um, 6));
+    mp_usermem_free(um);
+    vp_index_consistent(store, U("ann"), false, "@2023");
+    /* gone, never kept, another user's: not found, nothing changes */
+    ck_assert_int_eq(del_message(store, U("ann"), 5, t + 12), MP_NOTFOUND);
+    ck_assert_int_eq(del_message(store, U("ann"), 99, t + 12), MP_NOTFOUND);
+    ck_assert_int_eq(del_message(store, U("bob"), 2, t + 12), MP_NOTFOUND);
+    ck_assert_int_eq(del_message(store, U("ann"), 0, t + 12), MP_EINVAL);
+    /* a message recorded with the archive off lives in the buffer alone */
+    mp_store_set_archive(store, false);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 4, "unarchived words", "ok", t + 13, t + 13), MP_OK);
+    ck_assert_int_eq(del_message(store, U("ann"), 7, t + 14), MP_OK);
+    um = fx_get(store, U("ann"));
+    ck_assert(!buffered(um, 7) && buffered(um, 8));
+    mp_usermem_free(um);
+    vp_archive_is(store, U("ann"), (uint64_t[]){2, 3, 4, 6, 0});
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_index_delete_entity_of_stop_words_looks_through_the_whole_archive)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1566,6 +1647,9 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_refresh_leaves_the_index_as_it_was, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_erases_the_fact_and_its_messages, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc,
+                        test_index_delete_message_erases_it_from_archive_index_buffer_and_summary,
+                        0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_of_stop_words_looks_through_the_whole_archive,
                         0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_delete_entity_finds_its_value_in_a_message_of_many_words, 0,

@@ -323,6 +323,14 @@ int mp_ctl_print_explain(const json_t *doc, FILE *f)
                 num(doc, "budget_tokens"));
     else
         fprintf(f, "injected: nothing (%s)\n", or_dash(str(doc, "why")));
+    const json_t *conv = json_object_get(doc, "conversation");
+    const json_t *head = json_object_get(sections, "head");
+    if (conv != NULL)
+        fprintf(f, "conversation: %s, head %s (%" PRIu64 " tokens)\n", or_dash(str(conv, "rule")),
+                !json_is_true(json_object_get(head, "applies")) ? "empty"
+                : json_is_true(json_object_get(conv, "reused")) ? "kept, sent again"
+                                                                : "new",
+                num(head, "tokens"));
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < sizeof(names) / sizeof(names[0]); i++) {
         const json_t *sec = json_object_get(sections, names[i]);

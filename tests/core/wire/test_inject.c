@@ -646,6 +646,61 @@ START_TEST(test_inject_conv_head_stable_tail_before_question)
 }
 END_TEST
 
+/* What explain asks: mp_inject_choose_conv chooses as mp_inject_build_conv
+ * renders (the same head reused, the same tokens, the tail's facts in the
+ * tail), the head names its past messages by seq, and a copy of a head is
+ * the head. */
+START_TEST(test_inject_conv_choice_is_the_build)
+{
+    struct mp_inject_head built1, built2, built3, copy;
+    struct mp_inject_conv c1 = {.head_share = 50, .built = &built1};
+    struct mp_inject_plan plan;
+    struct mp_inject_conv_choice ch;
+    struct mp_recall_params p = source_params(MP_RETRIEVAL_RELEVANT, true);
+    pets_with_summary();
+    free(conv_turn(TURN1, &c1, &plan));
+    ck_assert_uint_gt(built1.npast, 0);
+    for (size_t i = 0; i < built1.npast; i++) { /* its seq names the message hashed */
+        struct mp_mem_message m;
+        ck_assert_int_eq(fs_src.message(fs_src.ctx, (uint32_t)built1.past[i].seq, &m), MP_OK);
+        int cr = m.role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+        ck_assert_uint_eq(mp_chatreq_hash_text(cr, m.content, m.content_len), built1.past[i].hash);
+        free(m.content);
+    }
+    ck_assert_int_eq(mp_inject_head_copy(&built1, &copy), MP_OK);
+    ck_assert_uint_eq(copy.len, built1.len);
+    ck_assert(memcmp(copy.text, built1.text, built1.len) == 0);
+    ck_assert(copy.text != built1.text && copy.fact_ids != built1.fact_ids);
+    ck_assert(memcmp(copy.fact_ids, built1.fact_ids, built1.nfacts * sizeof(*copy.fact_ids)) == 0);
+    ck_assert(memcmp(copy.past, built1.past, built1.npast * sizeof(*copy.past)) == 0);
+    /* turn 2 with the copy kept: chosen, then built */
+    struct mp_inject_conv c2 = {.head = &copy, .head_share = 50, .built = &built2};
+    ck_assert_int_eq(mp_chatreq_scan(TURN2, strlen(TURN2), rmsgs, 64, &req), MP_OK);
+    ck_assert_int_eq(
+        mp_inject_choose_conv(&mp_wire_chat, TURN2, &req, &fs_head, &fs_src, &p, NOW, &c2, &ch),
+        MP_OK);
+    ck_assert(c2.reused && ch.head == &copy && ch.head_sent);
+    ck_assert_uint_eq(built2.len, 0);
+    struct mp_inject_conv c3 = {.head = &copy, .head_share = 50, .built = &built3};
+    char *o2 = conv_turn(TURN2, &c3, &plan);
+    ck_assert(c3.reused);
+    ck_assert_uint_eq(ch.tokens, plan.tokens);
+    ck_assert(ch.has_tail);
+    ck_assert_uint_eq(ch.tail.nfacts + copy.nfacts, plan.nfacts);
+    const char *tail = strstr(o2, A("Your shoes.") "," SYS_OPEN);
+    ck_assert_ptr_nonnull(tail);
+    for (size_t i = 0; i < ch.tail.nfacts; i++)
+        ck_assert_ptr_nonnull(strstr(tail, ch.tail.facts[i]->key));
+    for (size_t i = 0; i < copy.nfacts; i++)
+        ck_assert_uint_eq(ch.held[i]->id, copy.fact_ids[i]);
+    mp_inject_conv_choice_cleanup(&ch);
+    ck_assert_ptr_null(ch.held);
+    free(o2);
+    mp_inject_head_cleanup(&copy);
+    mp_inject_head_cleanup(&built1);
+}
+END_TEST
+
 /* A kept head whose fact is gone (erased, or corrected: a new id), built
  * under another memory epoch (a person's edit, a purge), or for other
  * params is rebuilt; a summary the jobs rewrote keeps it, but for a
@@ -783,6 +838,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_relevant_reads_the_turn_before);
     tcase_add_test(r, test_inject_recent_with_source_takes_ranked_facts);
     tcase_add_test(r, test_inject_conv_head_stable_tail_before_question);
+    tcase_add_test(r, test_inject_conv_choice_is_the_build);
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
     tcase_add_test(r, test_inject_conv_replay_only_for_a_lone_question);

@@ -1,0 +1,101 @@
+/* Finding a request's conversation (convlook.h). */
+#include "plane/convlook.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "chatreq.h"
+#include "http_parse.h"
+#include "status.h"
+#include "userkey.h"
+
+void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out)
+{
+    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
+                                                            {"x-claude-code-session-id", NULL},
+                                                            {"session-id", "session_id"}};
+    for (size_t i = 0; i < MP_CONVID_HEADERS; i++) {
+        const struct mp_http_header *h =
+            mp_http_find_header(head, names[i][0], strlen(names[i][0]));
+        if (h == NULL && names[i][1] != NULL)
+            h = mp_http_find_header(head, names[i][1], strlen(names[i][1]));
+        out->value[i] = h != NULL ? h->value : NULL;
+        out->len[i] = h != NULL ? h->value_len : 0;
+    }
+}
+
+const char *mp_convlook_rule(enum mp_convid_kind kind)
+{
+    return kind == MP_CONVID_CLIENT    ? "client"
+           : kind == MP_CONVID_CHAIN   ? "chain"
+           : kind == MP_CONVID_LEADING ? "leading"
+                                       : "session";
+}
+
+struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)
+{
+    return (struct mp_convtab_limits){
+        .max_entries = cfg->memory.conversations_max,
+        .max_bytes = cfg->memory.conversation_bytes_max,
+        .idle_ms = (int64_t)cfg->memory.conversation_idle_seconds * 1000,
+        .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
+}
+
+/* SHA-256 of the user's key, a NUL and the identity's name into key:
+ * whether it could be made. */
+static bool key_of(const char *user, size_t ulen, const struct mp_convid *c, unsigned char *key)
+{
+    unsigned char buf[MP_USERKEY_MAX + 1 + MP_CONVID_NAME_MAX];
+    memcpy(buf, user, ulen);
+    buf[ulen] = '\0';
+    size_t n = ulen + 1 + mp_convid_name(c, (char *)buf + ulen + 1, MP_CONVID_NAME_MAX);
+    unsigned int dlen = 0;
+    return EVP_Digest(buf, n, key, &dlen, EVP_sha256(), NULL) == 1;
+}
+
+/* Whether one of the tables marks the user's key rk (marking it used, or
+ * marking it anew, with mark). */
+static bool resent(struct mp_convtab *const *t, size_t n, bool mark, bool leading,
+                   const unsigned char *rk, int64_t now, const struct mp_convtab_limits *lim)
+{
+    if (mark) {
+        if (mp_convtab_get(t[0], rk, now, lim) != NULL)
+            return true;
+        struct mp_inject_head none = {0};
+        if (leading)
+            (void)mp_convtab_put(t[0], rk, &none, now, lim);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct mp_inject_head copy;
+        int64_t used;
+        if (t[i] != NULL && mp_convtab_peek(t[i], rk, now, lim, &copy, &used) == MP_OK) {
+            mp_inject_head_cleanup(&copy);
+            return true;
+        }
+    }
+    return false;
+}
+
+void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t len,
+                      const struct mp_chatreq *req, const struct mp_convid_headers *hd,
+                      struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
+                      const struct mp_convtab_limits *lim, struct mp_convlook *out)
+{
+    struct mp_convid c;
+    unsigned char rk[MP_CONVTAB_KEY_LEN];
+    mp_convid_identify(body, len, req, hd, &c);
+    bool chain = c.kind == MP_CONVID_CHAIN;
+    if (chain) /* a previous_response_id chain is the user's session too */
+        c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
+    bool asks = c.kind == MP_CONVID_LEADING || (c.kind == MP_CONVID_SESSION && !chain);
+    bool tables = n > 0 && (!mark || resenders[0] != NULL);
+    struct mp_convid r = {.kind = MP_CONVID_SESSION, .source = "resends"};
+    if (asks && tables && key_of(user, ulen, &r, rk) &&
+        resent(resenders, n, mark, c.kind == MP_CONVID_LEADING, rk, now_ms, lim) &&
+        c.kind == MP_CONVID_SESSION && mp_convid_lead(body, req, &c.lead))
+        c.kind = MP_CONVID_LEADING; /* the first turn of a resending client's conversation */
+    out->known = key_of(user, ulen, &c, out->key);
+    out->session = c.kind == MP_CONVID_SESSION;
+    out->kind = c.kind;
+}

@@ -1,0 +1,55 @@
+/* A chat request's conversation: its key into the workers' conversation
+ * tables (plane/convtab.h), by the rules of core/wire/convid.h, digested
+ * with the user's key (two users never share one). The data plane finds
+ * it marking what it learns (a client that resent a conversation, in its
+ * worker's resenders table); explain finds it without changing anything,
+ * looking at every worker's tables. It keeps nothing itself. */
+#ifndef MP_PROXY_CONVLOOK_H
+#define MP_PROXY_CONVLOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "convid.h"
+#include "plane/convtab.h"
+
+struct mp_chatreq;
+
+struct mp_convlook {
+    unsigned char key[MP_CONVTAB_KEY_LEN];
+    bool known;   /* key is set */
+    bool session; /* the user's session (a client that sends only its newest message, or a
+                     previous_response_id chain): its head holds the summary alone */
+    enum mp_convid_kind kind; /* the rule that applied (a lone message of a user whose client
+                                 resent lately: LEADING) */
+};
+
+/* The client's own conversation ids from the request's head (borrowed:
+ * *out points into it), in core/wire/convid.h's order:
+ * X-OpenWebUI-Chat-Id, x-claude-code-session-id, Codex's session-id
+ * (or session_id). */
+struct mp_http_request_head;
+void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out);
+
+/* The rule's name: "client", "chain", "leading" or "session". */
+const char *mp_convlook_rule(enum mp_convid_kind kind);
+
+/* The tables' bounds under cfg ([memory] conversations_max ...). */
+struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
+
+/* The conversation of the request body[0..len) (scanned into req by its
+ * wire) with the client's id headers hd (NULL: none) for the store user
+ * key user[0..ulen), at now_ms, into *out. resenders[0..n) are the tables
+ * of users whose client resent a conversation lately (NULL entries: none).
+ * With mark (the data plane; n is 1), a request that resends marks its
+ * user in resenders[0] (a new mark only when none is kept; a kept one is
+ * marked used), and a lone message of a marked user marks it used; without
+ * mark nothing changes (mp_convtab_peek). Everything borrowed. */
+void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t len,
+                      const struct mp_chatreq *req, const struct mp_convid_headers *hd,
+                      struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
+                      const struct mp_convtab_limits *lim, struct mp_convlook *out);
+
+#endif
