@@ -114,6 +114,13 @@ static bool edit1(const char *a, size_t la, const char *b, size_t lb)
 
 /* ---- the query ---- */
 
+/* The df of term, or any value above cap when more items hold it. */
+static uint32_t df_upto(const struct mp_relevance_index *ix, const char *t, size_t len,
+                        uint32_t cap)
+{
+    return ix->df_upto != NULL ? ix->df_upto(ix->ctx, t, len, cap) : ix->df(ix->ctx, t, len);
+}
+
 struct member {
     char t[MP_TERMS_MAX + 1];
     uint8_t len;
@@ -253,7 +260,7 @@ static int add_word(struct query *qy, const struct mp_relevance_qword *w,
         group_add(qy, w->lex->rel[k], strlen(w->lex->rel[k]), w0 * p->lex_w);
     if (!w->alpha || w->slen < p->fuzzy_minlen || ix->surface == NULL)
         return MP_OK;
-    if (ix->df(ix->ctx, w->term, w->len) > 0)
+    if (df_upto(ix, w->term, w->len, 0) > 0)
         return MP_OK;
     return add_neighbours(qy, ix, w->surface, w->slen, w0 * p->fuzzy_w);
 }
@@ -502,7 +509,7 @@ static int read_windows(struct run *r, const struct query *qy, size_t from)
         return MP_OK;
     r->nids = 0;
     for (size_t k = qy->gstart[from]; rc == MP_OK && k < qy->nm; k++) {
-        uint32_t df = ix->df(ix->ctx, qy->m[k].t, qy->m[k].len);
+        uint32_t df = df_upto(ix, qy->m[k].t, qy->m[k].len, left);
         if (df > 0 && affordable(df, &left, &capped))
             rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting_id, r);
     }
@@ -518,12 +525,17 @@ static int bm25f(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
     int prc = read_windows(r, qy, from);
+    uint64_t most = 0; /* the candidates the groups can make, within the ceiling */
+    for (size_t k = qy->gstart[from]; prc == MP_OK && k < qy->nm; k++)
+        most += df_upto(ix, qy->m[k].t, qy->m[k].len, r->left);
+    if (prc == MP_OK)
+        prc = mp_relevance_items_reserve(&r->acc, most < r->left ? (size_t)most : r->left);
     if (prc != MP_OK)
         return prc;
     for (size_t g = from; g < qy->ng; g++) {
         r->ntouched = 0;
         for (size_t k = qy->gstart[g]; k < qy->gstart[g + 1]; k++) {
-            uint32_t df = ix->df(ix->ctx, qy->m[k].t, qy->m[k].len);
+            uint32_t df = df_upto(ix, qy->m[k].t, qy->m[k].len, r->left);
             if (df == 0 || !affordable(df, &r->left, &r->capped))
                 continue;
             r->w = qy->m[k].w;
@@ -908,8 +920,8 @@ static int value_cands(struct run *r, struct prf_arg *a)
     for (size_t k = 0; k < m; k++) {
         if (a->c[k].c < p->prf_min_docs)
             continue;
-        uint32_t df = ix->df(ix->ctx, a->c[k].t, a->c[k].len);
-        r->capped = r->capped || df > r->max;
+        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, r->left);
+        r->capped = r->capped || df > r->left;
         a->c[kept] = a->c[k];
         a->c[kept].v = a->c[k].c * idf_of(ix, df);
         kept++;

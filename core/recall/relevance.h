@@ -192,6 +192,11 @@ struct mp_relevance_index {
     /* Told once at the end of a successful call: the postings it scored
      * and whether it met the ceiling. NULL: not told. */
     void (*work)(void *ctx, uint32_t postings, bool capped);
+    /* df() when at most cap items hold the term; else any value above cap
+     * (a view that stops counting there): scoring asks it where all it
+     * needs to know of a term is whether what is left of the ceiling
+     * affords it. NULL: df() is asked. */
+    uint32_t (*df_upto)(void *ctx, const char *term, size_t len, uint32_t cap);
 };
 
 /* An item the question reaches, with its score. */

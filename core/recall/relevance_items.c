@@ -54,12 +54,15 @@ int mp_relevance_items_find(const struct mp_relevance_items *t, uint32_t id, siz
     return MP_OK;
 }
 
-/* Room for one more record: doubles rec and, past half full, the slots. */
-static int grow(struct mp_relevance_items *t)
+/* Room for want records: rec, and the slots at most half full, each
+ * doubled until it fits. */
+static int room(struct mp_relevance_items *t, size_t want)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : FIRST_RECS;
-        if (cap > UINT32_MAX / 2)
+    if (want > t->cap) {
+        size_t cap = t->cap ? t->cap : FIRST_RECS;
+        while (cap < want && cap <= UINT32_MAX / 2)
+            cap *= 2;
+        if (cap < want || cap > UINT32_MAX / 2)
             return MP_ENOMEM;
         struct mp_relevance_rec *rec = realloc(t->rec, cap * sizeof(*rec));
         if (rec == NULL)
@@ -67,9 +70,11 @@ static int grow(struct mp_relevance_items *t)
         t->rec = rec;
         t->cap = cap;
     }
-    if (2 * (t->n + 1) <= t->nslot)
+    if (2 * want <= t->nslot)
         return MP_OK;
-    size_t nslot = t->nslot ? 2 * t->nslot : 2 * FIRST_RECS;
+    size_t nslot = t->nslot ? t->nslot : 2 * FIRST_RECS;
+    while (nslot < 2 * want)
+        nslot *= 2;
     struct mp_relevance_slot *slot = calloc(nslot, sizeof(*slot));
     if (slot == NULL)
         return MP_ENOMEM;
@@ -85,6 +90,11 @@ static int grow(struct mp_relevance_items *t)
     return MP_OK;
 }
 
+int mp_relevance_items_reserve(struct mp_relevance_items *t, size_t n)
+{
+    return n > UINT32_MAX / 2 ? MP_ENOMEM : room(t, t->n + n);
+}
+
 int mp_relevance_items_put(struct mp_relevance_items *t, uint32_t id,
                            const struct mp_relevance_item *f, size_t *at)
 {
@@ -94,7 +104,7 @@ int mp_relevance_items_put(struct mp_relevance_items *t, uint32_t id,
         return MP_OK;
     }
     size_t nslot = t->nslot;
-    int grc = grow(t);
+    int grc = room(t, t->n + 1);
     if (grc != MP_OK)
         return grc;
     if (t->nslot != nslot)

@@ -50,6 +50,10 @@ void mp_relevance_items_init(struct mp_relevance_items *t);
 /* Frees what the table holds and leaves it empty; the table may be reused. */
 void mp_relevance_items_cleanup(struct mp_relevance_items *t);
 
+/* Room for n more records without growing on the way (a caller that
+ * knows how many may come). MP_OK or MP_ENOMEM. */
+int mp_relevance_items_reserve(struct mp_relevance_items *t, size_t n);
+
 /* *at = the index in t->rec of id's record, reading it through ix->item
  * (borrowed) the first time id is asked for; rec[*at].present tells an item
  * from a gap. MP_OK; MP_ENOMEM; or what ix->item returned other than

@@ -29,6 +29,7 @@ struct cached_term {
     size_t len;
     struct mp_relevance_posting *p;
     uint32_t n;
+    bool cut; /* the read stopped at n: more items hold the term */
 };
 
 struct kind_view {
@@ -436,10 +437,12 @@ static int grow_cache(struct mp_store_view *v)
     return MP_OK;
 }
 
-/* The postings of (kind, term), read once per view (any number of terms).
- * NULL when out of memory or the read failed (*rc says which). */
+/* The postings of (kind, term), read once per view (any number of terms)
+ * up to cap + 1 of them (cap at most the ceiling): a term read short of a
+ * bigger cap is read again. NULL when out of memory or the read failed
+ * (*rc says which). */
 static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_kind kind,
-                                         const char *t, size_t len, int *rc)
+                                         const char *t, size_t len, uint32_t cap, int *rc)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     static struct cached_term none;
@@ -452,29 +455,40 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     if ((v->ncache + 1) * 2 > v->cap && (*rc = grow_cache(v)) != MP_OK)
         return NULL;
     struct cached_term *c = slot_of(v->cache, v->cap, kind, t, len);
-    if (c->len > 0)
+    if (cap > v->max_postings)
+        cap = v->max_postings;
+    if (c->len > 0 && (!c->cut || c->n > cap))
         return c;
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
     struct cached_term fresh = {.kind = kind, .len = len};
     memcpy(fresh.t, t, len);
-    struct posting_scan ps = {&fresh, 0, v->max_postings};
+    struct posting_scan ps = {&fresh, 0, cap};
     *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, 4, on_posting,
                                       &ps);
     if (*rc != MP_OK) {
         free(fresh.p);
         return NULL;
     }
+    fresh.cut = fresh.n > cap;
+    if (c->len > 0)
+        free(c->p); /* read short before */
+    else
+        v->ncache++;
     *c = fresh;
-    v->ncache++;
     return c;
+}
+
+static uint32_t ix_df_upto(void *ctx, const char *term, size_t len, uint32_t cap)
+{
+    struct kind_view *kv = ctx;
+    int rc;
+    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, cap, &rc);
+    return c != NULL ? c->n : 0;
 }
 
 static uint32_t ix_df(void *ctx, const char *term, size_t len)
 {
-    struct kind_view *kv = ctx;
-    int rc;
-    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, &rc);
-    return c != NULL ? c->n : 0;
+    return ix_df_upto(ctx, term, len, UINT32_MAX);
 }
 
 static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_posting_fn fn,
@@ -482,7 +496,7 @@ static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_pos
 {
     struct kind_view *kv = ctx;
     int rc;
-    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, &rc);
+    struct cached_term *c = term_postings(kv->v, kv->kind, term, len, UINT32_MAX, &rc);
     /* the array, not the slot: a lookup fn makes may move the slots */
     const struct mp_relevance_posting *p = c != NULL ? c->p : NULL;
     uint32_t n = c != NULL ? c->n : 0;
@@ -610,6 +624,7 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
     if (out->avglen <= 0.0 && ks->ndocs > 0)
         out->avglen = 1.0;
     out->df = ix_df;
+    out->df_upto = ix_df_upto;
     out->postings = ix_postings;
     out->items = ix_items;
     out->item = ix_item;

@@ -100,12 +100,16 @@ if [ "$mode" = long ]; then
     warm_secs=3
     users_big=1000000
     import_messages=20000
+    shared_sizes="1000 100000 1000000"
+    shared_facts=100000
 else
     run_secs=2
     rounds=1
     warm_secs=1
     users_big=100000
     import_messages=10000
+    shared_sizes="1000 10000 100000"
+    shared_facts=10000
 fi
 if [ -n "$duration" ]; then
     positive_int "$duration" || die "--duration must be a positive whole number of seconds"
@@ -148,6 +152,11 @@ few_facts=50
 needles=50
 few_needles=5
 question="What do you remember about my kayak?"
+# Rows (i): users whose every archived message (or fact) holds the
+# question's word, timed in process with the question and with one that
+# matches nothing (issue 34's goal: relevance adds at most 150 us).
+nomatch_question="What do you remember about my zeppelin?"
+shared_goal_us=150
 import_user="bench-import"
 admin_token="bench-admin-$$"
 drain_max=180  # seconds to wait for the memory queue to empty after an auto run
@@ -182,7 +191,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/memproxy-membench.XXXXXX") || die "cannot creat
 # message or fact, 3.8 KB sealed) twice (e and f's two instances), and
 # with --encrypt a clear one for the sizes; want twice that free.
 rel_kb=$(((deep_messages + deep_facts) * (2 + 2 * encrypt)))
-need_kb=$((((2 * users_big + users_small) * 8 + 2 * rel_kb + encrypt * rel_kb / 2) * 2 + 65536))
+shared_kb=$((($(echo "$shared_sizes" | tr ' ' '+') + shared_facts) * 2))
+need_kb=$((((2 * users_big + users_small) * 8 + 2 * rel_kb + encrypt * rel_kb / 2 + shared_kb) * 2 + 65536))
 avail_kb=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
 if [ -n "$avail_kb" ] && [ "$avail_kb" -lt "$need_kb" ]; then
     rm -rf "$tmp"
@@ -501,13 +511,42 @@ run_populate() {
     for kv in ${line#POPULATE }; do
         pop[$name,${kv%%=*}]=${kv#*=}
     done
+    read_rich "$name" "$tmp/populate-$name.out"
+}
+
+# read_rich NAME FILE: populate's RICH and CHECK lines of FILE into
+# rich[NAME,user,...].
+read_rich() {
+    local name=$1 tag rest kv u
     while read -r tag rest; do
         u=${rest#user=}
         u=${u%% *}
         for kv in $rest; do
             rich[$name,$u,${kv%%=*}]=${kv#*=}
         done
-    done < <(grep -E '^(RICH|CHECK) ' "$tmp/populate-$name.out")
+    done < <(grep -E '^(RICH|CHECK) ' "$2")
+}
+
+# populate_shared: the store of rows (i): for each of shared_sizes a user
+# whose archived messages all hold the question's word, and one whose
+# shared_facts facts all do; the question timed in process, then (populate
+# --check-only) the question that matches nothing, into rich[shared-none,...].
+shared_users=()
+populate_shared() {
+    local n args=()
+    for n in $shared_sizes; do
+        args+=(--rich "shared-m$n:0:$n:$n")
+        shared_users+=("shared-m$n")
+    done
+    args+=(--rich "shared-f$shared_facts:$shared_facts:0:$shared_facts")
+    shared_users+=("shared-f$shared_facts")
+    say "populating the shared store: users whose every item holds the question's word ($shared_sizes archived messages; $shared_facts facts)"
+    run_populate shared --users 1 "${args[@]}" --question "$question"
+    say "shared store: ${pop[shared,seconds]} s; timing the question that matches nothing"
+    "$populate_bin" --path "$tmp/store-shared" "${args[@]}" --check-only \
+        --question "$nomatch_question" >"$tmp/populate-shared-none.out" 2>&1 ||
+        die "populate --check-only on the shared store failed: $(tail -n 3 "$tmp/populate-shared-none.out")"
+    read_rich shared-none "$tmp/populate-shared-none.out"
 }
 
 populate() {
@@ -558,6 +597,7 @@ populate_rel relevant "$encrypt" --question "$question"
 say "copying the relevant store for the recent instance"
 cp -a "$tmp/store-relevant" "$tmp/store-recent" || die "cannot copy the relevance store"
 pop[recent,du]=${pop[relevant,du]}
+populate_shared
 if [ "$encrypt" = 1 ]; then
     populate_rel size 0
 fi
@@ -1199,6 +1239,39 @@ relevance_goal() {
     echo "| $what: p50 relevant − recent | $added_cell; p99 $(printf '%+d' "$p99d") µs (${res[$r,p99]} − ${res[$c,p99]}); CPU $cpud µs/req | ≤ $limit µs | $V |"
 }
 
+# shared_added USER: sets added (µs, rounded) for a user of rows (i): its
+# relevant recall's median with the question minus with the question that
+# matches nothing; 1 when both were measured.
+shared_added() {
+    local m=${rich[shared,$1,relevant_p50_us]:-} z=${rich[shared-none,$1,relevant_p50_us]:-}
+    [ -n "$m" ] && [ -n "$z" ] || return 1
+    added=$(awk -v m="$m" -v z="$z" 'BEGIN { printf "%.0f", m - z }')
+}
+
+# shared_goals: the goal lines of rows (i): each user's added median, and
+# the most messages' against the fewest's.
+shared_goals() {
+    local u first="" last="" fa la ok
+    for u in "${shared_users[@]}"; do
+        if ! shared_added "$u"; then
+            echo "| relevance, $u (i): p50 matching − nothing | n/a | ≤ $shared_goal_us µs | not measured |"
+            goal_unmeasured+=("relevance, $u (i)")
+            continue
+        fi
+        ok=0
+        [ "$added" -le "$shared_goal_us" ] && ok=1
+        verdict $ok "relevance, $u (i): adds $added us (> $shared_goal_us)"
+        echo "| relevance, $u (i): p50 matching − nothing | $added µs | ≤ $shared_goal_us µs | $V |"
+        case $u in shared-m*) [ -z "$first" ] && first=$u && fa=$added; last=$u && la=$added ;; esac
+    done
+    if [ -n "$first" ] && [ "$first" != "$last" ]; then
+        ok=0
+        [ "$la" -le $((2 * (fa > 1 ? fa : 1))) ] && ok=1
+        verdict $ok "relevance (i): $last adds $la us, more than twice $first's $fa us"
+        echo "| relevance (i): $last against $first, added | $la µs / $fa µs | ≤ 2× | $V |"
+    fi
+}
+
 # store_bytes STORE: a line of the store-bytes table from the deep user's
 # RICH line of STORE (map in use before and after each phase).
 store_bytes() {
@@ -1332,6 +1405,7 @@ report=$tmp/report.md
     fi
     relevance_goal er ec 50 "relevance, $deep_label (e)"
     relevance_goal fr fc 10 "relevance, $few_facts facts (f)"
+    shared_goals
     if [ -n "$pg_url" ]; then
         if [ -n "${res[b,done]:-}" ] && [ -n "${res[hp,done]:-}" ]; then
             p50_added hp b
@@ -1408,6 +1482,21 @@ report=$tmp/report.md
     done
     echo
     echo "From populate --question right after populating (tests/bench/benchcheck.c), in one process, no HTTP: the question's terms (stemmed, stop words dropped) and how many items hold each, read through the request path's view; how many items mp_relevance_score scores above 0 with the request path's presets (the needle's items, their neighbours in a session, what pseudo-relevance feedback adds); the mean time of a view with both kinds scored, and of a view with the whole recall of each strategy as proxy/plane/reqmem.c runs it (default [memory] settings, hybrid); how many facts each recall's walk of the ranked facts read (the walk stops only when the profile line has less room than the shortest possible fact, so a user whose facts are all longer than what is left is read to the end). Rows (e) and (f) measure the whole request."
+    echo
+
+    echo "## Relevance over a history that shares the question's words (rows (i))"
+    echo
+    echo "| user | facts | archived messages | question terms: document frequency, facts + archive | items scored > 0: facts + archive | relevant recall, p50: the question | the question that matches nothing | added |"
+    echo "|---|---:|---:|---|---:|---:|---:|---:|"
+    for u in "${shared_users[@]}"; do
+        k=shared,$u
+        [ -n "${rich[$k,hits_facts]:-}" ] || continue
+        added="n/a"
+        shared_added "$u" && added="$added µs"
+        echo "| $u | ${rich[$k,facts]} | ${rich[$k,messages]} | $(printf '%s' "${rich[$k,question_terms]}" | sed 's/:/ /g; s/,/, /g') | ${rich[$k,hits_facts]} + ${rich[$k,hits_archive]} | ${rich[$k,relevant_p50_us]} µs | ${rich[shared-none,$u,relevant_p50_us]:-?} µs | $added |"
+    done
+    echo
+    echo "In process (populate --question, tests/bench/benchcheck.c), like the table above: for each user a view and the whole relevant recall (default [memory] settings, hybrid), the median of up to 2,000 runs, with \"$question\" (every item of the user holds its word) and with \"$nomatch_question\" (no item does). Added: the first minus the second, what relevance costs for a question that reaches every item."
     echo
 
     if [ "$pinning" = 1 ]; then

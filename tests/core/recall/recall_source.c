@@ -149,9 +149,19 @@ static const struct mp_relevance_index *fix_view(struct fix *x, uint32_t n)
         return NULL;
     for (uint32_t i = 0; i < n; i++)
         total += x->items[i].len;
-    x->view = (struct mp_relevance_index){
-        x, n,   total > 0 ? total / n : 1.0, v_df, v_postings, NULL, v_item, v_item_terms, NULL, 0,
-        0, NULL};
+    x->view = (struct mp_relevance_index){x,
+                                          n,
+                                          total > 0 ? total / n : 1.0,
+                                          v_df,
+                                          v_postings,
+                                          NULL,
+                                          v_item,
+                                          v_item_terms,
+                                          NULL,
+                                          0,
+                                          0,
+                                          NULL,
+                                          NULL};
     return &x->view;
 }
 

@@ -126,6 +126,7 @@ static struct mp_relevance_index view(struct tix *x)
                                    t_surface,
                                    view_last,
                                    0,
+                                   NULL,
                                    NULL};
     return v;
 }
@@ -721,7 +722,7 @@ START_TEST(test_relevance_ids_at_both_ends_of_the_range)
 {
     unsigned calls = 0;
     struct mp_relevance_index v = {&calls,   1000, 2.0, top_df, top_postings, NULL, top_item,
-                                   no_terms, NULL, 0,   0,      NULL};
+                                   no_terms, NULL, 0,   0,      NULL,         NULL};
     struct mp_relevance_params p;
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     struct mp_terms *t = NULL;
@@ -874,7 +875,8 @@ static void big_score(struct big *b, const struct mp_relevance_params *p, const 
                       struct mp_relevance_hit **h, size_t *nh)
 {
     struct mp_relevance_index v = {
-        b, BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms, NULL, 0, 0, NULL};
+        b,    BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms,
+        NULL, 0,     0,   NULL,   NULL};
     struct mp_terms *t = NULL;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     ck_assert_int_eq(mp_relevance_score(t, &v, p, q, strlen(q), NULL, 0, h, nh), MP_OK);
@@ -933,7 +935,8 @@ START_TEST(test_relevance_million_items_is_deterministic)
     size_t n = 0;
     ck_assert_uint_le(n1, 1024);
     struct mp_relevance_index v = {
-        &b, BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms, NULL, 0, 0, NULL};
+        &b,   BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms,
+        NULL, 0,     0,   NULL,   NULL};
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h1, n1, 200, out, &n, &used), MP_OK);
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_le(used, 200);
@@ -966,8 +969,8 @@ static void capped_score(const struct mp_relevance_params *p, uint32_t max, cons
 {
     struct big b = {false, 0};
     struct mp_relevance_index v = {
-        &b,   BIG_N, 4.0, big_df, counted_postings, NULL, big_item, big_item_terms,
-        NULL, 0,     max, on_work};
+        &b, BIG_N, 4.0,     big_df, counted_postings, NULL, big_item, big_item_terms, NULL,
+        0,  max,   on_work, NULL};
     struct mp_terms *t = NULL;
     work_calls = 0;
     big_read = 0;

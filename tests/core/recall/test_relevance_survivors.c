@@ -171,6 +171,7 @@ static struct mp_relevance_index view(struct gix *x)
                                    NULL,
                                    x->n - 1,
                                    0,
+                                   NULL,
                                    NULL};
     return v;
 }
