@@ -792,7 +792,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
     c->memory.job_lease_seconds = 150;
-    c->memory.extract_batch_turns = 8;
+    c->memory.extract_batch_turns = 12;
     c->memory.extract_idle_seconds = 20;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;

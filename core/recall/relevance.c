@@ -899,8 +899,11 @@ static size_t top_items(const struct run *r, size_t *top, size_t k)
 }
 
 /* Counts the candidate terms (sorted, duplicates folded into c), values them
- * c * idf and keeps those held by prf_min_docs items, best first. A df above
- * the ceiling may be the view's stop, not the count: the call is capped. */
+ * c * idf and keeps those held by prf_min_docs items, best first. Learning
+ * a candidate's df reads its postings (up to one past what is asked): the
+ * reads of all candidates together stop at the ceiling, and a candidate
+ * the ceiling does not afford (more postings than is left of it, for the
+ * scoring or for these reads) is not kept: the call is capped. */
 static int value_cands(struct run *r, struct prf_arg *a)
 {
     const struct mp_relevance_index *ix = r->ix;
@@ -917,11 +920,19 @@ static int value_cands(struct run *r, struct prf_arg *a)
         a->c[m++] = a->c[k];
     }
     size_t kept = 0;
+    uint32_t reads = r->max <= UINT32_MAX / MP_RELEVANCE_PRF_DF_CEILINGS
+                         ? r->max * MP_RELEVANCE_PRF_DF_CEILINGS
+                         : UINT32_MAX; /* what the candidates' dfs may still read */
     for (size_t k = 0; k < m; k++) {
         if (a->c[k].c < p->prf_min_docs)
             continue;
-        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, r->left);
-        r->capped = r->capped || df > r->left;
+        uint32_t cap = r->left < reads ? r->left : reads;
+        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, cap);
+        reads -= df > cap ? cap : df;
+        if (df > cap) {
+            r->capped = true;
+            continue;
+        }
         a->c[kept] = a->c[k];
         a->c[kept].v = a->c[k].c * idf_of(ix, df);
         kept++;

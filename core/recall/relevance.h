@@ -52,12 +52,17 @@
  * MP_RELEVANCE_MAX_POSTINGS), the question's round and the feedback round
  * together. Members are read in group order, each whole or not at all: a
  * member whose df exceeds what is left of the ceiling is skipped (the call
- * is then "capped"), and the later, rarer members are still read. So the
- * work of a call is at most the ceiling's postings, twice (the windows'
- * prefetch reads them first), and the items of 2 * survivors candidates
- * with up to 2 * nb_reach ids around each, whatever the data (postings
- * without has_len have every candidate's item and window read as well); a call that never meets a
- * term above what is left scores exactly as without the ceiling. */
+ * is then "capped"), and the later, rarer members are still read; learning
+ * a df reads no more than one past what is left (df_upto). Feedback's
+ * candidates learn their dfs within MP_RELEVANCE_PRF_DF_CEILINGS ceilings
+ * of their own, and one that does not fit (in them, or in what is left of
+ * the scoring's) is dropped. So the work of a call is at most the
+ * ceiling's postings four times (the windows' prefetch reads the scored
+ * ones first; the candidates' dfs twice), and the items of 2 * survivors
+ * candidates with up to 2 * nb_reach ids around each, whatever the data
+ * (postings without has_len have every candidate's item and window read as
+ * well); a call that never meets a term above what is left scores exactly
+ * as without the ceiling. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
@@ -74,6 +79,11 @@
 #define MP_RELEVANCE_MAX_MEMBERS   1024
 #define MP_RELEVANCE_MAX_PRF_TERMS 32   /* prf_terms above this are cut to it */
 #define MP_RELEVANCE_MAX_PRF_CAND  1024 /* (item, term) pairs read for feedback */
+/* Feedback's candidates read at most this many ceilings of postings to
+ * learn their dfs (see the top): the fewest that leave every dev set's
+ * selection byte-identical (chosen on BEAM, whose chats have the most
+ * common terms; one ceiling changed its recall by up to 0.4 points). */
+#define MP_RELEVANCE_PRF_DF_CEILINGS 2
 /* The default ceiling of postings one call scores (above): about 5 ms of
  * scoring (0.22 us a posting, tests/bench/populate --question), far above
  * any question of the dev sets (no selection there changes). */

@@ -9,7 +9,9 @@
  *   - with survivors at least the candidates, every stage on, the hits are
  *     the exhaustive hits, byte for byte;
  *   - postings that carry their item's length score as postings that do not
- *     (the item read instead), with any survivors. */
+ *     (the item read instead), with any survivors;
+ *   - feedback's candidates learn their dfs within their own ceilings,
+ *     however many common terms the best items hold. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,115 @@
 #include "relevance.h"
 #include "status.h"
 #include "terms.h"
+
+/* ---- feedback's reads: an index where the best items hold many common
+ * terms (each a feedback candidate), the view counting what df_upto
+ * reads: min(df, cap + 1) postings, as the store's view does ---- */
+
+#define COMMON 40 /* candidate terms c0 .. c39, each in 9 of 10 items */
+#define WIDE_N 3000
+static uint32_t df_reads;
+
+static uint32_t wide_df(void *ctx, const char *t, size_t len)
+{
+    (void)ctx;
+    if (len == 4 && memcmp(t, "rare", 4) == 0)
+        return 10;
+    return len >= 2 && t[0] == 'c' ? WIDE_N - WIDE_N / 10 : 0;
+}
+
+static bool wide_holds(const char *t, size_t len, uint32_t id)
+{
+    if (len == 4 && memcmp(t, "rare", 4) == 0)
+        return id % (WIDE_N / 10) == 0;
+    return len >= 2 && t[0] == 'c' && id % 10 != 9;
+}
+
+static uint32_t read_of[COMMON + 1]; /* what each term's reads reached, as a view caches them */
+
+static uint32_t wide_df_upto(void *ctx, const char *t, size_t len, uint32_t cap)
+{
+    uint32_t df = wide_df(ctx, t, len), got = df > cap ? cap + 1 : df;
+    uint32_t *had = len >= 2 && t[0] == 'c' ? &read_of[atoi(t + 1) % COMMON] : &read_of[COMMON];
+    if (got > *had) {
+        df_reads += got - *had;
+        *had = got;
+    }
+    return df;
+}
+
+static int wide_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
+                         void *arg)
+{
+    (void)ctx;
+    for (uint32_t id = 0; id < WIDE_N; id++) {
+        struct mp_relevance_posting p = {id, 1, 0, 0, 0, 8, true};
+        if (!wide_holds(t, len, id))
+            continue;
+        int rc = fn(arg, &p);
+        if (rc != MP_OK)
+            return rc;
+    }
+    return MP_OK;
+}
+
+static int wide_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
+{
+    (void)ctx;
+    if (id >= WIDE_N)
+        return MP_NOTFOUND;
+    *out = (struct mp_relevance_item){8, id / 20, 12, false};
+    return MP_OK;
+}
+
+static int wide_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
+{
+    char t[8];
+    (void)ctx;
+    for (int k = 0; k < COMMON; k++) {
+        int n = snprintf(t, sizeof(t), "c%d", k);
+        if (wide_holds(t, (size_t)n, id))
+            fn(arg, t, (size_t)n, 1);
+    }
+    return MP_OK;
+}
+
+static bool wide_capped;
+static void wide_work(void *ctx, uint32_t postings, bool capped)
+{
+    (void)ctx;
+    (void)postings;
+    wide_capped = capped;
+}
+
+START_TEST(test_feedback_candidates_read_within_their_ceilings)
+{
+    static const uint32_t ceilings[] = {100, 1000, 5000};
+    for (size_t c = 0; c < sizeof(ceilings) / sizeof(ceilings[0]); c++) {
+        uint32_t max = ceilings[c];
+        struct mp_relevance_index v = {
+            NULL, WIDE_N,     8.0, wide_df,   wide_postings, NULL, wide_item, wide_item_terms,
+            NULL, WIDE_N - 1, max, wide_work, wide_df_upto};
+        struct mp_relevance_params p;
+        mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+        struct mp_terms *t = NULL;
+        struct mp_relevance_hit *h = NULL;
+        size_t nh = 0;
+        df_reads = 0;
+        memset(read_of, 0, sizeof(read_of));
+        wide_capped = false;
+        ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+        ck_assert_int_eq(mp_relevance_score(t, &v, &p, "rare", 4, NULL, 0, &h, &nh), MP_OK);
+        mp_terms_free(t);
+        /* 40 candidates of 2,700 postings: 108,000 reads unbounded */
+        ck_assert_msg(df_reads <= (MP_RELEVANCE_PRF_DF_CEILINGS + 1) * (max + 1) + 64,
+                      "ceiling %u: %u postings read for dfs", max, df_reads);
+        ck_assert(wide_capped);   /* some candidates did not fit */
+        ck_assert_uint_gt(nh, 0); /* the rare term's items are found all the same */
+        free(h);
+    }
+}
+END_TEST
 
 Suite *mp_test_suite(void);
 
@@ -378,6 +489,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_a_survivor_scores_as_with_every_candidate);
     tcase_add_test(tc, test_enough_survivors_change_nothing);
     tcase_add_test(tc, test_posting_lengths_score_as_item_reads);
+    tcase_add_test(tc, test_feedback_candidates_read_within_their_ceilings);
     suite_add_tcase(s, tc);
     return s;
 }
