@@ -842,6 +842,101 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
 }
 END_TEST
 
+/* ---- postings written before they carried their item's length ---- */
+
+#define OLD_POSTINGS_MAX 256
+
+struct old_postings {
+    unsigned char k[OLD_POSTINGS_MAX][MP_STORE_KEY_MAX];
+    size_t klen[OLD_POSTINGS_MAX];
+    unsigned char v[OLD_POSTINGS_MAX][MP_INDEX_POSTING_LEN];
+    size_t n;
+};
+
+static int on_posting_record(void *arg, const unsigned char *key, size_t klen,
+                             const unsigned char *val, size_t vlen)
+{
+    struct old_postings *o = arg;
+    ck_assert_uint_lt(o->n, OLD_POSTINGS_MAX);
+    ck_assert_uint_eq(vlen, MP_INDEX_POSTING_LEN); /* written with the length */
+    memcpy(o->k[o->n], key, klen);
+    o->klen[o->n] = klen;
+    memcpy(o->v[o->n], val, vlen);
+    o->n++;
+    return MP_OK;
+}
+
+/* Rewrites every posting of user as a store written before the length
+ * did: its first MP_INDEX_POSTING_LEN_OLD bytes. */
+static void postings_to_old_format(struct mp_store *store, const char *user, size_t ulen)
+{
+    static struct old_postings o;
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen = mp_store_backend_user_prefix(store, prefix, user, ulen);
+    struct mp_store_txn txn;
+    o.n = 0;
+    ck_assert_int_eq(store->be->begin(store, true, &txn), MP_OK);
+    ck_assert_int_eq(
+        store->be->scan(&txn, MP_TABLE_POSTINGS, prefix, plen, plen, on_posting_record, &o), MP_OK);
+    ck_assert_uint_gt(o.n, 0);
+    for (size_t i = 0; i < o.n; i++)
+        ck_assert_int_eq(store->be->put(&txn, MP_TABLE_POSTINGS, o.k[i], o.klen[i], o.v[i],
+                                        MP_INDEX_POSTING_LEN_OLD),
+                         MP_OK);
+    ck_assert_int_eq(store->be->end(&txn, true), MP_OK);
+}
+
+/* user's hits for q with the request path's presets, into h[0..*nh). */
+static void score_turns(struct mp_store *store, const char *user, size_t ulen, const char *q,
+                        struct mp_relevance_hit **h, size_t *nh)
+{
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    struct mp_relevance_params p;
+    struct mp_terms *t = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    mp_store_view_index(v, false, &ix);
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    p.survivors = 3; /* fewer than the candidates: the survivors' path too */
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, q, strlen(q), NULL, 0, h, nh), MP_OK);
+    mp_terms_free(t);
+    mp_store_view_close(v);
+}
+
+START_TEST(test_index_postings_without_their_length_score_the_same)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const char *const said[] = {
+        "the kettle boiled over",    "an otter by the river", "the kettle and the otter",
+        "river stones and a kettle", "nothing of note",       "the otter swam the river twice"};
+    for (uint8_t i = 0; i < sizeof(said) / sizeof(said[0]); i++)
+        ck_assert_int_eq(fx_turn(store, U("lee"), (uint8_t)(i + 1), said[i], "I see",
+                                 MAY23 + i * HOUR, MAY23 + i * HOUR),
+                         MP_OK);
+    struct mp_relevance_posting one = vp_only_hit(store, U("lee"), false, "boiled");
+    struct mp_relevance_item it;
+    ck_assert(one.has_len);
+    ck_assert_int_eq(vp_item(store, U("lee"), false, one.item, &it), MP_OK);
+    ck_assert_uint_eq(one.len, it.len); /* the item's content length, stop words aside */
+    ck_assert_uint_eq(it.len, 2);
+    struct mp_relevance_hit *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    score_turns(store, U("lee"), "kettle otter river", &a, &na);
+    postings_to_old_format(store, U("lee"));
+    score_turns(store, U("lee"), "kettle otter river", &b, &nb);
+    ck_assert_uint_gt(na, 3);
+    ck_assert_uint_eq(na, nb);
+    for (size_t k = 0; k < na; k++) {
+        ck_assert_uint_eq(a[k].item, b[k].item);
+        ck_assert(a[k].score == b[k].score);
+    }
+    free(a);
+    free(b);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_index_same_ops_give_the_same_answers)
 {
     struct mp_store *a = fx_open_backend(_i), *b;
@@ -1661,6 +1756,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_record_turn_archives_and_indexes_its_messages, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_same_ops_give_the_same_answers, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_postings_without_their_length_score_the_same, 0,
+                        FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_reads_a_term_to_one_past_the_ceiling, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
