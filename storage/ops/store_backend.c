@@ -334,7 +334,9 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
         return MP_EIO;
     }
     uint64_t version = mp_codec_le_get(v, 4);
-    if (version == 3) { /* its records are this format's: only the number moves on */
+    if (version == 3 || version == 4) { /* its records are this format's: only the number moves
+                                         * on (format 5's postings carry their item's length;
+                                         * the older ones without it are read as before) */
         unsigned char b[4];
         mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
         rc = meta_put(txn, "format", b, 4);

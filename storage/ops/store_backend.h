@@ -99,7 +99,7 @@
 
 struct mp_terms;
 
-#define MP_STORE_FORMAT_VERSION  4u
+#define MP_STORE_FORMAT_VERSION  5u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
