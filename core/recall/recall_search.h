@@ -29,8 +29,10 @@ struct mp_recall_found {
  * src's facts index (when facts) and
  * turns index (when messages) with the calling thread's tokenizer terms
  * (borrowed; NULL: nothing matches). *out (caller frees with free(); NULL
- * when *n is 0) holds every item scoring above 0, at most
- * MP_RECALL_SEARCH_MAX of each kind (the best), by score descending, ties
+ * when *n is 0) holds the items scoring above 0 among the
+ * MP_RECALL_SEARCH_MAX survivors of each kind and their windows
+ * (relevance.h), at most MP_RECALL_SEARCH_MAX of each kind (the best),
+ * by score descending, ties
  * facts first, then lower id: the same memory and query give the same
  * order. A missing index finds nothing of its kind. MP_OK, MP_ENOMEM, or
  * what a source callback returned; *out and *n untouched on failure. */

@@ -233,7 +233,8 @@ static int g_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *a
 
 /* A generated index: n items in sessions of random lengths, some gaps;
  * term w<v> in an item with a chance falling with v; counts 1-3 in the
- * content, some in the key, a few dates. */
+ * content, some in the key, a few dates; then a few items gone, their
+ * postings left (stale: scoring must skip them). */
 static void generate(struct gix *x)
 {
     x->n = 30 + next(600);
@@ -260,6 +261,9 @@ static void generate(struct gix *x)
             if (x->p[x->np - 1].tc + x->p[x->np - 1].tk + x->p[x->np - 1].td == 0)
                 x->p[x->np - 1].tc = 1;
         }
+    for (uint32_t i = 0; i < x->n; i++) /* items gone since: their postings are stale */
+        if (next(25) == 0)
+            x->it[i].tokens = 0;
 }
 
 static struct mp_relevance_index view(struct gix *x)
