@@ -486,13 +486,24 @@ static bool affordable(uint32_t df, uint32_t *left, bool *capped)
     return true;
 }
 
+/* on_posting_id's stop at a posting that carries its length (not an error). */
+#define LENGTHS_FROM_HERE 1
+
+/* A term's postings without has_len are those of items indexed before the
+ * postings carried it (store format 5): the lowest ids, first in the
+ * natural order. The first posting with has_len ends the term's read, so
+ * that a store written since costs no pass over its postings here; an
+ * older posting after it (another order) is read for its length later,
+ * one lookup instead of a range: the same scores. */
 static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
     const struct mp_relevance_params *p = r->p;
     double tf =
         p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
-    return tf > 0 && !ps->has_len ? want_window(r, ps->item) : MP_OK;
+    if (ps->has_len)
+        return LENGTHS_FROM_HERE;
+    return tf > 0 ? want_window(r, ps->item) : MP_OK;
 }
 
 /* Reads the windows of the items the postings without has_len of groups
@@ -512,6 +523,7 @@ static int read_windows(struct run *r, const struct query *qy, size_t from)
         uint32_t df = df_upto(ix, qy->m[k].t, qy->m[k].len, left);
         if (df > 0 && affordable(df, &left, &capped))
             rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting_id, r);
+        rc = rc == LENGTHS_FROM_HERE ? MP_OK : rc;
     }
     if (rc != MP_OK)
         return rc;

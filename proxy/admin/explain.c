@@ -296,15 +296,32 @@ static const char *past_why(const struct explain *ex, const struct mp_mem_messag
     return "budget";
 }
 
+/* The tail's facts and past messages, as taken items of its part, onto
+ * items (the profile and past sections list them as the tail does). */
+static void append_tail_facts(const struct explain *ex, json_t *items)
+{
+    for (size_t i = 0; items != NULL && i < ex->tail.nfacts; i++)
+        json_array_append_new(items,
+                              part(fact_item(ex, ex->tail.facts[i], true, "matched"), false));
+}
+
+static void append_tail_past(const struct explain *ex, json_t *items)
+{
+    for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
+        const struct mp_mem_message *m = ex->tail.past[j];
+        json_array_append_new(
+            items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
+                        false));
+    }
+}
+
 static json_t *profile(const struct explain *ex)
 {
     bool applies = (ex->p.sections & MP_RECALL_PROFILE) != 0;
     json_t *items = json_array();
     for (size_t i = 0; items != NULL && ex->ch.head != NULL && i < ex->ch.head->nfacts; i++)
         json_array_append_new(items, in_head(ex, fact_item(ex, ex->ch.held[i], true, "matched")));
-    for (size_t i = 0; items != NULL && i < ex->tail.nfacts; i++)
-        json_array_append_new(items,
-                              part(fact_item(ex, ex->tail.facts[i], true, "matched"), false));
+    append_tail_facts(ex, items);
     for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
         const struct mp_mem_entity *e = NULL;
         if (!ex->found[k].fact || ex->src->fact(ex->src->ctx, ex->found[k].id, &e) != MP_OK ||
@@ -326,12 +343,7 @@ static json_t *past(const struct explain *ex)
                               in_head(ex, message_item(ex, m, true, "matched",
                                                        score_of(ex, false, (uint32_t)m->seq))));
     }
-    for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
-        const struct mp_mem_message *m = ex->tail.past[j];
-        json_array_append_new(
-            items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
-                        false));
-    }
+    append_tail_past(ex, items);
     for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
         struct mp_mem_message m;
         uint32_t id = ex->found[k].id;
@@ -454,15 +466,8 @@ static json_t *tail(const struct explain *ex)
     bool facts = (ex->p.sections & MP_RECALL_PROFILE) != 0;
     bool msgs = (ex->p.sections & MP_RECALL_PAST) != 0 && ex->p.retrieval == MP_RETRIEVAL_RELEVANT;
     json_t *items = json_array();
-    for (size_t i = 0; items != NULL && i < ex->tail.nfacts; i++)
-        json_array_append_new(items,
-                              part(fact_item(ex, ex->tail.facts[i], true, "matched"), false));
-    for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
-        const struct mp_mem_message *m = ex->tail.past[j];
-        json_array_append_new(
-            items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
-                        false));
-    }
+    append_tail_facts(ex, items);
+    append_tail_past(ex, items);
     for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
         const struct mp_mem_entity *e = NULL;
         struct mp_mem_message m;

@@ -145,6 +145,7 @@ struct gix {
     struct mp_relevance_item *it;
     uint32_t n;
     bool with_len; /* postings carry has_len */
+    bool mixed;    /* ... but those of every third item (written before) */
 };
 
 static uint64_t rng;
@@ -186,8 +187,8 @@ static int g_postings(void *ctx, const char *t, size_t len, mp_relevance_posting
         if (g->term != (uint32_t)term)
             continue;
         struct mp_relevance_posting p = {g->item, g->tc, g->tk, g->td, 0, 0, false};
-        p.has_len = x->with_len;
-        p.len = x->with_len ? x->it[g->item].len : 0;
+        p.has_len = x->with_len && !(x->mixed && g->item % 3 == 0);
+        p.len = p.has_len ? x->it[g->item].len : 0;
         int rc = fn(arg, &p);
         if (rc != MP_OK)
             return rc;
@@ -469,16 +470,20 @@ START_TEST(test_posting_lengths_score_as_item_reads)
         start_case(c, 0xe7037ed1a0b428dbULL, &x, q, sizeof(q));
         struct mp_relevance_params p = params(true, true, true);
         p.survivors = next(3) == 0 ? 0 : 1 + next(40);
-        struct mp_relevance_hit *read = NULL, *carried = NULL;
-        size_t nread = 0, ncarried = 0;
+        struct mp_relevance_hit *read = NULL, *carried = NULL, *mixed = NULL;
+        size_t nread = 0, ncarried = 0, nmixed = 0;
         x.with_len = false;
         score(&x, &p, q, &read, &nread);
         x.with_len = true;
         score(&x, &p, q, &carried, &ncarried);
+        x.mixed = true; /* an upgraded store: old postings among new ones */
+        score(&x, &p, q, &mixed, &nmixed);
         ck_assert_msg(nread == ncarried, "case %d: %zu vs %zu hits", c, nread, ncarried);
         ck_assert_msg(same_hits(read, carried, nread), "case %d", c);
+        ck_assert_msg(nread == nmixed && same_hits(read, mixed, nread), "case %d, mixed", c);
         free(read);
         free(carried);
+        free(mixed);
         release(&x);
     }
 }
