@@ -95,6 +95,10 @@ struct mp_memjobs {
     _Atomic bool draining;    /* every extraction batch is due now */
     int64_t due_before_ms;    /* batches whose oldest job is older are due (extract_now) */
     _Atomic unsigned batched; /* waiting extraction jobs not due yet (last pass) */
+    /* the highest job id the last rescan read: every job at or below it
+       that is still pending is in the index (ids are given in commit
+       order), so a trim asks the store about newer ones only */
+    uint64_t jobs_known_through;
 };
 
 static int64_t now_ms(void)
@@ -261,6 +265,7 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
             through = needed - 1;
         op->kind = MP_OP_TRIM_MESSAGES;
         op->u.summary.through_seq = through;
+        op->u.summary.jobs_known_through = j->jobs_known_through;
         planned = through >= um->messages[0].seq;
     }
     mp_usermem_free(um);
@@ -729,10 +734,14 @@ static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, 
     size_t body_len = 0;
     const struct mp_job *job = &turns[0].job;
     struct running *r = calloc(1, sizeof(*r));
-    if (r == NULL || mp_store_get_head(j->store, job->user, job->user_len, &um) != MP_OK) {
+    int rc = r == NULL ? MP_ENOMEM : mp_store_get_head(j->store, job->user, job->user_len, &um);
+    if (rc != MP_OK) {
         free(r);
         free(auth_line);
-        batch_done(j, turns, n, MP_JOBR_SKIPPED); /* the user is gone */
+        if (rc == MP_NOTFOUND)
+            batch_done(j, turns, n, MP_JOBR_SKIPPED); /* the user is gone */
+        else
+            batch_retry(j, turns, n); /* the store failed for now: nothing is lost */
         free(turns);
         return;
     }
@@ -782,6 +791,7 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     ops[0].u.summary.text = text;
     ops[0].u.summary.text_len = len;
     ops[0].u.summary.through_seq = r->job.through_seq;
+    ops[0].u.summary.jobs_known_through = j->jobs_known_through;
     ops[0].u.summary.model = j->cfg->memory.summary_model;
     ops[0].u.summary.pii = pii;
     ops[0].u.summary.check_from = true; /* another process may have folded meanwhile */
@@ -1225,21 +1235,27 @@ int mp_memjobs_rescan(struct mp_memjobs *j)
 {
     struct mp_job *jobs = NULL;
     size_t n = 0, added = 0;
+    uint64_t through = 0;
+    bool indexed = true;
     int64_t now = now_ms();
     int rc = mp_store_jobs(j->store, &jobs, &n);
     if (rc != MP_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
         struct mp_job *job = &jobs[i];
+        through = job->id > through ? job->id : through;
         if (known(j, job->id))
             continue;
         if (job->lease_owner != j->owner && job->lease_until_ms > now &&
             job->lease_until_ms > job->not_before_ms)
             job->not_before_ms = job->lease_until_ms; /* another process runs it now */
         mp_memjobs_add(j, job);
+        indexed = indexed && known(j, job->id);
         added++;
     }
     free(jobs);
+    if (indexed && through > j->jobs_known_through)
+        j->jobs_known_through = through;
     if (added > 0)
         mp_memjobs_schedule(j);
     return MP_OK;

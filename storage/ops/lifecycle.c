@@ -347,7 +347,7 @@ static void summary_provenance(struct mp_usermem *um, const struct mp_op *op)
     }
 }
 
-int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op)
+int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op, uint64_t drop_through)
 {
     size_t drop = 0;
     if (op->kind == MP_OP_SET_SUMMARY) {
@@ -366,7 +366,7 @@ int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op)
     }
     if (op->kind == MP_OP_SET_SUMMARY && op->u.summary.keep_messages)
         return MP_OK;
-    while (drop < um->nmessages && um->messages[drop].seq <= op->u.summary.through_seq)
+    while (drop < um->nmessages && um->messages[drop].seq <= drop_through)
         free(um->messages[drop++].content);
     memmove(um->messages, um->messages + drop, (um->nmessages - drop) * sizeof(*um->messages));
     um->nmessages -= drop;

@@ -113,8 +113,10 @@ bool mp_lifecycle_um_empty(const struct mp_usermem *um);
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
                         uint64_t *last_seq);
 
-/* SET_SUMMARY or TRIM_MESSAGES: MP_OK or MP_ENOMEM. */
-int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op);
+/* SET_SUMMARY or TRIM_MESSAGES, dropping buffered messages with seq <=
+ * drop_through (at most the op's through_seq: what no pending extraction
+ * still needs): MP_OK or MP_ENOMEM. */
+int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op, uint64_t drop_through);
 
 /* UPSERT_ENTITY with the precedence of struct mp_op against cur, the
  * key's current value (NULL: none). next_hist: the seq the user's next

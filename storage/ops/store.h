@@ -295,7 +295,15 @@ struct mp_op {
                them too; a TRIM_MESSAGES trims the buffer): an extraction
                batch's fold, which covers the newest turns */
             bool keep_messages;
-        } summary;                       /* SET_SUMMARY, TRIM_MESSAGES (through_seq only) */
+            /* Neither op drops a message that a pending EXTRACT job of the
+               user still needs (seq >= the job's from_seq), whichever
+               process queued the job: the store looks for such jobs with
+               an id above jobs_known_through (0: every job; UINT64_MAX:
+               none); the caller vouches for those at or below it
+               (mp_memjobs: its index, filled from a read that saw every
+               job up to that id) */
+            uint64_t jobs_known_through;
+        } summary; /* SET_SUMMARY, TRIM_MESSAGES (through_seq, jobs_known_through) */
         struct mp_mem_entity entity;     /* UPSERT: borrowed value; revision assigned */
         char key[MP_ENTITY_KEY_MAX + 1]; /* DELETE_ENTITY */
         struct {

@@ -263,10 +263,49 @@ static int job_by_id(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
 
 /* ---- summary ---- */
 
+struct extract_floor {
+    struct mp_store *s;
+    const char *user;
+    size_t len;
+    uint64_t floor; /* the lowest from_seq of the user's pending EXTRACT jobs; UINT64_MAX */
+};
+
+static int on_extract_job(void *arg, const unsigned char *key, size_t klen,
+                          const unsigned char *val, size_t vlen)
+{
+    struct extract_floor *f = arg;
+    struct mp_job job;
+    int rc = mp_store_read_job(f->s, key, klen, val, vlen, &job);
+    if (rc == MP_OK && job.kind == MP_JOB_EXTRACT && job.user_len == f->len &&
+        memcmp(job.user, f->user, f->len) == 0 && job.from_seq < f->floor)
+        f->floor = job.from_seq;
+    return rc;
+}
+
+/* The newest seq the op may drop from the buffer: its through_seq, less
+ * what a pending extraction with an id above jobs_known_through still
+ * needs (store.h, SET_SUMMARY). Job ids grow, so the walk reads only the
+ * jobs queued since the caller's last read of them. */
+static int drop_bound(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *through)
+{
+    unsigned char from[8];
+    struct extract_floor f = {w->s, op->user, op->user_len, UINT64_MAX};
+    *through = op->u.summary.through_seq;
+    if ((op->kind == MP_OP_SET_SUMMARY && op->u.summary.keep_messages) ||
+        op->u.summary.jobs_known_through == UINT64_MAX)
+        return MP_OK;
+    mp_codec_be_put(from, op->u.summary.jobs_known_through + 1, 8);
+    int rc = w->s->be->scan(w->txn, MP_TABLE_JOBS, from, sizeof(from), 0, on_extract_job, &f);
+    if (rc == MP_OK && f.floor <= *through)
+        *through = f.floor - 1;
+    return rc;
+}
+
 static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     struct mp_history_item ev;
     bool absent;
+    uint64_t drop_through;
     int rc = load_stored(w, op, out, &absent);
     if (rc != MP_OK || absent)
         return rc;
@@ -274,7 +313,9 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
         (w->um->summary.covers_through_seq != op->u.summary.from_seq ||
          (w->um->summary.text != NULL) != op->u.summary.from_text))
         return MP_ECONFLICT; /* folded meanwhile: this fold would lose that one */
-    rc = mp_lifecycle_summarize(w->um, op);
+    rc = drop_bound(w, op, &drop_through);
+    if (rc == MP_OK)
+        rc = mp_lifecycle_summarize(w->um, op, drop_through);
     if (rc != MP_OK)
         return rc;
     mp_ops_touch(w, op->now_ms);

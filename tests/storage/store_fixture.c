@@ -212,6 +212,9 @@ int fx_summarize(struct mp_store *store, const char *user, size_t ulen, const ch
     op.u.summary.text_len = strlen(text);
     op.u.summary.through_seq = through;
     op.u.summary.model = "summarizer-1";
+    /* the test vouches for every pending job, as callers did before the
+       store bounded a fold by them (test_store.c tests that bound) */
+    op.u.summary.jobs_known_through = UINT64_MAX;
     return fx_apply1(store, &op);
 }
 

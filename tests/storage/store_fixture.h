@@ -116,7 +116,8 @@ struct mp_op fx_delete_op(const char *user, size_t ulen, const char *key, enum m
                           int64_t now);
 
 /* SET_SUMMARY to text (borrowed) through seq `through` at `now`, model
- * "summarizer-1": fx_apply1()'s answer. */
+ * "summarizer-1", dropping the buffer through it whatever jobs are
+ * pending (jobs_known_through UINT64_MAX): fx_apply1()'s answer. */
 int fx_summarize(struct mp_store *store, const char *user, size_t ulen, const char *text,
                  uint64_t through, int64_t now);
 

@@ -466,6 +466,62 @@ START_TEST(test_store_trim_messages_keeps_summary)
 }
 END_TEST
 
+/* Applies op (a SET_SUMMARY or TRIM_MESSAGES of alice) and answers the
+ * first seq alice still buffers (0: none). */
+static uint64_t first_buffered_after(struct mp_store *store, struct mp_op *op)
+{
+    ck_assert_int_eq(fx_apply1(store, op), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    uint64_t first = um->nmessages > 0 ? um->messages[0].seq : 0;
+    mp_usermem_free(um);
+    return first;
+}
+
+/* Neither a trim nor a fold drops what a pending extraction of the user
+ * still needs, whichever process queued it: a job above
+ * jobs_known_through holds its messages until it is done; another user's
+ * job, or a summary job, holds nothing. */
+START_TEST(test_store_trim_keeps_what_a_pending_extraction_needs)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    for (int t = 1; t <= 3; t++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), (uint64_t)t, "q", "a", t, 1), MP_OK);
+    uint64_t extract = fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 4));
+    fx_add_job(store, fx_job_for(U("bob"), MP_JOB_EXTRACT, 2));
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_SUMMARIZE, 2));
+    struct mp_op op = {.kind = MP_OP_TRIM_MESSAGES, .user = "alice", .user_len = 5, .now_ms = 9};
+    op.u.summary.through_seq = 6;
+    ck_assert_uint_eq(first_buffered_after(store, &op), 3); /* the job's turn on */
+    op.kind = MP_OP_SET_SUMMARY;
+    op.u.summary.text = "sum";
+    op.u.summary.text_len = 3;
+    ck_assert_uint_eq(first_buffered_after(store, &op), 3);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->summary.covers_through_seq, 6);
+    mp_usermem_free(um);
+    op.kind = MP_OP_TRIM_MESSAGES;
+    op.u.summary.jobs_known_through = extract; /* the caller holds it: not looked at */
+    ck_assert_uint_eq(first_buffered_after(store, &op), 0);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_store_a_done_extraction_releases_its_messages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    for (int t = 1; t <= 2; t++)
+        ck_assert_int_eq(fx_turn(store, U("alice"), (uint64_t)t, "q", "a", t, 1), MP_OK);
+    uint64_t id = fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 2));
+    struct mp_op op = {.kind = MP_OP_TRIM_MESSAGES, .user = "alice", .user_len = 5, .now_ms = 9};
+    op.u.summary.through_seq = 4;
+    ck_assert_uint_eq(first_buffered_after(store, &op), 1);
+    struct mp_op done = {.kind = MP_OP_DONE_JOB, .u.job_id = id};
+    ck_assert_int_eq(fx_apply1(store, &done), MP_OK);
+    ck_assert_uint_eq(first_buffered_after(store, &op), 0);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- entities ---- */
 
 START_TEST(test_store_upsert_new_key_is_revision_1)
@@ -1304,6 +1360,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_set_summary_unknown_user_is_notfound, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_set_summary_empty_text_clears_it, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_trim_messages_keeps_summary, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_trim_keeps_what_a_pending_extraction_needs, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_a_done_extraction_releases_its_messages, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_new_key_is_revision_1, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_newer_value_supersedes, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_stale_value_is_ignored, 0, FX_BACKENDS);
