@@ -257,7 +257,8 @@ static int add_word(struct query *qy, const struct mp_relevance_qword *w,
         return MP_OK;
     group_add(qy, w->term, w->len, w0);
     for (size_t k = 0; w->lex != NULL && k < w->lex->nrel; k++)
-        group_add(qy, w->lex->rel[k], strlen(w->lex->rel[k]), w0 * p->lex_w);
+        group_add(qy, w->lex->rel[k], strlen(w->lex->rel[k]),
+                  w0 * p->lex_w * mp_relevance_lex_weight(w->lex, k));
     if (!w->alpha || w->slen < p->fuzzy_minlen || ix->surface == NULL)
         return MP_OK;
     if (df_upto(ix, w->term, w->len, 0) > 0)

@@ -9,10 +9,12 @@
  * item k is id stride * k + 7 and the ids between answer MP_NOTFOUND, so that
  * scoring runs on the path it takes on a real index.
  *
- * Usage: locomo_check [-g stride] [-r nb_reach] [-s sess_w] [-n] [-t reps] FILE.json...
+ * Usage: locomo_check [-g stride] [-r nb_reach] [-s sess_w] [-S survivors] [-n] [-t reps]
+ *                     FILE.json...
  *   -g  ids stride * k + 7 (default 3; 1: consecutive ids)
  *   -r  nb_reach instead of the preset's
  *   -s  sess_w instead of the preset's (both kinds)
+ *   -S  survivors instead of the preset's (0: every candidate, as the reference)
  *   -n  no surface callback: no spelling neighbours
  *   -t  time each call reps times and count the fastest (default 1) */
 #include <inttypes.h>
@@ -536,6 +538,7 @@ struct opts {
     bool no_surface;
     int reach;     /* < 0: the preset's */
     double sess_w; /* < 0: the preset's */
+    int survivors; /* < 0: the preset's */
 };
 
 static bool covered(const struct index *ix, const char *id)
@@ -634,6 +637,8 @@ static void run(struct index *ix, struct mp_terms *terms, enum mp_relevance_kind
         p.nb_reach = (unsigned)o->reach;
     if (o->sess_w >= 0)
         p.sess_w = o->sess_w;
+    if (o->survivors >= 0)
+        p.survivors = (unsigned)o->survivors;
     for (size_t k = 0; k < json_array_size(qa); k++) {
         json_t *q = json_array_get(qa, k);
         if (json_integer_value(json_object_get(q, "category")) != 5)
@@ -671,9 +676,10 @@ int main(int argc, char **argv)
 {
     struct mp_terms *terms = NULL;
     struct tally all[2];
-    struct opts o = {1, false, -1, -1.0};
+    struct opts o = {1, false, -1, -1.0, -1};
     memset(all, 0, sizeof(all));
-    for (int c = getopt(argc, argv, "g:r:s:nt:"); c != -1; c = getopt(argc, argv, "g:r:s:nt:")) {
+    for (int c = getopt(argc, argv, "g:r:s:S:nt:"); c != -1;
+         c = getopt(argc, argv, "g:r:s:S:nt:")) {
         if (c == 't')
             o.reps = atoi(optarg);
         else if (c == 'g')
@@ -682,6 +688,8 @@ int main(int argc, char **argv)
             o.reach = atoi(optarg);
         else if (c == 's')
             o.sess_w = atof(optarg);
+        else if (c == 'S')
+            o.survivors = atoi(optarg);
         else if (c == 'n')
             o.no_surface = true;
         else
@@ -689,7 +697,8 @@ int main(int argc, char **argv)
     }
     if (optind >= argc || stride == 0 || o.reps < 1) {
         fprintf(stderr,
-                "usage: %s [-g stride] [-r nb_reach] [-s sess_w] [-n] [-t reps] LOCOMO.json...\n",
+                "usage: %s [-g stride] [-r nb_reach] [-s sess_w] [-S survivors] [-n] [-t reps] "
+                "LOCOMO.json...\n",
                 argv[0]);
         return 2;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "relevance.h"
+#include "relevance_lex.h"
 #include "status.h"
 #include "terms.h"
 
@@ -203,7 +204,7 @@ END_TEST
 
 START_TEST(test_relevance_group_takes_its_best_member)
 {
-    /* mom = mother in the lexicon: an item holding both counts the best once */
+    /* mom -> mother in the lexicon (at its weight): an item holding both counts the best once */
     static const struct tpost ps[] = {{"mom", 0, 1, 0, 0},
                                       {"mother", 0, 1, 0, 0},
                                       {"mother", 1, 1, 0, 0},
@@ -213,11 +214,18 @@ START_TEST(test_relevance_group_takes_its_best_member)
     struct mp_relevance_params p = plain();
     double s[4];
     score(&x, &p, "mom", s);
+    const struct mp_relevance_lex_entry *e = mp_relevance_lex_find("mom", 3);
+    size_t k = 0;
+    ck_assert_ptr_nonnull(e);
+    while (k < e->nrel && strcmp(e->rel[k], "mother") != 0)
+        k++;
+    ck_assert_uint_lt(k, e->nrel);
+    double lw = p.lex_w * mp_relevance_lex_weight(e, k);
     double own = bm25(&p, 1, 4, 1, 1, 2, 3);
-    double rel0 = bm25(&p, p.lex_w, 4, 2, 1, 2, 3);
+    double rel0 = bm25(&p, lw, 4, 2, 1, 2, 3);
     ck_assert(own > rel0);
     EQ(s[0], own);
-    EQ(s[1], bm25(&p, p.lex_w, 4, 2, 1, 4, 3));
+    EQ(s[1], bm25(&p, lw, 4, 2, 1, 4, 3));
 }
 END_TEST
 

@@ -15,8 +15,9 @@ Port function by function:
   pack                               greedy by score / tokens^PACK_POW within the budget
 
 Data files beside this file: stopwords.txt (Snowball English list), querystop.txt
-(question-framing words, dropped from the question only), lexicon.txt (general synonyms
-and hyponyms).  Requires Debian's python3-snowballstemmer (same algorithm as libstemmer).
+(question-framing words, dropped from the question only), lexicon.tsv (the lexicon as stems
+with a weight per relation, written by gen_wordnet.py: from the handwritten lexicon.txt, or
+from WordNet).  Requires Debian's python3-snowballstemmer (same algorithm as libstemmer).
 """
 import math
 import os
@@ -171,9 +172,26 @@ def query_date_terms(text):
 
 
 # ============================================================== lexicon
-def load_lexicon(path=os.path.join(HERE, 'lexicon.txt')):
-    """stem -> sorted list of related stems. '= a b c': each relates to the others;
-    'head > a b c': head relates to a, b, c (one way)."""
+LEX_Q = 100  # a relation's weight is q / LEX_Q (q in 1..LEX_Q, lexicon.tsv)
+
+
+def load_lexicon(path=os.path.join(HERE, 'lexicon.tsv')):
+    """stem -> [(related stem, q)] sorted by stem bytes, from lexicon.tsv (gen_wordnet.py's
+    output: "head<TAB>stem:q stem:q ..."; the words are stems already)."""
+    lex = {}
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    for line in text.splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        head, rels = line.split('\t')
+        lex[head] = [(r, int(q)) for r, q in (x.rsplit(':', 1) for x in rels.split())]
+    return lex
+
+
+def load_handwritten(path):
+    """stem -> sorted list of related stems, from the handwritten lexicon.txt format:
+    '= a b c': each relates to the others; 'head > a b c': head relates to a, b, c (one way)."""
     lex = {}
 
     def add(a, b):
@@ -275,7 +293,7 @@ def spelling_neighbours(ix, word):
 def query_groups(ix, question, prev, P):
     """The query as a list of groups {term: weight}; a group scores an item by its best
     member. One group per distinct question stem: the stem (weight w0), its lexicon
-    relations (w0*LEX_W) and, if the stem is not in the index, spelling neighbours of the
+    relations (w0*LEX_W*q/LEX_Q) and, if the stem is not in the index, spelling neighbours of the
     word (w0*FUZZY_W). Then one group per date term, then the previous turn's stems."""
     groups = []
     seen = set()
@@ -286,9 +304,9 @@ def query_groups(ix, question, prev, P):
                 continue
             seen.add(t)
             g = {t: w0}
-            for r in LEXICON.get(t, ()):
+            for r, q in LEXICON.get(t, ()):
                 if r not in g:
-                    g[r] = w0 * P['LEX_W']
+                    g[r] = w0 * P['LEX_W'] * (q / LEX_Q)
             if t not in ix.post and len(w) >= P['FUZZY_MINLEN'] and w.isalpha():
                 for r in spelling_neighbours(ix, w):
                     if r not in g:
