@@ -503,8 +503,15 @@ def jobs_metrics(proxy):
 
 
 def wait_idle(proxy, timeout=WAIT):
-    """Waits until memproxy reports no pending memory work."""
-    wait_for(lambda: proxy.metric('memproxy_memory_queue_depth') == 0, timeout, 'memory queue depth 0')
+    """Waits until memproxy reports no pending memory work; on a timeout,
+    says what its memory metrics were (the queue's parts, the jobs' results)."""
+    try:
+        wait_for(lambda: proxy.metric('memproxy_memory_queue_depth') == 0, timeout,
+                 'memory queue depth 0')
+    except AssertionError as e:
+        seen = sorted('%s%s %s' % (n, sorted(lb.items()), v) for n, lb, v in proxy.metrics()
+                      if n.startswith('memproxy_memory_') and v)
+        raise AssertionError('%s; memory metrics then: %s' % (e, '; '.join(seen))) from None
 
 
 # ---------------------------------------------------------------------------
