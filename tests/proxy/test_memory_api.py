@@ -114,6 +114,7 @@ class UserApi(mh.MemCase):
 
     def test_delete_cancels_pending_jobs(self):
         user = mh.uid('delstall')
+        mh.wait_idle(self.proxy)  # no earlier test's job is left to stall for good
         mh.set_jobmode(self.fake, extract='stall', summarize='stall')
         n0 = mh.last_n(self.fake)
         self.assertOK(send(self.proxy, user, 'My name is Dag. I live in Delft.'))

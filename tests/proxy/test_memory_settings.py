@@ -143,6 +143,9 @@ class Settings(mh.MemCase):
 
     def test_off_stops_pending_jobs(self):
         user = mh.uid('stall')
+        # an earlier test's job still on its way would stall too, for good
+        # (no one turns its user off), and keep the queue busy for the tests after
+        mh.wait_idle(self.proxy)
         mh.set_jobmode(self.fake, extract='stall', summarize='stall')
         n0 = mh.last_n(self.fake)
         self.assertOK(send(self.proxy, user, 'My name is Ola. I live in Oslo.'))
