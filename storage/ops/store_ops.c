@@ -297,7 +297,7 @@ static int drop_bound(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *th
     mp_codec_be_put(from, op->u.summary.jobs_known_through + 1, 8);
     int rc = w->s->be->scan(w->txn, MP_TABLE_JOBS, from, sizeof(from), 0, on_extract_job, &f);
     if (rc == MP_OK && f.floor <= *through)
-        *through = f.floor - 1;
+        *through = f.floor > 0 ? f.floor - 1 : 0; /* a job from seq 0 holds everything */
     return rc;
 }
 

@@ -506,6 +506,20 @@ START_TEST(test_store_trim_keeps_what_a_pending_extraction_needs)
 }
 END_TEST
 
+/* An extraction from seq 0 (a job stored with the seqs it was given) holds
+ * the whole buffer, not none of it. */
+START_TEST(test_store_an_extraction_from_seq_0_holds_everything)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "q", "a", 1, 1), MP_OK);
+    fx_add_job(store, fx_job_for(U("alice"), MP_JOB_EXTRACT, 1)); /* seqs 0..1 */
+    struct mp_op op = {.kind = MP_OP_TRIM_MESSAGES, .user = "alice", .user_len = 5, .now_ms = 9};
+    op.u.summary.through_seq = 2;
+    ck_assert_uint_eq(first_buffered_after(store, &op), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_store_a_done_extraction_releases_its_messages)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1362,6 +1376,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_trim_messages_keeps_summary, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_trim_keeps_what_a_pending_extraction_needs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_a_done_extraction_releases_its_messages, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_an_extraction_from_seq_0_holds_everything, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_new_key_is_revision_1, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_newer_value_supersedes, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_stale_value_is_ignored, 0, FX_BACKENDS);
