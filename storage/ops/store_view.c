@@ -439,8 +439,8 @@ static int grow_cache(struct mp_store_view *v)
 
 /* The postings of (kind, term), read once per view (any number of terms)
  * up to cap + 1 of them (cap at most the ceiling): a term read short of a
- * bigger cap is read again. NULL when out of memory or the read failed
- * (*rc says which). */
+ * bigger cap goes on after the last posting read, never from its start
+ * again. NULL when out of memory or the read failed (*rc says which). */
 static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_kind kind,
                                          const char *t, size_t len, uint32_t cap, int *rc)
 {
@@ -459,22 +459,25 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         cap = v->max_postings;
     if (c->len > 0 && (!c->cut || c->n > cap))
         return c;
-    size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, 0);
-    struct cached_term fresh = {.kind = kind, .len = len};
-    memcpy(fresh.t, t, len);
-    struct posting_scan ps = {&fresh, 0, cap};
-    *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n - 4, n - 4, 4, on_posting,
-                                      &ps);
-    if (*rc != MP_OK) {
-        free(fresh.p);
-        return NULL;
-    }
-    fresh.cut = fresh.n > cap;
-    if (c->len > 0)
-        free(c->p); /* read short before */
-    else
+    if (c->len == 0) {
+        *c = (struct cached_term){.kind = kind, .len = len};
+        memcpy(c->t, t, len);
         v->ncache++;
-    *c = fresh;
+    }
+    bool more = c->n > 0; /* read short before: on after its last posting */
+    if (more && c->p[c->n - 1].item == UINT32_MAX) {
+        c->cut = false; /* no id comes after it */
+        return c;
+    }
+    uint32_t from = more ? c->p[c->n - 1].item + 1 : 0;
+    size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
+    struct posting_scan ps = {c, c->n, cap};
+    c->cut = true; /* until the read ends well: a failed one is gone on from later */
+    *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, more ? n : n - 4, n - 4, 4,
+                                      on_posting, &ps);
+    if (*rc != MP_OK)
+        return NULL;
+    c->cut = c->n > cap;
     return c;
 }
 

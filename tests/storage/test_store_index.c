@@ -842,6 +842,32 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
 }
 END_TEST
 
+/* A term read short (df_upto) and asked again for more goes on after the
+ * last posting it read: every posting once, in id order, the count exact. */
+START_TEST(test_index_view_goes_on_from_a_short_read)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    for (uint8_t i = 1; i <= 10; i++)
+        ck_assert_int_eq(
+            fx_turn(store, U("kim"), i, "the kettle again", "yes", MAY23 + i, MAY23 + i), MP_OK);
+    ck_assert_int_eq(mp_store_view_open(store, U("kim"), &v), MP_OK);
+    mp_store_view_index(v, false, &ix);
+    char kettle[MP_TERMS_MAX + 1];
+    vp_term_of("kettle", kettle);
+    size_t kl = strlen(kettle);
+    ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, kl, 0), 1);
+    ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, kl, 3), 4);
+    ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, kl, 3), 4); /* kept, not read again */
+    ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, kl, 100), 10);
+    /* df and postings agree, ids ascending: no posting twice */
+    ck_assert_uint_eq(vp_view_hits(v, false, "kettle").n, 10);
+    mp_store_view_close(v);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- postings written before they carried their item's length ---- */
 
 #define OLD_POSTINGS_MAX 256
@@ -1759,6 +1785,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_index_postings_without_their_length_score_the_same, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_reads_a_term_to_one_past_the_ceiling, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_view_goes_on_from_a_short_read, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);
