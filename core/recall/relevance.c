@@ -9,7 +9,8 @@
  * window, whatever ix->n; the only pass over the whole index is the optional
  * spelling-neighbour lookup, which the view answers as it can. The ceiling
  * (relevance.h) bounds the postings: a member too common for what is left of
- * it is skipped whole, so that what is scored is scored exactly.
+ * it is skipped whole, so that what is scored is scored exactly; with a
+ * sample (relevance.h), a member more common than it is read through it.
  *
  * The order of floating-point operations follows the reference (recall.py) so
  * that the C and Python figures agree: group contributions are added to an
@@ -125,6 +126,10 @@ struct member {
     char t[MP_TERMS_MAX + 1];
     uint8_t len;
     double w;
+    /* the round's plan (plan_reads): whether it is read, and its df */
+    bool take;
+    bool sampled; /* read through the index's sample (relevance.h) */
+    uint32_t df;
 };
 
 /* Members grow as they are added (a question has a few dozen; the cap is
@@ -475,15 +480,32 @@ static void ids_sort(struct run *r)
     r->nids = m;
 }
 
-/* Whether a member of df postings fits in *left (taken from it); one that
- * does not is skipped whole and the call is capped. */
-static bool affordable(uint32_t df, uint32_t *left, bool *capped)
+/* The df of member t[0..len) for its idf, and *cost: the postings reading
+ * it takes (its df, or ix->sample for a sampled member; relevance.h). When
+ * that is more than left, *cost is some value above left and the df is
+ * not known. */
+static uint32_t member_df(const struct mp_relevance_index *ix, const char *t, size_t len,
+                          uint32_t left, uint32_t *cost)
 {
-    if (df > *left) {
+    uint32_t s = ix->sample;
+    uint32_t cap = s > 0 && s < left ? s : left;
+    uint32_t df = df_upto(ix, t, len, cap);
+    *cost = df;
+    if (s == 0 || df <= cap || cap < s)
+        return df; /* whole, or more than left */
+    *cost = s;
+    return df_upto(ix, t, len, UINT32_MAX); /* the sampled member's estimate */
+}
+
+/* Whether a member whose read costs cost postings fits in *left (taken
+ * from it); one that does not is skipped whole and the call is capped. */
+static bool affordable(uint32_t cost, uint32_t *left, bool *capped)
+{
+    if (cost > *left) {
         *capped = true;
         return false;
     }
-    *left -= df;
+    *left -= cost;
     return true;
 }
 
@@ -507,22 +529,45 @@ static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
     return tf > 0 ? want_window(r, ps->item) : MP_OK;
 }
 
-/* Reads the windows of the items the postings without has_len of groups
- * from..ng score before scoring them: each such item is read for its
- * length, and reading the windows in id order first spares a lookup per
- * posting. */
+/* Which members of groups from..ng the ceiling affords (m->take, m->df;
+ * r->left and r->capped follow): first those read whole, in group order,
+ * then the sampled ones (relevance.h) with what is left, so that common
+ * words never crowd out a rarer one. Returns the postings the taken
+ * members read. */
+static uint64_t plan_reads(struct run *r, struct query *qy, size_t from)
+{
+    const struct mp_relevance_index *ix = r->ix;
+    uint64_t taken = 0;
+    for (size_t k = qy->gstart[from]; k < qy->nm; k++) {
+        struct member *m = &qy->m[k];
+        uint32_t cost;
+        m->df = member_df(ix, m->t, m->len, r->left, &cost);
+        /* a cost above what is left: skipped, sampled or not */
+        m->sampled = cost <= r->left && ix->sample > 0 && m->df > ix->sample;
+        m->take = m->df > 0 && !m->sampled && affordable(cost, &r->left, &r->capped);
+        taken += m->take ? cost : 0;
+    }
+    for (size_t k = qy->gstart[from]; k < qy->nm; k++) {
+        struct member *m = &qy->m[k];
+        m->take = m->take || (m->sampled && affordable(ix->sample, &r->left, &r->capped));
+        taken += m->sampled && m->take ? ix->sample : 0;
+    }
+    return taken;
+}
+
+/* Reads the windows of the items the postings without has_len of the
+ * taken members of groups from..ng score before scoring them: each such
+ * item is read for its length, and reading the windows in id order first
+ * spares a lookup per posting. */
 static int read_windows(struct run *r, const struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
     int rc = MP_OK;
-    uint32_t left = r->left; /* bm25f() reads the same members: the same choices */
-    bool capped = false;
     if (ix->items == NULL || !walks(r->p))
         return MP_OK;
     r->nids = 0;
     for (size_t k = qy->gstart[from]; rc == MP_OK && k < qy->nm; k++) {
-        uint32_t df = df_upto(ix, qy->m[k].t, qy->m[k].len, left);
-        if (df > 0 && affordable(df, &left, &capped))
+        if (qy->m[k].take)
             rc = ix->postings(ix->ctx, qy->m[k].t, qy->m[k].len, on_posting_id, r);
         rc = rc == LENGTHS_FROM_HERE ? MP_OK : rc;
     }
@@ -534,22 +579,20 @@ static int read_windows(struct run *r, const struct query *qy, size_t from)
 
 /* s0 += the best member's BM25F value, for the groups from..ng in group
  * order: the feedback round adds its groups to the first round's sums. */
-static int bm25f(struct run *r, const struct query *qy, size_t from)
+static int bm25f(struct run *r, struct query *qy, size_t from)
 {
     const struct mp_relevance_index *ix = r->ix;
+    uint64_t most = plan_reads(r, qy, from); /* the candidates the groups can make */
     int prc = read_windows(r, qy, from);
-    uint64_t most = 0; /* the candidates the groups can make, within the ceiling */
-    for (size_t k = qy->gstart[from]; prc == MP_OK && k < qy->nm; k++)
-        most += df_upto(ix, qy->m[k].t, qy->m[k].len, r->left);
     if (prc == MP_OK)
-        prc = mp_relevance_items_reserve(&r->acc, most < r->left ? (size_t)most : r->left);
+        prc = mp_relevance_items_reserve(&r->acc, (size_t)most);
     if (prc != MP_OK)
         return prc;
     for (size_t g = from; g < qy->ng; g++) {
         r->ntouched = 0;
         for (size_t k = qy->gstart[g]; k < qy->gstart[g + 1]; k++) {
-            uint32_t df = df_upto(ix, qy->m[k].t, qy->m[k].len, r->left);
-            if (df == 0 || !affordable(df, &r->left, &r->capped))
+            uint32_t df = qy->m[k].df;
+            if (!qy->m[k].take)
                 continue;
             r->w = qy->m[k].w;
             r->idf = idf_of(ix, df);
@@ -817,7 +860,7 @@ static int smooth(struct run *r)
 
 /* The scores of the groups from..ng added: BM25F, the survivors, smoothing,
  * speaker boost. */
-static int rank(struct run *r, const struct query *qy, size_t from)
+static int rank(struct run *r, struct query *qy, size_t from)
 {
     int rc = bm25f(r, qy, from);
     if (rc == MP_OK)
@@ -916,7 +959,8 @@ static size_t top_items(const struct run *r, size_t *top, size_t k)
  * a candidate's df reads its postings (up to one past what is asked): the
  * reads of all candidates together stop at the ceiling, and a candidate
  * the ceiling does not afford (more postings than is left of it, for the
- * scoring or for these reads) is not kept: the call is capped. */
+ * scoring or for these reads) is not kept: the call is capped. Nor is a
+ * candidate the index would sample (relevance.h). */
 static int value_cands(struct run *r, struct prf_arg *a)
 {
     const struct mp_relevance_index *ix = r->ix;
@@ -939,13 +983,15 @@ static int value_cands(struct run *r, struct prf_arg *a)
     for (size_t k = 0; k < m; k++) {
         if (a->c[k].c < p->prf_min_docs)
             continue;
-        uint32_t cap = r->left < reads ? r->left : reads;
-        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, cap);
-        reads -= df > cap ? cap : df;
-        if (df > cap) {
+        uint32_t cap = r->left < reads ? r->left : reads, cost;
+        uint32_t df = member_df(ix, a->c[k].t, a->c[k].len, cap, &cost);
+        reads -= cost > cap ? cap : cost;
+        if (cost > cap) {
             r->capped = true;
             continue;
         }
+        if (ix->sample > 0 && df > ix->sample)
+            continue; /* sampled (relevance.h): a common word, the dearest to read */
         a->c[kept] = a->c[k];
         a->c[kept].v = a->c[k].c * idf_of(ix, df);
         kept++;

@@ -50,10 +50,12 @@
  *
  * The ceiling: one call scores at most ix->max_postings postings (0:
  * MP_RELEVANCE_MAX_POSTINGS), the question's round and the feedback round
- * together. Members are read in group order, each whole or not at all: a
- * member whose df exceeds what is left of the ceiling is skipped (the call
- * is then "capped"), and the later, rarer members are still read; learning
- * a df reads no more than one past what is left (df_upto). Feedback's
+ * together. A round's members are read whole or not at all, those read
+ * whole first in group order, then the sampled ones (below) with what is
+ * left: a member whose df (or sample) exceeds what is left of the ceiling
+ * is skipped (the call is then "capped"), and the later, rarer members are
+ * still read; learning a df reads no more than one past what is left
+ * (df_upto). Feedback's
  * candidates learn their dfs within MP_RELEVANCE_PRF_DF_CEILINGS ceilings
  * of their own, and one that does not fit (in them, or in what is left of
  * the scoring's) is dropped. So the work of a call is at most the
@@ -62,7 +64,17 @@
  * candidates with up to 2 * nb_reach ids around each, whatever the data
  * (postings without has_len have every candidate's item and window read as
  * well); a call that never meets a term above what is left scores exactly
- * as without the ceiling. */
+ * as without the ceiling.
+ *
+ * The sample: with ix->sample set, a member held by more items than that
+ * is read through `sample` of its postings (the store's view gives the
+ * newest: an item id is its place in time) and costs the ceiling that
+ * many; its idf is of the estimated df. So a common word costs a request
+ * the same whether 1,000 or 1,000,000 items hold it, and still finds its
+ * newest items instead of being skipped. Feedback keeps no candidate
+ * held by more than `sample` items (its idf is low, its read the dearest).
+ * A call whose members are all held by at most `sample` items scores
+ * exactly as without it. */
 #ifndef MP_CORE_RELEVANCE_H
 #define MP_CORE_RELEVANCE_H
 
@@ -88,6 +100,13 @@
  * scoring (0.22 us a posting, tests/bench/populate --question), far above
  * any question of the dev sets (no selection there changes). */
 #define MP_RELEVANCE_MAX_POSTINGS 20000
+/* The sample of a common term a store's view reads (the top: the
+ * sample; struct mp_relevance_index: sample), at most half the ceiling
+ * (one common word leaves room for the rarer ones). Chosen
+ * on every dev set (tests/bench/recall/README.md): at 1024 LoCoMo's
+ * selection is byte for byte the unsampled one and BEAM's recall within
+ * 0.2 points; at 512 BEAM lost 0.7 at 1,500 tokens. */
+#define MP_RELEVANCE_SAMPLE 1024
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
@@ -207,6 +226,11 @@ struct mp_relevance_index {
      * needs to know of a term is whether what is left of the ceiling
      * affords it. NULL: df() is asked. */
     uint32_t (*df_upto)(void *ctx, const char *term, size_t len, uint32_t cap);
+    /* A term held by more than `sample` items is read through a sample of
+     * them (0: every term whole; see "The sample" at the top): postings()
+     * gives `sample` of its postings, and df(), or df_upto() with a cap of
+     * at least `sample`, an estimate of how many items hold it. */
+    uint32_t sample;
 };
 
 /* An item the question reaches, with its score. */

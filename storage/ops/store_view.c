@@ -29,7 +29,10 @@ struct cached_term {
     size_t len;
     struct mp_relevance_posting *p;
     uint32_t n;
-    bool cut; /* the read stopped at n: more items hold the term */
+    bool cut;     /* the read stopped at n: more items hold the term */
+    bool sampled; /* more items than the sample hold the term: df is an estimate */
+    bool newest;  /* sampled, and p holds its newest postings (sample_newest) */
+    uint32_t df;  /* sampled: the estimate of how many items hold it */
 };
 
 struct kind_view {
@@ -75,6 +78,8 @@ struct mp_store_view {
     struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
     size_t ncache, cap;
     uint32_t max_postings; /* relevance's ceiling: a term's postings read up to one past it */
+    uint32_t sample;       /* a term held by more items is sampled (relevance.h): at most half
+                              the ceiling, so that one common word leaves room for rarer ones */
     uint64_t scored;       /* postings relevance scored (its work callback) */
     unsigned capped;       /* its calls that met the ceiling */
 };
@@ -123,7 +128,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
         rc = mp_settings_read(&v->txn, v->prefix + 2, v->plen - 2, &v->user_mode, NULL);
     for (int k = 0; k < MP_CODEC_KINDS; k++)
         v->kinds[k] = (struct kind_view){v, (enum mp_codec_kind)k};
-    v->max_postings = MP_RELEVANCE_MAX_POSTINGS;
+    mp_store_view_set_max_postings(v, 0);
     if (rc != MP_OK) {
         mp_store_view_close(v);
         return rc;
@@ -377,7 +382,8 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
 struct posting_scan {
     struct cached_term *ct;
     size_t cap;
-    uint32_t max; /* read one more than this at most: df above the ceiling is all it needs */
+    uint32_t max;   /* read one more than this at most: df above the ceiling is all it needs */
+    uint64_t below; /* and only ids below this */
 };
 
 static int on_posting(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
@@ -385,7 +391,7 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
     struct posting_scan *ps = arg;
     if (pv->n != MP_INDEX_POSTING_LEN && pv->n != MP_INDEX_POSTING_LEN_OLD)
         return MP_EIO;
-    if (ps->ct->n > ps->max)
+    if (ps->ct->n > ps->max || mp_codec_be_get(id, 4) >= ps->below)
         return MP_STORE_SCAN_STOP;
     if (mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
         return MP_ENOMEM;
@@ -437,6 +443,105 @@ static int grow_cache(struct mp_store_view *v)
     return MP_OK;
 }
 
+/* No item of kind has an id above this (0: none known). */
+static uint32_t kind_last(const struct mp_store_view *v, enum mp_codec_kind kind)
+{
+    if (kind == MP_CODEC_KIND_FACT) /* ids below next_fact; seqs below next_seq */
+        return v->meta.next_fact > 1 ? v->meta.next_fact - 1 : 0;
+    return v->head->next_seq > 1 && v->head->next_seq - 1 <= UINT32_MAX
+               ? (uint32_t)(v->head->next_seq - 1)
+               : 0;
+}
+
+/* Reads the postings of (kind, term) with from <= id < below into w->p
+ * (w->n of them, from 0), at most max + 1. */
+static int read_window(struct mp_store_view *v, enum mp_codec_kind kind, const char *t, size_t len,
+                       uint32_t from, uint64_t below, uint32_t max, struct cached_term *w,
+                       size_t *wcap)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
+    struct posting_scan ps = {w, *wcap, max, below};
+    w->n = 0;
+    int rc =
+        mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n, n - 4, 4, on_posting, &ps);
+    *wcap = ps.cap;
+    return rc;
+}
+
+/* The view's work on one sampled term, at most this many samples' worth
+ * of postings read past the first sample + 1. */
+#define SAMPLE_READS 8
+
+/* c holds the oldest sample + 1 postings of a term more items hold (ids
+ * ascending, the last one read at edge): how many items hold it, estimated
+ * from their density over the ids from the first to the kind's last id
+ * (the same ratio of items to ids as where they were read). The estimate
+ * reads nothing more: feedback values many candidates by it and reads
+ * few. At least sample + 1. */
+static uint32_t estimate_df(const struct cached_term *c, uint32_t last)
+{
+    uint64_t first = c->p[0].item, read_ids = (uint64_t)c->p[c->n - 1].item - first + 1;
+    uint64_t est = (uint64_t)c->n * ((uint64_t)last - first + 1) / read_ids;
+    return est > c->n ? (est < UINT32_MAX ? (uint32_t)est : UINT32_MAX) : c->n;
+}
+
+/* c->p becomes the newest `sample` postings of the sampled term c (ids
+ * ascending), in place of its oldest. They are read in windows of ids
+ * walked down from the kind's last id to the oldest read, each sized from
+ * the density seen so far to hold what is still wanted: a window that
+ * holds more than twice that is narrowed and read again; the reads stop at
+ * SAMPLE_READS samples' worth, keeping the newest of what they read. */
+static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_t last)
+{
+    uint32_t want = v->sample, edge = c->p[c->n - 1].item;
+    uint64_t top = (uint64_t)last + 1, budget = (uint64_t)want * SAMPLE_READS;
+    uint64_t read_ids = (uint64_t)edge - c->p[0].item + 1;
+    uint64_t wide = read_ids * want / c->n > 0 ? read_ids * want / c->n : 1;
+    struct mp_relevance_posting *out = malloc(want * sizeof(*out));
+    struct cached_term w = {.kind = c->kind};
+    size_t wcap = 0, at = want; /* out[at..want): the newest, ascending */
+    int rc = out != NULL ? MP_OK : MP_ENOMEM;
+    while (rc == MP_OK && at > 0 && top > (uint64_t)edge + 1) {
+        uint32_t need = (uint32_t)at;
+        uint64_t lo = top - ((uint64_t)edge + 1) > wide ? top - wide : (uint64_t)edge + 1;
+        uint32_t max = 2 * need < budget ? 2 * need : (uint32_t)budget;
+        rc = read_window(v, c->kind, c->t, c->len, (uint32_t)lo, top, max, &w, &wcap);
+        if (rc != MP_OK)
+            break;
+        budget -= w.n < budget ? w.n : budget;
+        bool cut = w.n > max;
+        if (cut && budget > 0 && top - lo > 1) { /* too dense: a narrower window */
+            uint64_t fit = ((uint64_t)w.p[w.n - 1].item - lo + 1) * need / w.n;
+            wide = fit > 0 ? (fit < (top - lo) / 2 ? fit : (top - lo) / 2) : 1;
+            continue;
+        }
+        uint32_t take = w.n < need ? w.n : need;
+        memcpy(out + at - take, w.p + (w.n - take), take * sizeof(*out));
+        at -= take;
+        if (cut)
+            break; /* the reads are spent: the newest of what they read */
+        top = lo;
+        wide *= 2;
+    }
+    free(w.p);
+    if (rc != MP_OK) {
+        free(out);
+        return rc;
+    }
+    if (at > 0 && top == (uint64_t)edge + 1) { /* every window read: the oldest fill it up */
+        uint32_t take = c->n < at ? c->n : (uint32_t)at;
+        memcpy(out + at - take, c->p + (c->n - take), take * sizeof(*out));
+        at -= take;
+    }
+    memmove(out, out + at, (want - at) * sizeof(*out));
+    free(c->p);
+    c->p = out;
+    c->n = want - (uint32_t)at;
+    c->newest = true;
+    return MP_OK;
+}
+
 /* The postings of (kind, term), read once per view (any number of terms)
  * up to cap + 1 of them (cap at most the ceiling): a term read short of a
  * bigger cap goes on after the last posting read, never from its start
@@ -457,7 +562,10 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     struct cached_term *c = slot_of(v->cache, v->cap, kind, t, len);
     if (cap > v->max_postings)
         cap = v->max_postings;
-    if (c->len > 0 && (!c->cut || c->n > cap))
+    bool sampling = v->sample > 0 && cap >= v->sample;
+    if (sampling)
+        cap = v->sample; /* more than that: the term is sampled */
+    if (c->len > 0 && (c->sampled || !c->cut || c->n > cap))
         return c;
     if (c->len == 0) {
         *c = (struct cached_term){.kind = kind, .len = len};
@@ -471,13 +579,18 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     }
     uint32_t from = more ? c->p[c->n - 1].item + 1 : 0;
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
-    struct posting_scan ps = {c, c->n, cap};
+    struct posting_scan ps = {c, c->n, cap, UINT64_MAX};
     c->cut = true; /* until the read ends well: a failed one is gone on from later */
     *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, more ? n : n - 4, n - 4, 4,
                                       on_posting, &ps);
     if (*rc != MP_OK)
         return NULL;
     c->cut = c->n > cap;
+    uint32_t last = kind_last(v, kind);
+    if (sampling && c->cut && last > c->p[c->n - 1].item) {
+        c->sampled = true; /* its newest are read when its postings are asked for */
+        c->df = estimate_df(c, last);
+    }
     return c;
 }
 
@@ -486,7 +599,7 @@ static uint32_t ix_df_upto(void *ctx, const char *term, size_t len, uint32_t cap
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, cap, &rc);
-    return c != NULL ? c->n : 0;
+    return c == NULL ? 0 : c->sampled ? c->df : c->n;
 }
 
 static uint32_t ix_df(void *ctx, const char *term, size_t len)
@@ -500,6 +613,9 @@ static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_pos
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, UINT32_MAX, &rc);
+    if (c != NULL && c->sampled && !c->newest &&
+        (rc = sample_newest(kv->v, c, kind_last(kv->v, kv->kind))) != MP_OK)
+        c = NULL;
     /* the array, not the slot: a lookup fn makes may move the slots */
     const struct mp_relevance_posting *p = c != NULL ? c->p : NULL;
     uint32_t n = c != NULL ? c->n : 0;
@@ -608,6 +724,8 @@ static void ix_work(void *ctx, uint32_t postings, bool capped)
 void mp_store_view_set_max_postings(struct mp_store_view *v, uint32_t max)
 {
     v->max_postings = max > 0 ? max : MP_RELEVANCE_MAX_POSTINGS;
+    uint32_t half = v->max_postings > 1 ? v->max_postings / 2 : 1;
+    v->sample = half < MP_RELEVANCE_SAMPLE ? half : MP_RELEVANCE_SAMPLE;
 }
 
 void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigned *capped)
@@ -634,13 +752,9 @@ void mp_store_view_index(struct mp_store_view *v, bool facts, struct mp_relevanc
     out->item_terms = ix_item_terms;
     out->surface = NULL;
     out->max_postings = v->max_postings;
+    out->sample = v->sample;
     out->work = ix_work;
-    if (facts) /* ids below next_fact; seqs below next_seq (when an id holds them) */
-        out->last = v->meta.next_fact > 1 ? v->meta.next_fact - 1 : 0;
-    else
-        out->last = v->head->next_seq > 1 && v->head->next_seq - 1 <= UINT32_MAX
-                        ? (uint32_t)(v->head->next_seq - 1)
-                        : 0;
+    out->last = kind_last(v, kind);
 }
 
 /* ---- the recall source ---- */

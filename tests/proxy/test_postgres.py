@@ -6,6 +6,7 @@ an error or a log line."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -478,7 +479,9 @@ class BigUser(PgCase):
             answers.append((found, tool['structuredContent'], tool['content'], r.json()['sections']))
             if p is pg:
                 self.assertGreaterEqual(p.metric('memproxy_postgres_read_rounds_total', round='fetch') - before, 2)
-        self.assertEqual(answers[0], answers[1])
+        # the same items and scores; a fact's provenance names the import
+        # request that stated it, which each proxy numbered itself
+        self.assertEqual(*[re.sub(r'req_[0-9a-f]+', 'req_', json.dumps(a)) for a in answers])
         self.assertIn('zqxpaddle', answers[0][0]['results'][0]['text'] + answers[0][0]['results'][1]['text'])
 
     def snapshot_len(self, user):

@@ -798,8 +798,10 @@ static const char *const script_words[] = {"dog",   "Rex",        "park",   "Lis
 #define NSCRIPT (sizeof(script_words) / sizeof(script_words[0]))
 
 /* Relevance's ceiling through the view (store.h: mp_store_view_set_max_postings):
- * a term of more postings than it is read to one past it, scoring skips
- * it and reads the rarer one, and the view tells the work. */
+ * the view's sample is half the ceiling, a term of more postings is read
+ * to one past it and sampled, scoring reads the rare term and the first
+ * common one's sample and skips the second's, which what is left of the
+ * ceiling does not afford, and the view tells the work. */
 START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -812,7 +814,7 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
     uint64_t scored = 0;
     unsigned capped = 0;
     for (uint8_t i = 1; i <= 10; i++) {
-        const char *said = i == 7 ? "the kettle and the otter" : "the kettle again";
+        const char *said = i == 7 ? "the kettle and the otter" : "the kettle whistled";
         ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
     }
     ck_assert_uint_eq(vp_df(store, U("kim"), false, "kettle"), 10); /* the default: all */
@@ -820,21 +822,144 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
     mp_store_view_set_max_postings(v, 4);
     mp_store_view_index(v, false, &ix);
     ck_assert_uint_eq(ix.max_postings, 4);
+    ck_assert_uint_eq(ix.sample, 2);
     char kettle[MP_TERMS_MAX + 1];
     vp_term_of("kettle", kettle);
-    ck_assert_uint_eq(ix.df(ix.ctx, kettle, strlen(kettle)), 5);
+    ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, strlen(kettle), 1), 2); /* one past: read short */
+    ck_assert_uint_gt(ix.df(ix.ctx, kettle, strlen(kettle)), 2);         /* sampled: an estimate */
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     p.prf_docs = 0;
-    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, "kettle otter", 12, NULL, 0, &h, &nh), MP_OK);
+    const char *q = "otter kettle whistled";
+    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, q, strlen(q), NULL, 0, &h, &nh), MP_OK);
     mp_store_view_work(v, &scored, &capped);
-    ck_assert_uint_eq(scored, 1); /* the otter's */
-    ck_assert_uint_eq(capped, 1);
+    ck_assert_uint_eq(scored, 3); /* the otter's, and the kettle's sample */
+    ck_assert_uint_eq(capped, 1); /* whistled's sample did not fit */
     ck_assert_uint_ge(nh, 1);
     bool otter = false;
     for (size_t k = 0; k < nh; k++)
         otter = otter || h[k].item == 13; /* turn 7's user message */
     ck_assert(otter);
+    free(h);
+    mp_terms_free(t);
+    mp_store_view_close(v);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* The seqs of the user messages of turns[0..n) (fx_turn: turn i's user
+ * message is seq 2i - 1), the newest want of them into out, ascending. */
+static size_t newest_seqs(const uint8_t *turns, size_t n, size_t want, uint32_t *out)
+{
+    size_t from = n > want ? n - want : 0;
+    for (size_t i = from; i < n; i++)
+        out[i - from] = 2u * turns[i] - 1;
+    return n - from;
+}
+
+/* A term more items hold than the view's sample (half the ceiling:
+ * 8 here) is read through its newest 8 postings, ids ascending, and its df
+ * is estimated from the density of the oldest read: spread evenly, a few
+ * late after many early (the windows reach back to the oldest read), and
+ * many late after a few early (a window too wide is narrowed). */
+START_TEST(test_index_view_samples_the_newest_postings_of_a_common_term)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const struct {
+        const char *user;
+        uint8_t turns[64];
+        size_t n;
+        uint32_t df_lo, df_hi; /* the estimate's bounds */
+    } shapes[] = {
+        {"even",
+         {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+          21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40},
+         40,
+         36,
+         44},
+        {"early", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 37, 40}, 18, 9, 80},
+        {"late",
+         {1,  2,  30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+          44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59},
+         32,
+         9,
+         80},
+    };
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const char *u = shapes[s].user;
+        size_t ulen = strlen(u), k = 0;
+        uint8_t last = shapes[s].turns[shapes[s].n - 1];
+        for (uint8_t i = 1; i <= last; i++) {
+            bool holds = k < shapes[s].n && shapes[s].turns[k] == i;
+            k += holds;
+            ck_assert_int_eq(fx_turn(store, u, ulen, i, holds ? "the kettle again" : "tea", "yes",
+                                     MAY23 + i, MAY23 + i),
+                             MP_OK);
+        }
+        struct mp_store_view *v = NULL;
+        struct mp_relevance_index ix;
+        ck_assert_int_eq(mp_store_view_open(store, u, ulen, &v), MP_OK);
+        mp_store_view_set_max_postings(v, 16);
+        mp_store_view_index(v, false, &ix);
+        ck_assert_uint_eq(ix.sample, 8);
+        char kettle[MP_TERMS_MAX + 1];
+        vp_term_of("kettle", kettle);
+        size_t kl = strlen(kettle);
+        uint32_t df = ix.df_upto(ix.ctx, kettle, kl, 8);
+        ck_assert_uint_ge(df, shapes[s].df_lo);
+        ck_assert_uint_le(df, shapes[s].df_hi);
+        struct vp_hits h = vp_view_sample(v, false, "kettle");
+        ck_assert_uint_eq(h.df, df); /* one estimate */
+        uint32_t want[8];
+        size_t nwant = newest_seqs(shapes[s].turns, shapes[s].n, 8, want);
+        ck_assert_uint_eq(h.n, nwant);
+        for (size_t i = 0; i < nwant; i++)
+            ck_assert_uint_eq(h.p[i].item, want[i]);
+        mp_store_view_close(v);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* Scoring reads a common term through its sample and charges the ceiling
+ * the sample's postings: the rarer term still fits, the newest items of
+ * the common one are found, an old item that holds only the common term is
+ * not read at all, and no term was skipped. */
+START_TEST(test_index_scoring_reads_a_sampled_term_within_the_ceiling)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_store_view *v = NULL;
+    struct mp_relevance_index ix;
+    struct mp_terms *t = NULL;
+    struct mp_relevance_params p;
+    struct mp_relevance_hit *h = NULL;
+    size_t nh = 0;
+    uint64_t scored = 0;
+    unsigned capped = 0;
+    for (uint8_t i = 1; i <= 40; i++) {
+        const char *said = i == 3 ? "the kettle and the otter" : "the kettle again";
+        ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
+    }
+    ck_assert_int_eq(mp_store_view_open(store, U("kim"), &v), MP_OK);
+    mp_store_view_set_max_postings(v, 17);
+    mp_store_view_index(v, false, &ix);
+    ck_assert_uint_eq(ix.sample, 8);
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    p.prf_docs = 0;
+    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, "kettle otter", 12, NULL, 0, &h, &nh), MP_OK);
+    mp_store_view_work(v, &scored, &capped);
+    ck_assert_uint_eq(scored, 9); /* the kettle's 8 and the otter's */
+    ck_assert_uint_eq(capped, 0);
+    bool otter = false, newest = false, old = false;
+    for (size_t k = 0; k < nh; k++) {
+        otter = otter || h[k].item == 5;    /* turn 3's user message */
+        newest = newest || h[k].item == 79; /* turn 40's */
+        old = old || h[k].item == 41;       /* turn 21's: not in the sample */
+    }
+    ck_assert(otter);
+    ck_assert(newest);
+    ck_assert(!old);
     free(h);
     mp_terms_free(t);
     mp_store_view_close(v);
@@ -1786,6 +1911,10 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_reads_a_term_to_one_past_the_ceiling, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_view_goes_on_from_a_short_read, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_view_samples_the_newest_postings_of_a_common_term, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_scoring_reads_a_sampled_term_within_the_ceiling, 0,
+                        FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);

@@ -35,6 +35,10 @@ struct vp_hits {
  * names an indexed item. */
 struct vp_hits vp_view_hits(struct mp_store_view *v, bool facts, const char *word);
 
+/* vp_view_hits() of a word the view samples (relevance.h: the sample):
+ * df is its estimate, the postings are at most the sample, ascending. */
+struct vp_hits vp_view_sample(struct mp_store_view *v, bool facts, const char *word);
+
 /* vp_view_hits() through a fresh view of user; an unknown user has none. */
 struct vp_hits vp_hits_of(struct mp_store *store, const char *user, size_t ulen, bool facts,
                           const char *word);

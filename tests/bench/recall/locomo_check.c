@@ -583,9 +583,9 @@ static void ask(struct index *ix, struct mp_terms *terms, const struct mp_releva
             memcpy(ev[m++], ev[k], 16);
     if (m == 0)
         return;
-    struct mp_relevance_index v = {ix,     (uint32_t)ix->n, ix->avglen, v_df, v_postings, NULL,
-                                   v_item, v_item_terms,    v_surface,  0,    0,          NULL,
-                                   NULL};
+    struct mp_relevance_index v = {
+        ix,           (uint32_t)ix->n, ix->avglen, v_df, v_postings, NULL, v_item,
+        v_item_terms, v_surface,       0,          0,    NULL,       NULL, 0};
     if (o->no_surface)
         v.surface = NULL;
     const char *qs = str_of(q, "question");

@@ -161,7 +161,8 @@ static const struct mp_relevance_index *fix_view(struct fix *x, uint32_t n)
                                           0,
                                           0,
                                           NULL,
-                                          NULL};
+                                          NULL,
+                                          0};
     return &x->view;
 }
 

@@ -128,7 +128,8 @@ static struct mp_relevance_index view(struct tix *x)
                                    view_last,
                                    0,
                                    NULL,
-                                   NULL};
+                                   NULL,
+                                   0};
     return v;
 }
 
@@ -730,7 +731,7 @@ START_TEST(test_relevance_ids_at_both_ends_of_the_range)
 {
     unsigned calls = 0;
     struct mp_relevance_index v = {&calls,   1000, 2.0, top_df, top_postings, NULL, top_item,
-                                   no_terms, NULL, 0,   0,      NULL,         NULL};
+                                   no_terms, NULL, 0,   0,      NULL,         NULL, 0};
     struct mp_relevance_params p;
     mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
     struct mp_terms *t = NULL;
@@ -884,7 +885,7 @@ static void big_score(struct big *b, const struct mp_relevance_params *p, const 
 {
     struct mp_relevance_index v = {
         b,    BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms,
-        NULL, 0,     0,   NULL,   NULL};
+        NULL, 0,     0,   NULL,   NULL,         0};
     struct mp_terms *t = NULL;
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     ck_assert_int_eq(mp_relevance_score(t, &v, p, q, strlen(q), NULL, 0, h, nh), MP_OK);
@@ -944,7 +945,7 @@ START_TEST(test_relevance_million_items_is_deterministic)
     ck_assert_uint_le(n1, 1024);
     struct mp_relevance_index v = {
         &b,   BIG_N, 4.0, big_df, big_postings, NULL, big_item, big_item_terms,
-        NULL, 0,     0,   NULL,   NULL};
+        NULL, 0,     0,   NULL,   NULL,         0};
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h1, n1, 200, out, &n, &used), MP_OK);
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_le(used, 200);
@@ -977,8 +978,8 @@ static void capped_score(const struct mp_relevance_params *p, uint32_t max, cons
 {
     struct big b = {false, 0};
     struct mp_relevance_index v = {
-        &b, BIG_N, 4.0,     big_df, counted_postings, NULL, big_item, big_item_terms, NULL,
-        0,  max,   on_work, NULL};
+        &b,  BIG_N,   4.0,  big_df, counted_postings, NULL, big_item, big_item_terms, NULL, 0,
+        max, on_work, NULL, 0};
     struct mp_terms *t = NULL;
     work_calls = 0;
     big_read = 0;

@@ -29,7 +29,7 @@ static int v_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
 static struct mp_relevance_index index_of(struct view *v)
 {
     struct mp_relevance_index ix = {v,    0,    1.0, NULL, NULL, NULL, v_item,
-                                    NULL, NULL, 0,   0,    NULL, NULL};
+                                    NULL, NULL, 0,   0,    NULL, NULL, 0};
     return ix;
 }
 

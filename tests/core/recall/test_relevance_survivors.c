@@ -108,7 +108,7 @@ START_TEST(test_feedback_candidates_read_within_their_ceilings)
         uint32_t max = ceilings[c];
         struct mp_relevance_index v = {
             NULL, WIDE_N,     8.0, wide_df,   wide_postings, NULL, wide_item, wide_item_terms,
-            NULL, WIDE_N - 1, max, wide_work, wide_df_upto};
+            NULL, WIDE_N - 1, max, wide_work, wide_df_upto,  0};
         struct mp_relevance_params p;
         mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
         struct mp_terms *t = NULL;
@@ -288,7 +288,8 @@ static struct mp_relevance_index view(struct gix *x)
                                    x->n - 1,
                                    0,
                                    NULL,
-                                   NULL};
+                                   NULL,
+                                   0};
     return v;
 }
 
