@@ -983,15 +983,15 @@ static int value_cands(struct run *r, struct prf_arg *a)
     for (size_t k = 0; k < m; k++) {
         if (a->c[k].c < p->prf_min_docs)
             continue;
-        uint32_t cap = r->left < reads ? r->left : reads, cost;
-        uint32_t df = member_df(ix, a->c[k].t, a->c[k].len, cap, &cost);
-        reads -= cost > cap ? cap : cost;
-        if (cost > cap) {
-            r->capped = true;
+        uint32_t cap = r->left < reads ? r->left : reads;
+        bool sampled = ix->sample > 0 && ix->sample < cap; /* past it: sampled (relevance.h) */
+        uint32_t probe = sampled ? ix->sample : cap;
+        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, probe);
+        reads -= df > probe ? probe : df;
+        if (df > probe) {
+            r->capped = r->capped || !sampled; /* a common word is left out, not capped */
             continue;
         }
-        if (ix->sample > 0 && df > ix->sample)
-            continue; /* sampled (relevance.h): a common word, the dearest to read */
         a->c[kept] = a->c[k];
         a->c[kept].v = a->c[k].c * idf_of(ix, df);
         kept++;

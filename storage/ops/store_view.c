@@ -473,31 +473,22 @@ static int read_window(struct mp_store_view *v, enum mp_codec_kind kind, const c
  * of postings read past the first sample + 1. */
 #define SAMPLE_READS 8
 
-/* c holds the oldest sample + 1 postings of a term more items hold (ids
- * ascending, the last one read at edge): how many items hold it, estimated
- * from their density over the ids from the first to the kind's last id
- * (the same ratio of items to ids as where they were read). The estimate
- * reads nothing more: feedback values many candidates by it and reads
- * few. At least sample + 1. */
-static uint32_t estimate_df(const struct cached_term *c, uint32_t last)
-{
-    uint64_t first = c->p[0].item, read_ids = (uint64_t)c->p[c->n - 1].item - first + 1;
-    uint64_t est = (uint64_t)c->n * ((uint64_t)last - first + 1) / read_ids;
-    return est > c->n ? (est < UINT32_MAX ? (uint32_t)est : UINT32_MAX) : c->n;
-}
-
 /* c->p becomes the newest `sample` postings of the sampled term c (ids
- * ascending), in place of its oldest. They are read in windows of ids
- * walked down from the kind's last id to the oldest read, each sized from
- * the density seen so far to hold what is still wanted: a window that
- * holds more than twice that is narrowed and read again; the reads stop at
- * SAMPLE_READS samples' worth, keeping the newest of what they read. */
+ * ascending), in place of the oldest sample + 1 the first read gave, and
+ * c->df the estimate of its df. They are read in windows of ids walked
+ * down from the kind's last id to the oldest read, each sized from the
+ * density seen so far to hold what is still wanted: a window that holds
+ * more than twice that is narrowed and read again; the reads stop at
+ * SAMPLE_READS samples' worth, keeping the newest of what they read. The
+ * estimate is the postings read per id read (the oldest and the newest
+ * ranges), over the ids from the oldest posting to the last: exact when
+ * the windows met the first read (a word of the past, none said lately). */
 static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_t last)
 {
-    uint32_t want = v->sample, edge = c->p[c->n - 1].item;
+    uint32_t want = v->sample, first = c->p[0].item, edge = c->p[c->n - 1].item;
+    uint64_t seen = c->n, ids = (uint64_t)edge - first + 1; /* for the estimate */
     uint64_t top = (uint64_t)last + 1, budget = (uint64_t)want * SAMPLE_READS;
-    uint64_t read_ids = (uint64_t)edge - c->p[0].item + 1;
-    uint64_t wide = read_ids * want / c->n > 0 ? read_ids * want / c->n : 1;
+    uint64_t wide = ids * want / c->n > 0 ? ids * want / c->n : 1;
     struct mp_relevance_posting *out = malloc(want * sizeof(*out));
     struct cached_term w = {.kind = c->kind};
     size_t wcap = 0, at = want; /* out[at..want): the newest, ascending */
@@ -519,6 +510,8 @@ static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_
         uint32_t take = w.n < need ? w.n : need;
         memcpy(out + at - take, w.p + (w.n - take), take * sizeof(*out));
         at -= take;
+        seen += w.n;
+        ids += (cut ? (uint64_t)w.p[w.n - 1].item + 1 : top) - lo;
         if (cut)
             break; /* the reads are spent: the newest of what they read */
         top = lo;
@@ -534,12 +527,20 @@ static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_
         memcpy(out + at - take, c->p + (c->n - take), take * sizeof(*out));
         at -= take;
     }
+    uint64_t est = seen * ((uint64_t)last - first + 1) / ids;
     memmove(out, out + at, (want - at) * sizeof(*out));
     free(c->p);
     c->p = out;
     c->n = want - (uint32_t)at;
+    c->df = est > want ? (est < UINT32_MAX ? (uint32_t)est : UINT32_MAX) : want + 1;
     c->newest = true;
     return MP_OK;
+}
+
+/* The sampled term c, its newest postings read (once). */
+static int sampled_read(struct mp_store_view *v, struct cached_term *c)
+{
+    return c->newest ? MP_OK : sample_newest(v, c, kind_last(v, c->kind));
 }
 
 /* The postings of (kind, term), read once per view (any number of terms)
@@ -586,11 +587,8 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
     if (*rc != MP_OK)
         return NULL;
     c->cut = c->n > cap;
-    uint32_t last = kind_last(v, kind);
-    if (sampling && c->cut && last > c->p[c->n - 1].item) {
-        c->sampled = true; /* its newest are read when its postings are asked for */
-        c->df = estimate_df(c, last);
-    }
+    if (sampling && c->cut && kind_last(v, kind) > c->p[c->n - 1].item)
+        c->sampled = true; /* its newest are read when its df or postings are asked for */
     return c;
 }
 
@@ -599,7 +597,11 @@ static uint32_t ix_df_upto(void *ctx, const char *term, size_t len, uint32_t cap
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, cap, &rc);
-    return c == NULL ? 0 : c->sampled ? c->df : c->n;
+    if (c == NULL || !c->sampled)
+        return c != NULL ? c->n : 0;
+    if (cap <= kv->v->sample) /* more than cap: all it asks */
+        return kv->v->sample + 1;
+    return sampled_read(kv->v, c) == MP_OK ? c->df : 0;
 }
 
 static uint32_t ix_df(void *ctx, const char *term, size_t len)
@@ -613,8 +615,7 @@ static int ix_postings(void *ctx, const char *term, size_t len, mp_relevance_pos
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, UINT32_MAX, &rc);
-    if (c != NULL && c->sampled && !c->newest &&
-        (rc = sample_newest(kv->v, c, kind_last(kv->v, kv->kind))) != MP_OK)
+    if (c != NULL && c->sampled && (rc = sampled_read(kv->v, c)) != MP_OK)
         c = NULL;
     /* the array, not the slot: a lookup fn makes may move the slots */
     const struct mp_relevance_posting *p = c != NULL ? c->p : NULL;
