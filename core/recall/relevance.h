@@ -60,7 +60,10 @@
  * of their own, and one that does not fit (in them, or in what is left of
  * the scoring's) is dropped. So the work of a call is at most the
  * ceiling's postings four times (the windows' prefetch reads the scored
- * ones first; the candidates' dfs twice), and the items of 2 * survivors
+ * ones first; the candidates' dfs twice), a sampled member's sample
+ * counted as what the index reads to find it (the store's view: at most
+ * five samples, so eight times the ceiling when every member scored is
+ * sampled), and the items of 2 * survivors
  * candidates with up to 2 * nb_reach ids around each, whatever the data
  * (postings without has_len have every candidate's item and window read as
  * well); a call that never meets a term above what is left scores exactly

@@ -469,9 +469,11 @@ static int read_window(struct mp_store_view *v, enum mp_codec_kind kind, const c
     return rc;
 }
 
-/* The view's work on one sampled term, at most this many samples' worth
- * of postings read past the first sample + 1. */
-#define SAMPLE_READS 8
+/* The view's work on one sampled term: at most this many samples' worth
+ * of postings read past the first sample + 1 (and one past each window),
+ * so that a sampled term costs at most five samples' reads
+ * (relevance.h: the ceiling). */
+#define SAMPLE_READS 4
 
 /* c->p becomes the newest `sample` postings of the sampled term c (ids
  * ascending), in place of the oldest sample + 1 the first read gave, and
