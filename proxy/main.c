@@ -14,7 +14,6 @@
 #include "clock.h"
 #include "config_load.h"
 #include "ctl_main.h"
-#include "heap.h"
 #include "log.h"
 #include "memcred.h"
 #include "mp_commit.h"
@@ -271,9 +270,6 @@ int main(int argc, char **argv)
         return rotate_key(&cfg, o.rotate_to);
     if (o.migrate)
         return migrate(&cfg);
-    if (mp_heap_tune() != 0)
-        mp_log(MP_LOG_WARN, "the C library refused memproxy's heap settings: requests may be "
-                            "slower (each maps its scratch memory again)");
     if (mp_clock_init() != 0) {
         mp_log(MP_LOG_ERROR, "MEMPROXY_TEST_CLOCK_OFFSET_MS is not a number");
         return EXIT_CONFIG;

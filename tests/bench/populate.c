@@ -43,7 +43,6 @@
 
 #include "benchcheck.h"
 #include "benchtext.h"
-#include "heap.h"
 #include "seal.h"
 #include "status.h"
 #include "store.h"
@@ -774,10 +773,6 @@ int main(int argc, char **argv)
     int rc;
     if (parse_args(argc, argv, &o) != MP_OK)
         return 2;
-    if (mp_heap_tune() != 0) { /* memproxy's heap, so that the times are memproxy's */
-        fprintf(stderr, "populate: the C library refused memproxy's heap settings\n");
-        return 1;
-    }
     if (o.emit_import > 0)
         return emit_import(&o) == MP_OK ? 0 : 1;
     if (o.key_file != NULL && mp_seal_key_load(o.key_file, &key, err, sizeof(err)) != MP_OK) {
