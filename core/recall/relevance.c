@@ -480,6 +480,19 @@ static void ids_sort(struct run *r)
     r->nids = m;
 }
 
+/* df_upto() of t[0..len) within left, asked no further than the sample
+ * when left affords it: *sampled then says the index samples the term
+ * (the answer is only "more than the sample"). Reads no sample. */
+static uint32_t probe_df(const struct mp_relevance_index *ix, const char *t, size_t len,
+                         uint32_t left, bool *sampled)
+{
+    uint32_t s = ix->sample;
+    uint32_t cap = s > 0 && s <= left ? s : left;
+    uint32_t df = df_upto(ix, t, len, cap);
+    *sampled = s > 0 && s <= left && df > s;
+    return df;
+}
+
 /* The df of member t[0..len) for its idf, and *cost: the postings reading
  * it takes (its df, or ix->sample for a sampled member; relevance.h). When
  * that is more than left, *cost is some value above left and the df is
@@ -487,14 +500,10 @@ static void ids_sort(struct run *r)
 static uint32_t member_df(const struct mp_relevance_index *ix, const char *t, size_t len,
                           uint32_t left, uint32_t *cost)
 {
-    uint32_t s = ix->sample;
-    uint32_t cap = s > 0 && s < left ? s : left;
-    uint32_t df = df_upto(ix, t, len, cap);
-    *cost = df;
-    if (s == 0 || df <= cap || cap < s)
-        return df; /* whole, or more than left */
-    *cost = s;
-    return df_upto(ix, t, len, UINT32_MAX); /* the sampled member's estimate */
+    bool sampled;
+    uint32_t df = probe_df(ix, t, len, left, &sampled);
+    *cost = sampled ? ix->sample : df;                     /* whole, or more than left */
+    return sampled ? df_upto(ix, t, len, UINT32_MAX) : df; /* the sample's estimate */
 }
 
 /* Whether a member whose read costs cost postings fits in *left (taken
@@ -984,12 +993,12 @@ static int value_cands(struct run *r, struct prf_arg *a)
         if (a->c[k].c < p->prf_min_docs)
             continue;
         uint32_t cap = r->left < reads ? r->left : reads;
-        bool sampled = ix->sample > 0 && ix->sample < cap; /* past it: sampled (relevance.h) */
-        uint32_t probe = sampled ? ix->sample : cap;
-        uint32_t df = df_upto(ix, a->c[k].t, a->c[k].len, probe);
-        reads -= df > probe ? probe : df;
-        if (df > probe) {
-            r->capped = r->capped || !sampled; /* a common word is left out, not capped */
+        bool sampled;
+        uint32_t df = probe_df(ix, a->c[k].t, a->c[k].len, cap, &sampled);
+        uint32_t asked = sampled ? ix->sample : cap;
+        reads -= df > asked ? asked : df;
+        if (sampled || df > cap) { /* a common word is left out, not capped */
+            r->capped = r->capped || !(sampled && ix->sample < cap);
             continue;
         }
         a->c[kept] = a->c[k];

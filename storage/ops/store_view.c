@@ -453,16 +453,15 @@ static uint32_t kind_last(const struct mp_store_view *v, enum mp_codec_kind kind
                : 0;
 }
 
-/* Reads the postings of (kind, term) with from <= id < below into w->p
- * (w->n of them, from 0), at most max + 1. */
-static int read_window(struct mp_store_view *v, enum mp_codec_kind kind, const char *t, size_t len,
-                       uint32_t from, uint64_t below, uint32_t max, struct cached_term *w,
-                       size_t *wcap)
+/* Appends the postings of (kind, term) with from <= id < below to w->p
+ * (w->n grows; *wcap is w->p's room), until w->n is max + 1. */
+static int read_postings(struct mp_store_view *v, enum mp_codec_kind kind, const char *t,
+                         size_t len, uint32_t from, uint64_t below, uint32_t max,
+                         struct cached_term *w, size_t *wcap)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
     struct posting_scan ps = {w, *wcap, max, below};
-    w->n = 0;
     int rc =
         mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n, n - 4, 4, on_posting, &ps);
     *wcap = ps.cap;
@@ -499,7 +498,8 @@ static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_
         uint32_t need = (uint32_t)at;
         uint64_t lo = top - ((uint64_t)edge + 1) > wide ? top - wide : (uint64_t)edge + 1;
         uint32_t max = 2 * need < budget ? 2 * need : (uint32_t)budget;
-        rc = read_window(v, c->kind, c->t, c->len, (uint32_t)lo, top, max, &w, &wcap);
+        w.n = 0;
+        rc = read_postings(v, c->kind, c->t, c->len, (uint32_t)lo, top, max, &w, &wcap);
         if (rc != MP_OK)
             break;
         budget -= w.n < budget ? w.n : budget;
@@ -552,7 +552,6 @@ static int sampled_read(struct mp_store_view *v, struct cached_term *c)
 static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_kind kind,
                                          const char *t, size_t len, uint32_t cap, int *rc)
 {
-    unsigned char k[MP_STORE_KEY_MAX];
     static struct cached_term none;
     *rc = MP_OK;
     if (len == 0 || len > MP_TERMS_MAX)
@@ -581,11 +580,9 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         return c;
     }
     uint32_t from = more ? c->p[c->n - 1].item + 1 : 0;
-    size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
-    struct posting_scan ps = {c, c->n, cap, UINT64_MAX};
+    size_t room = c->n;
     c->cut = true; /* until the read ends well: a failed one is gone on from later */
-    *rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, more ? n : n - 4, n - 4, 4,
-                                      on_posting, &ps);
+    *rc = read_postings(v, kind, t, len, from, UINT64_MAX, cap, c, &room);
     if (*rc != MP_OK)
         return NULL;
     c->cut = c->n > cap;

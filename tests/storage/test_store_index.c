@@ -797,6 +797,39 @@ static const char *const script_words[] = {"dog",   "Rex",        "park",   "Lis
                                            "@2022", "code",       "stored", "Zorblaxing", "lovely"};
 #define NSCRIPT (sizeof(script_words) / sizeof(script_words[0]))
 
+/* Scoring q over the open view's archive (the turns preset, no feedback):
+ * the view's work for it, its hit count, and whether each of items[0..n)
+ * (n at most 4) is a hit. */
+struct view_score {
+    uint64_t scored;
+    unsigned capped;
+    size_t nh;
+    bool hit[4];
+};
+
+static struct view_score score_view(struct mp_store_view *v, const char *q, const uint32_t *items,
+                                    size_t n)
+{
+    struct view_score out = {0};
+    struct mp_relevance_index ix;
+    struct mp_terms *t = NULL;
+    struct mp_relevance_params p;
+    struct mp_relevance_hit *h = NULL;
+    ck_assert_uint_le(n, 4);
+    mp_store_view_index(v, false, &ix);
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    p.prf_docs = 0;
+    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, q, strlen(q), NULL, 0, &h, &out.nh), MP_OK);
+    mp_store_view_work(v, &out.scored, &out.capped);
+    for (size_t k = 0; k < out.nh; k++)
+        for (size_t j = 0; j < n; j++)
+            out.hit[j] = out.hit[j] || h[k].item == items[j];
+    free(h);
+    mp_terms_free(t);
+    return out;
+}
+
 /* Relevance's ceiling through the view (store.h: mp_store_view_set_max_postings):
  * the view's sample is half the ceiling, a term of more postings is read
  * to one past it and sampled, scoring reads the rare term and the first
@@ -807,12 +840,6 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
     struct mp_store *store = fx_open_backend(_i);
     struct mp_store_view *v = NULL;
     struct mp_relevance_index ix;
-    struct mp_terms *t = NULL;
-    struct mp_relevance_params p;
-    struct mp_relevance_hit *h = NULL;
-    size_t nh = 0;
-    uint64_t scored = 0;
-    unsigned capped = 0;
     for (uint8_t i = 1; i <= 10; i++) {
         const char *said = i == 7 ? "the kettle and the otter" : "the kettle whistled";
         ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
@@ -827,21 +854,12 @@ START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
     vp_term_of("kettle", kettle);
     ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, strlen(kettle), 1), 2); /* one past: read short */
     ck_assert_uint_gt(ix.df(ix.ctx, kettle, strlen(kettle)), 2);         /* sampled: an estimate */
-    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
-    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
-    p.prf_docs = 0;
-    const char *q = "otter kettle whistled";
-    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, q, strlen(q), NULL, 0, &h, &nh), MP_OK);
-    mp_store_view_work(v, &scored, &capped);
-    ck_assert_uint_eq(scored, 3); /* the otter's, and the kettle's sample */
-    ck_assert_uint_eq(capped, 1); /* whistled's sample did not fit */
-    ck_assert_uint_ge(nh, 1);
-    bool otter = false;
-    for (size_t k = 0; k < nh; k++)
-        otter = otter || h[k].item == 13; /* turn 7's user message */
-    ck_assert(otter);
-    free(h);
-    mp_terms_free(t);
+    const uint32_t otter = 13;                                           /* turn 7's user message */
+    struct view_score got = score_view(v, "otter kettle whistled", &otter, 1);
+    ck_assert_uint_eq(got.scored, 3); /* the otter's, and the kettle's sample */
+    ck_assert_uint_eq(got.capped, 1); /* whistled's sample did not fit */
+    ck_assert_uint_ge(got.nh, 1);
+    ck_assert(got.hit[0]);
     mp_store_view_close(v);
     fx_close_backend(store, _i);
 }
@@ -932,12 +950,6 @@ START_TEST(test_index_scoring_reads_a_sampled_term_within_the_ceiling)
     struct mp_store *store = fx_open_backend(_i);
     struct mp_store_view *v = NULL;
     struct mp_relevance_index ix;
-    struct mp_terms *t = NULL;
-    struct mp_relevance_params p;
-    struct mp_relevance_hit *h = NULL;
-    size_t nh = 0;
-    uint64_t scored = 0;
-    unsigned capped = 0;
     for (uint8_t i = 1; i <= 40; i++) {
         const char *said = i == 3 ? "the kettle and the otter" : "the kettle again";
         ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
@@ -946,24 +958,15 @@ START_TEST(test_index_scoring_reads_a_sampled_term_within_the_ceiling)
     mp_store_view_set_max_postings(v, 17);
     mp_store_view_index(v, false, &ix);
     ck_assert_uint_eq(ix.sample, 8);
-    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
-    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
-    p.prf_docs = 0;
-    ck_assert_int_eq(mp_relevance_score(t, &ix, &p, "kettle otter", 12, NULL, 0, &h, &nh), MP_OK);
-    mp_store_view_work(v, &scored, &capped);
-    ck_assert_uint_eq(scored, 9); /* the kettle's 8 and the otter's */
-    ck_assert_uint_eq(capped, 0);
-    bool otter = false, newest = false, old = false;
-    for (size_t k = 0; k < nh; k++) {
-        otter = otter || h[k].item == 5;    /* turn 3's user message */
-        newest = newest || h[k].item == 79; /* turn 40's */
-        old = old || h[k].item == 41;       /* turn 21's: not in the sample */
-    }
-    ck_assert(otter);
-    ck_assert(newest);
-    ck_assert(!old);
-    free(h);
-    mp_terms_free(t);
+    /* turn 3's user message (the otter), turn 40's (the newest), turn 21's
+       (not in the sample) */
+    const uint32_t items[] = {5, 79, 41};
+    struct view_score got = score_view(v, "kettle otter", items, 3);
+    ck_assert_uint_eq(got.scored, 9); /* the kettle's 8 and the otter's */
+    ck_assert_uint_eq(got.capped, 0);
+    ck_assert(got.hit[0]);
+    ck_assert(got.hit[1]);
+    ck_assert(!got.hit[2]);
     mp_store_view_close(v);
     fx_close_backend(store, _i);
 }
