@@ -19,6 +19,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -487,13 +488,15 @@ def ask_order(conv, measure):
 
 
 def new_score():
-    return dict(hit=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
+    return dict(hit=0, whole=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
 
 
-def count(score, cat, hits, ev, tokens, secs):
-    """Adds one question's figures to a score."""
+def count(score, cat, hits, whole, ev, tokens, secs):
+    """Adds one question's figures to a score: hits evidence items found,
+    whole of them found whole."""
     score['nq'] += 1
     score['hit'] += hits
+    score['whole'] += whole
     score['tot'] += len(ev)
     score['tokens'] += tokens
     score['secs'] += secs
@@ -507,6 +510,7 @@ def ask(mp, fake, conv, measure, cell):
     (one score per evidence version)."""
     items = conv.items(measure)
     matcher = locomo.Matcher(items, conv.match_chars)
+    whole = locomo.Matcher(items, locomo.WHOLE_TEXT)
     for q, evs in ask_order(conv, measure):
         t0 = time.monotonic()
         st, hdr, ans = mp.request('POST', '/v1/chat/completions', json.dumps(
@@ -522,14 +526,17 @@ def ask(mp, fake, conv, measure, cell):
             text.encode('utf-8') if isinstance(text, str) else text)
         parts, est = injected(body)
         secs = time.monotonic() - t0
-        got = set()
+        got, got_whole = set(), set()
         for i in matcher.found(parts):
             got |= items[i]['ids']
+        for i in whole.found(parts):
+            got_whole |= items[i]['ids']
         tok = hdr.get('x-memory-injected-tokens')
         cell['tokens_from'].add('header' if tok is not None else 'estimate')
         for v, ev in evs.items():
             if ev:
-                count(cell['by'][v], q['cat'], sum(e in got for e in ev), ev, int(tok) if tok is not None else est,
+                count(cell['by'][v], q['cat'], sum(e in got for e in ev), sum(e in got_whole for e in ev), ev,
+                      int(tok) if tok is not None else est,
                       secs)
 
 
@@ -567,6 +574,13 @@ def run_cell(a, tmp, conv, measure, budget, retrieval):
 # --- report -----------------------------------------------------------------------------
 
 
+def memblock_past_text_max():
+    """MP_MEMBLOCK_PAST_TEXT_MAX of core/recall/memblock.h: the bytes of a past
+    message's text the block carries."""
+    with open(os.path.join(ROOT, 'core', 'recall', 'memblock.h'), encoding='utf-8') as f:
+        return int(re.search(r'#define MP_MEMBLOCK_PAST_TEXT_MAX\s+(\d+)', f.read()).group(1))
+
+
 def pct(hit, tot):
     return '%.1f' % (100.0 * hit / tot) if tot else 'n/a'
 
@@ -574,7 +588,7 @@ def pct(hit, tot):
 def sum_scores(scores):
     out = new_score()
     for sc in scores:
-        for k in ('hit', 'tot', 'nq', 'tokens', 'secs'):
+        for k in ('hit', 'whole', 'tot', 'nq', 'tokens', 'secs'):
             out[k] += sc[k]
         for cat, (h, t) in sc['cats'].items():
             x = out['cats'].setdefault(cat, [0, 0])
@@ -658,6 +672,17 @@ def report(a, sets, res, failures, corrections=None, notes=()):
                     label, m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
                     ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
                     '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
+    rows += ['', '## Pooled, items found whole', '',
+             '| set | measure | retrieval | recall %s |' % bh, '|---|---|---|' + '---|' * len(B)]
+    for m in measures:
+        for ds, v, label in shown:
+            if present(res, [m], ds, v):
+                rows += ['| %s | %s | %s | %s |' % (label, m, r, ' | '.join(
+                    pct(pooled(res, ds, v, m, r, b)['whole'], pooled(res, ds, v, m, r, b)['tot']) for b in B))
+                    for r in a.retrievals]
+    rows += ['', 'As the pooled recall, an item counting only when its whole normalized text is in one injected '
+             'part. The block caps a past message at %d bytes and ends it with an ellipsis, so a longer turn counts '
+             'above by its opening and never here.' % memblock_past_text_max()]
     rows += ['', '## Per conversation', '',
              '| set | conv | measure | retrieval | questions | evidence | load | stored (facts, messages) | %s |' % bh,
              '|---|---|---|---|---|---|---|---|' + '---|' * len(B)]

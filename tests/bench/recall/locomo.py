@@ -33,6 +33,9 @@ IMPORT_MAX = 32 << 20
 # of one injected part; a text shorter than WHOLE_CHARS ("Gina: ;)" is
 # "gina") only when it is the whole part. See normalize() and Matcher.
 MATCH_CHARS = 48
+# The stricter rule: the whole text (an excerpt of a long item, recall_excerpt.h,
+# counts only by the rule above).
+WHOLE_TEXT = 1 << 30
 WHOLE_CHARS = 16
 
 

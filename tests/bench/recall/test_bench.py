@@ -230,11 +230,12 @@ class TestCorrections(unittest.TestCase):
 
 
 def fake_cell(versions, hits, cat, nq=1, tokens=1000, seed=b''):
-    """A cell as run_cell returns it: per version (hit, total) of one category."""
+    """A cell as run_cell returns it: per version (hit, total) of one
+    category, one hit fewer found whole (none below 0)."""
     by = {}
     for v, (h, t) in zip(versions, hits):
         by[v] = bench.new_score()
-        bench.count(by[v], cat, h, ['e'] * t, tokens, 0.5)
+        bench.count(by[v], cat, h, max(h - 1, 0), ['e'] * t, tokens, 0.5)
         by[v]['nq'] = nq
         by[v]['tokens'] = tokens * nq
     cell = dict(by=by, tokens_from={'header'}, load='{}', stored=(0, 3), digest=hashlib.sha256(seed),
@@ -274,6 +275,12 @@ class TestReport(unittest.TestCase):
                           ['locomo corrected', 'turns', 'relevant', '100.0'],
                           ['beam', 'turns', 'relevant', '20.0']])
         self.assertEqual(rows[-1][4], '1000')  # mean injected tokens
+
+    def test_whole_items_table_counts_what_reached_whole(self):
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        rows = self.rows(text, 'Pooled, items found whole')
+        self.assertEqual([r for r in rows if r[0] == 'beam'], [['beam', 'turns', 'relevant', '0.0']])
+        self.assertIn(['locomo original', 'facts', 'relevant', '50.0'], rows)
 
     def test_per_conversation_category_and_corrections_tables(self):
         text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
@@ -439,6 +446,11 @@ class TestMatch(unittest.TestCase):
         n = locomo.normalize(self.LONG)
         self.assertEqual(m.found(['k: ' + self.LONG[:60] + '\u2026']), [0])
         self.assertEqual(m.found(['k: ' + n[:locomo.MATCH_CHARS - 1]]), [])
+
+    def test_whole_rule_refuses_a_cut_text(self):
+        m = locomo.Matcher([{'value': self.LONG, 'ids': set()}], locomo.WHOLE_TEXT)
+        self.assertEqual(m.found(['k: ' + self.LONG[:60] + '\u2026']), [])
+        self.assertEqual(m.found(['k: ' + self.LONG + ' (as of 2023-05-08)']), [0])
 
     def test_short_text_needs_word_boundaries(self):
         m = locomo.Matcher([{'content': 'Mel: Thanks so much, Caroline', 'ids': set()}])
