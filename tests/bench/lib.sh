@@ -247,11 +247,12 @@ wait_http() {
 }
 
 # start_fake_upstream: start the fake upstream on a free port (pinned with
-# pin_fake); sets fake_pid and fake_port; exits 1 if it prints no PORT line.
+# pin_fake, with the extra options in fake_args when set); sets fake_pid and
+# fake_port; exits 1 if it prints no PORT line.
 start_fake_upstream() {
-    say "starting fake upstream ($fake_bin)"
+    say "starting fake upstream ($fake_bin${fake_args:+ $fake_args})"
     # shellcheck disable=SC2086
-    $pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet >"$tmp/fake.out" 2>"$tmp/fake.err" &
+    $pin_fake "$fake_bin" --host 127.0.0.1 --port 0 --quiet ${fake_args:-} >"$tmp/fake.out" 2>"$tmp/fake.err" &
     fake_pid=$!
     started_pids="$started_pids $fake_pid"
     fake_port=""

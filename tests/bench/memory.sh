@@ -626,6 +626,9 @@ fi
 
 # --- start the fake upstream and six memproxies ------------------------------------------
 
+# No prompt caching at the fake: it would read every body with jansson, and
+# a memory hit's bigger body would put that CPU in the hit rows' latency.
+fake_args=--no-prompt-cache
 start_fake_upstream
 
 # Twelve free ports: 6 memproxies, data plane and admin each.
@@ -1313,7 +1316,7 @@ report=$tmp/report.md
         echo "**Short mode: the big store holds $big_label users, not 1M: a smoke test, not the 1M goal** (run \`--long\` for that)."
     fi
     echo
-    echo "POST $url_path, 1 KB body (post.lua's), non-streaming; the fake upstream answers a small chat.completion and plays the LLM for memory jobs. Rows (e) and (f) send the question \"$question\" alone as the user message (no padding)."
+    echo "POST $url_path, 1 KB body (post.lua's), non-streaming; the fake upstream answers a small chat.completion and plays the LLM for memory jobs, its prompt caching off (\`--no-prompt-cache\`: it parses no body). Rows (e) and (f) send the question \"$question\" alone as the user message (no padding)."
     echo "memproxy: workers = 1, [memory] defaults (buffer_messages 15, context_budget_tokens 1500, queue_max 10000, retrieval relevant unless the row says recent), [storage] sync = $store_sync, encryption at rest $([ "$encrypt" = 1 ] && echo on || echo off). One memproxy process per row group, each on its own store: (a), (b), (c), (d) on a second store like (c)'s, (e, f) relevant on the relevance store and (e, f) recent on a copy of it."
     echo "Hit user \`$hit_user\`: 50 facts, a 150-word summary, 15 buffered messages (more than the budget holds: the injection is cut to it). Other users: 3 facts, a 20-word summary, 4 messages. \`$deep_user\`: $deep_facts facts and $deep_messages archived messages of English-like text (tests/bench/benchtext.c), the word \"kayak\" in $needles of those items, a 150-word summary, 15 buffered messages. \`$few_user\`: $few_facts facts (\"kayak\" in $few_needles), a summary, 15 buffered messages."
     echo

@@ -35,16 +35,45 @@ struct fake_cache {
 };
 
 /* The canonical prompt being built: its bytes, the end of each element,
- * which of them carry a breakpoint. */
+ * which of them carry a breakpoint. ends and hashes grow with the prompt
+ * (a body of a few KB costs no large zeroed allocation). */
 struct canon {
     struct fake_buf b;
-    size_t ends[MAX_BOUNDS];
-    size_t nends;
-    uint64_t hashes[MAX_BOUNDS];        /* Anthropic: of the prefix up to each end */
+    size_t *ends;
+    size_t nends, cap;
+    uint64_t *hashes;                   /* Anthropic: of the prefix up to each end */
     size_t bps[FAKE_CACHE_BREAKPOINTS]; /* indexes into ends */
     size_t nbps;
     bool too_many;
 };
+
+/* Room for one more end (and its hash); false when out of memory (oom set). */
+static bool room_for_end(struct canon *k)
+{
+    if (k->nends < k->cap) {
+        return true;
+    }
+    size_t cap = k->cap > 0 ? 2 * k->cap : 64;
+    size_t *ends = realloc(k->ends, cap * sizeof(*ends));
+    if (ends != NULL) {
+        k->ends = ends;
+    }
+    uint64_t *hashes = ends != NULL ? realloc(k->hashes, cap * sizeof(*hashes)) : NULL;
+    if (hashes == NULL) {
+        k->b.oom = true;
+        return false;
+    }
+    k->hashes = hashes;
+    k->cap = cap;
+    return true;
+}
+
+static void canon_free(struct canon *k)
+{
+    fake_buf_free(&k->b);
+    free(k->ends);
+    free(k->hashes);
+}
 
 struct fake_cache *fake_cache_new(void)
 {
@@ -98,7 +127,7 @@ static void add_elem(struct canon *k, json_t *v)
     }
     add_text(k, s);
     free(s);
-    if (k->nends == MAX_BOUNDS) {
+    if (k->nends == MAX_BOUNDS || !room_for_end(k)) {
         return;
     }
     if (cc != NULL && !json_is_null(cc)) {
@@ -174,8 +203,8 @@ static size_t common_prefix(const char *a, size_t alen, const char *b, size_t bl
 {
     size_t n = alen < blen ? alen : blen;
     size_t i = 0;
-    while (i + 4096 <= n && memcmp(a + i, b + i, 4096) == 0) {
-        i += 4096; /* whole pages at memcmp's speed, then byte by byte */
+    while (i + 64 <= n && memcmp(a + i, b + i, 64) == 0) {
+        i += 64; /* whole cache lines at memcmp's speed, then byte by byte */
     }
     while (i < n && a[i] == b[i]) {
         i++;
@@ -330,8 +359,8 @@ void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *b
     memset(u, 0, sizeof(*u));
     u->input = ((uint64_t)len + FAKE_CACHE_TOKEN_BYTES - 1) / FAKE_CACHE_TOKEN_BYTES;
     json_t *req = len <= FAKE_CACHE_MAX_BODY ? json_loadb(body, len, 0, NULL) : NULL;
-    struct canon *k = json_is_object(req) ? calloc(1, sizeof(*k)) : NULL;
-    if (k == NULL) {
+    struct canon canon = {0}, *k = &canon;
+    if (!json_is_object(req)) {
         goto out;
     }
     json_t *so = json_object_get(req, "stream_options");
@@ -356,10 +385,7 @@ void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *b
     }
     count(c, u);
 out:
-    if (k != NULL) {
-        fake_buf_free(&k->b);
-    }
-    free(k);
+    canon_free(k);
     json_decref(req);
 }
 

@@ -65,6 +65,7 @@ struct server {
     uint64_t jobs[FAKE_JOB_COUNT];
     enum fake_mode modes[FAKE_JOB_COUNT];
     struct fake_cache *cache; /* the providers' prompt caches */
+    bool no_prompt_cache;     /* --no-prompt-cache: usage from the body's bytes, nothing parsed */
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL };
@@ -432,7 +433,7 @@ static enum progress answer_v1(struct conn *c)
     }
     bool post = span_eq(buf, c->head.method, "POST");
     r.usage.input = ((uint64_t)r.body_len + 3) / 4;
-    if (b.err[0] == '\0' && post && api->cache >= 0) {
+    if (b.err[0] == '\0' && post && api->cache >= 0 && !srv->no_prompt_cache) {
         bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
         fake_cache_use(dry ? NULL : srv->cache, dry ? FAKE_CACHE_MESSAGES : api->cache, r.body,
                        r.body_len, &r.usage);
@@ -801,7 +802,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [--host 127.0.0.1] [--port 0] [--quiet]\n", argv0);
+    fprintf(stderr, "usage: %s [--host 127.0.0.1] [--port 0] [--quiet] [--no-prompt-cache]\n",
+            argv0);
     return 2;
 }
 
@@ -873,6 +875,8 @@ int main(int argc, char **argv)
             port = argv[++i];
         } else if (strcmp(argv[i], "--quiet") == 0) {
             srv.quiet = true;
+        } else if (strcmp(argv[i], "--no-prompt-cache") == 0) {
+            srv.no_prompt_cache = true;
         } else {
             return usage(argv[0]);
         }

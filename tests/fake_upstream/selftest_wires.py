@@ -19,8 +19,8 @@ FAKE = None
 PORT = None
 
 
-def start_fake(path):
-    proc = subprocess.Popen([path, '--port', '0', '--quiet'], stdin=subprocess.DEVNULL,
+def start_fake(path, *options):
+    proc = subprocess.Popen([path, '--port', '0', '--quiet'] + list(options), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = proc.stdout.readline()
     m = re.match(rb'^PORT (\d+)\n$', line)
@@ -43,15 +43,16 @@ class Reply:
         return self.headers.get(name.lower())
 
 
-def call(path, body=None, fake=None, headers=(), method='POST'):
-    """One request on a fresh connection; the body is JSON-encoded unless bytes."""
+def call(path, body=None, fake=None, headers=(), method='POST', port=None):
+    """One request on a fresh connection (to PORT unless port); the body is
+    JSON-encoded unless bytes."""
     if body is not None and not isinstance(body, bytes):
         body = json.dumps(body).encode()
     h = {'Content-Type': 'application/json'}
     if fake is not None:
         h['X-Fake-Behavior'] = fake
     h.update(dict(headers))
-    c = http.client.HTTPConnection('127.0.0.1', PORT, timeout=10)
+    c = http.client.HTTPConnection('127.0.0.1', port or PORT, timeout=10)
     try:
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()
@@ -600,11 +601,41 @@ class CacheTest(unittest.TestCase):
             self.assertEqual(st[k], sum(u[k] for u in got), k)
 
 
+class NoPromptCacheTest(unittest.TestCase):
+    """--no-prompt-cache: usage from the body's bytes, nothing cached, no
+    body parsed (docs/fake-upstream.md)."""
+
+    def setUp(self):
+        self.proc, self.port = start_fake(FAKE, '--no-prompt-cache')
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        self.proc.terminate()
+        self.assertEqual(self.proc.wait(timeout=10), 0)
+        self.assertEqual(self.proc.stderr.read(), b'')
+
+    def test_usage_counts_bytes_and_caches_nothing(self):
+        body = json.dumps({'model': 'gpt-4o', 'messages': [
+            {'role': 'system', 'content': CacheTest.SYSTEM}, {'role': 'user', 'content': 'q'}]}).encode()
+        for _ in range(2):  # the same long prompt twice: cached the second time with caching on
+            r = call('/v1/chat/completions', body, port=self.port)
+            self.assertEqual(r.status, 200)
+            u = r.json()['usage']
+            self.assertEqual(u['prompt_tokens'], (len(body) + 3) // 4)
+            self.assertEqual(u['prompt_tokens_details'], {'cached_tokens': 0})
+        stats = call('/_fake/cache', method='GET', port=self.port).json()
+        self.assertEqual((stats['prompts'], stats['requests']), (0, 0))
+        # a body that is no JSON at all is answered the same way: nothing reads it
+        r = call('/v1/chat/completions', b'not json', port=self.port)
+        self.assertEqual((r.status, r.json()['usage']['prompt_tokens']), (200, 2))
+
+
 def main():
-    global PORT
+    global PORT, FAKE
     if len(sys.argv) != 2:
         raise SystemExit('usage: selftest_wires.py path/to/fake_upstream')
-    proc, PORT = start_fake(sys.argv[1])
+    FAKE = sys.argv[1]
+    proc, PORT = start_fake(FAKE)
     try:
         prog = unittest.main(argv=sys.argv[:1], exit=False, verbosity=1)
         ok = prog.result.wasSuccessful()
