@@ -513,6 +513,12 @@ void mp_store_view_set_max_postings(struct mp_store_view *v, uint32_t max);
  * scored and its calls that met the ceiling. */
 void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigned *capped);
 
+/* The postings the view has read from the store so far, every index
+ * call and both kinds together: a term's first read (one past what it
+ * asked), its sample's windows (relevance.h: at most five samples for a
+ * sampled term), the terms of feedback. */
+uint64_t mp_store_view_postings_read(const struct mp_store_view *v);
+
 /* Fact id as the view decoded it, its block text written: MP_OK with
  * *out, the view's (valid until it closes; a fact is read from the store
  * and its text written once per view, whichever call reads it first),

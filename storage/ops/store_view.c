@@ -81,6 +81,7 @@ struct mp_store_view {
     uint32_t sample;       /* a term held by more items is sampled (relevance.h): at most half
                               the ceiling, so that one common word leaves room for rarer ones */
     uint64_t scored;       /* postings relevance scored (its work callback) */
+    uint64_t read;         /* postings read from the store (read_postings) */
     unsigned capped;       /* its calls that met the ceiling */
 };
 
@@ -462,9 +463,11 @@ static int read_postings(struct mp_store_view *v, enum mp_codec_kind kind, const
     unsigned char k[MP_STORE_KEY_MAX];
     size_t n = mp_index_posting_key(v->s, k, v->prefix, v->plen, kind, t, len, from);
     struct posting_scan ps = {w, *wcap, max, below};
+    size_t had = w->n;
     int rc =
         mp_store_backend_scan_plain(&v->txn, MP_TABLE_POSTINGS, k, n, n - 4, 4, on_posting, &ps);
     *wcap = ps.cap;
+    v->read += w->n - had;
     return rc;
 }
 
@@ -726,6 +729,11 @@ void mp_store_view_set_max_postings(struct mp_store_view *v, uint32_t max)
     v->max_postings = max > 0 ? max : MP_RELEVANCE_MAX_POSTINGS;
     uint32_t half = v->max_postings > 1 ? v->max_postings / 2 : 1;
     v->sample = half < MP_RELEVANCE_SAMPLE ? half : MP_RELEVANCE_SAMPLE;
+}
+
+uint64_t mp_store_view_postings_read(const struct mp_store_view *v)
+{
+    return v->read;
 }
 
 void mp_store_view_work(const struct mp_store_view *v, uint64_t *scored, unsigned *capped)

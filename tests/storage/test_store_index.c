@@ -941,6 +941,75 @@ START_TEST(test_index_view_samples_the_newest_postings_of_a_common_term)
 }
 END_TEST
 
+/* Whether turn i (1-based) of shape holds the word, for the shapes of the
+ * test below: 250 turns each. */
+static bool shape_holds(int shape, unsigned i)
+{
+    switch (shape) {
+    case 0: /* nine spread thin, sparser, then every turn: each window measures the
+               density below the densest part, and the reads spend their budget */
+        return i == 1 || (i % 20 == 0 && i <= 160) || (i > 160 && i % 5 == 0) || i > 230;
+    case 1: /* nine early, a long silence, four at the end: windows widen to the edge */
+        return i <= 9 || i > 246;
+    default: /* blocks of ten among silences of thirty: density jumps at every step */
+        return i <= 9 || i % 40 < 10;
+    }
+}
+
+/* However a common word's postings lie, the view reads at most five
+ * samples' worth for it (relevance.h, the ceiling): its first read (the
+ * oldest sample + 1) and windows that stop at four samples. The sample is
+ * ascending and every posting in it is the word's; where the windows
+ * reach the first read, it is the newest 8 exactly and the df is exact. */
+START_TEST(test_index_view_sample_reads_at_most_five_samples)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const char *const users[] = {"thin-then-dense", "silence", "blocks"};
+    for (int sh = 0; sh < 3; sh++) {
+        size_t ulen = strlen(users[sh]);
+        uint32_t df = 0, newest[8], nn = 0;
+        for (unsigned i = 1; i <= 250; i++) {
+            bool holds = shape_holds(sh, i);
+            df += holds;
+            if (holds) { /* the newest 8 user seqs holding it, oldest first */
+                memmove(newest, newest + (nn == 8), (nn - (nn == 8)) * sizeof(*newest));
+                newest[nn - (nn == 8)] = 2u * i - 1;
+                nn += nn < 8;
+            }
+            ck_assert_int_eq(fx_turn(store, users[sh], ulen, (uint8_t)i,
+                                     holds ? "the kettle again" : "tea", "yes", MAY23 + i,
+                                     MAY23 + i),
+                             MP_OK);
+        }
+        struct mp_store_view *v = NULL;
+        struct mp_relevance_index ix;
+        ck_assert_int_eq(mp_store_view_open(store, users[sh], ulen, &v), MP_OK);
+        mp_store_view_set_max_postings(v, 16);
+        mp_store_view_index(v, false, &ix);
+        ck_assert_uint_eq(ix.sample, 8);
+        ck_assert_uint_eq(mp_store_view_postings_read(v), 0);
+        struct vp_hits h = vp_view_sample(v, false, "kettle");
+        uint64_t read = mp_store_view_postings_read(v);
+        ck_assert_msg(read <= 5 * 8 + 2, "%s: %llu postings read", users[sh],
+                      (unsigned long long)read);
+        ck_assert_msg(read > 9, "%s: the windows read nothing", users[sh]);
+        ck_assert_uint_eq(h.n, 8);
+        for (size_t k = 0; k < h.n; k++) {
+            ck_assert(k == 0 || h.p[k - 1].item < h.p[k].item);
+            ck_assert_uint_eq(h.p[k].item % 2, 1); /* a user message */
+            ck_assert(shape_holds(sh, (h.p[k].item + 1) / 2));
+        }
+        if (sh == 1) { /* the windows met the first read: exact */
+            ck_assert_uint_eq(h.df, df);
+            for (size_t k = 0; k < 8; k++)
+                ck_assert_uint_eq(h.p[k].item, newest[k]);
+        }
+        mp_store_view_close(v);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* Scoring reads a common term through its sample and charges the ceiling
  * the sample's postings: the rarer term still fits, the newest items of
  * the common one are found, an old item that holds only the common term is
@@ -1920,6 +1989,7 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_scoring_reads_a_sampled_term_within_the_ceiling, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc, test_index_view_sample_reads_at_most_five_samples, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_archive_pages_oldest_first_and_the_cursor_continues, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_index_format_v2_converts_into_archive_and_index, 0, FX_BACKENDS);

@@ -108,8 +108,9 @@ static int t_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn,
     return MP_OK;
 }
 
-static bool ranged;        /* view() offers t_items */
-static uint32_t view_last; /* view()'s last */
+static bool ranged;          /* view() offers t_items */
+static uint32_t view_last;   /* view()'s last */
+static uint32_t view_sample; /* view()'s sample (0: every term whole) */
 
 static struct mp_relevance_index view(struct tix *x)
 {
@@ -129,7 +130,7 @@ static struct mp_relevance_index view(struct tix *x)
                                    0,
                                    NULL,
                                    NULL,
-                                   0};
+                                   view_sample};
     return v;
 }
 
@@ -308,24 +309,53 @@ START_TEST(test_relevance_speaker_boost_on_the_key)
 }
 END_TEST
 
-START_TEST(test_relevance_feedback_adds_shared_terms)
+/* Feedback's index: items 0 and 1 hold the question word "cat" and
+ * "zebra"; item 3 only "zebra"; "lion" one item. */
+static const struct tpost feedback_ps[] = {{"cat", 0, 1, 0, 0},   {"cat", 1, 1, 0, 0},
+                                           {"zebra", 0, 1, 0, 0}, {"zebra", 1, 1, 0, 0},
+                                           {"zebra", 3, 1, 0, 0}, {"lion", 0, 1, 0, 0}};
+
+/* plain() with a feedback round: a term held by 2 of the best 8 items. */
+static struct mp_relevance_params feedback_params(void)
 {
-    /* items 0 and 1 hold the question word and "zebra"; item 3 only "zebra" */
-    static const struct tpost ps[] = {{"cat", 0, 1, 0, 0},   {"cat", 1, 1, 0, 0},
-                                      {"zebra", 0, 1, 0, 0}, {"zebra", 1, 1, 0, 0},
-                                      {"zebra", 3, 1, 0, 0}, {"lion", 0, 1, 0, 0}};
-    struct tix x = {ps, 6, items4, 4, NULL, 0, 0};
     struct mp_relevance_params p = plain();
     p.prf_docs = 8;
     p.prf_terms = 5;
     p.prf_min_docs = 2;
     p.prf_w = 0.2;
+    return p;
+}
+
+START_TEST(test_relevance_feedback_adds_shared_terms)
+{
+    struct tix x = {feedback_ps, 6, items4, 4, NULL, 0, 0};
+    struct mp_relevance_params p = feedback_params();
     double s[4];
     score(&x, &p, "cat", s);
     /* zebra is the only term held by 2 of the best items: weight prf_w */
     double z = bm25(&p, p.prf_w, 4, 3, 1, 4, 3);
     EQ(s[3], z);
     EQ(s[0], bm25(&p, 1, 4, 2, 1, 2, 3) + bm25(&p, p.prf_w, 4, 3, 1, 2, 3));
+    EQ(s[2], 0);
+}
+END_TEST
+
+/* Feedback keeps no candidate the index samples (relevance.h, the
+ * sample): the feedback test's index with a sample of 2, which "zebra"
+ * (3 items) exceeds and the question's "cat" (2) does not. */
+START_TEST(test_relevance_feedback_leaves_out_a_sampled_candidate)
+{
+    struct tix x = {feedback_ps, 6, items4, 4, NULL, 0, 0};
+    struct mp_relevance_params p = feedback_params();
+    double whole[4], s[4];
+    score(&x, &p, "cat", whole);
+    view_sample = 2;
+    score(&x, &p, "cat", s);
+    view_sample = 0;
+    ck_assert(whole[3] > 0); /* without the sample, zebra's round finds item 3 */
+    EQ(s[3], 0);
+    EQ(s[0], bm25(&p, 1, 4, 2, 1, 2, 3));
+    EQ(s[1], bm25(&p, 1, 4, 2, 1, 4, 3));
     EQ(s[2], 0);
 }
 END_TEST
@@ -1089,6 +1119,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_smoothing_stays_in_the_session);
     tcase_add_test(tc, test_relevance_speaker_boost_on_the_key);
     tcase_add_test(tc, test_relevance_feedback_adds_shared_terms);
+    tcase_add_test(tc, test_relevance_feedback_leaves_out_a_sampled_candidate);
     tcase_add_test(tc, test_relevance_temporal_question_boosts_time_expressions);
     tcase_add_test(tc, test_relevance_question_reads_dates_and_time_phrases_in_one_walk);
     tcase_add_test(tc, test_relevance_pack_fits_the_budget_and_skips);
