@@ -493,17 +493,16 @@ static uint32_t probe_df(const struct mp_relevance_index *ix, const char *t, siz
     return df;
 }
 
-/* The df of member t[0..len) for its idf, and *cost: the postings reading
- * it takes (its df, or ix->sample for a sampled member; relevance.h). When
- * that is more than left, *cost is some value above left and the df is
- * not known. */
+/* The df of member t[0..len) for its idf, *sampled whether it is read
+ * through the index's sample, and *cost: the postings reading it takes
+ * (its df, or ix->sample when sampled; relevance.h). When that is more
+ * than left, *cost is some value above left and the df is not known. */
 static uint32_t member_df(const struct mp_relevance_index *ix, const char *t, size_t len,
-                          uint32_t left, uint32_t *cost)
+                          uint32_t left, uint32_t *cost, bool *sampled)
 {
-    bool sampled;
-    uint32_t df = probe_df(ix, t, len, left, &sampled);
-    *cost = sampled ? ix->sample : df;                     /* whole, or more than left */
-    return sampled ? df_upto(ix, t, len, UINT32_MAX) : df; /* the sample's estimate */
+    uint32_t df = probe_df(ix, t, len, left, sampled);
+    *cost = *sampled ? ix->sample : df;                     /* whole, or more than left */
+    return *sampled ? df_upto(ix, t, len, UINT32_MAX) : df; /* the sample's estimate */
 }
 
 /* Whether a member whose read costs cost postings fits in *left (taken
@@ -550,9 +549,7 @@ static uint64_t plan_reads(struct run *r, struct query *qy, size_t from)
     for (size_t k = qy->gstart[from]; k < qy->nm; k++) {
         struct member *m = &qy->m[k];
         uint32_t cost;
-        m->df = member_df(ix, m->t, m->len, r->left, &cost);
-        /* a cost above what is left: skipped, sampled or not */
-        m->sampled = cost <= r->left && ix->sample > 0 && m->df > ix->sample;
+        m->df = member_df(ix, m->t, m->len, r->left, &cost, &m->sampled);
         m->take = m->df > 0 && !m->sampled && affordable(cost, &r->left, &r->capped);
         taken += m->take ? cost : 0;
     }

@@ -412,9 +412,7 @@ for s in $syncs; do
 done
 say "mode $mode: $rounds round(s) of ${run_secs}s runs, ${warm_secs}s warm-up per instance; settings:$settings; $active_users users; pinning: $pin_desc"
 
-# No prompt caching at the fake: reading every body with jansson (about 30 µs
-# of CPU per KB) would be most of what the rows measure.
-fake_args=--no-prompt-cache
+fake_args=--no-prompt-cache # lib.sh: start_fake_upstream
 start_fake_upstream
 
 setting=fill

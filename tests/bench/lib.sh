@@ -248,7 +248,10 @@ wait_http() {
 
 # start_fake_upstream: start the fake upstream on a free port (pinned with
 # pin_fake, with the extra options in fake_args when set); sets fake_pid and
-# fake_port; exits 1 if it prints no PORT line.
+# fake_port; exits 1 if it prints no PORT line. The benchmarks that start
+# the fake upstream set fake_args=--no-prompt-cache: its prompt caching reads
+# every body with jansson (about 30 µs of CPU per KB), which would be most of
+# what their rows measure (docs/fake-upstream.md).
 start_fake_upstream() {
     say "starting fake upstream ($fake_bin${fake_args:+ $fake_args})"
     # shellcheck disable=SC2086

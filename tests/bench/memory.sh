@@ -626,9 +626,7 @@ fi
 
 # --- start the fake upstream and six memproxies ------------------------------------------
 
-# No prompt caching at the fake: it would read every body with jansson, and
-# a memory hit's bigger body would put that CPU in the hit rows' latency.
-fake_args=--no-prompt-cache
+fake_args=--no-prompt-cache # lib.sh: start_fake_upstream
 start_fake_upstream
 
 # Twelve free ports: 6 memproxies, data plane and admin each.

@@ -303,9 +303,7 @@ measure_busy_before
 # --- start the fake upstream -----------------------------------------------------
 
 say "mode $mode: $rounds round(s) of ${run_secs}s runs, ${warm_secs}s warm-up; pinning: $pin_desc"
-# No prompt caching at the fake: reading every body with jansson (about 30 µs
-# of CPU per KB) would be most of what the rows measure.
-fake_args=--no-prompt-cache
+fake_args=--no-prompt-cache # lib.sh: start_fake_upstream
 start_fake_upstream
 url[direct]=http://127.0.0.1:$fake_port
 say "fake upstream on port $fake_port"

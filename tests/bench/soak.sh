@@ -177,9 +177,7 @@ pin_memproxy=""
 measure_busy_before
 say "mode $mode: $users users x $messages messages, $epochs epochs of ${epoch_secs}s, $conns connections, sample every ${sample_secs}s"
 
-# No prompt caching at the fake: reading every body with jansson (about 30 µs
-# of CPU per KB) would be most of what the rows measure.
-fake_args=--no-prompt-cache
+fake_args=--no-prompt-cache # lib.sh: start_fake_upstream
 start_fake_upstream
 
 read -r port aport <<<"$(free_ports 2 python-only)"

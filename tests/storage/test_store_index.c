@@ -797,6 +797,36 @@ static const char *const script_words[] = {"dog",   "Rex",        "park",   "Lis
                                            "@2022", "code",       "stored", "Zorblaxing", "lovely"};
 #define NSCRIPT (sizeof(script_words) / sizeof(script_words[0]))
 
+/* Opens user's view with relevance's ceiling max (its sample half of it)
+ * and its archive's index in *ix. */
+static struct mp_store_view *view_with_ceiling(struct mp_store *store, const char *user,
+                                               size_t ulen, uint32_t max,
+                                               struct mp_relevance_index *ix)
+{
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    mp_store_view_set_max_postings(v, max);
+    mp_store_view_index(v, false, ix);
+    ck_assert_uint_eq(ix->max_postings, max);
+    ck_assert_uint_eq(ix->sample, max / 2);
+    return v;
+}
+
+/* Records turns 1..last of user: "the kettle again" in the turns listed
+ * in turns[0..n) (ascending), "tea" in the others. */
+static void record_kettle_turns(struct mp_store *store, const char *user, size_t ulen,
+                                const uint8_t *turns, size_t n, uint8_t last)
+{
+    size_t k = 0;
+    for (unsigned i = 1; i <= last; i++) {
+        bool holds = k < n && turns[k] == i;
+        k += holds;
+        ck_assert_int_eq(fx_turn(store, user, ulen, (uint8_t)i, holds ? "the kettle again" : "tea",
+                                 "yes", MAY23 + i, MAY23 + i),
+                         MP_OK);
+    }
+}
+
 /* Scoring q over the open view's archive (the turns preset, no feedback):
  * the view's work for it, its hit count, and whether each of items[0..n)
  * (n at most 4) is a hit. */
@@ -838,18 +868,13 @@ static struct view_score score_view(struct mp_store_view *v, const char *q, cons
 START_TEST(test_index_view_reads_a_term_to_one_past_the_ceiling)
 {
     struct mp_store *store = fx_open_backend(_i);
-    struct mp_store_view *v = NULL;
     struct mp_relevance_index ix;
     for (uint8_t i = 1; i <= 10; i++) {
         const char *said = i == 7 ? "the kettle and the otter" : "the kettle whistled";
         ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
     }
     ck_assert_uint_eq(vp_df(store, U("kim"), false, "kettle"), 10); /* the default: all */
-    ck_assert_int_eq(mp_store_view_open(store, U("kim"), &v), MP_OK);
-    mp_store_view_set_max_postings(v, 4);
-    mp_store_view_index(v, false, &ix);
-    ck_assert_uint_eq(ix.max_postings, 4);
-    ck_assert_uint_eq(ix.sample, 2);
+    struct mp_store_view *v = view_with_ceiling(store, U("kim"), 4, &ix);
     char kettle[MP_TERMS_MAX + 1];
     vp_term_of("kettle", kettle);
     ck_assert_uint_eq(ix.df_upto(ix.ctx, kettle, strlen(kettle), 1), 2); /* one past: read short */
@@ -906,21 +931,11 @@ START_TEST(test_index_view_samples_the_newest_postings_of_a_common_term)
     };
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const char *u = shapes[s].user;
-        size_t ulen = strlen(u), k = 0;
-        uint8_t last = shapes[s].turns[shapes[s].n - 1];
-        for (uint8_t i = 1; i <= last; i++) {
-            bool holds = k < shapes[s].n && shapes[s].turns[k] == i;
-            k += holds;
-            ck_assert_int_eq(fx_turn(store, u, ulen, i, holds ? "the kettle again" : "tea", "yes",
-                                     MAY23 + i, MAY23 + i),
-                             MP_OK);
-        }
-        struct mp_store_view *v = NULL;
+        size_t ulen = strlen(u);
+        record_kettle_turns(store, u, ulen, shapes[s].turns, shapes[s].n,
+                            shapes[s].turns[shapes[s].n - 1]);
         struct mp_relevance_index ix;
-        ck_assert_int_eq(mp_store_view_open(store, u, ulen, &v), MP_OK);
-        mp_store_view_set_max_postings(v, 16);
-        mp_store_view_index(v, false, &ix);
-        ck_assert_uint_eq(ix.sample, 8);
+        struct mp_store_view *v = view_with_ceiling(store, u, ulen, 16, &ix);
         char kettle[MP_TERMS_MAX + 1];
         vp_term_of("kettle", kettle);
         size_t kl = strlen(kettle);
@@ -966,27 +981,16 @@ START_TEST(test_index_view_sample_reads_at_most_five_samples)
     struct mp_store *store = fx_open_backend(_i);
     static const char *const users[] = {"thin-then-dense", "silence", "blocks"};
     for (int sh = 0; sh < 3; sh++) {
-        size_t ulen = strlen(users[sh]);
-        uint32_t df = 0, newest[8], nn = 0;
-        for (unsigned i = 1; i <= 250; i++) {
-            bool holds = shape_holds(sh, i);
-            df += holds;
-            if (holds) { /* the newest 8 user seqs holding it, oldest first */
-                memmove(newest, newest + (nn == 8), (nn - (nn == 8)) * sizeof(*newest));
-                newest[nn - (nn == 8)] = 2u * i - 1;
-                nn += nn < 8;
-            }
-            ck_assert_int_eq(fx_turn(store, users[sh], ulen, (uint8_t)i,
-                                     holds ? "the kettle again" : "tea", "yes", MAY23 + i,
-                                     MAY23 + i),
-                             MP_OK);
-        }
-        struct mp_store_view *v = NULL;
+        size_t ulen = strlen(users[sh]), n = 0;
+        uint8_t turns[250];
+        uint32_t newest[8];
+        for (unsigned i = 1; i <= 250; i++)
+            if (shape_holds(sh, i))
+                turns[n++] = (uint8_t)i;
+        record_kettle_turns(store, users[sh], ulen, turns, n, 250);
+        ck_assert_uint_eq(newest_seqs(turns, n, 8, newest), 8);
         struct mp_relevance_index ix;
-        ck_assert_int_eq(mp_store_view_open(store, users[sh], ulen, &v), MP_OK);
-        mp_store_view_set_max_postings(v, 16);
-        mp_store_view_index(v, false, &ix);
-        ck_assert_uint_eq(ix.sample, 8);
+        struct mp_store_view *v = view_with_ceiling(store, users[sh], ulen, 16, &ix);
         ck_assert_uint_eq(mp_store_view_postings_read(v), 0);
         struct vp_hits h = vp_view_sample(v, false, "kettle");
         uint64_t read = mp_store_view_postings_read(v);
@@ -1000,7 +1004,7 @@ START_TEST(test_index_view_sample_reads_at_most_five_samples)
             ck_assert(shape_holds(sh, (h.p[k].item + 1) / 2));
         }
         if (sh == 1) { /* the windows met the first read: exact */
-            ck_assert_uint_eq(h.df, df);
+            ck_assert_uint_eq(h.df, n);
             for (size_t k = 0; k < 8; k++)
                 ck_assert_uint_eq(h.p[k].item, newest[k]);
         }
@@ -1017,16 +1021,12 @@ END_TEST
 START_TEST(test_index_scoring_reads_a_sampled_term_within_the_ceiling)
 {
     struct mp_store *store = fx_open_backend(_i);
-    struct mp_store_view *v = NULL;
     struct mp_relevance_index ix;
     for (uint8_t i = 1; i <= 40; i++) {
         const char *said = i == 3 ? "the kettle and the otter" : "the kettle again";
         ck_assert_int_eq(fx_turn(store, U("kim"), i, said, "yes", MAY23 + i, MAY23 + i), MP_OK);
     }
-    ck_assert_int_eq(mp_store_view_open(store, U("kim"), &v), MP_OK);
-    mp_store_view_set_max_postings(v, 17);
-    mp_store_view_index(v, false, &ix);
-    ck_assert_uint_eq(ix.sample, 8);
+    struct mp_store_view *v = view_with_ceiling(store, U("kim"), 17, &ix);
     /* turn 3's user message (the otter), turn 40's (the newest), turn 21's
        (not in the sample) */
     const uint32_t items[] = {5, 79, 41};

@@ -195,7 +195,7 @@ class Procs:
         if self.a.postgres:
             self.create_db()
         self._start_fake()
-        self.port, self.admin_port = free_port(), free_port()
+        self.port, self.admin_port = free_ports(2)
         ini = os.path.join(self.dir, 'memproxy.ini')
         with open(ini, 'w') as f:
             f.write(self.config())
@@ -282,12 +282,19 @@ def child_env():
     return {k: v for k, v in os.environ.items() if not k.startswith('MEMPROXY_')}
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_ports(n):
+    """n distinct free ports: each socket is held until all are chosen, so
+    that the kernel cannot give the same port twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(('127.0.0.1', 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_http(proc, port, path, name, why, secs=30):
@@ -526,10 +533,10 @@ def ask(mp, fake, conv, measure, cell):
             text.encode('utf-8') if isinstance(text, str) else text)
         parts, est = injected(body)
         secs = time.monotonic() - t0
-        got, got_whole = set(), set()
-        for i in matcher.found(parts):
+        got, got_whole, hay = set(), set(), locomo.haystack(parts)
+        for i in matcher.found_in(hay):
             got |= items[i]['ids']
-        for i in whole.found(parts):
+        for i in whole.found_in(hay):
             got_whole |= items[i]['ids']
         tok = hdr.get('x-memory-injected-tokens')
         cell['tokens_from'].add('header' if tok is not None else 'estimate')

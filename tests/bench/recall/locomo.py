@@ -352,6 +352,11 @@ def item_text(it):
     return it['value'] if 'value' in it else it['content']
 
 
+def haystack(parts):
+    """Injected parts as the rule searches them: normalized, between blanks."""
+    return [' ' + normalize(p) + ' ' for p in parts]
+
+
 class Matcher:
     """Which items of a list were injected, by the rule above, against
     injected parts (strings: a line of the memory block, an injected
@@ -363,7 +368,11 @@ class Matcher:
 
     def found(self, parts):
         """The indexes of the items found in parts."""
-        hay = [' ' + normalize(p) + ' ' for p in parts]
+        return self.found_in(haystack(parts))
+
+    def found_in(self, hay):
+        """found() of parts already made a haystack (haystack(parts)), for
+        several matchers over the same parts."""
         return [i for i, k in enumerate(self.keys) if any(_has(k, h) for h in hay)]
 
     def ambiguous(self, wanted):
