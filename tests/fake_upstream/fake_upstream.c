@@ -66,6 +66,8 @@ struct server {
     enum fake_mode modes[FAKE_JOB_COUNT];
     struct fake_cache *cache; /* the providers' prompt caches */
     bool no_prompt_cache;     /* --no-prompt-cache: usage from the body's bytes, nothing parsed */
+    struct fake_buf reply;    /* POST /_fake/reply's text as a JSON string, quotes included */
+    bool reply_set;           /* reply waits for the next answer that takes it */
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL };
@@ -444,6 +446,12 @@ static enum progress answer_v1(struct conn *c)
     if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
         play_job(srv, rec, &b, &r, &info, api->llm);
     }
+    bool chat_api = api->cache >= 0 && api->cache != FAKE_CACHE_COUNT_ONLY;
+    if (b.err[0] == '\0' && !r.stream && post && chat_api && r.content == NULL && srv->reply_set) {
+        r.content = srv->reply.p; /* the plan copies it before the next request can set it */
+        r.content_len = srv->reply.len;
+        srv->reply_set = false;
+    }
     return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
 }
 
@@ -544,6 +552,32 @@ static enum progress answer_jobmode(struct conn *c)
                                           srv->scratch.len, !c->head.keep_alive));
 }
 
+/* POST /_fake/reply: the request body (UTF-8 text) is what the next chat
+ * answer in one body says (see docs/fake-upstream.md); other methods 405. */
+static enum progress answer_reply(struct conn *c)
+{
+    struct server *srv = c->srv;
+    bool close = !c->head.keep_alive;
+    if (!span_eq(c->in.p, c->head.method, "POST")) {
+        static const char only[] = "{\"error\":\"POST the reply's text\"}";
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 405, "application/json", only, sizeof(only) - 1, close));
+    }
+    const char *text = c->head.chunked ? c->body.p : c->in.p + c->head.head_len;
+    size_t len = c->head.chunked ? c->body.len : c->req_len - c->head.head_len;
+    srv->reply.len = 0;
+    srv->reply.oom = false;
+    fake_buf_put_json_string(&srv->reply, text, len);
+    if (srv->reply.oom) {
+        srv->reply_set = false;
+        return start_plan(c, -1);
+    }
+    srv->reply_set = true;
+    static const char ok[] = "{\"reply\":true}";
+    return start_plan(
+        c, fake_plan_simple(&c->plan, 200, "application/json", ok, sizeof(ok) - 1, close));
+}
+
 /* GET /_fake/cache: the cache's stats; POST: empties it first. */
 static enum progress answer_cache(struct conn *c)
 {
@@ -578,6 +612,8 @@ static enum progress answer(struct conn *c)
         return answer_jobmode(c);
     case FAKE_ROUTE_CACHE:
         return answer_cache(c);
+    case FAKE_ROUTE_REPLY:
+        return answer_reply(c);
     case FAKE_ROUTE_JOBS:
         n = snprintf(body, sizeof(body), "{\"extract\":%llu,\"summarize\":%llu}",
                      (unsigned long long)srv->jobs[FAKE_JOB_EXTRACT],
@@ -605,6 +641,7 @@ static enum progress answer(struct conn *c)
         srv->modes[FAKE_JOB_EXTRACT] = FAKE_MODE_OK;
         srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
         fake_cache_reset(srv->cache);
+        srv->reply_set = false;
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", "{\"reset\":true}", 14, close));
     default:
@@ -858,6 +895,7 @@ static void server_cleanup(struct server *srv)
     }
     fake_buf_free(&srv->last);
     fake_buf_free(&srv->scratch);
+    fake_buf_free(&srv->reply);
     fake_records_free(&srv->records);
     fake_cache_free(srv->cache);
 }

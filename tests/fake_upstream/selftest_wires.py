@@ -630,6 +630,64 @@ class NoPromptCacheTest(unittest.TestCase):
         self.assertEqual((r.status, r.json()['usage']['prompt_tokens']), (200, 2))
 
 
+class SetReplyTest(unittest.TestCase):
+    """POST /_fake/reply: the next answer in one body on a chat API says the
+    text, once; streams, memory jobs and other paths leave it waiting
+    (docs/fake-upstream.md)."""
+
+    CHAT = {'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]}
+    TEXT = 'Caroline said "yes"\n\u00e9t\u00e9 \\ tab\t'
+
+    def setUp(self):
+        control('/_fake/reset')
+
+    def set_reply(self, text):
+        r = call('/_fake/reply', text.encode('utf-8'), headers={'Content-Type': 'text/plain'})
+        self.assertEqual((r.status, r.json()), (200, {'reply': True}))
+
+    def chat_text(self):
+        r = call('/v1/chat/completions', self.CHAT)
+        self.assertEqual(r.status, 200)
+        return r.json()['choices'][0]['message']['content']
+
+    def test_next_chat_answer_says_it_once(self):
+        self.set_reply(self.TEXT)
+        self.assertEqual(self.chat_text(), self.TEXT)
+        self.assertEqual(self.chat_text(), 'Hello from fake upstream')
+
+    def test_each_chat_api_takes_it(self):
+        self.set_reply('for responses')
+        r = call('/v1/responses', {'model': 'gpt-5-mini', 'input': 'hi'}).json()
+        self.assertEqual(r['output'][0]['content'][0]['text'], 'for responses')
+        self.set_reply('for messages')
+        r = call('/v1/messages', {'model': 'claude', 'max_tokens': 8,
+                                  'messages': [{'role': 'user', 'content': 'hi'}]}).json()
+        self.assertEqual(r['content'], [{'type': 'text', 'text': 'for messages'}])
+
+    def test_streams_jobs_and_other_paths_leave_it_waiting(self):
+        self.set_reply('kept')
+        r = call('/v1/chat/completions', dict(self.CHAT, stream=True))
+        self.assertNotIn(b'kept', r.body)
+        job = {'model': 'm', 'response_format': {'type': 'json_object'}, 'messages': [
+            {'role': 'system', 'content': 'Extract entities as JSON.'},
+            {'role': 'user', 'content': 'user: my name is Ada'}]}
+        r = call('/v1/chat/completions', job).json()
+        self.assertIn('Ada', r['choices'][0]['message']['content'])
+        self.assertEqual(call('/v1/models', method='GET').status, 200)
+        self.assertEqual(self.chat_text(), 'kept')
+
+    def test_a_second_post_replaces_it_and_reset_clears_it(self):
+        self.set_reply('first')
+        self.set_reply('second')
+        self.assertEqual(self.chat_text(), 'second')
+        self.set_reply('gone')
+        control('/_fake/reset')
+        self.assertEqual(self.chat_text(), 'Hello from fake upstream')
+
+    def test_only_post(self):
+        self.assertEqual(call('/_fake/reply', method='GET').status, 405)
+
+
 def main():
     global PORT, FAKE
     if len(sys.argv) != 2:

@@ -153,6 +153,12 @@ def cache_sums(fake):
     return json.loads(body)
 
 
+def set_reply(fake, text):
+    """The fake's next chat answer says text (POST /_fake/reply)."""
+    if fake.request('POST', '/_fake/reply', text.encode('utf-8'), {'Content-Type': 'text/plain'})[0] != 200:
+        raise rb.RunError('POST /_fake/reply failed')
+
+
 def reset_fake(fake):
     if fake.request('POST', '/_fake/reset')[0] != 200:
         raise rb.RunError('POST /_fake/reset failed')
@@ -166,7 +172,8 @@ def replay_direct(fake, reqs):
 
 def replay_memproxy(env, chat, reqs, ask=None):
     """[(prompt, cached, injected tokens)] of reqs sent through memproxy as
-    chat.user; after each request the memory queue is drained (a user
+    chat.user, the fake upstream answering each with its real reply
+    (replay.replies: memproxy records what the client resends); after each request the memory queue is drained (a user
     takes a while to write the next message; and so the run does not
     depend on how fast the jobs are) but for the extraction batches not
     due yet; after each session's last one the pending batches are made
@@ -178,7 +185,10 @@ def replay_memproxy(env, chat, reqs, ask=None):
     reset_fake(env.fake)
     rows, own, own_prompt = [], 0.0, 0
     hdrs = {'X-User-Id': chat.user}
+    answers = replay.replies(chat)
     for i, (s, msgs) in enumerate(reqs):
+        if answers[i] is not None:
+            set_reply(env.fake, answers[i])
         prompt, cached, hdr = post_chat(env.mp, msgs, hdrs)
         own += replay.billed(prompt, cached)
         own_prompt += prompt
@@ -440,9 +450,8 @@ def evidence_lines(res):
     if not ev:
         return []
     out = ['', 'Evidence injected when a LoCoMo question is asked as the newest turn of the session after its '
-           'evidence (evidence turns found in what memproxy inserted / evidence turns; user: said by speaker_a, '
-           'whose words memproxy records; assistant: speaker_b\'s replies, which the client resends but '
-           'memproxy does not record).', '',
+           'evidence (evidence turns found in what memproxy inserted / evidence turns; user: said by speaker_a; '
+           'assistant: speaker_b\'s replies, which the fake upstream answered, so memproxy recorded them).', '',
            '| category | user turns | assistant turns | all |', '|---|---|---|---|']
     cats = sorted({k[0] for k in ev}) + ['all']
     for cat in cats:

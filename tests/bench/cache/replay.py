@@ -138,6 +138,21 @@ def full_history(chat):
     return out
 
 
+def replies(chat):
+    """[reply or None], one per user message in the order full_history and
+    newest_only send them: the assistant message that follows it in its
+    session (the real reply, which the fake upstream is told to answer so
+    that memproxy records what the client resends), None when the session
+    ends with it."""
+    out = []
+    for msgs in chat.sessions:
+        for i, m in enumerate(msgs):
+            if m['role'] == 'user':
+                nxt = msgs[i + 1] if i + 1 < len(msgs) else None
+                out.append(nxt['content'] if nxt is not None and nxt['role'] == 'assistant' else None)
+    return out
+
+
 def lifetime_history(chat, window=None):
     """[(session, messages)]: a client that resends every earlier session
     too (the whole lifetime history), one request per user message. With

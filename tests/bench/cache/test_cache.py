@@ -125,6 +125,13 @@ class Requests(unittest.TestCase):
         self.assertEqual([len(m) for _, m in reqs], [2, 2, 2, 2])
         self.assertEqual(reqs[2][1][1]['content'], 'Luna broke a vase.')
 
+    def test_replies_are_the_messages_that_follow_each_request(self):
+        # one per request, in full_history's and newest_only's order; a session that
+        # ends with the user's message has no reply to record
+        self.assertEqual(replay.replies(self.chat), ['I ran a marathon.', None, 'Oh no.', None])
+        self.assertEqual(len(replay.replies(self.chat)), len(replay.full_history(self.chat)))
+        self.assertEqual(len(replay.replies(self.chat)), len(replay.newest_only(self.chat)))
+
     def test_system_prompt_is_about_600_tokens(self):
         self.assertTrue(560 <= len(replay.SYSTEM_PROMPT) / 4 <= 640)
 
