@@ -493,25 +493,43 @@ size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size
 
 /* ---- past messages ---- */
 
-/* Appends "(YYYY-MM-DD, role) text" after the line's header (first) or the
- * separator; no date for a time out of has_day's range. */
-static void put_past(struct text *t, const struct mp_mem_message *m, bool first)
+/* The day of ms in the past line: days since 1970 for a has_day time, else
+ * one key for each side of the range. */
+static int64_t day_key(int64_t ms)
+{
+    if (has_day(ms))
+        return ms / DAY_MS;
+    return ms <= 0 ? INT64_MIN : INT64_MAX;
+}
+
+bool mp_memblock_same_day(const struct mp_mem_message *a, const struct mp_mem_message *b)
+{
+    return day_key(a->at_ms) == day_key(b->at_ms);
+}
+
+/* Appends "(YYYY-MM-DD, role) text" (day), else "(role) text", after the
+ * line's header (first) or the separator; "no date" for a time out of
+ * has_day's range. */
+static void put_past(struct text *t, const struct mp_mem_message *m, bool first, bool day)
 {
     bool user = m->role == MP_ROLE_USER;
     put(t, first ? PAST_HEAD : FACT_SEP, first ? SLEN(PAST_HEAD) : SLEN(FACT_SEP));
     put(t, "(", 1);
-    if (has_day(m->at_ms)) {
-        put_day(t, m->at_ms);
+    if (day) {
+        if (has_day(m->at_ms))
+            put_day(t, m->at_ms);
+        else
+            put(t, "no date", SLEN("no date"));
         put(t, ", ", 2);
     }
     put(t, user ? "user) " : "assistant) ", user ? SLEN("user) ") : SLEN("assistant) "));
     put_capped(t, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX);
 }
 
-size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room)
+size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room)
 {
     struct text measure = {.cap = room};
-    put_past(&measure, m, first);
+    put_past(&measure, m, first, day);
     return measure.full ? 0 : measure.len;
 }
 
@@ -529,6 +547,7 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
             put(&t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
     }
     for (size_t i = 0; i < parts->npast; i++)
-        put_past(&t, parts->past[i], i == 0);
+        put_past(&t, parts->past[i], i == 0,
+                 i == 0 || !mp_memblock_same_day(parts->past[i - 1], parts->past[i]));
     return t.full ? 0 : t.len;
 }

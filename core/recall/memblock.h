@@ -10,7 +10,8 @@
  *   service ... the current conversation wins.          (MP_MEMBLOCK_INTRO)
  *   [User profile]: key: value (as of YYYY-MM-DD) | key: value ...
  *   [Conversation history summary]: text
- *   [Relevant past conversation]: (YYYY-MM-DD, user) text | (YYYY-MM-DD, assistant) text ...
+ *   [Relevant past conversation]: (YYYY-MM-DD, user) text | (assistant) text | (YYYY-MM-DD, user)
+ * ...
  *
  * The profile line holds the facts it is given, the past line the archived
  * messages it is given, each in that order (recall gives the past messages
@@ -18,8 +19,12 @@
  * alone is the block of the buffer mode, telling the model what the
  * messages after it are). A fact's date is its observed time, else its
  * recorded time, a past message's date the time it was said (at_ms), in
- * UTC; there is none for times before 1970 or after 9999 (a past message is
- * then "(user) text"). The role is "user" or "assistant".
+ * UTC; there is none for times before 1970 or after 9999 (a fact then has
+ * no "(as of ...)"). A past message carries its day only when it is the
+ * first of the line or its day differs from the message before it's
+ * ("(YYYY-MM-DD, user) text", "(no date, user) text"; else "(user) text"):
+ * oldest first, each day of the line is written once. The role is "user"
+ * or "assistant".
  *
  * Escaping rule for stored text placed inside the block (fact keys, fact
  * values, summary, past messages), so it cannot close the block, start a
@@ -119,10 +124,17 @@ size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size
 size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
 
 /* Bytes the archived message m (borrowed; with content) adds to the block:
- * "(date, role) text" sanitized and with its text capped, after the past
- * line's header when first, else after the " | " separator; 0 when that is
- * more than room (measuring stops there). */
-size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, size_t room);
+ * "(date, role) text" when day (the first of its day in the line), else
+ * "(role) text", sanitized and with its text capped, after the past line's
+ * header when first, else after the " | " separator; 0 when that is more
+ * than room (measuring stops there). Over a line oldest first, the sum is
+ * what mp_memblock_render writes when day is set for exactly one message
+ * of each day (mp_memblock_same_day) and first for one message. */
+size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room);
+
+/* Whether a and b (borrowed) are said on one day of the past line: the
+ * same UTC day, or both undated on the same side (before 1970, after 9999). */
+bool mp_memblock_same_day(const struct mp_mem_message *a, const struct mp_mem_message *b);
 
 /* A day's "YYYY-MM-DD" kept between calls of mp_memblock_fact_text (a
  * user's facts often share a day). A zeroed one holds none. */

@@ -168,12 +168,22 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 
 /* ---- past messages ---- */
 
+/* Whether no message of the plan's past line is of m's day: m then writes
+ * its day (the line is rendered oldest first, a day's messages together). */
+static bool new_day(const struct mp_recall_plan *pl, const struct mp_mem_message *m)
+{
+    for (size_t i = 0; i < pl->npast; i++)
+        if (mp_memblock_same_day(pl->past[i], m))
+            return false;
+    return true;
+}
+
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
 {
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
-    size_t bytes =
-        mp_memblock_past_bytes(m, pl->npast == 0, mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
+    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, new_day(pl, m),
+                                          mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
     if (bytes == 0)
         return 0;
     if (pl->npast == f->past_room) {

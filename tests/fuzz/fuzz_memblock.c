@@ -86,13 +86,13 @@ static void check_past(char *text, size_t len, const char *s, size_t slen)
 {
     struct mp_mem_message m = {.role = MP_ROLE_ASSISTANT, .content = text, .content_len = len};
     const struct mp_mem_message *past[] = {&m};
-    size_t bytes = mp_memblock_past_bytes(&m, true, SIZE_MAX);
+    size_t bytes = mp_memblock_past_bytes(&m, true, true, SIZE_MAX);
     size_t skip =
-        MP_MEMBLOCK_INTRO_LEN + sizeof("\n[Relevant past conversation]: (assistant) ") - 1;
+        MP_MEMBLOCK_INTRO_LEN + sizeof("\n[Relevant past conversation]: (no date, assistant) ") - 1;
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes);
     CHECK(block != NULL && bytes > 0);
-    CHECK(mp_memblock_past_bytes(&m, true, bytes) == bytes);
-    CHECK(mp_memblock_past_bytes(&m, true, bytes - 1) == 0);
+    CHECK(mp_memblock_past_bytes(&m, true, true, bytes) == bytes);
+    CHECK(mp_memblock_past_bytes(&m, true, true, bytes - 1) == 0);
     CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
                              &(struct mp_memblock_parts){NULL, 0, NULL, 0, past, 1}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);

@@ -380,15 +380,19 @@ class Block:
 
     def past(self):
         """[('YYYY-MM-DD' or None, role, text)] of the past line, in order
-        (core/recall/memblock.h: '|' in a text is written '/', so ' | ' splits)."""
+        (core/recall/memblock.h: '|' in a text is written '/', so ' | ' splits;
+        a message without its day is of the day before it, which the first
+        always has: 'no date' reads None)."""
         if self.past_line is None:
             return []
-        out = []
-        for item in self.past_line[len(PAST_HEAD):].split(' | '):
-            m = re.match(r'^\((?:(\d{4}-\d{2}-\d{2}), )?(user|assistant)\) (.*)$', item, re.S)
-            if not m:
+        out, day = [], None
+        for i, item in enumerate(self.past_line[len(PAST_HEAD):].split(' | ')):
+            m = re.match(r'^\((?:(\d{4}-\d{2}-\d{2}|no date), )?(user|assistant)\) (.*)$', item, re.S)
+            if not m or (i == 0 and m.group(1) is None):
                 raise AssertionError('past item %r does not read "(DATE, role) text"' % item)
-            out.append((m.group(1), m.group(2), m.group(3)))
+            if m.group(1) is not None:
+                day = None if m.group(1) == 'no date' else m.group(1)
+            out.append((day, m.group(2), m.group(3)))
         return out
 
 

@@ -289,7 +289,7 @@ void fs_build(void)
     for (uint32_t i = 0; i < fs_nmsgs; i++) {
         const struct mp_mem_message *m = &fs_msgs[i];
         add_item(&turns_ix, i, (uint32_t)(m->at_ms / 86400000), NULL, m->content, m->content_len,
-                 mp_memblock_past_bytes(m, false, SIZE_MAX));
+                 mp_memblock_past_bytes(m, false, true, SIZE_MAX));
     }
     fs_src = (struct mp_recall_source){NULL,
                                        s_ranked,

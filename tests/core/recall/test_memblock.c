@@ -586,10 +586,11 @@ static char *render_past(const struct mp_mem_message *msgs, size_t n)
     len += mp_memblock_summary_bytes(fx_um.summary.text, fx_um.summary.text_len, SIZE_MAX, &keep);
     ck_assert_uint_le(n, 8);
     for (size_t i = 0; i < n; i++) {
-        size_t bytes = mp_memblock_past_bytes(&msgs[i], i == 0, SIZE_MAX);
+        bool day = i == 0 || !mp_memblock_same_day(&msgs[i - 1], &msgs[i]);
+        size_t bytes = mp_memblock_past_bytes(&msgs[i], i == 0, day, SIZE_MAX);
         ck_assert_uint_ge(bytes, MP_MEMBLOCK_PAST_MIN);
-        ck_assert_uint_eq(mp_memblock_past_bytes(&msgs[i], i == 0, bytes), bytes);
-        ck_assert_uint_eq(mp_memblock_past_bytes(&msgs[i], i == 0, bytes - 1), 0);
+        ck_assert_uint_eq(mp_memblock_past_bytes(&msgs[i], i == 0, day, bytes), bytes);
+        ck_assert_uint_eq(mp_memblock_past_bytes(&msgs[i], i == 0, day, bytes - 1), 0);
         past[i] = &msgs[i];
         len += bytes;
     }
@@ -606,15 +607,21 @@ static char *render_past(const struct mp_mem_message *msgs, size_t n)
 
 START_TEST(test_memblock_past_line_dates_and_roles_in_order_given)
 {
-    struct mp_mem_message m[] = {past_msg(MP_ROLE_USER, "I adopted a beagle.", MAY8),
-                                 past_msg(MP_ROLE_ASSISTANT, "Congratulations!", MAY8 + DAY),
-                                 past_msg(MP_ROLE_USER, "Undated.", 0),
-                                 past_msg(MP_ROLE_USER, "Before 1970.", -DAY)};
-    char *block = render_past(m, 4);
+    /* each day written once, where it starts: the same UTC day (an hour
+       later), the next, then the undated before 1970 (one day), after 9999 */
+    struct mp_mem_message m[] = {
+        past_msg(MP_ROLE_USER, "I adopted a beagle.", MAY8),
+        past_msg(MP_ROLE_ASSISTANT, "Congratulations!", MAY8 + 3600000),
+        past_msg(MP_ROLE_USER, "She chewed a shoe.", MAY8 + DAY),
+        past_msg(MP_ROLE_USER, "Undated.", 0),
+        past_msg(MP_ROLE_USER, "Before 1970.", -DAY),
+        past_msg(MP_ROLE_ASSISTANT, "Far future.", INT64_C(253402300800000))};
+    char *block = render_past(m, 6);
     ck_assert_str_eq(fx_line_with(block, "[Relevant"),
                      "[Relevant past conversation]: (2023-05-08, user) I adopted a beagle. | "
-                     "(2023-05-09, assistant) Congratulations! | (user) Undated. | (user) Before "
-                     "1970.");
+                     "(assistant) Congratulations! | (2023-05-09, user) She chewed a shoe. | "
+                     "(no date, user) Undated. | (user) Before 1970. | (no date, assistant) Far "
+                     "future.");
     /* the line comes after the summary */
     ck_assert_ptr_nonnull(strstr(block, "summary]: A summary." PAST_HEAD));
     free(block);
@@ -656,9 +663,15 @@ END_TEST
 START_TEST(test_memblock_past_bytes_first_and_after)
 {
     struct mp_mem_message m = past_msg(MP_ROLE_USER, "x", 0);
-    ck_assert_uint_eq(mp_memblock_past_bytes(&m, false, SIZE_MAX), MP_MEMBLOCK_PAST_MIN);
-    ck_assert_uint_eq(mp_memblock_past_bytes(&m, true, SIZE_MAX), strlen(PAST_HEAD "(user) x"));
-    ck_assert_uint_eq(mp_memblock_past_bytes(&m, false, MP_MEMBLOCK_PAST_MIN - 1), 0);
+    struct mp_mem_message dated = past_msg(MP_ROLE_USER, "x", MAY8);
+    ck_assert_uint_eq(mp_memblock_past_bytes(&m, false, false, SIZE_MAX), MP_MEMBLOCK_PAST_MIN);
+    ck_assert_uint_eq(mp_memblock_past_bytes(&m, true, false, SIZE_MAX),
+                      strlen(PAST_HEAD "(user) x"));
+    ck_assert_uint_eq(mp_memblock_past_bytes(&m, true, true, SIZE_MAX),
+                      strlen(PAST_HEAD "(no date, user) x"));
+    ck_assert_uint_eq(mp_memblock_past_bytes(&dated, false, true, SIZE_MAX),
+                      MP_MEMBLOCK_PAST_MIN + strlen("2023-05-08, "));
+    ck_assert_uint_eq(mp_memblock_past_bytes(&m, false, false, MP_MEMBLOCK_PAST_MIN - 1), 0);
 }
 END_TEST
 

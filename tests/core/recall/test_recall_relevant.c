@@ -74,7 +74,9 @@ static size_t past_bytes(void)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan.npast; i++)
-        n += mp_memblock_past_bytes(plan.past[i], i == 0, SIZE_MAX);
+        n += mp_memblock_past_bytes(plan.past[i], i == 0,
+                                    i == 0 || !mp_memblock_same_day(plan.past[i - 1], plan.past[i]),
+                                    SIZE_MAX);
     return n;
 }
 
@@ -285,7 +287,7 @@ START_TEST(test_relevant_past_line_oldest_first_with_dates)
     ck_assert_str_eq(fx_line_with(block, "[Relevant"),
                      "[Relevant past conversation]: (2023-05-09, user) The pipeline migration at "
                      "work slipped again | (2023-06-01, user) Rex chewed my climbing shoes | "
-                     "(2023-06-01, assistant) Maybe keep the shoes on a high shelf.");
+                     "(assistant) Maybe keep the shoes on a high shelf.");
     free(block);
 }
 END_TEST

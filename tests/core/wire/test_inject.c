@@ -515,8 +515,8 @@ START_TEST(test_inject_relevant_asks_the_newest_user_message)
     fs_pets();
     block = block_with_source(body, MP_RETRIEVAL_RELEVANT, true, &plan);
     ck_assert_str_eq(fx_line_with(block, PAST),
-                     PAST "(2023-06-01, user) Rex chewed my climbing shoes | (2023-06-01, "
-                          "assistant) Maybe keep the shoes on a high shelf.");
+                     PAST "(2023-06-01, user) Rex chewed my climbing shoes | (assistant) Maybe "
+                          "keep the shoes on a high shelf.");
     ck_assert_str_eq(fx_line_with(block, "[User"),
                      "[User profile]: pet: a beagle named Rex (as of 2024-05-01) | name: Ada (as "
                      "of 2024-05-01) | city: Lisbon (as of 2024-05-01) | job: data engineer at "
