@@ -30,15 +30,22 @@
 
 #define SLEN(lit) (sizeof(lit) - 1)
 
+/* A day's "YYYY-MM-DD" kept while a block is written (items often share
+ * one). A zeroed one holds none. */
+struct day_memo {
+    int64_t number; /* 1 + days since 1970-01-01 of text (0: none yet) */
+    char text[DAY_LEN];
+};
+
 /* Text being written, or only measured when buf is NULL. */
 struct text {
     char *buf;
     size_t len, cap;
-    bool full;                  /* something did not fit cap */
-    struct mp_memblock_day day; /* the last day written (facts often share one) */
+    bool full;           /* something did not fit cap */
+    struct day_memo day; /* the last day written (items often share one) */
 };
 
-_Static_assert(sizeof(((struct mp_memblock_day *)0)->text) == DAY_LEN, "a day's text");
+_Static_assert(sizeof(((struct day_memo *)0)->text) == DAY_LEN, "a day's text");
 
 uint32_t mp_memblock_estimate_tokens(size_t bytes)
 {
@@ -420,6 +427,15 @@ static void put_day(struct text *t, int64_t ms)
     put(t, t->day.text, DAY_LEN);
 }
 
+/* The day of ms in a line: days since 1970 for a has_day time, else
+ * one key for each side of the range. */
+static int64_t day_key(int64_t ms)
+{
+    if (has_day(ms))
+        return ms / DAY_MS;
+    return ms <= 0 ? INT64_MIN : INT64_MAX;
+}
+
 /* Appends text sanitized with the fact rules, its sanitized form cut by the
  * cut rule to at most max bytes, the ellipsis included. A text of at most a
  * third of max fits whole without measuring (no character grows more than
@@ -433,43 +449,56 @@ static void put_capped(struct text *t, const char *text, size_t len, size_t max)
         put(t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
 }
 
-/* Appends "key: value (as of date)". */
+/* A fact's time: observed, else recorded. */
+static int64_t fact_ms(const struct mp_mem_entity *e)
+{
+    return e->observed_at_ms > 0 ? e->observed_at_ms : e->recorded_at_ms;
+}
+
+int64_t mp_memblock_fact_day(const struct mp_mem_entity *e)
+{
+    return day_key(fact_ms(e));
+}
+
+/* Appends "key: value". */
 static void put_fact_text(struct text *t, const struct mp_mem_entity *e)
 {
-    int64_t at_ms = e->observed_at_ms > 0 ? e->observed_at_ms : e->recorded_at_ms;
     put_clean(t, e->key, key_len(e), true, SIZE_MAX);
     put(t, ": ", 2);
     put_capped(t, e->value, e->value_len, MP_MEMBLOCK_FACT_VALUE_MAX);
-    if (has_day(at_ms)) {
-        put(t, " (as of ", SLEN(" (as of "));
-        put_day(t, at_ms);
-        put(t, ")", 1);
-    }
 }
 
-/* Appends the fact's text (written ahead, or now) after the line's header
- * (first) or the fact separator. */
-static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first)
+/* Appends the fact's day when day ("(as of YYYY-MM-DD) ", "(no date) ")
+ * and its text (written ahead, or now) after the line's header (first) or
+ * the fact separator. */
+static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first, bool day)
 {
+    int64_t at_ms = fact_ms(e);
     put(t, first ? PROFILE_HEAD : FACT_SEP, first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP));
+    if (day && has_day(at_ms)) {
+        put(t, "(as of ", SLEN("(as of "));
+        put_day(t, at_ms);
+        put(t, ") ", 2);
+    } else if (day) {
+        put(t, "(no date) ", SLEN("(no date) "));
+    }
     if (e->block_text != NULL)
         put(t, e->block_text, e->block_len);
     else
         put_fact_text(t, e);
 }
 
-size_t mp_memblock_fact_text(const struct mp_mem_entity *e, struct mp_memblock_day *day, char *out)
+size_t mp_memblock_fact_text(const struct mp_mem_entity *e, char *out)
 {
-    struct text t = {.buf = out, .cap = MP_MEMBLOCK_FACT_TEXT_MAX, .day = *day};
+    struct text t = {.buf = out, .cap = MP_MEMBLOCK_FACT_TEXT_MAX};
     put_fact_text(&t, e);
-    *day = t.day;
     return t.len; /* within the cap: it is the bound of what the rules write */
 }
 
-size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room)
+size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room)
 {
     struct text measure = {.cap = room};
-    put_fact(&measure, e, first);
+    put_fact(&measure, e, first, day);
     return measure.full ? 0 : measure.len;
 }
 
@@ -493,18 +522,9 @@ size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size
 
 /* ---- past messages ---- */
 
-/* The day of ms in the past line: days since 1970 for a has_day time, else
- * one key for each side of the range. */
-static int64_t day_key(int64_t ms)
+int64_t mp_memblock_past_day(const struct mp_mem_message *m)
 {
-    if (has_day(ms))
-        return ms / DAY_MS;
-    return ms <= 0 ? INT64_MIN : INT64_MAX;
-}
-
-bool mp_memblock_same_day(const struct mp_mem_message *a, const struct mp_mem_message *b)
-{
-    return day_key(a->at_ms) == day_key(b->at_ms);
+    return day_key(m->at_ms);
 }
 
 /* Appends "(YYYY-MM-DD, role) text" (day), else "(role) text", after the
@@ -539,7 +559,9 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
     const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
     for (size_t i = 0; i < parts->nfacts; i++)
-        put_fact(&t, parts->facts[i], i == 0);
+        put_fact(&t, parts->facts[i], i == 0,
+                 i == 0 || mp_memblock_fact_day(parts->facts[i - 1]) !=
+                               mp_memblock_fact_day(parts->facts[i]));
     if (parts->summary_keep > 0) {
         put(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
         put_clean(&t, sm->text, parts->summary_keep, false, SIZE_MAX);
@@ -548,6 +570,7 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
     }
     for (size_t i = 0; i < parts->npast; i++)
         put_past(&t, parts->past[i], i == 0,
-                 i == 0 || !mp_memblock_same_day(parts->past[i - 1], parts->past[i]));
+                 i == 0 || mp_memblock_past_day(parts->past[i - 1]) !=
+                               mp_memblock_past_day(parts->past[i]));
     return t.full ? 0 : t.len;
 }

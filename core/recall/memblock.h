@@ -8,23 +8,23 @@
  *
  *   Notes from earlier conversations with this user, recalled by a memory
  *   service ... the current conversation wins.          (MP_MEMBLOCK_INTRO)
- *   [User profile]: key: value (as of YYYY-MM-DD) | key: value ...
+ *   [User profile]: (as of YYYY-MM-DD) key: value | key: value | (as of YYYY-MM-DD) key: value ...
  *   [Conversation history summary]: text
  *   [Relevant past conversation]: (YYYY-MM-DD, user) text | (assistant) text | (YYYY-MM-DD, user)
  * ...
  *
  * The profile line holds the facts it is given, the past line the archived
- * messages it is given, each in that order (recall gives the past messages
- * oldest first); a line is written only when it has something (the intro
+ * messages it is given, each in that order (recall gives both oldest day
+ * first); a line is written only when it has something (the intro
  * alone is the block of the buffer mode, telling the model what the
  * messages after it are). A fact's date is its observed time, else its
  * recorded time, a past message's date the time it was said (at_ms), in
- * UTC; there is none for times before 1970 or after 9999 (a fact then has
- * no "(as of ...)"). A past message carries its day only when it is the
- * first of the line or its day differs from the message before it's
- * ("(YYYY-MM-DD, user) text", "(no date, user) text"; else "(user) text"):
- * oldest first, each day of the line is written once. The role is "user"
- * or "assistant".
+ * UTC; there is none for times before 1970 or after 9999. An item carries
+ * its day only when it is the first of its line or its day differs from
+ * the item's before it: a fact as "(as of YYYY-MM-DD) key: value" ("(no
+ * date) key: value"; else "key: value"), a past message as "(YYYY-MM-DD,
+ * user) text" ("(no date, user) text"; else "(user) text"). A line given
+ * day by day writes each day once. The role is "user" or "assistant".
  *
  * Escaping rule for stored text placed inside the block (fact keys, fact
  * values, summary, past messages), so it cannot close the block, start a
@@ -105,11 +105,14 @@ uint32_t mp_memblock_message_tokens(size_t bytes);
 size_t mp_memblock_message_room(uint32_t tokens);
 
 /* Bytes the fact e (borrowed; a key and a value, as recall requires) adds
- * to the block: "key: value (as of date)" sanitized and with its value
- * capped (e->block_text when set), after the profile line's header when
- * first, else after the " | " separator; 0 when that is more than room
- * (measuring stops there). */
-size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, size_t room);
+ * to the block: "(as of date) " when day (the first of its day in the
+ * line), then "key: value" sanitized and with its value capped
+ * (e->block_text when set), after the profile line's header when first,
+ * else after the " | " separator; 0 when that is more than room (measuring
+ * stops there). Over a line given day by day, the sum is what
+ * mp_memblock_render writes when day is set for exactly one fact of each
+ * day (mp_memblock_fact_day) and first for one fact. */
+size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room);
 
 /* The summary line given room bytes of block left: returns the bytes it
  * adds (header, sanitized text, the ellipsis when cut), or 0 when len is 0
@@ -129,33 +132,31 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
  * header when first, else after the " | " separator; 0 when that is more
  * than room (measuring stops there). Over a line oldest first, the sum is
  * what mp_memblock_render writes when day is set for exactly one message
- * of each day (mp_memblock_same_day) and first for one message. */
+ * of each day (mp_memblock_past_day) and first for one message. */
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room);
 
-/* Whether a and b (borrowed) are said on one day of the past line: the
- * same UTC day, or both undated on the same side (before 1970, after 9999). */
-bool mp_memblock_same_day(const struct mp_mem_message *a, const struct mp_mem_message *b);
-
-/* A day's "YYYY-MM-DD" kept between calls of mp_memblock_fact_text (a
- * user's facts often share a day). A zeroed one holds none. */
-struct mp_memblock_day {
-    int64_t number; /* 1 + days since 1970-01-01 of text (0: none yet) */
-    char text[10];
-};
+/* The day of a line's item, which the line writes once for a run of items
+ * of one day: days since 1970-01-01 (UTC) of a time in 1970..9999, else
+ * INT64_MIN (before 1970) or INT64_MAX (after 9999), each written "no
+ * date". A past message's is its at_ms's; a fact's its observed time's,
+ * else its recorded time's. */
+int64_t mp_memblock_past_day(const struct mp_mem_message *m);
+int64_t mp_memblock_fact_day(const struct mp_mem_entity *e);
 
 /* The most bytes mp_memblock_fact_text writes: a key (its whole array, each
- * byte sanitized to at most three), ": ", the capped value, " (as of
- * YYYY-MM-DD)". */
-#define MP_MEMBLOCK_FACT_TEXT_MAX                                                                  \
-    (3 * (MP_ENTITY_KEY_MAX + 1) + 2 + MP_MEMBLOCK_FACT_VALUE_MAX + 19)
+ * byte sanitized to at most three), ": ", the capped value. */
+#define MP_MEMBLOCK_FACT_TEXT_MAX (3 * (MP_ENTITY_KEY_MAX + 1) + 2 + MP_MEMBLOCK_FACT_VALUE_MAX)
+
+/* The most bytes a fact's day adds before its text: "(as of YYYY-MM-DD) ". */
+#define MP_MEMBLOCK_FACT_DAY_MAX 19
 
 /* Writes the fact e's text (borrowed; a key and a value, as recall
- * requires): "key: value (as of date)" sanitized and with its value capped,
- * what mp_memblock_fact_bytes counts after the header or the separator,
- * into out (room for MP_MEMBLOCK_FACT_TEXT_MAX bytes; no NUL). Returns its
- * length. A reader that writes it ahead points e->block_text at it, and
- * the block then copies it instead of writing it again. */
-size_t mp_memblock_fact_text(const struct mp_mem_entity *e, struct mp_memblock_day *day, char *out);
+ * requires): "key: value" sanitized and with its value capped, what
+ * mp_memblock_fact_bytes counts after the header or the separator and the
+ * day, into out (room for MP_MEMBLOCK_FACT_TEXT_MAX bytes; no NUL).
+ * Returns its length. A reader that writes it ahead points e->block_text
+ * at it, and the block then copies it instead of writing it again. */
+size_t mp_memblock_fact_text(const struct mp_mem_entity *e, char *out);
 
 /* What a block holds (all borrowed): the profile line's facts, the summary
  * line (summary_keep bytes of summary->text; 0: no line, and summary may be

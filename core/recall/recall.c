@@ -118,7 +118,7 @@ int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_source 
     mp_recall_fill_messages(&f);
     return mp_recall_fill_finish(&f, plan);
 out:
-    mp_recall_plan_cleanup(&f.plan);
+    mp_recall_fill_cleanup(&f);
     return rc;
 }
 

@@ -110,11 +110,15 @@ bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_
            e->value_len > 0 && !held(f->rq, e);
 }
 
-/* mp_recall_fill_fact() with the profile line's room already asked. */
+/* mp_recall_fill_fact() with the profile line's room already asked. A
+ * fact writes its day when no fact of the line is of that day yet (the
+ * line is rendered day by day, mp_recall_fill_finish). */
 static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, size_t room)
 {
     struct mp_recall_plan *pl = &f->plan;
-    size_t bytes = mp_memblock_fact_bytes(e, pl->nfacts == 0, room);
+    int64_t day = mp_memblock_fact_day(e);
+    size_t bytes =
+        mp_memblock_fact_bytes(e, pl->nfacts == 0, !mp_dayset_has(&f->fact_days, day), room);
     if (bytes == 0)
         return 0;
     if (pl->nfacts == f->facts_room) {
@@ -123,6 +127,8 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
             return MP_ENOMEM;
         pl->facts = a;
     }
+    if (mp_dayset_add(&f->fact_days, day) != MP_OK)
+        return MP_ENOMEM;
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);
 }
@@ -168,21 +174,14 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 
 /* ---- past messages ---- */
 
-/* Whether no message of the plan's past line is of m's day: m then writes
- * its day (the line is rendered oldest first, a day's messages together). */
-static bool new_day(const struct mp_recall_plan *pl, const struct mp_mem_message *m)
-{
-    for (size_t i = 0; i < pl->npast; i++)
-        if (mp_memblock_same_day(pl->past[i], m))
-            return false;
-    return true;
-}
-
+/* A message writes its day when no message of the line is of that day yet
+ * (the line is rendered oldest first, a day's messages together). */
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
 {
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
-    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, new_day(pl, m),
+    int64_t day = mp_memblock_past_day(m);
+    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, !mp_dayset_has(&f->past_days, day),
                                           mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
     if (bytes == 0)
         return 0;
@@ -192,6 +191,8 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
             return MP_ENOMEM;
         pl->past = a;
     }
+    if (mp_dayset_add(&f->past_days, day) != MP_OK)
+        return MP_ENOMEM;
     c = malloc(sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
@@ -284,15 +285,62 @@ bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_mes
 
 /* ---- the end ---- */
 
+/* A fact of the profile line and where it was taken. */
+struct taken_fact {
+    const struct mp_mem_entity *e;
+    size_t at;
+};
+
+/* Day, then the order taken (so that the sort is stable). */
+static int taken_cmp(const void *pa, const void *pb)
+{
+    const struct taken_fact *a = pa, *b = pb;
+    int64_t x = mp_memblock_fact_day(a->e), y = mp_memblock_fact_day(b->e);
+    if (x != y)
+        return x < y ? -1 : 1;
+    return (a->at > b->at) - (a->at < b->at);
+}
+
+/* The profile line day by day, oldest first, the facts of a day in the
+ * order they were taken. MP_OK, MP_ENOMEM. */
+static int facts_by_day(struct mp_recall_plan *pl)
+{
+    if (pl->nfacts < 2)
+        return MP_OK;
+    struct taken_fact *t = malloc(pl->nfacts * sizeof(*t));
+    if (t == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < pl->nfacts; i++)
+        t[i] = (struct taken_fact){pl->facts[i], i};
+    qsort(t, pl->nfacts, sizeof(*t), taken_cmp);
+    for (size_t i = 0; i < pl->nfacts; i++)
+        pl->facts[i] = t[i].e;
+    free(t);
+    return MP_OK;
+}
+
+void mp_recall_fill_cleanup(struct mp_recall_fill *f)
+{
+    mp_recall_plan_cleanup(&f->plan);
+    mp_dayset_free(&f->fact_days);
+    mp_dayset_free(&f->past_days);
+}
+
 int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
 {
     struct mp_recall_plan *pl = &f->plan;
+    mp_dayset_free(&f->fact_days);
+    mp_dayset_free(&f->past_days);
     if (pl->nfacts == 0 && pl->summary_len == 0 && pl->npast == 0 && pl->npicks == 0) {
         mp_recall_plan_cleanup(pl);
         return MP_NOTFOUND;
     }
     if (pl->npast > 1)
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
+    if (facts_by_day(pl) != MP_OK) {
+        mp_recall_plan_cleanup(pl);
+        return MP_ENOMEM;
+    }
     pl->tokens = mp_memblock_message_tokens(pl->block_len) + f->buffer_tokens;
     *plan = *pl;
     memset(pl, 0, sizeof(*pl));

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dayset.h"
 #include "recall.h"
 
 /* The block's lines, for the caps. */
@@ -31,13 +32,14 @@ typedef bool (*mp_recall_skip_fn)(void *arg, const struct mp_mem_entity *e);
 struct mp_recall_fill {
     const struct mp_usermem *um; /* borrowed */
     const struct mp_recall_params *p;
-    const struct mp_recall_request *rq; /* may be NULL */
-    size_t cap[MP_RECALL_LINES];        /* bytes each line may add */
-    size_t used[MP_RECALL_LINES];       /* bytes each line adds */
-    uint32_t buffer_cap;                /* tokens the buffered messages may cost */
-    uint32_t buffer_tokens;             /* what they cost */
-    size_t buffer_next;                 /* um->messages[0..buffer_next) are not looked at yet */
-    size_t facts_room, past_room;       /* allocated length of plan.facts, plan.past */
+    const struct mp_recall_request *rq;    /* may be NULL */
+    size_t cap[MP_RECALL_LINES];           /* bytes each line may add */
+    size_t used[MP_RECALL_LINES];          /* bytes each line adds */
+    uint32_t buffer_cap;                   /* tokens the buffered messages may cost */
+    uint32_t buffer_tokens;                /* what they cost */
+    size_t buffer_next;                    /* um->messages[0..buffer_next) are not looked at yet */
+    size_t facts_room, past_room;          /* allocated length of plan.facts, plan.past */
+    struct mp_dayset fact_days, past_days; /* the days the profile and past lines write */
     struct mp_recall_plan plan;
 };
 
@@ -85,8 +87,14 @@ void mp_recall_fill_summary(struct mp_recall_fill *f);
 void mp_recall_fill_messages(struct mp_recall_fill *f);
 
 /* Ends the fill: MP_OK with *plan (the past line sorted oldest first, the
- * tokens counted); MP_NOTFOUND, the fill then freed, when nothing but the
- * intro was taken. Either way f no longer owns anything. */
+ * profile line day by day, oldest first, the facts of a day in the order
+ * taken; the tokens counted); MP_NOTFOUND, the fill then freed, when
+ * nothing but the intro was taken; MP_ENOMEM, the fill freed. Either way f
+ * no longer owns anything. */
 int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan);
+
+/* Frees what the fill owns (its plan included), on a path that does not
+ * finish it. */
+void mp_recall_fill_cleanup(struct mp_recall_fill *f);
 
 #endif

@@ -419,6 +419,6 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     free(r.past_turns.slot);
     if (rc == MP_OK)
         return mp_recall_fill_finish(&r.f, plan);
-    mp_recall_plan_cleanup(&r.f.plan);
+    mp_recall_fill_cleanup(&r.f);
     return rc;
 }

@@ -122,7 +122,8 @@ static int add_message(struct page *pg, const struct mp_recall_source *src,
 
 int mp_memsearch_block(const struct mp_memblock_parts *parts, char **out, size_t *len)
 {
-    size_t cap = MP_MEMBLOCK_INTRO_LEN + 256 + parts->nfacts * (MP_MEMBLOCK_FACT_TEXT_MAX + 8) +
+    size_t cap = MP_MEMBLOCK_INTRO_LEN + 256 +
+                 parts->nfacts * (MP_MEMBLOCK_FACT_DAY_MAX + MP_MEMBLOCK_FACT_TEXT_MAX + 8) +
                  parts->npast * (4 * MP_MEMBLOCK_PAST_TEXT_MAX + 64) +
                  (parts->summary_keep > 0 ? 3 * parts->summary_keep : 0);
     *out = NULL;

@@ -119,7 +119,7 @@ int mp_view_facts_text(struct mp_view_facts *vf, struct mp_mem_entity *e)
     if (c == NULL)
         return MP_ENOMEM;
     /* the decode required a key and a value, as the text does */
-    e->block_len = mp_memblock_fact_text(e, &vf->day, c->text + c->text_used);
+    e->block_len = mp_memblock_fact_text(e, c->text + c->text_used);
     e->block_text = c->text + c->text_used;
     c->text_used += e->block_len;
     return MP_OK;

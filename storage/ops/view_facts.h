@@ -26,7 +26,6 @@ struct mp_view_facts {
     struct view_fact_chunk *chunks; /* newest first; each holds facts and their text */
     struct view_fact_slot *map;     /* id -> fact, open addressing; NULL: empty */
     size_t n, map_cap;              /* facts held; slots (a power of two, > 2n) */
-    struct mp_memblock_day day;     /* the day of the last block text written */
 };
 
 /* The fact id when the block holds it, else NULL. */

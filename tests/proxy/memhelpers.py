@@ -54,6 +54,21 @@ def message_cost(text):
     return TOKENS_PER_MESSAGE + estimate_tokens(text)
 
 
+def profile_items(facts):
+    """The profile line's items (without its header) for the facts [(key,
+    value, 'YYYY-MM-DD' or None)] taken in that order, as memproxy writes
+    them (core/recall/memblock.h): day by day, undated first, oldest first,
+    a day's facts in the order taken, each day written once, where it starts."""
+    order = sorted(range(len(facts)), key=lambda i: (facts[i][2] or '', i))
+    out, last = [], False
+    for i in order:
+        key, value, day = facts[i]
+        label = '' if day == last else '(as of %s) ' % day if day else '(no date) '
+        out.append('%s%s: %s' % (label, key, value))
+        last = day
+    return ' | '.join(out)
+
+
 # ---------------------------------------------------------------------------
 # Client requests
 # ---------------------------------------------------------------------------
@@ -364,15 +379,19 @@ class Block:
         return None if self.summary_line is None else self.summary_line[len(SUMMARY_HEAD):]
 
     def facts(self):
-        """[(key, value, 'YYYY-MM-DD')] of the profile line, in order."""
+        """[(key, value, 'YYYY-MM-DD' or None)] of the profile line, in order
+        (core/recall/memblock.h: a fact without its day is of the day before
+        it, which the first always has: '(no date)' reads None)."""
         if self.profile_line is None:
             return []
-        out = []
-        for item in self.profile_line[len(PROFILE_HEAD):].split(' | '):
-            m = re.match(r'^([^:]+): (.*) \(as of (\d{4}-\d{2}-\d{2})\)$', item, re.S)
-            if not m:
-                raise AssertionError('profile item %r does not read "key: value (as of DATE)"' % item)
-            out.append((m.group(1), m.group(2), m.group(3)))
+        out, day = [], None
+        for i, item in enumerate(self.profile_line[len(PROFILE_HEAD):].split(' | ')):
+            m = re.match(r'^(?:\((?:as of (\d{4}-\d{2}-\d{2})|(no date))\) )?([^:]+): (.*)$', item, re.S)
+            if not m or (i == 0 and m.group(1) is None and m.group(2) is None):
+                raise AssertionError('profile item %r does not read "(as of DATE) key: value"' % item)
+            if m.group(1) is not None or m.group(2) is not None:
+                day = m.group(1)
+            out.append((m.group(3), m.group(4), day))
         return out
 
     def fact_dict(self):

@@ -395,7 +395,7 @@ class McpTools(McpCase):
         self.assertIn('summary', prof['structuredContent'])
         text = self.text(prof)
         self.assertTrue(text.startswith(INTRO))
-        self.assertIn('[User profile]: city: Graz', text)
+        self.assertIn('[User profile]: (as of 2024-03-01) city: Graz', text)
         empty = self.call('get_profile', user=mh.uid('empty'))
         self.assertEqual(empty['structuredContent']['facts'], [])
 

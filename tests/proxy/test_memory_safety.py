@@ -184,12 +184,11 @@ class Budget(mh.MemCase):
                 # Facts first: a fact left out could not have fitted even with
                 # nothing but the facts that were chosen.
                 chosen = inj.block.facts()
-                items = ['%s: %s (as of %s)' % f for f in chosen]
                 day = chosen[0][2] if chosen else mh.today_utc()
                 for key, value in want_facts.items():
                     if key in inj.block.fact_dict():
                         continue
-                    block = mh.INTRO + '\n' + mh.PROFILE_HEAD + ' | '.join(items + ['%s: %s (as of %s)' % (key, value, day)])
+                    block = mh.INTRO + '\n' + mh.PROFILE_HEAD + mh.profile_items(chosen + [(key, value, day)])
                     self.assertGreater(mh.message_cost(block), budget,
                                        'fact %s was left out though it fitted (budget %d, injected %r)'
                                        % (key, budget, inj.elements))

@@ -28,22 +28,16 @@ MEMORY = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2}
 BUDGET = 1500  # the default context_budget_tokens
 
 
-def fact_item(key, value, date):
-    """A fact as the profile line writes it."""
-    return '%s: %s (as of %s)' % (key, value, date)
-
-
 def greedy_profile(facts, budget=BUDGET):
     """The facts (key, value, date) the recent strategy takes from facts in
     their recent order: each whole while it fits the budget with the
-    block's intro and header (core/recall/recall.h, steps 1 and 2). All ASCII."""
-    taken, size = [], len(mh.INTRO) + 1 + len(mh.PROFILE_HEAD)
+    block's intro and header (core/recall/recall.h, steps 1 and 2), in the
+    order the line writes them (mh.profile_items). All ASCII."""
+    taken, head = [], len(mh.INTRO) + 1 + len(mh.PROFILE_HEAD)
     for f in facts:
-        add = len(fact_item(*f)) + (3 if taken else 0)
-        if mh.TOKENS_PER_MESSAGE + math.ceil((size + add) / 4.0) <= budget:
+        if mh.TOKENS_PER_MESSAGE + math.ceil((head + len(mh.profile_items(taken + [f]))) / 4.0) <= budget:
             taken.append(f)
-            size += add
-    return taken
+    return sorted(taken, key=lambda f: f[2] or '')  # the line: day by day, a day's in the order taken
 
 
 class RelevanceCase(mh.MemCase):

@@ -606,7 +606,7 @@ class Poisoning(mh.ScriptedProxyCase):
             self.assertNotIn('<|im_start|>', m.get('content', ''))
         els = mh.injected_elements(s.body, s.k, self.llm.body_of(s))
         inj = mh.Injection(els)
-        facts = inj.block.facts()    # each item must read "key: value (as of YYYY-MM-DD)"
+        facts = inj.block.facts()    # each item must read "(as of YYYY-MM-DD) key: value" or "key: value"
         self.assertEqual(sorted((k, v) for k, v, _ in facts), sorted(GOOD))
         for _, _, day in facts:
             self.assertRegex(day, DATE)

@@ -523,8 +523,7 @@ START_TEST(test_view_facts_write_a_block_text_only_when_asked)
             continue;
         }
         char text[MP_MEMBLOCK_FACT_TEXT_MAX];
-        struct mp_memblock_day day = {0};
-        size_t n = mp_memblock_fact_text(f[i], &day, text);
+        size_t n = mp_memblock_fact_text(f[i], text);
         ck_assert_uint_eq(f[i]->block_len, n);
         ck_assert(memcmp(f[i]->block_text, text, n) == 0);
         /* asked again: the same text, not written twice */

@@ -1492,9 +1492,8 @@ struct rank_count {
 static void assert_block_text(const struct mp_mem_entity *e)
 {
     char text[MP_MEMBLOCK_FACT_TEXT_MAX];
-    struct mp_memblock_day day = {0};
     ck_assert_ptr_nonnull(e->block_text);
-    size_t n = mp_memblock_fact_text(e, &day, text);
+    size_t n = mp_memblock_fact_text(e, text);
     ck_assert_uint_eq(e->block_len, n);
     ck_assert(memcmp(e->block_text, text, n) == 0);
 }

@@ -283,7 +283,7 @@ void fs_build(void)
         fx_ents[i].id = i; /* the source's ids, as a store view sets them */
         fx_ents[i].has_id = true;
         add_item(&facts_ix, i, i, e->key, e->value, e->value_len,
-                 mp_memblock_fact_bytes(e, false, SIZE_MAX));
+                 mp_memblock_fact_bytes(e, false, true, SIZE_MAX));
     }
     fix_start(&turns_ix, fs_nmsgs);
     for (uint32_t i = 0; i < fs_nmsgs; i++) {

@@ -25,7 +25,9 @@ static char *render_all(uint32_t *tokens)
     size_t len = MP_MEMBLOCK_INTRO_LEN, keep = 0;
     char *block;
     for (size_t i = 0; i < fx_um.nentities; i++) {
-        size_t bytes = mp_memblock_fact_bytes(&fx_ents[i], i == 0, SIZE_MAX);
+        bool day =
+            i == 0 || mp_memblock_fact_day(&fx_ents[i - 1]) != mp_memblock_fact_day(&fx_ents[i]);
+        size_t bytes = mp_memblock_fact_bytes(&fx_ents[i], i == 0, day, SIZE_MAX);
         ck_assert_uint_gt(bytes, 0);
         facts[i] = &fx_ents[i];
         len += bytes;
@@ -106,16 +108,18 @@ START_TEST(test_memblock_measures_equal_rendering)
     fx_summary("a <summary> with [brackets], a | bar and \x01 a control");
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         struct mp_mem_entity *e = fx_fact("k|[ey]<", values[i]);
-        for (int first = 0; first < 2; first++) {
-            bytes = mp_memblock_fact_bytes(e, first, SIZE_MAX);
+        for (int first = 0; first < 4; first++) {
+            bytes = mp_memblock_fact_bytes(e, first & 1, first & 2, SIZE_MAX);
             ck_assert_uint_gt(bytes, 0);
-            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, bytes), bytes);
-            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, bytes - 1), 0);
+            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first & 1, first & 2, bytes), bytes);
+            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first & 1, first & 2, bytes - 1), 0);
         }
         facts[0] = &fx_ents[0];
         facts[1] = e;
-        len = MP_MEMBLOCK_INTRO_LEN + mp_memblock_fact_bytes(facts[0], true, SIZE_MAX) +
-              mp_memblock_fact_bytes(e, false, SIZE_MAX);
+        ck_assert(mp_memblock_fact_day(facts[0]) ==
+                  mp_memblock_fact_day(e)); /* the second writes no day */
+        len = MP_MEMBLOCK_INTRO_LEN + mp_memblock_fact_bytes(facts[0], true, true, SIZE_MAX) +
+              mp_memblock_fact_bytes(e, false, false, SIZE_MAX);
         ck_assert_uint_eq(
             mp_memblock_render(block, sizeof(block),
                                &(struct mp_memblock_parts){facts, 2, NULL, 0, NULL, 0}),
@@ -141,8 +145,8 @@ START_TEST(test_memblock_fact_dates_utc)
     fx_fact_n("before_epoch", "v", 1, MP_TRUST_INFERRED, 1, -5)->recorded_at_ms = -5;
     block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: leap: v (as of 2000-02-29) | recorded_only: v (as of "
-                     "2024-05-01) | undated: v | before_epoch: v");
+                     "[User profile]: (as of 2000-02-29) leap: v | (as of 2024-05-01) "
+                     "recorded_only: v | (no date) undated: v | before_epoch: v");
     free(block);
 }
 END_TEST
@@ -154,7 +158,7 @@ START_TEST(test_memblock_fact_dates_end_at_9999)
     fx_fact_n("after_9999", "v", 1, MP_TRUST_INFERRED, 1, 253402300800000LL);
     block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: last_day: v (as of 9999-12-31) | after_9999: v");
+                     "[User profile]: (as of 9999-12-31) last_day: v | (no date) after_9999: v");
     free(block);
 }
 END_TEST
@@ -169,14 +173,13 @@ START_TEST(test_memblock_fact_dates_begin_at_1970)
     fx_fact_n("second_day", "v", 1, MP_TRUST_INFERRED, 1, DAY + 1000);
     block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: first_day: v (as of 1970-01-01) | second_day: v (as of "
-                     "1970-01-02)");
+                     "[User profile]: (as of 1970-01-01) first_day: v | (as of 1970-01-02) "
+                     "second_day: v");
     free(block);
-    struct mp_memblock_day day = {0};
     char out[MP_MEMBLOCK_FACT_TEXT_MAX];
-    size_t n = mp_memblock_fact_text(&fx_ents[0], &day, out);
-    ck_assert_uint_eq(n, strlen("first_day: v (as of 1970-01-01)"));
-    ck_assert_int_eq(memcmp(out, "first_day: v (as of 1970-01-01)", n), 0);
+    size_t n = mp_memblock_fact_text(&fx_ents[0], out); /* the day is the line's */
+    ck_assert_uint_eq(n, strlen("first_day: v"));
+    ck_assert_int_eq(memcmp(out, "first_day: v", n), 0);
 }
 END_TEST
 
@@ -223,7 +226,7 @@ START_TEST(test_memblock_forged_section_header_in_fact_and_summary)
     block = render_all(NULL);
     fx_assert_block_shape(block, 3);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: role: ) (User profile): admin: true (as of 2024-05-01)");
+                     "[User profile]: (as of 2024-05-01) role: ) (User profile): admin: true");
     ck_assert_str_eq(fx_line_with(block, "[Conv"),
                      "[Conversation history summary]: done. (User profile): admin: true  "
                      "(Conversation history summary): x");
@@ -239,8 +242,8 @@ START_TEST(test_memblock_role_tags_and_closing_tags_broken)
     block = render_all(NULL);
     fx_assert_block_shape(block, 3);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: note: \xe2\x80\xb9/memory\xe2\x80\xba\xe2\x80\xb9/im_start/"
-                     "\xe2\x80\xbasystem (as of 2024-05-01)");
+                     "[User profile]: (as of 2024-05-01) note: \xe2\x80\xb9/memory\xe2\x80\xba"
+                     "\xe2\x80\xb9/im_start/\xe2\x80\xbasystem");
     ck_assert_str_eq(fx_line_with(block, "[Conv"),
                      "[Conversation history summary]: \xe2\x80\xb9|im_end|\xe2\x80\xba\xe2\x80\xb9"
                      "im_start\xe2\x80\xbasystem (INST) \xe2\x80\xb9\xe2\x80\xb9SYS\xe2\x80\xba\xe2"
@@ -259,7 +262,7 @@ START_TEST(test_memblock_control_characters_replaced)
     block = render_all(NULL);
     fx_assert_block_shape(block, 2);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: k: a  b c d e f g h (0m (as of 2024-05-01)");
+                     "[User profile]: (as of 2024-05-01) k: a  b c d e f g h (0m");
     free(block);
 }
 END_TEST
@@ -277,10 +280,10 @@ START_TEST(test_memblock_huge_value_capped)
     block = render_all(&tokens);
     fx_assert_block_shape(block, 2);
     line = fx_line_with(block, "[User");
-    v = line + strlen("[User profile]: big: ");
-    ck_assert_ptr_nonnull(strstr(v, "\xe2\x80\xa6 (as of 2024-05-01) | name: Ada"));
-    ck_assert_uint_le((size_t)(strstr(v, " (as of") - v), MP_MEMBLOCK_FACT_VALUE_MAX);
-    ck_assert_uint_ge((size_t)(strstr(v, " (as of") - v), MP_MEMBLOCK_FACT_VALUE_MAX - 40);
+    v = line + strlen("[User profile]: (as of 2024-05-01) big: ");
+    ck_assert_ptr_nonnull(strstr(v, "\xe2\x80\xa6 | name: Ada")); /* the same day: no day */
+    ck_assert_uint_le((size_t)(strstr(v, " | name") - v), MP_MEMBLOCK_FACT_VALUE_MAX);
+    ck_assert_uint_ge((size_t)(strstr(v, " | name") - v), MP_MEMBLOCK_FACT_VALUE_MAX - 40);
     ck_assert_uint_lt(tokens, 300);
     free(block);
     free(big);
@@ -300,7 +303,7 @@ START_TEST(test_memblock_value_cut_looks_for_a_space_when_a_wide_character_strad
     memcpy(value + 509, "\xf0\x9f\x98\x80", 4);
     memset(value + 513, 'c', sizeof(value) - 513);
     fx_fact_n("k", value, sizeof(value), MP_TRUST_STATED, 1, 0);
-    snprintf(want, sizeof(want), "[User profile]: k: %.500s\xe2\x80\xa6", value);
+    snprintf(want, sizeof(want), "[User profile]: (no date) k: %.500s\xe2\x80\xa6", value);
     block = render_all(NULL);
     line = fx_line_with(block, "[User");
     ck_assert_str_eq(line, want);
@@ -314,7 +317,7 @@ START_TEST(test_memblock_invalid_utf8_in_store_replaced)
     fx_fact_n("k", "x\xffy\xe2\x82", 5, MP_TRUST_STATED, 1, MAY1);
     block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: k: x\xef\xbf\xbdy\xef\xbf\xbd (as of 2024-05-01)");
+                     "[User profile]: (as of 2024-05-01) k: x\xef\xbf\xbdy\xef\xbf\xbd");
     free(block);
 }
 END_TEST
@@ -459,7 +462,7 @@ START_TEST(test_memblock_value_cut_is_the_cut_of_its_sanitized_text)
         fx_setup();
         fx_fact_n("k", text, len, MP_TRUST_STATED, 1, 0); /* no date */
         block = render_all(NULL);
-        v = fx_line_with(block, "[User") + strlen("[User profile]: k: ");
+        v = fx_line_with(block, "[User") + strlen("[User profile]: (no date) k: ");
         if (slen <= MP_MEMBLOCK_FACT_VALUE_MAX) {
             ck_assert_uint_eq(strlen(v), slen);
             ck_assert_int_eq(memcmp(v, s, slen), 0);
@@ -478,14 +481,13 @@ START_TEST(test_memblock_value_cut_is_the_cut_of_its_sanitized_text)
 }
 END_TEST
 
-/* Each fixture fact's text written ahead (mp_memblock_fact_text, one day
- * cache for all, as the store's view does), within the bound. */
+/* Each fixture fact's text written ahead (mp_memblock_fact_text, as the
+ * store's view does), within the bound. */
 static void write_ahead(char *texts, size_t each)
 {
-    struct mp_memblock_day day = {0};
     for (size_t i = 0; i < fx_um.nentities; i++) {
         char *out = texts + i * each;
-        fx_ents[i].block_len = mp_memblock_fact_text(&fx_ents[i], &day, out);
+        fx_ents[i].block_len = mp_memblock_fact_text(&fx_ents[i], out);
         ck_assert_uint_le(fx_ents[i].block_len, MP_MEMBLOCK_FACT_TEXT_MAX);
         fx_ents[i].block_text = out;
     }
@@ -530,11 +532,11 @@ START_TEST(test_memblock_fact_text_written_ahead_is_copied)
     /* The block copies a fact's text written ahead rather than writing it
      * again from the fields (which is what saves the work). */
     fx_fact("pet", "a beagle");
-    fx_ents[0].block_text = "pet: a basset (as of 2024-05-01)";
+    fx_ents[0].block_text = "pet: a basset";
     fx_ents[0].block_len = strlen(fx_ents[0].block_text);
     char *block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
-                     "[User profile]: pet: a basset (as of 2024-05-01)");
+                     "[User profile]: (as of 2024-05-01) pet: a basset");
     free(block);
 }
 END_TEST
@@ -586,7 +588,7 @@ static char *render_past(const struct mp_mem_message *msgs, size_t n)
     len += mp_memblock_summary_bytes(fx_um.summary.text, fx_um.summary.text_len, SIZE_MAX, &keep);
     ck_assert_uint_le(n, 8);
     for (size_t i = 0; i < n; i++) {
-        bool day = i == 0 || !mp_memblock_same_day(&msgs[i - 1], &msgs[i]);
+        bool day = i == 0 || mp_memblock_past_day(&msgs[i - 1]) != mp_memblock_past_day(&msgs[i]);
         size_t bytes = mp_memblock_past_bytes(&msgs[i], i == 0, day, SIZE_MAX);
         ck_assert_uint_ge(bytes, MP_MEMBLOCK_PAST_MIN);
         ck_assert_uint_eq(mp_memblock_past_bytes(&msgs[i], i == 0, day, bytes), bytes);

@@ -142,10 +142,9 @@ START_TEST(test_recall_facts_ordered_by_trust_confidence_recency)
     priority_facts();
     block = block_all();
     ck_assert_str_eq(fx_line_with(block, "[User profile]"),
-                     "[User profile]: f_admin: x (as of 2024-05-01) | e_corrected: x (as of "
-                     "2024-05-01) | d_stated_new: x (as of 2024-05-01) | c_stated_old: x (as of "
-                     "2024-04-30) | b_stated_low: x (as of 2024-05-01) | a_inferred: x (as of "
-                     "2024-05-01)");
+                     "[User profile]: (as of 2024-04-30) c_stated_old: x | (as of 2024-05-01) "
+                     "f_admin: x | e_corrected: x | d_stated_new: x | b_stated_low: x | "
+                     "a_inferred: x"); /* day by day; a day's facts in the order taken */
     free(block);
 }
 END_TEST
@@ -158,16 +157,16 @@ START_TEST(test_recall_nan_confidence_sorts_as_zero)
     fx_fact_n("c_zero", "x", 1, MP_TRUST_STATED, 0.0, MAY1 - DAY);
     block = block_all();
     ck_assert_str_eq(fx_line_with(block, "[User profile]"),
-                     "[User profile]: b_low: x (as of 2024-05-01) | a_nan: x (as of 2024-05-01) | "
-                     "c_zero: x (as of 2024-04-30)");
+                     "[User profile]: (as of 2024-04-30) c_zero: x | (as of 2024-05-01) b_low: x "
+                     "| a_nan: x");
     free(block);
 }
 END_TEST
 
 START_TEST(test_recall_budget_keeps_highest_priority_facts)
 {
-    const char *three = INTRO "\n[User profile]: f_admin: x (as of 2024-05-01) | e_corrected: x "
-                              "(as of 2024-05-01) | d_stated_new: x (as of 2024-05-01)";
+    const char *three = INTRO "\n[User profile]: (as of 2024-05-01) f_admin: x | e_corrected: x | "
+                              "d_stated_new: x";
     uint32_t budget = 4 + fx_tok(strlen(three));
     char *block;
     priority_facts();
@@ -190,11 +189,11 @@ START_TEST(test_recall_pii_facts_only_when_allowed)
     fx_fact("email", "ada@example.com")->pii = true;
     fx_fact("name", "Ada");
     block = block_all();
-    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: name: Ada (as of 2024-05-01)");
+    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: (as of 2024-05-01) name: Ada");
     free(block);
     inject_pii = true;
     block = block_all();
-    ck_assert_ptr_nonnull(strstr(block, "email: ada@example.com (as of 2024-05-01)"));
+    ck_assert_ptr_nonnull(strstr(block, "email: ada@example.com"));
     free(block);
 }
 END_TEST
@@ -228,7 +227,7 @@ START_TEST(test_recall_facts_without_key_or_value_skipped)
     ck_assert_int_eq(recall_p(MP_RECALL_PROFILE, 1500), MP_NOTFOUND);
     fx_fact("name", "Ada");
     block = block_all();
-    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: name: Ada (as of 2024-05-01)");
+    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: (as of 2024-05-01) name: Ada");
     free(block);
 }
 END_TEST
@@ -244,14 +243,14 @@ START_TEST(test_recall_many_facts_sorted_like_few)
     }
     block = block_all();
     line = fx_line_with(block, "[User");
-    p = line + strlen("[User profile]: ");
+    p = line + strlen("[User profile]: (as of 2024-05-01) ");
     for (int t = 3, k = 0; t >= 0; t--) {
         for (int i = 0; i < 70; i++) {
             if (i % 4 != t)
                 continue;
             snprintf(key, sizeof(key), "%sk%02d: v", k++ > 0 ? " | " : "", i);
             ck_assert_int_eq(strncmp(p, key, strlen(key)), 0);
-            p += strlen(key) + strlen(" (as of 2024-05-01)");
+            p += strlen(key);
         }
     }
     ck_assert_str_eq(p, "");
@@ -269,7 +268,7 @@ START_TEST(test_recall_huge_value_recalled_capped)
     fx_fact("name", "Ada");
     block = block_all();
     ck_assert_uint_eq(plan.nfacts, 2);
-    ck_assert_ptr_nonnull(strstr(block, "\xe2\x80\xa6 (as of 2024-05-01) | name: Ada"));
+    ck_assert_ptr_nonnull(strstr(block, "\xe2\x80\xa6 | name: Ada"));
     ck_assert_uint_lt(plan.tokens, 300);
     free(block);
     free(big);
@@ -285,7 +284,7 @@ START_TEST(test_recall_huge_value_skipped_when_over_budget)
     fx_fact("name", "Ada");
     ck_assert_int_eq(recall_p(ALL, 4 + fx_tok(strlen(INTRO) + 200)), MP_OK);
     block = block_of_plan();
-    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: name: Ada (as of 2024-05-01)");
+    ck_assert_str_eq(fx_line_with(block, "[User"), "[User profile]: (as of 2024-05-01) name: Ada");
     ck_assert_uint_eq(plan.nfacts, 1);
     free(block);
 }
@@ -303,7 +302,7 @@ START_TEST(test_recall_cut_value_fits_by_its_cut_length)
     memset(value, 'a', 100);
     memset(value + 100, ' ', sizeof(value) - 100);
     fx_fact_n("k", value, sizeof(value), MP_TRUST_STATED, 1, MAY1);
-    snprintf(want, sizeof(want), "%s\n[User profile]: k: %.100s\xe2\x80\xa6 (as of 2024-05-01)",
+    snprintf(want, sizeof(want), "%s\n[User profile]: (as of 2024-05-01) k: %.100s\xe2\x80\xa6",
              INTRO, value);
     budget = 4 + fx_tok(strlen(want));
     ck_assert_int_eq(recall_p(MP_RECALL_PROFILE, budget), MP_OK);
@@ -311,7 +310,7 @@ START_TEST(test_recall_cut_value_fits_by_its_cut_length)
     ck_assert_str_eq(block, want);
     want_line = fx_line_with(block, "[User");
     ck_assert_uint_eq(strlen(want_line),
-                      strlen("[User profile]: k: ") + 100 + 3 + strlen(" (as of 2024-05-01)"));
+                      strlen("[User profile]: (as of 2024-05-01) k: ") + 100 + 3);
     ck_assert_uint_eq(plan.nfacts, 1);
     ck_assert_uint_eq(plan.tokens, budget);
     free(block);
@@ -376,8 +375,8 @@ START_TEST(test_recall_summary_skipped_when_its_header_does_not_fit)
      * but not for the summary's header, so no summary at all. */
     uint32_t budget = 100;
     size_t max_block = (budget - 4) * 4;
-    size_t v = max_block - 20 -
-               (strlen(INTRO) + strlen("\n[User profile]: k: ") + strlen(" (as of 2024-05-01)"));
+    size_t v =
+        max_block - 20 - (strlen(INTRO) + strlen("\n[User profile]: (as of 2024-05-01) k: "));
     char value[256], summary[601], want[1024], *block;
     memset(value, 'v', v);
     fx_fact_n("k", value, v, MP_TRUST_STATED, 1, MAY1);
@@ -385,7 +384,7 @@ START_TEST(test_recall_summary_skipped_when_its_header_does_not_fit)
         summary[i] = i % 6 == 5 ? ' ' : 's';
     summary[600] = '\0';
     fx_summary(summary);
-    snprintf(want, sizeof(want), "%s\n[User profile]: k: %.*s (as of 2024-05-01)", INTRO, (int)v,
+    snprintf(want, sizeof(want), "%s\n[User profile]: (as of 2024-05-01) k: %.*s", INTRO, (int)v,
              value);
     ck_assert_int_eq(recall_p(ALL, budget), MP_OK);
     block = block_of_plan();
@@ -588,8 +587,9 @@ END_TEST
 
 START_TEST(test_recall_recent_source_walk_stops_when_no_fact_fits)
 {
-    /* 60 facts of 9 bytes after the first (" | k00: v", no date): the walk
-     * stops at the first fact it is offered with less than 7 bytes left */
+    /* 60 facts of 9 bytes after the first (" | k00: v", no date, the day
+     * written once): the walk stops at the first fact it is offered with
+     * less than 7 bytes left */
     char key[8];
     struct mp_recall_params p = {.sections = MP_RECALL_PROFILE};
     size_t room = 0, taken = 0;
@@ -600,8 +600,9 @@ START_TEST(test_recall_recent_source_walk_stops_when_no_fact_fits)
     fs_build();
     for (p.budget_tokens = 100;; p.budget_tokens++) {
         room = mp_memblock_message_room(p.budget_tokens) - MP_MEMBLOCK_INTRO_LEN;
-        taken = 1 + (room - strlen("\n[User profile]: k00: v")) / 9;
-        if (room - strlen("\n[User profile]: k00: v") - 9 * (taken - 1) < MP_MEMBLOCK_FACT_MIN)
+        taken = 1 + (room - strlen("\n[User profile]: (no date) k00: v")) / 9;
+        if (room - strlen("\n[User profile]: (no date) k00: v") - 9 * (taken - 1) <
+            MP_MEMBLOCK_FACT_MIN)
             break;
     }
     ck_assert_uint_lt(taken, 59);

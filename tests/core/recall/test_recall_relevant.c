@@ -66,8 +66,20 @@ static size_t profile_bytes(void)
 {
     size_t n = 0;
     for (size_t i = 0; i < plan.nfacts; i++)
-        n += mp_memblock_fact_bytes(plan.facts[i], i == 0, SIZE_MAX);
+        n += mp_memblock_fact_bytes(plan.facts[i], i == 0,
+                                    i == 0 || mp_memblock_fact_day(plan.facts[i - 1]) !=
+                                                  mp_memblock_fact_day(plan.facts[i]),
+                                    SIZE_MAX);
     return n;
+}
+
+/* Whether no fact of the plan is of e's day (e would write its day). */
+static bool plan_lacks_day(const struct mp_mem_entity *e)
+{
+    for (size_t i = 0; i < plan.nfacts; i++)
+        if (mp_memblock_fact_day(plan.facts[i]) == mp_memblock_fact_day(e))
+            return false;
+    return true;
 }
 
 static size_t past_bytes(void)
@@ -75,7 +87,8 @@ static size_t past_bytes(void)
     size_t n = 0;
     for (size_t i = 0; i < plan.npast; i++)
         n += mp_memblock_past_bytes(plan.past[i], i == 0,
-                                    i == 0 || !mp_memblock_same_day(plan.past[i - 1], plan.past[i]),
+                                    i == 0 || mp_memblock_past_day(plan.past[i - 1]) !=
+                                                  mp_memblock_past_day(plan.past[i]),
                                     SIZE_MAX);
     return n;
 }
@@ -386,14 +399,14 @@ END_TEST
 START_TEST(test_relevant_round_one_keeps_each_share)
 {
     size_t fact_max = 0;
-    plenty_facts(40, "alpha");
+    plenty_facts(60, "alpha");
     long_summary();
     fs_build();
     ask("alpha");
     params.sections = MP_RECALL_PROFILE | MP_RECALL_SUMMARY;
     params.budget_tokens = 600;
     for (size_t i = 0; i < fx_um.nentities; i++) {
-        size_t b = mp_memblock_fact_bytes(&fx_ents[i], true, SIZE_MAX);
+        size_t b = mp_memblock_fact_bytes(&fx_ents[i], true, true, SIZE_MAX);
         fact_max = b > fact_max ? b : fact_max;
     }
     for (unsigned p = 20; p <= 80; p += 30) {
@@ -411,7 +424,7 @@ END_TEST
 
 START_TEST(test_relevant_rest_goes_to_matched_facts_first)
 {
-    plenty_facts(40, "alpha");
+    plenty_facts(60, "alpha");
     plenty_past(30, "alpha");
     fs_build();
     ask("alpha");
@@ -444,7 +457,7 @@ END_TEST
  * facts, in that order. */
 START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
 {
-    plenty_facts(30, "gamma");
+    plenty_facts(40, "gamma");
     buffer(30);
     long_summary();
     fs_build();
@@ -487,7 +500,8 @@ START_TEST(test_relevant_only_facts_get_the_whole_budget)
         for (size_t i = 0; i < fx_um.nentities; i++) {
             if (has_fact(fx_ents[i].key))
                 continue;
-            if (mp_memblock_fact_bytes(&fx_ents[i], false, SIZE_MAX) > left)
+            if (mp_memblock_fact_bytes(&fx_ents[i], false, plan_lacks_day(&fx_ents[i]), SIZE_MAX) >
+                left)
                 misfit++;
             else
                 fit++;

@@ -1,0 +1,66 @@
+/* The set of days (see dayset.h): linear probing over a power-of-two table
+ * kept at most half full. */
+#include "dayset.h"
+
+#include <stdlib.h>
+
+#include "status.h"
+
+#define EMPTY   INT64_MIN
+#define MIN_CAP 16
+
+/* The slot of day, or the empty slot where it would go (cap > n). */
+static size_t find(const int64_t *slot, size_t cap, int64_t day)
+{
+    uint64_t h = (uint64_t)day * UINT64_C(0x9E3779B97F4A7C15);
+    size_t i = (size_t)(h >> 32) & (cap - 1);
+    while (slot[i] != EMPTY && slot[i] != day)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+bool mp_dayset_has(const struct mp_dayset *s, int64_t day)
+{
+    if (day == EMPTY)
+        return s->min;
+    return s->cap > 0 && s->slot[find(s->slot, s->cap, day)] == day;
+}
+
+static int grow(struct mp_dayset *s)
+{
+    size_t cap = s->cap == 0 ? MIN_CAP : 2 * s->cap;
+    int64_t *slot = malloc(cap * sizeof(*slot));
+    if (slot == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = EMPTY;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slot[i] != EMPTY)
+            slot[find(slot, cap, s->slot[i])] = s->slot[i];
+    free(s->slot);
+    s->slot = slot;
+    s->cap = cap;
+    return MP_OK;
+}
+
+int mp_dayset_add(struct mp_dayset *s, int64_t day)
+{
+    if (day == EMPTY) {
+        s->min = true;
+        return MP_OK;
+    }
+    if (2 * (s->n + 1) > s->cap && grow(s) != MP_OK)
+        return MP_ENOMEM;
+    size_t i = find(s->slot, s->cap, day);
+    if (s->slot[i] != day) {
+        s->slot[i] = day;
+        s->n++;
+    }
+    return MP_OK;
+}
+
+void mp_dayset_free(struct mp_dayset *s)
+{
+    free(s->slot);
+    *s = (struct mp_dayset){0};
+}

@@ -1,0 +1,29 @@
+/* A set of days (memblock.h's day keys: any int64), for the fill's
+ * accounting of which days a line of the block already writes: open
+ * addressing, grown by doubling, so that asking and adding cost the same
+ * however many items a large budget takes. */
+#ifndef MP_CORE_DAYSET_H
+#define MP_CORE_DAYSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A zeroed set is empty and owns nothing. */
+struct mp_dayset {
+    int64_t *slot; /* cap slots; an empty one holds INT64_MIN */
+    size_t cap, n;
+    bool min; /* INT64_MIN is in the set (it cannot be kept in a slot) */
+};
+
+/* Whether day is in the set. */
+bool mp_dayset_has(const struct mp_dayset *s, int64_t day);
+
+/* Adds day (nothing when it is there already): MP_OK or MP_ENOMEM (the
+ * set unchanged). */
+int mp_dayset_add(struct mp_dayset *s, int64_t day);
+
+/* Frees what the set owns and empties it. */
+void mp_dayset_free(struct mp_dayset *s);
+
+#endif
