@@ -46,6 +46,8 @@ struct text {
 };
 
 _Static_assert(sizeof(((struct day_memo *)0)->text) == DAY_LEN, "a day's text");
+_Static_assert(MP_MEMBLOCK_FACT_DAY_MAX == sizeof("(as of ") - 1 + DAY_LEN + 2,
+               "a fact's day: \"(as of YYYY-MM-DD) \"");
 
 uint32_t mp_memblock_estimate_tokens(size_t bytes)
 {
