@@ -637,9 +637,10 @@ static int get_doc(struct kind_view *kv, uint32_t id, enum mp_store_table t,
 }
 
 /* What memblock writes for the item (recall.h: packing orders by it, the
- * fit is measured exactly): "key: value (as of 2023-05-08)" or
- * "(2023-05-08, assistant) text" and a separator, about the text's bytes
- * and 20 more. */
+ * fit is measured exactly): "(as of 2023-05-08) key: value" or
+ * "(2023-05-08, assistant) text" and a separator when it writes its day,
+ * about the text's bytes and 20 more (an item of a day already written
+ * costs less: the estimate keeps the order that of the text's length). */
 static uint32_t item_tokens(uint32_t bytes)
 {
     return mp_memblock_estimate_tokens((size_t)bytes + 20);

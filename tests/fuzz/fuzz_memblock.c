@@ -68,16 +68,16 @@ static void check_value(char *text, size_t len, const char *s, size_t slen)
 {
     struct mp_mem_entity e = {.key = "k", .value = text, .value_len = len};
     const struct mp_mem_entity *facts[] = {&e};
-    size_t bytes = mp_memblock_fact_bytes(&e, true, SIZE_MAX);
-    size_t skip = MP_MEMBLOCK_INTRO_LEN + sizeof("\n[User profile]: k: ") - 1;
+    size_t bytes = mp_memblock_fact_bytes(&e, true, true, SIZE_MAX);
+    size_t skip = MP_MEMBLOCK_INTRO_LEN + sizeof("\n[User profile]: (no date) k: ") - 1;
     char *block = malloc(MP_MEMBLOCK_INTRO_LEN + bytes);
     CHECK(block != NULL && bytes > 0);
-    CHECK(mp_memblock_fact_bytes(&e, true, bytes) == bytes);
-    CHECK(mp_memblock_fact_bytes(&e, true, bytes - 1) == 0);
+    CHECK(mp_memblock_fact_bytes(&e, true, true, bytes) == bytes);
+    CHECK(mp_memblock_fact_bytes(&e, true, true, bytes - 1) == 0);
     CHECK(mp_memblock_render(block, MP_MEMBLOCK_INTRO_LEN + bytes,
                              &(struct mp_memblock_parts){facts, 1, NULL, 0, NULL, 0}) ==
           MP_MEMBLOCK_INTRO_LEN + bytes);
-    /* no date: the line ends with the value */
+    /* no date ("(no date) " before the key): the line ends with the value */
     check_capped(block, MP_MEMBLOCK_INTRO_LEN + bytes, skip, s, slen, MP_MEMBLOCK_FACT_VALUE_MAX);
     free(block);
 }
