@@ -1,7 +1,9 @@
 /* A set of days (memblock.h's day keys: any int64), for the fill's
- * accounting of which days a line of the block already writes: open
- * addressing, grown by doubling, so that asking and adding cost the same
- * however many items a large budget takes. */
+ * accounting of which days a line of the block already writes. A line
+ * seldom spans many days: up to MP_DAYSET_FEW are kept in the struct and
+ * scanned (no allocation on the request path); past that, open addressing,
+ * grown by doubling, so that asking and adding cost the same however many
+ * items a large budget takes. */
 #ifndef MP_CORE_DAYSET_H
 #define MP_CORE_DAYSET_H
 
@@ -9,11 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define MP_DAYSET_FEW 16
+
 /* A zeroed set is empty and owns nothing. */
 struct mp_dayset {
-    int64_t *slot; /* cap slots; an empty one holds INT64_MIN */
-    size_t cap, n;
-    bool min; /* INT64_MIN is in the set (it cannot be kept in a slot) */
+    int64_t few[MP_DAYSET_FEW]; /* the days while there are at most MP_DAYSET_FEW (slot NULL) */
+    int64_t *slot;              /* else cap slots; an empty one holds INT64_MIN */
+    size_t cap, n;              /* n: days in the set (min aside) */
+    bool min;                   /* INT64_MIN is in the set (it cannot be kept in a slot) */
 };
 
 /* Whether day is in the set. */

@@ -560,19 +560,22 @@ size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts 
     struct text t = {.buf = out, .cap = cap};
     const struct mp_mem_summary *sm = parts->summary;
     put(&t, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
-    for (size_t i = 0; i < parts->nfacts; i++)
-        put_fact(&t, parts->facts[i], i == 0,
-                 i == 0 || mp_memblock_fact_day(parts->facts[i - 1]) !=
-                               mp_memblock_fact_day(parts->facts[i]));
+    int64_t prev = 0; /* the day of the item before: an item writes its own when it differs */
+    for (size_t i = 0; i < parts->nfacts; i++) {
+        int64_t day = mp_memblock_fact_day(parts->facts[i]);
+        put_fact(&t, parts->facts[i], i == 0, i == 0 || day != prev);
+        prev = day;
+    }
     if (parts->summary_keep > 0) {
         put(&t, SUMMARY_HEAD, SLEN(SUMMARY_HEAD));
         put_clean(&t, sm->text, parts->summary_keep, false, SIZE_MAX);
         if (parts->summary_keep < sm->text_len)
             put(&t, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
     }
-    for (size_t i = 0; i < parts->npast; i++)
-        put_past(&t, parts->past[i], i == 0,
-                 i == 0 || mp_memblock_past_day(parts->past[i - 1]) !=
-                               mp_memblock_past_day(parts->past[i]));
+    for (size_t i = 0; i < parts->npast; i++) {
+        int64_t day = mp_memblock_past_day(parts->past[i]);
+        put_past(&t, parts->past[i], i == 0, i == 0 || day != prev);
+        prev = day;
+    }
     return t.full ? 0 : t.len;
 }

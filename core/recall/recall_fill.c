@@ -117,8 +117,8 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
 {
     struct mp_recall_plan *pl = &f->plan;
     int64_t day = mp_memblock_fact_day(e);
-    size_t bytes =
-        mp_memblock_fact_bytes(e, pl->nfacts == 0, !mp_dayset_has(&f->fact_days, day), room);
+    bool had = mp_dayset_has(&f->fact_days, day);
+    size_t bytes = mp_memblock_fact_bytes(e, pl->nfacts == 0, !had, room);
     if (bytes == 0)
         return 0;
     if (pl->nfacts == f->facts_room) {
@@ -127,7 +127,7 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
             return MP_ENOMEM;
         pl->facts = a;
     }
-    if (mp_dayset_add(&f->fact_days, day) != MP_OK)
+    if (!had && mp_dayset_add(&f->fact_days, day) != MP_OK)
         return MP_ENOMEM;
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);
@@ -181,7 +181,8 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
     int64_t day = mp_memblock_past_day(m);
-    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, !mp_dayset_has(&f->past_days, day),
+    bool had = mp_dayset_has(&f->past_days, day);
+    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, !had,
                                           mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
     if (bytes == 0)
         return 0;
@@ -191,7 +192,7 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
             return MP_ENOMEM;
         pl->past = a;
     }
-    if (mp_dayset_add(&f->past_days, day) != MP_OK)
+    if (!had && mp_dayset_add(&f->past_days, day) != MP_OK)
         return MP_ENOMEM;
     c = malloc(sizeof(*c));
     if (c == NULL)
@@ -285,9 +286,10 @@ bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_mes
 
 /* ---- the end ---- */
 
-/* A fact of the profile line and where it was taken. */
+/* A fact of the profile line, its day and where it was taken. */
 struct taken_fact {
     const struct mp_mem_entity *e;
+    int64_t day;
     size_t at;
 };
 
@@ -295,23 +297,46 @@ struct taken_fact {
 static int taken_cmp(const void *pa, const void *pb)
 {
     const struct taken_fact *a = pa, *b = pb;
-    int64_t x = mp_memblock_fact_day(a->e), y = mp_memblock_fact_day(b->e);
-    if (x != y)
-        return x < y ? -1 : 1;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
     return (a->at > b->at) - (a->at < b->at);
 }
 
+#define INSERTION_MAX 64 /* a line this short is sorted in place: no allocation */
+
+/* Moves each fact back past the facts of later days (stable). */
+static void facts_by_day_few(struct mp_recall_plan *pl)
+{
+    for (size_t i = 1; i < pl->nfacts; i++) {
+        const struct mp_mem_entity *e = pl->facts[i];
+        int64_t day = mp_memblock_fact_day(e);
+        size_t j = i;
+        for (; j > 0 && mp_memblock_fact_day(pl->facts[j - 1]) > day; j--)
+            pl->facts[j] = pl->facts[j - 1];
+        pl->facts[j] = e;
+    }
+}
+
 /* The profile line day by day, oldest first, the facts of a day in the
- * order they were taken. MP_OK, MP_ENOMEM. */
+ * order they were taken (nothing moves when they are so already, as when
+ * all are of one day). MP_OK, MP_ENOMEM. */
 static int facts_by_day(struct mp_recall_plan *pl)
 {
-    if (pl->nfacts < 2)
+    size_t sorted = 1;
+    while (sorted < pl->nfacts &&
+           mp_memblock_fact_day(pl->facts[sorted - 1]) <= mp_memblock_fact_day(pl->facts[sorted]))
+        sorted++;
+    if (sorted >= pl->nfacts)
         return MP_OK;
+    if (pl->nfacts <= INSERTION_MAX) {
+        facts_by_day_few(pl);
+        return MP_OK;
+    }
     struct taken_fact *t = malloc(pl->nfacts * sizeof(*t));
     if (t == NULL)
         return MP_ENOMEM;
     for (size_t i = 0; i < pl->nfacts; i++)
-        t[i] = (struct taken_fact){pl->facts[i], i};
+        t[i] = (struct taken_fact){pl->facts[i], mp_memblock_fact_day(pl->facts[i]), i};
     qsort(t, pl->nfacts, sizeof(*t), taken_cmp);
     for (size_t i = 0; i < pl->nfacts; i++)
         pl->facts[i] = t[i].e;

@@ -1,6 +1,6 @@
 /* Tests for core/recall/dayset.c: membership against a plain list for days
- * of every kind (the two ends of int64 included), growth, repeats added
- * once, and a freed set empty. */
+ * of every kind (the two ends of int64 included), the few kept in the
+ * struct, growth into a table, repeats added once, and a freed set empty. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -28,6 +28,7 @@ START_TEST(test_dayset_ends_and_zero)
         for (size_t j = 0; j < sizeof(days) / sizeof(days[0]); j++)
             ck_assert_int_eq(mp_dayset_has(&s, days[j]), j <= i);
     }
+    ck_assert_ptr_null(s.slot); /* a few days: kept in the struct, nothing allocated */
     mp_dayset_free(&s);
     ck_assert(!mp_dayset_has(&s, INT64_MIN));
     ck_assert(!mp_dayset_has(&s, 0));
@@ -54,8 +55,8 @@ START_TEST(test_dayset_grows_and_agrees_with_a_list)
         ck_assert_int_eq(mp_dayset_add(&s, day), MP_OK);
         ck_assert(mp_dayset_has(&s, day));
     }
-    ck_assert_uint_eq(s.n, n); /* repeats were added once */
-    ck_assert_uint_le(2 * s.n, s.cap);
+    ck_assert_uint_eq(s.n, n);         /* repeats were added once */
+    ck_assert_uint_le(2 * s.n, s.cap); /* the table, kept at most half full */
     for (int64_t day = -200; day < 70 * 1024; day++)
         ck_assert_int_eq(mp_dayset_has(&s, day), listed(added, n, day));
     mp_dayset_free(&s);

@@ -258,6 +258,44 @@ START_TEST(test_recall_many_facts_sorted_like_few)
 }
 END_TEST
 
+START_TEST(test_recall_profile_line_day_by_day_in_the_order_taken)
+{
+    /* Facts over three days, taken in trust order (admin first): the line
+     * writes them day by day, oldest first, each day once, and within a day
+     * in the order taken. Both sorts: 12 facts (in place) and 90 (the
+     * decorated sort past 64). */
+    static const char *days[] = {"2024-04-29", "2024-04-30", "2024-05-01"};
+    for (int n = 12; n <= 90; n += 78) {
+        char key[16], want[8192], *block;
+        size_t len = 0;
+        fx_teardown();
+        fx_setup();
+        for (int i = 0; i < n; i++) {
+            snprintf(key, sizeof(key), "k%02d", i);
+            fx_fact_n(key, "v", 1, (enum mp_trust)(i % 4), 0.5, MAY1 - (int64_t)(i % 3) * DAY);
+        }
+        block = block_all();
+        len += (size_t)snprintf(want, sizeof(want), "[User profile]: ");
+        for (int d = 2, k = 0; d >= 0; d--) { /* i % 3 == 2 is the oldest day */
+            len += (size_t)snprintf(want + len, sizeof(want) - len, "%s(as of %s) ",
+                                    k > 0 ? " | " : "", days[2 - d]);
+            for (int t = 3, first = 1; t >= 0; t--) { /* admin (3) first */
+                for (int i = 0; i < n; i++) {
+                    if (i % 3 != d || i % 4 != t)
+                        continue;
+                    len += (size_t)snprintf(want + len, sizeof(want) - len, "%sk%02d: v",
+                                            first ? "" : " | ", i);
+                    first = 0;
+                    k++;
+                }
+            }
+        }
+        ck_assert_str_eq(fx_line_with(block, "[User"), want);
+        free(block);
+    }
+}
+END_TEST
+
 START_TEST(test_recall_huge_value_recalled_capped)
 {
     char *big = malloc(10240), *block;
@@ -644,6 +682,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(f, test_recall_pii_summary_and_messages_only_when_allowed);
     tcase_add_test(f, test_recall_facts_without_key_or_value_skipped);
     tcase_add_test(f, test_recall_many_facts_sorted_like_few);
+    tcase_add_test(f, test_recall_profile_line_day_by_day_in_the_order_taken);
     tcase_add_test(f, test_recall_huge_value_recalled_capped);
     tcase_add_test(f, test_recall_huge_value_skipped_when_over_budget);
     tcase_add_test(f, test_recall_cut_value_fits_by_its_cut_length);
