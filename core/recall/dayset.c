@@ -20,8 +20,6 @@ static size_t find(const int64_t *slot, size_t cap, int64_t day)
 
 bool mp_dayset_has(const struct mp_dayset *s, int64_t day)
 {
-    if (day == EMPTY)
-        return s->min;
     if (s->slot != NULL)
         return s->slot[find(s->slot, s->cap, day)] == day;
     for (size_t i = 0; i < s->n; i++)
@@ -53,10 +51,6 @@ static int grow(struct mp_dayset *s)
 
 int mp_dayset_add(struct mp_dayset *s, int64_t day)
 {
-    if (day == EMPTY) {
-        s->min = true;
-        return MP_OK;
-    }
     if (mp_dayset_has(s, day))
         return MP_OK;
     if (s->slot == NULL && s->n < MP_DAYSET_FEW) {

@@ -430,12 +430,12 @@ static void put_day(struct text *t, int64_t ms)
 }
 
 /* The day of ms in a line: days since 1970 for a has_day time, else
- * one key for each side of the range. */
+ * one key for each side of the range (-1 before, INT64_MAX after). */
 static int64_t day_key(int64_t ms)
 {
     if (has_day(ms))
         return ms / DAY_MS;
-    return ms <= 0 ? INT64_MIN : INT64_MAX;
+    return ms <= 0 ? -1 : INT64_MAX;
 }
 
 /* Appends text sanitized with the fact rules, its sanitized form cut by the

@@ -135,9 +135,9 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room);
 
 /* The day of a line's item, which the line writes once for a run of items
- * of one day: days since 1970-01-01 (UTC) of a time in 1970..9999, else
- * INT64_MIN (before 1970) or INT64_MAX (after 9999), each written "no
- * date". A past message's is its at_ms's; a fact's its observed time's,
+ * of one day: days since 1970-01-01 (UTC) of a time in 1970..9999 (>= 0),
+ * else -1 (before 1970) or INT64_MAX (after 9999), each written "no
+ * date"; never INT64_MIN (dayset.h). A past message's is its at_ms's; a fact's its observed time's,
  * else its recorded time's. */
 int64_t mp_memblock_past_day(const struct mp_mem_message *m);
 int64_t mp_memblock_fact_day(const struct mp_mem_entity *e);

@@ -331,19 +331,20 @@ struct api {
     const char *path;
     const struct fake_wire *wire;
     bool jobs;
+    bool model;            /* answers as the model does: a text /_fake/reply may set */
     enum fake_llm_api llm; /* where a job's prompt is */
     int cache; /* enum fake_cache_api, FAKE_CACHE_COUNT_ONLY, or -1: no usage to count */
 };
 
 static const struct api apis[] = {
-    {"/v1/chat/completions", &fake_wire_chat, true, FAKE_LLM_CHAT, FAKE_CACHE_CHAT},
-    {"/v1/responses", &fake_wire_responses, false, FAKE_LLM_CHAT, FAKE_CACHE_RESPONSES},
-    {"/v1/messages", &fake_wire_messages, true, FAKE_LLM_MESSAGES, FAKE_CACHE_MESSAGES},
-    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, FAKE_LLM_MESSAGES,
+    {"/v1/chat/completions", &fake_wire_chat, true, true, FAKE_LLM_CHAT, FAKE_CACHE_CHAT},
+    {"/v1/responses", &fake_wire_responses, false, true, FAKE_LLM_CHAT, FAKE_CACHE_RESPONSES},
+    {"/v1/messages", &fake_wire_messages, true, true, FAKE_LLM_MESSAGES, FAKE_CACHE_MESSAGES},
+    {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, false, FAKE_LLM_MESSAGES,
      FAKE_CACHE_COUNT_ONLY},
 };
 
-static const struct api other_v1 = {"", &fake_wire_chat, false, FAKE_LLM_CHAT, -1};
+static const struct api other_v1 = {"", &fake_wire_chat, false, false, FAKE_LLM_CHAT, -1};
 
 static const struct api *api_of(const struct conn *c)
 {
@@ -396,6 +397,13 @@ static void play_job(struct server *srv, struct fake_record *rec, struct fake_be
     }
 }
 
+/* The request's body as received (a chunked one decoded); *len its bytes. */
+static const char *request_body(const struct conn *c, size_t *len)
+{
+    *len = c->head.chunked ? c->body.len : c->req_len - c->head.head_len;
+    return c->head.chunked ? c->body.p : c->in.p + c->head.head_len;
+}
+
 static enum progress answer_v1(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -404,13 +412,7 @@ static enum progress answer_v1(struct conn *c)
 
     const struct api *api = api_of(c);
     struct fake_v1_req r = {.wire = api->wire, .n = srv->st.requests, .close = !c->head.keep_alive};
-    if (c->head.chunked) {
-        r.body = c->body.p;
-        r.body_len = c->body.len;
-    } else {
-        r.body = buf + c->head.head_len;
-        r.body_len = c->req_len - c->head.head_len;
-    }
+    r.body = request_body(c, &r.body_len);
     struct fake_record *rec = record(srv, c, &r);
     if (c->head.has_ctype) {
         r.ctype = buf + c->head.ctype.off;
@@ -446,8 +448,8 @@ static enum progress answer_v1(struct conn *c)
     if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
         play_job(srv, rec, &b, &r, &info, api->llm);
     }
-    bool chat_api = api->cache >= 0 && api->cache != FAKE_CACHE_COUNT_ONLY;
-    if (b.err[0] == '\0' && !r.stream && post && chat_api && r.content == NULL && srv->reply_set) {
+    if (b.err[0] == '\0' && !r.stream && post && api->model && r.content == NULL &&
+        srv->reply_set) {
         r.content = srv->reply.p; /* the plan copies it before the next request can set it */
         r.content_len = srv->reply.len;
         srv->reply_set = false;
@@ -563,8 +565,8 @@ static enum progress answer_reply(struct conn *c)
         return start_plan(
             c, fake_plan_simple(&c->plan, 405, "application/json", only, sizeof(only) - 1, close));
     }
-    const char *text = c->head.chunked ? c->body.p : c->in.p + c->head.head_len;
-    size_t len = c->head.chunked ? c->body.len : c->req_len - c->head.head_len;
+    size_t len;
+    const char *text = request_body(c, &len);
     srv->reply.len = 0;
     srv->reply.oom = false;
     fake_buf_put_json_string(&srv->reply, text, len);

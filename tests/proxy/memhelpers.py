@@ -54,15 +54,19 @@ def message_cost(text):
     return TOKENS_PER_MESSAGE + estimate_tokens(text)
 
 
+def profile_order(facts):
+    """The facts [(key, value, 'YYYY-MM-DD' or None)] taken in that order,
+    in the order the profile line writes them (core/recall/memblock.h): day
+    by day, undated first, oldest first, a day's facts in the order taken."""
+    return sorted(facts, key=lambda f: f[2] or '')  # stable: a day's keep their order
+
+
 def profile_items(facts):
-    """The profile line's items (without its header) for the facts [(key,
-    value, 'YYYY-MM-DD' or None)] taken in that order, as memproxy writes
-    them (core/recall/memblock.h): day by day, undated first, oldest first,
-    a day's facts in the order taken, each day written once, where it starts."""
-    order = sorted(range(len(facts)), key=lambda i: (facts[i][2] or '', i))
+    """The profile line's items (without its header) for the facts taken in
+    that order (as profile_order's), as memproxy writes them: in
+    profile_order, each day written once, where it starts."""
     out, last = [], False
-    for i in order:
-        key, value, day = facts[i]
+    for key, value, day in profile_order(facts):
         label = '' if day == last else '(as of %s) ' % day if day else '(no date) '
         out.append('%s%s: %s' % (label, key, value))
         last = day

@@ -37,7 +37,7 @@ def greedy_profile(facts, budget=BUDGET):
     for f in facts:
         if mh.TOKENS_PER_MESSAGE + math.ceil((head + len(mh.profile_items(taken + [f]))) / 4.0) <= budget:
             taken.append(f)
-    return sorted(taken, key=lambda f: f[2] or '')  # the line: day by day, a day's in the order taken
+    return mh.profile_order(taken)
 
 
 class RelevanceCase(mh.MemCase):

@@ -126,30 +126,32 @@ def load_beam(path, ids=None):
 # --- the requests ------------------------------------------------------------------------
 
 
+def user_turns(chat):
+    """(session, index, the session's messages) of each user message, in
+    the order the clients send them: one request per user message."""
+    for s, msgs in enumerate(chat.sessions):
+        for i, m in enumerate(msgs):
+            if m['role'] == 'user':
+                yield s, i, msgs
+
+
 def full_history(chat):
     """[(session, messages)]: a client that resends the current session:
     its system prompt, the session's earlier messages with the real
     replies, the user's newest message last; one request per user message."""
-    out = []
-    for s, msgs in enumerate(chat.sessions):
-        for i, m in enumerate(msgs):
-            if m['role'] == 'user':
-                out.append((s, [system_message()] + [plain(x) for x in msgs[:i + 1]]))
-    return out
+    return [(s, [system_message()] + [plain(x) for x in msgs[:i + 1]]) for s, i, msgs in user_turns(chat)]
 
 
 def replies(chat):
     """[reply or None], one per user message in the order full_history and
-    newest_only send them: the assistant message that follows it in its
+    newest_only send them (user_turns): the assistant message that follows it in its
     session (the real reply, which the fake upstream is told to answer so
     that memproxy records what the client resends), None when the session
     ends with it."""
     out = []
-    for msgs in chat.sessions:
-        for i, m in enumerate(msgs):
-            if m['role'] == 'user':
-                nxt = msgs[i + 1] if i + 1 < len(msgs) else None
-                out.append(nxt['content'] if nxt is not None and nxt['role'] == 'assistant' else None)
+    for _, i, msgs in user_turns(chat):
+        nxt = msgs[i + 1] if i + 1 < len(msgs) else None
+        out.append(nxt['content'] if nxt is not None and nxt['role'] == 'assistant' else None)
     return out
 
 
@@ -184,8 +186,7 @@ def _tokens(msgs):
 def newest_only(chat):
     """[(session, messages)]: a client that sends only its system prompt
     and the user's newest message, leaving the past to memory."""
-    return [(s, [system_message(), plain(m)]) for s, msgs in enumerate(chat.sessions) for m in msgs
-            if m['role'] == 'user']
+    return [(s, [system_message(), plain(msgs[i])]) for s, i, msgs in user_turns(chat)]
 
 
 def system_message():
