@@ -966,7 +966,8 @@ static size_t top_items(const struct run *r, size_t *top, size_t k)
  * reads of all candidates together stop at the ceiling, and a candidate
  * the ceiling does not afford (more postings than is left of it, for the
  * scoring or for these reads) is not kept: the call is capped. Nor is a
- * candidate the index would sample (relevance.h). */
+ * candidate held by more than MP_RELEVANCE_PRF_DF_MAX items, or one the
+ * index would sample (relevance.h): those are left out, not capped. */
 static int value_cands(struct run *r, struct prf_arg *a)
 {
     const struct mp_relevance_index *ix = r->ix;
@@ -990,12 +991,15 @@ static int value_cands(struct run *r, struct prf_arg *a)
         if (a->c[k].c < p->prf_min_docs)
             continue;
         uint32_t cap = r->left < reads ? r->left : reads;
+        bool common = MP_RELEVANCE_PRF_DF_MAX < cap; /* the method's bound, not the ceiling */
+        if (common)
+            cap = MP_RELEVANCE_PRF_DF_MAX;
         bool sampled;
         uint32_t df = probe_df(ix, a->c[k].t, a->c[k].len, cap, &sampled);
         uint32_t asked = sampled ? ix->sample : cap;
         reads -= df > asked ? asked : df;
         if (sampled || df > cap) { /* a common word is left out, not capped */
-            r->capped = r->capped || !(sampled && ix->sample < cap);
+            r->capped = r->capped || !(common || (sampled && ix->sample < cap));
             continue;
         }
         a->c[kept] = a->c[k];

@@ -30,8 +30,9 @@
  *            window are not read);
  *   speaker  * (1 + spk_boost) when the item's key holds a group's own term;
  *   feedback one round: the prf_terms content terms with the highest c * idf
- *            among the prf_docs best items (c >= prf_min_docs) join as groups,
- *            weight prf_w * value / best value, and the three steps above rerun;
+ *            among the prf_docs best items (c >= prf_min_docs) held by at
+ *            most MP_RELEVANCE_PRF_DF_MAX items join as groups, weight
+ *            prf_w * value / best value, and the three steps above rerun;
  *   temporal * (1 + temp_boost) for items with a time expression when the
  *            question asks when / how long / what year ...
  * Packing: items with score > 0 by score / tokens^pack_pow descending, each taken
@@ -57,8 +58,9 @@
  * still read; learning a df reads no more than one past what is left
  * (df_upto). Feedback's
  * candidates learn their dfs within MP_RELEVANCE_PRF_DF_CEILINGS ceilings
- * of their own, and one that does not fit (in them, or in what is left of
- * the scoring's) is dropped. So the work of a call is at most the
+ * of their own, each reading at most MP_RELEVANCE_PRF_DF_MAX + 1 postings,
+ * and one that does not fit (in them, or in what is left of the
+ * scoring's) is dropped. So the work of a call is at most the
  * ceiling's postings four times (the windows' prefetch reads the scored
  * ones first; the candidates' dfs twice), a sampled member's sample
  * counted as what the index reads to find it (the store's view: at most
@@ -99,6 +101,15 @@
  * selection byte-identical (chosen on BEAM, whose chats have the most
  * common terms; one ceiling changed its recall by up to 0.4 points). */
 #define MP_RELEVANCE_PRF_DF_CEILINGS 2
+/* Feedback keeps no candidate term held by more than this many items: a
+ * common word adds little (its idf is low) and costs the most (its
+ * postings). So learning a candidate's df reads at most this many postings
+ * and one more, and the feedback round scores at most prf_terms times it,
+ * whatever the history. Chosen on every dev set (tests/bench/recall/README.md,
+ * "Feedback from the rarer words"): 64 and 128 kept every recall figure within
+ * half a point of no bound (32 did not); 128, the larger, lost no cell more
+ * than 0.2. */
+#define MP_RELEVANCE_PRF_DF_MAX 128
 /* The default ceiling of postings one call scores (above): about 5 ms of
  * scoring (0.22 us a posting, tests/bench/populate --question), far above
  * any question of the dev sets (no selection there changes). */

@@ -11,7 +11,9 @@
  *   - postings that carry their item's length score as postings that do not
  *     (the item read instead), with any survivors;
  *   - feedback's candidates learn their dfs within their own ceilings,
- *     however many common terms the best items hold. */
+ *     however many common terms the best items hold;
+ *   - feedback keeps a term held by MP_RELEVANCE_PRF_DF_MAX items and leaves
+ *     out one held by one more. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,10 +125,124 @@ START_TEST(test_feedback_candidates_read_within_their_ceilings)
         /* 40 candidates of 2,700 postings: 108,000 reads unbounded */
         ck_assert_msg(df_reads <= (MP_RELEVANCE_PRF_DF_CEILINGS + 1) * (max + 1) + 64,
                       "ceiling %u: %u postings read for dfs", max, df_reads);
-        ck_assert(wide_capped);   /* some candidates did not fit */
+        /* each candidate reads no more than one past the feedback's bound */
+        ck_assert_uint_le(df_reads, COMMON * (MP_RELEVANCE_PRF_DF_MAX + 1) + 64);
+        /* capped only where the candidates' ceilings cannot afford what the
+           bound lets each read (40 x 129 = 5,160 postings): above that
+           the bound alone leaves the common candidates out (the method,
+           not a cap) */
+        bool short_of_bound =
+            (uint64_t)COMMON * (MP_RELEVANCE_PRF_DF_MAX + 1) > MP_RELEVANCE_PRF_DF_CEILINGS * max;
+        ck_assert_msg(wide_capped == short_of_bound, "ceiling %u: capped %d", max, wide_capped);
         ck_assert_uint_gt(nh, 0); /* the rare term's items are found all the same */
         free(h);
     }
+}
+END_TEST
+
+/* ---- feedback's bound on a candidate's items: an index where the four
+ * items of "rare" also hold "kept", in MP_RELEVANCE_PRF_DF_MAX items, and
+ * "left", in one more; every item its own session (no smoothing between
+ * them) ---- */
+
+#define EDGE_N      1000
+#define EDGE_KEPT   500 /* "kept" alone from here */
+#define EDGE_LEFT   700 /* "left" alone from here */
+#define EDGE_SHARED 4   /* items 0..3 hold all three */
+
+static uint32_t edge_df_of(const char *t, size_t len)
+{
+    if (len == 4 && memcmp(t, "rare", 4) == 0)
+        return EDGE_SHARED;
+    if (len == 4 && memcmp(t, "kept", 4) == 0)
+        return MP_RELEVANCE_PRF_DF_MAX;
+    if (len == 4 && memcmp(t, "left", 4) == 0)
+        return MP_RELEVANCE_PRF_DF_MAX + 1;
+    return 0;
+}
+
+/* The term's items beyond the shared ones start here. */
+static uint32_t edge_from(const char *t)
+{
+    return t[0] == 'k' ? EDGE_KEPT : EDGE_LEFT;
+}
+
+static uint32_t edge_reads; /* postings df_upto read for "left" */
+
+static uint32_t edge_df(void *ctx, const char *t, size_t len)
+{
+    (void)ctx;
+    return edge_df_of(t, len);
+}
+
+static uint32_t edge_df_upto(void *ctx, const char *t, size_t len, uint32_t cap)
+{
+    uint32_t df = edge_df_of(t, len), got = df > cap ? cap + 1 : df;
+    (void)ctx;
+    if (len == 4 && memcmp(t, "left", 4) == 0 && got > edge_reads)
+        edge_reads = got;
+    return df;
+}
+
+static int edge_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
+                         void *arg)
+{
+    uint32_t df = edge_df_of(t, len);
+    (void)ctx;
+    for (uint32_t i = 0; i < df; i++) {
+        uint32_t id = i < EDGE_SHARED ? i : edge_from(t) + i - EDGE_SHARED;
+        struct mp_relevance_posting p = {id, 1, 0, 0, 0, 8, true};
+        int rc = fn(arg, &p);
+        if (rc != MP_OK)
+            return rc;
+    }
+    return MP_OK;
+}
+
+static int edge_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
+{
+    (void)ctx;
+    if (id >= EDGE_N)
+        return MP_NOTFOUND;
+    *out = (struct mp_relevance_item){8, id, 12, false};
+    return MP_OK;
+}
+
+static int edge_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
+{
+    (void)ctx;
+    if (id >= EDGE_SHARED)
+        return MP_OK;
+    int rc = fn(arg, "rare", 4, 1);
+    if (rc == MP_OK)
+        rc = fn(arg, "kept", 4, 1);
+    return rc == MP_OK ? fn(arg, "left", 4, 1) : rc;
+}
+
+START_TEST(test_feedback_leaves_out_a_term_past_its_bound)
+{
+    struct mp_relevance_index v = {
+        NULL, EDGE_N,     8.0, edge_df, edge_postings, NULL, edge_item, edge_item_terms,
+        NULL, EDGE_N - 1, 0,   NULL,    edge_df_upto,  0};
+    struct mp_relevance_params p;
+    mp_relevance_preset(MP_RELEVANCE_TURNS, &p);
+    p.survivors = 0; /* every candidate a hit: none hidden behind the survivors */
+    struct mp_terms *t = NULL;
+    struct mp_relevance_hit *h = NULL;
+    size_t nh = 0;
+    bool kept = false, left = false;
+    edge_reads = 0;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_relevance_score(t, &v, &p, "rare", 4, NULL, 0, &h, &nh), MP_OK);
+    mp_terms_free(t);
+    for (size_t i = 0; i < nh; i++) {
+        kept = kept || (h[i].item >= EDGE_KEPT && h[i].item < EDGE_LEFT);
+        left = left || h[i].item >= EDGE_LEFT;
+    }
+    free(h);
+    ck_assert(kept);  /* "kept", at the bound, joins: its own items are found */
+    ck_assert(!left); /* "left", one past it, does not */
+    ck_assert_uint_le(edge_reads, MP_RELEVANCE_PRF_DF_MAX + 1); /* and costs one past it */
 }
 END_TEST
 
@@ -500,6 +616,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_enough_survivors_change_nothing);
     tcase_add_test(tc, test_posting_lengths_score_as_item_reads);
     tcase_add_test(tc, test_feedback_candidates_read_within_their_ceilings);
+    tcase_add_test(tc, test_feedback_leaves_out_a_term_past_its_bound);
     suite_add_tcase(s, tc);
     return s;
 }

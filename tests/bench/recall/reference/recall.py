@@ -62,6 +62,10 @@ TURNS = dict(
     TEMP_BOOST=0.5, PACK_POW=0.2,
 )
 
+# Feedback leaves out a term held by more than this many items (both kinds; the C port's
+# MP_RELEVANCE_PRF_DF_MAX): a common word adds little and costs the most to read.
+PRF_DF_MAX = 128
+
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
           'september', 'october', 'november', 'december']
 WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']
@@ -395,7 +399,8 @@ def rank_once(ix, groups, P):
 
 def prf(ix, groups, s, P):
     """One round of feedback: among the PRF_DOCS best items (score > 0; ties by position),
-    each content term not already in the query, held by c >= PRF_MIN_DOCS of them, has
+    each content term not already in the query, held by c >= PRF_MIN_DOCS of them and by
+    at most PRF_DF_MAX items of the index, has
     value c * idf; the PRF_TERMS best (ties by term) join as groups of one with weight
     PRF_W * value / best value."""
     order = sorted(range(ix.n), key=lambda i: (-s[i], i))
@@ -408,7 +413,8 @@ def prf(ix, groups, s, P):
         for t in ix.tf[i]:
             if t not in have:
                 count[t] = count.get(t, 0) + 1
-    cand = sorted(((c * ix.idf(t), t) for t, c in count.items() if c >= P['PRF_MIN_DOCS']),
+    cand = sorted(((c * ix.idf(t), t) for t, c in count.items()
+                   if c >= P['PRF_MIN_DOCS'] and len(ix.post.get(t, ())) <= PRF_DF_MAX),
                   key=lambda x: (-x[0], x[1]))[:P['PRF_TERMS']]
     if not cand:
         return groups
