@@ -991,7 +991,7 @@ static int value_cands(struct run *r, struct prf_arg *a)
         if (a->c[k].c < p->prf_min_docs)
             continue;
         uint32_t cap = r->left < reads ? r->left : reads;
-        bool common = MP_RELEVANCE_PRF_DF_MAX < cap; /* the method's bound, not the ceiling */
+        bool common = MP_RELEVANCE_PRF_DF_MAX <= cap; /* the method's bound, not the ceiling */
         if (common)
             cap = MP_RELEVANCE_PRF_DF_MAX;
         bool sampled;
