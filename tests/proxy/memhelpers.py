@@ -57,7 +57,9 @@ def message_cost(text):
 def profile_order(facts):
     """The facts [(key, value, 'YYYY-MM-DD' or None)] taken in that order,
     in the order the profile line writes them (core/recall/memblock.h): day
-    by day, undated first, oldest first, a day's facts in the order taken."""
+    by day, oldest first, a day's facts in the order taken. An undated fact
+    (None) sorts first, as one from before 1970 does in memproxy; one from
+    after 9999 sorts last there, which no proxy test stores."""
     return sorted(facts, key=lambda f: f[2] or '')  # stable: a day's keep their order
 
 

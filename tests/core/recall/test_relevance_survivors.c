@@ -31,17 +31,23 @@
 #define WIDE_N 3000
 static uint32_t df_reads;
 
+/* Whether t[0..len) is word. */
+static bool is(const char *t, size_t len, const char *word)
+{
+    return len == strlen(word) && memcmp(t, word, len) == 0;
+}
+
 static uint32_t wide_df(void *ctx, const char *t, size_t len)
 {
     (void)ctx;
-    if (len == 4 && memcmp(t, "rare", 4) == 0)
+    if (is(t, len, "rare"))
         return 10;
     return len >= 2 && t[0] == 'c' ? WIDE_N - WIDE_N / 10 : 0;
 }
 
 static bool wide_holds(const char *t, size_t len, uint32_t id)
 {
-    if (len == 4 && memcmp(t, "rare", 4) == 0)
+    if (is(t, len, "rare"))
         return id % (WIDE_N / 10) == 0;
     return len >= 2 && t[0] == 'c' && id % 10 != 9;
 }
@@ -59,19 +65,27 @@ static uint32_t wide_df_upto(void *ctx, const char *t, size_t len, uint32_t cap)
     return df;
 }
 
-static int wide_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
-                         void *arg)
+/* fn once per item of 0..n that holds(t, len, id), ascending: a content
+ * count of 1 and a length of 8, as every item of these indexes has. */
+static int postings_where(bool (*holds)(const char *, size_t, uint32_t), uint32_t n, const char *t,
+                          size_t len, mp_relevance_posting_fn fn, void *arg)
 {
-    (void)ctx;
-    for (uint32_t id = 0; id < WIDE_N; id++) {
+    for (uint32_t id = 0; id < n; id++) {
         struct mp_relevance_posting p = {id, 1, 0, 0, 0, 8, true};
-        if (!wide_holds(t, len, id))
+        if (!holds(t, len, id))
             continue;
         int rc = fn(arg, &p);
         if (rc != MP_OK)
             return rc;
     }
     return MP_OK;
+}
+
+static int wide_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
+                         void *arg)
+{
+    (void)ctx;
+    return postings_where(wide_holds, WIDE_N, t, len, fn, arg);
 }
 
 static int wide_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
@@ -150,21 +164,29 @@ END_TEST
 #define EDGE_LEFT   700 /* "left" alone from here */
 #define EDGE_SHARED 4   /* items 0..3 hold all three */
 
-static uint32_t edge_df_of(const char *t, size_t len)
+static bool edge_holds(const char *t, size_t len, uint32_t id)
 {
-    if (len == 4 && memcmp(t, "rare", 4) == 0)
-        return EDGE_SHARED;
-    if (len == 4 && memcmp(t, "kept", 4) == 0)
-        return MP_RELEVANCE_PRF_DF_MAX;
-    if (len == 4 && memcmp(t, "left", 4) == 0)
-        return MP_RELEVANCE_PRF_DF_MAX + 1;
-    return 0;
+    uint32_t from, own; /* the term's items past the shared ones */
+    if (is(t, len, "rare"))
+        return id < EDGE_SHARED;
+    if (is(t, len, "kept")) {
+        from = EDGE_KEPT;
+        own = MP_RELEVANCE_PRF_DF_MAX - EDGE_SHARED;
+    } else if (is(t, len, "left")) {
+        from = EDGE_LEFT;
+        own = MP_RELEVANCE_PRF_DF_MAX + 1 - EDGE_SHARED;
+    } else {
+        return false;
+    }
+    return id < EDGE_SHARED || (id >= from && id < from + own);
 }
 
-/* The term's items beyond the shared ones start here. */
-static uint32_t edge_from(const char *t)
+static uint32_t edge_df_of(const char *t, size_t len)
 {
-    return t[0] == 'k' ? EDGE_KEPT : EDGE_LEFT;
+    uint32_t df = 0;
+    for (uint32_t id = 0; id < EDGE_N; id++)
+        df += edge_holds(t, len, id);
+    return df;
 }
 
 static uint32_t edge_reads; /* postings df_upto read for "left" */
@@ -179,7 +201,7 @@ static uint32_t edge_df_upto(void *ctx, const char *t, size_t len, uint32_t cap)
 {
     uint32_t df = edge_df_of(t, len), got = df > cap ? cap + 1 : df;
     (void)ctx;
-    if (len == 4 && memcmp(t, "left", 4) == 0 && got > edge_reads)
+    if (is(t, len, "left") && got > edge_reads)
         edge_reads = got;
     return df;
 }
@@ -187,16 +209,8 @@ static uint32_t edge_df_upto(void *ctx, const char *t, size_t len, uint32_t cap)
 static int edge_postings(void *ctx, const char *t, size_t len, mp_relevance_posting_fn fn,
                          void *arg)
 {
-    uint32_t df = edge_df_of(t, len);
     (void)ctx;
-    for (uint32_t i = 0; i < df; i++) {
-        uint32_t id = i < EDGE_SHARED ? i : edge_from(t) + i - EDGE_SHARED;
-        struct mp_relevance_posting p = {id, 1, 0, 0, 0, 8, true};
-        int rc = fn(arg, &p);
-        if (rc != MP_OK)
-            return rc;
-    }
-    return MP_OK;
+    return postings_where(edge_holds, EDGE_N, t, len, fn, arg);
 }
 
 static int edge_item(void *ctx, uint32_t id, struct mp_relevance_item *out)
