@@ -352,6 +352,16 @@ static int posting_len(struct run *r, const struct mp_relevance_posting *ps, uin
     return MP_OK;
 }
 
+double mp_relevance_impact(const struct mp_relevance_params *p,
+                           const struct mp_relevance_posting *x, double avglen)
+{
+    double tf = p->w_content * x->tc + p->w_key * x->tk + p->w_date * x->td + p->w_search * x->ts;
+    double len = x->has_len ? (double)x->len : avglen;
+    if (tf <= 0)
+        return 0.0;
+    return tf * (p->k1 + 1.0) / (tf + p->k1 * (1.0 - p->b + p->b * len / avglen));
+}
+
 /* Adds the posting to its item's sums in r->acc (the survivors' items are
  * read later: survive()). The key flag of the speaker boost is read here,
  * from the own term's postings, so that no stage reads postings twice. */

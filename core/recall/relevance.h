@@ -72,9 +72,11 @@
  * as without the ceiling.
  *
  * The sample: with ix->sample set, a member held by more items than that
- * is read through `sample` of its postings (the store's view gives the
- * newest: an item id is its place in time) and costs the ceiling that
- * many; its idf is of the estimated df. So a common word costs a request
+ * is read through at most `sample` of its postings (the store's view
+ * gives the 128 of highest impact from the word's head, its df exact,
+ * or, for a word without a head yet, the newest: an item id is its place
+ * in time, the df estimated) and costs the ceiling `sample`; its idf is of
+ * the df the view gives. So a common word costs a request
  * the same whether 1,000 or 1,000,000 items hold it, and still finds its
  * newest items instead of being skipped. Feedback keeps no candidate
  * held by more than `sample` items (its idf is low, its read the dearest).
@@ -114,13 +116,16 @@
  * scoring (0.22 us a posting, tests/bench/populate --question), far above
  * any question of the dev sets (no selection there changes). */
 #define MP_RELEVANCE_MAX_POSTINGS 20000
-/* The sample of a common term a store's view reads (the top: the
- * sample; struct mp_relevance_index: sample), at most half the ceiling
- * (one common word leaves room for the rarer ones). Chosen
- * on every dev set (tests/bench/recall/README.md): at 1024 LoCoMo's
- * selection is byte for byte the unsampled one and BEAM's recall the same
- * at every budget; at 512 BEAM lost 0.7 at 1,500 tokens. */
-#define MP_RELEVANCE_SAMPLE 1024
+/* A term held by more items is common: a store's view reads it through
+ * its head, or without one through a sample of its newest postings (the
+ * top: the sample; struct mp_relevance_index: sample; storage/format/heads.h),
+ * at most half the ceiling (one common word leaves room for the rarer
+ * ones). Chosen on LoCoMo (tests/bench/recall/README.md, "The heads of
+ * common words"): at 768 its selection is byte for byte the one without
+ * heads (its speakers' names, held by up to 550 turns, are read whole), at
+ * 512 its turns lost 3.2 points at 500 tokens; BEAM's recall is within 0.3
+ * of before at every budget. */
+#define MP_RELEVANCE_SAMPLE 768
 
 enum mp_relevance_kind { MP_RELEVANCE_FACTS, MP_RELEVANCE_TURNS };
 
@@ -175,6 +180,13 @@ struct mp_relevance_posting {
                    * the same either way */
 };
 
+/* A posting's share of its item's BM25F for a term of idf 1 and weight 1
+ * (the top: tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))), its
+ * length avglen when it has none: the order of a common term's postings by
+ * what they can add, which the store's heads keep (storage/format/heads.h).
+ * 0 for a posting with no weight; avglen must be > 0. */
+double mp_relevance_impact(const struct mp_relevance_params *p,
+                           const struct mp_relevance_posting *x, double avglen);
 /* What scoring needs of one item. */
 struct mp_relevance_item {
     uint32_t len;     /* content length in terms */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "heads.h"
 #include "relevance.h"
 #include "status.h"
 #include "termfilter.h"
@@ -176,17 +177,51 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
     return rc;
 }
 
+/* Puts the item's posting of term t, and keeps the term's head
+ * (heads.h): a new item's add is sampled; a rewrite of an indexed item's
+ * postings (rewrite) tells the head what changed. */
 static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                       const struct mp_index_item *it, const struct mp_codec_term *t,
-                       uint32_t doc_len)
+                       const struct mp_codec_user *meta, const struct mp_index_item *it,
+                       const struct mp_codec_term *t, uint32_t doc_len, bool rewrite)
 {
+    struct mp_store *s = txn->store;
     unsigned char k[MP_STORE_KEY_MAX], v[MP_INDEX_POSTING_LEN];
-    size_t n = mp_index_posting_key(txn->store, k, prefix, plen, it->kind, t->t, t->len, it->id);
+    const unsigned char *had;
+    size_t hadn;
+    size_t n = mp_index_posting_key(s, k, prefix, plen, it->kind, t->t, t->len, it->id);
     mp_codec_le_put(v, t->tc, 2);
     mp_codec_le_put(v + 2, t->tk, 2);
     v[4] = t->td;
     mp_codec_le_put(v + 5, doc_len, 4);
-    return mp_store_backend_put(txn, MP_TABLE_POSTINGS, k, n, v, sizeof(v));
+    int rc = rewrite ? s->be->get(txn, MP_TABLE_POSTINGS, k, n, &had, &hadn) : MP_OK;
+    bool was_held = rewrite && rc == MP_OK;
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_store_backend_put(txn, MP_TABLE_POSTINGS, k, n, v, sizeof(v));
+    if (rc != MP_OK)
+        return rc;
+    if (rewrite) {
+        struct mp_relevance_posting now;
+        mp_index_posting_decode(it->id, v, sizeof(v), &now);
+        return mp_heads_on_rewrite(txn, prefix, plen, meta, it->kind, t->t, t->len, &now, was_held);
+    }
+    return mp_heads_sampled(s, it->kind, t->t, t->len, it->id)
+               ? mp_heads_on_add(txn, prefix, plen, meta, it->kind, t->t, t->len)
+               : MP_OK;
+}
+
+int mp_index_posting_decode(uint32_t id, const unsigned char *v, size_t n,
+                            struct mp_relevance_posting *out)
+{
+    if (n != MP_INDEX_POSTING_LEN && n != MP_INDEX_POSTING_LEN_OLD)
+        return MP_EIO;
+    out->item = id;
+    out->tc = (uint32_t)mp_codec_le_get(v, 2);
+    out->tk = (uint32_t)mp_codec_le_get(v + 2, 2);
+    out->td = v[4] & 1u; /* the date flag; the search keys above it */
+    out->ts = (uint32_t)(v[4] >> 1);
+    out->has_len = n == MP_INDEX_POSTING_LEN;
+    out->len = out->has_len ? (uint32_t)mp_codec_le_get(v + 5, 4) : 0;
+    return MP_OK;
 }
 
 static int put_encoded(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *k,
@@ -212,12 +247,13 @@ static void next_session(struct mp_codec_kind_stats *ks, int64_t at_ms, struct m
  * terms record under k[0..klen). doc_len: the item's content length. */
 static int put_terms(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                      struct mp_codec_user *meta, const struct mp_index_item *it,
-                     const struct collect *c, const unsigned char *k, size_t klen, uint32_t doc_len)
+                     const struct collect *c, const unsigned char *k, size_t klen, uint32_t doc_len,
+                     bool rewrite)
 {
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < c->n; i++) {
         mp_termfilter_add(&meta->filter, it->kind, c->t[i].t, c->t[i].len);
-        rc = put_posting(txn, prefix, plen, it, &c->t[i], doc_len);
+        rc = put_posting(txn, prefix, plen, meta, it, &c->t[i], doc_len, rewrite);
     }
     if (rc != MP_OK)
         return rc;
@@ -244,7 +280,7 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
     doc.at_ms = it->at_ms;
     size_t klen = mp_index_doc_key(k, prefix, plen, it->kind, it->id);
     if (rc == MP_OK)
-        rc = put_terms(txn, prefix, plen, meta, it, &c, k, klen, doc.len);
+        rc = put_terms(txn, prefix, plen, meta, it, &c, k, klen, doc.len, false);
     if (rc == MP_OK) {
         next_session(ks, it->at_ms, &doc);
         unsigned char buf[64];
@@ -297,7 +333,7 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
         merge(&c);
     struct mp_index_item it = {.kind = kind, .id = id};
     if (rc == MP_OK)
-        rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen, doc.len);
+        rc = put_terms(txn, prefix, plen, meta, &it, &c, k, klen, doc.len, true);
     free(c.t);
     return rc;
 }
@@ -326,6 +362,8 @@ int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_
         rc = txn->store->be->del(txn, MP_TABLE_POSTINGS, pk, n);
         if (rc == MP_NOTFOUND)
             rc = MP_OK;
+        if (rc == MP_OK)
+            rc = mp_heads_on_remove(txn, prefix, plen, kind, t[i].t, t[i].len, id);
     }
     free(t);
     if (rc == MP_OK)
@@ -344,25 +382,40 @@ int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_
 
 /* ---- the term filter ---- */
 
-struct filter_build {
-    struct mp_termfilter *f;
-    unsigned kind;
+struct term_walk {
+    mp_index_term_fn fn;
+    void *arg;
+    enum mp_codec_kind kind; /* of the item being read */
 };
 
-static int on_filter_term(void *arg, const char *term, const struct mp_codec_term *t)
+static int on_walked_term(void *arg, const char *term, const struct mp_codec_term *t)
 {
-    struct filter_build *b = arg;
-    mp_termfilter_add(b->f, b->kind, term, t->len);
-    return MP_OK;
+    struct term_walk *w = arg;
+    return w->fn(w->arg, w->kind, term, t);
 }
 
-static int on_filter_item(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
+static int on_walked_item(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
-    struct filter_build *b = arg;
+    struct term_walk *w = arg;
     if (id[0] >= MP_CODEC_KINDS)
         return MP_EIO;
-    b->kind = id[0];
-    return mp_codec_each_term(pv->p, pv->n, on_filter_term, b);
+    w->kind = (enum mp_codec_kind)id[0];
+    return mp_codec_each_term(pv->p, pv->n, on_walked_term, w);
+}
+
+int mp_index_each_term(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                       mp_index_term_fn fn, void *arg)
+{
+    struct term_walk w = {fn, arg, MP_CODEC_KIND_FACT};
+    return mp_store_backend_scan_plain(txn, MP_TABLE_DTERMS, prefix, plen, plen, 5, on_walked_item,
+                                       &w);
+}
+
+static int on_filter_term(void *arg, enum mp_codec_kind kind, const char *term,
+                          const struct mp_codec_term *t)
+{
+    mp_termfilter_add(arg, kind, term, t->len);
+    return MP_OK;
 }
 
 int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
@@ -373,10 +426,8 @@ int mp_index_filter_build(struct mp_store_txn *txn, const unsigned char *prefix,
         (uint64_t)meta->kinds[MP_CODEC_KIND_FACT].ndocs + meta->kinds[MP_CODEC_KIND_MESSAGE].ndocs;
     int rc = MP_OK;
     memset(&f, items > MP_INDEX_FILTER_ITEMS_MAX ? 0xff : 0, sizeof(f));
-    struct filter_build b = {&f, 0};
     if (items <= MP_INDEX_FILTER_ITEMS_MAX)
-        rc = mp_store_backend_scan_plain(txn, MP_TABLE_DTERMS, prefix, plen, plen, 5,
-                                         on_filter_item, &b);
+        rc = mp_index_each_term(txn, prefix, plen, on_filter_term, &f);
     if (rc != MP_OK)
         return rc;
     meta->filter = f;

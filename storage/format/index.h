@@ -51,6 +51,12 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
 #define MP_INDEX_POSTING_LEN     9
 #define MP_INDEX_POSTING_LEN_OLD 5
 
+/* Decodes the posting value v[0..n) of item id into *out. MP_OK, or
+ * MP_EIO when n is neither posting length. */
+struct mp_relevance_posting;
+int mp_index_posting_decode(uint32_t id, const unsigned char *v, size_t n,
+                            struct mp_relevance_posting *out);
+
 /* The date field is a flag; search keys (mp_index_add_keys) count in the
  * same byte of a posting: td = date (bit 0) | keys << 1, keys at most 127.
  * A store written before search keys has td 0 or 1. */
@@ -74,6 +80,16 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
  * MP_OK also when it was not indexed. */
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id);
+
+/* fn once per term of every item indexed under prefix[0..plen) (each
+ * item's terms record, in key order: the kinds apart, ids ascending), with
+ * the item's kind; term[0..t->len) and t valid during the call only. A
+ * return other than MP_OK stops the walk and is its result; MP_EIO for a
+ * damaged record, or the backend's error. */
+typedef int (*mp_index_term_fn)(void *arg, enum mp_codec_kind kind, const char *term,
+                                const struct mp_codec_term *t);
+int mp_index_each_term(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
+                       mp_index_term_fn fn, void *arg);
 
 /* Builds meta's term filter from the user's terms records (every item
  * indexed under prefix[0..plen), both kinds) and sets meta->filtered: for

@@ -1,15 +1,21 @@
-/* Format 2 to format 3, in place (store_backend.h: mp_store_migrate). A
- * format-2 user record holds the user's facts; the conversion writes them
- * as fact records through the op layer (so they are ranked and indexed
- * exactly as new ones), archives and indexes the buffered messages, lists
- * the fact history entries in histx, and writes the head record, all in
- * one write transaction with the new format number: a crash leaves the
- * store as it was. */
+/* The conversions of older formats, in place, each in one write
+ * transaction with the new format number, so that a crash leaves the store
+ * as it was.
+ *
+ * Format 2 (store_backend.h: mp_store_migrate): a format-2 user record
+ * holds the user's facts; the conversion writes them as fact records
+ * through the op layer (so they are ranked and indexed exactly as new
+ * ones), archives and indexes the buffered messages, lists the fact
+ * history entries in histx, and writes the head record.
+ *
+ * Formats 3 to 5 (mp_store_migrate_heads): every user's heads of common
+ * terms are built from its index (heads.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "heads.h"
 #include "status.h"
 #include "store_backend.h"
 #include "store_archive.h"
@@ -94,19 +100,26 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
     return rc;
 }
 
-static int convert(struct mp_store_txn *txn)
+/* fn for every user (its physical key), then this format's number. */
+static int each_user(struct mp_store_txn *txn,
+                     int (*fn)(struct mp_store_txn *txn, const unsigned char *phys, size_t plen))
 {
     struct key_list l = {NULL, NULL, 0, 0, 0};
     unsigned char b[4];
     int rc = txn->store->be->scan(txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, &l);
     for (size_t i = 0; rc == MP_OK && i < l.n; i++)
-        rc = convert_user(txn, l.k[i], l.len[i]);
+        rc = fn(txn, l.k[i], l.len[i]);
     free(l.k);
     free(l.len);
     mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
     if (rc == MP_OK)
         rc = txn->store->be->put(txn, MP_TABLE_META, "format", 6, b, 4);
     return rc;
+}
+
+static int convert(struct mp_store_txn *txn)
+{
+    return each_user(txn, convert_user);
 }
 
 static int format_of(struct mp_store *s, uint32_t *version)
@@ -124,29 +137,69 @@ static int format_of(struct mp_store *s, uint32_t *version)
     return rc;
 }
 
+/* fn(txn) in one write transaction, committed when it succeeds (begun
+ * again when the map grew): MP_OK, or why not. */
+static int in_one_write(struct mp_store *s, int (*fn)(struct mp_store_txn *txn))
+{
+    for (;;) {
+        struct mp_store_txn txn;
+        if (s->be->begin(s, true, &txn) != MP_OK)
+            return MP_EIO;
+        int rc = fn(&txn);
+        int end = s->be->end(&txn, rc == MP_OK);
+        if (end == MP_AGAIN)
+            continue; /* the map grew: once more */
+        return rc != MP_OK ? rc : end;
+    }
+}
+
 int mp_store_migrate(struct mp_store *s, const char *what, char *err, size_t errcap)
 {
     uint32_t version = 0;
     int rc = format_of(s, &version);
     if (rc != MP_OK || version == MP_STORE_FORMAT_VERSION)
         return rc == MP_OK ? MP_OK : MP_EIO;
-    for (;;) {
-        struct mp_store_txn txn;
-        if (s->be->begin(s, true, &txn) != MP_OK)
-            break;
-        rc = convert(&txn);
-        int end = s->be->end(&txn, rc == MP_OK);
-        if (end == MP_AGAIN)
-            continue; /* the map grew: once more */
-        if (rc == MP_OK && end == MP_OK)
-            return MP_OK;
-        if (rc == MP_OK)
-            rc = end;
-        break;
-    }
+    rc = in_one_write(s, convert);
+    if (rc == MP_OK)
+        return MP_OK;
     snprintf(err, errcap, "cannot convert %s from record format 2 to %u: %s", what,
              MP_STORE_FORMAT_VERSION,
              rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
                               : "a record could not be converted");
+    return MP_EIO;
+}
+
+/* ---- formats 3 to 5: the heads (heads.h) ---- */
+
+static int user_heads(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL; /* decoded for the index statistics after it */
+    mp_codec_be_put(prefix, plen, 2);
+    memcpy(prefix + 2, phys, plen);
+    int rc = mp_store_backend_get_plain(txn, MP_TABLE_USERS, phys, plen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &meta, &um);
+    mp_store_backend_plain_done(&pv);
+    mp_usermem_free(um);
+    return rc == MP_OK ? mp_heads_build_user(txn, prefix, 2 + plen, &meta) : rc;
+}
+
+static int build_heads(struct mp_store_txn *txn)
+{
+    return each_user(txn, user_heads);
+}
+
+int mp_store_migrate_heads(struct mp_store *s, const char *what, char *err, size_t errcap)
+{
+    int rc = in_one_write(s, build_heads);
+    if (rc == MP_OK)
+        return MP_OK;
+    snprintf(err, errcap, "cannot build the heads of common terms in %s (record format %u): %s",
+             what, MP_STORE_FORMAT_VERSION,
+             rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
+                              : "the index could not be read");
     return MP_EIO;
 }

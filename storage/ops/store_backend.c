@@ -12,8 +12,9 @@
 #include "status.h"
 
 const char *const mp_store_table_names[MP_TABLE_COUNT] = {
-    "meta",  "users",   "history", "jobs", "idem",   "facts",    "factkeys", "factrank",
-    "histx", "archive", "atime",   "docs", "dterms", "postings", "settings", "leases"};
+    "meta",     "users",    "history",  "jobs",    "idem",  "facts",
+    "factkeys", "factrank", "histx",    "archive", "atime", "docs",
+    "dterms",   "postings", "settings", "leases",  "heads"};
 
 const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
@@ -24,6 +25,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_ATIME] = MP_KEY_USER_PREFIXED,   [MP_TABLE_DOCS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_DTERMS] = MP_KEY_USER_PREFIXED,  [MP_TABLE_POSTINGS] = MP_KEY_USER_TAG,
     [MP_TABLE_SETTINGS] = MP_KEY_USER,         [MP_TABLE_LEASES] = MP_KEY_OPAQUE,
+    [MP_TABLE_HEADS] = MP_KEY_USER_TAG,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
@@ -321,8 +323,11 @@ static int check_key(struct mp_store_txn *txn, const char *what, char *err, size
     return MP_OK;
 }
 
+/* *heads: the store is of a format without heads (3 to 5), whose
+ * records are this format's otherwise: mp_store_migrate_heads() builds
+ * them once the index key is known. */
 static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
-                      size_t errcap)
+                      size_t errcap, bool *heads)
 {
     const unsigned char *v;
     size_t n;
@@ -334,19 +339,11 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
         return MP_EIO;
     }
     uint64_t version = mp_codec_le_get(v, 4);
-    if (version == 3 || version == 4) { /* its records are this format's: only the number moves
-                                         * on (format 5's postings carry their item's length;
-                                         * the older ones without it are read as before) */
-        unsigned char b[4];
-        mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
-        rc = meta_put(txn, "format", b, 4);
-        if (rc != MP_OK) {
-            snprintf(err, errcap, "cannot update the format record of %s", what);
-            return rc;
-        }
-        version = MP_STORE_FORMAT_VERSION;
-    }
-    if (version != MP_STORE_FORMAT_VERSION && version != 2) { /* 2: mp_store_migrate() */
+    /* 3 to 5: the records are this format's but the heads (format 5's
+       postings carry their item's length; the older ones without it are
+       read as before) */
+    *heads = version >= 3 && version < MP_STORE_FORMAT_VERSION;
+    if (version != MP_STORE_FORMAT_VERSION && version != 2 && !*heads) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
@@ -358,13 +355,14 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
                             size_t errcap)
 {
     struct mp_store_txn txn;
+    bool heads = false;
     int rc;
     for (;;) {
         if (store->be->begin(store, true, &txn) != MP_OK) {
             snprintf(err, errcap, "cannot begin a transaction on %s", what);
             return MP_EIO;
         }
-        rc = check_meta(&txn, keep_secret, what, err, errcap);
+        rc = check_meta(&txn, keep_secret, what, err, errcap, &heads);
         int end = store->be->end(&txn, rc == MP_OK);
         if (end == MP_AGAIN)
             continue; /* grown: once more */
@@ -379,7 +377,7 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->archive = true;
-    return MP_OK;
+    return heads ? mp_store_migrate_heads(store, what, err, errcap) : MP_OK;
 }
 
 int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,

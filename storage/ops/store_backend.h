@@ -7,18 +7,19 @@
  * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
  * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
  *
- * The records, format version 4 (the encodings are codec.c's). P below is
+ * The records, format version 6 (the encodings are codec.c's). P below is
  * a user's prefix: u16be length | physical user key. T(x) is a tag: u8
  * length | x in a clear store; u8 16 | the first 16 bytes of
  * HMAC-SHA256(index key, x) in a sealed one (mp_store_backend_tag), so
  * that no key of the index carries a word of the user's in a sealed store.
  *
  *   meta     "format"   -> u32 format version. Checked at open: version 2
- *                          is converted in place (migrate.c); version 3
- *                          only gets the number 4 (its user records,
- *                          version 3, have no term filter: they are read
- *                          as they are and get one when next loaded for
- *                          a write, store_user.c), so that an older
+ *                          is converted in place (migrate.c); versions 3
+ *                          to 5 get their heads built and the number 6
+ *                          (migrate.c; their other records are read as
+ *                          they are: a version 3 user record, without a
+ *                          term filter, gets one when next loaded for a
+ *                          write, store_user.c), so that an older
  *                          memproxy refuses the store instead of failing
  *                          on the users a newer one wrote; another
  *                          version refuses to open (MP_EIO, the reason in
@@ -57,6 +58,10 @@
  *   leases   u64be job id -> u64 owner | i64 until_ms: the process running
  *                        the job, until when (store_lease.c; added within
  *                        format 3 like settings)
+ *   heads    P | T(kind byte | term) -> a term's counter, or the head of a
+ *                        common term: its df and its postings of highest
+ *                        impact (heads.h). Format 6; an older store gets
+ *                        its heads built at open (migrate.c)
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -99,7 +104,7 @@
 
 struct mp_terms;
 
-#define MP_STORE_FORMAT_VERSION  5u
+#define MP_STORE_FORMAT_VERSION  6u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
@@ -126,6 +131,7 @@ enum mp_store_table {
     MP_TABLE_POSTINGS,
     MP_TABLE_SETTINGS,
     MP_TABLE_LEASES,
+    MP_TABLE_HEADS,
     MP_TABLE_COUNT
 };
 
@@ -258,6 +264,14 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
  * indexed. The LMDB backend calls it after mp_store_backend_attach() (a
  * store of this format is left alone). MP_OK; MP_EIO with a reason in err. */
 int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t errcap);
+
+/* Converts a store of format version 3 to 5 (this format but the heads
+ * table) in place, in one write transaction: every user's heads and
+ * counters are built from its index (heads.h: mp_heads_build_user), and
+ * the format becomes this one. mp_store_backend_attach() calls it, for
+ * both backends. A store whose users hold millions of postings takes
+ * seconds, once. MP_OK; MP_EIO with a reason in err. */
+int mp_store_migrate_heads(struct mp_store *store, const char *what, char *err, size_t errcap);
 
 /* ---- records: used by the op layer, and by a backend that copies
  * records between stores (store_lmdb_rewrite.c) ---- */

@@ -3,11 +3,14 @@
  * and the relevance index of core/recall/relevance.h over the docs, dterms and
  * postings tables. A term's postings are read once per view and kept in a
  * hash table (df() and postings() of the same term both need them); a
- * term the user's term filter rules out is not looked up at all. */
+ * term the user's term filter rules out is not looked up at all; a common
+ * term is read through its head (heads.h: read_head) or, without one,
+ * through a sample of its newest postings (sample_newest). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
+#include "heads.h"
 #include "index.h"
 #include "memblock.h"
 #include "recall.h"
@@ -29,10 +32,12 @@ struct cached_term {
     size_t len;
     struct mp_relevance_posting *p;
     uint32_t n;
-    bool cut;     /* the read stopped at n: more items hold the term */
-    bool sampled; /* more items than the sample hold the term: df is an estimate */
-    bool newest;  /* sampled, and p holds its newest postings (sample_newest) */
-    uint32_t df;  /* sampled: the estimate of how many items hold it */
+    bool cut;        /* the read stopped at n: more items hold the term */
+    bool sampled;    /* more items than the sample hold the term (common) */
+    bool newest;     /* sampled, and p final: its newest postings (sample_newest) or the best
+                        of its head and tail (read_head) */
+    bool head_tried; /* its head was looked for (read_head) */
+    uint32_t df;     /* sampled: how many items hold it (from a sample: an estimate) */
 };
 
 struct kind_view {
@@ -396,15 +401,8 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
         return MP_STORE_SCAN_STOP;
     if (mp_store_backend_grow(&ps->ct->p, &ps->cap, ps->ct->n, sizeof(*ps->ct->p)) != MP_OK)
         return MP_ENOMEM;
-    struct mp_relevance_posting *p = &ps->ct->p[ps->ct->n++];
-    p->item = (uint32_t)mp_codec_be_get(id, 4);
-    p->tc = (uint32_t)mp_codec_le_get(pv->p, 2);
-    p->tk = (uint32_t)mp_codec_le_get(pv->p + 2, 2);
-    p->td = pv->p[4] & 1u; /* the date flag; the search keys above it (index.h) */
-    p->ts = (uint32_t)(pv->p[4] >> 1);
-    p->has_len = pv->n == MP_INDEX_POSTING_LEN;
-    p->len = p->has_len ? (uint32_t)mp_codec_le_get(pv->p + 5, 4) : 0;
-    return MP_OK;
+    return mp_index_posting_decode((uint32_t)mp_codec_be_get(id, 4), pv->p, pv->n,
+                                   &ps->ct->p[ps->ct->n++]);
 }
 
 static uint64_t term_hash(enum mp_codec_kind kind, const char *t, size_t len)
@@ -548,6 +546,58 @@ static int sampled_read(struct mp_store_view *v, struct cached_term *c)
     return c->newest ? MP_OK : sample_newest(v, c, kind_last(v, c->kind));
 }
 
+/* The kind's mean content length, as scoring has it (mp_store_view_index). */
+static double kind_avglen(const struct mp_store_view *v, enum mp_codec_kind kind)
+{
+    const struct mp_codec_kind_stats *ks = &v->meta.kinds[kind];
+    double avg = ks->ndocs > 0 ? (double)ks->total_len / ks->ndocs : 0.0;
+    return avg > 0.0 ? avg : 1.0;
+}
+
+/* A common term read through its head (heads.h): c->p becomes the
+ * MP_HEADS_READ postings of highest impact among the head's entries and
+ * its tail (ids ascending), c->df its df, exact. *used false (c as it
+ * was) when the term has no head, its tail is longer than
+ * MP_HEADS_TAIL_MAX, or at most `sample` items hold it: it is read as any
+ * other term. */
+static int read_head(struct mp_store_view *v, struct cached_term *c, bool *used)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    struct mp_heads_record r = {0};
+    *used = false;
+    c->head_tried = true;
+    size_t klen = mp_heads_key(v->s, k, v->prefix, v->plen, c->kind, c->t, c->len);
+    int rc = get_plain(v, MP_TABLE_HEADS, k, klen, &pv);
+    if (rc == MP_OK)
+        rc = mp_heads_decode(pv.p, pv.n, &r);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK || !r.head) {
+        free(r.p);
+        return rc == MP_NOTFOUND ? MP_OK : rc;
+    }
+    struct cached_term w = {.kind = c->kind, .p = r.p, .n = r.n};
+    size_t wcap = r.n;
+    v->read += r.n;
+    if (r.covered < UINT32_MAX)
+        rc = read_postings(v, c->kind, c->t, c->len, r.covered + 1, UINT64_MAX,
+                           r.n + MP_HEADS_TAIL_MAX, &w, &wcap);
+    uint64_t df = (uint64_t)r.count + (w.n - r.n);
+    size_t kept = 0;
+    if (rc == MP_OK && w.n - r.n <= MP_HEADS_TAIL_MAX && df > v->sample)
+        rc = mp_heads_best(w.p, w.n, MP_HEADS_READ, c->kind, kind_avglen(v, c->kind), &kept);
+    if (rc != MP_OK || w.n - r.n > MP_HEADS_TAIL_MAX || df <= v->sample) {
+        free(w.p);
+        return rc;
+    }
+    free(c->p);
+    c->p = w.p;
+    c->n = (uint32_t)kept;
+    c->df = df < UINT32_MAX ? (uint32_t)df : UINT32_MAX;
+    c->cut = c->sampled = c->newest = *used = true;
+    return MP_OK;
+}
+
 /* The postings of (kind, term), read once per view (any number of terms)
  * up to cap + 1 of them (cap at most the ceiling): a term read short of a
  * bigger cap goes on after the last posting read, never from its start
@@ -576,6 +626,13 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         *c = (struct cached_term){.kind = kind, .len = len};
         memcpy(c->t, t, len);
         v->ncache++;
+    }
+    if (sampling && !c->head_tried && v->meta.kinds[kind].ndocs > v->sample) {
+        bool used; /* a term more items may hold than the sample: its head, if it has one */
+        if ((*rc = read_head(v, c, &used)) != MP_OK)
+            return NULL;
+        if (used)
+            return c;
     }
     bool more = c->n > 0; /* read short before: on after its last posting */
     if (more && c->p[c->n - 1].item == UINT32_MAX) {
