@@ -23,7 +23,14 @@ size_t mp_heads_key(const struct mp_store *s, unsigned char *k, const unsigned c
     return mp_index_posting_key(s, k, prefix, plen, kind, term, tlen, 0) - 4;
 }
 
+static int decode(const unsigned char *v, size_t n, struct mp_heads_record *out, bool entries);
+
 int mp_heads_decode(const unsigned char *v, size_t n, struct mp_heads_record *out)
+{
+    return decode(v, n, out, true);
+}
+
+static int decode(const unsigned char *v, size_t n, struct mp_heads_record *out, bool entries)
 {
     memset(out, 0, sizeof(*out));
     if (n == 5 && v[0] == REC_COUNTER) {
@@ -38,8 +45,10 @@ int mp_heads_decode(const unsigned char *v, size_t n, struct mp_heads_record *ou
     out->head = true;
     out->count = (uint32_t)mp_codec_le_get(v + 1, 4);
     out->covered = (uint32_t)mp_codec_le_get(v + 5, 4);
-    if (k == 0)
+    if (k == 0 || !entries) {
+        out->n = k;
         return MP_OK;
+    }
     out->p = malloc(k * sizeof(*out->p));
     if (out->p == NULL)
         return MP_ENOMEM;
@@ -160,14 +169,14 @@ static int cmp_item(const void *a, const void *b)
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
-int mp_heads_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp_codec_kind kind,
-                  double avglen, size_t *kept)
+/* p[0..want) becomes the best `want` of p[0..n) (want < n) in the order
+ * of mp_heads_rank, in any order. MP_OK or MP_ENOMEM (p untouched). */
+static int keep_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp_codec_kind kind,
+                     double avglen)
 {
     struct mp_relevance_params par;
-    if (want > n)
-        want = n;
-    struct keyed *k = malloc((n > 0 ? n : 1) * sizeof(*k));
-    struct mp_relevance_posting *out = malloc((want > 0 ? want : 1) * sizeof(*out));
+    struct keyed *k = malloc(n * sizeof(*k));
+    struct mp_relevance_posting *out = malloc(want * sizeof(*out));
     if (k == NULL || out == NULL) {
         free(k);
         free(out);
@@ -176,15 +185,23 @@ int mp_heads_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp
     mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &par);
     for (size_t i = 0; i < n; i++)
         k[i] = (struct keyed){mp_relevance_impact(&par, &p[i], avglen), p[i].item, (uint32_t)i};
-    if (want < n)
-        select_first(k, n, want);
+    select_first(k, n, want);
     for (size_t i = 0; i < want; i++)
         out[i] = p[k[i].at];
-    qsort(out, want, sizeof(*out), cmp_item);
     memcpy(p, out, want * sizeof(*out));
     free(out);
     free(k);
-    *kept = want;
+    return MP_OK;
+}
+
+int mp_heads_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp_codec_kind kind,
+                  double avglen, size_t *kept)
+{
+    int rc = want < n ? keep_best(p, n, want, kind, avglen) : MP_OK;
+    if (rc != MP_OK)
+        return rc;
+    *kept = want < n ? want : n;
+    qsort(p, *kept, sizeof(*p), cmp_item);
     return MP_OK;
 }
 
@@ -209,17 +226,18 @@ static double mean_len(const struct mp_codec_user *meta, enum mp_codec_kind kind
     return avg > 0.0 ? avg : 1.0;
 }
 
-/* The record of key k[0..klen) into *r; a missing one is a counter of 0
- * (*found false). */
+/* The record of key k[0..klen) into *r, its entries too when `entries`
+ * (else r->p is NULL and r->n says how many it has); a missing one is a
+ * counter of 0 (*found false). */
 static int read_record(struct mp_store_txn *txn, const unsigned char *k, size_t klen,
-                       struct mp_heads_record *r, bool *found)
+                       struct mp_heads_record *r, bool *found, bool entries)
 {
     struct mp_store_plain pv;
     int rc = mp_store_backend_get_plain(txn, MP_TABLE_HEADS, k, klen, &pv);
     *found = rc == MP_OK;
     memset(r, 0, sizeof(*r));
     if (rc == MP_OK)
-        rc = mp_heads_decode(pv.p, pv.n, r);
+        rc = decode(pv.p, pv.n, r, entries);
     mp_store_backend_plain_done(&pv);
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
@@ -248,8 +266,10 @@ struct gather {
 
 static int trim(struct gather *g)
 {
-    int rc = mp_heads_rank(g->r->p, g->r->n, g->kind, g->avglen);
-    if (rc == MP_OK && g->r->n > MP_HEADS_KEEP)
+    if (g->r->n <= MP_HEADS_KEEP)
+        return MP_OK;
+    int rc = keep_best(g->r->p, g->r->n, MP_HEADS_KEEP, g->kind, g->avglen);
+    if (rc == MP_OK)
         g->r->n = MP_HEADS_KEEP;
     return rc;
 }
@@ -313,23 +333,30 @@ static int count_tail(struct mp_store_txn *txn, const unsigned char *k, size_t k
 
 int mp_heads_on_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     const struct mp_codec_user *meta, enum mp_codec_kind kind, const char *term,
-                    size_t tlen)
+                    size_t tlen, uint32_t id)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_heads_record r;
     bool found;
     size_t klen = mp_heads_key(txn->store, k, prefix, plen, kind, term, tlen);
-    int rc = read_record(txn, k, klen, &r, &found);
+    int rc = read_record(txn, k, klen, &r, &found, false);
     if (rc != MP_OK)
         return rc;
     if (r.head && (r.n >= MP_HEADS_KEEP / 2 || r.count <= r.n)) {
-        uint32_t tail = 0; /* its tail taken in once it is long enough */
-        rc = count_tail(txn, k, klen, r.covered, &tail);
+        /* its tail taken in once it is long enough: counted only when the
+           word's density over the covered ids (a head's count of ids up to
+           covered) makes the ids since covered hold that many, so that a
+           sampled add of a sparse word seldom reads its tail for nothing */
+        uint32_t tail = 0;
+        uint64_t since = id > r.covered ? (uint64_t)(id - r.covered) : 0;
+        if (since * r.count >= (uint64_t)MP_HEADS_TAIL_TAKE * ((uint64_t)r.covered + 1))
+            rc = count_tail(txn, k, klen, r.covered, &tail);
+        if (rc == MP_OK && tail >= MP_HEADS_TAIL_TAKE)
+            rc = read_record(txn, k, klen, &r, &found, true);
         if (rc == MP_OK && tail >= MP_HEADS_TAIL_TAKE)
             rc = gather_from(txn, k, klen, meta, kind, r.covered + 1, &r);
     } else if (r.head || r.count + MP_HEADS_EVERY >= MP_HEADS_BUILD_AT) {
-        free(r.p); /* built (again) from all its postings */
-        r = (struct mp_heads_record){0};
+        r = (struct mp_heads_record){0}; /* built (again) from all its postings */
         rc = gather_from(txn, k, klen, meta, kind, 0, &r);
     } else {
         unsigned char v[5] = {REC_COUNTER};
@@ -357,7 +384,7 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
     struct mp_heads_record r;
     bool found;
     size_t klen = mp_heads_key(txn->store, k, prefix, plen, kind, term, tlen);
-    int rc = read_record(txn, k, klen, &r, &found);
+    int rc = read_record(txn, k, klen, &r, &found, true);
     if (rc != MP_OK || !r.head || now->item > r.covered) {
         free(r.p);
         return rc; /* a counter or the tail: nothing to keep */
@@ -372,9 +399,10 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
     r.p = p;
     p[i] = *now; /* in its place, or a new last entry */
     r.n += i == r.n;
-    rc = mp_heads_rank(r.p, r.n, kind, mean_len(meta, kind));
-    if (r.n > MP_HEADS_KEEP)
+    if (r.n > MP_HEADS_KEEP) {
+        rc = keep_best(r.p, r.n, MP_HEADS_KEEP, kind, mean_len(meta, kind));
         r.n = MP_HEADS_KEEP;
+    }
     if (rc == MP_OK)
         rc = write_head(txn, k, klen, &r);
     free(r.p);
@@ -388,13 +416,12 @@ int mp_heads_on_remove(struct mp_store_txn *txn, const unsigned char *prefix, si
     struct mp_heads_record r;
     bool found;
     size_t klen = mp_heads_key(txn->store, k, prefix, plen, kind, term, tlen);
-    int rc = read_record(txn, k, klen, &r, &found);
+    int rc = read_record(txn, k, klen, &r, &found, true);
     if (rc == MP_OK && r.head && id <= r.covered) {
         uint32_t i = entry_of(&r, id);
         r.count -= r.count > 0;
-        if (i < r.n) /* the order of the rest holds */
-            memmove(&r.p[i], &r.p[i + 1], (r.n - i - 1) * sizeof(*r.p));
-        r.n -= i < r.n;
+        if (i < r.n) /* the last in its place: entries are in no order */
+            r.p[i] = r.p[--r.n];
         rc = write_head(txn, k, klen, &r);
     }
     free(r.p);

@@ -17,7 +17,7 @@
  *            of an id up to covered, and the entries are the
  *            MP_HEADS_KEEP (or fewer) of them of highest impact under the
  *            kind's constants and the user's mean length when last
- *            written, best first (ties: the lower id).
+ *            written (ties: the lower id), in no order.
  * A posting of an id above covered is the head's tail: a reader reads it
  * from the postings (at most MP_HEADS_TAIL_MAX of them).
  *
@@ -50,9 +50,9 @@
 
 #define MP_HEADS_KEEP      256 /* entries a head keeps: twice what a reader takes */
 #define MP_HEADS_READ      128 /* postings of a common term a reader takes from head and tail */
-#define MP_HEADS_EVERY     16  /* one add in this many looks at its term's record */
+#define MP_HEADS_EVERY     32  /* one add in this many looks at its term's record */
 #define MP_HEADS_BUILD_AT  384 /* a term counted this high gets a head */
-#define MP_HEADS_TAIL_TAKE 64  /* a sampled add takes in a tail this long */
+#define MP_HEADS_TAIL_TAKE 128 /* a sampled add takes in a tail this long */
 #define MP_HEADS_TAIL_MAX  256 /* a reader reads at most this many postings after covered */
 
 /* A decoded record. */
@@ -60,7 +60,7 @@ struct mp_heads_record {
     bool head;                      /* false: a counter */
     uint32_t count;                 /* counter: the estimate; head: the df of ids up to covered */
     uint32_t covered;               /* head only */
-    struct mp_relevance_posting *p; /* head: n entries, best first; caller frees with free() */
+    struct mp_relevance_posting *p; /* head: n entries, in no order; caller frees with free() */
     uint32_t n;
 };
 
@@ -88,12 +88,12 @@ int mp_heads_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp
 bool mp_heads_sampled(const struct mp_store *s, enum mp_codec_kind kind, const char *term,
                       size_t tlen, uint32_t id);
 
-/* A sampled add (its posting already put): counts the term, builds its
- * head, or takes its tail in. meta gives the kind's mean length. MP_OK or
- * the backend's error. */
+/* A sampled add of item id (its posting already put): counts the term,
+ * builds its head, or takes its tail in. meta gives the kind's mean
+ * length. MP_OK or the backend's error. */
 int mp_heads_on_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     const struct mp_codec_user *meta, enum mp_codec_kind kind, const char *term,
-                    size_t tlen);
+                    size_t tlen, uint32_t id);
 
 /* Item now->item's posting of term was rewritten to now (was_held: it
  * had one before): a head covering the id counts it and offers it a

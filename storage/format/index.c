@@ -205,7 +205,7 @@ static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, si
         return mp_heads_on_rewrite(txn, prefix, plen, meta, it->kind, t->t, t->len, &now, was_held);
     }
     return mp_heads_sampled(s, it->kind, t->t, t->len, it->id)
-               ? mp_heads_on_add(txn, prefix, plen, meta, it->kind, t->t, t->len)
+               ? mp_heads_on_add(txn, prefix, plen, meta, it->kind, t->t, t->len, it->id)
                : MP_OK;
 }
 
