@@ -92,37 +92,6 @@ static unsigned char *encode_head(const struct mp_heads_record *r, size_t *n)
     return v;
 }
 
-struct ranked {
-    double impact;
-    struct mp_relevance_posting p;
-};
-
-static int cmp_ranked(const void *a, const void *b)
-{
-    const struct ranked *x = a, *y = b;
-    if (x->impact != y->impact)
-        return x->impact > y->impact ? -1 : 1;
-    return x->p.item < y->p.item ? -1 : x->p.item > y->p.item;
-}
-
-int mp_heads_rank(struct mp_relevance_posting *p, size_t n, enum mp_codec_kind kind, double avglen)
-{
-    struct mp_relevance_params par;
-    if (n < 2)
-        return MP_OK;
-    struct ranked *r = malloc(n * sizeof(*r));
-    if (r == NULL)
-        return MP_ENOMEM;
-    mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &par);
-    for (size_t i = 0; i < n; i++)
-        r[i] = (struct ranked){mp_relevance_impact(&par, &p[i], avglen), p[i]};
-    qsort(r, n, sizeof(*r), cmp_ranked);
-    for (size_t i = 0; i < n; i++)
-        p[i] = r[i].p;
-    free(r);
-    return MP_OK;
-}
-
 /* A posting's place in the order of mp_heads_rank: its impact and id. */
 struct keyed {
     double impact;
@@ -133,6 +102,49 @@ struct keyed {
 static bool before(const struct keyed *a, const struct keyed *b)
 {
     return a->impact > b->impact || (a->impact == b->impact && a->item < b->item);
+}
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
+/* The keys of p[0..n) under kind's preset and avglen: caller frees. */
+static struct keyed *keys_of(const struct mp_relevance_posting *p, size_t n,
+                             enum mp_codec_kind kind, double avglen)
+{
+    struct mp_relevance_params par;
+    struct keyed *k = malloc((n > 0 ? n : 1) * sizeof(*k));
+    if (k == NULL)
+        return NULL;
+    mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &par);
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct keyed){mp_relevance_impact(&par, &p[i], avglen), p[i].item, (uint32_t)i};
+    return k;
+}
+
+/* p[0..want) becomes the postings k[0..want) name, in that order. */
+static int take_keyed(struct mp_relevance_posting *p, const struct keyed *k, size_t want)
+{
+    struct mp_relevance_posting *out = malloc((want > 0 ? want : 1) * sizeof(*out));
+    if (out == NULL)
+        return MP_ENOMEM;
+    for (size_t i = 0; i < want; i++)
+        out[i] = p[k[i].at];
+    memcpy(p, out, want * sizeof(*out));
+    free(out);
+    return MP_OK;
+}
+
+int mp_heads_rank(struct mp_relevance_posting *p, size_t n, enum mp_codec_kind kind, double avglen)
+{
+    struct keyed *k = keys_of(p, n, kind, avglen);
+    if (k == NULL)
+        return MP_ENOMEM;
+    qsort(k, n, sizeof(*k), cmp_keyed);
+    int rc = take_keyed(p, k, n);
+    free(k);
+    return rc;
 }
 
 static void swap_keyed(struct keyed *a, struct keyed *b)
@@ -174,24 +186,13 @@ static int cmp_item(const void *a, const void *b)
 static int keep_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp_codec_kind kind,
                      double avglen)
 {
-    struct mp_relevance_params par;
-    struct keyed *k = malloc(n * sizeof(*k));
-    struct mp_relevance_posting *out = malloc(want * sizeof(*out));
-    if (k == NULL || out == NULL) {
-        free(k);
-        free(out);
+    struct keyed *k = keys_of(p, n, kind, avglen);
+    if (k == NULL)
         return MP_ENOMEM;
-    }
-    mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &par);
-    for (size_t i = 0; i < n; i++)
-        k[i] = (struct keyed){mp_relevance_impact(&par, &p[i], avglen), p[i].item, (uint32_t)i};
     select_first(k, n, want);
-    for (size_t i = 0; i < want; i++)
-        out[i] = p[k[i].at];
-    memcpy(p, out, want * sizeof(*out));
-    free(out);
+    int rc = take_keyed(p, k, want);
     free(k);
-    return MP_OK;
+    return rc;
 }
 
 int mp_heads_best(struct mp_relevance_posting *p, size_t n, size_t want, enum mp_codec_kind kind,
@@ -209,9 +210,7 @@ bool mp_heads_sampled(const struct mp_store *s, enum mp_codec_kind kind, const c
                       size_t tlen, uint32_t id)
 {
     (void)s;
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind; /* FNV-1a of the term */
-    for (size_t i = 0; i < tlen; i++)
-        h = (h ^ (unsigned char)term[i]) * 1099511628211ULL;
+    uint64_t h = mp_index_term_hash(kind, term, tlen);
     h ^= (uint64_t)id * 0x9E3779B97F4A7C15ULL; /* splitmix64's finalizer over both */
     h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
     h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
@@ -442,18 +441,11 @@ struct counts {
     size_t n, cap;
 };
 
-static uint64_t hash_term(uint8_t kind, const char *t, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL ^ kind; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
-    return h;
-}
-
 static struct term_count *slot_in(struct term_count *slots, size_t cap, uint8_t kind, const char *t,
                                   size_t len)
 {
-    for (size_t i = (size_t)hash_term(kind, t, len) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    for (size_t i = (size_t)mp_index_term_hash((enum mp_codec_kind)kind, t, len) & (cap - 1);;
+         i = (i + 1) & (cap - 1)) {
         struct term_count *s = &slots[i];
         if (s->len == 0 || (s->kind == kind && s->len == len && memcmp(s->t, t, len) == 0))
             return s;

@@ -209,6 +209,14 @@ static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, si
                : MP_OK;
 }
 
+uint64_t mp_index_term_hash(enum mp_codec_kind kind, const char *term, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)term[i]) * 1099511628211ULL;
+    return h;
+}
+
 int mp_index_posting_decode(uint32_t id, const unsigned char *v, size_t n,
                             struct mp_relevance_posting *out)
 {

@@ -51,6 +51,10 @@ int mp_index_add(struct mp_store_txn *txn, const unsigned char *prefix, size_t p
 #define MP_INDEX_POSTING_LEN     9
 #define MP_INDEX_POSTING_LEN_OLD 5
 
+/* A hash of (kind, term[0..len)) (FNV-1a): the view's table of terms,
+ * the heads' sampling and their build's table of counts. */
+uint64_t mp_index_term_hash(enum mp_codec_kind kind, const char *term, size_t len);
+
 /* Decodes the posting value v[0..n) of item id into *out. MP_OK, or
  * MP_EIO when n is neither posting length. */
 struct mp_relevance_posting;

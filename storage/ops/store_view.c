@@ -80,7 +80,7 @@ struct mp_store_view {
     struct kind_view kinds[MP_CODEC_KINDS];
     struct mp_view_facts facts; /* every fact the view decoded */
     struct ranked_cache ranked;
-    struct cached_term *cache; /* open addressing by term_hash; len 0: a free slot */
+    struct cached_term *cache; /* open addressing by mp_index_term_hash; len 0: a free slot */
     size_t ncache, cap;
     uint32_t max_postings; /* relevance's ceiling: a term's postings read up to one past it */
     uint32_t sample;       /* a term held by more items is sampled (relevance.h): at most half
@@ -405,18 +405,10 @@ static int on_posting(void *arg, const unsigned char *id, const struct mp_store_
                                    &ps->ct->p[ps->ct->n++]);
 }
 
-static uint64_t term_hash(enum mp_codec_kind kind, const char *t, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
-    return h;
-}
-
 static struct cached_term *slot_of(struct cached_term *slots, size_t cap, enum mp_codec_kind kind,
                                    const char *t, size_t len)
 {
-    size_t i = (size_t)term_hash(kind, t, len) & (cap - 1);
+    size_t i = (size_t)mp_index_term_hash(kind, t, len) & (cap - 1);
     for (;; i = (i + 1) & (cap - 1)) {
         struct cached_term *c = &slots[i];
         if (c->len == 0 || (c->kind == kind && c->len == len && memcmp(c->t, t, len) == 0))
