@@ -408,15 +408,33 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
     return rc;
 }
 
+static int on_any(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                  size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    *(bool *)arg = true;
+    return MP_STORE_SCAN_STOP;
+}
+
 int mp_heads_on_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                        enum mp_codec_kind kind, const char *term, size_t tlen, uint32_t id)
 {
-    unsigned char k[MP_STORE_KEY_MAX];
+    unsigned char k[MP_STORE_KEY_MAX], start[MP_STORE_KEY_MAX];
     struct mp_heads_record r;
-    bool found;
+    bool found, any = false;
     size_t klen = mp_heads_key(txn->store, k, prefix, plen, kind, term, tlen);
     int rc = read_record(txn, k, klen, &r, &found, true);
-    if (rc == MP_OK && r.head && id <= r.covered) {
+    if (rc == MP_OK && found) { /* a word no item holds any more keeps no record (erasure) */
+        memcpy(start, k, klen);
+        memset(start + klen, 0, 4);
+        rc = txn->store->be->scan(txn, MP_TABLE_POSTINGS, start, klen + 4, klen, on_any, &any);
+    }
+    if (rc == MP_OK && found && !any)
+        rc = txn->store->be->del(txn, MP_TABLE_HEADS, k, klen);
+    else if (rc == MP_OK && r.head && id <= r.covered) {
         uint32_t i = entry_of(&r, id);
         r.count -= r.count > 0;
         if (i < r.n) /* the last in its place: entries are in no order */

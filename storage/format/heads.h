@@ -103,7 +103,9 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
                         size_t tlen, const struct mp_relevance_posting *now, bool was_held);
 
 /* Item id's posting of term was removed: a head covering the id stops
- * counting it and drops its entry. MP_OK or the backend's error. */
+ * counting it and drops its entry; a word no item holds any more loses
+ * its record (its key is the word: erasure leaves none). MP_OK or the
+ * backend's error. */
 int mp_heads_on_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                        enum mp_codec_kind kind, const char *term, size_t tlen, uint32_t id);
 

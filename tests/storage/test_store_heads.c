@@ -239,6 +239,7 @@ static bool check_word(struct mp_store *store, const char *user, size_t ulen,
     bool found;
     struct mp_heads_record r = record_of(store, user, ulen, kind, term, tlen, &found);
     struct posting_list all = all_postings(store, user, ulen, kind, term, tlen);
+    ck_assert_msg(!found || all.n > 0, "%s: a record of a word no item holds", word);
     if (all.n >= 2 * MP_HEADS_BUILD_AT)
         ck_assert_msg(found && r.head, "%s: held %zu times, no head", word, all.n);
     size_t tail = 0, covered = 0;
@@ -586,6 +587,36 @@ START_TEST(test_heads_on_postgresql)
 }
 END_TEST
 
+/* Erasure leaves no record keyed by a word no item holds any more: a
+ * word counted once (its one add sampled), its message deleted. */
+START_TEST(test_heads_an_erased_word_leaves_no_record)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    char term[MP_TERMS_MAX + 1];
+    size_t tlen = strlen(vp_term_of("zanzibarite", term));
+    uint32_t seq = 1;
+    while (!mp_heads_sampled(store, MP_CODEC_KIND_MESSAGE, term, tlen, seq))
+        seq++;
+    for (uint32_t i = 1; i <= seq; i++) {
+        struct mp_mem_message m =
+            fx_msg(MP_ROLE_USER, i == seq ? "zanzibarite end" : "otter end", START + i);
+        struct mp_op op = {.kind = MP_OP_IMPORT_MESSAGE, .user = "fay", .user_len = 3};
+        op.now_ms = START + i;
+        op.u.turn.messages = &m;
+        op.u.turn.nmessages = 1;
+        ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    }
+    bool found;
+    struct mp_heads_record r =
+        record_of(store, U("fay"), MP_CODEC_KIND_MESSAGE, term, tlen, &found);
+    ck_assert(found && !r.head); /* counted */
+    delete_message(store, U("fay"), seq);
+    r = record_of(store, U("fay"), MP_CODEC_KIND_MESSAGE, term, tlen, &found);
+    ck_assert(!found);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* The record's codec: what a head writes reads back; a record of another
  * shape is refused. */
 START_TEST(test_heads_record_decode_refuses_other_shapes)
@@ -630,6 +661,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_heads_survive_compaction_and_rekey);
     tcase_add_test(tc, test_heads_built_for_a_store_of_format_5);
     tcase_add_loop_test(tc, test_heads_a_history_that_defeats_them_keeps_the_ceiling, MEM, PG);
+    tcase_add_loop_test(tc, test_heads_an_erased_word_leaves_no_record, 0, FX_BACKENDS);
     tcase_add_test(tc, test_heads_record_decode_refuses_other_shapes);
     suite_add_tcase(s, tc);
     return s;
