@@ -1,6 +1,7 @@
 #!/bin/sh
-# libFuzzer over every parser of network input (tests/fuzz/fuzz_*.c), in a
-# clang build with ASan+UBSan (build-fuzz/).
+# libFuzzer over every parser of network input and over the store's upkeep
+# of its heads of common words (tests/fuzz/fuzz_*.c), in a clang build with
+# ASan+UBSan (build-fuzz/).
 # Usage: scripts/fuzz.sh [--short|--long]
 #   --short (default, used by scripts/test.sh): 3 s per target
 #   --long: 10 min per target. FUZZ_SECONDS=N overrides either.

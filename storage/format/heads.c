@@ -2,6 +2,7 @@
  * upkeep by the writer (heads.h). */
 #include "heads.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 _Static_assert(MP_HEADS_KEEP <= UINT16_MAX, "n is 16 bits");
 _Static_assert(MP_HEADS_READ <= MP_HEADS_KEEP, "a reader takes from what a head keeps");
+_Static_assert(MP_HEADS_EVERY > 0 && MP_HEADS_BUILD_AT >= MP_HEADS_EVERY, "a count steps by EVERY");
 
 size_t mp_heads_key(const struct mp_store *s, unsigned char *k, const unsigned char *prefix,
                     size_t plen, enum mp_codec_kind kind, const char *term, size_t tlen)
@@ -109,6 +111,11 @@ static int cmp_keyed(const void *a, const void *b)
     return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }
 
+static void preset_of(enum mp_codec_kind kind, struct mp_relevance_params *par)
+{
+    mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, par);
+}
+
 /* The keys of p[0..n) under kind's preset and avglen: caller frees. */
 static struct keyed *keys_of(const struct mp_relevance_posting *p, size_t n,
                              enum mp_codec_kind kind, double avglen)
@@ -117,10 +124,49 @@ static struct keyed *keys_of(const struct mp_relevance_posting *p, size_t n,
     struct keyed *k = malloc((n > 0 ? n : 1) * sizeof(*k));
     if (k == NULL)
         return NULL;
-    mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, &par);
+    preset_of(kind, &par);
     for (size_t i = 0; i < n; i++)
         k[i] = (struct keyed){mp_relevance_impact(&par, &p[i], avglen), p[i].item, (uint32_t)i};
     return k;
+}
+
+/* A head holds the best of the postings it covers: every covered posting
+ * it leaves out ranks after each of its entries. A change that would add
+ * an entry below a posting left out cannot know it, so while a head
+ * leaves some out (count > n), its worst entry before the change is the
+ * bar: after the change, entries that rank after it are dropped (they are
+ * left out too, and rank after what stays). */
+struct bar {
+    bool set; /* false: the head leaves nothing out, any entry may stay */
+    struct keyed worst;
+};
+
+static struct bar bar_of(const struct mp_heads_record *r, enum mp_codec_kind kind, double avglen)
+{
+    struct mp_relevance_params par;
+    struct bar b = {r->head && r->count > r->n, {INFINITY, 0, 0}}; /* no entry: none may stay */
+    preset_of(kind, &par);
+    for (uint32_t i = 0; b.set && i < r->n; i++) {
+        struct keyed k = {mp_relevance_impact(&par, &r->p[i], avglen), r->p[i].item, i};
+        if (i == 0 || before(&b.worst, &k))
+            b.worst = k;
+    }
+    return b;
+}
+
+/* Drops r's entries that rank after b's worst (b set). */
+static void drop_below(struct mp_heads_record *r, const struct bar *b, enum mp_codec_kind kind,
+                       double avglen)
+{
+    struct mp_relevance_params par;
+    preset_of(kind, &par);
+    for (uint32_t i = 0; b->set && i < r->n;) {
+        struct keyed k = {mp_relevance_impact(&par, &r->p[i], avglen), r->p[i].item, i};
+        if (before(&b->worst, &k))
+            r->p[i] = r->p[--r->n]; /* the last in its place: entries are in no order */
+        else
+            i++;
+    }
 }
 
 /* p[0..want) becomes the postings k[0..want) name, in that order. */
@@ -299,11 +345,13 @@ static int gather_from(struct mp_store_txn *txn, const unsigned char *k, size_t 
 {
     unsigned char start[MP_STORE_KEY_MAX];
     struct gather g = {r, r->n, kind, mean_len(meta, kind)};
+    struct bar b = bar_of(r, kind, g.avglen); /* a tail taken in: only what passes it */
     memcpy(start, k, klen);
     mp_codec_be_put(start + klen, from, 4);
     r->head = true;
     int rc = mp_store_backend_scan_plain(txn, MP_TABLE_POSTINGS, start, klen + 4, klen, 4,
                                          on_gathered, &g);
+    drop_below(r, &b, kind, g.avglen);
     if (rc == MP_OK)
         rc = trim(&g);
     return rc == MP_OK ? write_head(txn, k, klen, r) : rc;
@@ -388,6 +436,8 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
         free(r.p);
         return rc; /* a counter or the tail: nothing to keep */
     }
+    double avglen = mean_len(meta, kind);
+    struct bar b = bar_of(&r, kind, avglen);
     r.count += !was_held;
     uint32_t i = entry_of(&r, now->item);
     struct mp_relevance_posting *p = realloc(r.p, ((size_t)r.n + 1) * sizeof(*p));
@@ -398,8 +448,9 @@ int mp_heads_on_rewrite(struct mp_store_txn *txn, const unsigned char *prefix, s
     r.p = p;
     p[i] = *now; /* in its place, or a new last entry */
     r.n += i == r.n;
+    drop_below(&r, &b, kind, avglen); /* it stays or enters only above the bar */
     if (r.n > MP_HEADS_KEEP) {
-        rc = keep_best(r.p, r.n, MP_HEADS_KEEP, kind, mean_len(meta, kind));
+        rc = keep_best(r.p, r.n, MP_HEADS_KEEP, kind, avglen);
         r.n = MP_HEADS_KEEP;
     }
     if (rc == MP_OK)

@@ -34,7 +34,12 @@
  *             update the head of each of its terms that covers the id.
  *   a head that removals left with fewer than half its entries while
  *             more items hold the term is built again by the next sampled
- *             add.
+ *             add (a reader does not read one with fewer than
+ *             MP_HEADS_READ).
+ * A head's entries are the best of the postings it covers (ranked under
+ * the mean length when written): while it leaves some out, a rewrite or a
+ * tail taken in keeps an entry only if it ranks above the worst entry
+ * before the change (the postings left out rank below that one).
  * Writer only (a write transaction), except mp_heads_key, mp_heads_decode
  * and mp_heads_rank, which the view uses. */
 #ifndef MP_STORAGE_HEADS_H
@@ -48,12 +53,28 @@
 #include "relevance.h"
 #include "store_backend.h"
 
-#define MP_HEADS_KEEP      256 /* entries a head keeps: twice what a reader takes */
-#define MP_HEADS_READ      128 /* postings of a common term a reader takes from head and tail */
-#define MP_HEADS_EVERY     32  /* one add in this many looks at its term's record */
-#define MP_HEADS_BUILD_AT  384 /* a term counted this high gets a head */
+/* The sizes below are the release's. A build may set smaller ones with -D
+ * (tests/fuzz/meson.build does, so that a short fuzz input reaches every
+ * state of a record); the store's records then differ from a release's, so
+ * such a build must never open a real store. */
+#ifndef MP_HEADS_KEEP
+#define MP_HEADS_KEEP 256 /* entries a head keeps: twice what a reader takes */
+#endif
+#ifndef MP_HEADS_READ
+#define MP_HEADS_READ 128 /* postings of a common term a reader takes from head and tail */
+#endif
+#ifndef MP_HEADS_EVERY
+#define MP_HEADS_EVERY 32 /* one add in this many looks at its term's record */
+#endif
+#ifndef MP_HEADS_BUILD_AT
+#define MP_HEADS_BUILD_AT 384 /* a term counted this high gets a head */
+#endif
+#ifndef MP_HEADS_TAIL_TAKE
 #define MP_HEADS_TAIL_TAKE 128 /* a sampled add takes in a tail this long */
-#define MP_HEADS_TAIL_MAX  256 /* a reader reads at most this many postings after covered */
+#endif
+#ifndef MP_HEADS_TAIL_MAX
+#define MP_HEADS_TAIL_MAX 256 /* a reader reads at most this many postings after covered */
+#endif
 
 /* A decoded record. */
 struct mp_heads_record {

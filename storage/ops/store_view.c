@@ -503,7 +503,8 @@ static int sample_newest(struct mp_store_view *v, struct cached_term *c, uint32_
             continue;
         }
         uint32_t take = w.n < need ? w.n : need;
-        memcpy(out + at - take, w.p + (w.n - take), take * sizeof(*out));
+        if (take > 0) /* w.p is NULL when the window held none */
+            memcpy(out + at - take, w.p + (w.n - take), take * sizeof(*out));
         at -= take;
         seen += w.n;
         ids += (cut ? (uint64_t)w.p[w.n - 1].item + 1 : top) - lo;
@@ -549,9 +550,10 @@ static double kind_avglen(const struct mp_store_view *v, enum mp_codec_kind kind
 /* A common term read through its head (heads.h): c->p becomes the
  * MP_HEADS_READ postings of highest impact among the head's entries and
  * its tail (ids ascending), c->df its df, exact. *used false (c as it
- * was) when the term has no head, its tail is longer than
- * MP_HEADS_TAIL_MAX, or at most `sample` items hold it: it is read as any
- * other term. */
+ * was) when the term has no head, a head that removals left with fewer
+ * than MP_HEADS_READ entries of more (its best are no longer all in it), a
+ * tail longer than MP_HEADS_TAIL_MAX, or at most `sample` items hold it:
+ * it is read as any other term. */
 static int read_head(struct mp_store_view *v, struct cached_term *c, bool *used)
 {
     unsigned char k[MP_STORE_KEY_MAX];
@@ -564,8 +566,8 @@ static int read_head(struct mp_store_view *v, struct cached_term *c, bool *used)
     if (rc == MP_OK)
         rc = mp_heads_decode(pv.p, pv.n, &r);
     mp_store_backend_plain_done(&pv);
-    if (rc != MP_OK || !r.head) {
-        free(r.p);
+    if (rc != MP_OK || !r.head || (r.n < MP_HEADS_READ && r.n < r.count)) {
+        free(r.p); /* no head, or one removals left short of a read (rebuilt by its next add) */
         return rc == MP_NOTFOUND ? MP_OK : rc;
     }
     struct cached_term w = {.kind = c->kind, .p = r.p, .n = r.n};
