@@ -116,6 +116,13 @@ static void preset_of(enum mp_codec_kind kind, struct mp_relevance_params *par)
     mp_relevance_preset(kind == MP_CODEC_KIND_FACT ? MP_RELEVANCE_FACTS : MP_RELEVANCE_TURNS, par);
 }
 
+/* The key of p, the at-th of its array, under par and avglen. */
+static struct keyed key_of(const struct mp_relevance_params *par,
+                           const struct mp_relevance_posting *p, double avglen, size_t at)
+{
+    return (struct keyed){mp_relevance_impact(par, p, avglen), p->item, (uint32_t)at};
+}
+
 /* The keys of p[0..n) under kind's preset and avglen: caller frees. */
 static struct keyed *keys_of(const struct mp_relevance_posting *p, size_t n,
                              enum mp_codec_kind kind, double avglen)
@@ -126,7 +133,7 @@ static struct keyed *keys_of(const struct mp_relevance_posting *p, size_t n,
         return NULL;
     preset_of(kind, &par);
     for (size_t i = 0; i < n; i++)
-        k[i] = (struct keyed){mp_relevance_impact(&par, &p[i], avglen), p[i].item, (uint32_t)i};
+        k[i] = key_of(&par, &p[i], avglen, i);
     return k;
 }
 
@@ -147,7 +154,7 @@ static struct bar bar_of(const struct mp_heads_record *r, enum mp_codec_kind kin
     struct bar b = {r->head && r->count > r->n, {INFINITY, 0, 0}}; /* no entry: none may stay */
     preset_of(kind, &par);
     for (uint32_t i = 0; b.set && i < r->n; i++) {
-        struct keyed k = {mp_relevance_impact(&par, &r->p[i], avglen), r->p[i].item, i};
+        struct keyed k = key_of(&par, &r->p[i], avglen, i);
         if (i == 0 || before(&b.worst, &k))
             b.worst = k;
     }
@@ -161,7 +168,7 @@ static void drop_below(struct mp_heads_record *r, const struct bar *b, enum mp_c
     struct mp_relevance_params par;
     preset_of(kind, &par);
     for (uint32_t i = 0; b->set && i < r->n;) {
-        struct keyed k = {mp_relevance_impact(&par, &r->p[i], avglen), r->p[i].item, i};
+        struct keyed k = key_of(&par, &r->p[i], avglen, i);
         if (before(&b->worst, &k))
             r->p[i] = r->p[--r->n]; /* the last in its place: entries are in no order */
         else
