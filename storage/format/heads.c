@@ -32,6 +32,11 @@ int mp_heads_decode(const unsigned char *v, size_t n, struct mp_heads_record *ou
     return decode(v, n, out, true);
 }
 
+int mp_heads_decode_count(const unsigned char *v, size_t n, struct mp_heads_record *out)
+{
+    return decode(v, n, out, false);
+}
+
 static int decode(const unsigned char *v, size_t n, struct mp_heads_record *out, bool entries)
 {
     memset(out, 0, sizeof(*out));

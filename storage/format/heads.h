@@ -40,8 +40,8 @@
  * the mean length when written): while it leaves some out, a rewrite or a
  * tail taken in keeps an entry only if it ranks above the worst entry
  * before the change (the postings left out rank below that one).
- * Writer only (a write transaction), except mp_heads_key, mp_heads_decode
- * and mp_heads_rank, which the view uses. */
+ * Writer only (a write transaction), except mp_heads_key, the decoders
+ * and the rankings, which the view uses. */
 #ifndef MP_STORAGE_HEADS_H
 #define MP_STORAGE_HEADS_H
 
@@ -76,6 +76,13 @@
 #define MP_HEADS_TAIL_MAX 256 /* a reader reads at most this many postings after covered */
 #endif
 
+/* A reader asking whether more than cap items hold a term (cap at least
+ * this, below the sample) reads this many of its postings, then, when more
+ * items hold it, its head's count, which answers when above cap: reading
+ * cap + 1 postings costs more than the record, and a rarer term's read no
+ * more than without heads. */
+#define MP_HEADS_COUNT_AT 32
+
 /* A decoded record. */
 struct mp_heads_record {
     bool head;                      /* false: a counter */
@@ -93,6 +100,9 @@ size_t mp_heads_key(const struct mp_store *s, unsigned char *k, const unsigned c
 /* Decodes v[0..n) into *out (out->p allocated for a head with entries).
  * MP_OK, MP_EIO (not a record of this shape), MP_ENOMEM. */
 int mp_heads_decode(const unsigned char *v, size_t n, struct mp_heads_record *out);
+
+/* mp_heads_decode without the entries: out->p NULL, out->n how many. */
+int mp_heads_decode_count(const unsigned char *v, size_t n, struct mp_heads_record *out);
 
 /* Sorts p[0..n) by impact under kind's preset and avglen (> 0), highest
  * first, ties by the lower id. MP_OK or MP_ENOMEM (p untouched). */

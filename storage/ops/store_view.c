@@ -32,12 +32,14 @@ struct cached_term {
     size_t len;
     struct mp_relevance_posting *p;
     uint32_t n;
-    bool cut;        /* the read stopped at n: more items hold the term */
-    bool sampled;    /* more items than the sample hold the term (common) */
-    bool newest;     /* sampled, and p final: its newest postings (sample_newest) or the best
-                        of its head and tail (read_head) */
-    bool head_tried; /* its head was looked for (read_head) */
-    uint32_t df;     /* sampled: how many items hold it (from a sample: an estimate) */
+    bool cut;          /* the read stopped at n: more items hold the term */
+    bool sampled;      /* more items than the sample hold the term (common) */
+    bool newest;       /* sampled, and p final: its newest postings (sample_newest) or the best
+                          of its head and tail (read_head) */
+    bool head_tried;   /* its head was looked for (read_head) */
+    bool counted;      /* its head's count was looked for (head_count) */
+    uint32_t at_least; /* its head's count: at least that many items hold it (0: none known) */
+    uint32_t df;       /* sampled: how many items hold it (from a sample: an estimate) */
 };
 
 struct kind_view {
@@ -592,6 +594,43 @@ static int read_head(struct mp_store_view *v, struct cached_term *c, bool *used)
     return MP_OK;
 }
 
+/* Reads c's postings on from after the last one read (read short
+ * before), up to cap + 1 of them in all; c->cut: more than cap items hold
+ * it. MP_OK or the store's error (c->cut then stays set: a later read goes
+ * on from what it has). */
+static int read_on(struct mp_store_view *v, struct cached_term *c, uint32_t cap)
+{
+    bool more = c->n > 0;
+    if (more && c->p[c->n - 1].item == UINT32_MAX) {
+        c->cut = false; /* no id comes after it */
+        return MP_OK;
+    }
+    uint32_t from = more ? c->p[c->n - 1].item + 1 : 0;
+    size_t room = c->n;
+    c->cut = true; /* until the read ends well */
+    int rc = read_postings(v, c->kind, c->t, c->len, from, UINT64_MAX, cap, c, &room);
+    if (rc == MP_OK)
+        c->cut = c->n > cap;
+    return rc;
+}
+
+/* c->at_least = the count of c's head (heads.h: the df of the ids it
+ * covers, so at least that many items hold the term), 0 without one: one
+ * record read, its entries not decoded. */
+static int head_count(struct mp_store_view *v, struct cached_term *c)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    struct mp_heads_record r;
+    c->counted = true;
+    size_t klen = mp_heads_key(v->s, k, v->prefix, v->plen, c->kind, c->t, c->len);
+    int rc = get_plain(v, MP_TABLE_HEADS, k, klen, &pv);
+    if (rc == MP_OK && (rc = mp_heads_decode_count(pv.p, pv.n, &r)) == MP_OK && r.head)
+        c->at_least = r.count;
+    mp_store_backend_plain_done(&pv);
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
 /* The postings of (kind, term), read once per view (any number of terms)
  * up to cap + 1 of them (cap at most the ceiling): a term read short of a
  * bigger cap goes on after the last posting read, never from its start
@@ -621,6 +660,20 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         memcpy(c->t, t, len);
         v->ncache++;
     }
+    if (!sampling && cap >= MP_HEADS_COUNT_AT && !c->counted &&
+        v->meta.kinds[kind].ndocs > v->sample) {
+        /* a term many items may hold: its first postings, then, when more
+           items hold it, its head's count, which may answer for the rest */
+        c->counted = true;
+        if (c->n < MP_HEADS_COUNT_AT && (*rc = read_on(v, c, MP_HEADS_COUNT_AT - 1)) != MP_OK)
+            return NULL;
+        if (!c->cut)
+            return c; /* read whole */
+        if ((*rc = head_count(v, c)) != MP_OK)
+            return NULL;
+    }
+    if (!sampling && c->n <= cap && c->at_least > cap)
+        return c; /* more than cap hold it (its head's count), all a df_upto asks */
     if (sampling && !c->head_tried && v->meta.kinds[kind].ndocs > v->sample) {
         bool used; /* a term more items may hold than the sample: its head, if it has one */
         if ((*rc = read_head(v, c, &used)) != MP_OK)
@@ -628,18 +681,8 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         if (used)
             return c;
     }
-    bool more = c->n > 0; /* read short before: on after its last posting */
-    if (more && c->p[c->n - 1].item == UINT32_MAX) {
-        c->cut = false; /* no id comes after it */
-        return c;
-    }
-    uint32_t from = more ? c->p[c->n - 1].item + 1 : 0;
-    size_t room = c->n;
-    c->cut = true; /* until the read ends well: a failed one is gone on from later */
-    *rc = read_postings(v, kind, t, len, from, UINT64_MAX, cap, c, &room);
-    if (*rc != MP_OK)
+    if ((*rc = read_on(v, c, cap)) != MP_OK)
         return NULL;
-    c->cut = c->n > cap;
     if (sampling && c->cut && kind_last(v, kind) > c->p[c->n - 1].item)
         c->sampled = true; /* its newest are read when its df or postings are asked for */
     return c;
@@ -650,6 +693,8 @@ static uint32_t ix_df_upto(void *ctx, const char *term, size_t len, uint32_t cap
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, cap, &rc);
+    if (c != NULL && !c->sampled && c->n <= cap && c->at_least > cap)
+        return cap + 1; /* its head's count says more than cap */
     if (c == NULL || !c->sampled)
         return c != NULL ? c->n : 0;
     if (cap <= kv->v->sample) /* more than cap: all it asks */

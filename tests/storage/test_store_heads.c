@@ -460,6 +460,65 @@ START_TEST(test_heads_a_head_removals_left_short_is_not_read)
 }
 END_TEST
 
+/* How many more than cap items hold word by a fresh view's df_upto
+ * (0: at most cap), and *read the postings it read for that. */
+static uint32_t bounded_df(struct mp_store *store, const char *user, size_t ulen, const char *word,
+                           uint32_t cap, uint64_t *read)
+{
+    char term[MP_TERMS_MAX + 1];
+    struct mp_store_view *v;
+    struct mp_relevance_index ix;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    mp_store_view_index(v, false, &ix);
+    ck_assert_uint_lt(cap, ix.sample); /* below the sample: read whole or not at all */
+    uint32_t df = ix.df_upto(ix.ctx, term, strlen(vp_term_of(word, term)), cap);
+    *read = mp_store_view_postings_read(v);
+    mp_store_view_close(v);
+    return df;
+}
+
+/* A bounded df (feedback's: is a word held by more than 128 items?) of a
+ * word with a head reads MP_HEADS_COUNT_AT of its postings and answers
+ * from the head's count; a word without one is read to cap + 1, a rarer
+ * one whole, as without heads; the answers are what reading every
+ * posting gives. */
+START_TEST(test_heads_count_answers_a_bounded_df)
+{
+    struct mp_store *store = fx_open_sized(_i, 64u << 20, 0);
+    int64_t at = START;
+    uint64_t read;
+    uint32_t cap = 128, with_head = 0;
+    rng_state = 13;
+    import_messages(store, U("hal"), 1300, 0, &at, NULL, 1);
+    for (size_t w = 0; w < NCOMMON; w++) {
+        char term[MP_TERMS_MAX + 1];
+        struct hc_term t;
+        size_t tlen = strlen(vp_term_of(common[w], term));
+        ck_assert_int_eq(hc_read_term(store, U("hal"), MP_CODEC_KIND_MESSAGE, term, tlen, 0, &t),
+                         MP_OK);
+        uint32_t df = bounded_df(store, U("hal"), common[w], cap, &read);
+        if (t.all.n <= cap) { /* whole */
+            ck_assert_uint_eq(df, t.all.n);
+            ck_assert_uint_eq(read, t.all.n);
+        } else if (t.r.head && t.r.count > cap) { /* the head's count */
+            ck_assert_uint_gt(df, cap);
+            ck_assert_uint_le(read, MP_HEADS_COUNT_AT);
+            with_head++;
+        } else { /* no head that answers: cap + 1 */
+            ck_assert_uint_gt(df, cap);
+            ck_assert_uint_le(read, cap + 1);
+        }
+        hc_term_free(&t);
+    }
+    ck_assert_uint_ge(with_head, 2); /* kayak, otter, ... */
+    drop_heads(store, U("hal"));     /* no head answers: read to cap + 1 */
+    ck_assert_uint_gt(bounded_df(store, U("hal"), "kayak", cap, &read), cap);
+    ck_assert_uint_eq(read, cap + 1);
+    ck_assert_uint_eq(bounded_df(store, U("hal"), "zanzibarite", cap, &read), 0);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* Erasure leaves no record keyed by a word no item holds any more: a
  * word counted once (its one add sampled), its message deleted. */
 START_TEST(test_heads_an_erased_word_leaves_no_record)
@@ -538,6 +597,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_heads_built_for_a_store_of_format_5);
     tcase_add_loop_test(tc, test_heads_a_history_that_defeats_them_keeps_the_ceiling, MEM, PG);
     tcase_add_loop_test(tc, test_heads_a_head_removals_left_short_is_not_read, MEM, PG);
+    tcase_add_loop_test(tc, test_heads_count_answers_a_bounded_df, MEM, PG);
     tcase_add_loop_test(tc, test_heads_an_erased_word_leaves_no_record, 0, FX_BACKENDS);
     tcase_add_test(tc, test_heads_record_decode_refuses_other_shapes);
     suite_add_tcase(s, tc);
