@@ -143,7 +143,8 @@ static bool check_entries_best(const struct hc_term *st, enum mp_codec_kind kind
         snprintf(why, cap, "%s: cannot rank the covered postings", term);
         ok = false;
     } else {
-        memcpy(e, st->r.p, st->r.n * sizeof(*e));
+        if (st->r.n > 0) /* a head of no entries has no array */
+            memcpy(e, st->r.p, st->r.n * sizeof(*e));
         qsort(c, st->r.n, sizeof(*c), cmp_item);
         qsort(e, st->r.n, sizeof(*e), cmp_item);
         for (size_t i = 0; i < st->r.n; i++)
