@@ -549,6 +549,23 @@ static double kind_avglen(const struct mp_store_view *v, enum mp_codec_kind kind
     return avg > 0.0 ? avg : 1.0;
 }
 
+/* The heads record of c's term into *r (heads.h; with its entries when
+ * `entries`, r->p then the caller's to free): MP_OK, MP_NOTFOUND (*r
+ * zeroed), or the store's error. */
+static int get_head(struct mp_store_view *v, const struct cached_term *c, bool entries,
+                    struct mp_heads_record *r)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    size_t klen = mp_heads_key(v->s, k, v->prefix, v->plen, c->kind, c->t, c->len);
+    int rc = get_plain(v, MP_TABLE_HEADS, k, klen, &pv);
+    *r = (struct mp_heads_record){0};
+    if (rc == MP_OK)
+        rc = entries ? mp_heads_decode(pv.p, pv.n, r) : mp_heads_decode_count(pv.p, pv.n, r);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
 /* A common term read through its head (heads.h): c->p becomes the
  * MP_HEADS_READ postings of highest impact among the head's entries and
  * its tail (ids ascending), c->df its df, exact. *used false (c as it
@@ -558,16 +575,10 @@ static double kind_avglen(const struct mp_store_view *v, enum mp_codec_kind kind
  * it is read as any other term. */
 static int read_head(struct mp_store_view *v, struct cached_term *c, bool *used)
 {
-    unsigned char k[MP_STORE_KEY_MAX];
-    struct mp_store_plain pv;
-    struct mp_heads_record r = {0};
+    struct mp_heads_record r;
     *used = false;
     c->head_tried = true;
-    size_t klen = mp_heads_key(v->s, k, v->prefix, v->plen, c->kind, c->t, c->len);
-    int rc = get_plain(v, MP_TABLE_HEADS, k, klen, &pv);
-    if (rc == MP_OK)
-        rc = mp_heads_decode(pv.p, pv.n, &r);
-    mp_store_backend_plain_done(&pv);
+    int rc = get_head(v, c, true, &r);
     if (rc != MP_OK || !r.head || (r.n < MP_HEADS_READ && r.n < r.count)) {
         free(r.p); /* no head, or one removals left short of a read (rebuilt by its next add) */
         return rc == MP_NOTFOUND ? MP_OK : rc;
@@ -619,15 +630,11 @@ static int read_on(struct mp_store_view *v, struct cached_term *c, uint32_t cap)
  * record read, its entries not decoded. */
 static int head_count(struct mp_store_view *v, struct cached_term *c)
 {
-    unsigned char k[MP_STORE_KEY_MAX];
-    struct mp_store_plain pv;
     struct mp_heads_record r;
     c->counted = true;
-    size_t klen = mp_heads_key(v->s, k, v->prefix, v->plen, c->kind, c->t, c->len);
-    int rc = get_plain(v, MP_TABLE_HEADS, k, klen, &pv);
-    if (rc == MP_OK && (rc = mp_heads_decode_count(pv.p, pv.n, &r)) == MP_OK && r.head)
+    int rc = get_head(v, c, false, &r);
+    if (rc == MP_OK && r.head)
         c->at_least = r.count;
-    mp_store_backend_plain_done(&pv);
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
