@@ -40,13 +40,14 @@ def parse_time(at):
 
 class Conversation:
     """One BEAM chat: .turns (dicts as locomo's: id, ids, role, content, at),
-    .questions ({"q", "cat", "ev"}), .facts (none), .user."""
+    .questions ({"q", "cat", "ev", "answer"}: the answer from answers, {question:
+    text}, or None), .facts (none), .user."""
 
     set = 'beam'
     match_chars = MATCH_CHARS
     corrected = False  # BEAM has one evidence version
 
-    def __init__(self, data):
+    def __init__(self, data, answers=None):
         self.id = str(data['id'])
         self.user = 'beam-%s' % self.id
         self.facts = []
@@ -64,7 +65,8 @@ class Conversation:
         for q in data['questions']:
             if q['category'] not in CATEGORIES:
                 raise ValueError('chat %s: unknown category %r' % (self.id, q['category']))
-            self.questions.append(dict(q=q['q'], cat=q['category'], ev=list(q['evidence'])))
+            self.questions.append(dict(q=q['q'], cat=q['category'], ev=list(q['evidence']),
+                                       answer=(answers or {}).get(q['q'])))
 
     def items(self, measure):
         return self.facts if measure == 'facts' else self.turns
@@ -77,12 +79,14 @@ class Conversation:
         return out
 
 
-def load(path, ids=None):
+def load(path, ids=None, answers=None):
     """The chats of a BEAM file (all, or those whose id is in ids, in the
-    file's order); ValueError when an id asked for is not there."""
+    file's order); ValueError when an id asked for is not there. answers:
+    {chat id: {question: answer text}} (answers.load_beam_answers), or None."""
     with open(path, encoding='utf-8') as f:
         data = json.load(f)
-    out = [Conversation(c) for c in data['conversations'] if ids is None or str(c['id']) in ids]
+    out = [Conversation(c, (answers or {}).get(str(c['id'])))
+           for c in data['conversations'] if ids is None or str(c['id']) in ids]
     missing = set(ids or ()) - {c.id for c in out}
     if missing:
         raise ValueError('no BEAM chat %s in %s' % (', '.join(sorted(missing)), path))

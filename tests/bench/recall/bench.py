@@ -31,6 +31,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import answers  # noqa: E402
 import beam  # noqa: E402
 import locomo  # noqa: E402
 
@@ -495,12 +496,19 @@ def ask_order(conv, measure):
 
 
 def new_score():
-    return dict(hit=0, whole=0, tot=0, nq=0, tokens=0, secs=0.0, cats={})
+    return dict(hit=0, whole=0, tot=0, nq=0, tokens=0, secs=0.0, cats={}, ans=0.0, anq=0, acats={})
 
 
-def count(score, cat, hits, whole, ev, tokens, secs):
+def count(score, cat, hits, whole, ev, tokens, secs, share=None):
     """Adds one question's figures to a score: hits evidence items found,
-    whole of them found whole."""
+    whole of them found whole, share the part of its answer's key terms
+    found (answers.share_found; None: no key terms, not judged)."""
+    if share is not None:
+        score['ans'] += share
+        score['anq'] += 1
+        a = score['acats'].setdefault(cat, [0.0, 0])
+        a[0] += share
+        a[1] += 1
     score['nq'] += 1
     score['hit'] += hits
     score['whole'] += whole
@@ -538,13 +546,14 @@ def ask(mp, fake, conv, measure, cell):
             got |= items[i]['ids']
         for i in whole.found_in(hay):
             got_whole |= items[i]['ids']
+        share = answers.share_found(answers.key_terms(q['q'], q.get('answer')), answers.injected_terms(parts))
         tok = hdr.get('x-memory-injected-tokens')
         cell['tokens_from'].add('header' if tok is not None else 'estimate')
         for v, ev in evs.items():
             if ev:
                 count(cell['by'][v], q['cat'], sum(e in got for e in ev), sum(e in got_whole for e in ev), ev,
                       int(tok) if tok is not None else est,
-                      secs)
+                      secs, share)
 
 
 def run_cell(a, tmp, conv, measure, budget, retrieval):
@@ -597,10 +606,13 @@ def sum_scores(scores):
     for sc in scores:
         for k in ('hit', 'whole', 'tot', 'nq', 'tokens', 'secs'):
             out[k] += sc[k]
-        for cat, (h, t) in sc['cats'].items():
-            x = out['cats'].setdefault(cat, [0, 0])
-            x[0] += h
-            x[1] += t
+        out['ans'] += sc['ans']
+        out['anq'] += sc['anq']
+        for key in ('cats', 'acats'):
+            for cat, (h, t) in sc[key].items():
+                x = out[key].setdefault(cat, [0, 0])
+                x[0] += h
+                x[1] += t
     return out
 
 
@@ -631,6 +643,18 @@ def digest(res, ds, which='digest'):
     for k in keys:
         whole.update(res[k][which].digest())
     return whole.hexdigest()
+
+
+def pooled_rows(a, res, measures, shown):
+    """The rows of the pooled tables, in their order: (label, measure,
+    retrieval, dataset, {budget: pooled score}) for each measure, shown set
+    (dataset, version, label) that has it, and retrieval."""
+    for m in measures:
+        for ds, v, label in shown:
+            if not present(res, [m], ds, v):
+                continue
+            for r in a.retrievals:
+                yield label, m, r, ds, {b: pooled(res, ds, v, m, r, b) for b in a.budgets}
 
 
 def report(a, sets, res, failures, corrections=None, notes=()):
@@ -668,28 +692,27 @@ def report(a, sets, res, failures, corrections=None, notes=()):
     shown = [(ds, v, label) for ds, v, label in SETS if present(res, measures, ds, v)]
     rows += ['## Pooled', '', '| set | measure | retrieval | recall %s | injected tokens (mean) %s | questions/s |' % (
         bh, bh), '|---|---|---|' + '---|' * (2 * len(B)) + '---|']
-    for m in measures:
-        for ds, v, label in shown:
-            if not present(res, [m], ds, v):
-                continue
-            for r in a.retrievals:
-                s = {b: pooled(res, ds, v, m, r, b) for b in B}
-                allq = sum_scores(s.values())
-                rows.append('| %s | %s | %s | %s | %s | %s |' % (
-                    label, m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
-                    ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
-                    '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
+    for label, m, r, _, s in pooled_rows(a, res, measures, shown):
+        allq = sum_scores(s.values())
+        rows.append('| %s | %s | %s | %s | %s | %s |' % (
+            label, m, r, ' | '.join(pct(s[b]['hit'], s[b]['tot']) for b in B),
+            ' | '.join('%.0f' % (s[b]['tokens'] / s[b]['nq']) if s[b]['nq'] else 'n/a' for b in B),
+            '%.0f' % (allq['nq'] / allq['secs']) if allq['secs'] else 'n/a'))
     rows += ['', '## Pooled, items found whole', '',
              '| set | measure | retrieval | recall %s |' % bh, '|---|---|---|' + '---|' * len(B)]
-    for m in measures:
-        for ds, v, label in shown:
-            if present(res, [m], ds, v):
-                rows += ['| %s | %s | %s | %s |' % (label, m, r, ' | '.join(
-                    pct(pooled(res, ds, v, m, r, b)['whole'], pooled(res, ds, v, m, r, b)['tot']) for b in B))
-                    for r in a.retrievals]
+    rows += ['| %s | %s | %s | %s |' % (label, m, r, ' | '.join(pct(s[b]['whole'], s[b]['tot']) for b in B))
+             for label, m, r, _, s in pooled_rows(a, res, measures, shown)]
     rows += ['', 'As the pooled recall, an item counting only when its whole normalized text is in one injected '
              'part. The block caps a past message at %d bytes and ends it with an ellipsis, so a longer turn counts '
              'above by its opening and never here.' % memblock_past_text_max()]
+    rows += ['', '## Answer terms found (mean per question)', '',
+             '| set | measure | retrieval | questions | %s |' % bh, '|---|---|---|---|' + '---|' * len(B)]
+    rows += ['| %s | %s | %s | %d | %s |' % (label, m, r, s[B[0]]['anq'], ' | '.join(
+        pct(s[b]['ans'], s[b]['anq']) for b in B)) for label, m, r, _, s in pooled_rows(a, res, measures, shown)]
+    rows += ['', 'The answer judge (tests/bench/recall/answers.py): a question\'s key terms are the content words of '
+             'its answer (LoCoMo\'s `answer`; BEAM\'s from beam-dev-answers.json) that the question does not hold, '
+             'stemmed lightly; the figure is the share of them found anywhere in the injected parts, averaged over '
+             'the questions that have key terms. It judges what a cut keeps, which the opening rule cannot.']
     rows += ['', '## Per conversation', '',
              '| set | conv | measure | retrieval | questions | evidence | load | stored (facts, messages) | %s |' % bh,
              '|---|---|---|---|---|---|---|---|' + '---|' * len(B)]
@@ -706,17 +729,14 @@ def report(a, sets, res, failures, corrections=None, notes=()):
                         '%d, %d' % first['stored'] if first['stored'] else '',
                         ' | '.join(pct(x['by'][v]['hit'], x['by'][v]['tot']) if x else 'failed' for x in cs)))
     rows += ['', '## Per question category (pooled)', '',
-             '| set | measure | retrieval | category | evidence | %s |' % bh, '|---|---|---|---|---|' + '---|' * len(B)]
-    for m in measures:
-        for ds, v, label in shown:
-            if not present(res, [m], ds, v):
-                continue
-            for r in a.retrievals:
-                s = {b: pooled(res, ds, v, m, r, b) for b in B}
-                for cat, name in CATEGORIES[ds]:
-                    tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
-                    rows.append('| %s | %s | %s | %s | %d | %s |' % (
-                        label, m, r, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B)))
+             '| set | measure | retrieval | category | evidence | %s | answer terms %s |' % (bh, bh),
+             '|---|---|---|---|---|' + '---|' * (2 * len(B))]
+    for label, m, r, ds, s in pooled_rows(a, res, measures, shown):
+        for cat, name in CATEGORIES[ds]:
+            tot = s[B[0]]['cats'].get(cat, [0, 0])[1]
+            rows.append('| %s | %s | %s | %s | %d | %s | %s |' % (
+                label, m, r, name, tot, ' | '.join(pct(*s[b]['cats'].get(cat, [0, 0])) for b in B),
+                ' | '.join(pct(*s[b]['acats'].get(cat, [0, 0])) for b in B)))
     if corrections is not None:
         rows += ['', '## Corrected evidence (LoCoMo)', '',
                  '| conv | questions the audit lists | their evidence changed |', '|---|---|---|']
@@ -813,8 +833,8 @@ def load_beam(a):
         say('BEAM not run: no %s' % path)
         return [], 'BEAM not run: no %s (--beam DIR or $MEMPROXY_BEAM_DIR).' % path
     try:
-        return beam.load(path, set(a.beam_convs) if a.beam_convs else None), None
-    except (ValueError, KeyError, TypeError) as e:
+        return beam.load(path, set(a.beam_convs) if a.beam_convs else None, answers.load_beam_answers()), None
+    except (OSError, ValueError, KeyError, TypeError) as e:
         die('%s: %s' % (path, e))
 
 

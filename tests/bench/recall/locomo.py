@@ -117,7 +117,7 @@ class Conversation:
         keys = set()
         for s in sessions:
             self._add_facts(s, data, turn_pos, keys)
-        self.questions = [dict(q=q['question'], cat=q['category'], ev=norm_ids(q['evidence']))
+        self.questions = [dict(q=q['question'], cat=q['category'], ev=norm_ids(q['evidence']), answer=q.get('answer'))
                           for q in data['qa'] if q['category'] in CATEGORIES]
 
     def _add_turns(self, s, data, captions, turn_pos):

@@ -20,7 +20,9 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import answers  # noqa: E402
 import beam  # noqa: E402
+import beam_answers  # noqa: E402
 import bench  # noqa: E402
 import locomo  # noqa: E402
 
@@ -135,7 +137,8 @@ class TestBeam(unittest.TestCase):
         self.assertEqual(len({t['id'] for t in c.turns + other.turns}), 4)  # import ids unique across chats
         self.assertEqual(c.turns[1]['content'], BEAM['conversations'][0]['turns'][1]['content'])
         self.assertEqual(c.covered('turns'), {0, 1, 2})
-        self.assertEqual(c.questions[1], {'q': 'Summarize the setup.', 'cat': 'summarization', 'ev': [0, 1]})
+        self.assertEqual(c.questions[1], {'q': 'Summarize the setup.', 'cat': 'summarization', 'ev': [0, 1],
+                                          'answer': None})
         self.assertEqual((c.match_chars, c.corrected, c.set), (60, False, 'beam'))
 
     def test_import_body_keeps_times_in_utc(self):
@@ -190,6 +193,94 @@ def corrections():
              'cited_evidence': ['D1:1'], 'correct_evidence': ['D9:9'], 'error_type': 'WRONG_CITATION'}]
 
 
+class TestAnswers(unittest.TestCase):
+    """The answer judge (answers.py) and the BEAM answers file's generator
+    (beam_answers.py)."""
+
+    PROBING = {
+        'information_extraction': [{'question': 'Which port did I use?', 'answer': 'You used port 3000.',
+                                    'rubric': ['LLM response should mention: 3000']}],
+        'summarization': [{'question': 'Summarize the setup.',
+                           'ideal_summary': 'Express with Socket.io, wired step by step.'}],
+        'instruction_following': [{'question': 'Summarize the setup.',
+                                   'instruction_being_tested': 'Always answer in bullets.'}],
+        'abstention': [{'question': 'What is my dog called?', 'ideal_response': 'Not said.'}],
+    }
+
+    def test_terms_fold_drop_stop_words_and_strip_suffixes(self):
+        self.assertEqual(answers.terms('The Hotel was BOOKED on April 10; bookings?'),
+                         {'hotel', 'book', 'april', '10'})
+        self.assertEqual(answers.stem('runs'), 'run')
+        self.assertEqual(answers.stem('is'), 'is')  # too short to strip
+        self.assertEqual(answers.stem('2023s'), '2023s')
+
+    def test_key_terms_are_the_answers_words_the_question_lacks(self):
+        self.assertEqual(answers.key_terms('When did Caroline book the hotel?', 'She booked it on 7 May 2023'),
+                         {'she', 'it', '7', 'may', '2023'} - answers.STOP)
+        self.assertEqual(answers.key_terms('Which port?', None), frozenset())
+        self.assertEqual(answers.key_terms('Which port?', 3000), {'3000'})  # LoCoMo answers may be numbers
+        self.assertEqual(answers.key_terms('What port did I use?', 'The port'), frozenset())
+
+    def test_share_found_in_the_injected_parts(self):
+        keys = answers.key_terms('When did she go?', 'on 7 May 2023 to Lisbon')
+        got = answers.injected_terms(['(2023-05-07, user) I flew to Lisbon', 'the 7th of may'])
+        self.assertAlmostEqual(answers.share_found(keys, got), 3 / 4)  # not "7": "07" and "7th" are other words
+        self.assertIsNone(answers.share_found(frozenset(), got))
+
+    def test_beam_answer_takes_each_categorys_text(self):
+        pick = {c: answers.beam_answer(c, recs[0]) for c, recs in self.PROBING.items() if c != 'abstention'}
+        self.assertEqual(pick['information_extraction'], 'You used port 3000.')
+        self.assertEqual(pick['summarization'], 'Express with Socket.io, wired step by step.')
+        self.assertEqual(pick['instruction_following'], 'Always answer in bullets.')
+        with self.assertRaises(ValueError):
+            answers.beam_answer('x', {'question': 'q', 'answer': '  '})
+        with self.assertRaises(ValueError):  # no answer to judge by (the dev split has none)
+            answers.beam_answer('abstention', self.PROBING['abstention'][0])
+
+    def test_generator_matches_questions_by_text_and_category(self):
+        got = beam_answers.answers_of(self.PROBING, BEAM['conversations'][0]['questions'], 7)
+        self.assertEqual(got, {'Which port did I use?': 'You used port 3000.',
+                               'Summarize the setup.': 'Express with Socket.io, wired step by step.'})
+        with self.assertRaises(ValueError):  # not there
+            beam_answers.answers_of({}, BEAM['conversations'][0]['questions'], 7)
+        twice = dict(self.PROBING, summarization=self.PROBING['summarization'] * 2)
+        with self.assertRaises(ValueError):  # there twice
+            beam_answers.answers_of(twice, BEAM['conversations'][0]['questions'], 7)
+
+    def test_generator_writes_a_file_the_loader_reads(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        src = os.path.join(tmp, 'chats', '500K', '7', 'probing_questions')
+        os.makedirs(src)
+        write_json(src, 'probing_questions.json', self.PROBING)
+        dev = write_json(tmp, 'dev.json', {'conversations': [BEAM['conversations'][0]]})
+        out = os.path.join(tmp, 'answers.json')
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(beam_answers.main(['beam_answers.py', tmp, dev, out]), 0)
+        loaded = answers.load_beam_answers(out)
+        self.assertEqual(loaded['7']['Which port did I use?'], 'You used port 3000.')
+        c = beam.load(write_json(tmp, beam.FILE, BEAM), {'7'}, loaded)[0]
+        self.assertEqual([q['answer'] for q in c.questions],
+                         ['You used port 3000.', 'Express with Socket.io, wired step by step.'])
+        write_json(tmp, 'bad.json', {'chats': {'7': ['not a map']}})
+        with self.assertRaises(ValueError):
+            answers.load_beam_answers(os.path.join(tmp, 'bad.json'))
+
+    def test_committed_answers_file(self):
+        data = answers.load_beam_answers()
+        self.assertEqual(sorted(data), [str(i) for i in range(1, 9)])
+        self.assertEqual(sum(len(v) for v in data.values()), 142)
+        self.assertTrue(all(a.strip() for v in data.values() for a in v.values()))
+
+    @unittest.skipUnless(os.environ.get('MEMPROXY_BEAM_DIR'), 'MEMPROXY_BEAM_DIR not set')
+    def test_every_dev_question_has_an_answer_with_key_terms(self):
+        chats = beam.load(os.path.join(os.environ['MEMPROXY_BEAM_DIR'], beam.FILE), None,
+                          answers.load_beam_answers())
+        qs = [q for c in chats for q in c.questions]
+        self.assertEqual(len(qs), 142)
+        self.assertTrue(all(answers.key_terms(q['q'], q['answer']) for q in qs))
+
+
 class TestCorrections(unittest.TestCase):
     def test_listed_questions_take_the_corrected_evidence(self):
         c = locomo.Conversation('t', CONV)
@@ -229,13 +320,14 @@ class TestCorrections(unittest.TestCase):
         self.assertEqual(len(bench.ask_order(c, 'facts')), 1)  # no evidence any item holds: not asked
 
 
-def fake_cell(versions, hits, cat, nq=1, tokens=1000, seed=b''):
+def fake_cell(versions, hits, cat, nq=1, tokens=1000, seed=b'', share=None):
     """A cell as run_cell returns it: per version (hit, total) of one
-    category, one hit fewer found whole (none below 0)."""
+    category, one hit fewer found whole (none below 0), share of the answer
+    found."""
     by = {}
     for v, (h, t) in zip(versions, hits):
         by[v] = bench.new_score()
-        bench.count(by[v], cat, h, max(h - 1, 0), ['e'] * t, tokens, 0.5)
+        bench.count(by[v], cat, h, max(h - 1, 0), ['e'] * t, tokens, 0.5, share)
         by[v]['nq'] = nq
         by[v]['tokens'] = tokens * nq
     cell = dict(by=by, tokens_from={'header'}, load='{}', stored=(0, 3), digest=hashlib.sha256(seed),
@@ -257,7 +349,8 @@ class TestReport(unittest.TestCase):
             ('locomo', 't', 'facts', 'relevant', 1500): fake_cell(['original', 'corrected'], [(3, 4), (1, 4)], 4),
             ('locomo', 't', 'turns', 'relevant', 1500): fake_cell(['original', 'corrected'], [(1, 2), (2, 2)], 2,
                                                                   seed=b'locomo'),
-            ('beam', '7', 'turns', 'relevant', 1500): fake_cell(['original'], [(1, 5)], 'summarization', seed=b'beam'),
+            ('beam', '7', 'turns', 'relevant', 1500): fake_cell(['original'], [(1, 5)], 'summarization', seed=b'beam',
+                                                                share=0.25),
         }
 
     def rows(self, text, title):
@@ -290,11 +383,18 @@ class TestReport(unittest.TestCase):
         cats = self.rows(text, 'Per question category (pooled)')
         beam_cats = [r[3] for r in cats if r[0] == 'beam']
         self.assertEqual(beam_cats, beam.CATEGORIES)
-        self.assertIn(['beam', 'turns', 'relevant', 'summarization', '5', '20.0'], cats)
-        self.assertIn(['locomo original', 'facts', 'relevant', '4 single-hop', '4', '75.0'], cats)
+        self.assertIn(['beam', 'turns', 'relevant', 'summarization', '5', '20.0', '25.0'], cats)
+        self.assertIn(['locomo original', 'facts', 'relevant', '4 single-hop', '4', '75.0', 'n/a'], cats)
         self.assertEqual(self.rows(text, 'Corrected evidence (LoCoMo)')[2:],
                          [['t', '2', '1'], ['all', '2', '1']])
         self.assertIn('Match rule check (beam turns): 0 of 2', text)
+
+    def test_answer_terms_table_averages_the_judged_questions(self):
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        rows = self.rows(text, 'Answer terms found (mean per question)')
+        self.assertEqual(rows[0], ['set', 'measure', 'retrieval', 'questions', '@1,500'])
+        self.assertIn(['beam', 'turns', 'relevant', '1', '25.0'], rows)
+        self.assertIn(['locomo original', 'facts', 'relevant', '0', 'n/a'], rows)  # none judged
 
     def test_locomo_digest_ignores_beam_and_corrected_only_questions(self):
         only = {k: v for k, v in self.res.items() if k[0] == 'locomo'}
