@@ -176,14 +176,25 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 
 /* A message writes its day when no message of the line is of that day yet
  * (the line is rendered oldest first, a day's messages together). */
+/* What m adds to the past line, 0 when it does not fit. */
+static size_t past_bytes(const struct mp_recall_fill *f, const struct mp_mem_message *m, bool had)
+{
+    return mp_memblock_past_bytes(m, f->plan.npast == 0, !had,
+                                  mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
+}
+
+bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_mem_message *m)
+{
+    return past_bytes(f, m, mp_dayset_has(&f->past_days, mp_memblock_past_day(m))) > 0;
+}
+
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
 {
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
     int64_t day = mp_memblock_past_day(m);
     bool had = mp_dayset_has(&f->past_days, day);
-    size_t bytes = mp_memblock_past_bytes(m, pl->npast == 0, !had,
-                                          mp_recall_fill_room(f, MP_RECALL_LINE_PAST));
+    size_t bytes = past_bytes(f, m, had);
     if (bytes == 0)
         return 0;
     if (pl->npast == f->past_room) {

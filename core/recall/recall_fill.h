@@ -74,6 +74,10 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
  * 0 not (the caller still owns them), MP_ENOMEM (likewise). */
 int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m);
 
+/* Whether m would be appended to the past line now (mp_recall_fill_past
+ * without appending it). */
+bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_mem_message *m);
+
 /* Whether the request already holds m (the request's seen callback). */
 bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m);
 

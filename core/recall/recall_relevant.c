@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "excerpt.h"
 #include "memblock.h"
 #include "recall_fill.h"
 #include "relevance.h"
@@ -54,6 +55,7 @@ struct taken {
 struct relevant {
     struct mp_recall_fill f;
     const struct mp_recall_source *src;
+    const struct mp_relevance_question *qn; /* the question parsed; NULL: none asked */
     struct matched facts, turns;
     struct taken facts_taken; /* as of refresh */
     struct names fact_turns;  /* of the facts taken (as of refresh; only with past messages
@@ -289,6 +291,28 @@ static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
            !names_have(&r->fact_turns, m->request_id);
 }
 
+/* m's content replaced by its excerpt for the question when the block
+ * would cut it, the excerpt differs from that cut (excerpt.h) and the cut
+ * fits: a message offered without room is not read for its sentences
+ * (offers try many; most long ones lack room). Both are at most
+ * MP_MEMBLOCK_PAST_TEXT_MAX bytes, so an excerpt that does not fit where
+ * the cut did is rare; it then waits for round 2 as any item lacking room. */
+static int excerpt(const struct relevant *r, struct mp_mem_message *m)
+{
+    char *ex;
+    size_t n;
+    if (r->qn == NULL || m->content_len <= MP_MEMBLOCK_PAST_TEXT_MAX ||
+        !mp_recall_fill_past_fits(&r->f, m))
+        return MP_OK;
+    int rc = mp_excerpt_make(r->qn, m->content, m->content_len, MP_MEMBLOCK_PAST_TEXT_MAX, &ex, &n);
+    if (rc != MP_OK || ex == NULL)
+        return rc;
+    free(m->content);
+    m->content = ex;
+    m->content_len = n;
+    return MP_OK;
+}
+
 /* Archived message id: taken when fit and fitting (the plan then owns
  * it), kept when it only lacked room. */
 static int try_past(struct relevant *r, uint32_t id, bool *keep)
@@ -297,7 +321,10 @@ static int try_past(struct relevant *r, uint32_t id, bool *keep)
     int rc = r->src->message(r->src->ctx, id, &m);
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_OK : rc;
-    if (past_ok(r, &m)) {
+    bool ok = past_ok(r, &m);
+    if (ok)
+        rc = excerpt(r, &m);
+    if (ok && rc == MP_OK) {
         rc = mp_recall_fill_past(&r->f, &m);
         *keep = rc == 0;
     }
@@ -401,9 +428,11 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     bool asked = p->terms != NULL && rq != NULL && rq->question != NULL && rq->question_len > 0 &&
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));
-    if (rc == MP_OK && asked) /* parsed once for both kinds */
+    if (rc == MP_OK && asked) { /* parsed once for both kinds */
         rc = mp_relevance_question_parse(p->terms, rq->question, rq->question_len, rq->previous,
                                          rq->previous_len, &qn);
+        r.qn = &qn;
+    }
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PROFILE))
         rc = rank(&qn, src->facts, MP_RELEVANCE_FACTS, p->budget_tokens, &r.facts);
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PAST))

@@ -542,6 +542,42 @@ START_TEST(test_relevant_budget_never_exceeded)
 }
 END_TEST
 
+/* ---- long messages ---- */
+
+/* A long assistant answer whose one sentence about the question lies far
+ * past what the block keeps of a message: the past line carries the
+ * answer's opening and that sentence (excerpt.h), measured as rendered. */
+START_TEST(test_relevant_long_message_excerpted_to_its_matching_sentence)
+{
+    char text[4096] = "Here is the whole plan for the move. ";
+    while (strlen(text) < 1500)
+        strcat(text, "Pack the kitchen first and label every box. ");
+    strcat(text, "The piano goes with the specialist movers on Friday. ");
+    while (strlen(text) < 3000)
+        strcat(text, "Pack the kitchen first and label every box. ");
+    fs_archive(MP_ROLE_ASSISTANT, text, FS_MAY8, "r-move");
+    fs_build();
+    shares(0, 100, 0, 0);
+    ask("Who is moving the piano?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npast, 1);
+    ck_assert_str_eq(plan.past[0]->content,
+                     "Here is the whole plan for the move. \xE2\x80\xA6 The piano goes with the "
+                     "specialist movers on Friday. Pack the kitchen first and label every box. "
+                     "\xE2\x80\xA6");
+    ck_assert_uint_eq(plan.past[0]->content_len, strlen(plan.past[0]->content));
+    /* asked what its opening holds, the block cuts it plainly */
+    ask("What is the whole plan for the move?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npast, 1);
+    ck_assert_str_eq(plan.past[0]->content, text);
+    char *block = block_of_plan();
+    ck_assert_ptr_null(strstr(block, "piano"));
+    ck_assert_ptr_nonnull(strstr(block, "Here is the whole plan for the move. Pack the kitchen"));
+    free(block);
+}
+END_TEST
+
 START_TEST(test_relevant_deterministic)
 {
     char *first, *second;
@@ -670,6 +706,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(f, test_relevant_only_facts_get_the_whole_budget);
     tcase_add_test(f, test_relevant_budget_never_exceeded);
     tcase_add_test(f, test_relevant_deterministic);
+    tcase_add_test(f, test_relevant_long_message_excerpted_to_its_matching_sentence);
     suite_add_tcase(s, f);
 
     TCase *o = tcase_create("source");
