@@ -1,7 +1,7 @@
 #!/bin/sh
 # libFuzzer over every parser of network input and over the store's upkeep
 # of its heads of common words (tests/fuzz/fuzz_*.c), in a clang build with
-# ASan+UBSan (build-fuzz/).
+# ASan+UBSan (build-fuzz/); undefined behaviour stops a target as a crash does.
 # Usage: scripts/fuzz.sh [--short|--long]
 #   --short (default, used by scripts/test.sh): 3 s per target
 #   --long: 10 min per target. FUZZ_SECONDS=N overrides either.

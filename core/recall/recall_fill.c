@@ -174,9 +174,9 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 
 /* ---- past messages ---- */
 
-/* A message writes its day when no message of the line is of that day yet
- * (the line is rendered oldest first, a day's messages together). */
-/* What m adds to the past line, 0 when it does not fit. */
+/* What m adds to the past line, 0 when it does not fit. A message writes
+ * its day when no message of the line is of that day yet (had false: the
+ * line is rendered oldest first, a day's messages together). */
 static size_t past_bytes(const struct mp_recall_fill *f, const struct mp_mem_message *m, bool had)
 {
     return mp_memblock_past_bytes(m, f->plan.npast == 0, !had,
