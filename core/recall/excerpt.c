@@ -1,5 +1,5 @@
 /* Excerpts of long past messages (excerpt.h). The sentences are found in
- * one pass, each tokenized once into the set of question words it holds (a
+ * one pass over the text, which also finds the question words each holds (a
  * bit per word: a question has at most MP_RELEVANCE_MAX_GROUPS = 64);
  * the choice is greedy by the words a sentence adds, which spreads the
  * room over the question's words instead of spending it on one repeated. */
@@ -174,14 +174,6 @@ static size_t cut_at(const char *text, size_t len, size_t n)
     return at > 0 ? at : n;
 }
 
-static int popcount64(uint64_t x)
-{
-    int n = 0;
-    for (; x != 0; x &= x - 1)
-        n++;
-    return n;
-}
-
 /* Chooses sentence 0 (cut to a quarter of room), then, greedily, the
  * sentence adding the most question words not yet kept, each cut to what
  * is left when at least MP_EXCERPT_PIECE_MIN bytes of it fit, then the
@@ -198,7 +190,7 @@ static void choose(const char *text, struct sentences *ss, size_t room)
         size_t best = 0;
         int gain = 0;
         for (size_t i = 1; i < ss->n; i++) {
-            int g = s[i].chosen || s[i].unfit ? 0 : popcount64(s[i].words & ~kept);
+            int g = s[i].chosen || s[i].unfit ? 0 : __builtin_popcountll(s[i].words & ~kept);
             if (g > gain) {
                 gain = g;
                 best = i;
@@ -245,7 +237,7 @@ static size_t put(char *out, size_t at, const char *p, size_t n)
 /* The chosen pieces in text order: " … " between pieces that are not
  * next to each other whole, a space between those that are, " …" at the
  * end when the text goes on. */
-static size_t write_out(const char *text, size_t len, const struct sentences *ss, char *out)
+static size_t write_out(const char *text, const struct sentences *ss, char *out)
 {
     size_t at = 0;
     const struct sentence *prev = NULL;
@@ -260,9 +252,8 @@ static size_t write_out(const char *text, size_t len, const struct sentences *ss
         at = put(out, at, text + s->off, s->keep);
         prev = s;
     }
-    if (prev != NULL &&
-        (prev->keep < prev->len || prev != &ss->s[ss->n - 1] || prev->off + prev->len < len))
-        at = put(out, at, MP_EXCERPT_END, MP_EXCERPT_END_LEN);
+    if (prev != NULL && (prev->keep < prev->len || prev != &ss->s[ss->n - 1]))
+        at = put(out, at, MP_EXCERPT_END, MP_EXCERPT_END_LEN); /* sentences are never blank */
     return at;
 }
 
@@ -285,7 +276,7 @@ int mp_excerpt_make(const struct mp_relevance_question *qn, const char *text, si
         rc = MP_ENOMEM;
         goto out;
     }
-    *out_len = write_out(text, len, &ss, *out);
+    *out_len = write_out(text, &ss, *out);
     (*out)[*out_len] = '\0'; /* as stored contents are */
 out:
     free(ss.s);

@@ -182,6 +182,19 @@ START_TEST(test_excerpt_following_sentences_fill_what_is_left)
 }
 END_TEST
 
+START_TEST(test_excerpt_no_end_mark_when_the_text_ends_there)
+{
+    ask("What about the ledger?");
+    say("Opening. ");
+    filler(800);
+    say("The ledger is final.\n\n  ");
+    ck_assert_int_eq(make(), MP_OK);
+    char *s = got();
+    ck_assert_str_eq(s + exn - strlen("\xE2\x80\xA6 The ledger is final."),
+                     "\xE2\x80\xA6 The ledger is final.");
+}
+END_TEST
+
 START_TEST(test_excerpt_adjacent_sentences_join_with_a_space)
 {
     ask("Tell me about the ledger and the backups");
@@ -300,6 +313,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(t, test_excerpt_none_when_the_plain_cut_serves);
     tcase_add_test(t, test_excerpt_spreads_over_the_question_words);
     tcase_add_test(t, test_excerpt_following_sentences_fill_what_is_left);
+    tcase_add_test(t, test_excerpt_no_end_mark_when_the_text_ends_there);
     tcase_add_test(t, test_excerpt_adjacent_sentences_join_with_a_space);
     tcase_add_test(t, test_excerpt_line_breaks_end_sentences);
     tcase_add_test(t, test_excerpt_stays_within_room_and_cuts_at_spaces);
