@@ -12,6 +12,7 @@
 
 #include "relevance_words.h"
 #include "status.h"
+#include "utf8.h"
 
 /* What memblock's plain cut keeps at least: room less its ellipsis, the
  * 40 bytes it may step back to a space, and a split character. */
@@ -157,8 +158,8 @@ static int split(const struct mp_relevance_question *qn, const char *text, size_
 }
 
 /* n bytes of text[0..len) or fewer, never none: at a space when one is in
- * the last half, else at a UTF-8 boundary (at n in text that is not UTF-8
- * there: a run of continuation bytes back to its start). */
+ * the last half, else at a UTF-8 boundary (mp_utf8_cut; at n in text that
+ * is not UTF-8 there: a run of continuation bytes back to its start). */
 static size_t cut_at(const char *text, size_t len, size_t n)
 {
     if (n >= len)
@@ -168,9 +169,7 @@ static size_t cut_at(const char *text, size_t len, size_t n)
         at--;
     if (at > n / 2)
         return at;
-    at = n;
-    while (at > 0 && ((unsigned char)text[at] & 0xC0) == 0x80)
-        at--;
+    at = mp_utf8_cut(text, len, n);
     return at > 0 ? at : n;
 }
 

@@ -638,6 +638,13 @@ static int head_count(struct mp_store_view *v, struct cached_term *c)
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
+/* Whether c's head's count (head_count) says more than cap items hold its
+ * term where its postings read so far do not. */
+static bool head_says_more(const struct cached_term *c, uint32_t cap)
+{
+    return c->n <= cap && c->at_least > cap;
+}
+
 /* The postings of (kind, term), read once per view (any number of terms)
  * up to cap + 1 of them (cap at most the ceiling): a term read short of a
  * bigger cap goes on after the last posting read, never from its start
@@ -679,8 +686,8 @@ static struct cached_term *term_postings(struct mp_store_view *v, enum mp_codec_
         if ((*rc = head_count(v, c)) != MP_OK)
             return NULL;
     }
-    if (!sampling && c->n <= cap && c->at_least > cap)
-        return c; /* more than cap hold it (its head's count), all a df_upto asks */
+    if (!sampling && head_says_more(c, cap))
+        return c; /* all a df_upto asks */
     if (sampling && !c->head_tried && v->meta.kinds[kind].ndocs > v->sample) {
         bool used; /* a term more items may hold than the sample: its head, if it has one */
         if ((*rc = read_head(v, c, &used)) != MP_OK)
@@ -700,8 +707,8 @@ static uint32_t ix_df_upto(void *ctx, const char *term, size_t len, uint32_t cap
     struct kind_view *kv = ctx;
     int rc;
     struct cached_term *c = term_postings(kv->v, kv->kind, term, len, cap, &rc);
-    if (c != NULL && !c->sampled && c->n <= cap && c->at_least > cap)
-        return cap + 1; /* its head's count says more than cap */
+    if (c != NULL && !c->sampled && head_says_more(c, cap))
+        return cap + 1;
     if (c == NULL || !c->sampled)
         return c != NULL ? c->n : 0;
     if (cap <= kv->v->sample) /* more than cap: all it asks */

@@ -14,6 +14,7 @@
 #include "relevance_words.h"
 #include "status.h"
 #include "terms.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,19 +26,13 @@ static bool space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Well-formed UTF-8 throughout (mp_utf8_decode's table 3-7). */
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        size_t k = s[i] < 0x80         ? 1
-                   : (s[i] >> 5) == 6  ? 2
-                   : (s[i] >> 4) == 14 ? 3
-                   : (s[i] >> 3) == 30 ? 4
-                                       : 0;
-        if (k == 0 || i + k > n)
+        size_t k = mp_utf8_decode(s + i, n - i, NULL);
+        if (k == 0)
             return false;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
         i += k;
     }
     return true;

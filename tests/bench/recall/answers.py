@@ -54,9 +54,13 @@ def stem(word):
     return word
 
 
+def _terms_of(normalized):
+    return {stem(w) for w in normalized.split() if w not in STOP}
+
+
 def terms(text):
     """The stemmed content words of text, as a set."""
-    return {stem(w) for w in locomo.normalize(text).split() if w not in STOP}
+    return _terms_of(locomo.normalize(text))
 
 
 def key_terms(question, answer):
@@ -74,11 +78,12 @@ def share_found(keys, injected_terms):
     return len(keys & injected_terms) / len(keys)
 
 
-def injected_terms(parts):
-    """terms() of every injected part together."""
+def injected_terms(hay):
+    """terms() of every injected part together, from the parts as the match
+    rule searches them (locomo.haystack: normalized already)."""
     out = set()
-    for p in parts:
-        out |= terms(p)
+    for h in hay:
+        out |= _terms_of(h)
     return out
 
 

@@ -546,7 +546,7 @@ def ask(mp, fake, conv, measure, cell):
             got |= items[i]['ids']
         for i in whole.found_in(hay):
             got_whole |= items[i]['ids']
-        share = answers.share_found(answers.key_terms(q['q'], q.get('answer')), answers.injected_terms(parts))
+        share = answers.share_found(answers.key_terms(q['q'], q.get('answer')), answers.injected_terms(hay))
         tok = hdr.get('x-memory-injected-tokens')
         cell['tokens_from'].add('header' if tok is not None else 'estimate')
         for v, ev in evs.items():

@@ -223,7 +223,7 @@ class TestAnswers(unittest.TestCase):
 
     def test_share_found_in_the_injected_parts(self):
         keys = answers.key_terms('When did she go?', 'on 7 May 2023 to Lisbon')
-        got = answers.injected_terms(['(2023-05-07, user) I flew to Lisbon', 'the 7th of may'])
+        got = answers.injected_terms(locomo.haystack(['(2023-05-07, user) I flew to Lisbon', 'the 7th of may']))
         self.assertAlmostEqual(answers.share_found(keys, got), 3 / 4)  # not "7": "07" and "7th" are other words
         self.assertIsNone(answers.share_found(frozenset(), got))
 
