@@ -104,6 +104,17 @@ class Committed(unittest.TestCase):
         self.assertEqual(out.split('\n', 1)[1], committed.split('\n', 1)[1],
                          'lexicon.tsv is not what its command writes: regenerate it')
 
+    def test_irregular_forms_reach_their_base_both_ways(self):
+        # noun.exc: doggies -> dog (dog tagged: both ways, at the kind's weight); geese ->
+        # goose (goose untagged: dropped); hounds -> hound (one stem: nothing to relate).
+        lex = dict((h, dict(r)) for h, r in
+                   gen_wordnet.build(FIXTURE, dict(W, exc=0.5), 0.1, 12, None).items())
+        self.assertEqual(lex['doggi'], {'dog': 50})
+        self.assertEqual(lex['dog']['doggi'], 50)
+        self.assertNotIn('gees', lex)
+        self.assertNotIn('hound', lex.get('hound', {}))
+        self.assertNotIn('doggi', gen_wordnet.build(FIXTURE, W, 0.1, 12, None))
+
     def test_wordnet_files_are_read(self):
         """The generator on Debian's WordNet: a few relations of each kind, with weights."""
         if not os.path.exists(os.path.join(WORDNET, 'cntlist.rev')):
@@ -114,6 +125,7 @@ class Committed(unittest.TestCase):
         self.assertIn('puppi', lex['dog'])       # hyponym
         self.assertIn('painter', lex['paint'])   # derivation
         self.assertNotIn('pet', lex['dog'])      # no hypernyms by default
+        self.assertIn('buy', lex['bought'])      # irregular form (verb.exc)
         for h, r in lex.items():
             self.assertLessEqual(len(r), gen_wordnet.CAP)
             self.assertNotIn(h, r)

@@ -1,6 +1,6 @@
 """Writes lexicon.tsv, the relevance lexicon as stems with a weight per relation, from WordNet's
 files (Debian's wordnet-base: /usr/share/wordnet) or from the handwritten lexicon.txt (every
-relation weight 1; the one in use: WordNet's best loses 2.5 points on LoCoMo to it, ../README.md,
+relation weight 1; the one in use: WordNet's best loses 2 points on LoCoMo facts to it, ../README.md,
 "The lexicon"). Run from this folder:
 
     /usr/bin/python3 gen_wordnet.py --handwritten lexicon.txt > lexicon.tsv   # in use
@@ -23,6 +23,11 @@ sense are dropped. From each kept sense (synset) S, with f = tags(S) / tags(best
     derivation  the lemmas S's derivation pointers name for    weight W['deriv'] * f
                 this lemma (lexical "+" pointers: "paint" -> "painter")
 
+and, apart from the senses, each irregular form of WordNet's exception lists (*.exc, what
+morphy reads: "bought buy") and its base form, both ways, when the corpus tags the base form:
+weight W['exc'] (the stemmer leaves "bought" and "buy" apart; a question in one tense should
+reach a turn in the other).
+
 Every word is case-folded, stop words dropped and stemmed as recall.py does; a relation to the
 head's own stem is dropped; lemmas of one stem merge (a relation keeps its largest weight).
 A head keeps its CAP heaviest relations (ties: the target used more often, then bytes).
@@ -38,7 +43,7 @@ import recall
 
 # The best WordNet configuration on LoCoMo (chosen there, checked on BEAM:
 # ../README.md, "The lexicon"); the lexicon in use is still the handwritten one.
-W = dict(syn=0.5, hypo=0.5, hypo2=0.0, hyper=0.0, deriv=0.5)
+W = dict(syn=0.5, hypo=0.5, hypo2=0.0, hyper=0.0, deriv=0.5, exc=0.5)
 MIN_SHARE = 1.0     # senses tagged less than this share of the best sense's tags are dropped
 TARGET_SHARE = 1.0  # a target word's own sense: dropped under this share, else weight * share
 CAP = 12            # relations kept per head stem (not tuned)
@@ -46,6 +51,7 @@ CAP = 12            # relations kept per head stem (not tuned)
 POS = (('noun', 'n', 1), ('verb', 'v', 2), ('adj', 'a', 3), ('adv', 'r', 4))
 WORD = re.compile(r'^[a-z]+$')
 KIND_PTRS = dict(syn=(), hypo=('~', '~i'), hypo2=(), hyper=('@', '@i'), deriv=('+',))
+EXC = ('noun', 'verb', 'adj', 'adv')  # the exception lists, NAME.exc
 
 
 def lines(path):
@@ -176,11 +182,33 @@ def build(d, w=None, min_share=MIN_SHARE, cap=CAP, target_share=TARGET_SHARE):
                     g = shares[tw].get(ts, 0.0)
                     if g < target_share or g == 0:
                         continue
-                v = (w[kind] * c / best * g, used.get(tw, 0))
-                r = rel.setdefault(h, {})
-                if t not in r or v > r[t]:
-                    r[t] = v
+                add(rel, h, t, (w[kind] * c / best * g, used.get(tw, 0)))
+    if w.get('exc', 0) > 0:
+        for form, base in exceptions(d):
+            a, b = term(form), term(base)
+            if used.get(base, 0) > 0 and a is not None and b is not None and a != b:
+                add(rel, a, b, (w['exc'], used[base]))
+                add(rel, b, a, (w['exc'], used.get(form, 0)))
     return finish(rel, cap)
+
+
+def add(rel, h, t, v):
+    """The relation h -> t at v = (weight, target's tags), unless it has a larger one."""
+    r = rel.setdefault(h, {})
+    if t not in r or v > r[t]:
+        r[t] = v
+
+
+def exceptions(d):
+    """(irregular form, base form) of the exception lists d has (none: nothing)."""
+    for name in EXC:
+        path = os.path.join(d, name + '.exc')
+        if not os.path.exists(path):
+            continue
+        for line in lines(path):
+            f = line.split()
+            for base in f[1:]:
+                yield f[0], base
 
 
 def finish(rel, cap):
