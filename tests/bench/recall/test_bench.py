@@ -1,5 +1,5 @@
 """Unit tests of the recall benchmark's own code (locomo.py, beam.py,
-bench.py's pure parts, its report and its import client), offline: a
+beam_ranks.py, bench.py's pure parts, its report and its import client), offline: a
 hand-written LoCoMo conversation and BEAM file, the audit's corrections, and
 a stub of the import endpoint. With MEMPROXY_LOCOMO_DIR / MEMPROXY_BEAM_DIR
 set, the import bodies of the real conversations are validated too. Python 3
@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import answers  # noqa: E402
 import beam  # noqa: E402
 import beam_answers  # noqa: E402
+import beam_ranks  # noqa: E402
 import bench  # noqa: E402
 import locomo  # noqa: E402
 
@@ -279,6 +280,23 @@ class TestAnswers(unittest.TestCase):
         qs = [q for c in chats for q in c.questions]
         self.assertEqual(len(qs), 142)
         self.assertTrue(all(answers.key_terms(q['q'], q['answer']) for q in qs))
+
+
+class TestBeamRanks(unittest.TestCase):
+    def test_evidence_ranked_by_bm25_per_category(self):
+        chat = {'turns': [{'id': 10, 'content': 'We planned the kayak trip for June.'},
+                          {'id': 11, 'content': 'Lunch was pasta again.'},
+                          {'id': 12, 'content': 'The kayak needs a new paddle, kayak shop.'},
+                          {'id': 13, 'content': 'Remind me about the dentist.'}],
+                'questions': [{'q': 'What about my kayak?', 'evidence': [10, 12, 99],
+                               'category': 'information_extraction'},
+                              {'q': 'When is the dentist?', 'evidence': [13],
+                               'category': 'temporal_reasoning'}]}
+        ranks = beam_ranks.ranks_of(chat)
+        # turn 12 holds "kayak" twice: first; turn 10 once: second; an id no turn has is
+        # not counted; ties (no question word) keep turn order, behind every match.
+        self.assertEqual(ranks['information_extraction'], [2, 1])
+        self.assertEqual(ranks['temporal_reasoning'], [1])
 
 
 class TestCorrections(unittest.TestCase):
