@@ -24,51 +24,91 @@ int mp_tokenuse_api_of(const char *wire_name, enum mp_tokenuse_api *out)
     return MP_NOTFOUND;
 }
 
-/* The member key of the object buf[s..e) as an unsigned integer. */
-static bool num_in(const char *buf, size_t s, size_t e, const char *key, uint64_t *out)
+/* Whether the member name buf[ns..ne) (its string literal, quotes
+ * included) is key once unescaped; a name that does not decode matches no
+ * key (as mp_json_member_in). */
+static bool name_is(const char *buf, size_t ns, size_t ne, const char *key)
 {
-    size_t vs, ve;
-    if (mp_json_member_in(buf, s, e, key, &vs, &ve) != MP_OK || vs == ve || buf[vs] < '0' ||
-        buf[vs] > '9')
-        return false;
-    uint64_t v = 0;
-    for (size_t i = vs; i < ve && buf[i] >= '0' && buf[i] <= '9'; i++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(buf[i] - '0');
-    }
-    *out = v;
-    return true;
+    size_t k = strlen(key), n;
+    char name[64];
+    if (memchr(buf + ns, '\\', ne - ns) == NULL)
+        return ne - ns == k + 2 && memcmp(buf + ns + 1, key, k) == 0;
+    return k < sizeof(name) && mp_json_string_decode(buf, ns, ne, name, k + 1, &n) == MP_OK &&
+           n == k && memcmp(name, key, k) == 0;
 }
 
-/* The cached tokens of OpenAI's details object under key, if any. */
-static void cached_in(struct mp_tokenuse *u, const char *buf, size_t s, size_t e, const char *key)
+#define KEYS_MAX 4 /* the most members one object is read for */
+
+/* A value's span in the body: buf[s..e); {0, 0} for none. */
+struct span {
+    size_t s, e;
+};
+
+/* The values of the members named keys[0..n) of the validated object
+ * buf[s..e), found in one walk of its members: v[k] is key k's (the last
+ * one when a key repeats, as mp_json_member_in), {0, 0} when the object
+ * has none. */
+static void members(const char *buf, size_t s, size_t e, const char *const *keys, size_t n,
+                    struct span *v)
 {
-    size_t ds, de;
-    if (mp_json_member_in(buf, s, e, key, &ds, &de) == MP_OK && buf[ds] == '{')
-        num_in(buf, ds, de, "cached_tokens", &u->cached);
+    size_t cur = 0, ns, ne, vs, ve;
+    memset(v, 0, n * sizeof(*v));
+    while (mp_json_next(buf, s, e, &cur, &ns, &ne, &vs, &ve) == MP_OK) {
+        for (size_t k = 0; k < n; k++) {
+            if (name_is(buf, ns, ne, keys[k])) {
+                v[k] = (struct span){vs, ve};
+                break;
+            }
+        }
+    }
+}
+
+/* The value v as an unsigned integer into *out, when it is one. */
+static void num_at(const char *buf, struct span v, uint64_t *out)
+{
+    if (v.e == v.s || buf[v.s] < '0' || buf[v.s] > '9')
+        return;
+    uint64_t x = 0;
+    for (size_t i = v.s; i < v.e && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        if (x > (UINT64_MAX - 9) / 10)
+            return;
+        x = x * 10 + (uint64_t)(buf[i] - '0');
+    }
+    *out = x;
+}
+
+/* The cached tokens of OpenAI's details object v, if it is one. */
+static void cached_in(struct mp_tokenuse *u, const char *buf, struct span v)
+{
+    static const char *const keys[] = {"cached_tokens"};
+    struct span c;
+    if (v.e > v.s && buf[v.s] == '{') {
+        members(buf, v.s, v.e, keys, 1, &c);
+        num_at(buf, c, &u->cached);
+    }
 }
 
 /* The usage object buf[s..e) of api. */
 static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *buf, size_t s,
                        size_t e)
 {
+    static const char *const keys[MP_TOKENUSE_API_COUNT][KEYS_MAX] = {
+        {"prompt_tokens", "completion_tokens", "prompt_tokens_details"},
+        {"input_tokens", "output_tokens", "input_tokens_details"},
+        {"input_tokens", "output_tokens", "cache_read_input_tokens",
+         "cache_creation_input_tokens"}};
+    struct span v[KEYS_MAX];
     u->seen = true;
-    if (api == MP_TOKENUSE_CHAT) {
-        num_in(buf, s, e, "prompt_tokens", &u->input);
-        num_in(buf, s, e, "completion_tokens", &u->output);
-        cached_in(u, buf, s, e, "prompt_tokens_details");
+    members(buf, s, e, keys[api], api == MP_TOKENUSE_MESSAGES ? 4 : 3, v);
+    num_at(buf, v[1], &u->output);
+    if (api != MP_TOKENUSE_MESSAGES) {
+        num_at(buf, v[0], &u->input);
+        cached_in(u, buf, v[2]);
         return;
     }
-    num_in(buf, s, e, "output_tokens", &u->output);
-    if (api == MP_TOKENUSE_RESPONSES) {
-        num_in(buf, s, e, "input_tokens", &u->input);
-        cached_in(u, buf, s, e, "input_tokens_details");
-        return;
-    }
-    num_in(buf, s, e, "input_tokens", &u->a_input);
-    num_in(buf, s, e, "cache_read_input_tokens", &u->cached);
-    num_in(buf, s, e, "cache_creation_input_tokens", &u->creation);
+    num_at(buf, v[0], &u->a_input);
+    num_at(buf, v[2], &u->cached);
+    num_at(buf, v[3], &u->creation);
     u->input = u->a_input + u->cached + u->creation;
 }
 
@@ -76,12 +116,15 @@ static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const ch
 static void read_object(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *buf, size_t s,
                         size_t e)
 {
-    size_t vs, ve, n;
-    if (mp_json_member_in(buf, s, e, "model", &vs, &ve) == MP_OK && buf[vs] == '"' &&
-        mp_json_string_decode(buf, vs, ve, u->model, sizeof(u->model) - 1, &n) == MP_OK)
+    static const char *const keys[] = {"model", "usage"};
+    struct span v[2];
+    size_t n;
+    members(buf, s, e, keys, 2, v);
+    if (v[0].e > v[0].s && buf[v[0].s] == '"' &&
+        mp_json_string_decode(buf, v[0].s, v[0].e, u->model, sizeof(u->model) - 1, &n) == MP_OK)
         u->model[n] = '\0';
-    if (mp_json_member_in(buf, s, e, "usage", &vs, &ve) == MP_OK && buf[vs] == '{')
-        read_usage(u, api, buf, vs, ve);
+    if (v[1].e > v[1].s && buf[v[1].s] == '{')
+        read_usage(u, api, buf, v[1].s, v[1].e);
 }
 
 void mp_tokenuse_read_body(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *body,

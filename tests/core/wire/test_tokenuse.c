@@ -132,6 +132,22 @@ END_TEST
 
 /* What is not a reply with usage changes nothing; counts that are not
  * unsigned integers, or would overflow, are not taken. */
+/* Member names are compared unescaped, a repeated one is read last, and a
+ * member of a nested object or a string that only looks like one is not
+ * the top level's. */
+START_TEST(test_tokenuse_names_unescaped_last_repeat_wins)
+{
+    struct mp_tokenuse u =
+        body(MP_TOKENUSE_CHAT,
+             "{\"choices\":[{\"message\":{\"model\":\"inner\",\"content\":"
+             "\"\\\"usage\\\":{\\\"prompt_tokens\\\":9}\"}}],\"\\u006dodel\":\"m-1\","
+             "\"usage\":{\"prompt_tokens\":5,\"prompt_tokens\":7,\"completion_tokens\":2,"
+             "\"prompt_tokens_d\\u0065tails\":{\"cached_tokens\":4}}}");
+    assert_use(&u, 7, 4, 0, 2);
+    ck_assert_str_eq(u.model, "m-1");
+}
+END_TEST
+
 START_TEST(test_tokenuse_bad_input_changes_nothing)
 {
     static const char *const bodies[] = {"",
@@ -176,6 +192,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_tokenuse_messages_stream_start_then_delta);
     tcase_add_test(tc, test_tokenuse_chat_stream_final_usage_chunk);
     tcase_add_test(tc, test_tokenuse_responses_stream_completed);
+    tcase_add_test(tc, test_tokenuse_names_unescaped_last_repeat_wins);
     tcase_add_test(tc, test_tokenuse_bad_input_changes_nothing);
     tcase_add_test(tc, test_tokenuse_api_of_wire_names);
     suite_add_tcase(s, tc);
