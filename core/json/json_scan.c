@@ -413,10 +413,17 @@ static bool name_equals(const unsigned char *s, size_t ns, size_t ne, bool escap
     return k == key_len;
 }
 
+/* A member name looked for: its bytes, unescaped. */
+struct key {
+    const unsigned char *p;
+    size_t len;
+};
+
 /* Walks the members of the top-level object from *pos (its first name) to
- * its closing brace, left in *pos; span gets the last match's value. */
-static int find_in_members(const unsigned char *s, size_t len, size_t *pos,
-                           const unsigned char *key, size_t key_len, size_t span[2], bool *found)
+ * its closing brace, left in *pos; spans[k] gets the last value of a
+ * member named keys[k], found[k] whether there was one. */
+static int find_in_members(const unsigned char *s, size_t len, size_t *pos, const struct key *keys,
+                           size_t n, size_t (*spans)[2], bool *found)
 {
     size_t i = *pos, ns, ne, vs, ve;
     bool esc;
@@ -426,10 +433,13 @@ static int find_in_members(const unsigned char *s, size_t len, size_t *pos,
             return MP_EINVAL;
         if (scan(s, len, i, MP_JSON_MAX_DEPTH - 1, &vs, &ve) != MP_OK)
             return MP_EINVAL;
-        if (name_equals(s, ns, ne, esc, key, key_len)) {
-            *found = true; /* keep going: the last duplicate wins */
-            span[0] = vs;
-            span[1] = ve;
+        for (size_t k = 0; k < n; k++) {
+            if (name_equals(s, ns, ne, esc, keys[k].p, keys[k].len)) {
+                found[k] = true; /* keep going: the last duplicate wins */
+                spans[k][0] = vs;
+                spans[k][1] = ve;
+                break;
+            }
         }
         i = ws(s, len, ve);
         if (i < len && s[i] == '}')
@@ -442,30 +452,61 @@ static int find_in_members(const unsigned char *s, size_t len, size_t *pos,
     return MP_OK;
 }
 
-int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
-                        size_t *val_start, size_t *val_end)
+/* Checks that buf[0..len) is one JSON object and finds its members named
+ * keys[0..n) (find_in_members). */
+static int find_keys(const char *buf, size_t len, const struct key *keys, size_t n,
+                     size_t (*spans)[2], bool *found)
 {
     const unsigned char *s = (const unsigned char *)buf;
-    size_t pos, span[2] = {0, 0};
-    bool found = false;
-    if (buf == NULL || (key == NULL && key_len > 0))
+    size_t pos;
+    if (buf == NULL)
         return MP_EINVAL;
     pos = ws(s, len, 0);
     if (pos >= len || s[pos] != '{')
         return MP_EINVAL;
     pos = ws(s, len, pos + 1);
     if (pos >= len || s[pos] != '}') {
-        if (find_in_members(s, len, &pos, (const unsigned char *)key, key_len, span, &found) !=
-            MP_OK)
+        if (find_in_members(s, len, &pos, keys, n, spans, found) != MP_OK)
             return MP_EINVAL;
     }
-    if (ws(s, len, pos + 1) != len)
+    return ws(s, len, pos + 1) == len ? MP_OK : MP_EINVAL;
+}
+
+int mp_json_find_member(const char *buf, size_t len, const char *key, size_t key_len,
+                        size_t *val_start, size_t *val_end)
+{
+    size_t span[1][2] = {{0, 0}};
+    bool found = false;
+    struct key k = {(const unsigned char *)key, key_len};
+    if (key == NULL && key_len > 0)
+        return MP_EINVAL;
+    if (find_keys(buf, len, &k, 1, span, &found) != MP_OK)
         return MP_EINVAL;
     if (!found)
         return MP_NOTFOUND;
-    *val_start = span[0];
-    *val_end = span[1];
+    *val_start = span[0][0];
+    *val_end = span[0][1];
     return MP_OK;
+}
+
+int mp_json_members_in(const char *buf, size_t start, size_t end, const char *const *keys, size_t n,
+                       size_t (*spans)[2])
+{
+    struct key k[MP_JSON_MEMBERS_MAX] = {{NULL, 0}};
+    bool found[MP_JSON_MEMBERS_MAX] = {false};
+    if (n > MP_JSON_MEMBERS_MAX || buf == NULL)
+        return MP_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct key){(const unsigned char *)keys[i], strlen(keys[i])};
+    memset(spans, 0, n * sizeof(*spans));
+    int rc = find_keys(buf + start, end - start, k, n, spans, found);
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        if (found[i]) {
+            spans[i][0] += start;
+            spans[i][1] += start;
+        }
+    }
+    return rc;
 }
 
 int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,

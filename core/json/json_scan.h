@@ -44,6 +44,16 @@ bool mp_json_span_is(const char *buf, size_t s, size_t e, const char *lit);
 int mp_json_member_in(const char *buf, size_t start, size_t end, const char *key, size_t *val_start,
                       size_t *val_end);
 
+/* mp_json_member_in for several keys in one walk of the object: for each
+ * keys[k] (NUL-terminated; n at most MP_JSON_MEMBERS_MAX) the value's
+ * span in spans[k] (the last one when a key repeats; {0, 0} when the
+ * object has no such member: a value never starts at 0). MP_OK when
+ * buf[start..end) is one valid JSON object, MP_EINVAL otherwise (spans
+ * then say nothing). */
+#define MP_JSON_MEMBERS_MAX 8
+int mp_json_members_in(const char *buf, size_t start, size_t end, const char *const *keys, size_t n,
+                       size_t (*spans)[2]);
+
 /* Decodes the JSON string literal buf[start..end) (quotes included) into
  * UTF-8 in out[0..cap). Escaped surrogate pairs are joined; a lone surrogate
  * or an escaped NUL is MP_EINVAL. Returns MP_OK with *out_len; MP_EINVAL for

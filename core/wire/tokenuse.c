@@ -24,52 +24,16 @@ int mp_tokenuse_api_of(const char *wire_name, enum mp_tokenuse_api *out)
     return MP_NOTFOUND;
 }
 
-/* Whether the member name buf[ns..ne) (its string literal, quotes
- * included) is key once unescaped; a name that does not decode matches no
- * key (as mp_json_member_in). */
-static bool name_is(const char *buf, size_t ns, size_t ne, const char *key)
-{
-    size_t k = strlen(key), n;
-    char name[64];
-    if (memchr(buf + ns, '\\', ne - ns) == NULL)
-        return ne - ns == k + 2 && memcmp(buf + ns + 1, key, k) == 0;
-    return k < sizeof(name) && mp_json_string_decode(buf, ns, ne, name, k + 1, &n) == MP_OK &&
-           n == k && memcmp(name, key, k) == 0;
-}
-
 #define KEYS_MAX 4 /* the most members one object is read for */
 
-/* A value's span in the body: buf[s..e); {0, 0} for none. */
-struct span {
-    size_t s, e;
-};
-
-/* The values of the members named keys[0..n) of the validated object
- * buf[s..e), found in one walk of its members: v[k] is key k's (the last
- * one when a key repeats, as mp_json_member_in), {0, 0} when the object
- * has none. */
-static void members(const char *buf, size_t s, size_t e, const char *const *keys, size_t n,
-                    struct span *v)
+/* The value buf[v[0]..v[1]) as an unsigned integer into *out, when it is
+ * one ({0, 0}: no value). */
+static void num_at(const char *buf, const size_t v[2], uint64_t *out)
 {
-    size_t cur = 0, ns, ne, vs, ve;
-    memset(v, 0, n * sizeof(*v));
-    while (mp_json_next(buf, s, e, &cur, &ns, &ne, &vs, &ve) == MP_OK) {
-        for (size_t k = 0; k < n; k++) {
-            if (name_is(buf, ns, ne, keys[k])) {
-                v[k] = (struct span){vs, ve};
-                break;
-            }
-        }
-    }
-}
-
-/* The value v as an unsigned integer into *out, when it is one. */
-static void num_at(const char *buf, struct span v, uint64_t *out)
-{
-    if (v.e == v.s || buf[v.s] < '0' || buf[v.s] > '9')
+    if (v[1] == v[0] || buf[v[0]] < '0' || buf[v[0]] > '9')
         return;
     uint64_t x = 0;
-    for (size_t i = v.s; i < v.e && buf[i] >= '0' && buf[i] <= '9'; i++) {
+    for (size_t i = v[0]; i < v[1] && buf[i] >= '0' && buf[i] <= '9'; i++) {
         if (x > (UINT64_MAX - 9) / 10)
             return;
         x = x * 10 + (uint64_t)(buf[i] - '0');
@@ -78,14 +42,12 @@ static void num_at(const char *buf, struct span v, uint64_t *out)
 }
 
 /* The cached tokens of OpenAI's details object v, if it is one. */
-static void cached_in(struct mp_tokenuse *u, const char *buf, struct span v)
+static void cached_in(struct mp_tokenuse *u, const char *buf, const size_t v[2])
 {
     static const char *const keys[] = {"cached_tokens"};
-    struct span c;
-    if (v.e > v.s && buf[v.s] == '{') {
-        members(buf, v.s, v.e, keys, 1, &c);
-        num_at(buf, c, &u->cached);
-    }
+    size_t c[1][2];
+    if (v[1] > v[0] && buf[v[0]] == '{' && mp_json_members_in(buf, v[0], v[1], keys, 1, c) == MP_OK)
+        num_at(buf, c[0], &u->cached);
 }
 
 /* The usage object buf[s..e) of api. */
@@ -97,9 +59,10 @@ static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const ch
         {"input_tokens", "output_tokens", "input_tokens_details"},
         {"input_tokens", "output_tokens", "cache_read_input_tokens",
          "cache_creation_input_tokens"}};
-    struct span v[KEYS_MAX];
+    size_t v[KEYS_MAX][2];
     u->seen = true;
-    members(buf, s, e, keys[api], api == MP_TOKENUSE_MESSAGES ? 4 : 3, v);
+    if (mp_json_members_in(buf, s, e, keys[api], api == MP_TOKENUSE_MESSAGES ? 4 : 3, v) != MP_OK)
+        return;
     num_at(buf, v[1], &u->output);
     if (api != MP_TOKENUSE_MESSAGES) {
         num_at(buf, v[0], &u->input);
@@ -112,45 +75,42 @@ static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const ch
     u->input = u->a_input + u->cached + u->creation;
 }
 
-/* The model and usage members of the object buf[s..e). */
+/* The model and usage members of the object buf[s..e) (whitespace around
+ * it allowed), when it is one. */
 static void read_object(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *buf, size_t s,
                         size_t e)
 {
     static const char *const keys[] = {"model", "usage"};
-    struct span v[2];
-    size_t n;
-    members(buf, s, e, keys, 2, v);
-    if (v[0].e > v[0].s && buf[v[0].s] == '"' &&
-        mp_json_string_decode(buf, v[0].s, v[0].e, u->model, sizeof(u->model) - 1, &n) == MP_OK)
+    size_t v[2][2], n;
+    if (mp_json_members_in(buf, s, e, keys, 2, v) != MP_OK)
+        return;
+    if (v[0][1] > v[0][0] && buf[v[0][0]] == '"' &&
+        mp_json_string_decode(buf, v[0][0], v[0][1], u->model, sizeof(u->model) - 1, &n) == MP_OK)
         u->model[n] = '\0';
-    if (v[1].e > v[1].s && buf[v[1].s] == '{')
-        read_usage(u, api, buf, v[1].s, v[1].e);
+    if (v[1][1] > v[1][0] && buf[v[1][0]] == '{')
+        read_usage(u, api, buf, v[1][0], v[1][1]);
 }
 
 void mp_tokenuse_read_body(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *body,
                            size_t len)
 {
-    size_t s, e;
-    if (mp_json_scan_value(body, len, 0, &s, &e) != MP_OK || body[s] != '{')
-        return;
-    read_object(u, api, body, s, e);
+    read_object(u, api, body, 0, len);
 }
 
 /* An event's data: the object itself (chat completions, Messages'
  * message_delta), or the member that holds the response or message. */
 static void read_data(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *d, size_t len)
 {
-    size_t s, e, vs, ve;
-    if (mp_json_scan_value(d, len, 0, &s, &e) != MP_OK || d[s] != '{')
-        return;
     const char *inner = api == MP_TOKENUSE_RESPONSES  ? "response"
                         : api == MP_TOKENUSE_MESSAGES ? "message"
                                                       : NULL;
-    if (inner != NULL && mp_json_member_in(d, s, e, inner, &vs, &ve) == MP_OK && d[vs] == '{') {
-        read_object(u, api, d, vs, ve);
+    size_t v[1][2];
+    if (inner != NULL && mp_json_members_in(d, 0, len, &inner, 1, v) == MP_OK &&
+        v[0][1] > v[0][0] && d[v[0][0]] == '{') {
+        read_object(u, api, d, v[0][0], v[0][1]);
         return;
     }
-    read_object(u, api, d, s, e);
+    read_object(u, api, d, 0, len);
 }
 
 /* Whether ev[0..len) may hold a usage object: a "usage" key whose value

@@ -90,6 +90,43 @@ static char *nested_arrays(size_t n, size_t *len)
     return s;
 }
 
+/* --- members_in --- */
+
+/* Several members in one walk, in a larger document: each key's last value
+ * (names compared unescaped), {0, 0} for a key the object lacks, and the
+ * offsets the document's. */
+START_TEST(test_json_members_in_several_keys_one_walk)
+{
+    const char doc[] = "[1, {\"b\":[2],\"\\u0061\":\"x\",\"c\":{\"a\":9},\"b\":true} ]";
+    const char *keys[] = {"a", "b", "z"};
+    size_t s = 4, e = sizeof(doc) - 3, v[3][2];
+    ck_assert_int_eq(doc[s], '{');
+    ck_assert_int_eq(doc[e - 1], '}');
+    ck_assert_int_eq(mp_json_members_in(doc, s, e, keys, 3, v), MP_OK);
+    ck_assert(mp_json_span_is(doc, v[0][0], v[0][1], "\"x\""));
+    ck_assert(mp_json_span_is(doc, v[1][0], v[1][1], "true"));
+    ck_assert_uint_eq(v[2][0], 0);
+    ck_assert_uint_eq(v[2][1], 0);
+}
+END_TEST
+
+START_TEST(test_json_members_in_refuses_what_find_member_refuses)
+{
+    const char *keys[] = {"a"};
+    size_t v[1][2];
+    const char *bad[] = {"{\"a\":1", "{\"a\":1} x", "[1]", "{\"a\":01}", "{\"a\":1,}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_int_eq(mp_json_members_in(bad[i], 0, strlen(bad[i]), keys, 1, v), MP_EINVAL);
+    ck_assert_int_eq(mp_json_members_in(" {} ", 0, 4, keys, 1, v), MP_OK);
+    ck_assert_uint_eq(v[0][1], 0);
+    const char *many[MP_JSON_MEMBERS_MAX + 1];
+    for (size_t i = 0; i <= MP_JSON_MEMBERS_MAX; i++)
+        many[i] = "a";
+    size_t w[MP_JSON_MEMBERS_MAX + 1][2];
+    ck_assert_int_eq(mp_json_members_in("{}", 0, 2, many, MP_JSON_MEMBERS_MAX + 1, w), MP_EINVAL);
+}
+END_TEST
+
 /* --- find_member --- */
 
 START_TEST(test_json_find_member_top_level_not_nested)
@@ -970,6 +1007,8 @@ Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("json_scan");
     TCase *f = tcase_create("find_member");
+    tcase_add_test(f, test_json_members_in_several_keys_one_walk);
+    tcase_add_test(f, test_json_members_in_refuses_what_find_member_refuses);
     tcase_add_test(f, test_json_find_member_top_level_not_nested);
     tcase_add_test(f, test_json_find_member_ignores_nested_keys_only);
     tcase_add_test(f, test_json_find_member_escaped_name);
