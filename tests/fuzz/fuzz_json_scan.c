@@ -227,6 +227,22 @@ out:
     free(copy);
 }
 
+/* mp_json_members_in over the whole input agrees with mp_json_find_member
+ * (frc, vs, ve: its answer for "user") on validity and on "user", and
+ * finds "model" where find_member does. */
+static void check_members(const char *buf, size_t size, int frc, size_t vs, size_t ve)
+{
+    static const char *const keys[] = {"model", "user"};
+    size_t v[2][2], ms = 0, me = 0;
+    int rc = mp_json_members_in(buf, 0, size, keys, 2, v);
+    CHECK((rc == MP_EINVAL) == (frc == MP_EINVAL));
+    if (rc != MP_OK)
+        return;
+    CHECK(frc == MP_OK ? v[1][0] == vs && v[1][1] == ve : v[1][0] == 0 && v[1][1] == 0);
+    int mrc = mp_json_find_member(buf, size, "model", 5, &ms, &me);
+    CHECK(mrc == MP_OK ? v[0][0] == ms && v[0][1] == me : v[0][0] == 0 && v[0][1] == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
@@ -244,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(vs < ve && ve < size);
         CHECK(mp_json_scan_value(buf, size, vs, &s2, &e2) == MP_OK && s2 == vs && e2 == ve);
     }
+    check_members(buf, size, frc, vs, ve);
     if (rc != MP_OK)
         return 0;
     CHECK(start < end && end <= size);
