@@ -26,6 +26,15 @@ int mp_tokenuse_api_of(const char *wire_name, enum mp_tokenuse_api *out)
 
 #define KEYS_MAX 4 /* the most members one object is read for */
 
+/* The keys of a row of KEYS_MAX, the unused ones NULL. */
+static size_t nkeys(const char *const *keys)
+{
+    size_t n = 0;
+    while (n < KEYS_MAX && keys[n] != NULL)
+        n++;
+    return n;
+}
+
 /* The value buf[v[0]..v[1]) as an unsigned integer into *out, when it is
  * one ({0, 0}: no value). */
 static void num_at(const char *buf, const size_t v[2], uint64_t *out)
@@ -61,7 +70,7 @@ static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const ch
          "cache_creation_input_tokens"}};
     size_t v[KEYS_MAX][2];
     u->seen = true;
-    if (mp_json_members_in(buf, s, e, keys[api], api == MP_TOKENUSE_MESSAGES ? 4 : 3, v) != MP_OK)
+    if (mp_json_members_in(buf, s, e, keys[api], nkeys(keys[api]), v) != MP_OK)
         return;
     num_at(buf, v[1], &u->output);
     if (api != MP_TOKENUSE_MESSAGES) {
@@ -75,20 +84,28 @@ static void read_usage(struct mp_tokenuse *u, enum mp_tokenuse_api api, const ch
     u->input = u->a_input + u->cached + u->creation;
 }
 
+/* An object's model and usage, from the spans of its members "model"
+ * (v[0]) and "usage" (v[1]) that a walk found ({0, 0}: none). */
+static void read_found(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *buf,
+                       size_t (*v)[2])
+{
+    size_t n;
+    if (v[0][1] > v[0][0] && buf[v[0][0]] == '"' &&
+        mp_json_string_decode(buf, v[0][0], v[0][1], u->model, sizeof(u->model) - 1, &n) == MP_OK)
+        u->model[n] = '\0';
+    if (v[1][1] > v[1][0] && buf[v[1][0]] == '{')
+        read_usage(u, api, buf, v[1][0], v[1][1]);
+}
+
 /* The model and usage members of the object buf[s..e) (whitespace around
  * it allowed), when it is one. */
 static void read_object(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *buf, size_t s,
                         size_t e)
 {
     static const char *const keys[] = {"model", "usage"};
-    size_t v[2][2], n;
-    if (mp_json_members_in(buf, s, e, keys, 2, v) != MP_OK)
-        return;
-    if (v[0][1] > v[0][0] && buf[v[0][0]] == '"' &&
-        mp_json_string_decode(buf, v[0][0], v[0][1], u->model, sizeof(u->model) - 1, &n) == MP_OK)
-        u->model[n] = '\0';
-    if (v[1][1] > v[1][0] && buf[v[1][0]] == '{')
-        read_usage(u, api, buf, v[1][0], v[1][1]);
+    size_t v[2][2];
+    if (mp_json_members_in(buf, s, e, keys, 2, v) == MP_OK)
+        read_found(u, api, buf, v);
 }
 
 void mp_tokenuse_read_body(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *body,
@@ -97,20 +114,22 @@ void mp_tokenuse_read_body(struct mp_tokenuse *u, enum mp_tokenuse_api api, cons
     read_object(u, api, body, 0, len);
 }
 
-/* An event's data: the object itself (chat completions, Messages'
- * message_delta), or the member that holds the response or message. */
+/* An event's data: the member that holds the response or message when
+ * it has one, else the object itself (chat completions, Messages'
+ * message_delta). One walk of the data finds all three members. */
 static void read_data(struct mp_tokenuse *u, enum mp_tokenuse_api api, const char *d, size_t len)
 {
     const char *inner = api == MP_TOKENUSE_RESPONSES  ? "response"
                         : api == MP_TOKENUSE_MESSAGES ? "message"
                                                       : NULL;
-    size_t v[1][2];
-    if (inner != NULL && mp_json_members_in(d, 0, len, &inner, 1, v) == MP_OK &&
-        v[0][1] > v[0][0] && d[v[0][0]] == '{') {
-        read_object(u, api, d, v[0][0], v[0][1]);
+    const char *keys[] = {"model", "usage", inner};
+    size_t v[3][2];
+    if (mp_json_members_in(d, 0, len, keys, inner != NULL ? 3 : 2, v) != MP_OK)
         return;
-    }
-    read_object(u, api, d, 0, len);
+    if (inner != NULL && v[2][1] > v[2][0] && d[v[2][0]] == '{')
+        read_object(u, api, d, v[2][0], v[2][1]);
+    else
+        read_found(u, api, d, v);
 }
 
 /* Whether ev[0..len) may hold a usage object: a "usage" key whose value

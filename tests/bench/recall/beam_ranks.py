@@ -10,11 +10,14 @@ Usage: beam_ranks.py DEV_SPLIT_JSON
 """
 
 import collections
-import json
 import math
+import os
 import re
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import beam  # noqa: E402
 
 WORD = re.compile(r'[a-z0-9]+')
 # Question words that name no topic (the templates' own words included).
@@ -26,14 +29,15 @@ K1, B, TOP = 1.2, 0.75, 20
 
 
 def ranks_of(chat):
-    """category -> [rank of each evidence turn] over chat's questions."""
-    docs = [WORD.findall(t['content'].lower()) for t in chat['turns']]
+    """category -> [rank of each evidence turn] over the questions of chat (a
+    beam.Conversation)."""
+    docs = [WORD.findall(t['content'].lower()) for t in chat.turns]
     n = len(docs)
     avg = sum(map(len, docs)) / n
     df = collections.Counter(w for d in docs for w in set(d))
     tfs = [collections.Counter(d) for d in docs]
     out = collections.defaultdict(list)
-    for q in chat['questions']:
+    for q in chat.questions:
         words = [w for w in set(WORD.findall(q['q'].lower())) if w not in STOP]
         scores = []
         for i, tf in enumerate(tfs):
@@ -43,23 +47,21 @@ def ranks_of(chat):
                     idf = math.log(1 + (n - df[w] + 0.5) / (df[w] + 0.5))
                     s += idf * tf[w] * (K1 + 1) / (tf[w] + K1 * (1 - B + B * len(docs[i]) / avg))
             scores.append((-s, i))
-        rank = {chat['turns'][i]['id']: r + 1 for r, (_, i) in enumerate(sorted(scores))}
-        out[q['category']].extend(rank[e] for e in q['evidence'] if e in rank)
+        rank = {e: r + 1 for r, (_, i) in enumerate(sorted(scores)) for e in chat.turns[i]['ids']}
+        out[q['cat']].extend(rank[e] for e in q['ev'] if e in rank)
     return out
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__.strip().splitlines()[-1])
-    with open(sys.argv[1], encoding='utf-8') as f:
-        chats = json.load(f)['conversations']
     ranks = collections.defaultdict(list)
-    for chat in chats:
+    for chat in beam.load(sys.argv[1]):
         for cat, r in ranks_of(chat).items():
             ranks[cat].extend(r)
     print('| category | evidence turns | median rank | in the top %d |' % TOP)
     print('|---|---:|---:|---:|')
-    for cat in sorted(ranks):
+    for cat in (c for c in beam.CATEGORIES if ranks[c]):
         r = ranks[cat]
         print('| %s | %d | %.0f | %.1f%% |' % (cat, len(r), statistics.median(r),
                                               100.0 * sum(x <= TOP for x in r) / len(r)))

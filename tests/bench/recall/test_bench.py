@@ -284,14 +284,16 @@ class TestAnswers(unittest.TestCase):
 
 class TestBeamRanks(unittest.TestCase):
     def test_evidence_ranked_by_bm25_per_category(self):
-        chat = {'turns': [{'id': 10, 'content': 'We planned the kayak trip for June.'},
-                          {'id': 11, 'content': 'Lunch was pasta again.'},
-                          {'id': 12, 'content': 'The kayak needs a new paddle, kayak shop.'},
-                          {'id': 13, 'content': 'Remind me about the dentist.'}],
-                'questions': [{'q': 'What about my kayak?', 'evidence': [10, 12, 99],
-                               'category': 'information_extraction'},
-                              {'q': 'When is the dentist?', 'evidence': [13],
-                               'category': 'temporal_reasoning'}]}
+        texts = ['We planned the kayak trip for June.', 'Lunch was pasta again.',
+                 'The kayak needs a new paddle, kayak shop.', 'Remind me about the dentist.']
+        chat = beam.Conversation({
+            'id': 1,
+            'turns': [dict(id=10 + i, role='user', content=t, at='2024-01-01T00:00:00Z')
+                      for i, t in enumerate(texts)],
+            'questions': [{'q': 'What about my kayak?', 'evidence': [10, 12, 99],
+                           'category': 'information_extraction'},
+                          {'q': 'When is the dentist?', 'evidence': [13],
+                           'category': 'temporal_reasoning'}]})
         ranks = beam_ranks.ranks_of(chat)
         # turn 12 holds "kayak" twice: first; turn 10 once: second; an id no turn has is
         # not counted; ties (no question word) keep turn order, behind every match.

@@ -130,8 +130,6 @@ START_TEST(test_tokenuse_responses_stream_completed)
 }
 END_TEST
 
-/* What is not a reply with usage changes nothing; counts that are not
- * unsigned integers, or would overflow, are not taken. */
 /* Member names are compared unescaped, a repeated one is read last, and a
  * member of a nested object or a string that only looks like one is not
  * the top level's. */
@@ -148,6 +146,8 @@ START_TEST(test_tokenuse_names_unescaped_last_repeat_wins)
 }
 END_TEST
 
+/* What is not a reply with usage changes nothing; counts that are not
+ * unsigned integers, or would overflow, are not taken. */
 START_TEST(test_tokenuse_bad_input_changes_nothing)
 {
     static const char *const bodies[] = {"",
