@@ -555,6 +555,27 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool d
     return measure.full ? 0 : measure.len;
 }
 
+/* The text bytes an estimate of tokens leaves at least (it rounds up)
+ * when frame bytes of it may be framing, at most half of cap. */
+static size_t least_text(uint32_t tokens, size_t frame, size_t cap)
+{
+    size_t est = (size_t)tokens * 4;
+    size_t text = est > frame + 3 ? est - frame - 3 : 0;
+    return text < cap / 2 ? text : cap / 2;
+}
+
+size_t mp_memblock_fact_least(uint32_t tokens)
+{
+    size_t frame = SLEN(FACT_SEP) + SLEN("(as of 2023-05-08) ") + SLEN(": ");
+    return SLEN(FACT_SEP) + SLEN(": ") + least_text(tokens, frame, MP_MEMBLOCK_FACT_VALUE_MAX);
+}
+
+size_t mp_memblock_past_least(uint32_t tokens)
+{
+    size_t frame = SLEN(FACT_SEP) + SLEN("(2023-05-08, assistant) ");
+    return SLEN(FACT_SEP) + SLEN("(user) ") + least_text(tokens, frame, MP_MEMBLOCK_PAST_TEXT_MAX);
+}
+
 size_t mp_memblock_render(char *out, size_t cap, const struct mp_memblock_parts *parts)
 {
     struct text t = {.buf = out, .cap = cap};

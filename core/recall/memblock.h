@@ -134,6 +134,20 @@ size_t mp_memblock_fit_text(const char *text, size_t len, size_t room);
  * of each day (mp_memblock_past_day) and first for one message. */
 size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool day, size_t room);
 
+/* The least a fact (fact_least) or an archived message (past_least) adds
+ * to its line when its source estimates it at tokens (recall.h: the
+ * estimate of what memblock writes for it, so its bytes are at most the
+ * text's and the longest framing: " | (2023-05-08, assistant) " or
+ * " | (as of 2023-05-08) " and ": "), for a text that sanitizing does not
+ * shrink (only C1 controls and bidirectional marks shrink: one byte for
+ * two or three) and whose cut, if it is cut, keeps at least half of what
+ * the cap allows: the separator, the shortest framing and that much text.
+ * Recall fetches no item whose least is more than its line's room: a text
+ * that shrinks may then wait for a later offer, or miss one it would have
+ * fitted. */
+size_t mp_memblock_fact_least(uint32_t tokens);
+size_t mp_memblock_past_least(uint32_t tokens);
+
 /* The day of a line's item, which the line writes once for a run of items
  * of one day: days since 1970-01-01 (UTC) of a time in 1970..9999 (>= 0),
  * else -1 (before 1970) or INT64_MAX (after 9999), each written "no

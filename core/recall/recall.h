@@ -156,11 +156,12 @@ struct mp_recall_request {
  * indexes only through mp_relevance_score and mp_relevance_pack; an
  * item's tokens should be the estimate of what memblock writes for it
  * (mp_memblock_estimate_tokens of mp_memblock_fact_bytes or
- * mp_memblock_past_bytes, not first): packing orders by it, the fit is
- * measured exactly anyway. The facts it gives are its own and stay valid
- * as long as the source does (the plan borrows them), so a source decodes
- * each fact once, whichever call asks first: a fact is the same pointer
- * in every call that gives it (recall tells the facts taken apart by it). */
+ * mp_memblock_past_bytes, not first): packing orders by it, and the
+ * relevant strategy fetches no item the estimate says cannot fit
+ * (mp_memblock_past_least, _fact_least); the fit is measured exactly. The facts it gives are its
+ * own and stay valid as long as the source does (the plan borrows them), so a source decodes each
+ * fact once, whichever call asks first: a fact is the same pointer in every call that gives it
+ * (recall tells the facts taken apart by it). */
 struct mp_recall_source {
     void *ctx;
     /* Facts in the recent order (trust desc, confidence desc, observed_at

@@ -5,7 +5,8 @@
  *
  * The question is parsed once; the matched items of each kind are scored
  * once and put in packing order as the offers reach them (rank()); each is fetched
- * from the source when it is offered, and given up for good once taken or
+ * from the source when it is offered, unless its estimate says it cannot
+ * fit (it then lacks room unread), and given up for good once taken or
  * found unfit (pii, empty, already counted), but offered again in round 2
  * when it only lacked room. The strongest other facts come from the
  * source's ranked walk, which stops as soon as no fact can fit. */
@@ -26,7 +27,8 @@
 struct matched {
     struct mp_relevance_order order;
     uint32_t *ids;
-    bool *done; /* taken, or not to be injected at all */
+    uint32_t *tokens; /* the source's estimate of each (recall.h) */
+    bool *done;       /* taken, or not to be injected at all */
     size_t n, got;
 };
 
@@ -81,22 +83,23 @@ static int rank(const struct mp_relevance_question *qn, const struct mp_relevanc
         return rc;
     out->n = out->order.n < MP_RECALL_CANDIDATES ? out->order.n : MP_RECALL_CANDIDATES;
     out->ids = malloc((out->n + 1) * sizeof(*out->ids));
+    out->tokens = malloc((out->n + 1) * sizeof(*out->tokens));
     out->done = calloc(out->n + 1, sizeof(*out->done));
-    return out->ids != NULL && out->done != NULL ? MP_OK : MP_ENOMEM;
+    return out->ids != NULL && out->tokens != NULL && out->done != NULL ? MP_OK : MP_ENOMEM;
 }
 
-/* The i-th matched id (i < n), taking it from the order when not yet. */
-static uint32_t matched_id(struct matched *mt, size_t i)
+/* Takes the order up to its i-th item (i < n): ids[i], tokens[i]. */
+static void matched_upto(struct matched *mt, size_t i)
 {
-    for (uint32_t tokens; mt->got <= i; mt->got++)
-        mp_relevance_order_next(&mt->order, &mt->ids[mt->got], &tokens);
-    return mt->ids[i];
+    for (; mt->got <= i; mt->got++)
+        mp_relevance_order_next(&mt->order, &mt->ids[mt->got], &mt->tokens[mt->got]);
 }
 
 static void matched_cleanup(struct matched *mt)
 {
     mp_relevance_order_cleanup(&mt->order);
     free(mt->ids);
+    free(mt->tokens);
     free(mt->done);
 }
 
@@ -246,23 +249,43 @@ static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
            !turn_in_past(r, e);
 }
 
+/* The line of a kind of item: the least any item adds to it, and the
+ * least an item the source estimates at tokens adds (memblock.h). */
+struct line_of {
+    enum mp_recall_line line;
+    size_t min;
+    size_t (*least)(uint32_t tokens);
+};
+
+static const struct line_of PROFILE = {MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN,
+                                       mp_memblock_fact_least};
+static const struct line_of PAST = {MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN,
+                                    mp_memblock_past_least};
+
 /* Offers the matched items of mt not given up, best first, to the line,
- * while it has min bytes of room and until MP_RECALL_FACT_MISSES in a row
- * lacked room; try fetches one and takes it when it fits, saying whether
- * to keep it for a later offer. */
-static int offer(struct relevant *r, struct matched *mt, enum mp_recall_line line, size_t min,
+ * while it has room for the least item and until MP_RECALL_FACT_MISSES in
+ * a row lacked room; try fetches one and takes it when it fits, saying
+ * whether to keep it for a later offer. An item whose estimate says it
+ * cannot fit (its least) lacks room without being fetched: most offers
+ * end on such a run, and a fetch is a read of the store. */
+static int offer(struct relevant *r, struct matched *mt, const struct line_of *ln,
                  int (*try)(struct relevant *r, uint32_t id, bool *keep))
 {
     int rc = MP_OK;
     unsigned misses = 0;
     for (size_t i = 0; i < mt->n && rc == MP_OK && misses < MP_RECALL_FACT_MISSES; i++) {
-        bool keep = false;
+        bool keep = true;
+        size_t room = mp_recall_fill_room(&r->f, ln->line);
         if (mt->done[i])
             continue;
-        if (mp_recall_fill_room(&r->f, line) < min)
+        if (room < ln->min)
             break;
-        rc = try(r, matched_id(mt, i), &keep);
-        mt->done[i] = !keep;
+        matched_upto(mt, i);
+        if (ln->least(mt->tokens[i]) <= room) {
+            keep = false;
+            rc = try(r, mt->ids[i], &keep);
+            mt->done[i] = !keep;
+        }
         misses = keep ? misses + 1 : 0; /* kept: it only lacked room */
     }
     return rc;
@@ -336,16 +359,13 @@ static int try_past(struct relevant *r, uint32_t id, bool *keep)
 static int offer_facts(struct relevant *r)
 {
     int rc = r->facts.n > 0 ? refresh(r) : MP_OK;
-    return rc != MP_OK
-               ? rc
-               : offer(r, &r->facts, MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN, try_fact);
+    return rc != MP_OK ? rc : offer(r, &r->facts, &PROFILE, try_fact);
 }
 
 static int offer_past(struct relevant *r)
 {
     int rc = r->turns.n > 0 ? refresh(r) : MP_OK;
-    return rc != MP_OK ? rc
-                       : offer(r, &r->turns, MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN, try_past);
+    return rc != MP_OK ? rc : offer(r, &r->turns, &PAST, try_past);
 }
 
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)

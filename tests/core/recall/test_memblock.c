@@ -576,6 +576,45 @@ static struct mp_mem_message past_msg(enum mp_role role, const char *text, int64
     return m;
 }
 
+/* The least of an item (mp_memblock_past_least, _fact_least) is at most
+ * what memblock writes for it, for plain text of every length, under
+ * either estimate a source may make (a store's: text bytes + 20; the
+ * memblock's own: the bytes with its day), and within 40 bytes of it while
+ * the text is whole (the least is meant to turn items away, not to be 0). */
+START_TEST(test_memblock_least_is_at_most_what_is_written)
+{
+    static char text[1201];
+    for (size_t len = 1; len < sizeof(text); len += 11) { /* at most FX_MAX_FACTS facts */
+        for (size_t i = 0; i < len; i++)
+            text[i] = i % 6 == 5 ? ' ' : 'w';
+        text[len] = '\0';
+        for (int role = 0; role < 2; role++) {
+            struct mp_mem_message m = past_msg(role ? MP_ROLE_ASSISTANT : MP_ROLE_USER, text, MAY8);
+            size_t written = mp_memblock_past_bytes(&m, false, false, SIZE_MAX);
+            uint32_t est[2] = {
+                mp_memblock_estimate_tokens(len + 20),
+                mp_memblock_estimate_tokens(mp_memblock_past_bytes(&m, false, true, SIZE_MAX))};
+            for (int e = 0; e < 2; e++) {
+                ck_assert_uint_le(mp_memblock_past_least(est[e]), written);
+                if (len <= MP_MEMBLOCK_PAST_TEXT_MAX / 2)
+                    ck_assert_uint_ge(mp_memblock_past_least(est[e]) + 40, written);
+            }
+        }
+        struct mp_mem_entity *f =
+            fx_fact_n("favourite_colour", text, len, MP_TRUST_STATED, 0.9, MAY8);
+        size_t written = mp_memblock_fact_bytes(f, false, false, SIZE_MAX);
+        uint32_t est[2] = {
+            mp_memblock_estimate_tokens(len + strlen("favourite_colour") + 20),
+            mp_memblock_estimate_tokens(mp_memblock_fact_bytes(f, false, true, SIZE_MAX))};
+        for (int e = 0; e < 2; e++) {
+            ck_assert_uint_le(mp_memblock_fact_least(est[e]), written);
+            if (len <= MP_MEMBLOCK_FACT_VALUE_MAX / 2)
+                ck_assert_uint_ge(mp_memblock_fact_least(est[e]) + 40, written);
+        }
+    }
+}
+END_TEST
+
 /* Renders the past line of msgs[0..n) after a summary, checking that the
  * measures (each piece exact, room one byte short refused) add up to what
  * is written; returns the block (caller frees). */
@@ -698,6 +737,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(t, test_memblock_past_text_escaped);
     tcase_add_test(t, test_memblock_past_long_text_cut);
     tcase_add_test(t, test_memblock_past_bytes_first_and_after);
+    tcase_add_test(t, test_memblock_least_is_at_most_what_is_written);
     suite_add_tcase(s, t);
 
     TCase *e = tcase_create("escaping");

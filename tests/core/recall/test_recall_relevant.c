@@ -514,6 +514,39 @@ END_TEST
 
 /* ---- the budget ---- */
 
+/* An archived message whose source's estimate says it cannot fit what is
+ * left of the budget is not fetched (memblock.h, mp_memblock_past_least):
+ * the short match is read and taken, and the long ones lack room unread,
+ * in both rounds (fewer than MP_RECALL_FACT_MISSES of them, so that the
+ * offers reach the short one whatever the order). */
+START_TEST(test_relevant_message_that_cannot_fit_is_not_read)
+{
+    char text[401], rid[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(text, sizeof(text), "alpha %03d", i);
+        for (size_t n = strlen(text); n < sizeof(text) - 1; n++)
+            text[n] = n % 6 == 5 ? ' ' : 'w';
+        text[sizeof(text) - 1] = '\0';
+        snprintf(rid, sizeof(rid), "r-long-%02d", i);
+        fs_archive(MP_ROLE_USER, text, FS_MAY8 + i * DAY, rid);
+    }
+    fs_archive(MP_ROLE_USER, "alpha, briefly", FS_MAY8 + 30 * DAY, "r-short");
+    fs_build();
+    ask("alpha");
+    params.sections = MP_RECALL_PAST;
+    params.budget_tokens = 140; /* the intro, and 249 bytes */
+    fs_calls.messages = 0;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npast, 1);
+    ck_assert_str_eq(plan.past[0]->content, "alpha, briefly");
+    ck_assert_uint_eq(fs_calls.messages, 1);
+    /* with room for them, the long ones are read and taken */
+    params.budget_tokens = 1500;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_gt(plan.npast, 2);
+}
+END_TEST
+
 START_TEST(test_relevant_budget_never_exceeded)
 {
     static const unsigned splits[][4] = {{40, 30, 15, 15}, {100, 0, 0, 0},   {0, 100, 0, 0},
@@ -716,6 +749,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(o, test_relevant_fact_gone_from_store_skipped);
     tcase_add_test(o, test_relevant_plan_copies_past_borrows_facts);
     tcase_add_test(o, test_relevant_nothing_when_nothing_stored);
+    tcase_add_test(o, test_relevant_message_that_cannot_fit_is_not_read);
     suite_add_tcase(s, o);
     return s;
 }
