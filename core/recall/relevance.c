@@ -307,6 +307,7 @@ struct run {
     uint32_t max;  /* the ceiling (relevance.h) */
     uint32_t left; /* postings the ceiling still allows */
     bool capped;   /* a term was skipped for it */
+    bool closed;   /* the feedback round: postings add to the first round's candidates only */
 };
 
 static uint32_t reach_of(const struct mp_relevance_params *p)
@@ -363,8 +364,9 @@ double mp_relevance_impact(const struct mp_relevance_params *p,
 }
 
 /* Adds the posting to its item's sums in r->acc (the survivors' items are
- * read later: survive()). The key flag of the speaker boost is read here,
- * from the own term's postings, so that no stage reads postings twice. */
+ * read later: survive()); in the feedback round, only to an item there
+ * already. The key flag of the speaker boost is read here, from the own
+ * term's postings, so that no stage reads postings twice. */
 static int on_posting(void *arg, const struct mp_relevance_posting *ps)
 {
     struct run *r = arg;
@@ -374,7 +376,7 @@ static int on_posting(void *arg, const struct mp_relevance_posting *ps)
     bool key = r->own && ps->tk > 0;
     size_t k;
     uint32_t ilen;
-    if (tf <= 0 && !key)
+    if ((tf <= 0 && !key) || (r->closed && mp_relevance_items_find(&r->acc, ps->item, &k) != MP_OK))
         return MP_OK;
     int rc = posting_len(r, ps, &ilen);
     if (rc != MP_OK)
@@ -542,8 +544,11 @@ static int on_posting_id(void *arg, const struct mp_relevance_posting *ps)
     const struct mp_relevance_params *p = r->p;
     double tf =
         p->w_content * ps->tc + p->w_key * ps->tk + p->w_date * ps->td + p->w_search * ps->ts;
+    size_t k;
     if (ps->has_len)
         return LENGTHS_FROM_HERE;
+    if (r->closed && mp_relevance_items_find(&r->acc, ps->item, &k) != MP_OK)
+        return MP_OK; /* not a candidate: the feedback round makes none */
     return tf > 0 ? want_window(r, ps->item) : MP_OK;
 }
 
@@ -1110,6 +1115,7 @@ int mp_relevance_score_question(const struct mp_relevance_question *qn,
     if (rc == MP_OK && p->prf_docs > 0) {
         size_t ng = qy.ng;
         rc = prf(&r, &qy);
+        r.closed = true;
         if (rc == MP_OK && qy.ng > ng)
             rc = rank(&r, &qy, ng);
     }

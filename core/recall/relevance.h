@@ -32,7 +32,11 @@
  *   feedback one round: the prf_terms content terms with the highest c * idf
  *            among the prf_docs best items (c >= prf_min_docs) held by at
  *            most MP_RELEVANCE_PRF_DF_MAX items join as groups, weight
- *            prf_w * value / best value, and the three steps above rerun;
+ *            prf_w * value / best value, and the three steps above rerun
+ *            over the first round's candidates: the new groups add to
+ *            their sums and make no new candidate (the reference's do; a
+ *            new candidate costs its window's read, and on every dev set
+ *            the recall is within 0.2 of theirs, tests/bench/recall/README.md);
  *   temporal * (1 + temp_boost) for items with a time expression when the
  *            question asks when / how long / what year ...
  * Packing: items with score > 0 by score / tokens^pack_pow descending, each taken
