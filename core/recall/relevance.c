@@ -426,9 +426,17 @@ static int on_prefetched(void *arg, uint32_t id, const struct mp_relevance_item 
  * distinct), in one range read per run of overlapping windows, so that the
  * stages mostly find the items in the table instead of reading them one by
  * one (a window that reaches past a gap still reads one id at a time). */
+/* The most ids prefetch_windows reserves table room for at once (a bigger
+ * span grows the table as it goes). */
+#define PREFETCH_RESERVE_MAX (1u << 16)
+
 static int prefetch_windows(struct run *r)
 {
     uint32_t w = r->p->nb_window;
+    size_t most = r->nids * (2 * (size_t)w + 1); /* ids the ranges span: the table grows once */
+    if (r->ix->items != NULL && most <= PREFETCH_RESERVE_MAX &&
+        mp_relevance_items_reserve(&r->t, most) != MP_OK)
+        return MP_ENOMEM;
     for (size_t i = 0; r->ix->items != NULL && i < r->nids;) {
         uint32_t id = r->ids[i];
         uint32_t lo = id > w ? id - w : 0, hi = id < UINT32_MAX - w ? id + w : UINT32_MAX;
