@@ -811,20 +811,27 @@ static int ix_items(void *ctx, uint32_t lo, uint32_t hi, mp_relevance_item_fn fn
     return mp_store_backend_scan_plain(&kv->v->txn, MP_TABLE_DOCS, k, n, n - 4, 4, on_doc, &rs);
 }
 
+struct content_terms {
+    mp_relevance_term_fn fn;
+    void *arg;
+};
+
+static int on_content_term(void *arg, const char *term, const struct mp_codec_term *t)
+{
+    struct content_terms *ct = arg;
+    return t->tc > 0 ? ct->fn(ct->arg, term, t->len, t->tc) : MP_OK;
+}
+
+/* The item's content terms, walked in its dterms record (no copies). */
 static int ix_item_terms(void *ctx, uint32_t id, mp_relevance_term_fn fn, void *arg)
 {
     struct kind_view *kv = ctx;
     struct mp_store_plain pv;
-    struct mp_codec_term *t = NULL;
-    size_t n = 0;
+    struct content_terms ct = {fn, arg};
     int rc = get_doc(kv, id, MP_TABLE_DTERMS, &pv);
     if (rc == MP_OK)
-        rc = mp_codec_get_terms(pv.p, pv.n, &t, &n);
+        rc = mp_codec_each_term(pv.p, pv.n, on_content_term, &ct);
     mp_store_backend_plain_done(&pv);
-    for (size_t i = 0; rc == MP_OK && i < n; i++)
-        if (t[i].tc > 0)
-            rc = fn(arg, t[i].t, t[i].len, t[i].tc);
-    free(t);
     return rc;
 }
 
