@@ -308,6 +308,8 @@ struct run {
     uint32_t left; /* postings the ceiling still allows */
     bool capped;   /* a term was skipped for it */
     bool closed;   /* the feedback round: postings add to the first round's candidates only */
+    size_t nsurv;  /* the survivors of the latest round */
+    bool same;     /* they are those of the round before: its walks and order stand */
 };
 
 static uint32_t reach_of(const struct mp_relevance_params *p)
@@ -683,6 +685,15 @@ static int survive(struct run *r)
         if ((rc = read_survivors(r, m, &gone)) != MP_OK)
             return rc;
     }
+    r->same = r->nsurv > 0 && m == r->nsurv;
+    for (size_t i = 0; r->same && i < m; i++) {
+        size_t at;
+        r->same = mp_relevance_items_find(&r->t, r->acc.rec[r->top[i]].id, &at) == MP_OK &&
+                  r->t.rec[at].survivor;
+    }
+    r->nsurv = m;
+    if (r->same)
+        return MP_OK; /* the flags stand */
     for (size_t k = 0; k < r->t.n; k++)
         r->t.rec[k].survivor = false;
     for (size_t i = 0; i < m; i++) {
@@ -781,6 +792,18 @@ static int walk_windows(struct run *r)
 /* r->ord = the survivors and the items of their windows sorted by id, their
  * sums taken from r->acc and their stage fields reset (the table may hold
  * other items: those read for their lengths, postings without has_len). */
+/* e's stage fields reset, its sums taken from r->acc (0 when not a
+ * candidate). */
+static void take_sums(struct run *r, struct mp_relevance_rec *e)
+{
+    size_t at;
+    bool summed = mp_relevance_items_find(&r->acc, e->id, &at) == MP_OK;
+    e->s0 = summed ? r->acc.rec[at].s0 : 0.0;
+    e->key = summed && r->acc.rec[at].key;
+    e->nb = 0.0;
+    e->near = e->s0 > 0;
+}
+
 static int order(struct run *r)
 {
     int rc = ord_room(r);
@@ -789,18 +812,21 @@ static int order(struct run *r)
     r->nord = 0;
     for (size_t k = 0; k < r->t.n; k++) {
         struct mp_relevance_rec *e = &r->t.rec[k];
-        size_t at;
         if (!e->present || !(e->survivor || e->inwin))
             continue;
-        bool summed = mp_relevance_items_find(&r->acc, e->id, &at) == MP_OK;
-        e->s0 = summed ? r->acc.rec[at].s0 : 0.0;
-        e->key = summed && r->acc.rec[at].key;
-        e->nb = 0.0;
-        e->near = e->s0 > 0;
+        take_sums(r, e);
         r->ord[r->nord++] = k;
     }
     mp_relevance_items_sort(&r->t, r->ord, r->nord, r->tmp);
     return MP_OK;
+}
+
+/* order() when the survivors are those of the round before (r->same): the
+ * same items in the same order, their sums taken again. */
+static void order_again(struct run *r)
+{
+    for (size_t a = 0; a < r->nord; a++)
+        take_sums(r, &r->t.rec[r->ord[a]]);
 }
 
 /* The neighbour at distance d on side dir of r->ord[a], or NULL past the
@@ -871,8 +897,10 @@ static int smooth(struct run *r)
 {
     const struct mp_relevance_params *p = r->p;
     bool walks_ = walks(p);
-    int rc = walks_ ? walk_windows(r) : MP_OK;
-    if (rc == MP_OK)
+    int rc = walks_ && !r->same ? walk_windows(r) : MP_OK;
+    if (rc == MP_OK && r->same)
+        order_again(r);
+    else if (rc == MP_OK)
         rc = order(r);
     if (rc != MP_OK)
         return rc;
