@@ -424,14 +424,14 @@ static int on_prefetched(void *arg, uint32_t id, const struct mp_relevance_item 
     return mp_relevance_items_put(pf->t, id, it, &at);
 }
 
-/* With ix->items: the nb_window ids on each side of r->ids[0..nids) (sorted,
- * distinct), in one range read per run of overlapping windows, so that the
- * stages mostly find the items in the table instead of reading them one by
- * one (a window that reaches past a gap still reads one id at a time). */
 /* The most ids prefetch_windows reserves table room for at once (a bigger
  * span grows the table as it goes). */
 #define PREFETCH_RESERVE_MAX (1u << 16)
 
+/* With ix->items: the nb_window ids on each side of r->ids[0..nids) (sorted,
+ * distinct), in one range read per run of overlapping windows, so that the
+ * stages mostly find the items in the table instead of reading them one by
+ * one (a window that reaches past a gap still reads one id at a time). */
 static int prefetch_windows(struct run *r)
 {
     uint32_t w = r->p->nb_window;
@@ -789,9 +789,6 @@ static int walk_windows(struct run *r)
     return rc;
 }
 
-/* r->ord = the survivors and the items of their windows sorted by id, their
- * sums taken from r->acc and their stage fields reset (the table may hold
- * other items: those read for their lengths, postings without has_len). */
 /* e's stage fields reset, its sums taken from r->acc (0 when not a
  * candidate). */
 static void take_sums(struct run *r, struct mp_relevance_rec *e)
@@ -804,6 +801,9 @@ static void take_sums(struct run *r, struct mp_relevance_rec *e)
     e->near = e->s0 > 0;
 }
 
+/* r->ord = the survivors and the items of their windows sorted by id, their
+ * sums taken from r->acc and their stage fields reset (the table may hold
+ * other items: those read for their lengths, postings without has_len). */
 static int order(struct run *r)
 {
     int rc = ord_room(r);
