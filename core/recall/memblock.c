@@ -566,13 +566,13 @@ static size_t least_text(uint32_t tokens, size_t frame, size_t cap)
 
 size_t mp_memblock_fact_least(uint32_t tokens)
 {
-    size_t frame = SLEN(FACT_SEP) + SLEN("(as of 2023-05-08) ") + SLEN(": ");
+    size_t frame = SLEN(FACT_SEP) + MP_MEMBLOCK_FACT_DAY_MAX + SLEN(": ");
     return SLEN(FACT_SEP) + SLEN(": ") + least_text(tokens, frame, MP_MEMBLOCK_FACT_VALUE_MAX);
 }
 
 size_t mp_memblock_past_least(uint32_t tokens)
 {
-    size_t frame = SLEN(FACT_SEP) + SLEN("(2023-05-08, assistant) ");
+    size_t frame = SLEN(FACT_SEP) + SLEN("(") + DAY_LEN + SLEN(", assistant) ");
     return SLEN(FACT_SEP) + SLEN("(user) ") + least_text(tokens, frame, MP_MEMBLOCK_PAST_TEXT_MAX);
 }
 

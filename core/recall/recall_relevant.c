@@ -257,10 +257,10 @@ struct line_of {
     size_t (*least)(uint32_t tokens);
 };
 
-static const struct line_of PROFILE = {MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN,
-                                       mp_memblock_fact_least};
-static const struct line_of PAST = {MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN,
-                                    mp_memblock_past_least};
+static const struct line_of profile_line = {MP_RECALL_LINE_PROFILE, MP_MEMBLOCK_FACT_MIN,
+                                            mp_memblock_fact_least};
+static const struct line_of past_line = {MP_RECALL_LINE_PAST, MP_MEMBLOCK_PAST_MIN,
+                                         mp_memblock_past_least};
 
 /* Offers the matched items of mt not given up, best first, to the line,
  * while it has room for the least item and until MP_RECALL_FACT_MISSES in
@@ -274,10 +274,10 @@ static int offer(struct relevant *r, struct matched *mt, const struct line_of *l
     int rc = MP_OK;
     unsigned misses = 0;
     for (size_t i = 0; i < mt->n && rc == MP_OK && misses < MP_RECALL_FACT_MISSES; i++) {
-        bool keep = true;
-        size_t room = mp_recall_fill_room(&r->f, ln->line);
         if (mt->done[i])
             continue;
+        bool keep = true;
+        size_t room = mp_recall_fill_room(&r->f, ln->line);
         if (room < ln->min)
             break;
         matched_upto(mt, i);
@@ -359,13 +359,13 @@ static int try_past(struct relevant *r, uint32_t id, bool *keep)
 static int offer_facts(struct relevant *r)
 {
     int rc = r->facts.n > 0 ? refresh(r) : MP_OK;
-    return rc != MP_OK ? rc : offer(r, &r->facts, &PROFILE, try_fact);
+    return rc != MP_OK ? rc : offer(r, &r->facts, &profile_line, try_fact);
 }
 
 static int offer_past(struct relevant *r)
 {
     int rc = r->turns.n > 0 ? refresh(r) : MP_OK;
-    return rc != MP_OK ? rc : offer(r, &r->turns, &PAST, try_past);
+    return rc != MP_OK ? rc : offer(r, &r->turns, &past_line, try_past);
 }
 
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
