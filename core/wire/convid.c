@@ -97,14 +97,16 @@ static uint64_t mix(uint64_t h, uint64_t x)
     return h ^ (h >> 33);
 }
 
-/* Whether the client resends its conversation: an assistant message, or a
- * second user message. */
+/* Whether the client resends its conversation: an assistant message (or
+ * what only the model writes and a client sends back: a tool result, a
+ * Responses function_call or reasoning item), or a second user message. */
 static bool resends(const struct mp_chatreq *req)
 {
     size_t users = 0;
     for (size_t i = 0; i < req->nmsgs; i++) {
         int role = req->msgs[i].role;
-        if (role == MP_CR_ASSISTANT || (role == MP_CR_USER && ++users == 2))
+        if (role == MP_CR_ASSISTANT || role == MP_CR_TOOL || role == MP_CR_OTHER ||
+            (role == MP_CR_USER && ++users == 2))
             return true;
     }
     return false;

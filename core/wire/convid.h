@@ -12,7 +12,9 @@
  *   2. CHAIN: the Responses API's "previous_response_id" string (the
  *      conversation of the response it names);
  *   3. LEADING: a client that resends its conversation (an assistant
- *      message, or more than one user message): the request's leading
+ *      message or what only the model writes and a client sends back: a
+ *      tool result, a Responses function_call or reasoning item; or more
+ *      than one user message): the request's leading
  *      messages, i.e. its instructions (the leading system/developer
  *      messages, Messages' "system", Responses' "instructions", as sent)
  *      and its first user message;

@@ -334,7 +334,8 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, bool resends, struct mp_recall_plan *rp)
+                       uint32_t head_tokens, bool resends, const struct mp_inject_tail *kept,
+                       struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
     tp.sections = p->sections & ~MP_RECALL_SUMMARY;
@@ -345,7 +346,11 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
     if (req->upstream_state || (resends && (p->sections & MP_RECALL_SUMMARY)))
         tp.sections &= ~MP_RECALL_BUFFER;
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
-    if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line; 1: rounding */
+    if (kept != NULL) { /* its text goes again: only the replay is chosen, in what it leaves */
+        tp.sections &= MP_RECALL_BUFFER;
+        tp.budget_tokens =
+            tp.budget_tokens > kept->part.tokens ? tp.budget_tokens - kept->part.tokens : 0;
+    } else if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line */
         tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
@@ -375,28 +380,46 @@ struct parts {
     size_t block_len;
     char *tail; /* owned; tail_len 0 when it went in the head's slot */
     size_t tail_len;
+    size_t tail_text_len; /* the tail's text, wherever it went (0: none) */
+    uint32_t tail_tokens;
     struct mp_wire_pick *picks; /* owned */
     size_t npicks;
     uint32_t tokens;
 };
 
-/* The parts of head h and tail plan rp (NULL: no tail). A bare head goes
- * only in front of replayed messages (the intro alone is never sent), and
- * then the tail, if any, takes its place instead (no head to keep stable
- * anyway). MP_NOTFOUND when nothing goes in. */
+/* A copy of the kept tail's text into *text (malloc'd). */
+static int kept_text(const struct mp_inject_tail *kept, char **text)
+{
+    *text = malloc(kept->part.len > 0 ? kept->part.len : 1);
+    if (*text == NULL)
+        return MP_ENOMEM;
+    if (kept->part.len > 0)
+        memcpy(*text, kept->part.text, kept->part.len);
+    return MP_OK;
+}
+
+/* The parts of head h and tail plan rp (NULL: no tail), the tail's text
+ * the kept one when kept is not NULL (rp then holds the replay alone). A
+ * bare head goes only in front of replayed messages (the intro alone is
+ * never sent), and then the tail, if any, takes its place instead (no
+ * head to keep stable anyway). MP_NOTFOUND when nothing goes in. */
 static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
-                      const struct mp_usermem *um, struct parts *out)
+                      const struct mp_inject_tail *kept, const struct mp_usermem *um,
+                      struct parts *out)
 {
     int rc = MP_OK;
     bool bare = bare_head(h);
     uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
     memset(out, 0, sizeof(*out));
-    if (rp != NULL && rp->nfacts + rp->npast > 0) {
+    if (kept != NULL && kept->part.len > 0) {
+        rc = kept_text(kept, &out->tail);
+        out->tail_len = kept->part.len;
+    } else if (kept == NULL && rp != NULL && rp->nfacts + rp->npast > 0) {
         rc = render(rp, um, &out->tail);
         out->tail_len = rp->block_len;
+        if (rc == MP_OK && !bare)
+            out->tail_len = tail_intro(out->tail, out->tail_len);
     }
-    if (rc == MP_OK && out->tail_len > 0 && !bare)
-        out->tail_len = tail_intro(out->tail, out->tail_len);
     if (rc == MP_OK && rp != NULL) {
         out->picks = picks_of(rp, um->messages, &rc);
         out->npicks = rp->npicks;
@@ -404,6 +427,8 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     if (rc != MP_OK)
         return rc;
     uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_tokens(out->tail_len) : 0;
+    out->tail_text_len = out->tail_len;
+    out->tail_tokens = tail_tokens;
     out->tokens = replay + tail_tokens;
     if (bare && out->npicks > 0 && out->tail_len > 0) {
         out->block = out->tail;
@@ -419,16 +444,18 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
 
 /* The counts in *plan. */
 static void report_conv(const struct mp_inject_head *h, const struct mp_recall_plan *rp,
-                        const struct parts *pt, struct mp_inject_plan *plan)
+                        const struct mp_inject_tail *kept, const struct parts *pt,
+                        struct mp_inject_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
     plan->tokens = pt->tokens;
-    plan->nfacts = h->nfacts;
+    plan->nfacts = h->nfacts + (kept != NULL ? kept->part.nfacts : 0);
+    plan->npast = kept != NULL ? kept->part.npast : 0;
     plan->summary = h->summary;
     if (rp == NULL)
         return;
     plan->nfacts += rp->nfacts;
-    plan->npast = rp->npast;
+    plan->npast += rp->npast;
     plan->nmessages = rp->npicks;
     plan->message_cut = rp->message_cut;
     plan->ndeduplicated = rp->ndeduplicated;
@@ -456,20 +483,47 @@ static int conv_head(const struct mp_wire *w, const char *body, const struct mp_
     return build_head(w, body, req, um, src, p, now_ms, conv, conv->built, held);
 }
 
-/* The head (*h, its facts in *held) and the tail's plan (*rp when *trc is
- * MP_OK) of a request in a conversation: the choice mp_inject_build_conv
- * renders and mp_inject_choose_conv explains. */
+/* The kept tail when this request is a round of the tool loop it was
+ * built for and it is still true (inject.h: struct mp_inject_tail); NULL:
+ * a new tail. Only with the kept head (a new head may hold its facts). */
+static const struct mp_inject_tail *kept_tail(const struct mp_inject_conv *conv,
+                                              const struct mp_chatreq *req,
+                                              const struct mp_usermem *um,
+                                              const struct mp_recall_source *src,
+                                              const struct mp_recall_params *p)
+{
+    const struct mp_inject_tail *t = conv->tail;
+    size_t q, prev;
+    if (t == NULL || !conv->reused)
+        return NULL;
+    mp_chatreq_question(req, &q, &prev);
+    if (q + 1 >= req->nmsgs || t->anchor_at != q || t->anchor_hash != req->msgs[q].text_hash)
+        return NULL; /* no question, nothing after it (a new turn), or another question */
+    const struct mp_mem_entity **held = malloc((t->part.nfacts + 1) * sizeof(*held));
+    bool valid = held != NULL && mp_inject_head_valid(&t->part, um, src, p, held);
+    free(held);
+    return valid ? t : NULL;
+}
+
+/* The head (*h, its facts in *held), the kept tail that goes again
+ * (*kept; NULL: none) and the tail's plan (*rp when *trc is MP_OK: the
+ * replay alone with a kept tail) of a request in a conversation: the
+ * choice mp_inject_build_conv renders and mp_inject_choose_conv explains. */
 static int conv_choose(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, int64_t now_ms,
                        struct mp_inject_conv *conv, const struct mp_inject_head **h,
-                       const struct mp_mem_entity ***held, struct mp_recall_plan *rp, int *trc)
+                       const struct mp_mem_entity ***held, const struct mp_inject_tail **kept,
+                       struct mp_recall_plan *rp, int *trc)
 {
     struct request in = {.wire = w, .body = body, .req = req};
     int rc = conv_head(w, body, req, um, src, p, now_ms, conv, h, held);
     *trc = MP_NOTFOUND;
+    *kept = NULL;
     if (rc != MP_OK)
         return rc;
+    *kept = kept_tail(conv, req, um, src, p);
+    conv->tail_reused = *kept != NULL;
     in.head = *h;
     struct mp_recall_request rq = {.seen = in_request,
                                    .seen_ctx = &in,
@@ -477,8 +531,57 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
                                    .held = *held,
                                    .nheld = (*h)->nfacts};
     *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
-                       !conv->head_summary_only, rp);
+                       !conv->head_summary_only, *kept, rp);
     return *trc == MP_NOTFOUND ? MP_OK : *trc;
+}
+
+void mp_inject_tail_cleanup(struct mp_inject_tail *t)
+{
+    mp_inject_head_cleanup(&t->part);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The tail this request's question got (pt's text, rp's facts and past
+ * messages: NULL when it found nothing), kept for the loop's next rounds
+ * into *t (see inject.h). MP_OK; MP_NOTFOUND: no question; MP_ENOMEM. */
+static int keep_tail(const struct mp_chatreq *req, const struct mp_usermem *um,
+                     const struct mp_recall_params *p, const struct mp_recall_plan *rp,
+                     const struct parts *pt, struct mp_inject_tail *t)
+{
+    size_t q, prev, nfacts = rp != NULL ? rp->nfacts : 0, npast = rp != NULL ? rp->npast : 0;
+    mp_chatreq_question(req, &q, &prev);
+    if (q == req->nmsgs)
+        return MP_NOTFOUND;
+    bool text = pt->tail_text_len > 0;
+    *t = (struct mp_inject_tail){.anchor_hash = req->msgs[q].text_hash, .anchor_at = q};
+    struct mp_inject_head *h = &t->part;
+    *h = (struct mp_inject_head){.len = text ? pt->tail_text_len : 0,
+                                 .tokens = pt->tail_tokens,
+                                 .nfacts = text ? nfacts : 0,
+                                 .npast = text ? npast : 0,
+                                 .memory_epoch = um->memory_epoch,
+                                 .sections = p->sections,
+                                 .budget_tokens = p->budget_tokens,
+                                 .inject_pii = p->inject_pii};
+    h->text = text ? malloc(h->len) : NULL;
+    h->fact_ids = h->nfacts > 0 ? malloc(h->nfacts * sizeof(*h->fact_ids)) : NULL;
+    h->past = h->npast > 0 ? malloc(h->npast * sizeof(*h->past)) : NULL;
+    if ((text && h->text == NULL) || (h->nfacts > 0 && h->fact_ids == NULL) ||
+        (h->npast > 0 && h->past == NULL)) {
+        mp_inject_tail_cleanup(t);
+        return MP_ENOMEM;
+    }
+    if (text) /* in the head's slot or its own: the same text */
+        memcpy(h->text, pt->tail_len > 0 ? pt->tail : pt->block, h->len);
+    for (size_t i = 0; i < h->nfacts; i++)
+        h->fact_ids[i] = rp->facts[i]->id;
+    for (size_t i = 0; i < h->npast; i++) {
+        const struct mp_mem_message *m = rp->past[i];
+        int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+        h->past[i] = (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
+                                             m->content_len, m->seq};
+    }
+    return MP_OK;
 }
 
 int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
@@ -489,19 +592,25 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
 {
     const struct mp_inject_head *h = NULL;
     const struct mp_mem_entity **held = NULL;
+    const struct mp_inject_tail *kept = NULL;
     struct mp_recall_plan rp;
     struct parts pt = {0};
     int trc = MP_NOTFOUND;
-    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &h, &held, &rp, &trc);
+    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &h, &held, &kept, &rp, &trc);
+    conv->has_built_tail = false;
     if (rc == MP_OK)
-        rc = conv_parts(h, trc == MP_OK ? &rp : NULL, um, &pt);
+        rc = conv_parts(h, trc == MP_OK ? &rp : NULL, kept, um, &pt);
     if (rc == MP_OK) {
         struct mp_wire_memory mem = {pt.block,  pt.block_len, pt.picks,
                                      pt.npicks, pt.tail,      pt.tail_len};
         rc = w->splice(body, len, req, &mem, out);
     }
+    if ((rc == MP_OK || rc == MP_NOTFOUND) && kept == NULL && conv->built_tail != NULL) {
+        int krc = keep_tail(req, um, p, trc == MP_OK ? &rp : NULL, &pt, conv->built_tail);
+        conv->has_built_tail = krc == MP_OK; /* none kept: the next round builds one */
+    }
     if (rc == MP_OK && plan != NULL)
-        report_conv(h, trc == MP_OK ? &rp : NULL, &pt, plan);
+        report_conv(h, trc == MP_OK ? &rp : NULL, kept, &pt, plan);
     if (trc == MP_OK)
         mp_recall_plan_cleanup(&rp);
     free(pt.picks);
@@ -520,11 +629,12 @@ int mp_inject_choose_conv(const struct mp_wire *w, const char *body, const struc
     struct parts pt = {0};
     int trc = MP_NOTFOUND;
     memset(out, 0, sizeof(*out));
-    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &out->head, &out->held, &out->tail,
-                         &trc);
+    const struct mp_inject_tail *kept = NULL;
+    int rc = conv_choose(w, body, req, um, src, p, now_ms, conv, &out->head, &out->held, &kept,
+                         &out->tail, &trc);
     out->has_tail = trc == MP_OK;
     if (rc == MP_OK) {
-        int prc = conv_parts(out->head, out->has_tail ? &out->tail : NULL, um, &pt);
+        int prc = conv_parts(out->head, out->has_tail ? &out->tail : NULL, kept, um, &pt);
         if (prc == MP_OK) {
             out->tokens = pt.tokens;
             out->head_sent = pt.block_len > 0 && pt.block == out->head->text;

@@ -153,8 +153,28 @@ struct mp_inject_head {
     bool inject_pii;
 };
 
+/* A tail as kept between the rounds of a tool loop: a client in a loop
+ * (an agent calling tools) resends the request that began it with the
+ * assistant's tool calls and their results after the question, and its
+ * provider caches each round's request as the next one's prefix. So the
+ * tail built for a question is kept, and a later request of the same
+ * conversation whose question is that very message (same index, same
+ * role and text) with messages after it (a round of the loop) gets the
+ * same bytes again while the tail is still true (part checked as a
+ * head is: mp_inject_head_valid) and the head was reused; else a new
+ * tail is built. A tail that found nothing is kept too (len 0): the
+ * loop's rounds get none either. Only buffered messages replayed after
+ * the head are chosen again, within what the kept tail leaves. */
+struct mp_inject_tail {
+    struct mp_inject_head part; /* its text as sent (first line included), tokens, facts,
+                                   past messages, and what it was built under */
+    uint64_t anchor_hash;       /* the question's message: its text_hash */
+    size_t anchor_at;           /* ... and its index in the request's messages */
+};
+
 struct mp_inject_conv {
     const struct mp_inject_head *head; /* the conversation's kept head (borrowed); NULL: none */
+    const struct mp_inject_tail *tail; /* its kept tail (borrowed); NULL: none */
     unsigned head_share;               /* percent of the budget a new head may take */
     bool head_summary_only;
     /* out: *built is a new head when one was built (its arrays malloc'd:
@@ -162,7 +182,17 @@ struct mp_inject_conv {
        head was used */
     struct mp_inject_head *built;
     bool reused; /* out: the kept head was used */
+    /* out, when not NULL: the tail built for this request's question (its
+       arrays malloc'd: the caller owns them, mp_inject_tail_cleanup()),
+       has_built_tail set; untouched when the kept tail was used
+       (tail_reused) or the request has no question */
+    struct mp_inject_tail *built_tail;
+    bool has_built_tail;
+    bool tail_reused;
 };
+
+/* Frees t's arrays; t is then empty. */
+void mp_inject_tail_cleanup(struct mp_inject_tail *t);
 
 /* Whether h may be used for this request (see above): the pointers of its
  * facts, from src, go to held[0..h->nfacts) (caller's array). */

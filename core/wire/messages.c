@@ -10,9 +10,12 @@
  * they were, starting with a user message (an assistant message the
  * budget left first is not replayed: a conversation starts with the user;
  * Anthropic merges two user turns in a row). The tail (wire.h) goes as
- * a text block first in the newest user message's content (a string
- * content becomes the array of that block and the string's own text
- * block); without a user message whose content is a string or an array,
+ * a text block first in the content of the newest user message with text
+ * (a string content becomes the array of that block and the string's own
+ * text block; an array that starts with tool_result blocks keeps them
+ * first, as Anthropic requires, and gets the tail right after them); a
+ * message of tool results alone has no text, so in a tool loop the tail
+ * stays in the message that began it. Without a user message with text,
  * it joins the block in "system".
  *
  * Reply: the text of the "text" content blocks, joined by '\n' (not
@@ -65,46 +68,76 @@ static char *put_replay(char *w, const struct mp_wire_memory *mem, size_t first,
 }
 
 /* One insertion: where, and which. */
-enum edit_kind { EDIT_SYSTEM, EDIT_REPLAY, EDIT_TAIL, EDIT_TAIL_CLOSE };
+enum edit_kind { EDIT_SYSTEM, EDIT_REPLAY, EDIT_TAIL, EDIT_TAIL_AFTER, EDIT_TAIL_CLOSE };
 struct edit {
     size_t at;
     enum edit_kind kind;
 };
 
-/* Where the tail goes: a text block first in the content of the last user
- * message, an array (one more block after its '[') or a string (made the
- * array [tail block, {"type":"text","text":<the string>}]: two edits).
- * Returns how many edits it added to e (0: the tail joins the block). */
+/* Where the tail goes in an array content [cs..ce): past its '[', or,
+ * when the content starts with tool_result blocks (Anthropic wants them
+ * first in the message), right after the last of them; *after says the
+ * tail follows an element (a ',' goes before it, none after). */
+static size_t array_tail_at(const char *body, size_t cs, size_t ce, bool *after)
+{
+    size_t cursor = 0, es, ee, ts, te, at = cs + 1;
+    *after = false;
+    while (mp_json_next(body, cs, ce, &cursor, NULL, NULL, &es, &ee) == MP_OK) {
+        if (body[es] != '{' || mp_json_member_in(body, es, ee, "type", &ts, &te) != MP_OK ||
+            !mp_json_span_is(body, ts, te, "\"tool_result\""))
+            break;
+        at = ee;
+        *after = true;
+    }
+    return at;
+}
+
+/* Where the tail goes: a text block in the content of the question's
+ * message (the newest user message with text: a message of tool_result
+ * blocks alone has none, so a tool loop's rounds keep it where the loop
+ * began), first in an array (after its leading tool_result blocks, see
+ * above: one edit) or a string (made the array [tail block,
+ * {"type":"text","text":<the string>}]: two edits). Returns how many
+ * edits it added to e (0: the tail joins the block). */
 static size_t tail_edits(const char *body, const struct mp_chatreq *req,
                          const struct mp_wire_memory *mem, struct edit *e)
 {
-    for (size_t i = req->nmsgs; mem->tail_len > 0 && i-- > 0;) {
-        const struct mp_chatreq_msg *m = &req->msgs[i];
-        if (m->role != MP_CR_USER)
-            continue;
-        if (m->content_end == 0 || (body[m->content_start] != '[' && body[m->content_start] != '"'))
-            return 0;
-        if (body[m->content_start] == '[') {
-            e[0] = (struct edit){m->content_start + 1, EDIT_TAIL};
-            return 1;
-        }
-        e[0] = (struct edit){m->content_start, EDIT_TAIL};
-        e[1] = (struct edit){m->content_end, EDIT_TAIL_CLOSE};
-        return 2;
+    size_t newest, previous;
+    if (mem->tail_len == 0)
+        return 0;
+    mp_chatreq_question(req, &newest, &previous);
+    if (newest == req->nmsgs)
+        return 0;
+    const struct mp_chatreq_msg *m = &req->msgs[newest];
+    if (body[m->content_start] == '[') {
+        bool after;
+        size_t at = array_tail_at(body, m->content_start, m->content_end, &after);
+        e[0] = (struct edit){at, after ? EDIT_TAIL_AFTER : EDIT_TAIL};
+        return 1;
     }
-    return 0;
+    e[0] = (struct edit){m->content_start, EDIT_TAIL};
+    e[1] = (struct edit){m->content_end, EDIT_TAIL_CLOSE};
+    return 2;
 }
 
 #define TEXT_OPEN "{\"type\":\"text\",\"text\":"
 
-static char *put_tail(char *w, const char *body, const struct mp_wire_memory *mem, size_t at)
+/* The tail's text block at at: past an array's '[' (a ',' after it
+ * unless the array is empty), after an element of it (after: a ','
+ * before it), or at a string (which it opens an array before). */
+static char *put_tail(char *w, const char *body, const struct mp_wire_memory *mem, size_t at,
+                      bool after)
 {
-    bool array = body[at] != '"'; /* at: past an array's '[', or at a string */
-    if (!array)
+    bool array = body[at] != '"';
+    if (after)
+        *w++ = ',';
+    else if (!array)
         *w++ = '[';
     w = mp_wire_put(w, TEXT_OPEN "\"", sizeof(TEXT_OPEN));
     w = mp_wire_put_tail(w, mem);
     w = mp_wire_put(w, "\"}", 2);
+    if (after)
+        return w;
     if (!array)
         return mp_wire_put(w, "," TEXT_OPEN, sizeof(TEXT_OPEN));
     size_t i = at; /* an empty array gets no ',' */
@@ -129,7 +162,8 @@ static char *put_edit(char *w, const char *body, const struct mp_chatreq *req,
     case EDIT_REPLAY:
         return put_replay(w, mem, first, req);
     case EDIT_TAIL:
-        return put_tail(w, body, mem, e->at);
+    case EDIT_TAIL_AFTER:
+        return put_tail(w, body, mem, e->at, e->kind == EDIT_TAIL_AFTER);
     case EDIT_TAIL_CLOSE:
         break;
     }

@@ -198,20 +198,20 @@ char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char
     return w;
 }
 
-/* Where the tail goes: the start of the last user message at or after
- * req->insert_at; 0 when there is none (the tail joins the block). */
+/* Where the tail goes: the start of the question's message (the newest
+ * user message with text: mp_chatreq_question), when it is at or after
+ * req->insert_at; 0 when there is none (the tail joins the block). A
+ * tool loop's rounds (assistant tool calls and tool results after it)
+ * keep it there, never between a call and its result. */
 static size_t tail_at(const struct mp_chatreq *req, const struct mp_wire_memory *mem)
 {
+    size_t newest, previous;
     if (mem->tail_len == 0)
         return 0;
-    for (size_t i = req->nmsgs; i-- > 0;) {
-        const struct mp_chatreq_msg *m = &req->msgs[i];
-        if (m->start < req->insert_at)
-            break;
-        if (m->role == MP_CR_USER)
-            return m->start;
-    }
-    return 0;
+    mp_chatreq_question(req, &newest, &previous);
+    if (newest == req->nmsgs || req->msgs[newest].start < req->insert_at)
+        return 0;
+    return req->msgs[newest].start;
 }
 
 int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatreq *req,

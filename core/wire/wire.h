@@ -42,8 +42,10 @@ struct mp_wire_pick {
 /* What goes into the request: the block's decoded text (sanitized by
  * memblock: no control byte but '\n') and the messages to replay; and the
  * tail (sanitized the same way; tail_len 0: none), memory for the newest
- * question, which goes right before the request's newest user message
- * (the last user message after the block's place): chat completions, a
+ * question, which goes right before the question's message (the newest
+ * user message with text, mp_chatreq_question, after the block's place;
+ * in a tool loop the message that began it, never between a tool call
+ * and its result): chat completions, a
  * system message; the Responses API, a developer item; Messages, a text
  * block first in that message's content. Where the request has no such
  * place (no user message after the block's place, a Responses string

@@ -99,3 +99,9 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
     out->session = c.kind == MP_CONVID_SESSION;
     out->kind = c.kind;
 }
+
+bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key)
+{
+    struct mp_convid c = {.kind = MP_CONVID_SESSION, .source = ""};
+    return key_of(user, ulen, &c, key);
+}

@@ -52,4 +52,10 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
                       struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
                       const struct mp_convtab_limits *lim, struct mp_convlook *out);
 
+/* The key of the user's session (the conversation of a client that sends
+ * only its newest message) into key[MP_CONVTAB_KEY_LEN]: whether it could
+ * be made. A resending conversation's first turn was a lone message, kept
+ * under this key: its second turn takes that head over (reqmem.c). */
+bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key);
+
 #endif

@@ -15,6 +15,8 @@
 struct entry {
     unsigned char key[MP_CONVTAB_KEY_LEN];
     struct mp_inject_head head;
+    struct mp_inject_tail tail; /* the last question's tail (has_tail), for a tool loop */
+    bool has_tail;
     int64_t built_ms, used_ms;
     size_t bytes;
     struct entry *chain;         /* next in the bucket */
@@ -96,6 +98,7 @@ static void drop(struct mp_convtab *t, struct entry **p)
     t->n--;
     t->bytes -= e->bytes;
     mp_inject_head_cleanup(&e->head);
+    mp_inject_tail_cleanup(&e->tail);
     free(e);
 }
 
@@ -169,14 +172,26 @@ static int grow(struct mp_convtab *t)
     return MP_OK;
 }
 
+/* What a head's arrays hold. */
+static size_t head_bytes(const struct mp_inject_head *h)
+{
+    return h->len + h->nfacts * sizeof(*h->fact_ids) + h->npast * sizeof(*h->past);
+}
+
+/* Drops the least recently used until t is within lim. */
+static void trim(struct mp_convtab *t, const struct mp_convtab_limits *lim)
+{
+    while (t->n > lim->max_entries || t->bytes > lim->max_bytes)
+        evict_oldest(t);
+}
+
 static int put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_head *h,
                int64_t now_ms, const struct mp_convtab_limits *lim)
 {
     struct entry **p = find(t, key);
     if (p != NULL)
         drop(t, p);
-    size_t bytes = sizeof(struct entry) + h->len + h->nfacts * sizeof(*h->fact_ids) +
-                   h->npast * sizeof(*h->past);
+    size_t bytes = sizeof(struct entry) + head_bytes(h);
     struct entry *e = NULL;
     if (lim->max_entries == 0 || bytes > lim->max_bytes) {
         mp_inject_head_cleanup(h); /* never fits: not kept */
@@ -197,8 +212,7 @@ static int put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_
     link_newest(t, e);
     t->n++;
     t->bytes += bytes;
-    while (t->n > lim->max_entries || t->bytes > lim->max_bytes)
-        evict_oldest(t);
+    trim(t, lim);
     return MP_OK;
 }
 
@@ -208,6 +222,35 @@ int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inj
     pthread_mutex_lock(&t->lock);
     int rc = put(t, key, h, now_ms, lim);
     pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+const struct mp_inject_tail *mp_convtab_tail(struct mp_convtab *t, const unsigned char *key)
+{
+    struct entry **p = find(t, key);
+    return p != NULL && (*p)->has_tail ? &(*p)->tail : NULL;
+}
+
+int mp_convtab_put_tail(struct mp_convtab *t, const unsigned char *key, struct mp_inject_tail *tl,
+                        const struct mp_convtab_limits *lim)
+{
+    int rc = MP_NOTFOUND;
+    pthread_mutex_lock(&t->lock);
+    struct entry **p = find(t, key);
+    if (p != NULL) {
+        struct entry *e = *p;
+        size_t before = head_bytes(&e->tail.part), after = head_bytes(&tl->part);
+        mp_inject_tail_cleanup(&e->tail);
+        e->tail = *tl;
+        memset(tl, 0, sizeof(*tl));
+        e->has_tail = true;
+        e->bytes = e->bytes - before + after;
+        t->bytes = t->bytes - before + after;
+        trim(t, lim);
+        rc = MP_OK;
+    }
+    pthread_mutex_unlock(&t->lock);
+    mp_inject_tail_cleanup(tl);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* The conversations one worker keeps: for each, the stable head it
- * injected (core/wire/inject.h), keyed by a digest of the user's key and
+ * injected (core/wire/inject.h) and the tail of its last question (a tool
+ * loop's rounds get it again), keyed by a digest of the user's key and
  * the conversation's identity (core/wire/convid.h). Owned by the worker's
  * loop, which alone changes it (get, put, free); another thread may only
  * peek (the admin plane's explain), under the table's lock, which the
@@ -54,6 +55,19 @@ int mp_convtab_peek(struct mp_convtab *t, const unsigned char *key, int64_t now_
  * (kept or dropped); MP_ENOMEM (*h cleaned up). */
 int mp_convtab_put(struct mp_convtab *t, const unsigned char *key, struct mp_inject_head *h,
                    int64_t now_ms, const struct mp_convtab_limits *lim);
+
+/* The tail kept with key's head (inject.h: struct mp_inject_tail, a tool
+ * loop's), after mp_convtab_get() found the head; NULL when none.
+ * Borrowed until the next call on t. */
+const struct mp_inject_tail *mp_convtab_tail(struct mp_convtab *t, const unsigned char *key);
+
+/* Keeps *tl with key's head, replacing the tail it had, taking its
+ * arrays (*tl is then empty), then drops the least recently used until t
+ * is within lim (key's own entry too, if it alone is past max_bytes).
+ * MP_OK; MP_NOTFOUND when key has no head (*tl cleaned up). A new head
+ * for key (mp_convtab_put) drops its tail. */
+int mp_convtab_put_tail(struct mp_convtab *t, const unsigned char *key, struct mp_inject_tail *tl,
+                        const struct mp_convtab_limits *lim);
 
 /* Entries, bytes held, and evictions by the bounds so far. */
 void mp_convtab_stats(const struct mp_convtab *t, size_t *entries, size_t *bytes,

@@ -191,10 +191,55 @@ static void found_reset(struct mp_reqmem_found *f)
     json_decref(f->explanation);
     mp_splice_cleanup(&f->splice);
     mp_inject_head_cleanup(&f->conv_built);
+    mp_inject_tail_cleanup(&f->conv_tail);
     memset(f, 0, sizeof(*f));
 }
 
 /* ---- the conversation (core/wire/convid.h, plane/convtab.h) ---- */
+
+/* Whether the request is a conversation's first or second turn (at most
+ * two user messages with text: the first turn's tool loop, or the turn
+ * after it). */
+static bool young(const struct mp_chatreq *req)
+{
+    size_t users = 0;
+    for (size_t i = 0; i < req->nmsgs && users <= 2; i++)
+        users += req->msgs[i].role == MP_CR_USER && req->msgs[i].has_text;
+    return users <= 2;
+}
+
+/* A resending client's conversation began with a lone message, which the
+ * user's session key kept (a client not yet known to resend: convlook.h).
+ * Its next requests (a tool loop's rounds, the second turn) key it by its
+ * leading messages: they take the session's head over, so that the bytes
+ * before the tail stay those of the first turn, and its tail for the
+ * loop. The head stops following the summary then (a resending client's
+ * head does not). The kept head under key afterwards (NULL: none). */
+static const struct mp_inject_head *adopt_first_turn(struct mp_reqmem *m, const unsigned char *key,
+                                                     int64_t now,
+                                                     const struct mp_convtab_limits *lim)
+{
+    struct mp_convtab *t = m->loop->convtab;
+    unsigned char sk[MP_CONVTAB_KEY_LEN];
+    struct mp_inject_head head;
+    struct mp_inject_tail tail = {0};
+    if (!young(&m->req) || !mp_convlook_session_key(m->user, m->user_len, sk))
+        return NULL;
+    const struct mp_inject_head *session = mp_convtab_get(t, sk, now, lim);
+    if (session == NULL || mp_inject_head_copy(session, &head) != MP_OK)
+        return NULL;
+    const struct mp_inject_tail *st = mp_convtab_tail(t, sk);
+    bool has_tail = st != NULL && mp_inject_head_copy(&st->part, &tail.part) == MP_OK;
+    if (has_tail) {
+        tail.anchor_hash = st->anchor_hash;
+        tail.anchor_at = st->anchor_at;
+    }
+    head.follows_summary = false;
+    if (mp_convtab_put(t, key, &head, now, lim) == MP_OK && has_tail)
+        (void)mp_convtab_put_tail(t, key, &tail, lim);
+    mp_inject_tail_cleanup(&tail);
+    return mp_convtab_get(t, key, now, lim);
+}
 
 /* Injects in the request's conversation: its kept head, if any, else a
  * new one in f->conv_built (kept by apply_found, once the read is over). */
@@ -217,14 +262,21 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
                                             ? mp_convtab_get(loop->convtab, f->conv_key, now, &lim)
                                             : NULL;
+    if (kept == NULL && loop->convtab != NULL && f->conv_known && look.kind == MP_CONVID_LEADING)
+        kept = adopt_first_turn(m, f->conv_key, now, &lim);
+    const struct mp_inject_tail *kept_tail =
+        kept != NULL ? mp_convtab_tail(loop->convtab, f->conv_key) : NULL;
     struct mp_inject_conv conv = {.head = kept,
+                                  .tail = kept_tail,
                                   .head_share = loop->cfg->memory.head_share,
                                   .head_summary_only = lone,
-                                  .built = &f->conv_built};
+                                  .built = &f->conv_built,
+                                  .built_tail = &f->conv_tail};
     int rc = mp_inject_build_conv(m->wire, m->in_body, m->in_len, &m->req, um, src, p, now, &conv,
                                   &f->splice, plan);
     f->conv_had = kept != NULL;
     f->conv_reused = conv.reused;
+    f->conv_has_tail = conv.has_built_tail;
     return rc;
 }
 
@@ -240,9 +292,13 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     mp_metrics_conversation_head(loop->shard, f->conv_reused ? MP_CONVHEAD_REUSED
                                               : f->conv_had  ? MP_CONVHEAD_REBUILT
                                                              : MP_CONVHEAD_NEW);
-    if (f->conv_reused || loop->convtab == NULL)
+    if (loop->convtab == NULL)
         return;
-    (void)mp_convtab_put(loop->convtab, f->conv_key, &f->conv_built, mp_clock_now_ms(), &lim);
+    if (!f->conv_reused)
+        (void)mp_convtab_put(loop->convtab, f->conv_key, &f->conv_built, mp_clock_now_ms(), &lim);
+    if (f->conv_has_tail)
+        (void)mp_convtab_put_tail(loop->convtab, f->conv_key, &f->conv_tail, &lim);
+    f->conv_has_tail = false;
     mp_convtab_stats(loop->convtab, &entries, &bytes, &evicted);
     mp_metrics_conversations(loop->shard, entries, bytes, evicted);
 }

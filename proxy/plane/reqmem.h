@@ -51,6 +51,9 @@ struct mp_reqmem_found {
     bool conv_had; /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
+    struct mp_inject_tail conv_tail; /* the tail built for its question (owned), when
+                                        conv_has_tail: kept once the read is over */
+    bool conv_has_tail;
     struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */
 };
 

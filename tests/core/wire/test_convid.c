@@ -122,6 +122,31 @@ START_TEST(test_convid_messages_system_and_session)
 }
 END_TEST
 
+/* A tool loop's rounds resend the conversation whatever the API: a
+ * Responses function_call and its output, a chat tool message, with the
+ * first user message alone; keyed as the lone first turn's lead. */
+START_TEST(test_convid_tool_rounds_resend)
+{
+    const char *lone = "{\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}";
+    const char *round = "{\"input\":[{\"role\":\"user\",\"content\":\"q\"},{\"type\":"
+                        "\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                        "{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}";
+    struct mp_convid c = identify(1, lone, NULL), r = identify(1, round, NULL);
+    ck_assert_int_eq(c.kind, MP_CONVID_SESSION);
+    ck_assert_int_eq(r.kind, MP_CONVID_LEADING);
+    uint64_t lead = 0;
+    struct mp_chatreq req;
+    ck_assert_int_eq(mp_chatreq_scan_input(lone, strlen(lone), msgs, 32, &req), MP_OK);
+    ck_assert(mp_convid_lead(lone, &req, &lead));
+    ck_assert(lead == r.lead);
+    r = identify(0,
+                 "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"tool\","
+                 "\"tool_call_id\":\"c\",\"content\":\"x\"}]}",
+                 NULL);
+    ck_assert_int_eq(r.kind, MP_CONVID_LEADING);
+}
+END_TEST
+
 /* A lone message's leading messages hash as the turns that resend it
  * will: its first turn and its second have the same lead. */
 START_TEST(test_convid_lead_of_a_first_turn)
@@ -176,6 +201,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_convid_leading_messages);
     tcase_add_test(tc, test_convid_lead_of_a_first_turn);
     tcase_add_test(tc, test_convid_messages_system_and_session);
+    tcase_add_test(tc, test_convid_tool_rounds_resend);
     tcase_add_test(tc, test_convid_name_and_limits);
     suite_add_tcase(s, tc);
     return s;

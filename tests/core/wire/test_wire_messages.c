@@ -4,6 +4,7 @@
  * the replay first in "messages" starting with the user, nothing else
  * touched; the reply's text blocks from a body and from stream events. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,53 @@
 #include "status.h"
 #include "wire.h"
 #include "wire_fixture.h"
+
+/* A tool loop: the newest user message holds tool_result blocks alone
+ * (no text), so the tail stays in the message that began the loop, the
+ * same bytes on every round; a user message that starts with
+ * tool_result blocks and has text gets the tail after them (Anthropic
+ * refuses any block before a tool_result). */
+START_TEST(test_messages_tail_never_before_tool_results)
+{
+    static const char start[] = "{\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":"
+                                "\"fix CI\"}";
+    static const char round[] =
+        ",{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\","
+        "\"name\":\"sh\",\"input\":{}}]},{\"role\":\"user\",\"content\":[{\"type\":"
+        "\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"ok\"}]}";
+    static const char tail_turn[] = "{\"system\":\"S\\n\\nB\",\"messages\":[{\"role\":\"user\","
+                                    "\"content\":[{\"type\":\"text\",\"text\":\"T\"},{\"type\":"
+                                    "\"text\",\"text\":\"fix CI\"}]}";
+    char body[1024], want[1024];
+    wf_use(&mp_wire_messages, "B");
+    wf_use_tail("T");
+    for (int rounds = 1; rounds <= 3; rounds++) {
+        snprintf(body, sizeof(body), "%s", start);
+        snprintf(want, sizeof(want), "%s", tail_turn);
+        for (int k = 0; k < rounds; k++) {
+            strcat(body, round);
+            strcat(want, round);
+        }
+        strcat(body, "]}");
+        strcat(want, "]}");
+        char *out = wf_spliced(body, NULL, 0);
+        ck_assert_str_eq(out, want);
+        free(out);
+    }
+    /* tool results and text in one message: the tail after the results */
+    char *out = wf_spliced(
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+        "\"tool_use_id\":\"a\"}, {\"type\":\"tool_result\",\"tool_use_id\":\"b\"},{\"type\":"
+        "\"text\",\"text\":\"q\"}]}]}",
+        NULL, 0);
+    ck_assert_str_eq(out, "{\"system\":\"B\",\"messages\":[{\"role\":\"user\",\"content\":[{"
+                          "\"type\":\"tool_result\",\"tool_use_id\":\"a\"}, {\"type\":"
+                          "\"tool_result\",\"tool_use_id\":\"b\"},{\"type\":\"text\",\"text\":"
+                          "\"T\"},{\"type\":\"text\",\"text\":\"q\"}]}]}");
+    free(out);
+    wf_use(&mp_wire_messages, "B\nC");
+}
+END_TEST
 
 Suite *mp_test_suite(void);
 
@@ -185,10 +233,10 @@ START_TEST(test_messages_tail_in_newest_user_turn)
                      "\"type\":\"text\",\"text\":\"T\"},{\"type\":\"text\",\"text\":\"q\\\"\"}]}"
                      "],\"system\":\"S\\n\\nB\"}");
     free(out);
-    /* an empty array, no system */
+    /* an empty array has no text, no system: joined in a new system */
     out = wf_spliced("{\"messages\":[{\"role\":\"user\",\"content\":[ ]}]}", NULL, 0);
-    ck_assert_str_eq(out, "{\"system\":\"B\",\"messages\":[{\"role\":\"user\",\"content\":[{"
-                          "\"type\":\"text\",\"text\":\"T\"} ]}]}");
+    ck_assert_str_eq(out, "{\"system\":\"B\\n\\nT\",\"messages\":[{\"role\":\"user\","
+                          "\"content\":[ ]}]}");
     free(out);
     /* no user message: joined to the block */
     out = wf_spliced("{\"system\":\"S\",\"messages\":[]}", NULL, 0);
@@ -208,6 +256,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_messages_array_system_gets_a_block_after_the_clients);
     tcase_add_test(tc, test_messages_bad_requests);
     tcase_add_test(tc, test_messages_tail_in_newest_user_turn);
+    tcase_add_test(tc, test_messages_tail_never_before_tool_results);
     tcase_add_test(tc, test_messages_text_and_new_user_messages);
     tcase_add_test(tc, test_messages_reply_body);
     tcase_add_test(tc, test_messages_stream);

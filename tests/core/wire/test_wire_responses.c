@@ -40,6 +40,18 @@ START_TEST(test_responses_tail)
     ck_assert_str_eq(out, "{\"previous_response_id\":\"r\",\"instructions\":\"I\\n\\nB\\n\\nT\","
                           "\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}");
     free(out);
+    /* a tool loop: function calls and their outputs after the question
+       keep the tail before it, never between a call and its output */
+    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"q\"},{\"type\":"
+                     "\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                     "{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}",
+                     NULL, 0);
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+                          "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
+                          "\"q\"},{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\","
+                          "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
+                          "\"c\",\"output\":\"x\"}]}");
+    free(out);
     wf_use_tail("");
 }
 END_TEST

@@ -15,6 +15,31 @@
 #include "wire.h"
 #include "wire_fixture.h"
 
+/* A tool loop: the tail stays before the user message that began it,
+ * never between the assistant's tool_calls and their tool messages, and
+ * a user message without text (an image alone) is not its place. */
+START_TEST(test_splice_chat_tail_stays_with_the_question)
+{
+    wf_use(&mp_wire_chat, "B");
+    wf_use_tail("T");
+    char *out = wf_spliced(
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"fix CI\"},{\"role\":\"assistant\","
+        "\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\"}]},{\"role\":"
+        "\"tool\",\"tool_call_id\":\"c1\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":"
+        "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}}]}]}",
+        NULL, 0);
+    ck_assert_str_eq(out,
+                     "{\"messages\":[{\"role\":\"system\",\"content\":\"B\"},{\"role\":"
+                     "\"system\",\"content\":\"T\"},{\"role\":\"user\",\"content\":\"fix CI\"},"
+                     "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+                     "\"type\":\"function\"}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\","
+                     "\"content\":\"ok\"},{\"role\":\"user\",\"content\":[{\"type\":"
+                     "\"image_url\",\"image_url\":{\"url\":\"u\"}}]}]}");
+    free(out);
+    wf_use_tail("");
+}
+END_TEST
+
 Suite *mp_test_suite(void);
 
 static const struct mp_wire_pick PAIR[] = {{MP_ROLE_USER, "old", 3, false},
@@ -231,6 +256,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_splice_flatten_equals_the_iovecs);
     tcase_add_test(tc, test_splice_chat_bytes);
     tcase_add_test(tc, test_splice_chat_tail);
+    tcase_add_test(tc, test_splice_chat_tail_stays_with_the_question);
     suite_add_tcase(s, tc);
     return s;
 }
