@@ -34,6 +34,7 @@ struct mp_metrics_shard {
     counter memory_reads[MP_MEMREAD_COUNT];
     counter relevance_postings, relevance_capped;
     counter client_tasks[MP_TASK_KINDS];
+    counter temporary_chats;
     counter searches[MP_SEARCH_COUNT];
     counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
     counter mcp_tools[MP_MCPT_COUNT][2]; /* error, ok */
@@ -258,6 +259,11 @@ void mp_metrics_mcp_tool(struct mp_metrics_shard *s, enum mp_mcp_tool tool, bool
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind)
 {
     bump(&s->client_tasks[kind < MP_TASK_KINDS ? kind : MP_TASK_OTHER]);
+}
+
+void mp_metrics_temporary_chat(struct mp_metrics_shard *s)
+{
+    bump(&s->temporary_chats);
 }
 
 void mp_metrics_memory_read(struct mp_metrics_shard *s, enum mp_memory_read_result result)
@@ -733,6 +739,12 @@ static void render_memory(struct mp_metrics *m, struct text *t)
     for (int k = 0; k < MP_TASK_KINDS; k++)
         put(t, "memproxy_client_tasks_total{kind=\"%s\"} %llu\n", mp_clienttask_kind_name(k),
             (unsigned long long)SUM(m, client_tasks[k]));
+    put(t,
+        "# HELP memproxy_temporary_chats_total Temporary chats forwarded with memory read and "
+        "nothing of them recorded.\n"
+        "# TYPE memproxy_temporary_chats_total counter\n"
+        "memproxy_temporary_chats_total %llu\n",
+        (unsigned long long)SUM(m, temporary_chats));
     put(t, "# HELP memproxy_memory_reads_total Requests' memory reads by result (hit: injected).\n"
            "# TYPE memproxy_memory_reads_total counter\n");
     for (int r = 0; r < MP_MEMREAD_COUNT; r++)

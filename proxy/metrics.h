@@ -112,6 +112,9 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* A request found to be a client's background task (core/wire/clienttask.h),
  * forwarded without memory: memproxy_client_tasks_total{kind}. */
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
+/* A temporary chat (core/wire/convid.h) forwarded with memory read and its
+ * turn not recorded: memproxy_temporary_chats_total. */
+void mp_metrics_temporary_chat(struct mp_metrics_shard *s);
 /* A request's conversation head (core/wire/inject.h, plane/convtab.h):
  * memproxy_conversation_heads_total{result}. */
 enum mp_conv_head_result {

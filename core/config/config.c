@@ -158,6 +158,7 @@ static const struct key_def keys[] = {
     {"memory", "task_detection", K_BOOL, FIELD(memory.task_detection), 0, 0, NULL},
     {"memory", "task_header", K_OPTTOKEN, FIELD(memory.task_header), 0, 0, NULL},
     {"memory", "task_patterns", K_OPTPATH, FIELD(memory.task_patterns), 0, 0, NULL},
+    {"memory", "record_temporary_chats", K_BOOL, FIELD(memory.record_temporary_chats), 0, 0, NULL},
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
     {"storage", "sync", K_ENUM, FIELD(storage.sync), 0, 0, sync_names},

@@ -166,6 +166,9 @@ struct mp_config {
         char task_header[MP_CONFIG_NAME_MAX];   /* X-OpenWebUI-Task; "" = none */
         char task_patterns[MP_CONFIG_PATH_MAX]; /* "" = the built-in defaults; else a file */
         struct mp_clienttask_patterns task_pattern_set; /* read from it (the proxy's job) */
+        /* Temporary chats (core/wire/convid.h): memory read, the turn not
+         * recorded unless this is set */
+        bool record_temporary_chats; /* false */
     } memory;
     struct {
         char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */

@@ -172,3 +172,12 @@ size_t mp_convid_name(const struct mp_convid *c, char *out, size_t cap)
     memcpy(out, buf, n < cap ? n : cap);
     return n;
 }
+
+bool mp_convid_temporary(const struct mp_convid_headers *h)
+{
+    static const char prefix[] = MP_CONVID_TEMPORARY_PREFIX;
+    const size_t n = sizeof(prefix) - 1;
+    if (h == NULL || h->value[MP_CONVID_OPENWEBUI] == NULL || h->len[MP_CONVID_OPENWEBUI] < n)
+        return false;
+    return memcmp(h->value[MP_CONVID_OPENWEBUI], prefix, n) == 0;
+}

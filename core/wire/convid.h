@@ -3,6 +3,7 @@
  * (the prompt cache, docs/memory.md "Conversations"). A pure rule over the
  * request's headers and its scan; it keys nothing with the user (the proxy
  * digests the identity together with the user's key) and keeps no state.
+ * It also tells a client's temporary chat (mp_convid_temporary).
  *
  * The rule, first that applies:
  *   1. CLIENT: the client's own id, in this order: the X-OpenWebUI-Chat-Id
@@ -46,7 +47,8 @@ enum mp_convid_kind {
 /* The client's id headers' values, as received (borrowed, not
  * NUL-terminated; NULL when absent), in the rule's order:
  * X-OpenWebUI-Chat-Id, x-claude-code-session-id, session-id. */
-#define MP_CONVID_HEADERS 3
+#define MP_CONVID_HEADERS   3
+#define MP_CONVID_OPENWEBUI 0 /* X-OpenWebUI-Chat-Id's place */
 struct mp_convid_headers {
     const char *value[MP_CONVID_HEADERS];
     size_t len[MP_CONVID_HEADERS];
@@ -84,5 +86,16 @@ bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *le
  * needs (MP_CONVID_NAME_MAX always suffices). */
 #define MP_CONVID_NAME_MAX (2 + 32 + 1 + MP_CONVID_ID_MAX)
 size_t mp_convid_name(const struct mp_convid *c, char *out, size_t cap);
+
+/* Whether the request is a temporary chat: one its client keeps nowhere,
+ * which the user expects forgotten. Open WebUI names a temporary chat
+ * "local:" and the browser's socket id in X-OpenWebUI-Chat-Id (a chat it
+ * saves has a UUID; it saves no "local:" chat). The prefix is compared as
+ * Open WebUI writes it (lower case), whatever follows (nothing too) and
+ * however long (MP_CONVID_ID_MAX caps ids for keying only). h: the
+ * client's id headers (borrowed; NULL: none). Headers only: no client
+ * checked marks a temporary chat in the body it sends upstream. */
+#define MP_CONVID_TEMPORARY_PREFIX "local:"
+bool mp_convid_temporary(const struct mp_convid_headers *h);
 
 #endif

@@ -163,6 +163,7 @@ static void fail(struct mp_reqmem *m, struct mp_loop *loop, const char *code)
 static void apply_user_mode(struct mp_reqmem *m, enum mp_user_mode mode)
 {
     mp_usermode_access(m->control, mode, &m->reads, &m->writes);
+    m->writes = m->writes && !m->temporary;
     if (!m->reads && !m->writes)
         m->mode = MP_MEMORY_OFF;
 }
@@ -501,6 +502,15 @@ void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind)
     mp_metrics_client_task(loop->shard, (enum mp_clienttask_kind)kind);
 }
 
+void mp_reqmem_skip_temporary(struct mp_reqmem *m, struct mp_loop *loop)
+{
+    m->temporary = true;
+    m->writes = false;
+    if (!m->reads)
+        m->mode = MP_MEMORY_OFF; /* X-Memory: write: nothing left to do */
+    mp_metrics_temporary_chat(loop->shard);
+}
+
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg)
 {
@@ -568,13 +578,15 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     const char *first = m->error != NULL ? m->error : m->turn_error;
     const char *second = m->error != NULL ? m->turn_error : NULL;
     bool ex = m->explain_id[0] != '\0';
+    /* what was skipped and why: a client task, or a temporary chat's recording */
+    const char *skip = m->task >= 0 ? "client_task:" : m->temporary ? "temporary_chat" : NULL;
     int n = snprintf(
-        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s",
+        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s",
         mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
         first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
         second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
-        m->task >= 0 ? "X-Memory-Skipped: client_task:" : "",
-        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", m->task >= 0 ? "\r\n" : "",
+        skip != NULL ? "X-Memory-Skipped: " : "", skip != NULL ? skip : "",
+        m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", skip != NULL ? "\r\n" : "",
         ex ? "X-Memory-Explain-Id: " : "", ex ? m->explain_id : "", ex ? "\r\n" : "");
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

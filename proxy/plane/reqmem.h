@@ -68,6 +68,7 @@ struct mp_reqmem {
     const char *turn_error; /* static code of the turn's recording (queue_full, a
                                write error), or NULL: listed after error */
     int task;               /* a client task's kind (X-Memory-Skipped), or -1: none */
+    bool temporary;         /* a temporary chat not recorded (X-Memory-Skipped) */
     uint32_t injected_tokens;
     /* the memory spliced into the client's body (owned; no piece: none,
        send the client's), and its contiguous copy once asked for */
@@ -145,6 +146,13 @@ int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, 
  * (core/wire/clienttask.h): memory off (nothing read, injected or recorded),
  * X-Memory-Skipped: client_task:<kind> on the reply, counted. */
 void mp_reqmem_skip_task(struct mp_reqmem *m, struct mp_loop *loop, int kind);
+
+/* The request is a temporary chat (core/wire/convid.h) that [memory]
+ * record_temporary_chats does not record: memory is read and injected as
+ * for any request, nothing of the turn is recorded (whatever the user's
+ * own setting), X-Memory-Skipped: temporary_chat on the reply, counted.
+ * Only for a request whose turn would be recorded (m->writes). */
+void mp_reqmem_skip_temporary(struct mp_reqmem *m, struct mp_loop *loop);
 
 /* Checks the body is a chat request memory can work with (else
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "clienttask.h"
+#include "convid.h"
 #include "http_lex.h"
 #include "http_resp.h"
 #include "net/access.h"
@@ -1075,6 +1076,19 @@ static void skip_client_task(struct mp_request *r, const char *body)
         mp_reqmem_skip_task(&r->mem, r->loop, kind);
 }
 
+/* A temporary chat (core/wire/convid.h) is read as any chat but recorded
+ * only with [memory] record_temporary_chats. Only a request whose turn
+ * would be recorded is looked at (not a client task, not X-Memory: read). */
+static void skip_temporary_chat(struct mp_request *r)
+{
+    struct mp_convid_headers hd;
+    if (r->loop->cfg->memory.record_temporary_chats || !r->mem.writes)
+        return;
+    mp_convlook_headers(r->head, &hd);
+    if (mp_convid_temporary(&hd))
+        mp_reqmem_skip_temporary(&r->mem, r->loop);
+}
+
 static struct mp_request *request_new(struct mp_conn *c, const struct mp_http_request_head *head,
                                       size_t body_len)
 {
@@ -1167,6 +1181,7 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         r->mem.wire = mp_route_wire(route);
         r->mem.route_api = r->anthropic ? MP_LLM_ANTHROPIC : MP_LLM_OPENAI;
         skip_client_task(r, body);
+        skip_temporary_chat(r);
         conversation_headers(r);
         mp_conn_attach(c, r, on_abort);
         if (mp_reqmem_inject(&r->mem, r->loop, body, body_len, on_memory_read, r) == MP_AGAIN)

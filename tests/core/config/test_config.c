@@ -92,6 +92,7 @@ START_TEST(test_config_defaults_match_contract)
     ck_assert_double_eq(cfg.memory.min_confidence, 0.7);
     ck_assert_uint_eq(cfg.memory.context_budget_tokens, 1500);
     ck_assert_uint_eq(cfg.memory.queue_max, 10000);
+    ck_assert(!cfg.memory.record_temporary_chats); /* issue 50: read, not recorded */
     ck_assert_str_eq(cfg.storage.path, "./data");
     ck_assert_uint_eq(cfg.storage.map_size_mb, 1024);
     ck_assert_int_eq(cfg.storage.sync, MP_SYNC_FULL);
@@ -873,6 +874,17 @@ START_TEST(test_config_set_inject_pii_bool)
 }
 END_TEST
 
+START_TEST(test_config_set_record_temporary_chats_bool)
+{
+    static const char *const bad[] = {"sometimes", "2", "", NULL};
+    ck_assert_int_eq(set("memory", "record_temporary_chats", "true"), MP_OK);
+    ck_assert(cfg.memory.record_temporary_chats);
+    ck_assert_int_eq(set("memory", "record_temporary_chats", "off"), MP_OK);
+    ck_assert(!cfg.memory.record_temporary_chats);
+    expect_set("memory", "record_temporary_chats", bad, MP_EINVAL);
+}
+END_TEST
+
 START_TEST(test_config_set_tenant_from_names)
 {
     static const char *const bad[] = {"api-key", "apikey", "header", "", NULL};
@@ -1470,6 +1482,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_set_sweep_interval_bounds);
     tcase_add_test(tc, test_config_set_pii_mode_names);
     tcase_add_test(tc, test_config_set_inject_pii_bool);
+    tcase_add_test(tc, test_config_set_record_temporary_chats_bool);
     tcase_add_test(tc, test_config_set_tenant_from_names);
     tcase_add_test(tc, test_config_set_encryption_key_file);
     tcase_add_test(tc, test_config_set_user_signature_key);

@@ -192,6 +192,50 @@ START_TEST(test_convid_name_and_limits)
 }
 END_TEST
 
+/* Open WebUI's temporary chat: X-OpenWebUI-Chat-Id starting "local:", as
+ * Open WebUI writes it; no other header, and no body, makes one. */
+START_TEST(test_convid_temporary_is_openwebui_local_id)
+{
+    static const char *const yes[] = {"local:pZ2bJ4y0aF1kLqAAAAB", "local:", "local:undefined",
+                                      NULL};
+    static const char *const no[] = {"3f1c0b9e-7d7e-4c2b-9a55-1f0f2a6c8e11",
+                                     "Local:x",
+                                     "LOCAL:x",
+                                     "local",
+                                     "loca",
+                                     " local:x",
+                                     "channel:c1",
+                                     "",
+                                     NULL};
+    static char big[MP_CONVID_ID_MAX + 64];
+    struct mp_convid_headers h = {{NULL, NULL, NULL}, {0, 0, 0}};
+    ck_assert(!mp_convid_temporary(NULL));
+    ck_assert(!mp_convid_temporary(&h));
+    for (size_t i = 0; yes[i] != NULL; i++) {
+        h.value[0] = yes[i];
+        h.len[0] = strlen(yes[i]);
+        ck_assert_msg(mp_convid_temporary(&h), "%s", yes[i]);
+    }
+    for (size_t i = 0; no[i] != NULL; i++) {
+        h.value[0] = no[i];
+        h.len[0] = strlen(no[i]);
+        ck_assert_msg(!mp_convid_temporary(&h), "%s", no[i]);
+    }
+    /* the length is the header's, not a NUL's: "local:" cut short is not one */
+    h.value[0] = "local:x";
+    h.len[0] = 5;
+    ck_assert(!mp_convid_temporary(&h));
+    /* Claude Code's and Codex's session ids are never temporary, whatever they say */
+    h = (struct mp_convid_headers){{NULL, "local:x", "local:y"}, {0, 7, 7}};
+    ck_assert(!mp_convid_temporary(&h));
+    /* any length: the id cap is for keying */
+    memset(big, 'k', sizeof(big));
+    memcpy(big, "local:", 6);
+    h = (struct mp_convid_headers){{big, NULL, NULL}, {sizeof(big), 0, 0}};
+    ck_assert(mp_convid_temporary(&h));
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("convid");
@@ -203,6 +247,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_convid_messages_system_and_session);
     tcase_add_test(tc, test_convid_tool_rounds_resend);
     tcase_add_test(tc, test_convid_name_and_limits);
+    tcase_add_test(tc, test_convid_temporary_is_openwebui_local_id);
     suite_add_tcase(s, tc);
     return s;
 }
