@@ -200,17 +200,48 @@ class Agent:
         return None
 
 
-class AgentLoops(mh.MemCase):
+BACKEND = os.environ.get('MPTEST_BACKEND', 'lmdb')
+
+
+class ConvCase(mh.MemCase):
+    """A proxy of each test's own on the backend MPTEST_BACKEND names: LMDB
+    (the default), or PostgreSQL on a throwaway cluster of the class's
+    (tests/proxy/meson.build runs this file on both)."""
+
+    PROXY_CONFIG = {'workers': 1}  # the class's proxy goes unused: tests start their own
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = None
+        if BACKEND == 'postgres':
+            from test_postgres import Cluster
+            cls.pg = Cluster()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if cls.pg is not None:
+            cls.pg.stop()
+
+    def own_proxy(self, workers=1, memory=None, **kw):
+        memory = dict({'mode': 'hybrid'}, **(memory or {}))
+        sections = dict({'anthropic': {'base_url': anthropic_root(self.fake)}},
+                        **kw.pop('sections', {}))
+        if self.pg is not None:
+            kw['storage'] = {'backend': 'postgres', 'postgres_url': self.pg.url}
+            memory.setdefault('job_lease_seconds', 5)
+        return self.start_proxy(workers=workers, memory=memory, sections=sections, **kw)
+
+
+class AgentLoops(ConvCase):
     """An agent's tool loop of four rounds on each API, streamed and not,
     on its conversation's first turn and on a later one, for a user whose
     matching memory is larger than the head's share."""
 
-    PROXY_CONFIG = {'workers': 1}
-
     def setUp(self):
         super().setUp()
-        self.p = self.start_proxy(workers=1, memory={'mode': 'hybrid'},
-                                  sections={'anthropic': {'base_url': anthropic_root(self.fake)}})
+        self.p = self.own_proxy()
 
     def remember(self, user):
         for key, value in FACTS:
