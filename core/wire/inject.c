@@ -330,15 +330,18 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 
 /* The tail's plan: every section but the summary (nor the buffer with
  * upstream state, or for a client that resends its conversation when a
- * summary is kept) within what the head leaves, without the head's facts. */
+ * summary is kept) within what the head leaves, without the head's facts;
+ * the summary too when it was written after the kept head was built
+ * (summary_later: the head keeps its bytes, the new summary reaches the
+ * conversation here). */
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, bool resends, const struct mp_inject_tail *kept,
-                       struct mp_recall_plan *rp)
+                       uint32_t head_tokens, bool resends, bool summary_later,
+                       const struct mp_inject_tail *kept, struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
-    tp.sections = p->sections & ~MP_RECALL_SUMMARY;
+    tp.sections = summary_later ? p->sections : p->sections & ~MP_RECALL_SUMMARY;
     /* no replay where the upstream holds the conversation, nor, where a
        summary carries the older turns, for a client that resends its own:
        a replay that slides with every recorded turn would change the bytes
@@ -530,8 +533,10 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
                                    .now_ms = now_ms,
                                    .held = *held,
                                    .nheld = (*h)->nfacts};
+    bool summary_later =
+        conv->reused && summary_time(um) != 0 && summary_time(um) != (*h)->summary_at_ms;
     *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
-                       !conv->head_summary_only, *kept, rp);
+                       !conv->head_summary_only, summary_later, *kept, rp);
     return *trc == MP_NOTFOUND ? MP_OK : *trc;
 }
 

@@ -117,8 +117,9 @@ bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struc
  * (no correction, erasure or retention purge since: an erased value never
  * goes upstream again); else a new head is built, as on a conversation's
  * first turn. A summary the memory jobs fold on does not rebuild the head
- * of a client that resends its conversation (the turns folded in are in
- * its request); a session's head (head_summary_only: the summary is that
+ * of a client that resends its conversation (its bytes stay cached): the
+ * new summary goes in the tail instead, within the tail's budget, until
+ * the head is rebuilt; a session's head (head_summary_only: the summary is that
  * client's context) follows the summary: same updated_at_ms, or none then
  * and now.
  *

@@ -299,5 +299,54 @@ class AgentLoops(ConvCase):
                     self.loop(api, stream, earlier)
 
 
+def tail_start(body, question):
+    """Where memory for the question begins in an upstream chat body (its
+    tail message right before the question's message), or where the
+    question's message does when it has none."""
+    q = body.rindex(b'{"role":"user","content":%s' % json.dumps(question).encode())
+    openers = [body.rfind(o, 0, q) for o in mh.TAIL_OPENERS]
+    at = max(openers)
+    return at if at >= 0 and body[q - 1:q] == b',' else q
+
+
+class WhatHappensMeanwhile(ConvCase):
+    """What memory learns while a conversation is open reaches its next
+    turn through the tail, and the bytes before the tail stay what the
+    previous turn sent (the prefix the provider cached)."""
+
+    def chat(self, user, msgs, chat_id=None):
+        tag = uuid.uuid4().hex
+        extra = [('X-OpenWebUI-Chat-Id', chat_id)] if chat_id else []
+        body, _ = mh.build_chat(msgs)
+        r = self.p.request('POST', mh.CHAT, mh.chat_headers(user, tag=tag, extra=extra), body)
+        self.assertEqual(r.status, 200, r)
+        reply = r.json()['choices'][0]['message']['content']
+        return mh.upstream_of(self.fake, mh.Sent(tag, b'', None, None))['body'].encode(), reply
+
+    def test_a_summary_folded_later_reaches_the_tail(self):
+        self.p = self.own_proxy(memory={'buffer_messages': 2, 'summarize_at': 2})
+        user = mh.uid('fold')
+        self.chat(user, [mh.user_msg('I use ChromaDB as my vector store.')])
+        mh.wait_memory(self.p, user, lambda m: 'ChromaDB' in (m['summary']['text'] or ''),
+                       what='the first summary')
+        system = {'role': 'system', 'content': 'You are a helpful assistant.'}
+        msgs = [system, mh.user_msg('Hello there.')]
+        _, reply = self.chat(user, msgs, 'chat-b')
+        msgs += [mh.asst_msg(reply), mh.user_msg('Which vector store do I use?')]
+        before, reply = self.chat(user, msgs, 'chat-b')
+        self.assertIn(b'ChromaDB', before)
+        # meanwhile, in another chat: the summary folds on
+        self.chat(user, [mh.user_msg('I moved to Lisbon last spring.')])
+        mh.wait_memory(self.p, user, lambda m: 'Lisbon' in (m['summary']['text'] or ''),
+                       what='the summary folded on')
+        msgs += [mh.asst_msg(reply), mh.user_msg('Where do I live now?')]
+        after, _ = self.chat(user, msgs, 'chat-b')
+        cut = tail_start(before, 'Which vector store do I use?')
+        self.assertEqual(after[:cut], before[:cut], 'the bytes before the tail changed')
+        tail = after[tail_start(after, 'Where do I live now?'):]
+        self.assertIn(b'Lisbon', tail, 'the new summary did not reach the tail')
+        self.assertNotIn(b'Lisbon', after[:cut])
+
+
 if __name__ == '__main__':
     harness.main('proxy_conversations')
