@@ -36,7 +36,20 @@ enum mp_trust {
 
 /* A buffered message. Provenance: role, request_id, model and the two
  * times; its trust class follows from its role
- * (mp_usermem_trust_of_role()) and its confidence is 1 (verbatim text). */
+ * (mp_usermem_trust_of_role()) and its confidence is 1 (verbatim text).
+ *
+ * Its conversation (docs/memory.md "Conversations"): the request that
+ * recorded it belonged to the conversation whose key (a SHA-256 of the
+ * user's store key and the identity core/wire/convid.h's rule gave) is
+ * the 32 bytes K; conv is K[0..8) read as a big-endian number, so that
+ * conv printed as 16 hex digits is the key's first 16 hex digits. Both
+ * messages of a turn carry the same. conv 0: not known (a message
+ * recorded before the store kept conversations, an import line without
+ * one). conv_kind: the rule that gave it, an enum mp_convid_kind value
+ * (MP_CONVID_CLIENT .. MP_CONVID_SESSION; the proxy keys a
+ * previous_response_id chain as the user's session), 0 with conv 0.
+ * MP_CONVID_SESSION: a client that sends only its newest message, whose
+ * earlier turns are not in its request. */
 struct mp_mem_message {
     enum mp_role role;
     char *content;
@@ -47,6 +60,8 @@ struct mp_mem_message {
     char request_id[MP_REQUEST_ID_MAX + 1]; /* the turn that produced it */
     char model[MP_MODEL_NAME_MAX + 1];      /* the chat model of that turn ("" if unknown) */
     bool pii;                               /* holds likely personal data */
+    uint64_t conv;                          /* the conversation's digest (above); 0: unknown */
+    uint8_t conv_kind;                      /* enum mp_convid_kind; 0: unknown */
 };
 
 struct mp_mem_entity {

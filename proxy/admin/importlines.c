@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+#include "plane/convlook.h"
 #include "rfc3339.h"
 #include "status.h"
 #include "utf8.h"
@@ -76,6 +78,29 @@ static char *dup_cut(const char *s, size_t n, size_t max, size_t *out_len)
     return d;
 }
 
+/* A message's optional conversation, as the export writes it:
+ * "conversation" 16 hex digits (or null), "conversation_rule" a rule's
+ * name (or null), only with a conversation. */
+static int parse_conversation(json_t *o, struct mp_import_item *it, const char **why)
+{
+    size_t n = 0;
+    bool present;
+    unsigned char b[8];
+    const char *c = str_member(o, "conversation", &n, &present);
+    if (present && !json_is_null(json_object_get(o, "conversation")) &&
+        (c == NULL || n != 16 || mp_hex_decode(c, sizeof(b), b) != MP_OK))
+        return (*why = "conversation", MP_EINVAL);
+    for (size_t i = 0; c != NULL && i < sizeof(b); i++)
+        it->conv = (it->conv << 8) | b[i];
+    const char *r = str_member(o, "conversation_rule", &n, &present);
+    if (!present || json_is_null(json_object_get(o, "conversation_rule")))
+        return MP_OK;
+    for (int k = MP_CONVID_CLIENT; c != NULL && k <= MP_CONVID_SESSION; k++)
+        if (str_is(r, n, mp_convlook_rule((enum mp_convid_kind)k)))
+            it->conv_kind = (uint8_t)k;
+    return it->conv_kind != 0 ? MP_OK : (*why = "conversation_rule", MP_EINVAL);
+}
+
 /* Content may hold any character a recorded turn may, NUL included, so
  * that every export imports back. */
 static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
@@ -94,6 +119,8 @@ static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, c
         return (*why = "content", MP_EINVAL);
     if (parse_time(o, "at", now_ms, &it->at_ms, &present) != MP_OK)
         return (*why = "at", MP_EINVAL);
+    if (parse_conversation(o, it, why) != MP_OK)
+        return MP_EINVAL;
     it->text = dup_cut(c, n, MP_MESSAGE_CONTENT_MAX, &it->text_len);
     return it->text != NULL ? MP_OK : MP_ENOMEM;
 }

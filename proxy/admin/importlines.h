@@ -6,7 +6,10 @@
  *   {"type":"fact","key":"...","value":"...","at":"<RFC 3339>","confidence":0.9}
  *
  * Both take an optional "id" (a string of 1..256 bytes) that makes a
- * second import of the line a no-op. A fact's time may be given as
+ * second import of the line a no-op. A message takes an optional
+ * "conversation" (16 hex digits: core/memory/usermem.h's conv; null: none)
+ * and, with it, "conversation_rule" ("client", "chain", "leading" or
+ * "session"; null: not known), as the admin export writes them. A fact's time may be given as
  * "observed_at" instead of "at", and its confidence is optional (1 when
  * absent), so the admin export's fact lines import as they are. Lines of
  * A settings line, {"type":"settings","mode":"auto"|"read"|"off"}, sets the
@@ -38,6 +41,8 @@ struct mp_import_item {
     double confidence;
     enum mp_user_mode mode; /* settings: the user's own setting */
     int64_t at_ms;
+    uint64_t conv;     /* messages: the conversation's digest (0: none given) */
+    uint8_t conv_kind; /* ... and its rule (enum mp_convid_kind; 0: none given) */
     bool has_id;
     char id[MP_IMPORT_ID_MAX + 1];
 };
@@ -50,7 +55,8 @@ struct mp_import_batch {
 /* Parses body[0..len) received at now_ms. MP_OK with *out (free with
  * mp_import_batch_free()); MP_EINVAL with *bad_line (1-based) and why (a
  * static reason naming the field: "not a JSON object", "type", "role",
- * "content", "key", "value", "at", "confidence", "id", "mode"); MP_ENOMEM.
+ * "content", "key", "value", "at", "confidence", "id", "mode",
+ * "conversation", "conversation_rule"); MP_ENOMEM.
  * Strings are compared whole: "user\u0000x" is no role. Message content
  * (any characters, NUL included, as a recorded turn's) longer than
  * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded

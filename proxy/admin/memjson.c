@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plane/convlook.h"
 #include "status.h"
 #include "userkey.h"
 #include "utf8.h"
@@ -115,6 +116,20 @@ json_t *mp_memjson_entity(const struct mp_mem_entity *e, enum mp_memjson_detail 
     return done(o, f);
 }
 
+/* A message's conversation: its digest as 16 hex digits and its rule's
+ * name, both null when not known. */
+static int set_conversation(json_t *o, const struct mp_mem_message *m)
+{
+    char hex[17];
+    bool known = m->conv != 0 || m->conv_kind != 0;
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)m->conv);
+    int f = set(o, "conversation", known ? json_string(hex) : json_null());
+    return f |
+           set(o, "conversation_rule",
+               m->conv_kind != 0 ? json_string(mp_convlook_rule((enum mp_convid_kind)m->conv_kind))
+                                 : json_null());
+}
+
 json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detail d)
 {
     json_t *o = json_object();
@@ -132,6 +147,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
         f |= set(o, "source_role", json_string(role_name(m->role)));
         f |= set(o, "trust", json_string(mp_memjson_trust_name(mp_usermem_trust_of_role(m->role))));
         f |= set(o, "confidence", json_real(1.0));
+        f |= set_conversation(o, m);
     }
     return done(o, f);
 }

@@ -19,8 +19,11 @@
  *   summary {text, updated_at}.
  * - ADMIN, the admin API: every field of the item. Entity adds recorded_at,
  *   source_role, model and request_id; message adds recorded_at,
- *   request_id, model and pii; summary adds observed_at, request_id, model
- *   and pii. An empty request_id or model shows as null. */
+ *   request_id, model, pii, conversation (its conv as 16 hex digits:
+ *   core/memory/usermem.h) and conversation_rule ("client", "chain",
+ *   "leading", "session": plane/convlook.h), both null when not known;
+ *   summary adds observed_at, request_id, model and pii. An empty
+ *   request_id or model shows as null. */
 enum mp_memjson_detail { MP_MEMJSON_USER, MP_MEMJSON_ADMIN };
 
 /* Every builder returns a new reference (the caller owns it, json_decref()),

@@ -172,8 +172,13 @@ static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role 
     klen = mp_utf8_cut_marked(kept, klen, MP_MESSAGE_CONTENT_MAX); /* marked with an ellipsis */
     p->texts[p->n] = kept;
     struct mp_mem_message *m = &p->msgs[p->n++];
-    *m = (struct mp_mem_message){
-        .role = role, .content = kept, .content_len = klen, .at_ms = turn->at_ms, .pii = pii};
+    *m = (struct mp_mem_message){.role = role,
+                                 .content = kept,
+                                 .content_len = klen,
+                                 .at_ms = turn->at_ms,
+                                 .pii = pii,
+                                 .conv = turn->conv,
+                                 .conv_kind = turn->conv_kind};
     memcpy(m->request_id, turn->request_id, sizeof(m->request_id));
     memcpy(m->model, turn->model, sizeof(m->model));
 }

@@ -42,6 +42,11 @@ struct mp_turn {
     enum mp_llm_api auth_api;
     char *auth;
     size_t auth_len;
+    /* The request's conversation, given to both messages
+     * (core/memory/usermem.h: mp_mem_message's conv and conv_kind; 0 and 0:
+     * not known). The caller fills it. */
+    uint64_t conv;
+    uint8_t conv_kind;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
     int64_t at_ms;
@@ -61,7 +66,7 @@ struct mp_turn_auth {
  * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
  * (borrowed), auth what it lends memory jobs (borrowed),
  * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
- * caller fills summarize, extract and at_ms. Returns MP_OK with *out
+ * caller fills conv, conv_kind, summarize, extract and at_ms. Returns MP_OK with *out
  * (caller frees with mp_turn_free() unless it hands it over);
  * MP_NOTFOUND when the request carries no new user message with text
  * (nothing to remember); MP_EINVAL when the body is not a chat request;

@@ -24,6 +24,14 @@ void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_conv
     }
 }
 
+uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < 8; i++)
+        d = (d << 8) | key[i];
+    return d;
+}
+
 const char *mp_convlook_rule(enum mp_convid_kind kind)
 {
     return kind == MP_CONVID_CLIENT    ? "client"

@@ -33,6 +33,11 @@ struct mp_convlook {
 struct mp_http_request_head;
 void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out);
 
+/* The digest a recorded message keeps of its conversation
+ * (core/memory/usermem.h: mp_mem_message's conv): the key's first 8
+ * bytes read as a big-endian number. */
+uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN]);
+
 /* The rule's name: "client", "chain", "leading" or "session". */
 const char *mp_convlook_rule(enum mp_convid_kind kind);
 

@@ -441,6 +441,10 @@ static void apply_found(struct mp_reqmem *m, int status)
     struct mp_loop *loop = m->loop;
     struct mp_reqmem_found *f = &m->found;
     bool reading = m->reads;
+    if (status == MP_OK && f->conv_known) { /* for the turn (mp_reqmem_record) */
+        m->conv = mp_convlook_digest(f->conv_key);
+        m->conv_kind = (uint8_t)f->conv_kind;
+    }
     if (status == MP_OK)
         keep_explanation(m, f);
     if (status != MP_OK) {
@@ -660,6 +664,29 @@ static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
     return *owned;
 }
 
+/* The turn's conversation when the read did not find it (it did not run:
+ * X-Memory: write, nothing stored yet, a failed read): the rule over the
+ * body, scanned again (another request on the loop may have used
+ * wire_msgs since), peeking at the worker's resenders, marking nothing. */
+static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
+                        struct mp_turn *t)
+{
+    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
+    struct mp_chatreq req;
+    struct mp_convlook look;
+    if (m->conv_kind == 0 &&
+        m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) == MP_OK) {
+        mp_convlook_find(m->user, m->user_len, body, len, &req, &m->conv_headers, &loop->resenders,
+                         1, false, mp_clock_now_ms(), &lim, &look);
+        if (look.known) {
+            m->conv = mp_convlook_digest(look.key);
+            m->conv_kind = (uint8_t)look.kind;
+        }
+    }
+    t->conv = m->conv;
+    t->conv_kind = m->conv_kind;
+}
+
 int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
                      const char *body, size_t len, const struct mp_http_request_head *head,
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
@@ -683,6 +710,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     free(owned);
     if (rc != MP_OK)
         return rc;
+    record_conv(m, loop, body, len, t);
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
     t->at_ms = mp_clock_now_ms();

@@ -80,6 +80,11 @@ struct mp_reqmem {
     struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
     bool capture_failed;
     struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
+    /* the conversation the turn is recorded in (core/memory/usermem.h:
+       mp_mem_message's conv, conv_kind): the read's, when it found one;
+       else found when the turn is recorded (conv_kind 0 until then) */
+    uint64_t conv;
+    uint8_t conv_kind;
     /* the read of the user's memory, while it runs (mp_reqmem_inject()) */
     struct mp_loop *loop;
     struct mp_convid_headers conv_headers; /* the client's conversation ids (borrowed from the
@@ -222,7 +227,9 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
                         bool sse_event);
 
 /* The response completed: hands the turn to the memory worker if the reply
- * is complete and recording applies. body is the client's request body and
+ * is complete and recording applies, in the request's conversation (the
+ * read's; when no read found it, found again by the same rule without
+ * marking anything: plane/convlook.h). body is the client's request body and
  * head its head (both borrowed): the turn takes the credential header
  * route_api's memory jobs may borrow (mp_memcred_client()). With
  * done set ([memory] durable_ack), done(t, arg, status) runs on the loop's

@@ -1049,10 +1049,10 @@ static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h
 }
 
 /* The client's own conversation ids (plane/convlook.h). Read only when
- * memory is. */
+ * memory is read or recorded (a recorded turn keeps its conversation). */
 static void conversation_headers(struct mp_request *r)
 {
-    if (r->mem.reads)
+    if (r->mem.reads || r->mem.writes)
         mp_convlook_headers(r->head, &r->mem.conv_headers);
 }
 

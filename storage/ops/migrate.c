@@ -9,7 +9,12 @@
  * history entries in histx, and writes the head record.
  *
  * Formats 3 to 5 (mp_store_migrate_heads): every user's heads of common
- * terms are built from its index (heads.h). */
+ * terms are built from its index (heads.h).
+ *
+ * Format 6 needs no pass over the records: its messages are format 7's
+ * without a conversation (codec.h), so its number is rewritten in the
+ * transaction that checks the store at open (store_backend.c), and so is
+ * every older format's by the conversions above. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convid.h"
 #include "status.h"
 #include "store_backend.h"
 #include "terms.h"
@@ -44,7 +45,8 @@ static bool turn_ok(const struct mp_op *op)
         return false;
     for (size_t i = 0; i < op->u.turn.nmessages; i++) {
         const struct mp_mem_message *m = &op->u.turn.messages[i];
-        if ((unsigned)m->role > MP_ROLE_ASSISTANT || m->content_len > MP_MESSAGE_CONTENT_MAX)
+        if ((unsigned)m->role > MP_ROLE_ASSISTANT || m->content_len > MP_MESSAGE_CONTENT_MAX ||
+            m->conv_kind > MP_CONVID_SESSION)
             return false;
         if ((m->content == NULL && m->content_len > 0) ||
             !terminated(m->request_id, sizeof(m->request_id)))

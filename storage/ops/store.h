@@ -115,8 +115,9 @@ enum mp_op_kind {
                                facts, history, idem keys, and the user's pending jobs */
     MP_OP_SWEEP_USER,       /* retention: purge what u.sweep says has expired */
     MP_OP_IMPORT_MESSAGE,   /* one message (u.turn, nmessages 1) into the archive only,
-                              with its own at_ms, request_id, model and pii: the next
-                              seq, indexed; the buffer and the summary are untouched */
+                              with its own at_ms, request_id, model, pii and
+                              conversation: the next seq, indexed; the buffer and
+                              the summary are untouched */
     MP_OP_SET_USER_MODE,    /* the user's own setting (u.user_mode): auto removes it; off
                                also removes the user's pending jobs */
     MP_OP_CLAIM_JOB,        /* u.claim: take the lease of a job to run it (several
@@ -155,7 +156,10 @@ struct mp_sweep_counts {
  * with MP_EINVAL):
  * - user: a user key as described at the top (job ops: job.user instead).
  * - RECORD_TURN: 1 or more messages, role user or assistant, content_len <=
- *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated. On
+ *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated,
+ *   conv_kind 0 to MP_CONVID_SESSION; conv and conv_kind are kept with
+ *   the message wherever it goes (buffer, archive, copies), and every read
+ *   gives them back (0 for a message recorded before format 7). On
  *   MP_OK first_seq..last_seq are the seqs given (they start at 1 for a
  *   user and never repeat until the user is deleted); MP_NOTFOUND when the
  *   idem key was recorded before (first_seq = last_seq = 0).
@@ -209,7 +213,7 @@ struct mp_sweep_counts {
  *   removed. Counts go to u.sweep.counts; MP_NOTFOUND when nothing is
  *   stored for the user.
  * - IMPORT_MESSAGE: exactly 1 message as for RECORD_TURN (its at_ms,
- *   request_id, model and pii kept), into the archive whatever
+ *   request_id, model, pii, conv and conv_kind kept), into the archive whatever
  *   mp_store_set_archive() says; first_seq = last_seq = its seq.
  * - SET_USER_MODE: u.user_mode valid, actor USER or ADMIN. Always MP_OK.
  *   The setting then holds back what traffic would remember (each skipped

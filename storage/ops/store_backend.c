@@ -323,6 +323,23 @@ static int check_key(struct mp_store_txn *txn, const char *what, char *err, size
     return MP_OK;
 }
 
+/* The first format with the heads of common terms (heads.h). */
+#define FORMAT_HEADS 6u
+
+/* A store of format 6 becomes one of this format: its messages are this
+ * format's without a conversation (codec.h), so only the number changes,
+ * in the transaction that checked the store. */
+static int convert_format_6(struct mp_store_txn *txn, const char *what, char *err, size_t errcap)
+{
+    unsigned char b[4];
+    mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
+    int rc = meta_put(txn, "format", b, 4);
+    if (rc != MP_OK)
+        snprintf(err, errcap, "cannot convert %s from record format 6 to %u: %s", what,
+                 MP_STORE_FORMAT_VERSION, rc == MP_ETOOBIG ? "no space left" : "write failed");
+    return rc;
+}
+
 /* *heads: the store is of a format without heads (3 to 5), whose
  * records are this format's otherwise: mp_store_migrate_heads() builds
  * them once the index key is known. */
@@ -341,14 +358,18 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
     uint64_t version = mp_codec_le_get(v, 4);
     /* 3 to 5: the records are this format's but the heads (format 5's
        postings carry their item's length; the older ones without it are
-       read as before) */
-    *heads = version >= 3 && version < MP_STORE_FORMAT_VERSION;
-    if (version != MP_STORE_FORMAT_VERSION && version != 2 && !*heads) { /* 2: mp_store_migrate() */
+       read as before) and the messages' conversations (none: as format 6) */
+    *heads = version >= 3 && version < FORMAT_HEADS;
+    if (version != MP_STORE_FORMAT_VERSION && version != FORMAT_HEADS && version != 2 &&
+        !*heads) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
     }
-    return check_key(txn, what, err, errcap);
+    rc = check_key(txn, what, err, errcap);
+    if (rc == MP_OK && version == FORMAT_HEADS)
+        rc = convert_format_6(txn, what, err, errcap);
+    return rc;
 }
 
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,

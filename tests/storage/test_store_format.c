@@ -1,13 +1,15 @@
-/* The on-disk format, held still: tests/storage/data holds two LMDB stores
- * (format version 2, one in clear, one sealed with fx_key_a) that
- * write_script() wrote with the code of commit a6434c5, before the store ops
- * moved above the backend primitives. Each case opens a copy of one and
+/* The on-disk format, held still: tests/storage/data holds LMDB stores
+ * that write_script() wrote, each pair one in clear and one sealed with
+ * fx_key_a: clear/ and sealed/ (format version 2) with the code of commit
+ * a6434c5, before the store ops moved above the backend primitives;
+ * format6/ (format version 6, before messages kept their conversation)
+ * with the code of commit 1747675. Each case opens a copy of one and
  * checks that it reads exactly as the same script reads on a store the
  * current code writes, goes on taking writes the same way, and (the clear
  * one) that the current code writes the very same records, byte for byte.
  *
- * To remake the fixtures (only with a change of format version, never to
- * make a failing case pass):
+ * To make the fixtures of a new format version (never to make a failing
+ * case pass: the old ones stay as they are):
  *     MP_FORMAT_FIXTURE_OUT=DIR build/tests/storage/test_store_format
  * writes DIR/clear/data.mdb and DIR/sealed/data.mdb and prints their
  * secrets for the constants below. */
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "convid.h"
 #include "memblock.h"
 #include "termfilter.h"
 #include "status.h"
@@ -38,6 +41,10 @@ static const char clear_secret[] =
     "5afbcd1bb6caed0bb7b9aa1e3f4aeb8938caf1519f92ad205f4f3ebf1af9e179";
 static const char sealed_secret[] =
     "9335b033e45d8cf9420dfd32975f23d70a7e17611004d9af03fbcb9b5133c814";
+static const char clear6_secret[] =
+    "faada1d537568844a1ae0b5fa90f1e32cfc48141077f1344de1ef3e479134795";
+static const char sealed6_secret[] =
+    "4cfe4f3a549202a22cef075cb72dc768969252d1fddb95eccd2848d672fbb27b";
 
 #define NUSERS 6
 
@@ -191,6 +198,8 @@ static void same_usermem(const struct mp_usermem *a, const struct mp_usermem *b)
         ck_assert_str_eq(x->request_id, y->request_id);
         ck_assert_str_eq(x->model, y->model);
         ck_assert_int_eq(x->pii, y->pii);
+        ck_assert_uint_eq(x->conv, y->conv);
+        ck_assert_uint_eq(x->conv_kind, y->conv_kind);
     }
     ck_assert_uint_eq(a->nentities, b->nentities);
     for (size_t i = 0; i < a->nentities; i++)
@@ -347,14 +356,13 @@ static void users_without_counters(MDB_val *v)
     mp_usermem_free(um);
 }
 
-/* The DBs of the format the stores in dirs a and b share hold the same
- * records, byte for byte (users: but for their counters and memory
- * epochs); only the secret
- * (random per store) may differ. */
-static void same_records(const char *a, const char *b)
+/* The DBs dbs[0..ndbs) (meta and users first) of the stores in dirs a
+ * and b hold the same records, byte for byte (users: but for their
+ * counters and memory epochs); only the secret (random per store) may
+ * differ. */
+static void same_records(const char *a, const char *b, const char *const *dbs, size_t ndbs)
 {
-    static const char *dbs[] = {"meta", "users", "history", "jobs", "idem"};
-    for (size_t d = 0; d < sizeof(dbs) / sizeof(dbs[0]); d++) {
+    for (size_t d = 0; d < ndbs; d++) {
         struct raw_db x, y;
         raw_read(a, dbs[d], &x);
         raw_read(b, dbs[d], &y);
@@ -398,22 +406,37 @@ static struct mp_store *fresh(const struct mp_seal_key *key, char *dir)
     return store;
 }
 
+/* Opens a copy of the fixture store which (sealed with key; NULL: in
+ * clear) and a fresh store of the current code, *cur (its directory in
+ * mine), runs the script on the fresh one, and checks that both answer
+ * alike, before and after more writes on each. The fixture's directory is
+ * fx_dir (and old). */
+static struct mp_store *fixture_as_current(const char *which, const struct mp_seal_key *key,
+                                           const char *secret, char *mine, char *old,
+                                           struct mp_store **cur)
+{
+    make_users();
+    *cur = fresh(key, mine);
+    write_script(*cur);
+    struct mp_store *fix = fx_open_fixture(MP_FORMAT_FIXTURE_DIR, which, key);
+    memcpy(old, fx_dir, sizeof(fx_dir));
+    secret_is(fix, secret);
+    same_store(fix, *cur, key == NULL); /* sealed: listed by hashed ids */
+    write_more(fix);
+    write_more(*cur);
+    same_store(fix, *cur, key == NULL);
+    return fix;
+}
+
 START_TEST(test_format_v2_clear_store_reads_and_writes_as_before)
 {
     char mine[64], old[64];
-    make_users();
-    struct mp_store *cur = fresh(NULL, mine);
-    write_script(cur);
-    struct mp_store *fix = fx_open_fixture(MP_FORMAT_FIXTURE_DIR, "clear", NULL);
-    memcpy(old, fx_dir, sizeof(old));
-    secret_is(fix, clear_secret);
-    same_store(fix, cur, true);
-    write_more(fix);
-    write_more(cur);
-    same_store(fix, cur, true);
+    struct mp_store *cur;
+    struct mp_store *fix = fixture_as_current("clear", NULL, clear_secret, mine, old, &cur);
     mp_store_free(fix);
     mp_store_free(cur);
-    same_records(old, mine);
+    static const char *const dbs[] = {"meta", "users", "history", "jobs", "idem"};
+    same_records(old, mine, dbs, 5);
     fx_remove_dir();
     memcpy(fx_dir, mine, sizeof(fx_dir));
     fx_remove_dir();
@@ -422,22 +445,200 @@ END_TEST
 
 START_TEST(test_format_v2_sealed_store_reads_and_writes_as_before)
 {
-    char mine[64];
-    make_users();
-    struct mp_store *cur = fresh(&fx_key_a, mine);
-    write_script(cur);
-    struct mp_store *fix = fx_open_fixture(MP_FORMAT_FIXTURE_DIR, "sealed", &fx_key_a);
-    secret_is(fix, sealed_secret);
-    same_store(fix, cur, false);
-    write_more(fix);
-    write_more(cur);
-    same_store(fix, cur, false);
+    char mine[64], old[64];
+    struct mp_store *cur;
+    struct mp_store *fix = fixture_as_current("sealed", &fx_key_a, sealed_secret, mine, old, &cur);
     fix = fx_reopen(fix, LMDB);
     same_store(fix, cur, false);
     fx_close_backend(fix, LMDB);
     mp_store_free(cur);
     memcpy(fx_dir, mine, sizeof(fx_dir));
     fx_remove_dir();
+}
+END_TEST
+
+/* The format number in the LMDB store of fx_dir. */
+static void format_is(const char *want)
+{
+    struct raw_db m;
+    raw_read(fx_dir, "meta", &m);
+    bool found = false;
+    for (size_t i = 0; i < m.n; i++) {
+        if (m.keys[i].mv_size != 6 || memcmp(m.keys[i].mv_data, "format", 6) != 0)
+            continue;
+        ck_assert_uint_eq(m.vals[i].mv_size, 4);
+        ck_assert_mem_eq(m.vals[i].mv_data, want, 4);
+        found = true;
+    }
+    ck_assert(found);
+    raw_free(&m);
+}
+
+/* A turn of alice in conversation conv (kind CLIENT), recorded on store
+ * after the script: its first seq. */
+static uint64_t turn_in_conversation(struct mp_store *store, uint64_t conv)
+{
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "a question in a chat", 900),
+                                  fx_msg(MP_ROLE_ASSISTANT, "its answer", 900)};
+    for (int i = 0; i < 2; i++) {
+        m[i].conv = conv;
+        m[i].conv_kind = MP_CONVID_CLIENT;
+    }
+    struct mp_op turn = fx_turn_op(UK(0), 90, m, 2, 901);
+    ok(store, &turn);
+    return turn.u.turn.first_seq;
+}
+
+/* Both messages of that turn (from seq first on) read back with conv from
+ * the buffer and the archive, the script's with none. */
+static void reads_conversation(struct mp_store *store, uint64_t conv, uint64_t first)
+{
+    struct mp_usermem *um = fx_get(store, UK(0));
+    for (size_t i = 0; i < um->nmessages; i++) {
+        bool mine = um->messages[i].seq >= first;
+        ck_assert_uint_eq(um->messages[i].conv, mine ? conv : 0);
+        ck_assert_uint_eq(um->messages[i].conv_kind, mine ? MP_CONVID_CLIENT : 0);
+    }
+    mp_usermem_free(um);
+    struct mp_mem_message *page = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(store, UK(0), 0, 100, &page, &n, &more), MP_OK);
+    ck_assert_uint_ge(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        bool mine = page[i].seq >= first;
+        ck_assert_uint_eq(page[i].conv, mine ? conv : 0);
+        ck_assert_uint_eq(page[i].conv_kind, mine ? MP_CONVID_CLIENT : 0);
+    }
+    mp_store_messages_free(page, n);
+}
+
+/* A store of format 6 (written by that format's code) opens as format 7:
+ * its number moves on, nothing else is rewritten (its records are the
+ * ones the current code writes for the same script, byte for byte, every
+ * table), its messages read without a conversation, and a turn recorded
+ * then keeps its own. */
+START_TEST(test_format_v6_clear_store_opens_as_v7_and_reads_as_before)
+{
+    char mine[64], old[64];
+    struct mp_store *cur;
+    struct mp_store *fix =
+        fixture_as_current("format6/clear", NULL, clear6_secret, mine, old, &cur);
+    format_is("\x07\x00\x00\x00");
+    mp_store_free(fix);
+    mp_store_free(cur);
+    static const char *const dbs[] = {"meta",  "users",    "history",  "jobs",     "idem",
+                                      "facts", "factkeys", "factrank", "histx",    "archive",
+                                      "atime", "docs",     "dterms",   "postings", "heads"};
+    same_records(old, mine, dbs, sizeof(dbs) / sizeof(dbs[0]));
+    fix = fx_open_existing();
+    uint64_t first = turn_in_conversation(fix, 0x8000000000000001ull);
+    reads_conversation(fix, 0x8000000000000001ull, first);
+    fix = fx_reopen(fix, LMDB);
+    reads_conversation(fix, 0x8000000000000001ull, first);
+    fx_close_backend(fix, LMDB);
+    memcpy(fx_dir, mine, sizeof(fx_dir));
+    fx_remove_dir();
+}
+END_TEST
+
+START_TEST(test_format_v6_sealed_store_opens_as_v7_and_reads_as_before)
+{
+    char mine[64], old[64];
+    struct mp_store *cur;
+    struct mp_store *fix =
+        fixture_as_current("format6/sealed", &fx_key_a, sealed6_secret, mine, old, &cur);
+    format_is("\x07\x00\x00\x00");
+    uint64_t first = turn_in_conversation(fix, 0x0123456789abcdefull);
+    reads_conversation(fix, 0x0123456789abcdefull, first);
+    fix = fx_reopen(fix, LMDB);
+    reads_conversation(fix, 0x0123456789abcdefull, first);
+    fx_close_backend(fix, LMDB);
+    fx_opts.key = NULL;
+    mp_store_free(cur);
+    memcpy(fx_dir, mine, sizeof(fx_dir));
+    fx_remove_dir();
+}
+END_TEST
+
+/* A message's conversation: written after its role's byte only when
+ * known (a message without one is the bytes format 6 wrote), read back
+ * from the record alone and inside a head record; a record that says it
+ * has one but is cut short, a role byte with other bits, or an unknown
+ * rule fail to decode. */
+START_TEST(test_codec_message_conversation_round_trips)
+{
+    struct mp_mem_message m = fx_msg(MP_ROLE_ASSISTANT, "hello there", 5);
+    m.seq = 3;
+    unsigned char plain[256], conv[256];
+    size_t n = mp_codec_put_message(plain, &m);
+    ck_assert_uint_eq(plain[0], MP_ROLE_ASSISTANT);
+    m.conv = 0xa1b2c3d4e5f60718ull;
+    m.conv_kind = MP_CONVID_SESSION;
+    size_t c = mp_codec_put_message(conv, &m);
+    ck_assert_uint_eq(c, n + 9); /* 8 bytes of digest, 1 of rule */
+    ck_assert_uint_eq(conv[0], 0x80 | MP_ROLE_ASSISTANT);
+    ck_assert_mem_eq(conv + 10, plain + 1, n - 1);
+    struct mp_mem_message got;
+    ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_OK);
+    ck_assert_uint_eq(got.conv, m.conv);
+    ck_assert_uint_eq(got.conv_kind, MP_CONVID_SESSION);
+    ck_assert_int_eq(got.role, MP_ROLE_ASSISTANT);
+    ck_assert_str_eq(got.content, "hello there");
+    free(got.content);
+    ck_assert_int_eq(mp_codec_get_message(plain, n, &got), MP_OK);
+    ck_assert_uint_eq(got.conv, 0);
+    ck_assert_uint_eq(got.conv_kind, 0);
+    free(got.content);
+    /* keys after it, as an archived message with search keys holds them */
+    size_t k = mp_codec_put_archived(conv, &m, "greeting", 8);
+    const unsigned char *keys;
+    size_t klen;
+    ck_assert_int_eq(mp_codec_get_archived_keys(conv, k, &keys, &klen), MP_OK);
+    ck_assert_uint_eq(klen, 8);
+    ck_assert_int_eq(mp_codec_get_message(conv, k, &got), MP_OK);
+    ck_assert_uint_eq(got.conv, m.conv);
+    free(got.content);
+    /* inside a head record */
+    struct mp_usermem *um = mp_usermem_new();
+    struct mp_mem_message two[2] = {fx_msg(MP_ROLE_USER, "q", 5), m};
+    two[0].seq = 2;
+    two[0].conv = 7;
+    two[0].conv_kind = MP_CONVID_LEADING;
+    um->messages = two;
+    um->nmessages = 2;
+    um->next_seq = 4;
+    struct mp_codec_user meta = {.user = "u", .user_len = 1, .next_hist = 1, .next_fact = 1};
+    size_t hn = mp_codec_put_user(NULL, &meta, um);
+    unsigned char *head = malloc(hn);
+    ck_assert_ptr_nonnull(head);
+    mp_codec_put_user(head, &meta, um);
+    um->messages = NULL;
+    um->nmessages = 0;
+    mp_usermem_free(um);
+    struct mp_usermem *back = NULL;
+    char *texts = NULL;
+    ck_assert_int_eq(mp_codec_get_user_packed(head, hn, &meta, &back, &texts), MP_OK);
+    ck_assert_uint_eq(back->nmessages, 2);
+    ck_assert_uint_eq(back->messages[0].conv, 7);
+    ck_assert_uint_eq(back->messages[0].conv_kind, MP_CONVID_LEADING);
+    ck_assert_uint_eq(back->messages[1].conv, m.conv);
+    ck_assert_uint_eq(back->messages[1].conv_kind, MP_CONVID_SESSION);
+    mp_codec_free_packed(back, texts);
+    free(head);
+    /* refused */
+    ck_assert_int_eq(mp_codec_get_message(conv, 5, &got), MP_EIO);
+    conv[0] = 0x82;
+    ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
+    conv[0] = 0x40 | MP_ROLE_USER;
+    ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
+    conv[0] = 0x80 | MP_ROLE_USER;
+    conv[9] = MP_CONVID_SESSION + 1;
+    ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
+    conv[9] = MP_CONVID_CLIENT;
+    ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_OK);
+    ck_assert_int_eq(got.role, MP_ROLE_USER);
+    free(got.content);
 }
 END_TEST
 
@@ -663,6 +864,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
     tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
+    tcase_add_test(tc, test_format_v6_clear_store_opens_as_v7_and_reads_as_before);
+    tcase_add_test(tc, test_format_v6_sealed_store_opens_as_v7_and_reads_as_before);
+    tcase_add_test(tc, test_codec_message_conversation_round_trips);
     suite_add_tcase(s, tc);
     return s;
 }
