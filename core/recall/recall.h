@@ -79,9 +79,11 @@
  * (so a matched fact keeps its turn's messages out, and a matched message
  * keeps out a fact of its turn that is only among the strongest). An
  * archived message whose seq is that of a buffered message (um->messages)
- * is never in the past line: it is the buffer's, injected there if it
- * fits. An archived message the request already holds (the seen callback)
- * is left out too. pii as in the recent strategy. The past line is written
+ * is not in the past line when the buffer may be replayed (BUFFER): it is
+ * the buffer's, injected there if it fits; without BUFFER (a client that
+ * resends its conversation, upstream state) it is a past message as any
+ * other. A message that is there already (the seen callback: buffered or
+ * archived) is left out. pii as in the recent strategy. The past line is written
  * oldest first (at_ms, then seq), whatever order the messages were taken
  * in. */
 #ifndef MP_CORE_RECALL_H
@@ -129,14 +131,16 @@ struct mp_recall_params {
     unsigned share_profile, share_past, share_summary, share_buffer;
 };
 
-/* Whether the request already holds a message of this role and text
- * (text[0..len), borrowed for the call). */
-typedef bool (*mp_recall_seen_fn)(void *ctx, enum mp_role role, const char *text, size_t len);
+/* Whether message m (a buffered or an archived one, borrowed for the
+ * call) is already there for the request, so that it is not injected: the
+ * request holds it, or it is a turn of the request's own conversation,
+ * or it is in the conversation's head (core/wire/inject.c decides). */
+typedef bool (*mp_recall_seen_fn)(void *ctx, const struct mp_mem_message *m);
 
 /* The request, as far as recall needs it. Strings are borrowed for the
  * call. */
 struct mp_recall_request {
-    mp_recall_seen_fn seen; /* NULL: the request holds none of the buffered messages */
+    mp_recall_seen_fn seen; /* NULL: no message is there already */
     void *seen_ctx;         /* passed to seen */
     int64_t now_ms;         /* the request's time */
     const char *question;   /* the newest user message's text; NULL: none (nothing matches) */

@@ -291,8 +291,7 @@ void mp_recall_fill_messages(struct mp_recall_fill *f)
 bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m)
 {
     const struct mp_recall_request *rq = f->rq;
-    return rq != NULL && rq->seen != NULL &&
-           rq->seen(rq->seen_ctx, m->role, m->content, m->content_len);
+    return rq != NULL && rq->seen != NULL && rq->seen(rq->seen_ctx, m);
 }
 
 /* ---- the end ---- */

@@ -97,10 +97,7 @@ static uint64_t mix(uint64_t h, uint64_t x)
     return h ^ (h >> 33);
 }
 
-/* Whether the client resends its conversation: an assistant message (or
- * what only the model writes and a client sends back: a tool result, a
- * Responses function_call or reasoning item), or a second user message. */
-static bool resends(const struct mp_chatreq *req)
+bool mp_convid_resends(const struct mp_chatreq *req)
 {
     size_t users = 0;
     for (size_t i = 0; i < req->nmsgs; i++) {
@@ -149,7 +146,7 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
         from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_PREVIOUS, "previous_response_id", MP_CONVID_CHAIN, out))
         return;
-    if (resends(req) && mp_convid_lead(body, req, &lead)) {
+    if (mp_convid_resends(req) && mp_convid_lead(body, req, &lead)) {
         *out = (struct mp_convid){.kind = MP_CONVID_LEADING, .source = "", .lead = lead};
         return;
     }

@@ -75,6 +75,12 @@ struct mp_convid {
 void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *req,
                         const struct mp_convid_headers *h, struct mp_convid *out);
 
+/* Whether the client resends its conversation in req (borrowed): an
+ * assistant message (or what only the model writes and a client sends
+ * back: a tool result, a Responses function_call or reasoning item), or a
+ * second user message. */
+bool mp_convid_resends(const struct mp_chatreq *req);
+
 /* The hash of the leading messages of body[0..len) (its instructions and
  * first user message, as LEADING hashes them) into *lead, whether or not
  * the client resends: false when there is no user message. */

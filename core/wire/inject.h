@@ -177,6 +177,11 @@ struct mp_inject_conv {
     const struct mp_inject_head *head; /* the conversation's kept head (borrowed); NULL: none */
     const struct mp_inject_tail *tail; /* its kept tail (borrowed); NULL: none */
     unsigned head_share;               /* percent of the budget a new head may take */
+    /* the conversation's digest (usermem.h: mp_mem_message.conv) when its
+       turns are the client's (it resends them) or the upstream's: they are
+       there already, never injected; 0: none (a client that sends only
+       its newest message: its own turns are its memory) */
+    uint64_t own_conv;
     bool head_summary_only;
     /* out: *built is a new head when one was built (its arrays malloc'd:
        the caller owns them, mp_inject_head_cleanup()); zeroed when the kept

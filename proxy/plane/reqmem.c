@@ -198,24 +198,17 @@ static void found_reset(struct mp_reqmem_found *f)
 
 /* ---- the conversation (core/wire/convid.h, plane/convtab.h) ---- */
 
-/* Whether the request is a conversation's first or second turn (at most
- * two user messages with text: the first turn's tool loop, or the turn
- * after it). */
-static bool young(const struct mp_chatreq *req)
-{
-    size_t users = 0;
-    for (size_t i = 0; i < req->nmsgs && users <= 2; i++)
-        users += req->msgs[i].role == MP_CR_USER && req->msgs[i].has_text;
-    return users <= 2;
-}
-
 /* A resending client's conversation began with a lone message, which the
  * user's session key kept (a client not yet known to resend: convlook.h).
  * Its next requests (a tool loop's rounds, the second turn) key it by its
  * leading messages: they take the session's head over, so that the bytes
  * before the tail stay those of the first turn, and its tail for the
- * loop. The head stops following the summary then (a resending client's
- * head does not). The kept head under key afterwards (NULL: none). */
+ * loop. Only when the session's last question was this conversation's
+ * first turn: its kept tail's anchor is this request's message (same
+ * index, same role and text). The head stops following the summary then
+ * (a resending client's head does not: a summary folded since reaches
+ * the conversation in its tails). The kept head under key afterwards
+ * (NULL: none). */
 static const struct mp_inject_head *adopt_first_turn(struct mp_reqmem *m, const unsigned char *key,
                                                      int64_t now,
                                                      const struct mp_convtab_limits *lim)
@@ -224,22 +217,38 @@ static const struct mp_inject_head *adopt_first_turn(struct mp_reqmem *m, const 
     unsigned char sk[MP_CONVTAB_KEY_LEN];
     struct mp_inject_head head;
     struct mp_inject_tail tail = {0};
-    if (!young(&m->req) || !mp_convlook_session_key(m->user, m->user_len, sk))
+    if (!mp_convlook_session_key(m->user, m->user_len, sk))
         return NULL;
     const struct mp_inject_head *session = mp_convtab_get(t, sk, now, lim);
-    if (session == NULL || mp_inject_head_copy(session, &head) != MP_OK)
+    const struct mp_inject_tail *st = session != NULL ? mp_convtab_tail(t, sk) : NULL;
+    if (st == NULL || st->anchor_at >= m->req.nmsgs ||
+        m->req.msgs[st->anchor_at].role != MP_CR_USER ||
+        m->req.msgs[st->anchor_at].text_hash != st->anchor_hash)
+        return NULL; /* the session's last question was another's */
+    if (mp_inject_head_copy(session, &head) != MP_OK)
         return NULL;
-    const struct mp_inject_tail *st = mp_convtab_tail(t, sk);
-    bool has_tail = st != NULL && mp_inject_head_copy(&st->part, &tail.part) == MP_OK;
-    if (has_tail) {
-        tail.anchor_hash = st->anchor_hash;
-        tail.anchor_at = st->anchor_at;
-    }
+    bool has_tail = mp_inject_head_copy(&st->part, &tail.part) == MP_OK;
+    tail.anchor_hash = st->anchor_hash;
+    tail.anchor_at = st->anchor_at;
     head.follows_summary = false;
     if (mp_convtab_put(t, key, &head, now, lim) == MP_OK && has_tail)
         (void)mp_convtab_put_tail(t, key, &tail, lim);
     mp_inject_tail_cleanup(&tail);
     return mp_convtab_get(t, key, now, lim);
+}
+
+/* The digest of the request's conversation when its turns are there
+ * already (inject.h: own_conv): the client resends them (the request
+ * shows it), or the upstream holds them (Responses' "conversation"; a
+ * previous_response_id chain is keyed as the user's session, whose turns
+ * are not all the chain's: none then); else 0. */
+static uint64_t own_turns(const struct mp_reqmem *m, const struct mp_convlook *look)
+{
+    if (!look->known || look->session)
+        return 0;
+    if (!m->req.upstream_state && !mp_convid_resends(&m->req))
+        return 0; /* a lone message under the client's own id: its turns are its memory */
+    return mp_convlook_digest(look->key);
 }
 
 /* Injects in the request's conversation: its kept head, if any, else a
@@ -271,6 +280,7 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
                                   .tail = kept_tail,
                                   .head_share = loop->cfg->memory.head_share,
                                   .head_summary_only = lone,
+                                  .own_conv = own_turns(m, &look),
                                   .built = &f->conv_built,
                                   .built_tail = &f->conv_tail};
     int rc = mp_inject_build_conv(m->wire, m->in_body, m->in_len, &m->req, um, src, p, now, &conv,

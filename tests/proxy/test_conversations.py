@@ -280,8 +280,10 @@ class AgentLoops(ConvCase):
             if rounds == 1:  # memory grows meanwhile, from another conversation
                 self.learn_elsewhere(user)
             if before is not None:  # the previous round's bytes, then this round's new turns
-                self.assertTrue(up.startswith(before[:-2]),
-                                'round %d does not start with round %d' % (rounds, rounds - 1))
+                if not up.startswith(before[:-2]):
+                    n = next(i for i in range(len(before)) if up[i:i + 1] != before[i:i + 1])
+                    self.fail('round %d does not start with round %d: from byte %d, %r instead of %r'
+                              % (rounds, rounds - 1, n, up[n - 80:n + 300], before[n - 80:n + 300]))
             before = up
         self.assertEqual(len(set(tails)), 1, 'the tail changed between rounds')
 

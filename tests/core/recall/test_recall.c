@@ -479,13 +479,13 @@ static const struct {
     const char *text;
 } held[] = {{MP_ROLE_USER, "hello there"}, {MP_ROLE_ASSISTANT, "General Kenobi!"}};
 
-static bool on_seen(void *ctx, enum mp_role role, const char *text, size_t len)
+static bool on_seen(void *ctx, const struct mp_mem_message *m)
 {
     size_t *calls = ctx;
     (*calls)++;
     for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
-        if (held[i].role == role && strlen(held[i].text) == len &&
-            memcmp(held[i].text, text, len) == 0)
+        if (held[i].role == m->role && strlen(held[i].text) == m->content_len &&
+            memcmp(held[i].text, m->content, m->content_len) == 0)
             return true;
     }
     return false;

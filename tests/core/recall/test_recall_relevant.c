@@ -376,11 +376,11 @@ START_TEST(test_relevant_buffered_message_only_in_buffer)
 }
 END_TEST
 
-static bool holds_shoes(void *ctx, enum mp_role role, const char *text, size_t len)
+static bool holds_shoes(void *ctx, const struct mp_mem_message *m)
 {
     (void)ctx;
-    return role == MP_ROLE_USER && len == strlen("Rex chewed my climbing shoes") &&
-           memcmp(text, "Rex chewed my climbing shoes", len) == 0;
+    return m->role == MP_ROLE_USER && m->content_len == strlen("Rex chewed my climbing shoes") &&
+           memcmp(m->content, "Rex chewed my climbing shoes", m->content_len) == 0;
 }
 
 START_TEST(test_relevant_message_the_request_holds_left_out)
