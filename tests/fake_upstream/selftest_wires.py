@@ -1,6 +1,7 @@
 """Self test of the fake upstream's other chat APIs (docs/fake-upstream.md):
 the Responses API and the Anthropic Messages API, their streams, their
-errors and misbehaviour, and memory jobs over Messages. It drives the fake
+errors and misbehaviour, memory jobs over Messages; and on every chat API
+(chat completions included) the `tool_use` directive. It drives the fake
 directly, over real sockets. Python 3 standard library only.
 
 Usage: selftest_wires.py path/to/fake_upstream
@@ -628,6 +629,116 @@ class NoPromptCacheTest(unittest.TestCase):
         # a body that is no JSON at all is answered the same way: nothing reads it
         r = call('/v1/chat/completions', b'not json', port=self.port)
         self.assertEqual((r.status, r.json()['usage']['prompt_tokens']), (200, 2))
+
+
+def request_n(r):
+    return int(r.header('x-request-id')[len('fake-'):])
+
+
+def chat_events(body):
+    """The JSON chunks of a chat completions stream, [DONE] checked and left out."""
+    assert body.endswith(b'data: [DONE]\n\n'), body[-60:]
+    return [d for _, d in events(body[:-len(b'data: [DONE]\n\n')])]
+
+
+def chat_assistant(chunks):
+    """The assistant message a chat completions stream builds, as a client
+    joins the deltas, and the finish reason."""
+    msg = {'role': 'assistant', 'content': ''}
+    finish = None
+    for c in chunks:
+        choice = c['choices'][0]
+        delta = choice['delta']
+        msg['content'] += delta.get('content') or ''
+        for tc in delta.get('tool_calls', []):
+            calls = msg.setdefault('tool_calls', [])
+            if tc['index'] == len(calls):
+                calls.append({'id': tc['id'], 'type': tc['type'],
+                              'function': {'name': tc['function']['name'], 'arguments': ''}})
+            calls[tc['index']]['function']['arguments'] += tc['function']['arguments']
+        finish = choice['finish_reason'] or finish
+    return msg, finish
+
+
+class ToolUseDirectiveTest(unittest.TestCase):
+    """`tool_use` on chat completions and Responses (Messages: MessagesTest)."""
+    CHAT = {'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'weather?'}]}
+    RESP = {'model': 'gpt-5-mini', 'input': 'weather?'}
+    ARGS = '{"city": "Paris"}'
+
+    def test_chat_json_has_one_tool_call(self):
+        r = call('/v1/chat/completions', self.CHAT, 'tool_use')
+        self.assertEqual(r.status, 200)
+        choice = r.json()['choices'][0]
+        self.assertEqual(choice, {'index': 0, 'finish_reason': 'tool_calls', 'message': {
+            'role': 'assistant', 'content': 'Hello from fake upstream', 'tool_calls': [
+                {'id': 'call_fake%d' % request_n(r), 'type': 'function',
+                 'function': {'name': 'get_weather', 'arguments': self.ARGS}}]}})
+        plain = call('/v1/chat/completions', self.CHAT).json()['choices'][0]
+        self.assertEqual((plain['finish_reason'], sorted(plain['message'])),
+                         ('stop', ['content', 'role']))
+
+    def test_chat_stream_sends_the_call_as_openai_does(self):
+        r = call('/v1/chat/completions', dict(self.CHAT, stream=True), 'tool_use,events=2')
+        chunks = chat_events(r.body)
+        deltas = [c['choices'][0]['delta'] for c in chunks]
+        n = request_n(r)
+        self.assertEqual(deltas, [
+            {'content': 'tok0 '}, {'content': 'tok1 '},
+            {'tool_calls': [{'index': 0, 'id': 'call_fake%d' % n, 'type': 'function',
+                             'function': {'name': 'get_weather', 'arguments': ''}}]},
+            {'tool_calls': [{'index': 0, 'function': {'arguments': '{"city":'}}]},
+            {'tool_calls': [{'index': 0, 'function': {'arguments': ' "Paris"}'}}]},
+            {}])
+        self.assertEqual([c['choices'][0]['finish_reason'] for c in chunks],
+                         [None] * 5 + ['tool_calls'])
+        msg, _ = chat_assistant(chunks)
+        whole = call('/v1/chat/completions', self.CHAT, 'tool_use').json()['choices'][0]['message']
+        self.assertEqual(msg['tool_calls'][0]['function'], whole['tool_calls'][0]['function'])
+
+    def test_chat_stream_error_sends_no_call(self):
+        r = call('/v1/chat/completions', dict(self.CHAT, stream=True), 'tool_use,events=3,error_after=1')
+        self.assertNotIn(b'tool_calls', r.body)
+        self.assertIn(b'fake error event', r.body)
+
+    def test_responses_json_has_a_function_call_after_the_message(self):
+        r = call('/v1/responses', self.RESP, 'tool_use')
+        self.assertEqual(r.status, 200)
+        out = r.json()['output']
+        n = request_n(r)
+        self.assertEqual([o['type'] for o in out], ['message', 'function_call'])
+        self.assertEqual(out[0]['content'][0]['text'], 'Hello from fake upstream')
+        self.assertEqual(out[1], {'type': 'function_call', 'id': 'fc_%d' % n,
+                                  'call_id': 'call_fake%d' % n, 'name': 'get_weather',
+                                  'arguments': self.ARGS, 'status': 'completed'})
+
+    def test_responses_stream_events_in_order(self):
+        r = call('/v1/responses', dict(self.RESP, stream=True), 'tool_use,events=1')
+        evs = events(r.body)
+        n = request_n(r)
+        self.assertEqual([e[0] for e in evs][7:], [
+            'response.output_item.done', 'response.output_item.added',
+            'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
+            'response.function_call_arguments.done', 'response.output_item.done',
+            'response.completed'])
+        self.assertEqual([d['sequence_number'] for _, d in evs], list(range(len(evs))))
+        added, d1, d2, done, item_done = [d for _, d in evs[8:13]]
+        self.assertEqual((added['output_index'], added['item']),
+                         (1, {'type': 'function_call', 'id': 'fc_%d' % n, 'call_id': 'call_fake%d' % n,
+                              'name': 'get_weather', 'arguments': '', 'status': 'in_progress'}))
+        for d in (d1, d2, done):
+            self.assertEqual((d['item_id'], d['output_index']), ('fc_%d' % n, 1))
+        self.assertEqual(d1['delta'] + d2['delta'], self.ARGS)
+        self.assertEqual(done['arguments'], self.ARGS)
+        self.assertEqual(item_done['item'], dict(added['item'], arguments=self.ARGS, status='completed'))
+        completed = evs[-1][1]['response']
+        self.assertEqual(completed['output'], [evs[7][1]['item'], item_done['item']])
+
+    def test_responses_error_or_failed_sends_no_call(self):
+        r = call('/v1/responses', dict(self.RESP, stream=True), 'tool_use,events=3,error_after=1')
+        self.assertNotIn(b'function_call', r.body)
+        r = call('/v1/responses', self.RESP, 'tool_use,failed')
+        self.assertEqual(r.json()['output'], [])
 
 
 class SetReplyTest(unittest.TestCase):
