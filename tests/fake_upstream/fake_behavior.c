@@ -412,6 +412,8 @@ static int build_single(const struct fake_behavior *b, const struct fake_v1_req 
     } else {
         if (status == 200) {
             r->wire->put_reply(&p->tmp, r, b);
+        } else if (r->error != NULL) {
+            fake_buf_put(&p->tmp, r->error, r->error_len);
         } else {
             r->wire->put_error(&p->tmp, status);
         }

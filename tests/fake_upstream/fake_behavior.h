@@ -94,6 +94,8 @@ struct fake_v1_req {
     size_t model_len;
     const char *content; /* the message content as a JSON value; NULL: the default text */
     size_t content_len;
+    const char *error; /* an error status's body (a refusal, fake_validate.h); NULL: the wire's */
+    size_t error_len;
     bool stream;
     bool background;         /* top-level "background" is the literal true */
     bool close;              /* the client asked to close after this response */

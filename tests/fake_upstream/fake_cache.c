@@ -353,12 +353,11 @@ static void count(struct fake_cache *c, const struct fake_usage *u)
     c->creation += u->cache_creation;
 }
 
-void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *body, size_t len,
+void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, json_t *req, size_t len,
                     struct fake_usage *u)
 {
     memset(u, 0, sizeof(*u));
     u->input = ((uint64_t)len + FAKE_CACHE_TOKEN_BYTES - 1) / FAKE_CACHE_TOKEN_BYTES;
-    json_t *req = len <= FAKE_CACHE_MAX_BODY ? json_loadb(body, len, 0, NULL) : NULL;
     struct canon canon = {0}, *k = &canon;
     if (!json_is_object(req)) {
         goto out;
@@ -378,15 +377,13 @@ void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *b
     if (api != FAKE_CACHE_MESSAGES) {
         openai(c, model, k, u);
     } else if (k->too_many) {
-        u->too_many_breakpoints = true;
-        goto out;
+        goto out; /* refused before it reaches a cache */
     } else {
         anthropic(c, model, k, u);
     }
     count(c, u);
 out:
     canon_free(k);
-    json_decref(req);
 }
 
 void fake_cache_stats(const struct fake_cache *c, struct fake_buf *o)

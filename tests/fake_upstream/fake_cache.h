@@ -8,6 +8,7 @@
 
 #include "fake_http.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +20,9 @@
 #define FAKE_CACHE_PREFIXES    256  /* Anthropic: cached breakpoint prefixes kept */
 #define FAKE_CACHE_BREAKPOINTS 4    /* Anthropic: more cache_control blocks is a 400 */
 #define FAKE_CACHE_LOOKBACK    20   /* Anthropic: block boundaries a breakpoint looks back */
-/* bigger bodies (over 128k tokens): counted, never parsed nor cached, so a
- * test that floods the fake with large bodies pays no JSON parse for them */
+/* bigger bodies (over 128k tokens): counted, never cached nor parsed for the
+ * cache, so a test that floods the fake with large bodies pays no JSON parse
+ * for them (unless they mention tools: fake_validate.h) */
 #define FAKE_CACHE_MAX_BODY (512 * 1024)
 
 enum fake_cache_api { FAKE_CACHE_CHAT, FAKE_CACHE_RESPONSES, FAKE_CACHE_MESSAGES };
@@ -33,8 +35,7 @@ struct fake_usage {
     uint64_t cached;
     uint64_t cache_read;
     uint64_t cache_creation;
-    bool include_usage;        /* chat: stream_options.include_usage is true */
-    bool too_many_breakpoints; /* Anthropic: answer 400 */
+    bool include_usage; /* chat: stream_options.include_usage is true */
 };
 
 struct fake_cache;
@@ -46,12 +47,15 @@ void fake_cache_free(struct fake_cache *c);
 /* Forgets every cached prompt and zeroes the counters. */
 void fake_cache_reset(struct fake_cache *c);
 
-/* The usage of a request body[0..len) of api, and the cache updated as the
- * provider would (prompts and prefixes written). A body that is not a JSON
- * object, or past FAKE_CACHE_MAX_BODY, counts its bytes and caches
- * nothing. Out of memory: nothing cached. c NULL: the prompt's tokens only
- * (count_tokens), no cache read or written. */
-void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, const char *body, size_t len,
+/* The usage of a request of api whose body is len bytes, req its parse
+ * (borrowed), and the cache updated as the provider would (prompts and
+ * prefixes written). req NULL or not an object (a body that is no JSON,
+ * or one the caller does not parse: past FAKE_CACHE_MAX_BODY) counts the
+ * bytes and caches nothing. Out of memory: nothing cached. c NULL: the
+ * prompt's tokens only (count_tokens), no cache read or written. More than
+ * FAKE_CACHE_BREAKPOINTS breakpoints (a request fake_validate refuses):
+ * the tokens only. */
+void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, json_t *req, size_t len,
                     struct fake_usage *u);
 
 /* {"prompts":N,"prefixes":N,"requests":N,"input_tokens":N,"cached_tokens":N,

@@ -1,10 +1,27 @@
 /* The chat completions wire (see fake_chat.h). The bytes are those of the
- * fake before it learnt other APIs: the tests compare them exactly. */
+ * fake before it learnt other APIs: the tests compare them exactly. The
+ * `tool_use` directive adds one tool call after the text; a stream sends it
+ * as OpenAI does, its id and name first, then the arguments in pieces. */
 #include "fake_chat.h"
 
 #include "fake_reply.h"
 
 #include <string.h>
+
+static const char *finish_reason(const struct fake_behavior *b)
+{
+    return b->tool_use ? "\"tool_calls\"" : "\"stop\"";
+}
+
+/* The tool call's members up to its arguments' value: "id":…,
+ * "type":"function","function":{"name":…,"arguments": */
+static void put_call_head(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    fake_buf_puts(o, "\"id\":");
+    fake_reply_put_call_id(o, r);
+    fake_buf_puts(o, ",\"type\":\"function\",\"function\":{\"name\":\"" FAKE_REPLY_TOOL
+                     "\",\"arguments\":");
+}
 
 static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
                            const struct fake_behavior *b)
@@ -16,7 +33,15 @@ static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
     fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                      "\"content\":");
     fake_reply_put_text(o, r);
-    fake_buf_puts(o, "},\"finish_reason\":\"stop\"}],\"usage\":");
+    if (b->tool_use) {
+        fake_buf_puts(o, ",\"tool_calls\":[{");
+        put_call_head(o, r);
+        fake_reply_put_tool_args(o);
+        fake_buf_puts(o, "}}]");
+    }
+    fake_buf_puts(o, "},\"finish_reason\":");
+    fake_buf_puts(o, finish_reason(b));
+    fake_buf_puts(o, "}],\"usage\":");
     fake_reply_put_chat_usage(o, r, FAKE_REPLY_TOKENS);
     fake_buf_puts(o, "}");
 }
@@ -42,6 +67,24 @@ static struct fake_buf *chunk(struct fake_sse *s, const struct fake_v1_req *r)
     return e;
 }
 
+/* The tool call's chunks: id, type and name with empty arguments, then
+ * each piece of the arguments. */
+static void put_call_chunks(struct fake_sse *s, const struct fake_v1_req *r)
+{
+    struct fake_buf *e = chunk(s, r);
+    fake_buf_puts(e, "{\"tool_calls\":[{\"index\":0,");
+    put_call_head(e, r);
+    fake_buf_puts(e, "\"\"}}]},\"finish_reason\":null}]}");
+    fake_sse_end(s, false);
+    for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
+        e = chunk(s, r);
+        fake_buf_puts(e, "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":");
+        fake_buf_put_json_string(e, fake_reply_tool_args[i], strlen(fake_reply_tool_args[i]));
+        fake_buf_puts(e, "}}]},\"finish_reason\":null}]}");
+        fake_sse_end(s, false);
+    }
+}
+
 static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
@@ -60,11 +103,17 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
         fake_sse_end(s, false);
         return;
     }
-    fake_buf_puts(chunk(s, r), "{},\"finish_reason\":\"stop\"}]}");
+    if (b->tool_use) {
+        put_call_chunks(s, r);
+    }
+    struct fake_buf *e = chunk(s, r);
+    fake_buf_puts(e, "{},\"finish_reason\":");
+    fake_buf_puts(e, finish_reason(b));
+    fake_buf_puts(e, "}]}");
     fake_sse_end(s, false);
     if (r->usage.include_usage) {
         /* as OpenAI: a last chunk with no choices and the usage */
-        struct fake_buf *e = chunk(s, r);
+        e = chunk(s, r);
         e->len -= strlen("\"choices\":[{\"index\":0,\"delta\":");
         fake_buf_puts(e, "\"choices\":[],\"usage\":");
         fake_reply_put_chat_usage(e, r, pieces);

@@ -13,8 +13,6 @@
 
 static const char *const thinking_pieces[] = {"Let me think", " about the answer."};
 static const char thinking_signature[] = "ZmFrZS1zaWduYXR1cmU=";
-static const char *const tool_input_pieces[] = {"{\"city\":", " \"Paris\"}"};
-static const char tool_name[] = "get_weather";
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -111,10 +109,10 @@ static void put_message(struct fake_buf *o, const struct fake_v1_req *r,
         fake_buf_puts(o, ",{\"type\":\"tool_use\",\"id\":");
         put_tool_id(o, r);
         fake_buf_puts(o, ",\"name\":\"");
-        fake_buf_puts(o, tool_name);
+        fake_buf_puts(o, FAKE_REPLY_TOOL);
         fake_buf_puts(o, "\",\"input\":");
-        for (size_t i = 0; i < COUNT(tool_input_pieces); i++) {
-            fake_buf_puts(o, tool_input_pieces[i]);
+        for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
+            fake_buf_puts(o, fake_reply_tool_args[i]);
         }
         fake_buf_puts(o, "}");
     }
@@ -177,11 +175,11 @@ static void put_tool_block(struct fake_sse *s, const struct fake_v1_req *r, size
     fake_buf_puts(e, "{\"type\":\"tool_use\",\"id\":");
     put_tool_id(e, r);
     fake_buf_puts(e, ",\"name\":\"");
-    fake_buf_puts(e, tool_name);
+    fake_buf_puts(e, FAKE_REPLY_TOOL);
     fake_buf_puts(e, "\",\"input\":{}}}");
     fake_sse_end(s, false);
-    for (size_t i = 0; i < COUNT(tool_input_pieces); i++) {
-        put_delta(s, index, "input_json_delta", "partial_json", tool_input_pieces[i]);
+    for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
+        put_delta(s, index, "input_json_delta", "partial_json", fake_reply_tool_args[i]);
     }
     block_stop(s, index);
 }

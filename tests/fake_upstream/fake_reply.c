@@ -3,6 +3,8 @@
  * client relayed, dropped or repeated from the text alone. */
 #include "fake_reply.h"
 
+const char *const fake_reply_tool_args[FAKE_REPLY_TOOL_PIECES] = {"{\"city\":", " \"Paris\"}"};
+
 void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r)
 {
     if (r->model != NULL) {
@@ -35,6 +37,24 @@ void fake_reply_put_pieces(struct fake_buf *o, size_t n)
         fake_reply_put_piece(o, k);
     }
     fake_buf_puts(o, "\"");
+}
+
+void fake_reply_put_call_id(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    fake_buf_puts(o, "\"call_fake");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\"");
+}
+
+void fake_reply_put_tool_args(struct fake_buf *o)
+{
+    struct fake_buf args = {0};
+    for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
+        fake_buf_puts(&args, fake_reply_tool_args[i]);
+    }
+    fake_buf_put_json_string(o, args.p, args.len);
+    o->oom = o->oom || args.oom;
+    fake_buf_free(&args);
 }
 
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r)

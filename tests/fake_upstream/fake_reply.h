@@ -10,9 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FAKE_REPLY_TEXT    "Hello from fake upstream"
-#define FAKE_REPLY_TOKENS  4          /* output tokens of an answer in one body */
-#define FAKE_REPLY_CREATED 1700000000 /* every object's creation time (unix s) */
+#define FAKE_REPLY_TEXT        "Hello from fake upstream"
+#define FAKE_REPLY_TOKENS      4             /* output tokens of an answer in one body */
+#define FAKE_REPLY_CREATED     1700000000    /* every object's creation time (unix s) */
+#define FAKE_REPLY_TOOL        "get_weather" /* the function the `tool_use` directive calls */
+#define FAKE_REPLY_TOOL_PIECES 2             /* its arguments come in this many pieces */
+
+/* The call's arguments, {"city": "Paris"}, in the pieces a stream sends
+ * them: a whole answer's arguments are the pieces joined. */
+extern const char *const fake_reply_tool_args[FAKE_REPLY_TOOL_PIECES];
 
 /* The model of the request as raw JSON string content (escapes kept, no
  * quotes), or "fake". */
@@ -28,6 +34,14 @@ void fake_reply_put_piece(struct fake_buf *o, size_t k);
 /* Pieces 0..n joined: the whole text of a stream of n pieces, as a JSON
  * string (quotes included). */
 void fake_reply_put_pieces(struct fake_buf *o, size_t n);
+
+/* The OpenAI APIs' id of the `tool_use` call, "call_fake<n>", quotes
+ * included. */
+void fake_reply_put_call_id(struct fake_buf *o, const struct fake_v1_req *r);
+
+/* The call's arguments whole, as a JSON string (OpenAI's "arguments":
+ * text, not an object), quotes included. */
+void fake_reply_put_tool_args(struct fake_buf *o);
 
 /* The request's input tokens: r->usage.input (fake_cache.h). */
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r);

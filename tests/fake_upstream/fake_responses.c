@@ -3,7 +3,10 @@
  * response, the message and the part, sends the text pieces as deltas,
  * then closes the part, the message and the response, each event with its
  * "sequence_number". The response object of response.completed is the
- * object a request without "stream" gets, with the stream's text. */
+ * object a request without "stream" gets, with the stream's text. The
+ * `tool_use` directive adds a function_call item after the message (output
+ * index 1); a stream sends it after the message is done, its arguments in
+ * pieces, in the order of OpenAI's events. */
 #include "fake_responses.h"
 
 #include "fake_chat.h"
@@ -12,10 +15,11 @@
 #include <string.h>
 
 /* The text of the output message: the answer in one body, or the first n
- * pieces of a stream. */
+ * pieces of a stream; call: a function_call item follows the message. */
 struct text {
     bool stream;
     size_t pieces;
+    bool call;
 };
 
 static void put_text(struct fake_buf *o, const struct fake_v1_req *r, struct text t)
@@ -51,6 +55,22 @@ static void put_item(struct fake_buf *o, const struct fake_v1_req *r, const stru
     fake_buf_puts(o, "]}");
 }
 
+/* The function_call item; done: with its arguments, else as it starts. */
+static void put_call(struct fake_buf *o, const struct fake_v1_req *r, bool done)
+{
+    fake_buf_puts(o, "{\"type\":\"function_call\",\"id\":\"fc_");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\",\"call_id\":");
+    fake_reply_put_call_id(o, r);
+    fake_buf_puts(o, ",\"name\":\"" FAKE_REPLY_TOOL "\",\"arguments\":");
+    if (done) {
+        fake_reply_put_tool_args(o);
+    } else {
+        fake_buf_puts(o, "\"\"");
+    }
+    fake_buf_puts(o, done ? ",\"status\":\"completed\"}" : ",\"status\":\"in_progress\"}");
+}
+
 /* The response object with status; t NULL: no output and no usage yet
  * (queued, in progress, failed). */
 static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const char *status,
@@ -75,6 +95,10 @@ static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const 
         return;
     }
     put_item(o, r, t);
+    if (t->call) {
+        fake_buf_puts(o, ",");
+        put_call(o, r, true);
+    }
     uint64_t in = fake_reply_input_tokens(r);
     uint64_t out = t->stream ? t->pieces : FAKE_REPLY_TOKENS;
     fake_buf_puts(o, "],\"usage\":{\"input_tokens\":");
@@ -91,7 +115,7 @@ static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const 
 static void put_reply(struct fake_buf *o, const struct fake_v1_req *r,
                       const struct fake_behavior *b)
 {
-    struct text t = {.stream = false};
+    struct text t = {.stream = false, .call = b->tool_use};
     if (b->failed) {
         put_response(o, r, "failed", NULL);
     } else if (r->background) {
@@ -163,11 +187,39 @@ static void put_closing(struct fake_sse *s, const struct fake_v1_req *r, const s
     end_event(s, e, seq, false);
 }
 
+/* The function_call item at output index 1: added, its arguments' deltas
+ * and done, then the item done. */
+static void put_call_events(struct fake_sse *s, const struct fake_v1_req *r, size_t *seq)
+{
+    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_item.added");
+    fake_buf_puts(e, ",\"output_index\":1,\"item\":");
+    put_call(e, r, false);
+    end_event(s, e, seq, false);
+    for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
+        e = fake_sse_begin_typed(s, "response.function_call_arguments.delta");
+        fake_buf_puts(e, ",\"item_id\":\"fc_");
+        fake_buf_put_u64(e, r->n);
+        fake_buf_puts(e, "\",\"output_index\":1,\"delta\":");
+        fake_buf_put_json_string(e, fake_reply_tool_args[i], strlen(fake_reply_tool_args[i]));
+        end_event(s, e, seq, false);
+    }
+    e = fake_sse_begin_typed(s, "response.function_call_arguments.done");
+    fake_buf_puts(e, ",\"item_id\":\"fc_");
+    fake_buf_put_u64(e, r->n);
+    fake_buf_puts(e, "\",\"output_index\":1,\"arguments\":");
+    fake_reply_put_tool_args(e);
+    end_event(s, e, seq, false);
+    e = fake_sse_begin_typed(s, "response.output_item.done");
+    fake_buf_puts(e, ",\"output_index\":1,\"item\":");
+    put_call(e, r, true);
+    end_event(s, e, seq, false);
+}
+
 static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
     size_t seq = 0;
-    struct text t = {.stream = true, .pieces = fake_behavior_pieces(b)};
+    struct text t = {.stream = true, .pieces = fake_behavior_pieces(b), .call = b->tool_use};
     put_opening(s, r, &seq);
     for (size_t k = 0; k < t.pieces; k++) {
         struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.delta");
@@ -186,6 +238,9 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
     }
     if (b->error_after < 0) {
         put_closing(s, r, &t, &seq);
+    }
+    if (b->error_after < 0 && t.call) {
+        put_call_events(s, r, &seq);
     }
     if (b->failed) {
         put_response_event(s, r, "response.failed", "failed", NULL, &seq);

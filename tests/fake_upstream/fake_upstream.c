@@ -16,6 +16,7 @@
 #include "fake_messages.h"
 #include "fake_record.h"
 #include "fake_responses.h"
+#include "fake_validate.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -46,6 +47,7 @@ struct stats {
     uint64_t aborted;
     uint64_t connections;
     uint64_t bytes_sent; /* bytes of /v1 responses written to sockets */
+    uint64_t invalid;    /* requests refused as the provider would (fake_validate.h) */
 };
 
 struct conn;
@@ -59,7 +61,7 @@ struct server {
     struct fake_records records; /* the last /v1 requests */
     struct fake_buf last;        /* the newest request when too big for its record */
     bool has_last;               /* last holds it */
-    struct fake_buf scratch;     /* control answers, job contents */
+    struct fake_buf scratch;     /* control answers, job contents, refusals */
     bool quiet;
     struct stats st;
     uint64_t jobs[FAKE_JOB_COUNT];
@@ -404,6 +406,31 @@ static const char *request_body(const struct conn *c, size_t *len)
     return c->head.chunked ? c->body.p : c->in.p + c->head.head_len;
 }
 
+/* The body of a POST to a chat API, parsed once for the prompt cache (a
+ * body it reads: caching on, at most FAKE_CACHE_MAX_BODY) and for the
+ * tool-use rules (any body that may break one). Refuses the request as the
+ * provider would (r->error, the body in srv->scratch; returns true), or
+ * counts its usage in r->usage. */
+static bool use_body(struct server *srv, const struct api *api, struct fake_v1_req *r)
+{
+    bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
+    enum fake_cache_api wire = dry ? FAKE_CACHE_MESSAGES : (enum fake_cache_api)api->cache;
+    bool cache = !srv->no_prompt_cache && r->body_len <= FAKE_CACHE_MAX_BODY;
+    bool check = !dry && fake_validate_wanted(r->body, r->body_len);
+    json_t *req = cache || check ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    bool refused = check && !fake_validate(wire, req, &srv->scratch);
+    if (refused && !srv->scratch.oom) {
+        r->error = srv->scratch.p;
+        r->error_len = srv->scratch.len;
+    } else if (!refused && cache) {
+        fake_cache_use(dry ? NULL : srv->cache, wire, req, r->body_len, &r->usage);
+    }
+    json_decref(req);
+    return refused;
+}
+
 static enum progress answer_v1(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -437,18 +464,16 @@ static enum progress answer_v1(struct conn *c)
     }
     bool post = span_eq(buf, c->head.method, "POST");
     r.usage.input = ((uint64_t)r.body_len + 3) / 4;
-    if (b.err[0] == '\0' && post && api->cache >= 0 && !srv->no_prompt_cache) {
-        bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
-        fake_cache_use(dry ? NULL : srv->cache, dry ? FAKE_CACHE_MESSAGES : api->cache, r.body,
-                       r.body_len, &r.usage);
-        if (r.usage.too_many_breakpoints && b.status < 0) {
-            b.status = 400; /* Anthropic: at most 4 blocks with cache_control */
-        }
+    bool refused = b.err[0] == '\0' && post && api->cache >= 0 && use_body(srv, api, &r);
+    if (refused) {
+        srv->st.invalid++;
+        b.status = 400; /* whatever the directives asked: the provider answers nothing else */
+        b.echo = false;
     }
-    if (b.err[0] == '\0' && !r.stream && post && api->jobs) {
+    if (b.err[0] == '\0' && !refused && !r.stream && post && api->jobs) {
         play_job(srv, rec, &b, &r, &info, api->llm);
     }
-    if (b.err[0] == '\0' && !r.stream && post && api->model && r.content == NULL &&
+    if (b.err[0] == '\0' && !refused && !r.stream && post && api->model && r.content == NULL &&
         srv->reply_set) {
         r.content = srv->reply.p; /* the plan copies it before the next request can set it */
         r.content_len = srv->reply.len;
@@ -601,7 +626,7 @@ static enum progress answer(struct conn *c)
 {
     struct server *srv = c->srv;
     bool close = !c->head.keep_alive;
-    char body[256];
+    char body[320]; /* the longest: stats, six 20-digit numbers */
     int n;
     switch (c->head.route) {
     case FAKE_ROUTE_V1:
@@ -625,10 +650,10 @@ static enum progress answer(struct conn *c)
     case FAKE_ROUTE_STATS:
         n = snprintf(body, sizeof(body),
                      "{\"requests\":%llu,\"open_connections\":%llu,\"aborted\":%llu,"
-                     "\"connections\":%llu,\"bytes_sent\":%llu}",
+                     "\"connections\":%llu,\"bytes_sent\":%llu,\"invalid\":%llu}",
                      (unsigned long long)srv->st.requests, (unsigned long long)srv->st.open,
                      (unsigned long long)srv->st.aborted, (unsigned long long)srv->st.connections,
-                     (unsigned long long)srv->st.bytes_sent);
+                     (unsigned long long)srv->st.bytes_sent, (unsigned long long)srv->st.invalid);
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n, close));
     case FAKE_ROUTE_RESET:
@@ -636,6 +661,7 @@ static enum progress answer(struct conn *c)
         srv->st.aborted = 0;
         srv->st.connections = 0;
         srv->st.bytes_sent = 0;
+        srv->st.invalid = 0;
         srv->has_last = false;
         srv->last.len = 0;
         fake_records_clear(&srv->records);

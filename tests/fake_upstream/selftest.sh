@@ -159,8 +159,8 @@ eq "stall curl exit" 28 "$?"
 check_stats() {
     local stats= want= i
     for i in $(seq 20); do
-        stats=$(curl -sS "$base/_fake/stats" | sed 's/,"bytes_sent":[0-9]*}$/}/')
-        want="{\"requests\":$2,\"open_connections\":1,\"aborted\":$3,\"connections\":$(($4 + i))}"
+        stats=$(curl -sS "$base/_fake/stats" | sed 's/,"bytes_sent":[0-9]*,/,/')
+        want="{\"requests\":$2,\"open_connections\":1,\"aborted\":$3,\"connections\":$(($4 + i)),\"invalid\":0}"
         [ "$stats" = "$want" ] && break
         sleep 0.1
     done

@@ -1,7 +1,9 @@
 """Self test of the fake upstream's other chat APIs (docs/fake-upstream.md):
 the Responses API and the Anthropic Messages API, their streams, their
-errors and misbehaviour, and memory jobs over Messages. It drives the fake
-directly, over real sockets. Python 3 standard library only.
+errors and misbehaviour, memory jobs over Messages; and on every chat API
+(chat completions included) the `tool_use` directive and the providers'
+refusals of a broken tool loop. It drives the fake directly, over real
+sockets. Python 3 standard library only.
 
 Usage: selftest_wires.py path/to/fake_upstream
 """
@@ -587,7 +589,9 @@ class CacheTest(unittest.TestCase):
         r = call('/v1/messages', {'model': 'claude-sonnet-4-5', 'max_tokens': 8, 'system': five,
                                   'messages': msgs})
         self.assertEqual(r.status, 400)
-        self.assertEqual(r.json()['error']['type'], 'invalid_request_error')
+        self.assertEqual(r.json(), {'type': 'error', 'error': {
+            'type': 'invalid_request_error',
+            'message': 'A maximum of 4 blocks with cache_control may be provided. Found 5.'}})
 
     def test_stats_sum_what_was_reported(self):
         system = [{'type': 'text', 'text': self.SYSTEM, 'cache_control': self.BP}]
@@ -628,6 +632,396 @@ class NoPromptCacheTest(unittest.TestCase):
         # a body that is no JSON at all is answered the same way: nothing reads it
         r = call('/v1/chat/completions', b'not json', port=self.port)
         self.assertEqual((r.status, r.json()['usage']['prompt_tokens']), (200, 2))
+
+    def test_tool_loops_still_validated(self):
+        r = call('/v1/chat/completions', {'model': 'm', 'messages': [tool('call_x')]}, port=self.port)
+        self.assertEqual((r.status, r.json()), (400, openai_refusal(STRAY_TOOL, 'messages.[0].role')))
+        ok = {'model': 'm', 'messages': [user(), calls('call_a'), tool('call_a')]}
+        r = call('/v1/chat/completions', ok, port=self.port)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()['usage']['prompt_tokens'], (len(json.dumps(ok)) + 3) // 4)
+        self.assertEqual(call('/_fake/stats', method='GET', port=self.port).json()['invalid'], 1)
+        self.assertEqual(call('/_fake/cache', method='GET', port=self.port).json()['requests'], 0)
+
+
+def request_n(r):
+    return int(r.header('x-request-id')[len('fake-'):])
+
+
+def chat_events(body):
+    """The JSON chunks of a chat completions stream, [DONE] checked and left out."""
+    assert body.endswith(b'data: [DONE]\n\n'), body[-60:]
+    return [d for _, d in events(body[:-len(b'data: [DONE]\n\n')])]
+
+
+def chat_assistant(chunks):
+    """The assistant message a chat completions stream builds, as a client
+    joins the deltas, and the finish reason."""
+    msg = {'role': 'assistant', 'content': ''}
+    finish = None
+    for c in chunks:
+        choice = c['choices'][0]
+        delta = choice['delta']
+        msg['content'] += delta.get('content') or ''
+        for tc in delta.get('tool_calls', []):
+            calls = msg.setdefault('tool_calls', [])
+            if tc['index'] == len(calls):
+                calls.append({'id': tc['id'], 'type': tc['type'],
+                              'function': {'name': tc['function']['name'], 'arguments': ''}})
+            calls[tc['index']]['function']['arguments'] += tc['function']['arguments']
+        finish = choice['finish_reason'] or finish
+    return msg, finish
+
+
+class ToolUseDirectiveTest(unittest.TestCase):
+    """`tool_use` on chat completions and Responses (Messages: MessagesTest)."""
+    CHAT = {'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'weather?'}]}
+    RESP = {'model': 'gpt-5-mini', 'input': 'weather?'}
+    ARGS = '{"city": "Paris"}'
+
+    def test_chat_json_has_one_tool_call(self):
+        r = call('/v1/chat/completions', self.CHAT, 'tool_use')
+        self.assertEqual(r.status, 200)
+        choice = r.json()['choices'][0]
+        self.assertEqual(choice, {'index': 0, 'finish_reason': 'tool_calls', 'message': {
+            'role': 'assistant', 'content': 'Hello from fake upstream', 'tool_calls': [
+                {'id': 'call_fake%d' % request_n(r), 'type': 'function',
+                 'function': {'name': 'get_weather', 'arguments': self.ARGS}}]}})
+        plain = call('/v1/chat/completions', self.CHAT).json()['choices'][0]
+        self.assertEqual((plain['finish_reason'], sorted(plain['message'])),
+                         ('stop', ['content', 'role']))
+
+    def test_chat_stream_sends_the_call_as_openai_does(self):
+        r = call('/v1/chat/completions', dict(self.CHAT, stream=True), 'tool_use,events=2')
+        chunks = chat_events(r.body)
+        deltas = [c['choices'][0]['delta'] for c in chunks]
+        n = request_n(r)
+        self.assertEqual(deltas, [
+            {'content': 'tok0 '}, {'content': 'tok1 '},
+            {'tool_calls': [{'index': 0, 'id': 'call_fake%d' % n, 'type': 'function',
+                             'function': {'name': 'get_weather', 'arguments': ''}}]},
+            {'tool_calls': [{'index': 0, 'function': {'arguments': '{"city":'}}]},
+            {'tool_calls': [{'index': 0, 'function': {'arguments': ' "Paris"}'}}]},
+            {}])
+        self.assertEqual([c['choices'][0]['finish_reason'] for c in chunks],
+                         [None] * 5 + ['tool_calls'])
+        msg, _ = chat_assistant(chunks)
+        whole = call('/v1/chat/completions', self.CHAT, 'tool_use').json()['choices'][0]['message']
+        self.assertEqual(msg['tool_calls'][0]['function'], whole['tool_calls'][0]['function'])
+
+    def test_chat_stream_error_sends_no_call(self):
+        r = call('/v1/chat/completions', dict(self.CHAT, stream=True), 'tool_use,events=3,error_after=1')
+        self.assertNotIn(b'tool_calls', r.body)
+        self.assertIn(b'fake error event', r.body)
+
+    def test_responses_json_has_a_function_call_after_the_message(self):
+        r = call('/v1/responses', self.RESP, 'tool_use')
+        self.assertEqual(r.status, 200)
+        out = r.json()['output']
+        n = request_n(r)
+        self.assertEqual([o['type'] for o in out], ['message', 'function_call'])
+        self.assertEqual(out[0]['content'][0]['text'], 'Hello from fake upstream')
+        self.assertEqual(out[1], {'type': 'function_call', 'id': 'fc_%d' % n,
+                                  'call_id': 'call_fake%d' % n, 'name': 'get_weather',
+                                  'arguments': self.ARGS, 'status': 'completed'})
+
+    def test_responses_stream_events_in_order(self):
+        r = call('/v1/responses', dict(self.RESP, stream=True), 'tool_use,events=1')
+        evs = events(r.body)
+        n = request_n(r)
+        self.assertEqual([e[0] for e in evs][7:], [
+            'response.output_item.done', 'response.output_item.added',
+            'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
+            'response.function_call_arguments.done', 'response.output_item.done',
+            'response.completed'])
+        self.assertEqual([d['sequence_number'] for _, d in evs], list(range(len(evs))))
+        added, d1, d2, done, item_done = [d for _, d in evs[8:13]]
+        self.assertEqual((added['output_index'], added['item']),
+                         (1, {'type': 'function_call', 'id': 'fc_%d' % n, 'call_id': 'call_fake%d' % n,
+                              'name': 'get_weather', 'arguments': '', 'status': 'in_progress'}))
+        for d in (d1, d2, done):
+            self.assertEqual((d['item_id'], d['output_index']), ('fc_%d' % n, 1))
+        self.assertEqual(d1['delta'] + d2['delta'], self.ARGS)
+        self.assertEqual(done['arguments'], self.ARGS)
+        self.assertEqual(item_done['item'], dict(added['item'], arguments=self.ARGS, status='completed'))
+        completed = evs[-1][1]['response']
+        self.assertEqual(completed['output'], [evs[7][1]['item'], item_done['item']])
+
+    def test_responses_error_or_failed_sends_no_call(self):
+        r = call('/v1/responses', dict(self.RESP, stream=True), 'tool_use,events=3,error_after=1')
+        self.assertNotIn(b'function_call', r.body)
+        r = call('/v1/responses', self.RESP, 'tool_use,failed')
+        self.assertEqual(r.json()['output'], [])
+
+
+def openai_refusal(message, param):
+    return {'error': {'message': message, 'type': 'invalid_request_error', 'param': param,
+                      'code': None}}
+
+
+def anthropic_refusal(message):
+    return {'type': 'error', 'error': {'type': 'invalid_request_error', 'message': message}}
+
+
+UNANSWERED = ("An assistant message with 'tool_calls' must be followed by tool messages responding "
+              "to each 'tool_call_id'. The following tool_call_ids did not have response messages: ")
+STRAY_TOOL = ("Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+              "message with 'tool_calls'.")
+
+
+def calls(*ids):
+    return {'role': 'assistant', 'content': None, 'tool_calls': [
+        {'id': i, 'type': 'function', 'function': {'name': 'f', 'arguments': '{}'}} for i in ids]}
+
+
+def tool(i):
+    return {'role': 'tool', 'tool_call_id': i, 'content': 'ok'}
+
+
+def user(text='q'):
+    return {'role': 'user', 'content': text}
+
+
+def uses(*ids):
+    return {'role': 'assistant', 'content': [{'type': 'text', 'text': 'let me see'}] + [
+        {'type': 'tool_use', 'id': i, 'name': 'f', 'input': {}} for i in ids]}
+
+
+def result(i):
+    return {'type': 'tool_result', 'tool_use_id': i, 'content': 'ok'}
+
+
+def fcall(i):
+    return {'type': 'function_call', 'call_id': i, 'name': 'f', 'arguments': '{}'}
+
+
+def fout(i):
+    return {'type': 'function_call_output', 'call_id': i, 'output': 'ok'}
+
+
+class ValidationTest(unittest.TestCase):
+    """The providers' refusals of a broken tool loop, and the loops they
+    accept (docs/fake-upstream.md, "Request validation")."""
+
+    def setUp(self):
+        control('/_fake/reset')
+
+    def invalid(self):
+        return control('/_fake/stats').json()['invalid']
+
+    def refused(self, path, body, want, fake=None):
+        before = self.invalid()
+        for stream in (False, True):
+            r = call(path, dict(body, stream=True) if stream else body, fake)
+            self.assertEqual((r.status, r.header('content-type')), (400, 'application/json'), r.body)
+            self.assertEqual(r.json(), want)
+        self.assertEqual(self.invalid(), before + 2)
+
+    def accepted(self, path, body):
+        for stream in (False, True):
+            r = call(path, dict(body, stream=True) if stream else body)
+            self.assertEqual(r.status, 200, r.body)
+
+    def chat(self, msgs, want=None):
+        body = {'model': 'gpt-4o', 'messages': msgs}
+        if want is None:
+            return self.accepted('/v1/chat/completions', body)
+        self.refused('/v1/chat/completions', body, openai_refusal(*want))
+
+    def messages(self, msgs, want=None, **extra):
+        body = dict({'model': 'claude-sonnet-4-5', 'max_tokens': 8, 'messages': msgs}, **extra)
+        if want is None:
+            return self.accepted('/v1/messages', body)
+        self.refused('/v1/messages', body, anthropic_refusal(want))
+
+    def responses(self, items, want=None, **extra):
+        body = dict({'model': 'gpt-5-mini', 'input': items}, **extra)
+        if want is None:
+            return self.accepted('/v1/responses', body)
+        self.refused('/v1/responses', body, openai_refusal(want, 'input'))
+
+    def test_chat_calls_answered_by_the_tool_messages_right_after(self):
+        self.chat([user(), calls('call_a', 'call_b'), tool('call_b'), tool('call_a'), user()])
+        self.chat([user(), calls('call_a'), tool('call_a')])
+        self.chat([user(), {'role': 'assistant', 'content': 'hi', 'tool_calls': []}, user()])
+
+    def test_chat_unanswered_calls_refused(self):
+        self.chat([user(), calls('call_a', 'call_b'), tool('call_a'), user()],
+                  (UNANSWERED + 'call_b', 'messages.[1].role'))
+        self.chat([user(), user(), calls('call_a', 'call_b')],
+                  (UNANSWERED + 'call_a, call_b', 'messages.[2].role'))
+
+    def test_chat_message_between_calls_and_answers_refused(self):
+        self.chat([user(), calls('call_x'), {'role': 'system', 'content': 'memory'}, tool('call_x')],
+                  (UNANSWERED + 'call_x', 'messages.[1].role'))
+
+    def test_chat_tool_message_without_its_call_refused(self):
+        self.chat([user(), tool('call_x')], (STRAY_TOOL, 'messages.[1].role'))
+        self.chat([user(), calls('call_a'), tool('call_b')], (STRAY_TOOL, 'messages.[2].role'))
+        self.chat([user(), calls('call_a'), tool('call_a'), user(), tool('call_a')],
+                  (STRAY_TOOL, 'messages.[4].role'))
+
+    def test_messages_results_first_in_the_next_message(self):
+        self.messages([user(), uses('toolu_a', 'toolu_b'),
+                       {'role': 'user', 'content': [result('toolu_b'), result('toolu_a'),
+                                                    {'type': 'text', 'text': 'and?'}]}])
+
+    def test_messages_text_before_the_results_refused(self):
+        self.messages([user(), uses('toolu_a'), {'role': 'user', 'content': [
+            {'type': 'text', 'text': 'memory'}, result('toolu_a')]}],
+            'messages.2: Did not find 1 `tool_result` block(s) at the beginning of this message. '
+            'Messages following `tool_use` blocks must begin with a matching number of '
+            '`tool_result` blocks.')
+        self.messages([user(), uses('toolu_a', 'toolu_b'), user()],
+                      'messages.2: Did not find 2 `tool_result` block(s) at the beginning of this '
+                      'message. Messages following `tool_use` blocks must begin with a matching '
+                      'number of `tool_result` blocks.')
+
+    def test_messages_missing_results_refused(self):
+        tail = ('. Each `tool_use` block must have a corresponding `tool_result` block in the next '
+                'message.')
+        head = 'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: '
+        self.messages([user(), uses('toolu_a', 'toolu_b', 'toolu_c'),
+                       {'role': 'user', 'content': [result('toolu_b')]}],
+                      head + 'toolu_a, toolu_c' + tail)
+        self.messages([user(), uses('toolu_a'),
+                       {'role': 'user', 'content': [result('toolu_b'), result('toolu_a')]}],
+                      'messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: '
+                      'toolu_b. Each `tool_result` block must have a corresponding `tool_use` block '
+                      'in the previous message.')
+        self.messages([user(), uses('toolu_a')], head + 'toolu_a' + tail)
+
+    def test_messages_result_without_its_call_refused(self):
+        self.messages([{'role': 'user', 'content': [{'type': 'text', 'text': 'q'}, result('toolu_z')]}],
+                      'messages.0.content.1: unexpected `tool_use_id` found in `tool_result` blocks: '
+                      'toolu_z. Each `tool_result` block must have a corresponding `tool_use` block '
+                      'in the previous message.')
+
+    def test_messages_at_most_4_cache_controls(self):
+        bp = {'type': 'ephemeral'}
+        tools = [{'name': 't', 'input_schema': {'type': 'object'}, 'cache_control': bp}]
+        system = [{'type': 'text', 'text': 's', 'cache_control': bp}] * 2
+        four = [{'role': 'user', 'content': [{'type': 'text', 'text': 'q', 'cache_control': bp},
+                                             {'type': 'text', 'text': 'r', 'cache_control': None}]}]
+        self.messages(four, tools=tools, system=system)
+        six = [{'role': 'user', 'content': [{'type': 'text', 'text': 'q', 'cache_control': bp}]},
+               {'role': 'assistant', 'content': [{'type': 'text', 'text': 'a', 'cache_control': bp}]},
+               {'role': 'user', 'content': [{'type': 'text', 'text': 'q', 'cache_control': bp}]}]
+        self.messages(six, 'A maximum of 4 blocks with cache_control may be provided. Found 6.',
+                      tools=tools, system=system)
+
+    def test_responses_outputs_answer_earlier_calls(self):
+        self.responses([user(), fcall('call_a'), fcall('call_b'), fout('call_b'),
+                        {'type': 'message', 'role': 'assistant', 'content': 'hm'}, fout('call_a'),
+                        user()])
+        self.responses([fout('call_x')], previous_response_id='resp_1')
+        self.responses([fout('call_x')], conversation='conv_1')
+        self.responses('function_call_output')
+
+    def test_responses_output_without_its_call_refused(self):
+        self.responses([user(), fout('call_x')],
+                       'No tool call found for function call output with call_id call_x.')
+        self.responses([user(), fout('call_a'), fcall('call_a')],
+                       'No tool call found for function call output with call_id call_a.')
+
+    def test_responses_call_without_its_output_refused(self):
+        self.responses([user(), fcall('call_x'), {'role': 'developer', 'content': 'memory'},
+                        fout('call_x')], 'No tool output found for function call call_x.')
+        self.responses([user(), fcall('call_a'), fout('call_a'), fcall('call_b')],
+                       'No tool output found for function call call_b.')
+
+    def test_refusal_beats_directives_and_jobs(self):
+        broken = [user(), tool('call_x')]
+        r = call('/v1/chat/completions', {'model': 'm', 'messages': broken}, 'status=503,echo')
+        self.assertEqual((r.status, r.json()), (400, openai_refusal(STRAY_TOOL, 'messages.[1].role')))
+        self.assertIsNone(r.header('retry-after'))
+        r = call('/v1/chat/completions', {'model': 'm', 'messages': broken}, 'status=9')
+        self.assertEqual(r.json()['error']['type'], 'fake_bad_behavior')  # bad directive first
+        job = {'model': 'm', 'response_format': {'type': 'json_object'}, 'messages': [
+            {'role': 'system', 'content': EXTRACT_SYSTEM}] + broken}
+        self.assertEqual(call('/v1/chat/completions', job).status, 400)
+        r = call('/v1/messages', dict(job_body(EXTRACT_SYSTEM, TURN), messages=[
+            {'role': 'user', 'content': [result('toolu_x')]}]))
+        self.assertEqual(r.status, 400)
+        self.assertEqual(control('/_fake/jobs').json(), {'extract': 0, 'summarize': 0})
+        self.assertEqual([e['job'] for e in requests_log()], [None] * 4)
+        self.assertEqual(self.invalid(), 3)
+        self.assertEqual(control('/_fake/stats').json()['requests'], 4)
+        control('/_fake/reset')
+        self.assertEqual(self.invalid(), 0)
+
+    def test_refusal_leaves_the_reply_waiting(self):
+        call('/_fake/reply', b'kept', headers={'Content-Type': 'text/plain'})
+        self.assertEqual(call('/v1/chat/completions', {'model': 'm', 'messages': [tool('c')]}).status, 400)
+        r = call('/v1/chat/completions', {'model': 'm', 'messages': [user()]})
+        self.assertEqual(r.json()['choices'][0]['message']['content'], 'kept')
+
+    def test_chat_loop_of_two_rounds_on_the_directive(self):
+        for stream in (False, True):
+            msgs = [user('weather in Paris, then in Lyon?')]
+            ids = []
+            for _ in range(2):
+                body = {'model': 'gpt-4o', 'messages': msgs, 'stream': stream}
+                r = call('/v1/chat/completions', body, 'tool_use')
+                self.assertEqual(r.status, 200, r.body)
+                if stream:
+                    msg, finish = chat_assistant(chat_events(r.body))
+                else:
+                    msg, finish = r.json()['choices'][0]['message'], r.json()['choices'][0]['finish_reason']
+                self.assertEqual(finish, 'tool_calls')
+                ids.append(msg['tool_calls'][0]['id'])
+                msgs += [msg, tool(ids[-1])]
+            r = call('/v1/chat/completions', {'model': 'gpt-4o', 'messages': msgs, 'stream': stream})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(len(set(ids)), 2)
+        self.assertEqual(self.invalid(), 0)
+
+    def test_messages_loop_of_two_rounds_on_the_directive(self):
+        for stream in (False, True):
+            msgs = [user('weather in Paris, then in Lyon?')]
+            for _ in range(2):
+                body = {'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'messages': msgs,
+                        'stream': stream}
+                r = call('/v1/messages', body, 'tool_use')
+                self.assertEqual(r.status, 200, r.body)
+                content = r.json()['content'] if not stream else self.streamed_blocks(r.body)
+                self.assertEqual([b['type'] for b in content], ['text', 'tool_use'])
+                msgs += [{'role': 'assistant', 'content': content},
+                         {'role': 'user', 'content': [result(content[1]['id'])]}]
+            body = {'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'messages': msgs, 'stream': stream}
+            self.assertEqual(call('/v1/messages', body).status, 200)
+        self.assertEqual(self.invalid(), 0)
+
+    @staticmethod
+    def streamed_blocks(body):
+        blocks = []
+        for name, d in events(body):
+            if name == 'content_block_start':
+                blocks.append(dict(d['content_block']))
+            elif name == 'content_block_delta' and d['delta']['type'] == 'text_delta':
+                blocks[d['index']]['text'] += d['delta']['text']
+            elif name == 'content_block_delta':
+                b = blocks[d['index']]
+                b['json'] = b.get('json', '') + d['delta']['partial_json']
+        for b in blocks:
+            if 'json' in b:
+                b['input'] = json.loads(b.pop('json'))
+        return blocks
+
+    def test_responses_loop_of_two_rounds_on_the_directive(self):
+        for stream in (False, True):
+            items = [user('weather in Paris, then in Lyon?')]
+            for _ in range(2):
+                body = {'model': 'gpt-5-mini', 'input': items, 'stream': stream}
+                r = call('/v1/responses', body, 'tool_use')
+                self.assertEqual(r.status, 200, r.body)
+                out = (dict(events(r.body))['response.completed']['response'] if stream
+                       else r.json())['output']
+                self.assertEqual([o['type'] for o in out], ['message', 'function_call'])
+                items += out + [fout(out[1]['call_id'])]
+            body = {'model': 'gpt-5-mini', 'input': items + [user('thanks')], 'stream': stream}
+            self.assertEqual(call('/v1/responses', body).status, 200)
+        self.assertEqual(self.invalid(), 0)
 
 
 class SetReplyTest(unittest.TestCase):

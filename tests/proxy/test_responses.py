@@ -246,6 +246,7 @@ class Conversation(Responses):
         self.seed(user)
         items = [{'role': 'developer', 'content': 'Be brief.'},
                  {'role': 'user', 'content': 'Hello there.'},
+                 {'type': 'function_call', 'call_id': 'c1', 'name': 'lookup', 'arguments': '{}'},
                  {'type': 'function_call_output', 'call_id': 'c1', 'output': 'ok'},
                  {'role': 'assistant', 'content': 'Hi!'}]
         bodies = []
@@ -256,7 +257,7 @@ class Conversation(Responses):
             self.assertEqual(s.status, 200, s.resp)
             up = self.upstream(s)
             got = json.loads(up)['input']
-            self.assertEqual(got[:4], items)  # no head (no summary): the client's items first
+            self.assertEqual(got[:len(items)], items)  # no head (no summary): the client's items first
             self.assertEqual(got[-1], q)
             tail = got[-2]
             self.assertEqual(tail['role'], 'developer')
