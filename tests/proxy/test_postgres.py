@@ -4,6 +4,7 @@
 made by memproxy --migrate or at start, and the connection string never in
 an error or a log line."""
 
+import hashlib
 import json
 import os
 import re
@@ -64,7 +65,7 @@ class PgCase(mh.MemCase):
         super().tearDownClass()
         cls.pg.stop()
 
-    def pg_proxy(self, **storage):
+    def pg_proxy(self, sections=None, **storage):
         """A proxy on the class's database. It has [upstream] api_key, as
         proxies sharing a store need (docs/scaling.md): the database holds
         jobs of earlier tests' users, which a proxy without it would keep
@@ -78,7 +79,7 @@ class PgCase(mh.MemCase):
         st.update(storage)
         return self.start_proxy(workers=2, storage=st,
                                 memory={'mode': 'hybrid', 'job_lease_seconds': 5},
-                                upstream={'api_key': 'sk-zqxsecret-pgshared-11'})
+                                upstream={'api_key': 'sk-zqxsecret-pgshared-11'}, sections=sections)
 
 
 class SharedMemory(PgCase):
@@ -96,6 +97,36 @@ class SharedMemory(PgCase):
         # a turn through B is in the memory A reads
         mh.wait_memory(a, user, lambda m: 'Where do I live' in json.dumps(m['buffer']),
                        what='the turn through B, read through A')
+
+    def test_one_chat_is_one_conversation_through_every_proxy(self):
+        """The turns of one Open WebUI chat, sent through two proxies on
+        one database (each on connections of its own, so through either
+        worker), are recorded in one conversation, another chat's in
+        another (docs/memory.md, "Conversations")."""
+        admin = {'admin': {'token': mh.ADMIN_TOKEN}}
+        a, b = self.pg_proxy(sections=admin), self.pg_proxy(sections=admin)
+        user = mh.uid('pgconv')
+        chats = {'chat-1-' + user: [], 'chat-2-' + user: []}
+        for i in range(4):
+            for n, (chat, said) in enumerate(chats.items()):
+                said.append('%s turn %d' % (chat, i))
+                msgs = []
+                for t in said[:-1]:
+                    msgs += [mh.user_msg(t), mh.asst_msg(mh.REPLY)]
+                self.assertOK(send((a, b)[(i + n) % 2], user, msgs + [mh.user_msg(said[-1])],
+                                   extra_headers=[('X-OpenWebUI-Chat-Id', chat)]))
+        r = mh.admin_memory(b, user, '?limit=1000')
+        self.assertEqual(r.status, 200, r)
+        got = {}
+        for m in r.json()['archive']:
+            got.setdefault(m['request_id'], set()).add((m['conversation'], m['conversation_rule']))
+            if m['role'] == 'user':
+                got.setdefault(m['content'].split(' turn ')[0], set()).add(m['conversation'])
+        for chat in chats:
+            want = hashlib.sha256(user.encode() + b'\0' + b'1\0x-openwebui-chat-id\0' +
+                                  chat.encode()).hexdigest()[:16]
+            self.assertEqual(got[chat], {want}, chat)
+        self.assertEqual(sum(1 for k, v in got.items() if k.startswith('req') and len(v) == 1), 8)
 
     def test_a_dead_proxys_job_is_taken_over(self):
         """kill -9 A while its extraction job is in flight: B takes the job
