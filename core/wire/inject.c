@@ -113,8 +113,7 @@ static void set_there(struct request *rq, const struct mp_usermem *um)
     const struct mp_chatreq_msg *qm = &rq->req->msgs[q];
     for (size_t i = um->nmessages; i-- > 0 && rq->nagain < AGAIN_MAX;) {
         const struct mp_mem_message *m = &um->messages[i];
-        if (m->role != MP_ROLE_USER || m->content_len != qm->text_len ||
-            m->request_id[0] == '\0' ||
+        if (m->role != MP_ROLE_USER || m->content_len != qm->text_len || m->request_id[0] == '\0' ||
             !rq->wire->message_text_equals(rq->body, qm, m->content, m->content_len))
             continue;
         memcpy(rq->again[rq->nagain++], m->request_id, sizeof(rq->again[0]));

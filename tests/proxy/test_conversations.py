@@ -224,6 +224,16 @@ class ConvCase(mh.MemCase):
         if cls.pg is not None:
             cls.pg.stop()
 
+    def setUp(self):
+        super().setUp()
+        self.invalid_before = self.fake.stats()['invalid']
+
+    def tearDown(self):
+        # every request that reached the fake was one its provider accepts
+        self.assertEqual(self.fake.stats()['invalid'], self.invalid_before,
+                         'the fake refused a request as its provider would')
+        super().tearDown()
+
     def own_proxy(self, workers=1, memory=None, **kw):
         memory = dict({'mode': 'hybrid'}, **(memory or {}))
         sections = dict({'anthropic': {'base_url': anthropic_root(self.fake)}},
@@ -299,6 +309,117 @@ class AgentLoops(ConvCase):
             for stream in (False, True):
                 with self.subTest(api=api, stream=stream):
                     self.loop(api, stream, earlier)
+
+
+STATEMENT = "I'm using Weaviate for the vector store, and my staging cluster is called heron-7."
+ASK = 'What is my staging cluster called again?'
+
+
+class Client:
+    """A chat front end on one API: it resends its whole conversation each
+    turn, with a system prompt, and names its chat as the front end does
+    (chat_id: the X-OpenWebUI-Chat-Id header on chat completions,
+    x-claude-code-session-id on Messages, "conversation" on Responses; None:
+    no id, the conversation is known by its leading messages)."""
+
+    def __init__(self, case, api, user, chat_id=None):
+        self.case, self.api, self.user, self.chat_id = case, api, user, chat_id
+        self.turns = []  # (user text, reply)
+
+    def body(self, text):
+        if self.api == 'chat':
+            msgs = [{'role': 'system', 'content': 'You are a helpful assistant.'}]
+            for u, a in self.turns:
+                msgs += [mh.user_msg(u), mh.asst_msg(a)]
+            return json.dumps({'model': 'gpt-4o-mini', 'messages': msgs + [mh.user_msg(text)]})
+        if self.api == 'messages':
+            msgs = []
+            for u, a in self.turns:
+                msgs += [{'role': 'user', 'content': u}, {'role': 'assistant', 'content': a}]
+            return json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 256,
+                               'system': 'You are a helpful assistant.',
+                               'messages': msgs + [{'role': 'user', 'content': text}]})
+        d = {'model': 'gpt-4o-mini', 'instructions': 'You are a helpful assistant.'}
+        if self.chat_id is not None:  # the upstream holds the conversation: the newest input only
+            d['conversation'] = self.chat_id
+            d['input'] = [{'role': 'user', 'content': text}]
+        else:
+            items = []
+            for u, a in self.turns:
+                items += [{'role': 'user', 'content': u}, {'role': 'assistant', 'content': a}]
+            d['input'] = items + [{'role': 'user', 'content': text}]
+        return json.dumps(d)
+
+    def say(self, text):
+        """One turn: the body that reached the fake, as text."""
+        tag = uuid.uuid4().hex
+        h = [('Content-Type', 'application/json'), ('X-User-Id', self.user), ('X-Test-Req', tag)]
+        if self.api == 'messages':
+            h += [('x-api-key', 'sk-ant-%s' % self.user), ('anthropic-version', '2023-06-01')]
+            if self.chat_id is not None:
+                h.append(('x-claude-code-session-id', self.chat_id))
+            path = MESSAGES
+        else:
+            h.append(('Authorization', mh.auth_of(self.user)))
+            if self.api == 'chat' and self.chat_id is not None:
+                h.append(('X-OpenWebUI-Chat-Id', self.chat_id))
+            path = mh.CHAT if self.api == 'chat' else RESPONSES
+        r = self.case.p.request('POST', path, h, self.body(text).encode())
+        self.case.assertEqual(r.status, 200, r)
+        doc = r.json()
+        if self.api == 'chat':
+            reply = doc['choices'][0]['message']['content']
+        elif self.api == 'messages':
+            reply = doc['content'][0]['text']
+        else:
+            reply = doc['output'][0]['content'][0]['text']
+        self.turns.append((text, reply))
+        return mh.upstream_of(self.case.fake, mh.Sent(tag, b'', None, None))['body']
+
+
+class ManyChats(ConvCase):
+    """A user with several chats: what they say in one reaches the others,
+    before any extraction, on every API, with and without chat ids; a
+    chat's own turns never come back to it as memory, and nothing goes in
+    twice."""
+
+    def setUp(self):
+        super().setUp()
+        self.p = self.own_proxy()
+        mh.set_jobmode(self.fake, extract='invalid')  # no fact: the words themselves
+
+    def tearDown(self):
+        mh.set_jobmode(self.fake, extract='ok')
+        super().tearDown()
+
+    def settled(self, user):
+        mh.wait_memory(self.p, user, lambda m: 'heron-7' in json.dumps(m['buffer']),
+                       what='the statement recorded')
+
+    def scenario(self, api, ids):
+        user = mh.uid('chats')
+        a = Client(self, api, user, 'chat-a-' + user if ids else None)
+        b = Client(self, api, user, 'chat-b-' + user if ids else None)
+        c = Client(self, api, user, 'chat-c-' + user if ids else None)
+        b.say('Hi! Can you help me plan my week?')  # a chat already open
+        a.say('Hello, new project today.')
+        a.say(STATEMENT)
+        self.settled(user)
+        sent = c.say(ASK)  # a new chat, seconds later
+        self.assertIn(NEEDLE, sent, 'the new chat did not get the other chat\'s statement')
+        self.assertEqual(sent.count(NEEDLE), 1, 'the statement went in twice')
+        sent = b.say(ASK)  # the chat that was open
+        self.assertIn(NEEDLE, sent, 'the open chat did not get the other chat\'s statement')
+        self.assertEqual(sent.count(NEEDLE), 1, 'the statement went in twice')
+        sent = a.say('Thanks. ' + ASK)  # its own chat: the client resends it, once
+        self.assertEqual(sent.count(NEEDLE), 1 if api != 'responses' or not ids else 0,
+                         'a chat got its own turn back as memory')
+
+    def test_new_and_open_chats_get_what_another_chat_said(self):
+        for api in ('chat', 'messages', 'responses'):
+            for ids in (True, False):
+                with self.subTest(api=api, chat_ids=ids):
+                    self.scenario(api, ids)
 
 
 def tail_start(body, question):
