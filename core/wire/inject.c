@@ -19,106 +19,9 @@
 #include "memblock.h"
 #include "recall.h"
 #include "status.h"
+#include "there.h"
 #include "usermem.h"
 #include "wire.h"
-
-/* Turns of the user's asked again: their replies are not replayed. */
-#define AGAIN_MAX 4
-
-/* The request body, for recall's question "is this message there
- * already?" (docs/memory.md "Conversations": one rule for every part). */
-struct request {
-    const struct mp_wire *wire;
-    const char *body;
-    const struct mp_chatreq *req;
-    const struct mp_inject_head *head; /* its past messages count as sent; NULL: none */
-    uint64_t own_conv;                 /* the turns of this conversation are the client's or the
-                                          upstream's (mp_inject_conv.own_conv); 0: none */
-    /* the upstream holds a conversation the store cannot name (a
-       previous_response_id chain): the buffered messages count as its */
-    const struct mp_usermem *buffer_there;
-    /* request ids of the buffered turns whose user message is the
-       request's question: the question asked again (a regenerated reply),
-       whose earlier reply, rejected, never goes in */
-    char again[AGAIN_MAX][MP_REQUEST_ID_MAX + 1];
-    size_t nagain;
-};
-
-/* Whether the request already carries a message of this role and text, or
- * its conversation's head does (a past message the head holds): by length
- * (and role) first, then by hash (computed once, only when something has
- * the length), then, for the request's own messages, byte for byte. */
-static bool holds(const struct request *rq, enum mp_role role, const char *text, size_t len)
-{
-    int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-    uint64_t h = 0;
-    bool hashed = false;
-    for (size_t i = 0; rq->head != NULL && i < rq->head->npast; i++) { /* in the head: not again */
-        const struct mp_inject_past *hp = &rq->head->past[i];
-        if (hp->len != len)
-            continue;
-        if (!hashed) {
-            h = mp_chatreq_hash_text(cr, text, len);
-            hashed = true;
-        }
-        if (hp->hash == h)
-            return true;
-    }
-    for (size_t i = 0; i < rq->req->nmsgs; i++) {
-        const struct mp_chatreq_msg *r = &rq->req->msgs[i];
-        if (r->role != cr || r->text_len != len)
-            continue;
-        if (!hashed) {
-            h = mp_chatreq_hash_text(cr, text, len);
-            hashed = true;
-        }
-        if (r->text_hash == h && rq->wire->message_text_equals(rq->body, r, text, len))
-            return true;
-    }
-    return false;
-}
-
-/* The one "already there" rule (mp_recall_seen_fn): a turn of the
- * request's own conversation (its client resends it, or the upstream
- * holds it), a message the request or the head holds, or the reply to
- * the question asked again. */
-static bool already_there(void *ctx, const struct mp_mem_message *m)
-{
-    const struct request *rq = ctx;
-    if (rq->own_conv != 0 && m->conv == rq->own_conv)
-        return true;
-    for (size_t i = 0; rq->buffer_there != NULL && i < rq->buffer_there->nmessages; i++) {
-        if (rq->buffer_there->messages[i].seq == m->seq)
-            return true;
-    }
-    for (size_t i = 0; m->role == MP_ROLE_ASSISTANT && i < rq->nagain; i++) {
-        if (strcmp(m->request_id, rq->again[i]) == 0)
-            return true;
-    }
-    return holds(rq, m->role, m->content, m->content_len);
-}
-
-/* The request ids of the buffered turns whose user message is the
- * request's question, newest first, into rq->again; and the buffer as
- * there already for a conversation the upstream holds and the store
- * cannot name. */
-static void set_there(struct request *rq, const struct mp_usermem *um)
-{
-    size_t q, prev;
-    rq->buffer_there = rq->req->upstream_state && rq->own_conv == 0 ? um : NULL;
-    mp_chatreq_question(rq->req, &q, &prev);
-    rq->nagain = 0;
-    if (q == rq->req->nmsgs)
-        return;
-    const struct mp_chatreq_msg *qm = &rq->req->msgs[q];
-    for (size_t i = um->nmessages; i-- > 0 && rq->nagain < AGAIN_MAX;) {
-        const struct mp_mem_message *m = &um->messages[i];
-        if (m->role != MP_ROLE_USER || m->content_len != qm->text_len || m->request_id[0] == '\0' ||
-            !rq->wire->message_text_equals(rq->body, qm, m->content, m->content_len))
-            continue;
-        memcpy(rq->again[rq->nagain++], m->request_id, sizeof(rq->again[0]));
-    }
-}
 
 /* The picked buffered messages, oldest first, for the wire's splice
  * (plan->picks are newest first). NULL when there are none. */
@@ -236,16 +139,16 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
                     const struct mp_recall_source *src, const struct mp_recall_params *p,
                     int64_t now_ms, struct mp_splice *out, struct mp_inject_plan *plan)
 {
-    struct request in = {.wire = w, .body = body, .req = req};
+    struct mp_there in;
     struct mp_wire_pick *picks = NULL;
-    set_there(&in, um);
+    mp_there_init(&in, w, body, req, um, 0, NULL);
     struct mp_recall_params own;
     if (req->upstream_state) { /* the upstream holds the conversation: no replay */
         own = *p;
         own.sections &= ~MP_RECALL_BUFFER;
         p = &own;
     }
-    struct mp_recall_request rq = {.seen = already_there, .seen_ctx = &in, .now_ms = now_ms};
+    struct mp_recall_request rq = {.seen = mp_there_seen, .seen_ctx = &in, .now_ms = now_ms};
     struct mp_recall_plan rp;
     char *block = NULL;
     int rc = choose(w, body, req, um, src, p, &rq, &rp);
@@ -266,13 +169,6 @@ out:
     free(block);
     mp_recall_plan_cleanup(&rp);
     return rc;
-}
-
-bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                          enum mp_role role, const char *text, size_t len)
-{
-    struct request in = {.wire = w, .body = body, .req = req};
-    return holds(&in, role, text, len);
 }
 
 /* ---- a conversation: head and tail ---- */
@@ -338,8 +234,8 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     struct mp_recall_plan rp;
     bool chosen = !conv->head_summary_only && conv->head_share > 0;
     int keep = chosen ? MP_RECALL_PROFILE | MP_RECALL_PAST | MP_RECALL_SUMMARY : MP_RECALL_SUMMARY;
-    struct request in = {.wire = w, .body = body, .req = req, .own_conv = conv->own_conv};
-    set_there(&in, um);
+    struct mp_there in;
+    mp_there_init(&in, w, body, req, um, conv->own_conv, NULL);
     /* the summary has at least its own share, as in one block */
     unsigned share = conv->head_share > p->share_summary ? conv->head_share : p->share_summary;
     hp.sections = p->sections & keep;
@@ -350,7 +246,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
                                  .summary_at_ms = summary_time(um),
                                  .memory_epoch = um->memory_epoch,
                                  .follows_summary = conv->head_summary_only};
-    struct mp_recall_request rq = {.seen = already_there, .seen_ctx = &in, .now_ms = now_ms};
+    struct mp_recall_request rq = {.seen = mp_there_seen, .seen_ctx = &in, .now_ms = now_ms};
     int rc = hp.sections != 0 ? choose(w, body, req, um, src, &hp, &rq, &rp) : MP_NOTFOUND;
     if (rc == MP_NOTFOUND && (p->sections & MP_RECALL_BUFFER))
         return intro_head(h); /* the replayed messages follow a block, as always */
@@ -576,7 +472,7 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
                        const struct mp_mem_entity ***held, const struct mp_inject_tail **kept,
                        struct mp_recall_plan *rp, int *trc)
 {
-    struct request in = {.wire = w, .body = body, .req = req, .own_conv = conv->own_conv};
+    struct mp_there in;
     int rc = conv_head(w, body, req, um, src, p, now_ms, conv, h, held);
     *trc = MP_NOTFOUND;
     *kept = NULL;
@@ -584,9 +480,8 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
         return rc;
     *kept = kept_tail(conv, req, um, src, p);
     conv->tail_reused = *kept != NULL;
-    in.head = *h;
-    set_there(&in, um);
-    struct mp_recall_request rq = {.seen = already_there,
+    mp_there_init(&in, w, body, req, um, conv->own_conv, *h);
+    struct mp_recall_request rq = {.seen = mp_there_seen,
                                    .seen_ctx = &in,
                                    .now_ms = now_ms,
                                    .held = *held,

@@ -82,11 +82,6 @@ struct mp_inject_question {
     size_t prev_len;
 };
 
-/* Whether the request (body, scanned into req by w) already carries a
- * message of this role and text: what makes a buffered message skipped. */
-bool mp_inject_in_request(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                          enum mp_role role, const char *text, size_t len);
-
 /* ---- a conversation: a stable head, a per-question tail ----
  *
  * For the prompt cache (docs/memory.md "Conversations"), memory in a

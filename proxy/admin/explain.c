@@ -6,9 +6,11 @@
  * profile's share), "summary", "recent" (a buffered message) or
  * "kept_head" (in the conversation's kept head, sent again byte for
  * byte); an item left out is "budget" (no room left for it), "duplicate"
- * (its turn is in the block already, or it is in the buffer),
- * "personal_data" (flagged, and [governance] inject_pii is false),
- * "already_in_request" (the request carries it), "in_head" (the tail
+ * (its turn is in the block already, or it is in the buffer, which may be
+ * replayed), "personal_data" (flagged, and [governance] inject_pii is
+ * false), one of the "already there" rule's reasons (core/wire/there.h:
+ * "own_conversation", "upstream_holds_conversation", "asked_again",
+ * "in_head", "already_in_request"), "in_head" (the tail
  * leaves what the head holds), "client_resends" (a client that resends its
  * conversation gets no replay where a summary is kept), "section_off" (the
  * mode injects no such section), "upstream_holds_conversation" (the
@@ -28,6 +30,7 @@
 #include "plane/reqmem.h"
 #include "recall.h"
 #include "recall_search.h"
+#include "there.h"
 #include "status.h"
 #include "usermode.h"
 #include "wire.h"
@@ -57,6 +60,7 @@ struct explain {
     struct mp_inject_head built;     /* a head built for the request */
     bool reused;                     /* the kept head is used */
     struct mp_inject_conv_choice ch; /* zeroed when nothing was chosen */
+    struct mp_there there;           /* the "already there" rule for the request, once chosen */
     struct mp_recall_plan tail;      /* ch's tail, or empty */
     struct mp_mem_message *hpast;    /* the head's past messages (contents owned) */
     size_t nhpast;
@@ -283,16 +287,25 @@ static bool in_buffer(const struct explain *ex, uint64_t seq)
     return false;
 }
 
+/* The buffer may be replayed: an archived copy of a buffered message is
+ * the buffer's (core/recall/recall.h). */
+static bool replayed(const struct explain *ex)
+{
+    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state &&
+           (ex->conv == NULL || ex->conv->session);
+}
+
 static const char *past_why(const struct explain *ex, const struct mp_mem_message *m, bool applies)
 {
     if (!applies)
         return off_why(ex);
-    if (in_buffer(ex, m->seq) || turn_in_facts(ex, m->request_id))
+    const char *there = mp_there_why(&ex->there, m);
+    if (there != NULL)
+        return there;
+    if ((replayed(ex) && in_buffer(ex, m->seq)) || turn_in_facts(ex, m->request_id))
         return "duplicate";
     if (pii_out(ex, m->pii))
         return "personal_data";
-    if (mp_inject_in_request(ex->w, ex->body, &ex->req, m->role, m->content, m->content_len))
-        return "already_in_request";
     return "budget";
 }
 
@@ -397,9 +410,9 @@ static bool resends(const struct explain *ex)
 static const char *buffer_why(const struct explain *ex, const struct mp_mem_message *m,
                               bool applies, const char *off)
 {
-    return !applies ? off
-           : mp_inject_in_request(ex->w, ex->body, &ex->req, m->role, m->content, m->content_len)
-               ? "already_in_request"
+    const char *there = applies ? mp_there_why(&ex->there, m) : NULL;
+    return !applies              ? off
+           : there != NULL       ? there
            : resends(ex)         ? "client_resends"
            : pii_out(ex, m->pii) ? "personal_data"
                                  : "budget";
@@ -561,14 +574,17 @@ static int load_head_past(struct explain *ex)
 /* Injection's choice in the request's conversation. */
 static int conv_choice(struct explain *ex, int64_t now_ms)
 {
+    uint64_t own = ex->conv != NULL ? ex->conv->own_conv : 0;
     struct mp_inject_conv conv = {.head = ex->conv != NULL ? ex->conv->kept : NULL,
                                   .head_share = ex->cfg->memory.head_share,
                                   .head_summary_only = ex->conv == NULL || ex->conv->session,
+                                  .own_conv = own,
                                   .built = &ex->built};
     int rc = mp_inject_choose_conv(ex->w, ex->body, &ex->req, &ex->um, ex->src, &ex->p, now_ms,
                                    &conv, &ex->ch);
     if (rc != MP_OK)
         return rc;
+    mp_there_init(&ex->there, ex->w, ex->body, &ex->req, &ex->um, own, ex->ch.head);
     ex->reused = conv.reused;
     if (ex->ch.has_tail)
         ex->tail = ex->ch.tail;
@@ -658,8 +674,10 @@ static void find_conversation(const struct mp_explain_tables *tabs, const char *
     mp_convlook_find(user, user_len, body, len, req, tabs != NULL ? tabs->hd : NULL,
                      tabs != NULL ? tabs->resenders : NULL, tabs != NULL ? tabs->n : 0, false,
                      now_ms, &lim, &look);
-    *conv = (struct mp_explain_conv){
-        .known = look.known, .session = look.session, .rule = mp_convlook_rule(look.kind)};
+    *conv = (struct mp_explain_conv){.known = look.known,
+                                     .session = look.session,
+                                     .rule = mp_convlook_rule(look.kind),
+                                     .own_conv = mp_convlook_own_turns(&look, req)};
     for (size_t i = 0; look.known && tabs != NULL && i < tabs->n; i++) {
         struct mp_inject_head copy;
         int64_t used = 0;

@@ -27,6 +27,8 @@ struct mp_explain_conv {
     bool session;                      /* a session's: the head holds the summary alone */
     const char *rule;                  /* static: "client", "chain", "leading" or "session" */
     const struct mp_inject_head *kept; /* its kept head (borrowed); NULL: none */
+    uint64_t own_conv;                 /* its turns are there already (plane/convlook.h:
+                                          mp_convlook_own_turns); 0: none */
 };
 
 #define MP_EXPLAIN_WORKERS_MAX 256 /* the most workers a process runs */

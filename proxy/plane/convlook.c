@@ -113,3 +113,12 @@ bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key)
     struct mp_convid c = {.kind = MP_CONVID_SESSION, .source = ""};
     return key_of(user, ulen, &c, key);
 }
+
+uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_chatreq *req)
+{
+    if (!look->known || look->session)
+        return 0;
+    if (!req->upstream_state && !mp_convid_resends(req))
+        return 0; /* a lone message under the client's own id: its turns are its memory */
+    return mp_convlook_digest(look->key);
+}

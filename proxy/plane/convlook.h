@@ -63,4 +63,11 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
  * under this key: its second turn takes that head over (reqmem.c). */
 bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key);
 
+/* The digest of the request's conversation (scanned into req) when its
+ * turns are there already (core/wire/there.h, rule 1): its client resends
+ * them (the request shows it), or the upstream holds them (Responses'
+ * "conversation"; a previous_response_id chain is keyed as the user's
+ * session, whose turns are not all the chain's: none then); else 0. */
+uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_chatreq *req);
+
 #endif

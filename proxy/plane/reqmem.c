@@ -237,20 +237,6 @@ static const struct mp_inject_head *adopt_first_turn(struct mp_reqmem *m, const 
     return mp_convtab_get(t, key, now, lim);
 }
 
-/* The digest of the request's conversation when its turns are there
- * already (inject.h: own_conv): the client resends them (the request
- * shows it), or the upstream holds them (Responses' "conversation"; a
- * previous_response_id chain is keyed as the user's session, whose turns
- * are not all the chain's: none then); else 0. */
-static uint64_t own_turns(const struct mp_reqmem *m, const struct mp_convlook *look)
-{
-    if (!look->known || look->session)
-        return 0;
-    if (!m->req.upstream_state && !mp_convid_resends(&m->req))
-        return 0; /* a lone message under the client's own id: its turns are its memory */
-    return mp_convlook_digest(look->key);
-}
-
 /* Injects in the request's conversation: its kept head, if any, else a
  * new one in f->conv_built (kept by apply_found, once the read is over). */
 static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
@@ -267,6 +253,7 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     f->conv_known = look.known;
     f->conv_session = look.session;
     f->conv_kind = look.kind;
+    f->conv_own = mp_convlook_own_turns(&look, &m->req);
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
     bool lone = look.session;
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
@@ -280,7 +267,7 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
                                   .tail = kept_tail,
                                   .head_share = loop->cfg->memory.head_share,
                                   .head_summary_only = lone,
-                                  .own_conv = own_turns(m, &look),
+                                  .own_conv = f->conv_own,
                                   .built = &f->conv_built,
                                   .built_tail = &f->conv_tail};
     int rc = mp_inject_build_conv(m->wire, m->in_body, m->in_len, &m->req, um, src, p, now, &conv,
@@ -390,8 +377,10 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     struct mp_convtab_limits lim = mp_convlook_limits(m->loop->cfg);
     struct mp_inject_head kept = {0};
     int64_t used, now = mp_clock_now_ms();
-    struct mp_explain_conv conv = {
-        .known = f->conv_known, .session = f->conv_session, .rule = mp_convlook_rule(f->conv_kind)};
+    struct mp_explain_conv conv = {.known = f->conv_known,
+                                   .session = f->conv_session,
+                                   .rule = mp_convlook_rule(f->conv_kind),
+                                   .own_conv = f->conv_own};
     if (f->conv_known && m->loop->convtab != NULL &&
         mp_convtab_peek(m->loop->convtab, f->conv_key, now, &lim, &kept, &used) == MP_OK)
         conv.kept = &kept;

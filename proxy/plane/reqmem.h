@@ -48,7 +48,8 @@ struct mp_reqmem_found {
     bool conv_known;   /* conv_key is set: the injection ran in a conversation */
     bool conv_session; /* ... a session's (plane/convlook.h) */
     enum mp_convid_kind conv_kind;
-    bool conv_had; /* a head was kept for it */
+    uint64_t conv_own; /* its turns are there already (convlook.h: mp_convlook_own_turns) */
+    bool conv_had;     /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail; /* the tail built for its question (owned), when

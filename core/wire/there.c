@@ -1,0 +1,97 @@
+/* The "already there" rule (there.h). The request's own messages are
+ * compared by length and role first, then by hash (computed once, only
+ * when something has the length), then byte for byte; the head's past
+ * messages by length and hash. */
+#include "there.h"
+
+#include <string.h>
+
+#include "chatreq.h"
+#include "wire.h"
+
+bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *text, size_t len)
+{
+    int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+    uint64_t h = 0;
+    bool hashed = false;
+    for (size_t i = 0; t->head != NULL && i < t->head->npast; i++) {
+        const struct mp_inject_past *hp = &t->head->past[i];
+        if (hp->len != len)
+            continue;
+        if (!hashed) {
+            h = mp_chatreq_hash_text(cr, text, len);
+            hashed = true;
+        }
+        if (hp->hash == h)
+            return true;
+    }
+    for (size_t i = 0; i < t->req->nmsgs; i++) {
+        const struct mp_chatreq_msg *r = &t->req->msgs[i];
+        if (r->role != cr || r->text_len != len)
+            continue;
+        if (!hashed) {
+            h = mp_chatreq_hash_text(cr, text, len);
+            hashed = true;
+        }
+        if (r->text_hash == h && t->wire->message_text_equals(t->body, r, text, len))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the head holds m as a past message (rule 4). */
+static bool in_head(const struct mp_there *t, const struct mp_mem_message *m)
+{
+    if (t->head == NULL || t->head->npast == 0)
+        return false;
+    struct mp_there head_only = *t;
+    struct mp_chatreq none = {.nmsgs = 0};
+    head_only.req = &none;
+    return mp_there_holds(&head_only, m->role, m->content, m->content_len);
+}
+
+const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *m)
+{
+    if (t->own_conv != 0 && m->conv == t->own_conv)
+        return "own_conversation";
+    for (size_t i = 0; t->buffer_there != NULL && i < t->buffer_there->nmessages; i++) {
+        if (t->buffer_there->messages[i].seq == m->seq)
+            return "upstream_holds_conversation";
+    }
+    for (size_t i = 0; m->role == MP_ROLE_ASSISTANT && i < t->nagain; i++) {
+        if (strcmp(m->request_id, t->again[i]) == 0)
+            return "asked_again";
+    }
+    if (in_head(t, m))
+        return "in_head";
+    struct mp_there request_only = *t;
+    request_only.head = NULL;
+    return mp_there_holds(&request_only, m->role, m->content, m->content_len) ? "already_in_request"
+                                                                              : NULL;
+}
+
+bool mp_there_seen(void *ctx, const struct mp_mem_message *m)
+{
+    return mp_there_why(ctx, m) != NULL;
+}
+
+void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body,
+                   const struct mp_chatreq *req, const struct mp_usermem *um, uint64_t own_conv,
+                   const struct mp_inject_head *head)
+{
+    size_t q, prev;
+    memset(t, 0, sizeof(*t));
+    *t = (struct mp_there){.wire = w, .body = body, .req = req, .head = head, .own_conv = own_conv};
+    t->buffer_there = req->upstream_state && own_conv == 0 ? um : NULL;
+    mp_chatreq_question(req, &q, &prev);
+    if (q == req->nmsgs)
+        return;
+    const struct mp_chatreq_msg *qm = &req->msgs[q];
+    for (size_t i = um->nmessages; i-- > 0 && t->nagain < MP_THERE_AGAIN_MAX;) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role != MP_ROLE_USER || m->content_len != qm->text_len || m->request_id[0] == '\0' ||
+            !w->message_text_equals(body, qm, m->content, m->content_len))
+            continue;
+        memcpy(t->again[t->nagain++], m->request_id, sizeof(t->again[0]));
+    }
+}

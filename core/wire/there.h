@@ -1,0 +1,69 @@
+/* The one "already there" rule (docs/memory.md "Conversations"; DESIGN
+ * §5): whether a message of the user's memory, buffered or archived, is
+ * there already for a request, so that it is not injected (again). Every
+ * part of an injection asks it (the head, the tail, the replayed recent
+ * messages, the past line) through recall's seen callback, and explain
+ * asks it for its reasons. A pure rule over the request's scan and the
+ * user's buffer; it keeps nothing past the request.
+ *
+ * In this order, the first that applies:
+ *   1. "own_conversation": a turn of the request's own conversation when
+ *      its client resends it or the upstream holds it (own_conv, the
+ *      stored digest: usermem.h); a client that sends only its newest
+ *      message has none (its own turns are its memory);
+ *   2. "upstream_holds_conversation": a buffered message, for a request
+ *      whose upstream holds a conversation the store cannot name yet (a
+ *      Responses previous_response_id chain);
+ *   3. "asked_again": the reply of a buffered turn whose user message is
+ *      the request's question (the same question sent again: a
+ *      regenerated reply replaces it, the rejected one never goes in);
+ *   4. "in_head": a past message the conversation's kept head holds;
+ *   5. "already_in_request": the request holds a message of the same role
+ *      and text.
+ * Anything else is eligible, by score and budget. */
+#ifndef MP_CORE_WIRE_THERE_H
+#define MP_CORE_WIRE_THERE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inject.h"
+#include "usermem.h"
+
+struct mp_chatreq;
+struct mp_wire;
+
+#define MP_THERE_AGAIN_MAX 4 /* buffered turns of the question asked again, at most */
+
+/* A request, as the rule reads it. Everything borrowed for its life. */
+struct mp_there {
+    const struct mp_wire *wire;
+    const char *body;
+    const struct mp_chatreq *req;
+    const struct mp_inject_head *head;     /* the conversation's head (NULL: none) */
+    uint64_t own_conv;                     /* rule 1's digest; 0: none */
+    const struct mp_usermem *buffer_there; /* rule 2's buffer; NULL: rule 2 off */
+    char again[MP_THERE_AGAIN_MAX][MP_REQUEST_ID_MAX + 1]; /* rule 3's turns */
+    size_t nagain;
+};
+
+/* Sets t for the request body (req: its scan by w) of a user whose
+ * buffer is um, in the conversation own_conv (0: none). head NULL: none
+ * (set t->head later, once the head is known). */
+void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body,
+                   const struct mp_chatreq *req, const struct mp_usermem *um, uint64_t own_conv,
+                   const struct mp_inject_head *head);
+
+/* The rule's reason m is there already (a static string, above), or NULL:
+ * eligible. */
+const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *m);
+
+/* recall's mp_recall_seen_fn over ctx, a struct mp_there. */
+bool mp_there_seen(void *ctx, const struct mp_mem_message *m);
+
+/* Rule 5 alone: whether the request holds a message of this role and
+ * text (or the head a past message of them). */
+bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,143 @@
+/* The "already there" rule (core/wire/there.h): each reason, in its
+ * order, and what stays eligible. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatreq.h"
+#include "status.h"
+#include "there.h"
+#include "wire.h"
+
+static struct mp_chatreq_msg msgs[16];
+static struct mp_chatreq req;
+
+static const char RESENT[] =
+    "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\",\"content\":"
+    "\"Where do I live?\"},{\"role\":\"assistant\",\"content\":\"In Izmir.\"},{\"role\":"
+    "\"user\",\"content\":\"And my dog?\"}]}";
+
+static void scan(const char *body)
+{
+    ck_assert_int_eq(mp_chatreq_scan(body, strlen(body), msgs, 16, &req), MP_OK);
+}
+
+static struct mp_mem_message msg(enum mp_role role, const char *text, uint64_t conv,
+                                 const char *request_id, uint64_t seq)
+{
+    struct mp_mem_message m = {.role = role, .content = (char *)text, .seq = seq, .conv = conv};
+    m.content_len = strlen(text);
+    strcpy(m.request_id, request_id);
+    return m;
+}
+
+static const char *why(const struct mp_there *t, struct mp_mem_message m)
+{
+    return mp_there_why(t, &m);
+}
+
+/* Rule 1: a turn of the request's own conversation, whatever its text;
+ * another conversation's turns, and any turn without own_conv, stay
+ * eligible. */
+START_TEST(test_there_own_conversation_only)
+{
+    struct mp_usermem um = {0};
+    struct mp_there t;
+    scan(RESENT);
+    mp_there_init(&t, &mp_wire_chat, RESENT, &req, &um, 42, NULL);
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_USER, "an older turn it dropped", 42, "r1", 1)),
+                     "own_conversation");
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "my staging cluster is heron-7", 7, "r2", 2)));
+    mp_there_init(&t, &mp_wire_chat, RESENT, &req, &um, 0, NULL);
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "an older turn it dropped", 42, "r1", 1)));
+}
+END_TEST
+
+/* Rule 5: the request's own messages by role and text; the same text in
+ * another role is eligible. */
+START_TEST(test_there_in_request_by_role_and_text)
+{
+    struct mp_usermem um = {0};
+    struct mp_there t;
+    scan(RESENT);
+    mp_there_init(&t, &mp_wire_chat, RESENT, &req, &um, 0, NULL);
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_ASSISTANT, "In Izmir.", 9, "r1", 1)),
+                     "already_in_request");
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "In Izmir.", 9, "r1", 1)));
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_ASSISTANT, "In Izmir", 9, "r1", 1)));
+}
+END_TEST
+
+/* Rule 3: the question asked again: the reply of the buffered turn whose
+ * user message is the question is left out, in the buffer and its
+ * archived copy alike; another turn's reply is not. */
+START_TEST(test_there_question_asked_again)
+{
+    static const char lone[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"And my dog?\"}]}";
+    struct mp_mem_message buf[] = {msg(MP_ROLE_USER, "Hi", 5, "r0", 1),
+                                   msg(MP_ROLE_ASSISTANT, "Hello!", 5, "r0", 2),
+                                   msg(MP_ROLE_USER, "And my dog?", 5, "r1", 3),
+                                   msg(MP_ROLE_ASSISTANT, "Rejected answer.", 5, "r1", 4)};
+    struct mp_usermem um = {.messages = buf, .nmessages = 4};
+    struct mp_there t;
+    scan(lone);
+    mp_there_init(&t, &mp_wire_chat, lone, &req, &um, 0, NULL);
+    ck_assert_str_eq(why(&t, buf[3]), "asked_again");
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_ASSISTANT, "Rejected answer.", 5, "r1", 4)),
+                     "asked_again");
+    ck_assert_str_eq(why(&t, buf[2]), "already_in_request");
+    ck_assert_ptr_null(why(&t, buf[1]));
+}
+END_TEST
+
+/* Rule 2: a previous_response_id chain counts the buffer as its own; the
+ * archive's other messages stay eligible; a named conversation upstream
+ * (own_conv) does not. */
+START_TEST(test_there_chain_holds_the_buffer)
+{
+    static const char chain[] = "{\"previous_response_id\":\"resp_1\",\"input\":[{\"role\":"
+                                "\"user\",\"content\":\"And my dog?\"}]}";
+    struct mp_mem_message buf[] = {msg(MP_ROLE_USER, "I live in Izmir", 5, "r0", 8)};
+    struct mp_usermem um = {.messages = buf, .nmessages = 1};
+    struct mp_there t;
+    ck_assert_int_eq(mp_chatreq_scan_input(chain, strlen(chain), msgs, 16, &req), MP_OK);
+    mp_there_init(&t, &mp_wire_responses, chain, &req, &um, 0, NULL);
+    ck_assert_str_eq(why(&t, buf[0]), "upstream_holds_conversation");
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "I live in Izmir", 5, "r0", 3)));
+    mp_there_init(&t, &mp_wire_responses, chain, &req, &um, 77, NULL);
+    ck_assert_ptr_null(why(&t, buf[0]));
+}
+END_TEST
+
+/* Rule 4: a past message the head holds, by role and text. */
+START_TEST(test_there_in_head)
+{
+    static const char text[] = "We hiked the Dachstein glacier";
+    struct mp_inject_past past = {mp_chatreq_hash_text(MP_CR_USER, text, strlen(text)),
+                                  strlen(text), 12};
+    struct mp_inject_head head = {.past = &past, .npast = 1};
+    struct mp_usermem um = {0};
+    struct mp_there t;
+    scan(RESENT);
+    mp_there_init(&t, &mp_wire_chat, RESENT, &req, &um, 0, &head);
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_USER, text, 3, "r4", 12)), "in_head");
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_ASSISTANT, text, 3, "r4", 13)));
+    ck_assert(mp_there_seen(&t, &(struct mp_mem_message){.role = MP_ROLE_ASSISTANT,
+                                                         .content = (char *)"In Izmir.",
+                                                         .content_len = 9}));
+}
+END_TEST
+
+Suite *mp_test_suite(void);
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("there");
+    TCase *tc = tcase_create("there");
+    tcase_add_test(tc, test_there_own_conversation_only);
+    tcase_add_test(tc, test_there_in_request_by_role_and_text);
+    tcase_add_test(tc, test_there_question_asked_again);
+    tcase_add_test(tc, test_there_chain_holds_the_buffer);
+    tcase_add_test(tc, test_there_in_head);
+    suite_add_tcase(s, tc);
+    return s;
+}
