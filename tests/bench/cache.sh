@@ -3,13 +3,16 @@
 # as a full-history client, direct to the fake upstream and through
 # memproxy (hybrid mode): prompt tokens, cached share, billed input; the
 # lifetime-history against newest-message comparison; evidence of questions
-# asked as a later session's newest turn. Reported, not asserted.
+# asked as a later session's newest turn; the same replay as a front end
+# that opens a new chat per session (X-OpenWebUI-Chat-Id), evidence split
+# by how many sessions back it lies. Reported, not asserted.
 # See tests/bench/README.md "Prompt caching".
 #
 # Usage: tests/bench/cache.sh [--short] [--build DIR] [--out FILE]
 #                             [--locomo DIR] [--beam DIR] [--convs LIST]
 #                             [--beam-convs LIST|none] [--sessions N]
 #                             [--beam-sessions N] [--budget N] [--no-seed]
+#                             [--no-chats]
 #                             [--no-idle] [--memory KEY=VALUE]
 #                             [--keep-tmp]
 # Data: $MEMPROXY_LOCOMO_DIR (else data/locomo-dev) and $MEMPROXY_BEAM_DIR

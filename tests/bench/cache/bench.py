@@ -6,7 +6,9 @@ and billed input per request; also the seed's comparison (a client that
 resends its lifetime history, direct, against one that sends only its
 newest message through memproxy, memory jobs included) and how often a
 LoCoMo question asked as the newest turn of a later session gets its
-evidence injected. Reported, not asserted: exits 0 on a valid run.
+evidence injected; and the same replay as a front end that opens a new
+chat per session (X-OpenWebUI-Chat-Id), with that evidence split by how
+many sessions back it lies (issue 50 requirement 10). Reported, not asserted: exits 0 on a valid run.
 See tests/bench/README.md "Prompt caching". Python 3 standard library only.
 
 Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
@@ -65,6 +67,8 @@ def parse_args(argv):
     p.add_argument('--memory', action='append', default=[], metavar='KEY=VALUE',
                    help='one more [memory] setting (repeatable), e.g. head_share=50')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
+    p.add_argument('--no-chats', action='store_true',
+                   help='skip the replay as a front end that opens a new chat per session (X-OpenWebUI-Chat-Id)')
     p.add_argument('--no-idle', action='store_true',
                    help='sessions follow each other with no pause: extraction batches go by extract_batch_turns '
                         'only, the last made due at the end of the replay (default: the user is idle between '
@@ -171,8 +175,9 @@ def replay_direct(fake, reqs):
 
 
 def replay_memproxy(env, chat, reqs, ask=None):
-    """[(prompt, cached, injected tokens)] of reqs sent through memproxy as
-    chat.user, the fake upstream answering each with its real reply
+    """[(prompt, cached, injected tokens)] of reqs ((session, messages), or
+    (session, messages, chat id): sent with X-OpenWebUI-Chat-Id) sent
+    through memproxy as chat.user, the fake upstream answering each with its real reply
     (replay.replies: memproxy records what the client resends); after each request the memory queue is drained (a user
     takes a while to write the next message; and so the run does not
     depend on how fast the jobs are) but for the extraction batches not
@@ -186,10 +191,10 @@ def replay_memproxy(env, chat, reqs, ask=None):
     rows, own, own_prompt = [], 0.0, 0
     hdrs = {'X-User-Id': chat.user}
     answers = replay.replies(chat)
-    for i, (s, msgs) in enumerate(reqs):
+    for i, (s, msgs, *cid) in enumerate(reqs):
         if answers[i] is not None:
             set_reply(env.fake, answers[i])
-        prompt, cached, hdr = post_chat(env.mp, msgs, hdrs)
+        prompt, cached, hdr = post_chat(env.mp, msgs, dict(hdrs, **chat_header(cid)))
         own += replay.billed(prompt, cached)
         own_prompt += prompt
         rows.append((prompt, cached, int(hdr.get('x-memory-injected-tokens', 0))))
@@ -242,14 +247,21 @@ def drain(admin, secs=120):
         time.sleep(0.005)
 
 
+def chat_header(cid):
+    """The front end's chat id header of [chat id], none of []."""
+    return {'X-OpenWebUI-Chat-Id': cid[0]} if cid else {}
+
+
 # --- evidence ------------------------------------------------------------------------------
 
 
-def asker(env, chat, ev):
+def asker(env, chat, ev, dist, chats=False):
     """ask(session) for replay_memproxy: asks each question slotted in
-    that session as its newest turn (X-Memory: read, nothing recorded),
-    counts in ev the evidence turns whose text memproxy inserted; returns
-    the billed input of those requests."""
+    that session as its newest turn (X-Memory: read, nothing recorded; with
+    chats, in that session's chat: its X-OpenWebUI-Chat-Id), counts in ev
+    the evidence turns whose text memproxy inserted, by category and
+    speaker, and in dist by distance (replay.tally_distance); returns the
+    billed input of those requests."""
     slots = replay.question_slots(chat)
 
     def ask(s):
@@ -257,11 +269,14 @@ def asker(env, chat, ev):
         for q in slots.get(s, []):
             msgs = [replay.system_message()] + [replay.plain(m) for m in chat.sessions[s]]
             msgs.append({'role': 'user', 'content': q['q']})
-            prompt, cached, _ = post_chat(env.mp, msgs, {'X-User-Id': chat.user, 'X-Memory': 'read'})
+            hdrs = dict({'X-User-Id': chat.user, 'X-Memory': 'read'},
+                        **chat_header([replay.chat_id(chat, s)] if chats else []))
+            prompt, cached, _ = post_chat(env.mp, msgs, hdrs)
             spent += replay.billed(prompt, cached)
             asked += prompt
             body, _ = rb.upstream_body(env.fake, q['q'])
             found = found_ids(chat, q['ev'], replay.inserted_parts(msgs, body.get('messages') or []))
+            replay.tally_distance(dist, chat, s, q['ev'], found)
             for e in q['ev']:
                 side = 'user' if chat.role_of[e] == 'user' else 'assistant'
                 c = ev.setdefault((q['cat'], side), [0, 0])
@@ -330,20 +345,29 @@ def run_chat(a, tmp, chat, out):
     """Both comparisons for one chat; fills out (a dict) and returns the
     per-request rows."""
     reqs = replay.full_history(chat)
-    ev = {}
+    ev, dist = {}, {}
     with Env(a, tmp, '%s-%s-full' % (chat.dataset, chat.id)) as env:
         direct = replay_direct(env.fake, reqs)
-        ask = asker(env, chat, ev) if chat.questions else None
+        ask = asker(env, chat, ev, dist) if chat.questions else None
         through, jobs = replay_memproxy(env, chat, reqs, ask)
         kinds, job_prompt = env.jobs, env.job_prompt
-    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, job_prompt=job_prompt, ev=ev)
+    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, job_prompt=job_prompt, ev=ev, dist=dist)
+    chats = [None] * len(reqs)
+    if not a.no_chats:
+        # the same requests (direct's too), each session a chat of its own
+        out['chats_dist'] = {}
+        with Env(a, tmp, '%s-%s-chats' % (chat.dataset, chat.id)) as env:
+            ask = asker(env, chat, {}, out['chats_dist'], chats=True) if chat.questions else None
+            chats, out['chats_jobs'] = replay_memproxy(env, chat, replay.session_chats(chat), ask)
+        out['chats'] = chats
     if not a.no_seed:
         with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
             life = replay.lifetime_history(chat, a.lifetime_window or None)
             out['life'] = replay_direct(env.fake, life)
             out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
             out['newest_kinds'] = env.jobs
-    return [(chat.dataset, chat.id, s, i, d, t) for i, ((s, _), d, t) in enumerate(zip(reqs, direct, through))]
+    return [(chat.dataset, chat.id, s, i, d, t, c)
+            for i, ((s, _), d, t, c) in enumerate(zip(reqs, direct, through, chats))]
 
 
 # --- report ------------------------------------------------------------------------------
@@ -360,13 +384,22 @@ def fold(pairs):
 
 def rows_text(rows):
     out = ['dataset\tconv\tsession\treq\tdirect_prompt\tdirect_cached\tdirect_share\tdirect_billed\t'
-           'mp_prompt\tmp_cached\tmp_share\tmp_billed\tmp_injected\tbilled_ratio']
-    for ds, cid, s, i, d, t in rows:
-        db, tb = replay.billed(d[0], d[1]), replay.billed(t[0], t[1])
-        out.append('%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%d\t%d\t%.2f\t%.1f\t%d\t%s' % (
-            ds, cid, s + 1, i + 1, d[0], d[1], d[1] / d[0] if d[0] else 0, db,
-            t[0], t[1], t[1] / t[0] if t[0] else 0, tb, t[2], '%.2f' % (tb / db) if db else 'n/a'))
+           'mp_prompt\tmp_cached\tmp_share\tmp_billed\tmp_injected\tbilled_ratio\t'
+           'chats_prompt\tchats_cached\tchats_share\tchats_billed\tchats_injected\tchats_ratio']
+    for ds, cid, s, i, d, t, c in rows:
+        db = replay.billed(d[0], d[1])
+        out.append('%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%.1f\t%s\t%s' % (
+            ds, cid, s + 1, i + 1, d[0], d[1], d[1] / d[0] if d[0] else 0, db, row_cells(t, db),
+            row_cells(c, db) if c is not None else '\t'.join(['n/a'] * 6)))
     return '\n'.join(out) + '\n'
+
+
+def row_cells(t, db):
+    """One replay's cells of a request through memproxy (prompt, cached,
+    share, billed, injected, ratio to direct's billed db)."""
+    tb = replay.billed(t[0], t[1])
+    return '%d\t%d\t%.2f\t%.1f\t%d\t%s' % (t[0], t[1], t[1] / t[0] if t[0] else 0, tb, t[2],
+                                         '%.2f' % (tb / db) if db else 'n/a')
 
 
 def report(a, chats, res, secs):
@@ -426,6 +459,8 @@ def report(a, chats, res, secs):
                 'chat + jobs = billed/request | memory calls/request | ratio |',
                 '|---|---|---|---|---|---|---|'] + seed
     out += evidence_lines(res.get('locomo', {}))
+    if not a.no_chats:
+        out += chats_lines(a, chats, res)
     return '\n'.join(out) + '\n'
 
 
@@ -463,6 +498,53 @@ def evidence_lines(res):
         name = locomo.CATEGORIES.get(cat, cat)
         out.append('| %s | %s |' % (name, ' | '.join(cells)))
     return out
+
+
+def chats_lines(a, chats, res):
+    """Per dataset: the full-history client above against a front end
+    that opens a new chat per session, side by side: billed input, cached
+    share, injected tokens, and the evidence found by how many sessions
+    back it lies (replay.tally_distance)."""
+    out = ['', 'A new chat per session (X-OpenWebUI-Chat-Id, as Open WebUI sends) against the full-history '
+           'client above (no chat id: memproxy keys each session by its first messages); the same requests, '
+           'direct\'s too. Evidence: turns found in what memproxy inserted / turns, by how many sessions '
+           'before the question\'s they lie; questions: those with evidence in the previous session (in the '
+           'previous two) whose every such turn was found.']
+    budget = 'default' if a.budget is None else str(a.budget)
+    for ds in ('locomo', 'beam'):
+        r = [res[ds][c.id] for c in chats if c.dataset == ds and c.id in res.get(ds, {})]
+        if not r:
+            continue
+        d = fold([x for v in r for x in v['direct']])
+        modes = [(fold([x for v in r for x in v[k]]), sum(v[j] for v in r), [v[e] for v in r])
+                 for k, j, e in (('through', 'jobs', 'dist'), ('chats', 'chats_jobs', 'chats_dist'))]
+        ids = ','.join(c.id for c in chats if c.dataset == ds and c.id in res[ds])
+        out += ['', '| %s %s, budget %s | full-history client | new chat per session |' % (ds, ids, budget),
+                '|---|---|---|',
+                '| requests | %d | %d |' % (modes[0][0][0], modes[1][0][0]),
+                '| billed input/request (direct %.0f) | %s |' % (d[3], ' | '.join(
+                    '%.0f (%s)' % (t[3], '%.2fx' % (t[3] / d[3]) if d[3] else 'n/a') for t, _, _ in modes)),
+                '| cached share (direct %.1f%%) | %s |' % (100 * d[2], ' | '.join(
+                    '%.1f%%' % (100 * t[2]) for t, _, _ in modes)),
+                '| memory jobs\' billed input/request | %s |' % ' | '.join(
+                    '%.0f' % (j / t[0] if t[0] else 0) for t, j, _ in modes)]
+        names = [('same', 'evidence in the same session'), ('1', 'evidence 1 session back'),
+                 ('2', 'evidence 2 sessions back'), ('older', 'evidence older'), ('all', 'evidence, all'),
+                 ('q1', 'questions, previous session'), ('q2', 'questions, previous two sessions')]
+        for key, name in names:
+            out.append('| %s | %s |' % (name, ' | '.join(distance_cell(dists, key) for _, _, dists in modes)))
+    return out
+
+
+def distance_cell(dists, key):
+    """'pct (found/n)' of key summed over the chats' distance tallies ('all':
+    every distance), 'n/a' when no question was asked."""
+    keys = replay.DISTANCES if key == 'all' else (key,)
+    h = sum(t.get(k, [0, 0])[0] for t in dists for k in keys)
+    n = sum(t.get(k, [0, 0])[1] for t in dists for k in keys)
+    if not any(dists):
+        return 'n/a'
+    return '%s (%d/%d)' % (rb.pct(h, n), h, n)
 
 
 def main(argv):

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'recall'))
 import locomo  # noqa: E402
@@ -155,6 +156,21 @@ def replies(chat):
     return out
 
 
+def session_chats(chat):
+    """[(session, messages, chat id)]: a chat front end that opens a new
+    chat for each session, as users do (Open WebUI): full_history's
+    requests, each with its session's chat id, which the client sends as
+    X-OpenWebUI-Chat-Id on every request of that chat (chat_id)."""
+    return [(s, msgs, chat_id(chat, s)) for s, msgs in full_history(chat)]
+
+
+def chat_id(chat, session):
+    """The front end's id of the chat that holds session (counted from 0):
+    a UUID, as Open WebUI's, the same on every run and distinct per user
+    and session."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, 'memproxy-cache-bench:%s:%d' % (chat.user, session)))
+
+
 def lifetime_history(chat, window=None):
     """[(session, messages)]: a client that resends every earlier session
     too (the whole lifetime history), one request per user message. With
@@ -213,6 +229,38 @@ def question_slots(chat):
         if s < len(chat.sessions):
             out.setdefault(s, []).append(q)
     return out
+
+
+# --- evidence by distance ------------------------------------------------------------------
+
+DISTANCES = ('same', '1', '2', 'older')  # sessions between a question's and its evidence's
+
+
+def distance(chat, session, tid):
+    """How far back evidence turn tid lies from a question asked in
+    session: 'same', '1' (the previous session), '2' or 'older'."""
+    back = session - chat.session_of[tid]
+    return 'same' if back <= 0 else str(back) if back <= 2 else 'older'
+
+
+def tally_distance(tally, chat, session, ev, found):
+    """Counts in tally one question asked in session with evidence turns
+    ev, of which found reached the model: tally[d] = [found, turns] per
+    distance d (DISTANCES), and per question 'q1' (those with evidence in
+    the previous session: all of it found) and 'q2' (those with evidence
+    in the previous two sessions: all of that found)."""
+    near = {'q1': ('1',), 'q2': ('1', '2')}
+    for e in ev:
+        c = tally.setdefault(distance(chat, session, e), [0, 0])
+        c[0] += e in found
+        c[1] += 1
+    for key, ds in near.items():
+        mine = [e for e in ev if distance(chat, session, e) in ds]
+        if mine:
+            c = tally.setdefault(key, [0, 0])
+            c[0] += all(e in found for e in mine)
+            c[1] += 1
+    return tally
 
 
 # --- usage and what memproxy inserted -------------------------------------------------------

@@ -1,6 +1,7 @@
 """Unit tests of the prompt-cache benchmark's pure parts (replay.py):
-loading LoCoMo and BEAM into sessions, the requests of each client, where
-each question is asked, the usage arithmetic and what counts as inserted.
+loading LoCoMo and BEAM into sessions, the requests of each client (a
+new chat per session too), where each question is asked, how far back its
+evidence lies, the usage arithmetic and what counts as inserted.
 Offline, hand-written data. Python 3 standard library only.
 """
 
@@ -139,6 +140,57 @@ class Requests(unittest.TestCase):
         slots = replay.question_slots(self.chat)
         self.assertEqual({s: [q['q'] for q in qs] for s, qs in slots.items()},
                          {1: ['What is the cat called?'], 2: ['What broke?']})
+
+
+class SessionChats(unittest.TestCase):
+    def setUp(self):
+        self.chat = replay.load_locomo(write(tempfile.mkdtemp(), '5.json', LOCOMO), '5')
+
+    def test_a_new_chat_each_session_resending_only_that_session(self):
+        reqs = replay.session_chats(self.chat)
+        self.assertEqual([(s, m) for s, m, _ in reqs], replay.full_history(self.chat))
+        ids = [c for _, _, c in reqs]
+        self.assertEqual(ids[0], ids[1])  # both requests of session 1: one chat
+        self.assertEqual(len(set(ids)), 3)  # sessions 1, 2 and 3: three chats
+        self.assertEqual(ids, [c for _, _, c in replay.session_chats(self.chat)])  # the same every run
+        self.assertFalse(any(c.startswith('local:') for c in ids))  # no temporary chat
+
+    def test_chat_ids_differ_per_user(self):
+        other = replay.load_locomo(write(tempfile.mkdtemp(), '6.json', LOCOMO), '6')
+        self.assertNotEqual(replay.chat_id(self.chat, 0), replay.chat_id(other, 0))
+
+
+class Distance(unittest.TestCase):
+    def setUp(self):
+        self.chat = replay.Chat('t', '1', 'u')
+        for k in range(5):
+            self.chat.sessions.append([])
+            self.chat.add(k, 'user', 'turn %d' % k, 'D%d' % k)
+
+    def test_sessions_back(self):
+        self.assertEqual([replay.distance(self.chat, 4, 'D%d' % k) for k in range(5)],
+                         ['older', 'older', '2', '1', 'same'])
+
+    def test_tally_counts_turns_by_distance_and_questions_by_the_nearest(self):
+        t = {}
+        # asked in session 5 (index 4): evidence 1 and 3 back, only the 1-back found
+        replay.tally_distance(t, self.chat, 4, ['D3', 'D1'], {'D3'})
+        self.assertEqual(t, {'1': [1, 1], 'older': [0, 1], 'q1': [1, 1], 'q2': [1, 1]})
+        # evidence 1 and 2 back, the 2-back missed: the previous session's all found, the two's not
+        replay.tally_distance(t, self.chat, 4, ['D3', 'D2'], {'D3'})
+        self.assertEqual(t, {'1': [2, 2], '2': [0, 1], 'older': [0, 1], 'q1': [2, 2], 'q2': [1, 2]})
+        # evidence 2 back only: no previous-session question; the same session's turn counts apart
+        replay.tally_distance(t, self.chat, 4, ['D2', 'D4'], {'D2', 'D4'})
+        self.assertEqual(t, {'1': [2, 2], '2': [1, 2], 'older': [0, 1], 'same': [1, 1],
+                             'q1': [2, 2], 'q2': [2, 3]})
+
+    def test_slotted_questions_lie_a_session_back(self):
+        chat = replay.load_locomo(write(tempfile.mkdtemp(), '5.json', LOCOMO), '5')
+        t = {}
+        for s, qs in replay.question_slots(chat).items():
+            for q in qs:
+                replay.tally_distance(t, chat, s, q['ev'], set())
+        self.assertEqual(t, {'1': [0, 2], 'q1': [0, 2], 'q2': [0, 2]})
 
 
 class Usage(unittest.TestCase):
