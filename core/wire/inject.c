@@ -159,7 +159,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
         goto out;
     picks = picks_of(&rp, um->messages, &rc);
     if (rc == MP_OK) {
-        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks, NULL, 0};
+        struct mp_wire_memory mem = {block, rp.block_len, picks, rp.npicks, NULL, 0, false};
         rc = w->splice(body, len, req, &mem, out);
     }
     if (rc == MP_OK && plan != NULL)
@@ -187,6 +187,40 @@ void mp_inject_head_cleanup(struct mp_inject_head *h)
     memset(h, 0, sizeof(*h));
 }
 
+/* After a person changed the user's memory (the epoch moved): whether
+ * everything h holds is still there as it was: each fact (held[], found
+ * by id) written in its text as it is now, each past message under its
+ * seq with the same role and text, and the summary, if it holds one, the
+ * one there is now. Ids and seqs alone would not do: a user erased whole
+ * and made anew numbers them again. */
+static bool still_there(const struct mp_inject_head *h, const struct mp_usermem *um,
+                        const struct mp_recall_source *src, const struct mp_mem_entity *const *held)
+{
+    if (h->summary && summary_time(um) != h->summary_at_ms)
+        return false;
+    for (size_t i = 0; i < h->nfacts; i++) {
+        const struct mp_mem_entity *e = held[i];
+        const char *t = e->block_text != NULL ? e->block_text : e->value;
+        size_t n = e->block_text != NULL ? e->block_len : e->value_len;
+        if (n == 0 || h->len == 0 || memmem(h->text, h->len, t, n) == NULL)
+            return false;
+    }
+    for (size_t i = 0; i < h->npast; i++) {
+        struct mp_mem_message m;
+        const struct mp_inject_past *hp = &h->past[i];
+        if (src->message == NULL || hp->seq > UINT32_MAX ||
+            src->message(src->ctx, (uint32_t)hp->seq, &m) != MP_OK)
+            return false;
+        int cr = m.role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+        bool same = m.content_len == hp->len &&
+                    mp_chatreq_hash_text(cr, m.content, m.content_len) == hp->hash;
+        free(m.content);
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
 bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_usermem *um,
                           const struct mp_recall_source *src, const struct mp_recall_params *p,
                           const struct mp_mem_entity **held)
@@ -194,8 +228,6 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
     if (src == NULL || src->fact == NULL || h->sections != p->sections ||
         h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
         return false;
-    if (um->memory_epoch != h->memory_epoch)
-        return false; /* a person corrected or erased memory, or retention purged some */
     if (h->follows_summary && summary_time(um) != h->summary_at_ms)
         return false; /* a session's head: the summary (re)written since */
     for (size_t i = 0; i < h->nfacts; i++) {
@@ -204,18 +236,29 @@ bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_userme
             return false; /* erased, or changed (a new id) */
         held[i] = e;
     }
-    return true;
+    /* a person corrected or erased memory, or retention purged some: the
+       head stays only if none of it was touched */
+    return um->memory_epoch == h->memory_epoch || still_there(h, um, src, held);
+}
+
+/* The intro alone into *text (malloc'd, MP_MEMBLOCK_INTRO_LEN bytes). */
+static int intro_text(char **text)
+{
+    *text = malloc(MP_MEMBLOCK_INTRO_LEN);
+    if (*text == NULL)
+        return MP_ENOMEM;
+    memcpy(*text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    return MP_OK;
 }
 
 /* A head of the intro alone: where there is nothing else for it and the
- * buffered messages are replayed, they follow it (it goes only with them:
- * the intro alone is never sent). */
+ * buffered messages are replayed (the conversation keeps a head; the intro
+ * alone is never sent: the replay goes with the tail, behind its own). */
 static int intro_head(struct mp_inject_head *h)
 {
-    h->text = malloc(MP_MEMBLOCK_INTRO_LEN);
-    if (h->text == NULL)
-        return MP_ENOMEM;
-    memcpy(h->text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN);
+    int rc = intro_text(&h->text);
+    if (rc != MP_OK)
+        return rc;
     h->len = MP_MEMBLOCK_INTRO_LEN;
     h->tokens = mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN);
     return MP_OK;
@@ -306,7 +349,8 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
         tp.sections &= MP_RECALL_BUFFER;
         tp.budget_tokens =
             tp.budget_tokens > kept->part.tokens ? tp.budget_tokens - kept->part.tokens : 0;
-    } else if (head_tokens > 0 && tp.budget_tokens > 0) /* the tail's shorter first line */
+    } else if (head_tokens > 0 && tp.budget_tokens > 0 && !(tp.sections & MP_RECALL_BUFFER))
+        /* the tail's shorter first line (not in front of a replay: the intro) */
         tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)
@@ -364,21 +408,26 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
                       struct parts *out)
 {
     int rc = MP_OK;
-    bool bare = bare_head(h);
     uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
     memset(out, 0, sizeof(*out));
-    if (kept != NULL && kept->part.len > 0) {
-        rc = kept_text(kept, &out->tail);
-        out->tail_len = kept->part.len;
-    } else if (kept == NULL && rp != NULL && rp->nfacts + rp->npast > 0) {
-        rc = render(rp, um, &out->tail);
-        out->tail_len = rp->block_len;
-        if (rc == MP_OK && !bare)
-            out->tail_len = tail_intro(out->tail, out->tail_len);
-    }
-    if (rc == MP_OK && rp != NULL) {
+    if (rp != NULL) {
         out->picks = picks_of(rp, um->messages, &rc);
         out->npicks = rp->npicks;
+    }
+    if (rc == MP_OK && kept != NULL && kept->part.len > 0) {
+        rc = kept_text(kept, &out->tail);
+        out->tail_len = kept->part.len;
+    } else if (rc == MP_OK && kept == NULL && rp != NULL && rp->nfacts + rp->npast > 0) {
+        rc = render(rp, um, &out->tail);
+        out->tail_len = rp->block_len;
+        /* after a head its own shorter first line; in front of replayed
+           messages the intro, which says they are recalled too */
+        if (rc == MP_OK && !bare_head(h) && out->npicks == 0)
+            out->tail_len = tail_intro(out->tail, out->tail_len);
+    }
+    if (rc == MP_OK && out->tail_len == 0 && out->npicks > 0) {
+        rc = intro_text(&out->tail); /* replayed messages go behind the intro */
+        out->tail_len = rc == MP_OK ? MP_MEMBLOCK_INTRO_LEN : 0;
     }
     if (rc != MP_OK)
         return rc;
@@ -386,11 +435,7 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     out->tail_text_len = out->tail_len;
     out->tail_tokens = tail_tokens;
     out->tokens = replay + tail_tokens;
-    if (bare && out->npicks > 0 && out->tail_len > 0) {
-        out->block = out->tail;
-        out->block_len = out->tail_len;
-        out->tail_len = 0;
-    } else if (!bare || out->npicks > 0) {
+    if (!bare_head(h)) { /* a head with nothing of the user's is not sent */
         out->block = h->text;
         out->block_len = h->len;
         out->tokens += h->tokens;
@@ -481,6 +526,7 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
     *kept = kept_tail(conv, req, um, src, p);
     conv->tail_reused = *kept != NULL;
     mp_there_init(&in, w, body, req, um, conv->own_conv, *h);
+    mp_there_hold(&in, *held, (*h)->nfacts);
     struct mp_recall_request rq = {.seen = mp_there_seen,
                                    .seen_ctx = &in,
                                    .now_ms = now_ms,
@@ -529,8 +575,8 @@ static int keep_tail(const struct mp_chatreq *req, const struct mp_usermem *um,
         mp_inject_tail_cleanup(t);
         return MP_ENOMEM;
     }
-    if (text) /* in the head's slot or its own: the same text */
-        memcpy(h->text, pt->tail_len > 0 ? pt->tail : pt->block, h->len);
+    if (text)
+        memcpy(h->text, pt->tail, h->len);
     for (size_t i = 0; i < h->nfacts; i++)
         h->fact_ids[i] = rp->facts[i]->id;
     for (size_t i = 0; i < h->npast; i++) {
@@ -559,8 +605,8 @@ int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,
     if (rc == MP_OK)
         rc = conv_parts(h, trc == MP_OK ? &rp : NULL, kept, um, &pt);
     if (rc == MP_OK) {
-        struct mp_wire_memory mem = {pt.block,  pt.block_len, pt.picks,
-                                     pt.npicks, pt.tail,      pt.tail_len};
+        struct mp_wire_memory mem = {pt.block, pt.block_len, pt.picks, pt.npicks,
+                                     pt.tail,  pt.tail_len,  true};
         rc = w->splice(body, len, req, &mem, out);
     }
     if ((rc == MP_OK || rc == MP_NOTFOUND) && kept == NULL && conv->built_tail != NULL) {

@@ -107,10 +107,12 @@ struct mp_inject_question {
  *
  * A kept head is used only while it is still true: each of its facts is
  * still the user's under the same id (an erased or corrected fact is gone
- * or has a new id: storage/ops/store.h), pii as the params allow, and the
- * user's memory epoch (usermem.h) is the one there was when it was built
- * (no correction, erasure or retention purge since: an erased value never
- * goes upstream again); else a new head is built, as on a conversation's
+ * or has a new id: storage/ops/store.h), pii as the params allow, and,
+ * when the user's memory epoch (usermem.h) moved since it was built (a
+ * correction, erasure or retention purge), nothing it holds was touched:
+ * its facts' texts, its past messages (by seq, role and text) and its
+ * summary are what the store has now (an erased value never goes
+ * upstream again); else a new head is built, as on a conversation's
  * first turn. A summary the memory jobs fold on does not rebuild the head
  * of a client that resends its conversation (its bytes stay cached): the
  * new summary goes in the tail instead, within the tail's budget, until

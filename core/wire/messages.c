@@ -6,7 +6,8 @@
  * stays byte-identical: after a string system, "\n\n" and the block inside
  * the same string; after an array, one more {"type":"text","text":...}
  * block; without one, a new "system" string first in the object. The
- * replayed recent messages go first in "messages", as the conversation
+ * replayed recent messages go first in "messages" (with replay_with_tail:
+ * right before the question's message), as the conversation
  * they were, starting with a user message (an assistant message the
  * budget left first is not replayed: a conversation starts with the user;
  * Anthropic merges two user turns in a row). The tail (wire.h) goes as
@@ -182,11 +183,23 @@ static void sort_edits(struct edit *e, size_t n)
     }
 }
 
+/* Where the replay goes: first in "messages", or, with replay_with_tail,
+ * right before the question's message (its tail's), as the conversation
+ * they are memory for goes on before them. */
+static size_t replay_at(const struct mp_chatreq *req, const struct mp_wire_memory *mem)
+{
+    size_t newest, previous;
+    mp_chatreq_question(req, &newest, &previous);
+    if (!mem->replay_with_tail || newest == req->nmsgs)
+        return req->messages_start + 1;
+    return req->msgs[newest].start;
+}
+
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     struct system_edit se = system_edit(body, req);
-    struct edit edits[4] = {{se.at, EDIT_SYSTEM}, {req->messages_start + 1, EDIT_REPLAY}};
+    struct edit edits[4] = {{se.at, EDIT_SYSTEM}, {replay_at(req, mem), EDIT_REPLAY}};
     size_t first = 0, nedits = 2 + tail_edits(body, req, mem, edits + 2);
     while (first < mem->npicks && mem->picks[first].role == MP_ROLE_ASSISTANT)
         first++; /* the replay starts with the user */

@@ -6,9 +6,12 @@
  * the replayed messages; a string input becomes the equivalent array:
  *
  *   "input":"hi"  ->  "input":[{"role":"developer","content":"<block>"},...,
+ *                              {"role":"developer","content":"<tail>"},
  *                              {"role":"user","content":"hi"}]
  *
- * (the string's own bytes unchanged), and "instructions" is not touched.
+ * (the string's own bytes unchanged; the tail its own item right before
+ * the user's, where the conversation's later turns have it, so that the
+ * head's item stays their prefix), and "instructions" is not touched.
  *
  * When the upstream holds the conversation ("previous_response_id" or
  * "conversation" set, not null), the input items of the request are stored
@@ -101,9 +104,22 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
     if (rc != MP_OK)
         return rc;
     mp_splice_take(out, 0, s);
-    char *w = mp_splice_gen(out);
+    /* the head's item, then the tail and (replay_with_tail) the replay right
+       before the user item, as the turns after it have them */
+    struct mp_wire_memory head = *mem, question = *mem;
+    head.tail_len = 0;
+    if (mem->replay_with_tail)
+        head.npicks = 0;
+    else
+        question.npicks = 0;
+    char *w = mp_splice_gen(out), *start = w + 1;
     *w++ = '[';
-    w = mp_wire_put_messages(w, mem, "developer", 9, true); /* no item to go before */
+    w = mp_wire_put_messages(w, &head, "developer", 9, false);
+    if (question.tail_len > 0 || question.npicks > 0) {
+        if (w != start)
+            *w++ = ',';
+        w = mp_wire_put_question_part(w, &question, "developer", 9);
+    }
     mp_splice_wrote(out, mp_wire_put(w, user_open, SLEN(user_open)));
     mp_splice_take(out, s, e - s); /* the string, its bytes as they were */
     mp_splice_put(out, "}]", 2);

@@ -174,6 +174,16 @@ char *mp_wire_put_pick(char *w, const struct mp_wire_pick *pk)
     return mp_wire_put(w, CLOSE, SLEN(CLOSE));
 }
 
+char *mp_wire_put_tail_message(char *w, const struct mp_wire_memory *mem, const char *role,
+                               size_t role_len)
+{
+    w = mp_wire_put(w, ROLE_OPEN, SLEN(ROLE_OPEN));
+    w = mp_wire_put(w, role, role_len);
+    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
+    w = mp_wire_put_tail(w, mem);
+    return mp_wire_put(w, CLOSE, SLEN(CLOSE));
+}
+
 bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail)
 {
     return mem->block_len > 0 || (join_tail && mem->tail_len > 0);
@@ -198,15 +208,17 @@ char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char
     return w;
 }
 
-/* Where the tail goes: the start of the question's message (the newest
- * user message with text: mp_chatreq_question), when it is at or after
- * req->insert_at; 0 when there is none (the tail joins the block). A
- * tool loop's rounds (assistant tool calls and tool results after it)
- * keep it there, never between a call and its result. */
+/* Where the tail goes (and the replay, with replay_with_tail): the start
+ * of the question's message (the newest user message with text:
+ * mp_chatreq_question), when it is at or after req->insert_at and there
+ * is something to put there; 0 when there is not (the tail joins the
+ * block, the replay follows it). A tool loop's rounds (assistant tool
+ * calls and tool results after it) keep it there, never between a call
+ * and its result. */
 static size_t tail_at(const struct mp_chatreq *req, const struct mp_wire_memory *mem)
 {
     size_t newest, previous;
-    if (mem->tail_len == 0)
+    if (mem->tail_len == 0 && !(mem->replay_with_tail && mem->npicks > 0))
         return 0;
     mp_chatreq_question(req, &newest, &previous);
     if (newest == req->nmsgs || req->msgs[newest].start < req->insert_at)
@@ -214,20 +226,47 @@ static size_t tail_at(const struct mp_chatreq *req, const struct mp_wire_memory 
     return req->msgs[newest].start;
 }
 
+char *mp_wire_put_question_part(char *w, const struct mp_wire_memory *mem, const char *role,
+                                size_t role_len)
+{
+    bool any = false;
+    if (mem->tail_len > 0) {
+        w = mp_wire_put_tail_message(w, mem, role, role_len);
+        any = true;
+    }
+    for (size_t k = 0; k < mem->npicks; k++) {
+        if (any)
+            *w++ = ',';
+        w = mp_wire_put_pick(w, &mem->picks[k]);
+        any = true;
+    }
+    return w;
+}
+
 int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatreq *req,
                             const struct mp_wire_memory *mem, const char *role, size_t role_len,
                             struct mp_splice *out)
 {
     size_t at = tail_at(req, mem);
+    struct mp_wire_memory first = *mem, second = *mem; /* at insert_at, and at the question */
+    if (at == 0) {
+        second.tail_len = second.npicks = 0;
+    } else {
+        first.tail_len = 0;
+        if (mem->replay_with_tail)
+            first.npicks = 0;
+        else
+            second.npicks = 0;
+    }
     int rc = mp_splice_init(out, 2 + mp_wire_messages_bound(mem, role_len));
     if (rc != MP_OK)
         return rc;
     mp_splice_take(out, 0, req->insert_at);
-    if (mp_wire_has_block(mem, at == 0) || mem->npicks > 0) { /* else only the tail */
+    if (mp_wire_has_block(&first, at == 0) || first.npicks > 0) {
         char *w = mp_splice_gen(out);
         if (req->insert_needs_comma_before)
             *w++ = ',';
-        w = mp_wire_put_messages(w, mem, role, role_len, at == 0);
+        w = mp_wire_put_messages(w, &first, role, role_len, at == 0);
         if (req->insert_needs_comma_after)
             *w++ = ',';
         mp_splice_wrote(out, w);
@@ -236,13 +275,9 @@ int mp_wire_splice_messages(const char *body, size_t len, const struct mp_chatre
         mp_splice_take(out, req->insert_at, len - req->insert_at);
         return MP_OK;
     }
-    /* {"role":"<role>","content":"<tail>"}, before the newest user message */
+    /* the tail {"role":"<role>","content":"<tail>"} and the replay, before the question */
     mp_splice_take(out, req->insert_at, at - req->insert_at);
-    char *w = mp_wire_put(mp_splice_gen(out), ROLE_OPEN, SLEN(ROLE_OPEN));
-    w = mp_wire_put(w, role, role_len);
-    w = mp_wire_put(w, CONTENT_OPEN, SLEN(CONTENT_OPEN));
-    w = mp_wire_put_tail(w, mem);
-    w = mp_wire_put(w, CLOSE, SLEN(CLOSE));
+    char *w = mp_wire_put_question_part(mp_splice_gen(out), &second, role, role_len);
     *w++ = ',';
     mp_splice_wrote(out, w);
     mp_splice_take(out, at, len - at);

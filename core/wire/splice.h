@@ -128,6 +128,18 @@ bool mp_wire_has_block(const struct mp_wire_memory *mem, bool join_tail);
 char *mp_wire_put_messages(char *w, const struct mp_wire_memory *mem, const char *role,
                            size_t role_len, bool join_tail);
 
+/* The tail as one message of the wire's role for instructions:
+ * {"role":"<role>","content":"<the escaped tail>"} (mem->tail_len > 0;
+ * within mp_wire_messages_bound). */
+char *mp_wire_put_tail_message(char *w, const struct mp_wire_memory *mem, const char *role,
+                               size_t role_len);
+
+/* What goes right before the question's message: the tail as one message
+ * of the role (when mem->tail_len > 0), then the replayed messages, ','
+ * between them and none after (within mp_wire_messages_bound). */
+char *mp_wire_put_question_part(char *w, const struct mp_wire_memory *mem, const char *role,
+                                size_t role_len);
+
 /* The new body: body[0..len) with the messages of mp_wire_put_messages
  * inserted at req->insert_at, joined with the commas req asks for
  * (insert_needs_comma_before/after), and the tail, when mem has one, as

@@ -39,9 +39,20 @@ bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *tex
     return false;
 }
 
-/* Whether the head holds m as a past message (rule 4). */
+void mp_there_hold(struct mp_there *t, const struct mp_mem_entity *const *held, size_t nheld)
+{
+    t->held = held;
+    t->nheld = nheld;
+}
+
+/* Whether the head holds m as a past message, or a fact of its turn
+ * (rule 4). */
 static bool in_head(const struct mp_there *t, const struct mp_mem_message *m)
 {
+    for (size_t i = 0; m->request_id[0] != '\0' && i < t->nheld; i++) {
+        if (strcmp(mp_usermem_fact_turn(t->held[i]), m->request_id) == 0)
+            return true;
+    }
     if (t->head == NULL || t->head->npast == 0)
         return false;
     struct mp_there head_only = *t;

@@ -48,8 +48,8 @@ struct mp_wire_pick {
  * and its result): chat completions, a
  * system message; the Responses API, a developer item; Messages, a text
  * block first in that message's content. Where the request has no such
- * place (no user message after the block's place, a Responses string
- * "input", Responses with upstream state), the tail joins the block: the
+ * place (no user message after the block's place, Responses with
+ * upstream state), the tail joins the block: the
  * block, "\n\n", the tail, in the block's place. */
 struct mp_wire_memory {
     const char *block;
@@ -58,6 +58,12 @@ struct mp_wire_memory {
     size_t npicks;
     const char *tail;
     size_t tail_len;
+    /* the replayed messages go with the tail, right after it (Messages:
+       right before the question's message), instead of right after the
+       block: in a conversation they are memory for the newest question,
+       like the tail, and the bytes before them stay the next turn's
+       prefix; where the request has no question, after the block */
+    bool replay_with_tail;
 };
 
 struct mp_wire {

@@ -585,6 +585,7 @@ static int conv_choice(struct explain *ex, int64_t now_ms)
     if (rc != MP_OK)
         return rc;
     mp_there_init(&ex->there, ex->w, ex->body, &ex->req, &ex->um, own, ex->ch.head);
+    mp_there_hold(&ex->there, ex->ch.held, ex->ch.head != NULL ? ex->ch.head->nfacts : 0);
     ex->reused = conv.reused;
     if (ex->ch.has_tail)
         ex->tail = ex->ch.tail;

@@ -308,21 +308,27 @@ def split_tail(client, k, upstream):
     at = max(upstream.rfind(o, 0, end) for o in TAIL_OPENERS)
     if at < 0:
         return upstream, None
+    if not upstream[:at].endswith(client[max(0, k2 - 24):k2]):
+        return upstream, None  # not after the client's last turn: the head, not a tail
     text = upstream[at:end].decode()
-    try:
-        el, stop = json.JSONDecoder().raw_decode(text)
+    els, pos = [], 0
+    try:  # the tail, then the replayed messages it goes with, each followed by ','
+        while pos < len(text):
+            el, stop = json.JSONDecoder().raw_decode(text, pos)
+            if text[stop:stop + 1] != ',':
+                return upstream, None
+            els.append(el)
+            pos = stop + 1
     except ValueError:
         return upstream, None
-    if text[stop:] != ',':
-        return upstream, None
-    return upstream[:at] + upstream[end:], el
+    return upstream[:at] + upstream[end:], els
 
 
 def injected_elements(client, k, upstream):
-    upstream, tail = split_tail(client, k, upstream)
+    upstream, part = split_tail(client, k, upstream)
     els = injected_elements_at(client, k, upstream)
-    if tail is not None:
-        els = (els or []) + [tail]
+    if part is not None:
+        els = (els or []) + part
     return els
 
 
@@ -448,15 +454,17 @@ class Injection:
             raise AssertionError('the first injected element is not {"role":"system","content":"..."}: %r'
                                  % (sysmsg,))
         self.head = Block(sysmsg['content'])
-        self.messages = elements[1:]
+        # the per-question tail: a second system block, right after the head
+        # and before the replayed messages it goes with (a lone question),
+        # or right before the question with them (docs/memory.md#conversations)
         self.tail = None
-        last = self.messages[-1] if self.messages else None
-        if isinstance(last, dict) and last.get('role') == 'system' and \
-                isinstance(last.get('content'), str):
-            # a lone question: the per-question tail right after the head
-            # and the replayed messages (docs/memory.md#conversations)
-            self.tail = Block(last['content'], tail=True)
-            self.messages = self.messages[:-1]
+        self.messages = []
+        for m in elements[1:]:
+            if isinstance(m, dict) and m.get('role') == 'system' and \
+                    isinstance(m.get('content'), str) and self.tail is None:
+                self.tail = Block(m['content'], tail=True)
+            else:
+                self.messages.append(m)
         self.block = merged_block(self.head, self.tail)
         for m in self.messages:
             if not isinstance(m, dict) or set(m.keys()) != {'role', 'content'} or \

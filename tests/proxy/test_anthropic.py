@@ -183,7 +183,11 @@ class Memory(AnthropicCase):
         self.recorded(user, [('user', text), ('assistant', mh.REPLY)])
         return text
 
-    def test_block_appended_to_a_string_system_and_the_replay_first(self):
+    def test_replay_and_its_intro_go_with_the_question(self):
+        """Buffer mode: the replay is memory for the newest question, like a
+        tail: right before the question's message, whose content starts with
+        the intro; "system" stays the client's (no head: nothing but the
+        replay), so the next turn's prefix is this one's."""
         user = mh.uid('am')
         taught = self.teach(user)
         raw = body('Where are my notes?', system='Be brief.')
@@ -191,9 +195,14 @@ class Memory(AnthropicCase):
         self.assertEqual(r.status, 200, r)
         self.assertGreater(int(r.header('X-Memory-Injected-Tokens')), 0)
         doc = json.loads(self.upstream(tag))
-        self.assertTrue(doc['system'].startswith('Be brief.\n\n' + mh.INTRO), doc['system'][:200])
-        self.assertEqual([(m['role'], m['content']) for m in doc['messages']],
-                         [('user', taught), ('assistant', mh.REPLY), ('user', 'Where are my notes?')])
+        self.assertEqual(doc['system'], 'Be brief.')
+        self.assertEqual([(m['role'], m['content']) for m in doc['messages'][:2]],
+                         [('user', taught), ('assistant', mh.REPLY)])
+        q = doc['messages'][2]
+        self.assertEqual(q['role'], 'user')
+        self.assertEqual(q['content'][0]['text'], mh.INTRO)
+        self.assertEqual(q['content'][1], {'type': 'text', 'text': 'Where are my notes?'})
+        self.assertEqual(len(doc['messages']), 3)
 
     def test_cache_control_blocks_stay_byte_identical(self):
         user = mh.uid('ac')
@@ -204,20 +213,33 @@ class Memory(AnthropicCase):
         r, tag = self.send(user, raw)
         self.assertEqual(r.status, 200, r)
         up = self.upstream(tag)
-        head = raw[:raw.index(client_system) + len(client_system) - 1]  # up to the array's ']'
-        self.assertTrue(up.startswith(head), up[:300])
+        head = raw[:raw.index(client_system) + len(client_system)]
+        self.assertTrue(up.startswith(head), up[:300])  # the client's system, byte for byte
         doc = json.loads(up)
-        self.assertEqual(doc['system'][0], json.loads(client_system)[0])
-        self.assertEqual(doc['system'][1]['type'], 'text')
-        self.assertTrue(doc['system'][1]['text'].startswith(mh.INTRO))
-        self.assertEqual(len(doc['system']), 2)
+        self.assertEqual(doc['system'], json.loads(client_system))
+        self.assertTrue(doc['messages'][-1]['content'][0]['text'].startswith(mh.INTRO))
 
-    def test_no_system_gets_one(self):
+    def test_no_system_gets_one_only_for_a_head(self):
         user = mh.uid('an')
         self.teach(user)
         r, tag = self.send(user, body('Where are my notes?'))
         doc = json.loads(self.upstream(tag))
-        self.assertTrue(doc['system'].startswith(mh.INTRO))
+        self.assertNotIn('system', doc)  # the replay alone: no head
+        self.assertTrue(doc['messages'][-1]['content'][0]['text'].startswith(mh.INTRO))
+        p = self.start_proxy(memory={'mode': 'hybrid', 'head_share': 100},
+                             sections={'anthropic': {'base_url': anthropic_root(self.fake)}})
+        r = p.request('PUT', '/v1/memory/entities/notes_app', [
+            ('X-User-Id', user), ('Content-Type', 'application/json')],
+            json.dumps({'value': 'Obsidian'}).encode())
+        self.assertIn(r.status, (200, 201), r)
+        tag = uuid.uuid4().hex
+        r = p.request('POST', MESSAGES, headers(tag=tag, user=user),
+                      body('Hi again', messages=[{'role': 'user', 'content': 'Hi'},
+                                                 {'role': 'assistant', 'content': 'Hello'},
+                                                 {'role': 'user', 'content': 'Which notes app?'}]))
+        self.assertEqual(r.status, 200, r)
+        doc = json.loads(self.upstream(tag))
+        self.assertTrue(doc['system'].startswith(mh.INTRO), doc)
 
     def test_stream_recorded_text_blocks_only(self):
         user = mh.uid('as')

@@ -340,7 +340,9 @@ class Client:
                                'system': 'You are a helpful assistant.',
                                'messages': msgs + [{'role': 'user', 'content': text}]})
         d = {'model': 'gpt-4o-mini', 'instructions': 'You are a helpful assistant.'}
-        if self.chat_id is not None:  # the upstream holds the conversation: the newest input only
+        if getattr(self, 'string_input', False) and not self.turns:
+            d['input'] = text  # the SDK's shortest form, on the first turn
+        elif self.chat_id is not None:  # the upstream holds the conversation: the newest input only
             d['conversation'] = self.chat_id
             d['input'] = [{'role': 'user', 'content': text}]
         else:
@@ -420,6 +422,125 @@ class ManyChats(ConvCase):
             for ids in (True, False):
                 with self.subTest(api=api, chat_ids=ids):
                     self.scenario(api, ids)
+
+
+class AfterExtraction(ConvCase):
+    """The same once the memory model has run: a new chat gets the facts,
+    each once, and the statement they came from at most once (counted
+    once across head and tail), on two workers (whichever served which
+    chat)."""
+
+    STATED = 'I use Weaviate as my vector store. I live in Izmir.'
+
+    def test_a_new_chat_gets_the_extracted_fact_once_on_two_workers(self):
+        # the memory jobs' own key: Anthropic turns lend none by default
+        self.p = self.own_proxy(workers=2, upstream={'api_key': 'sk-conv-jobs'})
+        for api in ('chat', 'messages', 'responses'):
+            with self.subTest(api=api):
+                user = mh.uid('facts')
+                a = Client(self, api, user, 'chat-a-' + user)
+                a.say(self.STATED)
+                mh.wait_memory(self.p, user, lambda m: mh.entity_map(m).get('city') == 'Izmir',
+                               what='the extracted facts')
+                for n in range(4):  # new chats, on either worker
+                    sent = Client(self, api, user, 'chat-%d-%s' % (n, user)).say(
+                        'Which vector store do I use, and where do I live?')
+                    self.assertEqual(sent.count('vector_store: Weaviate'), 1, sent)
+                    self.assertEqual(sent.count('city: Izmir'), 1, sent)
+                    self.assertLessEqual(sent.count(self.STATED), 1, sent)
+
+
+class CorrectionsReachOpenChats(ConvCase):
+    """A correction and an erasure made while a chat is open reach its next
+    turn: the new value goes in, the old never again."""
+
+    def test_correction_then_erasure(self):
+        self.p = self.own_proxy()
+        for api in ('chat', 'messages', 'responses'):
+            with self.subTest(api=api):
+                user = mh.uid('fix')
+                put = [('X-User-Id', user), ('Content-Type', 'application/json')]
+                r = self.p.request('PUT', '/v1/memory/entities/city', put,
+                                   json.dumps({'value': 'Izmir'}).encode())
+                self.assertIn(r.status, (200, 201), r)
+                chat = Client(self, api, user, 'chat-' + user)
+                self.assertIn('Izmir', chat.say('Where do I live?'))
+                r = self.p.request('PUT', '/v1/memory/entities/city', put,
+                                   json.dumps({'value': 'Lisbon'}).encode())
+                self.assertIn(r.status, (200, 201), r)
+                sent = chat.say('Where do I live now?')
+                self.assertIn('Lisbon', sent)
+                self.assertNotIn('Izmir', sent, 'the corrected value reached the upstream')
+                r = self.p.request('DELETE', '/v1/memory/entities/city', [('X-User-Id', user)])
+                self.assertIn(r.status, (200, 204), r)
+                sent = chat.say('And where do I live?')
+                self.assertNotIn('Lisbon', sent, 'the erased value reached the upstream')
+                self.assertNotIn('Izmir', sent)
+
+
+class StatelessApp(ConvCase):
+    """An app that sends only its newest message keeps what it has: its
+    own recent turns replayed as messages, whatever other chats exist."""
+
+    def test_recent_turns_replayed(self):
+        self.p = self.own_proxy()
+        user = mh.uid('lone')
+        self.assertEqual(mh.send(self.p, user, 'My dog is called Rex.').status, 200)
+        mh.wait_memory(self.p, user, lambda m: len(m['buffer']) == 2, what='the turn')
+        sent = mh.send(self.p, user, 'What is my dog called?')
+        self.assertEqual(sent.status, 200)
+        doc = json.loads(mh.upstream_body(self.fake, sent))
+        replayed = [(m['role'], m['content']) for m in doc['messages']
+                    if m['role'] in ('user', 'assistant')]
+        self.assertEqual(replayed[0], ('user', 'My dog is called Rex.'))
+        self.assertEqual(replayed[-1], ('user', 'What is my dog called?'))
+        self.assertEqual(len(replayed), 3, replayed)  # the turn, once, then the question
+
+
+def before_question(api, body):
+    """The bytes of an upstream body before memory for its newest question
+    (its tail) and before the question's message itself: what the next
+    turn must begin with."""
+    users = [body.rfind(p) for p in (b'{"role": "user"', b'{"role":"user"')]
+    cut = max(users)
+    if api == 'messages':
+        return body[:cut]
+    at = max(body.rfind(o, 0, cut) for o in mh.TAIL_OPENERS)  # the tail, the replay after it
+    return body[:at] if at >= 0 else body[:cut]
+
+
+class StableFromTheFirstTurn(ConvCase):
+    """On every API, a conversation that starts with a lone message (no
+    chat id) keeps its first turn's bytes before the tail: turn N+1
+    begins with turn N's request up to its tail. The user has a summary,
+    so the first turn has a head to keep."""
+
+    def test_each_turn_begins_with_the_last(self):
+        self.p = self.own_proxy(memory={'buffer_messages': 2, 'summarize_at': 2})
+        for api, string_input in (('chat', False), ('messages', False), ('responses', False),
+                                  ('responses', True)):
+            with self.subTest(api=api, string_input=string_input):
+                user = mh.uid('stable')
+                for key, value in FACTS[:6]:
+                    r = self.p.request('PUT', '/v1/memory/entities/' + key, [
+                        ('X-User-Id', user), ('Content-Type', 'application/json')],
+                        json.dumps({'value': value}).encode())
+                    self.assertIn(r.status, (200, 201), r)
+                self.assertEqual(mh.send(self.p, user, 'I am moving the team to Rust.').status, 200)
+                mh.wait_memory(self.p, user, lambda m: 'Rust' in (m['summary']['text'] or ''),
+                               what='a summary')
+                c = Client(self, api, user)
+                c.string_input = string_input
+                before = None
+                for q in ('Which staging cluster do we deploy to?', 'And the vector store?',
+                          'Which port does the health check use?'):
+                    sent = c.say(q).encode()
+                    self.assertIn(b'staging cluster', sent)
+                    if before is not None and not sent.startswith(before):
+                        n = next(i for i in range(len(before)) if sent[i:i + 1] != before[i:i + 1])
+                        self.fail('turn does not begin with the last, from byte %d: %r, was %r'
+                                  % (n, sent[n - 60:n + 200], before[n - 60:n + 200]))
+                    before = before_question(api, sent)
 
 
 def tail_start(body, question):

@@ -95,10 +95,10 @@ class Forgery(mh.MemCase):
         self.assertOK(s)
         raw = mh.upstream_body(self.fake, s)
         doc = json.loads(raw.decode('utf-8'))          # valid UTF-8 and valid JSON
-        # the head (the summary), the replayed turn, the tail (the facts for
-        # the question: docs/memory.md#conversations), the question
+        # the head (the summary), the tail (the facts for the question) and
+        # the replayed turn it goes with (docs/memory.md#conversations), the question
         self.assertEqual([m['role'] for m in doc['messages']],
-                         ['system', 'system', 'user', 'assistant', 'system', 'user'],
+                         ['system', 'system', 'system', 'user', 'assistant', 'user'],
                          'extra or missing role objects upstream')
         inj = self.injection(s)
         self.assertSafeBlock(inj, nfacts)

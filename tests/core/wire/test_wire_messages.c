@@ -246,6 +246,28 @@ START_TEST(test_messages_tail_in_newest_user_turn)
 }
 END_TEST
 
+/* In a conversation the replay goes right before the question's message
+ * (whose content gets the tail), after the client's turns. */
+START_TEST(test_messages_replay_with_tail)
+{
+    wf_use(&mp_wire_messages, "B");
+    wf_use_tail("T");
+    wf_use_replay_with_tail(true);
+    char *out = wf_spliced("{\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":"
+                           "\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\","
+                           "\"content\":\"q\"}]}",
+                           PAIR, 2);
+    ck_assert_str_eq(out, "{\"system\":\"S\\n\\nB\",\"messages\":[{\"role\":\"user\",\"content\":"
+                          "\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\","
+                          "\"content\":\"old\"},{\"role\":\"assistant\",\"content\":\"ans\"},{"
+                          "\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"T\"},{"
+                          "\"type\":\"text\",\"text\":\"q\"}]}]}");
+    free(out);
+    wf_use_replay_with_tail(false);
+    wf_use(&mp_wire_messages, "B\nC");
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_messages");
@@ -257,6 +279,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_messages_bad_requests);
     tcase_add_test(tc, test_messages_tail_in_newest_user_turn);
     tcase_add_test(tc, test_messages_tail_never_before_tool_results);
+    tcase_add_test(tc, test_messages_replay_with_tail);
     tcase_add_test(tc, test_messages_text_and_new_user_messages);
     tcase_add_test(tc, test_messages_reply_body);
     tcase_add_test(tc, test_messages_stream);

@@ -14,9 +14,9 @@
 #include "wire.h"
 #include "wire_fixture.h"
 
-/* The tail: a developer item right before the newest user item; joined
- * to the block for a string input and with upstream state (instructions,
- * head first: input is stored upstream). */
+/* The tail: a developer item right before the newest user item (a string
+ * input too: its own item after the head's); joined to the block with
+ * upstream state (instructions, head first: input is stored upstream). */
 START_TEST(test_responses_tail)
 {
     char *out;
@@ -31,8 +31,9 @@ START_TEST(test_responses_tail)
                           "\"T\"},{\"role\":\"user\",\"content\":\"q\"}]}");
     free(out);
     out = wf_spliced("{\"input\":\"q\"}", NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\\n\\nT\"},{"
-                          "\"role\":\"user\",\"content\":\"q\"}]}");
+    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+                          "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
+                          "\"q\"}]}");
     free(out);
     out = wf_spliced("{\"previous_response_id\":\"r\",\"instructions\":\"I\",\"input\":[{"
                      "\"role\":\"user\",\"content\":\"q\"}]}",
@@ -238,7 +239,7 @@ START_TEST(test_responses_upstream_state_instructions_not_a_string)
          "\"content\":\"x\"}],\"input\":\"q\"}"),
         "{\"conversation\":\"c\",\"instructions\":42,\"input\":\"q\"}",
         "{\"conversation\":\"c\",\"instructions\":{\"a\":1},\"input\":\"q\"}"};
-    struct mp_wire_memory mem = {"B", 1, NULL, 0, NULL, 0};
+    struct mp_wire_memory mem = {"B", 1, NULL, 0, NULL, 0, false};
     for (size_t k = 0; k < 3; k++) {
         struct mp_chatreq req;
         struct mp_splice out = {0};

@@ -246,6 +246,47 @@ START_TEST(test_splice_chat_tail)
 }
 END_TEST
 
+/* In a conversation the replay goes with the tail, right before the
+ * question (after the client's turns), the block alone after the leading
+ * system messages; without a question it follows the block. */
+START_TEST(test_splice_chat_replay_with_tail)
+{
+    char *out;
+    wf_use(&mp_wire_chat, "B");
+    wf_use_tail("T");
+    wf_use_replay_with_tail(true);
+    out = wf_spliced("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                     "\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},"
+                     "{\"role\":\"user\",\"content\":\"q\"}]}",
+                     PAIR, 2);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                          "\"system\",\"content\":\"B\"},{\"role\":\"user\",\"content\":\"a\"},"
+                          "{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"system\","
+                          "\"content\":\"T\"},{\"role\":\"user\",\"content\":\"old\"},{\"role\":"
+                          "\"assistant\",\"content\":\"ans\"},{\"role\":\"user\",\"content\":"
+                          "\"q\"}]}");
+    free(out);
+    /* no block: the replay and the tail alone before the question */
+    wf_use(&mp_wire_chat, "");
+    wf_use_tail("");
+    wf_use_replay_with_tail(true);
+    out = wf_spliced("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}", PAIR, 2);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"user\",\"content\":\"old\"},{\"role\":"
+                          "\"assistant\",\"content\":\"ans\"},{\"role\":\"user\",\"content\":"
+                          "\"q\"}]}");
+    free(out);
+    /* no question: after the block */
+    wf_use(&mp_wire_chat, "B");
+    wf_use_replay_with_tail(true);
+    out = wf_spliced("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"}]}", PAIR, 1);
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+                          "\"system\",\"content\":\"B\"},{\"role\":\"user\",\"content\":"
+                          "\"old\"}]}");
+    free(out);
+    wf_use_replay_with_tail(false);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("wire_splice");
@@ -257,6 +298,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_splice_chat_bytes);
     tcase_add_test(tc, test_splice_chat_tail);
     tcase_add_test(tc, test_splice_chat_tail_stays_with_the_question);
+    tcase_add_test(tc, test_splice_chat_replay_with_tail);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,17 +13,24 @@ struct mp_chatreq_msg wf_msgs[WF_MSGS];
 static const struct mp_wire *wire;
 static const char *block_text;
 static const char *tail_text = "";
+static bool replay_with_tail;
 
 void wf_use(const struct mp_wire *w, const char *block)
 {
     wire = w;
     block_text = block;
     tail_text = "";
+    replay_with_tail = false;
 }
 
 void wf_use_tail(const char *tail)
 {
     tail_text = tail;
+}
+
+void wf_use_replay_with_tail(bool with)
+{
+    replay_with_tail = with;
 }
 
 int wf_scan(const char *body, struct mp_chatreq *req)
@@ -35,8 +42,8 @@ void wf_splice(const char *body, const struct mp_wire_pick *picks, size_t npicks
                struct mp_splice *out)
 {
     struct mp_chatreq req;
-    struct mp_wire_memory mem = {block_text, strlen(block_text), picks,
-                                 npicks,     tail_text,          strlen(tail_text)};
+    struct mp_wire_memory mem = {block_text, strlen(block_text), picks,           npicks,
+                                 tail_text,  strlen(tail_text),  replay_with_tail};
     ck_assert_int_eq(wf_scan(body, &req), MP_OK);
     ck_assert_int_eq(wire->splice(body, strlen(body), &req, &mem, out), MP_OK);
 }

@@ -6,6 +6,7 @@
 #ifndef MP_TESTS_WIRE_FIXTURE_H
 #define MP_TESTS_WIRE_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "completion.h"
@@ -21,6 +22,10 @@ void wf_use(const struct mp_wire *w, const char *block);
 
 /* The tail wf_spliced splices from now on ("" by wf_use: none). */
 void wf_use_tail(const char *tail);
+
+/* Whether wf_spliced puts the replay with the tail (wire.h:
+ * replay_with_tail; false by wf_use). */
+void wf_use_replay_with_tail(bool with);
 
 /* The wire's scan of body into *req (over wf_msgs). */
 int wf_scan(const char *body, struct mp_chatreq *req);
