@@ -38,12 +38,13 @@ enum mp_client_error_kind {
 enum mp_job_metric_kind { MP_JOBM_RECORD, MP_JOBM_SUMMARIZE, MP_JOBM_EXTRACT, MP_JOBM_KIND_COUNT };
 
 enum mp_job_metric_result {
-    MP_JOBR_OK,      /* done */
-    MP_JOBR_RETRY,   /* failed, will retry */
-    MP_JOBR_FAILED,  /* failed for good (retries exhausted) */
-    MP_JOBR_INVALID, /* the model's answer could not be used */
-    MP_JOBR_DROPPED, /* queue full, or the store is full */
-    MP_JOBR_SKIPPED, /* nothing left to do (duplicate turn, messages gone) */
+    MP_JOBR_OK,       /* done */
+    MP_JOBR_RETRY,    /* failed, will retry */
+    MP_JOBR_FAILED,   /* failed for good (retries exhausted) */
+    MP_JOBR_INVALID,  /* the model's answer could not be used */
+    MP_JOBR_DROPPED,  /* queue full, or the store is full */
+    MP_JOBR_SKIPPED,  /* nothing left to do (duplicate turn, messages gone) */
+    MP_JOBR_REPLACED, /* record: a known turn's reply replaced (a regenerated reply) */
     MP_JOBR_COUNT
 };
 

@@ -281,6 +281,16 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
     }
 }
 
+/* A known turn's reply replaced (the same request again: a regenerated
+ * reply, a retry after a lost one): logged without its words. */
+static void log_replaced(const struct mp_turn *turn)
+{
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_INFO, "turn's reply replaced: the same request again");
+    mp_logline_str(&l, "request_id", turn->request_id);
+    mp_logline_end(&l);
+}
+
 /* Counts each turn's outcome and indexes the extraction jobs it queued. */
 static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
                             const struct mp_op *ops)
@@ -290,12 +300,17 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
         enum mp_job_metric_result res = MP_JOBR_OK;
         if (prep[i].n == 0 || prep[i].status == MP_NOTFOUND)
             res = MP_JOBR_SKIPPED;
+        else if (prep[i].status == MP_OK && op->u.turn.replaced)
+            res = MP_JOBR_REPLACED;
         else if (prep[i].status == MP_EIO)
             res = MP_JOBR_RETRY; /* held for the store's return */
         else if (prep[i].status != MP_OK)
             res = MP_JOBR_DROPPED;
         mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
-        if (res == MP_JOBR_OK && prep[i].it->turn->extract && op[1].result == MP_OK)
+        if (res == MP_JOBR_REPLACED)
+            log_replaced(prep[i].it->turn);
+        bool recorded = res == MP_JOBR_OK || res == MP_JOBR_REPLACED;
+        if (recorded && prep[i].it->turn->extract && op[1].result == MP_OK)
             mp_memjobs_add(mw->jobs, &op[1].u.job);
     }
 }

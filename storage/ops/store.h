@@ -92,7 +92,8 @@ struct mp_job {
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
     MP_OP_RECORD_TURN,      /* append messages to the buffer (and the archive, indexed),
-                               remember idem key; skipped if the key is known */
+                               remember idem key with the turn's seqs; a known key:
+                               the earlier turn's reply replaced (see below) */
     MP_OP_ADD_JOB,          /* queue job (id assigned, written back into the op). An
                                EXTRACT job with from_seq == through_seq == 0 takes the
                                seqs of the nearest preceding RECORD_TURN op of the same
@@ -161,8 +162,23 @@ struct mp_sweep_counts {
  *   the message wherever it goes (buffer, archive, copies), and every read
  *   gives them back (0 for a message recorded before format 7). On
  *   MP_OK first_seq..last_seq are the seqs given (they start at 1 for a
- *   user and never repeat until the user is deleted); MP_NOTFOUND when the
- *   idem key was recorded before (first_seq = last_seq = 0).
+ *   user and never repeat until the user is deleted). The op's reply is
+ *   its trailing assistant messages; the idem key is kept with the seqs
+ *   of the turn's user messages and of its reply (store_turn.c).
+ *   A known idem key (a regenerated reply, a retry after a lost reply):
+ *   when the earlier turn's reply is still kept (buffer or archive) and
+ *   the op's reply differs from it, the reply is replaced: its messages
+ *   are erased as DELETE_MESSAGE erases one (actor USER), the facts it
+ *   alone told (source_role assistant, source_last_seq one of its seqs)
+ *   are removed (DELETED entries, actor USER), the op's reply is appended
+ *   under the next seqs with the erased reply's request id (the user
+ *   messages stay, never recorded again), a new memory epoch; MP_OK with
+ *   replaced set, first_seq..last_seq the turn's user messages through
+ *   the new reply (the new reply alone when another turn's message lies
+ *   between them in the buffer), which an inheriting ADD_JOB takes.
+ *   Otherwise (the same reply, none kept, no reply in the op, a key
+ *   remembered without seqs: an import's, or one written before seqs
+ *   were kept) MP_NOTFOUND, nothing changes (first_seq = last_seq = 0).
  * - ADD_JOB / UPDATE_JOB: kind valid, job.user as above. UPDATE_JOB and
  *   DONE_JOB: MP_NOTFOUND when the job is gone (done, or its user deleted).
  * - SET_SUMMARY: text_len <= MP_STORE_SUMMARY_MAX; text_len 0 clears the
@@ -277,6 +293,7 @@ struct mp_op {
             size_t nmessages;
             uint8_t idem_key[MP_IDEM_KEY_LEN];
             uint64_t first_seq, last_seq; /* out: the seqs given to the messages */
+            bool replaced;                /* out: RECORD_TURN replaced a known key's reply */
         } turn;
         struct mp_job job; /* ADD_JOB (id out), UPDATE_JOB */
         uint64_t job_id;   /* DONE_JOB */
@@ -329,9 +346,9 @@ struct mp_op {
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    DELETE_MESSAGE of a message not kept;
-                   RECORD_TURN already recorded; UPSERT outranked by a stronger
-                   current value; SWEEP_USER of an unknown user), MP_ETOOBIG
-                   (UPSERT of a new key past max_facts), or an error */
+                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                   new key past max_facts), or an error */
 };
 
 /* The change history: one entry per change, per user, in order. */

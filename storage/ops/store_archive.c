@@ -275,6 +275,11 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
     return MP_OK;
 }
 
+int mp_ops_archive_get(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *m)
+{
+    return w->meta.narchive == 0 ? MP_NOTFOUND : get_message(w, seq, m);
+}
+
 int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq)
 {
     struct mp_mem_message m;

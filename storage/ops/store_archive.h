@@ -22,6 +22,9 @@ int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op);
  * their seqs (caller frees), *nout how many. */
 int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
                               size_t *nout);
+/* A copy of archived message seq into *m (caller frees m->content):
+ * MP_OK, MP_NOTFOUND, or an error. */
+int mp_ops_archive_get(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *m);
 /* Removes archived message seq with its postings (DELETE_MESSAGE):
  * MP_OK, or MP_NOTFOUND when the archive does not hold it. */
 int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq);

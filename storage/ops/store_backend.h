@@ -38,7 +38,12 @@
  *                        no facts
  *   history  P | u64be seq -> history record
  *   jobs     u64be id -> job record
- *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms
+ *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms, then for a
+ *                        recorded turn u64 first, last seq of its user
+ *                        messages | u64 first, last seq of its reply (0:
+ *                        none; store_turn.c). A record of the time alone
+ *                        (an import's line id, a turn recorded before the
+ *                        seqs were kept, within format 7) knows no turn.
  *   facts    P | u32be fact id -> fact record (the current value of one key)
  *   factkeys P | T(fact key) -> u32 fact id
  *   factrank P | u8 (3 - trust) | u16be (65535 - confidence * 65535) |

@@ -316,69 +316,103 @@ int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp
     return rc;
 }
 
-struct expired {
+struct picked {
     uint32_t fid;
     char key[MP_ENTITY_KEY_MAX + 1];
 };
 
-struct expired_scan {
-    const struct mp_op *op;
-    struct expired *v;
+/* The loaded user's facts that pick() takes, collected during one walk
+ * and removed after it. */
+struct fact_scan {
+    bool (*pick)(const struct mp_mem_entity *e, const void *arg);
+    const void *arg;
+    struct picked *v;
     size_t n, cap;
 };
 
 static int on_fact(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
 {
-    struct expired_scan *es = arg;
+    struct fact_scan *fs = arg;
     struct mp_mem_entity e;
     memset(&e, 0, sizeof(e));
     int rc = mp_codec_get_fact(pv->p, pv->n, &e);
-    bool gone = rc == MP_OK &&
-                mp_lifecycle_expired(
-                    es->op, mp_lifecycle_age_from(e.observed_at_ms, e.recorded_at_ms), e.pii);
+    bool gone = rc == MP_OK && fs->pick(&e, fs->arg);
     free(e.value);
     if (rc != MP_OK || !gone)
         return rc;
-    if (mp_store_backend_grow(&es->v, &es->cap, es->n, sizeof(*es->v)) != MP_OK)
+    if (mp_store_backend_grow(&fs->v, &fs->cap, fs->n, sizeof(*fs->v)) != MP_OK)
         return MP_ENOMEM;
-    es->v[es->n].fid = (uint32_t)mp_codec_be_get(id, 4);
-    memcpy(es->v[es->n++].key, e.key, sizeof(e.key));
+    fs->v[fs->n].fid = (uint32_t)mp_codec_be_get(id, 4);
+    memcpy(fs->v[fs->n++].key, e.key, sizeof(e.key));
     return MP_OK;
 }
 
 static int cmp_key_desc(const void *a, const void *b)
 {
-    return strcmp(((const struct expired *)b)->key, ((const struct expired *)a)->key);
+    return strcmp(((const struct picked *)b)->key, ((const struct picked *)a)->key);
 }
 
-int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
-                       struct mp_history_item **ev, size_t *nev)
+/* Removes the facts pick() takes, by key descending; *ev (caller frees)
+ * gets an entry of event per fact (mp_lifecycle_fact_event), *nev their
+ * number. */
+static int remove_picked(struct mp_ops_ctx *w, const struct mp_op *op, enum mp_history_event event,
+                         struct fact_scan *fs, struct mp_history_item **ev, size_t *nev)
 {
-    struct expired_scan es = {.op = op};
     *ev = NULL;
     *nev = 0;
     if (w->meta.nfacts == 0)
         return MP_OK;
     int rc = mp_store_backend_scan_plain(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, 4,
-                                         on_fact, &es);
-    if (rc == MP_OK && es.n > 0) {
-        qsort(es.v, es.n, sizeof(*es.v), cmp_key_desc);
-        *ev = calloc(es.n, sizeof(**ev));
+                                         on_fact, fs);
+    if (rc == MP_OK && fs->n > 0) {
+        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_key_desc);
+        *ev = calloc(fs->n, sizeof(**ev));
         rc = *ev == NULL ? MP_ENOMEM : MP_OK;
     }
-    for (size_t i = 0; rc == MP_OK && i < es.n; i++) {
+    for (size_t i = 0; rc == MP_OK && i < fs->n; i++) {
         struct mp_mem_entity e;
         memset(&e, 0, sizeof(e));
-        rc = get_fact(w, es.v[i].fid, &e);
+        rc = get_fact(w, fs->v[i].fid, &e);
         if (rc == MP_OK)
-            rc = remove_fact(w, es.v[i].fid, &e);
-        if (rc == MP_OK) {
-            mp_lifecycle_fact_event(op, MP_HIST_EXPIRED, &e, &(*ev)[(*nev)++]);
-            c->facts++;
-            w->dirty = true; /* retention is no change of the user's: updated_at stays */
-        }
+            rc = remove_fact(w, fs->v[i].fid, &e);
+        if (rc == MP_OK)
+            mp_lifecycle_fact_event(op, event, &e, &(*ev)[(*nev)++]);
         free(e.value);
     }
-    free(es.v);
+    free(fs->v);
     return rc;
+}
+
+static bool expired(const struct mp_mem_entity *e, const void *arg)
+{
+    return mp_lifecycle_expired(arg, mp_lifecycle_age_from(e->observed_at_ms, e->recorded_at_ms),
+                                e->pii);
+}
+
+int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
+                       struct mp_history_item **ev, size_t *nev)
+{
+    struct fact_scan fs = {.pick = expired, .arg = op};
+    int rc = remove_picked(w, op, MP_HIST_EXPIRED, &fs, ev, nev);
+    c->facts += *nev;
+    if (*nev > 0)
+        w->dirty = true; /* retention is no change of the user's: updated_at stays */
+    return rc;
+}
+
+/* A fact told by the replaced reply alone: the assistant's words, from the
+ * turn whose last message was one of the reply's. */
+static bool of_reply(const struct mp_mem_entity *e, const void *arg)
+{
+    const uint64_t *r = arg;
+    return e->source_role == MP_ROLE_ASSISTANT && e->source_last_seq >= r[0] &&
+           e->source_last_seq <= r[1];
+}
+
+int mp_ops_drop_reply_facts(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t from,
+                            uint64_t through, struct mp_history_item **ev, size_t *nev)
+{
+    uint64_t range[2] = {from, through};
+    struct fact_scan fs = {.pick = of_reply, .arg = range};
+    return remove_picked(w, op, MP_HIST_DELETED, &fs, ev, nev);
 }

@@ -27,6 +27,13 @@ int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp
  * (caller frees) their EXPIRED entries, by key descending, to append. */
 int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,
                        struct mp_history_item **ev, size_t *nev);
+/* A replaced reply (RECORD_TURN of a known idem key): removes the loaded
+ * user's facts told by the assistant alone in a turn that ended in one
+ * of seqs [from, through] (source_role assistant, source_last_seq in the
+ * range); *ev (caller frees, also on an error) their DELETED entries
+ * (actor op's), *nev their number. */
+int mp_ops_drop_reply_facts(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t from,
+                            uint64_t through, struct mp_history_item **ev, size_t *nev);
 /* [governance] history_per_fact for the subject of added. */
 int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added);
 

@@ -26,6 +26,7 @@
 #include "store_read.h"
 #include "store_lease.h"
 #include "store_settings.h"
+#include "store_turn.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)
@@ -78,34 +79,6 @@ static int cap_summary_history(struct mp_ops_ctx *w, const struct mp_history_ite
 }
 
 /* ---- turns and jobs ---- */
-
-static int record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
-{
-    unsigned char kb[MP_STORE_IDEM_KEY_MAX], at[8];
-    const unsigned char *v;
-    size_t vn;
-    int rc = mp_ops_load_user(w, op->user, op->user_len);
-    if (rc != MP_OK)
-        return rc;
-    size_t n = mp_ops_key(w, kb, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
-    rc = be_get(w, MP_TABLE_IDEM, kb, n, &v, &vn);
-    if (rc == MP_OK) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
-    if (rc != MP_NOTFOUND)
-        return rc;
-    mp_codec_le_put(at, (uint64_t)op->now_ms, 8);
-    rc = mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, n, at, sizeof(at));
-    size_t from = w->um->nmessages;
-    if (rc == MP_OK)
-        rc = mp_lifecycle_append(w->um, op, &out->first_seq, &out->last_seq);
-    if (rc == MP_OK)
-        rc = mp_ops_archive_turn(w, from);
-    if (rc == MP_OK)
-        mp_ops_touch(w, op->now_ms);
-    return rc;
-}
 
 static int import_message(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
@@ -459,7 +432,7 @@ static int on_idem(void *arg, const unsigned char *id, const struct mp_store_pla
     struct idem_scan *is = arg;
     int64_t age = is->op->u.sweep.retention.idem_max_age_ms;
     is->seen++;
-    if (pv->n != 8 || age <= 0 || (int64_t)mp_codec_le_get(pv->p, 8) >= is->op->now_ms - age)
+    if (pv->n < 8 || age <= 0 || (int64_t)mp_codec_le_get(pv->p, 8) >= is->op->now_ms - age)
         return MP_OK;
     if (mp_store_backend_grow(&is->old, &is->cap, is->n, sizeof(*is->old)) != MP_OK)
         return MP_ENOMEM;
@@ -646,7 +619,7 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
     }
     switch (op->kind) {
     case MP_OP_RECORD_TURN:
-        return record_turn(w, op, out);
+        return mp_ops_record_turn(w, op, out);
     case MP_OP_ADD_JOB:
         return add_job(w, ops, outs, i);
     case MP_OP_DONE_JOB:
@@ -709,6 +682,7 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
         if (op->kind == MP_OP_RECORD_TURN || op->kind == MP_OP_IMPORT_MESSAGE) {
             op->u.turn.first_seq = outs[i].first_seq;
             op->u.turn.last_seq = outs[i].last_seq;
+            op->u.turn.replaced = outs[i].replaced;
         } else if (op->kind == MP_OP_ADD_JOB) {
             op->u.job.id = outs[i].job_id;
             op->u.job.from_seq = outs[i].first_seq;

@@ -18,6 +18,7 @@
 struct mp_ops_out {
     int result;
     uint64_t first_seq, last_seq; /* RECORD_TURN; ADD_JOB: the job's from/through */
+    bool replaced;                /* RECORD_TURN: a known key's reply replaced */
     uint64_t job_id;
     uint32_t revision;
     struct mp_sweep_counts swept; /* SWEEP_USER */

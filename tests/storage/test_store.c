@@ -146,8 +146,9 @@ START_TEST(test_store_record_turn_same_idem_key_records_nothing)
 {
     struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(fx_turn(store, U("alice"), 9, "hi", "hello", 10, 1), MP_OK);
+    /* the same reply again (another one replaces it: test_store_turn.c) */
     struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "hi", 10),
-                                  fx_msg(MP_ROLE_ASSISTANT, "x", 10)};
+                                  fx_msg(MP_ROLE_ASSISTANT, "hello", 10)};
     struct mp_op op = fx_turn_op(U("alice"), 9, m, 2, 1);
     op.u.turn.first_seq = 77;
     ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);

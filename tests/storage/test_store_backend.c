@@ -289,8 +289,12 @@ START_TEST(test_backend_store_ops_leave_the_records_of_the_format)
     unsigned char idem[2 + 5 + MP_IDEM_KEY_LEN] = {0, 5, 'a', 'l', 'i', 'c', 'e'};
     memset(idem + 7, 7, MP_IDEM_KEY_LEN);
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_IDEM, idem, sizeof(idem), &v, &n), MP_OK);
-    ck_assert_uint_eq(n, 8);
-    ck_assert_mem_eq(v, "\x02\0\0\0\0\0\0\0", 8); /* recorded at 2 */
+    ck_assert_uint_eq(n, 40); /* recorded at 2; the user's message 1..1, the reply 2..2 */
+    ck_assert_mem_eq(v,
+                     "\x02\0\0\0\0\0\0\0"
+                     "\x01\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0"
+                     "\x02\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0",
+                     40);
     /* the archive under P | seq, its time key, a doc and the postings of "hello" */
     unsigned char arch[2 + 5 + 8] = {0, 5, 'a', 'l', 'i', 'c', 'e', 0, 0, 0, 0, 0, 0, 0, 1};
     ck_assert_int_eq(s->be->get(&txn, MP_TABLE_ARCHIVE, arch, sizeof(arch), &v, &n), MP_OK);

@@ -77,7 +77,10 @@ static void check_canary(struct mp_store *store, const char *user, size_t ulen)
     ck_assert_uint_eq(jobs[0].user_len, ulen);
     ck_assert_mem_eq(jobs[0].user, user, ulen);
     free(jobs);
-    ck_assert_int_eq(fx_turn(store, user, ulen, 1, "retry", "retry", 100, 300), MP_NOTFOUND);
+    /* the idem key too: the same turn again records nothing */
+    ck_assert_int_eq(
+        fx_turn(store, user, ulen, 1, "my code is " CANARY, "noted: " CANARY, 100, 300),
+        MP_NOTFOUND);
 }
 
 /* Nothing of what fill_canary() wrote is left in the live data. */

@@ -1,0 +1,278 @@
+/* RECORD_TURN of a known idempotency key (storage/ops/store_turn.c), on
+ * every backend: another reply replaces the earlier turn's reply in the
+ * buffer, the archive and its index (the user's messages kept once), the
+ * facts that reply alone told go, the same reply changes nothing, and a
+ * key past its window (or one that kept no seqs) is what it always was. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "status.h"
+#include "store.h"
+#include "store_fixture.h"
+#include "view_probe.h"
+
+Suite *mp_test_suite(void);
+
+/* Records user's turn of said and reply under idem key idem at `at`:
+ * the op as applied (which must succeed). */
+static struct mp_op turn(struct mp_store *store, const char *user, uint8_t idem, const char *said,
+                         const char *reply, int64_t at)
+{
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, said, at),
+                                  fx_msg(MP_ROLE_ASSISTANT, reply, at)};
+    struct mp_op op = fx_turn_op(user, strlen(user), idem, m, 2, at);
+    ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);
+    op.u.turn.messages = NULL; /* m is gone */
+    return op;
+}
+
+/* m[0..n) as "role:text" joined by "|" into out. */
+static void joined(const struct mp_mem_message *m, size_t n, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%c:%s", i > 0 ? "|" : "",
+                                m[i].role == MP_ROLE_USER ? 'u' : 'a', m[i].content);
+}
+
+/* The user's archive (at most 16 messages), joined(). */
+static void archive_of(struct mp_store *store, const char *user, char *out, size_t cap)
+{
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(store, user, strlen(user), 0, 16, &m, &n, &more), MP_OK);
+    joined(m, n, out, cap);
+    mp_store_messages_free(m, n);
+}
+
+/* The user's buffer, joined(). */
+static void buffer_of(struct mp_store *store, const char *user, char *out, size_t cap)
+{
+    struct mp_usermem *um = fx_get(store, user, strlen(user));
+    joined(um->messages, um->nmessages, out, cap);
+    mp_usermem_free(um);
+}
+
+START_TEST(test_turn_another_reply_replaces_the_kept_one)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the kingfisher", 20);
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(op.u.turn.replaced);
+    ck_assert_uint_eq(op.u.turn.first_seq, 1); /* the turn: its question through the new reply */
+    ck_assert_uint_eq(op.u.turn.last_seq, 3);
+    store = fx_reopen(store, _i);
+    buffer_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the kingfisher");
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the kingfisher");
+    ck_assert_uint_eq(vp_df(store, "alice", 5, false, "heron"), 0);
+    ck_assert_uint_eq(vp_df(store, "alice", 5, false, "kingfisher"), 1);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->messages[1].seq, 3);
+    ck_assert_str_eq(um->messages[1].request_id, "req-10"); /* still that turn's */
+    ck_assert_int_eq(um->messages[1].at_ms, 20);
+    ck_assert_uint_eq(um->next_seq, 4);
+    mp_usermem_free(um);
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 1); /* what erasing one message writes */
+    ck_assert_int_eq(h->items[0].event, MP_HIST_DELETED);
+    ck_assert_int_eq(h->items[0].item, MP_ITEM_MESSAGES);
+    ck_assert_int_eq(h->items[0].actor, MP_ACTOR_USER);
+    ck_assert_uint_eq(h->items[0].count, 1);
+    mp_history_free(h);
+    /* regenerated again: the record now names the new reply */
+    op = turn(store, "alice", 9, "name a bird", "the wren", 30);
+    ck_assert(op.u.turn.replaced);
+    buffer_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the wren");
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the wren");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_turn_the_same_reply_again_changes_nothing)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    struct mp_usermem *before = fx_get(store, U("alice"));
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the heron", 20);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    ck_assert(!op.u.turn.replaced);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->next_seq, 3);
+    ck_assert_uint_eq(um->memory_epoch, before->memory_epoch);
+    ck_assert_int_eq(um->messages[1].at_ms, 10);
+    mp_usermem_free(um);
+    mp_usermem_free(before);
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the heron");
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 0);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_turn_an_expired_key_records_a_new_turn)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    struct mp_op sweep = {.kind = MP_OP_SWEEP_USER, .user = "alice", .user_len = 5};
+    sweep.now_ms = 1000;
+    sweep.u.sweep.retention.idem_max_age_ms = 100;
+    ck_assert_int_eq(fx_apply1(store, &sweep), MP_OK);
+    ck_assert_uint_eq(sweep.u.sweep.counts.idem, 1);
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the kingfisher", 2000);
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(!op.u.turn.replaced);
+    ck_assert_uint_eq(op.u.turn.first_seq, 3);
+    buffer_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird|a:the heron|u:name a bird|a:the kingfisher");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* A key that kept no turn (an import's line id here; a turn recorded
+ * before the seqs were kept is the same 8 bytes) records nothing. */
+START_TEST(test_turn_a_key_without_seqs_records_nothing)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    uint8_t key[MP_IDEM_KEY_LEN];
+    memset(key, 9, sizeof(key));
+    struct mp_mem_message m = fx_msg(MP_ROLE_USER, "imported words", 5);
+    struct mp_op imp = {.kind = MP_OP_IMPORT_MESSAGE, .user = "alice", .user_len = 5};
+    imp.now_ms = 5;
+    imp.import_key = key;
+    imp.u.turn.messages = &m;
+    imp.u.turn.nmessages = 1;
+    ck_assert_int_eq(fx_apply1(store, &imp), MP_OK);
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the heron", 10);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:imported words");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+static struct mp_op reply_fact(const char *key, const char *value, enum mp_role role,
+                               uint64_t first, uint64_t last)
+{
+    enum mp_trust trust = role == MP_ROLE_USER ? MP_TRUST_STATED : MP_TRUST_INFERRED;
+    struct mp_op op = fx_upsert_op(U("alice"), key, value, trust, 12);
+    op.u.entity.source_role = role;
+    op.u.entity.source_first_seq = first;
+    op.u.entity.source_last_seq = last;
+    return op;
+}
+
+/* The facts the rejected reply alone told go; the user's words' stay, and
+ * so do the assistant's facts of other turns. */
+START_TEST(test_turn_replacing_a_reply_drops_the_facts_it_alone_told)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    turn(store, "alice", 8, "and a fish", "a pike", 11);
+    struct mp_op f[3] = {reply_fact("bird", "heron", MP_ROLE_ASSISTANT, 1, 2),
+                         reply_fact("asks_about", "birds", MP_ROLE_USER, 1, 2),
+                         reply_fact("fish", "pike", MP_ROLE_ASSISTANT, 3, 4)};
+    ck_assert_int_eq(mp_store_apply(store, f, 3), MP_OK);
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the kingfisher", 20);
+    ck_assert(op.u.turn.replaced);
+    store = fx_reopen(store, _i);
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_ptr_null(fx_entity_value(um, "bird"));
+    ck_assert_str_eq(fx_entity_value(um, "asks_about"), "birds");
+    ck_assert_str_eq(fx_entity_value(um, "fish"), "pike");
+    mp_usermem_free(um);
+    ck_assert_uint_eq(vp_df(store, "alice", 5, true, "heron"), 0);
+    struct mp_history *h = fx_history(store, U("alice"));
+    size_t deleted = 0;
+    for (size_t i = 0; i < h->nitems; i++) {
+        if (h->items[i].event == MP_HIST_DELETED && h->items[i].item == MP_ITEM_FACT) {
+            ck_assert_str_eq(h->items[i].entity.key, "bird");
+            ck_assert_int_eq(h->items[i].actor, MP_ACTOR_USER);
+            deleted++;
+        }
+    }
+    ck_assert_uint_eq(deleted, 1);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* The new reply's extraction job takes the turn's seqs: its question
+ * through the new reply, or the reply alone when another turn was
+ * recorded in between (the extraction would read that one too). */
+START_TEST(test_turn_a_replaced_turns_job_takes_its_seqs)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "name a bird", 20),
+                                  fx_msg(MP_ROLE_ASSISTANT, "the kingfisher", 20)};
+    struct mp_op ops[2] = {fx_turn_op(U("alice"), 9, m, 2, 20)};
+    ops[1] = (struct mp_op){.kind = MP_OP_ADD_JOB, .now_ms = 20};
+    ops[1].u.job = (struct mp_job){.kind = MP_JOB_EXTRACT, .user_len = 5};
+    memcpy(ops[1].u.job.user, "alice", 5);
+    ck_assert_int_eq(mp_store_apply(store, ops, 2), MP_OK);
+    ck_assert_int_eq(ops[1].result, MP_OK);
+    ck_assert_uint_eq(ops[1].u.job.from_seq, 1);
+    ck_assert_uint_eq(ops[1].u.job.through_seq, 3);
+    turn(store, "alice", 8, "and a fish", "a pike", 30); /* seqs 4, 5 */
+    m[1] = fx_msg(MP_ROLE_ASSISTANT, "the wren", 40);
+    ops[0] = fx_turn_op(U("alice"), 9, m, 2, 40);
+    ops[1].u.job.id = ops[1].u.job.from_seq = ops[1].u.job.through_seq = 0; /* inherits again */
+    ck_assert_int_eq(mp_store_apply(store, ops, 2), MP_OK);
+    ck_assert(ops[0].u.turn.replaced);
+    ck_assert_uint_eq(ops[1].u.job.from_seq, 6);
+    ck_assert_uint_eq(ops[1].u.job.through_seq, 6);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* A reply erased meanwhile is no longer kept: nothing to replace. */
+START_TEST(test_turn_an_erased_reply_is_not_replaced)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    turn(store, "alice", 9, "name a bird", "the heron", 10);
+    struct mp_op del = {.kind = MP_OP_DELETE_MESSAGE, .user = "alice", .user_len = 5};
+    del.now_ms = 15;
+    del.actor = MP_ACTOR_USER;
+    del.u.seq = 2;
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    struct mp_op op = turn(store, "alice", 9, "name a bird", "the kingfisher", 20);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:name a bird");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("store_turn");
+    TCase *tc = tcase_create("backends");
+    tcase_set_timeout(tc, 20);
+    tcase_add_unchecked_fixture(tc, vp_setup, vp_teardown);
+    tcase_add_loop_test(tc, test_turn_another_reply_replaces_the_kept_one, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_the_same_reply_again_changes_nothing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_an_expired_key_records_a_new_turn, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_key_without_seqs_records_nothing, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_replacing_a_reply_drops_the_facts_it_alone_told, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_replaced_turns_job_takes_its_seqs, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_an_erased_reply_is_not_replaced, 0, FX_BACKENDS);
+    suite_add_tcase(s, tc);
+    return s;
+}
