@@ -178,12 +178,17 @@ class AnthropicSDK(SDKCase):
         return {'ANTHROPIC_BASE_URL': 'http://127.0.0.1:%d' % self.proxy.port}
 
     def check_upstream(self, doc, reply):
-        system = doc['system']
-        self.assertEqual(system[0], {'type': 'text', 'text': 'You are terse.', 'cache_control': {'type': 'ephemeral'}})
-        self.assertEqual(system[1]['type'], 'text')
-        self.assertTrue(system[1]['text'].startswith(mh.INTRO), system)
-        self.assertEqual([(m['role'], m['content']) for m in doc['messages']],
-                         [('user', TEACH), ('assistant', reply), ('user', ASK)])
+        # buffer mode: no head, so "system" stays the client's; the replay
+        # goes right before the question, whose content starts with the intro
+        self.assertEqual(doc['system'], [{'type': 'text', 'text': 'You are terse.',
+                                          'cache_control': {'type': 'ephemeral'}}])
+        self.assertEqual([(m['role'], m['content']) for m in doc['messages'][:2]],
+                         [('user', TEACH), ('assistant', reply)])
+        q = doc['messages'][2]
+        self.assertEqual(q['role'], 'user')
+        self.assertEqual(q['content'][0], {'type': 'text', 'text': mh.INTRO})
+        self.assertEqual(q['content'][1], {'type': 'text', 'text': ASK})
+        self.assertEqual(len(doc['messages']), 3)
 
     def test_messages_create(self):
         self.check('create', mh.REPLY)
