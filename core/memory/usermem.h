@@ -46,10 +46,15 @@ enum mp_trust {
  * messages of a turn carry the same. conv 0: not known (a message
  * recorded before the store kept conversations, an import line without
  * one). conv_kind: the rule that gave it, an enum mp_convid_kind value
- * (MP_CONVID_CLIENT .. MP_CONVID_SESSION; the proxy keys a
- * previous_response_id chain as the user's session), 0 with conv 0.
+ * (MP_CONVID_CLIENT .. MP_CONVID_SESSION), 0 with conv 0.
  * MP_CONVID_SESSION: a client that sends only its newest message, whose
- * earlier turns are not in its request. */
+ * earlier turns are not in its request. MP_CONVID_CHAIN: a Responses
+ * previous_response_id chain the proxy found (core/wire/chain.h).
+ *
+ * reply_ref (an assistant message of a Responses turn): the reference of
+ * its reply's response id, so that a request that continues that reply
+ * (previous_response_id) finds it: the digest a chain named by that id
+ * would have (core/wire/chain.h), never 0 for an id; 0: none. */
 struct mp_mem_message {
     enum mp_role role;
     char *content;
@@ -62,6 +67,7 @@ struct mp_mem_message {
     bool pii;                               /* holds likely personal data */
     uint64_t conv;                          /* the conversation's digest (above); 0: unknown */
     uint8_t conv_kind;                      /* enum mp_convid_kind; 0: unknown */
+    uint64_t reply_ref;                     /* its reply's response id (above); 0: none */
 };
 
 struct mp_mem_entity {

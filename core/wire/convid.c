@@ -144,7 +144,7 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
     members(body, len, req, vs, ve);
     if (from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
-        from_member(body, vs, ve, M_PREVIOUS, "previous_response_id", MP_CONVID_CHAIN, out))
+        from_member(body, vs, ve, M_PREVIOUS, MP_CONVID_CHAIN_SOURCE, MP_CONVID_CHAIN, out))
         return;
     if (mp_convid_resends(req) && mp_convid_lead(body, req, &lead)) {
         *out = (struct mp_convid){.kind = MP_CONVID_LEADING, .source = "", .lead = lead};

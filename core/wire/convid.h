@@ -11,7 +11,8 @@
  *      the body's "prompt_cache_key" string, the Responses API's
  *      "conversation" (a string, or an object's "id" string);
  *   2. CHAIN: the Responses API's "previous_response_id" string (the
- *      conversation of the response it names);
+ *      conversation of the response it names: the proxy finds it among
+ *      the user's recorded replies, core/wire/chain.h);
  *   3. LEADING: a client that resends its conversation (an assistant
  *      message or what only the model writes and a client sends back: a
  *      tool result, a Responses function_call or reasoning item; or more
@@ -36,6 +37,10 @@
 struct mp_chatreq;
 
 #define MP_CONVID_ID_MAX 256
+
+/* CHAIN's source: a reply's reference (core/wire/chain.h) is the digest
+ * of the identity CHAIN with this source and the reply's id. */
+#define MP_CONVID_CHAIN_SOURCE "previous_response_id"
 
 enum mp_convid_kind {
     MP_CONVID_CLIENT = 1,

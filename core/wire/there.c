@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "chain.h"
 #include "chatreq.h"
 #include "wire.h"
 
@@ -63,7 +64,9 @@ static bool in_head(const struct mp_there *t, const struct mp_mem_message *m)
 
 const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *m)
 {
-    if (t->own_conv != 0 && m->conv == t->own_conv)
+    if (t->own_conv != 0 && (m->conv == t->own_conv || m->reply_ref == t->own_conv))
+        return "own_conversation";
+    if (t->own_request != NULL && strcmp(m->request_id, t->own_request) == 0)
         return "own_conversation";
     for (size_t i = 0; t->buffer_there != NULL && i < t->buffer_there->nmessages; i++) {
         if (t->buffer_there->messages[i].seq == m->seq)
@@ -94,6 +97,7 @@ void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body
     memset(t, 0, sizeof(*t));
     *t = (struct mp_there){.wire = w, .body = body, .req = req, .head = head, .own_conv = own_conv};
     t->buffer_there = req->upstream_state && own_conv == 0 ? um : NULL;
+    t->own_request = mp_chain_first_request(um->messages, um->nmessages, own_conv);
     mp_chatreq_question(req, &q, &prev);
     if (q == req->nmsgs)
         return;

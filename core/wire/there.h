@@ -10,10 +10,14 @@
  *   1. "own_conversation": a turn of the request's own conversation when
  *      its client resends it or the upstream holds it (own_conv, the
  *      stored digest: usermem.h); a client that sends only its newest
- *      message has none (its own turns are its memory);
+ *      message has none (its own turns are its memory). For a Responses
+ *      previous_response_id chain (core/wire/chain.h) also the turn of
+ *      its first link, recorded in another conversation: the turn whose
+ *      reply's reference is own_conv (both its messages, by request id);
  *   2. "upstream_holds_conversation": a buffered message, for a request
- *      whose upstream holds a conversation the store cannot name yet (a
- *      Responses previous_response_id chain);
+ *      whose upstream holds a conversation the store cannot name (a
+ *      previous_response_id chain the proxy did not find among the
+ *      user's recorded replies: too old, or never recorded);
  *   3. "asked_again": the reply of a buffered turn whose user message is
  *      the request's question (the same question sent again: a
  *      regenerated reply replaces it, the rejected one never goes in);
@@ -46,15 +50,17 @@ struct mp_there {
     const struct mp_inject_head *head;       /* the conversation's head (NULL: none) */
     const struct mp_mem_entity *const *held; /* its facts, held[0..nheld); NULL: none */
     size_t nheld;
-    uint64_t own_conv;                                     /* rule 1's digest; 0: none */
+    uint64_t own_conv;       /* rule 1's digest; 0: none */
+    const char *own_request; /* rule 1's chain first link's request id (um's); NULL: none */
     const struct mp_usermem *buffer_there;                 /* rule 2's buffer; NULL: rule 2 off */
     char again[MP_THERE_AGAIN_MAX][MP_REQUEST_ID_MAX + 1]; /* rule 3's turns */
     size_t nagain;
 };
 
 /* Sets t for the request body (req: its scan by w) of a user whose
- * buffer is um, in the conversation own_conv (0: none). head NULL: none
- * (set t->head later, once the head is known). */
+ * buffer is um, in the conversation own_conv (0: none; a chain's first
+ * link is looked for in um). head NULL: none (set t->head later, once
+ * the head is known). */
 void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body,
                    const struct mp_chatreq *req, const struct mp_usermem *um, uint64_t own_conv,
                    const struct mp_inject_head *head);

@@ -661,13 +661,14 @@ int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, str
 }
 
 /* The request's conversation as the data plane would find it, without
- * changing anything: its kept head, the most recently used of the
+ * changing anything (a previous_response_id chain among the user's
+ * buffered messages um's): its kept head, the most recently used of the
  * workers' (each keeps its own), copied into *kept. */
 static void find_conversation(const struct mp_explain_tables *tabs, const char *user,
                               size_t user_len, const char *body, size_t len,
-                              const struct mp_chatreq *req, const struct mp_config *cfg,
-                              int64_t now_ms, struct mp_explain_conv *conv,
-                              struct mp_inject_head *kept)
+                              const struct mp_chatreq *req, const struct mp_usermem *um,
+                              const struct mp_config *cfg, int64_t now_ms,
+                              struct mp_explain_conv *conv, struct mp_inject_head *kept)
 {
     struct mp_convtab_limits lim = mp_convlook_limits(cfg);
     struct mp_convlook look;
@@ -675,6 +676,7 @@ static void find_conversation(const struct mp_explain_tables *tabs, const char *
     mp_convlook_find(user, user_len, body, len, req, tabs != NULL ? tabs->hd : NULL,
                      tabs != NULL ? tabs->resenders : NULL, tabs != NULL ? tabs->n : 0, false,
                      now_ms, &lim, &look);
+    (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
     *conv = (struct mp_explain_conv){.known = look.known,
                                      .session = look.session,
                                      .rule = mp_convlook_rule(look.kind),
@@ -717,7 +719,8 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
     }
     rc = mp_store_view_open(store, user, user_len, &view);
     if (rc == MP_OK)
-        find_conversation(tabs, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
+        find_conversation(tabs, user, user_len, body, len, &req, mp_store_view_head(view), cfg,
+                          now_ms, &conv, &kept);
     if (rc == MP_OK || rc == MP_NOTFOUND)
         rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req,
                              view != NULL ? &conv : NULL, now_ms, out);

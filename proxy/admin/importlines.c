@@ -78,24 +78,41 @@ static char *dup_cut(const char *s, size_t n, size_t max, size_t *out_len)
     return d;
 }
 
-/* A message's optional conversation, as the export writes it:
- * "conversation" 16 hex digits (or null), "conversation_rule" a rule's
- * name (or null), only with a conversation. */
-static int parse_conversation(json_t *o, struct mp_import_item *it, const char **why)
+/* The optional member name: 16 hex digits into *v (left 0 when absent or
+ * null): MP_OK, or MP_EINVAL for another value. *given: 16 digits were. */
+static int hex64_member(json_t *o, const char *name, uint64_t *v, bool *given)
 {
     size_t n = 0;
     bool present;
     unsigned char b[8];
-    const char *c = str_member(o, "conversation", &n, &present);
-    if (present && !json_is_null(json_object_get(o, "conversation")) &&
-        (c == NULL || n != 16 || mp_hex_decode(c, sizeof(b), b) != MP_OK))
+    const char *c = str_member(o, name, &n, &present);
+    *given = false;
+    if (!present || json_is_null(json_object_get(o, name)))
+        return MP_OK;
+    if (c == NULL || n != 16 || mp_hex_decode(c, sizeof(b), b) != MP_OK)
+        return MP_EINVAL;
+    for (size_t i = 0; i < sizeof(b); i++)
+        *v = (*v << 8) | b[i];
+    *given = true;
+    return MP_OK;
+}
+
+/* A message's optional conversation, as the export writes it:
+ * "conversation" 16 hex digits (or null), "conversation_rule" a rule's
+ * name (or null), only with a conversation; and its reply's reference,
+ * "reply_ref" 16 hex digits (or null; 0: none). */
+static int parse_conversation(json_t *o, struct mp_import_item *it, const char **why)
+{
+    size_t n = 0;
+    bool present, c;
+    if (hex64_member(o, "reply_ref", &it->reply_ref, &present) != MP_OK)
+        return (*why = "reply_ref", MP_EINVAL);
+    if (hex64_member(o, "conversation", &it->conv, &c) != MP_OK)
         return (*why = "conversation", MP_EINVAL);
-    for (size_t i = 0; c != NULL && i < sizeof(b); i++)
-        it->conv = (it->conv << 8) | b[i];
     const char *r = str_member(o, "conversation_rule", &n, &present);
     if (!present || json_is_null(json_object_get(o, "conversation_rule")))
         return MP_OK;
-    for (int k = MP_CONVID_CLIENT; c != NULL && k <= MP_CONVID_SESSION; k++)
+    for (int k = MP_CONVID_CLIENT; c && k <= MP_CONVID_SESSION; k++)
         if (str_is(r, n, mp_convlook_rule((enum mp_convid_kind)k)))
             it->conv_kind = (uint8_t)k;
     return it->conv_kind != 0 ? MP_OK : (*why = "conversation_rule", MP_EINVAL);

@@ -41,8 +41,9 @@ struct mp_import_item {
     double confidence;
     enum mp_user_mode mode; /* settings: the user's own setting */
     int64_t at_ms;
-    uint64_t conv;     /* messages: the conversation's digest (0: none given) */
-    uint8_t conv_kind; /* ... and its rule (enum mp_convid_kind; 0: none given) */
+    uint64_t conv;      /* messages: the conversation's digest (0: none given) */
+    uint8_t conv_kind;  /* ... and its rule (enum mp_convid_kind; 0: none given) */
+    uint64_t reply_ref; /* messages: its reply's reference (usermem.h; 0: none given) */
     bool has_id;
     char id[MP_IMPORT_ID_MAX + 1];
 };

@@ -116,14 +116,21 @@ json_t *mp_memjson_entity(const struct mp_mem_entity *e, enum mp_memjson_detail 
     return done(o, f);
 }
 
-/* A message's conversation: its digest as 16 hex digits and its rule's
- * name, both null when not known. */
-static int set_conversation(json_t *o, const struct mp_mem_message *m)
+/* v as 16 hex digits, or null when not known. */
+static json_t *hex64_json(uint64_t v, bool known)
 {
     char hex[17];
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)v);
+    return known ? json_string(hex) : json_null();
+}
+
+/* A message's conversation: its digest as 16 hex digits and its rule's
+ * name, both null when not known; its reply's reference, null when none. */
+static int set_conversation(json_t *o, const struct mp_mem_message *m)
+{
     bool known = m->conv != 0 || m->conv_kind != 0;
-    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)m->conv);
-    int f = set(o, "conversation", known ? json_string(hex) : json_null());
+    int f = set(o, "conversation", hex64_json(m->conv, known));
+    f |= set(o, "reply_ref", hex64_json(m->reply_ref, m->reply_ref != 0));
     return f |
            set(o, "conversation_rule",
                m->conv_kind != 0 ? json_string(mp_convlook_rule((enum mp_convid_kind)m->conv_kind))

@@ -178,7 +178,8 @@ static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role 
                                  .at_ms = turn->at_ms,
                                  .pii = pii,
                                  .conv = turn->conv,
-                                 .conv_kind = turn->conv_kind};
+                                 .conv_kind = turn->conv_kind,
+                                 .reply_ref = role == MP_ROLE_ASSISTANT ? turn->reply_ref : 0};
     memcpy(m->request_id, turn->request_id, sizeof(m->request_id));
     memcpy(m->model, turn->model, sizeof(m->model));
 }

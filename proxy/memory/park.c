@@ -3,11 +3,12 @@
  * Plain layout before sealing (numbers big-endian):
  *   "MPPARK1\n" | u32 count | count x turn
  *   turn: u16 user_len, user | u8 id_len, request id | u8 model_len, model |
- *         idem key (32) | u8 flags (1 summarize, 2 extract, 4 conversation) |
- *         u64 at_ms | (flag 4) u64 conv, u8 conv_kind |
+ *         idem key (32) | u8 flags (1 summarize, 2 extract, 4 conversation,
+ *         8 reply reference) | u64 at_ms | (flag 4) u64 conv, u8 conv_kind |
+ *         (flag 8) u64 reply_ref |
  *         u16 ntexts | ntexts x (u32 len, text)
  * A turn of no known conversation is written without flag 4, as before
- * turns knew theirs.
+ * turns knew theirs, and one without a reply reference without flag 8.
  * The sealed file is mp_seal_encrypt(key, "memproxy parked turns v1", plain)
  * with key = HMAC-SHA256(store secret, "memproxy park key v1"). */
 #include "memory/park.h"
@@ -54,7 +55,7 @@ static bool has_conv(const struct mp_turn *t)
 static size_t turn_size(const struct mp_turn *t)
 {
     size_t n = 2 + t->user_len + 1 + strlen(t->request_id) + 1 + strlen(t->model) +
-               MP_IDEM_KEY_LEN + 1 + 8 + (has_conv(t) ? 9 : 0) + 2;
+               MP_IDEM_KEY_LEN + 1 + 8 + (has_conv(t) ? 9 : 0) + (t->reply_ref != 0 ? 8 : 0) + 2;
     for (size_t i = 0; i < t->ntexts; i++)
         n += 4 + t->lens[i];
     return n;
@@ -79,10 +80,15 @@ static unsigned char *put_turn(unsigned char *p, const struct mp_turn *t)
     p = put(put_num(p, id_len, 1), t->request_id, id_len);
     p = put(put_num(p, model_len, 1), t->model, model_len);
     p = put(p, t->idem_key, MP_IDEM_KEY_LEN);
-    p = put_num(p, (t->summarize ? 1u : 0u) | (t->extract ? 2u : 0u) | (has_conv(t) ? 4u : 0u), 1);
+    p = put_num(p,
+                (t->summarize ? 1u : 0u) | (t->extract ? 2u : 0u) | (has_conv(t) ? 4u : 0u) |
+                    (t->reply_ref != 0 ? 8u : 0u),
+                1);
     p = put_num(p, (uint64_t)t->at_ms, 8);
     if (has_conv(t))
         p = put_num(put_num(p, t->conv, 8), t->conv_kind, 1);
+    if (t->reply_ref != 0)
+        p = put_num(p, t->reply_ref, 8);
     p = put_num(p, t->ntexts, 2);
     for (size_t i = 0; i < t->ntexts; i++)
         p = put(put_num(p, t->lens[i], 4), t->texts[i], t->lens[i]);
@@ -175,7 +181,11 @@ static int get_turn(struct reader *r, struct mp_turn **out)
         t->conv = get_num(r, 8);
         t->conv_kind = (uint8_t)get_num(r, 1);
     }
-    if (flags > 7 || t->conv_kind > MP_CONVID_SESSION)
+    if ((flags & 8) != 0) {
+        t->reply_ref = get_num(r, 8);
+        r->bad = r->bad || t->reply_ref == 0;
+    }
+    if (flags > 15 || t->conv_kind > MP_CONVID_SESSION)
         r->bad = true;
     int rc = r->bad ? MP_EINVAL : get_texts(r, t);
     if (rc != MP_OK) {

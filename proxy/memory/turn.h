@@ -47,6 +47,10 @@ struct mp_turn {
      * not known). The caller fills it. */
     uint64_t conv;
     uint8_t conv_kind;
+    /* The reference of the reply's response id, given to the reply's
+     * message (core/memory/usermem.h: reply_ref; 0: none, a reply of
+     * another API or without one). The caller fills it. */
+    uint64_t reply_ref;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
     int64_t at_ms;
@@ -66,7 +70,7 @@ struct mp_turn_auth {
  * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
  * (borrowed), auth what it lends memory jobs (borrowed),
  * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
- * caller fills conv, conv_kind, summarize, extract and at_ms. Returns MP_OK with *out
+ * caller fills conv, conv_kind, reply_ref, summarize, extract and at_ms. Returns MP_OK with *out
  * (caller frees with mp_turn_free() unless it hands it over);
  * MP_NOTFOUND when the request carries no new user message with text
  * (nothing to remember); MP_EINVAL when the body is not a chat request;

@@ -2,8 +2,10 @@
 #include "plane/convlook.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "chain.h"
 #include "chatreq.h"
 #include "http_parse.h"
 #include "status.h"
@@ -94,7 +96,8 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
     unsigned char rk[MP_CONVTAB_KEY_LEN];
     mp_convid_identify(body, len, req, hd, &c);
     bool chain = c.kind == MP_CONVID_CHAIN;
-    if (chain) /* a previous_response_id chain is the user's session too */
+    out->chain_ref = chain ? mp_convlook_reply_ref(user, ulen, c.id, c.id_len) : 0;
+    if (chain) /* the user's session, unless mp_convlook_chain finds the chain */
         c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
     bool asks = c.kind == MP_CONVID_LEADING || (c.kind == MP_CONVID_SESSION && !chain);
     bool tables = n > 0 && (!mark || resenders[0] != NULL);
@@ -106,6 +109,39 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
     out->known = key_of(user, ulen, &c, out->key);
     out->session = c.kind == MP_CONVID_SESSION;
     out->kind = c.kind;
+    out->digest = out->known ? mp_convlook_digest(out->key) : 0;
+}
+
+uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, size_t id_len)
+{
+    unsigned char key[MP_CONVTAB_KEY_LEN];
+    struct mp_convid c = {
+        .kind = MP_CONVID_CHAIN, .source = MP_CONVID_CHAIN_SOURCE, .id = id, .id_len = id_len};
+    if (id_len == 0 || id_len > MP_CONVID_ID_MAX || !key_of(user, ulen, &c, key))
+        return 0;
+    return mp_convlook_digest(key);
+}
+
+void mp_convlook_chain_is(const char *user, size_t ulen, uint64_t conv, struct mp_convlook *look)
+{
+    /* the head's key from the digest alone: a later link knows no more */
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)conv);
+    struct mp_convid c = {.kind = MP_CONVID_CHAIN, .source = "chain", .id = hex, .id_len = 16};
+    look->known = key_of(user, ulen, &c, look->key);
+    look->session = false;
+    look->kind = MP_CONVID_CHAIN;
+    look->digest = conv;
+}
+
+bool mp_convlook_chain(const char *user, size_t ulen, const struct mp_mem_message *msgs, size_t n,
+                       struct mp_convlook *look)
+{
+    struct mp_chain found;
+    if (look->chain_ref == 0 || mp_chain_find(msgs, n, look->chain_ref, &found) != MP_OK)
+        return false;
+    mp_convlook_chain_is(user, ulen, found.conv, look);
+    return true;
 }
 
 bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key)
@@ -120,5 +156,5 @@ uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_c
         return 0;
     if (!req->upstream_state && !mp_convid_resends(req))
         return 0; /* a lone message under the client's own id: its turns are its memory */
-    return mp_convlook_digest(look->key);
+    return look->digest;
 }

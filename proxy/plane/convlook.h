@@ -16,14 +16,18 @@
 #include "plane/convtab.h"
 
 struct mp_chatreq;
+struct mp_mem_message;
 
 struct mp_convlook {
     unsigned char key[MP_CONVTAB_KEY_LEN];
     bool known;   /* key is set */
     bool session; /* the user's session (a client that sends only its newest message, or a
-                     previous_response_id chain): its head holds the summary alone */
+                     previous_response_id chain not found): its head holds the summary alone */
     enum mp_convid_kind kind; /* the rule that applied (a lone message of a user whose client
                                  resent lately: LEADING) */
+    uint64_t digest;          /* what its turns are recorded with (usermem.h: conv), when known */
+    uint64_t chain_ref;       /* rule CHAIN: the reference of previous_response_id's reply, to find
+                                 among the user's messages (mp_convlook_chain); else 0 */
 };
 
 /* The client's own conversation ids from the request's head (borrowed:
@@ -43,6 +47,26 @@ const char *mp_convlook_rule(enum mp_convid_kind kind);
 
 /* The tables' bounds under cfg ([memory] conversations_max ...). */
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
+
+/* The reference a reply of response id id[0..id_len) (borrowed: the
+ * bytes as sent, JSON escapes included) keeps for the store user key
+ * user[0..ulen) (core/memory/usermem.h: reply_ref): the digest of the
+ * identity CHAIN with that id (core/wire/chain.h); 0 when it could not be
+ * made or the id is empty or longer than MP_CONVID_ID_MAX. */
+uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, size_t id_len);
+
+/* Makes *look the previous_response_id chain of digest conv (found among
+ * the user's messages: core/wire/chain.h) for the store user key
+ * user[0..ulen): kind CHAIN, not a session, digest conv, and a key derived
+ * from the digest (so every turn of the chain has one head). */
+void mp_convlook_chain_is(const char *user, size_t ulen, uint64_t conv, struct mp_convlook *look);
+
+/* Looks for look's chain (look->chain_ref: mp_convlook_find's) among the
+ * user's messages msgs[0..n) (borrowed) and, found, makes *look that chain
+ * (mp_convlook_chain_is): whether it found it. Not found (too old, never
+ * recorded), *look stays the user's session. */
+bool mp_convlook_chain(const char *user, size_t ulen, const struct mp_mem_message *msgs, size_t n,
+                       struct mp_convlook *look);
 
 /* The conversation of the request body[0..len) (scanned into req by its
  * wire) with the client's id headers hd (NULL: none) for the store user
@@ -66,8 +90,9 @@ bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key);
 /* The digest of the request's conversation (scanned into req) when its
  * turns are there already (core/wire/there.h, rule 1): its client resends
  * them (the request shows it), or the upstream holds them (Responses'
- * "conversation"; a previous_response_id chain is keyed as the user's
- * session, whose turns are not all the chain's: none then); else 0. */
+ * "conversation", or a previous_response_id chain found: mp_convlook_chain;
+ * a chain not found is keyed as the user's session, whose turns are not
+ * all the chain's: none then); else 0. */
 uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_chatreq *req);
 
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "chain.h"
 #include "chatreq.h"
 #include "clock.h"
 #include "clienttask.h"
@@ -25,6 +26,7 @@
 #include "metrics.h"
 #include "recall.h"
 #include "route.h"
+#include "sse.h"
 #include "status.h"
 #include "store.h"
 #include "terms.h"
@@ -253,7 +255,10 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     f->conv_known = look.known;
     f->conv_session = look.session;
     f->conv_kind = look.kind;
+    if (f->chain_found) /* read_run found it among the buffered messages */
+        mp_convlook_chain_is(m->user, m->user_len, f->chain_conv, &look);
     f->conv_own = mp_convlook_own_turns(&look, &m->req);
+    f->conv_digest = look.digest;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
     bool lone = look.session;
     const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
@@ -404,18 +409,36 @@ static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
     free(text);
 }
 
+/* The request's previous_response_id chain among the user's buffered
+ * messages (core/wire/chain.h; all of them, not only those the
+ * injection replays), whether or not the read injects: the turn is
+ * recorded in it. */
+static void find_chain(struct mp_reqmem *m, struct mp_store_view *view)
+{
+    const struct mp_usermem *um = mp_store_view_head(view);
+    struct mp_chain c;
+    struct mp_reqmem_found *f = &m->found;
+    f->chain_found =
+        m->chain_ref != 0 && mp_chain_find(um->messages, um->nmessages, m->chain_ref, &c) == MP_OK;
+    f->chain_conv = f->chain_found ? c.conv : 0;
+}
+
 /* One run of the read over store (memread.h): what it finds goes to
- * m->found, replacing an earlier run's. MP_OK, or the store's error. */
+ * m->found, replacing an earlier run's. MP_OK, or the store's error. A
+ * request that does not read opens the user's memory only to find its
+ * chain (a previous_response_id), else reads the setting alone. */
 static int read_run(void *arg, struct mp_store *store)
 {
     struct mp_reqmem *m = arg;
     struct mp_reqmem_found *f = &m->found;
     bool reads, writes;
     found_reset(f);
-    if (!m->reads)
+    if (!m->reads && m->chain_ref == 0)
         return read_mode(m, store);
     struct mp_store_view *view = NULL;
     int rc = mp_store_view_open(store, m->user, m->user_len, &view);
+    if (rc == MP_NOTFOUND && !m->reads)
+        return read_mode(m, store);
     if (rc == MP_NOTFOUND) {
         f->nothing_stored = true; /* a miss */
         explain(m, NULL);
@@ -425,10 +448,12 @@ static int read_run(void *arg, struct mp_store *store)
         return rc;
     f->have_mode = true;
     f->mode = mp_store_view_user_mode(view);
+    find_chain(m, view);
     mp_usermode_access(m->control, f->mode, &reads, &writes);
-    if (reads)
+    if (reads && m->reads)
         build(m, view);
-    explain(m, view);
+    if (m->reads)
+        explain(m, view);
     mp_store_view_close(view);
     return MP_OK;
 }
@@ -441,8 +466,12 @@ static void apply_found(struct mp_reqmem *m, int status)
     struct mp_reqmem_found *f = &m->found;
     bool reading = m->reads;
     if (status == MP_OK && f->conv_known) { /* for the turn (mp_reqmem_record) */
-        m->conv = mp_convlook_digest(f->conv_key);
+        m->conv = f->conv_digest;
         m->conv_kind = (uint8_t)f->conv_kind;
+    }
+    if (status == MP_OK && f->chain_found) { /* also when the read did not inject */
+        m->conv = f->chain_conv;
+        m->conv_kind = MP_CONVID_CHAIN;
     }
     if (status == MP_OK)
         keep_explanation(m, f);
@@ -514,6 +543,17 @@ void mp_reqmem_skip_temporary(struct mp_reqmem *m, struct mp_loop *loop)
     mp_metrics_temporary_chat(loop->shard);
 }
 
+/* The reference of the reply the request continues (previous_response_id,
+ * when core/wire/convid.h's rule CHAIN applies), for the read to find its
+ * chain; 0: none. */
+static uint64_t chain_ref(const struct mp_reqmem *m)
+{
+    struct mp_convid c;
+    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
+    return c.kind == MP_CONVID_CHAIN ? mp_convlook_reply_ref(m->user, m->user_len, c.id, c.id_len)
+                                     : 0;
+}
+
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg)
 {
@@ -526,6 +566,7 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
     m->in_len = len;
     m->ready = ready;
     m->ready_arg = arg;
+    m->chain_ref = chain_ref(m);
     m->req_fresh = true; /* a read that runs at once uses this scan */
     int rc = mp_memread_start(loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);
     m->req_fresh = false;
@@ -628,6 +669,24 @@ const char *mp_reqmem_reply_body(const struct mp_reqmem *m, size_t *len)
     return m->capture.data != NULL ? m->capture.data : "";
 }
 
+/* A Responses stream's reply id, from the event ev[0..len) that carries
+ * the response (response.created, else response.completed), into
+ * m->reply_id. */
+static void event_reply_id(struct mp_reqmem *m, const char *ev, size_t len)
+{
+    const char *id;
+    size_t n = 0;
+    if (memmem(ev, len, "\"response\"", 10) == NULL)
+        return; /* a delta: no response object */
+    char *data = malloc(len);
+    if (data != NULL && mp_sse_event_data(ev, len, data, len, &n) == MP_OK &&
+        mp_chain_event_id(data, n, &id, &n)) {
+        memcpy(m->reply_id, id, n);
+        m->reply_id_len = n;
+    }
+    free(data);
+}
+
 void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *data, size_t len,
                         bool sse_event)
 {
@@ -637,6 +696,8 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
         if (m->completion != NULL &&
             mp_completion_feed_event(m->completion, data, len) == MP_ETOOBIG)
             m->capture_failed = true;
+        if (m->wire == &mp_wire_responses && m->reply_id_len == 0)
+            event_reply_id(m, data, len);
         return;
     }
     if (m->capture.len + len > REPLY_CAPTURE_MAX ||
@@ -686,6 +747,20 @@ static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *b
     t->conv_kind = m->conv_kind;
 }
 
+/* The reference of a Responses reply's id (core/wire/chain.h): the
+ * stream's, or the body's; 0: none. */
+static uint64_t reply_ref(const struct mp_reqmem *m)
+{
+    const char *id = m->reply_id;
+    size_t n = m->reply_id_len;
+    if (m->wire != &mp_wire_responses)
+        return 0;
+    if (m->completion == NULL &&
+        (m->capture.data == NULL || !mp_chain_reply_id(m->capture.data, m->capture.len, &id, &n)))
+        return 0;
+    return mp_convlook_reply_ref(m->user, m->user_len, id, n);
+}
+
 int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
                      const char *body, size_t len, const struct mp_http_request_head *head,
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
@@ -710,6 +785,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
+    t->reply_ref = reply_ref(m);
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
     t->at_ms = mp_clock_now_ms();

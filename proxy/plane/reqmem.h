@@ -48,8 +48,14 @@ struct mp_reqmem_found {
     bool conv_known;   /* conv_key is set: the injection ran in a conversation */
     bool conv_session; /* ... a session's (plane/convlook.h) */
     enum mp_convid_kind conv_kind;
-    uint64_t conv_own; /* its turns are there already (convlook.h: mp_convlook_own_turns) */
-    bool conv_had;     /* a head was kept for it */
+    uint64_t conv_own;    /* its turns are there already (convlook.h: mp_convlook_own_turns) */
+    uint64_t conv_digest; /* what its turns are recorded with (convlook.h: digest) */
+    /* the request's previous_response_id chain among the user's buffered
+       messages (core/wire/chain.h), looked for whether or not the read
+       injects: found, its digest (the turn is recorded in it) */
+    bool chain_found;
+    uint64_t chain_conv;
+    bool conv_had; /* a head was kept for it */
     bool conv_reused;
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail; /* the tail built for its question (owned), when
@@ -86,6 +92,13 @@ struct mp_reqmem {
        else found when the turn is recorded (conv_kind 0 until then) */
     uint64_t conv;
     uint8_t conv_kind;
+    /* a Responses previous_response_id's reply's reference (plane/convlook.h:
+       mp_convlook_reply_ref; 0: none), for the read to find its chain */
+    uint64_t chain_ref;
+    /* a Responses stream's reply id (its response.created event's), for
+       the turn's reply_ref (core/wire/chain.h); reply_id_len 0: none yet */
+    char reply_id[MP_CONVID_ID_MAX];
+    size_t reply_id_len;
     /* the read of the user's memory, while it runs (mp_reqmem_inject()) */
     struct mp_loop *loop;
     struct mp_convid_headers conv_headers; /* the client's conversation ids (borrowed from the

@@ -75,12 +75,14 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
 size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *e);
 /* A message (a buffered one inside the head record, an archived one in
  * its own): u8 role, with bit 7 set when the conversation follows (record
- * format 7: a message whose conv or conv_kind is not 0) | [u64 conv | u8
- * conv_kind] | u64 seq | i64 at_ms | i64 recorded_at_ms | u8 pii | u8
- * length, request id | u8 length, model | u32 length, content. A message
- * without a conversation is written as before format 7, and every message
- * of an older store reads as one without (conv 0): the conversion to
- * format 7 rewrites none. */
+ * format 7: a message whose conv or conv_kind is not 0) and bit 6 when
+ * its reply's reference follows (format 7: a message whose reply_ref is
+ * not 0) | [u64 conv | u8 conv_kind] | [u64 reply_ref] | u64 seq | i64
+ * at_ms | i64 recorded_at_ms | u8 pii | u8 length, request id | u8
+ * length, model | u32 length, content. A message without a conversation
+ * or a reference is written as before format 7, and every message of an
+ * older store reads as one without (conv 0, reply_ref 0): the conversion
+ * to format 7 rewrites none. */
 size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m);
 /* An archived message: the message, then its search keys when keys_len >
  * 0 (u16 length, 1 to MP_MESSAGE_KEYS_MAX bytes). A record without keys is

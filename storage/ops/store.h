@@ -158,9 +158,9 @@ struct mp_sweep_counts {
  * - user: a user key as described at the top (job ops: job.user instead).
  * - RECORD_TURN: 1 or more messages, role user or assistant, content_len <=
  *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated,
- *   conv_kind 0 to MP_CONVID_SESSION; conv and conv_kind are kept with
- *   the message wherever it goes (buffer, archive, copies), and every read
- *   gives them back (0 for a message recorded before format 7). On
+ *   conv_kind 0 to MP_CONVID_SESSION; conv, conv_kind and reply_ref are
+ *   kept with the message wherever it goes (buffer, archive, copies), and
+ *   every read gives them back (0 for a message recorded before format 7). On
  *   MP_OK first_seq..last_seq are the seqs given (they start at 1 for a
  *   user and never repeat until the user is deleted). The op's reply is
  *   its trailing assistant messages; the idem key is kept with the seqs
@@ -229,7 +229,7 @@ struct mp_sweep_counts {
  *   removed. Counts go to u.sweep.counts; MP_NOTFOUND when nothing is
  *   stored for the user.
  * - IMPORT_MESSAGE: exactly 1 message as for RECORD_TURN (its at_ms,
- *   request_id, model, pii, conv and conv_kind kept), into the archive whatever
+ *   request_id, model, pii, conv, conv_kind and reply_ref kept), into the archive whatever
  *   mp_store_set_archive() says; first_seq = last_seq = its seq.
  * - SET_USER_MODE: u.user_mode valid, actor USER or ADMIN. Always MP_OK.
  *   The setting then holds back what traffic would remember (each skipped

@@ -32,7 +32,8 @@
  *            "key_id"   -> u32 id of the key the store is sealed with;
  *                          absent in a store kept in clear
  *   users    user key -> head record: summary, buffered messages (each with
- *                        its conversation from format 7: codec.h), counters,
+ *                        its conversation and reply reference from format
+ *                        7: codec.h), counters,
  *                        the index statistics and (record version 4) the
  *                        term filter of the user's index (termfilter.h);
  *                        no facts
@@ -52,7 +53,8 @@
  *                        first, ties by key (sealed: by its tag)
  *   histx    P | T(fact key) | u64be history seq -> RAW: a fact's entries
  *   archive  P | u64be message seq -> message record (every recorded turn, with
- *                        its conversation from format 7: codec.h)
+ *                        its conversation and reply reference from format
+ *                        7: codec.h)
  *   atime    P | u64be (at_ms + 2^63) | u64be seq -> RAW: the archive by time
  *   docs     P | u8 kind | u32be item id -> doc record: what scoring needs
  *                        of an indexed item (kind 0: a fact, id its fact id;

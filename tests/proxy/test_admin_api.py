@@ -27,7 +27,7 @@ ADMIN = {'admin': {'token': TOKEN}}
 ENTITY_ADMIN_KEYS = {'key', 'value', 'confidence', 'observed_at', 'recorded_at', 'source', 'trust',
                      'source_role', 'model', 'request_id', 'pii', 'revision'}
 MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii', 'source_role', 'trust',
-                      'confidence', 'conversation', 'conversation_rule'}
+                      'confidence', 'conversation', 'conversation_rule', 'reply_ref'}
 SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'recorded_at', 'request_id', 'model', 'pii',
                       'source_role', 'trust'}
 HISTORY_EVENTS = {'added', 'superseded', 'corrected', 'deleted', 'expired', 'summarized'}

@@ -592,5 +592,95 @@ class WhatHappensMeanwhile(ConvCase):
         self.assertNotIn(b'Lisbon', after[:cut])
 
 
+
+CHAIN_FIRST = 'My dog is called Biscuit and he loves the beach.'
+CHAIN_SECOND = 'Book the ferry to Aegina for Saturday; what is my staging cluster called?'
+
+
+class ResponsesChains(ConvCase):
+    """A Responses client that goes on with upstream state
+    (previous_response_id: it sends its newest input only) while the same
+    user talks in another chat: the chain is one conversation. Its later
+    turns get what the other chat said, never their own earlier input back
+    (the upstream holds it), and its turns are recorded with one digest."""
+
+    def setUp(self):
+        super().setUp()
+        self.p = self.own_proxy(sections={'admin': {'token': mh.ADMIN_TOKEN}})
+        mh.set_jobmode(self.fake, extract='invalid')  # no fact: the words themselves
+
+    def tearDown(self):
+        mh.set_jobmode(self.fake, extract='ok')
+        super().tearDown()
+
+    def turn(self, user, text, previous=None, stream=False):
+        """One chain turn: (the reply's id, the body that reached the fake)."""
+        tag = uuid.uuid4().hex
+        d = {'model': 'gpt-4o-mini', 'input': [{'role': 'user', 'content': text}]}
+        if previous is not None:
+            d['previous_response_id'] = previous
+        if stream:
+            d['stream'] = True
+        h = [('Content-Type', 'application/json'), ('X-User-Id', user), ('X-Test-Req', tag),
+             ('Authorization', mh.auth_of(user))]
+        r = self.p.request('POST', RESPONSES, h, json.dumps(d).encode())
+        self.assertEqual(r.status, 200, r)
+        if not stream:
+            rid = r.json()['id']
+        else:  # the id of the response.created event
+            events = [json.loads(ln[5:]) for ln in r.body.decode().splitlines()
+                      if ln.startswith('data:') and ln[5:].strip() != '[DONE]']
+            rid = next(e['response']['id'] for e in events if e.get('type') == 'response.created')
+        return rid, mh.upstream_of(self.fake, mh.Sent(tag, b'', None, None))['body']
+
+    def recorded(self, user, text):
+        mh.wait_memory(self.p, user, lambda m: text in json.dumps(m['buffer']),
+                       what='%r recorded' % text)
+
+    def test_a_chain_is_one_conversation_beside_another_chat(self):
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                self.scenario(stream)
+
+    def scenario(self, stream):
+        user = mh.uid('chain')
+        other = Client(self, 'chat', user, 'chat-o-' + user)
+        r1, _ = self.turn(user, CHAIN_FIRST, stream=stream)
+        other.say('Hello, new project today.')
+        other.say(STATEMENT)
+        self.recorded(user, CHAIN_FIRST)
+        self.recorded(user, NEEDLE)
+        r2, sent = self.turn(user, CHAIN_SECOND, r1, stream=stream)
+        self.assertNotEqual(r2, r1, 'the fake gave two replies one id')
+        self.assertIn(NEEDLE, sent, 'the chain did not get the other chat\'s statement')
+        self.assertEqual(sent.count(NEEDLE), 1, 'the statement went in twice')
+        self.assertNotIn('Biscuit', sent, 'the chain got its own first input back')
+        self.recorded(user, CHAIN_SECOND)
+        r3, sent = self.turn(user, ASK, r2, stream=stream)
+        self.assertNotEqual(r3, r2)
+        self.assertEqual(sent.count(NEEDLE), 1, 'the chain\'s third turn lost the statement')
+        self.assertNotIn('Biscuit', sent, 'the chain got its first input back')
+        self.assertNotIn('Aegina', sent, 'the chain got its second input back')
+        self.recorded(user, ASK)
+        r = mh.admin_memory(self.p, user)
+        self.assertEqual(r.status, 200, r)
+        convs = {}
+        for m in r.json()['buffer']:
+            convs.setdefault(m['content'], (m['conversation'], m['conversation_rule'],
+                                            m['role'], m['reply_ref']))
+        chain = {convs[t][:2] for t in (CHAIN_SECOND, ASK)}
+        self.assertEqual(len(chain), 1, 'the chain\'s turns have more than one digest: %s' % convs)
+        digest, rule = chain.pop()
+        self.assertEqual(rule, 'chain')
+        self.assertIsNotNone(digest)
+        replies = [m for m in r.json()['buffer']
+                   if m['role'] == 'assistant' and m['conversation'] == digest]
+        self.assertEqual(len(replies), 2, 'both chain replies keep the chain\'s digest')
+        self.assertTrue(all(m['reply_ref'] for m in replies), 'a chain reply kept no reference')
+        self.assertNotEqual(convs[CHAIN_FIRST][0], digest)  # the first link keeps the session's
+        self.assertNotEqual(convs[STATEMENT][0], digest)
+        self.assertNotIn(convs[CHAIN_FIRST][0], (convs[STATEMENT][0],))
+
+
 if __name__ == '__main__':
     harness.main('proxy_conversations')

@@ -1,10 +1,9 @@
 /* A recorded message's conversation (core/memory/usermem.h: conv and
- * conv_kind), on every backend: every read gives it back (the buffer, the
- * archive, the view, a snapshot of the store), after the store is opened
- * again, after the buffer's messages leave it for the archive, through
- * search keys, imports, compaction, rekey and a copy to another backend;
- * and a store of format 6 opens as format 7 with its messages as they
- * were. */
+ * conv_kind) and its reply's reference (reply_ref), on every backend: every read gives it back (the
+ * buffer, the archive, the view, a snapshot of the store), after the store is opened again, after
+ * the buffer's messages leave it for the archive, through search keys, imports, compaction, rekey
+ * and a copy to another backend; and a store of format 6 opens as format 7 with its messages as
+ * they were. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +23,22 @@ Suite *mp_test_suite(void);
 #define CONV_B 0xfedcba9876543210ull
 #define CONV_C 0x00000000000000a5ull
 
-/* What the messages of seqs 1..n should carry: conv[i] and kind[i] for
- * seq i + 1 (0 and 0: none). */
+/* What the messages of seqs 1..n should carry: conv[i], kind[i] and
+ * ref[i] for seq i + 1 (0, 0 and 0: none). */
 struct want {
     uint64_t conv[16];
     uint8_t kind[16];
+    uint64_t ref[16];
     size_t n;
 };
 
+/* The reply reference of the turn of idem key idem (core/memory/usermem.h:
+ * reply_ref): odd keys' replies have one (a Responses turn), even keys'
+ * none. */
+#define REF_OF(idem) ((idem) % 2 == 1 ? 0x5eed000000000000ull | (idem) : 0)
+
 /* A turn of user in conversation conv of kind (0, 0: none), idem key
- * idem, at at: MP_OK. Both messages carry it. */
+ * idem, at at: MP_OK. Both messages carry it; the reply REF_OF(idem). */
 static void turn(struct mp_store *s, const char *user, uint8_t idem, uint64_t conv, uint8_t kind,
                  int64_t at, struct want *w)
 {
@@ -45,12 +50,14 @@ static void turn(struct mp_store *s, const char *user, uint8_t idem, uint64_t co
         m[i].conv = conv;
         m[i].conv_kind = kind;
     }
+    m[1].reply_ref = REF_OF(idem);
     struct mp_op op = fx_turn_op(user, strlen(user), idem, m, 2, at + 1);
     ck_assert_int_eq(fx_apply1(s, &op), MP_OK);
     for (uint64_t q = op.u.turn.first_seq; q <= op.u.turn.last_seq; q++) {
         ck_assert_uint_le(q, 16);
         w->conv[q - 1] = conv;
         w->kind[q - 1] = kind;
+        w->ref[q - 1] = q == op.u.turn.last_seq ? m[1].reply_ref : 0;
         w->n = q > w->n ? q : w->n;
     }
 }
@@ -63,6 +70,9 @@ static void is(const struct mp_mem_message *m, const struct want *w)
                   (unsigned long long)m->seq, (unsigned long long)m->conv,
                   (unsigned long long)w->conv[m->seq - 1]);
     ck_assert_uint_eq(m->conv_kind, w->kind[m->seq - 1]);
+    ck_assert_msg(m->reply_ref == w->ref[m->seq - 1], "seq %llu: reply_ref %016llx, want %016llx",
+                  (unsigned long long)m->seq, (unsigned long long)m->reply_ref,
+                  (unsigned long long)w->ref[m->seq - 1]);
 }
 
 /* The archive, page by page (pages of 3): every message as w says; how
@@ -151,10 +161,12 @@ static void reads_are(struct mp_store *s, const char *user, const struct want *w
         snapshot_is(s, user, w);
 }
 
-/* Three turns: two conversations and one not known. */
+/* Three turns: two conversations and one not known; the first's and the
+ * third's replies with a reference (one in a conversation, one in none),
+ * the second's without. */
 static void three_turns(struct mp_store *s, struct want *w)
 {
-    turn(s, "ann", 1, CONV_A, MP_CONVID_CLIENT, 10, w);
+    turn(s, "ann", 1, CONV_A, MP_CONVID_CHAIN, 10, w);
     turn(s, "ann", 2, CONV_B, MP_CONVID_SESSION, 20, w);
     turn(s, "ann", 3, 0, 0, 30, w);
 }
@@ -207,6 +219,7 @@ START_TEST(test_conv_an_imported_message_keeps_its_own)
         struct mp_mem_message m = fx_msg(MP_ROLE_USER, "an imported kayak", 5);
         m.conv = i == 0 ? CONV_C : 0;
         m.conv_kind = i == 0 ? MP_CONVID_LEADING : 0;
+        m.reply_ref = i == 0 ? REF_OF(7) : 0;
         struct mp_op op = {.kind = MP_OP_IMPORT_MESSAGE, .user = "bo", .user_len = 2};
         op.now_ms = 6;
         op.actor = MP_ACTOR_ADMIN;
@@ -215,6 +228,7 @@ START_TEST(test_conv_an_imported_message_keeps_its_own)
         ck_assert_int_eq(fx_apply1(s, &op), MP_OK);
         w.conv[op.u.turn.first_seq - 1] = m.conv;
         w.kind[op.u.turn.first_seq - 1] = m.conv_kind;
+        w.ref[op.u.turn.first_seq - 1] = m.reply_ref;
         w.n = op.u.turn.first_seq;
     }
     ck_assert_uint_eq(w.n, 2);

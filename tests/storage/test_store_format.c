@@ -200,6 +200,7 @@ static void same_usermem(const struct mp_usermem *a, const struct mp_usermem *b)
         ck_assert_int_eq(x->pii, y->pii);
         ck_assert_uint_eq(x->conv, y->conv);
         ck_assert_uint_eq(x->conv_kind, y->conv_kind);
+        ck_assert_uint_eq(x->reply_ref, y->reply_ref);
     }
     ck_assert_uint_eq(a->nentities, b->nentities);
     for (size_t i = 0; i < a->nentities; i++)
@@ -636,7 +637,7 @@ START_TEST(test_codec_message_conversation_round_trips)
     ck_assert_int_eq(mp_codec_get_message(conv, 5, &got), MP_EIO);
     conv[0] = 0x82;
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
-    conv[0] = 0x40 | MP_ROLE_USER;
+    conv[0] = 0x20 | MP_ROLE_USER;
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
     conv[0] = 0x80 | MP_ROLE_USER;
     conv[9] = MP_CONVID_SESSION + 1;
@@ -645,6 +646,56 @@ START_TEST(test_codec_message_conversation_round_trips)
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_OK);
     ck_assert_int_eq(got.role, MP_ROLE_USER);
     free(got.content);
+}
+END_TEST
+
+/* A reply's reference: written after the conversation (or the role's
+ * byte) only when set, bit 6 of that byte saying so; a message without
+ * one is the bytes it was; read back alone, with a conversation and with
+ * search keys; a reference of 0 written out, or one cut short, fail. */
+START_TEST(test_codec_message_reply_ref_round_trips)
+{
+    struct mp_mem_message m = fx_msg(MP_ROLE_ASSISTANT, "hello there", 5);
+    m.seq = 3;
+    m.conv = 0xa1b2c3d4e5f60718ull;
+    m.conv_kind = MP_CONVID_CHAIN;
+    unsigned char plain[256], ref[256], alone[256];
+    size_t n = mp_codec_put_message(plain, &m);
+    m.reply_ref = 0x0102030405060708ull;
+    size_t r = mp_codec_put_message(ref, &m);
+    ck_assert_uint_eq(r, n + 8);
+    ck_assert_uint_eq(ref[0], 0x80 | 0x40 | MP_ROLE_ASSISTANT);
+    ck_assert_mem_eq(ref + 1, plain + 1, 9); /* the conversation, then the reference */
+    ck_assert_uint_eq(ref[10], 0x08);        /* little-endian, as every number of the record */
+    ck_assert_uint_eq(ref[17], 0x01);
+    ck_assert_mem_eq(ref + 18, plain + 10, n - 10);
+    struct mp_mem_message got;
+    ck_assert_int_eq(mp_codec_get_message(ref, r, &got), MP_OK);
+    ck_assert_uint_eq(got.reply_ref, m.reply_ref);
+    ck_assert_uint_eq(got.conv, m.conv);
+    ck_assert_uint_eq(got.conv_kind, MP_CONVID_CHAIN);
+    ck_assert_str_eq(got.content, "hello there");
+    free(got.content);
+    ck_assert_int_eq(mp_codec_get_message(plain, n, &got), MP_OK);
+    ck_assert_uint_eq(got.reply_ref, 0);
+    free(got.content);
+    /* without a conversation */
+    m.conv = 0;
+    m.conv_kind = 0;
+    size_t a = mp_codec_put_message(alone, &m);
+    ck_assert_uint_eq(alone[0], 0x40 | MP_ROLE_ASSISTANT);
+    ck_assert_int_eq(mp_codec_get_message(alone, a, &got), MP_OK);
+    ck_assert_uint_eq(got.reply_ref, m.reply_ref);
+    ck_assert_uint_eq(got.conv, 0);
+    free(got.content);
+    size_t k = mp_codec_put_archived(alone, &m, "greeting", 8);
+    ck_assert_int_eq(mp_codec_get_message(alone, k, &got), MP_OK);
+    ck_assert_uint_eq(got.reply_ref, m.reply_ref);
+    free(got.content);
+    /* refused */
+    ck_assert_int_eq(mp_codec_get_message(ref, 12, &got), MP_EIO);
+    memset(ref + 10, 0, 8);
+    ck_assert_int_eq(mp_codec_get_message(ref, r, &got), MP_EIO);
 }
 END_TEST
 
@@ -873,6 +924,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_format_v6_clear_store_opens_as_v7_and_reads_as_before);
     tcase_add_test(tc, test_format_v6_sealed_store_opens_as_v7_and_reads_as_before);
     tcase_add_test(tc, test_codec_message_conversation_round_trips);
+    tcase_add_test(tc, test_codec_message_reply_ref_round_trips);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "convid.h"
 #include "status.h"
 #include "there.h"
 #include "wire.h"
@@ -90,9 +91,10 @@ START_TEST(test_there_question_asked_again)
 }
 END_TEST
 
-/* Rule 2: a previous_response_id chain counts the buffer as its own; the
- * archive's other messages stay eligible; a named conversation upstream
- * (own_conv) does not. */
+/* Rule 2: a previous_response_id chain not found among the recorded
+ * replies counts the buffer as its own; the archive's other messages stay
+ * eligible; a named conversation upstream, or a chain found (own_conv),
+ * does not. */
 START_TEST(test_there_chain_holds_the_buffer)
 {
     static const char chain[] = "{\"previous_response_id\":\"resp_1\",\"input\":[{\"role\":"
@@ -106,6 +108,45 @@ START_TEST(test_there_chain_holds_the_buffer)
     ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "I live in Izmir", 5, "r0", 3)));
     mp_there_init(&t, &mp_wire_responses, chain, &req, &um, 77, NULL);
     ck_assert_ptr_null(why(&t, buf[0]));
+}
+END_TEST
+
+/* Rule 1 for a chain found among the recorded replies (own_conv its
+ * digest): its turns, and its first link's turn (recorded in the user's
+ * session: the turn whose reply's reference is the digest), both messages,
+ * archived too; the user's other turns, of the session included, stay
+ * eligible, and rule 2 is off. */
+START_TEST(test_there_found_chain_is_its_own_conversation)
+{
+    static const char chain[] = "{\"previous_response_id\":\"resp_2\",\"input\":[{\"role\":"
+                                "\"user\",\"content\":\"And my dog?\"}]}";
+    const uint64_t session = 5, d = 0xc4a1;
+    struct mp_mem_message buf[] = {msg(MP_ROLE_USER, "I live in Izmir", session, "r1", 1),
+                                   msg(MP_ROLE_ASSISTANT, "Nice.", session, "r1", 2),
+                                   msg(MP_ROLE_USER, "I have a dog", d, "r2", 3),
+                                   msg(MP_ROLE_ASSISTANT, "Cute.", d, "r2", 4),
+                                   msg(MP_ROLE_USER, "my staging cluster is heron-7", 9, "r3", 5),
+                                   msg(MP_ROLE_USER, "a lone question", session, "r4", 6)};
+    buf[1].reply_ref = d;
+    buf[2].conv_kind = buf[3].conv_kind = MP_CONVID_CHAIN;
+    buf[3].reply_ref = 0xd00d;
+    struct mp_usermem um = {.messages = buf, .nmessages = 6};
+    struct mp_there t;
+    ck_assert_int_eq(mp_chatreq_scan_input(chain, strlen(chain), msgs, 16, &req), MP_OK);
+    mp_there_init(&t, &mp_wire_responses, chain, &req, &um, d, NULL);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_str_eq(why(&t, buf[i]), "own_conversation");
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_USER, "I live in Izmir", session, "r1", 0)),
+                     "own_conversation"); /* archived: by its request id */
+    ck_assert_ptr_null(why(&t, buf[4]));
+    ck_assert_ptr_null(why(&t, buf[5]));
+    /* the first link aged out of the buffer: its reply still names the chain */
+    um.messages = buf + 2;
+    um.nmessages = 4;
+    mp_there_init(&t, &mp_wire_responses, chain, &req, &um, d, NULL);
+    ck_assert_str_eq(why(&t, buf[1]), "own_conversation");
+    ck_assert_ptr_null(why(&t, buf[0]));
+    ck_assert_ptr_null(why(&t, buf[4]));
 }
 END_TEST
 
@@ -137,6 +178,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_there_in_request_by_role_and_text);
     tcase_add_test(tc, test_there_question_asked_again);
     tcase_add_test(tc, test_there_chain_holds_the_buffer);
+    tcase_add_test(tc, test_there_found_chain_is_its_own_conversation);
     tcase_add_test(tc, test_there_in_head);
     suite_add_tcase(s, tc);
     return s;
