@@ -15,6 +15,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
+from test_conversations import ConvCase  # noqa: E402
 
 MEMORY = {'mode': 'hybrid', 'buffer_messages': 20, 'summarize_at': 40, 'extract_batch_turns': 1,
           'extract_idle_seconds': 0}
@@ -27,10 +28,12 @@ def chat_id(value):
     return [('X-OpenWebUI-Chat-Id', value)]
 
 
-class TemporaryChats(mh.MemCase):
+class TemporaryChats(ConvCase):
+    """On the backend MPTEST_BACKEND names (test_conversations.ConvCase):
+    LMDB, and PostgreSQL as proxy_temporary_chats_postgres."""
+
     def own(self, **memory):
-        return self.start_proxy(memory=dict(MEMORY, **memory), sections={
-            'anthropic': {'base_url': self.fake.base_url[:-len('/v1')]}})
+        return self.own_proxy(memory=dict(MEMORY, **memory))
 
     def post(self, p, path, user, body, extra=()):
         tag = uuid.uuid4().hex
