@@ -325,31 +325,30 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 }
 
 /* The tail's plan: every section but the summary (nor the buffer with
- * upstream state, or for a client that resends its conversation when a
- * summary is kept) within what the head leaves, without the head's facts;
+ * upstream state; nothing for a loop's round that goes again with its
+ * kept tail) within what the head leaves, without the head's facts;
  * the summary too when it was written after the kept head was built
  * (summary_later: the head keeps its bytes, the new summary reaches the
  * conversation here). */
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, bool resends, bool summary_later,
-                       const struct mp_inject_tail *kept, struct mp_recall_plan *rp)
+                       uint32_t head_tokens, bool summary_later, const struct mp_inject_tail *kept,
+                       struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
     tp.sections = summary_later ? p->sections : p->sections & ~MP_RECALL_SUMMARY;
-    /* no replay where the upstream holds the conversation, nor, where a
-       summary carries the older turns, for a client that resends its own:
-       a replay that slides with every recorded turn would change the bytes
-       right after the head on every turn */
-    if (req->upstream_state || (resends && (p->sections & MP_RECALL_SUMMARY)))
+    /* no replay where the upstream holds the conversation (its input is
+       stored upstream); a client that resends its own gets the user's other
+       recent turns (its own are there already: core/wire/there.h), with the
+       tail, where a replay that slides with every recorded turn leaves the
+       cached prefix alone */
+    if (req->upstream_state)
         tp.sections &= ~MP_RECALL_BUFFER;
+    if (kept != NULL)
+        return MP_NOTFOUND; /* a loop's round: the kept tail and its replay again */
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
-    if (kept != NULL) { /* its text goes again: only the replay is chosen, in what it leaves */
-        tp.sections &= MP_RECALL_BUFFER;
-        tp.budget_tokens =
-            tp.budget_tokens > kept->part.tokens ? tp.budget_tokens - kept->part.tokens : 0;
-    } else if (head_tokens > 0 && tp.budget_tokens > 0 && !(tp.sections & MP_RECALL_BUFFER))
+    if (head_tokens > 0 && tp.budget_tokens > 0 && !(tp.sections & MP_RECALL_BUFFER))
         /* the tail's shorter first line (not in front of a replay: the intro) */
         tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
@@ -382,6 +381,7 @@ struct parts {
     size_t tail_len;
     size_t tail_text_len; /* the tail's text, wherever it went (0: none) */
     uint32_t tail_tokens;
+    uint32_t replay_tokens;     /* what the replayed messages cost */
     struct mp_wire_pick *picks; /* owned */
     size_t npicks;
     uint32_t tokens;
@@ -410,7 +410,14 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     int rc = MP_OK;
     uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
     memset(out, 0, sizeof(*out));
-    if (rp != NULL) {
+    if (kept != NULL && kept->npicks > 0) { /* a loop's round: its replay again */
+        out->picks = malloc(kept->npicks * sizeof(*out->picks));
+        rc = out->picks != NULL ? MP_OK : MP_ENOMEM;
+        if (rc == MP_OK) {
+            memcpy(out->picks, kept->picks, kept->npicks * sizeof(*out->picks));
+            out->npicks = kept->npicks;
+        }
+    } else if (rp != NULL) {
         out->picks = picks_of(rp, um->messages, &rc);
         out->npicks = rp->npicks;
     }
@@ -434,7 +441,8 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_tokens(out->tail_len) : 0;
     out->tail_text_len = out->tail_len;
     out->tail_tokens = tail_tokens;
-    out->tokens = replay + tail_tokens;
+    out->replay_tokens = kept != NULL ? kept->part.tokens - tail_tokens : replay;
+    out->tokens = out->replay_tokens + tail_tokens;
     if (!bare_head(h)) { /* a head with nothing of the user's is not sent */
         out->block = h->text;
         out->block_len = h->len;
@@ -451,7 +459,8 @@ static void report_conv(const struct mp_inject_head *h, const struct mp_recall_p
     memset(plan, 0, sizeof(*plan));
     plan->tokens = pt->tokens;
     plan->nfacts = h->nfacts + (kept != NULL ? kept->part.nfacts : 0);
-    plan->npast = kept != NULL ? kept->part.npast : 0;
+    plan->npast = kept != NULL ? kept->part.npast - kept->npicks : 0;
+    plan->nmessages = kept != NULL ? kept->npicks : 0;
     plan->summary = h->summary;
     if (rp == NULL)
         return;
@@ -535,14 +544,60 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
     bool summary_later =
         conv->reused && summary_time(um) != 0 && summary_time(um) != (*h)->summary_at_ms;
     *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
-                       !conv->head_summary_only, summary_later, *kept, rp);
+                       summary_later, *kept, rp);
     return *trc == MP_NOTFOUND ? MP_OK : *trc;
+}
+
+size_t mp_inject_tail_bytes(const struct mp_inject_tail *t)
+{
+    size_t n = t->part.len + t->part.nfacts * sizeof(*t->part.fact_ids) +
+               t->part.npast * sizeof(*t->part.past) + t->npicks * sizeof(*t->picks);
+    for (size_t k = 0; k < t->npicks; k++)
+        n += t->picks[k].len;
+    return n;
 }
 
 void mp_inject_tail_cleanup(struct mp_inject_tail *t)
 {
     mp_inject_head_cleanup(&t->part);
+    free(t->picks);
+    free(t->pick_text);
     memset(t, 0, sizeof(*t));
+}
+
+/* The replayed messages of pt (rp's picks, in the wire's order) into t:
+ * copies of their texts, and each as a past message of t->part (by its
+ * full text: checked as the tail's past messages are). MP_OK, MP_ENOMEM. */
+static int keep_replay(const struct mp_usermem *um, const struct mp_recall_plan *rp,
+                       const struct parts *pt, struct mp_inject_tail *t)
+{
+    size_t bytes = 0, n = pt->npicks, np = t->part.npast;
+    if (n == 0)
+        return MP_OK;
+    for (size_t k = 0; k < n; k++)
+        bytes += pt->picks[k].len;
+    t->picks = malloc(n * sizeof(*t->picks));
+    t->pick_text = malloc(bytes > 0 ? bytes : 1);
+    struct mp_inject_past *past = realloc(t->part.past, (np + n) * sizeof(*past));
+    if (past != NULL)
+        t->part.past = past;
+    if (t->picks == NULL || t->pick_text == NULL || past == NULL)
+        return MP_ENOMEM;
+    char *w = t->pick_text;
+    for (size_t k = 0; k < n; k++) {
+        const struct mp_mem_message *m = &um->messages[rp->picks[n - 1 - k].idx];
+        int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+        t->picks[k] = pt->picks[k];
+        memcpy(w, pt->picks[k].text, pt->picks[k].len);
+        t->picks[k].text = w;
+        w += pt->picks[k].len;
+        past[np + k] = (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
+                                               m->content_len, m->seq};
+    }
+    t->npicks = n;
+    t->part.npast = np + n;
+    t->part.tokens += pt->replay_tokens;
+    return MP_OK;
 }
 
 /* The tail this request's question got (pt's text, rp's facts and past
@@ -585,7 +640,10 @@ static int keep_tail(const struct mp_chatreq *req, const struct mp_usermem *um,
         h->past[i] = (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
                                              m->content_len, m->seq};
     }
-    return MP_OK;
+    int rc = rp != NULL ? keep_replay(um, rp, pt, t) : MP_OK;
+    if (rc != MP_OK)
+        mp_inject_tail_cleanup(t);
+    return rc;
 }
 
 int mp_inject_build_conv(const struct mp_wire *w, const char *body, size_t len,

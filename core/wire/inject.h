@@ -27,6 +27,7 @@
 
 struct mp_chatreq;
 struct mp_wire;
+struct mp_wire_pick;
 struct mp_recall_params;
 struct mp_recall_source;
 struct mp_splice;
@@ -94,13 +95,12 @@ struct mp_inject_question {
  * it. The tail is the rest of
  * the budget (the budget less the head's tokens), chosen per request with
  * every section but the summary (the profile's facts not in the head, the
- * past, and the buffered messages for a client that sends only its newest
- * message): its block goes right before the newest user message (wire.h),
- * its buffered messages after the head as before. A client that resends
- * its conversation (not head_summary_only) gets no replay where a summary
- * is kept (summary, hybrid): its turns are in its request, the summary
- * carries the older ones, and a replay that slides with every recorded
- * turn would change the bytes after the head on every turn.
+ * past, and the buffered messages: for a client that resends its
+ * conversation, the user's other conversations' recent turns, its own
+ * being there already, core/wire/there.h): its block and the replayed
+ * messages go right before the question's message (wire.h:
+ * replay_with_tail), where a replay that slides with every recorded turn
+ * leaves the bytes before it, the cached prefix, alone.
  * With head_summary_only (a client that sends only its newest message:
  * its memory is its context, chosen per question), the head holds the
  * summary alone, whatever head_share.
@@ -161,13 +161,19 @@ struct mp_inject_head {
  * same bytes again while the tail is still true (part checked as a
  * head is: mp_inject_head_valid) and the head was reused; else a new
  * tail is built. A tail that found nothing is kept too (len 0): the
- * loop's rounds get none either. Only buffered messages replayed after
- * the head are chosen again, within what the kept tail leaves. */
+ * loop's rounds get none either. The replayed messages that went with it
+ * go again with it, the same: a round chooses nothing anew. */
 struct mp_inject_tail {
     struct mp_inject_head part; /* its text as sent (first line included), tokens, facts,
                                    past messages, and what it was built under */
     uint64_t anchor_hash;       /* the question's message: its text_hash */
     size_t anchor_at;           /* ... and its index in the request's messages */
+    /* the replayed messages that went with it (core/wire/wire.h picks: their
+       texts in pick_text, owned), counted in part.tokens and listed in
+       part.past (so that they are checked as its past messages are) */
+    struct mp_wire_pick *picks;
+    size_t npicks;
+    char *pick_text;
 };
 
 struct mp_inject_conv {
@@ -196,6 +202,9 @@ struct mp_inject_conv {
 
 /* Frees t's arrays; t is then empty. */
 void mp_inject_tail_cleanup(struct mp_inject_tail *t);
+
+/* The bytes t's arrays hold (a table's bound). */
+size_t mp_inject_tail_bytes(const struct mp_inject_tail *t);
 
 /* Whether h may be used for this request (see above): the pointers of its
  * facts, from src, go to held[0..h->nfacts) (caller's array). */

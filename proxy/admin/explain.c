@@ -11,8 +11,7 @@
  * false), one of the "already there" rule's reasons (core/wire/there.h:
  * "own_conversation", "upstream_holds_conversation", "asked_again",
  * "in_head", "already_in_request"), "in_head" (the tail
- * leaves what the head holds), "client_resends" (a client that resends its
- * conversation gets no replay where a summary is kept), "section_off" (the
+ * leaves what the head holds), "section_off" (the
  * mode injects no such section), "upstream_holds_conversation" (the
  * Responses API with upstream state: no replay) or "user_setting" (the
  * user turned memory off). Scored items are the relevance hits of the
@@ -291,8 +290,7 @@ static bool in_buffer(const struct explain *ex, uint64_t seq)
  * the buffer's (core/recall/recall.h). */
 static bool replayed(const struct explain *ex)
 {
-    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state &&
-           (ex->conv == NULL || ex->conv->session);
+    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
 }
 
 static const char *past_why(const struct explain *ex, const struct mp_mem_message *m, bool applies)
@@ -400,20 +398,12 @@ static const struct mp_recall_pick *picked(const struct explain *ex, size_t idx)
     return NULL;
 }
 
-/* A client that resends its conversation gets no replay where a summary
- * is kept (core/wire/inject.h). */
-static bool resends(const struct explain *ex)
-{
-    return ex->conv != NULL && !ex->conv->session && (ex->p.sections & MP_RECALL_SUMMARY) != 0;
-}
-
 static const char *buffer_why(const struct explain *ex, const struct mp_mem_message *m,
                               bool applies, const char *off)
 {
     const char *there = applies ? mp_there_why(&ex->there, m) : NULL;
     return !applies              ? off
            : there != NULL       ? there
-           : resends(ex)         ? "client_resends"
            : pii_out(ex, m->pii) ? "personal_data"
                                  : "budget";
 }

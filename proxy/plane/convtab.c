@@ -239,7 +239,7 @@ int mp_convtab_put_tail(struct mp_convtab *t, const unsigned char *key, struct m
     struct entry **p = find(t, key);
     if (p != NULL) {
         struct entry *e = *p;
-        size_t before = head_bytes(&e->tail.part), after = head_bytes(&tl->part);
+        size_t before = mp_inject_tail_bytes(&e->tail), after = mp_inject_tail_bytes(tl);
         mp_inject_tail_cleanup(&e->tail);
         e->tail = *tl;
         memset(tl, 0, sizeof(*tl));

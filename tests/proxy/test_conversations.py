@@ -417,6 +417,35 @@ class ManyChats(ConvCase):
         self.assertEqual(sent.count(NEEDLE), 1 if api != 'responses' or not ids else 0,
                          'a chat got its own turn back as memory')
 
+    def test_open_chat_gets_the_other_chats_recent_turns(self):
+        """As recent context, whatever the question: the turns just recorded
+        in another chat are replayed right before the question (after the
+        chat's own turns, which stay the cached prefix); never its own."""
+        for api in ('chat', 'messages', 'responses'):
+            with self.subTest(api=api):
+                user = mh.uid('recent')
+                r = self.p.request('PUT', '/v1/memory/entities/city', [
+                    ('X-User-Id', user), ('Content-Type', 'application/json')],
+                    json.dumps({'value': 'Izmir'}).encode())
+                self.assertIn(r.status, (200, 201), r)
+                a = Client(self, api, user, 'chat-a-' + user)
+                b = Client(self, api, user)  # no chat id: known by its leading messages
+                b.say('Good morning! Let us plan the week.')
+                a.say('I just bought a red bicycle with a wicker basket.')
+                mh.wait_memory(self.p, user, lambda m: 'wicker' in json.dumps(m['buffer']),
+                               what='the other chat recorded')
+                sent = b.say('Anything new?')
+                self.assertEqual(sent.count('red bicycle with a wicker basket'), 1, sent)
+                doc = json.loads(sent)
+                items = doc['input'] if api == 'responses' else doc['messages']
+                said = [i for i, m in enumerate(items) if m.get('role') == 'user' and
+                        m.get('content') == 'I just bought a red bicycle with a wicker basket.']
+                own = [i for i, m in enumerate(items) if m.get('role') == 'user' and
+                       m.get('content') == 'Good morning! Let us plan the week.']
+                self.assertEqual(len(said), 1, 'not replayed as a message: %s' % sent)
+                self.assertEqual(len(own), 1, sent)
+                self.assertLess(own[0], said[0], 'the replay went before the chat\'s own turns')
+
     def test_new_and_open_chats_get_what_another_chat_said(self):
         for api in ('chat', 'messages', 'responses'):
             for ids in (True, False):

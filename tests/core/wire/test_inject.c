@@ -767,29 +767,38 @@ START_TEST(test_inject_conv_summary_only_head)
 }
 END_TEST
 
-/* A client that resends its conversation gets no replay of buffered
- * messages where a summary is kept (a replay that slides with every
- * recorded turn would change the bytes after the head each turn); one that
- * sends only its newest message gets them, as before. */
-START_TEST(test_inject_conv_replay_only_for_a_lone_question)
+/* A client that resends its conversation gets the user's recent turns of
+ * other conversations replayed with the tail, right before the question
+ * (after its own turns, which stay the cached prefix), never its own
+ * conversation's (there already); one that sends only its newest message
+ * gets the recent turns whatever their conversation, as before. */
+START_TEST(test_inject_conv_replay_of_other_conversations)
 {
     struct mp_inject_head built;
-    struct mp_inject_conv c = {.head_share = 0, .built = &built};
+    struct mp_inject_conv c = {.head_share = 0, .own_conv = 9, .built = &built};
     struct mp_inject_plan plan;
     fs_pets();
     fx_summary("Ada builds a RAG app.");
     fx_message(MP_ROLE_USER, "I moved to Porto last spring.");
     fx_message(MP_ROLE_ASSISTANT, "Porto it is.");
+    fx_message(MP_ROLE_USER, "An older turn of this chat.");
+    fx_message(MP_ROLE_ASSISTANT, "Noted, in this chat.");
+    fx_mems[0].conv = fx_mems[1].conv = 7;
+    fx_mems[2].conv = fx_mems[3].conv = 9;
     fs_build();
     char *o = conv_turn(TURN2, &c, &plan);
-    ck_assert_ptr_null(strstr(o, "Porto"));
-    ck_assert_uint_eq(plan.nmessages, 0);
+    char *porto = strstr(o, A("Porto it is."));
+    ck_assert_ptr_nonnull(porto);
+    ck_assert(porto > strstr(o, A("Your shoes.")) && porto < strstr(o, U("Where do I work?")));
+    ck_assert_ptr_null(strstr(o, "in this chat."));
+    ck_assert_uint_eq(plan.nmessages, 2);
     free(o);
     mp_inject_head_cleanup(&built);
     c = (struct mp_inject_conv){.head_share = 0, .head_summary_only = true, .built = &built};
     o = conv_turn("{\"messages\":[" U("Where do I live?") "]}", &c, &plan);
     ck_assert_ptr_nonnull(strstr(o, A("Porto it is.")));
-    ck_assert_uint_eq(plan.nmessages, 2);
+    ck_assert_ptr_nonnull(strstr(o, A("Noted, in this chat.")));
+    ck_assert_uint_eq(plan.nmessages, 4);
     free(o);
     mp_inject_head_cleanup(&built);
 }
@@ -843,7 +852,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_conv_choice_is_the_build);
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
-    tcase_add_test(r, test_inject_conv_replay_only_for_a_lone_question);
+    tcase_add_test(r, test_inject_conv_replay_of_other_conversations);
     suite_add_tcase(s, r);
     return s;
 }
