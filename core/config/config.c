@@ -769,7 +769,7 @@ void mp_config_defaults(struct mp_config *c)
     memcpy(c->server.admin_listen.host, "127.0.0.1", sizeof("127.0.0.1"));
     c->server.admin_listen.port = 8081;
     c->server.workers = 0;
-    c->server.max_body_bytes = 8388608;
+    c->server.max_body_bytes = 67108864; /* 64 MiB: what the providers take (configuration.md) */
     c->server.max_header_bytes = 65536;
     c->server.client_timeout_ms = 10000;
     c->server.max_connections = 0;

@@ -89,7 +89,7 @@ struct mp_config {
         struct mp_addr listen;       /* 127.0.0.1:8080; restart-only */
         struct mp_addr admin_listen; /* 127.0.0.1:8081; restart-only */
         unsigned workers;            /* 0 = one per CPU; at most 256; restart-only */
-        uint64_t max_body_bytes;     /* 8388608; 1 .. 1 GiB */
+        uint64_t max_body_bytes;     /* 67108864 (64 MiB); 1 .. 1 GiB */
         uint32_t max_header_bytes;   /* 65536; 1024 .. 1 MiB */
         uint32_t client_timeout_ms;  /* 10000; 1 .. 3600000 */
         uint32_t max_connections;    /* 0 = auto (mp_config_auto_max_connections()); .. 1000000 */

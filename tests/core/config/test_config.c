@@ -67,7 +67,7 @@ START_TEST(test_config_defaults_match_contract)
     ck_assert_str_eq(cfg.server.admin_listen.host, "127.0.0.1");
     ck_assert_uint_eq(cfg.server.admin_listen.port, 8081);
     ck_assert_uint_eq(cfg.server.workers, 0);
-    ck_assert_uint_eq(cfg.server.max_body_bytes, 8388608);
+    ck_assert_uint_eq(cfg.server.max_body_bytes, 67108864); /* issue 51 */
     ck_assert_uint_eq(cfg.server.max_header_bytes, 65536);
     ck_assert_uint_eq(cfg.server.client_timeout_ms, 10000);
     ck_assert_uint_eq(cfg.server.max_connections, 0);          /* auto (issue 15) */
@@ -127,7 +127,7 @@ START_TEST(test_config_contract_sample_gives_defaults)
         "listen = 127.0.0.1:8080          ; data plane: OpenAI-compatible API\n"
         "admin_listen = 127.0.0.1:8081    ; health, metrics, admin API\n"
         "workers = 0                      ; event-loop threads; 0 = one per CPU\n"
-        "max_body_bytes = 8388608         ; larger request -> 413\n"
+        "max_body_bytes = 67108864        ; larger request -> 413\n"
         "max_header_bytes = 65536         ; larger headers -> 431\n"
         "client_timeout_ms = 10000        ; whole request must arrive in this time\n"
         "max_connections = 1024           ; beyond -> refuse / 503\n"
