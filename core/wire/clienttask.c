@@ -262,7 +262,7 @@ static int add_sys_string(struct texts *t, const char *body, size_t s, size_t e)
 static int message_text(const struct mp_wire *w, const char *body, const struct mp_chatreq_msg *m,
                         char **out, size_t *n)
 {
-    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
+    size_t cap = m->text_len + 1; /* the text parts only: its images are never copied */
     char *buf = malloc(cap);
     if (buf == NULL)
         return MP_ENOMEM;

@@ -58,8 +58,8 @@ static int add_text(struct mp_turn *t, const char *text, size_t len)
 static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
                        const struct mp_chatreq_msg *m)
 {
-    size_t cap = m->end - m->start + 1; /* decoded text is never longer than its JSON */
-    size_t len = 0;
+    /* the text parts' length, not the message's: its images are never copied */
+    size_t cap = m->text_len + 1, len = 0;
     char *text = malloc(cap);
     if (text == NULL)
         return MP_ENOMEM;

@@ -596,26 +596,6 @@ int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_
     return MP_OK;
 }
 
-int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *client_body,
-                        size_t client_len, const char **out, size_t *out_len)
-{
-    struct mp_buf *flat = &m->flat;
-    if (m->splice.npieces == 0) {
-        *out = client_body;
-        *out_len = client_len;
-        return MP_OK;
-    }
-    if (flat->len == 0) { /* the first call: a spliced body is never empty */
-        if (mp_buf_reserve(loop, flat, m->splice.total_len) != MP_OK)
-            return MP_ENOMEM;
-        mp_splice_write(&m->splice, client_body, flat->data);
-        flat->len = m->splice.total_len;
-    }
-    *out = flat->data;
-    *out_len = flat->len;
-    return MP_OK;
-}
-
 size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
 {
     /* the read's code first, then the turn's: both facts, never one for the other */
@@ -807,7 +787,6 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
         mp_memticket_abandon(m->ticket);
     m->ticket = NULL;
     mp_splice_cleanup(&m->splice);
-    mp_buf_release(loop, &m->flat);
     mp_completion_free(m->completion);
     m->completion = NULL;
     mp_buf_release(loop, &m->capture);

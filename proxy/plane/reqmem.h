@@ -78,9 +78,8 @@ struct mp_reqmem {
     bool temporary;         /* a temporary chat not recorded (X-Memory-Skipped) */
     uint32_t injected_tokens;
     /* the memory spliced into the client's body (owned; no piece: none,
-       send the client's), and its contiguous copy once asked for */
+       send the client's); never copied whole: senders take its pieces */
     struct mp_splice splice;
-    struct mp_buf flat;
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
     enum mp_llm_api route_api;        /* the provider the request goes to (core/memory/memcred.h) */
     struct mp_completion *completion; /* a stream's reply, as relayed */
@@ -177,7 +176,7 @@ void mp_reqmem_skip_temporary(struct mp_reqmem *m, struct mp_loop *loop);
  * X-Memory-Error: invalid_json, and neither read nor record), then reads the
  * user's memory and their own setting (which may turn reading, recording
  * or both off: then X-Memory-Mode says off) and splices the memory into
- * the body (on success m->splice: mp_reqmem_body_iov, mp_reqmem_body_flat).
+ * the body (on success m->splice: mp_reqmem_body_iov).
  * body is the client's request body (borrowed: it must stay until the read
  * is over, and until the spliced body, which reads from it, is sent).
  * MP_OK: done. MP_AGAIN: the read waits for the database (plane/memread.h)
@@ -199,14 +198,6 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
  * (MP_SPLICE_PIECES_MAX is enough). */
 int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_t client_len,
                        struct iovec *out, size_t cap, size_t *n);
-
-/* The same body in one piece, for a sender that needs it contiguous
- * (curl): client_body itself when no memory was spliced, else the spliced
- * body copied into a buffer of loop's pool on the first call and kept
- * until mp_reqmem_cleanup(). MP_OK with *out (borrowed) and *out_len;
- * MP_ENOMEM. */
-int mp_reqmem_body_flat(struct mp_reqmem *m, struct mp_loop *loop, const char *client_body,
-                        size_t client_len, const char **out, size_t *out_len);
 
 /* Appends the X-Memory-* response header lines ("Name: value\r\n") to out
  * (cap bytes, NUL-terminated); X-Memory-Explain-Id when the request's

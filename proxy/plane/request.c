@@ -16,7 +16,8 @@
  *
  * Nothing here parses or re-serializes bodies: the native client
  * (net/h1client.h, the default) sends the client's bytes around the memory
- * by reference, curl gets one flat body (CURLOPT_POSTFIELDS), and the
+ * by reference, curl reads the same pieces through its read callback (so
+ * no request body is ever copied whole), and the
  * upstream's bytes are appended to the client's output as is. The native
  * head, or curl's header lines, are built in one buffer reserved up front
  * (curl's linked through curl_slist nodes allocated once for the request),
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "clienttask.h"
 #include "convid.h"
@@ -53,6 +55,7 @@
 #include "plane/requsage.h"
 #include "net/respond.h"
 #include "route.h"
+#include "splice.h"
 #include "sse.h"
 #include "status.h"
 #include "net/upstream.h"
@@ -72,6 +75,9 @@ struct mp_request {
     const char *body;     /* the client's, borrowed from the connection */
     size_t body_len;
     struct mp_reqmem mem;
+    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order */
+    size_t nsend;
+    size_t send_pos;          /* bytes of send[] curl has read */
     struct mp_requsage usage; /* the upstream's token usage, for the metrics */
     struct curl_slist *nodes; /* curl's header list: MP_HTTP_MAX_HEADERS + 8 of them */
     size_t nnodes;
@@ -289,7 +295,42 @@ static bool method_is(const struct mp_http_request_head *head, const char *m)
     return head->method_len == n && memcmp(head->method, m, n) == 0;
 }
 
-/* Returns MP_OK, or MP_ENOMEM when the body to send could not be made. */
+/* curl reads the body from r->send[] (the client's bytes around the
+ * memory, as the native client sends them) rather than from one flat copy:
+ * a request holds its body once, whatever its images. */
+static size_t on_upstream_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct mp_request *r = ud;
+    size_t room = size * n, done = 0, skip = r->send_pos;
+    for (size_t i = 0; i < r->nsend && done < room; i++) {
+        const struct iovec *v = &r->send[i];
+        if (skip >= v->iov_len) {
+            skip -= v->iov_len;
+            continue;
+        }
+        size_t k = v->iov_len - skip < room - done ? v->iov_len - skip : room - done;
+        memcpy(buf + done, (const char *)v->iov_base + skip, k);
+        done += k;
+        skip = 0;
+    }
+    r->send_pos += done;
+    return done;
+}
+
+/* curl rewinds to resend the body on a reused connection that closed. */
+static int on_upstream_seek(void *ud, curl_off_t offset, int origin)
+{
+    struct mp_request *r = ud;
+    size_t total = 0;
+    for (size_t i = 0; i < r->nsend; i++)
+        total += r->send[i].iov_len;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > total)
+        return CURL_SEEKFUNC_CANTSEEK;
+    r->send_pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* Returns MP_OK, or MP_ENOMEM when the body's pieces could not be made. */
 static int set_method(struct mp_request *r, const char *body)
 {
     const struct mp_http_request_head *head = r->head;
@@ -315,12 +356,19 @@ static int set_method(struct mp_request *r, const char *body)
         return MP_OK;
     }
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    const char *send = NULL;
-    size_t send_len = 0;
-    if (mp_reqmem_body_flat(&r->mem, r->loop, body, r->body_len, &send, &send_len) != MP_OK)
+    if (mp_reqmem_body_iov(&r->mem, body, r->body_len, r->send, MP_SPLICE_PIECES_MAX, &r->nsend) !=
+        MP_OK)
         return MP_ENOMEM;
+    size_t send_len = 0;
+    for (size_t i = 0; i < r->nsend; i++)
+        send_len += r->send[i].iov_len;
+    r->send_pos = 0;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, send_len > 0 ? send : "");
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upstream_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, r);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_upstream_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
     return MP_OK;
 }
 
