@@ -333,8 +333,8 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 static int choose_tail(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                        const struct mp_usermem *um, const struct mp_recall_source *src,
                        const struct mp_recall_params *p, struct mp_recall_request *rq,
-                       uint32_t head_tokens, bool summary_later, const struct mp_inject_tail *kept,
-                       struct mp_recall_plan *rp)
+                       uint32_t head_tokens, bool resends, bool summary_later,
+                       const struct mp_inject_tail *kept, struct mp_recall_plan *rp)
 {
     struct mp_recall_params tp = *p;
     tp.sections = summary_later ? p->sections : p->sections & ~MP_RECALL_SUMMARY;
@@ -342,9 +342,12 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
        stored upstream); a client that resends its own gets the user's other
        recent turns (its own are there already: core/wire/there.h), with the
        tail, where a replay that slides with every recorded turn leaves the
-       cached prefix alone */
+       cached prefix alone; in what the question's relevant items leave
+       (no share of its own: round 2, core/recall/recall.h) */
     if (req->upstream_state)
         tp.sections &= ~MP_RECALL_BUFFER;
+    if (resends)
+        tp.share_buffer = 0;
     if (kept != NULL)
         return MP_NOTFOUND; /* a loop's round: the kept tail and its replay again */
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
@@ -544,7 +547,7 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
     bool summary_later =
         conv->reused && summary_time(um) != 0 && summary_time(um) != (*h)->summary_at_ms;
     *trc = choose_tail(w, body, req, um, src, p, &rq, bare_head(*h) ? 0 : (*h)->tokens,
-                       summary_later, *kept, rp);
+                       !conv->head_summary_only, summary_later, *kept, rp);
     return *trc == MP_NOTFOUND ? MP_OK : *trc;
 }
 
