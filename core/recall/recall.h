@@ -79,10 +79,12 @@
  * (so a matched fact keeps its turn's messages out, and a matched message
  * keeps out a fact of its turn that is only among the strongest). An
  * archived message whose seq is that of a buffered message (um->messages)
- * is not in the past line when the buffer may be replayed (BUFFER): it is
- * the buffer's, injected there if it fits; without BUFFER (a client that
- * resends its conversation, upstream state) it is a past message as any
- * other. A message that is there already (the seen callback: buffered or
+ * is not in the past line when the buffer may be replayed with a share of
+ * its own (BUFFER, share_buffer > 0): it is the buffer's, injected there
+ * if it fits; otherwise (no BUFFER: upstream state; share_buffer 0: a
+ * client that resends its conversation, whose replay takes what relevance
+ * leaves) it is a past message as any other, and a buffered message the
+ * past line took is not replayed. A message that is there already (the seen callback: buffered or
  * archived) is left out. pii as in the recent strategy. The past line is written
  * oldest first (at_ms, then seq), whatever order the messages were taken
  * in. */

@@ -251,6 +251,17 @@ static uint32_t pick_tokens(const struct mp_recall_pick *pk)
     return mp_memblock_message_tokens(pk->len + (pk->cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0));
 }
 
+/* Whether the past line took the archived copy of buffered message seq
+ * (a replay without a share of its own comes after it: recall.h). */
+static bool in_past(const struct mp_recall_plan *pl, uint64_t seq)
+{
+    for (size_t i = 0; i < pl->npast; i++) {
+        if (pl->past[i]->seq == seq)
+            return true;
+    }
+    return false;
+}
+
 void mp_recall_fill_messages(struct mp_recall_fill *f)
 {
     struct mp_recall_plan *pl = &f->plan;
@@ -268,7 +279,7 @@ void mp_recall_fill_messages(struct mp_recall_fill *f)
         struct mp_recall_pick *pk = &pl->picks[pl->npicks];
         if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
             continue;
-        if (mp_recall_fill_seen(f, m)) {
+        if (mp_recall_fill_seen(f, m) || in_past(pl, m->seq)) {
             pl->ndeduplicated++;
             continue;
         }

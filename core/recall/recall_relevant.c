@@ -310,7 +310,8 @@ static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
 {
     const struct mp_recall_fill *f = &r->f;
     return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
-           !((f->p->sections & MP_RECALL_BUFFER) && in_buffer(f->um, m->seq)) &&
+           !((f->p->sections & MP_RECALL_BUFFER) && f->p->share_buffer > 0 &&
+             in_buffer(f->um, m->seq)) &&
            !mp_recall_fill_seen(f, m) && !names_have(&r->fact_turns, m->request_id);
 }
 

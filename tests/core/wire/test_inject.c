@@ -787,11 +787,15 @@ START_TEST(test_inject_conv_replay_of_other_conversations)
     fx_mems[2].conv = fx_mems[3].conv = 9;
     fs_build();
     char *o = conv_turn(TURN2, &c, &plan);
-    char *porto = strstr(o, A("Porto it is."));
+    /* replayed, or in the tail's past line (the replay takes what relevance
+       leaves, and a message the past line took is not replayed): once,
+       after the client's turns, before the question; its own never */
+    char *porto = strstr(o, "I moved to Porto last spring.");
     ck_assert_ptr_nonnull(porto);
+    ck_assert_ptr_null(strstr(porto + 1, "I moved to Porto last spring."));
     ck_assert(porto > strstr(o, A("Your shoes.")) && porto < strstr(o, U("Where do I work?")));
-    ck_assert_ptr_null(strstr(o, "in this chat."));
-    ck_assert_uint_eq(plan.nmessages, 2);
+    ck_assert_ptr_null(strstr(o, "this chat."));
+    ck_assert_uint_ge(plan.nmessages, 1);
     free(o);
     mp_inject_head_cleanup(&built);
     c = (struct mp_inject_conv){.head_share = 0, .head_summary_only = true, .built = &built};
