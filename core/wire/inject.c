@@ -187,6 +187,15 @@ void mp_inject_head_cleanup(struct mp_inject_head *h)
     memset(h, 0, sizeof(*h));
 }
 
+/* A message as a head or a tail holds it: the hash of its role and its
+ * whole text, its length and its seq. */
+static struct mp_inject_past past_of(const struct mp_mem_message *m)
+{
+    int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
+    return (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
+                                   m->content_len, m->seq};
+}
+
 /* After a person changed the user's memory (the epoch moved): whether
  * everything h holds is still there as it was: each fact (held[], found
  * by id) written in its text as it is now, each past message under its
@@ -211,9 +220,8 @@ static bool still_there(const struct mp_inject_head *h, const struct mp_usermem 
         if (src->message == NULL || hp->seq > UINT32_MAX ||
             src->message(src->ctx, (uint32_t)hp->seq, &m) != MP_OK)
             return false;
-        int cr = m.role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-        bool same = m.content_len == hp->len &&
-                    mp_chatreq_hash_text(cr, m.content, m.content_len) == hp->hash;
+        struct mp_inject_past now = past_of(&m);
+        bool same = now.len == hp->len && now.hash == hp->hash;
         free(m.content);
         if (!same)
             return false;
@@ -310,9 +318,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
             rc = MP_ENOMEM;
         for (size_t i = 0; rc == MP_OK && i < rp.npast; i++) {
             const struct mp_mem_message *m = rp.past[i];
-            int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-            h->past[i] = (struct mp_inject_past){
-                mp_chatreq_hash_text(cr, m->content, m->content_len), m->content_len, m->seq};
+            h->past[i] = past_of(m);
         }
         h->npast = rc == MP_OK ? rp.npast : 0;
     }
@@ -589,13 +595,11 @@ static int keep_replay(const struct mp_usermem *um, const struct mp_recall_plan 
     char *w = t->pick_text;
     for (size_t k = 0; k < n; k++) {
         const struct mp_mem_message *m = &um->messages[rp->picks[n - 1 - k].idx];
-        int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
         t->picks[k] = pt->picks[k];
         memcpy(w, pt->picks[k].text, pt->picks[k].len);
         t->picks[k].text = w;
         w += pt->picks[k].len;
-        past[np + k] = (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
-                                               m->content_len, m->seq};
+        past[np + k] = past_of(m);
     }
     t->npicks = n;
     t->part.npast = np + n;
@@ -639,9 +643,7 @@ static int keep_tail(const struct mp_chatreq *req, const struct mp_usermem *um,
         h->fact_ids[i] = rp->facts[i]->id;
     for (size_t i = 0; i < h->npast; i++) {
         const struct mp_mem_message *m = rp->past[i];
-        int cr = m->role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
-        h->past[i] = (struct mp_inject_past){mp_chatreq_hash_text(cr, m->content, m->content_len),
-                                             m->content_len, m->seq};
+        h->past[i] = past_of(m);
     }
     int rc = rp != NULL ? keep_replay(um, rp, pt, t) : MP_OK;
     if (rc != MP_OK)

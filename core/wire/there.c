@@ -10,12 +10,15 @@
 #include "chatreq.h"
 #include "wire.h"
 
-bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *text, size_t len)
+/* Whether the head's past messages (head) or the request's own messages
+ * (request) hold one of this role and text. */
+static bool holds_in(const struct mp_there *t, bool head, bool request, enum mp_role role,
+                     const char *text, size_t len)
 {
     int cr = role == MP_ROLE_ASSISTANT ? MP_CR_ASSISTANT : MP_CR_USER;
     uint64_t h = 0;
     bool hashed = false;
-    for (size_t i = 0; t->head != NULL && i < t->head->npast; i++) {
+    for (size_t i = 0; head && t->head != NULL && i < t->head->npast; i++) {
         const struct mp_inject_past *hp = &t->head->past[i];
         if (hp->len != len)
             continue;
@@ -26,7 +29,7 @@ bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *tex
         if (hp->hash == h)
             return true;
     }
-    for (size_t i = 0; i < t->req->nmsgs; i++) {
+    for (size_t i = 0; request && i < t->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &t->req->msgs[i];
         if (r->role != cr || r->text_len != len)
             continue;
@@ -38,6 +41,11 @@ bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *tex
             return true;
     }
     return false;
+}
+
+bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *text, size_t len)
+{
+    return holds_in(t, true, true, role, text, len);
 }
 
 void mp_there_hold(struct mp_there *t, const struct mp_mem_entity *const *held, size_t nheld)
@@ -54,12 +62,7 @@ static bool in_head(const struct mp_there *t, const struct mp_mem_message *m)
         if (strcmp(mp_usermem_fact_turn(t->held[i]), m->request_id) == 0)
             return true;
     }
-    if (t->head == NULL || t->head->npast == 0)
-        return false;
-    struct mp_there head_only = *t;
-    struct mp_chatreq none = {.nmsgs = 0};
-    head_only.req = &none;
-    return mp_there_holds(&head_only, m->role, m->content, m->content_len);
+    return holds_in(t, true, false, m->role, m->content, m->content_len);
 }
 
 const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *m)
@@ -78,10 +81,8 @@ const char *mp_there_why(const struct mp_there *t, const struct mp_mem_message *
     }
     if (in_head(t, m))
         return "in_head";
-    struct mp_there request_only = *t;
-    request_only.head = NULL;
-    return mp_there_holds(&request_only, m->role, m->content, m->content_len) ? "already_in_request"
-                                                                              : NULL;
+    return holds_in(t, false, true, m->role, m->content, m->content_len) ? "already_in_request"
+                                                                         : NULL;
 }
 
 bool mp_there_seen(void *ctx, const struct mp_mem_message *m)
@@ -94,7 +95,6 @@ void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body
                    const struct mp_inject_head *head)
 {
     size_t q, prev;
-    memset(t, 0, sizeof(*t));
     *t = (struct mp_there){.wire = w, .body = body, .req = req, .head = head, .own_conv = own_conv};
     t->buffer_there = req->upstream_state && own_conv == 0 ? um : NULL;
     t->own_request = mp_chain_first_request(um->messages, um->nmessages, own_conv);
