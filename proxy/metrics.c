@@ -75,7 +75,7 @@ struct mp_metrics {
 
 static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
 static const char *const job_result_names[MP_JOBR_COUNT] = {
-    "ok", "retry", "failed", "invalid", "dropped", "skipped", "replaced"};
+    "ok", "retry", "failed", "invalid", "dropped", "skipped", "replaced", "expired", "evicted"};
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
@@ -664,8 +664,12 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "their extraction batch is not due yet.\n"
         "# TYPE memproxy_memory_jobs_held gauge\n"
         "memproxy_memory_jobs_held{reason=\"no_credential\"} %u\n"
-        "memproxy_memory_jobs_held{reason=\"batch\"} %u\n",
-        q.held_no_credential, q.held_batch);
+        "memproxy_memory_jobs_held{reason=\"batch\"} %u\n"
+        "# HELP memproxy_memory_jobs_held_oldest_seconds How long the oldest memory job held for "
+        "a credential has waited (0: none).\n"
+        "# TYPE memproxy_memory_jobs_held_oldest_seconds gauge\n"
+        "memproxy_memory_jobs_held_oldest_seconds %.3f\n",
+        q.held_no_credential, q.held_batch, q.held_oldest_seconds);
 }
 
 static void render_conversations(struct mp_metrics *m, struct text *t)
@@ -721,6 +725,8 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         for (int r = 0; r < MP_JOBR_COUNT; r++) {
             if (r == MP_JOBR_REPLACED && k != MP_JOBM_RECORD)
                 continue; /* only a turn is replaced */
+            if ((r == MP_JOBR_EXPIRED || r == MP_JOBR_EVICTED) && k == MP_JOBM_RECORD)
+                continue; /* only a summary or extraction is held */
             put(t, "memproxy_memory_jobs_total{kind=\"%s\",result=\"%s\"} %llu\n",
                 job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
         }

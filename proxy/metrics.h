@@ -45,6 +45,8 @@ enum mp_job_metric_result {
     MP_JOBR_DROPPED,  /* queue full, or the store is full */
     MP_JOBR_SKIPPED,  /* nothing left to do (duplicate turn, messages gone) */
     MP_JOBR_REPLACED, /* record: a known turn's reply replaced (a regenerated reply) */
+    MP_JOBR_EXPIRED,  /* held for a credential past [memory] held_jobs_ttl_seconds: dropped */
+    MP_JOBR_EVICTED,  /* held beyond held_jobs_per_user or held_jobs_max: the oldest dropped */
     MP_JOBR_COUNT
 };
 
@@ -104,6 +106,7 @@ struct mp_metrics_queue {
     size_t max_bytes;            /* [memory] queue_max_bytes: bytes at which turns are refused */
     unsigned held_no_credential; /* memory jobs waiting for a credential (core/memory/memcred.h) */
     unsigned held_batch;         /* extraction jobs waiting for their batch to be due */
+    double held_oldest_seconds;  /* how long the oldest held_no_credential job has waited */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);

@@ -75,8 +75,11 @@ static const char *server_degraded(void *owner)
     if (s->memworker == NULL)
         return NULL;
     const char *why = mp_memworker_write_error(s->memworker);
+    int64_t since = 0;
     if (why == NULL && mp_memworker_held(s->memworker) > 0)
         why = "held_turns"; /* the store is back, the turns it failed not all in yet */
+    if (why == NULL && mp_memworker_held_jobs(s->memworker, &since) > 0)
+        why = "held_jobs"; /* turns recorded whose memory jobs wait for a credential */
     return why;
 }
 

@@ -136,6 +136,10 @@ static const struct key_def keys[] = {
     {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
     {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1, 64, NULL},
     {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
+    {"memory", "held_jobs_max", K_UINT, FIELD(memory.held_jobs_max), 0, 10000000, NULL},
+    {"memory", "held_jobs_per_user", K_UINT, FIELD(memory.held_jobs_per_user), 0, 10000000, NULL},
+    {"memory", "held_jobs_ttl_seconds", K_UINT, FIELD(memory.held_jobs_ttl_seconds), 1, 31536000,
+     NULL},
     {"memory", "retrieval", K_ENUM, FIELD(memory.retrieval), 0, 0, retrieval_names},
     {"memory", "llm", K_ENUM, FIELD(memory.llm), 0, 0, llm_names},
     {"memory", "api_key", K_SECRET, FIELD(memory.api_key), 0, 0, NULL},
@@ -795,6 +799,9 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.job_lease_seconds = 150;
     c->memory.extract_batch_turns = 12;
     c->memory.extract_idle_seconds = 20;
+    c->memory.held_jobs_max = 10000;
+    c->memory.held_jobs_per_user = 40;
+    c->memory.held_jobs_ttl_seconds = 7 * 24 * 3600;
     c->memory.retrieval = MP_RETRIEVAL_RELEVANT;
     c->memory.llm = MP_LLM_OPENAI;
     c->memory.archive = true;

@@ -135,8 +135,14 @@ struct mp_config {
          * the oldest has waited extract_idle_seconds, or at drain */
         uint32_t extract_batch_turns;  /* 8; 1 .. MP_CONFIG_BATCH_TURNS_MAX */
         uint32_t extract_idle_seconds; /* 20; 0 .. 3600 */
-        enum mp_retrieval retrieval;   /* relevant | recent; relevant */
-        enum mp_llm_api llm;           /* openai | anthropic (needs [anthropic] base_url); openai */
+        /* memory jobs held for a credential (core/memory/heldjobs.h): kept
+         * at most held_jobs_max in all and held_jobs_per_user per user (the
+         * oldest leave first), each at most held_jobs_ttl_seconds */
+        uint32_t held_jobs_max;         /* 10000; 0 .. 10000000 */
+        uint32_t held_jobs_per_user;    /* 40; 0 .. 10000000 */
+        uint32_t held_jobs_ttl_seconds; /* 604800 (7 days); 1 .. 31536000 */
+        enum mp_retrieval retrieval;    /* relevant | recent; relevant */
+        enum mp_llm_api llm; /* openai | anthropic (needs [anthropic] base_url); openai */
         /* "" = the memory provider's configured key, else the client's
          * (core/memory/memcred.h); else the key memory jobs send. A secret. */
         char api_key[MP_CONFIG_SECRET_MAX];

@@ -75,14 +75,17 @@ static void send_metrics(struct mp_conn *c)
 }
 
 /* /readyz: the state's line, then how many turns the store failed are
- * still held for it, when any are (they go in once it is back). */
+ * still held for it, when any are (they go in once it is back), and how
+ * many memory jobs wait for a credential, when any do. */
 static void send_readyz(struct mp_conn *c, const struct mp_admin_host *host)
 {
     const struct mp_loop *loop = mp_conn_loop(c);
     const char *why = host->not_ready(host->owner);
     const char *degraded = why == NULL ? host->degraded(host->owner) : NULL;
     unsigned held = loop->memworker != NULL ? mp_memworker_held(loop->memworker) : 0;
-    char text[128];
+    int64_t since = 0;
+    unsigned jobs = loop->memworker != NULL ? mp_memworker_held_jobs(loop->memworker, &since) : 0;
+    char text[160];
     int n;
     if (why != NULL) /* why ends in its newline */
         n = snprintf(text, sizeof(text), "%s", why);
@@ -91,7 +94,9 @@ static void send_readyz(struct mp_conn *c, const struct mp_admin_host *host)
     else
         n = snprintf(text, sizeof(text), "ready\n");
     if (held > 0 && n > 0 && (size_t)n < sizeof(text))
-        snprintf(text + n, sizeof(text) - (size_t)n, "held_turns: %u\n", held);
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "held_turns: %u\n", held);
+    if (jobs > 0 && n > 0 && (size_t)n < sizeof(text))
+        snprintf(text + n, sizeof(text) - (size_t)n, "held_jobs: %u\n", jobs);
     if (why != NULL)
         send_text(c, 503, "Service Unavailable", text);
     else

@@ -20,7 +20,8 @@ struct mp_admin_host {
     const char *(*not_ready)(void *owner);
     /* NULL while the memory store takes writes; else the X-Memory-Error
      * code of the last failed write ("storage_full", ...), or "held_turns"
-     * while turns it failed during an outage are not all committed. */
+     * while turns it failed during an outage are not all committed, or
+     * "held_jobs" while memory jobs wait for a credential. */
     const char *(*degraded)(void *owner);
     /* Re-reads the configuration as SIGHUP does, now (main thread): MP_OK
      * when it was valid and is in force; MP_EINVAL when it was not (the

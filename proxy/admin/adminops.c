@@ -39,6 +39,21 @@ static json_t *store_json(struct mp_store *store)
                      (json_int_t)st.readers_used, "readers_max", (json_int_t)st.readers_max);
 }
 
+/* The memory jobs held for a credential: how many, how long the oldest has
+ * waited (null: none), and their bounds in force ([memory] held_jobs_*). */
+static json_t *held_json(const struct mp_loop *loop)
+{
+    const struct mp_config *cfg = loop->cfg;
+    int64_t since = 0, now = mp_clock_now_ms();
+    unsigned n = loop->memworker != NULL ? mp_memworker_held_jobs(loop->memworker, &since) : 0;
+    json_t *oldest =
+        n > 0 && since > 0 ? json_integer((now > since ? now - since : 0) / 1000) : json_null();
+    return json_pack("{s:I, s:o, s:I, s:I, s:I}", "count", (json_int_t)n, "oldest_seconds", oldest,
+                     "max", (json_int_t)cfg->memory.held_jobs_max, "per_user_max",
+                     (json_int_t)cfg->memory.held_jobs_per_user, "ttl_seconds",
+                     (json_int_t)cfg->memory.held_jobs_ttl_seconds);
+}
+
 json_t *mp_adminops_status(const struct mp_loop *loop)
 {
     const struct mp_admin_host *host = loop->app;
@@ -46,7 +61,8 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
     const char *not_ready = host->not_ready(host->owner);
     int64_t up_ms = mp_clock_monotonic_ms() - host->started_mono_ms;
     unsigned depth = loop->memworker != NULL ? mp_memworker_depth(loop->memworker) : 0;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o, "
+    json_t *body;
+    body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o, "
                      "s:{s:I, s:I, s:I}}",
                      "version", MP_VERSION, "commit", MP_COMMIT, "mode",
                      mp_config_mode_name(cfg->memory.mode), "retrieval",
@@ -59,6 +75,11 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
                      "connections", "open", (json_int_t)mp_metrics_open_connections(loop->metrics),
                      "max", (json_int_t)cfg->server.max_connections, "open_files_limit",
                      (json_int_t)host->open_files_limit);
+    if (body != NULL && json_object_set_new(body, "held_jobs", held_json(loop)) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
 }
 
 int mp_adminops_reload(const struct mp_loop *loop)

@@ -13,7 +13,8 @@ struct mp_loop;
  * struct mp_admin_host, its cfg the configuration in force, its store and
  * memory worker set): version, commit, memory mode and retrieval, start
  * time and uptime, readiness, degradation, workers, the memory queue and
- * the store's gauges ("store" is null when the store cannot say). A new
+ * the store's gauges ("store" is null when the store cannot say), the
+ * memory jobs held for a credential ("held_jobs"). A new
  * reference (caller json_decref()s it), or NULL when out of memory. */
 json_t *mp_adminops_status(const struct mp_loop *loop);
 

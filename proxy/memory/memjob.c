@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "log.h"
 #include "memcred.h"
+#include "memory/memheld.h"
 #include "memprompt.h"
 #include "metrics.h"
 #include "pii.h"
@@ -91,7 +92,7 @@ struct mp_memjobs {
     _Atomic unsigned count;
     uint64_t auth_tick;
     struct auth_slot *auth;   /* AUTH_SLOTS */
-    _Atomic unsigned held;    /* waiting jobs no credential may go with (last pass) */
+    _Atomic unsigned held;    /* waiting jobs no credential may go with (last pass, adds since) */
     _Atomic bool draining;    /* every extraction batch is due now */
     int64_t due_before_ms;    /* batches whose oldest job is older are due (extract_now) */
     _Atomic unsigned batched; /* waiting extraction jobs not due yet (last pass) */
@@ -99,6 +100,10 @@ struct mp_memjobs {
        that is still pending is in the index (ids are given in commit
        order), so a trim asks the store about newer ones only */
     uint64_t jobs_known_through;
+    /* the held jobs (held_pass): when the oldest was queued (0: none), and
+       when a pass last dropped those past their bounds (memheld.h) */
+    _Atomic int64_t held_since;
+    int64_t held_checked_ms;
 };
 
 static int64_t now_ms(void)
@@ -131,6 +136,8 @@ unsigned mp_memjobs_pending(const struct mp_memjobs *j)
 
 /* ---- the index ---- */
 
+static void note_held(struct mp_memjobs *j, const struct mp_job *job);
+
 void mp_memjobs_fill(struct mp_job *job, enum mp_job_kind kind, const char *user, size_t user_len,
                      int64_t now)
 {
@@ -157,6 +164,7 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
     memmove(&j->jobs[i + 1], &j->jobs[i], (j->njobs - i) * sizeof(*j->jobs));
     j->jobs[i] = *job;
     j->njobs++;
+    note_held(j, job);
     update_count(j);
 }
 
@@ -439,20 +447,90 @@ static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
     return line;
 }
 
-/* Counts the waiting jobs no credential may go with (the held gauge). */
-static void count_held(struct mp_memjobs *j)
+static bool is_held(const struct mp_memjobs *j, const struct mp_job *job)
 {
-    unsigned held = 0;
-    if (mp_memcred_configured(j->cfg) == NULL) {
-        for (size_t i = 0; i < j->njobs; i++)
-            held += lent_for(j, &j->jobs[i]) == NULL;
+    return mp_memcred_configured(j->cfg) == NULL && lent_for(j, job) == NULL;
+}
+
+/* A job just indexed joins the held gauge at once when it is held, so that
+ * admission (mp_memworker_admit) never counts it until the next pass. */
+static void note_held(struct mp_memjobs *j, const struct mp_job *job)
+{
+    if (!is_held(j, job))
+        return;
+    int64_t since = atomic_load(&j->held_since);
+    if (since == 0 || job->created_ms < since)
+        atomic_store(&j->held_since, job->created_ms);
+    atomic_fetch_add(&j->held, 1);
+}
+
+/* Takes the held jobs that left (their fate set by mp_memheld_drop) out
+ * of the index, in one sweep. */
+static void take_out_left(struct mp_memjobs *j, const struct mp_heldjob *held, size_t n)
+{
+    size_t w = 0, h = 0;
+    for (size_t r = 0; r < j->njobs; r++) {
+        bool left = false;
+        if (h < n && held[h].at == r)
+            left = held[h++].fate != MP_HELDJOB_KEEP;
+        if (!left)
+            j->jobs[w++] = j->jobs[r];
     }
-    atomic_store(&j->held, held);
+    j->njobs = w;
+    update_count(j);
+}
+
+/* The held pass: finds the waiting jobs no credential may go with (the
+ * held gauge and its oldest), and drops those past held_jobs_ttl_seconds
+ * or the held bounds (memheld.h): once a tick, or at once past
+ * held_jobs_max. A job another process holds, or whose retry waits, is
+ * busy: counted, never dropped. */
+static void held_pass(struct mp_memjobs *j, int64_t now)
+{
+    struct mp_heldjob *held = NULL;
+    size_t n = 0, kept = 0;
+    int64_t since = 0;
+    if (mp_memcred_configured(j->cfg) != NULL || j->njobs == 0) {
+        atomic_store(&j->held, 0);
+        atomic_store(&j->held_since, 0);
+        return;
+    }
+    held = calloc(j->njobs, sizeof(*held));
+    if (held == NULL)
+        return; /* the gauge stays as it was until the next pass */
+    for (size_t i = 0; i < j->njobs; i++) {
+        const struct mp_job *job = &j->jobs[i];
+        if (lent_for(j, job) == NULL)
+            held[n++] = (struct mp_heldjob){.user = job->user,
+                                            .user_len = job->user_len,
+                                            .created_ms = job->created_ms,
+                                            .busy = job->not_before_ms > now,
+                                            .at = i};
+    }
+    if (n > 0 && (now - j->held_checked_ms >= TICK_MS || n > j->cfg->memory.held_jobs_max)) {
+        j->held_checked_ms = now;
+        if (mp_memheld_drop(j->store, j->metrics, j->cfg, j->jobs, held, n, now) > 0)
+            take_out_left(j, held, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (held[i].fate != MP_HELDJOB_KEEP)
+            continue;
+        kept++;
+        since = since == 0 || held[i].created_ms < since ? held[i].created_ms : since;
+    }
+    free(held);
+    atomic_store(&j->held, (unsigned)kept);
+    atomic_store(&j->held_since, since);
 }
 
 unsigned mp_memjobs_held(const struct mp_memjobs *j)
 {
     return j == NULL ? 0 : atomic_load(&j->held);
+}
+
+int64_t mp_memjobs_held_since(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->held_since);
 }
 
 static void running_free(struct mp_memjobs *j, struct running *r)
@@ -1196,7 +1274,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
         update_count(j); /* running now, retried or done */
     }
     free(busy.slots);
-    count_held(j);
+    held_pass(j, now);
     atomic_store(&j->batched, waiting);
     if (j->njobs > 0) {
         struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
@@ -1231,6 +1309,40 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     mp_memjobs_schedule(arg);
 }
 
+/* A job another process holds the lease of (as stored says) waits until
+ * the lease ends (held for a credential, it is busy: memheld.h). */
+static void wait_lease(const struct mp_memjobs *j, struct mp_job *job, const struct mp_job *stored,
+                       int64_t now)
+{
+    if (stored->lease_owner != j->owner && stored->lease_until_ms > now &&
+        stored->lease_until_ms > job->not_before_ms)
+        job->not_before_ms = stored->lease_until_ms; /* another process runs it now */
+}
+
+/* Brings the indexed jobs in line with a read of every stored job
+ * (jobs[0..n), in id order): a job the store no longer holds leaves the
+ * index (another process did it, or it was erased: every indexed job was
+ * committed before the read, on this thread), so that a job held here is
+ * not counted, nor dropped, once another process ran it; and one another
+ * process took since waits for its lease. Returns how many left. */
+static size_t sync_index(struct mp_memjobs *j, const struct mp_job *jobs, size_t n, int64_t now)
+{
+    size_t before = j->njobs;
+    size_t w = 0, k = 0;
+    for (size_t r = 0; r < j->njobs; r++) {
+        struct mp_job *job = &j->jobs[r];
+        while (k < n && jobs[k].id < job->id)
+            k++;
+        if (k == n || jobs[k].id != job->id)
+            continue; /* gone */
+        wait_lease(j, job, &jobs[k], now);
+        j->jobs[w++] = *job;
+    }
+    j->njobs = w;
+    update_count(j);
+    return before - w;
+}
+
 int mp_memjobs_rescan(struct mp_memjobs *j)
 {
     struct mp_job *jobs = NULL;
@@ -1241,14 +1353,13 @@ int mp_memjobs_rescan(struct mp_memjobs *j)
     int rc = mp_store_jobs(j->store, &jobs, &n);
     if (rc != MP_OK)
         return rc;
+    size_t gone = sync_index(j, jobs, n, now);
     for (size_t i = 0; i < n; i++) {
         struct mp_job *job = &jobs[i];
         through = job->id > through ? job->id : through;
         if (known(j, job->id))
             continue;
-        if (job->lease_owner != j->owner && job->lease_until_ms > now &&
-            job->lease_until_ms > job->not_before_ms)
-            job->not_before_ms = job->lease_until_ms; /* another process runs it now */
+        wait_lease(j, job, job, now);
         mp_memjobs_add(j, job);
         indexed = indexed && known(j, job->id);
         added++;
@@ -1256,7 +1367,7 @@ int mp_memjobs_rescan(struct mp_memjobs *j)
     free(jobs);
     if (indexed && through > j->jobs_known_through)
         j->jobs_known_through = through;
-    if (added > 0)
+    if (added > 0 || gone > 0) /* the gauges too */
         mp_memjobs_schedule(j);
     return MP_OK;
 }

@@ -18,7 +18,9 @@
  * credential header of the user's latest turn on the memory provider's
  * routes, held per provider in a bounded in-memory cache (never on disk): a
  * turn on the other provider's routes lends nothing. A job without a
- * credential it may carry is held and tried again at each pass. */
+ * credential it may carry is held and tried again at each pass; held jobs
+ * have bounds of their own and expire (proxy/memory/memheld.h), and do not
+ * count against [memory] queue_max (mp_memworker_admit()). */
 #ifndef MP_PROXY_MEMJOB_H
 #define MP_PROXY_MEMJOB_H
 
@@ -110,7 +112,13 @@ void mp_memjobs_schedule(struct mp_memjobs *j);
 /* Jobs indexed (pending or running). Any thread. */
 unsigned mp_memjobs_pending(const struct mp_memjobs *j);
 /* Waiting jobs held because no credential may go with them, as of the
- * last scheduling pass (at least every second while jobs wait). Any thread. */
+ * last scheduling pass (at least every second while jobs wait) and counting
+ * the jobs indexed since. Each pass also drops the held jobs past [memory]
+ * held_jobs_ttl_seconds, held_jobs_per_user or held_jobs_max
+ * (proxy/memory/memheld.h). Any thread. */
 unsigned mp_memjobs_held(const struct mp_memjobs *j);
+/* When the oldest of them was queued (ms since the epoch), 0 when none.
+ * Any thread. */
+int64_t mp_memjobs_held_since(const struct mp_memjobs *j);
 
 #endif

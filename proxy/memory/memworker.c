@@ -834,7 +834,14 @@ unsigned mp_memworker_held(const struct mp_memworker *mw)
 
 unsigned mp_memworker_depth(const struct mp_memworker *mw)
 {
-    return atomic_load(&mw->queued) + mp_memjobs_pending(mw->jobs);
+    unsigned jobs = mp_memjobs_pending(mw->jobs), held = mp_memjobs_held(mw->jobs);
+    return atomic_load(&mw->queued) + (jobs > held ? jobs - held : 0);
+}
+
+unsigned mp_memworker_held_jobs(const struct mp_memworker *mw, int64_t *since_ms)
+{
+    *since_ms = mp_memjobs_held_since(mw->jobs);
+    return mp_memjobs_held(mw->jobs);
 }
 
 static void depth_source(const void *arg, struct mp_metrics_queue *out)
@@ -846,8 +853,11 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->write_ok = out->why == NULL;
     out->max = atomic_load(&mw->queue_max);
     out->max_bytes = atomic_load(&mw->queue_max_bytes);
-    out->held_no_credential = mp_memjobs_held(mw->jobs);
+    int64_t since = 0;
+    out->held_no_credential = mp_memworker_held_jobs(mw, &since);
     out->held_batch = mp_memjobs_batched(mw->jobs);
+    if (out->held_no_credential > 0 && since > 0 && mp_clock_now_ms() > since)
+        out->held_oldest_seconds = (double)(mp_clock_now_ms() - since) / 1000.0;
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

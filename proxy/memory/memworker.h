@@ -46,8 +46,9 @@ struct mp_memticket;
 typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
 
 /* Whether a new turn may be queued now: MP_OK; MP_ETOOBIG when [memory]
- * queue_max items are pending or queued turns hold [memory] queue_max_bytes
- * or more (the turn is refused: X-Memory-Error: queue_full; counted by the
+ * queue_max items are pending (mp_memworker_depth(): jobs held for a
+ * credential are not) or queued turns hold [memory] queue_max_bytes or
+ * more (the turn is refused: X-Memory-Error: queue_full; counted by the
  * caller with mp_memworker_count_refused()). Checked when a reply's head
  * goes out; a turn admitted then is queued when the reply ends, so the
  * bytes may pass the bound by the turns of the replies in flight. Any
@@ -117,8 +118,16 @@ unsigned mp_memworker_extract_now(struct mp_memworker *mw);
  * the reason (no user data in it) goes to err. */
 int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 
-/* Pending work: queued turns and changes plus stored jobs. Any thread. */
+/* Pending work that counts against [memory] queue_max: queued turns and
+ * changes plus stored jobs, less those held for a credential (they have
+ * bounds of their own: proxy/memory/memheld.h), so that turns the memory
+ * model can serve are never refused for them. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);
+
+/* Memory jobs held for a credential (mp_memjobs_held()), and when the
+ * oldest was queued (*since_ms, ms since the epoch; 0 when none). Any
+ * thread. */
+unsigned mp_memworker_held_jobs(const struct mp_memworker *mw, int64_t *since_ms);
 
 /* Turns the store failed to commit (it was down or unreachable) that the
  * worker still holds for its return: they leave this count once committed,

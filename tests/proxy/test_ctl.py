@@ -20,7 +20,7 @@ from memhelpers import REPLY, send  # noqa: E402
 
 TOKEN = 'zqxsecret-ctl-4e5d6c7b8a9f0e1d2c3b4a59'  # scan_logs.py looks for zqxsecret
 ISO = r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$'
-STATUS_KEYS = {'version', 'commit', 'mode', 'retrieval', 'uptime_seconds', 'started_at', 'ready',
+STATUS_KEYS = {'version', 'commit', 'mode', 'retrieval', 'uptime_seconds', 'started_at', 'ready', 'held_jobs',
                'not_ready', 'degraded', 'workers', 'queue', 'store', 'connections'}
 STORE_KEYS = {'backend', 'used_bytes', 'map_bytes', 'map_max_bytes', 'readers', 'readers_max'}
 INVALID_CONFIG = ('memproxy ctl: memproxy answered 422 invalid_config: The configuration is not '
