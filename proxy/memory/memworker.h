@@ -14,7 +14,7 @@
  * bound. Authorization for a job is [upstream] api_key when set, else the
  * Authorization of the user's latest request, kept in this process's memory
  * only: after a restart, a job without api_key waits for the user's next
- * request. */
+ * request, held within bounds of its own (proxy/memory/memheld.h). */
 #ifndef MP_PROXY_MEMWORKER_H
 #define MP_PROXY_MEMWORKER_H
 
