@@ -67,6 +67,18 @@ START_TEST(test_ctl_print_status_not_ready_degraded_no_store)
 }
 END_TEST
 
+START_TEST(test_ctl_print_status_held_jobs)
+{
+    char *out = render(mp_ctl_print_status,
+                       "{\"degraded\":\"held_jobs\",\"queue\":{\"depth\":2,\"max\":10000},"
+                       "\"held_jobs\":{\"count\":12,\"oldest_seconds\":7380,\"max\":10000}}");
+    ck_assert_ptr_nonnull(strstr(out, "degraded  held_jobs\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out, "queue     2 of 10000, 12 held for a credential (oldest 2h 03m)\n"));
+    free(out);
+}
+END_TEST
+
 static int print_users(const json_t *doc, FILE *f)
 {
     return mp_ctl_print_users(json_object_get(doc, "users"), f);
@@ -170,6 +182,7 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_ctl_print_status);
     tcase_add_test(tc, test_ctl_print_status_not_ready_degraded_no_store);
+    tcase_add_test(tc, test_ctl_print_status_held_jobs);
     tcase_add_test(tc, test_ctl_print_users);
     tcase_add_test(tc, test_ctl_print_memory_with_provenance);
     tcase_add_test(tc, test_ctl_print_memory_empty_and_tenant);

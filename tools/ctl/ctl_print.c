@@ -54,9 +54,22 @@ static const char *or_dash(const char *s)
 #define STATUS_ROWS 7
 #define ROW_MAX     200
 
-static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
+/* The queue against queue_max, then the memory jobs held for a
+ * credential, when any are (they do not count against it). */
+static void queue_row(const json_t *doc, char row[ROW_MAX])
 {
     const json_t *q = json_object_get(doc, "queue");
+    const json_t *held = json_object_get(doc, "held_jobs");
+    char a[32];
+    int n = snprintf(row, ROW_MAX, "%" PRIu64 " of %" PRIu64, num(q, "depth"), num(q, "max"));
+    if (num(held, "count") > 0 && n > 0 && n < ROW_MAX)
+        snprintf(row + n, ROW_MAX - (size_t)n, ", %" PRIu64 " held for a credential (oldest %s)",
+                 num(held, "count"),
+                 mp_ctl_text_duration(num(held, "oldest_seconds"), a, sizeof(a)));
+}
+
+static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
+{
     const json_t *st = json_object_get(doc, "store");
     const char *why = str(doc, "not_ready");
     char a[32], b[32], c[32];
@@ -70,7 +83,7 @@ static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
              mp_ctl_text_duration(num(doc, "uptime_seconds"), a, sizeof(a)),
              when(doc, "started_at", b, sizeof(b)));
     snprintf(rows[4], ROW_MAX, "%" PRIu64, num(doc, "workers"));
-    snprintf(rows[5], ROW_MAX, "%" PRIu64 " of %" PRIu64, num(q, "depth"), num(q, "max"));
+    queue_row(doc, rows[5]);
     if (!json_is_object(st)) {
         snprintf(rows[6], ROW_MAX, "unknown (the store does not answer)");
         return;
