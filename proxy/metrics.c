@@ -75,7 +75,7 @@ struct mp_metrics {
 
 static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
 static const char *const job_result_names[MP_JOBR_COUNT] = {
-    "ok", "retry", "failed", "invalid", "dropped", "skipped", "replaced"};
+    "ok", "retry", "failed", "invalid", "dropped", "skipped", "replaced", "erased"};
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
@@ -721,6 +721,8 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         for (int r = 0; r < MP_JOBR_COUNT; r++) {
             if (r == MP_JOBR_REPLACED && k != MP_JOBM_RECORD)
                 continue; /* only a turn is replaced */
+            if (r == MP_JOBR_ERASED && k == MP_JOBM_RECORD)
+                continue; /* only a call's result is dropped */
             put(t, "memproxy_memory_jobs_total{kind=\"%s\",result=\"%s\"} %llu\n",
                 job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
         }

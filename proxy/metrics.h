@@ -45,6 +45,7 @@ enum mp_job_metric_result {
     MP_JOBR_DROPPED,  /* queue full, or the store is full */
     MP_JOBR_SKIPPED,  /* nothing left to do (duplicate turn, messages gone) */
     MP_JOBR_REPLACED, /* record: a known turn's reply replaced (a regenerated reply) */
+    MP_JOBR_ERASED,   /* a call's result not written: the user's memory erased meanwhile */
     MP_JOBR_COUNT
 };
 
