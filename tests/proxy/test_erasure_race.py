@@ -5,7 +5,8 @@ nothing its answer holds comes back, neither in the store (the memory API,
 the search) nor in what the next chat request sends upstream. One test per
 erasure the product offers (docs/governance.md#erasure): a fact through
 the user API, the admin API and the MCP tool, a message through the MCP
-tool, the whole memory through the user API and the admin API. The summary
+tool, a reply regenerated (the rejected one is erased), the whole memory
+through the user API and the admin API. The summary
 has no erasure of its own: each case checks that no fold written from what
 was erased is stored or injected.
 
@@ -188,6 +189,30 @@ class EraseCase(ConvCase):
         mem = self.assertGone('teal', 'piano', 'instrument', kept='name: Zed')
         self.assertNotIn('favorite_color', mh.entity_map(mem))
         self.assertIn('Zed', mem['summary']['text'] or '')
+
+    def test_a_reply_regenerated_during_the_call(self):
+        """A regenerated reply erases the reply it replaces
+        (docs/memory.md#regenerated-replies): the held call's fold, written
+        from the rejected reply, is not stored; the re-run folds the kept one."""
+        self.learn('My name is Zed.', 'name', 'Zed')
+        ask = 'Name a bird I could see by the river.'
+        before = self.erased_count()
+        self.reply_next('The grey heron stalks the reeds at dawn.')
+        self.hold_turn(ask)
+        self.reply_next('A kingfisher flashes orange over the stream.')
+        self.assertOK(send(self.eraser, self.user, ask))  # the same request again
+        text, _ = self.memory_text()
+        self.assertNotIn('heron', text)
+        self.assertIn('kingfisher', text)
+        self.release(before=before)
+        self.assertGone('heron', 'reeds', kept='name: Zed')
+        mh.wait_memory(self.eraser, self.user,
+                       lambda m: 'kingfisher' in (m['summary']['text'] or ''),
+                       what='the kept reply folded')
+
+    def reply_next(self, text):
+        r = harness.request(self.fake.port, 'POST', '/_fake/reply', [], text.encode())
+        self.assertEqual(r.status, 200, r)
 
     def forget_case(self, erase):
         """Everything erased while the call is in flight: nothing comes
