@@ -28,14 +28,18 @@ DROPPED = 'memory job result dropped: erased during the call'
 ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}, 'mcp': {'enabled': 'true'}}
 
 
-class EraseCase(ConvCase):
+class EraseBase(ConvCase):
     """On the backend MPTEST_BACKEND names (ConvCase: a PostgreSQL cluster
-    of the class's when it is postgres); proxies of each test's own."""
+    of the class's when it is postgres); proxies of each test's own, with
+    [memory] MEMORY."""
+
+    MEMORY = {'mode': 'hybrid'}
+    KIND = 'extract'  # the memory-model calls held
 
     def setUp(self):
         super().setUp()
         self.user = mh.uid('erase')
-        memory = {'mode': 'hybrid', 'job_lease_seconds': 20}
+        memory = dict(self.MEMORY, job_lease_seconds=20)
         if self.pg is None:
             self.jobs = self.eraser = self.start_proxy(workers=1, memory=memory, sections=ADMIN)
         else:
@@ -63,19 +67,19 @@ class EraseCase(ConvCase):
 
     def hold_turn(self, text):
         """Sends the turn with the fake holding memory-model answers:
-        returns once its extraction call (which folds the summary and asks
-        for search keys) is in flight, held."""
+        returns once its call (an extraction, which folds the summary and
+        asks for search keys; or a summary job) is in flight, held."""
         r = self.fake._control('POST', '/_fake/hold')
         self.assertEqual(r.json()['holding'], True, r)
         n0 = mh.last_n(self.fake)
         self.assertOK(send(self.jobs, self.user, text))
         mh.wait_for(lambda: self.held() == 1, what='the extraction call held')
-        req = mh.job_requests(self.fake, 'extract', after=n0)
+        req = mh.job_requests(self.fake, self.KIND, after=n0)
         self.assertEqual(len(req), 1, req)
-        self.assertIn(text, req[0]['body'])  # the call read the turn
+        return req[0]['body']
 
     def erased_count(self):
-        return mh.jobs_metric(self.jobs, 'extract', 'erased')
+        return mh.jobs_metric(self.jobs, self.KIND, 'erased')
 
     def release(self, expect_dropped=True, before=0.0):
         """Lets the held answer go; with expect_dropped, waits until the job
@@ -86,11 +90,11 @@ class EraseCase(ConvCase):
         self.assertEqual(r.status, 200, r)
         if expect_dropped:
             self.jobs.wait_metric('memproxy_memory_jobs_total', lambda v: v >= before + 1, mh.WAIT,
-                                  kind='extract', result='erased')
+                                  kind=self.KIND, result='erased')
             self.assertEqual(self.erased_count(), before + 1)
             line = self.jobs.wait_log(lambda o: o.get('msg') == DROPPED, 5, start=log_from)
             self.assertIsNotNone(line, 'no log line says the result was dropped')
-            self.assertEqual((line.get('kind'), line.get('turns')), ('extract', 1), line)
+            self.assertEqual((line.get('kind'), line.get('turns')), (self.KIND, 1), line)
             self.assertNotIn(self.user, json.dumps(line))  # no user, no memory content
         mh.wait_idle(self.jobs)
         self.assertEqual(self.held(), 0)
@@ -132,6 +136,24 @@ class EraseCase(ConvCase):
             self.assertIn(kept, json.dumps(self.injection(s).elements, ensure_ascii=False))
         return mem
 
+    def erase_message(self, words):
+        """Erases the one archived message the search finds for words, that
+        holds its last word, through the MCP tool."""
+        found = self.mcp(self.eraser, 'search_memory', {'query': words, 'types': ['messages']})
+        res = [x for x in found['structuredContent']['results'] if words.split()[-1] in x['text']]
+        self.assertEqual(len(res), 1, found)
+        gone = self.mcp(self.eraser, 'delete_memory', {'id': res[0]['id']})
+        self.assertFalse(gone['isError'], gone)
+
+    def reply_next(self, text):
+        r = harness.request(self.fake.port, 'POST', '/_fake/reply', [], text.encode())
+        self.assertEqual(r.status, 200, r)
+
+
+class ExtractionCalls(EraseBase):
+    """An extraction batch in flight (hybrid: it folds the summary and asks
+    for search keys) across each erasure."""
+
     # -- the erasures ----------------------------------------------------------
 
     def fact_case(self, erase):
@@ -141,7 +163,8 @@ class EraseCase(ConvCase):
         self.learn('My name is Zed.', 'name', 'Zed')
         self.learn('I live in Oslo.', 'city', 'Oslo')
         before = self.erased_count()
-        self.hold_turn('Oslo again: I live in Oslo, near the fjord.')
+        held = self.hold_turn('Oslo again: I live in Oslo, near the fjord.')
+        self.assertIn('near the fjord', held)
         erase()
         _, mem = self.memory_text()
         self.assertNotIn('city', mh.entity_map(mem))
@@ -176,13 +199,9 @@ class EraseCase(ConvCase):
         _, mem = self.memory_text()
         self.assertIsNotNone(mem['summary']['text'])  # hybrid: the first batch folded
         before = self.erased_count()
-        self.hold_turn('My favorite color is teal and my daughter plays the piano.')
-        found = self.mcp(self.eraser, 'search_memory', {'query': 'favorite color teal',
-                                                        'types': ['messages']})
-        res = [x for x in found['structuredContent']['results'] if 'teal' in x['text']]
-        self.assertEqual(len(res), 1, found)
-        gone = self.mcp(self.eraser, 'delete_memory', {'id': res[0]['id']})
-        self.assertFalse(gone['isError'], gone)
+        held = self.hold_turn('My favorite color is teal and my daughter plays the piano.')
+        self.assertIn('teal', held)
+        self.erase_message('favorite color teal')
         _, mem = self.memory_text()
         self.assertIsNotNone(mem['summary']['text'])  # the erasure kept it: it covers none of it
         self.release(before=before)
@@ -209,10 +228,6 @@ class EraseCase(ConvCase):
         mh.wait_memory(self.eraser, self.user,
                        lambda m: 'kingfisher' in (m['summary']['text'] or ''),
                        what='the kept reply folded')
-
-    def reply_next(self, text):
-        r = harness.request(self.fake.port, 'POST', '/_fake/reply', [], text.encode())
-        self.assertEqual(r.status, 200, r)
 
     def forget_case(self, erase):
         """Everything erased while the call is in flight: nothing comes
@@ -255,6 +270,26 @@ class EraseCase(ConvCase):
                              what='the later turn extracted')
         self.assertEqual(mh.entity_map(mem).get('city'), 'Oslo')
         self.assertEqual(self.erased_count(), before)
+
+
+class SummaryCalls(EraseBase):
+    """A summary job in flight (summary mode) across a message's erasure."""
+
+    MEMORY = {'mode': 'summary', 'buffer_messages': 4, 'summarize_at': 4}
+    KIND = 'summarize'
+
+    def test_a_message_erased_during_the_summary_call(self):
+        self.assertOK(send(self.jobs, self.user, 'My favorite color is teal.'))
+        mh.wait_memory(self.eraser, self.user, lambda m: len(m['buffer']) == 2, what='turn 1')
+        before = self.erased_count()
+        # the buffer reaches summarize_at: its oldest half, turn 1, is folded
+        self.assertIn('teal', self.hold_turn('I like green tea.'))
+        self.erase_message('favorite color teal')
+        self.release(before=before)
+        mem = mh.wait_memory(self.eraser, self.user, lambda m: m['summary']['text'] is not None,
+                             what='the summary of what is left')
+        self.assertNotIn('teal', mem['summary']['text'])
+        self.assertGone('teal')
 
 
 if __name__ == '__main__':
