@@ -6,9 +6,9 @@ the search) nor in what the next chat request sends upstream. One test per
 erasure the product offers (docs/governance.md#erasure): a fact through
 the user API, the admin API and the MCP tool, a message through the MCP
 tool, a reply regenerated (the rejected one is erased), the whole memory
-through the user API and the admin API. The summary
-has no erasure of its own: each case checks that no fold written from what
-was erased is stored or injected.
+through the user API and the admin API; and a summary job's call across a
+message's erasure. The summary has no erasure of its own: each case checks
+that no fold written from what was erased is stored or injected.
 
 MPTEST_BACKEND=postgres (tests/proxy/meson.build runs this file on both)
 puts two proxies on one PostgreSQL database: the call is held in one, the
@@ -73,7 +73,7 @@ class EraseBase(ConvCase):
         self.assertEqual(r.json()['holding'], True, r)
         n0 = mh.last_n(self.fake)
         self.assertOK(send(self.jobs, self.user, text))
-        mh.wait_for(lambda: self.held() == 1, what='the extraction call held')
+        mh.wait_for(lambda: self.held() == 1, what='the memory-model call held')
         req = mh.job_requests(self.fake, self.KIND, after=n0)
         self.assertEqual(len(req), 1, req)
         return req[0]['body']
