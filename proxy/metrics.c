@@ -75,7 +75,8 @@ struct mp_metrics {
 
 static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summarize", "extract"};
 static const char *const job_result_names[MP_JOBR_COUNT] = {
-    "ok", "retry", "failed", "invalid", "dropped", "skipped", "replaced", "expired", "evicted"};
+    "ok",      "retry",    "failed",  "invalid", "dropped",
+    "skipped", "replaced", "expired", "evicted", "erased"};
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
@@ -727,6 +728,8 @@ static void render_memory(struct mp_metrics *m, struct text *t)
                 continue; /* only a turn is replaced */
             if ((r == MP_JOBR_EXPIRED || r == MP_JOBR_EVICTED) && k == MP_JOBM_RECORD)
                 continue; /* only a summary or extraction is held */
+            if (r == MP_JOBR_ERASED && k == MP_JOBM_RECORD)
+                continue; /* only a call's result is dropped */
             put(t, "memproxy_memory_jobs_total{kind=\"%s\",result=\"%s\"} %llu\n",
                 job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
         }

@@ -47,6 +47,7 @@ enum mp_job_metric_result {
     MP_JOBR_REPLACED, /* record: a known turn's reply replaced (a regenerated reply) */
     MP_JOBR_EXPIRED,  /* held for a credential past [memory] held_jobs_ttl_seconds: dropped */
     MP_JOBR_EVICTED,  /* held beyond held_jobs_per_user or held_jobs_max: the oldest dropped */
+    MP_JOBR_ERASED,   /* a call's result not written: the user's memory erased meanwhile */
     MP_JOBR_COUNT
 };
 

@@ -69,6 +69,7 @@ struct running {
     char *resp;
     size_t resp_len, resp_cap;
     bool too_big;
+    uint64_t epoch;            /* the user's memory epoch when the call's turns were read */
     uint64_t summary_from_seq; /* a fold: what the summary folded in covered */
     bool summary_from_text;    /* a fold: whether there was one */
     enum mp_llm_api api;       /* the API the request was built for (a reload may change it) */
@@ -829,6 +830,7 @@ static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, 
     r->nturns = n;
     r->auth_line = auth_line;
     r->api = j->cfg->memory.llm;
+    r->epoch = um->memory_epoch;
     r->summary_from_seq = um->summary.covers_through_seq;
     r->summary_from_text = um->summary.text != NULL;
     r->body = job_body(j, r, um, &body_len);
@@ -845,6 +847,44 @@ static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, 
     }
     j->running[j->nrunning++] = r;
     update_count(j);
+}
+
+/* ---- erasure is final: a result computed before an erasure is not written ---- */
+
+/* The guard every result's apply carries (MP_OP_CHECK_EPOCH): the store
+ * writes nothing of the apply when the user's memory epoch moved since the
+ * call's turns were read (an erasure, a correction or a purge, by any
+ * process) or the user is gone. */
+static void guard_op(struct mp_op *op, const struct running *r)
+{
+    op_for_job(op, MP_OP_CHECK_EPOCH, &r->job);
+    op->u.epoch = r->epoch;
+}
+
+/* Whether the apply of ops[0..n), the guard among them, was stopped by it:
+ * then nothing was written, and the call's jobs go back to the index as
+ * they were (no attempt counted), to run again on what is stored now (an
+ * erased turn is no longer there to send; a user erased whole has no jobs
+ * left, so its claim finds none). The log says so, without the user or
+ * any text. */
+static bool rerun_if_erased(struct mp_memjobs *j, const struct running *r, const struct mp_op *ops,
+                            size_t n)
+{
+    bool stopped = false;
+    for (size_t i = 0; i < n; i++)
+        stopped |= ops[i].kind == MP_OP_CHECK_EPOCH && ops[i].result == MP_ECONFLICT;
+    if (!stopped)
+        return false;
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_INFO, "memory job result dropped: erased during the call");
+    mp_logline_str(&l, "kind", r->job.kind == MP_JOB_SUMMARIZE ? "summarize" : "extract");
+    mp_logline_int(&l, "turns", (int64_t)r->nturns);
+    mp_logline_end(&l);
+    for (size_t t = 0; t < r->nturns; t++) {
+        count(j, &r->turns[t].job, MP_JOBR_ERASED);
+        mp_memjobs_add(j, &r->turns[t].job);
+    }
+    return true;
 }
 
 /* A summary that reads as instructions to the model is refused (the memory-
@@ -864,7 +904,7 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
         return;
     }
     free(raw);
-    struct mp_op ops[2];
+    struct mp_op ops[3];
     op_for_job(&ops[0], MP_OP_SET_SUMMARY, &r->job);
     ops[0].u.summary.text = text;
     ops[0].u.summary.text_len = len;
@@ -877,12 +917,14 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     ops[0].u.summary.from_text = r->summary_from_text;
     op_for_job(&ops[1], MP_OP_DONE_JOB, &r->job);
     ops[1].u.job_id = r->job.id;
-    if (apply(j, ops, 2) == MP_OK) {
+    guard_op(&ops[2], r);
+    int rc = apply(j, ops, 3);
+    if (rc != MP_OK) {
+        job_retry(j, &r->job);
+    } else if (!rerun_if_erased(j, r, ops, 3)) {
         count(j, &r->job, MP_JOBR_OK);
         /* turns that came in meanwhile may have refilled the buffer */
         mp_memjobs_after_turn(j, r->job.user, r->job.user_len, true, false);
-    } else {
-        job_retry(j, &r->job);
     }
     free(text);
 }
@@ -1016,7 +1058,7 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     struct mp_batch_answer res = {.facts = calloc(cap, sizeof(*res.facts)),
                                   .cap = cap,
                                   .keys = r->keys ? calloc(r->nsent, sizeof(*res.keys)) : NULL};
-    struct mp_op *ops = calloc(cap + 1 + 2 * r->nturns, sizeof(*ops));
+    struct mp_op *ops = calloc(cap + 2 + 2 * r->nturns, sizeof(*ops)); /* + fold, guard */
     char **values = calloc(cap + 1, sizeof(*values));
     size_t kept = 0, nops;
     int rc = MP_ENOMEM;
@@ -1035,6 +1077,7 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
         op_for_job(&ops[nops], MP_OP_DONE_JOB, &r->turns[t].job);
         ops[nops++].u.job_id = r->turns[t].job.id;
     }
+    guard_op(&ops[nops++], r); /* last: the fold's retry below keeps it */
     rc = apply(j, ops, nops);
     if (rc == MP_ECONFLICT && fold) {
         memmove(&ops[kept], &ops[kept + 1], (nops - kept - 1) * sizeof(*ops));
@@ -1045,6 +1088,8 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
         batch_retry(j, r->turns, r->nturns);
         goto out;
     }
+    if (rerun_if_erased(j, r, ops, nops))
+        goto out;
     for (size_t t = 0; t < r->nturns; t++)
         count(j, &r->turns[t].job, MP_JOBR_OK);
     log_refused(ops, kept);

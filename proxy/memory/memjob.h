@@ -14,6 +14,12 @@
  * together with the facts; a failed call retries them all. In hybrid mode the same call folds the
  * summary (the turns are sent once).
  *
+ * Erasure is final: a call's result is applied with a guard
+ * (MP_OP_CHECK_EPOCH) on the user's memory epoch read with the turns it
+ * sent; when an erasure (or a correction, a purge) committed meanwhile, in
+ * this process or another, nothing of it is written and its jobs run
+ * again on what is stored now (counted as result "erased", logged).
+ *
  * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's
  * routes, held per provider in a bounded in-memory cache (never on disk): a

@@ -127,9 +127,11 @@ enum mp_op_kind {
                              stored with it and indexed as its low-weight "search
                              keys" field; MP_NOTFOUND when it is not archived or
                              has keys already (written once) */
-    MP_OP_DELETE_MESSAGE    /* u.seq: erase one message of the user (see below);
+    MP_OP_DELETE_MESSAGE,   /* u.seq: erase one message of the user (see below);
                                MP_NOTFOUND when neither the archive nor the buffer
                                holds it */
+    MP_OP_CHECK_EPOCH       /* u.epoch: a memory job's guard: nothing of the apply is
+                               written when the user's memory epoch moved (see below) */
 };
 
 /* Who made a change (the history's actor). */
@@ -259,6 +261,18 @@ struct mp_sweep_counts {
  *   it covers the message (seq <= covers_through_seq: it may restate it).
  *   Facts extracted from it stay (they are erased by key). A new memory
  *   epoch. History: DELETED for the messages (count 1) and the summary.
+ * - CHECK_EPOCH: u.epoch, the user's memory epoch (usermem.h) as a memory
+ *   job read it with the turns its call sends (mp_store_get_head). Checked
+ *   before any op of the apply, wherever it stands: when the user's epoch
+ *   is no longer u.epoch (an erasure, a correction or a purge committed
+ *   since: each moves it in its own transaction) or nothing is stored for
+ *   the user (erased whole), the apply writes nothing and returns MP_OK,
+ *   this op's result MP_ECONFLICT and every other op's MP_NOTFOUND: what
+ *   the call computed may restore what was erased, so the caller runs it
+ *   again on what is stored now. Else its result is MP_OK and the apply
+ *   goes on. On PostgreSQL the check is a read of the user's record in
+ *   the apply's serializable transaction, so an erasure another process
+ *   commits meanwhile makes one of the two run again.
  * - SET_SUMMARY logs SUMMARIZED. Other ops log nothing.
  * Out fields (result, seqs, job id, revision, counts) are written only when
  * the apply returns MP_OK. */
@@ -343,8 +357,10 @@ struct mp_op {
             size_t text_len;  /* 1 .. MP_MESSAGE_KEYS_MAX */
         } keys;               /* SET_MESSAGE_KEYS */
         uint64_t seq;         /* DELETE_MESSAGE */
+        uint64_t epoch;       /* CHECK_EPOCH */
     } u;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
+                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
                    DELETE_MESSAGE of a message not kept;
                    RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
                    stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a

@@ -646,8 +646,38 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return set_message_keys(w, op, out);
     case MP_OP_DELETE_MESSAGE:
         return delete_message(w, op, out);
+    case MP_OP_CHECK_EPOCH:
+        return MP_OK; /* checked before every op: check_epochs() */
     }
     return MP_EINVAL;
+}
+
+/* The CHECK_EPOCH ops of the apply, before any op is applied (store.h):
+ * *stopped is the index of the first whose user's memory epoch moved (or
+ * whose user is gone), else nops. Loading a user writes nothing. */
+static int check_epochs(struct mp_ops_ctx *w, const struct mp_op *ops, size_t nops, size_t *stopped)
+{
+    *stopped = nops;
+    for (size_t i = 0; i < nops; i++) {
+        if (ops[i].kind != MP_OP_CHECK_EPOCH)
+            continue;
+        int rc = mp_ops_load_user(w, ops[i].user, ops[i].user_len);
+        if (rc != MP_OK)
+            return rc;
+        if (!w->exists || w->um->memory_epoch != ops[i].u.epoch) {
+            *stopped = i;
+            return MP_OK;
+        }
+    }
+    return MP_OK;
+}
+
+/* An apply a CHECK_EPOCH stopped: nothing applied, so every op says so. */
+static void stopped_outs(struct mp_ops_out *outs, size_t nops, size_t stopped)
+{
+    memset(outs, 0, nops * sizeof(*outs));
+    for (size_t i = 0; i < nops; i++)
+        outs[i].result = i == stopped ? MP_ECONFLICT : MP_NOTFOUND;
 }
 
 /* One try at the whole apply in one write transaction: MP_AGAIN when the
@@ -658,15 +688,19 @@ static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops,
     struct mp_store_txn txn;
     struct mp_ops_ctx w = {.s = s, .txn = &txn};
     memset(outs, 0, nops * sizeof(*outs)); /* nothing left from an earlier try */
+    size_t stopped = nops;
     int status = s->be->begin(s, true, &txn);
     if (status != MP_OK)
         return status;
-    for (size_t i = 0; status == MP_OK && i < nops; i++)
+    status = check_epochs(&w, ops, nops, &stopped);
+    for (size_t i = 0; status == MP_OK && stopped == nops && i < nops; i++)
         status = apply_op(&w, ops, outs, i);
-    if (status == MP_OK)
+    if (status == MP_OK && stopped == nops)
         status = mp_ops_flush_user(&w);
     mp_usermem_free(w.um);
-    int end = s->be->end(&txn, status == MP_OK);
+    int end = s->be->end(&txn, status == MP_OK && stopped == nops);
+    if (end == MP_OK && status == MP_OK && stopped < nops)
+        stopped_outs(outs, nops, stopped);
     return end != MP_OK ? end : status;
 }
 

@@ -203,6 +203,12 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 12 && memcmp(t, "/_fake/reply", 12) == 0) {
         return FAKE_ROUTE_REPLY;
     }
+    if (plen == 11 && memcmp(t, "/_fake/hold", 11) == 0) {
+        return FAKE_ROUTE_HOLD;
+    }
+    if (plen == 14 && memcmp(t, "/_fake/release", 14) == 0) {
+        return FAKE_ROUTE_RELEASE;
+    }
     return FAKE_ROUTE_OTHER;
 }
 

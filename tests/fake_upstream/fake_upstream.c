@@ -4,7 +4,8 @@
  * socket events, not evhttp: it must control every write and every close.
  *
  * A connection alternates between reading one request (C_READ) and playing
- * the plan built for it (C_SEND), or sits in C_STALL forever. The read event
+ * the plan built for it (C_SEND), or sits in C_STALL forever; a memory
+ * job's answer may wait built in C_HOLD until POST /_fake/release. The read event
  * stays armed in every state, so a peer that leaves mid-response is noticed
  * at once and counted as aborted. Buffers live in the connection and are
  * reused, so a keep-alive request allocates nothing once they have grown. */
@@ -70,9 +71,10 @@ struct server {
     bool no_prompt_cache;     /* --no-prompt-cache: usage from the body's bytes, nothing parsed */
     struct fake_buf reply;    /* POST /_fake/reply's text as a JSON string, quotes included */
     bool reply_set;           /* reply waits for the next answer that takes it */
+    bool holding;             /* POST /_fake/hold: jobs' answers wait for /_fake/release */
 };
 
-enum conn_state { C_READ, C_SEND, C_STALL };
+enum conn_state { C_READ, C_SEND, C_STALL, C_HOLD };
 
 /* What send_more and friends did with the connection. */
 enum progress { P_DONE, P_BUSY, P_CLOSED };
@@ -366,7 +368,7 @@ static const struct api *api_of(const struct conn *c)
 
 /* A memory job plays the LLM: the content comes from fake_llm, the mode
  * may add a status, a delay or a stall (X-Fake-Behavior still applies). */
-static void play_job(struct server *srv, struct fake_record *rec, struct fake_behavior *b,
+static bool play_job(struct server *srv, struct fake_record *rec, struct fake_behavior *b,
                      struct fake_v1_req *r, const struct fake_body_info *info,
                      enum fake_llm_api llm)
 {
@@ -374,7 +376,7 @@ static void play_job(struct server *srv, struct fake_record *rec, struct fake_be
     srv->scratch.oom = false;
     enum fake_job job = fake_llm_reply(llm, r->body, r->body_len, info, srv->modes, &srv->scratch);
     if (job == FAKE_JOB_NONE) {
-        return;
+        return false;
     }
     srv->jobs[job]++;
     if (rec != NULL) {
@@ -397,6 +399,7 @@ static void play_job(struct server *srv, struct fake_record *rec, struct fake_be
         r->content = srv->scratch.p;
         r->content_len = srv->scratch.len;
     }
+    return true;
 }
 
 /* The request's body as received (a chunked one decoded); *len its bytes. */
@@ -470,8 +473,9 @@ static enum progress answer_v1(struct conn *c)
         b.status = 400; /* whatever the directives asked: the provider answers nothing else */
         b.echo = false;
     }
+    bool job = false;
     if (b.err[0] == '\0' && !refused && !r.stream && post && api->jobs) {
-        play_job(srv, rec, &b, &r, &info, api->llm);
+        job = play_job(srv, rec, &b, &r, &info, api->llm);
     }
     if (b.err[0] == '\0' && !refused && !r.stream && post && api->model && r.content == NULL &&
         srv->reply_set) {
@@ -479,7 +483,12 @@ static enum progress answer_v1(struct conn *c)
         r.content_len = srv->reply.len;
         srv->reply_set = false;
     }
-    return start_plan(c, fake_behavior_build(&b, &r, &c->plan));
+    int built = fake_behavior_build(&b, &r, &c->plan);
+    if (job && srv->holding && built == 0) {
+        c->state = C_HOLD; /* answered as it is now, sent at /_fake/release */
+        return P_BUSY;
+    }
+    return start_plan(c, built);
 }
 
 static enum progress answer_last(struct conn *c)
@@ -622,6 +631,58 @@ static enum progress answer_cache(struct conn *c)
                                           srv->scratch.len, !c->head.keep_alive));
 }
 
+/* ---- holding memory jobs' answers: POST /_fake/hold, /_fake/release ---- */
+
+static void process_input(struct conn *c);
+
+static unsigned held_count(const struct server *srv)
+{
+    unsigned n = 0;
+    for (const struct conn *c = srv->conns; c != NULL; c = c->next) {
+        n += c->state == C_HOLD;
+    }
+    return n;
+}
+
+/* Sends every held answer as it was built, and holds no more: how many. */
+static unsigned release_held(struct server *srv)
+{
+    unsigned n = 0;
+    srv->holding = false;
+    struct conn *c = srv->conns;
+    while (c != NULL) {
+        struct conn *next = c->next; /* c may close while it sends */
+        if (c->state == C_HOLD) {
+            n++;
+            if (start_plan(c, 0) == P_DONE) {
+                process_input(c);
+            }
+        }
+        c = next;
+    }
+    return n;
+}
+
+/* POST /_fake/hold starts holding, any other method reports;
+ * /_fake/release (any method) sends what is held. */
+static enum progress answer_hold(struct conn *c, bool release)
+{
+    struct server *srv = c->srv;
+    char body[96];
+    int n;
+    if (release) {
+        n = snprintf(body, sizeof(body), "{\"released\":%u}", release_held(srv));
+    } else {
+        if (span_eq(c->in.p, c->head.method, "POST")) {
+            srv->holding = true;
+        }
+        n = snprintf(body, sizeof(body), "{\"holding\":%s,\"held\":%u}",
+                     srv->holding ? "true" : "false", held_count(srv));
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n,
+                                          !c->head.keep_alive));
+}
+
 static enum progress answer(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -641,6 +702,9 @@ static enum progress answer(struct conn *c)
         return answer_cache(c);
     case FAKE_ROUTE_REPLY:
         return answer_reply(c);
+    case FAKE_ROUTE_HOLD:
+    case FAKE_ROUTE_RELEASE:
+        return answer_hold(c, c->head.route == FAKE_ROUTE_RELEASE);
     case FAKE_ROUTE_JOBS:
         n = snprintf(body, sizeof(body), "{\"extract\":%llu,\"summarize\":%llu}",
                      (unsigned long long)srv->jobs[FAKE_JOB_EXTRACT],
@@ -670,6 +734,7 @@ static enum progress answer(struct conn *c)
         srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
         fake_cache_reset(srv->cache);
         srv->reply_set = false;
+        release_held(srv);
         return start_plan(
             c, fake_plan_simple(&c->plan, 200, "application/json", "{\"reset\":true}", 14, close));
     default:

@@ -337,6 +337,25 @@ for c in 'say \"hi\"' 'C:\\\\' 'a\\\"b\\\\\\\\' '\\\\\\\\\"x\"'; do
         "$tmp/esc.body" || fail "escaped string ($c): not streamed with model esc"
 done
 
+# 18c. holding jobs' answers until /_fake/release (tests/proxy/test_erasure_race.py)
+mode 'extract=ok&summarize=ok' >/dev/null
+eq "hold on" '{"holding":true,"held":0}' "$(curl -sS -X POST "$base/_fake/hold")"
+job held "$extract_body" >/dev/null &
+held_pid=$!
+for _ in $(seq 100); do
+    [ "$(curl -sS "$base/_fake/hold")" = '{"holding":true,"held":1}' ] && break
+    sleep 0.05
+done
+eq "held" '{"holding":true,"held":1}' "$(curl -sS "$base/_fake/hold")"
+eq "a chat is not held" "Hello from fake upstream" \
+    "$(req nothold -H 'Content-Type: application/json' --max-time 5 \
+        --data-binary '{"model":"m","messages":[{"role":"user","content":"hi"}]}' \
+        "$base/v1/chat/completions" >/dev/null && content "$tmp/nothold.body")"
+eq "release" '{"released":1}' "$(curl -sS -X POST "$base/_fake/release")"
+wait "$held_pid"
+eq "released content" "$facts" "$(content "$tmp/held.body")"
+eq "hold off" '{"holding":false,"held":0}' "$(curl -sS "$base/_fake/hold")"
+
 # 19. reset: modes back to ok, counters and the log cleared
 eq "reset 3" '{"reset":true}' "$(curl -sS -X POST "$base/_fake/reset")"
 eq "jobmode after reset" '{"extract":"ok","summarize":"ok"}' "$(curl -sS "$base/_fake/jobmode")"
