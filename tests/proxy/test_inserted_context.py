@@ -309,33 +309,28 @@ class InsertedContext(mh.MemCase):
     def test_bad_pattern_file_fails_check_config(self):
         with tempfile.TemporaryDirectory(prefix='memproxy-inserted-') as d:
             patterns = os.path.join(d, 'inserted.conf')
-            with open(patterns, 'w') as f:
-                f.write('# mine\nclaude_code anywhere <system-reminder> ... </system-reminder>\n'
-                        'acme anywhere <acme-search> </acme-search>\n')
             ini = os.path.join(d, 'memproxy.ini')
             with open(ini, 'w') as f:
                 f.write('[upstream]\nbase_url = http://127.0.0.1:9/v1\n[memory]\n'
                         'inserted_context_patterns = %s\n' % patterns)
-            r = subprocess.run([harness.MEMPROXY_BIN, '-c', ini, '--check-config'], env=harness.child_env(),
-                               capture_output=True, timeout=20, cwd=d)
-            err = r.stderr.decode('utf-8', 'replace')
-            self.assertEqual(r.returncode, 1, err)
-            self.assertIn('%s:3' % patterns, err)
-            self.assertIn('inserted_context_patterns', err)
-            self.assertIn('expected <client> <place> <open> ... <close>', err)
-            with open(patterns, 'w') as f:
-                f.write('acme anywhere <a ... </a>\n')
-            r = subprocess.run([harness.MEMPROXY_BIN, '-c', ini, '--check-config'], env=harness.child_env(),
-                               capture_output=True, timeout=20, cwd=d)
-            err = r.stderr.decode('utf-8', 'replace')
-            self.assertEqual(r.returncode, 1, err)
-            self.assertIn('%s:1' % patterns, err)
-            self.assertIn('marker shorter than 3 bytes', err)
-            os.remove(patterns)
-            r = subprocess.run([harness.MEMPROXY_BIN, '-c', ini, '--check-config'], env=harness.child_env(),
-                               capture_output=True, timeout=20, cwd=d)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn('cannot open', r.stderr.decode('utf-8', 'replace'))
+            cases = [('# mine\nclaude_code anywhere <system-reminder> ... </system-reminder>\n'
+                      'acme anywhere <acme-search> </acme-search>\n',
+                      ['%s:3' % patterns, 'inserted_context_patterns',
+                       'expected <client> <place> <open> ... <close>']),
+                     ('acme anywhere <a ... </a>\n', ['%s:1' % patterns, 'marker shorter than 3 bytes']),
+                     (None, ['cannot open'])]
+            for text, says in cases:
+                if text is None:
+                    os.remove(patterns)
+                else:
+                    with open(patterns, 'w') as f:
+                        f.write(text)
+                r = subprocess.run([harness.MEMPROXY_BIN, '-c', ini, '--check-config'], env=harness.child_env(),
+                                   capture_output=True, timeout=20, cwd=d)
+                err = r.stderr.decode('utf-8', 'replace')
+                self.assertEqual(r.returncode, 1, err)
+                for said in says:
+                    self.assertIn(said, err)
 
 
 if __name__ == '__main__':
