@@ -187,13 +187,16 @@ int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struc
                           const struct mp_inserted_patterns *p, struct mp_inserted_owns *out)
 {
     out->n = 0;
-    size_t cap = 0;
+    size_t cap = 0, seen = 0;
     char *buf = NULL;
     for (size_t i = req->nmsgs; p != NULL && p->n > 0 && i-- > 0 && out->n < MP_INSERTED_OWN_MAX;) {
         const struct mp_chatreq_msg *m = &req->msgs[i];
         size_t len = 0;
         if (m->role != MP_CR_USER || !m->has_text || m->text_len < MP_INSERTED_MARKER_MIN * 2)
             continue;
+        if (seen > 0 && seen + m->text_len > MP_INSERTED_OWN_BYTES)
+            break; /* the newest, then a bounded part of the rest */
+        seen += m->text_len;
         if (m->text_len > cap) {
             char *grown = realloc(buf, m->text_len);
             if (grown == NULL) {

@@ -30,6 +30,7 @@ struct mp_wire;
 #define MP_INSERTED_MARKER_MIN   3   /* bytes of a marker, after its escapes */
 #define MP_INSERTED_MARKER_MAX   120 /* the same, at most */
 #define MP_INSERTED_OWN_MAX      64  /* request messages whose remainder is kept for comparison */
+#define MP_INSERTED_OWN_BYTES    (256 * 1024) /* their text looked at, past the newest */
 
 /* The clients a pattern names: a fixed set (a metric label); a name
  * outside it is MP_INSERTED_OTHER. */
@@ -122,9 +123,12 @@ struct mp_inserted_owns {
 
 /* Fills *out for the request body (borrowed; req its scan by w): the
  * user messages with text, newest first, whose remainder under p differs
- * from their text, at most MP_INSERTED_OWN_MAX of them. MP_OK (out->n 0 with p NULL or empty) or
- * MP_ENOMEM (*out empty). Cost: one decode of each user message's text,
- * then mp_inserted_strip on it. */
+ * from their text, at most MP_INSERTED_OWN_MAX of them; the newest user
+ * message is always looked at, older ones while their texts come to
+ * MP_INSERTED_OWN_BYTES at most (a longer conversation's older messages
+ * are compared as sent). MP_OK (out->n 0 with p NULL or empty) or
+ * MP_ENOMEM (*out empty). Cost: one decode of each message looked at,
+ * then mp_inserted_strip on it: bounded whatever the body's size. */
 int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                           const struct mp_inserted_patterns *p, struct mp_inserted_owns *out);
 

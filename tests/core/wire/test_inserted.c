@@ -250,6 +250,32 @@ START_TEST(test_inserted_own_words_of_a_request)
 }
 END_TEST
 
+/* The newest user message is always looked at, older ones within
+ * MP_INSERTED_OWN_BYTES: past that they are compared as sent. */
+START_TEST(test_inserted_own_words_are_bounded)
+{
+    static const char head[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"<system-reminder>"
+                               "a</system-reminder>old\"},{\"role\":\"user\",\"content\":\"";
+    static const char tail[] = "\"},{\"role\":\"user\",\"content\":\"<system-reminder>a"
+                               "</system-reminder>new\"}]}";
+    size_t big = MP_INSERTED_OWN_BYTES, len = strlen(head) + big + strlen(tail);
+    char *body = malloc(len + 1);
+    ck_assert_ptr_nonnull(body);
+    memcpy(body, head, strlen(head));
+    memset(body + strlen(head), 'x', big);
+    memcpy(body + strlen(head) + big, tail, strlen(tail) + 1);
+    struct mp_chatreq req;
+    struct mp_inserted_patterns p = defaults();
+    struct mp_inserted_owns owns;
+    ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, &req), MP_OK);
+    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
+    ck_assert_uint_eq(owns.n, 1);
+    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 2));
+    ck_assert_ptr_null(mp_inserted_own_of(&owns, 0));
+    free(body);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("inserted");
@@ -266,6 +292,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_inserted_client_names_are_a_fixed_set);
     tcase_add_test(tc, test_inserted_shipped_file_is_the_builtin_list);
     tcase_add_test(tc, test_inserted_own_words_of_a_request);
+    tcase_add_test(tc, test_inserted_own_words_are_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
