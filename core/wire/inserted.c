@@ -183,40 +183,67 @@ size_t mp_inserted_strip(const struct mp_inserted_patterns *p, char *text, size_
 
 /* ---- a request's user messages ---- */
 
+/* A decoding buffer that grows. */
+struct scratch {
+    char *buf;
+    size_t cap;
+};
+
+/* Message i of req into out's next entry when its client inserted
+ * context in it. MP_OK or MP_ENOMEM. */
+static int look(const struct mp_wire *w, const char *body, const struct mp_chatreq *req, size_t i,
+                const struct mp_inserted_patterns *p, struct scratch *s,
+                struct mp_inserted_owns *out)
+{
+    const struct mp_chatreq_msg *m = &req->msgs[i];
+    size_t len = 0;
+    if (m->text_len > s->cap) {
+        char *grown = realloc(s->buf, m->text_len);
+        if (grown == NULL)
+            return MP_ENOMEM;
+        s->buf = grown;
+        s->cap = m->text_len;
+    }
+    if (w->message_text(body, m, s->buf, s->cap, &len) != MP_OK)
+        return MP_OK;
+    size_t kept = mp_inserted_strip(p, s->buf, len, NULL);
+    if (kept < len)
+        out->items[out->n++] = (struct mp_inserted_own){
+            .msg = i, .len = kept, .hash = mp_chatreq_hash_text(MP_CR_USER, s->buf, kept)};
+    return MP_OK;
+}
+
+static bool may_hold(const struct mp_chatreq_msg *m)
+{
+    return m->role == MP_CR_USER && m->has_text && m->text_len >= MP_INSERTED_MARKER_MIN * 2;
+}
+
 int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                           const struct mp_inserted_patterns *p, struct mp_inserted_owns *out)
 {
+    struct scratch s = {0};
+    size_t first = 0, seen = 0;
+    int rc = MP_OK;
     out->n = 0;
-    size_t cap = 0, seen = 0;
-    char *buf = NULL;
-    for (size_t i = req->nmsgs; p != NULL && p->n > 0 && i-- > 0 && out->n < MP_INSERTED_OWN_MAX;) {
+    if (p == NULL || p->n == 0)
+        return MP_OK;
+    while (first < req->nmsgs && req->msgs[first].role != MP_CR_USER)
+        first++;
+    if (first < req->nmsgs && may_hold(&req->msgs[first])) /* the conversation's lead */
+        rc = look(w, body, req, first, p, &s, out);
+    for (size_t i = req->nmsgs; rc == MP_OK && i-- > first + 1 && out->n < MP_INSERTED_OWN_MAX;) {
         const struct mp_chatreq_msg *m = &req->msgs[i];
-        size_t len = 0;
-        if (m->role != MP_CR_USER || !m->has_text || m->text_len < MP_INSERTED_MARKER_MIN * 2)
+        if (!may_hold(m))
             continue;
         if (seen > 0 && seen + m->text_len > MP_INSERTED_OWN_BYTES)
             break; /* the newest, then a bounded part of the rest */
         seen += m->text_len;
-        if (m->text_len > cap) {
-            char *grown = realloc(buf, m->text_len);
-            if (grown == NULL) {
-                free(buf);
-                out->n = 0;
-                return MP_ENOMEM;
-            }
-            buf = grown;
-            cap = m->text_len;
-        }
-        if (w->message_text(body, m, buf, cap, &len) != MP_OK)
-            continue;
-        size_t kept = mp_inserted_strip(p, buf, len, NULL);
-        if (kept == len)
-            continue;
-        out->items[out->n++] = (struct mp_inserted_own){
-            .msg = i, .len = kept, .hash = mp_chatreq_hash_text(MP_CR_USER, buf, kept)};
+        rc = look(w, body, req, i, p, &s, out);
     }
-    free(buf);
-    return MP_OK;
+    free(s.buf);
+    if (rc != MP_OK)
+        out->n = 0;
+    return rc;
 }
 
 const struct mp_inserted_own *mp_inserted_own_of(const struct mp_inserted_owns *owns, size_t msg)

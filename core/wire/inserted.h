@@ -122,9 +122,10 @@ struct mp_inserted_owns {
 };
 
 /* Fills *out for the request body (borrowed; req its scan by w): the
- * user messages with text, newest first, whose remainder under p differs
- * from their text, at most MP_INSERTED_OWN_MAX of them; the newest user
- * message is always looked at, older ones while their texts come to
+ * user messages with text whose remainder under p differs from their
+ * text, at most MP_INSERTED_OWN_MAX of them: the first user message (the
+ * conversation's lead, core/wire/convid.h) and the newest are always
+ * looked at, the others newest first while their texts come to
  * MP_INSERTED_OWN_BYTES at most (a longer conversation's older messages
  * are compared as sent). MP_OK (out->n 0 with p NULL or empty) or
  * MP_ENOMEM (*out empty). Cost: one decode of each message looked at,

@@ -726,6 +726,7 @@ static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *b
     struct mp_convlook look;
     if (m->conv_kind == 0 &&
         m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) == MP_OK) {
+        req.own = &m->owns; /* the same body: its lead as the read found it */
         mp_convlook_find(m->user, m->user_len, body, len, &req, &m->conv_headers, &loop->resenders,
                          1, false, mp_clock_now_ms(), &lim, &look);
         if (look.known) {

@@ -179,6 +179,31 @@ class InsertedContext(mh.MemCase):
         self.assertEqual(texts, [first, second])
         self.assertNotRemembered(p, user, 'Boris', 'Varna', '<user_query>')
 
+    def test_a_chat_that_begins_with_a_file_stays_one_conversation(self):
+        """A returning Open WebUI user (their client resent a chat lately)
+        opens a chat with a file: its first turn is keyed by its leading
+        messages, and so is the second, which resends the first message
+        without the file's context. Both are one conversation, known by
+        the user's own words: the head kept at the first turn goes in
+        again, byte for byte."""
+        p = self.own(head_share=45)
+        user = mh.uid('lead')
+        sys_msg = {'role': 'system', 'content': 'You are helpful.'}
+        first = self.chat(p, user, [sys_msg, mh.user_msg('I live in Lyon.')])
+        reply = first.resp.json()['choices'][0]['message']['content']
+        self.chat(p, user, [sys_msg, mh.user_msg('I live in Lyon.'), mh.asst_msg(reply),
+                            mh.user_msg('I keep bees.')])  # a chat it resends
+        mh.wait_memory(p, user, lambda m: mh.entity_map(m).get('city') == 'Lyon', what='city: Lyon')
+        words = 'Here is the CV of a candidate for my team.'
+        s1 = self.chat(p, user, [sys_msg, mh.user_msg(owui_rag(owui_source(1, 'cv.pdf', CV), words))])
+        reply = s1.resp.json()['choices'][0]['message']['content']
+        self.user_texts(p, user, 6)
+        reused = p.metric('memproxy_conversation_heads_total', result='reused')
+        s2 = self.chat(p, user, [sys_msg, mh.user_msg(words), mh.asst_msg(reply), mh.user_msg('Thanks!')])
+        self.assertGreater(s2.tokens(), 0)
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='reused'), reused + 1,
+                         'the second turn is another conversation than the first')
+
     def test_claude_code_reminders_resumed_session(self):
         """Claude Code resends its turns with their reminders; resumed under
         a new session id (another conversation for memproxy), the first

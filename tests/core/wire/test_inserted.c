@@ -250,12 +250,16 @@ START_TEST(test_inserted_own_words_of_a_request)
 }
 END_TEST
 
-/* The newest user message is always looked at, older ones within
- * MP_INSERTED_OWN_BYTES: past that they are compared as sent. */
+/* The first user message (the conversation's lead) and the newest are
+ * always looked at, the others within MP_INSERTED_OWN_BYTES: past that
+ * they are compared as sent. */
 START_TEST(test_inserted_own_words_are_bounded)
 {
-    static const char head[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"<system-reminder>"
-                               "a</system-reminder>old\"},{\"role\":\"user\",\"content\":\"";
+    static const char head[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"<system-reminder>a</"
+        "system-reminder>first\"},"
+        "{\"role\":\"user\",\"content\":\"<system-reminder>a</system-reminder>middle\"},"
+        "{\"role\":\"user\",\"content\":\"";
     static const char tail[] = "\"},{\"role\":\"user\",\"content\":\"<system-reminder>a"
                                "</system-reminder>new\"}]}";
     size_t big = MP_INSERTED_OWN_BYTES, len = strlen(head) + big + strlen(tail);
@@ -269,9 +273,11 @@ START_TEST(test_inserted_own_words_are_bounded)
     struct mp_inserted_owns owns;
     ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, &req), MP_OK);
     ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
-    ck_assert_uint_eq(owns.n, 1);
-    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 2));
-    ck_assert_ptr_null(mp_inserted_own_of(&owns, 0));
+    ck_assert_uint_eq(owns.n, 2);
+    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 0));
+    ck_assert_uint_eq(mp_inserted_own_of(&owns, 0)->len, strlen("first"));
+    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 3));
+    ck_assert_ptr_null(mp_inserted_own_of(&owns, 1));
     free(body);
 }
 END_TEST
