@@ -31,6 +31,7 @@ RUN set -eu; \
     done; \
     install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"; \
     install -D -m 0644 conf/task-patterns.conf "$root/etc/memproxy/task-patterns.conf"; \
+    install -D -m 0644 conf/inserted-context.conf "$root/etc/memproxy/inserted-context.conf"; \
     echo 'memproxy:x:10001:10001:memproxy:/var/lib/memproxy:/nonexistent' >"$root/etc/passwd"; \
     echo 'memproxy:x:10001:' >"$root/etc/group"; \
     install -d -m 0700 -o 10001 -g 10001 /rootfs-data; \

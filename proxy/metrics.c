@@ -34,6 +34,8 @@ struct mp_metrics_shard {
     counter memory_reads[MP_MEMREAD_COUNT];
     counter relevance_postings, relevance_capped;
     counter client_tasks[MP_TASK_KINDS];
+    counter inserted[MP_INSERTED_CLIENTS]; /* blocks left out of recorded user texts */
+    counter inserted_only;                 /* turns of nothing but inserted context */
     counter temporary_chats;
     counter searches[MP_SEARCH_COUNT];
     counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
@@ -260,6 +262,16 @@ void mp_metrics_mcp_tool(struct mp_metrics_shard *s, enum mp_mcp_tool tool, bool
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind)
 {
     bump(&s->client_tasks[kind < MP_TASK_KINDS ? kind : MP_TASK_OTHER]);
+}
+
+void mp_metrics_inserted(struct mp_metrics_shard *s, const struct mp_inserted_count *c, bool only)
+{
+    for (int k = 0; k < MP_INSERTED_CLIENTS; k++) {
+        if (c->blocks[k] > 0)
+            add(&s->inserted[k], c->blocks[k]);
+    }
+    if (only)
+        bump(&s->inserted_only);
 }
 
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s)
@@ -751,6 +763,18 @@ static void render_memory(struct mp_metrics *m, struct text *t)
     for (int k = 0; k < MP_TASK_KINDS; k++)
         put(t, "memproxy_client_tasks_total{kind=\"%s\"} %llu\n", mp_clienttask_kind_name(k),
             (unsigned long long)SUM(m, client_tasks[k]));
+    put(t, "# HELP memproxy_inserted_context_total Blocks of context a client inserted into "
+           "user messages, left out of what was recorded, by client.\n"
+           "# TYPE memproxy_inserted_context_total counter\n");
+    for (int k = 0; k < MP_INSERTED_CLIENTS; k++)
+        put(t, "memproxy_inserted_context_total{client=\"%s\"} %llu\n", mp_inserted_client_name(k),
+            (unsigned long long)SUM(m, inserted[k]));
+    put(t,
+        "# HELP memproxy_inserted_context_only_turns_total Turns not recorded: their new user "
+        "messages held only inserted context.\n"
+        "# TYPE memproxy_inserted_context_only_turns_total counter\n"
+        "memproxy_inserted_context_only_turns_total %llu\n",
+        (unsigned long long)SUM(m, inserted_only));
     put(t,
         "# HELP memproxy_temporary_chats_total Temporary chats forwarded with memory read and "
         "nothing of them recorded.\n"

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "clienttask.h"
+#include "inserted.h"
 #include "tokenuse.h"
 
 enum mp_upstream_error_kind {
@@ -117,6 +118,11 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* A request found to be a client's background task (core/wire/clienttask.h),
  * forwarded without memory: memproxy_client_tasks_total{kind}. */
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
+/* Blocks of inserted context (core/wire/inserted.h) left out of a turn's
+ * recorded user texts, c: memproxy_inserted_context_total{client}; only:
+ * the turn was not recorded, its new user messages held nothing else
+ * (memproxy_inserted_context_only_turns_total). */
+void mp_metrics_inserted(struct mp_metrics_shard *s, const struct mp_inserted_count *c, bool only);
 /* A temporary chat (core/wire/convid.h) forwarded with memory read and its
  * turn not recorded: memproxy_temporary_chats_total. */
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clienttask.h"
+#include "inserted.h"
 #include "seal.h"
 #include "status.h"
 
@@ -60,22 +61,36 @@ out:
     return status;
 }
 
-/* [memory] task_patterns: the file's patterns replace the built-in ones;
- * a bad line is an error of that file, with its number. */
-static int load_task_patterns(struct mp_config *cfg, struct mp_config_errors *errs)
+/* A pattern file's parser (mp_clienttask_parse, mp_inserted_parse). */
+typedef int (*parse_fn)(const char *text, size_t len, void *out, unsigned *line, const char **why);
+
+static int parse_task(const char *text, size_t len, void *out, unsigned *line, const char **why)
 {
-    const char *path = cfg->memory.task_patterns;
+    return mp_clienttask_parse(text, len, out, line, why);
+}
+
+static int parse_inserted(const char *text, size_t len, void *out, unsigned *line, const char **why)
+{
+    return mp_inserted_parse(text, len, out, line, why);
+}
+
+/* [memory] task_patterns and inserted_context_patterns (key): the file's
+ * patterns replace the built-in ones; a bad line is an error of that file,
+ * with its number. */
+static int load_patterns(const char *path, const char *key, parse_fn parse, void *out,
+                         struct mp_config_errors *errs)
+{
     char *text = NULL;
     size_t len = 0;
     unsigned line = 0;
     const char *why = NULL;
     if (read_file(path, &text, &len, errs) != MP_OK)
         return MP_EINVAL;
-    int rc = mp_clienttask_parse(text, len, &cfg->memory.task_pattern_set, &line, &why);
+    int rc = parse(text, len, out, &line, &why);
     free(text);
     if (rc != MP_OK) {
         char msg[sizeof(errs->items[0].message)];
-        snprintf(msg, sizeof(msg), "[memory] task_patterns: %s", why);
+        snprintf(msg, sizeof(msg), "[memory] %s: %s", key, why);
         size_t before = errs->count;
         add_error(errs, path, msg);
         if (errs->count > before)
@@ -161,7 +176,12 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         }
     }
     if (status == MP_OK && out->memory.task_patterns[0] != '\0' &&
-        load_task_patterns(out, errs) != MP_OK)
+        load_patterns(out->memory.task_patterns, "task_patterns", parse_task,
+                      &out->memory.task_pattern_set, errs) != MP_OK)
+        status = MP_EINVAL;
+    if (status == MP_OK && out->memory.inserted_context_patterns[0] != '\0' &&
+        load_patterns(out->memory.inserted_context_patterns, "inserted_context_patterns",
+                      parse_inserted, &out->memory.inserted_pattern_set, errs) != MP_OK)
         status = MP_EINVAL;
     if (status == MP_OK && out->storage.encryption_key_file[0] != '\0') {
         struct mp_seal_key key;

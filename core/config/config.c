@@ -162,6 +162,8 @@ static const struct key_def keys[] = {
     {"memory", "task_detection", K_BOOL, FIELD(memory.task_detection), 0, 0, NULL},
     {"memory", "task_header", K_OPTTOKEN, FIELD(memory.task_header), 0, 0, NULL},
     {"memory", "task_patterns", K_OPTPATH, FIELD(memory.task_patterns), 0, 0, NULL},
+    {"memory", "inserted_context_patterns", K_OPTPATH, FIELD(memory.inserted_context_patterns), 0,
+     0, NULL},
     {"memory", "record_temporary_chats", K_BOOL, FIELD(memory.record_temporary_chats), 0, 0, NULL},
     {"storage", "path", K_PATH, FIELD(storage.path), 0, 0, NULL},
     {"storage", "map_size_mb", K_UINT, FIELD(storage.map_size_mb), 1, 1048576, NULL},
@@ -824,6 +826,8 @@ void mp_config_defaults(struct mp_config *c)
     (void)mp_clienttask_parse(mp_clienttask_default_patterns,
                               strlen(mp_clienttask_default_patterns), &c->memory.task_pattern_set,
                               &line, &why); /* valid: test_clienttask */
+    (void)mp_inserted_parse(mp_inserted_default_patterns, strlen(mp_inserted_default_patterns),
+                            &c->memory.inserted_pattern_set, &line, &why); /* test_inserted */
     memcpy(c->storage.path, "./data", sizeof("./data"));
     c->storage.map_size_mb = 1024;
     c->storage.sync = MP_SYNC_FULL;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "clienttask.h"
+#include "inserted.h"
 
 #define MP_CONFIG_HOST_MAX        256  /* host part of an address or URL, with NUL */
 #define MP_CONFIG_URL_MAX         1024 /* base_url, with NUL */
@@ -172,6 +173,10 @@ struct mp_config {
         char task_header[MP_CONFIG_NAME_MAX];   /* X-OpenWebUI-Task; "" = none */
         char task_patterns[MP_CONFIG_PATH_MAX]; /* "" = the built-in defaults; else a file */
         struct mp_clienttask_patterns task_pattern_set; /* read from it (the proxy's job) */
+        /* Inserted context (core/wire/inserted.h): a client's blocks in a user
+         * message, left out of what is recorded and asked */
+        char inserted_context_patterns[MP_CONFIG_PATH_MAX]; /* "" = the built-in defaults */
+        struct mp_inserted_patterns inserted_pattern_set;   /* read from it (the proxy's job) */
         /* Temporary chats (core/wire/convid.h): memory read, the turn not
          * recorded unless this is set */
         bool record_temporary_chats; /* false */

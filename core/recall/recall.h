@@ -98,6 +98,7 @@
 #include "config.h"
 #include "usermem.h"
 
+struct mp_inserted_patterns;
 struct mp_relevance_index;
 struct mp_terms;
 
@@ -131,6 +132,9 @@ struct mp_recall_params {
     /* The relevant strategy's split of the budget, in percent (config:
      * summing to 100; a sum under 100 leaves the rest to round 2). */
     unsigned share_profile, share_past, share_summary, share_buffer;
+    /* Text a client inserts into user messages (core/wire/inserted.h,
+     * borrowed): left out of the question; NULL: the whole text. */
+    const struct mp_inserted_patterns *inserted;
 };
 
 /* Whether message m (a buffered or an archived one, borrowed for the

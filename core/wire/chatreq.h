@@ -11,6 +11,8 @@
 
 #define MP_CHATREQ_MAX_MESSAGES 4096
 
+struct mp_inserted_owns;
+
 /* Roles as spelled in the request (exact, lower case, after unescaping, so
  * "\u0075ser" is "user"). "function" (the legacy tool result) counts as
  * MP_CR_TOOL; any other string is MP_CR_OTHER. */
@@ -66,6 +68,10 @@ struct mp_chatreq {
     size_t object_start;             /* the body object's '{' */
     size_t system_start, system_end; /* the "system" value (a string or an array); both 0
                                         when there is none */
+    /* The user's own words of its user messages that hold inserted context
+       (core/wire/inserted.h), set by the caller after the scan (borrowed);
+       NULL, as the scan leaves it: none looked for. */
+    const struct mp_inserted_owns *own;
 };
 
 /* Validates body[0..len) (borrowed) as exactly one JSON object and finds its

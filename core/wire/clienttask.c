@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "json_scan.h"
+#include "patfile.h"
 #include "status.h"
 #include "wire.h"
 
@@ -119,53 +120,32 @@ bool mp_clienttask_from_hints(const struct mp_clienttask_hints *h, enum mp_clien
 
 /* ---- the pattern file ---- */
 
-/* The next space-separated word of line[*pos..len). */
-static size_t next_word(const char *line, size_t len, size_t *pos, const char **word)
-{
-    while (*pos < len && is_space(line[*pos]))
-        (*pos)++;
-    *word = line + *pos;
-    size_t start = *pos;
-    while (*pos < len && !is_space(line[*pos]))
-        (*pos)++;
-    return *pos - start;
-}
-
 /* Unescapes a fragment into p. NULL, or why it is not one. */
 static const char *take_fragment(const char *s, size_t n, struct mp_clienttask_pattern *p)
 {
     size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if ((unsigned char)c < 0x20 || c == 0x7f)
-            return "a control character in the fragment (write \\n or \\t)";
-        if (c == '\\') {
-            char e = i + 1 < n ? s[++i] : '\0';
-            c = e == 'n' ? '\n' : e == 't' ? '\t' : e == '\\' ? '\\' : '\0';
-            if (c == '\0')
-                return "an unknown escape in the fragment (only \\n, \\t and \\\\)";
-        }
-        if (out == MP_CLIENTTASK_FRAGMENT_MAX)
-            return "fragment longer than 240 bytes";
-        p->text[out++] = c;
-    }
+    const char *why = mp_patfile_unescape(s, n, p->text, MP_CLIENTTASK_FRAGMENT_MAX, &out);
+    if (why != NULL)
+        return strcmp(why, "too long") == 0 ? "fragment longer than 240 bytes" : why;
     if (out < MP_CLIENTTASK_FRAGMENT_MIN)
         return "fragment shorter than 8 bytes (it would match ordinary requests)";
     p->len = (uint16_t)out;
     return NULL;
 }
 
-/* One non-comment line into p. NULL, or why it is not a pattern. */
-static const char *parse_line(const char *line, size_t len, struct mp_clienttask_pattern *p)
+/* One pattern line (patfile.h) into the next of ctx's patterns. */
+static const char *parse_line(void *ctx, const char *line, size_t len)
 {
+    struct mp_clienttask_patterns *out = ctx;
+    struct mp_clienttask_pattern *p = &out->items[out->n];
     const char *kind, *scope;
     size_t pos = 0;
-    size_t klen = next_word(line, len, &pos, &kind);
-    size_t slen = next_word(line, len, &pos, &scope);
+    if (out->n == MP_CLIENTTASK_PATTERNS_MAX)
+        return "more than 64 patterns";
+    size_t klen = mp_patfile_word(line, len, &pos, &kind);
+    size_t slen = mp_patfile_word(line, len, &pos, &scope);
     while (pos < len && is_space(line[pos]))
         pos++;
-    while (len > pos && (is_space(line[len - 1]) || line[len - 1] == '\r'))
-        len--;
     if (slen == 0 || pos == len)
         return "expected <kind> <scope> <fragment>";
     if (slen == 6 && memcmp(scope, "prompt", 6) == 0)
@@ -175,41 +155,17 @@ static const char *parse_line(const char *line, size_t len, struct mp_clienttask
     else
         return "scope must be prompt or system";
     p->kind = (uint8_t)mp_clienttask_kind_of(kind, klen);
-    return take_fragment(line + pos, len - pos, p);
-}
-
-static bool skipped_line(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && (is_space(line[i]) || line[i] == '\r'))
-        i++;
-    return i == len || line[i] == '#';
+    const char *why = take_fragment(line + pos, len - pos, p);
+    if (why == NULL)
+        out->n++;
+    return why;
 }
 
 int mp_clienttask_parse(const char *text, size_t len, struct mp_clienttask_patterns *out,
                         unsigned *line, const char **why)
 {
-    size_t pos = 0;
-    unsigned n = 0;
     memset(out, 0, sizeof(*out));
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl != NULL ? (size_t)(nl - text) : len;
-        const char *l = text + pos;
-        size_t llen = end - pos;
-        n++;
-        pos = end + 1;
-        if (skipped_line(l, llen))
-            continue;
-        *why = out->n == MP_CLIENTTASK_PATTERNS_MAX ? "more than 64 patterns"
-                                                    : parse_line(l, llen, &out->items[out->n]);
-        if (*why != NULL) {
-            *line = n;
-            return MP_EINVAL;
-        }
-        out->n++;
-    }
-    return MP_OK;
+    return mp_patfile_each(text, len, parse_line, out, line, why);
 }
 
 /* ---- matching a request ---- */

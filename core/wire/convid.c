@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "inserted.h"
 #include "json_scan.h"
 #include "status.h"
 
@@ -130,7 +131,10 @@ bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *le
             break;
         h = mix(h, req->msgs[i].text_hash);
     }
-    *lead = mix(h, req->msgs[first_user].text_hash);
+    /* the user's own words when the client inserted context in it: the
+       same conversation whether it resends that context or not */
+    const struct mp_inserted_own *own = mp_inserted_own_of(req->own, first_user);
+    *lead = mix(h, own != NULL ? own->hash : req->msgs[first_user].text_hash);
     return true;
 }
 

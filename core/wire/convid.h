@@ -19,7 +19,8 @@
  *      than one user message): the request's leading
  *      messages, i.e. its instructions (the leading system/developer
  *      messages, Messages' "system", Responses' "instructions", as sent)
- *      and its first user message;
+ *      and its first user message (its user's own words when its client
+ *      inserted context in it, req->own: core/wire/inserted.h);
  *   4. SESSION: a client that sends only its newest message: the user's
  *      session (the proxy ends it after an idle gap). The proxy keys such
  *      a request by its leading messages instead (mp_convid_lead: it may

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "inserted.h"
 #include "memblock.h"
 #include "recall.h"
 #include "status.h"
@@ -75,12 +76,24 @@ static const char *tail_of(const char *text, size_t *len, size_t max)
     return text + at;
 }
 
+/* Message i's text into out (its text_len bytes), without what a client
+ * inserted in a user message (p->inserted): the user's own words; *len. */
+static void own_text(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                     size_t i, const struct mp_recall_params *p, char *out, size_t *len)
+{
+    const struct mp_chatreq_msg *m = &req->msgs[i];
+    *len = 0;
+    (void)w->message_text(body, m, out, m->text_len, len);
+    if (m->role == MP_CR_USER)
+        *len = mp_inserted_strip(p->inserted, out, *len, NULL);
+}
+
 /* The request's question (its newest user message with text) and the
- * turn before it, decoded into one allocation, *buf (caller frees; NULL
- * when there is no question), each cut to its last MP_RECALL_QUESTION_MAX
- * bytes. */
+ * turn before it, the user's own words of each (own_text), decoded into
+ * one allocation, *buf (caller frees; NULL when there is no question),
+ * each cut to its last MP_RECALL_QUESTION_MAX bytes. */
 static int read_question(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                         struct mp_recall_request *rq, char **buf)
+                         const struct mp_recall_params *p, struct mp_recall_request *rq, char **buf)
 {
     size_t q, prev, qlen, plen;
     mp_chatreq_question(req, &q, &prev);
@@ -92,10 +105,10 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
     *buf = malloc(qlen + plen + 1);
     if (*buf == NULL)
         return MP_ENOMEM;
-    (void)w->message_text(body, &req->msgs[q], *buf, qlen, &rq->question_len);
+    own_text(w, body, req, q, p, *buf, &rq->question_len);
     rq->question = tail_of(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
     if (prev < req->nmsgs) {
-        (void)w->message_text(body, &req->msgs[prev], *buf + qlen, plen, &rq->previous_len);
+        own_text(w, body, req, prev, p, *buf + qlen, &rq->previous_len);
         rq->previous = tail_of(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
     }
     return MP_OK;
@@ -112,7 +125,7 @@ static int choose(const struct mp_wire *w, const char *body, const struct mp_cha
     int rc;
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || src == NULL)
         return mp_recall_recent(um, src, p, rq, rp);
-    rc = p->terms != NULL ? read_question(w, body, req, rq, &question) : MP_OK;
+    rc = p->terms != NULL ? read_question(w, body, req, p, rq, &question) : MP_OK;
     if (rc == MP_OK)
         rc = mp_recall_relevant(um, src, p, rq, rp);
     free(question);
@@ -734,7 +747,7 @@ int mp_inject_read_question(const struct mp_wire *w, const char *body, const str
     memset(asked, 0, sizeof(*asked));
     if (p->retrieval != MP_RETRIEVAL_RELEVANT || p->terms == NULL)
         return MP_OK;
-    int rc = read_question(w, body, req, &rq, &buf);
+    int rc = read_question(w, body, req, p, &rq, &buf);
     if (rc == MP_OK && rq.question_len > 0) {
         memcpy(asked->text, rq.question, rq.question_len);
         asked->len = rq.question_len;

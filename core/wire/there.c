@@ -8,6 +8,7 @@
 
 #include "chain.h"
 #include "chatreq.h"
+#include "inserted.h"
 #include "wire.h"
 
 /* Whether the head's past messages (head) or the request's own messages
@@ -31,16 +32,31 @@ static bool holds_in(const struct mp_there *t, bool head, bool request, enum mp_
     }
     for (size_t i = 0; request && i < t->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &t->req->msgs[i];
-        if (r->role != cr || r->text_len != len)
+        const struct mp_inserted_own *own =
+            cr == MP_CR_USER && r->role == cr ? mp_inserted_own_of(t->req->own, i) : NULL;
+        if (r->role != cr || (r->text_len != len && (own == NULL || own->len != len)))
             continue;
         if (!hashed) {
             h = mp_chatreq_hash_text(cr, text, len);
             hashed = true;
         }
-        if (r->text_hash == h && t->wire->message_text_equals(t->body, r, text, len))
+        if (own != NULL && own->len == len && own->hash == h)
+            return true; /* its own words: by length and hash (no copy is kept) */
+        if (r->text_len == len && r->text_hash == h &&
+            t->wire->message_text_equals(t->body, r, text, len))
             return true;
     }
     return false;
+}
+
+/* Whether buffered or archived user text[0..len) is request message m's
+ * text, or its own words when it holds inserted context (own). */
+static bool same_user_text(const struct mp_there *t, const struct mp_chatreq_msg *m,
+                           const struct mp_inserted_own *own, const char *text, size_t len)
+{
+    if (own != NULL && own->len == len && own->hash == mp_chatreq_hash_text(MP_CR_USER, text, len))
+        return true;
+    return m->text_len == len && t->wire->message_text_equals(t->body, m, text, len);
 }
 
 bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *text, size_t len)
@@ -102,10 +118,11 @@ void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body
     if (q == req->nmsgs)
         return;
     const struct mp_chatreq_msg *qm = &req->msgs[q];
+    const struct mp_inserted_own *own = mp_inserted_own_of(req->own, q);
     for (size_t i = um->nmessages; i-- > 0 && t->nagain < MP_THERE_AGAIN_MAX;) {
         const struct mp_mem_message *m = &um->messages[i];
-        if (m->role != MP_ROLE_USER || m->content_len != qm->text_len || m->request_id[0] == '\0' ||
-            !w->message_text_equals(body, qm, m->content, m->content_len))
+        if (m->role != MP_ROLE_USER || m->request_id[0] == '\0' ||
+            !same_user_text(t, qm, own, m->content, m->content_len))
             continue;
         memcpy(t->again[t->nagain++], m->request_id, sizeof(t->again[0]));
     }

@@ -26,6 +26,10 @@
  *      once, as within one block: core/recall/recall.h);
  *   5. "already_in_request": the request holds a message of the same role
  *      and text.
+ * A request message that holds context its client inserted (req->own,
+ * core/wire/inserted.h) is, for rules 3 and 5, also its user's own words,
+ * which is what was archived of it: compared by length and 64-bit hash,
+ * since no copy of them is kept.
  * Anything else is eligible, by score and budget. */
 #ifndef MP_CORE_WIRE_THERE_H
 #define MP_CORE_WIRE_THERE_H

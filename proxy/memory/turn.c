@@ -8,6 +8,7 @@
 
 #include "chatreq.h"
 #include "clienttask.h"
+#include "inserted.h"
 #include "json_scan.h"
 #include "status.h"
 #include "user_id.h"
@@ -52,11 +53,18 @@ static int add_text(struct mp_turn *t, const char *text, size_t len)
     return MP_OK;
 }
 
+/* What to leave out of the user's texts (borrowed) and what went. */
+struct own_words {
+    const struct mp_inserted_patterns *inserted;
+    struct mp_inserted_count *stripped;
+};
+
 /* Adds the text of request message m, if it has one, without a memory
- * block a client put in it (Open WebUI's <memory_context>: not the user's
- * words, never recorded nor extracted). */
+ * block a client put in it (Open WebUI's <memory_context>) nor the context
+ * it inserted (core/wire/inserted.h): not the user's words, never
+ * recorded nor extracted. */
 static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
-                       const struct mp_chatreq_msg *m)
+                       const struct mp_chatreq_msg *m, const struct own_words *ow)
 {
     /* the text parts' length, not the message's: its images are never copied */
     size_t cap = m->text_len + 1, len = 0;
@@ -67,7 +75,9 @@ static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *b
     size_t sent = len;
     if (rc == MP_OK)
         len = mp_clienttask_strip_memory_context(text, len);
-    if (rc == MP_OK && (len > 0 || sent == 0)) /* only the block: nothing of the user's */
+    if (rc == MP_OK)
+        len = mp_inserted_strip(ow->inserted, text, len, ow->stripped);
+    if (rc == MP_OK && (len > 0 || sent == 0)) /* only blocks: nothing of the user's */
         rc = add_text(t, text, len);
     else if (rc == MP_NOTFOUND)
         rc = MP_OK; /* no text (an image, say): nothing to record */
@@ -125,8 +135,11 @@ static int copy_auth(struct mp_turn *t, const struct mp_turn_auth *auth)
 
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
                 const char *body, size_t len, const char *reply, size_t reply_len,
-                const struct mp_turn_auth *auth, struct mp_chatreq_msg *msgs, struct mp_turn **out)
+                const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
+                struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
+                struct mp_turn **out)
 {
+    const struct own_words ow = {.inserted = inserted, .stripped = stripped};
     struct mp_chatreq req;
     if (user_len == 0 || user_len > MP_USER_KEY_MAX ||
         w->scan(body, len, msgs, MP_CHATREQ_MAX_MESSAGES, &req) != MP_OK)
@@ -138,7 +151,7 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
     int rc = MP_OK;
     for (size_t i = req.first_new_user;
          i < req.nmsgs && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++)
-        rc = add_message(t, w, body, &req.msgs[i]);
+        rc = add_message(t, w, body, &req.msgs[i], &ow);
     if (rc == MP_OK && t->ntexts == 0)
         rc = MP_NOTFOUND; /* no new user text: nothing to remember */
     if (rc == MP_OK)

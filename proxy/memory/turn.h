@@ -22,6 +22,8 @@
 #define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
 
 struct mp_chatreq_msg;
+struct mp_inserted_count;
+struct mp_inserted_patterns;
 struct mp_wire;
 
 struct mp_turn {
@@ -68,16 +70,22 @@ struct mp_turn_auth {
 
 /* Builds the turn of a chat request of wire w: body[0..len) is the
  * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
- * (borrowed), auth what it lends memory jobs (borrowed),
- * msgs scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
+ * (borrowed), auth what it lends memory jobs (borrowed), inserted the
+ * patterns of what a client inserts into user messages (borrowed; NULL:
+ * none): those blocks are left out of the user's texts, and a message of
+ * nothing else adds no text; stripped (may be NULL) gets the blocks
+ * removed added to it, whatever the result. msgs is
+ * scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
  * caller fills conv, conv_kind, reply_ref, summarize, extract and at_ms. Returns MP_OK with *out
  * (caller frees with mp_turn_free() unless it hands it over);
  * MP_NOTFOUND when the request carries no new user message with text
- * (nothing to remember); MP_EINVAL when the body is not a chat request;
+ * of the user's own (nothing to remember); MP_EINVAL when the body is not a chat request;
  * MP_ENOMEM. */
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
                 const char *body, size_t len, const char *reply, size_t reply_len,
-                const struct mp_turn_auth *auth, struct mp_chatreq_msg *msgs, struct mp_turn **out);
+                const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
+                struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
+                struct mp_turn **out);
 
 /* Frees a turn (wiping its credential). mp_turn_free(NULL) does nothing. */
 void mp_turn_free(struct mp_turn *t);

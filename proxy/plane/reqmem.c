@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "clienttask.h"
 #include "completion.h"
+#include "inserted.h"
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
@@ -327,7 +328,8 @@ void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mo
                                      .share_profile = cfg->memory.share_profile,
                                      .share_past = cfg->memory.share_past,
                                      .share_summary = cfg->memory.share_summary,
-                                     .share_buffer = cfg->memory.share_buffer};
+                                     .share_buffer = cfg->memory.share_buffer,
+                                     .inserted = &cfg->memory.inserted_pattern_set};
 }
 
 /* The memory to inject, from an open view, into m->found. */
@@ -346,6 +348,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
                                           MP_CHATREQ_MAX_MESSAGES, &m->req);
     if (f->inject_rc != MP_OK)
         return;
+    m->req.own = &m->owns;
     struct mp_usermem head = *mp_store_view_head(view); /* its arrays stay the view's */
     struct mp_mem_message *all;
     size_t all_n;
@@ -377,6 +380,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     if (m->wire->scan(m->in_body, m->in_len, m->loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES,
                       &m->req) != MP_OK)
         return;
+    m->req.own = &m->owns;
     /* the conversation the injection ran in, and the head it found (not
        yet replaced: the read keeps a new one once it is over) */
     struct mp_convtab_limits lim = mp_convlook_limits(m->loop->cfg);
@@ -522,7 +526,13 @@ int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, 
     if (m->scan_rc != MP_OK) {
         fail(m, loop, "invalid_json");
         m->reads = m->writes = false;
+        return m->scan_rc;
     }
+    /* the user's own words of messages a client inserted context into, for
+       "already there" (core/wire/there.h); none found on ENOMEM */
+    (void)mp_inserted_own_words(m->wire, body, &m->req, &loop->cfg->memory.inserted_pattern_set,
+                                &m->owns);
+    m->req.own = &m->owns;
     return m->scan_rc;
 }
 
@@ -716,6 +726,7 @@ static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *b
     struct mp_convlook look;
     if (m->conv_kind == 0 &&
         m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) == MP_OK) {
+        req.own = &m->owns; /* the same body: its lead as the read found it */
         mp_convlook_find(m->user, m->user_len, body, len, &req, &m->conv_headers, &loop->resenders,
                          1, false, mp_clock_now_ms(), &lim, &look);
         if (look.known) {
@@ -759,9 +770,13 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
                                 .name = auth_name,
                                 .value = auth != NULL ? auth->value : NULL,
                                 .value_len = auth != NULL ? auth->value_len : 0};
-    int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len,
-                         &lent, loop->wire_msgs, &t);
+    struct mp_inserted_count stripped = {0};
+    int rc =
+        mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len, &lent,
+                    &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
     free(owned);
+    if (stripped.total > 0) /* only inserted context: nothing of the user's, no turn */
+        mp_metrics_inserted(loop->shard, &stripped, rc == MP_NOTFOUND);
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "convid.h"
 #include "inject.h"
+#include "inserted.h"
 #include "net/loop.h"
 #include "recall.h"
 #include "terms.h"
@@ -108,6 +109,8 @@ struct mp_reqmem {
     bool req_fresh;        /* req is still this request's (no other ran since) */
     bool scanned;          /* mp_reqmem_scan ran: scan_rc */
     int scan_rc;
+    /* its user messages' own words (core/wire/inserted.h): req.own after each scan */
+    struct mp_inserted_owns owns;
     struct mp_memread_call *read; /* in flight, or NULL */
     struct mp_reqmem_found found;
     void (*ready)(void *arg);

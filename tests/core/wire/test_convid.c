@@ -5,7 +5,9 @@
 
 #include "chatreq.h"
 #include "convid.h"
+#include "inserted.h"
 #include "status.h"
+#include "wire.h"
 
 Suite *mp_test_suite(void);
 
@@ -168,6 +170,37 @@ START_TEST(test_convid_lead_of_a_first_turn)
 }
 END_TEST
 
+/* A first user message its client inserted context into leads as its
+ * user's own words (req.own): a first turn with a file and the turn that
+ * resends its words alone are one conversation. */
+START_TEST(test_convid_lead_of_inserted_context)
+{
+    const char *with =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+        "{\"role\":\"user\",\"content\":\"<system-reminder>ctx</system-reminder>\\nhi\"}]}";
+    const char *plain = "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                        "{\"role\":\"user\",\"content\":\"hi\"}]}";
+    struct mp_inserted_patterns p;
+    struct mp_inserted_owns owns;
+    struct mp_chatreq req;
+    unsigned line = 0;
+    const char *why = NULL;
+    uint64_t a = 0, b = 0, raw = 0;
+    ck_assert_int_eq(mp_inserted_parse(mp_inserted_default_patterns,
+                                       strlen(mp_inserted_default_patterns), &p, &line, &why),
+                     MP_OK);
+    ck_assert_int_eq(mp_chatreq_scan(with, strlen(with), msgs, 32, &req), MP_OK);
+    ck_assert(mp_convid_lead(with, &req, &raw));
+    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, with, &req, &p, &owns), MP_OK);
+    req.own = &owns;
+    ck_assert(mp_convid_lead(with, &req, &a));
+    ck_assert_int_eq(mp_chatreq_scan(plain, strlen(plain), msgs, 32, &req), MP_OK);
+    ck_assert(mp_convid_lead(plain, &req, &b));
+    ck_assert(a == b);
+    ck_assert(raw != b); /* as sent, it would be another conversation */
+}
+END_TEST
+
 /* The name distinguishes kinds and sources; ids too long are ignored. */
 START_TEST(test_convid_name_and_limits)
 {
@@ -244,6 +277,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_convid_responses_state);
     tcase_add_test(tc, test_convid_leading_messages);
     tcase_add_test(tc, test_convid_lead_of_a_first_turn);
+    tcase_add_test(tc, test_convid_lead_of_inserted_context);
     tcase_add_test(tc, test_convid_messages_system_and_session);
     tcase_add_test(tc, test_convid_tool_rounds_resend);
     tcase_add_test(tc, test_convid_name_and_limits);

@@ -6,6 +6,7 @@
 
 #include "chatreq.h"
 #include "convid.h"
+#include "inserted.h"
 #include "status.h"
 #include "there.h"
 #include "wire.h"
@@ -66,6 +67,40 @@ START_TEST(test_there_in_request_by_role_and_text)
                      "already_in_request");
     ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "In Izmir.", 9, "r1", 1)));
     ck_assert_ptr_null(why(&t, msg(MP_ROLE_ASSISTANT, "In Izmir", 9, "r1", 1)));
+}
+END_TEST
+
+/* Rules 5 and 3 for a message holding inserted context (req.own): the
+ * user's own words archived are there, by length and hash; without the
+ * request's own words they would be eligible. */
+START_TEST(test_there_own_words_of_inserted_context)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"<system-reminder>ctx"
+        "</system-reminder>\\nmy dog is Rex\"},{\"role\":\"assistant\",\"content\":\"Nice.\"},"
+        "{\"role\":\"user\",\"content\":\"<system-reminder>ctx</system-reminder>\\nHis age?\"}]}";
+    struct mp_inserted_patterns p;
+    struct mp_inserted_owns owns;
+    unsigned line = 0;
+    const char *bad = NULL;
+    ck_assert_int_eq(mp_inserted_parse(mp_inserted_default_patterns,
+                                       strlen(mp_inserted_default_patterns), &p, &line, &bad),
+                     MP_OK);
+    scan(body);
+    struct mp_mem_message buf[] = {msg(MP_ROLE_USER, "His age?", 5, "r1", 1),
+                                   msg(MP_ROLE_ASSISTANT, "Four.", 5, "r1", 2)};
+    struct mp_usermem um = {.messages = buf, .nmessages = 2};
+    struct mp_there t;
+    mp_there_init(&t, &mp_wire_chat, body, &req, &um, 0, NULL);
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "my dog is Rex", 9, "r0", 1)));
+    ck_assert_uint_eq(t.nagain, 0);
+    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
+    req.own = &owns;
+    mp_there_init(&t, &mp_wire_chat, body, &req, &um, 0, NULL);
+    ck_assert_str_eq(why(&t, msg(MP_ROLE_USER, "my dog is Rex", 9, "r0", 1)), "already_in_request");
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "my dog is Re", 9, "r0", 1)));
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_ASSISTANT, "my dog is Rex", 9, "r0", 1)));
+    ck_assert_str_eq(why(&t, buf[1]), "asked_again"); /* the reply to the same words */
 }
 END_TEST
 
@@ -177,6 +212,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_there_own_conversation_only);
     tcase_add_test(tc, test_there_in_request_by_role_and_text);
     tcase_add_test(tc, test_there_question_asked_again);
+    tcase_add_test(tc, test_there_own_words_of_inserted_context);
     tcase_add_test(tc, test_there_chain_holds_the_buffer);
     tcase_add_test(tc, test_there_found_chain_is_its_own_conversation);
     tcase_add_test(tc, test_there_in_head);
