@@ -71,6 +71,8 @@ size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entit
         return 0;
     fact_entry(ev, op, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, in);
     ev->entity.revision = cur->revision;
+    ev->entity.value = in->value; /* what the user said, not taken (erasure strips it) */
+    ev->entity.value_len = in->value_len;
     return 1;
 }
 

@@ -27,8 +27,8 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
  * current value: written (1 returned) when the op offered the user's
  * statement (MP_TRUST_STATED) of another value than a given one
  * (mp_usermem_trust_given) that is newer than the statement's turn;
- * else 0. The entry has the statement's provenance without its value,
- * and cur's revision. */
+ * else 0. The entry has the statement's provenance and value (borrowed
+ * from op), and cur's revision. */
 size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entity *cur,
                                struct mp_history_item *ev);
 

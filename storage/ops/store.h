@@ -183,11 +183,13 @@ struct mp_sweep_counts {
  *   DONE_JOB: MP_NOTFOUND when the job is gone (done, or its user deleted).
  * - SET_SUMMARY: text_len <= MP_STORE_SUMMARY_MAX; text_len 0 clears the
  *   summary. A fold of buffered messages said before a given value
- *   displaced another (a SUPERSEDED entry of actor user or admin at or
- *   after the oldest folded message's time, for a key whose current value
- *   is still given outright) does not bring the displaced value back: its
- *   sentences are dropped from the text as UPSERT_ENTITY drops them
- *   (FILTERED after SUMMARIZED). SET_SUMMARY and TRIM_MESSAGES: MP_NOTFOUND when nothing is
+ *   displaced another or kept a statement out (a SUPERSEDED entry of actor
+ *   user or admin, or a KEPT entry, at or after the oldest folded
+ *   message's time, for a key whose current value is still given
+ *   outright) does not bring that value back: its sentences are dropped
+ *   from the text as UPSERT_ENTITY drops them (FILTERED after
+ *   SUMMARIZED). So the fold of a batch does not carry what the batch's
+ *   own extraction was kept out of. SET_SUMMARY and TRIM_MESSAGES: MP_NOTFOUND when nothing is
  *   stored for the user (a summary never resurrects a deleted user).
  * - UPSERT_ENTITY: key already normalized (mp_usermem_normalize_key() gives
  *   it back unchanged), value_len <= MP_ENTITY_VALUE_MAX, confidence in
@@ -199,8 +201,9 @@ struct mp_sweep_counts {
  *     none                       -> inserted, revision = 1 + the key's last
  *                                   revision in the history (1 if none)
  *     outranked                  -> MP_NOTFOUND, nothing changes but a KEPT
- *                                   entry for a user's statement of another
- *                                   value that a newer given value outranks
+ *                                   entry (with its value) for a user's
+ *                                   statement of another value that a newer
+ *                                   given value outranks
  *     same value, not outranked  -> metadata refreshed in place (trust,
  *                                   confidence, times, provenance), same
  *                                   revision, no history entry
@@ -382,7 +385,7 @@ enum mp_history_event {
     MP_HIST_SUMMARIZED, /* a new summary was written */
     MP_HIST_KEPT,       /* a fact kept its value, given after the turn whose statement of
                            another value the extractor offered (the entry: that statement's
-                           provenance, without its value; the kept value's revision) */
+                           provenance and value; the kept value's revision) */
     MP_HIST_FILTERED    /* sentences holding a value that a given value displaced left the summary
                            (count: how many) */
 };
@@ -397,7 +400,7 @@ struct mp_history_item {
     int64_t at_ms;
     uint32_t count; /* MESSAGES: how many */
     /* FACT: the fact's key, revision and provenance at the change; the value
-       only in SUPERSEDED entries ("" otherwise, and once erased). SUMMARY:
+       only in SUPERSEDED and KEPT entries ("" otherwise, and once erased). SUMMARY:
        request_id and model of the summary. Value owned by the list. */
     struct mp_mem_entity entity;
 };

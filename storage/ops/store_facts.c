@@ -474,9 +474,10 @@ static bool given_since(const struct mp_mem_entity *e, const void *arg)
     return mp_usermem_trust_given(e->trust) && e->observed_at_ms >= *(const int64_t *)arg;
 }
 
-/* The values of key that a person displaced at or after since (newest
- * first, stopping at the first older entry), other than the current value
- * cur, leave the summary; the count of dropped sentences is added to *ev. */
+/* The values of key that a person displaced, or that a given value kept
+ * out (KEPT), at or after since (newest first, stopping at the first older
+ * entry), other than the current value cur, leave the summary; the count
+ * of dropped sentences is added to *ev. */
 static int filter_key(struct mp_ops_ctx *w, const struct mp_op *op, const char *key,
                       const struct mp_mem_entity *cur, int64_t since, struct mp_history_item *ev)
 {
@@ -486,8 +487,9 @@ static int filter_key(struct mp_ops_ctx *w, const struct mp_op *op, const char *
         struct mp_history_item h, one;
         rc = read_hist(w, l.seqs[i], &h);
         bool older = rc == MP_OK && h.at_ms < since;
-        bool displaced = rc == MP_OK && h.event == MP_HIST_SUPERSEDED &&
-                         (h.actor == MP_ACTOR_USER || h.actor == MP_ACTOR_ADMIN) &&
+        bool by_hand = h.event == MP_HIST_SUPERSEDED &&
+                       (h.actor == MP_ACTOR_USER || h.actor == MP_ACTOR_ADMIN);
+        bool displaced = rc == MP_OK && (by_hand || h.event == MP_HIST_KEPT) &&
                          h.entity.value_len > 0 &&
                          (h.entity.value_len != cur->value_len ||
                           memcmp(h.entity.value, cur->value, cur->value_len) != 0);

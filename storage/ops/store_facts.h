@@ -28,8 +28,9 @@ int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp
 
 /* SET_SUMMARY's rule (store.h): the summary just written to the loaded
  * head, which folds messages said at or after since (ms), loses the
- * sentences that hold a value a person displaced at or after since, of a
- * key whose current value is still given outright. *ev: the FILTERED
+ * sentences that hold a value a person displaced, or a given value kept
+ * out, at or after since, of a key whose current value is still given
+ * outright. *ev: the FILTERED
  * entry (count 0: nothing dropped, no entry). */
 int mp_ops_filter_fold(struct mp_ops_ctx *w, const struct mp_op *op, int64_t since,
                        struct mp_history_item *ev);

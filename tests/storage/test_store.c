@@ -636,10 +636,10 @@ START_TEST(test_store_upsert_older_statement_never_replaces_correction)
     ck_assert_str_eq(fx_entity_value(um, "name"), "Ada");
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_CORRECTED);
     mp_usermem_free(um);
-    /* the statement kept out is in the history, without its value */
+    /* the statement kept out is in the history */
     struct mp_history *h = fx_history(store, U("alice"));
     ck_assert_uint_eq(h->nitems, 2);
-    fact_entry_is(h, 1, 2, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, "name", 1, "");
+    fact_entry_is(h, 1, 2, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, "name", 1, "Ava");
     ck_assert_str_eq(h->items[1].entity.request_id, "req-999");
     ck_assert_int_eq(h->items[1].entity.trust, MP_TRUST_STATED);
     mp_history_free(h);

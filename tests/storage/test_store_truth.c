@@ -112,7 +112,9 @@ START_TEST(test_truth_agent_class_below_the_users_words)
     ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Graz", MP_TRUST_STATED, 3000), MP_OK);
     fact_is(store, "city", "Graz", MP_TRUST_STATED);
     h = fx_history(store, U("alice"));
-    entry(h, h->nitems - 3, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, MP_ITEM_FACT); /* Rome */
+    ck_assert_str_eq(
+        entry(h, h->nitems - 3, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, MP_ITEM_FACT)->entity.value,
+        "Rome");
     it = entry(h, h->nitems - 2, MP_HIST_SUPERSEDED, MP_ACTOR_EXTRACTOR, MP_ITEM_FACT);
     ck_assert_str_eq(it->entity.value, "Oslo");
     ck_assert_int_eq(it->entity.trust, MP_TRUST_AGENT);
@@ -200,6 +202,30 @@ START_TEST(test_truth_fold_after_a_correction_drops_the_old_value)
 }
 END_TEST
 
+START_TEST(test_truth_fold_does_not_carry_a_statement_kept_out)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    /* said before the correction; extracted and folded after it */
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "I live in Paris", "ok", 100, 101), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Berlin", MP_TRUST_CORRECTED, 200),
+                     MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Paris", MP_TRUST_STATED, 100),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(
+        fx_summarize(store, U("alice"), "The user lives in Paris. The user likes tea.", 2, 300),
+        MP_OK);
+    summary_is(store, "The user likes tea.");
+    /* erasing the key strips the kept value from the history too */
+    struct mp_op del = fx_delete_op(U("alice"), "city", MP_ACTOR_USER, 400);
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    struct mp_history *h = fx_history(store, U("alice"));
+    for (size_t i = 0; i < h->nitems; i++)
+        ck_assert_uint_eq(h->items[i].entity.value_len, 0);
+    mp_history_free(h);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_truth");
@@ -213,6 +239,7 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_truth_correction_filters_the_summary, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_truth_fold_after_a_correction_drops_the_old_value, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_truth_fold_does_not_carry_a_statement_kept_out, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
