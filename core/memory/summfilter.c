@@ -20,20 +20,33 @@ static bool same_at(const char *s, const char *v, size_t m)
     return true;
 }
 
+/* Whether a whole-word match of v[0..m) starts at s[i] (i + m <= n). */
+static bool match_at(const char *s, size_t n, size_t i, const char *v, size_t m)
+{
+    if (!same_at(s + i, v, m))
+        return false;
+    bool open = i == 0 || !word_byte((unsigned char)s[i - 1]) || !word_byte((unsigned char)v[0]);
+    bool close =
+        i + m == n || !word_byte((unsigned char)s[i + m]) || !word_byte((unsigned char)v[m - 1]);
+    return open && close;
+}
+
 bool mp_summfilter_holds(const char *s, size_t n, const char *v, size_t m)
 {
-    if (m == 0 || m > n)
-        return false;
-    for (size_t i = 0; i + m <= n; i++) {
-        if (!same_at(s + i, v, m))
-            continue;
-        bool open =
-            i == 0 || !word_byte((unsigned char)s[i - 1]) || !word_byte((unsigned char)v[0]);
-        bool close = i + m == n || !word_byte((unsigned char)s[i + m]) ||
-                     !word_byte((unsigned char)v[m - 1]);
-        if (open && close)
+    for (size_t i = 0; m > 0 && i + m <= n; i++)
+        if (match_at(s, n, i, v, m))
             return true;
-    }
+    return false;
+}
+
+/* Whether a match in t[0..n) overlaps the sentence t[from..end): a value
+ * that holds a sentence end ("Dr. Smith") takes every sentence it
+ * touches. */
+static bool overlaps(const char *t, size_t n, size_t from, size_t end, const char *v, size_t m)
+{
+    for (size_t i = from >= m ? from - m + 1 : 0; i < end && i + m <= n; i++)
+        if (match_at(t, n, i, v, m))
+            return true;
     return false;
 }
 
@@ -67,7 +80,7 @@ size_t mp_summfilter_drop(char *text, size_t *len, const char *value, size_t vle
         size_t end = sentence_end(text, i, n);
         if (end == i) /* nothing but white space left */
             break;
-        if (mp_summfilter_holds(text + i, end - i, value, vlen)) {
+        if (overlaps(text, n, i, end, value, vlen)) {
             dropped++;
         } else {
             size_t from = out == 0 ? i : gap; /* the text between kept sentences stays */

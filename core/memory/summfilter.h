@@ -15,7 +15,8 @@
 bool mp_summfilter_holds(const char *s, size_t n, const char *v, size_t m);
 
 /* Drops from text[0..*len) every sentence that holds value[0..vlen)
- * (mp_summfilter_holds), in place: *len becomes the length of what is
+ * (mp_summfilter_holds; a value that spans a sentence end, "Dr. Smith",
+ * takes every sentence it touches), in place: *len becomes the length of what is
  * left, the kept sentences in their order with the text between them as
  * it was, trimmed of white space at both ends (no NUL is written). A
  * sentence ends after '.', '!' or '?' followed by white space or the end

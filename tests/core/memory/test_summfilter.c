@@ -64,6 +64,13 @@ START_TEST(test_summfilter_line_breaks_and_no_final_stop)
 }
 END_TEST
 
+START_TEST(test_summfilter_value_across_a_sentence_end_takes_both)
+{
+    ck_assert_uint_eq(drop("Likes tea. Sees Dr. Smith weekly. Runs.", "dr. smith"), 2);
+    left("Likes tea. Runs.");
+}
+END_TEST
+
 START_TEST(test_summfilter_everything_dropped_leaves_nothing)
 {
     ck_assert_uint_eq(drop("  The user lives in Paris.  ", "Paris"), 1);
@@ -90,6 +97,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_summfilter_whole_words_only);
     tcase_add_test(tc, test_summfilter_utf8_word_not_split);
     tcase_add_test(tc, test_summfilter_line_breaks_and_no_final_stop);
+    tcase_add_test(tc, test_summfilter_value_across_a_sentence_end_takes_both);
     tcase_add_test(tc, test_summfilter_everything_dropped_leaves_nothing);
     tcase_add_test(tc, test_summfilter_empty_value_or_absent_changes_nothing);
     suite_add_tcase(s, tc);
