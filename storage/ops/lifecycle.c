@@ -66,7 +66,8 @@ size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entit
                                struct mp_history_item *ev)
 {
     const struct mp_mem_entity *in = &op->u.entity;
-    if (in->trust != MP_TRUST_STATED || !mp_usermem_trust_given(cur->trust) ||
+    if (in->trust != MP_TRUST_STATED || op->actor != MP_ACTOR_EXTRACTOR || /* an import line */
+        !mp_usermem_trust_given(cur->trust) ||
         (in->value_len == cur->value_len && memcmp(in->value, cur->value, in->value_len) == 0))
         return 0;
     fact_entry(ev, op, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, in);

@@ -25,7 +25,8 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
 
 /* The KEPT entry of an UPSERT_ENTITY op outranked by cur, the key's
  * current value: written (1 returned) when the op offered the user's
- * statement (MP_TRUST_STATED) of another value than a given one
+ * statement (MP_TRUST_STATED, by the extractor: an import's line is
+ * counted skipped instead) of another value than a given one
  * (mp_usermem_trust_given) that is newer than the statement's turn;
  * else 0. The entry has the statement's provenance and value (borrowed
  * from op), and cur's revision. */
