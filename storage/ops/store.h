@@ -377,7 +377,8 @@ struct mp_op {
 
 /* The change history: one entry per change, per user, in order. */
 enum mp_history_event {
-    MP_HIST_ADDED,      /* a fact got its first value, or a new one from the extractor */
+    MP_HIST_ADDED,      /* a fact got its first value, or a new one from the extractor or an
+                           agent (MP_TRUST_AGENT) */
     MP_HIST_SUPERSEDED, /* a fact's value was replaced: the entry keeps the old value */
     MP_HIST_CORRECTED,  /* a user or admin set a fact */
     MP_HIST_DELETED,    /* a fact, the summary or messages were erased */
