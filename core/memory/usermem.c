@@ -86,6 +86,11 @@ enum mp_trust mp_usermem_trust_of_role(enum mp_role role)
     return role == MP_ROLE_ASSISTANT ? MP_TRUST_INFERRED : MP_TRUST_STATED;
 }
 
+bool mp_usermem_trust_given(enum mp_trust t)
+{
+    return t == MP_TRUST_AGENT || t == MP_TRUST_CORRECTED || t == MP_TRUST_ADMIN;
+}
+
 const char *mp_usermem_fact_turn(const struct mp_mem_entity *e)
 {
     return e->model[0] != '\0' ? e->request_id : "";

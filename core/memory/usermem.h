@@ -25,10 +25,16 @@
 
 enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
 
-/* How much a fact is trusted, weakest first; a higher class outranks a lower
- * one for the same key regardless of time. */
+/* How much a fact is trusted, weakest first. Time decides first between
+ * the user's own words and what was set for them (agent, stated,
+ * corrected: the newer value wins, the class only between values of the
+ * same time); what only the assistant said never replaces a stronger
+ * class, and an admin's value only another admin's (storage/ops/
+ * lifecycle.c, docs/governance.md "Stale versus fresh"). The stored byte
+ * of a class is not its place here (storage/format/codec.c). */
 enum mp_trust {
     MP_TRUST_INFERRED,  /* extracted from what the assistant said */
+    MP_TRUST_AGENT,     /* set by an agent for the user (MCP add_memory) */
     MP_TRUST_STATED,    /* extracted from what the user said */
     MP_TRUST_CORRECTED, /* set by the user (PUT /v1/memory/entities/{key}) */
     MP_TRUST_ADMIN      /* set by an admin */
@@ -163,6 +169,13 @@ bool mp_usermem_time_ok(int64_t at_ms, int64_t now_ms);
  * alike. */
 enum mp_trust mp_usermem_trust_of_role(enum mp_role role);
 
+/* Whether a fact of class t was given outright (an agent's add_memory, a
+ * user's correction, an admin's value) rather than extracted from a turn:
+ * such a value starts a new memory epoch, the user's memory setting never
+ * holds it back, and the value it displaces leaves the summary
+ * (storage/store.h, UPSERT_ENTITY). */
+bool mp_usermem_trust_given(enum mp_trust t);
+
 /* The request id of the chat turn e was extracted from (borrowed from e),
  * or "" when no turn told it. Only extraction writes a fact from a turn,
  * and it always names its model; an admin's value, a correction and an
@@ -172,8 +185,9 @@ enum mp_trust mp_usermem_trust_of_role(enum mp_role role);
 const char *mp_usermem_fact_turn(const struct mp_mem_entity *e);
 
 /* Fills e's value and provenance for a value a person set themselves (a
- * user's correction or an admin's value): value[0..len) (borrowed: e points
- * at it), trust (MP_TRUST_CORRECTED or MP_TRUST_ADMIN), confidence 1,
+ * user's correction, an admin's value, an agent's add_memory): value[0..len)
+ * (borrowed: e points at it), trust (MP_TRUST_CORRECTED, MP_TRUST_ADMIN or
+ * MP_TRUST_AGENT), confidence 1,
  * observed and recorded now_ms, source role user, no model, request_id
  * (borrowed, cut to MP_REQUEST_ID_MAX) as its source, and pii as given.
  * e->key and e->revision are left as they are. */

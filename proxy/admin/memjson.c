@@ -32,7 +32,7 @@ json_t *mp_memjson_time(int64_t ms)
 
 const char *mp_memjson_trust_name(enum mp_trust t)
 {
-    static const char *const names[] = {"inferred", "stated", "corrected", "admin"};
+    static const char *const names[] = {"inferred", "agent", "stated", "corrected", "admin"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
 
@@ -250,8 +250,8 @@ json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_userm
 
 static const char *event_name(enum mp_history_event e)
 {
-    static const char *const names[] = {"added",   "superseded", "corrected",
-                                        "deleted", "expired",    "summarized"};
+    static const char *const names[] = {"added",   "superseded", "corrected", "deleted",
+                                        "expired", "summarized", "kept",      "filtered"};
     return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
 }
 
@@ -300,6 +300,8 @@ json_t *mp_memjson_history_item(const struct mp_history_item *h)
     } else if (h->item == MP_ITEM_SUMMARY) {
         f |= set(o, "request_id", opt_json(h->entity.request_id));
         f |= set(o, "model", opt_json(h->entity.model));
+        if (h->event == MP_HIST_FILTERED) /* the sentences that left it */
+            f |= set(o, "count", json_integer((json_int_t)h->count));
     } else {
         f |= set(o, "count", json_integer((json_int_t)h->count));
     }

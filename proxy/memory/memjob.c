@@ -979,6 +979,33 @@ static void log_refused(const struct mp_op *ops, size_t n)
     mp_logline_end(&l);
 }
 
+/* The user's statements that met a value given outright (a correction,
+ * an agent's, an admin's: storage/store.h, met_given): superseded it (a
+ * newer turn) or were kept out by it (the history says KEPT). Counts, no
+ * user id, no key or value. */
+static void log_given(const struct mp_op *ops, size_t n)
+{
+    struct mp_logline l;
+    int64_t superseded = 0, kept_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind != MP_OP_UPSERT_ENTITY || !ops[i].met_given)
+            continue;
+        superseded += ops[i].result == MP_OK;
+        kept_out += ops[i].result == MP_NOTFOUND;
+    }
+    if (superseded > 0) {
+        mp_logline_begin(&l, MP_LOG_INFO, "user statements superseded a correction: newer turns");
+        mp_logline_int(&l, "facts", superseded);
+        mp_logline_end(&l);
+    }
+    if (kept_out > 0) {
+        mp_logline_begin(&l, MP_LOG_INFO,
+                         "user statements kept out: a newer correction or an admin's value holds");
+        mp_logline_int(&l, "facts", kept_out);
+        mp_logline_end(&l);
+    }
+}
+
 /* The batch's fold as a SET_SUMMARY op that keeps the buffer (the trim
  * after the batch trims it): false when there is none to write (no summary
  * in the answer, an instruction, or pii_mode drops it). text: owned by the
@@ -1093,6 +1120,7 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     for (size_t t = 0; t < r->nturns; t++)
         count(j, &r->turns[t].job, MP_JOBR_OK);
     log_refused(ops, kept);
+    log_given(ops, kept);
     /* the fold kept the buffer: trim it now */
     mp_memjobs_after_turn(j, r->job.user, r->job.user_len, r->fold, true);
 out:

@@ -325,7 +325,7 @@ static const char *add_args(struct mp_mcp_call *call, const char *body, size_t a
     t->op.now_ms = mp_clock_now_ms();
     enum mp_perr perr = MP_PERR_INTERNAL;
     int rc = mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, &t->op.u.entity,
-                                     t->value, vlen, sizeof(t->value), MP_TRUST_CORRECTED,
+                                     t->value, vlen, sizeof(t->value), MP_TRUST_AGENT,
                                      call->request_id, t->op.now_ms);
     if (rc != MP_OK) {
         perr = mp_respond_correction_refusal(rc);

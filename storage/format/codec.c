@@ -57,6 +57,20 @@ static void put_str(struct enc *e, const char *s)
     put_bytes(e, s, n);
 }
 
+/* A trust class's stored byte: the four first classes kept the bytes they
+ * had (0 inferred, 1 stated, 2 corrected, 3 admin) when agent (4) came
+ * between them in enum mp_trust, so every record written before reads the
+ * same. */
+static const unsigned char trust_byte[] = {[MP_TRUST_INFERRED] = 0,
+                                           [MP_TRUST_AGENT] = 4,
+                                           [MP_TRUST_STATED] = 1,
+                                           [MP_TRUST_CORRECTED] = 2,
+                                           [MP_TRUST_ADMIN] = 3};
+static const enum mp_trust trust_of_byte[] = {MP_TRUST_INFERRED, MP_TRUST_STATED,
+                                              MP_TRUST_CORRECTED, MP_TRUST_ADMIN, MP_TRUST_AGENT};
+_Static_assert(sizeof(trust_byte) == sizeof(trust_of_byte) / sizeof(trust_of_byte[0]),
+               "one byte per class");
+
 static void enc_entity(struct enc *e, const struct mp_mem_entity *en)
 {
     put_str(e, en->key);
@@ -65,7 +79,7 @@ static void enc_entity(struct enc *e, const struct mp_mem_entity *en)
     put_f64(e, en->confidence);
     put_uint(e, (uint64_t)en->observed_at_ms, 8);
     put_uint(e, (uint64_t)en->recorded_at_ms, 8);
-    put_uint(e, (uint64_t)en->trust, 1);
+    put_uint(e, trust_byte[en->trust], 1);
     put_uint(e, (uint64_t)en->source_role, 1);
     put_uint(e, en->pii ? 1 : 0, 1);
     put_uint(e, en->revision, 4);
@@ -336,7 +350,7 @@ static void dec_entity(struct dec *d, struct mp_mem_entity *en, bool value_requi
     check(d, en->confidence >= 0.0 && en->confidence <= 1.0);
     en->observed_at_ms = (int64_t)get_uint(d, 8);
     en->recorded_at_ms = (int64_t)get_uint(d, 8);
-    en->trust = (enum mp_trust)get_len(d, 1, MP_TRUST_ADMIN);
+    en->trust = trust_of_byte[get_len(d, 1, sizeof(trust_of_byte) / sizeof(trust_of_byte[0]) - 1)];
     en->source_role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
     en->pii = get_len(d, 1, 1) == 1;
     en->revision = (uint32_t)get_uint(d, 4);
@@ -545,7 +559,7 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
 int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h)
 {
     struct dec d = {.p = p, .n = n};
-    h->event = (enum mp_history_event)get_len(&d, 1, MP_HIST_SUMMARIZED);
+    h->event = (enum mp_history_event)get_len(&d, 1, MP_HIST_FILTERED);
     h->actor = (enum mp_actor)get_len(&d, 1, MP_ACTOR_RETENTION);
     h->item = (enum mp_item_kind)get_len(&d, 1, MP_ITEM_MESSAGES);
     h->at_ms = (int64_t)get_uint(&d, 8);

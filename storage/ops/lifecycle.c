@@ -10,6 +10,7 @@
 
 #include "ascii.h"
 #include "status.h"
+#include "summfilter.h"
 
 /* History entries without a value point here (never written through). */
 static char no_value[1];
@@ -18,7 +19,8 @@ static enum mp_actor actor_of(enum mp_trust t)
 {
     if (t == MP_TRUST_ADMIN)
         return MP_ACTOR_ADMIN;
-    return t == MP_TRUST_CORRECTED ? MP_ACTOR_USER : MP_ACTOR_EXTRACTOR;
+    /* an agent writes with the user's credentials, for the user */
+    return mp_usermem_trust_given(t) ? MP_ACTOR_USER : MP_ACTOR_EXTRACTOR;
 }
 
 static void entry(struct mp_history_item *ev, const struct mp_op *op, enum mp_history_event event,
@@ -58,6 +60,21 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
     }
     fact_entry(&ev[n++], op, set, actor, fresh);
     return n;
+}
+
+size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entity *cur,
+                               struct mp_history_item *ev)
+{
+    const struct mp_mem_entity *in = &op->u.entity;
+    if (in->trust != MP_TRUST_STATED || op->actor != MP_ACTOR_EXTRACTOR || /* an import line */
+        !mp_usermem_trust_given(cur->trust) ||
+        (in->value_len == cur->value_len && memcmp(in->value, cur->value, in->value_len) == 0))
+        return 0;
+    fact_entry(ev, op, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, in);
+    ev->entity.revision = cur->revision;
+    ev->entity.value = in->value; /* what the user said, not taken (erasure strips it) */
+    ev->entity.value_len = in->value_len;
+    return 1;
 }
 
 void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem *um,
@@ -115,6 +132,27 @@ static void drop_summary(struct mp_usermem *um)
     um->summary.observed_at_ms = 0; /* no provenance outlives its summary */
     um->summary.request_id[0] = '\0';
     um->summary.model[0] = '\0';
+}
+
+size_t mp_lifecycle_filter_summary(struct mp_usermem *um, const char *value, size_t len,
+                                   enum mp_actor actor, const struct mp_op *op,
+                                   struct mp_history_item *ev)
+{
+    struct mp_mem_summary *s = &um->summary;
+    if (s->text == NULL)
+        return 0;
+    size_t dropped = mp_summfilter_drop(s->text, &s->text_len, value, len);
+    if (dropped == 0)
+        return 0;
+    entry(ev, op, MP_HIST_FILTERED, actor, MP_ITEM_SUMMARY);
+    memcpy(ev->entity.request_id, s->request_id, sizeof(ev->entity.request_id));
+    memcpy(ev->entity.model, s->model, sizeof(ev->entity.model));
+    ev->count = (uint32_t)dropped;
+    if (s->text_len == 0)
+        drop_summary(um); /* nothing of it was still true */
+    else
+        s->text[s->text_len] = '\0';
+    return 1;
 }
 
 bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
@@ -373,11 +411,18 @@ int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op, uint64
     return MP_OK;
 }
 
+/* The precedence (lifecycle.h, mp_lifecycle_upsert). */
 static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entity *in)
 {
-    if (in->trust != cur->trust)
+    bool pinned = in->trust == MP_TRUST_ADMIN || cur->trust == MP_TRUST_ADMIN;
+    bool assistant = in->trust == MP_TRUST_INFERRED || cur->trust == MP_TRUST_INFERRED;
+    if (in->trust != cur->trust && (pinned || assistant))
         return in->trust < cur->trust;
-    return in->observed_at_ms < cur->observed_at_ms;
+    if (in->trust == MP_TRUST_CORRECTED && cur->trust != MP_TRUST_CORRECTED)
+        return false; /* the user's correction is their newest word, whatever a turn's clock */
+    if (in->observed_at_ms != cur->observed_at_ms)
+        return in->observed_at_ms < cur->observed_at_ms;
+    return in->trust < cur->trust; /* the same age: the class decides */
 }
 
 int mp_lifecycle_upsert(const struct mp_mem_entity *cur, const struct mp_op *op, uint64_t next_hist,

@@ -23,6 +23,25 @@
 size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_entity *old,
                                   const struct mp_mem_entity *fresh, struct mp_history_item *ev);
 
+/* The KEPT entry of an UPSERT_ENTITY op outranked by cur, the key's
+ * current value: written (1 returned) when the op offered the user's
+ * statement (MP_TRUST_STATED, by the extractor: an import's line is
+ * counted skipped instead) of another value than a given one
+ * (mp_usermem_trust_given) that is newer than the statement's turn;
+ * else 0. The entry has the statement's provenance and value (borrowed
+ * from op), and cur's revision. */
+size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entity *cur,
+                               struct mp_history_item *ev);
+
+/* A value[0..len) that is no longer true (a given value displaced it)
+ * leaves the summary of um: its sentences that hold it are dropped
+ * (core/memory/summfilter.h), the summary too when nothing is left.
+ * Writes a FILTERED entry of actor (count: the sentences) to ev and
+ * returns 1; 0 when the summary holds no such sentence (unchanged). */
+size_t mp_lifecycle_filter_summary(struct mp_usermem *um, const char *value, size_t len,
+                                   enum mp_actor actor, const struct mp_op *op,
+                                   struct mp_history_item *ev);
+
 /* The history entry of a SET_SUMMARY op (um: the memory after it). */
 void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem *um,
                                 struct mp_history_item *ev);
@@ -119,11 +138,18 @@ int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t 
 int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op, uint64_t drop_through);
 
 /* UPSERT_ENTITY with the precedence of struct mp_op against cur, the
- * key's current value (NULL: none). next_hist: the seq the user's next
- * history entry gets; a new value's revision is the seq of the entry that
- * logs it (next_hist, or next_hist + 1 after the SUPERSEDED entry of a
- * replacement), so revisions of a key only grow, even across a delete.
- * MP_OK with *fresh, the new current value (its value borrowed from op, or
+ * key's current value (NULL: none). The precedence: an admin's value is
+ * replaced only by a newer or as new admin value and replaces every
+ * other; what only the assistant said (inferred) replaces only an
+ * inferred value not newer, and every other class replaces it; between
+ * agent, stated and corrected values the newer wins (observed times),
+ * the higher class at the same time, except that a user's correction
+ * always replaces an agent's or a stated value (it is their word of
+ * now). So a user's statement in a turn after a correction supersedes
+ * it, and an extraction of a turn older than a correction does not. next_hist: the seq the user's
+ * next history entry gets; a new value's revision is the seq of the entry that logs it (next_hist,
+ * or next_hist + 1 after the SUPERSEDED entry of a replacement), so revisions of a key only grow,
+ * even across a delete. MP_OK with *fresh, the new current value (its value borrowed from op, or
  * from cur when *refreshed: the same value seen again, only metadata
  * changes, no history entry); MP_NOTFOUND: outranked; MP_ECONFLICT:
  * if_match failed. */

@@ -184,28 +184,44 @@ struct mp_sweep_counts {
  * - ADD_JOB / UPDATE_JOB: kind valid, job.user as above. UPDATE_JOB and
  *   DONE_JOB: MP_NOTFOUND when the job is gone (done, or its user deleted).
  * - SET_SUMMARY: text_len <= MP_STORE_SUMMARY_MAX; text_len 0 clears the
- *   summary. SET_SUMMARY and TRIM_MESSAGES: MP_NOTFOUND when nothing is
+ *   summary. A fold of buffered messages said before a given value
+ *   displaced another or kept a statement out (a SUPERSEDED entry of actor
+ *   user or admin, or a KEPT entry, at or after the oldest folded
+ *   message's time, for a key whose current value is still given
+ *   outright) does not bring that value back: its sentences are dropped
+ *   from the text as UPSERT_ENTITY drops them (FILTERED after
+ *   SUMMARIZED). So the fold of a batch does not carry what the batch's
+ *   own extraction was kept out of. SET_SUMMARY and TRIM_MESSAGES: MP_NOTFOUND when nothing is
  *   stored for the user (a summary never resurrects a deleted user).
  * - UPSERT_ENTITY: key already normalized (mp_usermem_normalize_key() gives
  *   it back unchanged), value_len <= MP_ENTITY_VALUE_MAX, confidence in
  *   [0,1], trust and source_role valid, request_id and model NUL-terminated.
- *   Precedence, against the current value of the key:
+ *   Precedence, against the current value of the key (lifecycle.h,
+ *   mp_lifecycle_upsert: between agent, stated and corrected values the
+ *   newer wins, the class only at the same time; inferred and admin values
+ *   by class first):
  *     none                       -> inserted, revision = 1 + the key's last
  *                                   revision in the history (1 if none)
- *     trust lower                -> MP_NOTFOUND, nothing changes
- *     trust equal, observed_at_ms older
- *                                -> MP_NOTFOUND (stale never overrides fresh)
- *     same value, same or higher trust
- *                                -> metadata refreshed in place (trust,
+ *     outranked                  -> MP_NOTFOUND, nothing changes but a KEPT
+ *                                   entry (with its value) for a user's
+ *                                   statement of another value that a newer
+ *                                   given value outranks
+ *     same value, not outranked  -> metadata refreshed in place (trust,
  *                                   confidence, times, provenance), same
  *                                   revision, no history entry
- *     otherwise (different value, trust higher, or equal and not older)
+ *     otherwise (different value, not outranked)
  *                                -> the old value goes to the history as
- *                                   SUPERSEDED, the new one gets revision + 1
+ *                                   SUPERSEDED, the new one gets revision + 1;
+ *                                   when the new value is given outright
+ *                                   (mp_usermem_trust_given), the sentences
+ *                                   of the summary that hold the old value
+ *                                   are dropped (FILTERED; the summary goes
+ *                                   when nothing is left of it)
  *   A new key when the user already has the store's max_facts facts
  *   (mp_store_set_max_facts()): result MP_ETOOBIG, nothing changes (the
  *   apply goes on). History: an insert
- *   logs ADDED (CORRECTED for trust CORRECTED or ADMIN); a replacement
+ *   logs ADDED (CORRECTED for trust CORRECTED or ADMIN; actor user for
+ *   CORRECTED and AGENT); a replacement
  *   logs SUPERSEDED holding the displaced value, then ADDED/CORRECTED.
  *   On MP_OK the store writes revision and recorded_at_ms (= now_ms) back
  *   into u.entity.
@@ -238,8 +254,9 @@ struct mp_sweep_counts {
  *   op's result is MP_NOTFOUND, nothing changes): with read or off,
  *   RECORD_TURN and an ADD_JOB that inherits its turn's seqs; with off,
  *   also every ADD_JOB, SET_SUMMARY, TRIM_MESSAGES and an UPSERT_ENTITY
- *   below MP_TRUST_CORRECTED (what the memory jobs write). What a person
- *   does (corrections, admin values, imports, erasure) is never held back.
+ *   not given outright (what the memory jobs write: mp_usermem_trust_given).
+ *   What a person or their agent does (corrections, admin values, an
+ *   agent's add_memory, imports, erasure) is never held back.
  * - CLAIM_JOB: u.claim.job_id, owner (non-zero: the claiming process) and
  *   until_ms > now_ms. A store only one process opens at a time (LMDB, mem)
  *   needs no lease: MP_OK (MP_NOTFOUND when the job is gone), nothing
@@ -359,6 +376,13 @@ struct mp_op {
         uint64_t seq;         /* DELETE_MESSAGE */
         uint64_t epoch;       /* CHECK_EPOCH */
     } u;
+    /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
+       held another value, given outright (mp_usermem_trust_given: an
+       agent's, a correction, an admin's); with result MP_OK the statement
+       superseded it,
+       with MP_NOTFOUND that value was newer or an admin's and was kept (a
+       KEPT history entry when the values differ) */
+    bool met_given;
     int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
                    every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
                    DELETE_MESSAGE of a message not kept;
@@ -369,12 +393,18 @@ struct mp_op {
 
 /* The change history: one entry per change, per user, in order. */
 enum mp_history_event {
-    MP_HIST_ADDED,      /* a fact got its first value, or a new one from the extractor */
+    MP_HIST_ADDED,      /* a fact got its first value, or a new one from the extractor or an
+                           agent (MP_TRUST_AGENT) */
     MP_HIST_SUPERSEDED, /* a fact's value was replaced: the entry keeps the old value */
     MP_HIST_CORRECTED,  /* a user or admin set a fact */
     MP_HIST_DELETED,    /* a fact, the summary or messages were erased */
     MP_HIST_EXPIRED,    /* retention purged a fact, the summary or messages */
-    MP_HIST_SUMMARIZED  /* a new summary was written */
+    MP_HIST_SUMMARIZED, /* a new summary was written */
+    MP_HIST_KEPT,       /* a fact kept its value, given after the turn whose statement of
+                           another value the extractor offered (the entry: that statement's
+                           provenance and value; the kept value's revision) */
+    MP_HIST_FILTERED    /* sentences holding a value that a given value displaced left the summary
+                           (count: how many) */
 };
 
 enum mp_item_kind { MP_ITEM_FACT, MP_ITEM_SUMMARY, MP_ITEM_MESSAGES };
@@ -387,7 +417,7 @@ struct mp_history_item {
     int64_t at_ms;
     uint32_t count; /* MESSAGES: how many */
     /* FACT: the fact's key, revision and provenance at the change; the value
-       only in SUPERSEDED entries ("" otherwise, and once erased). SUMMARY:
+       only in SUPERSEDED and KEPT entries ("" otherwise, and once erased). SUMMARY:
        request_id and model of the summary. Value owned by the list. */
     struct mp_mem_entity entity;
 };

@@ -47,10 +47,12 @@
  *                        seqs were kept, within format 7) knows no turn.
  *   facts    P | u32be fact id -> fact record (the current value of one key)
  *   factkeys P | T(fact key) -> u32 fact id
- *   factrank P | u8 (3 - trust) | u16be (65535 - confidence * 65535) |
+ *   factrank P | u8 tier | u16be (65535 - confidence * 65535) |
  *            u64be (INT64_MAX - observed_at_ms) | T(fact key) -> RAW u32
  *                        fact id: the recent order of facts, strongest
- *                        first, ties by key (sealed: by its tag)
+ *                        first, ties by key (sealed: by its tag); the tier
+ *                        0 admin, 1 corrected, 2 stated, 3 inferred, an
+ *                        agent's fact tier 2 with u16 65535 (store_facts.h)
  *   histx    P | T(fact key) | u64be history seq -> RAW: a fact's entries
  *   archive  P | u64be message seq -> message record (every recorded turn, with
  *                        its conversation and reply reference from format

@@ -27,12 +27,23 @@ static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fi
     return mp_ops_key(w, k, b, 4);
 }
 
+/* A class's tier in the recent order: the tiers stored keys have held
+ * since before the agent class (admin 0, corrected 1, stated 2, inferred
+ * 3), so that no stored key changes; agent facts rank last in the stated
+ * tier (rank_fields), which is the class order for every stated fact of a
+ * confidence above 0. */
+static const uint32_t rank_tier[] = {[MP_TRUST_INFERRED] = 3,
+                                     [MP_TRUST_AGENT] = 2,
+                                     [MP_TRUST_STATED] = 2,
+                                     [MP_TRUST_CORRECTED] = 1,
+                                     [MP_TRUST_ADMIN] = 0};
+
 void mp_facts_rank_fields(const struct mp_mem_entity *e, uint32_t *trust_conf, uint64_t *newer)
 {
     double c = isnan(e->confidence) ? 0.0 : e->confidence;
     c = c < 0.0 ? 0.0 : c > 1.0 ? 1.0 : c;
-    *trust_conf =
-        (uint32_t)(MP_TRUST_ADMIN - e->trust) << 16 | (65535u - (uint32_t)lround(c * 65535.0));
+    uint32_t weaker = e->trust == MP_TRUST_AGENT ? 65535u : 65535u - (uint32_t)lround(c * 65535.0);
+    *trust_conf = rank_tier[e->trust] << 16 | weaker;
     *newer = (uint64_t)(INT64_MAX - e->observed_at_ms);
 }
 
@@ -100,22 +111,29 @@ int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added
     return rc;
 }
 
+/* History entry seq into *h (h->entity.value: caller frees, also on
+ * failure), MP_NOTFOUND when it is gone (capped, expired). */
+static int read_hist(struct mp_ops_ctx *w, uint64_t seq, struct mp_history_item *h)
+{
+    unsigned char k[MP_STORE_HIST_KEY_MAX], b[8];
+    struct mp_store_plain pv;
+    memset(h, 0, sizeof(*h));
+    mp_codec_be_put(b, seq, 8);
+    int rc = mp_ops_get_plain(w, MP_TABLE_HISTORY, k, mp_ops_key(w, k, b, 8), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_history(pv.p, pv.n, h);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
 /* Erasure: the key's past values leave the history (entries stay). */
 static int strip_history(struct mp_ops_ctx *w, const char *key)
 {
     struct seq_list l;
-    unsigned char k[MP_STORE_HIST_KEY_MAX], b[8];
     int rc = histx_seqs(w, key, &l);
     for (size_t i = 0; rc == MP_OK && i < l.n; i++) {
-        struct mp_store_plain pv;
         struct mp_history_item h;
-        memset(&h, 0, sizeof(h));
-        mp_codec_be_put(b, l.seqs[i], 8);
-        size_t klen = mp_ops_key(w, k, b, 8);
-        rc = mp_ops_get_plain(w, MP_TABLE_HISTORY, k, klen, &pv);
-        if (rc == MP_OK)
-            rc = mp_codec_get_history(pv.p, pv.n, &h);
-        mp_store_backend_plain_done(&pv);
+        rc = read_hist(w, l.seqs[i], &h);
         if (rc == MP_NOTFOUND) {
             rc = MP_OK;
             continue;
@@ -231,6 +249,22 @@ static int refresh(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entit
     return rc == MP_OK ? put_record(w, fid, fresh) : rc;
 }
 
+/* An outranked statement of another value than a given one: its KEPT
+ * entry, so that the history says why it is not the value (MP_NOTFOUND
+ * still: the op's result). */
+static int kept(struct mp_ops_ctx *w, const struct mp_op *op, const struct mp_mem_entity *cur)
+{
+    struct mp_history_item ev;
+    int rc = MP_OK;
+    if (mp_lifecycle_kept_event(op, cur, &ev) == 1) {
+        mp_ops_touch(w, op->now_ms);
+        rc = mp_ops_append_hist(w, &ev, 1);
+        if (rc == MP_OK)
+            rc = mp_ops_cap_history(w, &ev);
+    }
+    return rc == MP_OK ? MP_NOTFOUND : rc;
+}
+
 int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
@@ -250,6 +284,12 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
         rc = op->whole ? MP_ECONFLICT : MP_ETOOBIG; /* before the import key is remembered */
     if (rc == MP_OK)
         rc = mp_ops_import_key(w, op);
+    out->met_given = has && op->u.entity.trust == MP_TRUST_STATED &&
+                     mp_usermem_trust_given(cur.trust) &&
+                     (cur.value_len != op->u.entity.value_len ||
+                      memcmp(cur.value, op->u.entity.value, cur.value_len) != 0);
+    if (rc == MP_NOTFOUND && has && !refreshed)
+        rc = kept(w, op, &cur);
     if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
         out->result = rc;
         free(cur.value);
@@ -259,7 +299,7 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
         /* a person's value (a correction) starts a new epoch; what the
            memory jobs write does not (a superseded fact gets a new id) */
         if (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN ||
-            op->u.entity.trust >= MP_TRUST_CORRECTED)
+            mp_usermem_trust_given(op->u.entity.trust))
             mp_ops_touch_edited(w, op->now_ms);
         else
             mp_ops_touch(w, op->now_ms);
@@ -273,6 +313,9 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
         if (rc == MP_OK)
             rc = mp_ops_add_fact(w, &fresh);
         size_t n = mp_lifecycle_upsert_events(op, has ? &cur : NULL, &fresh, ev);
+        if (has && mp_usermem_trust_given(fresh.trust))
+            n += mp_lifecycle_filter_summary(w->um, cur.value, cur.value_len, ev[n - 1].actor, op,
+                                             &ev[n]);
         if (rc == MP_OK)
             rc = mp_ops_append_hist(w, ev, n);
         for (size_t i = 0; rc == MP_OK && i < n; i++)
@@ -352,6 +395,13 @@ static int cmp_key_desc(const void *a, const void *b)
     return strcmp(((const struct picked *)b)->key, ((const struct picked *)a)->key);
 }
 
+/* The facts pick() takes into fs (fs->v: caller frees). */
+static int pick_facts(struct mp_ops_ctx *w, struct fact_scan *fs)
+{
+    return mp_store_backend_scan_plain(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, 4,
+                                       on_fact, fs);
+}
+
 /* Removes the facts pick() takes, by key descending; *ev (caller frees)
  * gets an entry of event per fact (mp_lifecycle_fact_event), *nev their
  * number. */
@@ -362,8 +412,7 @@ static int remove_picked(struct mp_ops_ctx *w, const struct mp_op *op, enum mp_h
     *nev = 0;
     if (w->meta.nfacts == 0)
         return MP_OK;
-    int rc = mp_store_backend_scan_plain(w->txn, MP_TABLE_FACTS, w->prefix, w->plen, w->plen, 4,
-                                         on_fact, fs);
+    int rc = pick_facts(w, fs);
     if (rc == MP_OK && fs->n > 0) {
         qsort(fs->v, fs->n, sizeof(*fs->v), cmp_key_desc);
         *ev = calloc(fs->n, sizeof(**ev));
@@ -415,4 +464,69 @@ int mp_ops_drop_reply_facts(struct mp_ops_ctx *w, const struct mp_op *op, uint64
     uint64_t range[2] = {from, through};
     struct fact_scan fs = {.pick = of_reply, .arg = range};
     return remove_picked(w, op, MP_HIST_DELETED, &fs, ev, nev);
+}
+
+/* ---- a fold against what given values displaced (store.h, SET_SUMMARY) ---- */
+
+/* A fact whose current value was given outright at or after *arg. */
+static bool given_since(const struct mp_mem_entity *e, const void *arg)
+{
+    return mp_usermem_trust_given(e->trust) && e->observed_at_ms >= *(const int64_t *)arg;
+}
+
+/* The values of key that a person displaced, or that a given value kept
+ * out (KEPT), at or after since (newest first, stopping at the first older
+ * entry), other than the current value cur, leave the summary; the count
+ * of dropped sentences is added to *ev. */
+static int filter_key(struct mp_ops_ctx *w, const struct mp_op *op, const char *key,
+                      const struct mp_mem_entity *cur, int64_t since, struct mp_history_item *ev)
+{
+    struct seq_list l;
+    int rc = histx_seqs(w, key, &l);
+    for (size_t i = l.n; rc == MP_OK && i-- > 0;) {
+        struct mp_history_item h, one;
+        rc = read_hist(w, l.seqs[i], &h);
+        bool older = rc == MP_OK && h.at_ms < since;
+        bool by_hand = h.event == MP_HIST_SUPERSEDED &&
+                       (h.actor == MP_ACTOR_USER || h.actor == MP_ACTOR_ADMIN);
+        bool displaced = rc == MP_OK && (by_hand || h.event == MP_HIST_KEPT) &&
+                         h.entity.value_len > 0 &&
+                         (h.entity.value_len != cur->value_len ||
+                          memcmp(h.entity.value, cur->value, cur->value_len) != 0);
+        if (displaced && !older &&
+            mp_lifecycle_filter_summary(w->um, h.entity.value, h.entity.value_len, h.actor, op,
+                                        &one) == 1) {
+            if (ev->count == 0)
+                *ev = one;
+            else
+                ev->count += one.count;
+        }
+        free(h.entity.value);
+        if (rc == MP_NOTFOUND)
+            rc = MP_OK;
+        if (older)
+            break;
+    }
+    free(l.seqs);
+    return rc;
+}
+
+int mp_ops_filter_fold(struct mp_ops_ctx *w, const struct mp_op *op, int64_t since,
+                       struct mp_history_item *ev)
+{
+    struct fact_scan fs = {.pick = given_since, .arg = &since};
+    memset(ev, 0, sizeof(*ev));
+    if (w->um->summary.text == NULL || w->meta.nfacts == 0)
+        return MP_OK;
+    int rc = pick_facts(w, &fs);
+    for (size_t i = 0; rc == MP_OK && i < fs.n && w->um->summary.text != NULL; i++) {
+        struct mp_mem_entity cur;
+        memset(&cur, 0, sizeof(cur));
+        rc = get_fact(w, fs.v[i].fid, &cur);
+        if (rc == MP_OK)
+            rc = filter_key(w, op, fs.v[i].key, &cur, since, ev);
+        free(cur.value);
+    }
+    free(fs.v);
+    return rc;
 }

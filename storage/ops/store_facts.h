@@ -6,9 +6,11 @@
 #include "store_user.h"
 
 /* The recent order's fields of fact e, strongest first when compared as
- * numbers: *trust_conf (3 - trust) << 16 | (65535 - confidence scaled to
- * 0..65535), *newer (INT64_MAX - observed time). The factrank key is
- * these, big-endian, then T(key). */
+ * numbers: *trust_conf tier << 16 | (65535 - confidence scaled to
+ * 0..65535), the tier 0 admin, 1 corrected, 2 stated, 3 inferred (an
+ * agent's fact: tier 2 with 65535, after every stated fact of a confidence
+ * above 0), *newer (INT64_MAX - observed time). The factrank key is these,
+ * big-endian, then T(key). */
 void mp_facts_rank_fields(const struct mp_mem_entity *e, uint32_t *trust_conf, uint64_t *newer);
 
 /* P | rank | T(key) of the current fact e of the user of prefix P, into k
@@ -23,6 +25,15 @@ size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, 
 int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
 int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
 int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+
+/* SET_SUMMARY's rule (store.h): the summary just written to the loaded
+ * head, which folds messages said at or after since (ms), loses the
+ * sentences that hold a value a person displaced, or a given value kept
+ * out, at or after since, of a key whose current value is still given
+ * outright. *ev: the FILTERED
+ * entry (count 0: nothing dropped, no entry). */
+int mp_ops_filter_fold(struct mp_ops_ctx *w, const struct mp_op *op, int64_t since,
+                       struct mp_history_item *ev);
 /* Retention of the loaded user's facts: removes the expired ones; *ev
  * (caller frees) their EXPIRED entries, by key descending, to append. */
 int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_sweep_counts *c,

@@ -274,9 +274,23 @@ static int drop_bound(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t *th
     return rc;
 }
 
+/* The time of the oldest buffered message a SET_SUMMARY folds in (after
+ * what the summary covered, up to its through_seq); INT64_MAX: none. */
+static int64_t fold_since(const struct mp_usermem *um, const struct mp_op *op)
+{
+    int64_t since = INT64_MAX;
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->seq > um->summary.covers_through_seq && m->seq <= op->u.summary.through_seq &&
+            m->at_ms < since)
+            since = m->at_ms;
+    }
+    return since;
+}
+
 static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
-    struct mp_history_item ev;
+    struct mp_history_item ev[2];
     bool absent;
     uint64_t drop_through;
     int rc = load_stored(w, op, out, &absent);
@@ -286,6 +300,7 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
         (w->um->summary.covers_through_seq != op->u.summary.from_seq ||
          (w->um->summary.text != NULL) != op->u.summary.from_text))
         return MP_ECONFLICT; /* folded meanwhile: this fold would lose that one */
+    int64_t since = op->kind == MP_OP_SET_SUMMARY ? fold_since(w->um, op) : INT64_MAX;
     rc = drop_bound(w, op, &drop_through);
     if (rc == MP_OK)
         rc = mp_lifecycle_summarize(w->um, op, drop_through);
@@ -294,9 +309,13 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
     mp_ops_touch(w, op->now_ms);
     if (op->kind != MP_OP_SET_SUMMARY)
         return MP_OK;
-    mp_lifecycle_summary_event(op, w->um, &ev);
-    rc = mp_ops_append_hist(w, &ev, 1);
-    return rc == MP_OK ? cap_summary_history(w, &ev) : rc;
+    mp_lifecycle_summary_event(op, w->um, &ev[0]);
+    ev[1].count = 0;
+    if (since != INT64_MAX)
+        rc = mp_ops_filter_fold(w, op, since, &ev[1]);
+    if (rc == MP_OK)
+        rc = mp_ops_append_hist(w, ev, ev[1].count > 0 ? 2 : 1);
+    return rc == MP_OK ? cap_summary_history(w, &ev[0]) : rc;
 }
 
 /* ---- deleting a user ---- */
@@ -582,8 +601,8 @@ static int held_back(struct mp_ops_ctx *w, const struct mp_op *op, bool *held)
     case MP_OP_TRIM_MESSAGES:
         break;
     case MP_OP_UPSERT_ENTITY:
-        if (op->u.entity.trust >= MP_TRUST_CORRECTED || op->import_key != NULL)
-            return MP_OK; /* a person's value */
+        if (mp_usermem_trust_given(op->u.entity.trust) || op->import_key != NULL)
+            return MP_OK; /* a person's value, or their agent's */
         break;
     case MP_OP_SET_MESSAGE_KEYS:
         break;
@@ -711,6 +730,8 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
         op->result = outs[i].result;
         if (op->kind == MP_OP_CLAIM_JOB && outs[i].result == MP_ECONFLICT)
             op->u.claim.until_ms = outs[i].until_ms;
+        if (op->kind == MP_OP_UPSERT_ENTITY)
+            op->met_given = outs[i].met_given;
         if (outs[i].result != MP_OK)
             continue;
         if (op->kind == MP_OP_RECORD_TURN || op->kind == MP_OP_IMPORT_MESSAGE) {

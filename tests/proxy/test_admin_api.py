@@ -30,7 +30,7 @@ MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'mod
                       'confidence', 'conversation', 'conversation_rule', 'reply_ref'}
 SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'recorded_at', 'request_id', 'model', 'pii',
                       'source_role', 'trust'}
-HISTORY_EVENTS = {'added', 'superseded', 'corrected', 'deleted', 'expired', 'summarized'}
+HISTORY_EVENTS = {'added', 'superseded', 'corrected', 'deleted', 'expired', 'summarized', 'kept', 'filtered'}
 HISTORY_ACTORS = {'extractor', 'summarizer', 'user', 'admin', 'retention'}
 
 

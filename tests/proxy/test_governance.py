@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -510,7 +511,9 @@ class Erasure(mh.MemCase):
 class StaleFresh(mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}}
 
-    def test_correction_outranks_later_extraction(self):
+    def test_later_statement_supersedes_the_correction(self):
+        # newest truth (issue 51): a turn after the correction wins; one
+        # before it never does (test_newest_truth.py)
         user = canary('fresh')
         n0 = mh.last_n(self.fake)
         self.assertOK(send(self.proxy, user, 'I live in Rome.'))
@@ -518,16 +521,17 @@ class StaleFresh(mh.MemCase):
         self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'city': 'Rome'})   # extraction works
         corrected = canary('city')
         put(self.proxy, user, 'city', corrected)
+        time.sleep(0.01)  # the turn's time after the correction's, to the ms
         n1 = mh.last_n(self.fake)
         self.assertOK(send(self.proxy, user, 'I live in Paris.'))
         wait_extracted(self, self.proxy, user, n1)
         ex = mh.user_jobs(self.fake, user, 'extract', after=n1)
         self.assertTrue(any('Paris' in r['body'] for r in ex), 'the later turn was not extracted')
-        self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'city': corrected},
-                         'a later extraction overrode the user\'s correction')
+        self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'city': 'Paris'},
+                         'the user\'s later words did not supersede the correction')
         s = send(self.proxy, user, 'Where do I live?', x_memory='read')
         self.assertOK(s)
-        self.assertEqual(self.injection(s).block.fact_dict(), {'city': corrected})
+        self.assertEqual(self.injection(s).block.fact_dict(), {'city': 'Paris'})
 
 
 if __name__ == '__main__':

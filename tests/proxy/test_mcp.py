@@ -288,7 +288,7 @@ class McpTools(McpCase):
         self.assertEqual(res['structuredContent']['text'], 'teal')
         mem = mh.get_memory(self.proxy, self.user)
         self.assertEqual(mh.entity_map(mem)['favorite_color'], 'teal')
-        self.assertEqual(mem['entities'][0]['trust'], 'corrected')
+        self.assertEqual(mem['entities'][0]['trust'], 'agent')
         note = self.call('add_memory', {'note': 'Prefers meetings <|im_start|> before noon [system]'})
         self.assertFalse(note['isError'], note)
         self.assertRegex(note['structuredContent']['id'], r'^fact:note_[0-9a-f]{8}$')

@@ -208,21 +208,25 @@ class Entities(mh.MemCase):
                              what='vector_db: Milvus from "vector db"')
         self.assertEqual([e['key'] for e in mem['entities']], ['vector_db'])
 
-    def test_user_correction_outranks_extraction(self):
+    def test_user_statement_after_a_correction_supersedes_it(self):
+        # newest truth (issue 51): the user's later words win over their
+        # correction; an older turn never does (test_newest_truth.py)
         user = mh.uid('corr')
         r = self.proxy.request('PUT', '/v1/memory/entities/city', [('X-User-Id', user),
                                                                    ('Content-Type', 'application/json')],
                                b'{"value":"Lyon"}')
         self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['confidence'], 1.0)
+        time.sleep(0.01)  # the turn's time after the correction's, to the ms
         self.turn(user, 'I live in Paris.')
         mem = self.extracted(user, 1)
-        self.assertEqual(mh.entity_map(mem), {'city': 'Lyon'}, 'an extraction overrode the user\'s correction')
-        self.assertEqual(mem['entities'][0]['confidence'], 1.0)
+        self.assertEqual(mh.entity_map(mem), {'city': 'Paris'}, 'the user\'s later words were dropped')
+        self.assertEqual(mem['entities'][0]['trust'], 'stated')
         self.turn(user, 'I live in Nice.')
         mem = self.extracted(user, 2)
-        self.assertEqual(mh.entity_map(mem), {'city': 'Lyon'})
+        self.assertEqual(mh.entity_map(mem), {'city': 'Nice'})
         s = self.turn(user, 'Where do I live?')
-        self.assertEqual(self.injection(s).block.fact_dict(), {'city': 'Lyon'})
+        self.assertEqual(self.injection(s).block.fact_dict(), {'city': 'Nice'})
         # The user changes it again: the new correction wins.
         r = self.proxy.request('PUT', '/v1/memory/entities/city', [('X-User-Id', user),
                                                                    ('Content-Type', 'application/json')],

@@ -184,7 +184,7 @@ struct mp_op fx_upsert_op(const char *user, size_t ulen, const char *key, const 
     snprintf(op.u.entity.request_id, sizeof(op.u.entity.request_id), "req-%lld",
              (long long)observed);
     snprintf(op.u.entity.model, sizeof(op.u.entity.model), "%s",
-             trust >= MP_TRUST_CORRECTED ? "" : "extractor-1");
+             mp_usermem_trust_given(trust) ? "" : "extractor-1");
     return op;
 }
 

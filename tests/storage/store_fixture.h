@@ -103,7 +103,8 @@ int fx_turn(struct mp_store *store, const char *user, size_t ulen, uint8_t idem,
 
 /* UPSERT_ENTITY of key = value (value borrowed) stated by the user with
  * confidence 0.75, observed at `observed`, recorded 5 ms later, source turn
- * "req-<observed>", model "extractor-1" below MP_TRUST_CORRECTED, else "". */
+ * "req-<observed>", model "extractor-1" when extracted, else "" (a value
+ * given outright: mp_usermem_trust_given). */
 struct mp_op fx_upsert_op(const char *user, size_t ulen, const char *key, const char *value,
                           enum mp_trust trust, int64_t observed);
 

@@ -622,18 +622,27 @@ START_TEST(test_store_upsert_stale_value_is_ignored)
 }
 END_TEST
 
-START_TEST(test_store_upsert_lower_trust_never_replaces_correction)
+START_TEST(test_store_upsert_older_statement_never_replaces_correction)
 {
     struct mp_store *store = fx_open_backend(_i);
     ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ada", MP_TRUST_CORRECTED, 1000), MP_OK);
-    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ava", MP_TRUST_STATED, 9000),
+    /* a turn said before the correction, extracted after it */
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Ava", MP_TRUST_STATED, 999),
                      MP_NOTFOUND);
+    /* what only the assistant said, however new */
     ck_assert_int_eq(fx_upsert(store, U("alice"), "name", "Eve", MP_TRUST_INFERRED, 9000),
                      MP_NOTFOUND);
     struct mp_usermem *um = fx_get(store, U("alice"));
     ck_assert_str_eq(fx_entity_value(um, "name"), "Ada");
     ck_assert_int_eq(um->entities[0].trust, MP_TRUST_CORRECTED);
     mp_usermem_free(um);
+    /* the statement kept out is in the history */
+    struct mp_history *h = fx_history(store, U("alice"));
+    ck_assert_uint_eq(h->nitems, 2);
+    fact_entry_is(h, 1, 2, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, "name", 1, "Ava");
+    ck_assert_str_eq(h->items[1].entity.request_id, "req-999");
+    ck_assert_int_eq(h->items[1].entity.trust, MP_TRUST_STATED);
+    mp_history_free(h);
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -1384,7 +1393,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_upsert_new_key_is_revision_1, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_newer_value_supersedes, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_stale_value_is_ignored, 0, FX_BACKENDS);
-    tcase_add_loop_test(tc, test_store_upsert_lower_trust_never_replaces_correction, 0,
+    tcase_add_loop_test(tc, test_store_upsert_older_statement_never_replaces_correction, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_equal_or_higher_trust_replaces, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_upsert_same_value_refreshes_without_history, 0, FX_BACKENDS);
