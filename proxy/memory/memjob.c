@@ -615,16 +615,46 @@ static char *join_texts(const struct mp_usermem *um, enum mp_role role, uint64_t
     return out;
 }
 
-/* Finds each batch turn's source in the buffer (request id, time) and
- * numbers the turns that still have user text there, in id order; fills
- * pt[0..r->nsent) with their texts (malloc'd, freed by free_turn_texts). */
-static void batch_turns(struct running *r, const struct mp_usermem *um,
+/* A turn that left the buffer (a failed batch's, trimmed past the bound
+ * while it waited for its re-run): its messages from the archive, as a
+ * usermem of messages only (free with mp_store_messages_free(out->messages,
+ * out->nmessages)). false when the archive has none of it (erased, or not
+ * archived). */
+static bool archived_turn(struct mp_store *store, const struct mp_job *job, struct mp_usermem *out)
+{
+    bool more = false;
+    memset(out, 0, sizeof(*out));
+    if (job->through_seq < job->from_seq || job->from_seq == 0)
+        return false;
+    return mp_store_archive(store, job->user, job->user_len, job->from_seq - 1,
+                            (size_t)(job->through_seq - job->from_seq + 1), &out->messages,
+                            &out->nmessages, &more) == MP_OK &&
+           out->nmessages > 0;
+}
+
+/* Whether the buffer holds any message of the turn of job. */
+static bool in_buffer(const struct mp_usermem *um, const struct mp_job *job)
+{
+    for (size_t i = 0; i < um->nmessages; i++)
+        if (um->messages[i].seq >= job->from_seq && um->messages[i].seq <= job->through_seq)
+            return true;
+    return false;
+}
+
+/* Finds each batch turn's source in the buffer, else (a re-run's turn that
+ * left it) in the archive: request id, time; numbers the turns that still
+ * have user text, in id order; fills pt[0..r->nsent) with their texts
+ * (malloc'd, freed by free_turn_texts). */
+static void batch_turns(struct mp_store *store, struct running *r, const struct mp_usermem *buffer,
                         struct mp_memprompt_turn *pt)
 {
     r->nsent = 0;
     for (size_t t = 0; t < r->nturns; t++) {
         struct batch_turn *bt = &r->turns[t];
         const struct mp_job *job = &bt->job;
+        struct mp_usermem arch;
+        bool archived = !in_buffer(buffer, job) && archived_turn(store, job, &arch);
+        const struct mp_usermem *um = archived ? &arch : buffer;
         size_t ulen = 0, alen = 0;
         bt->number = 0;
         bt->observed_at_ms = job->created_ms;
@@ -638,6 +668,8 @@ static void batch_turns(struct running *r, const struct mp_usermem *um,
         }
         char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
         char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
+        if (archived)
+            mp_store_messages_free(arch.messages, arch.nmessages);
         if (u == NULL || a == NULL || ulen == 0) {
             free(u);
             free(a);
@@ -668,7 +700,7 @@ static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_u
                                          cfg->memory.summary_max_words};
         if (pt == NULL)
             return NULL;
-        batch_turns(r, um, pt);
+        batch_turns(j->store, r, um, pt);
         r->fold = cfg->memory.mode == MP_MEMORY_HYBRID;
         r->keys = cfg->memory.search_keys && cfg->memory.archive;
         if (r->nsent > 0)
@@ -681,6 +713,8 @@ static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_u
     size_t n = 0;
     while (n < um->nmessages && um->messages[n].seq <= r->job.through_seq)
         n++;
+    if (um->summary.text != NULL && r->job.through_seq <= um->summary.covers_through_seq)
+        n = 0; /* a re-run of a fold a later one already made */
     if (n > 0)
         mp_memprompt_summary_request(cfg->memory.llm, cfg->memory.summary_model,
                                      cfg->memory.summary_max_words, um->summary.text,
@@ -1313,29 +1347,46 @@ void mp_memjobs_drain(struct mp_memjobs *j)
     atomic_store(&j->draining, true);
 }
 
+#define RERUN_CHUNK 64 /* failed jobs made pending again per transaction */
+
+/* The failed jobs at idx[0..n) pending again, in one transaction; returns
+ * how many (0 when the store failed: they stay failed, for the next
+ * re-run). */
+static unsigned rerun_chunk(struct mp_memjobs *j, const size_t *idx, size_t n)
+{
+    struct mp_op ops[RERUN_CHUNK];
+    for (size_t k = 0; k < n; k++) {
+        op_for_job(&ops[k], MP_OP_UPDATE_JOB, &j->jobs[idx[k]]);
+        ops[k].u.job = j->jobs[idx[k]];
+        ops[k].u.job.failed = MP_JOB_FAIL_NONE;
+        ops[k].u.job.attempts = 0;
+        ops[k].u.job.malformed = 0;
+        ops[k].u.job.not_before_ms = 0;
+    }
+    if (n == 0 || apply(j, ops, n) != MP_OK)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        j->jobs[idx[k]] = ops[k].u.job;
+    j->nfailed -= n;
+    return (unsigned)n;
+}
+
 /* Failed jobs are pending again, tried afresh (stored so: another
  * process, or the next start, sees them pending too). Returns how many. */
 static unsigned rerun_failed(struct mp_memjobs *j)
 {
+    size_t idx[RERUN_CHUNK], m = 0;
     unsigned n = 0;
     for (size_t i = 0; i < j->njobs; i++) {
-        struct mp_job *job = &j->jobs[i];
-        if (job->failed == MP_JOB_FAIL_NONE)
+        if (j->jobs[i].failed == MP_JOB_FAIL_NONE)
             continue;
-        struct mp_job again = *job;
-        again.failed = MP_JOB_FAIL_NONE;
-        again.attempts = 0;
-        again.malformed = 0;
-        again.not_before_ms = 0;
-        struct mp_op op;
-        op_for_job(&op, MP_OP_UPDATE_JOB, &again);
-        op.u.job = again;
-        if (apply(j, &op, 1) != MP_OK)
-            continue; /* stays failed: the next re-run */
-        *job = again;
-        j->nfailed--;
-        n++;
+        idx[m++] = i;
+        if (m == RERUN_CHUNK) {
+            n += rerun_chunk(j, idx, m);
+            m = 0;
+        }
     }
+    n += rerun_chunk(j, idx, m);
     update_count(j);
     if (n > 0) {
         struct mp_logline l;
@@ -1369,6 +1420,32 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     mp_memjobs_schedule(arg);
 }
 
+/* Another process sharing the store may have given a job up (failed) or
+ * run a failed one again: the index takes the store's failed state of
+ * every job it holds, and forgets a failed job the store no longer has
+ * (done by its re-run elsewhere; a pending one finds out when claimed).
+ * jobs[0..n): the store's, in id order, as the index. */
+static void sync_failed(struct mp_memjobs *j, const struct mp_job *jobs, size_t n)
+{
+    size_t k = 0, i = 0;
+    while (i < j->njobs) {
+        struct mp_job *job = &j->jobs[i];
+        while (k < n && jobs[k].id < job->id)
+            k++;
+        bool stored = k < n && jobs[k].id == job->id;
+        if (!stored && job->failed != MP_JOB_FAIL_NONE) {
+            remove_at(j, i);
+            continue;
+        }
+        if (stored && (jobs[k].failed != MP_JOB_FAIL_NONE) != (job->failed != MP_JOB_FAIL_NONE)) {
+            j->nfailed += jobs[k].failed != MP_JOB_FAIL_NONE ? 1 : (size_t)-1;
+            *job = jobs[k];
+        }
+        i++;
+    }
+    update_count(j);
+}
+
 int mp_memjobs_rescan(struct mp_memjobs *j)
 {
     struct mp_job *jobs = NULL;
@@ -1391,6 +1468,7 @@ int mp_memjobs_rescan(struct mp_memjobs *j)
         indexed = indexed && known(j, job->id);
         added++;
     }
+    sync_failed(j, jobs, n);
     free(jobs);
     if (indexed && through > j->jobs_known_through)
         j->jobs_known_through = through;

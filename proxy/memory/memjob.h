@@ -48,7 +48,10 @@ struct mp_metrics;
  * mp_memjobs_extract_now() (POST /admin/extract), which makes it pending
  * again, tried afresh. It blocks nothing: the user's later turns go in
  * later batches, and its turns stay in the buffer only while the buffer
- * holds at most MP_MEMJOB_BUFFER_SLACK x its usual size from them on. */
+ * holds at most MP_MEMJOB_BUFFER_SLACK x its usual size from them on (past
+ * that a re-run reads them from the archive). Several processes: each
+ * takes the failed state of the jobs it indexes from the store at every
+ * rescan. */
 #define MP_MEMJOB_MAX_ATTEMPTS    6
 #define MP_MEMJOB_MALFORMED_TRIES 3 /* an unusable answer, then 2 more tries */
 #define MP_MEMJOB_MAX_RUNNING     8 /* jobs in flight at once (distinct users) */

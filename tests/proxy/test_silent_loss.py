@@ -106,6 +106,29 @@ class FailedBatches(mh.MemCase):
                                what='the fact once the storm ends')
 
 
+class FailedTurnLeavesTheBuffer(mh.MemCase):
+    PROXY_CONFIG = {'workers': 1, 'memory': dict(FAST_RETRY, buffer_messages=2),
+                    'sections': {'admin': {'token': TOKEN}}}
+
+    def test_rerun_reads_a_trimmed_turn_from_the_archive(self):
+        user = mh.uid('trim')
+        mh.set_jobmode(self.fake, extract='invalid')
+        self.assertOK(send(self.proxy, user, 'My name is Sven.'))
+        self.proxy.wait_metric('memproxy_memory_jobs_failed', lambda v: v >= 1, mh.WAIT)
+        mh.set_jobmode(self.fake, extract='ok')
+        # the failed turn holds the trim up to 4 x buffer_messages messages
+        for i in range(6):
+            self.assertOK(send(self.proxy, user, 'Filler number %d.' % i))
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) <= 8 and
+                             all('Sven' not in x['content'] for x in m['buffer']),
+                             what='the failed turn trimmed past the bound')
+        self.assertLessEqual(len(mem['buffer']), 8, 'the buffer grew past the bound')
+        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
+        self.assertEqual(r.status, 200, r)
+        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Sven',
+                       what='the trimmed turn extracted from the archive')
+
+
 class Horizon(mh.MemCase):
     PROXY_CONFIG = {'workers': 1, 'memory': dict(FAST_RETRY, job_retry_horizon_seconds=0),
                     'sections': {'admin': {'token': TOKEN}}}
