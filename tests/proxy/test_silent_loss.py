@@ -191,6 +191,62 @@ class Recording(mh.MemCase):
         self.assertEqual(mem['buffer'][2]['content'], 'user text with a \ufffd in it')
 
 
+class BigStreamUpstream:
+    """An upstream that answers every chat request with a stream whose text
+    is 2 MiB (the fake's pieces stay far below 1 MiB of text): 128 deltas
+    of 16 KiB, then [DONE]."""
+
+    PIECE = 'y' * (16 * 1024)
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                events = [{'choices': [{'index': 0, 'delta': {'role': 'assistant', 'content': 'Long: '}}]}]
+                events += [{'choices': [{'index': 0, 'delta': {'content': BigStreamUpstream.PIECE}}]}] * 128
+                events += [{'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]}]
+                body = b''.join(b'data: ' + json.dumps(e).encode() + b'\n\n' for e in events)
+                body += b'data: [DONE]\n\n'
+                self.send_response(200)
+                self.send_header('Content-Type', 'text/event-stream')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base_url = 'http://127.0.0.1:%d/v1' % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class BigStream(mh.MemCase):
+    def test_stream_of_two_mib_text_recorded_cut(self):
+        up = BigStreamUpstream()
+        self.addCleanup(up.close)
+        p = self.start_proxy(upstream_url=up.base_url, memory={'mode': 'buffer'}, workers=1)
+        user = mh.uid('bigs')
+        s = send(p, user, 'Tell me everything.', stream=True)
+        self.assertOK(s)
+        self.assertGreater(len(s.resp.body), 2 << 20)
+        mem = mh.wait_memory(p, user, lambda m: len(m['buffer']) == 2, what='the 2 MiB stream turn')
+        self.assertEqual(mem['buffer'][0]['content'], 'Tell me everything.')
+        reply = mem['buffer'][1]['content']
+        self.assertTrue(reply.startswith('Long: yyyy'), reply[:20])
+        self.assertLessEqual(len(reply.encode()), 16 * 1024 + 3, 'the reply is cut as long turns are')
+
+
 class QueueFull(mh.MemCase):
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'entity', 'queue_max': 1,
                                              'extract_idle_seconds': 3600}}
