@@ -242,7 +242,7 @@ static void op_for_job(struct mp_op *op, enum mp_op_kind kind, const struct mp_j
  * stay (they leave once read); a failed one's while the buffer holds at
  * most MP_MEMJOB_BUFFER_SLACK x keep messages from it on, so failed
  * batches never grow a buffer without bound (past it, their oldest turns
- * leave: a re-run skips them). */
+ * leave: a re-run reads them from the archive). */
 static uint64_t kept_for(const struct mp_memjobs *j, const struct mp_usermem *um, const char *user,
                          size_t user_len, size_t keep)
 {

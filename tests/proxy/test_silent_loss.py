@@ -140,6 +140,9 @@ class Horizon(mh.MemCase):
         self.proxy.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= 1, mh.WAIT,
                                kind='extract', reason='rate_limited')
         self.assertEqual(extract_count(self.fake, user), 6)
+        t = [r['t_ms'] / 1000.0 for r in mh.user_jobs(self.fake, user, 'extract')]
+        gaps = [b - a for a, b in zip(t, t[1:])]
+        self.assertGreaterEqual(min(gaps), 0.95, 'Retry-After: 1 not honoured over a 200 ms backoff: %r' % gaps)
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 1)
         mh.set_jobmode(self.fake, extract='ok')
         r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
