@@ -71,6 +71,9 @@ static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
              when(doc, "started_at", b, sizeof(b)));
     snprintf(rows[4], ROW_MAX, "%" PRIu64, num(doc, "workers"));
     snprintf(rows[5], ROW_MAX, "%" PRIu64 " of %" PRIu64, num(q, "depth"), num(q, "max"));
+    if (num(q, "failed_jobs") > 0) /* memory jobs waiting for POST /admin/extract */
+        snprintf(rows[5] + strlen(rows[5]), ROW_MAX - strlen(rows[5]),
+                 ", %" PRIu64 " failed jobs to run again", num(q, "failed_jobs"));
     if (!json_is_object(st)) {
         snprintf(rows[6], ROW_MAX, "unknown (the store does not answer)");
         return;
