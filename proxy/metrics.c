@@ -66,6 +66,8 @@ struct mp_metrics {
     counter compactions[2]; /* error, ok */
     counter imports[MP_IMPORTR_COUNT];
     counter queue_full; /* many writers: atomic_fetch_add */
+    counter unrecorded[MP_UNREC_COUNT];
+    counter jobs_failed[MP_JOBM_KIND_COUNT][MP_JOB_FAIL_COUNT];
     counter parked;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
@@ -79,6 +81,12 @@ static const char *const job_kind_names[MP_JOBM_KIND_COUNT] = {"record", "summar
 static const char *const job_result_names[MP_JOBR_COUNT] = {
     "ok",      "retry",    "failed",  "invalid", "dropped",
     "skipped", "replaced", "expired", "evicted", "erased"};
+
+static const char *const unrecorded_names[MP_UNREC_COUNT] = {
+    "queue_full",       "storage_full", "storage_error", "reply_too_big",
+    "reply_unreadable", "request",      "no_memory"};
+static const char *const job_fail_names[MP_JOB_FAIL_COUNT] = {
+    "none", "malformed", "rate_limited", "upstream_error", "rejected", "store_error"};
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
@@ -206,6 +214,27 @@ void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
                            enum mp_job_metric_result result)
 {
     atomic_fetch_add(&m->jobs[kind][result], 1);
+}
+
+void mp_metrics_turn_unrecorded(struct mp_metrics *m, enum mp_unrecorded reason)
+{
+    atomic_fetch_add(&m->unrecorded[reason], 1);
+}
+
+void mp_metrics_memory_job_failed(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                                  enum mp_job_fail reason)
+{
+    atomic_fetch_add(&m->jobs_failed[kind][reason], 1);
+}
+
+const char *mp_metrics_unrecorded_name(enum mp_unrecorded reason)
+{
+    return unrecorded_names[reason];
+}
+
+const char *mp_metrics_job_fail_name(enum mp_job_fail reason)
+{
+    return reason < MP_JOB_FAIL_COUNT ? job_fail_names[reason] : "none";
 }
 
 void mp_metrics_set_depth_source(struct mp_metrics *m, mp_metrics_depth_fn fn, const void *arg)
@@ -683,6 +712,17 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "# TYPE memproxy_memory_jobs_held_oldest_seconds gauge\n"
         "memproxy_memory_jobs_held_oldest_seconds %.3f\n",
         q.held_no_credential, q.held_batch, q.held_oldest_seconds);
+    put(t,
+        "# HELP memproxy_memory_jobs_failed Memory jobs kept as failed, waiting for a re-run "
+        "(POST /admin/extract).\n"
+        "# TYPE memproxy_memory_jobs_failed gauge\n"
+        "memproxy_memory_jobs_failed %u\n",
+        q.failed);
+    put(t, "# HELP memproxy_turns_unrecorded_total Turns not recorded, by reason.\n"
+           "# TYPE memproxy_turns_unrecorded_total counter\n");
+    for (int r = 0; r < MP_UNREC_COUNT; r++)
+        put(t, "memproxy_turns_unrecorded_total{reason=\"%s\"} %llu\n", unrecorded_names[r],
+            (unsigned long long)get(&m->unrecorded[r]));
 }
 
 static void render_conversations(struct mp_metrics *m, struct text *t)
@@ -746,6 +786,14 @@ static void render_memory(struct mp_metrics *m, struct text *t)
                 job_kind_names[k], job_result_names[r], (unsigned long long)get(&m->jobs[k][r]));
         }
     }
+    put(t, "# HELP memproxy_memory_jobs_failed_total Memory jobs kept as failed for a re-run, by "
+           "kind and reason.\n"
+           "# TYPE memproxy_memory_jobs_failed_total counter\n");
+    for (int k = MP_JOBM_SUMMARIZE; k < MP_JOBM_KIND_COUNT; k++)
+        for (int r = MP_JOB_FAIL_NONE + 1; r < MP_JOB_FAIL_COUNT; r++)
+            put(t, "memproxy_memory_jobs_failed_total{kind=\"%s\",reason=\"%s\"} %llu\n",
+                job_kind_names[k], job_fail_names[r],
+                (unsigned long long)get(&m->jobs_failed[k][r]));
     render_queue(m, t);
     uint64_t counts[NINJECTED + 1];
     for (size_t b = 0; b <= NINJECTED; b++)

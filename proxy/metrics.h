@@ -9,6 +9,7 @@
 
 #include "clienttask.h"
 #include "inserted.h"
+#include "store.h"
 #include "tokenuse.h"
 
 enum mp_upstream_error_kind {
@@ -50,6 +51,18 @@ enum mp_job_metric_result {
     MP_JOBR_EVICTED,  /* held beyond held_jobs_per_user or held_jobs_max: the oldest dropped */
     MP_JOBR_ERASED,   /* a call's result not written: the user's memory erased meanwhile */
     MP_JOBR_COUNT
+};
+
+/* Why a turn was not recorded (memproxy_turns_unrecorded_total{reason}). */
+enum mp_unrecorded {
+    MP_UNREC_QUEUE_FULL,       /* the queue was at one of its bounds */
+    MP_UNREC_STORAGE_FULL,     /* the store refused the write: full */
+    MP_UNREC_STORAGE_ERROR,    /* the store failed the write, or a drain could not park it */
+    MP_UNREC_REPLY_TOO_BIG,    /* the reply could not be kept to be read */
+    MP_UNREC_REPLY_UNREADABLE, /* the reply's text could not be read */
+    MP_UNREC_REQUEST,          /* the request's messages could not be read */
+    MP_UNREC_NO_MEMORY,        /* out of memory */
+    MP_UNREC_COUNT
 };
 
 struct mp_metrics;
@@ -109,6 +122,7 @@ struct mp_metrics_queue {
     unsigned held_no_credential; /* memory jobs waiting for a credential (core/memory/memcred.h) */
     unsigned held_batch;         /* extraction jobs waiting for their batch to be due */
     double held_oldest_seconds;  /* how long the oldest held_no_credential job has waited */
+    unsigned failed;             /* memory jobs kept as failed, waiting for a re-run */
 };
 /* The function reporting the memory queue for the gauges. */
 typedef void (*mp_metrics_depth_fn)(const void *arg, struct mp_metrics_queue *out);
@@ -211,6 +225,16 @@ enum mp_pg_read_round {
 void mp_metrics_pg_read_round(struct mp_metrics_shard *s, enum mp_pg_read_round round);
 /* A turn refused because the memory queue was full (any thread). */
 void mp_metrics_queue_full(struct mp_metrics *m);
+/* A turn not recorded, by reason (any thread). */
+void mp_metrics_turn_unrecorded(struct mp_metrics *m, enum mp_unrecorded reason);
+/* Its label ("queue_full", "reply_too_big"...). */
+const char *mp_metrics_unrecorded_name(enum mp_unrecorded reason);
+/* Memory jobs of kind kept as failed for a re-run, by reason (enum
+ * mp_job_fail: memproxy_memory_jobs_failed_total; any thread). */
+void mp_metrics_memory_job_failed(struct mp_metrics *m, enum mp_job_metric_kind kind,
+                                  enum mp_job_fail reason);
+/* The label of a failed job's reason ("malformed", "rate_limited"...). */
+const char *mp_metrics_job_fail_name(enum mp_job_fail reason);
 /* Queued turns parked on disk at shutdown, and parked turns recorded at
  * start (any thread). */
 void mp_metrics_parked(struct mp_metrics *m, unsigned long long n);

@@ -134,6 +134,11 @@ static const struct key_def keys[] = {
     {"memory", "durable_ack", K_BOOL, FIELD(memory.durable_ack), 0, 0, NULL},
     {"memory", "idempotency_hours", K_UINT, FIELD(memory.idempotency_hours), 1, 8760, NULL},
     {"memory", "job_lease_seconds", K_UINT, FIELD(memory.job_lease_seconds), 2, 3600, NULL},
+    {"memory", "job_retry_backoff_ms", K_UINT, FIELD(memory.job_retry_backoff_ms), 10, 60000, NULL},
+    {"memory", "job_retry_backoff_max_ms", K_UINT, FIELD(memory.job_retry_backoff_max_ms), 10,
+     3600000, NULL},
+    {"memory", "job_retry_horizon_seconds", K_UINT, FIELD(memory.job_retry_horizon_seconds), 0,
+     2592000, NULL},
     {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1, 64, NULL},
     {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
     {"memory", "held_jobs_max", K_UINT, FIELD(memory.held_jobs_max), 0, 10000000, NULL},
@@ -799,6 +804,9 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.durable_ack = true;
     c->memory.idempotency_hours = 24;
     c->memory.job_lease_seconds = 150;
+    c->memory.job_retry_backoff_ms = 1000;
+    c->memory.job_retry_backoff_max_ms = 300000;
+    c->memory.job_retry_horizon_seconds = 21600;
     c->memory.extract_batch_turns = 12;
     c->memory.extract_idle_seconds = 20;
     c->memory.held_jobs_max = 10000;

@@ -131,6 +131,14 @@ struct mp_config {
         uint32_t idempotency_hours; /* 24; 1 .. 8760: how long a turn's idempotency key lives */
         uint32_t job_lease_seconds; /* 150; 2 .. 3600: how long a claimed memory job is its
                                        process's before another may take it over */
+        /* a memory job that failed (429, 5xx, no answer) is tried again
+         * after job_retry_backoff_ms, doubling up to job_retry_backoff_max_ms
+         * (or the upstream's Retry-After), until it succeeds or its turn is
+         * older than job_retry_horizon_seconds: then it is kept as failed,
+         * for a re-run (proxy/memory/memjob.h) */
+        uint32_t job_retry_backoff_ms;      /* 1000; 10 .. 60000 */
+        uint32_t job_retry_backoff_max_ms;  /* 300000; 10 .. 3600000 */
+        uint32_t job_retry_horizon_seconds; /* 21600; 0 .. 2592000 */
         /* extraction batches (proxy/memory/memjob.h): a user's pending turns
          * go to the memory model in one call once they are this many, or
          * the oldest has waited extract_idle_seconds, or at drain */

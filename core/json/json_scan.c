@@ -509,8 +509,25 @@ int mp_json_members_in(const char *buf, size_t start, size_t end, const char *co
     return rc;
 }
 
+static int decode(const char *buf, size_t start, size_t end, char *out, size_t cap, size_t *out_len,
+                  bool nul_ok);
+
 int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
                           size_t *out_len)
+{
+    return decode(buf, start, end, out, cap, out_len, false);
+}
+
+int mp_json_text_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
+                        size_t *out_len)
+{
+    return decode(buf, start, end, out, cap, out_len, true);
+}
+
+/* nul_ok: an escaped NUL is U+FFFD (3 bytes, shorter than its 6-byte
+ * escape: the decoded length stays bounded by the literal's). */
+static int decode(const char *buf, size_t start, size_t end, char *out, size_t cap, size_t *out_len,
+                  bool nul_ok)
 {
     const unsigned char *s = (const unsigned char *)buf;
     size_t i, stop, n = 0, e, k;
@@ -533,8 +550,10 @@ int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, 
             continue;
         }
         k = read_escape(s, stop, i, &cp);
-        if (k == 0 || cp == 0)
+        if (k == 0 || (cp == 0 && !nul_ok))
             return MP_EINVAL;
+        if (cp == 0)
+            cp = 0xFFFD;
         i += k;
         k = mp_utf8_encode(cp, u);
         if (n <= cap && cap - n >= k)

@@ -60,6 +60,10 @@ int mp_json_members_in(const char *buf, size_t start, size_t end, const char *co
  * a span that is not a valid string; MP_ETOOBIG when cap is too small. */
 int mp_json_string_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
                           size_t *out_len);
+/* As mp_json_string_decode, for text that is kept (a reply's): an escaped
+ * NUL becomes U+FFFD instead of MP_EINVAL. */
+int mp_json_text_decode(const char *buf, size_t start, size_t end, char *out, size_t cap,
+                        size_t *out_len);
 
 /* Iterates the elements of the array or the members of the object whose
  * value spans buf[start..end) (already validated). *cursor starts at 0.

@@ -28,6 +28,8 @@ struct mp_completion {
     bool done;
     bool finished;
     bool failed;
+    bool cuts; /* past cap the text is cut (cut set), not overflowed */
+    bool cut;
 };
 
 static bool is_choice0(const char *buf, size_t s, size_t e, size_t position)
@@ -87,7 +89,7 @@ int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *ty
             out[(*n)++] = '\n';
         }
         size_t got;
-        rc = mp_json_string_decode(buf, ts, te, out + *n, cap - *n, &got);
+        rc = mp_json_text_decode(buf, ts, te, out + *n, cap - *n, &got);
         if (rc != MP_OK)
             return rc;
         *n += got;
@@ -106,7 +108,7 @@ static int content_text(const char *buf, size_t s, size_t e, char *out, size_t c
         return mp_completion_parts_text(buf, s, e, "\"text\"", out, cap, n);
     if (buf[s] != '"')
         return mp_json_span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
-    rc = mp_json_string_decode(buf, s, e, out + *n, cap - *n, &got);
+    rc = mp_json_text_decode(buf, s, e, out + *n, cap - *n, &got);
     if (rc == MP_OK)
         *n += got;
     return rc;
@@ -156,6 +158,19 @@ struct mp_completion *mp_completion_new_reader(size_t cap, mp_completion_reader 
     return c;
 }
 
+struct mp_completion *mp_completion_new_cutting(size_t cap, mp_completion_reader read)
+{
+    struct mp_completion *c = mp_completion_new_reader(cap, read);
+    if (c != NULL)
+        c->cuts = true;
+    return c;
+}
+
+bool mp_completion_cut(const struct mp_completion *c)
+{
+    return c->cut;
+}
+
 struct mp_completion *mp_completion_new(size_t cap)
 {
     return mp_completion_new_reader(cap, mp_completion_read_chat);
@@ -191,6 +206,8 @@ static int text_reserve(struct mp_completion *c, size_t want)
 
 int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, size_t e)
 {
+    if (c->cut)
+        return MP_OK;
     size_t room = c->cap - c->len;
     size_t bound = e - s < room ? e - s : room;
     size_t n = c->len;
@@ -199,10 +216,14 @@ int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, siz
     if (rc != MP_OK)
         return rc;
     rc = content_text(buf, s, e, c->text, c->len + bound, &n);
-    if (rc == MP_NOTFOUND || rc == MP_EINVAL)
+    if (rc == MP_ETOOBIG && c->cuts) {
+        c->cut = true; /* the text ends here: what it holds is kept */
+        rc = MP_OK;
+    } else if (rc == MP_NOTFOUND || rc == MP_EINVAL) {
         rc = MP_OK; /* null or a non-text content adds nothing */
-    else if (rc == MP_OK)
+    } else if (rc == MP_OK) {
         c->len = n;
+    }
     c->text[c->len] = '\0';
     return rc;
 }
@@ -263,6 +284,12 @@ int mp_completion_append_text(struct mp_completion *c, const char *text, size_t 
 {
     if (c->broken != MP_OK)
         return c->broken;
+    if (c->cut)
+        return MP_OK;
+    if (len > c->cap - c->len && c->cuts) {
+        c->cut = true;
+        return MP_OK;
+    }
     if (len > c->cap - c->len) {
         c->broken = MP_ETOOBIG;
         return MP_ETOOBIG;

@@ -32,6 +32,14 @@ int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t le
 /* An accumulator whose events are read by read (for another API's stream;
  * "data: [DONE]" still marks it done). NULL when out of memory. */
 struct mp_completion *mp_completion_new_reader(size_t cap, mp_completion_reader read);
+/* As mp_completion_new_reader, but text past cap is cut, not an overflow:
+ * the first append that does not fit and every later one add nothing and
+ * return MP_OK, mp_completion_cut() says so, the stream is read on (its
+ * end marks it complete) and mp_completion_overflowed() stays false. For
+ * recording, which keeps far less than cap anyway. */
+struct mp_completion *mp_completion_new_cutting(size_t cap, mp_completion_reader read);
+/* Whether a cutting accumulator's text was cut at cap. */
+bool mp_completion_cut(const struct mp_completion *c);
 
 /* For readers: appends the text of the content value buf[s..e) (a string,
  * or an array of {"type":"text"} parts; null or another type adds

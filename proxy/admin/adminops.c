@@ -61,20 +61,21 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
     const char *not_ready = host->not_ready(host->owner);
     int64_t up_ms = mp_clock_monotonic_ms() - host->started_mono_ms;
     unsigned depth = loop->memworker != NULL ? mp_memworker_depth(loop->memworker) : 0;
+    unsigned failed = loop->memworker != NULL ? mp_memworker_failed_jobs(loop->memworker) : 0;
     json_t *body;
-    body = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I}, s:o, "
-                     "s:{s:I, s:I, s:I}}",
-                     "version", MP_VERSION, "commit", MP_COMMIT, "mode",
-                     mp_config_mode_name(cfg->memory.mode), "retrieval",
-                     mp_config_retrieval_name(cfg->memory.retrieval), "uptime_seconds",
-                     (json_int_t)(up_ms > 0 ? up_ms / 1000 : 0), "started_at",
-                     mp_memjson_time(host->started_ms), "ready", not_ready == NULL, "not_ready",
-                     reason(not_ready), "degraded", reason(host->degraded(host->owner)), "workers",
-                     (json_int_t)host->workers, "queue", "depth", (json_int_t)depth, "max",
-                     (json_int_t)cfg->memory.queue_max, "store", store_json(loop->store),
-                     "connections", "open", (json_int_t)mp_metrics_open_connections(loop->metrics),
-                     "max", (json_int_t)cfg->server.max_connections, "open_files_limit",
-                     (json_int_t)host->open_files_limit);
+    body = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:o, s:o, s:I, s:{s:I, s:I, s:I}, s:o, "
+        "s:{s:I, s:I, s:I}}",
+        "version", MP_VERSION, "commit", MP_COMMIT, "mode", mp_config_mode_name(cfg->memory.mode),
+        "retrieval", mp_config_retrieval_name(cfg->memory.retrieval), "uptime_seconds",
+        (json_int_t)(up_ms > 0 ? up_ms / 1000 : 0), "started_at", mp_memjson_time(host->started_ms),
+        "ready", not_ready == NULL, "not_ready", reason(not_ready), "degraded",
+        reason(host->degraded(host->owner)), "workers", (json_int_t)host->workers, "queue", "depth",
+        (json_int_t)depth, "max", (json_int_t)cfg->memory.queue_max, "failed_jobs",
+        (json_int_t)failed, "store", store_json(loop->store), "connections", "open",
+        (json_int_t)mp_metrics_open_connections(loop->metrics), "max",
+        (json_int_t)cfg->server.max_connections, "open_files_limit",
+        (json_int_t)host->open_files_limit);
     if (body != NULL && json_object_set_new(body, "held_jobs", held_json(loop)) != 0) {
         json_decref(body);
         return NULL;

@@ -97,6 +97,8 @@ struct mp_memjobs {
     _Atomic bool draining;    /* every extraction batch is due now */
     int64_t due_before_ms;    /* batches whose oldest job is older are due (extract_now) */
     _Atomic unsigned batched; /* waiting extraction jobs not due yet (last pass) */
+    size_t nfailed;           /* indexed jobs failed for good, kept for a re-run */
+    _Atomic unsigned failed;  /* ... as read by any thread */
     /* the highest job id the last rescan read: every job at or below it
        that is still pending is in the index (ids are given in commit
        order), so a trim asks the store about newer ones only */
@@ -125,9 +127,17 @@ static bool same_user(const struct mp_job *job, const char *user, size_t len)
     return job->user_len == len && memcmp(job->user, user, len) == 0;
 }
 
+/* Failed jobs are indexed (so a rescan does not take them in again) but
+ * are no pending work: the queue depth leaves them out. */
 static void update_count(struct mp_memjobs *j)
 {
-    atomic_store(&j->count, (unsigned)(j->njobs + j->nrunning));
+    atomic_store(&j->count, (unsigned)(j->njobs - j->nfailed + j->nrunning));
+    atomic_store(&j->failed, (unsigned)j->nfailed);
+}
+
+unsigned mp_memjobs_failed(const struct mp_memjobs *j)
+{
+    return j == NULL ? 0 : atomic_load(&j->failed);
 }
 
 unsigned mp_memjobs_pending(const struct mp_memjobs *j)
@@ -166,6 +176,7 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
     j->jobs[i] = *job;
     j->njobs++;
     note_held(j, job);
+    j->nfailed += job->failed != MP_JOB_FAIL_NONE;
     update_count(j);
 }
 
@@ -174,6 +185,7 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
  * it is on its way (tests and drains wait for 0). */
 static void take_at(struct mp_memjobs *j, size_t i)
 {
+    j->nfailed -= j->jobs[i].failed != MP_JOB_FAIL_NONE;
     memmove(&j->jobs[i], &j->jobs[i + 1], (j->njobs - i - 1) * sizeof(*j->jobs));
     j->njobs--;
 }
@@ -187,7 +199,8 @@ static void remove_at(struct mp_memjobs *j, size_t i)
 static bool has_job(const struct mp_memjobs *j, const char *user, size_t len, enum mp_job_kind kind)
 {
     for (size_t i = 0; i < j->njobs; i++) {
-        if (j->jobs[i].kind == kind && same_user(&j->jobs[i], user, len))
+        if (j->jobs[i].kind == kind && j->jobs[i].failed == MP_JOB_FAIL_NONE &&
+            same_user(&j->jobs[i], user, len))
             return true;
     }
     for (size_t i = 0; i < j->nrunning; i++) {
@@ -197,14 +210,16 @@ static bool has_job(const struct mp_memjobs *j, const char *user, size_t len, en
     return false;
 }
 
-/* The first message seq a pending extraction of the user still needs, or
- * UINT64_MAX. */
-static uint64_t oldest_needed_seq(const struct mp_memjobs *j, const char *user, size_t len)
+/* The first message seq a pending extraction of the user still needs (with
+ * failed: or a failed one, kept for its re-run), or UINT64_MAX. */
+static uint64_t oldest_needed_seq(const struct mp_memjobs *j, const char *user, size_t len,
+                                  bool failed)
 {
     uint64_t oldest = UINT64_MAX;
     for (size_t i = 0; i < j->njobs; i++) {
         const struct mp_job *job = &j->jobs[i];
-        if (job->kind == MP_JOB_EXTRACT && same_user(job, user, len) && job->from_seq < oldest)
+        if (job->kind == MP_JOB_EXTRACT && same_user(job, user, len) && job->from_seq < oldest &&
+            (failed || job->failed == MP_JOB_FAIL_NONE))
             oldest = job->from_seq;
     }
     for (size_t i = 0; i < j->nrunning; i++) {
@@ -230,6 +245,24 @@ static void op_for_job(struct mp_op *op, enum mp_op_kind kind, const struct mp_j
     op->user = job->user;
     op->user_len = job->user_len;
     op->now_ms = now_ms();
+}
+
+/* The first seq the trim must keep: a pending extraction's turns always
+ * stay (they leave once read); a failed one's while the buffer holds at
+ * most MP_MEMJOB_BUFFER_SLACK x keep messages from it on, so failed
+ * batches never grow a buffer without bound (past it, their oldest turns
+ * leave: a re-run reads them from the archive). */
+static uint64_t kept_for(const struct mp_memjobs *j, const struct mp_usermem *um, const char *user,
+                         size_t user_len, size_t keep)
+{
+    uint64_t needed = oldest_needed_seq(j, user, user_len, false);
+    uint64_t failed = oldest_needed_seq(j, user, user_len, true);
+    size_t from = 0;
+    if (failed >= needed)
+        return needed;
+    while (from < um->nmessages && um->messages[from].seq < failed)
+        from++;
+    return um->nmessages - from <= keep * MP_MEMJOB_BUFFER_SLACK ? failed : needed;
 }
 
 bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
@@ -269,7 +302,7 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
          * oldest half */
         if (n > keep)
             through = um->messages[n - keep - 1].seq;
-        uint64_t needed = oldest_needed_seq(j, user, user_len);
+        uint64_t needed = kept_for(j, um, user, user_len, keep);
         if (needed != UINT64_MAX && through >= needed)
             through = needed - 1;
         op->kind = MP_OP_TRIM_MESSAGES;
@@ -450,7 +483,8 @@ static char *auth_line_for(const struct mp_memjobs *j, const struct mp_job *job)
 
 static bool is_held(const struct mp_memjobs *j, const struct mp_job *job)
 {
-    return mp_memcred_configured(j->cfg) == NULL && lent_for(j, job) == NULL;
+    return job->failed == MP_JOB_FAIL_NONE && mp_memcred_configured(j->cfg) == NULL &&
+           lent_for(j, job) == NULL;
 }
 
 /* A job just indexed joins the held gauge at once when it is held, so that
@@ -501,7 +535,7 @@ static void held_pass(struct mp_memjobs *j, int64_t now)
         return; /* the gauge stays as it was until the next pass */
     for (size_t i = 0; i < j->njobs; i++) {
         const struct mp_job *job = &j->jobs[i];
-        if (lent_for(j, job) == NULL)
+        if (job->failed == MP_JOB_FAIL_NONE && lent_for(j, job) == NULL) /* failed: kept */
             held[n++] = (struct mp_heldjob){.user = job->user,
                                             .user_len = job->user_len,
                                             .created_ms = job->created_ms,
@@ -563,22 +597,75 @@ static void job_done(struct mp_memjobs *j, const struct mp_job *job, enum mp_job
     count(j, job, res);
 }
 
-/* The job failed: retry later with backoff, or give up. */
-static void job_retry(struct mp_memjobs *j, struct mp_job *job)
+/* Whether a batch whose first job is first gives up after one more failure
+ * of this kind (memjob.h: the retry rules). */
+static bool gives_up(const struct mp_memjobs *j, const struct mp_job *first, enum mp_job_fail why,
+                     int64_t now)
 {
-    job->attempts++;
-    if (job->attempts >= MP_MEMJOB_MAX_ATTEMPTS) {
-        job_done(j, job, MP_JOBR_FAILED);
-        return;
-    }
-    int64_t backoff = (int64_t)1000 << (job->attempts - 1);
-    job->not_before_ms = now_ms() + (backoff > 300000 ? 300000 : backoff);
+    int64_t horizon = (int64_t)j->cfg->memory.job_retry_horizon_seconds * 1000;
+    if (why == MP_JOB_FAIL_MALFORMED)
+        return first->malformed + 1u >= MP_MEMJOB_MALFORMED_TRIES;
+    if (first->attempts + 1u < MP_MEMJOB_MAX_ATTEMPTS)
+        return false;
+    return why == MP_JOB_FAIL_REJECTED || now - first->created_ms >= horizon;
+}
+
+/* The wait before the next try: [memory] job_retry_backoff_ms doubling per
+ * attempt, at most job_retry_backoff_max_ms, or the upstream's Retry-After
+ * when longer (at most an hour). */
+static int64_t backoff_ms(const struct mp_memjobs *j, uint32_t attempts, int64_t retry_after_ms)
+{
+    int64_t max = j->cfg->memory.job_retry_backoff_max_ms;
+    unsigned shift = attempts > 20 ? 20 : attempts > 0 ? attempts - 1 : 0;
+    int64_t wait = (int64_t)j->cfg->memory.job_retry_backoff_ms << shift;
+    wait = wait > max ? max : wait;
+    if (retry_after_ms > 3600000)
+        retry_after_ms = 3600000;
+    return retry_after_ms > wait ? retry_after_ms : wait;
+}
+
+/* The job failed: stored again to be retried after a backoff, or (give_up)
+ * kept as failed for a re-run, never dropped. */
+static void job_failed_try(struct mp_memjobs *j, struct mp_job *job, enum mp_job_fail why,
+                           bool give_up, int64_t retry_after_ms)
+{
+    job->attempts += job->attempts < 0xffff;
+    job->malformed += why == MP_JOB_FAIL_MALFORMED && job->malformed < 0xff;
+    job->not_before_ms = give_up ? 0 : now_ms() + backoff_ms(j, job->attempts, retry_after_ms);
+    job->failed = give_up ? (uint8_t)why : MP_JOB_FAIL_NONE;
     struct mp_op op;
     op_for_job(&op, MP_OP_UPDATE_JOB, job);
     op.u.job = *job;
     apply(j, &op, 1);
     mp_memjobs_add(j, job);
-    count(j, job, MP_JOBR_RETRY);
+    count(j, job,
+          give_up                        ? MP_JOBR_FAILED
+          : why == MP_JOB_FAIL_MALFORMED ? MP_JOBR_INVALID /* an answer not used, tried again */
+                                         : MP_JOBR_RETRY);
+    if (give_up)
+        mp_metrics_memory_job_failed(
+            j->metrics, job->kind == MP_JOB_SUMMARIZE ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, why);
+}
+
+/* A failure of the jobs turns[0..n) (one batch, or one summary job): all
+ * retried, or all kept as failed, logged (no user, no text). */
+static void batch_failed(struct mp_memjobs *j, struct batch_turn *turns, size_t n,
+                         enum mp_job_fail why, int64_t retry_after_ms)
+{
+    bool give_up = n > 0 && gives_up(j, &turns[0].job, why, now_ms());
+    for (size_t i = 0; i < n; i++)
+        job_failed_try(j, &turns[i].job, why, give_up, retry_after_ms);
+    if (!give_up && why != MP_JOB_FAIL_MALFORMED)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_WARN,
+                     give_up ? "memory job failed: kept for a re-run (POST /admin/extract)"
+                             : "memory model answer could not be used: tried again");
+    mp_logline_str(&l, "kind", turns[0].job.kind == MP_JOB_SUMMARIZE ? "summarize" : "extract");
+    mp_logline_str(&l, "reason", mp_metrics_job_fail_name(why));
+    mp_logline_int(&l, "turns", (int64_t)n);
+    mp_logline_int(&l, "attempts", (int64_t)turns[0].job.attempts);
+    mp_logline_end(&l);
 }
 
 /* Joins the texts of one role within [from, through] with "\n". */
@@ -608,16 +695,46 @@ static char *join_texts(const struct mp_usermem *um, enum mp_role role, uint64_t
     return out;
 }
 
-/* Finds each batch turn's source in the buffer (request id, time) and
- * numbers the turns that still have user text there, in id order; fills
- * pt[0..r->nsent) with their texts (malloc'd, freed by free_turn_texts). */
-static void batch_turns(struct running *r, const struct mp_usermem *um,
+/* A turn that left the buffer (a failed batch's, trimmed past the bound
+ * while it waited for its re-run): its messages from the archive, as a
+ * usermem of messages only (free with mp_store_messages_free(out->messages,
+ * out->nmessages)). false when the archive has none of it (erased, or not
+ * archived). */
+static bool archived_turn(struct mp_store *store, const struct mp_job *job, struct mp_usermem *out)
+{
+    bool more = false;
+    memset(out, 0, sizeof(*out));
+    if (job->through_seq < job->from_seq || job->from_seq == 0)
+        return false;
+    return mp_store_archive(store, job->user, job->user_len, job->from_seq - 1,
+                            (size_t)(job->through_seq - job->from_seq + 1), &out->messages,
+                            &out->nmessages, &more) == MP_OK &&
+           out->nmessages > 0;
+}
+
+/* Whether the buffer holds any message of the turn of job. */
+static bool in_buffer(const struct mp_usermem *um, const struct mp_job *job)
+{
+    for (size_t i = 0; i < um->nmessages; i++)
+        if (um->messages[i].seq >= job->from_seq && um->messages[i].seq <= job->through_seq)
+            return true;
+    return false;
+}
+
+/* Finds each batch turn's source in the buffer, else (a re-run's turn that
+ * left it) in the archive: request id, time; numbers the turns that still
+ * have user text, in id order; fills pt[0..r->nsent) with their texts
+ * (malloc'd, freed by free_turn_texts). */
+static void batch_turns(struct mp_store *store, struct running *r, const struct mp_usermem *buffer,
                         struct mp_memprompt_turn *pt)
 {
     r->nsent = 0;
     for (size_t t = 0; t < r->nturns; t++) {
         struct batch_turn *bt = &r->turns[t];
         const struct mp_job *job = &bt->job;
+        struct mp_usermem arch;
+        bool archived = !in_buffer(buffer, job) && archived_turn(store, job, &arch);
+        const struct mp_usermem *um = archived ? &arch : buffer;
         size_t ulen = 0, alen = 0;
         bt->number = 0;
         bt->observed_at_ms = job->created_ms;
@@ -631,6 +748,8 @@ static void batch_turns(struct running *r, const struct mp_usermem *um,
         }
         char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
         char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
+        if (archived)
+            mp_store_messages_free(arch.messages, arch.nmessages);
         if (u == NULL || a == NULL || ulen == 0) {
             free(u);
             free(a);
@@ -661,7 +780,7 @@ static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_u
                                          cfg->memory.summary_max_words};
         if (pt == NULL)
             return NULL;
-        batch_turns(r, um, pt);
+        batch_turns(j->store, r, um, pt);
         r->fold = cfg->memory.mode == MP_MEMORY_HYBRID;
         r->keys = cfg->memory.search_keys && cfg->memory.archive;
         if (r->nsent > 0)
@@ -674,6 +793,8 @@ static char *job_body(struct mp_memjobs *j, struct running *r, const struct mp_u
     size_t n = 0;
     while (n < um->nmessages && um->messages[n].seq <= r->job.through_seq)
         n++;
+    if (um->summary.text != NULL && r->job.through_seq <= um->summary.covers_through_seq)
+        n = 0; /* a re-run of a fold a later one already made */
     if (n > 0)
         mp_memprompt_summary_request(cfg->memory.llm, cfg->memory.summary_model,
                                      cfg->memory.summary_max_words, um->summary.text,
@@ -798,12 +919,6 @@ static void batch_done(struct mp_memjobs *j, struct batch_turn *turns, size_t n,
         job_done(j, &turns[i].job, res);
 }
 
-static void batch_retry(struct mp_memjobs *j, struct batch_turn *turns, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        job_retry(j, &turns[i].job);
-}
-
 /* Starts the jobs turns[0..n) (taken out of the index; the array taken):
  * a summary job (n 1) or one user's extraction batch, in id order, with
  * its Authorization line (taken). */
@@ -820,7 +935,7 @@ static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, 
         if (rc == MP_NOTFOUND)
             batch_done(j, turns, n, MP_JOBR_SKIPPED); /* the user is gone */
         else
-            batch_retry(j, turns, n); /* the store failed for now: nothing is lost */
+            batch_failed(j, turns, n, MP_JOB_FAIL_STORE, 0); /* nothing is lost */
         free(turns);
         return;
     }
@@ -841,7 +956,7 @@ static void start_job(struct mp_memjobs *j, struct batch_turn *turns, size_t n, 
         return;
     }
     if (start_transfer(j, r, body_len) != MP_OK) {
-        batch_retry(j, r->turns, r->nturns);
+        batch_failed(j, r->turns, r->nturns, MP_JOB_FAIL_UPSTREAM, 0);
         running_free(j, r);
         return;
     }
@@ -900,7 +1015,7 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
         mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
                            &text, &len, &pii) != MP_OK) {
         free(raw);
-        job_done(j, &r->job, MP_JOBR_INVALID);
+        batch_failed(j, r->turns, r->nturns, MP_JOB_FAIL_MALFORMED, 0);
         return;
     }
     free(raw);
@@ -920,7 +1035,7 @@ static void apply_summary(struct mp_memjobs *j, struct running *r)
     guard_op(&ops[2], r);
     int rc = apply(j, ops, 3);
     if (rc != MP_OK) {
-        job_retry(j, &r->job);
+        batch_failed(j, r->turns, r->nturns, MP_JOB_FAIL_STORE, 0);
     } else if (!rerun_if_erased(j, r, ops, 3)) {
         count(j, &r->job, MP_JOBR_OK);
         /* turns that came in meanwhile may have refilled the buffer */
@@ -1023,6 +1138,8 @@ static bool fold_op(struct mp_memjobs *j, const struct running *r, char *raw, si
     for (size_t t = 0; t < r->nturns; t++)
         if (r->turns[t].number > 0 && r->turns[t].job.through_seq > through)
             through = r->turns[t].job.through_seq;
+    if (through < r->summary_from_seq) /* a re-run of turns older than the summary */
+        through = r->summary_from_seq;
     op_for_job(op, MP_OP_SET_SUMMARY, &r->job);
     op->u.summary.text = *text;
     op->u.summary.text_len = len;
@@ -1092,7 +1209,8 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     if (res.facts != NULL && ops != NULL && values != NULL && (res.keys != NULL || !r->keys))
         rc = mp_memprompt_batch_parse(r->api, r->resp, r->resp_len, &b, &res);
     if (rc != MP_OK) {
-        batch_done(j, r->turns, r->nturns, rc == MP_ENOMEM ? MP_JOBR_FAILED : MP_JOBR_INVALID);
+        batch_failed(j, r->turns, r->nturns,
+                     rc == MP_ENOMEM ? MP_JOB_FAIL_STORE : MP_JOB_FAIL_MALFORMED, 0);
         goto out;
     }
     kept = fact_ops(j, r, res.facts, res.n, ops, values);
@@ -1112,7 +1230,7 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
         rc = apply(j, ops, --nops);
     }
     if (rc != MP_OK) {
-        batch_retry(j, r->turns, r->nturns);
+        batch_failed(j, r->turns, r->nturns, MP_JOB_FAIL_STORE, 0);
         goto out;
     }
     if (rerun_if_erased(j, r, ops, nops))
@@ -1148,6 +1266,18 @@ static void count_call(struct mp_memjobs *j, const struct running *r)
                                     : j->cfg->memory.extraction_model);
 }
 
+/* Why a call failed: an answer over JOB_RESPONSE_MAX counts as one that
+ * cannot be used; 429 is rate limiting; 5xx and no answer are the
+ * upstream's; another status is a refusal. */
+static enum mp_job_fail call_failure(CURLcode result, long code, bool too_big)
+{
+    if (too_big)
+        return MP_JOB_FAIL_MALFORMED;
+    if (result != CURLE_OK || code >= 500 || code < 200)
+        return MP_JOB_FAIL_UPSTREAM;
+    return code == 429 ? MP_JOB_FAIL_RATE_LIMITED : MP_JOB_FAIL_REJECTED;
+}
+
 static void on_job_done(void *req, CURLcode result)
 {
     struct running *r = req;
@@ -1168,7 +1298,12 @@ static void on_job_done(void *req, CURLcode result)
         else
             apply_batch(j, r);
     } else {
-        batch_retry(j, r->turns, r->nturns);
+        curl_off_t after = 0;
+        if (result == CURLE_OK &&
+            curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
+            after = 0;
+        batch_failed(j, r->turns, r->nturns, call_failure(result, code, r->too_big),
+                     after > 0 ? (int64_t)after * 1000 : 0);
     }
     running_free(j, r);
     update_count(j);
@@ -1220,8 +1355,8 @@ static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
         max = MP_CONFIG_BATCH_TURNS_MAX;
     for (size_t k = i; k < j->njobs && n < max; k++) {
         const struct mp_job *job = &j->jobs[k];
-        if (!same_user(job, first->user, first->user_len))
-            continue;
+        if (!same_user(job, first->user, first->user_len) || job->failed != MP_JOB_FAIL_NONE)
+            continue; /* a failed batch waits for its re-run: later turns go on */
         if (job->kind != MP_JOB_EXTRACT)
             break;
         idx[n++] = k;
@@ -1331,6 +1466,10 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
     while (i < j->njobs && j->nrunning < MP_MEMJOB_MAX_RUNNING) {
         struct mp_job *job = &j->jobs[i];
         char *auth = NULL;
+        if (job->failed != MP_JOB_FAIL_NONE) {
+            i++; /* kept for a re-run (mp_memjobs_extract_now); not the user's first job */
+            continue;
+        }
         if (set_add(&busy, hash_user(job->user, job->user_len)) || job->not_before_ms > now) {
             i++;
             continue;
@@ -1360,9 +1499,60 @@ void mp_memjobs_drain(struct mp_memjobs *j)
     atomic_store(&j->draining, true);
 }
 
+#define RERUN_CHUNK 64 /* failed jobs made pending again per transaction */
+
+/* The failed jobs at idx[0..n) pending again, in one transaction; returns
+ * how many (0 when the store failed: they stay failed, for the next
+ * re-run). */
+static unsigned rerun_chunk(struct mp_memjobs *j, const size_t *idx, size_t n)
+{
+    struct mp_op ops[RERUN_CHUNK];
+    for (size_t k = 0; k < n; k++) {
+        op_for_job(&ops[k], MP_OP_UPDATE_JOB, &j->jobs[idx[k]]);
+        ops[k].u.job = j->jobs[idx[k]];
+        ops[k].u.job.failed = MP_JOB_FAIL_NONE;
+        ops[k].u.job.attempts = 0;
+        ops[k].u.job.malformed = 0;
+        ops[k].u.job.not_before_ms = 0;
+    }
+    if (n == 0 || apply(j, ops, n) != MP_OK)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        j->jobs[idx[k]] = ops[k].u.job;
+    j->nfailed -= n;
+    return (unsigned)n;
+}
+
+/* Failed jobs are pending again, tried afresh (stored so: another
+ * process, or the next start, sees them pending too). Returns how many. */
+static unsigned rerun_failed(struct mp_memjobs *j)
+{
+    size_t idx[RERUN_CHUNK], m = 0;
+    unsigned n = 0;
+    for (size_t i = 0; i < j->njobs; i++) {
+        if (j->jobs[i].failed == MP_JOB_FAIL_NONE)
+            continue;
+        idx[m++] = i;
+        if (m == RERUN_CHUNK) {
+            n += rerun_chunk(j, idx, m);
+            m = 0;
+        }
+    }
+    n += rerun_chunk(j, idx, m);
+    update_count(j);
+    if (n > 0) {
+        struct mp_logline l;
+        mp_logline_begin(&l, MP_LOG_INFO, "failed memory jobs run again");
+        mp_logline_int(&l, "jobs", (int64_t)n);
+        mp_logline_end(&l);
+    }
+    return n;
+}
+
 unsigned mp_memjobs_extract_now(struct mp_memjobs *j)
 {
     unsigned n = 0;
+    rerun_failed(j);
     j->due_before_ms = now_ms();
     for (size_t i = 0; i < j->njobs; i++)
         n += j->jobs[i].kind == MP_JOB_EXTRACT;
@@ -1394,20 +1584,30 @@ static void wait_lease(const struct mp_memjobs *j, struct mp_job *job, const str
 
 /* Brings the indexed jobs in line with a read of every stored job
  * (jobs[0..n), in id order): a job the store no longer holds leaves the
- * index (another process did it, or it was erased: every indexed job was
- * committed before the read, on this thread), so that a job held here is
- * not counted, nor dropped, once another process ran it; and one another
- * process took since waits for its lease. Returns how many left. */
+ * index (another process did it or ran a failed one again, or it was
+ * erased: every indexed job was committed before the read, on this
+ * thread), so that a job held here is not counted, nor dropped, once
+ * another process ran it; one another process took since waits for its
+ * lease; and the index takes the store's failed state of every job it
+ * holds (another process may have given it up, or made it pending again).
+ * Returns how many left. */
 static size_t sync_index(struct mp_memjobs *j, const struct mp_job *jobs, size_t n, int64_t now)
 {
     size_t before = j->njobs;
     size_t w = 0, k = 0;
     for (size_t r = 0; r < j->njobs; r++) {
         struct mp_job *job = &j->jobs[r];
+        bool failed = job->failed != MP_JOB_FAIL_NONE;
         while (k < n && jobs[k].id < job->id)
             k++;
-        if (k == n || jobs[k].id != job->id)
-            continue; /* gone */
+        if (k == n || jobs[k].id != job->id) {
+            j->nfailed -= failed; /* gone */
+            continue;
+        }
+        if ((jobs[k].failed != MP_JOB_FAIL_NONE) != failed) {
+            j->nfailed += failed ? (size_t)-1 : 1;
+            *job = jobs[k];
+        }
         wait_lease(j, job, &jobs[k], now);
         j->jobs[w++] = *job;
     }

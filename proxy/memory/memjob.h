@@ -41,8 +41,28 @@ struct event_base;
 struct mp_memjobs;
 struct mp_metrics;
 
-#define MP_MEMJOB_MAX_ATTEMPTS 6 /* then the job is dropped, counted as failed */
-#define MP_MEMJOB_MAX_RUNNING  8 /* jobs in flight at once (distinct users) */
+/* Retries. A call that fails is tried again after [memory]
+ * job_retry_backoff_ms, doubling per attempt up to job_retry_backoff_max_ms
+ * (or the upstream's Retry-After when longer, at most an hour); the whole
+ * batch goes again. It gives up, and the batch's jobs are kept in the store
+ * as failed (enum mp_job_fail, never dropped), after:
+ * - MP_MEMJOB_MALFORMED_TRIES answers that could not be used (not JSON,
+ *   not the asked shape, over 1 MiB);
+ * - a 429, 5xx or no answer once it was tried MP_MEMJOB_MAX_ATTEMPTS
+ *   times and its oldest turn is older than job_retry_horizon_seconds;
+ * - another status (a refusal: 401, 400...) MP_MEMJOB_MAX_ATTEMPTS times.
+ * Each is logged (kind, reason, turns; no user, no text) and counted
+ * (memproxy_memory_jobs_failed_total{kind,reason}). A failed job waits for
+ * mp_memjobs_extract_now() (POST /admin/extract), which makes it pending
+ * again, tried afresh. It blocks nothing: the user's later turns go in
+ * later batches, and its turns stay in the buffer only while the buffer
+ * holds at most MP_MEMJOB_BUFFER_SLACK x its usual size from them on (past
+ * that a re-run reads them from the archive). Several processes: each
+ * takes the failed state of the jobs it indexes from the store at every
+ * rescan. */
+#define MP_MEMJOB_MAX_ATTEMPTS    6
+#define MP_MEMJOB_MALFORMED_TRIES 3 /* an unusable answer, then 2 more tries */
+#define MP_MEMJOB_MAX_RUNNING     8 /* jobs in flight at once (distinct users) */
 /* Summary modes: the buffer holds at most this many times summarize_at
  * messages while its summary job waits or fails. */
 #define MP_MEMJOB_BUFFER_SLACK 4
@@ -104,9 +124,10 @@ void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_
  * drains; what does not finish stays stored for the next start). Any
  * thread. */
 void mp_memjobs_drain(struct mp_memjobs *j);
-/* The batches of the extraction jobs waiting now are due now (POST
+/* The jobs kept as failed are pending again (stored so, tried afresh), the
+ * batches of the extraction jobs waiting now are due now (POST
  * /admin/extract), and a scheduling pass runs. Returns how many waiting
- * extraction jobs that made due. */
+ * extraction jobs that made due (the failed ones included). */
 unsigned mp_memjobs_extract_now(struct mp_memjobs *j);
 /* Waiting extraction jobs whose batch is not due yet, as of the last
  * scheduling pass. Any thread. */
@@ -115,7 +136,11 @@ unsigned mp_memjobs_batched(const struct mp_memjobs *j);
 /* Starts what can run now and arms a timer for what waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j);
 
-/* Jobs indexed (pending or running). Any thread. */
+/* Jobs kept as failed, waiting for a re-run (mp_memjobs_extract_now()):
+ * every process sharing the store counts them all. Any thread. */
+unsigned mp_memjobs_failed(const struct mp_memjobs *j);
+
+/* Jobs indexed (pending or running; failed ones left out). Any thread. */
 unsigned mp_memjobs_pending(const struct mp_memjobs *j);
 /* Waiting jobs held because no credential may go with them, as of the
  * last scheduling pass (at least every second while jobs wait) and counting

@@ -292,6 +292,20 @@ static void log_replaced(const struct mp_turn *turn)
     mp_logline_end(&l);
 }
 
+/* A turn not recorded: counted by reason and logged with its request id
+ * (t NULL: not known), never its words. */
+static void turn_lost(struct mp_memworker *mw, const struct mp_turn *t, enum mp_unrecorded why)
+{
+    struct mp_logline l;
+    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+    mp_metrics_turn_unrecorded(mw->metrics, why);
+    mp_logline_begin(&l, MP_LOG_WARN, "turn not recorded");
+    mp_logline_str(&l, "reason", mp_metrics_unrecorded_name(why));
+    if (t != NULL)
+        mp_logline_str(&l, "request_id", t->request_id);
+    mp_logline_end(&l);
+}
+
 /* Counts each turn's outcome and indexes the extraction jobs it queued. */
 static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
                             const struct mp_op *ops)
@@ -307,7 +321,12 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
             res = MP_JOBR_RETRY; /* held for the store's return */
         else if (prep[i].status != MP_OK)
             res = MP_JOBR_DROPPED;
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
+        if (res == MP_JOBR_DROPPED)
+            turn_lost(mw, prep[i].it->turn,
+                      prep[i].status == MP_ETOOBIG ? MP_UNREC_STORAGE_FULL
+                                                   : MP_UNREC_STORAGE_ERROR);
+        else
+            mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
         if (res == MP_JOBR_REPLACED)
             log_replaced(prep[i].it->turn);
         bool recorded = res == MP_JOBR_OK || res == MP_JOBR_REPLACED;
@@ -420,7 +439,7 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
-            mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+            turn_lost(mw, items[i]->turn, MP_UNREC_NO_MEMORY);
         turns_drop(mw, items, n, MP_ENOMEM);
         free(prep);
         free(ops);
@@ -482,9 +501,12 @@ static void park_turns(struct mp_memworker *mw, struct item **items, size_t n)
     mp_logline_end(&l);
     if (rc == MP_OK)
         mp_metrics_parked(mw->metrics, n);
-    for (size_t i = 0; i < n; i++)
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD,
-                              rc == MP_OK ? MP_JOBR_SKIPPED : MP_JOBR_DROPPED);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == MP_OK)
+            mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_SKIPPED);
+        else
+            turn_lost(mw, items[i]->turn, MP_UNREC_STORAGE_ERROR);
+    }
     turns_drop(mw, items, n, rc == MP_OK ? MP_ETIMEDOUT : rc);
 }
 
@@ -538,6 +560,11 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     (void)what;
     flush_held(mw, false);
     mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
+}
+
+unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw)
+{
+    return mp_memjobs_failed(mw->jobs);
 }
 
 unsigned mp_memworker_extract_now(struct mp_memworker *mw)
@@ -643,8 +670,16 @@ int mp_memworker_admit(const struct mp_memworker *mw)
 
 void mp_memworker_count_refused(struct mp_memworker *mw)
 {
-    mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
+    turn_lost(mw, NULL, MP_UNREC_QUEUE_FULL);
     mp_metrics_queue_full(mw->metrics);
+}
+
+void mp_memworker_count_lost(struct mp_memworker *mw, const char *request_id,
+                             enum mp_unrecorded why)
+{
+    struct mp_turn t = {.request_id = {0}};
+    snprintf(t.request_id, sizeof(t.request_id), "%s", request_id != NULL ? request_id : "");
+    turn_lost(mw, &t, why);
 }
 
 const char *mp_memworker_write_error(const struct mp_memworker *mw)
@@ -680,8 +715,8 @@ int mp_memworker_record(struct mp_memworker *mw, struct mp_turn *turn,
     if (it == NULL || (reply_base != NULL && t == NULL)) {
         free(it);
         free(t);
+        turn_lost(mw, turn, MP_UNREC_NO_MEMORY);
         mp_turn_free(turn);
-        mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, MP_JOBR_DROPPED);
         return MP_ENOMEM;
     }
     it->kind = IT_TURN;
@@ -858,6 +893,7 @@ static void depth_source(const void *arg, struct mp_metrics_queue *out)
     out->held_batch = mp_memjobs_batched(mw->jobs);
     if (out->held_no_credential > 0 && since > 0 && mp_clock_now_ms() > since)
         out->held_oldest_seconds = (double)(mp_clock_now_ms() - since) / 1000.0;
+    out->failed = mp_memjobs_failed(mw->jobs);
 }
 
 void mp_memworker_post_config(struct mp_memworker *mw, struct mp_shared_config *shared)

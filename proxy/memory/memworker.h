@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "net/loop.h"
 #include "store.h"
 #include "memory/turn.h"
@@ -56,6 +57,11 @@ typedef void (*mp_memticket_fn)(struct mp_memticket *t, void *arg, int status);
 int mp_memworker_admit(const struct mp_memworker *mw);
 /* Counts a turn refused by mp_memworker_admit(). Any thread. */
 void mp_memworker_count_refused(struct mp_memworker *mw);
+/* Counts and logs a turn the request could not hand over (its reply could
+ * not be read, out of memory...), by reason, with its request id (never
+ * its words). Any thread. */
+void mp_memworker_count_lost(struct mp_memworker *mw, const char *request_id,
+                             enum mp_unrecorded why);
 
 /* Remembers whether the store took a write (rc: the apply's status), for
  * X-Memory-Error, /readyz and memproxy_storage_writable; logs each change
@@ -110,10 +116,12 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
  * every user now, counts added to *out (and to the metrics): MP_OK or a
  * store error. */
 int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out);
-/* Worker thread only: every waiting extraction batch is due now
- * (mp_memjobs_extract_now()); returns how many waiting jobs that made
- * due. */
+/* Worker thread only: the jobs kept as failed are pending again and every
+ * waiting extraction batch is due now (mp_memjobs_extract_now()); returns
+ * how many waiting jobs that made due. */
 unsigned mp_memworker_extract_now(struct mp_memworker *mw);
+/* Memory jobs kept as failed, waiting for a re-run. Any thread. */
+unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw);
 /* Worker thread only. mp_store_compact(), logged and counted; on failure
  * the reason (no user data in it) goes to err. */
 int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);

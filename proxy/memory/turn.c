@@ -28,16 +28,29 @@ void mp_turn_free(struct mp_turn *t)
 }
 
 /* A copy of text[0..len) cut to MP_TURN_TEXT_KEEP bytes at a UTF-8
- * boundary, NUL-terminated. */
+ * boundary, NUL-terminated; a NUL in it (a user's "\u0000") becomes
+ * U+FFFD, so the text is kept whole rather than refused. */
 static char *keep_text(const char *text, size_t len, size_t *kept)
 {
+    static const char fffd[] = "\xef\xbf\xbd";
     len = mp_utf8_cut(text, len, MP_TURN_TEXT_KEEP);
-    char *copy = malloc(len + 1);
+    size_t nuls = 0, n = 0;
+    for (const char *p = memchr(text, '\0', len); p != NULL;
+         p = memchr(p + 1, '\0', len - (size_t)(p + 1 - text)))
+        nuls++;
+    char *copy = malloc(len + 2 * nuls + 1);
     if (copy == NULL)
         return NULL;
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    *kept = len;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '\0') {
+            copy[n++] = text[i];
+            continue;
+        }
+        memcpy(copy + n, fffd, 3);
+        n += 3;
+    }
+    copy[n] = '\0';
+    *kept = n;
     return copy;
 }
 

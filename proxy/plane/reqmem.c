@@ -36,7 +36,10 @@
 #include "memory/turn.h"
 #include "wire.h"
 
-#define REPLY_CAPTURE_MAX (1 << 20) /* a reply longer than this is not recorded */
+/* A reply's bytes kept to be read, at most (a non-stream body's after its
+ * long strings were clipped: core/json/jsonclip.h); a stream's text past it
+ * is cut */
+#define REPLY_CAPTURE_MAX (1 << 20)
 
 static int user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
                    const char *body, size_t len, char *out, size_t *out_len)
@@ -641,8 +644,8 @@ void mp_reqmem_start_reply(struct mp_reqmem *m, struct mp_loop *loop, int status
     if (m->turn_error == NULL && mp_memcred_missing(loop->cfg, m->mode, m->route_api))
         m->turn_error = "no_memory_credential";
     if (sse) {
-        m->completion = mp_completion_new_reader(REPLY_CAPTURE_MAX, m->wire->reply_reader);
-        m->capture_failed = m->completion == NULL;
+        m->completion = mp_completion_new_cutting(REPLY_CAPTURE_MAX, m->wire->reply_reader);
+        m->capture_failed = m->capture_oom = m->completion == NULL;
     }
 }
 
@@ -690,28 +693,44 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
             event_reply_id(m, data, len);
         return;
     }
-    if (m->capture.len + len > REPLY_CAPTURE_MAX ||
-        mp_buf_reserve(loop, &m->capture, m->capture.len + len) != MP_OK) {
-        m->capture_failed = true;
+    if (mp_buf_reserve(loop, &m->capture, m->capture.len + len) != MP_OK) {
+        m->capture_failed = m->capture_oom = true;
         return;
     }
-    memcpy(m->capture.data + m->capture.len, data, len);
-    m->capture.len += len;
+    m->capture.len += mp_jsonclip_feed(&m->clip, data, len, m->capture.data + m->capture.len);
+    if (m->capture.len > REPLY_CAPTURE_MAX)
+        m->capture_failed = true; /* a body of many short strings: too big to read */
 }
 
-/* The assistant's reply text (borrowed from the capture, or malloc'd into
- * *owned), or NULL when the turn is not complete or has no text. */
-static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
+/* The assistant's reply text (borrowed from the completion, or malloc'd
+ * into *owned): MP_OK; MP_NOTFOUND when the turn is not complete or has no
+ * text; MP_EINVAL when it cannot be read; MP_ENOMEM. */
+static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char **owned)
 {
     *owned = NULL;
     if (m->completion != NULL) {
-        if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
-            return NULL;
-        return mp_completion_text(m->completion, len);
+        if (mp_completion_overflowed(m->completion))
+            return MP_ENOMEM; /* a cutting accumulator overflows for want of memory only */
+        if (!mp_completion_complete(m->completion))
+            return MP_NOTFOUND;
+        *text = mp_completion_text(m->completion, len);
+        return MP_OK;
     }
-    if (m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
-        return NULL;
-    return *owned;
+    int rc = m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len);
+    *text = *owned;
+    return rc;
+}
+
+/* A turn that will not be recorded for a reason other than having nothing
+ * to record: counted, logged (plane never logs words). */
+static int lost(struct mp_loop *loop, const char *request_id, int rc)
+{
+    enum mp_unrecorded why = rc == MP_ENOMEM    ? MP_UNREC_NO_MEMORY
+                             : rc == MP_ETOOBIG ? MP_UNREC_REPLY_TOO_BIG
+                             : rc == MP_EINVAL  ? MP_UNREC_REPLY_UNREADABLE
+                                                : MP_UNREC_REQUEST;
+    mp_memworker_count_lost(loop->memworker, request_id, why);
+    return MP_NOTFOUND;
 }
 
 /* The turn's conversation when the read did not find it (it did not run:
@@ -760,23 +779,29 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     size_t reply_len = 0;
     const char *auth_name = NULL;
     const struct mp_http_header *auth = mp_memcred_client(head, m->route_api, &auth_name);
-    if (!m->writes || m->capture_failed || loop->memworker == NULL)
+    if (!m->writes || loop->memworker == NULL)
         return MP_NOTFOUND;
+    if (m->capture_failed)
+        return lost(loop, request_id, m->capture_oom ? MP_ENOMEM : MP_ETOOBIG);
     char *owned = NULL;
-    const char *reply = reply_text(m, &reply_len, &owned);
-    if (reply == NULL)
-        return MP_NOTFOUND;
+    const char *reply = NULL;
+    int rc = reply_text(m, &reply, &reply_len, &owned);
+    if (rc == MP_NOTFOUND)
+        return MP_NOTFOUND; /* no text: nothing to record */
+    if (rc != MP_OK)
+        return lost(loop, request_id, rc);
     struct mp_turn_auth lent = {.api = m->route_api,
                                 .name = auth_name,
                                 .value = auth != NULL ? auth->value : NULL,
                                 .value_len = auth != NULL ? auth->value_len : 0};
     struct mp_inserted_count stripped = {0};
-    int rc =
-        mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len, &lent,
-                    &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
+    rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len, &lent,
+                     &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
     free(owned);
     if (stripped.total > 0) /* only inserted context: nothing of the user's, no turn */
         mp_metrics_inserted(loop->shard, &stripped, rc == MP_NOTFOUND);
+    if (rc == MP_ENOMEM || rc == MP_EINVAL)
+        return lost(loop, request_id, rc == MP_EINVAL ? MP_EIO : rc);
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
@@ -786,7 +811,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     t->at_ms = mp_clock_now_ms();
     rc = mp_memworker_record(loop->memworker, t, done != NULL ? loop->base : NULL, done, arg,
                              &m->ticket);
-    if (rc != MP_OK || done == NULL) {
+    if (rc != MP_OK || done == NULL) { /* a failure was counted by the worker */
         m->ticket = NULL;
         return MP_NOTFOUND;
     }

@@ -17,6 +17,7 @@
 #include "convid.h"
 #include "inject.h"
 #include "inserted.h"
+#include "jsonclip.h"
 #include "net/loop.h"
 #include "recall.h"
 #include "terms.h"
@@ -84,8 +85,10 @@ struct mp_reqmem {
     const struct mp_wire *wire;       /* the request's API (NULL: not a chat request) */
     enum mp_llm_api route_api;        /* the provider the request goes to (core/memory/memcred.h) */
     struct mp_completion *completion; /* a stream's reply, as relayed */
-    struct mp_buf capture;            /* a non-stream reply's bytes, as relayed */
+    struct mp_buf capture;            /* a non-stream reply's bytes, long strings clipped */
+    struct mp_jsonclip clip;          /* ... by this (core/json/jsonclip.h) */
     bool capture_failed;
+    bool capture_oom;            /* ... failed for want of memory, else of room */
     struct mp_memticket *ticket; /* the recorded turn's commit, while waited for */
     /* the conversation the turn is recorded in (core/memory/usermem.h:
        mp_mem_message's conv, conv_kind): the read's, when it found one;

@@ -215,6 +215,18 @@ size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h)
     return e.n;
 }
 
+/* A job's attempts word: the attempts in its low 16 bits, the unusable
+ * answers in bits 16-23, the failure in bits 24-31. Records written before
+ * failures were kept hold attempts below 16 (never more than 6), so they
+ * read as they were: no format change. An older release reading a failed
+ * job sees many attempts: it runs the job once more and drops it if that
+ * fails too, as it drops any job out of attempts. */
+static uint32_t job_attempts_word(const struct mp_job *j)
+{
+    uint32_t attempts = j->attempts > 0xffff ? 0xffff : j->attempts;
+    return attempts | (uint32_t)j->malformed << 16 | (uint32_t)j->failed << 24;
+}
+
 size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j)
 {
     struct enc e = {p, 0};
@@ -223,7 +235,7 @@ size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j)
     put_bytes(&e, j->user, j->user_len);
     put_uint(&e, j->through_seq, 8);
     put_uint(&e, j->from_seq, 8);
-    put_uint(&e, j->attempts, 4);
+    put_uint(&e, job_attempts_word(j), 4);
     put_uint(&e, (uint64_t)j->not_before_ms, 8);
     put_uint(&e, (uint64_t)j->created_ms, 8);
     return e.n;
@@ -726,7 +738,12 @@ int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)
         memcpy(j->user, user, j->user_len);
     j->through_seq = get_uint(&d, 8);
     j->from_seq = get_uint(&d, 8);
-    j->attempts = (uint32_t)get_uint(&d, 4);
+    uint32_t word = (uint32_t)get_uint(&d, 4);
+    j->attempts = word & 0xffff;
+    j->malformed = (uint8_t)(word >> 16);
+    j->failed = (uint8_t)(word >> 24);
+    if (j->failed >= MP_JOB_FAIL_COUNT) /* a newer release's reason: failed all the same */
+        j->failed = MP_JOB_FAIL_UPSTREAM;
     j->not_before_ms = (int64_t)get_uint(&d, 8);
     j->created_ms = (int64_t)get_uint(&d, 8);
     return dec_status(&d);

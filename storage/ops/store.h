@@ -71,6 +71,18 @@ struct mp_store_options {
 
 enum mp_job_kind { MP_JOB_SUMMARIZE, MP_JOB_EXTRACT };
 
+/* Why a job failed for good and waits, stored, for a re-run (POST
+ * /admin/extract): MP_JOB_FAIL_NONE while it is pending. */
+enum mp_job_fail {
+    MP_JOB_FAIL_NONE,
+    MP_JOB_FAIL_MALFORMED,    /* the model's answers could not be used */
+    MP_JOB_FAIL_RATE_LIMITED, /* 429 past [memory] job_retry_horizon_seconds */
+    MP_JOB_FAIL_UPSTREAM,     /* 5xx or no answer past the horizon */
+    MP_JOB_FAIL_REJECTED,     /* another 4xx, MP_MEMJOB_MAX_ATTEMPTS times */
+    MP_JOB_FAIL_STORE,        /* the store failed past the horizon */
+    MP_JOB_FAIL_COUNT
+};
+
 /* A pending memory job. Jobs carry the user by value: nothing else ties a
  * job to the request that caused it. */
 struct mp_job {
@@ -80,7 +92,9 @@ struct mp_job {
     size_t user_len;
     uint64_t through_seq;  /* EXTRACT: the turn's last message seq; SUMMARIZE: fold messages <= */
     uint64_t from_seq;     /* EXTRACT: the turn's first message seq */
-    uint32_t attempts;     /* failed attempts so far */
+    uint32_t attempts;     /* failed attempts so far (at most 0xffff kept) */
+    uint8_t malformed;     /* of which answers that could not be used */
+    uint8_t failed;        /* enum mp_job_fail: failed for good, kept for a re-run */
     int64_t not_before_ms; /* retry backoff: do not run before this time */
     int64_t created_ms;
     /* mp_store_jobs(): the process running it (MP_OP_CLAIM_JOB's owner)
@@ -103,7 +117,7 @@ enum mp_op_kind {
                                are written back into u.job; MP_EINVAL when there is
                                no such RECORD_TURN op */
     MP_OP_DONE_JOB,         /* remove job_id */
-    MP_OP_UPDATE_JOB,       /* rewrite job (attempts, not_before_ms) */
+    MP_OP_UPDATE_JOB,       /* rewrite job (attempts, malformed, failed, not_before_ms) */
     MP_OP_SET_SUMMARY,      /* summary = text; drop buffered messages with seq <= through_seq
                                (the archive keeps them; keep_messages: none) */
     MP_OP_TRIM_MESSAGES,    /* drop messages with seq <= u.summary.through_seq (summary

@@ -249,8 +249,10 @@ static int on_extract_job(void *arg, const unsigned char *key, size_t klen,
     struct extract_floor *f = arg;
     struct mp_job job;
     int rc = mp_store_read_job(f->s, key, klen, val, vlen, &job);
-    if (rc == MP_OK && job.kind == MP_JOB_EXTRACT && job.user_len == f->len &&
-        memcmp(job.user, f->user, f->len) == 0 && job.from_seq < f->floor)
+    /* a failed job (waiting for a re-run) holds no trim here: the memory
+       jobs bound what it holds (proxy/memory/memjob.h) */
+    if (rc == MP_OK && job.kind == MP_JOB_EXTRACT && job.failed == MP_JOB_FAIL_NONE &&
+        job.user_len == f->len && memcmp(job.user, f->user, f->len) == 0 && job.from_seq < f->floor)
         f->floor = job.from_seq;
     return rc;
 }

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 static const char *const mode_names[] = {"ok",         "status500", "invalid", "fenced",
-                                         "wrongtypes", "slow",      "stall"};
+                                         "wrongtypes", "slow",      "stall",   "status429"};
 
 /* memproxy's injected memory block starts so (core/recall/memblock.h, MP_MEMBLOCK_INTRO):
  * it mentions the summary, but a chat request that carries it is no job. */

@@ -22,7 +22,8 @@ enum fake_mode {
     FAKE_MODE_FENCED,
     FAKE_MODE_WRONGTYPES,
     FAKE_MODE_SLOW,
-    FAKE_MODE_STALL
+    FAKE_MODE_STALL,
+    FAKE_MODE_STATUS429
 };
 
 #define FAKE_SLOW_MS          2000

@@ -386,6 +386,9 @@ static bool play_job(struct server *srv, struct fake_record *rec, struct fake_be
     case FAKE_MODE_STATUS500:
         b->status = b->status < 0 ? 500 : b->status;
         break;
+    case FAKE_MODE_STATUS429:
+        b->status = b->status < 0 ? 429 : b->status;
+        break;
     case FAKE_MODE_SLOW:
         b->delay_ms = (b->delay_ms < 0 ? 0 : b->delay_ms) + FAKE_SLOW_MS;
         break;
@@ -577,7 +580,7 @@ static enum progress answer_jobmode(struct conn *c)
         status = 400;
         fake_buf_puts(&srv->scratch,
                       "{\"error\":\"usage: /_fake/jobmode?extract=M&summarize=M, M one of ok, "
-                      "status500, invalid, fenced, wrongtypes, slow, stall\"}");
+                      "status500, status429, invalid, fenced, wrongtypes, slow, stall\"}");
     } else {
         put_modes(srv, &srv->scratch);
     }

@@ -582,6 +582,8 @@ METRIC_LABELS = {
     'memproxy_mcp_tool_calls_total': ('tool', 'result'),
     'memproxy_memory_jobs_total': ('kind', 'result'),
     'memproxy_memory_jobs_held': ('reason',),
+    'memproxy_memory_jobs_failed_total': ('kind', 'reason'),
+    'memproxy_turns_unrecorded_total': ('reason',),
     'memproxy_config_reloads_total': ('result',),
     'memproxy_build_info': ('version',),
     'memproxy_retention_purged_total': ('item',),

@@ -152,7 +152,7 @@ class Status(CtlCase):
         self.assertRegex(doc['started_at'], ISO)
         self.assertIsInstance(doc['uptime_seconds'], int)
         self.assertGreaterEqual(doc['uptime_seconds'], 0)
-        self.assertEqual(set(doc['queue']), {'depth', 'max'})
+        self.assertEqual(set(doc['queue']), {'depth', 'max', 'failed_jobs'})
         self.assertEqual(doc['queue']['max'], 10000)
         self.assertEqual(set(doc['store']), STORE_KEYS)
         self.assertEqual(doc['store']['backend'], 'lmdb')

@@ -312,6 +312,10 @@ class StoreFull(mh.MemCase):
                              memory={'mode': 'buffer', 'buffer_messages': 1000, 'summarize_at': 1000},
                              storage={'map_size_mb': 1})
         big = self.fill(p)
+        # the turn the store refused is counted by reason (issue 51) and logged
+        p.wait_metric('memproxy_turns_unrecorded_total', lambda v: v >= 1, 5, reason='storage_full')
+        self.assertTrue(p.wait_log(lambda o: o.get('msg') == 'turn not recorded' and
+                                   o.get('reason') == 'storage_full', 5))
         # the next reply says memory writes fail, the chat itself goes through
         s = mh.send(p, mh.uid('after'), [mh.user_msg(t) for t in big])
         self.assertEqual(s.status, 200)

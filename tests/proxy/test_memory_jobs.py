@@ -246,11 +246,17 @@ class Entities(mh.MemCase):
                                kind='extract', result='invalid')
         mem = self.extracted(user, 1)
         self.assertEqual(mem['entities'], [])
+        # An unusable answer is tried twice more (issue 51), then the batch
+        # is kept as failed: counted by reason, nothing stored, no fourth try.
+        self.proxy.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= 1, mh.WAIT,
+                               kind='extract', reason='malformed')
         after = mh.jobs_metrics(self.proxy)
-        self.assertEqual(after[('extract', 'invalid')] - before.get(('extract', 'invalid'), 0), 1)
+        self.assertEqual(after[('extract', 'invalid')] - before.get(('extract', 'invalid'), 0), 2)
+        self.assertEqual(after[('extract', 'failed')] - before.get(('extract', 'failed'), 0), 1)
         self.assertEqual(after[('extract', 'ok')], before.get(('extract', 'ok'), 0))
-        time.sleep(1.2)   # an invalid answer is not retried
-        self.assertEqual(len(mh.user_jobs(self.fake, user, 'extract')), 1)
+        time.sleep(1.2)
+        self.assertEqual(len(mh.user_jobs(self.fake, user, 'extract')), 3)
+        self.assertEqual(mh.get_memory(self.proxy, user)['entities'], [])
         # The next turn, answered properly, is stored.
         mh.set_jobmode(self.fake, extract='ok')
         self.turn(user, 'My name is Ivana.')
@@ -581,7 +587,7 @@ class JobLimits(mh.MemCase):
             mh.wait_memory(p, u, lambda m: mh.entity_map(m) == {'name': 'Par' + 'abcdefghij'[i]},
                            what='the fact of user %d' % i)
 
-    def test_backoff_doubles_and_gives_up_after_six_attempts(self):
+    def test_backoff_doubles_and_gives_up_after_six_attempts_past_the_horizon(self):
         # docs/memory.md: retries with exponential backoff (1 s, 2 s, ... up to 6
         # attempts). Attempts 1 to 4 in real time (1 s, 2 s, 4 s apart, by
         # the fake's clock); attempts 5 and 6 would wait 8 s and 16 s: a
@@ -593,7 +599,8 @@ class JobLimits(mh.MemCase):
 
         def start(hours):
             env = {'MEMPROXY_TEST_CLOCK_OFFSET_MS': str(hours * 3600 * 1000)} if hours else None
-            return self.start_proxy(storage={'path': data}, memory={'mode': 'entity'},
+            return self.start_proxy(storage={'path': data},
+                                    memory={'mode': 'entity', 'job_retry_horizon_seconds': 3600},
                                     upstream={'api_key': 'sk-retry-key'}, workers=1, env=env)
 
         def attempts():
@@ -623,12 +630,18 @@ class JobLimits(mh.MemCase):
         self.assertEqual(len(attempts()), 6)
         self.assertEqual(p.metric('memproxy_memory_jobs_total', kind='extract', result='retry'), 0,
                          'the sixth failure was retried')
+        # past job_retry_horizon_seconds (the turn is 2 h old): kept as
+        # failed for a re-run (issue 51), not dropped
+        self.assertEqual(p.metric('memproxy_memory_jobs_failed_total', kind='extract',
+                                  reason='upstream_error'), 1)
+        self.assertEqual(p.metric('memproxy_memory_jobs_failed'), 1)
         mh.wait_idle(p)
         self.stop_checked(p)
         p = start(3)
         time.sleep(1.5)
         self.assertEqual(len(attempts()), 6, 'a seventh attempt')
         self.assertEqual(p.metric('memproxy_memory_queue_depth'), 0, 'the job given up is still pending')
+        self.assertEqual(p.metric('memproxy_memory_jobs_failed'), 1, 'the failed job did not survive the restart')
 
 
 if __name__ == '__main__':

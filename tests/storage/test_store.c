@@ -259,6 +259,19 @@ START_TEST(test_store_update_job_rewrites_it)
     ck_assert_uint_eq(jobs[0].id, j.id);
     ck_assert_uint_eq(jobs[0].attempts, 3);
     ck_assert_int_eq(jobs[0].not_before_ms, 123456789012345);
+    ck_assert_uint_eq(jobs[0].failed, MP_JOB_FAIL_NONE);
+    free(jobs);
+    /* a failed job (issue 51) keeps its reason and its unusable answers
+       (in the attempts word: no format change), across a reopen */
+    op.u.job = j;
+    op.u.job.malformed = 3;
+    op.u.job.failed = MP_JOB_FAIL_MALFORMED;
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_int_eq(mp_store_jobs(store, &jobs, &n), MP_OK);
+    ck_assert_uint_eq(jobs[0].attempts, 3);
+    ck_assert_uint_eq(jobs[0].malformed, 3);
+    ck_assert_uint_eq(jobs[0].failed, MP_JOB_FAIL_MALFORMED);
     free(jobs);
     fx_close_backend(store, _i);
 }

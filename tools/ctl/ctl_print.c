@@ -66,6 +66,10 @@ static void queue_row(const json_t *doc, char row[ROW_MAX])
         snprintf(row + n, ROW_MAX - (size_t)n, ", %" PRIu64 " held for a credential (oldest %s)",
                  num(held, "count"),
                  mp_ctl_text_duration(num(held, "oldest_seconds"), a, sizeof(a)));
+    n = (int)strlen(row);
+    if (num(q, "failed_jobs") > 0 && n < ROW_MAX) /* memory jobs waiting for POST /admin/extract */
+        snprintf(row + n, ROW_MAX - (size_t)n, ", %" PRIu64 " failed jobs to run again",
+                 num(q, "failed_jobs"));
 }
 
 static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])

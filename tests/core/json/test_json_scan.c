@@ -854,6 +854,23 @@ START_TEST(test_json_string_decode_lone_surrogate_einval)
 }
 END_TEST
 
+START_TEST(test_json_text_decode_escaped_nul_is_replacement)
+{
+    const char *lit = "\"a\\u0000b\"";
+    char out[16];
+    size_t n = 0;
+    ck_assert_int_eq(mp_json_text_decode(lit, 0, strlen(lit), out, sizeof(out), &n), MP_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_mem_eq(out,
+                     "a\xef\xbf\xbd"
+                     "b",
+                     5);
+    /* a lone surrogate is still refused */
+    lit = "\"\\ud800\"";
+    ck_assert_int_eq(mp_json_text_decode(lit, 0, strlen(lit), out, sizeof(out), &n), MP_EINVAL);
+}
+END_TEST
+
 START_TEST(test_json_string_decode_escaped_nul_einval)
 {
     char out[16];
@@ -1077,6 +1094,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(d, test_json_string_decode_surrogate_range_edges);
     tcase_add_test(d, test_json_string_decode_lone_surrogate_einval);
     tcase_add_test(d, test_json_string_decode_escaped_nul_einval);
+    tcase_add_test(d, test_json_text_decode_escaped_nul_is_replacement);
     tcase_add_test(d, test_json_string_decode_etoobig);
     tcase_add_test(d, test_json_string_decode_einval_beats_etoobig);
     tcase_add_test(d, test_json_string_decode_rejects_non_string_span);

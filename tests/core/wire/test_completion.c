@@ -299,6 +299,44 @@ START_TEST(test_completion_stream_crlf_events)
 }
 END_TEST
 
+START_TEST(test_completion_cutting_keeps_text_and_reads_on)
+{
+    struct mp_completion *c = mp_completion_new_cutting(10, mp_completion_read_chat);
+
+    ck_assert_int_eq(feed(c, CHUNK("[{\"index\":0,\"delta\":{\"content\":\"12345678\"}}]")), MP_OK);
+    ck_assert(!mp_completion_cut(c));
+    ck_assert_int_eq(feed(c, CHUNK("[{\"index\":0,\"delta\":{\"content\":\"abc\"}}]")), MP_OK);
+    ck_assert(mp_completion_cut(c));
+    /* cut for good: a later delta that would fit adds nothing */
+    ck_assert_int_eq(feed(c, CHUNK("[{\"index\":0,\"delta\":{\"content\":\"z\"}}]")), MP_OK);
+    ck_assert_int_eq(feed(c, CHUNK("[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]")),
+                     MP_OK);
+    ck_assert_int_eq(feed(c, "data: [DONE]\n\n"), MP_OK);
+    assert_text(c, "12345678");
+    ck_assert(!mp_completion_overflowed(c));
+    ck_assert(mp_completion_complete(c));
+    mp_completion_free(c);
+}
+END_TEST
+
+START_TEST(test_completion_nul_in_text_is_replacement)
+{
+    struct mp_completion *c = mp_completion_new(64);
+    char *text = NULL;
+    size_t n = 0;
+    const char *body = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"a\\u0000b\"}}]}";
+
+    ck_assert_int_eq(feed(c, CHUNK("[{\"index\":0,\"delta\":{\"content\":\"x\\u0000y\"}}]")),
+                     MP_OK);
+    assert_text(c, "x\xef\xbf\xbdy");
+    mp_completion_free(c);
+    ck_assert_int_eq(mp_completion_reply_text(body, strlen(body), &text, &n), MP_OK);
+    ck_assert_str_eq(text, "a\xef\xbf\xbd"
+                           "b");
+    free(text);
+}
+END_TEST
+
 START_TEST(test_completion_stream_cap_stops_accumulating)
 {
     struct mp_completion *c = mp_completion_new(10);
@@ -389,6 +427,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_completion_stream_done_alone_completes);
     tcase_add_test(tc, test_completion_stream_crlf_events);
     tcase_add_test(tc, test_completion_stream_cap_stops_accumulating);
+    tcase_add_test(tc, test_completion_cutting_keeps_text_and_reads_on);
+    tcase_add_test(tc, test_completion_nul_in_text_is_replacement);
     tcase_add_test(tc, test_completion_stream_non_json_data_is_einval);
     tcase_add_test(tc, test_completion_stream_error_event_not_complete);
     tcase_add_test(tc, test_completion_stream_multiline_data_joined);
