@@ -18,6 +18,7 @@
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
+#include "json_scan.h"
 #include "memcred.h"
 #include "memory/memworker.h"
 #include "plane/convlook.h"
@@ -690,18 +691,39 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
 }
 
 /* The assistant's reply text (borrowed from the capture, or malloc'd into
- * *owned), or NULL when the turn is not complete or has no text. */
-static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned)
+ * *owned) and whether it calls a tool (*calls), or NULL when the turn is
+ * not complete or has no text (a reply that calls a tool: "", a tool
+ * loop's round). */
+static const char *reply_text(struct mp_reqmem *m, size_t *len, char **owned, bool *calls)
 {
     *owned = NULL;
     if (m->completion != NULL) {
         if (!mp_completion_complete(m->completion) || mp_completion_overflowed(m->completion))
             return NULL;
+        *calls = mp_completion_calls_tool(m->completion);
         return mp_completion_text(m->completion, len);
     }
-    if (m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len) != MP_OK)
-        return NULL;
-    return *owned;
+    const char *body = m->capture.data != NULL ? m->capture.data : "";
+    *calls = m->wire->reply_body_calls_tool(body, m->capture.len);
+    int rc = m->wire->reply_body_text(body, m->capture.len, owned, len);
+    if (rc == MP_NOTFOUND && *calls) {
+        *len = 0;
+        return "";
+    }
+    return rc == MP_OK ? *owned : NULL;
+}
+
+/* The reference of a Responses request's previous_response_id
+ * (plane/convlook.h), whatever rule names its conversation: a tool
+ * loop's round continues the response that called the tool; 0: none. */
+static uint64_t prev_ref(const struct mp_reqmem *m, const char *body, size_t len)
+{
+    size_t vs, ve;
+    if (m->wire != &mp_wire_responses ||
+        mp_json_find_member(body, len, "previous_response_id", 20, &vs, &ve) != MP_OK ||
+        body[vs] != '"' || ve - vs < 3)
+        return 0;
+    return mp_convlook_reply_ref(m->user, m->user_len, body + vs + 1, ve - vs - 2);
 }
 
 /* The turn's conversation when the read did not find it (it did not run:
@@ -752,20 +774,26 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     if (!m->writes || m->capture_failed || loop->memworker == NULL)
         return MP_NOTFOUND;
     char *owned = NULL;
-    const char *reply = reply_text(m, &reply_len, &owned);
+    bool calls = false;
+    const char *reply = reply_text(m, &reply_len, &owned, &calls);
     if (reply == NULL)
         return MP_NOTFOUND;
     struct mp_turn_auth lent = {.api = m->route_api,
                                 .name = auth_name,
                                 .value = auth != NULL ? auth->value : NULL,
                                 .value_len = auth != NULL ? auth->value_len : 0};
-    int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len,
-                         &lent, loop->wire_msgs, &t);
+    struct mp_turn_reply r = {reply, reply_len, calls, prev_ref(m, body, len)};
+    int rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, &r, &lent,
+                         loop->wire_msgs, &t);
     free(owned);
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
     t->reply_ref = reply_ref(m);
+    if (mp_turn_loop_keys(t) != MP_OK) {
+        mp_turn_free(t); /* a round with nothing to find its loop by */
+        return MP_NOTFOUND;
+    }
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
     t->at_ms = mp_clock_now_ms();
