@@ -52,17 +52,23 @@ bool mp_toolloop_answers_calls(const char *body, const struct mp_chatreq *req)
     }
 }
 
-bool mp_toolloop_start(const struct mp_chatreq *req, size_t *first, size_t *at)
+/* A user message of the user's own: role user, no tool results. */
+static bool users_own(const char *body, const struct mp_chatreq_msg *m)
+{
+    return m->role == MP_CR_USER && !holds_tool_result(body, m);
+}
+
+bool mp_toolloop_start(const char *body, const struct mp_chatreq *req, size_t *first, size_t *at)
 {
     size_t i = req->nmsgs;
-    while (i > 0 && !(req->msgs[i - 1].role == MP_CR_USER && req->msgs[i - 1].has_text))
+    while (i > 0 && !(req->msgs[i - 1].has_text && users_own(body, &req->msgs[i - 1])))
         i--;
     if (i == 0) {
         *first = *at = req->nmsgs;
         return false;
     }
     *at = i - 1;
-    while (i > 1 && req->msgs[i - 2].role == MP_CR_USER)
+    while (i > 1 && users_own(body, &req->msgs[i - 2]))
         i--;
     *first = i - 1;
     return true;

@@ -23,13 +23,16 @@
  * "tool_result" block. false for an empty request. */
 bool mp_toolloop_answers_calls(const char *body, const struct mp_chatreq *req);
 
-/* Where the loop began in req (borrowed): *at the newest user message
- * with text (a message of tool results alone has none), *first the first
- * of the user messages in a row that end with it (a client may send its
- * request as several user messages). false when the request has no user
- * message with text (the Responses API with previous_response_id: the
- * beginning is upstream); then both are req->nmsgs. */
-bool mp_toolloop_start(const struct mp_chatreq *req, size_t *first, size_t *at);
+/* Where the loop began in body (scanned into req, both borrowed): *at
+ * the newest user message with text that holds no tool results (a
+ * Messages user message with tool_result blocks is the tools' words, even
+ * with a text block beside them: Claude Code's reminders ride there),
+ * *first the first of the user messages in a row that end with it (a
+ * client may send its request as several user messages). false when the
+ * request has no such message (the Responses API with
+ * previous_response_id: the beginning is upstream); then both are
+ * req->nmsgs. */
+bool mp_toolloop_start(const char *body, const struct mp_chatreq *req, size_t *first, size_t *at);
 
 /* The digest of the conversation through message at of req (borrowed;
  * at < req->nmsgs): the role and text hash of each user, assistant and

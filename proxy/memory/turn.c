@@ -143,7 +143,7 @@ static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *bo
                       const struct mp_chatreq *req, const struct mp_turn_reply *r)
 {
     size_t first, at;
-    t->loop_start_here = mp_toolloop_start(req, &first, &at);
+    t->loop_start_here = mp_toolloop_start(body, req, &first, &at);
     t->loop_prefix = t->loop_start_here ? mp_toolloop_prefix(req, at) : 0;
     t->loop_upstream = req->upstream_state && r->prev_ref == 0;
     t->loop_prev_ref = r->prev_ref;

@@ -1,7 +1,7 @@
 """An agent's outcome is remembered (issue 51, requirement 2): in a tool
 loop the turn is the user's request and the assistant's final answer. On
 each API (chat completions, Anthropic Messages, Responses resending its
-input and Responses continuing with previous_response_id), streamed and
+input, continuing with previous_response_id or in a "conversation"), streamed and
 not, a loop of three rounds: the user's request, answered with text and a
 tool call; the tool's result, answered with text and another call; the
 next result, answered with the final answer. The user's memory (the memory
@@ -32,7 +32,7 @@ SECOND = 'The logs point at the lockfile; I will regenerate it.'
 FINAL = 'fixed: the lockfile was stale, regenerated it and CI is green again.'
 # a stream says "tok0 tok1 ..." as many pieces as events= asks
 STREAM_TEXT = {2: 'tok0 tok1 ', 3: 'tok0 tok1 tok2 ', 5: 'tok0 tok1 tok2 tok3 tok4 '}
-APIS = ('chat', 'messages', 'responses', 'responses_prev')
+APIS = ('chat', 'messages', 'responses', 'responses_prev', 'responses_conv')
 
 
 def sse_events(body):
@@ -111,7 +111,7 @@ def read_responses(r, stream):
 
 class Agent:
     """One API's agent client: the conversation it keeps and resends (or,
-    responses_prev, continues upstream with previous_response_id)."""
+    responses_prev and responses_conv, continue what the upstream holds)."""
 
     def __init__(self, case, api, stream, user):
         self.case, self.api, self.stream, self.user = case, api, stream, user
@@ -147,7 +147,7 @@ class Agent:
         else:
             outputs = [{'type': 'function_call_output', 'call_id': i, 'output': TOOL_OUTPUT}
                        for i, _, _ in reply.calls]
-            if self.api == 'responses_prev':  # the upstream keeps the rest
+            if self.api != 'responses':  # the upstream keeps the rest
                 self.prev, self.items = reply.id, outputs
                 return
             if reply.text:
@@ -167,8 +167,10 @@ class Agent:
         else:
             d = {'model': 'gpt-4o-mini', 'instructions': 'You are a coding agent.',
                  'tools': TOOLS_RESPONSES, 'input': self.items}
-            if self.prev is not None:
+            if self.api == 'responses_prev' and self.prev is not None:
                 d['previous_response_id'] = self.prev
+            if self.api == 'responses_conv':
+                d['conversation'] = 'conv_' + self.user
         if self.stream:
             d['stream'] = True
         return json.dumps(d).encode()

@@ -60,10 +60,22 @@ END_TEST
     "{\"role\":\"user\",\"content\":\"earlier\"},{\"role\":\"assistant\",\"content\":\"ok\"},"     \
     "{\"role\":\"user\",\"content\":\"fix CI\"}"
 
-/* The beginning is the newest user message with text, with the user
- * messages right before it; its digest is the same in the first round
- * and the last (instructions rewritten meanwhile), and another for
- * another conversation. */
+/* The loop's beginning in body (wire w): whether there is one, its
+ * messages (*f, *at) and its digest (*d). */
+static bool start(const struct mp_wire *w, const char *body, size_t *f, size_t *at, uint64_t *d)
+{
+    struct mp_chatreq req = scan(w, body);
+    bool found = mp_toolloop_start(body, &req, f, at);
+    *d = found ? mp_toolloop_prefix(&req, *at) : 0;
+    if (!found)
+        ck_assert_uint_eq(*at, req.nmsgs);
+    return found;
+}
+
+/* The beginning is the newest user message with text and no tool
+ * results, with the user messages right before it; its digest is the
+ * same in the first round and the last (instructions rewritten
+ * meanwhile), and another for another conversation. */
 START_TEST(test_toolloop_start_and_its_digest)
 {
     const char *first =
@@ -71,30 +83,38 @@ START_TEST(test_toolloop_start_and_its_digest)
     const char *last =
         "{\"messages\":[{\"role\":\"system\",\"content\":\"at 10:01\"}," ROUND1 "," CHAT_CALL
         ",{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"ok\"}]}";
-    const char *other = "{\"messages\":[{\"role\":\"user\",\"content\":\"fix CI\"}]}";
     size_t f, at;
-    struct mp_chatreq req = scan(&mp_wire_chat, first);
-    ck_assert(mp_toolloop_start(&req, &f, &at));
+    uint64_t d1, d;
+    ck_assert(start(&mp_wire_chat, first, &f, &at, &d1));
     ck_assert_uint_eq(at, 3);
     ck_assert_uint_eq(f, 3);
-    uint64_t d1 = mp_toolloop_prefix(&req, at);
-    req = scan(&mp_wire_chat, last);
-    ck_assert(mp_toolloop_start(&req, &f, &at));
+    ck_assert(start(&mp_wire_chat, last, &f, &at, &d));
     ck_assert_uint_eq(at, 3);
-    ck_assert_uint_eq(mp_toolloop_prefix(&req, at), d1);
-    req = scan(&mp_wire_chat, other);
-    ck_assert(mp_toolloop_start(&req, &f, &at));
-    ck_assert_uint_ne(mp_toolloop_prefix(&req, at), d1);
-    req = scan(&mp_wire_chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":"
-                              "\"user\",\"content\":\"b\"}]}");
-    ck_assert(mp_toolloop_start(&req, &f, &at));
+    ck_assert_uint_eq(d, d1);
+    ck_assert(start(&mp_wire_chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"fix CI\"}]}",
+                    &f, &at, &d));
+    ck_assert_uint_ne(d, d1);
+    ck_assert(start(&mp_wire_chat,
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\","
+                    "\"content\":\"b\"}]}",
+                    &f, &at, &d));
     ck_assert_uint_eq(f, 0);
     ck_assert_uint_eq(at, 1);
-    req =
-        scan(&mp_wire_responses, "{\"previous_response_id\":\"r\",\"input\":[{\"type\":"
-                                 "\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}");
-    ck_assert(!mp_toolloop_start(&req, &f, &at));
-    ck_assert_uint_eq(at, req.nmsgs);
+    /* a reminder beside the tool results is no beginning */
+    ck_assert(
+        start(&mp_wire_messages,
+              "{\"messages\":[{\"role\":\"user\",\"content\":\"fix CI\"},{\"role\":"
+              "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"run\","
+              "\"input\":{}}]},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+              "\"tool_use_id\":\"t\",\"content\":\"ok\"},{\"type\":\"text\",\"text\":"
+              "\"<system-reminder>x</system-reminder>\"}]}]}",
+              &f, &at, &d));
+    ck_assert_uint_eq(f, 0);
+    ck_assert_uint_eq(at, 0);
+    ck_assert(!start(&mp_wire_responses,
+                     "{\"previous_response_id\":\"r\",\"input\":[{\"type\":"
+                     "\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}",
+                     &f, &at, &d));
 }
 END_TEST
 
