@@ -175,7 +175,7 @@ class Agent:
             d['stream'] = True
         return json.dumps(d).encode()
 
-    def round(self, says, calls_tool):
+    def round(self, says, calls_tool, x_memory=None):
         """One round: the upstream's reply says `says` (a stream: that many
         pieces) and calls a tool or not. The reply as the client read it."""
         behavior = []
@@ -189,6 +189,8 @@ class Agent:
         h = [('Content-Type', 'application/json'), ('X-User-Id', self.user), ('X-Test-Req', tag)]
         if behavior:
             h.append(('X-Fake-Behavior', ','.join(behavior)))
+        if x_memory is not None:
+            h.append(('X-Memory', x_memory))
         if self.api == 'messages':
             h += [('x-api-key', 'sk-ant-%s' % self.user), ('anthropic-version', '2023-06-01')]
             path = MESSAGES
@@ -319,6 +321,23 @@ class AgentOutcomes(ConvCase):
                     mh.wait_idle(self.p)
                     self.assertEqual(self.archive(user), [('user', question)])
                     self.no_payload(mem)
+
+    def test_a_loop_begun_without_memory_is_recorded_at_its_end(self):
+        """A loop whose first round recorded nothing (X-Memory: read then):
+        its final round records the request, which it carries, with the
+        answer; continuing upstream, with the answer alone, nothing."""
+        for api in APIS:
+            with self.subTest(api=api):
+                user = mh.uid('late')
+                question = 'Tidy up the imports (%s)' % user
+                agent = Agent(self, api, False, user)
+                agent.ask(question)
+                agent.answered(agent.round(FIRST, True, x_memory='read'))
+                final = agent.round(FINAL, False)
+                mh.wait_idle(self.p)
+                want = [('user', question), ('assistant', final.text)] \
+                    if api in ('chat', 'messages', 'responses') else []
+                self.assertEqual(self.archive(user), want)
 
     def test_a_later_question_is_a_turn_of_its_own(self):
         """After the loop, the client's next question (its conversation
