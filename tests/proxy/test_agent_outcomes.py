@@ -15,13 +15,14 @@ LMDB and, as proxy_agent_outcomes_postgres, on PostgreSQL
 
 import json
 import os
+import signal
 import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
-from test_conversations import ConvCase  # noqa: E402
+from test_conversations import BACKEND, ConvCase  # noqa: E402
 
 MESSAGES = '/v1/messages'
 RESPONSES = '/v1/responses'
@@ -357,6 +358,42 @@ class AgentOutcomes(ConvCase):
                     mh.wait_idle(self.p)
                     self.assertEqual(self.archive(user),
                                      before + [('user', question), ('assistant', reply.text)])
+
+
+class ParkedLoop(mh.MemCase):
+    """A loop's rounds parked at a drain deadline (memory/park.h) keep
+    what they are: after the next start, the request with its final answer.
+    On LMDB (a park file lives in the storage directory)."""
+
+    def test_parked_rounds_are_recorded_as_a_loop(self):
+        if BACKEND != 'lmdb':
+            return  # the same test as on LMDB: nothing of the backend's
+        data = self.storage_dir()
+        memory = {'mode': 'buffer', 'durable_ack': 'false'}
+        self.p = self.start_proxy(workers=1, server={'drain_timeout_ms': 300}, memory=memory,
+                                  storage={'path': data},
+                                  env={'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'})
+        user = mh.uid('parked')
+        question = 'Rotate the deploy keys (%s)' % user
+        agent = Agent(self, 'responses_prev', False, user)  # a link among the rounds
+        agent.ask(question)
+        agent.answered(agent.round(FIRST, True))
+        agent.answered(agent.round(SECOND, True))
+        final = agent.round(FINAL, False)
+        self.p.signal(signal.SIGTERM)
+        self.assertEqual(self.p.wait_exit(10), 0)
+        self.assertEqual(self.p.stop(), [])
+        parked = sum(o['turns'] for o in self.p.log_objects()
+                     if o.get('msg') == 'drain deadline: queued turns parked for the next start')
+        self.assertGreaterEqual(parked, 2, 'the rounds were not parked: the test shows nothing')
+        q = self.start_proxy(workers=1, memory=memory, storage={'path': data})
+        self.assertIsNotNone(q.wait_log(lambda o: o.get('msg') == 'parked turns recorded', 5))
+        self.assertEqual([(m['role'], m['content']) for m in mh.get_memory(q, user)['archive']],
+                         [('user', question), ('assistant', final.text)])
+
+    def reply_next(self, text):
+        r = harness.request(self.fake.port, 'POST', '/_fake/reply', [], text.encode())
+        self.assertEqual(r.status, 200, r)
 
 
 if __name__ == '__main__':
