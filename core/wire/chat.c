@@ -23,4 +23,5 @@ const struct mp_wire mp_wire_chat = {
     .splice = splice,
     .reply_reader = mp_completion_read_chat,
     .reply_body_text = mp_completion_reply_text,
+    .reply_body_calls_tool = mp_completion_reply_calls_tool,
 };

@@ -30,6 +30,7 @@ struct mp_completion {
     bool failed;
     bool cuts; /* past cap the text is cut (cut set), not overflowed */
     bool cut;
+    bool tool_call; /* the reply calls a tool */
 };
 
 static bool is_choice0(const char *buf, size_t s, size_t e, size_t position)
@@ -228,6 +229,37 @@ int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, siz
     return rc;
 }
 
+/* A finish_reason value buf[s..e) that says the model called a tool. */
+static bool tool_finish(const char *buf, size_t s, size_t e)
+{
+    return mp_json_span_is(buf, s, e, "\"tool_calls\"") ||
+           mp_json_span_is(buf, s, e, "\"function_call\"");
+}
+
+/* A message or delta object buf[s..e) with a tool call: a non-empty
+ * "tool_calls" array or a "function_call" object. */
+static bool has_tool_call(const char *buf, size_t s, size_t e)
+{
+    size_t vs, ve, cursor = 0, es, ee;
+    if (mp_json_member_in(buf, s, e, "function_call", &vs, &ve) == MP_OK && buf[vs] == '{')
+        return true;
+    return mp_json_member_in(buf, s, e, "tool_calls", &vs, &ve) == MP_OK && buf[vs] == '[' &&
+           mp_json_next(buf, vs, ve, &cursor, NULL, NULL, &es, &ee) == MP_OK;
+}
+
+bool mp_completion_reply_calls_tool(const char *body, size_t len)
+{
+    size_t as, ae, cs, ce, vs, ve;
+    if (mp_json_find_member(body, len, "choices", 7, &as, &ae) != MP_OK ||
+        find_choice0(body, as, ae, &cs, &ce) != MP_OK)
+        return false;
+    if (mp_json_member_in(body, cs, ce, "finish_reason", &vs, &ve) == MP_OK &&
+        tool_finish(body, vs, ve))
+        return true;
+    return mp_json_member_in(body, cs, ce, "message", &vs, &ve) == MP_OK && body[vs] == '{' &&
+           has_tool_call(body, vs, ve);
+}
+
 int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t len)
 {
     size_t as, ae, cs, ce, vs, ve, ds, de;
@@ -238,10 +270,13 @@ int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t le
         find_choice0(data, as, ae, &cs, &ce) != MP_OK)
         return MP_OK;
     if (mp_json_member_in(data, cs, ce, "finish_reason", &vs, &ve) == MP_OK &&
-        !mp_json_span_is(data, vs, ve, "null"))
+        !mp_json_span_is(data, vs, ve, "null")) {
         c->finished = true;
+        c->tool_call = c->tool_call || tool_finish(data, vs, ve);
+    }
     if (mp_json_member_in(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
         return MP_OK;
+    c->tool_call = c->tool_call || has_tool_call(data, ds, de);
     if (mp_json_member_in(data, ds, de, "content", &vs, &ve) != MP_OK)
         return MP_OK;
     return mp_completion_append(c, data, vs, ve);
@@ -309,6 +344,16 @@ void mp_completion_mark(struct mp_completion *c, bool finished, bool failed)
 {
     c->finished = c->finished || finished;
     c->failed = c->failed || failed;
+}
+
+void mp_completion_mark_tool_call(struct mp_completion *c)
+{
+    c->tool_call = true;
+}
+
+bool mp_completion_calls_tool(const struct mp_completion *c)
+{
+    return c->tool_call;
 }
 
 bool mp_completion_complete(const struct mp_completion *c)

@@ -51,6 +51,12 @@ int mp_completion_append(struct mp_completion *c, const char *buf, size_t s, siz
 int mp_completion_append_text(struct mp_completion *c, const char *text, size_t len);
 void mp_completion_mark(struct mp_completion *c, bool finished, bool failed);
 
+/* For readers: the reply calls a tool the client runs (a tool loop's
+ * round, docs/memory.md "Agent loops"); mp_completion_calls_tool() then
+ * says so, whatever text the reply also has. */
+void mp_completion_mark_tool_call(struct mp_completion *c);
+bool mp_completion_calls_tool(const struct mp_completion *c);
+
 /* Appends the "text" of the parts of the array buf[s..e) whose "type" is the
  * JSON literal type (with its quotes, e.g. "\"output_text\"") to out at *n,
  * joined by '\n', decoded, within cap. MP_OK; MP_ETOOBIG; MP_EINVAL for a
@@ -68,9 +74,11 @@ void mp_completion_free(struct mp_completion *c);
  * - Otherwise the data (data lines joined by '\n') must be one JSON object.
  *   For choice 0 the string choices[0].delta.content is appended, decoded
  *   (a content array contributes its "text" parts joined by '\n'); a
- *   non-null choices[0].finish_reason marks the stream finished. Other
- *   choices, role-only deltas, tool_calls deltas and chunks without choices
- *   (usage, prompt filter results) add nothing.
+ *   non-null choices[0].finish_reason marks the stream finished. A
+ *   "tool_calls" (or legacy "function_call") delta of choice 0, or its
+ *   finish_reason "tool_calls" (or "function_call"), marks a tool call
+ *   (mp_completion_calls_tool). Other choices, role-only deltas and chunks
+ *   without choices (usage, prompt filter results) add nothing.
  * - A chunk with a top-level "error" member marks the stream failed.
  * Returns MP_OK; MP_EINVAL for an event whose data is not a JSON object (the
  * event is otherwise ignored); MP_ETOOBIG when the text would exceed cap:
@@ -106,5 +114,12 @@ const char *mp_completion_text(const struct mp_completion *c, size_t *len);
  * object holding a "message" object, or content is of another type;
  * MP_ENOMEM. Outputs are untouched unless MP_OK. */
 int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len);
+
+/* Non-stream: whether choice 0 of the response body body[0..len)
+ * (borrowed) calls a tool: its message has a non-empty "tool_calls" array
+ * or a "function_call" object, or its finish_reason is "tool_calls" or
+ * "function_call". false for anything else, a body that is not a chat
+ * completion included. */
+bool mp_completion_reply_calls_tool(const char *body, size_t len);
 
 #endif

@@ -22,7 +22,10 @@
  * Reply: the text of the "text" content blocks, joined by '\n' (not
  * thinking, not tool_use); in a stream, the text_delta deltas of
  * content_block_delta events, a '\n' between two text blocks, complete at
- * message_stop, failed at an "error" event. */
+ * message_stop, failed at an "error" event. It calls a tool when it has a
+ * "tool_use" block (a stream: a content_block_start of one) or its
+ * stop_reason is "tool_use" (a stream: message_delta's); a server tool
+ * (server_tool_use: Anthropic runs it) is no round of the client's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,13 +249,46 @@ static int reply_body_text(const char *body, size_t len, char **out, size_t *out
     return MP_OK;
 }
 
+static bool tool_use_block(const char *buf, size_t s, size_t e)
+{
+    size_t ts, te;
+    return buf[s] == '{' && mp_json_member_in(buf, s, e, "type", &ts, &te) == MP_OK &&
+           mp_json_span_is(buf, ts, te, "\"tool_use\"");
+}
+
+static bool stop_tool_use(const char *buf, size_t s, size_t e)
+{
+    size_t vs, ve;
+    return mp_json_member_in(buf, s, e, "stop_reason", &vs, &ve) == MP_OK &&
+           mp_json_span_is(buf, vs, ve, "\"tool_use\"");
+}
+
+static bool reply_body_calls_tool(const char *body, size_t len)
+{
+    size_t vs, ve, cursor = 0, bs, be;
+    if (mp_json_find_member(body, len, "stop_reason", 11, &vs, &ve) == MP_OK &&
+        mp_json_span_is(body, vs, ve, "\"tool_use\""))
+        return true;
+    if (mp_json_find_member(body, len, "content", 7, &vs, &ve) != MP_OK || body[vs] != '[')
+        return false;
+    while (mp_json_next(body, vs, ve, &cursor, NULL, NULL, &bs, &be) == MP_OK) {
+        if (tool_use_block(body, bs, be))
+            return true;
+    }
+    return false;
+}
+
 /* content_block_start: a text block after text already gathered starts a
- * new line (as the blocks of a body are joined); its initial text counts. */
+ * new line (as the blocks of a body are joined); its initial text counts;
+ * a tool_use block is a call. */
 static int block_start(struct mp_completion *c, const char *d, size_t n)
 {
     size_t bs, be, ts, te, len = 0;
-    if (mp_json_find_member(d, n, "content_block", 13, &bs, &be) != MP_OK || d[bs] != '{' ||
-        mp_json_member_in(d, bs, be, "type", &ts, &te) != MP_OK ||
+    if (mp_json_find_member(d, n, "content_block", 13, &bs, &be) != MP_OK || d[bs] != '{')
+        return MP_OK;
+    if (tool_use_block(d, bs, be))
+        mp_completion_mark_tool_call(c);
+    if (mp_json_member_in(d, bs, be, "type", &ts, &te) != MP_OK ||
         !mp_json_span_is(d, ts, te, "\"text\""))
         return MP_OK;
     mp_completion_text(c, &len);
@@ -277,6 +313,10 @@ static int read_event(struct mp_completion *c, const char *d, size_t n)
             return MP_OK;
         return mp_completion_append(c, d, vs, ve);
     }
+    if (mp_json_span_is(d, ts, te, "\"message_delta\"") &&
+        mp_json_find_member(d, n, "delta", 5, &ds, &de) == MP_OK && d[ds] == '{' &&
+        stop_tool_use(d, ds, de))
+        mp_completion_mark_tool_call(c);
     if (mp_json_span_is(d, ts, te, "\"message_stop\""))
         mp_completion_mark(c, true, false);
     else if (mp_json_span_is(d, ts, te, "\"error\""))
@@ -292,4 +332,5 @@ const struct mp_wire mp_wire_messages = {
     .splice = splice,
     .reply_reader = read_event,
     .reply_body_text = reply_body_text,
+    .reply_body_calls_tool = reply_body_calls_tool,
 };

@@ -32,7 +32,12 @@
  * "delta"s of response.output_text.delta events, complete at
  * response.completed (whose full response gives the text when no delta
  * came), failed at an "error", response.failed or response.incomplete
- * event. */
+ * event. It calls a tool when "output" holds an item the client runs
+ * ("function_call", "custom_tool_call", "computer_call",
+ * "local_shell_call", "shell_call", "apply_patch_call"; a stream: such an
+ * item in response.output_item.added or .done, or in the response of
+ * response.completed); the hosted tools' items (web_search_call,
+ * mcp_call...) are OpenAI's own rounds, not the client's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +169,59 @@ static int response_text(const char *buf, size_t s, size_t e, char *out, size_t 
     }
 }
 
+/* The item types of the calls a client runs (see the top). */
+static const char *const client_calls[] = {
+    "\"function_call\"",    "\"custom_tool_call\"", "\"computer_call\"",
+    "\"local_shell_call\"", "\"shell_call\"",       "\"apply_patch_call\"",
+};
+
+/* Whether the item buf[s..e) is a call the client runs. */
+static bool client_call(const char *buf, size_t s, size_t e)
+{
+    size_t ts, te;
+    if (buf[s] != '{' || mp_json_member_in(buf, s, e, "type", &ts, &te) != MP_OK)
+        return false;
+    for (size_t i = 0; i < sizeof(client_calls) / sizeof(client_calls[0]); i++) {
+        if (mp_json_span_is(buf, ts, te, client_calls[i]))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the "output" array buf[s..e) holds a call the client runs. */
+static bool output_calls(const char *buf, size_t s, size_t e)
+{
+    size_t cursor = 0, is, ie;
+    if (buf[s] != '[')
+        return false;
+    while (mp_json_next(buf, s, e, &cursor, NULL, NULL, &is, &ie) == MP_OK) {
+        if (client_call(buf, is, ie))
+            return true;
+    }
+    return false;
+}
+
+static bool reply_body_calls_tool(const char *body, size_t len)
+{
+    size_t vs, ve;
+    return mp_json_find_member(body, len, "output", 6, &vs, &ve) == MP_OK &&
+           output_calls(body, vs, ve);
+}
+
+/* An event with a call the client runs: response.output_item.added or
+ * .done with such an item, or response.completed whose response's output
+ * holds one. */
+static bool event_calls(const char *d, size_t n, size_t ts, size_t te)
+{
+    size_t vs, ve, os, oe;
+    if (mp_json_span_is(d, ts, te, "\"response.output_item.added\"") ||
+        mp_json_span_is(d, ts, te, "\"response.output_item.done\""))
+        return mp_json_find_member(d, n, "item", 4, &vs, &ve) == MP_OK && client_call(d, vs, ve);
+    return mp_json_span_is(d, ts, te, "\"response.completed\"") &&
+           mp_json_find_member(d, n, "response", 8, &vs, &ve) == MP_OK && d[vs] == '{' &&
+           mp_json_member_in(d, vs, ve, "output", &os, &oe) == MP_OK && output_calls(d, os, oe);
+}
+
 static int reply_body_text(const char *body, size_t len, char **out, size_t *out_len)
 {
     size_t vs, ve, n = 0;
@@ -206,6 +264,8 @@ static int read_event(struct mp_completion *c, const char *d, size_t n)
     size_t ts, te, vs, ve;
     if (mp_json_find_member(d, n, "type", 4, &ts, &te) != MP_OK)
         return MP_OK;
+    if (event_calls(d, n, ts, te))
+        mp_completion_mark_tool_call(c);
     if (mp_json_span_is(d, ts, te, "\"response.output_text.delta\"")) {
         if (mp_json_find_member(d, n, "delta", 5, &vs, &ve) != MP_OK || d[vs] != '"')
             return MP_OK;
@@ -234,4 +294,5 @@ const struct mp_wire mp_wire_responses = {
     .splice = splice,
     .reply_reader = read_event,
     .reply_body_text = reply_body_text,
+    .reply_body_calls_tool = reply_body_calls_tool,
 };

@@ -10,7 +10,8 @@
  *   - splicing the memory block and the replayed messages into the
  *     client's bytes, touching nothing else;
  *   - reading the reply: the assistant's text from a JSON body, or gathered
- *     from the SSE events of a stream, with whether the stream completed.
+ *     from the SSE events of a stream, with whether the stream completed
+ *     and whether the reply calls a tool.
  *
  * The request read in place has one shape for every wire (struct
  * mp_chatreq of core/wire/chatreq.h: spans into the body, roles as MP_CR_*,
@@ -100,6 +101,11 @@ struct mp_wire {
      * and *out_len; MP_NOTFOUND when it holds no text (nothing to record);
      * MP_EINVAL when it is not this API's reply; MP_ENOMEM. */
     int (*reply_body_text)(const char *body, size_t len, char **out, size_t *out_len);
+    /* Whether the reply of a JSON body calls a tool the client runs (a
+     * tool loop's round: docs/memory.md "Agent loops"), whatever text it
+     * also has; a stream's reader marks it (mp_completion_calls_tool).
+     * false for a body that is not this API's reply. */
+    bool (*reply_body_calls_tool)(const char *body, size_t len);
 };
 
 /* POST /v1/chat/completions (wire/chat.c). */

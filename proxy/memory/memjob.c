@@ -721,10 +721,28 @@ static bool in_buffer(const struct mp_usermem *um, const struct mp_job *job)
     return false;
 }
 
+/* Whether another turn of the batch covers turn t's messages (a turn
+ * whose reply was replaced since, by a regenerated reply or a tool loop's
+ * final answer: its new job reads the user's words with the new reply),
+ * so that they are sent once; of two equal ranges the first is sent. */
+static bool covered(const struct running *r, size_t t)
+{
+    const struct mp_job *a = &r->turns[t].job;
+    for (size_t k = 0; k < r->nturns; k++) {
+        const struct mp_job *b = &r->turns[k].job;
+        bool same = b->from_seq == a->from_seq && b->through_seq == a->through_seq;
+        if (k != t && b->from_seq <= a->from_seq && b->through_seq >= a->through_seq &&
+            (!same || k < t))
+            return true;
+    }
+    return false;
+}
+
 /* Finds each batch turn's source in the buffer, else (a re-run's turn that
  * left it) in the archive: request id, time; numbers the turns that still
- * have user text, in id order; fills pt[0..r->nsent) with their texts
- * (malloc'd, freed by free_turn_texts). */
+ * have user text and that no other turn of the batch covers, in id order;
+ * fills pt[0..r->nsent) with their texts (malloc'd, freed by
+ * free_turn_texts). */
 static void batch_turns(struct mp_store *store, struct running *r, const struct mp_usermem *buffer,
                         struct mp_memprompt_turn *pt)
 {
@@ -732,12 +750,14 @@ static void batch_turns(struct mp_store *store, struct running *r, const struct 
     for (size_t t = 0; t < r->nturns; t++) {
         struct batch_turn *bt = &r->turns[t];
         const struct mp_job *job = &bt->job;
-        struct mp_usermem arch;
-        bool archived = !in_buffer(buffer, job) && archived_turn(store, job, &arch);
-        const struct mp_usermem *um = archived ? &arch : buffer;
         size_t ulen = 0, alen = 0;
         bt->number = 0;
         bt->observed_at_ms = job->created_ms;
+        if (covered(r, t))
+            continue;
+        struct mp_usermem arch;
+        bool archived = !in_buffer(buffer, job) && archived_turn(store, job, &arch);
+        const struct mp_usermem *um = archived ? &arch : buffer;
         for (size_t i = 0; i < um->nmessages; i++) {
             const struct mp_mem_message *m = &um->messages[i];
             if (m->seq >= job->from_seq && m->seq <= job->through_seq) {

@@ -151,7 +151,8 @@ struct prepared {
     struct item *it;
     struct mp_mem_message msgs[MP_TURN_MAX_USER_TEXTS + 1];
     char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* the policy's copies, owned */
-    size_t n;                                /* messages to record; 0: nothing */
+    size_t n;                                /* messages to record */
+    bool apply;                              /* it has an op: messages, or a loop's link */
     size_t op;                               /* index of its RECORD_TURN op */
     size_t nops;                             /* its ops: RECORD_TURN (and ADD_JOB) */
     int status; /* MP_OK, MP_NOTFOUND (recorded before), or the store's error */
@@ -185,16 +186,21 @@ static void add_message(struct prepared *p, enum mp_pii_mode mode, enum mp_role 
 }
 
 /* The turn's messages: its new user texts (those the policy keeps), then
- * the reply; none when no user text is kept. */
+ * the reply when it has text; none when no user text is kept, but for a
+ * tool loop's final answer, which the store puts with the user's words
+ * recorded before (memory/turn.h), and a link, which has none. */
 static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
 {
     const struct mp_turn *turn = p->it->turn;
     size_t last = turn->ntexts - 1; /* the reply */
     for (size_t i = 0; i < last; i++)
         add_message(p, mode, MP_ROLE_USER, turn->texts[i], turn->lens[i]);
-    if (p->n == 0)
+    p->apply = turn->loop == MP_TURN_LOOP_LINK;
+    if (p->n == 0 && turn->loop != MP_TURN_LOOP_END)
         return; /* no new user message (or none that may be kept): nothing to remember */
-    add_message(p, mode, MP_ROLE_ASSISTANT, turn->texts[last], turn->lens[last]);
+    if (turn->lens[last] > 0)
+        add_message(p, mode, MP_ROLE_ASSISTANT, turn->texts[last], turn->lens[last]);
+    p->apply = p->n > 0;
 }
 
 #define BATCH_MAX 256 /* turns committed in one transaction, at most */
@@ -212,7 +218,12 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     op->u.turn.messages = p->msgs;
     op->u.turn.nmessages = p->n;
     memcpy(op->u.turn.idem_key, turn->idem_key, MP_IDEM_KEY_LEN);
-    if (!turn->extract)
+    op->u.turn.loop_keep = (const uint8_t(*)[MP_IDEM_KEY_LEN])turn->keep;
+    op->u.turn.nloop_keep = turn->nkeep;
+    op->u.turn.loop_find = (const uint8_t(*)[MP_IDEM_KEY_LEN])turn->find;
+    op->u.turn.nloop_find = turn->nfind;
+    op->u.turn.loop_end = turn->loop == MP_TURN_LOOP_END;
+    if (!turn->extract || turn->loop == MP_TURN_LOOP_LINK)
         return 1;
     ops[1] = ops[0];
     ops[1].kind = MP_OP_ADD_JOB;
@@ -232,7 +243,7 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
         const struct mp_turn *t = prep[i].it->turn;
         bool seen = false;
         if (prep[i].n == 0 || prep[i].status != MP_OK)
-            continue;
+            continue; /* nothing recorded (a loop's link: nothing) */
         for (size_t k = 0; k < nf && !seen; k++)
             seen = follow[k].user_len == t->user_len &&
                    memcmp(follow[k].user, t->user, t->user_len) == 0;
@@ -269,7 +280,7 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
         mp_memworker_note_write(mw, rc);
     for (size_t i = 0; i < n; i++) {
         struct prepared *p = &prep[i];
-        if (p->n == 0) {
+        if (!p->apply) {
             p->status = MP_OK; /* nothing to record is nothing lost */
             continue;
         }
@@ -283,11 +294,15 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
 }
 
 /* A known turn's reply replaced (the same request again: a regenerated
- * reply, a retry after a lost one): logged without its words. */
+ * reply, a retry after a lost one; or a tool loop's final answer):
+ * logged without its words. */
 static void log_replaced(const struct mp_turn *turn)
 {
     struct mp_logline l;
-    mp_logline_begin(&l, MP_LOG_INFO, "turn's reply replaced: the same request again");
+    mp_logline_begin(&l, MP_LOG_INFO,
+                     turn->loop == MP_TURN_LOOP_END
+                         ? "turn's reply replaced: a tool loop's final answer"
+                         : "turn's reply replaced: the same request again");
     mp_logline_str(&l, "request_id", turn->request_id);
     mp_logline_end(&l);
 }
@@ -314,7 +329,7 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
         const struct mp_op *op = &ops[prep[i].op];
         enum mp_job_metric_result res = MP_JOBR_OK;
         if (prep[i].n == 0 || prep[i].status == MP_NOTFOUND)
-            res = MP_JOBR_SKIPPED;
+            res = MP_JOBR_SKIPPED; /* a loop's link too: it records nothing */
         else if (prep[i].status == MP_OK && op->u.turn.replaced)
             res = MP_JOBR_REPLACED;
         else if (prep[i].status == MP_EIO)
@@ -455,7 +470,7 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
         prep[i].it = items[i];
         turn_messages(&prep[i], mw->shared->cfg.governance.pii_mode);
         prep[i].op = nops;
-        if (prep[i].n > 0) {
+        if (prep[i].apply) {
             prep[i].nops = turn_ops(&prep[i], &ops[nops]);
             nops += prep[i].nops;
         }

@@ -4,11 +4,14 @@
  *   "MPPARK1\n" | u32 count | count x turn
  *   turn: u16 user_len, user | u8 id_len, request id | u8 model_len, model |
  *         idem key (32) | u8 flags (1 summarize, 2 extract, 4 conversation,
- *         8 reply reference) | u64 at_ms | (flag 4) u64 conv, u8 conv_kind |
- *         (flag 8) u64 reply_ref |
+ *         8 reply reference, 16 tool loop) | u64 at_ms | (flag 4) u64 conv,
+ *         u8 conv_kind | (flag 8) u64 reply_ref | (flag 16) u8 loop kind,
+ *         u8 nkeep, nkeep x key (32), u8 nfind, nfind x key (32) |
  *         u16 ntexts | ntexts x (u32 len, text)
  * A turn of no known conversation is written without flag 4, as before
- * turns knew theirs, and one without a reply reference without flag 8.
+ * turns knew theirs, one without a reply reference without flag 8, and
+ * one that is no tool loop's round without flag 16 (a loop's link has
+ * one text, its empty reply).
  * The sealed file is mp_seal_encrypt(key, "memproxy parked turns v1", plain)
  * with key = HMAC-SHA256(store secret, "memproxy park key v1"). */
 #include "memory/park.h"
@@ -52,10 +55,17 @@ static bool has_conv(const struct mp_turn *t)
     return t->conv != 0 || t->conv_kind != 0;
 }
 
+static bool in_loop(const struct mp_turn *t)
+{
+    return t->loop != MP_TURN_PLAIN;
+}
+
 static size_t turn_size(const struct mp_turn *t)
 {
     size_t n = 2 + t->user_len + 1 + strlen(t->request_id) + 1 + strlen(t->model) +
                MP_IDEM_KEY_LEN + 1 + 8 + (has_conv(t) ? 9 : 0) + (t->reply_ref != 0 ? 8 : 0) + 2;
+    if (in_loop(t))
+        n += 3 + (t->nkeep + t->nfind) * MP_IDEM_KEY_LEN;
     for (size_t i = 0; i < t->ntexts; i++)
         n += 4 + t->lens[i];
     return n;
@@ -82,13 +92,17 @@ static unsigned char *put_turn(unsigned char *p, const struct mp_turn *t)
     p = put(p, t->idem_key, MP_IDEM_KEY_LEN);
     p = put_num(p,
                 (t->summarize ? 1u : 0u) | (t->extract ? 2u : 0u) | (has_conv(t) ? 4u : 0u) |
-                    (t->reply_ref != 0 ? 8u : 0u),
+                    (t->reply_ref != 0 ? 8u : 0u) | (in_loop(t) ? 16u : 0u),
                 1);
     p = put_num(p, (uint64_t)t->at_ms, 8);
     if (has_conv(t))
         p = put_num(put_num(p, t->conv, 8), t->conv_kind, 1);
     if (t->reply_ref != 0)
         p = put_num(p, t->reply_ref, 8);
+    if (in_loop(t)) {
+        p = put(put_num(put_num(p, t->loop, 1), t->nkeep, 1), t->keep, t->nkeep * MP_IDEM_KEY_LEN);
+        p = put(put_num(p, t->nfind, 1), t->find, t->nfind * MP_IDEM_KEY_LEN);
+    }
     p = put_num(p, t->ntexts, 2);
     for (size_t i = 0; i < t->ntexts; i++)
         p = put(put_num(p, t->lens[i], 4), t->texts[i], t->lens[i]);
@@ -137,10 +151,25 @@ static void get_string(struct reader *r, size_t width, char *out, size_t cap)
         out[n] = '\0';
 }
 
+/* A tool loop's round (flag 16): its kind and keys. */
+static void get_loop(struct reader *r, struct mp_turn *t)
+{
+    unsigned kind = (unsigned)get_num(r, 1);
+    t->nkeep = (size_t)get_num(r, 1);
+    if (kind < MP_TURN_LOOP_START || kind > MP_TURN_LOOP_END || t->nkeep > MP_TURN_LOOP_KEYS)
+        r->bad = true;
+    get_bytes(r, t->keep, r->bad ? 0 : t->nkeep * MP_IDEM_KEY_LEN);
+    t->nfind = (size_t)get_num(r, 1);
+    if (t->nfind > MP_TURN_LOOP_KEYS)
+        r->bad = true;
+    get_bytes(r, t->find, r->bad ? 0 : t->nfind * MP_IDEM_KEY_LEN);
+    t->loop = r->bad ? MP_TURN_PLAIN : (enum mp_turn_loop)kind;
+}
+
 static int get_texts(struct reader *r, struct mp_turn *t)
 {
     size_t n = (size_t)get_num(r, 2);
-    if (n < 2 || n > MP_TURN_MAX_USER_TEXTS + 1)
+    if (n < (t->loop == MP_TURN_PLAIN ? 2 : 1) || n > MP_TURN_MAX_USER_TEXTS + 1)
         r->bad = true;
     for (size_t i = 0; i < n && !r->bad; i++) {
         size_t len = (size_t)get_num(r, 4);
@@ -185,7 +214,9 @@ static int get_turn(struct reader *r, struct mp_turn **out)
         t->reply_ref = get_num(r, 8);
         r->bad = r->bad || t->reply_ref == 0;
     }
-    if (flags > 15 || t->conv_kind > MP_CONVID_SESSION)
+    if ((flags & 16) != 0)
+        get_loop(r, t);
+    if (flags > 31 || t->conv_kind > MP_CONVID_SESSION)
         r->bad = true;
     int rc = r->bad ? MP_EINVAL : get_texts(r, t);
     if (rc != MP_OK) {

@@ -11,6 +11,7 @@
 #include "inserted.h"
 #include "json_scan.h"
 #include "status.h"
+#include "toolloop.h"
 #include "user_id.h"
 #include "utf8.h"
 #include "wire.h"
@@ -146,8 +147,50 @@ static int copy_auth(struct mp_turn *t, const struct mp_turn_auth *auth)
     return MP_OK;
 }
 
+/* Adds the texts of the user messages in [from, to) of req. */
+static int add_user_texts(struct mp_turn *t, const struct mp_wire *w, const char *body,
+                          const struct mp_chatreq *req, size_t from, size_t to,
+                          const struct own_words *ow)
+{
+    int rc = MP_OK;
+    for (size_t i = from; i < to && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++) {
+        if (req->msgs[i].role == MP_CR_USER)
+            rc = add_message(t, w, body, &req->msgs[i], ow);
+    }
+    return rc;
+}
+
+/* What the turn is in a tool loop (turn.h), its user texts added (the
+ * request's new ones, or a final answer's, the loop's beginning).
+ * MP_NOTFOUND: nothing to remember. */
+static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *body,
+                      const struct mp_chatreq *req, const struct mp_turn_reply *r,
+                      const struct own_words *ow)
+{
+    size_t first, at;
+    t->loop_start_here = mp_toolloop_start(body, req, &first, &at);
+    t->loop_prefix = t->loop_start_here ? mp_toolloop_prefix(req, at) : 0;
+    t->loop_upstream = req->upstream_state && r->prev_ref == 0;
+    t->loop_prev_ref = r->prev_ref;
+    int rc = add_user_texts(t, w, body, req, req->first_new_user, req->nmsgs, ow);
+    if (rc != MP_OK || t->ntexts > 0) {
+        t->loop = r->calls_tool ? MP_TURN_LOOP_START : MP_TURN_PLAIN;
+        return rc;
+    }
+    if (!mp_toolloop_answers_calls(body, req))
+        return MP_NOTFOUND; /* no new user text: nothing to remember */
+    if (r->calls_tool) {    /* an intermediate round: at most a link */
+        t->loop = MP_TURN_LOOP_LINK;
+        return r->prev_ref != 0 ? MP_OK : MP_NOTFOUND;
+    }
+    if (r->len == 0)
+        return MP_NOTFOUND;
+    t->loop = MP_TURN_LOOP_END; /* with the words that began the loop, when here */
+    return t->loop_start_here ? add_user_texts(t, w, body, req, first, at + 1, ow) : MP_OK;
+}
+
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
-                const char *body, size_t len, const char *reply, size_t reply_len,
+                const char *body, size_t len, const struct mp_turn_reply *reply,
                 const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
                 struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
                 struct mp_turn **out)
@@ -161,14 +204,9 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
     if (t == NULL)
         return MP_ENOMEM;
     t->bytes = sizeof(*t);
-    int rc = MP_OK;
-    for (size_t i = req.first_new_user;
-         i < req.nmsgs && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++)
-        rc = add_message(t, w, body, &req.msgs[i], &ow);
-    if (rc == MP_OK && t->ntexts == 0)
-        rc = MP_NOTFOUND; /* no new user text: nothing to remember */
+    int rc = loop_round(t, w, body, &req, reply, &ow);
     if (rc == MP_OK)
-        rc = add_text(t, reply, reply_len);
+        rc = add_text(t, reply->text, t->loop == MP_TURN_LOOP_LINK ? 0 : reply->len);
     if (rc == MP_OK)
         rc = copy_auth(t, auth);
     if (rc != MP_OK) {
@@ -181,5 +219,67 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
     request_model(body, len, t->model, sizeof(t->model));
     idem_key(user, user_len, body, len, t->idem_key);
     *out = t;
+    return MP_OK;
+}
+
+/* A loop key: SHA-256 over a tag naming what it names, the user key and
+ * the two numbers a and b. */
+static void loop_key(const char *tag, const struct mp_turn *t, uint64_t a, uint64_t b, uint8_t *out)
+{
+    uint8_t num[24];
+    unsigned int n = 0;
+    for (int i = 0; i < 8; i++) {
+        num[i] = (uint8_t)((uint64_t)t->user_len >> (56 - 8 * i));
+        num[8 + i] = (uint8_t)(a >> (56 - 8 * i));
+        num[16 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, tag, strlen(tag) + 1) != 1 || EVP_DigestUpdate(ctx, num, 8) != 1 ||
+        EVP_DigestUpdate(ctx, t->user, t->user_len) != 1 ||
+        EVP_DigestUpdate(ctx, num + 8, 16) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1)
+        memset(out, 0, MP_IDEM_KEY_LEN); /* no key: the loop is not found, nothing replaced */
+    EVP_MD_CTX_free(ctx);
+}
+
+/* The keys that name the loop's beginning as this round sees it, into
+ * keys (*n): the conversation up to the request (when here), the
+ * response id given (a reference), the upstream's conversation. */
+static void loop_names(const struct mp_turn *t, uint64_t ref, uint8_t (*keys)[MP_IDEM_KEY_LEN],
+                       size_t *n)
+{
+    *n = 0;
+    if (t->loop_start_here)
+        loop_key("memproxy loop: the conversation", t, t->loop_prefix, 0, keys[(*n)++]);
+    if (ref != 0)
+        loop_key("memproxy loop: a response", t, ref, 0, keys[(*n)++]);
+    if (t->loop_upstream && t->conv != 0)
+        loop_key("memproxy loop: the upstream's conversation", t, t->conv, t->conv_kind,
+                 keys[(*n)++]);
+}
+
+int mp_turn_loop_keys(struct mp_turn *t)
+{
+    switch (t->loop) {
+    case MP_TURN_PLAIN:
+        return MP_OK;
+    case MP_TURN_LOOP_START: /* found again by the next round's names */
+        loop_names(t, t->reply_ref, t->keep, &t->nkeep);
+        return MP_OK;
+    case MP_TURN_LOOP_LINK:
+        t->nfind = 0;
+        t->nkeep = 0;
+        if (t->loop_prev_ref == 0 || t->reply_ref == 0)
+            return MP_NOTFOUND;
+        loop_key("memproxy loop: a response", t, t->loop_prev_ref, 0, t->find[t->nfind++]);
+        loop_key("memproxy loop: a response", t, t->reply_ref, 0, t->keep[t->nkeep++]);
+        return MP_OK;
+    case MP_TURN_LOOP_END:
+        loop_names(t, t->loop_prev_ref, t->find, &t->nfind);
+        if (t->nfind == 0)
+            return MP_NOTFOUND;
+        memcpy(t->idem_key, t->find[0], MP_IDEM_KEY_LEN);
+        return MP_OK;
+    }
     return MP_OK;
 }

@@ -26,6 +26,25 @@ struct mp_inserted_count;
 struct mp_inserted_patterns;
 struct mp_wire;
 
+/* What the turn is in an agent's tool loop (docs/memory.md "Agent
+ * loops"; storage/ops/store.h: RECORD_TURN's loop lists). */
+enum mp_turn_loop {
+    MP_TURN_PLAIN, /* the user's words and the reply */
+    /* the user's request whose reply calls a tool: recorded (the reply
+       only if it said something), and kept under keep[] too */
+    MP_TURN_LOOP_START,
+    /* a round past previous_response_id whose reply calls a tool again:
+       nothing recorded; the loop's turn found under find[] is kept under
+       keep[] (the new response id) too */
+    MP_TURN_LOOP_LINK,
+    /* the final answer (tool results in, no tool call out): the reply of
+       the loop's turn found under find[] is replaced by it; none found,
+       recorded with the request's words (if it has them) under idem_key */
+    MP_TURN_LOOP_END,
+};
+
+#define MP_TURN_LOOP_KEYS 3 /* == MP_STORE_LOOP_KEYS */
+
 struct mp_turn {
     char user[MP_USER_KEY_MAX];
     size_t user_len;
@@ -53,6 +72,18 @@ struct mp_turn {
      * message (core/memory/usermem.h: reply_ref; 0: none, a reply of
      * another API or without one). The caller fills it. */
     uint64_t reply_ref;
+    /* The tool loop (above): the kind, and the keys, which
+     * mp_turn_loop_keys() makes once conv and reply_ref are filled. An
+     * empty reply (texts[ntexts - 1], length 0) records no reply message. */
+    enum mp_turn_loop loop;
+    bool loop_start_here;   /* the request holds the loop's beginning: loop_prefix names it */
+    bool loop_upstream;     /* the Responses API with "conversation" (the upstream holds it) */
+    uint64_t loop_prefix;   /* core/wire/toolloop.h: mp_toolloop_prefix */
+    uint64_t loop_prev_ref; /* previous_response_id's reference (0: none) */
+    uint8_t keep[MP_TURN_LOOP_KEYS][MP_IDEM_KEY_LEN];
+    size_t nkeep;
+    uint8_t find[MP_TURN_LOOP_KEYS][MP_IDEM_KEY_LEN];
+    size_t nfind;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
     int64_t at_ms;
@@ -68,24 +99,56 @@ struct mp_turn_auth {
     size_t value_len;
 };
 
+/* The reply as the turn takes it: its decoded text (borrowed; "" when it
+ * has none), whether it calls a tool the client runs, and the reference
+ * of the request's previous_response_id (plane/convlook.h:
+ * mp_convlook_reply_ref; 0: none). */
+struct mp_turn_reply {
+    const char *text;
+    size_t len;
+    bool calls_tool;
+    uint64_t prev_ref;
+};
+
 /* Builds the turn of a chat request of wire w: body[0..len) is the
- * client's request (borrowed), reply[0..reply_len) the assistant's decoded text
- * (borrowed), auth what it lends memory jobs (borrowed), inserted the
- * patterns of what a client inserts into user messages (borrowed; NULL:
- * none): those blocks are left out of the user's texts, and a message of
- * nothing else adds no text; stripped (may be NULL) gets the blocks
- * removed added to it, whatever the result. msgs is
- * scratch room for MP_CHATREQ_MAX_MESSAGES scanned messages. The
- * caller fills conv, conv_kind, reply_ref, summarize, extract and at_ms. Returns MP_OK with *out
- * (caller frees with mp_turn_free() unless it hands it over);
- * MP_NOTFOUND when the request carries no new user message with text
- * of the user's own (nothing to remember); MP_EINVAL when the body is not a chat request;
- * MP_ENOMEM. */
+ * client's request (borrowed), reply the assistant's (borrowed), auth
+ * what it lends memory jobs (borrowed), inserted the patterns of what a
+ * client inserts into user messages (borrowed; NULL: none): those blocks
+ * are left out of the user's texts, and a message of nothing else adds no
+ * text; stripped (may be NULL) gets the blocks removed added to it,
+ * whatever the result; msgs scratch room for MP_CHATREQ_MAX_MESSAGES
+ * scanned messages. The caller fills conv,
+ * conv_kind, reply_ref, summarize, extract and at_ms, then calls
+ * mp_turn_loop_keys(). What it records:
+ *   - new user text, a reply without a tool call: the words and the
+ *     reply (PLAIN; a reply without text: none);
+ *   - new user text, a reply that calls a tool: the same, as a loop's
+ *     beginning (LOOP_START);
+ *   - no new user text, the request answers tool calls
+ *     (core/wire/toolloop.h), a reply with text and no tool call: the
+ *     loop's final answer (LOOP_END), with the user messages that began
+ *     the loop when the request holds them;
+ *   - the same with a reply that calls a tool again, past a
+ *     previous_response_id: a link (LOOP_LINK), no text.
+ * Tool results and tool call arguments are never texts of the turn.
+ * Returns MP_OK with *out (caller frees with mp_turn_free() unless it
+ * hands it over); MP_NOTFOUND when there is nothing to remember (no new
+ * user text and no loop round, an intermediate round, an answer without
+ * text); MP_EINVAL when the body is not a chat request; MP_ENOMEM. */
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
-                const char *body, size_t len, const char *reply, size_t reply_len,
+                const char *body, size_t len, const struct mp_turn_reply *reply,
                 const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
                 struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
                 struct mp_turn **out);
+
+/* Makes t's loop keys (SHA-256 over the user key and what names the
+ * loop's beginning: the conversation up to the request, a response's
+ * reference, the upstream's conversation), after conv and reply_ref are
+ * filled; a loop's final answer gets the first of its find keys as
+ * idem_key. MP_OK; MP_NOTFOUND when a round has nothing to find the
+ * loop by, or a link nothing to keep (the turn is dropped). A PLAIN turn:
+ * MP_OK, nothing. */
+int mp_turn_loop_keys(struct mp_turn *t);
 
 /* Frees a turn (wiping its credential). mp_turn_free(NULL) does nothing. */
 void mp_turn_free(struct mp_turn *t);

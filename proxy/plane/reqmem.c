@@ -19,6 +19,7 @@
 #include "hex.h"
 #include "http_parse.h"
 #include "inject.h"
+#include "json_scan.h"
 #include "memcred.h"
 #include "memory/memworker.h"
 #include "plane/convlook.h"
@@ -703,9 +704,12 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
 }
 
 /* The assistant's reply text (borrowed from the completion, or malloc'd
- * into *owned): MP_OK; MP_NOTFOUND when the turn is not complete or has no
- * text; MP_EINVAL when it cannot be read; MP_ENOMEM. */
-static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char **owned)
+ * into *owned) and whether it calls a tool (*calls): MP_OK (a reply that
+ * calls a tool and has no text: "", a tool loop's round); MP_NOTFOUND when
+ * the turn is not complete or has no text; MP_EINVAL when it cannot be
+ * read; MP_ENOMEM. */
+static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char **owned,
+                      bool *calls)
 {
     *owned = NULL;
     if (m->completion != NULL) {
@@ -713,10 +717,18 @@ static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char 
             return MP_ENOMEM; /* a cutting accumulator overflows for want of memory only */
         if (!mp_completion_complete(m->completion))
             return MP_NOTFOUND;
+        *calls = mp_completion_calls_tool(m->completion);
         *text = mp_completion_text(m->completion, len);
         return MP_OK;
     }
-    int rc = m->wire->reply_body_text(m->capture.data, m->capture.len, owned, len);
+    const char *body = m->capture.data != NULL ? m->capture.data : "";
+    *calls = m->wire->reply_body_calls_tool(body, m->capture.len);
+    int rc = m->wire->reply_body_text(body, m->capture.len, owned, len);
+    if (rc == MP_NOTFOUND && *calls) {
+        *len = 0;
+        *text = "";
+        return MP_OK;
+    }
     *text = *owned;
     return rc;
 }
@@ -731,6 +743,19 @@ static int lost(struct mp_loop *loop, const char *request_id, int rc)
                                                 : MP_UNREC_REQUEST;
     mp_memworker_count_lost(loop->memworker, request_id, why);
     return MP_NOTFOUND;
+}
+
+/* The reference of a Responses request's previous_response_id
+ * (plane/convlook.h), whatever rule names its conversation: a tool
+ * loop's round continues the response that called the tool; 0: none. */
+static uint64_t prev_ref(const struct mp_reqmem *m, const char *body, size_t len)
+{
+    size_t vs, ve;
+    if (m->wire != &mp_wire_responses ||
+        mp_json_find_member(body, len, "previous_response_id", 20, &vs, &ve) != MP_OK ||
+        body[vs] != '"' || ve - vs < 3)
+        return 0;
+    return mp_convlook_reply_ref(m->user, m->user_len, body + vs + 1, ve - vs - 2);
 }
 
 /* The turn's conversation when the read did not find it (it did not run:
@@ -785,7 +810,8 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
         return lost(loop, request_id, m->capture_oom ? MP_ENOMEM : MP_ETOOBIG);
     char *owned = NULL;
     const char *reply = NULL;
-    int rc = reply_text(m, &reply, &reply_len, &owned);
+    bool calls = false;
+    int rc = reply_text(m, &reply, &reply_len, &owned, &calls);
     if (rc == MP_NOTFOUND)
         return MP_NOTFOUND; /* no text: nothing to record */
     if (rc != MP_OK)
@@ -795,7 +821,8 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
                                 .value = auth != NULL ? auth->value : NULL,
                                 .value_len = auth != NULL ? auth->value_len : 0};
     struct mp_inserted_count stripped = {0};
-    rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, reply, reply_len, &lent,
+    struct mp_turn_reply r = {reply, reply_len, calls, prev_ref(m, body, len)};
+    rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, &r, &lent,
                      &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
     free(owned);
     if (stripped.total > 0) /* only inserted context: nothing of the user's, no turn */
@@ -806,6 +833,10 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
         return rc;
     record_conv(m, loop, body, len, t);
     t->reply_ref = reply_ref(m);
+    if (mp_turn_loop_keys(t) != MP_OK) {
+        mp_turn_free(t); /* a round with nothing to find its loop by */
+        return MP_NOTFOUND;
+    }
     t->summarize = m->mode == MP_MEMORY_SUMMARY || m->mode == MP_MEMORY_HYBRID;
     t->extract = m->mode == MP_MEMORY_ENTITY || m->mode == MP_MEMORY_HYBRID;
     t->at_ms = mp_clock_now_ms();

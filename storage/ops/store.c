@@ -39,9 +39,21 @@ static bool key_ok(const char *key)
     return mp_usermem_normalize_key(key, n, norm) == MP_OK && strcmp(norm, key) == 0;
 }
 
+/* A loop's lists (store.h): within bounds, and a link has both. */
+static bool loop_ok(const struct mp_op *op)
+{
+    size_t nk = op->u.turn.nloop_keep, nf = op->u.turn.nloop_find;
+    if (nk > MP_STORE_LOOP_KEYS || nf > MP_STORE_LOOP_KEYS ||
+        (nk > 0 && op->u.turn.loop_keep == NULL) || (nf > 0 && op->u.turn.loop_find == NULL))
+        return false;
+    if (op->u.turn.loop_end && nf == 0)
+        return false;
+    return op->u.turn.nmessages > 0 || (nk > 0 && nf > 0 && !op->u.turn.loop_end);
+}
+
 static bool turn_ok(const struct mp_op *op)
 {
-    if (op->u.turn.nmessages == 0 || op->u.turn.messages == NULL)
+    if (!loop_ok(op) || (op->u.turn.nmessages > 0 && op->u.turn.messages == NULL))
         return false;
     for (size_t i = 0; i < op->u.turn.nmessages; i++) {
         const struct mp_mem_message *m = &op->u.turn.messages[i];
@@ -87,7 +99,7 @@ int mp_store_check_op(const struct mp_op *op)
         ok = turn_ok(op);
         break;
     case MP_OP_IMPORT_MESSAGE:
-        ok = turn_ok(op) && op->u.turn.nmessages == 1 &&
+        ok = turn_ok(op) && op->u.turn.nmessages == 1 && op->u.turn.nloop_find == 0 &&
              terminated(op->u.turn.messages[0].model, sizeof(op->u.turn.messages[0].model));
         break;
     case MP_OP_SET_SUMMARY:

@@ -43,6 +43,7 @@
 
 #define MP_USER_KEY_MAX        400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
 #define MP_IDEM_KEY_LEN        32
+#define MP_STORE_LOOP_KEYS     3      /* keys in each of a RECORD_TURN's loop lists, at most */
 #define MP_STORE_SUMMARY_MAX   65536  /* summary text bytes */
 #define MP_STORE_FACTS_DEFAULT 100000 /* current facts per user unless mp_store_set_max_facts() */
 #define MP_USER_KEY_TENANT     MP_USERKEY_TENANT     /* first byte of a tenant-namespaced key */
@@ -172,7 +173,8 @@ struct mp_sweep_counts {
 /* What each op accepts (anything else fails the op, and so the whole apply,
  * with MP_EINVAL):
  * - user: a user key as described at the top (job ops: job.user instead).
- * - RECORD_TURN: 1 or more messages, role user or assistant, content_len <=
+ * - RECORD_TURN: 1 or more messages (a loop's link: none), role user or
+ *   assistant, at most MP_STORE_LOOP_KEYS keys in each loop list, content_len <=
  *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated,
  *   conv_kind 0 to MP_CONVID_SESSION; conv, conv_kind and reply_ref are
  *   kept with the message wherever it goes (buffer, archive, copies), and
@@ -195,6 +197,23 @@ struct mp_sweep_counts {
  *   Otherwise (the same reply, none kept, no reply in the op, a key
  *   remembered without seqs: an import's, or one written before seqs
  *   were kept) MP_NOTFOUND, nothing changes (first_seq = last_seq = 0).
+ *   An agent's tool loop (store_turn.c; docs/memory.md "Agent loops"):
+ *   the turn that began it (the user's request, with the reply that
+ *   called a tool, if it had text) is also kept under loop_keep's keys
+ *   (with its seqs after a replacement too). A link (nmessages 0,
+ *   nloop_find and nloop_keep >= 1, not loop_end): the turn found under
+ *   the first of loop_find's keys that holds one is kept under
+ *   loop_keep's too; MP_NOTFOUND when none does. The final answer
+ *   (loop_end, the op's reply its trailing assistant messages): the turn
+ *   found so replaces its reply with the op's (as above: erased as the
+ *   user's erasure, its facts dropped, a new epoch; or appended when it
+ *   had none or none is kept), with that turn's request id and
+ *   conversation, and that key is written again with the new seqs: MP_OK
+ *   with replaced set when a reply was erased, first_seq..last_seq as
+ *   above; MP_NOTFOUND when the reply is the kept one, or the turn's user
+ *   messages are all gone (the user erased the request). No key holds a
+ *   turn: the op is recorded as a new turn under idem_key when it has
+ *   user messages, else MP_NOTFOUND.
  * - ADD_JOB / UPDATE_JOB: kind valid, job.user as above. UPDATE_JOB and
  *   DONE_JOB: MP_NOTFOUND when the job is gone (done, or its user deleted).
  * - SET_SUMMARY: text_len <= MP_STORE_SUMMARY_MAX; text_len 0 clears the
@@ -339,6 +358,15 @@ struct mp_op {
             uint8_t idem_key[MP_IDEM_KEY_LEN];
             uint64_t first_seq, last_seq; /* out: the seqs given to the messages */
             bool replaced;                /* out: RECORD_TURN replaced a known key's reply */
+            /* RECORD_TURN in an agent's tool loop (below; all borrowed,
+               MP_IDEM_KEY_LEN bytes each): more keys the turn is kept
+               under, keys to find the loop's turn by, and whether the op
+               is the loop's final answer */
+            const uint8_t (*loop_keep)[MP_IDEM_KEY_LEN];
+            size_t nloop_keep;
+            const uint8_t (*loop_find)[MP_IDEM_KEY_LEN];
+            size_t nloop_find;
+            bool loop_end;
         } turn;
         struct mp_job job; /* ADD_JOB (id out), UPDATE_JOB */
         uint64_t job_id;   /* DONE_JOB */

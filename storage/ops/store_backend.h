@@ -42,7 +42,8 @@
  *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms, then for a
  *                        recorded turn u64 first, last seq of its user
  *                        messages | u64 first, last seq of its reply (0:
- *                        none; store_turn.c). A record of the time alone
+ *                        none; store_turn.c; a tool loop's keys are
+ *                        records of this form too). A record of the time alone
  *                        (an import's line id, a turn recorded before the
  *                        seqs were kept, within format 7) knows no turn.
  *   facts    P | u32be fact id -> fact record (the current value of one key)

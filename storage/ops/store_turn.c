@@ -20,6 +20,17 @@
  * kept one gone (erased, expired, trimmed with no archive), changes
  * nothing.
  *
+ * An agent's tool loop (docs/memory.md "Agent loops") is one turn: the
+ * user's request and the loop's final answer. Its first round records the
+ * request (and the reply that called a tool, if it said something) and
+ * keeps that turn's seqs under more keys (the caller's loop keys: the
+ * conversation up to the request, the reply's response id...); the final
+ * round finds the turn by one of them and puts its answer in the place of
+ * that reply, as a replacement does, or after the request when the first
+ * round said nothing; a Responses round that continues a stored response
+ * links the next response id to the same turn. The keys live with the
+ * idem keys (same record, same window, same erasure).
+ *
  * A record of 8 bytes (written before the seqs were kept, or an import's
  * line id) knows no turn: the op records nothing, as before. An older
  * memproxy takes the longer record for a known key as well, so the
@@ -54,9 +65,9 @@ static int put_idem(struct mp_ops_ctx *w, const unsigned char *kb, size_t kn, in
     return mp_store_backend_put(w->txn, MP_TABLE_IDEM, kb, kn, v, sizeof(v));
 }
 
-/* The turn of a known key: MP_OK with *t (its reply known), or
- * MP_NOTFOUND (a record of the time alone, or a turn without a reply). */
-static int known_turn(const struct mp_store_plain *pv, struct turn_seqs *t)
+/* The seqs a record keeps: MP_OK with *t, or MP_NOTFOUND (a record of
+ * the time alone). */
+static int record_seqs(const struct mp_store_plain *pv, struct turn_seqs *t)
 {
     if (pv->n < IDEM_TURN_LEN)
         return MP_NOTFOUND;
@@ -64,8 +75,20 @@ static int known_turn(const struct mp_store_plain *pv, struct turn_seqs *t)
     t->user_last = mp_codec_le_get(pv->p + 16, 8);
     t->reply_first = mp_codec_le_get(pv->p + 24, 8);
     t->reply_last = mp_codec_le_get(pv->p + 32, 8);
-    if (t->reply_first == 0 || t->reply_last < t->reply_first ||
-        t->reply_last - t->reply_first >= REPLY_MAX)
+    return MP_OK;
+}
+
+static bool reply_known(const struct turn_seqs *t)
+{
+    return t->reply_first != 0 && t->reply_last >= t->reply_first &&
+           t->reply_last - t->reply_first < REPLY_MAX;
+}
+
+/* The turn of a known key: MP_OK with *t (its reply known), or
+ * MP_NOTFOUND (a record of the time alone, or a turn without a reply). */
+static int known_turn(const struct mp_store_plain *pv, struct turn_seqs *t)
+{
+    if (record_seqs(pv, t) != MP_OK || !reply_known(t))
         return MP_NOTFOUND;
     return MP_OK;
 }
@@ -144,18 +167,24 @@ static int erase_reply(struct mp_ops_ctx *w, const struct mp_op *op, const struc
     return MP_OK;
 }
 
-/* Appends op's reply (from at) under the next seqs with request id rid,
- * archived as a turn's messages are. */
+/* Appends op's reply (from at) under the next seqs with request id rid
+ * (and the conversation of like, when given), archived as a turn's
+ * messages are. */
 static int append_reply(struct mp_ops_ctx *w, const struct mp_op *op, size_t at, const char *rid,
-                        uint64_t *first, uint64_t *last)
+                        const struct mp_mem_message *like, uint64_t *first, uint64_t *last)
 {
     size_t n = op->u.turn.nmessages - at, from = w->um->nmessages;
     struct mp_mem_message *m = malloc(n * sizeof(*m));
     if (m == NULL)
         return MP_ENOMEM;
     memcpy(m, op->u.turn.messages + at, n * sizeof(*m));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         memcpy(m[i].request_id, rid, sizeof(m[i].request_id));
+        if (like != NULL) {
+            m[i].conv = like->conv;
+            m[i].conv_kind = like->conv_kind;
+        }
+    }
     struct mp_op sub = *op;
     sub.u.turn.messages = m;
     sub.u.turn.nmessages = n;
@@ -189,30 +218,31 @@ static void replaced_seqs(const struct mp_usermem *um, const struct turn_seqs *t
     out->replaced = true;
 }
 
-static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
-                   const unsigned char *kb, size_t kn, struct turn_seqs t)
+/* Puts op's reply (from at) in the place of t's (any: a message of t's
+ * reply is still kept, and is erased first), as request rid's, in the
+ * conversation of like (NULL: op's own), and writes the key kb again with
+ * the new seqs (*t). */
+static int supersede(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                     const unsigned char *kb, size_t kn, struct turn_seqs *t, size_t at, bool any,
+                     const char *rid, const struct mp_mem_message *like)
 {
-    char rid[MP_REQUEST_ID_MAX + 1] = "";
-    bool any, same;
-    size_t at = reply_at(op), n = 0, nf = 0;
-    if (at == op->u.turn.nmessages)
-        return skipped(out); /* no reply to put in its place */
-    int rc = compare_kept(w, &t, op, at, &any, &same, rid);
-    if (rc != MP_OK || !any || same)
-        return rc != MP_OK ? rc : skipped(out);
+    size_t n = 0, nf = 0;
     struct mp_op by_user = *op; /* the user rejected it: their erasure */
     by_user.actor = MP_ACTOR_USER;
-    struct mp_history_item *ev = calloc(2 * (t.reply_last - t.reply_first + 1), sizeof(*ev));
-    struct mp_history_item *fev = NULL;
-    if (ev == NULL)
-        return MP_ENOMEM;
-    rc = erase_reply(w, &by_user, &t, ev, &n);
+    struct mp_history_item *ev = NULL, *fev = NULL;
+    int rc = MP_OK;
+    if (any) {
+        ev = calloc(2 * (t->reply_last - t->reply_first + 1), sizeof(*ev));
+        if (ev == NULL)
+            return MP_ENOMEM;
+        rc = erase_reply(w, &by_user, t, ev, &n);
+        if (rc == MP_OK)
+            rc = mp_ops_drop_reply_facts(w, &by_user, t->reply_first, t->reply_last, &fev, &nf);
+    }
     if (rc == MP_OK)
-        rc = mp_ops_drop_reply_facts(w, &by_user, t.reply_first, t.reply_last, &fev, &nf);
+        rc = append_reply(w, op, at, rid, like, &t->reply_first, &t->reply_last);
     if (rc == MP_OK)
-        rc = append_reply(w, op, at, rid, &t.reply_first, &t.reply_last);
-    if (rc == MP_OK)
-        rc = put_idem(w, kb, kn, op->now_ms, &t);
+        rc = put_idem(w, kb, kn, op->now_ms, t);
     if (rc == MP_OK)
         rc = mp_ops_append_hist(w, ev, n);
     if (rc == MP_OK)
@@ -221,32 +251,148 @@ static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_o
     free(fev);
     if (rc != MP_OK)
         return rc;
-    mp_ops_touch_edited(w, op->now_ms); /* a kept head may hold the rejected reply */
-    replaced_seqs(w->um, &t, out);
+    if (any)
+        mp_ops_touch_edited(w, op->now_ms); /* a kept head may hold the rejected reply */
+    else
+        mp_ops_touch(w, op->now_ms);
+    replaced_seqs(w->um, t, out);
+    out->replaced = any;
     return MP_OK;
 }
 
-static int record_new(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
-                      const unsigned char *kb, size_t kn)
+static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                   const unsigned char *kb, size_t kn, struct turn_seqs *t)
 {
-    struct turn_seqs t = {0, 0, 0, 0};
+    char rid[MP_REQUEST_ID_MAX + 1] = "";
+    bool any, same;
+    size_t at = reply_at(op);
+    if (at == op->u.turn.nmessages)
+        return skipped(out); /* no reply to put in its place */
+    int rc = compare_kept(w, t, op, at, &any, &same, rid);
+    if (rc != MP_OK || !any || same)
+        return rc != MP_OK ? rc : skipped(out);
+    return supersede(w, op, out, kb, kn, t, at, true, rid, NULL);
+}
+
+static int record_new(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                      const unsigned char *kb, size_t kn, struct turn_seqs *t)
+{
     size_t from = w->um->nmessages, at = reply_at(op);
+    *t = (struct turn_seqs){0, 0, 0, 0};
     int rc = mp_lifecycle_append(w->um, op, &out->first_seq, &out->last_seq);
     if (rc == MP_OK)
         rc = mp_ops_archive_turn(w, from);
     if (at > 0) {
-        t.user_first = out->first_seq;
-        t.user_last = out->first_seq + at - 1;
+        t->user_first = out->first_seq;
+        t->user_last = out->first_seq + at - 1;
     }
     if (at < op->u.turn.nmessages) {
-        t.reply_first = out->first_seq + at;
-        t.reply_last = out->last_seq;
+        t->reply_first = out->first_seq + at;
+        t->reply_last = out->last_seq;
     }
     if (rc == MP_OK)
-        rc = put_idem(w, kb, kn, op->now_ms, &t);
+        rc = put_idem(w, kb, kn, op->now_ms, t);
     if (rc == MP_OK)
         mp_ops_touch(w, op->now_ms);
     return rc;
+}
+
+/* ---- an agent's tool loop ---- */
+
+/* Keeps the turn t under op's loop_keep keys too. */
+static int keep_under(struct mp_ops_ctx *w, const struct mp_op *op, const struct turn_seqs *t)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX];
+    int rc = MP_OK;
+    for (size_t i = 0; i < op->u.turn.nloop_keep && rc == MP_OK; i++) {
+        size_t kn = mp_ops_key(w, kb, op->u.turn.loop_keep[i], MP_IDEM_KEY_LEN);
+        rc = put_idem(w, kb, kn, op->now_ms, t);
+    }
+    return rc;
+}
+
+/* The loop's turn: the first of op's loop_find keys that holds a turn
+ * with user messages, into kb (*kn) and *t. MP_OK; MP_NOTFOUND. */
+static int loop_turn(struct mp_ops_ctx *w, const struct mp_op *op, unsigned char *kb, size_t *kn,
+                     struct turn_seqs *t)
+{
+    for (size_t i = 0; i < op->u.turn.nloop_find; i++) {
+        struct mp_store_plain pv = {.owned = NULL};
+        *kn = mp_ops_key(w, kb, op->u.turn.loop_find[i], MP_IDEM_KEY_LEN);
+        int rc = mp_ops_get_plain(w, MP_TABLE_IDEM, kb, *kn, &pv);
+        if (rc == MP_OK)
+            rc = record_seqs(&pv, t);
+        mp_store_backend_plain_done(&pv);
+        if (rc == MP_OK && t->user_first != 0 && t->user_last >= t->user_first &&
+            t->user_last - t->user_first < REPLY_MAX)
+            return MP_OK;
+        if (rc != MP_OK && rc != MP_NOTFOUND)
+            return rc;
+    }
+    return MP_NOTFOUND;
+}
+
+/* The first of t's user messages still kept (buffer or archive), its
+ * request id and conversation into *like (no content). MP_NOTFOUND when
+ * all are gone. */
+static int kept_user(struct mp_ops_ctx *w, const struct turn_seqs *t, struct mp_mem_message *like)
+{
+    for (uint64_t seq = t->user_first; seq <= t->user_last; seq++) {
+        struct mp_mem_message copy = {.content = NULL};
+        const struct mp_mem_message *m = buffered(w->um, seq);
+        int rc = m == NULL ? mp_ops_archive_get(w, seq, &copy) : MP_OK;
+        if (rc == MP_NOTFOUND)
+            continue;
+        if (rc != MP_OK)
+            return rc;
+        *like = m != NULL ? *m : copy;
+        like->content = NULL;
+        like->content_len = 0;
+        free(copy.content);
+        return MP_OK;
+    }
+    return MP_NOTFOUND;
+}
+
+/* The loop's final answer (op's reply) in the place of the reply of the
+ * turn t found under kb. */
+static int loop_answer(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                       const unsigned char *kb, size_t kn, struct turn_seqs *t)
+{
+    struct mp_mem_message like;
+    bool any = false, same = false;
+    char rid[MP_REQUEST_ID_MAX + 1] = "";
+    size_t at = reply_at(op);
+    if (at == op->u.turn.nmessages)
+        return skipped(out); /* no answer */
+    int rc = kept_user(w, t, &like);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? skipped(out) : rc; /* the user erased their request */
+    if (reply_known(t))
+        rc = compare_kept(w, t, op, at, &any, &same, rid);
+    if (rc != MP_OK || (any && same))
+        return rc != MP_OK ? rc : skipped(out);
+    return supersede(w, op, out, kb, kn, t, at, any, like.request_id, &like);
+}
+
+/* A round of a loop (op's loop_find set): a link, or the final answer. */
+static int loop_round(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    unsigned char kb[MP_STORE_IDEM_KEY_MAX];
+    size_t kn = 0;
+    struct turn_seqs t;
+    int rc = loop_turn(w, op, kb, &kn, &t);
+    if (rc == MP_OK && !op->u.turn.loop_end)
+        return keep_under(w, op, &t); /* a link: nothing recorded */
+    if (rc == MP_OK)
+        return loop_answer(w, op, out, kb, kn, &t);
+    if (rc != MP_NOTFOUND)
+        return rc;
+    if (!op->u.turn.loop_end || reply_at(op) == 0)
+        return skipped(out); /* no beginning to answer */
+    kn = mp_ops_key(w, kb, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
+    rc = record_new(w, op, out, kb, kn, &t);
+    return rc == MP_OK ? keep_under(w, op, &t) : rc;
 }
 
 int mp_ops_record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
@@ -257,13 +403,20 @@ int mp_ops_record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_o
     int rc = mp_ops_load_user(w, op->user, op->user_len);
     if (rc != MP_OK)
         return rc;
+    if (op->u.turn.nloop_find > 0)
+        return loop_round(w, op, out);
     size_t kn = mp_ops_key(w, kb, op->u.turn.idem_key, MP_IDEM_KEY_LEN);
     rc = mp_ops_get_plain(w, MP_TABLE_IDEM, kb, kn, &pv);
     bool known = rc == MP_OK;
     if (known)
         rc = known_turn(&pv, &t);
     mp_store_backend_plain_done(&pv);
-    if (known)
-        return rc == MP_OK ? replace(w, op, out, kb, kn, t) : skipped(out);
-    return rc == MP_NOTFOUND ? record_new(w, op, out, kb, kn) : rc;
+    if (known && rc != MP_OK)
+        return skipped(out);
+    rc = known               ? replace(w, op, out, kb, kn, &t)
+         : rc == MP_NOTFOUND ? record_new(w, op, out, kb, kn, &t)
+                             : rc;
+    if (rc == MP_OK && out->result == MP_OK)
+        rc = keep_under(w, op, &t); /* a loop's beginning */
+    return rc;
 }

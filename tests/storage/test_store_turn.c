@@ -2,7 +2,9 @@
  * every backend: another reply replaces the earlier turn's reply in the
  * buffer, the archive and its index (the user's messages kept once), the
  * facts that reply alone told go, the same reply changes nothing, and a
- * key past its window (or one that kept no seqs) is what it always was. */
+ * key past its window (or one that kept no seqs) is what it always was.
+ * An agent's tool loop: its final answer replaces the first round's reply
+ * (or follows a request recorded without one), found by the loop's keys. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -259,6 +261,130 @@ START_TEST(test_turn_an_erased_reply_is_not_replaced)
 }
 END_TEST
 
+/* ---- an agent's tool loop (store.h: RECORD_TURN's loop lists) ---- */
+
+/* The user alice's archive is want (joined()). */
+static void archived(struct mp_store *store, const char *want)
+{
+    char got[512];
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, want);
+}
+
+static const uint8_t loop_keys[3][MP_IDEM_KEY_LEN] = {{1}, {2}, {3}};
+
+/* A loop's round: messages m[0..n) (none: a link), finding the turn by
+ * loop_keys[find] (-1: a beginning) and keeping it under
+ * loop_keys[keep] (-1: none); end: the final answer. The op as applied. */
+static struct mp_op loop_op(struct mp_store *store, uint8_t idem, const struct mp_mem_message *m,
+                            size_t n, int find, int keep, bool end, int64_t at)
+{
+    struct mp_op op = fx_turn_op(U("alice"), idem, m, n, at);
+    if (find >= 0) {
+        op.u.turn.loop_find = &loop_keys[find];
+        op.u.turn.nloop_find = 1;
+    }
+    if (keep >= 0) {
+        op.u.turn.loop_keep = &loop_keys[keep];
+        op.u.turn.nloop_keep = 1;
+    }
+    op.u.turn.loop_end = end;
+    ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);
+    op.u.turn.messages = NULL;
+    return op;
+}
+
+/* Begun with words, linked once (a Responses round), answered: the
+ * answer is the request's reply, the first words gone, the request once. */
+START_TEST(test_turn_a_loops_answer_replaces_its_first_words)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "why does CI fail", 10),
+                                  fx_msg(MP_ROLE_ASSISTANT, "I'll check the logs", 10)};
+    m[0].conv = m[1].conv = 77;
+    m[0].conv_kind = m[1].conv_kind = 4;
+    loop_op(store, 9, m, 2, -1, 0, false, 10);
+    struct mp_op op = loop_op(store, 0, NULL, 0, 1, 2, false, 20); /* nothing under key 1 */
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    op = loop_op(store, 0, NULL, 0, 0, 1, false, 20); /* the link: key 1 names it too */
+    ck_assert_int_eq(op.result, MP_OK);
+    struct mp_mem_message a = fx_msg(MP_ROLE_ASSISTANT, "fixed: the lockfile was stale", 30);
+    a.conv = 5;
+    a.conv_kind = 2;
+    a.reply_ref = 99;
+    op = loop_op(store, 8, &a, 1, 1, -1, true, 30);
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(op.u.turn.replaced);
+    ck_assert_uint_eq(op.u.turn.first_seq, 1);
+    ck_assert_uint_eq(op.u.turn.last_seq, 3);
+    store = fx_reopen(store, _i);
+    archived(store, "u:why does CI fail|a:fixed: the lockfile was stale");
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_uint_eq(um->nmessages, 2);
+    ck_assert_str_eq(um->messages[1].request_id, "req-10"); /* the request's turn */
+    ck_assert_uint_eq(um->messages[1].conv, 77);            /* in its conversation */
+    ck_assert_uint_eq(um->messages[1].conv_kind, 4);
+    ck_assert_uint_eq(um->messages[1].reply_ref, 99); /* the answer's own response */
+    mp_usermem_free(um);
+    /* the same answer again changes nothing */
+    op = loop_op(store, 8, &a, 1, 1, -1, true, 40);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    archived(store, "u:why does CI fail|a:fixed: the lockfile was stale");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* Begun with a tool call alone (no reply recorded): the answer follows
+ * the request, which the final round's own copy does not record again. */
+START_TEST(test_turn_a_loop_begun_without_words_gets_its_answer)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message u = fx_msg(MP_ROLE_USER, "bump the SDK", 10);
+    struct mp_op op = loop_op(store, 9, &u, 1, -1, 0, false, 10);
+    ck_assert_int_eq(op.result, MP_OK);
+    archived(store, "u:bump the SDK"); /* an abandoned loop keeps it */
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "bump the SDK", 20),
+                                  fx_msg(MP_ROLE_ASSISTANT, "bumped to 2.1", 20)};
+    op = loop_op(store, 0, m, 2, 0, -1, true, 20);
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(!op.u.turn.replaced);
+    ck_assert_uint_eq(op.u.turn.first_seq, 1);
+    ck_assert_uint_eq(op.u.turn.last_seq, 2);
+    archived(store, "u:bump the SDK|a:bumped to 2.1");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* No turn under the keys (its first round was never recorded): the
+ * answer is recorded with the request's words when the round has them,
+ * else nothing; a request the user erased gets no answer. */
+START_TEST(test_turn_a_loops_answer_without_its_beginning)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message a = fx_msg(MP_ROLE_ASSISTANT, "done", 10);
+    struct mp_op op = loop_op(store, 7, &a, 1, 2, -1, true, 10);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "rename the module", 20),
+                                  fx_msg(MP_ROLE_ASSISTANT, "renamed", 20)};
+    op = loop_op(store, 2, m, 2, 2, -1, true, 20); /* idem: key 2 itself */
+    ck_assert_int_eq(op.result, MP_OK);
+    archived(store, "u:rename the module|a:renamed");
+    struct mp_mem_message b[2] = {fx_msg(MP_ROLE_USER, "drop the cache", 30),
+                                  fx_msg(MP_ROLE_ASSISTANT, "looking", 30)};
+    loop_op(store, 9, b, 2, -1, 0, false, 30); /* seqs 3, 4 */
+    struct mp_op del = {.kind = MP_OP_DELETE_MESSAGE, .user = "alice", .user_len = 5};
+    del.now_ms = 35;
+    del.actor = MP_ACTOR_USER;
+    del.u.seq = 3;
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    a = fx_msg(MP_ROLE_ASSISTANT, "cache dropped", 40);
+    op = loop_op(store, 6, &a, 1, 0, -1, true, 40);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    archived(store, "u:rename the module|a:renamed|a:looking");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("store_turn");
@@ -273,6 +399,9 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_replaced_turns_job_takes_its_seqs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_an_erased_reply_is_not_replaced, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_loops_answer_replaces_its_first_words, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_loop_begun_without_words_gets_its_answer, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_loops_answer_without_its_beginning, 0, FX_BACKENDS);
     suite_add_tcase(s, tc);
     return s;
 }
