@@ -1,13 +1,23 @@
 /* Words to terms: splitting, folding, stop words, stemming (see terms.h).
- * The stemmer is libstemmer's English (Porter2) algorithm; everything else
- * is here, table-driven, with no locale. */
+ * ASCII words take the table-driven path they always took (English text
+ * comes out byte for byte as before languages came); a word with any other
+ * character goes through ICU: NFKC with full case folding, split by script,
+ * Han and Kana into overlapping bigrams, Hangul likewise, Thai, Lao, Khmer
+ * and Burmese by ICU's dictionary word break. Stemmers are libstemmer's,
+ * one per language, made when first needed. */
 #include "terms.h"
 
 #include <libstemmer.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uscript.h>
+#include <unicode/ustring.h>
 
 #include "ascii.h"
+#include "lang.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -21,13 +31,24 @@
 struct stem_slot {
     uint8_t wlen; /* 0: empty */
     uint8_t tlen; /* 0: no term */
+    uint8_t lang; /* enum mp_lang of the stemmer and stop list */
     char word[MP_TERMS_MAX];
     char term[MP_TERMS_MAX];
 };
 
+/* UTF-16 code units of one run of word characters that ICU reads at a
+ * time: a longer run (a Chinese paragraph without punctuation) is read in
+ * pieces, losing the one bigram across each cut. */
+#define RUN_UNITS 512
+
 struct mp_terms {
-    struct sb_stemmer *stemmer;
+    struct sb_stemmer *stemmer;                 /* English */
+    struct sb_stemmer *stemmers[MP_LANG_COUNT]; /* made when first needed */
+    bool tried[MP_LANG_COUNT];
     struct stem_slot *slots;
+    UBreakIterator *brk; /* Thai, Lao, Khmer, Burmese: made when first needed */
+    UChar raw[RUN_UNITS];
+    UChar norm[RUN_UNITS * 2];
 };
 
 int mp_terms_new(struct mp_terms **out)
@@ -43,6 +64,8 @@ int mp_terms_new(struct mp_terms **out)
         free(t);
         return rc;
     }
+    t->stemmers[MP_LANG_EN] = t->stemmer;
+    t->tried[MP_LANG_EN] = true;
     *out = t;
     return MP_OK;
 }
@@ -51,7 +74,10 @@ void mp_terms_free(struct mp_terms *t)
 {
     if (t == NULL)
         return;
-    sb_stemmer_delete(t->stemmer);
+    for (int i = 0; i < MP_LANG_COUNT; i++)
+        sb_stemmer_delete(t->stemmers[i]);
+    if (t->brk != NULL)
+        ubrk_close(t->brk);
     free(t->slots);
     free(t);
 }
@@ -157,22 +183,17 @@ static bool is_digit_cp(uint32_t cp)
     return cp >= '0' && cp <= '9';
 }
 
-/* Letters and digits; everything that is not punctuation, a symbol, a
- * space or an emoji counts as a letter outside ASCII. */
+/* Letters, combining marks and numbers of every script (Unicode general
+ * categories L, M, Nd, Nl, No); punctuation of every script (。、，！？ ، ؛
+ * ؟ ۔ । and the full-width forms), symbols, spaces, emoji and their
+ * variation selectors separate words. */
 static bool is_word_cp(uint32_t cp)
 {
     if (cp < 0x80)
         return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || is_digit_cp(cp);
-    if (cp < 0xC0)
-        return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
-    if (cp == 0xD7 || cp == 0xF7)
+    if ((cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF) || cp > 0x10FFFF)
         return false;
-    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) ||
-        (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFF00 && cp <= 0xFF0F) ||
-        (cp >= 0xFFF0 && cp <= 0xFFFF) || (cp >= 0x1F000 && cp <= 0x1FAFF) ||
-        (cp >= 0xE000 && cp <= 0xF8FF))
-        return false;
-    return true;
+    return (U_GET_GC_MASK((UChar32)cp) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
 }
 
 static bool is_apostrophe(uint32_t cp)
@@ -198,6 +219,7 @@ struct word {
     char buf[MP_TERMS_MAX + 4];
     size_t len;
     bool digit;
+    bool ascii; /* every character ASCII: the table-driven path */
 };
 
 /* word_add() of an ASCII character: one byte, no encoding (the bulk of
@@ -216,6 +238,8 @@ static void word_add(struct word *w, uint32_t cp)
         word_add_ascii(w, (unsigned char)cp);
         return;
     }
+    if (cp != 0x2019) /* folds to ' */
+        w->ascii = false;
     size_t k = mp_utf8_encode(mp_terms_fold(cp), enc);
     if (w->len + k > MP_TERMS_MAX)
         return; /* cut at a code point: the rest of a very long word is dropped */
@@ -259,15 +283,34 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
 
 /* The term of word w (no digit) into *term and *n, NULL when it is dropped:
  * the stop word check, the stemmer, the check of the stem. */
-static int stem_fresh(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
+static struct sb_stemmer *stemmer_of(struct mp_terms *t, int lang)
 {
-    if (mp_terms_is_stop(w->buf, w->len))
+    if (lang <= MP_LANG_NONE || lang >= MP_LANG_COUNT)
+        return NULL;
+    if (!t->tried[lang]) {
+        const char *name = mp_lang_stemmer(lang);
+        t->tried[lang] = true;
+        t->stemmers[lang] = name != NULL ? sb_stemmer_new(name, "UTF_8") : NULL;
+    }
+    return t->stemmers[lang];
+}
+
+static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const char **term,
+                      size_t *n)
+{
+    if (mp_lang_is_stop(lang, w->buf, w->len))
         return MP_OK;
-    const sb_symbol *st = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w->buf, (int)w->len);
+    struct sb_stemmer *sb = stemmer_of(t, lang);
+    if (sb == NULL) { /* a language without a stemmer: the folded word */
+        *term = w->buf;
+        *n = w->len;
+        return MP_OK;
+    }
+    const sb_symbol *st = sb_stemmer_stem(sb, (const sb_symbol *)w->buf, (int)w->len);
     if (st == NULL)
         return MP_ENOMEM;
-    int k = sb_stemmer_length(t->stemmer);
-    if (k <= 0 || mp_terms_is_stop((const char *)st, (size_t)k))
+    int k = sb_stemmer_length(sb);
+    if (k <= 0 || mp_lang_is_stop(lang, (const char *)st, (size_t)k))
         return MP_OK; /* "doings" stems to "do" */
     *term = (const char *)st;
     *n = (size_t)k;
@@ -275,9 +318,9 @@ static int stem_fresh(struct mp_terms *t, const struct word *w, const char **ter
 }
 
 /* The slot of word[0..len): FNV-1a, direct-mapped. */
-static struct stem_slot *slot_of(struct mp_terms *t, const char *word, size_t len)
+static struct stem_slot *slot_of(struct mp_terms *t, int lang, const char *word, size_t len)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
     return &t->slots[h & (STEM_SLOTS - 1)];
@@ -286,42 +329,282 @@ static struct stem_slot *slot_of(struct mp_terms *t, const char *word, size_t le
 /* The term of word w into *term and *n: NULL when it is dropped as a stop
  * word. A word with a digit is its own term unless it is a stop word (none
  * is); the others go through the table of words met. */
-static int stem_word(struct mp_terms *t, const struct word *w, const char **term, size_t *n)
+static int stem_word(struct mp_terms *t, int lang, const struct word *w, const char **term,
+                     size_t *n)
 {
     *term = NULL;
     *n = 0;
     if (w->len == 0 || w->len > MP_TERMS_MAX)
         return MP_OK;
     if (w->digit) {
-        if (!mp_terms_is_stop(w->buf, w->len)) {
+        if (!mp_lang_is_stop(lang, w->buf, w->len)) {
             *term = w->buf;
             *n = w->len;
         }
         return MP_OK;
     }
-    struct stem_slot *sl = slot_of(t, w->buf, w->len);
-    if (sl->wlen == w->len && memcmp(sl->word, w->buf, w->len) == 0) {
+    struct stem_slot *sl = slot_of(t, lang, w->buf, w->len);
+    if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
         *term = sl->tlen > 0 ? sl->term : NULL;
         *n = sl->tlen;
         return MP_OK;
     }
-    int rc = stem_fresh(t, w, term, n);
+    int rc = stem_fresh(t, lang, w, term, n);
     if (rc != MP_OK || *n > MP_TERMS_MAX)
         return rc;
+    if (*term == w->buf) { /* not stemmed: copy before the slot's word is written */
+        memcpy(sl->term, w->buf, w->len);
+        *term = sl->term;
+    }
     memcpy(sl->word, w->buf, w->len);
     sl->wlen = (uint8_t)w->len;
-    if (*term != NULL)
+    sl->lang = (uint8_t)lang;
+    if (*term != NULL && *term != sl->term)
         memcpy(sl->term, *term, *n);
     sl->tlen = (uint8_t)*n;
     *term = *n > 0 ? sl->term : NULL;
     return MP_OK;
 }
 
-int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
-                       void *arg)
+/* The part of w that is stemmed in language lang: French, Italian and
+ * Catalan elide an article or pronoun before an apostrophe ("l'affitto",
+ * "dell'auto", "qu'il": the word after it, as Lucene's ElisionFilter);
+ * Turkish writes a proper noun's suffixes after one ("Cunda'daki": the
+ * noun). Other languages keep the word whole ("don't"). */
+static void elide(int lang, struct word *w)
 {
+    bool romance = lang == MP_LANG_FR || lang == MP_LANG_IT || lang == MP_LANG_CA;
+    if (!romance && lang != MP_LANG_TR)
+        return;
+    const char *ap = memchr(w->buf, '\'', w->len);
+    if (ap == NULL)
+        return;
+    size_t at = (size_t)(ap - w->buf);
+    if (lang == MP_LANG_TR) {
+        w->len = at;
+        return;
+    }
+    if (at == 0 || at > 5)
+        return;
+    memmove(w->buf, ap + 1, w->len - at - 1);
+    w->len -= at + 1;
+}
+
+/* ---- words of other scripts: ICU ---- */
+
+enum piece_kind { PIECE_NONE, PIECE_OTHER, PIECE_CJK, PIECE_HANGUL, PIECE_BREAK };
+
+/* A walk of one text: where the terms go and the next position. */
+struct walk {
+    struct mp_terms *t;
+    int lang;
+    mp_terms_word_fn fn;
+    void *arg;
+    uint32_t pos;
+};
+
+/* Arabic tashkeel (harakat, tanween, shadda, sukun, superscript alef) and
+ * tatweel: ignored, as if not written. */
+static bool is_ignored(UChar32 c)
+{
+    return (c >= 0x064B && c <= 0x065F) || c == 0x0670 || c == 0x0640;
+}
+
+static enum piece_kind kind_of(UChar32 c, enum piece_kind cur)
+{
+    if (U_GET_GC_MASK(c) & U_GC_N_MASK)
+        return PIECE_OTHER; /* digits stay whole, also inside CJK ("2023年") */
+    UErrorCode err = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript(c, &err);
+    switch (sc) {
+    case USCRIPT_HAN:
+    case USCRIPT_HIRAGANA:
+    case USCRIPT_KATAKANA:
+        return PIECE_CJK;
+    case USCRIPT_HANGUL:
+        return PIECE_HANGUL;
+    case USCRIPT_THAI:
+    case USCRIPT_LAO:
+    case USCRIPT_KHMER:
+    case USCRIPT_MYANMAR:
+        return PIECE_BREAK;
+    case USCRIPT_COMMON:
+    case USCRIPT_INHERITED:
+        return cur != PIECE_NONE ? cur : PIECE_OTHER; /* marks, ー */
+    default:
+        return PIECE_OTHER;
+    }
+}
+
+static int emit(struct walk *wk, const char *term, size_t n)
+{
+    if (n == 0 || n > MP_TERMS_MAX)
+        return MP_OK;
+    return wk->fn(wk->arg, term, n, term, n, wk->pos++);
+}
+
+/* A word of letters that are not Han, Kana, Hangul or Thai-like: stop
+ * words and stemmer of the language its script takes. */
+static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript(first, &err);
+    int lang = mp_lang_of_script(wk->lang, sc == USCRIPT_COMMON ? USCRIPT_LATIN : sc);
+    const char *term = NULL;
+    size_t n = 0;
+    struct word e = *w;
+    elide(lang, &e);
+    int rc = stem_word(wk->t, lang, &e, &term, &n);
+    if (rc == MP_OK)
+        rc = wk->fn(wk->arg, w->buf, w->len, term, n, wk->pos++);
+    return rc;
+}
+
+/* Han, Kana, Hangul: the overlapping bigrams of cps[0..n) (a lone
+ * character is its own term), as Lucene's CJKBigramFilter makes them. */
+static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
+{
+    for (size_t i = 0; i == 0 || i + 1 < n; i++) {
+        unsigned char buf[8];
+        size_t k = mp_utf8_encode((uint32_t)cps[i], buf);
+        if (i + 1 < n)
+            k += mp_utf8_encode((uint32_t)cps[i + 1], buf + k);
+        int rc = emit(wk, (const char *)buf, k);
+        if (rc != MP_OK || n == 0)
+            return rc;
+    }
+    return MP_OK;
+}
+
+/* Thai, Lao, Khmer, Burmese (and Han and Kana with MP_TERMS_CJK_DICT):
+ * the words of ICU's dictionary word break over u[0..n). */
+static int emit_broken(struct walk *wk, const UChar *u, int32_t n)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    if (wk->t->brk == NULL)
+        wk->t->brk = ubrk_open(UBRK_WORD, "", NULL, 0, &err);
+    if (wk->t->brk == NULL || U_FAILURE(err))
+        return MP_OK;
+    ubrk_setText(wk->t->brk, u, n, &err);
+    if (U_FAILURE(err))
+        return MP_OK;
+    int32_t a = ubrk_first(wk->t->brk);
+    for (int32_t b = ubrk_next(wk->t->brk); b != UBRK_DONE; a = b, b = ubrk_next(wk->t->brk)) {
+        if (ubrk_getRuleStatus(wk->t->brk) < UBRK_WORD_NUMBER)
+            continue;
+        char buf[MP_TERMS_MAX];
+        int32_t k = 0;
+        err = U_ZERO_ERROR;
+        u_strToUTF8(buf, sizeof(buf), &k, u + a, b - a, &err);
+        int rc = U_SUCCESS(err) ? emit(wk, buf, (size_t)k) : MP_OK;
+        if (rc != MP_OK)
+            return rc;
+    }
+    return MP_OK;
+}
+
+/* One piece of a run: its characters u[a..b) of one kind. */
+static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int32_t a, int32_t b)
+{
+    UChar32 cps[RUN_UNITS];
+    size_t n = 0;
+    struct word w;
+    w.len = 0;
+    w.digit = false;
+    w.ascii = true;
+    UChar32 first = 0;
+    for (int32_t i = a; i < b;) {
+        UChar32 c;
+        U16_NEXT(u, i, b, c);
+        if (is_ignored(c))
+            continue;
+        if (kind == PIECE_OTHER) {
+            if (first == 0 && (U_GET_GC_MASK(c) & U_GC_L_MASK))
+                first = c;
+            word_add(&w, c == 0x2019 ? '\'' : (uint32_t)c);
+        } else if (n < RUN_UNITS) {
+            cps[n++] = c;
+        }
+    }
+    if (kind == PIECE_OTHER)
+        return w.len > 0 ? emit_other(wk, &w, first) : MP_OK;
+#ifdef MP_TERMS_CJK_DICT
+    if (kind == PIECE_CJK)
+        return emit_broken(wk, u + a, b - a);
+#endif
+    if (kind == PIECE_BREAK)
+        return emit_broken(wk, u + a, b - a);
+    return n > 0 ? emit_bigrams(wk, cps, n) : MP_OK;
+}
+
+/* Normalized text u[0..n) (NFKC, case folded) into pieces by script. */
+static int emit_pieces(struct walk *wk, const UChar *u, int32_t n)
+{
+    enum piece_kind cur = PIECE_NONE;
+    int32_t start = 0;
+    for (int32_t i = 0; i < n;) {
+        int32_t at = i;
+        UChar32 c;
+        U16_NEXT(u, i, n, c);
+        enum piece_kind k = is_ignored(c) ? cur : kind_of(c, cur);
+        bool joiner = c == '\'' || c == 0x2019 || c == '.';
+        if (!joiner && !is_word_cp((uint32_t)c) && !is_ignored(c))
+            k = PIECE_NONE; /* NFKC made a separator: "½" to "1⁄2" */
+        if (k == cur)
+            continue;
+        int rc = cur != PIECE_NONE ? emit_piece(wk, cur, u, start, at) : MP_OK;
+        if (rc != MP_OK)
+            return rc;
+        cur = k;
+        start = k == PIECE_NONE ? i : at;
+    }
+    return cur != PIECE_NONE ? emit_piece(wk, cur, u, start, n) : MP_OK;
+}
+
+/* A run of word characters s[0..n) with a character outside ASCII, in
+ * pieces of at most RUN_UNITS - 2 bytes cut at a character. */
+static int emit_run(struct walk *wk, const char *s, size_t n)
+{
+    static const size_t cap = RUN_UNITS - 2;
+    while (n > 0) {
+        size_t k = n;
+        if (k > cap) {
+            k = cap;
+            while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+                k--;
+        }
+        UErrorCode err = U_ZERO_ERROR;
+        int32_t ulen = 0, nlen = 0;
+        u_strFromUTF8WithSub(wk->t->raw, RUN_UNITS, &ulen, s, (int32_t)k, 0xFFFD, NULL, &err);
+        const UNormalizer2 *nf = U_SUCCESS(err) ? unorm2_getNFKCCasefoldInstance(&err) : NULL;
+        if (nf != NULL && U_SUCCESS(err))
+            nlen = unorm2_normalize(nf, wk->t->raw, ulen, wk->t->norm,
+                                    (int32_t)(sizeof(wk->t->norm) / sizeof(UChar)), &err);
+        int rc = U_SUCCESS(err) ? emit_pieces(wk, wk->t->norm, nlen) : MP_OK;
+        if (rc != MP_OK)
+            return rc;
+        s += k;
+        n -= k;
+    }
+    return MP_OK;
+}
+
+/* ---- the walk ---- */
+
+/* The language ASCII words take in a text of language lang. */
+static int ascii_lang(int lang)
+{
+    return mp_lang_of_script(lang, USCRIPT_LATIN);
+}
+
+int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
+                            mp_terms_word_fn fn, void *arg)
+{
+    if (lang == MP_LANG_AUTO)
+        lang = mp_lang_detect(text, len);
+    struct walk wk = {t, lang, fn, arg, 0};
+    int alang = ascii_lang(lang);
     size_t i = 0;
-    uint32_t pos = 0;
     while (i < len) {
         uint32_t cp = 0;
         size_t k = next_cp(text, len, i, &cp);
@@ -332,16 +615,37 @@ int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_term
         struct word w; /* buf is written as the word grows: no zeroing per word */
         w.len = 0;
         w.digit = false;
+        w.ascii = true;
+        size_t start = i;
         i = scan_word(text, len, i, &w);
+        if (!w.ascii) {
+            int rc = emit_run(&wk, text + start, i - start);
+            if (rc != MP_OK)
+                return rc;
+            continue;
+        }
         const char *term = NULL;
         size_t n = 0;
-        int rc = stem_word(t, &w, &term, &n);
+        struct word e; /* the part stemmed: w itself in English (no copy) */
+        const struct word *sw = &w;
+        if (alang != MP_LANG_EN) {
+            e = w;
+            elide(alang, &e);
+            sw = &e;
+        }
+        int rc = stem_word(t, alang, sw, &term, &n);
         if (rc == MP_OK)
-            rc = fn(arg, w.buf, w.len, term, n, pos++);
+            rc = fn(arg, w.buf, w.len, term, n, wk.pos++);
         if (rc != MP_OK)
             return rc;
     }
     return MP_OK;
+}
+
+int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
+                       void *arg)
+{
+    return mp_terms_each_word_lang(t, text, len, MP_LANG_AUTO, fn, arg);
 }
 
 struct each_arg {
@@ -360,8 +664,14 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
     return a->fn(a->arg, term, len, pos);
 }
 
-int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg)
+int mp_terms_each_lang(struct mp_terms *t, const char *text, size_t len, int lang, mp_terms_fn fn,
+                       void *arg)
 {
     struct each_arg a = {fn, arg};
-    return mp_terms_each_word(t, text, len, on_word, &a);
+    return mp_terms_each_word_lang(t, text, len, lang, on_word, &a);
+}
+
+int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg)
+{
+    return mp_terms_each_lang(t, text, len, MP_LANG_AUTO, fn, arg);
 }

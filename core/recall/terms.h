@@ -2,21 +2,39 @@
  * for the question, so that both meet (issue 8). Pure text processing: no
  * index, no scoring (core/recall/recall.c), no storage.
  *
- * Text in, terms out, in order:
- *   1. words: maximal runs of letters and digits (UTF-8; any code point of
- *      a letter script counts as a letter, punctuation, symbols, spaces and
- *      emoji separate words). An apostrophe (' or U+2019) between two
- *      letters stays in the word ("don't", "Caroline's"); a dot between two
- *      digits too ("3.5"). Invalid UTF-8 separates words.
- *   2. case folding: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic by
- *      Unicode simple case folding (U+2019 becomes '); other scripts are
- *      kept as they are.
- *   3. stop words (mp_terms_is_stop: the Snowball English list, on the
- *      folded word) are dropped; they still count as positions.
- *   4. stemming: Snowball's English stemmer (libstemmer), which also strips
- *      the possessive 's; a stem that is a stop word is dropped too. Words
- *      with a digit are not stemmed: numbers, years and dates stay whole
- *      ("2023", "8th", "3.5").
+ * Text in, terms out, in order (issue 52: every language):
+ *   0. the language (core/recall/lang.h): given by the caller (stored with
+ *      a message), or identified from the text (MP_LANG_AUTO).
+ *   1. words: maximal runs of letters, combining marks and digits of every
+ *      script (UTF-8); punctuation of every script (. ? 。 、 ？ ！ ، ؛ ؟ ۔
+ *      । and the full-width forms), symbols, spaces and emoji separate
+ *      words. An apostrophe (' or U+2019) between two letters stays in the
+ *      word ("don't", "Caroline's"); a dot between two digits too ("3.5").
+ *      Invalid UTF-8 separates words.
+ *   2. a word all ASCII is folded to lower case (the fast path: English
+ *      text comes out exactly as before languages came). Any other word is
+ *      NFKC-normalized and case folded in full (ICU nfkc_casefold:
+ *      full-width forms become ASCII, "Straße" becomes "strasse"), Arabic
+ *      tashkeel and tatweel are dropped, and it is split by script: Han
+ *      and Kana into overlapping bigrams (a lone character is its own
+ *      term), Hangul likewise, Thai, Lao, Khmer and Burmese into the words
+ *      of ICU's dictionary word break, each a term as it is (no stop word,
+ *      no stemmer); digits stay whole ("2023年": "2023" and "年"). Mixed
+ *      text gets both: "iPhone很好用" is "iphon" and the
+ *      bigrams of 很好用.
+ *   3. stop words of the word's language are dropped; they still count as
+ *      positions. A word's language is the text's when the text's language
+ *      is written in the word's script, else the script's first language
+ *      (Latin: English, Cyrillic: Russian ...), else none.
+ *   4. stemming: the language's Snowball stemmer (libstemmer: English
+ *      strips the possessive 's); a stem that is a stop word is dropped
+ *      too; a word of a language without a stemmer is its folded self.
+ *      Words with a digit are not stemmed: numbers, years and dates stay
+ *      whole ("2023", "8th", "3.5").
+ * Across languages a question finds a message through what both write
+ * the same: names and numbers (a word with a digit is never stemmed, a
+ * name mostly stems to itself), CJK bigrams, words of a script whose
+ * language both share.
  * A term is at most MP_TERMS_MAX bytes (a longer word is cut at a UTF-8
  * boundary). Positions count every word, stop words included, from 0, so
  * that neighbours in the text stay neighbours in positions. */
@@ -43,8 +61,12 @@ void mp_terms_free(struct mp_terms *t);
  * the walk and is passed on. */
 typedef int (*mp_terms_fn)(void *arg, const char *term, size_t len, uint32_t pos);
 
-/* Walks the terms of text[0..len) (borrowed) in order. Returns MP_OK, or
- * what fn returned to stop. */
+/* Walks the terms of text[0..len) (borrowed) in order, read as language
+ * lang (enum mp_lang, or MP_LANG_AUTO: identified from the text). Returns
+ * MP_OK, or what fn returned to stop. */
+int mp_terms_each_lang(struct mp_terms *t, const char *text, size_t len, int lang, mp_terms_fn fn,
+                       void *arg);
+/* mp_terms_each_lang with MP_LANG_AUTO. */
 int mp_terms_each(struct mp_terms *t, const char *text, size_t len, mp_terms_fn fn, void *arg);
 
 /* Called once per word, stop words included: the folded word[0..wlen) and its
@@ -54,7 +76,12 @@ typedef int (*mp_terms_word_fn)(void *arg, const char *word, size_t wlen, const 
                                 size_t len, uint32_t pos);
 
 /* Walks every word of text[0..len) (borrowed) in order, with its term
- * (mp_terms_each is this walk without the dropped words). */
+ * (mp_terms_each is this walk without the dropped words), read as language
+ * lang (or MP_LANG_AUTO). A Han, Kana or Hangul bigram, and a word of ICU's
+ * word break, is handed as both word and term. */
+int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, int lang,
+                            mp_terms_word_fn fn, void *arg);
+/* mp_terms_each_word_lang with MP_LANG_AUTO. */
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
                        void *arg);
 
@@ -67,8 +94,9 @@ long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);
 
-/* Unicode simple case folding of cp for the scripts listed above (others
- * unchanged). */
+/* Unicode simple case folding of cp for ASCII, Latin-1, Latin Extended-A,
+ * Greek and Cyrillic (others unchanged; U+2019 becomes '): what callers
+ * fold a single character by. */
 uint32_t mp_terms_fold(uint32_t cp);
 
 #endif

@@ -1,0 +1,356 @@
+/* Languages: ids, stemmer names, stop words, identification (see lang.h).
+ * Identification is ours, not libexttextcat's or CLD2's: the script
+ * decides every language but those written in Latin letters, and among
+ * those the Snowball stop lists that terms need anyway tell the languages
+ * apart on a chat message; it costs one table search a word, on at most
+ * the first 64 words, with no model to load. */
+#include "lang.h"
+
+#include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
+
+#include "lang_stop.h"
+#include "terms.h"
+#include "utf8.h"
+
+struct lang_info {
+    const char *code;
+    const char *stemmer;
+    int script; /* the script it is written in (UScriptCode) */
+};
+
+static const struct lang_info langs[MP_LANG_COUNT] = {
+    [MP_LANG_NONE] = {"", NULL, USCRIPT_INVALID_CODE},
+    [MP_LANG_EN] = {"en", "english", USCRIPT_LATIN},
+    [MP_LANG_DA] = {"da", "danish", USCRIPT_LATIN},
+    [MP_LANG_NL] = {"nl", "dutch", USCRIPT_LATIN},
+    [MP_LANG_FI] = {"fi", "finnish", USCRIPT_LATIN},
+    [MP_LANG_FR] = {"fr", "french", USCRIPT_LATIN},
+    [MP_LANG_DE] = {"de", "german", USCRIPT_LATIN},
+    [MP_LANG_HU] = {"hu", "hungarian", USCRIPT_LATIN},
+    [MP_LANG_IT] = {"it", "italian", USCRIPT_LATIN},
+    [MP_LANG_NO] = {"no", "norwegian", USCRIPT_LATIN},
+    [MP_LANG_PT] = {"pt", "portuguese", USCRIPT_LATIN},
+    [MP_LANG_ES] = {"es", "spanish", USCRIPT_LATIN},
+    [MP_LANG_SV] = {"sv", "swedish", USCRIPT_LATIN},
+    [MP_LANG_TR] = {"tr", "turkish", USCRIPT_LATIN},
+    [MP_LANG_RU] = {"ru", "russian", USCRIPT_CYRILLIC},
+    [MP_LANG_NE] = {"ne", "nepali", USCRIPT_DEVANAGARI},
+    [MP_LANG_AR] = {"ar", "arabic", USCRIPT_ARABIC},
+    [MP_LANG_HI] = {"hi", "hindi", USCRIPT_DEVANAGARI},
+    [MP_LANG_EL] = {"el", "greek", USCRIPT_GREEK},
+    [MP_LANG_HY] = {"hy", "armenian", USCRIPT_ARMENIAN},
+    [MP_LANG_TA] = {"ta", "tamil", USCRIPT_TAMIL},
+    [MP_LANG_CA] = {"ca", "catalan", USCRIPT_LATIN},
+    [MP_LANG_EU] = {"eu", "basque", USCRIPT_LATIN},
+    [MP_LANG_GA] = {"ga", "irish", USCRIPT_LATIN},
+    [MP_LANG_ID] = {"id", "indonesian", USCRIPT_LATIN},
+    [MP_LANG_LT] = {"lt", "lithuanian", USCRIPT_LATIN},
+    [MP_LANG_RO] = {"ro", "romanian", USCRIPT_LATIN},
+    [MP_LANG_SR] = {"sr", "serbian", USCRIPT_CYRILLIC},
+    [MP_LANG_YI] = {"yi", "yiddish", USCRIPT_HEBREW},
+    [MP_LANG_ZH] = {"zh", NULL, USCRIPT_HAN},
+    [MP_LANG_JA] = {"ja", NULL, USCRIPT_JAPANESE},
+    [MP_LANG_KO] = {"ko", NULL, USCRIPT_HANGUL},
+    [MP_LANG_TH] = {"th", NULL, USCRIPT_THAI},
+    [MP_LANG_HE] = {"he", NULL, USCRIPT_HEBREW},
+};
+
+const char *mp_lang_code(int lang)
+{
+    return lang >= 0 && lang < MP_LANG_COUNT ? langs[lang].code : "";
+}
+
+int mp_lang_from_code(const char *code, size_t len)
+{
+    for (int i = 1; i < MP_LANG_COUNT; i++)
+        if (strlen(langs[i].code) == len && memcmp(langs[i].code, code, len) == 0)
+            return i;
+    return MP_LANG_NONE;
+}
+
+const char *mp_lang_stemmer(int lang)
+{
+    return lang >= 0 && lang < MP_LANG_COUNT ? langs[lang].stemmer : NULL;
+}
+
+bool mp_lang_is_stop(int lang, const char *word, size_t len)
+{
+    if (lang == MP_LANG_EN)
+        return mp_terms_is_stop(word, len);
+    if (lang <= MP_LANG_NONE || lang >= 32)
+        return false;
+    long i =
+        mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), word, len);
+    return i >= 0 && (mp_lang_stops[i].langs & (1u << lang)) != 0;
+}
+
+int mp_lang_of_script(int lang, int script)
+{
+    if (lang > MP_LANG_NONE && lang < MP_LANG_COUNT && langs[lang].script == script)
+        return lang;
+    switch (script) {
+    case USCRIPT_LATIN:
+        return MP_LANG_EN;
+    case USCRIPT_CYRILLIC:
+        return MP_LANG_RU;
+    case USCRIPT_ARABIC:
+        return MP_LANG_AR;
+    case USCRIPT_DEVANAGARI:
+        return MP_LANG_HI;
+    case USCRIPT_GREEK:
+        return MP_LANG_EL;
+    case USCRIPT_ARMENIAN:
+        return MP_LANG_HY;
+    case USCRIPT_TAMIL:
+        return MP_LANG_TA;
+    default:
+        return MP_LANG_NONE;
+    }
+}
+
+/* ---- identification ---- */
+
+#define DETECT_BYTES 4096
+#define DETECT_WORDS 64
+/* A stop word counts UNIT for each language that lists it, one that only
+ * one language lists half as much again ("la" is French, Spanish and
+ * Italian; "una" is only Spanish); a letter only some languages write
+ * 2 * UNIT. */
+#define UNIT 12
+
+/* The letter counts of a text by script, and the stop-word hits of its
+ * Latin words by language. */
+struct tally {
+    unsigned latin, han, kana, hangul, cyrillic, arabic, devanagari, greek, thai, hebrew, other;
+    unsigned words;
+    unsigned accented;             /* Latin letters outside ASCII */
+    unsigned hits[MP_LANG_COUNT];  /* in twelfths of a stop word (UNIT) */
+    unsigned hits1[MP_LANG_COUNT]; /* of words of one letter ("a", "o", "y") */
+    char word[MP_TERMS_MAX];
+    size_t wlen;
+};
+
+static void count_script(struct tally *t, UChar32 cp)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    switch (uscript_getScript(cp, &err)) {
+    case USCRIPT_LATIN:
+        t->latin++;
+        break;
+    case USCRIPT_HAN:
+        t->han++;
+        break;
+    case USCRIPT_HIRAGANA:
+    case USCRIPT_KATAKANA:
+        t->kana++;
+        break;
+    case USCRIPT_HANGUL:
+        t->hangul++;
+        break;
+    case USCRIPT_CYRILLIC:
+        t->cyrillic++;
+        break;
+    case USCRIPT_ARABIC:
+        t->arabic++;
+        break;
+    case USCRIPT_DEVANAGARI:
+        t->devanagari++;
+        break;
+    case USCRIPT_GREEK:
+        t->greek++;
+        break;
+    case USCRIPT_THAI:
+        t->thai++;
+        break;
+    case USCRIPT_HEBREW:
+        t->hebrew++;
+        break;
+    default:
+        t->other++;
+        break;
+    }
+}
+
+/* The Latin word gathered so far is over: its stop-word hits. */
+static void end_word(struct tally *t)
+{
+    if (t->wlen == 0 || t->words >= DETECT_WORDS) {
+        t->wlen = 0;
+        return;
+    }
+    t->words++;
+    bool en = mp_terms_is_stop(t->word, t->wlen);
+    long i = mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), t->word,
+                                  t->wlen);
+    uint32_t bits = (i >= 0 ? mp_lang_stops[i].langs : 0) | (en ? 1u << MP_LANG_EN : 0);
+    unsigned k = (unsigned)__builtin_popcount(bits);
+    /* a word of one letter counts only in a text with accented letters:
+     * x, n, k are a formula's, "a" is English too */
+    unsigned *hits = t->wlen == 1 ? t->hits1 : t->hits;
+    for (int l = 0; k > 0 && l < MP_LANG_COUNT && l < 32; l++)
+        if (bits & (1u << l))
+            hits[l] += k == 1 ? UNIT + UNIT / 2 : UNIT;
+    t->wlen = 0;
+}
+
+/* Letters that only some Latin languages write: a vote for each of them
+ * (weighed as two stop words), since a short question may hold no stop
+ * word ("Yeni toptancının adı neydi?"). */
+static const struct {
+    uint32_t cp;
+    uint8_t langs[3];
+} hints[] = {
+    {0xDF, {MP_LANG_DE}},                         /* ß */
+    {0xF1, {MP_LANG_ES}},                         /* ñ */
+    {0xBF, {MP_LANG_ES}},                         /* ¿ */
+    {0xA1, {MP_LANG_ES}},                         /* ¡ */
+    {0xE3, {MP_LANG_PT}},                         /* ã */
+    {0xF5, {MP_LANG_PT}},                         /* õ */
+    {0xE7, {MP_LANG_FR, MP_LANG_PT, MP_LANG_TR}}, /* ç */
+    {0x153, {MP_LANG_FR}},                        /* œ */
+    {0xEA, {MP_LANG_FR, MP_LANG_PT}},             /* ê */
+    {0xE8, {MP_LANG_FR, MP_LANG_IT}},             /* è */
+    {0xF2, {MP_LANG_IT}},                         /* ò */
+    {0xF9, {MP_LANG_IT, MP_LANG_FR}},             /* ù */
+    {0xE6, {MP_LANG_DA, MP_LANG_NO}},             /* æ */
+    {0xF8, {MP_LANG_DA, MP_LANG_NO}},             /* ø */
+    {0xE5, {MP_LANG_SV, MP_LANG_DA, MP_LANG_NO}}, /* å */
+    {0xE4, {MP_LANG_DE, MP_LANG_SV, MP_LANG_FI}}, /* ä */
+    {0xFC, {MP_LANG_DE, MP_LANG_TR, MP_LANG_HU}}, /* ü */
+    {0xF6, {MP_LANG_DE, MP_LANG_TR, MP_LANG_SV}}, /* ö */
+    {0x131, {MP_LANG_TR}},                        /* ı */
+    {0x130, {MP_LANG_TR}},                        /* İ */
+    {0x11F, {MP_LANG_TR}},                        /* ğ */
+    {0x15F, {MP_LANG_TR}},                        /* ş */
+    {0xED, {MP_LANG_ES, MP_LANG_PT, MP_LANG_HU}}, /* í */
+    {0xE1, {MP_LANG_ES, MP_LANG_PT, MP_LANG_HU}}, /* á */
+    {0xF3, {MP_LANG_ES, MP_LANG_PT, MP_LANG_HU}}, /* ó */
+    {0xFA, {MP_LANG_ES, MP_LANG_PT, MP_LANG_HU}}, /* ú */
+    {0xE0, {MP_LANG_FR, MP_LANG_PT, MP_LANG_IT}}, /* à */
+    {0xE2, {MP_LANG_FR, MP_LANG_PT}},             /* â */
+    {0xF4, {MP_LANG_FR, MP_LANG_PT}},             /* ô */
+    {0xEC, {MP_LANG_IT}},                         /* ì */
+    {0x151, {MP_LANG_HU}},                        /* ő */
+    {0x171, {MP_LANG_HU}},                        /* ű */
+};
+
+static void count_hint(struct tally *t, uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+        if (hints[i].cp == cp) {
+            unsigned k = 0;
+            while (k < 3 && hints[i].langs[k] != MP_LANG_NONE)
+                k++;
+            for (unsigned j = 0; j < k; j++)
+                t->hits[hints[i].langs[j]] += 2 * UNIT;
+            return;
+        }
+}
+
+static void add_letter(struct tally *t, UChar32 cp)
+{
+    unsigned char enc[4];
+    if (cp < 0x80) {
+        t->latin++;
+        cp = cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+    } else {
+        count_script(t, cp);
+        cp = (UChar32)u_foldCase(cp, U_FOLD_CASE_DEFAULT);
+        if (cp < 0x250) {
+            t->accented++;
+            count_hint(t, (uint32_t)cp);
+        }
+    }
+    size_t k = mp_utf8_encode((uint32_t)cp, enc);
+    if (t->wlen + k <= sizeof(t->word)) {
+        memcpy(t->word + t->wlen, enc, k);
+        t->wlen += k;
+    }
+}
+
+/* The Latin language whose stop words (and letters) the text holds most;
+ * English on a tie, or when the winner scores under two stop words of its
+ * own (one when the text writes a letter outside ASCII): "See ya!" and
+ * "Go get 'em" are English. */
+static int latin_lang(const struct tally *t, int prior)
+{
+    unsigned score[MP_LANG_COUNT];
+    for (int l = 0; l < MP_LANG_COUNT; l++)
+        score[l] = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
+    int best = prior;
+    for (int l = MP_LANG_EN; l <= MP_LANG_TR; l++)
+        if (score[l] > score[best])
+            best = l;
+    unsigned need = t->accented > 0 ? UNIT : 2 * UNIT;
+    return score[best] >= need ? best : prior;
+}
+
+static int decide(const struct tally *t, int prior)
+{
+    /* a character of Han, Kana or Hangul is about a word: weigh it as one */
+    unsigned cjk = 3 * (t->han + t->kana + t->hangul);
+    unsigned most = t->latin;
+    int lang = t->latin > 0 ? latin_lang(t, prior) : prior;
+    const struct {
+        unsigned n;
+        int lang;
+    } others[] = {
+        {t->cyrillic, MP_LANG_RU},   {t->arabic, MP_LANG_AR}, {t->devanagari, MP_LANG_HI},
+        {t->greek, MP_LANG_EL},      {t->thai, MP_LANG_TH},   {t->hebrew, MP_LANG_HE},
+        {3 * t->hangul, MP_LANG_KO},
+    };
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (others[i].n > most) {
+            most = others[i].n;
+            lang = others[i].lang;
+        }
+    if (cjk - 3 * t->hangul > most)
+        lang = t->kana > 0 ? MP_LANG_JA : MP_LANG_ZH;
+    return lang;
+}
+
+int mp_lang_detect(const char *text, size_t len)
+{
+    return mp_lang_detect_prior(text, len, MP_LANG_EN);
+}
+
+int mp_lang_detect_prior(const char *text, size_t len, int prior)
+{
+    if (prior <= MP_LANG_NONE || prior >= MP_LANG_COUNT || langs[prior].script != USCRIPT_LATIN ||
+        prior > MP_LANG_TR)
+        prior = MP_LANG_EN;
+    struct tally t;
+    memset(&t, 0, sizeof(t));
+    size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t k = mp_utf8_decode((const unsigned char *)text + i, n - i, &cp);
+        if (k == 0) {
+            end_word(&t);
+            i++;
+            continue;
+        }
+        i += k;
+        if (cp == '\'' || cp == 0x2019) {
+            /* French and Italian elide ("j'ai", "qu'est", "l'impianto"): a
+             * word of one or two letters before it is a word of its own;
+             * English keeps it ("don't" is a stop word) */
+            if (t.wlen > 2 && t.wlen < sizeof(t.word))
+                t.word[t.wlen++] = '\'';
+            else
+                end_word(&t);
+            continue;
+        }
+        if (cp == 0xBF || cp == 0xA1)
+            count_hint(&t, cp);
+        if (u_isalpha((UChar32)cp) || (cp >= 0x80 && (U_GET_GC_MASK(cp) & U_GC_M_MASK)))
+            add_letter(&t, (UChar32)cp);
+        else
+            end_word(&t);
+    }
+    end_word(&t);
+    return decide(&t, prior);
+}
