@@ -464,6 +464,15 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
  * character is its own term), as Lucene's CJKBigramFilter makes them. */
 static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
 {
+#ifdef MP_TERMS_CJK_UNI
+    for (size_t i = 0; n > 1 && i < n; i++) {
+        unsigned char ub[4];
+        size_t uk = mp_utf8_encode((uint32_t)cps[i], ub);
+        int urc = emit(wk, (const char *)ub, uk);
+        if (urc != MP_OK)
+            return urc;
+    }
+#endif
     for (size_t i = 0; i == 0 || i + 1 < n; i++) {
         unsigned char buf[8];
         size_t k = mp_utf8_encode((uint32_t)cps[i], buf);
@@ -531,6 +540,13 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
 #ifdef MP_TERMS_CJK_DICT
     if (kind == PIECE_CJK)
         return emit_broken(wk, u + a, b - a);
+#endif
+#ifdef MP_TERMS_CJK_BOTH
+    if (kind == PIECE_CJK) {
+        int brc = emit_broken(wk, u + a, b - a);
+        if (brc != MP_OK)
+            return brc;
+    }
 #endif
     if (kind == PIECE_BREAK)
         return emit_broken(wk, u + a, b - a);

@@ -1,8 +1,12 @@
-/* Tests for core/recall/terms.c: words, folding, stop words, stemming, numbers. */
+/* Tests for core/recall/terms.c and core/recall/lang.c: words by script,
+ * folding, stop words and stemming by language, numbers, language
+ * identification. */
 #include <check.h>
+#include <libstemmer.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lang.h"
 #include "status.h"
 #include "terms.h"
 
@@ -118,7 +122,8 @@ START_TEST(test_terms_unicode_folding_and_separators)
 {
     ck_assert_str_eq(terms_of("ÉCOLE école"),
                      "école@0 école@1"); /* folded; English stemming leaves it */
-    ck_assert_str_eq(terms_of("ΑΘΗΝΑ Москва"), "αθηνα@0 москва@1");
+    /* Greek and Cyrillic by their languages' stemmers */
+    ck_assert_str_eq(terms_of("ΑΘΗΝΑ Москва"), "αθην@0 москв@1");
     /* emoji, dashes and symbols separate words */
     ck_assert_str_eq(terms_of("self-care\xF0\x9F\x98\x80"
                               "yoga\xE2\x80\x94"
@@ -218,6 +223,216 @@ START_TEST(test_terms_each_word_gives_word_and_term)
 }
 END_TEST
 
+/* The terms of text read as language lang (MP_LANG_AUTO: identified). */
+static const char *terms_in(const char *text, int lang)
+{
+    static struct collect c;
+    struct mp_terms *t = NULL;
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_terms_each_lang(t, text, strlen(text), lang, add, &c), MP_OK);
+    mp_terms_free(t);
+    return c.out;
+}
+
+static int last_pos(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    (void)term;
+    (void)len;
+    *(uint32_t *)arg = pos;
+    return MP_OK;
+}
+
+START_TEST(test_terms_han_and_kana_overlapping_bigrams)
+{
+    /* a sentence without spaces: every pair of neighbours, 。 ends it */
+    ck_assert_str_eq(terms_of("我住在杭州。"), "我住@0 住在@1 在杭@2 杭州@3");
+    ck_assert_str_eq(terms_of("我。你"), "我@0 你@1"); /* a lone character is its own term */
+    /* Kana and Han together; the prolonged sound mark stays in its word */
+    ck_assert_str_eq(terms_of("大阪でカレー"), "大阪@0 阪で@1 でカ@2 カレ@3 レー@4");
+    /* 、「」 and full-width ？ separate */
+    ck_assert_str_eq(terms_of("東京、「大阪」？京都"), "東京@0 大阪@1 京都@2");
+    /* a run longer than ICU's piece is read whole but for a bigram at a cut */
+    char text[3 * 600 + 1];
+    for (int i = 0; i < 600; i++)
+        memcpy(text + 3 * i, i % 2 ? "\xE5\xA5\xBD" : "\xE4\xBD\xA0", 3); /* 你好 */
+    text[sizeof(text) - 1] = '\0';
+    struct mp_terms *t = NULL;
+    uint32_t last = 0;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_terms_each(t, text, strlen(text), last_pos, &last), MP_OK);
+    mp_terms_free(t);
+    ck_assert_uint_ge(last, 590);
+    ck_assert_uint_le(last, 598);
+}
+END_TEST
+
+START_TEST(test_terms_hangul_syllable_bigrams)
+{
+    /* 발표회는 and 발표회가 share 발표 and 표회: the particle is one bigram */
+    ck_assert_str_eq(terms_of("딸의 발표회는 언제야?"),
+                     "딸의@0 발표@1 표회@2 회는@3 언제@4 제야@5");
+    ck_assert_str_eq(terms_of("발표회가"), "발표@0 표회@1 회가@2");
+}
+END_TEST
+
+START_TEST(test_terms_thai_by_dictionary_word_break)
+{
+    ck_assert_str_eq(terms_of("ภาษาไทยง่ายนิดเดียว"), "ภาษา@0 ไทย@1 ง่าย@2 นิด@3 เดียว@4");
+}
+END_TEST
+
+START_TEST(test_terms_mixed_script_gets_both)
+{
+    /* an English product name in a Chinese sentence: stemmed as English,
+     * the Chinese in bigrams; digits stay whole beside Han */
+    ck_assert_str_eq(terms_of("我的iPhone很好用"), "我的@0 iphon@1 很好@2 好用@3");
+    ck_assert_str_eq(terms_of("2023年买的"), "2023@0 年买@1 买的@2");
+    /* a Russian name in an English sentence: stemmed as Russian */
+    ck_assert_str_eq(terms_of("I met Наташей today"), "met@1 наташ@2 today@3");
+}
+END_TEST
+
+START_TEST(test_terms_punctuation_of_every_script_ends_words)
+{
+    /* Arabic comma and question mark: القاهرة، is القاهرة */
+    ck_assert_str_eq(terms_of("القاهرة، أين أعيش؟"), terms_of("القاهرة أين أعيش"));
+    ck_assert_str_eq(terms_of("مدينة؛القاهرة"), terms_of("مدينة القاهرة"));
+    ck_assert_str_eq(terms_of("شهر۔ نیا"), terms_of("شهر نیا")); /* Urdu full stop */
+    /* Devanagari danda */
+    ck_assert_str_eq(terms_of("मैं पुणे में रहता हूँ।दिल्ली"), terms_of("मैं पुणे में रहता हूँ दिल्ली"));
+    /* full-width forms */
+    ck_assert_str_eq(terms_of("ok！yes？maybe，"), "ok@0 yes@1 mayb@2");
+}
+END_TEST
+
+START_TEST(test_terms_nfkc_and_full_case_folding)
+{
+    /* full-width letters and digits fold to ASCII and take the ASCII terms */
+    ck_assert_str_eq(terms_of("ＡＢＣ１２３ Ｒｕｎｎｉｎｇ"), "abc123@0 run@1");
+    /* full folding: ß is ss (German), final sigma is sigma */
+    ck_assert_str_eq(terms_in("Straße STRASSE", MP_LANG_DE), "strass@0 strass@1");
+    ck_assert_str_eq(terms_in("ΟΔΟΣ οδος", MP_LANG_EL), terms_in("οδοσ ΟΔΟΣ", MP_LANG_EL));
+}
+END_TEST
+
+START_TEST(test_terms_arabic_tashkeel_and_tatweel_ignored)
+{
+    ck_assert_str_eq(terms_of("مُحَمَّد"), terms_of("محمد"));
+    ck_assert_str_eq(terms_of("القـــاهرة"), terms_of("القاهرة"));
+    /* and the Arabic stemmer: the article goes */
+    ck_assert_str_eq(terms_of("القاهرة"), "قاهر@0");
+}
+END_TEST
+
+START_TEST(test_terms_stems_and_stop_words_by_language)
+{
+    /* German: articles and pronouns are stop words, nouns stemmed */
+    ck_assert_str_eq(terms_of("Das ist mein Fahrrad, die Kinder spielen im Garten"),
+                     "fahrrad@3 kind@5 spiel@6 gart@8");
+    /* Spanish: el, de, mi, es are stop words */
+    ck_assert_str_eq(terms_of("Mi hija vive en Sevilla, es el centro de la ciudad"),
+                     "hij@1 viv@2 sevill@4 centr@7 ciud@10");
+    /* Russian: дочери and дочерью meet */
+    ck_assert_str_eq(terms_in("дочери", MP_LANG_RU), terms_in("дочерью", MP_LANG_RU));
+    /* French and Italian elide the article; Turkish suffixes of a name go */
+    ck_assert_str_eq(terms_of("J'ai payé l'appartement avec mon frère"), "pai@1 appart@2 frer@5");
+    ck_assert_str_eq(terms_in("dell'affitto", MP_LANG_IT), terms_in("affitto", MP_LANG_IT));
+    ck_assert_str_eq(terms_in("Cunda'daki pansiyon", MP_LANG_TR),
+                     terms_in("Cunda pansiyon", MP_LANG_TR));
+    /* English keeps its apostrophes */
+    ck_assert_str_eq(terms_in("don't Caroline's", MP_LANG_EN), "carolin@1");
+    /* a script without a stemmer: folded, not stemmed; Latin letters of
+     * no known language are read as English, as always */
+    ck_assert_str_eq(terms_in("שלומות", MP_LANG_NONE), "שלומות@0");
+    ck_assert_str_eq(terms_in("Running", MP_LANG_NONE), "run@0");
+}
+END_TEST
+
+START_TEST(test_terms_every_language_has_its_stemmer_and_stop_list)
+{
+    /* the first word of each Snowball stop list in use */
+    static const struct {
+        int lang;
+        const char *stop;
+    } lists[] = {
+        {MP_LANG_DA, "og"},   {MP_LANG_NL, "de"},   {MP_LANG_FI, "olla"}, {MP_LANG_FR, "au"},
+        {MP_LANG_DE, "aber"}, {MP_LANG_HU, "a"},    {MP_LANG_IT, "ad"},   {MP_LANG_NO, "og"},
+        {MP_LANG_PT, "de"},   {MP_LANG_ES, "de"},   {MP_LANG_SV, "och"},  {MP_LANG_TR, "acaba"},
+        {MP_LANG_RU, "и"},    {MP_LANG_NE, "अक्सर"}, {MP_LANG_EN, "the"},
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        ck_assert_msg(mp_lang_is_stop(lists[i].lang, lists[i].stop, strlen(lists[i].stop)),
+                      "%s: %s", mp_lang_code(lists[i].lang), lists[i].stop);
+        ck_assert(!mp_lang_is_stop(lists[i].lang, "memproxy", 8));
+    }
+    ck_assert(!mp_lang_is_stop(MP_LANG_EN, "aber", 4)); /* lists are apart */
+    ck_assert(!mp_lang_is_stop(MP_LANG_DE, "the", 3));
+    /* every language with a stemmer name has it in libstemmer */
+    int stemmers = 0;
+    for (int l = 0; l < MP_LANG_COUNT; l++) {
+        const char *name = mp_lang_stemmer(l);
+        ck_assert_int_eq(mp_lang_from_code(mp_lang_code(l), strlen(mp_lang_code(l))), l);
+        if (name == NULL)
+            continue;
+        struct sb_stemmer *sb = sb_stemmer_new(name, "UTF_8");
+        ck_assert_msg(sb != NULL, "no stemmer %s", name);
+        sb_stemmer_delete(sb);
+        stemmers++;
+    }
+    ck_assert_int_eq(stemmers, 28); /* libstemmer's 29 but porter, English's old one */
+}
+END_TEST
+
+START_TEST(test_lang_detect_by_script_then_stop_words)
+{
+    static const struct {
+        const char *text;
+        const char *code;
+    } cases[] = {
+        {"I moved to Portland last spring and I love it.", "en"},
+        {"我上周去了杭州出差。", "zh"},
+        {"先週、大阪の実家に帰りました。", "ja"},
+        {"다음 주에 대전으로 이사 가요.", "ko"},
+        {"Я живу в Новосибирске уже десять лет.", "ru"},
+        {"أعيش في عمّان منذ خمس سنوات.", "ar"},
+        {"मैं पुणे में एक बैंक में काम करता हूँ।", "hi"},
+        {"Ich wohne seit zwei Jahren in Leipzig und arbeite an einer Schule.", "de"},
+        {"Mi hermana vive en Sevilla con sus dos hijos.", "es"},
+        {"Je suis à la retraite depuis trois ans, à Lyon.", "fr"},
+        {"Eu trabalho num escritório de arquitetura em Curitiba.", "pt"},
+        {"Lavoro come fisioterapista a Torino da sei anni.", "it"},
+        {"Dükkanı geçen yıl İzmir'de açtım.", "tr"},
+        {"Jag bor i Stockholm och jobbar som lärare.", "sv"},
+        {"Ik woon in Utrecht en werk bij een bank.", "nl"},
+        {"ภาษาไทยง่ายนิดเดียว", "th"},
+        /* English stays English: one stop word of another language, a
+         * formula's letters, nothing but numbers */
+        {"See ya Nate!", "en"},
+        {"Let's prove that C(n, k) = C(n, n-k) for all n and k.", "en"},
+        {"2023-05-08 12:30", "en"},
+        {"", "en"},
+        /* an English product name in a Chinese sentence is Chinese */
+        {"我的iPhone 15 Pro很好用", "zh"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(strcmp(mp_lang_code(mp_lang_detect(cases[i].text, strlen(cases[i].text))),
+                             cases[i].code) == 0,
+                      "%s: %s, not %s", cases[i].text,
+                      mp_lang_code(mp_lang_detect(cases[i].text, strlen(cases[i].text))),
+                      cases[i].code);
+    /* a question that tells no Latin language apart takes the prior */
+    const char *q = "Tenis derslerim hangi kortlarda?";
+    ck_assert_int_eq(mp_lang_detect(q, strlen(q)), MP_LANG_EN);
+    ck_assert_int_eq(mp_lang_detect_prior(q, strlen(q), MP_LANG_TR), MP_LANG_TR);
+    /* but not over a script that says otherwise, nor over clear English */
+    q = "Где живёт моя дочь?";
+    ck_assert_int_eq(mp_lang_detect_prior(q, strlen(q), MP_LANG_TR), MP_LANG_RU);
+    q = "Where did I go for my birthday?";
+    ck_assert_int_eq(mp_lang_detect_prior(q, strlen(q), MP_LANG_TR), MP_LANG_EN);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("terms");
@@ -233,6 +448,16 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_callback_stops_the_walk);
     tcase_add_test(tc, test_terms_empty_and_punctuation_only);
     tcase_add_test(tc, test_terms_each_word_gives_word_and_term);
+    tcase_add_test(tc, test_terms_han_and_kana_overlapping_bigrams);
+    tcase_add_test(tc, test_terms_hangul_syllable_bigrams);
+    tcase_add_test(tc, test_terms_thai_by_dictionary_word_break);
+    tcase_add_test(tc, test_terms_mixed_script_gets_both);
+    tcase_add_test(tc, test_terms_punctuation_of_every_script_ends_words);
+    tcase_add_test(tc, test_terms_nfkc_and_full_case_folding);
+    tcase_add_test(tc, test_terms_arabic_tashkeel_and_tatweel_ignored);
+    tcase_add_test(tc, test_terms_stems_and_stop_words_by_language);
+    tcase_add_test(tc, test_terms_every_language_has_its_stemmer_and_stop_list);
+    tcase_add_test(tc, test_lang_detect_by_script_then_stop_words);
     suite_add_tcase(s, tc);
     return s;
 }
