@@ -113,7 +113,7 @@ int mp_lang_of_script(int lang, int script)
 /* ---- identification ---- */
 
 #define DETECT_BYTES 4096
-#define DETECT_WORDS 64
+#define DETECT_WORDS 32 /* Latin words read: a chat message tells its language early */
 /* A stop word counts UNIT for each language that lists it, one that only
  * one language lists half as much again ("la" is French, Spanish and
  * Italian; "una" is only Spanish); a letter only some languages write
@@ -325,7 +325,20 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
     memset(&t, 0, sizeof(t));
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
     size_t i = 0;
-    while (i < n) {
+    while (i < n && t.words < DETECT_WORDS) {
+        unsigned char b = (unsigned char)text[i];
+        if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
+            unsigned char l = b | 0x20;
+            if (l >= 'a' && l <= 'z') {
+                t.latin++;
+                if (t.wlen < sizeof(t.word))
+                    t.word[t.wlen++] = (char)l;
+            } else {
+                end_word(&t);
+            }
+            i++;
+            continue;
+        }
         uint32_t cp = 0;
         size_t k = mp_utf8_decode((const unsigned char *)text + i, n - i, &cp);
         if (k == 0) {
@@ -346,7 +359,9 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
         }
         if (cp == 0xBF || cp == 0xA1)
             count_hint(&t, cp);
-        if (u_isalpha((UChar32)cp) || (cp >= 0x80 && (U_GET_GC_MASK(cp) & U_GC_M_MASK)))
+        bool letter = cp < 0x80 ? (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z'
+                                : (U_GET_GC_MASK(cp) & (U_GC_L_MASK | U_GC_M_MASK)) != 0;
+        if (letter)
             add_letter(&t, (UChar32)cp);
         else
             end_word(&t);

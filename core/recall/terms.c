@@ -460,19 +460,11 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
     return rc;
 }
 
-/* Han, Kana, Hangul: the overlapping bigrams of cps[0..n) (a lone
- * character is its own term), as Lucene's CJKBigramFilter makes them. */
+/* Hangul (and Han and Kana with MP_TERMS_CJK_BIGRAMS): the overlapping
+ * bigrams of cps[0..n) (a lone character is its own term), as Lucene's
+ * CJKBigramFilter makes them. */
 static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
 {
-#ifdef MP_TERMS_CJK_UNI
-    for (size_t i = 0; n > 1 && i < n; i++) {
-        unsigned char ub[4];
-        size_t uk = mp_utf8_encode((uint32_t)cps[i], ub);
-        int urc = emit(wk, (const char *)ub, uk);
-        if (urc != MP_OK)
-            return urc;
-    }
-#endif
     for (size_t i = 0; i == 0 || i + 1 < n; i++) {
         unsigned char buf[8];
         size_t k = mp_utf8_encode((uint32_t)cps[i], buf);
@@ -485,9 +477,23 @@ static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
     return MP_OK;
 }
 
-/* Thai, Lao, Khmer, Burmese (and Han and Kana with MP_TERMS_CJK_DICT):
- * the words of ICU's dictionary word break over u[0..n). */
-static int emit_broken(struct walk *wk, const UChar *u, int32_t n)
+/* Han, Kana, Thai, Lao, Khmer, Burmese: the words of ICU's dictionary
+ * word break over u[0..n). */
+/* The bigrams of a dictionary word u[0..n) of three characters or more
+ * (杭州市: 杭州, 州市), so that a compound meets its parts. */
+static int emit_inner(struct walk *wk, const UChar *u, int32_t n)
+{
+    UChar32 cps[MP_TERMS_MAX];
+    size_t k = 0;
+    for (int32_t i = 0; i < n && k < MP_TERMS_MAX;) {
+        UChar32 c;
+        U16_NEXT(u, i, n, c);
+        cps[k++] = c;
+    }
+    return k >= 3 ? emit_bigrams(wk, cps, k) : MP_OK;
+}
+
+static int emit_broken(struct walk *wk, const UChar *u, int32_t n, bool inner)
 {
     UErrorCode err = U_ZERO_ERROR;
     if (wk->t->brk == NULL)
@@ -506,6 +512,8 @@ static int emit_broken(struct walk *wk, const UChar *u, int32_t n)
         err = U_ZERO_ERROR;
         u_strToUTF8(buf, sizeof(buf), &k, u + a, b - a, &err);
         int rc = U_SUCCESS(err) ? emit(wk, buf, (size_t)k) : MP_OK;
+        if (rc == MP_OK && inner)
+            rc = emit_inner(wk, u + a, b - a);
         if (rc != MP_OK)
             return rc;
     }
@@ -537,19 +545,27 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     }
     if (kind == PIECE_OTHER)
         return w.len > 0 ? emit_other(wk, &w, first) : MP_OK;
-#ifdef MP_TERMS_CJK_DICT
-    if (kind == PIECE_CJK)
-        return emit_broken(wk, u + a, b - a);
+        /* Han and Kana: ICU's dictionary words, and the bigrams inside a word
+         * of three characters or more (杭州市 meets 杭州). Measured on the
+         * development needles, zh and ja (tests/bench/recall/README.md),
+         * against overlapping bigrams (Lucene's), dictionary words alone and
+         * words with every bigram: as good as the best at 200 and 300 tokens
+         * but for ja at 200, with fewer terms than bigrams. MP_TERMS_CJK_BIGRAMS,
+         * MP_TERMS_CJK_DICT and MP_TERMS_CJK_BOTH build the others. */
+#if defined(MP_TERMS_CJK_BIGRAMS)
+    bool cjk_words = false, cjk_bigrams = true, cjk_inner = false;
+#elif defined(MP_TERMS_CJK_BOTH)
+    bool cjk_words = true, cjk_bigrams = true, cjk_inner = false;
+#elif defined(MP_TERMS_CJK_DICT)
+    bool cjk_words = true, cjk_bigrams = false, cjk_inner = false;
+#else
+    bool cjk_words = true, cjk_bigrams = false, cjk_inner = true;
 #endif
-#ifdef MP_TERMS_CJK_BOTH
-    if (kind == PIECE_CJK) {
-        int brc = emit_broken(wk, u + a, b - a);
-        if (brc != MP_OK)
-            return brc;
+    if (kind == PIECE_BREAK || (kind == PIECE_CJK && cjk_words)) {
+        int rc = emit_broken(wk, u + a, b - a, kind == PIECE_CJK && cjk_inner);
+        if (rc != MP_OK || kind == PIECE_BREAK || !cjk_bigrams)
+            return rc;
     }
-#endif
-    if (kind == PIECE_BREAK)
-        return emit_broken(wk, u + a, b - a);
     return n > 0 ? emit_bigrams(wk, cps, n) : MP_OK;
 }
 

@@ -15,13 +15,14 @@
  *      text comes out exactly as before languages came). Any other word is
  *      NFKC-normalized and case folded in full (ICU nfkc_casefold:
  *      full-width forms become ASCII, "Straße" becomes "strasse"), Arabic
- *      tashkeel and tatweel are dropped, and it is split by script: Han
- *      and Kana into overlapping bigrams (a lone character is its own
- *      term), Hangul likewise, Thai, Lao, Khmer and Burmese into the words
- *      of ICU's dictionary word break, each a term as it is (no stop word,
- *      no stemmer); digits stay whole ("2023年": "2023" and "年"). Mixed
- *      text gets both: "iPhone很好用" is "iphon" and the
- *      bigrams of 很好用.
+ *      tashkeel and tatweel are dropped, and it is split by script: Han,
+ *      Kana, Thai, Lao, Khmer and Burmese into the words of ICU's
+ *      dictionary word break (a Han or Kana word of three characters or
+ *      more adds its bigrams: 杭州市 gives 杭州市 杭州 州市), Hangul into
+ *      overlapping syllable bigrams (a lone syllable is its own term), each
+ *      a term as it is (no stop word, no stemmer); digits stay whole
+ *      ("2023年": "2023" and "年"). Mixed text gets both: "我的iPhone很好用"
+ *      is 我的 iphon 很好 用.
  *   3. stop words of the word's language are dropped; they still count as
  *      positions. A word's language is the text's when the text's language
  *      is written in the word's script, else the script's first language
@@ -33,8 +34,8 @@
  *      whole ("2023", "8th", "3.5").
  * Across languages a question finds a message through what both write
  * the same: names and numbers (a word with a digit is never stemmed, a
- * name mostly stems to itself), CJK bigrams, words of a script whose
- * language both share.
+ * name mostly stems to itself), Han and Kana words, words of a script
+ * whose language both share.
  * A term is at most MP_TERMS_MAX bytes (a longer word is cut at a UTF-8
  * boundary). Positions count every word, stop words included, from 0, so
  * that neighbours in the text stay neighbours in positions. */
