@@ -124,29 +124,81 @@ static uint64_t word_is(const struct mp_relevance_question *qn, const uint64_t *
     return out;
 }
 
+/* The length of the sentence end of another script at text[i..len) (。
+ * ！ ？ ． ｡ ؟ ۔ । ॥ ။ ។), 0 when there is none: it ends a sentence with
+ * or without white space after it (Chinese and Japanese put none). */
+static size_t mb_end(const char *text, size_t len, size_t i)
+{
+    static const char *const ends[] = {
+        "\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F", "\xEF\xBC\x8E", "\xEF\xBD\xA1", "\xD8\x9F",
+        "\xDB\x94",     "\xE0\xA5\xA4", "\xE0\xA5\xA5", "\xE1\x81\x8B", "\xE1\x9F\x94",
+    };
+    if ((unsigned char)text[i] < 0xC0)
+        return 0;
+    for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+        size_t n = strlen(ends[k]);
+        if (n <= len - i && memcmp(text + i, ends[k], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+/* Whether a question word is of a script written without spaces (Han,
+ * Kana, Hangul, Thai, Lao: U+0E00..U+0EFF and U+3000..U+DFFF): found
+ * anywhere inside a text word, which is a run of them up to punctuation. */
+static bool infix_word(const struct mp_relevance_qword *q)
+{
+    const unsigned char *t = (const unsigned char *)q->term;
+    if (q->len < 3)
+        return false;
+    return (t[0] >= 0xE3 && t[0] <= 0xED) || (t[0] == 0xE0 && t[1] >= 0xB8 && t[1] <= 0xBB);
+}
+
+/* The infix question words (bits of infix) that text[0..n) holds. */
+static uint64_t word_holds(const struct mp_relevance_question *qn, uint64_t infix, const char *w,
+                           size_t n)
+{
+    uint64_t out = 0;
+    for (uint64_t maybe = infix; maybe != 0; maybe &= maybe - 1) {
+        int k = __builtin_ctzll(maybe);
+        if (memmem(w, n, qn->w[k].term, qn->w[k].len) != NULL)
+            out |= (uint64_t)1 << k;
+    }
+    return out;
+}
+
 /* The sentences of text with the question words each holds, in one pass:
- * a sentence ends at '.', '!' or '?' before white space, and at a line
- * break. */
+ * a sentence ends at '.', '!' or '?' before white space, at a sentence end
+ * of another script (mb_end), and at a line break. */
 static int split(const struct mp_relevance_question *qn, const char *text, size_t len,
                  struct sentences *ss)
 {
-    uint64_t by_first[256] = {0};
-    for (size_t k = 0; k < qn->nq && k < 64; k++)
-        if (qn->w[k].len > 0)
+    uint64_t by_first[256] = {0}, infix = 0;
+    for (size_t k = 0; k < qn->nq && k < 64; k++) {
+        if (qn->w[k].len == 0)
+            continue;
+        if (infix_word(&qn->w[k]))
+            infix |= (uint64_t)1 << k;
+        else
             by_first[(unsigned char)qn->w[k].term[0]] |= (uint64_t)1 << k;
+    }
     size_t from = 0;
     uint64_t words = 0;
     for (size_t i = 0; i < len;) {
         char c = text[i];
-        if (word_byte((unsigned char)c)) {
+        size_t end = 0;
+        if (word_byte((unsigned char)c) && (end = mb_end(text, len, i)) == 0) {
             size_t w = i;
-            while (i < len && word_byte((unsigned char)text[i]))
+            while (i < len && word_byte((unsigned char)text[i]) && mb_end(text, len, i) == 0)
                 i++;
             words |= word_is(qn, by_first, text + w, i - w);
+            if (infix != 0)
+                words |= word_holds(qn, infix, text + w, i - w);
             continue;
         }
-        i++;
-        if (c != '\n' && !((CLASS[(unsigned char)c] & END) && i < len && is_space(text[i])))
+        i += end > 0 ? end : 1;
+        if (end == 0 && c != '\n' &&
+            !((CLASS[(unsigned char)c] & END) && i < len && is_space(text[i])))
             continue;
         int rc = add(ss, text, from, i, words);
         if (rc != MP_OK)

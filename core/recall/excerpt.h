@@ -12,10 +12,11 @@
  * sentence after each of those (whole: what follows a match is often its
  * answer), all in the text's order, joined by " … " (a space between
  * neighbours), within the same room. A sentence ends at '.', '!' or '?'
- * before white space, or at a line break. Excerpts are made only when they differ
- * from the plain cut: a message that fits, a question none of whose words
- * the message holds past its opening, or matches that all lie within the
- * plain cut leave the message as it is. */
+ * before white space, at 。！？ ؟ ۔ । and the like of other scripts, or at
+ * a line break. Excerpts are made only when they differ from the plain
+ * cut: a message that fits, a question none of whose words the message
+ * holds past its opening, or matches that all lie within the plain cut
+ * leave the message as it is. */
 #ifndef MP_CORE_EXCERPT_H
 #define MP_CORE_EXCERPT_H
 
@@ -31,7 +32,8 @@ struct mp_relevance_question;
 
 /* The excerpt of text[0..len) (borrowed) for the question words of qn
  * (qn->w[0..nq), their stems, borrowed: a text word holds one when it is
- * the stem and at most a few more letters, excerpt.c), within room bytes:
+ * the stem and at most a few more letters, excerpt.c; a word of Han, Kana,
+ * Hangul or Thai anywhere in a run of its script), within room bytes:
  * MP_OK with *out (caller frees; NUL-terminated, *out_len <= room not
  * counting the NUL; valid UTF-8 when text is) or with *out NULL when the plain cut serves (see
  * above: len <= room among others). MP_ENOMEM, *out NULL. */

@@ -292,6 +292,40 @@ START_TEST(test_excerpt_question_words_by_stem)
 }
 END_TEST
 
+/* Chinese: 。 ends a sentence without a space, and a question word is
+ * found inside a run of Han (no spaces between words). */
+START_TEST(test_excerpt_sentences_and_words_of_chinese)
+{
+    ask("我们的数据库选了哪个？");
+    say("这是迁移计划。");
+    for (int i = 0; i < 40; i++)
+        say("今天天气很好，火车准时到达。");
+    say("最后我们选了数据库PostgreSQL做账本。然后我们开会讨论了预算。");
+    for (int i = 0; i < 20; i++)
+        say("今天天气很好，火车准时到达。");
+    ck_assert_int_eq(make(), MP_OK);
+    const char *e = got();
+    ck_assert_ptr_nonnull(strstr(e, "这是迁移计划。"));
+    ck_assert_ptr_nonnull(strstr(e, "最后我们选了数据库PostgreSQL做账本。"));
+    /* sentences are whole: the kept one starts after the 。 before it */
+    ck_assert_ptr_nonnull(strstr(e, MP_EXCERPT_SEP "最后"));
+}
+END_TEST
+
+/* Arabic ؟ and Devanagari । end sentences as '?' and '.' do. */
+START_TEST(test_excerpt_sentence_ends_of_other_scripts)
+{
+    ask("Where is the ledger database?");
+    say("Opening words here. ");
+    filler(1200);
+    say("هل تعرف؟ The ledger database is PostgreSQL. नमस्ते। ");
+    filler(600);
+    ck_assert_int_eq(make(), MP_OK);
+    const char *e = got();
+    ck_assert_ptr_nonnull(strstr(e, MP_EXCERPT_SEP "The ledger database is PostgreSQL."));
+}
+END_TEST
+
 START_TEST(test_excerpt_no_question_words_no_excerpt)
 {
     memset(&qn, 0, sizeof(qn));
@@ -320,6 +354,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(t, test_excerpt_cuts_multibyte_text_on_a_character);
     tcase_add_test(t, test_excerpt_question_words_by_stem);
     tcase_add_test(t, test_excerpt_no_question_words_no_excerpt);
+    tcase_add_test(t, test_excerpt_sentences_and_words_of_chinese);
+    tcase_add_test(t, test_excerpt_sentence_ends_of_other_scripts);
     suite_add_tcase(s, t);
     return s;
 }
