@@ -11,6 +11,28 @@
 #include "recall_fill.h"
 #include "status.h"
 
+/* Whether a character of the CJK blocks (U+3000..U+9FFF: punctuation,
+ * Kana, Han; lead bytes E3..E9) starts at text[i]. */
+static bool cjk_start(const char *text, size_t i)
+{
+    unsigned char b = (unsigned char)text[i];
+    return b >= 0xE3 && b <= 0xE9;
+}
+
+const char *mp_recall_question_tail(const char *text, size_t *len, size_t max)
+{
+    if (*len <= max)
+        return text;
+    size_t at = *len - max;
+    while (at < *len && text[at - 1] != ' ' && text[at - 1] != '\n' && !cjk_start(text, at))
+        at++;
+    if (at == *len) /* one long word: its last max bytes, at a UTF-8 start */
+        for (at = *len - max; at < *len && ((unsigned char)text[at] & 0xC0) == 0x80; at++)
+            ;
+    *len -= at;
+    return text + at;
+}
+
 int mp_recall_sections(enum mp_memory_mode mode)
 {
     switch (mode) {

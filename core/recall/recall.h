@@ -112,6 +112,14 @@ struct mp_terms;
  * the question: the last ones, from a word's start. A long message's
  * question is at its end, and scoring costs what it reads. */
 #define MP_RECALL_QUESTION_MAX 320
+
+/* The question window of text[0..*len) (borrowed): its last max bytes at
+ * most, from the start of a word (after a space or a line break), or from
+ * the start of a Han, Kana or CJK punctuation character (Chinese and
+ * Japanese put no space between words) when one comes before; a text of
+ * one long word from its last max bytes at a UTF-8 start. Returns where
+ * the window starts, *len its length. */
+const char *mp_recall_question_tail(const char *text, size_t *len, size_t max);
 /* A walk of the facts in the recent order stops after this many eligible
  * facts in a row that do not fit: a shorter one further down may be left
  * out, but a user with 100,000 facts is not read whole on every request. */

@@ -60,22 +60,6 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
     plan->ndeduplicated = rp->ndeduplicated;
 }
 
-/* The last max bytes of text[0..*len), from a word's start (a long
- * message's question is at its end; scoring costs what it reads). */
-static const char *tail_of(const char *text, size_t *len, size_t max)
-{
-    if (*len <= max)
-        return text;
-    size_t at = *len - max;
-    while (at < *len && text[at - 1] != ' ' && text[at - 1] != '\n')
-        at++;
-    if (at == *len) /* one long word: its last max bytes, at a UTF-8 start */
-        for (at = *len - max; at < *len && ((unsigned char)text[at] & 0xC0) == 0x80; at++)
-            ;
-    *len -= at;
-    return text + at;
-}
-
 /* Message i's text into out (its text_len bytes), without what a client
  * inserted in a user message (p->inserted): the user's own words; *len. */
 static void own_text(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
@@ -106,10 +90,11 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
     if (*buf == NULL)
         return MP_ENOMEM;
     own_text(w, body, req, q, p, *buf, &rq->question_len);
-    rq->question = tail_of(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
+    rq->question = mp_recall_question_tail(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
     if (prev < req->nmsgs) {
         own_text(w, body, req, prev, p, *buf + qlen, &rq->previous_len);
-        rq->previous = tail_of(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
+        rq->previous =
+            mp_recall_question_tail(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
     }
     return MP_OK;
 }

@@ -663,6 +663,48 @@ START_TEST(test_recall_recent_source_error_passed_on)
 }
 END_TEST
 
+/* The question window: from a word's start in English (as always), from a
+ * Han or Kana character in Chinese and Japanese, which put no spaces. */
+START_TEST(test_recall_question_tail_starts_at_a_word_of_its_script)
+{
+    char text[1024];
+    size_t len;
+    /* English: past the cut to the next word's start */
+    memset(text, 0, sizeof(text));
+    for (int i = 0; i < 100; i++)
+        strcat(text, "word ");
+    len = strlen(text) - 2; /* "... word wor" */
+    const char *t = mp_recall_question_tail(text, &len, 32);
+    ck_assert_uint_le(len, 32);
+    ck_assert_int_eq(strncmp(t, "word ", 5), 0);
+    ck_assert(t[-1] == ' ');
+    /* Chinese with one space near the end: the window still holds the
+     * last 320 bytes' characters, not only what follows the space */
+    memset(text, 0, sizeof(text));
+    for (int i = 0; i < 200; i++)
+        strcat(text, "\xE6\x88\x91"); /* 我 */
+    strcat(text, " ok");
+    len = strlen(text);
+    t = mp_recall_question_tail(text, &len, 320);
+    ck_assert_uint_ge(len, 318);
+    ck_assert_uint_le(len, 320);
+    ck_assert_int_eq((unsigned char)t[0], 0xE6); /* at a character */
+    /* one long word of another script: its last bytes at a UTF-8 start */
+    memset(text, 0, sizeof(text));
+    for (int i = 0; i < 200; i++)
+        strcat(text, "\xD0\xB4"); /* д */
+    len = strlen(text);
+    t = mp_recall_question_tail(text, &len, 33);
+    ck_assert_uint_eq(len, 32);
+    ck_assert_int_eq((unsigned char)t[0], 0xD0);
+    /* a short text whole */
+    static const char hello[] = "hello";
+    len = 5;
+    ck_assert_ptr_eq(mp_recall_question_tail(hello, &len, 320), hello);
+    ck_assert_uint_eq(len, 5);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("recall");
@@ -706,6 +748,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(o, test_recall_recent_with_source_equals_recent_with_memory);
     tcase_add_test(o, test_recall_recent_source_walk_stops_when_no_fact_fits);
     tcase_add_test(o, test_recall_recent_source_error_passed_on);
+    tcase_add_test(o, test_recall_question_tail_starts_at_a_word_of_its_script);
     suite_add_tcase(s, o);
     return s;
 }
