@@ -124,7 +124,9 @@ int mp_lang_of_script(int lang, int script)
  * Latin words by language. */
 struct tally {
     unsigned latin, han, kana, hangul, cyrillic, arabic, devanagari, greek, thai, hebrew, other;
+    unsigned ascii; /* ASCII letters, of latin */
     unsigned words;
+    bool english;                  /* plainly English so far: reading on would not change it */
     unsigned accented;             /* Latin letters outside ASCII */
     unsigned hits[MP_LANG_COUNT];  /* in twelfths of a stop word (UNIT) */
     unsigned hits1[MP_LANG_COUNT]; /* of words of one letter ("a", "o", "y") */
@@ -193,6 +195,18 @@ static void end_word(struct tally *t)
         if (bits & (1u << l))
             hits[l] += k == 1 ? UNIT + UNIT / 2 : UNIT;
     t->wlen = 0;
+    /* the bulk of what memproxy reads: after 8 words of ASCII letters alone
+     * with 3 English stop words and no other language near, it stays
+     * English */
+    if (t->words >= 8 && t->latin == t->ascii && t->hits[MP_LANG_EN] >= 3 * UNIT &&
+        t->han + t->kana + t->hangul + t->cyrillic + t->arabic + t->devanagari + t->greek +
+                t->thai + t->hebrew + t->other ==
+            0) {
+        unsigned other = 0;
+        for (int l = MP_LANG_DA; l <= MP_LANG_TR; l++)
+            other = t->hits[l] > other ? t->hits[l] : other;
+        t->english = 2 * other < t->hits[MP_LANG_EN];
+    }
 }
 
 /* Letters that only some Latin languages write: a vote for each of them
@@ -254,6 +268,7 @@ static void add_letter(struct tally *t, UChar32 cp)
     unsigned char enc[4];
     if (cp < 0x80) {
         t->latin++;
+        t->ascii++;
         cp = cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
     } else {
         count_script(t, cp);
@@ -325,12 +340,13 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
     memset(&t, 0, sizeof(t));
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
     size_t i = 0;
-    while (i < n && t.words < DETECT_WORDS) {
+    while (i < n && t.words < DETECT_WORDS && !t.english) {
         unsigned char b = (unsigned char)text[i];
         if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
             unsigned char l = b | 0x20;
             if (l >= 'a' && l <= 'z') {
                 t.latin++;
+                t.ascii++;
                 if (t.wlen < sizeof(t.word))
                     t.word[t.wlen++] = (char)l;
             } else {
