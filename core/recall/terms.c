@@ -350,8 +350,10 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
         return MP_OK;
     }
     int rc = stem_fresh(t, lang, w, term, n);
-    if (rc != MP_OK || *n > MP_TERMS_MAX)
+    if (rc != MP_OK)
         return rc;
+    if (*n > MP_TERMS_MAX) /* a stemmer that lengthens (Turkish, on a long word) */
+        *n = mp_utf8_cut(*term, *n, MP_TERMS_MAX);
     if (*term == w->buf) { /* not stemmed: copy before the slot's word is written */
         memcpy(sl->term, w->buf, w->len);
         *term = sl->term;
