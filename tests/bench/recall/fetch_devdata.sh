@@ -13,7 +13,7 @@
 #             (hejunqing/MADial-Bench, MIT) -> data/madial-dev/madial-dev.json
 #
 # Usage: tests/bench/recall/fetch_devdata.sh [memdaily|madial|all]
-#            [--from-git OWNER+NAME=DIR ...] [--out DIR]
+#            [--from-git OWNER/NAME=DIR ...] [--out DIR]
 # --from-git: read a set's files from a local clone (git -C DIR show
 #   COMMIT:PATH, exactly the pinned paths) instead of downloading them, e.g.
 #   --from-git nuster1128/MemSim=/path/to/MemSim
