@@ -160,6 +160,28 @@ START_TEST(test_memblock_estimate_text_by_script)
 }
 END_TEST
 
+/* A message's cost with what its letters save; the saving of a taken
+ * fact or past message is that of its text (the framing is ASCII). */
+START_TEST(test_memblock_message_cost_and_savings)
+{
+    const char *ru = "\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C"; /* "дочь": 4 x 2 quarters */
+    for (size_t n = 0; n < 64; n++)
+        ck_assert_uint_eq(mp_memblock_message_cost(n, 0), mp_memblock_message_tokens(n));
+    ck_assert_uint_eq(mp_memblock_script_saving(ru, 8), 8);
+    ck_assert_uint_eq(mp_memblock_script_saving("daughter", 8), 0);
+    ck_assert_uint_eq(mp_memblock_message_cost(16, 16), 4 + 3); /* 48 quarters */
+    ck_assert_uint_eq(mp_memblock_message_cost(4, 99), 4);      /* never below the framing */
+    struct mp_mem_entity *e =
+        fx_fact("\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C", "\xD0\x90\xD0\xBB\xD0\xB8\xD1\x81\xD0\xB0 <7>");
+    ck_assert_uint_eq(mp_memblock_fact_saving(e, true, true), 8 + 10); /* "Алиса": 5 */
+    ck_assert_uint_eq(mp_memblock_fact_saving(e, false, false), 8 + 10);
+    struct mp_mem_message m = {.role = MP_ROLE_USER, .content = (char *)ru, .content_len = 8};
+    ck_assert_uint_eq(mp_memblock_past_saving(&m, true, true), 8);
+    m.content = (char *)"daughter";
+    ck_assert_uint_eq(mp_memblock_past_saving(&m, false, true), 0);
+}
+END_TEST
+
 START_TEST(test_memblock_message_tokens_and_room)
 {
     ck_assert_uint_eq(mp_memblock_message_tokens(0), 4);
@@ -842,6 +864,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_estimate_text_within_a_quarter_of_o200k);
     tcase_add_test(k, test_memblock_estimate_text_is_bytes_over_4_elsewhere);
     tcase_add_test(k, test_memblock_estimate_text_by_script);
+    tcase_add_test(k, test_memblock_message_cost_and_savings);
     suite_add_tcase(s, k);
     return s;
 }
