@@ -68,11 +68,25 @@ static unsigned saved2(unsigned char lead, unsigned char next)
     return cyrillic || arabic ? 2 : 0;
 }
 
+/* i past the whole 8-byte words of ASCII from i (most stored text is):
+ * none of their bytes starts a character that saves. */
+static size_t ascii_words(const unsigned char *s, size_t i, size_t len)
+{
+    while (len - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof(x));
+        if ((x & 0x8080808080808080ull) != 0)
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 uint64_t mp_memblock_script_saving(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     uint64_t saved = 0;
-    for (size_t i = 0; i + 1 < len; i++) {
+    for (size_t i = ascii_words(s, 0, len); i + 1 < len; i = ascii_words(s, i + 1, len)) {
         if (s[i] < 0xC2 || (s[i + 1] & 0xC0) != 0x80)
             continue;
         if (s[i] <= 0xDF)
