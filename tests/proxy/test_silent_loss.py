@@ -27,6 +27,15 @@ def extract_count(fake, user):
     return len(mh.user_jobs(fake, user, 'extract'))
 
 
+def rerun(case, user, pred, what):
+    """POST /admin/extract (it answers 200), then waits until the user's
+    memory meets pred; returns the admin answer."""
+    r = case.proxy.admin('/admin/extract', 'POST', ADMIN)
+    case.assertEqual(r.status, 200, r)
+    mh.wait_memory(case.proxy, user, pred, what=what)
+    return r
+
+
 def failed_metric(proxy, reason, kind='extract'):
     return proxy.metric('memproxy_memory_jobs_failed_total', kind=kind, reason=reason)
 
@@ -81,12 +90,9 @@ class FailedBatches(mh.MemCase):
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 1)
 
         # The model is fixed: a re-run extracts the failed turn too.
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
+        r = rerun(self, user, lambda m: mh.entity_map(m) == {'city': 'Brno', 'name': 'Pavel'},
+                  'the failed turn extracted by the re-run')
         self.assertGreaterEqual(json.loads(bytes(r.body))['due'], 1)
-        mh.wait_memory(self.proxy, user,
-                       lambda m: mh.entity_map(m) == {'city': 'Brno', 'name': 'Pavel'},
-                       what='the failed turn extracted by the re-run')
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 0)
         last = mh.user_jobs(self.fake, user, 'extract')[-1]
         self.assertIn('My name is Pavel.', mh.body_json(last)['messages'][-1]['content'])
@@ -124,10 +130,8 @@ class FailedTurnLeavesTheBuffer(mh.MemCase):
                              all('Sven' not in x['content'] for x in m['buffer']),
                              what='the failed turn trimmed past the bound')
         self.assertLessEqual(len(mem['buffer']), 8, 'the buffer grew past the bound')
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Sven',
-                       what='the trimmed turn extracted from the archive')
+        rerun(self, user, lambda m: mh.entity_map(m).get('name') == 'Sven',
+              'the trimmed turn extracted from the archive')
 
 
 class Horizon(mh.MemCase):
@@ -146,10 +150,8 @@ class Horizon(mh.MemCase):
         self.assertGreaterEqual(min(gaps), 0.95, 'Retry-After: 1 not honoured over a 200 ms backoff: %r' % gaps)
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 1)
         mh.set_jobmode(self.fake, extract='ok')
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'name': 'Rita'},
-                       what='the re-run after the horizon')
+        rerun(self, user, lambda m: mh.entity_map(m) == {'name': 'Rita'},
+              'the re-run after the horizon')
 
 
 class Recording(mh.MemCase):
