@@ -43,6 +43,8 @@ struct text {
     size_t len, cap;
     bool full;           /* something did not fit cap */
     struct day_memo day; /* the last day written (items often share one) */
+    bool saving;         /* count saved: only the measures of what is taken do */
+    uint64_t saved;      /* mp_memblock_script_saving of what was written */
 };
 
 _Static_assert(sizeof(((struct day_memo *)0)->text) == DAY_LEN, "a day's text");
@@ -53,6 +55,67 @@ uint32_t mp_memblock_estimate_tokens(size_t bytes)
 {
     size_t t = bytes / 4 + (bytes % 4 != 0);
     return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* Quarter bytes a character of 2 bytes (lead, next) or of 3 bytes (lead,
+ * next, last) saves from 4 a byte: Cyrillic and Arabic letters take about
+ * 1.5 bytes' share of a token, Devanagari about 1.75 (memblock.h). */
+static unsigned saved2(unsigned char lead, unsigned char next)
+{
+    uint32_t cp = (uint32_t)(lead & 0x1F) << 6 | (next & 0x3F);
+    bool cyrillic = cp >= 0x400 && cp <= 0x52F;
+    bool arabic = (cp >= 0x600 && cp <= 0x6FF) || (cp >= 0x750 && cp <= 0x77F);
+    return cyrillic || arabic ? 2 : 0;
+}
+
+/* i past the whole 8-byte words of ASCII from i (most stored text is):
+ * none of their bytes starts a character that saves. */
+static size_t ascii_words(const unsigned char *s, size_t i, size_t len)
+{
+    while (len - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof(x));
+        if ((x & 0x8080808080808080ull) != 0)
+            break;
+        i += 8;
+    }
+    return i;
+}
+
+uint64_t mp_memblock_script_saving(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    uint64_t saved = 0;
+    for (size_t i = ascii_words(s, 0, len); i + 1 < len; i = ascii_words(s, i + 1, len)) {
+        if (s[i] < 0xC2 || (s[i + 1] & 0xC0) != 0x80)
+            continue;
+        if (s[i] <= 0xDF)
+            saved += saved2(s[i], s[i + 1]);
+        else if (s[i] == 0xE0 && (s[i + 1] == 0xA4 || s[i + 1] == 0xA5) && i + 2 < len &&
+                 (s[i + 2] & 0xC0) == 0x80)
+            saved += 5; /* U+0900..U+097F: 7 for its 3 bytes */
+    }
+    return saved;
+}
+
+/* ceil(q / 16), at most UINT32_MAX */
+static uint32_t quarters_tokens(uint64_t q)
+{
+    uint64_t t = q / 16 + (q % 16 != 0);
+    return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+uint32_t mp_memblock_estimate_text(const char *text, size_t len)
+{
+    return quarters_tokens((uint64_t)len * 4 - mp_memblock_script_saving(text, len));
+}
+
+uint32_t mp_memblock_message_cost(size_t bytes, uint64_t saved)
+{
+    uint64_t q = (uint64_t)bytes * 4;
+    uint32_t t = quarters_tokens(saved < q ? q - saved : 0);
+    return t > UINT32_MAX - MP_MEMBLOCK_TOKENS_PER_MESSAGE ? UINT32_MAX
+                                                           : t + MP_MEMBLOCK_TOKENS_PER_MESSAGE;
 }
 
 uint32_t mp_memblock_message_tokens(size_t bytes)
@@ -77,6 +140,8 @@ static bool put(struct text *t, const char *s, size_t n)
     }
     if (t->buf != NULL)
         memcpy(t->buf + t->len, s, n);
+    if (t->saving)
+        t->saved += mp_memblock_script_saving(s, n);
     t->len += n;
     return true;
 }
@@ -504,6 +569,13 @@ size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool da
     return measure.full ? 0 : measure.len;
 }
 
+uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day)
+{
+    struct text measure = {.cap = SIZE_MAX, .saving = true};
+    put_fact(&measure, e, first, day);
+    return measure.saved;
+}
+
 /* ---- summary ---- */
 
 size_t mp_memblock_summary_bytes(const char *text, size_t len, size_t room, size_t *keep)
@@ -553,6 +625,13 @@ size_t mp_memblock_past_bytes(const struct mp_mem_message *m, bool first, bool d
     struct text measure = {.cap = room};
     put_past(&measure, m, first, day);
     return measure.full ? 0 : measure.len;
+}
+
+uint64_t mp_memblock_past_saving(const struct mp_mem_message *m, bool first, bool day)
+{
+    struct text measure = {.cap = SIZE_MAX, .saving = true};
+    put_past(&measure, m, first, day);
+    return measure.saved;
 }
 
 /* The text bytes an estimate of tokens leaves at least (it rounds up)

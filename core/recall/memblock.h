@@ -53,12 +53,15 @@
  * escape is ever split.
  *
  * Cost (the token estimate): a message costs
- * MP_MEMBLOCK_TOKENS_PER_MESSAGE + mp_memblock_estimate_tokens(text bytes),
- * text bytes being the decoded UTF-8 content the model reads (the block
- * text as a whole, each buffered message's content), not its JSON escaping.
- * The measuring functions below give exact byte counts of what
- * mp_memblock_render() writes, so the fit tests of a choice are on exact
- * bytes. */
+ * MP_MEMBLOCK_TOKENS_PER_MESSAGE + mp_memblock_estimate_text(its text),
+ * the text being the decoded UTF-8 content the model reads (the block
+ * text as a whole, each buffered message's content), not its JSON escaping:
+ * bytes / 4 but for Cyrillic, Arabic and Devanagari letters, which count
+ * less (mp_memblock_estimate_text). The measuring functions below give
+ * exact byte counts of what mp_memblock_render() writes, so the fit tests
+ * of a choice are on exact bytes; a piece taken also gives what its
+ * letters save (mp_memblock_fact_saving, _past_saving), which the fill
+ * credits to the room left (core/recall/recall_fill.h). */
 #ifndef MP_CORE_MEMBLOCK_H
 #define MP_CORE_MEMBLOCK_H
 
@@ -90,9 +93,38 @@
 #define MP_MEMBLOCK_ELLIPSIS           "\xE2\x80\xA6" /* ends a cut text */
 #define MP_MEMBLOCK_ELLIPSIS_LEN       3
 
-/* The token estimate for text: ceil(bytes / 4). Roughly right for English
- * with OpenAI tokenizers; it undercounts dense non-Latin text. */
+/* The token estimate for text of bytes bytes: ceil(bytes / 4). With
+ * o200k_base (tests/bench/tokens.sh, on ml-dev, LoCoMo and BEAM) it is 0.96
+ * to 1.16 of the real count for English and the Latin-script languages,
+ * 0.84 to 0.90 for Chinese, Japanese, Korean and Turkish, and too high for
+ * Russian (1.42), Arabic (1.28) and Hindi (1.72): never below
+ * mp_memblock_estimate_text of the same text. */
 uint32_t mp_memblock_estimate_tokens(size_t bytes);
+
+/* The token estimate by script of text[0..len) (borrowed; any bytes, valid
+ * UTF-8 or not), the one the budget is filled by: ceil(q / 16), q counting
+ * 4 for each byte but 6 for each Cyrillic (U+0400..U+052F) or Arabic
+ * (U+0600..U+06FF, U+0750..U+077F) letter and 7 for each Devanagari one
+ * (U+0900..U+097F), the constants chosen on ml-dev (its ru, ar and hi
+ * archives: 1.11, 1.00 and 1.08 of o200k_base's count, against 1.42, 1.28
+ * and 1.72 for bytes / 4). Text without those scripts (English: LoCoMo and
+ * BEAM hold none) is exactly mp_memblock_estimate_tokens(len); any text is
+ * at most that. Pure, one pass over the bytes, no tables. */
+uint32_t mp_memblock_estimate_text(const char *text, size_t len);
+
+/* What those scripts save on text[0..len) (borrowed), in quarter bytes:
+ * 4 len - q above, so mp_memblock_estimate_text is
+ * ceil((4 len - this) / 16). 0 for text without them. Sanitizing (above)
+ * keeps each of their characters as it is, so stored text and its
+ * sanitized form save the same. */
+uint64_t mp_memblock_script_saving(const char *text, size_t len);
+
+/* What a message of bytes bytes of text costs when its letters save saved
+ * quarter bytes (mp_memblock_script_saving of its text, or less: a lower
+ * saving only raises the cost): MP_MEMBLOCK_TOKENS_PER_MESSAGE +
+ * ceil((4 bytes - saved) / 16); with saved 0,
+ * mp_memblock_message_tokens(bytes). */
+uint32_t mp_memblock_message_cost(size_t bytes, uint64_t saved);
 
 /* What a message with bytes of text costs: MP_MEMBLOCK_TOKENS_PER_MESSAGE
  * for its role and framing + mp_memblock_estimate_tokens(bytes). */
@@ -112,6 +144,13 @@ size_t mp_memblock_message_room(uint32_t tokens);
  * mp_memblock_render writes when day is set for exactly one fact of each
  * day (mp_memblock_fact_day) and first for one fact. */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room);
+
+/* What the piece that mp_memblock_fact_bytes (fact_saving) or
+ * mp_memblock_past_bytes (past_saving) measures saves
+ * (mp_memblock_script_saving of the text written, framing included): the
+ * measure of what is taken, not of each candidate. */
+uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day);
+uint64_t mp_memblock_past_saving(const struct mp_mem_message *m, bool first, bool day);
 
 /* The summary line given room bytes of block left: returns the bytes it
  * adds (header, sanitized text, the ellipsis when cut), or 0 when len is 0

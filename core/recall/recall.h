@@ -219,6 +219,8 @@ struct mp_recall_plan {
     size_t ndeduplicated; /* buffered messages skipped because the request has them (of those
                              looked at before the budget ran out) */
     size_t block_len;     /* bytes of the block's text (mp_memblock_render) */
+    uint64_t block_saved; /* what its letters save: the block costs
+                             mp_memblock_message_cost(block_len, block_saved) */
     uint32_t tokens;      /* estimate of everything injected, <= budget_tokens */
 };
 

@@ -47,15 +47,22 @@ int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
 
 /* ---- room ---- */
 
-/* What the block can still take, in bytes, beside the buffered messages. */
+/* What the block can still take, in bytes, beside the buffered messages:
+ * its cost, mp_memblock_message_cost(block_len + bytes, block_saved),
+ * stays within what they leave for every bytes up to this. */
 static size_t block_room(const struct mp_recall_fill *f)
 {
-    return mp_memblock_message_room(f->p->budget_tokens - f->buffer_tokens) - f->plan.block_len;
+    size_t room = mp_memblock_message_room(f->p->budget_tokens - f->buffer_tokens);
+    uint64_t credit = f->plan.block_saved / 4;
+    room = credit < SIZE_MAX - room ? room + (size_t)credit : SIZE_MAX;
+    return room > f->plan.block_len ? room - f->plan.block_len : 0;
 }
 
 static size_t cap_left(const struct mp_recall_fill *f, enum mp_recall_line line)
 {
-    return f->cap[line] > f->used[line] ? f->cap[line] - f->used[line] : 0;
+    uint64_t credit = f->saved[line] / 4;
+    size_t cap = credit < SIZE_MAX - f->cap[line] ? f->cap[line] + (size_t)credit : SIZE_MAX;
+    return cap > f->used[line] ? cap - f->used[line] : 0;
 }
 
 size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line line)
@@ -67,8 +74,9 @@ size_t mp_recall_fill_room(const struct mp_recall_fill *f, enum mp_recall_line l
 /* Tokens the buffered messages may still cost. */
 static uint32_t buffer_left(const struct mp_recall_fill *f)
 {
-    uint32_t left =
-        f->p->budget_tokens - mp_memblock_message_tokens(f->plan.block_len) - f->buffer_tokens;
+    uint32_t left = f->p->budget_tokens -
+                    mp_memblock_message_cost(f->plan.block_len, f->plan.block_saved) -
+                    f->buffer_tokens;
     uint32_t cap = f->buffer_cap > f->buffer_tokens ? f->buffer_cap - f->buffer_tokens : 0;
     return left < cap ? left : cap;
 }
@@ -84,11 +92,15 @@ static void *grow(void *arr, size_t *room, size_t size)
     return p;
 }
 
-/* Counts a piece of bytes the line took; returns 1 (taken). */
-static int add_bytes(struct mp_recall_fill *f, enum mp_recall_line line, size_t bytes)
+/* Counts a piece of bytes the line took, its letters saving saved;
+ * returns 1 (taken). */
+static int add_bytes(struct mp_recall_fill *f, enum mp_recall_line line, size_t bytes,
+                     uint64_t saved)
 {
     f->plan.block_len += bytes;
+    f->plan.block_saved += saved;
     f->used[line] += bytes;
+    f->saved[line] += saved;
     return 1;
 }
 
@@ -130,7 +142,8 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
     if (!had && mp_dayset_add(&f->fact_days, day) != MP_OK)
         return MP_ENOMEM;
     pl->facts[pl->nfacts++] = e;
-    return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes);
+    return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes,
+                     mp_memblock_fact_saving(e, pl->nfacts == 1, !had));
 }
 
 int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e)
@@ -210,7 +223,8 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
         return MP_ENOMEM;
     *c = *m;
     pl->past[pl->npast++] = c;
-    return add_bytes(f, MP_RECALL_LINE_PAST, bytes);
+    return add_bytes(f, MP_RECALL_LINE_PAST, bytes,
+                     mp_memblock_past_saving(m, pl->npast == 1, !had));
 }
 
 /* Oldest first: by time, then sequence (unique per user). */
@@ -230,25 +244,35 @@ void mp_recall_fill_summary(struct mp_recall_fill *f)
     const struct mp_mem_summary *sm = &f->um->summary;
     struct mp_recall_plan *pl = &f->plan;
     size_t *used = &f->used[MP_RECALL_LINE_SUMMARY];
-    size_t room = block_room(f) + *used, cap = f->cap[MP_RECALL_LINE_SUMMARY], keep = 0, bytes;
+    uint64_t *saved = &f->saved[MP_RECALL_LINE_SUMMARY];
+    size_t cap = f->cap[MP_RECALL_LINE_SUMMARY], keep = 0, bytes;
     if (!(f->p->sections & MP_RECALL_SUMMARY) || sm->text == NULL || sm->text_len == 0 ||
         (sm->pii && !f->p->inject_pii) || pl->summary_len == sm->text_len)
         return;
-    /* the line is written anew: it has its own bytes as well as the room */
+    /* the line is written anew: it has its own bytes as well as the room,
+       but not the credit of what its letters saved */
+    pl->block_saved -= *saved;
+    size_t room = block_room(f) + *used;
+    pl->block_saved += *saved;
     bytes = mp_memblock_summary_bytes(sm->text, sm->text_len, room < cap ? room : cap, &keep);
     if (bytes <= *used)
         return;
     pl->block_len += bytes - *used;
     *used = bytes;
+    pl->block_saved -= *saved;
+    *saved = mp_memblock_script_saving(sm->text, keep);
+    pl->block_saved += *saved;
     pl->summary_len = keep;
     pl->summary_cut = keep < sm->text_len;
 }
 
 /* ---- buffered messages ---- */
 
-static uint32_t pick_tokens(const struct mp_recall_pick *pk)
+/* What buffered message m costs as picked. */
+static uint32_t pick_tokens(const struct mp_recall_pick *pk, const struct mp_mem_message *m)
 {
-    return mp_memblock_message_tokens(pk->len + (pk->cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0));
+    return mp_memblock_message_cost(pk->len + (pk->cut ? MP_MEMBLOCK_ELLIPSIS_LEN : 0),
+                                    mp_memblock_script_saving(m->content, pk->len));
 }
 
 /* Whether the past line took the archived copy of buffered message seq
@@ -269,7 +293,7 @@ void mp_recall_fill_messages(struct mp_recall_fill *f)
         return;
     if (pl->message_cut) { /* taken back: with more room it may fit longer */
         const struct mp_recall_pick *pk = &pl->picks[--pl->npicks];
-        f->buffer_tokens -= pick_tokens(pk);
+        f->buffer_tokens -= pick_tokens(pk, &f->um->messages[pk->idx]);
         f->buffer_next = pk->idx + 1;
         pl->message_cut = false;
     }
@@ -289,7 +313,7 @@ void mp_recall_fill_messages(struct mp_recall_fill *f)
         pk->cut = pk->len < m->content_len;
         if (pk->len == 0)
             return; /* looked at again by the next call */
-        f->buffer_tokens += pick_tokens(pk);
+        f->buffer_tokens += pick_tokens(pk, m);
         pl->npicks++;
         if (pk->cut) {
             pl->message_cut = true;
@@ -387,7 +411,7 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
     }
-    pl->tokens = mp_memblock_message_tokens(pl->block_len) + f->buffer_tokens;
+    pl->tokens = mp_memblock_message_cost(pl->block_len, pl->block_saved) + f->buffer_tokens;
     *plan = *pl;
     memset(pl, 0, sizeof(*pl));
     return MP_OK;

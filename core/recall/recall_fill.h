@@ -5,12 +5,17 @@
  * caps; a piece is taken when it fits, else left for the strategy to offer
  * again or drop. Only the strategies include this header.
  *
- * Budget: the block is one message costing mp_memblock_message_tokens of
+ * Budget: the block is one message costing mp_memblock_message_cost of
  * its whole text, each buffered message its own; the block may grow while
  * its cost and the buffered messages' stay within budget_tokens, the
  * buffer while its own cost does. On top of that, each line of the block
  * may add at most cap[line] bytes, the buffered messages at most
- * buffer_cap tokens (no cap: SIZE_MAX, UINT32_MAX). */
+ * buffer_cap tokens (no cap: SIZE_MAX, UINT32_MAX). Rooms are in bytes at
+ * 4 a token, plus a quarter of what the letters taken so far save
+ * (memblock.h: Cyrillic, Arabic, Devanagari): a piece fits when its bytes
+ * do, so the cost stays within budget whatever it saves, and what it
+ * saves is room for the next. Text without those letters saves nothing:
+ * its rooms, and so what is chosen, are those of bytes / 4. */
 #ifndef MP_CORE_RECALL_FILL_H
 #define MP_CORE_RECALL_FILL_H
 
@@ -35,6 +40,7 @@ struct mp_recall_fill {
     const struct mp_recall_request *rq;    /* may be NULL */
     size_t cap[MP_RECALL_LINES];           /* bytes each line may add */
     size_t used[MP_RECALL_LINES];          /* bytes each line adds */
+    uint64_t saved[MP_RECALL_LINES];       /* what their letters save (quarter bytes) */
     uint32_t buffer_cap;                   /* tokens the buffered messages may cost */
     uint32_t buffer_tokens;                /* what they cost */
     size_t buffer_next;                    /* um->messages[0..buffer_next) are not looked at yet */

@@ -415,7 +415,8 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
                       struct parts *out)
 {
     int rc = MP_OK;
-    uint32_t replay = rp != NULL ? rp->tokens - mp_memblock_message_tokens(rp->block_len) : 0;
+    uint32_t replay =
+        rp != NULL ? rp->tokens - mp_memblock_message_cost(rp->block_len, rp->block_saved) : 0;
     memset(out, 0, sizeof(*out));
     if (kept != NULL && kept->npicks > 0) { /* a loop's round: its replay again */
         out->picks = malloc(kept->npicks * sizeof(*out->picks));
@@ -445,7 +446,12 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     }
     if (rc != MP_OK)
         return rc;
-    uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_tokens(out->tail_len) : 0;
+    /* the tail's letters save what its plan's did (its first line is
+       ASCII either way): mp_memblock_message_cost of the text */
+    uint32_t tail_tokens =
+        out->tail_len > 0 ? mp_memblock_message_cost(
+                                out->tail_len, mp_memblock_script_saving(out->tail, out->tail_len))
+                          : 0;
     out->tail_text_len = out->tail_len;
     out->tail_tokens = tail_tokens;
     out->replay_tokens = kept != NULL ? kept->part.tokens - tail_tokens : replay;

@@ -61,8 +61,12 @@
 #include "net/upstream.h"
 #include "user_id.h"
 
-#define RESP_HEAD_MAX   (64 * 1024) /* upstream response head cap */
-#define SSE_EVENT_MAX   (1 << 20)   /* one SSE event cap */
+#define RESP_HEAD_MAX (64 * 1024) /* upstream response head cap */
+/* One SSE event's cap: an image generation's partial or final image comes
+ * whole in one event (base64 of a PNG of a few MB, and again inside
+ * response.completed), so an event may be as large as an image a body may
+ * carry; the pending bytes grow only as far as the largest event. */
+#define SSE_EVENT_MAX   (16 << 20)
 #define UPSTREAM_ID_MAX 128
 
 struct mp_request {

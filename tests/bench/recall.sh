@@ -4,7 +4,10 @@
 # today's order (retrieval = recent) next to relevance (retrieval =
 # relevant), with the real binary and the fake upstream: LoCoMo facts and
 # turns against the original and the audit's corrected evidence, and BEAM's
-# user-assistant chats (turns). See tests/bench/recall/README.md.
+# user-assistant chats (turns); in the long mode also every language and set
+# beside English: the multilingual needles (data/ml-dev), MemDaily and
+# MADial-Bench (Chinese; tests/bench/recall/fetch_devdata.sh). See
+# tests/bench/recall/README.md.
 #
 # Usage: tests/bench/recall.sh [DATA_DIR] [--short] [--build DIR] [--out FILE]
 #                              [--convs LIST] [--budgets LIST] [--measures LIST]
@@ -12,6 +15,8 @@
 #                              [--retrieval relevant|recent|both|default]
 #                              [--archive true|false|omit] [--load import|put]
 #                              [--min-facts PCT] [--min-turns PCT] [--min-beam PCT] [--keep-tmp]
+#                              [--needles DIR|none] [--needles-langs LIST] [--memdaily DIR|none]
+#                              [--madial DIR|none]
 # DATA_DIR: the LoCoMo files (default data/locomo-dev from the repository root, which git ignores).
 # --beam: BEAM's directory (default $MEMPROXY_BEAM_DIR, else data/beam-dev, skipped when missing).
 # --short: LoCoMo conversation 30 and BEAM chat 1, budget 1500 (CI smoke).

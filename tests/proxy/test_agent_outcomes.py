@@ -228,7 +228,7 @@ class AgentOutcomes(ConvCase):
         # loop's rounds come within it, so its first round's call does not
         # run while the loop goes on (an answer that lands while the call
         # is out is issue 51's erasure race, requirement 4)
-        self.p = self.own_proxy(memory={'api_key': 'sk-memory-jobs', 'extract_idle_seconds': 2})
+        self.p = self.own_proxy(memory={'api_key': 'sk-memory-jobs', 'extract_idle_seconds': 1})
 
     def reply_next(self, text):
         """The fake's next non-stream answer says text."""

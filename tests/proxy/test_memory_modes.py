@@ -64,6 +64,31 @@ class Modes(mh.MemCase):
         self.assertEqual(mh.user_jobs(self.fake, user), [], 'buffer mode ran summary or extraction jobs')
         self.assertEqual(mh.get_memory(p, user)['entities'], [])
 
+    def test_russian_buffer_costs_its_estimate_by_script(self):
+        """Russian costs less than bytes / 4 (core/recall/memblock.h): the
+        budget carries more of it, and the header is that estimate."""
+        budget = 250
+        p = self.start_proxy(memory={'mode': 'buffer', 'buffer_messages': 20,
+                                     'context_budget_tokens': budget})
+        user = mh.uid('ru')
+        texts = ['Напомни мне купить корм для кота Барсика в субботу утром, пожалуйста.',
+                 'Дочь Алиса ходит на сольфеджио по четвергам в шесть вечера.',
+                 'Мы переехали в Новосибирск три года назад, живём у Оби.',
+                 'Записался к стоматологу на пятницу, клиника на улице Гоголя.',
+                 'Летом хочу на рыбалку на Алтай, с братом и его сыном.']
+        for t in texts:
+            self.assertOK(send(p, user, t))
+        mh.wait_memory(p, user, lambda m: len(m['buffer']) == 2 * len(texts),
+                       what='the turns in the buffer')
+        s = send(p, user, SECOND)
+        self.assertOK(s)
+        inj = self.injection(s)  # the header is the estimate by script
+        self.assertLessEqual(s.tokens(), budget)
+        ru = [c for _, c in inj.pairs() if c in texts]
+        self.assertGreaterEqual(len(ru), 3, inj.pairs())
+        old = sum(mh.TOKENS_PER_MESSAGE + mh.bytes_estimate(e['content']) for e in inj.elements)
+        self.assertGreater(old, budget, 'bytes / 4 would have fitted this much too')
+
     def test_mode_summary(self):
         p = self.start_proxy(memory=dict(SMALL, mode='summary'))
         user = mh.uid('sum')

@@ -6,6 +6,7 @@ passes; a reply over 1 MiB or holding \\u0000 still records the user's words
 and the reply's text; a turn that is not recorded is counted by reason and
 says so in X-Memory-Error."""
 
+import base64
 import json
 import os
 import sys
@@ -24,6 +25,15 @@ FAST_RETRY = {'mode': 'entity', 'extract_idle_seconds': 0, 'job_retry_backoff_ms
 
 def extract_count(fake, user):
     return len(mh.user_jobs(fake, user, 'extract'))
+
+
+def rerun(case, user, pred, what):
+    """POST /admin/extract (it answers 200), then waits until the user's
+    memory meets pred; returns the admin answer."""
+    r = case.proxy.admin('/admin/extract', 'POST', ADMIN)
+    case.assertEqual(r.status, 200, r)
+    mh.wait_memory(case.proxy, user, pred, what=what)
+    return r
 
 
 def failed_metric(proxy, reason, kind='extract'):
@@ -80,12 +90,9 @@ class FailedBatches(mh.MemCase):
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 1)
 
         # The model is fixed: a re-run extracts the failed turn too.
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
+        r = rerun(self, user, lambda m: mh.entity_map(m) == {'city': 'Brno', 'name': 'Pavel'},
+                  'the failed turn extracted by the re-run')
         self.assertGreaterEqual(json.loads(bytes(r.body))['due'], 1)
-        mh.wait_memory(self.proxy, user,
-                       lambda m: mh.entity_map(m) == {'city': 'Brno', 'name': 'Pavel'},
-                       what='the failed turn extracted by the re-run')
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 0)
         last = mh.user_jobs(self.fake, user, 'extract')[-1]
         self.assertIn('My name is Pavel.', mh.body_json(last)['messages'][-1]['content'])
@@ -123,10 +130,8 @@ class FailedTurnLeavesTheBuffer(mh.MemCase):
                              all('Sven' not in x['content'] for x in m['buffer']),
                              what='the failed turn trimmed past the bound')
         self.assertLessEqual(len(mem['buffer']), 8, 'the buffer grew past the bound')
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Sven',
-                       what='the trimmed turn extracted from the archive')
+        rerun(self, user, lambda m: mh.entity_map(m).get('name') == 'Sven',
+              'the trimmed turn extracted from the archive')
 
 
 class Horizon(mh.MemCase):
@@ -145,10 +150,8 @@ class Horizon(mh.MemCase):
         self.assertGreaterEqual(min(gaps), 0.95, 'Retry-After: 1 not honoured over a 200 ms backoff: %r' % gaps)
         self.assertEqual(self.proxy.metric('memproxy_memory_jobs_failed'), 1)
         mh.set_jobmode(self.fake, extract='ok')
-        r = self.proxy.admin('/admin/extract', 'POST', ADMIN)
-        self.assertEqual(r.status, 200, r)
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m) == {'name': 'Rita'},
-                       what='the re-run after the horizon')
+        rerun(self, user, lambda m: mh.entity_map(m) == {'name': 'Rita'},
+              'the re-run after the horizon')
 
 
 class Recording(mh.MemCase):
@@ -232,6 +235,90 @@ class BigStreamUpstream:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class ImageStreamUpstream:
+    """An upstream that answers every Responses request with an image
+    generation's stream, as OpenAI's Responses API sends it: the partial
+    image whole in one event (3 MiB of base64), a line of text, then
+    response.completed, which carries the image again."""
+
+    IMAGE = base64.b64encode(os.urandom(3 * 1024 * 1024 * 3 // 4)).decode()
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        up = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                img = ImageStreamUpstream.IMAGE
+                item = {'type': 'image_generation_call', 'id': 'ig_1', 'status': 'completed', 'result': img}
+                msg = {'type': 'message', 'id': 'msg_1', 'role': 'assistant', 'status': 'completed',
+                       'content': [{'type': 'output_text', 'text': 'Here is your lighthouse.'}]}
+                events = [
+                    ('response.created', {'type': 'response.created',
+                                          'response': {'id': 'resp_img1', 'status': 'in_progress', 'output': []}}),
+                    ('response.image_generation_call.partial_image',
+                     {'type': 'response.image_generation_call.partial_image', 'item_id': 'ig_1',
+                      'output_index': 0, 'partial_image_index': 0, 'partial_image_b64': img}),
+                    ('response.output_item.done', {'type': 'response.output_item.done', 'output_index': 0,
+                                                   'item': item}),
+                    ('response.output_text.delta', {'type': 'response.output_text.delta', 'item_id': 'msg_1',
+                                                    'output_index': 1, 'content_index': 0,
+                                                    'delta': 'Here is your lighthouse.'}),
+                    ('response.completed', {'type': 'response.completed', 'response': {
+                        'id': 'resp_img1', 'status': 'completed', 'output': [item, msg],
+                        'usage': {'input_tokens': 20, 'output_tokens': 1500, 'total_tokens': 1520}}}),
+                ]
+                body = b''.join(b'event: ' + n.encode() + b'\ndata: ' + json.dumps(e).encode() + b'\n\n'
+                                for n, e in events)
+                up.sent = body
+                self.send_response(200)
+                self.send_header('Content-Type', 'text/event-stream')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.sent = None
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base_url = 'http://127.0.0.1:%d/v1' % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ImageStream(mh.MemCase):
+    def test_image_generation_stream_relayed_whole_and_recorded(self):
+        """A Responses stream whose events carry a 3 MiB image each reaches
+        the client byte for byte (one event over 1 MiB used to cut the
+        chat), and the turn is recorded: the user's words and the text."""
+        up = ImageStreamUpstream()
+        self.addCleanup(up.close)
+        p = self.start_proxy(upstream_url=up.base_url, memory={'mode': 'buffer'}, workers=1)
+        user = mh.uid('imgs')
+        body = json.dumps({'model': 'gpt-4.1', 'stream': True, 'tools': [{'type': 'image_generation'}],
+                           'input': [{'role': 'user', 'content': 'Draw a lighthouse at dusk.'}]}).encode()
+        r = p.request('POST', '/v1/responses', [('Content-Type', 'application/json'),
+                                                ('Authorization', 'Bearer sk-test'),
+                                                ('X-User-Id', user)], body, timeout=30)
+        self.assertEqual(r.status, 200, bytes(r.body)[:300])
+        self.assertGreater(len(up.sent), 3 * (3 << 20))
+        self.assertEqual(bytes(r.body), up.sent, 'every event relayed whole, as the upstream sent it')
+        self.assertIsNone(r.header('x-memory-error'))
+        mem = mh.wait_memory(p, user, lambda m: len(m['buffer']) == 2, what='the image turn')
+        self.assertEqual(mem['buffer'][0]['content'], 'Draw a lighthouse at dusk.')
+        self.assertEqual(mem['buffer'][1]['content'], 'Here is your lighthouse.')
 
 
 class BigStream(mh.MemCase):

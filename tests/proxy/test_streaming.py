@@ -13,7 +13,7 @@ import harness  # noqa: E402
 from harness import HTTPConn, chat_body, fake_n  # noqa: E402
 
 CHAT = '/v1/chat/completions'
-SSE_EVENT_CAP = 1 << 20      # docs/http-api.md: one SSE event is capped at 1 MiB
+SSE_EVENT_CAP = 16 << 20     # docs/http-api.md: one SSE event is capped at 16 MiB
 HIGH_WATER = 256 * 1024      # docs/http-api.md: the upstream is paused once this much waits for the client
 LOW_WATER = 64 * 1024        # ... and resumed under this
 # What memproxy holds besides its output buffer: what curl had read but not
@@ -357,16 +357,16 @@ class Streaming(StreamCase):
                 self.assertTrue(relayed[3].startswith(b'event: content_block_delta\n'), relayed[3])
                 self.assertIn(b'"text":"tok0 "', relayed[3])
 
-    def test_sse_event_under_1mib_relayed(self):
-        # docs/http-api.md: one SSE event is capped at 1 MiB; one just under the cap
+    def test_sse_event_under_the_cap_relayed(self):
+        # docs/http-api.md: one SSE event is capped at 16 MiB; one just under the cap
         # (20 KiB of room for the 16 KiB reads that complete it) is relayed whole.
         d = 'events=2,event_bytes=%d' % (SSE_EVENT_CAP - 20 * 1024)
         r = self.stream(d, timeout=60)
         self.assertStreamExact(r, d)
         self.assertEqual([len(e) for e in r.events()[:2]], [SSE_EVENT_CAP - 20 * 1024] * 2)
 
-    def test_sse_event_over_1mib_cut_with_error_event(self):
-        # docs/http-api.md: one SSE event is capped at 1 MiB. An event past the cap is
+    def test_sse_event_over_the_cap_cut_with_error_event(self):
+        # docs/http-api.md: one SSE event is capped at 16 MiB. An event past the cap is
         # never relayed (nor buffered on): the stream ends with the error
         # event, no [DONE], and the failure is counted.
         before = self.proxy.metric('memproxy_upstream_errors_total')

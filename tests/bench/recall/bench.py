@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Relevance benchmark through the real memproxy (issues 8 and 35), on every
 development set: LoCoMo (facts and turns; evidence as published and as the
-audit corrected it) and BEAM's user-assistant chats (turns). For each
+audit corrected it) and BEAM's user-assistant chats (turns), and every
+language and set beside English (issue 52, turns: the multilingual needles,
+MemDaily, MADial-Bench; EXTRA). For each
 conversation, measure, budget and retrieval setting, a fresh memproxy and
 fake upstream; the conversation is stored as one user's memory, every
 question asked as that user's new message, and the evidence found in what
@@ -33,7 +35,10 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import answers  # noqa: E402
 import beam  # noqa: E402
+import chats  # noqa: E402
 import locomo  # noqa: E402
+import madial  # noqa: E402
+import memdaily  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
 DEFAULT_DATA = 'data/locomo-dev'  # relative to the repository root (git ignores data/)
@@ -51,6 +56,26 @@ CATEGORIES = {'locomo': [(k, '%d %s' % (k, n)) for k, n in locomo.CATEGORIES.ite
 INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/recall/memblock.h)
 SUMMARY_LINE = '[Conversation history summary]:'
 MODES = {'facts': 'entity', 'turns': 'hybrid'}
+
+
+class Needles(chats.Conversation):
+    """One language of the multilingual needles (data/ml-dev): user
+    'needles-<lang>', its category the language."""
+
+    set = 'needles'
+
+
+# The sets of every language (issue 52), turns only, reported after LoCoMo and
+# BEAM in tables of their own: name -> (default directory, file, class,
+# budgets when --budgets is not given, the goal budget, what it is).
+EXTRA = {
+    'needles': ('data/ml-dev', 'needles-dev.json', Needles, [300, 500, 1500, 3000], 300,
+                'the multilingual needles: a user\'s 100 messages and 15 questions per language'),
+    'memdaily': ('data/memdaily-dev', memdaily.FILE, memdaily.Conversation, [500, 1500, 3000], 1500,
+                 'MemDaily\'s development files (Chinese; tests/bench/recall/fetch_devdata.sh memdaily)'),
+    'madial': ('data/madial-dev', madial.FILE, madial.Conversation, [500, 1500, 3000], 1500,
+               'MADial-Bench\'s Chinese memories and dialogues (tests/bench/recall/fetch_devdata.sh madial)'),
+}
 
 
 class RunError(Exception):
@@ -78,7 +103,13 @@ def parse_args(argv):
     p.add_argument('--beam', help='directory holding BEAM\'s %s (default $MEMPROXY_BEAM_DIR, else %s, skipped '
                                   'when missing); none: skip BEAM' % (beam.FILE, DEFAULT_BEAM))
     p.add_argument('--beam-convs', help='comma-separated BEAM chat ids (default: all; --short: %s)' % SHORT_BEAM)
-    p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000)')
+    for name, (d, f, _, bud, goal, what) in EXTRA.items():
+        p.add_argument('--' + name, metavar='DIR',
+                       help='directory holding %s, %s (default %s when it holds the file, not with --short); '
+                            'none: skip it' % (f, what, d))
+    p.add_argument('--needles-langs', help='comma-separated languages of the needles (default: all)')
+    p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000; the needles '
+                                     '300,500,1500,3000)')
     p.add_argument('--retrieval', default='both', choices=['relevant', 'recent', 'both', 'default'],
                    help='[memory] retrieval: both = recent and relevant; default = key not written')
     p.add_argument('--archive', default='true', choices=['true', 'false', 'omit'],
@@ -105,6 +136,7 @@ def parse_args(argv):
     a = p.parse_args(argv)
     a.data = os.path.abspath(a.data) if a.data else os.path.normpath(os.path.join(ROOT, DEFAULT_DATA))
     a.build = os.path.abspath(a.build)
+    a.budgets_given = a.budgets is not None
     try:
         a.budgets = [int(b) for b in (a.budgets or ('1500' if a.short else '500,1500,3000')).split(',')]
     except ValueError:
@@ -131,12 +163,35 @@ def parse_args(argv):
         a.beam = os.path.abspath(a.beam or os.environ.get('MEMPROXY_BEAM_DIR') or os.path.join(ROOT, DEFAULT_BEAM))
         a.beam_required = a.beam_required or a.min_beam is not None
     a.beam_convs = a.beam_convs.split(',') if a.beam_convs else ([SHORT_BEAM] if a.short else None)
+    a.extra = extra_dirs(a, 'turns' in a.measures and a.load != 'put')
+    a.needles_langs = a.needles_langs.split(',') if a.needles_langs else None
     a.corrections_required = a.corrections not in (None, 'none')
     if a.corrections != 'none':
         a.corrections = os.path.abspath(a.corrections or os.path.join(a.data, locomo.CORRECTIONS_FILE))
     else:
         a.corrections = None
     return a
+
+
+def extra_dirs(a, turns):
+    """{set: (directory, required)} of the sets of EXTRA to run: a named
+    directory (required), else the default one (skipped when it lacks the
+    file), none of them with --short unless named, nor without turns."""
+    out = {}
+    for name, (d, *_rest) in EXTRA.items():
+        given = getattr(a, name)
+        if given == 'none' or not turns or (a.short and not given):
+            continue
+        out[name] = (os.path.abspath(given) if given else os.path.join(ROOT, d), bool(given))
+    return out
+
+
+def extra_budgets(a, name):
+    """The budgets a set of EXTRA runs at: --budgets, else with --short its
+    goal budget, else its own."""
+    if a.budgets_given:
+        return a.budgets
+    return [EXTRA[name][4]] if a.short else EXTRA[name][3]
 
 
 def find_convs(a):
@@ -657,11 +712,13 @@ def pooled_rows(a, res, measures, shown):
                 yield label, m, r, ds, {b: pooled(res, ds, v, m, r, b) for b in a.budgets}
 
 
-def report(a, sets, res, failures, corrections=None, notes=()):
+def report(a, sets, res, failures, corrections=None, notes=(), extras=(), extra_notes=()):
     """The Markdown report. sets: [(dataset, [conversations])]; res:
     {(dataset, conv, measure, retrieval, budget): cell}; corrections:
     {LoCoMo conv: (questions listed, evidence changed)} or None; notes:
-    lines said under the data line (a set not run and why)."""
+    lines said under the data line (a set not run and why); extras: the
+    sets of EXTRA run, [(set, [conversations])], reported after the rest
+    (report_extra), extra_notes: the lines of those not run."""
     B = a.budgets
     bh = ' | '.join('@%s' % format(b, ',') for b in B)
     convs = dict(sets)
@@ -752,7 +809,7 @@ def report(a, sets, res, failures, corrections=None, notes=()):
             rows.append('%sMatch rule check (%s %s): %d of %d evidence-bearing items have a needle that also '
                         'matches another item\'s text.' % ('\n' if first else '', ds, m, amb, n))
             first = False
-    src = sorted(set().union(*[v['tokens_from'] for v in res.values()])) if res else []
+    src = sorted(set().union(*[v['tokens_from'] for k, v in res.items() if k[0] not in EXTRA]))
     rows += ['', 'Injected tokens: %s (`X-Memory-Injected-Tokens`; estimate: 4 + ceil(bytes/4) per '
              'injected message). Questions/s: questions over the seconds spent asking them (the chat '
              'request and reading `/_fake/last`), one connection.' % ('/'.join(src) or 'none')]
@@ -769,9 +826,86 @@ def report(a, sets, res, failures, corrections=None, notes=()):
              '(conversation, measure, retrieval, budget) order, per set: %s (storage: %s). Two runs that '
              'injected the same bytes for every question print the same digests.' % (
                  '; '.join(dg) or 'none', 'PostgreSQL' if a.postgres else 'LMDB')]
+    if extras or extra_notes:
+        rows += report_extra(a, extras, res, extra_notes)
     if failures:
         rows += ['', '## INVALID: failures', ''] + ['- %s' % f for f in failures]
     return '\n'.join(rows) + '\n'
+
+
+def extra_rows(ds, convs, res, r, budgets, label):
+    """(label, questions, evidence, {budget: score}) rows of one set of
+    EXTRA and retrieval: each conversation (the needles' English first), each
+    category that is not a conversation's id, then all."""
+    def score(cells):
+        return {b: sum_cells([res[k] for k in cells(b) if k in res]) for b in budgets}
+    ids = sorted((c.id for c in convs), key=lambda i: (i != 'en', [c.id for c in convs].index(i)))
+    out = []
+    for cid in ids:
+        out.append((cid, score(lambda b: [(ds, cid, 'turns', r, b)])))
+    allc = score(lambda b: [(ds, cid, 'turns', r, b) for cid in ids])
+    cats = [cat for c in convs for cat in dict.fromkeys(q['cat'] for q in c.questions)]
+    cats = list(dict.fromkeys(cats))
+    for cat in cats if len(cats) > 1 else []:
+        if cat in ids:
+            continue
+        sc = {b: dict(hit=allc[b]['cats'].get(cat, [0, 0])[0], tot=allc[b]['cats'].get(cat, [0, 0])[1], nq=None,
+                      tokens=None) for b in budgets}
+        out.append(('%s: %s' % (label, cat), sc))
+    out.append(('all', allc))
+    return out
+
+
+def report_extra(a, extras, res, notes):
+    """The report's part for the sets of EXTRA (issue 52): per set, a table
+    of recall per budget for each conversation (the needles: language),
+    category and all, with its difference from the needles' English at
+    the goal budget; then every set at its goal budget beside English."""
+    rows = ['', '## Every language and set (turns)', '']
+    rows += list(notes)
+    rows += ['Each set imported as one user\'s past messages per conversation and asked as LoCoMo\'s and BEAM\'s '
+             'turns are (same match rule, %d characters; recall pooled as sums). "vs en": the difference in points '
+             'from the needles\' English at the same budget, at the set\'s goal budget (the issue\'s: the needles '
+             'at 300 tokens, MemDaily at 1,500; MADial-Bench: 1,500 too).' % locomo.MATCH_CHARS]
+    en = {(k[3], k[4]): v['by']['original'] for k, v in res.items() if k[:3] == ('needles', 'en', 'turns')}
+    goal_rows = []
+    for ds, convs in extras:
+        B = extra_budgets(a, ds)
+        goal = EXTRA[ds][4]
+        path = os.path.join(a.extra[ds][0], EXTRA[ds][1])
+        rows += ['', '### %s' % ds, '', '%s: `%s`, %s.' % (
+            EXTRA[ds][5][0].upper() + EXTRA[ds][5][1:], os.path.relpath(path, ROOT) if path.startswith(ROOT)
+            else path, ', '.join('%s %d turns' % (c.id, len(c.turns)) for c in convs)), '',
+            '| %s | retrieval | questions | evidence | %s | vs en @%s | injected tokens (mean) %s |' % (
+                'language' if ds == 'needles' else 'conversation', ' | '.join('@%s' % format(b, ',') for b in B),
+                format(goal, ','), ' | '.join('@%s' % format(b, ',') for b in B)),
+            '|---|---|---|---|' + '---|' * (2 * len(B) + 1)]
+        for r in a.retrievals:
+            for label, sc in extra_rows(ds, convs, res, r, B, 'category'):
+                first = sc[B[0]]
+                e = en.get((r, goal))
+                vs = 'n/a'
+                if goal in sc and e and e['tot'] and sc[goal]['tot']:
+                    vs = '%+.1f' % (100.0 * sc[goal]['hit'] / sc[goal]['tot'] - 100.0 * e['hit'] / e['tot'])
+                rows.append('| %s | %s | %s | %d | %s | %s | %s |' % (
+                    label, r, first['nq'] if first['nq'] is not None else '', first['tot'],
+                    ' | '.join(pct(sc[b]['hit'], sc[b]['tot']) for b in B), vs,
+                    ' | '.join('%.0f' % (sc[b]['tokens'] / sc[b]['nq']) if sc[b]['nq'] else '' for b in B)))
+                if goal in sc and (label == 'all' or (ds == 'needles' and label == 'en')):
+                    goal_rows.append((ds if ds != 'needles' else 'needles %s' % label, r, goal, sc[goal], vs))
+    for ds, label in (('locomo', 'locomo original (English)'), ('beam', 'beam (English)')):
+        for r in a.retrievals:
+            if any(k[0] == ds and k[2] == 'turns' and k[3] == r and k[4] == 1500 for k in res):
+                goal_rows.append((label, r, 1500, pooled(res, ds, 'original', 'turns', r, 1500), ''))
+    if goal_rows:
+        rows += ['', '### Every set at its goal budget, beside English', '',
+                 '| set | retrieval | budget | evidence | recall | vs en |', '|---|---|---|---|---|---|']
+        rows += ['| %s | %s | %s | %d | %s | %s |' % (label, r, format(g, ','), sc['tot'], pct(sc['hit'], sc['tot']),
+                                                        vs) for label, r, g, sc, vs in goal_rows]
+    dg = ['%s `%s`' % (ds, digest(res, ds)) for ds, _ in extras if digest(res, ds)]
+    if dg:
+        rows += ['', 'Bodies of these sets (as above): %s.' % '; '.join(dg)]
+    return rows
 
 
 def ambiguity(convs, measure):
@@ -838,6 +972,28 @@ def load_beam(a):
         die('%s: %s' % (path, e))
 
 
+def load_extra(a):
+    """([(set, [conversations])], notes): the sets of EXTRA a.extra names
+    (needles: the languages of a.needles_langs), and a line for each
+    default directory without its file (exits 1 when a named set is missing
+    or broken)."""
+    out, notes = [], []
+    for name, (d, required) in a.extra.items():
+        path = os.path.join(d, EXTRA[name][1])
+        if not os.path.isfile(path):
+            if required:
+                die('no %s (--%s DIR; --%s none skips it)' % (path, name, name))
+            notes.append('%s not run: no %s (--%s DIR).' % (name, path, name))
+            say(notes[-1])
+            continue
+        try:
+            ids = set(a.needles_langs) if name == 'needles' and a.needles_langs else None
+            out.append((name, chats.load(EXTRA[name][2], path, ids)))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            die('%s: %s' % (path, e))
+    return out, notes
+
+
 def load_corrections(a, convs):
     """Gives convs the audit's corrected evidence; returns {conv: (listed,
     changed)}, or None without the file (exits 1 when it was named and is
@@ -865,6 +1021,7 @@ def main(argv):
     if len(measures) < len(a.measures):
         say('turns skipped: --load put stores facts only')
     sets = [('locomo', convs), ('beam', beams)]
+    extras, extra_notes = load_extra(a)
     res, failures = {}, []
     tmp = tempfile.mkdtemp(prefix='memproxy-recall-')
     try:
@@ -882,12 +1039,22 @@ def main(argv):
                             except (RunError, OSError, ValueError, KeyError) as e:
                                 failures.append('%s %s, %s, %s, %d: %s' % (ds, c.id, m, r, b, e))
                                 say('FAILED: %s' % failures[-1])
+        for ds, cl in extras:
+            for c in cl:
+                for r in a.retrievals:
+                    for b in extra_budgets(a, ds):
+                        say('%s %s, turns, %s, budget %d' % (ds, c.id, r, b))
+                        try:
+                            res[(ds, c.id, 'turns', r, b)] = run_cell(a, tmp, c, 'turns', b, r)
+                        except (RunError, OSError, ValueError, KeyError) as e:
+                            failures.append('%s %s, turns, %s, %d: %s' % (ds, c.id, r, b, e))
+                            say('FAILED: %s' % failures[-1])
     finally:
         if a.keep_tmp:
             say('temporary files kept in %s' % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    text = report(a, sets, res, failures, corrections, [beam_note] if beam_note else [])
+    text = report(a, sets, res, failures, corrections, [beam_note] if beam_note else [], extras, extra_notes)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, 'w') as f:
         f.write(text)

@@ -1,13 +1,15 @@
-"""Unit tests of the recall benchmark's own code (locomo.py, beam.py,
-beam_ranks.py, bench.py's pure parts, its report and its import client), offline: a
-hand-written LoCoMo conversation and BEAM file, the audit's corrections, and
-a stub of the import endpoint. With MEMPROXY_LOCOMO_DIR / MEMPROXY_BEAM_DIR
+"""Unit tests of the recall benchmark's own code (locomo.py, beam.py, chats.py,
+memdaily.py, madial.py, fetch_devdata.sh, beam_ranks.py, bench.py's pure parts,
+its report and its import client), offline: a hand-written LoCoMo conversation
+and BEAM file, a few lines in MemDaily's and MADial-Bench's shapes, the audit's
+corrections, and a stub of the import endpoint. With MEMPROXY_LOCOMO_DIR / MEMPROXY_BEAM_DIR
 set, the import bodies of the real conversations are validated too. Python 3
 standard library only.
 """
 
 import argparse
 import contextlib
+import subprocess
 import hashlib
 import http.server
 import io
@@ -25,7 +27,12 @@ import beam  # noqa: E402
 import beam_answers  # noqa: E402
 import beam_ranks  # noqa: E402
 import bench  # noqa: E402
+import chats  # noqa: E402
 import locomo  # noqa: E402
+import madial  # noqa: E402
+import memdaily  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def turn(speaker, dia, text, caption=None):
@@ -282,6 +289,199 @@ class TestAnswers(unittest.TestCase):
         self.assertTrue(all(answers.key_terms(q['q'], q['answer']) for q in qs))
 
 
+NEEDLES = {'set': 'needles-dev', 'conversations': [
+    {'id': 'en', 'lang': 'en', 'turns': [
+        {'id': 'en-1', 'role': 'user', 'content': 'My dentist is Dr. Lee.', 'at': '2025-02-03T18:22:00Z'},
+        {'id': 'en-2', 'role': 'user', 'content': 'Lunch was pasta.', 'at': '2025-02-04T12:00:00Z'}],
+     'questions': [{'q': 'Who is my dentist?', 'evidence': ['en-1'], 'category': 'en'}]},
+    {'id': 'zh', 'lang': 'zh', 'turns': [
+        {'id': 'zh-1', 'role': 'user', 'content': '我女儿的钢琴老师姓王。', 'at': '2025-03-01T08:00:00+08:00'}],
+     'questions': [{'q': '钢琴老师姓什么？', 'evidence': ['zh-1'], 'category': 'zh'}]}]}
+
+# Two trajectories in MemDaily's shape (messages_and_QAs/*_items.json).
+MEMDAILY_ITEMS = [
+    {'tid': 0, 'message_list': [
+        {'mid': 0, 'message': '我穿的运动鞋是亚瑟士。', 'time': '2024年04月01日 周一 08:42', 'place': '广东深圳'},
+        {'mid': 1, 'message': ' 亚瑟士真心不错。 ', 'time': '2024年04月02日 周二 07:48', 'place': '广东深圳'},
+        {'mid': 2, 'message': '我住的小区叫绿洲家园。', 'time': '2024年04月02日 周二 13:50', 'place': '广东深圳'}],
+     'question_list': [{'qid': 0, 'question': '我穿的运动鞋是什么牌子的呢？', 'answer': '亚瑟士',
+                        'target_step_id': [0, 1], 'choices': {'A': '亚瑟士'}, 'ground_truth': 'A',
+                        'time': '2024年04月03日 周三 18:40'}]},
+    {'tid': 1, 'message_list': [
+        {'mid': 0, 'message': '我用的手机是小米12。', 'time': '2024年04月01日 周一 08:09', 'place': '上海'}],
+     'question_list': [{'qid': 0, 'question': '我的手机是什么型号？', 'answer': '小米12',
+                        'target_step_id': [0], 'choices': {}, 'ground_truth': 'A',
+                        'time': '2024年04月03日 周三 08:15'}]}]
+
+MADIAL_MEMORY = '\n'.join(json.dumps(x, ensure_ascii=False) for x in [
+    {'1': {'time': '2023-12-25', 'scene': '活动类', 'emotion': '开心', 'event': 'Bart在圣诞节晚会上跳舞。',
+           'user-id': 1, 'id': '1'}},
+    {'3': {'time': '2023-03-07', 'scene': '活动类', 'emotion': '开心', 'event': 'Bart获得一百米第一名。',
+           'user-id': 1, 'id': '3'}},
+    {'5': {'time': '2023-05-20', 'scene': '喜好类', 'emotion': '开心', 'event': 'Lisa做了生态球。',
+           'user-id': 2, 'id': '5'}}]) + '\n'
+MADIAL_DIALOGUE = json.dumps({'dialogue': [
+    '<BOD>\n', '<Bart>:"元旦晚会我要表演魔术！"\n', '<Assistant>:"真是太棒了！"\n',
+    '<Bart>:"我要穿什么好呢？"\n', '<Assistant>:"你记得去年圣诞节晚会上你跳舞吗？"\n',
+    '<Bart>:"记得！"\n', '<EOD>\n'], 'test-turn': [4], 'relevant-id': [1], 'user-id': 1, 'id': 0},
+    ensure_ascii=False) + '\n'
+
+
+class TestChats(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def test_needles_load_as_one_user_per_language(self):
+        en, zh = chats.load(bench.Needles, write_json(self.tmp, 'n.json', NEEDLES))
+        self.assertEqual((en.user, zh.user, zh.lang), ('needles-en', 'needles-zh', 'zh'))
+        self.assertEqual([t['id'] for t in en.turns], ['needles-en-ten-1', 'needles-en-ten-2'])
+        self.assertEqual(locomo.rfc3339(zh.turns[0]['at']), '2025-03-01T00:00:00Z')  # +08:00 read as UTC
+        self.assertEqual(zh.questions, [dict(q='钢琴老师姓什么？', cat='zh', ev=['zh-1'], answer=None)])
+        self.assertEqual(zh.covered('turns'), {'zh-1'})
+        self.assertEqual([c.id for c in chats.load(bench.Needles, os.path.join(self.tmp, 'n.json'), {'zh'})], ['zh'])
+        with self.assertRaises(ValueError):
+            chats.load(bench.Needles, os.path.join(self.tmp, 'n.json'), {'ja'})
+
+    def test_evidence_naming_no_turn_or_empty_turn_refused(self):
+        for bad in ({'evidence': ['en-9']}, None):
+            data = json.loads(json.dumps(NEEDLES['conversations'][0]))
+            if bad:
+                data['questions'][0].update(bad)
+            else:
+                data['turns'][1]['content'] = ''
+            with self.assertRaises(ValueError, msg=bad):
+                bench.Needles(data)
+
+    def test_dump_is_what_load_reads(self):
+        path = os.path.join(self.tmp, 'd.json')
+        chats.dump('x', NEEDLES['conversations'], path)
+        with open(path, encoding='utf-8') as f:
+            self.assertEqual(json.load(f), dict(NEEDLES, set='x'))
+
+
+class TestMemDaily(unittest.TestCase):
+    def test_time_is_china_standard_time(self):
+        self.assertEqual(memdaily.parse_time('2024年04月01日 周一 08:42'), '2024-04-01T00:42:00Z')
+        self.assertEqual(memdaily.parse_time('2024年04月01日 周一 05:00'), '2024-03-31T21:00:00Z')
+        for bad in ('2024-04-01 08:42', '2024年04月01日', ''):
+            with self.assertRaises(ValueError, msg=bad):
+                memdaily.parse_time(bad)
+
+    def test_file_becomes_one_archive_in_time_order(self):
+        c = memdaily.convert('01_simple_items', MEMDAILY_ITEMS)
+        self.assertEqual(c['id'], '01_simple_items')
+        self.assertEqual([(t['id'], t['at']) for t in c['turns']],
+                         [('t1m0', '2024-04-01T00:09:00Z'), ('t0m0', '2024-04-01T00:42:00Z'),
+                          ('t0m1', '2024-04-01T23:48:00Z'), ('t0m2', '2024-04-02T05:50:00Z')])
+        self.assertEqual(c['turns'][2]['content'], '亚瑟士真心不错。')
+        self.assertTrue(all(t['role'] == 'user' for t in c['turns']))
+        self.assertEqual(c['questions'], [
+            dict(q='我穿的运动鞋是什么牌子的呢？', evidence=['t0m0', 't0m1'], category='items'),
+            dict(q='我的手机是什么型号？', evidence=['t1m0'], category='items')])
+        conv = memdaily.Conversation(c)  # the benchmark reads it
+        self.assertEqual(conv.user, 'memdaily-01_simple_items')
+
+    def test_evidence_outside_its_trajectory_refused(self):
+        bad = json.loads(json.dumps(MEMDAILY_ITEMS))
+        bad[1]['question_list'][0]['target_step_id'] = [2]  # mid 2 is trajectory 0's
+        with self.assertRaises(ValueError):
+            memdaily.convert('01_simple_items', bad)
+
+    def test_only_the_development_files(self):
+        self.assertEqual(len(memdaily.FILES), 14)
+        self.assertTrue(all(memdaily.kind(f) in memdaily.CATEGORIES for f in memdaily.FILES))
+        for judged in ('01_simple_roles', '02_conditional_hybrid'):
+            with self.assertRaises(ValueError):
+                memdaily.kind(judged)
+        with open(os.path.join(HERE, 'fetch_devdata.sh'), encoding='utf-8') as f:
+            script = f.read()
+        sums = script.split("MEMSIM_SUMS='", 1)[1].split("'", 1)[0].split('\n')
+        self.assertEqual([ln.split()[1] for ln in sums], [f + '.json' for f in memdaily.FILES])
+
+    def test_convert_dir_and_main(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        for f in memdaily.FILES[:-1]:
+            write_json(d, f + '.json', MEMDAILY_ITEMS)
+        out = os.path.join(d, 'out.json')
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(memdaily.main([d, out]), 1)  # a file missing
+        write_json(d, memdaily.FILES[-1] + '.json', MEMDAILY_ITEMS)
+        self.assertEqual(memdaily.main([d, out]), 0)
+        convs = chats.load(memdaily.Conversation, out)
+        self.assertEqual([c.id for c in convs], memdaily.FILES)
+        self.assertEqual(convs[0].questions[0]['cat'], 'events')
+
+
+class TestMADial(unittest.TestCase):
+    def test_question_is_what_the_user_said_before_the_test_turn(self):
+        d = json.loads(MADIAL_DIALOGUE)
+        self.assertEqual(madial.speaker_line('<Bart>:"记得！"\n'), ('Bart', '记得！'))
+        self.assertIsNone(madial.speaker_line('<BOD>\n'))
+        self.assertEqual(madial.question(d['dialogue'], 4), '元旦晚会我要表演魔术！ 我要穿什么好呢？')
+
+    def test_one_chat_per_user_memories_as_turns(self):
+        u1, u2 = madial.convert(madial.json_lines(MADIAL_MEMORY), madial.json_lines(MADIAL_DIALOGUE))
+        self.assertEqual([(t['id'], t['at']) for t in u1['turns']],
+                         [('m3', '2023-03-07T12:00:00Z'), ('m1', '2023-12-25T12:00:00Z')])
+        self.assertEqual(u1['questions'], [dict(q='元旦晚会我要表演魔术！ 我要穿什么好呢？', evidence=['m1'],
+                                                category='dialogue')])
+        self.assertEqual((u2['id'], u2['questions']), ('2', []))
+        self.assertEqual(madial.Conversation(u1).user, 'madial-1')
+
+    def test_relevant_memory_of_another_user_refused(self):
+        d = json.loads(MADIAL_DIALOGUE)
+        d['relevant-id'] = [5]
+        with self.assertRaises(ValueError):
+            madial.convert(madial.json_lines(MADIAL_MEMORY), [d])
+
+
+class TestRealDevData(unittest.TestCase):
+    """With MEMPROXY_MEMDAILY_DIR / MEMPROXY_MADIAL_DIR (the directories
+    fetch_devdata.sh writes: data/memdaily-dev, data/madial-dev), the
+    converters on the fetched files, and the converted file against them."""
+
+    @unittest.skipUnless(os.environ.get('MEMPROXY_MEMDAILY_DIR'), 'MEMPROXY_MEMDAILY_DIR not set')
+    def test_memdaily(self):
+        d = os.environ['MEMPROXY_MEMDAILY_DIR']
+        convs = memdaily.convert_dir(os.path.join(d, 'src'))
+        self.assertEqual([sum(len(c[k]) for c in convs) for k in ('turns', 'questions')], [5536, 1000])
+        self.assertEqual(sum(len(q['evidence']) for c in convs for q in c['questions']), 2100)
+        self.assertEqual([c.id for c in chats.load(memdaily.Conversation, os.path.join(d, memdaily.FILE))],
+                         memdaily.FILES)
+
+    @unittest.skipUnless(os.environ.get('MEMPROXY_MADIAL_DIR'), 'MEMPROXY_MADIAL_DIR not set')
+    def test_madial(self):
+        d = os.environ['MEMPROXY_MADIAL_DIR']
+        convs = madial.convert_dir(os.path.join(d, 'src'))
+        self.assertEqual([(c['id'], len(c['turns']), len(c['questions'])) for c in convs],
+                         [('1', 83, 76), ('2', 88, 84)])
+        self.assertEqual(sum(len(q['evidence']) for c in convs for q in c['questions']), 405)
+        self.assertEqual(len(chats.load(madial.Conversation, os.path.join(d, madial.FILE))), 2)
+
+@unittest.skipUnless(shutil.which('git') and shutil.which('sha256sum'), 'git or sha256sum missing')
+class TestFetch(unittest.TestCase):
+    def test_checksum_mismatch_fails_and_converts_nothing(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        repo = os.path.join(d, 'repo')
+        os.makedirs(os.path.join(repo, 'data', 'ch'))
+        with open(os.path.join(repo, 'data', 'ch', madial.MEMORY), 'w') as f:
+            f.write(MADIAL_MEMORY)
+        with open(os.path.join(repo, 'data', 'ch', madial.DIALOGUE), 'w') as f:
+            f.write(MADIAL_DIALOGUE)
+        env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t', GIT_COMMITTER_NAME='t',
+                   GIT_COMMITTER_EMAIL='t@t')
+        for cmd in (['init', '-q'], ['add', '.'], ['commit', '-qm', 'x']):
+            subprocess.run(['git', '-C', repo] + cmd, check=True, env=env, capture_output=True)
+        r = subprocess.run([os.path.join(HERE, 'fetch_devdata.sh'), 'madial', '--out', os.path.join(d, 'data'),
+                            '--from-git', 'hejunqing/MADial-Bench=' + repo], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)  # the pinned commit is not in this clone
+        self.assertIn('cannot read data/ch/', r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, 'data', 'madial-dev', madial.FILE)))
+
+
 class TestBeamRanks(unittest.TestCase):
     def test_evidence_ranked_by_bm25_per_category(self):
         texts = ['We planned the kayak trip for June.', 'Lunch was pasta again.',
@@ -377,6 +577,13 @@ class TestReport(unittest.TestCase):
         part = text.split('## ' + title + '\n\n', 1)[1].split('\n\n', 1)[0]
         return [[x.strip() for x in ln.strip('|').split('|')] for ln in part.splitlines()]
 
+    def table(self, text, title):
+        """The first table under the heading '### title'."""
+        lines = text.split('### ' + title + '\n\n', 1)[1].splitlines()
+        start = next(i for i, ln in enumerate(lines) if ln.startswith('|'))
+        end = next((i for i, ln in enumerate(lines[start:], start) if not ln.startswith('|')), len(lines))
+        return [[x.strip() for x in ln.strip('|').split('|')] for ln in lines[start:end]]
+
     def test_pooled_table_has_a_set_column(self):
         text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
         rows = self.rows(text, 'Pooled')
@@ -437,6 +644,64 @@ class TestReport(unittest.TestCase):
         self.assertEqual([r[0] for r in self.rows(text, 'Pooled')[2:]], ['locomo original', 'beam'])
         self.assertNotIn('## Corrected evidence', text)
 
+    def extra(self):
+        """The needles (en, zh) and a MemDaily file run at 300 and 1,500
+        tokens, the result of report_extra's input."""
+        self.a.budgets = [300, 1500]
+        needles = chats.load(bench.Needles, write_json(self.tmp, 'n.json', NEEDLES))
+        md = [memdaily.Conversation(memdaily.convert('01_simple_items', MEMDAILY_ITEMS))]
+        self.a.extra = {'needles': (self.tmp, True), 'memdaily': (self.tmp, True)}
+        res = dict(self.res)
+        for b, (en, zh, m) in ((300, (8, 0, 1)), (1500, (9, 1, 2))):
+            res[('needles', 'en', 'turns', 'relevant', b)] = fake_cell(['original'], [(en, 10)], 'en', seed=b'en')
+            res[('needles', 'zh', 'turns', 'relevant', b)] = fake_cell(['original'], [(zh, 10)], 'zh', seed=b'zh')
+            res[('memdaily', '01_simple_items', 'turns', 'relevant', b)] = fake_cell(['original'], [(m, 4)], 'items')
+        return [('needles', needles[::-1]), ('memdaily', md)], res
+
+    def test_every_language_and_set_beside_english(self):
+        extras, res = self.extra()
+        text = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], res, [], {'t': (2, 1)}, (),
+                            extras, [])
+        needles = self.table(text, 'needles')
+        self.assertEqual(needles[0][:7], ['language', 'retrieval', 'questions', 'evidence', '@300', '@1,500',
+                                          'vs en @300'])
+        self.assertEqual([r[:7] for r in needles[2:]],
+                         [['en', 'relevant', '1', '10', '80.0', '90.0', '+0.0'],  # English first
+                          ['zh', 'relevant', '1', '10', '0.0', '10.0', '-80.0'],
+                          ['all', 'relevant', '2', '20', '40.0', '50.0', '-40.0']])
+        md = self.table(text, 'memdaily')
+        self.assertEqual(md[0][4:7], ['@300', '@1,500', 'vs en @1,500'])  # --budgets applies to every set
+        self.assertEqual([r[:7] for r in md[2:]],
+                         [['01_simple_items', 'relevant', '1', '4', '25.0', '50.0', '-40.0'],
+                          ['all', 'relevant', '1', '4', '25.0', '50.0', '-40.0']])
+        goal = self.table(text, 'Every set at its goal budget, beside English')
+        self.assertEqual([r[:5] for r in goal[2:]],
+                         [['needles en', 'relevant', '300', '10', '80.0'],
+                          ['needles all', 'relevant', '300', '20', '40.0'],
+                          ['memdaily', 'relevant', '1,500', '4', '50.0'],
+                          ['locomo original (English)', 'relevant', '1,500', '2', '50.0'],
+                          ['beam (English)', 'relevant', '1,500', '5', '20.0']])
+        self.assertIn('needles `%s`' % bench.digest(res, 'needles'), text)
+
+    def test_locomo_and_beam_report_unchanged_by_the_other_sets(self):
+        extras, res = self.extra()
+        before = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], self.res, [], {'t': (2, 1)})
+        after = bench.report(self.a, [('locomo', [self.lc]), ('beam', [self.bc])], res, ['x failed'],
+                             {'t': (2, 1)}, (), extras, ['madial not run: no file.'])
+        self.assertTrue(after.startswith(before), after[:len(before) + 200])  # byte for byte, then the new sets
+        self.assertIn('madial not run: no file.', after)
+        self.assertTrue(after.endswith('## INVALID: failures\n\n- x failed\n'))  # failures stay last
+
+    def test_category_rows_only_when_a_set_has_several(self):
+        extras, res = self.extra()
+        md = memdaily.convert('01_simple_places', MEMDAILY_ITEMS)
+        conv = memdaily.Conversation(md)
+        rows = bench.extra_rows('memdaily', extras[1][1] + [conv], res, 'relevant', [300], 'category')
+        self.assertEqual([r[0] for r in rows], ['01_simple_items', '01_simple_places', 'category: items',
+                                                'category: places', 'all'])
+        self.assertEqual([r[0] for r in bench.extra_rows('needles', extras[0][1], res, 'relevant', [300], 'c')],
+                         ['en', 'zh', 'all'])
+
     def test_floors(self):
         self.a.min_facts, self.a.min_turns, self.a.min_beam = 75, 50, 20
         self.assertEqual(bench.goals(self.a, self.res), [])  # the original LoCoMo evidence counts
@@ -460,6 +725,32 @@ class TestOptions(unittest.TestCase):
         a = self.parse('--short')
         self.assertEqual((a.convs, a.beam_convs, a.budgets), (['30'], ['1'], [1500]))
         self.assertEqual(self.parse('--short', '--beam-convs', '2,3').beam_convs, ['2', '3'])
+
+    def test_other_sets_long_mode_only_unless_named(self):
+        a = self.parse()
+        self.assertEqual(sorted(a.extra), ['madial', 'memdaily', 'needles'])
+        self.assertEqual(a.extra['needles'], (os.path.join(bench.ROOT, 'data', 'ml-dev'), False))
+        self.assertEqual((bench.extra_budgets(a, 'needles'), bench.extra_budgets(a, 'memdaily')),
+                         ([300, 500, 1500, 3000], [500, 1500, 3000]))
+        self.assertEqual(self.parse('--short').extra, {})
+        a = self.parse('--short', '--needles', self.tmp, '--needles-langs', 'en,ja')
+        self.assertEqual((a.extra, a.needles_langs), ({'needles': (self.tmp, True)}, ['en', 'ja']))
+        self.assertEqual(bench.extra_budgets(a, 'needles'), [300])  # --short: the set's goal budget
+        self.assertNotIn('memdaily', self.parse('--memdaily', 'none').extra)
+        for args in (['--measures', 'facts'], ['--load', 'put']):
+            self.assertEqual(self.parse(*args).extra, {}, args)
+
+    def test_other_set_missing_skipped_unless_named(self):
+        a = self.parse('--needles', self.tmp, '--memdaily', os.path.join(self.tmp, 'nowhere'))
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+            bench.load_extra(a)  # the named MemDaily directory holds no file
+        a.extra['memdaily'] = (a.extra['memdaily'][0], False)
+        write_json(self.tmp, 'needles-dev.json', NEEDLES)
+        a.needles_langs = ['zh']
+        with contextlib.redirect_stderr(io.StringIO()):
+            sets, notes = bench.load_extra(a)
+        self.assertEqual([(ds, [c.id for c in cl]) for ds, cl in sets if ds == 'needles'], [('needles', ['zh'])])
+        self.assertTrue(any(n.startswith('memdaily not run: no ') for n in notes))
 
     def test_beam_skipped_when_asked_or_not_measurable(self):
         for args in (['--beam', 'none'], ['--measures', 'facts'], ['--load', 'put']):

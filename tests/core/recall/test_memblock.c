@@ -9,6 +9,7 @@
 
 #include "mem_fixture.h"
 #include "memblock.h"
+#include "token_fixtures.h"
 #include "usermem.h"
 
 Suite *mp_test_suite(void);
@@ -78,6 +79,106 @@ START_TEST(test_memblock_estimate_tokens)
     ck_assert_uint_eq(mp_memblock_estimate_tokens(4), 1);
     ck_assert_uint_eq(mp_memblock_estimate_tokens(5), 2);
     ck_assert_uint_eq(mp_memblock_estimate_tokens(4000), 1000);
+}
+END_TEST
+
+/* Within 25% of o200k_base on real sentences of every ml-dev language
+ * (token_fixtures.h): bytes / 4 is not, for Russian, Arabic and Hindi. */
+START_TEST(test_memblock_estimate_text_within_a_quarter_of_o200k)
+{
+    size_t n = sizeof(token_fixtures) / sizeof(token_fixtures[0]), off_before = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct token_fixture *fx = &token_fixtures[i];
+        size_t len = strlen(fx->text);
+        uint32_t est = mp_memblock_estimate_text(fx->text, len);
+        ck_assert_msg(est * 4 >= fx->o200k * 3 && est * 4 <= fx->o200k * 5, "%s: %u for %u",
+                      fx->lang, est, fx->o200k);
+        uint32_t before = mp_memblock_estimate_tokens(len);
+        off_before += before * 4 < fx->o200k * 3 || before * 4 > fx->o200k * 5;
+    }
+    ck_assert_uint_eq(n, 13);
+    ck_assert_uint_ge(off_before, 3);
+}
+END_TEST
+
+/* Text without Cyrillic, Arabic or Devanagari costs bytes / 4 exactly,
+ * whatever else it holds (English with accents, quotes, emoji, CJK). */
+START_TEST(test_memblock_estimate_text_is_bytes_over_4_elsewhere)
+{
+    static const char *const texts[] = {
+        "",
+        "a",
+        "I'm swamped with the kids & work.",
+        "caf\xC3\xA9 \xE2\x80\x9Cquoted\xE2\x80\x9D \xF0\x9F\x98\x80 na\xC3\xAFve",
+        "\xE5\xBC\x80\xE5\xAD\xA6\xE5\xAD\xA3 \xEB\x94\xB8\xEC\x9D\x98",
+        "\xCE\xB1\xCE\xB2\xCE\xB3 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D", /* Greek, Hebrew */
+        "\xE0\xA6\x95\xE0\xA6\xBE",                                  /* Bengali: not Devanagari */
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        size_t len = strlen(texts[i]);
+        ck_assert_uint_eq(mp_memblock_estimate_text(texts[i], len),
+                          mp_memblock_estimate_tokens(len));
+    }
+}
+END_TEST
+
+/* Cyrillic and Arabic letters 6 quarter bytes, Devanagari 7, and never
+ * more than bytes / 4, whatever the bytes (cut or ill-formed sequences). */
+START_TEST(test_memblock_estimate_text_by_script)
+{
+    /* "дочь" (4 letters, 8 bytes): 24 quarters, 2 tokens as bytes / 4; twice: 48, 3 (not 4) */
+    ck_assert_uint_eq(mp_memblock_estimate_text("\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C", 8), 2);
+    ck_assert_uint_eq(mp_memblock_estimate_text("\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C"
+                                                "\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C",
+                                                16),
+                      3);
+    /* Arabic "القاهرة" (7 letters, 14 bytes): 42 quarters, 3 tokens (not 4) */
+    ck_assert_uint_eq(mp_memblock_estimate_text("\xD8\xA7\xD9\x84\xD9\x82\xD8\xA7\xD9\x87"
+                                                "\xD8\xB1\xD8\xA9",
+                                                14),
+                      3);
+    /* "हिंदी" 5 code points of 3 bytes: 35 quarters = 3 tokens, not 4 */
+    ck_assert_uint_eq(mp_memblock_estimate_text(
+                          "\xE0\xA4\xB9\xE0\xA4\xBF\xE0\xA4\x82\xE0\xA4\xA6\xE0\xA5\x80", 15),
+                      3);
+    ck_assert_uint_eq(mp_memblock_estimate_tokens(15), 4);
+    /* a sequence cut at the end counts its bytes */
+    ck_assert_uint_eq(mp_memblock_estimate_text("\xE0\xA4", 2), 1);
+    ck_assert_uint_eq(mp_memblock_estimate_text("\xD0", 1), 1);
+    unsigned seed = 52;
+    char buf[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)(round % 64);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = (char)(seed >> 16 & 1 ? 0xD0 + (seed >> 20) % 16 : 0x80 + (seed >> 20) % 64);
+        }
+        ck_assert_uint_le(mp_memblock_estimate_text(buf, len), mp_memblock_estimate_tokens(len));
+        ck_assert_uint_ge(mp_memblock_estimate_text(buf, len) * 8,
+                          mp_memblock_estimate_tokens(len) * 4);
+    }
+}
+END_TEST
+
+/* A message's cost with what its letters save; the saving of a taken
+ * fact or past message is that of its text (the framing is ASCII). */
+START_TEST(test_memblock_message_cost_and_savings)
+{
+    const char *ru = "\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C"; /* "дочь": 4 x 2 quarters */
+    for (size_t n = 0; n < 64; n++)
+        ck_assert_uint_eq(mp_memblock_message_cost(n, 0), mp_memblock_message_tokens(n));
+    ck_assert_uint_eq(mp_memblock_script_saving(ru, 8), 8);
+    ck_assert_uint_eq(mp_memblock_script_saving("daughter", 8), 0);
+    ck_assert_uint_eq(mp_memblock_message_cost(16, 16), 4 + 3); /* 48 quarters */
+    ck_assert_uint_eq(mp_memblock_message_cost(4, 99), 4);      /* never below the framing */
+    struct mp_mem_entity *e =
+        fx_fact("\xD0\xB4\xD0\xBE\xD1\x87\xD1\x8C", "\xD0\x90\xD0\xBB\xD0\xB8\xD1\x81\xD0\xB0 <7>");
+    ck_assert_uint_eq(mp_memblock_fact_saving(e, true, true), 8 + 10); /* "Алиса": 5 */
+    ck_assert_uint_eq(mp_memblock_fact_saving(e, false, false), 8 + 10);
+    struct mp_mem_message m = {.role = MP_ROLE_USER, .content = (char *)ru, .content_len = 8};
+    ck_assert_uint_eq(mp_memblock_past_saving(&m, true, true), 8);
+    m.content = (char *)"daughter";
+    ck_assert_uint_eq(mp_memblock_past_saving(&m, false, true), 0);
 }
 END_TEST
 
@@ -760,6 +861,10 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_copied);
     tcase_add_test(k, test_memblock_sanitizes_a_special_at_any_place_of_any_length);
+    tcase_add_test(k, test_memblock_estimate_text_within_a_quarter_of_o200k);
+    tcase_add_test(k, test_memblock_estimate_text_is_bytes_over_4_elsewhere);
+    tcase_add_test(k, test_memblock_estimate_text_by_script);
+    tcase_add_test(k, test_memblock_message_cost_and_savings);
     suite_add_tcase(s, k);
     return s;
 }

@@ -49,8 +49,8 @@ static int recall_rq(int sections, uint32_t budget, const struct mp_recall_reque
     if (rc != MP_OK)
         return rc;
     ck_assert_uint_le(plan.tokens, budget);
-    ck_assert_uint_ge(plan.tokens, mp_memblock_message_tokens(plan.block_len));
-    ck_assert_uint_le(mp_memblock_message_tokens(plan.block_len), budget);
+    ck_assert_uint_ge(plan.tokens, mp_memblock_message_cost(plan.block_len, plan.block_saved));
+    ck_assert_uint_le(mp_memblock_message_cost(plan.block_len, plan.block_saved), budget);
     return rc;
 }
 
@@ -452,6 +452,57 @@ START_TEST(test_recall_budget_keeps_newest_messages)
 }
 END_TEST
 
+/* Russian text costs its estimate by script (memblock.h), not bytes / 4:
+ * the block and the buffered messages take more bytes than bytes / 4
+ * would let in, and cost what mp_memblock_estimate_text says of their
+ * text, within the budget. */
+START_TEST(test_recall_cyrillic_fills_by_its_estimate)
+{
+    static const char *const values[] = {
+        "Новосибирск, переехал туда три года назад ради работы",
+        "логистика, руковожу складом на Толмачёвском шоссе",
+        "дочь Алиса, ходит в музыкальную школу по вторникам",
+        "аллергия на пенициллин, врач велел носить с собой карточку",
+        "рыбалка на Оби летом, зимой подлёдная на водохранилище",
+        "кот Барсик, рыжий, боится пылесоса и грозы",
+    };
+    char key[8];
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        snprintf(key, sizeof(key), "k%zu", i);
+        fx_fact(key, values[i]);
+    }
+    fx_summary("Пользователь живёт в Новосибирске, работает в логистике и растит дочь.");
+    fx_message(MP_ROLE_USER, "Напомни, во сколько у Алисы сольфеджио в четверг?");
+    fx_message(MP_ROLE_USER, "Купил новые зимние шины, менял в сервисе на Гоголя.");
+    uint32_t budget = 4 + fx_tok(strlen(INTRO)) + 200;
+    ck_assert_int_eq(recall_p(ALL, budget), MP_OK);
+    char *block = block_of_plan();
+    size_t len = strlen(block), bytes = len;
+    ck_assert_uint_eq(plan.block_len, len);
+    ck_assert_uint_eq(plan.block_saved, mp_memblock_script_saving(block, len));
+    uint32_t tokens = 4 + mp_memblock_estimate_text(block, len);
+    for (size_t i = 0; i < plan.npicks; i++) {
+        const struct mp_mem_message *m = &fx_um.messages[plan.picks[i].idx];
+        char text[256]; /* what goes in: the kept bytes, the ellipsis when cut */
+        size_t n = plan.picks[i].len;
+        ck_assert_uint_lt(n + MP_MEMBLOCK_ELLIPSIS_LEN, sizeof(text));
+        memcpy(text, m->content, n);
+        if (plan.picks[i].cut) {
+            memcpy(text + n, MP_MEMBLOCK_ELLIPSIS, MP_MEMBLOCK_ELLIPSIS_LEN);
+            n += MP_MEMBLOCK_ELLIPSIS_LEN;
+        }
+        tokens += 4 + mp_memblock_estimate_text(text, n);
+        bytes += n;
+    }
+    ck_assert_uint_eq(plan.tokens, tokens);
+    ck_assert_uint_le(plan.tokens, budget);
+    ck_assert_uint_gt(bytes, (size_t)(budget - 4 * (1 + plan.npicks)) * 4); /* past bytes / 4 */
+    ck_assert_uint_gt(plan.nfacts, 0);
+    ck_assert_uint_gt(plan.npicks, 0);
+    free(block);
+}
+END_TEST
+
 START_TEST(test_recall_budget_cuts_oldest_kept_message_at_utf8_boundary)
 {
     /* 10 tokens left for message three: 4 for the message, 24 bytes of
@@ -749,6 +800,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(o, test_recall_recent_source_walk_stops_when_no_fact_fits);
     tcase_add_test(o, test_recall_recent_source_error_passed_on);
     tcase_add_test(o, test_recall_question_tail_starts_at_a_word_of_its_script);
+    tcase_add_test(o, test_recall_cyrillic_fills_by_its_estimate);
     suite_add_tcase(s, o);
     return s;
 }
