@@ -74,6 +74,8 @@ struct mp_mem_message {
     uint64_t conv;                          /* the conversation's digest (above); 0: unknown */
     uint8_t conv_kind;                      /* enum mp_convid_kind; 0: unknown */
     uint64_t reply_ref;                     /* its reply's response id (above); 0: none */
+    uint8_t lang; /* its language (enum mp_lang, core/recall/lang.h), identified once when it is
+                   * recorded or imported; 0: not identified */
 };
 
 struct mp_mem_entity {
