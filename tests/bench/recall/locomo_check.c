@@ -9,13 +9,18 @@
  * item k is id stride * k + 7 and the ids between answer MP_NOTFOUND, so that
  * scoring runs on the path it takes on a real index.
  *
- * Usage: locomo_check [-g stride] [-r nb_reach] [-s sess_w] [-S survivors] [-n] [-t reps]
- *                     FILE.json...
+ * Also every file of another development set that reference/to_locomo.py
+ * wrote in LoCoMo's shape (turns only): reference/agreement.py runs both.
+ *
+ * Usage: locomo_check [-b budgets] [-g stride] [-r nb_reach] [-s sess_w]
+ *                     [-S survivors] [-n] [-v] [-t reps] FILE.json...
+ *   -b  budgets, comma-separated (default 500,1500,3000; at most 8)
  *   -g  ids stride * k + 7 (default 3; 1: consecutive ids)
  *   -r  nb_reach instead of the preset's
  *   -s  sess_w instead of the preset's (both kinds)
  *   -S  survivors instead of the preset's (0: every candidate, as the reference)
  *   -n  no surface callback: no spelling neighbours
+ *   -v  print each question's hits (item index from 0, score), by id
  *   -t  time each call reps times and count the fastest (default 1) */
 #include <inttypes.h>
 #include <jansson.h>
@@ -29,9 +34,12 @@
 #include "status.h"
 #include "terms.h"
 
-#define MAX_IDS  8
-#define NBUDGETS 3
-static const uint32_t budgets[NBUDGETS] = {500, 1500, 3000};
+#define MAX_IDS      8
+#define MAX_BUDGETS  8
+#define MAX_SESSIONS 4096 /* BEAM's chats span up to 430 days, a session a day */
+#define MAX_EVIDENCE 256  /* evidence ids of one question (BEAM: up to 33) */
+static uint32_t budgets[MAX_BUDGETS] = {500, 1500, 3000};
+static size_t nbudgets = 3;
 
 struct row { /* one posting, or one surface word (t = word, s = stem) */
     char t[MP_TERMS_MAX + 1];
@@ -508,8 +516,8 @@ static void load(struct conv *c, struct mp_terms *terms, const char *path)
         fprintf(stderr, "%s: %s\n", path, err.text);
         exit(2);
     }
-    int ss[256];
-    size_t ns = sessions(c->root, ss, 256);
+    static int ss[MAX_SESSIONS];
+    size_t ns = sessions(c->root, ss, MAX_SESSIONS);
     load_turns(c, terms, c->root, ss, ns);
     for (size_t k = 0; k < ns; k++) {
         char key[64];
@@ -529,7 +537,7 @@ static void load(struct conv *c, struct mp_terms *terms, const char *path)
 /* ---- evaluation ---- */
 
 struct tally {
-    uint64_t hit[NBUDGETS], tot, questions, hits, item_calls, postings, items;
+    uint64_t hit[MAX_BUDGETS], tot, questions, hits, item_calls, postings, items;
     double score_s, pack_s;
 };
 
@@ -539,6 +547,7 @@ struct opts {
     int reach;     /* < 0: the preset's */
     double sess_w; /* < 0: the preset's */
     int survivors; /* < 0: the preset's */
+    bool verbose;  /* each question's hits */
 };
 
 static bool covered(const struct index *ix, const char *id)
@@ -573,11 +582,11 @@ static double now_s(void)
 static void ask(struct index *ix, struct mp_terms *terms, const struct mp_relevance_params *p,
                 const struct opts *o, json_t *q, struct tally *t)
 {
-    char ev[32][16];
+    char ev[MAX_EVIDENCE][16];
     size_t nev = 0, m = 0;
     json_t *evj = json_object_get(q, "evidence");
     for (size_t k = 0; k < json_array_size(evj); k++)
-        norm_ids(json_string_value(json_array_get(evj, k)), ev, &nev, 32);
+        norm_ids(json_string_value(json_array_get(evj, k)), ev, &nev, MAX_EVIDENCE);
     for (size_t k = 0; k < nev; k++)
         if (covered(ix, ev[k]))
             memcpy(ev[m++], ev[k], 16);
@@ -605,12 +614,18 @@ static void ask(struct index *ix, struct mp_terms *terms, const struct mp_releva
     t->postings += (ix->postings - postings) / (uint64_t)o->reps;
     t->items += ix->n;
     t->hits += nhits;
+    if (o->verbose) {
+        printf("q %" PRIu64 " %zu hits:", t->questions, nhits);
+        for (size_t k = 0; k < nhits; k++)
+            printf(" %zu:%.9g", (size_t)((hits[k].item - ID0) / stride), hits[k].score);
+        printf("\n");
+    }
     t->tot += m;
     t->questions++;
     uint32_t *sel = malloc((nhits > 0 ? nhits : 1) * sizeof(*sel));
     if (sel == NULL)
         exit(1);
-    for (size_t b = 0; b < NBUDGETS; b++) {
+    for (size_t b = 0; b < nbudgets; b++) {
         size_t n = 0;
         uint32_t used = 0;
         best = 1e9;
@@ -620,7 +635,7 @@ static void ask(struct index *ix, struct mp_terms *terms, const struct mp_releva
                 exit(3);
             best = now_s() - t0 < best ? now_s() - t0 : best;
         }
-        t->pack_s += best / NBUDGETS;
+        t->pack_s += best / (double)nbudgets;
         for (size_t k = 0; k < m; k++)
             t->hit[b] += selected(ix, sel, n, ev[k]);
     }
@@ -649,7 +664,7 @@ static void run(struct index *ix, struct mp_terms *terms, enum mp_relevance_kind
 static void print(const char *name, const char *kind, const struct tally *t)
 {
     printf("%s %s %" PRIu64, name, kind, t->tot);
-    for (size_t b = 0; b < NBUDGETS; b++)
+    for (size_t b = 0; b < nbudgets; b++)
         printf(" %" PRIu32 ":%.1f(%" PRIu64 ")", budgets[b],
                t->tot ? 100.0 * (double)t->hit[b] / (double)t->tot : 0.0, t->hit[b]);
     double nq = t->questions ? (double)t->questions : 1.0;
@@ -660,7 +675,7 @@ static void print(const char *name, const char *kind, const struct tally *t)
 
 static void add(struct tally *a, const struct tally *b)
 {
-    for (size_t k = 0; k < NBUDGETS; k++)
+    for (size_t k = 0; k < nbudgets; k++)
         a->hit[k] += b->hit[k];
     a->tot += b->tot;
     a->questions += b->questions;
@@ -672,15 +687,34 @@ static void add(struct tally *a, const struct tally *b)
     a->pack_s += b->pack_s;
 }
 
+/* -b: up to MAX_BUDGETS budgets, comma-separated, each above 0. */
+static bool parse_budgets(const char *s)
+{
+    nbudgets = 0;
+    while (*s != '\0' && nbudgets < MAX_BUDGETS) {
+        char *end;
+        unsigned long b = strtoul(s, &end, 10);
+        if (end == s || b == 0 || b > UINT32_MAX || (*end != ',' && *end != '\0'))
+            return false;
+        budgets[nbudgets++] = (uint32_t)b;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return nbudgets > 0 && *s == '\0';
+}
+
 int main(int argc, char **argv)
 {
     struct mp_terms *terms = NULL;
     struct tally all[2];
-    struct opts o = {1, false, -1, -1.0, -1};
+    struct opts o = {1, false, -1, -1.0, -1, false};
     memset(all, 0, sizeof(all));
-    for (int c = getopt(argc, argv, "g:r:s:S:nt:"); c != -1;
-         c = getopt(argc, argv, "g:r:s:S:nt:")) {
-        if (c == 't')
+    for (int c = getopt(argc, argv, "b:g:r:s:S:nvt:"); c != -1;
+         c = getopt(argc, argv, "b:g:r:s:S:nvt:")) {
+        if (c == 'b' && !parse_budgets(optarg))
+            return 2;
+        else if (c == 'b')
+            continue;
+        else if (c == 't')
             o.reps = atoi(optarg);
         else if (c == 'g')
             stride = (uint32_t)strtoul(optarg, NULL, 10);
@@ -692,12 +726,15 @@ int main(int argc, char **argv)
             o.survivors = atoi(optarg);
         else if (c == 'n')
             o.no_surface = true;
+        else if (c == 'v')
+            o.verbose = true;
         else
             return 2;
     }
     if (optind >= argc || stride == 0 || o.reps < 1) {
         fprintf(stderr,
-                "usage: %s [-g stride] [-r nb_reach] [-s sess_w] [-S survivors] [-n] [-t reps] "
+                "usage: %s [-b B,B...] [-g stride] [-r nb_reach] [-s sess_w] [-S survivors] [-n] "
+                "[-v] [-t reps] "
                 "LOCOMO.json...\n",
                 argv[0]);
         return 2;

@@ -1,0 +1,102 @@
+"""The Python port of core/recall/terms.c and lang.c (reference/terms_c.py) against the C, word
+for word: each line of terms-fixture.txt (every script and rule: apostrophes, elision, digits,
+NFKC forms, tashkeel, Han and Kana by dictionary with inner bigrams, Hangul bigrams, Thai, Lao,
+Khmer and Burmese by ICU, long words and runs, the stop lists, language identification) is
+read by tests/bench/terms_dump (the C) and by terms_c.dump(); the language and every (position,
+word, term) must be the same. Also: the English stop list terms.c compiles is reference/
+stopwords.txt (what the port reads), and a changed Han method is caught.
+
+Usage: test_terms_c.py TERMS_DUMP   (meson passes build/tests/bench/terms_dump).
+Needs Debian's python3-icu and python3-stemmer (reference/terms_c.py).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(HERE, 'reference'))
+import terms_c  # noqa: E402
+
+DUMP = None  # the C tool, from the command line
+FIXTURE = os.path.join(HERE, 'terms-fixture.txt')
+
+
+def fixture():
+    with open(FIXTURE, encoding='utf-8') as f:
+        return [ln.rstrip('\n') for ln in f if not ln.startswith('#')]
+
+
+def c_dump(lines):
+    out = subprocess.run([DUMP], input=''.join(ln + '\n' for ln in lines).encode('utf-8'),
+                         stdout=subprocess.PIPE, check=True).stdout
+    return out.decode('utf-8').splitlines()
+
+
+class Agreement(unittest.TestCase):
+    def assert_same(self, lines):
+        c, py = c_dump(lines), terms_c.dump(lines)
+        for k, (a, b) in enumerate(zip(c, py)):
+            n = int(a.split(' ', 1)[0])
+            self.assertEqual(a, b, 'line %d of the fixture (%r): C %r, Python %r (dump line %d)'
+                             % (n, lines[n][:60], a, b, k))
+        self.assertEqual(len(c), len(py), 'C and Python give a different number of words')
+
+    def test_fixture_word_for_word(self):
+        self.assert_same(fixture())
+
+    def test_fixture_covers_every_path(self):
+        """What the fixture must exercise, read from the C's own output, so that agreement on
+        it means agreement on each rule."""
+        out = '\n'.join(c_dump(fixture()))
+        langs = set(re.findall(r'^\d+ lang (\S+)$', out, re.M))
+        self.assertTrue({'en', 'de', 'fr', 'it', 'tr', 'es', 'pt', 'da', 'nl', 'fi', 'hu', 'sv', 'no',
+                         'ru', 'ar', 'hi', 'el', 'zh', 'ja', 'ko', 'th', 'he'} <= langs, langs)
+        for word, term in [('杭州市', '杭州市'), ('杭州', '杭州'), ('州市', '州市'),  # inner bigrams
+                           ('대전', '대전'), ('2023', '2023'), ('年', '年'), ('iphone', 'iphon'),
+                           ("caroline's", 'carolin'), ('3.50', '3.50'), ('strassencafé', 'strassencafé'),
+                           ('abc', 'abc'), ("l'hôtel", 'hôtel'), ("ayşe'nin", 'ayşe')]:
+            self.assertTrue(re.search(r'(?m)^\d+ \d+ %s %s$' % (re.escape(word), re.escape(term)), out),
+                            'no word %s with term %s' % (word, term))
+        self.assertTrue(re.search(r'(?m)^\d+ \d+ the -$', out), 'no stop word')
+        self.assertTrue(re.search(r'(?m)^\d+ \d+ [\u0E00-\u0E7F]+ [\u0E00-\u0E7F]+$', out), 'no Thai word')
+
+    def test_english_stop_list_is_the_references(self):
+        with open(os.path.join(ROOT, 'core', 'recall', 'terms.c'), encoding='utf-8') as f:
+            src = f.read()
+        body = src[src.index('stop_words[] = {'):]
+        body = body[:body.index('};')]
+        self.assertEqual(set(re.findall(r'"([^"]*)"', body)), terms_c.EN_STOP)
+
+    def test_every_stop_word_agrees(self):
+        """Each language's stop list, one line each (read as that language or another: the
+        two must agree either way)."""
+        lines = [' '.join(sorted(terms_c.EN_STOP))]
+        for f in sorted(os.listdir(terms_c.STOP_DIR)):
+            if f.endswith('.txt'):
+                with open(os.path.join(terms_c.STOP_DIR, f), encoding='utf-8') as fh:
+                    ws = [ln.split('|')[0].strip() for ln in fh]
+                lines.append(' '.join(w for w in ws if w))
+        self.assert_same(lines)
+
+    def test_a_changed_han_method_is_caught(self):
+        """Lucene's overlapping bigrams in place of the dictionary words (one function): the
+        comparison must fail on the fixture."""
+        saved = terms_c.cjk_terms
+        terms_c.cjk_terms = lambda s: terms_c.bigrams([ord(c) for c in s])
+        try:
+            with self.assertRaises(AssertionError):
+                self.assert_same(fixture())
+        finally:
+            terms_c.cjk_terms = saved
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 2 or not os.access(sys.argv[1], os.X_OK):
+        print('usage: test_terms_c.py TERMS_DUMP', file=sys.stderr)
+        sys.exit(2)
+    DUMP = sys.argv.pop(1)
+    unittest.main()
