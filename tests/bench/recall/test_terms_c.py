@@ -4,22 +4,28 @@ NFKC forms, tashkeel, Han and Kana by dictionary with inner bigrams, Hangul bigr
 Khmer and Burmese by ICU, long words and runs, the stop lists, language identification) is
 read by tests/bench/terms_dump (the C) and by terms_c.dump(); the language and every (position,
 word, term) must be the same. Also: the English stop list terms.c compiles is reference/
-stopwords.txt (what the port reads), and a changed Han method is caught.
+stopwords.txt (what the port reads), a changed Han method is caught, and to_locomo.py's
+conversion reads back through data.py.
 
 Usage: test_terms_c.py TERMS_DUMP   (meson passes build/tests/bench/terms_dump).
 Needs Debian's python3-icu and python3-stemmer (reference/terms_c.py).
 """
 
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(HERE, 'reference'))
+import data  # noqa: E402
 import terms_c  # noqa: E402
+import to_locomo  # noqa: E402
+import verify_terms  # noqa: E402
 
 DUMP = None  # the C tool, from the command line
 FIXTURE = os.path.join(HERE, 'terms-fixture.txt')
@@ -30,8 +36,8 @@ def fixture():
         return [ln.rstrip('\n') for ln in f if not ln.startswith('#')]
 
 
-def c_dump(lines):
-    out = subprocess.run([DUMP], input=''.join(ln + '\n' for ln in lines).encode('utf-8'),
+def c_dump(lines, *opts):
+    out = subprocess.run([DUMP, *opts], input=''.join(ln + '\n' for ln in lines).encode('utf-8'),
                          stdout=subprocess.PIPE, check=True).stdout
     return out.decode('utf-8').splitlines()
 
@@ -47,6 +53,24 @@ class Agreement(unittest.TestCase):
 
     def test_fixture_word_for_word(self):
         self.assert_same(fixture())
+
+    def test_fixture_as_questions(self):
+        """relevance_words.c's question (verify_terms.question_words, parse_raw): the words that
+        make groups with their surface forms, date terms, temporal flag, time expressions."""
+        lines = fixture() + ['When did Caroline go to the LGBTQ support group in May 2023?',
+                             'How long has she lived in Leipzig? what year; since when',
+                             'may I ask what the 1999 july trip cost?', 'WHEN was it',
+                             ' '.join('z' + a + b for a in 'abcdefghij' for b in 'abcdefgh')]
+        c, py = c_dump(lines, '-q'), verify_terms.question_dump(lines)
+        for a, b in zip(c, py):
+            self.assertEqual(a, b)
+        self.assertEqual(len(c), len(py))
+        n = len(fixture())
+        self.assertIn('%d dates @may @2023 temporal 1 timex 1' % n, c)  # exercised: a date, "when"
+        self.assertIn('%d dates temporal 1 timex 1' % (n + 1), c)  # "how long"
+        self.assertIn('%d dates @1999 temporal 0 timex 1' % (n + 2), c)  # "may", "july": no capital
+        self.assertIn('%d dates temporal 1 timex 0' % (n + 3), c)  # "WHEN"
+        self.assertEqual(sum(ln.startswith('%d q ' % (n + 4)) for ln in c), 64)  # 80 words, 64 groups
 
     def test_fixture_covers_every_path(self):
         """What the fixture must exercise, read from the C's own output, so that agreement on
@@ -92,6 +116,33 @@ class Agreement(unittest.TestCase):
                 self.assert_same(fixture())
         finally:
             terms_c.cjk_terms = saved
+
+
+class ToLocomo(unittest.TestCase):
+    """A plain-shape chat in LoCoMo's shape, as data.py (and locomo_check) read it back."""
+
+    def test_sessions_by_day_and_evidence(self):
+        chat = dict(id='x', turns=[
+            dict(id='a', role='user', content='Ich war in Leipzig.', at='2025-02-03T18:22:00Z'),
+            dict(id='b', role='assistant', content='Schön!', at='2025-02-03T23:59:00Z'),
+            dict(id='c', role='user', content='我在杭州市。', at='2025-02-04T00:01:00+00:00'),
+            dict(id='d', role='user', content='Back home.', at='2025-03-01T00:00:00Z')],
+            questions=[dict(q='Wo war ich?', evidence=['a', 'c', 'gone'], category='de')])
+        d = to_locomo.convert(chat)
+        self.assertEqual(d['session_1_date_time'], '6:22 pm on 3 February, 2025')
+        self.assertEqual(d['session_3_date_time'], '12:00 am on 1 March, 2025')
+        self.assertEqual([t['dia_id'] for t in d['session_1']], ['D1:1', 'D1:2'])
+        self.assertEqual(d['session_1'][1]['speaker'], 'Assistant')
+        self.assertEqual(d['qa'], [dict(question='Wo war ich?', category=1, evidence=['D1:1', 'D2:1', 'gone'])])
+        with tempfile.NamedTemporaryFile('w', suffix='.json', encoding='utf-8') as f:
+            json.dump(d, f, ensure_ascii=False)
+            f.flush()
+            c = data.load(None, path=f.name)
+        self.assertEqual([(t['session'], t['content'], t['key']) for t in c['turns']],
+                         [(1, 'Ich war in Leipzig.', 'User'), (1, 'Schön!', 'Assistant'),
+                          (2, '我在杭州市。', 'User'), (3, 'Back home.', 'User')])
+        self.assertEqual(c['qs'][0]['ev'], ['D1:1', 'D2:1'])
+        self.assertEqual(c['turns'][2]['time'].strftime('%Y-%m-%d %H:%M'), '2025-02-04 00:01')
 
 
 if __name__ == '__main__':

@@ -35,7 +35,8 @@ def tokens_of(text):
 def load(conv, captions=False, path=None):
     """A conversation by name (DATA_DIR/<conv>.json) or, with path, the LoCoMo-shaped file
     there (verify_terms.py's other sets, written by to_locomo.py)."""
-    d = json.load(open(path or '%s/%s.json' % (DATA_DIR, conv), encoding='utf-8'))
+    with open(path or '%s/%s.json' % (DATA_DIR, conv), encoding='utf-8') as f:
+        d = json.load(f)
     a, bname = d['speaker_a'], d['speaker_b']
     sess = sorted(int(k.split('_')[1]) for k in d if re.fullmatch(r'session_\d+', k) and d[k])
     turns, facts = [], []

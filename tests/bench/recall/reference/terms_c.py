@@ -52,12 +52,8 @@ FIRST_LANG = {S.LATIN: EN, S.CYRILLIC: L['ru'], S.ARABIC: L['ar'], S.DEVANAGARI:
 
 
 def _english_stop():
-    out = set()
-    for line in open(os.path.join(HERE, 'stopwords.txt'), encoding='utf-8'):
-        line = line.strip()
-        if line and not line.startswith('#'):
-            out.add(line)
-    return out
+    with open(os.path.join(HERE, 'stopwords.txt'), encoding='utf-8') as f:
+        return {ln.strip() for ln in f if ln.strip() and not ln.startswith('#')}
 
 
 def _stop_lists():
@@ -67,10 +63,11 @@ def _stop_lists():
     for f in sorted(os.listdir(STOP_DIR)):
         if not f.endswith('.txt') or f[:-4] not in names:
             continue
-        for ln in open(os.path.join(STOP_DIR, f), encoding='utf-8'):
-            w = ln.split('|')[0].strip().lower()
-            if w:
-                out.setdefault(w, set()).add(names[f[:-4]])
+        with open(os.path.join(STOP_DIR, f), encoding='utf-8') as fh:
+            for ln in fh:
+                w = ln.split('|')[0].strip().lower()
+                if w:
+                    out.setdefault(w, set()).add(names[f[:-4]])
     return out
 
 

@@ -142,6 +142,18 @@ def parse_raw(text):
     return dates, temporal
 
 
+def question_dump(lines):
+    """What tests/bench/terms_dump -q prints for lines: each line read as a question."""
+    out = []
+    for n, line in enumerate(lines):
+        for t, sw in question_words(line):
+            out.append('%d q %s %s' % (n, t, '-' if sw is None else sw.decode('utf-8', 'surrogateescape')))
+        dates, temporal = parse_raw(line)
+        timex = any(is_timex_word(w) for w, _, _ in terms_c.words(line))
+        out.append('%d dates%s temporal %d timex %d' % (n, ''.join(' ' + d for d in dates), temporal, timex))
+    return out
+
+
 class Query(list):
     """relevance.c's query: groups ({term: weight}) within MAX_GROUPS groups and MAX_MEMBERS
     members in all (words, relations and feedback terms past them are ignored)."""
