@@ -22,8 +22,12 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(HERE, 'reference'))
+try:
+    import terms_c  # noqa: E402
+except ImportError as e:  # the port's libraries: a setup error, said plainly
+    sys.exit('test_terms_c.py: %s; install python3-icu and python3-stemmer '
+             '(scripts/install-deps.sh --test)' % e)
 import data  # noqa: E402
-import terms_c  # noqa: E402
 import to_locomo  # noqa: E402
 import verify_terms  # noqa: E402
 
