@@ -385,3 +385,24 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
     end_word(&t);
     return decide(&t, prior);
 }
+
+/* English names, for prompts that name the user's language (memprompt.c). */
+static const char *const names[MP_LANG_COUNT] = {
+    [MP_LANG_NONE] = "",         [MP_LANG_EN] = "English",    [MP_LANG_DA] = "Danish",
+    [MP_LANG_NL] = "Dutch",      [MP_LANG_FI] = "Finnish",    [MP_LANG_FR] = "French",
+    [MP_LANG_DE] = "German",     [MP_LANG_HU] = "Hungarian",  [MP_LANG_IT] = "Italian",
+    [MP_LANG_NO] = "Norwegian",  [MP_LANG_PT] = "Portuguese", [MP_LANG_ES] = "Spanish",
+    [MP_LANG_SV] = "Swedish",    [MP_LANG_TR] = "Turkish",    [MP_LANG_RU] = "Russian",
+    [MP_LANG_NE] = "Nepali",     [MP_LANG_AR] = "Arabic",     [MP_LANG_HI] = "Hindi",
+    [MP_LANG_EL] = "Greek",      [MP_LANG_HY] = "Armenian",   [MP_LANG_TA] = "Tamil",
+    [MP_LANG_CA] = "Catalan",    [MP_LANG_EU] = "Basque",     [MP_LANG_GA] = "Irish",
+    [MP_LANG_ID] = "Indonesian", [MP_LANG_LT] = "Lithuanian", [MP_LANG_RO] = "Romanian",
+    [MP_LANG_SR] = "Serbian",    [MP_LANG_YI] = "Yiddish",    [MP_LANG_ZH] = "Chinese",
+    [MP_LANG_JA] = "Japanese",   [MP_LANG_KO] = "Korean",     [MP_LANG_TH] = "Thai",
+    [MP_LANG_HE] = "Hebrew",
+};
+
+const char *mp_lang_name(int lang)
+{
+    return lang >= 0 && lang < MP_LANG_COUNT ? names[lang] : "";
+}

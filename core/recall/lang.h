@@ -65,6 +65,10 @@ enum mp_lang {
  * of range). Static storage. */
 const char *mp_lang_code(int lang);
 
+/* The English name of lang ("Japanese"; "" for MP_LANG_NONE or an id out
+ * of range): what a prompt calls the user's language. Static storage. */
+const char *mp_lang_name(int lang);
+
 /* The language of the ISO 639-1 code[0..len) (case-sensitive, lower
  * case), MP_LANG_NONE when none is known. */
 int mp_lang_from_code(const char *code, size_t len);

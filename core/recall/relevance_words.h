@@ -69,10 +69,12 @@ struct mp_relevance_question {
 };
 
 /* Parses q[0..qlen) (the newest user message) and the optional previous turn
- * prev[0..prevlen) (NULL: none) into *out. Allocates nothing. MP_OK or
- * MP_ENOMEM (the stemmer's). */
+ * prev[0..prevlen) (NULL: none) into *out, each read in its own language,
+ * identified with the user's usual language prior (enum mp_lang,
+ * core/recall/userlang.h; MP_LANG_NONE: none, the text alone decides).
+ * Allocates nothing. MP_OK or MP_ENOMEM (the stemmer's). */
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
-                                const char *prev, size_t prevlen,
+                                const char *prev, size_t prevlen, int prior,
                                 struct mp_relevance_question *out);
 
 #endif
