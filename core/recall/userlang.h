@@ -12,11 +12,15 @@
 
 struct mp_usermem;
 
-/* User-role buffered messages looked at, newest first. */
+/* User-role buffered messages looked at, newest first: every request pays
+ * for them (a handful of words each for English, which identification
+ * stops early on). Not tuned: 8 is about the user's half of the default
+ * buffer (15 messages), and one message already gives the needles' gain. */
 #define MP_USERLANG_MESSAGES 8
 /* Bytes of a message, the summary or a fact value read when its language
- * has to be identified (a message whose lang is 0). */
-#define MP_USERLANG_BYTES 1024
+ * has to be identified (a message whose lang is 0): a chat message tells
+ * its language in its first words (lang.c reads 32 Latin words at most). */
+#define MP_USERLANG_BYTES 256
 
 /* The language (enum mp_lang) most of the newest MP_USERLANG_MESSAGES
  * user-role messages of um->messages are written in (a message's lang, or,
