@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
 #include "relevance_items.h"
 #include "relevance_lex.h"
 #include "status.h"
@@ -1181,7 +1180,7 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
     struct mp_relevance_question *qn = malloc(sizeof(*qn));
     if (qn == NULL)
         return MP_ENOMEM;
-    int rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, MP_LANG_NONE, qn);
+    int rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, NULL, qn);
     if (rc == MP_OK)
         rc = mp_relevance_score_question(qn, ix, p, hits, nhits);
     free(qn);

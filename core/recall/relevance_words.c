@@ -245,7 +245,7 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
 }
 
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
-                                const char *prev, size_t prevlen, int prior,
+                                const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
                                 struct mp_relevance_question *out)
 {
     out->n = out->nq = out->ndates = 0;

@@ -76,7 +76,19 @@ int mp_userlang_of(const struct mp_usermem *um)
     return lang;
 }
 
-int mp_userlang_question(const char *q, size_t qlen, int prior)
+static int read_prior(void *arg)
 {
-    return mp_lang_detect_prior(q, qlen, prior);
+    struct mp_userlang_prior *p = arg;
+    if (!p->known) {
+        p->lang = mp_userlang_of(p->um);
+        p->known = 1;
+    }
+    return p->lang;
+}
+
+int mp_userlang_question(const char *q, size_t qlen, struct mp_userlang_prior *prior)
+{
+    if (prior == NULL)
+        return mp_lang_detect(q, qlen);
+    return mp_lang_detect_lazy(q, qlen, read_prior, prior);
 }

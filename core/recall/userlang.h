@@ -45,9 +45,23 @@ void mp_userlang_vote_lang(struct mp_userlang_vote *v, int lang);
  * its first MP_USERLANG_BYTES; empty or NULL: none). */
 void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t len);
 
+/* The user's usual language as a question's prior, found once and only
+ * when a question needs it: um borrowed for as long as the struct is used
+ * (NULL: no prior). Set up with MP_USERLANG_PRIOR(um). */
+struct mp_userlang_prior {
+    const struct mp_usermem *um;
+    int lang;
+    int known; /* lang was read from um */
+};
+#define MP_USERLANG_PRIOR(um_)                                                                     \
+    {                                                                                              \
+        (um_), 0, 0                                                                                \
+    }
+
 /* The language of the question q[0..qlen) (borrowed), identified with the
- * user's usual language prior (mp_userlang_of; MP_LANG_NONE: none):
- * mp_lang_detect_prior. */
-int mp_userlang_question(const char *q, size_t qlen, int prior);
+ * user's usual language (mp_userlang_of(prior->um), read only when the
+ * question's own words leave the choice to it: mp_lang_detect_lazy, and at
+ * most once per prior) as the prior; prior NULL: the text alone. */
+int mp_userlang_question(const char *q, size_t qlen, struct mp_userlang_prior *prior);
 
 #endif

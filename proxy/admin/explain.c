@@ -602,18 +602,18 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     else if (rc == MP_OK)
         rc = conv_choice(ex, now_ms);
     const struct mp_inject_question *asked = &ex->asked;
-    int prior = mp_userlang_of(&ex->um); /* as the request's recall reads it */
+    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(&ex->um); /* as the request's recall */
     if (rc == MP_OK && ex->terms != NULL && asked->len > 0) {
         (void)mp_terms_each_lang(ex->terms, asked->text, asked->len,
-                                 mp_userlang_question(asked->text, asked->len, prior), add_qterm,
+                                 mp_userlang_question(asked->text, asked->len, &prior), add_qterm,
                                  &ex->q);
         (void)mp_terms_each_lang(ex->terms, asked->prev, asked->prev_len,
-                                 mp_userlang_question(asked->prev, asked->prev_len, prior),
+                                 mp_userlang_question(asked->prev, asked->prev_len, &prior),
                                  add_qterm, &ex->q);
     }
     if (rc == MP_OK && asked->len > 0)
         rc = mp_recall_search(ex->terms, ex->src, asked->text, asked->len,
-                              asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, prior,
+                              asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, &prior,
                               true, true, &ex->found, &ex->nfound);
     return rc;
 }

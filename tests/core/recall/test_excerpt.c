@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
 #include "excerpt.h"
 #include "relevance_words.h"
 #include "status.h"
@@ -38,8 +37,7 @@ static void teardown(void)
 
 static void ask(const char *q)
 {
-    ck_assert_int_eq(mp_relevance_question_parse(terms, q, strlen(q), NULL, 0, MP_LANG_NONE, &qn),
-                     MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(terms, q, strlen(q), NULL, 0, NULL, &qn), MP_OK);
 }
 
 static void say(const char *s)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
 #include "mem_fixture.h"
 #include "recall_search.h"
 #include "recall_source.h"
@@ -37,8 +36,8 @@ static int search(const char *q, bool facts, bool messages)
     free(found);
     found = NULL;
     nfound = 0;
-    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), NULL, 0, MP_LANG_NONE, facts, messages,
-                            &found, &nfound);
+    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), NULL, 0, NULL, facts, messages, &found,
+                            &nfound);
 }
 
 START_TEST(test_search_best_first_both_kinds)
@@ -106,9 +105,9 @@ START_TEST(test_search_nothing_without_query_terms_or_index)
     ck_assert_uint_eq(nfound, 0);
     ck_assert_int_eq(search("zebra quantum", true, true), MP_OK);
     ck_assert_uint_eq(nfound, 0);
-    ck_assert_int_eq(mp_recall_search(NULL, &fs_src, "Rex", 3, NULL, 0, MP_LANG_NONE, true, true,
-                                      &found, &nfound),
-                     MP_OK);
+    ck_assert_int_eq(
+        mp_recall_search(NULL, &fs_src, "Rex", 3, NULL, 0, NULL, true, true, &found, &nfound),
+        MP_OK);
     ck_assert_uint_eq(nfound, 0);
 }
 END_TEST

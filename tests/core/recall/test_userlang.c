@@ -91,43 +91,66 @@ START_TEST(test_userlang_summary_then_facts_then_none)
 }
 END_TEST
 
+static struct mp_mem_message tr_turn[1];
+static struct mp_usermem tr_user = {.messages = tr_turn, .nmessages = 1};
+
+static void turkish_user(void)
+{
+    tr_turn[0] = msg(MP_ROLE_USER, "Bugün dükkanı erken kapattım, çünkü akşam maça gideceğiz.", 0);
+}
+
 /* The question's language: a short Turkish question without a Turkish
- * stop word reads as Turkish for a Turkish user (and as English or German
- * without the prior); a question that says its language keeps it. */
+ * stop word reads as Turkish for a Turkish user (and as English, German or
+ * French without the prior); a question that says its language keeps it,
+ * and never reads the user's (the prior is read lazily, once). */
 START_TEST(test_userlang_question_against_the_prior)
 {
     static const char *const tr[] = {"Tenis derslerim hangi kortlarda?",
                                      "Bayramda köye hangi gün gittik?",
                                      "Emre'nin denemelerde hedefi kaç net?"};
+    turkish_user();
     for (size_t i = 0; i < sizeof(tr) / sizeof(tr[0]); i++) {
-        ck_assert_int_ne(mp_userlang_question(tr[i], strlen(tr[i]), MP_LANG_NONE), MP_LANG_TR);
-        ck_assert_int_eq(mp_userlang_question(tr[i], strlen(tr[i]), MP_LANG_TR), MP_LANG_TR);
+        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+        ck_assert_int_ne(mp_userlang_question(tr[i], strlen(tr[i]), NULL), MP_LANG_TR);
+        ck_assert_int_eq(mp_userlang_question(tr[i], strlen(tr[i]), &p), MP_LANG_TR);
+        ck_assert(p.known);
     }
-    const char *en = "What is the name of the vet I took my dog to?";
-    ck_assert_int_eq(mp_userlang_question(en, strlen(en), MP_LANG_TR), MP_LANG_EN);
-    const char *ja = "東京で買った傘はどこ？";
-    ck_assert_int_eq(mp_userlang_question(ja, strlen(ja), MP_LANG_TR), MP_LANG_JA);
-    const char *ru = "Как зовут мою собаку?";
-    ck_assert_int_eq(mp_userlang_question(ru, strlen(ru), MP_LANG_DE), MP_LANG_RU);
+    static const struct {
+        const char *q;
+        int lang;
+    } told[] = {{"What is the name of the vet I took my dog to?", MP_LANG_EN},
+                {"東京で買った傘はどこ？", MP_LANG_JA},
+                {"Как зовут мою собаку?", MP_LANG_RU},
+                {"Wie heißt der Hund von meiner Schwester?", MP_LANG_DE}};
+    for (size_t i = 0; i < sizeof(told) / sizeof(told[0]); i++) {
+        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+        ck_assert_int_eq(mp_userlang_question(told[i].q, strlen(told[i].q), &p), told[i].lang);
+        ck_assert_msg(!p.known, "%s read the user's language", told[i].q);
+    }
+    /* no user, or a user without a language: the text alone */
+    struct mp_userlang_prior none = MP_USERLANG_PRIOR(NULL);
+    ck_assert_int_eq(mp_userlang_question(tr[0], strlen(tr[0]), &none),
+                     mp_lang_detect(tr[0], strlen(tr[0])));
 }
 END_TEST
 
 /* The parsed question's terms follow its language: a Turkish user's
- * "kortlarda" is stemmed by the Turkish stemmer (kort, what "kortta" of
+ * "kortlarda" is stemmed by the Turkish stemmer (kort, what "kortlarda" of
  * an archived Turkish message gives), not the English one. */
 START_TEST(test_userlang_question_terms_by_the_prior)
 {
     struct mp_terms *t = NULL;
     static struct mp_relevance_question qn;
     const char *q = "Tenis derslerim hangi kortlarda?";
+    struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+    turkish_user();
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
-    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, MP_LANG_TR, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, &p, &qn), MP_OK);
     bool kort = false;
     for (size_t i = 0; i < qn.n; i++)
         kort = kort || (qn.w[i].len == 4 && memcmp(qn.w[i].term, "kort", 4) == 0);
     ck_assert(kort);
-    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, MP_LANG_NONE, &qn),
-                     MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, NULL, &qn), MP_OK);
     kort = false;
     for (size_t i = 0; i < qn.n; i++)
         kort = kort || (qn.w[i].len == 4 && memcmp(qn.w[i].term, "kort", 4) == 0);
