@@ -81,7 +81,7 @@ static int read_prior(void *arg)
     struct mp_userlang_prior *p = arg;
     if (!p->known) {
         p->lang = mp_userlang_of(p->um);
-        p->known = 1;
+        p->known = true;
     }
     return p->lang;
 }

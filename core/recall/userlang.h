@@ -6,16 +6,18 @@
 #ifndef MP_CORE_USERLANG_H
 #define MP_CORE_USERLANG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lang.h"
 
 struct mp_usermem;
 
-/* User-role buffered messages looked at, newest first: every request pays
- * for them (a handful of words each for English, which identification
- * stops early on). Not tuned: 8 is about the user's half of the default
- * buffer (15 messages), and one message already gives the needles' gain. */
+/* User-role buffered messages looked at, newest first: a request whose
+ * question leaves its language open pays for them (a handful of words
+ * each for English, which identification stops early on). Not tuned: 8
+ * is about the user's half of the default buffer (15 messages), and one
+ * message already gives the needles' gain. */
 #define MP_USERLANG_MESSAGES 8
 /* Bytes of a message, the summary or a fact value read when its language
  * has to be identified (a message whose lang is 0): a chat message tells
@@ -51,11 +53,11 @@ void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t 
 struct mp_userlang_prior {
     const struct mp_usermem *um;
     int lang;
-    int known; /* lang was read from um */
+    bool known; /* lang was read from um */
 };
 #define MP_USERLANG_PRIOR(um_)                                                                     \
     {                                                                                              \
-        (um_), 0, 0                                                                                \
+        (um_), 0, false                                                                            \
     }
 
 /* The language of the question q[0..qlen) (borrowed), identified with the
