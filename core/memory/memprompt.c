@@ -15,8 +15,10 @@
 #include "completion.h"
 #include "json_write.h"
 #include "json_scan.h"
+#include "lang.h"
 #include "pii.h"
 #include "status.h"
+#include "userlang.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -154,6 +156,37 @@ static int build_body(enum mp_llm_api api, const char *model, const char *extra,
     return sb_finish(&b, out, out_len);
 }
 
+/* The language line (issue 52): when the user's words are not English, the
+ * last line of the user message names their language and asks for the
+ * model's words in it. It goes last so that the system message, the
+ * cached prefix of every memory call, is the same bytes in every language,
+ * and an English turn's prompt is what it was. Fact keys stay English:
+ * they are identifiers (mp_usermem_normalize_key), one per attribute
+ * whatever language a turn is in, so a bilingual user's "city" is
+ * superseded, not doubled, and admins and agents address them by name. */
+static void put_lang_line(struct sbuf *b, int lang, bool facts, bool summary, bool keys)
+{
+    if (lang == MP_LANG_NONE || lang == MP_LANG_EN)
+        return;
+    const char *name = mp_lang_name(lang);
+    sb_puts(b, "\n\nThe user writes ");
+    sb_puts(b, name);
+    sb_puts(b, ": write ");
+    const char *parts[3] = {facts ? "every fact's value" : NULL, summary ? "the summary" : NULL,
+                            keys ? "the search keys" : NULL};
+    size_t n = 0, total = (facts ? 1 : 0) + (summary ? 1 : 0) + (keys ? 1 : 0);
+    for (size_t i = 0; i < 3; i++) {
+        if (parts[i] == NULL)
+            continue;
+        sb_puts(b, n == 0 ? "" : n + 1 == total ? " and " : ", ");
+        sb_puts(b, parts[i]);
+        n++;
+    }
+    sb_puts(b, " in ");
+    sb_puts(b, name);
+    sb_puts(b, facts ? "; the keys of facts stay short snake_case English." : ".");
+}
+
 #define SUMMARY_PROMPT                                                                             \
     "You maintain the long-term memory of an AI assistant about one user. Fold the previous "      \
     "summary and the new messages below into one updated summary of at most %u words. Keep "       \
@@ -182,9 +215,17 @@ int mp_memprompt_summary_request(enum mp_llm_api api, const char *model, unsigne
     else
         sb_puts(&user, "(none)");
     sb_puts(&user, "\n\nNew messages:\n");
+    struct mp_userlang_vote v;
+    mp_userlang_vote_init(&v);
     for (size_t i = 0; i < n; i++)
         put_line(&user, msgs[i].role == MP_ROLE_USER ? "user" : "assistant", msgs[i].content,
                  msgs[i].content_len);
+    for (size_t i = n; i > 0; i--) /* newest first: a tie goes to the newer */
+        if (msgs[i - 1].role == MP_ROLE_USER && msgs[i - 1].lang != MP_LANG_NONE)
+            mp_userlang_vote_lang(&v, msgs[i - 1].lang);
+        else if (msgs[i - 1].role == MP_ROLE_USER)
+            mp_userlang_vote_text(&v, msgs[i - 1].content, msgs[i - 1].content_len);
+    put_lang_line(&user, v.best, false, true, false);
     rc = build_body(api, model, "", system, &user, out, out_len);
     free(user.buf);
     return rc;
@@ -267,6 +308,11 @@ int mp_memprompt_batch_request_keys(enum mp_llm_api api, const char *model,
         put_line(&user, "user", turns[i].user_text, turns[i].user_len);
         put_line(&user, "assistant", turns[i].assistant_text, turns[i].assistant_len);
     }
+    struct mp_userlang_vote v;
+    mp_userlang_vote_init(&v);
+    for (size_t i = n; i > 0; i--) /* newest first: a tie goes to the newer */
+        mp_userlang_vote_text(&v, turns[i - 1].user_text, turns[i - 1].user_len);
+    put_lang_line(&user, v.best, true, fold != NULL, keys);
     rc = build_body(api, model, "\"response_format\":{\"type\":\"json_object\"},", system, &user,
                     out, out_len);
     free(user.buf);

@@ -326,16 +326,55 @@ static int decide(const struct tally *t, int prior)
     return lang;
 }
 
+/* A prior mp_lang_detect_prior takes: a Latin language with a stop list. */
+static int latin_prior(int prior)
+{
+    if (prior <= MP_LANG_NONE || prior >= MP_LANG_COUNT || langs[prior].script != USCRIPT_LATIN ||
+        prior > MP_LANG_TR)
+        return MP_LANG_EN;
+    return prior;
+}
+
+/* Whether latin_lang's choice is the prior's to make: no language scores
+ * enough, or two or more share the best score. */
+static bool latin_open(const struct tally *t)
+{
+    unsigned best = 0, n = 0;
+    for (int l = MP_LANG_EN; l <= MP_LANG_TR; l++) {
+        unsigned sc = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
+        n = sc > best ? 1 : sc == best ? n + 1 : n;
+        best = sc > best ? sc : best;
+    }
+    return best < (t->accented > 0 ? UNIT : 2 * UNIT) || n > 1;
+}
+
+static void tally_text(struct tally *t, const char *text, size_t len);
+
 int mp_lang_detect(const char *text, size_t len)
 {
     return mp_lang_detect_prior(text, len, MP_LANG_EN);
 }
 
+int mp_lang_detect_lazy(const char *text, size_t len, int (*prior)(void *arg), void *arg)
+{
+    struct tally t;
+    tally_text(&t, text, len);
+    int lang = decide(&t, MP_LANG_EN);
+    bool latin = lang >= MP_LANG_EN && lang <= MP_LANG_TR; /* no other script outweighed it */
+    if (latin && (t.latin == 0 || latin_open(&t)))
+        lang = decide(&t, latin_prior(prior(arg)));
+    return lang;
+}
+
 int mp_lang_detect_prior(const char *text, size_t len, int prior)
 {
-    if (prior <= MP_LANG_NONE || prior >= MP_LANG_COUNT || langs[prior].script != USCRIPT_LATIN ||
-        prior > MP_LANG_TR)
-        prior = MP_LANG_EN;
+    struct tally t;
+    tally_text(&t, text, len);
+    return decide(&t, latin_prior(prior));
+}
+
+static void tally_text(struct tally *t0, const char *text, size_t len)
+{
     struct tally t;
     memset(&t, 0, sizeof(t));
     size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
@@ -383,5 +422,26 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
             end_word(&t);
     }
     end_word(&t);
-    return decide(&t, prior);
+    *t0 = t;
+}
+
+/* English names, for prompts that name the user's language (memprompt.c). */
+static const char *const names[MP_LANG_COUNT] = {
+    [MP_LANG_NONE] = "",         [MP_LANG_EN] = "English",    [MP_LANG_DA] = "Danish",
+    [MP_LANG_NL] = "Dutch",      [MP_LANG_FI] = "Finnish",    [MP_LANG_FR] = "French",
+    [MP_LANG_DE] = "German",     [MP_LANG_HU] = "Hungarian",  [MP_LANG_IT] = "Italian",
+    [MP_LANG_NO] = "Norwegian",  [MP_LANG_PT] = "Portuguese", [MP_LANG_ES] = "Spanish",
+    [MP_LANG_SV] = "Swedish",    [MP_LANG_TR] = "Turkish",    [MP_LANG_RU] = "Russian",
+    [MP_LANG_NE] = "Nepali",     [MP_LANG_AR] = "Arabic",     [MP_LANG_HI] = "Hindi",
+    [MP_LANG_EL] = "Greek",      [MP_LANG_HY] = "Armenian",   [MP_LANG_TA] = "Tamil",
+    [MP_LANG_CA] = "Catalan",    [MP_LANG_EU] = "Basque",     [MP_LANG_GA] = "Irish",
+    [MP_LANG_ID] = "Indonesian", [MP_LANG_LT] = "Lithuanian", [MP_LANG_RO] = "Romanian",
+    [MP_LANG_SR] = "Serbian",    [MP_LANG_YI] = "Yiddish",    [MP_LANG_ZH] = "Chinese",
+    [MP_LANG_JA] = "Japanese",   [MP_LANG_KO] = "Korean",     [MP_LANG_TH] = "Thai",
+    [MP_LANG_HE] = "Hebrew",
+};
+
+const char *mp_lang_name(int lang)
+{
+    return lang >= 0 && lang < MP_LANG_COUNT ? names[lang] : "";
 }

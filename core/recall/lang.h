@@ -65,6 +65,10 @@ enum mp_lang {
  * of range). Static storage. */
 const char *mp_lang_code(int lang);
 
+/* The English name of lang ("Japanese"; "" for MP_LANG_NONE or an id out
+ * of range): what a prompt calls the user's language. Static storage. */
+const char *mp_lang_name(int lang);
+
 /* The language of the ISO 639-1 code[0..len) (case-sensitive, lower
  * case), MP_LANG_NONE when none is known. */
 int mp_lang_from_code(const char *code, size_t len);
@@ -91,6 +95,14 @@ int mp_lang_detect(const char *text, size_t len);
  * user whose archive is in one language ("Tenis derslerim hangi
  * kortlarda?" holds no Turkish stop word). */
 int mp_lang_detect_prior(const char *text, size_t len, int prior);
+
+/* mp_lang_detect_prior with the prior asked for only when the text leaves
+ * the choice to it: prior(arg) is called at most once, when text's letters
+ * are Latin (or none) and its stop words and letters tell no language apart
+ * (or two alike); otherwise the result is mp_lang_detect's. For a prior
+ * that costs something to find (the user's usual language): a question
+ * with two English stop words, or in another script, never needs it. */
+int mp_lang_detect_lazy(const char *text, size_t len, int (*prior)(void *arg), void *arg);
 
 /* The language a word of script (an ICU UScriptCode) takes in a text of
  * language lang: lang when lang is written in that script, else the

@@ -42,7 +42,9 @@
  *
  * The relevant strategy (mp_recall_relevant) asks which facts and which
  * archived past messages answer the request's question (its newest user
- * message, with the turn before it at lower weight: core/recall/relevance.h,
+ * message, with the turn before it at lower weight, each read in its
+ * language, identified with the user's usual language um's head tells
+ * (core/recall/userlang.h) as the prior: core/recall/relevance.h,
  * FACTS and TURNS presets; an item "matches" when it scores above 0, which
  * neighbour and session smoothing extend to the items around a hit), and
  * splits the budget between four sections by the params' shares

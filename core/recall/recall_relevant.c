@@ -20,6 +20,7 @@
 #include "recall_fill.h"
 #include "relevance.h"
 #include "status.h"
+#include "userlang.h"
 
 /* The matched items of one kind, best value per token first: ids[0..got)
  * taken from the packing order so far, at most n (the offers usually stop
@@ -450,8 +451,9 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));
     if (rc == MP_OK && asked) { /* parsed once for both kinds */
+        struct mp_userlang_prior prior = MP_USERLANG_PRIOR(um);
         rc = mp_relevance_question_parse(p->terms, rq->question, rq->question_len, rq->previous,
-                                         rq->previous_len, &qn);
+                                         rq->previous_len, &prior, &qn);
         r.qn = &qn;
     }
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PROFILE))

@@ -44,8 +44,8 @@ static int score_kind(const struct mp_relevance_question *qn, const struct mp_re
 }
 
 int mp_recall_search(struct mp_terms *terms, const struct mp_recall_source *src, const char *q,
-                     size_t qlen, const char *prev, size_t prevlen, bool facts, bool messages,
-                     struct mp_recall_found **out, size_t *n)
+                     size_t qlen, const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
+                     bool facts, bool messages, struct mp_recall_found **out, size_t *n)
 {
     struct mp_relevance_question *qn = NULL;
     struct mp_recall_found *list = NULL;
@@ -56,7 +56,7 @@ int mp_recall_search(struct mp_terms *terms, const struct mp_recall_source *src,
     qn = malloc(sizeof(*qn)); /* about 9 KiB: not on the stack */
     if (qn == NULL)
         return MP_ENOMEM;
-    rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, qn);
+    rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, prior, qn);
     if (rc == MP_OK && facts)
         rc = score_kind(qn, src->facts, MP_RELEVANCE_FACTS, &list, &got);
     if (rc == MP_OK && messages)

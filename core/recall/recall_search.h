@@ -13,6 +13,8 @@
 
 #include "recall.h"
 
+struct mp_userlang_prior;
+
 /* Items of each kind kept, the best by score: a search pages through at
  * most twice this many. */
 #define MP_RECALL_SEARCH_MAX 1000
@@ -25,7 +27,9 @@ struct mp_recall_found {
 };
 
 /* Scores q[0..qlen) (borrowed), with the optional turn before it
- * prev[0..prevlen) at lower weight (NULL: none; relevance.h), against
+ * prev[0..prevlen) at lower weight (NULL: none; relevance.h), each read in
+ * its language identified with the user's usual language as the prior
+ * (core/recall/userlang.h; NULL: none), against
  * src's facts index (when facts) and
  * turns index (when messages) with the calling thread's tokenizer terms
  * (borrowed; NULL: nothing matches). *out (caller frees with free(); NULL
@@ -37,7 +41,7 @@ struct mp_recall_found {
  * order. A missing index finds nothing of its kind. MP_OK, MP_ENOMEM, or
  * what a source callback returned; *out and *n untouched on failure. */
 int mp_recall_search(struct mp_terms *terms, const struct mp_recall_source *src, const char *q,
-                     size_t qlen, const char *prev, size_t prevlen, bool facts, bool messages,
-                     struct mp_recall_found **out, size_t *n);
+                     size_t qlen, const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
+                     bool facts, bool messages, struct mp_recall_found **out, size_t *n);
 
 #endif

@@ -1180,7 +1180,7 @@ int mp_relevance_score(struct mp_terms *terms, const struct mp_relevance_index *
     struct mp_relevance_question *qn = malloc(sizeof(*qn));
     if (qn == NULL)
         return MP_ENOMEM;
-    int rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, qn);
+    int rc = mp_relevance_question_parse(terms, q, qlen, prev, prevlen, NULL, qn);
     if (rc == MP_OK)
         rc = mp_relevance_score_question(qn, ix, p, hits, nhits);
     free(qn);

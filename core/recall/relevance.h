@@ -271,7 +271,9 @@ struct mp_relevance_hit {
 };
 
 /* Scores the items the question q[0..qlen) (the newest user message) and the
- * optional previous turn prev[0..prevlen) (NULL: none) reach: *hits (caller
+ * optional previous turn prev[0..prevlen) (NULL: none) reach, each read in
+ * the language its own text tells (no user's prior: parse the question with
+ * mp_relevance_question_parse for one): *hits (caller
  * frees with free(); NULL when *nhits is 0) holds the items with score > 0,
  * sorted by item id. terms, ix, p, q and prev are borrowed. Reads each item
  * looked at once; allocates about 80 bytes per query member and feedback

@@ -6,6 +6,7 @@
 #include "relevance.h"
 #include "relevance_lex.h"
 #include "status.h"
+#include "userlang.h"
 
 /* A word with its length (the question's loops would measure it per word). */
 struct lit {
@@ -244,13 +245,16 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
 }
 
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
-                                const char *prev, size_t prevlen, struct mp_relevance_question *out)
+                                const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
+                                struct mp_relevance_question *out)
 {
     out->n = out->nq = out->ndates = 0;
-    int rc = mp_terms_each_word(terms, q, qlen, on_word, out);
+    int rc =
+        mp_terms_each_word_lang(terms, q, qlen, mp_userlang_question(q, qlen, prior), on_word, out);
     out->nq = out->n;
     if (rc == MP_OK && prev != NULL)
-        rc = mp_terms_each_word(terms, prev, prevlen, on_word, out);
+        rc = mp_terms_each_word_lang(terms, prev, prevlen,
+                                     mp_userlang_question(prev, prevlen, prior), on_word, out);
     if (rc == MP_ETOOBIG)
         rc = MP_OK; /* on_word's stop */
     parse_raw(out, q, qlen);

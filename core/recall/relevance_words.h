@@ -14,6 +14,8 @@
 
 #include "terms.h"
 
+struct mp_userlang_prior;
+
 #define MP_RELEVANCE_MAX_GROUPS 64 /* groups of one query (words past them are ignored) */
 #define MP_RELEVANCE_DATE_MAX   16 /* bytes of a date term with its NUL */
 
@@ -69,10 +71,13 @@ struct mp_relevance_question {
 };
 
 /* Parses q[0..qlen) (the newest user message) and the optional previous turn
- * prev[0..prevlen) (NULL: none) into *out. Allocates nothing. MP_OK or
- * MP_ENOMEM (the stemmer's). */
+ * prev[0..prevlen) (NULL: none) into *out, each read in its own language,
+ * identified with the user's usual language as the prior
+ * (core/recall/userlang.h: mp_userlang_question; NULL: none, the text
+ * alone decides).
+ * Allocates nothing. MP_OK or MP_ENOMEM (the stemmer's). */
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
-                                const char *prev, size_t prevlen,
+                                const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
                                 struct mp_relevance_question *out);
 
 #endif

@@ -32,6 +32,7 @@
 #include "recall_search.h"
 #include "there.h"
 #include "status.h"
+#include "userlang.h"
 #include "usermode.h"
 #include "wire.h"
 
@@ -601,14 +602,19 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     else if (rc == MP_OK)
         rc = conv_choice(ex, now_ms);
     const struct mp_inject_question *asked = &ex->asked;
+    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(&ex->um); /* as the request's recall */
     if (rc == MP_OK && ex->terms != NULL && asked->len > 0) {
-        (void)mp_terms_each(ex->terms, asked->text, asked->len, add_qterm, &ex->q);
-        (void)mp_terms_each(ex->terms, asked->prev, asked->prev_len, add_qterm, &ex->q);
+        (void)mp_terms_each_lang(ex->terms, asked->text, asked->len,
+                                 mp_userlang_question(asked->text, asked->len, &prior), add_qterm,
+                                 &ex->q);
+        (void)mp_terms_each_lang(ex->terms, asked->prev, asked->prev_len,
+                                 mp_userlang_question(asked->prev, asked->prev_len, &prior),
+                                 add_qterm, &ex->q);
     }
     if (rc == MP_OK && asked->len > 0)
         rc = mp_recall_search(ex->terms, ex->src, asked->text, asked->len,
-                              asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, true, true,
-                              &ex->found, &ex->nfound);
+                              asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, &prior,
+                              true, true, &ex->found, &ex->nfound);
     return rc;
 }
 

@@ -424,15 +424,24 @@ static void add_previous(struct summary *sm, const char *s, size_t n)
     }
 }
 
-/* Each line is an item; lines starting with two blanks continue the one above. */
+/* Each line is an item; lines starting with two blanks continue the one
+ * above. The prompt's language line ("The user writes Japanese: ...",
+ * core/memory/memprompt.c) is an instruction, no item: a model follows it
+ * and does not summarize it. */
 static void add_transcript(struct summary *sm, const char *t, size_t n)
 {
+    static const char lang_line[] = "The user writes ";
     size_t open = 0;
     size_t end = 0;
     bool is_open = false;
     for (size_t i = 0; i < n;) {
         size_t e = line_end(t, n, i);
         bool cont = e - i >= 2 && t[i] == ' ' && t[i + 1] == ' ';
+        if (e - i >= sizeof(lang_line) - 1 &&
+            memcmp(t + i, lang_line, sizeof(lang_line) - 1) == 0) {
+            i = e + 1;
+            continue;
+        }
         if (cont && is_open) {
             end = e;
         } else {

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t room = 4 * MP_EXCERPT_PIECE_MIN + (size_t)data[1] * 3;
     const char *q = (const char *)data + 2, *text = q + qlen;
     size_t len = size - 2 - qlen;
-    CHECK(mp_relevance_question_parse(terms, q, qlen, NULL, 0, &qn) == MP_OK);
+    CHECK(mp_relevance_question_parse(terms, q, qlen, NULL, 0, NULL, &qn) == MP_OK);
     char *out, *again;
     size_t n, n2;
     CHECK(mp_excerpt_make(&qn, text, len, room, &out, &n) == MP_OK);

@@ -108,6 +108,11 @@ def parse_args(argv):
                        help='directory holding %s, %s (default %s when it holds the file, not with --short); '
                             'none: skip it' % (f, what, d))
     p.add_argument('--needles-langs', help='comma-separated languages of the needles (default: all)')
+    p.add_argument('--record-last', type=int, default=0, metavar='N',
+                   help='the every-language sets (needles, memdaily, madial): the last N user messages of '
+                        'each conversation are recorded as chat turns (X-Memory: write) instead of imported, '
+                        'so that the buffer holds them as a real user\'s holds the newest messages '
+                        '(default 0: all imported, the buffer empty)')
     p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000; the needles '
                                      '300,500,1500,3000)')
     p.add_argument('--retrieval', default='both', choices=['relevant', 'recent', 'both', 'default'],
@@ -449,10 +454,44 @@ def load_put(mp, conv):
     return counts
 
 
-def load_import(admin, conv, measure, token):
-    """Imports the measure's items in one request; returns the answer's
-    counts ({"messages","facts","skipped"})."""
-    body = locomo.ndjson(locomo.import_lines(conv, measure))
+def chat(mp, user, text, x_memory):
+    """One chat request of one user message; (status, headers, body)."""
+    return mp.request('POST', '/v1/chat/completions', json.dumps(
+        {'model': 'gpt-4o-mini', 'messages': [{'role': 'user', 'content': text}]}).encode(),
+        {'X-User-Id': user, 'X-Memory': x_memory, 'Content-Type': 'application/json',
+         'Authorization': 'Bearer sk-bench'})
+
+
+def record_split(a, conv, measure):
+    """The ids of the turns --record-last records instead of importing: the
+    last a.record_last user messages of an every-language set's
+    conversation (none for LoCoMo and BEAM, whose digests stay)."""
+    if a.record_last <= 0 or conv.set not in EXTRA or measure != 'turns':
+        return []
+    users = [t for t in conv.turns if t['role'] == 'user']
+    return [t['id'] for t in users[-a.record_last:]]
+
+
+def record_turns(mp, admin, token, conv, ids):
+    """Sends each turn of ids as a chat turn memproxy records and does not
+    inject into (X-Memory: write), oldest first: the user's buffer holds
+    them, and the fake upstream's reply, as after a real chat. Then POST
+    /admin/extract: their extraction is due at once, not after
+    extract_idle_seconds."""
+    for t in (t for t in conv.turns if t['id'] in set(ids)):
+        st, hdr, ans = chat(mp, conv.user, t['content'], 'write')
+        if st != 200:
+            raise RunError('recording a turn answered %d: %s' % (st, ans[:200]))
+    if ids:
+        st, _, ans = admin.request('POST', '/admin/extract', None, {'Authorization': 'Bearer ' + token})
+        if st not in (200, 202):
+            raise RunError('POST /admin/extract answered %d: %s' % (st, ans[:200]))
+
+
+def load_import(admin, conv, measure, token, skip=()):
+    """Imports the measure's items (but those whose id is in skip) in one
+    request; returns the answer's counts ({"messages","facts","skipped"})."""
+    body = locomo.ndjson([o for o in locomo.import_lines(conv, measure) if o['id'] not in set(skip)])
     errs = locomo.validate_ndjson(body)
     if errs:
         raise RunError('the import body is invalid: %s' % '; '.join(errs[:3]))
@@ -583,10 +622,7 @@ def ask(mp, fake, conv, measure, cell):
     whole = locomo.Matcher(items, locomo.WHOLE_TEXT)
     for q, evs in ask_order(conv, measure):
         t0 = time.monotonic()
-        st, hdr, ans = mp.request('POST', '/v1/chat/completions', json.dumps(
-            {'model': 'gpt-4o-mini', 'messages': [{'role': 'user', 'content': q['q']}]}).encode(),
-            {'X-User-Id': conv.user, 'X-Memory': 'read', 'Content-Type': 'application/json',
-             'Authorization': 'Bearer sk-bench'})
+        st, hdr, ans = chat(mp, conv.user, q['q'], 'read')
         if st != 200:
             raise RunError('a question answered %d: %s' % (st, ans[:200]))
         if 'x-memory-error' in hdr:
@@ -626,7 +662,10 @@ def run_cell(a, tmp, conv, measure, budget, retrieval):
         if a.load == 'put':
             cell['load'] = ', '.join('%d: %d' % (st, n) for st, n in sorted(load_put(mp, conv).items()))
         else:
-            cell['load'] = json.dumps(load_import(admin, conv, measure, procs.token), separators=(',', ':'))
+            last = record_split(a, conv, measure)
+            cell['load'] = json.dumps(load_import(admin, conv, measure, procs.token, skip=last),
+                                      separators=(',', ':'))
+            record_turns(mp, admin, procs.token, conv, last)
         left = wait_queue_empty(admin)
         if left:
             raise RunError('the memory queue still holds %s items 120 s after the load' % left)
@@ -867,6 +906,11 @@ def report_extra(a, extras, res, notes):
              'turns are (same match rule, %d characters; recall pooled as sums). "vs en": the difference in points '
              'from the needles\' English at the same budget, at the set\'s goal budget (the issue\'s: the needles '
              'at 300 tokens, MemDaily at 1,500; MADial-Bench: 1,500 too).' % locomo.MATCH_CHARS]
+    if a.record_last > 0:
+        rows += ['', '`--record-last %d`: the last %d user message(s) of each conversation recorded as chat turns '
+                 '(X-Memory: write), not imported: the buffer holds them (with the fake upstream\'s reply and what '
+                 'its memory model made of them), as a real user\'s holds the newest messages.'
+                 % (a.record_last, a.record_last)]
     en = {(k[3], k[4]): v['by']['original'] for k, v in res.items() if k[:3] == ('needles', 'en', 'turns')}
     goal_rows = []
     for ds, convs in extras:

@@ -343,6 +343,18 @@ class TestChats(unittest.TestCase):
         with self.assertRaises(ValueError):
             chats.load(bench.Needles, os.path.join(self.tmp, 'n.json'), {'ja'})
 
+    def test_record_last_takes_the_newest_user_messages_of_the_new_sets_only(self):
+        en, zh = chats.load(bench.Needles, write_json(self.tmp, 'n.json', NEEDLES))
+        a = argparse.Namespace(record_last=1)
+        self.assertEqual(bench.record_split(a, en, 'turns'), ['needles-en-ten-2'])
+        a.record_last = 5
+        self.assertEqual(bench.record_split(a, en, 'turns'), ['needles-en-ten-1', 'needles-en-ten-2'])
+        self.assertEqual(bench.record_split(a, en, 'facts'), [])
+        a.record_last = 0
+        self.assertEqual(bench.record_split(a, zh, 'turns'), [])
+        beam_conv = argparse.Namespace(set='beam', turns=en.turns)  # LoCoMo's and BEAM's digests stay
+        self.assertEqual(bench.record_split(argparse.Namespace(record_last=1), beam_conv, 'turns'), [])
+
     def test_evidence_naming_no_turn_or_empty_turn_refused(self):
         for bad in ({'evidence': ['en-9']}, None):
             data = json.loads(json.dumps(NEEDLES['conversations'][0]))

@@ -209,6 +209,64 @@ START_TEST(test_memprompt_extract_request_fields)
 }
 END_TEST
 
+/* The user's language (issue 52): a Japanese batch's user message ends
+ * with the language line, asking for what the call asks (values, summary,
+ * keys) in Japanese and fact keys in English; the system message is the
+ * English batch's, byte for byte (the cached prefix); an English batch has
+ * no line. The summary job likewise. */
+START_TEST(test_memprompt_language_line)
+{
+    static const char ja[] = "私の名前は佐藤です。大阪の会計事務所で働いています。";
+    static const char en[] = "My name is Ana and I work in Lisbon.";
+    struct mp_memprompt_turn tja = {ja, strlen(ja), "はい。", strlen("はい。")};
+    struct mp_memprompt_turn ten = {en, strlen(en), "Hi Ana.", 7};
+    struct mp_memprompt_fold fold = {NULL, 0, 100};
+    char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    static char sys_a[8192], sys_b[8192], user_a[4096], user_b[4096];
+    char role[32];
+
+    ck_assert_int_eq(
+        mp_memprompt_batch_request_keys(MP_LLM_OPENAI, "m", &tja, 1, &fold, true, &a, &alen),
+        MP_OK);
+    ck_assert_int_eq(
+        mp_memprompt_batch_request_keys(MP_LLM_OPENAI, "m", &ten, 1, &fold, true, &b, &blen),
+        MP_OK);
+    message(a, alen, 0, role, sys_a, sizeof(sys_a));
+    message(b, blen, 0, role, sys_b, sizeof(sys_b));
+    ck_assert_str_eq(sys_a, sys_b);
+    message(a, alen, 1, role, user_a, sizeof(user_a));
+    message(b, blen, 1, role, user_b, sizeof(user_b));
+    static const char line[] = "\n\nThe user writes Japanese: write every fact's value, the "
+                               "summary and the search keys in Japanese; the keys of facts stay "
+                               "short snake_case English.";
+    ck_assert_uint_gt(strlen(user_a), strlen(line));
+    ck_assert_str_eq(user_a + strlen(user_a) - strlen(line), line);
+    ck_assert_ptr_null(strstr(user_b, "The user writes"));
+    ck_assert_str_eq(user_b + strlen(user_b) - strlen("assistant: Hi Ana.\n"),
+                     "assistant: Hi Ana.\n");
+    free(a);
+    free(b);
+    /* no fold, no keys: the line asks for the values only */
+    ck_assert_int_eq(mp_memprompt_batch_request(MP_LLM_OPENAI, "m", &tja, 1, NULL, &a, &alen),
+                     MP_OK);
+    message(a, alen, 1, role, user_a, sizeof(user_a));
+    ck_assert_ptr_nonnull(strstr(user_a, "\n\nThe user writes Japanese: write every fact's value "
+                                         "in Japanese; the keys of facts stay short snake_case "
+                                         "English."));
+    free(a);
+    /* the summary job: the user's messages decide, not the assistant's */
+    struct mp_mem_message msgs[2] = {msg(MP_ROLE_USER, "Меня зовут Олег, я живу в Новосибирске."),
+                                     msg(MP_ROLE_ASSISTANT, "Nice to meet you, Oleg.")};
+    ck_assert_int_eq(
+        mp_memprompt_summary_request(MP_LLM_OPENAI, "m", 50, NULL, 0, msgs, 2, &a, &alen), MP_OK);
+    message(a, alen, 1, role, user_a, sizeof(user_a));
+    static const char sline[] = "\n\nThe user writes Russian: write the summary in Russian.";
+    ck_assert_str_eq(user_a + strlen(user_a) - strlen(sline), sline);
+    free(a);
+}
+END_TEST
+
 START_TEST(test_memprompt_request_invalid_utf8_replaced)
 {
     char *out = NULL;
@@ -897,6 +955,7 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_memprompt_summary_request_fields);
+    tcase_add_test(tc, test_memprompt_language_line);
     tcase_add_test(tc, test_memprompt_summary_request_escapes_content);
     tcase_add_test(tc, test_memprompt_transcript_line_breaks_cannot_forge_a_speaker);
     tcase_add_test(tc, test_memprompt_summary_request_rejects_bad_arguments);

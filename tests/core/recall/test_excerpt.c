@@ -37,7 +37,7 @@ static void teardown(void)
 
 static void ask(const char *q)
 {
-    ck_assert_int_eq(mp_relevance_question_parse(terms, q, strlen(q), NULL, 0, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(terms, q, strlen(q), NULL, 0, NULL, &qn), MP_OK);
 }
 
 static void say(const char *s)

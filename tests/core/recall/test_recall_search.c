@@ -36,7 +36,7 @@ static int search(const char *q, bool facts, bool messages)
     free(found);
     found = NULL;
     nfound = 0;
-    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), NULL, 0, facts, messages, &found,
+    return mp_recall_search(fs_terms, &fs_src, q, strlen(q), NULL, 0, NULL, facts, messages, &found,
                             &nfound);
 }
 
@@ -106,7 +106,8 @@ START_TEST(test_search_nothing_without_query_terms_or_index)
     ck_assert_int_eq(search("zebra quantum", true, true), MP_OK);
     ck_assert_uint_eq(nfound, 0);
     ck_assert_int_eq(
-        mp_recall_search(NULL, &fs_src, "Rex", 3, NULL, 0, true, true, &found, &nfound), MP_OK);
+        mp_recall_search(NULL, &fs_src, "Rex", 3, NULL, 0, NULL, true, true, &found, &nfound),
+        MP_OK);
     ck_assert_uint_eq(nfound, 0);
 }
 END_TEST

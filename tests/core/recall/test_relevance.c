@@ -394,7 +394,7 @@ START_TEST(test_relevance_question_reads_dates_and_time_phrases_in_one_walk)
     static char q[1024];
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     const char *a = "Did we meet in May 2023, or may we in June? 2023 it was, in May.";
-    ck_assert_int_eq(mp_relevance_question_parse(t, a, strlen(a), NULL, 0, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, a, strlen(a), NULL, 0, NULL, &qn), MP_OK);
     ck_assert_uint_eq(qn.ndates, 3);
     ck_assert_str_eq(qn.date[0], "@may");
     ck_assert_str_eq(qn.date[1], "@2023");
@@ -404,15 +404,15 @@ START_TEST(test_relevance_question_reads_dates_and_time_phrases_in_one_walk)
     for (unsigned y = 1900; y < 1980; y++)
         n += (size_t)snprintf(q + n, sizeof(q) - n, "%u ", y);
     n += (size_t)snprintf(q + n, sizeof(q) - n, "and for How many days?");
-    ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, NULL, &qn), MP_OK);
     ck_assert_uint_eq(qn.ndates, MP_RELEVANCE_MAX_GROUPS);
     ck_assert_str_eq(qn.date[63], "@1963");
     ck_assert(qn.temporal);
     const char *b = "So when did it happen, showhow long?";
-    ck_assert_int_eq(mp_relevance_question_parse(t, b, strlen(b), NULL, 0, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, b, strlen(b), NULL, 0, NULL, &qn), MP_OK);
     ck_assert(!qn.temporal);
     const char *c = "...when";
-    ck_assert_int_eq(mp_relevance_question_parse(t, c, strlen(c), NULL, 0, &qn), MP_OK);
+    ck_assert_int_eq(mp_relevance_question_parse(t, c, strlen(c), NULL, 0, NULL, &qn), MP_OK);
     ck_assert(qn.temporal);
     mp_terms_free(t);
 }

@@ -1,0 +1,94 @@
+/* The user's usual language (see userlang.h). A vote, not a profile: the
+ * head holds a user's newest words, and a language read from a few of them
+ * is what a question in that language most needs (mp_lang_detect_prior). */
+#include "userlang.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "usermem.h"
+
+void mp_userlang_vote_init(struct mp_userlang_vote *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->best = MP_LANG_NONE;
+}
+
+/* best changes only on a strictly higher count, so a tie stays with the
+ * earlier vote (the newer message). */
+void mp_userlang_vote_lang(struct mp_userlang_vote *v, int lang)
+{
+    if (lang <= MP_LANG_NONE || lang >= MP_LANG_COUNT)
+        return;
+    v->n[lang]++;
+    if (v->best == MP_LANG_NONE || v->n[lang] > v->n[v->best])
+        v->best = lang;
+}
+
+static int text_lang(const char *text, size_t len)
+{
+    if (text == NULL || len == 0)
+        return MP_LANG_NONE;
+    return mp_lang_detect(text, len < MP_USERLANG_BYTES ? len : MP_USERLANG_BYTES);
+}
+
+void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t len)
+{
+    mp_userlang_vote_lang(v, text_lang(text, len));
+}
+
+static int of_messages(const struct mp_usermem *um)
+{
+    struct mp_userlang_vote v;
+    unsigned seen = 0;
+    mp_userlang_vote_init(&v);
+    for (size_t i = um->nmessages; i > 0 && seen < MP_USERLANG_MESSAGES; i--) {
+        const struct mp_mem_message *m = &um->messages[i - 1];
+        if (m->role != MP_ROLE_USER || m->content_len == 0)
+            continue;
+        seen++;
+        if (m->lang != MP_LANG_NONE && m->lang < MP_LANG_COUNT)
+            mp_userlang_vote_lang(&v, m->lang);
+        else
+            mp_userlang_vote_text(&v, m->content, m->content_len);
+    }
+    return v.best;
+}
+
+static int of_facts(const struct mp_usermem *um)
+{
+    struct mp_userlang_vote v;
+    mp_userlang_vote_init(&v);
+    for (size_t i = 0; i < um->nentities && i < MP_USERLANG_MESSAGES; i++)
+        mp_userlang_vote_text(&v, um->entities[i].value, um->entities[i].value_len);
+    return v.best;
+}
+
+int mp_userlang_of(const struct mp_usermem *um)
+{
+    if (um == NULL)
+        return MP_LANG_NONE;
+    int lang = of_messages(um);
+    if (lang == MP_LANG_NONE)
+        lang = text_lang(um->summary.text, um->summary.text_len);
+    if (lang == MP_LANG_NONE)
+        lang = of_facts(um);
+    return lang;
+}
+
+static int read_prior(void *arg)
+{
+    struct mp_userlang_prior *p = arg;
+    if (!p->known) {
+        p->lang = mp_userlang_of(p->um);
+        p->known = true;
+    }
+    return p->lang;
+}
+
+int mp_userlang_question(const char *q, size_t qlen, struct mp_userlang_prior *prior)
+{
+    if (prior == NULL)
+        return mp_lang_detect(q, qlen);
+    return mp_lang_detect_lazy(q, qlen, read_prior, prior);
+}

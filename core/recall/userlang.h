@@ -1,0 +1,69 @@
+/* The user's usual language (issue 52): what a question's language is
+ * identified against when its own words do not tell (a short Latin
+ * question without a stop word of its language). Read from what a request
+ * holds already, the head record (buffered messages, summary, facts): no
+ * store read. Pure: no I/O. */
+#ifndef MP_CORE_USERLANG_H
+#define MP_CORE_USERLANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lang.h"
+
+struct mp_usermem;
+
+/* User-role buffered messages looked at, newest first: a request whose
+ * question leaves its language open pays for them (a handful of words
+ * each for English, which identification stops early on). Not tuned: 8
+ * is about the user's half of the default buffer (15 messages), and one
+ * message already gives the needles' gain. */
+#define MP_USERLANG_MESSAGES 8
+/* Bytes of a message, the summary or a fact value read when its language
+ * has to be identified (a message whose lang is 0): a chat message tells
+ * its language in its first words (lang.c reads 32 Latin words at most). */
+#define MP_USERLANG_BYTES 256
+
+/* The language (enum mp_lang) most of the newest MP_USERLANG_MESSAGES
+ * user-role messages of um->messages are written in (a message's lang, or,
+ * when it is 0, mp_lang_detect of its first MP_USERLANG_BYTES), a tie going
+ * to the newer message's; without a user message the summary's language,
+ * else the language most of um->entities' values (at most
+ * MP_USERLANG_MESSAGES of them) are written in; MP_LANG_NONE when um is
+ * NULL or holds none of these. um is borrowed for the call. */
+int mp_userlang_of(const struct mp_usermem *um);
+
+/* A vote of texts' languages: the language most votes went to, a tie
+ * going to the earlier vote (callers vote newest first). Zero it with
+ * mp_userlang_vote_init; best is MP_LANG_NONE until a vote. */
+struct mp_userlang_vote {
+    unsigned n[MP_LANG_COUNT];
+    int best;
+};
+void mp_userlang_vote_init(struct mp_userlang_vote *v);
+/* One vote for lang (MP_LANG_NONE or out of range: none). */
+void mp_userlang_vote_lang(struct mp_userlang_vote *v, int lang);
+/* One vote for the language of text[0..len) (borrowed; mp_lang_detect of
+ * its first MP_USERLANG_BYTES; empty or NULL: none). */
+void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t len);
+
+/* The user's usual language as a question's prior, found once and only
+ * when a question needs it: um borrowed for as long as the struct is used
+ * (NULL: no prior). Set up with MP_USERLANG_PRIOR(um). */
+struct mp_userlang_prior {
+    const struct mp_usermem *um;
+    int lang;
+    bool known; /* lang was read from um */
+};
+#define MP_USERLANG_PRIOR(um_)                                                                     \
+    {                                                                                              \
+        (um_), 0, false                                                                            \
+    }
+
+/* The language of the question q[0..qlen) (borrowed), identified with the
+ * user's usual language (mp_userlang_of(prior->um), read only when the
+ * question's own words leave the choice to it: mp_lang_detect_lazy, and at
+ * most once per prior) as the prior; prior NULL: the text alone. */
+int mp_userlang_question(const char *q, size_t qlen, struct mp_userlang_prior *prior);
+
+#endif
