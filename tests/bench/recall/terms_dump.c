@@ -35,7 +35,7 @@ static int question(struct mp_terms *t, unsigned long n, const char *line, size_
 {
     static struct mp_relevance_question qn;
     bool timex = false;
-    if (mp_relevance_question_parse(t, line, len, NULL, 0, &qn) != MP_OK ||
+    if (mp_relevance_question_parse(t, line, len, NULL, 0, NULL, &qn) != MP_OK ||
         mp_relevance_timex(t, line, len, &timex) != MP_OK)
         return MP_ENOMEM;
     for (size_t k = 0; k < qn.n; k++)
