@@ -8,6 +8,9 @@
  * hand (tests/bench/README.md), not a test: it asserts nothing.
  *
  *   build/tests/bench/langstore data/ml-dev/needles-dev.json [N]
+ *   tests/storage/with_pg.sh build/tests/bench/langstore data/ml-dev/needles-dev.json [N]
+ *     (the conversion on PostgreSQL too: MEMPROXY_TEST_POSTGRES_URL, an
+ *     empty database)
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "status.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_pg.h"
 
 static double mono_s(void)
 {
@@ -33,12 +37,43 @@ static struct mp_store *open_at(const char *dir)
 {
     char err[256];
     struct mp_store *s = NULL;
-    struct mp_store_options so = {.path = dir, .map_size = 64u << 20};
+    struct mp_store_options so = {.path = dir, .map_size = 64u << 20, .sync = MP_STORE_SYNC_NONE};
     if (mp_store_open_lmdb(&so, &s, err, sizeof(err)) != MP_OK) {
         fprintf(stderr, "langstore: %s\n", err);
         exit(1);
     }
     return s;
+}
+
+#define BATCH 100
+
+/* Imports texts[0..n) for user, at at + 10 min apart, BATCH ops an apply. */
+static void import_many(struct mp_store *s, const char *user, const char **texts, size_t n,
+                        int64_t at)
+{
+    static struct mp_mem_message m[BATCH];
+    static struct mp_op op[BATCH];
+    for (size_t i = 0; i < n; i += BATCH) {
+        size_t k = n - i < BATCH ? n - i : BATCH;
+        for (size_t j = 0; j < k; j++) {
+            memset(&m[j], 0, sizeof(m[j]));
+            m[j].role = MP_ROLE_USER;
+            m[j].content = (char *)texts[i + j];
+            m[j].content_len = strlen(texts[i + j]);
+            m[j].at_ms = at + (int64_t)(i + j) * 600000;
+            memset(&op[j], 0, sizeof(op[j]));
+            op[j].kind = MP_OP_IMPORT_MESSAGE;
+            op[j].user = user;
+            op[j].user_len = strlen(user);
+            op[j].now_ms = m[j].at_ms + 1;
+            op[j].u.turn.messages = &m[j];
+            op[j].u.turn.nmessages = 1;
+        }
+        if (mp_store_apply(s, op, k) != MP_OK) {
+            fprintf(stderr, "langstore: import failed\n");
+            exit(1);
+        }
+    }
 }
 
 static void import(struct mp_store *s, const char *user, const char *text, int64_t at)
@@ -117,9 +152,10 @@ static int64_t time_of(json_t *turn)
 static void size_table(json_t *convs, const char *dir)
 {
     struct mp_store *s = open_at(dir);
-    double en = 0;
+    double en = 0, enb = 0;
     printf("| language | messages | characters | text bytes | postings | index bytes | "
-           "index bytes / character | x English |\n|---|---|---|---|---|---|---|---|\n");
+           "index bytes / character | x English | index bytes / text byte | x English |\n"
+           "|---|---|---|---|---|---|---|---|---|---|\n");
     for (int pass = 0; pass < 2; pass++) { /* English first, for the ratio */
         size_t i;
         json_t *c;
@@ -139,25 +175,30 @@ static void size_table(json_t *convs, const char *dir)
             }
             uint64_t ib, np;
             index_bytes(s, lang, &ib, &np);
-            double per = (double)ib / (double)chars;
-            if (pass == 0)
+            double per = (double)ib / (double)chars, perb = (double)ib / (double)bytes;
+            if (pass == 0) {
                 en = per;
-            printf("| %s | %zu | %zu | %zu | %llu | %llu | %.2f | %.2f |\n", lang,
+                enb = perb;
+            }
+            printf("| %s | %zu | %zu | %zu | %llu | %llu | %.2f | %.2f | %.2f | %.2f |\n", lang,
                    json_array_size(turns), chars, bytes, (unsigned long long)np,
-                   (unsigned long long)ib, per, en > 0 ? per / en : 0);
+                   (unsigned long long)ib, per, per / en, perb, perb / enb);
         }
     }
     mp_store_free(s);
 }
 
 /* A user of n archived messages (the needles' cycled), its store set back
- * to format 7 and opened: the conversion's time. */
-static void conversion_time(json_t *convs, const char *dir, size_t n)
+ * to format 7 and opened again (reopen): the conversion's time. */
+static void conversion_time(json_t *convs, struct mp_store *s,
+                            struct mp_store *(*reopen)(struct mp_store *s, void *arg), void *arg,
+                            const char *backend, size_t n)
 {
-    struct mp_store *s = open_at(dir);
+    const char **texts = malloc(n * sizeof(*texts));
     size_t done = 0, ci;
     json_t *c;
-    int64_t at = 1700000000000LL;
+    if (texts == NULL)
+        exit(1);
     while (done < n) {
         json_array_foreach(convs, ci, c)
         {
@@ -165,14 +206,13 @@ static void conversion_time(json_t *convs, const char *dir, size_t n)
             size_t j;
             json_array_foreach(turns, j, t)
             {
-                if (done == n)
-                    break;
-                import(s, "big", json_string_value(json_object_get(t, "content")), at);
-                at += 600000;
-                done++;
+                if (done < n)
+                    texts[done++] = json_string_value(json_object_get(t, "content"));
             }
         }
     }
+    import_many(s, "big", texts, n, 1700000000000LL);
+    free(texts);
     struct mp_store_txn txn;
     unsigned char f[4] = {7, 0, 0, 0};
     if (s->be->begin(s, true, &txn) != MP_OK ||
@@ -180,17 +220,38 @@ static void conversion_time(json_t *convs, const char *dir, size_t n)
         exit(1);
     uint64_t before, np;
     index_bytes(s, "big", &before, &np);
-    mp_store_free(s);
     double t0 = mono_s();
-    s = open_at(dir);
+    s = reopen(s, arg);
     double secs = mono_s() - t0;
     uint64_t after;
     index_bytes(s, "big", &after, &np);
-    printf("\nconversion at open (format 7 to 8, LMDB): %zu archived messages, %llu postings: "
-           "%.2f s (%.0f messages/s); index bytes %llu before, %llu after\n",
-           n, (unsigned long long)np, secs, (double)n / secs, (unsigned long long)before,
-           (unsigned long long)after);
+    printf("| %s | %zu | %llu | %.2f | %.0f | %llu | %llu |\n", backend, n, (unsigned long long)np,
+           secs, (double)n / secs, (unsigned long long)before, (unsigned long long)after);
     mp_store_free(s);
+}
+
+static struct mp_store *reopen_lmdb(struct mp_store *s, void *dir)
+{
+    mp_store_free(s);
+    return open_at(dir);
+}
+
+static struct mp_store *open_pg(const char *url)
+{
+    char err[256];
+    struct mp_store *s = NULL;
+    struct mp_store_pg_options o = {.conninfo = url, .pool = 2, .migrate = true};
+    if (mp_store_open_pg(&o, &s, err, sizeof(err)) != MP_OK) {
+        fprintf(stderr, "langstore: %s\n", err);
+        exit(1);
+    }
+    return s;
+}
+
+static struct mp_store *reopen_pg(struct mp_store *s, void *url)
+{
+    mp_store_free(s);
+    return open_pg(url);
 }
 
 int main(int argc, char **argv)
@@ -211,7 +272,13 @@ int main(int argc, char **argv)
     if (mkdtemp(a) == NULL || mkdtemp(b) == NULL)
         return 1;
     size_table(convs, a);
-    conversion_time(convs, b, n);
+    printf("\nconversion at open, format 7 to 8 (opening the store again):\n\n"
+           "| backend | archived messages | postings | seconds | messages/s | index bytes before |"
+           " after |\n|---|---|---|---|---|---|---|\n");
+    conversion_time(convs, open_at(b), reopen_lmdb, b, "LMDB", n);
+    const char *url = getenv("MEMPROXY_TEST_POSTGRES_URL"); /* an empty database */
+    if (url != NULL && *url != '\0')
+        conversion_time(convs, open_pg(url), reopen_pg, (void *)url, "PostgreSQL", n);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
     json_decref(root);
