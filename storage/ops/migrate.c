@@ -217,11 +217,14 @@ static int on_drop_key(void *arg, const unsigned char *key, size_t klen, const u
     return b->n == DROP_BATCH ? MP_STORE_SCAN_STOP : MP_OK;
 }
 
-/* Deletes every key of table t under prefix[0..plen), a batch of keys
- * collected by a scan at a time (a scan never runs beside its deletes). */
+/* Deletes every key of table t under prefix[0..plen): at once when the
+ * backend can (PostgreSQL), else a batch of keys collected by a scan at a
+ * time (a scan never runs beside its deletes). */
 static int drop_range(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *prefix,
                       size_t plen)
 {
+    if (txn->store->be->del_prefix != NULL)
+        return txn->store->be->del_prefix(txn, t, prefix, plen);
     struct key_batch b = {malloc(DROP_BATCH * sizeof(*b.k)), malloc(DROP_BATCH * sizeof(size_t)),
                           0};
     int rc = b.k != NULL && b.len != NULL ? MP_OK : MP_ENOMEM;

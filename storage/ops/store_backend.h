@@ -231,6 +231,12 @@ struct mp_store_backend {
                const void *val, size_t vlen);
     /* Removes key: MP_OK, or MP_NOTFOUND when it was not there. */
     int (*del)(struct mp_store_txn *txn, enum mp_store_table t, const void *key, size_t klen);
+    /* Optional (NULL: the caller deletes key by key, as a scan finds
+     * them): removes every record of table t whose key starts with
+     * prefix[0..plen) (a user's prefix P, plen > 2) at once, for a backend
+     * whose deletes cost a round trip each. MP_OK or the backend's error. */
+    int (*del_prefix)(struct mp_store_txn *txn, enum mp_store_table t, const void *prefix,
+                      size_t plen);
     /* Calls fn for each record whose key is >= start[0..slen) (slen 0: from
      * the first) and begins with start[0..plen) (plen <= slen; 0: any), in
      * key order, until fn stops it or the records run out. MP_OK, fn's
@@ -292,8 +298,8 @@ int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t
  * its facts are indexed again with the terms of their language, its heads
  * are built (heads.h: mp_heads_build_user) and its term filter made anew,
  * and the format becomes this one. mp_store_backend_attach() calls it,
- * for both backends: about 0.5 s per 10,000 archived messages on LMDB,
- * 140 s on PostgreSQL (a round trip per record written; docs/memory.md,
+ * for both backends: about 1 s per 10,000 archived messages on LMDB, 43 s
+ * on PostgreSQL (a round trip per record written; docs/memory.md,
  * tests/bench/langstore). MP_OK; MP_EIO with a reason in err. */
 int mp_store_migrate_lang(struct mp_store *store, uint32_t from, const char *what, char *err,
                           size_t errcap);
