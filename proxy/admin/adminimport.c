@@ -112,6 +112,7 @@ static int item_op(struct build *b, const struct mp_import_item *it)
         m->conv = it->conv;
         m->conv_kind = it->conv_kind;
         m->reply_ref = it->reply_ref;
+        m->lang = it->lang;
         snprintf(m->request_id, sizeof(m->request_id), "%s", b->request_id);
         op->kind = MP_OP_IMPORT_MESSAGE;
         op->u.turn.messages = m;

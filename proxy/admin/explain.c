@@ -26,6 +26,7 @@
 #include "chatreq.h"
 #include "inject.h"
 #include "inserted.h"
+#include "lang.h"
 #include "plane/convlook.h"
 #include "plane/reqmem.h"
 #include "recall.h"
@@ -107,16 +108,18 @@ static int hold_term(void *arg, const char *term, size_t len, uint32_t pos)
     return MP_OK;
 }
 
-/* The question's terms that a[0..alen) and b[0..blen) (b may be NULL) hold. */
+/* The question's terms that a[0..alen) and b[0..blen) (b may be NULL) hold,
+ * read as language lang (a message's stored one; 0: identified). */
 static json_t *terms_of(const struct explain *ex, const char *a, size_t alen, const char *b,
-                        size_t blen)
+                        size_t blen, int lang)
 {
     struct held h = {.q = &ex->q, .list = json_array()};
     if (h.list == NULL || ex->terms == NULL || ex->q.n == 0)
         return h.list;
-    (void)mp_terms_each(ex->terms, a, alen, hold_term, &h);
+    lang = lang != 0 ? lang : MP_LANG_AUTO;
+    (void)mp_terms_each_lang(ex->terms, a, alen, lang, hold_term, &h);
     if (b != NULL)
-        (void)mp_terms_each(ex->terms, b, blen, hold_term, &h);
+        (void)mp_terms_each_lang(ex->terms, b, blen, lang, hold_term, &h);
     return h.list;
 }
 
@@ -165,7 +168,9 @@ static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e
     if (taken && score <= 0)
         why = "strongest";
     return item(id, "fact", text_json(e->value, e->value_len), score,
-                terms_of(ex, e->key, strlen(e->key), e->value, e->value_len), taken, why);
+                terms_of(ex, e->key, strlen(e->key), e->value, e->value_len,
+                         mp_lang_detect(e->value, e->value_len)),
+                taken, why);
 }
 
 static json_t *message_item(const struct explain *ex, const struct mp_mem_message *m, bool taken,
@@ -174,7 +179,7 @@ static json_t *message_item(const struct explain *ex, const struct mp_mem_messag
     char id[32];
     snprintf(id, sizeof(id), "message:%llu", (unsigned long long)m->seq);
     return item(id, "message", text_json(m->content, m->content_len), score,
-                terms_of(ex, m->content, m->content_len, NULL, 0), taken, why);
+                terms_of(ex, m->content, m->content_len, NULL, 0, m->lang), taken, why);
 }
 
 /* A section: {"applies", "why"?, "items"}; items stolen. */
@@ -374,7 +379,7 @@ static json_t *summary_item(const struct explain *ex, bool taken, const char *wh
 {
     const struct mp_mem_summary *s = &ex->um.summary;
     return item("summary", "summary", text_json(s->text, s->text_len), 0,
-                terms_of(ex, s->text, s->text_len, NULL, 0), taken, why);
+                terms_of(ex, s->text, s->text_len, NULL, 0, 0), taken, why);
 }
 
 static json_t *summary(const struct explain *ex)

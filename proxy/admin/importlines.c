@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "lang.h"
 #include "plane/convlook.h"
 #include "rfc3339.h"
 #include "status.h"
@@ -118,6 +119,23 @@ static int parse_conversation(json_t *o, struct mp_import_item *it, const char *
     return it->conv_kind != 0 ? MP_OK : (*why = "conversation_rule", MP_EINVAL);
 }
 
+/* A message's optional language, as the export writes it: "lang" an ISO
+ * 639-1 code memproxy knows (core/recall/lang.h), or null or absent
+ * (identified from the content when it is stored). */
+static int parse_lang(json_t *o, struct mp_import_item *it)
+{
+    size_t n = 0;
+    bool present;
+    const char *c = str_member(o, "lang", &n, &present);
+    if (!present || json_is_null(json_object_get(o, "lang")))
+        return MP_OK;
+    int lang = c != NULL ? mp_lang_from_code(c, n) : MP_LANG_NONE;
+    if (lang == MP_LANG_NONE)
+        return MP_EINVAL;
+    it->lang = (uint8_t)lang;
+    return MP_OK;
+}
+
 /* Content may hold any character a recorded turn may, NUL included, so
  * that every export imports back. */
 static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
@@ -138,6 +156,8 @@ static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, c
         return (*why = "at", MP_EINVAL);
     if (parse_conversation(o, it, why) != MP_OK)
         return MP_EINVAL;
+    if (parse_lang(o, it) != MP_OK)
+        return (*why = "lang", MP_EINVAL);
     it->text = dup_cut(c, n, MP_MESSAGE_CONTENT_MAX, &it->text_len);
     return it->text != NULL ? MP_OK : MP_ENOMEM;
 }

@@ -44,6 +44,7 @@ struct mp_import_item {
     uint64_t conv;      /* messages: the conversation's digest (0: none given) */
     uint8_t conv_kind;  /* ... and its rule (enum mp_convid_kind; 0: none given) */
     uint64_t reply_ref; /* messages: its reply's reference (usermem.h; 0: none given) */
+    uint8_t lang;       /* messages: its language (enum mp_lang; 0: none given, identified) */
     bool has_id;
     char id[MP_IMPORT_ID_MAX + 1];
 };

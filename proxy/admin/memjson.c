@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lang.h"
 #include "plane/convlook.h"
 #include "status.h"
 #include "userkey.h"
@@ -155,6 +156,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
         f |= set(o, "trust", json_string(mp_memjson_trust_name(mp_usermem_trust_of_role(m->role))));
         f |= set(o, "confidence", json_real(1.0));
         f |= set_conversation(o, m);
+        f |= set(o, "lang", m->lang != 0 ? json_string(mp_lang_code(m->lang)) : json_null());
     }
     return done(o, f);
 }

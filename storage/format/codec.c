@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "convid.h"
+#include "lang.h"
 #include "status.h"
 
 /* Smallest encodings, to refuse a count a corrupt record could not hold
@@ -15,9 +16,10 @@
 #define MESSAGE_MIN (1 + 8 + 8 + 8 + 1 + 1 + 1 + 4)
 
 /* In a message's first byte, above its role: its conversation follows;
- * its reply's reference follows (codec.h). */
+ * its reply's reference follows; its language follows (codec.h). */
 #define MESSAGE_CONV 0x80u
 #define MESSAGE_REF  0x40u
+#define MESSAGE_LANG 0x20u
 #define ENTITY_MIN   (1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 1 + 4 + 1 + 1)
 
 _Static_assert(sizeof(double) == 8, "confidence is stored as 8 IEEE-754 bytes");
@@ -102,14 +104,19 @@ static void enc_summary(struct enc *e, const struct mp_mem_summary *s)
 
 static void enc_message(struct enc *e, const struct mp_mem_message *m)
 {
-    bool conv = m->conv != 0 || m->conv_kind != 0, ref = m->reply_ref != 0;
-    put_uint(e, (uint64_t)m->role | (conv ? MESSAGE_CONV : 0) | (ref ? MESSAGE_REF : 0), 1);
+    bool conv = m->conv != 0 || m->conv_kind != 0, ref = m->reply_ref != 0, lang = m->lang != 0;
+    put_uint(e,
+             (uint64_t)m->role | (conv ? MESSAGE_CONV : 0) | (ref ? MESSAGE_REF : 0) |
+                 (lang ? MESSAGE_LANG : 0),
+             1);
     if (conv) {
         put_uint(e, m->conv, 8);
         put_uint(e, m->conv_kind, 1);
     }
     if (ref)
         put_uint(e, m->reply_ref, 8);
+    if (lang)
+        put_uint(e, m->lang, 1);
     put_uint(e, m->seq, 8);
     put_uint(e, (uint64_t)m->at_ms, 8);
     put_uint(e, (uint64_t)m->recorded_at_ms, 8);
@@ -386,12 +393,13 @@ static void dec_summary(struct dec *d, struct mp_mem_summary *s)
 
 static void dec_message(struct dec *d, struct mp_mem_message *m)
 {
-    size_t first = get_len(d, 1, MESSAGE_CONV | MESSAGE_REF | MP_ROLE_ASSISTANT);
-    m->role = (enum mp_role)(first & ~(size_t)(MESSAGE_CONV | MESSAGE_REF));
+    size_t first = get_len(d, 1, MESSAGE_CONV | MESSAGE_REF | MESSAGE_LANG | MP_ROLE_ASSISTANT);
+    m->role = (enum mp_role)(first & ~(size_t)(MESSAGE_CONV | MESSAGE_REF | MESSAGE_LANG));
     check(d, m->role <= MP_ROLE_ASSISTANT);
     m->conv = 0;
     m->conv_kind = 0;
     m->reply_ref = 0;
+    m->lang = 0;
     if ((first & MESSAGE_CONV) != 0) {
         m->conv = get_uint(d, 8);
         m->conv_kind = (uint8_t)get_len(d, 1, MP_CONVID_SESSION);
@@ -399,6 +407,10 @@ static void dec_message(struct dec *d, struct mp_mem_message *m)
     if ((first & MESSAGE_REF) != 0) {
         m->reply_ref = get_uint(d, 8);
         check(d, m->reply_ref != 0);
+    }
+    if ((first & MESSAGE_LANG) != 0) {
+        m->lang = (uint8_t)get_len(d, 1, MP_LANG_COUNT - 1);
+        check(d, m->lang != 0);
     }
     m->seq = get_uint(d, 8);
     m->at_ms = (int64_t)get_uint(d, 8);

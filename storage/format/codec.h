@@ -77,12 +77,15 @@ size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *e);
  * its own): u8 role, with bit 7 set when the conversation follows (record
  * format 7: a message whose conv or conv_kind is not 0) and bit 6 when
  * its reply's reference follows (format 7: a message whose reply_ref is
- * not 0) | [u64 conv | u8 conv_kind] | [u64 reply_ref] | u64 seq | i64
- * at_ms | i64 recorded_at_ms | u8 pii | u8 length, request id | u8
- * length, model | u32 length, content. A message without a conversation
- * or a reference is written as before format 7, and every message of an
- * older store reads as one without (conv 0, reply_ref 0): the conversion
- * to format 7 rewrites none. */
+ * not 0) and bit 5 when its language follows (format 8: a message whose
+ * lang is not 0) | [u64 conv | u8 conv_kind] | [u64 reply_ref] | [u8 lang,
+ * enum mp_lang 1 .. MP_LANG_COUNT - 1] | u64 seq | i64 at_ms | i64
+ * recorded_at_ms | u8 pii | u8 length, request id | u8 length, model | u32
+ * length, content. A message without a conversation, a reference or a
+ * language is written as before format 7, and every message of an older
+ * store reads as one without (conv 0, reply_ref 0, lang 0): the conversion
+ * to format 7 rewrites none; the conversion to format 8 (migrate.c) gives
+ * every message its language. */
 size_t mp_codec_put_message(unsigned char *p, const struct mp_mem_message *m);
 /* An archived message: the message, then its search keys when keys_len >
  * 0 (u16 length, 1 to MP_MESSAGE_KEYS_MAX bytes). A record without keys is

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "heads.h"
+#include "lang.h"
 #include "relevance.h"
 #include "status.h"
 #include "termfilter.h"
@@ -157,10 +158,13 @@ static int collect_terms(struct mp_terms *terms, const struct mp_index_item *it,
         content += at;
         clen -= at;
     }
-    int rc = mp_terms_each_word(terms, content, clen, on_word, c);
+    int lang = it->lang != 0 ? it->lang : MP_LANG_AUTO;
+    if (lang == MP_LANG_AUTO && it->kind == MP_CODEC_KIND_FACT)
+        lang = mp_lang_detect(content, clen); /* the value's, for its key too */
+    int rc = mp_terms_each_word_lang(terms, content, clen, lang, on_word, c);
     c->field = 1;
     if (rc == MP_OK && klen > 0)
-        rc = mp_terms_each_word(terms, key, klen, on_word, c);
+        rc = mp_terms_each_word_lang(terms, key, klen, lang, on_word, c);
     *timex = c->timex; /* the content's walk looked (as mp_relevance_timex() would) */
     time_t secs = (time_t)(it->at_ms / 1000);
     struct tm tm;
@@ -309,7 +313,7 @@ uint8_t mp_index_td_merge(uint8_t a, uint8_t b)
 }
 
 int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id,
+                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id, int lang,
                       const char *keys, size_t len)
 {
     struct mp_store *s = txn->store;
@@ -336,7 +340,8 @@ int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, siz
     if (rc == MP_OK && nhad + MP_INDEX_KEY_TERMS_MAX > MP_INDEX_TERMS_MAX)
         rc = MP_NOTFOUND; /* no room: merge() would drop terms whose postings stay */
     if (rc == MP_OK)
-        rc = mp_terms_each_word(s->terms, keys, len, on_word, &c);
+        rc = mp_terms_each_word_lang(s->terms, keys, len, lang != 0 ? lang : MP_LANG_AUTO, on_word,
+                                     &c);
     if (rc == MP_OK)
         merge(&c);
     struct mp_index_item it = {.kind = kind, .id = id};

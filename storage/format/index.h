@@ -36,6 +36,8 @@ struct mp_index_item {
     size_t text_len; /* the value, or the whole message */
     const char *key; /* facts: the key; messages: NULL (the label is found in text) */
     int64_t at_ms;
+    int lang; /* the language its terms are made in (a message's stored one, enum mp_lang);
+               * 0: identified from its text and key (a fact) */
 };
 
 /* Indexes it under the user's prefix[0..plen): its doc, its terms, a
@@ -70,18 +72,21 @@ int mp_index_posting_decode(uint32_t id, const unsigned char *v, size_t n,
 #define MP_INDEX_KEY_TERMS_MAX (MP_MESSAGE_KEYS_MAX / 2)
 uint8_t mp_index_td_merge(uint8_t a, uint8_t b);
 
-/* Adds the search keys keys[0..len) (words, as the content's) to indexed
- * item id of kind: its terms record and a posting per term, the keys
+/* Adds the search keys keys[0..len) (words, as the content's, read as
+ * language lang: the item's, 0 identified from the keys) to indexed item
+ * id of kind: its terms record and a posting per term, the keys
  * counted in the date byte (above), a low-weight field of relevance
  * (core/recall/relevance.h, ts). Its doc (length, session) is unchanged.
  * MP_NOTFOUND when the item is not indexed, or holds so many terms that
  * the keys' would not fit; else MP_OK or the backend's error. */
 int mp_index_add_keys(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
-                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id,
+                      struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id, int lang,
                       const char *keys, size_t len);
 
 /* Removes item id of kind from the index (its doc, terms and postings);
- * MP_OK also when it was not indexed. */
+ * MP_OK also when it was not indexed. It needs no text and no language:
+ * the item's terms record says which postings it added, so removal takes
+ * exactly those whatever the terms of its text are today. */
 int mp_index_remove(struct mp_store_txn *txn, const unsigned char *prefix, size_t plen,
                     struct mp_codec_user *meta, enum mp_codec_kind kind, uint32_t id);
 

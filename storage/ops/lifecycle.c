@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ascii.h"
+#include "lang.h"
 #include "status.h"
 #include "summfilter.h"
 
@@ -339,6 +340,17 @@ static char *dup_text(const char *s, size_t n)
     return d;
 }
 
+void mp_lifecycle_identify(struct mp_mem_message *m, size_t n, int prior)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].lang == 0 || m[i].lang >= MP_LANG_COUNT)
+            m[i].lang = (uint8_t)(prior != MP_LANG_NONE
+                                      ? mp_lang_detect_prior(m[i].content, m[i].content_len, prior)
+                                      : mp_lang_detect(m[i].content, m[i].content_len));
+        prior = m[i].lang;
+    }
+}
+
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
                         uint64_t *last_seq)
 {
@@ -360,6 +372,7 @@ int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t 
         m->seq = um->next_seq + i;
         m->recorded_at_ms = op->now_ms;
     }
+    mp_lifecycle_identify(msgs + um->nmessages, n, MP_LANG_NONE);
     *first_seq = um->next_seq;
     *last_seq = um->next_seq + n - 1;
     um->nmessages += n;

@@ -128,7 +128,17 @@ size_t mp_lifecycle_expire(struct mp_usermem *um, const struct mp_op *op,
 bool mp_lifecycle_um_empty(const struct mp_usermem *um);
 
 /* RECORD_TURN's messages appended with seqs from um->next_seq (a fresh um
- * must have next_seq 1): MP_OK or MP_ENOMEM. */
+ * must have next_seq 1), each with its language (mp_lifecycle_identify):
+ * MP_OK or MP_ENOMEM. */
+/* Gives each of m[0..n) without a language (lang 0, or not an enum
+ * mp_lang) the language of its text (core/recall/lang.h), once, when it is
+ * first written: the stored value is what its terms are made by ever
+ * after. A message after the first is read with the one before it as the
+ * prior of Latin text ("Viel Erfolg!" after a German question is German);
+ * the first with prior (MP_LANG_NONE: none, English by default). A message
+ * that has its language keeps it (an import's "lang", a copy). */
+void mp_lifecycle_identify(struct mp_mem_message *m, size_t n, int prior);
+
 int mp_lifecycle_append(struct mp_usermem *um, const struct mp_op *op, uint64_t *first_seq,
                         uint64_t *last_seq);
 

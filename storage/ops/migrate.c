@@ -8,19 +8,20 @@
  * ones), archives and indexes the buffered messages, lists the fact
  * history entries in histx, and writes the head record.
  *
- * Formats 3 to 5 (mp_store_migrate_heads): every user's heads of common
- * terms are built from its index (heads.h).
- *
- * Format 6 needs no pass over the records: its messages are format 7's
- * without a conversation (codec.h), so its number is rewritten in the
- * transaction that checks the store at open (store_backend.c), and so is
- * every older format's by the conversions above. */
+ * Formats 3 to 7 (mp_store_migrate_lang): every message gets its
+ * language, and every user's index and heads are made again with the
+ * terms of its language (below); format 6's messages are format 7's
+ * without a conversation (codec.h), and the heads of formats 3 to 5 come
+ * with the rest of the index. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
 #include "heads.h"
+#include "index.h"
+#include "lang.h"
+#include "lifecycle.h"
 #include "status.h"
 #include "store_backend.h"
 #include "store_archive.h"
@@ -63,6 +64,17 @@ static int list_fact_history(struct mp_ops_ctx *w)
     return rc;
 }
 
+/* Each message of m[0..n) without a language gets one, read with the
+ * language of the message before it in the same turn (its request id) as
+ * the prior, as a turn's are when it is recorded (lifecycle.h). */
+static void identify_turns(struct mp_mem_message *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool same_turn = i > 0 && strcmp(m[i - 1].request_id, m[i].request_id) == 0;
+        mp_lifecycle_identify(&m[i], 1, same_turn ? m[i - 1].lang : MP_LANG_NONE);
+    }
+}
+
 static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
 {
     struct mp_ops_ctx w = {.s = txn->store, .txn = txn};
@@ -89,6 +101,7 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
     w.meta.version = MP_CODEC_USER_VERSION;
     w.meta.filtered = true; /* format 2 has no index: every term is added below */
     w.exists = true;
+    identify_turns(um->messages, um->nmessages);
     for (size_t i = 0; rc == MP_OK && i < nfacts; i++)
         rc = mp_ops_add_fact(&w, &facts[i]);
     if (rc == MP_OK)
@@ -174,37 +187,231 @@ int mp_store_migrate(struct mp_store *s, const char *what, char *err, size_t err
     return MP_EIO;
 }
 
-/* ---- formats 3 to 5: the heads (heads.h) ---- */
+/* ---- formats 3 to 7: each message's language, the index made again ----
+ *
+ * The terms of formats before 8 were made by reading every text as
+ * English. Each user's messages (archive and buffer) get their language
+ * identified and stored, its index (docs, terms records, postings, heads)
+ * is dropped and every archived message, search key and fact indexed again
+ * with the terms of its language, as a new store's are; then its heads are
+ * built (heads.h). */
 
-static int user_heads(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
+#define DROP_BATCH 1024 /* keys deleted per scan of a range */
+
+struct key_batch {
+    unsigned char (*k)[MP_STORE_KEY_MAX];
+    size_t *len;
+    size_t n;
+};
+
+static int on_drop_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                       size_t vlen)
 {
-    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct key_batch *b = arg;
+    (void)val;
+    (void)vlen;
+    if (klen > MP_STORE_KEY_MAX)
+        return MP_EIO;
+    memcpy(b->k[b->n], key, klen);
+    b->len[b->n++] = klen;
+    return b->n == DROP_BATCH ? MP_STORE_SCAN_STOP : MP_OK;
+}
+
+/* Deletes every key of table t under prefix[0..plen): at once when the
+ * backend can (PostgreSQL), else a batch of keys collected by a scan at a
+ * time (a scan never runs beside its deletes). */
+static int drop_range(struct mp_store_txn *txn, enum mp_store_table t, const unsigned char *prefix,
+                      size_t plen)
+{
+    if (txn->store->be->del_prefix != NULL)
+        return txn->store->be->del_prefix(txn, t, prefix, plen);
+    struct key_batch b = {malloc(DROP_BATCH * sizeof(*b.k)), malloc(DROP_BATCH * sizeof(size_t)),
+                          0};
+    int rc = b.k != NULL && b.len != NULL ? MP_OK : MP_ENOMEM;
+    do {
+        b.n = 0;
+        if (rc == MP_OK)
+            rc = txn->store->be->scan(txn, t, prefix, plen, plen, on_drop_key, &b);
+        for (size_t i = 0; rc == MP_OK && i < b.n; i++)
+            rc = txn->store->be->del(txn, t, b.k[i], b.len[i]);
+    } while (rc == MP_OK && b.n == DROP_BATCH);
+    free(b.k);
+    free(b.len);
+    return rc;
+}
+
+struct id_list {
+    uint64_t *v;
+    size_t n, cap;
+    size_t at, width; /* where the id is in a key, its bytes */
+};
+
+static int on_item_id(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                      size_t vlen)
+{
+    struct id_list *l = arg;
+    (void)val;
+    (void)vlen;
+    if (klen != l->at + l->width)
+        return MP_EIO;
+    if (mp_store_backend_grow(&l->v, &l->cap, l->n, sizeof(*l->v)) != MP_OK)
+        return MP_ENOMEM;
+    l->v[l->n++] = mp_codec_be_get(key + l->at, l->width);
+    return MP_OK;
+}
+
+/* The ids of the user's records in table t (keys P | id of width bytes). */
+static int list_ids(struct mp_ops_ctx *w, enum mp_store_table t, size_t width, struct id_list *l)
+{
+    l->at = w->plen;
+    l->width = width;
+    return w->s->be->scan(w->txn, t, w->prefix, w->plen, w->plen, on_item_id, l);
+}
+
+/* Archived message seq: its language identified (prior: the language of
+ * the message before it in the same turn, *prev) and stored, its text and
+ * search keys indexed. */
+static int reindex_message(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *prev)
+{
+    unsigned char k[MP_STORE_KEY_MAX], b[8];
     struct mp_store_plain pv;
-    struct mp_codec_user meta;
-    struct mp_usermem *um = NULL; /* decoded for the index statistics after it */
-    mp_codec_be_put(prefix, plen, 2);
-    memcpy(prefix + 2, phys, plen);
-    int rc = mp_store_backend_get_plain(txn, MP_TABLE_USERS, phys, plen, &pv);
+    struct mp_mem_message m = {.content = NULL};
+    const unsigned char *keys = NULL;
+    size_t nkeys = 0, n = 0;
+    unsigned char *buf = NULL;
+    mp_codec_be_put(b, seq, 8);
+    size_t klen = mp_ops_key(w, k, b, 8);
+    int rc = mp_ops_get_plain(w, MP_TABLE_ARCHIVE, k, klen, &pv);
     if (rc == MP_OK)
-        rc = mp_codec_get_user(pv.p, pv.n, &meta, &um);
+        rc = mp_codec_get_message(pv.p, pv.n, &m);
+    if (rc == MP_OK)
+        rc = mp_codec_get_archived_keys(pv.p, pv.n, &keys, &nkeys);
+    if (rc == MP_OK) {
+        bool same_turn = prev->seq + 1 == seq && strcmp(prev->request_id, m.request_id) == 0;
+        mp_lifecycle_identify(&m, 1, same_turn ? prev->lang : MP_LANG_NONE);
+        n = mp_codec_put_archived(NULL, &m, (const char *)keys, nkeys);
+        buf = malloc(n);
+        rc = buf != NULL ? MP_OK : MP_ENOMEM;
+    }
+    if (rc == MP_OK) /* keys point into pv: copied before it goes */
+        mp_codec_put_archived(buf, &m, (const char *)keys, nkeys);
     mp_store_backend_plain_done(&pv);
-    mp_usermem_free(um);
-    return rc == MP_OK ? mp_heads_build_user(txn, prefix, 2 + plen, &meta) : rc;
+    struct mp_index_item it = {
+        MP_CODEC_KIND_MESSAGE, (uint32_t)seq, m.content, m.content_len, NULL, m.at_ms, m.lang};
+    if (rc == MP_OK)
+        rc = mp_store_backend_put(w->txn, MP_TABLE_ARCHIVE, k, klen, buf, n);
+    if (rc == MP_OK && seq <= UINT32_MAX)
+        rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
+    if (rc == MP_OK && seq <= UINT32_MAX && nkeys > 0) {
+        rc = mp_codec_get_archived_keys(buf, n, &keys, &nkeys);
+        if (rc == MP_OK)
+            rc = mp_index_add_keys(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_MESSAGE,
+                                   (uint32_t)seq, m.lang, (const char *)keys, nkeys);
+        rc = rc == MP_NOTFOUND ? MP_OK : rc; /* no room for the keys: as when they were set */
+    }
+    free(buf);
+    free(prev->content);
+    *prev = m; /* its text is freed with the next one */
+    return rc;
 }
 
-static int build_heads(struct mp_store_txn *txn)
+static int reindex_fact(struct mp_ops_ctx *w, uint32_t fid)
 {
-    return each_user(txn, user_heads);
+    unsigned char k[MP_STORE_KEY_MAX], b[4];
+    struct mp_store_plain pv;
+    struct mp_mem_entity e;
+    mp_codec_be_put(b, fid, 4);
+    int rc = mp_ops_get_plain(w, MP_TABLE_FACTS, k, mp_ops_key(w, k, b, 4), &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_fact(pv.p, pv.n, &e);
+    mp_store_backend_plain_done(&pv);
+    if (rc != MP_OK)
+        return rc;
+    struct mp_index_item it = {MP_CODEC_KIND_FACT, fid, e.value, e.value_len, e.key,
+                               e.observed_at_ms,   0};
+    rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
+    free(e.value);
+    return rc;
 }
 
-int mp_store_migrate_heads(struct mp_store *s, const char *what, char *err, size_t errcap)
+/* The buffered messages take their archived copies' language (the same
+ * identification otherwise: a store that keeps no archive). */
+static int buffer_langs(struct mp_ops_ctx *w)
 {
-    int rc = in_one_write(s, build_heads);
+    for (size_t i = 0; i < w->um->nmessages; i++) {
+        struct mp_mem_message *m = &w->um->messages[i], a;
+        int rc = mp_ops_archive_get(w, m->seq, &a);
+        if (rc == MP_OK) {
+            m->lang = a.lang;
+            free(a.content);
+        } else if (rc != MP_NOTFOUND) {
+            return rc;
+        }
+    }
+    identify_turns(w->um->messages, w->um->nmessages);
+    return MP_OK;
+}
+
+static const enum mp_store_table index_tables[] = {MP_TABLE_DOCS, MP_TABLE_DTERMS,
+                                                   MP_TABLE_POSTINGS, MP_TABLE_HEADS};
+
+static int reindex_user(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
+{
+    struct mp_ops_ctx w = {.s = txn->store, .txn = txn};
+    struct mp_store_plain pv;
+    struct id_list seqs = {NULL, 0, 0, 0, 0}, fids = {NULL, 0, 0, 0, 0};
+    struct mp_mem_message prev = {.seq = 0};
+    w.plen = 2 + plen;
+    mp_codec_be_put(w.prefix, plen, 2);
+    memcpy(w.prefix + 2, phys, plen);
+    int rc = mp_ops_get_plain(&w, MP_TABLE_USERS, phys, plen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &w.meta, &w.um);
+    mp_store_backend_plain_done(&pv);
+    for (size_t i = 0; rc == MP_OK && i < sizeof(index_tables) / sizeof(index_tables[0]); i++)
+        rc = drop_range(txn, index_tables[i], w.prefix, w.plen);
+    memset(w.meta.kinds, 0, sizeof(w.meta.kinds));
+    memset(&w.meta.filter, 0, sizeof(w.meta.filter));
+    w.meta.filtered = true; /* every term is added below */
+    w.meta.version = MP_CODEC_USER_VERSION;
+    if (rc == MP_OK)
+        rc = list_ids(&w, MP_TABLE_ARCHIVE, 8, &seqs);
+    for (size_t i = 0; rc == MP_OK && i < seqs.n; i++)
+        rc = reindex_message(&w, seqs.v[i], &prev);
+    if (rc == MP_OK)
+        rc = list_ids(&w, MP_TABLE_FACTS, 4, &fids);
+    for (size_t i = 0; rc == MP_OK && i < fids.n; i++)
+        rc = reindex_fact(&w, (uint32_t)fids.v[i]);
+    if (rc == MP_OK)
+        rc = buffer_langs(&w);
+    if (rc == MP_OK) /* the heads the adds kept are a sample: built whole */
+        rc = drop_range(txn, MP_TABLE_HEADS, w.prefix, w.plen);
+    if (rc == MP_OK)
+        rc = mp_heads_build_user(txn, w.prefix, w.plen, &w.meta);
+    w.dirty = w.exists = true;
+    if (rc == MP_OK)
+        rc = mp_ops_flush_user(&w);
+    free(prev.content);
+    free(seqs.v);
+    free(fids.v);
+    mp_usermem_free(w.um);
+    return rc == MP_NOTFOUND ? MP_EIO : rc;
+}
+
+static int reindex(struct mp_store_txn *txn)
+{
+    return each_user(txn, reindex_user);
+}
+
+int mp_store_migrate_lang(struct mp_store *s, uint32_t from, const char *what, char *err,
+                          size_t errcap)
+{
+    int rc = in_one_write(s, reindex);
     if (rc == MP_OK)
         return MP_OK;
-    snprintf(err, errcap, "cannot build the heads of common terms in %s (record format %u): %s",
-             what, MP_STORE_FORMAT_VERSION,
+    snprintf(err, errcap, "cannot convert %s from record format %u to %u: %s", what, from,
+             MP_STORE_FORMAT_VERSION,
              rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
-                              : "the index could not be read");
+                              : "a record could not be converted");
     return MP_EIO;
 }

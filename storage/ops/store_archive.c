@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "lang.h"
 #include "lifecycle.h"
 #include "status.h"
 #include "store_archive.h"
@@ -40,8 +41,13 @@ static int put_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     free(buf);
     if (rc == MP_OK)
         rc = mp_store_backend_put_raw(w->txn, MP_TABLE_ATIME, k, atime_key(w, k, m->at_ms, m->seq));
-    struct mp_index_item it = {
-        MP_CODEC_KIND_MESSAGE, (uint32_t)m->seq, m->content, m->content_len, NULL, m->at_ms};
+    struct mp_index_item it = {MP_CODEC_KIND_MESSAGE,
+                               (uint32_t)m->seq,
+                               m->content,
+                               m->content_len,
+                               NULL,
+                               m->at_ms,
+                               m->lang};
     if (rc == MP_OK && m->seq <= UINT32_MAX)
         rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
     if (rc == MP_OK)
@@ -54,6 +60,7 @@ int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t
     struct mp_mem_message m = op->u.turn.messages[0];
     m.seq = w->um->next_seq;
     m.recorded_at_ms = op->recorded_at_ms > 0 ? op->recorded_at_ms : op->now_ms;
+    mp_lifecycle_identify(&m, 1, MP_LANG_NONE);
     int rc = put_message(w, &m);
     if (rc != MP_OK)
         return rc;
@@ -125,7 +132,8 @@ int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op)
     }
     if (rc == MP_OK)
         rc = mp_index_add_keys(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_MESSAGE,
-                               (uint32_t)op->u.keys.seq, op->u.keys.text, op->u.keys.text_len);
+                               (uint32_t)op->u.keys.seq, m.lang, op->u.keys.text,
+                               op->u.keys.text_len);
     free(buf);
     free(m.content);
     return rc;

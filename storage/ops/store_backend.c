@@ -323,28 +323,12 @@ static int check_key(struct mp_store_txn *txn, const char *what, char *err, size
     return MP_OK;
 }
 
-/* The first format with the heads of common terms (heads.h). */
-#define FORMAT_HEADS 6u
-
-/* A store of format 6 becomes one of this format: its messages are this
- * format's without a conversation (codec.h), so only the number changes,
- * in the transaction that checked the store. */
-static int convert_format_6(struct mp_store_txn *txn, const char *what, char *err, size_t errcap)
-{
-    unsigned char b[4];
-    mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
-    int rc = meta_put(txn, "format", b, 4);
-    if (rc != MP_OK)
-        snprintf(err, errcap, "cannot convert %s from record format 6 to %u: %s", what,
-                 MP_STORE_FORMAT_VERSION, rc == MP_ETOOBIG ? "no space left" : "write failed");
-    return rc;
-}
-
-/* *heads: the store is of a format without heads (3 to 5), whose
- * records are this format's otherwise: mp_store_migrate_heads() builds
- * them once the index key is known. */
+/* *reindex: the store is of a format before this one (3 to 7), whose
+ * records are this format's but for the messages' languages and the
+ * terms of the index (made by reading every text as English):
+ * mp_store_migrate_lang() converts it once the index key is known. */
 static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
-                      size_t errcap, bool *heads)
+                      size_t errcap, uint32_t *reindex)
 {
     const unsigned char *v;
     size_t n;
@@ -356,34 +340,32 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
         return MP_EIO;
     }
     uint64_t version = mp_codec_le_get(v, 4);
-    /* 3 to 5: the records are this format's but the heads (format 5's
+    /* 3 to 7: the records are this format's but the heads (format 5's
        postings carry their item's length; the older ones without it are
-       read as before) and the messages' conversations (none: as format 6) */
-    *heads = version >= 3 && version < FORMAT_HEADS;
-    if (version != MP_STORE_FORMAT_VERSION && version != FORMAT_HEADS && version != 2 &&
-        !*heads) { /* 2: mp_store_migrate() */
+       read as before), the messages' conversations (none: as format 6)
+       and languages, and the index's terms */
+    *reindex = version >= 3 && version < MP_STORE_FORMAT_VERSION ? (uint32_t)version : 0;
+    if (version != MP_STORE_FORMAT_VERSION && version != 2 &&
+        *reindex == 0) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
     }
-    rc = check_key(txn, what, err, errcap);
-    if (rc == MP_OK && version == FORMAT_HEADS)
-        rc = convert_format_6(txn, what, err, errcap);
-    return rc;
+    return check_key(txn, what, err, errcap);
 }
 
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
                             size_t errcap)
 {
     struct mp_store_txn txn;
-    bool heads = false;
+    uint32_t reindex = 0;
     int rc;
     for (;;) {
         if (store->be->begin(store, true, &txn) != MP_OK) {
             snprintf(err, errcap, "cannot begin a transaction on %s", what);
             return MP_EIO;
         }
-        rc = check_meta(&txn, keep_secret, what, err, errcap, &heads);
+        rc = check_meta(&txn, keep_secret, what, err, errcap, &reindex);
         int end = store->be->end(&txn, rc == MP_OK);
         if (end == MP_AGAIN)
             continue; /* grown: once more */
@@ -398,7 +380,7 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->archive = true;
-    return heads ? mp_store_migrate_heads(store, what, err, errcap) : MP_OK;
+    return reindex != 0 ? mp_store_migrate_lang(store, reindex, what, err, errcap) : MP_OK;
 }
 
 int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,

@@ -207,8 +207,8 @@ int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e)
     mp_codec_le_put(v, fid, 4);
     if (rc == MP_OK)
         rc = mp_store_backend_put(w->txn, MP_TABLE_FACTKEYS, k, mp_ops_tag_key(w, k, e->key), v, 4);
-    struct mp_index_item it = {MP_CODEC_KIND_FACT, fid,    e->value,
-                               e->value_len,       e->key, e->observed_at_ms};
+    struct mp_index_item it = {MP_CODEC_KIND_FACT, fid, e->value, e->value_len, e->key,
+                               e->observed_at_ms,  0};
     if (rc == MP_OK)
         rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
     if (rc == MP_OK)

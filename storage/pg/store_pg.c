@@ -442,6 +442,30 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     return n > 0 ? MP_OK : MP_NOTFOUND;
 }
 
+/* One statement for the whole range (the primary key's order is the
+ * keys' byte order), the user's snapshot rebuilt at the end as for a
+ * delete. */
+static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const void *prefix,
+                         size_t plen)
+{
+    struct pg_txn *x = txn->handle;
+    unsigned char part[MP_STORE_USER_PREFIX_MAX], upper[MP_STORE_KEY_MAX];
+    release_held(x);
+    size_t partlen = part_of(t, prefix, plen, part);
+    size_t ulen = plen <= sizeof(upper) ? mp_store_backend_prefix_end(prefix, plen, upper) : 0;
+    if (partlen == 0 || ulen == 0)
+        return MP_EINVAL;
+    if (touch(x, txn->store, t, part, partlen, true) != MP_OK)
+        return MP_ENOMEM;
+    const void *b[2] = {prefix, upper};
+    size_t l[2] = {plen, ulen};
+    PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", t, 2, b, l);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return failed(x, r);
+    PQclear(r);
+    return MP_OK;
+}
+
 /* A scan within the cached user's records, from memory. */
 static int cache_scan(const struct user_cache *c, enum mp_store_table t, const unsigned char *start,
                       size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
@@ -613,6 +637,7 @@ static const struct mp_store_backend pg_backend = {
     .get = pg_get,
     .put = pg_put,
     .del = pg_del,
+    .del_prefix = pg_del_prefix,
     .scan = pg_scan,
     .end = pg_end,
     .hint_user = pg_hint_user,

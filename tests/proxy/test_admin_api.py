@@ -27,7 +27,7 @@ ADMIN = {'admin': {'token': TOKEN}}
 ENTITY_ADMIN_KEYS = {'key', 'value', 'confidence', 'observed_at', 'recorded_at', 'source', 'trust',
                      'source_role', 'model', 'request_id', 'pii', 'revision'}
 MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii', 'source_role', 'trust',
-                      'confidence', 'conversation', 'conversation_rule', 'reply_ref'}
+                      'confidence', 'conversation', 'conversation_rule', 'reply_ref', 'lang'}
 SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'recorded_at', 'request_id', 'model', 'pii',
                       'source_role', 'trust'}
 HISTORY_EVENTS = {'added', 'superseded', 'corrected', 'deleted', 'expired', 'summarized', 'kept', 'filtered'}
@@ -358,6 +358,7 @@ class Memory(AdminCase):
         self.assertRegex(m['recorded_at'], ISO)
         self.assertRegex(m['conversation'], r'^[0-9a-f]{16}$')  # test_memory_conversations.py
         self.assertEqual(m['conversation_rule'], 'session')
+        self.assertEqual(m['lang'], 'en')  # identified when recorded (test_import.py: given)
         sm = doc['summary']
         self.assertEqual(set(sm.keys()), SUMMARY_ADMIN_KEYS, sm)
         # hybrid: the extraction call folds the summary (issue 33), so its model wrote it

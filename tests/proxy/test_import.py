@@ -189,6 +189,9 @@ class BadImport(ImportCase):
         ('confidence negative', '{"type":"fact","key":"k","value":"v","confidence":-0.1,%s}' % AT, 'confidence'),
         ('confidence a string', '{"type":"fact","key":"k","value":"v","confidence":"0.9",%s}' % AT, 'confidence'),
         ('empty id', '{"type":"message","role":"user","content":"x","id":"",%s}' % AT, 'id'),
+        ('lang unknown', '{"type":"message","role":"user","content":"x","lang":"xx",%s}' % AT, 'lang'),
+        ('lang upper case', '{"type":"message","role":"user","content":"x","lang":"EN",%s}' % AT, 'lang'),
+        ('lang not a string', '{"type":"message","role":"user","content":"x","lang":7,%s}' % AT, 'lang'),
         ('id not a string', '{"type":"fact","key":"k","value":"v","id":7,%s}' % AT, 'id'),
         ('id too long', '{"type":"fact","key":"k","value":"v","id":"%s",%s}' % ('i' * 257, AT), 'id'),
         ('duplicate member', '{"type":"message","type":"fact","key":"k","value":"v",%s}' % AT, 'not a JSON object'),
@@ -684,12 +687,25 @@ class RoundTrip(ImportCase):
         self.assertEqual([(m['role'], m['content'], m['at']) for m in self.archive(b, proxy=p)],
                          sorted(src, key=lambda m: m[2]))
 
-
-# Characters that have broken round trips: controls (NUL first), escapes,
-# line and paragraph separators, a BOM, astral and noncharacter code points.
-ODD = ['\x00', '\x01', '\x08', '\x1f', '\x7f', '\x85', '\x9f', '\u2028', '\u2029', '\ufeff', '\ufffd',
-       '\uffff', '\U0001F600', '\U0010FFFF', 'é', '\\', '"', '\\u0000', '\\n', '\n', '\r\n', '\t', '/', '<', ' ']
-WORDS = ['Graz', 'cello', 'axolotl', 'tram', 'ünïcödé', '東京', 'x']
+    def test_language_stored_given_or_identified(self):
+        # "lang" as given (Turkish text without a Turkish stop word would
+        # read as English), identified when absent or null; the archive and
+        # the export give it back, and the export imports back with it.
+        user = mh.uid('lang')
+        self.imp_ok(user, [message('user', 'Tenis derslerim Moda kortlarında.', '2024-03-01T10:00:00Z',
+                                   lang='tr'),
+                           message('user', '我女儿周六在杭州参加钢琴演奏会。', '2024-03-02T10:00:00Z'),
+                           message('user', 'Моя дочь играет на фортепиано.', '2024-03-03T10:00:00Z',
+                                   lang=None)], (3, 0, 0))
+        got = [m['lang'] for m in self.archive(user)]
+        self.assertEqual(got, ['tr', 'zh', 'ru'])
+        body, _ = self.export_all(self.proxy, user)
+        lines = [json.loads(ln) for ln in body.decode().splitlines() if ln.strip()]
+        lines = [ln for ln in lines if ln.get('type') == 'message']
+        self.assertEqual([ln['lang'] for ln in lines], ['tr', 'zh', 'ru'])
+        again = mh.uid('lang2')
+        self.imp_ok(again, lines, (3, 0, 0))
+        self.assertEqual([m['lang'] for m in self.archive(again)], ['tr', 'zh', 'ru'])
 
 
 def odd_text(rng, lo=1, hi=12):
@@ -708,6 +724,13 @@ def edge_time(rng, now_ms):
     return rng.choice(['1970-01-01T00:00:00Z', '1970-01-01T00:00:00.001Z', '2000-02-29T23:59:59.999Z',
                        '2016-12-31T23:59:60Z', '2023-05-08T15:56:00.123456+02:00',
                        mh.iso_ms(now_ms + 23 * 3600 * 1000), mh.iso_ms(rng.randint(0, int(now_ms)))])
+
+
+# Characters that have broken round trips: controls (NUL first), escapes,
+# line and paragraph separators, a BOM, astral and noncharacter code points.
+ODD = ['\x00', '\x01', '\x08', '\x1f', '\x7f', '\x85', '\x9f', '\u2028', '\u2029', '\ufeff', '\ufffd',
+       '\uffff', '\U0001F600', '\U0010FFFF', 'é', '\\', '"', '\\u0000', '\\n', '\n', '\r\n', '\t', '/', '<', ' ']
+WORDS = ['Graz', 'cello', 'axolotl', 'tram', 'ünïcödé', '東京', 'x']
 
 
 class PropertyRoundTrip(ImportCase):

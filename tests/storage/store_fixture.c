@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "status.h"
+#include "store_backend.h"
 #include "store_pg.h"
 
 char fx_dir[64];
@@ -346,6 +347,19 @@ struct mp_store *fx_open_fixture(const char *dir, const char *which, const struc
     unlink(dst);
     fx_opts.key = key;
     return fx_open_existing();
+}
+
+uint32_t fx_format(struct mp_store *s)
+{
+    struct mp_store_txn txn;
+    const unsigned char *v;
+    size_t n;
+    ck_assert_int_eq(s->be->begin(s, false, &txn), MP_OK);
+    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, "format", 6, &v, &n), MP_OK);
+    ck_assert_uint_eq(n, 4);
+    uint32_t f = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+    s->be->end(&txn, false);
+    return f;
 }
 
 /* True when a regular file in fx_dir holds needle (ASCII case ignored when

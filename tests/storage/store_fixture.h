@@ -78,6 +78,9 @@ bool fx_dir_has_fold(const char *needle);
  * memproxy.lock was left in it (a rewrite's leftovers, for one). */
 void fx_remove_dir(void);
 
+/* The format number in store's meta ("format"), which must be there. */
+uint32_t fx_format(struct mp_store *store);
+
 /* Frees store (NULL is fine) and, for LMDB, removes its directory. */
 void fx_close_backend(struct mp_store *store, int which);
 

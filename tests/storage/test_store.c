@@ -1238,16 +1238,17 @@ static size_t raw_get(const char *db, const void *key, size_t klen, void *out, s
     return v.mv_size;
 }
 
-/* Format 3's, 4's, 5's and 6's records are format 7's (a format-3 user
- * record merely lacks the term filter, codec.h; format 4's postings lack
- * their item's length, index.h; format 5 has no heads, heads.h, which
- * opening builds: test_store_heads.c; format 6's messages no conversation,
- * codec.h): opening one moves the number on and reads them. */
-START_TEST(test_store_lmdb_formats_3_to_6_open_as_format_7)
+/* Format 3's to 7's records are format 8's but the messages' languages
+ * and the index's terms (a format-3 user record merely lacks the term
+ * filter, codec.h; format 4's postings lack their item's length, index.h;
+ * format 5 has no heads, heads.h; format 6's messages no conversation,
+ * codec.h): opening one converts it (migrate.c; test_store_lang.c) and
+ * reads them. */
+START_TEST(test_store_lmdb_formats_3_to_7_open_as_format_8)
 {
     static const char *const older[] = {"\x03\x00\x00\x00", "\x04\x00\x00\x00", "\x05\x00\x00\x00",
-                                        "\x06\x00\x00\x00"};
-    for (size_t i = 0; i < 4; i++) {
+                                        "\x06\x00\x00\x00", "\x07\x00\x00\x00"};
+    for (size_t i = 0; i < 5; i++) {
         struct mp_store *store = fx_open_backend(LMDB);
         ck_assert_int_eq(fx_turn(store, U("alice"), 7, "hello", "hi", 1, 2), MP_OK);
         mp_store_free(store);
@@ -1259,7 +1260,7 @@ START_TEST(test_store_lmdb_formats_3_to_6_open_as_format_7)
         ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_OK);
         unsigned char v[4];
         ck_assert_uint_eq(raw_get("meta", "format", 6, v, sizeof(v)), 4);
-        ck_assert_mem_eq(v, "\x07\x00\x00\x00", 4);
+        ck_assert_mem_eq(v, "\x08\x00\x00\x00", 4);
         struct mp_usermem *um = NULL;
         ck_assert_int_eq(mp_store_get(store, U("alice"), &um), MP_OK);
         ck_assert_uint_eq(um->nmessages, 2);
@@ -1274,13 +1275,13 @@ START_TEST(test_store_lmdb_future_format_is_refused)
     struct mp_store *store = fx_open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
-    raw_put(r, "meta", "format", 6, "\x08\x00\x00\x00", 4); /* this build writes 7 */
+    raw_put(r, "meta", "format", 6, "\x09\x00\x00\x00", 4); /* this build writes 8 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
     ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 8") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
+    ck_assert_msg(strstr(err, "version 9") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
     fx_remove_dir();
 }
 END_TEST
@@ -1427,7 +1428,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_store_lmdb_each_sync_mode_persists);
     tcase_add_test(tc, test_store_lmdb_map_grows_on_demand);
     tcase_add_test(tc, test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing);
-    tcase_add_test(tc, test_store_lmdb_formats_3_to_6_open_as_format_7);
+    tcase_add_test(tc, test_store_lmdb_formats_3_to_7_open_as_format_8);
     tcase_add_test(tc, test_store_lmdb_future_format_is_refused);
     tcase_add_test(tc, test_store_lmdb_corrupt_user_record_is_eio);
     tcase_add_test(tc, test_store_lmdb_corrupt_job_and_history_are_eio);

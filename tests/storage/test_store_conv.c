@@ -2,7 +2,7 @@
  * conv_kind) and its reply's reference (reply_ref), on every backend: every read gives it back (the
  * buffer, the archive, the view, a snapshot of the store), after the store is opened again, after
  * the buffer's messages leave it for the archive, through search keys, imports, compaction, rekey
- * and a copy to another backend; and a store of format 6 opens as format 7 with its messages as
+ * and a copy to another backend; and a store of format 6 opens as format 8 with its messages as
  * they were. */
 #include <check.h>
 #include <stdio.h>
@@ -254,19 +254,6 @@ START_TEST(test_conv_an_unknown_rule_is_einval)
 END_TEST
 
 /* The format number of s. */
-static uint32_t format_of(struct mp_store *s)
-{
-    struct mp_store_txn txn;
-    const unsigned char *v;
-    size_t n;
-    ck_assert_int_eq(s->be->begin(s, false, &txn), MP_OK);
-    ck_assert_int_eq(s->be->get(&txn, MP_TABLE_META, "format", 6, &v, &n), MP_OK);
-    ck_assert_uint_eq(n, 4);
-    uint32_t f = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
-    s->be->end(&txn, false);
-    return f;
-}
-
 static void set_format(struct mp_store *s, uint32_t f)
 {
     struct mp_store_txn txn;
@@ -278,9 +265,9 @@ static void set_format(struct mp_store *s, uint32_t f)
 
 /* A store of format 6 (its messages without a conversation, which are the
  * bytes format 6 wrote: tests/storage/test_store_format.c holds stores
- * that format's code wrote) opens as format 7: its messages read as they
+ * that format's code wrote) opens as format 8: its messages read as they
  * were, new turns keep their conversation. LMDB and PostgreSQL. */
-START_TEST(test_conv_a_store_of_format_6_opens_as_format_7)
+START_TEST(test_conv_a_store_of_format_6_opens_as_format_8)
 {
     int which = _i == 0 ? LMDB : PG;
     struct mp_store *s = fx_open_backend(which);
@@ -289,8 +276,8 @@ START_TEST(test_conv_a_store_of_format_6_opens_as_format_7)
     turn(s, "dee", 2, 0, 0, 20, &w);
     set_format(s, 6);
     s = fx_reopen(s, which);
-    ck_assert_uint_eq(format_of(s), MP_STORE_FORMAT_VERSION);
-    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 7);
+    ck_assert_uint_eq(fx_format(s), MP_STORE_FORMAT_VERSION);
+    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 8);
     reads_are(s, "dee", &w, 4, 4);
     turn(s, "dee", 3, CONV_B, MP_CONVID_CLIENT, 30, &w);
     s = fx_reopen(s, which);
@@ -336,7 +323,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_conv_survives_the_buffer_leaving_for_the_archive, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_conv_an_imported_message_keeps_its_own, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_conv_an_unknown_rule_is_einval, 0, FX_BACKENDS);
-    tcase_add_loop_test(tc, test_conv_a_store_of_format_6_opens_as_format_7, 0, 2);
+    tcase_add_loop_test(tc, test_conv_a_store_of_format_6_opens_as_format_8, 0, 2);
     tcase_add_test(tc, test_conv_survives_compaction_rekey_and_a_copy);
     suite_add_tcase(s, tc);
     return s;

@@ -379,6 +379,20 @@ static void same_records(const char *a, const char *b, const char *const *dbs, s
             ck_assert_mem_eq(x.keys[i].mv_data, y.keys[i].mv_data, x.keys[i].mv_size);
             if (d == 0 && x.keys[i].mv_size == 6 && memcmp(x.keys[i].mv_data, "secret", 6) == 0)
                 continue;
+            if (strcmp(dbs[d], "docs") == 0) {
+                /* the session counter of a kind: format 8's conversion
+                   indexes again only the items that are left, so a
+                   superseded fact's session is not counted */
+                struct mp_codec_doc dx, dy;
+                ck_assert_int_eq(mp_codec_get_doc(x.vals[i].mv_data, x.vals[i].mv_size, &dx),
+                                 MP_OK);
+                ck_assert_int_eq(mp_codec_get_doc(y.vals[i].mv_data, y.vals[i].mv_size, &dy),
+                                 MP_OK);
+                ck_assert_msg(dx.len == dy.len && dx.bytes == dy.bytes && dx.timex == dy.timex &&
+                                  dx.at_ms == dy.at_ms,
+                              "docs: record %zu differs", i);
+                continue;
+            }
             if (strcmp(dbs[d], "idem") == 0) {
                 /* the time; a turn's seqs after it came within format 7 */
                 ck_assert(x.vals[i].mv_size >= 8 && y.vals[i].mv_size >= 8);
@@ -520,23 +534,26 @@ static void reads_conversation(struct mp_store *store, uint64_t conv, uint64_t f
     mp_store_messages_free(page, n);
 }
 
-/* A store of format 6 (written by that format's code) opens as format 7:
- * its number moves on, nothing else is rewritten (its records are the
- * ones the current code writes for the same script, byte for byte, every
- * table), its messages read without a conversation, and a turn recorded
- * then keeps its own. */
-START_TEST(test_format_v6_clear_store_opens_as_v7_and_reads_as_before)
+/* A store of format 6 (written by that format's code) opens as format 8:
+ * converted (migrate.c), its records are the ones the current code writes
+ * for the same script, byte for byte, every table but the heads (built
+ * whole) and the docs' session counters, its messages read without a
+ * conversation, and a turn recorded then keeps its own. */
+START_TEST(test_format_v6_clear_store_opens_as_v8_and_reads_as_before)
 {
     char mine[64], old[64];
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/clear", NULL, clear6_secret, mine, old, &cur);
-    format_is("\x07\x00\x00\x00");
+    format_is("\x08\x00\x00\x00");
     mp_store_free(fix);
     mp_store_free(cur);
-    static const char *const dbs[] = {"meta",  "users",    "history",  "jobs",     "idem",
-                                      "facts", "factkeys", "factrank", "histx",    "archive",
-                                      "atime", "docs",     "dterms",   "postings", "heads"};
+    /* not the heads: the conversion to format 8 builds them from the index
+       made again (heads.h: mp_heads_build_user), which keeps no counter
+       of a term a sampled add counted (test_store_lang.c checks them) */
+    static const char *const dbs[] = {"meta",  "users",    "history",  "jobs",    "idem",
+                                      "facts", "factkeys", "factrank", "histx",   "archive",
+                                      "atime", "docs",     "dterms",   "postings"};
     same_records(old, mine, dbs, sizeof(dbs) / sizeof(dbs[0]));
     fix = fx_open_existing();
     uint64_t first = turn_in_conversation(fix, 0x8000000000000001ull);
@@ -549,13 +566,13 @@ START_TEST(test_format_v6_clear_store_opens_as_v7_and_reads_as_before)
 }
 END_TEST
 
-START_TEST(test_format_v6_sealed_store_opens_as_v7_and_reads_as_before)
+START_TEST(test_format_v6_sealed_store_opens_as_v8_and_reads_as_before)
 {
     char mine[64], old[64];
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/sealed", &fx_key_a, sealed6_secret, mine, old, &cur);
-    format_is("\x07\x00\x00\x00");
+    format_is("\x08\x00\x00\x00");
     uint64_t first = turn_in_conversation(fix, 0x0123456789abcdefull);
     reads_conversation(fix, 0x0123456789abcdefull, first);
     fix = fx_reopen(fix, LMDB);
@@ -921,8 +938,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);
     tcase_add_test(tc, test_format_v2_sealed_store_reads_and_writes_as_before);
-    tcase_add_test(tc, test_format_v6_clear_store_opens_as_v7_and_reads_as_before);
-    tcase_add_test(tc, test_format_v6_sealed_store_opens_as_v7_and_reads_as_before);
+    tcase_add_test(tc, test_format_v6_clear_store_opens_as_v8_and_reads_as_before);
+    tcase_add_test(tc, test_format_v6_sealed_store_opens_as_v8_and_reads_as_before);
     tcase_add_test(tc, test_codec_message_conversation_round_trips);
     tcase_add_test(tc, test_codec_message_reply_ref_round_trips);
     suite_add_tcase(s, tc);
