@@ -207,19 +207,51 @@ static int on_value_term(void *arg, const char *term, size_t len, uint32_t pos)
     return rc;
 }
 
-/* Candidates for holding e's value: the postings of its rarest word, or
- * every archived message when it has none. */
+/* The languages e's value is read in to find the messages that may hold
+ * it: its own, and each language of the user's buffered messages. A
+ * message is indexed in its stored language, so the value's words stemmed
+ * in another language ("Ankara'da" read as Turkish, the value "Ankara"
+ * alone as English) may miss its postings; one of these languages is the
+ * message's when the user writes it. Into langs[0..cap): how many. */
+static size_t value_langs(const struct mp_ops_ctx *w, const struct mp_mem_entity *e, int *langs,
+                          size_t cap)
+{
+    size_t n = 0;
+    langs[n++] = mp_lang_detect(e->value, e->value_len);
+    for (size_t i = 0; i < w->um->nmessages && n < cap; i++) {
+        int l = w->um->messages[i].lang;
+        bool seen = l == MP_LANG_NONE;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = langs[k] == l;
+        if (!seen)
+            langs[n++] = l;
+    }
+    return n;
+}
+
+/* Candidates for holding e's value: the postings of its rarest word read
+ * in each of value_langs(), or every archived message when it has no
+ * word. */
 static int value_candidates(struct mp_ops_ctx *w, const struct mp_mem_entity *e, struct seqs *out)
 {
-    struct rarest r = {.w = w};
-    size_t count;
+    int langs[8];
+    bool any = false;
     if (w->s->terms == NULL && mp_terms_new(&w->s->terms) != MP_OK)
         return MP_ENOMEM;
-    int rc = mp_terms_each(w->s->terms, e->value, e->value_len, on_value_term, &r);
-    if (rc != MP_OK)
-        return rc;
-    if (r.any)
-        return term_ids(w, r.t, r.len, out, &count);
+    size_t nlangs = value_langs(w, e, langs, sizeof(langs) / sizeof(langs[0]));
+    for (size_t k = 0; k < nlangs; k++) {
+        struct rarest r = {.w = w};
+        size_t count;
+        int rc =
+            mp_terms_each_lang(w->s->terms, e->value, e->value_len, langs[k], on_value_term, &r);
+        if (rc == MP_OK && r.any)
+            rc = term_ids(w, r.t, r.len, out, &count);
+        if (rc != MP_OK)
+            return rc;
+        any = any || r.any;
+    }
+    if (any)
+        return MP_OK;
     struct id_scan is = {w->plen, 8, out, 0};
     return w->s->be->scan(w->txn, MP_TABLE_ARCHIVE, w->prefix, w->plen, w->plen, on_id, &is);
 }

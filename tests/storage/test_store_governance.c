@@ -477,6 +477,38 @@ START_TEST(test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages)
 }
 END_TEST
 
+/* A message is indexed in its own language, the value alone in its own:
+ * "Ankara'da" read as Turkish is the term "ankar", the value "Ankara" read
+ * as English "ankara". Erasing the fact still takes the archived message
+ * that holds it after it left the buffer, when the user writes Turkish. */
+START_TEST(test_gov_delete_entity_finds_archived_messages_of_another_language)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(
+        fx_turn(store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
+        MP_OK);                                                              /* 1, 2 */
+    ck_assert_int_eq(fx_summarize(store, U("ayse"), "Ayşe", 2, 150), MP_OK); /* folds 1, 2 */
+    ck_assert_int_eq(fx_turn(store, U("ayse"), 2, "Bugün hava çok güzel ve ben evdeyim",
+                             "Ne güzel bir gün", 200, 200),
+                     MP_OK); /* 3, 4: in the buffer */
+    ck_assert_int_eq(fx_upsert(store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
+    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    store = fx_reopen(store, _i);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 3);
+    const uint64_t seqs[3] = {2, 3, 4};
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_eq(m[i].seq, seqs[i]);
+    ck_assert(!more);
+    mp_store_messages_free(m, n);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_delete_entity_leaves_no_summary_provenance)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1139,6 +1171,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_gov_delete_entity_drops_summary_and_messages_that_tell_it, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_gov_delete_entity_finds_archived_messages_of_another_language, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_leaves_no_summary_provenance, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_absent_key_is_notfound, 0, FX_BACKENDS);
