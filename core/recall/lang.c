@@ -126,10 +126,11 @@ struct tally {
     unsigned latin, han, kana, hangul, cyrillic, arabic, devanagari, greek, thai, hebrew, other;
     unsigned ascii; /* ASCII letters, of latin */
     unsigned words;
-    bool english;                  /* plainly English so far: reading on would not change it */
-    unsigned accented;             /* Latin letters outside ASCII */
-    unsigned hits[MP_LANG_COUNT];  /* in twelfths of a stop word (UNIT) */
-    unsigned hits1[MP_LANG_COUNT]; /* of words of one letter ("a", "o", "y") */
+    bool english;                    /* plainly English so far: reading on would not change it */
+    unsigned accented;               /* Latin letters outside ASCII */
+    unsigned hits[MP_LANG_COUNT];    /* in twelfths of a stop word (UNIT) */
+    unsigned hits1[MP_LANG_COUNT];   /* of words of one letter ("a", "o", "y") */
+    unsigned letters[MP_LANG_COUNT]; /* letters of the hints each language writes */
     char word[MP_TERMS_MAX];
     size_t wlen;
 };
@@ -204,7 +205,9 @@ static void end_word(struct tally *t)
             0) {
         unsigned other = 0;
         for (int l = MP_LANG_DA; l <= MP_LANG_TR; l++)
-            other = t->hits[l] > other ? t->hits[l] : other;
+            other = t->hits[l] + 2 * UNIT * t->letters[l] > other
+                        ? t->hits[l] + 2 * UNIT * t->letters[l]
+                        : other;
         t->english = 2 * other < t->hits[MP_LANG_EN];
     }
 }
@@ -258,7 +261,7 @@ static void count_hint(struct tally *t, uint32_t cp)
             while (k < 3 && hints[i].langs[k] != MP_LANG_NONE)
                 k++;
             for (unsigned j = 0; j < k; j++)
-                t->hits[hints[i].langs[j]] += 2 * UNIT;
+                t->letters[hints[i].langs[j]]++;
             return;
         }
 }
@@ -285,19 +288,33 @@ static void add_letter(struct tally *t, UChar32 cp)
     }
 }
 
+/* Letters of the hints that outweigh the prior's stop words: a text with
+ * fewer is the prior's language with a borrowed word or name in it. */
+#define LETTERS_OVER_PRIOR 3
+
 /* The Latin language whose stop words (and letters) the text holds most;
- * English on a tie, or when the winner scores under two stop words of its
- * own (one when the text writes a letter outside ASCII): "See ya!" and
- * "Go get 'em" are English. */
+ * the prior (English unless told) on a tie, or when the winner scores
+ * under two stop words of its own (one when the text writes a letter
+ * outside ASCII): "See ya!" and "Go get 'em" are English; and when the
+ * prior has stop words of two letters or more, the winner fewer stop
+ * words and fewer than LETTERS_OVER_PRIOR letters of the hints: "I met
+ * Müller in São Paulo" is English, "Sigarayı özlediğim tek an sabah
+ * kahvesinin yanı" Turkish, and letters break a tie of stop words ("Quanto
+ * tá a parcela do carro agora?" is Portuguese). */
 static int latin_lang(const struct tally *t, int prior)
 {
-    unsigned score[MP_LANG_COUNT];
-    for (int l = 0; l < MP_LANG_COUNT; l++)
-        score[l] = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
+    unsigned stops[MP_LANG_COUNT], score[MP_LANG_COUNT];
+    for (int l = 0; l < MP_LANG_COUNT; l++) {
+        stops[l] = t->hits[l] + (t->accented > 0 ? t->hits1[l] : 0);
+        score[l] = stops[l] + 2 * UNIT * t->letters[l];
+    }
     int best = prior;
     for (int l = MP_LANG_EN; l <= MP_LANG_TR; l++)
         if (score[l] > score[best])
             best = l;
+    if (best != prior && t->hits[prior] > 0 && stops[best] < stops[prior] &&
+        t->letters[best] < LETTERS_OVER_PRIOR)
+        return prior;
     unsigned need = t->accented > 0 ? UNIT : 2 * UNIT;
     return score[best] >= need ? best : prior;
 }
@@ -405,9 +422,12 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
         if (cp == '\'' || cp == 0x2019) {
             /* French and Italian elide ("j'ai", "qu'est", "l'impianto"): a
              * word of one or two letters before it is a word of its own;
-             * English keeps it ("don't" is a stop word) */
+             * English keeps it ("don't" is a stop word). Before a capital
+             * it is a name's ("O'Brien", "D'Angelo"): no word at all */
             if (t.wlen > 2 && t.wlen < sizeof(t.word))
                 t.word[t.wlen++] = '\'';
+            else if (i < n && text[i] >= 'A' && text[i] <= 'Z')
+                t.wlen = 0;
             else
                 end_word(&t);
             continue;

@@ -295,6 +295,20 @@ static struct sb_stemmer *stemmer_of(struct mp_terms *t, int lang)
     return t->stemmers[lang];
 }
 
+/* A stem of fewer than MIN_STEM characters made of a longer word meets
+ * unrelated words: the Turkish stemmer makes "ç" of "cunda" (a place's
+ * name); the folded word is the term instead. English never gets one (its
+ * stems of one letter are of stop words). */
+#define MIN_STEM 2
+
+static bool stem_too_short(const sb_symbol *st, size_t k, size_t wlen)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < k; i++)
+        chars += (st[i] & 0xC0) != 0x80;
+    return chars < MIN_STEM && k < wlen;
+}
+
 static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const char **term,
                       size_t *n)
 {
@@ -314,6 +328,10 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
         return MP_OK; /* "doings" stems to "do" */
     *term = (const char *)st;
     *n = (size_t)k;
+    if (stem_too_short(st, (size_t)k, w->len)) {
+        *term = w->buf;
+        *n = w->len;
+    }
     return MP_OK;
 }
 
@@ -369,8 +387,9 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
 }
 
 /* The part of w that is stemmed in language lang: French, Italian and
- * Catalan elide an article or pronoun before an apostrophe ("l'affitto",
- * "dell'auto", "qu'il": the word after it, as Lucene's ElisionFilter);
+ * Catalan elide an article or pronoun before an apostrophe and a vowel or
+ * h ("l'affitto", "dell'auto", "qu'il", "l'hôtel": the word after it, as
+ * Lucene's ElisionFilter; "Tom's" and "O'Brien" are no elision);
  * Turkish writes a proper noun's suffixes after one ("Cunda'daki": the
  * noun). Other languages keep the word whole ("don't"). */
 static void elide(int lang, struct word *w)
@@ -386,7 +405,7 @@ static void elide(int lang, struct word *w)
         w->len = at;
         return;
     }
-    if (at == 0 || at > 5)
+    if (at == 0 || at > 5 || at + 1 >= w->len || strchr("bcdfgjklmnpqrstvwxz", ap[1]) != NULL)
         return;
     memmove(w->buf, ap + 1, w->len - at - 1);
     w->len -= at + 1;

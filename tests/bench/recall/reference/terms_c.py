@@ -215,6 +215,9 @@ def scan_word(cps, i, w):
 
 
 # ---- terms of one word ----
+MIN_STEM = 2  # characters of a stem made of a longer word
+
+
 def stem_word(lang, buf, digit):
     """The term (bytes) of a folded word, None when it is dropped."""
     if len(buf) == 0 or len(buf) > TERMS_MAX:
@@ -230,12 +233,14 @@ def stem_word(lang, buf, digit):
     st = sb.stemWord(w)
     if not st or is_stop(lang, st):
         return None
+    if len(st) < MIN_STEM and len(st) < len(w):  # "cunda" -> "ç": the folded word
+        return bytes(buf)
     return utf8_cut(st.encode('utf-8', 'surrogatepass'), TERMS_MAX)
 
 
 def elide(lang, buf):
     """French, Italian, Catalan: the word after an article's apostrophe (at most 5 bytes
-    before it); Turkish: the noun before the suffixes' apostrophe."""
+    before it, a vowel or h after it); Turkish: the noun before the suffixes' apostrophe."""
     if lang not in (L['fr'], L['it'], L['ca'], TR):
         return buf
     at = buf.find(b"'")
@@ -243,7 +248,7 @@ def elide(lang, buf):
         return buf
     if lang == TR:
         return buf[:at]
-    if at == 0 or at > 5:
+    if at == 0 or at > 5 or at + 1 >= len(buf) or buf[at + 1] in b'bcdfgjklmnpqrstvwxz':
         return buf
     return buf[at + 1:]
 
@@ -477,6 +482,7 @@ class Tally:
         self.english = False
         self.hits = [0] * COUNT
         self.hits1 = [0] * COUNT
+        self.letters = [0] * COUNT
         self.word = bytearray()
 
     def end_word(self):
@@ -496,12 +502,12 @@ class Tally:
         self.word = bytearray()
         if (self.words >= 8 and self.n['latin'] == self.ascii and self.hits[EN] >= 3 * UNIT
                 and sum(v for s, v in self.n.items() if s != 'latin') == 0):
-            other = max(self.hits[DA:TR + 1])
+            other = max(self.hits[lang] + 2 * UNIT * self.letters[lang] for lang in range(DA, TR + 1))
             self.english = 2 * other < self.hits[EN]
 
     def hint(self, cp):
         for lang in HINTS.get(cp, ()):
-            self.hits[lang] += 2 * UNIT
+            self.letters[lang] += 1
 
     def add_letter(self, cp):
         if cp < 0x80:
@@ -533,12 +539,19 @@ def _decode(b, i, n):
         return None, 0
 
 
+LETTERS_OVER_PRIOR = 3
+
+
 def _latin_lang(t, prior):
-    score = [t.hits[lang] + (t.hits1[lang] if t.accented > 0 else 0) for lang in range(COUNT)]
+    stops = [t.hits[lang] + (t.hits1[lang] if t.accented > 0 else 0) for lang in range(COUNT)]
+    score = [stops[lang] + 2 * UNIT * t.letters[lang] for lang in range(COUNT)]
     best = prior
     for lang in range(EN, TR + 1):
         if score[lang] > score[best]:
             best = lang
+    if (best != prior and t.hits[prior] > 0 and stops[best] < stops[prior]
+            and t.letters[best] < LETTERS_OVER_PRIOR):
+        return prior
     need = UNIT if t.accented > 0 else 2 * UNIT
     return best if score[best] >= need else prior
 
@@ -586,6 +599,8 @@ def detect(text, prior=EN):
         if cp in (0x27, 0x2019):
             if 2 < len(t.word) < TERMS_MAX:
                 t.word.append(0x27)
+            elif i < n and 0x41 <= b[i] <= 0x5A:  # a name's: O'Brien
+                t.word = bytearray()
             else:
                 t.end_word()
             continue
