@@ -4,6 +4,7 @@
 made by memproxy --migrate or at start, and the connection string never in
 an error or a log line."""
 
+import atexit
 import hashlib
 import json
 import os
@@ -52,12 +53,37 @@ class Cluster:
         return out.stdout.strip()
 
 
+class Database:
+    """A database of its own, empty, on the process's one shared cluster
+    (started by the first, stopped at exit): a test class's store without
+    a server of its own, whose initdb and start cost seconds a class."""
+
+    _cluster = None
+    _made = 0
+
+    def __init__(self):
+        if Database._cluster is None:
+            Database._cluster = Cluster()
+            atexit.register(Database._cluster.stop)
+        Database._made += 1
+        self.name = 'class%d' % Database._made
+        Database._cluster.sql('CREATE DATABASE ' + self.name)
+        self.url = Database._cluster.url.rsplit('/', 1)[0] + '/' + self.name
+
+    def sql(self, query):
+        return Database._cluster.sql_in(self.name, query)
+
+    def stop(self):
+        """Nothing: the cluster goes at exit, with every class's database."""
+
+
 class PgCase(mh.MemCase):
     PROXY_CONFIG = {'workers': 1}  # the class's LMDB proxy goes unused: tests start their own
+    OWN_CLUSTER = False  # True: a server of the class's own (stopped, or its files read)
 
     @classmethod
     def setUpClass(cls):
-        cls.pg = Cluster()
+        cls.pg = Cluster() if cls.OWN_CLUSTER else Database()
         super().setUpClass()
 
     @classmethod
@@ -610,6 +636,8 @@ class Outage(PgCase):
     database returns, /readyz says why meanwhile, and that held turns are
     still draining once it is back."""
 
+    OWN_CLUSTER = True  # it takes the server down
+
     def test_turns_of_an_outage_are_recorded_when_the_database_returns(self):
         p = self.pg_proxy()
         user = mh.uid('outage')
@@ -668,6 +696,8 @@ class Governance(PgCase):
     no table (pg_dump); erasing the user leaves no row of it, and after
     VACUUM FULL (POST /admin/compact) no file under the data directory holds
     the canary."""
+
+    OWN_CLUSTER = True  # it reads the server's files
 
     CANARY = 'zqxcanary-pg-fact-31415'
     CANARY_USER = 'zqxcanary-pg-user-27182'
