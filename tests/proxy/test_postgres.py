@@ -79,11 +79,10 @@ class Database:
 
 class PgCase(mh.MemCase):
     PROXY_CONFIG = {'workers': 1}  # the class's LMDB proxy goes unused: tests start their own
-    OWN_CLUSTER = False  # True: a server of the class's own (stopped, or its files read)
 
     @classmethod
     def setUpClass(cls):
-        cls.pg = Cluster() if cls.OWN_CLUSTER else Database()
+        cls.pg = Cluster()
         super().setUpClass()
 
     @classmethod
@@ -636,8 +635,6 @@ class Outage(PgCase):
     database returns, /readyz says why meanwhile, and that held turns are
     still draining once it is back."""
 
-    OWN_CLUSTER = True  # it takes the server down
-
     def test_turns_of_an_outage_are_recorded_when_the_database_returns(self):
         p = self.pg_proxy()
         user = mh.uid('outage')
@@ -696,8 +693,6 @@ class Governance(PgCase):
     no table (pg_dump); erasing the user leaves no row of it, and after
     VACUUM FULL (POST /admin/compact) no file under the data directory holds
     the canary."""
-
-    OWN_CLUSTER = True  # it reads the server's files
 
     CANARY = 'zqxcanary-pg-fact-31415'
     CANARY_USER = 'zqxcanary-pg-user-27182'
