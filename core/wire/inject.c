@@ -61,14 +61,17 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
 }
 
 /* Message i's text into out (its text_len bytes), without what a client
- * inserted in a user message (p->inserted): the user's own words; *len. */
+ * inserted in a user message (p->inserted): the user's own words; *len.
+ * Stripped only when it may hold some: not when the request's scan found
+ * it clean (req->own), nor when its bytes hold no marker's start. */
 static void own_text(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                      size_t i, const struct mp_recall_params *p, char *out, size_t *len)
 {
     const struct mp_chatreq_msg *m = &req->msgs[i];
     *len = 0;
     (void)w->message_text(body, m, out, m->text_len, len);
-    if (m->role == MP_CR_USER)
+    if (m->role == MP_CR_USER && !mp_inserted_clean(req->own, i) &&
+        mp_inserted_may_hold(p->inserted, body + m->start, m->end - m->start))
         *len = mp_inserted_strip(p->inserted, out, *len, NULL);
 }
 

@@ -3,6 +3,7 @@
  * costs a few linear passes per pattern whatever it holds. */
 #include "inserted.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,11 +113,90 @@ static const char *parse_line(void *ctx, const char *line, size_t len)
     return why;
 }
 
+/* ---- the prefilter ---- */
+
+/* A byte JSON writes as itself or as \u00XX, never as a short escape
+ * ('"', '\\', '/' and controls have those; non-ASCII bytes are parts of
+ * characters that may come as \uXXXX). */
+static bool opens_plain(unsigned char c)
+{
+    return c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '/';
+}
+
+/* A byte no JSON encoder escapes (Go's escapes <, > and &, PHP's options
+ * ' and " too): safe to look for as itself past a key's first byte. */
+static bool never_escaped(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("#-_:.!?@$%*()[]{},;|~^ ", c) != NULL);
+}
+
+/* p's keys (inserted.h): one per first byte of an opening marker, the
+ * longest prefix all markers with that byte share. None when a marker
+ * opens with a byte JSON may spell otherwise. */
+static void derive_keys(struct mp_inserted_patterns *p)
+{
+    p->nkeys = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        const struct mp_inserted_pattern *pat = &p->items[i];
+        if (!opens_plain((unsigned char)pat->open[0])) {
+            p->nkeys = 0;
+            return;
+        }
+        uint32_t k = 0;
+        while (k < p->nkeys && p->keys[k].b[0] != pat->open[0])
+            k++;
+        struct mp_inserted_key *key = &p->keys[k];
+        if (k == p->nkeys) { /* a new first byte: the marker's plain prefix */
+            p->nkeys++;
+            key->b[0] = pat->open[0];
+            key->len = 1;
+            while (key->len < MP_INSERTED_KEY_MAX && key->len < pat->open_len &&
+                   never_escaped((unsigned char)pat->open[key->len])) {
+                key->b[key->len] = pat->open[key->len];
+                key->len++;
+            }
+            continue;
+        }
+        uint8_t n = 1; /* shared with the markers before */
+        while (n < key->len && n < pat->open_len && key->b[n] == pat->open[n])
+            n++;
+        key->len = n;
+    }
+}
+
+bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len)
+{
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    if (p == NULL || p->n == 0)
+        return false;
+    if (p->nkeys == 0)
+        return true;
+    for (uint32_t k = 0; k < p->nkeys; k++) {
+        const struct mp_inserted_key *key = &p->keys[k];
+        unsigned char c = (unsigned char)key->b[0];
+        char esc[6 + MP_INSERTED_KEY_MAX] = {'\\', 'u', '0', '0'};
+        if (memmem(raw, len, key->b, key->len) != NULL)
+            return true;
+        int forms = (c >> 4) > 9 || (c & 15) > 9 ? 2 : 1; /* "\u003c" and "\u003C" */
+        memcpy(esc + 6, key->b + 1, key->len - 1u);
+        for (int upper = 0; upper < forms; upper++) {
+            esc[4] = hex[16 * upper + (c >> 4)];
+            esc[5] = hex[16 * upper + (c & 15)];
+            if (memmem(raw, len, esc, 5u + key->len) != NULL)
+                return true;
+        }
+    }
+    return false;
+}
+
 int mp_inserted_parse(const char *text, size_t len, struct mp_inserted_patterns *out,
                       unsigned *line, const char **why)
 {
     memset(out, 0, sizeof(*out));
-    return mp_patfile_each(text, len, parse_line, out, line, why);
+    int rc = mp_patfile_each(text, len, parse_line, out, line, why);
+    derive_keys(out);
+    return rc;
 }
 
 /* ---- the remainder ---- */
@@ -197,6 +277,8 @@ static int look(const struct mp_wire *w, const char *body, const struct mp_chatr
 {
     const struct mp_chatreq_msg *m = &req->msgs[i];
     size_t len = 0;
+    if (!mp_inserted_may_hold(p, body + m->start, m->end - m->start))
+        return MP_OK; /* no marker's start in its bytes: nothing to decode */
     if (m->text_len > s->cap) {
         char *grown = realloc(s->buf, m->text_len);
         if (grown == NULL)
@@ -222,27 +304,35 @@ int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struc
                           const struct mp_inserted_patterns *p, struct mp_inserted_owns *out)
 {
     struct scratch s = {0};
-    size_t first = 0, seen = 0;
+    size_t first = 0, seen = 0, i = req->nmsgs;
     int rc = MP_OK;
     out->n = 0;
+    out->lead = out->from = 0; /* no pattern: every message is clean */
     if (p == NULL || p->n == 0)
         return MP_OK;
     while (first < req->nmsgs && req->msgs[first].role != MP_CR_USER)
         first++;
+    out->lead = first;
     if (first < req->nmsgs && may_hold(&req->msgs[first])) /* the conversation's lead */
         rc = look(w, body, req, first, p, &s, out);
-    for (size_t i = req->nmsgs; rc == MP_OK && i-- > first + 1 && out->n < MP_INSERTED_OWN_MAX;) {
-        const struct mp_chatreq_msg *m = &req->msgs[i];
-        if (!may_hold(m))
-            continue;
-        if (seen > 0 && seen + m->text_len > MP_INSERTED_OWN_BYTES)
-            break; /* the newest, then a bounded part of the rest */
-        seen += m->text_len;
-        rc = look(w, body, req, i, p, &s, out);
+    /* the newest, then a bounded part of the rest; every message from i on
+       is looked at (one that cannot hold a block is clean unread) */
+    while (rc == MP_OK && i > first + 1 && out->n < MP_INSERTED_OWN_MAX) {
+        const struct mp_chatreq_msg *m = &req->msgs[i - 1];
+        if (may_hold(m)) {
+            if (seen > 0 && seen + m->text_len > MP_INSERTED_OWN_BYTES)
+                break;
+            seen += m->text_len;
+            rc = look(w, body, req, i - 1, p, &s, out);
+        }
+        i--;
     }
+    out->from = i;
     free(s.buf);
-    if (rc != MP_OK)
+    if (rc != MP_OK) {
         out->n = 0;
+        out->lead = out->from = SIZE_MAX;
+    }
     return rc;
 }
 
@@ -253,4 +343,10 @@ const struct mp_inserted_own *mp_inserted_own_of(const struct mp_inserted_owns *
             return &owns->items[i];
     }
     return NULL;
+}
+
+bool mp_inserted_clean(const struct mp_inserted_owns *owns, size_t msg)
+{
+    return owns != NULL && (msg == owns->lead || msg >= owns->from) &&
+           mp_inserted_own_of(owns, msg) == NULL;
 }

@@ -31,6 +31,7 @@ struct mp_wire;
 #define MP_INSERTED_MARKER_MAX   120 /* the same, at most */
 #define MP_INSERTED_OWN_MAX      64  /* request messages whose remainder is kept for comparison */
 #define MP_INSERTED_OWN_BYTES    (256 * 1024) /* their text looked at, past the newest */
+#define MP_INSERTED_KEY_MAX      3            /* bytes of a prefilter key (mp_inserted_may_hold) */
 
 /* The clients a pattern names: a fixed set (a metric label); a name
  * outside it is MP_INSERTED_OTHER. */
@@ -60,15 +61,35 @@ struct mp_inserted_pattern {
     char close[MP_INSERTED_MARKER_MAX];
 };
 
+/* What every opening marker starts with, for looking at a message's raw
+ * JSON before decoding it (mp_inserted_may_hold): one key per first byte,
+ * the longest prefix the markers with that byte share, up to
+ * MP_INSERTED_KEY_MAX bytes, its bytes past the first ones no JSON
+ * encoder escapes (letters, digits, '#', ...). The defaults' keys are "<"
+ * and "###". */
+struct mp_inserted_key {
+    uint8_t len;
+    char b[MP_INSERTED_KEY_MAX];
+};
+
 struct mp_inserted_patterns {
     uint32_t n;
+    /* the keys (mp_inserted_parse derives them); nkeys 0 with n > 0: no
+       prefilter, every message is decoded (a marker opening with a byte
+       that JSON may write otherwise than as itself or as \u00XX: '"',
+       '\\', '/', a control or a non-ASCII byte) */
+    uint32_t nkeys;
+    struct mp_inserted_key keys[MP_INSERTED_PATTERNS_MAX];
     struct mp_inserted_pattern items[MP_INSERTED_PATTERNS_MAX];
 };
 
-/* What one strip removed: blocks by client. */
+/* What one strip removed: blocks by client. only is the caller's: the
+ * messages that were nothing but inserted context (proxy/memory/turn.c
+ * counts those of a turn that had nothing else, no tool result either). */
 struct mp_inserted_count {
     uint32_t blocks[MP_INSERTED_CLIENTS];
     uint32_t total;
+    uint32_t only;
 };
 
 /* The client's name: "open_webui", "claude_code", "cline", "roo_code",
@@ -98,6 +119,14 @@ int mp_inserted_parse(const char *text, size_t len, struct mp_inserted_patterns 
  * same text), in the syntax mp_inserted_parse reads. */
 extern const char mp_inserted_default_patterns[];
 
+/* Whether the raw JSON raw[0..len) (borrowed: a message's bytes in the
+ * body) may hold a block of p: one of p's keys is in it, as itself or
+ * with its first byte escaped \u00XX (either case: "\u003c" for '<'). False
+ * means mp_inserted_strip would remove nothing from the message's decoded
+ * text; true, that it may. p NULL or empty: false; p without keys: true.
+ * Cost: at most three memmem passes per key over raw, no decoding. */
+bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len);
+
 /* Removes p's blocks from text[0..len) in place (see above) and returns
  * the remainder's length; count (may be NULL) gets what went added to it.
  * p NULL or empty: len, nothing touched. Cost: per pattern one memmem pass
@@ -118,6 +147,10 @@ struct mp_inserted_own {
 
 struct mp_inserted_owns {
     size_t n;
+    /* the user messages looked at: lead (the first one) and every one from
+       index from on; a message looked at and not in items holds no inserted
+       context (mp_inserted_clean). Both SIZE_MAX: none. */
+    size_t lead, from;
     struct mp_inserted_own items[MP_INSERTED_OWN_MAX];
 };
 
@@ -127,13 +160,20 @@ struct mp_inserted_owns {
  * conversation's lead, core/wire/convid.h) and the newest are always
  * looked at, the others newest first while their texts come to
  * MP_INSERTED_OWN_BYTES at most (a longer conversation's older messages
- * are compared as sent). MP_OK (out->n 0 with p NULL or empty) or
- * MP_ENOMEM (*out empty). Cost: one decode of each message looked at,
- * then mp_inserted_strip on it: bounded whatever the body's size. */
+ * are compared as sent). MP_OK (out->n 0 with p NULL or empty: every
+ * message is clean) or MP_ENOMEM (*out empty, none looked at). Cost: per
+ * message looked at, mp_inserted_may_hold over its raw JSON, and only when
+ * that finds a key, one decode and mp_inserted_strip: bounded whatever
+ * the body's size, and no decoding when nothing was inserted. */
 int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                           const struct mp_inserted_patterns *p, struct mp_inserted_owns *out);
 
 /* The entry of message msg in owns, or NULL (owns may be NULL). */
 const struct mp_inserted_own *mp_inserted_own_of(const struct mp_inserted_owns *owns, size_t msg);
+
+/* True when owns (may be NULL: false) looked at message msg and found no
+ * inserted context in it: stripping its text would remove nothing (with
+ * the patterns owns was filled with). */
+bool mp_inserted_clean(const struct mp_inserted_owns *owns, size_t msg);
 
 #endif

@@ -1472,10 +1472,12 @@ static bool try_summary(struct mp_memjobs *j, size_t i, int64_t now, char **auth
 
 /* One pass in id order: a user's first waiting job is its only candidate
  * (its later jobs wait behind it, but for the extraction jobs that go with
- * it in one batch), and a user with a running job waits. */
+ * it in one batch), and a user with a running job waits. The next pass
+ * comes in a tick, or sooner when a retry is due sooner (a backoff under
+ * a tick is kept, not rounded up to it). */
 void mp_memjobs_schedule(struct mp_memjobs *j)
 {
-    int64_t now = now_ms();
+    int64_t now = now_ms(), next = now + TICK_MS;
     struct user_set busy;
     size_t i = 0;
     unsigned waiting = 0;
@@ -1491,6 +1493,8 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             continue;
         }
         if (set_add(&busy, hash_user(job->user, job->user_len)) || job->not_before_ms > now) {
+            if (job->not_before_ms > now && job->not_before_ms < next)
+                next = job->not_before_ms;
             i++;
             continue;
         }
@@ -1509,7 +1513,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
     held_pass(j, now);
     atomic_store(&j->batched, waiting);
     if (j->njobs > 0) {
-        struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+        struct timeval tv = {(next - now) / 1000, ((next - now) % 1000) * 1000};
         evtimer_add(j->tick, &tv);
     }
 }

@@ -89,10 +89,12 @@ static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *b
     size_t sent = len;
     if (rc == MP_OK)
         len = mp_clienttask_strip_memory_context(text, len);
-    if (rc == MP_OK)
+    if (rc == MP_OK && mp_inserted_may_hold(ow->inserted, body + m->start, m->end - m->start))
         len = mp_inserted_strip(ow->inserted, text, len, ow->stripped);
     if (rc == MP_OK && (len > 0 || sent == 0)) /* only blocks: nothing of the user's */
         rc = add_text(t, text, len);
+    else if (rc == MP_OK && ow->stripped != NULL)
+        ow->stripped->only++; /* a message of only context */
     else if (rc == MP_NOTFOUND)
         rc = MP_OK; /* no text (an image, say): nothing to record */
     free(text);
@@ -172,14 +174,17 @@ static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *bo
     t->loop_prefix = t->loop_start_here ? mp_toolloop_prefix(req, at) : 0;
     t->loop_upstream = req->upstream_state && r->prev_ref == 0;
     t->loop_prev_ref = r->prev_ref;
+    uint32_t only = ow->stripped != NULL ? ow->stripped->only : 0;
     int rc = add_user_texts(t, w, body, req, req->first_new_user, req->nmsgs, ow);
     if (rc != MP_OK || t->ntexts > 0) {
         t->loop = r->calls_tool ? MP_TURN_LOOP_START : MP_TURN_PLAIN;
         return rc;
     }
     if (!mp_toolloop_answers_calls(body, req))
-        return MP_NOTFOUND; /* no new user text: nothing to remember */
-    if (r->calls_tool) {    /* an intermediate round: at most a link */
+        return MP_NOTFOUND;   /* no new user text: nothing to remember */
+    if (ow->stripped != NULL) /* its context came with tool results: not a turn of only that */
+        ow->stripped->only = only;
+    if (r->calls_tool) { /* an intermediate round: at most a link */
         t->loop = MP_TURN_LOOP_LINK;
         return r->prev_ref != 0 ? MP_OK : MP_NOTFOUND;
     }

@@ -116,10 +116,11 @@ struct mp_turn_reply {
  * client inserts into user messages (borrowed; NULL: none): those blocks
  * are left out of the user's texts, and a message of nothing else adds no
  * text; stripped (may be NULL) gets the blocks removed added to it,
- * whatever the result; msgs scratch room for MP_CHATREQ_MAX_MESSAGES
- * scanned messages. The caller fills conv,
- * conv_kind, reply_ref, summarize, extract and at_ms, then calls
- * mp_turn_loop_keys(). What it records:
+ * whatever the result, and in only the new user messages that held
+ * nothing else when the request answers no tool call (a loop round's
+ * reminder beside tool results is not a turn of only context); msgs scratch room for
+ * MP_CHATREQ_MAX_MESSAGES scanned messages. The caller fills conv, conv_kind, reply_ref, summarize,
+ * extract and at_ms, then calls mp_turn_loop_keys(). What it records:
  *   - new user text, a reply without a tool call: the words and the
  *     reply (PLAIN; a reply without text: none);
  *   - new user text, a reply that calls a tool: the same, as a loop's

@@ -826,7 +826,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
                      &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
     free(owned);
     if (stripped.total > 0) /* only inserted context: nothing of the user's, no turn */
-        mp_metrics_inserted(loop->shard, &stripped, rc == MP_NOTFOUND);
+        mp_metrics_inserted(loop->shard, &stripped, rc == MP_NOTFOUND && stripped.only > 0);
     if (rc == MP_ENOMEM || rc == MP_EINVAL)
         return lost(loop, request_id, rc == MP_EINVAL ? MP_EIO : rc);
     if (rc != MP_OK)

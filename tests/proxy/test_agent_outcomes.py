@@ -224,11 +224,22 @@ class AgentOutcomes(ConvCase):
 
     def setUp(self):
         super().setUp()
-        # extraction waits a little for more turns, as by default (20 s): a
-        # loop's rounds come within it, so its first round's call does not
-        # run while the loop goes on (an answer that lands while the call
-        # is out is issue 51's erasure race, requirement 4)
-        self.p = self.own_proxy(memory={'api_key': 'sk-memory-jobs', 'extract_idle_seconds': 1})
+        # extraction waits for more turns, as by default (20 s): a loop's
+        # rounds come within it, so its first round's call does not run
+        # while the loop goes on (an answer that lands while the call is out
+        # is issue 51's erasure race, requirement 4); settle() makes the
+        # batch due once the loop is over
+        self.p = self.own_proxy(memory={'api_key': 'sk-memory-jobs', 'extract_idle_seconds': 20},
+                                sections={'admin': {'token': mh.ADMIN_TOKEN}})
+
+    def settle(self):
+        """POST /admin/extract (pending batches due now, as if their users
+        had been quiet extract_idle_seconds) until no memory work is left."""
+        def idle():
+            r = mh.admin_request(self.p, 'POST', '/admin/extract')
+            self.assertEqual(r.status, 200, r)
+            return self.p.metric('memproxy_memory_queue_depth') == 0
+        mh.wait_for(idle, what='memory queue depth 0 after POST /admin/extract')
 
     def reply_next(self, text):
         """The fake's next non-stream answer says text."""
@@ -277,7 +288,7 @@ class AgentOutcomes(ConvCase):
         self.assertEqual(final.text, want)
         mem = mh.wait_memory(self.p, user, lambda m: want in json.dumps(m['archive']),
                              what='the final answer recorded')
-        mh.wait_idle(self.p)
+        self.settle()
         mem = mh.get_memory(self.p, user)
         self.assertEqual(self.archive(user), [('user', question), ('assistant', want)],
                          'the archive is not the request and its final answer')
@@ -319,7 +330,7 @@ class AgentOutcomes(ConvCase):
                     agent.round(self.says(agent, '', 0), True)  # a call alone, then nothing
                     mem = mh.wait_memory(self.p, user, lambda m: m['archive'],
                                          what='the request recorded')
-                    mh.wait_idle(self.p)
+                    self.settle()
                     self.assertEqual(self.archive(user), [('user', question)])
                     self.no_payload(mem)
 
@@ -335,7 +346,7 @@ class AgentOutcomes(ConvCase):
                 agent.ask(question)
                 agent.answered(agent.round(FIRST, True, x_memory='read'))
                 final = agent.round(FINAL, False)
-                mh.wait_idle(self.p)
+                self.settle()
                 want = [('user', question), ('assistant', final.text)] \
                     if api in ('chat', 'messages', 'responses') else []
                 self.assertEqual(self.archive(user), want)
@@ -355,7 +366,7 @@ class AgentOutcomes(ConvCase):
                     reply = agent.round(self.says(agent, 'Opened PR 42.', 3), False)
                     mh.wait_memory(self.p, user, lambda m: reply.text in json.dumps(m['archive']),
                                    what='the next turn recorded')
-                    mh.wait_idle(self.p)
+                    self.settle()
                     self.assertEqual(self.archive(user),
                                      before + [('user', question), ('assistant', reply.text)])
 

@@ -205,8 +205,9 @@ BACKEND = os.environ.get('MPTEST_BACKEND', 'lmdb')
 
 class ConvCase(mh.MemCase):
     """A proxy of each test's own on the backend MPTEST_BACKEND names: LMDB
-    (the default), or PostgreSQL on a throwaway cluster of the class's
-    (tests/proxy/meson.build runs this file on both)."""
+    (the default), or PostgreSQL on a database of the class's own on a
+    throwaway cluster the file's classes share (tests/proxy/meson.build runs
+    this file on both)."""
 
     PROXY_CONFIG = {'workers': 1}  # the class's proxy goes unused: tests start their own
 
@@ -214,8 +215,8 @@ class ConvCase(mh.MemCase):
     def setUpClass(cls):
         cls.pg = None
         if BACKEND == 'postgres':
-            from test_postgres import Cluster
-            cls.pg = Cluster()
+            from test_postgres import Database
+            cls.pg = Database()
         super().setUpClass()
 
     @classmethod

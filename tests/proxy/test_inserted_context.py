@@ -104,14 +104,16 @@ class InsertedContext(mh.MemCase):
         self.assertOK(sent)
         return sent
 
-    def claude(self, p, user, messages, session):
-        body = json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 256,
-                           'system': [{'type': 'text', 'text': 'You are Claude Code.'}],
-                           'messages': messages}).encode()
+    def claude(self, p, user, messages, session, tools=None, extra=()):
+        req = {'model': 'claude-sonnet-4-5', 'max_tokens': 256,
+               'system': [{'type': 'text', 'text': 'You are Claude Code.'}], 'messages': messages}
+        if tools:
+            req['tools'] = tools
+        body = json.dumps(req).encode()
         tag = uuid.uuid4().hex
         h = [('Content-Type', 'application/json'), ('X-User-Id', user), ('X-Test-Req', tag),
              ('x-api-key', 'sk-ant-' + user), ('anthropic-version', '2023-06-01'),
-             ('x-claude-code-session-id', session)]
+             ('x-claude-code-session-id', session)] + list(extra)
         sent = mh.Sent(tag, body, None, p.request('POST', MESSAGES, h, body, timeout=30.0))
         self.assertOK(sent)
         return sent
@@ -152,6 +154,21 @@ class InsertedContext(mh.MemCase):
         self.assertIn(words, json.dumps(mh.body_json(jobs[-1]), ensure_ascii=False))
         self.assertNotRemembered(p, user, 'Boris', 'Varna', 'ochre', 'Respond to the user query')
         self.assertGreaterEqual(p.metric('memproxy_inserted_context_total', client='open_webui'), 1)
+
+    def test_context_escaped_as_go_writes_it(self):
+        """A client in Go (encoding/json) writes '<' and '>' as \\u003c and
+        \\u003e: the blocks are found all the same."""
+        p = self.own()
+        user = mh.uid('goesc')
+        words = 'I live in Porto. Fix cv.md.'
+        body, _ = mh.build_chat([mh.user_msg(words + '\n\n' + CLINE_ENV)])
+        body = body.replace(b'<', b'\\u003c').replace(b'>', b'\\u003e')
+        tag = uuid.uuid4().hex
+        self.assertOK(mh.Sent(tag, body, None, p.request('POST', mh.CHAT, mh.chat_headers(user, tag=tag),
+                                                         body, timeout=30.0)))
+        texts, _ = self.user_texts(p, user, 2)
+        self.assertEqual(texts, [words])
+        self.assertNotRemembered(p, user, 'Boris', 'environment_details')
 
     def test_open_webui_two_turns_with_files(self):
         """Open WebUI keeps the context out of its history: turn 2 resends
@@ -276,6 +293,37 @@ class InsertedContext(mh.MemCase):
         self.assertEqual(mh.buffer_pairs(mem), [('user', words), ('assistant', mh.REPLY)])
         self.assertEqual(p.metric('memproxy_inserted_context_only_turns_total'), before + 1)
         self.assertNotRemembered(p, user, 'Boris', 'Varna')
+
+    def test_a_loop_round_with_only_a_reminder_is_not_an_only_context_turn(self):
+        """Claude Code sends a reminder beside its tool results: that round
+        of the loop is not a turn of only inserted context (the metric
+        stays), while a message of only a reminder is."""
+        p = self.own()
+        user = mh.uid('ccloop')
+        session = 'sess-loop-' + user
+        tools = [{'name': 'get_weather', 'description': 'Runs the tool.',
+                  'input_schema': {'type': 'object', 'properties': {'city': {'type': 'string'}}}}]
+        only = p.metric('memproxy_inserted_context_only_turns_total')
+        blocks = p.metric('memproxy_inserted_context_total', client='claude_code')
+        ask = {'role': 'user', 'content': text_parts('Run the tests, please.')}
+        first = self.claude(p, user, [ask], session, tools, [('X-Fake-Behavior', 'tool_use')])
+        calls = [b for b in first.resp.json()['content'] if b['type'] == 'tool_use']
+        self.assertEqual(len(calls), 1, first.resp.json())
+        # the next round: the tool's result and a reminder, answered with another call
+        results = {'role': 'user', 'content': [
+            {'type': 'tool_result', 'tool_use_id': calls[0]['id'], 'content': 'tests: 3 failed'},
+            {'type': 'text', 'text': REMINDER_IDE}]}
+        self.claude(p, user, [ask, {'role': 'assistant', 'content': first.resp.json()['content']}, results],
+                    session, tools, [('X-Fake-Behavior', 'tool_use')])
+        p.wait_metric('memproxy_inserted_context_total', lambda v: v == blocks + 1, client='claude_code')
+        # then a message of only a reminder, no tool result: that turn counts
+        self.claude(p, mh.uid('cconly'), [{'role': 'user', 'content': text_parts(REMINDER_IDE)}],
+                    'sess-only-' + user)
+        p.wait_metric('memproxy_inserted_context_total', lambda v: v == blocks + 2, client='claude_code')
+        p.wait_metric('memproxy_inserted_context_only_turns_total', lambda v: v == only + 1)
+        mh.wait_idle(p)
+        self.assertEqual(p.metric('memproxy_inserted_context_only_turns_total'), only + 1,
+                         'a loop round with a reminder counted as a turn of only inserted context')
 
     def test_operator_pattern_file(self):
         """The shipped file plus Continue's commented pattern and one of the

@@ -224,6 +224,28 @@ START_TEST(test_inserted_shipped_file_is_the_builtin_list)
 }
 END_TEST
 
+/* owns of body (its scan into *req) under the defaults. */
+static void owns_of(const char *body, size_t len, struct mp_chatreq *req,
+                    struct mp_inserted_owns *owns)
+{
+    struct mp_inserted_patterns p = defaults();
+    ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, req), MP_OK);
+    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, req, &p, owns), MP_OK);
+}
+
+/* head, MP_INSERTED_OWN_BYTES of 'x', tail (caller frees); *len. */
+static char *padded(const char *head, const char *tail, size_t *len)
+{
+    size_t big = MP_INSERTED_OWN_BYTES;
+    *len = strlen(head) + big + strlen(tail);
+    char *body = malloc(*len + 1);
+    ck_assert_ptr_nonnull(body);
+    memcpy(body, head, strlen(head));
+    memset(body + strlen(head), 'x', big);
+    memcpy(body + strlen(head) + big, tail, strlen(tail) + 1);
+    return body;
+}
+
 /* A request's own words: only the user messages whose remainder differs,
  * hashed as the archive's copy of that remainder would be. */
 START_TEST(test_inserted_own_words_of_a_request)
@@ -234,10 +256,8 @@ START_TEST(test_inserted_own_words_of_a_request)
         "{\"role\":\"assistant\",\"content\":\"<system-reminder>x</system-reminder>\"},"
         "{\"role\":\"user\",\"content\":\"plain words\"}]}";
     struct mp_chatreq req;
-    struct mp_inserted_patterns p = defaults();
     struct mp_inserted_owns owns;
-    ck_assert_int_eq(mp_chatreq_scan(body, strlen(body), msgs, 16, &req), MP_OK);
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
+    owns_of(body, strlen(body), &req, &owns);
     ck_assert_uint_eq(owns.n, 1);
     const struct mp_inserted_own *o = mp_inserted_own_of(&owns, 0);
     ck_assert_ptr_nonnull(o);
@@ -262,23 +282,104 @@ START_TEST(test_inserted_own_words_are_bounded)
         "{\"role\":\"user\",\"content\":\"";
     static const char tail[] = "\"},{\"role\":\"user\",\"content\":\"<system-reminder>a"
                                "</system-reminder>new\"}]}";
-    size_t big = MP_INSERTED_OWN_BYTES, len = strlen(head) + big + strlen(tail);
-    char *body = malloc(len + 1);
-    ck_assert_ptr_nonnull(body);
-    memcpy(body, head, strlen(head));
-    memset(body + strlen(head), 'x', big);
-    memcpy(body + strlen(head) + big, tail, strlen(tail) + 1);
+    size_t len = 0;
+    char *body = padded(head, tail, &len);
     struct mp_chatreq req;
-    struct mp_inserted_patterns p = defaults();
     struct mp_inserted_owns owns;
-    ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, &req), MP_OK);
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
+    owns_of(body, len, &req, &owns);
     ck_assert_uint_eq(owns.n, 2);
     ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 0));
     ck_assert_uint_eq(mp_inserted_own_of(&owns, 0)->len, strlen("first"));
     ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 3));
     ck_assert_ptr_null(mp_inserted_own_of(&owns, 1));
     free(body);
+}
+END_TEST
+
+/* The prefilter's keys come from the patterns: the defaults' are "<" and
+ * "###"; a message's raw JSON is looked in for them as written and with
+ * the first byte escaped, and a marker opening with a byte JSON may spell
+ * as a short escape turns the prefilter off. */
+START_TEST(test_inserted_prefilter_keys_from_the_patterns)
+{
+    struct mp_inserted_patterns p = defaults();
+    ck_assert_uint_eq(p.nkeys, 2);
+    ck_assert_uint_eq(p.keys[0].len, 3);
+    ck_assert(memcmp(p.keys[0].b, "###", 3) == 0);
+    ck_assert_uint_eq(p.keys[1].len, 1);
+    ck_assert(memcmp(p.keys[1].b, "<", 1) == 0);
+    static const char *const holds[] = {
+        "{\"content\":\"<system-reminder>x</system-reminder>hi\"}",
+        "{\"content\":\"\\u003csystem-reminder>x\\u003c/system-reminder>hi\"}",
+        "{\"content\":\"\\u003Cfiles_info>x\\u003C/files_info>hi\"}",
+        "{\"content\":\"### Task:\\nRespond to the user query using the provided context\"}",
+        "{\"content\":\"\\u0023## Task:\\nRespond\"}",
+    };
+    static const char *const clean[] = {
+        "{\"content\":\"I live in Porto # and more\"}",
+        "{\"content\":\"## Task: two hashes\"}",
+        "{\"content\":\"\\u003e no opening \\u0023#\"}",
+    };
+    for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]); i++)
+        ck_assert_msg(mp_inserted_may_hold(&p, holds[i], strlen(holds[i])), "%s", holds[i]);
+    for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++)
+        ck_assert_msg(!mp_inserted_may_hold(&p, clean[i], strlen(clean[i])), "%s", clean[i]);
+    ck_assert(!mp_inserted_may_hold(NULL, holds[0], strlen(holds[0])));
+    /* shared prefixes: "<ab" and "<ac" make "<a"; an escaped byte ends a key */
+    static const char two[] = "x anywhere <abc ... </abc>\nx anywhere <acd ... </acd>\n"
+                              "y anywhere [[a<b ... ]]]\n";
+    unsigned line = 0;
+    const char *why = NULL;
+    ck_assert_int_eq(mp_inserted_parse(two, strlen(two), &p, &line, &why), MP_OK);
+    ck_assert_uint_eq(p.nkeys, 2);
+    ck_assert_uint_eq(p.keys[0].len, 2);
+    ck_assert_uint_eq(p.keys[1].len, 3);
+    ck_assert(memcmp(p.keys[1].b, "[[a", 3) == 0);
+    ck_assert(!mp_inserted_may_hold(&p, "\"<b\"", 4));
+    ck_assert(mp_inserted_may_hold(&p, "\"\\u003cac\"", 10));
+    /* a marker opening with '"' (written \") or '/' (may be \/): no keys, every message looked at
+     */
+    static const char quote[] = "x anywhere \"ctx: ... :ctx\"\n";
+    ck_assert_int_eq(mp_inserted_parse(quote, strlen(quote), &p, &line, &why), MP_OK);
+    ck_assert_uint_eq(p.nkeys, 0);
+    ck_assert(mp_inserted_may_hold(&p, "\"plain\"", 7));
+}
+END_TEST
+
+/* What own_words looked at is known: a message it found clean needs no
+ * strip (mp_inserted_clean); one holding context, one past the bound and
+ * one it never reached do. A message with '<' but no block is decoded and
+ * clean; an escaped reminder is found. */
+START_TEST(test_inserted_own_words_know_the_clean_messages)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+        "{\"role\":\"user\",\"content\":\"a < b, says the lead\"},"
+        "{\"role\":\"assistant\",\"content\":\"ok\"},"
+        "{\"role\":\"user\",\"content\":\"\\u003csystem-reminder>x\\u003c/system-reminder>hi\"},"
+        "{\"role\":\"user\",\"content\":\"plain words\"}]}";
+    struct mp_chatreq req;
+    struct mp_inserted_owns owns;
+    owns_of(body, strlen(body), &req, &owns);
+    ck_assert_uint_eq(owns.n, 1);
+    ck_assert_uint_eq(mp_inserted_own_of(&owns, 3)->len, 2);
+    ck_assert(mp_inserted_clean(&owns, 1));  /* the lead: '<' but no block */
+    ck_assert(mp_inserted_clean(&owns, 4));  /* no marker's start: not decoded */
+    ck_assert(!mp_inserted_clean(&owns, 3)); /* context */
+    ck_assert(!mp_inserted_clean(NULL, 4));
+    /* past the bound: the message is not known clean */
+    static const char head[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"first\"},"
+                               "{\"role\":\"user\",\"content\":\"older words\"},"
+                               "{\"role\":\"user\",\"content\":\"";
+    static const char tail[] = "\"},{\"role\":\"user\",\"content\":\"the newest words\"}]}";
+    size_t len = 0;
+    char *long_body = padded(head, tail, &len);
+    owns_of(long_body, len, &req, &owns);
+    ck_assert(mp_inserted_clean(&owns, 0));
+    ck_assert(mp_inserted_clean(&owns, 3));
+    ck_assert(!mp_inserted_clean(&owns, 2)); /* over the bound: never looked at */
+    ck_assert(!mp_inserted_clean(&owns, 1));
+    free(long_body);
 }
 END_TEST
 
@@ -299,6 +400,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_inserted_shipped_file_is_the_builtin_list);
     tcase_add_test(tc, test_inserted_own_words_of_a_request);
     tcase_add_test(tc, test_inserted_own_words_are_bounded);
+    tcase_add_test(tc, test_inserted_prefilter_keys_from_the_patterns);
+    tcase_add_test(tc, test_inserted_own_words_know_the_clean_messages);
     suite_add_tcase(s, tc);
     return s;
 }
