@@ -2,9 +2,10 @@
  * ASCII words take the table-driven path they always took (English text
  * comes out byte for byte as before languages came); a word with any other
  * character goes through ICU: NFKC with full case folding, split by script,
- * Han and Kana into overlapping bigrams, Hangul likewise, Thai, Lao, Khmer
- * and Burmese by ICU's dictionary word break. Stemmers are libstemmer's,
- * one per language, made when first needed. */
+ * Han, Kana, Thai, Lao, Khmer and Burmese by ICU's dictionary word break
+ * (a Han or Kana word of 3+ characters adds its bigrams; Chinese question
+ * words dropped), Hangul into overlapping bigrams. Stemmers are
+ * libstemmer's, one per language, made when first needed. */
 #include "terms.h"
 
 #include <libstemmer.h>
@@ -483,9 +484,16 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
 
 /* Hangul (and Han and Kana with MP_TERMS_CJK_BIGRAMS): the overlapping
  * bigrams of cps[0..n) (a lone character is its own term), as Lucene's
- * CJKBigramFilter makes them. */
-static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
+ * CJKBigramFilter makes them; with unigrams, each character first (its
+ * outputUnigrams). */
+static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n, bool unigrams)
 {
+    for (size_t i = 0; unigrams && n > 1 && i < n; i++) {
+        unsigned char buf[4];
+        int rc = emit(wk, (const char *)buf, mp_utf8_encode((uint32_t)cps[i], buf));
+        if (rc != MP_OK)
+            return rc;
+    }
     for (size_t i = 0; i == 0 || i + 1 < n; i++) {
         unsigned char buf[8];
         size_t k = mp_utf8_encode((uint32_t)cps[i], buf);
@@ -498,8 +506,6 @@ static int emit_bigrams(struct walk *wk, const UChar32 *cps, size_t n)
     return MP_OK;
 }
 
-/* Han, Kana, Thai, Lao, Khmer, Burmese: the words of ICU's dictionary
- * word break over u[0..n). */
 /* The bigrams of a dictionary word u[0..n) of three characters or more
  * (杭州市: 杭州, 州市), so that a compound meets its parts. */
 static int emit_inner(struct walk *wk, const UChar *u, int32_t n)
@@ -511,10 +517,32 @@ static int emit_inner(struct walk *wk, const UChar *u, int32_t n)
         U16_NEXT(u, i, n, c);
         cps[k++] = c;
     }
-    return k >= 3 ? emit_bigrams(wk, cps, k) : MP_OK;
+    return k >= 3 ? emit_bigrams(wk, cps, k, false) : MP_OK;
 }
 
-static int emit_broken(struct walk *wk, const UChar *u, int32_t n, bool inner)
+/* The language whose stop words a Han or Kana word u[0..n) is checked
+ * against: Japanese for a word with Kana or in a Japanese text, else
+ * Chinese. */
+static int cjk_lang(const struct walk *wk, const UChar *u, int32_t n)
+{
+    if (wk->lang == MP_LANG_JA)
+        return MP_LANG_JA;
+    for (int32_t i = 0; i < n;) {
+        UChar32 c;
+        U16_NEXT(u, i, n, c);
+        UErrorCode err = U_ZERO_ERROR;
+        UScriptCode sc = uscript_getScript(c, &err);
+        if (sc == USCRIPT_HIRAGANA || sc == USCRIPT_KATAKANA)
+            return MP_LANG_JA;
+    }
+    return MP_LANG_ZH;
+}
+
+/* Han, Kana, Thai, Lao, Khmer, Burmese: the words of ICU's dictionary
+ * word break over u[0..n). A Han or Kana word (cjk) that is a stop word of
+ * its language is handed without a term; inner: the bigrams of the others
+ * of 3+ characters too. */
+static int emit_broken(struct walk *wk, const UChar *u, int32_t n, bool cjk, bool inner)
 {
     UErrorCode err = U_ZERO_ERROR;
     if (wk->t->brk == NULL)
@@ -532,7 +560,15 @@ static int emit_broken(struct walk *wk, const UChar *u, int32_t n, bool inner)
         int32_t k = 0;
         err = U_ZERO_ERROR;
         u_strToUTF8(buf, sizeof(buf), &k, u + a, b - a, &err);
-        int rc = U_SUCCESS(err) ? emit(wk, buf, (size_t)k) : MP_OK;
+        if (U_FAILURE(err))
+            continue;
+        if (cjk && mp_lang_is_stop(cjk_lang(wk, u + a, b - a), buf, (size_t)k)) {
+            int rc = wk->fn(wk->arg, buf, (size_t)k, NULL, 0, wk->pos++);
+            if (rc != MP_OK)
+                return rc;
+            continue;
+        }
+        int rc = emit(wk, buf, (size_t)k);
         if (rc == MP_OK && inner)
             rc = emit_inner(wk, u + a, b - a);
         if (rc != MP_OK)
@@ -566,14 +602,18 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     }
     if (kind == PIECE_OTHER)
         return w.len > 0 ? emit_other(wk, &w, first) : MP_OK;
-        /* Han and Kana: ICU's dictionary words, and the bigrams inside a word
-         * of three characters or more (杭州市 meets 杭州). Measured on the
-         * development needles, zh and ja (tests/bench/recall/README.md),
-         * against overlapping bigrams (Lucene's), dictionary words alone and
-         * words with every bigram: as good as the best at 200 and 300 tokens
-         * but for ja at 200, with fewer terms than bigrams. MP_TERMS_CJK_BIGRAMS,
-         * MP_TERMS_CJK_DICT and MP_TERMS_CJK_BOTH build the others. */
-#if defined(MP_TERMS_CJK_BIGRAMS)
+    /* Han and Kana: ICU's dictionary words, and the bigrams inside a word
+     * of three characters or more (杭州市 meets 杭州). Measured against
+     * overlapping bigrams (Lucene's), bigrams and unigrams, dictionary words
+     * alone and words with every bigram on the needles (zh, ja), MemDaily
+     * and MADial-Bench (tests/bench/recall/README.md): the best of the five
+     * on the three sets together. MP_TERMS_CJK_BIGRAMS, MP_TERMS_CJK_UNIBI,
+     * MP_TERMS_CJK_DICT and MP_TERMS_CJK_BOTH build the others. */
+    bool cjk_uni = false;
+#if defined(MP_TERMS_CJK_UNIBI)
+    bool cjk_words = false, cjk_bigrams = true, cjk_inner = false;
+    cjk_uni = true;
+#elif defined(MP_TERMS_CJK_BIGRAMS)
     bool cjk_words = false, cjk_bigrams = true, cjk_inner = false;
 #elif defined(MP_TERMS_CJK_BOTH)
     bool cjk_words = true, cjk_bigrams = true, cjk_inner = false;
@@ -583,11 +623,11 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     bool cjk_words = true, cjk_bigrams = false, cjk_inner = true;
 #endif
     if (kind == PIECE_BREAK || (kind == PIECE_CJK && cjk_words)) {
-        int rc = emit_broken(wk, u + a, b - a, kind == PIECE_CJK && cjk_inner);
+        int rc = emit_broken(wk, u + a, b - a, kind == PIECE_CJK, kind == PIECE_CJK && cjk_inner);
         if (rc != MP_OK || kind == PIECE_BREAK || !cjk_bigrams)
             return rc;
     }
-    return n > 0 ? emit_bigrams(wk, cps, n) : MP_OK;
+    return n > 0 ? emit_bigrams(wk, cps, n, kind == PIECE_CJK && cjk_uni) : MP_OK;
 }
 
 /* Normalized text u[0..n) (NFKC, case folded) into pieces by script. */

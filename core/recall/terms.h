@@ -24,7 +24,10 @@
  *      ("2023年": "2023" and "年"). Mixed text gets both: "我的iPhone很好用"
  *      is 我的 iphon 很好 用.
  *   3. stop words of the word's language are dropped; they still count as
- *      positions. A word's language is the text's when the text's language
+ *      positions. A Han or Kana word is Japanese in a Japanese text or when
+ *      it has Kana, else Chinese; Chinese drops its question words and
+ *      sentence-final particles (什么, 哪里, 吗, 呢: stopwords/chinese.txt),
+ *      Japanese has no list. A word's language is the text's when the text's language
  *      is written in the word's script, else the script's first language
  *      (Latin: English, Cyrillic: Russian ...), else none.
  *   4. stemming: the language's Snowball stemmer (libstemmer: English

@@ -1,4 +1,4 @@
-"""Compiles the Snowball stop lists of this folder (<language>.txt, one word a
+"""Compiles the stop lists of this folder (<language>.txt: Snowball's, and memproxy's Chinese; one word a
 line; '|' starts a comment) into C for core/recall/lang.c: one table of
 every word, sorted by bytes (memcmp order, a prefix first, as
 mp_terms_find_sorted searches), each with the set of languages (a bit per
@@ -11,7 +11,7 @@ import sys
 # enum mp_lang of core/recall/lang.h
 IDS = {'danish': 2, 'dutch': 3, 'finnish': 4, 'french': 5, 'german': 6, 'hungarian': 7, 'italian': 8,
        'norwegian': 9, 'portuguese': 10, 'spanish': 11, 'swedish': 12, 'turkish': 13, 'russian': 14,
-       'nepali': 15}
+       'nepali': 15, 'chinese': 29, 'japanese': 30}
 
 
 def main(out, paths):

@@ -633,9 +633,11 @@ def ask(mp, fake, conv, measure, cell):
         parts, est = injected(body)
         secs = time.monotonic() - t0
         got, got_whole, hay = set(), set(), locomo.haystack(parts)
-        for i in matcher.found_in(hay):
+        # the sets of every language: a short message counts as a whole past message
+        ihay = hay + locomo.haystack(chats.block_items(parts)) if getattr(conv, 'whole_items', False) else hay
+        for i in matcher.found_in(ihay):
             got |= items[i]['ids']
-        for i in whole.found_in(hay):
+        for i in whole.found_in(ihay):
             got_whole |= items[i]['ids']
         share = answers.share_found(answers.key_terms(q['q'], q.get('answer')), answers.injected_terms(hay))
         tok = hdr.get('x-memory-injected-tokens')

@@ -16,6 +16,7 @@ network. Python 3 standard library only.
 
 import datetime
 import json
+import re
 import sys
 
 import locomo
@@ -30,15 +31,43 @@ def parse_time(at):
     return t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
+# A past message of the memory block: "(YYYY-MM-DD, role) " or "(role) "
+# before its text, the first of a line after its header (core/recall/memblock.c,
+# put_past).
+PAST_FRAME = re.compile(r'^(?:\[[^\]]*\]: )?\((?:[^()]*, )?(?:user|assistant)\) ')
+
+
+def block_items(parts):
+    """The past messages of the injected parts, each alone: a part cut at
+    the block's separator ' | ', its frame taken off. A text shorter than
+    locomo.WHOLE_CHARS counts when it is the whole of one of them (the
+    match rule's "whole part"): a MemDaily message of 14 Chinese characters
+    ("趣跑购物节的持续时间是八个周。") is a whole sentence, and the block writes
+    many messages on one line. A message holding ' | ' itself (the block
+    does not escape it in messages) is cut there too: a piece of it can only
+    match a short text that says exactly that piece."""
+    out = []
+    for p in parts:
+        for seg in p.split(' | '):
+            m = PAST_FRAME.match(seg)
+            if m is not None:
+                out.append(seg[m.end():])
+    return out
+
+
 class Conversation:
     """One chat of a plain-shape file: .turns (dicts as locomo's: id, ids,
     role, content, at), .questions ({"q", "cat", "ev", "answer"}: the answer
     from answers, {question: text}, or None), .facts (none), .user
     ('<set>-<id>'), .lang (the file's "lang", or None). Subclasses set .set,
-    .match_chars, .categories (None: any category) and .evidence_checked."""
+    .match_chars, .categories (None: any category) and .evidence_checked.
+    whole_items: a short text is found as a whole past message of the block
+    too (block_items), not only as a whole part; LoCoMo and BEAM keep the
+    rule as it was (their figures stay comparable)."""
 
     set = 'chats'
     match_chars = locomo.MATCH_CHARS
+    whole_items = True
     categories = None
     evidence_checked = True  # ValueError for an evidence id no turn has
     corrected = False  # one evidence version

@@ -886,6 +886,17 @@ class TestMatch(unittest.TestCase):
         self.assertEqual(m.found(['Gina: Hey Jon!']), [])
         self.assertEqual(m.found(['Gina: ;-)']), [0])
 
+    def test_short_message_found_as_a_whole_past_message_of_the_block(self):
+        m = locomo.Matcher([{'content': '趣跑购物节的持续时间是八个周。', 'ids': set()},
+                            {'content': '好的', 'ids': set()}])
+        line = ('[Relevant past conversation]: (2024-04-02, user) 我将要参加趣跑购物节。 | '
+                '(user) 趣跑购物节的持续时间是八个周。 | (assistant) 好的，我记住了。')
+        self.assertEqual(m.found([line]), [])  # the plain rule: a short text must be the whole line
+        self.assertEqual(chats.block_items([line]), ['我将要参加趣跑购物节。', '趣跑购物节的持续时间是八个周。',
+                                                     '好的，我记住了。'])
+        self.assertEqual(m.found([line] + chats.block_items([line])), [0])  # 好的 is only the start of one
+        self.assertEqual(chats.block_items(['k: a | b: c']), [])  # facts are no past messages
+
     def test_ambiguous_needles(self):
         items = [{'content': 'Mel: Thanks so much', 'ids': set()},
                  {'content': 'Mel: Thanks so much, Caroline', 'ids': set()}]

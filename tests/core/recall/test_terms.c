@@ -271,6 +271,22 @@ START_TEST(test_terms_han_and_kana_by_dictionary_words)
 }
 END_TEST
 
+START_TEST(test_terms_chinese_question_words_dropped)
+{
+    /* 什么, 哪里 and 如何 ask, 来着, 吗 and 呢 end a question: dropped as stop
+     * words (core/recall/stopwords/chinese.txt), their positions kept */
+    ck_assert_str_eq(terms_of("这个公园叫什么名字来着？"), "这个@0 公园@1 叫@2 名字@4");
+    ck_assert_str_eq(terms_of("你们去哪里吃饭呢？"), "你们@0 去@1 吃饭@3");
+    ck_assert_str_eq(terms_of("如何解决这个问题"), "解决@1 这个@2 问题@3");
+    /* particles inside a sentence stay (的 and 了 are in every message) */
+    ck_assert_str_eq(terms_of("你吃饭了吗"), "你@0 吃饭@1 了@2");
+    /* a stop word of three characters adds no bigrams (为什么: no 什么) */
+    ck_assert_str_eq(terms_of("为什么下雨"), "下雨@1");
+    /* Japanese keeps 如何 (ikaga, a word of its own): the list is Chinese */
+    ck_assert_str_eq(terms_of("ご気分は如何ですか"), "ご@0 気分@1 は@2 如何@3 です@4 か@5");
+}
+END_TEST
+
 START_TEST(test_terms_hangul_syllable_bigrams)
 {
     /* 발표회는 and 발표회가 share 발표 and 표회: the particle is one bigram */
@@ -510,6 +526,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_empty_and_punctuation_only);
     tcase_add_test(tc, test_terms_each_word_gives_word_and_term);
     tcase_add_test(tc, test_terms_han_and_kana_by_dictionary_words);
+    tcase_add_test(tc, test_terms_chinese_question_words_dropped);
     tcase_add_test(tc, test_terms_hangul_syllable_bigrams);
     tcase_add_test(tc, test_terms_thai_by_dictionary_word_break);
     tcase_add_test(tc, test_terms_mixed_script_gets_both);
