@@ -59,6 +59,7 @@ def _english_stop():
 def _stop_lists():
     """word -> set of language ids, from core/recall/stopwords/*.txt as its gen.py reads them."""
     names = {v: L[k] for k, v in STEMMERS.items()}
+    names.update({'chinese': L['zh'], 'japanese': L['ja']})  # lists without a stemmer (gen.py)
     out = {}
     for f in sorted(os.listdir(STOP_DIR)):
         if not f.endswith('.txt') or f[:-4] not in names:
@@ -300,12 +301,25 @@ def bigrams(cps):
     return [chr(cps[i]) + chr(cps[i + 1]) for i in range(n - 1)]
 
 
-def broken_terms(u, inner):
+def cjk_lang(lang, word):
+    """terms.c's cjk_lang: the language whose stop words a Han or Kana word is checked against:
+    Japanese for a word with Kana or in a Japanese text, else Chinese."""
+    if lang == L['ja'] or any(script(ord(c)) in (S.HIRAGANA, S.KATAKANA) for c in word):
+        return L['ja']
+    return L['zh']
+
+
+def broken_terms(u, inner, lang=None):
     """Thai, Lao, Khmer, Burmese (and Han, Kana): ICU's dictionary words of u (a UnicodeString),
-    each followed, with inner, by its bigrams when it has three characters or more."""
+    each followed, with inner, by its bigrams when it has three characters or more. With lang
+    (a Han or Kana run read in a text of that language), a word that is a stop word of
+    cjk_lang() is (word, None): it takes a position, has no term and adds no bigram."""
     out = []
     for a, b in dictionary_words(u):
         word = str(u[a:b])
+        if lang is not None and is_stop(cjk_lang(lang, word), word):
+            out.append((word, None))
+            continue
         if len(word.encode('utf-8', 'surrogatepass')) <= TERMS_MAX:
             out.append(word)
         if inner:
@@ -316,21 +330,25 @@ def broken_terms(u, inner):
 
 
 # The Han and Kana method of terms.c's build (emit_piece): 'dict+inner' (the default), or what
-# MP_TERMS_CJK_BIGRAMS ('bigrams'), MP_TERMS_CJK_DICT ('dict') and MP_TERMS_CJK_BOTH ('both')
-# build.
+# MP_TERMS_CJK_BIGRAMS ('bigrams'), MP_TERMS_CJK_UNIBI ('unibi'), MP_TERMS_CJK_DICT ('dict') and
+# MP_TERMS_CJK_BOTH ('both') build.
 CJK_METHOD = 'dict+inner'
 
 
-def cjk_terms(s, method=None):
-    """The terms of a run s of Han and Kana (NFKC case folded), terms.c's emit_piece: by
-    default ICU's dictionary words, each followed by its bigrams when it has three characters
-    or more (杭州市: 杭州市 杭州 州市). The one function a change of the Han method changes."""
+def cjk_terms(s, lang=None, method=None):
+    """The terms of a run s of Han and Kana (NFKC case folded) in a text of language lang,
+    terms.c's emit_piece: by default ICU's dictionary words, each followed by its bigrams when
+    it has three characters or more (杭州市: 杭州市 杭州 州市), a Chinese question word (什么)
+    as (word, None). The one function a change of the Han method changes."""
     method = method or CJK_METHOD
+    cps = [ord(c) for c in s if not is_ignored(ord(c))]
     if method == 'bigrams':
-        return bigrams([ord(c) for c in s if not is_ignored(ord(c))])
-    words = broken_terms(icu.UnicodeString(s), method == 'dict+inner')
+        return bigrams(cps)
+    if method == 'unibi':
+        return ([chr(c) for c in cps] if len(cps) > 1 else []) + bigrams(cps)
+    words = broken_terms(icu.UnicodeString(s), method == 'dict+inner', NONE if lang is None else lang)
     if method == 'both':
-        words += bigrams([ord(c) for c in s if not is_ignored(ord(c))])
+        words += bigrams(cps)
     return words
 
 
@@ -376,8 +394,11 @@ def emit_piece(wk, kind, piece):
             emit_other(wk, w, first)
         return
     if kind == CJK:
-        for t in cjk_terms(piece):
-            wk.emit(t)
+        for t in cjk_terms(piece, wk.lang):
+            if isinstance(t, tuple):
+                wk.word(t[0].encode('utf-8', 'surrogatepass'), None)
+            else:
+                wk.emit(t)
         return
     if kind == BREAK:
         for t in broken_terms(icu.UnicodeString(piece), False):
