@@ -1,8 +1,8 @@
 /* The user's usual language (issue 52): what a question's language is
  * identified against when its own words do not tell (a short Latin
  * question without a stop word of its language). Read from what a request
- * holds already, the head record (buffered messages, summary, facts): no
- * store read. Pure: no I/O. */
+ * holds already, the head record (buffered messages, the archive's
+ * language tally, summary, facts): no store read. Pure: no I/O. */
 #ifndef MP_CORE_USERLANG_H
 #define MP_CORE_USERLANG_H
 
