@@ -311,7 +311,10 @@ int mp_memprompt_batch_request_keys(enum mp_llm_api api, const char *model,
     struct mp_userlang_vote v;
     mp_userlang_vote_init(&v);
     for (size_t i = n; i > 0; i--) /* newest first: a tie goes to the newer */
-        mp_userlang_vote_text(&v, turns[i - 1].user_text, turns[i - 1].user_len);
+        if (turns[i - 1].user_lang > MP_LANG_NONE && turns[i - 1].user_lang < MP_LANG_COUNT)
+            mp_userlang_vote_lang(&v, turns[i - 1].user_lang);
+        else
+            mp_userlang_vote_text(&v, turns[i - 1].user_text, turns[i - 1].user_len);
     put_lang_line(&user, v.best, true, fold != NULL, keys);
     rc = build_body(api, model, "\"response_format\":{\"type\":\"json_object\"},", system, &user,
                     out, out_len);
@@ -330,7 +333,7 @@ int mp_memprompt_extract_request(enum mp_llm_api api, const char *model, const c
                                  size_t user_len, const char *assistant_text, size_t assistant_len,
                                  char **out, size_t *out_len)
 {
-    struct mp_memprompt_turn t = {user_text, user_len, assistant_text, assistant_len};
+    struct mp_memprompt_turn t = {user_text, user_len, assistant_text, assistant_len, MP_LANG_NONE};
     return mp_memprompt_batch_request(api, model, &t, 1, NULL, out, out_len);
 }
 

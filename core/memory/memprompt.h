@@ -55,13 +55,16 @@ int mp_memprompt_summary_parse(enum mp_llm_api api, const char *body, size_t len
                                unsigned max_words, char **out, size_t *out_len);
 
 /* One turn of an extraction batch: its user text (the caller may join
- * several user messages) and the assistant's reply. Borrowed; texts may be
- * NULL when their length is 0. */
+ * several user messages) and the assistant's reply, and the user text's
+ * language when it is known (enum mp_lang: a stored message's lang; 0:
+ * identified here from the text). Borrowed; texts may be NULL when their
+ * length is 0. */
 struct mp_memprompt_turn {
     const char *user_text;
     size_t user_len;
     const char *assistant_text;
     size_t assistant_len;
+    int user_lang;
 };
 
 /* Search keys of one turn (mp_memprompt_batch_parse()): at most

@@ -195,6 +195,10 @@ struct mp_recall_source {
     /* A copy of archived message seq id (caller frees content with
      * free()); MP_NOTFOUND. */
     int (*message)(void *ctx, uint32_t id, struct mp_mem_message *out);
+    /* The language (enum mp_lang) most of the user's archived user-role
+     * messages are written in, the question's prior after the buffer's
+     * (userlang.h); MP_LANG_NONE (0): not known. */
+    int lang;
 };
 
 /* A buffered message chosen. */

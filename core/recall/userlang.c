@@ -64,13 +64,14 @@ static int of_facts(const struct mp_usermem *um)
     return v.best;
 }
 
-int mp_userlang_of(const struct mp_usermem *um)
+int mp_userlang_of(const struct mp_usermem *um, int archived)
 {
-    if (um == NULL)
-        return MP_LANG_NONE;
-    int lang = of_messages(um);
-    if (lang == MP_LANG_NONE)
-        lang = text_lang(um->summary.text, um->summary.text_len);
+    int lang = um != NULL ? of_messages(um) : MP_LANG_NONE;
+    if (lang == MP_LANG_NONE && archived > MP_LANG_NONE && archived < MP_LANG_COUNT)
+        lang = archived;
+    if (um == NULL || lang != MP_LANG_NONE)
+        return lang;
+    lang = text_lang(um->summary.text, um->summary.text_len);
     if (lang == MP_LANG_NONE)
         lang = of_facts(um);
     return lang;
@@ -80,7 +81,7 @@ static int read_prior(void *arg)
 {
     struct mp_userlang_prior *p = arg;
     if (!p->known) {
-        p->lang = mp_userlang_of(p->um);
+        p->lang = mp_userlang_of(p->um, p->archived);
         p->known = true;
     }
     return p->lang;

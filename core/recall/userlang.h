@@ -1,8 +1,8 @@
 /* The user's usual language (issue 52): what a question's language is
  * identified against when its own words do not tell (a short Latin
  * question without a stop word of its language). Read from what a request
- * holds already, the head record (buffered messages, summary, facts): no
- * store read. Pure: no I/O. */
+ * holds already, the head record (buffered messages, the archive's
+ * language tally, summary, facts): no store read. Pure: no I/O. */
 #ifndef MP_CORE_USERLANG_H
 #define MP_CORE_USERLANG_H
 
@@ -27,11 +27,15 @@ struct mp_usermem;
 /* The language (enum mp_lang) most of the newest MP_USERLANG_MESSAGES
  * user-role messages of um->messages are written in (a message's lang, or,
  * when it is 0, mp_lang_detect of its first MP_USERLANG_BYTES), a tie going
- * to the newer message's; without a user message the summary's language,
- * else the language most of um->entities' values (at most
- * MP_USERLANG_MESSAGES of them) are written in; MP_LANG_NONE when um is
- * NULL or holds none of these. um is borrowed for the call. */
-int mp_userlang_of(const struct mp_usermem *um);
+ * to the newer message's: the newest words tell a change of language;
+ * without a user message buffered, the language most of the user's
+ * archived user messages are written in (the store's tally, e.g.
+ * mp_recall_source.lang; MP_LANG_NONE: not known), which a user whose
+ * memory came by import has without a buffer; else the summary's
+ * language, else the language most of um->entities' values (at most
+ * MP_USERLANG_MESSAGES of them) are written in; MP_LANG_NONE when none of
+ * these tells. um (NULL: none) is borrowed for the call. */
+int mp_userlang_of(const struct mp_usermem *um, int archived);
 
 /* A vote of texts' languages: the language most votes went to, a tie
  * going to the earlier vote (callers vote newest first). Zero it with
@@ -49,19 +53,21 @@ void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t 
 
 /* The user's usual language as a question's prior, found once and only
  * when a question needs it: um borrowed for as long as the struct is used
- * (NULL: no prior). Set up with MP_USERLANG_PRIOR(um). */
+ * (NULL: none), archived as mp_userlang_of() takes it. Set up with
+ * MP_USERLANG_PRIOR(um, archived). */
 struct mp_userlang_prior {
     const struct mp_usermem *um;
+    int archived;
     int lang;
     bool known; /* lang was read from um */
 };
-#define MP_USERLANG_PRIOR(um_)                                                                     \
+#define MP_USERLANG_PRIOR(um_, archived_)                                                          \
     {                                                                                              \
-        (um_), 0, false                                                                            \
+        (um_), (archived_), 0, false                                                               \
     }
 
 /* The language of the question q[0..qlen) (borrowed), identified with the
- * user's usual language (mp_userlang_of(prior->um), read only when the
+ * user's usual language (mp_userlang_of(prior->um, prior->archived), read only when the
  * question's own words leave the choice to it: mp_lang_detect_lazy, and at
  * most once per prior) as the prior; prior NULL: the text alone. */
 int mp_userlang_question(const char *q, size_t qlen, struct mp_userlang_prior *prior);

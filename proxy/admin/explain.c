@@ -607,7 +607,7 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     else if (rc == MP_OK)
         rc = conv_choice(ex, now_ms);
     const struct mp_inject_question *asked = &ex->asked;
-    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(&ex->um); /* as the request's recall */
+    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(&ex->um, ex->own_src.lang); /* as recall's */
     if (rc == MP_OK && ex->terms != NULL && asked->len > 0) {
         (void)mp_terms_each_lang(ex->terms, asked->text, asked->len,
                                  mp_userlang_question(asked->text, asked->len, &prior), add_qterm,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "lang.h"
 #include "log.h"
 #include "memcred.h"
 #include "memory/memheld.h"
@@ -669,6 +670,18 @@ static void batch_failed(struct mp_memjobs *j, struct batch_turn *turns, size_t 
 }
 
 /* Joins the texts of one role within [from, through] with "\n". */
+/* The language stored with the first user message of um's seqs from ..
+ * through that has one (what its joined text starts with), else 0. */
+static int turn_lang(const struct mp_usermem *um, uint64_t from, uint64_t through)
+{
+    for (size_t i = 0; i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role == MP_ROLE_USER && m->seq >= from && m->seq <= through && m->lang != 0)
+            return m->lang;
+    }
+    return MP_LANG_NONE;
+}
+
 static char *join_texts(const struct mp_usermem *um, enum mp_role role, uint64_t from,
                         uint64_t through, size_t *len)
 {
@@ -768,6 +781,7 @@ static void batch_turns(struct mp_store *store, struct running *r, const struct 
         }
         char *u = join_texts(um, MP_ROLE_USER, job->from_seq, job->through_seq, &ulen);
         char *a = join_texts(um, MP_ROLE_ASSISTANT, job->from_seq, job->through_seq, &alen);
+        int lang = turn_lang(um, job->from_seq, job->through_seq);
         if (archived)
             mp_store_messages_free(arch.messages, arch.nmessages);
         if (u == NULL || a == NULL || ulen == 0) {
@@ -775,7 +789,7 @@ static void batch_turns(struct mp_store *store, struct running *r, const struct 
             free(a);
             continue; /* erased or trimmed meanwhile: nothing to send */
         }
-        pt[r->nsent] = (struct mp_memprompt_turn){u, ulen, a, alen};
+        pt[r->nsent] = (struct mp_memprompt_turn){u, ulen, a, alen, lang};
         bt->number = ++r->nsent;
     }
 }

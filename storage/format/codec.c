@@ -22,6 +22,11 @@
 #define MESSAGE_LANG 0x20u
 #define ENTITY_MIN   (1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 1 + 4 + 1 + 1)
 
+/* The head record's flags (version 5): a term filter follows; the
+ * language tally follows (codec.h). */
+#define USER_FILTERED 0x1u
+#define USER_LANGS    0x2u
+
 _Static_assert(sizeof(double) == 8, "confidence is stored as 8 IEEE-754 bytes");
 
 /* ---- encoding: with p == NULL only counts ---- */
@@ -152,11 +157,43 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
         put_uint(&e, ks->session, 4);
     }
     put_uint(&e, um->memory_epoch, 8);
+    size_t nlangs = 0;
+    for (size_t l = 1; l < MP_LANG_COUNT; l++)
+        nlangs += meta->langs[l] != 0;
     /* no filter to write: never one that misses terms (mp_codec_user) */
-    put_uint(&e, meta->filtered ? 1 : 0, 1);
+    put_uint(&e, (meta->filtered ? USER_FILTERED : 0) | (nlangs > 0 ? USER_LANGS : 0), 1);
     if (meta->filtered)
         put_bytes(&e, meta->filter.bits, sizeof(meta->filter.bits));
+    if (nlangs > 0) {
+        put_uint(&e, nlangs, 1);
+        for (size_t l = 1; l < MP_LANG_COUNT; l++) {
+            if (meta->langs[l] == 0)
+                continue;
+            put_uint(&e, l, 1);
+            put_uint(&e, meta->langs[l], 4);
+        }
+    }
     return e.n;
+}
+
+int mp_codec_user_lang(const struct mp_codec_user *meta)
+{
+    int best = MP_LANG_NONE;
+    for (int l = 1; l < MP_LANG_COUNT; l++)
+        if (meta->langs[l] > (best == MP_LANG_NONE ? 0 : meta->langs[best]))
+            best = l;
+    return best;
+}
+
+void mp_codec_user_count_lang(struct mp_codec_user *meta, const struct mp_mem_message *m, int delta)
+{
+    if (m->role != MP_ROLE_USER || m->lang == MP_LANG_NONE || m->lang >= MP_LANG_COUNT)
+        return;
+    uint32_t *c = &meta->langs[m->lang];
+    if (delta > 0 && *c < UINT32_MAX)
+        (*c)++;
+    else if (delta < 0 && *c > 0)
+        (*c)--;
 }
 
 size_t mp_codec_put_fact(unsigned char *p, const struct mp_mem_entity *en)
@@ -471,6 +508,21 @@ static void dec_counters(struct dec *d, struct mp_codec_user *m)
     }
 }
 
+/* The language tally (mp_codec_user): at least one language, ascending,
+ * none counted 0. */
+static void dec_langs(struct dec *d, struct mp_codec_user *m)
+{
+    size_t n = get_len(d, 1, MP_LANG_COUNT - 1), prev = MP_LANG_NONE;
+    check(d, n > 0);
+    for (size_t i = 0; i < n && !d->bad; i++) {
+        size_t l = get_len(d, 1, MP_LANG_COUNT - 1);
+        check(d, l > prev);
+        m->langs[l] = (uint32_t)get_uint(d, 4);
+        check(d, m->langs[l] != 0);
+        prev = l;
+    }
+}
+
 static void dec_meta(struct dec *d, struct mp_codec_user *meta)
 {
     meta->version = (uint32_t)get_uint(d, 1);
@@ -558,17 +610,19 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     } else {
         dec_counters(d, &m);
     }
+    size_t flags = m.version == 4 ? USER_FILTERED : 0;
     if (m.version >= 5) {
         um->memory_epoch = get_uint(d, 8);
-        m.filtered = get_len(d, 1, 1) == 1;
-    } else {
-        m.filtered = m.version == 4;
+        flags = get_len(d, 1, USER_FILTERED | USER_LANGS);
     }
+    m.filtered = (flags & USER_FILTERED) != 0;
     if (m.filtered) {
         const unsigned char *f = take(d, sizeof(m.filter.bits));
         if (f != NULL)
             memcpy(m.filter.bits, f, sizeof(m.filter.bits));
     }
+    if (flags & USER_LANGS)
+        dec_langs(d, &m);
     int rc = dec_status(d);
     if (rc != MP_OK) {
         free_user(d->texts != NULL, um);

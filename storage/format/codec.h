@@ -13,12 +13,15 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lang.h"
 #include "store.h"
 #include "termfilter.h"
 
 /* The head record's version: 5 holds the memory epoch (mp_usermem) and
- * says whether a term filter follows; 4 holds the filter, 3 none (both read
- * as they are, epoch 0), 2 (facts inside) for the conversion only. */
+ * says, in one byte of flags, whether a term filter follows (bit 0) and
+ * whether the archive's language tally follows (bit 1, record format 8); 4
+ * holds the filter, 3 none (both read as they are, epoch 0, no tally), 2
+ * (facts inside) for the conversion only. */
 #define MP_CODEC_USER_VERSION     5u
 #define MP_CODEC_USER_VERSION_MIN 3u /* the oldest a converted store holds */
 
@@ -49,8 +52,24 @@ struct mp_codec_user {
      * only when filtered). */
     struct mp_termfilter filter;
     bool filtered;
+    /* The user-role messages of the user's archive per language (enum
+     * mp_lang; langs[MP_LANG_NONE] unused): the user's usual language for
+     * a user whose buffer holds none of their words, one whose memory came
+     * by import (core/recall/userlang.h). Kept by the archive's writes
+     * (store_archive.c) and the conversion to record format 8 (migrate.c);
+     * encoded when any is not 0, as u8 n, then n times u8 lang (ascending,
+     * 1 .. MP_LANG_COUNT - 1) and u32 count (not 0). */
+    uint32_t langs[MP_LANG_COUNT];
     uint32_t version; /* decoded: the record's version (2: facts were inside) */
 };
+
+/* The language most of meta->langs counts (a tie: the lower id),
+ * MP_LANG_NONE when it counts none. */
+int mp_codec_user_lang(const struct mp_codec_user *meta);
+/* Counts message m in meta->langs, up (delta 1) or down (-1, not below 0):
+ * a user-role message with a language only. */
+void mp_codec_user_count_lang(struct mp_codec_user *meta, const struct mp_mem_message *m,
+                              int delta);
 
 /* What the index keeps of an item for scoring. */
 struct mp_codec_doc {

@@ -269,8 +269,8 @@ static int list_ids(struct mp_ops_ctx *w, enum mp_store_table t, size_t width, s
 }
 
 /* Archived message seq: its language identified (prior: the language of
- * the message before it in the same turn, *prev) and stored, its text and
- * search keys indexed. */
+ * the message before it in the same turn, *prev), stored and counted in
+ * the user's tally (mp_codec_user), its text and search keys indexed. */
 static int reindex_message(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *prev)
 {
     unsigned char k[MP_STORE_KEY_MAX], b[8];
@@ -300,6 +300,8 @@ static int reindex_message(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_mes
         MP_CODEC_KIND_MESSAGE, (uint32_t)seq, m.content, m.content_len, NULL, m.at_ms, m.lang};
     if (rc == MP_OK)
         rc = mp_store_backend_put(w->txn, MP_TABLE_ARCHIVE, k, klen, buf, n);
+    if (rc == MP_OK)
+        mp_codec_user_count_lang(&w->meta, &m, 1);
     if (rc == MP_OK && seq <= UINT32_MAX)
         rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
     if (rc == MP_OK && seq <= UINT32_MAX && nkeys > 0) {
@@ -372,7 +374,8 @@ static int reindex_user(struct mp_store_txn *txn, const unsigned char *phys, siz
         rc = drop_range(txn, index_tables[i], w.prefix, w.plen);
     memset(w.meta.kinds, 0, sizeof(w.meta.kinds));
     memset(&w.meta.filter, 0, sizeof(w.meta.filter));
-    w.meta.filtered = true; /* every term is added below */
+    memset(w.meta.langs, 0, sizeof(w.meta.langs)); /* counted as each is identified */
+    w.meta.filtered = true;                        /* every term is added below */
     w.meta.version = MP_CODEC_USER_VERSION;
     if (rc == MP_OK)
         rc = list_ids(&w, MP_TABLE_ARCHIVE, 8, &seqs);

@@ -50,8 +50,10 @@ static int put_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
                                m->lang};
     if (rc == MP_OK && m->seq <= UINT32_MAX)
         rc = mp_index_add(w->txn, w->prefix, w->plen, &w->meta, &it);
-    if (rc == MP_OK)
+    if (rc == MP_OK) {
         w->meta.narchive++;
+        mp_codec_user_count_lang(&w->meta, m, 1);
+    }
     return rc;
 }
 
@@ -103,6 +105,8 @@ static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
                              (uint32_t)m->seq);
     if (rc == MP_OK && w->meta.narchive > 0)
         w->meta.narchive--;
+    if (rc == MP_OK)
+        mp_codec_user_count_lang(&w->meta, m, -1);
     return rc;
 }
 

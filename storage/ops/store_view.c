@@ -912,6 +912,7 @@ void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
     src->turns = ix[1].n > 0 ? &ix[1] : NULL;
     src->fact = src_fact;
     src->message = src_message;
+    src->lang = mp_codec_user_lang(&v->meta); /* the user record's tally: no read */
 }
 
 /* ---- a page of the archive ---- */

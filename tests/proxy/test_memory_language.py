@@ -110,7 +110,8 @@ TR_Q = 'Tenis derslerim hangi kortlarda?'  # no Turkish stop word: read alone, i
 
 class QuestionPrior(mh.MemCase):
     """The question's language is identified against the user's usual one,
-    read from the user's buffered messages: a Turkish user's short question
+    read from the user's buffered messages, else from the languages of the
+    archive (an imported user's): a Turkish user's short question
     is read as Turkish (its stems meet the archive's), another user's, with
     the same archive and an English buffer, as English."""
     PROXY_CONFIG = {'workers': 1, 'sections': SECTIONS,
@@ -143,6 +144,34 @@ class QuestionPrior(mh.MemCase):
         self.assertOK(s)
         self.assertNotIn(json.dumps(TR_HIT, ensure_ascii=False)[1:-1],
                          mh.upstream_body(self.fake, s).decode('utf-8'))
+
+    def imported(self, lines):
+        user = mh.uid('imported')
+        r = import_lines(self.proxy, user, [message('user', t, '2025-03-%02dT10:00:00Z' % (i + 1))
+                                            for i, t in enumerate(lines)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(mh.get_memory(self.proxy, user)['buffer'], [])
+        return user
+
+    def test_a_user_whose_turkish_came_by_import(self):
+        """Nothing buffered: the prior is the language most of the user's
+        archived messages are in (the user record's tally), so the short
+        question reaches the Turkish message; a user whose archive is mostly
+        English, the same Turkish message in it, gets the question read as
+        English."""
+        tr = self.imported(TR_ARCHIVE)
+        en = self.imported([TR_HIT, 'We walked the dog along the river this morning.',
+                            'My sister moved to Denver for her new job in March.',
+                            'I finally fixed the leaking kitchen tap on Sunday.'])
+        self.assertIn(TR_HIT, self.search(tr, TR_Q))
+        self.assertNotIn(TR_HIT, self.search(en, TR_Q))
+        hit = json.dumps(TR_HIT, ensure_ascii=False)[1:-1]
+        s = send(self.proxy, tr, TR_Q, x_memory='read')
+        self.assertOK(s)
+        self.assertIn(hit, mh.upstream_body(self.fake, s).decode('utf-8'))
+        s = send(self.proxy, en, TR_Q, x_memory='read')
+        self.assertOK(s)
+        self.assertNotIn(hit, mh.upstream_body(self.fake, s).decode('utf-8'))
 
 
 class SearchLanguages(mh.MemCase):

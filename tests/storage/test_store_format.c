@@ -23,6 +23,7 @@
 
 #include "codec.h"
 #include "convid.h"
+#include "lang.h"
 #include "memblock.h"
 #include "termfilter.h"
 #include "status.h"
@@ -347,7 +348,8 @@ static void users_without_counters(MDB_val *v)
     meta.narchive = 0; /* format 2 kept no archive: what was folded is not in it */
     memset(meta.kinds, 0, sizeof(meta.kinds));
     memset(&meta.filter, 0, sizeof(meta.filter));
-    um->memory_epoch = 0; /* random in part: one per record written */
+    memset(meta.langs, 0, sizeof(meta.langs)); /* counts the archive, as narchive */
+    um->memory_epoch = 0;                      /* random in part: one per record written */
     size_t n = mp_codec_put_user(NULL, &meta, um);
     unsigned char *p = malloc(n);
     ck_assert_ptr_nonnull(p);
@@ -899,6 +901,75 @@ START_TEST(test_codec_user_filter_and_packed_decode)
 }
 END_TEST
 
+/* The language tally of a head record (record format 8): written only
+ * when it counts any language (a record without is the bytes it was),
+ * after the filter, with or without one; it round trips through both
+ * decodes; counting takes user-role messages with a language only and
+ * never goes below 0; the most counted language wins, a tie the lower id.
+ * A tally of no language, out of order or counting 0 is MP_EIO. */
+START_TEST(test_codec_user_lang_tally_round_trips)
+{
+    struct mp_usermem *um = mp_usermem_new();
+    ck_assert_ptr_nonnull(um);
+    um->next_seq = 1;
+    struct mp_codec_user meta = {.user = "ann", .user_len = 3, .next_hist = 1, .next_fact = 1};
+    struct mp_mem_message tr = {.role = MP_ROLE_USER, .lang = MP_LANG_TR};
+    struct mp_mem_message de = {.role = MP_ROLE_USER, .lang = MP_LANG_DE};
+    struct mp_mem_message reply = {.role = MP_ROLE_ASSISTANT, .lang = MP_LANG_EN};
+    struct mp_mem_message unknown = {.role = MP_ROLE_USER, .lang = MP_LANG_NONE};
+    ck_assert_int_eq(mp_codec_user_lang(&meta), MP_LANG_NONE);
+    size_t bare = mp_codec_put_user(NULL, &meta, um);
+    mp_codec_user_count_lang(&meta, &de, 1);
+    mp_codec_user_count_lang(&meta, &tr, 1);
+    ck_assert_int_eq(mp_codec_user_lang(&meta), MP_LANG_DE); /* a tie: the lower id */
+    mp_codec_user_count_lang(&meta, &tr, 1);
+    mp_codec_user_count_lang(&meta, &reply, 1);
+    mp_codec_user_count_lang(&meta, &unknown, 1);
+    mp_codec_user_count_lang(&meta, &de, -1);
+    mp_codec_user_count_lang(&meta, &de, -1); /* not below 0 */
+    ck_assert_uint_eq(meta.langs[MP_LANG_TR], 2);
+    ck_assert_uint_eq(meta.langs[MP_LANG_DE], 0);
+    ck_assert_uint_eq(meta.langs[MP_LANG_EN], 0);
+    ck_assert_uint_eq(meta.langs[MP_LANG_NONE], 0);
+    ck_assert_int_eq(mp_codec_user_lang(&meta), MP_LANG_TR);
+    mp_codec_user_count_lang(&meta, &de, 1);
+    for (int filtered = 0; filtered < 2; filtered++) {
+        meta.filtered = filtered;
+        size_t n = mp_codec_put_user(NULL, &meta, um);
+        ck_assert_uint_eq(n, bare + (filtered ? sizeof(meta.filter.bits) : 0) + 1 + 2 * 5);
+        unsigned char *p = malloc(n);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq(mp_codec_put_user(p, &meta, um), n);
+        struct mp_codec_user a, b;
+        struct mp_usermem *x = NULL, *y = NULL;
+        char *texts = NULL;
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_OK);
+        ck_assert_int_eq(mp_codec_get_user_packed(p, n, &b, &y, &texts), MP_OK);
+        ck_assert_mem_eq(a.langs, meta.langs, sizeof(meta.langs));
+        ck_assert_mem_eq(b.langs, meta.langs, sizeof(meta.langs));
+        ck_assert(a.filtered == (filtered == 1));
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, NULL), MP_OK); /* meta only */
+        mp_usermem_free(x);
+        mp_codec_free_packed(y, texts);
+        unsigned char *lang = p + n - 11; /* u8 n | u8 de | u32 | u8 tr | u32 */
+        ck_assert_uint_eq(lang[0], 2);
+        ck_assert_uint_eq(lang[1], MP_LANG_DE);
+        ck_assert_uint_eq(lang[6], MP_LANG_TR);
+        lang[0] = 0; /* no language */
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_EIO);
+        lang[0] = 2;
+        lang[1] = MP_LANG_TR; /* out of order */
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_EIO);
+        lang[1] = MP_LANG_DE;
+        memset(lang + 2, 0, 4); /* counts 0 */
+        ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_EIO);
+        ck_assert_int_eq(mp_codec_get_user(p, n - 4, &a, &x), MP_EIO);
+        free(p);
+    }
+    mp_usermem_free(um);
+}
+END_TEST
+
 START_TEST(test_format_write_fixtures)
 {
     const char *out = getenv("MP_FORMAT_FIXTURE_OUT");
@@ -934,6 +1005,7 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_codec_fact_head_is_the_fact_without_its_value);
     tcase_add_test(tc, test_codec_user_filter_and_packed_decode);
+    tcase_add_test(tc, test_codec_user_lang_tally_round_trips);
     tcase_add_test(tc, test_view_facts_write_a_block_text_only_when_asked);
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);

@@ -286,15 +286,60 @@ static void delete_removes_postings(struct mp_store *s, uint32_t seq)
     free(t);
 }
 
+/* user's language tally (mp_codec_user.langs), read from its record. */
+static void tally_of(struct mp_store *s, const char *u, size_t ulen, uint32_t langs[MP_LANG_COUNT])
+{
+    unsigned char p[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    struct mp_store_txn txn;
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    user_prefix(s, u, ulen, p, &plen);
+    ck_assert_int_eq(s->be->begin(s, false, &txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, p + 2, plen - 2, &pv), MP_OK);
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    s->be->end(&txn, false);
+    mp_usermem_free(um);
+    memcpy(langs, meta.langs, sizeof(meta.langs));
+}
+
+/* The tally counts polyglot's archived user messages by language (the
+ * replies are not counted): want, and what the archive holds. */
+static void tally_is(struct mp_store *s, const uint32_t want[MP_LANG_COUNT])
+{
+    uint32_t got[MP_LANG_COUNT], held[MP_LANG_COUNT] = {0};
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(s, POLY, 0, 100, &m, &n, &more), MP_OK);
+    for (size_t i = 0; i < n; i++)
+        held[m[i].lang] += m[i].role == MP_ROLE_USER;
+    mp_store_messages_free(m, n);
+    tally_of(s, POLY, got);
+    ck_assert_mem_eq(got, held, sizeof(got));
+    for (int l = 0; l < MP_LANG_COUNT; l++)
+        ck_assert_msg(got[l] == want[l], "%s: %u, want %u", mp_lang_code(l), got[l], want[l]);
+}
+
 static void converted_store_holds(struct mp_store *s)
 {
+    uint32_t want[MP_LANG_COUNT] = {0}, many[MP_LANG_COUNT];
+    want[MP_LANG_EN] = want[MP_LANG_ZH] = want[MP_LANG_JA] = 1;
+    want[MP_LANG_RU] = want[MP_LANG_DE] = want[MP_LANG_AR] = 1;
     ck_assert_uint_eq(fx_format(s), 8);
     ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 8);
     langs_stored(s);
+    tally_is(s, want);
+    tally_of(s, U("many"), many);
+    ck_assert_uint_eq(many[MP_LANG_ZH], 400);
     index_by_language(s);
     heads_as_built(s, POLY, false);
     heads_as_built(s, U("many"), true); /* 公园 in 400 messages: a head */
     delete_removes_postings(s, SEQ_ZH);
+    want[MP_LANG_ZH] = 0; /* a deleted message is counted no more */
+    tally_is(s, want);
     heads_as_built(s, POLY, false);
     /* a new turn in Russian is identified when it is recorded */
     ck_assert_int_eq(fx_turn(s, POLY, 40, "Мой сын учится в Новосибирске.", "Здорово!",
@@ -304,6 +349,8 @@ static void converted_store_holds(struct mp_store *s)
     ck_assert_int_eq(um->messages[um->nmessages - 2].lang, MP_LANG_RU);
     ck_assert_int_eq(um->messages[um->nmessages - 1].lang, MP_LANG_RU);
     mp_usermem_free(um);
+    want[MP_LANG_RU] = 2; /* archived when recorded, in the same write */
+    tally_is(s, want);
 }
 
 /* LMDB, clear (_i 0) and sealed (_i 1): the fixture opens as format 8,

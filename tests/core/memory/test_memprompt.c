@@ -8,6 +8,7 @@
 
 #include "json_write.h"
 #include "json_scan.h"
+#include "lang.h"
 #include "memprompt.h"
 #include "status.h"
 
@@ -218,8 +219,8 @@ START_TEST(test_memprompt_language_line)
 {
     static const char ja[] = "私の名前は佐藤です。大阪の会計事務所で働いています。";
     static const char en[] = "My name is Ana and I work in Lisbon.";
-    struct mp_memprompt_turn tja = {ja, strlen(ja), "はい。", strlen("はい。")};
-    struct mp_memprompt_turn ten = {en, strlen(en), "Hi Ana.", 7};
+    struct mp_memprompt_turn tja = {ja, strlen(ja), "はい。", strlen("はい。"), MP_LANG_NONE};
+    struct mp_memprompt_turn ten = {en, strlen(en), "Hi Ana.", 7, MP_LANG_NONE};
     struct mp_memprompt_fold fold = {NULL, 0, 100};
     char *a = NULL, *b = NULL;
     size_t alen = 0, blen = 0;
@@ -254,6 +255,23 @@ START_TEST(test_memprompt_language_line)
     ck_assert_ptr_nonnull(strstr(user_a, "\n\nThe user writes Japanese: write every fact's value "
                                          "in Japanese; the keys of facts stay short snake_case "
                                          "English."));
+    free(a);
+    /* a turn of stored messages brings their language: it decides, not the
+       text read again (an English-looking line of a Japanese user's) */
+    struct mp_memprompt_turn stored = {"OK, Osaka at 7:30 then.", 23, "はい。", strlen("はい。"),
+                                       MP_LANG_JA};
+    ck_assert_int_eq(
+        mp_memprompt_batch_request_keys(MP_LLM_OPENAI, "m", &stored, 1, &fold, true, &a, &alen),
+        MP_OK);
+    message(a, alen, 1, role, user_a, sizeof(user_a));
+    ck_assert_str_eq(user_a + strlen(user_a) - strlen(line), line);
+    free(a);
+    stored.user_lang = MP_LANG_NONE; /* read from the text: English, no line */
+    ck_assert_int_eq(
+        mp_memprompt_batch_request_keys(MP_LLM_OPENAI, "m", &stored, 1, &fold, true, &a, &alen),
+        MP_OK);
+    message(a, alen, 1, role, user_a, sizeof(user_a));
+    ck_assert_ptr_null(strstr(user_a, "The user writes"));
     free(a);
     /* the summary job: the user's messages decide, not the assistant's */
     struct mp_mem_message msgs[2] = {msg(MP_ROLE_USER, "Меня зовут Олег, я живу в Новосибирске."),
@@ -793,9 +811,9 @@ END_TEST
 
 START_TEST(test_memprompt_batch_request_numbers_turns_once)
 {
-    struct mp_memprompt_turn turns[3] = {{"I use Go.", 9, "Nice.", 5},
-                                         {"Line one\nline two", 17, "Ok.", 3},
-                                         {"My name is Ana.", 15, NULL, 0}};
+    struct mp_memprompt_turn turns[3] = {{"I use Go.", 9, "Nice.", 5, MP_LANG_NONE},
+                                         {"Line one\nline two", 17, "Ok.", 3, MP_LANG_NONE},
+                                         {"My name is Ana.", 15, NULL, 0, MP_LANG_NONE}};
     struct mp_memprompt_fold fold = {"The user likes tea.", 19, 40};
     char *out = NULL;
     size_t len = 0;
@@ -908,7 +926,7 @@ START_TEST(test_memprompt_batch_parse_reads_keys)
     char *body = completion_with(answer, &len);
     char *out = NULL;
     size_t out_len = 0;
-    struct mp_memprompt_turn t = {"hi", 2, NULL, 0};
+    struct mp_memprompt_turn t = {"hi", 2, NULL, 0, MP_LANG_NONE};
 
     ck_assert_int_eq(mp_memprompt_batch_parse(MP_LLM_OPENAI, body, len, &b, &res), MP_OK);
     ck_assert_uint_eq(k[0].len, 0);

@@ -296,7 +296,8 @@ void fs_build(void)
                                        fix_view(&facts_ix, (uint32_t)fx_um.nentities),
                                        fix_view(&turns_ix, (uint32_t)fs_nmsgs),
                                        s_fact,
-                                       s_message};
+                                       s_message,
+                                       0};
     fs_head = fx_um;
     fs_head.entities = NULL;
     fs_head.nentities = 0;

@@ -1,5 +1,6 @@
 /* Tests for core/recall/userlang.c: the user's usual language from the
- * head (buffered user messages, then the summary, then the facts), and a
+ * head (buffered user messages, then the archive's tally, then the
+ * summary, then the facts), and a
  * question's language identified against it. */
 #include <check.h>
 #include <string.h>
@@ -36,16 +37,16 @@ START_TEST(test_userlang_the_user_messages_vote)
         msg(MP_ROLE_ASSISTANT, "Here is the list of the things you asked for, and the prices.", 0),
     };
     struct mp_usermem um = {.messages = ms, .nmessages = 5};
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_TR);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_TR);
     /* a message's stored language is taken as it is, not identified again */
     ms[0].lang = ms[2].lang = MP_LANG_DE;
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_DE);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_DE);
     /* a tie goes to the newer message */
     ms[0].lang = MP_LANG_FR;
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_DE);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_DE);
     ms[0].lang = MP_LANG_DE;
     ms[2].lang = MP_LANG_FR;
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_FR);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_FR);
 }
 END_TEST
 
@@ -62,7 +63,7 @@ START_TEST(test_userlang_the_newest_messages_vote)
         ms[n] =
             msg(MP_ROLE_USER, "Hoy llevé a mi perro al veterinario y luego fui a la tienda.", 0);
     struct mp_usermem um = {.messages = ms, .nmessages = n};
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_ES);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_ES);
 }
 END_TEST
 
@@ -80,14 +81,14 @@ START_TEST(test_userlang_summary_then_facts_then_none)
     facts[1].value = de1;
     facts[1].value_len = strlen(facts[1].value);
     struct mp_usermem um = {.messages = &reply, .nmessages = 1};
-    ck_assert_int_eq(mp_userlang_of(NULL), MP_LANG_NONE);
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_NONE);
+    ck_assert_int_eq(mp_userlang_of(NULL, MP_LANG_NONE), MP_LANG_NONE);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_NONE);
     um.entities = facts;
     um.nentities = 2;
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_DE);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_DE);
     um.summary.text = it;
     um.summary.text_len = strlen(um.summary.text);
-    ck_assert_int_eq(mp_userlang_of(&um), MP_LANG_IT);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_IT);
 }
 END_TEST
 
@@ -110,7 +111,7 @@ START_TEST(test_userlang_question_against_the_prior)
                                      "Emre'nin denemelerde hedefi kaç net?"};
     turkish_user();
     for (size_t i = 0; i < sizeof(tr) / sizeof(tr[0]); i++) {
-        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user, MP_LANG_NONE);
         ck_assert_int_ne(mp_userlang_question(tr[i], strlen(tr[i]), NULL), MP_LANG_TR);
         ck_assert_int_eq(mp_userlang_question(tr[i], strlen(tr[i]), &p), MP_LANG_TR);
         ck_assert(p.known);
@@ -123,12 +124,12 @@ START_TEST(test_userlang_question_against_the_prior)
                 {"Как зовут мою собаку?", MP_LANG_RU},
                 {"Wie heißt der Hund von meiner Schwester?", MP_LANG_DE}};
     for (size_t i = 0; i < sizeof(told) / sizeof(told[0]); i++) {
-        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+        struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user, MP_LANG_NONE);
         ck_assert_int_eq(mp_userlang_question(told[i].q, strlen(told[i].q), &p), told[i].lang);
         ck_assert_msg(!p.known, "%s read the user's language", told[i].q);
     }
     /* no user, or a user without a language: the text alone */
-    struct mp_userlang_prior none = MP_USERLANG_PRIOR(NULL);
+    struct mp_userlang_prior none = MP_USERLANG_PRIOR(NULL, MP_LANG_NONE);
     ck_assert_int_eq(mp_userlang_question(tr[0], strlen(tr[0]), &none),
                      mp_lang_detect(tr[0], strlen(tr[0])));
 }
@@ -142,7 +143,7 @@ START_TEST(test_userlang_question_terms_by_the_prior)
     struct mp_terms *t = NULL;
     static struct mp_relevance_question qn;
     const char *q = "Tenis derslerim hangi kortlarda?";
-    struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user);
+    struct mp_userlang_prior p = MP_USERLANG_PRIOR(&tr_user, MP_LANG_NONE);
     turkish_user();
     ck_assert_int_eq(mp_terms_new(&t), MP_OK);
     ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, &p, &qn), MP_OK);
@@ -159,6 +160,34 @@ START_TEST(test_userlang_question_terms_by_the_prior)
 }
 END_TEST
 
+/* The archive's language (the store's tally) comes after the buffer's
+ * user messages (the newest words tell a change) and before the summary
+ * and the facts; it alone, with no head at all, is a prior: an imported
+ * Turkish user's short question reads as Turkish. */
+START_TEST(test_userlang_archive_after_the_buffer)
+{
+    struct mp_mem_message reply = msg(MP_ROLE_ASSISTANT, "Sure, here it is.", 0);
+    struct mp_mem_message de =
+        msg(MP_ROLE_USER, "Ich wohne in Leipzig und arbeite an einer Schule", 0);
+    static char it[] = "La utente vive a Torino e lavora come fisioterapista in una clinica.";
+    struct mp_usermem um = {.messages = &reply, .nmessages = 1};
+    um.summary.text = it;
+    um.summary.text_len = strlen(it);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_IT);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_TR), MP_LANG_TR);
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_COUNT), MP_LANG_IT); /* out of range: none */
+    um.messages = &de;
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_TR), MP_LANG_DE);
+    ck_assert_int_eq(mp_userlang_of(NULL, MP_LANG_TR), MP_LANG_TR);
+    const char *q = "Tenis derslerim hangi kortlarda?";
+    struct mp_usermem empty = {.nmessages = 0};
+    struct mp_userlang_prior p = MP_USERLANG_PRIOR(&empty, MP_LANG_TR);
+    ck_assert_int_eq(mp_userlang_question(q, strlen(q), &p), MP_LANG_TR);
+    struct mp_userlang_prior none = MP_USERLANG_PRIOR(&empty, MP_LANG_NONE);
+    ck_assert_int_ne(mp_userlang_question(q, strlen(q), &none), MP_LANG_TR);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("userlang");
@@ -166,6 +195,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_userlang_the_user_messages_vote);
     tcase_add_test(tc, test_userlang_the_newest_messages_vote);
     tcase_add_test(tc, test_userlang_summary_then_facts_then_none);
+    tcase_add_test(tc, test_userlang_archive_after_the_buffer);
     tcase_add_test(tc, test_userlang_question_against_the_prior);
     tcase_add_test(tc, test_userlang_question_terms_by_the_prior);
     suite_add_tcase(s, tc);
