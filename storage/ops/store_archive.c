@@ -211,25 +211,33 @@ static int on_value_term(void *arg, const char *term, size_t len, uint32_t pos)
     return rc;
 }
 
+/* Adds lang to langs[0..*n) (cap) unless it is there or none. */
+static void add_lang(int *langs, size_t *n, size_t cap, int lang)
+{
+    bool seen = lang == MP_LANG_NONE || lang >= MP_LANG_COUNT;
+    for (size_t k = 0; k < *n && !seen; k++)
+        seen = langs[k] == lang;
+    if (!seen && *n < cap)
+        langs[(*n)++] = lang;
+}
+
 /* The languages e's value is read in to find the messages that may hold
- * it: its own, and each language of the user's buffered messages. A
- * message is indexed in its stored language, so the value's words stemmed
- * in another language ("Ankara'da" read as Turkish, the value "Ankara"
- * alone as English) may miss its postings; one of these languages is the
- * message's when the user writes it. Into langs[0..cap): how many. */
+ * it: its own, each language of the user's buffered messages and each of
+ * the archive's (the user record's count). A message is indexed in its
+ * stored language, so the value's words stemmed in another language
+ * ("Ankara'da" read as Turkish, the value "Ankara" alone as English) may
+ * miss its postings; one of these is the message's language. Into
+ * langs[0..cap): how many. */
 static size_t value_langs(const struct mp_ops_ctx *w, const struct mp_mem_entity *e, int *langs,
                           size_t cap)
 {
     size_t n = 0;
-    langs[n++] = mp_lang_detect(e->value, e->value_len);
-    for (size_t i = 0; i < w->um->nmessages && n < cap; i++) {
-        int l = w->um->messages[i].lang;
-        bool seen = l == MP_LANG_NONE;
-        for (size_t k = 0; k < n && !seen; k++)
-            seen = langs[k] == l;
-        if (!seen)
-            langs[n++] = l;
-    }
+    add_lang(langs, &n, cap, mp_lang_detect(e->value, e->value_len));
+    for (size_t i = 0; i < w->um->nmessages; i++)
+        add_lang(langs, &n, cap, w->um->messages[i].lang);
+    for (int l = MP_LANG_NONE + 1; l < MP_LANG_COUNT; l++)
+        if (w->meta.langs[l] > 0)
+            add_lang(langs, &n, cap, l);
     return n;
 }
 
@@ -238,7 +246,7 @@ static size_t value_langs(const struct mp_ops_ctx *w, const struct mp_mem_entity
  * word. */
 static int value_candidates(struct mp_ops_ctx *w, const struct mp_mem_entity *e, struct seqs *out)
 {
-    int langs[8];
+    int langs[MP_LANG_COUNT];
     bool any = false;
     if (w->s->terms == NULL && mp_terms_new(&w->s->terms) != MP_OK)
         return MP_ENOMEM;

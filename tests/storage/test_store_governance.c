@@ -509,6 +509,29 @@ START_TEST(test_gov_delete_entity_finds_archived_messages_of_another_language)
 }
 END_TEST
 
+/* The same with nothing buffered: the user record's count of the
+ * archive's languages tells Turkish. */
+START_TEST(test_gov_delete_entity_finds_archived_messages_by_the_archive_s_languages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(
+        fx_turn(store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
+        MP_OK);                                                              /* 1, 2 */
+    ck_assert_int_eq(fx_summarize(store, U("ayse"), "Ayşe", 2, 150), MP_OK); /* folds 1, 2 */
+    ck_assert_int_eq(fx_upsert(store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
+    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(m[0].seq, 2);
+    mp_store_messages_free(m, n);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_delete_entity_leaves_no_summary_provenance)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1174,6 +1197,9 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_finds_archived_messages_of_another_language, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc,
+                        test_gov_delete_entity_finds_archived_messages_by_the_archive_s_languages,
+                        0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_leaves_no_summary_provenance, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_absent_key_is_notfound, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_if_match_on_another_revision_fails_the_apply, 0, FX_BACKENDS);
