@@ -477,6 +477,37 @@ START_TEST(test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages)
 }
 END_TEST
 
+/* Ayşe's Turkish turn (seqs 1, 2) folded into the summary, so only the
+ * archive holds it; with buffered, a newer Turkish turn (3, 4) in the
+ * buffer. Then the fact city = Ankara (no turn of its own) is erased:
+ * the seqs the archive keeps, into seqs[0..cap), how many. */
+static size_t erase_ankara(struct mp_store **store, int backend, bool buffered, uint64_t *seqs,
+                           size_t cap)
+{
+    ck_assert_int_eq(
+        fx_turn(*store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
+        MP_OK);
+    ck_assert_int_eq(fx_summarize(*store, U("ayse"), "Ayşe", 2, 150), MP_OK);
+    if (buffered)
+        ck_assert_int_eq(fx_turn(*store, U("ayse"), 2, "Bugün hava çok güzel ve ben evdeyim",
+                                 "Ne güzel bir gün", 200, 200),
+                         MP_OK);
+    ck_assert_int_eq(fx_upsert(*store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
+    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
+    ck_assert_int_eq(fx_apply1(*store, &op), MP_OK);
+    *store = fx_reopen(*store, backend);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(*store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
+    ck_assert(!more);
+    ck_assert_uint_le(n, cap);
+    for (size_t i = 0; i < n; i++)
+        seqs[i] = m[i].seq;
+    mp_store_messages_free(m, n);
+    return n;
+}
+
 /* A message is indexed in its own language, the value alone in its own:
  * "Ankara'da" read as Turkish is the term "ankar", the value "Ankara" read
  * as English "ankara". Erasing the fact still takes the archived message
@@ -484,27 +515,11 @@ END_TEST
 START_TEST(test_gov_delete_entity_finds_archived_messages_of_another_language)
 {
     struct mp_store *store = fx_open_backend(_i);
-    ck_assert_int_eq(
-        fx_turn(store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
-        MP_OK);                                                              /* 1, 2 */
-    ck_assert_int_eq(fx_summarize(store, U("ayse"), "Ayşe", 2, 150), MP_OK); /* folds 1, 2 */
-    ck_assert_int_eq(fx_turn(store, U("ayse"), 2, "Bugün hava çok güzel ve ben evdeyim",
-                             "Ne güzel bir gün", 200, 200),
-                     MP_OK); /* 3, 4: in the buffer */
-    ck_assert_int_eq(fx_upsert(store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
-    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
-    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
-    store = fx_reopen(store, _i);
-    struct mp_mem_message *m = NULL;
-    size_t n = 0;
-    bool more = true;
-    ck_assert_int_eq(mp_store_archive(store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
-    ck_assert_uint_eq(n, 3);
-    const uint64_t seqs[3] = {2, 3, 4};
-    for (size_t i = 0; i < 3; i++)
-        ck_assert_uint_eq(m[i].seq, seqs[i]);
-    ck_assert(!more);
-    mp_store_messages_free(m, n);
+    uint64_t seqs[8];
+    ck_assert_uint_eq(erase_ankara(&store, _i, true, seqs, 8), 3);
+    ck_assert_uint_eq(seqs[0], 2);
+    ck_assert_uint_eq(seqs[1], 3);
+    ck_assert_uint_eq(seqs[2], 4);
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -514,20 +529,9 @@ END_TEST
 START_TEST(test_gov_delete_entity_finds_archived_messages_by_the_archive_s_languages)
 {
     struct mp_store *store = fx_open_backend(_i);
-    ck_assert_int_eq(
-        fx_turn(store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
-        MP_OK);                                                              /* 1, 2 */
-    ck_assert_int_eq(fx_summarize(store, U("ayse"), "Ayşe", 2, 150), MP_OK); /* folds 1, 2 */
-    ck_assert_int_eq(fx_upsert(store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
-    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
-    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
-    struct mp_mem_message *m = NULL;
-    size_t n = 0;
-    bool more = true;
-    ck_assert_int_eq(mp_store_archive(store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
-    ck_assert_uint_eq(n, 1);
-    ck_assert_uint_eq(m[0].seq, 2);
-    mp_store_messages_free(m, n);
+    uint64_t seqs[8];
+    ck_assert_uint_eq(erase_ankara(&store, _i, false, seqs, 8), 1);
+    ck_assert_uint_eq(seqs[0], 2);
     fx_close_backend(store, _i);
 }
 END_TEST
