@@ -9,10 +9,14 @@ agreement.py runs both):
              them, at most MP_RELEVANCE_MAX_GROUPS groups and MP_RELEVANCE_MAX_MEMBERS terms;
   --prf-c    the C port's feedback round: the best items' terms read up to
              MP_RELEVANCE_MAX_PRF_CAND pairs, and the feedback terms add to the first round's
-             candidates only (relevance.h, "feedback").
+             candidates only (relevance.h, "feedback"); and its session share, in both rounds:
+             to the items it looks at only, the candidates and the items of their windows
+             (relevance.h, "smooth"; the rest of the session is never read).
 
-Usage: verify_terms.py [--terms-c] [--prf-c] [-b B,B...] [FILE.json...]
+Usage: verify_terms.py [--terms-c] [--prf-c] [-v] [-b B,B...] [FILE.json...]
 (the files: LoCoMo-shaped, to_locomo.py; default the LoCoMo dev conversations of data.py).
+-v: each question's hits, as locomo_check -v prints them ("q N HITS hits: item:score...",
+the items with a score above 0 by position, N counted per file and kind).
 """
 import sys
 
@@ -246,19 +250,39 @@ def prf_c(ix, groups, s, P):
     return out
 
 
+def smooth_c(ix, s, P):
+    """recall.smooth as the C port smooths (relevance.h, "smooth", every candidate a survivor
+    as locomo_check -S 0 has it): the session share goes to the items it looks at only, the
+    candidates (s > 0) and the items within NB_WINDOW of one in its session; every other
+    item of the session, which the reference gives the share alone, stays at 0."""
+    out = recall.smooth(ix, s, P)
+    if P['SESS_W'] <= 0:
+        return out
+    items = ix.items
+    near = [v > 0 for v in s]
+    for j in range(ix.n):
+        if s[j] <= 0:
+            continue
+        for d in range(1, P['NB_WINDOW'] + 1):
+            for i in (j - d, j + d):
+                if 0 <= i < ix.n and items[i]['session'] == items[j]['session']:
+                    near[i] = True
+    return [out[i] if near[i] else 0.0 for i in range(ix.n)]
+
+
 def score_c(ix, question, prev, P):
     """recall.score with the C port's feedback round (relevance.h, "feedback"): prf_c's terms,
     whose groups add to the first round's candidates (items with a BM25F sum above 0) and make
-    no new one."""
+    no new one; both rounds smoothed by smooth_c."""
     groups = recall.query_groups(ix, question, prev, P)
     b0 = recall.bm25f(ix, groups, P)
-    s = recall.speaker_boost(ix, recall.smooth(ix, b0, P), groups, P)
+    s = recall.speaker_boost(ix, smooth_c(ix, b0, P), groups, P)
     if P['PRF_DOCS'] > 0:
         more = prf_c(ix, groups, s, P)
         if len(more) > len(groups):
             b = [v if b0[i] > 0 else 0.0 for i, v in enumerate(recall.bm25f(ix, more, P))]
-            boosted = recall.speaker_boost(ix, recall.smooth(ix, b, P), more, P)
-            sm = recall.smooth(ix, b, P)
+            boosted = recall.speaker_boost(ix, smooth_c(ix, b, P), more, P)
+            sm = smooth_c(ix, b, P)
             s = [boosted[i] if b0[i] > 0 else sm[i] for i in range(ix.n)]
     return recall.temporal_boost(ix, s, question, P)
 
@@ -277,14 +301,17 @@ def terms_c_mode():
 
 
 def main(argv):
-    """verify_terms.py [--terms-c] [-b B,B...] [FILE.json...]: LoCoMo-shaped files (default:
-    the LoCoMo dev conversations), per file and pooled, as locomo_check prints them."""
-    budgets, files, i = BUDGETS, [], 0
+    """verify_terms.py [--terms-c] [--prf-c] [-v] [-b B,B...] [FILE.json...]: LoCoMo-shaped
+    files (default: the LoCoMo dev conversations), per file and pooled, as locomo_check prints
+    them."""
+    budgets, files, i, verbose = BUDGETS, [], 0, False
     while i < len(argv):
         if argv[i] == '--terms-c':
             terms_c_mode()
         elif argv[i] == '--prf-c':
             prf_c_mode()
+        elif argv[i] == '-v':
+            verbose = True
         elif argv[i] == '-b':
             i += 1
             budgets = tuple(int(b) for b in argv[i].split(','))
@@ -299,12 +326,16 @@ def main(argv):
             items = C[kind]
             ix = recall.Index(items)
             cover = set().union(*[it['ids'] for it in items])
-            hit, tot = {B: 0 for B in budgets}, 0
+            hit, tot, nq = {B: 0 for B in budgets}, 0, 0
             for q in C['qs']:
                 ev = [e for e in q['ev'] if e in cover]
                 if not ev:
                     continue
                 s = recall.score(ix, q['q'], None, P)
+                if verbose:
+                    hits = ['%d:%.9g' % (k, v) for k, v in enumerate(s) if v > 0]
+                    print('q %d %d hits:%s' % (nq, len(hits), ''.join(' ' + h for h in hits)))
+                nq += 1
                 tot += len(ev)
                 for B in budgets:
                     got = set()
