@@ -2,9 +2,11 @@
 #include "capacity.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define NR_OPEN_FALLBACK 1048576
 
@@ -41,4 +43,25 @@ uint64_t mp_capacity_raise_nofile(char *why, size_t cap)
         return (uint64_t)rl.rlim_cur;
     }
     return target;
+}
+
+uint64_t mp_capacity_reserve_fds(uint64_t want, uint64_t nofile)
+{
+    if (want > nofile)
+        want = nofile;
+    if (want > MP_CAPACITY_FD_RESERVE_MAX)
+        want = MP_CAPACITY_FD_RESERVE_MAX;
+    if (want == 0)
+        return 0;
+    /* A descriptor at want - 1 or above makes the kernel size the table
+     * for it; F_DUPFD takes the lowest free one there, never an open one. */
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)(want - 1));
+    close(fd);
+    if (high < 0)
+        return 0;
+    close(high);
+    return want;
 }

@@ -14,4 +14,20 @@
  * line for the log) and the old soft limit is returned; else why is "". */
 uint64_t mp_capacity_raise_nofile(char *why, size_t cap);
 
+/* The most descriptors mp_capacity_reserve_fds() sizes the table for: 32,000
+ * streams (512 KiB of kernel memory for the table); past it the kernel
+ * grows the table as it fills, as it does for any process. */
+#define MP_CAPACITY_FD_RESERVE_MAX 65536
+
+/* Grows the process's descriptor table now, at start, to hold want
+ * descriptors (at most nofile and MP_CAPACITY_FD_RESERVE_MAX), so that a
+ * data-plane thread never grows it while it serves: in a process with
+ * more than one thread the kernel waits for an RCU grace period (10 to 30
+ * ms seen) each time the table doubles, and every stream of that thread's
+ * event loop waits with it. The table never shrinks, so this holds for the
+ * process's life. Returns the descriptors the table holds afterwards as far
+ * as this call knows (0 when it could not grow it: a descriptor could not
+ * be opened; nothing else changes then). */
+uint64_t mp_capacity_reserve_fds(uint64_t want, uint64_t nofile);
+
 #endif

@@ -54,6 +54,7 @@ struct mp_server {
     struct event *drain_deadline, *drain_poll;
     struct mp_admin_host admin_host; /* the admin loop's app */
     uint64_t nofile;                 /* the open-file limit, raised at start */
+    uint64_t fds_reserved;           /* the descriptor table's size, set at start */
     bool draining;
     bool stopping;
 };
@@ -230,6 +231,18 @@ static void resolve_auto(const struct mp_server *s, struct mp_config *cfg)
         cfg->server.max_connections = mp_config_auto_max_connections(cfg, s->nworkers, s->nofile);
 }
 
+/* The descriptor table sized for max_connections (two descriptors a
+ * proxied request, and the 256 the auto value keeps aside), before the
+ * workers serve (capacity.h says why); a reload to a larger value grows it
+ * from the main thread, never a worker's. */
+static void reserve_fds(struct mp_server *s, const struct mp_config *cfg)
+{
+    uint64_t want = 2 * (uint64_t)cfg->server.max_connections + 256;
+    uint64_t got = mp_capacity_reserve_fds(want, s->nofile);
+    if (got > s->fds_reserved)
+        s->fds_reserved = got;
+}
+
 /* The open-file limit raised to the hard one; a failure is logged and the
  * old limit kept. */
 static void raise_nofile(struct mp_server *s)
@@ -259,6 +272,7 @@ static int reload(void *owner)
     }
     keep_restart_only(s->admin_loop.cfg, &cfg);
     resolve_auto(s, &cfg);
+    reserve_fds(s, &cfg);
     struct mp_shared_config *sc = mp_shared_config_new(&cfg);
     if (sc == NULL) {
         mp_log(MP_LOG_ERROR, "reload failed: out of memory");
@@ -324,6 +338,7 @@ static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint
     mp_logline_int(&l, "workers", s->nworkers);
     mp_logline_int(&l, "max_connections", s->admin_loop.cfg->server.max_connections);
     mp_logline_int(&l, "open_files_limit", (int64_t)s->nofile);
+    mp_logline_int(&l, "descriptors_reserved", (int64_t)s->fds_reserved);
     mp_logline_str(&l, "version", MP_VERSION);
     mp_logline_str(&l, "upstream", cfg->upstream.base_url.text);
     mp_logline_str(&l, "memory_mode", mp_config_mode_name(cfg->memory.mode));
@@ -336,6 +351,7 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
     raise_nofile(s);
     s->nworkers = mp_server_worker_count(&resolved);
     resolve_auto(s, &resolved);
+    reserve_fds(s, &resolved);
     const struct mp_config *cfg = &resolved;
     struct mp_shared_config *sc = mp_shared_config_new(cfg);
     s->base = event_base_new();

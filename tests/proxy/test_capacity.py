@@ -13,6 +13,16 @@ import time
 import harness
 
 
+def fd_table_size(pid):
+    """The kernel's descriptor table size for pid (FDSize: slots allocated,
+    open or not)."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('FDSize:'):
+                return int(line.split()[1])
+    raise AssertionError('no FDSize in /proc/%d/status' % pid)
+
+
 def soft_nofile(pid):
     with open('/proc/%d/limits' % pid) as f:
         for line in f:
@@ -81,6 +91,30 @@ class Capacity(harness.ProxyTestCase):
         os.kill(p.proc.pid, signal.SIGHUP)
         self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'configuration reloaded', 10))
         self.assertEqual(self.status(p)['connections']['max'], (2048 - 256) // 2)
+
+    def test_the_descriptor_table_is_sized_at_start_for_max_connections(self):
+        # A worker that grows the table while it serves waits an RCU grace
+        # period (10-30 ms) with all its streams; sized at start it never does.
+        p = Proxy(self.fake.base_url, workers=1, sections={'admin': {'token': TOKEN}})
+        p.start(nofile=(512, 4096))
+        self.addCleanup(p.stop)
+        self.assertEqual(p.listening['descriptors_reserved'], 4096)  # 2 x 1920 + 256
+        self.assertGreaterEqual(fd_table_size(p.proc.pid), 4096)
+
+    def test_the_reservation_follows_max_connections_and_grows_on_reload(self):
+        p = Proxy(self.fake.base_url, workers=1, server={'max_connections': 500},
+                  sections={'admin': {'token': TOKEN}})
+        p.start(nofile=(1024, 16384))
+        self.addCleanup(p.stop)
+        self.assertEqual(p.listening['descriptors_reserved'], 2 * 500 + 256)
+        before = fd_table_size(p.proc.pid)
+        self.assertGreaterEqual(before, 1256)
+        self.assertLess(before, 4096)  # sized for 500, not for the limit
+        p.sections['server']['max_connections'] = 3000
+        p.write_config()
+        os.kill(p.proc.pid, signal.SIGHUP)
+        self.assertIsNotNone(p.wait_log(lambda o: o.get('msg') == 'configuration reloaded', 10))
+        self.assertGreaterEqual(fd_table_size(p.proc.pid), 2 * 3000 + 256)
 
 
 TOKEN = 'zqxsecret-capacity-0a1b2c3d4e5f'
