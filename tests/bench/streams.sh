@@ -8,10 +8,12 @@
 # Usage: tests/bench/streams.sh [--short|--long] [--build DIR] [--out FILE]
 #                               [--duration SEC] [--rounds N] [--targets LIST]
 #                               [--scenarios LIST] [--no-pin] [--strict]
-#                               [--keep-tmp]
+#                               [--keep-tmp] [--loopwatch]
 # --short: 100 and 500 streams of 3 tokens x 50 ms, one round (CI smoke, ~45 s);
 # --long: 100, 1,000 and 5,000 slow streams, 100 and 1,000 fast ones and a
 #   burst of 2,000 starts, 3 rounds (~11 min).
+# --loopwatch: time both proxies' event-loop passes (loopwatch.so, an
+#   LD_PRELOAD shim around epoll_wait) and add their table to the report.
 # Exit: 0 valid run, 1 setup error (missing binary, open-file limit, the
 #       upstream would not start), 2 invalid run (a target failed, the client
 #       saw errors), 3 valid run but a goal missed (only with --strict).
@@ -34,9 +36,10 @@ scenarios_opt=""
 pin=1
 strict=0
 keep_tmp=0
+loopwatch=0
 
 usage() {
-    sed -n '8,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '8,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --targets=*) targets=$(printf '%s' "${1#--targets=}" | tr ',' ' ') ;;
     --scenarios) need_arg "$1" $# && scenarios_opt=$(printf '%s' "$2" | tr ',' ' ') && shift ;;
     --scenarios=*) scenarios_opt=$(printf '%s' "${1#--scenarios=}" | tr ',' ' ') ;;
+    --loopwatch) loopwatch=1 ;;
     -h | --help)
         usage
         exit 0
@@ -145,6 +149,7 @@ case $out_file in /*) ;; *) out_file=$(pwd)/$out_file ;; esac
 
 fake_bin=$build_dir/tests/bench/stream_upstream # start_fake_upstream starts it
 client_bin=$build_dir/tests/bench/stream_client
+loopwatch_so=$build_dir/tests/bench/loopwatch.so
 memproxy_bin=$build_dir/proxy/memproxy
 nginx_bin=${NGINX:-$(command -v nginx || true)}
 [ -n "$nginx_bin" ] || [ ! -x /usr/sbin/nginx ] || nginx_bin=/usr/sbin/nginx
@@ -153,6 +158,7 @@ nginx_bin=${NGINX:-$(command -v nginx || true)}
 for b in "$fake_bin" "$client_bin"; do
     [ -x "$b" ] || die "$b not found; build it (ninja -C $build_dir; the tests option must be on: meson configure $build_dir -Dtests=true)"
 done
+[ "$loopwatch" = 0 ] || [ -f "$loopwatch_so" ] || die "$loopwatch_so not found; build it (ninja -C $build_dir with -Dtests=true)"
 if has_target memproxy; then
     [ -x "$memproxy_bin" ] || die "memproxy not found at $memproxy_bin; build it first (ninja -C $build_dir) or leave it out with --targets direct,nginx"
 fi
@@ -261,12 +267,46 @@ path = $tmp/memproxy-data
 [log]
 level = warn
 EOF
-    if ! start_memproxy_ini "$s" "$tmp/memproxy.ini" "http://$target_url/"; then
+    # shellcheck disable=SC2046
+    if ! start_memproxy_ini "$s" "$tmp/memproxy.ini" "http://$target_url/" $(watch_env); then
         start_why=$mp_why
         target_pid=$mp_pid
         return 1
     fi
     target_pid=$mp_pid
+}
+
+# watch_env: the environment that loads loopwatch into the proxy of the run
+# (watch_dir, set by measure), or nothing without --loopwatch.
+watch_env() {
+    [ "$loopwatch" = 1 ] && [ -n "${watch_dir:-}" ] || return 0
+    printf 'LD_PRELOAD=%s LOOPWATCH_DIR=%s' "$loopwatch_so" "$watch_dir"
+}
+
+# watch_read KEY DIR: the busiest loop thread's numbers (the most events)
+# from loopwatch's files in DIR into res[KEY,lw_*]: passes, events per
+# pass, pass time p50 / p99 / max (µs; the percentiles as the upper bound
+# of their power-of-two bucket), the passes of 4 ms or more, loop time per
+# event (µs).
+watch_read() {
+    local k=$1 dir=$2 line
+    line=$(cat "$dir"/loopwatch-*.txt 2>/dev/null | awk '
+        function pct(q,   i, acc) {
+            acc = 0
+            for (i = 1; i <= nb; i++) { acc += cnt[i]; if (acc >= q * passes) return up[i] }
+            return up[nb]
+        }
+        function flush() {
+            if (name == "" || events <= best) return
+            best = events
+            out = sprintf("%d %.1f %s %s %d %d %.1f", passes, events / passes, pct(0.5), pct(0.99), maxus, over4, work / events)
+        }
+        $1 == "thread" { flush(); name = $2; passes = $4; events = $6; work = $8; nb = 0; maxus = 0; over4 = 0; next }
+        $1 == "pass_us" { nb++; up[nb] = $2; cnt[nb] = $3; if ($2 > 4096) over4 += $3; next }
+        $1 == "long" { if ($3 > maxus) maxus = $3; next }
+        END { flush(); if (best > 0) print out }')
+    [ -n "$line" ] || return 0
+    read -r "res[$k,lw_passes]" "res[$k,lw_per]" "res[$k,lw_p50]" "res[$k,lw_p99]" "res[$k,lw_max]" "res[$k,lw_over4]" "res[$k,lw_work]" <<<"$line"
 }
 
 # start_nginx PORT WORKER_CONNECTIONS: nginx from nginx-streams.conf.in.
@@ -275,8 +315,8 @@ start_nginx() {
         -e "s|@UPSTREAM@|127.0.0.1:$fake_port|g" -e "s|@NOFILE@|$nofile|g" \
         -e "s|@WORKER_CONNECTIONS@|$2|g" "$here/nginx-streams.conf.in" >"$tmp/nginx-streams.conf"
     : >"$tmp/nginx-error.log"
-    # shellcheck disable=SC2086
-    $pin_proxy "$nginx_bin" -p "$tmp/" -c "$tmp/nginx-streams.conf" >"$tmp/nginx.stdout" 2>"$tmp/nginx.stderr" &
+    # shellcheck disable=SC2046,SC2086
+    env $(watch_env) $pin_proxy "$nginx_bin" -p "$tmp/" -c "$tmp/nginx-streams.conf" >"$tmp/nginx.stdout" 2>"$tmp/nginx.stderr" &
     target_pid=$!
     started_pids="$started_pids $target_pid"
     wait_http "$target_pid" "http://$target_url/" && return 0
@@ -382,6 +422,12 @@ cpu_sum_ns() {
 # measured client run; results in res[TARGET,SCENARIO,ROUND,*].
 measure() {
     local t=$1 s=$2 r=$3 k=$1,$2,$3 pids idle cpu0 cpu1 up0 up1 ab0 ab1 why rss_args="" p f
+    watch_dir=""
+    if [ "$loopwatch" = 1 ] && [ "$t" != direct ]; then
+        # nginx's worker runs as nobody: it must be able to write there
+        watch_dir=$tmp/loopwatch-$t-$s-$r
+        mkdir -p "$watch_dir" && chmod 1777 "$watch_dir"
+    fi
     if ! start_target "$t" "$s"; then
         failed[$t,$s]="did not start: $start_why"
         stop_target
@@ -414,6 +460,7 @@ measure() {
     ab1=$(upstream_stat aborted)
     note_log "$t" "$s" "$r"
     stop_target
+    [ -z "$watch_dir" ] || watch_read "$k" "$watch_dir"
     for f in streams events ttft_p50_us ttft_p99_us gap_added_p50_us gap_added_p99_us \
         rss_kb rss_open open_max errors stalled; do
         res[$k,$f]=${st[$f]}
@@ -687,6 +734,24 @@ report=$tmp/report.md
     echo
     echo "TTFT: first token event's arrival minus the request's send time (the upstream waits one interval before it). Token delay: an event's arrival minus the send time the upstream stamped in it (all events but the first). Added: the target's value minus direct's in the same round (a difference of percentiles). CPU: the proxy's processes (all threads; nginx's master and worker), per 1,000 events received by the client; for direct, the stream upstream's. KB / open stream: the proxy's RSS sampled while the most streams were open, minus its RSS before the run, divided by those streams. Upstream conns / stream: connections the stream upstream accepted during the run per stream completed (1 / streams per connection when every connection to it is kept alive; for direct, the client's)."
     echo
+    if [ "$loopwatch" = 1 ]; then
+        echo "## Event-loop passes (--loopwatch)"
+        echo
+        echo "Each round's run, the proxy's busiest event-loop thread (memproxy's worker; nginx's worker process). A pass: from one epoll_wait() returning to the next call, the callbacks of the events it returned and what the loop runs after them; an event that arrives during a pass waits for its end. Pass times are the upper bounds of power-of-two buckets (µs); the longest is exact."
+        echo
+        echo "| scenario | target | round | passes | events / pass | pass p50 / p99 / longest µs | passes ≥ 4 ms | loop µs / epoll event |"
+        echo "|---|---|---:|---:|---:|---|---:|---:|"
+        for s in $scenarios; do
+            for t in nginx memproxy; do
+                for r in ${res[$t,$s,rounds]:-}; do
+                    k=$t,$s,$r
+                    [ -n "${res[$k,lw_passes]:-}" ] || continue
+                    echo "| $s | $t | $r | $(fmt_int "${res[$k,lw_passes]}") | ${res[$k,lw_per]} | $(fmt_int "${res[$k,lw_p50]}") / $(fmt_int "${res[$k,lw_p99]}") / $(fmt_int "${res[$k,lw_max]}") | ${res[$k,lw_over4]} | ${res[$k,lw_work]} |"
+                done
+            done
+        done
+        echo
+    fi
     if has_target nginx && has_target memproxy; then
         echo "## memproxy / nginx"
         echo

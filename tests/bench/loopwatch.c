@@ -1,0 +1,172 @@
+/* loopwatch: an LD_PRELOAD shim that times a process's event-loop passes
+ * from the outside, so that memproxy and nginx are measured by the same
+ * instrument (streams.sh --loopwatch).
+ *
+ * Every thread that calls epoll_wait() is a loop. A pass is what the thread
+ * did between one epoll_wait() returning and the next one being called: the
+ * callbacks of the events that wait returned, and whatever the loop runs
+ * after them. A long pass holds back every event that arrives during it, so
+ * the longest passes are where a tail latency comes from. Per thread it
+ * counts passes in power-of-two buckets of their time (µs) and of the events
+ * their wait returned, and keeps the 32 longest passes with their event
+ * counts and start times (CLOCK_MONOTONIC, as perf record -k CLOCK_MONOTONIC
+ * stamps samples, so a profile can be cut to them).
+ *
+ * At exit each process writes LOOPWATCH_DIR/loopwatch-PID.txt (nothing when
+ * LOOPWATCH_DIR is unset at start), one block per thread with at least 100
+ * passes:
+ *   thread NAME passes N events E work_us W
+ *   pass_us UPPER COUNT        (passes shorter than UPPER µs, one line a bucket)
+ *   events UPPER COUNT         (waits that returned fewer than UPPER events)
+ *   long START_S US EVENTS     (the longest passes)
+ * nginx's workers are forked from its master, so they inherit what the
+ * constructor read before nginx cleared its environment. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUCKETS    32
+#define LONGEST    32
+#define THREADS    64
+#define MIN_PASSES 100
+
+struct long_pass {
+    uint64_t start_ns, ns;
+    int events;
+};
+
+struct loop_stats {
+    char name[16];
+    uint64_t passes, events, work_ns;
+    uint64_t pass_us[BUCKETS];
+    uint64_t nevents[BUCKETS];
+    struct long_pass longest[LONGEST];
+    uint64_t last_return_ns; /* 0: no wait has returned yet */
+    int last_events;
+};
+
+static struct loop_stats stats[THREADS];
+static atomic_int nstats;
+static char out_dir[512];
+static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+static __thread struct loop_stats *mine;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The power-of-two bucket of v: the first whose upper bound 2^i exceeds it. */
+static int bucket(uint64_t v)
+{
+    int i = 0;
+    while (i < BUCKETS - 1 && (1ull << i) <= v)
+        i++;
+    return i;
+}
+
+static struct loop_stats *thread_stats(void)
+{
+    if (mine == NULL) {
+        int i = atomic_fetch_add(&nstats, 1);
+        if (i >= THREADS)
+            return NULL;
+        mine = &stats[i];
+        pthread_getname_np(pthread_self(), mine->name, sizeof(mine->name));
+    }
+    return mine;
+}
+
+static void keep_if_long(struct loop_stats *s, uint64_t start_ns, uint64_t ns, int events)
+{
+    int shortest = 0;
+    for (int i = 1; i < LONGEST; i++)
+        if (s->longest[i].ns < s->longest[shortest].ns)
+            shortest = i;
+    if (ns > s->longest[shortest].ns)
+        s->longest[shortest] = (struct long_pass){start_ns, ns, events};
+}
+
+int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+    uint64_t called = now_ns();
+    struct loop_stats *s = thread_stats();
+    if (s != NULL && s->last_return_ns != 0) {
+        uint64_t ns = called - s->last_return_ns;
+        s->passes++;
+        s->events += (uint64_t)s->last_events;
+        s->work_ns += ns;
+        s->pass_us[bucket(ns / 1000)]++;
+        s->nevents[bucket((uint64_t)s->last_events)]++;
+        keep_if_long(s, s->last_return_ns, ns, s->last_events);
+    }
+    int n = real_epoll_wait(epfd, events, maxevents, timeout);
+    int saved = errno;
+    if (s != NULL) {
+        s->last_return_ns = now_ns();
+        s->last_events = n > 0 ? n : 0;
+    }
+    errno = saved;
+    return n;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const struct long_pass *x = a, *y = b;
+    return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+}
+
+__attribute__((constructor)) static void loopwatch_start(void)
+{
+    /* POSIX's way to take a function from dlsym without a cast ISO C forbids */
+    *(void **)&real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
+    const char *dir = getenv("LOOPWATCH_DIR");
+    if (dir != NULL && strlen(dir) < sizeof(out_dir))
+        strcpy(out_dir, dir);
+}
+
+__attribute__((destructor)) static void loopwatch_write(void)
+{
+    if (out_dir[0] == '\0')
+        return;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/loopwatch-%d.txt", out_dir, (int)getpid());
+    int n = atomic_load(&nstats);
+    if (n > THREADS)
+        n = THREADS;
+    FILE *f = NULL;
+    for (int t = 0; t < n; t++) {
+        struct loop_stats *s = &stats[t];
+        if (s->passes < MIN_PASSES)
+            continue;
+        if (f == NULL && (f = fopen(path, "w")) == NULL)
+            return;
+        fprintf(f, "thread %s passes %llu events %llu work_us %llu\n",
+                s->name[0] != '\0' ? s->name : program_invocation_short_name,
+                (unsigned long long)s->passes, (unsigned long long)s->events,
+                (unsigned long long)(s->work_ns / 1000));
+        for (int i = 0; i < BUCKETS; i++)
+            if (s->pass_us[i] > 0)
+                fprintf(f, "pass_us %llu %llu\n", 1ull << i, (unsigned long long)s->pass_us[i]);
+        for (int i = 0; i < BUCKETS; i++)
+            if (s->nevents[i] > 0)
+                fprintf(f, "events %llu %llu\n", 1ull << i, (unsigned long long)s->nevents[i]);
+        qsort(s->longest, LONGEST, sizeof(s->longest[0]), by_start);
+        for (int i = 0; i < LONGEST; i++)
+            if (s->longest[i].ns > 0)
+                fprintf(f, "long %.6f %llu %d\n", (double)s->longest[i].start_ns / 1e9,
+                        (unsigned long long)(s->longest[i].ns / 1000), s->longest[i].events);
+    }
+    if (f != NULL)
+        fclose(f);
+}
