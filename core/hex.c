@@ -35,3 +35,17 @@ void mp_hex_encode(const unsigned char *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+size_t mp_hex_size(size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    char rev[16];
+    size_t k = 0;
+    do {
+        rev[k++] = digits[n & 15];
+        n >>= 4;
+    } while (n != 0);
+    for (size_t i = 0; i < k; i++)
+        out[i] = rev[k - 1 - i];
+    return k;
+}

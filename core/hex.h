@@ -15,4 +15,9 @@ int mp_hex_decode(const char *hex, size_t n, unsigned char *out);
 /* Writes in[0..n) as 2n lower-case hex digits and a NUL to out. */
 void mp_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* Writes n as lower-case hex digits without leading zeros ("0" for 0), no
+ * NUL, to out, which holds at least 16 bytes. Returns the digits written.
+ * (An HTTP chunk's size line.) */
+size_t mp_hex_size(size_t n, char *out);
+
 #endif

@@ -50,7 +50,9 @@ struct mp_h1_callbacks {
 };
 
 /* One request. What it points to is borrowed until on_done or
- * mp_h1_cancel(), but for the array of body pieces itself (copied). */
+ * mp_h1_cancel(), but for the array of body pieces itself (copied) and the
+ * head, which is read no more once on_head has been called (nothing is sent
+ * again after the response began). */
 struct mp_h1_request {
     const char *host; /* a DNS name or an IP literal (no brackets) */
     uint16_t port;

@@ -57,6 +57,7 @@
 #include "route.h"
 #include "splice.h"
 #include "sse.h"
+#include "hex.h"
 #include "status.h"
 #include "net/upstream.h"
 #include "user_id.h"
@@ -550,17 +551,29 @@ static int start_upstream(struct mp_request *r, const char *body)
 
 /* ---- relaying the response ---- */
 
+/* An event up to this size goes out as one chunk assembled in place, its
+ * size line and CRLF around it, in one append (the usual token event). */
+#define RELAY_SMALL 1024
+
 static void relay(struct mp_request *r, const char *data, size_t len)
 {
     struct evbuffer *out = mp_conn_output(r->conn);
     if (len == 0)
         return;
     if (r->chunked_out) {
-        char size_line[24];
-        int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-        evbuffer_add(out, size_line, (size_t)n);
-        evbuffer_add(out, data, len);
-        evbuffer_add(out, "\r\n", 2);
+        char chunk[16 + 2 + RELAY_SMALL + 2];
+        size_t n = mp_hex_size(len, chunk);
+        chunk[n++] = '\r';
+        chunk[n++] = '\n';
+        if (len <= RELAY_SMALL) {
+            memcpy(chunk + n, data, len);
+            memcpy(chunk + n + len, "\r\n", 2);
+            evbuffer_add(out, chunk, n + len + 2);
+        } else {
+            evbuffer_add(out, chunk, n);
+            evbuffer_add(out, data, len);
+            evbuffer_add(out, "\r\n", 2);
+        }
     } else {
         evbuffer_add(out, data, len);
     }
@@ -733,17 +746,26 @@ static void relay_holding_last(struct mp_request *r, const char *data, size_t le
     mp_conn_flush(r->conn);
 }
 
-/* Relays every complete event in the pending bytes; [DONE] only once. */
+/* Relays every complete event of the answer so far; [DONE] only once. The
+ * events are read where they arrived; only an event begun and not ended
+ * waits in sse_pending, which holds no buffer between events (a stream
+ * keeps none while it waits for its next token). */
 static bool relay_sse(struct mp_request *r, const char *data, size_t len)
 {
     struct mp_buf *p = &r->sse_pending;
-    if (p->len + len > SSE_EVENT_MAX || mp_buf_reserve(r->loop, p, p->len + len) != MP_OK)
-        return false;
-    memcpy(p->data + p->len, data, len);
-    p->len += len;
+    const char *buf = data;
+    size_t n = len;
+    if (p->len > 0) { /* the rest of an event begun in an earlier read */
+        if (p->len + len > SSE_EVENT_MAX || mp_buf_reserve(r->loop, p, p->len + len) != MP_OK)
+            return false;
+        memcpy(p->data + p->len, data, len);
+        p->len += len;
+        buf = p->data;
+        n = p->len;
+    }
     size_t off = 0, ev_len = 0;
-    while (mp_sse_next_event(&r->sse, p->data + off, p->len - off, &ev_len) == MP_OK) {
-        const char *ev = p->data + off;
+    while (mp_sse_next_event(&r->sse, buf + off, n - off, &ev_len) == MP_OK) {
+        const char *ev = buf + off;
         bool done = mp_sse_is_done(ev, ev_len);
         if (!(done && r->done_relayed)) {
             if (r->hold && (done || r->held_tail.len > 0)) {
@@ -758,8 +780,18 @@ static bool relay_sse(struct mp_request *r, const char *data, size_t len)
         r->done_relayed = r->done_relayed || done;
         off += ev_len;
     }
-    memmove(p->data, p->data + off, p->len - off);
-    p->len -= off;
+    size_t rest = n - off;
+    if (buf == p->data) {
+        memmove(p->data, p->data + off, rest);
+        p->len = rest;
+    } else if (rest > 0) {
+        if (rest > SSE_EVENT_MAX || mp_buf_reserve(r->loop, p, rest) != MP_OK)
+            return false;
+        memcpy(p->data, buf + off, rest);
+        p->len = rest;
+    }
+    if (p->len == 0)
+        mp_buf_release(r->loop, p);
     return true;
 }
 
@@ -816,6 +848,9 @@ static bool on_h1_head(void *arg, const struct mp_http_response_head *h)
         if (!take_field(r, f->name, f->name_len, f->value, f->value_len))
             return false;
     }
+    /* the request's head (in text) is the client's no more: a stream does
+     * not keep its buffer while it lasts */
+    mp_buf_release(r->loop, &r->text);
     return finish_head(r);
 }
 
