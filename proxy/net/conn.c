@@ -55,17 +55,19 @@ struct mp_conn {
     bool want_drain;  /* the handler paused; tell it when output drains */
     struct event read_ev, write_ev, timer_ev;
     struct mp_conn_limits lim;
-    struct mp_buf in;         /* bytes read, not yet handed to a request */
-    struct mp_buf req_buf;    /* the active request's bytes (head + body) */
-    struct mp_buf chunk_body; /* decoded body of a chunked request */
-    struct mp_http_request_head head;
-    const char *head_base; /* in.data when head was parsed (re-parse if moved) */
-    struct mp_http_chunked chunked;
-    size_t chunk_in_off; /* next undecoded byte of in */
-    size_t req_end;      /* bytes of in that belong to the current request */
     struct evbuffer *out;
     void *req;
     mp_conn_abort_fn on_abort; /* aborts req when the client goes away */
+    struct mp_buf in;          /* bytes read, not yet handed to a request */
+    struct mp_buf req_buf;     /* the active request's bytes (head + body) */
+    struct mp_buf chunk_body;  /* decoded body of a chunked request */
+    const char *head_base;     /* in.data when head was parsed (re-parse if moved) */
+    struct mp_http_chunked chunked;
+    size_t chunk_in_off; /* next undecoded byte of in */
+    size_t req_end;      /* bytes of in that belong to the current request */
+    /* last: 4 KiB that a stream's events never touch, after the fields
+     * every relayed event does (links, state, out) */
+    struct mp_http_request_head head;
 };
 
 static void conn_free(struct mp_conn *c);

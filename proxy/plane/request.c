@@ -79,8 +79,6 @@ struct mp_request {
     struct mp_h1xfer *h1; /* client = native: the exchange in progress */
     const char *body;     /* the client's, borrowed from the connection */
     size_t body_len;
-    struct mp_reqmem mem;
-    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order */
     size_t nsend;
     size_t send_pos;          /* bytes of send[] curl has read */
     struct mp_requsage usage; /* the upstream's token usage, for the metrics */
@@ -107,6 +105,9 @@ struct mp_request {
     char upstream_id[UPSTREAM_ID_MAX];
     bool has_user;
     bool anthropic; /* the route goes to [anthropic] (its URL, x-api-key, error shape) */
+    /* last: the large parts a relayed event touches at most at their start */
+    struct mp_reqmem mem;
+    struct iovec send[MP_SPLICE_PIECES_MAX]; /* client = curl: the body it reads, in order */
 };
 
 void mp_request_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
