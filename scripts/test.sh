@@ -33,8 +33,8 @@ echo "== fuzz (short mode: 3 s per parser)"
 scripts/fuzz.sh --short
 echo "== benchmark smoke (short mode; ratios are reported, not asserted)"
 tests/bench/run.sh --short --build build
-echo "== streams against nginx (short mode; reported, not asserted)"
-tests/bench/streams.sh --short --build build
+echo "== streams against nginx (short mode, with both event loops timed; reported, not asserted)"
+tests/bench/streams.sh --short --build build --loopwatch
 echo "== durable acknowledgement cost and store growth soak (short modes; reported, not asserted)"
 tests/bench/durable.sh --short --build build
 tests/bench/soak.sh --short --build build

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ascii.h"
 #include "lang.h"
 #include "status.h"
 #include "summfilter.h"
+#include "terms.h"
+#include "utf8.h"
 
 /* History entries without a value point here (never written through). */
 static char no_value[1];
@@ -91,17 +92,39 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
 
 /* ASCII case-insensitive substring test; a plain scan: values are short
  * and this runs only when a user or admin erases a fact. */
+/* The code point at s[*i..n) folded as recall folds words (case in the
+ * scripts mp_terms_fold knows, full-width forms to ASCII); advances *i. A
+ * byte that starts no well-formed sequence is itself, above every code
+ * point, so that it matches only itself. */
+static uint32_t next_folded(const char *s, size_t n, size_t *i)
+{
+    uint32_t cp = 0;
+    size_t len = mp_utf8_decode((const unsigned char *)s + *i, n - *i, &cp);
+    if (len == 0) {
+        cp = 0x110000u + (unsigned char)s[*i];
+        len = 1;
+    } else if (cp >= 0xFF01 && cp <= 0xFF5E) {
+        cp -= 0xFEE0; /* full-width ASCII: what NFKC makes of it */
+    }
+    *i += len;
+    return mp_terms_fold(cp);
+}
+
+/* Whether hay holds needle, both folded (the value "Москва" in a message
+ * that writes "МОСКВА", "ABC" in one that writes "ＡＢＣ"): the check an
+ * erasure makes of each message the index offers. */
 static bool contains(const char *hay, size_t n, const char *needle, size_t m)
 {
-    if (m == 0 || m > n)
+    if (m == 0)
         return false;
-    for (size_t i = 0; i + m <= n; i++) {
-        size_t j = 0;
-        while (j < m && mp_ascii_lower((unsigned char)hay[i + j]) ==
-                            mp_ascii_lower((unsigned char)needle[j]))
-            j++;
-        if (j == m)
+    for (size_t start = 0; start < n;) {
+        size_t h = start, k = 0;
+        bool same = true;
+        while (same && k < m)
+            same = h < n && next_folded(hay, n, &h) == next_folded(needle, m, &k);
+        if (same)
             return true;
+        next_folded(hay, n, &start); /* the next code point's start */
     }
     return false;
 }

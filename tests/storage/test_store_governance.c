@@ -536,6 +536,47 @@ START_TEST(test_gov_delete_entity_finds_archived_messages_by_the_archive_s_langu
 }
 END_TEST
 
+/* A fact told in one case or width and erased in another: the user wrote
+ * text, the fact holds value (set by the admin, so no turn points at the
+ * message); returns how many archived messages are left (the reply). */
+static size_t erase_told(struct mp_store **store, int backend, const char *text, const char *value)
+{
+    ck_assert_int_eq(fx_turn(*store, U("olga"), 1, text, "Noted", 100, 100), MP_OK);
+    ck_assert_int_eq(fx_summarize(*store, U("olga"), "Olga.", 2, 150), MP_OK);
+    ck_assert_int_eq(fx_upsert(*store, U("olga"), "code", value, MP_TRUST_ADMIN, 300), MP_OK);
+    struct mp_op op = fx_delete_op(U("olga"), "code", MP_ACTOR_USER, 999);
+    ck_assert_int_eq(fx_apply1(*store, &op), MP_OK);
+    *store = fx_reopen(*store, backend);
+    struct mp_mem_message *m = NULL;
+    size_t n = 0;
+    bool more = true;
+    ck_assert_int_eq(mp_store_archive(*store, U("olga"), 0, 10, &m, &n, &more), MP_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_ne(m[i].content, text);
+    mp_store_messages_free(m, n);
+    return n;
+}
+
+/* The erased value is found in the message whatever its case in Cyrillic
+ * (the byte compare matched only ASCII letters' case). */
+START_TEST(test_gov_delete_entity_matches_the_value_in_any_case)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_uint_eq(erase_told(&store, _i, "Я живу в городе МОСКВА давно", "Москва"), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* ... and whatever its width: full-width letters and digits are the ASCII
+ * ones, as recall reads them. */
+START_TEST(test_gov_delete_entity_matches_the_value_in_full_width)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_uint_eq(erase_told(&store, _i, "my locker code is ＡＢＣ１２３ now", "abc123"), 1);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_delete_entity_leaves_no_summary_provenance)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -1204,6 +1245,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc,
                         test_gov_delete_entity_finds_archived_messages_by_the_archive_s_languages,
                         0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_gov_delete_entity_matches_the_value_in_any_case, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_gov_delete_entity_matches_the_value_in_full_width, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_leaves_no_summary_provenance, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_delete_entity_absent_key_is_notfound, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_if_match_on_another_revision_fails_the_apply, 0, FX_BACKENDS);
