@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# memproxy instructions per memory hit: the same chat request with memory off
+# and with a memory hit (bench-hit: 50 facts, a summary, 15 buffered
+# messages, in a store of 1,000 users, as memory.sh's row (b)), each memproxy
+# under valgrind's callgrind, counting every thread's instructions over N
+# requests after 10 of warm-up. Instructions, not time: the count does not
+# move with the machine's load, so two builds compare in one line each. See
+# tests/bench/README.md ("Instructions per hit").
+#
+# Usage: tests/bench/hitcount.sh [--build DIR] [--requests N] [--keep-tmp]
+# Prints: hitcount: off IR hit IR added IR (instructions per request)
+# Exit: 0, or 1 when something would not start or a request failed.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build_dir=$root/build
+requests=100
+keep_tmp=0
+
+die() {
+    printf 'hitcount: %s\n' "$*" >&2
+    exit 1
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) [ $# -ge 2 ] || die "--build needs a value"; build_dir=$2; shift ;;
+    --requests) [ $# -ge 2 ] || die "--requests needs a value"; requests=$2; shift ;;
+    --keep-tmp) keep_tmp=1 ;;
+    -h | --help) sed -n '10,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (try --help)" ;;
+    esac
+    shift
+done
+case $requests in '' | *[!0-9]* | 0) die "--requests must be a positive whole number" ;; esac
+for t in valgrind callgrind_control curl; do
+    command -v "$t" >/dev/null || die "$t not found (apt-get install valgrind curl)"
+done
+memproxy=$build_dir/proxy/memproxy
+populate=$build_dir/tests/bench/populate
+fake=$build_dir/tests/fake_upstream/fake_upstream
+for b in "$memproxy" "$populate" "$fake"; do
+    [ -x "$b" ] || die "$b not found; build with the tests (meson setup build -Dtests=true && ninja -C build)"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/memproxy-hitcount.XXXXXX") || die "cannot create a temporary directory"
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    if [ "$keep_tmp" = 1 ]; then echo "hitcount: files kept in $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+"$populate" --path "$tmp/store" --users 1000 --sync none >"$tmp/populate.out" 2>&1 ||
+    die "populate failed: $(tail -n 2 "$tmp/populate.out")"
+"$fake" --host 127.0.0.1 --port 0 --quiet --no-prompt-cache >"$tmp/fake.out" 2>"$tmp/fake.err" &
+pids="$pids $!"
+fake_port=""
+for _ in $(seq 100); do
+    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/fake.out")
+    [ -n "$fake_port" ] && break
+    sleep 0.05
+done
+[ -n "$fake_port" ] || die "the fake upstream did not start"
+
+body='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What did I say about my trip and the places I want to see next year? Please remind me of the details and the plans we made together."}]}'
+
+# count MODE: instructions per request of a memproxy with [memory] mode MODE.
+count() {
+    local mode=$1 port aport pid i code ir
+    read -r port aport < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+    cp -r "$tmp/store" "$tmp/store-$mode"
+    cat >"$tmp/$mode.ini" <<EOF
+[server]
+listen = 127.0.0.1:$port
+admin_listen = 127.0.0.1:$aport
+workers = 1
+
+[upstream]
+base_url = http://127.0.0.1:$fake_port/v1
+
+[memory]
+mode = $mode
+
+[storage]
+path = $tmp/store-$mode
+sync = none
+
+[log]
+level = warn
+EOF
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/callgrind-$mode.out" \
+        "$memproxy" -c "$tmp/$mode.ini" >"$tmp/memproxy-$mode.out" 2>&1 &
+    pid=$!
+    pids="$pids $pid"
+    for _ in $(seq 240); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+        sleep 0.5
+    done
+    post() {
+        curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+            -H 'Authorization: Bearer sk-bench' -H 'X-User-Id: bench-hit' -H 'X-Memory: read' \
+            --data-binary "$body" "http://127.0.0.1:$port/v1/chat/completions"
+    }
+    for i in $(seq 10); do
+        code=$(post)
+        [ "$code" = 200 ] || die "mode $mode: the warm-up request answered $code (log: $tmp/memproxy-$mode.out)"
+    done
+    callgrind_control -i on "$pid" >/dev/null || die "callgrind_control could not reach memproxy"
+    for i in $(seq "$requests"); do
+        code=$(post)
+        [ "$code" = 200 ] || die "mode $mode: request $i answered $code"
+    done
+    callgrind_control -i off "$pid" >/dev/null
+    kill "$pid"
+    wait "$pid" 2>/dev/null
+    ir=$(awk '/^totals:/ { s += $2 } END { print s + 0 }' "$tmp"/callgrind-"$mode".out*)
+    [ "$ir" -gt 0 ] || die "mode $mode: callgrind counted nothing"
+    echo $((ir / requests))
+}
+
+off=$(count off) || exit 1
+hit=$(count hybrid) || exit 1
+echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, $requests requests, $memproxy)"
