@@ -15,14 +15,13 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+prog=hitcount
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh" # die, free_ports
+
 build_dir=$root/build
 requests=100
 keep_tmp=0
-
-die() {
-    printf 'hitcount: %s\n' "$*" >&2
-    exit 1
-}
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -70,10 +69,7 @@ body='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","conte
 # count MODE: instructions per request of a memproxy with [memory] mode MODE.
 count() {
     local mode=$1 port aport pid i code ir
-    read -r port aport < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1", 0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
+    read -r port aport <<<"$(free_ports 2)"
     cp -r "$tmp/store" "$tmp/store-$mode"
     cat >"$tmp/$mode.ini" <<EOF
 [server]
