@@ -90,8 +90,6 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
     ev->entity.pii = um->summary.pii;
 }
 
-/* ASCII case-insensitive substring test; a plain scan: values are short
- * and this runs only when a user or admin erases a fact. */
 /* The code point at s[*i..n) folded as recall folds words (case in the
  * scripts mp_terms_fold knows, full-width forms to ASCII); advances *i. A
  * byte that starts no well-formed sequence is itself, above every code
@@ -112,7 +110,8 @@ static uint32_t next_folded(const char *s, size_t n, size_t *i)
 
 /* Whether hay holds needle, both folded (the value "Москва" in a message
  * that writes "МОСКВА", "ABC" in one that writes "ＡＢＣ"): the check an
- * erasure makes of each message the index offers. */
+ * erasure makes of each message the index offers. A plain scan: values
+ * are short and this runs only when a user or admin erases a fact. */
 static bool contains(const char *hay, size_t n, const char *needle, size_t m)
 {
     if (m == 0)
