@@ -20,13 +20,18 @@ RUN meson setup /build -Dtests=false -Dbuildtype=release \
     && strip /build/proxy/memproxy
 # The runtime tree under /rootfs. Each library is copied to the path ldd
 # resolved it to (symlinks followed), the loader included, so the dynamic
-# linker finds them in its default directories. The chroot run at the end
-# proves the tree is complete: a missing library fails the build here.
+# linker finds them in its default directories: the binary's own, and libcurl
+# and libpq with theirs, which memproxy loads only when it first needs them
+# (docs/operations.md, "What the resident memory holds"). The chroot runs at
+# the end prove the tree is complete: a missing library fails the build here
+# (--check-config loads libcurl, and libpq for a postgres configuration).
 RUN set -eu; \
     root=/rootfs; \
     install -D -m 0755 /build/proxy/memproxy "$root/usr/bin/memproxy"; \
-    for lib in $(ldd /build/proxy/memproxy \
-                 | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do \
+    ondemand="/usr/lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libpq.so.5"; \
+    for lib in $ondemand $(ldd /build/proxy/memproxy $ondemand \
+                 | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' \
+                 | sort -u); do \
         install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"; \
     done; \
     install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"; \
@@ -36,7 +41,9 @@ RUN set -eu; \
     echo 'memproxy:x:10001:' >"$root/etc/group"; \
     install -d -m 0700 -o 10001 -g 10001 /rootfs-data; \
     chroot "$root" /usr/bin/memproxy --version; \
-    chroot "$root" /usr/bin/memproxy --check-config
+    chroot "$root" /usr/bin/memproxy --check-config; \
+    MEMPROXY_STORAGE_BACKEND=postgres MEMPROXY_STORAGE_POSTGRES_URL=postgresql://memproxy@db/memproxy \
+        chroot "$root" /usr/bin/memproxy --check-config
 
 FROM scratch
 COPY --from=build /rootfs/ /

@@ -1,7 +1,6 @@
 /* memproxy's entry point: command line, configuration, storage, server,
  * and the exit statuses of docs/cli.md (0 clean stop, 1 bad configuration,
  * 2 could not start). */
-#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -14,6 +13,7 @@
 #include "clock.h"
 #include "config_load.h"
 #include "ctl_main.h"
+#include "curl_lib.h"
 #include "log.h"
 #include "memcred.h"
 #include "mp_commit.h"
@@ -45,7 +45,8 @@ static void usage(FILE *f)
         "[--version] [--help]\n"
         "       memproxy ctl [OPTIONS] COMMAND ...  the ops command line (memproxy ctl --help)\n"
         "  -c, --config FILE    INI configuration (default: built-in defaults + environment)\n"
-        "  --check-config       validate the configuration and exit (0 valid, 1 not)\n"
+        "  --check-config       validate the configuration, load the libraries it needs\n"
+        "                       (libcurl; libpq for postgres) and exit (0 valid, 1 not)\n"
         "  --rotate-key FILE    with the proxy stopped: re-encrypt the store under the key\n"
         "                       in FILE (from [storage] encryption_key_file, or from clear\n"
         "                       when none is set), then exit; point the config at FILE\n"
@@ -222,12 +223,38 @@ static int rotate_key(const struct mp_config *cfg, const char *path)
     return EXIT_CLEAN;
 }
 
+/* The libraries memproxy maps when it first needs them (ondemand/), loaded
+ * now to show they are there: libcurl (memory-model calls, client = curl)
+ * always, libpq with backend = postgres. Says which is missing on stderr. */
+static bool check_libraries(const struct mp_config *cfg)
+{
+    const char *why = NULL;
+    if (mp_curl_load(&why) != MP_OK ||
+        (cfg->storage.backend == MP_BACKEND_POSTGRES && mp_store_pg_load_libpq(&why) != MP_OK)) {
+        fprintf(stderr, "memproxy: %s\n", why);
+        return false;
+    }
+    return true;
+}
+
+/* client = curl forwards every request through libcurl: loaded at start,
+ * so a missing libcurl stops the start instead of failing requests. */
+static int load_forwarding_client(const struct mp_config *cfg)
+{
+    const char *why = NULL;
+    if (cfg->upstream.client != MP_UPSTREAM_CURL || mp_curl_load(&why) == MP_OK)
+        return MP_OK;
+    log_error("[upstream] client = curl needs libcurl", why);
+    return MP_EIO;
+}
+
 static int run(const struct mp_config *cfg, const char *config_path)
 {
     struct mp_store *store = NULL;
     struct mp_server *server = NULL;
     int status = EXIT_START;
-    if (check_postgres_budget(cfg) != MP_OK || open_store(cfg, &store) != MP_OK)
+    if (check_postgres_budget(cfg) != MP_OK || load_forwarding_client(cfg) != MP_OK ||
+        open_store(cfg, &store) != MP_OK)
         goto out;
     if (mp_memcred_warning(cfg) != NULL)
         mp_log(MP_LOG_WARN, mp_memcred_warning(cfg));
@@ -262,6 +289,8 @@ int main(int argc, char **argv)
         const char *warning = mp_memcred_warning(&cfg);
         if (warning != NULL)
             fprintf(stderr, "memproxy: warning: %s\n", warning);
+        if (!check_libraries(&cfg))
+            return EXIT_CONFIG;
         printf("configuration ok\n");
         return EXIT_CLEAN;
     }
@@ -283,12 +312,12 @@ int main(int argc, char **argv)
         mp_logline_end(&l);
     }
     signal(SIGPIPE, SIG_IGN);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
-        mp_log(MP_LOG_ERROR, "cannot initialize libcurl or libevent threads");
+    if (evthread_use_pthreads() != 0) { /* libcurl: loaded when first used (curl_lib.h) */
+        mp_log(MP_LOG_ERROR, "cannot initialize libevent threads");
         return EXIT_START;
     }
     rc = run(&cfg, o.config_path);
-    curl_global_cleanup();
+    mp_curl_unload();
     libevent_global_shutdown();
     return rc;
 }

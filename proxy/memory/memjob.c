@@ -931,16 +931,16 @@ static int start_transfer(struct mp_memjobs *j, struct running *r, size_t body_l
         snprintf(r->url, sizeof(r->url), "%s/chat/completions", cfg->upstream.base_url.text);
     link_headers(r, lines, r->api == MP_LLM_ANTHROPIC ? 5 : 4);
     CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, r->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_job_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)job_timeout_ms(j));
+    mp_curl.easy_setopt(e, CURLOPT_URL, r->url);
+    mp_curl.easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
+    mp_curl.easy_setopt(e, CURLOPT_POST, 1L);
+    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    mp_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_job_data);
+    mp_curl.easy_setopt(e, CURLOPT_WRITEDATA, r);
+    mp_curl.easy_setopt(e, CURLOPT_PRIVATE, r);
+    mp_curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
+    mp_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)job_timeout_ms(j));
     return mp_upstream_start(j->up, e);
 }
 
@@ -1323,7 +1323,7 @@ static void on_job_done(void *req, CURLcode result)
             break;
         }
     }
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    mp_curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
     if (result == CURLE_OK)
         count_call(j, r);
     if (result == CURLE_OK && code >= 200 && code < 300 && !r->too_big) {
@@ -1334,7 +1334,7 @@ static void on_job_done(void *req, CURLcode result)
     } else {
         curl_off_t after = 0;
         if (result == CURLE_OK &&
-            curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
+            mp_curl.easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
             after = 0;
         batch_failed(j, r->turns, r->nturns, call_failure(result, code, r->too_big),
                      after > 0 ? (int64_t)after * 1000 : 0);

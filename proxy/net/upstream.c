@@ -4,8 +4,10 @@
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
+#include "log.h"
 #include "status.h"
 
 #define EASY_POOL_MAX 256
@@ -31,7 +33,7 @@ static void collect_done(struct mp_upstream *up)
 {
     int left = 0;
     for (;;) {
-        CURLMsg *msg = curl_multi_info_read(up->multi, &left);
+        CURLMsg *msg = mp_curl.multi_info_read(up->multi, &left);
         if (msg == NULL)
             break;
         if (msg->msg != CURLMSG_DONE)
@@ -39,8 +41,8 @@ static void collect_done(struct mp_upstream *up)
         CURL *easy = msg->easy_handle;
         CURLcode result = msg->data.result;
         void *req = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
-        curl_multi_remove_handle(up->multi, easy);
+        mp_curl.easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+        mp_curl.multi_remove_handle(up->multi, easy);
         up->active--;
         up->done(req, result);
     }
@@ -53,7 +55,7 @@ static void on_socket_event(evutil_socket_t fd, short events, void *arg)
     int running = 0;
     int flags =
         ((events & EV_READ) ? CURL_CSELECT_IN : 0) | ((events & EV_WRITE) ? CURL_CSELECT_OUT : 0);
-    curl_multi_socket_action(up->multi, fd, flags, &running);
+    mp_curl.multi_socket_action(up->multi, fd, flags, &running);
     collect_done(up);
 }
 
@@ -63,7 +65,7 @@ static void on_timer(evutil_socket_t fd, short events, void *arg)
     int running = 0;
     (void)fd;
     (void)events;
-    curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    mp_curl.multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     collect_done(up);
 }
 
@@ -97,7 +99,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
         if (w == NULL)
             return -1;
         w->up = up;
-        curl_multi_assign(up->multi, s, w);
+        mp_curl.multi_assign(up->multi, s, w);
     }
     if (w->action == what)
         return 0;
@@ -116,20 +118,34 @@ struct mp_upstream *mp_upstream_new(struct event_base *base, mp_upstream_done_fn
     struct mp_upstream *up = calloc(1, sizeof(*up));
     if (up == NULL)
         return NULL;
-    up->multi = curl_multi_init();
-    if (up->multi == NULL) {
-        free(up);
-        return NULL;
-    }
     up->base = base;
     up->done = done;
     evtimer_assign(&up->timer, base, on_timer, up);
-    curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
-    curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
-    curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 512L);
     return up;
+}
+
+/* The multi, made with the first handle: libcurl is loaded then, not when
+ * the loop starts (curl_lib.h). Logs once per process when it cannot be. */
+static bool have_multi(struct mp_upstream *up)
+{
+    static atomic_bool told;
+    const char *why = NULL;
+    if (up->multi != NULL)
+        return true;
+    if (mp_curl_load(&why) != MP_OK) {
+        if (!atomic_exchange(&told, true))
+            mp_log(MP_LOG_ERROR, why);
+        return false;
+    }
+    up->multi = mp_curl.multi_init();
+    if (up->multi == NULL)
+        return false;
+    mp_curl.multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    mp_curl.multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up);
+    mp_curl.multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    mp_curl.multi_setopt(up->multi, CURLMOPT_TIMERDATA, up);
+    mp_curl.multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, 512L);
+    return true;
 }
 
 void mp_upstream_free(struct mp_upstream *up)
@@ -137,40 +153,43 @@ void mp_upstream_free(struct mp_upstream *up)
     if (up == NULL)
         return;
     while (up->npool > 0)
-        curl_easy_cleanup(up->pool[--up->npool]);
+        mp_curl.easy_cleanup(up->pool[--up->npool]);
     evtimer_del(&up->timer);
-    curl_multi_cleanup(up->multi);
+    if (up->multi != NULL)
+        mp_curl.multi_cleanup(up->multi);
     free(up);
 }
 
 static void set_constant_options(CURL *easy)
 {
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    mp_curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    mp_curl.easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    mp_curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    mp_curl.easy_setopt(easy, CURLOPT_BUFFERSIZE, 65536L);
+    mp_curl.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 }
 
 CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file)
 {
     CURL *easy = NULL;
+    if (!have_multi(up))
+        return NULL;
     if (up->npool > 0) {
         easy = up->pool[--up->npool];
     } else {
-        easy = curl_easy_init();
+        easy = mp_curl.easy_init();
         if (easy == NULL)
             return NULL;
         set_constant_options(easy);
     }
     if (up->default_ca == NULL)
-        curl_easy_getinfo(easy, CURLINFO_CAINFO, (char **)&up->default_ca);
-    curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file[0] != '\0' ? ca_file : up->default_ca);
+        mp_curl.easy_getinfo(easy, CURLINFO_CAINFO, (char **)&up->default_ca);
+    mp_curl.easy_setopt(easy, CURLOPT_CAINFO, ca_file[0] != '\0' ? ca_file : up->default_ca);
     return easy;
 }
 
@@ -179,12 +198,12 @@ void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy)
     if (up->npool < EASY_POOL_MAX)
         up->pool[up->npool++] = easy;
     else
-        curl_easy_cleanup(easy);
+        mp_curl.easy_cleanup(easy);
 }
 
 int mp_upstream_start(struct mp_upstream *up, CURL *easy)
 {
-    if (curl_multi_add_handle(up->multi, easy) != CURLM_OK)
+    if (mp_curl.multi_add_handle(up->multi, easy) != CURLM_OK)
         return MP_EUPSTREAM;
     up->active++;
     return MP_OK;
@@ -192,7 +211,7 @@ int mp_upstream_start(struct mp_upstream *up, CURL *easy)
 
 void mp_upstream_cancel(struct mp_upstream *up, CURL *easy)
 {
-    curl_multi_remove_handle(up->multi, easy);
+    mp_curl.multi_remove_handle(up->multi, easy);
     up->active--;
 }
 

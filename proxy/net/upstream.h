@@ -2,11 +2,13 @@
  * us which sockets and timeouts to watch, we tell curl when they fire. Easy
  * handles are pooled so a request reuses one with its constant options set
  * and the multi's connection cache keeps upstream connections alive.
- * It does not build requests or read responses: proxy/plane/request.c does. */
+ * It does not build requests or read responses: proxy/plane/request.c does.
+ * libcurl is loaded and the multi made with the first easy handle asked for
+ * (ondemand/curl_lib.h), so a loop that never uses curl never maps it. */
 #ifndef MP_PROXY_UPSTREAM_H
 #define MP_PROXY_UPSTREAM_H
 
-#include <curl/curl.h>
+#include "curl_lib.h"
 
 #include "net/xfer.h"
 
@@ -17,7 +19,8 @@ struct mp_upstream;
  * handle left the multi. req is the transfer's CURLOPT_PRIVATE. */
 typedef void (*mp_upstream_done_fn)(void *req, CURLcode result);
 
-/* Creates the glue on base (borrowed). Returns NULL when out of memory.
+/* Creates the glue on base (borrowed), without touching libcurl. Returns
+ * NULL when out of memory.
  * Caller frees with mp_upstream_free() after every transfer ended. */
 struct mp_upstream *mp_upstream_new(struct event_base *base, mp_upstream_done_fn done);
 void mp_upstream_free(struct mp_upstream *up);
@@ -25,7 +28,8 @@ void mp_upstream_free(struct mp_upstream *up);
 /* A pooled easy handle with the constant options set (no signals, TCP
  * nodelay, HTTP/1.1, path as is, TLS peer and host verification, no content
  * decoding). ca_file (borrowed, "" for none) is a PEM bundle to trust
- * instead of the system CA store. Returns NULL when out of memory. */
+ * instead of the system CA store. Returns NULL when out of memory or when
+ * libcurl cannot be loaded (logged once per process, as an error). */
 CURL *mp_upstream_easy_get(struct mp_upstream *up, const char *ca_file);
 /* Returns a handle that is not in the multi to the pool. */
 void mp_upstream_easy_put(struct mp_upstream *up, CURL *easy);

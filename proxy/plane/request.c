@@ -341,27 +341,27 @@ static int set_method(struct mp_request *r, const char *body)
 {
     const struct mp_http_request_head *head = r->head;
     CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    mp_curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    mp_curl.easy_setopt(e, CURLOPT_NOBODY, 0L);
     if (method_is(head, "HEAD")) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        mp_curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
         r->no_body = true;
         return MP_OK;
     }
     if (method_is(head, "GET") && r->body_len == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        mp_curl.easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return MP_OK;
     }
     if (!method_is(head, "POST")) {
         char *m = text_put(r, head->method, head->method_len, "", 0);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+        mp_curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
     }
     if (r->body_len == 0 && !method_is(head, "POST") && !method_is(head, "PUT") &&
         !method_is(head, "PATCH")) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        mp_curl.easy_setopt(e, CURLOPT_HTTPGET, 1L);
         return MP_OK;
     }
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    mp_curl.easy_setopt(e, CURLOPT_POST, 1L);
     if (mp_reqmem_body_iov(&r->mem, body, r->body_len, r->send, MP_SPLICE_PIECES_MAX, &r->nsend) !=
         MP_OK)
         return MP_ENOMEM;
@@ -369,12 +369,12 @@ static int set_method(struct mp_request *r, const char *body)
     for (size_t i = 0; i < r->nsend; i++)
         send_len += r->send[i].iov_len;
     r->send_pos = 0;
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upstream_read);
-    curl_easy_setopt(e, CURLOPT_READDATA, r);
-    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_upstream_seek);
-    curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
+    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)send_len);
+    mp_curl.easy_setopt(e, CURLOPT_READFUNCTION, on_upstream_read);
+    mp_curl.easy_setopt(e, CURLOPT_READDATA, r);
+    mp_curl.easy_setopt(e, CURLOPT_SEEKFUNCTION, on_upstream_seek);
+    mp_curl.easy_setopt(e, CURLOPT_SEEKDATA, r);
     return MP_OK;
 }
 
@@ -531,14 +531,14 @@ static int start_upstream(struct mp_request *r, const char *body)
     char *url = text_put(r, base, strlen(base), head->target + skip, head->target_len - skip);
     build_headers(r, cfg);
     CURL *e = r->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_upstream_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_upstream_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
+    mp_curl.easy_setopt(e, CURLOPT_URL, url);
+    mp_curl.easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
+    mp_curl.easy_setopt(e, CURLOPT_PRIVATE, r);
+    mp_curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_upstream_header);
+    mp_curl.easy_setopt(e, CURLOPT_HEADERDATA, r);
+    mp_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_upstream_body);
+    mp_curl.easy_setopt(e, CURLOPT_WRITEDATA, r);
+    mp_curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
     if (set_method(r, body) != MP_OK)
         return MP_ENOMEM;
     if (mp_upstream_start(r->loop->upstream, e) != MP_OK)
@@ -883,8 +883,8 @@ static void on_drain(struct mp_conn *c, void *req)
     r->last_activity = mp_access_now();
     if (r->h1 != NULL)
         mp_h1_resume(r->h1);
-    else
-        curl_easy_pause(r->easy, CURLPAUSE_CONT);
+    else if (r->easy != NULL) /* neither: the native exchange ended while paused */
+        mp_curl.easy_pause(r->easy, CURLPAUSE_CONT);
 }
 
 /* ---- ending ---- */
@@ -1066,7 +1066,7 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
     if (r->h1 != NULL) {
         mp_h1_cancel(r->h1);
         r->h1 = NULL;
-    } else {
+    } else if (r->in_multi) {
         mp_upstream_cancel(r->loop->upstream, r->easy);
         r->in_multi = false;
     }

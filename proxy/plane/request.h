@@ -6,7 +6,7 @@
 #ifndef MP_PROXY_REQUEST_H
 #define MP_PROXY_REQUEST_H
 
-#include <curl/curl.h>
+#include "curl_lib.h"
 
 #include "net/conn.h"
 

@@ -1,4 +1,5 @@
-/* AES-256-GCM sealing, HMAC-SHA256 and key files on OpenSSL 3's libcrypto.
+/* AES-256-GCM sealing, HMAC-SHA256 and key files on OpenSSL 3's libcrypto
+ * (the HMAC in hmac_sha256.c, outside EVP).
  * The record layout and the contract are in seal.h; this file keeps every
  * cipher call in one place and never logs. */
 #include "seal.h"
@@ -7,25 +8,25 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "ascii.h"
 #include "errtext.h"
 #include "b64.h"
 #include "hex.h"
+#include "hmac_sha256.h"
 #include "status.h"
 
 #define VERSION   1
 #define NONCE_OFF 5 /* after the version byte and the key id */
 #define NONCE_LEN 12
 #define HMAC_LEN  32
-#define CHUNK     (1 << 30) /* EVP and RAND calls take int lengths */
+#define CHUNK     (1 << 30) /* EVP calls take int lengths */
 
 static const char key_id_label[] = "memproxy key id v1";
 
@@ -351,16 +352,7 @@ out:
 int mp_seal_hmac(const unsigned char key[MP_SEAL_KEY_LEN], const void *data, size_t len,
                  unsigned char out[32])
 {
-    static const unsigned char empty[1];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-
-    if (HMAC(EVP_sha256(), key, MP_SEAL_KEY_LEN, len == 0 ? empty : data, len, md, &md_len) ==
-            NULL ||
-        md_len != HMAC_LEN) {
-        return MP_EIO;
-    }
-    memcpy(out, md, HMAC_LEN);
+    mp_hmac_sha256(key, MP_SEAL_KEY_LEN, data, len, out);
     return MP_OK;
 }
 
@@ -369,10 +361,11 @@ int mp_seal_random(void *out, size_t len)
     unsigned char *p = out;
     size_t done = 0;
     while (done < len) {
-        int n = len - done < CHUNK ? (int)(len - done) : CHUNK;
-        if (RAND_bytes(p + done, n) != 1) {
+        ssize_t n = getrandom(p + done, len - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
             return MP_EIO;
-        }
         done += (size_t)n;
     }
     return MP_OK;

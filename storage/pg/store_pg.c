@@ -10,7 +10,7 @@
  * costs one batch. */
 #include "store_pg.h"
 
-#include <libpq-fe.h>
+#include "pq_lib.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,9 +90,9 @@ static int64_t monotonic_ms(void)
 static bool prepare_conn(const struct pg_store *s, PGconn *c)
 {
     static const Oid types[2] = {MP_PG_OID_BYTEA, MP_PG_OID_BOOL};
-    PGresult *r = PQprepare(c, STMT_USNAP, s->usnap_sql, 2, types);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
+    PGresult *r = mp_pq.prepare(c, STMT_USNAP, s->usnap_sql, 2, types);
+    bool ok = mp_pq.resultStatus(r) == PGRES_COMMAND_OK;
+    mp_pq.clear(r);
     return ok;
 }
 
@@ -121,7 +121,7 @@ static PGconn *take_conn(struct pg_store *s, bool *fresh)
     pthread_mutex_unlock(&s->mu);
     PGconn *c = mp_pg_connect(s->conninfo, err, sizeof(err));
     if (c != NULL && !prepare_conn(s, c)) {
-        PQfinish(c);
+        mp_pq.finish(c);
         c = NULL;
     }
     pthread_mutex_lock(&s->mu);
@@ -141,8 +141,8 @@ static PGconn *take_conn(struct pg_store *s, bool *fresh)
 
 static void give_conn(struct pg_store *s, PGconn *c, bool broken)
 {
-    if (broken || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
-        PQfinish(c);
+    if (broken || mp_pq.status(c) != CONNECTION_OK || mp_pq.transactionStatus(c) != PQTRANS_IDLE) {
+        mp_pq.finish(c);
         c = NULL;
     }
     pthread_mutex_lock(&s->mu);
@@ -159,7 +159,7 @@ static void give_conn(struct pg_store *s, PGconn *c, bool broken)
 static void release_held(struct pg_txn *x)
 {
     for (size_t i = 0; i < x->nheld; i++)
-        PQclear(x->held[i]);
+        mp_pq.clear(x->held[i]);
     x->nheld = 0;
 }
 
@@ -169,9 +169,9 @@ static int failed(struct pg_txn *x, PGresult *r)
 {
     if (mp_pg_retryable(r))
         x->retry = true;
-    if (PQstatus(x->conn) != CONNECTION_OK)
+    if (mp_pq.status(x->conn) != CONNECTION_OK)
         x->broken = true;
-    PQclear(r);
+    mp_pq.clear(r);
     return MP_EIO;
 }
 
@@ -195,7 +195,7 @@ static PGresult *run(struct pg_txn *x, const char *sql, enum mp_store_table t, i
         formats[i + 1] = 1;
         types[i + 1] = MP_PG_OID_BYTEA;
     }
-    return PQexecParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
+    return mp_pq.execParams(x->conn, sql, nbytes + 1, types, values, lengths, formats, 1);
 }
 
 /* The part column of key k in table t into out (MP_STORE_USER_PREFIX_MAX
@@ -238,14 +238,14 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
     const char *values[1] = {(const char *)prefix};
     int lengths[1] = {(int)plen}, formats[1] = {1};
     Oid types[1] = {MP_PG_OID_BYTEA};
-    PGresult *r = PQexecParams(x->conn, sql, 1, types, values, lengths, formats, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    PGresult *r = mp_pq.execParams(x->conn, sql, 1, types, values, lengths, formats, 1);
+    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
         failed(x, r); /* the transaction is aborted: its next read fails as it should */
         return;
     }
-    int rows = PQntuples(r);
+    int rows = mp_pq.ntuples(r);
     if (rows > MP_PG_USER_ROWS) {
-        PQclear(r); /* a big user: read as needed */
+        mp_pq.clear(r); /* a big user: read as needed */
         return;
     }
     for (int t = 0; t < MP_TABLE_COUNT; t++)
@@ -253,7 +253,7 @@ static void pg_hint_user(struct mp_store_txn *txn, const unsigned char *prefix, 
     for (int i = 0; i < rows; i++) {
         int t = mp_pg_user_table_of(r, i);
         if (t < 0) {
-            PQclear(r);
+            mp_pq.clear(r);
             return;
         }
         if (c->count[t]++ == 0)
@@ -282,8 +282,8 @@ static int cache_lower(const struct user_cache *c, enum mp_store_table t, const 
     int lo = c->first[t], hi = c->first[t] + c->count[t];
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (mp_store_backend_key_cmp((const unsigned char *)PQgetvalue(c->res, mid, 1),
-                                     (size_t)PQgetlength(c->res, mid, 1), k, klen) < 0)
+        if (mp_store_backend_key_cmp((const unsigned char *)mp_pq.getvalue(c->res, mid, 1),
+                                     (size_t)mp_pq.getlength(c->res, mid, 1), k, klen) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -332,35 +332,35 @@ static int pg_get(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     if (cache_has_key(c, t, key, klen)) {
         int i = cache_lower(c, t, key, klen);
         if (i >= c->first[t] + c->count[t] ||
-            mp_store_backend_key_cmp((const unsigned char *)PQgetvalue(c->res, i, 1),
-                                     (size_t)PQgetlength(c->res, i, 1), key, klen) != 0)
+            mp_store_backend_key_cmp((const unsigned char *)mp_pq.getvalue(c->res, i, 1),
+                                     (size_t)mp_pq.getlength(c->res, i, 1), key, klen) != 0)
             return MP_NOTFOUND;
-        *val = (const unsigned char *)PQgetvalue(c->res, i, 2);
-        *vlen = (size_t)PQgetlength(c->res, i, 2);
+        *val = (const unsigned char *)mp_pq.getvalue(c->res, i, 2);
+        *vlen = (size_t)mp_pq.getlength(c->res, i, 2);
         return MP_OK;
     }
     const void *b[1] = {key};
     size_t l[1] = {klen};
     PGresult *r = run(x, "SELECT v FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
         return failed(x, r);
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    if (mp_pq.ntuples(r) == 0) {
+        mp_pq.clear(r);
         return MP_NOTFOUND;
     }
     if (x->nheld == x->cap) {
         size_t cap = x->cap > 0 ? x->cap * 2 : 16;
         PGresult **held = realloc(x->held, cap * sizeof(*held));
         if (held == NULL) {
-            PQclear(r);
+            mp_pq.clear(r);
             return MP_ENOMEM;
         }
         x->held = held;
         x->cap = cap;
     }
     x->held[x->nheld++] = r;
-    *val = (const unsigned char *)PQgetvalue(r, 0, 0);
-    *vlen = (size_t)PQgetlength(r, 0, 0);
+    *val = (const unsigned char *)mp_pq.getvalue(r, 0, 0);
+    *vlen = (size_t)mp_pq.getlength(r, 0, 0);
     return MP_OK;
 }
 
@@ -418,9 +418,9 @@ static int pg_put(struct mp_store_txn *txn, enum mp_store_table t, const void *k
                       "INSERT INTO mp_kv (t, k, part, v) VALUES ($1, $2, $3, $4) "
                       "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v",
                       t, 3, b, l);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
         return failed(x, r);
-    PQclear(r);
+    mp_pq.clear(r);
     return MP_OK;
 }
 
@@ -435,10 +435,10 @@ static int pg_del(struct mp_store_txn *txn, enum mp_store_table t, const void *k
     if (touch(x, txn->store, t, part, plen, true) != MP_OK)
         return MP_ENOMEM;
     PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k = $2", t, 1, b, l);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
         return failed(x, r);
-    int n = atoi(PQcmdTuples(r));
-    PQclear(r);
+    int n = atoi(mp_pq.cmdTuples(r));
+    mp_pq.clear(r);
     return n > 0 ? MP_OK : MP_NOTFOUND;
 }
 
@@ -460,9 +460,9 @@ static int pg_del_prefix(struct mp_store_txn *txn, enum mp_store_table t, const 
     const void *b[2] = {prefix, upper};
     size_t l[2] = {plen, ulen};
     PGresult *r = run(x, "DELETE FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $3", t, 2, b, l);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK)
         return failed(x, r);
-    PQclear(r);
+    mp_pq.clear(r);
     return MP_OK;
 }
 
@@ -471,12 +471,12 @@ static int cache_scan(const struct user_cache *c, enum mp_store_table t, const u
                       size_t slen, size_t plen, mp_store_scan_fn fn, void *arg)
 {
     for (int i = cache_lower(c, t, start, slen); i < c->first[t] + c->count[t]; i++) {
-        const unsigned char *k = (const unsigned char *)PQgetvalue(c->res, i, 1);
-        size_t klen = (size_t)PQgetlength(c->res, i, 1);
+        const unsigned char *k = (const unsigned char *)mp_pq.getvalue(c->res, i, 1);
+        size_t klen = (size_t)mp_pq.getlength(c->res, i, 1);
         if (klen < plen || memcmp(k, start, plen) != 0)
             return MP_OK; /* past the prefix: rows are in key order */
-        int rc = fn(arg, k, klen, (const unsigned char *)PQgetvalue(c->res, i, 2),
-                    (size_t)PQgetlength(c->res, i, 2));
+        int rc = fn(arg, k, klen, (const unsigned char *)mp_pq.getvalue(c->res, i, 2),
+                    (size_t)mp_pq.getlength(c->res, i, 2));
         if (rc != MP_OK)
             return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
     }
@@ -511,26 +511,26 @@ static int pg_scan(struct mp_store_txn *txn, enum mp_store_table t, const void *
                               : "SELECT k, v FROM mp_kv WHERE t = $1 AND k > $2 "
                                 "ORDER BY k LIMIT " SCAN_BATCH);
         PGresult *r = run(x, sql, t, ulen > 0 ? 2 : 1, b, l);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK)
             return failed(x, r);
-        int n = PQntuples(r);
+        int n = mp_pq.ntuples(r);
         for (int i = 0; i < n; i++) {
-            const unsigned char *k = (const unsigned char *)PQgetvalue(r, i, 0);
-            size_t klen = (size_t)PQgetlength(r, i, 0);
+            const unsigned char *k = (const unsigned char *)mp_pq.getvalue(r, i, 0);
+            size_t klen = (size_t)mp_pq.getlength(r, i, 0);
             if (plen > 0 && (klen < plen || memcmp(k, start, plen) != 0))
                 continue; /* past the prefix (no upper bound: all 0xff) */
-            int rc = fn(arg, k, klen, (const unsigned char *)PQgetvalue(r, i, 1),
-                        (size_t)PQgetlength(r, i, 1));
+            int rc = fn(arg, k, klen, (const unsigned char *)mp_pq.getvalue(r, i, 1),
+                        (size_t)mp_pq.getlength(r, i, 1));
             if (rc != MP_OK) {
-                PQclear(r);
+                mp_pq.clear(r);
                 return rc == MP_STORE_SCAN_STOP ? MP_OK : rc;
             }
         }
         if (n > 0) {
-            flen = (size_t)PQgetlength(r, n - 1, 0);
-            memcpy(from, PQgetvalue(r, n - 1, 0), flen > sizeof(from) ? sizeof(from) : flen);
+            flen = (size_t)mp_pq.getlength(r, n - 1, 0);
+            memcpy(from, mp_pq.getvalue(r, n - 1, 0), flen > sizeof(from) ? sizeof(from) : flen);
         }
-        PQclear(r);
+        mp_pq.clear(r);
         if (n < atoi(SCAN_BATCH))
             return MP_OK;
         first = false;
@@ -543,16 +543,16 @@ static int pg_end(struct mp_store_txn *txn, bool commit)
     struct pg_store *s = pg_of(txn->store);
     int rc = MP_OK;
     release_held(x);
-    PQclear(x->cache.res);
+    mp_pq.clear(x->cache.res);
     /* a failed rebuild (x->retry, or not) rolls the transaction back */
     bool rebuilt = !commit || x->retry || x->broken || rebuild_touched(x) == MP_OK;
     if (commit && rebuilt && !x->retry && !x->broken) {
-        PGresult *r = PQexec(x->conn, "COMMIT");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        PGresult *r = mp_pq.exec(x->conn, "COMMIT");
+        if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK) {
             rc = mp_pg_retryable(r) ? MP_AGAIN : MP_EIO;
-            x->broken = PQstatus(x->conn) != CONNECTION_OK;
+            x->broken = mp_pq.status(x->conn) != CONNECTION_OK;
         }
-        PQclear(r);
+        mp_pq.clear(r);
     } else {
         if (!x->broken && !mp_pg_exec_ok(x->conn, "ROLLBACK"))
             x->broken = true;
@@ -575,12 +575,12 @@ static int pg_stats(struct mp_store *store, struct mp_store_stats *out)
     if (pg_begin(store, false, &txn) != MP_OK)
         return MP_EIO;
     struct pg_txn *x = txn.handle;
-    PGresult *r = PQexec(
+    PGresult *r = mp_pq.exec(
         x->conn, "SELECT pg_total_relation_size('mp_kv') + pg_total_relation_size('mp_usnap')");
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? MP_OK : MP_EIO;
+    int rc = mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 1 ? MP_OK : MP_EIO;
     if (rc == MP_OK)
-        out->map_used = out->map_size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
+        out->map_used = out->map_size = strtoull(mp_pq.getvalue(r, 0, 0), NULL, 10);
+    mp_pq.clear(r);
     pg_end(&txn, false);
     struct pg_store *s = pg_of(store);
     pthread_mutex_lock(&s->mu);
@@ -612,7 +612,7 @@ static void pg_close(struct mp_store *store)
 {
     struct pg_store *s = pg_of(store);
     for (size_t i = 0; i < s->nidle; i++)
-        PQfinish(s->idle[i]);
+        mp_pq.finish(s->idle[i]);
     free(s->idle);
     if (s->conninfo != NULL) {
         memset(s->conninfo, 0, strlen(s->conninfo));
@@ -652,11 +652,12 @@ static int check_schema(const char *conninfo, char *err, size_t errcap)
     PGconn *c = mp_pg_connect(conninfo, err, errcap);
     if (c == NULL)
         return MP_EIO;
-    PGresult *r = PQexec(c, "SELECT version FROM mp_schema");
-    int version =
-        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    PQfinish(c);
+    PGresult *r = mp_pq.exec(c, "SELECT version FROM mp_schema");
+    int version = mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 1
+                      ? atoi(mp_pq.getvalue(r, 0, 0))
+                      : 0;
+    mp_pq.clear(r);
+    mp_pq.finish(c);
     if (version == MP_PG_SCHEMA_VERSION)
         return MP_OK;
     snprintf(err, errcap,
@@ -680,7 +681,7 @@ static int attach_locked(struct pg_store *s, char *err, size_t errcap)
     } else {
         snprintf(err, errcap, "cannot lock the PostgreSQL store: %s", mp_pg_cause(c));
     }
-    PQfinish(c);
+    mp_pq.finish(c);
     return rc;
 }
 

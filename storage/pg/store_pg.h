@@ -66,4 +66,8 @@ const char *mp_store_pg_conninfo(const struct mp_store *store);
  * refused). */
 int mp_store_pg_migrate(const char *conninfo, int *from, char *err, size_t errcap);
 
+/* Loads libpq now; otherwise the first connection loads it (pq_lib.h).
+ * MP_OK, or MP_EIO with *why a static sentence naming what is missing. */
+int mp_store_pg_load_libpq(const char **why);
+
 #endif

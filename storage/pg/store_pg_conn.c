@@ -2,6 +2,7 @@
  * connection string. */
 #include "store_pg_conn.h"
 
+#include "store_pg.h"
 #include "store_pg_usnap.h"
 
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "status.h"
 
 /* The server's notices ("relation already exists, skipping") are no
  * errors and may carry names: never written to stderr. */
@@ -30,29 +32,41 @@ static const char *const connect_keys[] = {"dbname", "connect_timeout", "applica
 #define MP_PG_STR(x)  MP_PG_STR_(x)
 #define MP_PG_STR_(x) #x
 
+int mp_store_pg_load_libpq(const char **why)
+{
+    return mp_pq_load(why);
+}
+
 PGconn *mp_pg_connect_start(const char *conninfo)
 {
     const char *const values[] = CONNECT_VALUES(conninfo);
-    PGconn *c = PQconnectStartParams(connect_keys, values, 1);
+    if (mp_pq_load(NULL) != MP_OK)
+        return NULL;
+    PGconn *c = mp_pq.connectStartParams(connect_keys, values, 1);
     if (c != NULL)
-        PQsetNoticeProcessor(c, mp_pg_no_notices, NULL);
+        mp_pq.setNoticeProcessor(c, mp_pg_no_notices, NULL);
     return c;
 }
 
 PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap)
 {
     const char *const values[] = CONNECT_VALUES(conninfo);
-    PGconn *c = PQconnectdbParams(connect_keys, values, 1);
+    const char *why = NULL;
+    if (mp_pq_load(&why) != MP_OK) {
+        snprintf(err, errcap, "cannot connect to PostgreSQL: %s", why);
+        return NULL;
+    }
+    PGconn *c = mp_pq.connectdbParams(connect_keys, values, 1);
     if (c == NULL) {
         snprintf(err, errcap, "cannot connect to PostgreSQL: out of memory");
         return NULL;
     }
-    if (PQstatus(c) != CONNECTION_OK) {
+    if (mp_pq.status(c) != CONNECTION_OK) {
         snprintf(err, errcap, "cannot connect to PostgreSQL: %s", mp_pg_cause(c));
-        PQfinish(c);
+        mp_pq.finish(c);
         return NULL;
     }
-    PQsetNoticeProcessor(c, mp_pg_no_notices, NULL);
+    mp_pq.setNoticeProcessor(c, mp_pg_no_notices, NULL);
     return c;
 }
 
@@ -81,25 +95,25 @@ const char *mp_pg_cause(const PGconn *conn)
         {"the database system is shutting down", "the server is shutting down"},
         {"too many clients", "the server has too many connections"},
     };
-    const char *m = conn != NULL ? PQerrorMessage(conn) : "";
+    const char *m = conn != NULL ? mp_pq.errorMessage(conn) : "";
     for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
         if (strstr(m, causes[i].needle) != NULL)
             return causes[i].cause;
-    return conn != NULL && PQstatus(conn) == CONNECTION_BAD ? "the connection failed"
-                                                            : "the statement failed";
+    return conn != NULL && mp_pq.status(conn) == CONNECTION_BAD ? "the connection failed"
+                                                                : "the statement failed";
 }
 
 bool mp_pg_retryable(const PGresult *r)
 {
-    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *state = r != NULL ? mp_pq.resultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     return state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
 bool mp_pg_exec_ok(PGconn *conn, const char *sql)
 {
-    PGresult *r = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(r);
-    PQclear(r);
+    PGresult *r = mp_pq.exec(conn, sql);
+    ExecStatusType st = mp_pq.resultStatus(r);
+    mp_pq.clear(r);
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
@@ -107,15 +121,15 @@ bool mp_pg_exec_ok(PGconn *conn, const char *sql)
  * keys' own indexes, which only writes need). */
 const unsigned char *mp_pg_cell(const PGresult *r, int row, int col, size_t *len)
 {
-    *len = (size_t)PQgetlength(r, row, col);
-    return (const unsigned char *)PQgetvalue(r, row, col);
+    *len = (size_t)mp_pq.getlength(r, row, col);
+    return (const unsigned char *)mp_pq.getvalue(r, row, col);
 }
 
 int mp_pg_int2(const PGresult *r, int row, int col)
 {
-    if (PQgetlength(r, row, col) != 2)
+    if (mp_pq.getlength(r, row, col) != 2)
         return MP_PG_NOT_INT2;
-    return (int16_t)mp_codec_be_get((const unsigned char *)PQgetvalue(r, row, col), 2);
+    return (int16_t)mp_codec_be_get((const unsigned char *)mp_pq.getvalue(r, row, col), 2);
 }
 
 const bool mp_pg_user_tables[MP_TABLE_COUNT] = {

@@ -4,7 +4,7 @@
 #ifndef MP_STORAGE_STORE_PG_CONN_H
 #define MP_STORAGE_STORE_PG_CONN_H
 
-#include <libpq-fe.h>
+#include "pq_lib.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,12 +23,14 @@
 #define MP_PG_NOT_INT2 (-32769)
 
 /* A new connection (blocking, at most MP_PG_CONNECT_TIMEOUT_S unless the
- * string sets connect_timeout), or NULL with a short cause in err. */
+ * string sets connect_timeout), or NULL with a short cause in err. The
+ * first call loads libpq (pq_lib.h); a missing libpq is such a cause. */
 PGconn *mp_pg_connect(const char *conninfo, char *err, size_t errcap);
 
 /* Starts a connection without waiting (PQconnectStartParams, the same
  * parameters as mp_pg_connect(); the caller enforces the connect
- * timeout), notices silenced: NULL when out of memory. */
+ * timeout), notices silenced: NULL when out of memory or when libpq
+ * cannot be loaded (mp_pg_connect() says which). */
 PGconn *mp_pg_connect_start(const char *conninfo);
 
 /* A notice processor that drops the server's notices ("relation already

@@ -4,7 +4,7 @@
  * ends it and calls its fetch back. */
 #include "store_pg_link.h"
 
-#include <libpq-fe.h>
+#include "pq_lib.h"
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +86,7 @@ static void pop(struct mp_pg_link *l)
 
 static bool send_plain(struct mp_pg_link *l, const char *sql)
 {
-    return PQsendQueryParams(l->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+    return mp_pq.sendQueryParams(l->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
 }
 
 /* The statements, prepared once per connection (setup()): no planning
@@ -105,19 +105,19 @@ static bool prepare(struct mp_pg_link *l)
     for (int ordered = 0; ordered < 2; ordered++) {
         for (int derived = 0; derived < 2; derived++) {
             mp_pg_user_sql(sql, ordered, derived);
-            if (PQsendPrepare(l->conn, user_stmts[ordered][derived], sql, 1, user_types) != 1 ||
+            if (mp_pq.sendPrepare(l->conn, user_stmts[ordered][derived], sql, 1, user_types) != 1 ||
                 push(l, NULL, EXPECT_SETUP, 0) != MP_OK)
                 return false;
         }
     }
-    return PQsendPrepare(l->conn, STMT_RANGE,
-                         "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $4 "
-                         "ORDER BY k LIMIT $3",
-                         4, range_types) == 1 &&
+    return mp_pq.sendPrepare(l->conn, STMT_RANGE,
+                             "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 AND k < $4 "
+                             "ORDER BY k LIMIT $3",
+                             4, range_types) == 1 &&
            push(l, NULL, EXPECT_SETUP, 0) == MP_OK &&
-           PQsendPrepare(l->conn, STMT_FROM,
-                         "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT $3", 3,
-                         range_types) == 1 &&
+           mp_pq.sendPrepare(l->conn, STMT_FROM,
+                             "SELECT k, v FROM mp_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT $3",
+                             3, range_types) == 1 &&
            push(l, NULL, EXPECT_SETUP, 0) == MP_OK;
 }
 
@@ -129,8 +129,8 @@ static bool send_user(struct mp_pg_link *l, const struct mp_pg_fetch *f, bool or
 {
     const char *values[1] = {(const char *)f->prefix};
     int lengths[1] = {(int)f->plen}, formats[1] = {1};
-    return PQsendQueryPrepared(l->conn, user_stmts[ordered][f->snap->sealed], 1, values, lengths,
-                               formats, 1) == 1;
+    return mp_pq.sendQueryPrepared(l->conn, user_stmts[ordered][f->snap->sealed], 1, values,
+                                   lengths, formats, 1) == 1;
 }
 
 static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
@@ -141,15 +141,15 @@ static bool send_miss(struct mp_pg_link *l, const struct mp_snap_range *r)
     const char *values[4] = {tbuf, r->lolen > 0 ? (const char *)r->lo : "", nbuf,
                              (const char *)r->hi};
     int lengths[4] = {0, (int)r->lolen, 0, (int)r->hilen}, formats[4] = {0, 1, 0, 1};
-    return PQsendQueryPrepared(l->conn, r->hilen > 0 ? STMT_RANGE : STMT_FROM, r->hilen > 0 ? 4 : 3,
-                               values, lengths, formats, 1) == 1;
+    return mp_pq.sendQueryPrepared(l->conn, r->hilen > 0 ? STMT_RANGE : STMT_FROM,
+                                   r->hilen > 0 ? 4 : 3, values, lengths, formats, 1) == 1;
 }
 
 /* Sends what libpq holds: MP_OK (want_write says whether some is left),
  * MP_EIO. */
 static int flush(struct mp_pg_link *l)
 {
-    int rc = PQflush(l->conn);
+    int rc = mp_pq.flush(l->conn);
     l->want_write = rc == 1;
     return rc < 0 ? MP_EIO : MP_OK;
 }
@@ -182,7 +182,7 @@ static int queue_round(struct mp_pg_link *l, struct mp_pg_fetch *f, enum mp_pg_r
         f = NULL;
         break;
     }
-    if (!ok || PQpipelineSync(l->conn) != 1 || push(l, f, EXPECT_SYNC, 0) != MP_OK)
+    if (!ok || mp_pq.pipelineSync(l->conn) != 1 || push(l, f, EXPECT_SYNC, 0) != MP_OK)
         return MP_EIO; /* the queue and the connection no longer agree: the link is done */
     if (f != NULL)
         f->status = MP_OK;
@@ -205,8 +205,8 @@ int mp_pg_link_sync(struct mp_pg_link *l)
 {
     if (l->broken || l->unsynced == 0)
         return l->broken ? MP_EIO : MP_OK;
-    int rc =
-        PQpipelineSync(l->conn) == 1 && push(l, NULL, EXPECT_SYNC, 0) == MP_OK ? flush(l) : MP_EIO;
+    int rc = mp_pq.pipelineSync(l->conn) == 1 && push(l, NULL, EXPECT_SYNC, 0) == MP_OK ? flush(l)
+                                                                                        : MP_EIO;
     l->unsynced = 0;
     if (rc != MP_OK)
         l->broken = true;
@@ -225,7 +225,7 @@ static int add_snapshot_row(void *arg, enum mp_store_table t, const unsigned cha
  * row, marked as no table. */
 static bool is_usnap(const PGresult *r)
 {
-    return PQntuples(r) == 1 && mp_pg_int2(r, 0, 0) == MP_PG_USNAP_ROW_TABLE;
+    return mp_pq.ntuples(r) == 1 && mp_pg_int2(r, 0, 0) == MP_PG_USNAP_ROW_TABLE;
 }
 
 /* The whole-user statement's rows into f's snapshot. Outside a
@@ -234,7 +234,7 @@ static bool is_usnap(const PGresult *r)
  * covered whole, that one up to its last row. */
 static int take_user(struct mp_pg_fetch *f, const PGresult *r, bool in_txn)
 {
-    int rows = PQntuples(r);
+    int rows = mp_pq.ntuples(r);
     size_t klen, vlen;
     bool whole = rows <= MP_PG_USER_ROWS;
     if (!whole && !in_txn)
@@ -297,7 +297,7 @@ static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
     const unsigned char *k = NULL;
     if (index >= nm)
         return MP_EIO;
-    int rows = PQntuples(r);
+    int rows = mp_pq.ntuples(r);
     for (int i = 0; i < rows; i++) {
         k = mp_pg_cell(r, i, 0, &klen);
         const unsigned char *v = mp_pg_cell(r, i, 1, &vlen);
@@ -311,7 +311,7 @@ static int take_miss(struct mp_pg_fetch *f, unsigned index, const PGresult *r)
 /* The result r of the statement at the front: into its fetch's status. */
 static int take(struct slot *s, PGresult *r)
 {
-    ExecStatusType st = PQresultStatus(r);
+    ExecStatusType st = mp_pq.resultStatus(r);
     bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
     s->got = true;
     if (s->what == EXPECT_SETUP)
@@ -332,9 +332,9 @@ static int take(struct slot *s, PGresult *r)
 /* Takes every result that is in. MP_OK or MP_EIO. */
 static int drain(struct mp_pg_link *l)
 {
-    while (!PQisBusy(l->conn)) {
+    while (!mp_pq.isBusy(l->conn)) {
         struct slot *s = front(l);
-        PGresult *r = PQgetResult(l->conn);
+        PGresult *r = mp_pq.getResult(l->conn);
         if (r == NULL) {
             if (s == NULL || !s->got)
                 return MP_OK; /* nothing more yet */
@@ -345,11 +345,11 @@ static int drain(struct mp_pg_link *l)
             continue;
         }
         if (s == NULL) {
-            PQclear(r);
+            mp_pq.clear(r);
             return MP_EIO; /* a result nobody asked for */
         }
-        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
+        if (mp_pq.resultStatus(r) == PGRES_PIPELINE_SYNC) {
+            mp_pq.clear(r);
             if (s->what != EXPECT_SYNC)
                 return MP_EIO;
             struct mp_pg_fetch *f = s->f;
@@ -359,7 +359,7 @@ static int drain(struct mp_pg_link *l)
             continue;
         }
         int rc = take(s, r);
-        PQclear(r);
+        mp_pq.clear(r);
         if (rc != MP_OK)
             return rc;
     }
@@ -383,12 +383,12 @@ static int setup(struct mp_pg_link *l)
 {
     char sql[128];
     snprintf(sql, sizeof(sql), "SET statement_timeout = %u", l->timeout_ms);
-    PQsetnonblocking(l->conn, 1);
-    if (PQenterPipelineMode(l->conn) != 1 || !send_plain(l, sql) ||
+    mp_pq.setnonblocking(l->conn, 1);
+    if (mp_pq.enterPipelineMode(l->conn) != 1 || !send_plain(l, sql) ||
         push(l, NULL, EXPECT_SETUP, 0) != MP_OK ||
         !send_plain(l, "SET default_transaction_read_only = on") ||
-        push(l, NULL, EXPECT_SETUP, 0) != MP_OK || !prepare(l) || PQpipelineSync(l->conn) != 1 ||
-        push(l, NULL, EXPECT_SYNC, 0) != MP_OK)
+        push(l, NULL, EXPECT_SETUP, 0) != MP_OK || !prepare(l) ||
+        mp_pq.pipelineSync(l->conn) != 1 || push(l, NULL, EXPECT_SYNC, 0) != MP_OK)
         return MP_EIO;
     return MP_OK;
 }
@@ -400,7 +400,7 @@ int mp_pg_link_start(const char *conninfo, unsigned statement_timeout_ms, struct
         return MP_ENOMEM;
     l->timeout_ms = statement_timeout_ms;
     l->conn = mp_pg_connect_start(conninfo);
-    if (l->conn == NULL || PQstatus(l->conn) == CONNECTION_BAD) {
+    if (l->conn == NULL || mp_pq.status(l->conn) == CONNECTION_BAD) {
         mp_pg_link_free(l);
         return MP_EIO;
     }
@@ -411,7 +411,7 @@ int mp_pg_link_start(const char *conninfo, unsigned statement_timeout_ms, struct
 
 int mp_pg_link_socket(const struct mp_pg_link *l)
 {
-    return PQsocket(l->conn);
+    return mp_pq.socket(l->conn);
 }
 
 int mp_pg_link_wants(const struct mp_pg_link *l)
@@ -435,7 +435,7 @@ int mp_pg_link_on_ready(struct mp_pg_link *l)
 {
     int rc = l->broken ? MP_EIO : MP_OK;
     if (rc == MP_OK && !l->connected) {
-        l->poll = PQconnectPoll(l->conn);
+        l->poll = mp_pq.connectPoll(l->conn);
         if (l->poll == PGRES_POLLING_FAILED)
             rc = MP_EIO;
         else if (l->poll != PGRES_POLLING_OK)
@@ -445,11 +445,11 @@ int mp_pg_link_on_ready(struct mp_pg_link *l)
     }
     if (rc == MP_OK)
         rc = flush(l);
-    if (rc == MP_OK && PQconsumeInput(l->conn) != 1)
+    if (rc == MP_OK && mp_pq.consumeInput(l->conn) != 1)
         rc = MP_EIO;
     if (rc == MP_OK)
         rc = drain(l);
-    if (rc == MP_OK && PQstatus(l->conn) == CONNECTION_BAD)
+    if (rc == MP_OK && mp_pq.status(l->conn) == CONNECTION_BAD)
         rc = MP_EIO;
     /* No flush here for what the callbacks sent: their rounds flush with
      * their Sync (a first round's Sync comes with the pass's, in
@@ -476,7 +476,7 @@ void mp_pg_link_free(struct mp_pg_link *l)
     if (l == NULL)
         return;
     if (l->conn != NULL)
-        PQfinish(l->conn);
+        mp_pq.finish(l->conn);
     free(l->q);
     OPENSSL_cleanse(l, sizeof(*l));
     free(l);

@@ -40,16 +40,16 @@ _Static_assert(sizeof(steps) / sizeof(steps[0]) == MP_PG_SCHEMA_VERSION + 1,
  * transaction: MP_OK or MP_EIO. */
 static int read_version(PGconn *c, int *version)
 {
-    PGresult *r = PQexec(c, "SELECT version FROM mp_schema");
+    PGresult *r = mp_pq.exec(c, "SELECT version FROM mp_schema");
     int rc = MP_EIO;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        *version = atoi(PQgetvalue(r, 0, 0));
+    if (mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 1) {
+        *version = atoi(mp_pq.getvalue(r, 0, 0));
         rc = MP_OK;
-    } else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0) {
+    } else if (mp_pq.resultStatus(r) == PGRES_TUPLES_OK && mp_pq.ntuples(r) == 0) {
         *version = 0;
         rc = MP_OK;
     }
-    PQclear(r);
+    mp_pq.clear(r);
     return rc;
 }
 
@@ -100,6 +100,6 @@ int mp_store_pg_migrate(const char *conninfo, int *from, char *err, size_t errca
     }
     if (rc != MP_OK)
         mp_pg_exec_ok(c, "ROLLBACK");
-    PQfinish(c);
+    mp_pq.finish(c);
     return rc;
 }

@@ -98,20 +98,20 @@ static int exec_bytea(PGconn *c, const char *sql, int n, const unsigned char *co
         values[i] = len[i] > 0 ? (const char *)b[i] : "";
         lengths[i] = (int)len[i];
     }
-    PGresult *r = PQexecParams(c, sql, n, types, values, lengths, formats, 1);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    PGresult *r = mp_pq.execParams(c, sql, n, types, values, lengths, formats, 1);
+    if (mp_pq.resultStatus(r) != PGRES_COMMAND_OK) {
         *fail = r;
         return MP_EIO;
     }
-    PQclear(r);
+    mp_pq.clear(r);
     return MP_OK;
 }
 
-/* r's rows as snapshot rows into rows[0..PQntuples(r)): MP_OK, or MP_EIO
+/* r's rows as snapshot rows into rows[0..mp_pq.ntuples(r)): MP_OK, or MP_EIO
  * for a table column that is not a smallint. */
 static int rows_of(const PGresult *r, struct mp_pg_usnap_row *rows)
 {
-    for (int i = 0; i < PQntuples(r); i++) {
+    for (int i = 0; i < mp_pq.ntuples(r); i++) {
         rows[i].t = mp_pg_int2(r, i, 0);
         if (rows[i].t == MP_PG_NOT_INT2)
             return MP_EIO;
@@ -127,12 +127,12 @@ int mp_pg_usnap_rebuild(PGconn *c, const char *stmt, const unsigned char *part, 
     const char *values[2] = {(const char *)part, forced ? "true" : "false"};
     const int lengths[2] = {(int)plen, 0}, formats[2] = {1, 0};
     *fail = NULL;
-    PGresult *r = PQexecPrepared(c, stmt, 2, values, lengths, formats, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    PGresult *r = mp_pq.execPrepared(c, stmt, 2, values, lengths, formats, 1);
+    if (mp_pq.resultStatus(r) != PGRES_TUPLES_OK) {
         *fail = r;
         return MP_EIO;
     }
-    size_t n = (size_t)PQntuples(r), vlen = 0;
+    size_t n = (size_t)mp_pq.ntuples(r), vlen = 0;
     struct mp_pg_usnap_row *rows = calloc(n > 0 ? n : 1, sizeof(*rows));
     unsigned char *v = NULL;
     int rc = rows == NULL ? MP_ENOMEM : rows_of(r, rows);
@@ -140,7 +140,7 @@ int mp_pg_usnap_rebuild(PGconn *c, const char *stmt, const unsigned char *part, 
     if (rc == MP_OK && !keep && n > 0)
         rc = mp_pg_usnap_pack(rows, n, &v, &vlen);
     free(rows);
-    PQclear(r);
+    mp_pq.clear(r);
     const unsigned char *b[2] = {part, v};
     size_t len[2] = {plen, vlen};
     if (rc == MP_OK && !keep && n == 0)

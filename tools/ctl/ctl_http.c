@@ -4,7 +4,6 @@
 #include "ctl_http.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <strings.h>
 
 #include "ctl_main.h"
+#include "curl_lib.h"
 #include "ctl_text.h"
 #include "status.h"
 
@@ -36,7 +36,7 @@ int mp_ctl_client_new(const struct mp_ctl_target *target, struct mp_ctl_client *
     struct mp_ctl_client *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;
-    c->h = curl_easy_init();
+    c->h = mp_curl.easy_init();
     if (c->h == NULL) {
         free(c);
         return MP_ENOMEM;
@@ -51,7 +51,7 @@ void mp_ctl_client_free(struct mp_ctl_client *c)
 {
     if (c == NULL)
         return;
-    curl_easy_cleanup(c->h);
+    mp_curl.easy_cleanup(c->h);
     explicit_bzero(c->auth, sizeof(c->auth));
     free(c);
 }
@@ -120,25 +120,25 @@ static void set_request(struct mp_ctl_client *c, const struct mp_ctl_call *call,
                         struct curl_slist *headers, struct sink *sink)
 {
     CURL *h = c->h;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy: the token stays here */
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)MP_CTL_CONNECT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)MP_CTL_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
+    mp_curl.easy_reset(h);
+    mp_curl.easy_setopt(h, CURLOPT_URL, url);
+    mp_curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    mp_curl.easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy: the token stays here */
+    mp_curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    mp_curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)MP_CTL_CONNECT_MS);
+    mp_curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)MP_CTL_TIMEOUT_MS);
+    mp_curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    mp_curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    mp_curl.easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    mp_curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    mp_curl.easy_setopt(h, CURLOPT_HEADERDATA, sink);
     if (strcmp(call->method, "POST") == 0 || strcmp(call->method, "PUT") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body != NULL ? call->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(call->body != NULL ? call->len : 0));
+        mp_curl.easy_setopt(h, CURLOPT_POSTFIELDS, call->body != NULL ? call->body : "");
+        mp_curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                            (curl_off_t)(call->body != NULL ? call->len : 0));
     }
     if (strcmp(call->method, "GET") != 0 && strcmp(call->method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
+        mp_curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
 }
 
 /* The request's headers: the token, the body's type (none: no type at
@@ -148,11 +148,11 @@ static struct curl_slist *request_headers(const struct mp_ctl_client *c, const c
     char type[128];
     snprintf(type, sizeof(type), "Content-Type:%s%s", ctype != NULL ? " " : "",
              ctype != NULL ? ctype : "");
-    struct curl_slist *l = curl_slist_append(NULL, c->auth);
-    struct curl_slist *all = l != NULL ? curl_slist_append(l, type) : NULL;
-    all = all != NULL ? curl_slist_append(all, "Expect:") : NULL;
+    struct curl_slist *l = mp_curl.slist_append(NULL, c->auth);
+    struct curl_slist *all = l != NULL ? mp_curl.slist_append(l, type) : NULL;
+    all = all != NULL ? mp_curl.slist_append(all, "Expect:") : NULL;
     if (all == NULL)
-        curl_slist_free_all(l);
+        mp_curl.slist_free_all(l);
     return all;
 }
 
@@ -169,14 +169,14 @@ static int exchange(struct mp_ctl_client *c, const struct mp_ctl_call *call, str
         goto out;
     snprintf(url, n, "%s%s", c->url, call->path);
     set_request(c, call, url, headers, sink);
-    *crc = curl_easy_perform(c->h);
+    *crc = mp_curl.easy_perform(c->h);
     rc = *crc == CURLE_OK ? MP_OK : MP_EIO;
     if (rc == MP_OK)
-        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, status);
+        mp_curl.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, status);
 out:
     /* the handle keeps pointers to both until the next reset */
-    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
+    mp_curl.easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+    mp_curl.slist_free_all(headers);
     free(url);
     return rc;
 }
@@ -189,7 +189,7 @@ static int transport_error(const struct mp_ctl_client *c, CURLcode crc, const st
     int result = MP_CTL_UNREACHABLE;
     switch (crc) {
     case CURLE_COULDNT_CONNECT:
-        curl_easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
+        mp_curl.easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
         snprintf(reason, sizeof(reason), "%s", oserr != 0 ? strerror((int)oserr) : "no connection");
         reason[0] = (char)tolower((unsigned char)reason[0]);
         break;
@@ -197,7 +197,7 @@ static int transport_error(const struct mp_ctl_client *c, CURLcode crc, const st
         snprintf(reason, sizeof(reason), "the host name does not resolve");
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        curl_easy_getinfo(c->h, CURLINFO_CONNECT_TIME_T, &connected);
+        mp_curl.easy_getinfo(c->h, CURLINFO_CONNECT_TIME_T, &connected);
         snprintf(reason, sizeof(reason), "no %s within %d s",
                  connected > 0 ? "answer" : "connection",
                  (connected > 0 ? MP_CTL_TIMEOUT_MS : MP_CTL_CONNECT_MS) / 1000);
@@ -210,7 +210,7 @@ static int transport_error(const struct mp_ctl_client *c, CURLcode crc, const st
     default:
         result = MP_CTL_FAILED;
         snprintf(reason, sizeof(reason), "%s",
-                 s->too_big ? "the answer is larger than 64 MiB" : curl_easy_strerror(crc));
+                 s->too_big ? "the answer is larger than 64 MiB" : mp_curl.easy_strerror(crc));
         break;
     }
     if (result == MP_CTL_UNREACHABLE)

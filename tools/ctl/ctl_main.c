@@ -4,16 +4,17 @@
  * ctl_transfer.c. */
 #include "ctl_main.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl_copy.h"
+#include "curl_lib.h"
 #include "ctl_ops.h"
 #include "ctl_session.h"
 #include "ctl_transfer.h"
 #include "ctl_users.h"
+#include "status.h"
 
 extern char **environ;
 
@@ -205,14 +206,15 @@ int mp_ctl_main(int argc, char **argv)
     s.where = (struct mp_ctl_where){
         .admin_url = opts[0].value, .config_path = opts[1].value, .token_file = opts[2].value};
     s.json = opts[3].seen;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "memproxy ctl: cannot initialize libcurl\n");
+    const char *why = NULL;
+    if (mp_curl_load(&why) != MP_OK) {
+        fprintf(stderr, "memproxy ctl: %s\n", why);
         free((void *)rest);
         return MP_CTL_FAILED;
     }
     int rc = dispatch(&s, opts[4].seen, (int)npos, rest);
     mp_ctl_session_cleanup(&s);
-    curl_global_cleanup();
+    mp_curl_unload();
     free((void *)rest);
     return rc;
 }

@@ -1,0 +1,84 @@
+"""memproxy in a tree of its own, as the container image lays it out
+(Dockerfile): the binary and the libraries ldd lists for it, with or without
+libcurl's and libpq's, which memproxy loads only when it needs them
+(test_ondemand.py). --check-config names a library that is not there, with
+the package that has it. Plain build only (tests/proxy/meson.build): a
+sanitized binary reads its options and its leaks from /proc, which the tree
+has not."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def ldd(path):
+    """The shared libraries ldd resolves for path, the loader included."""
+    out = subprocess.run(['ldd', path], capture_output=True, text=True, check=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == '=>' and parts[2].startswith('/'):
+            libs.append(parts[2])
+        elif parts and parts[0].startswith('/'):
+            libs.append(parts[0])
+    return libs
+
+
+def system_library(soname):
+    """Where the dynamic loader's cache has soname."""
+    out = subprocess.run(['ldconfig', '-p'], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.strip().startswith(soname + ' ') and '=>' in line:
+            return line.split('=>')[1].strip()
+    raise AssertionError('%s is not in the loader cache' % soname)
+
+
+@unittest.skipUnless(os.geteuid() == 0, 'chroot needs root')
+class MissingLibraries(unittest.TestCase):
+    """memproxy in a tree of its own (as the container image lays it out,
+    Dockerfile): the binary and the libraries ldd lists, with or without
+    libcurl's and libpq's. A library that is not there is named, with the
+    package that has it, before anything starts."""
+
+    def tree(self, extra=()):
+        root = tempfile.mkdtemp(prefix='memproxy-tree-')
+        self.addCleanup(shutil.rmtree, root, True)
+        binary = os.path.join(root, 'memproxy')
+        shutil.copy(harness.MEMPROXY_BIN, binary)
+        for lib in set(ldd(harness.MEMPROXY_BIN)) | set(l for e in extra for l in ldd(e) + [e]):
+            dest = root + lib
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy(os.path.realpath(lib), dest)
+        return root
+
+    def check(self, root, env=()):
+        e = {'PATH': '/usr/bin:/bin'}
+        e.update(env)
+        chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
+        return subprocess.run([chroot, root, '/memproxy', '--check-config'], env=e,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_without_libcurl_check_config_names_it(self):
+        r = self.check(self.tree())
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('memproxy: cannot load libcurl.so.4 (install the libcurl4 package)', r.stderr)
+        self.assertNotIn('configuration ok', r.stdout)
+
+    def test_with_libcurl_lmdb_is_ok_and_postgres_names_libpq(self):
+        root = self.tree(extra=[system_library('libcurl.so.4')])
+        r = self.check(root)
+        self.assertEqual((r.returncode, r.stdout), (0, 'configuration ok\n'), r.stderr)
+        r = self.check(root, {'MEMPROXY_STORAGE_BACKEND': 'postgres',
+                              'MEMPROXY_STORAGE_POSTGRES_URL': 'postgresql://memproxy@db.invalid/memproxy'})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('memproxy: cannot load libpq.so.5 (install the libpq5 package)', r.stderr)
+
+
+if __name__ == '__main__':
+    harness.main('proxy_ondemand_tree')
