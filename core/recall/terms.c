@@ -149,6 +149,8 @@ bool mp_terms_is_stop(const char *word, size_t len)
 
 uint32_t mp_terms_fold(uint32_t cp)
 {
+    if (cp >= 0xFF01 && cp <= 0xFF5E)
+        cp -= 0xFEE0; /* full-width ASCII: what NFKC makes of it */
     if (cp < 0x80)
         return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
     if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)

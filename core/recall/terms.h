@@ -99,8 +99,9 @@ long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *
 bool mp_terms_is_stop(const char *word, size_t len);
 
 /* Unicode simple case folding of cp for ASCII, Latin-1, Latin Extended-A,
- * Greek and Cyrillic (others unchanged; U+2019 becomes '): what callers
- * fold a single character by. */
+ * Greek and Cyrillic, full-width ASCII forms (U+FF01..FF5E) to ASCII first
+ * as NFKC does (others unchanged; U+2019 becomes '): what callers fold a
+ * single character by. */
 uint32_t mp_terms_fold(uint32_t cp);
 
 #endif

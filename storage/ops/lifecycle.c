@@ -101,8 +101,6 @@ static uint32_t next_folded(const char *s, size_t n, size_t *i)
     if (len == 0) {
         cp = 0x110000u + (unsigned char)s[*i];
         len = 1;
-    } else if (cp >= 0xFF01 && cp <= 0xFF5E) {
-        cp -= 0xFEE0; /* full-width ASCII: what NFKC makes of it */
     }
     *i += len;
     return mp_terms_fold(cp);

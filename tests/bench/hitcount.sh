@@ -7,7 +7,11 @@
 # move with the machine's load, so two builds compare in one line each. See
 # tests/bench/README.md ("Instructions per hit").
 #
-# Usage: tests/bench/hitcount.sh [--build DIR] [--requests N] [--keep-tmp]
+# Usage: tests/bench/hitcount.sh [--build DIR] [--requests N] [--body b|question]
+#                                [--keep-tmp]
+# --body b (the default): memory.sh's row (b) body, 1 KB of lorem ipsum that
+#   matches no fact (the profile is filled by rank); question: a question
+#   whose words are in the facts and messages (the relevance walk).
 # Prints: hitcount: off IR hit IR added IR (instructions per request)
 # Exit: 0, or 1 when something would not start or a request failed.
 
@@ -17,54 +21,55 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 prog=hitcount
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$here/lib.sh" # die, free_ports
+. "$here/lib.sh" # die, free_ports, body_json, start_fake_upstream, wait_http
 
 build_dir=$root/build
 requests=100
 keep_tmp=0
+body_kind=b
 
 while [ $# -gt 0 ]; do
     case $1 in
     --build) [ $# -ge 2 ] || die "--build needs a value"; build_dir=$2; shift ;;
     --requests) [ $# -ge 2 ] || die "--requests needs a value"; requests=$2; shift ;;
+    --body) [ $# -ge 2 ] || die "--body needs a value"; body_kind=$2; shift ;;
     --keep-tmp) keep_tmp=1 ;;
-    -h | --help) sed -n '10,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '10,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
     shift
 done
 case $requests in '' | *[!0-9]* | 0) die "--requests must be a positive whole number" ;; esac
+case $body_kind in b | question) ;; *) die "--body must be b or question" ;; esac
 for t in valgrind callgrind_control curl; do
     command -v "$t" >/dev/null || die "$t not found (apt-get install valgrind curl)"
 done
 memproxy=$build_dir/proxy/memproxy
 populate=$build_dir/tests/bench/populate
-fake=$build_dir/tests/fake_upstream/fake_upstream
-for b in "$memproxy" "$populate" "$fake"; do
+fake_bin=$build_dir/tests/fake_upstream/fake_upstream
+for b in "$memproxy" "$populate" "$fake_bin"; do
     [ -x "$b" ] || die "$b not found; build with the tests (meson setup build -Dtests=true && ninja -C build)"
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/memproxy-hitcount.XXXXXX") || die "cannot create a temporary directory"
-pids=""
+started_pids="" # start_fake_upstream's, and each memproxy
+pin_fake=""
+fake_args=--no-prompt-cache
 cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    for p in $started_pids; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     if [ "$keep_tmp" = 1 ]; then echo "hitcount: files kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
 "$populate" --path "$tmp/store" --users 1000 --sync none >"$tmp/populate.out" 2>&1 ||
     die "populate failed: $(tail -n 2 "$tmp/populate.out")"
-"$fake" --host 127.0.0.1 --port 0 --quiet --no-prompt-cache >"$tmp/fake.out" 2>"$tmp/fake.err" &
-pids="$pids $!"
-fake_port=""
-for _ in $(seq 100); do
-    fake_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/fake.out")
-    [ -n "$fake_port" ] && break
-    sleep 0.05
-done
-[ -n "$fake_port" ] || die "the fake upstream did not start"
+start_fake_upstream
 
-body='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What did I say about my trip and the places I want to see next year? Please remind me of the details and the plans we made together."}]}'
+if [ "$body_kind" = b ]; then
+    body=$(body_json 1024)
+else
+    body='{"model":"bench-model","max_tokens":16,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What did I say about my trip and the places I want to see next year? Please remind me of the details and the plans we made together."}]}'
+fi
 
 # count MODE: instructions per request of a memproxy with [memory] mode MODE.
 count() {
@@ -93,11 +98,9 @@ EOF
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/callgrind-$mode.out" \
         "$memproxy" -c "$tmp/$mode.ini" >"$tmp/memproxy-$mode.out" 2>&1 &
     pid=$!
-    pids="$pids $pid"
-    for _ in $(seq 240); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-        sleep 0.5
-    done
+    started_pids="$started_pids $pid"
+    wait_http "$pid" "http://127.0.0.1:$port/" 120 ||
+        die "mode $mode: memproxy did not start (log: $tmp/memproxy-$mode.out)"
     post() {
         curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
             -H 'Authorization: Bearer sk-bench' -H 'X-User-Id: bench-hit' -H 'X-Memory: read' \
@@ -122,4 +125,4 @@ EOF
 
 off=$(count off) || exit 1
 hit=$(count hybrid) || exit 1
-echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, $requests requests, $memproxy)"
+echo "hitcount: off $off hit $hit added $((hit - off)) (instructions per request, body $body_kind, $requests requests, $memproxy)"

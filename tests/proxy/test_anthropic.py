@@ -11,8 +11,10 @@ or a stream; an erroring or failed turn records nothing."""
 
 import json
 import os
+import re
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -250,6 +252,39 @@ class Memory(AnthropicCase):
         r, _ = self.send(user2, body('json me'), fake='thinking,tool_use')
         self.assertEqual(r.status, 200, r)
         self.recorded(user2, [('user', 'json me'), ('assistant', mh.REPLY)])
+
+    def test_tool_use_stream_cut_at_every_byte_reaches_the_client_whole(self):
+        """An agent loop's stream (Claude Code: text, then a tool_use block
+        whose input comes as input_json_delta events, each with its event:
+        line), every event written in two pieces cut at offset k, for every
+        k: the client gets the upstream's bytes exactly, and each turn
+        records the text the user saw."""
+        raw = body('What is the weather in Paris?', stream=True)
+        direct = self.fake.direct('POST', MESSAGES, headers(extra=[('X-Fake-Behavior', 'tool_use')]),
+                                  raw, timeout=30)
+        self.assertEqual(direct.status, 200, direct)
+        sent = bytes(direct.body)
+        self.assertIn(b'"input_json_delta"', sent)
+        longest = max(len(e) for e in sent.split(b'\n\n'))
+
+        def ids(b):  # the fake numbers its answers: msg_<n>, toolu_fake<n>
+            return re.sub(rb'(msg_|toolu_fake)\d+', rb'\1N', b)
+
+        def one(k):
+            user = mh.uid('split%d' % k)
+            r, _ = self.send(user, raw, fake='tool_use,split=%d' % k)
+            return k, user, r
+
+        failures, users = [], []
+        with ThreadPoolExecutor(max_workers=8) as ex:
+            for k, user, r in ex.map(one, range(1, longest + 1)):
+                if r.status != 200 or ids(bytes(r.body)) != ids(sent):
+                    failures.append('split=%d: status %r, %d bytes of %d' % (k, r.status, len(r.body),
+                                                                              len(sent)))
+                users.append(user)
+        self.assertEqual(failures, [], '%d of %d cuts broken' % (len(failures), longest))
+        for user in users:
+            self.recorded(user, [('user', 'What is the weather in Paris?'), ('assistant', mh.STREAM_REPLY3)])
 
     def test_failed_turns_record_nothing(self):
         user = mh.uid('af')

@@ -477,30 +477,55 @@ START_TEST(test_gov_delete_entity_of_no_turn_keeps_the_request_s_messages)
 }
 END_TEST
 
-/* Ayşe's Turkish turn (seqs 1, 2) folded into the summary, so only the
- * archive holds it; with buffered, a newer Turkish turn (3, 4) in the
- * buffer. Then the fact city = Ankara (no turn of its own) is erased:
- * the seqs the archive keeps, into seqs[0..cap), how many. */
+/* A fact no turn points at, erased: the user's turn (text and reply, seqs
+ * 1 and 2) folded into the summary (its text summary), so only the
+ * archive holds it; with
+ * later, a newer turn (later and its reply, 3 and 4) left in the buffer;
+ * then the admin sets key = value and the user deletes it. After a
+ * reopen, the archive's messages in *m (*n of them; free with
+ * mp_store_messages_free()). */
+struct told {
+    const char *user; /* U(name) fills both */
+    size_t user_len;
+    const char *text, *reply, *summary, *later, *later_reply, *key, *value;
+};
+
+static void erase_after_told(struct mp_store **store, int backend, const struct told *t,
+                             struct mp_mem_message **m, size_t *n)
+{
+    ck_assert_int_eq(fx_turn(*store, t->user, t->user_len, 1, t->text, t->reply, 100, 100), MP_OK);
+    ck_assert_int_eq(fx_summarize(*store, t->user, t->user_len, t->summary, 2, 150), MP_OK);
+    if (t->later != NULL)
+        ck_assert_int_eq(
+            fx_turn(*store, t->user, t->user_len, 2, t->later, t->later_reply, 200, 200), MP_OK);
+    ck_assert_int_eq(fx_upsert(*store, t->user, t->user_len, t->key, t->value, MP_TRUST_ADMIN, 300),
+                     MP_OK);
+    struct mp_op op = fx_delete_op(t->user, t->user_len, t->key, MP_ACTOR_USER, 999);
+    ck_assert_int_eq(fx_apply1(*store, &op), MP_OK);
+    *store = fx_reopen(*store, backend);
+    bool more = true;
+    *m = NULL;
+    *n = 0;
+    ck_assert_int_eq(mp_store_archive(*store, t->user, t->user_len, 0, 10, m, n, &more), MP_OK);
+    ck_assert(!more);
+}
+
+/* Ayşe's Turkish turn, and with buffered a newer one, then the fact city =
+ * Ankara erased: the seqs the archive keeps, into seqs[0..cap), how many. */
 static size_t erase_ankara(struct mp_store **store, int backend, bool buffered, uint64_t *seqs,
                            size_t cap)
 {
-    ck_assert_int_eq(
-        fx_turn(*store, U("ayse"), 1, "Ankara'da yaşıyorum", "Çok güzel bir şehir", 100, 100),
-        MP_OK);
-    ck_assert_int_eq(fx_summarize(*store, U("ayse"), "Ayşe", 2, 150), MP_OK);
-    if (buffered)
-        ck_assert_int_eq(fx_turn(*store, U("ayse"), 2, "Bugün hava çok güzel ve ben evdeyim",
-                                 "Ne güzel bir gün", 200, 200),
-                         MP_OK);
-    ck_assert_int_eq(fx_upsert(*store, U("ayse"), "city", "Ankara", MP_TRUST_ADMIN, 300), MP_OK);
-    struct mp_op op = fx_delete_op(U("ayse"), "city", MP_ACTOR_USER, 999);
-    ck_assert_int_eq(fx_apply1(*store, &op), MP_OK);
-    *store = fx_reopen(*store, backend);
-    struct mp_mem_message *m = NULL;
-    size_t n = 0;
-    bool more = true;
-    ck_assert_int_eq(mp_store_archive(*store, U("ayse"), 0, 10, &m, &n, &more), MP_OK);
-    ck_assert(!more);
+    const struct told t = {U("ayse"),
+                           "Ankara'da yaşıyorum",
+                           "Çok güzel bir şehir",
+                           "Ayşe",
+                           buffered ? "Bugün hava çok güzel ve ben evdeyim" : NULL,
+                           "Ne güzel bir gün",
+                           "city",
+                           "Ankara"};
+    struct mp_mem_message *m;
+    size_t n;
+    erase_after_told(store, backend, &t, &m, &n);
     ck_assert_uint_le(n, cap);
     for (size_t i = 0; i < n; i++)
         seqs[i] = m[i].seq;
@@ -537,20 +562,14 @@ START_TEST(test_gov_delete_entity_finds_archived_messages_by_the_archive_s_langu
 END_TEST
 
 /* A fact told in one case or width and erased in another: the user wrote
- * text, the fact holds value (set by the admin, so no turn points at the
- * message); returns how many archived messages are left (the reply). */
+ * text, the fact holds value; returns how many archived messages are left
+ * (the reply), none of them text. */
 static size_t erase_told(struct mp_store **store, int backend, const char *text, const char *value)
 {
-    ck_assert_int_eq(fx_turn(*store, U("olga"), 1, text, "Noted", 100, 100), MP_OK);
-    ck_assert_int_eq(fx_summarize(*store, U("olga"), "Olga.", 2, 150), MP_OK);
-    ck_assert_int_eq(fx_upsert(*store, U("olga"), "code", value, MP_TRUST_ADMIN, 300), MP_OK);
-    struct mp_op op = fx_delete_op(U("olga"), "code", MP_ACTOR_USER, 999);
-    ck_assert_int_eq(fx_apply1(*store, &op), MP_OK);
-    *store = fx_reopen(*store, backend);
-    struct mp_mem_message *m = NULL;
-    size_t n = 0;
-    bool more = true;
-    ck_assert_int_eq(mp_store_archive(*store, U("olga"), 0, 10, &m, &n, &more), MP_OK);
+    const struct told t = {U("olga"), text, "Noted", "Olga.", NULL, NULL, "code", value};
+    struct mp_mem_message *m;
+    size_t n;
+    erase_after_told(store, backend, &t, &m, &n);
     for (size_t i = 0; i < n; i++)
         ck_assert_str_ne(m[i].content, text);
     mp_store_messages_free(m, n);

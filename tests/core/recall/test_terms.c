@@ -153,6 +153,10 @@ START_TEST(test_terms_fold_table)
     ck_assert_uint_eq(mp_terms_fold(0x401), 0x451); /* Ё */
     ck_assert_uint_eq(mp_terms_fold(0x42F), 0x44F); /* Я */
     ck_assert_uint_eq(mp_terms_fold(0x4E00), 0x4E00);
+    ck_assert_uint_eq(mp_terms_fold(0xFF21), 'a');    /* Ａ: full width, then the case */
+    ck_assert_uint_eq(mp_terms_fold(0xFF11), '1');    /* １ */
+    ck_assert_uint_eq(mp_terms_fold(0xFF5E), '~');    /* the last full-width form */
+    ck_assert_uint_eq(mp_terms_fold(0xFF5F), 0xFF5F); /* past them: unchanged */
 }
 END_TEST
 
