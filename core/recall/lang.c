@@ -184,10 +184,10 @@ static void end_word(struct tally *t)
         return;
     }
     t->words++;
-    bool en = mp_terms_is_stop(t->word, t->wlen);
+    /* one search: the table holds English's words too, with its bit */
     long i = mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), t->word,
                                   t->wlen);
-    uint32_t bits = (i >= 0 ? mp_lang_stops[i].langs : 0) | (en ? 1u << MP_LANG_EN : 0);
+    uint32_t bits = i >= 0 ? mp_lang_stops[i].langs : 0;
     unsigned k = (unsigned)__builtin_popcount(bits);
     /* a word of one letter counts only in a text with accented letters:
      * x, n, k are a formula's, "a" is English too */

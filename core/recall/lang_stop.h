@@ -16,4 +16,9 @@ struct mp_lang_stop {
 extern const struct mp_lang_stop mp_lang_stops[];
 extern const size_t mp_lang_nstops;
 
+/* English's stop words alone (stopwords/english.txt), sorted the same way:
+ * the short table the term path searches for every English word. */
+extern const char *const mp_english_stops[];
+extern const size_t mp_english_nstops;
+
 #endif

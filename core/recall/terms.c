@@ -19,6 +19,7 @@
 
 #include "ascii.h"
 #include "lang.h"
+#include "lang_stop.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -83,33 +84,7 @@ void mp_terms_free(struct mp_terms *t)
     free(t);
 }
 
-/* ---- stop words: the Snowball English list, sorted for bsearch ---- */
-
-static const char *const stop_words[] = {
-    "a",          "about",   "above",     "after",   "again",    "against",    "all",    "am",
-    "an",         "and",     "any",       "are",     "aren't",   "as",         "at",     "be",
-    "because",    "been",    "before",    "being",   "below",    "between",    "both",   "but",
-    "by",         "can't",   "cannot",    "could",   "couldn't", "did",        "didn't", "do",
-    "does",       "doesn't", "doing",     "don't",   "down",     "during",     "each",   "few",
-    "for",        "from",    "further",   "had",     "hadn't",   "has",        "hasn't", "have",
-    "haven't",    "having",  "he",        "he'd",    "he'll",    "he's",       "her",    "here",
-    "here's",     "hers",    "herself",   "him",     "himself",  "his",        "how",    "how's",
-    "i",          "i'd",     "i'll",      "i'm",     "i've",     "if",         "in",     "into",
-    "is",         "isn't",   "it",        "it's",    "its",      "itself",     "let's",  "me",
-    "more",       "most",    "mustn't",   "my",      "myself",   "no",         "nor",    "not",
-    "of",         "off",     "on",        "once",    "only",     "or",         "other",  "ought",
-    "our",        "ours",    "ourselves", "out",     "over",     "own",        "same",   "shan't",
-    "she",        "she'd",   "she'll",    "she's",   "should",   "shouldn't",  "so",     "some",
-    "such",       "than",    "that",      "that's",  "the",      "their",      "theirs", "them",
-    "themselves", "then",    "there",     "there's", "these",    "they",       "they'd", "they'll",
-    "they're",    "they've", "this",      "those",   "through",  "to",         "too",    "under",
-    "until",      "up",      "very",      "was",     "wasn't",   "we",         "we'd",   "we'll",
-    "we're",      "we've",   "were",      "weren't", "what",     "what's",     "when",   "when's",
-    "where",      "where's", "which",     "while",   "who",      "who's",      "whom",   "why",
-    "why's",      "with",    "won't",     "would",   "wouldn't", "you",        "you'd",  "you'll",
-    "you're",     "you've",  "your",      "yours",   "yourself", "yourselves",
-};
-#define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
+/* ---- stop words: stopwords/english.txt, compiled into mp_english_stops ---- */
 
 /* word[0..len) against the NUL-terminated w in bytes, a prefix first: one
  * pass, no strlen (the lists are searched for every word of a question). */
@@ -142,7 +117,8 @@ long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *
 
 bool mp_terms_is_stop(const char *word, size_t len)
 {
-    return mp_terms_find_sorted(stop_words, NSTOP, sizeof(stop_words[0]), word, len) >= 0;
+    return mp_terms_find_sorted(mp_english_stops, mp_english_nstops, sizeof(mp_english_stops[0]),
+                                word, len) >= 0;
 }
 
 /* ---- characters ---- */

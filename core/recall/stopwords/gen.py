@@ -1,17 +1,24 @@
 """Compiles the stop lists of this folder (<language>.txt: Snowball's, and memproxy's Chinese; one word a
-line; '|' starts a comment) into C for core/recall/lang.c: one table of
-every word, sorted by bytes (memcmp order, a prefix first, as
+line; '|' starts a comment) into C for core/recall/lang.c and terms.c: one
+table of every word, sorted by bytes (memcmp order, a prefix first, as
 mp_terms_find_sorted searches), each with the set of languages (a bit per
-enum mp_lang id) that list it.
+enum mp_lang id) that list it, so that one search answers for every
+language; and English's words alone (mp_english_stops), the short table
+the term path searches for every English word.
 
 Usage: gen.py OUT.c LIST.txt..."""
 import os
 import sys
 
 # enum mp_lang of core/recall/lang.h
-IDS = {'danish': 2, 'dutch': 3, 'finnish': 4, 'french': 5, 'german': 6, 'hungarian': 7, 'italian': 8,
-       'norwegian': 9, 'portuguese': 10, 'spanish': 11, 'swedish': 12, 'turkish': 13, 'russian': 14,
+IDS = {'english': 1, 'danish': 2, 'dutch': 3, 'finnish': 4, 'french': 5, 'german': 6, 'hungarian': 7,
+       'italian': 8, 'norwegian': 9, 'portuguese': 10, 'spanish': 11, 'swedish': 12, 'turkish': 13, 'russian': 14,
        'nepali': 15, 'chinese': 29, 'japanese': 30}
+
+
+def c_string(w):
+    # octal escapes: at most 3 digits, so a digit after one stays a digit
+    return ''.join('\\%03o' % b if b >= 0x80 or b in (0x22, 0x5c) else chr(b) for b in w.encode('utf-8'))
 
 
 def main(out, paths):
@@ -29,10 +36,13 @@ def main(out, paths):
         f.write('#include "lang_stop.h"\n\n')
         f.write('const struct mp_lang_stop mp_lang_stops[] = {\n')
         for w, bits in rows:
-            # octal escapes: at most 3 digits, so a digit after one stays a digit
-            c = ''.join('\\%03o' % b if b >= 0x80 or b in (0x22, 0x5c) else chr(b) for b in w.encode('utf-8'))
-            f.write('    {"%s", 0x%xu},\n' % (c, bits))
-        f.write('};\nconst size_t mp_lang_nstops = sizeof(mp_lang_stops) / sizeof(mp_lang_stops[0]);\n')
+            f.write('    {"%s", 0x%xu},\n' % (c_string(w), bits))
+        f.write('};\nconst size_t mp_lang_nstops = sizeof(mp_lang_stops) / sizeof(mp_lang_stops[0]);\n\n')
+        f.write('const char *const mp_english_stops[] = {\n')
+        for w, bits in rows:
+            if bits & (1 << IDS['english']):
+                f.write('    "%s",\n' % c_string(w))
+        f.write('};\nconst size_t mp_english_nstops = sizeof(mp_english_stops) / sizeof(mp_english_stops[0]);\n')
 
 
 if __name__ == '__main__':
