@@ -3,12 +3,13 @@
  * keys. */
 #include "admin/adminimport.h"
 
-#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lifecycle.h"
 #include "piipolicy.h"
+#include "sha256.h"
 #include "status.h"
 
 static int cmp_message_time(const void *a, const void *b)
@@ -20,17 +21,11 @@ static int cmp_message_time(const void *a, const void *b)
 }
 
 /* SHA-256 of "import:" | id: the line's import key. */
-static int id_key(const char *id, uint8_t out[MP_IDEM_KEY_LEN])
+static void id_key(const char *id, uint8_t out[MP_IDEM_KEY_LEN])
 {
     static const char label[] = "import:";
-    unsigned int n = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, label, sizeof(label) - 1) == 1 &&
-             EVP_DigestUpdate(ctx, id, strlen(id)) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
-             n == MP_IDEM_KEY_LEN;
-    EVP_MD_CTX_free(ctx);
-    return ok ? MP_OK : MP_ENOMEM;
+    const struct mp_sha256_part parts[] = {{label, sizeof(label) - 1}, {id, strlen(id)}};
+    mp_sha256(parts, sizeof(parts) / sizeof(parts[0]), out);
 }
 
 struct build {
@@ -95,9 +90,7 @@ static int item_op(struct build *b, const struct mp_import_item *it)
     op->actor = MP_ACTOR_ADMIN;
     op->recorded_at_ms = b->opts->item_time ? it->at_ms : 0;
     if (it->has_id) {
-        rc = id_key(it->id, job->keys[job->nops]);
-        if (rc != MP_OK)
-            return rc;
+        id_key(it->id, job->keys[job->nops]);
         op->import_key = job->keys[job->nops];
         op->import_key_at_ms = key_time(b, it->at_ms, pii);
     }

@@ -1,7 +1,6 @@
 /* A finished chat turn, taken out of its request (see turn.h). */
 #include "memory/turn.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "clienttask.h"
 #include "inserted.h"
 #include "json_scan.h"
+#include "sha256.h"
 #include "status.h"
 #include "toolloop.h"
 #include "user_id.h"
@@ -117,16 +117,10 @@ static void request_model(const char *body, size_t len, char *out, size_t cap)
 static void idem_key(const char *user, size_t user_len, const char *body, size_t len, uint8_t *key)
 {
     uint8_t len_be[8];
-    unsigned int n = 0;
     for (int i = 0; i < 8; i++)
         len_be[i] = (uint8_t)((uint64_t)user_len >> (56 - 8 * i));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, len_be, sizeof(len_be)) != 1 ||
-        EVP_DigestUpdate(ctx, user, user_len) != 1 || EVP_DigestUpdate(ctx, body, len) != 1 ||
-        EVP_DigestFinal_ex(ctx, key, &n) != 1)
-        memset(key, 0, MP_IDEM_KEY_LEN); /* no key: a retry may record twice */
-    EVP_MD_CTX_free(ctx);
+    const struct mp_sha256_part parts[] = {{len_be, sizeof(len_be)}, {user, user_len}, {body, len}};
+    mp_sha256(parts, sizeof(parts) / sizeof(parts[0]), key);
 }
 
 /* The credential header line "Name: value" the turn lends. */
@@ -232,19 +226,14 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
 static void loop_key(const char *tag, const struct mp_turn *t, uint64_t a, uint64_t b, uint8_t *out)
 {
     uint8_t num[24];
-    unsigned int n = 0;
     for (int i = 0; i < 8; i++) {
         num[i] = (uint8_t)((uint64_t)t->user_len >> (56 - 8 * i));
         num[8 + i] = (uint8_t)(a >> (56 - 8 * i));
         num[16 + i] = (uint8_t)(b >> (56 - 8 * i));
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, tag, strlen(tag) + 1) != 1 || EVP_DigestUpdate(ctx, num, 8) != 1 ||
-        EVP_DigestUpdate(ctx, t->user, t->user_len) != 1 ||
-        EVP_DigestUpdate(ctx, num + 8, 16) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1)
-        memset(out, 0, MP_IDEM_KEY_LEN); /* no key: the loop is not found, nothing replaced */
-    EVP_MD_CTX_free(ctx);
+    const struct mp_sha256_part parts[] = {
+        {tag, strlen(tag) + 1}, {num, 8}, {t->user, t->user_len}, {num + 8, 16}};
+    mp_sha256(parts, sizeof(parts) / sizeof(parts[0]), out);
 }
 
 /* The keys that name the loop's beginning as this round sees it, into

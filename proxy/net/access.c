@@ -1,8 +1,6 @@
 /* Request log lines and request metrics. */
 #include "net/access.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
@@ -10,6 +8,7 @@
 #include "log.h"
 #include "net/loop.h"
 #include "metrics.h"
+#include "sha256.h"
 
 static unsigned char hash_key[32];
 static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
@@ -27,10 +26,9 @@ static void init_hash_key(void)
 void mp_access_user_hash(const char *id, size_t len, char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
+    unsigned char mac[MP_SHA256_LEN];
     pthread_once(&hash_key_once, init_hash_key);
-    HMAC(EVP_sha256(), hash_key, sizeof(hash_key), (const unsigned char *)id, len, mac, &mac_len);
+    mp_hmac_sha256(hash_key, sizeof(hash_key), id, len, mac);
     for (int i = 0; i < MP_USER_HASH_LEN / 2; i++) {
         out[2 * i] = hex[mac[i] >> 4];
         out[2 * i + 1] = hex[mac[i] & 15];

@@ -2,8 +2,6 @@
 #include "plane/reqmem.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +26,7 @@
 #include "metrics.h"
 #include "recall.h"
 #include "route.h"
+#include "sha256.h"
 #include "sse.h"
 #include "status.h"
 #include "store.h"
@@ -71,9 +70,8 @@ static bool signature_ok(const struct mp_config *cfg, const struct mp_http_reque
     unsigned char want[32], got[32];
     if (h == NULL || h->value_len != 64 || mp_hex_decode(h->value, sizeof(got), got) != MP_OK)
         return false;
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, len, want, &n);
-    return n == 32 && CRYPTO_memcmp(want, got, 32) == 0;
+    mp_hmac_sha256(key, strlen(key), id, len, want);
+    return CRYPTO_memcmp(want, got, 32) == 0;
 }
 
 /* The tenant of the client's API key (Authorization: Bearer <key>, else
@@ -87,7 +85,6 @@ static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_he
     static const char label[] = "memproxy tenant v1";
     const struct mp_http_header *h = mp_http_find_header(head, "authorization", 13);
     unsigned char secret[MP_SEAL_KEY_LEN], tkey[32], mac[32];
-    unsigned int n = 0;
     const char *k;
     size_t klen;
     if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "bearer ", 7) == 0) {
@@ -107,9 +104,8 @@ static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_he
         return MP_NOTFOUND;
     if (mp_store_secret(loop->store, secret) != MP_OK)
         return MP_EIO;
-    HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)label, sizeof(label) - 1,
-         tkey, &n);
-    HMAC(EVP_sha256(), tkey, sizeof(tkey), (const unsigned char *)k, klen, mac, &n);
+    mp_hmac_sha256(secret, sizeof(secret), label, sizeof(label) - 1, tkey);
+    mp_hmac_sha256(tkey, sizeof(tkey), k, klen, mac);
     memcpy(tenant, mac, MP_USERKEY_TENANT_LEN);
     OPENSSL_cleanse(secret, sizeof(secret));
     OPENSSL_cleanse(tkey, sizeof(tkey));

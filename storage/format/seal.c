@@ -1,5 +1,5 @@
 /* AES-256-GCM sealing, HMAC-SHA256 and key files on OpenSSL 3's libcrypto
- * (the HMAC in hmac_sha256.c, outside EVP).
+ * (the HMAC in sha256.c, outside EVP).
  * The record layout and the contract are in seal.h; this file keeps every
  * cipher call in one place and never logs. */
 #include "seal.h"
@@ -19,7 +19,7 @@
 #include "errtext.h"
 #include "b64.h"
 #include "hex.h"
-#include "hmac_sha256.h"
+#include "sha256.h"
 #include "status.h"
 
 #define VERSION   1

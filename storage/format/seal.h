@@ -96,7 +96,7 @@ int mp_seal_decrypt(const struct mp_seal_key *key, const void *aad, size_t aad_l
                     const unsigned char *in, size_t len, unsigned char *out);
 
 /* HMAC-SHA256 of data[0..len) (borrowed; NULL allowed when len is 0) under
- * the 32-byte key, into out[0..32) (hmac_sha256.h, which starts no OpenSSL
+ * the 32-byte key, into out[0..32) (sha256.h, which starts no OpenSSL
  * provider). Returns MP_OK; it cannot fail (the status stays for callers). */
 int mp_seal_hmac(const unsigned char key[MP_SEAL_KEY_LEN], const void *data, size_t len,
                  unsigned char out[32]);

@@ -1,10 +1,11 @@
-/* storage/format/hmac_sha256.c against RFC 4231's HMAC-SHA256 test cases
- * and the edges of the key's length (empty, exactly one block, longer). */
+/* storage/format/sha256.c: SHA-256 against FIPS 180-2's examples (in one
+ * part and in several), HMAC-SHA256 against RFC 4231's test cases and the
+ * edges of the key's length (empty, exactly one block, longer). */
 #include <check.h>
 #include <string.h>
 
 #include "hex.h"
-#include "hmac_sha256.h"
+#include "sha256.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);
@@ -12,12 +13,37 @@ Suite *mp_test_suite(void);
 /* The HMAC of data under key, as lower-case hex, equals want. */
 static void hmac_is(const void *key, size_t key_len, const char *data, size_t len, const char *want)
 {
-    unsigned char mac[MP_HMAC_SHA256_LEN];
-    char got[2 * MP_HMAC_SHA256_LEN + 1];
+    unsigned char mac[MP_SHA256_LEN];
+    char got[2 * MP_SHA256_LEN + 1];
     mp_hmac_sha256(key, key_len, data, len, mac);
     mp_hex_encode(mac, sizeof(mac), got);
     ck_assert_str_eq(got, want);
 }
+
+/* The SHA-256 of parts, as lower-case hex, equals want. */
+static void sha_is(const struct mp_sha256_part *parts, size_t n, const char *want)
+{
+    unsigned char d[MP_SHA256_LEN];
+    char got[2 * MP_SHA256_LEN + 1];
+    mp_sha256(parts, n, d);
+    mp_hex_encode(d, sizeof(d), got);
+    ck_assert_str_eq(got, want);
+}
+
+START_TEST(test_sha256_fips180_examples_whole_and_in_parts)
+{
+    static const char two[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    const char *want2 = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+    struct mp_sha256_part abc = {"abc", 3};
+    sha_is(&abc, 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sha_is(NULL, 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct mp_sha256_part whole = {two, sizeof(two) - 1};
+    sha_is(&whole, 1, want2);
+    /* the same bytes in three parts, one of them empty: the same digest */
+    struct mp_sha256_part parts[] = {{two, 5}, {NULL, 0}, {two + 5, sizeof(two) - 1 - 5}};
+    sha_is(parts, 3, want2);
+}
+END_TEST
 
 START_TEST(test_hmac_rfc4231_short_keys)
 {
@@ -63,8 +89,9 @@ END_TEST
 
 Suite *mp_test_suite(void)
 {
-    Suite *s = suite_create("hmac_sha256");
-    TCase *tc = tcase_create("rfc4231");
+    Suite *s = suite_create("sha256");
+    TCase *tc = tcase_create("known answers");
+    tcase_add_test(tc, test_sha256_fips180_examples_whole_and_in_parts);
     tcase_add_test(tc, test_hmac_rfc4231_short_keys);
     tcase_add_test(tc, test_hmac_rfc4231_key_longer_than_a_block_is_hashed_first);
     tcase_add_test(tc, test_hmac_empty_key_and_message_and_a_key_of_one_block);
