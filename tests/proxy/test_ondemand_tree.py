@@ -57,18 +57,27 @@ class MissingLibraries(unittest.TestCase):
             shutil.copy(os.path.realpath(lib), dest)
         return root
 
-    def check(self, root, env=()):
+    def run_in(self, root, args, env=()):
+        """/memproxy ARGS inside the tree root, with only env set."""
+        chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
         e = {'PATH': '/usr/bin:/bin'}
         e.update(env)
-        chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
-        return subprocess.run([chroot, root, '/memproxy', '--check-config'], env=e,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run([chroot, root, '/memproxy'] + list(args), env=e, capture_output=True,
+                              text=True, timeout=60)
+
+    def check(self, root, env=()):
+        return self.run_in(root, ['--check-config'], env)
 
     def test_without_libcurl_check_config_names_it(self):
         r = self.check(self.tree())
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn('memproxy: cannot load libcurl.so.4 (install the libcurl4 package)', r.stderr)
         self.assertNotIn('configuration ok', r.stdout)
+
+    def test_without_libcurl_ctl_names_it(self):
+        r = self.run_in(self.tree(), ['ctl', '--admin', 'http://127.0.0.1:9', 'status'])
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)  # MP_CTL_FAILED
+        self.assertIn('memproxy ctl: cannot load libcurl.so.4 (install the libcurl4 package)', r.stderr)
 
     def test_with_libcurl_lmdb_is_ok_and_postgres_names_libpq(self):
         root = self.tree(extra=[system_library('libcurl.so.4')])
@@ -78,6 +87,14 @@ class MissingLibraries(unittest.TestCase):
                               'MEMPROXY_STORAGE_POSTGRES_URL': 'postgresql://memproxy@db.invalid/memproxy'})
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn('memproxy: cannot load libpq.so.5 (install the libpq5 package)', r.stderr)
+        # started all the same: the store's first connection says it, and nothing starts
+        r = self.run_in(root, [], {'MEMPROXY_STORAGE_BACKEND': 'postgres',
+                                   'MEMPROXY_STORAGE_POSTGRES_URL': 'postgresql://memproxy@db.invalid/m',
+                                   'MEMPROXY_SERVER_LISTEN': '127.0.0.1:0',
+                                   'MEMPROXY_SERVER_ADMIN_LISTEN': '127.0.0.1:0'})
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # cannot start
+        self.assertIn('cannot load libpq.so.5 (install the libpq5 package)', r.stdout + r.stderr)
+        self.assertNotIn('"listening"', r.stdout + r.stderr)
 
 
 if __name__ == '__main__':
