@@ -47,10 +47,10 @@ static int of_messages(const struct mp_usermem *um)
         if (m->role != MP_ROLE_USER || m->content_len == 0)
             continue;
         seen++;
-        if (m->lang != MP_LANG_NONE && m->lang < MP_LANG_COUNT)
-            mp_userlang_vote_lang(&v, m->lang);
-        else
-            mp_userlang_vote_text(&v, m->content, m->content_len);
+        /* every stored message has its language (the store sets it when it
+         * appends or imports one, and the format-8 conversion did for the
+         * old): one without casts no vote, nothing is identified again */
+        mp_userlang_vote_lang(&v, m->lang);
     }
     return v.best;
 }

@@ -19,14 +19,14 @@ struct mp_usermem;
  * is about the user's half of the default buffer (15 messages), and one
  * message already gives the needles' gain. */
 #define MP_USERLANG_MESSAGES 8
-/* Bytes of a message, the summary or a fact value read when its language
- * has to be identified (a message whose lang is 0): a chat message tells
- * its language in its first words (lang.c reads 32 Latin words at most). */
+/* Bytes of the summary or a fact value read when its language has to be
+ * identified: a text tells its language in its first words (lang.c reads
+ * 32 Latin words at most). */
 #define MP_USERLANG_BYTES 256
 
 /* The language (enum mp_lang) most of the newest MP_USERLANG_MESSAGES
- * user-role messages of um->messages are written in (a message's lang, or,
- * when it is 0, mp_lang_detect of its first MP_USERLANG_BYTES), a tie going
+ * user-role messages of um->messages are written in (their stored lang; a
+ * message whose lang is 0 casts no vote), a tie going
  * to the newer message's: the newest words tell a change of language;
  * without a user message buffered, the language most of the user's
  * archived user messages are written in (the store's tally, e.g.

@@ -21,20 +21,23 @@ static struct mp_mem_message msg(enum mp_role role, const char *text, int lang)
     return m;
 }
 
-/* Turkish user messages (lang 0: identified from their text) outvote the
- * assistant's English replies, which are not the user's words. */
+/* Turkish user messages outvote the assistant's English replies, which
+ * are not the user's words; a message's stored language is what votes. */
 START_TEST(test_userlang_the_user_messages_vote)
 {
     struct mp_mem_message ms[] = {
-        msg(MP_ROLE_USER, "Bugün dükkanı erken kapattım, çünkü annemin doktor randevusu vardı.", 0),
+        msg(MP_ROLE_USER, "Bugün dükkanı erken kapattım, çünkü annemin doktor randevusu vardı.",
+            MP_LANG_TR),
         msg(MP_ROLE_ASSISTANT, "That sounds like a good idea, I hope the appointment went well.",
-            0),
+            MP_LANG_EN),
         msg(MP_ROLE_USER,
             "Yarın sabah toptancıya gidip yeni mal sipariş edeceğim ve biraz da "
             "para çekmem gerekiyor.",
-            0),
-        msg(MP_ROLE_ASSISTANT, "Would you like me to write a list of the things to order?", 0),
-        msg(MP_ROLE_ASSISTANT, "Here is the list of the things you asked for, and the prices.", 0),
+            MP_LANG_TR),
+        msg(MP_ROLE_ASSISTANT, "Would you like me to write a list of the things to order?",
+            MP_LANG_EN),
+        msg(MP_ROLE_ASSISTANT, "Here is the list of the things you asked for, and the prices.",
+            MP_LANG_EN),
     };
     struct mp_usermem um = {.messages = ms, .nmessages = 5};
     ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_TR);
@@ -47,6 +50,10 @@ START_TEST(test_userlang_the_user_messages_vote)
     ms[0].lang = MP_LANG_DE;
     ms[2].lang = MP_LANG_FR;
     ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_FR);
+    /* a user message without a language casts no vote (its text is not
+     * read), and the assistant's never do: none left, no language */
+    ms[0].lang = ms[2].lang = MP_LANG_NONE;
+    ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_NONE);
 }
 END_TEST
 
@@ -57,11 +64,11 @@ START_TEST(test_userlang_the_newest_messages_vote)
     struct mp_mem_message ms[3 * MP_USERLANG_MESSAGES];
     size_t n = 0;
     for (; n < 2 * MP_USERLANG_MESSAGES; n++)
-        ms[n] =
-            msg(MP_ROLE_USER, "I walked the dog and then I went to the shop for some bread.", 0);
+        ms[n] = msg(MP_ROLE_USER, "I walked the dog and then I went to the shop for some bread.",
+                    MP_LANG_EN);
     for (; n < 3 * MP_USERLANG_MESSAGES; n++)
-        ms[n] =
-            msg(MP_ROLE_USER, "Hoy llevé a mi perro al veterinario y luego fui a la tienda.", 0);
+        ms[n] = msg(MP_ROLE_USER, "Hoy llevé a mi perro al veterinario y luego fui a la tienda.",
+                    MP_LANG_ES);
     struct mp_usermem um = {.messages = ms, .nmessages = n};
     ck_assert_int_eq(mp_userlang_of(&um, MP_LANG_NONE), MP_LANG_ES);
 }
@@ -97,7 +104,8 @@ static struct mp_usermem tr_user = {.messages = tr_turn, .nmessages = 1};
 
 static void turkish_user(void)
 {
-    tr_turn[0] = msg(MP_ROLE_USER, "Bugün dükkanı erken kapattım, çünkü akşam maça gideceğiz.", 0);
+    tr_turn[0] =
+        msg(MP_ROLE_USER, "Bugün dükkanı erken kapattım, çünkü akşam maça gideceğiz.", MP_LANG_TR);
 }
 
 /* The question's language: a short Turkish question without a Turkish
@@ -168,7 +176,7 @@ START_TEST(test_userlang_archive_after_the_buffer)
 {
     struct mp_mem_message reply = msg(MP_ROLE_ASSISTANT, "Sure, here it is.", 0);
     struct mp_mem_message de =
-        msg(MP_ROLE_USER, "Ich wohne in Leipzig und arbeite an einer Schule", 0);
+        msg(MP_ROLE_USER, "Ich wohne in Leipzig und arbeite an einer Schule", MP_LANG_DE);
     static char it[] = "La utente vive a Torino e lavora come fisioterapista in una clinica.";
     struct mp_usermem um = {.messages = &reply, .nmessages = 1};
     um.summary.text = it;
