@@ -75,9 +75,18 @@ class MissingLibraries(unittest.TestCase):
         self.assertNotIn('configuration ok', r.stdout)
 
     def test_without_libcurl_ctl_names_it(self):
-        r = self.run_in(self.tree(), ['ctl', '--admin', 'http://127.0.0.1:9', 'status'])
+        r = self.run_in(self.tree(), ['ctl', '--admin', 'http://127.0.0.1:9', 'status'],
+                        {'MEMPROXY_ADMIN_TOKEN': 'zqx-tree-token-0123456789'})
         self.assertEqual(r.returncode, 5, r.stdout + r.stderr)  # MP_CTL_FAILED
         self.assertIn('memproxy ctl: cannot load libcurl.so.4 (install the libcurl4 package)', r.stderr)
+
+    def test_without_libcurl_ctl_checks_a_file(self):
+        """The ctl commands that work on files need no libcurl."""
+        root = self.tree()
+        with open(os.path.join(root, 'memproxy.ini'), 'w') as f:
+            f.write('[memory]\nmode = buffer\n')
+        r = self.run_in(root, ['ctl', 'config', 'check', '/memproxy.ini'])
+        self.assertEqual((r.returncode, r.stdout), (0, 'configuration ok\n'), r.stderr)
 
     def test_with_libcurl_lmdb_is_ok_and_postgres_names_libpq(self):
         root = self.tree(extra=[system_library('libcurl.so.4')])

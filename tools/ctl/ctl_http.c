@@ -31,8 +31,12 @@ struct sink {
     char cursor[MP_CTL_CURSOR_MAX + 1];
 };
 
-int mp_ctl_client_new(const struct mp_ctl_target *target, struct mp_ctl_client **out)
+int mp_ctl_client_new(const struct mp_ctl_target *target, struct mp_ctl_client **out,
+                      const char **why)
 {
+    *why = "cannot start libcurl";
+    if (mp_curl_load(why) != MP_OK)
+        return MP_EIO;
     struct mp_ctl_client *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return MP_ENOMEM;

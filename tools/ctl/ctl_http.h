@@ -44,9 +44,12 @@ struct mp_ctl_call {
     bool missing_ok;
 };
 
-/* A client for target (copied; the token is wiped at free). MP_OK with
- * *out (free with mp_ctl_client_free()), or MP_ENOMEM. */
-int mp_ctl_client_new(const struct mp_ctl_target *target, struct mp_ctl_client **out);
+/* A client for target (copied; the token is wiped at free), loading
+ * libcurl the first time (ondemand/curl_lib.h: the commands that work on
+ * files never need it). MP_OK with *out (free with mp_ctl_client_free());
+ * MP_EIO or MP_ENOMEM with *why a static sentence for the user. */
+int mp_ctl_client_new(const struct mp_ctl_target *target, struct mp_ctl_client **out,
+                      const char **why);
 void mp_ctl_client_free(struct mp_ctl_client *c);
 
 /* Sends call and reads the answer. A 2xx: MP_CTL_OK with *out filled (free

@@ -206,12 +206,6 @@ int mp_ctl_main(int argc, char **argv)
     s.where = (struct mp_ctl_where){
         .admin_url = opts[0].value, .config_path = opts[1].value, .token_file = opts[2].value};
     s.json = opts[3].seen;
-    const char *why = NULL;
-    if (mp_curl_load(&why) != MP_OK) {
-        fprintf(stderr, "memproxy ctl: %s\n", why);
-        free((void *)rest);
-        return MP_CTL_FAILED;
-    }
     int rc = dispatch(&s, opts[4].seen, (int)npos, rest);
     mp_ctl_session_cleanup(&s);
     mp_curl_unload();

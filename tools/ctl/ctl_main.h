@@ -19,7 +19,8 @@ enum mp_ctl_exit {
 /* Runs "ctl ARGS...": argv[0] is "ctl" (borrowed), argv[1..argc) the
  * options and the command. Writes results to stdout and one line per error
  * to stderr, and returns an enum mp_ctl_exit. Call once per process, before
- * any other use of libcurl (it initializes and cleans it up). */
+ * any other use of libcurl (a command that speaks HTTP loads and
+ * initializes it; this cleans it up). */
 int mp_ctl_main(int argc, char **argv);
 
 #endif

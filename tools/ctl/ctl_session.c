@@ -12,8 +12,9 @@ int mp_ctl_session_client(struct mp_ctl_session *s, struct mp_ctl_client **out)
     struct mp_ctl_target target;
     if (s->client == NULL) {
         int rc = mp_ctl_target_resolve(&s->where, s->envp, &target);
-        if (rc == MP_CTL_OK && mp_ctl_client_new(&target, &s->client) != MP_OK) {
-            fprintf(stderr, "memproxy ctl: cannot start libcurl\n");
+        const char *why = NULL;
+        if (rc == MP_CTL_OK && mp_ctl_client_new(&target, &s->client, &why) != MP_OK) {
+            fprintf(stderr, "memproxy ctl: %s\n", why);
             rc = MP_CTL_FAILED;
         }
         explicit_bzero(target.token, sizeof(target.token));
