@@ -7,10 +7,11 @@
  *   then ─────────────> mp_curl.easy_setopt(...) etc. call libcurl itself
  *
  * Who uses libcurl: the memory model's calls (proxy/memory/memjob.c),
- * forwarding with `client = curl` (proxy/plane/request.c), `memproxy ctl`
- * (tools/ctl/). A proxy that forwards with the native client and has made
- * no memory-model call yet never maps it: about 4 MB of resident memory
- * (docs/operations.md, "What the resident memory holds").
+ * forwarding with `client = curl` (proxy/plane/request.c), the `memproxy
+ * ctl` commands that speak to the admin API (tools/ctl/ctl_http.c). A
+ * proxy that forwards with the native client and has made no memory-model
+ * call yet never maps it: about 4 MB of resident memory (docs/operations.md,
+ * "What the resident memory holds").
  *
  * The types and constants still come from <curl/curl.h>; only the calls go
  * through the table. Thread-safe: the first mp_curl_load() of any thread
