@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
 from harness import HTTPConn, chat_body, chunk_encode, free_port  # noqa: E402
 
 CHAT = '/v1/chat/completions'
@@ -296,9 +297,14 @@ class UserIdAndMemoryHeader(ErrorCase):
     def chat_with(self, headers=(), body=None):
         return self.proxy.request('POST', CHAT, [JSON] + list(headers), body or chat_body())
 
+    def clients(self):
+        """The fake's log without the memory model's calls (an earlier case's
+        turns make them, and they come when they come)."""
+        return [r['n'] for r in mh.fake_requests(self.fake) if mh.job_kind(r) is None]
+
     def test_invalid_user_id_header_400(self):
         before = self.counters(self.proxy, 400, client_kind='invalid_user_id')
-        req0 = self.fake.stats()['requests']
+        req0 = self.clients()
         for uid in self.BAD_IDS:
             with self.subTest(uid=uid[:20]):
                 r = self.chat_with([('X-User-Id', uid)])
@@ -311,7 +317,7 @@ class UserIdAndMemoryHeader(ErrorCase):
                 code = r.json()['error']['code']
                 self.assertIn(code, ('invalid_user_id', 'bad_request'))
                 self.assertOpenAIError(r, 400, code)
-        self.assertEqual(self.fake.stats()['requests'], req0, 'a request with an invalid user id was forwarded')
+        self.assertEqual(self.clients(), req0, 'a request with an invalid user id was forwarded')
 
     def test_invalid_user_id_body_400(self):
         bad = ['bad\u0001id', 'line\nbreak', 'a' * 257, '{{user}}', '\u200b']
