@@ -28,7 +28,8 @@ RUN meson setup /build -Dtests=false -Dbuildtype=release \
 RUN set -eu; \
     root=/rootfs; \
     install -D -m 0755 /build/proxy/memproxy "$root/usr/bin/memproxy"; \
-    ondemand="/usr/lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libpq.so.5"; \
+    ondemand=$(ldconfig -p | awk '$1 == "libcurl.so.4" || $1 == "libpq.so.5" { print $NF }' | sort -u); \
+    [ "$(echo "$ondemand" | wc -l)" -eq 2 ]; \
     for lib in $ondemand $(ldd /build/proxy/memproxy $ondemand \
                  | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' \
                  | sort -u); do \

@@ -212,6 +212,9 @@ class Dockerfile(unittest.TestCase):
         self.assertIn('ldd /build/proxy/memproxy', runs)
         self.assertIn('/etc/ssl/certs/ca-certificates.crt', runs)
         self.assertIn('chroot "$root" /usr/bin/memproxy --version', runs)
+        # the libraries loaded on demand are found through the loader's cache: any architecture
+        self.assertIn('ldconfig -p', runs)
+        self.assertNotIn('x86_64', runs)
 
     def test_user_is_numeric_and_not_root(self):
         users = self.instr('USER')
