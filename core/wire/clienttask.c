@@ -1,13 +1,14 @@
 /* Client tasks: hint headers, prompt patterns, and Open WebUI's memory
  * block (see clienttask.h). Patterns are literal fragments, not regular
  * expressions: a request costs one decode of the few texts looked in and
- * one memmem per pattern over a bounded window of each. */
+ * one mp_find_bytes pass per pattern over a bounded window of each. */
 #include "clienttask.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "findbytes.h"
 #include "json_scan.h"
 #include "patfile.h"
 #include "status.h"
@@ -295,7 +296,7 @@ static bool lone_turn(const char *body, size_t len, const struct mp_chatreq *req
 static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
 {
     size_t reach = MP_CLIENTTASK_WINDOW + p->len;
-    return text != NULL && memmem(text, len < reach ? len : reach, p->text, p->len) != NULL;
+    return text != NULL && mp_find_bytes(text, len < reach ? len : reach, p->text, p->len) != NULL;
 }
 
 static bool pattern_matches(const struct texts *t, bool lone, const struct mp_clienttask_pattern *p)
@@ -352,11 +353,12 @@ size_t mp_clienttask_strip_memory_context(char *text, size_t len)
     static const char open[] = "<memory_context>", close[] = "</memory_context>";
     size_t pos = 0;
     for (;;) {
-        char *o = pos < len ? memmem(text + pos, len - pos, open, sizeof(open) - 1) : NULL;
+        const char *o =
+            pos < len ? mp_find_bytes(text + pos, len - pos, open, sizeof(open) - 1) : NULL;
         if (o == NULL)
             return len;
         size_t start = (size_t)(o - text);
-        char *c = memmem(o, len - start, close, sizeof(close) - 1);
+        const char *c = mp_find_bytes(o, len - start, close, sizeof(close) - 1);
         size_t end = c != NULL ? (size_t)(c - text) + sizeof(close) - 1 : len;
         while (end < len &&
                (text[end] == ' ' || text[end] == '\n' || text[end] == '\r' || text[end] == '\t'))

@@ -119,7 +119,7 @@ extern const char mp_clienttask_default_patterns[];
  * looked in are decoded once each (the lone turn's user and system
  * messages; the system prompt: a system/developer first message, the
  * Responses API's "instructions", Anthropic's "system" string or its first
- * 8 text blocks), then each pattern is one memmem over at most
+ * 8 text blocks), then each pattern is one mp_find_bytes pass over at most
  * MP_CLIENTTASK_WINDOW + its length bytes of each: linear in the body. */
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,

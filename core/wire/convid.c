@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "findbytes.h"
 #include "inserted.h"
 #include "json_scan.h"
 #include "status.h"
@@ -42,8 +43,9 @@ static bool named(const char *body, size_t len, const struct mp_chatreq *req, co
 {
     size_t n = strlen(name), ms = req->messages_start, me = req->messages_end;
     if (me <= ms || me > len)
-        return memmem(body, len, name, n) != NULL;
-    return memmem(body, ms, name, n) != NULL || memmem(body + me, len - me, name, n) != NULL;
+        return mp_find_bytes(body, len, name, n) != NULL;
+    return mp_find_bytes(body, ms, name, n) != NULL ||
+           mp_find_bytes(body + me, len - me, name, n) != NULL;
 }
 
 static void members(const char *body, size_t len, const struct mp_chatreq *req, size_t vs[M_COUNT],

@@ -1,6 +1,6 @@
 /* Inserted context: the pattern file and the user's remainder (see
- * inserted.h). Markers are literal bytes found with memmem, so a text
- * costs a few linear passes per pattern whatever it holds. */
+ * inserted.h). Markers are literal bytes found with mp_find_bytes, so a
+ * text costs a few linear passes per pattern whatever it holds. */
 #include "inserted.h"
 
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chatreq.h"
+#include "findbytes.h"
 #include "patfile.h"
 #include "status.h"
 #include "wire.h"
@@ -176,14 +177,14 @@ bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw,
         const struct mp_inserted_key *key = &p->keys[k];
         unsigned char c = (unsigned char)key->b[0];
         char esc[6 + MP_INSERTED_KEY_MAX] = {'\\', 'u', '0', '0'};
-        if (memmem(raw, len, key->b, key->len) != NULL)
+        if (mp_find_bytes(raw, len, key->b, key->len) != NULL)
             return true;
         int forms = (c >> 4) > 9 || (c & 15) > 9 ? 2 : 1; /* "\u003c" and "\u003C" */
         memcpy(esc + 6, key->b + 1, key->len - 1u);
         for (int upper = 0; upper < forms; upper++) {
             esc[4] = hex[16 * upper + (c >> 4)];
             esc[5] = hex[16 * upper + (c & 15)];
-            if (memmem(raw, len, esc, 5u + key->len) != NULL)
+            if (mp_find_bytes(raw, len, esc, 5u + key->len) != NULL)
                 return true;
         }
     }
@@ -208,7 +209,7 @@ static size_t strip_one(const struct mp_inserted_pattern *p, char *text, size_t 
 {
     size_t r = 0, w = 0;
     for (;;) {
-        char *o = r < len ? memmem(text + r, len - r, p->open, p->open_len) : NULL;
+        const char *o = r < len ? mp_find_bytes(text + r, len - r, p->open, p->open_len) : NULL;
         if (o == NULL)
             break;
         size_t start = (size_t)(o - text), from = start + p->open_len;
@@ -219,7 +220,7 @@ static size_t strip_one(const struct mp_inserted_pattern *p, char *text, size_t 
             if (i < start)
                 break; /* not at the start: the user's text comes first */
         }
-        char *c = memmem(text + from, len - from, p->close, p->close_len);
+        const char *c = mp_find_bytes(text + from, len - from, p->close, p->close_len);
         if (c == NULL)
             break; /* no close after it: the rest stays */
         size_t end = (size_t)(c - text) + p->close_len;

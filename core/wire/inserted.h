@@ -124,12 +124,12 @@ extern const char mp_inserted_default_patterns[];
  * with its first byte escaped \u00XX (either case: "\u003c" for '<'). False
  * means mp_inserted_strip would remove nothing from the message's decoded
  * text; true, that it may. p NULL or empty: false; p without keys: true.
- * Cost: at most three memmem passes per key over raw, no decoding. */
+ * Cost: at most three mp_find_bytes passes per key over raw, no decoding. */
 bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw, size_t len);
 
 /* Removes p's blocks from text[0..len) in place (see above) and returns
  * the remainder's length; count (may be NULL) gets what went added to it.
- * p NULL or empty: len, nothing touched. Cost: per pattern one memmem pass
+ * p NULL or empty: len, nothing touched. Cost: per pattern one mp_find_bytes pass
  * over the text for its opening markers and one for their closes, so
  * O(patterns x len); no allocation. */
 size_t mp_inserted_strip(const struct mp_inserted_patterns *p, char *text, size_t len,
