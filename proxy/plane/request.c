@@ -883,7 +883,7 @@ static void on_drain(struct mp_conn *c, void *req)
     r->last_activity = mp_access_now();
     if (r->h1 != NULL)
         mp_h1_resume(r->h1);
-    else if (r->easy != NULL) /* neither: the native exchange ended while paused */
+    else
         mp_curl.easy_pause(r->easy, CURLPAUSE_CONT);
 }
 
@@ -1002,10 +1002,14 @@ static bool complete_despite(const struct mp_request *r)
     return r->content_length >= 0 && r->body_in == (uint64_t)r->content_length;
 }
 
-/* The exchange ended, on either client. */
+/* The exchange ended, on either client: nothing more comes from the
+ * upstream, so nothing waits on it any more (a pause for a slow client, the
+ * idle timer); what was taken still drains to the client. */
 static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
 {
     enum mp_perr perr;
+    r->paused = false;
+    event_del(&r->idle_ev);
     if (result != MP_XFER_OK && complete_despite(r))
         result = MP_XFER_OK; /* e.g. a reset after [DONE]: the client has it all */
     if (result != MP_XFER_OK || !r->head_done) {
@@ -1031,7 +1035,6 @@ static void upstream_done(struct mp_request *r, enum mp_xfer_end result)
     const char *reply = mp_reqmem_reply_body(&r->mem, &reply_len);
     mp_requsage_count(&r->usage, r->loop, reply, reply_len, r->body, r->body_len);
     if (r->mem.wire != NULL && record_turn(r)) {
-        event_del(&r->idle_ev); /* nothing more comes from the upstream */
         mp_conn_flush(r->conn);
         return;
     }
@@ -1066,7 +1069,7 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
     if (r->h1 != NULL) {
         mp_h1_cancel(r->h1);
         r->h1 = NULL;
-    } else if (r->in_multi) {
+    } else {
         mp_upstream_cancel(r->loop->upstream, r->easy);
         r->in_multi = false;
     }
