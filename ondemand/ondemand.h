@@ -19,8 +19,8 @@ struct mp_ondemand_fn {
     size_t offset; /* offsetof() the function pointer in the table */
 };
 
-/* A library loaded on demand. The first five fields are the caller's (the
- * MP_ONDEMAND initializer); the rest is the load's state. */
+/* A library loaded on demand. The fields up to after are the caller's
+ * (the MP_ONDEMAND initializer); lock and the rest are the load's. */
 struct mp_ondemand {
     const char *soname;  /* "libcurl.so.4" */
     const char *package; /* the Debian package that has it, for the error */
@@ -38,13 +38,13 @@ struct mp_ondemand {
     char why_buf[160];
 };
 
-#define MP_ONDEMAND(soname, package, fns, table, after)                                            \
+/* The caller's fields by name, the load's state left zero: a field added
+ * to the state cannot shift them. */
+#define MP_ONDEMAND(soname_, package_, fns_, table_, after_)                                       \
     {                                                                                              \
-        (soname), (package), (fns), sizeof(fns) / sizeof((fns)[0]), (table), sizeof(*(table)),     \
-            (after), PTHREAD_MUTEX_INITIALIZER, false, 0, NULL,                                    \
-        {                                                                                          \
-            0                                                                                      \
-        }                                                                                          \
+        .soname = (soname_), .package = (package_), .fns = (fns_),                                 \
+        .nfns = sizeof(fns_) / sizeof((fns_)[0]), .table = (table_),                               \
+        .table_size = sizeof(*(table_)), .after = (after_), .lock = PTHREAD_MUTEX_INITIALIZER,     \
     }
 
 /* Loads d the first time any thread asks; later calls return the first
