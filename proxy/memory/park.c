@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "convid.h"
+#include "sha256.h"
 #include "status.h"
 
 static const char magic[8] = {'M', 'P', 'P', 'A', 'R', 'K', '1', '\n'};
@@ -41,9 +42,8 @@ static int park_key(const unsigned char secret[MP_SEAL_KEY_LEN], struct mp_seal_
     static const char label[] = "memproxy park key v1";
     unsigned char raw[MP_SEAL_KEY_LEN];
     char why[64];
-    int rc = mp_seal_hmac(secret, label, sizeof(label) - 1, raw);
-    if (rc == MP_OK)
-        rc = mp_seal_key_parse(raw, sizeof(raw), key, why, sizeof(why));
+    mp_hmac_sha256(secret, MP_SEAL_KEY_LEN, label, sizeof(label) - 1, raw);
+    int rc = mp_seal_key_parse(raw, sizeof(raw), key, why, sizeof(why));
     OPENSSL_cleanse(raw, sizeof(raw));
     return rc == MP_OK ? MP_OK : MP_EIO;
 }

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "seal.h"
+#include "sha256.h"
 #include "status.h"
 
 static unsigned char auth_key[MP_SEAL_KEY_LEN];
@@ -42,8 +43,9 @@ bool mp_bearer_ok(const struct mp_http_request_head *head, const char *token)
         v++;
         n--;
     }
-    if (n == 0 || mp_seal_hmac(auth_key, v, n, got) != MP_OK ||
-        mp_seal_hmac(auth_key, token, strlen(token), want) != MP_OK)
+    if (n == 0)
         return false;
+    mp_hmac_sha256(auth_key, MP_SEAL_KEY_LEN, v, n, got);
+    mp_hmac_sha256(auth_key, MP_SEAL_KEY_LEN, token, strlen(token), want);
     return mp_seal_equal(want, got, sizeof(want));
 }

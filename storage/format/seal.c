@@ -349,13 +349,6 @@ out:
 
 /* ---- helpers for callers ---- */
 
-int mp_seal_hmac(const unsigned char key[MP_SEAL_KEY_LEN], const void *data, size_t len,
-                 unsigned char out[32])
-{
-    mp_hmac_sha256(key, MP_SEAL_KEY_LEN, data, len, out);
-    return MP_OK;
-}
-
 int mp_seal_random(void *out, size_t len)
 {
     unsigned char *p = out;

@@ -95,12 +95,6 @@ int mp_seal_key_id(const unsigned char *in, size_t len, uint32_t *id);
 int mp_seal_decrypt(const struct mp_seal_key *key, const void *aad, size_t aad_len,
                     const unsigned char *in, size_t len, unsigned char *out);
 
-/* HMAC-SHA256 of data[0..len) (borrowed; NULL allowed when len is 0) under
- * the 32-byte key, into out[0..32) (sha256.h, which starts no OpenSSL
- * provider). Returns MP_OK; it cannot fail (the status stays for callers). */
-int mp_seal_hmac(const unsigned char key[MP_SEAL_KEY_LEN], const void *data, size_t len,
-                 unsigned char out[32]);
-
 /* Fills out[0..len) with cryptographically random bytes from the kernel's
  * generator (getrandom(2), which OpenSSL's own generator seeds from; it
  * waits only until the kernel's pool is first initialized). Not RAND_bytes:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "sha256.h"
 #include "status.h"
 
 const char *const mp_store_table_names[MP_TABLE_COUNT] = {
@@ -58,7 +59,7 @@ size_t mp_store_backend_phys_user(const struct mp_store *store, const char *user
     } else {
         out[n++] = 0;
     }
-    mp_seal_hmac(store->index_key, user, len, out + n);
+    mp_hmac_sha256(store->index_key, MP_SEAL_KEY_LEN, user, len, out + n);
     return n + 32;
 }
 
@@ -81,7 +82,7 @@ size_t mp_store_backend_tag(const struct mp_store *store, const void *x, size_t 
     }
     memcpy(in, tag_label, sizeof(tag_label) - 1);
     memcpy(in + sizeof(tag_label) - 1, x, len);
-    mp_seal_hmac(store->index_key, in, sizeof(tag_label) - 1 + len, mac);
+    mp_hmac_sha256(store->index_key, MP_SEAL_KEY_LEN, in, sizeof(tag_label) - 1 + len, mac);
     out[0] = 16;
     memcpy(out + 1, mac, 16);
     return 17;
@@ -377,7 +378,8 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
         }
         break;
     }
-    mp_seal_hmac(store->secret, index_label, sizeof(index_label) - 1, store->index_key);
+    mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, index_label, sizeof(index_label) - 1,
+                   store->index_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->archive = true;
     return reindex != 0 ? mp_store_migrate_lang(store, reindex, what, err, errcap) : MP_OK;
