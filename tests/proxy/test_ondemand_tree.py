@@ -6,11 +6,13 @@ the package that has it. Plain build only (tests/proxy/meson.build): a
 sanitized binary reads its options and its leaks from /proc, which the tree
 has not."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,6 +70,28 @@ class MissingLibraries(unittest.TestCase):
     def check(self, root, env=()):
         return self.run_in(root, ['--check-config'], env)
 
+    def start_in(self, root, env):
+        """memproxy started inside the tree root (its stderr collected);
+        returns the process once its data plane answers."""
+        chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
+        e = {'PATH': '/usr/bin:/bin'}
+        e.update(env)
+        proc = subprocess.Popen([chroot, root, '/memproxy'], env=e, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = harness._StderrCollector(proc.stderr)
+        err.start()
+        self.addCleanup(lambda: (proc.terminate(), proc.wait(10)))
+        port = int(env['MEMPROXY_SERVER_LISTEN'].rsplit(':', 1)[1])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            self.assertIsNone(proc.poll(), err.text())
+            try:
+                harness.request(port, 'GET', '/', timeout=1)
+                return proc, err
+            except OSError:
+                time.sleep(0.1)
+        self.fail('memproxy did not answer in its tree: ' + err.text())
+
     def test_without_libcurl_check_config_names_it(self):
         r = self.check(self.tree())
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
@@ -104,6 +128,61 @@ class MissingLibraries(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # cannot start
         self.assertIn('cannot load libpq.so.5 (install the libpq5 package)', r.stdout + r.stderr)
         self.assertNotIn('"listening"', r.stdout + r.stderr)
+
+    def test_with_libcurl_and_libpq_postgres_is_ok(self):
+        """Every function pq_lib.c names is in the libpq the tree has."""
+        root = self.tree(extra=[system_library('libcurl.so.4'), system_library('libpq.so.5')])
+        r = self.check(root, {'MEMPROXY_STORAGE_BACKEND': 'postgres',
+                              'MEMPROXY_STORAGE_POSTGRES_URL': 'postgresql://memproxy@db.invalid/memproxy'})
+        self.assertEqual((r.returncode, r.stdout), (0, 'configuration ok\n'), r.stderr)
+
+    def test_a_running_proxy_without_libcurl_relays_and_keeps_the_turns(self):
+        """A host without libcurl (a slim image built by hand) that started
+        memproxy anyway: answers are relayed and turns recorded; the memory
+        model's calls fail, counted as tries to retry (the jobs stay in the
+        store until a start with libcurl, or their attempts run out and they
+        are kept for a re-run), with one error line that names the library,
+        and the turns stay in the buffer for the next request."""
+        fake = harness.FakeUpstream().start()
+        self.addCleanup(lambda: (fake.proc.kill(), fake.proc.wait()))
+        port, admin = harness.free_port(), harness.free_port()
+        proc, err = self.start_in(self.tree(), {
+            'MEMPROXY_SERVER_LISTEN': '127.0.0.1:%d' % port,
+            'MEMPROXY_SERVER_ADMIN_LISTEN': '127.0.0.1:%d' % admin,
+            'MEMPROXY_SERVER_WORKERS': '1',
+            'MEMPROXY_UPSTREAM_BASE_URL': fake.base_url,
+            'MEMPROXY_MEMORY_MODE': 'hybrid',
+            'MEMPROXY_MEMORY_EXTRACT_BATCH_TURNS': '1',
+            'MEMPROXY_STORAGE_PATH': '/store'})
+        facts = ('My sister Ana lives in Porto.', 'I keep bees on my roof.', 'I ride a green bicycle.')
+        for text in facts:
+            r = harness.request(port, 'POST', '/v1/chat/completions',
+                                headers=[('Content-Type', 'application/json'),
+                                         ('Authorization', 'Bearer sk-tree-0123456789'),
+                                         ('X-User-Id', 'tree-user')],
+                                body=harness.chat_body(content=text))
+            self.assertEqual(r.status, 200, r.body)
+        retried = 0
+        deadline = time.time() + 20
+        while time.time() < deadline and retried == 0:
+            m = harness.parse_metrics(harness.request(admin, 'GET', '/metrics').body.decode())
+            retried = harness.metric_sum(m, 'memproxy_memory_jobs_total', result='retry')
+            time.sleep(0.2)
+        self.assertGreater(retried, 0, err.text())
+        self.assertEqual(harness.metric_sum(m, 'memproxy_memory_jobs_total', kind='extract', result='ok'), 0)
+        self.assertEqual(err.text().count('cannot load libcurl.so.4 (install the libcurl4 package)'), 1,
+                         err.text())
+        # the three turns reached the upstream as the client sent them ...
+        self.assertEqual(fake.stats()['requests'], len(facts), fake.stats())
+        # ... and wait in the buffer: the next request carries them
+        r = harness.request(port, 'POST', '/v1/chat/completions',
+                            headers=[('Content-Type', 'application/json'),
+                                     ('Authorization', 'Bearer sk-tree-0123456789'),
+                                     ('X-User-Id', 'tree-user')],
+                            body=harness.chat_body(content="Where does my sister live?"))
+        self.assertEqual(r.status, 200, r.body)
+        sent = json.loads(harness.split_head_body(fake.last())[2])
+        self.assertIn('Porto', json.dumps(sent['messages']))
 
 
 if __name__ == '__main__':
