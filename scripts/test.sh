@@ -38,6 +38,8 @@ tests/bench/streams.sh --short --build build --loopwatch
 echo "== durable acknowledgement cost and store growth soak (short modes; reported, not asserted)"
 tests/bench/durable.sh --short --build build
 tests/bench/soak.sh --short --build build
+echo "== resident memory with the default configuration (reported; the idle goal: under 10 MB)"
+tests/bench/idle.sh --build build
 # Memory relevance on one LoCoMo conversation (30) at 1,500 tokens: the goals of issue 8 as
 # floors (measured 94.0 facts, 84.9 turns; deterministic, so a drop is a real change); BEAM's
 # chat 1 reported too when its data is at MEMPROXY_BEAM_DIR, else data/beam-dev (no floor).
