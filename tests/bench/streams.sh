@@ -9,7 +9,9 @@
 #                               [--duration SEC] [--rounds N] [--targets LIST]
 #                               [--scenarios LIST] [--no-pin] [--strict]
 #                               [--keep-tmp] [--loopwatch]
-# --short: 100 and 500 streams of 3 tokens x 50 ms, one round (CI smoke, ~45 s);
+# --short: 100 and 500 streams of 3 tokens x 50 ms, 3 rounds (CI smoke, ~70 s:
+#   one round's p99 is decided by whichever proxy a preemption hits, see
+#   tests/bench/README.md, "Where a tail comes from");
 # --long: 100, 1,000 and 5,000 slow streams, 100 and 1,000 fast ones and a
 #   burst of 2,000 starts, 3 rounds (~11 min).
 # --loopwatch: time both proxies' event-loop passes (loopwatch.so, an
@@ -93,7 +95,7 @@ if [ "$mode" = long ]; then
     scenario_table=$long_scenarios
 else
     run_secs=3
-    rounds=1
+    rounds=3
     scenario_table=$short_scenarios
 fi
 if [ -n "$duration" ]; then
@@ -213,6 +215,7 @@ if [ "$pin" = 1 ] && command -v taskset >/dev/null && [ "$ncpu" -ge 2 ] &&
     pin_fake="taskset -c ${cpu_list[0]}"
     pin_client="taskset -c ${cpu_list[0]}"
     pin_proxy="taskset -c ${cpu_list[1]}"
+    proxy_cpu=${cpu_list[1]}
     pin_desc="stream upstream and client on CPU ${cpu_list[0]}, the proxy under test alone on CPU ${cpu_list[1]}"
 elif [ "$pin" = 1 ]; then
     pin_desc="none (needs taskset and 2 CPUs)"
@@ -220,6 +223,15 @@ else
     pin_desc="none (--no-pin)"
 fi
 pin_memproxy=$pin_proxy # start_memproxy_ini's
+
+# cpu_steal_ms: the time the hypervisor took from the proxy's CPU so far
+# (/proc/stat's steal, in ms), or nothing when the proxy is not pinned or
+# the kernel does not count it.
+cpu_steal_ms() {
+    [ -n "${proxy_cpu:-}" ] || return 0
+    awk -v cpu="cpu$proxy_cpu" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" \
+        '$1 == cpu && NF >= 9 { printf "%.0f", $9 * 1000 / hz }' /proc/stat
+}
 
 # --- targets: a fresh proxy per measured run -----------------------------------------
 
@@ -299,14 +311,16 @@ watch_read() {
         function flush() {
             if (name == "" || events <= best) return
             best = events
-            out = sprintf("%d %.1f %s %s %d %d %.1f", passes, events / passes, pct(0.5), pct(0.99), maxus, over4, work / events)
+            out = sprintf("%d %.1f %s %s %d %d %.1f %s %s", passes, events / passes, pct(0.5), pct(0.99), maxus, over4, work / events, \
+                owall > 0 ? sprintf("%.0f", 100 * ocpu / owall) : "-", opre "/" oblk)
         }
-        $1 == "thread" { flush(); name = $2; passes = $4; events = $6; work = $8; nb = 0; maxus = 0; over4 = 0; next }
+        $1 == "thread" { flush(); name = $2; passes = $4; events = $6; work = $8; nb = 0; maxus = 0; over4 = 0; owall = 0; ocpu = 0; opre = 0; oblk = 0; next }
+        $1 == "over4" { owall = $3; ocpu = $4; opre = $5; oblk = $6; next }
         $1 == "pass_us" { nb++; up[nb] = $2; cnt[nb] = $3; if ($2 > 4096) over4 += $3; next }
         $1 == "long" { if ($3 > maxus) maxus = $3; next }
         END { flush(); if (best > 0) print out }')
     [ -n "$line" ] || return 0
-    read -r "res[$k,lw_passes]" "res[$k,lw_per]" "res[$k,lw_p50]" "res[$k,lw_p99]" "res[$k,lw_max]" "res[$k,lw_over4]" "res[$k,lw_work]" <<<"$line"
+    read -r "res[$k,lw_passes]" "res[$k,lw_per]" "res[$k,lw_p50]" "res[$k,lw_p99]" "res[$k,lw_max]" "res[$k,lw_over4]" "res[$k,lw_work]" "res[$k,lw_oncpu]" "res[$k,lw_switched]" <<<"$line"
 }
 
 # start_nginx PORT WORKER_CONNECTIONS: nginx from nginx-streams.conf.in.
@@ -421,7 +435,7 @@ cpu_sum_ns() {
 # measure TARGET SCENARIO ROUND: a fresh target, the check, then one
 # measured client run; results in res[TARGET,SCENARIO,ROUND,*].
 measure() {
-    local t=$1 s=$2 r=$3 k=$1,$2,$3 pids idle cpu0 cpu1 up0 up1 ab0 ab1 why rss_args="" p f
+    local t=$1 s=$2 r=$3 k=$1,$2,$3 pids idle cpu0 cpu1 up0 up1 ab0 ab1 steal0 steal1 why rss_args="" p f
     watch_dir=""
     if [ "$loopwatch" = 1 ] && [ "$t" != direct ]; then
         # nginx's worker runs as nobody: it must be able to write there
@@ -448,6 +462,7 @@ measure() {
     cpu0=$(cpu_sum_ns $pids)
     up0=$(upstream_stat connections)
     ab0=$(upstream_stat aborted)
+    steal0=$(cpu_steal_ms)
     # shellcheck disable=SC2046,SC2086
     if ! client_run "$t-$s-$r" $(client_args "$s") $rss_args; then
         failed[$t,$s]="the client printed no result: $(tail -n 2 "$tmp/client-$t-$s-$r.err" | tr '\n' ' ')"
@@ -456,6 +471,7 @@ measure() {
     fi
     # shellcheck disable=SC2086
     cpu1=$(cpu_sum_ns $pids)
+    steal1=$(cpu_steal_ms)
     up1=$(upstream_stat connections)
     ab1=$(upstream_stat aborted)
     note_log "$t" "$s" "$r"
@@ -468,6 +484,8 @@ measure() {
     res[$k,first_error]=${st[first_error]}
     res[$k,idle_kb]=$idle
     res[$k,cpu_ns]=$((cpu1 - cpu0))
+    res[$k,steal_ms]=-
+    [ -z "$steal0" ] || [ -z "$steal1" ] || res[$k,steal_ms]=$((steal1 - steal0))
     # the second stats request's own connection is not the run's
     res[$k,up_conns]=$((${up1:-0} - ${up0:-0} - 1))
     [ $((${ab1:-0} - ${ab0:-0})) = 0 ] ||
@@ -737,16 +755,16 @@ report=$tmp/report.md
     if [ "$loopwatch" = 1 ]; then
         echo "## Event-loop passes (--loopwatch)"
         echo
-        echo "Each round's run, the proxy's busiest event-loop thread (memproxy's worker; nginx's worker process). A pass: from one epoll_wait() returning to the next call, the callbacks of the events it returned and what the loop runs after them; an event that arrives during a pass waits for its end. Pass times are the upper bounds of power-of-two buckets (µs); the longest is exact."
+        echo "Each round's run, the proxy's busiest event-loop thread (memproxy's worker; nginx's worker process). A pass: from one epoll_wait() returning to the next call, the callbacks of the events it returned and what the loop runs after them; an event that arrives during a pass waits for its end. Pass times are the upper bounds of power-of-two buckets (µs); the longest is exact. On CPU: the share of the long passes' time the thread ran (its own CPU time; what the hypervisor took is not counted as run); switched: how many long passes saw an involuntary / a voluntary context switch (another task had the CPU / the thread blocked). Steal: what the hypervisor took from the proxy's CPU during the run (/proc/stat). Long passes mostly off CPU with no switch were the host's."
         echo
-        echo "| scenario | target | round | passes | events / pass | pass p50 / p99 / longest µs | passes ≥ 4 ms | loop µs / epoll event |"
-        echo "|---|---|---:|---:|---:|---|---:|---:|"
+        echo "| scenario | target | round | passes | events / pass | pass p50 / p99 / longest µs | passes ≥ 4 ms | on CPU % | switched | steal ms | loop µs / epoll event |"
+        echo "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"
         for s in $scenarios; do
             for t in nginx memproxy; do
                 for r in ${res[$t,$s,rounds]:-}; do
                     k=$t,$s,$r
                     [ -n "${res[$k,lw_passes]:-}" ] || continue
-                    echo "| $s | $t | $r | $(fmt_int "${res[$k,lw_passes]}") | ${res[$k,lw_per]} | $(fmt_int "${res[$k,lw_p50]}") / $(fmt_int "${res[$k,lw_p99]}") / $(fmt_int "${res[$k,lw_max]}") | ${res[$k,lw_over4]} | ${res[$k,lw_work]} |"
+                    echo "| $s | $t | $r | $(fmt_int "${res[$k,lw_passes]}") | ${res[$k,lw_per]} | $(fmt_int "${res[$k,lw_p50]}") / $(fmt_int "${res[$k,lw_p99]}") / $(fmt_int "${res[$k,lw_max]}") | ${res[$k,lw_over4]} | ${res[$k,lw_oncpu]:--} | ${res[$k,lw_switched]:--} | ${res[$k,steal_ms]:--} | ${res[$k,lw_work]} |"
                 done
             done
         done

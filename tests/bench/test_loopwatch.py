@@ -1,9 +1,10 @@
 """loopwatch.so (streams.sh --loopwatch) measures what it says: a process
 whose loop makes 150 passes of about 6 ms between epoll_wait() calls, and
-one pass of about 40 ms, must show every pass at 4 ms or more (the
-pass_us buckets from 8192 up), the 40 ms pass among its longest with its start time and its
-events, and the thread by the name the process gave it; without
-LOOPWATCH_DIR it writes nothing."""
+one pass of about 40 ms, then one that sleeps 30 ms, must show every pass
+at 4 ms or more (the pass_us buckets from 8192 up), the 40 ms pass among
+its longest with its start time and its events, and the thread by the name
+the process gave it and its id; the spinning pass on CPU, the sleeping one
+off it with a voluntary switch; without LOOPWATCH_DIR it writes nothing."""
 
 import os
 import select
@@ -35,6 +36,8 @@ for i in range(150):
 ep.poll(0)
 work(40)
 ep.poll(0)
+time.sleep(0.03)
+ep.poll(0)
 '''
 
 
@@ -57,14 +60,16 @@ class Loopwatch(unittest.TestCase):
             t1 = time.monotonic()
             files = os.listdir(d)
             self.assertEqual(len(files), 1, files)
+            pid = int(files[0][len('loopwatch-'):-len('.txt')])
             lines = open(os.path.join(d, files[0])).read().splitlines()
         threads = [l.split() for l in lines if l.startswith('thread ')]
         self.assertEqual(len(threads), 1, lines)
         th = threads[0]
         self.assertEqual(th[1], 'watched-loop')
-        self.assertEqual(int(th[3]), 151)             # passes: 152 waits, a pass between two
-        self.assertEqual(int(th[5]), 151)             # one ready event each
-        self.assertGreaterEqual(int(th[7]), 150 * 6000 + 40000)  # work_us, at least what was spun
+        self.assertEqual(int(th[3]), 152)             # passes: 153 waits, a pass between two
+        self.assertEqual(int(th[5]), 152)             # one ready event each
+        self.assertGreaterEqual(int(th[7]), 150 * 6000 + 40000 + 30000)  # work_us, at least spun and slept
+        self.assertEqual(int(th[th.index('tid') + 1]), pid)  # the main thread's id is the process's
         buckets = {int(l.split()[1]): int(l.split()[2]) for l in lines if l.startswith('pass_us ')}
         # a 6 ms pass is never shorter (a busy machine only makes it longer)
         self.assertGreaterEqual(sum(c for up, c in buckets.items() if up >= 8192), 151, buckets)
@@ -77,6 +82,19 @@ class Loopwatch(unittest.TestCase):
         self.assertTrue(t0 <= start <= t1, (t0, start, t1))
         starts = [float(x[1]) for x in longs]
         self.assertEqual(starts, sorted(starts))      # listed in time order
+        # long START US EVENTS CPU_US NIVCSW NVCSW: spinning is CPU time (at
+        # least a quarter of it on a machine busy with other suites) ...
+        self.assertGreaterEqual(int(longest[4]), 10000, longest)
+        self.assertLessEqual(int(longest[4]), int(longest[2]) + 1000, longest)
+        # ... sleeping is not, and blocks (a voluntary switch)
+        slept = longs[-1]
+        self.assertGreaterEqual(int(slept[2]), 29000, slept)
+        self.assertLess(int(slept[4]), 10000, slept)
+        self.assertGreaterEqual(int(slept[6]), 1, slept)
+        over = [l.split() for l in lines if l.startswith('over4 ')]
+        self.assertEqual(len(over), 1, lines)
+        self.assertEqual(int(over[0][1]), 152)        # every pass took 4 ms or more
+        self.assertGreaterEqual(int(over[0][5]), 1)   # the sleeping one blocked
 
     def test_nothing_is_written_without_a_directory(self):
         with tempfile.TemporaryDirectory() as d:
