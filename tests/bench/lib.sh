@@ -22,6 +22,16 @@
 # SC2004: res is an associative array, which shellcheck cannot see here).
 # shellcheck disable=SC2154,SC2034,SC2004
 
+# memproxy takes its configuration from MEMPROXY_<SECTION>_<KEY> variables
+# and refuses one it does not know, and the test command's data directories
+# are named so too (MEMPROXY_LOCOMO_DIR, MEMPROXY_BEAM_DIR): no process these
+# scripts start inherits a MEMPROXY_* variable (the script itself still reads
+# them). A script passes what it means to memproxy through env.
+while read -r name; do
+    # shellcheck disable=SC2163 # the variable named by $name, not "name"
+    export -n "$name"
+done < <(compgen -e | grep '^MEMPROXY_' || true)
+
 die() {
     printf '%s: %s\n' "$prog" "$*" >&2
     exit 1
