@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 prog=idle
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$here/lib.sh" # die, say, free_ports, start_fake_upstream, wait_http, wait_queue_empty, metric_in
+. "$here/lib.sh" # common_opt, need_arg, positive_int, start_fake_upstream, start_memproxy_ini, wait_queue_empty
 
 build_dir=$root/build
 out_file=$root/.bench/idle.md
@@ -28,21 +28,23 @@ turns=12
 keep_tmp=0
 goal_mb=10
 
+common_opts="--build --out --keep-tmp"
 while [ $# -gt 0 ]; do
+    if common_opt "$@"; then
+        shift "$opt_shift"
+        continue
+    fi
     case $1 in
-    --build) [ $# -ge 2 ] || die "--build needs a value"; build_dir=$2; shift ;;
-    --out) [ $# -ge 2 ] || die "--out needs a value"; out_file=$2; shift ;;
-    --turns) [ $# -ge 2 ] || die "--turns needs a value"; turns=$2; shift ;;
-    --keep-tmp) keep_tmp=1 ;;
+    --turns) need_arg "$1" $# && turns=$2 && shift ;;
     -h | --help) sed -n '10,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
     esac
     shift
 done
-case $turns in '' | *[!0-9]* | 0) die "--turns must be a positive whole number" ;; esac
-memproxy=$build_dir/proxy/memproxy
+positive_int "$turns" || die "--turns must be a positive whole number"
+memproxy_bin=$build_dir/proxy/memproxy
 fake_bin=$build_dir/tests/fake_upstream/fake_upstream
-for b in "$memproxy" "$fake_bin"; do
+for b in "$memproxy_bin" "$fake_bin"; do
     [ -x "$b" ] || die "$b not found; build with the tests (meson setup build -Dtests=true && ninja -C build)"
 done
 command -v curl >/dev/null || die "curl not found (apt-get install curl)"
@@ -71,10 +73,8 @@ base_url = http://127.0.0.1:$fake_port/v1
 [storage]
 path = $tmp/store
 EOF
-"$memproxy" -c "$tmp/memproxy.ini" >"$tmp/memproxy.out" 2>"$tmp/memproxy.log" &
-pid=$!
-started_pids="$started_pids $pid"
-wait_http "$pid" "http://127.0.0.1:$port/" 30 || die "memproxy did not start (log: $tmp/memproxy.log)"
+start_memproxy_ini idle "$tmp/memproxy.ini" "http://127.0.0.1:$port/" || die "memproxy did not start: $mp_why"
+pid=$mp_pid
 admin=http://127.0.0.1:$aport
 
 # rss_kb: memproxy's VmRSS now, in KB.
@@ -90,7 +90,7 @@ post() {
         -H 'Authorization: Bearer sk-idle' -H "X-User-Id: $1" ${3:+-H "X-Memory: $3"} \
         --data-binary "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}]}" \
         "http://127.0.0.1:$port/v1/chat/completions")
-    [ "$code" = 200 ] || die "a request answered $code (log: $tmp/memproxy.log)"
+    [ "$code" = 200 ] || die "a request answered $code (log: $tmp/memproxy-idle.log)"
 }
 
 sleep 1 # the workers' and the store's start-up settle
@@ -122,7 +122,7 @@ mkdir -p "$(dirname "$out_file")"
 {
     echo "# memproxy resident memory (tests/bench/idle.sh)"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $("$memproxy" --version 2>/dev/null | head -n 1), $(nproc) CPUs (workers = one per CPU), the default configuration but addresses and store."
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $("$memproxy_bin" --version 2>/dev/null | head -n 1), $(nproc) CPUs (workers = one per CPU), the default configuration but addresses and store."
     echo
     echo "| point | VmRSS MB |"
     echo "|---|---:|"

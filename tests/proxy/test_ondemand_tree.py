@@ -59,13 +59,19 @@ class MissingLibraries(unittest.TestCase):
             shutil.copy(os.path.realpath(lib), dest)
         return root
 
-    def run_in(self, root, args, env=()):
-        """/memproxy ARGS inside the tree root, with only env set."""
+    @staticmethod
+    def in_tree(root, args, env):
+        """The command line and environment of /memproxy ARGS inside the
+        tree root, with only env set."""
         chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
         e = {'PATH': '/usr/bin:/bin'}
         e.update(env)
-        return subprocess.run([chroot, root, '/memproxy'] + list(args), env=e, capture_output=True,
-                              text=True, timeout=60)
+        return [chroot, root, '/memproxy'] + list(args), e
+
+    def run_in(self, root, args, env=()):
+        """/memproxy ARGS inside the tree root, to its end."""
+        cmd, e = self.in_tree(root, args, env)
+        return subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=60)
 
     def check(self, root, env=()):
         return self.run_in(root, ['--check-config'], env)
@@ -73,11 +79,9 @@ class MissingLibraries(unittest.TestCase):
     def start_in(self, root, env):
         """memproxy started inside the tree root (its stderr collected);
         returns the process once its data plane answers."""
-        chroot = shutil.which('chroot', path='/usr/sbin:/sbin:/usr/bin:/bin')
-        e = {'PATH': '/usr/bin:/bin'}
-        e.update(env)
-        proc = subprocess.Popen([chroot, root, '/memproxy'], env=e, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cmd, e = self.in_tree(root, [], env)
+        proc = subprocess.Popen(cmd, env=e, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
         err = harness._StderrCollector(proc.stderr)
         err.start()
         self.addCleanup(lambda: (proc.terminate(), proc.wait(10)))
