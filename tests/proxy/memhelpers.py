@@ -259,6 +259,13 @@ def job_kind(req):
     return None
 
 
+def client_request_numbers(fake):
+    """The numbers of the requests the fake recorded that are not memory
+    jobs (the clients' own): a check that nothing was forwarded counts
+    these, since an earlier turn's memory-model calls come when they come."""
+    return [r['n'] for r in fake_requests(fake) if job_kind(r) is None]
+
+
 def job_requests(fake, kind=None, after=0, auth=None):
     """Memory job requests the fake recorded (newest last), optionally of
     one kind, after request number `after`, carrying Authorization `auth`."""

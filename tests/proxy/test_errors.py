@@ -297,14 +297,9 @@ class UserIdAndMemoryHeader(ErrorCase):
     def chat_with(self, headers=(), body=None):
         return self.proxy.request('POST', CHAT, [JSON] + list(headers), body or chat_body())
 
-    def clients(self):
-        """The fake's log without the memory model's calls (an earlier case's
-        turns make them, and they come when they come)."""
-        return [r['n'] for r in mh.fake_requests(self.fake) if mh.job_kind(r) is None]
-
     def test_invalid_user_id_header_400(self):
         before = self.counters(self.proxy, 400, client_kind='invalid_user_id')
-        req0 = self.clients()
+        req0 = mh.client_request_numbers(self.fake)
         for uid in self.BAD_IDS:
             with self.subTest(uid=uid[:20]):
                 r = self.chat_with([('X-User-Id', uid)])
@@ -317,7 +312,7 @@ class UserIdAndMemoryHeader(ErrorCase):
                 code = r.json()['error']['code']
                 self.assertIn(code, ('invalid_user_id', 'bad_request'))
                 self.assertOpenAIError(r, 400, code)
-        self.assertEqual(self.clients(), req0, 'a request with an invalid user id was forwarded')
+        self.assertEqual(mh.client_request_numbers(self.fake), req0, 'a request with an invalid user id was forwarded')
 
     def test_invalid_user_id_body_400(self):
         bad = ['bad\u0001id', 'line\nbreak', 'a' * 257, '{{user}}', '\u200b']
