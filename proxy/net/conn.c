@@ -495,6 +495,19 @@ void mp_conn_flush(struct mp_conn *c)
     mark_dirty(c);
 }
 
+void mp_conn_write_now(struct mp_conn *c)
+{
+    /* waiting for the socket already (write_ev armed), or a state whose
+       end flush_now() handles: the pass's flush writes it */
+    while (!c->writing && c->state == ST_ACTIVE && evbuffer_get_length(c->out) > 0) {
+        int n = evbuffer_write(c->out, c->fd);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break; /* full or failed: flush_now() arms write_ev or ends the connection */
+    }
+    if (evbuffer_get_length(c->out) > 0 || c->want_drain || c->state != ST_ACTIVE)
+        mark_dirty(c);
+}
+
 bool mp_conn_wants_close(const struct mp_conn *c)
 {
     return !c->keep_alive || c->close_after || c->loop->draining;

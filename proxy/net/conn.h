@@ -107,6 +107,13 @@ struct evbuffer *mp_conn_output(struct mp_conn *c);
 size_t mp_conn_pending(const struct mp_conn *c);
 /* Writes the output at the end of this loop pass (coalescing appends). */
 void mp_conn_flush(struct mp_conn *c);
+/* Writes the output now, as far as the socket takes it without waiting,
+ * for a relayed event that should not wait for the rest of the loop pass;
+ * what remains (the socket full, a write error, a drain to report) is left
+ * to the end of the pass, as mp_conn_flush() does. It calls nothing back
+ * and never frees the connection, so a handler may call it from inside
+ * its own callbacks. */
+void mp_conn_write_now(struct mp_conn *c);
 /* Asks for handler->on_drain() once the output has been written whole. */
 void mp_conn_want_drain(struct mp_conn *c);
 

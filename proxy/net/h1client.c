@@ -283,8 +283,11 @@ static bool x_read_body(struct mp_h1xfer *x)
             return false;
         }
     }
-    if (!mp_http_body_done(&x->body))
+    if (!mp_http_body_done(&x->body)) {
+        if (x->cb.on_read_end != NULL && !x->paused)
+            x->cb.on_read_end(x->arg);
         return true;
+    }
     bool keep = x->keep_alive && evbuffer_get_length(in) == 0 &&
                 evbuffer_get_length(bufferevent_get_output(bev)) == 0 && x->c->o != NULL;
     x_end(x, MP_XFER_OK, keep);

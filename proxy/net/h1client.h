@@ -46,6 +46,12 @@ struct mp_h1_callbacks {
     /* Body bytes, in order, valid during the call. MP_OK, or a failure that
      * ends the exchange (MP_XFER_OTHER). */
     int (*on_body)(void *arg, const char *p, size_t n);
+    /* Optional: every byte read from the upstream so far went to on_body
+     * (or is a partial chunk line), and the body goes on: the end of one
+     * read's bytes, once per read that did not end the body (a read that
+     * ends it goes on to on_done instead). It must not cancel or pause the
+     * exchange. */
+    void (*on_read_end)(void *arg);
     void (*on_done)(void *arg, enum mp_xfer_end end);
 };
 

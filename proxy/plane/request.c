@@ -455,11 +455,13 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
 
 static bool on_h1_head(void *arg, const struct mp_http_response_head *h);
 static int on_h1_body(void *arg, const char *p, size_t n);
+static void on_h1_read_end(void *arg);
 static void on_h1_done(void *arg, enum mp_xfer_end end);
 
 static const struct mp_h1_callbacks h1_callbacks = {
     .on_head = on_h1_head,
     .on_body = on_h1_body,
+    .on_read_end = on_h1_read_end,
     .on_done = on_h1_done,
 };
 
@@ -1046,6 +1048,17 @@ void mp_request_on_upstream_done(void *req, CURLcode result)
     struct mp_request *r = req;
     r->in_multi = false;
     upstream_done(r, mp_upstream_end_of(result));
+}
+
+/* A stream's events of one upstream read go out now, in one write, not
+ * after the rest of the loop pass's reads (under thousands of streams a
+ * pass is milliseconds; nginx writes in the read's handler too). A read
+ * that ends the answer waits for the pass's flush, with the stream's end. */
+static void on_h1_read_end(void *arg)
+{
+    struct mp_request *r = arg;
+    if (r->is_sse)
+        mp_conn_write_now(r->conn);
 }
 
 static void on_h1_done(void *arg, enum mp_xfer_end end)

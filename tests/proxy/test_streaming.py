@@ -3,7 +3,10 @@ cancellation and mid-stream failures."""
 
 import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -679,6 +682,60 @@ def _as_resp(body):
     r.body = bytearray(body)
     r.marks = [(0.0, len(body))]
     return r
+
+
+class EventsGoOutInTheirPass(StreamCase):
+    """A stream's event goes to its client as soon as it is read, before the
+    same loop pass reads the next stream's upstream (under thousands of
+    streams a pass is milliseconds, and an event that waited for the pass's
+    end waited that long). Two streams' next events wait in their upstream
+    sockets while memproxy is stopped (SIGSTOP), so the one pass after
+    SIGCONT reads both; tests/proxy/sendcount.c, preloaded in its order
+    mode, logs the upstream reads and the client writes as they happen."""
+
+    DIRECTIVES = 'events=6,event_delay_ms=300'
+
+    def order_log(self):
+        tmp = tempfile.mkdtemp(prefix='mptest-order-')
+        self.addCleanup(shutil.rmtree, tmp, True)
+        return os.path.join(tmp, 'order')
+
+    def test_event_written_before_the_next_streams_read(self):
+        log = self.order_log()
+        env = {'LD_PRELOAD': os.environ['MPTEST_SENDCOUNT_LIB'],
+               # the preload comes before the sanitizer runtime in the ASan build
+               'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0',
+               'MPTEST_SENDCOUNT_FILE': log, 'MPTEST_SENDCOUNT_PORT': str(self.fake.port),
+               'MPTEST_SENDCOUNT_ORDER': '1'}
+        # the native client's read hook (docs/http-api.md: with curl, the
+        # events wait for the pass's end), in the curl runs of this suite too
+        p = self.start_proxy(workers=1, memory={'mode': 'off'}, upstream={'client': 'native'}, env=env)
+        conns = [HTTPConn(p.port) for _ in range(2)]
+        for c in conns:
+            self.addCleanup(c.close)
+            c.send_request('POST', CHAT, stream_headers(self.DIRECTIVES), chat_body(stream=True))
+        for c in conns:  # both streams open, their first event relayed
+            self.assertEqual(c.read_head().status, 200)
+            c.read_more(timeout=5, until=lambda x: len(x.events()) >= 1)
+        os.kill(p.pid, signal.SIGSTOP)
+        try:
+            mark = os.path.getsize(log)
+            time.sleep(0.8)  # each stream's next events reach its upstream socket
+        finally:
+            os.kill(p.pid, signal.SIGCONT)
+        for c in conns:
+            self.assertStreamExact(c.read_more(timeout=10), self.DIRECTIVES)
+        with open(log) as f:
+            f.seek(mark)
+            calls = [(call.split('-', 1)[0], call.rsplit('@', 1)[1], int(n))
+                     for call, n in (line.split() for line in f) if '@' in call and int(n) > 0]
+        reads = [i for i, (who, _, _) in enumerate(calls) if who == 'upstream']
+        self.assertTrue(reads, calls)
+        first_fd = calls[reads[0]][1]
+        other = next((i for i in reads if calls[i][1] != first_fd), None)
+        self.assertIsNotNone(other, 'one stream read only: %r' % calls)
+        between = [c for c in calls[reads[0]:other] if c[0] == 'client']
+        self.assertTrue(between, 'the first stream\'s event waited for the next stream\'s read: %r' % calls[:8])
 
 
 if __name__ == '__main__':
