@@ -99,6 +99,7 @@ struct mp_mem_entity {
        it from the fields above. Borrowed, like value, and set only with it. */
     const char *block_text;
     size_t block_len;
+    uint64_t block_saved; /* with block_text: its mp_memblock_script_saving() */
     /* The store view's id of this fact (storage/ops/store.h: a changed value is
        a new id, an erased fact has none), when has_id: a conversation's head
        checks with it that its facts are still the user's (core/wire/inject.h). */

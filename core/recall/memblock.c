@@ -132,7 +132,8 @@ size_t mp_memblock_message_room(uint32_t tokens)
                : 0;
 }
 
-static bool put(struct text *t, const char *s, size_t n)
+/* put() of text whose mp_memblock_script_saving() is known: saved. */
+static bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
 {
     if (t->full || n > t->cap - t->len) {
         t->full = true;
@@ -141,9 +142,14 @@ static bool put(struct text *t, const char *s, size_t n)
     if (t->buf != NULL)
         memcpy(t->buf + t->len, s, n);
     if (t->saving)
-        t->saved += mp_memblock_script_saving(s, n);
+        t->saved += saved;
     t->len += n;
     return true;
+}
+
+static bool put(struct text *t, const char *s, size_t n)
+{
+    return put_known(t, s, n, t->saving ? mp_memblock_script_saving(s, n) : 0);
 }
 
 /* ---- sanitizing ---- */
@@ -550,7 +556,7 @@ static void put_fact(struct text *t, const struct mp_mem_entity *e, bool first, 
         put(t, "(no date) ", SLEN("(no date) "));
     }
     if (e->block_text != NULL)
-        put(t, e->block_text, e->block_len);
+        put_known(t, e->block_text, e->block_len, e->block_saved);
     else
         put_fact_text(t, e);
 }
@@ -560,6 +566,15 @@ size_t mp_memblock_fact_text(const struct mp_mem_entity *e, char *out)
     struct text t = {.buf = out, .cap = MP_MEMBLOCK_FACT_TEXT_MAX};
     put_fact_text(&t, e);
     return t.len; /* within the cap: it is the bound of what the rules write */
+}
+
+size_t mp_memblock_fact_write_ahead(struct mp_mem_entity *e, char *out)
+{
+    size_t n = mp_memblock_fact_text(e, out);
+    e->block_text = out;
+    e->block_len = n;
+    e->block_saved = mp_memblock_script_saving(out, n);
+    return n;
 }
 
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room)

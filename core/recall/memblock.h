@@ -210,6 +210,12 @@ int64_t mp_memblock_fact_day(const struct mp_mem_entity *e);
  * at it, and the block then copies it instead of writing it again. */
 size_t mp_memblock_fact_text(const struct mp_mem_entity *e, char *out);
 
+/* mp_memblock_fact_text() into out, with e pointed at it (block_text,
+ * block_len, and block_saved, its mp_memblock_script_saving(), which the
+ * block's measures then take instead of reading the text again): the text
+ * written ahead. Returns its length. */
+size_t mp_memblock_fact_write_ahead(struct mp_mem_entity *e, char *out);
+
 /* What a block holds (all borrowed): the profile line's facts, the summary
  * line (summary_keep bytes of summary->text; 0: no line, and summary may be
  * NULL; summary_keep < summary->text_len: the ellipsis follows), the past

@@ -22,6 +22,7 @@
 #include "store_read.h"
 #include "store_settings.h"
 #include "termfilter.h"
+#include "view_cache.h"
 #include "view_facts.h"
 
 #define CACHE_START 64 /* slots of a view's table of terms (doubles at half full) */
@@ -80,7 +81,13 @@ struct mp_store_view {
     char *head_texts;            /* head's texts (mp_codec_get_user_packed) */
     enum mp_user_mode user_mode; /* the user's own setting, read at open */
     struct kind_view kinds[MP_CODEC_KINDS];
-    struct mp_view_facts facts; /* every fact the view decoded */
+    struct mp_view_facts own_facts; /* the facts the view decoded itself */
+    /* every fact the view decoded: own_facts, or a small user's whole
+       facts borrowed from this thread's cache (cached, view_cache.h),
+       read-only */
+    struct mp_view_facts *facts;
+    struct mp_view_cache_entry *cached;
+    bool whole_tried; /* whole_facts() ran */
     struct ranked_cache ranked;
     struct cached_term *cache; /* open addressing by mp_index_term_hash; len 0: a free slot */
     size_t ncache, cap;
@@ -115,6 +122,7 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
     if (v == NULL)
         return MP_ENOMEM;
     v->s = store;
+    v->facts = &v->own_facts;
     v->plen = mp_store_backend_user_prefix(store, v->prefix, user, user_len);
     int rc = store->be->begin(store, false, &v->txn);
     if (rc != MP_OK) {
@@ -161,7 +169,8 @@ void mp_store_view_close(struct mp_store_view *v)
         return;
     v->s->be->end(&v->txn, false);
     mp_codec_free_packed(v->head, v->head_texts);
-    mp_view_facts_cleanup(&v->facts);
+    mp_view_facts_cleanup(&v->own_facts);
+    mp_view_cache_release(v->cached);
     free(v->ranked.e);
     for (size_t i = 0; i < v->cap; i++)
         free(v->cache[i].p);
@@ -171,18 +180,25 @@ void mp_store_view_close(struct mp_store_view *v)
 
 /* ---- facts and messages ---- */
 
+static int whole_facts(struct mp_store_view *v);
+
 /* Fact id, decoded (once per view), into *out; its block text is not
  * written yet. */
 static int fact_of(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **out)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_store_plain pv;
-    *out = mp_view_facts_find(&v->facts, id);
+    int rc = whole_facts(v);
+    if (rc != MP_OK)
+        return rc;
+    *out = mp_view_facts_find(v->facts, id);
     if (*out != NULL)
         return MP_OK;
-    int rc = get_plain(v, MP_TABLE_FACTS, k, key_of(v, k, id, 4), &pv);
+    if (v->cached != NULL)
+        return MP_NOTFOUND; /* the user's facts are there whole */
+    rc = get_plain(v, MP_TABLE_FACTS, k, key_of(v, k, id, 4), &pv);
     if (rc == MP_OK)
-        rc = mp_view_facts_add(&v->facts, id, pv.p, pv.n, out);
+        rc = mp_view_facts_add(v->facts, id, pv.p, pv.n, out);
     mp_store_backend_plain_done(&pv);
     return rc;
 }
@@ -192,7 +208,7 @@ static int fact_of(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **
 static int offered_fact(struct mp_store_view *v, uint32_t id, struct mp_mem_entity **out)
 {
     int rc = fact_of(v, id, out);
-    return rc == MP_OK ? mp_view_facts_text(&v->facts, *out) : rc;
+    return rc == MP_OK ? mp_view_facts_text(v->facts, *out) : rc;
 }
 
 int mp_store_view_fact_ref(struct mp_store_view *v, uint32_t id, const struct mp_mem_entity **out)
@@ -274,22 +290,34 @@ static void sort_ranked(struct ranked_fact *f, struct ranked_fact *tmp, size_t n
 
 struct whole_scan {
     struct mp_store_view *v;
+    struct mp_view_cache_entry *entry;
     struct ranked_fact *f;
     size_t n, cap;
 };
 
-/* One record of the facts table: decoded (unless a lookup by id already
- * did), with its place in the order; its block text waits for its offer. */
-static int on_fact_record(void *arg, const unsigned char *id, const struct mp_store_plain *pv)
+/* One record of the facts table, stored bytes val[0..vlen): into the
+ * entry (decoded, and logged for the next view's check), with its place
+ * in the order; its block text is written once the order is known. */
+static int on_fact_record(void *arg, const unsigned char *key, size_t klen,
+                          const unsigned char *val, size_t vlen)
 {
     struct whole_scan *ws = arg;
-    uint32_t fid = (uint32_t)mp_codec_be_get(id, 4);
-    struct mp_mem_entity *e = mp_view_facts_find(&ws->v->facts, fid);
-    int rc = e == NULL ? mp_view_facts_add(&ws->v->facts, fid, pv->p, pv->n, &e) : MP_OK;
+    struct mp_store_view *v = ws->v;
+    struct mp_store_plain pv;
+    struct mp_mem_entity *e = NULL;
+    if (klen != v->plen + 4)
+        return MP_STORE_SCAN_STOP; /* another shape: past the user's facts */
+    uint32_t fid = (uint32_t)mp_codec_be_get(key + v->plen, 4);
+    int rc = mp_store_backend_open(v->s, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
+    if (rc == MP_OK)
+        rc = mp_view_facts_add(mp_view_cache_facts(ws->entry), fid, pv.p, pv.n, &e);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK)
+        rc = mp_view_cache_add_record(ws->entry, fid, val, vlen);
+    if (rc == MP_OK && mp_store_backend_grow(&ws->f, &ws->cap, ws->n, sizeof(*ws->f)) != MP_OK)
+        rc = MP_ENOMEM;
     if (rc != MP_OK)
         return rc;
-    if (mp_store_backend_grow(&ws->f, &ws->cap, ws->n, sizeof(*ws->f)) != MP_OK)
-        return MP_ENOMEM;
     struct ranked_fact *r = &ws->f[ws->n++];
     mp_facts_rank_fields(e, &r->trust_conf, &r->newer);
     r->klen = strlen(e->key);
@@ -297,34 +325,114 @@ static int on_fact_record(void *arg, const unsigned char *id, const struct mp_st
     return MP_OK;
 }
 
-/* Every fact of the user into the ranked cache, in the recent order; the
- * walk is then done reading. */
-static int read_ranked_whole(struct mp_store_view *v)
+/* The view's ranked walk is the entry's order, read whole. */
+static int adopt_order(struct mp_store_view *v, const struct mp_view_cache_entry *entry)
 {
     struct ranked_cache *c = &v->ranked;
-    struct whole_scan ws = {v, malloc(v->meta.nfacts * sizeof(*ws.f)), 0, 0};
+    size_t n;
+    struct mp_mem_entity *const *order = mp_view_cache_order(entry, &n);
+    free(c->e);
+    c->e = malloc((n > 0 ? n : 1) * sizeof(*c->e));
+    if (c->e == NULL)
+        return MP_ENOMEM;
+    if (n > 0)
+        memcpy(c->e, order, n * sizeof(*c->e));
+    c->n = c->cap = n;
+    c->done = true;
+    return MP_OK;
+}
+
+/* Every fact of the user decoded into a new entry, in the recent order,
+ * each fact's block text written; the entry goes to this thread's cache
+ * and the view reads from it. */
+static int build_whole(struct mp_store_view *v)
+{
+    struct mp_view_cache_entry *entry = mp_view_cache_new(v->prefix, v->plen);
+    struct whole_scan ws = {v, entry, malloc(v->meta.nfacts * sizeof(*ws.f)), 0, 0};
     ws.cap = ws.f != NULL ? v->meta.nfacts : 0; /* the count the user record keeps: one
                                                   allocation, grown only if it was short */
-    int rc = mp_store_backend_scan_plain(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, 4,
-                                         on_fact_record, &ws);
-    if (rc == MP_OK && ws.n > 0) {
-        struct ranked_fact *tmp = malloc(ws.n * sizeof(*tmp));
-        free(c->e); /* an earlier walk that failed may have left an empty array */
-        c->e = malloc(ws.n * sizeof(*c->e));
-        if (tmp != NULL && c->e != NULL)
-            sort_ranked(ws.f, tmp, ws.n);
-        else
-            rc = MP_ENOMEM;
-        free(tmp);
+    int rc = entry != NULL ? MP_OK : MP_ENOMEM;
+    if (rc == MP_OK)
+        rc = v->s->be->scan(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, on_fact_record,
+                            &ws);
+    struct ranked_fact *tmp = rc == MP_OK ? malloc((ws.n > 0 ? ws.n : 1) * sizeof(*tmp)) : NULL;
+    struct mp_mem_entity **order =
+        rc == MP_OK ? malloc((ws.n > 0 ? ws.n : 1) * sizeof(*order)) : NULL;
+    if (rc == MP_OK && (tmp == NULL || order == NULL))
+        rc = MP_ENOMEM;
+    if (rc == MP_OK)
+        sort_ranked(ws.f, tmp, ws.n);
+    for (size_t i = 0; rc == MP_OK && i < ws.n; i++) {
+        order[i] = ws.f[i].e;
+        rc = mp_view_facts_text(mp_view_cache_facts(entry), order[i]);
     }
-    for (size_t i = 0; rc == MP_OK && i < ws.n; i++)
-        c->e[i] = ws.f[i].e;
-    if (rc == MP_OK) {
-        c->n = c->cap = ws.n;
-        c->done = true;
-    }
+    if (rc == MP_OK)
+        rc = mp_view_cache_set_order(entry, order, ws.n);
+    if (rc == MP_OK)
+        rc = adopt_order(v, entry);
+    free(tmp);
+    free(order);
     free(ws.f);
-    return rc;
+    if (rc != MP_OK) {
+        mp_view_cache_release(entry);
+        return rc;
+    }
+    v->cached = entry;
+    v->facts = mp_view_cache_facts(entry);
+    mp_view_cache_put(entry);
+    return MP_OK;
+}
+
+struct whole_check {
+    struct mp_view_cache_check ck;
+    size_t plen;
+    bool differs;
+};
+
+static int on_check_record(void *arg, const unsigned char *key, size_t klen,
+                           const unsigned char *val, size_t vlen)
+{
+    struct whole_check *wc = arg;
+    if (klen != wc->plen + 4)
+        return MP_STORE_SCAN_STOP;
+    if (mp_view_cache_check_record(&wc->ck, (uint32_t)mp_codec_be_get(key + wc->plen, 4), val,
+                                   vlen))
+        return MP_OK;
+    wc->differs = true;
+    return MP_STORE_SCAN_STOP;
+}
+
+/* A small user's facts (at most VIEW_WHOLE_FACTS_MAX, a clear store),
+ * whole, at the view's first want of a fact: this thread's cache entry
+ * when the store holds exactly the records it was built from, else built
+ * anew (view_cache.h). A bigger user's facts are read as they are wanted. */
+static int whole_facts(struct mp_store_view *v)
+{
+    if (v->whole_tried)
+        return MP_OK;
+    v->whole_tried = true;
+    if (v->meta.nfacts == 0 || v->meta.nfacts > VIEW_WHOLE_FACTS_MAX || v->s->sealed)
+        return MP_OK;
+    struct mp_view_cache_entry *entry = mp_view_cache_get(v->prefix, v->plen);
+    if (entry != NULL) {
+        struct whole_check wc = {.plen = v->plen};
+        mp_view_cache_check_start(&wc.ck, entry);
+        int rc = v->s->be->scan(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen,
+                                on_check_record, &wc);
+        bool same = rc == MP_OK && !wc.differs && mp_view_cache_check_end(&wc.ck);
+        if (same)
+            rc = adopt_order(v, entry);
+        if (same && rc == MP_OK) {
+            v->cached = entry;
+            v->facts = mp_view_cache_facts(entry);
+            mp_view_cache_count_hit();
+            return MP_OK;
+        }
+        mp_view_cache_release(entry); /* changed (built anew below), or a failed read */
+        if (rc != MP_OK)
+            return rc;
+    }
+    return build_whole(v);
 }
 
 /* ---- the recent order of a big user's facts, through factrank ---- */
@@ -361,13 +469,12 @@ int mp_store_view_ranked_facts(struct mp_store_view *v,
     const unsigned char *start = v->prefix;
     size_t slen = v->plen;
     int rc;
-    if (c->n == 0 && !c->done && v->meta.nfacts > 0 && v->meta.nfacts <= VIEW_WHOLE_FACTS_MAX &&
-        !v->s->sealed && (rc = read_ranked_whole(v)) != MP_OK)
+    if ((rc = whole_facts(v)) != MP_OK)
         return rc;
     for (size_t i = 0; i < c->n; i++) {
         /* a fact's text is written when first offered: a walk that stops
            (the budget spent) leaves the facts after it unwritten */
-        if ((rc = mp_view_facts_text(&v->facts, c->e[i])) != MP_OK)
+        if ((rc = mp_view_facts_text(v->facts, c->e[i])) != MP_OK)
             return rc;
         rc = fn(arg, c->e[i]);
         if (rc != 0)

@@ -119,10 +119,16 @@ int mp_view_facts_text(struct mp_view_facts *vf, struct mp_mem_entity *e)
     if (c == NULL)
         return MP_ENOMEM;
     /* the decode required a key and a value, as the text does */
-    e->block_len = mp_memblock_fact_text(e, c->text + c->text_used);
-    e->block_text = c->text + c->text_used;
-    c->text_used += e->block_len;
+    c->text_used += mp_memblock_fact_write_ahead(e, c->text + c->text_used);
     return MP_OK;
+}
+
+size_t mp_view_facts_bytes(const struct mp_view_facts *vf)
+{
+    size_t n = vf->map_cap * sizeof(*vf->map);
+    for (const struct view_fact_chunk *c = vf->chunks; c != NULL; c = c->next)
+        n += sizeof(*c);
+    return n;
 }
 
 void mp_view_facts_cleanup(struct mp_view_facts *vf)

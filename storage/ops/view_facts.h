@@ -42,6 +42,9 @@ int mp_view_facts_add(struct mp_view_facts *vf, uint32_t id, const unsigned char
  * written already. MP_OK or MP_ENOMEM (e is then as it was). */
 int mp_view_facts_text(struct mp_view_facts *vf, struct mp_mem_entity *e);
 
+/* The bytes the block holds (its chunks and table). */
+size_t mp_view_facts_bytes(const struct mp_view_facts *vf);
+
 /* Frees the block; vf is then empty. */
 void mp_view_facts_cleanup(struct mp_view_facts *vf);
 

@@ -239,6 +239,26 @@ class SharedMemory(PgCase):
         mem = mh.get_memory(a, user)
         self.assertEqual((mem['buffer'], mem['entities'], mem['summary']['text']), ([], [], None))
 
+    def test_a_fact_erased_through_one_is_not_injected_by_the_other(self):
+        # A's workers keep the facts they read (docs/operations.md, "The
+        # recent users' facts"); B erases one: A's next reads must see it gone
+        a, b = self.pg_proxy(), self.pg_proxy()
+        user = mh.uid('pgkept')
+        self.assertOK(send(a, user, 'My name is Ada. I live in Aarhus.'))
+        mh.wait_memory(a, user, lambda m: mh.entity_map(m).get('city') == 'Aarhus', what='fact')
+        mh.wait_idle(a)
+        for _ in range(4):  # on both of A's workers, most likely: each keeps its own
+            s = send(a, user, 'Where do I live?')
+            self.assertOK(s)
+            self.assertIn('city: Aarhus', json.dumps(self.injection(s).elements))
+        mh.wait_idle(a)
+        r = b.request('DELETE', '/v1/memory/entities/city', [('X-User-Id', user)])
+        self.assertEqual(r.status, 204, r)
+        for _ in range(4):
+            s = send(a, user, 'Where do I live?')
+            self.assertOK(s)
+            self.assertNotIn('city: Aarhus', json.dumps(self.injection(s).elements))
+
 
 TOKEN = 'zqxsecret-adm-copystore-5a4b3c2d1e'
 

@@ -588,9 +588,9 @@ static void write_ahead(char *texts, size_t each)
 {
     for (size_t i = 0; i < fx_um.nentities; i++) {
         char *out = texts + i * each;
-        fx_ents[i].block_len = mp_memblock_fact_text(&fx_ents[i], out);
-        ck_assert_uint_le(fx_ents[i].block_len, MP_MEMBLOCK_FACT_TEXT_MAX);
-        fx_ents[i].block_text = out;
+        ck_assert_uint_le(mp_memblock_fact_write_ahead(&fx_ents[i], out),
+                          MP_MEMBLOCK_FACT_TEXT_MAX);
+        ck_assert_ptr_eq(fx_ents[i].block_text, out);
     }
 }
 
@@ -635,6 +635,7 @@ START_TEST(test_memblock_fact_text_written_ahead_is_copied)
     fx_fact("pet", "a beagle");
     fx_ents[0].block_text = "pet: a basset";
     fx_ents[0].block_len = strlen(fx_ents[0].block_text);
+    fx_ents[0].block_saved = 0; /* ASCII */
     char *block = render_all(NULL);
     ck_assert_str_eq(fx_line_with(block, "[User"),
                      "[User profile]: (as of 2024-05-01) pet: a basset");

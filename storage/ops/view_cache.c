@@ -1,0 +1,258 @@
+/* A thread's recently read users' facts (view_cache.h). Entries sit in an
+ * array, most recently used first; a lookup compares a hash of the prefix
+ * before its bytes. The record log an entry is checked against is, per
+ * fact in scan order, its id (4 bytes), its stored length (4) and its
+ * stored bytes. */
+#include "view_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store_backend.h"
+
+struct mp_view_cache_entry {
+    unsigned refs;
+    uint64_t hash;
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    size_t plen;
+    struct mp_view_facts facts;
+    unsigned char *log; /* the record log */
+    size_t log_len, log_cap, nrecords;
+    struct mp_mem_entity **order;
+    size_t norder;
+    size_t bytes; /* what it holds, counted when it is put */
+};
+
+struct thread_cache {
+    struct mp_view_cache_entry *e[VIEW_CACHE_ENTRIES_MAX]; /* most recent first */
+    size_t n, bytes;
+    uint64_t hits, misses;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct thread_cache *this_thread;
+
+static void free_thread_cache(void *p)
+{
+    struct thread_cache *tc = p;
+    for (size_t i = 0; i < tc->n; i++)
+        mp_view_cache_release(tc->e[i]);
+    free(tc);
+}
+
+static void make_key(void)
+{
+    (void)pthread_key_create(&cache_key, free_thread_cache);
+}
+
+/* This thread's cache, made on first use (NULL when out of memory). */
+static struct thread_cache *thread_cache(void)
+{
+    if (this_thread != NULL)
+        return this_thread;
+    pthread_once(&cache_once, make_key);
+    struct thread_cache *tc = calloc(1, sizeof(*tc));
+    if (tc == NULL || pthread_setspecific(cache_key, tc) != 0) {
+        free(tc);
+        return NULL;
+    }
+    this_thread = tc;
+    return tc;
+}
+
+/* FNV-1a of the prefix. */
+static uint64_t prefix_hash(const unsigned char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static size_t find(const struct thread_cache *tc, uint64_t h, const unsigned char *prefix,
+                   size_t plen)
+{
+    for (size_t i = 0; i < tc->n; i++) {
+        const struct mp_view_cache_entry *e = tc->e[i];
+        if (e->hash == h && e->plen == plen && memcmp(e->prefix, prefix, plen) == 0)
+            return i;
+    }
+    return tc->n;
+}
+
+/* Takes entry i out of the array (its reference goes with it). */
+static struct mp_view_cache_entry *take(struct thread_cache *tc, size_t i)
+{
+    struct mp_view_cache_entry *e = tc->e[i];
+    memmove(&tc->e[i], &tc->e[i + 1], (tc->n - i - 1) * sizeof(tc->e[0]));
+    tc->n--;
+    tc->bytes -= e->bytes;
+    return e;
+}
+
+struct mp_view_cache_entry *mp_view_cache_get(const unsigned char *prefix, size_t plen)
+{
+    struct thread_cache *tc = this_thread;
+    if (tc == NULL)
+        return NULL;
+    size_t i = find(tc, prefix_hash(prefix, plen), prefix, plen);
+    if (i == tc->n)
+        return NULL;
+    struct mp_view_cache_entry *e = tc->e[i];
+    memmove(&tc->e[1], &tc->e[0], i * sizeof(tc->e[0])); /* to the front */
+    tc->e[0] = e;
+    e->refs++;
+    return e;
+}
+
+struct mp_view_cache_entry *mp_view_cache_new(const unsigned char *prefix, size_t plen)
+{
+    struct thread_cache *tc = thread_cache();
+    if (plen > MP_STORE_USER_PREFIX_MAX)
+        return NULL;
+    if (tc != NULL)
+        tc->misses++;
+    struct mp_view_cache_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->refs = 1;
+    memcpy(e->prefix, prefix, plen);
+    e->plen = plen;
+    e->hash = prefix_hash(prefix, plen);
+    return e;
+}
+
+struct mp_view_facts *mp_view_cache_facts(struct mp_view_cache_entry *e)
+{
+    return &e->facts;
+}
+
+int mp_view_cache_add_record(struct mp_view_cache_entry *e, uint32_t id, const unsigned char *rec,
+                             size_t n)
+{
+    if (n > UINT32_MAX)
+        return MP_ENOMEM;
+    size_t need = e->log_len + 8 + n;
+    if (need > e->log_cap) {
+        size_t cap = e->log_cap > 0 ? e->log_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *log = realloc(e->log, cap);
+        if (log == NULL)
+            return MP_ENOMEM;
+        e->log = log;
+        e->log_cap = cap;
+    }
+    mp_codec_le_put(e->log + e->log_len, id, 4);
+    mp_codec_le_put(e->log + e->log_len + 4, n, 4);
+    if (n > 0)
+        memcpy(e->log + e->log_len + 8, rec, n);
+    e->log_len = need;
+    e->nrecords++;
+    return MP_OK;
+}
+
+int mp_view_cache_set_order(struct mp_view_cache_entry *e, struct mp_mem_entity *const *order,
+                            size_t n)
+{
+    struct mp_mem_entity **o = malloc((n > 0 ? n : 1) * sizeof(*o));
+    if (o == NULL)
+        return MP_ENOMEM;
+    if (n > 0)
+        memcpy(o, order, n * sizeof(*o));
+    free(e->order);
+    e->order = o;
+    e->norder = n;
+    return MP_OK;
+}
+
+struct mp_mem_entity *const *mp_view_cache_order(const struct mp_view_cache_entry *e, size_t *n)
+{
+    *n = e->norder;
+    return e->order;
+}
+
+void mp_view_cache_check_start(struct mp_view_cache_check *ck, const struct mp_view_cache_entry *e)
+{
+    ck->e = e;
+    ck->next = 0;
+    ck->off = 0;
+}
+
+bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
+                                const unsigned char *rec, size_t n)
+{
+    const struct mp_view_cache_entry *e = ck->e;
+    if (ck->next == e->nrecords)
+        return false; /* a record the entry does not have */
+    const unsigned char *at = e->log + ck->off;
+    if (mp_codec_le_get(at, 4) != id || mp_codec_le_get(at + 4, 4) != n ||
+        (n > 0 && memcmp(at + 8, rec, n) != 0))
+        return false;
+    ck->next++;
+    ck->off += 8 + n;
+    return true;
+}
+
+bool mp_view_cache_check_end(const struct mp_view_cache_check *ck)
+{
+    return ck->next == ck->e->nrecords;
+}
+
+void mp_view_cache_put(struct mp_view_cache_entry *e)
+{
+    struct thread_cache *tc = thread_cache();
+    if (tc == NULL)
+        return;
+    size_t i = find(tc, e->hash, e->prefix, e->plen);
+    if (i < tc->n)
+        mp_view_cache_release(take(tc, i));
+    e->bytes =
+        sizeof(*e) + e->log_cap + e->norder * sizeof(*e->order) + mp_view_facts_bytes(&e->facts);
+    if (e->bytes > VIEW_CACHE_BYTES_MAX)
+        return;
+    while (tc->n > 0 &&
+           (tc->n == VIEW_CACHE_ENTRIES_MAX || tc->bytes + e->bytes > VIEW_CACHE_BYTES_MAX))
+        mp_view_cache_release(take(tc, tc->n - 1));
+    memmove(&tc->e[1], &tc->e[0], tc->n * sizeof(tc->e[0]));
+    tc->e[0] = e;
+    tc->n++;
+    tc->bytes += e->bytes;
+    e->refs++;
+}
+
+void mp_view_cache_release(struct mp_view_cache_entry *e)
+{
+    if (e == NULL || --e->refs > 0)
+        return;
+    mp_view_facts_cleanup(&e->facts);
+    free(e->log);
+    free(e->order);
+    free(e);
+}
+
+void mp_view_cache_clear(void)
+{
+    struct thread_cache *tc = this_thread;
+    if (tc == NULL)
+        return;
+    while (tc->n > 0)
+        mp_view_cache_release(take(tc, tc->n - 1));
+}
+
+void mp_view_cache_counts(uint64_t *hits, uint64_t *misses)
+{
+    struct thread_cache *tc = this_thread;
+    *hits = tc != NULL ? tc->hits : 0;
+    *misses = tc != NULL ? tc->misses : 0;
+}
+
+void mp_view_cache_count_hit(void)
+{
+    if (this_thread != NULL)
+        this_thread->hits++;
+}

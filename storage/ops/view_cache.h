@@ -1,0 +1,89 @@
+/* A thread's recently read users' facts, kept from one store view to the
+ * next (store_view.c), so that a user's next request does not decode,
+ * order and write their facts again:
+ *
+ *   view open -> first fact wanted -> scan the user's fact records
+ *        |                               |
+ *        |      every record's id and stored bytes equal the entry's?
+ *        |            yes: borrow the entry's facts and order (a hit)
+ *        |            no, or no entry: decode, order, write the texts
+ *        |                 into a new entry, which replaces the old (a miss)
+ *
+ * An entry is checked against the store's own bytes on every use, so it
+ * is never stale, whoever changed the facts (this process, another
+ * process on the same store, a restore): nothing has to tell the cache.
+ * What it holds is what the view would have built from those bytes. Each
+ * thread has its own entries (no locks; a worker's loop is one thread);
+ * at most VIEW_CACHE_ENTRIES_MAX users and about VIEW_CACHE_BYTES_MAX
+ * bytes a thread, the least recently used let go first. An entry a view
+ * still borrows lives until the view releases it. */
+#ifndef MP_STORAGE_VIEW_CACHE_H
+#define MP_STORAGE_VIEW_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "view_facts.h"
+
+#define VIEW_CACHE_ENTRIES_MAX 64
+#define VIEW_CACHE_BYTES_MAX   (8u << 20)
+
+struct mp_view_cache_entry;
+
+/* This thread's entry for the user prefix[0..plen), with a reference the
+ * caller releases, or NULL. */
+struct mp_view_cache_entry *mp_view_cache_get(const unsigned char *prefix, size_t plen);
+
+/* A new, empty entry for prefix[0..plen) (reference 1), NULL when out of
+ * memory. plen is at most MP_STORE_USER_PREFIX_MAX. */
+struct mp_view_cache_entry *mp_view_cache_new(const unsigned char *prefix, size_t plen);
+
+/* The entry's facts: filled while it is built, read-only once it is put. */
+struct mp_view_facts *mp_view_cache_facts(struct mp_view_cache_entry *e);
+
+/* Building: fact id was decoded from the stored bytes rec[0..n) (in the
+ * order the store scans them). MP_OK or MP_ENOMEM. */
+int mp_view_cache_add_record(struct mp_view_cache_entry *e, uint32_t id, const unsigned char *rec,
+                             size_t n);
+
+/* Building: the facts' recent order (n pointers into the entry's facts,
+ * copied). MP_OK or MP_ENOMEM. */
+int mp_view_cache_set_order(struct mp_view_cache_entry *e, struct mp_mem_entity *const *order,
+                            size_t n);
+
+/* The recent order: *n pointers into the entry's facts. */
+struct mp_mem_entity *const *mp_view_cache_order(const struct mp_view_cache_entry *e, size_t *n);
+
+/* Checking an entry against a scan of the user's fact records: start,
+ * then each record in scan order (false: it differs, stop), then end
+ * (true: every record matched and none is missing). */
+struct mp_view_cache_check {
+    const struct mp_view_cache_entry *e;
+    size_t next; /* records matched */
+    size_t off;  /* their bytes in the entry's record log */
+};
+void mp_view_cache_check_start(struct mp_view_cache_check *ck, const struct mp_view_cache_entry *e);
+bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
+                                const unsigned char *rec, size_t n);
+bool mp_view_cache_check_end(const struct mp_view_cache_check *ck);
+
+/* Puts a built entry in this thread's cache (which takes a reference of
+ * its own), in place of its prefix's entry; lets the least recently used
+ * go beyond the bounds. An entry bigger than the byte bound alone is not
+ * kept. */
+void mp_view_cache_put(struct mp_view_cache_entry *e);
+
+/* Drops a reference; the last frees the entry. NULL: nothing. */
+void mp_view_cache_release(struct mp_view_cache_entry *e);
+
+/* Lets go of every entry of this thread's cache (a thread that ends lets
+ * go of its own). */
+void mp_view_cache_clear(void);
+
+/* This thread's hits and misses so far (a miss: an entry built). */
+void mp_view_cache_counts(uint64_t *hits, uint64_t *misses);
+/* Counts a hit (the view found its entry whole). */
+void mp_view_cache_count_hit(void);
+
+#endif
