@@ -83,8 +83,8 @@ struct mp_store_view {
     struct kind_view kinds[MP_CODEC_KINDS];
     struct mp_view_facts own_facts; /* the facts the view decoded itself */
     /* every fact the view decoded: own_facts, or a small user's whole
-       facts borrowed from this thread's cache (cached, view_cache.h),
-       read-only */
+       facts borrowed from this thread's cache (cached, view_cache.h), to
+       which the view adds only the texts it writes (mp_view_facts_text) */
     struct mp_view_facts *facts;
     struct mp_view_cache_entry *cached;
     bool whole_tried; /* whole_facts() ran */
@@ -342,9 +342,10 @@ static int adopt_order(struct mp_store_view *v, const struct mp_view_cache_entry
     return MP_OK;
 }
 
-/* Every fact of the user decoded into a new entry, in the recent order,
- * each fact's block text written; the entry goes to this thread's cache
- * and the view reads from it. */
+/* Every fact of the user decoded into a new entry, in the recent order
+ * (a fact's block text is written when a view first offers it, into the
+ * entry, for the views after it too); the entry goes to this thread's
+ * cache and the view reads from it. */
 static int build_whole(struct mp_store_view *v)
 {
     struct mp_view_cache_entry *entry = mp_view_cache_new(v->prefix, v->plen);
@@ -362,10 +363,8 @@ static int build_whole(struct mp_store_view *v)
         rc = MP_ENOMEM;
     if (rc == MP_OK)
         sort_ranked(ws.f, tmp, ws.n);
-    for (size_t i = 0; rc == MP_OK && i < ws.n; i++) {
+    for (size_t i = 0; rc == MP_OK && i < ws.n; i++)
         order[i] = ws.f[i].e;
-        rc = mp_view_facts_text(mp_view_cache_facts(entry), order[i]);
-    }
     if (rc == MP_OK)
         rc = mp_view_cache_set_order(entry, order, ws.n);
     if (rc == MP_OK)

@@ -6,8 +6,8 @@
  *        |                               |
  *        |      every record's id and stored bytes equal the entry's?
  *        |            yes: borrow the entry's facts and order (a hit)
- *        |            no, or no entry: decode, order, write the texts
- *        |                 into a new entry, which replaces the old (a miss)
+ *        |            no, or no entry: decode and order them into a
+ *        |                 new entry, which replaces the old (a miss)
  *
  * An entry is checked against the store's own bytes on every use, so it
  * is never stale, whoever changed the facts (this process, another
@@ -27,7 +27,7 @@
 #include "view_facts.h"
 
 #define VIEW_CACHE_ENTRIES_MAX 64
-#define VIEW_CACHE_BYTES_MAX   (8u << 20)
+#define VIEW_CACHE_BYTES_MAX   (8u << 20) /* counted when an entry is put: its texts come later */
 
 struct mp_view_cache_entry;
 
@@ -39,7 +39,9 @@ struct mp_view_cache_entry *mp_view_cache_get(const unsigned char *prefix, size_
  * memory. plen is at most MP_STORE_USER_PREFIX_MAX. */
 struct mp_view_cache_entry *mp_view_cache_new(const unsigned char *prefix, size_t plen);
 
-/* The entry's facts: filled while it is built, read-only once it is put. */
+/* The entry's facts: filled while it is built; once it is put, the views
+ * that borrow it add only their facts' block texts (mp_view_facts_text),
+ * each written once, for every later view too. */
 struct mp_view_facts *mp_view_cache_facts(struct mp_view_cache_entry *e);
 
 /* Building: fact id was decoded from the stored bytes rec[0..n) (in the
