@@ -19,17 +19,20 @@ Suite *mp_test_suite(void);
 /* Renders every fact of the fixture in order, then the whole summary if
  * there is one, after checking that each measure fits and adds up to what
  * is rendered. Returns the block (caller frees); *tokens (may be NULL) gets
- * what it costs as a message. */
+ * what it costs as a message, the facts' script saving counted as recall
+ * counts it (mp_memblock_fact_saving). */
 static char *render_all(uint32_t *tokens)
 {
     const struct mp_mem_entity *facts[FX_MAX_FACTS];
     size_t len = MP_MEMBLOCK_INTRO_LEN, keep = 0;
+    uint64_t saved = 0; /* the facts' (the script saving recall counts) */
     char *block;
     for (size_t i = 0; i < fx_um.nentities; i++) {
         bool day =
             i == 0 || mp_memblock_fact_day(&fx_ents[i - 1]) != mp_memblock_fact_day(&fx_ents[i]);
         size_t bytes = mp_memblock_fact_bytes(&fx_ents[i], i == 0, day, SIZE_MAX);
         ck_assert_uint_gt(bytes, 0);
+        saved += mp_memblock_fact_saving(&fx_ents[i], i == 0, day);
         facts[i] = &fx_ents[i];
         len += bytes;
     }
@@ -47,7 +50,7 @@ static char *render_all(uint32_t *tokens)
         len);
     block[len] = '\0';
     if (tokens != NULL)
-        *tokens = mp_memblock_message_tokens(len);
+        *tokens = mp_memblock_message_cost(len, saved);
     return block;
 }
 
@@ -492,7 +495,9 @@ static size_t random_text(char *out, size_t max, uint32_t *seed)
                                          "\xc2\x85",
                                          "\xe2\x80\xa8",
                                          "zzzzzzzzzzzzzzzz",
-                                         "\xe2\x80\xa6"};
+                                         "\xe2\x80\xa6",
+                                         "\xd0\xb4\xd0\xbe\xd0\xbc",  /* Cyrillic: saves */
+                                         "\xe0\xa4\x98\xe0\xa4\xb0"}; /* Devanagari: saves */
     size_t n = 0, want;
     *seed = *seed * 1103515245u + 12345u;
     want = (*seed >> 8) % (max + 1);
