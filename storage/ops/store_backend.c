@@ -180,10 +180,33 @@ int mp_store_backend_get_plain(struct mp_store_txn *txn, enum mp_store_table t, 
     return rc == MP_OK ? mp_store_backend_open(txn->store, t, key, klen, v, vn, out) : rc;
 }
 
-struct plain_scan {
-    struct mp_store *store;
-    enum mp_store_table t;
+struct stored_scan {
     size_t plen, idlen;
+    mp_store_stored_fn fn;
+    void *arg;
+};
+
+static int on_stored(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                     size_t vlen)
+{
+    struct stored_scan *ss = arg;
+    if (klen != ss->plen + ss->idlen)
+        return MP_STORE_SCAN_STOP;
+    return ss->fn(ss->arg, key, klen, val, vlen);
+}
+
+int mp_store_backend_scan_stored(struct mp_store_txn *txn, enum mp_store_table t,
+                                 const unsigned char *start, size_t slen, size_t plen, size_t idlen,
+                                 mp_store_stored_fn fn, void *arg)
+{
+    struct stored_scan ss = {plen, idlen, fn, arg};
+    return txn->store->be->scan(txn, t, start, slen, plen, on_stored, &ss);
+}
+
+struct plain_scan {
+    const struct mp_store *store;
+    enum mp_store_table t;
+    size_t plen;
     mp_store_plain_fn fn;
     void *arg;
 };
@@ -193,8 +216,6 @@ static int on_plain(void *arg, const unsigned char *key, size_t klen, const unsi
 {
     struct plain_scan *ps = arg;
     struct mp_store_plain pv;
-    if (klen != ps->plen + ps->idlen)
-        return MP_STORE_SCAN_STOP;
     int rc = mp_store_backend_open(ps->store, ps->t, key, klen, val, vlen, &pv);
     if (rc == MP_OK)
         rc = ps->fn(ps->arg, key + ps->plen, &pv);
@@ -206,8 +227,8 @@ int mp_store_backend_scan_plain(struct mp_store_txn *txn, enum mp_store_table t,
                                 const unsigned char *start, size_t slen, size_t plen, size_t idlen,
                                 mp_store_plain_fn fn, void *arg)
 {
-    struct plain_scan ps = {txn->store, t, plen, idlen, fn, arg};
-    return txn->store->be->scan(txn, t, start, slen, plen, on_plain, &ps);
+    struct plain_scan ps = {txn->store, t, plen, fn, arg};
+    return mp_store_backend_scan_stored(txn, t, start, slen, plen, idlen, on_plain, &ps);
 }
 
 void mp_store_backend_plain_done(struct mp_store_plain *v)

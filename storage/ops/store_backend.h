@@ -339,6 +339,18 @@ void mp_store_backend_plain_done(struct mp_store_plain *v);
 int mp_store_backend_get_plain(struct mp_store_txn *txn, enum mp_store_table t, const void *key,
                                size_t klen, struct mp_store_plain *out);
 
+/* One record of mp_store_backend_scan_stored(): its whole key[0..klen)
+ * (the id at key + plen) and its value as stored, not opened (a check of
+ * stored bytes needs no more; mp_store_backend_open() opens it), both valid
+ * during the call only. Returns as a scan callback does. */
+typedef int (*mp_store_stored_fn)(void *arg, const unsigned char *key, size_t klen,
+                                  const unsigned char *v, size_t vn);
+
+/* mp_store_backend_scan_plain() with each value as stored. */
+int mp_store_backend_scan_stored(struct mp_store_txn *txn, enum mp_store_table t,
+                                 const unsigned char *start, size_t slen, size_t plen, size_t idlen,
+                                 mp_store_stored_fn fn, void *arg);
+
 /* One record of mp_store_backend_scan_plain(): id[0..idlen) the part of
  * its key after the prefix, v its opened value, both valid during the call
  * only. Returns as a scan callback does (MP_STORE_SCAN_STOP ends it). */

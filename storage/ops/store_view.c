@@ -305,8 +305,6 @@ static int on_fact_record(void *arg, const unsigned char *key, size_t klen,
     struct mp_store_view *v = ws->v;
     struct mp_store_plain pv;
     struct mp_mem_entity *e = NULL;
-    if (klen != v->plen + 4)
-        return MP_STORE_SCAN_STOP; /* another shape: past the user's facts */
     uint32_t fid = (uint32_t)mp_codec_be_get(key + v->plen, 4);
     int rc = mp_store_backend_open(v->s, MP_TABLE_FACTS, key, klen, val, vlen, &pv);
     if (rc == MP_OK)
@@ -325,8 +323,9 @@ static int on_fact_record(void *arg, const unsigned char *key, size_t klen,
     return MP_OK;
 }
 
-/* The view's ranked walk is the entry's order, read whole. */
-static int adopt_order(struct mp_store_view *v, const struct mp_view_cache_entry *entry)
+/* The view reads the entry's facts (its reference taken), and its ranked
+ * walk is the entry's order, read whole. */
+static int borrow(struct mp_store_view *v, struct mp_view_cache_entry *entry)
 {
     struct ranked_cache *c = &v->ranked;
     size_t n;
@@ -339,6 +338,8 @@ static int adopt_order(struct mp_store_view *v, const struct mp_view_cache_entry
         memcpy(c->e, order, n * sizeof(*c->e));
     c->n = c->cap = n;
     c->done = true;
+    v->cached = entry;
+    v->facts = mp_view_cache_facts(entry);
     return MP_OK;
 }
 
@@ -354,8 +355,8 @@ static int build_whole(struct mp_store_view *v)
                                                   allocation, grown only if it was short */
     int rc = entry != NULL ? MP_OK : MP_ENOMEM;
     if (rc == MP_OK)
-        rc = v->s->be->scan(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, on_fact_record,
-                            &ws);
+        rc = mp_store_backend_scan_stored(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen, 4,
+                                          on_fact_record, &ws);
     struct ranked_fact *tmp = rc == MP_OK ? malloc((ws.n > 0 ? ws.n : 1) * sizeof(*tmp)) : NULL;
     struct mp_mem_entity **order =
         rc == MP_OK ? malloc((ws.n > 0 ? ws.n : 1) * sizeof(*order)) : NULL;
@@ -368,7 +369,7 @@ static int build_whole(struct mp_store_view *v)
     if (rc == MP_OK)
         rc = mp_view_cache_set_order(entry, order, ws.n);
     if (rc == MP_OK)
-        rc = adopt_order(v, entry);
+        rc = borrow(v, entry);
     free(tmp);
     free(order);
     free(ws.f);
@@ -376,29 +377,17 @@ static int build_whole(struct mp_store_view *v)
         mp_view_cache_release(entry);
         return rc;
     }
-    v->cached = entry;
-    v->facts = mp_view_cache_facts(entry);
     mp_view_cache_put(entry);
     return MP_OK;
 }
 
-struct whole_check {
-    struct mp_view_cache_check ck;
-    size_t plen;
-    bool differs;
-};
-
 static int on_check_record(void *arg, const unsigned char *key, size_t klen,
                            const unsigned char *val, size_t vlen)
 {
-    struct whole_check *wc = arg;
-    if (klen != wc->plen + 4)
-        return MP_STORE_SCAN_STOP;
-    if (mp_view_cache_check_record(&wc->ck, (uint32_t)mp_codec_be_get(key + wc->plen, 4), val,
-                                   vlen))
-        return MP_OK;
-    wc->differs = true;
-    return MP_STORE_SCAN_STOP;
+    struct mp_view_cache_check *ck = arg;
+    return mp_view_cache_check_record(ck, (uint32_t)mp_codec_be_get(key + klen - 4, 4), val, vlen)
+               ? MP_OK
+               : MP_STORE_SCAN_STOP;
 }
 
 /* A small user's facts (at most VIEW_WHOLE_FACTS_MAX, a clear store),
@@ -414,19 +403,13 @@ static int whole_facts(struct mp_store_view *v)
         return MP_OK;
     struct mp_view_cache_entry *entry = mp_view_cache_get(v->prefix, v->plen);
     if (entry != NULL) {
-        struct whole_check wc = {.plen = v->plen};
-        mp_view_cache_check_start(&wc.ck, entry);
-        int rc = v->s->be->scan(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen,
-                                on_check_record, &wc);
-        bool same = rc == MP_OK && !wc.differs && mp_view_cache_check_end(&wc.ck);
-        if (same)
-            rc = adopt_order(v, entry);
-        if (same && rc == MP_OK) {
-            v->cached = entry;
-            v->facts = mp_view_cache_facts(entry);
-            mp_view_cache_count_hit();
+        struct mp_view_cache_check ck;
+        mp_view_cache_check_start(&ck, entry);
+        int rc = mp_store_backend_scan_stored(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen,
+                                              4, on_check_record, &ck);
+        bool same = rc == MP_OK && mp_view_cache_check_end(&ck);
+        if (same && (rc = borrow(v, entry)) == MP_OK)
             return MP_OK;
-        }
         mp_view_cache_release(entry); /* changed (built anew below), or a failed read */
         if (rc != MP_OK)
             return rc;

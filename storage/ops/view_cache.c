@@ -178,20 +178,18 @@ struct mp_mem_entity *const *mp_view_cache_order(const struct mp_view_cache_entr
 
 void mp_view_cache_check_start(struct mp_view_cache_check *ck, const struct mp_view_cache_entry *e)
 {
-    ck->e = e;
-    ck->next = 0;
-    ck->off = 0;
+    *ck = (struct mp_view_cache_check){.e = e};
 }
 
 bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
                                 const unsigned char *rec, size_t n)
 {
     const struct mp_view_cache_entry *e = ck->e;
-    if (ck->next == e->nrecords)
-        return false; /* a record the entry does not have */
     const unsigned char *at = e->log + ck->off;
-    if (mp_codec_le_get(at, 4) != id || mp_codec_le_get(at + 4, 4) != n ||
-        (n > 0 && memcmp(at + 8, rec, n) != 0))
+    ck->differs = ck->next == e->nrecords /* a record the entry does not have */ ||
+                  mp_codec_le_get(at, 4) != id || mp_codec_le_get(at + 4, 4) != n ||
+                  (n > 0 && memcmp(at + 8, rec, n) != 0);
+    if (ck->differs)
         return false;
     ck->next++;
     ck->off += 8 + n;
@@ -200,7 +198,10 @@ bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
 
 bool mp_view_cache_check_end(const struct mp_view_cache_check *ck)
 {
-    return ck->next == ck->e->nrecords;
+    bool same = !ck->differs && ck->next == ck->e->nrecords;
+    if (same && this_thread != NULL)
+        this_thread->hits++;
+    return same;
 }
 
 void mp_view_cache_put(struct mp_view_cache_entry *e)
@@ -249,10 +250,4 @@ void mp_view_cache_counts(uint64_t *hits, uint64_t *misses)
     struct thread_cache *tc = this_thread;
     *hits = tc != NULL ? tc->hits : 0;
     *misses = tc != NULL ? tc->misses : 0;
-}
-
-void mp_view_cache_count_hit(void)
-{
-    if (this_thread != NULL)
-        this_thread->hits++;
 }

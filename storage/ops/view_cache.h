@@ -59,11 +59,12 @@ struct mp_mem_entity *const *mp_view_cache_order(const struct mp_view_cache_entr
 
 /* Checking an entry against a scan of the user's fact records: start,
  * then each record in scan order (false: it differs, stop), then end
- * (true: every record matched and none is missing). */
+ * (true: every record matched and none is missing; counted as a hit). */
 struct mp_view_cache_check {
     const struct mp_view_cache_entry *e;
-    size_t next; /* records matched */
-    size_t off;  /* their bytes in the entry's record log */
+    size_t next;  /* records matched */
+    size_t off;   /* their bytes in the entry's record log */
+    bool differs; /* a record did not match */
 };
 void mp_view_cache_check_start(struct mp_view_cache_check *ck, const struct mp_view_cache_entry *e);
 bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
@@ -85,7 +86,5 @@ void mp_view_cache_clear(void);
 
 /* This thread's hits and misses so far (a miss: an entry built). */
 void mp_view_cache_counts(uint64_t *hits, uint64_t *misses);
-/* Counts a hit (the view found its entry whole). */
-void mp_view_cache_count_hit(void);
 
 #endif

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,6 +89,22 @@ def _kill_leftovers():
 import atexit  # noqa: E402
 
 atexit.register(_kill_leftovers)
+
+
+def preload_env(case, lib_var, log_name, extra=None):
+    """The environment for a memproxy with the test preload of the
+    environment variable lib_var (tests/proxy/meson.build), and the path of
+    its log file log_name in a directory removed after case: (env, path).
+    extra(path) adds the preload's own variables."""
+    tmp = tempfile.mkdtemp(prefix='mptest-preload-')
+    case.addCleanup(shutil.rmtree, tmp, True)
+    path = os.path.join(tmp, log_name)
+    env = {'LD_PRELOAD': os.environ[lib_var],
+           # the preload comes before the sanitizer runtime in the ASan build
+           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
+    if extra is not None:
+        env.update(extra(path))
+    return env, path
 
 
 def child_env(extra=None):

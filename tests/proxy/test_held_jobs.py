@@ -99,17 +99,15 @@ class HeldJobs(mh.MemCase):
         self.assertEqual(r.status, 200, r)
         return r.json()
 
-    def dropped_lines(self, p, field=None, total=0, timeout=5):
-        """The lines that said held jobs were dropped; with field, once
-        their field sums to total (or timeout): a pass counts its drops in
-        the metrics before it logs them, so a test that saw the metrics can
-        read the log before the line is in it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = [o for o in p.log_objects() if o.get('msg') == DROPPED]
-            if field is None or sum(o[field] for o in lines) >= total or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
+    def dropped_lines(self, p, field, total):
+        """The lines that said held jobs were dropped, once their field sums
+        to total: a pass counts its drops in the metrics
+        before it logs them, so a test that saw the metrics can read the
+        log before the line is in it."""
+        def lines():
+            got = [o for o in p.log_objects() if o.get('msg') == DROPPED]
+            return got if sum(o[field] for o in got) >= total else None
+        return mh.wait_for(lines, timeout=5, what='%s %d in the drop lines' % (field, total))
 
     def test_held_jobs_never_take_the_queue_from_servable_turns(self):
         p = self.held_proxy(held_jobs_max=100, held_jobs_per_user=100)

@@ -228,12 +228,18 @@ class SharedMemory(PgCase):
         self.assertEqual(sorted(x for x in sent if x in texts), sorted(texts),
                          'a turn was extracted twice, or never')
 
-    def test_erasure_through_one_is_seen_by_the_other(self):
+    def two_knowing_aarhus(self, prefix):
+        """Proxies A and B on the database, and a user who told A that they
+        live in Aarhus, the fact extracted and A's queue empty."""
         a, b = self.pg_proxy(), self.pg_proxy()
-        user = mh.uid('pgdel')
+        user = mh.uid(prefix)
         self.assertOK(send(a, user, 'My name is Ada. I live in Aarhus.'))
         mh.wait_memory(a, user, lambda m: mh.entity_map(m).get('city') == 'Aarhus', what='fact')
         mh.wait_idle(a)
+        return a, b, user
+
+    def test_erasure_through_one_is_seen_by_the_other(self):
+        a, b, user = self.two_knowing_aarhus('pgdel')
         r = b.request('DELETE', '/v1/memory', [('X-User-Id', user)])
         self.assertEqual(r.status, 204, r)
         mem = mh.get_memory(a, user)
@@ -242,11 +248,7 @@ class SharedMemory(PgCase):
     def test_a_fact_erased_through_one_is_not_injected_by_the_other(self):
         # A's workers keep the facts they read (docs/operations.md, "The
         # recent users' facts"); B erases one: A's next reads must see it gone
-        a, b = self.pg_proxy(), self.pg_proxy()
-        user = mh.uid('pgkept')
-        self.assertOK(send(a, user, 'My name is Ada. I live in Aarhus.'))
-        mh.wait_memory(a, user, lambda m: mh.entity_map(m).get('city') == 'Aarhus', what='fact')
-        mh.wait_idle(a)
+        a, b, user = self.two_knowing_aarhus('pgkept')
         for _ in range(4):  # on both of A's workers, most likely: each keeps its own
             s = send(a, user, 'Where do I live?')
             self.assertOK(s)

@@ -3,10 +3,8 @@ cancellation and mid-stream failures."""
 
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -695,18 +693,11 @@ class EventsGoOutInTheirPass(StreamCase):
 
     DIRECTIVES = 'events=6,event_delay_ms=300'
 
-    def order_log(self):
-        tmp = tempfile.mkdtemp(prefix='mptest-order-')
-        self.addCleanup(shutil.rmtree, tmp, True)
-        return os.path.join(tmp, 'order')
-
     def test_event_written_before_the_next_streams_read(self):
-        log = self.order_log()
-        env = {'LD_PRELOAD': os.environ['MPTEST_SENDCOUNT_LIB'],
-               # the preload comes before the sanitizer runtime in the ASan build
-               'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0',
-               'MPTEST_SENDCOUNT_FILE': log, 'MPTEST_SENDCOUNT_PORT': str(self.fake.port),
-               'MPTEST_SENDCOUNT_ORDER': '1'}
+        env, log = harness.preload_env(self, 'MPTEST_SENDCOUNT_LIB', 'order',
+                                       lambda path: {'MPTEST_SENDCOUNT_FILE': path,
+                                                     'MPTEST_SENDCOUNT_PORT': str(self.fake.port),
+                                                     'MPTEST_SENDCOUNT_ORDER': '1'})
         # the native client's read hook (docs/http-api.md: with curl, the
         # events wait for the pass's end), in the curl runs of this suite too
         p = self.start_proxy(workers=1, memory={'mode': 'off'}, upstream={'client': 'native'}, env=env)

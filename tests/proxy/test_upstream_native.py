@@ -14,10 +14,7 @@ its head (logged by a preload, sendcount.c); libcurl, the control, takes
 several writes."""
 
 import json
-import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 
@@ -163,13 +160,7 @@ def proxy_with_preload(case, client, lib_var, log_name, preload_env):
     preload_env(upstream, log path): (upstream, proxy, log path)."""
     up = ScriptedUpstream(lambda conn, req: 'answer')
     case.addCleanup(up.close)
-    tmp = tempfile.mkdtemp(prefix='mptest-preload-')
-    case.addCleanup(shutil.rmtree, tmp, True)
-    path = os.path.join(tmp, log_name)
-    env = {'LD_PRELOAD': os.environ[lib_var],
-           # the preload comes before the sanitizer runtime in the ASan build
-           'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
-    env.update(preload_env(up, path))
+    env, path = harness.preload_env(case, lib_var, log_name, lambda path: preload_env(up, path))
     p = case.start_proxy(workers=1, upstream_url='http://127.0.0.1:%d/v1' % up.port,
                          upstream={'client': client}, memory={'mode': 'off'}, env=env)
     return up, p, path
