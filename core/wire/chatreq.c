@@ -428,58 +428,70 @@ static int scan_array(const char *body, struct mp_chatreq *r, size_t cap, bool i
     return MP_OK;
 }
 
+/* The top-level members of body that a scan reads, found in the one
+ * validating walk of it (json_scan): names[0] is the turn's array or
+ * string ("messages", "input"), which must be there; "tools" is read by
+ * every API (core/wire/clienttask.c). v[i]: the value of names[i] (the
+ * last when it repeats), {0, 0} when absent. MP_OK or MP_EINVAL. */
+static int top_members(const char *body, size_t len, const char *const *names, size_t n,
+                       size_t (*v)[2], struct mp_chatreq *r)
+{
+    if (mp_json_members_in(body, 0, len, names, n, v) != MP_OK || v[0][1] == 0)
+        return MP_EINVAL;
+    r->messages_start = v[0][0];
+    r->messages_end = v[0][1];
+    r->object_start = ws(body, len, 0); /* json_scan checked: '{' */
+    return MP_OK;
+}
+
+/* The chat completions and Messages request: "messages", "tools", and
+ * "system" into sys (Messages' own; chat completions have none). */
+static int scan_chat(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
+                     struct mp_chatreq *r, size_t sys[2])
+{
+    static const char *const names[] = {"messages", "tools", "system"};
+    size_t v[3][2];
+    if (body == NULL || (msgs == NULL && cap > 0))
+        return MP_EINVAL;
+    memset(r, 0, sizeof(*r));
+    if (top_members(body, len, names, 3, v, r) != MP_OK || body[r->messages_start] != '[')
+        return MP_EINVAL;
+    r->tools_start = v[1][0];
+    r->tools_end = v[1][1];
+    sys[0] = v[2][0];
+    sys[1] = v[2][1];
+    r->msgs = msgs;
+    return scan_array(body, r, cap, false);
+}
+
 int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                     struct mp_chatreq *out)
 {
-    struct mp_chatreq r = {0};
-    int rc;
-    if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
+    struct mp_chatreq r;
+    size_t sys[2];
+    if (out == NULL)
         return MP_EINVAL;
-    rc = mp_json_find_member(body, len, "messages", 8, &r.messages_start, &r.messages_end);
-    if (rc != MP_OK || body[r.messages_start] != '[')
-        return MP_EINVAL;
-    r.msgs = msgs;
-    rc = scan_array(body, &r, cap, false);
+    int rc = scan_chat(body, len, msgs, cap, &r, sys);
     if (rc == MP_OK)
         *out = r;
     return rc;
-}
-
-/* The values of the top-level members names[0..n) of body, already
- * validated by json_scan (so no second validating pass over the body), in
- * one walk: val[i] their spans, the last one when a name repeats, as
- * mp_json_find_member; {0, 0} when absent. */
-static void top_members(const char *body, size_t len, const char *const *names, size_t n,
-                        size_t (*val)[2])
-{
-    size_t pos = ws(body, len, 0) + 1, key[2], v[2];
-    memset(val, 0, n * sizeof(*val));
-    while (next_item(body, len, &pos, key, v)) {
-        for (size_t i = 0; i < n; i++) {
-            if (literal_is(body, key[0], key[1], names[i], strlen(names[i]))) {
-                val[i][0] = v[0];
-                val[i][1] = v[1];
-            }
-        }
-    }
 }
 
 int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                              struct mp_chatreq *out)
 {
     struct mp_chatreq r;
-    size_t sys[1][2];
-    int rc = mp_chatreq_scan(body, len, msgs, cap, &r);
+    size_t sys[2];
+    if (out == NULL)
+        return MP_EINVAL;
+    int rc = scan_chat(body, len, msgs, cap, &r, sys);
     if (rc != MP_OK)
         return rc;
-    static const char *const names[] = {"system"};
-    r.object_start = ws(body, len, 0); /* json_scan checked: '{' */
-    top_members(body, len, names, 1, sys);
-    if (sys[0][1] > 0) {
-        if (body[sys[0][0]] != '"' && body[sys[0][0]] != '[')
+    if (sys[1] > 0) {
+        if (body[sys[0]] != '"' && body[sys[0]] != '[')
             return MP_EINVAL;
-        r.system_start = sys[0][0];
-        r.system_end = sys[0][1];
+        r.system_start = sys[0];
+        r.system_end = sys[1];
     }
     *out = r;
     return MP_OK;
@@ -495,22 +507,23 @@ static bool member_set(const char *body, const size_t v[2])
 int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *msgs, size_t cap,
                           struct mp_chatreq *out)
 {
+    /* the members the wire and the pipeline read, in one walk of the body */
+    static const char *const names[] = {"input", "tools", "previous_response_id", "conversation",
+                                        "instructions"};
+    size_t v[5][2];
     struct mp_chatreq r = {0};
-    int rc;
+    int rc = MP_OK;
     if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
         return MP_EINVAL;
-    rc = mp_json_find_member(body, len, "input", 5, &r.messages_start, &r.messages_end);
-    if (rc != MP_OK || (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
+    if (top_members(body, len, names, 5, v, &r) != MP_OK ||
+        (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
         return MP_EINVAL;
     r.msgs = msgs;
-    /* the members the wire and the pipeline read, in one walk of the body */
-    static const char *const names[] = {"previous_response_id", "conversation", "instructions"};
-    size_t v[3][2];
-    r.object_start = ws(body, len, 0); /* mp_json_find_member checked: '{' */
-    top_members(body, len, names, 3, v);
-    r.upstream_state = member_set(body, v[0]) || member_set(body, v[1]);
-    r.instructions_start = v[2][0];
-    r.instructions_end = v[2][1];
+    r.tools_start = v[1][0];
+    r.tools_end = v[1][1];
+    r.upstream_state = member_set(body, v[2]) || member_set(body, v[3]);
+    r.instructions_start = v[4][0];
+    r.instructions_end = v[4][1];
     if (body[r.messages_start] == '[') {
         rc = scan_array(body, &r, cap, true);
     } else if (cap == 0) {

@@ -68,6 +68,9 @@ struct mp_chatreq {
     size_t object_start;             /* the body object's '{' */
     size_t system_start, system_end; /* the "system" value (a string or an array); both 0
                                         when there is none */
+    /* Every API: the top-level "tools" value (any JSON value, null included); both 0 when
+       absent. */
+    size_t tools_start, tools_end;
     /* The user's own words of its user messages that hold inserted context
        (core/wire/inserted.h), set by the caller after the scan (borrowed);
        NULL, as the scan leaves it: none looked for. */

@@ -272,25 +272,25 @@ static int system_texts(struct texts *t, const struct mp_wire *w, const char *bo
     return rc;
 }
 
-/* Whether the request has tools: a "tools" member that is not null and
- * not an empty array. */
-static bool has_tools(const char *body, size_t len)
+/* Whether the request has tools: a "tools" member (its scan's span) that
+ * is not null and not an empty array. */
+static bool has_tools(const char *body, const struct mp_chatreq *req)
 {
-    size_t vs, ve;
-    if (mp_json_find_member(body, len, "tools", 5, &vs, &ve) != MP_OK || body[vs] == 'n')
+    size_t vs = req->tools_start, ve = req->tools_end;
+    if (ve == 0 || body[vs] == 'n')
         return false;
     return !(body[vs] == '[' && body[mp_json_skip_ws(body, ve, vs + 1)] == ']');
 }
 
 /* The lone turn: [system?, user] (Anthropic: [user], its system apart),
  * without tools. *user is the user message's index. */
-static bool lone_turn(const char *body, size_t len, const struct mp_chatreq *req, size_t *user)
+static bool lone_turn(const char *body, const struct mp_chatreq *req, size_t *user)
 {
     size_t first = req->nmsgs == 2 && is_system_role(req->msgs[0].role) ? 1 : 0;
     if (req->nmsgs != first + 1 || req->msgs[first].role != MP_CR_USER)
         return false;
     *user = first;
-    return !has_tools(body, len);
+    return !has_tools(body, req);
 }
 
 static bool found_in(const char *text, size_t len, const struct mp_clienttask_pattern *p)
@@ -326,7 +326,7 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
     struct texts t = {0};
     size_t user = 0;
     int rc = MP_NOTFOUND;
-    bool lone = p->n > 0 && lone_turn(body, len, req, &user);
+    bool lone = p->n > 0 && lone_turn(body, req, &user);
     if (!lone && !any_system_pattern(p))
         return MP_NOTFOUND; /* nothing to decode */
     int drc = system_texts(&t, w, body, req);

@@ -239,6 +239,16 @@ START_TEST(test_clienttask_near_misses_are_not_tasks)
     ck_assert_int_eq(detect(&mp_wire_chat, "{\"tools\":[{\"type\":\"function\"}],\"messages\":[{"
                                            "\"role\":\"user\",\"content\":\"" OWUI_TITLE "\"}]}"),
                      -1);
+    /* every API's scan reads the tools, before or after the turn's messages */
+    ck_assert_int_eq(detect(&mp_wire_responses, "{\"model\":\"m\",\"input\":\"" OWUI_TITLE
+                                                "\",\"tools\":[{\"type\":\"function\"}]}"),
+                     -1);
+    ck_assert_int_eq(detect(&mp_wire_messages,
+                            "{\"tools\":[{\"name\":\"t\"}],\"model\":\"m\",\"messages\":[{\"role\":"
+                            "\"user\",\"content\":\"" OWUI_TITLE "\"}]}"),
+                     -1);
+    ck_assert_int_eq(detect(&mp_wire_responses, "{\"tools\":null,\"input\":\"" OWUI_TITLE "\"}"),
+                     MP_TASK_TITLE);
     /* an empty tools array and tools null are no tools */
     ck_assert_int_eq(detect(&mp_wire_chat, "{\"tools\":[ ],\"messages\":[{\"role\":\"user\","
                                            "\"content\":\"" OWUI_TITLE "\"}]}"),
