@@ -23,9 +23,11 @@
 #define ENTITY_MIN   (1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 1 + 4 + 1 + 1)
 
 /* The head record's flags (version 5): a term filter follows; the
- * language tally follows (codec.h). */
+ * language tally follows; the facts stamp follows (store format 9;
+ * codec.h). */
 #define USER_FILTERED 0x1u
 #define USER_LANGS    0x2u
+#define USER_STAMPED  0x4u
 
 _Static_assert(sizeof(double) == 8, "confidence is stored as 8 IEEE-754 bytes");
 
@@ -161,7 +163,10 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
     for (size_t l = 1; l < MP_LANG_COUNT; l++)
         nlangs += meta->langs[l] != 0;
     /* no filter to write: never one that misses terms (mp_codec_user) */
-    put_uint(&e, (meta->filtered ? USER_FILTERED : 0) | (nlangs > 0 ? USER_LANGS : 0), 1);
+    put_uint(&e,
+             (meta->filtered ? USER_FILTERED : 0) | (nlangs > 0 ? USER_LANGS : 0) |
+                 (meta->facts_stamp != 0 ? USER_STAMPED : 0),
+             1);
     if (meta->filtered)
         put_bytes(&e, meta->filter.bits, sizeof(meta->filter.bits));
     if (nlangs > 0) {
@@ -173,6 +178,8 @@ size_t mp_codec_put_user(unsigned char *p, const struct mp_codec_user *meta,
             put_uint(&e, meta->langs[l], 4);
         }
     }
+    if (meta->facts_stamp != 0)
+        put_uint(&e, meta->facts_stamp, 8);
     return e.n;
 }
 
@@ -613,7 +620,7 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     size_t flags = m.version == 4 ? USER_FILTERED : 0;
     if (m.version >= 5) {
         um->memory_epoch = get_uint(d, 8);
-        flags = get_len(d, 1, USER_FILTERED | USER_LANGS);
+        flags = get_len(d, 1, USER_FILTERED | USER_LANGS | USER_STAMPED);
     }
     m.filtered = (flags & USER_FILTERED) != 0;
     if (m.filtered) {
@@ -623,6 +630,10 @@ static int get_user(struct dec *d, struct mp_codec_user *meta, struct mp_usermem
     }
     if (flags & USER_LANGS)
         dec_langs(d, &m);
+    if (flags & USER_STAMPED) {
+        m.facts_stamp = get_uint(d, 8);
+        check(d, m.facts_stamp != 0);
+    }
     int rc = dec_status(d);
     if (rc != MP_OK) {
         free_user(d->texts != NULL, um);

@@ -60,6 +60,14 @@ struct mp_codec_user {
      * encoded when any is not 0, as u8 n, then n times u8 lang (ascending,
      * 1 .. MP_LANG_COUNT - 1) and u32 count (not 0). */
     uint32_t langs[MP_LANG_COUNT];
+    /* Changes, to a value no state of the user's facts had before (random),
+     * whenever a fact record of the user is written or removed (store
+     * format 9; store_facts.c): the same stamp, the same fact records, so
+     * a reader that kept the facts of a stamp need not read them again
+     * (storage/ops/view_cache.h). 0: not known (no fact written since
+     * format 9, or no random bytes to be had): compare the records. Encoded
+     * when not 0, as u64 after the language tally. */
+    uint64_t facts_stamp;
     uint32_t version; /* decoded: the record's version (2: facts were inside) */
 };
 

@@ -366,14 +366,26 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
        postings carry their item's length; the older ones without it are
        read as before), the messages' conversations (none: as format 6)
        and languages, and the index's terms */
-    *reindex = version >= 3 && version < MP_STORE_FORMAT_VERSION ? (uint32_t)version : 0;
-    if (version != MP_STORE_FORMAT_VERSION && version != 2 &&
+    *reindex = version >= 3 && version < MP_STORE_FORMAT_LANGS ? (uint32_t)version : 0;
+    if (version != MP_STORE_FORMAT_VERSION && version != MP_STORE_FORMAT_LANGS && version != 2 &&
         *reindex == 0) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
     }
-    return check_key(txn, what, err, errcap);
+    rc = check_key(txn, what, err, errcap);
+    /* 8: its records are this format's (a user record gets its facts stamp
+       at its next fact write); the number alone changes, so that a release
+       before 9, which would refuse a stamped user record, refuses the store */
+    if (rc == MP_OK && version == MP_STORE_FORMAT_LANGS) {
+        unsigned char b[4];
+        mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
+        rc = meta_put(txn, "format", b, 4);
+        if (rc != MP_OK)
+            snprintf(err, errcap, "cannot convert %s from record format %u to %u", what,
+                     MP_STORE_FORMAT_LANGS, MP_STORE_FORMAT_VERSION);
+    }
+    return rc;
 }
 
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,

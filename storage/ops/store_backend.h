@@ -120,7 +120,10 @@
 
 struct mp_terms;
 
-#define MP_STORE_FORMAT_VERSION  8u
+/* 9: a user record may carry its facts stamp (codec.h); 8: the messages'
+ * languages, the index by language (a store of 3 to 7 is indexed again) */
+#define MP_STORE_FORMAT_VERSION  9u
+#define MP_STORE_FORMAT_LANGS    8u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
@@ -213,6 +216,10 @@ typedef int (*mp_store_scan_fn)(void *arg, const unsigned char *key, size_t klen
 struct mp_store_backend {
     const char *name; /* "lmdb", "mem", "postgres" */
     bool shared;      /* several processes may use the store at once (jobs need leases) */
+    /* A read may miss a record its source holds (the snapshot store: a run
+     * over a partial copy is thrown away and run again), so what a read
+     * found is not known whole (store_view.c keeps no facts stamp). */
+    bool partial;
     /* Begins a read (write false) or write transaction in *txn. Reads see
      * one consistent snapshot and may run on any thread, many at once;
      * write transactions run one at a time (begin waits for the one in

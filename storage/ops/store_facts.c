@@ -191,6 +191,7 @@ static int put_record(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_en
     mp_codec_put_fact(buf, e);
     int rc = mp_store_backend_put(w->txn, MP_TABLE_FACTS, k, fact_key(w, k, fid), buf, n);
     free(buf);
+    mp_ops_touch_facts(w);
     unsigned char v[4];
     mp_codec_le_put(v, fid, 4);
     if (rc == MP_OK) /* RAW: the fact id, in clear (it says nothing) */
@@ -227,6 +228,7 @@ static int remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_e
 {
     unsigned char k[MP_STORE_KEY_MAX];
     int rc = del_ok(w, MP_TABLE_FACTS, k, fact_key(w, k, fid));
+    mp_ops_touch_facts(w);
     if (rc == MP_OK)
         rc = del_ok(w, MP_TABLE_FACTKEYS, k, mp_ops_tag_key(w, k, e->key));
     if (rc == MP_OK)

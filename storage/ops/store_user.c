@@ -133,6 +133,16 @@ void mp_ops_touch_edited(struct mp_ops_ctx *w, int64_t now_ms)
     w->um->memory_epoch++;
 }
 
+void mp_ops_touch_facts(struct mp_ops_ctx *w)
+{
+    unsigned char r[8];
+    /* random, not a count: a user erased and made again, or a store
+       restored from a copy and written on, would count through the stamps
+       of other facts again */
+    w->meta.facts_stamp = RAND_bytes(r, sizeof(r)) == 1 ? mp_codec_le_get(r, 8) : 0;
+    w->dirty = true;
+}
+
 /* ---- history ---- */
 
 static size_t hist_key(const struct mp_ops_ctx *w, unsigned char *k, uint64_t seq)

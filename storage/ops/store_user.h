@@ -56,6 +56,11 @@ void mp_ops_touch(struct mp_ops_ctx *w, int64_t now_ms);
 /* Marks the head changed at now_ms by a person or by retention (a
  * correction, an erasure, a purge): a new memory epoch (usermem.h). */
 void mp_ops_touch_edited(struct mp_ops_ctx *w, int64_t now_ms);
+/* A fact record of the loaded user was written or removed: a new facts
+ * stamp (codec.h: mp_codec_user.facts_stamp; 0 when no random bytes could
+ * be drawn), written back with the head. Every write of the facts table
+ * goes through store_facts.c, which calls it. */
+void mp_ops_touch_facts(struct mp_ops_ctx *w);
 /* Appends entries to the loaded user's history, each with the next seq
  * (fact entries also to the fact's histx). */
 int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n);

@@ -347,6 +347,14 @@ static int borrow(struct mp_store_view *v, struct mp_view_cache_entry *entry)
  * (a fact's block text is written when a view first offers it, into the
  * entry, for the views after it too); the entry goes to this thread's
  * cache and the view reads from it. */
+/* The user's facts stamp as the view read it (codec.h), 0 (none known)
+ * from a store whose reads may be partial: a fact scan that missed records
+ * must not be kept as the facts of a stamp. */
+static uint64_t facts_stamp(const struct mp_store_view *v)
+{
+    return v->s->be->partial ? 0 : v->meta.facts_stamp;
+}
+
 static int build_whole(struct mp_store_view *v)
 {
     struct mp_view_cache_entry *entry = mp_view_cache_new(v->prefix, v->plen);
@@ -368,8 +376,10 @@ static int build_whole(struct mp_store_view *v)
         order[i] = ws.f[i].e;
     if (rc == MP_OK)
         rc = mp_view_cache_set_order(entry, order, ws.n);
-    if (rc == MP_OK)
+    if (rc == MP_OK) {
+        mp_view_cache_set_stamp(entry, facts_stamp(v)); /* read in the same snapshot */
         rc = borrow(v, entry);
+    }
     free(tmp);
     free(order);
     free(ws.f);
@@ -403,11 +413,17 @@ static int whole_facts(struct mp_store_view *v)
         return MP_OK;
     struct mp_view_cache_entry *entry = mp_view_cache_get(v->prefix, v->plen);
     if (entry != NULL) {
-        struct mp_view_cache_check ck;
-        mp_view_cache_check_start(&ck, entry);
-        int rc = mp_store_backend_scan_stored(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen,
+        int rc = MP_OK;
+        bool same = mp_view_cache_stamped(entry, facts_stamp(v));
+        if (!same) {
+            struct mp_view_cache_check ck;
+            mp_view_cache_check_start(&ck, entry);
+            rc = mp_store_backend_scan_stored(&v->txn, MP_TABLE_FACTS, v->prefix, v->plen, v->plen,
                                               4, on_check_record, &ck);
-        bool same = rc == MP_OK && mp_view_cache_check_end(&ck);
+            same = rc == MP_OK && mp_view_cache_check_end(&ck);
+            if (same) /* the same records: the ones of this stamp too */
+                mp_view_cache_set_stamp(entry, facts_stamp(v));
+        }
         if (same && (rc = borrow(v, entry)) == MP_OK)
             return MP_OK;
         mp_view_cache_release(entry); /* changed (built anew below), or a failed read */

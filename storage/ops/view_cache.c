@@ -23,13 +23,14 @@ struct mp_view_cache_entry {
     size_t log_len, log_cap, nrecords;
     struct mp_mem_entity **order;
     size_t norder;
-    size_t bytes; /* what it holds, counted when it is put */
+    size_t bytes;   /* what it holds, counted when it is put */
+    uint64_t stamp; /* the user's facts stamp its records were read under; 0: none known */
 };
 
 struct thread_cache {
     struct mp_view_cache_entry *e[VIEW_CACHE_ENTRIES_MAX]; /* most recent first */
     size_t n, bytes;
-    uint64_t hits, misses;
+    uint64_t hits, checked, misses; /* checked: the hits that compared the records */
 };
 
 static pthread_key_t cache_key;
@@ -199,9 +200,24 @@ bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
 bool mp_view_cache_check_end(const struct mp_view_cache_check *ck)
 {
     bool same = !ck->differs && ck->next == ck->e->nrecords;
+    if (same && this_thread != NULL) {
+        this_thread->hits++;
+        this_thread->checked++;
+    }
+    return same;
+}
+
+bool mp_view_cache_stamped(const struct mp_view_cache_entry *e, uint64_t stamp)
+{
+    bool same = stamp != 0 && e->stamp == stamp;
     if (same && this_thread != NULL)
         this_thread->hits++;
     return same;
+}
+
+void mp_view_cache_set_stamp(struct mp_view_cache_entry *e, uint64_t stamp)
+{
+    e->stamp = stamp;
 }
 
 void mp_view_cache_put(struct mp_view_cache_entry *e)
@@ -245,9 +261,10 @@ void mp_view_cache_clear(void)
         mp_view_cache_release(take(tc, tc->n - 1));
 }
 
-void mp_view_cache_counts(uint64_t *hits, uint64_t *misses)
+void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses)
 {
     struct thread_cache *tc = this_thread;
     *hits = tc != NULL ? tc->hits : 0;
+    *checked = tc != NULL ? tc->checked : 0;
     *misses = tc != NULL ? tc->misses : 0;
 }

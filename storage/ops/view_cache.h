@@ -2,17 +2,26 @@
  * next (store_view.c), so that a user's next request does not decode,
  * order and write their facts again:
  *
- *   view open -> first fact wanted -> scan the user's fact records
- *        |                               |
- *        |      every record's id and stored bytes equal the entry's?
- *        |            yes: borrow the entry's facts and order (a hit)
- *        |            no, or no entry: decode and order them into a
- *        |                 new entry, which replaces the old (a miss)
+ *   view open (the user record: its facts stamp) -> first fact wanted
+ *        |
+ *        |   the entry's stamp is the record's (not 0)?
+ *        |        yes: borrow the entry's facts and order (a hit)
+ *        |        no: scan the user's fact records
+ *        |            every record's id and stored bytes equal the entry's?
+ *        |                 yes: borrow (a hit that checked), and keep
+ *        |                      the record's stamp with the entry
+ *        |                 no, or no entry: decode and order them into a
+ *        |                      new entry, which replaces the old (a miss)
  *
- * An entry is checked against the store's own bytes on every use, so it
- * is never stale, whoever changed the facts (this process, another
- * process on the same store, a restore): nothing has to tell the cache.
- * What it holds is what the view would have built from those bytes. Each
+ * The stamp changes, in the same transaction, with every write of the
+ * user's fact records (codec.h: mp_codec_user.facts_stamp, random), so
+ * an entry whose stamp the record holds holds what the store holds. One
+ * without (a record from before store format 9, whose facts no write
+ * changed since) is checked against the store's own bytes on every use.
+ * Either way it is never stale, whoever changed the facts (this process,
+ * another process on the same store, an erasure, a restore): nothing has
+ * to tell the cache. What it holds is what the view would have built
+ * from those bytes. Each
  * thread has its own entries (no locks; a worker's loop is one thread);
  * at most VIEW_CACHE_ENTRIES_MAX users and about VIEW_CACHE_BYTES_MAX
  * bytes a thread, the least recently used let go first. An entry a view
@@ -71,6 +80,14 @@ bool mp_view_cache_check_record(struct mp_view_cache_check *ck, uint32_t id,
                                 const unsigned char *rec, size_t n);
 bool mp_view_cache_check_end(const struct mp_view_cache_check *ck);
 
+/* Whether e was read under the facts stamp stamp (not 0): then it holds
+ * what the store holds (counted as a hit). */
+bool mp_view_cache_stamped(const struct mp_view_cache_entry *e, uint64_t stamp);
+
+/* Keeps with e the facts stamp its records were read (or checked) under
+ * (0: none known). */
+void mp_view_cache_set_stamp(struct mp_view_cache_entry *e, uint64_t stamp);
+
 /* Puts a built entry in this thread's cache (which takes a reference of
  * its own), in place of its prefix's entry; lets the least recently used
  * go beyond the bounds. An entry bigger than the byte bound alone is not
@@ -84,7 +101,8 @@ void mp_view_cache_release(struct mp_view_cache_entry *e);
  * go of its own). */
 void mp_view_cache_clear(void);
 
-/* This thread's hits and misses so far (a miss: an entry built). */
-void mp_view_cache_counts(uint64_t *hits, uint64_t *misses);
+/* This thread's hits, the hits that checked the records (the others: by
+ * the stamp), and misses so far (a miss: an entry built). */
+void mp_view_cache_counts(uint64_t *hits, uint64_t *checked, uint64_t *misses);
 
 #endif

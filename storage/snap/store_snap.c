@@ -416,6 +416,7 @@ static void snap_close(struct mp_store *store)
 
 static const struct mp_store_backend snap_backend = {
     .name = "snapshot",
+    .partial = true,
     .begin = snap_begin,
     .get = snap_get,
     .put = read_only_put,

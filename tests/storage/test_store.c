@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "status.h"
 #include "store.h"
 #include "store_fixture.h"
@@ -1238,7 +1239,30 @@ static size_t raw_get(const char *db, const void *key, size_t klen, void *out, s
     return v.mv_size;
 }
 
-/* Format 3's to 7's records are format 8's but the messages' languages
+/* A store with a turn of alice's, its format record set to format (4
+ * bytes), opened again: it is then of this build's format. before (4096
+ * bytes, NULL: not wanted): alice's record as it was before the open, *n
+ * its length. */
+static struct mp_store *reopened_as(const char *format, unsigned char *before, size_t *n)
+{
+    struct mp_store *store = fx_open_backend(LMDB);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 7, "hello", "hi", 1, 2), MP_OK);
+    mp_store_free(store);
+    struct raw r = raw_begin(0);
+    raw_put(r, "meta", "format", 6, format, 4);
+    raw_end(r);
+    if (before != NULL)
+        *n = raw_get("users", "alice", 5, before, 4096);
+    char err[256] = "";
+    store = NULL;
+    ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_OK);
+    unsigned char v[4];
+    ck_assert_uint_eq(raw_get("meta", "format", 6, v, sizeof(v)), 4);
+    ck_assert_mem_eq(v, "\x09\x00\x00\x00", 4);
+    return store;
+}
+
+/* Format 3's to 7's records are format 9's but the messages' languages
  * and the index's terms (a format-3 user record merely lacks the term
  * filter, codec.h; format 4's postings lack their item's length, index.h;
  * format 5 has no heads, heads.h; format 6's messages no conversation,
@@ -1249,18 +1273,7 @@ START_TEST(test_store_lmdb_formats_3_to_7_open_as_format_8)
     static const char *const older[] = {"\x03\x00\x00\x00", "\x04\x00\x00\x00", "\x05\x00\x00\x00",
                                         "\x06\x00\x00\x00", "\x07\x00\x00\x00"};
     for (size_t i = 0; i < 5; i++) {
-        struct mp_store *store = fx_open_backend(LMDB);
-        ck_assert_int_eq(fx_turn(store, U("alice"), 7, "hello", "hi", 1, 2), MP_OK);
-        mp_store_free(store);
-        struct raw r = raw_begin(0);
-        raw_put(r, "meta", "format", 6, older[i], 4);
-        raw_end(r);
-        char err[256] = "";
-        store = NULL;
-        ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_OK);
-        unsigned char v[4];
-        ck_assert_uint_eq(raw_get("meta", "format", 6, v, sizeof(v)), 4);
-        ck_assert_mem_eq(v, "\x08\x00\x00\x00", 4);
+        struct mp_store *store = reopened_as(older[i], NULL, 0);
         struct mp_usermem *um = NULL;
         ck_assert_int_eq(mp_store_get(store, U("alice"), &um), MP_OK);
         ck_assert_uint_eq(um->nmessages, 2);
@@ -1270,18 +1283,39 @@ START_TEST(test_store_lmdb_formats_3_to_7_open_as_format_8)
 }
 END_TEST
 
+/* Format 8's records are format 9's but that a user record may carry its
+ * facts stamp: opening one changes the number alone (no record is
+ * written again; a fact write stamps its user record). */
+START_TEST(test_store_lmdb_format_8_opens_as_format_9_untouched)
+{
+    static unsigned char before[4096], after[4096];
+    size_t n = 0;
+    struct mp_store *store = reopened_as("\x08\x00\x00\x00", before, &n);
+    ck_assert_uint_eq(raw_get("users", "alice", 5, after, sizeof(after)), n);
+    ck_assert_mem_eq(after, before, n);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 3), MP_OK);
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    n = raw_get("users", "alice", 5, after, sizeof(after));
+    ck_assert_int_eq(mp_codec_get_user(after, n, &meta, &um), MP_OK);
+    ck_assert_uint_ne(meta.facts_stamp, 0);
+    mp_usermem_free(um);
+    fx_close_backend(store, LMDB);
+}
+END_TEST
+
 START_TEST(test_store_lmdb_future_format_is_refused)
 {
     struct mp_store *store = fx_open_backend(LMDB);
     mp_store_free(store);
     struct raw r = raw_begin(0);
-    raw_put(r, "meta", "format", 6, "\x09\x00\x00\x00", 4); /* this build writes 8 */
+    raw_put(r, "meta", "format", 6, "\x0a\x00\x00\x00", 4); /* this build writes 9 */
     raw_end(r);
     char err[256] = "";
     store = NULL;
     ck_assert_int_eq(mp_store_open_lmdb(&fx_opts, &store, err, sizeof(err)), MP_EIO);
     ck_assert_ptr_null(store);
-    ck_assert_msg(strstr(err, "version 9") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
+    ck_assert_msg(strstr(err, "version 10") != NULL && strstr(err, fx_dir) != NULL, "err: %s", err);
     fx_remove_dir();
 }
 END_TEST
@@ -1429,6 +1463,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_store_lmdb_map_grows_on_demand);
     tcase_add_test(tc, test_store_lmdb_full_map_at_cap_is_etoobig_and_writes_nothing);
     tcase_add_test(tc, test_store_lmdb_formats_3_to_7_open_as_format_8);
+    tcase_add_test(tc, test_store_lmdb_format_8_opens_as_format_9_untouched);
     tcase_add_test(tc, test_store_lmdb_future_format_is_refused);
     tcase_add_test(tc, test_store_lmdb_corrupt_user_record_is_eio);
     tcase_add_test(tc, test_store_lmdb_corrupt_job_and_history_are_eio);

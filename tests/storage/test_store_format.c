@@ -350,6 +350,7 @@ static void users_without_counters(MDB_val *v)
     memset(&meta.filter, 0, sizeof(meta.filter));
     memset(meta.langs, 0, sizeof(meta.langs)); /* counts the archive, as narchive */
     um->memory_epoch = 0;                      /* random in part: one per record written */
+    meta.facts_stamp = 0;                      /* random: one per fact write */
     size_t n = mp_codec_put_user(NULL, &meta, um);
     unsigned char *p = malloc(n);
     ck_assert_ptr_nonnull(p);
@@ -547,7 +548,7 @@ START_TEST(test_format_v6_clear_store_opens_as_v8_and_reads_as_before)
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/clear", NULL, clear6_secret, mine, old, &cur);
-    format_is("\x08\x00\x00\x00");
+    format_is("\x09\x00\x00\x00");
     mp_store_free(fix);
     mp_store_free(cur);
     /* not the heads: the conversion to format 8 builds them from the index
@@ -574,7 +575,7 @@ START_TEST(test_format_v6_sealed_store_opens_as_v8_and_reads_as_before)
     struct mp_store *cur;
     struct mp_store *fix =
         fixture_as_current("format6/sealed", &fx_key_a, sealed6_secret, mine, old, &cur);
-    format_is("\x08\x00\x00\x00");
+    format_is("\x09\x00\x00\x00");
     uint64_t first = turn_in_conversation(fix, 0x0123456789abcdefull);
     reads_conversation(fix, 0x0123456789abcdefull, first);
     fix = fx_reopen(fix, LMDB);
@@ -970,6 +971,45 @@ START_TEST(test_codec_user_lang_tally_round_trips)
 }
 END_TEST
 
+/* The facts stamp of a head record (store format 9): written only when
+ * not 0 (a record without is the bytes it was), last, after the language
+ * tally; it round trips through both decodes. A stamp flagged but 0, or
+ * cut short, is MP_EIO. */
+START_TEST(test_codec_user_facts_stamp_round_trips)
+{
+    struct mp_usermem *um = mp_usermem_new();
+    ck_assert_ptr_nonnull(um);
+    um->next_seq = 1;
+    struct mp_codec_user meta = {.user = "ann", .user_len = 3, .next_hist = 1, .next_fact = 1};
+    meta.langs[MP_LANG_DE] = 3;
+    size_t bare = mp_codec_put_user(NULL, &meta, um);
+    meta.facts_stamp = 0x0123456789abcdefULL;
+    size_t n = mp_codec_put_user(NULL, &meta, um);
+    ck_assert_uint_eq(n, bare + 8);
+    unsigned char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(mp_codec_put_user(p, &meta, um), n);
+    ck_assert_mem_eq(p + n - 8, "\xef\xcd\xab\x89\x67\x45\x23\x01", 8);
+    struct mp_codec_user a, b;
+    struct mp_usermem *x = NULL, *y = NULL;
+    char *texts = NULL;
+    ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user_packed(p, n, &b, &y, &texts), MP_OK);
+    ck_assert_uint_eq(a.facts_stamp, meta.facts_stamp);
+    ck_assert_uint_eq(b.facts_stamp, meta.facts_stamp);
+    ck_assert_uint_eq(a.langs[MP_LANG_DE], 3);
+    mp_usermem_free(x);
+    mp_codec_free_packed(y, texts);
+    ck_assert_int_eq(mp_codec_get_user(p, n - 1, &a, &x), MP_EIO);
+    memset(p + n - 8, 0, 8); /* flagged, but no stamp */
+    ck_assert_int_eq(mp_codec_get_user(p, n, &a, &x), MP_EIO);
+    free(p);
+    meta.facts_stamp = 0;
+    ck_assert_uint_eq(mp_codec_put_user(NULL, &meta, um), bare);
+    mp_usermem_free(um);
+}
+END_TEST
+
 START_TEST(test_format_write_fixtures)
 {
     const char *out = getenv("MP_FORMAT_FIXTURE_OUT");
@@ -1006,6 +1046,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_codec_fact_head_is_the_fact_without_its_value);
     tcase_add_test(tc, test_codec_user_filter_and_packed_decode);
     tcase_add_test(tc, test_codec_user_lang_tally_round_trips);
+    tcase_add_test(tc, test_codec_user_facts_stamp_round_trips);
     tcase_add_test(tc, test_view_facts_write_a_block_text_only_when_asked);
     tcase_add_test(tc, test_format_write_fixtures);
     tcase_add_test(tc, test_format_v2_clear_store_reads_and_writes_as_before);

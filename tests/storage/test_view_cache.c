@@ -1,17 +1,23 @@
 /* Tests for the views' cache of a user's facts (storage/ops/view_cache.h):
- * a user's next view borrows the facts the last one built, and any change
- * of the stored facts (a new value, an erasure, a new fact) is read, never
- * the cached copy; a view keeps what it borrowed while another replaces
- * it; entries past the bound are let go; each thread has its own. Every
- * case runs on every backend (_i: FX_BACKENDS). */
+ * a user's next view borrows the facts the last one built, by the facts
+ * stamp without reading them again, and any change of the stored facts (a
+ * new value, the same value stated again, an erasure, a new fact) is read,
+ * never the cached copy; a user record without a stamp (store format 8) is
+ * checked record by record; a view keeps what it borrowed while another
+ * replaces it; entries past the bound are let go; each thread has its own.
+ * Every case runs on every backend (_i: FX_BACKENDS). */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "status.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store_fixture.h"
+#include "usermem.h"
 #include "view_cache.h"
 
 Suite *mp_test_suite(void);
@@ -43,13 +49,13 @@ static void ranked(struct mp_store *store, const char *user, size_t ulen, char o
 }
 
 struct counts {
-    uint64_t hits, misses;
+    uint64_t hits, checked, misses;
 };
 
 static struct counts counts(void)
 {
     struct counts c;
-    mp_view_cache_counts(&c.hits, &c.misses);
+    mp_view_cache_counts(&c.hits, &c.checked, &c.misses);
     return c;
 }
 
@@ -59,6 +65,12 @@ static void counted(struct counts before, uint64_t hits, uint64_t misses)
     struct counts now = counts();
     ck_assert_uint_eq(now.hits - before.hits, hits);
     ck_assert_uint_eq(now.misses - before.misses, misses);
+}
+
+/* The hits since before that read the user's fact records: exactly n. */
+static void checked(struct counts before, uint64_t n)
+{
+    ck_assert_uint_eq(counts().checked - before.checked, n);
 }
 
 /* ranked() of user, which must have been a hit (the cached facts
@@ -94,17 +106,100 @@ START_TEST(test_view_cache_next_view_borrows)
 }
 END_TEST
 
+/* Writes that leave the facts alone (a turn recorded, a summary) leave
+ * their stamp: the next views borrow without reading a fact record. */
+START_TEST(test_view_cache_same_stamp_reads_no_record)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char first[1024], got[1024];
+    ranked_counted(store, U("alice"), first, false);
+    struct counts c = counts();
+    ranked_counted(store, U("alice"), got, true);
+    checked(c, 0);
+    ck_assert_int_eq(
+        fx_turn(store, U("alice"), 1, "I moved last week", "Noted", NOW + 10, NOW + 11), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("alice"), "Alice moved.", 2, NOW + 12), MP_OK);
+    c = counts();
+    ranked_counted(store, U("alice"), got, true);
+    checked(c, 0);
+    ck_assert_str_eq(got, first);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* user's record as a store of format 8 left it: no facts stamp (its
+ * facts as they are). */
+static void unstamp(struct mp_store *store, const char *user, size_t ulen)
+{
+    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    size_t n = mp_store_backend_phys_user(store, user, ulen, phys);
+    struct mp_store_txn txn;
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(store->be->begin(store, true, &txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, phys, n, &pv), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    ck_assert_uint_ne(meta.facts_stamp, 0); /* every fact write stamps */
+    meta.facts_stamp = 0;
+    size_t len = mp_codec_put_user(NULL, &meta, um);
+    unsigned char *rec = malloc(len);
+    ck_assert_ptr_nonnull(rec);
+    mp_codec_put_user(rec, &meta, um);
+    ck_assert_int_eq(mp_store_backend_put(&txn, MP_TABLE_USERS, phys, n, rec, len), MP_OK);
+    ck_assert_int_eq(store->be->end(&txn, true), MP_OK);
+    free(rec);
+    mp_usermem_free(um);
+}
+
+/* Without a stamp every view compares the records: a change is read, and
+ * the same records are borrowed after a check. */
+START_TEST(test_view_cache_no_stamp_checks_the_records)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char got[1024], again[1024];
+    ranked(store, U("alice"), got);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Porto", MP_TRUST_CORRECTED, NOW + 5),
+                     MP_OK);
+    unstamp(store, U("alice"));
+    ranked_counted(store, U("alice"), got, false);
+    ck_assert_ptr_nonnull(strstr(got, "city=Porto|"));
+    ck_assert_ptr_null(strstr(got, "Lisbon"));
+    for (int k = 0; k < 2; k++) {
+        struct counts c = counts();
+        ranked_counted(store, U("alice"), again, true);
+        checked(c, 1);
+        ck_assert_str_eq(again, got);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* Each change of alice's stored facts, made after a view cached them: the
  * next view builds anew and reads it (want in, gone out), and the one after
  * borrows that. */
 static const struct change {
     const char *key, *value; /* NULL value: the fact erased */
-    const char *want[2];     /* in the facts read next */
-    const char *gone;        /* not in them (NULL: nothing) */
+    enum mp_trust trust;
+    int64_t at;
+    const char *want[2]; /* in the facts read next */
+    const char *gone;    /* not in them (NULL: nothing) */
 } changes[] = {
-    {"city", "Porto", {"city=Porto|", "pet=a cat named Miso|"}, "Lisbon"}, /* a new value */
-    {"pet", NULL, {"city=Lisbon|", "city=Lisbon|"}, "Miso"},               /* an erasure */
-    {"job", "nurse", {"job=nurse|", "pet=a cat named Miso|"}, NULL},       /* a fact added */
+    /* a new value */
+    {"city",
+     "Porto",
+     MP_TRUST_CORRECTED,
+     NOW + 5,
+     {"city=Porto|", "pet=a cat named Miso|"},
+     "Lisbon"},
+    /* an erasure */
+    {"pet", NULL, MP_TRUST_CORRECTED, NOW + 5, {"city=Lisbon|", "city=Lisbon|"}, "Miso"},
+    /* a fact added */
+    {"job", "nurse", MP_TRUST_CORRECTED, NOW + 5, {"job=nurse|", "pet=a cat named Miso|"}, NULL},
+    /* the same value stated again, days later: its record rewritten in
+       place (a newer observed time, the same fact id) */
+    {"city", "Lisbon", MP_TRUST_STATED, NOW + 3 * 86400000LL, {"city=Lisbon|", "pet=a cat"}, NULL},
 };
 
 START_TEST(test_view_cache_change_is_read)
@@ -115,9 +210,8 @@ START_TEST(test_view_cache_change_is_read)
         char got[1024], again[1024];
         ranked(store, U("alice"), got);
         if (ch->value != NULL) {
-            ck_assert_int_eq(
-                fx_upsert(store, U("alice"), ch->key, ch->value, MP_TRUST_CORRECTED, NOW + 5),
-                MP_OK);
+            ck_assert_int_eq(fx_upsert(store, U("alice"), ch->key, ch->value, ch->trust, ch->at),
+                             MP_OK);
         } else {
             struct mp_op del = fx_delete_op(U("alice"), ch->key, MP_ACTOR_USER, NOW + 5);
             ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
@@ -219,6 +313,8 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_view_cache_next_view_borrows, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_change_is_read, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_same_stamp_reads_no_record, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_no_stamp_checks_the_records, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_borrowed_entry_outlives_its_replacement, LMDB,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_view_cache_least_recent_let_go, 0, FX_BACKENDS);
