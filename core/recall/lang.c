@@ -2,8 +2,8 @@
  * Identification is ours, not libexttextcat's or CLD2's: the script
  * decides every language but those written in Latin letters, and among
  * those the Snowball stop lists that terms need anyway tell the languages
- * apart on a chat message; it costs one table search a word, on at most
- * the first 64 words, with no model to load. */
+ * apart on a chat message; it costs one hash lookup a word, on at most
+ * the first 32 words, with no model to load. */
 #include "lang.h"
 
 #include <string.h>
@@ -75,15 +75,26 @@ const char *mp_lang_stemmer(int lang)
     return lang >= 0 && lang < MP_LANG_COUNT ? langs[lang].stemmer : NULL;
 }
 
+uint32_t mp_lang_stop_langs(const char *word, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    for (size_t s = h & (MP_LANG_STOP_SLOTS - 1);; s = (s + 1) & (MP_LANG_STOP_SLOTS - 1)) {
+        unsigned row = mp_lang_stop_slots[s];
+        if (row == 0)
+            return 0;
+        const struct mp_lang_stop *st = &mp_lang_stops[row - 1];
+        if (st->len == len && memcmp(st->word, word, len) == 0)
+            return st->langs;
+    }
+}
+
 bool mp_lang_is_stop(int lang, const char *word, size_t len)
 {
-    if (lang == MP_LANG_EN)
-        return mp_terms_is_stop(word, len);
     if (lang <= MP_LANG_NONE || lang >= 32)
         return false;
-    long i =
-        mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), word, len);
-    return i >= 0 && (mp_lang_stops[i].langs & (1u << lang)) != 0;
+    return (mp_lang_stop_langs(word, len) & (1u << lang)) != 0;
 }
 
 int mp_lang_of_script(int lang, int script)
@@ -184,10 +195,8 @@ static void end_word(struct tally *t)
         return;
     }
     t->words++;
-    /* one search: the table holds English's words too, with its bit */
-    long i = mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), t->word,
-                                  t->wlen);
-    uint32_t bits = i >= 0 ? mp_lang_stops[i].langs : 0;
+    /* one lookup: the table holds English's words too, with its bit */
+    uint32_t bits = mp_lang_stop_langs(t->word, t->wlen);
     unsigned k = (unsigned)__builtin_popcount(bits);
     /* a word of one letter counts only in a text with accented letters:
      * x, n, k are a formula's, "a" is English too */

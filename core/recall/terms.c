@@ -19,7 +19,6 @@
 
 #include "ascii.h"
 #include "lang.h"
-#include "lang_stop.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -84,7 +83,7 @@ void mp_terms_free(struct mp_terms *t)
     free(t);
 }
 
-/* ---- stop words: stopwords/english.txt, compiled into mp_english_stops ---- */
+/* ---- sorted word lists (lexicons); stop words are lang.c's ---- */
 
 /* word[0..len) against the NUL-terminated w in bytes, a prefix first: one
  * pass, no strlen (the lists are searched for every word of a question). */
@@ -117,8 +116,7 @@ long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *
 
 bool mp_terms_is_stop(const char *word, size_t len)
 {
-    return mp_terms_find_sorted(mp_english_stops, mp_english_nstops, sizeof(mp_english_stops[0]),
-                                word, len) >= 0;
+    return (mp_lang_stop_langs(word, len) & (1u << MP_LANG_EN)) != 0;
 }
 
 /* ---- characters ---- */

@@ -92,7 +92,8 @@ int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_term
 /* The index of word[0..len) in words[0..n): an array of n elements of size
  * bytes, each starting with a const char * to a NUL-terminated word, sorted
  * by bytes (memcmp order, a prefix first); -1 when it is not there. One
- * lookup for every compiled-in word list (stop words, lexicons). */
+ * lookup for the compiled-in lexicons (the stop lists have a hash:
+ * mp_lang_stop_langs). */
 long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len);
 
 /* True when the folded word[0..len) is an English stop word. */

@@ -1,10 +1,12 @@
 """Compiles the stop lists of this folder (<language>.txt: Snowball's, and memproxy's Chinese; one word a
 line; '|' starts a comment) into C for core/recall/lang.c and terms.c: one
 table of every word, sorted by bytes (memcmp order, a prefix first, as
-mp_terms_find_sorted searches), each with the set of languages (a bit per
-enum mp_lang id) that list it, so that one search answers for every
-language; and English's words alone (mp_english_stops), the short table
-the term path searches for every English word.
+mp_terms_find_sorted searches), each with its length and the set of
+languages (a bit per enum mp_lang id) that list it, so that one lookup
+answers for every language; and a hash of it (mp_lang_stop_slots: FNV-1a of
+the word's bytes, open addressing with linear probing, each slot the row's
+index + 1, 0 empty), so that the lookup made for every word of a text costs
+a hash and a compare or two, not a binary search of 2,500 words.
 
 Usage: gen.py OUT.c LIST.txt..."""
 import os
@@ -19,6 +21,27 @@ IDS = {'english': 1, 'danish': 2, 'dutch': 3, 'finnish': 4, 'french': 5, 'german
 def c_string(w):
     # octal escapes: at most 3 digits, so a digit after one stays a digit
     return ''.join('\\%03o' % b if b >= 0x80 or b in (0x22, 0x5c) else chr(b) for b in w.encode('utf-8'))
+
+
+SLOTS = 8192  # a power of two, over 3 times the words: a miss mostly probes one slot
+
+
+def fnv1a(b):
+    # as lang.c hashes a word: 32-bit FNV-1a over its bytes
+    h = 2166136261
+    for c in b:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return h
+
+
+def slots_of(rows):
+    slots = [0] * SLOTS
+    for i, (w, _) in enumerate(rows):
+        s = fnv1a(w.encode('utf-8')) & (SLOTS - 1)
+        while slots[s] != 0:
+            s = (s + 1) & (SLOTS - 1)
+        slots[s] = i + 1
+    return slots
 
 
 def main(out, paths):
@@ -36,13 +59,15 @@ def main(out, paths):
         f.write('#include "lang_stop.h"\n\n')
         f.write('const struct mp_lang_stop mp_lang_stops[] = {\n')
         for w, bits in rows:
-            f.write('    {"%s", 0x%xu},\n' % (c_string(w), bits))
+            f.write('    {"%s", %d, 0x%xu},\n' % (c_string(w), len(w.encode('utf-8')), bits))
         f.write('};\nconst size_t mp_lang_nstops = sizeof(mp_lang_stops) / sizeof(mp_lang_stops[0]);\n\n')
-        f.write('const char *const mp_english_stops[] = {\n')
-        for w, bits in rows:
-            if bits & (1 << IDS['english']):
-                f.write('    "%s",\n' % c_string(w))
-        f.write('};\nconst size_t mp_english_nstops = sizeof(mp_english_stops) / sizeof(mp_english_stops[0]);\n')
+        assert len(rows) < 0xffff and max(len(w.encode('utf-8')) for w, _ in rows) < 256
+        slots = slots_of(rows)
+        f.write('#if MP_LANG_STOP_SLOTS != %d\n#error "lang_stop.h and gen.py disagree on the slots"\n#endif\n' % SLOTS)
+        f.write('const uint16_t mp_lang_stop_slots[MP_LANG_STOP_SLOTS] = {\n')
+        for k in range(0, SLOTS, 16):
+            f.write('    %s,\n' % ', '.join(str(x) for x in slots[k:k + 16]))
+        f.write('};\n')
 
 
 if __name__ == '__main__':
