@@ -197,15 +197,17 @@ struct word {
     size_t len;
     bool digit;
     bool ascii; /* every character ASCII: the table-driven path */
+    bool apos;  /* an apostrophe was added: elide() has something to read */
 };
 
 /* word_add() of an ASCII character: one byte, no encoding (the bulk of
- * most text). */
+ * most text); mp_terms_fold of ASCII is mp_ascii_lower. */
 static void word_add_ascii(struct word *w, unsigned char c)
 {
     if (w->len < MP_TERMS_MAX)
-        w->buf[w->len++] = (char)mp_terms_fold(c);
-    w->digit = w->digit || is_digit_cp(c);
+        w->buf[w->len++] = (char)mp_ascii_lower(c);
+    w->digit = w->digit || mp_ascii_is_digit(c);
+    w->apos = w->apos || c == '\'';
 }
 
 static void word_add(struct word *w, uint32_t cp)
@@ -215,6 +217,7 @@ static void word_add(struct word *w, uint32_t cp)
         word_add_ascii(w, (unsigned char)cp);
         return;
     }
+    w->apos = w->apos || cp == 0x2019;
     if (cp != 0x2019) /* folds to ' */
         w->ascii = false;
     size_t k = mp_utf8_encode(mp_terms_fold(cp), enc);
@@ -225,18 +228,37 @@ static void word_add(struct word *w, uint32_t cp)
     w->digit = w->digit || is_digit_cp(cp);
 }
 
+/* The run of ASCII letters and digits at s[i..n) added to w, as
+ * word_add_ascii() adds each: the bulk of most text, in one tight loop (no
+ * decoding, no joiner). Returns where the run ends. */
+static size_t scan_ascii(const char *s, size_t n, size_t i, struct word *w)
+{
+    size_t len = w->len;
+    bool digit = false;
+    for (; i < n && mp_ascii_is_alnum((unsigned char)s[i]); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (len < MP_TERMS_MAX)
+            w->buf[len++] = (char)mp_ascii_lower(c);
+        digit = digit || mp_ascii_is_digit(c);
+    }
+    w->len = len;
+    w->digit = w->digit || digit;
+    return i;
+}
+
 /* Where the word that starts at i ends (its code points added to w). */
 static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
 {
     uint32_t cp = 0, prev = 0, nx = 0;
     while (i < n) {
         unsigned char b = (unsigned char)s[i];
-        if (mp_ascii_is_alnum(b)) { /* the bulk of most text: no decoding, no joiner */
-            word_add_ascii(w, b);
-            prev = b;
-            i++;
+        if (mp_ascii_is_alnum(b)) {
+            i = scan_ascii(s, n, i, w);
+            prev = (unsigned char)s[i - 1];
             continue;
         }
+        if (b < 0x80 && b != '\'' && b != '.')
+            break; /* ASCII that is neither a word character nor a joiner */
         size_t k = next_cp(s, n, i, &cp);
         bool joiner = is_apostrophe(cp) || cp == '.';
         if (!is_word_cp(cp) && !joiner)
@@ -562,6 +584,7 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     w.len = 0;
     w.digit = false;
     w.ascii = true;
+    w.apos = false;
     UChar32 first = 0;
     for (int32_t i = a; i < b;) {
         UChar32 c;
@@ -676,8 +699,9 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
     size_t i = 0;
     while (i < len) {
         uint32_t cp = 0;
-        size_t k = next_cp(text, len, i, &cp);
-        if (!is_word_cp(cp)) {
+        unsigned char b = (unsigned char)text[i];
+        size_t k = b < 0x80 ? 1 : next_cp(text, len, i, &cp); /* ASCII: no decoding */
+        if (b < 0x80 ? !mp_ascii_is_alnum(b) : !is_word_cp(cp)) {
             i += k;
             continue;
         }
@@ -685,6 +709,7 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
         w.len = 0;
         w.digit = false;
         w.ascii = true;
+        w.apos = false;
         size_t start = i;
         i = scan_word(text, len, i, &w);
         if (!w.ascii) {
@@ -695,9 +720,9 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
         }
         const char *term = NULL;
         size_t n = 0;
-        struct word e; /* the part stemmed: w itself in English (no copy) */
+        struct word e; /* the part stemmed: w itself in English or without an apostrophe */
         const struct word *sw = &w;
-        if (alang != MP_LANG_EN) {
+        if (alang != MP_LANG_EN && w.apos) {
             e = w;
             elide(alang, &e);
             sw = &e;
