@@ -25,9 +25,13 @@
 /* What a folded word without digits comes to (stem_word): its term, or
  * none (a stop word, or a stem that is one). The same word always comes to
  * the same thing, so a tokenizer remembers the words it met last in a
- * direct-mapped table: a conversation's words come back request after
- * request, and the stemmer and the stop word search cost more than a hash. */
+ * table of sets of STEM_WAYS slots: a conversation's words come back
+ * request after request, and the stemmer and the stop word search cost more
+ * than a hash. Two ways, not one: two words of one question that share a
+ * set would otherwise put each other out on every request (about one
+ * question in three of 28 words has such a pair). */
 #define STEM_SLOTS 1024 /* a power of two; about 140 KiB per tokenizer */
+#define STEM_WAYS  2    /* slots of a set: the newest word first */
 
 struct stem_slot {
     uint8_t wlen; /* 0: empty */
@@ -334,13 +338,13 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
     return MP_OK;
 }
 
-/* The slot of word[0..len): FNV-1a, direct-mapped. */
-static struct stem_slot *slot_of(struct mp_terms *t, int lang, const char *word, size_t len)
+/* The set of word[0..len) (its STEM_WAYS slots): FNV-1a. */
+static struct stem_slot *set_of(struct mp_terms *t, int lang, const char *word, size_t len)
 {
     uint32_t h = 2166136261u ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
-    return &t->slots[h & (STEM_SLOTS - 1)];
+    return &t->slots[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS];
 }
 
 /* The term of word w into *term and *n: NULL when it is dropped as a stop
@@ -360,17 +364,22 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
         }
         return MP_OK;
     }
-    struct stem_slot *sl = slot_of(t, lang, w->buf, w->len);
-    if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
-        *term = sl->tlen > 0 ? sl->term : NULL;
-        *n = sl->tlen;
-        return MP_OK;
-    }
+    struct stem_slot *set = set_of(t, lang, w->buf, w->len);
+    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
+        if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
+            *term = sl->tlen > 0 ? sl->term : NULL;
+            *n = sl->tlen;
+            return MP_OK;
+        }
     int rc = stem_fresh(t, lang, w, term, n);
     if (rc != MP_OK)
         return rc;
     if (*n > MP_TERMS_MAX) /* a stemmer that lengthens (Turkish, on a long word) */
         *n = mp_utf8_cut(*term, *n, MP_TERMS_MAX);
+    /* the word takes the first slot, the others move one on (the last goes);
+     * *term is the stemmer's or w's, never a slot's */
+    memmove(set + 1, set, (STEM_WAYS - 1) * sizeof(*set));
+    struct stem_slot *sl = set;
     if (*term == w->buf) { /* not stemmed: copy before the slot's word is written */
         memcpy(sl->term, w->buf, w->len);
         *term = sl->term;

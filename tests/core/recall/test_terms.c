@@ -78,6 +78,12 @@ START_TEST(test_terms_remembered_words_give_the_same_terms)
         terms_with(kept, texts[k], &again);
         ck_assert_str_eq(terms_of(texts[k]), again.out);
     }
+    for (unsigned i = 2000; i < 3000; i += 7) { /* the newest, from either slot of a set */
+        snprintf(filler, sizeof(filler), "walking%c%c%c talks", 'a' + i % 26, 'a' + i / 26 % 26,
+                 'a' + i / 676 % 26);
+        terms_with(kept, filler, &again);
+        ck_assert_str_eq(terms_of(filler), again.out);
+    }
     mp_terms_free(kept);
 }
 END_TEST
