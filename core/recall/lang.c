@@ -77,17 +77,9 @@ const char *mp_lang_stemmer(int lang)
 
 uint32_t mp_lang_stop_langs(const char *word, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)word[i]) * 16777619u;
-    for (size_t s = h & (MP_LANG_STOP_SLOTS - 1);; s = (s + 1) & (MP_LANG_STOP_SLOTS - 1)) {
-        unsigned row = mp_lang_stop_slots[s];
-        if (row == 0)
-            return 0;
-        const struct mp_lang_stop *st = &mp_lang_stops[row - 1];
-        if (st->len == len && memcmp(st->word, word, len) == 0)
-            return st->langs;
-    }
+    long i = mp_terms_find_hashed(mp_lang_stops, sizeof(mp_lang_stops[0]), mp_lang_stop_slots,
+                                  MP_LANG_STOP_SLOTS, word, len);
+    return i >= 0 ? mp_lang_stops[i].langs : 0;
 }
 
 bool mp_lang_is_stop(int lang, const char *word, size_t len)

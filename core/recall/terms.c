@@ -87,35 +87,31 @@ void mp_terms_free(struct mp_terms *t)
     free(t);
 }
 
-/* ---- sorted word lists (lexicons); stop words are lang.c's ---- */
+/* ---- compiled-in word lists (stop words, lexicons) ---- */
 
-/* word[0..len) against the NUL-terminated w in bytes, a prefix first: one
- * pass, no strlen (the lists are searched for every word of a question). */
-static int cmp_word(const char *word, size_t len, const char *w)
+/* Whether word[0..len) is the NUL-terminated w: one pass, no strlen. */
+static bool same_word(const char *word, size_t len, const char *w)
 {
     size_t i = 0;
     for (; i < len && w[i] != '\0'; i++)
         if (word[i] != w[i])
-            return (unsigned char)word[i] < (unsigned char)w[i] ? -1 : 1;
-    if (i == len)
-        return w[i] == '\0' ? 0 : -1;
-    return 1;
+            return false;
+    return i == len && w[i] == '\0';
 }
 
-long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len)
+long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                          const char *word, size_t len)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_word(word, len, *(const char *const *)((const char *)words + mid * size));
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    for (size_t s = h & (nslots - 1);; s = (s + 1) & (nslots - 1)) {
+        size_t row = slots[s];
+        if (row == 0)
+            return -1;
+        if (same_word(word, len, *(const char *const *)((const char *)words + (row - 1) * size)))
+            return (long)row - 1;
     }
-    return -1;
 }
 
 bool mp_terms_is_stop(const char *word, size_t len)

@@ -1,12 +1,13 @@
 """Compiles the stop lists of this folder (<language>.txt: Snowball's, and memproxy's Chinese; one word a
-line; '|' starts a comment) into C for core/recall/lang.c and terms.c: one
-table of every word, sorted by bytes (memcmp order, a prefix first, as
-mp_terms_find_sorted searches), each with its length and the set of
-languages (a bit per enum mp_lang id) that list it, so that one lookup
-answers for every language; and a hash of it (mp_lang_stop_slots: FNV-1a of
-the word's bytes, open addressing with linear probing, each slot the row's
-index + 1, 0 empty), so that the lookup made for every word of a text costs
-a hash and a compare or two, not a binary search of 2,500 words.
+line; '|' starts a comment) into C for core/recall/lang.c: one table of
+every word, sorted by bytes, each with the set of languages (a bit per
+enum mp_lang id) that list it, so that one lookup answers for every
+language; and its hash table (mp_lang_stop_slots, as mp_terms_find_hashed
+reads it: FNV-1a of the word's bytes, open addressing with linear probing,
+each slot a row's index + 1, 0 empty), so that the lookup made for every
+word of a text costs a hash and a compare or two, not a binary search of
+2,500 words. hash_slots is the lexicon generator's too
+(tests/bench/recall/reference/gen_lexicon.py).
 
 Usage: gen.py OUT.c LIST.txt..."""
 import os
@@ -27,21 +28,29 @@ SLOTS = 8192  # a power of two, over 3 times the words: a miss mostly probes one
 
 
 def fnv1a(b):
-    # as lang.c hashes a word: 32-bit FNV-1a over its bytes
+    # as mp_terms_find_hashed hashes a word: 32-bit FNV-1a over its bytes
     h = 2166136261
     for c in b:
         h = ((h ^ c) * 16777619) & 0xffffffff
     return h
 
 
-def slots_of(rows):
-    slots = [0] * SLOTS
-    for i, (w, _) in enumerate(rows):
-        s = fnv1a(w.encode('utf-8')) & (SLOTS - 1)
+def hash_slots(words, nslots):
+    """The hash table of words (in their table's order) for mp_terms_find_hashed: nslots (a power of
+    two, more than the words) slots, each a word's index + 1 or 0."""
+    assert nslots & (nslots - 1) == 0 and len(words) < min(nslots, 0xffff)
+    slots = [0] * nslots
+    for i, w in enumerate(words):
+        s = fnv1a(w.encode('utf-8')) & (nslots - 1)
         while slots[s] != 0:
-            s = (s + 1) & (SLOTS - 1)
+            s = (s + 1) & (nslots - 1)
         slots[s] = i + 1
     return slots
+
+
+def slot_lines(slots):
+    """The C initializer lines of a slot table, 16 a line."""
+    return ['    %s,' % ', '.join(str(x) for x in slots[k:k + 16]) for k in range(0, len(slots), 16)]
 
 
 def main(out, paths):
@@ -59,14 +68,11 @@ def main(out, paths):
         f.write('#include "lang_stop.h"\n\n')
         f.write('const struct mp_lang_stop mp_lang_stops[] = {\n')
         for w, bits in rows:
-            f.write('    {"%s", %d, 0x%xu},\n' % (c_string(w), len(w.encode('utf-8')), bits))
+            f.write('    {"%s", 0x%xu},\n' % (c_string(w), bits))
         f.write('};\nconst size_t mp_lang_nstops = sizeof(mp_lang_stops) / sizeof(mp_lang_stops[0]);\n\n')
-        assert len(rows) < 0xffff and max(len(w.encode('utf-8')) for w, _ in rows) < 256
-        slots = slots_of(rows)
         f.write('#if MP_LANG_STOP_SLOTS != %d\n#error "lang_stop.h and gen.py disagree on the slots"\n#endif\n' % SLOTS)
         f.write('const uint16_t mp_lang_stop_slots[MP_LANG_STOP_SLOTS] = {\n')
-        for k in range(0, SLOTS, 16):
-            f.write('    %s,\n' % ', '.join(str(x) for x in slots[k:k + 16]))
+        f.write('\n'.join(slot_lines(hash_slots([w for w, _ in rows], SLOTS))) + '\n')
         f.write('};\n')
 
 
