@@ -112,12 +112,20 @@ bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t 
 }
 
 /* \w of the reference's regular expressions, with any non-ASCII byte a
- * letter: 0-9, A-Z, _ and a-z as bits of the 128 ASCII bytes (this is asked
- * of every byte of a question). */
+ * letter: of ASCII, 0-9, A-Z, _ and a-z (asked of every byte of a
+ * question, so a look-up, '1' for a word byte). */
+static const char re_word_ascii[] = "0000000000000000"
+                                    "0000000000000000"
+                                    "0000000000000000"
+                                    "1111111111000000" /* 0-9 */
+                                    "0111111111111111"
+                                    "1111111111100001" /* A-Z, _ */
+                                    "0111111111111111"
+                                    "1111111111100000"; /* a-z */
+
 static bool re_word(unsigned char c)
 {
-    static const uint64_t ascii[2] = {0x03FF000000000000u, 0x07FFFFFE87FFFFFEu};
-    return c >= 0x80 || ((ascii[c >> 6] >> (c & 63)) & 1) != 0;
+    return c >= 0x80 || re_word_ascii[c] == '1';
 }
 
 static bool ieq(const char *s, const char *lit, size_t n)

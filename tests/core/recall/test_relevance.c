@@ -490,10 +490,11 @@ START_TEST(test_relevance_question_raw_walk_agrees_with_the_reference)
     /* pieces ('|' apart) glued without spaces, so that phrases meet every
      * neighbour */
     static const char pool[] =
-        "how|How| |  |\t|long|LONG|many|days|years|what|WHAT|which|since|when|When|week|time|old|"
-        "recent|_|-|'|?|.|May|may|June|2023|1999|20234|x|\u00e9|\u043a\u043e\u0433\u0434\u0430|"
-        "\u4f55\u65f6|how long|what year|since when|how many months|How recent|how old|which "
-        "week|what time|how many weeks|what date|Which day|how many years|which month";
+        "how|How| |  |\t|@|[|`|{|/|:|^|long|LONG|many|days|years|what|WHAT|which|since|when|When|"
+        "week|time|old|recent|_|-|'|?|.|May|may|June|2023|1999|20234|x|\u00e9|"
+        "\u043a\u043e\u0433\u0434\u0430|\u4f55\u65f6|how long|what year|since when|how many months|"
+        "How recent|how old|which week|what time|how many weeks|what date|Which day|how many years|"
+        "which month";
     const char *pieces[64];
     size_t plen[64], np = 0;
     for (const char *p = pool; np < 64; p = strchr(p, '|') + 1) {
