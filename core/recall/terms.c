@@ -235,11 +235,16 @@ static size_t scan_ascii(const char *s, size_t n, size_t i, struct word *w)
 {
     size_t len = w->len;
     bool digit = false;
-    for (; i < n && mp_ascii_is_alnum((unsigned char)s[i]); i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i], l = c | 0x20; /* l: c folded, if a letter */
+        if (l >= 'a' && l <= 'z')
+            c = l;
+        else if (mp_ascii_is_digit(c))
+            digit = true;
+        else
+            break;
         if (len < MP_TERMS_MAX)
-            w->buf[len++] = (char)mp_ascii_lower(c);
-        digit = digit || mp_ascii_is_digit(c);
+            w->buf[len++] = (char)c;
     }
     w->len = len;
     w->digit = w->digit || digit;
