@@ -2,8 +2,8 @@
  * Identification is ours, not libexttextcat's or CLD2's: the script
  * decides every language but those written in Latin letters, and among
  * those the Snowball stop lists that terms need anyway tell the languages
- * apart on a chat message; it costs one table search a word, on at most
- * the first 64 words, with no model to load. */
+ * apart on a chat message; it costs one hash lookup a word, on at most
+ * the first 32 words, with no model to load. */
 #include "lang.h"
 
 #include <string.h>
@@ -75,15 +75,18 @@ const char *mp_lang_stemmer(int lang)
     return lang >= 0 && lang < MP_LANG_COUNT ? langs[lang].stemmer : NULL;
 }
 
+uint32_t mp_lang_stop_langs(const char *word, size_t len)
+{
+    long i = mp_terms_find_hashed(mp_lang_stops, sizeof(mp_lang_stops[0]), mp_lang_stop_slots,
+                                  MP_LANG_STOP_SLOTS, word, len);
+    return i >= 0 ? mp_lang_stops[i].langs : 0;
+}
+
 bool mp_lang_is_stop(int lang, const char *word, size_t len)
 {
-    if (lang == MP_LANG_EN)
-        return mp_terms_is_stop(word, len);
     if (lang <= MP_LANG_NONE || lang >= 32)
         return false;
-    long i =
-        mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), word, len);
-    return i >= 0 && (mp_lang_stops[i].langs & (1u << lang)) != 0;
+    return (mp_lang_stop_langs(word, len) & (1u << lang)) != 0;
 }
 
 int mp_lang_of_script(int lang, int script)
@@ -184,17 +187,14 @@ static void end_word(struct tally *t)
         return;
     }
     t->words++;
-    /* one search: the table holds English's words too, with its bit */
-    long i = mp_terms_find_sorted(mp_lang_stops, mp_lang_nstops, sizeof(mp_lang_stops[0]), t->word,
-                                  t->wlen);
-    uint32_t bits = i >= 0 ? mp_lang_stops[i].langs : 0;
-    unsigned k = (unsigned)__builtin_popcount(bits);
+    /* one lookup: the table holds English's words too, with its bit */
+    uint32_t bits = mp_lang_stop_langs(t->word, t->wlen);
+    unsigned add = (bits & (bits - 1)) == 0 ? UNIT + UNIT / 2 : UNIT; /* one language: more */
     /* a word of one letter counts only in a text with accented letters:
      * x, n, k are a formula's, "a" is English too */
     unsigned *hits = t->wlen == 1 ? t->hits1 : t->hits;
-    for (int l = 0; k > 0 && l < MP_LANG_COUNT && l < 32; l++)
-        if (bits & (1u << l))
-            hits[l] += k == 1 ? UNIT + UNIT / 2 : UNIT;
+    for (uint32_t b = bits; b != 0; b &= b - 1) /* each language that lists it */
+        hits[__builtin_ctz(b)] += add;
     t->wlen = 0;
     /* the bulk of what memproxy reads: after 8 words of ASCII letters alone
      * with 3 English stop words and no other language near, it stays
@@ -390,6 +390,26 @@ int mp_lang_detect_prior(const char *text, size_t len, int prior)
     return decide(&t, latin_prior(prior));
 }
 
+/* The run of ASCII letters at text[i..n) added to t's word, folded: the
+ * bulk of Latin text, in one tight loop (no decoding; the loop of
+ * tally_text only changes its state at a word's end). Returns where the
+ * run ends. */
+static size_t add_ascii_letters(struct tally *t, const char *text, size_t n, size_t i)
+{
+    size_t start = i, wlen = t->wlen;
+    for (; i < n; i++) {
+        unsigned char l = (unsigned char)text[i] | 0x20;
+        if (l < 'a' || l > 'z')
+            break;
+        if (wlen < sizeof(t->word))
+            t->word[wlen++] = (char)l;
+    }
+    t->wlen = wlen;
+    t->latin += (unsigned)(i - start);
+    t->ascii += (unsigned)(i - start);
+    return i;
+}
+
 static void tally_text(struct tally *t0, const char *text, size_t len)
 {
     struct tally t;
@@ -401,14 +421,11 @@ static void tally_text(struct tally *t0, const char *text, size_t len)
         if (b < 0x80 && b != '\'') { /* the bulk of Latin text: no decoding */
             unsigned char l = b | 0x20;
             if (l >= 'a' && l <= 'z') {
-                t.latin++;
-                t.ascii++;
-                if (t.wlen < sizeof(t.word))
-                    t.word[t.wlen++] = (char)l;
+                i = add_ascii_letters(&t, text, n, i);
             } else {
                 end_word(&t);
+                i++;
             }
-            i++;
             continue;
         }
         uint32_t cp = 0;

@@ -82,6 +82,11 @@ const char *mp_lang_stemmer(int lang);
  * list has none). */
 bool mp_lang_is_stop(int lang, const char *word, size_t len);
 
+/* The languages whose stop lists hold the folded word[0..len): a bit
+ * (1 << id) for each (enum mp_lang), 0 for none. One hash lookup: what a
+ * walk that meets every word of a text asks. */
+uint32_t mp_lang_stop_langs(const char *word, size_t len);
+
 /* The language of text[0..len) (borrowed, UTF-8; invalid bytes are
  * skipped): read from its first 4 KiB at most. Text without a letter
  * (numbers, emoji, empty) is English, as is Latin text without a stop word

@@ -111,10 +111,21 @@ bool mp_relevance_surface_word(const char *word, size_t wlen, char *out, size_t 
     return true;
 }
 
-/* \w of the reference's regular expressions, with any non-ASCII byte a letter. */
+/* \w of the reference's regular expressions, with any non-ASCII byte a
+ * letter: of ASCII, 0-9, A-Z, _ and a-z (asked of every byte of a
+ * question, so a look-up, '1' for a word byte). */
+static const char re_word_ascii[] = "0000000000000000"
+                                    "0000000000000000"
+                                    "0000000000000000"
+                                    "1111111111000000" /* 0-9 */
+                                    "0111111111111111"
+                                    "1111111111100001" /* A-Z, _ */
+                                    "0111111111111111"
+                                    "1111111111100000"; /* a-z */
+
 static bool re_word(unsigned char c)
 {
-    return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+    return c >= 0x80 || re_word_ascii[c] == '1';
 }
 
 static bool ieq(const char *s, const char *lit, size_t n)
@@ -129,12 +140,19 @@ static bool ieq(const char *s, const char *lit, size_t n)
     return true;
 }
 
-static const struct lit temporal_phrases[] = {
-    LIT("how long"),        LIT("what year"),      LIT("what month"),    LIT("what date"),
-    LIT("what day"),        LIT("what time"),      LIT("what week"),     LIT("which year"),
-    LIT("which month"),     LIT("which day"),      LIT("which week"),    LIT("how many years"),
-    LIT("how many months"), LIT("how many weeks"), LIT("how many days"), LIT("since when"),
-    LIT("how old"),         LIT("how recent"),
+/* The reference's temporal phrases ("how long", "what year", ...) by
+ * their first word: a phrase starts only at a word that is one of these
+ * (the space after it ends the word). */
+static const struct {
+    struct lit first;
+    struct lit rest[8]; /* the words after the space, ended by an empty one */
+} temporal_phrases[] = {
+    {LIT("how"),
+     {LIT("long"), LIT("many years"), LIT("many months"), LIT("many weeks"), LIT("many days"),
+      LIT("old"), LIT("recent")}},
+    {LIT("what"), {LIT("year"), LIT("month"), LIT("date"), LIT("day"), LIT("time"), LIT("week")}},
+    {LIT("which"), {LIT("year"), LIT("month"), LIT("day"), LIT("week")}},
+    {LIT("since"), {LIT("when")}},
 };
 
 /* The date term of the word q[i..j) into t (its length; 0: none): a month
@@ -167,19 +185,25 @@ static void add_date(struct mp_relevance_question *qn, const char *t, size_t n)
     qn->dlen[qn->ndates++] = (uint8_t)n;
 }
 
-/* Whether one of the temporal phrases starts at the word start q[s] as
+/* Whether one of the temporal phrases starts at the word q[s..s+wlen) as
  * whole words (case-insensitive). */
-static bool temporal_at(const char *q, size_t n, size_t s)
+static bool temporal_at(const char *q, size_t n, size_t s, size_t wlen)
 {
     char c = (char)(q[s] | 32);
     if (c != 'h' && c != 'w' && c != 's')
-        return false;
+        return false; /* the first letters of the first words: most words end here */
     for (size_t k = 0; k < sizeof(temporal_phrases) / sizeof(temporal_phrases[0]); k++) {
-        size_t m = temporal_phrases[k].n;
-        if (temporal_phrases[k].s[0] == c && s + m <= n &&
-            (s + m == n || !re_word((unsigned char)q[s + m])) &&
-            ieq(q + s, temporal_phrases[k].s, m))
-            return true;
+        if (temporal_phrases[k].first.n != wlen || !ieq(q + s, temporal_phrases[k].first.s, wlen))
+            continue;
+        if (s + wlen >= n || q[s + wlen] != ' ')
+            return false;
+        size_t r = s + wlen + 1;
+        for (const struct lit *rest = temporal_phrases[k].rest; rest->n > 0; rest++) {
+            size_t e = r + rest->n;
+            if (e <= n && (e == n || !re_word((unsigned char)q[e])) && ieq(q + r, rest->s, rest->n))
+                return true;
+        }
+        return false;
     }
     return false;
 }
@@ -202,7 +226,7 @@ static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t ql
             j++;
         if (!qn->temporal)
             qn->temporal =
-                (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i);
+                (first && j - i == 4 && ieq(q + i, "when", 4)) || temporal_at(q, qlen, i, j - i);
         first = false;
         char t[MP_RELEVANCE_DATE_MAX];
         size_t n = qn->ndates < MP_RELEVANCE_MAX_GROUPS ? date_term(q, i, j, t) : 0;
@@ -214,6 +238,36 @@ static void parse_raw(struct mp_relevance_question *qn, const char *q, size_t ql
 
 /* ---- the question ---- */
 
+/* Whether the question has a group of term[0..len) (len > 0) already: the
+ * way out for most words of a text that says the same things again, so the
+ * first bytes are compared before memcmp is called. */
+static bool seen(const struct mp_relevance_question *qn, const char *term, size_t len)
+{
+    for (size_t k = 0; k < qn->n; k++)
+        if (qn->w[k].len == len && qn->w[k].term[0] == term[0] &&
+            memcmp(qn->w[k].term, term, len) == 0)
+            return true;
+    return false;
+}
+
+/* The group of a word not seen before, unless it frames the question. */
+static void add_group(struct mp_relevance_question *qn, const char *word, size_t wlen,
+                      const char *term, size_t len)
+{
+    struct mp_relevance_qword *w = &qn->w[qn->n];
+    size_t sn = 0;
+    if (mp_relevance_lex_is_qstop(word, wlen))
+        return;
+    w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
+    if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
+        return;
+    memcpy(w->term, term, len);
+    w->len = (uint8_t)len;
+    w->slen = (uint8_t)sn;
+    w->lex = mp_relevance_lex_find(term, len);
+    qn->n++;
+}
+
 /* A word that makes a group: its stem not seen before, at most
  * MP_RELEVANCE_MAX_GROUPS of them (a query has no more groups; a repeated
  * stem would make none, so dropping it here changes nothing). */
@@ -221,26 +275,13 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
                    uint32_t pos)
 {
     struct mp_relevance_question *qn = arg;
-    struct mp_relevance_qword *w = &qn->w[qn->n];
-    size_t sn = 0;
     (void)pos;
     if (qn->n >= MP_RELEVANCE_MAX_GROUPS)
         return MP_ETOOBIG; /* full: no later word can change it, so the walk stops */
-    if (term == NULL || len > MP_TERMS_MAX)
+    /* mp_terms hands no empty term; seen first: the cheapest way out */
+    if (term == NULL || len == 0 || len > MP_TERMS_MAX || seen(qn, term, len))
         return MP_OK;
-    for (size_t k = 0; k < qn->n; k++) /* first: the cheapest way out */
-        if (qn->w[k].len == len && memcmp(qn->w[k].term, term, len) == 0)
-            return MP_OK;
-    if (mp_relevance_lex_is_qstop(word, wlen))
-        return MP_OK;
-    w->alpha = mp_relevance_surface_word(word, wlen, w->surface, &sn);
-    if (w->alpha && mp_relevance_lex_is_qstop(w->surface, sn))
-        return MP_OK;
-    memcpy(w->term, term, len);
-    w->len = (uint8_t)len;
-    w->slen = (uint8_t)sn;
-    w->lex = mp_relevance_lex_find(term, len);
-    qn->n++;
+    add_group(qn, word, wlen, term, len);
     return MP_OK;
 }
 

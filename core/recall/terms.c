@@ -19,16 +19,19 @@
 
 #include "ascii.h"
 #include "lang.h"
-#include "lang_stop.h"
 #include "status.h"
 #include "utf8.h"
 
 /* What a folded word without digits comes to (stem_word): its term, or
  * none (a stop word, or a stem that is one). The same word always comes to
  * the same thing, so a tokenizer remembers the words it met last in a
- * direct-mapped table: a conversation's words come back request after
- * request, and the stemmer and the stop word search cost more than a hash. */
+ * table of sets of STEM_WAYS slots: a conversation's words come back
+ * request after request, and the stemmer and the stop word search cost more
+ * than a hash. Two ways, not one: two words of one question that share a
+ * set would otherwise put each other out on every request (about one
+ * question in three of 28 words has such a pair). */
 #define STEM_SLOTS 1024 /* a power of two; about 140 KiB per tokenizer */
+#define STEM_WAYS  2    /* slots of a set: the newest word first */
 
 struct stem_slot {
     uint8_t wlen; /* 0: empty */
@@ -84,41 +87,36 @@ void mp_terms_free(struct mp_terms *t)
     free(t);
 }
 
-/* ---- stop words: stopwords/english.txt, compiled into mp_english_stops ---- */
+/* ---- compiled-in word lists (stop words, lexicons) ---- */
 
-/* word[0..len) against the NUL-terminated w in bytes, a prefix first: one
- * pass, no strlen (the lists are searched for every word of a question). */
-static int cmp_word(const char *word, size_t len, const char *w)
+/* Whether word[0..len) is the NUL-terminated w: one pass, no strlen. */
+static bool same_word(const char *word, size_t len, const char *w)
 {
     size_t i = 0;
     for (; i < len && w[i] != '\0'; i++)
         if (word[i] != w[i])
-            return (unsigned char)word[i] < (unsigned char)w[i] ? -1 : 1;
-    if (i == len)
-        return w[i] == '\0' ? 0 : -1;
-    return 1;
+            return false;
+    return i == len && w[i] == '\0';
 }
 
-long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len)
+long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                          const char *word, size_t len)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_word(word, len, *(const char *const *)((const char *)words + mid * size));
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    for (size_t s = h & (nslots - 1);; s = (s + 1) & (nslots - 1)) {
+        size_t row = slots[s];
+        if (row == 0)
+            return -1;
+        if (same_word(word, len, *(const char *const *)((const char *)words + (row - 1) * size)))
+            return (long)row - 1;
     }
-    return -1;
 }
 
 bool mp_terms_is_stop(const char *word, size_t len)
 {
-    return mp_terms_find_sorted(mp_english_stops, mp_english_nstops, sizeof(mp_english_stops[0]),
-                                word, len) >= 0;
+    return (mp_lang_stop_langs(word, len) & (1u << MP_LANG_EN)) != 0;
 }
 
 /* ---- characters ---- */
@@ -199,15 +197,17 @@ struct word {
     size_t len;
     bool digit;
     bool ascii; /* every character ASCII: the table-driven path */
+    bool apos;  /* an apostrophe was added: elide() has something to read */
 };
 
 /* word_add() of an ASCII character: one byte, no encoding (the bulk of
- * most text). */
+ * most text); mp_terms_fold of ASCII is mp_ascii_lower. */
 static void word_add_ascii(struct word *w, unsigned char c)
 {
     if (w->len < MP_TERMS_MAX)
-        w->buf[w->len++] = (char)mp_terms_fold(c);
-    w->digit = w->digit || is_digit_cp(c);
+        w->buf[w->len++] = (char)mp_ascii_lower(c);
+    w->digit = w->digit || mp_ascii_is_digit(c);
+    w->apos = w->apos || c == '\'';
 }
 
 static void word_add(struct word *w, uint32_t cp)
@@ -217,6 +217,7 @@ static void word_add(struct word *w, uint32_t cp)
         word_add_ascii(w, (unsigned char)cp);
         return;
     }
+    w->apos = w->apos || cp == 0x2019;
     if (cp != 0x2019) /* folds to ' */
         w->ascii = false;
     size_t k = mp_utf8_encode(mp_terms_fold(cp), enc);
@@ -227,18 +228,42 @@ static void word_add(struct word *w, uint32_t cp)
     w->digit = w->digit || is_digit_cp(cp);
 }
 
+/* The run of ASCII letters and digits at s[i..n) added to w, as
+ * word_add_ascii() adds each: the bulk of most text, in one tight loop (no
+ * decoding, no joiner). Returns where the run ends. */
+static size_t scan_ascii(const char *s, size_t n, size_t i, struct word *w)
+{
+    size_t len = w->len;
+    bool digit = false;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i], l = c | 0x20; /* l: c folded, if a letter */
+        if (l >= 'a' && l <= 'z')
+            c = l;
+        else if (mp_ascii_is_digit(c))
+            digit = true;
+        else
+            break;
+        if (len < MP_TERMS_MAX)
+            w->buf[len++] = (char)c;
+    }
+    w->len = len;
+    w->digit = w->digit || digit;
+    return i;
+}
+
 /* Where the word that starts at i ends (its code points added to w). */
 static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
 {
     uint32_t cp = 0, prev = 0, nx = 0;
     while (i < n) {
         unsigned char b = (unsigned char)s[i];
-        if (mp_ascii_is_alnum(b)) { /* the bulk of most text: no decoding, no joiner */
-            word_add_ascii(w, b);
-            prev = b;
-            i++;
+        if (mp_ascii_is_alnum(b)) {
+            i = scan_ascii(s, n, i, w);
+            prev = (unsigned char)s[i - 1];
             continue;
         }
+        if (b < 0x80 && b != '\'' && b != '.')
+            break; /* ASCII that is neither a word character nor a joiner */
         size_t k = next_cp(s, n, i, &cp);
         bool joiner = is_apostrophe(cp) || cp == '.';
         if (!is_word_cp(cp) && !joiner)
@@ -314,13 +339,13 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
     return MP_OK;
 }
 
-/* The slot of word[0..len): FNV-1a, direct-mapped. */
-static struct stem_slot *slot_of(struct mp_terms *t, int lang, const char *word, size_t len)
+/* The set of word[0..len) (its STEM_WAYS slots): FNV-1a. */
+static struct stem_slot *set_of(struct mp_terms *t, int lang, const char *word, size_t len)
 {
     uint32_t h = 2166136261u ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
-    return &t->slots[h & (STEM_SLOTS - 1)];
+    return &t->slots[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS];
 }
 
 /* The term of word w into *term and *n: NULL when it is dropped as a stop
@@ -340,17 +365,22 @@ static int stem_word(struct mp_terms *t, int lang, const struct word *w, const c
         }
         return MP_OK;
     }
-    struct stem_slot *sl = slot_of(t, lang, w->buf, w->len);
-    if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
-        *term = sl->tlen > 0 ? sl->term : NULL;
-        *n = sl->tlen;
-        return MP_OK;
-    }
+    struct stem_slot *set = set_of(t, lang, w->buf, w->len);
+    for (struct stem_slot *sl = set; sl < set + STEM_WAYS; sl++)
+        if (sl->wlen == w->len && sl->lang == lang && memcmp(sl->word, w->buf, w->len) == 0) {
+            *term = sl->tlen > 0 ? sl->term : NULL;
+            *n = sl->tlen;
+            return MP_OK;
+        }
     int rc = stem_fresh(t, lang, w, term, n);
     if (rc != MP_OK)
         return rc;
     if (*n > MP_TERMS_MAX) /* a stemmer that lengthens (Turkish, on a long word) */
         *n = mp_utf8_cut(*term, *n, MP_TERMS_MAX);
+    /* the word takes the first slot, the others move one on (the last goes);
+     * *term is the stemmer's or w's, never a slot's */
+    memmove(set + 1, set, (STEM_WAYS - 1) * sizeof(*set));
+    struct stem_slot *sl = set;
     if (*term == w->buf) { /* not stemmed: copy before the slot's word is written */
         memcpy(sl->term, w->buf, w->len);
         *term = sl->term;
@@ -564,6 +594,7 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     w.len = 0;
     w.digit = false;
     w.ascii = true;
+    w.apos = false;
     UChar32 first = 0;
     for (int32_t i = a; i < b;) {
         UChar32 c;
@@ -678,8 +709,9 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
     size_t i = 0;
     while (i < len) {
         uint32_t cp = 0;
-        size_t k = next_cp(text, len, i, &cp);
-        if (!is_word_cp(cp)) {
+        unsigned char b = (unsigned char)text[i];
+        size_t k = b < 0x80 ? 1 : next_cp(text, len, i, &cp); /* ASCII: no decoding */
+        if (b < 0x80 ? !mp_ascii_is_alnum(b) : !is_word_cp(cp)) {
             i += k;
             continue;
         }
@@ -687,6 +719,7 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
         w.len = 0;
         w.digit = false;
         w.ascii = true;
+        w.apos = false;
         size_t start = i;
         i = scan_word(text, len, i, &w);
         if (!w.ascii) {
@@ -697,9 +730,9 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
         }
         const char *term = NULL;
         size_t n = 0;
-        struct word e; /* the part stemmed: w itself in English (no copy) */
+        struct word e; /* the part stemmed: w itself in English or without an apostrophe */
         const struct word *sw = &w;
-        if (alang != MP_LANG_EN) {
+        if (alang != MP_LANG_EN && w.apos) {
             e = w;
             elide(alang, &e);
             sw = &e;

@@ -89,11 +89,18 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
                        void *arg);
 
-/* The index of word[0..len) in words[0..n): an array of n elements of size
- * bytes, each starting with a const char * to a NUL-terminated word, sorted
- * by bytes (memcmp order, a prefix first); -1 when it is not there. One
- * lookup for every compiled-in word list (stop words, lexicons). */
-long mp_terms_find_sorted(const void *words, size_t n, size_t size, const char *word, size_t len);
+/* The index of word[0..len) in words (elements of size bytes, each starting
+ * with a const char * to a NUL-terminated word, no two alike), found
+ * through its hash table slots[0..nslots): nslots a power of two, more than
+ * the words; the word's probe starts at its 32-bit FNV-1a hash (of its
+ * bytes) masked to nslots - 1 and goes on by one; a slot holds a word's
+ * index + 1, 0 ends the probe. -1 when the word is not there. The lookup of
+ * every compiled-in word list (stop words, lexicons), met for every word of
+ * a text: a hash and a compare or two. Their generators
+ * (core/recall/stopwords/gen.py, tests/bench/recall/reference/
+ * gen_lexicon.py) write the tables. */
+long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
+                          const char *word, size_t len);
 
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);

@@ -1,10 +1,13 @@
 """Compiles the stop lists of this folder (<language>.txt: Snowball's, and memproxy's Chinese; one word a
-line; '|' starts a comment) into C for core/recall/lang.c and terms.c: one
-table of every word, sorted by bytes (memcmp order, a prefix first, as
-mp_terms_find_sorted searches), each with the set of languages (a bit per
-enum mp_lang id) that list it, so that one search answers for every
-language; and English's words alone (mp_english_stops), the short table
-the term path searches for every English word.
+line; '|' starts a comment) into C for core/recall/lang.c: one table of
+every word, sorted by bytes, each with the set of languages (a bit per
+enum mp_lang id) that list it, so that one lookup answers for every
+language; and its hash table (mp_lang_stop_slots, as mp_terms_find_hashed
+reads it: FNV-1a of the word's bytes, open addressing with linear probing,
+each slot a row's index + 1, 0 empty), so that the lookup made for every
+word of a text costs a hash and a compare or two, not a binary search of
+2,500 words. hash_slots is the lexicon generator's too
+(tests/bench/recall/reference/gen_lexicon.py).
 
 Usage: gen.py OUT.c LIST.txt..."""
 import os
@@ -19,6 +22,35 @@ IDS = {'english': 1, 'danish': 2, 'dutch': 3, 'finnish': 4, 'french': 5, 'german
 def c_string(w):
     # octal escapes: at most 3 digits, so a digit after one stays a digit
     return ''.join('\\%03o' % b if b >= 0x80 or b in (0x22, 0x5c) else chr(b) for b in w.encode('utf-8'))
+
+
+SLOTS = 8192  # a power of two, over 3 times the words: a miss mostly probes one slot
+
+
+def fnv1a(b):
+    # as mp_terms_find_hashed hashes a word: 32-bit FNV-1a over its bytes
+    h = 2166136261
+    for c in b:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return h
+
+
+def hash_slots(words, nslots):
+    """The hash table of words (in their table's order) for mp_terms_find_hashed: nslots (a power of
+    two, more than the words) slots, each a word's index + 1 or 0."""
+    assert nslots & (nslots - 1) == 0 and len(words) < min(nslots, 0xffff)
+    slots = [0] * nslots
+    for i, w in enumerate(words):
+        s = fnv1a(w.encode('utf-8')) & (nslots - 1)
+        while slots[s] != 0:
+            s = (s + 1) & (nslots - 1)
+        slots[s] = i + 1
+    return slots
+
+
+def slot_lines(slots):
+    """The C initializer lines of a slot table, 16 a line."""
+    return ['    %s,' % ', '.join(str(x) for x in slots[k:k + 16]) for k in range(0, len(slots), 16)]
 
 
 def main(out, paths):
@@ -38,11 +70,10 @@ def main(out, paths):
         for w, bits in rows:
             f.write('    {"%s", 0x%xu},\n' % (c_string(w), bits))
         f.write('};\nconst size_t mp_lang_nstops = sizeof(mp_lang_stops) / sizeof(mp_lang_stops[0]);\n\n')
-        f.write('const char *const mp_english_stops[] = {\n')
-        for w, bits in rows:
-            if bits & (1 << IDS['english']):
-                f.write('    "%s",\n' % c_string(w))
-        f.write('};\nconst size_t mp_english_nstops = sizeof(mp_english_stops) / sizeof(mp_english_stops[0]);\n')
+        f.write('#if MP_LANG_STOP_SLOTS != %d\n#error "lang_stop.h and gen.py disagree on the slots"\n#endif\n' % SLOTS)
+        f.write('const uint16_t mp_lang_stop_slots[MP_LANG_STOP_SLOTS] = {\n')
+        f.write('\n'.join(slot_lines(hash_slots([w for w, _ in rows], SLOTS))) + '\n')
+        f.write('};\n')
 
 
 if __name__ == '__main__':

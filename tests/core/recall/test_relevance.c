@@ -418,6 +418,118 @@ START_TEST(test_relevance_question_reads_dates_and_time_phrases_in_one_walk)
 }
 END_TEST
 
+/* The raw walk of the question as it was first written (a flat list of
+ * phrases, \w by comparisons): what mp_relevance_question_parse's faster
+ * one must still find. */
+static bool ref_re_word(unsigned char c)
+{
+    return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
+
+static bool ref_ieq(const char *s, const char *lit, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if ((s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]) != lit[k])
+            return false;
+    return true;
+}
+
+static bool ref_temporal_at(const char *q, size_t n, size_t s)
+{
+    static const char *const phrases[] = {
+        "how long",   "what year",      "what month",      "what date",      "what day",
+        "what time",  "what week",      "which year",      "which month",    "which day",
+        "which week", "how many years", "how many months", "how many weeks", "how many days",
+        "since when", "how old",        "how recent",
+    };
+    for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++) {
+        size_t m = strlen(phrases[k]);
+        if (s + m <= n && (s + m == n || !ref_re_word((unsigned char)q[s + m])) &&
+            ref_ieq(q + s, phrases[k], m))
+            return true;
+    }
+    return false;
+}
+
+/* The reference's dates as "@may @2023 " and its temporal flag. */
+static bool ref_parse_raw(const char *q, size_t n, char *dates, size_t cap)
+{
+    static const char *const months[] = {"january",   "february", "march",    "april",
+                                         "may",       "june",     "july",     "august",
+                                         "september", "october",  "november", "december"};
+    bool temporal = false;
+    size_t used = 0;
+    dates[0] = '\0';
+    for (size_t i = 0, first = 1; i < n;) {
+        if (!ref_re_word((unsigned char)q[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && ref_re_word((unsigned char)q[j]))
+            j++;
+        temporal = temporal || (first && j - i == 4 && ref_ieq(q + i, "when", 4)) ||
+                   ref_temporal_at(q, n, i);
+        first = 0;
+        char t[16] = "";
+        for (size_t k = 0; k < 12 && q[i] >= 'A' && q[i] <= 'Z'; k++)
+            if (j - i == strlen(months[k]) && ref_ieq(q + i, months[k], j - i))
+                snprintf(t, sizeof(t), "@%s ", months[k]);
+        if (j - i == 4 && (q[i] == '1' || q[i] == '2') && q[i + 1] == (q[i] == '1' ? '9' : '0') &&
+            q[i + 2] >= '0' && q[i + 2] <= '9' && q[i + 3] >= '0' && q[i + 3] <= '9')
+            snprintf(t, sizeof(t), "@%.4s ", q + i);
+        if (t[0] != '\0' && strstr(dates, t) == NULL)
+            used += (size_t)snprintf(dates + used, cap - used, "%s", t);
+        i = j;
+    }
+    return temporal;
+}
+
+START_TEST(test_relevance_question_raw_walk_agrees_with_the_reference)
+{
+    /* pieces ('|' apart) glued without spaces, so that phrases meet every
+     * neighbour */
+    static const char pool[] =
+        "how|How| |  |\t|@|[|`|{|/|:|^|long|LONG|many|days|years|what|WHAT|which|since|when|When|"
+        "week|time|old|recent|_|-|'|?|.|May|may|June|2023|1999|20234|x|\u00e9|"
+        "\u043a\u043e\u0433\u0434\u0430|\u4f55\u65f6|how long|what year|since when|how many months|"
+        "How recent|how old|which week|what time|how many weeks|what date|Which day|how many years|"
+        "which month";
+    const char *pieces[64];
+    size_t plen[64], np = 0;
+    for (const char *p = pool; np < 64; p = strchr(p, '|') + 1) {
+        const char *end = strchr(p, '|');
+        pieces[np] = p;
+        plen[np++] = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (end == NULL)
+            break;
+    }
+    struct mp_terms *t;
+    static struct mp_relevance_question qn;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    uint32_t seed = 7;
+    for (int round = 0; round < 6000; round++) {
+        char q[256], want[512], got[512];
+        size_t n = 0, used = 0;
+        for (int p = 0, count = 1 + round % 8; p < count; p++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t k = (seed >> 8) % np;
+            memcpy(q + n, pieces[k], plen[k]);
+            n += plen[k];
+        }
+        bool temporal = ref_parse_raw(q, n, want, sizeof(want));
+        ck_assert_int_eq(mp_relevance_question_parse(t, q, n, NULL, 0, NULL, &qn), MP_OK);
+        got[0] = '\0';
+        for (size_t k = 0; k < qn.ndates; k++)
+            used += (size_t)snprintf(got + used, sizeof(got) - used, "%.*s ", (int)qn.dlen[k],
+                                     qn.date[k]);
+        ck_assert_msg(qn.temporal == temporal && strcmp(got, want) == 0, "%.*s: %d %s, want %d %s",
+                      (int)n, q, qn.temporal, got, temporal, want);
+    }
+    mp_terms_free(t);
+}
+END_TEST
+
 START_TEST(test_relevance_pack_fits_the_budget_and_skips)
 {
     static const struct mp_relevance_item it[] = {
@@ -1125,6 +1237,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_feedback_adds_shared_terms);
     tcase_add_test(tc, test_relevance_feedback_leaves_out_a_sampled_candidate);
     tcase_add_test(tc, test_relevance_temporal_question_boosts_time_expressions);
+    tcase_add_test(tc, test_relevance_question_raw_walk_agrees_with_the_reference);
     tcase_add_test(tc, test_relevance_question_reads_dates_and_time_phrases_in_one_walk);
     tcase_add_test(tc, test_relevance_pack_fits_the_budget_and_skips);
     tcase_add_test(tc, test_relevance_pack_by_value_per_token);

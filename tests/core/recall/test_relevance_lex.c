@@ -67,6 +67,32 @@ START_TEST(test_relevance_lex_entries_are_sorted_and_weighted)
 }
 END_TEST
 
+START_TEST(test_relevance_lex_every_reachable_head_is_its_own_entry)
+{
+    /* the heads met from a few, relation by relation: each found through
+     * the hash table is the entry of that very stem */
+    const char *todo[512] = {"mom", "pet", "dog", "hobbi", "famili", "job", "car", "paint"};
+    size_t n = 8, found = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct mp_relevance_lex_entry *e = mp_relevance_lex_find(todo[i], strlen(todo[i]));
+        if (e == NULL)
+            continue;
+        found++;
+        ck_assert_str_eq(e->head, todo[i]);
+        for (size_t k = 0; k < e->nrel && n < sizeof(todo) / sizeof(todo[0]); k++) {
+            size_t j = 0;
+            while (j < n && strcmp(todo[j], e->rel[k]) != 0)
+                j++;
+            if (j == n)
+                todo[n++] = e->rel[k];
+        }
+    }
+    ck_assert_uint_gt(found, 20);
+    ck_assert(mp_relevance_lex_is_qstop("kinds", 5));
+    ck_assert(!mp_relevance_lex_is_qstop("kindss", 6));
+}
+END_TEST
+
 START_TEST(test_relevance_lex_weight_is_q_over_lex_q)
 {
     static const char *const rel[] = {"a", "b", "c"};
@@ -95,6 +121,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_lex_hyponyms_are_one_way);
     tcase_add_test(tc, test_relevance_lex_misses);
     tcase_add_test(tc, test_relevance_lex_entries_are_sorted_and_weighted);
+    tcase_add_test(tc, test_relevance_lex_every_reachable_head_is_its_own_entry);
     tcase_add_test(tc, test_relevance_lex_weight_is_q_over_lex_q);
     tcase_add_test(tc, test_relevance_lex_question_framing_words);
     suite_add_tcase(s, tc);

@@ -5,10 +5,13 @@
 #include <libstemmer.h>
 #include <stdio.h>
 #include <string.h>
+#include <unicode/uchar.h>
 
 #include "lang.h"
+#include "lang_stop.h"
 #include "status.h"
 #include "terms.h"
+#include "utf8.h"
 
 Suite *mp_test_suite(void);
 
@@ -74,6 +77,12 @@ START_TEST(test_terms_remembered_words_give_the_same_terms)
     for (size_t k = 0; k < 3; k++) {
         terms_with(kept, texts[k], &again);
         ck_assert_str_eq(terms_of(texts[k]), again.out);
+    }
+    for (unsigned i = 2000; i < 3000; i += 7) { /* the newest, from either slot of a set */
+        snprintf(filler, sizeof(filler), "walking%c%c%c talks", 'a' + i % 26, 'a' + i / 26 % 26,
+                 'a' + i / 676 % 26);
+        terms_with(kept, filler, &again);
+        ck_assert_str_eq(terms_of(filler), again.out);
     }
     mp_terms_free(kept);
 }
@@ -224,6 +233,172 @@ START_TEST(test_terms_each_word_gives_word_and_term)
     ck_assert_int_eq(mp_terms_each_word(t, text, strlen(text), add_word, &c), MP_OK);
     mp_terms_free(t);
     ck_assert_str_eq(c.out, "after=-@0 caroline's=carolin@1 running=run@2");
+}
+END_TEST
+
+/* ---- the walk's ASCII fast path against the general path ---- */
+
+/* The general path of terms.h's step 1, a code point at a time, as the
+ * walk read every byte before its ASCII fast path: the word that starts at
+ * s[i] (a word character) ends where this returns; *ascii: all of it ASCII
+ * or U+2019. */
+static uint32_t ref_cp(const char *s, size_t n, size_t i, size_t *k)
+{
+    uint32_t cp = 0;
+    *k = mp_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+    if (*k == 0) {
+        *k = 1;
+        cp = 0;
+    }
+    return cp;
+}
+
+static bool ref_word_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+    if ((cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF) || cp > 0x10FFFF)
+        return false;
+    return (U_GET_GC_MASK((UChar32)cp) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK)) != 0;
+}
+
+static size_t ref_word_end(const char *s, size_t n, size_t i, bool *ascii)
+{
+    uint32_t prev = 0;
+    *ascii = true;
+    while (i < n) {
+        size_t k, k2;
+        uint32_t cp = ref_cp(s, n, i, &k);
+        bool joiner = cp == '\'' || cp == 0x2019 || cp == '.';
+        if (!ref_word_cp(cp) && !joiner)
+            break;
+        if (joiner) {
+            if (i + k >= n || !ref_word_cp(prev))
+                break;
+            uint32_t nx = ref_cp(s, n, i + k, &k2);
+            bool pd = prev >= '0' && prev <= '9', nd = nx >= '0' && nx <= '9';
+            if (!(cp == '.' ? pd && nd : ref_word_cp(nx) && !pd && !nd))
+                break;
+        }
+        *ascii = *ascii && (cp < 0x80 || cp == 0x2019);
+        prev = cp;
+        i += k;
+    }
+    return i;
+}
+
+/* Appends "word=term;" ("-" for no term) to a collect. */
+static int add_pair(void *arg, const char *word, size_t wlen, const char *term, size_t len,
+                    uint32_t pos)
+{
+    struct collect *c = arg;
+    (void)pos;
+    int n = snprintf(c->out + c->len, sizeof(c->out) - c->len, "%.*s=%.*s;", (int)wlen, word,
+                     term != NULL ? (int)len : 1, term != NULL ? term : "-");
+    ck_assert(n >= 0 && (size_t)n < sizeof(c->out) - c->len);
+    c->len += (size_t)n;
+    return MP_OK;
+}
+
+/* The walk of text[0..n) as the general path splits it: each word walked
+ * alone (its terms do not depend on its neighbours), an ASCII word's folded
+ * form checked against mp_terms_fold of each of its code points. */
+static void ref_walk(struct mp_terms *t, const char *text, size_t n, int lang, struct collect *c)
+{
+    for (size_t i = 0, k; i < n;) {
+        if (!ref_word_cp(ref_cp(text, n, i, &k))) {
+            i += k;
+            continue;
+        }
+        bool ascii;
+        size_t end = ref_word_end(text, n, i, &ascii);
+        size_t at = c->len;
+        ck_assert_int_eq(mp_terms_each_word_lang(t, text + i, end - i, lang, add_pair, c), MP_OK);
+        if (ascii) {
+            char folded[MP_TERMS_MAX];
+            size_t f = 0;
+            for (size_t j = i; j < end; j += k) {
+                uint32_t cp = mp_terms_fold(ref_cp(text, end, j, &k));
+                if (f < MP_TERMS_MAX)
+                    folded[f++] = (char)cp;
+            }
+            ck_assert_msg(c->len - at > f && memcmp(c->out + at, folded, f) == 0 &&
+                              c->out[at + f] == '=',
+                          "%.*s: %.*s", (int)f, folded, (int)(c->len - at), c->out + at);
+        }
+        i = end;
+    }
+}
+
+START_TEST(test_terms_ascii_fast_path_agrees_with_the_general_path)
+{
+    /* pieces glued without spaces, so that every pair meets at a boundary */
+    static const char *const pieces[] = {
+        "Lorem",
+        "DON'T",
+        "don\u2019t",
+        "Caroline's",
+        "3.5",
+        "2023",
+        "8th",
+        "caf\u00e9",
+        "Stra\u00dfe",
+        "\u041f\u0440\u0438\u0432\u0435\u0442",
+        "\u0451\u043b\u043a\u0430",
+        "\u676d\u5dde\u5e02",
+        "\u6771\u4eac\u30bf\u30ef\u30fc",
+        "\ud55c\uad6d\uc5b4",
+        "'",
+        "\u2019",
+        ".",
+        "..",
+        " ",
+        ",",
+        "-",
+        "_",
+        "x",
+        "A1",
+        "l'h\u00f4tel",
+        "qu'il",
+        "1.2.3",
+        "\xff",
+        "\xc3",
+        "e\u0301",
+        "\U0001F600",
+        "\u0661\u0662",
+        "\u00bd",
+        "\uff21\uff22",
+        "O'Brien",
+        "a.b",
+        "'s",
+        "TheQuickBrownFoxJumpsOverTheLazyDogAndKeepsOnRunningPastSixtyFourBytes",
+    };
+    static const int langs[] = {MP_LANG_EN, MP_LANG_FR, MP_LANG_TR, MP_LANG_RU};
+    const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+    struct mp_terms *t = NULL;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    uint32_t seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        char text[256];
+        size_t n = 0;
+        for (int p = 0, count = 1 + round % 7; p < count; p++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *piece = pieces[(seed >> 8) % np];
+            if (n + strlen(piece) > sizeof(text))
+                break;
+            memcpy(text + n, piece, strlen(piece));
+            n += strlen(piece);
+        }
+        int lang = langs[round % 4];
+        struct collect whole, parts;
+        memset(&whole, 0, sizeof(whole));
+        memset(&parts, 0, sizeof(parts));
+        ck_assert_int_eq(mp_terms_each_word_lang(t, text, n, lang, add_pair, &whole), MP_OK);
+        ref_walk(t, text, n, lang, &parts);
+        ck_assert_msg(strcmp(whole.out, parts.out) == 0, "%.*s: %s != %s", (int)n, text, whole.out,
+                      parts.out);
+    }
+    mp_terms_free(t);
 }
 END_TEST
 
@@ -382,6 +557,48 @@ START_TEST(test_terms_stems_and_stop_words_by_language)
 }
 END_TEST
 
+/* The row of word[0..len) in the stop table, found the slow way: -1 for none. */
+static long stop_row(const char *word, size_t len)
+{
+    for (size_t i = 0; i < mp_lang_nstops; i++)
+        if (strlen(mp_lang_stops[i].word) == len && memcmp(mp_lang_stops[i].word, word, len) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* mp_lang_stop_langs's hash (mp_terms_find_hashed) answers as a look at
+ * every row does: every row with its languages, and the words near one (a
+ * prefix, one byte more, one byte changed, upper case). */
+START_TEST(test_lang_stop_hash_agrees_with_every_row)
+{
+    for (size_t i = 0; i < mp_lang_nstops; i++) {
+        const struct mp_lang_stop *st = &mp_lang_stops[i];
+        size_t n = strlen(st->word);
+        ck_assert_uint_lt(n, MP_TERMS_MAX);
+        ck_assert_uint_eq(mp_lang_stop_langs(st->word, n), st->langs);
+        char near[4][MP_TERMS_MAX + 2];
+        size_t nlen[4] = {n - 1, n + 1, n, n};
+        memcpy(near[0], st->word, n);
+        memcpy(near[1], st->word, n);
+        near[1][n] = 's';
+        memcpy(near[2], st->word, n);
+        near[2][n - 1] = (char)(near[2][n - 1] ^ 1);
+        for (size_t k = 0; k < n; k++)
+            near[3][k] =
+                st->word[k] >= 'a' && st->word[k] <= 'z' ? (char)(st->word[k] - 32) : st->word[k];
+        for (int v = 0; v < 4; v++) {
+            long at = stop_row(near[v], nlen[v]);
+            ck_assert_uint_eq(mp_lang_stop_langs(near[v], nlen[v]),
+                              at >= 0 ? mp_lang_stops[at].langs : 0);
+        }
+    }
+    ck_assert_uint_eq(mp_lang_stop_langs("", 0), 0);
+    ck_assert_uint_eq(mp_lang_stop_langs("memproxy", 8), 0);
+    ck_assert_uint_eq(mp_lang_stop_langs("the", 3), 1u << MP_LANG_EN);
+    ck_assert_uint_eq(mp_lang_stop_langs("the\0", 4), 0);
+}
+END_TEST
+
 START_TEST(test_terms_every_language_has_its_stemmer_and_stop_list)
 {
     /* the first word of each Snowball stop list in use */
@@ -529,6 +746,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_callback_stops_the_walk);
     tcase_add_test(tc, test_terms_empty_and_punctuation_only);
     tcase_add_test(tc, test_terms_each_word_gives_word_and_term);
+    tcase_add_test(tc, test_terms_ascii_fast_path_agrees_with_the_general_path);
     tcase_add_test(tc, test_terms_han_and_kana_by_dictionary_words);
     tcase_add_test(tc, test_terms_chinese_question_words_dropped);
     tcase_add_test(tc, test_terms_hangul_syllable_bigrams);
@@ -539,6 +757,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_arabic_tashkeel_and_tatweel_ignored);
     tcase_add_test(tc, test_terms_stems_and_stop_words_by_language);
     tcase_add_test(tc, test_terms_every_language_has_its_stemmer_and_stop_list);
+    tcase_add_test(tc, test_lang_stop_hash_agrees_with_every_row);
     tcase_add_test(tc, test_lang_detect_by_script_then_stop_words);
     tcase_add_test(tc, test_lang_detect_english_with_borrowed_words_and_names);
     suite_add_tcase(s, tc);

@@ -1,8 +1,24 @@
 """Writes core/recall/relevance_lex.c from lexicon.tsv (gen_wordnet.py's output) and querystop.txt
 (run from this folder: /usr/bin/python3 gen_lexicon.py > ../../../../core/recall/relevance_lex.c;
 the output is formatted as committed, no clang-format needed). Uses recall.py's loaders, so the C
-table holds exactly the stems and weights the reference uses."""
+table holds exactly the stems and weights the reference uses; the hash tables are the stop lists'
+(core/recall/stopwords/gen.py: hash_slots), as mp_terms_find_hashed reads them."""
+import os
+import sys
+
 import recall
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'core',
+                                'recall', 'stopwords'))
+import gen as stop_gen  # noqa: E402  (core/recall/stopwords/gen.py)
+
+
+def nslots(n):
+    # a power of two, at least 4 times the words: a miss mostly probes one slot
+    k = 1
+    while k < 4 * n:
+        k *= 2
+    return k
 
 
 def cstr(s):
@@ -47,12 +63,21 @@ def main():
     for w in qs:
         out.append('    %s,' % cstr(w))
     out.append('};')
+    out.append('')
+    out.append('/* the hash tables of entries and qstop (mp_terms_find_hashed) */')
+    out.append('static const uint16_t entry_slots[%d] = {' % nslots(len(heads)))
+    out.extend(stop_gen.slot_lines(stop_gen.hash_slots(heads, nslots(len(heads)))))
+    out.append('};')
+    out.append('')
+    out.append('static const uint16_t qstop_slots[%d] = {' % nslots(len(qs)))
+    out.extend(stop_gen.slot_lines(stop_gen.hash_slots(qs, nslots(len(qs)))))
+    out.append('};')
     out.append('/* clang-format on */')
     out.append('')
     out.append('''const struct mp_relevance_lex_entry *mp_relevance_lex_find(const char *stem, size_t len)
 {
-    long i = mp_terms_find_sorted(entries, sizeof(entries) / sizeof(entries[0]), sizeof(entries[0]),
-                                  stem, len);
+    long i = mp_terms_find_hashed(entries, sizeof(entries[0]), entry_slots,
+                                  sizeof(entry_slots) / sizeof(entry_slots[0]), stem, len);
     return i >= 0 ? &entries[i] : NULL;
 }
 
@@ -63,8 +88,8 @@ double mp_relevance_lex_weight(const struct mp_relevance_lex_entry *e, size_t k)
 
 bool mp_relevance_lex_is_qstop(const char *word, size_t len)
 {
-    return mp_terms_find_sorted(qstop, sizeof(qstop) / sizeof(qstop[0]), sizeof(qstop[0]), word,
-                                len) >= 0;
+    return mp_terms_find_hashed(qstop, sizeof(qstop[0]), qstop_slots,
+                                sizeof(qstop_slots) / sizeof(qstop_slots[0]), word, len) >= 0;
 }''')
     print('\n'.join(out))
 
