@@ -4,9 +4,11 @@
  *
  * Measuring and rendering share one code path: a piece is measured by
  * "writing" it into a text with no buffer, which counts what would be
- * written, so a measure is the rendered length by construction. Sanitizing
- * keeps the text valid UTF-8 whatever was stored, and each stored character
- * (or ill-formed subsequence) becomes exactly one sanitized character, so a
+ * written, so a measure is the rendered length by construction (a fact
+ * whose text was written ahead is the one exception: its length is known,
+ * and its framing is a sum of fixed lengths). Sanitizing keeps the text
+ * valid UTF-8 whatever was stored, and each stored character (or
+ * ill-formed subsequence) becomes exactly one sanitized character, so a
  * cut at a character boundary of the sanitized text is a cut at a character
  * boundary of the stored text: the cut of a summary or a fact value is
  * found in the sanitized text without writing it, and given back as the
@@ -577,9 +579,26 @@ size_t mp_memblock_fact_write_ahead(struct mp_mem_entity *e, char *out)
     return n;
 }
 
+/* What put_fact writes before a fact's text: the line's header (first)
+ * or the separator, then the day (day). All ASCII: it saves nothing. */
+static size_t fact_frame_bytes(const struct mp_mem_entity *e, bool first, bool day)
+{
+    size_t n = first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP);
+    if (day)
+        n += has_day(fact_ms(e)) ? MP_MEMBLOCK_FACT_DAY_MAX : SLEN("(no date) ");
+    return n;
+}
+
+/* A fact's text written ahead is measured by its length, not by a pass
+ * over put_fact: the fill measures each fact it offers, and offers many
+ * twice (test_memblock checks that both ways agree). */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room)
 {
     struct text measure = {.cap = room};
+    if (e->block_text != NULL) {
+        size_t n = fact_frame_bytes(e, first, day) + e->block_len;
+        return n <= room ? n : 0;
+    }
     put_fact(&measure, e, first, day);
     return measure.full ? 0 : measure.len;
 }
@@ -587,6 +606,8 @@ size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool da
 uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day)
 {
     struct text measure = {.cap = SIZE_MAX, .saving = true};
+    if (e->block_text != NULL)
+        return e->block_saved; /* the framing saves nothing */
     put_fact(&measure, e, first, day);
     return measure.saved;
 }

@@ -633,6 +633,44 @@ START_TEST(test_memblock_fact_text_written_ahead_is_what_the_block_writes)
 }
 END_TEST
 
+START_TEST(test_memblock_fact_written_ahead_measures_as_its_fields)
+{
+    /* A fact written ahead is measured by its text's length and saving
+     * (no pass over the text): for random values (cut or not, letters that
+     * save), keys that sanitize to three times their bytes, dates in range
+     * and not, first or not, with its day or not, and every room around
+     * what it adds, it measures and saves what the fact written from its
+     * fields does. */
+    static const int64_t days[] = {MAY1, 0, -1000, 253402300800000LL};
+    uint32_t seed = 13;
+    char text[1200], key[MP_ENTITY_KEY_MAX + 1];
+    static char ahead[MP_MEMBLOCK_FACT_TEXT_MAX];
+    for (int round = 0; round < 80; round++) {
+        size_t len = random_text(text, sizeof(text), &seed);
+        if (len == 0)
+            text[len++] = 'v';
+        memset(key, round % 3 == 0 ? '<' : 'k', MP_ENTITY_KEY_MAX);
+        key[round % 3 == 0 ? MP_ENTITY_KEY_MAX : (size_t)round % 7 + 1] = '\0';
+        struct mp_mem_entity *e = fx_fact_n(key, text, len, MP_TRUST_STATED, 0.9, days[round % 4]);
+        struct mp_mem_entity plain = *e;
+        mp_memblock_fact_write_ahead(e, ahead);
+        for (int how = 0; how < 4; how++) {
+            bool first = how & 1, day = how & 2;
+            size_t want = mp_memblock_fact_bytes(&plain, first, day, SIZE_MAX);
+            ck_assert_uint_gt(want, 0);
+            for (size_t room = want > 4 ? want - 4 : 0; room <= want + 4; room++)
+                ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, day, room),
+                                  mp_memblock_fact_bytes(&plain, first, day, room));
+            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, day, 0), 0);
+            ck_assert_uint_eq(mp_memblock_fact_saving(e, first, day),
+                              mp_memblock_fact_saving(&plain, first, day));
+        }
+        fx_teardown();
+        fx_setup();
+    }
+}
+END_TEST
+
 START_TEST(test_memblock_fact_text_written_ahead_is_copied)
 {
     /* The block copies a fact's text written ahead rather than writing it
@@ -866,6 +904,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_value_cut_is_the_cut_of_its_sanitized_text);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_copied);
+    tcase_add_test(k, test_memblock_fact_written_ahead_measures_as_its_fields);
     tcase_add_test(k, test_memblock_sanitizes_a_special_at_any_place_of_any_length);
     tcase_add_test(k, test_memblock_estimate_text_within_a_quarter_of_o200k);
     tcase_add_test(k, test_memblock_estimate_text_is_bytes_over_4_elsewhere);
