@@ -70,10 +70,32 @@ static unsigned saved2(unsigned char lead, unsigned char next)
     return cyrillic || arabic ? 2 : 0;
 }
 
-/* i past the whole 8-byte words of ASCII from i (most stored text is):
- * none of their bytes starts a character that saves. */
+#ifdef __SSE2__
+/* The bytes of the 16 at p that are not ASCII, one bit each. */
+static inline unsigned high16(const unsigned char *p)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+#endif
+
+/* i past the ASCII bytes from i (most stored text is), or some of them:
+ * none starts a character that saves. Where SSE2 is, up to the first byte
+ * that is not, 16 at a time, the last bytes of a text of at least 16 as
+ * its last 16; else past whole 8-byte words of them. */
 static size_t ascii_words(const unsigned char *s, size_t i, size_t len)
 {
+#ifdef __SSE2__
+    for (; len - i >= 16; i += 16) {
+        unsigned m = high16(s + i);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (i < len && len >= 16) {
+        size_t w = len - 16; /* the last 16, bits below i's dropped */
+        unsigned m = high16(s + w) & ~((1u << (i - w)) - 1);
+        return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
+    }
+#endif
     while (len - i >= 8) {
         uint64_t x;
         memcpy(&x, s + i, sizeof(x));
