@@ -159,15 +159,18 @@ struct ranked {
     unsigned misses; /* eligible facts in a row that did not fit */
 };
 
+/* A fact passed over costs no room asked: a second walk passes over all
+ * it took before. Passing over changes no room, so the walk still stops
+ * at the next fact offered once no fact can fit. */
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct ranked *w = arg;
     int rc;
+    if ((w->skip != NULL && w->skip(w->arg, e)) || !mp_recall_fill_fact_ok(w->f, e))
+        return MP_OK;
     size_t room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
     if (room < MP_MEMBLOCK_FACT_MIN)
         return 1; /* no fact can fit any more */
-    if (!mp_recall_fill_fact_ok(w->f, e) || (w->skip != NULL && w->skip(w->arg, e)))
-        return MP_OK;
     rc = take_fact(w->f, e, room);
     if (rc < 0)
         return rc;
