@@ -82,10 +82,11 @@ static uint32_t buffer_left(const struct mp_recall_fill *f)
 }
 
 /* arr (of *room elements of size) with room for more; NULL when out of
- * memory (arr is then as it was). */
+ * memory (arr is then as it was). 64 at first: a line seldom takes more,
+ * so one allocation. */
 static void *grow(void *arr, size_t *room, size_t size)
 {
-    size_t n = *room > 0 ? *room * 2 : 16;
+    size_t n = *room > 0 ? *room * 2 : 64;
     void *p = realloc(arr, n * size);
     if (p != NULL)
         *room = n;
@@ -141,6 +142,8 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
     }
     if (!had && mp_dayset_add(&f->fact_days, day) != MP_OK)
         return MP_ENOMEM;
+    f->facts_by_day = pl->nfacts == 0 || (f->facts_by_day && f->last_fact_day <= day);
+    f->last_fact_day = day;
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes,
                      mp_memblock_fact_saving(e, pl->nfacts == 1, !had));
@@ -366,16 +369,10 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
 }
 
 /* The profile line day by day, oldest first, the facts of a day in the
- * order they were taken (nothing moves when they are so already, as when
- * all are of one day). MP_OK, MP_ENOMEM. */
+ * order they were taken (the fill calls it only when they are not so
+ * already, as they are when all are of one day). MP_OK, MP_ENOMEM. */
 static int facts_by_day(struct mp_recall_plan *pl)
 {
-    size_t sorted = 1;
-    while (sorted < pl->nfacts &&
-           mp_memblock_fact_day(pl->facts[sorted - 1]) <= mp_memblock_fact_day(pl->facts[sorted]))
-        sorted++;
-    if (sorted >= pl->nfacts)
-        return MP_OK;
     if (pl->nfacts <= INSERTION_MAX) {
         facts_by_day_few(pl);
         return MP_OK;
@@ -410,7 +407,7 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
     }
     if (pl->npast > 1)
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
-    if (facts_by_day(pl) != MP_OK) {
+    if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
     }

@@ -46,6 +46,8 @@ struct mp_recall_fill {
     size_t buffer_next;                    /* um->messages[0..buffer_next) are not looked at yet */
     size_t facts_room, past_room;          /* allocated length of plan.facts, plan.past */
     struct mp_dayset fact_days, past_days; /* the days the profile and past lines write */
+    int64_t last_fact_day;                 /* the day of plan.facts[nfacts - 1] */
+    bool facts_by_day;                     /* plan.facts is day by day as taken */
     struct mp_recall_plan plan;
 };
 
