@@ -156,8 +156,10 @@ size_t mp_memblock_message_room(uint32_t tokens)
                : 0;
 }
 
-/* put() of text whose mp_memblock_script_saving() is known: saved. */
-static bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
+/* put() of text whose mp_memblock_script_saving() is known: saved.
+ * Inline, as put(): every piece of every item goes through them, and most
+ * pieces are a few bytes. */
+static inline bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
 {
     if (t->full || n > t->cap - t->len) {
         t->full = true;
@@ -171,7 +173,7 @@ static bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
     return true;
 }
 
-static bool put(struct text *t, const char *s, size_t n)
+static inline bool put(struct text *t, const char *s, size_t n)
 {
     return put_known(t, s, n, t->saving ? mp_memblock_script_saving(s, n) : 0);
 }
@@ -616,20 +618,20 @@ static size_t fact_frame_bytes(const struct mp_mem_entity *e, bool first, bool d
  * twice (test_memblock checks that both ways agree). */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room)
 {
-    struct text measure = {.cap = room};
     if (e->block_text != NULL) {
         size_t n = fact_frame_bytes(e, first, day) + e->block_len;
         return n <= room ? n : 0;
     }
+    struct text measure = {.cap = room};
     put_fact(&measure, e, first, day);
     return measure.full ? 0 : measure.len;
 }
 
 uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day)
 {
-    struct text measure = {.cap = SIZE_MAX, .saving = true};
     if (e->block_text != NULL)
         return e->block_saved; /* the framing saves nothing */
+    struct text measure = {.cap = SIZE_MAX, .saving = true};
     put_fact(&measure, e, first, day);
     return measure.saved;
 }

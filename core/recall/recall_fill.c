@@ -160,23 +160,27 @@ struct ranked {
     mp_recall_skip_fn skip;
     void *arg;
     unsigned misses; /* eligible facts in a row that did not fit */
+    size_t room;     /* the profile line's: only a fact taken changes it */
 };
 
-/* A fact passed over costs no room asked: a second walk passes over all
- * it took before. Passing over changes no room, so the walk still stops
- * at the next fact offered once no fact can fit. */
+/* The room is asked again only when a fact is taken (nothing else
+ * changes it during a walk), and a fact passed over does not look at it:
+ * a second walk passes over all the first took. Passing over changes no
+ * room, so the walk still stops at the next fact offered once no fact can
+ * fit. */
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct ranked *w = arg;
     int rc;
     if ((w->skip != NULL && w->skip(w->arg, e)) || !mp_recall_fill_fact_ok(w->f, e))
         return MP_OK;
-    size_t room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
-    if (room < MP_MEMBLOCK_FACT_MIN)
+    if (w->room < MP_MEMBLOCK_FACT_MIN)
         return 1; /* no fact can fit any more */
-    rc = take_fact(w->f, e, room);
+    rc = take_fact(w->f, e, w->room);
     if (rc < 0)
         return rc;
+    if (rc == 1)
+        w->room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
     w->misses = rc == 1 ? 0 : w->misses + 1;
     return w->misses < MP_RECALL_FACT_MISSES ? MP_OK : 1;
 }
@@ -184,9 +188,9 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
 int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
                           mp_recall_skip_fn skip, void *arg)
 {
-    struct ranked w = {f, skip, arg, 0};
+    struct ranked w = {f, skip, arg, 0, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE)};
     if (!(f->p->sections & MP_RECALL_PROFILE) || src == NULL || src->ranked_facts == NULL ||
-        mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
+        w.room < MP_MEMBLOCK_FACT_MIN)
         return MP_OK;
     return src->ranked_facts(src->ctx, on_ranked, &w);
 }

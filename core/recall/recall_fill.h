@@ -30,7 +30,8 @@
 enum mp_recall_line { MP_RECALL_LINE_PROFILE, MP_RECALL_LINE_PAST, MP_RECALL_LINE_SUMMARY };
 #define MP_RECALL_LINES 3
 
-/* Tells a fact walk to pass over e (borrowed for the call). */
+/* Tells a fact walk to pass over e (borrowed for the call); it changes
+ * nothing of the fill. */
 typedef bool (*mp_recall_skip_fn)(void *arg, const struct mp_mem_entity *e);
 
 /* A plan being filled. The strategy sets the caps; the rest is the fill's. */
