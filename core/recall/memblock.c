@@ -50,6 +50,7 @@ struct text {
 };
 
 _Static_assert(sizeof(((struct day_memo *)0)->text) == DAY_LEN, "a day's text");
+_Static_assert(MP_MEMBLOCK_SEP_LEN == SLEN(FACT_SEP), "the separator");
 _Static_assert(MP_MEMBLOCK_FACT_DAY_MAX == sizeof("(as of ") - 1 + DAY_LEN + 2,
                "a fact's day: \"(as of YYYY-MM-DD) \"");
 

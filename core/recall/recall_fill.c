@@ -167,7 +167,8 @@ struct ranked {
  * changes it during a walk), and a fact passed over does not look at it:
  * a second walk passes over all the first took. Passing over changes no
  * room, so the walk still stops at the next fact offered once no fact can
- * fit. */
+ * fit. A fact whose floor (memblock.h) is more than the room is not
+ * measured: every walk ends on a run of such misses. */
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct ranked *w = arg;
@@ -176,7 +177,7 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
         return MP_OK;
     if (w->room < MP_MEMBLOCK_FACT_MIN)
         return 1; /* no fact can fit any more */
-    rc = take_fact(w->f, e, w->room);
+    rc = mp_memblock_fact_floor(e) > w->room ? 0 : take_fact(w->f, e, w->room);
     if (rc < 0)
         return rc;
     if (rc == 1)

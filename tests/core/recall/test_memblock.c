@@ -694,7 +694,8 @@ START_TEST(test_memblock_fact_written_ahead_measures_as_its_fields)
      * save), keys that sanitize to three times their bytes, dates in range
      * and not, first or not, with its day or not, and every room around
      * what it adds, it measures and saves what the fact written from its
-     * fields does. */
+     * fields does; its floor is what it adds with neither, at most what it
+     * adds anywhere. */
     static const int64_t days[] = {MAY1, 0, -1000, 253402300800000LL};
     uint32_t seed = 13;
     char text[1200], key[MP_ENTITY_KEY_MAX + 1];
@@ -707,11 +708,15 @@ START_TEST(test_memblock_fact_written_ahead_measures_as_its_fields)
         key[round % 3 == 0 ? MP_ENTITY_KEY_MAX : (size_t)round % 7 + 1] = '\0';
         struct mp_mem_entity *e = fx_fact_n(key, text, len, MP_TRUST_STATED, 0.9, days[round % 4]);
         struct mp_mem_entity plain = *e;
+        ck_assert_uint_eq(mp_memblock_fact_floor(e), 0); /* not known unwritten */
         mp_memblock_fact_write_ahead(e, ahead);
+        ck_assert_uint_eq(mp_memblock_fact_floor(e),
+                          mp_memblock_fact_bytes(&plain, false, false, SIZE_MAX));
         for (int how = 0; how < 4; how++) {
             bool first = how & 1, day = how & 2;
             size_t want = mp_memblock_fact_bytes(&plain, first, day, SIZE_MAX);
             ck_assert_uint_gt(want, 0);
+            ck_assert_uint_le(mp_memblock_fact_floor(e), want);
             for (size_t room = want > 4 ? want - 4 : 0; room <= want + 4; room++)
                 ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, day, room),
                                   mp_memblock_fact_bytes(&plain, first, day, room));
