@@ -4,9 +4,11 @@
  *
  * Measuring and rendering share one code path: a piece is measured by
  * "writing" it into a text with no buffer, which counts what would be
- * written, so a measure is the rendered length by construction. Sanitizing
- * keeps the text valid UTF-8 whatever was stored, and each stored character
- * (or ill-formed subsequence) becomes exactly one sanitized character, so a
+ * written, so a measure is the rendered length by construction (a fact
+ * whose text was written ahead is the one exception: its length is known,
+ * and its framing is a sum of fixed lengths). Sanitizing keeps the text
+ * valid UTF-8 whatever was stored, and each stored character (or
+ * ill-formed subsequence) becomes exactly one sanitized character, so a
  * cut at a character boundary of the sanitized text is a cut at a character
  * boundary of the stored text: the cut of a summary or a fact value is
  * found in the sanitized text without writing it, and given back as the
@@ -48,6 +50,7 @@ struct text {
 };
 
 _Static_assert(sizeof(((struct day_memo *)0)->text) == DAY_LEN, "a day's text");
+_Static_assert(MP_MEMBLOCK_SEP_LEN == SLEN(FACT_SEP), "the separator");
 _Static_assert(MP_MEMBLOCK_FACT_DAY_MAX == sizeof("(as of ") - 1 + DAY_LEN + 2,
                "a fact's day: \"(as of YYYY-MM-DD) \"");
 
@@ -68,10 +71,32 @@ static unsigned saved2(unsigned char lead, unsigned char next)
     return cyrillic || arabic ? 2 : 0;
 }
 
-/* i past the whole 8-byte words of ASCII from i (most stored text is):
- * none of their bytes starts a character that saves. */
+#ifdef __SSE2__
+/* The bytes of the 16 at p that are not ASCII, one bit each. */
+static inline unsigned high16(const unsigned char *p)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+#endif
+
+/* i past the ASCII bytes from i (most stored text is), or some of them:
+ * none starts a character that saves. Where SSE2 is, up to the first byte
+ * that is not, 16 at a time, the last bytes of a text of at least 16 as
+ * its last 16; else past whole 8-byte words of them. */
 static size_t ascii_words(const unsigned char *s, size_t i, size_t len)
 {
+#ifdef __SSE2__
+    for (; len - i >= 16; i += 16) {
+        unsigned m = high16(s + i);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (i < len && len >= 16) {
+        size_t w = len - 16; /* the last 16, bits below i's dropped */
+        unsigned m = high16(s + w) & ~((1u << (i - w)) - 1);
+        return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
+    }
+#endif
     while (len - i >= 8) {
         uint64_t x;
         memcpy(&x, s + i, sizeof(x));
@@ -132,8 +157,10 @@ size_t mp_memblock_message_room(uint32_t tokens)
                : 0;
 }
 
-/* put() of text whose mp_memblock_script_saving() is known: saved. */
-static bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
+/* put() of text whose mp_memblock_script_saving() is known: saved.
+ * Inline, as put(): every piece of every item goes through them, and most
+ * pieces are a few bytes. */
+static inline bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
 {
     if (t->full || n > t->cap - t->len) {
         t->full = true;
@@ -147,7 +174,7 @@ static bool put_known(struct text *t, const char *s, size_t n, uint64_t saved)
     return true;
 }
 
-static bool put(struct text *t, const char *s, size_t n)
+static inline bool put(struct text *t, const char *s, size_t n)
 {
     return put_known(t, s, n, t->saving ? mp_memblock_script_saving(s, n) : 0);
 }
@@ -577,8 +604,25 @@ size_t mp_memblock_fact_write_ahead(struct mp_mem_entity *e, char *out)
     return n;
 }
 
+/* What put_fact writes before a fact's text: the line's header (first)
+ * or the separator, then the day (day). All ASCII: it saves nothing. */
+static size_t fact_frame_bytes(const struct mp_mem_entity *e, bool first, bool day)
+{
+    size_t n = first ? SLEN(PROFILE_HEAD) : SLEN(FACT_SEP);
+    if (day)
+        n += has_day(fact_ms(e)) ? MP_MEMBLOCK_FACT_DAY_MAX : SLEN("(no date) ");
+    return n;
+}
+
+/* A fact's text written ahead is measured by its length, not by a pass
+ * over put_fact: the fill measures each fact it offers, and offers many
+ * twice (test_memblock checks that both ways agree). */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room)
 {
+    if (e->block_text != NULL) {
+        size_t n = fact_frame_bytes(e, first, day) + e->block_len;
+        return n <= room ? n : 0;
+    }
     struct text measure = {.cap = room};
     put_fact(&measure, e, first, day);
     return measure.full ? 0 : measure.len;
@@ -586,6 +630,8 @@ size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool da
 
 uint64_t mp_memblock_fact_saving(const struct mp_mem_entity *e, bool first, bool day)
 {
+    if (e->block_text != NULL)
+        return e->block_saved; /* the framing saves nothing */
     struct text measure = {.cap = SIZE_MAX, .saving = true};
     put_fact(&measure, e, first, day);
     return measure.saved;

@@ -87,6 +87,7 @@
 #define MP_MEMBLOCK_TOKENS_PER_MESSAGE 4
 #define MP_MEMBLOCK_FACT_VALUE_MAX     512 /* bytes of a fact's value in the block */
 #define MP_MEMBLOCK_PAST_TEXT_MAX      512 /* bytes of a past message's text in the block */
+#define MP_MEMBLOCK_SEP_LEN            3   /* " | ", between the items of a line */
 #define MP_MEMBLOCK_FACT_MIN           7   /* the least a fact adds: " | k: v" */
 #define MP_MEMBLOCK_PAST_MIN           11  /* the least a past message adds: " | (user) x" */
 #define MP_MEMBLOCK_MIN_CUT            16  /* fewer bytes of a cut text are not worth injecting */
@@ -144,6 +145,16 @@ size_t mp_memblock_message_room(uint32_t tokens);
  * mp_memblock_render writes when day is set for exactly one fact of each
  * day (mp_memblock_fact_day) and first for one fact. */
 size_t mp_memblock_fact_bytes(const struct mp_mem_entity *e, bool first, bool day, size_t room);
+
+/* The least the fact e (borrowed) adds to a line, wherever it is and
+ * whether it writes its day or not: mp_memblock_fact_bytes(e, false,
+ * false, SIZE_MAX) (" | " and its text) when its text was written ahead
+ * (e->block_text), else 0 (not known without measuring). Inline: a walk
+ * turns most facts it cannot take away with it, without measuring them. */
+static inline size_t mp_memblock_fact_floor(const struct mp_mem_entity *e)
+{
+    return e->block_text != NULL ? MP_MEMBLOCK_SEP_LEN + e->block_len : 0;
+}
 
 /* What the piece that mp_memblock_fact_bytes (fact_saving) or
  * mp_memblock_past_bytes (past_saving) measures saves

@@ -82,10 +82,11 @@ static uint32_t buffer_left(const struct mp_recall_fill *f)
 }
 
 /* arr (of *room elements of size) with room for more; NULL when out of
- * memory (arr is then as it was). */
+ * memory (arr is then as it was). 64 at first: a line seldom takes more,
+ * so one allocation. */
 static void *grow(void *arr, size_t *room, size_t size)
 {
-    size_t n = *room > 0 ? *room * 2 : 16;
+    size_t n = *room > 0 ? *room * 2 : 64;
     void *p = realloc(arr, n * size);
     if (p != NULL)
         *room = n;
@@ -141,6 +142,8 @@ static int take_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e, si
     }
     if (!had && mp_dayset_add(&f->fact_days, day) != MP_OK)
         return MP_ENOMEM;
+    f->facts_by_day = pl->nfacts == 0 || (f->facts_by_day && f->last_fact_day <= day);
+    f->last_fact_day = day;
     pl->facts[pl->nfacts++] = e;
     return add_bytes(f, MP_RECALL_LINE_PROFILE, bytes,
                      mp_memblock_fact_saving(e, pl->nfacts == 1, !had));
@@ -157,20 +160,28 @@ struct ranked {
     mp_recall_skip_fn skip;
     void *arg;
     unsigned misses; /* eligible facts in a row that did not fit */
+    size_t room;     /* the profile line's: only a fact taken changes it */
 };
 
+/* The room is asked again only when a fact is taken (nothing else
+ * changes it during a walk), and a fact passed over does not look at it:
+ * a second walk passes over all the first took. Passing over changes no
+ * room, so the walk still stops at the next fact offered once no fact can
+ * fit. A fact whose floor (memblock.h) is more than the room is not
+ * measured: every walk ends on a run of such misses. */
 static int on_ranked(void *arg, const struct mp_mem_entity *e)
 {
     struct ranked *w = arg;
     int rc;
-    size_t room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
-    if (room < MP_MEMBLOCK_FACT_MIN)
-        return 1; /* no fact can fit any more */
-    if (!mp_recall_fill_fact_ok(w->f, e) || (w->skip != NULL && w->skip(w->arg, e)))
+    if ((w->skip != NULL && w->skip(w->arg, e)) || !mp_recall_fill_fact_ok(w->f, e))
         return MP_OK;
-    rc = take_fact(w->f, e, room);
+    if (w->room < MP_MEMBLOCK_FACT_MIN)
+        return 1; /* no fact can fit any more */
+    rc = mp_memblock_fact_floor(e) > w->room ? 0 : take_fact(w->f, e, w->room);
     if (rc < 0)
         return rc;
+    if (rc == 1)
+        w->room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
     w->misses = rc == 1 ? 0 : w->misses + 1;
     return w->misses < MP_RECALL_FACT_MISSES ? MP_OK : 1;
 }
@@ -178,9 +189,9 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
 int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
                           mp_recall_skip_fn skip, void *arg)
 {
-    struct ranked w = {f, skip, arg, 0};
+    struct ranked w = {f, skip, arg, 0, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE)};
     if (!(f->p->sections & MP_RECALL_PROFILE) || src == NULL || src->ranked_facts == NULL ||
-        mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE) < MP_MEMBLOCK_FACT_MIN)
+        w.room < MP_MEMBLOCK_FACT_MIN)
         return MP_OK;
     return src->ranked_facts(src->ctx, on_ranked, &w);
 }
@@ -363,16 +374,10 @@ static void facts_by_day_few(struct mp_recall_plan *pl)
 }
 
 /* The profile line day by day, oldest first, the facts of a day in the
- * order they were taken (nothing moves when they are so already, as when
- * all are of one day). MP_OK, MP_ENOMEM. */
+ * order they were taken (the fill calls it only when they are not so
+ * already, as they are when all are of one day). MP_OK, MP_ENOMEM. */
 static int facts_by_day(struct mp_recall_plan *pl)
 {
-    size_t sorted = 1;
-    while (sorted < pl->nfacts &&
-           mp_memblock_fact_day(pl->facts[sorted - 1]) <= mp_memblock_fact_day(pl->facts[sorted]))
-        sorted++;
-    if (sorted >= pl->nfacts)
-        return MP_OK;
     if (pl->nfacts <= INSERTION_MAX) {
         facts_by_day_few(pl);
         return MP_OK;
@@ -407,7 +412,7 @@ int mp_recall_fill_finish(struct mp_recall_fill *f, struct mp_recall_plan *plan)
     }
     if (pl->npast > 1)
         qsort(pl->past, pl->npast, sizeof(*pl->past), past_cmp);
-    if (facts_by_day(pl) != MP_OK) {
+    if (!f->facts_by_day && facts_by_day(pl) != MP_OK) {
         mp_recall_plan_cleanup(pl);
         return MP_ENOMEM;
     }

@@ -30,7 +30,8 @@
 enum mp_recall_line { MP_RECALL_LINE_PROFILE, MP_RECALL_LINE_PAST, MP_RECALL_LINE_SUMMARY };
 #define MP_RECALL_LINES 3
 
-/* Tells a fact walk to pass over e (borrowed for the call). */
+/* Tells a fact walk to pass over e (borrowed for the call); it changes
+ * nothing of the fill. */
 typedef bool (*mp_recall_skip_fn)(void *arg, const struct mp_mem_entity *e);
 
 /* A plan being filled. The strategy sets the caps; the rest is the fill's. */
@@ -46,6 +47,8 @@ struct mp_recall_fill {
     size_t buffer_next;                    /* um->messages[0..buffer_next) are not looked at yet */
     size_t facts_room, past_room;          /* allocated length of plan.facts, plan.past */
     struct mp_dayset fact_days, past_days; /* the days the profile and past lines write */
+    int64_t last_fact_day;                 /* the day of plan.facts[nfacts - 1] */
+    bool facts_by_day;                     /* plan.facts is day by day as taken */
     struct mp_recall_plan plan;
 };
 

@@ -163,6 +163,60 @@ START_TEST(test_memblock_estimate_text_by_script)
 }
 END_TEST
 
+/* mp_memblock_script_saving's rule, a byte at a time: a 2-byte sequence
+ * of a Cyrillic or Arabic letter 2, a Devanagari one (E0 A4..A5 xx) 5. */
+static uint64_t saving_bytewise(const unsigned char *s, size_t len)
+{
+    uint64_t saved = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        uint32_t cp = (uint32_t)(s[i] & 0x1F) << 6 | (s[i + 1] & 0x3F);
+        if (s[i] < 0xC2 || (s[i + 1] & 0xC0) != 0x80)
+            continue;
+        if (s[i] <= 0xDF)
+            saved += (cp >= 0x400 && cp <= 0x52F) || (cp >= 0x600 && cp <= 0x6FF) ||
+                             (cp >= 0x750 && cp <= 0x77F)
+                         ? 2
+                         : 0;
+        else if (s[i] == 0xE0 && (s[i + 1] == 0xA4 || s[i + 1] == 0xA5) && i + 2 < len &&
+                 (s[i + 2] & 0xC0) == 0x80)
+            saved += 5;
+    }
+    return saved;
+}
+
+/* Copies piece into text[at..len), as much of it as fits. */
+static void put_piece(unsigned char *text, size_t len, size_t at, const char *piece)
+{
+    size_t k = strlen(piece);
+    memcpy(text + at, piece, k < len - at ? k : len - at);
+}
+
+START_TEST(test_memblock_script_saving_finds_a_letter_at_any_place)
+{
+    /* ASCII is passed over many bytes at a time (16 where SSE2 is, a text's
+     * last bytes as its last 16): a letter that saves, a cut one or a
+     * stray continuation byte at every place of texts of every length up to
+     * 48, after another piece or alone, saves what the rule a byte at a
+     * time says. */
+    static const char *const pieces[] = {"\xD0\xB4", "\xD9\x84", "\xE0\xA4\xB9", "\xE0\xA4",
+                                         "\xD0",     "\x80",     "\xC3\xA9"};
+    size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+    unsigned char text[48];
+    for (size_t len = 1; len <= sizeof(text); len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t p = 0; p < npieces; p++) {
+                memset(text, 'a', len);
+                put_piece(text, len, at / 2, pieces[(p + 1) % npieces]);
+                put_piece(text, len, at, pieces[p]);
+                ck_assert_msg(mp_memblock_script_saving((const char *)text, len) ==
+                                  saving_bytewise(text, len),
+                              "len %zu, piece %zu at %zu", len, p, at);
+            }
+        }
+    }
+}
+END_TEST
+
 /* A message's cost with what its letters save; the saving of a taken
  * fact or past message is that of its text (the framing is ASCII). */
 START_TEST(test_memblock_message_cost_and_savings)
@@ -633,6 +687,49 @@ START_TEST(test_memblock_fact_text_written_ahead_is_what_the_block_writes)
 }
 END_TEST
 
+START_TEST(test_memblock_fact_written_ahead_measures_as_its_fields)
+{
+    /* A fact written ahead is measured by its text's length and saving
+     * (no pass over the text): for random values (cut or not, letters that
+     * save), keys that sanitize to three times their bytes, dates in range
+     * and not, first or not, with its day or not, and every room around
+     * what it adds, it measures and saves what the fact written from its
+     * fields does; its floor is what it adds with neither, at most what it
+     * adds anywhere. */
+    static const int64_t days[] = {MAY1, 0, -1000, 253402300800000LL};
+    uint32_t seed = 13;
+    char text[1200], key[MP_ENTITY_KEY_MAX + 1];
+    static char ahead[MP_MEMBLOCK_FACT_TEXT_MAX];
+    for (int round = 0; round < 80; round++) {
+        size_t len = random_text(text, sizeof(text), &seed);
+        if (len == 0)
+            text[len++] = 'v';
+        memset(key, round % 3 == 0 ? '<' : 'k', MP_ENTITY_KEY_MAX);
+        key[round % 3 == 0 ? MP_ENTITY_KEY_MAX : (size_t)round % 7 + 1] = '\0';
+        struct mp_mem_entity *e = fx_fact_n(key, text, len, MP_TRUST_STATED, 0.9, days[round % 4]);
+        struct mp_mem_entity plain = *e;
+        ck_assert_uint_eq(mp_memblock_fact_floor(e), 0); /* not known unwritten */
+        mp_memblock_fact_write_ahead(e, ahead);
+        ck_assert_uint_eq(mp_memblock_fact_floor(e),
+                          mp_memblock_fact_bytes(&plain, false, false, SIZE_MAX));
+        for (int how = 0; how < 4; how++) {
+            bool first = how & 1, day = how & 2;
+            size_t want = mp_memblock_fact_bytes(&plain, first, day, SIZE_MAX);
+            ck_assert_uint_gt(want, 0);
+            ck_assert_uint_le(mp_memblock_fact_floor(e), want);
+            for (size_t room = want > 4 ? want - 4 : 0; room <= want + 4; room++)
+                ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, day, room),
+                                  mp_memblock_fact_bytes(&plain, first, day, room));
+            ck_assert_uint_eq(mp_memblock_fact_bytes(e, first, day, 0), 0);
+            ck_assert_uint_eq(mp_memblock_fact_saving(e, first, day),
+                              mp_memblock_fact_saving(&plain, first, day));
+        }
+        fx_teardown();
+        fx_setup();
+    }
+}
+END_TEST
+
 START_TEST(test_memblock_fact_text_written_ahead_is_copied)
 {
     /* The block copies a fact's text written ahead rather than writing it
@@ -866,10 +963,12 @@ Suite *mp_test_suite(void)
     tcase_add_test(k, test_memblock_value_cut_is_the_cut_of_its_sanitized_text);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_what_the_block_writes);
     tcase_add_test(k, test_memblock_fact_text_written_ahead_is_copied);
+    tcase_add_test(k, test_memblock_fact_written_ahead_measures_as_its_fields);
     tcase_add_test(k, test_memblock_sanitizes_a_special_at_any_place_of_any_length);
     tcase_add_test(k, test_memblock_estimate_text_within_a_quarter_of_o200k);
     tcase_add_test(k, test_memblock_estimate_text_is_bytes_over_4_elsewhere);
     tcase_add_test(k, test_memblock_estimate_text_by_script);
+    tcase_add_test(k, test_memblock_script_saving_finds_a_letter_at_any_place);
     tcase_add_test(k, test_memblock_message_cost_and_savings);
     suite_add_tcase(s, k);
     return s;

@@ -519,6 +519,118 @@ START_TEST(test_relevant_only_facts_get_the_whole_budget)
 }
 END_TEST
 
+/* ---- the ranked walks, against a plain walk ---- */
+
+/* The facts a plain walk took, in the order taken, and their bytes. */
+struct plain_fill {
+    const struct mp_mem_entity *taken[FX_MAX_FACTS];
+    size_t n, used;
+};
+
+static bool plain_took(const struct plain_fill *pf, const struct mp_mem_entity *e, bool same_day)
+{
+    for (size_t i = 0; i < pf->n; i++) {
+        if (same_day ? mp_memblock_fact_day(pf->taken[i]) == mp_memblock_fact_day(e)
+                     : pf->taken[i] == e)
+            return true;
+    }
+    return false;
+}
+
+/* recall_fill.h's walk of the ranked facts (order[0..n)) as written there,
+ * with nothing but ASCII facts in the block: each fact not taken yet is
+ * taken when its bytes fit what the budget (total bytes) and the cap leave,
+ * until no fact can fit or MP_RECALL_FACT_MISSES in a row did not. */
+static void plain_walk(struct plain_fill *pf, const struct mp_mem_entity *const *order, size_t n,
+                       size_t total, size_t cap)
+{
+    unsigned misses = 0;
+    for (size_t i = 0; i < n && misses < MP_RECALL_FACT_MISSES; i++) {
+        const struct mp_mem_entity *e = order[i];
+        size_t room = total - pf->used, bytes;
+        if (cap - pf->used < room)
+            room = cap > pf->used ? cap - pf->used : 0;
+        if (room < MP_MEMBLOCK_FACT_MIN)
+            break;
+        if (plain_took(pf, e, false))
+            continue;
+        bytes = mp_memblock_fact_bytes(e, pf->n == 0, !plain_took(pf, e, true), room);
+        misses = bytes > 0 ? 0 : misses + 1;
+        if (bytes > 0) {
+            pf->taken[pf->n++] = e;
+            pf->used += bytes;
+        }
+    }
+}
+
+static int collect_ranked(void *arg, const struct mp_mem_entity *e)
+{
+    struct plain_fill *order = arg;
+    order->taken[order->n++] = e;
+    return MP_OK;
+}
+
+/* n facts of random lengths, trust, confidence and days (some undated),
+ * about half of them with their text written ahead, as a store's view
+ * writes it. */
+static void random_facts(size_t n, uint32_t *seed)
+{
+    static char ahead[FX_MAX_FACTS][MP_MEMBLOCK_FACT_TEXT_MAX];
+    static const enum mp_trust trusts[] = {MP_TRUST_INFERRED, MP_TRUST_STATED, MP_TRUST_CORRECTED};
+    char key[24], value[160];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        *seed = *seed * 1103515245u + 12345u;
+        len = 1 + (*seed >> 8) % (sizeof(value) - 1);
+        for (size_t k = 0; k < len; k++)
+            value[k] = k % 7 == 6 ? ' ' : (char)('a' + (k + *seed) % 26);
+        snprintf(key, sizeof(key), "k%03zu", i);
+        int64_t day = (*seed >> 4) % 5;
+        struct mp_mem_entity *e =
+            fx_fact_n(key, value, len, trusts[(*seed >> 12) % 3], (double)((*seed >> 16) % 4) / 4,
+                      day == 4 ? 0 : MAY1 + day * DAY);
+        if ((*seed >> 20) % 2)
+            mp_memblock_fact_write_ahead(e, ahead[i]);
+    }
+}
+
+/* No question, facts only: round 1 walks the ranked facts within the
+ * profile's share, round 2 again within the whole budget, passing over
+ * what it took. For random facts, budgets and shares, the plan holds what
+ * two plain walks take, day by day in the order taken (however the fill
+ * saves its work: passing over facts without asking the room, measuring a
+ * fact written ahead by its length). */
+START_TEST(test_relevant_ranked_walks_take_what_plain_walks_take)
+{
+    uint32_t seed = 29;
+    for (int round = 0; round < 200; round++) {
+        struct plain_fill order = {.n = 0}, pf = {.n = 0};
+        teardown();
+        setup();
+        random_facts(20 + (size_t)round % 41, &seed);
+        fs_build();
+        params.sections = MP_RECALL_PROFILE;
+        params.budget_tokens = 120 + (uint32_t)(seed >> 8) % 1200;
+        shares((seed >> 4) % 101, 0, 0, 0);
+        ck_assert_int_eq(fs_src.ranked_facts(fs_src.ctx, collect_ranked, &order), MP_OK);
+        size_t total = mp_memblock_message_room(params.budget_tokens) - MP_MEMBLOCK_INTRO_LEN;
+        plain_walk(&pf, order.taken, order.n, total, cap_of(params.share_profile));
+        plain_walk(&pf, order.taken, order.n, total, SIZE_MAX);
+        ck_assert_int_eq(relevant(), pf.n > 0 ? MP_OK : MP_NOTFOUND);
+        ck_assert_uint_eq(plan.nfacts, pf.n);
+        for (size_t i = 1; i < pf.n; i++) { /* day by day, in the order taken */
+            const struct mp_mem_entity *e = pf.taken[i];
+            size_t j = i;
+            for (; j > 0 && mp_memblock_fact_day(pf.taken[j - 1]) > mp_memblock_fact_day(e); j--)
+                pf.taken[j] = pf.taken[j - 1];
+            pf.taken[j] = e;
+        }
+        for (size_t i = 0; i < pf.n; i++)
+            ck_assert_ptr_eq(plan.facts[i], pf.taken[i]);
+    }
+}
+END_TEST
+
 /* ---- the budget ---- */
 
 /* An archived message whose source's estimate says it cannot fit what is
@@ -744,6 +856,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(f, test_relevant_rest_goes_to_past_when_few_facts_match);
     tcase_add_test(f, test_relevant_rest_goes_to_summary_then_buffer_then_facts);
     tcase_add_test(f, test_relevant_only_facts_get_the_whole_budget);
+    tcase_add_test(f, test_relevant_ranked_walks_take_what_plain_walks_take);
     tcase_add_test(f, test_relevant_budget_never_exceeded);
     tcase_add_test(f, test_relevant_deterministic);
     tcase_add_test(f, test_relevant_long_message_excerpted_to_its_matching_sentence);
