@@ -2,12 +2,13 @@
  * already found and a few top-level members, each with one lookup. */
 #include "convid.h"
 
+#include <assert.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "chatreq.h"
 #include "findbytes.h"
+#include "hex.h"
 #include "inserted.h"
 #include "json_scan.h"
 #include "status.h"
@@ -159,15 +160,30 @@ void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *r
     *out = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
 }
 
+/* "%016llx" of v into out[0..17) (a NUL last), as the kind's digit below
+ * by hand: a request names its conversation twice or more, and
+ * snprintf's walk of the format cost more than the rest of the name. */
+static void put_hex64(char *out, uint64_t v)
+{
+    unsigned char be[8];
+    for (size_t i = 8; i-- > 0; v >>= 8)
+        be[i] = (unsigned char)(v & 0xFF);
+    mp_hex_encode(be, sizeof(be), out);
+}
+
 size_t mp_convid_name(const struct mp_convid *c, char *out, size_t cap)
 {
     char buf[MP_CONVID_NAME_MAX];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%d", (int)c->kind) + 1;
+    assert(c->kind >= MP_CONVID_CLIENT && c->kind <= MP_CONVID_SESSION); /* one digit */
+    buf[0] = (char)('0' + c->kind);
+    buf[1] = '\0';
+    size_t n = 2;
     size_t slen = strlen(c->source);
     memcpy(buf + n, c->source, slen + 1);
     n += slen + 1;
     if (c->kind == MP_CONVID_LEADING) {
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%016llx", (unsigned long long)c->lead);
+        put_hex64(buf + n, c->lead);
+        n += 16;
     } else if (c->kind != MP_CONVID_SESSION) {
         memcpy(buf + n, c->id, c->id_len);
         n += c->id_len;

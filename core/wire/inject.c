@@ -420,6 +420,7 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     int rc = MP_OK;
     uint32_t replay =
         rp != NULL ? rp->tokens - mp_memblock_message_cost(rp->block_len, rp->block_saved) : 0;
+    bool rendered = false;
     memset(out, 0, sizeof(*out));
     if (kept != NULL && kept->npicks > 0) { /* a loop's round: its replay again */
         out->picks = malloc(kept->npicks * sizeof(*out->picks));
@@ -438,6 +439,7 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     } else if (rc == MP_OK && kept == NULL && rp != NULL && rp->nfacts + rp->npast > 0) {
         rc = render(rp, um, &out->tail);
         out->tail_len = rp->block_len;
+        rendered = true;
         /* after a head its own shorter first line; in front of replayed
            messages the intro, which says they are recalled too */
         if (rc == MP_OK && !bare_head(h) && out->npicks == 0)
@@ -449,12 +451,13 @@ static int conv_parts(const struct mp_inject_head *h, const struct mp_recall_pla
     }
     if (rc != MP_OK)
         return rc;
-    /* the tail's letters save what its plan's did (its first line is
-       ASCII either way): mp_memblock_message_cost of the text */
-    uint32_t tail_tokens =
-        out->tail_len > 0 ? mp_memblock_message_cost(
-                                out->tail_len, mp_memblock_script_saving(out->tail, out->tail_len))
-                          : 0;
+    /* mp_memblock_message_cost of the text: a rendered tail's letters
+       save what its plan's did, which recall measured as it took each
+       piece (recall.h: block_saved; its first line is ASCII either way),
+       so its text is not read again */
+    uint64_t saved =
+        rendered ? rp->block_saved : mp_memblock_script_saving(out->tail, out->tail_len);
+    uint32_t tail_tokens = out->tail_len > 0 ? mp_memblock_message_cost(out->tail_len, saved) : 0;
     out->tail_text_len = out->tail_len;
     out->tail_tokens = tail_tokens;
     out->replay_tokens = kept != NULL ? kept->part.tokens - tail_tokens : replay;

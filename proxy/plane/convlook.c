@@ -94,8 +94,17 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
                       const struct mp_convtab_limits *lim, struct mp_convlook *out)
 {
     struct mp_convid c;
-    unsigned char rk[MP_CONVTAB_KEY_LEN];
     mp_convid_identify(body, len, req, hd, &c);
+    mp_convlook_find_as(user, ulen, body, req, &c, resenders, n, mark, now_ms, lim, out);
+}
+
+void mp_convlook_find_as(const char *user, size_t ulen, const char *body,
+                         const struct mp_chatreq *req, const struct mp_convid *id,
+                         struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
+                         const struct mp_convtab_limits *lim, struct mp_convlook *out)
+{
+    struct mp_convid c = *id;
+    unsigned char rk[MP_CONVTAB_KEY_LEN];
     bool chain = c.kind == MP_CONVID_CHAIN;
     out->chain_ref = chain ? mp_convlook_reply_ref(user, ulen, c.id, c.id_len) : 0;
     if (chain) /* the user's session, unless mp_convlook_chain finds the chain */

@@ -81,6 +81,15 @@ void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t le
                       struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
                       const struct mp_convtab_limits *lim, struct mp_convlook *out);
 
+/* mp_convlook_find for a request already identified: id (borrowed) is
+ * mp_convid_identify's of the same body, req and headers (a caller that
+ * needed the identity before, for its chain, does not walk the body for it
+ * again). */
+void mp_convlook_find_as(const char *user, size_t ulen, const char *body,
+                         const struct mp_chatreq *req, const struct mp_convid *id,
+                         struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
+                         const struct mp_convtab_limits *lim, struct mp_convlook *out);
+
 /* The key of the user's session (the conversation of a client that sends
  * only its newest message) into key[MP_CONVTAB_KEY_LEN]: whether it could
  * be made. A resending conversation's first turn was a lone message, kept

@@ -251,8 +251,8 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
     int64_t now = mp_clock_now_ms();
     struct mp_convlook look;
-    mp_convlook_find(m->user, m->user_len, m->in_body, m->in_len, &m->req, &m->conv_headers,
-                     &loop->resenders, 1, true, now, &lim, &look);
+    mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &m->convid, &loop->resenders, 1,
+                        true, now, &lim, &look);
     f->conv_known = look.known;
     f->conv_session = look.session;
     f->conv_kind = look.kind;
@@ -554,14 +554,14 @@ void mp_reqmem_skip_temporary(struct mp_reqmem *m, struct mp_loop *loop)
 }
 
 /* The reference of the reply the request continues (previous_response_id,
- * when core/wire/convid.h's rule CHAIN applies), for the read to find its
- * chain; 0: none. */
+ * when core/wire/convid.h's rule CHAIN applies, by m->convid), for the
+ * read to find its chain; 0: none. */
 static uint64_t chain_ref(const struct mp_reqmem *m)
 {
-    struct mp_convid c;
-    mp_convid_identify(m->in_body, m->in_len, &m->req, &m->conv_headers, &c);
-    return c.kind == MP_CONVID_CHAIN ? mp_convlook_reply_ref(m->user, m->user_len, c.id, c.id_len)
-                                     : 0;
+    const struct mp_convid *c = &m->convid;
+    return c->kind == MP_CONVID_CHAIN
+               ? mp_convlook_reply_ref(m->user, m->user_len, c->id, c->id_len)
+               : 0;
 }
 
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
@@ -576,6 +576,7 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
     m->in_len = len;
     m->ready = ready;
     m->ready_arg = arg;
+    mp_convid_identify(body, len, &m->req, &m->conv_headers, &m->convid);
     m->chain_ref = chain_ref(m);
     m->req_fresh = true; /* a read that runs at once uses this scan */
     int rc = mp_memread_start(loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);

@@ -114,6 +114,11 @@ struct mp_reqmem {
     int scan_rc;
     /* its user messages' own words (core/wire/inserted.h): req.own after each scan */
     struct mp_inserted_owns owns;
+    /* its conversation's identity (core/wire/convid.h; its id points into
+       in_body or the head), found once by mp_reqmem_inject for the chain
+       and for the conversation's head: a rescan of the same body finds
+       the same */
+    struct mp_convid convid;
     struct mp_memread_call *read; /* in flight, or NULL */
     struct mp_reqmem_found found;
     void (*ready)(void *arg);

@@ -469,7 +469,10 @@ static void dec_message(struct dec *d, struct mp_mem_message *m)
 static void dec_messages(struct dec *d, struct mp_usermem *um)
 {
     size_t n = get_len(d, 4, left(d) / MESSAGE_MIN);
-    um->messages = calloc(n + 1, sizeof(*um->messages));
+    /* not calloc: dec_message sets every field, nmessages counts only the
+       ones it reached, and zeroing their fixed arrays costs as much as
+       decoding them */
+    um->messages = malloc((n + 1) * sizeof(*um->messages));
     if (um->messages == NULL) {
         d->bad = d->oom = true;
         return;

@@ -1,5 +1,6 @@
 /* Tests for core/wire/convid.c: the conversation identity rule. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -269,6 +270,70 @@ START_TEST(test_convid_temporary_is_openwebui_local_id)
 }
 END_TEST
 
+/* The name as it was first written, by snprintf: the digit of the kind,
+ * NUL, the source, NUL, then the lead's 16 hex digits (LEADING) or the id
+ * (CLIENT, CHAIN). The name keys the conversation tables and its digest is
+ * stored with every message: it must never change. */
+static size_t name_by_format(const struct mp_convid *c, char *out)
+{
+    size_t n = (size_t)snprintf(out, MP_CONVID_NAME_MAX, "%d", (int)c->kind) + 1;
+    size_t slen = strlen(c->source);
+    memcpy(out + n, c->source, slen + 1);
+    n += slen + 1;
+    if (c->kind == MP_CONVID_LEADING) {
+        n += (size_t)snprintf(out + n, MP_CONVID_NAME_MAX - n, "%016llx",
+                              (unsigned long long)c->lead);
+    } else if (c->kind != MP_CONVID_SESSION) {
+        memcpy(out + n, c->id, c->id_len);
+        n += c->id_len;
+    }
+    return n;
+}
+
+/* mp_convid_name writes what the format did, byte for byte, for every
+ * kind, source, id length and lead (zeros, all bits, single digits,
+ * pseudo-random), and whatever cap. */
+START_TEST(test_convid_name_is_the_format)
+{
+    static const char *const sources[] = {"",
+                                          "resends",
+                                          "prompt_cache_key",
+                                          "conversation",
+                                          MP_CONVID_CHAIN_SOURCE,
+                                          "x-openwebui-chat-id"};
+    static char id[MP_CONVID_ID_MAX];
+    char want[MP_CONVID_NAME_MAX], got[MP_CONVID_NAME_MAX + 8];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < sizeof(id); i++)
+        id[i] = (char)(' ' + i % 95);
+    for (int r = 0; r < 400; r++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t lead = r == 0   ? 0
+                        : r == 1 ? UINT64_MAX
+                        : r < 18 ? (uint64_t)(r - 2) << (4 * (r - 2))
+                                 : x;
+        struct mp_convid c = {.kind = (enum mp_convid_kind)(MP_CONVID_CLIENT + r % 4),
+                              .source = sources[(size_t)r % (sizeof(sources) / sizeof(sources[0]))],
+                              .id = id,
+                              .id_len =
+                                  r < 4 ? (size_t)r : (size_t)(x >> 40) % (MP_CONVID_ID_MAX + 1),
+                              .lead = lead};
+        size_t n = name_by_format(&c, want);
+        memset(got, 0x5A, sizeof(got));
+        ck_assert_uint_eq(mp_convid_name(&c, got, sizeof(got)), n);
+        ck_assert(memcmp(got, want, n) == 0);
+        ck_assert_int_eq(got[n], 0x5A); /* nothing past it */
+        size_t cap = (size_t)(x >> 20) % (n + 1);
+        memset(got, 0x5A, sizeof(got));
+        ck_assert_uint_eq(mp_convid_name(&c, got, cap), n);
+        ck_assert(memcmp(got, want, cap) == 0);
+        ck_assert_int_eq(got[cap], 0x5A);
+    }
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("convid");
@@ -281,6 +346,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_convid_messages_system_and_session);
     tcase_add_test(tc, test_convid_tool_rounds_resend);
     tcase_add_test(tc, test_convid_name_and_limits);
+    tcase_add_test(tc, test_convid_name_is_the_format);
     tcase_add_test(tc, test_convid_temporary_is_openwebui_local_id);
     suite_add_tcase(s, tc);
     return s;

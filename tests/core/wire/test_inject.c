@@ -15,6 +15,7 @@
 #include "wire.h"
 #include "json_scan.h"
 #include "mem_fixture.h"
+#include "memblock.h"
 #include "recall.h"
 #include "recall_source.h"
 #include "splice.h"
@@ -808,6 +809,108 @@ START_TEST(test_inject_conv_replay_of_other_conversations)
 }
 END_TEST
 
+/* ---- the tail's cost ---- */
+
+/* Memories whose letters save (memblock.h: Cyrillic, Arabic, Devanagari),
+ * mixed with Latin and with bytes that are no UTF-8 (sanitized), each
+ * with a question that shares words with them. */
+static const struct {
+    const char *facts[4][2];
+    const char *archive[3];
+    const char *question;
+} saving_memories[] = {
+    {{{"город", "Новосибирск, переехал туда три года назад"},
+      {"работа", "логистика, руковожу складом"},
+      {"кот", "Барсик, рыжий, боится пылесоса"},
+      {"хобби", "рыбалка на Оби летом"}},
+     {"Барсик опять уронил вазу", "Купил новые зимние шины", "Склад переезжает в июне"},
+     "Что сделал Барсик и куда переезжает склад?"},
+    {{{"مدينة", "أعيش في القاهرة منذ خمس سنوات"},
+      {"عمل", "مهندس برمجيات في شركة ناشئة"},
+      {"قطة", "اسمها لولو وتحب النوم"},
+      {"هواية", "كرة القدم يوم الجمعة"}},
+     {"لولو نامت على لوحة المفاتيح", "اشتريت دراجة جديدة", "الشركة الناشئة تنتقل"},
+     "ماذا فعلت لولو على لوحة المفاتيح؟"},
+    {{{"शहर", "पुणे में रहता हूँ"},
+      {"काम", "डेटा इंजीनियर, एक स्टार्टअप में"},
+      {"कुत्ता", "मोती, भूरा और शरारती"},
+      {"शौक", "रविवार को क्रिकेट"}},
+     {"मोती ने जूते चबा लिए", "नई साइकिल खरीदी", "स्टार्टअप नए दफ़्तर में जा रहा है"},
+     "मोती ने क्या चबाया?"},
+    {{{"city", "Zürich, near the Üetliberg, and Москва before"},
+      {"bytes", "lone \xD0 lead, cut \xE0\xA4 sign, overlong \xC0\x80, stray \x80\xA4 tail"},
+      {"mix", "Ğ ɐ ה ও ਕ ஆ and नमस्ते and مرحبا"},
+      {"pet", "Rex the beagle, Рекс по-русски"}},
+     {"Rex chewed \xD0\xD0\x80 shoes", "Москва \xE0\xA4\xA4\xE0 trip", "Üetliberg hike"},
+     "What did Rex chew near the Üetliberg?"},
+};
+
+/* The content of the message of out that starts with prefix, decoded
+ * (caller frees); NULL when none does. */
+static char *message_starting(const char *out, const char *prefix)
+{
+    size_t n = strlen(out), vs, ve, cur = 0, a, b, cs, ce, len;
+    ck_assert_int_eq(mp_json_find_member(out, n, "messages", 8, &vs, &ve), MP_OK);
+    while (mp_json_next(out, vs, ve, &cur, NULL, NULL, &a, &b) == MP_OK) {
+        if (mp_json_member_in(out, a, b, "content", &cs, &ce) != MP_OK || out[cs] != '"')
+            continue;
+        char *text = malloc(ce - cs + 1);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_int_eq(mp_json_string_decode(out, cs, ce, text, ce - cs, &len), MP_OK);
+        text[len] = '\0';
+        if (strncmp(text, prefix, strlen(prefix)) == 0)
+            return text;
+        free(text);
+    }
+    return NULL;
+}
+
+/* A conversation's tokens are its head's and what its tail's text costs
+ * by script (mp_memblock_message_cost of the text sent, which the build
+ * takes from the plan's measure): on memories in every script that saves,
+ * with and without a summary, either strategy, with and without a head. */
+START_TEST(test_inject_conv_tail_costs_its_text)
+{
+    size_t nmem = sizeof(saving_memories) / sizeof(saving_memories[0]);
+    size_t k = (size_t)_i % nmem, variant = (size_t)_i / nmem;
+    struct mp_inject_head built;
+    struct mp_inject_conv c = {.head_share = (variant & 1) ? 50 : 0, .built = &built};
+    struct mp_recall_params p =
+        source_params((variant & 2) ? MP_RETRIEVAL_RECENT : MP_RETRIEVAL_RELEVANT, true);
+    struct mp_inject_plan plan;
+    struct mp_splice s;
+    char body[512], *out = NULL;
+    size_t n = 0;
+    for (size_t f = 0; f < 4; f++)
+        fx_fact(saving_memories[k].facts[f][0], saving_memories[k].facts[f][1]);
+    for (size_t m = 0; m < 3; m++)
+        fs_archive(m % 2 ? MP_ROLE_ASSISTANT : MP_ROLE_USER, saving_memories[k].archive[m],
+                   FS_MAY8 + (int64_t)m * DAY, "r-arch");
+    if (variant & 4)
+        fx_summary("Пользователь живёт в Новосибирске и растит дочь.");
+    fs_build();
+    snprintf(body, sizeof(body), "{\"messages\":[" U("Hi") "," A("Hello!") "," U("%s") "]}",
+             saving_memories[k].question);
+    ck_assert_int_eq(mp_chatreq_scan(body, strlen(body), rmsgs, 64, &req), MP_OK);
+    ck_assert_int_eq(mp_inject_build_conv(&mp_wire_chat, body, strlen(body), &req, &fs_head,
+                                          &fs_src, &p, NOW, &c, &s, &plan),
+                     MP_OK);
+    ck_assert_int_eq(mp_splice_flatten(&s, body, &out, &n), MP_OK);
+    mp_splice_cleanup(&s);
+    bool head = built.nfacts + built.npast > 0 || built.summary;
+    uint32_t want = head ? built.tokens : 0;
+    char *tail = message_starting(out, head ? MP_MEMBLOCK_TAIL_INTRO : MP_MEMBLOCK_INTRO);
+    if (tail != NULL)
+        want +=
+            mp_memblock_message_cost(strlen(tail), mp_memblock_script_saving(tail, strlen(tail)));
+    ck_assert(tail != NULL || head);
+    ck_assert_uint_eq(plan.tokens, want);
+    free(tail);
+    free(out);
+    mp_inject_head_cleanup(&built);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("inject");
@@ -857,6 +960,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
     tcase_add_test(r, test_inject_conv_replay_of_other_conversations);
+    tcase_add_loop_test(r, test_inject_conv_tail_costs_its_text, 0,
+                        8 * (int)(sizeof(saving_memories) / sizeof(saving_memories[0])));
     suite_add_tcase(s, r);
     return s;
 }
