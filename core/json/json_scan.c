@@ -23,6 +23,7 @@
 #endif
 
 #include "hex.h"
+#include "scan16.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -86,22 +87,13 @@ static unsigned special16(const unsigned char *p)
 }
 #endif
 
-/* 16 bytes at a time where SSE2 is (every x86-64): the first byte that is
- * not plain is found in its 16 at once, and the last bytes of a text of
- * at least 16 are looked at as its last 16. Else 8 at a time. */
+/* 16 bytes at a time where SSE2 is (core/scan16.h); else, and for a text
+ * shorter than 16, 8 at a time. */
 static size_t skip_plain(const unsigned char *s, size_t len, size_t i)
 {
 #ifdef __SSE2__
-    for (; len - i >= 16; i += 16) {
-        unsigned m = special16(s + i);
-        if (m != 0)
-            return i + (size_t)__builtin_ctz(m);
-    }
-    if (i < len && len >= 16) {
-        size_t w = len - 16; /* the last 16, bits below i's dropped */
-        unsigned m = special16(s + w) & ~((1u << (i - w)) - 1);
-        return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
-    }
+    if (len >= 16)
+        return mp_scan16(s, i, len, special16);
 #endif
     while (len - i >= 8) {
         uint64_t x;

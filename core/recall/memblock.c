@@ -20,6 +20,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "scan16.h"
 #include "usermem.h"
 #include "utf8.h"
 
@@ -81,21 +82,13 @@ static inline unsigned high16(const unsigned char *p)
 
 /* i past the ASCII bytes from i (most stored text is), or some of them:
  * none starts a character that saves. Where SSE2 is, up to the first byte
- * that is not, 16 at a time, the last bytes of a text of at least 16 as
- * its last 16; else past whole 8-byte words of them. */
+ * that is not (core/scan16.h); else, and for a text shorter than 16, past
+ * whole 8-byte words of them. */
 static size_t ascii_words(const unsigned char *s, size_t i, size_t len)
 {
 #ifdef __SSE2__
-    for (; len - i >= 16; i += 16) {
-        unsigned m = high16(s + i);
-        if (m != 0)
-            return i + (size_t)__builtin_ctz(m);
-    }
-    if (i < len && len >= 16) {
-        size_t w = len - 16; /* the last 16, bits below i's dropped */
-        unsigned m = high16(s + w) & ~((1u << (i - w)) - 1);
-        return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
-    }
+    if (len >= 16)
+        return mp_scan16(s, i, len, high16);
 #endif
     while (len - i >= 8) {
         uint64_t x;
@@ -269,31 +262,27 @@ static inline unsigned block_special16(const unsigned char *p, bool fact)
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('|')));
     return (unsigned)_mm_movemask_epi8(bad);
 }
+
+static unsigned fact_special16(const unsigned char *p)
+{
+    return block_special16(p, true);
+}
+
+static unsigned text_special16(const unsigned char *p)
+{
+    return block_special16(p, false);
+}
 #endif
 
 /* End of the run of block_plain bytes from i, at most room of them. Where
- * SSE2 is (every x86-64), 16 bytes at a time: the first byte that is not
- * plain is found in its 16 at once, and the last bytes of a text of at
- * least 16 are looked at as its last 16. Else 8 at a time. */
+ * SSE2 is, 16 bytes at a time up to the room's end (core/scan16.h); else,
+ * and for less than 16 bytes, 8 at a time. */
 static size_t plain_block_run(const unsigned char *s, size_t n, size_t i, size_t room, bool fact)
 {
     size_t j = i, stop = n - i < room ? n : i + room;
 #ifdef __SSE2__
-    for (; n - j >= 16 && j < stop; j += 16) {
-        unsigned m = block_special16(s + j, fact);
-        if (m != 0) {
-            j += (size_t)__builtin_ctz(m);
-            return j < stop ? j : stop;
-        }
-        if (j + 16 >= stop)
-            return stop;
-    }
-    if (j < stop && n >= 16) {
-        size_t w = n - 16; /* the last 16, bits below j's dropped */
-        unsigned m = block_special16(s + w, fact) & ~((1u << (j - w)) - 1);
-        j = m != 0 ? w + (size_t)__builtin_ctz(m) : n;
-        return j < stop ? j : stop;
-    }
+    if (stop >= 16) /* no byte past stop is looked at */
+        return fact ? mp_scan16(s, j, stop, fact_special16) : mp_scan16(s, j, stop, text_special16);
 #endif
     while (stop - j >= 8) {
         uint64_t x;

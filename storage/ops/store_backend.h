@@ -282,7 +282,8 @@ struct mp_store_backend {
  * under a key of that key's id, and its secret must open (version 2 too:
  * the backend then converts it with mp_store_migrate()). A store of
  * versions 3 to 7 is then converted (mp_store_migrate_lang(), a
- * transaction of its own). Derives the
+ * transaction of its own); one of version 8 gets this version's number in
+ * the same transaction (its records are this format's). Derives the
  * index key. MP_OK; MP_EIO with a reason in err naming what (borrowed:
  * "LMDB store /path") and never key material. */
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,

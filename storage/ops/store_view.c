@@ -343,10 +343,6 @@ static int borrow(struct mp_store_view *v, struct mp_view_cache_entry *entry)
     return MP_OK;
 }
 
-/* Every fact of the user decoded into a new entry, in the recent order
- * (a fact's block text is written when a view first offers it, into the
- * entry, for the views after it too); the entry goes to this thread's
- * cache and the view reads from it. */
 /* The user's facts stamp as the view read it (codec.h), 0 (none known)
  * from a store whose reads may be partial: a fact scan that missed records
  * must not be kept as the facts of a stamp. */
@@ -355,6 +351,10 @@ static uint64_t facts_stamp(const struct mp_store_view *v)
     return v->s->be->partial ? 0 : v->meta.facts_stamp;
 }
 
+/* Every fact of the user decoded into a new entry, in the recent order
+ * (a fact's block text is written when a view first offers it, into the
+ * entry, for the views after it too); the entry goes to this thread's
+ * cache and the view reads from it. */
 static int build_whole(struct mp_store_view *v)
 {
     struct mp_view_cache_entry *entry = mp_view_cache_new(v->prefix, v->plen);

@@ -1,0 +1,35 @@
+/* A text searched 16 bytes at a time where SSE2 is (every x86-64): the
+ * walk both the JSON scanner (json_scan.c: past plain string bytes) and the
+ * memory block (memblock.c: past ASCII) make over most of what they read.
+ * It knows nothing of what a byte means: the caller's mask says. */
+#ifndef MP_CORE_SCAN16_H
+#define MP_CORE_SCAN16_H
+
+#include <stddef.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* One bit per byte of the 16 at p that the caller looks for. */
+typedef unsigned (*mp_scan16_mask_fn)(const unsigned char *p);
+
+/* The first byte of s[i..len) that mask marks, len when none does, for a
+ * text of len >= 16 (i <= len): 16 bytes at a time, the last bytes as the
+ * text's last 16 (the bits below i dropped), so no byte past len is read.
+ * Inline, with the caller's mask inlined in it. */
+static inline size_t mp_scan16(const unsigned char *s, size_t i, size_t len, mp_scan16_mask_fn mask)
+{
+    for (; len - i >= 16; i += 16) {
+        unsigned m = mask(s + i);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (i == len)
+        return len;
+    size_t w = len - 16;
+    unsigned m = mask(s + w) & ~((1u << (i - w)) - 1);
+    return m != 0 ? w + (size_t)__builtin_ctz(m) : len;
+}
+#endif
+
+#endif
