@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "excerpt.h"
+#include "fnv1a.h"
 #include "memblock.h"
 #include "recall_fill.h"
 #include "relevance.h"
@@ -120,10 +121,7 @@ static bool in_buffer(const struct mp_usermem *um, uint64_t seq)
 /* FNV-1a of name, up to NAME_BYTES. */
 static uint64_t name_hash(const char *name)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < NAME_BYTES && name[i] != '\0'; i++)
-        h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
-    return h;
+    return mp_fnv1a64(MP_FNV1A64_BASIS, name, strnlen(name, NAME_BYTES));
 }
 
 static struct name_slot *name_slot(struct name_slot *slot, size_t cap, uint64_t h, const char *name)

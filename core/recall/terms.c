@@ -18,6 +18,7 @@
 #include <unicode/ustring.h>
 
 #include "ascii.h"
+#include "fnv1a.h"
 #include "lang.h"
 #include "status.h"
 #include "utf8.h"
@@ -102,9 +103,7 @@ static bool same_word(const char *word, size_t len, const char *w)
 long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots, size_t nslots,
                           const char *word, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    uint32_t h = mp_fnv1a32(MP_FNV1A32_BASIS, word, len);
     for (size_t s = h & (nslots - 1);; s = (s + 1) & (nslots - 1)) {
         size_t row = slots[s];
         if (row == 0)
@@ -342,9 +341,8 @@ static int stem_fresh(struct mp_terms *t, int lang, const struct word *w, const 
 /* The set of word[0..len) (its STEM_WAYS slots): FNV-1a. */
 static struct stem_slot *set_of(struct mp_terms *t, int lang, const char *word, size_t len)
 {
-    uint32_t h = 2166136261u ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang);
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    uint32_t h =
+        mp_fnv1a32(MP_FNV1A32_BASIS ^ (uint32_t)(lang == MP_LANG_EN ? 0 : lang), word, len);
     return &t->slots[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS];
 }
 

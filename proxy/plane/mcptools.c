@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fnv1a.h"
 #include "json_scan.h"
 #include "jsonrpc.h"
 #include "memory/memworker.h"
@@ -314,9 +315,7 @@ static const char *add_args(struct mp_mcp_call *call, const char *body, size_t a
     memcpy(t->value, v, vlen);
     t->value[vlen] = '\0';
     if (krc != MP_OK) {
-        uint32_t h = 2166136261u; /* FNV-1a: the same note is the same key */
-        for (size_t i = 0; i < vlen; i++)
-            h = (h ^ (unsigned char)v[i]) * 16777619u;
+        uint32_t h = mp_fnv1a32(MP_FNV1A32_BASIS, v, vlen); /* the same note, the same key */
         klen = (size_t)snprintf(key, sizeof(key), "note_%08x", (unsigned)h);
     }
     if (mp_usermem_normalize_key(key, klen, t->op.u.entity.key) != MP_OK)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fnv1a.h"
 #include "heads.h"
 #include "lang.h"
 #include "relevance.h"
@@ -215,10 +216,9 @@ static int put_posting(struct mp_store_txn *txn, const unsigned char *prefix, si
 
 uint64_t mp_index_term_hash(enum mp_codec_kind kind, const char *term, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)term[i]) * 1099511628211ULL;
-    return h;
+    /* not FNV's own basis (a digit short), as it always was: a view's
+       term cache and the snapshot store's derived postings share it */
+    return mp_fnv1a64(1469598103934665603ULL ^ (uint64_t)kind, term, len);
 }
 
 int mp_index_posting_decode(uint32_t id, const unsigned char *v, size_t n,

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "fnv1a.h"
+
 #define FILTER_BITS (MP_TERMFILTER_BYTES * 8)
 #define PROBES      3
 #define PROBE_SHIFT 21
@@ -16,9 +18,8 @@ _Static_assert(FILTER_BITS <= (1u << PROBE_SHIFT), "each probe has bits of its o
  * low bits alone mix poorly for short strings). */
 static uint64_t pair_hash(unsigned kind, const char *term, size_t len)
 {
-    uint64_t h = (14695981039346656037ULL ^ (kind & 0xffu)) * 1099511628211ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)term[i]) * 1099511628211ULL;
+    unsigned char k = (unsigned char)(kind & 0xffu);
+    uint64_t h = mp_fnv1a64(mp_fnv1a64(MP_FNV1A64_BASIS, &k, 1), term, len);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

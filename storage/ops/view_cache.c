@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "fnv1a.h"
 #include "status.h"
 #include "store_backend.h"
 
@@ -68,10 +69,7 @@ static struct thread_cache *thread_cache(void)
 /* FNV-1a of the prefix. */
 static uint64_t prefix_hash(const unsigned char *p, size_t n)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    return mp_fnv1a64(MP_FNV1A64_BASIS, p, n);
 }
 
 static size_t find(const struct thread_cache *tc, uint64_t h, const unsigned char *prefix,

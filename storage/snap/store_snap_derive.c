@@ -64,12 +64,10 @@ struct derive {
     size_t nslots, slotcap;
 };
 
+/* A term's slot hash: the index's (index.h), as a view's term cache. */
 static uint64_t term_hash(uint8_t kind, const unsigned char *t, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ t[i]) * 1099511628211ULL;
-    return h;
+    return mp_index_term_hash((enum mp_codec_kind)kind, (const char *)t, len);
 }
 
 /* Sizes the slots for n groups (half full at most) and indexes the groups
