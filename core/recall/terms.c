@@ -199,6 +199,16 @@ struct word {
     bool apos;  /* an apostrophe was added: elide() has something to read */
 };
 
+/* An empty word: buf is written as the word grows, so it is not zeroed
+ * (a walk starts one per word). */
+static void word_start(struct word *w)
+{
+    w->len = 0;
+    w->digit = false;
+    w->ascii = true;
+    w->apos = false;
+}
+
 /* word_add() of an ASCII character: one byte, no encoding (the bulk of
  * most text); mp_terms_fold of ASCII is mp_ascii_lower. */
 static void word_add_ascii(struct word *w, unsigned char c)
@@ -589,10 +599,7 @@ static int emit_piece(struct walk *wk, enum piece_kind kind, const UChar *u, int
     UChar32 cps[RUN_UNITS];
     size_t n = 0;
     struct word w;
-    w.len = 0;
-    w.digit = false;
-    w.ascii = true;
-    w.apos = false;
+    word_start(&w);
     UChar32 first = 0;
     for (int32_t i = a; i < b;) {
         UChar32 c;
@@ -713,11 +720,8 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
             i += k;
             continue;
         }
-        struct word w; /* buf is written as the word grows: no zeroing per word */
-        w.len = 0;
-        w.digit = false;
-        w.ascii = true;
-        w.apos = false;
+        struct word w;
+        word_start(&w);
         size_t start = i;
         i = scan_word(text, len, i, &w);
         if (!w.ascii) {
