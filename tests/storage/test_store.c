@@ -1239,10 +1239,25 @@ static size_t raw_get(const char *db, const void *key, size_t klen, void *out, s
     return v.mv_size;
 }
 
-/* A store with a turn of alice's, its format record set to format (4
- * bytes), opened again: it is then of this build's format. before (4096
- * bytes, NULL: not wanted): alice's record as it was before the open, *n
- * its length. */
+/* An index record of alice's that no item of hers made: a conversion that
+ * makes her index again (formats 3 to 7) drops it, one that leaves the
+ * records as they are (format 8) keeps it. */
+static const char stray_doc[] = "\x00\x05"
+                                "alice\xff\xff\xff\xff";
+
+static bool raw_has(const char *db, const void *key, size_t klen)
+{
+    struct raw r = raw_begin(MDB_RDONLY);
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(r.txn, raw_db(r, db), &k, &v);
+    raw_end(r);
+    return rc == 0;
+}
+
+/* A store with a turn of alice's and a stray index record of hers, its
+ * format record set to format (4 bytes), opened again: it is then of this
+ * build's format. before (4096 bytes, NULL: not wanted): alice's record as
+ * it was before the open, *n its length. */
 static struct mp_store *reopened_as(const char *format, unsigned char *before, size_t *n)
 {
     struct mp_store *store = fx_open_backend(LMDB);
@@ -1250,6 +1265,7 @@ static struct mp_store *reopened_as(const char *format, unsigned char *before, s
     mp_store_free(store);
     struct raw r = raw_begin(0);
     raw_put(r, "meta", "format", 6, format, 4);
+    raw_put(r, "docs", stray_doc, sizeof(stray_doc) - 1, "x", 1);
     raw_end(r);
     if (before != NULL)
         *n = raw_get("users", "alice", 5, before, 4096);
@@ -1274,6 +1290,7 @@ START_TEST(test_store_lmdb_formats_3_to_7_open_as_format_8)
                                         "\x06\x00\x00\x00", "\x07\x00\x00\x00"};
     for (size_t i = 0; i < 5; i++) {
         struct mp_store *store = reopened_as(older[i], NULL, 0);
+        ck_assert(!raw_has("docs", stray_doc, sizeof(stray_doc) - 1)); /* indexed again */
         struct mp_usermem *um = NULL;
         ck_assert_int_eq(mp_store_get(store, U("alice"), &um), MP_OK);
         ck_assert_uint_eq(um->nmessages, 2);
@@ -1293,6 +1310,7 @@ START_TEST(test_store_lmdb_format_8_opens_as_format_9_untouched)
     struct mp_store *store = reopened_as("\x08\x00\x00\x00", before, &n);
     ck_assert_uint_eq(raw_get("users", "alice", 5, after, sizeof(after)), n);
     ck_assert_mem_eq(after, before, n);
+    ck_assert(raw_has("docs", stray_doc, sizeof(stray_doc) - 1)); /* not indexed again */
     ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 3), MP_OK);
     struct mp_codec_user meta;
     struct mp_usermem *um = NULL;
