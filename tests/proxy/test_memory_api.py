@@ -187,6 +187,23 @@ class UserApi(mh.MemCase):
         s = send(self.proxy, user, 'Where?', x_memory='read')
         self.assertEqual(self.injection(s).block.fact_dict(), {'name': 'Cian'})
 
+    def test_a_change_reaches_the_requests_after_it(self):
+        """Each worker keeps the facts it injected (under their stamp): a
+        correction and an erasure through this API, written by another
+        thread, reach every request after them, on every worker."""
+        user = mh.uid('change')
+        self.assertEqual(self.put(user, 'city', 'Cork').status, 200)
+        self.assertEqual(self.put(user, 'name', 'Cian').status, 200)
+        steps = ((None, {'city': 'Cork', 'name': 'Cian'}),
+                 (lambda: self.put(user, 'city', 'Dublin'), {'city': 'Dublin', 'name': 'Cian'}),
+                 (lambda: self.delete_entity(user, 'name'), {'city': 'Dublin'}))
+        for change, want in steps:
+            if change is not None:
+                self.assertIn(change().status, (200, 204))
+            for i in range(6):  # new connections: both workers, their kept facts
+                s = send(self.proxy, user, 'Where do I live? (%d)' % i, x_memory='read')
+                self.assertEqual(self.injection(s).block.fact_dict(), want, (want, i))
+
     # -- user id ------------------------------------------------------------------
 
     def test_no_user_id_400(self):
