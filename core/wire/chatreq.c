@@ -124,7 +124,19 @@ struct sink {
     const char *want; /* SINK_EQUAL */
     size_t want_len;
     bool differs;
+    size_t *ends; /* where each text part ends (mp_chatreq_message_parts), or NULL */
+    size_t max_ends, nparts;
 };
+
+/* A text part ended at k->n (walk_content). */
+static void sink_part_end(struct sink *k)
+{
+    if (k->ends != NULL && k->nparts < k->max_ends)
+        k->ends[k->nparts] = k->n;
+    else if (k->ends != NULL && k->max_ends > 0)
+        k->ends[k->max_ends - 1] = k->n; /* the last end kept runs on */
+    k->nparts++;
+}
 
 static void sink_put(struct sink *k, const char *p, size_t n)
 {
@@ -315,6 +327,7 @@ static bool walk_content(const char *s, size_t cs, size_t ce, struct sink *k)
     bool any = false;
     if (s[cs] == '"') {
         walk_string(s, cs, ce, k);
+        sink_part_end(k);
         return true;
     }
     if (s[cs] != '[')
@@ -322,11 +335,15 @@ static bool walk_content(const char *s, size_t cs, size_t ce, struct sink *k)
     while (next_item(s, ce, &pos, NULL, part)) {
         if (s[part[0]] != '{' || !text_part(s, part, text))
             continue;
-        if (any)
+        if (any) {
+            sink_part_end(k);
             sink_put(k, "\n", 1);
+        }
         walk_string(s, text[0], text[1], k);
         any = true;
     }
+    if (any)
+        sink_part_end(k);
     return any;
 }
 
@@ -554,6 +571,22 @@ int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, ch
         return MP_ETOOBIG;
     walk_content(body, m->content_start, m->content_end, &k);
     *out_len = k.n;
+    return MP_OK;
+}
+
+int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,
+                             size_t cap, size_t *out_len, size_t *ends, size_t max,
+                             size_t *nparts)
+{
+    struct sink k = {.kind = SINK_COPY, .out = out, .ends = ends, .max_ends = max};
+    *nparts = 0;
+    if (!m->has_text)
+        return MP_NOTFOUND;
+    if (cap < m->text_len)
+        return MP_ETOOBIG;
+    walk_content(body, m->content_start, m->content_end, &k);
+    *out_len = k.n;
+    *nparts = k.nparts;
     return MP_OK;
 }
 

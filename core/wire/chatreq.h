@@ -11,7 +11,7 @@
 
 #define MP_CHATREQ_MAX_MESSAGES 4096
 
-struct mp_inserted_owns;
+struct mp_ownwords;
 
 /* Roles as spelled in the request (exact, lower case, after unescaping, so
  * "\u0075ser" is "user"). "function" (the legacy tool result) counts as
@@ -74,7 +74,7 @@ struct mp_chatreq {
     /* The user's own words of its user messages that hold inserted context
        (core/wire/inserted.h), set by the caller after the scan (borrowed);
        NULL, as the scan leaves it: none looked for. */
-    const struct mp_inserted_owns *own;
+    const struct mp_ownwords *own;
 };
 
 /* Validates body[0..len) (borrowed) as exactly one JSON object and finds its
@@ -135,6 +135,16 @@ int mp_chatreq_scan_messages(const char *body, size_t len, struct mp_chatreq_msg
  * m->text_len (out untouched). */
 int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, char *out, size_t cap,
                             size_t *out_len);
+
+/* As mp_chatreq_message_text, and where each text part ends in out: for
+ * k below *nparts and max, ends[k] is the end of part k's text (the "\n"
+ * that joins it to the next part, or out_len); parts past max are counted
+ * and run on in the last end kept (ends[max - 1] is then out_len). A
+ * string content is one part. Same results as mp_chatreq_message_text
+ * (*nparts 0 unless MP_OK). */
+int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,
+                             size_t cap, size_t *out_len, size_t *ends, size_t max,
+                             size_t *nparts);
 
 /* Where the request's question is, for relevance (core/recall/recall.h): *newest
  * gets the index of the last user message that has text, *previous the

@@ -9,7 +9,7 @@
 #include "chatreq.h"
 #include "findbytes.h"
 #include "hex.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "json_scan.h"
 #include "status.h"
 
@@ -136,7 +136,7 @@ bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *le
     }
     /* the user's own words when the client inserted context in it: the
        same conversation whether it resends that context or not */
-    const struct mp_inserted_own *own = mp_inserted_own_of(req->own, first_user);
+    const struct mp_ownwords_item *own = mp_ownwords_of(req->own, first_user);
     *lead = mix(h, own != NULL ? own->hash : req->msgs[first_user].text_hash);
     return true;
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "chatreq.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "memblock.h"
 #include "recall.h"
 #include "status.h"
@@ -60,19 +60,29 @@ static void report(const struct mp_recall_plan *rp, struct mp_inject_plan *plan)
     plan->ndeduplicated = rp->ndeduplicated;
 }
 
-/* Message i's text into out (its text_len bytes), without what a client
- * inserted in a user message (p->inserted): the user's own words; *len.
- * Stripped only when it may hold some: not when the request's scan found
- * it clean (req->own), nor when its bytes hold no marker's start. */
+/* Message i's text into out (its text_len + 1 bytes), the user's own
+ * words of a user message (core/wire/ownwords.h); *len. Read again only
+ * when they may differ: not when the request's scan found the message
+ * clean (req->own), nor when its bytes hold nothing to leave out. */
 static void own_text(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                      size_t i, const struct mp_recall_params *p, char *out, size_t *len)
 {
     const struct mp_chatreq_msg *m = &req->msgs[i];
+    struct mp_ownwords_run run;
+    struct mp_ownwords_text own;
+    size_t from, to;
     *len = 0;
+    if (m->role == MP_CR_USER && !mp_ownwords_clean(req->own, i) &&
+        mp_ownwords_may_differ(p->inserted, body, m)) {
+        mp_ownwords_run_bounds(req, i, &from, &to);
+        if (mp_ownwords_run(w, body, req, from, to, p->inserted, &run) == MP_OK &&
+            mp_ownwords_message(w, body, m, p->inserted, &run, out, m->text_len + 1, &own, NULL) ==
+                MP_OK) {
+            *len = own.len;
+            return;
+        }
+    }
     (void)w->message_text(body, m, out, m->text_len, len);
-    if (m->role == MP_CR_USER && !mp_inserted_clean(req->own, i) &&
-        mp_inserted_may_hold(p->inserted, body + m->start, m->end - m->start))
-        *len = mp_inserted_strip(p->inserted, out, *len, NULL);
 }
 
 /* The request's question (its newest user message with text) and the
@@ -89,15 +99,15 @@ static int read_question(const struct mp_wire *w, const char *body, const struct
         return MP_OK;
     qlen = req->msgs[q].text_len;
     plen = prev < req->nmsgs ? req->msgs[prev].text_len : 0;
-    *buf = malloc(qlen + plen + 1);
+    *buf = malloc(qlen + plen + 2);
     if (*buf == NULL)
         return MP_ENOMEM;
     own_text(w, body, req, q, p, *buf, &rq->question_len);
     rq->question = mp_recall_question_tail(*buf, &rq->question_len, MP_RECALL_QUESTION_MAX);
     if (prev < req->nmsgs) {
-        own_text(w, body, req, prev, p, *buf + qlen, &rq->previous_len);
+        own_text(w, body, req, prev, p, *buf + qlen + 1, &rq->previous_len);
         rq->previous =
-            mp_recall_question_tail(*buf + qlen, &rq->previous_len, MP_RECALL_QUESTION_MAX);
+            mp_recall_question_tail(*buf + qlen + 1, &rq->previous_len, MP_RECALL_QUESTION_MAX);
     }
     return MP_OK;
 }

@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
 #include "findbytes.h"
 #include "patfile.h"
 #include "status.h"
-#include "wire.h"
 
 static const char *const client_names[MP_INSERTED_CLIENTS] = {
     "open_webui", "claude_code", "cline",  "roo_code", "lobechat",
@@ -260,94 +258,4 @@ size_t mp_inserted_strip(const struct mp_inserted_patterns *p, char *text, size_
         len--;
     memmove(text, text + s, len - s);
     return len - s;
-}
-
-/* ---- a request's user messages ---- */
-
-/* A decoding buffer that grows. */
-struct scratch {
-    char *buf;
-    size_t cap;
-};
-
-/* Message i of req into out's next entry when its client inserted
- * context in it. MP_OK or MP_ENOMEM. */
-static int look(const struct mp_wire *w, const char *body, const struct mp_chatreq *req, size_t i,
-                const struct mp_inserted_patterns *p, struct scratch *s,
-                struct mp_inserted_owns *out)
-{
-    const struct mp_chatreq_msg *m = &req->msgs[i];
-    size_t len = 0;
-    if (!mp_inserted_may_hold(p, body + m->start, m->end - m->start))
-        return MP_OK; /* no marker's start in its bytes: nothing to decode */
-    if (m->text_len > s->cap) {
-        char *grown = realloc(s->buf, m->text_len);
-        if (grown == NULL)
-            return MP_ENOMEM;
-        s->buf = grown;
-        s->cap = m->text_len;
-    }
-    if (w->message_text(body, m, s->buf, s->cap, &len) != MP_OK)
-        return MP_OK;
-    size_t kept = mp_inserted_strip(p, s->buf, len, NULL);
-    if (kept < len)
-        out->items[out->n++] = (struct mp_inserted_own){
-            .msg = i, .len = kept, .hash = mp_chatreq_hash_text(MP_CR_USER, s->buf, kept)};
-    return MP_OK;
-}
-
-static bool may_hold(const struct mp_chatreq_msg *m)
-{
-    return m->role == MP_CR_USER && m->has_text && m->text_len >= MP_INSERTED_MARKER_MIN * 2;
-}
-
-int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                          const struct mp_inserted_patterns *p, struct mp_inserted_owns *out)
-{
-    struct scratch s = {0};
-    size_t first = 0, seen = 0, i = req->nmsgs;
-    int rc = MP_OK;
-    out->n = 0;
-    out->lead = out->from = 0; /* no pattern: every message is clean */
-    if (p == NULL || p->n == 0)
-        return MP_OK;
-    while (first < req->nmsgs && req->msgs[first].role != MP_CR_USER)
-        first++;
-    out->lead = first;
-    if (first < req->nmsgs && may_hold(&req->msgs[first])) /* the conversation's lead */
-        rc = look(w, body, req, first, p, &s, out);
-    /* the newest, then a bounded part of the rest; every message from i on
-       is looked at (one that cannot hold a block is clean unread) */
-    while (rc == MP_OK && i > first + 1 && out->n < MP_INSERTED_OWN_MAX) {
-        const struct mp_chatreq_msg *m = &req->msgs[i - 1];
-        if (may_hold(m)) {
-            if (seen > 0 && seen + m->text_len > MP_INSERTED_OWN_BYTES)
-                break;
-            seen += m->text_len;
-            rc = look(w, body, req, i - 1, p, &s, out);
-        }
-        i--;
-    }
-    out->from = i;
-    free(s.buf);
-    if (rc != MP_OK) {
-        out->n = 0;
-        out->lead = out->from = SIZE_MAX;
-    }
-    return rc;
-}
-
-const struct mp_inserted_own *mp_inserted_own_of(const struct mp_inserted_owns *owns, size_t msg)
-{
-    for (size_t i = 0; owns != NULL && i < owns->n; i++) {
-        if (owns->items[i].msg == msg)
-            return &owns->items[i];
-    }
-    return NULL;
-}
-
-bool mp_inserted_clean(const struct mp_inserted_owns *owns, size_t msg)
-{
-    return owns != NULL && (msg == owns->lead || msg >= owns->from) &&
-           mp_inserted_own_of(owns, msg) == NULL;
 }

@@ -23,14 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mp_chatreq;
-struct mp_wire;
-
 #define MP_INSERTED_PATTERNS_MAX 64  /* patterns in one file */
 #define MP_INSERTED_MARKER_MIN   3   /* bytes of a marker, after its escapes */
 #define MP_INSERTED_MARKER_MAX   120 /* the same, at most */
-#define MP_INSERTED_OWN_MAX      64  /* request messages whose remainder is kept for comparison */
-#define MP_INSERTED_OWN_BYTES    (256 * 1024) /* their text looked at, past the newest */
 #define MP_INSERTED_KEY_MAX      3            /* bytes of a prefilter key (mp_inserted_may_hold) */
 
 /* The clients a pattern names: a fixed set (a metric label); a name
@@ -134,46 +129,5 @@ bool mp_inserted_may_hold(const struct mp_inserted_patterns *p, const char *raw,
  * O(patterns x len); no allocation. */
 size_t mp_inserted_strip(const struct mp_inserted_patterns *p, char *text, size_t len,
                          struct mp_inserted_count *count);
-
-/* The user's own words of a request's user messages that hold inserted
- * context, for comparing them with what was archived (core/wire/there.h):
- * a message's remainder by length and hash (mp_chatreq_hash_text with
- * MP_CR_USER), no copy kept. */
-struct mp_inserted_own {
-    size_t msg; /* index in the request's messages */
-    size_t len;
-    uint64_t hash;
-};
-
-struct mp_inserted_owns {
-    size_t n;
-    /* the user messages looked at: lead (the first one) and every one from
-       index from on; a message looked at and not in items holds no inserted
-       context (mp_inserted_clean). Both SIZE_MAX: none. */
-    size_t lead, from;
-    struct mp_inserted_own items[MP_INSERTED_OWN_MAX];
-};
-
-/* Fills *out for the request body (borrowed; req its scan by w): the
- * user messages with text whose remainder under p differs from their
- * text, at most MP_INSERTED_OWN_MAX of them: the first user message (the
- * conversation's lead, core/wire/convid.h) and the newest are always
- * looked at, the others newest first while their texts come to
- * MP_INSERTED_OWN_BYTES at most (a longer conversation's older messages
- * are compared as sent). MP_OK (out->n 0 with p NULL or empty: every
- * message is clean) or MP_ENOMEM (*out empty, none looked at). Cost: per
- * message looked at, mp_inserted_may_hold over its raw JSON, and only when
- * that finds a key, one decode and mp_inserted_strip: bounded whatever
- * the body's size, and no decoding when nothing was inserted. */
-int mp_inserted_own_words(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                          const struct mp_inserted_patterns *p, struct mp_inserted_owns *out);
-
-/* The entry of message msg in owns, or NULL (owns may be NULL). */
-const struct mp_inserted_own *mp_inserted_own_of(const struct mp_inserted_owns *owns, size_t msg);
-
-/* True when owns (may be NULL: false) looked at message msg and found no
- * inserted context in it: stripping its text would remove nothing (with
- * the patterns owns was filled with). */
-bool mp_inserted_clean(const struct mp_inserted_owns *owns, size_t msg);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "chain.h"
 #include "chatreq.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "wire.h"
 
 /* Whether the head's past messages (head) or the request's own messages
@@ -32,8 +32,8 @@ static bool holds_in(const struct mp_there *t, bool head, bool request, enum mp_
     }
     for (size_t i = 0; request && i < t->req->nmsgs; i++) {
         const struct mp_chatreq_msg *r = &t->req->msgs[i];
-        const struct mp_inserted_own *own =
-            cr == MP_CR_USER && r->role == cr ? mp_inserted_own_of(t->req->own, i) : NULL;
+        const struct mp_ownwords_item *own =
+            cr == MP_CR_USER && r->role == cr ? mp_ownwords_of(t->req->own, i) : NULL;
         if (r->role != cr || (r->text_len != len && (own == NULL || own->len != len)))
             continue;
         if (!hashed) {
@@ -52,7 +52,7 @@ static bool holds_in(const struct mp_there *t, bool head, bool request, enum mp_
 /* Whether buffered or archived user text[0..len) is request message m's
  * text, or its own words when it holds inserted context (own). */
 static bool same_user_text(const struct mp_there *t, const struct mp_chatreq_msg *m,
-                           const struct mp_inserted_own *own, const char *text, size_t len)
+                           const struct mp_ownwords_item *own, const char *text, size_t len)
 {
     if (own != NULL && own->len == len && own->hash == mp_chatreq_hash_text(MP_CR_USER, text, len))
         return true;
@@ -118,7 +118,7 @@ void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body
     if (q == req->nmsgs)
         return;
     const struct mp_chatreq_msg *qm = &req->msgs[q];
-    const struct mp_inserted_own *own = mp_inserted_own_of(req->own, q);
+    const struct mp_ownwords_item *own = mp_ownwords_of(req->own, q);
     for (size_t i = um->nmessages; i-- > 0 && t->nagain < MP_THERE_AGAIN_MAX;) {
         const struct mp_mem_message *m = &um->messages[i];
         if (m->role != MP_ROLE_USER || m->request_id[0] == '\0' ||

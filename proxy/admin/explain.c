@@ -25,7 +25,7 @@
 #include "admin/memjson.h"
 #include "chatreq.h"
 #include "inject.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "lang.h"
 #include "plane/convlook.h"
 #include "plane/reqmem.h"
@@ -710,7 +710,7 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
     struct mp_inject_head kept = {0};
     struct mp_explain_conv conv;
     struct mp_chatreq req;
-    struct mp_inserted_owns owns; /* as the request path finds them (plane/reqmem.c) */
+    struct mp_ownwords owns; /* as the request path finds them (plane/reqmem.c) */
     *perr = MP_PERR_INTERNAL;
     if (msgs == NULL)
         return MP_ENOMEM;
@@ -720,7 +720,7 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
         rc = MP_EINVAL;
         goto out;
     }
-    if (mp_inserted_own_words(wire_of(api), body, &req, &cfg->memory.inserted_pattern_set, &owns) ==
+    if (mp_ownwords_request(wire_of(api), body, &req, &cfg->memory.inserted_pattern_set, &owns) ==
         MP_OK)
         req.own = &owns;
     rc = mp_store_view_open(store, user, user_len, &view);

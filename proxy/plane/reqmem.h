@@ -16,7 +16,7 @@
 #include "config.h"
 #include "convid.h"
 #include "inject.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "jsonclip.h"
 #include "net/loop.h"
 #include "recall.h"
@@ -113,7 +113,7 @@ struct mp_reqmem {
     bool scanned;          /* mp_reqmem_scan ran: scan_rc */
     int scan_rc;
     /* its user messages' own words (core/wire/inserted.h): req.own after each scan */
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     /* its conversation's identity (core/wire/convid.h; its id points into
        in_body or the head), found once by mp_reqmem_inject for the chain
        and for the conversation's head: a rescan of the same body finds

@@ -6,7 +6,7 @@
 
 #include "chatreq.h"
 #include "convid.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "status.h"
 #include "wire.h"
 
@@ -182,7 +182,7 @@ START_TEST(test_convid_lead_of_inserted_context)
     const char *plain = "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
                         "{\"role\":\"user\",\"content\":\"hi\"}]}";
     struct mp_inserted_patterns p;
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     struct mp_chatreq req;
     unsigned line = 0;
     const char *why = NULL;
@@ -192,7 +192,7 @@ START_TEST(test_convid_lead_of_inserted_context)
                      MP_OK);
     ck_assert_int_eq(mp_chatreq_scan(with, strlen(with), msgs, 32, &req), MP_OK);
     ck_assert(mp_convid_lead(with, &req, &raw));
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, with, &req, &p, &owns), MP_OK);
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_chat, with, &req, &p, &owns), MP_OK);
     req.own = &owns;
     ck_assert(mp_convid_lead(with, &req, &a));
     ck_assert_int_eq(mp_chatreq_scan(plain, strlen(plain), msgs, 32, &req), MP_OK);

@@ -9,6 +9,7 @@
 
 #include "chatreq.h"
 #include "inserted.h"
+#include "ownwords.h"
 #include "status.h"
 #include "wire.h"
 
@@ -226,17 +227,17 @@ END_TEST
 
 /* owns of body (its scan into *req) under the defaults. */
 static void owns_of(const char *body, size_t len, struct mp_chatreq *req,
-                    struct mp_inserted_owns *owns)
+                    struct mp_ownwords *owns)
 {
     struct mp_inserted_patterns p = defaults();
     ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, req), MP_OK);
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, req, &p, owns), MP_OK);
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_chat, body, req, &p, owns), MP_OK);
 }
 
-/* head, MP_INSERTED_OWN_BYTES of 'x', tail (caller frees); *len. */
+/* head, MP_OWNWORDS_BYTES of 'x', tail (caller frees); *len. */
 static char *padded(const char *head, const char *tail, size_t *len)
 {
-    size_t big = MP_INSERTED_OWN_BYTES;
+    size_t big = MP_OWNWORDS_BYTES;
     *len = strlen(head) + big + strlen(tail);
     char *body = malloc(*len + 1);
     ck_assert_ptr_nonnull(body);
@@ -256,22 +257,25 @@ START_TEST(test_inserted_own_words_of_a_request)
         "{\"role\":\"assistant\",\"content\":\"<system-reminder>x</system-reminder>\"},"
         "{\"role\":\"user\",\"content\":\"plain words\"}]}";
     struct mp_chatreq req;
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     owns_of(body, strlen(body), &req, &owns);
     ck_assert_uint_eq(owns.n, 1);
-    const struct mp_inserted_own *o = mp_inserted_own_of(&owns, 0);
+    const struct mp_ownwords_item *o = mp_ownwords_of(&owns, 0);
     ck_assert_ptr_nonnull(o);
     ck_assert_uint_eq(o->len, strlen("hi there"));
     ck_assert(o->hash == mp_chatreq_hash_text(MP_CR_USER, "hi there", 8));
-    ck_assert_ptr_null(mp_inserted_own_of(&owns, 1)); /* the assistant's: not the user's */
-    ck_assert_ptr_null(mp_inserted_own_of(&owns, 2)); /* nothing inserted */
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, NULL, &owns), MP_OK);
-    ck_assert_uint_eq(owns.n, 0);
+    ck_assert_ptr_null(mp_ownwords_of(&owns, 1)); /* the assistant's: not the user's */
+    ck_assert_ptr_null(mp_ownwords_of(&owns, 2)); /* nothing inserted */
+    /* without the pattern, structure still knows the reminder: a tagged
+       part beside the user's words (core/wire/ownwords.h) */
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_chat, body, &req, NULL, &owns), MP_OK);
+    ck_assert_uint_eq(owns.n, 1);
+    ck_assert_uint_eq(mp_ownwords_of(&owns, 0)->len, strlen("hi there"));
 }
 END_TEST
 
 /* The first user message (the conversation's lead) and the newest are
- * always looked at, the others within MP_INSERTED_OWN_BYTES: past that
+ * always looked at, the others within MP_OWNWORDS_BYTES: past that
  * they are compared as sent. */
 START_TEST(test_inserted_own_words_are_bounded)
 {
@@ -285,13 +289,13 @@ START_TEST(test_inserted_own_words_are_bounded)
     size_t len = 0;
     char *body = padded(head, tail, &len);
     struct mp_chatreq req;
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     owns_of(body, len, &req, &owns);
     ck_assert_uint_eq(owns.n, 2);
-    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 0));
-    ck_assert_uint_eq(mp_inserted_own_of(&owns, 0)->len, strlen("first"));
-    ck_assert_ptr_nonnull(mp_inserted_own_of(&owns, 3));
-    ck_assert_ptr_null(mp_inserted_own_of(&owns, 1));
+    ck_assert_ptr_nonnull(mp_ownwords_of(&owns, 0));
+    ck_assert_uint_eq(mp_ownwords_of(&owns, 0)->len, strlen("first"));
+    ck_assert_ptr_nonnull(mp_ownwords_of(&owns, 3));
+    ck_assert_ptr_null(mp_ownwords_of(&owns, 1));
     free(body);
 }
 END_TEST
@@ -347,7 +351,7 @@ START_TEST(test_inserted_prefilter_keys_from_the_patterns)
 END_TEST
 
 /* What own_words looked at is known: a message it found clean needs no
- * strip (mp_inserted_clean); one holding context, one past the bound and
+ * strip (mp_ownwords_clean); one holding context, one past the bound and
  * one it never reached do. A message with '<' but no block is decoded and
  * clean; an escaped reminder is found. */
 START_TEST(test_inserted_own_words_know_the_clean_messages)
@@ -359,14 +363,14 @@ START_TEST(test_inserted_own_words_know_the_clean_messages)
         "{\"role\":\"user\",\"content\":\"\\u003csystem-reminder>x\\u003c/system-reminder>hi\"},"
         "{\"role\":\"user\",\"content\":\"plain words\"}]}";
     struct mp_chatreq req;
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     owns_of(body, strlen(body), &req, &owns);
     ck_assert_uint_eq(owns.n, 1);
-    ck_assert_uint_eq(mp_inserted_own_of(&owns, 3)->len, 2);
-    ck_assert(mp_inserted_clean(&owns, 1));  /* the lead: '<' but no block */
-    ck_assert(mp_inserted_clean(&owns, 4));  /* no marker's start: not decoded */
-    ck_assert(!mp_inserted_clean(&owns, 3)); /* context */
-    ck_assert(!mp_inserted_clean(NULL, 4));
+    ck_assert_uint_eq(mp_ownwords_of(&owns, 3)->len, 2);
+    ck_assert(mp_ownwords_clean(&owns, 1));  /* the lead: '<' but no block */
+    ck_assert(mp_ownwords_clean(&owns, 4));  /* no marker's start: not decoded */
+    ck_assert(!mp_ownwords_clean(&owns, 3)); /* context */
+    ck_assert(!mp_ownwords_clean(NULL, 4));
     /* past the bound: the message is not known clean */
     static const char head[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"first\"},"
                                "{\"role\":\"user\",\"content\":\"older words\"},"
@@ -375,10 +379,10 @@ START_TEST(test_inserted_own_words_know_the_clean_messages)
     size_t len = 0;
     char *long_body = padded(head, tail, &len);
     owns_of(long_body, len, &req, &owns);
-    ck_assert(mp_inserted_clean(&owns, 0));
-    ck_assert(mp_inserted_clean(&owns, 3));
-    ck_assert(!mp_inserted_clean(&owns, 2)); /* over the bound: never looked at */
-    ck_assert(!mp_inserted_clean(&owns, 1));
+    ck_assert(mp_ownwords_clean(&owns, 0));
+    ck_assert(mp_ownwords_clean(&owns, 3));
+    ck_assert(!mp_ownwords_clean(&owns, 2)); /* over the bound: never looked at */
+    ck_assert(!mp_ownwords_clean(&owns, 1));
     free(long_body);
 }
 END_TEST

@@ -6,7 +6,7 @@
 
 #include "chatreq.h"
 #include "convid.h"
-#include "inserted.h"
+#include "ownwords.h"
 #include "status.h"
 #include "there.h"
 #include "wire.h"
@@ -80,7 +80,7 @@ START_TEST(test_there_own_words_of_inserted_context)
         "</system-reminder>\\nmy dog is Rex\"},{\"role\":\"assistant\",\"content\":\"Nice.\"},"
         "{\"role\":\"user\",\"content\":\"<system-reminder>ctx</system-reminder>\\nHis age?\"}]}";
     struct mp_inserted_patterns p;
-    struct mp_inserted_owns owns;
+    struct mp_ownwords owns;
     unsigned line = 0;
     const char *bad = NULL;
     ck_assert_int_eq(mp_inserted_parse(mp_inserted_default_patterns,
@@ -94,7 +94,7 @@ START_TEST(test_there_own_words_of_inserted_context)
     mp_there_init(&t, &mp_wire_chat, body, &req, &um, 0, NULL);
     ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, "my dog is Rex", 9, "r0", 1)));
     ck_assert_uint_eq(t.nagain, 0);
-    ck_assert_int_eq(mp_inserted_own_words(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_chat, body, &req, &p, &owns), MP_OK);
     req.own = &owns;
     mp_there_init(&t, &mp_wire_chat, body, &req, &um, 0, NULL);
     ck_assert_str_eq(why(&t, msg(MP_ROLE_USER, "my dog is Rex", 9, "r0", 1)), "already_in_request");

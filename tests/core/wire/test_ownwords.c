@@ -1,0 +1,206 @@
+/* Tests for core/wire/ownwords.c: a turn's user messages as the real
+ * clients send them (Codex's instruction file and environment beside the
+ * prompt, Claude Code's reminder part, Cline's task wrapper), what the
+ * person wrote kept byte for byte, and the prints of what is kept. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatreq.h"
+#include "ownwords.h"
+#include "status.h"
+#include "wire.h"
+
+Suite *mp_test_suite(void);
+
+static struct mp_chatreq_msg msgs[32];
+
+/* The own words of message i of body (read with w) in its run: a
+ * NUL-terminated copy the caller frees, *res filled. No patterns. */
+static char *own_of(const struct mp_wire *w, const char *body, size_t i,
+                    struct mp_ownwords_text *res)
+{
+    struct mp_chatreq req;
+    struct mp_ownwords_run run;
+    size_t from, to;
+    ck_assert_int_eq(w->scan(body, strlen(body), msgs, 32, &req), MP_OK);
+    mp_ownwords_run_bounds(&req, i, &from, &to);
+    ck_assert_int_eq(mp_ownwords_run(w, body, &req, from, to, NULL, &run), MP_OK);
+    char *out = malloc(msgs[i].text_len + 1);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(mp_ownwords_message(w, body, &msgs[i], NULL, &run, out,
+                                         msgs[i].text_len + 1, res, NULL),
+                     MP_OK);
+    out[res->len] = '\0';
+    return out;
+}
+
+/* Codex 0.171 (Responses API): developer items, one user message of two
+ * parts (the instruction file, the environment), the prompt apart. */
+static const char codex_body[] =
+    "{\"model\":\"gpt-5\",\"input\":["
+    "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":\"input_text\","
+    "\"text\":\"You are Codex.\"}]},"
+    "{\"type\":\"message\",\"role\":\"user\",\"content\":["
+    "{\"type\":\"input_text\",\"text\":\"# AGENTS.md instructions for /tmp/proj\\n\\n"
+    "<INSTRUCTIONS>\\n# Project notes\\n\\nOur database is called zebra-db.\\n"
+    "</INSTRUCTIONS>\"},"
+    "{\"type\":\"input_text\",\"text\":\"<environment_context>\\n  <cwd>/tmp/proj</cwd>\\n"
+    "  <shell>bash</shell>\\n  <current_date>2026-11-28</current_date>\\n"
+    "</environment_context>\"}]},"
+    "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+    "\"text\":\"My favourite editor is Helix.\"}]}],\"stream\":true}";
+
+START_TEST(test_ownwords_codex_leaves_file_and_environment_out)
+{
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_responses, codex_body, 1, &res);
+    ck_assert_str_eq(t, "");
+    ck_assert(res.changed);
+    ck_assert_uint_eq(res.structure[MP_OWN_FILE], 1);
+    ck_assert_uint_eq(res.structure[MP_OWN_ENVIRONMENT], 1);
+    ck_assert_uint_eq(res.nkept, 0);
+    free(t);
+    t = own_of(&mp_wire_responses, codex_body, 2, &res);
+    ck_assert_str_eq(t, "My favourite editor is Helix."); /* the prompt, as typed */
+    ck_assert(!res.changed);
+    free(t);
+}
+END_TEST
+
+/* The same blocks with no words anywhere in the turn are kept: a turn of
+ * only structure may be the person's (a pasted file, Cline's task). */
+START_TEST(test_ownwords_no_words_elsewhere_keeps_blocks)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"<environment_context>\\n"
+        "  <cwd>/tmp/proj</cwd>\\n  <shell>bash</shell>\\n</environment_context>\"}]}";
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_chat, body, 0, &res);
+    ck_assert_str_eq(t, "<environment_context>\n  <cwd>/tmp/proj</cwd>\n  <shell>bash</shell>\n"
+                        "</environment_context>");
+    ck_assert(!res.changed);
+    free(t);
+    static const char cline[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"<task>\\nRefactor the parser, it is slow.\\n</task>\"},{\"type\":\"text\",\"text\":"
+        "\"<notes>\\nsomething the client added\\n</notes>\"}]}]}";
+    t = own_of(&mp_wire_chat, cline, 0, &res);
+    ck_assert(!res.changed); /* two tagged parts, no words: both stay */
+    free(t);
+}
+END_TEST
+
+/* Claude Code: a reminder part before the prompt part; without the
+ * pattern file, structure takes the reminder for the client's. */
+START_TEST(test_ownwords_claude_code_reminder_part)
+{
+    static const char body[] =
+        "{\"model\":\"claude\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":["
+        "{\"type\":\"text\",\"text\":\"<system-reminder>\\nContents of /p/CLAUDE.md:\\n"
+        "use tabs\\n</system-reminder>\"},"
+        "{\"type\":\"text\",\"text\":\"Which editor do I use?\",\"cache_control\":{\"type\":"
+        "\"ephemeral\"}}]}]}";
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_messages, body, 0, &res);
+    ck_assert_str_eq(t, "Which editor do I use?");
+    ck_assert_uint_eq(res.structure[MP_OWN_TAGGED], 1);
+    free(t);
+}
+END_TEST
+
+/* A tagged block inside the person's own text part stays: a person may
+ * paste markup into their message. An environment there goes. */
+START_TEST(test_ownwords_tagged_inside_a_part_stays)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Why is this wrong?\\n<config>\\n"
+        "  retries three\\n</config>\"}]}";
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_chat, body, 0, &res);
+    ck_assert_str_eq(t, "Why is this wrong?\n<config>\n  retries three\n</config>");
+    ck_assert(!res.changed);
+    free(t);
+    static const char env[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"<env>\\nos: linux\\nshell: zsh\\n"
+        "</env>\\n\\nfix the build please\"}]}";
+    t = own_of(&mp_wire_chat, env, 0, &res);
+    ck_assert_str_eq(t, "fix the build please");
+    ck_assert_uint_eq(res.structure[MP_OWN_ENVIRONMENT], 1);
+    free(t);
+}
+END_TEST
+
+/* A person's plain message: no decode, one printed block when long
+ * enough, none when short. */
+START_TEST(test_ownwords_plain_message_prints)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"I am using Weaviate for the vector "
+        "store, and my staging cluster is called heron-7.\"}]}";
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_chat, body, 0, &res);
+    ck_assert_uint_eq(res.nkept, 1);
+    ck_assert_uint_eq(res.nprints, 1);
+    ck_assert_uint_eq(res.prints[0].start, 0);
+    ck_assert_uint_eq(res.prints[0].len, strlen(t));
+    ck_assert(res.prints[0].print == mp_blocks_print(t, strlen(t)));
+    free(t);
+    static const char yes[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"yes\"}]}";
+    t = own_of(&mp_wire_chat, yes, 0, &res);
+    ck_assert_uint_eq(res.nprints, 0);
+    ck_assert(res.unprinted);
+    free(t);
+}
+END_TEST
+
+/* Parts kept are printed apart, at their place in the own words, so that
+ * a template part can be found again and cut out. */
+START_TEST(test_ownwords_parts_printed_apart)
+{
+    static const char body[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"Reference material the client attaches to every single message it sends.\"},"
+        "{\"type\":\"text\",\"text\":\"And here is what the person actually asked today?\"}]}]}";
+    struct mp_ownwords_text res;
+    char *t = own_of(&mp_wire_chat, body, 0, &res);
+    ck_assert(!res.changed);
+    ck_assert_uint_eq(res.nprints, 2);
+    ck_assert_int_eq(memcmp(t + res.prints[1].start, "And here is", 11), 0);
+    static const char first[] =
+        "Reference material the client attaches to every single message it sends.";
+    ck_assert(res.prints[0].print == mp_blocks_print(first, strlen(first)));
+    free(t);
+}
+END_TEST
+
+/* The request's own words: Codex's context message differs (nothing of
+ * it is the person's), the prompt does not. */
+START_TEST(test_ownwords_request)
+{
+    struct mp_chatreq req;
+    struct mp_ownwords owns;
+    ck_assert_int_eq(
+        mp_wire_responses.scan(codex_body, strlen(codex_body), msgs, 32, &req), MP_OK);
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_responses, codex_body, &req, NULL, &owns),
+                     MP_OK);
+    ck_assert_uint_eq(owns.n, 1);
+    ck_assert_uint_eq(mp_ownwords_of(&owns, 1)->len, 0);
+    ck_assert(mp_ownwords_clean(&owns, 2));
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("ownwords");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_ownwords_codex_leaves_file_and_environment_out);
+    tcase_add_test(tc, test_ownwords_no_words_elsewhere_keeps_blocks);
+    tcase_add_test(tc, test_ownwords_claude_code_reminder_part);
+    tcase_add_test(tc, test_ownwords_tagged_inside_a_part_stays);
+    tcase_add_test(tc, test_ownwords_plain_message_prints);
+    tcase_add_test(tc, test_ownwords_parts_printed_apart);
+    tcase_add_test(tc, test_ownwords_request);
+    suite_add_tcase(s, tc);
+    return s;
+}
