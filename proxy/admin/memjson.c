@@ -259,7 +259,8 @@ static const char *event_name(enum mp_history_event e)
 
 static const char *actor_name(enum mp_actor a)
 {
-    static const char *const names[] = {"extractor", "summarizer", "user", "admin", "retention"};
+    static const char *const names[] = {"extractor", "summarizer", "user",
+                                        "admin",     "retention",  "client_text"};
     return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
 }
 

@@ -652,7 +652,7 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
 {
     struct dec d = {.p = p, .n = n};
     h->event = (enum mp_history_event)get_len(&d, 1, MP_HIST_FILTERED);
-    h->actor = (enum mp_actor)get_len(&d, 1, MP_ACTOR_RETENTION);
+    h->actor = (enum mp_actor)get_len(&d, 1, MP_ACTOR_CLIENT_TEXT);
     h->item = (enum mp_item_kind)get_len(&d, 1, MP_ITEM_MESSAGES);
     h->at_ms = (int64_t)get_uint(&d, 8);
     h->count = (uint32_t)get_uint(&d, 4);

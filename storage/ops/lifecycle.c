@@ -242,6 +242,23 @@ size_t mp_lifecycle_erase_message(struct mp_usermem *um, uint64_t seq, bool arch
     return n;
 }
 
+bool mp_lifecycle_drop_message(struct mp_usermem *um, uint64_t seq)
+{
+    return drop_messages(um, is_seq, &seq) > 0;
+}
+
+bool mp_lifecycle_text_holds(const char *text, size_t n, const char *value, size_t len)
+{
+    return contains(text, n, value, len);
+}
+
+void mp_lifecycle_messages_entry(const struct mp_op *op, enum mp_history_event event,
+                                 enum mp_actor actor, uint32_t count, struct mp_history_item *ev)
+{
+    entry(ev, op, event, actor, MP_ITEM_MESSAGES);
+    ev->count = count;
+}
+
 /* The pii limit applies to pii items when it is set and shorter. */
 int64_t mp_lifecycle_limit(const struct mp_retention *r, bool pii)
 {

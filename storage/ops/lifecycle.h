@@ -72,6 +72,19 @@ size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity
 size_t mp_lifecycle_erase_message(struct mp_usermem *um, uint64_t seq, bool archived,
                                   const struct mp_op *op, struct mp_history_item *ev);
 
+/* Drops buffered message seq from um, the summary left alone (a message
+ * of a client's: what the summary drew from it goes with the facts it
+ * told, store_whose.c). Whether it was there. */
+bool mp_lifecycle_drop_message(struct mp_usermem *um, uint64_t seq);
+
+/* Whether text[0..n) holds value[0..len) (ASCII case-insensitive, as a
+ * message holds a fact's value: mp_lifecycle_holds_fact). */
+bool mp_lifecycle_text_holds(const char *text, size_t n, const char *value, size_t len);
+
+/* A history entry of event about count messages, by actor. */
+void mp_lifecycle_messages_entry(const struct mp_op *op, enum mp_history_event event,
+                                 enum mp_actor actor, uint32_t count, struct mp_history_item *ev);
+
 /* The history entry of a fact's DELETED or EXPIRED (actor: op's, or
  * retention), without its value. */
 void mp_lifecycle_fact_event(const struct mp_op *op, enum mp_history_event event,

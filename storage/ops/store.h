@@ -104,6 +104,52 @@ struct mp_job {
     int64_t lease_until_ms;
 };
 
+/* What a RECORD_TURN's builder found of client text in its turn
+ * (core/wire/ownwords.h; docs/memory.md "Whose words"), for the store to
+ * find the rest by what it has kept (store_whose.c):
+ *   - by repetition: the prints of the blocks of its user messages. A
+ *     block printed in another conversation of the user's is a client's
+ *     template when the turn has words of its own beside it: it is left
+ *     out, and so is every earlier copy (the block cut out of its message,
+ *     a message of nothing else erased, the facts only it told retracted);
+ *   - by shape: a lone request (no earlier turn in it, no tools) whose
+ *     user text quotes a turn the user made within window_ms with other
+ *     instructions is a client's side request (a title, a summary): not
+ *     recorded, and its instructions' prints learned as a side request's
+ *     (MP_TABLE_SIDES); a turn quoted so by such a request recorded
+ *     earlier is undone. */
+#define MP_STORE_PRINTS_MAX 16 /* printed blocks of one turn's user messages */
+#define MP_STORE_INSTR_MAX  4  /* printed instruction blocks of one request */
+
+struct mp_store_print {
+    uint32_t msg;        /* the op's message, a user message */
+    uint32_t start, len; /* the block in its content */
+    uint64_t print;      /* core/wire/blocks.h: mp_blocks_print (never 0) */
+};
+
+struct mp_store_recognize {
+    const struct mp_store_print *prints; /* borrowed */
+    size_t nprints;
+    bool unprinted; /* a block of the user's words has no print: words repetition never takes */
+    bool lone;      /* a lone request without tools: it may be a side request */
+    uint64_t instr[MP_STORE_INSTR_MAX]; /* its instruction blocks' prints */
+    size_t ninstr;
+    uint8_t side_kind; /* the kind (core/wire/clienttask.h) it has, if it is one */
+    int64_t window_ms; /* how far apart a side request and the turn it quotes may be */
+};
+
+/* What recognition did to a RECORD_TURN (out, whatever its result). */
+struct mp_store_recognized {
+    bool side;                /* a side request: nothing of it recorded (result MP_NOTFOUND) */
+    uint32_t cut_blocks;      /* template blocks left out of the turn */
+    uint32_t undone_turns;    /* earlier side requests undone */
+    uint32_t undone_messages; /* earlier messages erased or cut (their template left out) */
+    uint32_t retracted_facts; /* facts only what was undone told */
+    uint64_t learned[MP_STORE_INSTR_MAX]; /* side requests' instruction prints learned */
+    size_t nlearned;
+    uint8_t learned_kind;
+};
+
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
     MP_OP_RECORD_TURN,      /* append messages to the buffer (and the archive, indexed),
@@ -155,7 +201,8 @@ enum mp_actor {
     MP_ACTOR_SUMMARIZER, /* the memory worker, folding old messages */
     MP_ACTOR_USER,       /* the user, through /v1/memory */
     MP_ACTOR_ADMIN,      /* an admin, through /admin */
-    MP_ACTOR_RETENTION   /* the retention sweeper */
+    MP_ACTOR_RETENTION,  /* the retention sweeper */
+    MP_ACTOR_CLIENT_TEXT /* recognition: what a client wrote, not the user (store_whose.c) */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
@@ -367,6 +414,10 @@ struct mp_op {
             const uint8_t (*loop_find)[MP_IDEM_KEY_LEN];
             size_t nloop_find;
             bool loop_end;
+            /* RECORD_TURN: what its builder found of client text (borrowed;
+               NULL: nothing is recognized), and what recognition did (out) */
+            const struct mp_store_recognize *recognize;
+            struct mp_store_recognized recognized;
         } turn;
         struct mp_job job; /* ADD_JOB (id out), UPDATE_JOB */
         uint64_t job_id;   /* DONE_JOB */

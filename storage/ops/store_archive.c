@@ -110,6 +110,22 @@ static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     return rc;
 }
 
+int mp_ops_archive_rewrite(struct mp_ops_ctx *w, uint64_t seq, const char *content, size_t len)
+{
+    struct mp_mem_message m;
+    int rc = get_message(w, seq, &m);
+    if (rc != MP_OK)
+        return rc;
+    rc = remove_message(w, &m);
+    char *old = m.content;
+    m.content = (char *)content;
+    m.content_len = len;
+    if (rc == MP_OK)
+        rc = put_message(w, &m); /* search keys are the model's of the old words: gone */
+    free(old);
+    return rc;
+}
+
 int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op)
 {
     unsigned char k[MP_STORE_KEY_MAX];

@@ -25,6 +25,10 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
 /* A copy of archived message seq into *m (caller frees m->content):
  * MP_OK, MP_NOTFOUND, or an error. */
 int mp_ops_archive_get(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *m);
+/* Archived message seq with content[0..len) (borrowed) instead of its
+ * own, indexed again; its search keys go (the model's of the old words):
+ * MP_OK, MP_NOTFOUND when the archive does not hold it, or an error. */
+int mp_ops_archive_rewrite(struct mp_ops_ctx *w, uint64_t seq, const char *content, size_t len);
 /* Removes archived message seq with its postings (DELETE_MESSAGE):
  * MP_OK, or MP_NOTFOUND when the archive does not hold it. */
 int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq);

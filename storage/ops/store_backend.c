@@ -15,7 +15,8 @@
 const char *const mp_store_table_names[MP_TABLE_COUNT] = {
     "meta",     "users",    "history",  "jobs",    "idem",  "facts",
     "factkeys", "factrank", "histx",    "archive", "atime", "docs",
-    "dterms",   "postings", "settings", "leases",  "heads"};
+    "dterms",   "postings", "settings", "leases",  "heads", "prints",
+    "layouts",  "turns",    "sides"};
 
 const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
@@ -26,7 +27,9 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_ATIME] = MP_KEY_USER_PREFIXED,   [MP_TABLE_DOCS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_DTERMS] = MP_KEY_USER_PREFIXED,  [MP_TABLE_POSTINGS] = MP_KEY_USER_TAG,
     [MP_TABLE_SETTINGS] = MP_KEY_USER,         [MP_TABLE_LEASES] = MP_KEY_OPAQUE,
-    [MP_TABLE_HEADS] = MP_KEY_USER_TAG,
+    [MP_TABLE_HEADS] = MP_KEY_USER_TAG,        [MP_TABLE_PRINTS] = MP_KEY_USER_TAG,
+    [MP_TABLE_LAYOUTS] = MP_KEY_USER_PREFIXED, [MP_TABLE_TURNS] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_SIDES] = MP_KEY_USER_TAG,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
@@ -367,23 +370,26 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
        read as before), the messages' conversations (none: as format 6)
        and languages, and the index's terms */
     *reindex = version >= 3 && version < MP_STORE_FORMAT_LANGS ? (uint32_t)version : 0;
-    if (version != MP_STORE_FORMAT_VERSION && version != MP_STORE_FORMAT_LANGS && version != 2 &&
+    bool renumber = version == MP_STORE_FORMAT_LANGS || version == MP_STORE_FORMAT_STAMP;
+    if (version != MP_STORE_FORMAT_VERSION && !renumber && version != 2 &&
         *reindex == 0) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
     }
     rc = check_key(txn, what, err, errcap);
-    /* 8: its records are this format's (a user record gets its facts stamp
-       at its next fact write); the number alone changes, so that a release
-       before 9, which would refuse a stamped user record, refuses the store */
-    if (rc == MP_OK && version == MP_STORE_FORMAT_LANGS) {
+    /* 8 and 9: its records are this format's (a user record gets its facts
+       stamp at its next fact write; recognition's tables start empty); the
+       number alone changes, so that an older release, which would refuse a
+       stamped user record or a history entry of actor client_text, refuses
+       the store */
+    if (rc == MP_OK && renumber) {
         unsigned char b[4];
         mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
         rc = meta_put(txn, "format", b, 4);
         if (rc != MP_OK)
             snprintf(err, errcap, "cannot convert %s from record format %u to %u", what,
-                     MP_STORE_FORMAT_LANGS, MP_STORE_FORMAT_VERSION);
+                     (unsigned)version, MP_STORE_FORMAT_VERSION);
     }
     return rc;
 }

@@ -78,6 +78,21 @@
  *                        common term: its df and its postings of highest
  *                        impact (heads.h). Format 6; an older store gets
  *                        its heads built at open (migrate.c)
+ *   prints   P | T(u64be print) -> a block of the user's messages seen
+ *                        (store_whose.c): u8 flags (1: a template) | u64
+ *                        conv[2] (the conversations it was seen in, 0:
+ *                        none) | u8 n | u64 seq[n] (messages that hold it,
+ *                        at most 8). Format 10, like the three below
+ *   layouts  P | u64be seq -> the printed blocks of a recorded user
+ *                        message: u8 n | n x (u32 start | u32 len | u64
+ *                        print)
+ *   turns    P | u64be first seq -> a turn recorded lately: i64 at_ms |
+ *                        u8 lone | u8 side kind | u8 n | u64 instr[n] |
+ *                        u64 user first, last | u64 reply first, last;
+ *                        gone past the side requests' window
+ *   sides    P | T(u64be print) -> an instruction block of a side request
+ *                        the user's client sent: u64 print | u8 kind |
+ *                        i64 at_ms (every process loads them all)
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -120,10 +135,13 @@
 
 struct mp_terms;
 
-/* 9: a user record may carry its facts stamp (codec.h); 8: the messages'
- * languages, the index by language (a store of 3 to 7 is indexed again) */
-#define MP_STORE_FORMAT_VERSION  9u
+/* 10: recognition's tables (prints, layouts, turns, sides) and the
+ * history's actor client_text; 9: a user record may carry its facts stamp
+ * (codec.h); 8: the messages' languages, the index by language (a store of
+ * 3 to 7 is indexed again) */
+#define MP_STORE_FORMAT_VERSION  10u
 #define MP_STORE_FORMAT_LANGS    8u
+#define MP_STORE_FORMAT_STAMP    9u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
 #define MP_STORE_USER_PREFIX_MAX (2 + MP_STORE_PHYS_USER_MAX)
 #define MP_STORE_HIST_KEY_MAX    (MP_STORE_USER_PREFIX_MAX + 8)
@@ -151,6 +169,10 @@ enum mp_store_table {
     MP_TABLE_SETTINGS,
     MP_TABLE_LEASES,
     MP_TABLE_HEADS,
+    MP_TABLE_PRINTS,
+    MP_TABLE_LAYOUTS,
+    MP_TABLE_TURNS,
+    MP_TABLE_SIDES,
     MP_TABLE_COUNT
 };
 

@@ -468,6 +468,38 @@ int mp_ops_drop_reply_facts(struct mp_ops_ctx *w, const struct mp_op *op, uint64
     return remove_picked(w, op, MP_HIST_DELETED, &fs, ev, nev);
 }
 
+int mp_ops_retract_facts(struct mp_ops_ctx *w, const struct mp_op *op,
+                         bool (*pick)(const struct mp_mem_entity *e, const void *arg),
+                         const void *arg, struct mp_history_item **ev, size_t *nev)
+{
+    struct fact_scan fs = {.pick = pick, .arg = arg};
+    *ev = NULL;
+    *nev = 0;
+    if (w->meta.nfacts == 0)
+        return MP_OK;
+    int rc = pick_facts(w, &fs);
+    if (rc == MP_OK && fs.n > 0) {
+        qsort(fs.v, fs.n, sizeof(*fs.v), cmp_key_desc);
+        *ev = calloc(2 * fs.n, sizeof(**ev)); /* DELETED, and FILTERED for the summary */
+        rc = *ev == NULL ? MP_ENOMEM : MP_OK;
+    }
+    for (size_t i = 0; rc == MP_OK && i < fs.n; i++) {
+        struct mp_mem_entity e;
+        memset(&e, 0, sizeof(e));
+        rc = get_fact(w, fs.v[i].fid, &e);
+        if (rc == MP_OK)
+            rc = remove_fact(w, fs.v[i].fid, &e);
+        if (rc == MP_OK) {
+            mp_lifecycle_fact_event(op, MP_HIST_DELETED, &e, &(*ev)[(*nev)++]);
+            *nev += mp_lifecycle_filter_summary(w->um, e.value, e.value_len, op->actor, op,
+                                                &(*ev)[*nev]);
+        }
+        free(e.value);
+    }
+    free(fs.v);
+    return rc;
+}
+
 /* ---- a fold against what given values displaced (store.h, SET_SUMMARY) ---- */
 
 /* A fact whose current value was given outright at or after *arg. */

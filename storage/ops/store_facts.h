@@ -45,6 +45,14 @@ int mp_ops_sweep_facts(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_s
  * (actor op's), *nev their number. */
 int mp_ops_drop_reply_facts(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t from,
                             uint64_t through, struct mp_history_item **ev, size_t *nev);
+/* Retraction (store_whose.c): removes the loaded user's current facts
+ * pick() takes, their history kept; each value's sentences leave the
+ * summary too (mp_lifecycle_filter_summary). *ev (caller frees, also on
+ * an error) gets a DELETED entry per fact and a FILTERED one per summary
+ * change, of op's actor; *nev their number. */
+int mp_ops_retract_facts(struct mp_ops_ctx *w, const struct mp_op *op,
+                         bool (*pick)(const struct mp_mem_entity *e, const void *arg),
+                         const void *arg, struct mp_history_item **ev, size_t *nev);
 /* [governance] history_per_fact for the subject of added. */
 int mp_ops_cap_history(struct mp_ops_ctx *w, const struct mp_history_item *added);
 

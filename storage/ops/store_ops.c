@@ -397,6 +397,7 @@ static const enum mp_store_table user_tables[] = {
     MP_TABLE_HISTORY,  MP_TABLE_IDEM,   MP_TABLE_FACTS,    MP_TABLE_FACTKEYS,
     MP_TABLE_FACTRANK, MP_TABLE_HISTX,  MP_TABLE_ARCHIVE,  MP_TABLE_ATIME,
     MP_TABLE_DOCS,     MP_TABLE_DTERMS, MP_TABLE_POSTINGS, MP_TABLE_HEADS,
+    MP_TABLE_PRINTS,   MP_TABLE_LAYOUTS, MP_TABLE_TURNS,   MP_TABLE_SIDES,
 };
 
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
@@ -734,6 +735,8 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
             op->u.claim.until_ms = outs[i].until_ms;
         if (op->kind == MP_OP_UPSERT_ENTITY)
             op->met_given = outs[i].met_given;
+        if (op->kind == MP_OP_RECORD_TURN)
+            op->u.turn.recognized = outs[i].recognized; /* a side request is no record */
         if (outs[i].result != MP_OK)
             continue;
         if (op->kind == MP_OP_RECORD_TURN || op->kind == MP_OP_IMPORT_MESSAGE) {

@@ -44,6 +44,7 @@
 #include "status.h"
 #include "store_archive.h"
 #include "store_facts.h"
+#include "store_whose.h"
 
 #define IDEM_TURN_LEN (8 + 4 * 8) /* i64 at | u64 user first, last | u64 reply first, last */
 #define REPLY_MAX     256         /* reply messages one replacement erases, at most */
@@ -274,26 +275,52 @@ static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_o
     return supersede(w, op, out, kb, kn, t, at, true, rid, NULL);
 }
 
-static int record_new(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
-                      const unsigned char *kb, size_t kn, struct turn_seqs *t)
+/* Appends op (or rec, what recognition leaves of it) as a new turn under
+ * the key kb. */
+static int append_turn(struct mp_ops_ctx *w, const struct mp_op *rec, struct mp_ops_out *out,
+                       const unsigned char *kb, size_t kn, struct turn_seqs *t)
 {
-    size_t from = w->um->nmessages, at = reply_at(op);
+    size_t from = w->um->nmessages, at = reply_at(rec);
     *t = (struct turn_seqs){0, 0, 0, 0};
-    int rc = mp_lifecycle_append(w->um, op, &out->first_seq, &out->last_seq);
+    int rc = mp_lifecycle_append(w->um, rec, &out->first_seq, &out->last_seq);
     if (rc == MP_OK)
         rc = mp_ops_archive_turn(w, from);
     if (at > 0) {
         t->user_first = out->first_seq;
         t->user_last = out->first_seq + at - 1;
     }
-    if (at < op->u.turn.nmessages) {
+    if (at < rec->u.turn.nmessages) {
         t->reply_first = out->first_seq + at;
         t->reply_last = out->last_seq;
     }
     if (rc == MP_OK)
-        rc = put_idem(w, kb, kn, op->now_ms, t);
+        rc = put_idem(w, kb, kn, rec->now_ms, t);
     if (rc == MP_OK)
-        mp_ops_touch(w, op->now_ms);
+        mp_ops_touch(w, rec->now_ms);
+    return rc;
+}
+
+/* A new turn: what the builder found of client text checked against what
+ * the store keeps first (store_whose.h), when the op asks. */
+static int record_new(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                      const unsigned char *kb, size_t kn, struct turn_seqs *t)
+{
+    struct mp_whose_turn wt;
+    if (op->u.turn.recognize == NULL)
+        return append_turn(w, op, out, kb, kn, t);
+    int rc = mp_whose_before(w, op, &wt, &out->recognized);
+    if (rc == MP_OK && wt.n == 0) {
+        *t = (struct turn_seqs){0, 0, 0, 0};
+        rc = skipped(out); /* a side request, or nothing of the user's */
+    } else if (rc == MP_OK) {
+        struct mp_op rec = *op;
+        rec.u.turn.messages = wt.msgs;
+        rec.u.turn.nmessages = wt.n;
+        rc = append_turn(w, &rec, out, kb, kn, t);
+        if (rc == MP_OK)
+            rc = mp_whose_after(w, op, &wt, out->first_seq);
+    }
+    mp_whose_turn_cleanup(&wt);
     return rc;
 }
 

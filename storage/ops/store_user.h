@@ -24,6 +24,7 @@ struct mp_ops_out {
     bool met_given;               /* UPSERT_ENTITY: store.h, mp_op.met_given */
     struct mp_sweep_counts swept; /* SWEEP_USER */
     int64_t until_ms;             /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
+    struct mp_store_recognized recognized; /* RECORD_TURN: what recognition did */
 };
 
 /* One attempt's write transaction, with the head record it has loaded. */
