@@ -36,6 +36,7 @@ struct mp_metrics_shard {
     counter client_tasks[MP_TASK_KINDS];
     counter inserted[MP_INSERTED_CLIENTS]; /* blocks left out of recorded user texts */
     counter inserted_only;                 /* turns of nothing but inserted context */
+    counter structure[MP_OWN_HOWS];        /* blocks structure left out */
     counter temporary_chats;
     counter searches[MP_SEARCH_COUNT];
     counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
@@ -69,6 +70,8 @@ struct mp_metrics {
     counter unrecorded[MP_UNREC_COUNT];
     counter jobs_failed[MP_JOBM_KIND_COUNT][MP_JOB_FAIL_COUNT];
     counter parked;
+    counter repeated, side_requests; /* left out at recording (store_whose.c) */
+    counter undone[3];               /* turns, messages, facts undone */
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
     /* the model labels: appended under the lock, read up to nmodels */
@@ -293,14 +296,28 @@ void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind 
     bump(&s->client_tasks[kind < MP_TASK_KINDS ? kind : MP_TASK_OTHER]);
 }
 
-void mp_metrics_inserted(struct mp_metrics_shard *s, const struct mp_inserted_count *c, bool only)
+void mp_metrics_client_text(struct mp_metrics_shard *s, const struct mp_ownwords_count *c,
+                            bool only)
 {
     for (int k = 0; k < MP_INSERTED_CLIENTS; k++) {
-        if (c->blocks[k] > 0)
-            add(&s->inserted[k], c->blocks[k]);
+        if (c->patterns.blocks[k] > 0)
+            add(&s->inserted[k], c->patterns.blocks[k]);
+    }
+    for (int k = 0; k < MP_OWN_HOWS; k++) {
+        if (c->structure[k] > 0)
+            add(&s->structure[k], c->structure[k]);
     }
     if (only)
         bump(&s->inserted_only);
+}
+
+void mp_metrics_recognized(struct mp_metrics *m, const struct mp_store_recognized *r)
+{
+    atomic_fetch_add(&m->repeated, r->cut_blocks);
+    atomic_fetch_add(&m->side_requests, r->side ? 1 : 0);
+    atomic_fetch_add(&m->undone[0], r->undone_turns);
+    atomic_fetch_add(&m->undone[1], r->undone_messages);
+    atomic_fetch_add(&m->undone[2], r->retracted_facts);
 }
 
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s)
@@ -819,10 +836,32 @@ static void render_memory(struct mp_metrics *m, struct text *t)
             (unsigned long long)SUM(m, inserted[k]));
     put(t,
         "# HELP memproxy_inserted_context_only_turns_total Turns not recorded: their new user "
-        "messages held only inserted context.\n"
+        "messages held only a client's text.\n"
         "# TYPE memproxy_inserted_context_only_turns_total counter\n"
         "memproxy_inserted_context_only_turns_total %llu\n",
         (unsigned long long)SUM(m, inserted_only));
+    put(t, "# HELP memproxy_client_text_total A client's text left out of what was recorded, "
+           "by how it was told: its structure, its repetition across conversations, a side "
+           "request told at recording.\n"
+           "# TYPE memproxy_client_text_total counter\n");
+    for (int k = 0; k < MP_OWN_HOWS; k++)
+        put(t, "memproxy_client_text_total{how=\"%s\"} %llu\n", mp_ownwords_how_name(k),
+            (unsigned long long)SUM(m, structure[k]));
+    put(t,
+        "memproxy_client_text_total{how=\"repeated\"} %llu\n"
+        "memproxy_client_text_total{how=\"side_request\"} %llu\n",
+        (unsigned long long)atomic_load(&m->repeated),
+        (unsigned long long)atomic_load(&m->side_requests));
+    put(t,
+        "# HELP memproxy_client_text_undone_total What was recorded as the user's and later told "
+        "a client's: turns (side requests), messages (erased or cut), facts (retracted).\n"
+        "# TYPE memproxy_client_text_undone_total counter\n"
+        "memproxy_client_text_undone_total{what=\"turns\"} %llu\n"
+        "memproxy_client_text_undone_total{what=\"messages\"} %llu\n"
+        "memproxy_client_text_undone_total{what=\"facts\"} %llu\n",
+        (unsigned long long)atomic_load(&m->undone[0]),
+        (unsigned long long)atomic_load(&m->undone[1]),
+        (unsigned long long)atomic_load(&m->undone[2]));
     put(t,
         "# HELP memproxy_temporary_chats_total Temporary chats forwarded with memory read and "
         "nothing of them recorded.\n"

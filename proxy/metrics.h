@@ -9,6 +9,7 @@
 
 #include "clienttask.h"
 #include "inserted.h"
+#include "ownwords.h"
 #include "store.h"
 #include "tokenuse.h"
 
@@ -132,11 +133,20 @@ void mp_metrics_injected(struct mp_metrics_shard *s, unsigned tokens);
 /* A request found to be a client's background task (core/wire/clienttask.h),
  * forwarded without memory: memproxy_client_tasks_total{kind}. */
 void mp_metrics_client_task(struct mp_metrics_shard *s, enum mp_clienttask_kind kind);
-/* Blocks of inserted context (core/wire/inserted.h) left out of a turn's
- * recorded user texts, c: memproxy_inserted_context_total{client}; only:
- * the turn was not recorded, its new user messages held nothing else
+/* What a turn's builder left out of its recorded user texts
+ * (core/wire/ownwords.h): the pattern file's blocks,
+ * memproxy_inserted_context_total{client}; structure's,
+ * memproxy_client_text_total{how}; only: the turn was not recorded, its
+ * new user messages held nothing else
  * (memproxy_inserted_context_only_turns_total). */
-void mp_metrics_inserted(struct mp_metrics_shard *s, const struct mp_inserted_count *c, bool only);
+void mp_metrics_client_text(struct mp_metrics_shard *s, const struct mp_ownwords_count *c,
+                            bool only);
+/* What recognition at recording did (storage/ops/store.h: struct
+ * mp_store_recognized; any thread): template blocks left out,
+ * memproxy_client_text_total{how="repeated"}; a side request not recorded,
+ * {how="side_request"}; earlier records undone,
+ * memproxy_client_text_undone_total{what="turns|messages|facts"}. */
+void mp_metrics_recognized(struct mp_metrics *m, const struct mp_store_recognized *r);
 /* A temporary chat (core/wire/convid.h) forwarded with memory read and its
  * turn not recorded: memproxy_temporary_chats_total. */
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s);

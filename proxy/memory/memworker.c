@@ -16,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blocks.h"
 #include "clock.h"
 #include "log.h"
 #include "memory/memjob.h"
 #include "memory/park.h"
+#include "memory/sidetab.h"
 #include "metrics.h"
 #include "piipolicy.h"
 #include "status.h"
@@ -81,6 +83,8 @@ struct mp_memworker {
     struct event *held_ev;    /* the next try of the held turns */
     int64_t held_backoff_ms;  /* its delay, doubling while the store fails */
     unsigned commit_delay_ms; /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
+    struct mp_sidetab *sides; /* the side requests known (memory/sidetab.h) */
+    struct event *sides_ev;   /* their reload from the store */
 };
 
 /* ---- tickets ---- */
@@ -152,6 +156,9 @@ struct prepared {
     struct mp_mem_message msgs[MP_TURN_MAX_USER_TEXTS + 1];
     char *texts[MP_TURN_MAX_USER_TEXTS + 1]; /* the policy's copies, owned */
     size_t n;                                /* messages to record */
+    size_t of_text[MP_TURN_MAX_USER_TEXTS];  /* the message of each user text (SIZE_MAX: none) */
+    struct mp_store_print prints[MP_STORE_PRINTS_MAX]; /* recognize's, of msgs */
+    struct mp_store_recognize recognize;
     bool apply;                              /* it has an op: messages, or a loop's link */
     size_t op;                               /* index of its RECORD_TURN op */
     size_t nops;                             /* its ops: RECORD_TURN (and ADD_JOB) */
@@ -193,14 +200,48 @@ static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
 {
     const struct mp_turn *turn = p->it->turn;
     size_t last = turn->ntexts - 1; /* the reply */
-    for (size_t i = 0; i < last; i++)
+    for (size_t i = 0; i < last; i++) {
+        size_t had = p->n;
         add_message(p, mode, MP_ROLE_USER, turn->texts[i], turn->lens[i]);
+        p->of_text[i] = p->n > had ? had : SIZE_MAX;
+    }
     p->apply = turn->loop == MP_TURN_LOOP_LINK;
     if (p->n == 0 && turn->loop != MP_TURN_LOOP_END)
         return; /* no new user message (or none that may be kept): nothing to remember */
     if (turn->lens[last] > 0)
         add_message(p, mode, MP_ROLE_ASSISTANT, turn->texts[last], turn->lens[last]);
     p->apply = p->n > 0;
+}
+
+/* What the turn's builder found of client text, as the store takes it
+ * (store.h: struct mp_store_recognize): each print on the message its
+ * text became, kept only when the message still holds those bytes (the
+ * PII policy may have redacted or cut them: then the block is one
+ * without a print). */
+static const struct mp_store_recognize *recognize_of(struct prepared *p)
+{
+    const struct mp_turn *turn = p->it->turn;
+    struct mp_store_recognize *rq = &p->recognize;
+    *rq = (struct mp_store_recognize){.prints = p->prints,
+                                      .unprinted = turn->unprinted,
+                                      .lone = turn->shape.lone,
+                                      .side_kind = turn->side_kind,
+                                      .window_ms = MP_SIDE_REQUEST_WINDOW_MS};
+    for (size_t i = 0; i < turn->nprints; i++) {
+        const struct mp_store_print *tp = &turn->prints[i];
+        size_t m = tp->msg + 1 < turn->ntexts ? p->of_text[tp->msg] : SIZE_MAX;
+        const struct mp_mem_message *msg = m != SIZE_MAX ? &p->msgs[m] : NULL;
+        if (msg == NULL || (size_t)tp->start + tp->len > msg->content_len ||
+            mp_blocks_print(msg->content + tp->start, tp->len) != tp->print) {
+            rq->unprinted = true;
+            continue;
+        }
+        p->prints[rq->nprints] = *tp;
+        p->prints[rq->nprints++].msg = (uint32_t)m;
+    }
+    rq->ninstr = turn->shape.ninstr;
+    memcpy(rq->instr, turn->shape.instr, rq->ninstr * sizeof(rq->instr[0]));
+    return rq;
 }
 
 #define BATCH_MAX 256 /* turns committed in one transaction, at most */
@@ -223,6 +264,7 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     op->u.turn.loop_find = (const uint8_t(*)[MP_IDEM_KEY_LEN])turn->find;
     op->u.turn.nloop_find = turn->nfind;
     op->u.turn.loop_end = turn->loop == MP_TURN_LOOP_END;
+    op->u.turn.recognize = recognize_of(p);
     if (!turn->extract || turn->loop == MP_TURN_LOOP_LINK)
         return 1;
     ops[1] = ops[0];
@@ -321,6 +363,32 @@ static void turn_lost(struct mp_memworker *mw, const struct mp_turn *t, enum mp_
     mp_logline_end(&l);
 }
 
+/* What recognition did to a turn at recording (storage/ops/store.h: struct
+ * mp_store_recognized): counted, logged without any text, and the side
+ * requests' prints it learned known to the request path at once. */
+static void note_recognized(struct mp_memworker *mw, const struct mp_turn *t,
+                            const struct mp_store_recognized *r)
+{
+    const unsigned char *tenant = NULL;
+    const char *id = NULL;
+    size_t idlen = 0;
+    if (!r->side && r->cut_blocks == 0 && r->undone_turns == 0 && r->undone_messages == 0)
+        return;
+    mp_metrics_recognized(mw->metrics, r);
+    mp_userkey_split(t->user, t->user_len, &tenant, &id, &idlen);
+    for (size_t i = 0; i < r->nlearned; i++)
+        mp_sidetab_add(mw->sides, tenant, r->learned[i], r->learned_kind);
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_INFO, "client text told apart at recording");
+    mp_logline_str(&l, "request_id", t->request_id);
+    mp_logline_bool(&l, "side_request", r->side);
+    mp_logline_int(&l, "blocks_left_out", r->cut_blocks);
+    mp_logline_int(&l, "turns_undone", r->undone_turns);
+    mp_logline_int(&l, "messages_undone", r->undone_messages);
+    mp_logline_int(&l, "facts_retracted", r->retracted_facts);
+    mp_logline_end(&l);
+}
+
 /* Counts each turn's outcome and indexes the extraction jobs it queued. */
 static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size_t n,
                             const struct mp_op *ops)
@@ -344,6 +412,8 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
             mp_metrics_memory_job(mw->metrics, MP_JOBM_RECORD, res);
         if (res == MP_JOBR_REPLACED)
             log_replaced(prep[i].it->turn);
+        if (prep[i].apply && (prep[i].status == MP_OK || prep[i].status == MP_NOTFOUND))
+            note_recognized(mw, prep[i].it->turn, &op->u.turn.recognized);
         bool recorded = res == MP_JOBR_OK || res == MP_JOBR_REPLACED;
         if (recorded && prep[i].it->turn->extract && op[1].result == MP_OK)
             mp_memjobs_add(mw->jobs, &op[1].u.job);
@@ -594,18 +664,49 @@ void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
     mp_memjobs_drain(mw->jobs); /* the pending batches go now */
 }
 
+static void reload_sides(struct mp_memworker *mw);
+
 static void handle_ops(struct mp_memworker *mw, struct mp_memticket *t)
 {
+    bool erased = false;
     for (size_t i = 0; i < t->nops; i++) {
         /* erasure, and a user who turns memory off: their jobs stop now */
         if (t->ops[i].kind == MP_OP_DELETE_USER ||
             (t->ops[i].kind == MP_OP_SET_USER_MODE && t->ops[i].u.user_mode == MP_USER_MODE_OFF))
             mp_memjobs_forget_user(mw->jobs, t->ops[i].user, t->ops[i].user_len);
+        erased = erased || t->ops[i].kind == MP_OP_DELETE_USER;
     }
     answer(t, t->fn != NULL ? t->fn(mw, t->fn_arg) : mp_store_apply(mw->store, t->ops, t->nops));
+    if (erased)
+        reload_sides(mw); /* what the user's client taught goes with the user */
 }
 
 static void arm_sweep(struct mp_memworker *mw, uint32_t interval_s);
+
+/* ---- the side requests known ---- */
+
+/* (Re)loads the side requests every process on the store learned; a
+ * failed read keeps what was known and tries again at the next tick. */
+static void reload_sides(struct mp_memworker *mw)
+{
+    if (mp_sidetab_load(mw->sides, mw->store) != MP_OK)
+        mp_log(MP_LOG_WARN, "side requests not reloaded from the store: kept as they were");
+}
+
+static void on_sides_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    reload_sides(mw);
+    struct timeval tv = {MP_SIDETAB_RELOAD_MS / 1000, (MP_SIDETAB_RELOAD_MS % 1000) * 1000};
+    evtimer_add(mw->sides_ev, &tv);
+}
+
+struct mp_sidetab *mp_memworker_sides(const struct mp_memworker *mw)
+{
+    return mw->sides;
+}
 
 /* ---- the inbox ---- */
 
@@ -1056,6 +1157,14 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     store_settings(store, &shared->cfg);
     int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
     if (rc == MP_OK)
+        rc = mp_sidetab_new(&mw->sides);
+    if (rc == MP_OK)
+        mw->sides_ev = evtimer_new(mw->base, on_sides_timer, mw);
+    if (rc == MP_OK && mw->sides_ev == NULL)
+        rc = MP_ENOMEM;
+    if (rc == MP_OK)
+        on_sides_timer(-1, 0, mw); /* loaded now, then every MP_SIDETAB_RELOAD_MS */
+    if (rc == MP_OK)
         unpark(mw);
     if (rc != MP_OK || pthread_create(&mw->thread, NULL, memworker_main, mw) != 0) {
         mp_memworker_free(mw);
@@ -1081,6 +1190,9 @@ void mp_memworker_free(struct mp_memworker *mw)
         mp_metrics_set_depth_source(mw->metrics, NULL, NULL);
     }
     mp_memjobs_free(mw->jobs);
+    if (mw->sides_ev != NULL)
+        event_free(mw->sides_ev);
+    mp_sidetab_free(mw->sides);
     if (mw->sweep_ev != NULL)
         event_free(mw->sweep_ev);
     if (mw->sweep_step_ev != NULL)

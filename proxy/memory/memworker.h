@@ -126,6 +126,11 @@ unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw);
  * the reason (no user data in it) goes to err. */
 int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 
+/* The side requests this process knows (memory/sidetab.h), which the
+ * worker keeps: request threads look their prints up. Valid while the
+ * worker is. */
+struct mp_sidetab *mp_memworker_sides(const struct mp_memworker *mw);
+
 /* Pending work that counts against [memory] queue_max: queued turns and
  * changes plus stored jobs, less those held for a credential (they have
  * bounds of their own: proxy/memory/memheld.h), so that turns the memory

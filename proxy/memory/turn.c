@@ -7,7 +7,6 @@
 
 #include "chatreq.h"
 #include "clienttask.h"
-#include "inserted.h"
 #include "json_scan.h"
 #include "sha256.h"
 #include "status.h"
@@ -70,33 +69,60 @@ static int add_text(struct mp_turn *t, const char *text, size_t len)
 /* What to leave out of the user's texts (borrowed) and what went. */
 struct own_words {
     const struct mp_inserted_patterns *inserted;
-    struct mp_inserted_count *stripped;
+    struct mp_ownwords_count *stripped;
 };
 
-/* Adds the text of request message m, if it has one, without a memory
- * block a client put in it (Open WebUI's <memory_context>) nor the context
- * it inserted (core/wire/inserted.h): not the user's words, never
- * recorded nor extracted. */
+static void add_count(struct mp_ownwords_count *to, const struct mp_ownwords_text *res)
+{
+    for (int i = 0; to != NULL && i < MP_OWN_HOWS; i++)
+        to->structure[i] += res->structure[i];
+}
+
+/* The prints of the user text just added (t->texts[t->ntexts - 1], kept
+ * from own[0..len)): those inside what was kept, when the copy is the same
+ * bytes (no NUL became U+FFFD); the rest are unprinted. */
+static void add_prints(struct mp_turn *t, const struct mp_ownwords_text *res, const char *own,
+                       size_t len)
+{
+    size_t at = t->ntexts - 1, kept = t->lens[at];
+    bool same = kept <= len && memchr(own, '\0', kept) == NULL;
+    t->unprinted = t->unprinted || res->unprinted;
+    for (uint32_t i = 0; i < res->nprints; i++) {
+        const struct mp_ownwords_print *p = &res->prints[i];
+        if (!same || (size_t)p->start + p->len > kept || t->nprints == MP_STORE_PRINTS_MAX) {
+            t->unprinted = true;
+            continue;
+        }
+        t->prints[t->nprints++] =
+            (struct mp_store_print){(uint32_t)at, p->start, p->len, p->print};
+    }
+}
+
+/* Adds the own words of request message m (core/wire/ownwords.h) in its
+ * run, if it has any: a message of only a client's text adds nothing. */
 static int add_message(struct mp_turn *t, const struct mp_wire *w, const char *body,
-                       const struct mp_chatreq_msg *m, const struct own_words *ow)
+                       const struct mp_chatreq_msg *m, const struct mp_ownwords_run *run,
+                       const struct own_words *ow)
 {
     /* the text parts' length, not the message's: its images are never copied */
-    size_t cap = m->text_len + 1, len = 0;
+    size_t cap = m->text_len + 1;
     char *text = malloc(cap);
+    struct mp_ownwords_text res;
     if (text == NULL)
         return MP_ENOMEM;
-    int rc = w->message_text(body, m, text, cap, &len);
-    size_t sent = len;
+    int rc = mp_ownwords_message(w, body, m, ow->inserted, run, text, cap, &res,
+                                 ow->stripped != NULL ? &ow->stripped->patterns : NULL);
     if (rc == MP_OK)
-        len = mp_clienttask_strip_memory_context(text, len);
-    if (rc == MP_OK && mp_inserted_may_hold(ow->inserted, body + m->start, m->end - m->start))
-        len = mp_inserted_strip(ow->inserted, text, len, ow->stripped);
-    if (rc == MP_OK && (len > 0 || sent == 0)) /* only blocks: nothing of the user's */
-        rc = add_text(t, text, len);
-    else if (rc == MP_OK && ow->stripped != NULL)
-        ow->stripped->only++; /* a message of only context */
-    else if (rc == MP_NOTFOUND)
+        add_count(ow->stripped, &res);
+    if (rc == MP_OK && (res.len > 0 || !res.changed)) { /* only blocks: nothing of the user's */
+        rc = add_text(t, text, res.len);
+        if (rc == MP_OK)
+            add_prints(t, &res, text, res.len);
+    } else if (rc == MP_OK && ow->stripped != NULL) {
+        ow->stripped->patterns.only++; /* a message of only a client's text */
+    } else if (rc == MP_NOTFOUND) {
         rc = MP_OK; /* no text (an image, say): nothing to record */
+    }
     free(text);
     return rc;
 }
@@ -143,15 +169,16 @@ static int copy_auth(struct mp_turn *t, const struct mp_turn_auth *auth)
     return MP_OK;
 }
 
-/* Adds the texts of the user messages in [from, to) of req. */
+/* Adds the texts of the user messages in [from, to) of req, one run. */
 static int add_user_texts(struct mp_turn *t, const struct mp_wire *w, const char *body,
                           const struct mp_chatreq *req, size_t from, size_t to,
                           const struct own_words *ow)
 {
-    int rc = MP_OK;
+    struct mp_ownwords_run run;
+    int rc = mp_ownwords_run(w, body, req, from, to, ow->inserted, &run);
     for (size_t i = from; i < to && t->ntexts < MP_TURN_MAX_USER_TEXTS && rc == MP_OK; i++) {
         if (req->msgs[i].role == MP_CR_USER)
-            rc = add_message(t, w, body, &req->msgs[i], ow);
+            rc = add_message(t, w, body, &req->msgs[i], &run, ow);
     }
     return rc;
 }
@@ -168,7 +195,7 @@ static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *bo
     t->loop_prefix = t->loop_start_here ? mp_toolloop_prefix(req, at) : 0;
     t->loop_upstream = req->upstream_state && r->prev_ref == 0;
     t->loop_prev_ref = r->prev_ref;
-    uint32_t only = ow->stripped != NULL ? ow->stripped->only : 0;
+    uint32_t only = ow->stripped != NULL ? ow->stripped->patterns.only : 0;
     int rc = add_user_texts(t, w, body, req, req->first_new_user, req->nmsgs, ow);
     if (rc != MP_OK || t->ntexts > 0) {
         t->loop = r->calls_tool ? MP_TURN_LOOP_START : MP_TURN_PLAIN;
@@ -177,7 +204,7 @@ static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *bo
     if (!mp_toolloop_answers_calls(body, req))
         return MP_NOTFOUND;   /* no new user text: nothing to remember */
     if (ow->stripped != NULL) /* its context came with tool results: not a turn of only that */
-        ow->stripped->only = only;
+        ow->stripped->patterns.only = only;
     if (r->calls_tool) { /* an intermediate round: at most a link */
         t->loop = MP_TURN_LOOP_LINK;
         return r->prev_ref != 0 ? MP_OK : MP_NOTFOUND;
@@ -191,7 +218,7 @@ static int loop_round(struct mp_turn *t, const struct mp_wire *w, const char *bo
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
                 const char *body, size_t len, const struct mp_turn_reply *reply,
                 const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
-                struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
+                struct mp_ownwords_count *stripped, struct mp_chatreq_msg *msgs,
                 struct mp_turn **out)
 {
     const struct own_words ow = {.inserted = inserted, .stripped = stripped};
@@ -203,6 +230,8 @@ int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, cons
     if (t == NULL)
         return MP_ENOMEM;
     t->bytes = sizeof(*t);
+    mp_sidereq_read(w, body, &req, &t->shape);
+    t->side_kind = (uint8_t)(t->shape.lone ? mp_sidereq_kind(w, body, &req) : MP_TASK_OTHER);
     int rc = loop_round(t, w, body, &req, reply, &ow);
     if (rc == MP_OK)
         rc = add_text(t, reply->text, t->loop == MP_TURN_LOOP_LINK ? 0 : reply->len);

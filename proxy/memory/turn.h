@@ -15,15 +15,18 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ownwords.h"
+#include "sidereq.h"
 #include "store.h"
 #include "usermem.h"
 
 #define MP_TURN_MAX_USER_TEXTS 64 /* new user messages recorded per turn, at most */
+/* how far apart a side request and the turn it quotes may be recorded
+   (storage/ops/store.h: struct mp_store_recognize's window_ms) */
+#define MP_SIDE_REQUEST_WINDOW_MS (10 * 60 * 1000LL)
 #define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
 
 struct mp_chatreq_msg;
-struct mp_inserted_count;
-struct mp_inserted_patterns;
 struct mp_wire;
 
 /* What the turn is in an agent's tool loop (docs/memory.md "Agent
@@ -84,6 +87,16 @@ struct mp_turn {
     size_t nkeep;
     uint8_t find[MP_TURN_LOOP_KEYS][MP_IDEM_KEY_LEN];
     size_t nfind;
+    /* What the turn's builder found of client text, for the store to find
+     * the rest by (storage/ops/store.h: struct mp_store_recognize): the
+     * prints of the user texts' blocks (msg: the index in texts), whether
+     * some kept block has none, the request's shape and the kind of side
+     * request its instructions name. */
+    struct mp_store_print prints[MP_STORE_PRINTS_MAX];
+    size_t nprints;
+    bool unprinted;
+    struct mp_sidereq shape;
+    uint8_t side_kind;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
     int64_t at_ms;
@@ -113,12 +126,14 @@ struct mp_turn_reply {
 /* Builds the turn of a chat request of wire w: body[0..len) is the
  * client's request (borrowed), reply the assistant's (borrowed), auth
  * what it lends memory jobs (borrowed), inserted the patterns of what a
- * client inserts into user messages (borrowed; NULL: none): those blocks
- * are left out of the user's texts, and a message of nothing else adds no
- * text; stripped (may be NULL) gets the blocks removed added to it,
- * whatever the result, and in only the new user messages that held
- * nothing else when the request answers no tool call (a loop round's
- * reminder beside tool results is not a turn of only context); msgs scratch room for
+ * client inserts into user messages (borrowed; NULL: none): the user's
+ * texts are their own words (core/wire/ownwords.h: the patterns' blocks
+ * and what structure tells a client's left out), a message of nothing
+ * else adds no text, and the blocks kept are printed; stripped (may be
+ * NULL) gets the blocks removed added to it, whatever the result, and in
+ * patterns.only the new user messages that held nothing else when the
+ * request answers no tool call (a loop round's reminder beside tool
+ * results is not a turn of only context); msgs scratch room for
  * MP_CHATREQ_MAX_MESSAGES scanned messages. The caller fills conv, conv_kind, reply_ref, summarize,
  * extract and at_ms, then calls mp_turn_loop_keys(). What it records:
  *   - new user text, a reply without a tool call: the words and the
@@ -139,7 +154,7 @@ struct mp_turn_reply {
 int mp_turn_new(const struct mp_wire *w, const char *user, size_t user_len, const char *request_id,
                 const char *body, size_t len, const struct mp_turn_reply *reply,
                 const struct mp_turn_auth *auth, const struct mp_inserted_patterns *inserted,
-                struct mp_inserted_count *stripped, struct mp_chatreq_msg *msgs,
+                struct mp_ownwords_count *stripped, struct mp_chatreq_msg *msgs,
                 struct mp_turn **out);
 
 /* Makes t's loop keys (SHA-256 over the user key and what names the

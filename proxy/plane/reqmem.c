@@ -817,13 +817,15 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
                                 .name = auth_name,
                                 .value = auth != NULL ? auth->value : NULL,
                                 .value_len = auth != NULL ? auth->value_len : 0};
-    struct mp_inserted_count stripped = {0};
+    struct mp_ownwords_count stripped = {{{0}, 0, 0}, {0}};
     struct mp_turn_reply r = {reply, reply_len, calls, prev_ref(m, body, len)};
     rc = mp_turn_new(m->wire, m->user, m->user_len, request_id, body, len, &r, &lent,
                      &loop->cfg->memory.inserted_pattern_set, &stripped, loop->wire_msgs, &t);
     free(owned);
-    if (stripped.total > 0) /* only inserted context: nothing of the user's, no turn */
-        mp_metrics_inserted(loop->shard, &stripped, rc == MP_NOTFOUND && stripped.only > 0);
+    /* only a client's text: nothing of the user's, no turn */
+    mp_metrics_client_text(loop->shard, &stripped, rc == MP_NOTFOUND && stripped.patterns.only > 0);
+    if (t != NULL && !loop->cfg->memory.task_detection)
+        t->shape.lone = false; /* side requests are client tasks: told only with detection on */
     if (rc == MP_ENOMEM || rc == MP_EINVAL)
         return lost(loop, request_id, rc == MP_EINVAL ? MP_EIO : rc);
     if (rc != MP_OK)

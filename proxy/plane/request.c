@@ -45,6 +45,8 @@
 #include "convid.h"
 #include "http_lex.h"
 #include "http_resp.h"
+#include "memory/memworker.h"
+#include "memory/sidetab.h"
 #include "net/access.h"
 #include "net/h1client.h"
 #include "plane/memapi.h"
@@ -55,12 +57,14 @@
 #include "plane/requsage.h"
 #include "net/respond.h"
 #include "route.h"
+#include "sidereq.h"
 #include "splice.h"
 #include "sse.h"
 #include "hex.h"
 #include "status.h"
 #include "net/upstream.h"
 #include "user_id.h"
+#include "userkey.h"
 
 #define RESP_HEAD_MAX (64 * 1024) /* upstream response head cap */
 /* One SSE event's cap: an image generation's partial or final image comes
@@ -1160,6 +1164,33 @@ static void conversation_headers(struct mp_request *r)
         mp_convlook_headers(r->head, &r->mem.conv_headers);
 }
 
+/* A lone request whose instructions are a side request's the store
+ * learned for the user's tenant (memory/sidetab.h, core/wire/sidereq.h):
+ * a client's task whatever its words, *kind the kind learned with it.
+ * Looked at only when some side request is known. */
+static bool learned_side_request(struct mp_request *r, const char *body,
+                                 enum mp_clienttask_kind *kind)
+{
+    struct mp_sidetab *sides =
+        r->loop->memworker != NULL ? mp_memworker_sides(r->loop->memworker) : NULL;
+    const unsigned char *tenant = NULL;
+    const char *id = NULL;
+    size_t idlen = 0;
+    struct mp_sidereq shape;
+    uint8_t k = MP_TASK_OTHER;
+    if (sides == NULL || mp_sidetab_count(sides) == 0 ||
+        mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) != MP_OK)
+        return false;
+    mp_sidereq_read(r->mem.wire, body, &r->mem.req, &shape);
+    if (!shape.lone || shape.ninstr == 0)
+        return false;
+    mp_userkey_split(r->mem.user, r->mem.user_len, &tenant, &id, &idlen);
+    if (!mp_sidetab_find(sides, tenant, shape.instr, shape.ninstr, &k))
+        return false;
+    *kind = k < MP_TASK_KINDS ? (enum mp_clienttask_kind)k : MP_TASK_OTHER;
+    return true;
+}
+
 /* A client's background task (core/wire/clienttask.h) goes upstream as it
  * came: memory off for it, before anything is read. Only a request memory
  * would apply to is looked at. */
@@ -1176,6 +1207,8 @@ static void skip_client_task(struct mp_request *r, const char *body)
         mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
         task = mp_clienttask_from_prompt(r->mem.wire, body, r->body_len, &r->mem.req,
                                          &cfg->memory.task_pattern_set, &kind) == MP_OK;
+    if (!task)
+        task = learned_side_request(r, body, &kind);
     if (task)
         mp_reqmem_skip_task(&r->mem, r->loop, kind);
 }

@@ -708,6 +708,17 @@ int mp_store_archive(struct mp_store *store, const char *user, size_t user_len, 
                      size_t limit, struct mp_mem_message **out, size_t *n, bool *more);
 void mp_store_messages_free(struct mp_mem_message *m, size_t n);
 
+/* One side request's instruction print the store learned
+ * (store_whose.c), with the tenant of the user whose client sent it
+ * (MP_TENANT_LEN bytes, borrowed for the call; NULL: none) and its kind
+ * (core/wire/clienttask.h). Returns MP_OK to go on, or an error that ends
+ * the walk. */
+typedef int (*mp_store_side_fn)(void *arg, const unsigned char *tenant, uint64_t print,
+                                uint8_t kind);
+/* Calls fn on every side request's print learned, every user's, in one
+ * read. MP_OK, fn's error, or the store's. */
+int mp_store_sides(struct mp_store *store, mp_store_side_fn fn, void *arg);
+
 /* Pass as tenant to mp_store_users() to list every user, of every tenant. */
 extern const unsigned char mp_store_all_tenants[1];
 

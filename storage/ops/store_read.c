@@ -381,3 +381,46 @@ int mp_store_users(struct mp_store *store, const unsigned char *tenant, const un
     *n = us.n;
     return MP_OK;
 }
+
+/* ---- side requests learned (store_whose.c) ---- */
+
+struct side_scan {
+    struct mp_store *store;
+    mp_store_side_fn fn;
+    void *arg;
+};
+
+/* A sides record: P | T(print), P = u16be length | physical user key,
+ * whose first bytes tell the tenant in a clear store and a sealed one
+ * alike (store_backend.h). */
+static int on_side(void *arg, const unsigned char *key, size_t klen, const unsigned char *v,
+                   size_t vn)
+{
+    struct side_scan *ss = arg;
+    struct mp_store_plain pv;
+    if (klen < 3)
+        return MP_OK;
+    size_t plen = 2 + mp_codec_be_get(key, 2);
+    const unsigned char *phys = key + 2;
+    const unsigned char *tenant =
+        plen > 2 + MP_TENANT_LEN && phys[0] == MP_USER_KEY_TENANT ? phys + 1 : NULL;
+    if (plen > klen)
+        return MP_OK;
+    int rc = mp_store_backend_open(ss->store, MP_TABLE_SIDES, key, klen, v, vn, &pv);
+    if (rc == MP_OK && pv.n >= 9)
+        rc = ss->fn(ss->arg, tenant, mp_codec_le_get(pv.p, 8), pv.p[8]);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
+int mp_store_sides(struct mp_store *store, mp_store_side_fn fn, void *arg)
+{
+    struct mp_store_txn txn;
+    struct side_scan ss = {store, fn, arg};
+    int status = store->be->begin(store, false, &txn);
+    if (status != MP_OK)
+        return status;
+    status = store->be->scan(&txn, MP_TABLE_SIDES, NULL, 0, 0, on_side, &ss);
+    store->be->end(&txn, false);
+    return status;
+}
