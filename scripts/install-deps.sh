@@ -13,7 +13,8 @@ missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# The SDK tests (tests/sdk) need Node.js 18 or newer with npm: Debian's, unless
+# The SDK tests (tests/sdk) and the real-client tests (tests/clients: the
+# CLIs bring their own binaries) need Node.js 18 or newer with npm: Debian's, unless
 # a node and an npm are already on PATH (a NodeSource node bundles its npm).
 if [ "${1:-}" = "--test" ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
     missing="$missing nodejs npm"

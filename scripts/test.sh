@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 echo "== the client SDKs the SDK tests drive memproxy with (tests/sdk/package-lock.json)"
 npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+echo "== the coding-agent CLIs the real-client tests run through memproxy (tests/clients/package-lock.json)"
+npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
 run_suites() {
     dir=$1; shift
     if [ -f "$dir/build.ninja" ]; then

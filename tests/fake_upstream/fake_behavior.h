@@ -38,7 +38,7 @@ struct fake_behavior {
     bool inside;   /* a stream's cut (stall_after, reset_after, close_after) inside event N */
     bool failed;   /* Responses: response.failed instead of response.completed */
     bool thinking; /* Messages: a thinking block before the text */
-    bool tool_use; /* Messages: a tool_use block after the text */
+    bool tool_use; /* a tool call after the text (fake_reply.h: which) */
     char err[160]; /* non-empty: the header was bad, answer 400 */
 };
 
@@ -81,6 +81,7 @@ struct fake_plan {
 };
 
 struct fake_wire;
+struct fake_call;
 
 /* What the builder needs from a /v1 request; pointers borrowed for the call. */
 struct fake_v1_req {
@@ -97,9 +98,10 @@ struct fake_v1_req {
     const char *error; /* an error status's body (a refusal, fake_validate.h); NULL: the wire's */
     size_t error_len;
     bool stream;
-    bool background;         /* top-level "background" is the literal true */
-    bool close;              /* the client asked to close after this response */
-    struct fake_usage usage; /* the prompt's tokens and what the cache served (fake_cache.h) */
+    bool background;              /* top-level "background" is the literal true */
+    bool close;                   /* the client asked to close after this response */
+    struct fake_usage usage;      /* the prompt's tokens and what the cache served (fake_cache.h) */
+    const struct fake_call *call; /* the call `tool_use` makes (fake_reply.h); NULL: get_weather */
 };
 
 /* A stream being built: the wire writes one event at a time, the builder

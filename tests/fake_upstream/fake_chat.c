@@ -1,7 +1,8 @@
 /* The chat completions wire (see fake_chat.h). The bytes are those of the
  * fake before it learnt other APIs: the tests compare them exactly. The
- * `tool_use` directive adds one tool call after the text; a stream sends it
- * as OpenAI does, its id and name first, then the arguments in pieces. */
+ * `tool_use` directive adds one tool call after the text (get_weather, or
+ * the tool X-Fake-Tool-Call names); a stream sends it as OpenAI does, its
+ * id and name first, then the arguments in pieces. */
 #include "fake_chat.h"
 
 #include "fake_reply.h"
@@ -19,8 +20,9 @@ static void put_call_head(struct fake_buf *o, const struct fake_v1_req *r)
 {
     fake_buf_puts(o, "\"id\":");
     fake_reply_put_call_id(o, r);
-    fake_buf_puts(o, ",\"type\":\"function\",\"function\":{\"name\":\"" FAKE_REPLY_TOOL
-                     "\",\"arguments\":");
+    fake_buf_puts(o, ",\"type\":\"function\",\"function\":{\"name\":\"");
+    fake_buf_puts(o, fake_reply_call(r)->name);
+    fake_buf_puts(o, "\",\"arguments\":");
 }
 
 static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
@@ -36,7 +38,7 @@ static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
     if (b->tool_use) {
         fake_buf_puts(o, ",\"tool_calls\":[{");
         put_call_head(o, r);
-        fake_reply_put_tool_args(o);
+        fake_reply_put_tool_args(o, r);
         fake_buf_puts(o, "}}]");
     }
     fake_buf_puts(o, "},\"finish_reason\":");
@@ -78,8 +80,10 @@ static void put_call_chunks(struct fake_sse *s, const struct fake_v1_req *r)
     fake_sse_end(s, false);
     for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
         e = chunk(s, r);
+        size_t len;
+        const char *piece = fake_reply_tool_piece(r, i, &len);
         fake_buf_puts(e, "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":");
-        fake_buf_put_json_string(e, fake_reply_tool_args[i], strlen(fake_reply_tool_args[i]));
+        fake_buf_put_json_string(e, piece, len);
         fake_buf_puts(e, "}}]},\"finish_reason\":null}]}");
         fake_sse_end(s, false);
     }

@@ -209,6 +209,9 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 14 && memcmp(t, "/_fake/release", 14) == 0) {
         return FAKE_ROUTE_RELEASE;
     }
+    if (plen == 1) {
+        return FAKE_ROUTE_ROOT;
+    }
     return FAKE_ROUTE_OTHER;
 }
 
@@ -302,6 +305,10 @@ static int parse_field(const char *buf, size_t off, size_t n, struct fake_head *
         h->behavior[h->num_behavior].off = off + vs;
         h->behavior[h->num_behavior].len = vlen;
         h->num_behavior++;
+    } else if (span_is(l, nlen, "x-fake-tool-call") && !h->has_tool_call) {
+        h->has_tool_call = true;
+        h->tool_call.off = off + vs;
+        h->tool_call.len = vlen;
     }
     return FAKE_HTTP_OK;
 }

@@ -1,6 +1,6 @@
 /* The Messages wire (see fake_messages.h, docs/fake-upstream.md). The
  * content is up to three blocks: thinking (directive `thinking`), the text,
- * tool_use (directive `tool_use`). A stream opens the message, pings, then
+ * tool_use (directive `tool_use`, or X-Fake-Tool-Call). A stream opens the message, pings, then
  * sends each block as start, deltas and stop, and ends with message_delta
  * (the stop reason) and message_stop. The thinking text and the tool's
  * input are sent in fixed pieces, so that the whole block of an answer in
@@ -109,11 +109,9 @@ static void put_message(struct fake_buf *o, const struct fake_v1_req *r,
         fake_buf_puts(o, ",{\"type\":\"tool_use\",\"id\":");
         put_tool_id(o, r);
         fake_buf_puts(o, ",\"name\":\"");
-        fake_buf_puts(o, FAKE_REPLY_TOOL);
+        fake_buf_puts(o, fake_reply_call(r)->name);
         fake_buf_puts(o, "\",\"input\":");
-        for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
-            fake_buf_puts(o, fake_reply_tool_args[i]);
-        }
+        fake_buf_put(o, fake_reply_call(r)->args, fake_reply_call(r)->args_len);
         fake_buf_puts(o, "}");
     }
     put_tail(o, r, stop_reason(b), FAKE_REPLY_TOKENS);
@@ -136,9 +134,9 @@ static struct fake_buf *block_start(struct fake_sse *s, size_t index)
 }
 
 /* A content_block_delta of this delta type whose one member field is the
- * JSON string of text[0..). */
+ * JSON string of text[0..len). */
 static void put_delta(struct fake_sse *s, size_t index, const char *type, const char *field,
-                      const char *text)
+                      const char *text, size_t len)
 {
     struct fake_buf *e = block_event(s, "content_block_delta", index);
     fake_buf_puts(e, ",\"delta\":{\"type\":\"");
@@ -146,7 +144,7 @@ static void put_delta(struct fake_sse *s, size_t index, const char *type, const 
     fake_buf_puts(e, "\",\"");
     fake_buf_puts(e, field);
     fake_buf_puts(e, "\":");
-    fake_buf_put_json_string(e, text, strlen(text));
+    fake_buf_put_json_string(e, text, len);
     fake_buf_puts(e, "}}");
     fake_sse_end(s, false);
 }
@@ -163,9 +161,11 @@ static void put_thinking_block(struct fake_sse *s, size_t index)
                                          "\"signature\":\"\"}}");
     fake_sse_end(s, false);
     for (size_t i = 0; i < COUNT(thinking_pieces); i++) {
-        put_delta(s, index, "thinking_delta", "thinking", thinking_pieces[i]);
+        put_delta(s, index, "thinking_delta", "thinking", thinking_pieces[i],
+                  strlen(thinking_pieces[i]));
     }
-    put_delta(s, index, "signature_delta", "signature", thinking_signature);
+    put_delta(s, index, "signature_delta", "signature", thinking_signature,
+              sizeof(thinking_signature) - 1);
     block_stop(s, index);
 }
 
@@ -175,11 +175,13 @@ static void put_tool_block(struct fake_sse *s, const struct fake_v1_req *r, size
     fake_buf_puts(e, "{\"type\":\"tool_use\",\"id\":");
     put_tool_id(e, r);
     fake_buf_puts(e, ",\"name\":\"");
-    fake_buf_puts(e, FAKE_REPLY_TOOL);
+    fake_buf_puts(e, fake_reply_call(r)->name);
     fake_buf_puts(e, "\",\"input\":{}}}");
     fake_sse_end(s, false);
     for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
-        put_delta(s, index, "input_json_delta", "partial_json", fake_reply_tool_args[i]);
+        size_t len;
+        const char *piece = fake_reply_tool_piece(r, i, &len);
+        put_delta(s, index, "input_json_delta", "partial_json", piece, len);
     }
     block_stop(s, index);
 }

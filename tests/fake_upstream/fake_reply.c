@@ -3,7 +3,14 @@
  * client relayed, dropped or repeated from the text alone. */
 #include "fake_reply.h"
 
-const char *const fake_reply_tool_args[FAKE_REPLY_TOOL_PIECES] = {"{\"city\":", " \"Paris\"}"};
+#define DEFAULT_ARGS "{\"city\": \"Paris\"}"
+
+const struct fake_call fake_reply_default_call = {
+    .name = "get_weather",
+    .args = DEFAULT_ARGS,
+    .args_len = sizeof(DEFAULT_ARGS) - 1,
+    .split = sizeof("{\"city\":") - 1,
+};
 
 void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r)
 {
@@ -46,15 +53,22 @@ void fake_reply_put_call_id(struct fake_buf *o, const struct fake_v1_req *r)
     fake_buf_puts(o, "\"");
 }
 
-void fake_reply_put_tool_args(struct fake_buf *o)
+const struct fake_call *fake_reply_call(const struct fake_v1_req *r)
 {
-    struct fake_buf args = {0};
-    for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
-        fake_buf_puts(&args, fake_reply_tool_args[i]);
-    }
-    fake_buf_put_json_string(o, args.p, args.len);
-    o->oom = o->oom || args.oom;
-    fake_buf_free(&args);
+    return r->call != NULL ? r->call : &fake_reply_default_call;
+}
+
+const char *fake_reply_tool_piece(const struct fake_v1_req *r, size_t i, size_t *len)
+{
+    const struct fake_call *call = fake_reply_call(r);
+    *len = i == 0 ? call->split : call->args_len - call->split;
+    return i == 0 ? call->args : call->args + call->split;
+}
+
+void fake_reply_put_tool_args(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    const struct fake_call *call = fake_reply_call(r);
+    fake_buf_put_json_string(o, call->args, call->args_len);
 }
 
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r)

@@ -11,14 +11,27 @@
 #include <stdint.h>
 
 #define FAKE_REPLY_TEXT        "Hello from fake upstream"
-#define FAKE_REPLY_TOKENS      4             /* output tokens of an answer in one body */
-#define FAKE_REPLY_CREATED     1700000000    /* every object's creation time (unix s) */
-#define FAKE_REPLY_TOOL        "get_weather" /* the function the `tool_use` directive calls */
-#define FAKE_REPLY_TOOL_PIECES 2             /* its arguments come in this many pieces */
+#define FAKE_REPLY_TOKENS      4          /* output tokens of an answer in one body */
+#define FAKE_REPLY_CREATED     1700000000 /* every object's creation time (unix s) */
+#define FAKE_REPLY_TOOL_PIECES 2          /* a call's arguments come in this many pieces */
+#define FAKE_CALL_MAX_NAME     64         /* bytes of a tool's name */
+#define FAKE_CALL_MAX_ARGS     4096       /* bytes of a call's arguments */
 
-/* The call's arguments, {"city": "Paris"}, in the pieces a stream sends
- * them: a whole answer's arguments are the pieces joined. */
-extern const char *const fake_reply_tool_args[FAKE_REPLY_TOOL_PIECES];
+/* The tool call an answer ends with (the `tool_use` directive, or the one
+ * X-Fake-Tool-Call names: fake_toolcall.h). name: plain ASCII that needs
+ * no escape; args: a compact JSON object, sent whole in an answer in one
+ * body and in FAKE_REPLY_TOOL_PIECES pieces in a stream, the first
+ * args[0..split), the second the rest. */
+struct fake_call {
+    char name[FAKE_CALL_MAX_NAME + 1];
+    char args[FAKE_CALL_MAX_ARGS + 1];
+    size_t args_len;
+    size_t split;
+};
+
+/* The `tool_use` directive's call: get_weather with {"city": "Paris"},
+ * in the pieces {"city": and  "Paris"}. */
+extern const struct fake_call fake_reply_default_call;
 
 /* The model of the request as raw JSON string content (escapes kept, no
  * quotes), or "fake". */
@@ -39,9 +52,16 @@ void fake_reply_put_pieces(struct fake_buf *o, size_t n);
  * included. */
 void fake_reply_put_call_id(struct fake_buf *o, const struct fake_v1_req *r);
 
+/* The request's call: r->call, or fake_reply_default_call. */
+const struct fake_call *fake_reply_call(const struct fake_v1_req *r);
+
+/* Piece i (< FAKE_REPLY_TOOL_PIECES) of the call's arguments: a pointer
+ * into the call and its length in *len (raw JSON text, not a string). */
+const char *fake_reply_tool_piece(const struct fake_v1_req *r, size_t i, size_t *len);
+
 /* The call's arguments whole, as a JSON string (OpenAI's "arguments":
  * text, not an object), quotes included. */
-void fake_reply_put_tool_args(struct fake_buf *o);
+void fake_reply_put_tool_args(struct fake_buf *o, const struct fake_v1_req *r);
 
 /* The request's input tokens: r->usage.input (fake_cache.h). */
 uint64_t fake_reply_input_tokens(const struct fake_v1_req *r);

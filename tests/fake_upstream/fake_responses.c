@@ -62,9 +62,11 @@ static void put_call(struct fake_buf *o, const struct fake_v1_req *r, bool done)
     fake_buf_put_u64(o, r->n);
     fake_buf_puts(o, "\",\"call_id\":");
     fake_reply_put_call_id(o, r);
-    fake_buf_puts(o, ",\"name\":\"" FAKE_REPLY_TOOL "\",\"arguments\":");
+    fake_buf_puts(o, ",\"name\":\"");
+    fake_buf_puts(o, fake_reply_call(r)->name);
+    fake_buf_puts(o, "\",\"arguments\":");
     if (done) {
-        fake_reply_put_tool_args(o);
+        fake_reply_put_tool_args(o, r);
     } else {
         fake_buf_puts(o, "\"\"");
     }
@@ -199,15 +201,17 @@ static void put_call_events(struct fake_sse *s, const struct fake_v1_req *r, siz
         e = fake_sse_begin_typed(s, "response.function_call_arguments.delta");
         fake_buf_puts(e, ",\"item_id\":\"fc_");
         fake_buf_put_u64(e, r->n);
+        size_t len;
+        const char *piece = fake_reply_tool_piece(r, i, &len);
         fake_buf_puts(e, "\",\"output_index\":1,\"delta\":");
-        fake_buf_put_json_string(e, fake_reply_tool_args[i], strlen(fake_reply_tool_args[i]));
+        fake_buf_put_json_string(e, piece, len);
         end_event(s, e, seq, false);
     }
     e = fake_sse_begin_typed(s, "response.function_call_arguments.done");
     fake_buf_puts(e, ",\"item_id\":\"fc_");
     fake_buf_put_u64(e, r->n);
     fake_buf_puts(e, "\",\"output_index\":1,\"arguments\":");
-    fake_reply_put_tool_args(e);
+    fake_reply_put_tool_args(e, r);
     end_event(s, e, seq, false);
     e = fake_sse_begin_typed(s, "response.output_item.done");
     fake_buf_puts(e, ",\"output_index\":1,\"item\":");

@@ -15,8 +15,10 @@
 #include "fake_http.h"
 #include "fake_llm.h"
 #include "fake_messages.h"
+#include "fake_models.h"
 #include "fake_record.h"
 #include "fake_responses.h"
+#include "fake_toolcall.h"
 #include "fake_validate.h"
 
 #include <errno.h>
@@ -346,6 +348,7 @@ static const struct api apis[] = {
     {"/v1/messages", &fake_wire_messages, true, true, FAKE_LLM_MESSAGES, FAKE_CACHE_MESSAGES},
     {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, false, FAKE_LLM_MESSAGES,
      FAKE_CACHE_COUNT_ONLY},
+    {"/v1/models", &fake_wire_models, false, false, FAKE_LLM_CHAT, -1},
 };
 
 static const struct api other_v1 = {"", &fake_wire_chat, false, false, FAKE_LLM_CHAT, -1};
@@ -413,11 +416,14 @@ static const char *request_body(const struct conn *c, size_t *len)
 }
 
 /* The body of a POST to a chat API, parsed once for the prompt cache (a
- * body it reads: caching on, at most FAKE_CACHE_MAX_BODY) and for the
- * tool-use rules (any body that may break one). Refuses the request as the
- * provider would (r->error, the body in srv->scratch; returns true), or
- * counts its usage in r->usage. */
-static bool use_body(struct server *srv, const struct api *api, struct fake_v1_req *r)
+ * body it reads: caching on, at most FAKE_CACHE_MAX_BODY), for the
+ * tool-use rules (any body that may break one) and for the named call
+ * (call not NULL; a body that declares tools has "tool" in it, so it is
+ * parsed). Refuses the request as the provider would (r->error, the body
+ * in srv->scratch; returns true), or counts its usage in r->usage and
+ * says in *call_it whether it is answered with the call. */
+static bool use_body(struct server *srv, const struct api *api, struct fake_v1_req *r,
+                     const struct fake_call *call, bool *call_it)
 {
     bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
     enum fake_cache_api wire = dry ? FAKE_CACHE_MESSAGES : (enum fake_cache_api)api->cache;
@@ -433,6 +439,7 @@ static bool use_body(struct server *srv, const struct api *api, struct fake_v1_r
     } else if (!refused && cache) {
         fake_cache_use(dry ? NULL : srv->cache, wire, req, r->body_len, &r->usage);
     }
+    *call_it = !refused && !dry && call != NULL && fake_toolcall_applies(wire, req, call->name);
     json_decref(req);
     return refused;
 }
@@ -468,9 +475,22 @@ static enum progress answer_v1(struct conn *c)
             break;
         }
     }
+    struct fake_call call;
+    bool named = b.err[0] == '\0' && c->head.has_tool_call;
+    if (named && fake_toolcall_parse(buf + c->head.tool_call.off, c->head.tool_call.len, &call,
+                                     b.err, sizeof(b.err)) != 0) {
+        logmsg(srv, "bad X-Fake-Tool-Call: %s", b.err);
+        named = false;
+    }
     bool post = span_eq(buf, c->head.method, "POST");
     r.usage.input = ((uint64_t)r.body_len + 3) / 4;
-    bool refused = b.err[0] == '\0' && post && api->cache >= 0 && use_body(srv, api, &r);
+    bool call_it = false;
+    bool refused = b.err[0] == '\0' && post && api->cache >= 0 &&
+                   use_body(srv, api, &r, named ? &call : NULL, &call_it);
+    if (call_it) {
+        b.tool_use = true;
+        r.call = &call;
+    }
     if (refused) {
         srv->st.invalid++;
         b.status = 400; /* whatever the directives asked: the provider answers nothing else */
@@ -708,6 +728,12 @@ static enum progress answer(struct conn *c)
     case FAKE_ROUTE_HOLD:
     case FAKE_ROUTE_RELEASE:
         return answer_hold(c, c->head.route == FAKE_ROUTE_RELEASE);
+    case FAKE_ROUTE_ROOT: /* a client's probe (Claude Code: HEAD /): no body for HEAD */
+        n = span_eq(c->in.p, c->head.method, "HEAD")
+                ? 0
+                : snprintf(body, sizeof(body), "{\"ok\":true}");
+        return start_plan(
+            c, fake_plan_simple(&c->plan, 200, "application/json", body, (size_t)n, close));
     case FAKE_ROUTE_JOBS:
         n = snprintf(body, sizeof(body), "{\"extract\":%llu,\"summarize\":%llu}",
                      (unsigned long long)srv->jobs[FAKE_JOB_EXTRACT],

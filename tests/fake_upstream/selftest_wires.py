@@ -1,8 +1,9 @@
 """Self test of the fake upstream's other chat APIs (docs/fake-upstream.md):
 the Responses API and the Anthropic Messages API, their streams, their
 errors and misbehaviour, memory jobs over Messages; and on every chat API
-(chat completions included) the `tool_use` directive and the providers'
-refusals of a broken tool loop. It drives the fake directly, over real
+(chat completions included) the `tool_use` directive, the named call of
+X-Fake-Tool-Call and the providers' refusals of a broken tool loop; the
+probes of the root and the model list. It drives the fake directly, over real
 sockets. Python 3 standard library only.
 
 Usage: selftest_wires.py path/to/fake_upstream
@@ -1080,6 +1081,144 @@ class SetReplyTest(unittest.TestCase):
 
     def test_only_post(self):
         self.assertEqual(call('/_fake/reply', method='GET').status, 405)
+
+
+class NamedToolCallTest(unittest.TestCase):
+    """X-Fake-Tool-Call: a call of the named tool with the given arguments
+    where the request offers that tool and does not end with a tool result;
+    a real agent's loop runs on it (docs/fake-upstream.md)."""
+
+    HEADER = 'Bash {"command": "ls -a", "timeout": 5}'
+    ARGS = '{"command":"ls -a","timeout":5}'
+    CHAT_TOOLS = [{'type': 'function', 'function': {'name': 'Bash', 'parameters': {'type': 'object'}}}]
+    TOOLS = [{'name': 'Read', 'input_schema': {'type': 'object'}}, {'name': 'Bash', 'input_schema': {'type': 'object'}}]
+    RESP_TOOLS = [{'type': 'function', 'name': 'Bash', 'parameters': {'type': 'object'}}]
+
+    def setUp(self):
+        control('/_fake/reset')
+
+    def named(self, path, body, header=None):
+        return call(path, body, headers={'X-Fake-Tool-Call': self.HEADER if header is None else header})
+
+    def chat(self, msgs, stream=False, tools=None):
+        return {'model': 'gpt-4o', 'messages': msgs, 'tools': self.CHAT_TOOLS if tools is None else tools,
+                'stream': stream}
+
+    def messages(self, msgs, stream=False, tools=None):
+        return {'model': 'claude-sonnet-4-5', 'max_tokens': 64, 'messages': msgs,
+                'tools': self.TOOLS if tools is None else tools, 'stream': stream}
+
+    def responses(self, items, stream=False, tools=None):
+        return {'model': 'gpt-5.5', 'input': items, 'tools': self.RESP_TOOLS if tools is None else tools,
+                'stream': stream}
+
+    def test_chat_calls_the_named_tool(self):
+        r = self.named('/v1/chat/completions', self.chat([user('list')]))
+        choice = r.json()['choices'][0]
+        self.assertEqual((r.status, choice['finish_reason']), (200, 'tool_calls'))
+        self.assertEqual(choice['message']['tool_calls'], [{
+            'id': 'call_fake%d' % request_n(r), 'type': 'function',
+            'function': {'name': 'Bash', 'arguments': self.ARGS}}])
+        msg, finish = chat_assistant(chat_events(self.named('/v1/chat/completions',
+                                                            self.chat([user('list')], True)).body))
+        self.assertEqual((finish, msg['tool_calls'][0]['function']), ('tool_calls', {'name': 'Bash',
+                                                                                     'arguments': self.ARGS}))
+
+    def test_messages_calls_the_named_tool(self):
+        r = self.named('/v1/messages', self.messages([user('list')]))
+        body = r.json()
+        self.assertEqual((r.status, body['stop_reason']), (200, 'tool_use'))
+        self.assertEqual(body['content'][1], {'type': 'tool_use', 'id': 'toolu_fake%d' % request_n(r),
+                                              'name': 'Bash', 'input': json.loads(self.ARGS)})
+        r = self.named('/v1/messages', self.messages([user('list')], True))
+        blocks = ValidationTest.streamed_blocks(r.body)
+        self.assertEqual((blocks[1]['name'], blocks[1]['input']), ('Bash', json.loads(self.ARGS)))
+
+    def test_responses_calls_the_named_tool(self):
+        r = self.named('/v1/responses', self.responses('list'))
+        out = r.json()['output']
+        self.assertEqual(out[1], {'type': 'function_call', 'id': 'fc_%d' % request_n(r),
+                                  'call_id': 'call_fake%d' % request_n(r), 'name': 'Bash',
+                                  'arguments': self.ARGS, 'status': 'completed'})
+        evs = events(self.named('/v1/responses', self.responses('list', True)).body)
+        deltas = [d['delta'] for n, d in evs if n == 'response.function_call_arguments.delta']
+        self.assertEqual(len(deltas), 2)
+        self.assertEqual(''.join(deltas), self.ARGS)
+        self.assertEqual(evs[-1][1]['response']['output'][1]['name'], 'Bash')
+
+    def test_no_call_without_the_tool_or_after_a_tool_result(self):
+        """A title request (no tools), a tool not offered, or the round
+        that carries the tool's output: the plain answer."""
+        plain = [
+            self.named('/v1/chat/completions', self.chat([user('title?')], tools=[])),
+            self.named('/v1/chat/completions', self.chat([user('list')]), 'Read {}'),
+            self.named('/v1/chat/completions', self.chat([user('list'), calls('c1'), tool('c1')])),
+            self.named('/v1/messages', {'model': 'c', 'max_tokens': 8, 'messages': [user('title?')]}),
+            self.named('/v1/messages', self.messages([user('list'), uses('t1'),
+                                                      {'role': 'user', 'content': [result('t1'), {
+                                                          'type': 'text', 'text': '<system-reminder>'}]}])),
+            self.named('/v1/responses', self.responses([user('list'), fcall('c1'), fout('c1')])),
+        ]
+        for r in plain:
+            self.assertEqual(r.status, 200, r.body)
+            self.assertNotIn(b'Bash', r.body)
+            self.assertNotIn(b'get_weather', r.body)
+        self.assertEqual(control('/_fake/stats').json()['invalid'], 0)
+
+    def test_a_loop_runs_to_its_end_on_every_api(self):
+        """The header on every request of an agent's session: the call,
+        then the text that ends the loop; valid all along."""
+        for stream in (False, True):
+            r = self.named('/v1/chat/completions', self.chat([user('list')], stream))
+            msg = chat_assistant(chat_events(r.body))[0] if stream else r.json()['choices'][0]['message']
+            r = self.named('/v1/chat/completions', self.chat([user('list'), msg,
+                                                              tool(msg['tool_calls'][0]['id'])], stream))
+            self.assertNotIn(b'tool_calls', r.body)
+            r = self.named('/v1/messages', self.messages([user('list')], stream))
+            content = ValidationTest.streamed_blocks(r.body) if stream else r.json()['content']
+            r = self.named('/v1/messages', self.messages([user('list'), {'role': 'assistant', 'content': content},
+                                                          {'role': 'user', 'content': [result(content[1]['id'])]}],
+                                                         stream))
+            self.assertNotIn(b'tool_use', r.body)
+            r = self.named('/v1/responses', self.responses([user('list')], stream))
+            out = (dict(events(r.body))['response.completed']['response'] if stream else r.json())['output']
+            r = self.named('/v1/responses', self.responses([user('list')] + out + [fout(out[1]['call_id'])], stream))
+            self.assertNotIn(b'function_call', r.body)
+        self.assertEqual(control('/_fake/stats').json()['invalid'], 0)
+
+    def test_arguments_split_at_a_character(self):
+        header = 'Bash {"q":"\u00e9\u00e9\u00e9\u00e9\u00e9"}'.encode('utf-8').decode('latin-1')
+        r = call('/v1/chat/completions', self.chat([user('list')], True), headers={'X-Fake-Tool-Call': header})
+        args = [c['choices'][0]['delta']['tool_calls'][0]['function']['arguments']
+                for c in chat_events(r.body) if 'tool_calls' in c['choices'][0]['delta']]
+        self.assertEqual(args[1:], ['{"q":"\u00e9', '\u00e9\u00e9\u00e9\u00e9"}'])
+
+    def test_a_bad_header_is_a_400(self):
+        for header in ('', 'Bash', 'Bash []', 'Bash {"a":', 'B@sh {}', 'x' * 65 + ' {}',
+                       'Bash {"a":"%s"}' % ('x' * 4100)):
+            with self.subTest(header=header[:40]):
+                r = self.named('/v1/chat/completions', self.chat([user('list')]), header)
+                self.assertEqual((r.status, r.json()['error']['type']), (400, 'fake_bad_behavior'))
+
+
+class ProbesTest(unittest.TestCase):
+    """What clients ask besides the chat APIs: the base URL's root (Claude
+    Code's HEAD /) and the model list."""
+
+    def test_root_answers_200(self):
+        r = call('/', method='HEAD')
+        self.assertEqual((r.status, r.body), (200, b''))
+        r = call('/', method='GET')
+        self.assertEqual((r.status, r.json()), (200, {'ok': True}))
+
+    def test_model_list_for_both_providers(self):
+        r = call('/v1/models', method='GET')
+        self.assertEqual(r.status, 200)
+        body = r.json()
+        self.assertEqual((body['object'], body['has_more']), ('list', False))
+        self.assertEqual([(m['id'], m['object'], m['type']) for m in body['data']], [('fake', 'model', 'model')])
+        r = call('/v1/models?limit=20', method='GET', fake='status=401')
+        self.assertEqual((r.status, r.json()['error']['code']), (401, 'fake_401'))
 
 
 def main():
