@@ -1380,7 +1380,7 @@ static bool set_add(struct user_set *set, uint64_t h)
 /* The indexes of the user's waiting extraction jobs from i (the user's
  * first waiting job) on, in id order, up to a job of another kind; at most
  * extract_batch_turns (a call carries no more). */
-static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
+static size_t collect_batch(const struct mp_memjobs *j, size_t i, int64_t now, size_t *idx)
 {
     const struct mp_job *first = &j->jobs[i];
     size_t max = j->cfg->memory.extract_batch_turns;
@@ -1391,8 +1391,8 @@ static size_t collect_batch(const struct mp_memjobs *j, size_t i, size_t *idx)
         const struct mp_job *job = &j->jobs[k];
         if (!same_user(job, first->user, first->user_len) || job->failed != MP_JOB_FAIL_NONE)
             continue; /* a failed batch waits for its re-run: later turns go on */
-        if (job->kind != MP_JOB_EXTRACT)
-            break;
+        if (job->kind != MP_JOB_EXTRACT || job->not_before_ms > now)
+            break; /* a summary's turn, or a turn held (a retry's, a lone turn's) */
         idx[n++] = k;
     }
     return n;
@@ -1446,7 +1446,7 @@ static bool try_batch(struct mp_memjobs *j, size_t i, int64_t now, char **auth, 
 {
     size_t idx[MP_CONFIG_BATCH_TURNS_MAX];
     struct batch_turn *turns = NULL;
-    size_t n = collect_batch(j, i, idx);
+    size_t n = collect_batch(j, i, now, idx);
     if (!batch_due(j, &j->jobs[i], n, now)) {
         *waiting += (unsigned)n;
         return false;

@@ -270,6 +270,8 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     ops[1] = ops[0];
     ops[1].kind = MP_OP_ADD_JOB;
     mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
+    if (turn->shape.lone && turn->shape.ninstr > 0) /* it may be a side request: told first */
+        ops[1].u.job.not_before_ms = turn->at_ms + MP_SIDE_REQUEST_HOLD_MS;
     return 2;
 }
 

@@ -24,6 +24,11 @@
 /* how far apart a side request and the turn it quotes may be recorded
    (storage/ops/store.h: struct mp_store_recognize's window_ms) */
 #define MP_SIDE_REQUEST_WINDOW_MS (10 * 60 * 1000LL)
+/* how long a lone turn with instructions waits for its extraction, at
+   least: clients send a side request and the turn it is about within a
+   second of each other, and a side request told before its turn is read
+   by the memory model is never folded into the summary */
+#define MP_SIDE_REQUEST_HOLD_MS (5 * 1000LL)
 #define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
 
 struct mp_chatreq_msg;

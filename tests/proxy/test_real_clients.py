@@ -12,9 +12,8 @@ every request valid for its API (the fake's "invalid" count stays 0), the
 statement of session 1 in a request of session 2, the tool loop run to its
 end, the statement recorded as the user's words; and no instruction file,
 environment block, title scaffold or tool output recorded as the user's
-words, no fact extracted from them. Those last checks fail on the code of
-today for some clients (KNOWN_FAILURES): they print KNOWN FAIL unless
-MEMPROXY_CLIENTS_STRICT is set, when they fail the run. A table of the
+words, no fact extracted from them, and no memory in a side request (a
+title) once one was seen (docs/memory.md "Whose words"). A table of the
 texts recorded as the user's that are none of the user's prompts, per
 client, is printed: a measurement reported.
 
@@ -39,7 +38,6 @@ import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
 
 BIN_DIR = os.path.join(harness.SOURCE_ROOT, 'tests', 'clients', 'node_modules', '.bin')
-STRICT = os.environ.get('MEMPROXY_CLIENTS_STRICT', '') not in ('', '0')
 RUN_TIMEOUT = 120
 
 STATEMENT = 'My favourite editor is Helix and I live in Lisbon.'
@@ -64,18 +62,6 @@ CLIENT_TEXT = {
     'title scaffold': ('<session>', 'Write the title', 'Generate a title', 'title generator'),
     'tool output': (TOOL_FILE,),
 }
-
-# (client, check) that fail on the code of today: memproxy records the
-# clients' own text as the user's (being fixed). MEMPROXY_CLIENTS_STRICT=1
-# makes them fail the run.
-KNOWN_FAILURES = {
-    ('codex', 'instruction file'): 'Codex sends AGENTS.md in a user message before the prompt',
-    ('codex', 'environment block'): 'Codex sends <environment_context> in a user message',
-    ('codex', 'fact'): 'extracted from the AGENTS.md recorded as the user\'s words',
-    ('claude_code', 'title scaffold'): 'Claude Code\'s title request (<session>...) is recorded',
-    ('opencode', 'title scaffold'): 'opencode\'s title request ("Generate a title...") is recorded',
-}
-
 
 class Client:
     """One CLI: its configuration files and the command of one session.
@@ -374,17 +360,20 @@ class RealClient:
         return RUNS[self.CLIENT.NAME]
 
     def known(self, check, problems):
-        """Fails with problems, unless (client, check) is a known failure
-        and MEMPROXY_CLIENTS_STRICT is unset: then prints it."""
-        why = KNOWN_FAILURES.get((self.CLIENT.NAME, check))
-        if not problems:
-            if why is not None:
-                print('KNOWN FAIL no longer fails: %s: %s (remove it from KNOWN_FAILURES)' % (self.CLIENT.NAME, check))
-            return
-        if why is not None and not STRICT:
-            print('KNOWN FAIL %s: %s (%s): %s' % (self.CLIENT.NAME, check, why, '; '.join(problems)[:400]))
-            return
-        self.fail('%s: %s' % (check, '\n'.join(problems)))
+        """Fails with problems, if any."""
+        if problems:
+            self.fail('%s: %s' % (check, '\n'.join(problems)))
+
+    def test_side_requests_carry_no_memory(self):
+        """A title request (a side request) of the second session on goes
+        upstream without memory: the first taught memproxy its
+        instructions (docs/memory.md "Whose words")."""
+        for s in self.run_.sessions[1:]:
+            for r in self.run_.requests[s.tag]:
+                body = r['body']
+                if any(mark in body for mark in CLIENT_TEXT['title scaffold']):
+                    self.assertNotIn(mh.INTRO[:40], body, '%s: memory in a side request' % s.tag)
+                    self.assertNotIn('recalled by the memory service', body, s.tag)
 
     def test_sessions_end_with_the_upstreams_answer(self):
         """Each session exits 0 and prints the fake's answer, which came
