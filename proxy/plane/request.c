@@ -1113,8 +1113,7 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     enum mp_memory_control ctl = MP_MEMCTL_AUTO;
     char user[MP_USERKEY_MAX];
     size_t ulen = 0;
-    const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory", 8);
-    if (h != NULL && mp_route_memory_control(h->value, h->value_len, &ctl) != MP_OK) {
+    if (mp_route_memory_header(r->head, &ctl) != MP_OK) {
         *perr = MP_PERR_INVALID_MEMORY_HEADER;
         return MP_EINVAL;
     }
@@ -1127,7 +1126,7 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
         return MP_EINVAL;
     r->has_user = rc == MP_OK;
     mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
-    h = mp_http_find_header(r->head, "x-memory-explain", 16);
+    const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory-explain", 16);
     r->mem.explain = cfg->admin.explain_requests && r->has_user && h != NULL && h->value_len == 1 &&
                      h->value[0] == '1';
     return MP_OK;
