@@ -1,14 +1,23 @@
 """Repeated control headers narrow (issue 63, requirement 6;
 docs/http-api.md "Repeated headers"): several X-Memory values, on several
-lines or in one comma-separated list, give the narrowest."""
+lines or in one comma-separated list, give the narrowest; the user id,
+X-User-Signature and the API key that names a tenant must repeat one value
+byte for byte, else 400 conflicting_headers before anything is forwarded
+or recorded."""
 
+import json
 import os
 import sys
+import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
 from memhelpers import send  # noqa: E402
+
+KIND = 'conflicting_headers'
+
 
 def xm(*values):
     """One X-Memory line per value."""
@@ -66,6 +75,146 @@ class XMemory(mh.SeededUser, mh.MemCase):
                 self.assertOpenAIError(s.resp, 400, 'invalid_memory_header')
         self.assertEqual([r for r in mh.fake_requests(self.fake) if r['n'] > n0 and mh.job_kind(r) is None],
                          [], 'a request with a bad X-Memory line reached the upstream')
+
+
+def anthropic_root(fake):
+    return fake.base_url[:-len('/v1')]
+
+
+class UserIds(mh.MemCase):
+    """Two user id lines: the same value is that user, different values are
+    refused on every route that reads them, in the route's error shape."""
+
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'buffer'}}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.PROXY_CONFIG = dict(cls.PROXY_CONFIG)
+        cls.fake = harness.FakeUpstream().start()
+        cls.PROXY_CONFIG['sections'] = {'anthropic': {'base_url': anthropic_root(cls.fake)}}
+        try:
+            cls.proxy = harness.Proxy(cls.fake.base_url, **cls.PROXY_CONFIG).start()
+        except BaseException:
+            cls.fake.stop()
+            raise
+
+    def post(self, path, users, body, extra=()):
+        tag = uuid.uuid4().hex
+        h = [('Content-Type', 'application/json'), ('Authorization', 'Bearer sk-test'),
+             ('x-api-key', 'sk-ant-test'), ('anthropic-version', '2023-06-01'), ('X-Test-Req', tag)]
+        h += [('X-User-Id', u) for u in users] + list(extra)
+        return mh.Sent(tag, body, None, self.proxy.request('POST', path, h, body, timeout=30.0))
+
+    def bodies(self, text):
+        chat = json.dumps({'model': 'gpt-4o-mini', 'messages': [mh.user_msg(text)]}).encode()
+        resp = json.dumps({'model': 'gpt-4o-mini', 'input': text}).encode()
+        msgs = json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 64,
+                           'messages': [mh.user_msg(text)]}).encode()
+        return (('/v1/chat/completions', chat), ('/v1/responses', resp), ('/v1/messages', msgs))
+
+    def assertAnthropicError(self, r, status, code):
+        self.assertEqual(r.status, status, r)
+        self.assertTrue((r.header('content-type') or '').startswith('application/json'))
+        self.assertTrue(r.header('x-request-id'))
+        doc = r.json()
+        self.assertEqual(doc['type'], 'error', doc)
+        self.assertEqual(doc['error']['type'], 'invalid_request_error', doc)
+        self.assertEqual(doc['error']['code'], code, doc)
+
+    def assertNotForwarded(self, sents):
+        time.sleep(0.2)
+        tags = {s.tag for s in sents}
+        got = [r for r in mh.fake_requests(self.fake) if mh.req_header(r, 'X-Test-Req') in tags]
+        self.assertEqual(got, [], 'a request with conflicting user ids reached the upstream')
+
+    def test_user_ids_must_agree_on_every_chat_route(self):
+        a, b = mh.uid('alice'), mh.uid('bob')
+        for path, body in self.bodies('My name is Alice.'):
+            with self.subTest(path=path, same=True):
+                s = self.post(path, (a, a), body)
+                self.assertEqual(s.status, 200, s.resp)
+                self.assertEqual(s.header('x-memory-mode'), 'buffer', s.resp.headers)
+        mh.wait_memory(self.proxy, a, lambda m: len(m['buffer']) == 6, what='three turns of alice')
+        before = self.proxy.metric('memproxy_client_errors_total', kind=KIND)
+        sents = []
+        for path, body in self.bodies('My name is Mallory.'):
+            with self.subTest(path=path):
+                s = self.post(path, (a, b), body)
+                sents.append(s)
+                if path == '/v1/messages':
+                    self.assertAnthropicError(s.resp, 400, KIND)
+                else:
+                    self.assertOpenAIError(s.resp, 400, KIND)
+                self.assertNotIn(b, s.resp.json()['error']['message'])
+        self.assertNotForwarded(sents)
+        self.assertDeltaMetric(self.proxy, before, 'memproxy_client_errors_total', 3, kind=KIND)
+        mh.wait_idle(self.proxy)
+        self.assertEqual(len(mh.get_memory(self.proxy, a)['buffer']), 6, 'recorded for alice')
+        self.assertEqual(mh.get_memory(self.proxy, b)['buffer'], [], 'recorded for bob')
+        # X-Memory: off touches no memory: the user id is not looked at
+        s = self.post('/v1/chat/completions', (a, b), self.bodies('hi')[0][1], extra=xm('off'))
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.header('x-memory-mode'), 'off')
+
+    def test_user_id_lines_differing_by_case_or_blank_in_the_middle_400(self):
+        a = mh.uid('carol')
+        for other in (a.upper(), a[:3] + ' ' + a[3:]):
+            with self.subTest(other=other):
+                s = self.post('/v1/chat/completions', (a, other), self.bodies('hi')[0][1])
+                self.assertOpenAIError(s.resp, 400, KIND)
+
+    def test_memory_routes_refuse_different_user_ids(self):
+        a, b = mh.uid('dave'), mh.uid('erin')
+        r = self.proxy.request('GET', '/v1/memory', [('X-User-Id', a), ('X-User-Id', b)])
+        self.assertOpenAIError(r, 400, KIND)
+        r = self.proxy.request('DELETE', '/v1/memory', [('X-User-Id', a), ('x-user-id', b)])
+        self.assertOpenAIError(r, 400, KIND)
+        r = self.proxy.request('GET', '/v1/memory', [('X-User-Id', a), ('X-User-Id', a)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['user'], a)
+
+
+class Credentials(mh.MemCase):
+    """The signature and the tenant's API key: one value each."""
+
+    SIG_KEY = 'zqxsecret-repeated-sig'
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'buffer'},
+                    'sections': {'security': {'user_signature_key': SIG_KEY, 'tenant_from': 'api_key'}}}
+
+    def sig(self, user):
+        import hashlib
+        import hmac
+        return hmac.new(self.SIG_KEY.encode(), user.encode(), hashlib.sha256).hexdigest()
+
+    def test_signatures_must_agree(self):
+        user = mh.uid('sig')
+        good, bad = self.sig(user), self.sig(user + 'x')
+        auth = [('Authorization', 'Bearer zqxsecret-a')]
+        for lines in ((good, bad), (good, good.upper())):
+            with self.subTest(lines=lines):
+                h = [('X-User-Id', user)] + [('X-User-Signature', v) for v in lines] + auth
+                self.assertOpenAIError(self.proxy.request('GET', '/v1/memory', h), 400, KIND)
+        h = [('X-User-Id', user), ('X-User-Signature', good), ('X-User-Signature', good)] + auth
+        self.assertEqual(self.proxy.request('GET', '/v1/memory', h).status, 200)
+
+    def test_api_keys_naming_a_tenant_must_agree(self):
+        user = mh.uid('ten')
+        base = [('X-User-Id', user), ('X-User-Signature', self.sig(user))]
+        for name, v1, v2 in (('Authorization', 'Bearer zqxsecret-a', 'Bearer zqxsecret-b'),
+                             ('x-api-key', 'zqxsecret-a', 'zqxsecret-b')):
+            with self.subTest(header=name):
+                h = base + [(name, v1), (name, v2)]
+                self.assertOpenAIError(self.proxy.request('GET', '/v1/memory', h), 400, KIND)
+                h = base + [(name, v1), (name, v1)]
+                self.assertEqual(self.proxy.request('GET', '/v1/memory', h).status, 200)
+        before = mh.last_n(self.fake)
+        s = send(self.proxy, user, 'hi', auth=None,
+                 extra_headers=[('X-User-Signature', self.sig(user)),
+                                ('Authorization', 'Bearer zqxsecret-a'),
+                                ('Authorization', 'Bearer zqxsecret-b')])
+        self.assertOpenAIError(s.resp, 400, KIND)
+        time.sleep(0.2)
+        self.assertEqual([r for r in mh.fake_requests(self.fake) if r['n'] > before], [])
 
 
 if __name__ == '__main__':
