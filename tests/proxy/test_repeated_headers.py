@@ -3,7 +3,8 @@ docs/http-api.md "Repeated headers"): several X-Memory values, on several
 lines or in one comma-separated list, give the narrowest; the user id,
 X-User-Signature and the API key that names a tenant must repeat one value
 byte for byte, else 400 conflicting_headers before anything is forwarded
-or recorded."""
+or recorded; a task hint or a temporary-chat id on any line counts; a field
+listed by any Connection line stays home."""
 
 import json
 import os
@@ -14,7 +15,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
-from memhelpers import send  # noqa: E402
+from memhelpers import REPLY, send  # noqa: E402
 
 KIND = 'conflicting_headers'
 
@@ -215,6 +216,47 @@ class Credentials(mh.MemCase):
         self.assertOpenAIError(s.resp, 400, KIND)
         time.sleep(0.2)
         self.assertEqual([r for r in mh.fake_requests(self.fake) if r['n'] > before], [])
+
+
+class Hints(mh.MemCase):
+    """A hint on any line counts: a task hint makes a task, a temporary-chat
+    id makes a temporary chat; a Connection line's fields stay home."""
+
+    PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'buffer'}}
+
+    def test_task_hint_on_a_later_line(self):
+        for extra, kind in (([('X-Memory-Task', ''), ('X-Memory-Task', 'title')], 'title'),
+                            ([('x-claude-code-request-class', 'main'),
+                              ('x-claude-code-request-class', 'compaction')], 'compaction')):
+            with self.subTest(extra=extra):
+                s = send(self.proxy, mh.uid('task'), 'What is the weather like?', extra_headers=extra)
+                self.assertOK(s)
+                self.assertEqual(s.mode(), 'off', s.resp.headers)
+                self.assertEqual(s.header('x-memory-skipped'), 'client_task:' + kind, s.resp.headers)
+                self.assertEqual(mh.upstream_body(self.fake, s), s.body)
+
+    def test_temporary_chat_id_on_any_line(self):
+        user = mh.uid('tmp')
+        with self.proxy.conn() as c:
+            s = send(self.proxy, user, 'A secret of mine.', conn=c,
+                     extra_headers=[('X-OpenWebUI-Chat-Id', '3f1c0b9e-7d7e-4c2b-9a55-1f0f2a6c8e11'),
+                                    ('X-OpenWebUI-Chat-Id', 'local:pZ2bJ4y0aF1kLqAAAAB')])
+            self.assertOK(s)
+            self.assertEqual(s.header('x-memory-skipped'), 'temporary_chat', s.resp.headers)
+            self.assertOK(send(self.proxy, user, 'barrier', conn=c))
+        mem = mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) >= 2, what='the barrier')
+        self.assertEqual(mh.buffer_pairs(mem), [('user', 'barrier'), ('assistant', REPLY)])
+
+    def test_field_listed_by_a_second_connection_line_stays_home(self):
+        s = send(self.proxy, None, 'hi', extra_headers=[('Connection', 'keep-alive'),
+                                                        ('Connection', 'X-Hop-A, x-hop-b'),
+                                                        ('X-Hop-A', '1'), ('X-Hop-B', '2'),
+                                                        ('X-End-To-End', '3')])
+        self.assertOK(s)
+        got = mh.upstream_of(self.fake, s)
+        self.assertIsNone(mh.req_header(got, 'X-Hop-A'), got.get('headers'))
+        self.assertIsNone(mh.req_header(got, 'X-Hop-B'), got.get('headers'))
+        self.assertEqual(mh.req_header(got, 'X-End-To-End'), '3')
 
 
 if __name__ == '__main__':
