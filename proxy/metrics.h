@@ -35,6 +35,8 @@ enum mp_client_error_kind {
     MP_CLERR_UNAUTHORIZED, /* admin token, user signature, tenant API key */
     MP_CLERR_PRECONDITION, /* If-Match missing or stale */
     MP_CLERR_DISPLACED,    /* closed at max_connections: the longest wait for a head */
+    /* a user id, signature or tenant API key on lines that differ */
+    MP_CLERR_CONFLICTING_HEADERS,
     MP_CLERR_COUNT
 };
 

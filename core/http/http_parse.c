@@ -161,25 +161,90 @@ bool mp_http_is_hop_by_hop(const char *name, size_t name_len)
     }
 }
 
+/* The next element of the list s[*pos..len): the blanks around it
+ * trimmed, empty elements skipped. False when none is left. */
+static bool list_next(const char *s, size_t len, size_t *pos, const char **el, size_t *el_len)
+{
+    while (*pos < len) {
+        const char *comma = memchr(s + *pos, ',', len - *pos);
+        size_t b = *pos, e = comma != NULL ? (size_t)(comma - s) : len;
+        *pos = e + 1;
+        while (b < e && mp_http_lex_blank((unsigned char)s[b]))
+            b++;
+        while (e > b && mp_http_lex_blank((unsigned char)s[e - 1]))
+            e--;
+        if (e > b) {
+            *el = s + b;
+            *el_len = e - b;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool mp_http_connection_lists(const char *conn_value, size_t conn_len, const char *name,
                               size_t name_len)
 {
-    size_t i = 0;
-    if (name_len == 0)
-        return false;
-    while (i < conn_len) {
-        const char *comma = memchr(conn_value + i, ',', conn_len - i);
-        size_t e = comma != NULL ? (size_t)(comma - conn_value) : conn_len;
-        size_t s = i, te = e;
-        while (s < te && mp_http_lex_blank((unsigned char)conn_value[s]))
-            s++;
-        while (te > s && mp_http_lex_blank((unsigned char)conn_value[te - 1]))
-            te--;
-        if (te - s == name_len && mp_http_lex_ieq(conn_value + s, name, name_len))
+    const char *el;
+    size_t pos = 0, n;
+    while (list_next(conn_value, conn_len, &pos, &el, &n))
+        if (n == name_len && mp_http_lex_ieq(el, name, n))
             return true;
-        i = e + 1;
-    }
     return false;
+}
+
+void mp_http_values_init(struct mp_http_values *it, const struct mp_http_request_head *head,
+                         const char *name, size_t name_len, bool list)
+{
+    *it = (struct mp_http_values){
+        .head = head, .name = name, .name_len = name_len, .field = 0, .cur = NULL, .list = list};
+}
+
+/* The next line named it->name, or NULL; the search goes on after it. */
+static const struct mp_http_header *next_field(struct mp_http_values *it)
+{
+    const struct mp_http_request_head *h = it->head;
+    const struct mp_http_header *f = NULL;
+    if (it->field < h->num_headers)
+        f = mp_http_lex_find(h->headers + it->field, h->num_headers - it->field, it->name,
+                             it->name_len);
+    it->field = f != NULL ? (size_t)(f - h->headers) + 1 : h->num_headers;
+    return f;
+}
+
+bool mp_http_values_next(struct mp_http_values *it, const char **value, size_t *len)
+{
+    for (;;) {
+        if (it->cur != NULL && list_next(it->cur->value, it->cur->value_len, &it->pos, value, len))
+            return true;
+        it->cur = next_field(it);
+        it->pos = 0;
+        if (it->cur == NULL)
+            return false;
+        if (it->list && list_next(it->cur->value, it->cur->value_len, &it->pos, value, len))
+            return true; /* the line's first element; the others on the next calls */
+        *value = it->cur->value;
+        *len = it->list ? 0 : it->cur->value_len;
+        it->cur = NULL;
+        return true;
+    }
+}
+
+int mp_http_find_single(const struct mp_http_request_head *head, const char *name, size_t name_len,
+                        const char **value, size_t *len)
+{
+    struct mp_http_values it;
+    const char *v, *w;
+    size_t n, m;
+    mp_http_values_init(&it, head, name, name_len, false);
+    if (!mp_http_values_next(&it, &v, &n))
+        return MP_NOTFOUND;
+    while (mp_http_values_next(&it, &w, &m))
+        if (m != n || memcmp(w, v, n) != 0)
+            return MP_EINVAL;
+    *value = v;
+    *len = n;
+    return MP_OK;
 }
 
 /* ---- chunked body ---- */

@@ -53,6 +53,44 @@ int mp_http_parse_request_head(const char *buf, size_t len, size_t max_head,
 const struct mp_http_header *mp_http_find_header(const struct mp_http_request_head *head,
                                                  const char *name, size_t name_len);
 
+/* The values of one header across all its field lines, in order, for the
+ * headers whose every line counts (docs/http-api.md "Repeated headers").
+ * RFC 9110 5.3: a field sent on several lines is one field, its value the
+ * lines' values joined by commas; so for a list field (list = true:
+ * X-Memory, Connection) each line is also split at its commas into
+ * elements, the blanks around them trimmed and empty elements skipped
+ * (RFC 9110 5.6.1), and a line without any element gives one empty value,
+ * so that a caller can refuse a field sent empty. Quoted strings are not
+ * understood: it is for lists of tokens. For a field that is not a list
+ * each line's value is one value, commas and all (a user id may hold a
+ * comma). head and name are borrowed for the walk; the values point into
+ * head's buffer. */
+struct mp_http_values {
+    const struct mp_http_request_head *head; /* private */
+    const char *name;                        /* private */
+    size_t name_len;                         /* private */
+    size_t field;                            /* private: where the next line is looked for */
+    const struct mp_http_header *cur;        /* private: list: the line being split */
+    size_t pos;                              /* private: list: where its next element starts */
+    bool list;                               /* private */
+};
+
+void mp_http_values_init(struct mp_http_values *it, const struct mp_http_request_head *head,
+                         const char *name, size_t name_len, bool list);
+
+/* The next value: true with *value (borrowed from the head's buffer, not
+ * NUL-terminated) and *len; false when there is none left. */
+bool mp_http_values_next(struct mp_http_values *it, const char **value, size_t *len);
+
+/* The one value of a field that is not a list (a user id, a signature, an
+ * API key, a conversation id): its line's value, or the value its every
+ * line repeats byte for byte. MP_OK with *value (borrowed) and *len;
+ * MP_NOTFOUND when the head has no such field; MP_EINVAL when two of its
+ * lines differ (the caller refuses the request, or acts as if the field
+ * were absent). Outputs are written on MP_OK only. */
+int mp_http_find_single(const struct mp_http_request_head *head, const char *name, size_t name_len,
+                        const char **value, size_t *len);
+
 /* True for the hop-by-hop fields a proxy must not forward: Connection,
  * Keep-Alive, Proxy-Connection, Proxy-Authorization, Proxy-Authenticate, TE,
  * Trailer, Transfer-Encoding, Upgrade (case-insensitive). */

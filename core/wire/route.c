@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_parse.h"
 #include "json_scan.h"
 #include "status.h"
 #include "wire.h"
@@ -138,6 +139,31 @@ int mp_route_memory_control(const char *value, size_t len, enum mp_memory_contro
         }
     }
     return MP_EINVAL;
+}
+
+/* What a control lets memory do, one bit each: 1 read, 2 write. */
+static unsigned control_allows(enum mp_memory_control c)
+{
+    return c == MP_MEMCTL_AUTO ? 3u : c == MP_MEMCTL_READ ? 1u : c == MP_MEMCTL_WRITE ? 2u : 0u;
+}
+
+int mp_route_memory_header(const struct mp_http_request_head *head, enum mp_memory_control *out)
+{
+    static const enum mp_memory_control of_allows[4] = {MP_MEMCTL_OFF, MP_MEMCTL_READ,
+                                                        MP_MEMCTL_WRITE, MP_MEMCTL_AUTO};
+    struct mp_http_values it;
+    enum mp_memory_control ctl = MP_MEMCTL_AUTO;
+    const char *v;
+    size_t n;
+    unsigned allows = 3u;
+    mp_http_values_init(&it, head, "x-memory", 8, true);
+    while (mp_http_values_next(&it, &v, &n)) {
+        if (mp_route_memory_control(v, n, &ctl) != MP_OK)
+            return MP_EINVAL; /* an empty line too: its one value is empty */
+        allows &= control_allows(ctl);
+    }
+    *out = of_allows[allows];
+    return MP_OK;
 }
 
 int mp_route_body_user(const char *body, size_t len, char *out, size_t cap, size_t *out_len)

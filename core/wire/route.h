@@ -46,6 +46,17 @@ const struct mp_wire *mp_route_wire(enum mp_route route);
  * surrounding blanks already trimmed). MP_OK or MP_EINVAL. */
 int mp_route_memory_control(const char *value, size_t len, enum mp_memory_control *out);
 
+/* The X-Memory control of the request head (borrowed). X-Memory is a list
+ * field (core/http/http_parse.h): every element of every X-Memory line is
+ * parsed as mp_route_memory_control() does, and the narrowest wins, what
+ * all of them allow: off over everything, read with write is off (neither
+ * allows both), read or write over auto; empty elements between commas
+ * are skipped. MP_OK with *out (MP_MEMCTL_AUTO without the header);
+ * MP_EINVAL when an element is none of the four or a line holds none
+ * (*out untouched). */
+struct mp_http_request_head;
+int mp_route_memory_header(const struct mp_http_request_head *head, enum mp_memory_control *out);
+
 /* Finds the top-level "user" member of a JSON request body and decodes it
  * into out[0..cap). Returns MP_OK with *out_len; MP_NOTFOUND when the body
  * is not a JSON object, has no "user", or "user" is null; MP_EINVAL when

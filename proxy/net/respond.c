@@ -93,6 +93,11 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                       "invalid_chat_request",
                                       "The body is not a chat request of the API named by api.",
                                       MP_CLERR_BAD_REQUEST},
+    [MP_PERR_CONFLICTING_HEADERS] = {400, "Bad Request", "invalid_request_error",
+                                     "conflicting_headers",
+                                     "The user id, X-User-Signature or API key header was sent "
+                                     "more than once with different values.",
+                                     MP_CLERR_CONFLICTING_HEADERS},
     [MP_PERR_INVALID_PARAM] = {400, "Bad Request", "invalid_request_error", "invalid_parameter",
                                "A path segment or query parameter is not valid.",
                                MP_CLERR_BAD_REQUEST},

@@ -11,19 +11,40 @@
 #include "status.h"
 #include "userkey.h"
 
+/* The id headers in core/wire/convid.h's order, each with its other
+ * spelling. */
+static const char *const id_names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
+                                                           {"x-claude-code-session-id", NULL},
+                                                           {"session-id", "session_id"}};
+
+/* The one value of the header name (NULL: none), into *v, *n; a header
+ * whose lines differ names no conversation (mp_http_find_single). */
+static bool one_id(const struct mp_http_request_head *head, const char *name, const char **v,
+                   size_t *n)
+{
+    return name != NULL && mp_http_find_single(head, name, strlen(name), v, n) == MP_OK;
+}
+
 void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out)
 {
-    static const char *const names[MP_CONVID_HEADERS][2] = {{"x-openwebui-chat-id", NULL},
-                                                            {"x-claude-code-session-id", NULL},
-                                                            {"session-id", "session_id"}};
     for (size_t i = 0; i < MP_CONVID_HEADERS; i++) {
-        const struct mp_http_header *h =
-            mp_http_find_header(head, names[i][0], strlen(names[i][0]));
-        if (h == NULL && names[i][1] != NULL)
-            h = mp_http_find_header(head, names[i][1], strlen(names[i][1]));
-        out->value[i] = h != NULL ? h->value : NULL;
-        out->len[i] = h != NULL ? h->value_len : 0;
+        out->value[i] = NULL;
+        out->len[i] = 0;
+        if (!one_id(head, id_names[i][0], &out->value[i], &out->len[i]))
+            (void)one_id(head, id_names[i][1], &out->value[i], &out->len[i]);
     }
+}
+
+bool mp_convlook_temporary(const struct mp_http_request_head *head)
+{
+    struct mp_convid_headers hd = {{NULL}, {0}};
+    struct mp_http_values it;
+    const char *name = id_names[MP_CONVID_OPENWEBUI][0];
+    mp_http_values_init(&it, head, name, strlen(name), false);
+    while (mp_http_values_next(&it, &hd.value[MP_CONVID_OPENWEBUI], &hd.len[MP_CONVID_OPENWEBUI]))
+        if (mp_convid_temporary(&hd))
+            return true;
+    return false;
 }
 
 uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])

@@ -33,9 +33,15 @@ struct mp_convlook {
 /* The client's own conversation ids from the request's head (borrowed:
  * *out points into it), in core/wire/convid.h's order:
  * X-OpenWebUI-Chat-Id, x-claude-code-session-id, Codex's session-id
- * (or session_id). */
+ * (or session_id). A header sent on several lines that differ is taken
+ * as absent (the next header, or the next rule, applies); repeats of one
+ * value are that value. */
 struct mp_http_request_head;
 void mp_convlook_headers(const struct mp_http_request_head *head, struct mp_convid_headers *out);
+
+/* Whether the request is a temporary chat (mp_convid_temporary): any of
+ * its X-OpenWebUI-Chat-Id lines marks one, whatever the others say. */
+bool mp_convlook_temporary(const struct mp_http_request_head *head);
 
 /* The digest a recorded message keeps of its conversation
  * (core/memory/usermem.h: mp_mem_message's conv): the key's first 8

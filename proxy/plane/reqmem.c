@@ -41,67 +41,92 @@
  * is cut */
 #define REPLY_CAPTURE_MAX (1 << 20)
 
+/* The user header's value (repeats must agree: http_parse.h's
+ * mp_http_find_single), else the body's "user". MP_OK, MP_NOTFOUND, or
+ * MP_EINVAL with *perr. */
 static int user_id(const struct mp_config *cfg, const struct mp_http_request_head *head,
-                   const char *body, size_t len, char *out, size_t *out_len)
+                   const char *body, size_t len, char *out, size_t *out_len, enum mp_perr *perr)
 {
     const char *uname = cfg->memory.user_header;
-    const struct mp_http_header *h = mp_http_find_header(head, uname, strlen(uname));
-    if (h != NULL) {
-        if (mp_user_id_validate(h->value, h->value_len) != MP_OK)
-            return MP_EINVAL;
-        memcpy(out, h->value, h->value_len);
-        *out_len = h->value_len;
+    const char *v;
+    size_t n;
+    int rc = mp_http_find_single(head, uname, strlen(uname), &v, &n);
+    *perr = rc == MP_EINVAL ? MP_PERR_CONFLICTING_HEADERS : MP_PERR_INVALID_USER_ID;
+    if (rc == MP_EINVAL || (rc == MP_OK && mp_user_id_validate(v, n) != MP_OK))
+        return MP_EINVAL;
+    if (rc == MP_OK) {
+        memcpy(out, v, n);
+        *out_len = n;
         return MP_OK;
     }
     if (!cfg->memory.user_from_body || len == 0)
         return MP_NOTFOUND;
-    int rc = mp_route_body_user(body, len, out, MP_USER_ID_MAX, out_len);
+    rc = mp_route_body_user(body, len, out, MP_USER_ID_MAX, out_len);
     if (rc == MP_OK && mp_user_id_validate(out, *out_len) != MP_OK)
         return MP_EINVAL;
     return rc;
 }
 
-/* X-User-Signature must be 64 hex digits of HMAC-SHA256(key, id). */
-static bool signature_ok(const struct mp_config *cfg, const struct mp_http_request_head *head,
-                         const char *id, size_t len)
+/* X-User-Signature must be 64 hex digits of HMAC-SHA256(key, id), the
+ * same on every line it is sent in. MP_OK, or MP_EINVAL with *perr. */
+static int check_signature(const struct mp_config *cfg, const struct mp_http_request_head *head,
+                           const char *id, size_t len, enum mp_perr *perr)
 {
     const char *key = cfg->security.user_signature_key;
-    const struct mp_http_header *h = mp_http_find_header(head, "x-user-signature", 16);
+    const char *v;
+    size_t n;
     unsigned char want[32], got[32];
-    if (h == NULL || h->value_len != 64 || mp_hex_decode(h->value, sizeof(got), got) != MP_OK)
-        return false;
+    int rc = mp_http_find_single(head, "x-user-signature", 16, &v, &n);
+    *perr = rc == MP_EINVAL ? MP_PERR_CONFLICTING_HEADERS : MP_PERR_INVALID_SIGNATURE;
+    if (rc != MP_OK || n != 64 || mp_hex_decode(v, sizeof(got), got) != MP_OK)
+        return MP_EINVAL;
     mp_hmac_sha256(key, strlen(key), id, len, want);
-    return CRYPTO_memcmp(want, got, 32) == 0;
+    return CRYPTO_memcmp(want, got, 32) == 0 ? MP_OK : MP_EINVAL;
 }
 
-/* The tenant of the client's API key (Authorization: Bearer <key>, else
- * x-api-key: <key>): HMAC(tenant key, key) cut to
- * MP_USERKEY_TENANT_LEN bytes, the tenant key derived from the store's
- * secret so that it survives restarts and is the same in every process
- * sharing the store. MP_NOTFOUND without a key; MP_EIO. */
+/* The client's API key: Authorization's bearer token, else x-api-key's
+ * value; each must be the same on every line it is sent in. MP_OK with
+ * *key, *len (borrowed from head; blanks before it skipped), MP_NOTFOUND
+ * (none, or empty), MP_EINVAL (the one read differs between its lines). */
+static int api_key(const struct mp_http_request_head *head, const char **key, size_t *len)
+{
+    const char *k;
+    size_t n;
+    int rc = mp_http_find_single(head, "authorization", 13, &k, &n);
+    if (rc == MP_EINVAL)
+        return MP_EINVAL;
+    if (rc == MP_OK && n > 7 && strncasecmp(k, "bearer ", 7) == 0) {
+        k += 7;
+        n -= 7;
+    } else {
+        rc = mp_http_find_single(head, "x-api-key", 9, &k, &n); /* Anthropic's clients */
+        if (rc != MP_OK)
+            return rc;
+    }
+    while (n > 0 && *k == ' ') {
+        k++;
+        n--;
+    }
+    *key = k;
+    *len = n;
+    return n > 0 ? MP_OK : MP_NOTFOUND;
+}
+
+/* The tenant of the client's API key (api_key()): HMAC(tenant key, key)
+ * cut to MP_USERKEY_TENANT_LEN bytes, the tenant key derived from the
+ * store's secret so that it survives restarts and is the same in every
+ * process sharing the store. MP_NOTFOUND without a key; MP_EINVAL for
+ * differing repeats; MP_EIO. */
 static int tenant_of(const struct mp_loop *loop, const struct mp_http_request_head *head,
                      unsigned char *tenant)
 {
     static const char label[] = "memproxy tenant v1";
-    const struct mp_http_header *h = mp_http_find_header(head, "authorization", 13);
     unsigned char secret[MP_SEAL_KEY_LEN], tkey[32], mac[32];
     const char *k;
     size_t klen;
-    if (h != NULL && h->value_len > 7 && strncasecmp(h->value, "bearer ", 7) == 0) {
-        k = h->value + 7;
-        klen = h->value_len - 7;
-    } else if ((h = mp_http_find_header(head, "x-api-key", 9)) != NULL) {
-        k = h->value; /* Anthropic's clients */
-        klen = h->value_len;
-    } else {
-        return MP_NOTFOUND;
-    }
-    while (klen > 0 && *k == ' ') {
-        k++;
-        klen--;
-    }
-    if (klen == 0)
-        return MP_NOTFOUND;
+    int rc = api_key(head, &k, &klen);
+    if (rc != MP_OK)
+        return rc;
     if (mp_store_secret(loop->store, secret) != MP_OK)
         return MP_EIO;
     mp_hmac_sha256(secret, sizeof(secret), label, sizeof(label) - 1, tkey);
@@ -119,21 +144,22 @@ int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_
     char id[MP_USER_ID_MAX];
     unsigned char tenant[MP_USERKEY_TENANT_LEN];
     size_t id_len = 0;
-    int rc = user_id(cfg, head, body, len, id, &id_len);
+    int rc = user_id(cfg, head, body, len, id, &id_len, perr);
     if (rc == MP_NOTFOUND)
         return MP_NOTFOUND;
-    *perr = MP_PERR_INVALID_USER_ID;
     if (rc != MP_OK)
         return MP_EINVAL;
-    *perr = MP_PERR_INVALID_SIGNATURE;
-    if (cfg->security.user_signature_key[0] != '\0' && !signature_ok(cfg, head, id, id_len))
+    if (cfg->security.user_signature_key[0] != '\0' &&
+        check_signature(cfg, head, id, id_len, perr) != MP_OK)
         return MP_EINVAL;
     if (cfg->security.tenant_from != MP_TENANT_API_KEY) {
         *out_len = mp_userkey_make(NULL, id, id_len, out);
         return MP_OK;
     }
     rc = tenant_of(loop, head, tenant);
-    *perr = rc == MP_NOTFOUND ? MP_PERR_MISSING_API_KEY : MP_PERR_INTERNAL;
+    *perr = rc == MP_NOTFOUND ? MP_PERR_MISSING_API_KEY
+            : rc == MP_EINVAL ? MP_PERR_CONFLICTING_HEADERS
+                              : MP_PERR_INTERNAL;
     if (rc != MP_OK)
         return MP_EINVAL;
     *out_len = mp_userkey_make(tenant, id, id_len, out);

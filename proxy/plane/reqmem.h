@@ -138,11 +138,14 @@ struct mp_http_request_head;
  *   hex HMAC-SHA256 of the user id under that key (compared in constant
  *   time);
  * - with [security] tenant_from = api_key, the key is namespaced by a
- *   keyed hash of the client's API key (Authorization: Bearer <key>),
- *   keyed with a secret kept in the store.
+ *   keyed hash of the client's API key (Authorization: Bearer <key>,
+ *   else x-api-key), keyed with a secret kept in the store.
+ * Each of these headers that is read must carry one value: sent on
+ * several lines, they must repeat it byte for byte.
  * Writes the key to out (MP_USERKEY_MAX bytes). Returns MP_OK with
  * *out_len; MP_NOTFOUND when the request names no user; MP_EINVAL with
- * *perr the answer: MP_PERR_INVALID_USER_ID, MP_PERR_INVALID_SIGNATURE,
+ * *perr the answer: MP_PERR_INVALID_USER_ID, MP_PERR_CONFLICTING_HEADERS
+ * (lines of one of the headers differ), MP_PERR_INVALID_SIGNATURE,
  * MP_PERR_MISSING_API_KEY, or MP_PERR_INTERNAL (the store's secret could
  * not be read). */
 int mp_reqmem_user_key(const struct mp_loop *loop, const struct mp_http_request_head *head,

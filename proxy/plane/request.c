@@ -247,6 +247,20 @@ static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_h
            (h->name_len == strlen(uh) && mp_http_lex_ieq(h->name, uh, h->name_len));
 }
 
+/* Whether any Connection line of the request lists h's name: such a
+ * field is hop-by-hop too. */
+static bool connection_lists(const struct mp_request *r, const struct mp_http_header *h)
+{
+    struct mp_http_values it;
+    const char *v;
+    size_t n;
+    mp_http_values_init(&it, r->head, "connection", 10, true);
+    while (mp_http_values_next(&it, &v, &n))
+        if (n == h->name_len && mp_http_lex_ieq(v, h->name, n))
+            return true;
+    return false;
+}
+
 /* Whether a client header goes upstream: hop-by-hop fields, Host,
  * Content-Length and Expect are the client's (curl's, or the native head's)
  * to write; Authorization is replaced when [upstream] api_key is set;
@@ -254,15 +268,14 @@ static bool is_memory_header(const struct mp_config *cfg, const struct mp_http_h
  * forward_memory_headers; Accept-Encoding is dropped when the reply will
  * be recorded (a compressed reply could not be read). */
 static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
-                     const struct mp_http_header *conn_hdr, const struct mp_http_header *h)
+                     const struct mp_http_header *h)
 {
     if (mp_http_is_hop_by_hop(h->name, h->name_len) || name_is(h, "host") ||
         name_is(h, "content-length") || name_is(h, "expect"))
         return false;
     if (!cfg->upstream.forward_memory_headers && is_memory_header(cfg, h))
         return false;
-    if (conn_hdr != NULL &&
-        mp_http_connection_lists(conn_hdr->value, conn_hdr->value_len, h->name, h->name_len))
+    if (connection_lists(r, h))
         return false;
     if (!r->anthropic && cfg->upstream.api_key[0] != '\0' && name_is(h, "authorization"))
         return false;
@@ -276,11 +289,10 @@ static bool forwards(const struct mp_request *r, const struct mp_config *cfg,
 static void build_headers(struct mp_request *r, const struct mp_config *cfg)
 {
     const struct mp_http_request_head *head = r->head;
-    const struct mp_http_header *conn_hdr = mp_http_find_header(head, "connection", 10);
     bool has_accept = false, has_ctype = false;
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, conn_hdr, h))
+        if (!forwards(r, cfg, h))
             continue;
         has_accept = has_accept || name_is(h, "accept");
         has_ctype = has_ctype || name_is(h, "content-type");
@@ -420,7 +432,6 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
                               bool has_body)
 {
     const struct mp_http_request_head *head = r->head;
-    const struct mp_http_header *conn_hdr = mp_http_find_header(head, "connection", 10);
     char num[32];
     text_add(r, head->method, head->method_len);
     text_add(r, " ", 1);
@@ -438,7 +449,7 @@ static void build_native_head(struct mp_request *r, const struct mp_config *cfg,
     text_add(r, "\r\n", 2);
     for (size_t i = 0; i < head->num_headers; i++) {
         const struct mp_http_header *h = &head->headers[i];
-        if (!forwards(r, cfg, conn_hdr, h))
+        if (!forwards(r, cfg, h))
             continue;
         text_add(r, h->name, h->name_len);
         text_add(r, ": ", 2);
@@ -1117,8 +1128,9 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     enum mp_memory_control ctl = MP_MEMCTL_AUTO;
     char user[MP_USERKEY_MAX];
     size_t ulen = 0;
-    const struct mp_http_header *h = mp_http_find_header(r->head, "x-memory", 8);
-    if (h != NULL && mp_route_memory_control(h->value, h->value_len, &ctl) != MP_OK) {
+    const char *explain;
+    size_t elen;
+    if (mp_route_memory_header(r->head, &ctl) != MP_OK) {
         *perr = MP_PERR_INVALID_MEMORY_HEADER;
         return MP_EINVAL;
     }
@@ -1131,29 +1143,31 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
         return MP_EINVAL;
     r->has_user = rc == MP_OK;
     mp_reqmem_init(&r->mem, cfg->memory.mode, (int)ctl, r->has_user ? user : NULL, ulen);
-    h = mp_http_find_header(r->head, "x-memory-explain", 16);
-    r->mem.explain = cfg->admin.explain_requests && r->has_user && h != NULL && h->value_len == 1 &&
-                     h->value[0] == '1';
+    /* explaining is asked by every line or by none */
+    bool ask = mp_http_find_single(r->head, "x-memory-explain", 16, &explain, &elen) == MP_OK &&
+               elen == 1 && explain[0] == '1';
+    r->mem.explain = cfg->admin.explain_requests && r->has_user && ask;
     return MP_OK;
 }
 
-/* The value of the header name (any case) as the client sent it, or NULL
- * (*len 0) when absent. */
-static const char *header_value(const struct mp_request *r, const char *name, size_t *len)
+/* The hint headers of core/wire/clienttask.h, in its order, each line
+ * looked at alone: any line that says task makes the request one, and
+ * the first such line names its kind. */
+static bool task_from_hints(const struct mp_request *r, enum mp_clienttask_kind *kind)
 {
-    const struct mp_http_header *h =
-        name[0] != '\0' ? mp_http_find_header(r->head, name, strlen(name)) : NULL;
-    *len = h != NULL ? h->value_len : 0;
-    return h != NULL ? h->value : NULL;
-}
-
-/* The hint headers of core/wire/clienttask.h, as the client sent them. */
-static void task_hints(const struct mp_request *r, struct mp_clienttask_hints *h)
-{
-    h->request_class = header_value(r, "x-claude-code-request-class", &h->request_class_len);
-    h->subagent = header_value(r, "x-openai-subagent", &h->subagent_len);
-    h->custom = header_value(r, r->loop->cfg->memory.task_header, &h->custom_len);
-    h->own = header_value(r, "x-memory-task", &h->own_len);
+    const char *names[] = {"x-claude-code-request-class", "x-openai-subagent",
+                           r->loop->cfg->memory.task_header, "x-memory-task"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct mp_clienttask_hints h = {0};
+        const char **vals[] = {&h.request_class, &h.subagent, &h.custom, &h.own};
+        size_t *lens[] = {&h.request_class_len, &h.subagent_len, &h.custom_len, &h.own_len};
+        struct mp_http_values it;
+        mp_http_values_init(&it, r->head, names[i], strlen(names[i]), false);
+        while (names[i][0] != '\0' && mp_http_values_next(&it, vals[i], lens[i]))
+            if (mp_clienttask_from_hints(&h, kind))
+                return true;
+    }
+    return false;
 }
 
 /* The client's own conversation ids (plane/convlook.h). Read only when
@@ -1197,12 +1211,10 @@ static bool learned_side_request(struct mp_request *r, const char *body,
 static void skip_client_task(struct mp_request *r, const char *body)
 {
     const struct mp_config *cfg = r->loop->cfg;
-    struct mp_clienttask_hints h;
     enum mp_clienttask_kind kind = MP_TASK_OTHER;
     if (!cfg->memory.task_detection || (!r->mem.reads && !r->mem.writes))
         return;
-    task_hints(r, &h);
-    bool task = mp_clienttask_from_hints(&h, &kind);
+    bool task = task_from_hints(r, &kind);
     if (!task && cfg->memory.task_pattern_set.n > 0 &&
         mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
         task = mp_clienttask_from_prompt(r->mem.wire, body, r->body_len, &r->mem.req,
@@ -1218,11 +1230,9 @@ static void skip_client_task(struct mp_request *r, const char *body)
  * would be recorded is looked at (not a client task, not X-Memory: read). */
 static void skip_temporary_chat(struct mp_request *r)
 {
-    struct mp_convid_headers hd;
     if (r->loop->cfg->memory.record_temporary_chats || !r->mem.writes)
         return;
-    mp_convlook_headers(r->head, &hd);
-    if (mp_convid_temporary(&hd))
+    if (mp_convlook_temporary(r->head))
         mp_reqmem_skip_temporary(&r->mem, r->loop);
 }
 

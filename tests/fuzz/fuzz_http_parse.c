@@ -2,6 +2,8 @@
  * decoder on arbitrary bytes. Besides the sanitizers it checks invariants:
  * results stay inside the input, a complete head's prefixes are incomplete,
  * and the chunked decoder gives the same answer however the input is cut.
+ * The values of each header (mp_http_values, as a list and not) stay inside
+ * the head, and mp_http_find_single agrees with them.
  * Input: two parameter bytes (limits and a split point), then the payload. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +26,30 @@ static bool inside(const char *p, size_t n, const char *buf, size_t len)
     return p >= buf && n <= len && (size_t)(p - buf) <= len - n;
 }
 
+/* The values of f's header: inside the head; one at least per line; the
+ * single value, when the lines agree, is the first line's. */
+static void check_values(const char *buf, size_t hl, const struct mp_http_request_head *h,
+                         const struct mp_http_header *f)
+{
+    struct mp_http_values it;
+    const char *v, *first = NULL, *one = NULL;
+    size_t n, first_len = 0, one_len = 0, count[2] = {0, 0};
+    for (int list = 0; list < 2; list++) {
+        mp_http_values_init(&it, h, f->name, f->name_len, list == 1);
+        while (mp_http_values_next(&it, &v, &n)) {
+            require(inside(v, n, buf, hl));
+            if (count[list]++ == 0 && list == 0) {
+                first = v;
+                first_len = n;
+            }
+        }
+    }
+    require(count[0] > 0 && count[1] >= count[0]);
+    int rc = mp_http_find_single(h, f->name, f->name_len, &one, &one_len);
+    require(rc == MP_OK || rc == MP_EINVAL);
+    require(rc != MP_OK || (one_len == first_len && memcmp(one, first, one_len) == 0));
+}
+
 static void check_head(const char *buf, size_t len, const struct mp_http_request_head *h)
 {
     size_t hl = h->head_len;
@@ -43,6 +69,7 @@ static void check_head(const char *buf, size_t len, const struct mp_http_request
         require(g != NULL && g <= f && g->name_len == f->name_len);
         (void)mp_http_is_hop_by_hop(f->name, f->name_len);
         (void)mp_http_connection_lists(f->value, f->value_len, "close", 5);
+        check_values(buf, hl, h, f);
     }
 }
 

@@ -642,6 +642,30 @@ class MemCase(harness.ProxyTestCase):
         self.assertTrue(sent.resp.complete, sent.resp)
 
 
+class SeededUser:
+    """For a MemCase whose memproxy extracts facts (mode hybrid or entity):
+    a user with one recorded turn and its fact, and a barrier turn."""
+
+    SEED_PREFIX = 'xm'
+
+    def seeded_user(self):
+        user = uid(self.SEED_PREFIX)
+        self.assertOK(send(self.proxy, user, 'My name is Xena.'))
+        wait_memory(self.proxy, user, lambda m: entity_map(m).get('name') == 'Xena' and
+                    len(m['buffer']) == 2, what='the seed turn and its fact')
+        return user
+
+    def barrier(self, c, user):
+        """A recorded turn on the same connection (same worker, after the one
+        before it): once it is in the buffer, anything the earlier request
+        would have recorded is too."""
+        text = 'barrier ' + uid('b')
+        s = send(self.proxy, user, text, conn=c)
+        self.assertOK(s)
+        return wait_memory(self.proxy, user, lambda m: text in [x['content'] for x in m['buffer']],
+                           what='the barrier turn')
+
+
 # ---------------------------------------------------------------------------
 # A scripted LLM upstream (for answers the fake cannot be told to give)
 # ---------------------------------------------------------------------------

@@ -346,7 +346,7 @@ class UserIdAndMemoryHeader(ErrorCase):
                 r = self.chat_with([('X-Memory', v)])
                 self.assertEqual(r.status, 200, r)
         before = self.counters(self.proxy, 400, client_kind='invalid_memory_header')
-        bad = ['bogus', '', 'on', 'auto,read']
+        bad = ['bogus', '', 'on', 'auto read', 'auto,on']
         for v in bad:
             with self.subTest(v=v):
                 r = self.chat_with([('X-Memory', v)])

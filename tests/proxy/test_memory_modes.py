@@ -239,25 +239,8 @@ class SighupSwitch(mh.MemCase):
         self.assertIsNone(p.proc.poll(), 'memproxy restarted or died')
 
 
-class MemoryHeader(mh.MemCase):
+class MemoryHeader(mh.SeededUser, mh.MemCase):
     PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}}
-
-    def seeded_user(self):
-        user = mh.uid('xm')
-        self.assertOK(send(self.proxy, user, 'My name is Xena.'))
-        mh.wait_memory(self.proxy, user, lambda m: mh.entity_map(m).get('name') == 'Xena' and
-                       len(m['buffer']) == 2, what='the seed turn and its fact')
-        return user
-
-    def barrier(self, c, user):
-        """A recorded turn on the same connection (same worker, after the one
-        before it): once it is in the buffer, anything the earlier request
-        would have recorded is too."""
-        text = 'barrier ' + mh.uid('b')
-        s = send(self.proxy, user, text, conn=c)
-        self.assertOK(s)
-        return mh.wait_memory(self.proxy, user, lambda m: text in [x['content'] for x in m['buffer']],
-                              what='the barrier turn')
 
     def test_read_injects_and_records_nothing(self):
         user = self.seeded_user()
@@ -307,7 +290,7 @@ class MemoryHeader(mh.MemCase):
     def test_bad_value_400(self):
         user = self.seeded_user()
         n0 = mh.last_n(self.fake)
-        for bad in ('sometimes', 'readwrite', 'on', 'read,write'):
+        for bad in ('sometimes', 'readwrite', 'on', 'read write', 'read,never'):
             with self.subTest(value=bad):
                 s = send(self.proxy, user, 'I live in Bern.', x_memory=bad)
                 self.assertOpenAIError(s.resp, 400, 'invalid_memory_header')

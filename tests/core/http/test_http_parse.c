@@ -513,6 +513,79 @@ START_TEST(test_http_connection_lists_tokens)
 }
 END_TEST
 
+/* Parses req (a literal) into *h, asserting it is a head. */
+static void parse_ok(const char *req, struct mp_http_request_head *h)
+{
+    ck_assert_int_eq(mp_http_parse_request_head(req, strlen(req), BIG_LIMIT, h), MP_OK);
+}
+
+/* Asserts the values of name in h, walked as a list or not, are want[0..n). */
+static void assert_values(const struct mp_http_request_head *h, const char *name, bool list,
+                          const char *const *want, size_t n)
+{
+    struct mp_http_values it;
+    const char *v;
+    size_t len, i = 0;
+    mp_http_values_init(&it, h, name, strlen(name), list);
+    while (mp_http_values_next(&it, &v, &len)) {
+        ck_assert_msg(i < n, "%s: value %zu past the %zu expected", name, i, n);
+        hf_assert_span(v, len, want[i++]);
+    }
+    ck_assert_uint_eq(i, n);
+    ck_assert(!mp_http_values_next(&it, &v, &len)); /* stays at the end */
+}
+
+START_TEST(test_http_values_across_lines_any_case)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nX-A: one\r\nHost: h\r\nx-a:  two, three \r\n"
+                              "X-B: b\r\nX-A:\r\n\r\n";
+    static const char *const lines[] = {"one", "two, three", ""};
+    static const char *const host[] = {"h"};
+    struct mp_http_request_head h;
+    parse_ok(req, &h);
+    assert_values(&h, "X-A", false, lines, 3);
+    assert_values(&h, "host", false, host, 1);
+    assert_values(&h, "X-C", false, NULL, 0);
+    assert_values(&h, "X-A", true, (const char *const[]){"one", "two", "three", ""}, 4);
+}
+END_TEST
+
+/* RFC 9110 5.6.1: blanks around elements trimmed, empty elements skipped;
+ * a line of only commas and blanks, or empty, gives one empty value. */
+START_TEST(test_http_values_list_elements)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nX-L: ,a ,\t, b\t,,\r\nX-L: , \r\n"
+                              "X-L: c,d\r\nX-E: ,\r\nX-E:\r\n\r\n";
+    static const char *const want[] = {"a", "b", "", "c", "d"};
+    static const char *const empty[] = {"", ""};
+    struct mp_http_request_head h;
+    parse_ok(req, &h);
+    assert_values(&h, "x-l", true, want, 5);
+    assert_values(&h, "x-e", true, empty, 2);
+}
+END_TEST
+
+START_TEST(test_http_find_single_repeats_must_agree)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nX-Id: alice\r\nx-id: alice \r\nX-Two: a\r\n"
+                              "X-Two: A\r\nX-Comma: a, b\r\nX-Empty:\r\nX-Empty: e\r\n\r\n";
+    struct mp_http_request_head h;
+    const char *v = "untouched";
+    size_t n = 9;
+    parse_ok(req, &h);
+    ck_assert_int_eq(mp_http_find_single(&h, "X-ID", 4, &v, &n), MP_OK);
+    hf_assert_span(v, n, "alice");
+    ck_assert_int_eq(mp_http_find_single(&h, "x-comma", 7, &v, &n), MP_OK);
+    hf_assert_span(v, n, "a, b"); /* not a list: the comma is the value's */
+    v = "untouched";
+    n = 9;
+    ck_assert_int_eq(mp_http_find_single(&h, "x-two", 5, &v, &n), MP_EINVAL);
+    ck_assert_int_eq(mp_http_find_single(&h, "x-empty", 7, &v, &n), MP_EINVAL);
+    ck_assert_int_eq(mp_http_find_single(&h, "x-none", 6, &v, &n), MP_NOTFOUND);
+    hf_assert_span(v, n, "untouched");
+}
+END_TEST
+
 /* ---- chunked decoder ---- */
 
 /* Extensions, uppercase hex, trailers: 5 + 26 + 3 bytes. */
@@ -760,6 +833,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(helpers, test_http_find_header_case_insensitive);
     tcase_add_test(helpers, test_http_hop_by_hop_list);
     tcase_add_test(helpers, test_http_connection_lists_tokens);
+    tcase_add_test(helpers, test_http_values_across_lines_any_case);
+    tcase_add_test(helpers, test_http_values_list_elements);
+    tcase_add_test(helpers, test_http_find_single_repeats_must_agree);
     suite_add_tcase(s, helpers);
 
     TCase *chunked = tcase_create("chunked");

@@ -1,7 +1,9 @@
 /* Tests for core/wire/route.c. */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "http_parse.h"
 #include "route.h"
 #include "wire.h"
 #include "status.h"
@@ -147,6 +149,70 @@ START_TEST(test_route_memory_control_values)
 }
 END_TEST
 
+/* The X-Memory control of a head whose field lines are fields (each with
+ * its CRLF): MP_OK with *ctl, or the error. */
+static int memory_header(const char *fields, enum mp_memory_control *ctl)
+{
+    static char req[512];
+    struct mp_http_request_head h;
+    int n = snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\n%s\r\n", fields);
+    ck_assert(n > 0 && (size_t)n < sizeof(req));
+    ck_assert_int_eq(mp_http_parse_request_head(req, (size_t)n, sizeof(req), &h), MP_OK);
+    return mp_route_memory_header(&h, ctl);
+}
+
+/* Several values, on several lines or in one list: the narrowest wins. */
+START_TEST(test_route_memory_header_narrowest_wins)
+{
+    static const struct {
+        const char *fields;
+        enum mp_memory_control want;
+    } cases[] = {
+        {"", MP_MEMCTL_AUTO},
+        {"X-Memory: read\r\n", MP_MEMCTL_READ},
+        {"X-Memory: auto\r\nX-Memory: off\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: off\r\nx-memory: AUTO\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: auto, off\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: read\r\nX-Memory: write\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: read,write\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: auto\r\nX-Memory: write\r\n", MP_MEMCTL_WRITE},
+        {"X-Memory: read, auto\r\n", MP_MEMCTL_READ},
+        {"X-Memory: read\r\nX-Memory: read\r\n", MP_MEMCTL_READ},
+        {"X-Memory: auto,auto\r\n", MP_MEMCTL_AUTO},
+        {"X-Memory: , off ,\r\n", MP_MEMCTL_OFF},
+        {"X-Memory: write,\r\n", MP_MEMCTL_WRITE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum mp_memory_control ctl = MP_MEMCTL_AUTO;
+        ck_assert_msg(memory_header(cases[i].fields, &ctl) == MP_OK, "%s", cases[i].fields);
+        ck_assert_msg(ctl == cases[i].want, "%s: %d", cases[i].fields, (int)ctl);
+    }
+}
+END_TEST
+
+/* A value that is none of the four anywhere, or no value at all: refused. */
+START_TEST(test_route_memory_header_invalid_anywhere)
+{
+    static const char *const bad[] = {
+        "X-Memory: sometimes\r\n",
+        "X-Memory: off\r\nX-Memory: on\r\n",
+        "X-Memory: off, readwrite\r\n",
+        "X-Memory: read write\r\n",
+        "X-Memory:\r\n",
+        "X-Memory: , ,\r\n",
+        "X-Memory:\r\nX-Memory: write\r\n",
+        "X-Memory: off\r\nX-Memory: ,\r\n",
+        "X-Memory: \"off\"\r\n",
+        "X-Memory: off;q=1\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        enum mp_memory_control ctl = MP_MEMCTL_WRITE;
+        ck_assert_msg(memory_header(bad[i], &ctl) == MP_EINVAL, "%s", bad[i]);
+        ck_assert_int_eq(ctl, MP_MEMCTL_WRITE);
+    }
+}
+END_TEST
+
 START_TEST(test_route_body_user_found_and_decoded)
 {
     const char *body =
@@ -198,6 +264,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_route_dot_segments_rejected);
     tcase_add_test(tc, test_route_dots_inside_names_allowed);
     tcase_add_test(tc, test_route_memory_control_values);
+    tcase_add_test(tc, test_route_memory_header_narrowest_wins);
+    tcase_add_test(tc, test_route_memory_header_invalid_anywhere);
     tcase_add_test(tc, test_route_body_user_found_and_decoded);
     tcase_add_test(tc, test_route_body_user_absent_null_or_not_json);
     tcase_add_test(tc, test_route_body_user_not_a_string_or_too_long);
