@@ -16,6 +16,21 @@
 #define FAKE_REPLY_TOOL        "get_weather" /* the function the `tool_use` directive calls */
 #define FAKE_REPLY_TOOL_PIECES 2             /* its arguments come in this many pieces */
 
+#define FAKE_REPLY_AUDIO   "UklGRiQAAABXQVZF" /* a voice reply's audio data (base64) */
+#define FAKE_REPLY_EXPIRES 1700003600         /* ... and when it expires (unix s) */
+
+/* Where the reply's words are, by the directives `audio`, `refusal` and
+ * `no_text` (given together, no_text wins, then refusal): each API puts
+ * them in its own shape. */
+enum fake_words {
+    FAKE_WORDS_TEXT,    /* the text, as usual */
+    FAKE_WORDS_AUDIO,   /* a voice reply: the audio's transcript */
+    FAKE_WORDS_REFUSAL, /* a refusal */
+    FAKE_WORDS_NONE,    /* none: a content filter's stop, reasoning, an image */
+};
+
+enum fake_words fake_reply_words(const struct fake_behavior *b);
+
 /* The call's arguments, {"city": "Paris"}, in the pieces a stream sends
  * them: a whole answer's arguments are the pieces joined. */
 extern const char *const fake_reply_tool_args[FAKE_REPLY_TOOL_PIECES];
