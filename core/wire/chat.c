@@ -22,6 +22,6 @@ const struct mp_wire mp_wire_chat = {
     .message_text_equals = mp_chatreq_message_text_equals,
     .splice = splice,
     .reply_reader = mp_completion_read_chat,
-    .reply_body_text = mp_completion_reply_text,
+    .reply_body_text = mp_completion_reply_words,
     .reply_body_calls_tool = mp_completion_reply_calls_tool,
 };

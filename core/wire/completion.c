@@ -1,6 +1,7 @@
-/* The assistant's text of choice 0 in a chat completion, from a whole body or
- * from stream chunks. Reads with json_scan (no tree, no jansson); does not
- * judge whether the turn is worth recording beyond "complete" and "fits".
+/* The assistant's words of choice 0 in a chat completion (its content, its
+ * refusal, its audio's transcript), from a whole body or from stream
+ * chunks. Reads with json_scan (no tree, no jansson); does not judge
+ * whether the turn is worth recording beyond "complete" and "fits".
  *
  * A stream's text is decoded straight into the accumulator's buffer: each
  * delta's decoded length is bounded by its literal's length, so the buffer
@@ -67,7 +68,23 @@ static int find_choice0(const char *buf, size_t as, size_t ae, size_t *cs, size_
     }
 }
 
-int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *type, char *out,
+/* The kind of the part buf[ps..pe) among kinds[0..nkinds): its words'
+ * member, or NULL when it is none of them. */
+static const char *part_member(const char *buf, size_t ps, size_t pe,
+                               const struct mp_completion_part *kinds, size_t nkinds)
+{
+    size_t ts, te;
+    if (buf[ps] != '{' || mp_json_member_in(buf, ps, pe, "type", &ts, &te) != MP_OK)
+        return NULL;
+    for (size_t i = 0; i < nkinds; i++) {
+        if (mp_json_span_is(buf, ts, te, kinds[i].type))
+            return kinds[i].member;
+    }
+    return NULL;
+}
+
+int mp_completion_parts_text(const char *buf, size_t s, size_t e,
+                             const struct mp_completion_part *kinds, size_t nkinds, char *out,
                              size_t cap, size_t *n)
 {
     size_t cursor = 0;
@@ -80,9 +97,9 @@ int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *ty
             return MP_OK;
         if (rc != MP_OK)
             return rc;
-        if (buf[ps] != '{' || mp_json_member_in(buf, ps, pe, "type", &ts, &te) != MP_OK ||
-            !mp_json_span_is(buf, ts, te, type) ||
-            mp_json_member_in(buf, ps, pe, "text", &ts, &te) != MP_OK || buf[ts] != '"')
+        const char *member = part_member(buf, ps, pe, kinds, nkinds);
+        if (member == NULL || mp_json_member_in(buf, ps, pe, member, &ts, &te) != MP_OK ||
+            buf[ts] != '"')
             continue;
         if (!first) {
             if (*n >= cap)
@@ -102,11 +119,12 @@ int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *ty
  * MP_NOTFOUND for null; MP_EINVAL for a type that is not text. */
 static int content_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
 {
+    static const struct mp_completion_part text = {"\"text\"", "text"};
     size_t got;
     int rc;
 
     if (buf[s] == '[')
-        return mp_completion_parts_text(buf, s, e, "\"text\"", out, cap, n);
+        return mp_completion_parts_text(buf, s, e, &text, 1, out, cap, n);
     if (buf[s] != '"')
         return mp_json_span_is(buf, s, e, "null") ? MP_NOTFOUND : MP_EINVAL;
     rc = mp_json_text_decode(buf, s, e, out + *n, cap - *n, &got);
@@ -115,9 +133,44 @@ static int content_text(const char *buf, size_t s, size_t e, char *out, size_t c
     return rc;
 }
 
-int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len)
+/* The words of a message (or delta) object buf[s..e) besides its content
+ * (chat completions' own members, not parts): its refusal, its audio's
+ * transcript. Each sets *vs, *ve to its string; false when it has none. */
+static bool refusal_of(const char *buf, size_t s, size_t e, size_t *vs, size_t *ve)
 {
-    size_t as, ae, cs, ce, ms, me, vs, ve;
+    return mp_json_member_in(buf, s, e, "refusal", vs, ve) == MP_OK && buf[*vs] == '"';
+}
+
+static bool transcript_of(const char *buf, size_t s, size_t e, size_t *vs, size_t *ve)
+{
+    size_t as, ae;
+    return mp_json_member_in(buf, s, e, "audio", &as, &ae) == MP_OK && buf[as] == '{' &&
+           mp_json_member_in(buf, as, ae, "transcript", vs, ve) == MP_OK && buf[*vs] == '"';
+}
+
+/* Appends the words of the message buf[s..e) to out[0..cap) at *n: its
+ * content's text, then (words) its refusal and its audio's transcript.
+ * MP_OK (perhaps none); MP_EINVAL for content of another type; MP_ETOOBIG. */
+static int message_words(const char *buf, size_t s, size_t e, bool words, char *out, size_t cap,
+                         size_t *n)
+{
+    size_t vs, ve;
+    int rc = MP_OK;
+    if (mp_json_member_in(buf, s, e, "content", &vs, &ve) == MP_OK)
+        rc = content_text(buf, vs, ve, out, cap, n);
+    if (rc == MP_NOTFOUND)
+        rc = MP_OK; /* null */
+    if (rc == MP_OK && words && refusal_of(buf, s, e, &vs, &ve))
+        rc = content_text(buf, vs, ve, out, cap, n);
+    if (rc == MP_OK && words && transcript_of(buf, s, e, &vs, &ve))
+        rc = content_text(buf, vs, ve, out, cap, n);
+    return rc;
+}
+
+/* mp_completion_reply_text, or with words mp_completion_reply_words. */
+static int reply_text(const char *body, size_t len, bool words, char **out, size_t *out_len)
+{
+    size_t as, ae, cs, ce, ms, me;
     size_t n = 0;
     char *text = NULL;
     int rc = mp_json_find_member(body, len, "choices", 7, &as, &ae);
@@ -129,13 +182,11 @@ int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *o
         return rc;
     if (mp_json_member_in(body, cs, ce, "message", &ms, &me) != MP_OK || body[ms] != '{')
         return MP_EINVAL;
-    if (mp_json_member_in(body, ms, me, "content", &vs, &ve) != MP_OK)
-        return MP_NOTFOUND;
-    /* Decoded text never outgrows the literal that holds it. */
-    text = malloc(ve - vs + 1);
+    /* Decoded text never outgrows the literals that hold it. */
+    text = malloc(me - ms + 1);
     if (text == NULL)
         return MP_ENOMEM;
-    rc = content_text(body, vs, ve, text, ve - vs, &n);
+    rc = message_words(body, ms, me, words, text, me - ms, &n);
     if (rc == MP_OK && n == 0)
         rc = MP_NOTFOUND;
     if (rc != MP_OK)
@@ -147,6 +198,16 @@ int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *o
 out:
     free(text);
     return rc;
+}
+
+int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len)
+{
+    return reply_text(body, len, false, out, out_len);
+}
+
+int mp_completion_reply_words(const char *body, size_t len, char **out, size_t *out_len)
+{
+    return reply_text(body, len, true, out, out_len);
 }
 
 struct mp_completion *mp_completion_new_reader(size_t cap, mp_completion_reader read)
@@ -277,9 +338,14 @@ int mp_completion_read_chat(struct mp_completion *c, const char *data, size_t le
     if (mp_json_member_in(data, cs, ce, "delta", &ds, &de) != MP_OK || data[ds] != '{')
         return MP_OK;
     c->tool_call = c->tool_call || has_tool_call(data, ds, de);
-    if (mp_json_member_in(data, ds, de, "content", &vs, &ve) != MP_OK)
-        return MP_OK;
-    return mp_completion_append(c, data, vs, ve);
+    int rc = MP_OK;
+    if (mp_json_member_in(data, ds, de, "content", &vs, &ve) == MP_OK)
+        rc = mp_completion_append(c, data, vs, ve);
+    if (rc == MP_OK && refusal_of(data, ds, de, &vs, &ve))
+        rc = mp_completion_append(c, data, vs, ve);
+    if (rc == MP_OK && transcript_of(data, ds, de, &vs, &ve))
+        rc = mp_completion_append(c, data, vs, ve);
+    return rc;
 }
 
 int mp_completion_feed_event(struct mp_completion *c, const char *ev, size_t len)

@@ -1,7 +1,8 @@
-/* The assistant's reply in an OpenAI chat completion response: the text of
+/* The assistant's reply in an OpenAI chat completion response: the words of
  * choice 0, read from a whole JSON body or gathered from the SSE events of a
- * stream. Text only: tool calls, refusals and other choices are not content.
- * No I/O; the proxy feeds the bytes it relayed. */
+ * stream: its content's text, its refusal, its audio's transcript. Tool
+ * calls and other choices are not words. No I/O; the proxy feeds the bytes
+ * it relayed. */
 #ifndef MP_CORE_COMPLETION_H
 #define MP_CORE_COMPLETION_H
 
@@ -57,11 +58,21 @@ void mp_completion_mark(struct mp_completion *c, bool finished, bool failed);
 void mp_completion_mark_tool_call(struct mp_completion *c);
 bool mp_completion_calls_tool(const struct mp_completion *c);
 
-/* Appends the "text" of the parts of the array buf[s..e) whose "type" is the
- * JSON literal type (with its quotes, e.g. "\"output_text\"") to out at *n,
- * joined by '\n', decoded, within cap. MP_OK; MP_ETOOBIG; MP_EINVAL for a
- * value that is not an array. */
-int mp_completion_parts_text(const char *buf, size_t s, size_t e, const char *type, char *out,
+/* A kind of content part that holds the reply's words: its "type", the
+ * JSON literal with its quotes (e.g. "\"output_text\""), and the member
+ * whose string the words are ("text"; a refusal's "refusal", an audio
+ * part's "transcript"). */
+struct mp_completion_part {
+    const char *type;
+    const char *member;
+};
+
+/* Appends the words of the parts of the array buf[s..e) whose "type" is
+ * one of kinds[0..nkinds) (borrowed) to out at *n, joined by '\n',
+ * decoded, within cap; a part whose member is not a string adds nothing.
+ * MP_OK; MP_ETOOBIG; MP_EINVAL for a value that is not an array. */
+int mp_completion_parts_text(const char *buf, size_t s, size_t e,
+                             const struct mp_completion_part *kinds, size_t nkinds, char *out,
                              size_t cap, size_t *n);
 
 /* Frees c and its text. mp_completion_free(NULL) does nothing. */
@@ -73,7 +84,9 @@ void mp_completion_free(struct mp_completion *c);
  * - "data: [DONE]" marks the stream done.
  * - Otherwise the data (data lines joined by '\n') must be one JSON object.
  *   For choice 0 the string choices[0].delta.content is appended, decoded
- *   (a content array contributes its "text" parts joined by '\n'); a
+ *   (a content array contributes its "text" parts joined by '\n'), then
+ *   the strings delta.refusal and delta.audio.transcript (a voice reply's
+ *   words: its content is null); a
  *   non-null choices[0].finish_reason marks the stream finished. A
  *   "tool_calls" (or legacy "function_call") delta of choice 0, or its
  *   finish_reason "tool_calls" (or "function_call"), marks a tool call
@@ -105,15 +118,25 @@ const char *mp_completion_text(const struct mp_completion *c, size_t *len);
 
 /* Non-stream: the text of choices[0].message.content in the response body
  * body[0..len) (borrowed): a string, or the "text" members of the array's
- * parts whose "type" is "text", joined by '\n'; decoded from JSON. Returns
- * MP_OK with *out a malloc'd, NUL-terminated copy (caller frees with free())
- * and *out_len its length; MP_NOTFOUND when choice 0 has no text (content
- * null, absent, "" or an array without text parts, e.g. only tool calls; no
- * choice 0 at all, e.g. "choices":[]): nothing to record; MP_EINVAL when
- * body is not a JSON object with a "choices" array whose choice 0 is an
- * object holding a "message" object, or content is of another type;
- * MP_ENOMEM. Outputs are untouched unless MP_OK. */
+ * parts whose "type" is "text", joined by '\n'; decoded from JSON. Content
+ * only: a refusal is no text (a memory model's answer is read with it).
+ * Returns MP_OK with *out a malloc'd, NUL-terminated copy (caller frees
+ * with free()) and *out_len its length; MP_NOTFOUND when choice 0 has no
+ * text (content null, absent, "" or an array without text parts, e.g. only
+ * tool calls; no choice 0 at all, e.g. "choices":[]); MP_EINVAL when body
+ * is not a JSON object with a "choices" array whose choice 0 is an object
+ * holding a "message" object, or content is of another type; MP_ENOMEM.
+ * Outputs are untouched unless MP_OK. */
 int mp_completion_reply_text(const char *body, size_t len, char **out, size_t *out_len);
+
+/* Non-stream: the words of choice 0's message, what the assistant said (the
+ * chat wire's reply_body_text, for recording): its content's text as
+ * mp_completion_reply_text reads it, then its "refusal" string, then its
+ * "audio" object's "transcript" string (a voice reply, content null),
+ * each decoded and appended as a stream's deltas are. Returns as
+ * mp_completion_reply_text, MP_NOTFOUND when the message has none of
+ * them. */
+int mp_completion_reply_words(const char *body, size_t len, char **out, size_t *out_len);
 
 /* Non-stream: whether choice 0 of the response body body[0..len)
  * (borrowed) calls a tool: its message has a non-empty "tool_calls" array

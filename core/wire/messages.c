@@ -229,6 +229,7 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
 
 static int reply_body_text(const char *body, size_t len, char **out, size_t *out_len)
 {
+    static const struct mp_completion_part text_part = {"\"text\"", "text"};
     size_t vs, ve, n = 0;
     int rc = mp_json_find_member(body, len, "content", 7, &vs, &ve);
     if (rc != MP_OK || body[vs] != '[')
@@ -236,7 +237,7 @@ static int reply_body_text(const char *body, size_t len, char **out, size_t *out
     char *text = malloc(ve - vs + 1); /* decoded text never outgrows its literals */
     if (text == NULL)
         return MP_ENOMEM;
-    rc = mp_completion_parts_text(body, vs, ve, "\"text\"", text, ve - vs, &n);
+    rc = mp_completion_parts_text(body, vs, ve, &text_part, 1, text, ve - vs, &n);
     if (rc == MP_OK && n == 0)
         rc = MP_NOTFOUND;
     if (rc != MP_OK) {

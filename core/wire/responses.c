@@ -25,19 +25,22 @@
  * null there: any other value is MP_EUNSUPPORTED, and the body goes
  * upstream as it came, without memory.
  *
- * Reply: the text of the "output_text" parts of the "message" items of
- * "output" (function calls and reasoning are not content), joined by '\n',
- * from a body whose "status" is "completed" (a queued, in-progress,
- * incomplete or failed response records nothing); in a stream, the
- * "delta"s of response.output_text.delta events, complete at
- * response.completed (whose full response gives the text when no delta
- * came), failed at an "error", response.failed or response.incomplete
- * event. It calls a tool when "output" holds an item the client runs
- * ("function_call", "custom_tool_call", "computer_call",
- * "local_shell_call", "shell_call", "apply_patch_call"; a stream: such an
- * item in response.output_item.added or .done, or in the response of
- * response.completed); the hosted tools' items (web_search_call,
- * mcp_call...) are OpenAI's own rounds, not the client's. */
+ * Reply: the words of the parts of the "message" items of "output", joined
+ * by '\n': an "output_text" part's text, a "refusal" part's refusal, an
+ * "output_audio" part's transcript (function calls, reasoning and the
+ * hosted tools' items are not words), from a body whose "status" is
+ * "completed" (a queued, in-progress, incomplete or failed response
+ * records nothing); in a stream, the "delta"s of
+ * response.output_text.delta, response.refusal.delta and
+ * response.audio.transcript.delta events, complete at response.completed
+ * (whose full response gives the words when no delta came), failed at an
+ * "error", response.failed or response.incomplete event. It calls a tool
+ * when "output" holds an item the client runs ("function_call",
+ * "custom_tool_call", "computer_call", "local_shell_call", "shell_call",
+ * "apply_patch_call"; a stream: such an item in response.output_item.added
+ * or .done, or in the response of response.completed); the hosted tools'
+ * items (web_search_call, mcp_call...) are OpenAI's own rounds, not the
+ * client's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,15 +137,22 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
 
 /* ---- the reply ---- */
 
-/* The text of the response object buf[s..e) into out[0..cap) at *n (see
- * the top). MP_OK (possibly no text); MP_NOTFOUND when its status is not
+/* The parts of a message item that hold words (see the top). */
+static const struct mp_completion_part word_parts[] = {
+    {"\"output_text\"", "text"},
+    {"\"refusal\"", "refusal"},
+    {"\"output_audio\"", "transcript"},
+};
+
+/* The words of the response object buf[s..e) into out[0..cap) at *n (see
+ * the top). MP_OK (possibly none); MP_EUPSTREAM when its status is not
  * "completed"; MP_EINVAL when it has no "output" array; MP_ETOOBIG. */
 static int response_text(const char *buf, size_t s, size_t e, char *out, size_t cap, size_t *n)
 {
     size_t vs, ve, cursor = 0, is, ie, ts, te;
     if (mp_json_member_in(buf, s, e, "status", &vs, &ve) != MP_OK ||
         !mp_json_span_is(buf, vs, ve, "\"completed\""))
-        return MP_NOTFOUND;
+        return MP_EUPSTREAM;
     if (mp_json_member_in(buf, s, e, "output", &vs, &ve) != MP_OK || buf[vs] != '[')
         return MP_EINVAL;
     for (;;) {
@@ -161,7 +171,8 @@ static int response_text(const char *buf, size_t s, size_t e, char *out, size_t 
                 return MP_ETOOBIG;
             out[(*n)++] = '\n';
         }
-        rc = mp_completion_parts_text(buf, ts, te, "\"output_text\"", out, cap, n);
+        rc = mp_completion_parts_text(buf, ts, te, word_parts,
+                                      sizeof(word_parts) / sizeof(word_parts[0]), out, cap, n);
         if (rc != MP_OK)
             return rc;
         if (*n == before + (before > 0))
@@ -243,7 +254,7 @@ static int reply_body_text(const char *body, size_t len, char **out, size_t *out
     return MP_OK;
 }
 
-/* response.completed without deltas: the full response's text. */
+/* response.completed without deltas: the full response's words. */
 static int completed_text(struct mp_completion *c, const char *d, size_t s, size_t e)
 {
     size_t n = 0;
@@ -256,7 +267,16 @@ static int completed_text(struct mp_completion *c, const char *d, size_t s, size
     else
         mp_completion_mark(c, false, true); /* not completed after all, or unreadable */
     free(text);
-    return rc == MP_NOTFOUND || rc == MP_EINVAL ? MP_OK : rc;
+    return rc == MP_EUPSTREAM || rc == MP_EINVAL ? MP_OK : rc;
+}
+
+/* Whether the event type d[ts..te) brings a piece of the words: the
+ * delta of an output_text, a refusal or an audio's transcript. */
+static bool words_delta(const char *d, size_t ts, size_t te)
+{
+    return mp_json_span_is(d, ts, te, "\"response.output_text.delta\"") ||
+           mp_json_span_is(d, ts, te, "\"response.refusal.delta\"") ||
+           mp_json_span_is(d, ts, te, "\"response.audio.transcript.delta\"");
 }
 
 static int read_event(struct mp_completion *c, const char *d, size_t n)
@@ -266,7 +286,7 @@ static int read_event(struct mp_completion *c, const char *d, size_t n)
         return MP_OK;
     if (event_calls(d, n, ts, te))
         mp_completion_mark_tool_call(c);
-    if (mp_json_span_is(d, ts, te, "\"response.output_text.delta\"")) {
+    if (words_delta(d, ts, te)) {
         if (mp_json_find_member(d, n, "delta", 5, &vs, &ve) != MP_OK || d[vs] != '"')
             return MP_OK;
         return mp_completion_append(c, d, vs, ve);

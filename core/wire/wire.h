@@ -9,7 +9,7 @@
  *   - the text of a message (each API names its text parts differently);
  *   - splicing the memory block and the replayed messages into the
  *     client's bytes, touching nothing else;
- *   - reading the reply: the assistant's text from a JSON body, or gathered
+ *   - reading the reply: the assistant's words from a JSON body, or gathered
  *     from the SSE events of a stream, with whether the stream completed
  *     and whether the reply calls a tool.
  *
@@ -97,9 +97,13 @@ struct mp_wire {
      * core/wire/completion.c's accumulator (mp_completion_new_reader), which
      * gathers the text and says whether the stream completed. */
     mp_completion_reader reply_reader;
-    /* The reply of a JSON body: MP_OK with *out (malloc'd, NUL-terminated)
-     * and *out_len; MP_NOTFOUND when it holds no text (nothing to record);
-     * MP_EINVAL when it is not this API's reply; MP_ENOMEM. */
+    /* The reply of a JSON body, its words (the text, a refusal, an audio
+     * reply's transcript): MP_OK with *out (malloc'd, NUL-terminated) and
+     * *out_len; MP_NOTFOUND when it holds none (a reply all the same: the
+     * user's words are recorded without it); MP_EUPSTREAM when the upstream
+     * did not complete it (a Responses "status" other than "completed":
+     * nothing to record); MP_EINVAL when it is not this API's reply;
+     * MP_ENOMEM. */
     int (*reply_body_text)(const char *body, size_t len, char **out, size_t *out_len);
     /* Whether the reply of a JSON body calls a tool the client runs (a
      * tool loop's round: docs/memory.md "Agent loops"), whatever text it

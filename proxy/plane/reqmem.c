@@ -727,9 +727,10 @@ void mp_reqmem_on_reply(struct mp_reqmem *m, struct mp_loop *loop, const char *d
 }
 
 /* The assistant's reply text (borrowed from the completion, or malloc'd
- * into *owned) and whether it calls a tool (*calls): MP_OK (a reply that
- * calls a tool and has no text: "", a tool loop's round); MP_NOTFOUND when
- * the turn is not complete or has no text; MP_EINVAL when it cannot be
+ * into *owned) and whether it calls a tool (*calls): MP_OK (a reply
+ * without words in any shape the wire knows, a tool loop's round among
+ * them: "", so that the user's words are recorded all the same);
+ * MP_NOTFOUND when the turn is not complete; MP_EINVAL when it cannot be
  * read; MP_ENOMEM. */
 static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char **owned,
                       bool *calls)
@@ -747,13 +748,13 @@ static int reply_text(struct mp_reqmem *m, const char **text, size_t *len, char 
     const char *body = m->capture.data != NULL ? m->capture.data : "";
     *calls = m->wire->reply_body_calls_tool(body, m->capture.len);
     int rc = m->wire->reply_body_text(body, m->capture.len, owned, len);
-    if (rc == MP_NOTFOUND && *calls) {
+    if (rc == MP_NOTFOUND) {
         *len = 0;
         *text = "";
         return MP_OK;
     }
     *text = *owned;
-    return rc;
+    return rc == MP_EUPSTREAM ? MP_NOTFOUND : rc;
 }
 
 /* A turn that will not be recorded for a reason other than having nothing
@@ -836,7 +837,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     bool calls = false;
     int rc = reply_text(m, &reply, &reply_len, &owned, &calls);
     if (rc == MP_NOTFOUND)
-        return MP_NOTFOUND; /* no text: nothing to record */
+        return MP_NOTFOUND; /* not complete: nothing to record */
     if (rc != MP_OK)
         return lost(loop, request_id, rc);
     struct mp_turn_auth lent = {.api = m->route_api,

@@ -18,7 +18,10 @@
  * there.h's asked_again finds the reply by it), and writes the record
  * again with the new reply's seqs. A reply equal to the kept one, or a
  * kept one gone (erased, expired, trimmed with no archive), changes
- * nothing.
+ * nothing. A turn kept without a reply (its reply had no words: a
+ * content filter's stop, reasoning alone) gets the new one after its
+ * user's messages, as a loop's answer follows a first round that said
+ * nothing (below).
  *
  * An agent's tool loop (docs/memory.md "Agent loops") is one turn: the
  * user's request and the loop's final answer. Its first round records the
@@ -85,11 +88,19 @@ static bool reply_known(const struct turn_seqs *t)
            t->reply_last - t->reply_first < REPLY_MAX;
 }
 
-/* The turn of a known key: MP_OK with *t (its reply known), or
- * MP_NOTFOUND (a record of the time alone, or a turn without a reply). */
+/* Whether t names its user's messages. */
+static bool user_known(const struct turn_seqs *t)
+{
+    return t->user_first != 0 && t->user_last >= t->user_first &&
+           t->user_last - t->user_first < REPLY_MAX;
+}
+
+/* The turn of a known key: MP_OK with *t (its reply known, or its user's
+ * messages: a turn whose reply had no words), or MP_NOTFOUND (a record of
+ * the time alone). */
 static int known_turn(const struct mp_store_plain *pv, struct turn_seqs *t)
 {
-    if (record_seqs(pv, t) != MP_OK || !reply_known(t))
+    if (record_seqs(pv, t) != MP_OK || (!reply_known(t) && !user_known(t)))
         return MP_NOTFOUND;
     return MP_OK;
 }
@@ -261,6 +272,51 @@ static int supersede(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
     return MP_OK;
 }
 
+/* The first of t's user messages still kept (buffer or archive), its
+ * request id and conversation into *like (no content). MP_NOTFOUND when
+ * all are gone. */
+static int kept_user(struct mp_ops_ctx *w, const struct turn_seqs *t, struct mp_mem_message *like)
+{
+    for (uint64_t seq = t->user_first; seq <= t->user_last; seq++) {
+        struct mp_mem_message copy = {.content = NULL};
+        const struct mp_mem_message *m = buffered(w->um, seq);
+        int rc = m == NULL ? mp_ops_archive_get(w, seq, &copy) : MP_OK;
+        if (rc == MP_NOTFOUND)
+            continue;
+        if (rc != MP_OK)
+            return rc;
+        *like = m != NULL ? *m : copy;
+        like->content = NULL;
+        like->content_len = 0;
+        free(copy.content);
+        return MP_OK;
+    }
+    return MP_NOTFOUND;
+}
+
+/* op's reply in the place of the reply of the turn t found under kb, or
+ * after its user's messages when it kept none (a loop's first round that
+ * only called a tool, a turn whose reply had no words): a loop's final
+ * answer, or a turn's reply regenerated. */
+static int answer(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
+                  const unsigned char *kb, size_t kn, struct turn_seqs *t)
+{
+    struct mp_mem_message like;
+    bool any = false, same = false;
+    char rid[MP_REQUEST_ID_MAX + 1] = "";
+    size_t at = reply_at(op);
+    if (at == op->u.turn.nmessages)
+        return skipped(out); /* no answer */
+    int rc = kept_user(w, t, &like);
+    if (rc != MP_OK)
+        return rc == MP_NOTFOUND ? skipped(out) : rc; /* the user erased their request */
+    if (reply_known(t))
+        rc = compare_kept(w, t, op, at, &any, &same, rid);
+    if (rc != MP_OK || (any && same))
+        return rc != MP_OK ? rc : skipped(out);
+    return supersede(w, op, out, kb, kn, t, at, any, like.request_id, &like);
+}
+
 static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
                    const unsigned char *kb, size_t kn, struct turn_seqs *t)
 {
@@ -269,6 +325,8 @@ static int replace(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_o
     size_t at = reply_at(op);
     if (at == op->u.turn.nmessages)
         return skipped(out); /* no reply to put in its place */
+    if (!reply_known(t))
+        return answer(w, op, out, kb, kn, t); /* it kept none: the reply follows its request */
     int rc = compare_kept(w, t, op, at, &any, &same, rid);
     if (rc != MP_OK || !any || same)
         return rc != MP_OK ? rc : skipped(out);
@@ -350,56 +408,12 @@ static int loop_turn(struct mp_ops_ctx *w, const struct mp_op *op, unsigned char
         if (rc == MP_OK)
             rc = record_seqs(&pv, t);
         mp_store_backend_plain_done(&pv);
-        if (rc == MP_OK && t->user_first != 0 && t->user_last >= t->user_first &&
-            t->user_last - t->user_first < REPLY_MAX)
+        if (rc == MP_OK && user_known(t))
             return MP_OK;
         if (rc != MP_OK && rc != MP_NOTFOUND)
             return rc;
     }
     return MP_NOTFOUND;
-}
-
-/* The first of t's user messages still kept (buffer or archive), its
- * request id and conversation into *like (no content). MP_NOTFOUND when
- * all are gone. */
-static int kept_user(struct mp_ops_ctx *w, const struct turn_seqs *t, struct mp_mem_message *like)
-{
-    for (uint64_t seq = t->user_first; seq <= t->user_last; seq++) {
-        struct mp_mem_message copy = {.content = NULL};
-        const struct mp_mem_message *m = buffered(w->um, seq);
-        int rc = m == NULL ? mp_ops_archive_get(w, seq, &copy) : MP_OK;
-        if (rc == MP_NOTFOUND)
-            continue;
-        if (rc != MP_OK)
-            return rc;
-        *like = m != NULL ? *m : copy;
-        like->content = NULL;
-        like->content_len = 0;
-        free(copy.content);
-        return MP_OK;
-    }
-    return MP_NOTFOUND;
-}
-
-/* The loop's final answer (op's reply) in the place of the reply of the
- * turn t found under kb. */
-static int loop_answer(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out,
-                       const unsigned char *kb, size_t kn, struct turn_seqs *t)
-{
-    struct mp_mem_message like;
-    bool any = false, same = false;
-    char rid[MP_REQUEST_ID_MAX + 1] = "";
-    size_t at = reply_at(op);
-    if (at == op->u.turn.nmessages)
-        return skipped(out); /* no answer */
-    int rc = kept_user(w, t, &like);
-    if (rc != MP_OK)
-        return rc == MP_NOTFOUND ? skipped(out) : rc; /* the user erased their request */
-    if (reply_known(t))
-        rc = compare_kept(w, t, op, at, &any, &same, rid);
-    if (rc != MP_OK || (any && same))
-        return rc != MP_OK ? rc : skipped(out);
-    return supersede(w, op, out, kb, kn, t, at, any, like.request_id, &like);
 }
 
 /* A round of a loop (op's loop_find set): a link, or the final answer. */
@@ -412,7 +426,7 @@ static int loop_round(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
     if (rc == MP_OK && !op->u.turn.loop_end)
         return keep_under(w, op, &t); /* a link: nothing recorded */
     if (rc == MP_OK)
-        return loop_answer(w, op, out, kb, kn, &t);
+        return answer(w, op, out, kb, kn, &t);
     if (rc != MP_NOTFOUND)
         return rc;
     if (!op->u.turn.loop_end || reply_at(op) == 0)

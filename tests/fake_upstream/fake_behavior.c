@@ -62,6 +62,9 @@ static const struct directive directives[] = {
     FLAG(failed),
     FLAG(thinking),
     FLAG(tool_use),
+    FLAG(audio),
+    FLAG(refusal),
+    FLAG(no_text),
 };
 
 void fake_behavior_init(struct fake_behavior *b)
@@ -178,6 +181,9 @@ int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len)
 
 size_t fake_behavior_pieces(const struct fake_behavior *b)
 {
+    if (b->no_text) {
+        return 0;
+    }
     if (b->error_after >= 0 && b->error_after < b->events) {
         return (size_t)b->error_after;
     }

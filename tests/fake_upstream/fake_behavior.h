@@ -39,6 +39,10 @@ struct fake_behavior {
     bool failed;   /* Responses: response.failed instead of response.completed */
     bool thinking; /* Messages: a thinking block before the text */
     bool tool_use; /* a tool call after the text (fake_reply.h: which) */
+    /* the reply's words in another shape (fake_reply.h: fake_reply_words) */
+    bool audio;    /* a voice reply: the words in the audio's transcript */
+    bool refusal;  /* a refusal: the words in the API's refusal */
+    bool no_text;  /* no words at all: a content filter, reasoning, an image */
     char err[160]; /* non-empty: the header was bad, answer 400 */
 };
 
@@ -50,7 +54,8 @@ void fake_behavior_init(struct fake_behavior *b);
 int fake_behavior_parse(struct fake_behavior *b, const char *s, size_t len);
 
 /* The text pieces a stream sends: `events`, or `error_after` when it is
- * smaller (the error event then follows the last of them). */
+ * smaller (the error event then follows the last of them); none with
+ * `no_text`. */
 size_t fake_behavior_pieces(const struct fake_behavior *b);
 
 /* Before writing the byte at off, wait delay_ms (0: just start a new write). */

@@ -2,7 +2,8 @@
  * fake before it learnt other APIs: the tests compare them exactly. The
  * `tool_use` directive adds one tool call after the text (get_weather, or
  * the tool X-Fake-Tool-Call names); a stream sends it as OpenAI does, its
- * id and name first, then the arguments in pieces. */
+ * id and name first, then the arguments in pieces. `audio`, `refusal` and
+ * `no_text` move the words out of the content. */
 #include "fake_chat.h"
 
 #include "fake_reply.h"
@@ -11,7 +12,46 @@
 
 static const char *finish_reason(const struct fake_behavior *b)
 {
-    return b->tool_use ? "\"tool_calls\"" : "\"stop\"";
+    if (b->tool_use) {
+        return "\"tool_calls\"";
+    }
+    return fake_reply_words(b) == FAKE_WORDS_NONE ? "\"content_filter\"" : "\"stop\"";
+}
+
+/* The audio object's members besides the transcript. */
+static void put_audio_head(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    fake_buf_puts(o, "\"id\":\"audio_fake");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\",\"expires_at\":");
+    fake_buf_put_u64(o, FAKE_REPLY_EXPIRES);
+    fake_buf_puts(o, ",\"data\":\"" FAKE_REPLY_AUDIO "\"");
+}
+
+/* The message's words: its content, or (`refusal`, `audio`, `no_text`)
+ * a null content and the words where OpenAI puts them. */
+static void put_words(struct fake_buf *o, const struct fake_v1_req *r,
+                      const struct fake_behavior *b)
+{
+    enum fake_words w = fake_reply_words(b);
+    if (w == FAKE_WORDS_TEXT) {
+        fake_buf_puts(o, "\"content\":");
+        fake_reply_put_text(o, r);
+        return;
+    }
+    fake_buf_puts(o, "\"content\":null,\"refusal\":");
+    if (w == FAKE_WORDS_REFUSAL) {
+        fake_reply_put_text(o, r);
+    } else {
+        fake_buf_puts(o, "null");
+    }
+    if (w == FAKE_WORDS_AUDIO) {
+        fake_buf_puts(o, ",\"audio\":{");
+        put_audio_head(o, r);
+        fake_buf_puts(o, ",\"transcript\":");
+        fake_reply_put_text(o, r);
+        fake_buf_puts(o, "}");
+    }
 }
 
 /* The tool call's members up to its arguments' value: "id":…,
@@ -32,9 +72,8 @@ static void put_completion(struct fake_buf *o, const struct fake_v1_req *r,
     fake_buf_put_u64(o, r->n);
     fake_buf_puts(o, "\",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":\"");
     fake_reply_put_model(o, r);
-    fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-                     "\"content\":");
-    fake_reply_put_text(o, r);
+    fake_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",");
+    put_words(o, r, b);
     if (b->tool_use) {
         fake_buf_puts(o, ",\"tool_calls\":[{");
         put_call_head(o, r);
@@ -92,12 +131,18 @@ static void put_call_chunks(struct fake_sse *s, const struct fake_v1_req *r)
 static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
+    /* where a piece goes in the delta, by fake_reply_words */
+    static const char *const piece_open[] = {"{\"content\":\"", "{\"audio\":{\"transcript\":\"",
+                                             "{\"refusal\":\"", ""};
+    static const char *const piece_close[] = {"\"}", "\"}}", "\"}", ""};
+    enum fake_words w = fake_reply_words(b);
     size_t pieces = fake_behavior_pieces(b);
     for (size_t k = 0; k < pieces; k++) {
         struct fake_buf *e = chunk(s, r);
-        fake_buf_puts(e, "{\"content\":\"");
+        fake_buf_puts(e, piece_open[w]);
         fake_reply_put_piece(e, k);
-        fake_buf_puts(e, "\"},\"finish_reason\":null}]}");
+        fake_buf_puts(e, piece_close[w]);
+        fake_buf_puts(e, ",\"finish_reason\":null}]}");
         fake_sse_end(s, true);
     }
     if (b->error_after >= 0) {
@@ -106,6 +151,13 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                       "\"param\":null,\"code\":\"server_error\"}}");
         fake_sse_end(s, false);
         return;
+    }
+    if (w == FAKE_WORDS_AUDIO) { /* the audio's data and id after its words */
+        struct fake_buf *e = chunk(s, r);
+        fake_buf_puts(e, "{\"audio\":{");
+        put_audio_head(e, r);
+        fake_buf_puts(e, "}},\"finish_reason\":null}]}");
+        fake_sse_end(s, false);
     }
     if (b->tool_use) {
         put_call_chunks(s, r);

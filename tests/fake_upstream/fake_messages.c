@@ -4,7 +4,9 @@
  * sends each block as start, deltas and stop, and ends with message_delta
  * (the stop reason) and message_stop. The thinking text and the tool's
  * input are sent in fixed pieces, so that the whole block of an answer in
- * one body is the same as the pieces of a stream joined. */
+ * one body is the same as the pieces of a stream joined. `refusal` leaves
+ * the text out and stops with "refusal"; `no_text` puts a redacted_thinking
+ * block in its place; `audio` does nothing (Anthropic speaks no audio). */
 #include "fake_messages.h"
 
 #include "fake_reply.h"
@@ -13,6 +15,8 @@
 
 static const char *const thinking_pieces[] = {"Let me think", " about the answer."};
 static const char thinking_signature[] = "ZmFrZS1zaWduYXR1cmU=";
+static const char redacted_block[] =
+    "{\"type\":\"redacted_thinking\",\"data\":\"ZmFrZS1yZWRhY3RlZA==\"}";
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,7 +90,17 @@ static void put_tail(struct fake_buf *o, const struct fake_v1_req *r, const char
 
 static const char *stop_reason(const struct fake_behavior *b)
 {
-    return b->tool_use ? "\"tool_use\"" : "\"end_turn\"";
+    if (b->tool_use) {
+        return "\"tool_use\"";
+    }
+    return fake_reply_words(b) == FAKE_WORDS_REFUSAL ? "\"refusal\"" : "\"end_turn\"";
+}
+
+/* Whether the reply has its text block (not with `refusal`, `no_text`). */
+static bool has_text(const struct fake_behavior *b)
+{
+    enum fake_words w = fake_reply_words(b);
+    return w != FAKE_WORDS_REFUSAL && w != FAKE_WORDS_NONE;
 }
 
 static void put_message(struct fake_buf *o, const struct fake_v1_req *r,
@@ -100,13 +114,23 @@ static void put_message(struct fake_buf *o, const struct fake_v1_req *r,
         }
         fake_buf_puts(o, "\",\"signature\":\"");
         fake_buf_puts(o, thinking_signature);
-        fake_buf_puts(o, "\"},");
+        fake_buf_puts(o, "\"}");
     }
-    fake_buf_puts(o, "{\"type\":\"text\",\"text\":");
-    fake_reply_put_text(o, r);
-    fake_buf_puts(o, "}");
+    const char *sep = b->thinking ? "," : "";
+    if (has_text(b)) {
+        fake_buf_puts(o, sep);
+        fake_buf_puts(o, "{\"type\":\"text\",\"text\":");
+        fake_reply_put_text(o, r);
+        fake_buf_puts(o, "}");
+        sep = ",";
+    } else if (fake_reply_words(b) == FAKE_WORDS_NONE) {
+        fake_buf_puts(o, sep);
+        fake_buf_puts(o, redacted_block);
+        sep = ",";
+    }
     if (b->tool_use) {
-        fake_buf_puts(o, ",{\"type\":\"tool_use\",\"id\":");
+        fake_buf_puts(o, sep);
+        fake_buf_puts(o, "{\"type\":\"tool_use\",\"id\":");
         put_tool_id(o, r);
         fake_buf_puts(o, ",\"name\":\"");
         fake_buf_puts(o, fake_reply_call(r)->name);
@@ -217,13 +241,22 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
     size_t index = 0;
-    size_t pieces = fake_behavior_pieces(b);
+    size_t pieces = has_text(b) ? fake_behavior_pieces(b) : 0;
     put_opening(s, r);
     if (b->thinking) {
         put_thinking_block(s, index++);
     }
-    fake_buf_puts(block_start(s, index), "{\"type\":\"text\",\"text\":\"\"}}");
-    fake_sse_end(s, false);
+    if (fake_reply_words(b) == FAKE_WORDS_NONE) {
+        struct fake_buf *e = block_start(s, index);
+        fake_buf_puts(e, redacted_block);
+        fake_buf_puts(e, "}");
+        fake_sse_end(s, false);
+        block_stop(s, index++);
+    }
+    if (has_text(b)) {
+        fake_buf_puts(block_start(s, index), "{\"type\":\"text\",\"text\":\"\"}}");
+        fake_sse_end(s, false);
+    }
     for (size_t k = 0; k < pieces; k++) {
         struct fake_buf *e = block_event(s, "content_block_delta", index);
         fake_buf_puts(e, ",\"delta\":{\"type\":\"text_delta\",\"text\":\"");
@@ -237,7 +270,9 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
         fake_sse_end(s, false);
         return;
     }
-    block_stop(s, index++);
+    if (has_text(b)) {
+        block_stop(s, index++);
+    }
     if (b->tool_use) {
         put_tool_block(s, r, index++);
     }

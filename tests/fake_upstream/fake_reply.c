@@ -12,6 +12,17 @@ const struct fake_call fake_reply_default_call = {
     .split = sizeof("{\"city\":") - 1,
 };
 
+enum fake_words fake_reply_words(const struct fake_behavior *b)
+{
+    if (b->no_text) {
+        return FAKE_WORDS_NONE;
+    }
+    if (b->refusal) {
+        return FAKE_WORDS_REFUSAL;
+    }
+    return b->audio ? FAKE_WORDS_AUDIO : FAKE_WORDS_TEXT;
+}
+
 void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r)
 {
     if (r->model != NULL) {

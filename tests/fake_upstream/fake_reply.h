@@ -33,6 +33,22 @@ struct fake_call {
  * in the pieces {"city": and  "Paris"}. */
 extern const struct fake_call fake_reply_default_call;
 
+#define FAKE_REPLY_AUDIO   "UklGRiQAAABXQVZF" /* a voice reply's audio data (base64) */
+#define FAKE_REPLY_EXPIRES 1700003600         /* ... and when it expires (unix s) */
+
+/* Where the reply's words are, by the directives `audio`, `refusal` and
+ * `no_text` (given together, no_text wins, then refusal): each API puts
+ * them in its own shape. */
+enum fake_words {
+    FAKE_WORDS_TEXT,    /* the text, as usual */
+    FAKE_WORDS_AUDIO,   /* a voice reply: the audio's transcript */
+    FAKE_WORDS_REFUSAL, /* a refusal */
+    FAKE_WORDS_NONE,    /* none: a content filter's stop, reasoning, an image */
+};
+
+enum fake_words fake_reply_words(const struct fake_behavior *b);
+
+
 /* The model of the request as raw JSON string content (escapes kept, no
  * quotes), or "fake". */
 void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r);

@@ -6,7 +6,9 @@
  * object a request without "stream" gets, with the stream's text. The
  * `tool_use` directive adds a function_call item after the message (output
  * index 1); a stream sends it after the message is done, its arguments in
- * pieces, in the order of OpenAI's events. */
+ * pieces, in the order of OpenAI's events. `refusal` makes the part a
+ * refusal, `audio` an output_audio whose transcript is the text; `no_text`
+ * puts a reasoning item and an image generation in the message's place. */
 #include "fake_responses.h"
 
 #include "fake_chat.h"
@@ -20,7 +22,28 @@ struct text {
     bool stream;
     size_t pieces;
     bool call;
+    enum fake_words words; /* the part's kind (FAKE_WORDS_NONE: no message) */
 };
+
+#define IMAGE "iVBORw0KGgo=" /* `no_text`'s generated image (base64) */
+
+/* The part's opening, its words' event types, by fake_reply_words. */
+static const char *const part_open[] = {
+    "{\"type\":\"output_text\",\"text\":",
+    "{\"type\":\"output_audio\",\"data\":\"" FAKE_REPLY_AUDIO "\",\"transcript\":",
+    "{\"type\":\"refusal\",\"refusal\":",
+};
+static const char *const delta_type[] = {
+    "response.output_text.delta",
+    "response.audio.transcript.delta",
+    "response.refusal.delta",
+};
+static const char *const done_type[] = {
+    "response.output_text.done",
+    "response.audio.transcript.done",
+    "response.refusal.done",
+};
+static const char *const done_member[] = {",\"text\":", ",\"transcript\":", ",\"refusal\":"};
 
 static void put_text(struct fake_buf *o, const struct fake_v1_req *r, struct text t)
 {
@@ -31,15 +54,34 @@ static void put_text(struct fake_buf *o, const struct fake_v1_req *r, struct tex
     }
 }
 
-static void put_part(struct fake_buf *o, const struct fake_v1_req *r, const struct text *t)
+/* The part of kind w; t NULL: no words yet. */
+static void put_part(struct fake_buf *o, const struct fake_v1_req *r, enum fake_words w,
+                     const struct text *t)
 {
-    fake_buf_puts(o, "{\"type\":\"output_text\",\"text\":");
+    fake_buf_puts(o, part_open[w]);
     if (t != NULL) {
         put_text(o, r, *t);
     } else {
         fake_buf_puts(o, "\"\"");
     }
-    fake_buf_puts(o, ",\"annotations\":[]}");
+    fake_buf_puts(o, w == FAKE_WORDS_TEXT ? ",\"annotations\":[]}" : "}");
+}
+
+/* The items of a reply without words (`no_text`): reasoning, then an
+ * image generation; done: the image's result, else as it starts. */
+static void put_reasoning(struct fake_buf *o, const struct fake_v1_req *r)
+{
+    fake_buf_puts(o, "{\"type\":\"reasoning\",\"id\":\"rs_");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, "\",\"summary\":[]}");
+}
+
+static void put_image(struct fake_buf *o, const struct fake_v1_req *r, bool done)
+{
+    fake_buf_puts(o, "{\"type\":\"image_generation_call\",\"id\":\"ig_");
+    fake_buf_put_u64(o, r->n);
+    fake_buf_puts(o, done ? "\",\"status\":\"completed\",\"result\":\"" IMAGE "\"}"
+                          : "\",\"status\":\"in_progress\",\"result\":null}");
 }
 
 /* The output message; t NULL: no part yet (in progress). */
@@ -50,7 +92,7 @@ static void put_item(struct fake_buf *o, const struct fake_v1_req *r, const stru
     fake_buf_puts(o, t != NULL ? "\",\"status\":\"completed\"" : "\",\"status\":\"in_progress\"");
     fake_buf_puts(o, ",\"role\":\"assistant\",\"content\":[");
     if (t != NULL) {
-        put_part(o, r, t);
+        put_part(o, r, t->words, t);
     }
     fake_buf_puts(o, "]}");
 }
@@ -96,7 +138,13 @@ static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const 
         fake_buf_puts(o, "],\"usage\":null}");
         return;
     }
-    put_item(o, r, t);
+    if (t->words == FAKE_WORDS_NONE) {
+        put_reasoning(o, r);
+        fake_buf_puts(o, ",");
+        put_image(o, r, true);
+    } else {
+        put_item(o, r, t);
+    }
     if (t->call) {
         fake_buf_puts(o, ",");
         put_call(o, r, true);
@@ -117,7 +165,7 @@ static void put_response(struct fake_buf *o, const struct fake_v1_req *r, const 
 static void put_reply(struct fake_buf *o, const struct fake_v1_req *r,
                       const struct fake_behavior *b)
 {
-    struct text t = {.stream = false, .call = b->tool_use};
+    struct text t = {.stream = false, .call = b->tool_use, .words = fake_reply_words(b)};
     if (b->failed) {
         put_response(o, r, "failed", NULL);
     } else if (r->background) {
@@ -153,48 +201,108 @@ static void put_response_event(struct fake_sse *s, const struct fake_v1_req *r, 
     end_event(s, e, seq, false);
 }
 
-/* response.created .. response.content_part.added */
-static void put_opening(struct fake_sse *s, const struct fake_v1_req *r, size_t *seq)
+/* An output item's event (added or done) at output index at, open for
+ * the item's JSON. */
+static struct fake_buf *item_event(struct fake_sse *s, const char *type, size_t at)
+{
+    struct fake_buf *e = fake_sse_begin_typed(s, type);
+    fake_buf_puts(e, ",\"output_index\":");
+    fake_buf_put_u64(e, at);
+    fake_buf_puts(e, ",\"item\":");
+    return e;
+}
+
+/* `no_text`: the reasoning item and the image generation, each added and
+ * done. */
+static void put_wordless(struct fake_sse *s, const struct fake_v1_req *r, size_t *seq)
+{
+    struct fake_buf *e = item_event(s, "response.output_item.added", 0);
+    put_reasoning(e, r);
+    end_event(s, e, seq, false);
+    e = item_event(s, "response.output_item.done", 0);
+    put_reasoning(e, r);
+    end_event(s, e, seq, false);
+    e = item_event(s, "response.output_item.added", 1);
+    put_image(e, r, false);
+    end_event(s, e, seq, false);
+    e = item_event(s, "response.output_item.done", 1);
+    put_image(e, r, true);
+    end_event(s, e, seq, false);
+}
+
+/* response.created .. response.content_part.added (and an audio's data);
+ * `no_text`: the items without words instead of the message. */
+static void put_opening(struct fake_sse *s, const struct fake_v1_req *r, enum fake_words w,
+                        size_t *seq)
 {
     put_response_event(s, r, "response.created", "in_progress", NULL, seq);
     put_response_event(s, r, "response.in_progress", "in_progress", NULL, seq);
-    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_item.added");
-    fake_buf_puts(e, ",\"output_index\":0,\"item\":");
+    if (w == FAKE_WORDS_NONE) {
+        put_wordless(s, r, seq);
+        return;
+    }
+    struct fake_buf *e = item_event(s, "response.output_item.added", 0);
     put_item(e, r, NULL);
     end_event(s, e, seq, false);
     e = fake_sse_begin_typed(s, "response.content_part.added");
     put_where(e, r);
     fake_buf_puts(e, ",\"part\":");
-    put_part(e, r, NULL);
+    put_part(e, r, w, NULL);
     end_event(s, e, seq, false);
+    if (w == FAKE_WORDS_AUDIO) {
+        e = fake_sse_begin_typed(s, "response.audio.delta");
+        fake_buf_puts(e, ",\"delta\":\"" FAKE_REPLY_AUDIO "\"");
+        end_event(s, e, seq, false);
+    }
 }
 
-/* response.output_text.done .. response.output_item.done */
+/* One piece of the words (k), as its kind's delta event. */
+static void put_delta(struct fake_sse *s, const struct fake_v1_req *r, enum fake_words w, size_t k,
+                      size_t *seq)
+{
+    struct fake_buf *e = fake_sse_begin_typed(s, delta_type[w]);
+    if (w != FAKE_WORDS_AUDIO) { /* OpenAI's audio events say no more */
+        put_where(e, r);
+    }
+    fake_buf_puts(e, ",\"delta\":\"");
+    fake_reply_put_piece(e, k);
+    fake_buf_puts(e, "\"");
+    end_event(s, e, seq, true);
+}
+
+/* The words' done event .. response.output_item.done (nothing without
+ * words). */
 static void put_closing(struct fake_sse *s, const struct fake_v1_req *r, const struct text *t,
                         size_t *seq)
 {
-    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.done");
-    put_where(e, r);
-    fake_buf_puts(e, ",\"text\":");
+    if (t->words == FAKE_WORDS_NONE) {
+        return;
+    }
+    struct fake_buf *e = fake_sse_begin_typed(s, done_type[t->words]);
+    if (t->words != FAKE_WORDS_AUDIO) {
+        put_where(e, r);
+    }
+    fake_buf_puts(e, done_member[t->words]);
     put_text(e, r, *t);
     end_event(s, e, seq, false);
+    if (t->words == FAKE_WORDS_AUDIO) {
+        end_event(s, fake_sse_begin_typed(s, "response.audio.done"), seq, false);
+    }
     e = fake_sse_begin_typed(s, "response.content_part.done");
     put_where(e, r);
     fake_buf_puts(e, ",\"part\":");
-    put_part(e, r, t);
+    put_part(e, r, t->words, t);
     end_event(s, e, seq, false);
-    e = fake_sse_begin_typed(s, "response.output_item.done");
-    fake_buf_puts(e, ",\"output_index\":0,\"item\":");
+    e = item_event(s, "response.output_item.done", 0);
     put_item(e, r, t);
     end_event(s, e, seq, false);
 }
 
-/* The function_call item at output index 1: added, its arguments' deltas
- * and done, then the item done. */
-static void put_call_events(struct fake_sse *s, const struct fake_v1_req *r, size_t *seq)
+/* The function_call item at output index at: added, its arguments'
+ * deltas and done, then the item done. */
+static void put_call_events(struct fake_sse *s, const struct fake_v1_req *r, size_t at, size_t *seq)
 {
-    struct fake_buf *e = fake_sse_begin_typed(s, "response.output_item.added");
-    fake_buf_puts(e, ",\"output_index\":1,\"item\":");
+    struct fake_buf *e = item_event(s, "response.output_item.added", at);
     put_call(e, r, false);
     end_event(s, e, seq, false);
     for (size_t i = 0; i < FAKE_REPLY_TOOL_PIECES; i++) {
@@ -203,18 +311,21 @@ static void put_call_events(struct fake_sse *s, const struct fake_v1_req *r, siz
         fake_buf_put_u64(e, r->n);
         size_t len;
         const char *piece = fake_reply_tool_piece(r, i, &len);
-        fake_buf_puts(e, "\",\"output_index\":1,\"delta\":");
+        fake_buf_puts(e, "\",\"output_index\":");
+        fake_buf_put_u64(e, at);
+        fake_buf_puts(e, ",\"delta\":");
         fake_buf_put_json_string(e, piece, len);
         end_event(s, e, seq, false);
     }
     e = fake_sse_begin_typed(s, "response.function_call_arguments.done");
     fake_buf_puts(e, ",\"item_id\":\"fc_");
     fake_buf_put_u64(e, r->n);
-    fake_buf_puts(e, "\",\"output_index\":1,\"arguments\":");
+    fake_buf_puts(e, "\",\"output_index\":");
+    fake_buf_put_u64(e, at);
+    fake_buf_puts(e, ",\"arguments\":");
     fake_reply_put_tool_args(e, r);
     end_event(s, e, seq, false);
-    e = fake_sse_begin_typed(s, "response.output_item.done");
-    fake_buf_puts(e, ",\"output_index\":1,\"item\":");
+    e = item_event(s, "response.output_item.done", at);
     put_call(e, r, true);
     end_event(s, e, seq, false);
 }
@@ -223,15 +334,13 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
                        const struct fake_behavior *b)
 {
     size_t seq = 0;
-    struct text t = {.stream = true, .pieces = fake_behavior_pieces(b), .call = b->tool_use};
-    put_opening(s, r, &seq);
+    struct text t = {.stream = true,
+                     .pieces = fake_behavior_pieces(b),
+                     .call = b->tool_use,
+                     .words = fake_reply_words(b)};
+    put_opening(s, r, t.words, &seq);
     for (size_t k = 0; k < t.pieces; k++) {
-        struct fake_buf *e = fake_sse_begin_typed(s, "response.output_text.delta");
-        put_where(e, r);
-        fake_buf_puts(e, ",\"delta\":\"");
-        fake_reply_put_piece(e, k);
-        fake_buf_puts(e, "\"");
-        end_event(s, e, &seq, true);
+        put_delta(s, r, t.words, k, &seq);
     }
     if (b->error_after >= 0 && !b->failed) {
         struct fake_buf *e = fake_sse_begin_typed(s, "error");
@@ -244,7 +353,7 @@ static void put_stream(struct fake_sse *s, const struct fake_v1_req *r,
         put_closing(s, r, &t, &seq);
     }
     if (b->error_after < 0 && t.call) {
-        put_call_events(s, r, &seq);
+        put_call_events(s, r, t.words == FAKE_WORDS_NONE ? 2 : 1, &seq);
     }
     if (b->failed) {
         put_response_event(s, r, "response.failed", "failed", NULL, &seq);

@@ -2,8 +2,9 @@
 the Responses API and the Anthropic Messages API, their streams, their
 errors and misbehaviour, memory jobs over Messages; and on every chat API
 (chat completions included) the `tool_use` directive, the named call of
-X-Fake-Tool-Call and the providers' refusals of a broken tool loop; the
-probes of the root and the model list. It drives the fake directly, over real
+X-Fake-Tool-Call, the reply shapes (`audio`, `refusal`, `no_text`) and the
+providers' refusals of a broken tool loop; the probes of the root and the
+model list. It drives the fake directly, over real
 sockets. Python 3 standard library only.
 
 Usage: selftest_wires.py path/to/fake_upstream
@@ -798,6 +799,82 @@ def fcall(i):
 
 def fout(i):
     return {'type': 'function_call_output', 'call_id': i, 'output': 'ok'}
+
+
+class ReplyShapeDirectivesTest(unittest.TestCase):
+    """`audio`, `refusal` and `no_text`: the words where each API puts a
+    voice reply's, a refusal's, or none; the same in one body as in a
+    stream's pieces joined."""
+    CHAT = {'model': 'gpt-4o-audio-preview', 'messages': [{'role': 'user', 'content': 'hi'}]}
+    RESP = {'model': 'gpt-5-mini', 'input': 'hi'}
+    MSGS = {'model': 'claude-sonnet-4-5', 'max_tokens': 64,
+            'messages': [{'role': 'user', 'content': 'hi'}]}
+
+    def stream(self, path, body, fake):
+        r = call(path, dict(body, stream=True), fake + ',events=2')
+        self.assertEqual(r.status, 200)
+        return [d for _, d in events(r.body.replace(b'data: [DONE]\n\n', b''))]
+
+    def test_chat(self):
+        msg = call('/v1/chat/completions', self.CHAT, 'audio').json()['choices'][0]['message']
+        self.assertIsNone(msg['content'])
+        self.assertEqual(msg['audio']['transcript'], 'Hello from fake upstream')
+        self.assertTrue(msg['audio']['data'] and msg['audio']['id'])
+        choice = call('/v1/chat/completions', self.CHAT, 'refusal').json()['choices'][0]
+        self.assertEqual((choice['message']['content'], choice['message']['refusal']),
+                         (None, 'Hello from fake upstream'))
+        choice = call('/v1/chat/completions', self.CHAT, 'no_text').json()['choices'][0]
+        self.assertEqual(choice['message'], {'role': 'assistant', 'content': None, 'refusal': None})
+        self.assertEqual(choice['finish_reason'], 'content_filter')
+        for fake, field in (('audio', 'transcript'), ('refusal', 'refusal')):
+            deltas = [c['choices'][0]['delta'] for c in self.stream('/v1/chat/completions',
+                                                                      self.CHAT, fake)]
+            words = ''.join((d.get('audio') or {}).get('transcript', '') if fake == 'audio'
+                            else d.get('refusal') or '' for d in deltas)
+            self.assertEqual(words, 'tok0 tok1 ', field)
+            self.assertFalse(any(d.get('content') for d in deltas))
+        chunks = self.stream('/v1/chat/completions', self.CHAT, 'no_text')
+        self.assertEqual([c['choices'][0] for c in chunks],
+                         [{'index': 0, 'delta': {}, 'finish_reason': 'content_filter'}])
+
+    def test_responses(self):
+        for fake, part in (('audio', {'type': 'output_audio', 'data': 'UklGRiQAAABXQVZF',
+                                      'transcript': 'Hello from fake upstream'}),
+                           ('refusal', {'type': 'refusal', 'refusal': 'Hello from fake upstream'})):
+            out = call('/v1/responses', self.RESP, fake).json()['output']
+            self.assertEqual([i['content'] for i in out], [[part]], fake)
+        out = call('/v1/responses', self.RESP, 'no_text').json()['output']
+        self.assertEqual([i['type'] for i in out], ['reasoning', 'image_generation_call'])
+        for fake, delta in (('audio', 'response.audio.transcript.delta'),
+                            ('refusal', 'response.refusal.delta')):
+            evs = self.stream('/v1/responses', self.RESP, fake)
+            self.assertEqual(''.join(d['delta'] for d in evs if d['type'] == delta), 'tok0 tok1 ')
+            self.assertFalse([d for d in evs if d['type'] == 'response.output_text.delta'])
+            done = evs[-1]['response']['output'][0]['content'][0]
+            self.assertEqual(done.get('transcript', done.get('refusal')), 'tok0 tok1 ')
+        evs = self.stream('/v1/responses', self.RESP, 'no_text')
+        self.assertEqual([(d['type'], d.get('item', {}).get('type')) for d in evs[2:]],
+                         [('response.output_item.added', 'reasoning'),
+                          ('response.output_item.done', 'reasoning'),
+                          ('response.output_item.added', 'image_generation_call'),
+                          ('response.output_item.done', 'image_generation_call'),
+                          ('response.completed', None)])
+
+    def test_messages(self):
+        got = call('/v1/messages', self.MSGS, 'refusal').json()
+        self.assertEqual((got['content'], got['stop_reason']), ([], 'refusal'))
+        got = call('/v1/messages', self.MSGS, 'no_text').json()
+        self.assertEqual([b['type'] for b in got['content']], ['redacted_thinking'])
+        self.assertEqual(call('/v1/messages', self.MSGS, 'audio').json()['content'],
+                         call('/v1/messages', self.MSGS).json()['content'])
+        evs = self.stream('/v1/messages', self.MSGS, 'refusal')
+        self.assertEqual([d['type'] for d in evs],
+                         ['message_start', 'ping', 'message_delta', 'message_stop'])
+        self.assertEqual(evs[2]['delta']['stop_reason'], 'refusal')
+        evs = self.stream('/v1/messages', self.MSGS, 'no_text')
+        self.assertEqual([d.get('content_block', {}).get('type') for d in evs
+                          if d['type'] == 'content_block_start'], ['redacted_thinking'])
+        self.assertFalse([d for d in evs if d['type'] == 'content_block_delta'])
 
 
 class ValidationTest(unittest.TestCase):

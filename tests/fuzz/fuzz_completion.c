@@ -26,7 +26,7 @@ static void check_body(const struct mp_wire *w, const char *buf, size_t len)
     size_t out_len = 0;
     int rc = w->reply_body_text(buf, len, &out, &out_len);
 
-    CHECK(rc == MP_OK || rc == MP_NOTFOUND || rc == MP_EINVAL);
+    CHECK(rc == MP_OK || rc == MP_NOTFOUND || rc == MP_EUPSTREAM || rc == MP_EINVAL);
     if (rc != MP_OK) {
         CHECK(out == NULL);
         return;

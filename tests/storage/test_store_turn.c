@@ -3,7 +3,8 @@
  * buffer, the archive and its index (the user's messages kept once), the
  * facts that reply alone told go, the same reply changes nothing, and a
  * key past its window (or one that kept no seqs) is what it always was.
- * An agent's tool loop: its final answer replaces the first round's reply
+ * A turn kept without a reply gets the next one after its request. An
+ * agent's tool loop: its final answer replaces the first round's reply
  * (or follows a request recorded without one), found by the loop's keys. */
 #include <check.h>
 #include <stdio.h>
@@ -58,9 +59,18 @@ static void buffer_of(struct mp_store *store, const char *user, char *out, size_
     mp_usermem_free(um);
 }
 
-START_TEST(test_turn_another_reply_replaces_the_kept_one)
+/* alice's buffer and archive both hold want (joined()). */
+static void kept(struct mp_store *store, const char *want)
 {
     char got[512];
+    buffer_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, want);
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, want);
+}
+
+START_TEST(test_turn_another_reply_replaces_the_kept_one)
+{
     struct mp_store *store = fx_open_backend(_i);
     turn(store, "alice", 9, "name a bird", "the heron", 10);
     struct mp_op op = turn(store, "alice", 9, "name a bird", "the kingfisher", 20);
@@ -69,10 +79,7 @@ START_TEST(test_turn_another_reply_replaces_the_kept_one)
     ck_assert_uint_eq(op.u.turn.first_seq, 1); /* the turn: its question through the new reply */
     ck_assert_uint_eq(op.u.turn.last_seq, 3);
     store = fx_reopen(store, _i);
-    buffer_of(store, "alice", got, sizeof(got));
-    ck_assert_str_eq(got, "u:name a bird|a:the kingfisher");
-    archive_of(store, "alice", got, sizeof(got));
-    ck_assert_str_eq(got, "u:name a bird|a:the kingfisher");
+    kept(store, "u:name a bird|a:the kingfisher");
     ck_assert_uint_eq(vp_df(store, "alice", 5, false, "heron"), 0);
     ck_assert_uint_eq(vp_df(store, "alice", 5, false, "kingfisher"), 1);
     struct mp_usermem *um = fx_get(store, U("alice"));
@@ -91,10 +98,7 @@ START_TEST(test_turn_another_reply_replaces_the_kept_one)
     /* regenerated again: the record now names the new reply */
     op = turn(store, "alice", 9, "name a bird", "the wren", 30);
     ck_assert(op.u.turn.replaced);
-    buffer_of(store, "alice", got, sizeof(got));
-    ck_assert_str_eq(got, "u:name a bird|a:the wren");
-    archive_of(store, "alice", got, sizeof(got));
-    ck_assert_str_eq(got, "u:name a bird|a:the wren");
+    kept(store, "u:name a bird|a:the wren");
     fx_close_backend(store, _i);
 }
 END_TEST
@@ -261,6 +265,47 @@ START_TEST(test_turn_an_erased_reply_is_not_replaced)
 }
 END_TEST
 
+/* A turn kept without a reply (its reply had no words): the same request
+ * again puts its reply after the user's words, as theirs; the same again
+ * changes nothing, and a request the user erased gets none. */
+START_TEST(test_turn_a_reply_follows_a_turn_kept_without_one)
+{
+    char got[512];
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_mem_message u = fx_msg(MP_ROLE_USER, "draw a heron", 10);
+    u.conv = 77;
+    struct mp_op op = fx_turn_op(U("alice"), 9, &u, 1, 10);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    op = turn(store, "alice", 9, "draw a heron", "here is a heron", 20);
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(!op.u.turn.replaced);
+    ck_assert_uint_eq(op.u.turn.first_seq, 1); /* extracted with its request */
+    ck_assert_uint_eq(op.u.turn.last_seq, 2);
+    store = fx_reopen(store, _i);
+    kept(store, "u:draw a heron|a:here is a heron");
+    struct mp_usermem *um = fx_get(store, U("alice"));
+    ck_assert_str_eq(um->messages[1].request_id, "req-10"); /* the request's turn */
+    ck_assert_uint_eq(um->messages[1].conv, 77);
+    mp_usermem_free(um);
+    op = turn(store, "alice", 9, "draw a heron", "here is a heron", 30);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    /* erased, the request gets no reply */
+    u = fx_msg(MP_ROLE_USER, "draw a wren", 40);
+    op = fx_turn_op(U("alice"), 8, &u, 1, 40);
+    ck_assert_int_eq(fx_apply1(store, &op), MP_OK);
+    struct mp_op del = {.kind = MP_OP_DELETE_MESSAGE, .user = "alice", .user_len = 5};
+    del.now_ms = 45;
+    del.actor = MP_ACTOR_USER;
+    del.u.seq = 3;
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    op = turn(store, "alice", 8, "draw a wren", "here is a wren", 50);
+    ck_assert_int_eq(op.result, MP_NOTFOUND);
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_str_eq(got, "u:draw a heron|a:here is a heron");
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- an agent's tool loop (store.h: RECORD_TURN's loop lists) ---- */
 
 /* The user alice's archive is want (joined()). */
@@ -399,6 +444,7 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_replaced_turns_job_takes_its_seqs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_an_erased_reply_is_not_replaced, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_a_reply_follows_a_turn_kept_without_one, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_loops_answer_replaces_its_first_words, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_loop_begun_without_words_gets_its_answer, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_loops_answer_without_its_beginning, 0, FX_BACKENDS);

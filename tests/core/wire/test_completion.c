@@ -6,6 +6,7 @@
 
 #include "completion.h"
 #include "status.h"
+#include "wire.h"
 
 Suite *mp_test_suite(void);
 
@@ -176,6 +177,65 @@ START_TEST(test_completion_body_not_a_completion_is_einval)
 }
 END_TEST
 
+/* A voice reply (modalities ["audio"]) as OpenAI returns it: no content,
+ * the words in the audio's transcript beside its base64 data. */
+static const char body_audio[] =
+    "{\"id\":\"chatcmpl-A1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-audio-preview\","
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+    "\"refusal\":null,\"audio\":{\"id\":\"audio_abc123\",\"expires_at\":1729018505,"
+    "\"data\":\"UklGRiQAAABXQVZFZm10\",\"transcript\":\"Golden retrievers are "
+    "\\u00e9nergique.\"}},\"finish_reason\":\"stop\"}]}";
+
+/* body's words are want for recording (the chat wire's reader); a memory
+ * model's answer, its content only, has none. */
+static void assert_words_not_content(const char *body, const char *want)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    ck_assert(mp_wire_chat.reply_body_text == mp_completion_reply_words);
+    ck_assert_int_eq(mp_completion_reply_words(body, strlen(body), &out, &len), MP_OK);
+    ck_assert_str_eq(out, want);
+    ck_assert_uint_eq(len, strlen(want));
+    free(out);
+    out = NULL;
+    ck_assert_int_eq(reply(body, &out, &len), MP_NOTFOUND);
+    ck_assert_ptr_null(out);
+}
+
+START_TEST(test_completion_body_audio_transcript_is_the_words)
+{
+    assert_words_not_content(body_audio, "Golden retrievers are \xc3\xa9nergique.");
+}
+END_TEST
+
+START_TEST(test_completion_body_refusal_is_the_words)
+{
+    assert_words_not_content(
+        "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+        "\"refusal\":\"I can\\u2019t help with that.\"},\"finish_reason\":\"stop\"}]}",
+        "I can\xe2\x80\x99t help with that.");
+}
+END_TEST
+
+START_TEST(test_completion_body_words_none_is_notfound)
+{
+    static const char filtered[] =
+        "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+        "\"refusal\":null,\"audio\":{\"id\":\"a\",\"data\":\"UklG\"}},"
+        "\"finish_reason\":\"content_filter\"}]}";
+    static const char bad[] = "{\"choices\":[{\"index\":0,\"message\":{\"content\":42,"
+                              "\"refusal\":\"no\"}}]}";
+    char *out = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(mp_completion_reply_words(filtered, strlen(filtered), &out, &len),
+                     MP_NOTFOUND);
+    ck_assert_int_eq(mp_completion_reply_words(bad, strlen(bad), &out, &len), MP_EINVAL);
+    ck_assert_ptr_null(out);
+}
+END_TEST
+
 /* A real stream as OpenAI sends it: a role-only first delta with empty
  * content, text deltas, an empty delta with the finish_reason, a usage
  * chunk, then [DONE]. */
@@ -214,6 +274,50 @@ START_TEST(test_completion_stream_gathers_text_until_finish)
     ck_assert(mp_completion_complete(c));
     ck_assert(!mp_completion_overflowed(c));
     mp_completion_free(c);
+}
+END_TEST
+
+/* A stream of the events ev[0..n), each of them accepted, completes
+ * with the words want. */
+static void assert_stream_words(const char *const *ev, size_t n, const char *want)
+{
+    struct mp_completion *c = mp_completion_new(256);
+
+    ck_assert_ptr_nonnull(c);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(feed(c, ev[i]), MP_OK);
+    assert_text(c, want);
+    ck_assert(mp_completion_complete(c));
+    mp_completion_free(c);
+}
+
+START_TEST(test_completion_stream_audio_transcript_deltas_are_the_words)
+{
+    static const char *const ev[] = {
+        CHUNK("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"refusal\":"
+              "null,\"audio\":{\"id\":\"audio_1\",\"transcript\":\"Golden \"}},"
+              "\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{\"audio\":{\"data\":\"UklG\"}},\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{\"audio\":{\"transcript\":\"retrievers\"}},"
+              "\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{\"audio\":{\"expires_at\":1,\"id\":\"audio_1\"}},"
+              "\"finish_reason\":\"stop\"}]"),
+        "data: [DONE]\n\n"};
+
+    assert_stream_words(ev, sizeof(ev) / sizeof(ev[0]), "Golden retrievers");
+}
+END_TEST
+
+START_TEST(test_completion_stream_refusal_deltas_are_the_words)
+{
+    static const char *const ev[] = {
+        CHUNK("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"refusal\":"
+              "\"\"},\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{\"refusal\":\"I can't \"},\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{\"refusal\":\"help.\"},\"finish_reason\":null}]"),
+        CHUNK("[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]")};
+
+    assert_stream_words(ev, sizeof(ev) / sizeof(ev[0]), "I can't help.");
 }
 END_TEST
 
@@ -420,7 +524,12 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_completion_body_without_index_only_first_position_counts);
     tcase_add_test(tc, test_completion_body_empty_content_is_notfound);
     tcase_add_test(tc, test_completion_body_not_a_completion_is_einval);
+    tcase_add_test(tc, test_completion_body_audio_transcript_is_the_words);
+    tcase_add_test(tc, test_completion_body_refusal_is_the_words);
+    tcase_add_test(tc, test_completion_body_words_none_is_notfound);
     tcase_add_test(tc, test_completion_stream_gathers_text_until_finish);
+    tcase_add_test(tc, test_completion_stream_audio_transcript_deltas_are_the_words);
+    tcase_add_test(tc, test_completion_stream_refusal_deltas_are_the_words);
     tcase_add_test(tc, test_completion_stream_role_only_delta_adds_nothing);
     tcase_add_test(tc, test_completion_stream_tool_call_deltas_ignored);
     tcase_add_test(tc, test_completion_stream_other_choice_ignored);

@@ -287,19 +287,63 @@ START_TEST(test_responses_reply_body)
         "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
         "\"text\":\"w\\u00f6rld\"}]}]}";
     ck_assert_int_eq(wf_body_text(body, &t), MP_OK);
-    ck_assert_str_eq(t, "Hello\nw\xc3\xb6rld");
+    ck_assert_str_eq(t, "Hello\nno\nw\xc3\xb6rld"); /* the refusal part is what it said */
     free(t);
-    ck_assert_int_eq(wf_body_text("{\"status\":\"queued\",\"output\":[]}", &t), MP_NOTFOUND);
-    ck_assert_int_eq(wf_body_text("{\"status\":\"incomplete\",\"output\":[{\"type\":\"message\","
-                                  "\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}",
-                                  &t),
-                     MP_NOTFOUND);
-    ck_assert_int_eq(wf_body_text("{\"status\":\"completed\",\"output\":[{\"type\":"
-                                  "\"function_call\"}]}",
-                                  &t),
-                     MP_NOTFOUND);
     ck_assert_int_eq(wf_body_text("{\"status\":\"completed\"}", &t), MP_EINVAL);
     ck_assert_int_eq(wf_body_text("not json", &t), MP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_responses_reply_body_refusal_and_audio_are_words)
+{
+    char *t = NULL;
+    const char *refused =
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"message\",\"role\":"
+        "\"assistant\",\"content\":[{\"type\":\"refusal\",\"refusal\":\"I can\\u2019t "
+        "help.\"}]}]}";
+    ck_assert_int_eq(wf_body_text(refused, &t), MP_OK);
+    ck_assert_str_eq(t, "I can\xe2\x80\x99t help.");
+    free(t);
+    const char *spoken =
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"web_search_call\",\"id\":\"ws_1\","
+        "\"status\":\"completed\"},{\"type\":\"message\",\"content\":[{\"type\":"
+        "\"output_audio\",\"data\":\"UklGRg==\",\"transcript\":\"Spoken words\"},{\"type\":"
+        "\"output_text\",\"text\":\"and text\"},{\"type\":\"refusal\",\"refusal\":null}]}]}";
+    ck_assert_int_eq(wf_body_text(spoken, &t), MP_OK);
+    ck_assert_str_eq(t, "Spoken words\nand text");
+    free(t);
+}
+END_TEST
+
+/* A completed reply that says nothing (NOTFOUND: the user's words are
+ * recorded) is told from one the upstream did not complete (EUPSTREAM:
+ * nothing is). */
+START_TEST(test_responses_reply_body_wordless_told_from_unfinished)
+{
+    char *t = NULL;
+    static const char *const wordless[] = {
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"reasoning\",\"id\":\"rs_1\","
+        "\"summary\":[]}]}",
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"image_generation_call\","
+        "\"id\":\"ig_1\",\"status\":\"completed\",\"result\":\"iVBORw0KGgo=\"}]}",
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"web_search_call\",\"id\":\"ws_1\","
+        "\"status\":\"completed\"},{\"type\":\"message\",\"content\":[]}]}",
+        "{\"status\":\"completed\",\"output\":[{\"type\":\"function_call\"}]}",
+        "{\"status\":\"completed\",\"output\":[]}",
+    };
+    for (size_t i = 0; i < sizeof(wordless) / sizeof(wordless[0]); i++)
+        ck_assert_int_eq(wf_body_text(wordless[i], &t), MP_NOTFOUND);
+    static const char *const unfinished[] = {
+        "{\"status\":\"queued\",\"output\":[]}",
+        "{\"status\":\"in_progress\",\"output\":[]}",
+        "{\"status\":\"failed\",\"output\":[]}",
+        "{\"status\":\"incomplete\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"
+        "\"output_text\",\"text\":\"x\"}]}]}",
+        "{\"output\":[]}",
+    };
+    for (size_t i = 0; i < sizeof(unfinished) / sizeof(unfinished[0]); i++)
+        ck_assert_int_eq(wf_body_text(unfinished[i], &t), MP_EUPSTREAM);
+    ck_assert_ptr_null(t);
 }
 END_TEST
 
@@ -355,6 +399,44 @@ START_TEST(test_responses_stream)
 }
 END_TEST
 
+#define EVENT(type, rest)                                                                          \
+    "event: " type "\ndata: {\"type\":\"" type "\",\"item_id\":\"m\",\"output_index\":0," rest     \
+    "}\n\n"
+
+START_TEST(test_responses_stream_refusal_and_audio_deltas_are_words)
+{
+    size_t n = 0;
+    const char *const refused[] = {
+        EVENT("response.refusal.delta", "\"content_index\":0,\"delta\":\"I can't \""),
+        EVENT("response.refusal.delta", "\"content_index\":0,\"delta\":\"help.\""),
+        EVENT("response.refusal.done", "\"content_index\":0,\"refusal\":\"I can't help.\""),
+        COMPLETED("ignored: the deltas came")};
+    struct mp_completion *c = wf_stream(refused, 4, 1024);
+    ck_assert(mp_completion_complete(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "I can't help.");
+    mp_completion_free(c);
+    const char *const spoken[] = {
+        EVENT("response.audio.delta", "\"delta\":\"UklGRg==\""),
+        EVENT("response.audio.transcript.delta", "\"delta\":\"Spoken \""),
+        EVENT("response.audio.transcript.delta", "\"delta\":\"words\""),
+        EVENT("response.audio.transcript.done", "\"transcript\":\"Spoken words\""),
+        COMPLETED("ignored: the deltas came")};
+    c = wf_stream(spoken, 5, 1024);
+    ck_assert(mp_completion_complete(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "Spoken words");
+    mp_completion_free(c);
+    /* completed without deltas: a refusal part of the full response */
+    const char *const whole[] = {
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{"
+        "\"status\":\"completed\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"
+        "\"refusal\",\"refusal\":\"No.\"}]}]}}\n\n"};
+    c = wf_stream(whole, 1, 1024);
+    ck_assert(mp_completion_complete(c));
+    ck_assert_str_eq(mp_completion_text(c, &n), "No.");
+    mp_completion_free(c);
+}
+END_TEST
+
 /* Every test starts with the block "B" (one test uses its own). */
 static void use_b(void)
 {
@@ -377,7 +459,10 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_responses_upstream_state_instructions_not_a_string);
     tcase_add_test(tc, test_responses_null_state_keeps_input_placement);
     tcase_add_test(tc, test_responses_reply_body);
+    tcase_add_test(tc, test_responses_reply_body_refusal_and_audio_are_words);
+    tcase_add_test(tc, test_responses_reply_body_wordless_told_from_unfinished);
     tcase_add_test(tc, test_responses_stream);
+    tcase_add_test(tc, test_responses_stream_refusal_and_audio_deltas_are_words);
     tcase_add_test(tc, test_responses_tail);
     suite_add_tcase(s, tc);
     return s;
