@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_BLOCKS_MAX     16  /* blocks of one text part, at most (the rest is one last block) */
-#define MP_BLOCK_NAME_MAX 64  /* bytes of a tag's name */
+#define MP_BLOCKS_MAX      16 /* blocks of one text part, at most (the rest is one last block) */
+#define MP_BLOCK_NAME_MAX  64 /* bytes of a tag's name */
 #define MP_BLOCK_PRINT_MIN 48 /* bytes: a shorter block is never printed ("yes", "continue") */
 
 enum mp_block_kind {

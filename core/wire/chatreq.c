@@ -575,8 +575,7 @@ int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, ch
 }
 
 int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,
-                             size_t cap, size_t *out_len, size_t *ends, size_t max,
-                             size_t *nparts)
+                             size_t cap, size_t *out_len, size_t *ends, size_t max, size_t *nparts)
 {
     struct sink k = {.kind = SINK_COPY, .out = out, .ends = ends, .max_ends = max};
     *nparts = 0;

@@ -143,8 +143,7 @@ int mp_chatreq_message_text(const char *body, const struct mp_chatreq_msg *m, ch
  * string content is one part. Same results as mp_chatreq_message_text
  * (*nparts 0 unless MP_OK). */
 int mp_chatreq_message_parts(const char *body, const struct mp_chatreq_msg *m, char *out,
-                             size_t cap, size_t *out_len, size_t *ends, size_t max,
-                             size_t *nparts);
+                             size_t cap, size_t *out_len, size_t *ends, size_t max, size_t *nparts);
 
 /* Where the request's question is, for relevance (core/recall/recall.h): *newest
  * gets the index of the last user message that has text, *previous the

@@ -26,7 +26,7 @@
 #define MP_INSERTED_PATTERNS_MAX 64  /* patterns in one file */
 #define MP_INSERTED_MARKER_MIN   3   /* bytes of a marker, after its escapes */
 #define MP_INSERTED_MARKER_MAX   120 /* the same, at most */
-#define MP_INSERTED_KEY_MAX      3            /* bytes of a prefilter key (mp_inserted_may_hold) */
+#define MP_INSERTED_KEY_MAX      3   /* bytes of a prefilter key (mp_inserted_may_hold) */
 
 /* The clients a pattern names: a fixed set (a metric label); a name
  * outside it is MP_INSERTED_OTHER. */

@@ -62,8 +62,8 @@ struct mp_ownwords_count {
 /* The run of consecutive user messages a message is in, as far as it
  * matters to structure (mp_ownwords_run_of). */
 struct mp_ownwords_run {
-    bool words;    /* a words block in some message of the run, after the patterns */
-    size_t nmsgs;  /* user messages with text in the run */
+    bool words;   /* a words block in some message of the run, after the patterns */
+    size_t nmsgs; /* user messages with text in the run */
 };
 
 /* A printed block of a message's own words: [start, start + len) in

@@ -121,10 +121,14 @@ static bool find_kind(void *arg, const char *raw, size_t n)
         const char *word;
         int kind;
     } words[] = {
-        {"title", MP_TASK_TITLE},           {"follow-up", MP_TASK_FOLLOW_UPS},
-        {"follow up", MP_TASK_FOLLOW_UPS},  {"tag", MP_TASK_TAGS},
-        {"search quer", MP_TASK_SEARCH_QUERIES}, {"summar", MP_TASK_COMPACTION},
-        {"compact", MP_TASK_COMPACTION},    {"classif", MP_TASK_CLASSIFIER},
+        {"title", MP_TASK_TITLE},
+        {"follow-up", MP_TASK_FOLLOW_UPS},
+        {"follow up", MP_TASK_FOLLOW_UPS},
+        {"tag", MP_TASK_TAGS},
+        {"search quer", MP_TASK_SEARCH_QUERIES},
+        {"summar", MP_TASK_COMPACTION},
+        {"compact", MP_TASK_COMPACTION},
+        {"classif", MP_TASK_CLASSIFIER},
     };
     struct kind_find *k = arg;
     n = n < MP_SIDEREQ_PRINT_BYTES ? n : MP_SIDEREQ_PRINT_BYTES;

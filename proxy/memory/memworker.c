@@ -159,10 +159,10 @@ struct prepared {
     size_t of_text[MP_TURN_MAX_USER_TEXTS];  /* the message of each user text (SIZE_MAX: none) */
     struct mp_store_print prints[MP_STORE_PRINTS_MAX]; /* recognize's, of msgs */
     struct mp_store_recognize recognize;
-    bool apply;                              /* it has an op: messages, or a loop's link */
-    size_t op;                               /* index of its RECORD_TURN op */
-    size_t nops;                             /* its ops: RECORD_TURN (and ADD_JOB) */
-    int status; /* MP_OK, MP_NOTFOUND (recorded before), or the store's error */
+    bool apply;  /* it has an op: messages, or a loop's link */
+    size_t op;   /* index of its RECORD_TURN op */
+    size_t nops; /* its ops: RECORD_TURN (and ADD_JOB) */
+    int status;  /* MP_OK, MP_NOTFOUND (recorded before), or the store's error */
 };
 
 /* Adds one message through [governance] pii_mode: a message the policy

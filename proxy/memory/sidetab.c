@@ -74,8 +74,7 @@ static void put(struct slot *slots, size_t *n, uint64_t key, uint8_t kind)
     }
 }
 
-void mp_sidetab_add(struct mp_sidetab *t, const unsigned char *tenant, uint64_t print,
-                    uint8_t kind)
+void mp_sidetab_add(struct mp_sidetab *t, const unsigned char *tenant, uint64_t print, uint8_t kind)
 {
     pthread_rwlock_wrlock(&t->lock);
     put(t->slots, &t->n, key_of(tenant, print), kind);

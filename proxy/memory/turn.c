@@ -93,8 +93,7 @@ static void add_prints(struct mp_turn *t, const struct mp_ownwords_text *res, co
             t->unprinted = true;
             continue;
         }
-        t->prints[t->nprints++] =
-            (struct mp_store_print){(uint32_t)at, p->start, p->len, p->print};
+        t->prints[t->nprints++] = (struct mp_store_print){(uint32_t)at, p->start, p->len, p->print};
     }
 }
 

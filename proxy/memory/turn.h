@@ -29,7 +29,7 @@
    second of each other, and a side request told before its turn is read
    by the memory model is never folded into the summary */
 #define MP_SIDE_REQUEST_HOLD_MS (5 * 1000LL)
-#define MP_TURN_TEXT_KEEP      (MP_MESSAGE_CONTENT_MAX + 512)
+#define MP_TURN_TEXT_KEEP       (MP_MESSAGE_CONTENT_MAX + 512)
 
 struct mp_chatreq_msg;
 struct mp_wire;

@@ -557,7 +557,7 @@ int mp_reqmem_scan(struct mp_reqmem *m, struct mp_loop *loop, const char *body, 
     /* the user's own words of messages a client inserted context into, for
        "already there" (core/wire/there.h); none found on ENOMEM */
     (void)mp_ownwords_request(m->wire, body, &m->req, &loop->cfg->memory.inserted_pattern_set,
-                                &m->owns);
+                              &m->owns);
     m->req.own = &m->owns;
     return m->scan_rc;
 }

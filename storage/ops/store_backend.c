@@ -13,10 +13,9 @@
 #include "status.h"
 
 const char *const mp_store_table_names[MP_TABLE_COUNT] = {
-    "meta",     "users",    "history",  "jobs",    "idem",  "facts",
-    "factkeys", "factrank", "histx",    "archive", "atime", "docs",
-    "dterms",   "postings", "settings", "leases",  "heads", "prints",
-    "layouts",  "turns",    "sides"};
+    "meta",     "users",  "history", "jobs",   "idem",    "facts",  "factkeys",
+    "factrank", "histx",  "archive", "atime",  "docs",    "dterms", "postings",
+    "settings", "leases", "heads",   "prints", "layouts", "turns",  "sides"};
 
 const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,

@@ -394,10 +394,10 @@ static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
 
 /* The tables that hold records under a user's prefix. */
 static const enum mp_store_table user_tables[] = {
-    MP_TABLE_HISTORY,  MP_TABLE_IDEM,   MP_TABLE_FACTS,    MP_TABLE_FACTKEYS,
-    MP_TABLE_FACTRANK, MP_TABLE_HISTX,  MP_TABLE_ARCHIVE,  MP_TABLE_ATIME,
-    MP_TABLE_DOCS,     MP_TABLE_DTERMS, MP_TABLE_POSTINGS, MP_TABLE_HEADS,
-    MP_TABLE_PRINTS,   MP_TABLE_LAYOUTS, MP_TABLE_TURNS,   MP_TABLE_SIDES,
+    MP_TABLE_HISTORY,  MP_TABLE_IDEM,    MP_TABLE_FACTS,    MP_TABLE_FACTKEYS,
+    MP_TABLE_FACTRANK, MP_TABLE_HISTX,   MP_TABLE_ARCHIVE,  MP_TABLE_ATIME,
+    MP_TABLE_DOCS,     MP_TABLE_DTERMS,  MP_TABLE_POSTINGS, MP_TABLE_HEADS,
+    MP_TABLE_PRINTS,   MP_TABLE_LAYOUTS, MP_TABLE_TURNS,    MP_TABLE_SIDES,
 };
 
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)

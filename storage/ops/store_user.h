@@ -21,9 +21,9 @@ struct mp_ops_out {
     bool replaced;                /* RECORD_TURN: a known key's reply replaced */
     uint64_t job_id;
     uint32_t revision;
-    bool met_given;               /* UPSERT_ENTITY: store.h, mp_op.met_given */
-    struct mp_sweep_counts swept; /* SWEEP_USER */
-    int64_t until_ms;             /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
+    bool met_given;                        /* UPSERT_ENTITY: store.h, mp_op.met_given */
+    struct mp_sweep_counts swept;          /* SWEEP_USER */
+    int64_t until_ms;                      /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
     struct mp_store_recognized recognized; /* RECORD_TURN: what recognition did */
 };
 

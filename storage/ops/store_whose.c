@@ -135,8 +135,7 @@ static int get_layout(struct mp_ops_ctx *w, uint64_t seq, struct layout *l)
     struct mp_store_plain pv;
     l->n = 0;
     int rc = mp_ops_get_plain(w, MP_TABLE_LAYOUTS, k, seq_key(w, k, seq), &pv);
-    if (rc == MP_OK && pv.n >= 1 && pv.p[0] <= LAYOUT_MAX &&
-        pv.n >= 1 + 16u * pv.p[0]) {
+    if (rc == MP_OK && pv.n >= 1 && pv.p[0] <= LAYOUT_MAX && pv.n >= 1 + 16u * pv.p[0]) {
         l->n = pv.p[0];
         for (uint8_t i = 0; i < l->n; i++) {
             const unsigned char *e = pv.p + 1 + 16 * i;
@@ -870,11 +869,11 @@ int mp_whose_after(struct mp_ops_ctx *w, const struct mp_op *op, const struct mp
         if (rc == MP_OK && l.n > 0)
             rc = put_layout(w, first_seq + i, &l);
     }
-    struct turn_rec tr = {.at = op->now_ms,
-                          .lone = rq->lone,
-                          .kind = rq->side_kind,
-                          .ninstr = (uint8_t)(rq->ninstr < MP_STORE_INSTR_MAX ? rq->ninstr
-                                                                              : MP_STORE_INSTR_MAX)};
+    struct turn_rec tr = {
+        .at = op->now_ms,
+        .lone = rq->lone,
+        .kind = rq->side_kind,
+        .ninstr = (uint8_t)(rq->ninstr < MP_STORE_INSTR_MAX ? rq->ninstr : MP_STORE_INSTR_MAX)};
     memcpy(tr.instr, rq->instr, tr.ninstr * sizeof(tr.instr[0]));
     for (size_t i = 0; i < t->n; i++) {
         uint64_t seq = first_seq + i;

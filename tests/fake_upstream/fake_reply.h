@@ -48,7 +48,6 @@ enum fake_words {
 
 enum fake_words fake_reply_words(const struct fake_behavior *b);
 
-
 /* The model of the request as raw JSON string content (escapes kept, no
  * quotes), or "fake". */
 void fake_reply_put_model(struct fake_buf *o, const struct fake_v1_req *r);

@@ -19,9 +19,9 @@
 
 Suite *mp_test_suite(void);
 
-#define CONV_A 0x0a0a0a0a0a0a0a0aull
-#define CONV_B 0x0b0b0b0b0b0b0b0bull
-#define WINDOW (10 * 60 * 1000LL)
+#define CONV_A      0x0a0a0a0a0a0a0a0aull
+#define CONV_B      0x0b0b0b0b0b0b0b0bull
+#define WINDOW      (10 * 60 * 1000LL)
 #define INSTR_MAIN  0x1111111111111111ull
 #define INSTR_TITLE 0x2222222222222222ull
 
@@ -138,14 +138,26 @@ START_TEST(test_whose_template_seen_again_is_undone)
 {
     struct mp_store *s = fx_open_backend(_i);
     struct turn a = {{TEMPLATE, "What should I cook for dinner tonight with leeks and potatoes?"},
-                     2, "Soup.", CONV_A, false, INSTR_MAIN, 1, 1000};
+                     2,
+                     "Soup.",
+                     CONV_A,
+                     false,
+                     INSTR_MAIN,
+                     1,
+                     1000};
     struct mp_op first = turn_of(s, "ann", &a);
     ck_assert_int_eq(first.result, MP_OK);
     fact_from(s, "ann", &first, "database", "zebrastore");
     ck_assert(kept(s, "ann", "zebrastore"));
     ck_assert_uint_eq(vp_df(s, U("ann"), false, "zebrastore"), 1);
     struct turn b = {{TEMPLATE, "Which train goes from Graz to Vienna in the early morning?"},
-                     2, "The 6:05.", CONV_B, false, INSTR_MAIN, 2, 2000};
+                     2,
+                     "The 6:05.",
+                     CONV_B,
+                     false,
+                     INSTR_MAIN,
+                     2,
+                     2000};
     struct mp_op second = turn_of(s, "ann", &b);
     ck_assert_int_eq(second.result, MP_OK);
     const struct mp_store_recognized *r = &second.u.turn.recognized;
@@ -161,7 +173,13 @@ START_TEST(test_whose_template_seen_again_is_undone)
     ck_assert_uint_ge(client_text_entries(s, "ann"), 2); /* the fact, the message */
     /* a third conversation: left out at once (known), nothing more to undo */
     struct turn c = {{TEMPLATE, "Remind me what my sister's phone number was, please?"},
-                     2, "No idea.", CONV_A + 1, false, INSTR_MAIN, 3, 3000};
+                     2,
+                     "No idea.",
+                     CONV_A + 1,
+                     false,
+                     INSTR_MAIN,
+                     3,
+                     3000};
     struct mp_op third = turn_of(s, "ann", &c);
     ck_assert_uint_eq(third.u.turn.recognized.cut_blocks, 1);
     ck_assert_uint_eq(third.u.turn.recognized.undone_messages, 0);
@@ -190,7 +208,13 @@ START_TEST(test_whose_template_cut_out_of_a_message)
     op.u.turn.recognize = &rq;
     ck_assert_int_eq(fx_apply1(s, &op), MP_OK);
     struct turn b = {{TEMPLATE, "What is a good name for a grey kitten that likes boxes?"},
-                     2, "Box.", CONV_B, false, 0, 2, 2000};
+                     2,
+                     "Box.",
+                     CONV_B,
+                     false,
+                     0,
+                     2,
+                     2000};
     turn_of(s, "bea", &b);
     ck_assert(!kept(s, "bea", "zebrastore"));
     ck_assert(kept(s, "bea", words));
@@ -230,7 +254,13 @@ START_TEST(test_whose_side_request_after_its_turn)
     struct turn main_turn = {{SAID}, 1, "Noted.", CONV_A, false, INSTR_MAIN, 1, 1000};
     turn_of(s, "dan", &main_turn);
     struct turn title = {{"Generate a title for this conversation:\n\"" SAID "\""},
-                         1, "Helix in Lisbon", CONV_B, true, INSTR_TITLE, 2, 2000};
+                         1,
+                         "Helix in Lisbon",
+                         CONV_B,
+                         true,
+                         INSTR_TITLE,
+                         2,
+                         2000};
     struct mp_op op = turn_of(s, "dan", &title);
     ck_assert_int_eq(op.result, MP_NOTFOUND);
     ck_assert(op.u.turn.recognized.side);
@@ -241,7 +271,13 @@ START_TEST(test_whose_side_request_after_its_turn)
     ck_assert(kept(s, "dan", SAID));
     /* the next one is known by its instructions, whatever it quotes */
     struct turn next = {{"Generate a title for this conversation:\n\"Something else entirely\""},
-                        1, "Else", CONV_A + 9, true, INSTR_TITLE, 3, 900000};
+                        1,
+                        "Else",
+                        CONV_A + 9,
+                        true,
+                        INSTR_TITLE,
+                        3,
+                        900000};
     op = turn_of(s, "dan", &next);
     ck_assert(op.u.turn.recognized.side);
     fx_close_backend(s, _i);
@@ -253,8 +289,15 @@ END_TEST
 START_TEST(test_whose_side_request_before_its_turn)
 {
     struct mp_store *s = fx_open_backend(_i);
-    struct turn title = {{"<session>\n" SAID "\n</session>\n\nWrite the title in the user's language."},
-                         1, "{\"title\": \"Helix in Lisbon\"}", CONV_A, true, INSTR_TITLE, 1, 1000};
+    struct turn title = {
+        {"<session>\n" SAID "\n</session>\n\nWrite the title in the user's language."},
+        1,
+        "{\"title\": \"Helix in Lisbon\"}",
+        CONV_A,
+        true,
+        INSTR_TITLE,
+        1,
+        1000};
     struct mp_op t = turn_of(s, "eve", &title);
     ck_assert_int_eq(t.result, MP_OK);
     fact_from(s, "eve", &t, "title", "Helix in Lisbon");
@@ -283,13 +326,25 @@ START_TEST(test_whose_stateless_client_keeps_its_words)
     struct mp_store *s = fx_open_backend(_i);
     struct turn a = {{SAID}, 1, "Noted.", CONV_A, true, INSTR_MAIN, 1, 1000};
     struct turn b = {{SAID " Also, I moved there in 2019 with my dog."},
-                     1, "Nice.", CONV_A, true, INSTR_MAIN, 2, 2000};
+                     1,
+                     "Nice.",
+                     CONV_A,
+                     true,
+                     INSTR_MAIN,
+                     2,
+                     2000};
     turn_of(s, "fay", &a);
     struct mp_op op = turn_of(s, "fay", &b);
     ck_assert_int_eq(op.result, MP_OK);
     ck_assert(!op.u.turn.recognized.side);
     struct turn late = {{"Summarize: \"" SAID "\" in five words"},
-                        1, "Helix, Lisbon", CONV_B, true, INSTR_TITLE, 3, 2000 + WINDOW + 1};
+                        1,
+                        "Helix, Lisbon",
+                        CONV_B,
+                        true,
+                        INSTR_TITLE,
+                        3,
+                        2000 + WINDOW + 1};
     op = turn_of(s, "fay", &late);
     ck_assert(!op.u.turn.recognized.side);
     ck_assert_int_eq(op.result, MP_OK);
@@ -307,18 +362,37 @@ START_TEST(test_whose_erased_with_the_user)
     struct turn main_turn = {{TEMPLATE, SAID}, 2, "Noted.", CONV_A, false, INSTR_MAIN, 1, 1000};
     turn_of(s, "gus", &main_turn);
     struct turn title = {{"Generate a title for this conversation:\n\"" SAID "\""},
-                         1, "Helix", CONV_B, true, INSTR_TITLE, 2, 2000};
+                         1,
+                         "Helix",
+                         CONV_B,
+                         true,
+                         INSTR_TITLE,
+                         2,
+                         2000};
     turn_of(s, "gus", &title);
     struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "gus", .user_len = 3, .now_ms = 3000};
     ck_assert_int_eq(fx_apply1(s, &del), MP_OK);
     /* a new life: nothing known of the old one (the template's first sight
        again; the title request's instructions unknown, so recorded) */
     struct turn again = {{TEMPLATE, "A brand new question about gardening in small balconies?"},
-                         2, "Pots.", CONV_B, false, INSTR_MAIN, 3, 4000};
+                         2,
+                         "Pots.",
+                         CONV_B,
+                         false,
+                         INSTR_MAIN,
+                         3,
+                         4000};
     struct mp_op op = turn_of(s, "gus", &again);
     ck_assert_uint_eq(op.u.turn.recognized.cut_blocks, 0);
-    struct turn title2 = {{"Generate a title for this conversation:\n\"Nothing quoted here at all\""},
-                          1, "T", CONV_A, true, INSTR_TITLE, 4, 5000};
+    struct turn title2 = {
+        {"Generate a title for this conversation:\n\"Nothing quoted here at all\""},
+        1,
+        "T",
+        CONV_A,
+        true,
+        INSTR_TITLE,
+        4,
+        5000};
     op = turn_of(s, "gus", &title2);
     ck_assert(!op.u.turn.recognized.side);
     fx_close_backend(s, _i);

@@ -26,7 +26,7 @@ static void block_is(const char *t, size_t i, enum mp_block_kind kind, const cha
 /* Codex's environment block: markup lines inside a tag. */
 #define CODEX_ENV                                                                                  \
     "<environment_context>\n  <cwd>/tmp/proj</cwd>\n  <shell>bash</shell>\n"                       \
-    "  <current_date>2026-11-28</current_date>\n  <timezone>Etc/UTC</timezone>\n"                   \
+    "  <current_date>2026-11-28</current_date>\n  <timezone>Etc/UTC</timezone>\n"                  \
     "</environment_context>"
 
 /* Codex's instruction file: a heading naming it, then the file in a tag. */
@@ -107,12 +107,9 @@ END_TEST
 START_TEST(test_blocks_near_misses_are_words)
 {
     const char *cases[] = {
-        "I wrote <b>bold</b> text",
-        "<b>bold</b> and more on the line",
-        "<notes>\nnever closed",
-        "<br/>\nafter",
-        "</notes>\nafter",
-        "< notes>\nx\n</notes>",
+        "I wrote <b>bold</b> text", "<b>bold</b> and more on the line",
+        "<notes>\nnever closed",    "<br/>\nafter",
+        "</notes>\nafter",          "< notes>\nx\n</notes>",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_uint_eq(split(cases[i]), 1);

@@ -226,8 +226,7 @@ START_TEST(test_inserted_shipped_file_is_the_builtin_list)
 END_TEST
 
 /* owns of body (its scan into *req) under the defaults. */
-static void owns_of(const char *body, size_t len, struct mp_chatreq *req,
-                    struct mp_ownwords *owns)
+static void owns_of(const char *body, size_t len, struct mp_chatreq *req, struct mp_ownwords *owns)
 {
     struct mp_inserted_patterns p = defaults();
     ck_assert_int_eq(mp_chatreq_scan(body, len, msgs, 16, req), MP_OK);

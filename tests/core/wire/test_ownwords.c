@@ -28,9 +28,9 @@ static char *own_of(const struct mp_wire *w, const char *body, size_t i,
     ck_assert_int_eq(mp_ownwords_run(w, body, &req, from, to, NULL, &run), MP_OK);
     char *out = malloc(msgs[i].text_len + 1);
     ck_assert_ptr_nonnull(out);
-    ck_assert_int_eq(mp_ownwords_message(w, body, &msgs[i], NULL, &run, out,
-                                         msgs[i].text_len + 1, res, NULL),
-                     MP_OK);
+    ck_assert_int_eq(
+        mp_ownwords_message(w, body, &msgs[i], NULL, &run, out, msgs[i].text_len + 1, res, NULL),
+        MP_OK);
     out[res->len] = '\0';
     return out;
 }
@@ -180,10 +180,8 @@ START_TEST(test_ownwords_request)
 {
     struct mp_chatreq req;
     struct mp_ownwords owns;
-    ck_assert_int_eq(
-        mp_wire_responses.scan(codex_body, strlen(codex_body), msgs, 32, &req), MP_OK);
-    ck_assert_int_eq(mp_ownwords_request(&mp_wire_responses, codex_body, &req, NULL, &owns),
-                     MP_OK);
+    ck_assert_int_eq(mp_wire_responses.scan(codex_body, strlen(codex_body), msgs, 32, &req), MP_OK);
+    ck_assert_int_eq(mp_ownwords_request(&mp_wire_responses, codex_body, &req, NULL, &owns), MP_OK);
     ck_assert_uint_eq(owns.n, 1);
     ck_assert_uint_eq(mp_ownwords_of(&owns, 1)->len, 0);
     ck_assert(mp_ownwords_clean(&owns, 2));
