@@ -224,7 +224,11 @@ static bool block_at(struct splitter *sp, size_t i, size_t *end, enum mp_block_k
         s++;
     if (s + 3 <= sp->len && memcmp(t + s, "```", 3) == 0 && sp->misses < MP_BLOCKS_MAX) {
         *end = fence_end(t, sp->len, s);
-        *kind = MP_BLOCK_WORDS; /* a fence alone is words; only a file heading makes it a file */
+        /* a fence is words (a person's pasted code) unless its info string names
+           a file (```src/main.py, as an IDE attaches one) or a heading does */
+        size_t is = s + 3, ie = line_end(t, sp->len, s);
+        trim(t, &is, &ie);
+        *kind = ie > is && names_file(t, is, ie) ? MP_BLOCK_FILE : MP_BLOCK_WORDS;
         sp->misses += *end == 0;
         return *end > 0;
     }
@@ -269,7 +273,10 @@ size_t mp_blocks_split(const char *text, size_t len, struct mp_block *out, size_
         size_t ts = hs, te = he;
         trim(text, &ts, &te);
         fence = kind == MP_BLOCK_WORDS;
-        if (hs < i && file_heading(text, ts, te)) {
+        if (kind == MP_BLOCK_FILE) { /* a fence labelled with its file */
+            put(&sp, words, i, MP_BLOCK_WORDS);
+            put(&sp, i, end, MP_BLOCK_FILE);
+        } else if (hs < i && file_heading(text, ts, te)) {
             put(&sp, words, hs, MP_BLOCK_WORDS);
             put(&sp, ts, end, MP_BLOCK_FILE);
         } else if (fence) {

@@ -49,6 +49,10 @@ struct mp_block {
  *     before a tagged block or a fenced block (a line starting with ```
  *     through the next such line), blank lines between: the heading and
  *     that block are one FILE block;
+ *   - a file too: a fenced block whose info string (after the opening
+ *     ```) names a file, as an IDE attaches one (```src/main.py); a fence
+ *     labelled otherwise (```python) or not at all is words, as a person
+ *     pastes code;
  *   - words: what lies between, trimmed; an empty stretch is no block.
  * A tagged block is ENVIRONMENT when the lines inside it (between its
  * tags, trimmed, empty ones not counted) are two or more and at least two

@@ -102,6 +102,20 @@ START_TEST(test_blocks_fence_alone_is_words)
 }
 END_TEST
 
+/* A fence labelled with a file's path (Continue's context items) is a
+ * file; one labelled with a language is words. */
+START_TEST(test_blocks_fence_named_by_its_file)
+{
+    const char *t = "```src/parser.c\nint parse(void);\n```\nWhy is parse slow?";
+    ck_assert_uint_eq(split(t), 2);
+    block_is(t, 0, MP_BLOCK_FILE, "```src/parser.c\nint parse(void);\n```");
+    block_is(t, 1, MP_BLOCK_WORDS, "Why is parse slow?");
+    t = "```python\nprint(1)\n```\nWhy?";
+    ck_assert_uint_eq(split(t), 1);
+    ck_assert_int_eq(b[0].kind, MP_BLOCK_WORDS);
+}
+END_TEST
+
 /* Near misses: a tag not at a line's start, a close not ending a line, no
  * close, a self-closing tag, a closing tag first: all words. */
 START_TEST(test_blocks_near_misses_are_words)
@@ -180,6 +194,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_blocks_environment_by_key_value_lines);
     tcase_add_test(tc, test_blocks_file_heading_needs_its_contents);
     tcase_add_test(tc, test_blocks_fence_alone_is_words);
+    tcase_add_test(tc, test_blocks_fence_named_by_its_file);
     tcase_add_test(tc, test_blocks_near_misses_are_words);
     tcase_add_test(tc, test_blocks_close_ends_a_line);
     tcase_add_test(tc, test_blocks_cap);
