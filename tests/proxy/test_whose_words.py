@@ -159,14 +159,22 @@ class WhoseWords(mh.MemCase):
         self.held_out(user, 'Label:')
         self.assertIn(said, self.archive(user))
         self.assertGreaterEqual(self.p.metric('memproxy_client_text_total', how='side_request'), 1)
-        # another conversation's label request: known before any memory is read
+        # other label requests: known before any memory is read, on every
+        # API, streamed and not
         other = 'Exchange:\nUser: What should I pack for Porto?\nAssistant: Layers.\n\nLabel:'
-        raw, _ = mh.build_chat([{'role': 'system', 'content': LABEL_SYSTEM}, mh.user_msg(other)],
-                               stream=True)
-        sent = self.post('/v1/chat/completions', user, raw)
-        self.assertTrue((sent.header('x-memory-skipped') or '').startswith('client_task:'),
-                        sent.resp.headers)
-        self.assertEqual(mh.upstream_body(self.fake, sent), raw, 'not byte for byte')
+        for stream in (False, True):
+            chat, _ = mh.build_chat([{'role': 'system', 'content': LABEL_SYSTEM},
+                                     mh.user_msg(other)], stream=stream)
+            for path, raw in (('/v1/chat/completions', chat),
+                              ('/v1/responses', responses_body(other, LABEL_SYSTEM, stream)),
+                              ('/v1/messages', anthropic_body([{'role': 'user', 'content': other}],
+                                                              LABEL_SYSTEM, stream))):
+                with self.subTest(path=path, stream=stream):
+                    sent = self.post(path, user, raw)
+                    self.assertTrue((sent.header('x-memory-skipped') or '').startswith(
+                        'client_task:'), sent.resp.headers)
+                    self.assertEqual(sent.mode(), 'off')
+                    self.assertEqual(mh.upstream_body(self.fake, sent), raw, 'not byte for byte')
         mh.wait_idle(self.p)
         self.held_out(user, 'pack for Porto')
 
