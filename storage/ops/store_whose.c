@@ -505,6 +505,44 @@ static bool told_by_cut(const struct mp_mem_entity *e, const void *arg)
            !mp_lifecycle_text_holds(c->left, c->left_len, e->value, e->value_len);
 }
 
+#define NAMES_MAX 8 /* identifiers of a cut block that leave the summary */
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '/';
+}
+
+/* The summary's sentences that hold an identifier only the cut text had
+ * (a word of 4 bytes or more with a digit, '-', '_', '.' or '/' inside:
+ * plover-9, zebra-db, config.yaml) leave it: what a fold drew from a
+ * client's text, whether or not a fact was. *ev (room for NAMES_MAX) gets
+ * their FILTERED entries; the count returned. */
+static size_t filter_names(struct mp_ops_ctx *w, const struct mp_op *by, const char *cut,
+                           size_t n, const char *left, size_t left_len,
+                           struct mp_history_item *ev)
+{
+    size_t nev = 0, names = 0;
+    for (size_t i = 0; i < n && names < NAMES_MAX && w->um->summary.text != NULL;) {
+        size_t s = i;
+        while (i < n && name_char(cut[i]))
+            i++;
+        size_t e = i;
+        while (e > s && (cut[e - 1] == '.' || cut[e - 1] == '-' || cut[e - 1] == '/'))
+            e--; /* a sentence's full stop is no part of a name */
+        bool inner = false;
+        for (size_t k = s + 1; k + 1 < e; k++)
+            inner = inner || !((cut[k] | 0x20) >= 'a' && (cut[k] | 0x20) <= 'z');
+        if (e - s >= 4 && inner && !mp_lifecycle_text_holds(left, left_len, cut + s, e - s)) {
+            names++;
+            nev += mp_lifecycle_filter_summary(w->um, cut + s, e - s, MP_ACTOR_CLIENT_TEXT, by,
+                                               &ev[nev]);
+        }
+        i += i < n && !name_char(cut[i]);
+    }
+    return nev;
+}
+
 /* The stored message seq with its block of print cut out (found by its
  * layout, checked by its print): rewritten, or erased when nothing is
  * left; the facts only the block told retracted. */
@@ -555,6 +593,10 @@ static int undo_block(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t seq
             rc = append_events(w, ev, nev);
         else
             free(ev);
+        struct mp_history_item names[NAMES_MAX];
+        size_t nn = filter_names(w, &by, cut, n, m.content, m.content_len, names);
+        if (rc == MP_OK)
+            rc = mp_ops_append_hist(w, names, nn);
     }
     if (rc == MP_OK && m.content_len == 0) {
         bool gone = false;

@@ -27,7 +27,7 @@ Suite *mp_test_suite(void);
 
 #define SAID "My favourite editor is Helix and I live in Lisbon."
 #define TEMPLATE                                                                                   \
-    "Reference notes the client adds: our database is called zebrastore and deploys run nightly."
+    "Reference notes the client adds: our database is called zebrastore and CI is kestrel-4."
 
 /* A turn builder's input: user messages, each whole one block (printed
  * when long enough), then a reply. */
@@ -148,6 +148,11 @@ START_TEST(test_whose_template_seen_again_is_undone)
     struct mp_op first = turn_of(s, "ann", &a);
     ck_assert_int_eq(first.result, MP_OK);
     fact_from(s, "ann", &first, "database", "zebrastore");
+    ck_assert_int_eq(fx_summarize(s, U("ann"),
+                                  "The user cooks leeks. Their CI runs on kestrel-4. "
+                                  "Their database is zebrastore.",
+                                  first.u.turn.last_seq, 1500),
+                     MP_OK);
     ck_assert(kept(s, "ann", "zebrastore"));
     ck_assert_uint_eq(vp_df(s, U("ann"), false, "zebrastore"), 1);
     struct turn b = {{TEMPLATE, "Which train goes from Graz to Vienna in the early morning?"},
@@ -170,6 +175,11 @@ START_TEST(test_whose_template_seen_again_is_undone)
     ck_assert(kept(s, "ann", "Graz to Vienna"));
     ck_assert(!fact_is(s, "ann", "database"));
     ck_assert_uint_eq(vp_df(s, U("ann"), false, "zebrastore"), 0);
+    /* what the fold drew from it: the fact's value, and a name only it held */
+    struct mp_usermem *um = fx_get(s, U("ann"));
+    ck_assert_ptr_nonnull(um->summary.text);
+    ck_assert_str_eq(um->summary.text, "The user cooks leeks.");
+    mp_usermem_free(um);
     ck_assert_uint_ge(client_text_entries(s, "ann"), 2); /* the fact, the message */
     /* a third conversation: left out at once (known), nothing more to undo */
     struct turn c = {{TEMPLATE, "Remind me what my sister's phone number was, please?"},
