@@ -42,7 +42,6 @@ struct mp_metrics_shard {
     counter mcp[MP_MCPM_COUNT][MP_MCPR_COUNT];
     counter mcp_tools[MP_MCPT_COUNT][2]; /* error, ok */
     counter conv_heads[MP_CONVHEAD_COUNT];
-    counter conv_entries, conv_bytes, conv_evicted; /* set by the shard's loop */
     counter pg_read_rounds[MP_PGROUND_COUNT];
     /* by api, model (the last: "other"), kind: input, cached, creation, output */
     counter tokens[MP_TOKENUSE_API_COUNT][MP_METRICS_MODELS_MAX + 1][4];
@@ -72,6 +71,7 @@ struct mp_metrics {
     counter parked;
     counter repeated, side_requests; /* left out at recording (store_whose.c) */
     counter undone[3];               /* turns, messages, facts undone */
+    counter conv_evicted;            /* conversations the store dropped */
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
     /* the model labels: appended under the lock, read up to nmodels */
@@ -260,12 +260,9 @@ void mp_metrics_conversation_head(struct mp_metrics_shard *s, enum mp_conv_head_
     bump(&s->conv_heads[r]);
 }
 
-void mp_metrics_conversations(struct mp_metrics_shard *s, size_t entries, size_t bytes,
-                              uint64_t evicted)
+void mp_metrics_conversations_evicted(struct mp_metrics *m, unsigned n)
 {
-    atomic_store_explicit(&s->conv_entries, entries, memory_order_relaxed);
-    atomic_store_explicit(&s->conv_bytes, bytes, memory_order_relaxed);
-    atomic_store_explicit(&s->conv_evicted, evicted, memory_order_relaxed);
+    atomic_fetch_add(&m->conv_evicted, n);
 }
 
 void mp_metrics_memory_error(struct mp_metrics_shard *s)
@@ -750,18 +747,11 @@ static void render_conversations(struct mp_metrics *m, struct text *t)
         put(t, "memproxy_conversation_heads_total{result=\"%s\"} %llu\n", conv_head_names[r],
             (unsigned long long)SUM(m, conv_heads[r]));
     put(t,
-        "# HELP memproxy_conversations Conversations whose head the workers keep.\n"
-        "# TYPE memproxy_conversations gauge\n"
-        "memproxy_conversations %llu\n"
-        "# HELP memproxy_conversation_bytes Bytes of the conversations the workers keep.\n"
-        "# TYPE memproxy_conversation_bytes gauge\n"
-        "memproxy_conversation_bytes %llu\n"
-        "# HELP memproxy_conversations_evicted_total Conversations dropped to stay within "
-        "conversations_max and conversation_bytes_max.\n"
+        "# HELP memproxy_conversations_evicted_total Conversations the store dropped to keep "
+        "within a user's conversations_max and conversation_bytes_max.\n"
         "# TYPE memproxy_conversations_evicted_total counter\n"
         "memproxy_conversations_evicted_total %llu\n",
-        (unsigned long long)SUM(m, conv_entries), (unsigned long long)SUM(m, conv_bytes),
-        (unsigned long long)SUM(m, conv_evicted));
+        (unsigned long long)atomic_load(&m->conv_evicted));
 }
 
 static void render_tools(struct mp_metrics *m, struct text *t)

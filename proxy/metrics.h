@@ -162,11 +162,10 @@ enum mp_conv_head_result {
     MP_CONVHEAD_COUNT
 };
 void mp_metrics_conversation_head(struct mp_metrics_shard *s, enum mp_conv_head_result r);
-/* The shard's loop's conversation table now: entries, bytes, and evictions
- * so far (memproxy_conversations, memproxy_conversation_bytes,
- * memproxy_conversations_evicted_total). */
-void mp_metrics_conversations(struct mp_metrics_shard *s, size_t entries, size_t bytes,
-                              uint64_t evicted);
+/* Conversations the store dropped to stay within a user's bounds
+ * ([memory] conversations_max, conversation_bytes_max):
+ * memproxy_conversations_evicted_total. Any thread. */
+void mp_metrics_conversations_evicted(struct mp_metrics *m, unsigned n);
 /* Memory lookups that failed and were skipped (X-Memory-Error), by code. */
 void mp_metrics_memory_error(struct mp_metrics_shard *s);
 /* The outcome of one request's memory read, on the request's shard: the

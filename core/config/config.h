@@ -172,8 +172,8 @@ struct mp_config {
         /* Conversations (core/wire/convid.h, core/wire/inject.h): the stable
          * head's share of the budget, and each worker's table of heads. */
         uint32_t head_share;                /* 0; 0 .. 100 percent */
-        uint32_t conversations_max;         /* 10000; 0 .. 10000000 per worker; 0: no table */
-        uint32_t conversation_bytes_max;    /* 16 MiB; 0 .. 4294967295 per worker */
+        uint32_t conversations_max;         /* 32; 0 .. 10000000 per user; 0: none kept */
+        uint32_t conversation_bytes_max;    /* 1 MiB; 0 .. 4294967295 per user */
         uint32_t conversation_idle_seconds; /* 1800; 1 .. 604800 */
         uint32_t head_max_age_seconds;      /* 3600; 1 .. 604800 */
         /* Client tasks (core/wire/clienttask.h): a task is forwarded without memory */

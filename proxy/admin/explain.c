@@ -664,17 +664,17 @@ int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, str
 
 /* The request's conversation as the data plane would find it, without
  * changing anything (a previous_response_id chain among the user's
- * buffered messages um's): its kept head, the most recently used of the
- * workers' (each keeps its own), copied into *kept. */
-static void find_conversation(const struct mp_explain_tables *tabs, const char *user,
-                              size_t user_len, const char *body, size_t len,
-                              const struct mp_chatreq *req, const struct mp_usermem *um,
-                              const struct mp_config *cfg, int64_t now_ms,
-                              struct mp_explain_conv *conv, struct mp_inject_head *kept)
+ * buffered messages um's): its kept state, as the store keeps it for
+ * every worker, into *kept (view: the user's). */
+static void find_conversation(const struct mp_explain_tables *tabs, struct mp_store_view *view,
+                              const char *user, size_t user_len, const char *body, size_t len,
+                              const struct mp_chatreq *req, const struct mp_config *cfg,
+                              int64_t now_ms, struct mp_explain_conv *conv,
+                              struct mp_store_conv *kept)
 {
     struct mp_convtab_limits lim = mp_convlook_limits(cfg);
     struct mp_convlook look;
-    int64_t best = INT64_MIN;
+    const struct mp_usermem *um = mp_store_view_head(view);
     mp_convlook_find(user, user_len, body, len, req, tabs != NULL ? tabs->hd : NULL,
                      tabs != NULL ? tabs->resenders : NULL, tabs != NULL ? tabs->n : 0, false,
                      now_ms, &lim, &look);
@@ -683,20 +683,10 @@ static void find_conversation(const struct mp_explain_tables *tabs, const char *
                                      .session = look.session,
                                      .rule = mp_convlook_rule(look.kind),
                                      .own_conv = mp_convlook_own_turns(&look, req)};
-    for (size_t i = 0; look.known && tabs != NULL && i < tabs->n; i++) {
-        struct mp_inject_head copy;
-        int64_t used = 0;
-        if (tabs->convtabs[i] == NULL ||
-            mp_convtab_peek(tabs->convtabs[i], look.key, now_ms, &lim, &copy, &used) != MP_OK)
-            continue;
-        if (used <= best) {
-            mp_inject_head_cleanup(&copy);
-            continue;
-        }
-        mp_inject_head_cleanup(kept);
-        *kept = copy;
-        best = used;
-        conv->kept = kept;
+    if (look.known && mp_store_view_conv(view, look.key, kept) == MP_OK) {
+        if (!kept->cleared && now_ms - kept->built_ms <= lim.max_age_ms &&
+            now_ms - kept->written_ms <= lim.idle_ms)
+            conv->kept = &kept->head;
     }
 }
 
@@ -707,7 +697,7 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
 {
     struct mp_chatreq_msg *msgs = malloc(MP_CHATREQ_MAX_MESSAGES * sizeof(*msgs));
     struct mp_store_view *view = NULL;
-    struct mp_inject_head kept = {0};
+    struct mp_store_conv kept = {0};
     struct mp_explain_conv conv;
     struct mp_chatreq req;
     struct mp_ownwords owns; /* as the request path finds them (plane/reqmem.c) */
@@ -725,13 +715,12 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
         req.own = &owns;
     rc = mp_store_view_open(store, user, user_len, &view);
     if (rc == MP_OK)
-        find_conversation(tabs, user, user_len, body, len, &req, mp_store_view_head(view), cfg,
-                          now_ms, &conv, &kept);
+        find_conversation(tabs, view, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
     if (rc == MP_OK || rc == MP_NOTFOUND)
         rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req,
                              view != NULL ? &conv : NULL, now_ms, out);
 out:
-    mp_inject_head_cleanup(&kept);
+    mp_store_conv_cleanup(&kept);
     mp_store_view_close(view);
     free(msgs);
     return rc;

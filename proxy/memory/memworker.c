@@ -146,6 +146,8 @@ static void store_settings(struct mp_store *store, const struct mp_config *cfg)
     mp_store_set_history_cap(store, cfg->governance.history_per_fact);
     mp_store_set_max_facts(store, cfg->memory.max_facts_per_user);
     mp_store_set_archive(store, cfg->memory.archive);
+    mp_store_set_conversations(store, cfg->memory.conversations_max,
+                               cfg->memory.conversation_bytes_max);
 }
 
 /* ---- turning a turn into store ops ---- */
@@ -213,6 +215,18 @@ static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
     p->apply = p->n > 0;
 }
 
+/* The op that writes c for user (its record borrowed from c). */
+static void conv_op(struct mp_op *op, const char *user, size_t len, struct mp_turn_conv *c)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = MP_OP_PUT_CONV;
+    op->user = user;
+    op->user_len = len;
+    op->now_ms = mp_clock_now_ms();
+    op->u.conv.key = c->key;
+    op->u.conv.rec = &c->rec;
+}
+
 /* What the turn's builder found of client text, as the store takes it
  * (store.h: struct mp_store_recognize): each print on the message its
  * text became, kept only when the message still holds those bytes (the
@@ -265,14 +279,18 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     op->u.turn.nloop_find = turn->nfind;
     op->u.turn.loop_end = turn->loop == MP_TURN_LOOP_END;
     op->u.turn.recognize = recognize_of(p);
-    if (!turn->extract || turn->loop == MP_TURN_LOOP_LINK)
-        return 1;
-    ops[1] = ops[0];
-    ops[1].kind = MP_OP_ADD_JOB;
-    mp_memjobs_fill(&ops[1].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
-    if (turn->shape.lone && turn->shape.ninstr > 0) /* it may be a side request: told first */
-        ops[1].u.job.not_before_ms = turn->at_ms + MP_SIDE_REQUEST_HOLD_MS;
-    return 2;
+    size_t n = 1;
+    if (turn->extract && turn->loop != MP_TURN_LOOP_LINK) {
+        ops[n] = ops[0];
+        ops[n].kind = MP_OP_ADD_JOB;
+        mp_memjobs_fill(&ops[n].u.job, MP_JOB_EXTRACT, turn->user, turn->user_len, turn->at_ms);
+        if (turn->shape.lone && turn->shape.ninstr > 0) /* it may be a side request: told first */
+            ops[n].u.job.not_before_ms = turn->at_ms + MP_SIDE_REQUEST_HOLD_MS;
+        n++;
+    }
+    if (turn->conv_put != NULL) /* after the turn: its user is stored then */
+        conv_op(&ops[n++], turn->user, turn->user_len, turn->conv_put);
+    return n;
 }
 
 /* Plans each recorded user's follow-up (summary job or buffer trim) and
@@ -416,6 +434,9 @@ static void turns_committed(struct mp_memworker *mw, struct prepared *prep, size
             log_replaced(prep[i].it->turn);
         if (prep[i].apply && (prep[i].status == MP_OK || prep[i].status == MP_NOTFOUND))
             note_recognized(mw, prep[i].it->turn, &op->u.turn.recognized);
+        for (size_t k = 0; k < prep[i].nops; k++) /* the conversation's state, with the turn */
+            if (op[k].kind == MP_OP_PUT_CONV && op[k].result == MP_OK)
+                mp_metrics_conversations_evicted(mw->metrics, op[k].u.conv.evicted);
         bool recorded = res == MP_JOBR_OK || res == MP_JOBR_REPLACED;
         if (recorded && prep[i].it->turn->extract && op[1].result == MP_OK)
             mp_memjobs_add(mw->jobs, &op[1].u.job);
@@ -522,7 +543,7 @@ static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, i
 static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
 {
     struct prepared *prep = calloc(n, sizeof(*prep));
-    struct mp_op *ops = calloc(2 * n, sizeof(*ops));
+    struct mp_op *ops = calloc(3 * n, sizeof(*ops)); /* a turn, its job, its conversation */
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
@@ -545,6 +566,8 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
         if (prep[i].apply) {
             prep[i].nops = turn_ops(&prep[i], &ops[nops]);
             nops += prep[i].nops;
+        } else if (t->conv_put != NULL) { /* nothing recorded: the conversation alone */
+            conv_op(&ops[nops++], t->user, t->user_len, t->conv_put);
         }
     }
     commit_turns(mw, prep, n, ops, nops);
@@ -881,6 +904,62 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
 {
     struct mp_memticket proto = {.fn = fn, .fn_arg = fn_arg};
     return enqueue(mw, &proto, reply_base, done, arg, ticket);
+}
+
+/* ---- a conversation's state, alone ---- */
+
+struct conv_put {
+    char user[MP_USER_KEY_MAX];
+    size_t len;
+    struct mp_turn_conv *c;
+};
+
+static int put_conv_work(struct mp_memworker *mw, void *arg)
+{
+    struct conv_put *cp = arg;
+    struct mp_op op;
+    conv_op(&op, cp->user, cp->len, cp->c);
+    int rc = mp_store_apply(mw->store, &op, 1);
+    mp_memworker_note_write(mw, rc);
+    if (rc == MP_OK)
+        mp_metrics_conversations_evicted(mw->metrics, op.u.conv.evicted);
+    mp_turn_conv_free(cp->c);
+    free(cp);
+    return rc;
+}
+
+static void on_conv_kept(struct mp_memticket *t, void *arg, int status)
+{
+    (void)t;
+    (void)arg;
+    (void)status;
+}
+
+int mp_memworker_keep_conv(struct mp_memworker *mw, struct event_base *reply_base, const char *user,
+                           size_t len, struct mp_turn_conv *c, mp_memticket_fn done, void *arg,
+                           struct mp_memticket **ticket)
+{
+    struct conv_put *cp = calloc(1, sizeof(*cp));
+    struct mp_memticket *own = NULL;
+    if (cp == NULL || len > sizeof(cp->user)) {
+        free(cp);
+        mp_turn_conv_free(c);
+        return MP_ENOMEM;
+    }
+    memcpy(cp->user, user, len);
+    cp->len = len;
+    cp->c = c;
+    if (mp_memworker_call(mw, put_conv_work, cp, reply_base, done != NULL ? done : on_conv_kept,
+                          arg, &own) != MP_OK) {
+        mp_turn_conv_free(c);
+        free(cp);
+        return MP_ENOMEM;
+    }
+    if (done == NULL)
+        mp_memticket_abandon(own); /* nobody waits */
+    else
+        *ticket = own;
+    return MP_OK;
 }
 
 /* ---- governance: retention and compaction ---- */

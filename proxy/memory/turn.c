@@ -15,10 +15,19 @@
 #include "utf8.h"
 #include "wire.h"
 
+void mp_turn_conv_free(struct mp_turn_conv *c)
+{
+    if (c == NULL)
+        return;
+    mp_store_conv_cleanup(&c->rec);
+    free(c);
+}
+
 void mp_turn_free(struct mp_turn *t)
 {
     if (t == NULL)
         return;
+    mp_turn_conv_free(t->conv_put);
     for (size_t i = 0; i < t->ntexts; i++)
         free(t->texts[i]);
     if (t->auth != NULL)

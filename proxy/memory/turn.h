@@ -102,11 +102,24 @@ struct mp_turn {
     bool unprinted;
     struct mp_sidereq shape;
     uint8_t side_kind;
+    /* The conversation's state its read built (a new head, or its
+     * question's tail; owned, NULL: none), written in the turn's
+     * transaction so that the next turn, on any worker, finds it. */
+    struct mp_turn_conv *conv_put;
     bool summarize; /* the mode keeps a summary */
     bool extract;   /* the mode extracts entities */
     int64_t at_ms;
     size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
 };
+
+/* A conversation's state to keep (storage/ops/store.h: PUT_CONV). */
+struct mp_turn_conv {
+    unsigned char key[MP_STORE_CONV_KEY_LEN];
+    struct mp_store_conv rec;
+};
+
+/* Frees c (its record's arrays too). NULL: nothing. */
+void mp_turn_conv_free(struct mp_turn_conv *c);
 
 /* The credential a request lends its provider's memory jobs (all borrowed):
  * value NULL when it carried none. */

@@ -66,8 +66,8 @@ const char *mp_convlook_rule(enum mp_convid_kind kind)
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)
 {
     return (struct mp_convtab_limits){
-        .max_entries = cfg->memory.conversations_max,
-        .max_bytes = cfg->memory.conversation_bytes_max,
+        .max_entries = MP_CONVLOOK_RESENDERS_MAX,
+        .max_bytes = MP_CONVLOOK_RESENDERS_MAX * 256,
         .idle_ms = (int64_t)cfg->memory.conversation_idle_seconds * 1000,
         .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
 }

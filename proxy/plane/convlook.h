@@ -51,7 +51,12 @@ uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN]);
 /* The rule's name: "client", "chain", "leading" or "session". */
 const char *mp_convlook_rule(enum mp_convid_kind kind);
 
-/* The tables' bounds under cfg ([memory] conversations_max ...). */
+/* The resenders tables' bounds and ages under cfg (users a worker
+ * remembers resending, at most MP_CONVLOOK_RESENDERS_MAX; a mark unused
+ * for [memory] conversation_idle_seconds is forgotten); idle_ms and
+ * max_age_ms are also a stored conversation's
+ * (conversation_idle_seconds, head_max_age_seconds). */
+#define MP_CONVLOOK_RESENDERS_MAX 10000
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
 
 /* The reference a reply of response id id[0..id_len) (borrowed: the

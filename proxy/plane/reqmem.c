@@ -220,55 +220,67 @@ static void found_reset(struct mp_reqmem_found *f)
 {
     json_decref(f->explanation);
     mp_splice_cleanup(&f->splice);
+    mp_store_conv_cleanup(&f->conv_rec);
     mp_inject_head_cleanup(&f->conv_built);
     mp_inject_tail_cleanup(&f->conv_tail);
     memset(f, 0, sizeof(*f));
 }
 
-/* ---- the conversation (core/wire/convid.h, plane/convtab.h) ---- */
+/* ---- the conversation (core/wire/convid.h, storage/ops/store.h) ---- */
+
+/* Whether a stored conversation may still be used at now: its head built
+ * no longer than head_max_age ago, and written (a turn's tail) no longer
+ * than conversation_idle ago. */
+static bool conv_fresh(const struct mp_store_conv *c, int64_t now,
+                       const struct mp_convtab_limits *lim)
+{
+    return now - c->built_ms <= lim->max_age_ms && now - c->written_ms <= lim->idle_ms;
+}
+
+/* The conversation key's state from the view into f->conv_rec, when there
+ * is a fresh one: whether. */
+static bool conv_read(struct mp_store_view *view, const unsigned char *key, int64_t now,
+                      const struct mp_convtab_limits *lim, struct mp_store_conv *out)
+{
+    if (mp_store_view_conv(view, key, out) != MP_OK)
+        return false;
+    if (conv_fresh(out, now, lim))
+        return true;
+    mp_store_conv_cleanup(out);
+    return false;
+}
 
 /* A resending client's conversation began with a lone message, which the
  * user's session key kept (a client not yet known to resend: convlook.h).
  * Its next requests (a tool loop's rounds, the second turn) key it by its
- * leading messages: they take the session's head over, so that the bytes
+ * leading messages: they take the session's state over, so that the bytes
  * before the tail stay those of the first turn, and its tail for the
  * loop. Only when the session's last question was this conversation's
  * first turn: its kept tail's anchor is this request's message (same
  * index, same role and text). The head stops following the summary then
  * (a resending client's head does not: a summary folded since reaches
- * the conversation in its tails). The kept head under key afterwards
- * (NULL: none). */
-static const struct mp_inject_head *adopt_first_turn(struct mp_reqmem *m, const unsigned char *key,
-                                                     int64_t now,
-                                                     const struct mp_convtab_limits *lim)
+ * the conversation in its tails). Whether it took it over (into *out). */
+static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
+                             const struct mp_convtab_limits *lim, struct mp_store_conv *out)
 {
-    struct mp_convtab *t = m->loop->convtab;
     unsigned char sk[MP_CONVTAB_KEY_LEN];
-    struct mp_inject_head head;
-    struct mp_inject_tail tail = {0};
-    if (!mp_convlook_session_key(m->user, m->user_len, sk))
-        return NULL;
-    const struct mp_inject_head *session = mp_convtab_get(t, sk, now, lim);
-    const struct mp_inject_tail *st = session != NULL ? mp_convtab_tail(t, sk) : NULL;
+    if (!mp_convlook_session_key(m->user, m->user_len, sk) || !conv_read(view, sk, now, lim, out))
+        return false;
+    const struct mp_inject_tail *st = out->has_tail ? &out->tail : NULL;
     if (st == NULL || st->anchor_at >= m->req.nmsgs ||
         m->req.msgs[st->anchor_at].role != MP_CR_USER ||
-        m->req.msgs[st->anchor_at].text_hash != st->anchor_hash)
-        return NULL; /* the session's last question was another's */
-    if (mp_inject_head_copy(session, &head) != MP_OK)
-        return NULL;
-    bool has_tail = mp_inject_head_copy(&st->part, &tail.part) == MP_OK;
-    tail.anchor_hash = st->anchor_hash;
-    tail.anchor_at = st->anchor_at;
-    head.follows_summary = false;
-    if (mp_convtab_put(t, key, &head, now, lim) == MP_OK && has_tail)
-        (void)mp_convtab_put_tail(t, key, &tail, lim);
-    mp_inject_tail_cleanup(&tail);
-    return mp_convtab_get(t, key, now, lim);
+        m->req.msgs[st->anchor_at].text_hash != st->anchor_hash) {
+        mp_store_conv_cleanup(out); /* the session's last question was another's */
+        return false;
+    }
+    out->head.follows_summary = false;
+    return true;
 }
 
-/* Injects in the request's conversation: its kept head, if any, else a
- * new one in f->conv_built (kept by apply_found, once the read is over). */
-static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
+/* Injects in the request's conversation: its kept state, if any, else a
+ * new head in f->conv_built (written back by conv_keep, once the read is
+ * over). */
+static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const struct mp_usermem *um,
                        const struct mp_recall_source *src, const struct mp_recall_params *p,
                        struct mp_inject_plan *plan)
 {
@@ -288,15 +300,14 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
     f->conv_digest = look.digest;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
     bool lone = look.session;
-    const struct mp_inject_head *kept = loop->convtab != NULL && f->conv_known
-                                            ? mp_convtab_get(loop->convtab, f->conv_key, now, &lim)
-                                            : NULL;
-    if (kept == NULL && loop->convtab != NULL && f->conv_known && look.kind == MP_CONVID_LEADING)
-        kept = adopt_first_turn(m, f->conv_key, now, &lim);
-    const struct mp_inject_tail *kept_tail =
-        kept != NULL ? mp_convtab_tail(loop->convtab, f->conv_key) : NULL;
-    struct mp_inject_conv conv = {.head = kept,
-                                  .tail = kept_tail,
+    f->conv_had = f->conv_known && conv_read(view, f->conv_key, now, &lim, &f->conv_rec);
+    if (!f->conv_had && f->conv_known && look.kind == MP_CONVID_LEADING)
+        f->conv_had = f->conv_adopted = adopt_first_turn(m, view, now, &lim, &f->conv_rec);
+    /* a tombstone (its head went with a change of the user's memory) is a
+       head kept and no longer true: built again */
+    bool usable = f->conv_had && !f->conv_rec.cleared;
+    struct mp_inject_conv conv = {.head = usable ? &f->conv_rec.head : NULL,
+                                  .tail = usable && f->conv_rec.has_tail ? &f->conv_rec.tail : NULL,
                                   .head_share = loop->cfg->memory.head_share,
                                   .head_summary_only = lone,
                                   .own_conv = f->conv_own,
@@ -304,33 +315,45 @@ static int conv_inject(struct mp_reqmem *m, const struct mp_usermem *um,
                                   .built_tail = &f->conv_tail};
     int rc = mp_inject_build_conv(m->wire, m->in_body, m->in_len, &m->req, um, src, p, now, &conv,
                                   &f->splice, plan);
-    f->conv_had = kept != NULL;
     f->conv_reused = conv.reused;
     f->conv_has_tail = conv.has_built_tail;
     return rc;
 }
 
-/* Keeps the head the read built (or leaves the kept one) and counts. */
+/* The state the read leaves the conversation in, when it changed: the
+ * head (kept, or built now) and the newest tail (built now, or the kept
+ * one with a kept head), for the store (m->conv_put). */
 static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {
     struct mp_loop *loop = m->loop;
-    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
-    size_t entries = 0, bytes = 0;
-    uint64_t evicted = 0;
     if (!f->conv_known || (f->inject_rc != MP_OK && f->inject_rc != MP_NOTFOUND))
         return;
     mp_metrics_conversation_head(loop->shard, f->conv_reused ? MP_CONVHEAD_REUSED
                                               : f->conv_had  ? MP_CONVHEAD_REBUILT
                                                              : MP_CONVHEAD_NEW);
-    if (loop->convtab == NULL)
-        return;
-    if (!f->conv_reused)
-        (void)mp_convtab_put(loop->convtab, f->conv_key, &f->conv_built, mp_clock_now_ms(), &lim);
-    if (f->conv_has_tail)
-        (void)mp_convtab_put_tail(loop->convtab, f->conv_key, &f->conv_tail, &lim);
-    f->conv_has_tail = false;
-    mp_convtab_stats(loop->convtab, &entries, &bytes, &evicted);
-    mp_metrics_conversations(loop->shard, entries, bytes, evicted);
+    if (f->conv_reused && !f->conv_has_tail && !f->conv_adopted)
+        return; /* nothing new: the store has it */
+    struct mp_turn_conv *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return; /* the next turn builds a head again */
+    memcpy(c->key, f->conv_key, sizeof(c->key));
+    if (f->conv_reused) { /* the kept head, and the kept tail unless a new one came */
+        c->rec = f->conv_rec;
+        memset(&f->conv_rec, 0, sizeof(f->conv_rec));
+    } else {
+        c->rec.head = f->conv_built;
+        c->rec.built_ms = mp_clock_now_ms();
+        memset(&f->conv_built, 0, sizeof(f->conv_built));
+    }
+    if (f->conv_has_tail || !f->conv_reused) {
+        mp_inject_tail_cleanup(&c->rec.tail);
+        c->rec.has_tail = f->conv_has_tail;
+        c->rec.tail = f->conv_tail;
+        memset(&f->conv_tail, 0, sizeof(f->conv_tail));
+        f->conv_has_tail = false;
+    }
+    mp_turn_conv_free(m->conv_put);
+    m->conv_put = c;
 }
 
 /* The user's own setting, for a user whose memory is not read (X-Memory:
@@ -385,7 +408,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     mp_store_view_source(view, &src, ix);
     struct mp_recall_params p;
     mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(loop), &p);
-    f->inject_rc = conv_inject(m, &head, &src, &p, &plan);
+    f->inject_rc = conv_inject(m, view, &head, &src, &p, &plan);
     f->tokens = plan.tokens;
     unsigned capped;
     mp_store_view_work(view, &f->scored, &capped);
@@ -409,20 +432,16 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     m->req.own = &m->owns;
     /* the conversation the injection ran in, and the head it found (not
        yet replaced: the read keeps a new one once it is over) */
-    struct mp_convtab_limits lim = mp_convlook_limits(m->loop->cfg);
-    struct mp_inject_head kept = {0};
-    int64_t used, now = mp_clock_now_ms();
+    int64_t now = mp_clock_now_ms();
     struct mp_explain_conv conv = {.known = f->conv_known,
                                    .session = f->conv_session,
                                    .rule = mp_convlook_rule(f->conv_kind),
-                                   .own_conv = f->conv_own};
-    if (f->conv_known && m->loop->convtab != NULL &&
-        mp_convtab_peek(m->loop->convtab, f->conv_key, now, &lim, &kept, &used) == MP_OK)
-        conv.kept = &kept;
+                                   .own_conv = f->conv_own,
+                                   .kept = f->conv_had && !f->conv_rec.cleared ? &f->conv_rec.head
+                                                                               : NULL};
     int rc = mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
                              mp_explain_api_of(m->wire), m->in_body, &m->req,
                              f->built ? &conv : NULL, now, &doc);
-    mp_inject_head_cleanup(&kept);
     if (rc != MP_OK)
         return;
     json_decref(f->explanation);
@@ -820,9 +839,33 @@ static uint64_t reply_ref(const struct mp_reqmem *m)
     return mp_convlook_reply_ref(m->user, m->user_len, id, n);
 }
 
+static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                       const char *body, size_t len, const struct mp_http_request_head *head,
+                       void (*done)(struct mp_memticket *t, void *arg, int status), void *arg);
+
 int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
                      const char *body, size_t len, const struct mp_http_request_head *head,
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
+{
+    int rc = record_turn(m, loop, request_id, body, len, head, done, arg);
+    if (rc == MP_OK || m->conv_put == NULL || loop->memworker == NULL)
+        return rc;
+    /* no turn took the conversation's state: written alone, and the reply
+       waits for it as for a turn, so that the next request finds it */
+    struct mp_turn_conv *c = m->conv_put;
+    m->conv_put = NULL;
+    if (mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, c, done, arg,
+                               &m->ticket) != MP_OK ||
+        done == NULL) {
+        m->ticket = NULL;
+        return MP_NOTFOUND;
+    }
+    return MP_OK;
+}
+
+static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *request_id,
+                       const char *body, size_t len, const struct mp_http_request_head *head,
+                       void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
 {
     struct mp_turn *t = NULL;
     size_t reply_len = 0;
@@ -858,6 +901,8 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
+    t->conv_put = m->conv_put; /* written with the turn */
+    m->conv_put = NULL;
     t->reply_ref = reply_ref(m);
     if (mp_turn_loop_keys(t) != MP_OK) {
         mp_turn_free(t); /* a round with nothing to find its loop by */
@@ -880,6 +925,12 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
     mp_memread_cancel(m->read);
     m->read = NULL;
     found_reset(&m->found);
+    if (m->conv_put != NULL && loop->memworker != NULL) /* no turn took it: alone */
+        (void)mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, m->conv_put,
+                                     NULL, NULL, NULL);
+    else
+        mp_turn_conv_free(m->conv_put);
+    m->conv_put = NULL;
     if (m->ticket != NULL)
         mp_memticket_abandon(m->ticket);
     m->ticket = NULL;

@@ -23,6 +23,7 @@
 #include "terms.h"
 #include "net/respond.h"
 #include "splice.h"
+#include "store.h"
 #include "userkey.h"
 #include "user_id.h"
 #include "usermode.h"
@@ -57,11 +58,16 @@ struct mp_reqmem_found {
        injects: found, its digest (the turn is recorded in it) */
     bool chain_found;
     uint64_t chain_conv;
-    bool conv_had; /* a head was kept for it */
+    /* the conversation's state as the store keeps it (storage/ops/store.h:
+       struct mp_store_conv; owned) when conv_had; the head built (owned),
+       when not reused, and the tail built for its question, when
+       conv_has_tail: written back once the read is over (conv_put) */
+    struct mp_store_conv conv_rec;
+    bool conv_had;
+    bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn) */
     bool conv_reused;
     struct mp_inject_head conv_built;
-    struct mp_inject_tail conv_tail; /* the tail built for its question (owned), when
-                                        conv_has_tail: kept once the read is over */
+    struct mp_inject_tail conv_tail;
     bool conv_has_tail;
     struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */
 };
@@ -123,6 +129,10 @@ struct mp_reqmem {
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;
+    /* the conversation's state to write (owned; NULL: nothing new): handed
+       to the recorded turn, which writes it in its transaction, else
+       queued alone at cleanup (proxy/memory/turn.h: struct mp_turn_conv) */
+    struct mp_turn_conv *conv_put;
     /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
        itself, kept under explain_id (admin/explaintab.h; "" when none) */
     bool explain;

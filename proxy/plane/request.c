@@ -682,7 +682,10 @@ static bool finish_head(struct mp_request *r)
         mp_reqmem_start_reply(&r->mem, r->loop, r->status, r->is_sse);
         mp_requsage_start(&r->usage, r->mem.wire, r->status,
                           mp_reqmem_keeps_body(&r->mem, r->is_sse));
-        r->hold = r->mem.writes && r->loop->cfg->memory.durable_ack && !r->no_body;
+        /* the end waits for the turn's commit, or for the conversation's
+           state when no turn will carry it (X-Memory: read) */
+        r->hold = (r->mem.writes || r->mem.conv_put != NULL) && r->loop->cfg->memory.durable_ack &&
+                  !r->no_body;
         ok = head_add(r, lines, mp_reqmem_headers(&r->mem, lines, sizeof(lines)));
         /* the id memory records as the turn's source (provenance) */
         int n = snprintf(lines, sizeof(lines), "X-Memproxy-Request-Id: %s\r\n", r->request_id);

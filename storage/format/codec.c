@@ -10,6 +10,7 @@
 #include "convid.h"
 #include "lang.h"
 #include "status.h"
+#include "wire.h"
 
 /* Smallest encodings, to refuse a count a corrupt record could not hold
  * (a message without its conversation). */
@@ -827,4 +828,189 @@ int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j)
     j->not_before_ms = (int64_t)get_uint(&d, 8);
     j->created_ms = (int64_t)get_uint(&d, 8);
     return dec_status(&d);
+}
+
+/* ---- a conversation's state (store_conv.c) ---- */
+
+#define CONV_VERSION   1u
+#define CONV_HAS_TAIL  0x1u
+#define CONV_CLEARED   0x2u
+#define HEAD_FOLLOWS   0x1u
+#define HEAD_SUMMARY   0x2u
+#define HEAD_PII       0x4u
+#define CONV_ITEMS_MAX 65536u      /* facts, past messages or picks of a head or tail */
+#define CONV_TEXT_MAX  (16u << 20) /* bytes of a head's or a pick's text */
+
+static void enc_head(struct enc *e, const struct mp_inject_head *h)
+{
+    put_uint(e, h->len, 4);
+    put_bytes(e, h->text, h->len);
+    put_uint(e, h->tokens, 4);
+    put_uint(e, h->nfacts, 4);
+    for (size_t i = 0; i < h->nfacts; i++)
+        put_uint(e, h->fact_ids[i], 4);
+    put_uint(e, h->npast, 4);
+    for (size_t i = 0; i < h->npast; i++) {
+        put_uint(e, h->past[i].hash, 8);
+        put_uint(e, h->past[i].len, 8);
+        put_uint(e, h->past[i].seq, 8);
+    }
+    put_uint(e, (uint64_t)h->summary_at_ms, 8);
+    put_uint(e, h->memory_epoch, 8);
+    put_uint(e,
+             (h->follows_summary ? HEAD_FOLLOWS : 0) | (h->summary ? HEAD_SUMMARY : 0) |
+                 (h->inject_pii ? HEAD_PII : 0),
+             1);
+    put_uint(e, (uint32_t)h->sections, 4);
+    put_uint(e, h->budget_tokens, 4);
+}
+
+size_t mp_codec_put_conv(unsigned char *p, const struct mp_store_conv *c)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, CONV_VERSION, 1);
+    put_uint(&e, c->stamp, 8);
+    put_uint(&e, (uint64_t)c->built_ms, 8);
+    put_uint(&e, (uint64_t)c->written_ms, 8);
+    put_uint(&e, (c->has_tail ? CONV_HAS_TAIL : 0) | (c->cleared ? CONV_CLEARED : 0), 1);
+    enc_head(&e, &c->head);
+    if (!c->has_tail)
+        return e.n;
+    const struct mp_inject_tail *t = &c->tail;
+    enc_head(&e, &t->part);
+    put_uint(&e, t->anchor_hash, 8);
+    put_uint(&e, t->anchor_at, 8);
+    put_uint(&e, t->npicks, 4);
+    for (size_t i = 0; i < t->npicks; i++) {
+        put_uint(&e, (uint64_t)t->picks[i].role, 1);
+        put_uint(&e, t->picks[i].cut ? 1 : 0, 1);
+        put_uint(&e, t->picks[i].len, 4);
+        put_bytes(&e, t->picks[i].text, t->picks[i].len);
+    }
+    return e.n;
+}
+
+/* An array of n items of size bytes, or NULL when n is 0 (d bad when out
+ * of memory). */
+static void *get_array(struct dec *d, size_t n, size_t size)
+{
+    if (n == 0 || d->bad)
+        return NULL;
+    void *a = calloc(n, size);
+    if (a == NULL)
+        d->bad = d->oom = true;
+    return a;
+}
+
+static void dec_head(struct dec *d, struct mp_inject_head *h)
+{
+    h->len = get_len(d, 4, CONV_TEXT_MAX);
+    h->text = h->len > 0 ? get_text(d, h->len) : NULL;
+    h->tokens = (uint32_t)get_uint(d, 4);
+    h->nfacts = get_len(d, 4, CONV_ITEMS_MAX);
+    check(d, h->nfacts * 4 <= left(d));
+    h->fact_ids = get_array(d, h->nfacts, sizeof(*h->fact_ids));
+    for (size_t i = 0; h->fact_ids != NULL && i < h->nfacts; i++)
+        h->fact_ids[i] = (uint32_t)get_uint(d, 4);
+    h->npast = get_len(d, 4, CONV_ITEMS_MAX);
+    check(d, h->npast * 24 <= left(d));
+    h->past = get_array(d, h->npast, sizeof(*h->past));
+    for (size_t i = 0; h->past != NULL && i < h->npast; i++) {
+        h->past[i].hash = get_uint(d, 8);
+        h->past[i].len = (size_t)get_uint(d, 8);
+        h->past[i].seq = get_uint(d, 8);
+    }
+    h->summary_at_ms = (int64_t)get_uint(d, 8);
+    h->memory_epoch = get_uint(d, 8);
+    unsigned flags = (unsigned)get_len(d, 1, HEAD_FOLLOWS | HEAD_SUMMARY | HEAD_PII);
+    h->follows_summary = (flags & HEAD_FOLLOWS) != 0;
+    h->summary = (flags & HEAD_SUMMARY) != 0;
+    h->inject_pii = (flags & HEAD_PII) != 0;
+    h->sections = (int)(int32_t)get_uint(d, 4);
+    h->budget_tokens = (uint32_t)get_uint(d, 4);
+}
+
+/* The tail's picks: their texts in one allocation (pick_text), as
+ * core/wire/inject.c keeps them. */
+static void dec_picks(struct dec *d, struct mp_inject_tail *t)
+{
+    size_t at = d->off, bytes = 0, n = get_len(d, 4, CONV_ITEMS_MAX);
+    for (size_t i = 0; i < n && !d->bad; i++) {
+        (void)get_len(d, 1, MP_ROLE_ASSISTANT);
+        (void)get_len(d, 1, 1);
+        size_t len = get_len(d, 4, CONV_TEXT_MAX);
+        bytes += len;
+        (void)take(d, len);
+    }
+    d->off = at; /* walked once for the sizes, read again into place */
+    t->npicks = get_len(d, 4, CONV_ITEMS_MAX);
+    t->picks = get_array(d, t->npicks, sizeof(*t->picks));
+    t->pick_text = t->npicks > 0 && !d->bad ? malloc(bytes > 0 ? bytes : 1) : NULL;
+    check(d, t->npicks == 0 || t->pick_text != NULL);
+    char *w = t->pick_text;
+    for (size_t i = 0; t->picks != NULL && w != NULL && i < t->npicks && !d->bad; i++) {
+        t->picks[i].role = (enum mp_role)get_len(d, 1, MP_ROLE_ASSISTANT);
+        t->picks[i].cut = get_len(d, 1, 1) == 1;
+        t->picks[i].len = get_len(d, 4, CONV_TEXT_MAX);
+        const unsigned char *b = take(d, t->picks[i].len);
+        if (b != NULL)
+            memcpy(w, b, t->picks[i].len);
+        t->picks[i].text = w;
+        w += t->picks[i].len;
+    }
+}
+
+int mp_codec_get_conv(const unsigned char *p, size_t n, struct mp_store_conv *c)
+{
+    struct dec d = {.p = p, .n = n};
+    memset(c, 0, sizeof(*c));
+    check(&d, get_uint(&d, 1) == CONV_VERSION);
+    c->stamp = get_uint(&d, 8);
+    c->built_ms = (int64_t)get_uint(&d, 8);
+    c->written_ms = (int64_t)get_uint(&d, 8);
+    unsigned flags = (unsigned)get_len(&d, 1, CONV_HAS_TAIL | CONV_CLEARED);
+    c->has_tail = (flags & CONV_HAS_TAIL) != 0;
+    c->cleared = (flags & CONV_CLEARED) != 0;
+    dec_head(&d, &c->head);
+    if (c->has_tail) {
+        dec_head(&d, &c->tail.part);
+        c->tail.anchor_hash = get_uint(&d, 8);
+        c->tail.anchor_at = (size_t)get_uint(&d, 8);
+        dec_picks(&d, &c->tail);
+    }
+    int rc = dec_status(&d);
+    if (rc != MP_OK)
+        mp_store_conv_cleanup(c);
+    return rc;
+}
+
+int mp_codec_get_conv_stamp(const unsigned char *p, size_t n, uint64_t *stamp, int64_t *written_ms)
+{
+    struct dec d = {.p = p, .n = n};
+    check(&d, get_uint(&d, 1) == CONV_VERSION);
+    *stamp = get_uint(&d, 8);
+    (void)get_uint(&d, 8);
+    *written_ms = (int64_t)get_uint(&d, 8);
+    return d.bad ? MP_EIO : MP_OK;
+}
+
+size_t mp_codec_put_leads(unsigned char *p, const uint64_t *leads, size_t n)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, n, 1);
+    for (size_t i = 0; i < n; i++)
+        put_uint(&e, leads[i], 8);
+    return e.n;
+}
+
+int mp_codec_get_leads(const unsigned char *p, size_t n, uint64_t *leads, size_t *nleads)
+{
+    struct dec d = {.p = p, .n = n};
+    *nleads = get_len(&d, 1, MP_STORE_CONV_LEADS);
+    for (size_t i = 0; i < *nleads; i++)
+        leads[i] = get_uint(&d, 8);
+    int rc = dec_status(&d);
+    if (rc != MP_OK)
+        *nleads = 0;
+    return rc;
 }

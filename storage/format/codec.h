@@ -138,6 +138,23 @@ int mp_codec_get_user_packed(const unsigned char *p, size_t n, struct mp_codec_u
 void mp_codec_free_packed(struct mp_usermem *um, char *texts);
 int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_item *h);
 int mp_codec_get_job(const unsigned char *p, size_t n, struct mp_job *j); /* id untouched */
+
+/* A conversation's state (store.h: struct mp_store_conv; store_conv.c): u8
+ * version 1 | u64 stamp | i64 built_ms | i64 written_ms | u8 flags (1: a
+ * tail follows; 2: a tombstone, its head empty) | head | [tail: head | u64 anchor hash | u64 anchor
+ * index | u32 n | n x (u8 role | u8 cut | u32 length, text)], a head: u32 length, text | u32 tokens
+ * | u32 n, n x u32 fact id | u32 n, n x (u64 hash | u64 length | u64 seq) | i64 summary_at_ms | u64
+ * memory epoch | u8 flags (1 follows the summary, 2 holds it, 4 pii) | i32 sections | u32 budget.
+ * get: MP_OK with *c (its arrays the caller's: mp_store_conv_cleanup()), MP_EIO, MP_ENOMEM.
+ * get_stamp: the stamp and written_ms alone. */
+size_t mp_codec_put_conv(unsigned char *p, const struct mp_store_conv *c);
+#define MP_CODEC_CONV_TOMB_MAX 128 /* bytes of a record with an empty head and no tail */
+int mp_codec_get_conv(const unsigned char *p, size_t n, struct mp_store_conv *c);
+int mp_codec_get_conv_stamp(const unsigned char *p, size_t n, uint64_t *stamp, int64_t *written_ms);
+/* A client id's beginnings (NOTE_LEAD): u8 n | n x u64, n at most
+ * MP_STORE_CONV_LEADS. */
+size_t mp_codec_put_leads(unsigned char *p, const uint64_t *leads, size_t n);
+int mp_codec_get_leads(const unsigned char *p, size_t n, uint64_t *leads, size_t *nleads);
 int mp_codec_get_fact(const unsigned char *p, size_t n,
                       struct mp_mem_entity *e); /* e->value: caller frees */
 /* The same fact's fields but its value, which is checked and not copied

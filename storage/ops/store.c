@@ -136,6 +136,12 @@ int mp_store_check_op(const struct mp_op *op)
         ok = mp_usermode_name(op->u.user_mode)[0] != '\0' &&
              (op->actor == MP_ACTOR_USER || op->actor == MP_ACTOR_ADMIN);
         break;
+    case MP_OP_PUT_CONV:
+        ok = op->u.conv.key != NULL && op->u.conv.rec != NULL;
+        break;
+    case MP_OP_NOTE_LEAD:
+        ok = op->u.lead.key != NULL;
+        break;
     default:
         return MP_EINVAL;
     }
@@ -182,6 +188,12 @@ void mp_store_set_history_cap(struct mp_store *store, uint32_t cap)
 void mp_store_set_max_facts(struct mp_store *store, uint32_t max)
 {
     store->max_facts = max > 0 ? max : MP_STORE_FACTS_DEFAULT;
+}
+
+void mp_store_set_conversations(struct mp_store *store, uint32_t max, uint32_t bytes)
+{
+    store->conv_max = max;
+    store->conv_bytes = bytes;
 }
 
 void mp_store_set_archive(struct mp_store *store, bool on)

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inject.h"
 #include "relevance.h"
 #include "seal.h"
 #include "userkey.h"
@@ -150,6 +151,31 @@ struct mp_store_recognized {
     uint8_t learned_kind;
 };
 
+/* A conversation's state (docs/memory.md "Conversations"): the head it
+ * was given and the tail of its last question (a tool loop's rounds get
+ * it again), kept with the user under the conversation's key (32 bytes:
+ * proxy/plane/convlook.h), so that every worker and every proxy on the
+ * store injects the same bytes (store_conv.c). A person's change of the
+ * user's memory (a new memory epoch) drops every conversation of the
+ * user: their heads are built again. At most MP_STORE_CONVS_PER_USER are
+ * kept per user, the least recently written dropped first. */
+#define MP_STORE_CONV_KEY_LEN   32
+#define MP_STORE_CONVS_PER_USER 32
+#define MP_STORE_CONV_LEADS     4 /* the beginnings a client id is seen with, kept */
+
+struct mp_store_conv {
+    bool cleared;       /* a tombstone: its head went with a change of the user's memory */
+    uint64_t stamp;     /* out: a new random value with every write */
+    int64_t built_ms;   /* when its head was built */
+    int64_t written_ms; /* out: when it was last written */
+    struct mp_inject_head head;
+    bool has_tail;
+    struct mp_inject_tail tail;
+};
+
+/* Frees c's head and tail. */
+void mp_store_conv_cleanup(struct mp_store_conv *c);
+
 /* One change, applied with others in one transaction by mp_store_apply(). */
 enum mp_op_kind {
     MP_OP_RECORD_TURN,      /* append messages to the buffer (and the archive, indexed),
@@ -191,8 +217,10 @@ enum mp_op_kind {
     MP_OP_DELETE_MESSAGE,   /* u.seq: erase one message of the user (see below);
                                MP_NOTFOUND when neither the archive nor the buffer
                                holds it */
-    MP_OP_CHECK_EPOCH       /* u.epoch: a memory job's guard: nothing of the apply is
+    MP_OP_CHECK_EPOCH,      /* u.epoch: a memory job's guard: nothing of the apply is
                                written when the user's memory epoch moved (see below) */
+    MP_OP_PUT_CONV,         /* u.conv: a conversation's state (struct mp_store_conv) */
+    MP_OP_NOTE_LEAD         /* u.lead: a client id seen with a conversation's beginning */
 };
 
 /* Who made a change (the history's actor). */
@@ -468,6 +496,15 @@ struct mp_op {
         } keys;               /* SET_MESSAGE_KEYS */
         uint64_t seq;         /* DELETE_MESSAGE */
         uint64_t epoch;       /* CHECK_EPOCH */
+        struct {
+            const unsigned char *key;  /* MP_STORE_CONV_KEY_LEN bytes, borrowed */
+            struct mp_store_conv *rec; /* borrowed; stamp and written_ms written back */
+            uint32_t evicted;          /* out: records dropped to stay within the bounds */
+        } conv;                        /* PUT_CONV */
+        struct {
+            const unsigned char *key; /* MP_STORE_CONV_KEY_LEN bytes (the client id's), borrowed */
+            uint64_t lead;            /* the beginning's hash (core/wire/convid.h) */
+        } lead;                       /* NOTE_LEAD */
     } u;
     /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
        held another value, given outright (mp_usermem_trust_given: an
@@ -483,6 +520,21 @@ struct mp_op {
                    stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
                    new key past max_facts), or an error */
 };
+
+/* PUT_CONV: u.conv.key and rec given; the record replaces what the key
+ * held, with a new stamp (written back with written_ms = now_ms); past the
+ * store's bounds (mp_store_set_conversations()) the user's least recently
+ * written records go (their number into u.conv.evicted). MP_NOTFOUND when
+ * nothing is stored for the user (a conversation's state never makes a
+ * user), or the bounds keep none. Never held back by the user's setting:
+ * it is no memory, what memory was injected. A person's change of the
+ * user's memory (a new epoch) clears every record of the user to a
+ * tombstone (cleared: no head, no text), which says the conversation's
+ * head must be built again.
+ * NOTE_LEAD: u.lead.key's record keeps lead among the first
+ * MP_STORE_CONV_LEADS distinct beginnings it was seen with (one already
+ * kept, or past them: nothing written, MP_NOTFOUND). Erased with the
+ * user; never dropped by an epoch. */
 
 /* The change history: one entry per change, per user, in order. */
 enum mp_history_event {
@@ -555,6 +607,13 @@ void mp_store_set_history_cap(struct mp_store *store, uint32_t cap);
 /* [memory] max_facts_per_user: a user's current facts at most (0: the
  * default, MP_STORE_FACTS_DEFAULT). Call from the writer thread. */
 void mp_store_set_max_facts(struct mp_store *store, uint32_t max);
+
+/* [memory] conversations_max and conversation_bytes_max: the
+ * conversations kept per user (PUT_CONV), and the bytes of their records,
+ * at most (the least recently written dropped first); max 0 keeps none. A
+ * new store handle keeps MP_STORE_CONVS_PER_USER and 1 MiB. Call from the
+ * writer thread. */
+void mp_store_set_conversations(struct mp_store *store, uint32_t max, uint32_t bytes);
 
 /* [memory] archive: whether recorded turns enter the episodic archive (and
  * its index); true in a new store handle. Call from the writer thread. */
@@ -647,6 +706,18 @@ const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v);
 
 /* The user's own memory setting, read with the head (auto when none). */
 enum mp_user_mode mp_store_view_user_mode(const struct mp_store_view *v);
+
+/* The conversation state under key (MP_STORE_CONV_KEY_LEN bytes): MP_OK
+ * with *out (its arrays the caller's: mp_store_conv_cleanup()),
+ * MP_NOTFOUND, MP_EIO, MP_ENOMEM. */
+int mp_store_view_conv(struct mp_store_view *v, const unsigned char *key,
+                       struct mp_store_conv *out);
+
+/* The beginnings the client id of key was seen with (NOTE_LEAD), into
+ * leads[0..MP_STORE_CONV_LEADS) and *n (0: never seen). MP_OK or an
+ * error. */
+int mp_store_view_leads(struct mp_store_view *v, const unsigned char *key, uint64_t *leads,
+                        size_t *n);
 
 /* Calls fn with each current fact in the recent order (trust higher
  * first, then confidence, then observed time newer first, then fact key)

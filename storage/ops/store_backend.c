@@ -12,10 +12,12 @@
 #include "sha256.h"
 #include "status.h"
 
-const char *const mp_store_table_names[MP_TABLE_COUNT] = {
-    "meta",     "users",  "history", "jobs",   "idem",    "facts",  "factkeys",
-    "factrank", "histx",  "archive", "atime",  "docs",    "dterms", "postings",
-    "settings", "leases", "heads",   "prints", "layouts", "turns",  "sides"};
+const char *const mp_store_table_names[] = {
+    "meta",  "users",   "history", "jobs",  "idem",   "facts",    "factkeys", "factrank",
+    "histx", "archive", "atime",   "docs",  "dterms", "postings", "settings", "leases",
+    "heads", "prints",  "layouts", "turns", "sides",  "convs"};
+_Static_assert(sizeof(mp_store_table_names) / sizeof(mp_store_table_names[0]) == MP_TABLE_COUNT,
+               "a name for every table");
 
 const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_META] = MP_KEY_OPAQUE,           [MP_TABLE_USERS] = MP_KEY_USER,
@@ -28,7 +30,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_SETTINGS] = MP_KEY_USER,         [MP_TABLE_LEASES] = MP_KEY_OPAQUE,
     [MP_TABLE_HEADS] = MP_KEY_USER_TAG,        [MP_TABLE_PRINTS] = MP_KEY_USER_TAG,
     [MP_TABLE_LAYOUTS] = MP_KEY_USER_PREFIXED, [MP_TABLE_TURNS] = MP_KEY_USER_PREFIXED,
-    [MP_TABLE_SIDES] = MP_KEY_USER_TAG,
+    [MP_TABLE_SIDES] = MP_KEY_USER_TAG,        [MP_TABLE_CONVS] = MP_KEY_USER_PREFIXED,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
@@ -419,6 +421,8 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, index_label, sizeof(index_label) - 1,
                    store->index_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
+    store->conv_max = MP_STORE_CONVS_PER_USER;
+    store->conv_bytes = 1u << 20;
     store->archive = true;
     return reindex != 0 ? mp_store_migrate_lang(store, reindex, what, err, errcap) : MP_OK;
 }

@@ -93,6 +93,11 @@
  *   sides    P | T(u64be print) -> an instruction block of a side request
  *                        the user's client sent: u64 print | u8 kind |
  *                        i64 at_ms (every process loads them all)
+ *   convs    P | u8 0 | 32-byte conversation key -> a conversation's state:
+ *                        its head and its last question's tail (codec.h:
+ *                        mp_codec_put_conv); P | u8 1 | 32-byte client id
+ *                        key -> the beginnings it was seen with
+ *                        (store_conv.c). Format 10
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -173,6 +178,7 @@ enum mp_store_table {
     MP_TABLE_LAYOUTS,
     MP_TABLE_TURNS,
     MP_TABLE_SIDES,
+    MP_TABLE_CONVS,
     MP_TABLE_COUNT
 };
 
@@ -194,8 +200,10 @@ extern const bool mp_store_table_raw[MP_TABLE_COUNT];
  * and key for a sealed store; mp_store_backend_attach() fills the rest. */
 struct mp_store {
     const struct mp_store_backend *be;
-    uint32_t history_cap;   /* mp_store_set_history_cap(); read by the writer */
-    uint32_t max_facts;     /* mp_store_set_max_facts(); read by the writer */
+    uint32_t history_cap; /* mp_store_set_history_cap(); read by the writer */
+    uint32_t max_facts;   /* mp_store_set_max_facts(); read by the writer */
+    uint32_t conv_max;    /* mp_store_set_conversations(); read by the writer */
+    uint32_t conv_bytes;
     bool archive;           /* mp_store_set_archive(); read by the writer */
     struct mp_terms *terms; /* the writer's tokenizer, made on first use */
     bool sealed;

@@ -21,6 +21,7 @@
 #include "status.h"
 #include "store_backend.h"
 #include "store_archive.h"
+#include "store_conv.h"
 #include "store_facts.h"
 #include "store_user.h"
 #include "store_read.h"
@@ -322,38 +323,6 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
 
 /* ---- deleting a user ---- */
 
-struct first_key {
-    unsigned char key[MP_STORE_KEY_MAX];
-    size_t len;
-};
-
-static int on_first(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                    size_t vlen)
-{
-    struct first_key *f = arg;
-    if (klen > sizeof(f->key))
-        return MP_EIO;
-    memcpy(f->key, key, klen);
-    f->len = klen;
-    return MP_STORE_SCAN_STOP;
-}
-
-/* Deletes every key of table t that starts with prefix[0..plen). */
-static int del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
-                     size_t plen)
-{
-    /* the first one at a time: a scan never runs beside the deletes it would see */
-    for (;;) {
-        struct first_key f = {.len = 0};
-        int rc = w->s->be->scan(w->txn, t, prefix, plen, plen, on_first, &f);
-        if (rc != MP_OK || f.len == 0)
-            return rc;
-        rc = be_del(w, t, f.key, f.len);
-        if (rc != MP_OK)
-            return rc;
-    }
-}
-
 struct user_jobs {
     struct mp_store *s;
     const char *user;
@@ -392,14 +361,6 @@ static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
     return rc;
 }
 
-/* The tables that hold records under a user's prefix. */
-static const enum mp_store_table user_tables[] = {
-    MP_TABLE_HISTORY,  MP_TABLE_IDEM,    MP_TABLE_FACTS,    MP_TABLE_FACTKEYS,
-    MP_TABLE_FACTRANK, MP_TABLE_HISTX,   MP_TABLE_ARCHIVE,  MP_TABLE_ATIME,
-    MP_TABLE_DOCS,     MP_TABLE_DTERMS,  MP_TABLE_POSTINGS, MP_TABLE_HEADS,
-    MP_TABLE_PRINTS,   MP_TABLE_LAYOUTS, MP_TABLE_TURNS,    MP_TABLE_SIDES,
-};
-
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
@@ -410,8 +371,12 @@ static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
     if (rc != MP_OK && rc != MP_NOTFOUND)
         return rc;
     rc = MP_OK;
-    for (size_t i = 0; rc == MP_OK && i < sizeof(user_tables) / sizeof(user_tables[0]); i++)
-        rc = del_range(w, user_tables[i], prefix, n);
+    /* every table whose records are under a user's prefix: a table added
+       to the format is erased with the user without being listed here */
+    for (int t = 0; rc == MP_OK && t < MP_TABLE_COUNT; t++)
+        if (mp_store_table_shapes[t] == MP_KEY_USER_PREFIXED ||
+            mp_store_table_shapes[t] == MP_KEY_USER_TAG)
+            rc = mp_ops_del_range(w, (enum mp_store_table)t, prefix, n);
     if (rc == MP_OK)
         rc = del_user_jobs(w, op->user, op->user_len);
     return rc;
@@ -670,6 +635,10 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return delete_message(w, op, out);
     case MP_OP_CHECK_EPOCH:
         return MP_OK; /* checked before every op: check_epochs() */
+    case MP_OP_PUT_CONV:
+        return mp_ops_put_conv(w, op, out);
+    case MP_OP_NOTE_LEAD:
+        return mp_ops_note_lead(w, op, out);
     }
     return MP_EINVAL;
 }
@@ -752,6 +721,10 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
             op->u.entity.recorded_at_ms = op->recorded_at_ms > 0 ? op->recorded_at_ms : op->now_ms;
         } else if (op->kind == MP_OP_SWEEP_USER) {
             op->u.sweep.counts = outs[i].swept;
+        } else if (op->kind == MP_OP_PUT_CONV) {
+            op->u.conv.rec->stamp = outs[i].stamp;
+            op->u.conv.rec->written_ms = outs[i].written_ms;
+            op->u.conv.evicted = outs[i].evicted;
         }
     }
 }

@@ -39,10 +39,62 @@ int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned
 
 /* ---- the loaded user ---- */
 
+/* The loaded user's conversations (MP_TABLE_CONVS, store_conv.c) lose
+ * their heads when a person's change moved the memory epoch: what they
+ * hold may be erased or no longer true. Each becomes a tombstone (no
+ * head, no text), which tells the next turn its head is built again. */
+struct conv_keys {
+    unsigned char (*k)[MP_STORE_KEY_MAX];
+    size_t *klen;
+    size_t n, cap;
+};
+
+static int on_conv_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *v,
+                       size_t vn)
+{
+    struct conv_keys *ck = arg;
+    (void)v;
+    (void)vn;
+    if (ck->n == ck->cap || klen > MP_STORE_KEY_MAX)
+        return ck->n == ck->cap ? MP_STORE_SCAN_STOP : MP_OK;
+    memcpy(ck->k[ck->n], key, klen);
+    ck->klen[ck->n++] = klen;
+    return MP_OK;
+}
+
+#define CONV_CLEAR_MAX 1024 /* records cleared per epoch move (more: deleted) */
+
+static int clear_convs(struct mp_ops_ctx *w)
+{
+    unsigned char p[MP_STORE_KEY_MAX];
+    memcpy(p, w->prefix, w->plen);
+    p[w->plen] = MP_OPS_CONV_STATE;
+    struct conv_keys ck = {malloc(CONV_CLEAR_MAX * MP_STORE_KEY_MAX),
+                           malloc(CONV_CLEAR_MAX * sizeof(size_t)), 0, CONV_CLEAR_MAX};
+    int rc = ck.k != NULL && ck.klen != NULL ? MP_OK : MP_ENOMEM;
+    if (rc == MP_OK)
+        rc = w->s->be->scan(w->txn, MP_TABLE_CONVS, p, w->plen + 1, w->plen + 1, on_conv_key, &ck);
+    struct mp_store_conv tomb = {
+        .cleared = true, .built_ms = w->meta.updated_at_ms, .written_ms = w->meta.updated_at_ms};
+    unsigned char v[MP_CODEC_CONV_TOMB_MAX];
+    size_t vn = mp_codec_put_conv(v, &tomb);
+    for (size_t i = 0; rc == MP_OK && i < ck.n; i++)
+        rc = mp_store_backend_put(w->txn, MP_TABLE_CONVS, ck.k[i], ck.klen[i], v, vn);
+    free(ck.k);
+    free(ck.klen);
+    return rc;
+}
+
 int mp_ops_flush_user(struct mp_ops_ctx *w)
 {
     if (w->um == NULL || !w->dirty)
         return MP_OK;
+    if (w->um->memory_epoch != w->loaded_epoch) {
+        int rc = clear_convs(w);
+        if (rc != MP_OK)
+            return rc;
+        w->loaded_epoch = w->um->memory_epoch;
+    }
     size_t n = mp_codec_put_user(NULL, &w->meta, w->um);
     unsigned char *buf = malloc(n);
     if (buf == NULL)
@@ -91,6 +143,7 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
         rc = mp_index_filter_build(w->txn, w->prefix, w->plen, &w->meta);
     if (rc == MP_OK)
         w->meta.version = MP_CODEC_USER_VERSION;
+    w->loaded_epoch = w->um != NULL ? w->um->memory_epoch : 0;
     if (w->exists)
         return rc;
     if (rc != MP_NOTFOUND)
@@ -228,4 +281,37 @@ int mp_ops_histx_del(struct mp_ops_ctx *w, const char *key, uint64_t seq)
     unsigned char k[MP_STORE_KEY_MAX];
     int rc = w->s->be->del(w->txn, MP_TABLE_HISTX, k, histx_key(w, k, key, seq));
     return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+/* ---- ranges ---- */
+
+struct first_key {
+    unsigned char key[MP_STORE_KEY_MAX];
+    size_t len;
+};
+
+static int on_first(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
+                    size_t vlen)
+{
+    struct first_key *f = arg;
+    if (klen > sizeof(f->key))
+        return MP_EIO;
+    memcpy(f->key, key, klen);
+    f->len = klen;
+    return MP_STORE_SCAN_STOP;
+}
+
+int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
+                     size_t plen)
+{
+    /* the first one at a time: a scan never runs beside the deletes it would see */
+    for (;;) {
+        struct first_key f = {.len = 0};
+        int rc = w->s->be->scan(w->txn, t, prefix, plen, plen, on_first, &f);
+        if (rc != MP_OK || f.len == 0)
+            return rc;
+        rc = w->s->be->del(w->txn, t, f.key, f.len);
+        if (rc != MP_OK)
+            return rc;
+    }
 }

@@ -25,6 +25,9 @@ struct mp_ops_out {
     struct mp_sweep_counts swept;          /* SWEEP_USER */
     int64_t until_ms;                      /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
     struct mp_store_recognized recognized; /* RECORD_TURN: what recognition did */
+    uint64_t stamp;                        /* PUT_CONV: the record's new stamp */
+    int64_t written_ms;                    /* ... and when */
+    uint32_t evicted;                      /* ... and the records it dropped */
 };
 
 /* One attempt's write transaction, with the head record it has loaded. */
@@ -36,7 +39,13 @@ struct mp_ops_ctx {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX]; /* P: u16be length | physical key */
     size_t plen;
     bool exists, dirty;
+    uint64_t loaded_epoch; /* the memory epoch as loaded: a moved one drops the
+                              user's conversations when the head is written */
 };
+
+/* The kinds of MP_TABLE_CONVS's records (store_conv.c): P | kind | key. */
+#define MP_OPS_CONV_STATE 0 /* a conversation's head and tail */
+#define MP_OPS_CONV_LEADS 1 /* a client id's beginnings */
 
 /* The physical user key inside w->prefix. */
 #define MP_OPS_PHYS(w)     ((w)->prefix + 2)
@@ -74,6 +83,10 @@ int mp_ops_get_plain(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned
 /* History records: one entry written (h->seq set) or deleted. */
 int mp_ops_put_hist(struct mp_ops_ctx *w, const struct mp_history_item *h);
 int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq);
+
+/* Deletes every record of table t whose key starts with prefix[0..plen). */
+int mp_ops_del_range(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned char *prefix,
+                     size_t plen);
 
 /* The histx record of a fact entry: written, deleted (MP_OK when absent). */
 int mp_ops_histx_put(struct mp_ops_ctx *w, const char *key, uint64_t seq);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "store_conv.h"
 #include "heads.h"
 #include "index.h"
 #include "memblock.h"
@@ -156,6 +157,17 @@ int mp_store_view_open(struct mp_store *store, const char *user, size_t user_len
 const struct mp_usermem *mp_store_view_head(const struct mp_store_view *v)
 {
     return v->head;
+}
+
+int mp_store_view_conv(struct mp_store_view *v, const unsigned char *key, struct mp_store_conv *out)
+{
+    return mp_store_conv_read(&v->txn, v->prefix, v->plen, key, out);
+}
+
+int mp_store_view_leads(struct mp_store_view *v, const unsigned char *key, uint64_t *leads,
+                        size_t *n)
+{
+    return mp_store_leads_read(&v->txn, v->prefix, v->plen, key, leads, n);
 }
 
 enum mp_user_mode mp_store_view_user_mode(const struct mp_store_view *v)

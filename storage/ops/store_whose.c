@@ -509,8 +509,8 @@ static bool told_by_cut(const struct mp_mem_entity *e, const void *arg)
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/';
 }
 
 /* The summary's sentences that hold an identifier only the cut text had
@@ -518,9 +518,8 @@ static bool name_char(char c)
  * plover-9, zebra-db, config.yaml) leave it: what a fold drew from a
  * client's text, whether or not a fact was. *ev (room for NAMES_MAX) gets
  * their FILTERED entries; the count returned. */
-static size_t filter_names(struct mp_ops_ctx *w, const struct mp_op *by, const char *cut,
-                           size_t n, const char *left, size_t left_len,
-                           struct mp_history_item *ev)
+static size_t filter_names(struct mp_ops_ctx *w, const struct mp_op *by, const char *cut, size_t n,
+                           const char *left, size_t left_len, struct mp_history_item *ev)
 {
     size_t nev = 0, names = 0;
     for (size_t i = 0; i < n && names < NAMES_MAX && w->um->summary.text != NULL;) {

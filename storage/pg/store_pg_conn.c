@@ -135,7 +135,7 @@ int mp_pg_int2(const PGresult *r, int row, int col)
 const bool mp_pg_user_tables[MP_TABLE_COUNT] = {
     [MP_TABLE_USERS] = true,  [MP_TABLE_SETTINGS] = true, [MP_TABLE_FACTRANK] = true,
     [MP_TABLE_FACTS] = true,  [MP_TABLE_ARCHIVE] = true,  [MP_TABLE_DOCS] = true,
-    [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true,
+    [MP_TABLE_DTERMS] = true, [MP_TABLE_POSTINGS] = true, [MP_TABLE_CONVS] = true,
 };
 
 int mp_pg_user_table_of(const PGresult *r, int row)
