@@ -168,21 +168,23 @@ static void add_count(struct mp_inserted_count *to, const struct mp_inserted_cou
 }
 
 /* What structure does with block b of a part of nb blocks, in a message of
- * nparts parts, under run: the how it leaves it out by, or -1 (kept). */
+ * nparts parts, under run: the how it leaves it out by, or -1 (kept). A
+ * block is a client's only when it is a whole unit the client assembled
+ * (its part's only block, in a message of several parts or one of several
+ * messages) and the person's words are elsewhere: inside a person's own
+ * text, a file, an environment or a tagged block is what they pasted. */
 static int left_out(const struct mp_block *b, size_t nb, size_t nparts,
                     const struct mp_ownwords_run *run)
 {
-    if (run == NULL || !run->words)
-        return -1; /* no words elsewhere: the turn keeps them */
+    if (run == NULL || !run->words || nb != 1 || (nparts < 2 && run->nmsgs < 2))
+        return -1; /* no words elsewhere, or inside the person's own text */
     switch (b->kind) {
     case MP_BLOCK_FILE:
         return MP_OWN_FILE;
     case MP_BLOCK_ENVIRONMENT:
         return MP_OWN_ENVIRONMENT;
     case MP_BLOCK_TAGGED:
-        if (nb == 1 && (nparts > 1 || run->nmsgs > 1))
-            return MP_OWN_TAGGED;
-        return -1;
+        return MP_OWN_TAGGED;
     default:
         return -1;
     }

@@ -9,15 +9,17 @@
  *   2. the blocks of the pattern file (inserted.h): the fast path, for
  *      the templates someone has read in a client's source;
  *   3. the blocks that are a client's by their structure (blocks.h),
- *      whatever they say, when the person's words are elsewhere in the
- *      turn (the run of consecutive user messages the message is in):
- *        - a file: a heading naming a file, then its contents;
- *        - an environment: a tagged block of key/value lines;
- *        - a tagged block that is a whole text part of a message of
- *          several parts, or the whole of one of several messages (a
- *          person types into one box; a client assembles parts).
- *      A turn with no words outside such blocks keeps them (Cline wraps
- *      the user's words in <task>; a person may paste only XML).
+ *      whatever they say: a file (a heading naming a file then its
+ *      contents, or a fence labelled with a file's path), an environment
+ *      (a tagged block of key/value lines) or any tagged block, when it is
+ *      a whole unit a client assembled (a text part of a message of
+ *      several parts, or the whole of one of several messages: a person
+ *      types into one box) and the person's words are elsewhere in the
+ *      turn (the run of consecutive user messages the message is in).
+ *      Inside a person's own text such a block is what they pasted (a
+ *      config file, code under "Here is my server:"): kept. A turn with no
+ *      words outside such blocks keeps them (Cline wraps the user's words
+ *      in <task>; a person may paste only XML).
  *
  * What structure cannot tell at first sight, repetition tells at the
  * second: the store keeps the prints of a message's other blocks

@@ -109,22 +109,31 @@ START_TEST(test_ownwords_claude_code_reminder_part)
 }
 END_TEST
 
-/* A tagged block inside the person's own text part stays: a person may
- * paste markup into their message. An environment there goes. */
-START_TEST(test_ownwords_tagged_inside_a_part_stays)
+/* Blocks inside the person's own text part stay, whatever their kind: a
+ * person pastes markup, a config, code under a heading naming a file
+ * (BEAM's "Here's my server code in app.js:" and a fence). The same
+ * environment as a part of its own goes. */
+START_TEST(test_ownwords_blocks_inside_a_part_stay)
 {
-    static const char body[] =
+    static const char *const bodies[] = {
         "{\"messages\":[{\"role\":\"user\",\"content\":\"Why is this wrong?\\n<config>\\n"
-        "  retries three\\n</config>\"}]}";
-    struct mp_ownwords_text res;
-    char *t = own_of(&mp_wire_chat, body, 0, &res);
-    ck_assert_str_eq(t, "Why is this wrong?\n<config>\n  retries three\n</config>");
-    ck_assert(!res.changed);
-    free(t);
-    static const char env[] =
+        "  retries three\\n</config>\"}]}",
         "{\"messages\":[{\"role\":\"user\",\"content\":\"<env>\\nos: linux\\nshell: zsh\\n"
-        "</env>\\n\\nfix the build please\"}]}";
-    t = own_of(&mp_wire_chat, env, 0, &res);
+        "</env>\\n\\nfix the build please\"}]}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"I use Node.js and Socket.io. Here is "
+        "app.js:\\n```javascript\\nio.on(1);\\n```\\nWhy does it drop clients?\"}]}",
+    };
+    struct mp_ownwords_text res;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char *t = own_of(&mp_wire_chat, bodies[i], 0, &res);
+        ck_assert_msg(!res.changed, "case %zu cut: %s", i, t);
+        free(t);
+    }
+    static const char env[] =
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"<env>\\nos: linux\\nshell: zsh\\n</env>\"},{\"type\":\"text\",\"text\":"
+        "\"fix the build please\"}]}]}";
+    char *t = own_of(&mp_wire_chat, env, 0, &res);
     ck_assert_str_eq(t, "fix the build please");
     ck_assert_uint_eq(res.structure[MP_OWN_ENVIRONMENT], 1);
     free(t);
@@ -195,7 +204,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_ownwords_codex_leaves_file_and_environment_out);
     tcase_add_test(tc, test_ownwords_no_words_elsewhere_keeps_blocks);
     tcase_add_test(tc, test_ownwords_claude_code_reminder_part);
-    tcase_add_test(tc, test_ownwords_tagged_inside_a_part_stays);
+    tcase_add_test(tc, test_ownwords_blocks_inside_a_part_stay);
     tcase_add_test(tc, test_ownwords_plain_message_prints);
     tcase_add_test(tc, test_ownwords_parts_printed_apart);
     tcase_add_test(tc, test_ownwords_request);
