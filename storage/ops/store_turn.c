@@ -436,6 +436,38 @@ static int loop_round(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
     return rc == MP_OK ? keep_under(w, op, &t) : rc;
 }
 
+/* Whether op, the same request as the kept turn t (its idem key), is the
+ * person saying it again rather than the same request sent again (a
+ * retry, a regenerated reply): t's words left the buffer for the archive
+ * (said long ago; erased words stay erased), or, both conversations
+ * known, they were said in another conversation (the same first message
+ * of a new chat) or the conversation went on after t (a stateless app's
+ * "yes" once more, some turns later). An unknown conversation (0) tells
+ * neither. */
+static bool said_again(struct mp_ops_ctx *w, const struct mp_op *op, const struct turn_seqs *t)
+{
+    uint64_t first = t->user_first != 0 ? t->user_first : t->reply_first;
+    uint64_t last = t->reply_last > t->user_last ? t->reply_last : t->user_last;
+    const struct mp_mem_message *m = buffered(w->um, first);
+    uint64_t conv = op->u.turn.nmessages > 0 ? op->u.turn.messages[0].conv : 0;
+    if (m == NULL) {
+        struct mp_mem_message copy = {.content = NULL};
+        bool archived = mp_ops_archive_get(w, first, &copy) == MP_OK;
+        free(copy.content);
+        return archived;
+    }
+    if (conv == 0 || m->conv == 0)
+        return false;
+    if (m->conv != conv)
+        return true;
+    for (size_t i = 0; i < w->um->nmessages; i++) {
+        const struct mp_mem_message *b = &w->um->messages[i];
+        if (b->seq > last && b->conv == conv)
+            return true;
+    }
+    return false;
+}
+
 int mp_ops_record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     unsigned char kb[MP_STORE_IDEM_KEY_MAX];
@@ -454,9 +486,11 @@ int mp_ops_record_turn(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_o
     mp_store_backend_plain_done(&pv);
     if (known && rc != MP_OK)
         return skipped(out);
-    rc = known               ? replace(w, op, out, kb, kn, &t)
-         : rc == MP_NOTFOUND ? record_new(w, op, out, kb, kn, &t)
-                             : rc;
+    if (known && reply_at(op) > 0 && said_again(w, op, &t))
+        known = false; /* a new turn: the key names it from now on */
+    rc = known                                          ? replace(w, op, out, kb, kn, &t)
+         : rc == MP_NOTFOUND || (rc == MP_OK && !known) ? record_new(w, op, out, kb, kn, &t)
+                                                        : rc;
     if (rc == MP_OK && out->result == MP_OK)
         rc = keep_under(w, op, &t); /* a loop's beginning */
     return rc;

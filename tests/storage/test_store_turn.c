@@ -30,6 +30,19 @@ static struct mp_op turn(struct mp_store *store, const char *user, uint8_t idem,
     return op;
 }
 
+/* turn() in conversation conv. */
+static struct mp_op turn_in(struct mp_store *store, uint64_t conv, uint8_t idem, const char *said,
+                            const char *reply, int64_t at)
+{
+    struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, said, at),
+                                  fx_msg(MP_ROLE_ASSISTANT, reply, at)};
+    m[0].conv = m[1].conv = conv;
+    struct mp_op op = fx_turn_op(U("alice"), idem, m, 2, at);
+    ck_assert_int_eq(mp_store_apply(store, &op, 1), MP_OK);
+    op.u.turn.messages = NULL;
+    return op;
+}
+
 /* m[0..n) as "role:text" joined by "|" into out. */
 static void joined(const struct mp_mem_message *m, size_t n, char *out, size_t cap)
 {
@@ -246,6 +259,33 @@ START_TEST(test_turn_a_replaced_turns_job_takes_its_seqs)
 }
 END_TEST
 
+/* The same request is the person saying it again (recorded as a new
+ * turn, its words kept twice) when the conversation went on after it (a
+ * stateless app's "yes", some turns later) or it comes in another
+ * conversation (a new chat's first message, word for word); in the same
+ * conversation with nothing after it, it is the same request sent again
+ * (a regenerated reply replaces the kept one). */
+START_TEST(test_turn_the_same_words_again_are_a_new_turn)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    turn_in(store, 7, 9, "yes", "Great, booked.", 10);
+    turn_in(store, 7, 8, "and a table for two?", "Done.", 20);
+    struct mp_op op = turn_in(store, 7, 9, "yes", "Booked too.", 30); /* the same body */
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(!op.u.turn.replaced);
+    kept(store, "u:yes|a:Great, booked.|u:and a table for two?|a:Done.|u:yes|a:Booked too.");
+    op = turn_in(store, 7, 9, "yes", "Booked, truly.", 40); /* right after it: regenerated */
+    ck_assert(op.u.turn.replaced);
+    op = turn_in(store, 5, 9, "yes", "A new chat's answer.", 50); /* another conversation */
+    ck_assert_int_eq(op.result, MP_OK);
+    ck_assert(!op.u.turn.replaced);
+    char got[512];
+    archive_of(store, "alice", got, sizeof(got));
+    ck_assert_ptr_nonnull(strstr(got, "u:yes|a:A new chat's answer."));
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* A reply erased meanwhile is no longer kept: nothing to replace. */
 START_TEST(test_turn_an_erased_reply_is_not_replaced)
 {
@@ -444,6 +484,7 @@ Suite *mp_test_suite(void)
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_replaced_turns_job_takes_its_seqs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_an_erased_reply_is_not_replaced, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_the_same_words_again_are_a_new_turn, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_reply_follows_a_turn_kept_without_one, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_loops_answer_replaces_its_first_words, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_loop_begun_without_words_gets_its_answer, 0, FX_BACKENDS);
