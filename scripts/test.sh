@@ -64,4 +64,13 @@ if [ -f "$locomo/30.json" ] && [ -d "${MEMPROXY_BEAM_DIR:-data/beam-dev}" ]; the
 else
     echo "== prompt caching benchmark NOT RUN: no LoCoMo or BEAM data (set MEMPROXY_LOCOMO_DIR, MEMPROXY_BEAM_DIR)"
 fi
+# Whose words (issue 63): user turns memproxy's recognition of client text drops or changes,
+# reported, not asserted: the same data as above, BEAM's chats and ml-dev's needles when there
+# (MEMPROXY_BEAM_DIR, else data/beam-dev; MEMPROXY_ML_DEV, else data/ml-dev/needles-dev.json).
+if [ -f "$locomo/30.json" ]; then
+    echo "== whose words, user turns lost to recognition (short mode; reported, not asserted)"
+    tests/bench/whose.sh --short --build build
+else
+    echo "== whose words benchmark NOT RUN: no LoCoMo data at $locomo (set MEMPROXY_LOCOMO_DIR)"
+fi
 echo "all suites passed in both builds"
