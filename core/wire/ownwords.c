@@ -259,7 +259,6 @@ static size_t join_kept(const struct parts *ps, char *out, struct mp_ownwords_te
                 w += b->start - prev_end;
             }
             memcpy(out + w, t + b->start, b->len);
-            add_print(res, out, w, b->len);
             w += b->len;
             prev_end = b->start + b->len;
             any = true;
@@ -267,6 +266,8 @@ static size_t join_kept(const struct parts *ps, char *out, struct mp_ownwords_te
         }
         if (!any)
             continue; /* nothing kept of the part */
+        size_t at = n + (n > 0);
+        add_print(res, out, at, w - at); /* a part is printed whole */
         if (n > 0)
             out[n] = '\n';
         n = w;
@@ -275,24 +276,29 @@ static size_t join_kept(const struct parts *ps, char *out, struct mp_ownwords_te
 }
 
 /* The prints of the own words out[0..len) when structure left nothing
- * out: each part's kept blocks found in it, in order. */
+ * out: each part whole (its blocks are the person's, or the client's only
+ * as a whole), found in it, in order. */
 static void find_prints(const struct parts *ps, const char *out, size_t len,
                         struct mp_ownwords_text *res)
 {
     size_t cursor = 0;
     for (size_t k = 0; k < ps->n; k++) {
         const char *t = ps->copy + ps->start[k];
-        for (size_t j = 0; j < ps->nblocks[k]; j++) {
-            const struct mp_block *b = &ps->blocks[k][j];
-            const char *at = mp_find_bytes(out + cursor, len - cursor, t + b->start, b->len);
-            if (at == NULL) {
-                res->nkept++;
-                res->unprinted = true;
-                continue;
-            }
-            add_print(res, out, (size_t)(at - out), b->len);
-            cursor = (size_t)(at - out) + b->len;
+        size_t s = 0, e = ps->len[k];
+        while (s < e && is_white(t[s]))
+            s++;
+        while (e > s && is_white(t[e - 1]))
+            e--;
+        if (e == s)
+            continue;
+        const char *at = mp_find_bytes(out + cursor, len - cursor, t + s, e - s);
+        if (at == NULL) {
+            res->nkept++;
+            res->unprinted = true;
+            continue;
         }
+        add_print(res, out, (size_t)(at - out), e - s);
+        cursor = (size_t)(at - out) + (e - s);
     }
 }
 

@@ -68,8 +68,8 @@ struct mp_ownwords_run {
     size_t nmsgs; /* user messages with text in the run */
 };
 
-/* A printed block of a message's own words: [start, start + len) in
- * them, print mp_blocks_print of those bytes. */
+/* A printed part of a message's own words: [start, start + len) in them,
+ * print mp_blocks_print of those bytes. */
 struct mp_ownwords_print {
     uint32_t start, len;
     uint64_t print;
@@ -80,8 +80,9 @@ struct mp_ownwords_text {
     size_t len;   /* in the caller's buffer */
     bool changed; /* something was left out: the text differs from the message's */
     uint32_t structure[MP_OWN_HOWS]; /* blocks structure left out, by how */
-    /* the blocks kept (words and tagged), and the printed ones among them:
-       those of MP_BLOCK_PRINT_MIN bytes or more, at most
+    /* the parts kept (each a unit a client may have assembled; inside one,
+       everything is the person's or nothing is), and the printed ones among
+       them: those of MP_BLOCK_PRINT_MIN bytes or more, at most
        MP_OWNWORDS_PRINTS_MAX */
     uint32_t nkept;
     uint32_t nprints;
