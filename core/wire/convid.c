@@ -18,12 +18,19 @@ static bool usable(const char *id, size_t len)
     return id != NULL && len > 0 && len <= MP_CONVID_ID_MAX;
 }
 
-static bool from_headers(const struct mp_convid_headers *h, struct mp_convid *out)
+/* Whether the client id of source may name a conversation: not the
+ * source a caller found shared (skip: its source, or NULL). */
+static bool trusted(const char *source, const char *skip)
+{
+    return skip == NULL || strcmp(source, skip) != 0;
+}
+
+static bool from_headers(const struct mp_convid_headers *h, const char *skip, struct mp_convid *out)
 {
     static const char *const sources[MP_CONVID_HEADERS] = {
         "x-openwebui-chat-id", "x-claude-code-session-id", "session-id"};
     for (size_t i = 0; h != NULL && i < MP_CONVID_HEADERS; i++) {
-        if (!usable(h->value[i], h->len[i]))
+        if (!usable(h->value[i], h->len[i]) || !trusted(sources[i], skip))
             continue;
         *out = (struct mp_convid){
             .kind = MP_CONVID_CLIENT, .source = sources[i], .id = h->value[i], .id_len = h->len[i]};
@@ -144,12 +151,20 @@ bool mp_convid_lead(const char *body, const struct mp_chatreq *req, uint64_t *le
 void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *req,
                         const struct mp_convid_headers *h, struct mp_convid *out)
 {
+    mp_convid_identify_past(body, len, req, h, NULL, out);
+}
+
+void mp_convid_identify_past(const char *body, size_t len, const struct mp_chatreq *req,
+                             const struct mp_convid_headers *h, const char *shared,
+                             struct mp_convid *out)
+{
     uint64_t lead = 0;
-    if (from_headers(h, out))
+    if (from_headers(h, shared, out))
         return;
     size_t vs[M_COUNT], ve[M_COUNT];
     members(body, len, req, vs, ve);
-    if (from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out) ||
+    if ((trusted("prompt_cache_key", shared) &&
+         from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out)) ||
         from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_PREVIOUS, MP_CONVID_CHAIN_SOURCE, MP_CONVID_CHAIN, out))
         return;

@@ -81,6 +81,15 @@ struct mp_convid {
 void mp_convid_identify(const char *body, size_t len, const struct mp_chatreq *req,
                         const struct mp_convid_headers *h, struct mp_convid *out);
 
+/* mp_convid_identify without the client id of source shared (a static
+ * source name as an identity carries it: "prompt_cache_key",
+ * "session-id", ...; NULL: none): a client id the proxy found shared by
+ * several conversations (a prompt_cache_key set per user) names none of
+ * them, and the next rule applies. */
+void mp_convid_identify_past(const char *body, size_t len, const struct mp_chatreq *req,
+                             const struct mp_convid_headers *h, const char *shared,
+                             struct mp_convid *out);
+
 /* Whether the client resends its conversation in req (borrowed): an
  * assistant message (or what only the model writes and a client sends
  * back: a tool result, a Responses function_call or reasoning item), or a

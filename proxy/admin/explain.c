@@ -675,9 +675,19 @@ static void find_conversation(const struct mp_explain_tables *tabs, struct mp_st
     struct mp_convtab_limits lim = mp_convlook_limits(cfg);
     struct mp_convlook look;
     const struct mp_usermem *um = mp_store_view_head(view);
-    mp_convlook_find(user, user_len, body, len, req, tabs != NULL ? tabs->hd : NULL,
-                     tabs != NULL ? tabs->resenders : NULL, tabs != NULL ? tabs->n : 0, false,
-                     now_ms, &lim, &look);
+    const struct mp_convid_headers *hd = tabs != NULL ? tabs->hd : NULL;
+    struct mp_convtab *const *resenders = tabs != NULL ? tabs->resenders : NULL;
+    size_t n = tabs != NULL ? tabs->n : 0;
+    struct mp_convid id;
+    struct mp_convlook_lead note; /* the data plane notes it; explain changes nothing */
+    mp_convid_identify(body, len, req, hd, &id);
+    mp_convlook_find_as(user, user_len, body, req, &id, resenders, n, false, now_ms, &lim, &look);
+    if (mp_convlook_shared(view, body, req, &id, &look, &note)) { /* the rule after the id's */
+        struct mp_convid next;
+        mp_convid_identify_past(body, len, req, hd, id.source, &next);
+        mp_convlook_find_as(user, user_len, body, req, &next, resenders, n, false, now_ms, &lim,
+                            &look);
+    }
     (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
     *conv = (struct mp_explain_conv){.known = look.known,
                                      .session = look.session,

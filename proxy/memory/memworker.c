@@ -215,16 +215,25 @@ static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
     p->apply = p->n > 0;
 }
 
-/* The op that writes c for user (its record borrowed from c). */
-static void conv_op(struct mp_op *op, const char *user, size_t len, struct mp_turn_conv *c)
+/* The ops that write c for user (borrowing from c) into ops: how many
+ * (0 to 2). */
+static size_t conv_ops(struct mp_op *ops, const char *user, size_t len, struct mp_turn_conv *c)
 {
-    memset(op, 0, sizeof(*op));
-    op->kind = MP_OP_PUT_CONV;
-    op->user = user;
-    op->user_len = len;
-    op->now_ms = mp_clock_now_ms();
-    op->u.conv.key = c->key;
-    op->u.conv.rec = &c->rec;
+    size_t n = 0;
+    int64_t now = mp_clock_now_ms();
+    if (c->has_rec) {
+        ops[n] =
+            (struct mp_op){.kind = MP_OP_PUT_CONV, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.conv.key = c->key;
+        ops[n++].u.conv.rec = &c->rec;
+    }
+    if (c->has_lead) {
+        ops[n] =
+            (struct mp_op){.kind = MP_OP_NOTE_LEAD, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.lead.key = c->lead_key;
+        ops[n++].u.lead.lead = c->lead;
+    }
+    return n;
 }
 
 /* What the turn's builder found of client text, as the store takes it
@@ -289,7 +298,7 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
         n++;
     }
     if (turn->conv_put != NULL) /* after the turn: its user is stored then */
-        conv_op(&ops[n++], turn->user, turn->user_len, turn->conv_put);
+        n += conv_ops(&ops[n], turn->user, turn->user_len, turn->conv_put);
     return n;
 }
 
@@ -543,7 +552,7 @@ static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, i
 static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
 {
     struct prepared *prep = calloc(n, sizeof(*prep));
-    struct mp_op *ops = calloc(3 * n, sizeof(*ops)); /* a turn, its job, its conversation */
+    struct mp_op *ops = calloc(4 * n, sizeof(*ops)); /* a turn, its job, its conversation's 2 */
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
@@ -567,7 +576,7 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
             prep[i].nops = turn_ops(&prep[i], &ops[nops]);
             nops += prep[i].nops;
         } else if (t->conv_put != NULL) { /* nothing recorded: the conversation alone */
-            conv_op(&ops[nops++], t->user, t->user_len, t->conv_put);
+            nops += conv_ops(&ops[nops], t->user, t->user_len, t->conv_put);
         }
     }
     commit_turns(mw, prep, n, ops, nops);
@@ -917,12 +926,12 @@ struct conv_put {
 static int put_conv_work(struct mp_memworker *mw, void *arg)
 {
     struct conv_put *cp = arg;
-    struct mp_op op;
-    conv_op(&op, cp->user, cp->len, cp->c);
-    int rc = mp_store_apply(mw->store, &op, 1);
+    struct mp_op ops[2];
+    size_t n = conv_ops(ops, cp->user, cp->len, cp->c);
+    int rc = n > 0 ? mp_store_apply(mw->store, ops, n) : MP_OK;
     mp_memworker_note_write(mw, rc);
-    if (rc == MP_OK)
-        mp_metrics_conversations_evicted(mw->metrics, op.u.conv.evicted);
+    if (rc == MP_OK && n > 0 && ops[0].kind == MP_OP_PUT_CONV)
+        mp_metrics_conversations_evicted(mw->metrics, ops[0].u.conv.evicted);
     mp_turn_conv_free(cp->c);
     free(cp);
     return rc;

@@ -112,10 +112,15 @@ struct mp_turn {
     size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
 };
 
-/* A conversation's state to keep (storage/ops/store.h: PUT_CONV). */
+/* A conversation's state to keep (storage/ops/store.h: PUT_CONV, when
+ * has_rec) and a client id's new beginning (NOTE_LEAD, when has_lead). */
 struct mp_turn_conv {
     unsigned char key[MP_STORE_CONV_KEY_LEN];
+    bool has_rec;
     struct mp_store_conv rec;
+    bool has_lead;
+    unsigned char lead_key[MP_STORE_CONV_KEY_LEN];
+    uint64_t lead;
 };
 
 /* Frees c (its record's arrays too). NULL: nothing. */

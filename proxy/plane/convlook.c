@@ -9,6 +9,7 @@
 #include "http_parse.h"
 #include "sha256.h"
 #include "status.h"
+#include "store.h"
 #include "userkey.h"
 
 /* The id headers in core/wire/convid.h's order, each with its other
@@ -188,4 +189,29 @@ uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_c
     if (!req->upstream_state && !mp_convid_resends(req))
         return 0; /* a lone message under the client's own id: its turns are its memory */
     return look->digest;
+}
+
+bool mp_convlook_shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
+                        const struct mp_convid *id, const struct mp_convlook *look,
+                        struct mp_convlook_lead *note)
+{
+    uint64_t leads[MP_STORE_CONV_LEADS], lead = 0;
+    size_t n = 0;
+    note->due = false;
+    if (id->kind != MP_CONVID_CLIENT || !look->known || strcmp(id->source, "conversation") == 0 ||
+        !mp_convid_lead(body, req, &lead) ||
+        mp_store_view_leads(view, look->key, leads, &n) != MP_OK)
+        return false;
+    if (n >= MP_CONVLOOK_SHARED_LEADS)
+        return true;
+    if (n == 0 && !mp_convid_resends(req))
+        return false; /* maybe an app sending only its newest message: it shows no beginning */
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        seen = seen || leads[i] == lead;
+    if (!seen && n < MP_STORE_CONV_LEADS) {
+        *note = (struct mp_convlook_lead){.due = true, .lead = lead};
+        memcpy(note->key, look->key, sizeof(note->key));
+    }
+    return n + !seen >= MP_CONVLOOK_SHARED_LEADS;
 }

@@ -57,7 +57,39 @@ const char *mp_convlook_rule(enum mp_convid_kind kind);
  * max_age_ms are also a stored conversation's
  * (conversation_idle_seconds, head_max_age_seconds). */
 #define MP_CONVLOOK_RESENDERS_MAX 10000
+
+/* A client id seen with this many different beginnings or more names
+ * no conversation (a prompt_cache_key set per user or per template): its
+ * requests find their conversation by the next rule (plane/reqmem.c). A
+ * chat whose first message was edited, or compacted, loses its id too and
+ * goes on by the next rule, at the cost of one head built again. */
+#define MP_CONVLOOK_SHARED_LEADS 2
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
+
+/* A client id's beginning not seen before, for the store to note
+ * (storage/ops/store.h: NOTE_LEAD) when due. */
+struct mp_convlook_lead {
+    bool due;
+    unsigned char key[MP_CONVTAB_KEY_LEN]; /* the id's conversation key */
+    uint64_t lead;                         /* core/wire/convid.h: mp_convid_lead */
+};
+
+/* Whether the client id id (look: its conversation, mp_convlook_find_as's
+ * of the request body scanned into req) is one several conversations
+ * share, by the beginnings the user's view has noted for it: seen with
+ * MP_CONVLOOK_SHARED_LEADS different ones or more, as a prompt_cache_key
+ * set per user is. The id's first beginning is a resending request's (a
+ * lone message may come from an app that sends only its newest one); once
+ * it has one, a lone message beginning otherwise is another
+ * conversation's first turn. A beginning not noted yet goes into *note
+ * (due); else note->due is false. Only a client id (not Responses'
+ * "conversation": the upstream's own) can be shared. A shared id names no
+ * conversation: the caller finds it by the rule after the id's
+ * (core/wire/convid.h: mp_convid_identify_past). Everything borrowed. */
+struct mp_store_view;
+bool mp_convlook_shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
+                        const struct mp_convid *id, const struct mp_convlook *look,
+                        struct mp_convlook_lead *note);
 
 /* The reference a reply of response id id[0..id_len) (borrowed: the
  * bytes as sent, JSON escapes included) keeps for the store user key

@@ -291,6 +291,15 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     struct mp_convlook look;
     mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &m->convid, &loop->resenders, 1,
                         true, now, &lim, &look);
+    struct mp_convlook_lead note;
+    if (mp_convlook_shared(view, m->in_body, &m->req, &m->convid, &look, &note)) {
+        struct mp_convid next; /* names no conversation: the next rule */
+        mp_convid_identify_past(m->in_body, m->in_len, &m->req, &m->conv_headers, m->convid.source,
+                                &next);
+        mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &next, &loop->resenders, 1,
+                            true, now, &lim, &look);
+    }
+    f->lead = note;
     f->conv_known = look.known;
     f->conv_session = look.session;
     f->conv_kind = look.kind;
@@ -331,12 +340,22 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     mp_metrics_conversation_head(loop->shard, f->conv_reused ? MP_CONVHEAD_REUSED
                                               : f->conv_had  ? MP_CONVHEAD_REBUILT
                                                              : MP_CONVHEAD_NEW);
-    if (f->conv_reused && !f->conv_has_tail && !f->conv_adopted)
+    bool state = !f->conv_reused || f->conv_has_tail || f->conv_adopted;
+    if (!state && !f->lead.due)
         return; /* nothing new: the store has it */
     struct mp_turn_conv *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return; /* the next turn builds a head again */
     memcpy(c->key, f->conv_key, sizeof(c->key));
+    c->has_lead = f->lead.due;
+    c->lead = f->lead.lead;
+    memcpy(c->lead_key, f->lead.key, sizeof(c->lead_key));
+    c->has_rec = state;
+    if (!state) {
+        mp_turn_conv_free(m->conv_put);
+        m->conv_put = c;
+        return;
+    }
     if (f->conv_reused) { /* the kept head, and the kept tail unless a new one came */
         c->rec = f->conv_rec;
         memset(&f->conv_rec, 0, sizeof(f->conv_rec));

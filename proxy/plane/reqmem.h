@@ -22,6 +22,7 @@
 #include "recall.h"
 #include "terms.h"
 #include "net/respond.h"
+#include "plane/convlook.h"
 #include "splice.h"
 #include "store.h"
 #include "userkey.h"
@@ -66,6 +67,7 @@ struct mp_reqmem_found {
     bool conv_had;
     bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn) */
     bool conv_reused;
+    struct mp_convlook_lead lead; /* a client id's new beginning, noted with the turn */
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail;
     bool conv_has_tail;

@@ -644,8 +644,8 @@ class Conversations(RelevanceCase):
         c2 = counts()
         chat = [('X-OpenWebUI-Chat-Id', 'chat-' + user)]
         turn(hist + [mh.user_msg('Which are pink?')], chat)
-        turn([{'role': 'system', 'content': 'S'}, mh.user_msg('x'), mh.asst_msg('y'),
-              mh.user_msg('Which are orange?')], chat)
+        turn(hist + [mh.user_msg('Which are pink?'), mh.asst_msg('y'),
+                     mh.user_msg('Which are orange?')], chat)
         c3 = counts()
         self.assertEqual((c3['new'] - c2['new'], c3['reused'] - c2['reused']), (1, 1))
         # idle past conversation_idle_seconds: a new conversation
