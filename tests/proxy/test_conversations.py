@@ -248,11 +248,13 @@ class ConvCase(mh.MemCase):
 class AgentLoops(ConvCase):
     """An agent's tool loop of four rounds on each API, streamed and not,
     on its conversation's first turn and on a later one, for a user whose
-    matching memory is larger than the head's share."""
+    matching memory is larger than the head's share. Four workers, each
+    round on a connection of its own: the tail kept for the loop is the
+    store's, the same on whichever worker the round lands."""
 
     def setUp(self):
         super().setUp()
-        self.p = self.own_proxy()
+        self.p = self.own_proxy(workers=4)
 
     def remember(self, user):
         for key, value in FACTS:
@@ -543,7 +545,7 @@ class StableFromTheFirstTurn(ConvCase):
     so the first turn has a head to keep."""
 
     def test_each_turn_begins_with_the_last(self):
-        self.p = self.own_proxy(memory={'buffer_messages': 2, 'summarize_at': 2})
+        self.p = self.own_proxy(workers=4, memory={'buffer_messages': 2, 'summarize_at': 2})
         for api, string_input in (('chat', False), ('messages', False), ('responses', False),
                                   ('responses', True)):
             with self.subTest(api=api, string_input=string_input):
