@@ -526,15 +526,17 @@ struct mp_op {
  * store's bounds (mp_store_set_conversations()) the user's least recently
  * written records go (their number into u.conv.evicted). MP_NOTFOUND when
  * nothing is stored for the user (a conversation's state never makes a
- * user), or the bounds keep none. Never held back by the user's setting:
- * it is no memory, what memory was injected. A person's change of the
- * user's memory (a new epoch) clears every record of the user to a
- * tombstone (cleared: no head, no text), which says the conversation's
- * head must be built again.
+ * user), or the bounds keep none (max 0, or a record larger alone than
+ * the bytes bound: nothing written, no record dropped for it). Never held
+ * back by the user's setting: it is no memory, what memory was injected.
+ * A person's change of the user's memory (a new epoch) clears every
+ * record of the user to a tombstone (cleared: no head, no text), which
+ * says the conversation's head must be built again.
  * NOTE_LEAD: u.lead.key's record keeps lead among the first
  * MP_STORE_CONV_LEADS distinct beginnings it was seen with (one already
  * kept, or past them: nothing written, MP_NOTFOUND). Erased with the
- * user; never dropped by an epoch. */
+ * user (DELETE_USER, or retention leaving nothing of the user); never
+ * dropped by an epoch. */
 
 /* The change history: one entry per change, per user, in order. */
 enum mp_history_event {

@@ -110,10 +110,16 @@ int mp_ops_put_conv(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_
         return MP_OK;
     }
     struct mp_store_conv *c = op->u.conv.rec;
+    size_t n = mp_codec_put_conv(NULL, c);
+    /* a record the bytes bound cannot hold even alone is not written:
+       the bound would drop every other record of the user, then it */
+    if (n + (w->s->sealed ? MP_SEAL_OVERHEAD : 0) > w->s->conv_bytes) {
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
     if (mp_seal_random(&c->stamp, sizeof(c->stamp)) != MP_OK || c->stamp == 0)
         c->stamp = (uint64_t)op->now_ms ^ 0x9e3779b97f4a7c15ull;
     c->written_ms = op->now_ms;
-    size_t n = mp_codec_put_conv(NULL, c);
     unsigned char *buf = malloc(n);
     if (buf == NULL)
         return MP_ENOMEM;
@@ -142,10 +148,10 @@ int mp_ops_note_lead(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
     mp_store_backend_plain_done(&pv);
     if (rc != MP_OK && rc != MP_NOTFOUND)
         return rc;
+    bool known = false;
     for (size_t i = 0; i < n; i++)
-        if (leads[i] == op->u.lead.lead)
-            n = MP_STORE_CONV_LEADS + 1; /* known */
-    if (n >= MP_STORE_CONV_LEADS) {
+        known = known || leads[i] == op->u.lead.lead;
+    if (known || n >= MP_STORE_CONV_LEADS) {
         out->result = MP_NOTFOUND;
         return MP_OK;
     }

@@ -511,7 +511,9 @@ static int sweep_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
         return rc;
     mp_ops_drop_user(w); /* nothing left: the user goes */
     rc = be_del(w, MP_TABLE_USERS, MP_OPS_PHYS(w), MP_OPS_PHYS_LEN(w));
-    return rc == MP_NOTFOUND ? MP_OK : rc;
+    if (rc == MP_OK || rc == MP_NOTFOUND) /* and so do its conversations and leads */
+        rc = mp_ops_del_range(w, MP_TABLE_CONVS, w->prefix, w->plen);
+    return rc;
 }
 
 /* ---- leases ---- */

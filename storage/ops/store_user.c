@@ -47,6 +47,8 @@ struct conv_keys {
     unsigned char (*k)[MP_STORE_KEY_MAX];
     size_t *klen;
     size_t n, cap;
+    const unsigned char *after; /* the previous pass's last key (cleared already) */
+    size_t after_len;
 };
 
 static int on_conv_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *v,
@@ -55,6 +57,8 @@ static int on_conv_key(void *arg, const unsigned char *key, size_t klen, const u
     struct conv_keys *ck = arg;
     (void)v;
     (void)vn;
+    if (klen == ck->after_len && memcmp(key, ck->after, klen) == 0)
+        return MP_OK;
     if (ck->n == ck->cap || klen > MP_STORE_KEY_MAX)
         return ck->n == ck->cap ? MP_STORE_SCAN_STOP : MP_OK;
     memcpy(ck->k[ck->n], key, klen);
@@ -62,24 +66,37 @@ static int on_conv_key(void *arg, const unsigned char *key, size_t klen, const u
     return MP_OK;
 }
 
-#define CONV_CLEAR_MAX 1024 /* records cleared per epoch move (more: deleted) */
+#define CONV_CLEAR_MAX 1024 /* records cleared per pass (a scan never runs beside its writes) */
 
 static int clear_convs(struct mp_ops_ctx *w)
 {
     unsigned char p[MP_STORE_KEY_MAX];
+    size_t plen = w->plen + 1;
     memcpy(p, w->prefix, w->plen);
     p[w->plen] = MP_OPS_CONV_STATE;
-    struct conv_keys ck = {malloc(CONV_CLEAR_MAX * MP_STORE_KEY_MAX),
-                           malloc(CONV_CLEAR_MAX * sizeof(size_t)), 0, CONV_CLEAR_MAX};
+    struct conv_keys ck = {.k = malloc(CONV_CLEAR_MAX * MP_STORE_KEY_MAX),
+                           .klen = malloc(CONV_CLEAR_MAX * sizeof(size_t)),
+                           .cap = CONV_CLEAR_MAX,
+                           .after = p};
     int rc = ck.k != NULL && ck.klen != NULL ? MP_OK : MP_ENOMEM;
-    if (rc == MP_OK)
-        rc = w->s->be->scan(w->txn, MP_TABLE_CONVS, p, w->plen + 1, w->plen + 1, on_conv_key, &ck);
     struct mp_store_conv tomb = {
         .cleared = true, .built_ms = w->meta.updated_at_ms, .written_ms = w->meta.updated_at_ms};
     unsigned char v[MP_CODEC_CONV_TOMB_MAX];
     size_t vn = mp_codec_put_conv(v, &tomb);
-    for (size_t i = 0; rc == MP_OK && i < ck.n; i++)
-        rc = mp_store_backend_put(w->txn, MP_TABLE_CONVS, ck.k[i], ck.klen[i], v, vn);
+    /* pass after pass from the last key cleared, until one finds less
+       than it can take: every record of the user, however many */
+    for (bool more = rc == MP_OK; more;) {
+        ck.n = 0;
+        rc = w->s->be->scan(w->txn, MP_TABLE_CONVS, p, ck.after_len > 0 ? ck.after_len : plen, plen,
+                            on_conv_key, &ck);
+        for (size_t i = 0; rc == MP_OK && i < ck.n; i++)
+            rc = mp_store_backend_put(w->txn, MP_TABLE_CONVS, ck.k[i], ck.klen[i], v, vn);
+        more = rc == MP_OK && ck.n == ck.cap;
+        if (more) {
+            memcpy(p, ck.k[ck.n - 1], ck.klen[ck.n - 1]);
+            ck.after_len = ck.klen[ck.n - 1];
+        }
+    }
     free(ck.k);
     free(ck.klen);
     return rc;
