@@ -534,9 +534,9 @@ struct mp_op {
  * says the conversation's head must be built again.
  * NOTE_LEAD: u.lead.key's record keeps lead among the first
  * MP_STORE_CONV_LEADS distinct beginnings it was seen with (one already
- * kept, or past them: nothing written, MP_NOTFOUND). Erased with the
- * user (DELETE_USER, or retention leaving nothing of the user); never
- * dropped by an epoch. */
+ * kept, or past them, or nothing stored for the user: nothing written,
+ * MP_NOTFOUND). Erased with the user (DELETE_USER, or retention leaving
+ * nothing of the user); never dropped by an epoch. */
 
 /* The change history: one entry per change, per user, in order. */
 enum mp_history_event {

@@ -141,6 +141,10 @@ int mp_ops_note_lead(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
     int rc = mp_ops_load_user(w, op->user, op->user_len);
     if (rc != MP_OK)
         return rc;
+    if (!w->exists) { /* erased meanwhile, or never stored: no lead makes a user */
+        out->result = MP_NOTFOUND;
+        return MP_OK;
+    }
     size_t kn = conv_key(w->prefix, w->plen, KIND_LEAD, op->u.lead.key, k);
     rc = mp_ops_get_plain(w, MP_TABLE_CONVS, k, kn, &pv);
     if (rc == MP_OK && mp_codec_get_leads(pv.p, pv.n, leads, &n) != MP_OK)

@@ -446,6 +446,8 @@ START_TEST(test_convstate_leads_keep_the_first_distinct_beginnings_in_order)
     conv_key(kn, 0xc2);
     ck_assert_int_eq(MP_STORE_CONV_LEADS, 4);
     const uint64_t l[5] = {UINT64_MAX, 1, 0x8000000000000000ull, 0x0102030405060708ull, 77};
+    ck_assert_int_eq(note(s, "ann", k, l[0], NOW), MP_NOTFOUND); /* no lead makes a user */
+    ck_assert(fx_absent(s, U("ann")));
     make_user(s, "ann", 1, NOW);
     leads_are(s, "ann", k, NULL, 0);
     ck_assert_int_eq(note(s, "ann", k, l[0], NOW + 1), MP_OK);
