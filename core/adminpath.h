@@ -12,24 +12,24 @@
 #include "usermem.h"
 
 enum mp_admin_route {
-    MP_ADMIN_USERS = 1,     /* /admin/users                      GET */
-    MP_ADMIN_USER_MEMORY,   /* /admin/users/{id}/memory          GET, DELETE */
-    MP_ADMIN_USER_EXPORT,   /* /admin/users/{id}/export          GET */
-    MP_ADMIN_USER_HISTORY,  /* /admin/users/{id}/history         GET (change log) */
-    MP_ADMIN_USER_IMPORT,   /* /admin/users/{id}/import          POST (JSON Lines) */
-    MP_ADMIN_USER_ENTITY,   /* /admin/users/{id}/entities/{key}  PUT, DELETE */
-    MP_ADMIN_USER_SETTINGS, /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
-    MP_ADMIN_USER_SEARCH,   /* /admin/users/{id}/search         GET (?q=, ranked memory) */
-    MP_ADMIN_USER_EXPLAIN,  /* /admin/users/{id}/explain        GET (the last request's), POST
-                               (?api=, what a request would get) */
-    MP_ADMIN_USER_MESSAGE,  /* /admin/users/{id}/messages/{seq}      DELETE (one message) */
+    MP_ADMIN_USERS = 1,         /* /admin/users                      GET */
+    MP_ADMIN_USER_MEMORY,       /* /admin/users/{id}/memory          GET, DELETE */
+    MP_ADMIN_USER_EXPORT,       /* /admin/users/{id}/export          GET */
+    MP_ADMIN_USER_HISTORY,      /* /admin/users/{id}/history         GET (change log) */
+    MP_ADMIN_USER_IMPORT,       /* /admin/users/{id}/import          POST (JSON Lines) */
+    MP_ADMIN_USER_ENTITY,       /* /admin/users/{id}/entities/{key}  PUT, DELETE */
+    MP_ADMIN_USER_SETTINGS,     /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
+    MP_ADMIN_USER_SEARCH,       /* /admin/users/{id}/search         GET (?q=, ranked memory) */
+    MP_ADMIN_USER_EXPLAIN,      /* /admin/users/{id}/explain        GET (the last request's), POST
+                                   (?api=, what a request would get) */
+    MP_ADMIN_USER_MESSAGE,      /* /admin/users/{id}/messages/{seq}      DELETE (one message) */
     MP_ADMIN_USER_CONVERSATION, /* /admin/users/{id}/conversations/{conv} DELETE (its messages) */
-    MP_ADMIN_COMPACT,       /* /admin/compact                   POST */
-    MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
-    MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
-    MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
-    MP_ADMIN_EXPLANATION,   /* /admin/explain/{id}              GET (a request's explanation) */
-    MP_ADMIN_EXTRACT,       /* /admin/extract                   POST (pending batches due now) */
+    MP_ADMIN_COMPACT,           /* /admin/compact                   POST */
+    MP_ADMIN_SWEEP,             /* /admin/sweep                     POST (run retention now) */
+    MP_ADMIN_STATUS,      /* /admin/status                    GET (version, mode, queue, store) */
+    MP_ADMIN_RELOAD,      /* /admin/reload                    POST (re-read the configuration) */
+    MP_ADMIN_EXPLANATION, /* /admin/explain/{id}              GET (a request's explanation) */
+    MP_ADMIN_EXTRACT,     /* /admin/extract                   POST (pending batches due now) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
@@ -73,7 +73,7 @@ struct mp_admin_target {
     unsigned types;        /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
     enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
     char explanation[MP_ADMIN_EXPLANATION_LEN + 1]; /* EXPLANATION's {id}: lowercase hex */
-    uint64_t seq;  /* USER_MESSAGE's {seq}: 1 .. 2^63 - 1 */
+    uint64_t seq;                                   /* USER_MESSAGE's {seq}: 1 .. 2^63 - 1 */
     uint64_t conv; /* USER_CONVERSATION's {conv}: the digest's 16 hex digits */
 };
 

@@ -94,8 +94,9 @@ static const char *const format_names[] = {"json", "text", NULL};
 static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
 static const char *const tenant_names[] = {"none", "api_key", NULL};
 
-static const char *const sections[] = {"server", "upstream",   "anthropic", "memory", "storage",
-                                       "log",    "governance", "security",  "admin",  "mcp"};
+static const char *const sections[] = {"server",  "upstream", "anthropic",  "memory",
+                                       "storage", "log",      "governance", "security",
+                                       "admin",   "page",     "mcp"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
@@ -1156,6 +1157,12 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
     if (c->storage.backend == MP_BACKEND_LMDB && (url || url_file)) {
         add_error(errs, "", 0,
                   "[storage] postgres_url / postgres_url_file are set but backend = lmdb");
+        failed = true;
+    }
+    if (c->page.listen.host[0] != '\0' && c->security.user_signature_key[0] == '\0') {
+        add_error(errs, "", 0,
+                  "[page] listen needs [security] user_signature_key: the page's links are "
+                  "signed with it");
         failed = true;
     }
     if (same_listener(&c->server.listen, &c->page.listen) ||

@@ -74,9 +74,10 @@ struct admin_call {
     struct mp_store *store;      /* borrowed from the loop */
     struct mp_memticket *ticket; /* never cancelled: see the top */
     struct mp_admin_target t;
-    bool routed; /* t is valid */
-    bool page;   /* through the memory page (mp_adminapi_serve): logged as such */
-    bool prefer_removed;   /* Prefer: return=representation on a DELETE: 200 with the counts */
+    bool routed;             /* t is valid */
+    bool page;               /* through the memory page (mp_adminapi_serve): logged as such */
+    const char *headers;     /* more header lines for every answer (borrowed), or NULL */
+    bool prefer_removed;     /* Prefer: return=representation on a DELETE: 200 with the counts */
     struct mp_erased erased; /* what a conversation's erasure removed (worker thread) */
     enum mp_actor actor;     /* who acts: the admin, or the person on their page */
     char method[16];
@@ -151,11 +152,12 @@ static void audit(const struct admin_call *call, int status, const char *error)
 static void respond(struct admin_call *call, int status, const char *reason, const char *ctype,
                     const char *extra, const char *body, size_t len, const char *error)
 {
-    char headers[512];
+    char headers[2048];
     audit(call, status, error);
     if (call->conn != NULL) {
-        snprintf(headers, sizeof(headers), "x-request-id: %s\r\nCache-Control: no-store\r\n%s",
-                 call->request_id, extra != NULL ? extra : "");
+        snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s%s", call->request_id,
+                 call->headers != NULL ? call->headers : "Cache-Control: no-store\r\n",
+                 extra != NULL ? extra : "");
         mp_conn_respond(call->conn, status, reason, ctype, headers, body, len, MP_CONN_KEEP);
     }
     mp_import_job_free(&call->import);
@@ -868,9 +870,9 @@ static int fill_admin_entity(struct admin_call *call, size_t value_len, enum mp_
 {
     struct mp_mem_entity *e = &call->op.u.entity;
     enum mp_trust trust = call->actor == MP_ACTOR_ADMIN ? MP_TRUST_ADMIN : MP_TRUST_CORRECTED;
-    int rc = mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value,
-                                     value_len, sizeof(call->value), trust, call->request_id,
-                                     call->op.now_ms);
+    int rc =
+        mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value, value_len,
+                                sizeof(call->value), trust, call->request_id, call->op.now_ms);
     if (rc != MP_OK) {
         *perr = mp_respond_correction_refusal(rc);
         return rc;
@@ -1248,7 +1250,7 @@ void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *he
 
 void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *head,
                        const char *target, size_t target_len, const char *body, size_t len,
-                       enum mp_actor actor)
+                       enum mp_actor actor, const char *headers)
 {
     struct admin_call *call = call_new(c, head);
     if (call == NULL)
@@ -1256,5 +1258,6 @@ void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *hea
     call->enabled = true;
     call->page = true;
     call->actor = actor;
+    call->headers = headers;
     route(call, head, target, target_len, body, len, true);
 }

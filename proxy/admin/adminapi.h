@@ -40,10 +40,13 @@ void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *he
  * value they set is a correction, trust corrected, as PUT
  * /v1/memory/entities/{key} makes it; their changes are the user's in
  * the history), or MP_ACTOR_ADMIN (an operator's page: as the admin API).
+ * headers (borrowed, static; NULL: none) are "Name: value\r\n" lines every
+ * answer carries instead of Cache-Control: no-store (which they must hold,
+ * with the page's security headers).
  * Everything else (answers, errors, metrics) is the admin API's; its log
  * line says "page request". The token is not checked: the caller did. */
 void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *head,
                        const char *target, size_t target_len, const char *body, size_t len,
-                       enum mp_actor actor);
+                       enum mp_actor actor, const char *headers);
 
 #endif

@@ -115,8 +115,7 @@ int mp_explaintab_get(const char *id, int64_t now_ms, char **text, size_t *len)
     return rc;
 }
 
-int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char **text,
-                       size_t *len)
+int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char **text, size_t *len)
 {
     char hash[MP_USER_HASH_LEN + 1];
     struct entry *newest = NULL;

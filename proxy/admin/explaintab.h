@@ -29,8 +29,7 @@ int mp_explaintab_put(const char *text, size_t len, const char *user, size_t use
  * user[0..user_len) (NUL-terminated; caller frees) at now_ms: MP_OK with
  * *text and *len; MP_NOTFOUND (none kept, or all dropped or expired);
  * MP_ENOMEM. */
-int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char **text,
-                       size_t *len);
+int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char **text, size_t *len);
 
 /* A copy of the text kept under id (NUL-terminated; caller frees) at
  * now_ms: MP_OK with *text and *len; MP_NOTFOUND (never kept, or dropped

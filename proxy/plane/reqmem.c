@@ -472,8 +472,9 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
 static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {
     char *text = f->explanation != NULL ? json_dumps(f->explanation, JSON_COMPACT) : NULL;
-    if (text == NULL || mp_explaintab_put(text, strlen(text), m->user, m->user_len,
-                                          mp_clock_now_ms(), m->explain_id) != MP_OK ||
+    if (text == NULL ||
+        mp_explaintab_put(text, strlen(text), m->user, m->user_len, mp_clock_now_ms(),
+                          m->explain_id) != MP_OK ||
         !m->explain)
         m->explain_id[0] = '\0';
     free(text);

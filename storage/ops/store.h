@@ -524,12 +524,12 @@ struct mp_op {
        KEPT history entry when the values differ) */
     bool met_given;
     struct mp_erased erased; /* out, whatever the result: what the op erased */
-    int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
-                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
-                   DELETE_MESSAGE of a message not kept;
-                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
-                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
-                   new key past max_facts), or an error */
+    int result;              /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
+                                every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
+                                DELETE_MESSAGE of a message not kept;
+                                RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                                stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                                new key past max_facts), or an error */
 };
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key

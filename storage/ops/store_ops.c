@@ -368,8 +368,8 @@ static int count_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_er
     if (rc != MP_OK || !w->exists)
         return rc;
     e->facts = w->meta.nfacts;
-    e->messages = (uint32_t)(w->meta.narchive > w->um->nmessages ? w->meta.narchive
-                                                                   : w->um->nmessages);
+    e->messages =
+        (uint32_t)(w->meta.narchive > w->um->nmessages ? w->meta.narchive : w->um->nmessages);
     e->summaries = w->um->summary.text != NULL ? 1 : 0;
     return MP_OK;
 }

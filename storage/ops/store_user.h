@@ -40,8 +40,8 @@ struct mp_ops_ctx {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX]; /* P: u16be length | physical key */
     size_t plen;
     bool exists, dirty;
-    uint64_t loaded_epoch; /* the memory epoch as loaded: a moved one drops the
-                              user's conversations when the head is written */
+    uint64_t loaded_epoch;  /* the memory epoch as loaded: a moved one drops the
+                               user's conversations when the head is written */
     struct mp_ops_out *out; /* the out of the op being applied: mp_ops_append_hist
                                tallies its erasures there (NULL: none) */
 };

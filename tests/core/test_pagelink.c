@@ -12,9 +12,10 @@
 
 Suite *mp_test_suite(void);
 
-#define KEY    "page-secret"
-#define NOW    1800000000LL
-#define ALICE  "v1.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3"
+#define KEY "page-secret"
+#define NOW 1800000000LL
+#define ALICE                                                                                      \
+    "v1.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3"
 #define TENANT "0123456789abcdef0123456789abcdef"
 #define ZOE                                                                                        \
     "v1.1900000000." TENANT ".5a6fc3ab20f09f9088."                                                 \
@@ -90,8 +91,9 @@ END_TEST
 START_TEST(test_pagelink_other_user_with_old_mac_is_forged)
 {
     /* "bob" in alice's link, her MAC kept: the user field is signed */
-    const char *bob = "v1.1900000000.-.626f62.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d2670"
-                      "8fa50db5b3";
+    const char *bob =
+        "v1.1900000000.-.626f62.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d2670"
+        "8fa50db5b3";
     struct mp_pagelink l;
     ck_assert_int_eq(check(bob, &l), MP_PAGELINK_FORGED);
 }
@@ -127,19 +129,27 @@ START_TEST(test_pagelink_malformed_shapes_are_refused)
     static const char *const bad[] = {
         "",
         "v1",
-        "v2.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.01900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v2.1900000000.-.616c696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v1.01900000000.-.616c696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
         "v1.-5.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000..616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616C696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616c69636.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v1.1900000000..616c696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v1.1900000000.-.616C696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v1.1900000000.-.616c69636."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
         "v1.1900000000.-..3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b",
-        "v1.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3.",
+        "v1.1900000000.-.616c696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b",
+        "v1.1900000000.-.616c696365."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3.",
         /* a user id the rules refuse: a control character */
         "v1.1900000000.-.610a.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
         /* a template */
-        "v1.1900000000.-.7b7b757365727d7d.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa5"
+        "v1.1900000000.-.7b7b757365727d7d."
+        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa5"
         "0db5b3",
     };
     struct mp_pagelink l;
@@ -163,8 +173,7 @@ START_TEST(test_pagelink_mint_refuses_bad_input)
                      MP_EINVAL);
     ck_assert_int_eq(mp_pagelink_mint("", 0, hmac256, "a", 1, NULL, NOW, tok, sizeof(tok), &n),
                      MP_EINVAL);
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, NOW, tok, 20, &n),
-                     MP_ETOOBIG);
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, NOW, tok, 20, &n), MP_ETOOBIG);
     /* the longest user id fits MP_PAGELINK_MAX */
     char user[MP_USER_ID_MAX];
     memset(user, 'u', sizeof(user));
