@@ -20,6 +20,17 @@
 #include "sha256.h"
 #include "status.h"
 
+/* An error of the page's own (the admin API counts its own): counted, as
+ * the data plane counts its errors, and answered. */
+static void send_error(struct mp_conn *c, enum mp_perr e)
+{
+    const struct mp_perr_info *info = mp_respond_info(e);
+    if (info->client_kind >= 0)
+        mp_metrics_client_error(mp_conn_loop(c)->shard,
+                                (enum mp_client_error_kind)info->client_kind);
+    mp_respond_error(c, e, NULL, MP_CONN_KEEP);
+}
+
 /* The refusal of a link, logged (never the link) and answered. */
 static void refuse(struct mp_conn *c, enum mp_pagelink_verdict v)
 {
@@ -33,7 +44,7 @@ static void refuse(struct mp_conn *c, enum mp_pagelink_verdict v)
         mp_logline_str(&l, "link", mp_pagelink_verdict_name(v));
         mp_logline_end(&l);
     }
-    mp_respond_error(c, e, NULL, MP_CONN_KEEP);
+    send_error(c, e);
 }
 
 /* Percent-encodes s[0..n) for a path segment: every byte but letters,
@@ -111,8 +122,7 @@ void mp_pageapi_handle(struct mp_conn *c, const struct mp_http_request_head *hea
     size_t n = 0;
     int rc = build_target(head, &link, &target, &n);
     if (rc != MP_OK) {
-        mp_respond_error(c, rc == MP_EINVAL ? MP_PERR_INVALID_PARAM : MP_PERR_INTERNAL, NULL,
-                         MP_CONN_KEEP);
+        send_error(c, rc == MP_EINVAL ? MP_PERR_INVALID_PARAM : MP_PERR_INTERNAL);
         return;
     }
     mp_adminapi_serve(c, head, target, n, body, len, MP_ACTOR_USER, MP_PAGE_SECURITY_HEADERS);
