@@ -590,6 +590,8 @@ static void on_abort(struct mp_conn *c, void *arg)
  * routes that erase messages) 200 with what was removed. */
 static void send_removed(struct admin_call *call, const struct mp_erased *e)
 {
+    /* an explanation kept for the user may quote what went */
+    mp_explaintab_forget(call->user, call->user_len);
     if (call->prefer_removed || call->t.route == MP_ADMIN_USER_MESSAGE ||
         call->t.route == MP_ADMIN_USER_CONVERSATION)
         send_json(call, 200, "OK", mp_memjson_removed(e), NULL);

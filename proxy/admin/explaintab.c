@@ -134,6 +134,17 @@ int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char *
     return rc;
 }
 
+void mp_explaintab_forget(const char *user, size_t user_len)
+{
+    char hash[MP_USER_HASH_LEN + 1];
+    mp_access_user_hash(user, user_len, hash);
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < MP_EXPLAINTAB_MAX; i++)
+        if (table[i].id[0] != '\0' && strcmp(table[i].user, hash) == 0)
+            drop(&table[i]);
+    pthread_mutex_unlock(&lock);
+}
+
 void mp_explaintab_clear(void)
 {
     pthread_mutex_lock(&lock);

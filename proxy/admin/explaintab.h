@@ -36,6 +36,11 @@ int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char *
  * or expired); MP_ENOMEM. */
 int mp_explaintab_get(const char *id, int64_t now_ms, char **text, size_t *len);
 
+/* Drops every explanation kept for the user with store key
+ * user[0..user_len): an erasure of theirs leaves no explanation that
+ * quotes what it erased. */
+void mp_explaintab_forget(const char *user, size_t user_len);
+
 /* Drops everything (for the end of the process). */
 void mp_explaintab_clear(void);
 

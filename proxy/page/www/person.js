@@ -37,8 +37,15 @@ async function main() {
   try {
     await showMemory(container, personApi(link), about.user);
   } catch (err) {
+    sessionStorage.removeItem('memproxy-link');
     clear(container).append(el('p', {}, 'Ask your app for a new link to see your memory.'));
   }
 }
+
+// A new link opened in this tab (only the fragment changed: no reload by
+// itself) is taken as the first was.
+window.addEventListener('hashchange', () => {
+  if (/(?:^#|&)link=/.test(location.hash)) location.reload();
+});
 
 main();
