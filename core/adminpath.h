@@ -20,8 +20,7 @@ enum mp_admin_route {
     MP_ADMIN_USER_ENTITY,       /* /admin/users/{id}/entities/{key}  PUT, DELETE */
     MP_ADMIN_USER_SETTINGS,     /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
     MP_ADMIN_USER_SEARCH,       /* /admin/users/{id}/search         GET (?q=, ranked memory) */
-    MP_ADMIN_USER_EXPLAIN,      /* /admin/users/{id}/explain        GET (the last request's), POST
-                                   (?api=, what a request would get) */
+    MP_ADMIN_USER_EXPLAIN,      /* /admin/users/{id}/explain        GET, POST (last one; ?api=) */
     MP_ADMIN_USER_MESSAGE,      /* /admin/users/{id}/messages/{seq}      DELETE (one message) */
     MP_ADMIN_USER_CONVERSATION, /* /admin/users/{id}/conversations/{conv} DELETE (its messages) */
     MP_ADMIN_COMPACT,           /* /admin/compact                   POST */
