@@ -421,43 +421,41 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
     return MP_OK;
 }
 
-static int start_admin(struct mp_server *s, const struct mp_config *cfg)
+/* A listener on the main loop: its socket into *fd, its accept event
+ * (on_accept) into *ev. The failure is logged as "cannot start the " what. */
+static int start_listener(struct mp_server *s, const struct mp_addr *addr, const char *what,
+                          event_callback_fn on_accept, int *fd, struct event **ev)
 {
-    char err[256];
-    s->admin_fd = mp_listen_bind(&cfg->server.admin_listen, false, err, sizeof(err));
-    if (s->admin_fd < 0) {
+    char err[256], msg[64];
+    *fd = mp_listen_bind(addr, false, err, sizeof(err));
+    if (*fd < 0) {
         struct mp_logline l;
-        mp_logline_begin(&l, MP_LOG_ERROR, "cannot start the admin plane");
+        snprintf(msg, sizeof(msg), "cannot start the %s", what);
+        mp_logline_begin(&l, MP_LOG_ERROR, msg);
         mp_logline_str(&l, "error", err);
         mp_logline_end(&l);
         return MP_EIO;
     }
-    s->admin_ev = event_new(s->base, s->admin_fd, EV_READ | EV_PERSIST, on_admin_accept, s);
-    if (s->admin_ev == NULL)
+    *ev = event_new(s->base, *fd, EV_READ | EV_PERSIST, on_accept, s);
+    if (*ev == NULL)
         return MP_ENOMEM;
-    event_add(s->admin_ev, NULL);
+    event_add(*ev, NULL);
     return MP_OK;
+}
+
+static int start_admin(struct mp_server *s, const struct mp_config *cfg)
+{
+    return start_listener(s, &cfg->server.admin_listen, "admin plane", on_admin_accept,
+                          &s->admin_fd, &s->admin_ev);
 }
 
 /* The page listener, when [page] listen names one. */
 static int start_page(struct mp_server *s, const struct mp_config *cfg)
 {
-    char err[256];
     if (cfg->page.listen.host[0] == '\0')
         return MP_OK;
-    s->page_fd = mp_listen_bind(&cfg->page.listen, false, err, sizeof(err));
-    if (s->page_fd < 0) {
-        struct mp_logline l;
-        mp_logline_begin(&l, MP_LOG_ERROR, "cannot start the page listener");
-        mp_logline_str(&l, "error", err);
-        mp_logline_end(&l);
-        return MP_EIO;
-    }
-    s->page_ev = event_new(s->base, s->page_fd, EV_READ | EV_PERSIST, on_page_accept, s);
-    if (s->page_ev == NULL)
-        return MP_ENOMEM;
-    event_add(s->page_ev, NULL);
-    return MP_OK;
+    return start_listener(s, &cfg->page.listen, "page listener", on_page_accept, &s->page_fd,
+                          &s->page_ev);
 }
 
 int mp_server_new(const struct mp_config *cfg, const char *config_path, struct mp_store *store,

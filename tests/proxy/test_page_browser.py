@@ -97,7 +97,8 @@ class Browser(mh.MemCase):
         b.enter()
         b.wait('document.activeElement.textContent === "Yes, delete"', what='the confirmation')
         b.enter()
-        b.wait('document.getElementById("status").textContent.includes("deleted")', what='the deletion')
+        b.wait('(s => s.includes("deleted") && !s.includes("Updating"))'
+               '(document.getElementById("status").textContent)', what='the deletion and the reload')
         status = b.js('document.getElementById("status").textContent')
         self.assertRegex(status, r'Removed: 1 fact, \d+ messages?')
         self.assertFalse(b.js('document.body.innerText.includes("Lisbon")'), 'the page still shows the fact')
