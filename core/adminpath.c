@@ -121,6 +121,10 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_SEARCH;
     else if (n == 3 && span_is(seg[2], "explain"))
         *route = MP_ADMIN_USER_EXPLAIN;
+    else if (n == 4 && span_is(seg[2], "messages"))
+        *route = MP_ADMIN_USER_MESSAGE;
+    else if (n == 4 && span_is(seg[2], "conversations"))
+        *route = MP_ADMIN_USER_CONVERSATION;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -182,6 +186,39 @@ static int decode_explanation(struct span s, struct mp_admin_target *t)
     }
     memcpy(t->explanation, s.p, s.n);
     t->explanation[s.n] = '\0';
+    return MP_OK;
+}
+
+/* {seq}: a decimal 1 .. 2^63 - 1, digits only, no leading zero. */
+static int decode_seq(struct span s, struct mp_admin_target *t)
+{
+    uint64_t v = 0;
+    if (s.n == 0 || s.n > 19 || s.p[0] == '0')
+        return MP_EINVAL;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return MP_EINVAL;
+        v = v * 10 + (uint64_t)(s.p[i] - '0');
+    }
+    if (v > INT64_MAX)
+        return MP_EINVAL;
+    t->seq = v;
+    return MP_OK;
+}
+
+/* {conv}: a conversation's digest, 16 hex digits of either case. */
+static int decode_conv(struct span s, struct mp_admin_target *t)
+{
+    uint64_t v = 0;
+    if (s.n != 16)
+        return MP_EINVAL;
+    for (size_t i = 0; i < s.n; i++) {
+        int d = mp_hex_value((unsigned char)s.p[i]);
+        if (d < 0)
+            return MP_EINVAL;
+        v = v << 4 | (uint64_t)d;
+    }
+    t->conv = v;
     return MP_OK;
 }
 
@@ -396,6 +433,16 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
         if (decode_key(seg[3], t) != MP_OK)
             return MP_EINVAL;
     }
+    if (t->route == MP_ADMIN_USER_MESSAGE) {
+        *param = "seq";
+        if (decode_seq(seg[3], t) != MP_OK)
+            return MP_EINVAL;
+    }
+    if (t->route == MP_ADMIN_USER_CONVERSATION) {
+        *param = "conversation";
+        if (decode_conv(seg[3], t) != MP_OK)
+            return MP_EINVAL;
+    }
     if (t->route == MP_ADMIN_EXPLANATION) {
         *param = "id";
         if (decode_explanation(seg[1], t) != MP_OK)
@@ -454,8 +501,12 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
         return "GET, DELETE";
     case MP_ADMIN_USER_ENTITY:
         return "PUT, DELETE";
-    case MP_ADMIN_USER_IMPORT:
+    case MP_ADMIN_USER_MESSAGE:
+    case MP_ADMIN_USER_CONVERSATION:
+        return "DELETE";
     case MP_ADMIN_USER_EXPLAIN:
+        return "GET, POST";
+    case MP_ADMIN_USER_IMPORT:
     case MP_ADMIN_COMPACT:
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:

@@ -6,32 +6,35 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "user_id.h"
 #include "usermem.h"
 
 enum mp_admin_route {
-    MP_ADMIN_USERS = 1,     /* /admin/users                      GET */
-    MP_ADMIN_USER_MEMORY,   /* /admin/users/{id}/memory          GET, DELETE */
-    MP_ADMIN_USER_EXPORT,   /* /admin/users/{id}/export          GET */
-    MP_ADMIN_USER_HISTORY,  /* /admin/users/{id}/history         GET (change log) */
-    MP_ADMIN_USER_IMPORT,   /* /admin/users/{id}/import          POST (JSON Lines) */
-    MP_ADMIN_USER_ENTITY,   /* /admin/users/{id}/entities/{key}  PUT, DELETE */
-    MP_ADMIN_USER_SETTINGS, /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
-    MP_ADMIN_USER_SEARCH,   /* /admin/users/{id}/search         GET (?q=, ranked memory) */
-    MP_ADMIN_USER_EXPLAIN,  /* /admin/users/{id}/explain        POST (?api=, what is injected) */
-    MP_ADMIN_COMPACT,       /* /admin/compact                   POST */
-    MP_ADMIN_SWEEP,         /* /admin/sweep                     POST (run retention now) */
-    MP_ADMIN_STATUS,        /* /admin/status                    GET (version, mode, queue, store) */
-    MP_ADMIN_RELOAD,        /* /admin/reload                    POST (re-read the configuration) */
-    MP_ADMIN_EXPLANATION,   /* /admin/explain/{id}              GET (a request's explanation) */
-    MP_ADMIN_EXTRACT,       /* /admin/extract                   POST (pending batches due now) */
+    MP_ADMIN_USERS = 1,         /* /admin/users                      GET */
+    MP_ADMIN_USER_MEMORY,       /* /admin/users/{id}/memory          GET, DELETE */
+    MP_ADMIN_USER_EXPORT,       /* /admin/users/{id}/export          GET */
+    MP_ADMIN_USER_HISTORY,      /* /admin/users/{id}/history         GET (change log) */
+    MP_ADMIN_USER_IMPORT,       /* /admin/users/{id}/import          POST (JSON Lines) */
+    MP_ADMIN_USER_ENTITY,       /* /admin/users/{id}/entities/{key}  PUT, DELETE */
+    MP_ADMIN_USER_SETTINGS,     /* /admin/users/{id}/settings       GET, PUT (opt-out mode) */
+    MP_ADMIN_USER_SEARCH,       /* /admin/users/{id}/search         GET (?q=, ranked memory) */
+    MP_ADMIN_USER_EXPLAIN,      /* /admin/users/{id}/explain        GET, POST (last one; ?api=) */
+    MP_ADMIN_USER_MESSAGE,      /* /admin/users/{id}/messages/{seq}      DELETE (one message) */
+    MP_ADMIN_USER_CONVERSATION, /* /admin/users/{id}/conversations/{conv} DELETE (its messages) */
+    MP_ADMIN_COMPACT,           /* /admin/compact                   POST */
+    MP_ADMIN_SWEEP,             /* /admin/sweep                     POST (run retention now) */
+    MP_ADMIN_STATUS,      /* /admin/status                    GET (version, mode, queue, store) */
+    MP_ADMIN_RELOAD,      /* /admin/reload                    POST (re-read the configuration) */
+    MP_ADMIN_EXPLANATION, /* /admin/explain/{id}              GET (a request's explanation) */
+    MP_ADMIN_EXTRACT,     /* /admin/extract                   POST (pending batches due now) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
-#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_EXPLAIN
+#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_CONVERSATION
 #define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXTRACT
 
 #define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */
@@ -69,10 +72,12 @@ struct mp_admin_target {
     unsigned types;        /* MP_ADMIN_TYPE_* bits; MP_ADMIN_TYPES_ALL when absent */
     enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
     char explanation[MP_ADMIN_EXPLANATION_LEN + 1]; /* EXPLANATION's {id}: lowercase hex */
+    uint64_t seq;                                   /* USER_MESSAGE's {seq}: 1 .. 2^63 - 1 */
+    uint64_t conv; /* USER_CONVERSATION's {conv}: the digest's 16 hex digits */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
- * "GET, DELETE", "PUT, DELETE" or "POST". A static string, never NULL; ""
+ * "GET, DELETE", "GET, POST", "PUT, DELETE", "DELETE" or "POST". A static string, never NULL; ""
  * for a value outside the enum. */
 const char *mp_adminpath_allow(enum mp_admin_route route);
 
@@ -100,6 +105,9 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  *   controls, bad UTF-8, templates, and more than MP_USER_ID_MAX bytes).
  * - /admin/explain/{id}: {id} must be MP_ADMIN_EXPLANATION_LEN lowercase
  *   hex digits, else "id".
+ * - {seq} is a decimal 1 .. 2^63 - 1, digits only, no leading zero, else
+ *   "seq"; {conv} exactly 16 hex digits of either case, else
+ *   "conversation".
  * - {key} is rejected ("key") on a bad escape, when it decodes to more than
  *   MP_ADMIN_KEY_RAW_MAX bytes, or when mp_usermem_normalize_key() refuses
  *   it. "Vector%20DB" gives the key "vector_db".
@@ -132,7 +140,7 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * Returns MP_OK with *out filled (fields a route does not use are zero/"");
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
- * a static string naming it: "user", "key", "tenant", "cursor", "limit",
+ * a static string naming it: "user", "key", "seq", "conversation", "tenant", "cursor", "limit",
  * "retention", "q", "types", "api", "id" or "query". The first problem wins, checked in that order
  * for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.

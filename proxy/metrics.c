@@ -111,7 +111,8 @@ static const char *const client_kind_names[MP_CLERR_COUNT] = {
     "bad_request",       "invalid_user_id", "invalid_memory_header",
     "not_found",         "client_timeout",  "body_too_large",
     "headers_too_large", "overloaded",      "unauthorized",
-    "precondition",      "displaced",       "conflicting_headers"};
+    "precondition",      "displaced",       "conflicting_headers",
+    "page_link"};
 
 /* A shard's counter has one writer, its loop: no read-modify-write atom. */
 static void add(counter *c, uint64_t v)

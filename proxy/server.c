@@ -28,6 +28,7 @@
 #include "log.h"
 #include "net/loop.h"
 #include "memory/memworker.h"
+#include "page/page.h"
 #include "metrics.h"
 #include "mp_version.h"
 #include "status.h"
@@ -48,8 +49,10 @@ struct mp_server {
     struct mp_worker *workers[MAX_WORKERS];
     unsigned nworkers;
     int admin_fd;
+    int page_fd;   /* the page listener's, or -1 (none configured) */
     uint16_t port; /* the data plane's bound port */
     struct event *admin_ev;
+    struct event *page_ev;
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *drain_deadline, *drain_poll;
     struct mp_admin_host admin_host; /* the admin loop's app */
@@ -116,6 +119,19 @@ static void on_admin_accept(evutil_socket_t fd, short what, void *arg)
         if (cfd < 0)
             return;
         mp_conn_new(&s->admin_loop, cfd, &mp_admin_kind, false);
+    }
+}
+
+/* The page listener's connections run on the admin loop (page/page.h). */
+static void on_page_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_server *s = arg;
+    (void)what;
+    for (int i = 0; i < 16; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        mp_conn_new(&s->admin_loop, cfd, &mp_page_kind, false);
     }
 }
 
@@ -192,6 +208,7 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     bool changed =
         memcmp(&old->server.listen, &cfg->server.listen, sizeof(struct mp_addr)) != 0 ||
         memcmp(&old->server.admin_listen, &cfg->server.admin_listen, sizeof(struct mp_addr)) != 0 ||
+        memcmp(&old->page.listen, &cfg->page.listen, sizeof(struct mp_addr)) != 0 ||
         strcmp(old->storage.path, cfg->storage.path) != 0 ||
         old->server.workers != cfg->server.workers ||
         old->storage.map_size_mb != cfg->storage.map_size_mb ||
@@ -211,6 +228,7 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
     cfg->security.tenant_from = old->security.tenant_from;
     cfg->server.listen = old->server.listen;
     cfg->server.admin_listen = old->server.admin_listen;
+    cfg->page.listen = old->page.listen;
     cfg->server.workers = old->server.workers;
     memcpy(cfg->storage.path, old->storage.path, sizeof(cfg->storage.path));
     cfg->storage.map_size_mb = old->storage.map_size_mb;
@@ -328,6 +346,7 @@ fail:;
 static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint16_t port,
                           uint16_t admin_port)
 {
+    char page[MP_CONFIG_HOST_MAX + 16];
     struct mp_logline l;
     char addr[MP_CONFIG_HOST_MAX + 16];
     mp_logline_begin_always(&l, MP_LOG_INFO, "listening");
@@ -335,6 +354,10 @@ static void log_listening(struct mp_server *s, const struct mp_config *cfg, uint
     mp_logline_str(&l, "listen", addr);
     snprintf(addr, sizeof(addr), "%s:%u", cfg->server.admin_listen.host, admin_port);
     mp_logline_str(&l, "admin_listen", addr);
+    if (s->page_fd >= 0) {
+        snprintf(page, sizeof(page), "%s:%u", cfg->page.listen.host, mp_listen_port(s->page_fd));
+        mp_logline_str(&l, "page_listen", page);
+    }
     mp_logline_int(&l, "workers", s->nworkers);
     mp_logline_int(&l, "max_connections", s->admin_loop.cfg->server.max_connections);
     mp_logline_int(&l, "open_files_limit", (int64_t)s->nofile);
@@ -371,6 +394,7 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
                                            .degraded = server_degraded,
                                            .reload = reload,
                                            .conversations = server_conversations,
+                                           .page = mp_page_admin_serve,
                                            .started_ms = mp_clock_now_ms(),
                                            .started_mono_ms = mp_clock_monotonic_ms(),
                                            .workers = s->nworkers,
@@ -397,22 +421,41 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
     return MP_OK;
 }
 
-static int start_admin(struct mp_server *s, const struct mp_config *cfg)
+/* A listener on the main loop: its socket into *fd, its accept event
+ * (on_accept) into *ev. The failure is logged as "cannot start the " what. */
+static int start_listener(struct mp_server *s, const struct mp_addr *addr, const char *what,
+                          event_callback_fn on_accept, int *fd, struct event **ev)
 {
-    char err[256];
-    s->admin_fd = mp_listen_bind(&cfg->server.admin_listen, false, err, sizeof(err));
-    if (s->admin_fd < 0) {
+    char err[256], msg[64];
+    *fd = mp_listen_bind(addr, false, err, sizeof(err));
+    if (*fd < 0) {
         struct mp_logline l;
-        mp_logline_begin(&l, MP_LOG_ERROR, "cannot start the admin plane");
+        snprintf(msg, sizeof(msg), "cannot start the %s", what);
+        mp_logline_begin(&l, MP_LOG_ERROR, msg);
         mp_logline_str(&l, "error", err);
         mp_logline_end(&l);
         return MP_EIO;
     }
-    s->admin_ev = event_new(s->base, s->admin_fd, EV_READ | EV_PERSIST, on_admin_accept, s);
-    if (s->admin_ev == NULL)
+    *ev = event_new(s->base, *fd, EV_READ | EV_PERSIST, on_accept, s);
+    if (*ev == NULL)
         return MP_ENOMEM;
-    event_add(s->admin_ev, NULL);
+    event_add(*ev, NULL);
     return MP_OK;
+}
+
+static int start_admin(struct mp_server *s, const struct mp_config *cfg)
+{
+    return start_listener(s, &cfg->server.admin_listen, "admin plane", on_admin_accept,
+                          &s->admin_fd, &s->admin_ev);
+}
+
+/* The page listener, when [page] listen names one. */
+static int start_page(struct mp_server *s, const struct mp_config *cfg)
+{
+    if (cfg->page.listen.host[0] == '\0')
+        return MP_OK;
+    return start_listener(s, &cfg->page.listen, "page listener", on_page_accept, &s->page_fd,
+                          &s->page_ev);
 }
 
 int mp_server_new(const struct mp_config *cfg, const char *config_path, struct mp_store *store,
@@ -422,10 +465,11 @@ int mp_server_new(const struct mp_config *cfg, const char *config_path, struct m
     if (s == NULL)
         return MP_EIO;
     s->admin_fd = -1;
+    s->page_fd = -1;
     s->store = store;
     s->config_path = config_path;
     if (setup_main_loop(s, cfg) != MP_OK || start_admin(s, cfg) != MP_OK ||
-        start_workers(s, cfg) != MP_OK) {
+        start_page(s, cfg) != MP_OK || start_workers(s, cfg) != MP_OK) {
         mp_server_free(s);
         return MP_EIO;
     }
@@ -460,7 +504,7 @@ void mp_server_free(struct mp_server *s)
         mp_worker_free(s->workers[i]);
         s->workers[i] = NULL; /* its tables are gone: nothing peeks at them */
     }
-    struct event *events[] = {s->admin_ev, s->sig_term,       s->sig_int,
+    struct event *events[] = {s->admin_ev, s->page_ev,        s->sig_term,  s->sig_int,
                               s->sig_hup,  s->drain_deadline, s->drain_poll};
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
         if (events[i] != NULL)
@@ -475,6 +519,8 @@ void mp_server_free(struct mp_server *s)
     }
     if (s->admin_fd >= 0)
         close(s->admin_fd);
+    if (s->page_fd >= 0)
+        close(s->page_fd);
     if (s->base != NULL)
         event_base_free(s->base);
     mp_metrics_free(s->metrics);

@@ -44,6 +44,7 @@ _Static_assert(MP_CONFIG_TOKEN_MAX >= MP_CONFIG_PATH_MAX &&
 
 enum key_type {
     K_ADDR,     /* struct mp_addr */
+    K_OPTADDR,  /* struct mp_addr: like K_ADDR but may be empty (feature off: host "") */
     K_URL,      /* struct mp_url */
     K_OPTURL,   /* struct mp_url: like K_URL but may be empty (feature off: text "") */
     K_UINT,     /* uint32_t or uint64_t (by size), min .. max */
@@ -93,8 +94,9 @@ static const char *const format_names[] = {"json", "text", NULL};
 static const char *const pii_mode_names[] = {"store", "redact", "drop", NULL};
 static const char *const tenant_names[] = {"none", "api_key", NULL};
 
-static const char *const sections[] = {"server", "upstream",   "anthropic", "memory", "storage",
-                                       "log",    "governance", "security",  "admin",  "mcp"};
+static const char *const sections[] = {"server",  "upstream", "anthropic",  "memory",
+                                       "storage", "log",      "governance", "security",
+                                       "admin",   "page",     "mcp"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
@@ -193,6 +195,8 @@ static const struct key_def keys[] = {
     {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
     {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
     {"admin", "explain_requests", K_BOOL, FIELD(admin.explain_requests), 0, 0, NULL},
+    {"page", "listen", K_OPTADDR, FIELD(page.listen), 0, 0, NULL},
+    {"page", "explain_last", K_BOOL, FIELD(page.explain_last), 0, 0, NULL},
     {"mcp", "enabled", K_BOOL, FIELD(mcp.enabled), 0, 0, NULL},
     {"mcp", "token_file", K_OPTPATH, FIELD(mcp.token_file), 0, 0, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
@@ -673,6 +677,10 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         memset(&v->url, 0, sizeof(v->url)); /* off */
         return true;
     }
+    if (s[0] == '\0' && k->type == K_OPTADDR) {
+        memset(&v->addr, 0, sizeof(v->addr)); /* off */
+        return true;
+    }
     if (s[0] == '\0' && k->type != K_SECRET && k->type != K_CONNINFO && k->type != K_OPTPATH &&
         k->type != K_OPTTOKEN) {
         mp_errtext_format(why, cap, "empty value");
@@ -681,6 +689,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
     sanitize(q, s); /* only used for addresses and URLs, never for a secret */
     switch (k->type) {
     case K_ADDR:
+    case K_OPTADDR:
         if (mp_config_parse_addr(s, &v->addr) == MP_OK) {
             return true;
         }
@@ -1049,6 +1058,8 @@ static bool field_ok(const struct mp_config *c, const struct key_def *k, char *w
         return enum_ok(k, v.e, why, cap);
     case K_ADDR:
         return addr_ok(&v.addr, why, cap);
+    case K_OPTADDR:
+        return v.addr.host[0] == '\0' ? v.addr.port == 0 : addr_ok(&v.addr, why, cap);
     case K_UINT:
         mp_errtext_format(text, sizeof(text), "%" PRIu64,
                           k->size == sizeof(uint64_t) ? v.u64 : v.u32);
@@ -1146,6 +1157,17 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
     if (c->storage.backend == MP_BACKEND_LMDB && (url || url_file)) {
         add_error(errs, "", 0,
                   "[storage] postgres_url / postgres_url_file are set but backend = lmdb");
+        failed = true;
+    }
+    if (c->page.listen.host[0] != '\0' && c->security.user_signature_key[0] == '\0') {
+        add_error(errs, "", 0,
+                  "[page] listen needs [security] user_signature_key: the page's links are "
+                  "signed with it");
+        failed = true;
+    }
+    if (same_listener(&c->server.listen, &c->page.listen) ||
+        same_listener(&c->server.admin_listen, &c->page.listen)) {
+        add_error(errs, "", 0, "[page] listen must differ from [server] listen and admin_listen");
         failed = true;
     }
     if (same_listener(&c->server.listen, &c->server.admin_listen)) {

@@ -229,6 +229,14 @@ struct mp_config {
         bool explain_requests;
     } admin;
     struct {
+        /* host "" (the default): no page listener; else where the memory
+           page is served to people (proxy/page/page.h); restart-only */
+        struct mp_addr listen;
+        /* true: every chat request that reads a user's memory keeps its
+           explanation for that user's page (proxy/admin/explaintab.h) */
+        bool explain_last;
+    } page;
+    struct {
         bool enabled; /* false: /mcp answers 404 */
         /* "" = no bearer token required on /mcp; else the file holding it
            (its first line), read into token when the configuration loads */

@@ -118,6 +118,8 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
         send_metrics(c);
     } else if (head->target_len >= 7 && memcmp(head->target, "/admin/", 7) == 0) {
         mp_adminapi_handle(c, head, body, body_len);
+    } else if (host->page != NULL && host->page(c, head)) {
+        /* the operator's memory page (page/page.h) */
     } else {
         mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
     }

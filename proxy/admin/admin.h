@@ -5,6 +5,7 @@
 #ifndef MP_PROXY_ADMIN_H
 #define MP_PROXY_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@ struct mp_admin_host {
      * and returns how many workers there are. */
     size_t (*conversations)(void *owner, struct mp_convtab **convtabs,
                             struct mp_convtab **resenders, size_t cap);
+    /* The operator's memory page (page/page.h: mp_page_admin_serve): true
+     * when it answered the request; NULL: no page. */
+    bool (*page)(struct mp_conn *c, const struct mp_http_request_head *head);
     int64_t started_ms;        /* when the process started: ms since the epoch */
     int64_t started_mono_ms;   /* the same moment on the monotonic clock */
     unsigned workers;          /* data-plane worker threads */

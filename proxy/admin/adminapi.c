@@ -30,6 +30,7 @@
 #include "admin/adminops.h"
 #include "adminpath.h"
 #include "admin/archivepage.h"
+#include "admin/convseqs.h"
 #include "clock.h"
 #include "errbody.h"
 #include "http_parse.h"
@@ -55,6 +56,10 @@
 
 static const char no_user[] = "Nothing is stored for this user.";
 static const char no_fact[] = "This user has no value for this key.";
+static const char no_message[] = "This user has no message with this seq.";
+static const char no_conversation[] = "This user has no message in this conversation.";
+static const char no_explanation[] = "No request of this user was explained in the last 10 "
+                                     "minutes.";
 
 enum if_match {
     IFM_NONE, /* no If-Match */
@@ -69,7 +74,12 @@ struct admin_call {
     struct mp_store *store;      /* borrowed from the loop */
     struct mp_memticket *ticket; /* never cancelled: see the top */
     struct mp_admin_target t;
-    bool routed; /* t is valid */
+    bool routed;             /* t is valid */
+    bool page;               /* through the memory page (mp_adminapi_serve): logged as such */
+    const char *headers;     /* more header lines for every answer (borrowed), or NULL */
+    bool prefer_removed;     /* Prefer: return=representation on a DELETE: 200 with the counts */
+    struct mp_erased erased; /* what a conversation's erasure removed (worker thread) */
+    enum mp_actor actor;     /* who acts: the admin, or the person on their page */
     char method[16];
     char request_id[MP_REQUEST_ID_LEN + 1];
     double t_start;
@@ -106,6 +116,8 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_RELOAD] = "/admin/reload",
         [MP_ADMIN_EXPLANATION] = "/admin/explain/{id}",
         [MP_ADMIN_EXTRACT] = "/admin/extract",
+        [MP_ADMIN_USER_MESSAGE] = "/admin/users/{id}/messages/{seq}",
+        [MP_ADMIN_USER_CONVERSATION] = "/admin/users/{id}/conversations/{conv}",
     };
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";
@@ -116,7 +128,7 @@ static void audit(const struct admin_call *call, int status, const char *error)
 {
     struct mp_logline l;
     char hash[MP_USER_HASH_LEN + 1];
-    mp_logline_begin(&l, MP_LOG_INFO, "admin request");
+    mp_logline_begin(&l, MP_LOG_INFO, call->page ? "page request" : "admin request");
     if (!l.enabled)
         return;
     mp_logline_str(&l, "request_id", call->request_id);
@@ -140,11 +152,12 @@ static void audit(const struct admin_call *call, int status, const char *error)
 static void respond(struct admin_call *call, int status, const char *reason, const char *ctype,
                     const char *extra, const char *body, size_t len, const char *error)
 {
-    char headers[512];
+    char headers[2048];
     audit(call, status, error);
     if (call->conn != NULL) {
-        snprintf(headers, sizeof(headers), "x-request-id: %s\r\nCache-Control: no-store\r\n%s",
-                 call->request_id, extra != NULL ? extra : "");
+        snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s%s", call->request_id,
+                 call->headers != NULL ? call->headers : "Cache-Control: no-store\r\n",
+                 extra != NULL ? extra : "");
         mp_conn_respond(call->conn, status, reason, ctype, headers, body, len, MP_CONN_KEEP);
     }
     mp_import_job_free(&call->import);
@@ -342,6 +355,22 @@ static void explain(struct admin_call *call, const struct mp_http_request_head *
         return;
     }
     send_json(call, 200, "OK", doc, NULL);
+}
+
+/* GET /admin/users/{id}/explain: the newest explanation kept for the
+ * user (a request that asked for it, or [page] explain_last). */
+static void last_explanation(struct admin_call *call)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mp_explaintab_last(call->user, call->user_len, mp_clock_now_ms(), &text, &len);
+    if (rc != MP_OK) {
+        send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
+                       rc == MP_NOTFOUND ? no_explanation : NULL, NULL);
+        return;
+    }
+    respond(call, 200, "OK", "application/json", NULL, text, len, NULL);
+    free(text);
 }
 
 /* GET /admin/explain/{id}: a data-plane request's kept explanation. */
@@ -557,6 +586,19 @@ static void on_abort(struct mp_conn *c, void *arg)
     call->conn = NULL;
 }
 
+/* A DELETE done: 204, or with Prefer: return=representation (and on the
+ * routes that erase messages) 200 with what was removed. */
+static void send_removed(struct admin_call *call, const struct mp_erased *e)
+{
+    /* an explanation kept for the user may quote what went */
+    mp_explaintab_forget(call->user, call->user_len);
+    if (call->prefer_removed || call->t.route == MP_ADMIN_USER_MESSAGE ||
+        call->t.route == MP_ADMIN_USER_CONVERSATION)
+        send_json(call, 200, "OK", mp_memjson_removed(e), NULL);
+    else
+        respond(call, 204, "No Content", NULL, NULL, "", 0, NULL);
+}
+
 static void on_deleted_user(struct mp_memticket *t, void *arg, int status)
 {
     struct admin_call *call = arg;
@@ -564,7 +606,23 @@ static void on_deleted_user(struct mp_memticket *t, void *arg, int status)
     if (status != MP_OK)
         send_error(call, MP_PERR_INTERNAL, NULL);
     else
-        respond(call, 204, "No Content", NULL, NULL, "", 0, NULL);
+        send_removed(call, &call->op.erased);
+}
+
+/* DELETE .../messages/{seq} and .../conversations/{conv} done. */
+static void on_messages_erased(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    bool one = call->t.route == MP_ADMIN_USER_MESSAGE;
+    (void)t;
+    if (one && status == MP_OK && call->op.result == MP_NOTFOUND)
+        status = MP_NOTFOUND;
+    if (status == MP_NOTFOUND)
+        send_error_msg(call, MP_PERR_NOT_FOUND, one ? no_message : no_conversation, NULL);
+    else if (status != MP_OK || (one && call->op.result != MP_OK))
+        send_error(call, MP_PERR_INTERNAL, NULL);
+    else
+        send_removed(call, one ? &call->op.erased : &call->erased);
 }
 
 static void entity_put_done(struct admin_call *call, int status)
@@ -603,7 +661,7 @@ static void on_entity_done(struct mp_memticket *t, void *arg, int status)
     else if (call->op.result == MP_NOTFOUND)
         send_error_msg(call, MP_PERR_NOT_FOUND, no_fact, NULL);
     else
-        respond(call, 204, "No Content", NULL, NULL, "", 0, NULL);
+        send_removed(call, &call->op.erased);
 }
 
 /* The current revision of key (0: no value). Worker thread. */
@@ -807,13 +865,16 @@ static int parse_if_match(const struct mp_http_request_head *head, enum if_match
 }
 
 /* An admin's value: the strongest trust, this request as its source,
- * through pii_mode. MP_OK, or the refusal to answer with in *perr. */
+ * through pii_mode; the person's own on their page, a correction as PUT
+ * /v1/memory/entities/{key} makes it. MP_OK, or the refusal to answer with
+ * in *perr. */
 static int fill_admin_entity(struct admin_call *call, size_t value_len, enum mp_perr *perr)
 {
     struct mp_mem_entity *e = &call->op.u.entity;
-    int rc = mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value,
-                                     value_len, sizeof(call->value), MP_TRUST_ADMIN,
-                                     call->request_id, call->op.now_ms);
+    enum mp_trust trust = call->actor == MP_ACTOR_ADMIN ? MP_TRUST_ADMIN : MP_TRUST_CORRECTED;
+    int rc =
+        mp_piipolicy_correction(call->loop->cfg->governance.pii_mode, e, call->value, value_len,
+                                sizeof(call->value), trust, call->request_id, call->op.now_ms);
     if (rc != MP_OK) {
         *perr = mp_respond_correction_refusal(rc);
         return rc;
@@ -849,6 +910,47 @@ static void change_entity(struct admin_call *call, const struct mp_http_request_
         memcpy(call->op.u.key, call->t.key, sizeof(call->op.u.key));
     }
     submit(call, NULL, entity_work, on_entity_done);
+}
+
+/* ---- messages and conversations ---- */
+
+static void erase_message(struct admin_call *call)
+{
+    call->op.kind = MP_OP_DELETE_MESSAGE;
+    call->op.u.seq = call->t.seq;
+    submit(call, &call->op, NULL, on_messages_erased);
+}
+
+/* Worker thread: every message of the conversation, buffered or archived,
+ * read and erased in one apply (the worker is the only writer, so none
+ * comes between); what they took with them summed in call->erased. */
+static int conversation_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    uint64_t *seqs = NULL;
+    size_t n = 0;
+    (void)mw;
+    int rc = mp_convseqs_find(call->store, call->user, call->user_len, call->t.conv, &seqs, &n);
+    struct mp_op *ops = rc == MP_OK && n > 0 ? calloc(n, sizeof(*ops)) : NULL;
+    if (rc == MP_OK && n == 0)
+        rc = MP_NOTFOUND;
+    else if (rc == MP_OK && ops == NULL)
+        rc = MP_ENOMEM;
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        ops[i] = call->op;
+        ops[i].kind = MP_OP_DELETE_MESSAGE;
+        ops[i].u.seq = seqs[i];
+    }
+    if (rc == MP_OK)
+        rc = mp_store_apply(call->store, ops, n);
+    for (size_t i = 0; rc == MP_OK && i < n; i++) {
+        call->erased.facts += ops[i].erased.facts;
+        call->erased.messages += ops[i].erased.messages;
+        call->erased.summaries += ops[i].erased.summaries;
+    }
+    free(ops);
+    free(seqs);
+    return rc;
 }
 
 /* ---- import ---- */
@@ -984,7 +1086,7 @@ static void user_key(struct admin_call *call)
     call->op.user = call->user;
     call->op.user_len = call->user_len;
     call->op.now_ms = mp_clock_now_ms();
-    call->op.actor = MP_ACTOR_ADMIN;
+    call->op.actor = call->actor;
 }
 
 static void dispatch(struct admin_call *call, const struct mp_http_request_head *head,
@@ -1021,7 +1123,16 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         search_memory(call);
         break;
     case MP_ADMIN_USER_EXPLAIN:
-        explain(call, head, body, len);
+        if (method_is(head, "GET"))
+            last_explanation(call);
+        else
+            explain(call, head, body, len);
+        break;
+    case MP_ADMIN_USER_MESSAGE:
+        erase_message(call);
+        break;
+    case MP_ADMIN_USER_CONVERSATION:
+        submit(call, NULL, conversation_work, on_messages_erased);
         break;
     case MP_ADMIN_COMPACT:
         submit(call, NULL, compact_work, on_compacted);
@@ -1058,36 +1169,52 @@ static enum mp_perr param_error(const char *param)
     return MP_PERR_INVALID_PARAM;
 }
 
-void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *head,
-                        const char *body, size_t len)
+/* Prefer: return=representation (RFC 7240) on a DELETE: the answer says
+ * what was removed. */
+static bool prefers_representation(const struct mp_http_request_head *head)
+{
+    const struct mp_http_header *h = mp_http_find_header(head, "prefer", 6);
+    static const char want[] = "return=representation";
+    size_t n = sizeof(want) - 1;
+    for (size_t i = 0; h != NULL && i + n <= h->value_len; i++) {
+        if (strncasecmp(h->value + i, want, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A new call for the connection's request, or NULL (answered 500). */
+static struct admin_call *call_new(struct mp_conn *c, const struct mp_http_request_head *head)
 {
     struct mp_loop *loop = mp_conn_loop(c);
-    const char *param = NULL;
-    char allow[64];
     struct admin_call *call = calloc(1, sizeof(*call));
     if (call == NULL) {
         mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
-        return;
+        return NULL;
     }
     call->conn = c;
     call->loop = loop;
     call->store = loop->store;
     call->t_start = mp_access_now();
+    call->actor = MP_ACTOR_ADMIN;
     mp_loop_request_id(loop, call->request_id);
     snprintf(call->method, sizeof(call->method), "%.*s",
              (int)(head->method_len < sizeof(call->method) - 1 ? head->method_len
                                                                : sizeof(call->method) - 1),
              head->method);
-    if (loop->cfg->admin.token[0] == '\0') {
-        send_error(call, MP_PERR_NOT_FOUND, NULL);
-        return;
-    }
-    call->enabled = true;
-    if (!mp_bearer_ok(head, loop->cfg->admin.token)) {
-        send_error(call, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
-        return;
-    }
-    int rc = mp_adminpath_parse(head->target, head->target_len, &call->t, &param);
+    return call;
+}
+
+/* Routes target[0..tlen) of an authorized call; user_only: only the
+ * routes that name a user exist (the memory page's). */
+static void route(struct admin_call *call, const struct mp_http_request_head *head,
+                  const char *target, size_t tlen, const char *body, size_t len, bool user_only)
+{
+    const char *param = NULL;
+    char allow[64];
+    int rc = mp_adminpath_parse(target, tlen, &call->t, &param);
+    if (rc == MP_OK && user_only && call->t.user_len == 0)
+        rc = MP_NOTFOUND;
     if (rc != MP_OK) {
         send_error(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : param_error(param), NULL);
         return;
@@ -1098,7 +1225,41 @@ void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *he
         send_error(call, MP_PERR_METHOD_NOT_ALLOWED, allow);
         return;
     }
+    call->prefer_removed = method_is(head, "DELETE") && prefers_representation(head);
     if (call->t.user_len > 0)
         user_key(call);
     dispatch(call, head, body, len);
+}
+
+void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *head,
+                        const char *body, size_t len)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    struct admin_call *call = call_new(c, head);
+    if (call == NULL)
+        return;
+    if (loop->cfg->admin.token[0] == '\0') {
+        send_error(call, MP_PERR_NOT_FOUND, NULL);
+        return;
+    }
+    call->enabled = true;
+    if (!mp_bearer_ok(head, loop->cfg->admin.token)) {
+        send_error(call, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
+        return;
+    }
+    route(call, head, head->target, head->target_len, body, len, false);
+}
+
+void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *head,
+                       const char *target, size_t target_len, const char *body, size_t len,
+                       enum mp_actor actor, const char *headers)
+{
+    struct admin_call *call = call_new(c, head);
+    if (call == NULL)
+        return;
+    call->enabled = true;
+    call->page = true;
+    call->actor = actor;
+    call->headers = headers;
+    route(call, head, target, target_len, body, len, true);
 }

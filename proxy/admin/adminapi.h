@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "net/conn.h"
+#include "store.h"
 
 /* The largest request body the admin listener takes (an import's JSON
  * Lines): 32 MiB; above it, 413. */
@@ -30,5 +31,22 @@
  * must have a store and a memory worker (the admin loop has both). */
 void mp_adminapi_handle(struct mp_conn *c, const struct mp_http_request_head *head,
                         const char *body, size_t len);
+
+/* Answers a request for one user's memory that the caller has already
+ * authorized (the memory page: proxy/page/pageapi.h): target[0..target_len)
+ * (borrowed) is the admin API target the caller built for it, which must
+ * name a user route (/admin/users/{id}/...; any other answers 404 as an
+ * unknown route does). actor is who acts: MP_ACTOR_USER, the person (a
+ * value they set is a correction, trust corrected, as PUT
+ * /v1/memory/entities/{key} makes it; their changes are the user's in
+ * the history), or MP_ACTOR_ADMIN (an operator's page: as the admin API).
+ * headers (borrowed, static; NULL: none) are "Name: value\r\n" lines every
+ * answer carries instead of Cache-Control: no-store (which they must hold,
+ * with the page's security headers).
+ * Everything else (answers, errors, metrics) is the admin API's; its log
+ * line says "page request". The token is not checked: the caller did. */
+void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *head,
+                       const char *target, size_t target_len, const char *body, size_t len,
+                       enum mp_actor actor, const char *headers);
 
 #endif

@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "hex.h"
+#include "net/access.h"
 #include "seal.h"
 #include "status.h"
 
 struct entry {
     char id[MP_EXPLAINTAB_ID_LEN + 1]; /* "" when free */
+    char user[MP_USER_HASH_LEN + 1];   /* the keyed hash of its user */
     int64_t at_ms;
     char *text;
     size_t len;
@@ -53,9 +55,11 @@ static struct entry *make_room(size_t len, int64_t now_ms)
     }
 }
 
-int mp_explaintab_put(const char *text, size_t len, int64_t now_ms, char *id)
+int mp_explaintab_put(const char *text, size_t len, const char *user, size_t user_len,
+                      int64_t now_ms, char *id)
 {
     unsigned char raw[MP_EXPLAINTAB_ID_LEN / 2];
+    char hash[MP_USER_HASH_LEN + 1];
     if (len > MP_EXPLAINTAB_BYTES_MAX)
         return MP_ETOOBIG;
     char *copy = malloc(len + 1);
@@ -65,15 +69,32 @@ int mp_explaintab_put(const char *text, size_t len, int64_t now_ms, char *id)
     }
     memcpy(copy, text, len);
     copy[len] = '\0';
+    mp_access_user_hash(user, user_len, hash);
     pthread_mutex_lock(&lock);
     struct entry *e = make_room(len, now_ms);
     mp_hex_encode(raw, sizeof(raw), e->id);
+    memcpy(e->user, hash, sizeof(e->user));
     e->at_ms = now_ms;
     e->text = copy;
     e->len = len;
     bytes += len;
     memcpy(id, e->id, sizeof(e->id));
     pthread_mutex_unlock(&lock);
+    return MP_OK;
+}
+
+/* A copy of e's text (under the lock); e expired is dropped instead. */
+static int copy_out(struct entry *e, int64_t now_ms, char **text, size_t *len)
+{
+    if (now_ms - e->at_ms >= MP_EXPLAINTAB_TTL_MS) {
+        drop(e);
+        return MP_NOTFOUND;
+    }
+    *text = malloc(e->len + 1);
+    if (*text == NULL)
+        return MP_ENOMEM;
+    memcpy(*text, e->text, e->len + 1);
+    *len = e->len;
     return MP_OK;
 }
 
@@ -85,22 +106,43 @@ int mp_explaintab_get(const char *id, int64_t now_ms, char **text, size_t *len)
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < MP_EXPLAINTAB_MAX; i++) {
         struct entry *e = &table[i];
-        if (e->id[0] == '\0' || strcmp(e->id, id) != 0)
-            continue;
-        if (now_ms - e->at_ms >= MP_EXPLAINTAB_TTL_MS) {
-            drop(e);
+        if (e->id[0] != '\0' && strcmp(e->id, id) == 0) {
+            rc = copy_out(e, now_ms, text, len);
             break;
         }
-        *text = malloc(e->len + 1);
-        rc = *text != NULL ? MP_OK : MP_ENOMEM;
-        if (rc == MP_OK) {
-            memcpy(*text, e->text, e->len + 1);
-            *len = e->len;
-        }
-        break;
     }
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+int mp_explaintab_last(const char *user, size_t user_len, int64_t now_ms, char **text, size_t *len)
+{
+    char hash[MP_USER_HASH_LEN + 1];
+    struct entry *newest = NULL;
+    int rc = MP_NOTFOUND;
+    mp_access_user_hash(user, user_len, hash);
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < MP_EXPLAINTAB_MAX; i++) {
+        struct entry *e = &table[i];
+        if (e->id[0] != '\0' && strcmp(e->user, hash) == 0 &&
+            (newest == NULL || e->at_ms >= newest->at_ms))
+            newest = e;
+    }
+    if (newest != NULL)
+        rc = copy_out(newest, now_ms, text, len);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+void mp_explaintab_forget(const char *user, size_t user_len)
+{
+    char hash[MP_USER_HASH_LEN + 1];
+    mp_access_user_hash(user, user_len, hash);
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < MP_EXPLAINTAB_MAX; i++)
+        if (table[i].id[0] != '\0' && strcmp(table[i].user, hash) == 0)
+            drop(&table[i]);
+    pthread_mutex_unlock(&lock);
 }
 
 void mp_explaintab_clear(void)

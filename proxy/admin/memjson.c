@@ -93,6 +93,16 @@ static json_t *done(json_t *obj, int failed)
     return NULL;
 }
 
+/* The seqs of the messages of the turn a fact was extracted from, as
+ * [first, last], or null (a correction, an import, a fact from before
+ * seqs were kept). */
+static json_t *source_seqs(const struct mp_mem_entity *e)
+{
+    if (e->source_first_seq == 0)
+        return json_null();
+    return json_pack("[I, I]", (json_int_t)e->source_first_seq, (json_int_t)e->source_last_seq);
+}
+
 json_t *mp_memjson_entity(const struct mp_mem_entity *e, enum mp_memjson_detail d)
 {
     json_t *o = json_object();
@@ -113,6 +123,7 @@ json_t *mp_memjson_entity(const struct mp_mem_entity *e, enum mp_memjson_detail 
         f |= set(o, "source_role", json_string(role_name(e->source_role)));
         f |= set(o, "model", opt_json(e->model));
         f |= set(o, "request_id", opt_json(e->request_id));
+        f |= set(o, "source_seqs", source_seqs(e));
     }
     return done(o, f);
 }
@@ -147,6 +158,7 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
     f |= set(o, "content", text_json(m->content, m->content_len));
     f |= set(o, "at", item_time(m->at_ms));
     if (d == MP_MEMJSON_ADMIN) {
+        f |= set(o, "seq", json_integer((json_int_t)m->seq));
         f |= set(o, "recorded_at", mp_memjson_time(m->recorded_at_ms));
         f |= set(o, "request_id", opt_json(m->request_id));
         f |= set(o, "model", opt_json(m->model));
@@ -380,4 +392,10 @@ json_t *mp_memjson_add_archive(json_t *doc, json_t *page, const char *next)
         return NULL;
     }
     return doc;
+}
+
+json_t *mp_memjson_removed(const struct mp_erased *e)
+{
+    return json_pack("{s:{s:I, s:I, s:I}}", "removed", "facts", (json_int_t)e->facts, "messages",
+                     (json_int_t)e->messages, "summaries", (json_int_t)e->summaries);
 }

@@ -80,6 +80,10 @@ int mp_memjson_set_user(json_t *obj, const char *key, size_t key_len);
  * user, admin, retention. item: fact, summary, messages. */
 json_t *mp_memjson_history_item(const struct mp_history_item *h);
 
+/* What an erasure removed (store.h: struct mp_erased), as the memory page
+ * shows it: {"removed": {"facts", "messages", "summaries"}}. */
+json_t *mp_memjson_removed(const struct mp_erased *e);
+
 /* One user of a listing: {user, tenant (hex or null), facts, messages,
  * archived, summary (bool), updated_at}. */
 json_t *mp_memjson_user_info(const struct mp_user_info *u);

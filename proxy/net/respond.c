@@ -127,6 +127,14 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                               "The memory store is full; nothing of this request was stored "
                               "(GET /readyz says degraded: storage_full until a write succeeds).",
                               -1},
+    [MP_PERR_INVALID_PAGE_LINK] = {403, "Forbidden", "permission_error", "invalid_page_link",
+                                   "This memory page link is not valid: open the link your app "
+                                   "gave you, unchanged.",
+                                   MP_CLERR_PAGE_LINK},
+    [MP_PERR_EXPIRED_PAGE_LINK] = {403, "Forbidden", "permission_error", "expired_page_link",
+                                   "This memory page link has expired: ask your app for a new "
+                                   "one.",
+                                   MP_CLERR_PAGE_LINK},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

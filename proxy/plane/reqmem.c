@@ -441,7 +441,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
 {
     struct mp_reqmem_found *f = &m->found;
     json_t *doc = NULL;
-    if (!m->explain)
+    if (!m->explain && !m->explain_last)
         return;
     /* scanned again: a read that waited for the database may find
        wire_msgs another request's */
@@ -467,12 +467,15 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     f->explanation = doc;
 }
 
-/* Keeps the explanation the read made (admin/explaintab.h). */
+/* Keeps the explanation the read made (admin/explaintab.h); its id goes
+ * to the client only when it asked (X-Memory-Explain). */
 static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {
     char *text = f->explanation != NULL ? json_dumps(f->explanation, JSON_COMPACT) : NULL;
-    if (text != NULL &&
-        mp_explaintab_put(text, strlen(text), mp_clock_now_ms(), m->explain_id) != MP_OK)
+    if (text == NULL ||
+        mp_explaintab_put(text, strlen(text), m->user, m->user_len, mp_clock_now_ms(),
+                          m->explain_id) != MP_OK ||
+        !m->explain)
         m->explain_id[0] = '\0';
     free(text);
 }

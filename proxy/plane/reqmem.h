@@ -71,7 +71,8 @@ struct mp_reqmem_found {
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail;
     bool conv_has_tail;
-    struct json_t *explanation; /* asked for (m->explain): admin/explain.h's document, owned */
+    struct json_t *explanation; /* asked for (m->explain, m->explain_last): admin/explain.h's
+                                   document, owned */
 };
 
 struct mp_reqmem {
@@ -139,6 +140,9 @@ struct mp_reqmem {
        itself, kept under explain_id (admin/explaintab.h; "" when none) */
     bool explain;
     char explain_id[33];
+    /* [page] explain_last: the read explains itself for the user's memory
+       page, kept as the user's last (no header goes back) */
+    bool explain_last;
 };
 
 struct mp_http_request_head;

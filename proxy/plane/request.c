@@ -1150,6 +1150,7 @@ static int check_memory_controls(struct mp_request *r, const char *body, enum mp
     bool ask = mp_http_find_single(r->head, "x-memory-explain", 16, &explain, &elen) == MP_OK &&
                elen == 1 && explain[0] == '1';
     r->mem.explain = cfg->admin.explain_requests && r->has_user && ask;
+    r->mem.explain_last = cfg->page.explain_last && r->has_user;
     return MP_OK;
 }
 

@@ -240,6 +240,16 @@ struct mp_retention {
     int64_t idem_max_age_ms; /* idempotency keys */
 };
 
+/* What an erasure removed (DELETE_ENTITY, DELETE_MESSAGE, DELETE_USER, and
+ * any op that erases as a side effect): counted from the DELETED history
+ * entries the op wrote (one per fact, one for the summary, messages by
+ * their count). DELETE_USER, which leaves no history, counts the user's
+ * current facts, archived (or buffered, when more) messages and summary
+ * as they were. */
+struct mp_erased {
+    uint32_t facts, messages, summaries;
+};
+
 /* What one sweep purged. */
 struct mp_sweep_counts {
     uint64_t facts, messages, summaries, history, idem;
@@ -513,12 +523,13 @@ struct mp_op {
        with MP_NOTFOUND that value was newer or an admin's and was kept (a
        KEPT history entry when the values differ) */
     bool met_given;
-    int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
-                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
-                   DELETE_MESSAGE of a message not kept;
-                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
-                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
-                   new key past max_facts), or an error */
+    struct mp_erased erased; /* out, whatever the result: what the op erased */
+    int result;              /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
+                                every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
+                                DELETE_MESSAGE of a message not kept;
+                                RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                                stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                                new key past max_facts), or an error */
 };
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key

@@ -361,9 +361,25 @@ static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
     return rc;
 }
 
-static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op)
+/* What DELETE_USER erases, as the user's head counts it (store.h). */
+static int count_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_erased *e)
+{
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
+    if (rc != MP_OK || !w->exists)
+        return rc;
+    e->facts = w->meta.nfacts;
+    e->messages =
+        (uint32_t)(w->meta.narchive > w->um->nmessages ? w->meta.narchive : w->um->nmessages);
+    e->summaries = w->um->summary.text != NULL ? 1 : 0;
+    return MP_OK;
+}
+
+static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    int counted = count_user(w, op, &out->erased);
+    if (counted != MP_OK)
+        return counted;
     size_t n = mp_store_backend_user_prefix(w->s, prefix, op->user, op->user_len);
     if (mp_ops_is_loaded(w, op->user, op->user_len))
         mp_ops_drop_user(w);
@@ -601,6 +617,7 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
     struct mp_ops_out *out = &outs[i];
     bool held;
     out->result = MP_OK;
+    w->out = out;
     int rc = held_back(w, op, &held);
     if (rc != MP_OK || held) {
         out->result = MP_NOTFOUND;
@@ -622,7 +639,7 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
     case MP_OP_DELETE_ENTITY:
         return mp_ops_delete_entity(w, op, out);
     case MP_OP_DELETE_USER:
-        return delete_user(w, op);
+        return delete_user(w, op, out);
     case MP_OP_SWEEP_USER:
         return sweep_user(w, op, out);
     case MP_OP_IMPORT_MESSAGE:
@@ -702,6 +719,7 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
     for (size_t i = 0; i < nops; i++) {
         struct mp_op *op = &ops[i];
         op->result = outs[i].result;
+        op->erased = outs[i].erased;
         if (op->kind == MP_OP_CLAIM_JOB && outs[i].result == MP_ECONFLICT)
             op->u.claim.until_ms = outs[i].until_ms;
         if (op->kind == MP_OP_UPSERT_ENTITY)

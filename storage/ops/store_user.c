@@ -242,9 +242,24 @@ int mp_ops_del_hist(struct mp_ops_ctx *w, uint64_t seq)
     return be_del(w, MP_TABLE_HISTORY, kb, hist_key(w, kb, seq));
 }
 
+/* What the DELETED entry ev says was erased, added to e. */
+static void tally_erased(struct mp_erased *e, const struct mp_history_item *ev)
+{
+    if (ev->event != MP_HIST_DELETED)
+        return;
+    if (ev->item == MP_ITEM_FACT)
+        e->facts++;
+    else if (ev->item == MP_ITEM_SUMMARY)
+        e->summaries++;
+    else
+        e->messages += ev->count;
+}
+
 int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n)
 {
     int rc = MP_OK;
+    for (size_t i = 0; w->out != NULL && i < n; i++)
+        tally_erased(&w->out->erased, &ev[i]);
     for (size_t i = 0; rc == MP_OK && i < n; i++) {
         ev[i].seq = w->meta.next_hist++;
         rc = mp_ops_put_hist(w, &ev[i]);

@@ -28,6 +28,7 @@ struct mp_ops_out {
     uint64_t stamp;                        /* PUT_CONV: the record's new stamp */
     int64_t written_ms;                    /* ... and when */
     uint32_t evicted;                      /* ... and the records it dropped */
+    struct mp_erased erased;               /* what the op erased (store.h) */
 };
 
 /* One attempt's write transaction, with the head record it has loaded. */
@@ -39,8 +40,10 @@ struct mp_ops_ctx {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX]; /* P: u16be length | physical key */
     size_t plen;
     bool exists, dirty;
-    uint64_t loaded_epoch; /* the memory epoch as loaded: a moved one drops the
-                              user's conversations when the head is written */
+    uint64_t loaded_epoch;  /* the memory epoch as loaded: a moved one drops the
+                               user's conversations when the head is written */
+    struct mp_ops_out *out; /* the out of the op being applied: mp_ops_append_hist
+                               tallies its erasures there (NULL: none) */
 };
 
 /* The kinds of MP_TABLE_CONVS's records (store_conv.c): P | kind | key. */
@@ -72,7 +75,8 @@ void mp_ops_touch_edited(struct mp_ops_ctx *w, int64_t now_ms);
  * goes through store_facts.c, which calls it. */
 void mp_ops_touch_facts(struct mp_ops_ctx *w);
 /* Appends entries to the loaded user's history, each with the next seq
- * (fact entries also to the fact's histx). */
+ * (fact entries also to the fact's histx); DELETED entries count in the
+ * current op's erased (w->out). */
 int mp_ops_append_hist(struct mp_ops_ctx *w, struct mp_history_item *ev, size_t n);
 /* The key of P | suffix[0..n) into k: its length. */
 size_t mp_ops_key(const struct mp_ops_ctx *w, unsigned char *k, const void *suffix, size_t n);

@@ -169,7 +169,8 @@ START_TEST(test_adminpath_user_explain_route_and_api)
     ck_assert_int_eq(t.route, MP_ADMIN_USER_EXPLAIN);
     ck_assert_int_eq(t.api, MP_ADMIN_API_CHAT);
     ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "POST", 4));
-    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "GET", 3));
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "GET", 3)); /* the last request's */
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_EXPLAIN, "PUT", 3));
     ck_assert_int_eq(parse("/admin/users/ann/explain?api=responses"), MP_OK);
     ck_assert_int_eq(t.api, MP_ADMIN_API_RESPONSES);
     ck_assert_int_eq(parse("/admin/users/ann/explain?api=messages"), MP_OK);
@@ -177,6 +178,42 @@ START_TEST(test_adminpath_user_explain_route_and_api)
     expect_einval("/admin/users/ann/explain?api=", "api");
     expect_einval("/admin/users/ann/explain?api=Chat", "api");
     expect_einval("/admin/users/ann/explain?api=chat&api=chat", "query");
+}
+END_TEST
+
+START_TEST(test_adminpath_user_message_route_takes_a_seq)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/messages/42"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_MESSAGE);
+    ck_assert_str_eq(t.user, "ann");
+    ck_assert_uint_eq(t.seq, 42);
+    ck_assert_int_eq(parse("/admin/users/ann/messages/9223372036854775807"), MP_OK);
+    ck_assert_uint_eq(t.seq, 9223372036854775807ULL);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_MESSAGE, "DELETE", 6));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_MESSAGE, "GET", 3));
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_USER_MESSAGE), "DELETE");
+    expect_einval("/admin/users/ann/messages/0", "seq");
+    expect_einval("/admin/users/ann/messages/042", "seq");
+    expect_einval("/admin/users/ann/messages/-1", "seq");
+    expect_einval("/admin/users/ann/messages/9223372036854775808", "seq");
+    expect_einval("/admin/users/ann/messages/4%32", "seq");
+    expect_einval("/admin/users/%zz/messages/1", "user");
+    expect_notfound("/admin/users/ann/messages");
+    expect_notfound("/admin/users/ann/messages/1/x");
+}
+END_TEST
+
+START_TEST(test_adminpath_user_conversation_route_takes_a_digest)
+{
+    ck_assert_int_eq(parse("/admin/users/ann/conversations/3f9a0c51D2E87B64"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_CONVERSATION);
+    ck_assert_uint_eq(t.conv, 0x3f9a0c51d2e87b64ULL);
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_USER_CONVERSATION, "DELETE", 6));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_USER_CONVERSATION, "POST", 4));
+    expect_einval("/admin/users/ann/conversations/3f9a0c51d2e87b6", "conversation");
+    expect_einval("/admin/users/ann/conversations/3f9a0c51d2e87b64a", "conversation");
+    expect_einval("/admin/users/ann/conversations/3f9a0c51d2e87b6g", "conversation");
+    expect_notfound("/admin/users/ann/conversations");
 }
 END_TEST
 
@@ -1017,6 +1054,8 @@ Suite *mp_test_suite(void)
     /* methods */
     tcase_add_test(tc, test_adminpath_allow_strings);
     tcase_add_test(tc, test_adminpath_method_ok_allowed);
+    tcase_add_test(tc, test_adminpath_user_message_route_takes_a_seq);
+    tcase_add_test(tc, test_adminpath_user_conversation_route_takes_a_digest);
     tcase_add_test(tc, test_adminpath_method_ok_refused);
     tcase_add_test(tc, test_adminpath_method_ok_exact_bytes);
     suite_add_tcase(s, tc);

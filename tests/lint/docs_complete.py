@@ -179,7 +179,7 @@ CONFIG_C = 'core/config/config.c'
 CONFIG_MD = 'docs/configuration.md'
 CONFIG_INI = 'conf/memproxy.ini'
 
-TYPE_NAMES = {'K_ADDR': 'address', 'K_URL': 'URL', 'K_OPTURL': 'URL', 'K_UINT': 'integer',
+TYPE_NAMES = {'K_ADDR': 'address', 'K_OPTADDR': 'address', 'K_URL': 'URL', 'K_OPTURL': 'URL', 'K_UINT': 'integer',
               'K_BOOL': 'boolean', 'K_RATIO': 'number', 'K_ENUM': 'enum', 'K_TOKEN': 'header name',
               'K_OPTTOKEN': 'header name',
               'K_MODEL': 'string', 'K_SECRET': 'secret', 'K_CONNINFO': 'connection string', 'K_PATH': 'path',

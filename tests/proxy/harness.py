@@ -932,6 +932,7 @@ class Proxy:
         self.proc = None
         self.port = None
         self.admin_port = None
+        self.page_port = None
         self.listening = None
         self.stopped = False
         self.signalled = False
@@ -969,6 +970,8 @@ class Proxy:
         self.listening = line
         self.port = int(line['listen'].rsplit(':', 1)[1])
         self.admin_port = int(line['admin_listen'].rsplit(':', 1)[1])
+        # the memory page's listener, when [page] listen names one
+        self.page_port = int(line['page_listen'].rsplit(':', 1)[1]) if 'page_listen' in line else None
         return self
 
     def run(self, args=(), timeout=START_TIMEOUT):

@@ -25,8 +25,8 @@ TOKEN = 'zqxsecret-adm-5f1e2d3c4b5a69788796a5b4c3d2e1f0'  # scan_logs.py looks f
 ADMIN = {'admin': {'token': TOKEN}}
 
 ENTITY_ADMIN_KEYS = {'key', 'value', 'confidence', 'observed_at', 'recorded_at', 'source', 'trust',
-                     'source_role', 'model', 'request_id', 'pii', 'revision'}
-MESSAGE_ADMIN_KEYS = {'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii', 'source_role', 'trust',
+                     'source_role', 'model', 'request_id', 'pii', 'revision', 'source_seqs'}
+MESSAGE_ADMIN_KEYS = {'seq', 'role', 'content', 'at', 'recorded_at', 'request_id', 'model', 'pii', 'source_role', 'trust',
                       'confidence', 'conversation', 'conversation_rule', 'reply_ref', 'lang'}
 SUMMARY_ADMIN_KEYS = {'text', 'updated_at', 'observed_at', 'recorded_at', 'request_id', 'model', 'pii',
                       'source_role', 'trust'}

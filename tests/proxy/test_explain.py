@@ -162,9 +162,12 @@ class Explain(ExplainCase):
         path = '/admin/users/%s/explain' % mh.qid(user)
         r = harness.request(self.proxy.admin_port, 'POST', path, [], json.dumps(chat(QUESTION)).encode())
         self.assertEqual(r.status, 401, r)
+        # GET is the user's last kept explanation (the memory page's): none here
         r = mh.admin_request(self.proxy, 'GET', path)
+        self.assertOpenAIError(r, 404, 'not_found')
+        r = mh.admin_request(self.proxy, 'PUT', path)
         self.assertEqual(r.status, 405, r)
-        self.assertEqual(r.header('allow'), 'POST')
+        self.assertEqual(r.header('allow'), 'GET, POST')
 
 
 SYSTEM = 'You are a careful, terse assistant for a gardener.'

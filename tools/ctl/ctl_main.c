@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl_copy.h"
+#include "ctl_link.h"
 #include "curl_lib.h"
 #include "ctl_ops.h"
 #include "ctl_session.h"
@@ -66,6 +67,11 @@ static const struct command commands[] = {
      "section, each item taken or left out and why, with its score and the question's terms\n"
      "it holds (POST .../explain; nothing is sent upstream). --api: the request's API.\n",
      mp_ctl_users_explain},
+    {"users link", "USER [--tenant T] [--ttl D] [--url URL]",
+     "Prints the user's signed link to their memory page (docs/memory-page.md), signed with\n"
+     "[security] user_signature_key and valid for --ttl (30m, 24h, 7d; default 1h, at most\n"
+     "30d). --url: where people reach the page (default: [page] listen). No server needed.\n",
+     mp_ctl_users_link},
     {"copy-store", "--from FILE --to FILE",
      "Copies the whole store of one configuration file into the empty store of another,\n"
      "across backends (LMDB to PostgreSQL and back): every record as stored, so the copy is\n"

@@ -1,0 +1,36 @@
+"""The memory page's links and requests, for test_page.py and
+test_page_browser.py: a link minted as docs/memory-page.md tells an app to
+(Python's hmac, nothing of memproxy's), and requests to the page listener."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import harness
+
+SIGN_KEY = 'page-test-signing-key-4f1e'
+
+
+def token(user, tenant=None, expiry=None, key=SIGN_KEY):
+    """The link's token: v1.<expiry>.<tenant|->.<user hex>.<mac hex>."""
+    exp = int(time.time()) + 3600 if expiry is None else expiry
+    signed = 'v1.%d.%s.%s' % (exp, tenant or '-', user.encode('utf-8').hex())
+    mac = hmac.new(key.encode(), b'memproxy-page-link\n' + signed.encode(), hashlib.sha256).hexdigest()
+    return signed + '.' + mac
+
+
+def signature(user, key=SIGN_KEY):
+    """X-User-Signature of a chat request."""
+    return hmac.new(key.encode(), user.encode('utf-8'), hashlib.sha256).hexdigest()
+
+
+def api(proxy, method, path, link=None, body=b'', headers=()):
+    """A request to the page listener's /api/ with the link (None: none)."""
+    h = list(headers)
+    if link is not None:
+        h.append(('X-Memory-Link', link))
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        h.append(('Content-Type', 'application/json'))
+    return harness.request(proxy.page_port, method, '/api/' + path, h, body)
