@@ -186,9 +186,13 @@ enum mp_op_kind {
                                seqs of the nearest preceding RECORD_TURN op of the same
                                user in the same apply, and is skipped (MP_NOTFOUND)
                                when that turn was already recorded: a turn and its
-                               job commit together or not at all. The inherited seqs
-                               are written back into u.job; MP_EINVAL when there is
-                               no such RECORD_TURN op */
+                               job commit together or not at all. Right after
+                               IMPORT_MESSAGE ops of its user (an imported turn:
+                               the run of them back to another kind of op) it
+                               takes instead the seqs of the first through the last
+                               of them imported now, and is skipped when none was.
+                               The inherited seqs are written back into u.job;
+                               MP_EINVAL when there is no such op */
     MP_OP_DONE_JOB,         /* remove job_id */
     MP_OP_UPDATE_JOB,       /* rewrite job (attempts, malformed, failed, not_before_ms) */
     MP_OP_SET_SUMMARY,      /* summary = text; drop buffered messages with seq <= through_seq
