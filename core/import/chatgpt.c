@@ -301,7 +301,12 @@ static int read_message(struct conv *c, span msg)
     enum mp_import_skip why = classify(c->buf, m, ctype, &role);
     free(ctype);
     if (why != MP_IMPORT_SKIP_COUNT) {
+        double v;
+        int64_t ms;
         c->b->skipped[why]++;
+        if (mp_importjson_number(c->buf, m[M_TIME], &v) == MP_OK &&
+            mp_importjson_seconds(v, &ms) == MP_OK)
+            c->last_ms = ms; /* the time a later message without one takes */
         return MP_OK;
     }
     struct mp_import_item it = {.type = MP_IMPORT_MESSAGE, .role = role, .line = c->line};

@@ -30,8 +30,8 @@
  * trimmed and cut like a recorded turn's (MP_MESSAGE_CONTENT_MAX).
  *
  * Times: "create_time" is seconds since the epoch, a float; a message
- * without one takes the time of the message before it in the branch, or
- * the conversation's. Every time must pass mp_usermem_time_ok (refused:
+ * without one takes the time of the message before it in the branch (one
+ * left out too), or the conversation's. Every time must pass mp_usermem_time_ok (refused:
  * "at", future set when it lies ahead). Each message keeps its identity:
  * the id "chatgpt:<conversation id>/<message id>" (when it fits
  * MP_IMPORT_ID_MAX) and its conversation (conv_ref: "chatgpt" and the
