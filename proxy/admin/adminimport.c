@@ -213,8 +213,9 @@ static void digest_convs(struct mp_import_batch *batch, const char *user, size_t
     free(digest);
 }
 
-/* The EXTRACT job of the turn whose messages' ops just went before it. */
-static void job_op(struct build *b, uint64_t tokens)
+/* The EXTRACT job of the turn whose messages' ops (the last n) just went
+ * before it. */
+static void job_op(struct build *b, size_t n, uint64_t tokens)
 {
     b->job->op_tokens[b->job->nops] = tokens;
     struct mp_op *op = &b->job->ops[b->job->nops++];
@@ -228,6 +229,7 @@ static void job_op(struct build *b, uint64_t tokens)
     memcpy(op->u.job.user, b->user, b->user_len);
     op->u.job.user_len = b->user_len;
     op->u.job.created_ms = b->now_ms;
+    op->import_turn_ops = (uint32_t)n;
 }
 
 /* One item's op, a pii drop counted. */
@@ -252,7 +254,7 @@ static int message_and_fact_ops(struct build *b)
         for (size_t i = 0; rc == MP_OK && i < p->turns[t].n; i++)
             rc = one_op(b, p->order[p->turns[t].first + i]);
         if (rc == MP_OK && p->turns[t].extract && b->job->nops > before)
-            job_op(b, p->turns[t].tokens);
+            job_op(b, b->job->nops - before, p->turns[t].tokens);
     }
     for (size_t i = 0; rc == MP_OK && p->nturns == 0 && i < p->n; i++)
         rc = one_op(b, p->order[i]);

@@ -147,11 +147,12 @@ static bool of_job_user(const struct mp_op *op, const struct mp_job *j)
 }
 
 /* The first of the IMPORT_MESSAGE ops of the job's user right before
- * ops[i] (an imported turn), or i when ops[i - 1] is none. */
+ * ops[i] that are its imported turn (import_turn_ops of them, or the whole
+ * run), or i when ops[i - 1] is none. */
 static size_t imported_turn_of_job(const struct mp_op *ops, size_t i)
 {
-    size_t k = i;
-    while (k > 0 && ops[k - 1].kind == MP_OP_IMPORT_MESSAGE &&
+    size_t k = i, max = ops[i].import_turn_ops > 0 ? ops[i].import_turn_ops : i;
+    while (k > 0 && i - k < max && ops[k - 1].kind == MP_OP_IMPORT_MESSAGE &&
            of_job_user(&ops[k - 1], &ops[i].u.job))
         k--;
     return k;

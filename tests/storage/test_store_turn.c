@@ -272,6 +272,19 @@ START_TEST(test_turn_an_imported_turns_job_takes_its_imported_seqs)
                                   fx_msg(MP_ROLE_ASSISTANT, "How many hives?", 6),
                                   fx_msg(MP_ROLE_ASSISTANT, "And where?", 7)};
     struct mp_op ops[4];
+    /* a turn before it without a job of its own is not its turn */
+    struct mp_mem_message other = fx_msg(MP_ROLE_USER, "no job for me", 4);
+    struct mp_op pre[3] = {{.kind = MP_OP_IMPORT_MESSAGE, .user = "bob", .user_len = 3},
+                           {.kind = MP_OP_IMPORT_MESSAGE, .user = "bob", .user_len = 3},
+                           {.kind = MP_OP_ADD_JOB, .import_turn_ops = 1}};
+    pre[0].u.turn.messages = &other;
+    pre[1].u.turn.messages = &m[0];
+    pre[0].u.turn.nmessages = pre[1].u.turn.nmessages = 1;
+    pre[2].u.job = (struct mp_job){.kind = MP_JOB_EXTRACT, .user_len = 3};
+    memcpy(pre[2].u.job.user, "bob", 3);
+    ck_assert_int_eq(mp_store_apply(store, pre, 3), MP_OK);
+    ck_assert_uint_eq(pre[2].u.job.from_seq, 2);
+    ck_assert_uint_eq(pre[2].u.job.through_seq, 2);
     for (int round = 0; round < 3; round++) {
         size_t n = round == 2 ? 3 : 2; /* the third round adds a message to the turn */
         for (size_t i = 0; i < n; i++) {
@@ -303,7 +316,7 @@ START_TEST(test_turn_an_imported_turns_job_takes_its_imported_seqs)
     struct mp_job *jobs = NULL;
     size_t njobs = 0;
     ck_assert_int_eq(mp_store_jobs(store, &jobs, &njobs), MP_OK);
-    ck_assert_uint_eq(njobs, 2);
+    ck_assert_uint_eq(njobs, 3);
     free(jobs);
     fx_close_backend(store, _i);
 }
