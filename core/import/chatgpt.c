@@ -409,35 +409,16 @@ static int read_conversation(struct conv *c, span cv)
     return rc;
 }
 
+static int on_conversation(void *arg, span cv, size_t line)
+{
+    struct conv *c = arg;
+    c->line = line;
+    return read_conversation(c, cv);
+}
+
 int mp_chatgpt_read(const char *buf, size_t len, int64_t now_ms, struct mp_import_batch *out,
                     struct mp_import_error *err)
 {
-    size_t s, e, cursor = 0, es, ee, line = 1, at = 0;
-    memset(err, 0, sizeof(*err));
-    if (mp_json_scan_value(buf, len, 0, &s, &e) != MP_OK || mp_json_skip_ws(buf, len, e) != len) {
-        err->why = "not JSON";
-        err->line = 1;
-        return MP_EINVAL;
-    }
     struct conv c = {.buf = buf, .now_ms = now_ms, .b = out, .err = err};
-    if (buf[s] == '{') { /* one conversation */
-        c.line = mp_importitem_line_at(buf, s);
-        err->conversation = 1;
-        return read_conversation(&c, (span){s, e});
-    }
-    if (buf[s] != '[') {
-        err->why = "not a list of conversations";
-        err->line = 1;
-        return MP_EINVAL;
-    }
-    int rc = MP_OK;
-    while (rc == MP_OK && mp_json_next(buf, s, e, &cursor, NULL, NULL, &es, &ee) == MP_OK) {
-        line += mp_importitem_line_at(buf + at, es - at) - 1; /* lines grow with offsets */
-        at = es;
-        c.line = line;
-        err->conversation++;
-        err->message = 0;
-        rc = read_conversation(&c, (span){es, ee});
-    }
-    return rc;
+    return mp_importjson_each(buf, len, true, err, on_conversation, &c);
 }

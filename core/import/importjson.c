@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "importitem.h"
 #include "json_scan.h"
 #include "status.h"
 #include "utf8.h"
@@ -83,6 +84,35 @@ int mp_importjson_members(const char *buf, struct mp_importjson_span sp, const c
     for (size_t i = 0; i < n; i++)
         spans[i] = (struct mp_importjson_span){raw[i][0], raw[i][1]};
     return MP_OK;
+}
+
+int mp_importjson_each(const char *buf, size_t len, bool one_object, struct mp_import_error *err,
+                       mp_importjson_each_fn fn, void *arg)
+{
+    size_t s, e, cursor = 0, es, ee, line = 1, at = 0;
+    memset(err, 0, sizeof(*err));
+    err->line = 1;
+    if (mp_json_scan_value(buf, len, 0, &s, &e) != MP_OK || mp_json_skip_ws(buf, len, e) != len) {
+        err->why = "not JSON";
+        return MP_EINVAL;
+    }
+    if (one_object && buf[s] == '{') {
+        err->conversation = 1;
+        return fn(arg, (struct mp_importjson_span){s, e}, mp_importitem_line_at(buf, s));
+    }
+    if (buf[s] != '[') {
+        err->why = "not a list of conversations";
+        return MP_EINVAL;
+    }
+    int rc = MP_OK;
+    while (rc == MP_OK && mp_json_next(buf, s, e, &cursor, NULL, NULL, &es, &ee) == MP_OK) {
+        line += mp_importitem_line_at(buf + at, es - at) - 1; /* lines grow with offsets */
+        at = es;
+        err->conversation++;
+        err->message = 0;
+        rc = fn(arg, (struct mp_importjson_span){es, ee}, line);
+    }
+    return rc;
 }
 
 static bool blank(const char *p, size_t n)

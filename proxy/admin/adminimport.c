@@ -103,16 +103,24 @@ struct build {
     int64_t now_ms;
 };
 
-/* The op of a settings line (the last one counts: later ops win). */
-static void settings_op(struct build *b, const struct mp_import_item *it)
+/* The next op, of kind, for the user, now, by an admin. */
+static struct mp_op *new_op(struct build *b, enum mp_op_kind kind)
 {
-    struct mp_op *op = &b->job->ops[b->job->nops++];
+    struct mp_op *op = &b->job->ops[b->job->nops];
     memset(op, 0, sizeof(*op));
-    op->kind = MP_OP_SET_USER_MODE;
+    op->kind = kind;
     op->user = b->user;
     op->user_len = b->user_len;
     op->now_ms = b->now_ms;
     op->actor = MP_ACTOR_ADMIN;
+    return op;
+}
+
+/* The op of a settings line (the last one counts: later ops win). */
+static void settings_op(struct build *b, const struct mp_import_item *it)
+{
+    struct mp_op *op = new_op(b, MP_OP_SET_USER_MODE);
+    b->job->nops++;
     op->u.user_mode = it->mode;
 }
 
@@ -148,12 +156,8 @@ static int item_op(struct build *b, const struct mp_import_item *it)
         return rc; /* MP_OK when past: not imported */
     }
     job->texts[job->ntexts++] = text;
-    struct mp_op *op = &job->ops[job->nops];
-    memset(op, 0, sizeof(*op));
-    op->user = b->user;
-    op->user_len = b->user_len;
-    op->now_ms = b->now_ms;
-    op->actor = MP_ACTOR_ADMIN;
+    struct mp_op *op =
+        new_op(b, it->type == MP_IMPORT_MESSAGE ? MP_OP_IMPORT_MESSAGE : MP_OP_UPSERT_ENTITY);
     op->recorded_at_ms = b->opts->item_time ? it->at_ms : 0;
     if (it->has_id)
         id_key(it->id, job->keys[job->nops]);
@@ -218,13 +222,8 @@ static void digest_convs(struct mp_import_batch *batch, const char *user, size_t
 static void job_op(struct build *b, size_t n, uint64_t tokens)
 {
     b->job->op_tokens[b->job->nops] = tokens;
-    struct mp_op *op = &b->job->ops[b->job->nops++];
-    memset(op, 0, sizeof(*op));
-    op->kind = MP_OP_ADD_JOB;
-    op->user = b->user;
-    op->user_len = b->user_len;
-    op->now_ms = b->now_ms;
-    op->actor = MP_ACTOR_ADMIN;
+    struct mp_op *op = new_op(b, MP_OP_ADD_JOB);
+    b->job->nops++;
     op->u.job.kind = MP_JOB_EXTRACT;
     memcpy(op->u.job.user, b->user, b->user_len);
     op->u.job.user_len = b->user_len;
