@@ -17,7 +17,7 @@
 #define ADMIN_PREFIX     "/admin/"
 #define ADMIN_PREFIX_LEN (sizeof(ADMIN_PREFIX) - 1)
 #define MAX_SEGMENTS     4  /* users/{id}/entities/{key} */
-#define NAME_MAX_LEN     10 /* longer decoded names are unknown ones */
+#define NAME_MAX_LEN     18 /* longer decoded names are unknown ones */
 #define LIMIT_DIGITS_MAX 4  /* "1000" */
 
 enum {
@@ -27,7 +27,10 @@ enum {
     SEEN_RETENTION = 8,
     SEEN_Q = 16,
     SEEN_TYPES = 32,
-    SEEN_API = 64
+    SEEN_API = 64,
+    SEEN_FORMAT = 128,
+    SEEN_DRY_RUN = 256,
+    SEEN_BUDGET = 512
 };
 
 struct span {
@@ -344,6 +347,69 @@ static int parse_api(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
+static int parse_format(struct span v, struct mp_admin_target *t)
+{
+    char buf[16];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    for (int f = MP_IMPORT_FORMAT_JSONL; f < MP_IMPORT_FORMAT_COUNT; f++) {
+        if (span_is(dv, mp_importitem_format_name((enum mp_import_format)f))) {
+            t->format = (enum mp_import_format)f;
+            return MP_OK;
+        }
+    }
+    return MP_EINVAL;
+}
+
+static int parse_dry_run(struct span v, struct mp_admin_target *t)
+{
+    char buf[8];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    if (!span_is(dv, "true") && !span_is(dv, "false"))
+        return MP_EINVAL;
+    t->dry_run = span_is(dv, "true");
+    return MP_OK;
+}
+
+/* A decimal 0..MP_ADMIN_BUDGET_MAX, digits only. */
+static int parse_budget(struct span v, struct mp_admin_target *t)
+{
+    uint64_t value = 0;
+    if (v.n == 0 || v.n > 10 || (v.n > 1 && v.p[0] == '0'))
+        return MP_EINVAL;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9')
+            return MP_EINVAL;
+        value = value * 10 + (uint64_t)(v.p[i] - '0');
+    }
+    if (value > MP_ADMIN_BUDGET_MAX)
+        return MP_EINVAL;
+    t->extract_max_tokens = value;
+    t->has_extract_max_tokens = true;
+    return MP_OK;
+}
+
+/* The import's own parameters. */
+static int import_pair(unsigned bit, struct span value, struct mp_admin_target *t,
+                       const char **param)
+{
+    if (bit == SEEN_FORMAT) {
+        *param = "format";
+        return parse_format(value, t);
+    }
+    if (bit == SEEN_DRY_RUN) {
+        *param = "dry_run";
+        return parse_dry_run(value, t);
+    }
+    *param = "extract_max_tokens";
+    return parse_budget(value, t);
+}
+
 /* One "name[=value]" pair. Unknown names are skipped without reading the
  * value, so a future parameter with any syntax cannot break old servers. */
 static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *seen,
@@ -363,14 +429,17 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     if (pct_decode(name.p, name.n, true, nbuf, sizeof(nbuf), &nlen) != MP_OK)
         return MP_OK; /* too long to be a known name */
     struct span dn = {nbuf, nlen};
-    unsigned bit = span_is(dn, "tenant")      ? SEEN_TENANT
-                   : span_is(dn, "cursor")    ? SEEN_CURSOR
-                   : span_is(dn, "limit")     ? SEEN_LIMIT
-                   : span_is(dn, "retention") ? SEEN_RETENTION
-                   : span_is(dn, "q")         ? SEEN_Q
-                   : span_is(dn, "types")     ? SEEN_TYPES
-                   : span_is(dn, "api")       ? SEEN_API
-                                              : 0;
+    unsigned bit = span_is(dn, "tenant")               ? SEEN_TENANT
+                   : span_is(dn, "cursor")             ? SEEN_CURSOR
+                   : span_is(dn, "limit")              ? SEEN_LIMIT
+                   : span_is(dn, "retention")          ? SEEN_RETENTION
+                   : span_is(dn, "q")                  ? SEEN_Q
+                   : span_is(dn, "types")              ? SEEN_TYPES
+                   : span_is(dn, "api")                ? SEEN_API
+                   : span_is(dn, "format")             ? SEEN_FORMAT
+                   : span_is(dn, "dry_run")            ? SEEN_DRY_RUN
+                   : span_is(dn, "extract_max_tokens") ? SEEN_BUDGET
+                                                       : 0;
     if (bit == 0)
         return MP_OK;
     if (*seen & bit)
@@ -394,9 +463,11 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
     } else if (bit == SEEN_TYPES) {
         *param = "types";
         rc = parse_types(value, t);
-    } else {
+    } else if (bit == SEEN_API) {
         *param = "api";
         rc = parse_api(value, t);
+    } else {
+        rc = import_pair(bit, value, t, param);
     }
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "importitem.h"
 #include "user_id.h"
 #include "usermem.h"
 
@@ -41,9 +42,10 @@ enum mp_admin_route {
 #define MP_ADMIN_CURSOR_MAX      1024 /* cursor chars */
 #define MP_ADMIN_LIMIT_DEFAULT   100
 #define MP_ADMIN_LIMIT_MAX       1000
-#define MP_ADMIN_KEY_RAW_MAX     1024 /* decoded {key} bytes before normalization */
-#define MP_ADMIN_QUERY_MAX       1024 /* decoded bytes of a search's q */
-#define MP_ADMIN_EXPLANATION_LEN 32   /* hex digits of an explanation's {id} */
+#define MP_ADMIN_KEY_RAW_MAX     1024       /* decoded {key} bytes before normalization */
+#define MP_ADMIN_QUERY_MAX       1024       /* decoded bytes of a search's q */
+#define MP_ADMIN_EXPLANATION_LEN 32         /* hex digits of an explanation's {id} */
+#define MP_ADMIN_BUDGET_MAX      1000000000 /* an import's extract_max_tokens */
 
 /* What a search asks for (types=facts,messages): a bit set. */
 #define MP_ADMIN_TYPE_FACTS    1
@@ -66,6 +68,11 @@ struct mp_admin_target {
     unsigned limit;                 /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
     bool has_limit;                 /* the query gave limit */
     bool retention_item;            /* retention=item (imports): age from the items' own time */
+    enum mp_import_format format;   /* an import's format; MP_IMPORT_FORMAT_JSONL when absent */
+    bool has_format;                /* the query gave format */
+    bool dry_run;                   /* dry_run=true (imports): what it would do, nothing stored */
+    uint64_t extract_max_tokens;    /* an import's bound, below the setting's */
+    bool has_extract_max_tokens;    /* the query gave extract_max_tokens */
     char q[MP_ADMIN_QUERY_MAX + 1]; /* a search's q, decoded, NUL at q_len; "" when absent */
     size_t q_len;
     bool has_q;            /* the query gave q (maybe empty) */
@@ -132,6 +139,12 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  *   once, none empty); anything else is "types". Only a search reads it.
  * - api: "chat", "responses" or "messages"; anything else is "api". Only
  *   an explain reads it.
+ * - format: "jsonl", "chatgpt", "claude" or "memory-text"
+ *   (mp_importitem_format_name); anything else is "format". dry_run:
+ *   "true" or "false"; anything else is "dry_run". extract_max_tokens: a
+ *   decimal 0..MP_ADMIN_BUDGET_MAX, digits only (no sign, blank or
+ *   leading zero); anything else is "extract_max_tokens". Only an import
+ *   reads them.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never
@@ -141,7 +154,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "seq", "conversation", "tenant", "cursor", "limit",
- * "retention", "q", "types", "api", "id" or "query". The first problem wins, checked in that order
+ * "retention", "q", "types", "api", "format", "dry_run", "extract_max_tokens", "id" or
+ * "query". The first problem wins, checked in that order
  * for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and

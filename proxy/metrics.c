@@ -65,6 +65,7 @@ struct mp_metrics {
     counter sweeps[2];      /* error, ok */
     counter compactions[2]; /* error, ok */
     counter imports[MP_IMPORTR_COUNT];
+    counter imports_refused[MP_METRICS_IMPORT_FORMATS][MP_IMPORTX_COUNT];
     counter queue_full; /* many writers: atomic_fetch_add */
     counter unrecorded[MP_UNREC_COUNT];
     counter jobs_failed[MP_JOBM_KIND_COUNT][MP_JOB_FAIL_COUNT];
@@ -92,6 +93,9 @@ static const char *const job_fail_names[MP_JOB_FAIL_COUNT] = {
     "none", "malformed", "rate_limited", "upstream_error", "rejected", "store_error"};
 
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
+static const char *const import_format_names[MP_METRICS_IMPORT_FORMATS] = {"jsonl", "chatgpt",
+                                                                           "claude", "memory-text"};
+static const char *const import_refusal_names[MP_IMPORTX_COUNT] = {"invalid", "future_time"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
 static const char *const search_names[MP_SEARCH_COUNT] = {"hit", "miss", "invalid", "error"};
 static const char *const mcp_method_names[MP_MCPM_COUNT] = {
@@ -212,6 +216,12 @@ void mp_metrics_compaction(struct mp_metrics *m, bool ok)
 void mp_metrics_import(struct mp_metrics *m, enum mp_import_result r)
 {
     atomic_fetch_add(&m->imports[r], 1);
+}
+
+void mp_metrics_import_refused(struct mp_metrics *m, int format, enum mp_import_refusal why)
+{
+    if (format >= 0 && format < MP_METRICS_IMPORT_FORMATS)
+        atomic_fetch_add(&m->imports_refused[format][why], 1);
 }
 
 void mp_metrics_memory_job(struct mp_metrics *m, enum mp_job_metric_kind kind,
@@ -674,6 +684,14 @@ static void render_governance(struct mp_metrics *m, struct text *t)
     for (int r = 0; r < MP_IMPORTR_COUNT; r++)
         put(t, "memproxy_imports_total{result=\"%s\"} %llu\n", import_result_names[r],
             (unsigned long long)get(&m->imports[r]));
+    put(t, "# HELP memproxy_imports_refused_total Imports refused before the store, by format "
+           "and reason.\n"
+           "# TYPE memproxy_imports_refused_total counter\n");
+    for (int f = 0; f < MP_METRICS_IMPORT_FORMATS; f++)
+        for (int r = 0; r < MP_IMPORTX_COUNT; r++)
+            put(t, "memproxy_imports_refused_total{format=\"%s\",reason=\"%s\"} %llu\n",
+                import_format_names[f], import_refusal_names[r],
+                (unsigned long long)get(&m->imports_refused[f][r]));
 }
 
 void mp_metrics_queue_full(struct mp_metrics *m)

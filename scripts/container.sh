@@ -379,7 +379,7 @@ systemd_check() {
     cat >"$tmp/systemd/Containerfile" <<EOF
 FROM $base
 RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv procps \
-    libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 liblmdb0 libjansson4 libstemmer0d libicu72 libssl3 \
+    libevent-2.1-7 libevent-pthreads-2.1-7 libcurl4 liblmdb0 libjansson4 libstemmer0d libicu72 libzip4 libssl3 \
     ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=$image /usr/bin/memproxy /usr/local/bin/memproxy
 COPY memproxy.ini /etc/memproxy/memproxy.ini

@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds the test/bench tools)
 set -eu
 pkgs="ca-certificates gcc libc6-dev pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
-liblmdb-dev libjansson-dev libssl-dev libstemmer-dev libpq-dev liblz4-dev libicu-dev"
+liblmdb-dev libjansson-dev libssl-dev libstemmer-dev libpq-dev liblz4-dev libicu-dev libzip-dev"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs check python3 python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl postgresql \
 systemd python3-snowballstemmer python3-icu python3-stemmer wordnet-base \

@@ -143,6 +143,8 @@ static const struct key_def keys[] = {
      2592000, NULL},
     {"memory", "extract_batch_turns", K_UINT, FIELD(memory.extract_batch_turns), 1, 64, NULL},
     {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
+    {"memory", "import_extract_max_tokens", K_UINT, FIELD(memory.import_extract_max_tokens), 0,
+     1000000000, NULL},
     {"memory", "held_jobs_max", K_UINT, FIELD(memory.held_jobs_max), 0, 10000000, NULL},
     {"memory", "held_jobs_per_user", K_UINT, FIELD(memory.held_jobs_per_user), 0, 10000000, NULL},
     {"memory", "held_jobs_ttl_seconds", K_UINT, FIELD(memory.held_jobs_ttl_seconds), 1, 31536000,
@@ -817,6 +819,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.job_retry_backoff_max_ms = 300000;
     c->memory.job_retry_horizon_seconds = 21600;
     c->memory.extract_batch_turns = 12;
+    c->memory.import_extract_max_tokens = 200000;
     c->memory.extract_idle_seconds = 20;
     c->memory.held_jobs_max = 10000;
     c->memory.held_jobs_per_user = 40;

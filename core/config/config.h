@@ -144,6 +144,9 @@ struct mp_config {
          * the oldest has waited extract_idle_seconds, or at drain */
         uint32_t extract_batch_turns;  /* 8; 1 .. MP_CONFIG_BATCH_TURNS_MAX */
         uint32_t extract_idle_seconds; /* 20; 0 .. 3600 */
+        /* an import's turns that go to the memory model, at most this many
+         * estimated tokens (core/import/importplan.h); 0: none goes */
+        uint64_t import_extract_max_tokens; /* 200000; 0 .. 1000000000 */
         /* memory jobs held for a credential (core/memory/heldjobs.h): kept
          * at most held_jobs_max in all and held_jobs_per_user per user (the
          * oldest leave first), each at most held_jobs_ttl_seconds */

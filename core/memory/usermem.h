@@ -28,12 +28,15 @@ enum mp_role { MP_ROLE_USER, MP_ROLE_ASSISTANT };
 /* How much a fact is trusted, weakest first. Time decides first between
  * the user's own words and what was set for them (agent, stated,
  * corrected: the newer value wins, the class only between values of the
- * same time); what only the assistant said never replaces a stronger
- * class, and an admin's value only another admin's (storage/ops/
- * lifecycle.c, docs/governance.md "Stale versus fresh"). The stored byte
- * of a class is not its place here (storage/format/codec.c). */
+ * same time); what is second-hand (what only the assistant said, what
+ * another assistant remembered) never replaces a stronger class, and an
+ * admin's value only another admin's (storage/ops/lifecycle.c,
+ * docs/governance.md "Stale versus fresh"). The stored byte of a class
+ * is not its place here (storage/format/codec.c). */
 enum mp_trust {
     MP_TRUST_INFERRED,  /* extracted from what the assistant said */
+    MP_TRUST_IMPORTED,  /* another assistant's memory of the user, imported
+                           (core/import/memtext.h) */
     MP_TRUST_AGENT,     /* set by an agent for the user (MCP add_memory) */
     MP_TRUST_STATED,    /* extracted from what the user said */
     MP_TRUST_CORRECTED, /* set by the user (PUT /v1/memory/entities/{key}) */

@@ -26,7 +26,7 @@
 
 #include "net/access.h"
 #include "net/bearer.h"
-#include "admin/adminimport.h"
+#include "admin/importrun.h"
 #include "admin/adminops.h"
 #include "adminpath.h"
 #include "admin/archivepage.h"
@@ -92,7 +92,6 @@ struct admin_call {
     uint64_t used_before, used_after;
     unsigned due; /* POST /admin/extract: waiting extraction jobs made due */
     struct mp_sweep_counts swept;
-    struct mp_import_job import;
     char err[ERR_MAX];
 };
 
@@ -160,7 +159,6 @@ static void respond(struct admin_call *call, int status, const char *reason, con
                  extra != NULL ? extra : "");
         mp_conn_respond(call->conn, status, reason, ctype, headers, body, len, MP_CONN_KEEP);
     }
-    mp_import_job_free(&call->import);
     free(call);
 }
 
@@ -953,57 +951,21 @@ static int conversation_work(struct mp_memworker *mw, void *arg)
     return rc;
 }
 
-/* ---- import ---- */
+/* ---- import (admin/importrun.h: the page's upload calls the same) ---- */
 
-/* A store that refuses the write (full, or failing) shows on /readyz and
- * in memproxy_storage_writable like a turn's would; a user's fact limit
- * (MP_ECONFLICT) is no state of the store. */
-static int import_work(struct mp_memworker *mw, void *arg)
+static void send_import_answer(struct admin_call *call, struct mp_import_answer *a)
 {
-    struct admin_call *call = arg;
-    int rc = mp_import_apply(call->store, &call->import);
-    if (rc != MP_ECONFLICT)
-        mp_memworker_note_write(mw, rc);
-    return rc;
-}
-
-/* The store refused the import (nothing of it was written: one
- * transaction): logged with the request id, never the lines. */
-static void import_failed(struct admin_call *call, int status)
-{
-    bool full = status == MP_ETOOBIG;
-    struct mp_logline l;
-    mp_metrics_import(call->loop->metrics, full ? MP_IMPORTR_STORAGE_FULL : MP_IMPORTR_ERROR);
-    mp_logline_begin(&l, MP_LOG_ERROR,
-                     full ? "import not stored: memory store full" : "import not stored");
-    if (l.enabled) {
-        mp_logline_str(&l, "request_id", call->request_id);
-        mp_logline_int(&l, "lines", (int64_t)call->import.batch.n);
-        mp_logline_end(&l);
-    }
-    send_error(call, full ? MP_PERR_STORAGE_FULL : MP_PERR_INTERNAL, NULL);
-}
-
-static void on_imported(struct mp_memticket *t, void *arg, int status)
-{
-    struct admin_call *call = arg;
-    (void)t;
-    if (status == MP_ECONFLICT) {
-        send_error(call, MP_PERR_MEMORY_FULL, NULL);
+    if (a->ok) {
+        send_json(call, 200, "OK", a->doc, NULL);
+        a->doc = NULL; /* sent */
         return;
     }
-    if (status != MP_OK) {
-        import_failed(call, status);
-        return;
-    }
-    mp_metrics_import(call->loop->metrics, MP_IMPORTR_OK);
-    send_json(call, 200, "OK",
-              json_pack("{s:I, s:I, s:I, s:I, s:I}", "messages", (json_int_t)call->import.messages,
-                        "facts", (json_int_t)call->import.facts, "settings",
-                        (json_int_t)call->import.settings, "skipped",
-                        (json_int_t)call->import.skipped, "past_retention",
-                        (json_int_t)call->import.past),
-              NULL);
+    send_error_msg(call, a->perr, a->message[0] != '\0' ? a->message : NULL, NULL);
+}
+
+static void on_imported(void *arg, struct mp_import_answer *a)
+{
+    send_import_answer(arg, a);
 }
 
 /* The media type of the body, without parameters, is application/x-ndjson
@@ -1020,40 +982,30 @@ static bool is_ndjson(const struct mp_http_request_head *head)
            (n == 17 && strncasecmp(h->value, "application/jsonl", 17) == 0);
 }
 
-static void import_lines(struct admin_call *call, const struct mp_http_request_head *head,
-                         const char *body, size_t len)
+/* JSON Lines need their media type; the other formats say what they are
+ * in ?format= (a ZIP, a JSON file, a text: any media type). */
+static void import_body(struct admin_call *call, const struct mp_http_request_head *head,
+                        const char *body, size_t len)
 {
-    char message[160];
-    size_t line = 0;
-    const char *why = "";
-    if (!is_ndjson(head)) {
+    struct mp_import_answer now;
+    if (call->t.format == MP_IMPORT_FORMAT_JSONL && !is_ndjson(head)) {
         send_error(call, MP_PERR_UNSUPPORTED_MEDIA_TYPE, NULL);
         return;
     }
-    const struct mp_config *cfg = call->loop->cfg;
-    struct mp_import_opts opts = {.pii_mode = cfg->governance.pii_mode,
-                                  .item_time = call->t.retention_item};
-    mp_sweep_retention_days(cfg->governance.retention_days, cfg->governance.pii_retention_days,
-                            cfg->memory.idempotency_hours, &opts.retention);
-    int rc = mp_import_prepare(&call->import, &opts, call->user, call->user_len, call->request_id,
-                               call->op.now_ms, body, len, &line, &why);
-    if (rc == MP_EINVAL) {
-        snprintf(message, sizeof(message),
-                 "Line %zu of the import is not a valid item (%s); "
-                 "nothing was imported.",
-                 line, why);
-        send_error_msg(call, MP_PERR_INVALID_IMPORT, message, NULL);
+    const struct mp_import_request req = {.format = call->t.format,
+                                          .dry_run = call->t.dry_run,
+                                          .retention_item = call->t.retention_item,
+                                          .has_extract_max_tokens = call->t.has_extract_max_tokens,
+                                          .extract_max_tokens = call->t.extract_max_tokens};
+    int rc = mp_importrun_start(call->loop, call->t.user, call->t.user_len,
+                                call->t.has_tenant ? call->t.tenant : NULL, &req, body, len,
+                                call->request_id, on_imported, call, &now);
+    if (rc == MP_AGAIN) {
+        mp_conn_attach(call->conn, call, on_abort);
         return;
     }
-    if (rc != MP_OK) {
-        send_error(call, MP_PERR_INTERNAL, NULL);
-        return;
-    }
-    if (call->import.batch.nmessages > 0 && !call->loop->cfg->memory.archive) {
-        send_error(call, MP_PERR_ARCHIVE_DISABLED, NULL);
-        return;
-    }
-    submit(call, NULL, import_work, on_imported);
+    send_import_answer(call, &now);
+    mp_import_answer_cleanup(&now);
 }
 
 /* ---- the process: status, reload (proxy/admin/adminops.h) ---- */
@@ -1111,7 +1063,7 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         get_history(call);
         break;
     case MP_ADMIN_USER_IMPORT:
-        import_lines(call, head, body, len);
+        import_body(call, head, body, len);
         break;
     case MP_ADMIN_USER_ENTITY:
         change_entity(call, head, method_is(head, "PUT"), body, len);

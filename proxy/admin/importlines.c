@@ -40,17 +40,20 @@ static bool str_is(const char *s, size_t n, const char *lit)
     return s != NULL && n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
-/* An item's own time: RFC 3339, within mp_usermem_time_ok() of now_ms. */
-static int parse_time(json_t *o, const char *name, int64_t now_ms, int64_t *ms, bool *present)
+/* An item's own time: RFC 3339, within mp_usermem_time_ok() of now_ms
+ * (*future: it lies further ahead). */
+static int parse_time(json_t *o, const char *name, int64_t now_ms, int64_t *ms, bool *present,
+                      bool *future)
 {
     size_t n = 0;
     const char *s = str_member(o, name, &n, present);
-    return s != NULL && mp_rfc3339_parse(s, n, ms) == MP_OK && mp_usermem_time_ok(*ms, now_ms)
-               ? MP_OK
-               : MP_EINVAL;
+    if (s == NULL || mp_rfc3339_parse(s, n, ms) != MP_OK)
+        return MP_EINVAL;
+    *future = *ms > now_ms && !mp_usermem_time_ok(*ms, now_ms);
+    return mp_usermem_time_ok(*ms, now_ms) ? MP_OK : MP_EINVAL;
 }
 
-static int parse_id(json_t *o, struct mp_import_item *it, const char **why)
+static int parse_id(json_t *o, struct mp_import_item *it, struct mp_import_error *err)
 {
     size_t n = 0;
     bool present;
@@ -58,7 +61,7 @@ static int parse_id(json_t *o, struct mp_import_item *it, const char **why)
     if (!present)
         return MP_OK;
     if (s == NULL || n == 0 || n > MP_IMPORT_ID_MAX || memchr(s, '\0', n) != NULL) {
-        *why = "id";
+        err->why = "id";
         return MP_EINVAL;
     }
     memcpy(it->id, s, n);
@@ -102,21 +105,21 @@ static int hex64_member(json_t *o, const char *name, uint64_t *v, bool *given)
  * "conversation" 16 hex digits (or null), "conversation_rule" a rule's
  * name (or null), only with a conversation; and its reply's reference,
  * "reply_ref" 16 hex digits (or null; 0: none). */
-static int parse_conversation(json_t *o, struct mp_import_item *it, const char **why)
+static int parse_conversation(json_t *o, struct mp_import_item *it, struct mp_import_error *err)
 {
     size_t n = 0;
     bool present, c;
     if (hex64_member(o, "reply_ref", &it->reply_ref, &present) != MP_OK)
-        return (*why = "reply_ref", MP_EINVAL);
+        return (err->why = "reply_ref", MP_EINVAL);
     if (hex64_member(o, "conversation", &it->conv, &c) != MP_OK)
-        return (*why = "conversation", MP_EINVAL);
+        return (err->why = "conversation", MP_EINVAL);
     const char *r = str_member(o, "conversation_rule", &n, &present);
     if (!present || json_is_null(json_object_get(o, "conversation_rule")))
         return MP_OK;
     for (int k = MP_CONVID_CLIENT; c && k <= MP_CONVID_SESSION; k++)
         if (str_is(r, n, mp_convlook_rule((enum mp_convid_kind)k)))
             it->conv_kind = (uint8_t)k;
-    return it->conv_kind != 0 ? MP_OK : (*why = "conversation_rule", MP_EINVAL);
+    return it->conv_kind != 0 ? MP_OK : (err->why = "conversation_rule", MP_EINVAL);
 }
 
 /* A message's optional language, as the export writes it: "lang" an ISO
@@ -138,7 +141,8 @@ static int parse_lang(json_t *o, struct mp_import_item *it)
 
 /* Content may hold any character a recorded turn may, NUL included, so
  * that every export imports back. */
-static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
+static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it,
+                         struct mp_import_error *err)
 {
     size_t n = 0;
     bool present;
@@ -148,42 +152,43 @@ static int parse_message(json_t *o, int64_t now_ms, struct mp_import_item *it, c
     else if (str_is(role, n, "assistant"))
         it->role = MP_ROLE_ASSISTANT;
     else
-        return (*why = "role", MP_EINVAL);
+        return (err->why = "role", MP_EINVAL);
     const char *c = str_member(o, "content", &n, &present);
     if (c == NULL || n == 0)
-        return (*why = "content", MP_EINVAL);
-    if (parse_time(o, "at", now_ms, &it->at_ms, &present) != MP_OK)
-        return (*why = "at", MP_EINVAL);
-    if (parse_conversation(o, it, why) != MP_OK)
+        return (err->why = "content", MP_EINVAL);
+    if (parse_time(o, "at", now_ms, &it->at_ms, &present, &err->future) != MP_OK)
+        return (err->why = "at", MP_EINVAL);
+    if (parse_conversation(o, it, err) != MP_OK)
         return MP_EINVAL;
     if (parse_lang(o, it) != MP_OK)
-        return (*why = "lang", MP_EINVAL);
+        return (err->why = "lang", MP_EINVAL);
     it->text = dup_cut(c, n, MP_MESSAGE_CONTENT_MAX, &it->text_len);
     return it->text != NULL ? MP_OK : MP_ENOMEM;
 }
 
-static int parse_fact(json_t *o, int64_t now_ms, struct mp_import_item *it, const char **why)
+static int parse_fact(json_t *o, int64_t now_ms, struct mp_import_item *it,
+                      struct mp_import_error *err)
 {
     size_t n = 0;
     bool present;
     const char *k = str_member(o, "key", &n, &present);
     if (k == NULL || mp_usermem_normalize_key(k, n, it->key) != MP_OK)
-        return (*why = "key", MP_EINVAL);
+        return (err->why = "key", MP_EINVAL);
     const char *v = str_member(o, "value", &n, &present);
     v = v != NULL ? mp_usermem_clean_value(v, n, &n) : NULL; /* the user API's rule */
     if (v == NULL)
-        return (*why = "value", MP_EINVAL);
-    int rc = parse_time(o, "at", now_ms, &it->at_ms, &present);
+        return (err->why = "value", MP_EINVAL);
+    int rc = parse_time(o, "at", now_ms, &it->at_ms, &present, &err->future);
     if (!present)
-        rc = parse_time(o, "observed_at", now_ms, &it->at_ms, &present);
+        rc = parse_time(o, "observed_at", now_ms, &it->at_ms, &present, &err->future);
     if (rc != MP_OK)
-        return (*why = "at", MP_EINVAL);
+        return (err->why = "at", MP_EINVAL);
     json_t *c = json_object_get(o, "confidence");
     it->confidence = 1.0;
     if (c != NULL) {
         if (!json_is_number(c) || !isfinite(json_number_value(c)) || json_number_value(c) < 0 ||
             json_number_value(c) > 1)
-            return (*why = "confidence", MP_EINVAL);
+            return (err->why = "confidence", MP_EINVAL);
         it->confidence = json_number_value(c);
     }
     it->text = dup_cut(v, n, MP_ENTITY_VALUE_MAX, &it->text_len);
@@ -191,21 +196,21 @@ static int parse_fact(json_t *o, int64_t now_ms, struct mp_import_item *it, cons
 }
 
 static int parse_line(const char *p, size_t n, int64_t now_ms, struct mp_import_item *it,
-                      const char **why)
+                      struct mp_import_error *err)
 {
-    json_error_t err;
+    json_error_t jerr;
     size_t tlen = 0;
     bool present;
-    json_t *o = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    json_t *o = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!json_is_object(o)) {
         json_decref(o);
-        *why = "not a JSON object";
+        err->why = "not a JSON object";
         return MP_EINVAL;
     }
     const char *type = str_member(o, "type", &tlen, &present);
     int rc = MP_OK;
     if (type == NULL)
-        rc = (*why = "type", MP_EINVAL);
+        rc = (err->why = "type", MP_EINVAL);
     else if (str_is(type, tlen, "message"))
         it->type = MP_IMPORT_MESSAGE;
     else if (str_is(type, tlen, "fact"))
@@ -215,28 +220,28 @@ static int parse_line(const char *p, size_t n, int64_t now_ms, struct mp_import_
     else if (str_is(type, tlen, "summary") || str_is(type, tlen, "history"))
         it->type = MP_IMPORT_SKIPPED;
     else
-        rc = (*why = "type", MP_EINVAL);
+        rc = (err->why = "type", MP_EINVAL);
     if (rc == MP_OK && it->type != MP_IMPORT_SKIPPED && it->type != MP_IMPORT_SETTINGS)
-        rc = parse_id(o, it, why);
+        rc = parse_id(o, it, err);
     if (rc == MP_OK && it->type == MP_IMPORT_SETTINGS) {
         const char *mode = str_member(o, "mode", &tlen, &present);
         if (mode == NULL || mp_usermode_parse(mode, tlen, &it->mode) != MP_OK)
-            rc = (*why = "mode", MP_EINVAL);
+            rc = (err->why = "mode", MP_EINVAL);
     }
     if (rc == MP_OK && it->type == MP_IMPORT_MESSAGE)
-        rc = parse_message(o, now_ms, it, why);
+        rc = parse_message(o, now_ms, it, err);
     else if (rc == MP_OK && it->type == MP_IMPORT_FACT)
-        rc = parse_fact(o, now_ms, it, why);
+        rc = parse_fact(o, now_ms, it, err);
     json_decref(o);
     return rc;
 }
 
 int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_import_batch *out,
-                    size_t *bad_line, const char **why)
+                    struct mp_import_error *err)
 {
-    struct mp_import_batch b = {NULL, 0, 0, 0, 0, 0};
-    size_t cap = 0, line = 0;
-    *why = "";
+    size_t line = 0;
+    memset(err, 0, sizeof(*err));
+    err->why = "";
     for (size_t at = 0; at < len;) {
         const char *nl = memchr(body + at, '\n', len - at);
         size_t n = nl != NULL ? (size_t)(nl - (body + at)) : len - at;
@@ -245,40 +250,17 @@ int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_impo
         line++;
         if (blank(p, n))
             continue;
-        if (b.n == cap) {
-            size_t ncap = cap == 0 ? 64 : cap * 2;
-            struct mp_import_item *items = realloc(b.items, ncap * sizeof(*items));
-            if (items == NULL) {
-                mp_import_batch_free(&b);
-                return MP_ENOMEM;
-            }
-            b.items = items;
-            cap = ncap;
-        }
-        struct mp_import_item *it = &b.items[b.n];
-        memset(it, 0, sizeof(*it));
-        it->line = line;
-        int rc = parse_line(p, n, now_ms, it, why);
+        struct mp_import_item it = {.line = line, .trust = MP_TRUST_STATED};
+        int rc = parse_line(p, n, now_ms, &it, err);
+        if (rc == MP_OK && it.type == MP_IMPORT_SKIPPED)
+            out->skipped[MP_IMPORT_SKIP_EXPORT_LINE]++;
+        if (rc == MP_OK)
+            rc = mp_importitem_push(out, &it);
         if (rc != MP_OK) {
-            free(it->text);
-            mp_import_batch_free(&b);
-            *bad_line = line;
+            free(it.text);
+            err->line = line;
             return rc;
         }
-        b.n++;
-        b.nmessages += it->type == MP_IMPORT_MESSAGE;
-        b.nfacts += it->type == MP_IMPORT_FACT;
-        b.nsettings += it->type == MP_IMPORT_SETTINGS;
-        b.nskipped += it->type == MP_IMPORT_SKIPPED;
     }
-    *out = b;
     return MP_OK;
-}
-
-void mp_import_batch_free(struct mp_import_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        free(b->items[i].text);
-    free(b->items);
-    memset(b, 0, sizeof(*b));
 }

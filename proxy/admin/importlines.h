@@ -24,41 +24,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "usermem.h"
-#include "usermode.h"
+#include "importitem.h"
 
-#define MP_IMPORT_ID_MAX 256
-
-enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SETTINGS, MP_IMPORT_SKIPPED };
-
-struct mp_import_item {
-    enum mp_import_type type;
-    size_t line; /* 1-based */
-    enum mp_role role;
-    char *text; /* message content or fact value, NUL-terminated, owned */
-    size_t text_len;
-    char key[MP_ENTITY_KEY_MAX + 1]; /* facts: normalized */
-    double confidence;
-    enum mp_user_mode mode; /* settings: the user's own setting */
-    int64_t at_ms;
-    uint64_t conv;      /* messages: the conversation's digest (0: none given) */
-    uint8_t conv_kind;  /* ... and its rule (enum mp_convid_kind; 0: none given) */
-    uint64_t reply_ref; /* messages: its reply's reference (usermem.h; 0: none given) */
-    uint8_t lang;       /* messages: its language (enum mp_lang; 0: none given, identified) */
-    bool has_id;
-    char id[MP_IMPORT_ID_MAX + 1];
-};
-
-struct mp_import_batch {
-    struct mp_import_item *items;
-    size_t n, nmessages, nfacts, nsettings, nskipped;
-};
-
-/* Parses body[0..len) received at now_ms. MP_OK with *out (free with
- * mp_import_batch_free()); MP_EINVAL with *bad_line (1-based) and why (a
- * static reason naming the field: "not a JSON object", "type", "role",
- * "content", "key", "value", "at", "confidence", "id", "mode",
- * "conversation", "conversation_rule"); MP_ENOMEM.
+/* Parses body[0..len) received at now_ms into out (appended; free with
+ * mp_importitem_free(), also on failure). MP_OK; MP_EINVAL with *err: its
+ * line (1-based) and why (a static reason naming the field: "not a JSON
+ * object", "type", "role", "content", "key", "value", "at",
+ * "confidence", "id", "mode", "conversation", "conversation_rule",
+ * "reply_ref", "lang"; future set for a time too far ahead); MP_ENOMEM.
+ * Facts take the trust class stated; summary and history lines are
+ * MP_IMPORT_SKIPPED items, counted as export_line.
  * Strings are compared whole: "user\u0000x" is no role. Message content
  * (any characters, NUL included, as a recorded turn's) longer than
  * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded
@@ -67,8 +42,6 @@ struct mp_import_batch {
  * is kept trimmed; every time passes mp_usermem_time_ok() (not past now
  * plus a day). */
 int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_import_batch *out,
-                    size_t *bad_line, const char **why);
-
-void mp_import_batch_free(struct mp_import_batch *b);
+                    struct mp_import_error *err);
 
 #endif

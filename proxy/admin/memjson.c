@@ -33,7 +33,8 @@ json_t *mp_memjson_time(int64_t ms)
 
 const char *mp_memjson_trust_name(enum mp_trust t)
 {
-    static const char *const names[] = {"inferred", "agent", "stated", "corrected", "admin"};
+    static const char *const names[] = {"inferred", "imported",  "agent",
+                                        "stated",   "corrected", "admin"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
 }
 

@@ -686,6 +686,13 @@ unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw)
     return mp_memjobs_failed(mw->jobs);
 }
 
+void mp_memworker_jobs_added(struct mp_memworker *mw, const struct mp_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].kind == MP_OP_ADD_JOB && ops[i].result == MP_OK)
+            mp_memjobs_add(mw->jobs, &ops[i].u.job);
+}
+
 unsigned mp_memworker_extract_now(struct mp_memworker *mw)
 {
     return mp_memjobs_extract_now(mw->jobs);

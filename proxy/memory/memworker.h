@@ -112,6 +112,11 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
                       struct event_base *reply_base, mp_memticket_fn done, void *arg,
                       struct mp_memticket **ticket);
 
+/* Worker thread only (inside an mp_memwork_fn that applied ops[0..n)):
+ * indexes the jobs its ADD_JOB ops queued (result MP_OK), so that they
+ * are scheduled at once (an import's extraction jobs). */
+void mp_memworker_jobs_added(struct mp_memworker *mw, const struct mp_op *ops, size_t n);
+
 /* Worker thread only (inside an mp_memwork_fn). One retention pass over
  * every user now, counts added to *out (and to the metrics): MP_OK or a
  * store error. */

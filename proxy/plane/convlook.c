@@ -154,6 +154,17 @@ uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, si
     return mp_convlook_digest(key);
 }
 
+uint64_t mp_convlook_export_digest(const char *user, size_t ulen, const char *source,
+                                   const char *id, size_t id_len)
+{
+    unsigned char key[MP_CONVTAB_KEY_LEN];
+    struct mp_convid c = {.kind = MP_CONVID_CLIENT,
+                          .source = source,
+                          .id = id,
+                          .id_len = id_len < MP_CONVID_ID_MAX ? id_len : MP_CONVID_ID_MAX};
+    return key_of(user, ulen, &c, key) ? mp_convlook_digest(key) : 0;
+}
+
 void mp_convlook_chain_is(const char *user, size_t ulen, uint64_t conv, struct mp_convlook *look)
 {
     /* the head's key from the digest alone: a later link knows no more */

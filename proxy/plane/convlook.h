@@ -98,6 +98,15 @@ bool mp_convlook_shared(struct mp_store_view *view, const char *body, const stru
  * made or the id is empty or longer than MP_CONVID_ID_MAX. */
 uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, size_t id_len);
 
+/* The digest the messages of a conversation imported from another
+ * assistant's export keep (usermem.h: conv) for the store user key
+ * user[0..ulen): the rule CLIENT's with source (static: the app, "chatgpt")
+ * and the conversation's id in the export, id[0..id_len) (borrowed; cut
+ * to MP_CONVID_ID_MAX bytes), digested with the user's key as a chat's
+ * own id is. */
+uint64_t mp_convlook_export_digest(const char *user, size_t ulen, const char *source,
+                                   const char *id, size_t id_len);
+
 /* Makes *look the previous_response_id chain of digest conv (found among
  * the user's messages: core/wire/chain.h) for the store user key
  * user[0..ulen): kind CHAIN, not a session, digest conv, and a key derived

@@ -68,16 +68,15 @@ static void put_str(struct enc *e, const char *s)
 }
 
 /* A trust class's stored byte: the four first classes kept the bytes they
- * had (0 inferred, 1 stated, 2 corrected, 3 admin) when agent (4) came
- * between them in enum mp_trust, so every record written before reads the
- * same. */
-static const unsigned char trust_byte[] = {[MP_TRUST_INFERRED] = 0,
-                                           [MP_TRUST_AGENT] = 4,
-                                           [MP_TRUST_STATED] = 1,
-                                           [MP_TRUST_CORRECTED] = 2,
-                                           [MP_TRUST_ADMIN] = 3};
-static const enum mp_trust trust_of_byte[] = {MP_TRUST_INFERRED, MP_TRUST_STATED,
-                                              MP_TRUST_CORRECTED, MP_TRUST_ADMIN, MP_TRUST_AGENT};
+ * had (0 inferred, 1 stated, 2 corrected, 3 admin) when agent (4) and then
+ * imported (5) came between them in enum mp_trust, so every record
+ * written before reads the same. */
+static const unsigned char trust_byte[] = {
+    [MP_TRUST_INFERRED] = 0,  [MP_TRUST_AGENT] = 4, [MP_TRUST_STATED] = 1,
+    [MP_TRUST_CORRECTED] = 2, [MP_TRUST_ADMIN] = 3, [MP_TRUST_IMPORTED] = 5};
+static const enum mp_trust trust_of_byte[] = {MP_TRUST_INFERRED,  MP_TRUST_STATED,
+                                              MP_TRUST_CORRECTED, MP_TRUST_ADMIN,
+                                              MP_TRUST_AGENT,     MP_TRUST_IMPORTED};
 _Static_assert(sizeof(trust_byte) == sizeof(trust_of_byte) / sizeof(trust_of_byte[0]),
                "one byte per class");
 

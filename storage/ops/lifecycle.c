@@ -465,8 +465,9 @@ int mp_lifecycle_summarize(struct mp_usermem *um, const struct mp_op *op, uint64
 static bool outranked(const struct mp_mem_entity *cur, const struct mp_mem_entity *in)
 {
     bool pinned = in->trust == MP_TRUST_ADMIN || cur->trust == MP_TRUST_ADMIN;
-    bool assistant = in->trust == MP_TRUST_INFERRED || cur->trust == MP_TRUST_INFERRED;
-    if (in->trust != cur->trust && (pinned || assistant))
+    /* second-hand: what only the assistant said, what another assistant remembered */
+    bool secondhand = in->trust <= MP_TRUST_IMPORTED || cur->trust <= MP_TRUST_IMPORTED;
+    if (in->trust != cur->trust && (pinned || secondhand))
         return in->trust < cur->trust;
     if (in->trust == MP_TRUST_CORRECTED && cur->trust != MP_TRUST_CORRECTED)
         return false; /* the user's correction is their newest word, whatever a turn's clock */

@@ -186,9 +186,14 @@ enum mp_op_kind {
                                seqs of the nearest preceding RECORD_TURN op of the same
                                user in the same apply, and is skipped (MP_NOTFOUND)
                                when that turn was already recorded: a turn and its
-                               job commit together or not at all. The inherited seqs
-                               are written back into u.job; MP_EINVAL when there is
-                               no such RECORD_TURN op */
+                               job commit together or not at all. Right after
+                               IMPORT_MESSAGE ops of its user (an imported turn:
+                               the last import_turn_ops of them, or the run of
+                               them back to another kind of op) it
+                               takes instead the seqs of the first through the last
+                               of them imported now, and is skipped when none was.
+                               The inherited seqs are written back into u.job;
+                               MP_EINVAL when there is no such op */
     MP_OP_DONE_JOB,         /* remove job_id */
     MP_OP_UPDATE_JOB,       /* rewrite job (attempts, malformed, failed, not_before_ms) */
     MP_OP_SET_SUMMARY,      /* summary = text; drop buffered messages with seq <= through_seq
@@ -427,8 +432,12 @@ struct mp_op {
        MP_NOTFOUND); else it is remembered with the user's idem keys. */
     const uint8_t *import_key;
     /* with import_key: the time the key is remembered at (0: now_ms); an
-       import sets it so that the key goes no later than its item */
+       import sets it so that the key goes exactly when its item goes */
     int64_t import_key_at_ms;
+    /* ADD_JOB of an imported turn (EXTRACT, no seqs): how many of the
+       IMPORT_MESSAGE ops right before it are its turn's messages (0: all
+       of the run of them) */
+    uint32_t import_turn_ops;
     /* IMPORT_MESSAGE, UPSERT_ENTITY: the item's recorded_at when > 0 (an
        import whose retention counts from the items' own time), else now_ms */
     int64_t recorded_at_ms;

@@ -31,12 +31,11 @@ static size_t fact_key(const struct mp_ops_ctx *w, unsigned char *k, uint32_t fi
  * since before the agent class (admin 0, corrected 1, stated 2, inferred
  * 3), so that no stored key changes; agent facts rank last in the stated
  * tier (rank_fields), which is the class order for every stated fact of a
- * confidence above 0. */
-static const uint32_t rank_tier[] = {[MP_TRUST_INFERRED] = 3,
-                                     [MP_TRUST_AGENT] = 2,
-                                     [MP_TRUST_STATED] = 2,
-                                     [MP_TRUST_CORRECTED] = 1,
-                                     [MP_TRUST_ADMIN] = 0};
+ * confidence above 0; imported facts share the inferred tier (second-hand
+ * too), where their confidence of 1 puts them first. */
+static const uint32_t rank_tier[] = {
+    [MP_TRUST_INFERRED] = 3, [MP_TRUST_IMPORTED] = 3,  [MP_TRUST_AGENT] = 2,
+    [MP_TRUST_STATED] = 2,   [MP_TRUST_CORRECTED] = 1, [MP_TRUST_ADMIN] = 0};
 
 void mp_facts_rank_fields(const struct mp_mem_entity *e, uint32_t *trust_conf, uint64_t *newer)
 {

@@ -141,26 +141,62 @@ static bool inherits_seqs(const struct mp_op *op)
            j->through_seq == 0;
 }
 
+static bool of_job_user(const struct mp_op *op, const struct mp_job *j)
+{
+    return op->user_len == j->user_len && memcmp(op->user, j->user, j->user_len) == 0;
+}
+
+/* The first of the IMPORT_MESSAGE ops of the job's user right before
+ * ops[i] that are its imported turn (import_turn_ops of them, or the whole
+ * run), or i when ops[i - 1] is none. */
+static size_t imported_turn_of_job(const struct mp_op *ops, size_t i)
+{
+    size_t k = i, max = ops[i].import_turn_ops > 0 ? ops[i].import_turn_ops : i;
+    while (k > 0 && i - k < max && ops[k - 1].kind == MP_OP_IMPORT_MESSAGE &&
+           of_job_user(&ops[k - 1], &ops[i].u.job))
+        k--;
+    return k;
+}
+
 /* The nearest RECORD_TURN before ops[i] for the job's user, or -1. */
 static long turn_of_job(const struct mp_op *ops, size_t i)
 {
     const struct mp_job *j = &ops[i].u.job;
     for (size_t k = i; k-- > 0;) {
-        if (ops[k].kind == MP_OP_RECORD_TURN && ops[k].user_len == j->user_len &&
-            memcmp(ops[k].user, j->user, j->user_len) == 0)
+        if (ops[k].kind == MP_OP_RECORD_TURN && of_job_user(&ops[k], j))
             return (long)k;
     }
     return -1;
 }
 
+/* The seqs of the imported turn ops[first..i) into *job: those of its
+ * messages imported now (MP_NOTFOUND when none was: imported before). */
+static int imported_seqs(const struct mp_ops_out *outs, size_t first, size_t i, struct mp_job *job)
+{
+    job->from_seq = job->through_seq = 0;
+    for (size_t k = first; k < i; k++) {
+        if (outs[k].result != MP_OK)
+            continue;
+        if (job->from_seq == 0)
+            job->from_seq = outs[k].first_seq;
+        job->through_seq = outs[k].last_seq;
+    }
+    return job->from_seq != 0 ? MP_OK : MP_NOTFOUND;
+}
+
 /* The job ADD_JOB ops[i] queues: MP_OK with *job (seqs inherited from its
- * RECORD_TURN when the op asks for that), or MP_NOTFOUND when that turn
- * was already recorded. */
+ * RECORD_TURN, or its imported turn, when the op asks for that), or
+ * MP_NOTFOUND when that turn was already recorded (imported). */
 static int job_resolve(const struct mp_op *ops, const struct mp_ops_out *outs, size_t i,
                        struct mp_job *job)
 {
-    long t = inherits_seqs(&ops[i]) ? turn_of_job(ops, i) : -1;
     *job = ops[i].u.job;
+    if (!inherits_seqs(&ops[i]))
+        return MP_OK;
+    size_t first = imported_turn_of_job(ops, i);
+    if (first < i)
+        return imported_seqs(outs, first, i, job);
+    long t = turn_of_job(ops, i);
     if (t < 0)
         return MP_OK;
     if (outs[t].result != MP_OK)
@@ -750,10 +786,11 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
 }
 
 /* The one input check that needs the whole list: an ADD_JOB that inherits
- * its seqs needs a RECORD_TURN of its user before it. */
+ * its seqs needs a RECORD_TURN of its user before it, or its imported
+ * turn right before it. */
 static bool job_ok(const struct mp_op *ops, size_t i)
 {
-    return !inherits_seqs(&ops[i]) || turn_of_job(ops, i) >= 0;
+    return !inherits_seqs(&ops[i]) || imported_turn_of_job(ops, i) < i || turn_of_job(ops, i) >= 0;
 }
 
 int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops)

@@ -609,6 +609,7 @@ METRIC_LABELS = {
     'memproxy_retention_sweeps_total': ('result',),
     'memproxy_storage_compactions_total': ('result',),
     'memproxy_imports_total': ('result',),
+    'memproxy_imports_refused_total': ('format', 'reason'),
     'memproxy_memory_reads_total': ('result',),
     'memproxy_conversation_heads_total': ('result',),
     'memproxy_postgres_read_rounds_total': ('round',),

@@ -863,6 +863,15 @@ def ndjson(items):
     return ''.join(ln + '\n' for ln in out).encode('utf-8')
 
 
+IMPORT_COUNTS = ('messages', 'facts', 'settings', 'skipped', 'past_retention')
+
+
+def import_counts(r):
+    """The counts an import answer has had from the start (it also says
+    why it skipped, and what it sent to the memory model)."""
+    return {k: v for k, v in r.json().items() if k in IMPORT_COUNTS}
+
+
 def import_lines(proxy, user, items, content_type=NDJSON, timeout=60.0):
     """POST /admin/users/{user}/import of items (see ndjson) or raw bytes."""
     body = items if isinstance(items, (bytes, bytearray)) else ndjson(items)

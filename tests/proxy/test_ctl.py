@@ -335,7 +335,10 @@ class Users(CtlCase):
         skipped = sum(1 for x in lines if x['type'] in ('summary', 'history'))
         r = self.ok('users', 'import', user, stdin=r_bytes(lines))
         self.assertEqual(r.out, "imported %d messages, 2 facts and 0 settings into user '%s' (%d lines skipped)\n"
-                         % (n_msgs, user, skipped))
+                                "  skipped: %d export_line\n" % (n_msgs, user, skipped, skipped))
+        # the same export again adds nothing (ids derived from what each line is)
+        r = self.ok('users', 'import', user, stdin=r_bytes(lines))
+        self.assertTrue(r.out.startswith("imported 0 messages, 0 facts"), r)
         after = self.memory(user).json()
         self.assertEqual(mh.entity_map(after), {'name': 'Gus', 'city': 'Graz'})
         self.assertEqual([(m['role'], m['content']) for m in after['archive']],

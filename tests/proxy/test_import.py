@@ -46,7 +46,7 @@ class ImportCase(mh.MemCase):
         self.assertEqual(r.status, 200, r)
         want = dict(zip(('messages', 'facts', 'skipped', 'past_retention'), expect + (0,) * (4 - len(expect))),
                     settings=0)  # no settings lines here
-        self.assertEqual(r.json(), want, r)
+        self.assertEqual(mh.import_counts(r), want, r)
         return r
 
     def mem(self, user, proxy=None, query=''):
@@ -141,7 +141,7 @@ class GoodImport(ImportCase):
         body = b'\n  \t\r\n' + body + b'\n\n'
         r = self.imp(user, body)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2, 'past_retention': 0})
+        self.assertEqual(mh.import_counts(r), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 2, 'past_retention': 0})
         doc = self.mem(user)
         self.assertIsNone(doc['summary']['text'])
         self.assertEqual([m['content'] for m in doc['archive']], ['kept'])
@@ -202,16 +202,17 @@ class BadImport(ImportCase):
         ('value with a NUL', '{"type":"fact","key":"k","value":"a\\u0000b",%s}' % AT, 'value'),
         ('role with a NUL', '{"type":"message","role":"user\\u0000x","content":"x",%s}' % AT, 'role'),
         ('type with a NUL', '{"type":"fact\\u0000x","key":"k","value":"v",%s}' % AT, 'type'),
-        ('at in year 9999', '{"type":"fact","key":"k","value":"v","at":"9999-12-31T23:59:59Z"}', 'at'),
+        ('at in year 9999', '{"type":"fact","key":"k","value":"v","at":"9999-12-31T23:59:59Z"}',
+         'at: more than a day past now'),
         ('message at in year 9999', '{"type":"message","role":"user","content":"x","at":"9999-01-01T00:00:00Z"}',
-         'at'),
+         'at: more than a day past now'),
     )
 
-    def assertRefused(self, r, line, field):
+    def assertRefused(self, r, line, field, future=False):
         obj = self.assertOpenAIError(r, 400, 'invalid_import_line')
         msg = obj['error']['message']
         self.assertEqual(msg, 'Line %d of the import is not a valid item (%s); nothing was imported.'
-                         % (line, field), msg)
+                         % (line, field + (': more than a day past now' if future else '')), msg)
 
     def test_each_bad_line_refuses_the_whole_import(self):
         for what, bad, field in self.BAD:
@@ -227,9 +228,9 @@ class BadImport(ImportCase):
         user = mh.uid('skew')
         now = time.time() * 1000
         late = mh.iso_ms(now + 25 * 3600 * 1000)
-        self.assertRefused(self.imp(user, [fact('city', 'Graz', late)]), 1, 'at')
+        self.assertRefused(self.imp(user, [fact('city', 'Graz', late)]), 1, 'at', future=True)
         self.assertRefused(self.imp(user, [message('user', 'x', '2023-01-01T00:00:00Z'),
-                                           message('user', 'y', late)]), 2, 'at')
+                                           message('user', 'y', late)]), 2, 'at', future=True)
         soon = mh.iso_ms(now + 23 * 3600 * 1000)
         self.imp_ok(user, [fact('city', 'Graz', soon), message('user', 'x', soon)], (1, 1, 0))
 
@@ -261,7 +262,7 @@ class BadImport(ImportCase):
         body = (self.GOOD + '\n' + self.GOOD_FACT + '\n' + '{"type":"fact"').encode()
         self.assertRefused(self.imp(user, body), 3, 'not a JSON object')
         r = self.imp(user, (self.GOOD + '\n' + self.GOOD_FACT).encode())
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0, 'past_retention': 0})
+        self.assertEqual(mh.import_counts(r), {'messages': 1, 'facts': 1, 'settings': 0, 'skipped': 0, 'past_retention': 0})
 
     def test_wrong_content_type_415(self):
         user = mh.uid('ct')
@@ -279,7 +280,7 @@ class BadImport(ImportCase):
         self.assertEqual(len(body), 32 * MIB)
         r = self.imp(user, body, timeout=120)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 0})
+        self.assertEqual(mh.import_counts(r), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 0})
         r = self.imp(user, body + b'\n', timeout=120)
         self.assertOpenAIError(r, 413, 'body_too_large')
         self.assertEqual(len(self.archive(user)), 1)
@@ -303,19 +304,25 @@ class Idempotence(ImportCase):
         # Ids are per user: another user imports the same lines in full.
         self.imp_ok(mh.uid('ids2'), lines, (2, 1, 0))
 
-    def test_lines_without_ids_duplicate_messages(self):
-        # Documented by this test: without ids nothing tells two imports of
-        # the same message apart, so the archive holds it twice; a fact is
-        # one value per key, so it is not duplicated.
+    def test_lines_without_ids_import_once(self):
+        # Without ids an item's import key is derived from what it is
+        # (conversation, role, time, content; a fact's key, value, time) and
+        # its occurrence among such items in the file: the same file twice
+        # stores it once, two alike lines in one file are both kept, and a
+        # run after a refused line adds what was missing.
         user = mh.uid('noids')
         lines = [message('user', 'Twice told tale.', '2023-05-08T13:56:00Z'),
+                 message('user', 'Twice told tale.', '2023-05-08T13:56:00Z'),
+                 message('user', 'Twice told tale.', '2023-05-08T13:56:01Z', conversation='00000000000000aa'),
                  fact('city', 'Graz', '2023-05-08T13:56:00Z')]
-        self.imp_ok(user, lines, (1, 1, 0))
-        r = self.imp(user, lines)
-        self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json()['messages'], 1, r.json())
-        self.assertEqual([m['content'] for m in self.archive(user)], ['Twice told tale.'] * 2)
+        self.imp_ok(user, lines, (3, 1, 0))
+        r = self.imp_ok(user, lines, (0, 0, 4))
+        self.assertEqual(r.json()['skipped_by_reason'], {'already_imported': 3, 'fact_kept_out': 1})
+        self.assertEqual([m['content'] for m in self.archive(user)], ['Twice told tale.'] * 3)
         self.assertEqual([(e['key'], e['value']) for e in self.mem(user)['entities']], [('city', 'Graz')])
+        # a third alike line is new; the others are not
+        self.imp_ok(user, lines[:2] + lines[1:2], (1, 0, 2))
+        self.assertEqual(len(self.archive(user)), 4)
 
     def test_weaker_or_older_fact_is_skipped(self):
         user = mh.uid('prec')
@@ -499,7 +506,7 @@ class Retention(ImportCase):
         p = self.start_at(data, 0, retention_days=30)
         path = '/admin/users/%s/import?retention=item' % mh.qid(user)
         r = mh.admin_request(p, 'POST', path, mh.ndjson(lines), mh.NDJSON)
-        self.assertEqual(r.json(), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 2})
+        self.assertEqual(mh.import_counts(r), {'messages': 1, 'facts': 0, 'settings': 0, 'skipped': 0, 'past_retention': 2})
         got = self.archive(user, proxy=p)
         # recorded at its own time: retention counts from it
         self.assertEqual([(m['content'], m['at'], m['recorded_at']) for m in got], [('yesterday', recent, recent)])

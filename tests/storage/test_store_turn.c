@@ -8,6 +8,7 @@
  * (or follows a request recorded without one), found by the loop's keys. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
@@ -259,6 +260,68 @@ START_TEST(test_turn_a_replaced_turns_job_takes_its_seqs)
 }
 END_TEST
 
+/* An imported turn's extraction job takes the seqs of its messages
+ * imported in the same apply (the IMPORT_MESSAGE ops right before it); a
+ * turn imported before queues nothing, and a turn of which only a part is
+ * new takes that part. */
+START_TEST(test_turn_an_imported_turns_job_takes_its_imported_seqs)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    uint8_t keys[3][MP_IDEM_KEY_LEN];
+    struct mp_mem_message m[3] = {fx_msg(MP_ROLE_USER, "I keep bees", 5),
+                                  fx_msg(MP_ROLE_ASSISTANT, "How many hives?", 6),
+                                  fx_msg(MP_ROLE_ASSISTANT, "And where?", 7)};
+    struct mp_op ops[4];
+    /* a turn before it without a job of its own is not its turn */
+    struct mp_mem_message other = fx_msg(MP_ROLE_USER, "no job for me", 4);
+    struct mp_op pre[3] = {{.kind = MP_OP_IMPORT_MESSAGE, .user = "bob", .user_len = 3},
+                           {.kind = MP_OP_IMPORT_MESSAGE, .user = "bob", .user_len = 3},
+                           {.kind = MP_OP_ADD_JOB, .import_turn_ops = 1}};
+    pre[0].u.turn.messages = &other;
+    pre[1].u.turn.messages = &m[0];
+    pre[0].u.turn.nmessages = pre[1].u.turn.nmessages = 1;
+    pre[2].u.job = (struct mp_job){.kind = MP_JOB_EXTRACT, .user_len = 3};
+    memcpy(pre[2].u.job.user, "bob", 3);
+    ck_assert_int_eq(mp_store_apply(store, pre, 3), MP_OK);
+    ck_assert_uint_eq(pre[2].u.job.from_seq, 2);
+    ck_assert_uint_eq(pre[2].u.job.through_seq, 2);
+    for (int round = 0; round < 3; round++) {
+        size_t n = round == 2 ? 3 : 2; /* the third round adds a message to the turn */
+        for (size_t i = 0; i < n; i++) {
+            memset(keys[i], (int)i + 1, MP_IDEM_KEY_LEN);
+            ops[i] = (struct mp_op){.kind = MP_OP_IMPORT_MESSAGE,
+                                    .user = "alice",
+                                    .user_len = 5,
+                                    .now_ms = 50,
+                                    .import_key = keys[i]};
+            ops[i].u.turn.messages = &m[i];
+            ops[i].u.turn.nmessages = 1;
+        }
+        ops[n] = (struct mp_op){.kind = MP_OP_ADD_JOB, .now_ms = 50};
+        ops[n].u.job = (struct mp_job){.kind = MP_JOB_EXTRACT, .user_len = 5, .created_ms = 50};
+        memcpy(ops[n].u.job.user, "alice", 5);
+        ck_assert_int_eq(mp_store_apply(store, ops, n + 1), MP_OK);
+        if (round == 0) {
+            ck_assert_int_eq(ops[n].result, MP_OK);
+            ck_assert_uint_eq(ops[n].u.job.from_seq, 1);
+            ck_assert_uint_eq(ops[n].u.job.through_seq, 2);
+        } else if (round == 1) {
+            ck_assert_int_eq(ops[n].result, MP_NOTFOUND); /* imported before */
+        } else {
+            ck_assert_int_eq(ops[n].result, MP_OK);
+            ck_assert_uint_eq(ops[n].u.job.from_seq, 3);
+            ck_assert_uint_eq(ops[n].u.job.through_seq, 3);
+        }
+    }
+    struct mp_job *jobs = NULL;
+    size_t njobs = 0;
+    ck_assert_int_eq(mp_store_jobs(store, &jobs, &njobs), MP_OK);
+    ck_assert_uint_eq(njobs, 3);
+    free(jobs);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* The same request is the person saying it again (recorded as a new
  * turn, its words kept twice) when the conversation went on after it (a
  * stateless app's "yes", some turns later) or it comes in another
@@ -481,6 +544,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_turn_an_expired_key_records_a_new_turn, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_key_without_seqs_records_nothing, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_replacing_a_reply_drops_the_facts_it_alone_told, 0,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_turn_an_imported_turns_job_takes_its_imported_seqs, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_a_replaced_turns_job_takes_its_seqs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_turn_an_erased_reply_is_not_replaced, 0, FX_BACKENDS);

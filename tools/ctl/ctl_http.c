@@ -120,6 +120,18 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* curl's upload progress to the call's own function. */
+static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+    const struct mp_ctl_call *call = arg;
+    (void)dltotal;
+    (void)dlnow;
+    if (ultotal > 0)
+        call->progress(call->progress_arg, (uint64_t)ulnow, (uint64_t)ultotal);
+    return 0;
+}
+
 static void set_request(struct mp_ctl_client *c, const struct mp_ctl_call *call, const char *url,
                         struct curl_slist *headers, struct sink *sink)
 {
@@ -143,6 +155,11 @@ static void set_request(struct mp_ctl_client *c, const struct mp_ctl_call *call,
     }
     if (strcmp(call->method, "GET") != 0 && strcmp(call->method, "POST") != 0)
         mp_curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
+    if (call->progress != NULL) {
+        mp_curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+        mp_curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)call);
+        mp_curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
 }
 
 /* The request's headers: the token, the body's type (none: no type at

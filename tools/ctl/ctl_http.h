@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctl_target.h"
 
@@ -42,6 +43,10 @@ struct mp_ctl_call {
     /* A 404 on the user's route (the admin API answering) is an expected
      * answer: MP_CTL_NOTFOUND without a line on stderr. */
     bool missing_ok;
+    /* NULL, or told how much of the body went (sent of total bytes) as it
+     * uploads, with progress_arg. */
+    void (*progress)(void *arg, uint64_t sent, uint64_t total);
+    void *progress_arg;
 };
 
 /* A client for target (copied; the token is wiped at free), loading

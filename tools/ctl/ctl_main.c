@@ -49,9 +49,14 @@ static const struct command commands[] = {
      "Writes the user's memory as JSON Lines to stdout (GET .../export, every page); with\n"
      "--all, every user's (or one tenant's). Every line names its user and tenant.\n",
      mp_ctl_transfer_export},
-    {"users import", "USER [--tenant T] | --all",
-     "Imports JSON Lines from stdin into the user (POST .../import, at most 32 MiB), such as\n"
-     "users export USER wrote; with --all, each line into the user and tenant it names, one\n"
+    {"users import", "USER [--tenant T] [--format F] [--dry-run] [FILE] | --all",
+     "Imports FILE (or stdin) into the user (POST .../import, at most 32 MiB): JSON Lines\n"
+     "such as users export USER wrote, or with --format chatgpt|claude another assistant's\n"
+     "data export (its ZIP or conversations.json), --format memory-text what another\n"
+     "assistant remembers about the user, one item a line. --dry-run stores nothing and\n"
+     "says what would be imported and what the memory model would cost. A progress bar on\n"
+     "a terminal, then what was imported, skipped and why. Importing the same file again\n"
+     "adds nothing. With --all, each line of stdin into the user and tenant it names, one\n"
      "import per run of a user's lines, such as users export --all wrote.\n",
      mp_ctl_transfer_import},
     {"users settings", "USER [off|read|auto] [--tenant T]",

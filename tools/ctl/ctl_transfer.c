@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_importfile.h"
 #include "ctl_main.h"
 #include "ctl_users.h"
 #include "status.h"
@@ -151,83 +152,6 @@ static int import_run(struct mp_ctl_session *s, const struct mp_ctl_user *u, con
     return MP_CTL_OK;
 }
 
-static void report(const char *subject, const json_t *doc)
-{
-    json_int_t m = json_integer_value(json_object_get(doc, "messages"));
-    json_int_t f = json_integer_value(json_object_get(doc, "facts"));
-    json_int_t st = json_integer_value(json_object_get(doc, "settings"));
-    json_int_t k = json_integer_value(json_object_get(doc, "skipped"));
-    printf("imported %lld message%s, %lld fact%s and %lld setting%s into %s (%lld line%s "
-           "skipped)\n",
-           (long long)m, m == 1 ? "" : "s", (long long)f, f == 1 ? "" : "s", (long long)st,
-           st == 1 ? "" : "s", subject, (long long)k, k == 1 ? "" : "s");
-}
-
-/* stdin whole, at most MP_CTL_IMPORT_MAX bytes: MP_CTL_OK with *out (free). */
-static int read_input(char **out, size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    const char *why = NULL;
-    int rc = MP_CTL_FAILED;
-    for (;;) {
-        if (buf == NULL) {
-            why = "out of memory";
-            break;
-        }
-        n += fread(buf + n, 1, cap - n, stdin);
-        if (ferror(stdin)) {
-            why = "cannot read the input";
-            break;
-        }
-        if (n > MP_CTL_IMPORT_MAX) {
-            why = "the input is larger than 32 MiB, the most one import takes: split it (users "
-                  "import --all sends one import per user)";
-            rc = MP_CTL_USAGE;
-            break;
-        }
-        if (n < cap)
-            break;
-        char *more = realloc(buf, cap * 2);
-        if (more == NULL) {
-            why = "out of memory";
-            break;
-        }
-        buf = more;
-        cap *= 2;
-    }
-    if (why != NULL) {
-        fprintf(stderr, "memproxy ctl: %s\n", why);
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = n;
-    return MP_CTL_OK;
-}
-
-static int import_one(struct mp_ctl_session *s, const struct mp_ctl_user *u)
-{
-    struct tally t = {0};
-    struct mp_ctl_reply r;
-    json_t *doc = NULL;
-    char *body = NULL;
-    size_t len = 0;
-    int rc = read_input(&body, &len);
-    if (rc == MP_CTL_OK)
-        rc = import_run(s, u, body, len, &t, &r, &doc);
-    free(body);
-    if (rc != MP_CTL_OK)
-        return rc;
-    if (s->json)
-        rc = mp_ctl_session_print_body(&r);
-    else
-        report(u->subject, doc);
-    json_decref(doc);
-    mp_ctl_reply_cleanup(&r);
-    return rc;
-}
-
 /* The run of lines of one user that import --all collects. */
 struct run {
     char *user, *tenant; /* owned; tenant NULL for none */
@@ -274,7 +198,7 @@ static int flush_run(struct mp_ctl_session *s, struct run *run, struct tally *t)
         rc = MP_CTL_FAILED;
     json_decref(item);
     if (!s->json)
-        report(u.subject, doc);
+        mp_ctl_importfile_report(u.subject, doc);
     json_decref(doc);
     mp_ctl_reply_cleanup(&r);
     run_reset(run);
@@ -383,19 +307,30 @@ static int import_all(struct mp_ctl_session *s)
 
 int mp_ctl_transfer_import(struct mp_ctl_session *s, int argc, const char *const *argv)
 {
-    struct mp_ctl_opt opts[] = {{.name = "--tenant", .takes_value = true}, {.name = "--all"}};
+    struct mp_ctl_opt opts[] = {{.name = "--tenant", .takes_value = true},
+                                {.name = "--all"},
+                                {.name = "--format", .takes_value = true},
+                                {.name = "--dry-run"}};
     struct mp_ctl_user u;
-    const char *pos[1] = {NULL};
+    const char *pos[2] = {NULL, NULL};
     size_t npos = 0;
-    int rc = mp_ctl_session_args("users import", argc, argv, opts, 2, pos, 0, 1, &npos);
-    if (rc == MP_CTL_OK && ((npos == 1) == opts[1].seen || (opts[1].seen && opts[0].seen))) {
+    int rc = mp_ctl_session_args("users import", argc, argv, opts, 4, pos, 0, 2, &npos);
+    bool all = opts[1].seen;
+    if (rc == MP_CTL_OK && (npos >= 1) == all) {
         fprintf(stderr, "memproxy ctl users import: name one USER, or --all (the lines name "
                         "their users and tenants; see memproxy ctl users import --help)\n");
         rc = MP_CTL_USAGE;
+    } else if (rc == MP_CTL_OK && all && (opts[0].seen || opts[2].seen || opts[3].seen)) {
+        fprintf(stderr, "memproxy ctl users import: --all takes what users export --all wrote, "
+                        "from stdin, without --tenant, --format or --dry-run\n");
+        rc = MP_CTL_USAGE;
     }
-    if (rc == MP_CTL_OK && npos == 1)
+    if (rc == MP_CTL_OK && !all)
         rc = mp_ctl_users_name(pos[0], opts[0].value, &u);
     if (rc != MP_CTL_OK)
         return rc;
-    return npos == 1 ? import_one(s, &u) : import_all(s);
+    if (all)
+        return import_all(s);
+    const struct mp_ctl_importfile f = {opts[2].value, opts[3].seen, pos[1]};
+    return mp_ctl_importfile_run(s, &u, &f);
 }

@@ -13,7 +13,8 @@
 /* users export USER [--tenant T] | users export --all [--tenant T] */
 int mp_ctl_transfer_export(struct mp_ctl_session *s, int argc, const char *const *argv);
 
-/* users import USER [--tenant T] < FILE | users import --all < FILE */
+/* users import USER [--tenant T] [--format F] [--dry-run] [FILE] |
+ * users import --all < FILE (one user's file: ctl_importfile.h) */
 int mp_ctl_transfer_import(struct mp_ctl_session *s, int argc, const char *const *argv);
 
 #endif

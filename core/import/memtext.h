@@ -1,0 +1,52 @@
+/* The reader of an "import memory" text: what another assistant lists
+ * about the user when asked (ChatGPT's "what do you remember about me",
+ * Claude's or Gemini's memory export), one item a line. Each line becomes
+ * a fact of the trust class imported (core/memory/usermem.h: another
+ * assistant's word about the user, below what the user said). It stores
+ * nothing.
+ *
+ * A line is read so: a UTF-8 byte order mark at the start of the file,
+ * a trailing CR and blanks at both ends go; a list marker goes ("-", "*",
+ * "+", "•", "·", "–", "—", "1.", "1)", "(1)", "a.", "a)" followed by a
+ * blank; a task box "[ ]" or "[x]" after it too); Markdown emphasis
+ * ("**", "__") and backticks are dropped; tabs become spaces. Then:
+ *   - nothing left: skipped, uncounted (a blank line);
+ *   - a Markdown heading ("# ..."), a rule ("---", "***"), a code fence
+ *     ("```"), or a line ending in ':' (an introduction such as "Here is
+ *     what I remember about you:" or a group's name): skipped, counted
+ *     (heading);
+ *   - anything else is a fact: its value the line (cut marked at
+ *     MP_ENTITY_VALUE_MAX bytes), confidence 1, observed at the import's
+ *     time, trust imported.
+ * A line that is not UTF-8, or holds a NUL or another control character
+ * (tabs aside), refuses the file: why "not UTF-8 text", its line.
+ *
+ * The key of a fact is derived from its line, so that the same line
+ * always gives the same key and two lines two keys:
+ *   "mem_" + up to the first 5 words of the value, ASCII letters and
+ *   digits only, lower-cased, joined by '_' (at most 40 bytes, cut at a
+ *   word) + "_" + 8 hex digits of the FNV-1a 64 hash (low 32 bits) of the
+ *   value lower-cased (ASCII) with its runs of blanks as one space.
+ * "Lives in Graz, Austria." gives "mem_lives_in_graz_austria_" and 8 hex
+ * digits; a line with no ASCII word gives "mem_" and 16 hex digits (the
+ * whole hash). Its id is "memory-text:" and the key: importing the same
+ * text again imports nothing new. */
+#ifndef MP_CORE_IMPORT_MEMTEXT_H
+#define MP_CORE_IMPORT_MEMTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "importitem.h"
+
+/* Reads buf[0..len) (borrowed) at the import's time now_ms into out
+ * (appended; free with mp_importitem_free(), also on failure). MP_OK;
+ * MP_EINVAL with *err; MP_ENOMEM. */
+int mp_memtext_read(const char *buf, size_t len, int64_t now_ms, struct mp_import_batch *out,
+                    struct mp_import_error *err);
+
+/* The key of a fact whose value is v[0..n) (as above) into key (at most
+ * MP_ENTITY_KEY_MAX bytes + NUL). */
+void mp_memtext_key(const char *v, size_t n, char key[MP_ENTITY_KEY_MAX + 1]);
+
+#endif
