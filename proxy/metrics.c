@@ -72,6 +72,7 @@ struct mp_metrics {
     counter parked;
     counter repeated, side_requests; /* left out at recording (store_whose.c) */
     counter undone[3];               /* turns, messages, facts undone */
+    counter kept_out[3];             /* the user's statements kept out: newer, given, admin */
     counter conv_evicted;            /* conversations the store dropped */
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
@@ -326,6 +327,12 @@ void mp_metrics_recognized(struct mp_metrics *m, const struct mp_store_recognize
     atomic_fetch_add(&m->undone[0], r->undone_turns);
     atomic_fetch_add(&m->undone[1], r->undone_messages);
     atomic_fetch_add(&m->undone[2], r->retracted_facts);
+}
+
+void mp_metrics_kept_out(struct mp_metrics *m, enum mp_hist_reason why, unsigned n)
+{
+    if (why >= MP_REASON_NEWER && why <= MP_REASON_ADMIN)
+        atomic_fetch_add(&m->kept_out[why - MP_REASON_NEWER], n);
 }
 
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s)
@@ -871,6 +878,17 @@ static void render_memory(struct mp_metrics *m, struct text *t)
         (unsigned long long)atomic_load(&m->undone[0]),
         (unsigned long long)atomic_load(&m->undone[1]),
         (unsigned long long)atomic_load(&m->undone[2]));
+    put(t,
+        "# HELP memproxy_memory_statements_kept_out_total The user's statements the memory "
+        "model extracted that a stored value outranked: kept out, with a history entry, by "
+        "reason (newer: a value of a later time; given: a correction or an agent's; admin).\n"
+        "# TYPE memproxy_memory_statements_kept_out_total counter\n"
+        "memproxy_memory_statements_kept_out_total{reason=\"newer\"} %llu\n"
+        "memproxy_memory_statements_kept_out_total{reason=\"given\"} %llu\n"
+        "memproxy_memory_statements_kept_out_total{reason=\"admin\"} %llu\n",
+        (unsigned long long)atomic_load(&m->kept_out[0]),
+        (unsigned long long)atomic_load(&m->kept_out[1]),
+        (unsigned long long)atomic_load(&m->kept_out[2]));
     put(t,
         "# HELP memproxy_temporary_chats_total Temporary chats forwarded with memory read and "
         "nothing of them recorded.\n"

@@ -156,6 +156,11 @@ void mp_metrics_client_text(struct mp_metrics_shard *s, const struct mp_ownwords
  * {how="side_request"}; earlier records undone,
  * memproxy_client_text_undone_total{what="turns|messages|facts"}. */
 void mp_metrics_recognized(struct mp_metrics *m, const struct mp_store_recognized *r);
+/* n of the user's statements kept out because a stored value outranked
+ * them (storage/ops/store.h: mp_op.kept, a KEPT history entry each), by
+ * why (MP_REASON_NEWER, _GIVEN, _ADMIN; another reason counts nothing):
+ * memproxy_memory_statements_kept_out_total{reason}. Any thread. */
+void mp_metrics_kept_out(struct mp_metrics *m, enum mp_hist_reason why, unsigned n);
 /* A temporary chat (core/wire/convid.h) forwarded with memory read and its
  * turn not recorded: memproxy_temporary_chats_total. */
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s);

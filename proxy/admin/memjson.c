@@ -277,6 +277,13 @@ static const char *actor_name(enum mp_actor a)
     return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
 }
 
+static const char *reason_name(enum mp_hist_reason r)
+{
+    static const char *const names[] = {"",      "newer",       "given",
+                                        "admin", "fact_erased", "sources_erased"};
+    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
 static const char *item_name(enum mp_item_kind k)
 {
     static const char *const names[] = {"fact", "summary", "messages"};
@@ -311,6 +318,8 @@ json_t *mp_memjson_history_item(const struct mp_history_item *h)
     f |= set(o, "actor", json_string(actor_name(h->actor)));
     f |= set(o, "item", json_string(item_name(h->item)));
     f |= set(o, "at", mp_memjson_time(h->at_ms));
+    if (h->reason != MP_REASON_NONE) /* why, where the event and actor do not say */
+        f |= set(o, "reason", json_string(reason_name(h->reason)));
     if (h->item == MP_ITEM_FACT) {
         f |= history_fact(o, &h->entity);
     } else if (h->item == MP_ITEM_SUMMARY) {

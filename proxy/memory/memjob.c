@@ -1129,28 +1129,39 @@ static void log_refused(const struct mp_op *ops, size_t n)
 }
 
 /* The user's statements that met a value given outright (a correction,
- * an agent's, an admin's: storage/store.h, met_given): superseded it (a
- * newer turn) or were kept out by it (the history says KEPT). Counts, no
- * user id, no key or value. */
-static void log_given(const struct mp_op *ops, size_t n)
+ * an agent's, an admin's: storage/store.h, met_given) and superseded it
+ * (a newer turn); and those a stored value kept out (mp_op.kept: a KEPT
+ * history entry each), by why, logged and counted
+ * (memproxy_memory_statements_kept_out_total): newer truth never drops
+ * what the user says silently. Counts and reasons, no user id, no key or
+ * value. */
+static void log_given(struct mp_memjobs *j, const struct mp_op *ops, size_t n)
 {
+    static const char *const why_name[] = {
+        [MP_REASON_NEWER] = "newer", [MP_REASON_GIVEN] = "given", [MP_REASON_ADMIN] = "admin"};
     struct mp_logline l;
-    int64_t superseded = 0, kept_out = 0;
+    int64_t superseded = 0, kept_out[MP_REASON_ADMIN + 1] = {0};
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind != MP_OP_UPSERT_ENTITY || !ops[i].met_given)
+        if (ops[i].kind != MP_OP_UPSERT_ENTITY)
             continue;
-        superseded += ops[i].result == MP_OK;
-        kept_out += ops[i].result == MP_NOTFOUND;
+        superseded += ops[i].met_given && ops[i].result == MP_OK;
+        if (ops[i].result == MP_NOTFOUND && ops[i].kept >= MP_REASON_NEWER &&
+            ops[i].kept <= MP_REASON_ADMIN)
+            kept_out[ops[i].kept]++;
     }
     if (superseded > 0) {
         mp_logline_begin(&l, MP_LOG_INFO, "user statements superseded a correction: newer turns");
         mp_logline_int(&l, "facts", superseded);
         mp_logline_end(&l);
     }
-    if (kept_out > 0) {
+    for (int why = MP_REASON_NEWER; why <= MP_REASON_ADMIN; why++) {
+        if (kept_out[why] == 0)
+            continue;
+        mp_metrics_kept_out(j->metrics, (enum mp_hist_reason)why, (unsigned)kept_out[why]);
         mp_logline_begin(&l, MP_LOG_INFO,
-                         "user statements kept out: a newer correction or an admin's value holds");
-        mp_logline_int(&l, "facts", kept_out);
+                         "user statements kept out: a stored value outranks them (history: kept)");
+        mp_logline_str(&l, "reason", why_name[why]);
+        mp_logline_int(&l, "facts", kept_out[why]);
         mp_logline_end(&l);
     }
 }
@@ -1272,7 +1283,7 @@ static void apply_batch(struct mp_memjobs *j, struct running *r)
     for (size_t t = 0; t < r->nturns; t++)
         count(j, &r->turns[t].job, MP_JOBR_OK);
     log_refused(ops, kept);
-    log_given(ops, kept);
+    log_given(j, ops, kept);
     /* the fold kept the buffer: trim it now */
     mp_memjobs_after_turn(j, r->job.user, r->job.user_len, r->fold, true);
 out:

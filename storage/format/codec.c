@@ -263,6 +263,19 @@ size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h)
     put_uint(&e, (uint64_t)h->at_ms, 8);
     put_uint(&e, h->count, 4);
     enc_entity(&e, &h->entity);
+    if (h->reason != MP_REASON_NONE) /* format 11: an entry without one is as before */
+        put_uint(&e, (uint64_t)h->reason, 1);
+    return e.n;
+}
+
+size_t mp_codec_put_told(unsigned char *p, const struct mp_codec_told *t)
+{
+    struct enc e = {p, 0};
+    put_uint(&e, t->last_seq, 8);
+    put_uint(&e, t->value_print, 8);
+    put_uint(&e, (uint64_t)t->role, 1);
+    put_str(&e, t->request_id);
+    put_str(&e, t->key);
     return e.n;
 }
 
@@ -657,12 +670,28 @@ int mp_codec_get_history(const unsigned char *p, size_t n, struct mp_history_ite
     h->at_ms = (int64_t)get_uint(&d, 8);
     h->count = (uint32_t)get_uint(&d, 4);
     dec_entity(&d, &h->entity, false, NULL);
+    bool has_reason = left(&d) > 0; /* format 11 */
+    h->reason =
+        has_reason ? (enum mp_hist_reason)get_len(&d, 1, MP_REASON_SOURCES_ERASED) : MP_REASON_NONE;
+    check(&d, !has_reason || h->reason != MP_REASON_NONE); /* written only when there is one */
     int rc = dec_status(&d);
     if (rc != MP_OK) {
         free(h->entity.value);
         h->entity.value = NULL;
     }
     return rc;
+}
+
+int mp_codec_get_told(const unsigned char *p, size_t n, struct mp_codec_told *t)
+{
+    struct dec d = {.p = p, .n = n};
+    t->last_seq = get_uint(&d, 8);
+    t->value_print = get_uint(&d, 8);
+    t->role = (enum mp_role)get_len(&d, 1, MP_ROLE_ASSISTANT);
+    get_fixed(&d, t->request_id, sizeof(t->request_id));
+    get_fixed(&d, t->key, sizeof(t->key));
+    check(&d, t->key[0] != '\0');
+    return dec_status(&d);
 }
 
 int mp_codec_get_fact_head(const unsigned char *p, size_t n, struct mp_mem_entity *e,

@@ -121,8 +121,29 @@ size_t mp_codec_put_archived(unsigned char *p, const struct mp_mem_message *m, c
                              size_t keys_len);
 size_t mp_codec_put_doc(unsigned char *p, const struct mp_codec_doc *d);
 size_t mp_codec_put_terms(unsigned char *p, const struct mp_codec_term *t, size_t n);
+/* A history entry: u8 event | u8 actor | u8 item | i64 at_ms | u32 count |
+ * the entity as a fact record has it without its source seqs (the value
+ * empty unless the entry keeps one) | [u8 reason, 1 .. MP_REASON_SOURCES_ERASED:
+ * store format 11, written only when the entry has one; an entry without
+ * is the bytes format 10 wrote]. */
 size_t mp_codec_put_history(unsigned char *p, const struct mp_history_item *h);
 size_t mp_codec_put_job(unsigned char *p, const struct mp_job *j);
+
+/* A turn that told a value of a fact (store format 11; storage/ops/
+ * store_told.h), under P | T(fact key) | u64be first seq: u64 last seq |
+ * u64 the value's print (mp_told_print(); 0: not known) | u8 role (the
+ * source role of what it told) | u8 length, request id (the turn's, or ""
+ * when the fact names none: mp_usermem_fact_turn()) | u8 length, the fact
+ * key (a sealed store's T(key) does not give it back). */
+struct mp_codec_told {
+    uint64_t last_seq;
+    uint64_t value_print;
+    enum mp_role role;
+    char request_id[MP_REQUEST_ID_MAX + 1];
+    char key[MP_ENTITY_KEY_MAX + 1];
+};
+size_t mp_codec_put_told(unsigned char *p, const struct mp_codec_told *t);
+int mp_codec_get_told(const unsigned char *p, size_t n, struct mp_codec_told *t);
 
 /* Decoders over p[0..n) (borrowed). MP_OK; MP_EIO for a malformed record
  * (outputs then hold nothing to free); MP_ENOMEM. */

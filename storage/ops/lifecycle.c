@@ -69,10 +69,12 @@ size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entit
 {
     const struct mp_mem_entity *in = &op->u.entity;
     if (in->trust != MP_TRUST_STATED || op->actor != MP_ACTOR_EXTRACTOR || /* an import line */
-        !mp_usermem_trust_given(cur->trust) ||
         (in->value_len == cur->value_len && memcmp(in->value, cur->value, in->value_len) == 0))
         return 0;
     fact_entry(ev, op, MP_HIST_KEPT, MP_ACTOR_EXTRACTOR, in);
+    ev->reason = cur->trust == MP_TRUST_ADMIN         ? MP_REASON_ADMIN
+                 : mp_usermem_trust_given(cur->trust) ? MP_REASON_GIVEN
+                                                      : MP_REASON_NEWER;
     ev->entity.revision = cur->revision;
     ev->entity.value = in->value; /* what the user said, not taken (erasure strips it) */
     ev->entity.value_len = in->value_len;
@@ -191,31 +193,45 @@ bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem
     return mp_lifecycle_holds_fact(m, e);
 }
 
-size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity *e,
-                               const struct mp_op *op, uint64_t *seqs, size_t nseqs,
+static bool in_sorted(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+size_t mp_lifecycle_erase_told(struct mp_usermem *um, const struct mp_mem_entity *cur,
+                               const struct mp_op *op, const uint64_t *gone, size_t ngone,
+                               const uint64_t *archived, size_t narchived,
                                struct mp_history_item *ev)
 {
-    size_t n = 0, kept = 0, dropped = nseqs;
-    fact_entry(&ev[n++], op, MP_HIST_DELETED, op->actor, e);
+    size_t n = 0, kept = 0, dropped = narchived;
+    if (cur != NULL)
+        fact_entry(&ev[n++], op, MP_HIST_DELETED, op->actor, cur);
     for (size_t i = 0; i < um->nmessages; i++) {
         struct mp_mem_message *m = &um->messages[i];
-        if (!mp_lifecycle_tells_fact(m, e)) {
+        if (!in_sorted(gone, ngone, m->seq)) {
             um->messages[kept++] = *m;
             continue;
         }
-        bool counted = false;
-        for (size_t k = 0; k < nseqs && !counted; k++)
-            counted = seqs[k] == m->seq;
-        dropped += !counted;
+        dropped += !in_sorted(archived, narchived, m->seq); /* a message counts once */
         free(m->content);
     }
     um->nmessages = kept;
     if (dropped > 0) {
         entry(&ev[n], op, MP_HIST_DELETED, op->actor, MP_ITEM_MESSAGES);
+        ev[n].reason = MP_REASON_FACT_ERASED;
         ev[n++].count = (uint32_t)dropped;
     }
     if (um->summary.text != NULL) {
-        entry(&ev[n++], op, MP_HIST_DELETED, op->actor, MP_ITEM_SUMMARY);
+        entry(&ev[n], op, MP_HIST_DELETED, op->actor, MP_ITEM_SUMMARY);
+        ev[n++].reason = MP_REASON_FACT_ERASED;
         drop_summary(um);
     }
     return n;

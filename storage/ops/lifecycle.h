@@ -26,10 +26,12 @@ size_t mp_lifecycle_upsert_events(const struct mp_op *op, const struct mp_mem_en
 /* The KEPT entry of an UPSERT_ENTITY op outranked by cur, the key's
  * current value: written (1 returned) when the op offered the user's
  * statement (MP_TRUST_STATED, by the extractor: an import's line is
- * counted skipped instead) of another value than a given one
- * (mp_usermem_trust_given) that is newer than the statement's turn;
- * else 0. The entry has the statement's provenance and value (borrowed
- * from op), and cur's revision. */
+ * counted skipped instead) of another value than cur's, whatever
+ * outranked it; else 0. The entry has the statement's provenance and
+ * value (borrowed from op), cur's revision and why cur holds: ADMIN (an
+ * admin's value), GIVEN (a value given outright, newer than the turn:
+ * mp_usermem_trust_given) or NEWER (a statement or an import of a later
+ * time). So what the user says is never left out without a trace. */
 size_t mp_lifecycle_kept_event(const struct mp_op *op, const struct mp_mem_entity *cur,
                                struct mp_history_item *ev);
 
@@ -55,13 +57,17 @@ bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem
  * request id is not enough there: an import gives all its items one). */
 bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
 
-/* DELETE_ENTITY of the fact e (already removed by the caller) on the head
- * um: drops the summary and the buffered messages that tell the fact.
- * seqs[0..nseqs) are the archived messages the caller erased for it; a
- * dropped buffered message among them is counted once. Writes 1 to 3
- * entries to ev (no values) and returns how many. */
-size_t mp_lifecycle_erase_fact(struct mp_usermem *um, const struct mp_mem_entity *e,
-                               const struct mp_op *op, uint64_t *seqs, size_t nseqs,
+/* DELETE_ENTITY on the head um (store_erase.c: the fact, its current
+ * value cur, already removed; NULL when it had none): drops the buffered
+ * messages whose seq is in gone[0..ngone) (ascending) and the summary.
+ * archived[0..narchived) (ascending): the archived messages the caller
+ * erased; a message both buffered and archived is counted once. Writes 0
+ * to 3 entries to ev (no values): DELETED for the fact (when cur), for the
+ * messages (their count) and the summary, the last two of reason
+ * FACT_ERASED; returns how many. */
+size_t mp_lifecycle_erase_told(struct mp_usermem *um, const struct mp_mem_entity *cur,
+                               const struct mp_op *op, const uint64_t *gone, size_t ngone,
+                               const uint64_t *archived, size_t narchived,
                                struct mp_history_item *ev);
 
 /* DELETE_MESSAGE of message seq on the head um (archived: the caller

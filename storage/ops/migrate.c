@@ -12,7 +12,10 @@
  * language, and every user's index and heads are made again with the
  * terms of its language (below); format 6's messages are format 7's
  * without a conversation (codec.h), and the heads of formats 3 to 5 come
- * with the rest of the index. */
+ * with the rest of the index.
+ *
+ * Every conversion, and alone for formats 8 to 10 (mp_store_migrate_told),
+ * gives each user the told records of format 11 (migrate_told.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include "index.h"
 #include "lang.h"
 #include "lifecycle.h"
+#include "migrate_told.h"
 #include "status.h"
 #include "store_backend.h"
 #include "store_archive.h"
@@ -78,15 +82,9 @@ static void identify_turns(struct mp_mem_message *m, size_t n)
 static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
 {
     struct mp_ops_ctx w = {.s = txn->store, .txn = txn};
-    struct mp_store_plain pv;
-    struct mp_usermem *um = NULL;
-    w.plen = 2 + plen;
-    mp_codec_be_put(w.prefix, plen, 2);
-    memcpy(w.prefix + 2, phys, plen);
-    int rc = mp_ops_get_plain(&w, MP_TABLE_USERS, phys, plen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_user(pv.p, pv.n, &w.meta, &um);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_ops_load_phys(&w, phys, plen);
+    struct mp_usermem *um = w.um;
+    w.um = NULL;
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_EIO : rc;
     if (w.meta.version >= MP_CODEC_USER_VERSION_MIN) {
@@ -118,15 +116,18 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
     return rc;
 }
 
-/* fn for every user (its physical key), then this format's number. */
+/* fn (NULL: none) for every user (its physical key), then its told
+ * records, then this format's number. */
 static int each_user(struct mp_store_txn *txn,
                      int (*fn)(struct mp_store_txn *txn, const unsigned char *phys, size_t plen))
 {
     struct key_list l = {NULL, NULL, 0, 0, 0};
     unsigned char b[4];
     int rc = txn->store->be->scan(txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, &l);
-    for (size_t i = 0; rc == MP_OK && i < l.n; i++)
+    for (size_t i = 0; rc == MP_OK && fn != NULL && i < l.n; i++)
         rc = fn(txn, l.k[i], l.len[i]);
+    for (size_t i = 0; rc == MP_OK && i < l.n; i++)
+        rc = mp_told_backfill_user(txn, l.k[i], l.len[i]);
     free(l.k);
     free(l.len);
     mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
@@ -171,20 +172,28 @@ static int in_one_write(struct mp_store *s, int (*fn)(struct mp_store_txn *txn))
     }
 }
 
+/* fn in one write transaction (in_one_write), a conversion from format
+ * from: MP_OK, or MP_EIO with the reason in err. */
+static int convert_from(struct mp_store *s, int (*fn)(struct mp_store_txn *txn), uint32_t from,
+                        const char *what, char *err, size_t errcap)
+{
+    int rc = in_one_write(s, fn);
+    if (rc == MP_OK)
+        return MP_OK;
+    snprintf(err, errcap, "cannot convert %s from record format %u to %u: %s", what, from,
+             MP_STORE_FORMAT_VERSION,
+             rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
+                              : "a record could not be converted");
+    return MP_EIO;
+}
+
 int mp_store_migrate(struct mp_store *s, const char *what, char *err, size_t errcap)
 {
     uint32_t version = 0;
     int rc = format_of(s, &version);
     if (rc != MP_OK || version == MP_STORE_FORMAT_VERSION)
         return rc == MP_OK ? MP_OK : MP_EIO;
-    rc = in_one_write(s, convert);
-    if (rc == MP_OK)
-        return MP_OK;
-    snprintf(err, errcap, "cannot convert %s from record format 2 to %u: %s", what,
-             MP_STORE_FORMAT_VERSION,
-             rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
-                              : "a record could not be converted");
-    return MP_EIO;
+    return convert_from(s, convert, 2, what, err, errcap);
 }
 
 /* ---- formats 3 to 7: each message's language, the index made again ----
@@ -360,16 +369,9 @@ static const enum mp_store_table index_tables[] = {MP_TABLE_DOCS, MP_TABLE_DTERM
 static int reindex_user(struct mp_store_txn *txn, const unsigned char *phys, size_t plen)
 {
     struct mp_ops_ctx w = {.s = txn->store, .txn = txn};
-    struct mp_store_plain pv;
     struct id_list seqs = {NULL, 0, 0, 0, 0}, fids = {NULL, 0, 0, 0, 0};
     struct mp_mem_message prev = {.seq = 0};
-    w.plen = 2 + plen;
-    mp_codec_be_put(w.prefix, plen, 2);
-    memcpy(w.prefix + 2, phys, plen);
-    int rc = mp_ops_get_plain(&w, MP_TABLE_USERS, phys, plen, &pv);
-    if (rc == MP_OK)
-        rc = mp_codec_get_user(pv.p, pv.n, &w.meta, &w.um);
-    mp_store_backend_plain_done(&pv);
+    int rc = mp_ops_load_phys(&w, phys, plen);
     for (size_t i = 0; rc == MP_OK && i < sizeof(index_tables) / sizeof(index_tables[0]); i++)
         rc = drop_range(txn, index_tables[i], w.prefix, w.plen);
     memset(w.meta.kinds, 0, sizeof(w.meta.kinds));
@@ -409,12 +411,18 @@ static int reindex(struct mp_store_txn *txn)
 int mp_store_migrate_lang(struct mp_store *s, uint32_t from, const char *what, char *err,
                           size_t errcap)
 {
-    int rc = in_one_write(s, reindex);
-    if (rc == MP_OK)
-        return MP_OK;
-    snprintf(err, errcap, "cannot convert %s from record format %u to %u: %s", what, from,
-             MP_STORE_FORMAT_VERSION,
-             rc == MP_ETOOBIG ? "no space left (free disk space or raise map_size_max)"
-                              : "a record could not be converted");
-    return MP_EIO;
+    return convert_from(s, reindex, from, what, err, errcap);
+}
+
+/* ---- formats 8 to 10: the told records alone ---- */
+
+static int told_only(struct mp_store_txn *txn)
+{
+    return each_user(txn, NULL);
+}
+
+int mp_store_migrate_told(struct mp_store *s, uint32_t from, const char *what, char *err,
+                          size_t errcap)
+{
+    return convert_from(s, told_only, from, what, err, errcap);
 }

@@ -15,7 +15,9 @@
  * pointers into a backend's map.
  *
  * Governance lives here because only the store can make it true: deleting
- * a fact erases it (its past values too), retention purges for real
+ * a fact erases it and every turn that told any value it had (its past
+ * values too, store_erase.c), deleting a message retracts the facts that
+ * rested on it alone, retention purges for real
  * (MP_OP_SWEEP_USER), compaction leaves no freed page behind, and with a
  * key every value is sealed and every user id hashed before it reaches
  * the backend.
@@ -238,6 +240,23 @@ enum mp_actor {
     MP_ACTOR_CLIENT_TEXT /* recognition: what a client wrote, not the user (store_whose.c) */
 };
 
+/* Why a change was made, where its event and actor alone do not say
+ * (history entries of store format 11; MP_REASON_NONE in every entry
+ * written before, and in the entries that need none). */
+enum mp_hist_reason {
+    MP_REASON_NONE,
+    MP_REASON_NEWER,         /* KEPT: the current value is of a newer time than the statement's
+                                turn (a later turn's, an import's of a later time) */
+    MP_REASON_GIVEN,         /* KEPT: the current value was given outright (a correction, an
+                                agent's) after the statement's turn */
+    MP_REASON_ADMIN,         /* KEPT: the current value is an admin's, which only another admin's
+                                replaces */
+    MP_REASON_FACT_ERASED,   /* DELETED messages or summary: they told a fact a person erased
+                                (DELETE_ENTITY) */
+    MP_REASON_SOURCES_ERASED /* DELETED fact: every turn that told its value was erased
+                                (DELETE_MESSAGE): nothing it rests on is left */
+};
+
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
 struct mp_retention {
     int64_t max_age_ms;      /* every item */
@@ -326,9 +345,12 @@ struct mp_sweep_counts {
  *     none                       -> inserted, revision = 1 + the key's last
  *                                   revision in the history (1 if none)
  *     outranked                  -> MP_NOTFOUND, nothing changes but a KEPT
- *                                   entry (with its value) for a user's
- *                                   statement of another value that a newer
- *                                   given value outranks
+ *                                   entry for the extractor's statement of
+ *                                   the user (trust STATED, actor
+ *                                   EXTRACTOR) of another value: its value,
+ *                                   the kept value's revision, and why that
+ *                                   value holds (reason NEWER, GIVEN or
+ *                                   ADMIN; written back into kept)
  *     same value, not outranked  -> metadata refreshed in place (trust,
  *                                   confidence, times, provenance), same
  *                                   revision, no history entry
@@ -347,18 +369,35 @@ struct mp_sweep_counts {
  *   CORRECTED and AGENT); a replacement
  *   logs SUPERSEDED holding the displaced value, then ADDED/CORRECTED.
  *   On MP_OK the store writes revision and recorded_at_ms (= now_ms) back
- *   into u.entity.
+ *   into u.entity. Provenance: an op with source seqs (source_first_seq >
+ *   0) that is inserted, supersedes, refreshes or is outranked records its
+ *   turn as one that told a value of the key (store_told.h), whatever
+ *   value the key holds later: DELETE_ENTITY erases it.
  * - DELETE_ENTITY: key as for UPSERT; actor USER or ADMIN. Erasure, not
- *   hiding: the current value is removed, every past value of the key is
- *   stripped from the history (the entries stay, without their value), the
- *   summary is dropped (it may restate the fact; the next fold writes a new
- *   one), and so are the messages of the fact's source turn and those
- *   holding its value (ASCII case-insensitive): in the buffer, by request id
- *   or source seqs (lifecycle.h: mp_lifecycle_tells_fact), with their
- *   archived copies; in the archive, by source seqs or the value, found
- *   through the postings of the value's rarest word
- *   (mp_ops_archive_erase_fact in store_archive.h), with their postings. History: DELETED for
- *   the fact, the summary and the messages (with their count).
+ *   hiding, and it follows provenance (store_erase.c): the current value is
+ *   removed, and so is what told any value the key ever had. Every turn
+ *   recorded as telling one (store_told.h: the current value's source
+ *   turn, each superseded value's, each statement kept out) goes whole,
+ *   its user messages and its reply; every message that holds the current
+ *   value (case folded as recall folds words) goes; in the buffer, the
+ *   current value's source turn by its request id too (lifecycle.h:
+ *   mp_lifecycle_tells_fact). A past value is followed by its turns, not
+ *   by its letters in other messages. They go from the buffer and
+ *   from the archive with their postings and search keys (the archive's
+ *   holders found through the postings of each value's rarest word:
+ *   store_archive.h). The user's pending EXTRACT jobs of a turn it reached
+ *   that has no user message left go with their leases: nothing of theirs
+ *   is left to send (what is left, a reply, no extraction reads alone).
+ *   The summary is dropped (it may restate any of the values; the next
+ *   fold writes one from what is left), every past value of the key is
+ *   stripped from the history (the entries stay, without their value) and
+ *   the key's told-by records go. Other facts the erased turns told stay.
+ *   A new memory epoch. History: DELETED for the fact (when it had a
+ *   value), the messages (their count) and the summary, the last two of
+ *   reason FACT_ERASED. MP_NOTFOUND when the key has no current value, no
+ *   told-by record and no value in its history (never set, or erased
+ *   already); a key whose value was retracted (DELETE_MESSAGE) is erased
+ *   as above.
  * - DELETE_USER: always MP_OK.
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
@@ -366,9 +405,10 @@ struct mp_sweep_counts {
  *   updated_at_ms), history entries whose at_ms, and idem keys whose time
  *   is older than now_ms minus the limit that applies (pii items: the pii
  *   limit when set). Logs EXPIRED for each fact, the summary, and the
- *   messages (count). A user left with nothing, history included, is
- *   removed. Counts go to u.sweep.counts; MP_NOTFOUND when nothing is
- *   stored for the user.
+ *   messages (count). A sweep that purged messages also removes the told
+ *   records (store_told.h) of turns older than every message left. A user
+ *   left with nothing, history included, is removed. Counts go to
+ *   u.sweep.counts; MP_NOTFOUND when nothing is stored for the user.
  * - IMPORT_MESSAGE: exactly 1 message as for RECORD_TURN (its at_ms,
  *   request_id, model, pii, conv, conv_kind and reply_ref kept), into the archive whatever
  *   mp_store_set_archive() says; first_seq = last_seq = its seq.
@@ -399,8 +439,18 @@ struct mp_sweep_counts {
  *   (remove_message in store_archive.c, the path every erasure and
  *   retention takes), its buffered copy goes, and so does the summary when
  *   it covers the message (seq <= covers_through_seq: it may restate it).
- *   Facts extracted from it stay (they are erased by key). A new memory
- *   epoch. History: DELETED for the messages (count 1) and the summary.
+ *   A fact whose value rests on the message's turn alone is retracted
+ *   (store_erase.c): a current value that turns told (its told-by records
+ *   of that value, store_told.h), none of which keeps a message of the
+ *   role that told it (the user's words for a statement, the reply for
+ *   an inference), is removed as store_whose.c retracts what a client
+ *   wrote (its history kept, its value's sentences out of the summary). A
+ *   value given outright (mp_usermem_trust_given), one no turn is
+ *   recorded as telling, or one another kept turn told stays. The told-by
+ *   records of a turn with no message left go. A new memory epoch.
+ *   History: DELETED for the messages (count 1) and the summary, then per
+ *   fact retracted DELETED (actor op's, reason SOURCES_ERASED) and
+ *   FILTERED when the summary held its value.
  * - CHECK_EPOCH: u.epoch, the user's memory epoch (usermem.h) as a memory
  *   job read it with the turns its call sends (mp_store_get_head). Checked
  *   before any op of the apply, wherever it stands: when the user's epoch
@@ -532,13 +582,18 @@ struct mp_op {
        with MP_NOTFOUND that value was newer or an admin's and was kept (a
        KEPT history entry when the values differ) */
     bool met_given;
+    /* out, UPSERT_ENTITY with result MP_NOTFOUND: why the current value
+       held against the user's statement, the KEPT entry's reason
+       (MP_REASON_NEWER, _GIVEN or _ADMIN); MP_REASON_NONE when no KEPT
+       entry was written (the same value, not the extractor's statement) */
+    enum mp_hist_reason kept;
     struct mp_erased erased; /* out, whatever the result: what the op erased */
-    int result;              /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of an absent key;
-                                every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
-                                DELETE_MESSAGE of a message not kept;
-                                RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
-                                stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
-                                new key past max_facts), or an error */
+    int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of a key with nothing kept;
+                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
+                   DELETE_MESSAGE of a message not kept;
+                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                   new key past max_facts), or an error */
 };
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key
@@ -567,9 +622,10 @@ enum mp_history_event {
     MP_HIST_DELETED,    /* a fact, the summary or messages were erased */
     MP_HIST_EXPIRED,    /* retention purged a fact, the summary or messages */
     MP_HIST_SUMMARIZED, /* a new summary was written */
-    MP_HIST_KEPT,       /* a fact kept its value, given after the turn whose statement of
-                           another value the extractor offered (the entry: that statement's
-                           provenance and value; the kept value's revision) */
+    MP_HIST_KEPT,       /* a fact kept its value against a statement of another value the
+                           extractor offered from an older turn, or that a given or admin's
+                           value outranks (the entry: that statement's provenance and value,
+                           the kept value's revision, the reason) */
     MP_HIST_FILTERED    /* sentences holding a value that a given value displaced left the summary
                            (count: how many) */
 };
@@ -580,6 +636,7 @@ struct mp_history_item {
     uint64_t seq; /* per user, increasing */
     enum mp_history_event event;
     enum mp_actor actor;
+    enum mp_hist_reason reason;
     enum mp_item_kind item;
     int64_t at_ms;
     uint32_t count; /* MESSAGES: how many */

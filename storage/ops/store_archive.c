@@ -237,18 +237,18 @@ static void add_lang(int *langs, size_t *n, size_t cap, int lang)
         langs[(*n)++] = lang;
 }
 
-/* The languages e's value is read in to find the messages that may hold
+/* The languages a value is read in to find the messages that may hold
  * it: its own, each language of the user's buffered messages and each of
  * the archive's (the user record's count). A message is indexed in its
  * stored language, so the value's words stemmed in another language
  * ("Ankara'da" read as Turkish, the value "Ankara" alone as English) may
  * miss its postings; one of these is the message's language. Into
  * langs[0..cap): how many. */
-static size_t value_langs(const struct mp_ops_ctx *w, const struct mp_mem_entity *e, int *langs,
+static size_t value_langs(const struct mp_ops_ctx *w, const char *value, size_t len, int *langs,
                           size_t cap)
 {
     size_t n = 0;
-    add_lang(langs, &n, cap, mp_lang_detect(e->value, e->value_len));
+    add_lang(langs, &n, cap, mp_lang_detect(value, len));
     for (size_t i = 0; i < w->um->nmessages; i++)
         add_lang(langs, &n, cap, w->um->messages[i].lang);
     for (int l = MP_LANG_NONE + 1; l < MP_LANG_COUNT; l++)
@@ -257,21 +257,20 @@ static size_t value_langs(const struct mp_ops_ctx *w, const struct mp_mem_entity
     return n;
 }
 
-/* Candidates for holding e's value: the postings of its rarest word read
- * in each of value_langs(), or every archived message when it has no
+/* Candidates for holding value[0..len): the postings of its rarest word
+ * read in each of value_langs(), or every archived message when it has no
  * word. */
-static int value_candidates(struct mp_ops_ctx *w, const struct mp_mem_entity *e, struct seqs *out)
+static int value_candidates(struct mp_ops_ctx *w, const char *value, size_t len, struct seqs *out)
 {
     int langs[MP_LANG_COUNT];
     bool any = false;
     if (w->s->terms == NULL && mp_terms_new(&w->s->terms) != MP_OK)
         return MP_ENOMEM;
-    size_t nlangs = value_langs(w, e, langs, sizeof(langs) / sizeof(langs[0]));
+    size_t nlangs = value_langs(w, value, len, langs, sizeof(langs) / sizeof(langs[0]));
     for (size_t k = 0; k < nlangs; k++) {
         struct rarest r = {.w = w};
         size_t count;
-        int rc =
-            mp_terms_each_lang(w->s->terms, e->value, e->value_len, langs[k], on_value_term, &r);
+        int rc = mp_terms_each_lang(w->s->terms, value, len, langs[k], on_value_term, &r);
         if (rc == MP_OK && r.any)
             rc = term_ids(w, r.t, r.len, out, &count);
         if (rc != MP_OK)
@@ -290,25 +289,15 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
-                              size_t *nout)
+int mp_ops_archive_holding(struct mp_ops_ctx *w, const char *value, size_t len, uint64_t **out,
+                           size_t *nout)
 {
-    struct seqs cand = {NULL, 0, 0}, gone = {NULL, 0, 0};
-    int rc = MP_OK;
+    struct seqs cand = {NULL, 0, 0}, hold = {NULL, 0, 0};
     *out = NULL;
     *nout = 0;
-    if (w->meta.narchive == 0)
+    if (w->meta.narchive == 0 || len == 0)
         return MP_OK;
-    struct seqs buffered = {NULL, 0, 0};
-    for (uint64_t s = e->source_first_seq; rc == MP_OK && s > 0 && s <= e->source_last_seq; s++)
-        rc = push(&cand, s);
-    for (size_t i = 0; rc == MP_OK && i < w->um->nmessages; i++)
-        if (mp_lifecycle_tells_fact(&w->um->messages[i], e))
-            rc = push(&buffered, w->um->messages[i].seq);
-    for (size_t i = 0; rc == MP_OK && i < buffered.n; i++)
-        rc = push(&cand, buffered.v[i]);
-    if (rc == MP_OK)
-        rc = value_candidates(w, e, &cand);
+    int rc = value_candidates(w, value, len, &cand);
     if (cand.n > 0)
         qsort(cand.v, cand.n, sizeof(*cand.v), cmp_u64);
     for (size_t i = 0; rc == MP_OK && i < cand.n; i++) {
@@ -320,26 +309,17 @@ int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *
             rc = MP_OK;
             continue;
         }
-        /* The request-id rule is the buffer's (the turn a fact came from);
-           in the archive, items of one import share a request id too. */
-        bool in_buffer = false;
-        for (size_t k = 0; k < buffered.n && !in_buffer; k++)
-            in_buffer = buffered.v[k] == m.seq;
-        if (rc == MP_OK && (in_buffer || mp_lifecycle_holds_fact(&m, e))) {
-            rc = remove_message(w, &m);
-            if (rc == MP_OK)
-                rc = push(&gone, m.seq);
-        }
+        if (rc == MP_OK && mp_lifecycle_text_holds(m.content, m.content_len, value, len))
+            rc = push(&hold, m.seq);
         free(m.content);
     }
     free(cand.v);
-    free(buffered.v);
     if (rc != MP_OK) {
-        free(gone.v);
+        free(hold.v);
         return rc;
     }
-    *out = gone.v;
-    *nout = gone.n;
+    *out = hold.v;
+    *nout = hold.n;
     return MP_OK;
 }
 

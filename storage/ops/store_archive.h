@@ -14,14 +14,15 @@ int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t
 /* SET_MESSAGE_KEYS: the archived message gets its search keys (record and
  * index); MP_NOTFOUND when it is not archived or has keys already. */
 int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op);
-/* Removes the archived copies of the buffered messages that tell fact e
- * (mp_lifecycle_tells_fact), and the archived messages that hold it
- * (mp_lifecycle_holds_fact), found through e's source seqs and the
- * postings of the rarest word of e's value (so a message that holds the value inside another word
- * is not found; a value without an indexed word is looked for in every archived message). *out:
- * their seqs (caller frees), *nout how many. */
-int mp_ops_archive_erase_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e, uint64_t **out,
-                              size_t *nout);
+/* The archived messages that hold value[0..len) (mp_lifecycle_text_holds:
+ * case folded as recall folds words), found through the postings of the
+ * value's rarest word in each language the user's messages have (so a
+ * message that holds the value inside another word is not found; a value
+ * without an indexed word is looked for in every archived message). *out:
+ * their seqs, ascending (caller frees), *nout how many. Erasure's search
+ * for what holds a fact's value (store_erase.c). */
+int mp_ops_archive_holding(struct mp_ops_ctx *w, const char *value, size_t len, uint64_t **out,
+                           size_t *nout);
 /* A copy of archived message seq into *m (caller frees m->content):
  * MP_OK, MP_NOTFOUND, or an error. */
 int mp_ops_archive_get(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message *m);

@@ -15,7 +15,7 @@
 const char *const mp_store_table_names[] = {
     "meta",  "users",   "history", "jobs",  "idem",   "facts",    "factkeys", "factrank",
     "histx", "archive", "atime",   "docs",  "dterms", "postings", "settings", "leases",
-    "heads", "prints",  "layouts", "turns", "sides",  "convs"};
+    "heads", "prints",  "layouts", "turns", "sides",  "convs",    "told"};
 _Static_assert(sizeof(mp_store_table_names) / sizeof(mp_store_table_names[0]) == MP_TABLE_COUNT,
                "a name for every table");
 
@@ -31,6 +31,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_HEADS] = MP_KEY_USER_TAG,        [MP_TABLE_PRINTS] = MP_KEY_USER_TAG,
     [MP_TABLE_LAYOUTS] = MP_KEY_USER_PREFIXED, [MP_TABLE_TURNS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_SIDES] = MP_KEY_USER_TAG,        [MP_TABLE_CONVS] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_TOLD] = MP_KEY_USER_TAG,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
@@ -349,12 +350,14 @@ static int check_key(struct mp_store_txn *txn, const char *what, char *err, size
     return MP_OK;
 }
 
-/* *reindex: the store is of a format before this one (3 to 7), whose
- * records are this format's but for the messages' languages and the
- * terms of the index (made by reading every text as English):
- * mp_store_migrate_lang() converts it once the index key is known. */
+/* *convert: the store is of a format before this one (3 to 10), which
+ * mp_store_backend_attach() converts once the index key is known: 3 to 7
+ * have this format's records but for the messages' languages and the
+ * terms of the index (made by reading every text as English); 8 to 10
+ * have them all but the told records. 0: none to convert (this format,
+ * a new store, or 2: mp_store_migrate()). */
 static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *what, char *err,
-                      size_t errcap, uint32_t *reindex)
+                      size_t errcap, uint32_t *convert)
 {
     const unsigned char *v;
     size_t n;
@@ -369,44 +372,34 @@ static int check_meta(struct mp_store_txn *txn, bool keep_secret, const char *wh
     /* 3 to 7: the records are this format's but the heads (format 5's
        postings carry their item's length; the older ones without it are
        read as before), the messages' conversations (none: as format 6)
-       and languages, and the index's terms */
-    *reindex = version >= 3 && version < MP_STORE_FORMAT_LANGS ? (uint32_t)version : 0;
-    bool renumber = version == MP_STORE_FORMAT_LANGS || version == MP_STORE_FORMAT_STAMP;
-    if (version != MP_STORE_FORMAT_VERSION && !renumber && version != 2 &&
-        *reindex == 0) { /* 2: mp_store_migrate() */
+       and languages, the index's terms and the told records; 8 and 9 (a
+       user record gets its facts stamp at its next fact write;
+       recognition's tables start empty) and 10 but the told records. The
+       conversion writes the number, so that an older release, which would
+       refuse a stamped user record or a history entry of actor
+       client_text or with a reason, refuses the store */
+    *convert = version >= 3 && version < MP_STORE_FORMAT_VERSION ? (uint32_t)version : 0;
+    if (version != MP_STORE_FORMAT_VERSION && version != 2 &&
+        *convert == 0) { /* 2: mp_store_migrate() */
         snprintf(err, errcap, "%s has record format version %llu; this build reads version %u",
                  what, (unsigned long long)version, MP_STORE_FORMAT_VERSION);
         return MP_EIO;
     }
-    rc = check_key(txn, what, err, errcap);
-    /* 8 and 9: its records are this format's (a user record gets its facts
-       stamp at its next fact write; recognition's tables start empty); the
-       number alone changes, so that an older release, which would refuse a
-       stamped user record or a history entry of actor client_text, refuses
-       the store */
-    if (rc == MP_OK && renumber) {
-        unsigned char b[4];
-        mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
-        rc = meta_put(txn, "format", b, 4);
-        if (rc != MP_OK)
-            snprintf(err, errcap, "cannot convert %s from record format %u to %u", what,
-                     (unsigned)version, MP_STORE_FORMAT_VERSION);
-    }
-    return rc;
+    return check_key(txn, what, err, errcap);
 }
 
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
                             size_t errcap)
 {
     struct mp_store_txn txn;
-    uint32_t reindex = 0;
+    uint32_t convert = 0;
     int rc;
     for (;;) {
         if (store->be->begin(store, true, &txn) != MP_OK) {
             snprintf(err, errcap, "cannot begin a transaction on %s", what);
             return MP_EIO;
         }
-        rc = check_meta(&txn, keep_secret, what, err, errcap, &reindex);
+        rc = check_meta(&txn, keep_secret, what, err, errcap, &convert);
         int end = store->be->end(&txn, rc == MP_OK);
         if (end == MP_AGAIN)
             continue; /* grown: once more */
@@ -424,7 +417,9 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     store->conv_max = MP_STORE_CONVS_PER_USER;
     store->conv_bytes = 1u << 20;
     store->archive = true;
-    return reindex != 0 ? mp_store_migrate_lang(store, reindex, what, err, errcap) : MP_OK;
+    if (convert != 0 && convert < MP_STORE_FORMAT_LANGS)
+        return mp_store_migrate_lang(store, convert, what, err, errcap);
+    return convert != 0 ? mp_store_migrate_told(store, convert, what, err, errcap) : MP_OK;
 }
 
 int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,

@@ -7,7 +7,7 @@
  * backend (store_lmdb.c, store_mem.c) knows nothing of users, facts or jobs.
  * Model: redis's ae.c over ae_epoll.c and ae_kqueue.c.
  *
- * The records, format version 8 (the encodings are codec.c's). P below is
+ * The records, format version 11 (the encodings are codec.c's). P below is
  * a user's prefix: u16be length | physical user key. T(x) is a tag: u8
  * length | x in a clear store; u8 16 | the first 16 bytes of
  * HMAC-SHA256(index key, x) in a sealed one (mp_store_backend_tag), so
@@ -23,7 +23,10 @@
  *                          message gets its language, and every user's
  *                          index and heads are made again with the terms
  *                          of format 8 (words by script, stems and stop
- *                          words by language); another version refuses to
+ *                          words by language); versions 3 to 10 get
+ *                          their told records (mp_store_migrate_told),
+ *                          in the same transaction as the rest of their
+ *                          conversion; another version refuses to
  *                          open (MP_EIO, the reason in err), so that an
  *                          older memproxy refuses a newer store instead of
  *                          failing on its records; a missing one marks a
@@ -39,7 +42,8 @@
  *                        the index statistics and (record version 4) the
  *                        term filter of the user's index (termfilter.h);
  *                        no facts
- *   history  P | u64be seq -> history record
+ *   history  P | u64be seq -> history record (a reason byte may end it from
+ *                          format 11: codec.h)
  *   jobs     u64be id -> job record
  *   idem     P | idem key (32 bytes) -> i64 recorded_at_ms, then for a
  *                        recorded turn u64 first, last seq of its user
@@ -98,6 +102,13 @@
  *                        mp_codec_put_conv); P | u8 1 | 32-byte client id
  *                        key -> the beginnings it was seen with
  *                        (store_conv.c). Format 10
+ *   told     P | T(fact key) | u64be first seq -> a turn that told a value of
+ *                        the fact, current, superseded or kept out
+ *                        (store_told.h; codec.h: u64 last seq | u64 the
+ *                        value's print | u8 role | request id): what
+ *                        erasure follows. Format 11; a store of an older
+ *                        format gets them from its facts and history at
+ *                        open (migrate_told.c)
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -140,11 +151,12 @@
 
 struct mp_terms;
 
-/* 10: recognition's tables (prints, layouts, turns, sides) and the
+/* 11: the told records (what erasure follows) and the history entries'
+ * reason; 10: recognition's tables (prints, layouts, turns, sides) and the
  * history's actor client_text; 9: a user record may carry its facts stamp
  * (codec.h); 8: the messages' languages, the index by language (a store of
  * 3 to 7 is indexed again) */
-#define MP_STORE_FORMAT_VERSION  10u
+#define MP_STORE_FORMAT_VERSION  11u
 #define MP_STORE_FORMAT_LANGS    8u
 #define MP_STORE_FORMAT_STAMP    9u
 #define MP_STORE_PHYS_USER_MAX   MP_USER_KEY_MAX /* a hashed key (1 + 16 + 32) is shorter */
@@ -179,6 +191,7 @@ enum mp_store_table {
     MP_TABLE_TURNS,
     MP_TABLE_SIDES,
     MP_TABLE_CONVS,
+    MP_TABLE_TOLD,
     MP_TABLE_COUNT
 };
 
@@ -312,20 +325,30 @@ struct mp_store_backend {
  * under a key of that key's id, and its secret must open (version 2 too:
  * the backend then converts it with mp_store_migrate()). A store of
  * versions 3 to 7 is then converted (mp_store_migrate_lang(), a
- * transaction of its own); one of version 8 gets this version's number in
- * the same transaction (its records are this format's). Derives the
- * index key. MP_OK; MP_EIO with a reason in err naming what (borrowed:
- * "LMDB store /path") and never key material. */
+ * transaction of its own); one of versions 8 to 10 gets its told records
+ * (mp_store_migrate_told(), a transaction of its own: its other records
+ * are this format's). Derives the index key. MP_OK; MP_EIO with a reason
+ * in err naming what (borrowed: "LMDB store /path") and never key
+ * material. */
 int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char *what, char *err,
                             size_t errcap);
 
 /* Converts a store of format version 2 (facts inside the user record, no
  * archive, no index) to this format in place, in one write transaction:
  * each user's facts become records, their history entries get histx
- * records, the buffered messages enter the archive, and everything is
- * indexed. The LMDB backend calls it after mp_store_backend_attach() (a
- * store of this format is left alone). MP_OK; MP_EIO with a reason in err. */
+ * records, the buffered messages enter the archive, everything is
+ * indexed, and the told records are made from the facts and history. The LMDB backend calls it
+ * after mp_store_backend_attach() (a store of this format is left alone). MP_OK; MP_EIO with a
+ * reason in err. */
 int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t errcap);
+
+/* Gives a store of format version from (8 to 10: this format's records
+ * but the told ones) the told records its facts and history say
+ * (migrate_told.c: mp_told_backfill_user), and this format's number, in
+ * one write transaction. mp_store_backend_attach() calls it. MP_OK;
+ * MP_EIO with a reason in err. */
+int mp_store_migrate_told(struct mp_store *store, uint32_t from, const char *what, char *err,
+                          size_t errcap);
 
 /* Converts a store of format version from (3 to 7: this format but the
  * messages' languages, the terms of the index, and for 3 to 5 the heads
@@ -335,7 +358,8 @@ int mp_store_migrate(struct mp_store *store, const char *what, char *err, size_t
  * heads) are dropped, its archived messages with their search keys and
  * its facts are indexed again with the terms of their language, its heads
  * are built (heads.h: mp_heads_build_user) and its term filter made anew,
- * and the format becomes this one. mp_store_backend_attach() calls it,
+ * its told records are made (as mp_store_migrate_told() makes them), and
+ * the format becomes this one. mp_store_backend_attach() calls it,
  * for both backends: about 1 s per 10,000 archived messages on LMDB, 43 s
  * on PostgreSQL (a round trip per record written; docs/memory.md,
  * tests/bench/langstore). MP_OK; MP_EIO with a reason in err. */

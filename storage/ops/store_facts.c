@@ -13,6 +13,7 @@
 #include "store_archive.h"
 #include "store_facts.h"
 #include "store_read.h"
+#include "store_told.h"
 
 #define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
 _Static_assert(MP_STORE_USER_PREFIX_MAX + RANK_LEN + MP_STORE_TAG_MAX <= MP_STORE_KEY_MAX,
@@ -125,8 +126,7 @@ static int read_hist(struct mp_ops_ctx *w, uint64_t seq, struct mp_history_item 
     return rc;
 }
 
-/* Erasure: the key's past values leave the history (entries stay). */
-static int strip_history(struct mp_ops_ctx *w, const char *key)
+int mp_ops_strip_history(struct mp_ops_ctx *w, const char *key)
 {
     struct seq_list l;
     int rc = histx_seqs(w, key, &l);
@@ -149,6 +149,22 @@ static int strip_history(struct mp_ops_ctx *w, const char *key)
     return rc;
 }
 
+int mp_ops_history_has_values(struct mp_ops_ctx *w, const char *key, bool *any)
+{
+    struct seq_list l;
+    *any = false;
+    int rc = histx_seqs(w, key, &l);
+    for (size_t i = 0; rc == MP_OK && i < l.n && !*any; i++) {
+        struct mp_history_item h;
+        rc = read_hist(w, l.seqs[i], &h);
+        *any = rc == MP_OK && h.entity.value_len > 0;
+        free(h.entity.value);
+        rc = rc == MP_NOTFOUND ? MP_OK : rc;
+    }
+    free(l.seqs);
+    return rc;
+}
+
 /* ---- fact records ---- */
 
 static int get_fact(struct mp_ops_ctx *w, uint32_t fid, struct mp_mem_entity *e)
@@ -162,9 +178,7 @@ static int get_fact(struct mp_ops_ctx *w, uint32_t fid, struct mp_mem_entity *e)
     return rc;
 }
 
-/* The current value of key: MP_OK with *fid and *e (e->value: caller
- * frees), MP_NOTFOUND, or an error. */
-static int find_fact(struct mp_ops_ctx *w, const char *key, uint32_t *fid, struct mp_mem_entity *e)
+int mp_ops_find_fact(struct mp_ops_ctx *w, const char *key, uint32_t *fid, struct mp_mem_entity *e)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     struct mp_store_plain pv;
@@ -222,8 +236,7 @@ static int del_ok(struct mp_ops_ctx *w, enum mp_store_table t, const unsigned ch
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
-/* Removes fact fid (e: its record) with its key, rank and postings. */
-static int remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *e)
+int mp_ops_remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *e)
 {
     unsigned char k[MP_STORE_KEY_MAX];
     int rc = del_ok(w, MP_TABLE_FACTS, k, fact_key(w, k, fid));
@@ -250,14 +263,17 @@ static int refresh(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entit
     return rc == MP_OK ? put_record(w, fid, fresh) : rc;
 }
 
-/* An outranked statement of another value than a given one: its KEPT
- * entry, so that the history says why it is not the value (MP_NOTFOUND
+/* An outranked statement of the user's of another value: its KEPT entry,
+ * so that the history says why it is not the value (*why: the entry's
+ * reason), and its turn among those that told the key (MP_NOTFOUND
  * still: the op's result). */
-static int kept(struct mp_ops_ctx *w, const struct mp_op *op, const struct mp_mem_entity *cur)
+static int kept(struct mp_ops_ctx *w, const struct mp_op *op, const struct mp_mem_entity *cur,
+                enum mp_hist_reason *why)
 {
     struct mp_history_item ev;
-    int rc = MP_OK;
-    if (mp_lifecycle_kept_event(op, cur, &ev) == 1) {
+    int rc = mp_told_note(w, &op->u.entity);
+    if (rc == MP_OK && mp_lifecycle_kept_event(op, cur, &ev) == 1) {
+        *why = ev.reason;
         mp_ops_touch(w, op->now_ms);
         rc = mp_ops_append_hist(w, &ev, 1);
         if (rc == MP_OK)
@@ -271,16 +287,17 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
     struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
     struct mp_mem_entity cur, fresh;
     uint32_t fid = 0;
-    bool refreshed = false;
+    bool refreshed = false, outranked = false;
     memset(&cur, 0, sizeof(cur));
     int rc = mp_ops_load_user(w, op->user, op->user_len);
     if (rc == MP_OK)
-        rc = find_fact(w, op->u.entity.key, &fid, &cur);
+        rc = mp_ops_find_fact(w, op->u.entity.key, &fid, &cur);
     bool has = rc == MP_OK;
     if (rc == MP_NOTFOUND)
         rc = MP_OK;
     if (rc == MP_OK)
         rc = mp_lifecycle_upsert(has ? &cur : NULL, op, w->meta.next_hist, &fresh, &refreshed);
+    outranked = rc == MP_NOTFOUND;
     if (rc == MP_OK && !has && w->meta.nfacts >= w->s->max_facts)
         rc = op->whole ? MP_ECONFLICT : MP_ETOOBIG; /* before the import key is remembered */
     if (rc == MP_OK)
@@ -289,8 +306,8 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
                      mp_usermem_trust_given(cur.trust) &&
                      (cur.value_len != op->u.entity.value_len ||
                       memcmp(cur.value, op->u.entity.value, cur.value_len) != 0);
-    if (rc == MP_NOTFOUND && has && !refreshed)
-        rc = kept(w, op, &cur);
+    if (rc == MP_NOTFOUND && outranked)
+        rc = kept(w, op, &cur, &out->kept);
     if (rc == MP_NOTFOUND || rc == MP_ETOOBIG) {
         out->result = rc;
         free(cur.value);
@@ -306,11 +323,13 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
             mp_ops_touch(w, op->now_ms);
         out->revision = fresh.revision;
     }
+    if (rc == MP_OK && op->u.entity.source_first_seq > 0)
+        rc = mp_told_note(w, &fresh); /* its turn told the key, whatever comes of it */
     if (rc == MP_OK && refreshed) {
         rc = refresh(w, fid, &cur, &fresh);
     } else if (rc == MP_OK) {
         if (has)
-            rc = remove_fact(w, fid, &cur);
+            rc = mp_ops_remove_fact(w, fid, &cur);
         if (rc == MP_OK)
             rc = mp_ops_add_fact(w, &fresh);
         size_t n = mp_lifecycle_upsert_events(op, has ? &cur : NULL, &fresh, ev);
@@ -322,40 +341,6 @@ int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_ou
         for (size_t i = 0; rc == MP_OK && i < n; i++)
             rc = mp_ops_cap_history(w, &ev[i]);
     }
-    free(cur.value);
-    return rc;
-}
-
-int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
-{
-    struct mp_history_item ev[MP_LIFECYCLE_EVENTS_MAX];
-    struct mp_mem_entity cur;
-    uint32_t fid = 0;
-    uint64_t *seqs = NULL;
-    size_t nseqs = 0;
-    memset(&cur, 0, sizeof(cur));
-    int rc = mp_ops_load_user(w, op->user, op->user_len);
-    if (rc == MP_OK)
-        rc = w->exists ? find_fact(w, op->u.key, &fid, &cur) : MP_NOTFOUND;
-    if ((rc == MP_OK || rc == MP_NOTFOUND) && op->if_match &&
-        (rc == MP_OK ? cur.revision : 0) != op->if_revision)
-        rc = MP_ECONFLICT;
-    if (rc == MP_NOTFOUND) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
-    if (rc == MP_OK)
-        rc = remove_fact(w, fid, &cur);
-    if (rc == MP_OK)
-        rc = mp_ops_archive_erase_fact(w, &cur, &seqs, &nseqs);
-    if (rc == MP_OK) {
-        size_t n = mp_lifecycle_erase_fact(w->um, &cur, op, seqs, nseqs, ev);
-        mp_ops_touch_edited(w, op->now_ms);
-        rc = strip_history(w, op->u.key);
-        if (rc == MP_OK)
-            rc = mp_ops_append_hist(w, ev, n);
-    }
-    free(seqs);
     free(cur.value);
     return rc;
 }
@@ -424,7 +409,7 @@ static int remove_picked(struct mp_ops_ctx *w, const struct mp_op *op, enum mp_h
         memset(&e, 0, sizeof(e));
         rc = get_fact(w, fs->v[i].fid, &e);
         if (rc == MP_OK)
-            rc = remove_fact(w, fs->v[i].fid, &e);
+            rc = mp_ops_remove_fact(w, fs->v[i].fid, &e);
         if (rc == MP_OK)
             mp_lifecycle_fact_event(op, event, &e, &(*ev)[(*nev)++]);
         free(e.value);
@@ -487,7 +472,7 @@ int mp_ops_retract_facts(struct mp_ops_ctx *w, const struct mp_op *op,
         memset(&e, 0, sizeof(e));
         rc = get_fact(w, fs.v[i].fid, &e);
         if (rc == MP_OK)
-            rc = remove_fact(w, fs.v[i].fid, &e);
+            rc = mp_ops_remove_fact(w, fs.v[i].fid, &e);
         if (rc == MP_OK) {
             mp_lifecycle_fact_event(op, MP_HIST_DELETED, &e, &(*ev)[(*nev)++]);
             *nev += mp_lifecycle_filter_summary(w->um, e.value, e.value_len, op->actor, op,

@@ -24,7 +24,16 @@ size_t mp_facts_rank_key(const struct mp_store *s, const unsigned char *prefix, 
 /* A new current value e under a new fact id: record, key, rank, index. */
 int mp_ops_add_fact(struct mp_ops_ctx *w, const struct mp_mem_entity *e);
 int mp_ops_upsert(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
-int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
+/* The current value of key: MP_OK with *fid and *e (e->value: caller
+ * frees), MP_NOTFOUND, or an error. */
+int mp_ops_find_fact(struct mp_ops_ctx *w, const char *key, uint32_t *fid, struct mp_mem_entity *e);
+/* Removes fact fid (e: its record) with its key, rank and postings. */
+int mp_ops_remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_entity *e);
+/* Erasure: key's past values leave the history (the entries stay). */
+int mp_ops_strip_history(struct mp_ops_ctx *w, const char *key);
+/* Whether key's history still holds a value (*any): a SUPERSEDED or KEPT
+ * entry's not yet stripped. */
+int mp_ops_history_has_values(struct mp_ops_ctx *w, const char *key, bool *any);
 
 /* SET_SUMMARY's rule (store.h): the summary just written to the loaded
  * head, which folds messages said at or after since (ms), loses the

@@ -22,11 +22,14 @@
 #include "store_backend.h"
 #include "store_archive.h"
 #include "store_conv.h"
+#include "store_erase.h"
 #include "store_facts.h"
+#include "store_jobs.h"
 #include "store_user.h"
 #include "store_read.h"
 #include "store_lease.h"
 #include "store_settings.h"
+#include "store_told.h"
 #include "store_turn.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
@@ -112,25 +115,6 @@ static int set_message_keys(struct mp_ops_ctx *w, const struct mp_op *op, struct
     if (rc == MP_OK)
         mp_ops_touch(w, op->now_ms); /* the head's term filter took the keys */
     return rc;
-}
-
-static int delete_message(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
-{
-    struct mp_history_item ev[2];
-    bool absent;
-    int rc = load_stored(w, op, out, &absent);
-    if (rc != MP_OK || absent)
-        return rc;
-    rc = mp_ops_archive_erase_message(w, op->u.seq);
-    if (rc != MP_OK && rc != MP_NOTFOUND)
-        return rc;
-    size_t n = mp_lifecycle_erase_message(w->um, op->u.seq, rc == MP_OK, op, ev);
-    if (n == 0) {
-        out->result = MP_NOTFOUND;
-        return MP_OK;
-    }
-    mp_ops_touch_edited(w, op->now_ms); /* a head may hold it: a new epoch */
-    return mp_ops_append_hist(w, ev, n);
 }
 
 /* An EXTRACT job with no seqs takes them from its turn (store.h, ADD_JOB). */
@@ -359,44 +343,6 @@ static int summarize(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops
 
 /* ---- deleting a user ---- */
 
-struct user_jobs {
-    struct mp_store *s;
-    const char *user;
-    size_t len;
-    uint64_t *ids;
-    size_t n, cap;
-};
-
-static int on_user_job(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                       size_t vlen)
-{
-    struct user_jobs *uj = arg;
-    struct mp_job job;
-    int rc = mp_store_read_job(uj->s, key, klen, val, vlen, &job);
-    if (rc != MP_OK || job.user_len != uj->len || memcmp(job.user, uj->user, uj->len) != 0)
-        return rc;
-    if (mp_store_backend_grow(&uj->ids, &uj->cap, uj->n, sizeof(*uj->ids)) != MP_OK)
-        return MP_ENOMEM;
-    uj->ids[uj->n++] = job.id;
-    return MP_OK;
-}
-
-/* The user's pending jobs: collected first, deleted after the walk. */
-static int del_user_jobs(struct mp_ops_ctx *w, const char *user, size_t len)
-{
-    struct user_jobs uj = {w->s, user, len, NULL, 0, 0};
-    int rc = w->s->be->scan(w->txn, MP_TABLE_JOBS, NULL, 0, 0, on_user_job, &uj);
-    for (size_t i = 0; rc == MP_OK && i < uj.n; i++) {
-        unsigned char kb[8];
-        mp_codec_be_put(kb, uj.ids[i], 8);
-        rc = be_del(w, MP_TABLE_JOBS, kb, sizeof(kb));
-        if (rc == MP_OK)
-            rc = mp_lease_drop(w->txn, uj.ids[i]);
-    }
-    free(uj.ids);
-    return rc;
-}
-
 /* What DELETE_USER erases, as the user's head counts it (store.h). */
 static int count_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_erased *e)
 {
@@ -430,7 +376,7 @@ static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_o
             mp_store_table_shapes[t] == MP_KEY_USER_TAG)
             rc = mp_ops_del_range(w, (enum mp_store_table)t, prefix, n);
     if (rc == MP_OK)
-        rc = del_user_jobs(w, op->user, op->user_len);
+        rc = mp_ops_drop_jobs(w, op->user, op->user_len, NULL, NULL, NULL);
     return rc;
 }
 
@@ -558,6 +504,8 @@ static int sweep_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_op
         rc = sweep_idem(w, op, &out->swept, &idem_left);
     if (rc == MP_OK)
         rc = sweep_items(w, op, &out->swept, &logged);
+    if (rc == MP_OK && out->swept.messages > 0)
+        rc = mp_told_sweep(w); /* the turns they pointed at are gone */
     if (rc != MP_OK || !mp_lifecycle_um_empty(w->um) || w->meta.nfacts > 0 ||
         w->meta.narchive > 0 || hist_left + logged > 0 || idem_left > 0)
         return rc;
@@ -605,7 +553,7 @@ static int set_user_mode(struct mp_ops_ctx *w, const struct mp_op *op)
     size_t n = mp_store_backend_phys_user(w->s, op->user, op->user_len, phys);
     int rc = mp_settings_write(w->txn, phys, n, op->u.user_mode, op->now_ms, op->actor);
     if (rc == MP_OK && op->u.user_mode == MP_USER_MODE_OFF)
-        rc = del_user_jobs(w, op->user, op->user_len);
+        rc = mp_ops_drop_jobs(w, op->user, op->user_len, NULL, NULL, NULL);
     return rc;
 }
 
@@ -687,7 +635,7 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
     case MP_OP_SET_MESSAGE_KEYS:
         return set_message_keys(w, op, out);
     case MP_OP_DELETE_MESSAGE:
-        return delete_message(w, op, out);
+        return mp_ops_delete_message(w, op, out);
     case MP_OP_CHECK_EPOCH:
         return MP_OK; /* checked before every op: check_epochs() */
     case MP_OP_PUT_CONV:
@@ -758,8 +706,10 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
         op->erased = outs[i].erased;
         if (op->kind == MP_OP_CLAIM_JOB && outs[i].result == MP_ECONFLICT)
             op->u.claim.until_ms = outs[i].until_ms;
-        if (op->kind == MP_OP_UPSERT_ENTITY)
+        if (op->kind == MP_OP_UPSERT_ENTITY) {
             op->met_given = outs[i].met_given;
+            op->kept = outs[i].kept;
+        }
         if (op->kind == MP_OP_RECORD_TURN)
             op->u.turn.recognized = outs[i].recognized; /* a side request is no record */
         if (outs[i].result != MP_OK)

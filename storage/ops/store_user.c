@@ -177,6 +177,19 @@ int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len)
     return MP_OK;
 }
 
+int mp_ops_load_phys(struct mp_ops_ctx *w, const unsigned char *phys, size_t plen)
+{
+    struct mp_store_plain pv;
+    w->plen = 2 + plen;
+    mp_codec_be_put(w->prefix, plen, 2);
+    memcpy(w->prefix + 2, phys, plen);
+    int rc = mp_ops_get_plain(w, MP_TABLE_USERS, phys, plen, &pv);
+    if (rc == MP_OK)
+        rc = mp_codec_get_user(pv.p, pv.n, &w->meta, &w->um);
+    mp_store_backend_plain_done(&pv);
+    return rc;
+}
+
 /* An epoch no earlier record of the user had: the time in its high bits
  * (a user deleted and made again starts above every epoch it had before),
  * 20 random bits below (several processes, one millisecond). */

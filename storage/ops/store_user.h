@@ -22,6 +22,7 @@ struct mp_ops_out {
     uint64_t job_id;
     uint32_t revision;
     bool met_given;                        /* UPSERT_ENTITY: store.h, mp_op.met_given */
+    enum mp_hist_reason kept;              /* UPSERT_ENTITY: store.h, mp_op.kept */
     struct mp_sweep_counts swept;          /* SWEEP_USER */
     int64_t until_ms;                      /* CLAIM_JOB: the holder's lease when MP_ECONFLICT */
     struct mp_store_recognized recognized; /* RECORD_TURN: what recognition did */
@@ -61,6 +62,11 @@ void mp_ops_drop_user(struct mp_ops_ctx *w);
 size_t mp_ops_tag_key(const struct mp_ops_ctx *w, unsigned char *k, const char *key);
 /* Makes user the loaded one: its head, or a fresh one (exists false). */
 int mp_ops_load_user(struct mp_ops_ctx *w, const char *user, size_t len);
+/* Makes the user of physical key phys[0..plen) the loaded one (a
+ * conversion knows users by their physical keys): w's prefix, meta and
+ * head (w->um, the caller's to free) from its record, whatever its
+ * version. MP_OK, MP_NOTFOUND (no record), MP_EIO, MP_ENOMEM. */
+int mp_ops_load_phys(struct mp_ops_ctx *w, const unsigned char *phys, size_t plen);
 /* Writes the loaded head back when it changed. */
 int mp_ops_flush_user(struct mp_ops_ctx *w);
 /* Marks the head changed at now_ms (written back at the end); a head with

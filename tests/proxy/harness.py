@@ -596,6 +596,7 @@ METRIC_LABELS = {
     'memproxy_inserted_context_total': ('client',),
     'memproxy_client_text_total': ('how',),
     'memproxy_client_text_undone_total': ('what',),
+    'memproxy_memory_statements_kept_out_total': ('reason',),
     'memproxy_memory_searches_total': ('result',),
     'memproxy_mcp_requests_total': ('method', 'result'),
     'memproxy_mcp_tool_calls_total': ('tool', 'result'),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <lmdb.h>
 
 #include "status.h"
 #include "store_backend.h"
@@ -347,6 +348,52 @@ struct mp_store *fx_open_fixture(const char *dir, const char *which, const struc
     unlink(dst);
     fx_opts.key = key;
     return fx_open_existing();
+}
+
+void fx_place_lmdb_rows(struct mp_store *s, const char *path)
+{
+    MDB_env *env;
+    MDB_txn *rt;
+    struct mp_store_txn txn;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, MP_TABLE_COUNT + 1), 0);
+    ck_assert_int_eq(mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &rt), 0);
+    ck_assert_int_eq(s->be->begin(s, true, &txn), MP_OK);
+    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_META, "format", 6), MP_OK);
+    for (int t = 0; t < MP_TABLE_COUNT; t++) {
+        MDB_dbi dbi;
+        MDB_cursor *c;
+        MDB_val k, v;
+        if (mdb_dbi_open(rt, mp_store_table_names[t], 0, &dbi) != 0)
+            continue; /* a table the file's format never wrote */
+        ck_assert_int_eq(mdb_cursor_open(rt, dbi, &c), 0);
+        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            ck_assert_int_eq(s->be->put(&txn, (enum mp_store_table)t, k.mv_data, k.mv_size,
+                                        v.mv_data, v.mv_size),
+                             MP_OK);
+        mdb_cursor_close(c);
+    }
+    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
+    mdb_txn_abort(rt);
+    mdb_env_close(env);
+}
+
+bool fx_keeps(struct mp_store *store, const char *user, size_t ulen, uint64_t seq)
+{
+    struct mp_usermem *um = fx_get(store, user, ulen);
+    bool found = false;
+    for (size_t i = 0; i < um->nmessages; i++)
+        found = found || um->messages[i].seq == seq;
+    mp_usermem_free(um);
+    struct mp_mem_message *page = NULL;
+    size_t n = 0;
+    bool more = false;
+    ck_assert_int_eq(mp_store_archive(store, user, ulen, seq - 1, 1, &page, &n, &more), MP_OK);
+    found = found || (n == 1 && page[0].seq == seq);
+    mp_store_messages_free(page, n);
+    return found;
 }
 
 uint32_t fx_format(struct mp_store *s)

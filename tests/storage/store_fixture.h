@@ -78,6 +78,12 @@ bool fx_dir_has_fold(const char *needle);
  * memproxy.lock was left in it (a rewrite's leftovers, for one). */
 void fx_remove_dir(void);
 
+/* Every record of the LMDB file path (an older format's fixture, opened
+ * read-only with liblmdb, no store code in between) put in store's tables
+ * as it is, meta too (its format and its secret): what a store of that
+ * format on store's backend (PostgreSQL) held. Reopen store to convert it. */
+void fx_place_lmdb_rows(struct mp_store *store, const char *path);
+
 /* The format number in store's meta ("format"), which must be there. */
 uint32_t fx_format(struct mp_store *store);
 
@@ -143,6 +149,9 @@ struct mp_history *fx_history(struct mp_store *store, const char *user, size_t u
 
 /* The value of the fact key in um (borrowed from um), NULL when absent. */
 const char *fx_entity_value(const struct mp_usermem *um, const char *key);
+
+/* True when the user's buffer or archive keeps message seq (>= 1). */
+bool fx_keeps(struct mp_store *store, const char *user, size_t ulen, uint64_t seq);
 
 /* True when the store has neither memory nor history for the user. */
 bool fx_absent(struct mp_store *store, const char *user, size_t ulen);

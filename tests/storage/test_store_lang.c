@@ -328,8 +328,8 @@ static void converted_store_holds(struct mp_store *s)
     uint32_t want[MP_LANG_COUNT] = {0}, many[MP_LANG_COUNT];
     want[MP_LANG_EN] = want[MP_LANG_ZH] = want[MP_LANG_JA] = 1;
     want[MP_LANG_RU] = want[MP_LANG_DE] = want[MP_LANG_AR] = 1;
-    ck_assert_uint_eq(fx_format(s), 10);
-    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 10);
+    ck_assert_uint_eq(fx_format(s), 11);
+    ck_assert_uint_eq(MP_STORE_FORMAT_VERSION, 11);
     langs_stored(s);
     tally_is(s, want);
     tally_of(s, U("many"), many);
@@ -362,7 +362,7 @@ START_TEST(test_lang_format7_lmdb_converts_at_open)
         fx_open_fixture(dir, _i == 0 ? "clear" : "sealed", _i == 0 ? NULL : &fx_key_a);
     converted_store_holds(s);
     s = fx_reopen(s, LMDB);
-    ck_assert_uint_eq(fx_format(s), 10);
+    ck_assert_uint_eq(fx_format(s), 11);
     langs_stored(s);
     fx_close_backend(s, LMDB);
 }
@@ -370,48 +370,15 @@ END_TEST
 
 /* ---- PostgreSQL: the format-7 records placed row by row ---- */
 
-/* Every record of the fixture's LMDB file (opened read-only with liblmdb,
- * no store code in between) put in store's tables as it is, meta too (its
- * format 7 and its secret): what a PostgreSQL store of format 7 held. */
-static void place_lmdb_rows(struct mp_store *s, const char *path)
-{
-    MDB_env *env;
-    MDB_txn *rt;
-    struct mp_store_txn txn;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    ck_assert_int_eq(mdb_env_set_maxdbs(env, MP_TABLE_COUNT + 1), 0);
-    ck_assert_int_eq(mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0600), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &rt), 0);
-    ck_assert_int_eq(s->be->begin(s, true, &txn), MP_OK);
-    ck_assert_int_eq(s->be->del(&txn, MP_TABLE_META, "format", 6), MP_OK);
-    for (int t = 0; t < MP_TABLE_COUNT; t++) {
-        MDB_dbi dbi;
-        MDB_cursor *c;
-        MDB_val k, v;
-        if (mdb_dbi_open(rt, mp_store_table_names[t], 0, &dbi) != 0)
-            continue; /* a table format 7 never wrote */
-        ck_assert_int_eq(mdb_cursor_open(rt, dbi, &c), 0);
-        for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            ck_assert_int_eq(s->be->put(&txn, (enum mp_store_table)t, k.mv_data, k.mv_size,
-                                        v.mv_data, v.mv_size),
-                             MP_OK);
-        mdb_cursor_close(c);
-    }
-    ck_assert_int_eq(s->be->end(&txn, true), MP_OK);
-    mdb_txn_abort(rt);
-    mdb_env_close(env);
-}
-
 START_TEST(test_lang_format7_pg_converts_at_open)
 {
     struct mp_store *s = fx_open_backend(PG);
-    place_lmdb_rows(s, MP_FORMAT_FIXTURE_DIR "/format7/clear/data.mdb");
+    fx_place_lmdb_rows(s, MP_FORMAT_FIXTURE_DIR "/format7/clear/data.mdb");
     ck_assert_uint_eq(fx_format(s), 7);
     s = fx_reopen(s, PG);
     converted_store_holds(s);
     s = fx_reopen(s, PG);
-    ck_assert_uint_eq(fx_format(s), 10);
+    ck_assert_uint_eq(fx_format(s), 11);
     fx_close_backend(s, PG);
 }
 END_TEST
