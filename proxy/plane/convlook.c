@@ -213,7 +213,9 @@ bool mp_convlook_shared(struct mp_store_view *view, const char *body, const stru
         !mp_convid_lead(body, req, &lead) ||
         mp_store_view_leads(view, look->key, leads, &n) != MP_OK)
         return false;
-    if (n >= MP_CONVLOOK_SHARED_LEADS)
+    size_t shared = strcmp(id->source, "prompt_cache_key") == 0 ? MP_CONVLOOK_SHARED_LEADS_KEY
+                                                                : MP_CONVLOOK_SHARED_LEADS_HEADER;
+    if (n >= shared)
         return true;
     if (n == 0 && !mp_convid_resends(req))
         return false; /* maybe an app sending only its newest message: it shows no beginning */
@@ -224,5 +226,5 @@ bool mp_convlook_shared(struct mp_store_view *view, const char *body, const stru
         *note = (struct mp_convlook_lead){.due = true, .lead = lead};
         memcpy(note->key, look->key, sizeof(note->key));
     }
-    return n + !seen >= MP_CONVLOOK_SHARED_LEADS;
+    return n + !seen >= shared;
 }

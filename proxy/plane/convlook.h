@@ -59,11 +59,15 @@ const char *mp_convlook_rule(enum mp_convid_kind kind);
 #define MP_CONVLOOK_RESENDERS_MAX 10000
 
 /* A client id seen with this many different beginnings or more names
- * no conversation (a prompt_cache_key set per user or per template): its
- * requests find their conversation by the next rule (plane/reqmem.c). A
- * chat whose first message was edited, or compacted, loses its id too and
- * goes on by the next rule, at the cost of one head built again. */
-#define MP_CONVLOOK_SHARED_LEADS 2
+ * no conversation: its requests find their conversation by the next rule
+ * (plane/reqmem.c). A body's prompt_cache_key, which apps set per user or
+ * per template as OpenAI suggests, at its second; a chat id header, which
+ * its client sets per chat, at its third: a chat whose first message was
+ * edited once stays one conversation (the abandoned branch stays out of
+ * it), one edited or compacted again goes on by the next rule, at the cost
+ * of one head built again. */
+#define MP_CONVLOOK_SHARED_LEADS_KEY    2
+#define MP_CONVLOOK_SHARED_LEADS_HEADER 3
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg);
 
 /* A client id's beginning not seen before, for the store to note
@@ -77,15 +81,14 @@ struct mp_convlook_lead {
 /* Whether the client id id (look: its conversation, mp_convlook_find_as's
  * of the request body scanned into req) is one several conversations
  * share, by the beginnings the user's view has noted for it: seen with
- * MP_CONVLOOK_SHARED_LEADS different ones or more, as a prompt_cache_key
- * set per user is. The id's first beginning is a resending request's (a
- * lone message may come from an app that sends only its newest one); once
- * it has one, a lone message beginning otherwise is another
- * conversation's first turn. A beginning not noted yet goes into *note
- * (due); else note->due is false. Only a client id (not Responses'
- * "conversation": the upstream's own) can be shared. A shared id names no
- * conversation: the caller finds it by the rule after the id's
- * (core/wire/convid.h: mp_convid_identify_past). Everything borrowed. */
+ * MP_CONVLOOK_SHARED_LEADS_KEY (a prompt_cache_key) or _HEADER (a chat id
+ * header) different ones or more, as a prompt_cache_key set per user is. The id's first beginning
+ * is a resending request's (a lone message may come from an app that sends only its newest one);
+ * once it has one, a lone message beginning otherwise is another conversation's first turn. A
+ * beginning not noted yet goes into *note (due); else note->due is false. Only a client id (not
+ * Responses' "conversation": the upstream's own) can be shared. A shared id names no conversation:
+ * the caller finds it by the rule after the id's (core/wire/convid.h: mp_convid_identify_past).
+ * Everything borrowed. */
 struct mp_store_view;
 bool mp_convlook_shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
                         const struct mp_convid *id, const struct mp_convlook *look,
