@@ -89,7 +89,8 @@ static int load_nodes(struct conv *c, span map)
         nd->v = (span){vs, ve};
         c->n++;
     }
-    qsort(c->nodes, c->n, sizeof(*c->nodes), cmp_node);
+    if (c->n > 1)
+        qsort(c->nodes, c->n, sizeof(*c->nodes), cmp_node);
     return MP_OK;
 }
 

@@ -51,13 +51,15 @@ static int cmp_turn(const void *a, const void *b)
  * user's message opens one. */
 static void find_turns(struct slot *s, size_t n, const struct mp_import_item *base)
 {
-    qsort(s, n, sizeof(*s), cmp_conv_time);
+    if (n > 1)
+        qsort(s, n, sizeof(*s), cmp_conv_time);
     for (size_t i = 0; i < n; i++) {
         bool opens = i == 0 || s[i].it->conv != s[i - 1].it->conv || s[i].it->role == MP_ROLE_USER;
         s[i].turn = opens ? (size_t)(s[i].it - base) : s[i - 1].turn;
         s[i].turn_at_ms = opens ? s[i].it->at_ms : s[i - 1].turn_at_ms;
     }
-    qsort(s, n, sizeof(*s), cmp_turn);
+    if (n > 1)
+        qsort(s, n, sizeof(*s), cmp_turn);
 }
 
 static int make_turns(struct mp_importplan *p, const struct slot *s)
@@ -112,7 +114,8 @@ int mp_importplan_make(const struct mp_import_batch *b, const struct mp_importpl
         if (b->items[i].type == MP_IMPORT_MESSAGE)
             p.order[p.n++] = &b->items[i];
     if (!lim->turns) {
-        qsort(p.order, p.n, sizeof(*p.order), cmp_item_time);
+        if (p.n > 1)
+            qsort(p.order, p.n, sizeof(*p.order), cmp_item_time);
         *out = p;
         return MP_OK;
     }
