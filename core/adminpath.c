@@ -201,17 +201,15 @@ static int decode_explanation(struct span s, struct mp_admin_target *t)
     return MP_OK;
 }
 
-/* {seq} and a job's {id}: a decimal 1 .. 2^63 - 1, digits only, no
- * leading zero. */
-static int decode_id(struct span s, uint64_t *out)
+int mp_adminpath_parse_id(const char *s, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
-    if (s.n == 0 || s.n > 19 || s.p[0] == '0')
+    if (n == 0 || n > 19 || s[0] == '0')
         return MP_EINVAL;
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] < '0' || s.p[i] > '9')
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
             return MP_EINVAL;
-        v = v * 10 + (uint64_t)(s.p[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (v > INT64_MAX)
         return MP_EINVAL;
@@ -560,7 +558,7 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
     }
     if (t->route == MP_ADMIN_USER_MESSAGE) {
         *param = "seq";
-        if (decode_id(seg[3], &t->seq) != MP_OK)
+        if (mp_adminpath_parse_id(seg[3].p, seg[3].n, &t->seq) != MP_OK)
             return MP_EINVAL;
     }
     if (t->route == MP_ADMIN_USER_CONVERSATION) {
@@ -575,7 +573,7 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
     }
     if (t->route == MP_ADMIN_JOB || t->route == MP_ADMIN_JOB_RETRY) {
         *param = "id";
-        if (decode_id(seg[1], &t->job) != MP_OK)
+        if (mp_adminpath_parse_id(seg[1].p, seg[1].n, &t->job) != MP_OK)
             return MP_EINVAL;
     }
     *param = "query";

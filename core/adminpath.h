@@ -186,6 +186,12 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
 int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
                        const char **param);
 
+/* A decimal 1 .. 2^63 - 1 in s[0..n) (borrowed), digits only: no sign,
+ * blank or leading zero; as a {seq} or a job's {id} is written (the jobs
+ * listing's cursor is one too). MP_OK with *out, else MP_EINVAL (*out
+ * untouched). */
+int mp_adminpath_parse_id(const char *s, size_t n, uint64_t *out);
+
 /* The query part alone (q[0..len), after the '?'), by the rules above, into
  * t's tenant, cursor and limit (t's other fields untouched; set t->limit
  * to the default first). MP_OK, or MP_EINVAL with *param. GET /v1/memory

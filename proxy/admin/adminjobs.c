@@ -16,7 +16,7 @@
 #include "net/access.h"
 #include "status.h"
 
-#define CURSOR_DIGITS_MAX 19 /* 2^63 - 1 */
+#define CURSOR_DIGITS_MAX 19 /* 2^63 - 1: a cursor is a job id (mp_adminpath_parse_id) */
 
 static const char *const state_names[MP_MEMJOB_STATES] = {
     [MP_MEMJOB_PENDING] = "pending",
@@ -27,23 +27,6 @@ static const char *const state_names[MP_MEMJOB_STATES] = {
 
 static const char *const no_job = "No memory job has this id (it was done, dropped, or went with "
                                   "its user).";
-
-/* The cursor: a decimal job id, digits only, no leading zero. */
-static int parse_cursor(const char *s, size_t n, uint64_t *id)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > CURSOR_DIGITS_MAX || s[0] == '0')
-        return MP_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return MP_EINVAL;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (v > INT64_MAX)
-        return MP_EINVAL;
-    *id = v;
-    return MP_OK;
-}
 
 static unsigned state_bits(enum mp_admin_job_state s)
 {
@@ -73,7 +56,8 @@ int mp_adminjobs_prepare(struct mp_adminjobs *a, const struct mp_admin_target *t
     a->id = t->job;
     a->store = store;
     a->now_ms = now_ms;
-    if (t->cursor_len > 0 && parse_cursor(t->cursor, t->cursor_len, &f->before_id) != MP_OK)
+    if (t->cursor_len > 0 &&
+        mp_adminpath_parse_id(t->cursor, t->cursor_len, &f->before_id) != MP_OK)
         return MP_EINVAL;
     f->states = state_bits(t->state);
     f->limit = t->limit;

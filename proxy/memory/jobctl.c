@@ -89,21 +89,18 @@ static int apply_job_op(struct mp_store *store, struct mp_op *op, const struct m
 int mp_jobctl_retry(struct mp_memjobs *j, struct mp_store *store, uint64_t id, int64_t now_ms,
                     struct mp_jobctl_row *out)
 {
-    struct mp_jobctl_row row;
-    int rc = read_row(j, store, id, now_ms, &row);
+    int rc = read_row(j, store, id, now_ms, out);
+    if (rc == MP_OK && out->state != MP_MEMJOB_FAILED)
+        rc = MP_ECONFLICT; /* only a failed job runs again */
     if (rc != MP_OK)
         return rc;
-    if (row.state != MP_MEMJOB_FAILED) {
-        *out = row;
-        return MP_ECONFLICT;
-    }
     struct mp_op op = {.kind = MP_OP_UPDATE_JOB};
-    op.u.job = row.job;
+    op.u.job = out->job;
     op.u.job.failed = MP_JOB_FAIL_NONE;
     op.u.job.attempts = 0;
     op.u.job.malformed = 0;
     op.u.job.not_before_ms = 0;
-    rc = apply_job_op(store, &op, &row.job, now_ms);
+    rc = apply_job_op(store, &op, &out->job, now_ms);
     if (rc != MP_OK)
         return rc;
     mp_memjobs_forget_job(j, id);
@@ -118,16 +115,14 @@ int mp_jobctl_retry(struct mp_memjobs *j, struct mp_store *store, uint64_t id, i
 int mp_jobctl_drop(struct mp_memjobs *j, struct mp_store *store, uint64_t id, int64_t now_ms,
                    struct mp_jobctl_row *out)
 {
-    struct mp_jobctl_row row;
-    int rc = read_row(j, store, id, now_ms, &row);
+    int rc = read_row(j, store, id, now_ms, out);
+    if (rc == MP_OK && out->state == MP_MEMJOB_LEASED)
+        rc = MP_ECONFLICT; /* a call runs it: its end removes it, or retries it */
     if (rc != MP_OK)
         return rc;
-    *out = row;
-    if (row.state == MP_MEMJOB_LEASED)
-        return MP_ECONFLICT;
     struct mp_op op = {.kind = MP_OP_DONE_JOB};
     op.u.job_id = id;
-    rc = apply_job_op(store, &op, &row.job, now_ms);
+    rc = apply_job_op(store, &op, &out->job, now_ms);
     if (rc != MP_OK)
         return rc;
     mp_memjobs_forget_job(j, id);

@@ -972,6 +972,29 @@ START_TEST(test_adminpath_jobs_bad_user_named)
 }
 END_TEST
 
+START_TEST(test_adminpath_parse_id_bounds)
+{
+    uint64_t v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("1", 1, &v), MP_OK);
+    ck_assert_uint_eq(v, 1);
+    ck_assert_int_eq(mp_adminpath_parse_id("9223372036854775807", 19, &v), MP_OK);
+    ck_assert_uint_eq(v, 9223372036854775807ULL);
+    v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("9223372036854775808", 19, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("99999999999999999999", 20, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("", 0, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("0", 1, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("01", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("+1", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("1 ", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("12", 1, &v), MP_OK); /* n bytes only */
+    ck_assert_uint_eq(v, 1);
+    v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("1a", 2, &v), MP_EINVAL);
+    ck_assert_uint_eq(v, 7); /* untouched */
+}
+END_TEST
+
 START_TEST(test_adminpath_job_routes_take_an_id)
 {
     ck_assert_int_eq(parse("/admin/jobs/42"), MP_OK);
@@ -1185,6 +1208,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_jobs_user_filter_decoded);
     tcase_add_test(tc, test_adminpath_jobs_bad_user_named);
     tcase_add_test(tc, test_adminpath_job_routes_take_an_id);
+    tcase_add_test(tc, test_adminpath_parse_id_bounds);
     suite_add_tcase(s, tc);
     return s;
 }
