@@ -2,7 +2,8 @@
  * the scheduler (per user strictly one call at a time, in id order; a few
  * users at once; retries with exponential backoff), each call's chat
  * completion to the upstream on the thread's own curl multi, and applying
- * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
+ * its result to the store. Used by proxy/memory/memworker.c (and jobctl.c, an
+ * operator's acts on one job) only, on its thread.
  *
  * Extraction batches: every recorded turn commits an EXTRACT job with it
  * (the durable pending set). A user's waiting EXTRACT jobs go to the model
