@@ -17,6 +17,7 @@
 #define ADMIN_PREFIX     "/admin/"
 #define ADMIN_PREFIX_LEN (sizeof(ADMIN_PREFIX) - 1)
 #define MAX_SEGMENTS     4  /* users/{id}/entities/{key} */
+#define STATE_MAX_LEN    8  /* "pending" */
 #define NAME_MAX_LEN     18 /* longer decoded names are unknown ones */
 #define LIMIT_DIGITS_MAX 4  /* "1000" */
 
@@ -30,7 +31,9 @@ enum {
     SEEN_API = 64,
     SEEN_FORMAT = 128,
     SEEN_DRY_RUN = 256,
-    SEEN_BUDGET = 512
+    SEEN_BUDGET = 512,
+    SEEN_STATE = 1024,
+    SEEN_USER = 2048
 };
 
 struct span {
@@ -149,6 +152,12 @@ static int match_route(const struct span *seg, size_t n, enum mp_admin_route *ro
         *route = MP_ADMIN_EXPLANATION;
     else if (n == 1 && span_is(seg[0], "extract"))
         *route = MP_ADMIN_EXTRACT;
+    else if (n == 1 && span_is(seg[0], "jobs"))
+        *route = MP_ADMIN_JOBS;
+    else if (n == 2 && span_is(seg[0], "jobs"))
+        *route = MP_ADMIN_JOB;
+    else if (n == 3 && span_is(seg[0], "jobs") && span_is(seg[2], "retry"))
+        *route = MP_ADMIN_JOB_RETRY;
     else if (n > 1 && span_is(seg[0], "users"))
         return match_user_route(seg, n, route);
     else
@@ -192,20 +201,19 @@ static int decode_explanation(struct span s, struct mp_admin_target *t)
     return MP_OK;
 }
 
-/* {seq}: a decimal 1 .. 2^63 - 1, digits only, no leading zero. */
-static int decode_seq(struct span s, struct mp_admin_target *t)
+int mp_adminpath_parse_id(const char *s, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
-    if (s.n == 0 || s.n > 19 || s.p[0] == '0')
+    if (n == 0 || n > 19 || s[0] == '0')
         return MP_EINVAL;
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] < '0' || s.p[i] > '9')
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
             return MP_EINVAL;
-        v = v * 10 + (uint64_t)(s.p[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (v > INT64_MAX)
         return MP_EINVAL;
-    t->seq = v;
+    *out = v;
     return MP_OK;
 }
 
@@ -394,10 +402,52 @@ static int parse_budget(struct span v, struct mp_admin_target *t)
     return MP_OK;
 }
 
-/* The import's own parameters. */
-static int import_pair(unsigned bit, struct span value, struct mp_admin_target *t,
-                       const char **param)
+static int parse_state(struct span v, struct mp_admin_target *t)
 {
+    static const char *const names[] = {
+        [MP_ADMIN_JOBS_ALL] = "all",       [MP_ADMIN_JOBS_PENDING] = "pending",
+        [MP_ADMIN_JOBS_LEASED] = "leased", [MP_ADMIN_JOBS_HELD] = "held",
+        [MP_ADMIN_JOBS_FAILED] = "failed",
+    };
+    char buf[STATE_MAX_LEN];
+    size_t n;
+    if (pct_decode(v.p, v.n, true, buf, sizeof(buf), &n) != MP_OK)
+        return MP_EINVAL;
+    struct span dv = {buf, n};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (span_is(dv, names[i])) {
+            t->state = (enum mp_admin_job_state)i;
+            return MP_OK;
+        }
+    }
+    return MP_EINVAL;
+}
+
+/* A user id in the query: the rules of a path's {id}, '+' a space. */
+static int parse_job_user(struct span v, struct mp_admin_target *t)
+{
+    size_t n;
+    if (pct_decode(v.p, v.n, true, t->job_user, MP_USER_ID_MAX, &n) != MP_OK ||
+        mp_user_id_validate(t->job_user, n) != MP_OK)
+        return MP_EINVAL;
+    t->job_user[n] = '\0';
+    t->job_user_len = n;
+    t->has_job_user = true;
+    return MP_OK;
+}
+
+/* The parameters of one route each: an import's, a jobs listing's. */
+static int route_pair(unsigned bit, struct span value, struct mp_admin_target *t,
+                      const char **param)
+{
+    if (bit == SEEN_STATE) {
+        *param = "state";
+        return parse_state(value, t);
+    }
+    if (bit == SEEN_USER) {
+        *param = "user";
+        return parse_job_user(value, t);
+    }
     if (bit == SEEN_FORMAT) {
         *param = "format";
         return parse_format(value, t);
@@ -439,6 +489,8 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
                    : span_is(dn, "format")             ? SEEN_FORMAT
                    : span_is(dn, "dry_run")            ? SEEN_DRY_RUN
                    : span_is(dn, "extract_max_tokens") ? SEEN_BUDGET
+                   : span_is(dn, "state")              ? SEEN_STATE
+                   : span_is(dn, "user")               ? SEEN_USER
                                                        : 0;
     if (bit == 0)
         return MP_OK;
@@ -467,7 +519,7 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
         *param = "api";
         rc = parse_api(value, t);
     } else {
-        rc = import_pair(bit, value, t, param);
+        rc = route_pair(bit, value, t, param);
     }
     return rc;
 }
@@ -506,7 +558,7 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
     }
     if (t->route == MP_ADMIN_USER_MESSAGE) {
         *param = "seq";
-        if (decode_seq(seg[3], t) != MP_OK)
+        if (mp_adminpath_parse_id(seg[3].p, seg[3].n, &t->seq) != MP_OK)
             return MP_EINVAL;
     }
     if (t->route == MP_ADMIN_USER_CONVERSATION) {
@@ -517,6 +569,11 @@ static int parse_parts(const char *target, size_t len, size_t path_len, const st
     if (t->route == MP_ADMIN_EXPLANATION) {
         *param = "id";
         if (decode_explanation(seg[1], t) != MP_OK)
+            return MP_EINVAL;
+    }
+    if (t->route == MP_ADMIN_JOB || t->route == MP_ADMIN_JOB_RETRY) {
+        *param = "id";
+        if (mp_adminpath_parse_id(seg[1].p, seg[1].n, &t->job) != MP_OK)
             return MP_EINVAL;
     }
     *param = "query";
@@ -565,6 +622,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_USER_SEARCH:
     case MP_ADMIN_STATUS:
     case MP_ADMIN_EXPLANATION:
+    case MP_ADMIN_JOBS:
         return "GET";
     case MP_ADMIN_USER_SETTINGS:
         return "GET, PUT";
@@ -574,6 +632,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
         return "PUT, DELETE";
     case MP_ADMIN_USER_MESSAGE:
     case MP_ADMIN_USER_CONVERSATION:
+    case MP_ADMIN_JOB:
         return "DELETE";
     case MP_ADMIN_USER_EXPLAIN:
         return "GET, POST";
@@ -582,6 +641,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_SWEEP:
     case MP_ADMIN_RELOAD:
     case MP_ADMIN_EXTRACT:
+    case MP_ADMIN_JOB_RETRY:
         return "POST";
     }
     return "";

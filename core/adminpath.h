@@ -30,13 +30,16 @@ enum mp_admin_route {
     MP_ADMIN_RELOAD,      /* /admin/reload                    POST (re-read the configuration) */
     MP_ADMIN_EXPLANATION, /* /admin/explain/{id}              GET (a request's explanation) */
     MP_ADMIN_EXTRACT,     /* /admin/extract                   POST (pending batches due now) */
+    MP_ADMIN_JOBS,        /* /admin/jobs                      GET (the memory jobs) */
+    MP_ADMIN_JOB,         /* /admin/jobs/{id}                 DELETE (drop one) */
+    MP_ADMIN_JOB_RETRY,   /* /admin/jobs/{id}/retry           POST (run one again now) */
 };
 
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
 #define MP_ADMIN_USER_LAST  MP_ADMIN_USER_CONVERSATION
-#define MP_ADMIN_ROUTE_LAST MP_ADMIN_EXTRACT
+#define MP_ADMIN_ROUTE_LAST MP_ADMIN_JOB_RETRY
 
 #define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */
 #define MP_ADMIN_CURSOR_MAX      1024 /* cursor chars */
@@ -51,6 +54,15 @@ enum mp_admin_route {
 #define MP_ADMIN_TYPE_FACTS    1
 #define MP_ADMIN_TYPE_MESSAGES 2
 #define MP_ADMIN_TYPES_ALL     (MP_ADMIN_TYPE_FACTS | MP_ADMIN_TYPE_MESSAGES)
+
+/* Which memory jobs a listing asks for (state=all|pending|leased|held|failed). */
+enum mp_admin_job_state {
+    MP_ADMIN_JOBS_ALL,
+    MP_ADMIN_JOBS_PENDING,
+    MP_ADMIN_JOBS_LEASED,
+    MP_ADMIN_JOBS_HELD,
+    MP_ADMIN_JOBS_FAILED
+};
 
 /* The chat API an explained request speaks (api=chat|responses|messages). */
 enum mp_admin_api { MP_ADMIN_API_CHAT, MP_ADMIN_API_RESPONSES, MP_ADMIN_API_MESSAGES };
@@ -80,7 +92,12 @@ struct mp_admin_target {
     enum mp_admin_api api; /* an explain's chat API; MP_ADMIN_API_CHAT when absent */
     char explanation[MP_ADMIN_EXPLANATION_LEN + 1]; /* EXPLANATION's {id}: lowercase hex */
     uint64_t seq;                                   /* USER_MESSAGE's {seq}: 1 .. 2^63 - 1 */
-    uint64_t conv; /* USER_CONVERSATION's {conv}: the digest's 16 hex digits */
+    uint64_t conv;                     /* USER_CONVERSATION's {conv}: the digest's 16 hex digits */
+    uint64_t job;                      /* JOB and JOB_RETRY's {id}: 1 .. 2^63 - 1 */
+    enum mp_admin_job_state state;     /* a jobs listing's; MP_ADMIN_JOBS_ALL when absent */
+    char job_user[MP_USER_ID_MAX + 1]; /* the query's user: decoded, NUL at job_user_len */
+    size_t job_user_len;               /* 0 without it */
+    bool has_job_user;                 /* the query gave user */
 };
 
 /* The methods route allows, for a 405 answer's Allow header: "GET",
@@ -115,6 +132,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - {seq} is a decimal 1 .. 2^63 - 1, digits only, no leading zero, else
  *   "seq"; {conv} exactly 16 hex digits of either case, else
  *   "conversation".
+ * - /admin/jobs/{id} and /admin/jobs/{id}/retry: {id} is a job id, a
+ *   decimal 1 .. 2^63 - 1 as {seq} is, else "id".
  * - {key} is rejected ("key") on a bad escape, when it decodes to more than
  *   MP_ADMIN_KEY_RAW_MAX bytes, or when mp_usermem_normalize_key() refuses
  *   it. "Vector%20DB" gives the key "vector_db".
@@ -145,6 +164,10 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  *   decimal 0..MP_ADMIN_BUDGET_MAX, digits only (no sign, blank or
  *   leading zero); anything else is "extract_max_tokens". Only an import
  *   reads them.
+ * - state: "all", "pending", "leased", "held" or "failed"; anything else
+ *   is "state". user: a user id, decoded ('+' a space) and checked as
+ *   {id} is (mp_user_id_validate()), else "user"; it never replaces a
+ *   path's {id} (job_user). Only a jobs listing reads them.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never
@@ -154,7 +177,7 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "seq", "conversation", "tenant", "cursor", "limit",
- * "retention", "q", "types", "api", "format", "dry_run", "extract_max_tokens", "id" or
+ * "retention", "q", "types", "api", "format", "dry_run", "extract_max_tokens", "state", "id" or
  * "query". The first problem wins, checked in that order
  * for the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
@@ -162,6 +185,12 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * param may be NULL when the caller does not want the name. */
 int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *out,
                        const char **param);
+
+/* A decimal 1 .. 2^63 - 1 in s[0..n) (borrowed), digits only: no sign,
+ * blank or leading zero; as a {seq} or a job's {id} is written (the jobs
+ * listing's cursor is one too). MP_OK with *out, else MP_EINVAL (*out
+ * untouched). */
+int mp_adminpath_parse_id(const char *s, size_t n, uint64_t *out);
 
 /* The query part alone (q[0..len), after the '?'), by the rules above, into
  * t's tenant, cursor and limit (t's other fields untouched; set t->limit

@@ -27,6 +27,7 @@
 #include "net/access.h"
 #include "net/bearer.h"
 #include "admin/importrun.h"
+#include "admin/adminjobs.h"
 #include "admin/adminops.h"
 #include "adminpath.h"
 #include "admin/archivepage.h"
@@ -90,7 +91,8 @@ struct admin_call {
     char value[MP_ENTITY_VALUE_MAX + 1];
     /* written by the worker thread, read after its answer */
     uint64_t used_before, used_after;
-    unsigned due; /* POST /admin/extract: waiting extraction jobs made due */
+    unsigned due;             /* POST /admin/extract: waiting extraction jobs made due */
+    struct mp_adminjobs jobs; /* /admin/jobs...: lent to the worker like op */
     struct mp_sweep_counts swept;
     char err[ERR_MAX];
 };
@@ -117,7 +119,12 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_EXTRACT] = "/admin/extract",
         [MP_ADMIN_USER_MESSAGE] = "/admin/users/{id}/messages/{seq}",
         [MP_ADMIN_USER_CONVERSATION] = "/admin/users/{id}/conversations/{conv}",
+        [MP_ADMIN_JOBS] = "/admin/jobs",
+        [MP_ADMIN_JOB] = "/admin/jobs/{id}",
+        [MP_ADMIN_JOB_RETRY] = "/admin/jobs/{id}/retry",
     };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == MP_ADMIN_ROUTE_LAST + 1,
+                   "every route has its name");
     /* an unrouted target may hold anything, user ids included: never logged */
     return call->routed ? names[call->t.route] : "";
 }
@@ -786,6 +793,38 @@ static void submit(struct admin_call *call, struct mp_op *op, mp_memwork_fn fn,
     mp_conn_attach(call->conn, call, on_abort);
 }
 
+/* ---- memory jobs (admin/adminjobs.h) ---- */
+
+/* Worker thread. */
+static int jobs_work(struct mp_memworker *mw, void *arg)
+{
+    struct admin_call *call = arg;
+    return mp_adminjobs_work(mw, &call->jobs);
+}
+
+static void on_jobs(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    struct mp_adminjobs_answer a;
+    (void)t;
+    mp_adminjobs_answer(&call->jobs, call->loop->cfg, status, call->request_id, &a);
+    mp_adminjobs_cleanup(&call->jobs);
+    if (a.doc != NULL)
+        send_json(call, 200, "OK", a.doc, NULL);
+    else
+        send_error_msg(call, a.perr, a.message, NULL);
+}
+
+static void jobs_request(struct admin_call *call)
+{
+    if (mp_adminjobs_prepare(&call->jobs, &call->t, call->store, mp_clock_now_ms()) != MP_OK) {
+        send_error_msg(call, MP_PERR_INVALID_PARAM, "The query parameter cursor is not valid.",
+                       NULL);
+        return;
+    }
+    submit(call, NULL, jobs_work, on_jobs);
+}
+
 /* ---- the user's own setting ---- */
 
 static void on_mode_set(struct mp_memticket *t, void *arg, int status)
@@ -1104,6 +1143,11 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
     case MP_ADMIN_EXPLANATION:
         get_explanation(call);
         break;
+    case MP_ADMIN_JOBS:
+    case MP_ADMIN_JOB:
+    case MP_ADMIN_JOB_RETRY:
+        jobs_request(call);
+        break;
     default:
         send_error(call, MP_PERR_NOT_FOUND, NULL);
         break;
@@ -1119,6 +1163,28 @@ static enum mp_perr param_error(const char *param)
     if (param != NULL && strcmp(param, "q") == 0)
         return MP_PERR_INVALID_QUERY;
     return MP_PERR_INVALID_PARAM;
+}
+
+/* A target the parser refused: 404, or 400 with a message naming the
+ * parameter (a static name of the parser's, never the request's bytes). */
+static void send_param_error(struct admin_call *call, int rc, const char *param)
+{
+    enum mp_perr e = rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : param_error(param);
+    char msg[128];
+    if (e != MP_PERR_INVALID_PARAM || param == NULL) {
+        send_error(call, e, NULL);
+        return;
+    }
+    if (strcmp(param, "query") == 0)
+        snprintf(msg, sizeof(msg),
+                 "The query is not valid: a name given twice, a bad escape, "
+                 "or a fragment.");
+    else if (strcmp(param, "id") == 0 || strcmp(param, "seq") == 0 ||
+             strcmp(param, "conversation") == 0)
+        snprintf(msg, sizeof(msg), "The path segment {%s} is not valid.", param);
+    else
+        snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
+    send_error_msg(call, e, msg, NULL);
 }
 
 /* Prefer: return=representation (RFC 7240) on a DELETE: the answer says
@@ -1168,7 +1234,7 @@ static void route(struct admin_call *call, const struct mp_http_request_head *he
     if (rc == MP_OK && user_only && call->t.user_len == 0)
         rc = MP_NOTFOUND;
     if (rc != MP_OK) {
-        send_error(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : param_error(param), NULL);
+        send_param_error(call, rc, param);
         return;
     }
     call->routed = true;

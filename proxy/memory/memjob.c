@@ -632,7 +632,10 @@ static void job_failed_try(struct mp_memjobs *j, struct mp_job *job, enum mp_job
 {
     job->attempts += job->attempts < 0xffff;
     job->malformed += why == MP_JOB_FAIL_MALFORMED && job->malformed < 0xff;
-    job->not_before_ms = give_up ? 0 : now_ms() + backoff_ms(j, job->attempts, retry_after_ms);
+    /* a failed job never waits for a time: its not_before_ms keeps when it
+       failed (GET /admin/jobs shows it) */
+    job->not_before_ms =
+        give_up ? now_ms() : now_ms() + backoff_ms(j, job->attempts, retry_after_ms);
     job->failed = give_up ? (uint8_t)why : MP_JOB_FAIL_NONE;
     struct mp_op op;
     op_for_job(&op, MP_OP_UPDATE_JOB, job);
@@ -1607,6 +1610,46 @@ unsigned mp_memjobs_extract_now(struct mp_memjobs *j)
         n += j->jobs[i].kind == MP_JOB_EXTRACT;
     mp_memjobs_schedule(j);
     return n;
+}
+
+/* A job of this process's running calls. */
+static bool running_here(const struct mp_memjobs *j, uint64_t id)
+{
+    for (size_t k = 0; k < j->nrunning; k++) {
+        for (size_t t = 0; t < j->running[k]->nturns; t++) {
+            if (j->running[k]->turns[t].job.id == id)
+                return true;
+        }
+    }
+    return false;
+}
+
+enum mp_memjob_state mp_memjobs_state(const struct mp_memjobs *j, const struct mp_job *stored,
+                                      int64_t now)
+{
+    if (stored->failed != MP_JOB_FAIL_NONE)
+        return MP_MEMJOB_FAILED;
+    if (running_here(j, stored->id) ||
+        (stored->lease_owner != 0 && stored->lease_owner != j->owner &&
+         stored->lease_until_ms > now))
+        return MP_MEMJOB_LEASED;
+    return is_held(j, stored) ? MP_MEMJOB_HELD : MP_MEMJOB_PENDING;
+}
+
+void mp_memjobs_forget_job(struct mp_memjobs *j, uint64_t id)
+{
+    for (size_t i = 0; i < j->njobs; i++) {
+        if (j->jobs[i].id == id) {
+            remove_at(j, i);
+            return;
+        }
+    }
+}
+
+void mp_memjobs_due(struct mp_memjobs *j, const struct mp_job *job)
+{
+    if (job->created_ms > j->due_before_ms)
+        j->due_before_ms = job->created_ms;
 }
 
 unsigned mp_memjobs_batched(const struct mp_memjobs *j)

@@ -2,7 +2,8 @@
  * the scheduler (per user strictly one call at a time, in id order; a few
  * users at once; retries with exponential backoff), each call's chat
  * completion to the upstream on the thread's own curl multi, and applying
- * its result to the store. Used by proxy/memory/memworker.c only, on its thread.
+ * its result to the store. Used by proxy/memory/memworker.c (and jobctl.c, an
+ * operator's acts on one job) only, on its thread.
  *
  * Extraction batches: every recorded turn commits an EXTRACT job with it
  * (the durable pending set). A user's waiting EXTRACT jobs go to the model
@@ -132,6 +133,35 @@ unsigned mp_memjobs_extract_now(struct mp_memjobs *j);
 /* Waiting extraction jobs whose batch is not due yet, as of the last
  * scheduling pass. Any thread. */
 unsigned mp_memjobs_batched(const struct mp_memjobs *j);
+
+/* What a stored job is doing, as this process sees it (GET /admin/jobs). */
+enum mp_memjob_state {
+    MP_MEMJOB_PENDING, /* waits for its turn: its batch, or a retry's backoff */
+    MP_MEMJOB_LEASED,  /* running: a call of this process's, or another process's lease */
+    MP_MEMJOB_HELD,    /* held for a credential: none this process has may go with it */
+    MP_MEMJOB_FAILED,  /* failed for good, kept for a re-run */
+    MP_MEMJOB_STATES
+};
+
+/* The state of stored (a job as mp_store_job() or mp_store_jobs() read it,
+ * its lease included) at now_ms: failed when it failed for good; else
+ * leased when one of this process's calls runs it, or another process
+ * holds a lease of it that has not ended; else held when no credential
+ * may go with it here (a configured key, or its user's latest turn on the
+ * memory provider's routes: with several processes, held says this one
+ * has none); else pending. */
+enum mp_memjob_state mp_memjobs_state(const struct mp_memjobs *j, const struct mp_job *stored,
+                                      int64_t now_ms);
+
+/* Takes job id out of the index (the caller removed it from the store, or
+ * adds it again changed with mp_memjobs_add()). Nothing when it is not
+ * indexed. */
+void mp_memjobs_forget_job(struct mp_memjobs *j, uint64_t id);
+
+/* The extraction batches whose oldest turn is no newer than job's are due
+ * (as mp_memjobs_extract_now() makes all of them): job's batch goes at the
+ * next scheduling pass. */
+void mp_memjobs_due(struct mp_memjobs *j, const struct mp_job *job);
 
 /* Starts what can run now and arms a timer for what waits. */
 void mp_memjobs_schedule(struct mp_memjobs *j);

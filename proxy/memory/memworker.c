@@ -693,6 +693,11 @@ void mp_memworker_jobs_added(struct mp_memworker *mw, const struct mp_op *ops, s
             mp_memjobs_add(mw->jobs, &ops[i].u.job);
 }
 
+struct mp_memjobs *mp_memworker_jobs(struct mp_memworker *mw)
+{
+    return mw->jobs;
+}
+
 unsigned mp_memworker_extract_now(struct mp_memworker *mw)
 {
     return mp_memjobs_extract_now(mw->jobs);

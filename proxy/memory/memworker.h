@@ -29,6 +29,7 @@
 
 struct event_base;
 struct mp_memworker;
+struct mp_memjobs;
 struct mp_metrics;
 
 /* Starts the worker thread on store (borrowed; outlives the worker) with a
@@ -125,6 +126,10 @@ int mp_memworker_sweep(struct mp_memworker *mw, struct mp_sweep_counts *out);
  * waiting extraction batch is due now (mp_memjobs_extract_now()); returns
  * how many waiting jobs that made due. */
 unsigned mp_memworker_extract_now(struct mp_memworker *mw);
+/* Worker thread only (inside an mp_memwork_fn): the worker's jobs
+ * (memory/memjob.h), for proxy/memory/jobctl.h's acts on one job. Valid
+ * while the worker is. */
+struct mp_memjobs *mp_memworker_jobs(struct mp_memworker *mw);
 /* Memory jobs kept as failed, waiting for a re-run. Any thread. */
 unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw);
 /* Worker thread only. mp_store_compact(), logged and counted; on failure

@@ -99,7 +99,8 @@ struct mp_job {
     uint32_t attempts;     /* failed attempts so far (at most 0xffff kept) */
     uint8_t malformed;     /* of which answers that could not be used */
     uint8_t failed;        /* enum mp_job_fail: failed for good, kept for a re-run */
-    int64_t not_before_ms; /* retry backoff: do not run before this time */
+    int64_t not_before_ms; /* retry backoff: do not run before this time; a failed job
+                              (never run before a re-run): when it failed (0: not kept) */
     int64_t created_ms;
     /* mp_store_jobs(): the process running it (MP_OP_CLAIM_JOB's owner)
        and until when; 0 and 0 when no process holds it */
@@ -749,6 +750,13 @@ int mp_store_apply(struct mp_store *store, struct mp_op *ops, size_t nops);
 /* Every pending job, ordered by id: MP_OK with *out (caller frees with
  * free(); *out may be NULL when *n is 0); MP_EIO. */
 int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n);
+
+/* Job id as mp_store_jobs() lists it, its lease included: MP_OK with *out;
+ * MP_NOTFOUND when no job of that id is stored (never added, done,
+ * dropped, or gone with its user: not an error); MP_EIO (also for a
+ * record that does not decode). One read of the job and its lease, in one
+ * transaction: cheap at any queue length. */
+int mp_store_job(struct mp_store *store, uint64_t id, struct mp_job *out);
 
 /* The user's change history, oldest first: MP_OK with *out (caller frees
  * with mp_history_free()), possibly empty; MP_NOTFOUND when nothing is

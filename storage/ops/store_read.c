@@ -1,5 +1,5 @@
 /* The store's reads (store.h: mp_store_get, mp_store_history,
- * mp_store_jobs, mp_store_users) over the backend primitives: each begins
+ * mp_store_jobs, mp_store_job, mp_store_users) over the backend primitives: each begins
  * a read transaction, copies out (opening sealed values, decoding records)
  * and ends it inside one call; nothing here writes. */
 #include "store_read.h"
@@ -230,6 +230,31 @@ int mp_store_jobs(struct mp_store *store, struct mp_job **out, size_t *n)
         *out = js.jobs;
         *n = js.n;
     }
+    return status;
+}
+
+int mp_store_job(struct mp_store *store, uint64_t id, struct mp_job *out)
+{
+    unsigned char key[8];
+    const unsigned char *v;
+    size_t vn;
+    struct mp_store_txn txn;
+    struct mp_job job;
+    memset(&job, 0, sizeof(job));
+    mp_codec_be_put(key, id, 8);
+    int status = store->be->begin(store, false, &txn);
+    if (status != MP_OK)
+        return status;
+    status = store->be->get(&txn, MP_TABLE_JOBS, key, sizeof(key), &v, &vn);
+    if (status == MP_OK)
+        status = mp_store_read_job(store, key, sizeof(key), v, vn, &job);
+    if (status == MP_OK) {
+        status = mp_lease_read(&txn, id, &job.lease_owner, &job.lease_until_ms);
+        status = status == MP_NOTFOUND ? MP_OK : status; /* no process holds it */
+    }
+    store->be->end(&txn, false);
+    if (status == MP_OK)
+        *out = job;
     return status;
 }
 

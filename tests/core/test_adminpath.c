@@ -878,6 +878,149 @@ START_TEST(test_adminpath_param_may_be_null)
 }
 END_TEST
 
+/* Memory jobs */
+
+START_TEST(test_adminpath_jobs_route_has_defaults)
+{
+    ck_assert_int_eq(parse("/admin/jobs"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_JOBS);
+    ck_assert_int_eq(t.state, MP_ADMIN_JOBS_ALL);
+    ck_assert(!t.has_job_user);
+    ck_assert_uint_eq(t.job_user_len, 0);
+    ck_assert_uint_eq(t.user_len, 0);
+    ck_assert_uint_eq(t.limit, MP_ADMIN_LIMIT_DEFAULT);
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_JOBS), "GET");
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_JOBS, "GET", 3));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_JOBS, "DELETE", 6));
+    expect_notfound("/admin/jobs/");
+    expect_notfound("/admin/Jobs");
+    expect_notfound("/admin/jobs/1/retry/now");
+    expect_notfound("/admin/jobs/1/rerun");
+}
+END_TEST
+
+START_TEST(test_adminpath_jobs_state_each_value)
+{
+    static const struct {
+        const char *q;
+        enum mp_admin_job_state want;
+    } cases[] = {
+        {"all", MP_ADMIN_JOBS_ALL},       {"pending", MP_ADMIN_JOBS_PENDING},
+        {"leased", MP_ADMIN_JOBS_LEASED}, {"held", MP_ADMIN_JOBS_HELD},
+        {"failed", MP_ADMIN_JOBS_FAILED}, {"f%61iled", MP_ADMIN_JOBS_FAILED},
+    };
+    char target[64];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(target, sizeof(target), "/admin/jobs?state=%s", cases[i].q);
+        ck_assert_int_eq(parse(target), MP_OK);
+        ck_assert_int_eq(t.state, cases[i].want);
+    }
+}
+END_TEST
+
+START_TEST(test_adminpath_jobs_bad_state_named)
+{
+    expect_einval("/admin/jobs?state=", "state");
+    expect_einval("/admin/jobs?state=Held", "state");
+    expect_einval("/admin/jobs?state=running", "state");
+    expect_einval("/admin/jobs?state=held,failed", "state");
+    expect_einval("/admin/jobs?state=pendingx", "state");
+    expect_einval("/admin/jobs?state=%zz", "state");
+    expect_einval("/admin/jobs?state=held&state=held", "query");
+    expect_einval("/admin/jobs?limit=0&state=held", "limit"); /* the first problem wins */
+    expect_einval("/admin/jobs?state=x&limit=0", "state");
+}
+END_TEST
+
+START_TEST(test_adminpath_jobs_user_filter_decoded)
+{
+    ck_assert_int_eq(parse("/admin/jobs?user=ann%2Fb+c&tenant=0123456789ABCDEF0123456789abcdef"
+                           "&state=held&limit=5&cursor=AAAAAAAAAAE"),
+                     MP_OK);
+    ck_assert(t.has_job_user);
+    ck_assert_str_eq(t.job_user, "ann/b c");
+    ck_assert_uint_eq(t.job_user_len, 7);
+    ck_assert_uint_eq(t.user_len, 0); /* the path's {id} stays empty */
+    ck_assert_str_eq(t.tenant, "0123456789abcdef0123456789abcdef");
+    ck_assert_int_eq(t.state, MP_ADMIN_JOBS_HELD);
+    ck_assert_uint_eq(t.limit, 5);
+    ck_assert_str_eq(t.cursor, "AAAAAAAAAAE");
+    /* a user route keeps its path's {id} whatever the query says */
+    ck_assert_int_eq(parse("/admin/users/ann/memory?user=bob"), MP_OK);
+    ck_assert_str_eq(t.user, "ann");
+    ck_assert_str_eq(t.job_user, "bob");
+}
+END_TEST
+
+START_TEST(test_adminpath_jobs_bad_user_named)
+{
+    char target[MP_USER_ID_MAX + 64];
+    expect_einval("/admin/jobs?user=", "user");
+    expect_einval("/admin/jobs?user=%zz", "user");
+    expect_einval("/admin/jobs?user=a%00b", "user");
+    expect_einval("/admin/jobs?user=a%0Ab", "user");
+    expect_einval("/admin/jobs?user=%7B%7Bid%7D%7D", "user");
+    expect_einval("/admin/jobs?user=%FF", "user");
+    expect_einval("/admin/jobs?user=a&user=a", "query");
+    memset(target, 0, sizeof(target));
+    strcpy(target, "/admin/jobs?user=");
+    memset(target + strlen(target), 'u', MP_USER_ID_MAX);
+    ck_assert_int_eq(parse(target), MP_OK);
+    ck_assert_uint_eq(t.job_user_len, MP_USER_ID_MAX);
+    strcat(target, "u");
+    expect_einval(target, "user");
+}
+END_TEST
+
+START_TEST(test_adminpath_parse_id_bounds)
+{
+    uint64_t v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("1", 1, &v), MP_OK);
+    ck_assert_uint_eq(v, 1);
+    ck_assert_int_eq(mp_adminpath_parse_id("9223372036854775807", 19, &v), MP_OK);
+    ck_assert_uint_eq(v, 9223372036854775807ULL);
+    v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("9223372036854775808", 19, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("99999999999999999999", 20, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("", 0, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("0", 1, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("01", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("+1", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("1 ", 2, &v), MP_EINVAL);
+    ck_assert_int_eq(mp_adminpath_parse_id("12", 1, &v), MP_OK); /* n bytes only */
+    ck_assert_uint_eq(v, 1);
+    v = 7;
+    ck_assert_int_eq(mp_adminpath_parse_id("1a", 2, &v), MP_EINVAL);
+    ck_assert_uint_eq(v, 7); /* untouched */
+}
+END_TEST
+
+START_TEST(test_adminpath_job_routes_take_an_id)
+{
+    ck_assert_int_eq(parse("/admin/jobs/42"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_JOB);
+    ck_assert_uint_eq(t.job, 42);
+    ck_assert_uint_eq(t.user_len, 0);
+    ck_assert_int_eq(parse("/admin/jobs/9223372036854775807/retry"), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_JOB_RETRY);
+    ck_assert_uint_eq(t.job, 9223372036854775807ULL);
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_JOB), "DELETE");
+    ck_assert_str_eq(mp_adminpath_allow(MP_ADMIN_JOB_RETRY), "POST");
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_JOB, "DELETE", 6));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_JOB, "GET", 3));
+    ck_assert(mp_adminpath_method_ok(MP_ADMIN_JOB_RETRY, "POST", 4));
+    ck_assert(!mp_adminpath_method_ok(MP_ADMIN_JOB_RETRY, "GET", 3));
+    expect_einval("/admin/jobs/0", "id");
+    expect_einval("/admin/jobs/007", "id");
+    expect_einval("/admin/jobs/-1/retry", "id");
+    expect_einval("/admin/jobs/9223372036854775808", "id");
+    expect_einval("/admin/jobs/4%32", "id");
+    expect_einval("/admin/jobs/abc/retry", "id");
+    expect_einval("/admin/jobs/1#x", "query");
+    expect_einval("/admin/jobs/x?limit=0", "id"); /* the path first */
+}
+END_TEST
+
 /* Methods */
 
 static bool method_ok(enum mp_admin_route r, const char *m)
@@ -1058,6 +1201,14 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_user_conversation_route_takes_a_digest);
     tcase_add_test(tc, test_adminpath_method_ok_refused);
     tcase_add_test(tc, test_adminpath_method_ok_exact_bytes);
+    /* memory jobs */
+    tcase_add_test(tc, test_adminpath_jobs_route_has_defaults);
+    tcase_add_test(tc, test_adminpath_jobs_state_each_value);
+    tcase_add_test(tc, test_adminpath_jobs_bad_state_named);
+    tcase_add_test(tc, test_adminpath_jobs_user_filter_decoded);
+    tcase_add_test(tc, test_adminpath_jobs_bad_user_named);
+    tcase_add_test(tc, test_adminpath_job_routes_take_an_id);
+    tcase_add_test(tc, test_adminpath_parse_id_bounds);
     suite_add_tcase(s, tc);
     return s;
 }

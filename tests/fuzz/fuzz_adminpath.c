@@ -86,6 +86,16 @@ static void check_query(const struct mp_admin_target *t)
     } else {
         CHECK(t->explanation[0] == '\0');
     }
+    /* a jobs listing's state and user; a job's id only on its routes */
+    CHECK(t->state >= MP_ADMIN_JOBS_ALL && t->state <= MP_ADMIN_JOBS_FAILED);
+    CHECK(t->job_user_len <= MP_USER_ID_MAX && t->job_user[t->job_user_len] == '\0');
+    CHECK(t->has_job_user || t->job_user_len == 0);
+    if (t->has_job_user)
+        CHECK(mp_user_id_validate(t->job_user, t->job_user_len) == MP_OK);
+    if (t->route == MP_ADMIN_JOB || t->route == MP_ADMIN_JOB_RETRY)
+        CHECK(t->job >= 1 && t->job <= INT64_MAX);
+    else
+        CHECK(t->job == 0);
     if (!t->has_tenant) {
         CHECK(t->tenant[0] == '\0');
         return;
@@ -97,8 +107,12 @@ static void check_query(const struct mp_admin_target *t)
 
 static bool is_param_name(const char *p)
 {
-    static const char *const names[] = {"user",  "key", "tenant", "cursor", "limit", "retention",
-                                        "query", "q",   "types",  "api",    "id"};
+    static const char *const names[] = {
+        "user",         "key",       "tenant",  "cursor",
+        "limit",        "retention", "query",   "q",
+        "types",        "api",       "id",      "seq",
+        "conversation", "format",    "dry_run", "extract_max_tokens",
+        "state"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(p, names[i]) == 0)
             return true;

@@ -20,6 +20,7 @@ import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
 import pagehelpers as ph  # noqa: E402
 from memhelpers import fact, import_lines, message  # noqa: E402
+from test_import_formats import CHATGPT_TEXTS, fixture  # noqa: E402
 
 AT = '2024-03-01T10:00:00Z'
 TENANT = '0123456789abcdef0123456789abcdef'
@@ -236,6 +237,24 @@ class Actions(PageCase):
         r = ph.api(self.proxy, 'POST', 'import', link, b'{"type":"nope"}\n',
                    [('Content-Type', 'application/x-ndjson')])
         self.assertOpenAIError(r, 400, 'invalid_import_line')
+
+    def test_import_a_chatgpt_export_through_the_page(self):
+        user = mh.uid('impgpt')
+        link = ph.token(user)
+        body = fixture('chatgpt_conversations.json')  # tests/core/import/data: two conversations
+        r = ph.api(self.proxy, 'POST', 'import?format=chatgpt', link, body, [('Content-Type', 'application/json')])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()['messages'], r.json()['conversations']), (7, 2), r.json())
+        mem = ph.api(self.proxy, 'GET', 'memory?limit=1000', link).json()
+        self.assertEqual([m['content'] for m in mem['archive']], CHATGPT_TEXTS)
+        self.assertEqual(len({m['conversation'] for m in mem['archive']}), 2)
+        # the person's turns are theirs: the admin API shows them under the same user
+        self.assertEqual([m['content'] for m in mh.admin_memory(self.proxy, user).json()['archive']],
+                         CHATGPT_TEXTS)
+        # an unknown format is refused; nothing more is stored
+        r = ph.api(self.proxy, 'POST', 'import?format=gemini', link, body, [('Content-Type', 'application/json')])
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        self.assertEqual(len(ph.api(self.proxy, 'GET', 'memory?limit=1000', link).json()['archive']), 7)
 
     def test_last_request_explained_for_the_page(self):
         user = self.seed([fact('pet', 'a grey cat named Miso', AT)])

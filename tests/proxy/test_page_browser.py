@@ -5,8 +5,11 @@ signed link, finds a fact with the words that told it, deletes it with the
 keyboard, and the next chat request through memproxy carries neither the
 fact nor its words; an altered or expired link shows nothing of the user
 (its API calls get 403); another user is out of reach from the page's own
-scripts; the page makes no request outside memproxy. It saves a
-screenshot to the build directory (docs/memory-page.png is the reference
+scripts; the page makes no request outside memproxy. The operator signs
+in on the admin listener's page, sees the held and the failed memory jobs
+as tables, runs a failed one again with the keyboard (the memory model gets
+its turn once more) and opens a held job's user from its link. It saves
+screenshots to the build directory (docs/memory-page.png is the reference
 the docs show)."""
 
 import json
@@ -150,6 +153,67 @@ class Browser(mh.MemCase):
             self.assertIn(status, (400, 404), path)
             self.assertNotIn('Lima', text, path)
         self.only_memproxy()
+
+    def test_operator_sees_held_and_failed_jobs_and_reruns_one_by_keyboard(self):
+        p = self.start_proxy(workers=1, memory={'mode': 'entity', 'job_retry_backoff_ms': 50,
+                                                'job_retry_backoff_max_ms': 200},
+                             sections={'admin': {'token': mh.ADMIN_TOKEN},
+                                       'anthropic': {'base_url': self.fake.base_url[:-len('/v1')]}})
+        held_u, failed_u = mh.uid('oph'), mh.uid('opf')
+        # held: an Anthropic turn's job, with no key for the (OpenAI) memory model
+        r = p.request('POST', '/v1/messages', [('Content-Type', 'application/json'),
+                                               ('anthropic-version', '2023-06-01'), ('X-User-Id', held_u),
+                                               ('x-api-key', 'sk-ant-zqx-op')],
+                      json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 64,
+                                  'messages': [{'role': 'user', 'content': 'My name is Hilde.'}]}).encode())
+        self.assertEqual((r.status, r.header('x-memory-error')), (200, 'no_memory_credential'), r)
+        # failed: the memory model's answers could not be used, three times
+        mh.set_jobmode(self.fake, extract='invalid')
+        self.assertEqual(mh.send(p, failed_u, 'My name is Frida.').resp.status, 200)
+        p.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= 1, mh.WAIT, kind='extract',
+                      reason='malformed')
+        mh.set_jobmode(self.fake, extract='ok')
+        failed = mh.admin_request(p, 'GET', '/admin/jobs?state=failed&user=' + failed_u).json()['jobs'][0]
+        calls = len(mh.user_jobs(self.fake, failed_u, 'extract'))
+        b = self.browser
+        origin = 'http://127.0.0.1:%d/page/' % p.admin_port
+        b.navigate(origin)
+        b.js('document.getElementById("token").value = %s; document.getElementById("token").focus()'
+             % json.dumps(mh.ADMIN_TOKEN))
+        b.enter()  # submits the sign-in form
+        b.wait('document.querySelector("#failed-jobs tr[data-state=failed]") !== null', what='the failed jobs')
+        b.wait('document.querySelector("#held-jobs tr[data-state=held]") !== null', what='the held jobs')
+        row = ('(id => Array.from(document.querySelectorAll(id + " tbody tr"))'
+               '.map(tr => Array.from(tr.cells).map(td => td.textContent)))("%s")')
+        failed_rows = b.js(row % '#failed-jobs')
+        held_rows = b.js(row % '#held-jobs')
+        self.assertEqual([(c[0], c[1], c[4]) for c in failed_rows], [(failed_u, 'extract', '3')])
+        self.assertIn('could not be used', failed_rows[0][2])
+        self.assertTrue(failed_rows[0][3], 'since when')
+        self.assertEqual([(c[0], c[1], c[4]) for c in held_rows], [(held_u, 'extract', '0')])
+        self.assertIn('no credential', held_rows[0][2])
+        self.assertNotIn('Frida', b.js('document.body.innerText'))
+        os.makedirs(BUILD, exist_ok=True)
+        b.screenshot(os.path.join(BUILD, 'memory-admin-jobs.png'))
+        # by keyboard: Tab to the failed job's "Run again", Enter
+        self.focus_by_tab('(() => { const a = document.activeElement; const tr = a.closest("tr");'
+                          ' return a.textContent === "Run again" && tr && tr.dataset.job === "%d"; })()'
+                          % failed['id'], 'the failed job\'s Run again button')
+        b.enter()
+        b.wait('document.getElementById("status").textContent.includes("runs again")', what='the re-run')
+        mh.wait_memory(p, failed_u, lambda m: mh.entity_map(m) == {'name': 'Frida'}, what='the fact of the re-run')
+        self.assertEqual(len(mh.user_jobs(self.fake, failed_u, 'extract')), calls + 1)
+        b.wait('document.querySelector("#failed-jobs tr") === null', what='no failed job left')
+        # the held job's user is a link to their page
+        self.focus_by_tab('(() => { const a = document.activeElement;'
+                          ' return a.tagName === "A" && a.textContent === "%s" && a.closest("#held-jobs") !== null; })()'
+                          % held_u, 'the held job\'s user link')
+        b.enter()
+        b.wait('document.body.innerText.includes("Memory of %s")' % held_u, what='the user\'s page')
+        b.wait('document.body.innerText.includes("My name is Hilde.")', what='the user\'s words')
+        outside = [u for u in b.requests if not u.startswith(origin.rsplit('/page/', 1)[0] + '/')
+                   and not u.startswith(('data:', 'blob:'))]
+        self.assertEqual(outside, [], 'the page made requests outside memproxy')
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@
 // as Authorization: Bearer with the page's requests to the admin API,
 // which no other site can make a browser send. A user's page is the
 // person's page, through the admin routes, acting as the admin.
-import { el, clear, when, say } from './dom.js';
+import { el, clear, when, say, confirmButton } from './dom.js';
 import { adminApi, ApiError } from './api.js';
 import { showMemory } from './memview.js';
 
@@ -21,24 +21,90 @@ function signOut() {
   document.getElementById('token').focus();
 }
 
-function jobsSection(status) {
-  const held = status.held_jobs || {};
+// Why a job failed, in words (GET /admin/jobs: failed.reason).
+const FAILED_WHY = {
+  malformed: 'the memory model\'s answers could not be used',
+  rate_limited: 'rate limited by the memory model (429)',
+  upstream_error: 'the memory model did not answer (5xx or no answer)',
+  rejected: 'the memory model refused the call (4xx)',
+  store_error: 'the store failed the write',
+};
+
+function jobWhy(job) {
+  if (job.held) return 'no credential for the memory model yet (it expires ' + when(job.held.expires_at) + ')';
+  if (job.failed) return FAILED_WHY[job.failed.reason] || job.failed.reason;
+  return job.state;
+}
+
+// The job's user: a link that opens their memory here.
+function userLink(job) {
+  const a = el('a', { href: '#memory', 'aria-label': 'Open the memory of ' + job.user }, job.user);
+  a.addEventListener('click', (e) => { e.preventDefault(); openUser(job.user, job.tenant); });
+  return job.tenant ? el('span', {}, a, el('span', { class: 'meta' }, ' (tenant ' + job.tenant + ')')) : a;
+}
+
+// Runs act (the API call) for a job, shows the jobs again and says how it
+// went, with focus on that line (the button that had it is gone).
+async function jobAct(act, done) {
+  try {
+    const r = await act();
+    await home();
+    say(done(r));
+  } catch (err) { failed(err); }
+  document.getElementById('status').focus();
+}
+
+function jobActions(job) {
+  const what = job.kind + ' job ' + job.id + ' of ' + job.user;
+  const out = [];
+  if (job.state === 'failed') {
+    const again = el('button', { type: 'button', class: 'small', 'aria-label': 'Run again the ' + what }, 'Run again');
+    again.addEventListener('click', () => {
+      again.disabled = true;
+      jobAct(() => api.retryJob(job.id), (r) => 'Job ' + job.id + ' runs again (' + r.job.state + ').');
+    });
+    out.push(again, ' ');
+  }
+  out.push(confirmButton('Drop', 'Drop this job? Its turn stays recorded, not extracted.',
+    () => jobAct(() => api.dropJob(job.id), () => 'Job ' + job.id + ' dropped.'), 'danger small'));
+  return out;
+}
+
+function jobsTable(id, caption, jobs, more) {
+  if (jobs.length === 0) return el('p', { id, class: 'meta' }, caption + ': none.');
+  const rows = jobs.map((job) => el('tr', { 'data-job': String(job.id), 'data-state': job.state },
+    el('td', {}, userLink(job)), el('td', { class: 'nowrap' }, job.kind),
+    el('td', {}, jobWhy(job)),
+    el('td', {}, el('time', { datetime: job.updated_at || job.created_at },
+      when(job.state === 'failed' && job.updated_at ? job.updated_at : job.created_at))),
+    el('td', {}, String(job.attempts)), el('td', { class: 'nowrap' }, jobActions(job))));
+  return el('div', {}, el('table', { id, class: 'jobs' },
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {}, ['User', 'Kind', 'Why', 'Since', 'Attempts', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows)),
+  more ? el('p', { class: 'meta' }, 'The newest 50 are shown; GET /admin/jobs lists them all.') : null);
+}
+
+function jobsSection(status, held, failedJobs) {
+  const heldCount = status.held_jobs || {};
   const queue = status.queue || {};
   const run = el('button', { type: 'button' }, 'Run failed jobs again');
   run.addEventListener('click', async () => {
     try {
       const r = await api.extract();
-      say(r.due + ' pending turns are due now.');
       await home();
+      say(r.due + ' pending turns are due now.');
     } catch (err) { failed(err); }
   });
   return el('section', { class: 'card', 'aria-labelledby': 'jobs-h' }, el('h2', { id: 'jobs-h' }, 'Memory jobs'),
     el('dl', { class: 'facts-list' },
       el('dt', {}, 'Queued'), el('dd', {}, String(queue.depth) + ' of ' + queue.max),
       el('dt', {}, 'Failed, waiting to run again'), el('dd', {}, String(queue.failed_jobs || 0)),
-      el('dt', {}, 'Held for a credential'), el('dd', {}, String(held.count || 0) +
-        (held.oldest_seconds ? ' (oldest ' + Math.round(held.oldest_seconds / 60) + ' min)' : ''))),
-    run);
+      el('dt', {}, 'Held for a credential'), el('dd', {}, String(heldCount.count || 0) +
+        (heldCount.oldest_seconds ? ' (oldest ' + Math.round(heldCount.oldest_seconds / 60) + ' min)' : ''))),
+    run,
+    jobsTable('failed-jobs', 'Failed jobs', failedJobs.jobs, failedJobs.next_cursor),
+    jobsTable('held-jobs', 'Jobs held for a credential', held.jobs, held.next_cursor));
 }
 
 function usersSection(doc) {
@@ -66,8 +132,9 @@ async function home() {
   const out = el('button', { type: 'button' }, 'Sign out');
   out.addEventListener('click', signOut);
   try {
-    const [status, users] = await Promise.all([api.status(), api.users()]);
-    box.append(el('p', {}, out), jobsSection(status), usersSection(users));
+    const [status, users, held, failedJobs] = await Promise.all([api.status(), api.users(),
+      api.jobs('held'), api.jobs('failed')]);
+    box.append(el('p', {}, out), jobsSection(status, held, failedJobs), usersSection(users));
     say('Signed in: ' + users.users.length + ' users listed.');
   } catch (err) { failed(err); }
 }

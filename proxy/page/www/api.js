@@ -97,6 +97,11 @@ export function adminApi(token) {
   return {
     status: async () => (await call('/admin/status', headers)).json(),
     extract: async () => (await call('/admin/extract', headers, { method: 'POST' })).json(),
+    // state: "held", "failed", "pending", "leased" or "all"; newest first
+    jobs: async (state, cursor) => (await call('/admin/jobs?limit=50&state=' + state +
+      (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''), headers)).json(),
+    retryJob: async (id) => (await call('/admin/jobs/' + id + '/retry', headers, { method: 'POST' })).json(),
+    dropJob: async (id) => (await call('/admin/jobs/' + id, headers, { method: 'DELETE' })).json(),
     users: async (cursor) => (await call('/admin/users?limit=50' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''), headers)).json(),
     user: (id, tenant) => userApi('/admin/users/' + encodeURIComponent(id) + '/',
       tenant ? 'tenant=' + tenant : '', headers),
