@@ -76,10 +76,19 @@
  *
  * Counted once: a fact and an archived message of the same turn (the
  * message's request_id is mp_usermem_fact_turn() of the fact: the fact was
- * extracted from that turn; an import is no turn) are never
- * both in the block; whichever is taken first stays, in the order above
- * (so a matched fact keeps its turn's messages out, and a matched message
- * keeps out a fact of its turn that is only among the strongest). An
+ * extracted from that turn; an import is no turn) are both in the block
+ * only when the later one adds to the question: whichever is taken first
+ * stays, in the order above, and an item of its turn offered later (a
+ * message after the turn's facts, a fact after the turn's messages) goes
+ * in only when it holds a word of the question (a stem of the question's
+ * own words, not of the turn before) that none of the turn's items in the
+ * block holds (a fact's words: its key's and its value's). The facts a
+ * conversation's head holds (rq->held) count as taken: a fact is not the
+ * words of its turn, so the head holding it leaves the turn's messages to
+ * this rule (core/wire/there.h, rule 4). So a matched fact keeps out a
+ * message of its turn that only repeats it, and lets in one that says
+ * more of what was asked ("my staging cluster is called heron-7" beside
+ * vector_store: Weaviate). An
  * archived message whose seq is that of a buffered message (um->messages)
  * is not in the past line when the buffer may be replayed with a share of
  * its own (BUFFER, share_buffer > 0): it is the buffer's, injected there

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang.h"
 #include "mem_fixture.h"
 #include "memblock.h"
 #include "recall.h"
 #include "recall_source.h"
+#include "relevance_words.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);
@@ -123,10 +125,75 @@ static char *block_of_plan(void)
     return fs_render(&plan, &fs_head.summary);
 }
 
+/* ---- the question's words an item holds (counted once) ---- */
+
+struct words {
+    const struct mp_relevance_question *qn;
+    uint64_t mask;
+};
+
+static int on_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct words *w = arg;
+    (void)pos;
+    for (size_t i = 0; i < w->qn->nq; i++)
+        if (w->qn->w[i].len == len && memcmp(w->qn->w[i].term, term, len) == 0)
+            w->mask |= (uint64_t)1 << i;
+    return MP_OK;
+}
+
+/* The words of the question (rq's, parsed as recall parses it, without
+ * the user's prior) text holds, bit i for word i. */
+static uint64_t words_held(const char *text, size_t len, int lang)
+{
+    static struct mp_relevance_question qn;
+    struct words w = {&qn, 0};
+    if (rq.question == NULL || text == NULL)
+        return 0;
+    ck_assert_int_eq(mp_relevance_question_parse(fs_terms, rq.question, rq.question_len,
+                                                 rq.previous, rq.previous_len, NULL, &qn),
+                     MP_OK);
+    ck_assert_int_eq(mp_terms_each_lang(fs_terms, text, len, lang, on_term, &w), MP_OK);
+    return w.mask;
+}
+
+static uint64_t fact_held(const struct mp_mem_entity *e)
+{
+    int lang = mp_lang_detect(e->value, e->value_len);
+    return words_held(e->key, strlen(e->key), lang) | words_held(e->value, e->value_len, lang);
+}
+
+/* Whether past message m, of the turn of a fact of the plan or of rq.held,
+ * holds a word of the question none of those facts holds (recall.h:
+ * counted once). */
+static bool adds_words(const struct mp_mem_message *m)
+{
+    uint64_t theirs = 0;
+    for (size_t j = 0; j < plan.nfacts; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) == 0)
+            theirs |= fact_held(plan.facts[j]);
+    for (size_t j = 0; j < rq.nheld; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(rq.held[j])) == 0)
+            theirs |= fact_held(rq.held[j]);
+    return (words_held(m->content, m->content_len, MP_LANG_AUTO) & ~theirs) != 0;
+}
+
+static bool of_a_facts_turn(const struct mp_mem_message *m)
+{
+    for (size_t j = 0; m->request_id[0] != '\0' && j < plan.nfacts; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) == 0)
+            return true;
+    for (size_t j = 0; m->request_id[0] != '\0' && j < rq.nheld; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(rq.held[j])) == 0)
+            return true;
+    return false;
+}
+
 /* What holds for every plan: the budget, the pieces adding up to the
  * block, one line per section, each key once, the past line oldest first,
  * and nothing counted twice (a buffered message is not a past message
- * where the buffer may be replayed). */
+ * where the buffer may be replayed; a past message of a fact's turn adds
+ * a word of the question the turn's facts do not hold). */
 static void check_plan(void)
 {
     char *block = block_of_plan();
@@ -145,9 +212,7 @@ static void check_plan(void)
                   (plan.past[i - 1]->at_ms == m->at_ms && plan.past[i - 1]->seq < m->seq));
         for (size_t j = 0; j < fs_head.nmessages && (params.sections & MP_RECALL_BUFFER); j++)
             ck_assert(fs_head.messages[j].seq != m->seq); /* the buffer's, where replayed */
-        for (size_t j = 0; j < plan.nfacts; j++)
-            ck_assert(m->request_id[0] == '\0' ||
-                      strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) != 0);
+        ck_assert(!of_a_facts_turn(m) || adds_words(m));
     }
     free(block);
 }
@@ -345,21 +410,56 @@ START_TEST(test_relevant_imported_fact_and_message_both_taken)
 {
     strcpy(fx_fact("sport", "glacier hiking")->request_id, "r-import");
     fx_fact("city", "Graz");
-    fs_archive(MP_ROLE_USER, "We hiked up to the Dachstein glacier last summer", FS_MAY8,
-               "r-import");
+    fs_archive(MP_ROLE_USER, "We hiked up to the glacier last summer", FS_MAY8, "r-import");
     fs_archive(MP_ROLE_USER, "Routine note about the weekly groceries", FS_JUN1, "r-import");
     fs_build();
-    ask("What about the Dachstein glacier hike?");
+    ask("What about the glacier hike?");
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert(has_fact("sport"));
     ck_assert(has_fact("city"));
-    ck_assert(has_past("We hiked up to the Dachstein glacier last summer"));
-    /* the same, extracted from that turn: counted once */
+    ck_assert(has_past("We hiked up to the glacier last summer"));
+    /* the same, extracted from that turn: the message holds no word of the
+       question the fact does not (glacier, hike): counted once */
     fs_extracted(&fx_ents[0], "r-import");
     fs_build();
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert(has_fact("sport"));
-    ck_assert(!has_past("We hiked up to the Dachstein glacier last summer"));
+    ck_assert(!has_past("We hiked up to the glacier last summer"));
+}
+END_TEST
+
+/* A fact never hides the rest of its turn: a message of the turn a fact
+ * was drawn from goes in beside it when it holds a word of the question
+ * the fact does not, whether the fact is taken or held by the head. */
+START_TEST(test_relevant_message_adds_what_its_fact_lacks)
+{
+    const struct mp_mem_entity *held[1];
+    const char *turn = "I use Weaviate as my vector store, and my staging cluster is called heron";
+    fs_extracted(fx_fact("vector_store", "Weaviate"), "r-stack");
+    fx_fact("city", "Graz");
+    fs_archive(MP_ROLE_USER, turn, FS_MAY8, "r-stack");
+    fs_archive(MP_ROLE_ASSISTANT, "Noted.", FS_MAY8, "r-stack");
+    fs_build();
+    ask("Which vector store do I use, and what is my staging cluster called?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("vector_store"));
+    ck_assert(has_past(turn)); /* staging, cluster, called: not the fact's */
+    /* the fact held by the conversation's head: the same */
+    held[0] = &fx_ents[0];
+    rq.held = held;
+    rq.nheld = 1;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_fact("vector_store"));
+    ck_assert(has_past(turn));
+    /* a question the fact answers whole: counted once, the fact alone */
+    ask("Which vector store is it, Weaviate?");
+    rq.nheld = 0;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("vector_store"));
+    ck_assert(!has_past(turn));
+    rq.nheld = 1;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_past(turn));
 }
 END_TEST
 
@@ -844,6 +944,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(m, test_relevant_previous_turn_matches_at_lower_weight);
     tcase_add_test(m, test_relevant_fact_and_its_turn_counted_once);
     tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
+    tcase_add_test(m, test_relevant_message_adds_what_its_fact_lacks);
     tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
     tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
     suite_add_tcase(s, m);
