@@ -3,15 +3,17 @@
  * in a second round. It says only what is offered when and to which
  * line: scoring is relevance.c's, fitting and the budget recall_fill.c's.
  *
- * The question is parsed once; the matched items of each kind are scored
- * once and put in packing order as the offers reach them (rank()); each is fetched
+ * The question is parsed once; the items of each kind are scored once,
+ * those under the floor dropped (floor_hits()), and the rest put in
+ * packing order as the offers reach them (rank()); each is fetched
  * from the source when it is offered, unless its estimate says it cannot
  * fit (it then lacks room unread), and given up for good once taken or
  * found unfit (pii, empty, already counted), but offered again in round 2
  * when it only lacked room. The strongest other facts come from the
- * source's ranked walk, which stops as soon as no fact can fit. Counted
- * once reads the question's words in an item's text only for an item
- * whose turn is in the block already (tokenizing it then). */
+ * source's ranked walk, which stops as soon as no fact can fit or
+ * MP_RECALL_PROFILE_MAX were taken. Counted once reads the question's
+ * words in an item's text only for an item whose turn is in the block
+ * already (tokenizing it then). */
 #include "recall.h"
 
 #include <stdlib.h>
@@ -70,18 +72,43 @@ struct relevant {
     struct names past_turns;  /* of the past messages taken (as of refresh) */
 };
 
-/* The items of ix that match the question, best value per token first, at
- * most MP_RECALL_CANDIDATES. The one place that scores and packs. */
+bool mp_recall_above_floor(bool fact, double score, double best, bool holds, bool beside)
+{
+    unsigned percent = fact ? MP_RECALL_FLOOR_FACTS : MP_RECALL_FLOOR_PAST;
+    return (holds || beside) && score * 100 >= best * percent;
+}
+
+/* Keeps the hits of kind above the floor (recall.h), in their order. */
+static size_t floor_hits(enum mp_relevance_kind kind, struct mp_relevance_hit *hits, size_t nhits)
+{
+    size_t m = 0;
+    double best = 0;
+    for (size_t i = 0; i < nhits; i++)
+        best = hits[i].score > best ? hits[i].score : best;
+    for (size_t i = 0; i < nhits; i++) {
+        const struct mp_relevance_hit *h = &hits[i];
+        if (mp_recall_above_floor(kind == MP_RELEVANCE_FACTS, h->score, best, h->holds, h->beside))
+            hits[m++] = *h;
+    }
+    return m;
+}
+
+/* The items of ix that match the question above the floor, best value per
+ * token first, at most MP_RECALL_CANDIDATES. The one place that scores and
+ * packs. */
 static int rank(const struct mp_relevance_question *qn, const struct mp_relevance_index *ix,
                 enum mp_relevance_kind kind, uint64_t budget_tokens, struct matched *out)
 {
     struct mp_relevance_params rp;
-    struct mp_relevance_hit *hits;
-    size_t nhits;
+    struct mp_relevance_hit *hits = NULL;
+    size_t nhits = 0;
     int rc = mp_relevance_score_kind(qn, ix, kind, mp_relevance_survivors_for(kind, budget_tokens),
                                      &rp, &hits, &nhits);
-    if (rc != MP_OK || nhits == 0)
+    nhits = rc == MP_OK ? floor_hits(kind, hits, nhits) : 0;
+    if (rc != MP_OK || nhits == 0) {
+        free(hits);
         return rc;
+    }
     rc = mp_relevance_order_init(&out->order, ix, &rp, hits, nhits);
     free(hits);
     if (rc != MP_OK)
@@ -551,6 +578,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     if (src == NULL)
         return mp_recall_recent(um, NULL, p, rq, plan);
     rc = mp_recall_fill_init(&r.f, um, p, rq);
+    r.f.ranked_max = MP_RECALL_PROFILE_MAX;
     bool asked = p->terms != NULL && rq != NULL && rq->question != NULL && rq->question_len > 0 &&
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));

@@ -1,14 +1,15 @@
 /* Explain (explain.h). Injection chooses (mp_inject_choose_conv, the very
  * choice a chat request's mp_inject_build_conv renders, with the
  * conversation's kept head); this file only says, item by item, what the
- * choice was and why: an item taken is "matched" (it scored above 0 for
- * the question), "strongest" (a fact among the strongest that filled the
- * profile's share), "summary", "recent" (a buffered message) or
+ * choice was and why: an item taken is "matched" (it scored above the
+ * floor for the question), "strongest" (a fact among the strongest that
+ * did not match), "summary", "recent" (a buffered message) or
  * "kept_head" (in the conversation's kept head, sent again byte for
  * byte); an item left out is "budget" (no room left for it),
- * "duplicate" (its turn is in the block already and it adds no word of
- * the question, or it is in the buffer, which may be replayed),
- * "personal_data" (flagged, and [governance] inject_pii is
+ * "below_floor" (it scored under recall's relevance floor:
+ * core/recall/recall.h), "duplicate" (its turn is in the block already
+ * and it adds no word of the question, or it is in the buffer, which may
+ * be replayed), "personal_data" (flagged, and [governance] inject_pii is
  * false), one of the "already there" rule's reasons (core/wire/there.h:
  * "own_conversation", "upstream_holds_conversation", "asked_again",
  * "in_head", "already_in_request"), "in_head" (the tail
@@ -162,13 +163,32 @@ static json_t *part(json_t *it, bool head)
     return it;
 }
 
-static double score_of(const struct explain *ex, bool fact, uint32_t id)
+static const struct mp_recall_found *found_of(const struct explain *ex, bool fact, uint32_t id)
 {
     for (size_t i = 0; i < ex->nfound; i++) {
         if (ex->found[i].fact == fact && ex->found[i].id == id)
-            return ex->found[i].score;
+            return &ex->found[i];
     }
-    return 0;
+    return NULL;
+}
+
+static double score_of(const struct explain *ex, bool fact, uint32_t id)
+{
+    const struct mp_recall_found *f = found_of(ex, fact, id);
+    return f != NULL ? f->score : 0;
+}
+
+/* Whether a scored item is under recall's relevance floor (recall.h),
+ * against the best score of its kind. */
+static bool below_floor(const struct explain *ex, bool fact, uint32_t id)
+{
+    const struct mp_recall_found *f = found_of(ex, fact, id);
+    double best = 0;
+    for (size_t i = 0; i < ex->nfound; i++) {
+        if (ex->found[i].fact == fact && ex->found[i].score > best)
+            best = ex->found[i].score;
+    }
+    return f != NULL && !mp_recall_above_floor(fact, f->score, best, f->holds, f->beside);
 }
 
 static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e, bool taken,
@@ -177,7 +197,7 @@ static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e
     char id[8 + MP_ENTITY_KEY_MAX];
     snprintf(id, sizeof(id), "fact:%s", e->key);
     double score = e->has_id ? score_of(ex, true, e->id) : 0;
-    if (taken && score <= 0)
+    if (taken && (score <= 0 || below_floor(ex, true, e->id)))
         why = "strongest";
     return item(id, "fact", text_json(e->value, e->value_len), score,
                 terms_of(ex, e->key, strlen(e->key), e->value, e->value_len,
@@ -349,10 +369,11 @@ static bool message_counted(const struct explain *ex, const struct mp_mem_messag
 /* Why a scored fact was left out of the whole (head and tail). */
 static const char *fact_why(const struct explain *ex, const struct mp_mem_entity *e, bool applies)
 {
-    return !applies              ? off_why(ex)
-           : pii_out(ex, e->pii) ? "personal_data"
-           : fact_counted(ex, e) ? "duplicate"
-                                 : "budget";
+    return !applies                                    ? off_why(ex)
+           : pii_out(ex, e->pii)                       ? "personal_data"
+           : e->has_id && below_floor(ex, true, e->id) ? "below_floor"
+           : fact_counted(ex, e)                       ? "duplicate"
+                                                       : "budget";
 }
 
 static bool in_buffer(const struct explain *ex, uint64_t seq)
@@ -382,6 +403,8 @@ static const char *past_why(const struct explain *ex, const struct mp_mem_messag
         return "duplicate";
     if (pii_out(ex, m->pii))
         return "personal_data";
+    if (below_floor(ex, false, (uint32_t)m->seq))
+        return "below_floor";
     return message_counted(ex, m) ? "duplicate" : "budget";
 }
 

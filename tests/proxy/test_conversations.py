@@ -486,7 +486,8 @@ class FactAndItsTurn(ConvCase):
     vector_store from a statement that also names the staging cluster, a new
     chat's head holds the fact, and its next question, about the cluster,
     gets the statement too, on every API; explain shows it taken, not
-    in_head."""
+    in_head. And a question that matches nothing gets no past message
+    (docs/memory.md, "Retrieval": the floor)."""
 
     STATED = 'I use Weaviate as my vector store, and my staging cluster is called heron-7.'
 
@@ -535,6 +536,22 @@ class FactAndItsTurn(ConvCase):
         for api in ('chat', 'messages', 'responses'):
             with self.subTest(api=api):
                 self.scenario(api)
+
+    def test_a_question_that_matches_nothing_gets_no_past_message(self):
+        # the demo's first session (scripts/demo.sh): the fourth request's
+        # only word in memory is "use", held by a message the buffer
+        # replays; the archived reply three turns back matched through it
+        # before the floor
+        user = mh.uid('floor')
+        for text in ('Hi, my name is Ada.', "I'm building a recipe search app.",
+                     'I use ChromaDB as my vector store.'):
+            self.assertOK(mh.send(self.p, user, text))
+            mh.wait_idle(self.p)
+        s = mh.send(self.p, user, 'I use FastAPI for the backend.')
+        self.assertOK(s)
+        body = json.dumps(json.loads(mh.upstream_body(self.fake, s)))
+        self.assertIn('ChromaDB', body)  # the replayed messages
+        self.assertNotIn('Relevant past conversation', body)
 
 
 class CorrectionsReachOpenChats(ConvCase):

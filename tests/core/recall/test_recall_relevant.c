@@ -339,17 +339,20 @@ START_TEST(test_relevant_matching_fact_comes_first)
 }
 END_TEST
 
-START_TEST(test_relevant_no_match_gets_strongest_facts)
+/* A question that matches nothing gets a small profile: the strongest
+ * facts, MP_RECALL_PROFILE_MAX of them, not the budget filled. */
+START_TEST(test_relevant_no_match_gets_a_bounded_profile)
 {
     static const char *const recent_order[] = {"name", "city", "job", "pet", "hobby"};
     const char *questions[] = {"xyzzy plugh?", "", NULL};
+    ck_assert_uint_eq(MP_RECALL_PROFILE_MAX, 4);
     fs_pets();
     for (size_t q = 0; q < 4; q++) {
         ask(questions[q < 3 ? q : 0]);
         params.terms = q < 3 ? fs_terms : NULL; /* no tokenizer: nothing is scored */
         ck_assert_int_eq(relevant(), MP_OK);
-        ck_assert_uint_eq(plan.nfacts, 5);
-        for (size_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(plan.nfacts, MP_RECALL_PROFILE_MAX);
+        for (size_t i = 0; i < MP_RECALL_PROFILE_MAX; i++)
             ck_assert_str_eq(plan.facts[i]->key, recent_order[i]);
         ck_assert_uint_eq(plan.npast, 0);
     }
@@ -381,6 +384,42 @@ START_TEST(test_relevant_previous_turn_matches_at_lower_weight)
     rq.previous_len = strlen(rq.previous);
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert(has_past("Rex chewed my climbing shoes"));
+}
+END_TEST
+
+/* ---- the floor ---- */
+
+/* A past message goes in only when it holds a word of the question or is
+ * right next to one that does, and scores at least MP_RECALL_FLOOR_PAST
+ * percent of the best: the rest of the budget stays unused. */
+START_TEST(test_relevant_floor_leaves_weak_and_far_matches_out)
+{
+    static const char *const weak[] = {
+        "The cluster needed a restart",   "Another cluster alert came in",
+        "The cluster was slow on Monday", "We resized the cluster again",
+        "Cluster backups finished late",  "A cluster node went away"};
+    fs_archive(MP_ROLE_USER, "Our staging cluster heron runs Weaviate now", FS_MAY8, "r-0");
+    fs_archive(MP_ROLE_ASSISTANT, "Good to know.", FS_MAY8, "r-0");
+    fs_archive(MP_ROLE_USER, "Lunch was pasta today.", FS_MAY8, "r-1");
+    fs_archive(MP_ROLE_ASSISTANT, "Sounds tasty.", FS_MAY8, "r-1");
+    for (int i = 0; i < 6; i++)
+        fs_archive(MP_ROLE_USER, weak[i], FS_MAY8 + (i + 1) * DAY, "r-w");
+    fs_build();
+    ask("What runs on the heron staging cluster?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_past("Our staging cluster heron runs Weaviate now"));
+    ck_assert(has_past("Good to know."));           /* right next to it */
+    ck_assert(!has_past("Lunch was pasta today.")); /* two steps: smoothed, not matched */
+    ck_assert(!has_past("Sounds tasty."));
+    for (int i = 0; i < 6; i++)
+        ck_assert(!has_past(weak[i])); /* "cluster" alone: under the floor */
+    ck_assert_uint_eq(plan.npast, 2);
+    ck_assert_uint_lt(plan.tokens, params.budget_tokens / 10);
+    /* a question the weak ones answer as well as any: all of them */
+    ask("Which cluster?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    for (int i = 0; i < 6; i++)
+        ck_assert(has_past(weak[i]));
 }
 END_TEST
 
@@ -561,7 +600,7 @@ END_TEST
 
 /* No fact matches and there is no archive: the past share and what the
  * profile leaves go to the summary, then the buffer, then the strongest
- * facts, in that order. */
+ * facts (MP_RECALL_PROFILE_MAX of them), in that order. */
 START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
 {
     plenty_facts(40, "gamma");
@@ -581,19 +620,23 @@ START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert_uint_gt(buffer_tokens(), (cap_of(25) + cap_of(20)) / 4);
     ck_assert_uint_le(profile_bytes(), cap_of(25) + 4 * 30); /* what the last message left */
-    /* and with no buffer either, to the strongest facts */
+    /* and with no buffer either, to the strongest facts: a few, not the
+       rest of the budget (a ceiling, not a target) */
     for (size_t i = 0; i < fx_um.nmessages; i++)
         free(fx_mems[i].content);
     fx_um.nmessages = 0;
     fs_build();
     ck_assert_int_eq(relevant(), MP_OK);
-    ck_assert_uint_gt(profile_bytes(), cap_of(25) + cap_of(40));
+    ck_assert_uint_eq(plan.nfacts, MP_RECALL_PROFILE_MAX);
+    ck_assert_uint_lt(plan.tokens, params.budget_tokens / 2);
 }
 END_TEST
 
-/* The facts alone get the whole budget: no fact left out would fit what
- * is left of it, unless the walk stopped after MP_RECALL_FACT_MISSES facts
- * in a row that did not. */
+/* The facts that match alone get the whole budget: no matching fact left
+ * out would fit what is left of it, unless the walk stopped after
+ * MP_RECALL_FACT_MISSES facts in a row that did not; the others take
+ * MP_RECALL_PROFILE_MAX at most, and a question that matches nothing gets
+ * them alone. */
 START_TEST(test_relevant_only_facts_get_the_whole_budget)
 {
     const char *questions[] = {"alpha", "nothing at all"};
@@ -604,8 +647,16 @@ START_TEST(test_relevant_only_facts_get_the_whole_budget)
         ask(questions[budget % 2]);
         ck_assert_int_eq(relevant(), MP_OK);
         size_t left = mp_memblock_message_room(budget) - plan.block_len, fit = 0, misfit = 0;
+        size_t others = 0;
+        for (size_t i = 0; i < plan.nfacts; i++)
+            others += strncmp(plan.facts[i]->key, "alpha_", 6) != 0;
+        ck_assert_uint_le(others, MP_RECALL_PROFILE_MAX);
+        if (budget % 2) {
+            ck_assert_uint_eq(plan.nfacts, others);
+            continue;
+        }
         for (size_t i = 0; i < fx_um.nentities; i++) {
-            if (has_fact(fx_ents[i].key))
+            if (has_fact(fx_ents[i].key) || strncmp(fx_ents[i].key, "alpha_", 6) != 0)
                 continue;
             if (mp_memblock_fact_bytes(&fx_ents[i], false, plan_lacks_day(&fx_ents[i]), SIZE_MAX) >
                 left)
@@ -640,12 +691,13 @@ static bool plain_took(const struct plain_fill *pf, const struct mp_mem_entity *
 /* recall_fill.h's walk of the ranked facts (order[0..n)) as written there,
  * with nothing but ASCII facts in the block: each fact not taken yet is
  * taken when its bytes fit what the budget (total bytes) and the cap leave,
- * until no fact can fit or MP_RECALL_FACT_MISSES in a row did not. */
+ * until no fact can fit, MP_RECALL_FACT_MISSES in a row did not, or the
+ * walks took max. */
 static void plain_walk(struct plain_fill *pf, const struct mp_mem_entity *const *order, size_t n,
-                       size_t total, size_t cap)
+                       size_t total, size_t cap, size_t max)
 {
     unsigned misses = 0;
-    for (size_t i = 0; i < n && misses < MP_RECALL_FACT_MISSES; i++) {
+    for (size_t i = 0; i < n && misses < MP_RECALL_FACT_MISSES && pf->n < max; i++) {
         const struct mp_mem_entity *e = order[i];
         size_t room = total - pf->used, bytes;
         if (cap - pf->used < room)
@@ -696,27 +748,35 @@ static void random_facts(size_t n, uint32_t *seed)
 
 /* No question, facts only: round 1 walks the ranked facts within the
  * profile's share, round 2 again within the whole budget, passing over
- * what it took. For random facts, budgets and shares, the plan holds what
- * two plain walks take, day by day in the order taken (however the fill
- * saves its work: passing over facts without asking the room, measuring a
- * fact written ahead by its length). */
+ * what it took, the two together taking MP_RECALL_PROFILE_MAX at most; the
+ * recent strategy walks them once, within the whole budget and with no
+ * such cap. For random facts, budgets and shares, the plan holds what the
+ * plain walks take, day by day in the order taken (however the fill saves
+ * its work: passing over facts without asking the room, measuring a fact
+ * written ahead by its length). */
 START_TEST(test_relevant_ranked_walks_take_what_plain_walks_take)
 {
     uint32_t seed = 29;
-    for (int round = 0; round < 200; round++) {
+    for (int round = 0; round < 400; round++) {
         struct plain_fill order = {.n = 0}, pf = {.n = 0};
+        bool recent = round % 2;
         teardown();
         setup();
-        random_facts(20 + (size_t)round % 41, &seed);
+        random_facts(20 + (size_t)round / 2 % 41, &seed);
         fs_build();
         params.sections = MP_RECALL_PROFILE;
         params.budget_tokens = 120 + (uint32_t)(seed >> 8) % 1200;
         shares((seed >> 4) % 101, 0, 0, 0);
         ck_assert_int_eq(fs_src.ranked_facts(fs_src.ctx, collect_ranked, &order), MP_OK);
         size_t total = mp_memblock_message_room(params.budget_tokens) - MP_MEMBLOCK_INTRO_LEN;
-        plain_walk(&pf, order.taken, order.n, total, cap_of(params.share_profile));
-        plain_walk(&pf, order.taken, order.n, total, SIZE_MAX);
-        ck_assert_int_eq(relevant(), pf.n > 0 ? MP_OK : MP_NOTFOUND);
+        if (!recent)
+            plain_walk(&pf, order.taken, order.n, total, cap_of(params.share_profile),
+                       MP_RECALL_PROFILE_MAX);
+        plain_walk(&pf, order.taken, order.n, total, SIZE_MAX,
+                   recent ? SIZE_MAX : MP_RECALL_PROFILE_MAX);
+        mp_recall_plan_cleanup(&plan);
+        int rc = recent ? mp_recall_recent(&fs_head, &fs_src, &params, &rq, &plan) : relevant();
+        ck_assert_int_eq(rc, pf.n > 0 ? MP_OK : MP_NOTFOUND);
         ck_assert_uint_eq(plan.nfacts, pf.n);
         for (size_t i = 1; i < pf.n; i++) { /* day by day, in the order taken */
             const struct mp_mem_entity *e = pf.taken[i];
@@ -939,10 +999,11 @@ Suite *mp_test_suite(void)
     tcase_add_checked_fixture(m, setup, teardown);
     tcase_add_test(m, test_relevant_without_source_is_recent);
     tcase_add_test(m, test_relevant_matching_fact_comes_first);
-    tcase_add_test(m, test_relevant_no_match_gets_strongest_facts);
+    tcase_add_test(m, test_relevant_no_match_gets_a_bounded_profile);
     tcase_add_test(m, test_relevant_past_line_oldest_first_with_dates);
     tcase_add_test(m, test_relevant_previous_turn_matches_at_lower_weight);
     tcase_add_test(m, test_relevant_fact_and_its_turn_counted_once);
+    tcase_add_test(m, test_relevant_floor_leaves_weak_and_far_matches_out);
     tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
     tcase_add_test(m, test_relevant_message_adds_what_its_fact_lacks);
     tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
