@@ -45,20 +45,34 @@
  * message, with the turn before it at lower weight, each read in its
  * language, identified with the user's usual language um's head tells
  * (core/recall/userlang.h) as the prior: core/recall/relevance.h,
- * FACTS and TURNS presets; an item "matches" when it scores above 0, which
- * neighbour and session smoothing extend to the items around a hit), and
+ * FACTS and TURNS presets), and
  * splits the budget between four sections by the params' shares
  * (percent). The intro and the block's framing come off the top; R is the
  * budget left, and each section's share of R is its own: in bytes of
  * block text (4 per token) for the profile, past and summary lines, in
- * tokens for the buffered messages. Two rounds:
+ * tokens for the buffered messages.
+ *
+ * The floor: a fact or an archived message "matches" when relevance
+ * scores it (above 0: relevance.h) and
+ *   - it holds a word of the question itself (a stem of the question, of
+ *     the turn before it, of their lexicon relations or spelling
+ *     neighbours: the hit's holds), or it is the item right next to one
+ *     that does in its session (one step either way: the hit's beside;
+ *     smoothing scores three steps, and the further ones are left out),
+ *   - and it scores at least MP_RECALL_FLOOR_FACTS percent (a fact) or
+ *     MP_RECALL_FLOOR_PAST percent (a message) of the best score of its
+ *     kind for the question.
+ * Nothing below the floor is offered, whatever room is left: the budget
+ * is a ceiling, not a target. Two rounds:
  *   round 1, each section within its own share (and the budget):
  *     1. PROFILE: the facts that matched, best value per token first, each
  *        whole or skipped;
  *     2. PAST: the archived messages that matched, best value per token
  *        first, each whole (its text capped: memblock.h) or skipped;
  *     3. PROFILE again: the strongest other facts (ranked_facts order, the
- *        recent order) while the profile's share lasts;
+ *        recent order) while the profile's share lasts, at most
+ *        MP_RECALL_PROFILE_MAX of them in steps 3 and 10 together (a small
+ *        profile, whatever the question);
  *     4. SUMMARY: whole, or cut as in the recent strategy;
  *     5. BUFFER: the newest messages, as in the recent strategy (the first
  *        that does not fit is cut or left out, and ends the round);
@@ -68,18 +82,28 @@
  *     that matched and were skipped, 8. the summary if it was cut or left
  *     out, 9. the older buffered messages, 10. the strongest other facts.
  * So the relevant items get the unused shares first, then the summary and
- * the buffer, and a user with only facts gets the whole budget for facts.
- * A section not asked for (its bit) leaves its whole share to round 2. A
- * question that matches nothing (or none at all, no tokenizer, no index)
- * still gets the strongest facts (steps 3 and 10). At most
- * MP_RECALL_CANDIDATES matched items of each kind are looked at.
+ * the buffer, and a user whose facts all match gets the whole budget for
+ * them. A section not asked for (its bit) leaves its whole share to round
+ * 2. A question that matches nothing (or none at all, no tokenizer, no
+ * index) gets the MP_RECALL_PROFILE_MAX strongest facts (steps 3 and 10)
+ * and no past message. At most MP_RECALL_CANDIDATES matched items of each
+ * kind are looked at.
  *
  * Counted once: a fact and an archived message of the same turn (the
  * message's request_id is mp_usermem_fact_turn() of the fact: the fact was
- * extracted from that turn; an import is no turn) are never
- * both in the block; whichever is taken first stays, in the order above
- * (so a matched fact keeps its turn's messages out, and a matched message
- * keeps out a fact of its turn that is only among the strongest). An
+ * extracted from that turn; an import is no turn) are both in the block
+ * only when the later one adds to the question: whichever is taken first
+ * stays, in the order above, and an item of its turn offered later (a
+ * message after the turn's facts, a fact after the turn's messages) goes
+ * in only when it holds a word of the question (a stem of the question's
+ * own words, not of the turn before) that none of the turn's items in the
+ * block holds (a fact's words: its key's and its value's). The facts a
+ * conversation's head holds (rq->held) count as taken: a fact is not the
+ * words of its turn, so the head holding it leaves the turn's messages to
+ * this rule (core/wire/there.h, rule 4). So a matched fact keeps out a
+ * message of its turn that only repeats it, and lets in one that says
+ * more of what was asked ("my staging cluster is called heron-7" beside
+ * vector_store: Weaviate). An
  * archived message whose seq is that of a buffered message (um->messages)
  * is not in the past line when the buffer may be replayed with a share of
  * its own (BUFFER, share_buffer > 0): it is the buffer's, injected there
@@ -110,6 +134,23 @@ struct mp_terms;
 #define MP_RECALL_PAST    8 /* relevant archived messages (relevant strategy only) */
 
 #define MP_RECALL_CANDIDATES 256 /* matched facts, and matched messages, looked at */
+/* The relevance floor (see above): a fact, a past message, scores at
+ * least this percent of the best of its kind. Chosen on the development
+ * sets as evidence per billed token (tests/bench/recall/README.md, "The
+ * relevance floor"): the most tokens saved with every set's evidence
+ * within half a point at 300, 500 and 1,500 tokens; facts on LoCoMo's (the
+ * one set of facts), messages on the multilingual needles (16 lost two). */
+#define MP_RECALL_FLOOR_FACTS 10
+#define MP_RECALL_FLOOR_PAST  15
+/* The strongest facts that did not match, at most (see above): a small
+ * profile a question that matches nothing still gets. Any bound keeps the
+ * development sets' evidence; 4 costs about 30 tokens. */
+#define MP_RECALL_PROFILE_MAX 4
+
+/* Whether a relevance hit (relevance.h: score, holds, beside) of a fact
+ * (fact) or an archived message is above the floor, best the best score
+ * of its kind for the question. */
+bool mp_recall_above_floor(bool fact, double score, double best, bool holds, bool beside);
 /* Bytes of the newest user message (and of the turn before it) that make
  * the question: the last ones, from a word's start. A long message's
  * question is at its end, and scoring costs what it reads. */

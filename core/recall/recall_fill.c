@@ -32,6 +32,7 @@ int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,
     for (size_t i = 0; i < MP_RECALL_LINES; i++)
         f->cap[i] = SIZE_MAX;
     f->buffer_cap = UINT32_MAX;
+    f->ranked_max = SIZE_MAX;
     if (um == NULL || p->sections == 0 ||
         mp_memblock_message_room(p->budget_tokens) < MP_MEMBLOCK_INTRO_LEN)
         return MP_NOTFOUND;
@@ -175,13 +176,15 @@ static int on_ranked(void *arg, const struct mp_mem_entity *e)
     int rc;
     if ((w->skip != NULL && w->skip(w->arg, e)) || !mp_recall_fill_fact_ok(w->f, e))
         return MP_OK;
-    if (w->room < MP_MEMBLOCK_FACT_MIN)
-        return 1; /* no fact can fit any more */
+    if (w->room < MP_MEMBLOCK_FACT_MIN || w->f->ranked_taken >= w->f->ranked_max)
+        return 1; /* no fact can fit any more, or may */
     rc = mp_memblock_fact_floor(e) > w->room ? 0 : take_fact(w->f, e, w->room);
     if (rc < 0)
         return rc;
-    if (rc == 1)
+    if (rc == 1) {
         w->room = mp_recall_fill_room(w->f, MP_RECALL_LINE_PROFILE);
+        w->f->ranked_taken++;
+    }
     w->misses = rc == 1 ? 0 : w->misses + 1;
     return w->misses < MP_RECALL_FACT_MISSES ? MP_OK : 1;
 }
@@ -191,7 +194,7 @@ int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_sourc
 {
     struct ranked w = {f, skip, arg, 0, mp_recall_fill_room(f, MP_RECALL_LINE_PROFILE)};
     if (!(f->p->sections & MP_RECALL_PROFILE) || src == NULL || src->ranked_facts == NULL ||
-        w.room < MP_MEMBLOCK_FACT_MIN)
+        w.room < MP_MEMBLOCK_FACT_MIN || f->ranked_taken >= f->ranked_max)
         return MP_OK;
     return src->ranked_facts(src->ctx, on_ranked, &w);
 }

@@ -49,6 +49,8 @@ struct mp_recall_fill {
     struct mp_dayset fact_days, past_days; /* the days the profile and past lines write */
     int64_t last_fact_day;                 /* the day of plan.facts[nfacts - 1] */
     bool facts_by_day;                     /* plan.facts is day by day as taken */
+    size_t ranked_max;   /* facts the ranked walks may take, together (SIZE_MAX: no cap) */
+    size_t ranked_taken; /* facts they took */
     struct mp_recall_plan plan;
 };
 
@@ -73,8 +75,9 @@ bool mp_recall_fill_fact_ok(const struct mp_recall_fill *f, const struct mp_mem_
 int mp_recall_fill_fact(struct mp_recall_fill *f, const struct mp_mem_entity *e);
 
 /* Walks src->ranked_facts, appending each fact that is fact_ok, not
- * skipped (skip may be NULL) and fits; stops once no fact can fit. MP_OK,
- * MP_ENOMEM, or what the walk returned. */
+ * skipped (skip may be NULL) and fits; stops once no fact can fit, or
+ * once the walks have taken ranked_max facts. MP_OK, MP_ENOMEM, or what
+ * the walk returned. */
 int mp_recall_fill_ranked(struct mp_recall_fill *f, const struct mp_recall_source *src,
                           mp_recall_skip_fn skip, void *arg);
 

@@ -3,13 +3,17 @@
  * in a second round. It says only what is offered when and to which
  * line: scoring is relevance.c's, fitting and the budget recall_fill.c's.
  *
- * The question is parsed once; the matched items of each kind are scored
- * once and put in packing order as the offers reach them (rank()); each is fetched
+ * The question is parsed once; the items of each kind are scored once,
+ * those under the floor dropped (floor_hits()), and the rest put in
+ * packing order as the offers reach them (rank()); each is fetched
  * from the source when it is offered, unless its estimate says it cannot
  * fit (it then lacks room unread), and given up for good once taken or
  * found unfit (pii, empty, already counted), but offered again in round 2
  * when it only lacked room. The strongest other facts come from the
- * source's ranked walk, which stops as soon as no fact can fit. */
+ * source's ranked walk, which stops as soon as no fact can fit or
+ * MP_RECALL_PROFILE_MAX were taken. Counted once reads the question's
+ * words in an item's text only for an item whose turn is in the block
+ * already (tokenizing it then). */
 #include "recall.h"
 
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #include "excerpt.h"
 #include "fnv1a.h"
+#include "lang.h"
 #include "memblock.h"
 #include "recall_fill.h"
 #include "relevance.h"
@@ -67,18 +72,43 @@ struct relevant {
     struct names past_turns;  /* of the past messages taken (as of refresh) */
 };
 
-/* The items of ix that match the question, best value per token first, at
- * most MP_RECALL_CANDIDATES. The one place that scores and packs. */
+bool mp_recall_above_floor(bool fact, double score, double best, bool holds, bool beside)
+{
+    unsigned percent = fact ? MP_RECALL_FLOOR_FACTS : MP_RECALL_FLOOR_PAST;
+    return (holds || beside) && score * 100 >= best * percent;
+}
+
+/* Keeps the hits of kind above the floor (recall.h), in their order. */
+static size_t floor_hits(enum mp_relevance_kind kind, struct mp_relevance_hit *hits, size_t nhits)
+{
+    size_t m = 0;
+    double best = 0;
+    for (size_t i = 0; i < nhits; i++)
+        best = hits[i].score > best ? hits[i].score : best;
+    for (size_t i = 0; i < nhits; i++) {
+        const struct mp_relevance_hit *h = &hits[i];
+        if (mp_recall_above_floor(kind == MP_RELEVANCE_FACTS, h->score, best, h->holds, h->beside))
+            hits[m++] = *h;
+    }
+    return m;
+}
+
+/* The items of ix that match the question above the floor, best value per
+ * token first, at most MP_RECALL_CANDIDATES. The one place that scores and
+ * packs. */
 static int rank(const struct mp_relevance_question *qn, const struct mp_relevance_index *ix,
                 enum mp_relevance_kind kind, uint64_t budget_tokens, struct matched *out)
 {
     struct mp_relevance_params rp;
-    struct mp_relevance_hit *hits;
-    size_t nhits;
+    struct mp_relevance_hit *hits = NULL;
+    size_t nhits = 0;
     int rc = mp_relevance_score_kind(qn, ix, kind, mp_relevance_survivors_for(kind, budget_tokens),
                                      &rp, &hits, &nhits);
-    if (rc != MP_OK || nhits == 0)
+    nhits = rc == MP_OK ? floor_hits(kind, hits, nhits) : 0;
+    if (rc != MP_OK || nhits == 0) {
+        free(hits);
         return rc;
+    }
     rc = mp_relevance_order_init(&out->order, ix, &rp, hits, nhits);
     free(hits);
     if (rc != MP_OK)
@@ -234,10 +264,113 @@ static int refresh(struct relevant *r)
     return rc != MP_OK ? rc : names_update(&r->past_turns, pl, pl->npast, past_turn);
 }
 
-/* Whether a fact of e's turn is in the past line (as of refresh). */
+/* Whether a message of e's turn is in the past line (as of refresh). */
 static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e)
 {
     return names_have(&r->past_turns, mp_usermem_fact_turn(e));
+}
+
+/* ---- what an item adds for the question ---- */
+
+struct words_arg {
+    const struct mp_relevance_question *qn;
+    uint64_t mask;
+};
+
+static int on_word_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct words_arg *a = arg;
+    (void)pos;
+    for (size_t i = 0; i < a->qn->nq; i++) {
+        if (a->qn->w[i].len == len && memcmp(a->qn->w[i].term, term, len) == 0)
+            a->mask |= (uint64_t)1 << i;
+    }
+    return MP_OK;
+}
+
+/* The question's words (its own, not the previous turn's) text[0..len)
+ * holds, read as language lang: bit i for word i (at most 64,
+ * MP_RELEVANCE_MAX_GROUPS). 0 with no question or no tokenizer. */
+static uint64_t words_of(const struct relevant *r, const char *text, size_t len, int lang)
+{
+    struct words_arg a = {r->qn, 0};
+    if (r->qn == NULL || r->f.p->terms == NULL || text == NULL || len == 0)
+        return 0;
+    (void)mp_terms_each_lang(r->f.p->terms, text, len, lang, on_word_term, &a);
+    return a.mask;
+}
+
+/* A fact's words: its key's and its value's, read in its value's
+ * language (as the index reads them). */
+static uint64_t fact_words(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    int lang = mp_lang_detect(e->value, e->value_len);
+    return words_of(r, e->key, strlen(e->key), lang) | words_of(r, e->value, e->value_len, lang);
+}
+
+static uint64_t message_words(const struct relevant *r, const struct mp_mem_message *m)
+{
+    return words_of(r, m->content, m->content_len, m->lang != 0 ? m->lang : MP_LANG_AUTO);
+}
+
+/* Whether e (a fact, held by the head or taken) was drawn from turn. */
+static bool of_turn(const struct mp_mem_entity *e, const char *turn)
+{
+    return strncmp(mp_usermem_fact_turn(e), turn, NAME_BYTES) == 0;
+}
+
+/* Whether a fact the head holds was drawn from turn ("" is no turn). */
+static bool turn_held(const struct relevant *r, const char *turn)
+{
+    const struct mp_recall_request *rq = r->f.rq;
+    for (size_t i = 0; rq != NULL && turn[0] != '\0' && i < rq->nheld; i++) {
+        if (of_turn(rq->held[i], turn))
+            return true;
+    }
+    return false;
+}
+
+/* Whether message m, of a turn a fact was drawn from (taken, or held by
+ * the head), holds a word of the question none of those facts holds. */
+static bool message_adds(const struct relevant *r, const struct mp_mem_message *m)
+{
+    const struct mp_recall_request *rq = r->f.rq;
+    const struct mp_recall_plan *pl = &r->f.plan;
+    uint64_t mine = message_words(r, m), theirs = 0;
+    for (size_t i = 0; mine != 0 && i < pl->nfacts; i++)
+        theirs |= of_turn(pl->facts[i], m->request_id) ? fact_words(r, pl->facts[i]) : 0;
+    for (size_t i = 0; mine != 0 && rq != NULL && i < rq->nheld; i++)
+        theirs |= of_turn(rq->held[i], m->request_id) ? fact_words(r, rq->held[i]) : 0;
+    return (mine & ~theirs) != 0;
+}
+
+/* Whether fact e, of a turn the past line holds a message of, holds a
+ * word of the question none of those messages holds. */
+static bool fact_adds(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    const struct mp_recall_plan *pl = &r->f.plan;
+    const char *turn = mp_usermem_fact_turn(e);
+    uint64_t mine = fact_words(r, e), theirs = 0;
+    for (size_t i = 0; mine != 0 && i < pl->npast; i++)
+        theirs |= strncmp(pl->past[i]->request_id, turn, NAME_BYTES) == 0
+                      ? message_words(r, pl->past[i])
+                      : 0;
+    return (mine & ~theirs) != 0;
+}
+
+/* Counted once (recall.h): whether fact e is left out because a message
+ * of its turn is in the past line and e adds no word of the question. */
+static bool fact_counted(const struct relevant *r, const struct mp_mem_entity *e)
+{
+    return turn_in_past(r, e) && !fact_adds(r, e);
+}
+
+/* Whether message m is left out because a fact of its turn is taken or
+ * held and m adds no word of the question. */
+static bool message_counted(const struct relevant *r, const struct mp_mem_message *m)
+{
+    return (names_have(&r->fact_turns, m->request_id) || turn_held(r, m->request_id)) &&
+           !message_adds(r, m);
 }
 
 /* ---- offering ---- */
@@ -245,7 +378,7 @@ static bool turn_in_past(const struct relevant *r, const struct mp_mem_entity *e
 static bool fact_ok(const struct relevant *r, const struct mp_mem_entity *e)
 {
     return mp_recall_fill_fact_ok(&r->f, e) && !taken_has(&r->facts_taken, e) &&
-           !turn_in_past(r, e);
+           !fact_counted(r, e);
 }
 
 /* The line of a kind of item: the least any item adds to it, and the
@@ -311,7 +444,7 @@ static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
     return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
            !((f->p->sections & MP_RECALL_BUFFER) && f->p->share_buffer > 0 &&
              in_buffer(f->um, m->seq)) &&
-           !mp_recall_fill_seen(f, m) && !names_have(&r->fact_turns, m->request_id);
+           !mp_recall_fill_seen(f, m) && !message_counted(r, m);
 }
 
 /* m's content replaced by its excerpt for the question when the block
@@ -371,7 +504,7 @@ static int offer_past(struct relevant *r)
 static bool skip_ranked(void *arg, const struct mp_mem_entity *e)
 {
     const struct relevant *r = arg;
-    return taken_has(&r->facts_taken, e) || turn_in_past(r, e);
+    return taken_has(&r->facts_taken, e) || fact_counted(r, e);
 }
 
 /* The strongest facts not taken yet, in the ranked order. */
@@ -445,6 +578,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
     if (src == NULL)
         return mp_recall_recent(um, NULL, p, rq, plan);
     rc = mp_recall_fill_init(&r.f, um, p, rq);
+    r.f.ranked_max = MP_RECALL_PROFILE_MAX;
     bool asked = p->terms != NULL && rq != NULL && rq->question != NULL && rq->question_len > 0 &&
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));

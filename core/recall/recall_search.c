@@ -4,6 +4,7 @@
 #include "recall_search.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "relevance.h"
 #include "status.h"
@@ -35,8 +36,14 @@ static int score_kind(const struct mp_relevance_question *qn, const struct mp_re
     }
     *list = grown;
     struct mp_recall_found *mine = grown + *n;
-    for (size_t i = 0; i < nhits; i++)
-        mine[i] = (struct mp_recall_found){kind == MP_RELEVANCE_FACTS, hits[i].item, hits[i].score};
+    memset(mine, 0, nhits * sizeof(*mine)); /* padding too: a page compares as bytes */
+    for (size_t i = 0; i < nhits; i++) {
+        mine[i].fact = kind == MP_RELEVANCE_FACTS;
+        mine[i].id = hits[i].item;
+        mine[i].score = hits[i].score;
+        mine[i].holds = hits[i].holds;
+        mine[i].beside = hits[i].beside;
+    }
     free(hits);
     qsort(mine, nhits, sizeof(*mine), by_score);
     *n += nhits < MP_RECALL_SEARCH_MAX ? nhits : MP_RECALL_SEARCH_MAX;

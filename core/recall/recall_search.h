@@ -24,6 +24,8 @@ struct mp_recall_found {
     bool fact; /* a fact (id: the source's fact id), else an archived message (id: its seq) */
     uint32_t id;
     double score; /* > 0 */
+    bool holds;   /* it holds a word of the query itself (relevance.h: hit) */
+    bool beside;  /* the item next to it in its session holds one */
 };
 
 /* Scores q[0..qlen) (borrowed), with the optional turn before it

@@ -798,6 +798,7 @@ static void take_sums(struct run *r, struct mp_relevance_rec *e)
     e->s0 = summed ? r->acc.rec[at].s0 : 0.0;
     e->key = summed && r->acc.rec[at].key;
     e->nb = 0.0;
+    e->beside = false;
     e->near = e->s0 > 0;
 }
 
@@ -866,6 +867,7 @@ static void spread(struct run *r)
                     continue;
                 }
                 e->near = true;
+                e->beside = e->beside || d == 1;
                 if (coef * f * s0 > e->nb)
                     e->nb = coef * f * s0;
                 f *= p->nb_decay;
@@ -1113,7 +1115,7 @@ static int collect(const struct run *r, struct mp_relevance_hit **hits, size_t *
     for (size_t a = 0; a < r->nord; a++) {
         const struct mp_relevance_rec *e = &r->t.rec[r->ord[a]];
         if (e->near && e->s > 0)
-            h[m++] = (struct mp_relevance_hit){e->id, e->s, e->f.tokens};
+            h[m++] = (struct mp_relevance_hit){e->id, e->s, e->f.tokens, e->s0 > 0, e->beside};
     }
     *hits = h;
     *nhits = m;

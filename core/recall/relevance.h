@@ -268,6 +268,9 @@ struct mp_relevance_hit {
     uint32_t item;
     double score;
     uint32_t tokens; /* the item's cost as scoring read it; 0: pack asks ix->item */
+    bool holds;      /* it holds a term of the query itself (BM25F > 0): a candidate */
+    bool beside;     /* the item next to it in its session (d = 1, either side) holds one and
+                      * gave it its neighbour's share (smooth) */
 };
 
 /* Scores the items the question q[0..qlen) (the newest user message) and the

@@ -21,6 +21,7 @@ struct mp_relevance_rec {
     bool inwin;    /* met by a survivor's walk: an item of its window */
     bool window;   /* the nb_window ids on each side have been read (prefetched) */
     bool survivor; /* among the best candidates by s0 (relevance.h, survivors) */
+    bool beside;   /* the item next to it in its session is a candidate (relevance.h: hit) */
     struct mp_relevance_item f;
     double s0;   /* BM25F, summed over the groups read so far */
     double best; /* the open group's best member */

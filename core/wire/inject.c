@@ -564,7 +564,6 @@ static int conv_choose(const struct mp_wire *w, const char *body, const struct m
     *kept = kept_tail(conv, req, um, src, p);
     conv->tail_reused = *kept != NULL;
     mp_there_init(&in, w, body, req, um, conv->own_conv, *h);
-    mp_there_hold(&in, *held, (*h)->nfacts);
     struct mp_recall_request rq = {.seen = mp_there_seen,
                                    .seen_ctx = &in,
                                    .now_ms = now_ms,

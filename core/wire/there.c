@@ -64,20 +64,10 @@ bool mp_there_holds(const struct mp_there *t, enum mp_role role, const char *tex
     return holds_in(t, true, true, role, text, len);
 }
 
-void mp_there_hold(struct mp_there *t, const struct mp_mem_entity *const *held, size_t nheld)
-{
-    t->held = held;
-    t->nheld = nheld;
-}
-
-/* Whether the head holds m as a past message, or a fact of its turn
- * (rule 4). */
+/* Whether the head holds m as a past message (rule 4): a fact of its
+ * turn is not its words. */
 static bool in_head(const struct mp_there *t, const struct mp_mem_message *m)
 {
-    for (size_t i = 0; m->request_id[0] != '\0' && i < t->nheld; i++) {
-        if (strcmp(mp_usermem_fact_turn(t->held[i]), m->request_id) == 0)
-            return true;
-    }
     return holds_in(t, true, false, m->role, m->content, m->content_len);
 }
 

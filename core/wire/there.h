@@ -21,9 +21,11 @@
  *   3. "asked_again": the reply of a buffered turn whose user message is
  *      the request's question (the same question sent again: a
  *      regenerated reply replaces it, the rejected one never goes in);
- *   4. "in_head": a past message the conversation's head holds, or a
- *      message of a turn a fact of the head was extracted from (counted
- *      once, as within one block: core/recall/recall.h);
+ *   4. "in_head": a past message the conversation's head holds (by role
+ *      and text). Its words are there; a fact the head holds is not the
+ *      words of the turn it was drawn from, so a message of that turn is
+ *      not in_head: recall's "counted once" (core/recall/recall.h) lets it
+ *      in when it holds words of the question the turn's facts do not;
  *   5. "already_in_request": the request holds a message of the same role
  *      and text.
  * A request message that holds context its client inserted (req->own,
@@ -51,10 +53,8 @@ struct mp_there {
     const struct mp_wire *wire;
     const char *body;
     const struct mp_chatreq *req;
-    const struct mp_inject_head *head;       /* the conversation's head (NULL: none) */
-    const struct mp_mem_entity *const *held; /* its facts, held[0..nheld); NULL: none */
-    size_t nheld;
-    uint64_t own_conv;       /* rule 1's digest; 0: none */
+    const struct mp_inject_head *head; /* the conversation's head (NULL: none) */
+    uint64_t own_conv;                 /* rule 1's digest; 0: none */
     const char *own_request; /* rule 1's chain first link's request id (um's); NULL: none */
     const struct mp_usermem *buffer_there;                 /* rule 2's buffer; NULL: rule 2 off */
     char again[MP_THERE_AGAIN_MAX][MP_REQUEST_ID_MAX + 1]; /* rule 3's turns */
@@ -68,9 +68,6 @@ struct mp_there {
 void mp_there_init(struct mp_there *t, const struct mp_wire *w, const char *body,
                    const struct mp_chatreq *req, const struct mp_usermem *um, uint64_t own_conv,
                    const struct mp_inject_head *head);
-
-/* The head's facts (borrowed): their turns' messages are in the head. */
-void mp_there_hold(struct mp_there *t, const struct mp_mem_entity *const *held, size_t nheld);
 
 /* The rule's reason m is there already (a static string, above), or NULL:
  * eligible. */

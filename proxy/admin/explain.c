@@ -1,13 +1,15 @@
 /* Explain (explain.h). Injection chooses (mp_inject_choose_conv, the very
  * choice a chat request's mp_inject_build_conv renders, with the
  * conversation's kept head); this file only says, item by item, what the
- * choice was and why: an item taken is "matched" (it scored above 0 for
- * the question), "strongest" (a fact among the strongest that filled the
- * profile's share), "summary", "recent" (a buffered message) or
+ * choice was and why: an item taken is "matched" (it scored above the
+ * floor for the question), "strongest" (a fact among the strongest that
+ * did not match), "summary", "recent" (a buffered message) or
  * "kept_head" (in the conversation's kept head, sent again byte for
- * byte); an item left out is "budget" (no room left for it), "duplicate"
- * (its turn is in the block already, or it is in the buffer, which may be
- * replayed), "personal_data" (flagged, and [governance] inject_pii is
+ * byte); an item left out is "budget" (no room left for it),
+ * "below_floor" (it scored under recall's relevance floor:
+ * core/recall/recall.h), "duplicate" (its turn is in the block already
+ * and it adds no word of the question, or it is in the buffer, which may
+ * be replayed), "personal_data" (flagged, and [governance] inject_pii is
  * false), one of the "already there" rule's reasons (core/wire/there.h:
  * "own_conversation", "upstream_holds_conversation", "asked_again",
  * "in_head", "already_in_request"), "in_head" (the tail
@@ -92,7 +94,7 @@ static int add_qterm(void *arg, const char *term, size_t len, uint32_t pos)
 struct held {
     const struct qterms *q;
     bool seen[QTERMS_MAX];
-    json_t *list;
+    json_t *list; /* NULL: only seen */
 };
 
 static int hold_term(void *arg, const char *term, size_t len, uint32_t pos)
@@ -102,10 +104,21 @@ static int hold_term(void *arg, const char *term, size_t len, uint32_t pos)
     for (size_t i = 0; i < h->q->n; i++) {
         if (!h->seen[i] && h->q->len[i] == len && memcmp(h->q->t[i], term, len) == 0) {
             h->seen[i] = true;
-            json_array_append_new(h->list, json_stringn(term, len));
+            if (h->list != NULL)
+                json_array_append_new(h->list, json_stringn(term, len));
         }
     }
     return MP_OK;
+}
+
+/* Marks in h->seen the question's terms text[0..len) holds, read as
+ * language lang (0: identified). */
+static void hold_text(const struct explain *ex, struct held *h, const char *text, size_t len,
+                      int lang)
+{
+    if (ex->terms != NULL && text != NULL && len > 0)
+        (void)mp_terms_each_lang(ex->terms, text, len, lang != 0 ? lang : MP_LANG_AUTO, hold_term,
+                                 h);
 }
 
 /* The question's terms that a[0..alen) and b[0..blen) (b may be NULL) hold,
@@ -150,13 +163,32 @@ static json_t *part(json_t *it, bool head)
     return it;
 }
 
-static double score_of(const struct explain *ex, bool fact, uint32_t id)
+static const struct mp_recall_found *found_of(const struct explain *ex, bool fact, uint32_t id)
 {
     for (size_t i = 0; i < ex->nfound; i++) {
         if (ex->found[i].fact == fact && ex->found[i].id == id)
-            return ex->found[i].score;
+            return &ex->found[i];
     }
-    return 0;
+    return NULL;
+}
+
+static double score_of(const struct explain *ex, bool fact, uint32_t id)
+{
+    const struct mp_recall_found *f = found_of(ex, fact, id);
+    return f != NULL ? f->score : 0;
+}
+
+/* Whether a scored item is under recall's relevance floor (recall.h),
+ * against the best score of its kind. */
+static bool below_floor(const struct explain *ex, bool fact, uint32_t id)
+{
+    const struct mp_recall_found *f = found_of(ex, fact, id);
+    double best = 0;
+    for (size_t i = 0; i < ex->nfound; i++) {
+        if (ex->found[i].fact == fact && ex->found[i].score > best)
+            best = ex->found[i].score;
+    }
+    return f != NULL && !mp_recall_above_floor(fact, f->score, best, f->holds, f->beside);
 }
 
 static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e, bool taken,
@@ -165,7 +197,7 @@ static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e
     char id[8 + MP_ENTITY_KEY_MAX];
     snprintf(id, sizeof(id), "fact:%s", e->key);
     double score = e->has_id ? score_of(ex, true, e->id) : 0;
-    if (taken && score <= 0)
+    if (taken && (score <= 0 || below_floor(ex, true, e->id)))
         why = "strongest";
     return item(id, "fact", text_json(e->value, e->value_len), score,
                 terms_of(ex, e->key, strlen(e->key), e->value, e->value_len,
@@ -275,12 +307,72 @@ static json_t *in_head(const struct explain *ex, json_t *it)
     return part(it, true);
 }
 
+/* The question's terms fact e (its key and value) holds, into h. */
+static void hold_fact(const struct explain *ex, struct held *h, const struct mp_mem_entity *e)
+{
+    int lang = mp_lang_detect(e->value, e->value_len);
+    hold_text(ex, h, e->key, strlen(e->key), lang);
+    hold_text(ex, h, e->value, e->value_len, lang);
+}
+
+/* Whether mine holds a question term theirs does not. */
+static bool adds(const struct held *mine, const struct held *theirs)
+{
+    for (size_t i = 0; i < mine->q->n; i++) {
+        if (mine->seen[i] && !theirs->seen[i])
+            return true;
+    }
+    return false;
+}
+
+/* Counted once (core/recall/recall.h): whether fact e adds no question
+ * term to the past messages of its turn in the head or the tail. */
+static bool fact_counted(const struct explain *ex, const struct mp_mem_entity *e)
+{
+    const char *turn = mp_usermem_fact_turn(e);
+    struct held mine = {.q = &ex->q}, theirs = {.q = &ex->q};
+    if (!turn_in_past(ex, turn))
+        return false;
+    hold_fact(ex, &mine, e);
+    for (size_t j = 0; j < ex->tail.npast; j++) {
+        const struct mp_mem_message *m = ex->tail.past[j];
+        if (strcmp(m->request_id, turn) == 0)
+            hold_text(ex, &theirs, m->content, m->content_len, m->lang);
+    }
+    for (size_t j = 0; j < ex->nhpast; j++) {
+        const struct mp_mem_message *m = &ex->hpast[j];
+        if (strcmp(m->request_id, turn) == 0)
+            hold_text(ex, &theirs, m->content, m->content_len, m->lang);
+    }
+    return !adds(&mine, &theirs);
+}
+
+/* Whether message m adds no question term to the facts of its turn in
+ * the head or the tail. */
+static bool message_counted(const struct explain *ex, const struct mp_mem_message *m)
+{
+    struct held mine = {.q = &ex->q}, theirs = {.q = &ex->q};
+    if (!turn_in_facts(ex, m->request_id))
+        return false;
+    hold_text(ex, &mine, m->content, m->content_len, m->lang);
+    for (size_t i = 0; i < ex->tail.nfacts; i++) {
+        if (strcmp(mp_usermem_fact_turn(ex->tail.facts[i]), m->request_id) == 0)
+            hold_fact(ex, &theirs, ex->tail.facts[i]);
+    }
+    for (size_t i = 0; ex->ch.head != NULL && i < ex->ch.head->nfacts; i++) {
+        if (strcmp(mp_usermem_fact_turn(ex->ch.held[i]), m->request_id) == 0)
+            hold_fact(ex, &theirs, ex->ch.held[i]);
+    }
+    return !adds(&mine, &theirs);
+}
+
 /* Why a scored fact was left out of the whole (head and tail). */
 static const char *fact_why(const struct explain *ex, const struct mp_mem_entity *e, bool applies)
 {
     return !applies                                    ? off_why(ex)
            : pii_out(ex, e->pii)                       ? "personal_data"
-           : turn_in_past(ex, mp_usermem_fact_turn(e)) ? "duplicate"
+           : e->has_id && below_floor(ex, true, e->id) ? "below_floor"
+           : fact_counted(ex, e)                       ? "duplicate"
                                                        : "budget";
 }
 
@@ -307,11 +399,13 @@ static const char *past_why(const struct explain *ex, const struct mp_mem_messag
     const char *there = mp_there_why(&ex->there, m);
     if (there != NULL)
         return there;
-    if ((replayed(ex) && in_buffer(ex, m->seq)) || turn_in_facts(ex, m->request_id))
+    if (replayed(ex) && in_buffer(ex, m->seq))
         return "duplicate";
     if (pii_out(ex, m->pii))
         return "personal_data";
-    return "budget";
+    if (below_floor(ex, false, (uint32_t)m->seq))
+        return "below_floor";
+    return message_counted(ex, m) ? "duplicate" : "budget";
 }
 
 /* The tail's facts and past messages, as taken items of its part, onto
@@ -582,7 +676,6 @@ static int conv_choice(struct explain *ex, int64_t now_ms)
     if (rc != MP_OK)
         return rc;
     mp_there_init(&ex->there, ex->w, ex->body, &ex->req, &ex->um, own, ex->ch.head);
-    mp_there_hold(&ex->there, ex->ch.held, ex->ch.head != NULL ? ex->ch.head->nfacts : 0);
     ex->reused = conv.reused;
     if (ex->ch.has_tail)
         ex->tail = ex->ch.tail;

@@ -355,10 +355,12 @@ class Client:
             d['input'] = items + [{'role': 'user', 'content': text}]
         return json.dumps(d)
 
-    def say(self, text):
-        """One turn: the body that reached the fake, as text."""
+    def say(self, text, headers=()):
+        """One turn: the body that reached the fake, as text (the reply in
+        self.response)."""
         tag = uuid.uuid4().hex
         h = [('Content-Type', 'application/json'), ('X-User-Id', self.user), ('X-Test-Req', tag)]
+        h += list(headers)
         if self.api == 'messages':
             h += [('x-api-key', 'sk-ant-%s' % self.user), ('anthropic-version', '2023-06-01')]
             if self.chat_id is not None:
@@ -371,6 +373,7 @@ class Client:
             path = mh.CHAT if self.api == 'chat' else RESPONSES
         r = self.case.p.request('POST', path, h, self.body(text).encode())
         self.case.assertEqual(r.status, 200, r)
+        self.response = r
         doc = r.json()
         if self.api == 'chat':
             reply = doc['choices'][0]['message']['content']
@@ -477,6 +480,80 @@ class AfterExtraction(ConvCase):
                     self.assertEqual(sent.count('vector_store: Weaviate'), 1, sent)
                     self.assertEqual(sent.count('city: Izmir'), 1, sent)
                     self.assertLessEqual(sent.count(self.STATED), 1, sent)
+
+
+class FactAndItsTurn(ConvCase):
+    """A fact never hides the rest of its turn (issue 64; core/recall/recall.h,
+    counted once; core/wire/there.h, rule 4): once extraction drew
+    vector_store from a statement that also names the staging cluster, a new
+    chat's head holds the fact, and its next question, about the cluster,
+    gets the statement too, on every API; explain shows it taken, not
+    in_head. And a question that matches nothing gets no past message
+    (docs/memory.md, "Retrieval": the floor)."""
+
+    STATED = 'I use Weaviate as my vector store, and my staging cluster is called heron-7.'
+
+    def setUp(self):
+        super().setUp()
+        admin = {'admin': {'token': mh.ADMIN_TOKEN, 'explain_requests': 'true'}}
+        # four messages replayed: the statement leaves them after two more
+        # turns; the memory jobs' own key (Anthropic turns lend none)
+        self.p = self.own_proxy(memory={'buffer_messages': 4}, sections=admin,
+                                upstream={'api_key': 'sk-conv-jobs'})
+
+    def explained(self, client):
+        eid = client.response.header('x-memory-explain-id')
+        self.assertIsNotNone(eid, 'no explanation')
+        r = mh.admin_request(self.p, 'GET', '/admin/explain/' + eid)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def scenario(self, api):
+        user = mh.uid('turn')
+        a = Client(self, api, user, None if api == 'responses' else 'chat-a-' + user)
+        a.say(self.STATED)
+        mh.wait_memory(self.p, user, lambda m: mh.entity_map(m).get('vector_store') == 'Weaviate',
+                       what='the extracted fact')
+        a.say('Thanks, noted.')
+        a.say('Let us talk about it later.')
+        mh.wait_idle(self.p)
+        b = Client(self, api, user, None if api == 'responses' else 'chat-b-' + user)
+        sent = b.say('Tell me about my vector store.')
+        # the head: the fact; the statement adds no word of this question
+        self.assertEqual(sent.count('vector_store: Weaviate'), 1, sent)
+        self.assertNotIn(NEEDLE, sent)
+        sent = b.say('And what is my staging cluster called?', [('X-Memory-Explain', '1')])
+        self.assertEqual(sent.count('vector_store: Weaviate'), 1, sent)  # the head, again
+        self.assertEqual(sent.count(NEEDLE), 1, 'the fact hid the rest of its turn: %s' % sent)
+        doc = self.explained(b)
+        stated = [it for name in ('head', 'tail', 'past')
+                  for it in doc['sections'][name]['items'] if NEEDLE in it['text']]
+        self.assertTrue(stated, doc)
+        for it in stated:
+            self.assertNotEqual(it['why'], 'in_head', it)
+            self.assertTrue(it['taken'], it)
+        self.assertIn('tail', {it.get('part') for it in stated}, doc)
+
+    def test_a_new_chat_gets_the_fact_and_the_rest_of_its_turn(self):
+        for api in ('chat', 'messages', 'responses'):
+            with self.subTest(api=api):
+                self.scenario(api)
+
+    def test_a_question_that_matches_nothing_gets_no_past_message(self):
+        # the demo's first session (scripts/demo.sh): the fourth request's
+        # only word in memory is "use", held by a message the buffer
+        # replays; the archived reply three turns back matched through it
+        # before the floor
+        user = mh.uid('floor')
+        for text in ('Hi, my name is Ada.', "I'm building a recipe search app.",
+                     'I use ChromaDB as my vector store.'):
+            self.assertOK(mh.send(self.p, user, text))
+            mh.wait_idle(self.p)
+        s = mh.send(self.p, user, 'I use FastAPI for the backend.')
+        self.assertOK(s)
+        body = json.dumps(json.loads(mh.upstream_body(self.fake, s)))
+        self.assertIn('ChromaDB', body)  # the replayed messages
+        self.assertNotIn('Relevant past conversation', body)
 
 
 class CorrectionsReachOpenChats(ConvCase):

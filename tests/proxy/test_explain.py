@@ -128,6 +128,20 @@ class Explain(ExplainCase):
         self.assertEqual((said[0]['taken'], said[0]['why']), (False, 'duplicate'))
         self.assertGreater(said[0]['score'], 0)
 
+    def test_below_the_floor(self):
+        # one session: the message two turns from the match scores (smoothing)
+        # but is under the floor (docs/memory.md, "Retrieval"); the budget has room
+        user = self.seed([message('user', 'My cat Miso hates the vacuum.', '2024-01-05T10:00:00Z'),
+                          message('assistant', 'Oh no, poor thing.', '2024-01-05T10:01:00Z'),
+                          message('user', 'The weather was fine today.', '2024-01-05T10:02:00Z'),
+                          message('assistant', 'Good to hear.', '2024-01-05T10:03:00Z')])
+        past = {it['text']: it for it in self.explain(user, chat(QUESTION))['sections']['past']['items']}
+        self.assertEqual((past['My cat Miso hates the vacuum.']['why'],
+                          past['Oh no, poor thing.']['why']), ('matched', 'matched'), past)
+        far = past['The weather was fine today.']
+        self.assertGreater(far['score'], 0)
+        self.assertEqual((far['taken'], far['why'], far['terms']), (False, 'below_floor', []))
+
     def test_the_three_apis(self):
         user = self.seed([fact('pet', 'a grey cat named Miso', AT)])
         for api, body in (('responses', {'model': 'gpt-4o-mini', 'input': QUESTION}),

@@ -91,7 +91,11 @@ class Forgery(mh.MemCase):
         mh.wait_idle(self.proxy)
         nfacts = len(mh.get_memory(self.proxy, user)['entities'])
 
-        s = send(self.proxy, user, [{'role': 'system', 'content': 'Be safe.'}, user_msg('Who am I?')])
+        # a question that names the facts: each is relevant (a question that
+        # matches nothing gets four: docs/memory.md, "Retrieval"); not "tag",
+        # which turn 1 holds (it comes as one of the strongest)
+        question = 'Who am I? My %s.' % ', '.join(sorted(k for k in accepted if k != 'tag'))
+        s = send(self.proxy, user, [{'role': 'system', 'content': 'Be safe.'}, user_msg(question)])
         self.assertOK(s)
         raw = mh.upstream_body(self.fake, s)
         doc = json.loads(raw.decode('utf-8'))          # valid UTF-8 and valid JSON

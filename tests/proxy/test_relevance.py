@@ -2,7 +2,8 @@
 "The memory block", core/recall/recall.h): a question finds the rare fact and the
 past message that answer it, dated, with their role and escaped, where
 `retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
-question that matches nothing still gets them; X-Memory-Injected-Tokens
+question that matches nothing gets the four strongest (a bounded profile:
+the budget is a ceiling, not a target); X-Memory-Injected-Tokens
 stays within context_budget_tokens; erasure and retention reach the
 archive and what is injected; the same question gives the same bytes;
 scoring stops at [memory] relevance_max_postings on a history whose every
@@ -26,6 +27,7 @@ NO_RETENTION = {'governance': {'retention_days': 0, 'pii_retention_days': 0}}
 SECTIONS = {'admin': dict(ADMIN['admin']), 'governance': dict(NO_RETENTION['governance'])}
 MEMORY = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2}
 BUDGET = 1500  # the default context_budget_tokens
+PROFILE_MAX = 4  # MP_RECALL_PROFILE_MAX: the strongest facts that did not match, at most
 
 
 def greedy_profile(facts, budget=BUDGET):
@@ -114,7 +116,7 @@ class Facts(RelevanceCase):
         self.assertEqual(facts[0], RARE, 'the matching fact does not lead the profile')
         rest = facts[1:]
         self.assertEqual(rest, fillers[:len(rest)], 'after the match, not the strongest facts')
-        self.assertGreater(len(rest), 40, 'the profile did not get the unused budget')
+        self.assertEqual(len(rest), PROFILE_MAX, 'the facts that did not match filled the budget')
 
         self.hup(p, retrieval='recent')
         self.assertEqual(self.block(user, self.THEREMIN, p).facts(), strongest)
@@ -122,13 +124,15 @@ class Facts(RelevanceCase):
         self.hup(p, retrieval='relevant')
         self.assertEqual(self.block(user, self.THEREMIN, p).facts()[0], RARE)
 
-    def test_question_matching_nothing_gets_the_strongest_facts(self):
+    def test_question_matching_nothing_gets_a_bounded_profile(self):
         user = mh.uid('nomatch')
         lines, fillers = many_facts()
         self.imp_ok(user, lines)
-        blk = self.block(user, 'Any thoughts on xylophones or bagpipes?')
-        self.assertEqual(blk.facts(), greedy_profile(fillers + [RARE]))
-        self.assertIsNone(blk.past_line)
+        s, inj = self.ask(user, 'Any thoughts on xylophones or bagpipes?')
+        self.assertIsNotNone(inj)
+        self.assertEqual(inj.block.facts(), mh.profile_order(fillers[:PROFILE_MAX]))
+        self.assertIsNone(inj.block.past_line)
+        self.assertLess(s.tokens(), 200)  # the intro and four facts, of 1,500
 
     def test_fact_and_message_of_one_import_both_injected(self):
         # An import is no chat turn: its facts and messages share the

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang.h"
 #include "mem_fixture.h"
 #include "memblock.h"
 #include "recall.h"
 #include "recall_source.h"
+#include "relevance_words.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);
@@ -123,10 +125,75 @@ static char *block_of_plan(void)
     return fs_render(&plan, &fs_head.summary);
 }
 
+/* ---- the question's words an item holds (counted once) ---- */
+
+struct words {
+    const struct mp_relevance_question *qn;
+    uint64_t mask;
+};
+
+static int on_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct words *w = arg;
+    (void)pos;
+    for (size_t i = 0; i < w->qn->nq; i++)
+        if (w->qn->w[i].len == len && memcmp(w->qn->w[i].term, term, len) == 0)
+            w->mask |= (uint64_t)1 << i;
+    return MP_OK;
+}
+
+/* The words of the question (rq's, parsed as recall parses it, without
+ * the user's prior) text holds, bit i for word i. */
+static uint64_t words_held(const char *text, size_t len, int lang)
+{
+    static struct mp_relevance_question qn;
+    struct words w = {&qn, 0};
+    if (rq.question == NULL || text == NULL)
+        return 0;
+    ck_assert_int_eq(mp_relevance_question_parse(fs_terms, rq.question, rq.question_len,
+                                                 rq.previous, rq.previous_len, NULL, &qn),
+                     MP_OK);
+    ck_assert_int_eq(mp_terms_each_lang(fs_terms, text, len, lang, on_term, &w), MP_OK);
+    return w.mask;
+}
+
+static uint64_t fact_held(const struct mp_mem_entity *e)
+{
+    int lang = mp_lang_detect(e->value, e->value_len);
+    return words_held(e->key, strlen(e->key), lang) | words_held(e->value, e->value_len, lang);
+}
+
+/* Whether past message m, of the turn of a fact of the plan or of rq.held,
+ * holds a word of the question none of those facts holds (recall.h:
+ * counted once). */
+static bool adds_words(const struct mp_mem_message *m)
+{
+    uint64_t theirs = 0;
+    for (size_t j = 0; j < plan.nfacts; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) == 0)
+            theirs |= fact_held(plan.facts[j]);
+    for (size_t j = 0; j < rq.nheld; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(rq.held[j])) == 0)
+            theirs |= fact_held(rq.held[j]);
+    return (words_held(m->content, m->content_len, MP_LANG_AUTO) & ~theirs) != 0;
+}
+
+static bool of_a_facts_turn(const struct mp_mem_message *m)
+{
+    for (size_t j = 0; m->request_id[0] != '\0' && j < plan.nfacts; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) == 0)
+            return true;
+    for (size_t j = 0; m->request_id[0] != '\0' && j < rq.nheld; j++)
+        if (strcmp(m->request_id, mp_usermem_fact_turn(rq.held[j])) == 0)
+            return true;
+    return false;
+}
+
 /* What holds for every plan: the budget, the pieces adding up to the
  * block, one line per section, each key once, the past line oldest first,
  * and nothing counted twice (a buffered message is not a past message
- * where the buffer may be replayed). */
+ * where the buffer may be replayed; a past message of a fact's turn adds
+ * a word of the question the turn's facts do not hold). */
 static void check_plan(void)
 {
     char *block = block_of_plan();
@@ -145,9 +212,7 @@ static void check_plan(void)
                   (plan.past[i - 1]->at_ms == m->at_ms && plan.past[i - 1]->seq < m->seq));
         for (size_t j = 0; j < fs_head.nmessages && (params.sections & MP_RECALL_BUFFER); j++)
             ck_assert(fs_head.messages[j].seq != m->seq); /* the buffer's, where replayed */
-        for (size_t j = 0; j < plan.nfacts; j++)
-            ck_assert(m->request_id[0] == '\0' ||
-                      strcmp(m->request_id, mp_usermem_fact_turn(plan.facts[j])) != 0);
+        ck_assert(!of_a_facts_turn(m) || adds_words(m));
     }
     free(block);
 }
@@ -274,17 +339,20 @@ START_TEST(test_relevant_matching_fact_comes_first)
 }
 END_TEST
 
-START_TEST(test_relevant_no_match_gets_strongest_facts)
+/* A question that matches nothing gets a small profile: the strongest
+ * facts, MP_RECALL_PROFILE_MAX of them, not the budget filled. */
+START_TEST(test_relevant_no_match_gets_a_bounded_profile)
 {
     static const char *const recent_order[] = {"name", "city", "job", "pet", "hobby"};
     const char *questions[] = {"xyzzy plugh?", "", NULL};
+    ck_assert_uint_eq(MP_RECALL_PROFILE_MAX, 4);
     fs_pets();
     for (size_t q = 0; q < 4; q++) {
         ask(questions[q < 3 ? q : 0]);
         params.terms = q < 3 ? fs_terms : NULL; /* no tokenizer: nothing is scored */
         ck_assert_int_eq(relevant(), MP_OK);
-        ck_assert_uint_eq(plan.nfacts, 5);
-        for (size_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(plan.nfacts, MP_RECALL_PROFILE_MAX);
+        for (size_t i = 0; i < MP_RECALL_PROFILE_MAX; i++)
             ck_assert_str_eq(plan.facts[i]->key, recent_order[i]);
         ck_assert_uint_eq(plan.npast, 0);
     }
@@ -319,6 +387,42 @@ START_TEST(test_relevant_previous_turn_matches_at_lower_weight)
 }
 END_TEST
 
+/* ---- the floor ---- */
+
+/* A past message goes in only when it holds a word of the question or is
+ * right next to one that does, and scores at least MP_RECALL_FLOOR_PAST
+ * percent of the best: the rest of the budget stays unused. */
+START_TEST(test_relevant_floor_leaves_weak_and_far_matches_out)
+{
+    static const char *const weak[] = {
+        "The cluster needed a restart",   "Another cluster alert came in",
+        "The cluster was slow on Monday", "We resized the cluster again",
+        "Cluster backups finished late",  "A cluster node went away"};
+    fs_archive(MP_ROLE_USER, "Our staging cluster heron runs Weaviate now", FS_MAY8, "r-0");
+    fs_archive(MP_ROLE_ASSISTANT, "Good to know.", FS_MAY8, "r-0");
+    fs_archive(MP_ROLE_USER, "Lunch was pasta today.", FS_MAY8, "r-1");
+    fs_archive(MP_ROLE_ASSISTANT, "Sounds tasty.", FS_MAY8, "r-1");
+    for (int i = 0; i < 6; i++)
+        fs_archive(MP_ROLE_USER, weak[i], FS_MAY8 + (i + 1) * DAY, "r-w");
+    fs_build();
+    ask("What runs on the heron staging cluster?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_past("Our staging cluster heron runs Weaviate now"));
+    ck_assert(has_past("Good to know."));           /* right next to it */
+    ck_assert(!has_past("Lunch was pasta today.")); /* two steps: smoothed, not matched */
+    ck_assert(!has_past("Sounds tasty."));
+    for (int i = 0; i < 6; i++)
+        ck_assert(!has_past(weak[i])); /* "cluster" alone: under the floor */
+    ck_assert_uint_eq(plan.npast, 2);
+    ck_assert_uint_lt(plan.tokens, params.budget_tokens / 10);
+    /* a question the weak ones answer as well as any: all of them */
+    ask("Which cluster?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    for (int i = 0; i < 6; i++)
+        ck_assert(has_past(weak[i]));
+}
+END_TEST
+
 /* ---- counted once ---- */
 
 START_TEST(test_relevant_fact_and_its_turn_counted_once)
@@ -345,21 +449,56 @@ START_TEST(test_relevant_imported_fact_and_message_both_taken)
 {
     strcpy(fx_fact("sport", "glacier hiking")->request_id, "r-import");
     fx_fact("city", "Graz");
-    fs_archive(MP_ROLE_USER, "We hiked up to the Dachstein glacier last summer", FS_MAY8,
-               "r-import");
+    fs_archive(MP_ROLE_USER, "We hiked up to the glacier last summer", FS_MAY8, "r-import");
     fs_archive(MP_ROLE_USER, "Routine note about the weekly groceries", FS_JUN1, "r-import");
     fs_build();
-    ask("What about the Dachstein glacier hike?");
+    ask("What about the glacier hike?");
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert(has_fact("sport"));
     ck_assert(has_fact("city"));
-    ck_assert(has_past("We hiked up to the Dachstein glacier last summer"));
-    /* the same, extracted from that turn: counted once */
+    ck_assert(has_past("We hiked up to the glacier last summer"));
+    /* the same, extracted from that turn: the message holds no word of the
+       question the fact does not (glacier, hike): counted once */
     fs_extracted(&fx_ents[0], "r-import");
     fs_build();
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert(has_fact("sport"));
-    ck_assert(!has_past("We hiked up to the Dachstein glacier last summer"));
+    ck_assert(!has_past("We hiked up to the glacier last summer"));
+}
+END_TEST
+
+/* A fact never hides the rest of its turn: a message of the turn a fact
+ * was drawn from goes in beside it when it holds a word of the question
+ * the fact does not, whether the fact is taken or held by the head. */
+START_TEST(test_relevant_message_adds_what_its_fact_lacks)
+{
+    const struct mp_mem_entity *held[1];
+    const char *turn = "I use Weaviate as my vector store, and my staging cluster is called heron";
+    fs_extracted(fx_fact("vector_store", "Weaviate"), "r-stack");
+    fx_fact("city", "Graz");
+    fs_archive(MP_ROLE_USER, turn, FS_MAY8, "r-stack");
+    fs_archive(MP_ROLE_ASSISTANT, "Noted.", FS_MAY8, "r-stack");
+    fs_build();
+    ask("Which vector store do I use, and what is my staging cluster called?");
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("vector_store"));
+    ck_assert(has_past(turn)); /* staging, cluster, called: not the fact's */
+    /* the fact held by the conversation's head: the same */
+    held[0] = &fx_ents[0];
+    rq.held = held;
+    rq.nheld = 1;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_fact("vector_store"));
+    ck_assert(has_past(turn));
+    /* a question the fact answers whole: counted once, the fact alone */
+    ask("Which vector store is it, Weaviate?");
+    rq.nheld = 0;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(has_fact("vector_store"));
+    ck_assert(!has_past(turn));
+    rq.nheld = 1;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert(!has_past(turn));
 }
 END_TEST
 
@@ -461,7 +600,7 @@ END_TEST
 
 /* No fact matches and there is no archive: the past share and what the
  * profile leaves go to the summary, then the buffer, then the strongest
- * facts, in that order. */
+ * facts (MP_RECALL_PROFILE_MAX of them), in that order. */
 START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
 {
     plenty_facts(40, "gamma");
@@ -481,19 +620,23 @@ START_TEST(test_relevant_rest_goes_to_summary_then_buffer_then_facts)
     ck_assert_int_eq(relevant(), MP_OK);
     ck_assert_uint_gt(buffer_tokens(), (cap_of(25) + cap_of(20)) / 4);
     ck_assert_uint_le(profile_bytes(), cap_of(25) + 4 * 30); /* what the last message left */
-    /* and with no buffer either, to the strongest facts */
+    /* and with no buffer either, to the strongest facts: a few, not the
+       rest of the budget (a ceiling, not a target) */
     for (size_t i = 0; i < fx_um.nmessages; i++)
         free(fx_mems[i].content);
     fx_um.nmessages = 0;
     fs_build();
     ck_assert_int_eq(relevant(), MP_OK);
-    ck_assert_uint_gt(profile_bytes(), cap_of(25) + cap_of(40));
+    ck_assert_uint_eq(plan.nfacts, MP_RECALL_PROFILE_MAX);
+    ck_assert_uint_lt(plan.tokens, params.budget_tokens / 2);
 }
 END_TEST
 
-/* The facts alone get the whole budget: no fact left out would fit what
- * is left of it, unless the walk stopped after MP_RECALL_FACT_MISSES facts
- * in a row that did not. */
+/* The facts that match alone get the whole budget: no matching fact left
+ * out would fit what is left of it, unless the walk stopped after
+ * MP_RECALL_FACT_MISSES facts in a row that did not; the others take
+ * MP_RECALL_PROFILE_MAX at most, and a question that matches nothing gets
+ * them alone. */
 START_TEST(test_relevant_only_facts_get_the_whole_budget)
 {
     const char *questions[] = {"alpha", "nothing at all"};
@@ -504,8 +647,16 @@ START_TEST(test_relevant_only_facts_get_the_whole_budget)
         ask(questions[budget % 2]);
         ck_assert_int_eq(relevant(), MP_OK);
         size_t left = mp_memblock_message_room(budget) - plan.block_len, fit = 0, misfit = 0;
+        size_t others = 0;
+        for (size_t i = 0; i < plan.nfacts; i++)
+            others += strncmp(plan.facts[i]->key, "alpha_", 6) != 0;
+        ck_assert_uint_le(others, MP_RECALL_PROFILE_MAX);
+        if (budget % 2) {
+            ck_assert_uint_eq(plan.nfacts, others);
+            continue;
+        }
         for (size_t i = 0; i < fx_um.nentities; i++) {
-            if (has_fact(fx_ents[i].key))
+            if (has_fact(fx_ents[i].key) || strncmp(fx_ents[i].key, "alpha_", 6) != 0)
                 continue;
             if (mp_memblock_fact_bytes(&fx_ents[i], false, plan_lacks_day(&fx_ents[i]), SIZE_MAX) >
                 left)
@@ -540,12 +691,13 @@ static bool plain_took(const struct plain_fill *pf, const struct mp_mem_entity *
 /* recall_fill.h's walk of the ranked facts (order[0..n)) as written there,
  * with nothing but ASCII facts in the block: each fact not taken yet is
  * taken when its bytes fit what the budget (total bytes) and the cap leave,
- * until no fact can fit or MP_RECALL_FACT_MISSES in a row did not. */
+ * until no fact can fit, MP_RECALL_FACT_MISSES in a row did not, or the
+ * walks took max. */
 static void plain_walk(struct plain_fill *pf, const struct mp_mem_entity *const *order, size_t n,
-                       size_t total, size_t cap)
+                       size_t total, size_t cap, size_t max)
 {
     unsigned misses = 0;
-    for (size_t i = 0; i < n && misses < MP_RECALL_FACT_MISSES; i++) {
+    for (size_t i = 0; i < n && misses < MP_RECALL_FACT_MISSES && pf->n < max; i++) {
         const struct mp_mem_entity *e = order[i];
         size_t room = total - pf->used, bytes;
         if (cap - pf->used < room)
@@ -596,27 +748,35 @@ static void random_facts(size_t n, uint32_t *seed)
 
 /* No question, facts only: round 1 walks the ranked facts within the
  * profile's share, round 2 again within the whole budget, passing over
- * what it took. For random facts, budgets and shares, the plan holds what
- * two plain walks take, day by day in the order taken (however the fill
- * saves its work: passing over facts without asking the room, measuring a
- * fact written ahead by its length). */
+ * what it took, the two together taking MP_RECALL_PROFILE_MAX at most; the
+ * recent strategy walks them once, within the whole budget and with no
+ * such cap. For random facts, budgets and shares, the plan holds what the
+ * plain walks take, day by day in the order taken (however the fill saves
+ * its work: passing over facts without asking the room, measuring a fact
+ * written ahead by its length). */
 START_TEST(test_relevant_ranked_walks_take_what_plain_walks_take)
 {
     uint32_t seed = 29;
-    for (int round = 0; round < 200; round++) {
+    for (int round = 0; round < 400; round++) {
         struct plain_fill order = {.n = 0}, pf = {.n = 0};
+        bool recent = round % 2;
         teardown();
         setup();
-        random_facts(20 + (size_t)round % 41, &seed);
+        random_facts(20 + (size_t)round / 2 % 41, &seed);
         fs_build();
         params.sections = MP_RECALL_PROFILE;
         params.budget_tokens = 120 + (uint32_t)(seed >> 8) % 1200;
         shares((seed >> 4) % 101, 0, 0, 0);
         ck_assert_int_eq(fs_src.ranked_facts(fs_src.ctx, collect_ranked, &order), MP_OK);
         size_t total = mp_memblock_message_room(params.budget_tokens) - MP_MEMBLOCK_INTRO_LEN;
-        plain_walk(&pf, order.taken, order.n, total, cap_of(params.share_profile));
-        plain_walk(&pf, order.taken, order.n, total, SIZE_MAX);
-        ck_assert_int_eq(relevant(), pf.n > 0 ? MP_OK : MP_NOTFOUND);
+        if (!recent)
+            plain_walk(&pf, order.taken, order.n, total, cap_of(params.share_profile),
+                       MP_RECALL_PROFILE_MAX);
+        plain_walk(&pf, order.taken, order.n, total, SIZE_MAX,
+                   recent ? SIZE_MAX : MP_RECALL_PROFILE_MAX);
+        mp_recall_plan_cleanup(&plan);
+        int rc = recent ? mp_recall_recent(&fs_head, &fs_src, &params, &rq, &plan) : relevant();
+        ck_assert_int_eq(rc, pf.n > 0 ? MP_OK : MP_NOTFOUND);
         ck_assert_uint_eq(plan.nfacts, pf.n);
         for (size_t i = 1; i < pf.n; i++) { /* day by day, in the order taken */
             const struct mp_mem_entity *e = pf.taken[i];
@@ -839,11 +999,13 @@ Suite *mp_test_suite(void)
     tcase_add_checked_fixture(m, setup, teardown);
     tcase_add_test(m, test_relevant_without_source_is_recent);
     tcase_add_test(m, test_relevant_matching_fact_comes_first);
-    tcase_add_test(m, test_relevant_no_match_gets_strongest_facts);
+    tcase_add_test(m, test_relevant_no_match_gets_a_bounded_profile);
     tcase_add_test(m, test_relevant_past_line_oldest_first_with_dates);
     tcase_add_test(m, test_relevant_previous_turn_matches_at_lower_weight);
     tcase_add_test(m, test_relevant_fact_and_its_turn_counted_once);
+    tcase_add_test(m, test_relevant_floor_leaves_weak_and_far_matches_out);
     tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
+    tcase_add_test(m, test_relevant_message_adds_what_its_fact_lacks);
     tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
     tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
     suite_add_tcase(s, m);

@@ -294,6 +294,37 @@ START_TEST(test_relevance_smoothing_stays_in_the_session)
 }
 END_TEST
 
+/* A hit says whether it holds a word of the question itself, or is the
+ * item right next to one that does in its session: smoothing reaches
+ * further (two steps here), matching does not (recall's floor reads it). */
+START_TEST(test_relevance_hit_holds_or_is_beside)
+{
+    static const struct mp_relevance_item it[] = {{2, 1, 10, false}, {2, 1, 10, false},
+                                                  {2, 1, 10, false}, {2, 1, 10, false},
+                                                  {2, 1, 10, false}, {2, 2, 10, false}};
+    static const struct tpost ps[] = {{"cat", 2, 1, 0, 0}};
+    static const bool holds[] = {false, false, true, false, false};
+    static const bool beside[] = {false, true, false, true, false};
+    struct tix x = {ps, 1, it, 6, NULL, 0, 0};
+    struct mp_relevance_params p = plain();
+    struct mp_relevance_index v = view(&x);
+    struct mp_terms *t = NULL;
+    struct mp_relevance_hit *h = NULL;
+    size_t nh = 0;
+    p.nb_prev = p.nb_next = 0.5;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_relevance_score(t, &v, &p, "cat", 3, NULL, 0, &h, &nh), MP_OK);
+    mp_terms_free(t);
+    ck_assert_uint_eq(nh, 5); /* the whole session, not item 5 */
+    for (size_t k = 0; k < nh; k++) {
+        ck_assert_uint_eq(h[k].item, k);
+        ck_assert(h[k].holds == holds[k]);
+        ck_assert(h[k].beside == beside[k]);
+    }
+    free(h);
+}
+END_TEST
+
 START_TEST(test_relevance_speaker_boost_on_the_key)
 {
     static const struct tpost ps[] = {
@@ -538,7 +569,8 @@ START_TEST(test_relevance_pack_fits_the_budget_and_skips)
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
     p.pack_pow = 0;
-    struct mp_relevance_hit h[4] = {{0, 4.0, 0}, {1, 3.0, 0}, {2, 3.0, 0}, {3, 0.0, 0}};
+    struct mp_relevance_hit h[4] = {
+        {0, 4.0, 0, 0, 0}, {1, 3.0, 0, 0, 0}, {2, 3.0, 0, 0, 0}, {3, 0.0, 0, 0, 0}};
     uint32_t out[4];
     size_t n = 9;
     uint32_t used = 9;
@@ -567,7 +599,7 @@ START_TEST(test_relevance_pack_by_value_per_token)
     struct tix x = {NULL, 0, it, 2, NULL, 0, 0};
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
-    const struct mp_relevance_hit h[2] = {{0, 4.0, 0}, {1, 3.0, 0}};
+    const struct mp_relevance_hit h[2] = {{0, 4.0, 0, 0, 0}, {1, 3.0, 0, 0, 0}};
     uint32_t out[2], used = 0;
     size_t n = 0;
     p.pack_pow = 1.0; /* 4/50 < 3/30 */
@@ -587,7 +619,7 @@ START_TEST(test_relevance_pack_never_exceeds_the_budget_ties_by_lower_id)
     struct mp_relevance_hit h[40];
     for (uint32_t i = 0; i < 40; i++) {
         it[i] = (struct mp_relevance_item){1, 1, 5 + (i * 7) % 13, false};
-        h[i] = (struct mp_relevance_hit){39 - i, 1.0 + (double)((39 - i) % 4), 0};
+        h[i] = (struct mp_relevance_hit){39 - i, 1.0 + (double)((39 - i) % 4), 0, 0, 0};
     }
     struct tix x = {NULL, 0, it, 40, NULL, 0, 0};
     struct mp_relevance_index v = view(&x);
@@ -617,7 +649,7 @@ START_TEST(test_relevance_pack_skips_a_hit_whose_item_is_gone)
     struct tix x = {NULL, 0, it, 2, NULL, 1u << 0, 0};
     struct mp_relevance_index v = view(&x);
     struct mp_relevance_params p = plain();
-    const struct mp_relevance_hit h[2] = {{0, 9.0, 0}, {1, 1.0, 0}};
+    const struct mp_relevance_hit h[2] = {{0, 9.0, 0, 0, 0}, {1, 1.0, 0, 0, 0}};
     uint32_t out[2], used = 0;
     size_t n = 0;
     ck_assert_int_eq(mp_relevance_pack(&v, &p, h, 2, 100, out, &n, &used), MP_OK);
@@ -1233,6 +1265,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_relevance_spelling_neighbour_only_for_unknown_words);
     tcase_add_test(tc, test_relevance_date_groups_need_a_capital);
     tcase_add_test(tc, test_relevance_smoothing_stays_in_the_session);
+    tcase_add_test(tc, test_relevance_hit_holds_or_is_beside);
     tcase_add_test(tc, test_relevance_speaker_boost_on_the_key);
     tcase_add_test(tc, test_relevance_feedback_adds_shared_terms);
     tcase_add_test(tc, test_relevance_feedback_leaves_out_a_sampled_candidate);

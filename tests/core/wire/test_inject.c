@@ -557,10 +557,14 @@ START_TEST(test_inject_recent_with_source_takes_ranked_facts)
     ck_assert_str_eq(fx_line_with(block, "[User"), want);
     ck_assert_uint_eq(plan.npast, 0);
     free(block);
-    /* relevant without a tokenizer scores nothing: the same facts */
+    /* relevant without a tokenizer scores nothing: the strongest facts,
+       MP_RECALL_PROFILE_MAX of them (the recent order's first four) */
     block = block_with_source(body, MP_RETRIEVAL_RELEVANT, false, &plan);
     ck_assert_ptr_null(strstr(block, PAST));
-    ck_assert_str_eq(fx_line_with(block, "[User"), want);
+    ck_assert_int_eq(MP_RECALL_PROFILE_MAX, 4);
+    ck_assert_str_eq(fx_line_with(block, "[User"),
+                     "[User profile]: (as of 2024-05-01) name: Ada | city: Lisbon | job: data "
+                     "engineer at Acme | pet: a beagle named Rex");
     free(block);
 }
 END_TEST

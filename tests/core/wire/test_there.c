@@ -204,6 +204,26 @@ START_TEST(test_there_in_head)
 }
 END_TEST
 
+/* Rule 4 is about words: a head holding a fact drawn from a turn (its
+ * block's text, its fact id) does not hold the turn's messages; they are
+ * eligible, for recall's counted once to weigh (core/recall/recall.h). */
+START_TEST(test_there_fact_of_a_turn_is_not_its_words)
+{
+    static const char block[] = "[User profile]: vector_store: Weaviate";
+    static const char text[] =
+        "I use Weaviate as my vector store, and my staging cluster is called heron-7.";
+    uint32_t fact_id = 5;
+    struct mp_inject_head head = {
+        .text = (char *)block, .len = strlen(block), .fact_ids = &fact_id, .nfacts = 1};
+    struct mp_usermem um = {0};
+    struct mp_there t;
+    scan(RESENT);
+    mp_there_init(&t, &mp_wire_chat, RESENT, &req, &um, 0, &head);
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_USER, text, 3, "r-stack", 12)));
+    ck_assert_ptr_null(why(&t, msg(MP_ROLE_ASSISTANT, "Noted.", 3, "r-stack", 13)));
+}
+END_TEST
+
 Suite *mp_test_suite(void);
 Suite *mp_test_suite(void)
 {
@@ -216,6 +236,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_there_chain_holds_the_buffer);
     tcase_add_test(tc, test_there_found_chain_is_its_own_conversation);
     tcase_add_test(tc, test_there_in_head);
+    tcase_add_test(tc, test_there_fact_of_a_turn_is_not_its_words);
     suite_add_tcase(s, tc);
     return s;
 }
