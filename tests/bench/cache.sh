@@ -14,9 +14,17 @@
 #                             [--beam-sessions N] [--budget N] [--no-seed]
 #                             [--no-chats]
 #                             [--no-idle] [--memory KEY=VALUE]
-#                             [--keep-tmp]
+#                             [--workers N] [--connection new|keep]
+#                             [--parallel N] [--keep-tmp]
+#        tests/bench/cache.sh --routing [--rates LIST] [--strategies LIST]
+#                             [--sides LIST] [--machines M] ... (--help)
+#        (prompt_cache_key across OpenAI's machines: cache/routing.py)
 # Data: $MEMPROXY_LOCOMO_DIR (else data/locomo-dev) and $MEMPROXY_BEAM_DIR
 # (else data/beam-dev, holding beam-500k-dev.json), from the repository root.
 # Exit: 0 valid run (goals met or missed), 1 setup error, 2 invalid run.
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = --routing ]; then
+    shift
+    exec python3 "$here/cache/routing.py" "$@"
+fi
 exec python3 "$here/cache/bench.py" "$@"

@@ -20,6 +20,18 @@ struct prompt {
     char *bytes;
     size_t len;
     uint64_t used; /* 0: free */
+    uint64_t at;   /* routing: the virtual time it was last written or read */
+};
+
+/* A route seen in the last window: its home machine, the times of its
+ * last requests served there (a ring of rate), its overflows. */
+struct route {
+    uint64_t hash;
+    unsigned home;
+    uint64_t last;      /* the time of its last request */
+    uint64_t overflows; /* requests sent to another machine */
+    uint64_t *times;    /* rate entries; the oldest at head once full */
+    unsigned n, head;
 };
 
 struct prefix {
@@ -28,11 +40,23 @@ struct prefix {
 };
 
 struct fake_cache {
-    struct prompt prompts[FAKE_CACHE_PROMPTS];
+    struct prompt *prompts; /* FAKE_CACHE_PROMPTS per machine (one when routing is off) */
     struct prefix prefixes[FAKE_CACHE_PREFIXES];
     uint64_t clock;
     uint64_t requests, input, cached, read, creation;
+    /* routing (off: set.machines 0) */
+    struct fake_routing set;
+    uint64_t now; /* the virtual clock, ms */
+    struct route *routes;
+    size_t nroutes, cap;
+    uint64_t home, overflow, dropped;
+    uint64_t served[FAKE_MACHINES_MAX];
 };
+
+static unsigned machines_of(const struct fake_cache *c)
+{
+    return c->set.machines > 0 ? c->set.machines : 1;
+}
 
 /* The canonical prompt being built: its bytes, the end of each element,
  * which of them carry a breakpoint. ends and hashes grow with the prompt
@@ -77,16 +101,46 @@ static void canon_free(struct canon *k)
 
 struct fake_cache *fake_cache_new(void)
 {
-    return calloc(1, sizeof(struct fake_cache));
+    struct fake_cache *c = calloc(1, sizeof(struct fake_cache));
+    if (c != NULL) {
+        c->prompts = calloc(FAKE_CACHE_PROMPTS, sizeof(*c->prompts));
+        if (c->prompts == NULL) {
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static void free_prompt(struct prompt *p)
+{
+    free(p->model);
+    free(p->bytes);
+    *p = (struct prompt){0};
+}
+
+static void drop_routes(struct fake_cache *c)
+{
+    for (size_t i = 0; i < c->nroutes; i++) {
+        free(c->routes[i].times);
+    }
+    free(c->routes);
+    c->routes = NULL;
+    c->nroutes = c->cap = 0;
 }
 
 void fake_cache_reset(struct fake_cache *c)
 {
-    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
-        free(c->prompts[i].model);
-        free(c->prompts[i].bytes);
+    size_t n = (size_t)machines_of(c) * FAKE_CACHE_PROMPTS;
+    for (size_t i = 0; i < n; i++) {
+        free_prompt(&c->prompts[i]);
     }
+    drop_routes(c);
+    struct prompt *prompts = c->prompts;
+    struct fake_routing set = c->set;
     memset(c, 0, sizeof(*c));
+    c->prompts = prompts;
+    c->set = set;
 }
 
 void fake_cache_free(struct fake_cache *c)
@@ -95,7 +149,37 @@ void fake_cache_free(struct fake_cache *c)
         return;
     }
     fake_cache_reset(c);
+    free(c->prompts);
     free(c);
+}
+
+int fake_cache_set_routing(struct fake_cache *c, const struct fake_routing *r)
+{
+    if (r->machines > FAKE_MACHINES_MAX || r->rate > FAKE_ROUTE_RATE_MAX) {
+        return -1;
+    }
+    struct prompt *p =
+        calloc((size_t)(r->machines > 0 ? r->machines : 1) * FAKE_CACHE_PROMPTS, sizeof(*p));
+    if (p == NULL) {
+        return -1;
+    }
+    fake_cache_reset(c); /* every machine's prompts freed */
+    free(c->prompts);
+    c->prompts = p;
+    c->set = *r;
+    return 0;
+}
+
+void fake_cache_get_routing(const struct fake_cache *c, struct fake_routing *r)
+{
+    *r = c->set;
+}
+
+void fake_cache_set_now(struct fake_cache *c, uint64_t now_ms)
+{
+    if (now_ms > c->now) {
+        c->now = now_ms;
+    }
 }
 
 static void add_text(struct canon *k, const char *s)
@@ -212,13 +296,14 @@ static size_t common_prefix(const char *a, size_t alen, const char *b, size_t bl
     return i;
 }
 
-/* Keeps the prompt: in place of an earlier one it extends, else in a free
- * or the least recently used slot. */
-static void keep_prompt(struct fake_cache *c, const char *model, const struct fake_buf *b)
+/* Keeps the prompt in the machine's cache ps: in place of an earlier one
+ * it extends, else in a free or the least recently used slot. */
+static void keep_prompt(struct fake_cache *c, struct prompt *ps, const char *model,
+                        const struct fake_buf *b)
 {
-    struct prompt *slot = &c->prompts[0];
+    struct prompt *slot = &ps[0];
     for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
-        struct prompt *p = &c->prompts[i];
+        struct prompt *p = &ps[i];
         if (p->used != 0 && strcmp(p->model, model) == 0 && p->len <= b->len &&
             memcmp(p->bytes, b->p, p->len) == 0) {
             slot = p;
@@ -238,18 +323,138 @@ static void keep_prompt(struct fake_cache *c, const char *model, const struct fa
     memcpy(bytes, b->p, b->len);
     free(slot->model);
     free(slot->bytes);
-    *slot = (struct prompt){.model = m, .bytes = bytes, .len = b->len, .used = ++c->clock};
+    *slot = (struct prompt){
+        .model = m, .bytes = bytes, .len = b->len, .used = ++c->clock, .at = c->now};
 }
 
-static void openai(struct fake_cache *c, const char *model, const struct canon *k,
+/* splitmix64's finalizer: every bit of h in the low ones a modulo reads */
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The route of a request: model, NUL, the prompt's first
+ * FAKE_ROUTE_PREFIX_BYTES, NUL, prompt_cache_key (absent: empty). */
+static uint64_t route_hash(const char *model, const struct canon *k, const char *key)
+{
+    size_t n = k->b.len < FAKE_ROUTE_PREFIX_BYTES ? k->b.len : FAKE_ROUTE_PREFIX_BYTES;
+    uint64_t h = fnv(14695981039346656037ULL, model, strlen(model) + 1);
+    h = fnv(h, k->b.p, n);
+    h = fnv(h, "", 1);
+    return mix(fnv(h, key, strlen(key)));
+}
+
+/* The route of hash h, made when none was seen in the last window (NULL
+ * when out of memory); routes idle a whole window are forgotten on the way
+ * (a fresh one behaves as they would). */
+static struct route *find_route(struct fake_cache *c, uint64_t h)
+{
+    struct route *found = NULL;
+    for (size_t i = 0; i < c->nroutes;) {
+        struct route *r = &c->routes[i];
+        if (r->hash == h) {
+            found = r;
+        } else if (r->last + FAKE_ROUTE_WINDOW_MS <= c->now) {
+            free(r->times);
+            *r = c->routes[--c->nroutes]; /* the last one, not looked at yet, comes here */
+            continue;
+        }
+        i++;
+    }
+    if (found != NULL) {
+        return found;
+    }
+    if (c->nroutes == c->cap) {
+        size_t cap = c->cap > 0 ? 2 * c->cap : 64;
+        struct route *rs = realloc(c->routes, cap * sizeof(*rs));
+        if (rs == NULL) {
+            return NULL;
+        }
+        c->routes = rs;
+        c->cap = cap;
+    }
+    uint64_t *times = calloc(c->set.rate > 0 ? c->set.rate : 1, sizeof(*times));
+    if (times == NULL) {
+        return NULL;
+    }
+    struct route *r = &c->routes[c->nroutes++];
+    *r = (struct route){.hash = h, .home = (unsigned)(h % c->set.machines), .times = times};
+    return r;
+}
+
+/* The machine a request of route h goes to: its home while the route had
+ * fewer than rate requests there in the last window, else the next other
+ * machine by its count of overflows. */
+static unsigned route(struct fake_cache *c, uint64_t h)
+{
+    struct route *r = find_route(c, h);
+    if (r == NULL) {
+        return (unsigned)(h % c->set.machines); /* out of memory: home, uncounted */
+    }
+    r->last = c->now;
+    unsigned rate = c->set.rate;
+    bool over = rate > 0 && r->n == rate && r->times[r->head] + FAKE_ROUTE_WINDOW_MS > c->now;
+    if (!over || c->set.machines == 1) {
+        if (rate > 0) {
+            r->times[r->head] = c->now; /* the oldest goes */
+            r->head = (r->head + 1) % rate;
+            r->n += r->n < rate;
+        }
+        c->home++;
+        return r->home;
+    }
+    c->overflow++;
+    unsigned others = c->set.machines - 1;
+    return (r->home + 1 + (unsigned)(r->overflows++ % others)) % c->set.machines;
+}
+
+/* Drops every machine's prompts unused for idle_ms of the clock. */
+static void drop_idle(struct fake_cache *c)
+{
+    struct prompt *ps = c->prompts;
+    if (c->set.idle_ms == 0) {
+        return;
+    }
+    for (size_t i = 0; i < (size_t)c->set.machines * FAKE_CACHE_PROMPTS; i++) {
+        if (ps[i].used != 0 && ps[i].at + c->set.idle_ms <= c->now) {
+            free_prompt(&ps[i]);
+            c->dropped++;
+        }
+    }
+}
+
+static void openai(struct fake_cache *c, const char *model, const struct canon *k, const char *key,
                    struct fake_usage *u)
 {
+    struct prompt *ps = c->prompts;
+    if (c->set.machines > 0) {
+        u->machine = (int)route(c, route_hash(model, k, key));
+        c->served[u->machine]++;
+        ps += (size_t)u->machine * FAKE_CACHE_PROMPTS;
+        drop_idle(c);
+    }
     size_t best = 0;
+    struct prompt *from = NULL;
     for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
-        const struct prompt *p = &c->prompts[i];
+        struct prompt *p = &ps[i];
         if (p->used != 0 && strcmp(p->model, model) == 0) {
             size_t n = common_prefix(p->bytes, p->len, k->b.p, k->b.len);
-            best = n > best ? n : best;
+            if (n > best) {
+                best = n;
+                from = p;
+            }
         }
     }
     uint64_t shared = tokens_of(best);
@@ -257,8 +462,11 @@ static void openai(struct fake_cache *c, const char *model, const struct canon *
         shared = u->input - 1; /* the last token is always computed */
     }
     u->cached = shared < FAKE_CACHE_MIN_TOKENS ? 0 : shared / FAKE_CACHE_STEP * FAKE_CACHE_STEP;
+    if (u->cached > 0) {
+        from->at = c->now; /* read: it stays warm */
+    }
     if (u->input >= FAKE_CACHE_MIN_TOKENS) {
-        keep_prompt(c, model, &k->b);
+        keep_prompt(c, ps, model, &k->b);
     }
 }
 
@@ -357,6 +565,7 @@ void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, json_t *req, 
                     struct fake_usage *u)
 {
     memset(u, 0, sizeof(*u));
+    u->machine = -1;
     u->input = ((uint64_t)len + FAKE_CACHE_TOKEN_BYTES - 1) / FAKE_CACHE_TOKEN_BYTES;
     struct canon canon = {0}, *k = &canon;
     if (!json_is_object(req)) {
@@ -375,7 +584,8 @@ void fake_cache_use(struct fake_cache *c, enum fake_cache_api api, json_t *req, 
         goto out; /* counting only */
     }
     if (api != FAKE_CACHE_MESSAGES) {
-        openai(c, model, k, u);
+        const char *key = json_string_value(json_object_get(req, "prompt_cache_key"));
+        openai(c, model, k, key != NULL ? key : "", u);
     } else if (k->too_many) {
         goto out; /* refused before it reaches a cache */
     } else {
@@ -386,11 +596,20 @@ out:
     canon_free(k);
 }
 
+static size_t prompts_of(const struct prompt *ps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
+        n += ps[i].used != 0;
+    }
+    return n;
+}
+
 void fake_cache_stats(const struct fake_cache *c, struct fake_buf *o)
 {
     size_t prompts = 0, prefixes = 0;
-    for (size_t i = 0; i < FAKE_CACHE_PROMPTS; i++) {
-        prompts += c->prompts[i].used != 0;
+    for (unsigned m = 0; m < machines_of(c); m++) {
+        prompts += prompts_of(c->prompts + (size_t)m * FAKE_CACHE_PROMPTS);
     }
     for (size_t i = 0; i < FAKE_CACHE_PREFIXES; i++) {
         prefixes += c->prefixes[i].used != 0;
@@ -411,4 +630,39 @@ void fake_cache_stats(const struct fake_cache *c, struct fake_buf *o)
         fake_buf_put_u64(o, v[i]);
     }
     fake_buf_puts(o, "}");
+}
+
+static void put_member(struct fake_buf *o, const char *name, uint64_t v)
+{
+    fake_buf_puts(o, o->len > 0 && o->p[o->len - 1] != '{' ? ",\"" : "\"");
+    fake_buf_puts(o, name);
+    fake_buf_puts(o, "\":");
+    fake_buf_put_u64(o, v);
+}
+
+void fake_cache_routing_stats(const struct fake_cache *c, struct fake_buf *o)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < c->nroutes; i++) {
+        live += c->routes[i].last + FAKE_ROUTE_WINDOW_MS > c->now;
+    }
+    fake_buf_puts(o, "{");
+    put_member(o, "machines", c->set.machines);
+    put_member(o, "rate", c->set.rate);
+    put_member(o, "idle_ms", c->set.idle_ms);
+    put_member(o, "now_ms", c->now);
+    put_member(o, "routes", live);
+    put_member(o, "home", c->home);
+    put_member(o, "overflow", c->overflow);
+    put_member(o, "dropped", c->dropped);
+    for (int list = 0; list < 2; list++) {
+        fake_buf_puts(o, list == 0 ? ",\"requests\":[" : "],\"prompts\":[");
+        for (unsigned m = 0; m < c->set.machines; m++) {
+            fake_buf_puts(o, m > 0 ? "," : "");
+            fake_buf_put_u64(o, list == 0
+                                    ? c->served[m]
+                                    : prompts_of(c->prompts + (size_t)m * FAKE_CACHE_PROMPTS));
+        }
+    }
+    fake_buf_puts(o, "]}");
 }

@@ -25,6 +25,27 @@
  * for them (unless they mention tools: fake_validate.h) */
 #define FAKE_CACHE_MAX_BODY (512 * 1024)
 
+/* OpenAI's routing (docs/fake-upstream.md, "Routing: machines and
+ * prompt_cache_key"), off unless machines is set: a request goes to the
+ * machine its route (model, the prompt's first FAKE_ROUTE_PREFIX_BYTES,
+ * prompt_cache_key) hashes to, each machine with a prompt cache of its
+ * own, until the route is over rate requests in the last
+ * FAKE_ROUTE_WINDOW_MS of the virtual clock: then the next other machine
+ * by the route's count of overflows. A cached prompt unused for idle_ms
+ * of the clock is dropped. */
+#define FAKE_ROUTE_PREFIX_BYTES 1024 /* 256 tokens */
+#define FAKE_ROUTE_WINDOW_MS    60000
+#define FAKE_MACHINES_MAX       64
+#define FAKE_ROUTE_RATE_MAX     100000
+#define FAKE_ROUTE_RATE         15     /* OpenAI: "about 15 requests per minute" */
+#define FAKE_CACHE_IDLE_MS      300000 /* OpenAI: cleared after 5-10 minutes of inactivity */
+
+struct fake_routing {
+    unsigned machines; /* 0: off (one cache, no clock, nothing dropped); 1..FAKE_MACHINES_MAX */
+    unsigned rate;     /* a route's requests a window to its machine; 0: no limit */
+    uint64_t idle_ms;  /* a cached prompt unused this long is dropped; 0: never */
+};
+
 enum fake_cache_api { FAKE_CACHE_CHAT, FAKE_CACHE_RESPONSES, FAKE_CACHE_MESSAGES };
 
 /* One request's usage. OpenAI: input is the whole prompt, cached the part
@@ -36,6 +57,7 @@ struct fake_usage {
     uint64_t cache_read;
     uint64_t cache_creation;
     bool include_usage; /* chat: stream_options.include_usage is true */
+    int machine;        /* routing on: the machine that served it; else -1 */
 };
 
 struct fake_cache;
@@ -44,8 +66,26 @@ struct fake_cache;
 struct fake_cache *fake_cache_new(void);
 void fake_cache_free(struct fake_cache *c);
 
-/* Forgets every cached prompt and zeroes the counters. */
+/* Forgets every cached prompt, route and the clock, and zeroes the
+ * counters; the routing settings stay. */
 void fake_cache_reset(struct fake_cache *c);
+
+/* Sets the routing (r->machines 0: off) and resets the cache. -1 when a
+ * value is out of range or out of memory: nothing changed. */
+int fake_cache_set_routing(struct fake_cache *c, const struct fake_routing *r);
+void fake_cache_get_routing(const struct fake_cache *c, struct fake_routing *r);
+
+/* The virtual clock moves to now_ms (milliseconds, any origin); it never
+ * goes back: an earlier time leaves it. Requests are at the clock's time. */
+void fake_cache_set_now(struct fake_cache *c, uint64_t now_ms);
+
+/* {"machines":M,"rate":R,"idle_ms":I,"now_ms":T,"routes":N,"home":N,
+ * "overflow":N,"dropped":N,"requests":[per machine],"prompts":[per
+ * machine]}: the settings, the clock, the routes seen in the last window,
+ * the requests routed to their machine and over it since the last reset,
+ * the prompts dropped idle, and per machine the requests it served and the
+ * prompts it caches now. */
+void fake_cache_routing_stats(const struct fake_cache *c, struct fake_buf *o);
 
 /* The usage of a request of api whose body is len bytes, req its parse
  * (borrowed), and the cache updated as the provider would (prompts and

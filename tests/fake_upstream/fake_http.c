@@ -209,6 +209,9 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 14 && memcmp(t, "/_fake/release", 14) == 0) {
         return FAKE_ROUTE_RELEASE;
     }
+    if (plen == 14 && memcmp(t, "/_fake/routing", 14) == 0) {
+        return FAKE_ROUTE_ROUTING;
+    }
     if (plen == 1) {
         return FAKE_ROUTE_ROOT;
     }
@@ -309,6 +312,10 @@ static int parse_field(const char *buf, size_t off, size_t n, struct fake_head *
         h->has_tool_call = true;
         h->tool_call.off = off + vs;
         h->tool_call.len = vlen;
+    } else if (span_is(l, nlen, "x-fake-now-ms") && !h->has_now) {
+        h->has_now = true;
+        h->now.off = off + vs;
+        h->now.len = vlen;
     }
     return FAKE_HTTP_OK;
 }

@@ -50,6 +50,7 @@ enum fake_route {
     FAKE_ROUTE_REPLY,
     FAKE_ROUTE_HOLD,
     FAKE_ROUTE_RELEASE,
+    FAKE_ROUTE_ROUTING,
     FAKE_ROUTE_ROOT, /* "/": a client's probe of the base URL */
     FAKE_ROUTE_OTHER
 };
@@ -77,6 +78,8 @@ struct fake_head {
     struct fake_span behavior[FAKE_HTTP_MAX_BEHAVIOR];
     bool has_tool_call;         /* an X-Fake-Tool-Call field (the first one counts) */
     struct fake_span tool_call; /* its value */
+    bool has_now;               /* an X-Fake-Now-Ms field (the first one counts) */
+    struct fake_span now;       /* its value */
 };
 
 /* Looks for a complete request head at buf[0..len), which must not start

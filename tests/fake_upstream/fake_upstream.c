@@ -444,6 +444,28 @@ static bool use_body(struct server *srv, const struct api *api, struct fake_v1_r
     return refused;
 }
 
+#define FAKE_NOW_MAX 9007199254740991ULL /* 2^53 - 1: a JSON number stays exact */
+
+/* A plain decimal of at most FAKE_NOW_MAX into *out; 0, or -1. */
+static int parse_ms(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 16) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > FAKE_NOW_MAX) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static enum progress answer_v1(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -481,6 +503,16 @@ static enum progress answer_v1(struct conn *c)
                                      b.err, sizeof(b.err)) != 0) {
         logmsg(srv, "bad X-Fake-Tool-Call: %s", b.err);
         named = false;
+    }
+    uint64_t now_ms = 0;
+    if (b.err[0] == '\0' && c->head.has_now &&
+        parse_ms(buf + c->head.now.off, c->head.now.len, &now_ms) != 0) {
+        snprintf(b.err, sizeof(b.err), "X-Fake-Now-Ms: milliseconds, a plain decimal up to %llu",
+                 (unsigned long long)FAKE_NOW_MAX);
+        logmsg(srv, "bad X-Fake-Now-Ms");
+    }
+    if (b.err[0] == '\0' && c->head.has_now) {
+        fake_cache_set_now(srv->cache, now_ms); /* before the cache sees the body */
     }
     bool post = span_eq(buf, c->head.method, "POST");
     r.usage.input = ((uint64_t)r.body_len + 3) / 4;
@@ -654,6 +686,72 @@ static enum progress answer_cache(struct conn *c)
                                           srv->scratch.len, !c->head.keep_alive));
 }
 
+/* The routing of query q[0..n) ("machines=M&rate=R&idle_ms=N", each
+ * optional) over *r; 0, or -1 when an item is unknown or out of range. */
+static int parse_routing(const char *q, size_t n, struct fake_routing *r)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *item = q + i;
+        const char *amp = memchr(item, '&', n - i);
+        size_t len = amp != NULL ? (size_t)(amp - item) : n - i;
+        i += len + 1;
+        if (len == 0) {
+            continue;
+        }
+        const char *eq = memchr(item, '=', len);
+        uint64_t v;
+        if (eq == NULL || parse_ms(eq + 1, len - (size_t)(eq + 1 - item), &v) != 0) {
+            return -1;
+        }
+        size_t klen = (size_t)(eq - item);
+        if (klen == 8 && memcmp(item, "machines", 8) == 0 && v <= FAKE_MACHINES_MAX) {
+            r->machines = (unsigned)v;
+        } else if (klen == 4 && memcmp(item, "rate", 4) == 0 && v <= FAKE_ROUTE_RATE_MAX) {
+            r->rate = (unsigned)v;
+        } else if (klen == 7 && memcmp(item, "idle_ms", 7) == 0) {
+            r->idle_ms = v;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* GET /_fake/routing: the routing's settings and counts; POST with a query
+ * sets what it names (the caches and routes emptied), then reports. */
+static enum progress answer_routing(struct conn *c)
+{
+    struct server *srv = c->srv;
+    const char *t = c->in.p + c->head.target.off;
+    const char *q = memchr(t, '?', c->head.target.len);
+    size_t qlen = q != NULL ? c->head.target.len - (size_t)(q + 1 - t) : 0;
+    int status = 200;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    if (span_eq(c->in.p, c->head.method, "POST")) {
+        struct fake_routing r;
+        fake_cache_get_routing(srv->cache, &r);
+        if ((q != NULL && parse_routing(q + 1, qlen, &r) != 0) ||
+            fake_cache_set_routing(srv->cache, &r) != 0) {
+            status = 400;
+        }
+    }
+    if (status != 200) {
+        fake_buf_puts(
+            &srv->scratch,
+            "{\"error\":\"usage: POST /_fake/routing?machines=M&rate=R&idle_ms=N, M 0..64 "
+            "(0: off), R 0..100000 (0: no limit), N milliseconds (0: never)\"}");
+    } else {
+        fake_cache_routing_stats(srv->cache, &srv->scratch);
+    }
+    if (srv->scratch.oom) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, status, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
+}
+
 /* ---- holding memory jobs' answers: POST /_fake/hold, /_fake/release ---- */
 
 static void process_input(struct conn *c);
@@ -725,6 +823,8 @@ static enum progress answer(struct conn *c)
         return answer_cache(c);
     case FAKE_ROUTE_REPLY:
         return answer_reply(c);
+    case FAKE_ROUTE_ROUTING:
+        return answer_routing(c);
     case FAKE_ROUTE_HOLD:
     case FAKE_ROUTE_RELEASE:
         return answer_hold(c, c->head.route == FAKE_ROUTE_RELEASE);
@@ -961,7 +1061,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [--host 127.0.0.1] [--port 0] [--quiet] [--no-prompt-cache]\n",
+    fprintf(stderr,
+            "usage: %s [--host 127.0.0.1] [--port 0] [--quiet] [--no-prompt-cache]\n"
+            "       [--machines M] [--route-rate R] [--cache-idle-ms N]\n",
             argv0);
     return 2;
 }
@@ -1028,6 +1130,8 @@ int main(int argc, char **argv)
     const char *port = "0";
     struct server srv;
     memset(&srv, 0, sizeof(srv));
+    struct fake_routing routing = {
+        .machines = 0, .rate = FAKE_ROUTE_RATE, .idle_ms = FAKE_CACHE_IDLE_MS};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
             host = argv[++i];
@@ -1037,6 +1141,23 @@ int main(int argc, char **argv)
             srv.quiet = true;
         } else if (strcmp(argv[i], "--no-prompt-cache") == 0) {
             srv.no_prompt_cache = true;
+        } else if (i + 1 < argc &&
+                   (strcmp(argv[i], "--machines") == 0 || strcmp(argv[i], "--route-rate") == 0 ||
+                    strcmp(argv[i], "--cache-idle-ms") == 0)) {
+            uint64_t v;
+            const char *arg = argv[i++];
+            if (parse_ms(argv[i], strlen(argv[i]), &v) != 0) {
+                return usage(argv[0]);
+            }
+            if (strcmp(arg, "--machines") == 0 && v <= FAKE_MACHINES_MAX) {
+                routing.machines = (unsigned)v;
+            } else if (strcmp(arg, "--route-rate") == 0 && v <= FAKE_ROUTE_RATE_MAX) {
+                routing.rate = (unsigned)v;
+            } else if (strcmp(arg, "--cache-idle-ms") == 0) {
+                routing.idle_ms = v;
+            } else {
+                return usage(argv[0]);
+            }
         } else {
             return usage(argv[0]);
         }
@@ -1044,7 +1165,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int status = 1;
     srv.cache = fake_cache_new();
-    if (srv.cache == NULL) {
+    if (srv.cache == NULL || fake_cache_set_routing(srv.cache, &routing) != 0) {
         goto out;
     }
     /* precise timers: drip_ms=1 must mean 1 ms, not the next epoll tick */

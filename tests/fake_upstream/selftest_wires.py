@@ -646,6 +646,139 @@ class NoPromptCacheTest(unittest.TestCase):
         self.assertEqual(call('/_fake/cache', method='GET', port=self.port).json()['requests'], 0)
 
 
+def _fnv(h, data):
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def route_home(body, machines):
+    """The machine a request's route hashes to (docs/fake-upstream.md,
+    "Routing"): FNV-1a 64 of the model, NUL, the canonical prompt's first
+    1,024 bytes, NUL, prompt_cache_key, then splitmix64's finalizer."""
+    h = _fnv(14695981039346656037, body['model'].encode() + b'\0')
+    h = _fnv(h, canonical(body).encode()[:1024] + b'\0')
+    h = _fnv(h, body.get('prompt_cache_key', '').encode())
+    h ^= h >> 30
+    h = (h * 0xbf58476d1ce4e5b9) & 0xFFFFFFFFFFFFFFFF
+    h ^= h >> 27
+    h = (h * 0x94d049bb133111eb) & 0xFFFFFFFFFFFFFFFF
+    return (h ^ (h >> 31)) % machines
+
+
+class RoutingTest(unittest.TestCase):
+    """OpenAI's routing by prefix and prompt_cache_key over machines with a
+    cache each, overflow past a route's rate, idle prompts dropped, on the
+    virtual clock of X-Fake-Now-Ms (docs/fake-upstream.md, "Routing")."""
+    M, R = 4, 3
+
+    def setUp(self):
+        self.proc, self.port = start_fake(FAKE, '--machines', str(self.M), '--route-rate', str(self.R))
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        self.proc.terminate()
+        self.assertEqual(self.proc.wait(timeout=10), 0)
+        self.proc.stdout.close()
+        with self.proc.stderr:
+            self.assertEqual(self.proc.stderr.read(), b'')
+
+    def routing(self):
+        return call('/_fake/routing', method='GET', port=self.port).json()
+
+    def body(self, question, key=None, system=CacheTest.SYSTEM):
+        b = {'model': 'gpt-4o', 'messages': [{'role': 'system', 'content': system},
+                                             {'role': 'user', 'content': question}]}
+        if key is not None:
+            b['prompt_cache_key'] = key
+        return b
+
+    def send(self, body, now_ms):
+        """(machine that served it, cached tokens) of body sent at now_ms."""
+        before = self.routing()['requests']
+        r = call('/v1/chat/completions', body, headers=[('X-Fake-Now-Ms', str(now_ms))], port=self.port)
+        self.assertEqual(r.status, 200, r.body)
+        after = self.routing()['requests']
+        served = [m for m in range(self.M) if after[m] != before[m]]
+        self.assertEqual(len(served), 1)
+        return served[0], r.json()['usage']['prompt_tokens_details']['cached_tokens']
+
+    def test_off_by_default(self):
+        st = call('/_fake/routing', method='GET').json()  # the shared fake: no option given
+        self.assertEqual((st['machines'], st['requests'], st['prompts']), (0, [], []))
+        call('/_fake/cache', method='POST')
+        b = self.body('q')
+        for t in (0, 10 ** 12):  # years of the clock apart: one cache, nothing dropped
+            r = call('/v1/chat/completions', b, headers=[('X-Fake-Now-Ms', str(t))])
+            self.assertEqual(r.status, 200)
+        self.assertGreaterEqual(r.json()['usage']['prompt_tokens_details']['cached_tokens'], 1024)
+
+    def test_a_route_stays_home_up_to_its_rate_then_overflows_in_turn(self):
+        home = route_home(self.body('q0'), self.M)
+        got = [self.send(self.body('q%d' % i), 1000 * i) for i in range(7)]
+        # the first R at home (the first misses, the next read it), then the other machines
+        # in turn, each missing until it saw the prompt once
+        self.assertEqual([m for m, _ in got], [home] * 3 + [(home + k) % self.M for k in (1, 2, 3, 1)])
+        self.assertEqual([c > 0 for _, c in got], [False, True, True, False, False, False, True])
+        st = self.routing()
+        self.assertEqual((st['home'], st['overflow'], st['routes'], st['now_ms']), (3, 4, 1, 6000))
+        # the window is the last 60 s: at 60,000 the request at 0 has left it, one place frees
+        self.assertEqual(self.send(self.body('q7'), 60000)[0], home)
+        self.assertEqual(self.send(self.body('q8'), 60000)[0], (home + 2) % self.M)
+        self.assertEqual(self.send(self.body('q9'), 61000)[0], home)
+
+    def test_the_route_is_model_prefix_and_key(self):
+        homes = set()
+        for k in range(16):
+            b = self.body('q', key='user-%d' % k)
+            m, _ = self.send(b, 0)
+            self.assertEqual(m, route_home(b, self.M))
+            homes.add(m)
+        self.assertGreater(len(homes), 1)  # the key moves the route
+        # past the first 1,024 bytes the prompt does not route: one route, whatever follows
+        long = 'S' * 1100
+        self.assertEqual(len(canonical(self.body('a', system=long)).encode()[:1024]), 1024)
+        firsts = {self.send(self.body(q, system=long), 1000)[0] for q in ('a', 'b', 'c')}
+        self.assertEqual(firsts, {route_home(self.body('a', system=long), self.M)})
+        self.assertEqual(self.routing()['overflow'], 0)
+        self.assertEqual(self.send(self.body('d', system=long), 1000)[0],
+                         (route_home(self.body('a', system=long), self.M) + 1) % self.M)
+
+    def test_idle_prompts_are_dropped(self):
+        b = self.body('q')
+        self.assertEqual(self.send(b, 0)[1], 0)
+        self.assertGreater(self.send(b, 299999)[1], 0)  # read: warm for 5 more minutes
+        self.assertGreater(self.send(b, 599998)[1], 0)
+        self.assertEqual(self.send(b, 899998)[1], 0)  # 300,000 ms unused: dropped
+        self.assertEqual(self.routing()['dropped'], 1)
+
+    def test_a_prompt_read_stays_warm(self):
+        a, b = self.body('qa'), self.body('qb')
+        home = self.send(a, 0)[0]
+        self.assertGreater(self.send(b, 200000)[1], 0)  # b reads a's prefix: both kept, a used now
+        self.send(self.body('x', system='short'), 450000)  # a written at 0, read at 200000: kept
+        st = self.routing()
+        self.assertEqual((st['dropped'], st['prompts'][home]), (0, 2))
+        self.send(self.body('x', system='short'), 500000)
+        self.assertEqual(self.routing()['dropped'], 2)
+
+    def test_clock_control_and_reset(self):
+        self.send(self.body('q'), 5000)
+        self.send(self.body('q'), 10)  # the clock never goes back
+        self.assertEqual(self.routing()['now_ms'], 5000)
+        r = call('/v1/chat/completions', self.body('q'), headers=[('X-Fake-Now-Ms', '-1')], port=self.port)
+        self.assertEqual((r.status, r.json()['error']['type']), (400, 'fake_bad_behavior'))
+        call('/_fake/reset', port=self.port)  # settings stay; clock, routes and counts go
+        st = self.routing()
+        self.assertEqual((st['machines'], st['rate'], st['idle_ms'], st['now_ms'], st['home'], st['requests']),
+                         (self.M, self.R, 300000, 0, 0, [0] * self.M))
+        st = call('/_fake/routing?machines=2&rate=0&idle_ms=0', port=self.port).json()
+        self.assertEqual((st['machines'], st['rate'], st['idle_ms'], st['requests']), (2, 0, 0, [0, 0]))
+        self.assertEqual(call('/_fake/routing?machines=65', port=self.port).status, 400)
+        self.assertEqual(call('/_fake/routing?speed=1', port=self.port).status, 400)
+        self.assertEqual(self.routing()['machines'], 2)
+
+
 def request_n(r):
     return int(r.header('x-request-id')[len('fake-'):])
 

@@ -16,12 +16,16 @@ Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
 """
 
 import argparse
+import concurrent.futures
+import http.client
 import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 
@@ -64,6 +68,12 @@ def parse_args(argv):
     p.add_argument('--sessions', type=int, help='replay only the first N sessions of each LoCoMo conversation')
     p.add_argument('--beam-sessions', type=int, help='replay only the first N sessions (days) of each BEAM chat')
     p.add_argument('--budget', type=int, help='[memory] context_budget_tokens (default: not written)')
+    p.add_argument('--workers', type=int, default=4,
+                   help='[server] workers of memproxy (default 4: as a deployment runs it; 1: the old setting)')
+    p.add_argument('--connection', choices=('new', 'keep'), default='new',
+                   help='new (default): every request through memproxy on a new TCP connection, as a '
+                        'deployment\'s front end opens them (with SO_REUSEPORT it lands on any worker); '
+                        'keep: one keep-alive connection for the whole replay')
     p.add_argument('--memory', action='append', default=[], metavar='KEY=VALUE',
                    help='one more [memory] setting (repeatable), e.g. head_share=50')
     p.add_argument('--no-seed', action='store_true', help='skip the lifetime/newest-only comparison')
@@ -76,6 +86,9 @@ def parse_args(argv):
     p.add_argument('--lifetime-window', type=int, default=100000,
                    help='over this many tokens the lifetime client drops its oldest sessions down to half (default '
                         '100000: a 128k context; the fake caches no body over 512 KiB); 0: never')
+    p.add_argument('--parallel', type=int, default=0,
+                   help='replays run at once, each in a memproxy and fake upstream of its own (default 0: '
+                        'all: a chat\'s three replays and every chat\'s; the rows do not depend on it)')
     p.add_argument('--short', action='store_true',
                    help='CI slice: LoCoMo 30 sessions 1-10, BEAM chat 1 days 1-100')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'cache-rows.tsv'), help='per-request rows')
@@ -84,6 +97,10 @@ def parse_args(argv):
     for name in ('sessions', 'beam_sessions'):
         if getattr(a, name) is not None and getattr(a, name) <= 0:
             p.error('--%s: a whole number above 0' % name.replace('_', '-'))
+    if a.parallel < 0:
+        p.error('--parallel: 0 or more')
+    if a.workers <= 0:
+        p.error('--workers: a whole number above 0')
     if a.lifetime_window < 0 or (a.budget is not None and a.budget < 0):
         p.error('--lifetime-window and --budget: 0 or more')
     for kv in a.memory:
@@ -230,8 +247,10 @@ def extract_now(env):
 def drain(admin, secs=120):
     """Waits until memproxy_memory_queue_depth is 0 but for the extraction
     jobs held for their batch (memproxy_memory_jobs_held{reason="batch"};
-    polled every 5 ms); RunError after secs."""
+    polled every 5 ms, then less often, up to every 50 ms, as the wait grows:
+    many pairs wait at once with --parallel); RunError after secs."""
     end = time.monotonic() + secs
+    pause = 0.005
     while True:
         st, _, body = admin.request('GET', '/metrics')
         depth, held = None, 0
@@ -244,7 +263,8 @@ def drain(admin, secs=120):
             return
         if time.monotonic() > end:
             raise rb.RunError('the memory queue still holds %s items after %d s' % (depth, secs))
-        time.sleep(0.005)
+        time.sleep(pause)
+        pause = min(pause * 1.25, 0.05)
 
 
 def chat_header(cid):
@@ -295,6 +315,22 @@ def found_ids(chat, ids, parts):
 # --- one chat ----------------------------------------------------------------------------
 
 
+START_LOCK = threading.Lock()
+
+# The replay's wall time is not the user's: a lone turn's extraction waits
+# 5 s (docs/memory.md, side requests), so a replay takes hours, and
+# memproxy's clock would end batches and heads where the run's speed says.
+# The bench says when the user is idle (POST /admin/extract), so no batch
+# goes by the clock, and a head lasts the replay (unless --memory sets them).
+CLOCK_SETTINGS = ('extract_idle_seconds = 3600', 'head_max_age_seconds = 604800')
+
+
+def clock_settings(memory):
+    """CLOCK_SETTINGS less those a --memory setting gives."""
+    given = {kv.split('=', 1)[0].strip() for kv in memory}
+    return [kv for kv in CLOCK_SETTINGS if kv.split('=', 1)[0].strip() not in given]
+
+
 class Env:
     """A fake upstream and a fresh memproxy (hybrid mode) in front of it."""
 
@@ -304,6 +340,7 @@ class Env:
         self.procs = rb.Procs(opts, d, 'hybrid', 1500 if a.budget is None else a.budget, 'default')
         self.budget_written = a.budget is not None
         self.memory_settings = a.memory
+        self.workers, self.connection = a.workers, a.connection
         self.procs.config = self._config
         self.mp = self.admin = self.fake = None
         self.jobs = [0, 0]  # extractions, summaries (the fake's count)
@@ -311,24 +348,28 @@ class Env:
         self.busy = a.no_idle
 
     def _config(self):
-        """The recall bench's configuration, without the budget unless --budget gave one, with
-        the --memory settings after [memory]'s own."""
+        """The recall bench's configuration, with --workers workers, without the budget unless
+        --budget gave one, with the --memory settings after [memory]'s own."""
         out = []
         for ln in rb.Procs.config(self.procs).split('\n'):
             if ln.startswith('context_budget_tokens') and not self.budget_written:
                 continue
+            if ln.startswith('workers ='):
+                ln = 'workers = %d' % self.workers
             out.append(ln)
             if ln.startswith('context_budget_tokens') or (ln.startswith('mode =') and not self.budget_written):
-                out += self.memory_settings
+                out += self.memory_settings + clock_settings(self.memory_settings)
         return '\n'.join(out) + '\n'
 
     def __enter__(self):
         try:
-            self.procs.start()
+            with START_LOCK:  # the free ports chosen and bound by one pair at a time
+                self.procs.start()
         except BaseException:
             self.procs.stop()
             raise
-        self.mp, self.admin = rb.Client(self.procs.port), rb.Client(self.procs.admin_port)
+        self.mp = (FreshClient if self.connection == 'new' else rb.Client)(self.procs.port)
+        self.admin = rb.Client(self.procs.admin_port)
         self.fake = rb.Client(self.procs.fake_port)
         return self
 
@@ -341,33 +382,79 @@ class Env:
             raise rb.RunError(why)
 
 
-def run_chat(a, tmp, chat, out):
-    """Both comparisons for one chat; fills out (a dict) and returns the
-    per-request rows."""
+class FreshClient:
+    """rb.Client's request on a new TCP connection each time, closed once
+    the answer is read (--connection new): as a deployment's front end
+    opens connections now and then, and with SO_REUSEPORT each lands on
+    any of memproxy's workers."""
+
+    def __init__(self, port):
+        self.port = port
+        self.opened = 0
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, {lower-case header: value}, body bytes)."""
+        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
+        self.opened += 1
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            conn.close()
+
+    def close(self):
+        pass
+
+
+def run_full(a, tmp, chat):
+    """Steps 1 and 2 of one chat in a fresh pair: the full-history client
+    direct and through memproxy, the evidence questions asked."""
     reqs = replay.full_history(chat)
     ev, dist = {}, {}
     with Env(a, tmp, '%s-%s-full' % (chat.dataset, chat.id)) as env:
         direct = replay_direct(env.fake, reqs)
         ask = asker(env, chat, ev, dist) if chat.questions else None
         through, jobs = replay_memproxy(env, chat, reqs, ask)
-        kinds, job_prompt = env.jobs, env.job_prompt
-    out.update(direct=direct, through=through, jobs=jobs, kinds=kinds, job_prompt=job_prompt, ev=ev, dist=dist)
-    chats = [None] * len(reqs)
-    if not a.no_chats:
-        # the same requests (direct's too), each session a chat of its own
-        out['chats_dist'] = {}
-        with Env(a, tmp, '%s-%s-chats' % (chat.dataset, chat.id)) as env:
-            ask = asker(env, chat, {}, out['chats_dist'], chats=True) if chat.questions else None
-            chats, out['chats_jobs'] = replay_memproxy(env, chat, replay.session_chats(chat), ask)
-        out['chats'] = chats
-    if not a.no_seed:
-        with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
-            life = replay.lifetime_history(chat, a.lifetime_window or None)
-            out['life'] = replay_direct(env.fake, life)
-            out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
-            out['newest_kinds'] = env.jobs
+        return dict(direct=direct, through=through, jobs=jobs, kinds=env.jobs, job_prompt=env.job_prompt,
+                    ev=ev, dist=dist)
+
+
+def run_chats(a, tmp, chat):
+    """Step 4 of one chat in a fresh pair: the same requests, each session
+    a chat of its own (X-OpenWebUI-Chat-Id)."""
+    out = {'chats_dist': {}}
+    with Env(a, tmp, '%s-%s-chats' % (chat.dataset, chat.id)) as env:
+        ask = asker(env, chat, {}, out['chats_dist'], chats=True) if chat.questions else None
+        out['chats'], out['chats_jobs'] = replay_memproxy(env, chat, replay.session_chats(chat), ask)
+    return out
+
+
+def run_seed(a, tmp, chat):
+    """Step 3 of one chat in a fresh pair: the lifetime history direct,
+    the newest message only through memproxy."""
+    out = {}
+    with Env(a, tmp, '%s-%s-seed' % (chat.dataset, chat.id)) as env:
+        life = replay.lifetime_history(chat, a.lifetime_window or None)
+        out['life'] = replay_direct(env.fake, life)
+        out['newest'], out['newest_jobs'] = replay_memproxy(env, chat, replay.newest_only(chat))
+        out['newest_kinds'] = env.jobs
+    return out
+
+
+def tasks_of(a, chat):
+    """The replays of one chat, each in a fresh memproxy and fake upstream
+    of its own, so that they may run at once (--parallel)."""
+    return [run_full] + ([] if a.no_chats else [run_chats]) + ([] if a.no_seed else [run_seed])
+
+
+def chat_rows(chat, out):
+    """The per-request rows of one chat whose replays filled out."""
+    reqs = replay.full_history(chat)
+    chats = out.get('chats') or [None] * len(reqs)
     return [(chat.dataset, chat.id, s, i, d, t, c)
-            for i, ((s, _), d, t, c) in enumerate(zip(reqs, direct, through, chats))]
+            for i, ((s, _), d, t, c) in enumerate(zip(reqs, out['direct'], out['through'], chats))]
 
 
 # --- report ------------------------------------------------------------------------------
@@ -404,8 +491,9 @@ def row_cells(t, db):
 
 def report(a, chats, res, secs):
     out = ['# Prompt caching through memproxy (tests/bench/cache.sh%s)' % (' --short' if a.short else ''), '',
-           'Binary: %s; budget: %s; cached input billed at %.1f; %s. %.0f s.' % (
-               a.memproxy, 'default' if a.budget is None else a.budget, replay.CACHED_PRICE,
+           'Binary: %s (%s); workers: %d; %s; budget: %s; cached input billed at %.1f; %s. %.0f s.' % (
+               a.memproxy, version(a.memproxy), a.workers, 'a new connection per request' if a.connection == 'new' else
+               'one keep-alive connection', 'default' if a.budget is None else a.budget, replay.CACHED_PRICE,
                'no pause between sessions (--no-idle)' if a.no_idle else
                'the user idle between sessions (pending extraction batches go at each session\'s end)',
                secs), '']
@@ -462,6 +550,15 @@ def report(a, chats, res, secs):
     if not a.no_chats:
         out += chats_lines(a, chats, res)
     return '\n'.join(out) + '\n'
+
+
+def version(binary):
+    """What binary --version prints (its commit), or '?'."""
+    try:
+        return subprocess.run([binary, '--version'], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or '?'
+    except (OSError, subprocess.SubprocessError):
+        return '?'
 
 
 def goal_lines(ds, d, t):
@@ -554,22 +651,39 @@ def main(argv):
     res, rows, failures = {}, [], []
     tmp = tempfile.mkdtemp(prefix='memproxy-cache-')
     t0 = time.monotonic()
+    jobs = [(c, t) for c in chats for t in tasks_of(a, c)]
+    outs, errs = {}, {}
+
+    def run(job):
+        c, task = job
+        t1 = time.monotonic()
+        say('%s %s: %s, %d sessions' % (c.dataset, c.id, task.__name__[4:], len(c.sessions)))
+        try:
+            outs[job] = task(a, tmp, c)
+            say('%s %s: %s %.1f s' % (c.dataset, c.id, task.__name__[4:], time.monotonic() - t1))
+        except (rb.RunError, OSError, ValueError, KeyError) as e:
+            errs[job] = '%s %s (%s): %s' % (c.dataset, c.id, task.__name__[4:], e)
+            say('FAILED: ' + errs[job])
+
     try:
-        for c in chats:
-            say('%s %s: %d sessions' % (c.dataset, c.id, len(c.sessions)))
-            out, t1 = {}, time.monotonic()
-            try:
-                rows += run_chat(a, tmp, c, out)
-                say('%s %s: %.1f s' % (c.dataset, c.id, time.monotonic() - t1))
-                res.setdefault(c.dataset, {})[c.id] = out
-            except (rb.RunError, OSError, ValueError, KeyError) as e:
-                failures.append('%s %s: %s' % (c.dataset, c.id, e))
-                say('FAILED: ' + failures[-1])
+        with concurrent.futures.ThreadPoolExecutor(max_workers=a.parallel or len(jobs)) as pool:
+            list(pool.map(run, jobs))
     finally:
         if a.keep_tmp:
             say('temporary files kept in %s' % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    for c in chats:
+        mine = [j for j in jobs if j[0] is c]
+        bad = [errs[j] for j in mine if j in errs]
+        if bad:
+            failures += bad
+            continue
+        out = {}
+        for j in mine:
+            out.update(outs[j])
+        rows += chat_rows(c, out)
+        res.setdefault(c.dataset, {})[c.id] = out
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, 'w') as f:
         f.write(rows_text(rows))

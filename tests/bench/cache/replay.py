@@ -5,8 +5,11 @@ memproxy inserted. No I/O beyond reading the data files; tested by
 test_cache.py. See tests/bench/README.md "Prompt caching".
 """
 
+import hashlib
+import hmac
 import json
 import os
+import random
 import re
 import sys
 import uuid
@@ -43,6 +46,18 @@ _RULES = [
     'Close with a question only when it moves the conversation forward; otherwise just stop.',
 ]
 SYSTEM_PROMPT = ' '.join('%d. %s' % (i + 1, r) for i, r in enumerate(_RULES + _RULES[:7]))
+
+
+def system_prompt(tokens=None):
+    """SYSTEM_PROMPT, or with tokens the rules numbered on, round and round,
+    until the prompt is at least that many tokens (bytes / 4)."""
+    if tokens is None:
+        return SYSTEM_PROMPT
+    out, i = [], 0
+    while len(' '.join(out)) < 4 * tokens:
+        out.append('%d. %s' % (i + 1, _RULES[i % len(_RULES)]))
+        i += 1
+    return ' '.join(out)
 
 
 def billed(prompt, cached):
@@ -290,3 +305,58 @@ def inserted_parts(sent, got):
         parts += [ln for ln in text.split('\n')
                   if ln.strip() and not ln.startswith(INTRO) and not ln.startswith(SUMMARY_LINE)]
     return parts
+
+
+# --- many users of one app (routing.py) ------------------------------------------------------
+
+
+def interleave(counts, seed=0):
+    """The order in which users with counts[u] requests each send them, as
+    an app's users do at once: [(user, their request index)], each next
+    sender drawn with a chance in proportion to what they have left (so the
+    users end together), by a generator seeded with seed: the same order on
+    every run."""
+    rnd = random.Random(seed)
+    left, sent, out = list(counts), [0] * len(counts), []
+    total = sum(left)
+    while total > 0:
+        x = rnd.randrange(total)
+        u = 0
+        while x >= left[u]:
+            x -= left[u]
+            u += 1
+        out.append((u, sent[u]))
+        sent[u] += 1
+        left[u] -= 1
+        total -= 1
+    return out
+
+
+def send_ms(i, rate):
+    """The virtual time of the app's request i (from 0) at rate requests a
+    minute, evenly spaced: milliseconds from the first."""
+    return i * 60000 // rate
+
+
+KEY_SECRET = b'memproxy-cache-bench'  # the app's (or memproxy's) secret for its keys
+
+
+def cache_key(*parts):
+    """A prompt_cache_key as a proxy would set it without telling who the
+    user is: the hex of HMAC-SHA256 over the parts (NUL-separated) under a
+    secret, its first 32 digits (OpenAI allows 64 characters)."""
+    msg = b'\0'.join(str(p).encode('utf-8') for p in parts)
+    return hmac.new(KEY_SECRET, msg, hashlib.sha256).hexdigest()[:32]
+
+
+def strategy_key(strategy, chat, session):
+    """The prompt_cache_key a request of chat's session carries: none
+    (None), one per user ('user'), one per conversation ('conversation':
+    the full-history client's conversation is its session)."""
+    if strategy == 'none':
+        return None
+    if strategy == 'user':
+        return cache_key(chat.user)
+    if strategy == 'conversation':
+        return cache_key(chat.user, session)
+    raise ValueError('strategy %r' % strategy)

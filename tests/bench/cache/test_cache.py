@@ -224,5 +224,45 @@ class Inserted(unittest.TestCase):
         self.assertEqual(replay.inserted_parts(self.SENT, got), ['user: I adopted a cat.'])
 
 
+class ManyUsers(unittest.TestCase):
+    def test_interleave_sends_each_users_requests_in_order_and_ends_them_together(self):
+        counts = [300, 100, 600]
+        order = replay.interleave(counts, seed=3)
+        self.assertEqual(order, replay.interleave(counts, seed=3))  # the same every run
+        self.assertNotEqual(order, replay.interleave(counts, seed=4))
+        for u, n in enumerate(counts):
+            self.assertEqual([i for v, i in order if v == u], list(range(n)))
+        # in proportion to what is left: every user still sending in the last tenth
+        self.assertEqual({u for u, _ in order[-100:]}, {0, 1, 2})
+        self.assertEqual({u for u, _ in order[:100]}, {0, 1, 2})
+        self.assertEqual(replay.interleave([0, 2]), [(1, 0), (1, 1)])
+
+    def test_send_times_are_evenly_spaced_at_the_rate(self):
+        self.assertEqual([replay.send_ms(i, 30) for i in range(4)], [0, 2000, 4000, 6000])
+        self.assertEqual(replay.send_ms(7, 600), 700)
+        self.assertEqual(replay.send_ms(1, 7), 8571)
+
+    def test_keys_are_keyed_hashes_per_user_or_conversation(self):
+        chat, other = replay.Chat('locomo', '1', 'cache-locomo-1'), replay.Chat('locomo', '2', 'cache-locomo-2')
+        self.assertIsNone(replay.strategy_key('none', chat, 0))
+        user = replay.strategy_key('user', chat, 0)
+        self.assertRegex(user, r'^[0-9a-f]{32}$')
+        self.assertEqual(user, replay.strategy_key('user', chat, 5))  # every session alike
+        self.assertNotEqual(user, replay.strategy_key('user', other, 0))
+        self.assertNotIn('locomo', user)  # the user id does not show
+        conv = [replay.strategy_key('conversation', chat, s) for s in (0, 1, 0)]
+        self.assertEqual((conv[0] == conv[2], conv[0] == conv[1], conv[0] == user), (True, False, False))
+        import hashlib
+        import hmac
+        self.assertEqual(user, hmac.new(b'memproxy-cache-bench', b'cache-locomo-1',
+                                        hashlib.sha256).hexdigest()[:32])
+
+    def test_a_longer_system_prompt(self):
+        self.assertEqual(replay.system_prompt(), replay.SYSTEM_PROMPT)
+        long = replay.system_prompt(2000)
+        self.assertTrue(8000 <= len(long) < 8200)
+        self.assertTrue(long.startswith(replay.SYSTEM_PROMPT[:500]))
+
+
 if __name__ == '__main__':
     unittest.main()
