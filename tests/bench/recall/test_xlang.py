@@ -212,6 +212,21 @@ class TestReport(unittest.TestCase):
         self.assertIn('- en→zz: Z? (0/2)', text)
         self.assertNotIn('Where does Jess live?', text.split('## Cross-language')[1])
 
+    def test_baseline(self):
+        a = self.args()
+        a.baseline, a.misses = '/base', False
+        base = self.res()
+        base[('xx', 1500)]['by']['original']['cats']['en#1'] = [0, 1]  # the same
+        base[('en', 1500)]['by']['original']['cats']['same#0'] = [0, 1]  # same-language moves: 2/3 then
+        base[('xx', 300)]['by']['original']['cats']['en#0'] = [0, 1]  # cross gains 50 at 300
+        text = xlang.report(a, self.FILES, self.res(), [], [], 1.0, base)
+        self.assertIn('| en→xx | 0.0 / 0.0 | +50.0 / 0.0 | 50.0 → 50.0 |', text)
+        self.assertIn('| xx→en | 0.0 / +33.3 | 0.0 / 0.0 | 100.0 → 100.0 |', text)
+        self.assertIn('Same-language: moved more than 0.5 point in xx→en, zz→en.', text)
+        text = xlang.report(a, self.FILES, self.res(), [], [], 1.0, self.res())
+        self.assertIn('(the same bodies as this build\'s)', text)
+        self.assertIn('Same-language: within 0.5 point of the baseline in every pair and budget.', text)
+
     def test_goal_not_judged_without_1500(self):
         res = {k: v for k, v in self.res().items() if k[1] == 300}
         text = xlang.report(self.args((300,)), self.FILES, res, [], [], 1.0)

@@ -47,6 +47,7 @@ DEFAULT_SET = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'xlang')
 BUDGETS = [300, 500, 1500]
 GOAL_BUDGET = 1500
 GOAL_GAP = 15.0
+SAME_TOLERANCE = 0.5  # requirement 4: same-language recall within half a point
 SHORT_LANGS = ['de', 'ja', 'ru']  # Latin, CJK and Cyrillic scripts, each with a dictionary
 SAME = 'same'  # the category of a memory's own questions
 SEP = '#'      # a question's category is '<group>#<n>': per question and per group at once
@@ -217,6 +218,23 @@ def misses(res, archives_, budget):
     return out
 
 
+def digest(res):
+    """SHA-256 over the cells' request-body digests, in key order."""
+    whole = hashlib.sha256()
+    for k in sorted(res):
+        whole.update(res[k]['digest'].digest())
+    return whole.hexdigest()
+
+
+def delta(now, then):
+    p, q = pct(now), pct(then)
+    return None if p is None or q is None else p - q
+
+
+def sign(d):
+    return 'n/a' if d is None else '%+.1f' % d if abs(d) >= 0.05 else '0.0'
+
+
 def version(a):
     try:
         r = subprocess.run([a.memproxy, '--version'], capture_output=True, text=True, timeout=10)
@@ -225,7 +243,7 @@ def version(a):
         return 'unknown'
 
 
-def report(a, files, res, archives_, failures, secs):
+def report(a, files, res, archives_, failures, secs, base=None):
     B = a.budgets
     bh = ' / '.join('@%s' % format(b, ',') for b in B)
     rows = ['# Cross-language recall through memproxy (issue 66)', '',
@@ -266,10 +284,30 @@ def report(a, files, res, archives_, failures, secs):
         '' if len(met) == len(with_dict) else ' (missed: %s)' % ', '.join(
             r[0] for r in with_dict if r not in met)) if GOAL_BUDGET in B else
         'Goal not judged: budget %s not run.' % format(GOAL_BUDGET, ',')]
-    whole = hashlib.sha256()
-    for k in sorted(res):
-        whole.update(res[k]['digest'].digest())
-    rows += ['', 'Request bodies digest: `%s`.' % whole.hexdigest()[:16]]
+    rows += ['', 'Request bodies digest: `%s`.' % digest(res)[:16]]
+    if base is not None:
+        rows += ['', '## Change from the baseline', '',
+                 'Baseline: `%s`; its request bodies digest `%s`%s. Change in points, this build minus the '
+                 'baseline; same-language should not move (within %.1f point: requirement 4).' % (
+                     getattr(a, 'baseline_binary', a.baseline), digest(base)[:16],
+                     ' (the same bodies as this build\'s)' if digest(base) == digest(res) else '',
+                     SAME_TOLERANCE), '',
+                 '| pair | same-language %s | cross-language %s | cross-language @%s: baseline → this build |'
+                 % (bh, bh, format(GOAL_BUDGET, ',')), '|---|---|---|---|']
+        moved = []
+        old = {r[0]: r for r in pairs(base, a.langs, B, files)}
+        for name, _, _, has, same, cross in table:
+            o = old[name]
+            ds = [delta(same.get(b), o[4].get(b)) for b in B]
+            dc = [delta(cross.get(b), o[5].get(b)) for b in B]
+            if any(d is not None and abs(d) > SAME_TOLERANCE for d in ds):
+                moved.append(name)
+            rows.append('| %s | %s | %s | %s → %s |' % (
+                name, ' / '.join(sign(d) for d in ds), ' / '.join(sign(d) for d in dc),
+                fmt(pct(o[5].get(GOAL_BUDGET))), fmt(pct(cross.get(GOAL_BUDGET)))))
+        rows += ['', 'Same-language: %s.' % (
+            'within %.1f point of the baseline in every pair and budget' % SAME_TOLERANCE if not moved else
+            'moved more than %.1f point in %s' % (SAME_TOLERANCE, ', '.join(moved)))]
     if a.misses and GOAL_BUDGET in B:
         ms = misses(res, archives_, GOAL_BUDGET)
         rows += ['', '## Cross-language questions missing evidence at %s tokens' % format(GOAL_BUDGET, ','), '']
@@ -301,12 +339,16 @@ def parse_args(argv):
     p.add_argument('--record-last', type=int, default=0, metavar='N',
                    help='record the last N user messages of each archive as chat turns (X-Memory: write) '
                         'instead of importing them (default 0, as the needles bench)')
+    p.add_argument('--baseline', metavar='DIR',
+                   help='a second build run the same way (e.g. main\'s): the report adds each figure\'s change '
+                        'from it, and whether same-language stays within %.1f point' % SAME_TOLERANCE)
     p.add_argument('--misses', action='store_true',
                    help='list the cross-language questions that miss evidence at 1,500 tokens')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'xlang.md'), help='report file')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
     a = p.parse_args(argv)
     a.build = os.path.abspath(a.build)
+    a.baseline = os.path.abspath(a.baseline) if a.baseline else None
     a.ml = os.path.abspath(a.ml or os.environ.get('MEMPROXY_ML_DEV') or os.path.join(ROOT, DEFAULT_ML))
     a.set = os.path.abspath(a.set)
     try:
@@ -322,6 +364,30 @@ def parse_args(argv):
     a.load = 'import'
     a.postgres = None
     return a
+
+
+def run_all(a, arch):
+    """({(memory language, budget): cell}, [failure]) of one build: every
+    archive at every budget, a fresh memproxy each."""
+    res, failures = {}, []
+    tmp = tempfile.mkdtemp(prefix='memproxy-xlang-')
+    try:
+        bench.preflight(a, tmp, ['turns'])
+        for mem, data in arch:
+            conv = XConv(data)
+            for b in a.budgets:
+                say('memory %s, %d questions, budget %d' % (mem, len(conv.questions), b))
+                try:
+                    res[(mem, b)] = bench.run_cell(a, tmp, conv, 'turns', b, a.retrieval)
+                except (bench.RunError, OSError, ValueError, KeyError) as e:
+                    failures.append('memory %s, %d: %s' % (mem, b, e))
+                    say('FAILED: %s' % failures[-1])
+    finally:
+        if a.keep_tmp:
+            say('temporary files kept in %s' % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return res, failures
 
 
 def main(argv):
@@ -341,26 +407,18 @@ def main(argv):
         die('the set %s does not fit %s (%d complaints)' % (a.set, a.ml, len(errs)))
     a.langs = a.langs or sorted(files)
     arch = archives(ml, files, a.langs)
-    res, failures = {}, []
-    tmp = tempfile.mkdtemp(prefix='memproxy-xlang-')
     t0 = time.monotonic()
-    try:
-        bench.preflight(a, tmp, ['turns'])
-        for mem, data in arch:
-            conv = XConv(data)
-            for b in a.budgets:
-                say('memory %s, %d questions, budget %d' % (mem, len(conv.questions), b))
-                try:
-                    res[(mem, b)] = bench.run_cell(a, tmp, conv, 'turns', b, a.retrieval)
-                except (bench.RunError, OSError, ValueError, KeyError) as e:
-                    failures.append('memory %s, %d: %s' % (mem, b, e))
-                    say('FAILED: %s' % failures[-1])
-    finally:
-        if a.keep_tmp:
-            say('temporary files kept in %s' % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    text = report(a, files, res, arch, failures, time.monotonic() - t0)
+    res, failures = run_all(a, arch)
+    base = None
+    if a.baseline:
+        b = argparse.Namespace(**vars(a))
+        b.build = a.baseline
+        bench.find_binaries(b, die)
+        say('baseline %s' % b.memproxy)
+        base, bfail = run_all(b, arch)
+        failures += ['baseline: ' + f for f in bfail]
+        a.baseline_binary = '%s (%s)' % (b.memproxy, version(b))
+    text = report(a, files, res, arch, failures, time.monotonic() - t0, base)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, 'w', encoding='utf-8') as f:
         f.write(text)
