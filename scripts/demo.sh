@@ -2,10 +2,15 @@
 # The memproxy demo: long-term memory end to end, on this machine, with no
 # API key. Starts the fake upstream (which plays the LLM for memproxy's
 # memory jobs, docs/fake-upstream.md) and memproxy in hybrid mode, tells it
-# a few things as user "ada", restarts memproxy, then asks in a brand-new
-# session what she said. After every request it shows what memproxy
-# injected into the upstream request. Exit 0 when the answer's context held
-# the fact, 1 otherwise.
+# a few things as user "ada", makes her extraction batch due (POST
+# /admin/extract) and waits for it, restarts memproxy, then asks in a
+# brand-new session what she said. After every request it shows what
+# memproxy injected into the upstream request. It asserts what it shows:
+# every request answered 200 in hybrid mode; one batched extraction call
+# (the summary folded into it, no summarize job); ada's facts and summary
+# in her memory; her fact "vector_store: ChromaDB" in what the last
+# request got injected. Exit 0 when all hold, 1 otherwise. The lint
+# suite's meson test "demo" runs it.
 #
 # Usage: scripts/demo.sh [--build DIR] [--keep]
 #   --build DIR  meson build directory (default: build); built when memproxy
@@ -28,7 +33,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -108,7 +113,10 @@ base_url = $fake_url/v1
 [memory]
 mode = hybrid
 buffer_messages = 4   ; recent messages injected verbatim
-summarize_at = 6      ; then the oldest half is folded into the summary
+summarize_at = 6      ; then the oldest half leaves the buffer (the summary has it)
+
+[admin]
+token = demo-admin-token ; the admin API: POST /admin/extract below
 
 [storage]
 path = $tmp/data
@@ -209,6 +217,8 @@ chat() {
         -H 'Authorization: Bearer sk-demo-no-real-key' \
         --data-binary "$body" "$proxy/v1/chat/completions") || die "request $turn failed"
     [ "$st" = 200 ] || die "request $turn: HTTP $st: $(cat "$tmp/resp.json")"
+    grep -qi '^x-memory-mode: hybrid' "$tmp/resp.head" ||
+        die "request $turn: no X-Memory-Mode: hybrid: $(cat "$tmp/resp.head")"
     show "$body" "$tmp/resp.head" "$tmp/resp.json"
 }
 
@@ -216,24 +226,65 @@ metric() { # NAME_WITH_LABELS: its value in $tmp/metrics (0 when absent)
     awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }' "$tmp/metrics"
 }
 
-# Waits until every turn is recorded and every memory job is done.
+# Waits until every turn is recorded and ada's memory jobs are done.
+# Extraction is batched (docs/memory-jobs.md#batches): a user's pending turns
+# go to the memory model in one call once they are extract_batch_turns (12)
+# or the oldest has waited extract_idle_seconds (20 s); in hybrid mode that
+# call also folds the summary, so no summarize job runs. POST /admin/extract
+# makes the batch due now; then the demo waits until every turn is extracted
+# (memproxy_memory_jobs_total{kind="extract",result="ok"} counts one per turn
+# of a batch), no batch is held and the queue is empty.
 wait_jobs() {
-    local turns=$1 i rec ext sum depth
+    local turns=$1 i rec ext sum depth held due jobs
+    due=$(curl -sS -X POST -H 'Authorization: Bearer demo-admin-token' "$admin/admin/extract") ||
+        die "POST /admin/extract failed"
+    echo "   POST /admin/extract: $due (ada's pending turns are due now, not after 20 s)"
     for ((i = 0; i < 300; i++)); do
         curl -sS "$admin/metrics" >"$tmp/metrics" || die "GET /metrics failed"
         rec=$(metric 'memproxy_memory_jobs_total{kind="record",result="ok"}')
         ext=$(metric 'memproxy_memory_jobs_total{kind="extract",result="ok"}')
         sum=$(metric 'memproxy_memory_jobs_total{kind="summarize",result="ok"}')
         depth=$(metric 'memproxy_memory_queue_depth')
-        if [ "$rec" -ge "$turns" ] && [ "$ext" -ge 1 ] && [ "$sum" -ge 1 ] && [ "$depth" -eq 0 ]; then
-            echo "   done: turns recorded $rec, extractions ok $ext, summaries ok $sum, queue depth $depth"
-            echo "   (the fake upstream answered these jobs: $(curl -sS "$fake_url/_fake/jobs"))"
+        held=$(metric 'memproxy_memory_jobs_held{reason="batch"}')
+        if [ "$rec" -ge "$turns" ] && [ "$ext" -ge "$turns" ] && [ "$depth" -eq 0 ] &&
+            [ "$held" -eq 0 ]; then
+            echo "   done: turns recorded $rec, turns extracted $ext, summarize jobs $sum," \
+                "queue depth $depth, batches held $held"
+            jobs=$(curl -sS "$fake_url/_fake/jobs")
+            echo "   (the fake upstream answered these memory-model calls: $jobs)"
+            python3 -c '
+import json, sys
+jobs, sum_ok = json.loads(sys.argv[1]), int(sys.argv[2])
+if jobs.get("extract", 0) < 1:
+    sys.exit("demo: FAILED: the memory model got no extraction call: " + sys.argv[1])
+if jobs.get("summarize", 0) != 0 or sum_ok != 0:
+    sys.exit("demo: FAILED: hybrid mode folds the summary into the extraction call, "
+             "yet a summarize job ran: %s, summarize ok %d" % (sys.argv[1], sum_ok))
+' "$jobs" "$sum" || exit 1
             return 0
         fi
         sleep 0.1
     done
     grep '^memproxy_memory' "$tmp/metrics" >&2
-    die "memory jobs not done after 30 s (recorded $rec of $turns turns, extract ok $ext, summarize ok $sum, queue depth $depth)"
+    die "memory jobs not done after 30 s (recorded $rec of $turns turns, extracted $ext," \
+        "queue depth $depth, batches held $held)"
+}
+
+# check_memory FILE: ada's memory (GET /v1/memory) holds the facts the fake
+# extracted and the summary the batch folded.
+check_memory() {
+    python3 - "$1" <<'EOF'
+import json, sys
+mem = json.load(open(sys.argv[1]))
+facts = {f.get('key'): f.get('value') for f in mem.get('entities') or []}
+for k, v in (('name', 'Ada'), ('vector_store', 'ChromaDB')):
+    if facts.get(k) != v:
+        sys.exit("demo: FAILED: ada's memory should hold %s: %s; it holds %r" % (k, v, facts))
+if not (mem.get('summary') or {}).get('text'):
+    sys.exit("demo: FAILED: ada's memory holds no summary (hybrid folds one per batch)")
+print("   ada's memory holds %d facts (%s) and a summary" % (
+    len(facts), ', '.join('%s: %s' % kv for kv in sorted(facts.items()))))
+EOF
 }
 
 echo "== fake upstream on $fake_url (plays the LLM for memory jobs)"
@@ -250,8 +301,10 @@ chat "How should I cache the search results?"
 chat "Thanks, that is all for today."
 
 echo
-echo "== Waiting for memproxy's memory jobs (extraction, summary) to finish"
+echo "== Waiting for memproxy's memory jobs: one batched extraction call, the summary folded in"
 wait_jobs "$turn"
+curl -sS -H 'X-User-Id: ada' "$proxy/v1/memory" >"$tmp/memory.json" || die "GET /v1/memory failed"
+check_memory "$tmp/memory.json"
 
 echo
 stop_memproxy
@@ -263,11 +316,11 @@ chat "Which vector store did I say I was using?"
 
 echo
 echo "== GET /v1/memory (X-User-Id: ada)"
-curl -sS -H 'X-User-Id: ada' "$proxy/v1/memory" | python3 -m json.tool
+curl -sS -H 'X-User-Id: ada' "$proxy/v1/memory" >"$tmp/memory.json" || die "GET /v1/memory failed"
+python3 -m json.tool "$tmp/memory.json"
+check_memory "$tmp/memory.json"
 
 echo
-if grep -q ChromaDB "$tmp/injected.txt"; then
-    echo "== OK: the last upstream request carried \"ChromaDB\" in the memory memproxy injected."
-else
-    die "the last upstream request's injected memory does not contain \"ChromaDB\""
-fi
+grep -q 'vector_store: ChromaDB' "$tmp/injected.txt" ||
+    die "the last upstream request's injected memory holds no \"vector_store: ChromaDB\" fact"
+echo "== OK: the last upstream request carried \"vector_store: ChromaDB\" in the memory memproxy injected."

@@ -2,10 +2,23 @@
 # The README's test command: installs what is missing, then builds and runs
 # every suite twice, in a plain build (build/) and in an ASan+UBSan build
 # (build-asan/), then scans every log memproxy wrote during them for the
-# tests' canaries and secrets. Exits non-zero on the first failing build or
-# suite.
+# tests' canaries and secrets, then runs the fuzzers and the benchmarks in
+# their short modes. Exits non-zero on the first failing build or suite.
+#
+# --quick: the day-to-day tier. The same dependencies and every suite (the
+# demo included) in the plain build only, with the log scan; no ASan+UBSan
+# run, no fuzzers, no benchmarks. CI (.ci/run) runs the full command.
 set -eu
 cd "$(dirname "$0")/.."
+quick=false
+case ${1:-} in
+--quick) quick=true ;;
+'') ;;
+*)
+    echo "usage: scripts/test.sh [--quick]" >&2
+    exit 2
+    ;;
+esac
 scripts/install-deps.sh --test
 echo "== the client SDKs the SDK tests drive memproxy with (tests/sdk/package-lock.json)"
 npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
@@ -31,6 +44,12 @@ run_suites() {
 }
 echo "== plain build"
 run_suites build
+echo "== the README's start command, configuration checked (scripts/run.sh --check-config)"
+scripts/run.sh --check-config
+if $quick; then
+    echo "quick tier passed: every suite in the plain build (no ASan+UBSan run, fuzzers or benchmarks)"
+    exit 0
+fi
 echo "== ASan+UBSan build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug

@@ -47,7 +47,7 @@ enum mp_trust {
  * times; its trust class follows from its role
  * (mp_usermem_trust_of_role()) and its confidence is 1 (verbatim text).
  *
- * Its conversation (docs/memory.md "Conversations"): the request that
+ * Its conversation (docs/memory-conversations.md "Conversations"): the request that
  * recorded it belonged to the conversation whose key (a SHA-256 of the
  * user's store key and the identity core/wire/convid.h's rule gave) is
  * the 32 bytes K; conv is K[0..8) read as a big-endian number, so that

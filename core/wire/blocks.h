@@ -1,5 +1,5 @@
 /* The structure of a user message's text part: where a client's text
- * stands out by its shape, whatever it says (docs/memory.md "Whose
+ * stands out by its shape, whatever it says (docs/memory-whose-words.md "Whose
  * words"). A person types sentences; a client assembles blocks: a tagged
  * block from a line's start to a line's end (<environment_context> ...
  * </environment_context>), a heading that names a file followed by the

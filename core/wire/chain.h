@@ -1,4 +1,4 @@
-/* A Responses previous_response_id chain (docs/memory.md "Conversations"):
+/* A Responses previous_response_id chain (docs/memory-conversations.md "Conversations"):
  * the response id a recorded reply keeps, and which conversation a
  * request that continues one of the user's recorded replies is in. Pure:
  * the proxy digests ids with the user's key (plane/convlook.h) and hands

@@ -3,7 +3,7 @@
  * than the user's own turn, and which kind; and the removal of a memory
  * block a client put in the user's words. Pure: no I/O, no logging (a hint
  * header's value is the client's and never leaves this module). The rules
- * are docs/memory.md's "Client tasks" section, in its order:
+ * are docs/memory-whose-words.md's "Client tasks" section, in its order:
  *
  *   1. hint headers, first match wins: x-claude-code-request-class other
  *      than main, subagent, workflow (Claude Code); x-openai-subagent

@@ -53,7 +53,7 @@ int mp_completion_append_text(struct mp_completion *c, const char *text, size_t 
 void mp_completion_mark(struct mp_completion *c, bool finished, bool failed);
 
 /* For readers: the reply calls a tool the client runs (a tool loop's
- * round, docs/memory.md "Agent loops"); mp_completion_calls_tool() then
+ * round, docs/memory-recording.md "Agent loops"); mp_completion_calls_tool() then
  * says so, whatever text the reply also has. */
 void mp_completion_mark_tool_call(struct mp_completion *c);
 bool mp_completion_calls_tool(const struct mp_completion *c);

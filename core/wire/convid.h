@@ -1,6 +1,6 @@
 /* Conversation identity: which conversation a chat request belongs to, so
  * that memproxy can keep what it injected stable from one turn to the next
- * (the prompt cache, docs/memory.md "Conversations"). A pure rule over the
+ * (the prompt cache, docs/memory-conversations.md "Conversations"). A pure rule over the
  * request's headers and its scan; it keys nothing with the user (the proxy
  * digests the identity together with the user's key) and keeps no state.
  * It also tells a client's temporary chat (mp_convid_temporary).

@@ -85,7 +85,7 @@ struct mp_inject_question {
 
 /* ---- a conversation: a stable head, a per-question tail ----
  *
- * For the prompt cache (docs/memory.md "Conversations"), memory in a
+ * For the prompt cache (docs/memory-conversations.md "Conversations"), memory in a
  * conversation is split in two. The head is what does not depend on the
  * newest question: the summary, and with head_share above 0 the profile
  * facts chosen when the conversation began (by that turn's question),

@@ -3,7 +3,7 @@
  * forwarded as sent, but not the user's words, so neither archived nor
  * extracted. This module finds it by the patterns of a file the operator
  * may extend ([memory] inserted_context_patterns, conf/inserted-context.conf,
- * docs/memory.md "Inserted context") and gives the user's own remainder.
+ * docs/memory-whose-words.md "Inserted context") and gives the user's own remainder.
  * Pure: no I/O, no logging, nothing kept past a call.
  *
  * A pattern is a block: an opening marker, then the first closing marker

@@ -1,6 +1,6 @@
 /* The user's own words of a chat request's user messages: what memory
  * records of them, and what it compares with what it recorded (docs/
- * memory.md "Whose words"). Clients write into the user's turn (an
+ * memory-whose-words.md "Whose words"). Clients write into the user's turn (an
  * instruction file, an environment block, a reminder, an attached file);
  * those go upstream as sent but are not the person's words. A message's
  * own words are its text without, in this order:

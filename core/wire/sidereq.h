@@ -1,5 +1,5 @@
 /* A chat request's shape as a client's side request would have it (docs/
- * memory.md "Whose words"): a title, tags, a summary, follow-up
+ * memory-whose-words.md "Whose words"): a title, tags, a summary, follow-up
  * suggestions are one-shot requests about the conversation, under
  * instructions of their own. This module reads that shape from the
  * request's scan: whether it is lone, the prints of its instructions, and

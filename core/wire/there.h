@@ -1,4 +1,4 @@
-/* The one "already there" rule (docs/memory.md "Conversations"; DESIGN
+/* The one "already there" rule (docs/memory-conversations.md "Conversations"; DESIGN
  * §5): whether a message of the user's memory, buffered or archived, is
  * there already for a request, so that it is not injected (again). Every
  * part of an injection asks it (the head, the tail, the replayed recent

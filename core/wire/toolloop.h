@@ -1,4 +1,4 @@
-/* An agent's tool loop as one request shows it (docs/memory.md "Agent
+/* An agent's tool loop as one request shows it (docs/memory-recording.md "Agent
  * loops"): whether the request answers tool calls, where the loop began
  * (the user's request), and a digest that names that beginning in every
  * round of the loop. Pure: it reads a request scanned by its wire and

@@ -106,7 +106,7 @@ struct mp_wire {
      * MP_ENOMEM. */
     int (*reply_body_text)(const char *body, size_t len, char **out, size_t *out_len);
     /* Whether the reply of a JSON body calls a tool the client runs (a
-     * tool loop's round: docs/memory.md "Agent loops"), whatever text it
+     * tool loop's round: docs/memory-recording.md "Agent loops"), whatever text it
      * also has; a stream's reader marks it (mp_completion_calls_tool).
      * false for a body that is not this API's reply. */
     bool (*reply_body_calls_tool)(const char *body, size_t len);

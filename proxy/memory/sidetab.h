@@ -1,4 +1,4 @@
-/* The side requests this process knows (docs/memory.md "Whose words"):
+/* The side requests this process knows (docs/memory-whose-words.md "Whose words"):
  * the prints of their instructions (core/wire/sidereq.h), by tenant, as
  * the store learned them (storage/ops/store_whose.c: MP_TABLE_SIDES). A
  * lone request whose instructions are one of them is a client's side

@@ -34,7 +34,7 @@
 struct mp_chatreq_msg;
 struct mp_wire;
 
-/* What the turn is in an agent's tool loop (docs/memory.md "Agent
+/* What the turn is in an agent's tool loop (docs/memory-recording.md "Agent
  * loops"; storage/ops/store.h: RECORD_TURN's loop lists). */
 enum mp_turn_loop {
     MP_TURN_PLAIN, /* the user's words and the reply */

@@ -109,7 +109,7 @@ struct mp_job {
 };
 
 /* What a RECORD_TURN's builder found of client text in its turn
- * (core/wire/ownwords.h; docs/memory.md "Whose words"), for the store to
+ * (core/wire/ownwords.h; docs/memory-whose-words.md "Whose words"), for the store to
  * find the rest by what it has kept (store_whose.c):
  *   - by repetition: the prints of the blocks of its user messages. A
  *     block printed in another conversation of the user's is a client's
@@ -154,7 +154,7 @@ struct mp_store_recognized {
     uint8_t learned_kind;
 };
 
-/* A conversation's state (docs/memory.md "Conversations"): the head it
+/* A conversation's state (docs/memory-conversations.md "Conversations"): the head it
  * was given and the tail of its last question (a tool loop's rounds get
  * it again), kept with the user under the conversation's key (32 bytes:
  * proxy/plane/convlook.h), so that every worker and every proxy on the
@@ -307,7 +307,7 @@ struct mp_sweep_counts {
  *   Otherwise (the same reply, none kept, no reply in the op, a key
  *   remembered without seqs: an import's, or one written before seqs
  *   were kept) MP_NOTFOUND, nothing changes (first_seq = last_seq = 0).
- *   An agent's tool loop (store_turn.c; docs/memory.md "Agent loops"):
+ *   An agent's tool loop (store_turn.c; docs/memory-recording.md "Agent loops"):
  *   the turn that began it (the user's request, with the reply that
  *   called a tool, if it had text) is also kept under loop_keep's keys
  *   (with its seqs after a replacement too). A link (nmessages 0,

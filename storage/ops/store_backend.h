@@ -361,7 +361,7 @@ int mp_store_migrate_told(struct mp_store *store, uint32_t from, const char *wha
  * its told records are made (as mp_store_migrate_told() makes them), and
  * the format becomes this one. mp_store_backend_attach() calls it,
  * for both backends: about 1 s per 10,000 archived messages on LMDB, 43 s
- * on PostgreSQL (a round trip per record written; docs/memory.md,
+ * on PostgreSQL (a round trip per record written; docs/memory-storage.md,
  * tests/bench/langstore). MP_OK; MP_EIO with a reason in err. */
 int mp_store_migrate_lang(struct mp_store *store, uint32_t from, const char *what, char *err,
                           size_t errcap);

@@ -1,5 +1,5 @@
 /* Conversations kept with the user (store.h: struct mp_store_conv,
- * PUT_CONV, NOTE_LEAD; docs/memory.md "Conversations").
+ * PUT_CONV, NOTE_LEAD; docs/memory-conversations.md "Conversations").
  *
  * A conversation's head must be the same bytes whichever worker or proxy
  * serves its next turn, so it lives with the user's memory, not in one

@@ -23,7 +23,7 @@
  * user's messages, as a loop's answer follows a first round that said
  * nothing (below).
  *
- * An agent's tool loop (docs/memory.md "Agent loops") is one turn: the
+ * An agent's tool loop (docs/memory-recording.md "Agent loops") is one turn: the
  * user's request and the loop's final answer. Its first round records the
  * request (and the reply that called a tool, if it said something) and
  * keeps that turn's seqs under more keys (the caller's loop keys: the

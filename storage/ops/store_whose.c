@@ -1,5 +1,5 @@
 /* Whose words at recording (store.h: struct mp_store_recognize; docs/
- * memory.md "Whose words"): what the store keeps to tell a client's text
+ * memory-whose-words.md "Whose words"): what the store keeps to tell a client's text
  * from the person's, and the undo of what was recorded before it was
  * told.
  *

@@ -318,7 +318,7 @@ TAIL_OPENERS = tuple(b'{"role":"%s","content":"' % r + i[:40].encode()
 
 def split_tail(client, k, upstream):
     """(upstream without the per-question tail, the tail element or None): the
-    tail goes right before the newest user message (docs/memory.md#conversations),
+    tail goes right before the newest user message (docs/memory-conversations.md#conversations),
     which is after the block's insertion point k unless the request is a lone
     question (then head, replay and tail are one insertion)."""
     k2 = max(client.rfind(b'{"role":"user"'), client.rfind(b'{"role": "user"'))
@@ -479,7 +479,7 @@ class Injection:
         self.head = Block(sysmsg['content'])
         # the per-question tail: a second system block, right after the head
         # and before the replayed messages it goes with (a lone question),
-        # or right before the question with them (docs/memory.md#conversations)
+        # or right before the question with them (docs/memory-conversations.md#conversations)
         self.tail = None
         self.messages = []
         for m in elements[1:]:

@@ -313,7 +313,7 @@ class Memory(AnthropicCase):
 
 
 class Conversation(AnthropicCase):
-    """The tail in the newest user turn (docs/memory.md#conversations): the
+    """The tail in the newest user turn (docs/memory-conversations.md#conversations): the
     client's system and its earlier turns stay byte for byte, so its
     cache_control breakpoints keep caching turn after turn; memproxy adds
     no breakpoint."""

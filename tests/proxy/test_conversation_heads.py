@@ -1,5 +1,5 @@
 """One head per conversation, wherever its turns land (issue 64,
-requirements 1 and 3; docs/memory.md "Conversations"). The store keeps a
+requirements 1 and 3; docs/memory-conversations.md "Conversations"). The store keeps a
 conversation's head and tail with the user, so a turn served by another
 worker, by memproxy started again, or by another proxy on the same
 PostgreSQL store sends the bytes the last turn sent: the bytes before the

@@ -489,7 +489,7 @@ class FactAndItsTurn(ConvCase):
     chat's head holds the fact, and its next question, about the cluster,
     gets the statement too, on every API; explain shows it taken, not
     in_head. And a question that matches nothing gets no past message
-    (docs/memory.md, "Retrieval": the floor)."""
+    (docs/memory-retrieval.md, "Retrieval": the floor)."""
 
     STATED = 'I use Weaviate as my vector store, and my staging cluster is called heron-7.'
 

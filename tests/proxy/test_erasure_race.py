@@ -211,7 +211,7 @@ class ExtractionCalls(EraseBase):
 
     def test_a_reply_regenerated_during_the_call(self):
         """A regenerated reply erases the reply it replaces
-        (docs/memory.md#regenerated-replies): the held call's fold, written
+        (docs/memory-recording.md#regenerated-replies): the held call's fold, written
         from the rejected reply, is not stored; the re-run folds the kept one."""
         self.learn('My name is Zed.', 'name', 'Zed')
         ask = 'Name a bird I could see by the river.'

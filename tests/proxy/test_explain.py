@@ -130,7 +130,7 @@ class Explain(ExplainCase):
 
     def test_below_the_floor(self):
         # one session: the message two turns from the match scores (smoothing)
-        # but is under the floor (docs/memory.md, "Retrieval"); the budget has room
+        # but is under the floor (docs/memory-retrieval.md, "Retrieval"); the budget has room
         user = self.seed([message('user', 'My cat Miso hates the vacuum.', '2024-01-05T10:00:00Z'),
                           message('assistant', 'Oh no, poor thing.', '2024-01-05T10:01:00Z'),
                           message('user', 'The weather was fine today.', '2024-01-05T10:02:00Z'),
@@ -195,7 +195,7 @@ TURNS = ('Which roses grow by the north wall?', 'And what grows by the east wall
 
 
 class ExplainConversation(ExplainCase):
-    """Explain in a conversation (docs/memory.md#conversations): the head
+    """Explain in a conversation (docs/memory-conversations.md#conversations): the head
     the workers keep for it, byte for byte, and the tail chosen for the
     newest question, found without changing the conversation's state."""
     PROXY_CONFIG = {'workers': 2, 'sections': sections(), 'memory': {'mode': 'hybrid', 'head_share': 50}}

@@ -1,4 +1,4 @@
-"""Recorded turns know their conversation (docs/memory.md, "Conversations"
+"""Recorded turns know their conversation (docs/memory-conversations.md, "Conversations"
 and "Recording"; issue 50, requirement 2): each recorded message keeps the
 digest of its request's conversation (core/wire/convid.h's rule), the same
 for every turn of one chat and different for two chats of one user, whether
@@ -20,7 +20,7 @@ CHAT_ID = 'X-OpenWebUI-Chat-Id'
 
 
 def digest(user, name):
-    """conv as docs/memory.md says: the first 16 hex digits of SHA-256 of
+    """conv as docs/memory-conversations.md says: the first 16 hex digits of SHA-256 of
     the user's key, a NUL and the identity's name."""
     return hashlib.sha256(user.encode() + b'\0' + name).hexdigest()[:16]
 

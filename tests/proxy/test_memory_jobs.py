@@ -556,7 +556,7 @@ class Concurrency(mh.MemCase):
 
 class JobLimits(mh.MemCase):
     """How many jobs run at once, how often a failing one is retried, and
-    when it is given up (docs/memory.md, "Jobs")."""
+    when it is given up (docs/memory-jobs.md, "Jobs")."""
 
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'entity'}}
 
@@ -588,7 +588,7 @@ class JobLimits(mh.MemCase):
                            what='the fact of user %d' % i)
 
     def test_backoff_doubles_and_gives_up_after_six_attempts_past_the_horizon(self):
-        # docs/memory.md: retries with exponential backoff (1 s, 2 s, ... up to 6
+        # docs/memory-jobs.md: retries with exponential backoff (1 s, 2 s, ... up to 6
         # attempts). Attempts 1 to 4 in real time (1 s, 2 s, 4 s apart, by
         # the fake's clock); attempts 5 and 6 would wait 8 s and 16 s: a
         # restart with the memory clock an hour further runs each at once

@@ -72,7 +72,7 @@ class Persistence(mh.MemCase):
         self.assertEqual(mh.buffer_pairs(mem), [('user', 'My name is Kim.'), ('assistant', REPLY)],
                          'the turn recorded before kill -9 is gone')
         # Without api_key the job has no credentials until the user comes
-        # back: it is held for one (not queue depth: docs/memory.md, "Held jobs").
+        # back: it is held for one (not queue depth: docs/memory-jobs.md, "Held jobs").
         self.assertEqual(p2.metric('memproxy_memory_jobs_held', reason='no_credential'), 1,
                          'the pending job was not reloaded')
         time.sleep(1.5)

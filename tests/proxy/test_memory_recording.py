@@ -189,7 +189,7 @@ class Recording(mh.MemCase):
         self.assertNothingRecorded(user)
 
     def test_accept_encoding_dropped_only_when_recorded(self):
-        # docs/memory.md: a request that will be recorded goes upstream without its
+        # docs/memory-recording.md: a request that will be recorded goes upstream without its
         # Accept-Encoding (the reply must come readable); the one header
         # memproxy changes on that route. Any other request keeps it.
         ae = ('Accept-Encoding', 'gzip, br')

@@ -92,7 +92,7 @@ class Forgery(mh.MemCase):
         nfacts = len(mh.get_memory(self.proxy, user)['entities'])
 
         # a question that names the facts: each is relevant (a question that
-        # matches nothing gets four: docs/memory.md, "Retrieval"); not "tag",
+        # matches nothing gets four: docs/memory-retrieval.md, "Retrieval"); not "tag",
         # which turn 1 holds (it comes as one of the strongest)
         question = 'Who am I? My %s.' % ', '.join(sorted(k for k in accepted if k != 'tag'))
         s = send(self.proxy, user, [{'role': 'system', 'content': 'Be safe.'}, user_msg(question)])
@@ -100,7 +100,7 @@ class Forgery(mh.MemCase):
         raw = mh.upstream_body(self.fake, s)
         doc = json.loads(raw.decode('utf-8'))          # valid UTF-8 and valid JSON
         # the head (the summary), the tail (the facts for the question) and
-        # the replayed turn it goes with (docs/memory.md#conversations), the question
+        # the replayed turn it goes with (docs/memory-conversations.md#conversations), the question
         self.assertEqual([m['role'] for m in doc['messages']],
                          ['system', 'system', 'system', 'user', 'assistant', 'user'],
                          'extra or missing role objects upstream')

@@ -127,7 +127,7 @@ class SharedMemory(PgCase):
         """The turns of one Open WebUI chat, sent through two proxies on
         one database (each on connections of its own, so through either
         worker), are recorded in one conversation, another chat's in
-        another (docs/memory.md, "Conversations")."""
+        another (docs/memory-conversations.md, "Conversations")."""
         admin = {'admin': {'token': mh.ADMIN_TOKEN}}
         a, b = self.pg_proxy(sections=admin), self.pg_proxy(sections=admin)
         user = mh.uid('pgconv')

@@ -13,7 +13,7 @@ statement of session 1 in a request of session 2, the tool loop run to its
 end, the statement recorded as the user's words; and no instruction file,
 environment block, title scaffold or tool output recorded as the user's
 words, no fact extracted from them, and no memory in a side request (a
-title) once one was seen (docs/memory.md "Whose words"). A table of the
+title) once one was seen (docs/memory-whose-words.md "Whose words"). A table of the
 texts recorded as the user's that are none of the user's prompts, per
 client, is printed: a measurement reported.
 
@@ -367,7 +367,7 @@ class RealClient:
     def test_side_requests_carry_no_memory(self):
         """A title request (a side request) of the second session on goes
         upstream without memory: the first taught memproxy its
-        instructions (docs/memory.md "Whose words")."""
+        instructions (docs/memory-whose-words.md "Whose words")."""
         for s in self.run_.sessions[1:]:
             for r in self.run_.requests[s.tag]:
                 body = r['body']

@@ -1,4 +1,4 @@
-"""Relevance-ranked recall end to end (docs/memory.md "Retrieval", docs/http-api.md
+"""Relevance-ranked recall end to end (docs/memory-retrieval.md "Retrieval", docs/http-api.md
 "The memory block", core/recall/recall.h): a question finds the rare fact and the
 past message that answer it, dated, with their role and escaped, where
 `retrieval = recent` (switched by SIGHUP) gives the strongest facts; a
@@ -446,7 +446,7 @@ def usage_of(sent, stream):
 
 
 class Conversations(RelevanceCase):
-    """A stable head and a per-question tail (docs/memory.md#conversations):
+    """A stable head and a per-question tail (docs/memory-conversations.md#conversations):
     through the real binary, the fake upstream's prompt cache shows what
     stays cached turn after turn."""
 

@@ -234,7 +234,7 @@ class Responses(mh.MemCase):
 
 
 class Conversation(Responses):
-    """A conversation resent in "input" (docs/memory.md#conversations): the
+    """A conversation resent in "input" (docs/memory-conversations.md#conversations): the
     tail is a developer item right before the newest user item, the
     client's earlier items and the head before it byte for byte."""
 

@@ -1,4 +1,4 @@
-"""Whose words (issue 63, requirements 1 to 4; docs/memory.md "Whose
+"""Whose words (issue 63, requirements 1 to 4; docs/memory-whose-words.md "Whose
 words"): a client this suite knows nothing of, through a real memproxy of
 four workers, a new connection every request, on the three chat APIs.
 

@@ -537,7 +537,7 @@ START_TEST(test_convstate_a_persons_erasure_turns_every_record_into_a_tombstone)
 }
 END_TEST
 
-/* Each change store.h and docs/memory.md name as moving the epoch: a
+/* Each change store.h and docs/memory-conversations.md name as moving the epoch: a
  * correction, an admin's erasure of a message, a retention purge. */
 START_TEST(test_convstate_every_epoch_move_clears_the_records)
 {

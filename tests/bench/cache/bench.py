@@ -318,7 +318,7 @@ def found_ids(chat, ids, parts):
 START_LOCK = threading.Lock()
 
 # The replay's wall time is not the user's: a lone turn's extraction waits
-# 5 s (docs/memory.md, side requests), so a replay takes hours, and
+# 5 s (docs/memory-whose-words.md, side requests), so a replay takes hours, and
 # memproxy's clock would end batches and heads where the run's speed says.
 # The bench says when the user is idle (POST /admin/extract), so no batch
 # goes by the clock, and a head lasts the replay (unless --memory sets them).
