@@ -54,6 +54,13 @@ class Across(mh.MemCase):
         raw = mh.upstream_body(self.fake, s)
         return raw, '\n'.join(str(m.get('content')) for m in json.loads(raw)['messages'])
 
+    def explain(self, user, q):
+        path = '/admin/users/%s/explain' % mh.qid(user)
+        body = json.dumps({'model': 'x', 'messages': [{'role': 'user', 'content': q}]}).encode()
+        r = mh.admin_request(self.proxy, 'POST', path, body, 'application/json')
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
     def test_english_question_finds_german_memory(self):
         user = mh.uid('de')
         archive(self.proxy, user, DE_ARCHIVE)
@@ -101,11 +108,7 @@ class Across(mh.MemCase):
     def test_explain_shows_the_translated_term_and_its_word(self):
         user = mh.uid('explain')
         archive(self.proxy, user, DE_ARCHIVE)
-        path = '/admin/users/%s/explain' % mh.qid(user)
-        body = json.dumps({'model': 'x', 'messages': [{'role': 'user', 'content': EN_Q}]}).encode()
-        r = mh.admin_request(self.proxy, 'POST', path, body, 'application/json')
-        self.assertEqual(r.status, 200, r)
-        doc = r.json()
+        doc = self.explain(user, EN_Q)
         self.assertIn({'term': 'blutdruck', 'from': 'blood pressure', 'lang': 'de'},
                       doc['translations'])
         past = {it['text']: it for it in doc['sections']['past']['items']}
@@ -115,10 +118,7 @@ class Across(mh.MemCase):
     def test_a_monolingual_users_explain_has_no_translation(self):
         user = mh.uid('monoex')
         archive(self.proxy, user, EN_ARCHIVE)
-        path = '/admin/users/%s/explain' % mh.qid(user)
-        body = json.dumps({'model': 'x', 'messages': [{'role': 'user', 'content': EN_Q}]}).encode()
-        r = mh.admin_request(self.proxy, 'POST', path, body, 'application/json')
-        self.assertEqual(r.json()['translations'], [])
+        self.assertEqual(self.explain(user, EN_Q)['translations'], [])
 
 
 if __name__ == '__main__':
