@@ -25,6 +25,7 @@
 #include "store.h"
 #include "store_open.h"
 #include "store_pg.h"
+#include "xlatemap.h"
 
 extern char **environ;
 
@@ -258,6 +259,7 @@ static int run(const struct mp_config *cfg, const char *config_path)
         goto out;
     if (mp_memcred_warning(cfg) != NULL)
         mp_log(MP_LOG_WARN, mp_memcred_warning(cfg));
+    (void)mp_xlatemap_load(cfg);
     if (mp_server_new(cfg, config_path, store, &server) != MP_OK)
         goto out;
     mp_server_run(server);
@@ -268,6 +270,7 @@ static int run(const struct mp_config *cfg, const char *config_path)
 out:
     mp_server_free(server);
     mp_store_free(store);
+    mp_xlatemap_unload();
     return status;
 }
 

@@ -218,11 +218,17 @@ static void keep_restart_only(const struct mp_config *old, struct mp_config *cfg
         old->storage.postgres_pool != cfg->storage.postgres_pool ||
         old->storage.migrate != cfg->storage.migrate ||
         strcmp(old->storage.encryption_key_file, cfg->storage.encryption_key_file) != 0 ||
-        old->security.tenant_from != cfg->security.tenant_from;
+        old->security.tenant_from != cfg->security.tenant_from ||
+        strcmp(old->memory.translate_languages, cfg->memory.translate_languages) != 0 ||
+        strcmp(old->memory.translate_dir, cfg->memory.translate_dir) != 0;
     if (changed)
         mp_log(MP_LOG_WARN, "listen addresses, workers, storage (backend, path, map size, sync, "
-                            "encryption key, PostgreSQL settings) and tenant_from changes need a "
-                            "restart; keeping the running values");
+                            "encryption key, PostgreSQL settings), tenant_from and translation "
+                            "changes need a restart; keeping the running values");
+    /* the translation tables are mapped once, at start (proxy/xlatemap.h) */
+    memcpy(cfg->memory.translate_languages, old->memory.translate_languages,
+           sizeof(cfg->memory.translate_languages));
+    memcpy(cfg->memory.translate_dir, old->memory.translate_dir, sizeof(cfg->memory.translate_dir));
     memcpy(cfg->storage.encryption_key_file, old->storage.encryption_key_file,
            sizeof(cfg->storage.encryption_key_file));
     cfg->security.tenant_from = old->security.tenant_from;

@@ -4,7 +4,10 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds the test/bench tools)
 set -eu
 pkgs="ca-certificates gcc libc6-dev pkg-config meson ninja-build libevent-dev libcurl4-openssl-dev \
-liblmdb-dev libjansson-dev libssl-dev libstemmer-dev libpq-dev liblz4-dev libicu-dev libzip-dev"
+liblmdb-dev libjansson-dev libssl-dev libstemmer-dev libpq-dev liblz4-dev libicu-dev libzip-dev \
+python3 $(for p in eng-deu deu-eng eng-fra fra-eng eng-spa spa-eng eng-ita ita-eng eng-por por-eng \
+eng-tur tur-eng eng-rus eng-ara ara-eng eng-hin eng-jpn jpn-eng eng-nld nld-eng eng-swe swe-eng \
+eng-dan eng-fin eng-hun eng-nor eng-ell eng-gle eng-ind eng-lit eng-srp; do printf 'dict-freedict-%s ' $p; done)"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs check python3 python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl postgresql \
 systemd python3-snowballstemmer python3-icu python3-stemmer wordnet-base \

@@ -21,6 +21,7 @@
 #include "errtext.h"
 #include "ini.h"
 #include "status.h"
+#include "xlate.h"
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
@@ -171,6 +172,8 @@ static const struct key_def keys[] = {
     {"memory", "task_detection", K_BOOL, FIELD(memory.task_detection), 0, 0, NULL},
     {"memory", "task_header", K_OPTTOKEN, FIELD(memory.task_header), 0, 0, NULL},
     {"memory", "task_patterns", K_OPTPATH, FIELD(memory.task_patterns), 0, 0, NULL},
+    {"memory", "translate_languages", K_MODEL, FIELD(memory.translate_languages), 0, 0, NULL},
+    {"memory", "translate_dir", K_OPTPATH, FIELD(memory.translate_dir), 0, 0, NULL},
     {"memory", "inserted_context_patterns", K_OPTPATH, FIELD(memory.inserted_context_patterns), 0,
      0, NULL},
     {"memory", "record_temporary_chats", K_BOOL, FIELD(memory.record_temporary_chats), 0, 0, NULL},
@@ -840,6 +843,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.conversation_idle_seconds = 1800;
     c->memory.head_max_age_seconds = 3600;
     c->memory.task_detection = true;
+    memcpy(c->memory.translate_languages, "all", sizeof("all"));
     memcpy(c->memory.task_header, "X-OpenWebUI-Task", sizeof("X-OpenWebUI-Task"));
     unsigned line = 0;
     const char *why = NULL;
@@ -1120,6 +1124,13 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         add_error(errs, "", 0,
                   "[memory] summarize_at (%" PRIu32 ") must be >= buffer_messages (%" PRIu32 ")",
                   c->memory.summarize_at, c->memory.buffer_messages);
+        failed = true;
+    }
+    uint64_t langs;
+    if (memchr(c->memory.translate_languages, '\0', sizeof(c->memory.translate_languages)) !=
+            NULL &&
+        mp_xlate_parse_langs(c->memory.translate_languages, &langs, why, sizeof(why)) != MP_OK) {
+        add_error(errs, "", 0, "[memory] translate_languages: %s", why);
         failed = true;
     }
     if (!shares_ok(c)) {

@@ -20,6 +20,7 @@
 #define MP_CONFIG_SECRET_MAX      512  /* api_key, with NUL */
 #define MP_CONFIG_NAME_MAX        128  /* header names, model names, with NUL */
 #define MP_CONFIG_PATH_MAX        1024 /* storage path, with NUL */
+#define MP_CONFIG_LANGS_MAX       160  /* translate_languages: 34 codes and commas + NUL */
 #define MP_CONFIG_TOKEN_MAX       1025 /* user_signature_key, admin token: 1024 bytes + NUL */
 #define MP_CONFIG_LINE_MAX        4096 /* longest accepted INI line, without newline */
 #define MP_CONFIG_ERRORS_MAX      32   /* errors kept per parse; more are counted only */
@@ -191,6 +192,10 @@ struct mp_config {
         /* Temporary chats (core/wire/convid.h): memory read, the turn not
          * recorded unless this is set */
         bool record_temporary_chats; /* false */
+        /* Memory across languages (core/recall/xlate.h): the dictionaries a
+         * question's words are looked up in, read at start */
+        char translate_languages[MP_CONFIG_LANGS_MAX]; /* "all"; "none"; "de,fr,..." */
+        char translate_dir[MP_CONFIG_PATH_MAX];        /* "" = the installed tables */
     } memory;
     struct {
         char path[MP_CONFIG_PATH_MAX]; /* ./data; restart-only */

@@ -240,6 +240,10 @@ struct mp_recall_source {
      * messages are written in, the question's prior after the buffer's
      * (userlang.h); MP_LANG_NONE (0): not known. */
     int lang;
+    /* The languages the archive holds (mp_userlang_held_counts of the
+     * tally: bit 1 << id); 0: none known. A question is also looked up
+     * in those other than its own, translated (issue 66). */
+    uint64_t langs;
 };
 
 /* A buffered message chosen. */

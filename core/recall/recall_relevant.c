@@ -583,7 +583,7 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
                  (((p->sections & MP_RECALL_PROFILE) && src->facts != NULL) ||
                   ((p->sections & MP_RECALL_PAST) && src->turns != NULL));
     if (rc == MP_OK && asked) { /* parsed once for both kinds */
-        struct mp_userlang_prior prior = MP_USERLANG_PRIOR(um, src->lang);
+        struct mp_userlang_prior prior = MP_USERLANG_PRIOR_HELD(um, src->lang, src->langs);
         rc = mp_relevance_question_parse(p->terms, rq->question, rq->question_len, rq->previous,
                                          rq->previous_len, &prior, &qn);
         r.qn = &qn;

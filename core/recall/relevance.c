@@ -38,6 +38,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .w_search = 0.5,
         .prev_w = 0.3,
         .lex_w = 0.5,
+        .xlate_w = 0.6,
         .fuzzy_w = 0.8,
         .fuzzy_minlen = 5,
         .nb_prev = 0.35,
@@ -64,6 +65,7 @@ void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params
         .w_search = 0.5,
         .prev_w = 0.3,
         .lex_w = 0.7,
+        .xlate_w = 0.6,
         .fuzzy_w = 0.8,
         .fuzzy_minlen = 5,
         .nb_prev = 0.5,
@@ -252,18 +254,23 @@ static int add_neighbours(struct query *qy, const struct mp_relevance_index *ix,
     return MP_OK;
 }
 
-/* One group for word w: its stem, its lexicon relations and, when no item
- * holds it, its spelling neighbours; none when its stem has one already. */
-static int add_word(struct query *qy, const struct mp_relevance_qword *w,
+/* One group for word i of qn: its stem, its lexicon relations, its
+ * translations and, when no item holds it, its spelling neighbours; none
+ * when its stem has one already. */
+static int add_word(struct query *qy, const struct mp_relevance_question *qn, size_t i,
                     const struct mp_relevance_index *ix, const struct mp_relevance_params *p,
                     double w0)
 {
+    const struct mp_relevance_qword *w = &qn->w[i];
     if (query_seen(qy, w->term, w->len) || !group_open(qy))
         return MP_OK;
     group_add(qy, w->term, w->len, w0);
     for (size_t k = 0; w->lex != NULL && k < w->lex->nrel; k++)
         group_add(qy, w->lex->rel[k], strlen(w->lex->rel[k]),
                   w0 * p->lex_w * mp_relevance_lex_weight(w->lex, k));
+    for (size_t k = 0; k < qn->nx; k++)
+        if (qn->x[k].group == i)
+            group_add(qy, qn->x[k].term, qn->x[k].len, w0 * p->xlate_w * qn->x[k].w);
     if (!w->alpha || w->slen < p->fuzzy_minlen || ix->surface == NULL)
         return MP_OK;
     if (df_upto(ix, w->term, w->len, 0) > 0)
@@ -278,12 +285,12 @@ static int build_query(struct query *qy, const struct mp_relevance_question *qn,
 {
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < qn->nq; i++)
-        rc = add_word(qy, &qn->w[i], ix, p, 1.0);
+        rc = add_word(qy, qn, i, ix, p, 1.0);
     for (size_t i = 0; rc == MP_OK && i < qn->ndates; i++)
         if (!query_seen(qy, qn->date[i], qn->dlen[i]) && group_open(qy))
             group_add(qy, qn->date[i], qn->dlen[i], 1.0);
     for (size_t i = qn->nq; rc == MP_OK && i < qn->n; i++)
-        rc = add_word(qy, &qn->w[i], ix, p, p->prev_w);
+        rc = add_word(qy, qn, i, ix, p, p->prev_w);
     return rc != MP_OK ? rc : qy->err;
 }
 

@@ -6,13 +6,12 @@
  *
  * Score of item i, in order:
  *   groups   one per distinct question stem (the stem, its lexicon relations at
- *            lex_w, and, when the stem is in no item, the stems of the index's
- *            surface words at edit distance 1, counted in bytes like
- *            fuzzy_minlen, at fuzzy_w), one per capitalised month name or
- *            year ("@may", "@2023"), then the previous turn's stems at prev_w;
- *   BM25F    sum over groups of the best member's
- *            w * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len_i / avglen)),
- *            tf = w_content * tc + w_key * tk + w_date * td + w_search * ts,
+ *            lex_w, its translations into the user's other languages at
+ *            xlate_w times the translation's own weight, and, when the stem is in no item, the
+ * stems of the index's surface words at edit distance 1, counted in bytes like fuzzy_minlen, at
+ * fuzzy_w), one per capitalised month name or year ("@may", "@2023"), then the previous turn's
+ * stems at prev_w; BM25F    sum over groups of the best member's w * idf * tf * (k1 + 1) / (tf + k1
+ * * (1 - b + b * len_i / avglen)), tf = w_content * tc + w_key * tk + w_date * td + w_search * ts,
  *            idf = ln(1 + (N - df + 0.5) / (df + 0.5));
  *   survive  the `survivors` candidates (BM25F > 0) of highest BM25F
  *            (ties: the lower id; survivors 0: every candidate) go on; the
@@ -153,6 +152,7 @@ struct mp_relevance_params {
     double w_search;                   /* the search keys' weight (ts) */
     double prev_w;                     /* previous turn's words */
     double lex_w;                      /* lexicon relation */
+    double xlate_w;                    /* translation (relevance_words.h: xterm) */
     double fuzzy_w;                    /* spelling neighbour */
     unsigned fuzzy_minlen;             /* bytes of a word that gets neighbours */
     double nb_prev, nb_next, nb_decay; /* neighbour smoothing */

@@ -7,6 +7,7 @@
 #include "relevance_lex.h"
 #include "status.h"
 #include "userlang.h"
+#include "xlate.h"
 
 /* A word with its length (the question's loops would measure it per word). */
 struct lit {
@@ -268,34 +269,157 @@ static void add_group(struct mp_relevance_question *qn, const char *word, size_t
     qn->n++;
 }
 
+/* One text's walk: the question, and what translating its words needs. */
+struct walk {
+    struct mp_relevance_question *qn;
+    const struct mp_xlate *xlate; /* NULL: no translation */
+    uint64_t to;                  /* the languages to translate into */
+    int lang;                     /* the text's */
+    /* the word before, when it made a group: a two-word headword's first */
+    bool prev;
+    uint32_t prev_pos;
+    char prev_term[MP_TERMS_MAX], prev_word[MP_TERMS_MAX];
+    uint8_t prev_len, prev_wlen;
+    /* the translation being added */
+    const char *from;
+    size_t flen;
+    uint8_t group;
+};
+
+/* Adds term[0..len) of lang as a translation of the open word, unless the
+ * word has it already or it is the word's own stem (a name). */
+static void add_xterm(struct walk *wk, int lang, const char *term, size_t len, double w)
+{
+    struct mp_relevance_question *qn = wk->qn;
+    const struct mp_relevance_qword *own = &qn->w[wk->group];
+    if (qn->nx >= MP_RELEVANCE_MAX_XTERMS || len == 0 || len > MP_TERMS_MAX ||
+        (own->len == len && memcmp(own->term, term, len) == 0))
+        return;
+    for (size_t k = qn->nx; k > 0 && qn->x[k - 1].group == wk->group; k--)
+        if (qn->x[k - 1].len == len && memcmp(qn->x[k - 1].term, term, len) == 0)
+            return;
+    struct mp_relevance_xterm *x = &qn->x[qn->nx++];
+    memcpy(x->term, term, len);
+    x->len = (uint8_t)len;
+    memcpy(x->from, wk->from, wk->flen);
+    x->flen = (uint8_t)wk->flen;
+    x->lang = (uint8_t)lang;
+    x->group = wk->group;
+    x->w = (float)w;
+}
+
+/* A translation: one term, or a phrase's terms each at MP_RELEVANCE_PHRASE_W. */
+static int on_xlate(void *arg, int lang, const char *term, size_t len, double w)
+{
+    struct walk *wk = arg;
+    const char *sp = memchr(term, ' ', len);
+    if (sp == NULL) {
+        add_xterm(wk, lang, term, len, w);
+        return MP_OK;
+    }
+    for (const char *p = term, *end = term + len; p < end;) {
+        const char *e = memchr(p, ' ', (size_t)(end - p));
+        size_t n = e != NULL ? (size_t)(e - p) : (size_t)(end - p);
+        add_xterm(wk, lang, p, n, w * MP_RELEVANCE_PHRASE_W);
+        p += n + 1;
+    }
+    return MP_OK;
+}
+
+/* Looks up key[0..klen), from the folded from[0..flen), into group g. */
+static int translate(struct walk *wk, const char *key, size_t klen, const char *from, size_t flen,
+                     size_t g)
+{
+    if (wk->qn->nx >= MP_RELEVANCE_MAX_XTERMS || flen > MP_TERMS_MAX)
+        return MP_OK;
+    wk->from = from;
+    wk->flen = flen;
+    wk->group = (uint8_t)g;
+    return mp_xlate_word(wk->xlate, wk->lang, wk->to, key, klen, on_xlate, wk);
+}
+
+/* The translations of the group just made of word[0..wlen), term: the
+ * two-word headword the word before and it make, then its own. */
+static int translate_group(struct walk *wk, const char *word, size_t wlen, const char *term,
+                           size_t len, uint32_t pos)
+{
+    size_t g = wk->qn->n - 1;
+    int rc = MP_OK;
+    if (wk->prev && wk->prev_pos + 1 == pos && wk->prev_len + 1 + len <= MP_TERMS_MAX &&
+        wk->prev_wlen + 1 + wlen <= MP_TERMS_MAX) {
+        char key[MP_TERMS_MAX], from[MP_TERMS_MAX];
+        size_t klen = 0, flen = 0;
+        memcpy(key, wk->prev_term, wk->prev_len);
+        key[wk->prev_len] = ' ';
+        memcpy(key + wk->prev_len + 1, term, len);
+        klen = wk->prev_len + 1 + len;
+        memcpy(from, wk->prev_word, wk->prev_wlen);
+        from[wk->prev_wlen] = ' ';
+        memcpy(from + wk->prev_wlen + 1, word, wlen);
+        flen = wk->prev_wlen + 1 + wlen;
+        rc = translate(wk, key, klen, from, flen, g);
+    }
+    if (rc == MP_OK && wk->qn->w[g].alpha)
+        rc = translate(wk, term, len, word, wlen, g);
+    return rc;
+}
+
 /* A word that makes a group: its stem not seen before, at most
  * MP_RELEVANCE_MAX_GROUPS of them (a query has no more groups; a repeated
  * stem would make none, so dropping it here changes nothing). */
 static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
                    uint32_t pos)
 {
-    struct mp_relevance_question *qn = arg;
-    (void)pos;
+    struct walk *wk = arg;
+    struct mp_relevance_question *qn = wk->qn;
+    size_t n = qn->n;
     if (qn->n >= MP_RELEVANCE_MAX_GROUPS)
         return MP_ETOOBIG; /* full: no later word can change it, so the walk stops */
     /* mp_terms hands no empty term; seen first: the cheapest way out */
-    if (term == NULL || len == 0 || len > MP_TERMS_MAX || seen(qn, term, len))
+    if (term == NULL || len == 0 || len > MP_TERMS_MAX || seen(qn, term, len)) {
+        wk->prev = false;
         return MP_OK;
+    }
     add_group(qn, word, wlen, term, len);
-    return MP_OK;
+    if (wk->xlate == NULL || qn->n == n) {
+        wk->prev = false;
+        return MP_OK;
+    }
+    int rc = translate_group(wk, word, wlen, term, len, pos);
+    wk->prev = wlen <= MP_TERMS_MAX;
+    wk->prev_pos = pos;
+    wk->prev_len = (uint8_t)len;
+    memcpy(wk->prev_term, term, len);
+    wk->prev_wlen = (uint8_t)(wlen <= MP_TERMS_MAX ? wlen : 0);
+    memcpy(wk->prev_word, word, wk->prev_wlen);
+    return rc;
+}
+
+/* Walks one text read as lang into out, translated into the languages of
+ * held that tables reach. */
+static int walk_text(struct mp_terms *terms, const char *text, size_t len, int lang, uint64_t held,
+                     struct mp_relevance_question *out)
+{
+    struct walk wk = {.qn = out, .lang = lang};
+    uint64_t to = held & mp_xlate_reach(mp_terms_xlate(terms), lang);
+    if (to != 0) {
+        wk.xlate = mp_terms_xlate(terms);
+        wk.to = to;
+    }
+    return mp_terms_each_word_lang(terms, text, len, lang, on_word, &wk);
 }
 
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
                                 const char *prev, size_t prevlen, struct mp_userlang_prior *prior,
                                 struct mp_relevance_question *out)
 {
-    out->n = out->nq = out->ndates = 0;
-    int rc =
-        mp_terms_each_word_lang(terms, q, qlen, mp_userlang_question(q, qlen, prior), on_word, out);
+    uint64_t held = prior != NULL ? prior->held : 0;
+    out->n = out->nq = out->ndates = out->nx = 0;
+    out->lang = mp_userlang_question(q, qlen, prior);
+    int rc = walk_text(terms, q, qlen, out->lang, held, out);
     out->nq = out->n;
     if (rc == MP_OK && prev != NULL)
-        rc = mp_terms_each_word_lang(terms, prev, prevlen,
-                                     mp_userlang_question(prev, prevlen, prior), on_word, out);
+        rc = walk_text(terms, prev, prevlen, mp_userlang_question(prev, prevlen, prior), held, out);
     if (rc == MP_ETOOBIG)
         rc = MP_OK; /* on_word's stop */
     parse_raw(out, q, qlen);

@@ -56,14 +56,41 @@ struct mp_relevance_qword {
     const struct mp_relevance_lex_entry *lex;
 };
 
+/* Translated terms kept per question (issue 66): the first words' first,
+ * so a long question's last words go untranslated (the work ceiling of
+ * relevance.h bounds their postings as it does the rest). 96: four
+ * translations of each of 24 words, or of 12 in two languages. */
+#define MP_RELEVANCE_MAX_XTERMS 96
+/* A translation of several words counts each at this share of its weight
+ * (each word alone is only part of what the question said). */
+#define MP_RELEVANCE_PHRASE_W 0.7
+
+/* A term of a question's word in another language the user's memory
+ * holds (core/recall/xlate.h): a member of word w[group]'s group at
+ * w times the group's weight times lex_w's sibling xlate_w (relevance.h).
+ * from[0..flen) is the folded word it came from (two, space-separated,
+ * when the dictionary had them as one headword: "blood pressure"). */
+struct mp_relevance_xterm {
+    char term[MP_TERMS_MAX];
+    char from[MP_TERMS_MAX];
+    uint8_t len, flen, lang, group;
+    float w; /* (0, 1]: the translation's rank (and pivot, phrase) */
+};
+
 /* w[0..nq) are the question's words, w[nq..n) the previous turn's, each
  * stem once, in order (a query has at most MP_RELEVANCE_MAX_GROUPS groups:
  * words past that many stems make none and are not kept);
  * date[0..ndates) the question's distinct date terms ("@may", "@2023":
- * month names written with a capital, years), in order. About 9 KiB. */
+ * month names written with a capital, years), in order; x[0..nx) the
+ * translations of the words, in their order (none unless the user's
+ * memory holds another language than the question's and the tokenizer has
+ * tables: mp_terms_set_xlate). About 22 KiB. */
 struct mp_relevance_question {
     struct mp_relevance_qword w[MP_RELEVANCE_MAX_GROUPS];
     size_t n, nq;
+    struct mp_relevance_xterm x[MP_RELEVANCE_MAX_XTERMS];
+    size_t nx;
+    int lang; /* the question's language (enum mp_lang) */
     char date[MP_RELEVANCE_MAX_GROUPS][MP_RELEVANCE_DATE_MAX];
     uint8_t dlen[MP_RELEVANCE_MAX_GROUPS];
     size_t ndates;
@@ -74,7 +101,12 @@ struct mp_relevance_question {
  * prev[0..prevlen) (NULL: none) into *out, each read in its own language,
  * identified with the user's usual language as the prior
  * (core/recall/userlang.h: mp_userlang_question; NULL: none, the text
- * alone decides).
+ * alone decides). When prior holds languages (prior->held) other than a
+ * text's and terms has tables for them (mp_terms_set_xlate), each of its
+ * words that makes a group, and each two neighbouring ones, is looked up
+ * in them (mp_xlate_word) into out->x: a word the dictionary does not know
+ * (a name) is only itself. A user whose memory is all in the question's
+ * language looks nothing up.
  * Allocates nothing. MP_OK or MP_ENOMEM (the stemmer's). */
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
                                 const char *prev, size_t prevlen, struct mp_userlang_prior *prior,

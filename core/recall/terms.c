@@ -55,6 +55,7 @@ struct mp_terms {
     UBreakIterator *brk; /* Thai, Lao, Khmer, Burmese: made when first needed */
     UChar raw[RUN_UNITS];
     UChar norm[RUN_UNITS * 2];
+    const struct mp_xlate *xlate; /* borrowed: the deployment's tables (NULL: none) */
 };
 
 int mp_terms_new(struct mp_terms **out)
@@ -74,6 +75,16 @@ int mp_terms_new(struct mp_terms **out)
     t->tried[MP_LANG_EN] = true;
     *out = t;
     return MP_OK;
+}
+
+void mp_terms_set_xlate(struct mp_terms *t, const struct mp_xlate *x)
+{
+    t->xlate = x;
+}
+
+const struct mp_xlate *mp_terms_xlate(const struct mp_terms *t)
+{
+    return t != NULL ? t->xlate : NULL;
 }
 
 void mp_terms_free(struct mp_terms *t)

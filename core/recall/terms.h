@@ -60,6 +60,15 @@ int mp_terms_new(struct mp_terms **out);
 /* mp_terms_free(NULL) does nothing. */
 void mp_terms_free(struct mp_terms *t);
 
+struct mp_xlate;
+/* The translation tables (core/recall/xlate.h; borrowed, NULL: none) the
+ * questions read with t are also looked up in, in the user's other
+ * languages (relevance_words.h): the deployment's, set once per thread
+ * when t is made. Tokenizing itself does not use them. */
+void mp_terms_set_xlate(struct mp_terms *t, const struct mp_xlate *x);
+/* What mp_terms_set_xlate() set (NULL: none, or t NULL). */
+const struct mp_xlate *mp_terms_xlate(const struct mp_terms *t);
+
 /* Called once per term: term[0..len) (valid during the call only, not
  * NUL-terminated) and its word position. A return other than MP_OK stops
  * the walk and is passed on. */

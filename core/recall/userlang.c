@@ -77,6 +77,35 @@ int mp_userlang_of(const struct mp_usermem *um, int archived)
     return lang;
 }
 
+static bool holds(uint32_t n, uint64_t total)
+{
+    return n >= MP_USERLANG_HELD_MIN && (uint64_t)n * MP_USERLANG_HELD_SHARE >= total;
+}
+
+uint64_t mp_userlang_held_counts(const uint32_t *counts)
+{
+    uint64_t total = 0, m = 0;
+    if (counts == NULL)
+        return 0;
+    for (int l = 1; l < MP_LANG_COUNT; l++)
+        total += counts[l];
+    for (int l = 1; l < MP_LANG_COUNT; l++)
+        if (holds(counts[l], total))
+            m |= (uint64_t)1 << l;
+    return m;
+}
+
+uint64_t mp_userlang_held(const struct mp_usermem *um, uint64_t archived)
+{
+    uint32_t n[MP_LANG_COUNT] = {0};
+    for (size_t i = 0; um != NULL && i < um->nmessages; i++) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role == MP_ROLE_USER && m->lang > MP_LANG_NONE && m->lang < MP_LANG_COUNT)
+            n[m->lang]++;
+    }
+    return archived | mp_userlang_held_counts(n);
+}
+
 static int read_prior(void *arg)
 {
     struct mp_userlang_prior *p = arg;

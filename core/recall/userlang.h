@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lang.h"
 
@@ -51,6 +52,24 @@ void mp_userlang_vote_lang(struct mp_userlang_vote *v, int lang);
  * its first MP_USERLANG_BYTES; empty or NULL: none). */
 void mp_userlang_vote_text(struct mp_userlang_vote *v, const char *text, size_t len);
 
+/* A language the user's memory holds (issue 66: a question is also looked
+ * up in it, translated): at least MP_USERLANG_HELD_MIN of the user-role
+ * messages counted and at least one in MP_USERLANG_HELD_SHARE of them, so
+ * that a message or two identified wrongly (a short English line read as
+ * Danish) make no monolingual user pay for translation. */
+#define MP_USERLANG_HELD_MIN   2
+#define MP_USERLANG_HELD_SHARE 20
+
+/* The languages (bit 1 << id, enum mp_lang) counts[0..MP_LANG_COUNT) of
+ * user-role messages (the archive's tally; counts[MP_LANG_NONE] unused)
+ * hold by the rule above; 0 for NULL. */
+uint64_t mp_userlang_held_counts(const uint32_t *counts);
+
+/* The languages the user's memory holds: archived (the tally's,
+ * mp_userlang_held_counts) and those um's buffered user-role messages
+ * hold by the same rule (um NULL: none). */
+uint64_t mp_userlang_held(const struct mp_usermem *um, uint64_t archived);
+
 /* The user's usual language as a question's prior, found once and only
  * when a question needs it: um borrowed for as long as the struct is used
  * (NULL: none), archived as mp_userlang_of() takes it. Set up with
@@ -60,10 +79,20 @@ struct mp_userlang_prior {
     int archived;
     int lang;
     bool known; /* lang was read from um */
+    /* The languages the user's memory holds (mp_userlang_held): a
+     * question is also looked up in those other than its own, translated
+     * (relevance_words.h); 0: none (MP_USERLANG_PRIOR), no translation. */
+    uint64_t held;
 };
 #define MP_USERLANG_PRIOR(um_, archived_)                                                          \
     {                                                                                              \
-        (um_), (archived_), 0, false                                                               \
+        (um_), (archived_), 0, false, 0                                                            \
+    }
+/* MP_USERLANG_PRIOR with the languages the memory holds (held_: the
+ * archive's, mp_recall_source.langs; the buffer's are added). */
+#define MP_USERLANG_PRIOR_HELD(um_, archived_, held_)                                              \
+    {                                                                                              \
+        (um_), (archived_), 0, false, mp_userlang_held((um_), (held_))                             \
     }
 
 /* The language of the question q[0..qlen) (borrowed), identified with the

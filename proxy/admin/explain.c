@@ -33,14 +33,16 @@
 #include "plane/reqmem.h"
 #include "recall.h"
 #include "recall_search.h"
+#include "relevance_words.h"
 #include "there.h"
 #include "status.h"
 #include "userlang.h"
 #include "usermode.h"
 #include "wire.h"
 
-#define TEXT_MAX   240 /* bytes of an item's text shown */
-#define QTERMS_MAX 64  /* distinct question terms kept */
+#define TEXT_MAX 240 /* bytes of an item's text shown */
+/* distinct question terms kept: its own, then its translations */
+#define QTERMS_MAX (64 + MP_RELEVANCE_MAX_XTERMS)
 
 struct qterms {
     char t[QTERMS_MAX][MP_TERMS_MAX];
@@ -69,6 +71,7 @@ struct explain {
     struct mp_mem_message *hpast;    /* the head's past messages (contents owned) */
     size_t nhpast;
     struct qterms q;
+    json_t *translations; /* the question's translated terms (issue 66), owned */
     struct mp_inject_question asked;
     struct mp_recall_found *found;
     size_t nfound;
@@ -134,6 +137,30 @@ static json_t *terms_of(const struct explain *ex, const char *a, size_t alen, co
     if (b != NULL)
         (void)mp_terms_each_lang(ex->terms, b, blen, lang, hold_term, &h);
     return h.list;
+}
+
+/* The question's terms in the user's other languages, as recall finds
+ * them (relevance_words.h): added to the terms an item is shown to hold,
+ * and listed with the word each came from. */
+static int translations(struct explain *ex, const struct mp_inject_question *asked,
+                        struct mp_userlang_prior *prior)
+{
+    struct mp_relevance_question *qn = malloc(sizeof(*qn)); /* about 22 KiB */
+    if (qn == NULL)
+        return MP_ENOMEM;
+    int rc = mp_relevance_question_parse(ex->terms, asked->text, asked->len,
+                                         asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len,
+                                         prior, qn);
+    ex->translations = json_array();
+    for (size_t i = 0; rc == MP_OK && ex->translations != NULL && i < qn->nx; i++) {
+        const struct mp_relevance_xterm *x = &qn->x[i];
+        (void)add_qterm(&ex->q, x->term, x->len, 0);
+        json_array_append_new(ex->translations,
+                              json_pack("{s:s#, s:s#, s:s}", "term", x->term, (int)x->len, "from",
+                                        x->from, (int)x->flen, "lang", mp_lang_code(x->lang)));
+    }
+    free(qn);
+    return rc != MP_OK ? rc : ex->translations == NULL ? MP_ENOMEM : MP_OK;
 }
 
 /* ---- items ---- */
@@ -631,6 +658,10 @@ static json_t *document(const struct explain *ex, const char *user, size_t user_
         return NULL;
     }
     json_decref(more);
+    if (ex->translations != NULL)
+        json_object_set(doc, "translations", ex->translations);
+    else
+        json_object_set_new(doc, "translations", json_array());
     if (!injected && why != NULL)
         json_object_set_new(doc, "why", json_string(why));
     return doc;
@@ -700,7 +731,8 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     else if (rc == MP_OK)
         rc = conv_choice(ex, now_ms);
     const struct mp_inject_question *asked = &ex->asked;
-    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(&ex->um, ex->own_src.lang); /* as recall's */
+    struct mp_userlang_prior prior =
+        MP_USERLANG_PRIOR_HELD(&ex->um, ex->own_src.lang, ex->own_src.langs); /* as recall's */
     if (rc == MP_OK && ex->terms != NULL && asked->len > 0) {
         (void)mp_terms_each_lang(ex->terms, asked->text, asked->len,
                                  mp_userlang_question(asked->text, asked->len, &prior), add_qterm,
@@ -709,6 +741,8 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
                                  mp_userlang_question(asked->prev, asked->prev_len, &prior),
                                  add_qterm, &ex->q);
     }
+    if (rc == MP_OK && ex->terms != NULL && asked->len > 0)
+        rc = translations(ex, asked, &prior);
     if (rc == MP_OK && asked->len > 0)
         rc = mp_recall_search(ex->terms, ex->src, asked->text, asked->len,
                               asked->prev_len > 0 ? asked->prev : NULL, asked->prev_len, &prior,
@@ -718,6 +752,7 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
 
 static void explain_free(struct explain *ex)
 {
+    json_decref(ex->translations);
     mp_inject_conv_choice_cleanup(&ex->ch);
     mp_inject_head_cleanup(&ex->built);
     for (size_t i = 0; i < ex->nhpast; i++)

@@ -195,7 +195,8 @@ static int search_view(struct mp_store_view *view, struct mp_terms *terms,
     out->mode = mp_store_view_user_mode(view);
     /* the query's language against the user's usual one: the head and the
        tally the view holds already */
-    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(mp_store_view_head(view), src.lang);
+    struct mp_userlang_prior prior =
+        MP_USERLANG_PRIOR_HELD(mp_store_view_head(view), src.lang, src.langs);
     int rc = mp_recall_search(terms, &src, q->q, q->q_len, NULL, 0, &prior,
                               (q->types & MP_ADMIN_TYPE_FACTS) != 0,
                               (q->types & MP_ADMIN_TYPE_MESSAGES) != 0, &found, &n);

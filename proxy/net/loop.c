@@ -9,6 +9,7 @@
 #include "chatreq.h"
 #include "status.h"
 #include "terms.h"
+#include "xlatemap.h"
 
 struct mp_shared_config *mp_shared_config_new(const struct mp_config *cfg)
 {
@@ -67,6 +68,8 @@ struct mp_terms *mp_loop_terms(struct mp_loop *loop)
 {
     if (loop->terms == NULL && mp_terms_new(&loop->terms) != MP_OK)
         loop->terms = NULL;
+    else if (loop->terms != NULL)
+        mp_terms_set_xlate(loop->terms, mp_xlatemap_get());
     return loop->terms;
 }
 

@@ -23,6 +23,7 @@
 #include "store_read.h"
 #include "store_settings.h"
 #include "termfilter.h"
+#include "userlang.h"
 #include "view_cache.h"
 #include "view_facts.h"
 
@@ -1030,6 +1031,7 @@ void mp_store_view_source(struct mp_store_view *v, struct mp_recall_source *src,
     src->fact = src_fact;
     src->message = src_message;
     src->lang = mp_codec_user_lang(&v->meta); /* the user record's tally: no read */
+    src->langs = mp_userlang_held_counts(v->meta.langs);
 }
 
 /* ---- a page of the archive ---- */

@@ -895,6 +895,11 @@ def make_ini(sections):
     return '\n'.join(out)
 
 
+# The translation tables this build made (tools/xlate/meson.build): a
+# deployment's are installed, the tests' are read where they were built.
+XLATE_DIR = os.path.join(os.environ.get('MEMPROXY_BUILD_ROOT', ''), 'tools', 'xlate')
+
+
 class Proxy:
     """memproxy with a generated INI file in its own temp dir."""
 
@@ -912,6 +917,8 @@ class Proxy:
             'storage': {'path': os.path.join(self.dir, 'data'), 'sync': 'none'},
             'log': {'level': 'info', 'format': 'json'},
         }
+        if os.environ.get('MEMPROXY_BUILD_ROOT'):
+            self.sections['memory']['translate_dir'] = XLATE_DIR
         for name, over in (('server', server), ('upstream', upstream), ('memory', memory),
                            ('storage', storage), ('log', log)):
             if over:

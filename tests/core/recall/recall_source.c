@@ -297,6 +297,7 @@ void fs_build(void)
                                        fix_view(&turns_ix, (uint32_t)fs_nmsgs),
                                        s_fact,
                                        s_message,
+                                       0,
                                        0};
     fs_head = fx_um;
     fs_head.entities = NULL;
