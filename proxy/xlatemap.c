@@ -18,6 +18,9 @@
 #ifndef MP_XLATE_DIR
 #define MP_XLATE_DIR "/usr/local/share/memproxy/xlate"
 #endif
+#ifndef MP_XLATE_BUILD_DIR
+#define MP_XLATE_BUILD_DIR ""
+#endif
 
 struct map {
     void *p;
@@ -69,12 +72,25 @@ static bool map_one(const char *dir, const char *name)
     return true;
 }
 
+/* translate_dir; empty: the installed tables, or, when none are installed
+ * (a binary run from its build directory: scripts/run.sh, the benches),
+ * the tables built beside it. */
+static const char *default_dir(const struct mp_config *cfg)
+{
+    struct stat st;
+    if (cfg->memory.translate_dir[0] != '\0')
+        return cfg->memory.translate_dir;
+    if (stat(MP_XLATE_DIR, &st) != 0 && MP_XLATE_BUILD_DIR[0] != '\0' &&
+        stat(MP_XLATE_BUILD_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+        return MP_XLATE_BUILD_DIR;
+    return MP_XLATE_DIR;
+}
+
 int mp_xlatemap_load(const struct mp_config *cfg)
 {
     uint64_t langs = 0;
     char why[128], name[32];
-    const char *dir =
-        cfg->memory.translate_dir[0] != '\0' ? cfg->memory.translate_dir : MP_XLATE_DIR;
+    const char *dir = default_dir(cfg);
     mp_xlate_init(&xlate);
     if (mp_xlate_parse_langs(cfg->memory.translate_languages, &langs, why, sizeof(why)) != MP_OK)
         langs = 0; /* validated at load: not reached */
