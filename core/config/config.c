@@ -88,6 +88,7 @@ static const char *const mode_names[] = {"off", "buffer", "summary", "entity", "
 static const char *const retrieval_names[] = {"relevant", "recent", NULL};
 static const char *const llm_names[] = {"openai", "anthropic", NULL};
 static const char *const client_names[] = {"curl", "native", NULL};
+static const char *const cache_key_names[] = {"auto", "conversation", "off", NULL};
 static const char *const sync_names[] = {"full", "meta", "none", NULL};
 static const char *const backend_names[] = {"lmdb", "postgres", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
@@ -117,6 +118,8 @@ static const struct key_def keys[] = {
     {"upstream", "ca_file", K_OPTPATH, FIELD(upstream.ca_file), 0, 0, NULL},
     {"upstream", "idle_timeout_ms", K_UINT, FIELD(upstream.idle_timeout_ms), 1, 3600000, NULL},
     {"upstream", "client", K_ENUM, FIELD(upstream.client), 0, 0, client_names},
+    {"upstream", "prompt_cache_key", K_ENUM, FIELD(upstream.prompt_cache_key), 0, 0,
+     cache_key_names},
     {"upstream", "forward_memory_headers", K_BOOL, FIELD(upstream.forward_memory_headers), 0, 0,
      NULL},
     {"anthropic", "base_url", K_OPTURL, FIELD(anthropic.base_url), 0, 0, NULL},
@@ -803,6 +806,7 @@ void mp_config_defaults(struct mp_config *c)
     c->upstream.connect_timeout_ms = 5000;
     c->upstream.idle_timeout_ms = 120000;
     c->upstream.client = MP_UPSTREAM_NATIVE;
+    c->upstream.prompt_cache_key = MP_CACHE_KEY_AUTO;
     c->memory.mode = MP_MEMORY_HYBRID;
     memcpy(c->memory.user_header, "X-User-Id", sizeof("X-User-Id"));
     c->memory.user_from_body = true;
@@ -1262,4 +1266,10 @@ const char *mp_config_pii_mode_name(enum mp_pii_mode mode)
 const char *mp_config_tenant_from_name(enum mp_tenant_from from)
 {
     return name_of(tenant_names, sizeof(tenant_names) / sizeof(tenant_names[0]) - 1, (int)from);
+}
+
+const char *mp_config_cache_key_name(enum mp_cache_key key)
+{
+    return name_of(cache_key_names, sizeof(cache_key_names) / sizeof(cache_key_names[0]) - 1,
+                   (int)key);
 }

@@ -47,6 +47,11 @@ enum mp_llm_api { MP_LLM_OPENAI, MP_LLM_ANTHROPIC };
 /* What carries the request path's upstream exchanges: libcurl, or memproxy's
  * own HTTP/1.1 client (proxy/net/h1client.h). */
 enum mp_upstream_client { MP_UPSTREAM_CURL, MP_UPSTREAM_NATIVE };
+/* [upstream] prompt_cache_key: whether memproxy sets a prompt_cache_key
+ * per conversation on OpenAI requests that carry none
+ * (proxy/plane/cachekey.h): auto, when the base URL's host is
+ * api.openai.com; conversation, always; off, never. */
+enum mp_cache_key { MP_CACHE_KEY_AUTO, MP_CACHE_KEY_CONVERSATION, MP_CACHE_KEY_OFF };
 
 enum mp_storage_sync { MP_SYNC_FULL, MP_SYNC_META, MP_SYNC_NONE };
 
@@ -105,6 +110,7 @@ struct mp_config {
         uint32_t connect_timeout_ms;        /* 5000; 1 .. 600000 */
         uint32_t idle_timeout_ms;           /* 120000; 1 .. 3600000 */
         enum mp_upstream_client client;     /* native */
+        enum mp_cache_key prompt_cache_key; /* auto */
         bool forward_memory_headers;        /* false: memproxy's own request headers (user_header,
                                                X-Memory, X-User-Signature, X-Memory-Task) are
                                                removed before forwarding */
@@ -406,5 +412,6 @@ const char *mp_config_backend_name(enum mp_storage_backend backend);
 const char *mp_config_format_name(enum mp_log_format format);
 const char *mp_config_pii_mode_name(enum mp_pii_mode mode);
 const char *mp_config_tenant_from_name(enum mp_tenant_from from);
+const char *mp_config_cache_key_name(enum mp_cache_key key);
 
 #endif

@@ -77,6 +77,49 @@ void mp_splice_put(struct mp_splice *s, const char *bytes, size_t n)
     mp_splice_wrote(s, mp_wire_put(mp_splice_gen(s), bytes, n));
 }
 
+/* Where body's opening '{' ends (the offset after it), blanks before it
+ * skipped; 0 when body does not start with one. */
+static size_t after_open(const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+        i++;
+    return i < len && body[i] == '{' ? i + 1 : 0;
+}
+
+int mp_splice_open_member(struct mp_splice *s, const char *body, size_t len, const char *member,
+                          size_t n)
+{
+    size_t at = after_open(body, len);
+    const struct mp_splice_piece *first = &s->pieces[0];
+    if (at == 0 || n == 0 || s->npieces + 2 > MP_SPLICE_PIECES_MAX)
+        return MP_EINVAL;
+    if (s->npieces > 0 && (first->generated || first->off != 0 || first->len < at))
+        return MP_EINVAL; /* every wire's splice begins with the client's first bytes */
+    if (s->gen_cap - s->gen_len < n) {
+        /* the pieces hold offsets into gen, never pointers: it may move */
+        char *gen = realloc(s->gen, s->gen_len + n);
+        if (gen == NULL)
+            return MP_ENOMEM;
+        s->gen = gen;
+        s->gen_cap = s->gen_len + n;
+    }
+    if (s->npieces == 0)
+        mp_splice_take(s, 0, len);
+    size_t rest = s->pieces[0].len - at;
+    size_t shift = rest > 0 ? 2 : 1;
+    memmove(&s->pieces[1 + shift], &s->pieces[1], (s->npieces - 1) * sizeof(s->pieces[0]));
+    s->pieces[0].len = at;
+    s->pieces[1] = (struct mp_splice_piece){true, s->gen_len, n};
+    if (rest > 0)
+        s->pieces[2] = (struct mp_splice_piece){false, at, rest};
+    memcpy(s->gen + s->gen_len, member, n);
+    s->gen_len += n;
+    s->npieces += shift;
+    s->total_len += n;
+    return MP_OK;
+}
+
 static const char *piece_bytes(const struct mp_splice *s, const char *client_body, size_t i)
 {
     const struct mp_splice_piece *p = &s->pieces[i];

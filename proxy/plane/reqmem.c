@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "chain.h"
+#include "plane/cachekey.h"
 #include "chatreq.h"
 #include "clock.h"
 #include "clienttask.h"
@@ -277,6 +278,48 @@ static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, in
     return true;
 }
 
+/* The prompt_cache_key of the request's conversation look, into
+ * f->cache_key, when the request gets one (plane/cachekey.h). A lone
+ * message (the user's session, which every chat of a client that sends
+ * only its newest message shares: one key for all of a user's chats can
+ * cost more than none, tests/bench/README.md "Routing") gets the key of
+ * the conversation it begins, as a resending client's next turn has it. */
+static void cache_key_of(struct mp_reqmem *m, const struct mp_convlook *look,
+                         struct mp_reqmem_found *f)
+{
+    struct mp_loop *loop = m->loop;
+    unsigned char lead[MP_CONVTAB_KEY_LEN], rk[MP_SEAL_KEY_LEN];
+    const unsigned char *conv = look->key;
+    if (!look->known ||
+        !mp_cachekey_wanted(loop->cfg, m->wire, m->route_api, m->in_body, m->in_len))
+        return;
+    if (look->session) {
+        if (!mp_convlook_lead_key(m->user, m->user_len, m->in_body, &m->req, lead))
+            return;
+        conv = lead;
+    }
+    mp_store_route_key(loop->store, rk);
+    mp_cachekey_make(rk, m->user, m->user_len, conv, MP_CONVTAB_KEY_LEN, f->cache_key);
+    OPENSSL_cleanse(rk, sizeof(rk));
+}
+
+/* A user with nothing stored: the conversation as a read would find it,
+ * marking nothing, for its prompt_cache_key. A read that waited for the
+ * database scans again (as build does). */
+static void cache_key_first(struct mp_reqmem *m)
+{
+    struct mp_loop *loop = m->loop;
+    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
+    struct mp_convlook look;
+    if (!m->req_fresh && m->wire->scan(m->in_body, m->in_len, loop->wire_msgs,
+                                       MP_CHATREQ_MAX_MESSAGES, &m->req) != MP_OK)
+        return;
+    m->req.own = &m->owns;
+    mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &m->convid, &loop->resenders, 1,
+                        false, mp_clock_now_ms(), &lim, &look);
+    cache_key_of(m, &look, &m->found);
+}
+
 /* Injects in the request's conversation: its kept state, if any, else a
  * new head in f->conv_built (written back by conv_keep, once the read is
  * over). */
@@ -305,6 +348,7 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     f->conv_kind = look.kind;
     if (f->chain_found) /* read_run found it among the buffered messages */
         mp_convlook_chain_is(m->user, m->user_len, f->chain_conv, &look);
+    cache_key_of(m, &look, f);
     f->conv_own = mp_convlook_own_turns(&look, &m->req);
     f->conv_digest = look.digest;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
@@ -512,6 +556,7 @@ static int read_run(void *arg, struct mp_store *store)
         return read_mode(m, store);
     if (rc == MP_NOTFOUND) {
         f->nothing_stored = true; /* a miss */
+        cache_key_first(m);
         explain(m, NULL);
         return m->writes ? read_mode(m, store) : MP_OK;
     }
@@ -572,6 +617,9 @@ static void apply_found(struct mp_reqmem *m, int status)
     } else if (rc != MP_NOTFOUND) {
         fail(m, loop, "inject_failed");
     }
+    /* the key goes with or without memory: one conversation, one route */
+    if (f->cache_key[0] != '\0' && (rc == MP_OK || rc == MP_NOTFOUND))
+        (void)mp_cachekey_splice(f->cache_key, m->in_body, m->in_len, &m->splice);
     mp_metrics_memory_read(loop->shard, read_result(rc));
     found_reset(f);
 }

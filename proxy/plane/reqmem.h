@@ -22,6 +22,7 @@
 #include "recall.h"
 #include "terms.h"
 #include "net/respond.h"
+#include "plane/cachekey.h"
 #include "plane/convlook.h"
 #include "splice.h"
 #include "store.h"
@@ -71,6 +72,9 @@ struct mp_reqmem_found {
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail;
     bool conv_has_tail;
+    /* the conversation's prompt_cache_key (plane/cachekey.h), when the
+       request gets one; "": none */
+    char cache_key[MP_CACHEKEY_LEN + 1];
     struct json_t *explanation; /* asked for (m->explain, m->explain_last): admin/explain.h's
                                    document, owned */
 };

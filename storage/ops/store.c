@@ -165,6 +165,11 @@ int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
     return MP_OK;
 }
 
+void mp_store_route_key(const struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN])
+{
+    memcpy(out, store->route_key, MP_SEAL_KEY_LEN);
+}
+
 int mp_store_compact(struct mp_store *store, char *err, size_t errcap)
 {
     return store->be->compact(store, err, errcap);

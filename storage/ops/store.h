@@ -898,6 +898,13 @@ int mp_store_users(struct mp_store *store, const unsigned char *tenant, const un
  * its tenant hashes with it, so they survive restarts. MP_OK or MP_EIO. */
 int mp_store_secret(struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN]);
 
+/* The key memproxy's prompt_cache_key is an HMAC under
+ * (proxy/plane/cachekey.h): HMAC-SHA256(the store's secret, "memproxy
+ * prompt_cache_key v1"), derived once when the store is opened, so the
+ * same in every process sharing the store and after a restart. Copied
+ * to out (MP_SEAL_KEY_LEN bytes). */
+void mp_store_route_key(const struct mp_store *store, unsigned char out[MP_SEAL_KEY_LEN]);
+
 /* Rewrites the store without free pages, so that no byte of erased data is
  * left in its files (LMDB: every live record copied into a fresh
  * environment that then replaces the old file; readers wait for the

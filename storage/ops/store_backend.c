@@ -45,6 +45,7 @@ const bool mp_store_table_raw[MP_TABLE_COUNT] = {
 };
 
 static const char index_label[] = "memproxy user index v1";
+static const char route_label[] = "memproxy prompt_cache_key v1";
 static const char tag_label[] = "tag:";
 
 /* ---- keys ---- */
@@ -413,6 +414,8 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
     }
     mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, index_label, sizeof(index_label) - 1,
                    store->index_key);
+    mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, route_label, sizeof(route_label) - 1,
+                   store->route_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->conv_max = MP_STORE_CONVS_PER_USER;
     store->conv_bytes = 1u << 20;

@@ -223,6 +223,7 @@ struct mp_store {
     struct mp_seal_key key; /* sealed only */
     unsigned char secret[MP_SEAL_KEY_LEN];
     unsigned char index_key[MP_SEAL_KEY_LEN]; /* HMAC key of physical user keys */
+    unsigned char route_key[MP_SEAL_KEY_LEN]; /* mp_store_route_key() */
 };
 
 /* One transaction: the caller's (usually on its stack), filled by begin and

@@ -438,6 +438,7 @@ int mp_store_snap_new(const struct mp_store *like, struct mp_store **out)
     s->base.key = like->key;
     memcpy(s->base.secret, like->secret, sizeof(s->base.secret));
     memcpy(s->base.index_key, like->index_key, sizeof(s->base.index_key));
+    memcpy(s->base.route_key, like->route_key, sizeof(s->base.route_key));
     *out = &s->base;
     return MP_OK;
 }

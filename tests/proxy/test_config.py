@@ -111,6 +111,15 @@ class CheckConfig(harness.ProxyTestCase):
                               'bad_retrieval.ini')
         self.assertIn('relevant|recent', err)
 
+    def test_bad_prompt_cache_key(self):
+        text = VALID.replace('base_url = http://127.0.0.1:9/v1',
+                             'base_url = http://127.0.0.1:9/v1\nprompt_cache_key = user')
+        err = self.assert_bad(text, 8, 'bad_cache_key.ini')
+        self.assertIn('[upstream] prompt_cache_key: expected one of auto|conversation|off', err)
+        for value in ('auto', 'conversation', 'off'):
+            _, r = self.check(text.replace('= user', '= ' + value), 'cache_key.ini')
+            self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
+
     def test_recall_keys_valid(self):
         text = VALID.replace('mode = hybrid', 'mode = hybrid\nretrieval = recent\narchive = false\n'
                              'max_facts_per_user = 10\nshare_profile = 100\nshare_past = 0\n'

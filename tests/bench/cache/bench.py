@@ -334,8 +334,9 @@ def clock_settings(memory):
 class Env:
     """A fake upstream and a fresh memproxy (hybrid mode) in front of it."""
 
-    def __init__(self, a, tmp, name):
+    def __init__(self, a, tmp, name, upstream=()):
         d = tempfile.mkdtemp(prefix=name + '-', dir=tmp)
+        self.upstream_settings = list(upstream)  # lines after [upstream]'s own
         opts = types.SimpleNamespace(memproxy=a.memproxy, fake=a.fake, archive='omit', postgres=None)
         self.procs = rb.Procs(opts, d, 'hybrid', 1500 if a.budget is None else a.budget, 'default')
         self.budget_written = a.budget is not None
@@ -349,14 +350,20 @@ class Env:
 
     def _config(self):
         """The recall bench's configuration, with --workers workers, without the budget unless
-        --budget gave one, with the --memory settings after [memory]'s own."""
+        --budget gave one, with the --memory settings after [memory]'s own and the upstream
+        settings after [upstream]'s."""
         out = []
-        for ln in rb.Procs.config(self.procs).split('\n'):
+        lines = rb.Procs.config(self.procs).split('\n')
+        if self.upstream_settings and '[upstream]' not in lines:
+            raise rb.RunError('the recall bench\'s configuration has no [upstream] section')
+        for ln in lines:
             if ln.startswith('context_budget_tokens') and not self.budget_written:
                 continue
             if ln.startswith('workers ='):
                 ln = 'workers = %d' % self.workers
             out.append(ln)
+            if ln == '[upstream]':
+                out += self.upstream_settings
             if ln.startswith('context_budget_tokens') or (ln.startswith('mode =') and not self.budget_written):
                 out += self.memory_settings + clock_settings(self.memory_settings)
         return '\n'.join(out) + '\n'

@@ -9,7 +9,10 @@ of model + first 256 tokens + prompt_cache_key over R requests a minute
 overflowing to the others, prompts idle 5 minutes dropped), once through
 memproxy (hybrid mode) and once straight to the fake, each with no key, a
 key per user and a key per conversation (a keyed hash, set in the body as
-memproxy would set it: memproxy passes a client's key through). Reports
+memproxy would set it: memproxy passes a client's key through), and,
+through memproxy only, strategy memproxy: the client sends none and
+memproxy sets its own per conversation ([upstream] prompt_cache_key =
+conversation; docs/memory.md "prompt_cache_key"). Reports
 billed input and cached share per rate and strategy. Reported, not
 asserted. See tests/bench/README.md "Routing: prompt_cache_key across
 machines". Python 3 standard library only.
@@ -33,7 +36,7 @@ import bench  # noqa: E402  (cache.sh's processes, clients and drain)
 import replay  # noqa: E402
 
 rb = bench.rb
-STRATEGIES = ('none', 'user', 'conversation')
+STRATEGIES = ('none', 'user', 'conversation', 'memproxy')
 SIDES = ('memproxy', 'direct')
 
 
@@ -61,7 +64,8 @@ def parse_args(argv):
                         'first request costs 5 s of waiting)')
     p.add_argument('--rates', default='5,30,120,600', help='app-wide requests a minute (default 5,30,120,600)')
     p.add_argument('--strategies', default=','.join(STRATEGIES),
-                   help='prompt_cache_key strategies: none, user, conversation (default all three)')
+                   help='prompt_cache_key strategies: none, user, conversation, memproxy (memproxy '
+                        'sets its own; through memproxy only) (default all four)')
     p.add_argument('--sides', default=','.join(SIDES), help='memproxy, direct (default both)')
     p.add_argument('--machines', type=int, default=8, help='the fake\'s machines (default 8)')
     p.add_argument('--route-rate', type=int, default=15, help='a route\'s requests a minute at home (default 15)')
@@ -174,13 +178,14 @@ def run_cell(a, tmp, reqs, side, rate, strategy):
     'jobs': the memory jobs' billed input (memproxy)}."""
     name = '%s-%d-%s' % (side, rate, strategy)
     through = side == 'memproxy'
-    with (bench.Env(a, tmp, name) if through else FakeOnly(a, tmp, name)) as env:
+    ours = ['prompt_cache_key = conversation'] if strategy == 'memproxy' else []
+    with (bench.Env(a, tmp, name, ours) if through else FakeOnly(a, tmp, name)) as env:
         bench.reset_fake(env.fake)
         set_routing(a, env.fake)
         rows, own = [], 0.0
         for i, (chat, s, msgs, reply) in enumerate(reqs):
             body = {'model': bench.MODEL, 'max_tokens': 64, 'messages': msgs}
-            key = replay.strategy_key(strategy, chat, s)
+            key = None if strategy == 'memproxy' else replay.strategy_key(strategy, chat, s)
             if key is not None:
                 body['prompt_cache_key'] = key
             headers = {'X-Fake-Now-Ms': str(replay.send_ms(i, rate))}
@@ -228,7 +233,7 @@ def report(a, chats, reqs, res, secs):
                 r = res.get((side, rate, strategy))
                 base = res.get((side, rate, 'none'))
                 if r is None:
-                    cells += ['failed'] * 4
+                    cells += ['n/a' if (side, strategy) == ('direct', 'memproxy') else 'failed'] * 4
                     continue
                 n, _, share, bill = bench.fold(r['rows'])
                 billed[side] = bill
@@ -264,7 +269,8 @@ def main(argv):
     rb.find_binaries(a, die)
     chats = bench.load_chats(a)
     reqs = app_requests(a, chats)
-    cells = [(side, rate, s) for side in a.sides for rate in a.rates for s in a.strategies]
+    cells = [(side, rate, s) for side in a.sides for rate in a.rates for s in a.strategies
+             if (side, s) != ('direct', 'memproxy')]  # only memproxy sets memproxy's key
     tmp = tempfile.mkdtemp(prefix='memproxy-routing-')
     res, failures, t0 = {}, [], time.monotonic()
     say('%d users, %d requests, %d cells' % (len(chats), len(reqs), len(cells)))

@@ -444,6 +444,25 @@ START_TEST(test_config_set_addresses_and_url)
 }
 END_TEST
 
+START_TEST(test_config_set_prompt_cache_key_names)
+{
+    static const char *const bad[] = {"on", "user", "true", "", "conversations", NULL};
+    ck_assert_int_eq(cfg.upstream.prompt_cache_key, MP_CACHE_KEY_AUTO); /* the default */
+    ck_assert_int_eq(set("upstream", "prompt_cache_key", "conversation"), MP_OK);
+    ck_assert_int_eq(cfg.upstream.prompt_cache_key, MP_CACHE_KEY_CONVERSATION);
+    ck_assert_int_eq(set("upstream", "prompt_cache_key", "OFF"), MP_OK);
+    ck_assert_int_eq(cfg.upstream.prompt_cache_key, MP_CACHE_KEY_OFF);
+    ck_assert_int_eq(set("upstream", "prompt_cache_key", "auto"), MP_OK);
+    ck_assert_int_eq(cfg.upstream.prompt_cache_key, MP_CACHE_KEY_AUTO);
+    expect_set("upstream", "prompt_cache_key", bad, MP_EINVAL);
+    ck_assert_int_eq(set("upstream", "prompt_cache_key", "user"), MP_EINVAL);
+    ck_assert_str_eq(
+        err, "[upstream] prompt_cache_key: expected one of auto|conversation|off, got \"user\"");
+    ck_assert_str_eq(mp_config_cache_key_name(MP_CACHE_KEY_CONVERSATION), "conversation");
+    ck_assert_str_eq(mp_config_cache_key_name((enum mp_cache_key)7), "unknown");
+}
+END_TEST
+
 START_TEST(test_config_set_names_case_insensitive)
 {
     ck_assert_int_eq(set("SERVER", "Workers", "4"), MP_OK);
@@ -1484,6 +1503,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_set_inject_pii_bool);
     tcase_add_test(tc, test_config_set_record_temporary_chats_bool);
     tcase_add_test(tc, test_config_set_tenant_from_names);
+    tcase_add_test(tc, test_config_set_prompt_cache_key_names);
     tcase_add_test(tc, test_config_set_encryption_key_file);
     tcase_add_test(tc, test_config_set_user_signature_key);
     tcase_add_test(tc, test_config_set_admin_token);

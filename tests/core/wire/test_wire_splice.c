@@ -139,6 +139,58 @@ START_TEST(test_splice_pieces_point_into_the_client_body)
 }
 END_TEST
 
+/* A member added after the opening '{': into each wire's splice (the
+ * spliced body with it is the spliced body without it, the member right
+ * after the '{'), and into an empty splice (the client's body with it);
+ * a body that is no object, or an empty member, leaves the splice as it
+ * was. */
+#define MEMBER "\"k\":\"v\","
+START_TEST(test_splice_open_member_after_the_brace)
+{
+    for (size_t k = 0; k < NSAMPLES; k++) {
+        struct mp_splice s;
+        char *before, *after;
+        size_t blen, alen, open = strchr(SAMPLES[k].body, '{') - SAMPLES[k].body + 1;
+        wf_use(SAMPLES[k].wire, "B\nC");
+        wf_splice(SAMPLES[k].body, PAIR, 2, &s);
+        ck_assert_int_eq(mp_splice_flatten(&s, SAMPLES[k].body, &before, &blen), MP_OK);
+        ck_assert_int_eq(mp_splice_open_member(&s, SAMPLES[k].body, strlen(SAMPLES[k].body), MEMBER,
+                                               strlen(MEMBER)),
+                         MP_OK);
+        ck_assert_uint_le(s.npieces, 7); /* a wire's five and two more */
+        ck_assert_uint_eq(s.total_len, strlen(SAMPLES[k].body) + s.gen_len);
+        ck_assert_int_eq(mp_splice_flatten(&s, SAMPLES[k].body, &after, &alen), MP_OK);
+        ck_assert_uint_eq(alen, blen + strlen(MEMBER));
+        ck_assert_mem_eq(after, before, open);
+        ck_assert_mem_eq(after + open, MEMBER, strlen(MEMBER));
+        ck_assert_str_eq(after + open + strlen(MEMBER), before + open);
+        free(before);
+        free(after);
+        mp_splice_cleanup(&s);
+    }
+}
+END_TEST
+
+START_TEST(test_splice_open_member_into_an_empty_splice)
+{
+    static const char body[] = " \n{\"messages\":[]}";
+    struct mp_splice s = {0};
+    char *out;
+    size_t n;
+    ck_assert_int_eq(mp_splice_open_member(&s, body, strlen(body), MEMBER, strlen(MEMBER)), MP_OK);
+    ck_assert_uint_eq(s.npieces, 3);
+    ck_assert_int_eq(mp_splice_flatten(&s, body, &out, &n), MP_OK);
+    ck_assert_str_eq(out, " \n{\"k\":\"v\",\"messages\":[]}");
+    free(out);
+    mp_splice_cleanup(&s);
+    ck_assert_int_eq(mp_splice_open_member(&s, "[1]", 3, MEMBER, strlen(MEMBER)), MP_EINVAL);
+    ck_assert_int_eq(mp_splice_open_member(&s, "  ", 2, MEMBER, strlen(MEMBER)), MP_EINVAL);
+    ck_assert_int_eq(mp_splice_open_member(&s, body, strlen(body), MEMBER, 0), MP_EINVAL);
+    ck_assert_uint_eq(s.npieces, 0);
+    ck_assert_ptr_null(s.gen);
+}
+END_TEST
+
 /* A request whose one user message is 64 KiB of text. */
 static char *big_body(const char *open, const char *close)
 {
@@ -293,6 +345,8 @@ Suite *mp_test_suite(void)
     TCase *tc = tcase_create("splice");
     tcase_add_test(tc, test_splice_writer_merges_what_follows_on);
     tcase_add_test(tc, test_splice_pieces_point_into_the_client_body);
+    tcase_add_test(tc, test_splice_open_member_after_the_brace);
+    tcase_add_test(tc, test_splice_open_member_into_an_empty_splice);
     tcase_add_test(tc, test_splice_generates_only_what_it_adds);
     tcase_add_test(tc, test_splice_flatten_equals_the_iovecs);
     tcase_add_test(tc, test_splice_chat_bytes);
