@@ -4,7 +4,8 @@
 # storage/pg/* includes <libpq-fe.h> (storage/ops/, the op sequence, reaches
 # a backend only through its table: storage/ops/store_backend.h), or tools/
 # includes libevent, LMDB or a header of proxy/ (the ops tools link core and
-# storage, never the proxy library).
+# storage, never the proxy library); and when an include runs upward or closes a
+# circle between rooms (the floors of tests/lint/floors.txt, checked by floors.py).
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
@@ -45,5 +46,6 @@ if [ -n "$bad" ]; then
     echo "storage/ops/ and storage/format/ reach a backend only through storage/ops/store_backend.h:"
     echo "$bad"; status=1
 fi
+python3 "$(dirname "$0")/floors.py" "$root" || status=1
 [ $status -eq 0 ] && echo "layering ok"
 exit $status
