@@ -1,4 +1,4 @@
-/* The heads of common terms (storage/format/heads.h), on every backend:
+/* The heads of common terms (storage/ops/heads.h), on every backend:
  * what a head holds against the postings it stands for, kept through every
  * store op (import, search keys, message deletion, fact upsert and
  * supersede, erasure, sweep, compaction, rekey, user deletion), built for a
