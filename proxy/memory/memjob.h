@@ -23,8 +23,9 @@
  *
  * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's
- * routes, held per provider in a bounded in-memory cache (never on disk): a
- * turn on the other provider's routes lends nothing. A job without a
+ * routes, held per provider in a bounded in-memory cache (never on disk;
+ * proxy/memory/jobauth.h): a turn on the other provider's routes lends
+ * nothing. A job without a
  * credential it may carry is held and tried again at each pass; held jobs
  * have bounds of their own and expire (proxy/memory/memheld.h), and do not
  * count against [memory] queue_max (mp_memworker_admit()). */
