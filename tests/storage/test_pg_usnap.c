@@ -2,7 +2,7 @@
  * of a well-formed snapshot in order, byte for byte, and MP_EIO for every
  * way a value read back from the database could be malformed; packing,
  * LZ4 when it is smaller, plain when not, empty past the bounds. (Writing and
- * reading snapshots on a server: tests/proxy/test_postgres.py.) */
+ * reading snapshots on a server: tests/proxy/process/test_postgres.py.) */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
