@@ -41,9 +41,10 @@ if [ -n "$bad" ]; then
     echo "only storage/pg/ may include <libpq-fe.h>:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*"(store_lmdb|store_pg|store_snap_private)[a-z_]*\.h"' \
-      "$root"/storage/ops/*.[ch] "$root"/storage/format/*.[ch] 2>/dev/null)
+      "$root"/storage/ops/*.[ch] "$root"/storage/view/*.[ch] "$root"/storage/upkeep/*.[ch] \
+      "$root"/storage/format/*.[ch] 2>/dev/null)
 if [ -n "$bad" ]; then
-    echo "storage/ops/ and storage/format/ reach a backend only through storage/ops/store_backend.h:"
+    echo "storage/ops/, view/, upkeep/ and format/ reach a backend only through storage/ops/store_backend.h:"
     echo "$bad"; status=1
 fi
 python3 "$(dirname "$0")/floors.py" "$root" || status=1

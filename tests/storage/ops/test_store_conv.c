@@ -264,7 +264,7 @@ static void set_format(struct mp_store *s, uint32_t f)
 }
 
 /* A store of format 6 (its messages without a conversation, which are the
- * bytes format 6 wrote: tests/storage/test_store_format.c holds stores
+ * bytes format 6 wrote: tests/storage/ops/test_store_format.c holds stores
  * that format's code wrote) opens as format 8: its messages read as they
  * were, new turns keep their conversation. LMDB and PostgreSQL. */
 START_TEST(test_conv_a_store_of_format_6_opens_as_format_8)

@@ -1,4 +1,4 @@
-/* Tests for the views' cache of a user's facts (storage/ops/view_cache.h):
+/* Tests for the views' cache of a user's facts (storage/view/view_cache.h):
  * a user's next view borrows the facts the last one built, by the facts
  * stamp without reading them again, and any change of the stored facts (a
  * new value, the same value stated again, an erasure, a new fact) is read,

@@ -1,4 +1,4 @@
-/* Tests for storage/ops/sweep.c: retention passes over a whole store, whole or
+/* Tests for storage/upkeep/sweep.c: retention passes over a whole store, whole or
  * a page at a time, on both backends (loop index _i: 0 = mem, 1 = lmdb). */
 #include <check.h>
 #include <stdio.h>
