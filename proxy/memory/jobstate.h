@@ -80,7 +80,7 @@ struct mp_memjobs {
        order), so a trim asks the store about newer ones only */
     uint64_t jobs_known_through;
     /* the held jobs (held_pass): when the oldest was queued (0: none), and
-       when a pass last dropped those past their bounds (memheld.h) */
+       when a pass last dropped those past their bounds (heldjobs_drop.h) */
     _Atomic int64_t held_since;
     int64_t held_checked_ms;
 };

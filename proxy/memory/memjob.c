@@ -16,7 +16,7 @@
 #include "memory/jobauth.h"
 #include "memory/jobcall.h"
 #include "memory/jobstate.h"
-#include "memory/memheld.h"
+#include "memory/heldjobs_drop.h"
 #include "metrics.h"
 #include "status.h"
 #include "net/upstream.h"
@@ -270,7 +270,7 @@ static void note_held(struct mp_memjobs *j, const struct mp_job *job)
     atomic_fetch_add(&j->held, 1);
 }
 
-/* Takes the held jobs that left (their fate set by mp_memheld_drop) out
+/* Takes the held jobs that left (their fate set by mp_heldjobs_drop) out
  * of the index, in one sweep. */
 static void take_out_left(struct mp_memjobs *j, const struct mp_heldjob *held, size_t n)
 {
@@ -288,7 +288,7 @@ static void take_out_left(struct mp_memjobs *j, const struct mp_heldjob *held, s
 
 /* The held pass: finds the waiting jobs no credential may go with (the
  * held gauge and its oldest), and drops those past held_jobs_ttl_seconds
- * or the held bounds (memheld.h): once a tick, or at once past
+ * or the held bounds (heldjobs_drop.h): once a tick, or at once past
  * held_jobs_max. A job another process holds, or whose retry waits, is
  * busy: counted, never dropped. */
 static void held_pass(struct mp_memjobs *j, int64_t now)
@@ -315,7 +315,7 @@ static void held_pass(struct mp_memjobs *j, int64_t now)
     }
     if (n > 0 && (now - j->held_checked_ms >= TICK_MS || n > j->cfg->memory.held_jobs_max)) {
         j->held_checked_ms = now;
-        if (mp_memheld_drop(j->store, j->metrics, j->cfg, j->jobs, held, n, now) > 0)
+        if (mp_heldjobs_drop(j->store, j->metrics, j->cfg, j->jobs, held, n, now) > 0)
             take_out_left(j, held, n);
     }
     for (size_t i = 0; i < n; i++) {
@@ -770,7 +770,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A job another process holds the lease of (as stored says) waits until
- * the lease ends (held for a credential, it is busy: memheld.h). */
+ * the lease ends (held for a credential, it is busy: heldjobs_drop.h). */
 static void wait_lease(const struct mp_memjobs *j, struct mp_job *job, const struct mp_job *stored,
                        int64_t now)
 {

@@ -6,8 +6,8 @@
  * stay recorded (buffer and archive): only their summary or extraction is
  * skipped. It does not find the held jobs (proxy/memory/memjob.c does).
  * Memory worker thread only. */
-#ifndef MP_PROXY_MEMHELD_H
-#define MP_PROXY_MEMHELD_H
+#ifndef MP_PROXY_HELDJOBS_DROP_H
+#define MP_PROXY_HELDJOBS_DROP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +25,8 @@ struct mp_metrics;
  * not counted); the caller takes them out of its index. 0, every fate
  * MP_HELDJOB_KEEP, when none leaves or the store failed (logged; the next
  * pass tries again). */
-size_t mp_memheld_drop(struct mp_store *store, struct mp_metrics *metrics,
-                       const struct mp_config *cfg, const struct mp_job *jobs,
-                       struct mp_heldjob *held, size_t n, int64_t now_ms);
+size_t mp_heldjobs_drop(struct mp_store *store, struct mp_metrics *metrics,
+                        const struct mp_config *cfg, const struct mp_job *jobs,
+                        struct mp_heldjob *held, size_t n, int64_t now_ms);
 
 #endif

@@ -1,5 +1,5 @@
-/* Held memory jobs that leave: removed, counted, logged (see memheld.h). */
-#include "memory/memheld.h"
+/* Held memory jobs that leave: removed, counted, logged (see heldjobs_drop.h). */
+#include "memory/heldjobs_drop.h"
 
 #include <stdlib.h>
 
@@ -32,9 +32,9 @@ static void log_dropped(const size_t *by_fate)
     mp_logline_end(&l);
 }
 
-size_t mp_memheld_drop(struct mp_store *store, struct mp_metrics *metrics,
-                       const struct mp_config *cfg, const struct mp_job *jobs,
-                       struct mp_heldjob *held, size_t n, int64_t now_ms)
+size_t mp_heldjobs_drop(struct mp_store *store, struct mp_metrics *metrics,
+                        const struct mp_config *cfg, const struct mp_job *jobs,
+                        struct mp_heldjob *held, size_t n, int64_t now_ms)
 {
     struct mp_heldjob_limits lim = {cfg->memory.held_jobs_max, cfg->memory.held_jobs_per_user,
                                     (int64_t)cfg->memory.held_jobs_ttl_seconds * 1000};
