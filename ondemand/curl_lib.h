@@ -6,7 +6,7 @@
  *                       function below looked up, curl_global_init once
  *   then ─────────────> mp_curl.easy_setopt(...) etc. call libcurl itself
  *
- * Who uses libcurl: the memory model's calls (proxy/memory/memjob.c),
+ * Who uses libcurl: the memory model's calls (proxy/memory/jobcall.c),
  * forwarding with `client = curl` (proxy/plane/request.c), the `memproxy
  * ctl` commands that speak to the admin API (tools/ctl/ctl_http.c). A
  * proxy that forwards with the native client and has made no memory-model

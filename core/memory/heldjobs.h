@@ -2,7 +2,7 @@
  * held jobs and the time: past [memory] held_jobs_ttl_seconds, or beyond
  * held_jobs_per_user or held_jobs_max, the oldest first. It does not say
  * which jobs are held (core/memory/memcred.h and proxy/memory/memjob.c do)
- * nor remove anything (proxy/memory/memheld.c does).
+ * nor remove anything (proxy/memory/heldjobs_drop.c does).
  *
  * The rule, over the held jobs in the order they were queued:
  *   1. a job whose turn is ttl_ms old or older expires;

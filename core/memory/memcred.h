@@ -1,7 +1,7 @@
 /* Whose credential a memory job (summary, extraction) may carry, as pure
  * rules over the configuration and a request head: a client's credential
  * goes only to the provider the client sent it to. It does not remember
- * credentials (proxy/memory/memjob.c does) nor send anything.
+ * credentials (proxy/memory/jobauth.c does) nor send anything.
  *
  * The rule, for the memory provider P = [memory] llm:
  *   1. [memory] api_key, when set, in P's form (OpenAI: Authorization:

@@ -23,10 +23,11 @@
  *
  * Credentials (core/memory/memcred.h): the configured key when set; else the
  * credential header of the user's latest turn on the memory provider's
- * routes, held per provider in a bounded in-memory cache (never on disk): a
- * turn on the other provider's routes lends nothing. A job without a
+ * routes, held per provider in a bounded in-memory cache (never on disk;
+ * proxy/memory/jobauth.h): a turn on the other provider's routes lends
+ * nothing. A job without a
  * credential it may carry is held and tried again at each pass; held jobs
- * have bounds of their own and expire (proxy/memory/memheld.h), and do not
+ * have bounds of their own and expire (proxy/memory/heldjobs_drop.h), and do not
  * count against [memory] queue_max (mp_memworker_admit()). */
 #ifndef MP_PROXY_MEMJOB_H
 #define MP_PROXY_MEMJOB_H
@@ -176,7 +177,7 @@ unsigned mp_memjobs_pending(const struct mp_memjobs *j);
  * last scheduling pass (at least every second while jobs wait) and counting
  * the jobs indexed since. Each pass also drops the held jobs past [memory]
  * held_jobs_ttl_seconds, held_jobs_per_user or held_jobs_max
- * (proxy/memory/memheld.h). Any thread. */
+ * (proxy/memory/heldjobs_drop.h). Any thread. */
 unsigned mp_memjobs_held(const struct mp_memjobs *j);
 /* When the oldest of them was queued (ms since the epoch), 0 when none.
  * Any thread. */

@@ -1,5 +1,5 @@
 /* The memory worker thread: group commit of turns and changes, and the
- * memory jobs (see memworker.h for the design; memjob.c runs one job).
+ * memory jobs (see memworker.h for the design; memjob.c schedules them, jobcall.c runs one).
  *
  * Threads: request threads only touch the inbox (under mu) and the atomic
  * depth. Everything else, the job index, the running jobs and the auth

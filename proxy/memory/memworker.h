@@ -14,7 +14,7 @@
  * bound. Authorization for a job is [upstream] api_key when set, else the
  * Authorization of the user's latest request, kept in this process's memory
  * only: after a restart, a job without api_key waits for the user's next
- * request, held within bounds of its own (proxy/memory/memheld.h). */
+ * request, held within bounds of its own (proxy/memory/heldjobs_drop.h). */
 #ifndef MP_PROXY_MEMWORKER_H
 #define MP_PROXY_MEMWORKER_H
 
@@ -154,7 +154,7 @@ struct mp_sidetab *mp_memworker_sides(const struct mp_memworker *mw);
 
 /* Pending work that counts against [memory] queue_max: queued turns and
  * changes plus stored jobs, less those held for a credential (they have
- * bounds of their own: proxy/memory/memheld.h), so that turns the memory
+ * bounds of their own: proxy/memory/heldjobs_drop.h), so that turns the memory
  * model can serve are never refused for them. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);
 

@@ -64,7 +64,7 @@ struct mp_codec_user {
      * whenever a fact record of the user is written or removed (store
      * format 9; store_facts.c): the same stamp, the same fact records, so
      * a reader that kept the facts of a stamp need not read them again
-     * (storage/ops/view_cache.h). 0: not known (no fact written since
+     * (storage/view/view_cache.h). 0: not known (no fact written since
      * format 9, or no random bytes to be had): compare the records. Encoded
      * when not 0, as u64 after the language tally. */
     uint64_t facts_stamp;

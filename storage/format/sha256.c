@@ -9,7 +9,7 @@
  * store keys its user index with the HMAC at open, and every request
  * hashes its user and conversation. SHA256_Init and friends are deprecated
  * in OpenSSL 3 but kept, and run the same assembly without a provider.
- * Known-answer tests: tests/storage/test_sha256.c (FIPS 180-2's and
+ * Known-answer tests: tests/storage/format/test_sha256.c (FIPS 180-2's and
  * RFC 4231's cases). */
 #define OPENSSL_SUPPRESS_DEPRECATED /* the one-algorithm digest, on purpose */
 

@@ -337,7 +337,7 @@ for c in 'say \"hi\"' 'C:\\\\' 'a\\\"b\\\\\\\\' '\\\\\\\\\"x\"'; do
         "$tmp/esc.body" || fail "escaped string ($c): not streamed with model esc"
 done
 
-# 18c. holding jobs' answers until /_fake/release (tests/proxy/test_erasure_race.py)
+# 18c. holding jobs' answers until /_fake/release (tests/proxy/erasure/test_erasure_race.py)
 mode 'extract=ok&summarize=ok' >/dev/null
 eq "hold on" '{"holding":true,"held":0}' "$(curl -sS -X POST "$base/_fake/hold")"
 job held "$extract_body" >/dev/null &

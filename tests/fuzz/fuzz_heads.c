@@ -1,4 +1,4 @@
-/* libFuzzer target for the heads of common terms (storage/format/heads.h):
+/* libFuzzer target for the heads of common terms (storage/ops/heads.h):
  * the input is a history of store ops on one user of an in-memory store
  * (messages imported, search keys set, messages deleted, facts upserted,
  * superseded and erased, retention sweeps, the user deleted), over a small

@@ -4,7 +4,8 @@
 # storage/pg/* includes <libpq-fe.h> (storage/ops/, the op sequence, reaches
 # a backend only through its table: storage/ops/store_backend.h), or tools/
 # includes libevent, LMDB or a header of proxy/ (the ops tools link core and
-# storage, never the proxy library).
+# storage, never the proxy library); and when an include runs upward or closes a
+# circle between rooms (the floors of tests/lint/floors.txt, checked by floors.py).
 root=${1:-$(dirname "$0")/../..}
 status=0
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|curl/|lmdb\.h|sys/socket\.h|netinet/|arpa/|pthread\.h|openssl/|jansson\.h)' \
@@ -40,10 +41,12 @@ if [ -n "$bad" ]; then
     echo "only storage/pg/ may include <libpq-fe.h>:"; echo "$bad"; status=1
 fi
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*"(store_lmdb|store_pg|store_snap_private)[a-z_]*\.h"' \
-      "$root"/storage/ops/*.[ch] "$root"/storage/format/*.[ch] 2>/dev/null)
+      "$root"/storage/ops/*.[ch] "$root"/storage/view/*.[ch] "$root"/storage/upkeep/*.[ch] \
+      "$root"/storage/format/*.[ch] 2>/dev/null)
 if [ -n "$bad" ]; then
-    echo "storage/ops/ and storage/format/ reach a backend only through storage/ops/store_backend.h:"
+    echo "storage/ops/, view/, upkeep/ and format/ reach a backend only through storage/ops/store_backend.h:"
     echo "$bad"; status=1
 fi
+python3 "$(dirname "$0")/floors.py" "$root" || status=1
 [ $status -eq 0 ] && echo "layering ok"
 exit $status

@@ -1,5 +1,5 @@
 // Drives memproxy with Anthropic's official SDK (npm "@anthropic-ai/sdk")
-// for tests/proxy/test_sdk.py. One call per run:
+// for tests/proxy/plane/test_sdk.py. One call per run:
 //   node anthropic_client.mjs <create|create-stream|stream> <text>
 // Environment: ANTHROPIC_BASE_URL (memproxy's root: the SDK appends
 // /v1/messages), MEMPROXY_USER (X-User-Id), MEMPROXY_TAG (X-Test-Req),

@@ -1,6 +1,6 @@
 // Drives memproxy's MCP endpoint with the official MCP TypeScript SDK's
 // client (npm "@modelcontextprotocol/sdk": Client over
-// StreamableHTTPClientTransport) for tests/proxy/test_sdk.py. One session
+// StreamableHTTPClientTransport) for tests/proxy/plane/test_sdk.py. One session
 // per run: connect (initialize), list the tools, then the calls given.
 //   node mcp_client.mjs '<[["tool", {arguments}], ...]>'
 // Environment: MEMPROXY_MCP_URL (memproxy's /mcp), MEMPROXY_USER (sent as

@@ -1,5 +1,5 @@
 // Drives memproxy with the official OpenAI SDK (npm "openai") for
-// tests/proxy/test_sdk.py. One call per run:
+// tests/proxy/plane/test_sdk.py. One call per run:
 //   node openai_client.mjs <chat|chat-stream|chat-history|responses|responses-stream|
 //                           responses-continue|responses-conversation-stream> <text>
 // (chat-history resends a short conversation before the text)

@@ -1,4 +1,4 @@
-/* What a store's heads of common terms (storage/format/heads.h) must hold,
+/* What a store's heads of common terms (storage/ops/heads.h) must hold,
  * checked against the postings they stand for, and the view's read of a
  * term against ranking every posting of it. Shared by the Check suite
  * (test_store_heads.c) and the fuzz target (tests/fuzz/fuzz_heads.c), so

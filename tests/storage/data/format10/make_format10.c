@@ -1,4 +1,4 @@
-/* Writes the format-10 fixture stores of tests/storage/test_store_told.c:
+/* Writes the format-10 fixture stores of tests/storage/ops/test_store_told.c:
  * DIR/clear/data.mdb and DIR/sealed/data.mdb (sealed with fx_key_a). Built
  * against the code of commit 3d7784f (record format 10, the last before
  * the told records): see make_format10.sh, which builds it against a build

@@ -1,4 +1,4 @@
-/* Writes the format-7 fixture stores of tests/storage/test_store_lang.c:
+/* Writes the format-7 fixture stores of tests/storage/ops/test_store_lang.c:
  * DIR/clear/data.mdb and DIR/sealed/data.mdb (sealed with fx_key_a). Built against the code of
  * commit bba23a5 (record format 7, terms read as English): see make_format7.sh, which builds it
  * against a build of that commit. Not part of the build of this tree. */

@@ -1,0 +1,375 @@
+"""The Responses API (POST /v1/responses, issue 9): memory goes in as one
+developer message at the start of "input" (after leading system/developer
+items), a string input becomes the equivalent array, "instructions" is left
+alone; when the upstream holds the conversation (previous_response_id,
+conversation: issue 32) memory goes into "instructions" after the client's
+text, "input" is untouched and nothing is replayed from the buffer; the
+client's other bytes are untouched; the same user id, X-Memory, headers and error rules as chat
+completions (core/wire/responses.c)."""
+
+import json
+import os
+import sys
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import fact, import_lines, message  # noqa: E402
+
+RESPONSES = '/v1/responses'
+SECTIONS = {'admin': {'token': mh.ADMIN_TOKEN},
+            'governance': {'retention_days': 0, 'pii_retention_days': 0}}
+MEMORY = {'mode': 'hybrid', 'buffer_messages': 4, 'summarize_at': 100}
+AT = '2023-05-08T10:00:00Z'
+FACT = ('vector_db', 'Qdrant')
+
+
+def send(proxy, user, body, x_memory=None, extra_headers=(), fake=None):
+    """POSTs body (a dict, or bytes as they are) to /v1/responses: Sent."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    tag = uuid.uuid4().hex
+    h = mh.chat_headers(user, 'default', x_memory, fake, tag, extra_headers)
+    return mh.Sent(tag, raw, None, proxy.request('POST', RESPONSES, h, raw, timeout=30.0))
+
+
+class Responses(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': MEMORY}
+
+    def seed(self, user, buffered=()):
+        """A fact and, imported as archive, earlier messages; buffered: the
+        messages a turn left in the buffer (recorded through chat)."""
+        r = import_lines(self.proxy, user, [fact(FACT[0], FACT[1], AT)])
+        self.assertEqual(r.status, 200, r)
+        for text in buffered:
+            self.assertOK(mh.send(self.proxy, user, text))
+        if buffered:
+            mh.wait_memory(self.proxy, user, lambda m: len(m['buffer']) >= 2 * len(buffered),
+                           what='the buffered turns')
+
+    def upstream(self, sent):
+        return mh.upstream_body(self.fake, sent)
+
+    def block_of(self, item):
+        self.assertEqual(item.get('role'), 'developer', item)
+        self.assertIsInstance(item.get('content'), str, item)
+        return mh.Block(item['content'])
+
+    def test_string_input_becomes_an_array_with_the_block_first(self):
+        user = mh.uid('rs')
+        self.seed(user)
+        body = {'model': 'gpt-4o-mini', 'instructions': 'Be brief.',
+                'input': 'What vector DB do I use? \u00e9'}
+        s = send(self.proxy, user, body, x_memory='read')
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.mode(), 'hybrid')
+        self.assertGreater(s.tokens(), 0)
+        up = self.upstream(s)
+        # the client's bytes around "input"'s string are untouched, the
+        # string itself is carried over byte for byte as the user's content
+        raw = s.body
+        key = b'"input": '
+        at = raw.index(key) + len(key)
+        end = len(raw) - 1  # the closing brace
+        self.assertEqual(up[:at], raw[:at])
+        self.assertEqual(up[len(up) - 1:], raw[end:])
+        doc = json.loads(up)
+        self.assertEqual(doc['instructions'], 'Be brief.')
+        items = doc['input']
+        self.assertIsInstance(items, list)
+        self.assertEqual(items[-1], {'role': 'user', 'content': body['input']})
+        self.assertIn(raw[at:end], up, 'the input string is not carried over byte for byte')
+        block = self.block_of(items[0])
+        self.assertIn(FACT, [(k, v) for k, v, _ in block.facts()])
+
+    def test_array_input_block_after_leading_system_and_developer(self):
+        user = mh.uid('ra')
+        self.seed(user)
+        lead = [{'role': 'system', 'content': 'S'},
+                {'type': 'message', 'role': 'developer',
+                 'content': [{'type': 'input_text', 'text': 'D'}]}]
+        rest = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'which vector db?'},
+                                              {'type': 'input_image', 'image_url': 'data:image/png;base64,AAAA'}]}]
+        body = {'model': 'gpt-4o-mini', 'input': lead + rest, 'tools': [{'type': 'function', 'name': 'f'}]}
+        s = send(self.proxy, user, body, x_memory='read')
+        self.assertEqual(s.status, 200, s.resp)
+        raw = s.body
+        k = raw.index(b'{"role": "user"') - 2  # just past the developer item, before its ', '
+        els = mh.injected_elements(raw, k, self.upstream(s))
+        self.assertIsNotNone(els, 'nothing injected')
+        block = self.block_of(els[0])
+        self.assertIn(FACT, [(k2, v) for k2, v, _ in block.facts()])
+
+    def test_buffer_replayed_unless_the_upstream_holds_the_conversation(self):
+        user = mh.uid('rb')
+        self.seed(user, buffered=['My favourite colour is teal.'])
+        fresh = send(self.proxy, user, {'model': 'm', 'input': 'and now?'}, x_memory='read')
+        self.assertEqual(fresh.status, 200, fresh.resp)
+        items = json.loads(self.upstream(fresh))['input']
+        pairs = [(i['role'], i['content']) for i in items[1:-1]]
+        self.assertIn(('user', 'My favourite colour is teal.'), pairs)
+        self.assertIn(('assistant', mh.REPLY), pairs)
+        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}):
+            body = dict({'model': 'm', 'input': 'and now?'}, **state)
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.status, 200, s.resp)
+            doc = json.loads(self.upstream(s))
+            self.assertEqual(doc['input'], 'and now?', 'memory went into the stored input')
+            # (the summary may say it: in hybrid mode the extraction call folds the newest turns)
+            unsummarized = '\n'.join(ln for ln in doc['instructions'].split('\n')
+                                     if not ln.startswith(mh.SUMMARY_HEAD))
+            self.assertNotIn('My favourite colour is teal.', unsummarized,
+                             'the buffer was replayed although the upstream holds the conversation')
+            # the profile still goes in (a head with the summary, and a tail)
+            parts = doc['instructions'].split('\n\n')
+            blocks = [mh.Block(parts[0])] + [mh.Block(p, tail=True) for p in parts[1:]]
+            self.assertTrue(any(b.facts() for b in blocks), doc['instructions'])
+            for k2, v in state.items():
+                self.assertEqual(doc[k2], v)
+
+    def instructions_block(self, sent, client_text):
+        """The upstream's body for sent: its bytes around the spliced
+        "instructions" string are the client's, "input" is the client's
+        exactly, and instructions is client_text, "\n\n" and a block (or
+        the block alone when client_text is None): the block, parsed."""
+        up, raw = self.upstream(sent), sent.body
+        doc, mine = json.loads(up), json.loads(raw)
+        self.assertEqual(doc['input'], mine['input'], 'memory went into the stored input')
+        ins = doc['instructions']
+        if client_text is None:
+            return mh.Block(ins)
+        cut = raw.index(b'"instructions": ') + len(b'"instructions": ')
+        end = cut + len(json.dumps(client_text).encode()) - 1  # before the closing quote
+        self.assertEqual(up[:end], raw[:end], 'the client\'s instructions are not byte for byte')
+        self.assertEqual(up[len(up) - (len(raw) - end):], raw[end:])
+        self.assertTrue(ins.startswith(client_text + '\n\n'), ins[:200])
+        return mh.Block(ins[len(client_text) + 2:])
+
+    def test_upstream_state_memory_in_instructions_never_in_input(self):
+        user = mh.uid('ri')
+        self.seed(user)
+        client = 'Be "brief" \u00e9\u2713 \\ tabs\tand\nlines \U0001f600'
+        items = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'which vector db?'}]}]
+        cases = [({'previous_response_id': 'resp_1', 'store': True, 'instructions': client}, client),
+                 ({'conversation': 'conv_1', 'instructions': client}, client),
+                 ({'conversation': {'id': 'conv_1'}}, None),
+                 ({'previous_response_id': 'resp_1', 'instructions': None}, None)]
+        for state, client_text in cases:
+            for stream in (False, True):
+                with self.subTest(state=state, stream=stream):
+                    body = dict({'model': 'm', 'input': items, 'stream': stream}, **state)
+                    s = send(self.proxy, user, body, x_memory='read')
+                    self.assertEqual(s.status, 200, s.resp)
+                    self.assertGreater(s.tokens(), 0)
+                    self.assertIsNone(s.resp.header('X-Memory-Error'))
+                    block = self.instructions_block(s, client_text)
+                    self.assertIn(FACT, [(k, v) for k, v, _ in block.facts()])
+
+    def test_upstream_state_instructions_not_a_string(self):
+        user = mh.uid('rx')
+        self.seed(user)
+        before = self.proxy.metric('memproxy_memory_errors_total') or 0
+        for ins in ([{'role': 'developer', 'content': 'x'}], 42):
+            body = {'model': 'm', 'previous_response_id': 'resp_1', 'instructions': ins,
+                    'input': 'which vector db?'}
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.resp.header('X-Memory-Error'), 'instructions_not_string', s.resp.headers)
+            self.assertEqual(s.tokens(), 0)
+            self.assertEqual(self.upstream(s), s.body, 'not forwarded as is')
+        self.assertEqual(self.proxy.metric('memproxy_memory_errors_total'), before + 2)
+
+    def test_upstream_state_records_the_input_not_the_instructions(self):
+        user = mh.uid('rw')
+        self.seed(user)
+        body = {'model': 'm', 'previous_response_id': 'resp_1', 'store': True,
+                'instructions': 'Be brief.', 'input': 'I moved to Lyon.'}
+        s = send(self.proxy, user, body)
+        self.assertEqual(s.status, 200, s.resp)
+        self.instructions_block(s, 'Be brief.')
+        mh.wait_memory(self.proxy, user,
+                       lambda m: mh.buffer_pairs(m) == [('user', 'I moved to Lyon.'),
+                                                        ('assistant', mh.REPLY)],
+                       what='the turn recorded from input alone')
+
+    def test_unparseable_body_goes_upstream_unchanged(self):
+        user = mh.uid('rj')
+        self.seed(user)
+        for raw in (b'{"model":"m","input":', b'{"model":"m"}', b'{"model":"m","input":7}'):
+            s = send(self.proxy, user, raw)
+            self.assertEqual(s.resp.header('X-Memory-Error'), 'invalid_json', (raw, s.resp.headers))
+            self.assertEqual(self.upstream(s), raw)
+
+    def test_memory_off_and_no_user(self):
+        user = mh.uid('ro')
+        self.seed(user)
+        body = {'model': 'm', 'input': 'which vector db?'}
+        s = send(self.proxy, user, body, x_memory='off')
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(self.upstream(s), s.body)
+        self.assertEqual(s.mode(), 'off')
+        s = send(self.proxy, None, body)
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(self.upstream(s), s.body)
+
+    def test_invalid_user_id_is_refused_in_openai_shape(self):
+        s = send(self.proxy, 'a' * 257, {'model': 'm', 'input': 'hi'})
+        self.assertEqual(s.status, 400, s.resp)
+        err = s.resp.json()['error']
+        self.assertEqual(err['code'], 'invalid_user_id')
+        before = mh.client_request_numbers(self.fake)
+        s = send(self.proxy, None, {'model': 'm', 'input': 'hi', 'user': '{{user}}'})
+        self.assertEqual(s.status, 400, s.resp)
+        self.assertEqual(s.resp.json()['error']['code'], 'invalid_user_id')
+        self.assertEqual(mh.client_request_numbers(self.fake), before, 'forwarded with an invalid user id')
+        s = send(self.proxy, 'u', {'model': 'm', 'input': 'hi'}, x_memory='sometimes')
+        self.assertEqual(s.status, 400, s.resp)
+        self.assertEqual(s.resp.json()['error']['code'], 'invalid_memory_header')
+
+    def test_other_responses_paths_are_forwarded(self):
+        user = mh.uid('rf')
+        self.seed(user)
+        r = self.proxy.request('GET', RESPONSES + '/resp_123', mh.chat_headers(user), b'')
+        self.assertNotEqual(r.status, 404)
+        self.assertFalse(r.has_header('X-Memory-Mode'), r.headers)
+
+
+class Conversation(Responses):
+    """A conversation resent in "input" (docs/memory-conversations.md#conversations): the
+    tail is a developer item right before the newest user item, the
+    client's earlier items and the head before it byte for byte."""
+
+    # head_share 0: with no summary there is no head, every fact in the tail
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': dict(MEMORY, head_share=0)}
+
+    def test_tail_before_the_newest_user_item(self):
+        user = mh.uid('rc')
+        self.seed(user)
+        items = [{'role': 'developer', 'content': 'Be brief.'},
+                 {'role': 'user', 'content': 'Hello there.'},
+                 {'type': 'function_call', 'call_id': 'c1', 'name': 'lookup', 'arguments': '{}'},
+                 {'type': 'function_call_output', 'call_id': 'c1', 'output': 'ok'},
+                 {'role': 'assistant', 'content': 'Hi!'}]
+        bodies = []
+        for stream in (False, True):
+            q = {'role': 'user', 'content': 'What vector DB do I use?'}
+            body = {'model': 'gpt-4o-mini', 'input': items + [q], 'stream': stream}
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.status, 200, s.resp)
+            up = self.upstream(s)
+            got = json.loads(up)['input']
+            self.assertEqual(got[:len(items)], items)  # no head (no summary): the client's items first
+            self.assertEqual(got[-1], q)
+            tail = got[-2]
+            self.assertEqual(tail['role'], 'developer')
+            self.assertTrue(tail['content'].startswith(mh.INTRO), tail)
+            self.assertIn('vector_db: Qdrant', tail['content'])
+            bodies.append(up[:up.index(b'"What vector DB')])
+        # every byte up to the tail is the client's, stream or not
+        raw = json.dumps(items)[:-1].encode()
+        for b in bodies:
+            self.assertIn(raw[1:40], b)
+
+
+class Recording(mh.MemCase):
+    """What a completed /v1/responses turn leaves in the buffer: the new user
+    texts and the reply's output_text, from a body or a stream; a failed,
+    cut, queued or erroring turn records nothing."""
+
+    PROXY_CONFIG = {'workers': 2, 'sections': SECTIONS, 'memory': dict(MEMORY, mode='buffer')}
+
+    def recorded(self, user, want):
+        mh.wait_memory(self.proxy, user, lambda m: mh.buffer_pairs(m) == want,
+                       what='the buffer %r' % (want,))
+
+    def nothing_recorded(self, user):
+        """After a control turn through chat completions, the buffer holds
+        that turn only."""
+        self.assertOK(mh.send(self.proxy, user, 'control'))
+        self.recorded(user, [('user', 'control'), ('assistant', mh.REPLY)])
+
+    def test_json_reply_recorded(self):
+        user = mh.uid('rr')
+        s = send(self.proxy, user, {'model': 'm', 'input': 'Remember: my dog is Rex.', 'store': False})
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertEqual(s.resp.json()['object'], 'response')
+        self.recorded(user, [('user', 'Remember: my dog is Rex.'), ('assistant', mh.REPLY)])
+
+    def test_stream_recorded_from_the_deltas(self):
+        user = mh.uid('rs')
+        body = {'model': 'm', 'stream': True,
+                'input': [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'first'},
+                                                       {'type': 'input_file', 'file_id': 'file-1'},
+                                                       {'type': 'input_text', 'text': 'second'}]}]}
+        s = send(self.proxy, user, body)
+        self.assertEqual(s.status, 200, s.resp)
+        types = [json.loads(d)['type'] for d in s.resp.data_payloads()]
+        self.assertEqual(types[-1], 'response.completed')
+        self.recorded(user, [('user', 'first\nsecond'), ('assistant', mh.STREAM_REPLY3)])
+
+    def test_only_the_new_user_messages_after_tool_output(self):
+        user = mh.uid('rt')
+        body = {'model': 'm', 'tools': [{'type': 'function', 'name': 'weather'}],
+                'input': [{'role': 'user', 'content': 'weather in Paris?'},
+                          {'type': 'function_call', 'call_id': 'c1', 'name': 'weather', 'arguments': '{}'},
+                          {'type': 'function_call_output', 'call_id': 'c1', 'output': 'sunny'},
+                          {'role': 'user', 'content': 'and tomorrow?'}]}
+        self.assertEqual(send(self.proxy, user, body).status, 200)
+        self.recorded(user, [('user', 'and tomorrow?'), ('assistant', mh.REPLY)])
+
+    def test_failed_cut_queued_and_erroring_turns_record_nothing(self):
+        user = mh.uid('rn')
+        cases = [({'model': 'm', 'input': 'queued', 'background': True}, None),
+                 ({'model': 'm', 'input': 'failed'}, 'failed'),
+                 ({'model': 'm', 'input': 'failed stream', 'stream': True}, 'failed'),
+                 ({'model': 'm', 'input': 'error event', 'stream': True}, 'error_after=2'),
+                 ({'model': 'm', 'input': 'error then failed', 'stream': True}, 'error_after=1,failed'),
+                 ({'model': 'm', 'input': 'cut mid-stream', 'stream': True}, 'reset_after=6'),
+                 ({'model': 'm', 'input': 'cut mid-event', 'stream': True}, 'reset_after=5,inside'),
+                 ({'model': 'm', 'input': 'upstream 500'}, 'status=500')]
+        for body, fake in cases:
+            with self.subTest(fake=fake, body=body['input']):
+                s = send(self.proxy, user, body, fake=fake)
+                self.assertIn(s.status, (200, 500, 502), s.resp)
+        self.nothing_recorded(user)
+
+    def test_a_stream_cut_inside_an_event_relays_whole_events_only(self):
+        body = {'model': 'm', 'input': 'cut inside', 'stream': True}
+        # the fake really cuts inside the event: its raw bytes end mid-event
+        conn = harness.HTTPConn(self.fake.port, timeout=10)
+        try:
+            conn.send(harness.build_request('POST', RESPONSES, [('Content-Type', 'application/json'),
+                                                                 ('X-Fake-Behavior', 'reset_after=5,inside')],
+                                            json.dumps(body).encode()))
+            try:
+                raw = conn.read_until_closed(10)
+            except (ConnectionError, OSError):
+                raw = bytes(conn.buf)
+        finally:
+            conn.close()
+        tail = raw[raw.rfind(b'event: '):]
+        self.assertTrue(tail.startswith(b'event: response.output_text.delta'), raw[-300:])
+        self.assertNotIn(b'\n\n', tail, 'the fake sent the cut event whole')
+        user = mh.uid('rc')
+        s = send(self.proxy, user, body, fake='reset_after=5,inside')
+        self.assertEqual(s.status, 200, s.resp)
+        payloads = s.resp.data_payloads()
+        for d in payloads:
+            json.loads(d)  # every relayed event is whole
+        self.assertEqual(json.loads(payloads[-1])['error']['code'], 'upstream_reset')
+        self.nothing_recorded(user)
+
+    def test_a_fact_taught_in_one_conversation_reaches_a_new_one(self):
+        user = mh.uid('rf')
+        self.assertEqual(send(self.proxy, user, {'model': 'm', 'input': 'I use Qdrant.'}).status, 200)
+        self.recorded(user, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY)])
+        s = send(self.proxy, user, {'model': 'm', 'input': 'Which vector DB do I use?'})
+        items = json.loads(mh.upstream_body(self.fake, s))['input']
+        self.assertEqual(items[0]['role'], 'developer')
+        self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
+        pairs = [(i['role'], i['content']) for i in items[1:]]
+        self.assertEqual(pairs, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY),
+                                 ('user', 'Which vector DB do I use?')])
+
+
+if __name__ == '__main__':
+    harness.main('proxy_responses')

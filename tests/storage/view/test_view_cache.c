@@ -1,0 +1,364 @@
+/* Tests for the views' cache of a user's facts (storage/view/view_cache.h):
+ * a user's next view borrows the facts the last one built, by the facts
+ * stamp without reading them again, and any change of the stored facts (a
+ * new value, the same value stated again, an erasure, a new fact) is read,
+ * never the cached copy; a user record without a stamp (store format 8) is
+ * checked record by record; a view keeps what it borrowed while another
+ * replaces it; entries past the bound are let go; each thread has its own.
+ * Every case runs on every backend (_i: FX_BACKENDS). */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "status.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_fixture.h"
+#include "store_snap.h"
+#include "usermem.h"
+#include "view_cache.h"
+
+Suite *mp_test_suite(void);
+
+#define NOW 1760000000000LL
+
+static int on_fact(void *arg, const struct mp_mem_entity *e)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 1024 - n, "%s=%s|%.*s;", e->key, e->value, (int)e->block_len, e->block_text);
+    return 0;
+}
+
+/* The open view's facts in the recent order, "key=value|block text;"... */
+static void ranked_of(struct mp_store_view *v, char out[1024])
+{
+    out[0] = '\0';
+    ck_assert_int_eq(mp_store_view_ranked_facts(v, on_fact, out), MP_OK);
+}
+
+/* ranked_of() through a fresh view of user. */
+static void ranked(struct mp_store *store, const char *user, size_t ulen, char out[1024])
+{
+    struct mp_store_view *v = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, user, ulen, &v), MP_OK);
+    ranked_of(v, out);
+    mp_store_view_close(v);
+}
+
+struct counts {
+    uint64_t hits, checked, misses;
+};
+
+static struct counts counts(void)
+{
+    struct counts c;
+    mp_view_cache_counts(&c.hits, &c.checked, &c.misses);
+    return c;
+}
+
+/* The hits and misses since before: exactly these. */
+static void counted(struct counts before, uint64_t hits, uint64_t misses)
+{
+    struct counts now = counts();
+    ck_assert_uint_eq(now.hits - before.hits, hits);
+    ck_assert_uint_eq(now.misses - before.misses, misses);
+}
+
+/* The hits since before that read the user's fact records: exactly n. */
+static void checked(struct counts before, uint64_t n)
+{
+    ck_assert_uint_eq(counts().checked - before.checked, n);
+}
+
+/* ranked() of user, which must have been a hit (the cached facts
+ * borrowed) or a miss (built), nothing else. */
+static void ranked_counted(struct mp_store *store, const char *user, size_t ulen, char out[1024],
+                           bool hit)
+{
+    struct counts c = counts();
+    ranked(store, user, ulen, out);
+    counted(c, hit ? 1 : 0, hit ? 0 : 1);
+}
+
+static struct mp_store *open_with_facts(int which)
+{
+    mp_view_cache_clear(); /* another backend's store of the same user went before */
+    struct mp_store *store = fx_open_backend(which);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Lisbon", MP_TRUST_STATED, NOW), MP_OK);
+    ck_assert_int_eq(
+        fx_upsert(store, U("alice"), "pet", "a cat named Miso", MP_TRUST_STATED, NOW + 1), MP_OK);
+    return store;
+}
+
+START_TEST(test_view_cache_next_view_borrows)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char first[1024], second[1024];
+    ranked_counted(store, U("alice"), first, false);
+    ck_assert_ptr_nonnull(strstr(first, "city=Lisbon|"));
+    ck_assert_ptr_nonnull(strstr(first, "pet=a cat named Miso|"));
+    ranked_counted(store, U("alice"), second, true);
+    ck_assert_str_eq(second, first);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* Writes that leave the facts alone (a turn recorded, a summary) leave
+ * their stamp: the next views borrow without reading a fact record. */
+START_TEST(test_view_cache_same_stamp_reads_no_record)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char first[1024], got[1024];
+    ranked_counted(store, U("alice"), first, false);
+    struct counts c = counts();
+    ranked_counted(store, U("alice"), got, true);
+    checked(c, 0);
+    ck_assert_int_eq(
+        fx_turn(store, U("alice"), 1, "I moved last week", "Noted", NOW + 10, NOW + 11), MP_OK);
+    ck_assert_int_eq(fx_summarize(store, U("alice"), "Alice moved.", 2, NOW + 12), MP_OK);
+    c = counts();
+    ranked_counted(store, U("alice"), got, true);
+    checked(c, 0);
+    ck_assert_str_eq(got, first);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* user's record as a store of format 8 left it: no facts stamp (its
+ * facts as they are). */
+static void unstamp(struct mp_store *store, const char *user, size_t ulen)
+{
+    unsigned char phys[MP_STORE_PHYS_USER_MAX];
+    size_t n = mp_store_backend_phys_user(store, user, ulen, phys);
+    struct mp_store_txn txn;
+    struct mp_store_plain pv;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    ck_assert_int_eq(store->be->begin(store, true, &txn), MP_OK);
+    ck_assert_int_eq(mp_store_backend_get_plain(&txn, MP_TABLE_USERS, phys, n, &pv), MP_OK);
+    ck_assert_int_eq(mp_codec_get_user(pv.p, pv.n, &meta, &um), MP_OK);
+    mp_store_backend_plain_done(&pv);
+    ck_assert_uint_ne(meta.facts_stamp, 0); /* every fact write stamps */
+    meta.facts_stamp = 0;
+    size_t len = mp_codec_put_user(NULL, &meta, um);
+    unsigned char *rec = malloc(len);
+    ck_assert_ptr_nonnull(rec);
+    mp_codec_put_user(rec, &meta, um);
+    ck_assert_int_eq(mp_store_backend_put(&txn, MP_TABLE_USERS, phys, n, rec, len), MP_OK);
+    ck_assert_int_eq(store->be->end(&txn, true), MP_OK);
+    free(rec);
+    mp_usermem_free(um);
+}
+
+/* Without a stamp every view compares the records: a change is read, and
+ * the same records are borrowed after a check. */
+START_TEST(test_view_cache_no_stamp_checks_the_records)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char got[1024], again[1024];
+    ranked(store, U("alice"), got);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Porto", MP_TRUST_CORRECTED, NOW + 5),
+                     MP_OK);
+    unstamp(store, U("alice"));
+    ranked_counted(store, U("alice"), got, false);
+    ck_assert_ptr_nonnull(strstr(got, "city=Porto|"));
+    ck_assert_ptr_null(strstr(got, "Lisbon"));
+    for (int k = 0; k < 2; k++) {
+        struct counts c = counts();
+        ranked_counted(store, U("alice"), again, true);
+        checked(c, 1);
+        ck_assert_str_eq(again, got);
+    }
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+/* PostgreSQL's hot path reads through a snapshot store in runs: a run
+ * over a partial copy (the facts not fetched yet) builds an entry of what
+ * it found, is thrown away, and the next run, over the whole copy, must
+ * not borrow that entry by its stamp: a snapshot store keeps none, so
+ * every view compares the records. */
+START_TEST(test_view_cache_partial_run_is_not_kept_by_its_stamp)
+{
+    struct mp_store *src = open_with_facts(_i), *snap = NULL;
+    ck_assert_int_eq(mp_store_snap_new(src, &snap), MP_OK);
+    char got[1024] = "";
+    int runs = 0, partial = 0;
+    for (;; runs++) {
+        ck_assert_int_lt(runs, 8);
+        mp_store_snap_run_begin(snap);
+        struct mp_store_view *v = NULL;
+        int rc = mp_store_view_open(snap, U("alice"), &v);
+        ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+        if (rc == MP_OK) {
+            ranked_of(v, got);
+            mp_store_view_close(v);
+        }
+        const struct mp_snap_range *m;
+        if (mp_store_snap_misses(snap, &m) == 0)
+            break;
+        partial += rc == MP_OK; /* opened, facts missed: an entry of none */
+        ck_assert_int_eq(mp_store_snap_fetch_from(snap, src), MP_OK);
+    }
+    ck_assert_int_ge(partial, 1);
+    ck_assert_ptr_nonnull(strstr(got, "city=Lisbon|"));
+    ck_assert_ptr_nonnull(strstr(got, "pet=a cat named Miso|"));
+    struct counts c = counts();
+    ranked_counted(snap, U("alice"), got, true);
+    checked(c, 1);
+    mp_store_free(snap);
+    fx_close_backend(src, _i);
+}
+END_TEST
+
+/* Each change of alice's stored facts, made after a view cached them: the
+ * next view builds anew and reads it (want in, gone out), and the one after
+ * borrows that. */
+static const struct change {
+    const char *key, *value; /* NULL value: the fact erased */
+    enum mp_trust trust;
+    int64_t at;
+    const char *want[2]; /* in the facts read next */
+    const char *gone;    /* not in them (NULL: nothing) */
+} changes[] = {
+    /* a new value */
+    {"city",
+     "Porto",
+     MP_TRUST_CORRECTED,
+     NOW + 5,
+     {"city=Porto|", "pet=a cat named Miso|"},
+     "Lisbon"},
+    /* an erasure */
+    {"pet", NULL, MP_TRUST_CORRECTED, NOW + 5, {"city=Lisbon|", "city=Lisbon|"}, "Miso"},
+    /* a fact added */
+    {"job", "nurse", MP_TRUST_CORRECTED, NOW + 5, {"job=nurse|", "pet=a cat named Miso|"}, NULL},
+    /* the same value stated again, days later: its record rewritten in
+       place (a newer observed time, the same fact id) */
+    {"city", "Lisbon", MP_TRUST_STATED, NOW + 3 * 86400000LL, {"city=Lisbon|", "pet=a cat"}, NULL},
+};
+
+START_TEST(test_view_cache_change_is_read)
+{
+    for (size_t k = 0; k < sizeof(changes) / sizeof(changes[0]); k++) {
+        const struct change *ch = &changes[k];
+        struct mp_store *store = open_with_facts(_i);
+        char got[1024], again[1024];
+        ranked(store, U("alice"), got);
+        if (ch->value != NULL) {
+            ck_assert_int_eq(fx_upsert(store, U("alice"), ch->key, ch->value, ch->trust, ch->at),
+                             MP_OK);
+        } else {
+            struct mp_op del = fx_delete_op(U("alice"), ch->key, MP_ACTOR_USER, NOW + 5);
+            ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+        }
+        ranked_counted(store, U("alice"), got, false);
+        for (int w = 0; w < 2; w++)
+            ck_assert_msg(strstr(got, ch->want[w]) != NULL, "change %zu: %s", k, got);
+        ck_assert_msg(ch->gone == NULL || strstr(got, ch->gone) == NULL, "change %zu: %s", k, got);
+        ranked_counted(store, U("alice"), again, true);
+        ck_assert_str_eq(again, got);
+        fx_close_backend(store, _i);
+    }
+}
+END_TEST
+
+/* A view that borrowed an entry keeps reading it (its own snapshot's
+ * facts) after a newer view replaced the entry in the cache. LMDB and
+ * PostgreSQL: the in-memory store writes only with no view open. */
+START_TEST(test_view_cache_borrowed_entry_outlives_its_replacement)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char before[1024], got[1024];
+    ranked(store, U("alice"), before);
+    struct mp_store_view *old = NULL;
+    ck_assert_int_eq(mp_store_view_open(store, U("alice"), &old), MP_OK);
+    struct counts c = counts();
+    ranked_of(old, got); /* borrows the entry */
+    counted(c, 1, 0);
+    ck_assert_str_eq(got, before);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "city", "Porto", MP_TRUST_CORRECTED, NOW + 5),
+                     MP_OK);
+    ranked_counted(store, U("alice"), got, false); /* builds, and puts in its place */
+    ck_assert_ptr_nonnull(strstr(got, "city=Porto|"));
+    ranked_of(old, got); /* the replaced entry, still whole */
+    ck_assert_str_eq(got, before);
+    mp_store_view_close(old);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+START_TEST(test_view_cache_least_recent_let_go)
+{
+    mp_view_cache_clear();
+    struct mp_store *store = fx_open_sized(_i, 16u << 20, 0);
+    char user[16], got[1024], want[64];
+    for (int u = 0; u <= VIEW_CACHE_ENTRIES_MAX; u++) {
+        int n = snprintf(user, sizeof(user), "user%d", u);
+        snprintf(want, sizeof(want), "value %d", u);
+        ck_assert_int_eq(fx_upsert(store, user, (size_t)n, "city", want, MP_TRUST_STATED, NOW),
+                         MP_OK);
+        ranked(store, user, (size_t)n, got);
+    }
+    ranked_counted(store, U("user1"), got, true); /* kept: the oldest of the bound's newest */
+    ck_assert_ptr_nonnull(strstr(got, "city=value 1|"));
+    ranked_counted(store, U("user0"), got, false); /* the least recent, let go */
+    ck_assert_ptr_nonnull(strstr(got, "city=value 0|"));
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+struct other_thread {
+    struct mp_store *store;
+    char got[1024];
+    struct counts delta;
+};
+
+static void *view_in_other_thread(void *arg)
+{
+    struct other_thread *t = arg;
+    struct counts c = counts();
+    ranked(t->store, U("alice"), t->got);
+    struct counts now = counts();
+    t->delta.hits = now.hits - c.hits;
+    t->delta.misses = now.misses - c.misses;
+    return NULL;
+}
+
+START_TEST(test_view_cache_each_thread_its_own)
+{
+    struct mp_store *store = open_with_facts(_i);
+    char mine[1024];
+    ranked(store, U("alice"), mine);
+    struct other_thread t = {.store = store};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, view_in_other_thread, &t), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_uint_eq(t.delta.hits, 0); /* its own cache: built there */
+    ck_assert_uint_eq(t.delta.misses, 1);
+    ck_assert_str_eq(t.got, mine);
+    ranked_counted(store, U("alice"), mine, true); /* this thread's entry is untouched */
+    fx_close_backend(store, _i);
+}
+END_TEST
+
+Suite *mp_test_suite(void)
+{
+    Suite *s = suite_create("view_cache");
+    TCase *tc = tcase_create("view_cache");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_view_cache_next_view_borrows, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_change_is_read, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_same_stamp_reads_no_record, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_no_stamp_checks_the_records, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_partial_run_is_not_kept_by_its_stamp, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_borrowed_entry_outlives_its_replacement, LMDB,
+                        FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_least_recent_let_go, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_view_cache_each_thread_its_own, 0, FX_BACKENDS);
+    suite_add_tcase(s, tc);
+    return s;
+}
