@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "inserted.h"
 #include "seal.h"
 #include "status.h"
+#include "xlate.h"
 
 static void add_error(struct mp_config_errors *errs, const char *source, const char *msg)
 {
@@ -133,6 +135,23 @@ static int first_line(const char *path, const char *what, bool spaces, char *lin
     return MP_OK;
 }
 
+/* [memory] translate_languages names languages this build has
+ * dictionaries for (core/recall/xlate.h); checked here, above core/config,
+ * which knows no languages. */
+static int check_translate_languages(const struct mp_config *cfg, const char *path,
+                                     struct mp_config_errors *errs)
+{
+    uint64_t langs;
+    char why[128] = "too long", msg[sizeof(errs->items[0].message)];
+    const char *s = cfg->memory.translate_languages;
+    if (memchr(s, '\0', sizeof(cfg->memory.translate_languages)) != NULL &&
+        mp_xlate_parse_langs(s, &langs, why, sizeof(why)) == MP_OK)
+        return MP_OK;
+    snprintf(msg, sizeof(msg), "[memory] translate_languages: %s", why);
+    add_error(errs, path != NULL ? path : "environment", msg);
+    return MP_EINVAL;
+}
+
 int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
                    struct mp_config_errors *errs)
 {
@@ -151,6 +170,8 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
     if (mp_config_apply_env(out, envp, errs) != MP_OK)
         status = MP_EINVAL;
     if (status == MP_OK && mp_config_validate(out, errs) != MP_OK)
+        status = MP_EINVAL;
+    if (status == MP_OK && check_translate_languages(out, path, errs) != MP_OK)
         status = MP_EINVAL;
     if (status == MP_OK && out->upstream.ca_file[0] != '\0' &&
         access(out->upstream.ca_file, R_OK) != 0) {

@@ -21,7 +21,6 @@
 #include "errtext.h"
 #include "ini.h"
 #include "status.h"
-#include "xlate.h"
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "workers is stored as 32 bits");
@@ -1128,13 +1127,6 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
         add_error(errs, "", 0,
                   "[memory] summarize_at (%" PRIu32 ") must be >= buffer_messages (%" PRIu32 ")",
                   c->memory.summarize_at, c->memory.buffer_messages);
-        failed = true;
-    }
-    uint64_t langs;
-    if (memchr(c->memory.translate_languages, '\0', sizeof(c->memory.translate_languages)) !=
-            NULL &&
-        mp_xlate_parse_langs(c->memory.translate_languages, &langs, why, sizeof(why)) != MP_OK) {
-        add_error(errs, "", 0, "[memory] translate_languages: %s", why);
         failed = true;
     }
     if (!shares_ok(c)) {

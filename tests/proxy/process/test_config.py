@@ -137,6 +137,18 @@ class CheckConfig(harness.ProxyTestCase):
         self.assertFalse([l for l in err.splitlines() if l.startswith(':')], err)
         self.assert_no_sanitizer(r)
 
+    def test_translate_languages_without_a_dictionary(self):
+        # Chinese has no FreeDict table: naming it is an error, as is a code
+        # that is no language; a language with one passes
+        for value, ok in (('zh', False), ('de,xx', False), ('de,fr', True), ('none', True)):
+            _, r = self.check(VALID.replace('mode = hybrid', 'mode = hybrid\ntranslate_languages = ' + value),
+                              'translate.ini')
+            err = r.stderr.decode('utf-8', 'replace')
+            self.assertEqual(r.returncode, 0 if ok else 1, '%s: %s' % (value, err))
+            if not ok:
+                self.assertIn('translate_languages', err)
+            self.assert_no_sanitizer(r)
+
     def test_env_share_error_fails_check(self):
         path = self.write('env_share.ini', VALID)
         r = run_memproxy(['-c', path, '--check-config'], {'MEMPROXY_MEMORY_SHARE_SUMMARY': '16'})
