@@ -11,7 +11,10 @@
  *   step coprime to N) so that the B-tree is shaped like one filled by real
  *   traffic (half-full pages after splits), not like a sorted bulk load.
  * - The memory-hit user (default "bench-hit"): 50 facts, a 150-word summary
- *   and a full buffer of --buffer-messages messages.
+ *   and a full buffer of --buffer-messages messages. --hit-text english or
+ *   bilingual writes them as a family's plans in sentences (a trip to
+ *   Portugal, the children, appointments): all English, or every second
+ *   fact and every second turn in German (tests/bench/hitcount.sh --user).
  * - Rich users (--rich ID:FACTS:MESSAGES:NEEDLES, up to 4): a full buffer
  *   and a 150-word summary, then FACTS facts (MP_OP_UPSERT_ENTITY) and
  *   MESSAGES archived messages (MP_OP_IMPORT_MESSAGE, indexed as an import
@@ -66,6 +69,12 @@
 #define SESSION_GAP_MS (250LL * 60 * 1000) /* between sessions: > the index's 4 h */
 #define MESSAGE_GAP_MS 30000
 
+/* The hit user's text (--hit-text): the benchmark's own (a repeated
+ * question about embeddings, "detail N" facts, the word list's summary),
+ * or a family's plans in sentences, all English or half German (a question
+ * about the trip then matches its German half only translated, issue 66). */
+enum hit_text { HIT_TEXT_BENCH, HIT_TEXT_ENGLISH, HIT_TEXT_BILINGUAL };
+
 /* A rich user: --rich ID:FACTS:MESSAGES:NEEDLES. */
 struct rich {
     char id[MP_USER_KEY_MAX + 1];
@@ -80,6 +89,7 @@ struct options {
     uint64_t map_size_mb;
     enum mp_store_sync sync;
     const char *hit_user;
+    enum hit_text hit_text;
     const char *prefix;
     struct rich rich[RICH_MAX];
     size_t nrich;
@@ -309,6 +319,197 @@ out:
     return rc;
 }
 
+/* ---- --hit-text english|bilingual: the hit user in sentences ---- */
+
+/* Each item in English and in German, the one a translation of the other. */
+struct en_de {
+    const char *en, *de;
+};
+
+/* The hit user's 50 facts. */
+static const struct en_de hit_facts[HIT_FACTS] = {
+    {"My daughter Lena's piano recital is on the 14th of June at the music school.",
+     "Lenas Klavierabend ist am 14. Juni in der Musikschule."},
+    {"Next year I want to travel to Portugal with my husband Markus for two weeks.",
+     "Nächstes Jahr möchte ich mit meinem Mann Markus zwei Wochen nach Portugal reisen."},
+    {"In Lisbon I want to see the Belém tower and ride the old tram 28.",
+     "In Lissabon möchte ich den Turm von Belém sehen und mit der alten Straßenbahn 28 fahren."},
+    {"My doctor said my blood pressure of 145 over 95 is too high.",
+     "Mein Arzt sagte, mein Blutdruck von 145 zu 95 sei viel zu hoch."},
+    {"I work as a nurse in the children's ward of the hospital in Freiburg.",
+     "Ich arbeite als Krankenschwester auf der Kinderstation im Krankenhaus Freiburg."},
+    {"We are planning a trip to the Black Forest with the children in the autumn holidays.",
+     "Wir planen in den Herbstferien eine Reise mit den Kindern in den Schwarzwald."},
+    {"My son Jonas plays football every Tuesday and Thursday evening.",
+     "Mein Sohn Jonas spielt jeden Dienstag und Donnerstag abends Fußball."},
+    {"I am allergic to hazelnuts and cannot eat most chocolate.",
+     "Ich bin allergisch gegen Haselnüsse und kann die meiste Schokolade nicht essen."},
+    {"My mother lives alone in a small village near Lake Constance.",
+     "Meine Mutter lebt allein in einem kleinen Dorf am Bodensee."},
+    {"The places I most want to see are Porto, the Douro valley and the Algarve coast.",
+     "Die Orte, die ich am liebsten sehen möchte, sind Porto, das Dourotal und die Küste der "
+     "Algarve."},
+    {"We booked a holiday flat in Lagos for the first week of September.",
+     "Wir haben für die erste Septemberwoche eine Ferienwohnung in Lagos gebucht."},
+    {"My husband Markus is learning Portuguese with an app every morning.",
+     "Mein Mann Markus lernt jeden Morgen mit einer App Portugiesisch."},
+    {"I go swimming at the indoor pool on Saturday mornings.",
+     "Ich gehe samstags morgens im Hallenbad schwimmen."},
+    {"Our old car needs new tyres before the winter.",
+     "Unser altes Auto braucht vor dem Winter neue Reifen."},
+    {"My sister Anna is getting married in Vienna in May next year.",
+     "Meine Schwester Anna heiratet im Mai nächsten Jahres in Wien."},
+    {"I want to read more novels and fewer news sites in the evening.",
+     "Ich möchte abends mehr Romane lesen und weniger Nachrichtenseiten."},
+    {"Lena wants a dog, but the landlord does not allow pets.",
+     "Lena wünscht sich einen Hund, aber der Vermieter erlaubt keine Haustiere."},
+    {"We save two hundred euros a month for the trip.",
+     "Wir sparen jeden Monat zweihundert Euro für die Reise."},
+    {"I prefer trains to planes whenever the journey takes less than eight hours.",
+     "Ich fahre lieber mit dem Zug als mit dem Flugzeug, wenn die Fahrt weniger als acht "
+     "Stunden dauert."},
+    {"My favourite dish is my grandmother's potato soup with marjoram.",
+     "Mein Lieblingsgericht ist die Kartoffelsuppe meiner Großmutter mit Majoran."},
+    {"Jonas has his dentist appointment on the 3rd of March at half past four.",
+     "Jonas hat am 3. März um halb fünf einen Termin beim Zahnarzt."},
+    {"I would like to visit the Alhambra in Granada together with my sister.",
+     "Ich würde gern zusammen mit meiner Schwester die Alhambra in Granada besuchen."},
+    {"The night shifts at the hospital make me tired for two days afterwards.",
+     "Nach den Nachtschichten im Krankenhaus bin ich zwei Tage lang müde."},
+    {"Our neighbour Mr Weber waters the plants when we are away.",
+     "Unser Nachbar Herr Weber gießt die Pflanzen, wenn wir verreist sind."},
+    {"I am knitting a green scarf for my mother's birthday in November.",
+     "Ich stricke für den Geburtstag meiner Mutter im November einen grünen Schal."},
+    {"We want to hike part of the Rota Vicentina along the coast.",
+     "Wir wollen einen Teil der Rota Vicentina entlang der Küste wandern."},
+    {"Markus gets seasick, so we will avoid long boat tours.",
+     "Markus wird seekrank, deshalb meiden wir lange Bootsfahrten."},
+    {"I take my blood pressure tablets every morning with breakfast.",
+     "Ich nehme meine Blutdrucktabletten jeden Morgen zum Frühstück."},
+    {"Lena's school class goes to a camp in the Alps in July.",
+     "Lenas Schulklasse fährt im Juli in ein Lager in den Alpen."},
+    {"I started a vegetable garden with tomatoes, beans and courgettes.",
+     "Ich habe einen Gemüsegarten mit Tomaten, Bohnen und Zucchini angelegt."},
+    {"My best friend Sabine moved to Hamburg last spring.",
+     "Meine beste Freundin Sabine ist letzten Frühling nach Hamburg gezogen."},
+    {"We need to renew the children's passports before the trip.",
+     "Vor der Reise müssen wir die Reisepässe der Kinder erneuern."},
+    {"I want to learn to make pastel de nata at a cooking class in Lisbon.",
+     "Ich möchte in Lissabon in einem Kochkurs lernen, Pastel de Nata zu backen."},
+    {"The car insurance is due at the end of January.",
+     "Die Autoversicherung ist Ende Januar fällig."},
+    {"Jonas is afraid of the dark and sleeps with a small lamp.",
+     "Jonas hat Angst im Dunkeln und schläft mit einer kleinen Lampe."},
+    {"I sing in the church choir on Wednesday evenings.",
+     "Ich singe mittwochs abends im Kirchenchor."},
+    {"My knee hurts after long walks, so I use hiking poles.",
+     "Nach langen Spaziergängen tut mir das Knie weh, deshalb benutze ich Wanderstöcke."},
+    {"We plan to rent a car in Porto and drive south along the coast.",
+     "Wir planen, in Porto ein Auto zu mieten und an der Küste entlang nach Süden zu fahren."},
+    {"I would rather stay in small guesthouses than in big hotels.",
+     "Ich übernachte lieber in kleinen Pensionen als in großen Hotels."},
+    {"Anna's wedding will be in a garden restaurant on the Danube.",
+     "Annas Hochzeit findet in einem Gartenrestaurant an der Donau statt."},
+    {"Markus works as an electrician and is often on call at weekends.",
+     "Markus arbeitet als Elektriker und hat am Wochenende oft Bereitschaft."},
+    {"I want to see the northern lights in Norway one day.",
+     "Ich möchte eines Tages die Nordlichter in Norwegen sehen."},
+    {"Lena is learning the second movement of a Mozart sonata for the recital.",
+     "Lena übt für den Klavierabend den zweiten Satz einer Mozart-Sonate."},
+    {"Our neighbours' cat Pepper often sleeps on our balcony.",
+     "Die Katze unserer Nachbarn, Pepper, schläft oft auf unserem Balkon."},
+    {"I try to drink less coffee after two in the afternoon.",
+     "Ich versuche, nach zwei Uhr nachmittags weniger Kaffee zu trinken."},
+    {"The family photos from last summer are on the external hard drive.",
+     "Die Familienfotos vom letzten Sommer sind auf der externen Festplatte."},
+    {"We would like to celebrate our tenth wedding anniversary in Sintra.",
+     "Wir möchten unseren zehnten Hochzeitstag in Sintra feiern."},
+    {"My mother needs help with her tax return every spring.",
+     "Meine Mutter braucht jedes Frühjahr Hilfe bei ihrer Steuererklärung."},
+    {"I keep a list of restaurants and museums for the trip in a notebook.",
+     "Ich führe in einem Notizbuch eine Liste mit Restaurants und Museen für die Reise."},
+    {"Jonas wants to see a match at the Benfica stadium while we are in Lisbon.",
+     "Jonas möchte ein Spiel im Benfica-Stadion sehen, während wir in Lissabon sind."},
+};
+
+/* The buffer's messages, oldest first (a lone user message, then turns of
+ * the user's message and the reply); cycled past 15. */
+#define HIT_MESSAGES 15
+static const struct en_de hit_messages[HIT_MESSAGES] = {
+    {"I need to plan our summer trip to Portugal; where should we start?",
+     "Ich muss unsere Sommerreise nach Portugal planen; wo sollen wir anfangen?"},
+    {"We have two weeks in September and want to see Lisbon and the coast.",
+     "Wir haben im September zwei Wochen und wollen Lissabon und die Küste sehen."},
+    {"Start with four days in Lisbon, then take the train to Lagos for the beaches.",
+     "Beginnt mit vier Tagen in Lissabon und fahrt dann mit dem Zug nach Lagos an die Strände."},
+    {"The children are eleven and eight; are there places they would enjoy?",
+     "Die Kinder sind elf und acht Jahre alt; gibt es Orte, die ihnen gefallen würden?"},
+    {"The Oceanarium in Lisbon and the boat trips to the caves near Lagos are popular with "
+     "families.",
+     "Das Ozeanarium in Lissabon und die Bootsfahrten zu den Grotten bei Lagos sind bei Familien "
+     "beliebt."},
+    {"Markus gets seasick, so a long boat trip is not a good idea.",
+     "Markus wird seekrank, eine lange Bootsfahrt ist also keine gute Idee."},
+    {"Then walk the cliff path from Ponta da Piedade instead; you see the same caves from above.",
+     "Dann wandert stattdessen den Klippenweg von der Ponta da Piedade; ihr seht dieselben "
+     "Grotten von oben."},
+    {"How much should we budget for food per day for a family of four?",
+     "Wie viel sollten wir für eine vierköpfige Familie pro Tag für Essen einplanen?"},
+    {"About sixty to eighty euros a day if you eat lunch in small local restaurants.",
+     "Etwa sechzig bis achtzig Euro am Tag, wenn ihr mittags in kleinen Lokalen esst."},
+    {"Next year we also want to visit my sister in Vienna for her wedding.",
+     "Nächstes Jahr wollen wir auch meine Schwester in Wien zu ihrer Hochzeit besuchen."},
+    {"The night train from Freiburg to Vienna is a relaxed way to travel with children.",
+     "Der Nachtzug von Freiburg nach Wien ist eine entspannte Art, mit Kindern zu reisen."},
+    {"Can you remind me which documents we need for the children?",
+     "Kannst du mich daran erinnern, welche Dokumente wir für die Kinder brauchen?"},
+    {"Each child needs a valid passport or identity card for Portugal.",
+     "Jedes Kind braucht für Portugal einen gültigen Reisepass oder Personalausweis."},
+    {"Please write the plan down as a short list of days and places.",
+     "Bitte schreib den Plan als kurze Liste mit Tagen und Orten auf."},
+    {"Days 1 to 4 Lisbon and Sintra, days 5 to 7 Porto, days 8 to 14 Lagos and the coast.",
+     "Tag 1 bis 4 Lissabon und Sintra, Tag 5 bis 7 Porto, Tag 8 bis 14 Lagos und die Küste."},
+};
+
+/* Whether bilingual message m (of the buffer's layout: m 0 alone, then
+ * turns m, m + 1 from m = 1) is German: m 0 and every second turn, so
+ * 4 of the 8 user messages of 15 (German is held: at least 2, and 1 in
+ * 20) and 3 of the 7 replies, each reply in its question's language. */
+static bool hit_message_german(unsigned m)
+{
+    return m == 0 || ((m + 1) / 2) % 2 == 0;
+}
+
+/* The English facts' sentences, joined until nwords words: the summary of
+ * the sentence texts (English in both kinds: a summary is written in the
+ * user's usual language, whose newest message is English). */
+static void sentence_summary(char *out, size_t cap, unsigned nwords)
+{
+    size_t n = 0;
+    unsigned w = 0;
+    out[0] = '\0';
+    for (unsigned f = 0; w < nwords; f = (f + 1) % HIT_FACTS) {
+        const char *s = hit_facts[f].en;
+        while (*s != '\0' && w < nwords && n + 2 < cap) {
+            while (*s == ' ')
+                s++;
+            const char *e = s;
+            while (*e != '\0' && *e != ' ')
+                e++;
+            size_t len = (size_t)(e - s);
+            if (n + len + 2 >= cap)
+                return;
+            if (n > 0)
+                out[n++] = ' ';
+            memcpy(out + n, s, len);
+            n += len;
+            out[n] = '\0';
+            w++;
+            s = e;
+        }
+    }
+}
+
 /* The hit user: a full buffer, 50 facts and a 150-word summary, one apply. */
 static int populate_hit(struct mp_store *store, const struct options *o, uint64_t *nops_total,
                         uint64_t *napplies)
@@ -330,12 +531,18 @@ static int populate_hit(struct mp_store *store, const struct options *o, uint64_
         bool user = (nm - m) % 2 == 0 || m == 0;
         char rid[32];
         snprintf(rid, sizeof(rid), "req-hit-%u", m);
-        snprintf(texts[m], TEXT_MAX,
-                 user ? "Message %u: how should I index the embeddings table so that nearest "
-                        "neighbour queries stay fast once it holds a few million rows?"
-                      : "Message %u: use an HNSW index on the vector column, keep the "
-                        "dimension fixed, and batch the inserts so the index is built once.",
-                 m);
+        if (o->hit_text == HIT_TEXT_BENCH)
+            snprintf(texts[m], TEXT_MAX,
+                     user ? "Message %u: how should I index the embeddings table so that nearest "
+                            "neighbour queries stay fast once it holds a few million rows?"
+                          : "Message %u: use an HNSW index on the vector column, keep the "
+                            "dimension fixed, and batch the inserts so the index is built once.",
+                     m);
+        else {
+            const struct en_de *t = &hit_messages[m % HIT_MESSAGES];
+            bool de = o->hit_text == HIT_TEXT_BILINGUAL && hit_message_german(m);
+            snprintf(texts[m], TEXT_MAX, "%s", de ? t->de : t->en);
+        }
         set_message(&msgs[m], user ? MP_ROLE_USER : MP_ROLE_ASSISTANT, texts[m],
                     now - (int64_t)(nm - m) * 1000, rid);
     }
@@ -349,11 +556,19 @@ static int populate_hit(struct mp_store *store, const struct options *o, uint64_
         char key[MP_ENTITY_KEY_MAX + 1];
         char *value = texts[nm + f];
         snprintf(key, sizeof(key), "fact_%02u", f + 1);
-        snprintf(value, TEXT_MAX, "detail %u of the user's setup: prefers option %c", f + 1,
-                 'A' + (int)(f % 26));
+        if (o->hit_text == HIT_TEXT_BENCH)
+            snprintf(value, TEXT_MAX, "detail %u of the user's setup: prefers option %c", f + 1,
+                     'A' + (int)(f % 26));
+        else /* bilingual: every second fact German, 25 of 50 */
+            snprintf(value, TEXT_MAX, "%s",
+                     o->hit_text == HIT_TEXT_BILINGUAL && f % 2 == 0 ? hit_facts[f].de
+                                                                     : hit_facts[f].en);
         set_fact(&ops[nops++], o->hit_user, now, key, value, 0.75 + 0.005 * f, "req-hit-0");
     }
-    make_summary(summary, sizeof(summary), HIT_WORDS, 3);
+    if (o->hit_text == HIT_TEXT_BENCH)
+        make_summary(summary, sizeof(summary), HIT_WORDS, 3);
+    else
+        sentence_summary(summary, sizeof(summary), HIT_WORDS);
     set_summary(&ops[nops++], o->hit_user, now, summary);
     rc = apply_batch(store, ops, nops);
     *nops_total += nops;
@@ -629,14 +844,19 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: populate --path DIR --users N [--buffer-messages N] [--batch OPS]\n"
             "                [--map-size-mb MB] [--sync full|meta|none] [--hit-user ID]\n"
-            "                [--prefix PREFIX] [--rich ID:FACTS:MESSAGES:NEEDLES]...\n"
+            "                [--hit-text bench|english|bilingual] [--prefix PREFIX]\n"
+            "                [--rich ID:FACTS:MESSAGES:NEEDLES]...\n"
             "                [--question TEXT [--check-only]] [--key-file FILE]\n"
             "       populate --emit-import N\n"
             "Fills an LMDB memory store: N users named PREFIX<i> (default bench-u<i>) with\n"
             "3 facts, a 20-word summary and 4 messages each, plus the hit user (default\n"
             "bench-hit) with 50 facts, a 150-word summary and --buffer-messages messages\n"
-            "(default 15). --batch: ops per write transaction (default 4096). --sync\n"
-            "defaults to none. Prints one line: POPULATE users=N ... seconds=F ...\n"
+            "(default 15). --hit-text: the hit user's text: bench (the default: one\n"
+            "question repeated, \"detail N\" facts, a word-list summary), english (a\n"
+            "family's trip and days in sentences) or bilingual (the same, every second\n"
+            "fact and 4 of the 8 user messages in German). --batch: ops per write\n"
+            "transaction (default 4096). --sync defaults to none. Prints one line:\n"
+            "POPULATE users=N ... seconds=F ...\n"
             "--rich (up to 4): a user ID with a full buffer, a summary, FACTS facts and\n"
             "MESSAGES archived messages of English-like text, the needle word \"%s\"\n"
             "in NEEDLES of those items; prints RICH user=ID ... (store size per phase).\n"
@@ -714,6 +934,12 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (strcmp(a, "--hit-user") == 0 && strlen(val) > 0 &&
                    strlen(val) <= MP_USER_KEY_MAX) {
             o->hit_user = val;
+        } else if (strcmp(a, "--hit-text") == 0 && strcmp(val, "bench") == 0) {
+            o->hit_text = HIT_TEXT_BENCH;
+        } else if (strcmp(a, "--hit-text") == 0 && strcmp(val, "english") == 0) {
+            o->hit_text = HIT_TEXT_ENGLISH;
+        } else if (strcmp(a, "--hit-text") == 0 && strcmp(val, "bilingual") == 0) {
+            o->hit_text = HIT_TEXT_BILINGUAL;
         } else if (strcmp(a, "--prefix") == 0 && strlen(val) + 20 <= MP_USER_KEY_MAX) {
             o->prefix = val;
         } else if (strcmp(a, "--rich") == 0 && o->nrich < RICH_MAX &&
