@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clienttask.h"
-#include "inserted.h"
+#include "wire/clienttask.h"
+#include "wire/inserted.h"
 
 #define MP_CONFIG_HOST_MAX        256  /* host part of an address or URL, with NUL */
 #define MP_CONFIG_URL_MAX         1024 /* base_url, with NUL */

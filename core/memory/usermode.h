@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "route.h"
+#include "wire/route.h"
 
 enum mp_user_mode {
     MP_USER_MODE_AUTO, /* the default: memory as configured */

@@ -1,16 +1,16 @@
 /* Conversation identity (convid.h). It reads only what the wire's scan
  * already found and a few top-level members, each with one lookup. */
-#include "convid.h"
+#include "wire/convid.h"
 
 #include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 #include "findbytes.h"
 #include "hex.h"
-#include "ownwords.h"
-#include "json_scan.h"
+#include "wire/ownwords.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 static bool usable(const char *id, size_t len)

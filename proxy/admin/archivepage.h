@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "admin/memjson.h"
-#include "store.h"
+#include "ops/store.h"
 
 #define MP_ARCHIVE_CURSOR_MAX 24 /* bytes of a cursor with its NUL */
 

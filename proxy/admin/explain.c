@@ -25,20 +25,20 @@
 #include <string.h>
 
 #include "admin/memjson.h"
-#include "chatreq.h"
-#include "inject.h"
-#include "ownwords.h"
-#include "lang.h"
+#include "wire/chatreq.h"
+#include "wire/inject.h"
+#include "wire/ownwords.h"
+#include "recall/lang.h"
 #include "plane/convlook.h"
 #include "plane/reqmem.h"
-#include "recall.h"
-#include "recall_search.h"
-#include "relevance_words.h"
-#include "there.h"
+#include "recall/recall.h"
+#include "recall/recall_search.h"
+#include "recall/relevance_words.h"
+#include "wire/there.h"
 #include "status.h"
-#include "userlang.h"
-#include "usermode.h"
-#include "wire.h"
+#include "recall/userlang.h"
+#include "memory/usermode.h"
+#include "wire/wire.h"
 
 #define TEXT_MAX 240 /* bytes of an item's text shown */
 /* distinct question terms kept: its own, then its translations */

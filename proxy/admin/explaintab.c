@@ -9,7 +9,7 @@
 
 #include "hex.h"
 #include "net/access.h"
-#include "seal.h"
+#include "format/seal.h"
 #include "status.h"
 
 struct entry {

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "hex.h"
-#include "lang.h"
+#include "recall/lang.h"
 #include "plane/convlook.h"
 #include "rfc3339.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 static bool blank(const char *p, size_t n)
 {

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "plane/convlook.h"
 #include "status.h"
-#include "userkey.h"
-#include "utf8.h"
+#include "memory/userkey.h"
+#include "json/utf8.h"
 
 /* An item's own time, which 0 may be (an imported line at the epoch):
  * null only before it (never stored). */

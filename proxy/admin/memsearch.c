@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memblock.h"
-#include "recall_search.h"
+#include "recall/memblock.h"
+#include "recall/recall_search.h"
 #include "status.h"
-#include "userlang.h"
+#include "recall/userlang.h"
 
 int mp_memsearch_cursor(const char *cursor, size_t len, size_t *offset)
 {

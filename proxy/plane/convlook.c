@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chain.h"
-#include "chatreq.h"
-#include "http_parse.h"
-#include "sha256.h"
+#include "wire/chain.h"
+#include "wire/chatreq.h"
+#include "http/http_parse.h"
+#include "format/sha256.h"
 #include "status.h"
-#include "store.h"
-#include "userkey.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 
 /* The id headers in core/wire/convid.h's order, each with its other
  * spelling. */

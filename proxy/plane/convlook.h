@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "convid.h"
+#include "config/config.h"
+#include "wire/convid.h"
 #include "plane/convtab.h"
 
 struct mp_chatreq;

@@ -12,7 +12,7 @@
 
 #include "admin/memsearch.h"
 #include "metrics.h"
-#include "store.h"
+#include "ops/store.h"
 
 struct mp_mcp_call;
 struct mp_memticket;

@@ -12,23 +12,23 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "chatreq.h"
-#include "config.h"
-#include "convid.h"
-#include "inject.h"
-#include "ownwords.h"
-#include "jsonclip.h"
+#include "wire/chatreq.h"
+#include "config/config.h"
+#include "wire/convid.h"
+#include "wire/inject.h"
+#include "wire/ownwords.h"
+#include "json/jsonclip.h"
 #include "net/loop.h"
-#include "recall.h"
-#include "terms.h"
+#include "recall/recall.h"
+#include "recall/terms.h"
 #include "net/respond.h"
 #include "plane/cachekey.h"
 #include "plane/convlook.h"
-#include "splice.h"
-#include "store.h"
-#include "userkey.h"
+#include "wire/splice.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 #include "user_id.h"
-#include "usermode.h"
+#include "memory/usermode.h"
 
 struct mp_completion;
 struct mp_wire;

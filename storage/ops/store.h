@@ -37,12 +37,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inject.h"
-#include "relevance.h"
-#include "seal.h"
-#include "userkey.h"
-#include "usermem.h"
-#include "usermode.h"
+#include "wire/inject.h"
+#include "recall/relevance.h"
+#include "format/seal.h"
+#include "memory/userkey.h"
+#include "memory/usermem.h"
+#include "memory/usermode.h"
 
 #define MP_USER_KEY_MAX        400 /* the store takes keys up to this (>= MP_USERKEY_MAX) */
 #define MP_IDEM_KEY_LEN        32
