@@ -215,3 +215,11 @@ bool mp_convid_temporary(const struct mp_convid_headers *h)
         return false;
     return memcmp(h->value[MP_CONVID_OPENWEBUI], prefix, n) == 0;
 }
+
+const char *mp_convid_rule(enum mp_convid_kind kind)
+{
+    return kind == MP_CONVID_CLIENT    ? "client"
+           : kind == MP_CONVID_CHAIN   ? "chain"
+           : kind == MP_CONVID_LEADING ? "leading"
+                                       : "session";
+}

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "clock.h"
 #include "config/config.h"
 #include "memory/memworker.h"

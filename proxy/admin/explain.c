@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "wire/chatreq.h"
 #include "wire/inject.h"
 #include "wire/ownwords.h"
@@ -819,7 +819,7 @@ static void find_conversation(const struct mp_explain_tables *tabs, struct mp_st
     (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
     *conv = (struct mp_explain_conv){.known = look.known,
                                      .session = look.session,
-                                     .rule = mp_convlook_rule(look.kind),
+                                     .rule = mp_convid_rule(look.kind),
                                      .own_conv = mp_convlook_own_turns(&look, req)};
     if (look.known && mp_store_view_conv(view, look.key, kept) == MP_OK) {
         if (!kept->cleared && now_ms - kept->built_ms <= lim.max_age_ms &&

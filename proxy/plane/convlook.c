@@ -56,14 +56,6 @@ uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])
     return d;
 }
 
-const char *mp_convlook_rule(enum mp_convid_kind kind)
-{
-    return kind == MP_CONVID_CLIENT    ? "client"
-           : kind == MP_CONVID_CHAIN   ? "chain"
-           : kind == MP_CONVID_LEADING ? "leading"
-                                       : "session";
-}
-
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)
 {
     return (struct mp_convtab_limits){

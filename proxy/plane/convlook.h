@@ -48,9 +48,6 @@ bool mp_convlook_temporary(const struct mp_http_request_head *head);
  * bytes read as a big-endian number. */
 uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN]);
 
-/* The rule's name: "client", "chain", "leading" or "session". */
-const char *mp_convlook_rule(enum mp_convid_kind kind);
-
 /* The resenders tables' bounds and ages under cfg (users a worker
  * remembers resending, at most MP_CONVLOOK_RESENDERS_MAX; a mark unused
  * for [memory] conversation_idle_seconds is forgotten); idle_ms and

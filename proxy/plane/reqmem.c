@@ -33,7 +33,7 @@
 #include "ops/store.h"
 #include "recall/terms.h"
 #include "admin/explain.h"
-#include "admin/explaintab.h"
+#include "plane/explaintab.h"
 #include "memory/turn.h"
 #include "wire/wire.h"
 
@@ -498,7 +498,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     int64_t now = mp_clock_now_ms();
     struct mp_explain_conv conv = {.known = f->conv_known,
                                    .session = f->conv_session,
-                                   .rule = mp_convlook_rule(f->conv_kind),
+                                   .rule = mp_convid_rule(f->conv_kind),
                                    .own_conv = f->conv_own,
                                    .kept = f->conv_had && !f->conv_rec.cleared ? &f->conv_rec.head
                                                                                : NULL};
@@ -511,7 +511,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     f->explanation = doc;
 }
 
-/* Keeps the explanation the read made (admin/explaintab.h); its id goes
+/* Keeps the explanation the read made (plane/explaintab.h); its id goes
  * to the client only when it asked (X-Memory-Explain). */
 static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {

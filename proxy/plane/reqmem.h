@@ -141,7 +141,7 @@ struct mp_reqmem {
        queued alone at cleanup (proxy/memory/turn.h: struct mp_turn_conv) */
     struct mp_turn_conv *conv_put;
     /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
-       itself, kept under explain_id (admin/explaintab.h; "" when none) */
+       itself, kept under explain_id (plane/explaintab.h; "" when none) */
     bool explain;
     char explain_id[33];
     /* [page] explain_last: the read explains itself for the user's memory

@@ -2,7 +2,7 @@
  * the whole run: the facts the page shows are the view's, and the JSON and
  * the block are made before it closes (a read run keeps no pointer into
  * the store). Only the page's items are read beyond the index. */
-#include "admin/memsearch.h"
+#include "memview/memsearch.h"
 
 #include <stdint.h>
 #include <stdio.h>

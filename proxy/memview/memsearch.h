@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "adminpath.h"
 #include "recall/memblock.h"
 #include "net/respond.h"

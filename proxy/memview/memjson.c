@@ -1,5 +1,5 @@
 /* Memory items as JSON. Not the chat hot path: jansson, one object per item. */
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "recall/lang.h"
-#include "plane/convlook.h"
+#include "wire/convid.h"
 #include "status.h"
 #include "memory/userkey.h"
 #include "json/utf8.h"
@@ -146,7 +146,7 @@ static int set_conversation(json_t *o, const struct mp_mem_message *m)
     f |= set(o, "reply_ref", hex64_json(m->reply_ref, m->reply_ref != 0));
     return f |
            set(o, "conversation_rule",
-               m->conv_kind != 0 ? json_string(mp_convlook_rule((enum mp_convid_kind)m->conv_kind))
+               m->conv_kind != 0 ? json_string(mp_convid_rule((enum mp_convid_kind)m->conv_kind))
                                  : json_null());
 }
 
