@@ -28,6 +28,7 @@
 
 #include "clock.h"
 #include "format/codec.h"
+#include "ops/store.h"
 #include "wire/convid.h"
 #include "format/sha256.h"
 #include "status.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "recall/lang.h"
-#include "ops/store.h"
+#include "format/storetypes.h"
 #include "format/termfilter.h"
 
 /* The head record's version: 5 holds the memory epoch (mp_usermem) and

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define MAP_ALIGN     (64ull << 10) /* a multiple of every page size LMDB runs on */

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "recall/relevance.h"
 #include "ops/store_backend.h"
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "ops/store_backend.h"
 
 #define MP_INDEX_SESSION_GAP_MS (4LL * 3600 * 1000)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "ops/heads.h"
 #include "ops/index.h"
 #include "recall/lang.h"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "ops/migrate_told.h"
 #include "status.h"
 #include "ops/store_read.h"

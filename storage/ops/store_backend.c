@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "format/sha256.h"
 #include "status.h"
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 #include "format/seal.h"
 #include "ops/store_conv.h"

@@ -3,6 +3,7 @@
 #include "ops/store_lease.h"
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define LEASE_LEN 16

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 #include "ops/store_lease.h"
 

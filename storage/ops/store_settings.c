@@ -3,6 +3,7 @@
 #include "ops/store_settings.h"
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define SETTINGS_LEN 10

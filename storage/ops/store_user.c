@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "ops/index.h"
 #include "status.h"
 

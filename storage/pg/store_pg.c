@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 #include "ops/store_backend.h"
 #include "pg/store_pg_conn.h"

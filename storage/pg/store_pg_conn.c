@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 /* The server's notices ("relation already exists, skipping") are no

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "ops/index.h"
 #include "status.h"
 #include "ops/store_facts.h"

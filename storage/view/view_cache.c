@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "fnv1a.h"
 #include "status.h"
 #include "ops/store_backend.h"

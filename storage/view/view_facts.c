@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "recall/memblock.h"
 #include "status.h"
 

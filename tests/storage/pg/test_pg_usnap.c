@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 #include "pg/store_pg_usnap.h"
 
