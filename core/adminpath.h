@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 #include "user_id.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 enum mp_admin_route {
     MP_ADMIN_USERS = 1,         /* /admin/users                      GET */

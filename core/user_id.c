@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 static bool is_noncharacter(uint32_t c)
 {

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json_write.h"
+#include "json/json_write.h"
 
 static _Atomic int log_level = MP_LOG_INFO;
 static _Atomic int log_format = MP_LOG_JSON;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clienttask.h"
+#include "wire/clienttask.h"
 #include "mp_version.h"
 
 #define STATUS_MAX 600

@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "clienttask.h"
-#include "inserted.h"
-#include "ownwords.h"
-#include "store.h"
-#include "tokenuse.h"
+#include "wire/clienttask.h"
+#include "wire/inserted.h"
+#include "wire/ownwords.h"
+#include "ops/store.h"
+#include "wire/tokenuse.h"
 
 enum mp_upstream_error_kind {
     MP_UPERR_CONNECT,

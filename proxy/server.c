@@ -32,7 +32,7 @@
 #include "metrics.h"
 #include "mp_version.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "worker.h"
 
 extern char **environ;

@@ -5,7 +5,7 @@
 #ifndef MP_PROXY_SERVER_H
 #define MP_PROXY_SERVER_H
 
-#include "config.h"
+#include "config/config.h"
 
 struct mp_server;
 struct mp_store;

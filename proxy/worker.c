@@ -17,7 +17,7 @@
 #include "plane/memread.h"
 #include "plane/request.h"
 #include "status.h"
-#include "store_pg.h"
+#include "pg/store_pg.h"
 #include "net/h1client.h"
 #include "net/upstream.h"
 

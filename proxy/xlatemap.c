@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "log.h"
 #include "status.h"
-#include "xlate.h"
+#include "recall/xlate.h"
 
 #ifndef MP_XLATE_DIR
 #define MP_XLATE_DIR "/usr/local/share/memproxy/xlate"

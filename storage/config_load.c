@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clienttask.h"
-#include "inserted.h"
-#include "seal.h"
+#include "wire/clienttask.h"
+#include "wire/inserted.h"
+#include "format/seal.h"
 #include "status.h"
-#include "xlate.h"
+#include "recall/xlate.h"
 
 static void add_error(struct mp_config_errors *errs, const char *source, const char *msg)
 {

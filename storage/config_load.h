@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define MP_CONFIG_FILE_MAX (1024 * 1024)
 

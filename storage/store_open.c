@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "config_load.h"
-#include "seal.h"
+#include "format/seal.h"
 #include "status.h"
-#include "store_pg.h"
+#include "pg/store_pg.h"
 
 void mp_store_lmdb_options(const struct mp_config *cfg, struct mp_store_options *out)
 {

@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "store.h"
+#include "config/config.h"
+#include "ops/store.h"
 
 /* The LMDB options of cfg ([storage] path, map_size_mb, sync; no key). */
 void mp_store_lmdb_options(const struct mp_config *cfg, struct mp_store_options *out);

@@ -8,7 +8,7 @@
  * struct only when it is valid, so a failed set leaves the config unchanged.
  * Error messages quote bad values (cut to 60 bytes, control bytes shown as
  * '?') to help the operator, except for secrets, which are never repeated. */
-#include "config.h"
+#include "config/config.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -19,7 +19,7 @@
 #include <strings.h>
 
 #include "errtext.h"
-#include "ini.h"
+#include "config/ini.h"
 #include "status.h"
 
 _Static_assert(MP_INI_LINE_MAX == MP_CONFIG_LINE_MAX, "ini and config line limits differ");

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clienttask.h"
-#include "inserted.h"
+#include "wire/clienttask.h"
+#include "wire/inserted.h"
 
 #define MP_CONFIG_HOST_MAX        256  /* host part of an address or URL, with NUL */
 #define MP_CONFIG_URL_MAX         1024 /* base_url, with NUL */
@@ -239,7 +239,7 @@ struct mp_config {
          * A secret. */
         char token[MP_CONFIG_TOKEN_MAX];
         /* true: a chat request with X-Memory-Explain: 1 gets its explanation
-           kept for GET /admin/explain/{id} (proxy/admin/explaintab.h) */
+           kept for GET /admin/explain/{id} (proxy/plane/explaintab.h) */
         bool explain_requests;
     } admin;
     struct {
@@ -247,7 +247,7 @@ struct mp_config {
            page is served to people (proxy/page/page.h); restart-only */
         struct mp_addr listen;
         /* true: every chat request that reads a user's memory keeps its
-           explanation for that user's page (proxy/admin/explaintab.h) */
+           explanation for that user's page (proxy/plane/explaintab.h) */
         bool explain_last;
     } page;
     struct {

@@ -1,7 +1,7 @@
 /* INI tokenizer: one line in, one item out. Lines are inspected in place and
  * only the name and the (unescaped) value are copied; nothing is allocated.
  * It does not know any section or key; see core/config/config.c for that. */
-#include "ini.h"
+#include "config/ini.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* A pattern file's lines (see patfile.h). */
-#include "patfile.h"
+#include "config/patfile.h"
 
 #include <string.h>
 

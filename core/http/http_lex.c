@@ -13,7 +13,7 @@
  * few bytes each, so a table lookup a byte costs little, and any cut of the
  * input gives the same result. Chunk data is never scanned: the callers
  * take it in bulk (mp_http_lex_chunk_take). */
-#include "http_lex.h"
+#include "http/http_lex.h"
 
 #include <string.h>
 

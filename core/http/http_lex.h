@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http_parse.h"
+#include "http/http_parse.h"
 
 /* Character classes of mp_http_lex_ctype, one bit each. */
 #define MP_HTTP_TCHAR 1 /* RFC 9110 tchar: methods and field names */

@@ -25,11 +25,11 @@
  * lines and a bulk memmove for chunk data, so input may be cut anywhere.
  * Because the decoded body is never longer than the input consumed, out may
  * be the input buffer itself (in-place decoding). */
-#include "http_parse.h"
+#include "http/http_parse.h"
 
 #include <string.h>
 
-#include "http_lex.h"
+#include "http/http_lex.h"
 #include "status.h"
 
 #define ctype mp_http_lex_ctype

@@ -20,11 +20,11 @@
  * left for Content-Length, the chunked framing's state machine (shared
  * with the request side) for chunked. Body bytes are never copied: each
  * run of them inside the fed buffer goes to the callback. */
-#include "http_resp.h"
+#include "http/http_resp.h"
 
 #include <string.h>
 
-#include "http_lex.h"
+#include "http/http_lex.h"
 #include "status.h"
 
 /* Over this a chunk size is refused: far past any real body, and it keeps

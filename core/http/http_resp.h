@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http_parse.h"
+#include "http/http_parse.h"
 
 enum mp_http_framing {
     MP_HTTP_BODY_NONE,    /* no body: 1xx, 204, 304, or a response to HEAD */

@@ -16,7 +16,7 @@
  * found with memchr: the next LF is looked for once and reused while the CRs
  * before it are found, and never further than LF_WINDOW bytes ahead, so a
  * CR-only stream does not rescan the rest of a large buffer for every line. */
-#include "sse.h"
+#include "http/sse.h"
 
 #include <assert.h>
 #include <string.h>

@@ -3,13 +3,13 @@
  * so that the walk from current_node up through the parents costs a
  * binary search a step; a walk that meets a node twice is a loop, refused
  * rather than followed. */
-#include "chatgpt.h"
+#include "import/chatgpt.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "importjson.h"
-#include "json_scan.h"
+#include "import/importjson.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 #define SOURCE "chatgpt"

@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 
 /* Reads buf[0..len) (borrowed) at the import's time now_ms into out
  * (appended; free with mp_importitem_free(), also on failure). MP_OK;

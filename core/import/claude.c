@@ -2,13 +2,13 @@
  * (claude.h). Messages are read in the export's order; a branch named by
  * current_leaf_message_uuid is marked first, by a walk over the messages'
  * uuids sorted once. */
-#include "claude.h"
+#include "import/claude.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "importjson.h"
-#include "json_scan.h"
+#include "import/importjson.h"
+#include "json/json_scan.h"
 #include "rfc3339.h"
 #include "status.h"
 

@@ -1,6 +1,6 @@
 /* The import format's items and their batch (importitem.h): growth,
  * ownership, the names of the reasons a reader leaves something out. */
-#include "importitem.h"
+#include "import/importitem.h"
 
 #include <stdlib.h>
 #include <string.h>

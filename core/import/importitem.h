@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "usermem.h"
-#include "usermode.h"
+#include "memory/usermem.h"
+#include "memory/usermode.h"
 
 #define MP_IMPORT_ID_MAX 256 /* an item's id, bytes */
 

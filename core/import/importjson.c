@@ -1,16 +1,16 @@
 /* Spans of an export's JSON read as strings, numbers and text
  * (importjson.h). The document was validated whole before any of this
  * runs; each function still checks the kind of value it is handed. */
-#include "importjson.h"
+#include "import/importjson.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "importitem.h"
-#include "json_scan.h"
+#include "import/importitem.h"
+#include "json/json_scan.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 #define SECONDS_MAX 253402300799.0 /* 9999-12-31T23:59:59Z */
 

@@ -1,12 +1,12 @@
 /* An import's message order and extraction plan (importplan.h): two
  * sorts (by conversation to find the turns, then by turn to store them)
  * and a pass from the newest turn back for the bound. */
-#include "importplan.h"
+#include "import/importplan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "memblock.h"
+#include "recall/memblock.h"
 #include "status.h"
 
 /* A message and the turn it belongs to. */

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 
 struct mp_importplan_limits {
     bool turns;           /* order by turns and plan extraction */

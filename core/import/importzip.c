@@ -2,7 +2,7 @@
  * archive through a buffer source that does not copy nor free the bytes;
  * the member is read in pieces up to the bound, whatever size its
  * directory entry claims. */
-#include "importzip.h"
+#include "import/importzip.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* An "import memory" text into imported facts (memtext.h): a line at a
  * time, its list marker and emphasis stripped, its key derived from its
  * words and a hash of its text. */
-#include "memtext.h"
+#include "import/memtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "fnv1a.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 #define SLUG_MAX   40 /* "mem_" and the words, bytes */
 #define SLUG_WORDS 5

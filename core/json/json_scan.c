@@ -13,7 +13,7 @@
  * Depth counts open containers: a value of MP_JSON_MAX_DEPTH nested arrays
  * is accepted, one more is not. mp_json_find_member counts its top-level
  * object, so the whole body obeys the same limit. */
-#include "json_scan.h"
+#include "json/json_scan.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 #include "hex.h"
 #include "scan16.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull

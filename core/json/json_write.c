@@ -1,12 +1,12 @@
 /* JSON text writing: the string escaping every JSON memproxy writes goes
  * through (error bodies, log lines, prompts, the injected memory). Writes
  * only; reading JSON is json_scan.c's. No allocation. */
-#include "json_write.h"
+#include "json/json_write.h"
 
 #include <string.h>
 
-#include "json_scan.h"
-#include "utf8.h"
+#include "json/json_scan.h"
+#include "json/utf8.h"
 
 /* U+FFFD, written for each maximal ill-formed subsequence (the Unicode
  * "substitution of maximal subparts" practice). */

@@ -1,7 +1,7 @@
 /* Clipping long JSON strings in a stream (see jsonclip.h). One pass, one
  * byte at a time: the state carries across pieces, so a literal split
  * between two reads is clipped as if it came whole. */
-#include "jsonclip.h"
+#include "json/jsonclip.h"
 
 static int hexval(unsigned char ch)
 {

@@ -1,11 +1,11 @@
 /* JSON-RPC 2.0 messages of the MCP endpoint (jsonrpc.h). Every member is
  * found with json_scan.h's validating walk, so a body that is no JSON is
  * refused before anything of it is used; nothing here allocates. */
-#include "jsonrpc.h"
+#include "json/jsonrpc.h"
 
 #include <string.h>
 
-#include "json_scan.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 static bool is_null(const char *b, size_t s, size_t e)

@@ -1,7 +1,7 @@
 /* UTF-8 by Unicode table 3-7: the out-of-line half (maximal subparts,
  * encoding). The table itself and mp_utf8_decode live inline in utf8.h;
  * no other file in core/ knows the byte ranges. */
-#include "utf8.h"
+#include "json/utf8.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* Which held memory jobs leave (the rule is in heldjobs.h). */
-#include "heldjobs.h"
+#include "memory/heldjobs.h"
 
 #include <stdlib.h>
 #include <string.h>

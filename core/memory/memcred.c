@@ -1,5 +1,5 @@
 /* Which credential memory jobs may carry (the rule is in memcred.h). */
-#include "memcred.h"
+#include "memory/memcred.h"
 
 const char *mp_memcred_configured(const struct mp_config *c)
 {

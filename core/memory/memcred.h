@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "http_parse.h"
+#include "config/config.h"
+#include "http/http_parse.h"
 
 /* The configured key memory jobs send ([memory] api_key, else the memory
  * provider's api_key): borrowed from c, or NULL when neither is set. */

@@ -3,7 +3,7 @@
  * the answers are read with json_scan and trusted for nothing: a model may
  * wrap its JSON in prose or fences, repeat keys, send strings for numbers,
  * or be steered by a poisoned conversation into storing instructions. */
-#include "memprompt.h"
+#include "memory/memprompt.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -11,16 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ascii.h"
-#include "completion.h"
-#include "json_write.h"
-#include "json_scan.h"
-#include "lang.h"
-#include "pii.h"
+#include "json/ascii.h"
+#include "wire/completion.h"
+#include "json/json_write.h"
+#include "json/json_scan.h"
+#include "recall/lang.h"
+#include "memory/pii.h"
 #include "status.h"
-#include "userlang.h"
-#include "utf8.h"
-#include "wire.h"
+#include "recall/userlang.h"
+#include "json/utf8.h"
+#include "wire/wire.h"
 
 /* A growing byte buffer; the first failure sticks in err. */
 struct sbuf {

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "usermem.h"
+#include "config/config.h"
+#include "memory/usermem.h"
 
 /* The anthropic-version header memory jobs send on Anthropic's API. */
 #define MP_ANTHROPIC_VERSION "2023-06-01"

@@ -1,9 +1,9 @@
 /* National id detectors: fixed shapes with a checked letter where the
  * scheme has one (DNI, NIE), prefix rules where it does not (NINO). Each
  * reads at most 13 bytes from its start, so a scan stays linear. */
-#include "natid.h"
+#include "memory/natid.h"
 
-#include "ascii.h"
+#include "json/ascii.h"
 
 /* True when s[i..i+n) are all digits, adding them to *value. */
 static bool digits(const unsigned char *s, size_t len, size_t i, size_t n, unsigned long *value)

@@ -9,12 +9,12 @@
  * strong kinds; phones have no checksum, so their shape rules lean towards
  * missing an unusual layout rather than flagging every dotted or dashed
  * number. */
-#include "pii.h"
+#include "memory/pii.h"
 
 #include <string.h>
 
-#include "ascii.h"
-#include "natid.h"
+#include "json/ascii.h"
+#include "memory/natid.h"
 #include "status.h"
 
 /* ---- e-mail ---- */

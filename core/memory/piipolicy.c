@@ -1,10 +1,10 @@
 /* The pii_mode policy (see piipolicy.h). */
-#include "piipolicy.h"
+#include "memory/piipolicy.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "pii.h"
+#include "memory/pii.h"
 #include "status.h"
 
 static int copy(const char *text, size_t len, char **out, size_t *out_len)

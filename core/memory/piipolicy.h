@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "usermem.h"
+#include "config/config.h"
+#include "memory/usermem.h"
 
 enum mp_pii_item { MP_PII_ITEM_MESSAGE, MP_PII_ITEM_FACT, MP_PII_ITEM_SUMMARY };
 

@@ -1,10 +1,10 @@
 /* The summary filter (summfilter.h): sentence by sentence, word-bounded
  * matching. A summary is a few hundred words, so plain scans. */
-#include "summfilter.h"
+#include "memory/summfilter.h"
 
 #include <string.h>
 
-#include "ascii.h"
+#include "json/ascii.h"
 
 static bool word_byte(unsigned char c)
 {

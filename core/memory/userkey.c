@@ -1,5 +1,5 @@
 /* Store user keys: a user id with an optional tenant prefix. */
-#include "userkey.h"
+#include "memory/userkey.h"
 
 #include <string.h>
 

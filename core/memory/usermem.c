@@ -1,14 +1,14 @@
 /* Per-user memory values: allocation, release and the entity key rule.
  * Persistence lives in storage/, policy in core/recall/recall.c; this file does
  * neither, and it folds case only for ASCII (no Unicode tables in core/). */
-#include "usermem.h"
+#include "memory/usermem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "ascii.h"
+#include "json/ascii.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 struct mp_usermem *mp_usermem_new(void)
 {

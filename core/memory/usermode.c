@@ -1,5 +1,5 @@
 /* A user's memory setting: names and how it combines with X-Memory. */
-#include "usermode.h"
+#include "memory/usermode.h"
 
 #include <string.h>
 

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "route.h"
+/* The request's X-Memory control (core/wire/route.h reads the header):
+ * memory as the modes allow, read only, write only, or off. */
+enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEMCTL_OFF };
 
 enum mp_user_mode {
     MP_USER_MODE_AUTO, /* the default: memory as configured */

@@ -1,6 +1,6 @@
 /* The set of days (see dayset.h): a scan of the few kept in the struct,
  * then linear probing over a power-of-two table kept at most half full. */
-#include "dayset.h"
+#include "recall/dayset.h"
 
 #include <stdlib.h>
 

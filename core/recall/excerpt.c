@@ -3,16 +3,16 @@
  * bit per word: a question has at most MP_RELEVANCE_MAX_GROUPS = 64);
  * the choice is greedy by the words a sentence adds, which spreads the
  * room over the question's words instead of spending it on one repeated. */
-#include "excerpt.h"
+#include "recall/excerpt.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance_words.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 /* What memblock's plain cut keeps at least: room less its ellipsis, the
  * 40 bytes it may step back to a space, and a split character. */

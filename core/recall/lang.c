@@ -4,15 +4,15 @@
  * those the Snowball stop lists that terms need anyway tell the languages
  * apart on a chat message; it costs one hash lookup a word, on at most
  * the first 32 words, with no model to load. */
-#include "lang.h"
+#include "recall/lang.h"
 
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 
-#include "lang_stop.h"
-#include "terms.h"
-#include "utf8.h"
+#include "recall/lang_stop.h"
+#include "recall/terms.h"
+#include "json/utf8.h"
 
 struct lang_info {
     const char *code;

@@ -13,7 +13,7 @@
  * boundary of the stored text: the cut of a summary or a fact value is
  * found in the sanitized text without writing it, and given back as the
  * stored bytes to keep. */
-#include "memblock.h"
+#include "recall/memblock.h"
 
 #include <string.h>
 #ifdef __SSE2__
@@ -21,8 +21,8 @@
 #endif
 
 #include "scan16.h"
-#include "usermem.h"
-#include "utf8.h"
+#include "memory/usermem.h"
+#include "json/utf8.h"
 
 #define PROFILE_HEAD  "\n[User profile]: "
 #define SUMMARY_HEAD  "\n[Conversation history summary]: "

@@ -69,7 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "usermem.h"
+#include "memory/usermem.h"
 
 /* The block's first line, exactly. */
 #define MP_MEMBLOCK_INTRO                                                                          \

@@ -3,12 +3,12 @@
  * strategy, recall_relevant.c); this file says the order: facts by trust,
  * confidence, recency and key, then the summary, then the newest messages.
  * It scores nothing and reads no request. */
-#include "recall.h"
+#include "recall/recall.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "recall_fill.h"
+#include "recall/recall_fill.h"
 #include "status.h"
 
 /* Whether a character of the CJK blocks (U+3000..U+9FFF: punctuation,

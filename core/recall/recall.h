@@ -121,8 +121,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "usermem.h"
+#include "config/config.h"
+#include "memory/usermem.h"
 
 struct mp_inserted_patterns;
 struct mp_relevance_index;

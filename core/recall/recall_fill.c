@@ -14,12 +14,12 @@
  * the summary is refitted when the room grew, and the buffer continues from
  * the message it stopped at, taking back a cut one first, so that it ends
  * as one call with the larger room would have left it. */
-#include "recall_fill.h"
+#include "recall/recall_fill.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "memblock.h"
+#include "recall/memblock.h"
 #include "status.h"
 
 int mp_recall_fill_init(struct mp_recall_fill *f, const struct mp_usermem *um,

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dayset.h"
-#include "recall.h"
+#include "recall/dayset.h"
+#include "recall/recall.h"
 
 /* The block's lines, for the caps. */
 enum mp_recall_line { MP_RECALL_LINE_PROFILE, MP_RECALL_LINE_PAST, MP_RECALL_LINE_SUMMARY };

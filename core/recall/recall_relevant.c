@@ -14,19 +14,19 @@
  * MP_RECALL_PROFILE_MAX were taken. Counted once reads the question's
  * words in an item's text only for an item whose turn is in the block
  * already (tokenizing it then). */
-#include "recall.h"
+#include "recall/recall.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "excerpt.h"
+#include "recall/excerpt.h"
 #include "fnv1a.h"
-#include "lang.h"
-#include "memblock.h"
-#include "recall_fill.h"
-#include "relevance.h"
+#include "recall/lang.h"
+#include "recall/memblock.h"
+#include "recall/recall_fill.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "userlang.h"
+#include "recall/userlang.h"
 
 /* The matched items of one kind, best value per token first: ids[0..got)
  * taken from the packing order so far, at most n (the offers usually stop

@@ -1,12 +1,12 @@
 /* Search over a recall source (recall_search.h). The question is parsed
  * once and scored against each index as the relevant strategy does; only
  * the order differs (score, not value per token). */
-#include "recall_search.h"
+#include "recall/recall_search.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
 
 static int by_score(const void *a, const void *b)

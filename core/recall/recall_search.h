@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "recall.h"
+#include "recall/recall.h"
 
 struct mp_userlang_prior;
 

@@ -17,14 +17,14 @@
  * item's score in group order; smoothing takes the best neighbour, then adds the
  * session share. The one departure is the session share, given only to the
  * items looked at (relevance.h). */
-#include "relevance.h"
+#include "recall/relevance.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance_items.h"
-#include "relevance_lex.h"
+#include "recall/relevance_items.h"
+#include "recall/relevance_lex.h"
 #include "status.h"
 
 void mp_relevance_preset(enum mp_relevance_kind kind, struct mp_relevance_params *out)

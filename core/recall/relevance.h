@@ -92,8 +92,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relevance_words.h"
-#include "terms.h"
+#include "recall/relevance_words.h"
+#include "recall/terms.h"
 
 /* Caps on what one question makes (the question is network input): words,
  * lexicon relations and spelling neighbours past them are ignored

@@ -6,7 +6,7 @@
  * of slots, linear probing, at most half full, maps an id to its record. Item
  * ids are arbitrary (fact ids, message sequence numbers), often consecutive:
  * a multiplicative hash spreads them. */
-#include "relevance_items.h"
+#include "recall/relevance_items.h"
 
 #include <stdlib.h>
 #include <string.h>

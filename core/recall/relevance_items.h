@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 
 /* One id looked at. Scores are relevance.c's stages (see relevance.h). */
 struct mp_relevance_rec {

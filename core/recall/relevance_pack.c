@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
 
 #define POW_MEMO 512

@@ -1,13 +1,13 @@
 /* The words of relevance (see relevance_words.h). */
-#include "relevance_words.h"
+#include "recall/relevance_words.h"
 
 #include <string.h>
 
-#include "relevance.h"
-#include "relevance_lex.h"
+#include "recall/relevance.h"
+#include "recall/relevance_lex.h"
 #include "status.h"
-#include "userlang.h"
-#include "xlate.h"
+#include "recall/userlang.h"
+#include "recall/xlate.h"
 
 /* A word with its length (the question's loops would measure it per word). */
 struct lit {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "terms.h"
+#include "recall/terms.h"
 
 struct mp_userlang_prior;
 

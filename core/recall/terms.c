@@ -6,7 +6,7 @@
  * (a Han or Kana word of 3+ characters adds its bigrams; Chinese question
  * words dropped), Hangul into overlapping bigrams. Stemmers are
  * libstemmer's, one per language, made when first needed. */
-#include "terms.h"
+#include "recall/terms.h"
 
 #include <libstemmer.h>
 #include <stdlib.h>
@@ -17,11 +17,11 @@
 #include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
-#include "ascii.h"
+#include "json/ascii.h"
 #include "fnv1a.h"
-#include "lang.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 /* What a folded word without digits comes to (stem_word): its term, or
  * none (a stop word, or a stem that is one). The same word always comes to

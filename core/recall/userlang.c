@@ -1,12 +1,12 @@
 /* The user's usual language (see userlang.h). A vote, not a profile: the
  * head holds a user's newest words, and a language read from a few of them
  * is what a question in that language most needs (mp_lang_detect_prior). */
-#include "userlang.h"
+#include "recall/userlang.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "usermem.h"
+#include "memory/usermem.h"
 
 void mp_userlang_vote_init(struct mp_userlang_vote *v)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 
 struct mp_usermem;
 

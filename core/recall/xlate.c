@@ -3,7 +3,7 @@
  * every language it covers, and a pair of two others goes through English
  * (a pivot), which costs a second lookup and halves no recall the dev sets
  * show. */
-#include "xlate.h"
+#include "recall/xlate.h"
 
 #include <stdbool.h>
 #include <string.h>

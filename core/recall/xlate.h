@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lang.h"
-#include "xlatetab.h"
+#include "recall/lang.h"
+#include "recall/xlatetab.h"
 
 /* A set of languages: bit (1 << id) per enum mp_lang. */
 #define MP_XLATE_BIT(lang) ((uint64_t)1 << (lang))

@@ -1,7 +1,7 @@
 /* Translation tables in bytes (see xlatetab.h): reading them where they
  * lie, and the build tool's writer. The writer sorts its keys, so the same
  * dictionary gives the same bytes on every build. */
-#include "xlatetab.h"
+#include "recall/xlatetab.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

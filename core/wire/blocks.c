@@ -6,7 +6,7 @@
  * between is words. Nothing here decides whose a block is: a <task>
  * block is Cline's wrapper of the user's own words, an <environment>
  * block a client's; ownwords.c weighs the kind with where the block sits. */
-#include "blocks.h"
+#include "wire/blocks.h"
 
 #include <stdbool.h>
 #include <string.h>

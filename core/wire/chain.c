@@ -1,11 +1,11 @@
 /* A Responses previous_response_id chain (chain.h). A buffer is a few
  * dozen messages: a newest-first walk, no index. */
-#include "chain.h"
+#include "wire/chain.h"
 
 #include <string.h>
 
-#include "convid.h"
-#include "json_scan.h"
+#include "wire/convid.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 /* The string value buf[s..e) as an id. */

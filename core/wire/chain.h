@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "usermem.h"
+#include "memory/usermem.h"
 
 /* The response id of a Responses reply: in body[0..len), a response
  * object, its top-level "id" string; in a stream event's data[0..len),

@@ -5,9 +5,9 @@
  * system/developer messages:
  *
  *   {"role":"system","content":"<block>"},{"role":"user","content":"..."},... */
-#include "completion.h"
-#include "splice.h"
-#include "wire.h"
+#include "wire/completion.h"
+#include "wire/splice.h"
+#include "wire/wire.h"
 
 static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)

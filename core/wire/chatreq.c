@@ -13,13 +13,13 @@
  * Text is produced in one place, walk_content(), and fed to a sink that
  * hashes, copies or compares it, so the hash, the copy and the comparison
  * can never disagree about what a message's text is. */
-#include "chatreq.h"
+#include "wire/chatreq.h"
 
 #include <string.h>
 
-#include "json_scan.h"
+#include "json/json_scan.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 /* ---- the text hash (see the header for the frozen definition) ---- */
 

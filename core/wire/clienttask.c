@@ -2,17 +2,17 @@
  * block (see clienttask.h). Patterns are literal fragments, not regular
  * expressions: a request costs one decode of the few texts looked in and
  * one mp_find_bytes pass per pattern over a bounded window of each. */
-#include "clienttask.h"
+#include "wire/clienttask.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "findbytes.h"
-#include "json_scan.h"
-#include "patfile.h"
+#include "json/json_scan.h"
+#include "config/patfile.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 #define SYSTEM_TEXTS_MAX 8 /* Anthropic "system" blocks looked in */
 

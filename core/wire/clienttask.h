@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 
 struct mp_wire;
 

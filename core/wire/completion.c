@@ -7,14 +7,14 @@
  * delta's decoded length is bounded by its literal's length, so the buffer
  * is grown to hold that bound (never past cap) before decoding, and a delta
  * that would cross cap fails inside the decoder with nothing committed. */
-#include "completion.h"
+#include "wire/completion.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
-#include "sse.h"
+#include "json/json_scan.h"
+#include "http/sse.h"
 #include "status.h"
 
 struct mp_completion {

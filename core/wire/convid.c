@@ -1,16 +1,16 @@
 /* Conversation identity (convid.h). It reads only what the wire's scan
  * already found and a few top-level members, each with one lookup. */
-#include "convid.h"
+#include "wire/convid.h"
 
 #include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 #include "findbytes.h"
 #include "hex.h"
-#include "ownwords.h"
-#include "json_scan.h"
+#include "wire/ownwords.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 static bool usable(const char *id, size_t len)
@@ -214,4 +214,12 @@ bool mp_convid_temporary(const struct mp_convid_headers *h)
     if (h == NULL || h->value[MP_CONVID_OPENWEBUI] == NULL || h->len[MP_CONVID_OPENWEBUI] < n)
         return false;
     return memcmp(h->value[MP_CONVID_OPENWEBUI], prefix, n) == 0;
+}
+
+const char *mp_convid_rule(enum mp_convid_kind kind)
+{
+    return kind == MP_CONVID_CLIENT    ? "client"
+           : kind == MP_CONVID_CHAIN   ? "chain"
+           : kind == MP_CONVID_LEADING ? "leading"
+                                       : "session";
 }

@@ -50,6 +50,9 @@ enum mp_convid_kind {
     MP_CONVID_SESSION = 4,
 };
 
+/* The rule's name: "client", "chain", "leading" or "session". */
+const char *mp_convid_rule(enum mp_convid_kind kind);
+
 /* The client's id headers' values, as received (borrowed, not
  * NUL-terminated; NULL when absent), in the rule's order:
  * X-OpenWebUI-Chat-Id, x-claude-code-session-id, session-id. */

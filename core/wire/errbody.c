@@ -1,11 +1,11 @@
 /* OpenAI-shaped error bodies. Formatting only: no HTTP status, no
  * allocation; the string escaping is json_write.c's. */
-#include "errbody.h"
+#include "wire/errbody.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "json_write.h"
+#include "json/json_write.h"
 
 /* Appends to out[0..cap) at *n; false once something did not fit. */
 struct writer {

@@ -9,20 +9,20 @@
  * and the bytes the wire's splice adds (never a copy of the body).
  * Relevant retrieval adds one: the question's decoded text, freed once
  * recall has chosen. */
-#include "inject.h"
+#include "wire/inject.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "ownwords.h"
-#include "memblock.h"
-#include "recall.h"
+#include "wire/chatreq.h"
+#include "wire/ownwords.h"
+#include "recall/memblock.h"
+#include "recall/recall.h"
 #include "status.h"
-#include "there.h"
-#include "usermem.h"
-#include "wire.h"
+#include "wire/there.h"
+#include "memory/usermem.h"
+#include "wire/wire.h"
 
 /* The picked buffered messages, oldest first, for the wire's splice
  * (plan->picks are newest first). NULL when there are none. */

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "recall.h"
-#include "usermem.h"
+#include "recall/recall.h"
+#include "memory/usermem.h"
 
 struct mp_chatreq;
 struct mp_wire;

@@ -1,14 +1,14 @@
 /* Inserted context: the pattern file and the user's remainder (see
  * inserted.h). Markers are literal bytes found with mp_find_bytes, so a
  * text costs a few linear passes per pattern whatever it holds. */
-#include "inserted.h"
+#include "wire/inserted.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "findbytes.h"
-#include "patfile.h"
+#include "config/patfile.h"
 #include "status.h"
 
 static const char *const client_names[MP_INSERTED_CLIENTS] = {

@@ -29,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
-#include "json_scan.h"
-#include "splice.h"
+#include "wire/completion.h"
+#include "json/json_scan.h"
+#include "wire/splice.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 /* ---- the request ---- */
 

@@ -6,16 +6,16 @@
  * plain chat message, is its text. When structure leaves nothing out the
  * text is the one the patterns alone leave, byte for byte what memproxy
  * recorded before structure was looked at. */
-#include "ownwords.h"
+#include "wire/ownwords.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "clienttask.h"
+#include "wire/chatreq.h"
+#include "wire/clienttask.h"
 #include "findbytes.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 static const char *const how_names[MP_OWN_HOWS] = {"file", "environment", "tagged"};
 

@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blocks.h"
-#include "inserted.h"
+#include "wire/blocks.h"
+#include "wire/inserted.h"
 
 struct mp_chatreq;
 struct mp_chatreq_msg;

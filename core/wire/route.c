@@ -1,14 +1,14 @@
 /* Routing decisions for the data plane. */
-#include "route.h"
+#include "wire/route.h"
 
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
-#include "http_parse.h"
-#include "json_scan.h"
+#include "http/http_parse.h"
+#include "json/json_scan.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 /* A segment of only '.' (literal or %2e) characters, one or two of them. */
 static bool segment_is_dots(const char *seg, size_t len)

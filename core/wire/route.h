@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "memory/usermode.h" /* enum mp_memory_control */
+
 enum mp_route {
     MP_ROUTE_FORWARD,   /* any other /v1/ path: forwarded untouched */
     MP_ROUTE_CHAT,      /* POST /v1/chat/completions: memory applies */
@@ -17,8 +19,6 @@ enum mp_route {
     MP_ROUTE_MCP,       /* /mcp: the MCP endpoint (any method) */
     MP_ROUTE_NOT_FOUND
 };
-
-enum mp_memory_control { MP_MEMCTL_AUTO, MP_MEMCTL_READ, MP_MEMCTL_WRITE, MP_MEMCTL_OFF };
 
 /* Classifies an origin-form target ("/v1/chat/completions?x=1") for method.
  * *path_len receives the length of the path without the query.

@@ -2,16 +2,16 @@
  * blocks are found in the raw JSON and printed there, undecoded: a
  * client's instructions are the same bytes in every request it sends, and
  * the request path pays no decode for them. */
-#include "sidereq.h"
+#include "wire/sidereq.h"
 
 #include <string.h>
 
-#include "blocks.h"
-#include "chatreq.h"
-#include "clienttask.h"
-#include "json_scan.h"
+#include "wire/blocks.h"
+#include "wire/chatreq.h"
+#include "wire/clienttask.h"
+#include "json/json_scan.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 /* Calls fn on each instruction block's raw string content (the literal's
  * bytes between its quotes), in order, until it returns false. */

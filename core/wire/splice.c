@@ -1,14 +1,14 @@
 /* The spliced body as pieces, and memory as message objects (see
  * splice.h). The splice never holds the client's body: a piece of it is an
  * offset, read again from the body the sender passes. */
-#include "splice.h"
+#include "wire/splice.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_write.h"
-#include "memblock.h"
+#include "json/json_write.h"
+#include "recall/memblock.h"
 #include "status.h"
 
 #define ROLE_OPEN      "{\"role\":\""

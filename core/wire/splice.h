@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 
 /* The most pieces a splice has (a wire's splice has at most 9: five
  * ranges of the client's body around four insertions; a member added

@@ -2,14 +2,14 @@
  * compared by length and role first, then by hash (computed once, only
  * when something has the length), then byte for byte; the head's past
  * messages by length and hash. */
-#include "there.h"
+#include "wire/there.h"
 
 #include <string.h>
 
-#include "chain.h"
-#include "chatreq.h"
-#include "ownwords.h"
-#include "wire.h"
+#include "wire/chain.h"
+#include "wire/chatreq.h"
+#include "wire/ownwords.h"
+#include "wire/wire.h"
 
 /* Whether the head's past messages (head) or the request's own messages
  * (request) hold one of this role and text. */

@@ -40,8 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inject.h"
-#include "usermem.h"
+#include "wire/inject.h"
+#include "memory/usermem.h"
 
 struct mp_chatreq;
 struct mp_wire;

@@ -3,13 +3,13 @@
  * it may carry usage (a "usage" key that is not null) or the model is
  * still unknown, so a long stream's text deltas, and the "usage":null of
  * every chunk of a chat stream with include_usage, cost a memmem each. */
-#include "tokenuse.h"
+#include "wire/tokenuse.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
-#include "sse.h"
+#include "json/json_scan.h"
+#include "http/sse.h"
 #include "status.h"
 
 int mp_tokenuse_api_of(const char *wire_name, enum mp_tokenuse_api *out)

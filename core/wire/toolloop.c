@@ -1,11 +1,11 @@
 /* An agent's tool loop in a request (toolloop.h). Reads the scan's roles
  * and hashes; only the newest message's bytes are looked at again, for the
  * kind of tool result it is. */
-#include "toolloop.h"
+#include "wire/toolloop.h"
 
 #include <string.h>
 
-#include "json_scan.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 #define SUFFIX "_call_output\""

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 
 /* Whether the newest message of the request body (scanned into req, both
  * borrowed) is a tool result: chat completions' role "tool" (or the

@@ -25,9 +25,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "chatreq.h"
-#include "completion.h"
-#include "usermem.h"
+#include "wire/chatreq.h"
+#include "wire/completion.h"
+#include "memory/usermem.h"
 
 struct mp_splice;
 

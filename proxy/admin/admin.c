@@ -10,7 +10,7 @@
 #include "metrics.h"
 #include "net/respond.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 
 static bool target_is(const struct mp_http_request_head *head, const char *path)
 {

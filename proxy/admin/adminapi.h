@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "net/conn.h"
-#include "store.h"
+#include "ops/store.h"
 
 /* The largest request body the admin listener takes (an import's JSON
  * Lines): 32 MiB; above it, 413. */

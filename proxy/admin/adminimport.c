@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
+#include "ops/lifecycle.h"
 #include "plane/convlook.h"
-#include "piipolicy.h"
-#include "sha256.h"
+#include "memory/piipolicy.h"
+#include "format/sha256.h"
 #include "status.h"
 
 /* A key never swept: an item kept without an age limit keeps it. */

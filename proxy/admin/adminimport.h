@@ -44,10 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "importitem.h"
-#include "importplan.h"
-#include "store.h"
+#include "config/config.h"
+#include "import/importitem.h"
+#include "import/importplan.h"
+#include "ops/store.h"
 
 /* How an import stores its items (copied by mp_import_prepare). */
 struct mp_import_opts {

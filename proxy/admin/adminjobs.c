@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "log.h"
 #include "memory/memworker.h"
 #include "metrics.h"

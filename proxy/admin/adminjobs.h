@@ -13,11 +13,11 @@
 #include <stdint.h>
 
 #include "adminpath.h"
-#include "config.h"
+#include "config/config.h"
 #include "memory/jobctl.h"
 #include "net/respond.h"
-#include "store.h"
-#include "userkey.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 
 struct mp_memworker;
 

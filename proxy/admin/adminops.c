@@ -5,16 +5,16 @@
 #include <string.h>
 
 #include "admin/admin.h"
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "clock.h"
-#include "config.h"
+#include "config/config.h"
 #include "memory/memworker.h"
 #include "metrics.h"
 #include "mp_commit.h"
 #include "mp_version.h"
 #include "net/loop.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 
 /* A host's static reason ("draining\n") without its line feed; null when
  * there is none. */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "ops/store.h"
 
 /* The seqs of the messages of user[0..user_len) (a store user key) whose
  * conversation digest is conv (a message whose conversation is not known

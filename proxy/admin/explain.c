@@ -24,21 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/memjson.h"
-#include "chatreq.h"
-#include "inject.h"
-#include "ownwords.h"
-#include "lang.h"
+#include "memview/memjson.h"
+#include "wire/chatreq.h"
+#include "wire/inject.h"
+#include "wire/ownwords.h"
+#include "recall/lang.h"
 #include "plane/convlook.h"
 #include "plane/reqmem.h"
-#include "recall.h"
-#include "recall_search.h"
-#include "relevance_words.h"
-#include "there.h"
+#include "recall/recall.h"
+#include "recall/recall_search.h"
+#include "recall/relevance_words.h"
+#include "wire/there.h"
 #include "status.h"
-#include "userlang.h"
-#include "usermode.h"
-#include "wire.h"
+#include "recall/userlang.h"
+#include "memory/usermode.h"
+#include "wire/wire.h"
 
 #define TEXT_MAX 240 /* bytes of an item's text shown */
 /* distinct question terms kept: its own, then its translations */
@@ -819,7 +819,7 @@ static void find_conversation(const struct mp_explain_tables *tabs, struct mp_st
     (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
     *conv = (struct mp_explain_conv){.known = look.known,
                                      .session = look.session,
-                                     .rule = mp_convlook_rule(look.kind),
+                                     .rule = mp_convid_rule(look.kind),
                                      .own_conv = mp_convlook_own_turns(&look, req)};
     if (look.known && mp_store_view_conv(view, look.key, kept) == MP_OK) {
         if (!kept->cleared && now_ms - kept->built_ms <= lim.max_age_ms &&

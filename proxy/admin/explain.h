@@ -14,12 +14,12 @@
 #include <stdint.h>
 
 #include "adminpath.h"
-#include "config.h"
-#include "convid.h"
-#include "inject.h"
+#include "config/config.h"
+#include "wire/convid.h"
+#include "wire/inject.h"
 #include "net/respond.h"
-#include "store.h"
-#include "terms.h"
+#include "ops/store.h"
+#include "recall/terms.h"
 
 /* A request's conversation as explain sees it (plane/convlook.h). */
 struct mp_explain_conv {

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "hex.h"
-#include "lang.h"
-#include "plane/convlook.h"
+#include "recall/lang.h"
+#include "wire/convid.h"
 #include "rfc3339.h"
 #include "status.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 static bool blank(const char *p, size_t n)
 {
@@ -117,7 +117,7 @@ static int parse_conversation(json_t *o, struct mp_import_item *it, struct mp_im
     if (!present || json_is_null(json_object_get(o, "conversation_rule")))
         return MP_OK;
     for (int k = MP_CONVID_CLIENT; c && k <= MP_CONVID_SESSION; k++)
-        if (str_is(r, n, mp_convlook_rule((enum mp_convid_kind)k)))
+        if (str_is(r, n, mp_convid_rule((enum mp_convid_kind)k)))
             it->conv_kind = (uint8_t)k;
     return it->conv_kind != 0 ? MP_OK : (err->why = "conversation_rule", MP_EINVAL);
 }

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 
 /* Parses body[0..len) received at now_ms into out (appended; free with
  * mp_importitem_free(), also on failure). MP_OK; MP_EINVAL with *err: its

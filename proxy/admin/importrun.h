@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 #include "net/respond.h"
 
 struct mp_loop;

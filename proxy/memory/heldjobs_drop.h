@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "heldjobs.h"
-#include "store.h"
+#include "config/config.h"
+#include "memory/heldjobs.h"
+#include "ops/store.h"
 
 struct mp_metrics;
 

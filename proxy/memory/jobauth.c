@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memcred.h"
+#include "memory/memcred.h"
 
 #define AUTH_SLOTS  65536 /* users whose credentials are remembered, at most */
 #define AUTH_PROBES 8     /* slots a user may land in; the least recently used is evicted */

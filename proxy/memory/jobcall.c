@@ -7,13 +7,13 @@
 #include <string.h>
 
 #include "clock.h"
-#include "lang.h"
+#include "recall/lang.h"
 #include "memory/jobresult.h"
-#include "memprompt.h"
+#include "memory/memprompt.h"
 #include "status.h"
 #include "net/upstream.h"
-#include "tokenuse.h"
-#include "usermem.h"
+#include "wire/tokenuse.h"
+#include "memory/usermem.h"
 
 #define JOB_RESPONSE_MAX (1 << 20) /* a job's upstream answer, at most */
 #define JOB_TIMEOUT_MS   120000

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "memory/memjob.h"
-#include "store.h"
+#include "ops/store.h"
 
 /* Which jobs a listing wants. */
 struct mp_jobctl_filter {

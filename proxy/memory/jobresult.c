@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "log.h"
-#include "memprompt.h"
+#include "memory/memprompt.h"
 #include "status.h"
-#include "pii.h"
-#include "piipolicy.h"
-#include "usermem.h"
+#include "memory/pii.h"
+#include "memory/piipolicy.h"
+#include "memory/usermem.h"
 
 _Static_assert(MP_MEMPROMPT_KEYS_MAX <= MP_MESSAGE_KEYS_MAX, "a turn's search keys fit the store");
 

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "memory/memjob.h"
 #include "metrics.h"
 #include "net/upstream.h"
-#include "store.h"
+#include "ops/store.h"
 
 struct event;
 struct event_base;

@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "memcred.h"
+#include "memory/memcred.h"
 #include "memory/jobauth.h"
 #include "memory/jobcall.h"
 #include "memory/jobstate.h"
@@ -20,7 +20,7 @@
 #include "metrics.h"
 #include "status.h"
 #include "net/upstream.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 #define TICK_MS   1000
 #define RESCAN_MS 5000 /* how often the store is read for jobs of other processes */

@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "store.h"
+#include "config/config.h"
+#include "ops/store.h"
 
 struct event_base;
 struct mp_memjobs;

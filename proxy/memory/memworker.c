@@ -16,18 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blocks.h"
+#include "wire/blocks.h"
 #include "clock.h"
 #include "log.h"
 #include "memory/memjob.h"
 #include "memory/park.h"
 #include "memory/sidetab.h"
 #include "metrics.h"
-#include "piipolicy.h"
+#include "memory/piipolicy.h"
 #include "status.h"
-#include "sweep.h"
+#include "upkeep/sweep.h"
 #include "net/upstream.h"
-#include "utf8.h"
+#include "json/utf8.h"
 
 enum item_kind { IT_TURN, IT_OPS };
 

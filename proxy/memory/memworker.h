@@ -24,7 +24,7 @@
 
 #include "metrics.h"
 #include "net/loop.h"
-#include "store.h"
+#include "ops/store.h"
 #include "memory/turn.h"
 
 struct event_base;

@@ -27,9 +27,10 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "codec.h"
-#include "convid.h"
-#include "sha256.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "wire/convid.h"
+#include "format/sha256.h"
 #include "status.h"
 
 static const char magic[8] = {'M', 'P', 'P', 'A', 'R', 'K', '1', '\n'};

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "seal.h"
+#include "format/seal.h"
 #include "memory/turn.h"
 
 #define MP_PARK_MAX_BYTES (1u << 30) /* a park file larger than this is refused */

@@ -9,7 +9,7 @@
 
 #include "fnv1a.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 
 #define SLOTS (2 * MP_SIDETAB_MAX)
 

@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "clienttask.h"
-#include "json_scan.h"
-#include "sha256.h"
+#include "wire/chatreq.h"
+#include "wire/clienttask.h"
+#include "json/json_scan.h"
+#include "format/sha256.h"
 #include "status.h"
-#include "toolloop.h"
+#include "wire/toolloop.h"
 #include "user_id.h"
-#include "utf8.h"
-#include "wire.h"
+#include "json/utf8.h"
+#include "wire/wire.h"
 
 void mp_turn_conv_free(struct mp_turn_conv *c)
 {

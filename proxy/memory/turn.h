@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "ownwords.h"
-#include "sidereq.h"
-#include "store.h"
-#include "usermem.h"
+#include "config/config.h"
+#include "wire/ownwords.h"
+#include "wire/sidereq.h"
+#include "ops/store.h"
+#include "memory/usermem.h"
 
 #define MP_TURN_MAX_USER_TEXTS 64 /* new user messages recorded per turn, at most */
 /* how far apart a side request and the turn it quotes may be recorded

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "net/loop.h"
 #include "metrics.h"
-#include "sha256.h"
+#include "format/sha256.h"
 
 static unsigned char hash_key[32];
 static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "seal.h"
-#include "sha256.h"
+#include "format/seal.h"
+#include "format/sha256.h"
 #include "status.h"
 
 static unsigned char auth_key[MP_SEAL_KEY_LEN];

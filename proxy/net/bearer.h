@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "http_parse.h"
+#include "http/http_parse.h"
 
 /* Whether head (borrowed) carries exactly one Authorization field,
  * "Bearer" (any case), one or more spaces, then token (borrowed,

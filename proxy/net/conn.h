@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <sys/queue.h>
 
-#include "http_parse.h"
+#include "http/http_parse.h"
 #include "net/loop.h"
 
 struct evbuffer;

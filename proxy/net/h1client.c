@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "http_resp.h"
+#include "http/http_resp.h"
 #include "status.h"
 
 #define RESP_HEAD_MAX (64 * 1024) /* a response head larger than this fails */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* Binds and listens on addr; with reuseport, SO_REUSEPORT is set so several
  * workers can bind the same address. Returns the non-blocking socket, or -1

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 #include "xlatemap.h"
 
 struct mp_shared_config *mp_shared_config_new(const struct mp_config *cfg)

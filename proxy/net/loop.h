@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "config.h"
+#include "config/config.h"
 
 struct event_base;
 struct event;

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "net/access.h"
-#include "errbody.h"
+#include "wire/errbody.h"
 #include "metrics.h"
 #include "status.h"
-#include "route.h"
+#include "wire/route.h"
 
 static const struct mp_perr_info table[MP_PERR_COUNT] = {
     [MP_PERR_BAD_REQUEST] = {400, "Bad Request", "invalid_request_error", "bad_request",

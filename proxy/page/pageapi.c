@@ -17,7 +17,7 @@
 #include "net/respond.h"
 #include "pagelink.h"
 #include "page/assets.h"
-#include "sha256.h"
+#include "format/sha256.h"
 #include "status.h"
 
 /* An error of the page's own (the admin API counts its own): counted, as

@@ -8,13 +8,13 @@
 #include <strings.h>
 
 #include "hex.h"
-#include "seal.h"
-#include "json_scan.h"
-#include "sha256.h"
-#include "splice.h"
+#include "format/seal.h"
+#include "json/json_scan.h"
+#include "format/sha256.h"
+#include "wire/splice.h"
 #include "status.h"
-#include "userkey.h"
-#include "wire.h"
+#include "memory/userkey.h"
+#include "wire/wire.h"
 
 #define MEMBER_OPEN  "\"prompt_cache_key\":\""
 #define MEMBER_CLOSE "\","

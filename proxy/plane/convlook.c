@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chain.h"
-#include "chatreq.h"
-#include "http_parse.h"
-#include "sha256.h"
+#include "wire/chain.h"
+#include "wire/chatreq.h"
+#include "http/http_parse.h"
+#include "format/sha256.h"
 #include "status.h"
-#include "store.h"
-#include "userkey.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 
 /* The id headers in core/wire/convid.h's order, each with its other
  * spelling. */
@@ -54,14 +54,6 @@ uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])
     for (size_t i = 0; i < 8; i++)
         d = (d << 8) | key[i];
     return d;
-}
-
-const char *mp_convlook_rule(enum mp_convid_kind kind)
-{
-    return kind == MP_CONVID_CLIENT    ? "client"
-           : kind == MP_CONVID_CHAIN   ? "chain"
-           : kind == MP_CONVID_LEADING ? "leading"
-                                       : "session";
 }
 
 struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "convid.h"
+#include "config/config.h"
+#include "wire/convid.h"
 #include "plane/convtab.h"
 
 struct mp_chatreq;
@@ -47,9 +47,6 @@ bool mp_convlook_temporary(const struct mp_http_request_head *head);
  * (core/memory/usermem.h: mp_mem_message's conv): the key's first 8
  * bytes read as a big-endian number. */
 uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN]);
-
-/* The rule's name: "client", "chain", "leading" or "session". */
-const char *mp_convlook_rule(enum mp_convid_kind kind);
 
 /* The resenders tables' bounds and ages under cfg (users a worker
  * remembers resending, at most MP_CONVLOOK_RESENDERS_MAX; a mark unused

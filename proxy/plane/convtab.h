@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inject.h"
+#include "wire/inject.h"
 
 #define MP_CONVTAB_KEY_LEN 32
 

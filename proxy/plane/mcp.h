@@ -15,12 +15,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "jsonrpc.h"
+#include "json/jsonrpc.h"
 #include "metrics.h"
 #include "net/conn.h"
 #include "net/loop.h"
 #include "plane/mcptools.h"
-#include "userkey.h"
+#include "memory/userkey.h"
 
 /* One MCP request, owned by the endpoint until answered. */
 struct mp_mcp_call {

@@ -16,14 +16,14 @@
 
 #include "clock.h"
 #include "fnv1a.h"
-#include "json_scan.h"
-#include "jsonrpc.h"
+#include "json/json_scan.h"
+#include "json/jsonrpc.h"
 #include "memory/memworker.h"
-#include "piipolicy.h"
+#include "memory/piipolicy.h"
 #include "plane/mcp.h"
 #include "plane/memread.h"
 #include "status.h"
-#include "usermode.h"
+#include "memory/usermode.h"
 
 #define LIST_MAX    100 /* a page of list_memories, of search_memory */
 #define PROFILE_MAX 200 /* facts get_profile shows */

@@ -2,7 +2,7 @@
  * add_memory, list_memories, delete_memory and get_profile. Reads go
  * through plane/memread.h, changes through the memory worker, as the
  * user's memory API does (plane/memapi.c); results are data for a model,
- * their text the memory block's (admin/memsearch.h: mp_memsearch_block),
+ * their text the memory block's (memview/memsearch.h: mp_memsearch_block),
  * their structured content memjson's shapes. */
 #ifndef MP_PROXY_MCPTOOLS_H
 #define MP_PROXY_MCPTOOLS_H
@@ -10,9 +10,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "admin/memsearch.h"
+#include "memview/memsearch.h"
 #include "metrics.h"
-#include "store.h"
+#include "ops/store.h"
 
 struct mp_mcp_call;
 struct mp_memticket;

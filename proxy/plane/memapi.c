@@ -12,18 +12,18 @@
 #include "net/access.h"
 #include "clock.h"
 #include "adminpath.h"
-#include "admin/archivepage.h"
-#include "admin/memjson.h"
-#include "admin/memsearch.h"
+#include "memview/archivepage.h"
+#include "memview/memjson.h"
+#include "memview/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
-#include "piipolicy.h"
+#include "memory/piipolicy.h"
 #include "plane/memread.h"
 #include "plane/reqmem.h"
 #include "net/respond.h"
 #include "status.h"
-#include "store.h"
-#include "userkey.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 
 #define ENTITIES_PREFIX "/v1/memory/entities/"
 #define SETTINGS_PATH   "/v1/memory/settings"
@@ -357,7 +357,7 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const ch
 }
 
 /* GET /v1/memory/search?q=Q[&limit=N][&types=T][&cursor=C]: the facts and
- * archived messages that answer Q, best first (admin/memsearch.h). */
+ * archived messages that answer Q, best first (memview/memsearch.h). */
 static void handle_search(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
                           size_t qlen)
 {

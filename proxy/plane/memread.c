@@ -18,10 +18,10 @@
 #include "clock.h"
 #include "metrics.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
-#include "store_pg_link.h"
-#include "store_snap.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
+#include "pg/store_pg_link.h"
+#include "snap/store_snap.h"
 
 #define PIPELINE_MAX       16 /* rounds in flight on one connection */
 #define ROUNDS_MAX         32 /* a read's rounds */

@@ -8,34 +8,34 @@
 #include <strings.h>
 #include <time.h>
 
-#include "chain.h"
+#include "wire/chain.h"
 #include "plane/cachekey.h"
-#include "chatreq.h"
+#include "wire/chatreq.h"
 #include "clock.h"
-#include "clienttask.h"
-#include "completion.h"
-#include "inserted.h"
+#include "wire/clienttask.h"
+#include "wire/completion.h"
+#include "wire/inserted.h"
 #include "hex.h"
-#include "http_parse.h"
-#include "inject.h"
-#include "json_scan.h"
-#include "memcred.h"
+#include "http/http_parse.h"
+#include "wire/inject.h"
+#include "json/json_scan.h"
+#include "memory/memcred.h"
 #include "memory/memworker.h"
 #include "plane/convlook.h"
 #include "plane/convtab.h"
 #include "plane/memread.h"
 #include "metrics.h"
-#include "recall.h"
-#include "route.h"
-#include "sha256.h"
-#include "sse.h"
+#include "recall/recall.h"
+#include "wire/route.h"
+#include "format/sha256.h"
+#include "http/sse.h"
 #include "status.h"
-#include "store.h"
-#include "terms.h"
+#include "ops/store.h"
+#include "recall/terms.h"
 #include "admin/explain.h"
-#include "admin/explaintab.h"
+#include "plane/explaintab.h"
 #include "memory/turn.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 /* A reply's bytes kept to be read, at most (a non-stream body's after its
  * long strings were clipped: core/json/jsonclip.h); a stream's text past it
@@ -498,7 +498,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     int64_t now = mp_clock_now_ms();
     struct mp_explain_conv conv = {.known = f->conv_known,
                                    .session = f->conv_session,
-                                   .rule = mp_convlook_rule(f->conv_kind),
+                                   .rule = mp_convid_rule(f->conv_kind),
                                    .own_conv = f->conv_own,
                                    .kept = f->conv_had && !f->conv_rec.cleared ? &f->conv_rec.head
                                                                                : NULL};
@@ -511,7 +511,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
     f->explanation = doc;
 }
 
-/* Keeps the explanation the read made (admin/explaintab.h); its id goes
+/* Keeps the explanation the read made (plane/explaintab.h); its id goes
  * to the client only when it asked (X-Memory-Explain). */
 static void keep_explanation(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {

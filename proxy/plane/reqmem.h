@@ -12,23 +12,23 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "chatreq.h"
-#include "config.h"
-#include "convid.h"
-#include "inject.h"
-#include "ownwords.h"
-#include "jsonclip.h"
+#include "wire/chatreq.h"
+#include "config/config.h"
+#include "wire/convid.h"
+#include "wire/inject.h"
+#include "wire/ownwords.h"
+#include "json/jsonclip.h"
 #include "net/loop.h"
-#include "recall.h"
-#include "terms.h"
+#include "recall/recall.h"
+#include "recall/terms.h"
 #include "net/respond.h"
 #include "plane/cachekey.h"
 #include "plane/convlook.h"
-#include "splice.h"
-#include "store.h"
-#include "userkey.h"
+#include "wire/splice.h"
+#include "ops/store.h"
+#include "memory/userkey.h"
 #include "user_id.h"
-#include "usermode.h"
+#include "memory/usermode.h"
 
 struct mp_completion;
 struct mp_wire;
@@ -141,7 +141,7 @@ struct mp_reqmem {
        queued alone at cleanup (proxy/memory/turn.h: struct mp_turn_conv) */
     struct mp_turn_conv *conv_put;
     /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
-       itself, kept under explain_id (admin/explaintab.h; "" when none) */
+       itself, kept under explain_id (plane/explaintab.h; "" when none) */
     bool explain;
     char explain_id[33];
     /* [page] explain_last: the read explains itself for the user's memory

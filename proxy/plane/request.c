@@ -41,10 +41,10 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "clienttask.h"
-#include "convid.h"
-#include "http_lex.h"
-#include "http_resp.h"
+#include "wire/clienttask.h"
+#include "wire/convid.h"
+#include "http/http_lex.h"
+#include "http/http_resp.h"
 #include "memory/memworker.h"
 #include "memory/sidetab.h"
 #include "net/access.h"
@@ -56,15 +56,15 @@
 #include "plane/reqmem.h"
 #include "plane/requsage.h"
 #include "net/respond.h"
-#include "route.h"
-#include "sidereq.h"
-#include "splice.h"
-#include "sse.h"
+#include "wire/route.h"
+#include "wire/sidereq.h"
+#include "wire/splice.h"
+#include "http/sse.h"
 #include "hex.h"
 #include "status.h"
 #include "net/upstream.h"
 #include "user_id.h"
-#include "userkey.h"
+#include "memory/userkey.h"
 
 #define RESP_HEAD_MAX (64 * 1024) /* upstream response head cap */
 /* One SSE event's cap: an image generation's partial or final image comes

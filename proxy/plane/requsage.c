@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-#include "json_scan.h"
+#include "json/json_scan.h"
 #include "metrics.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 void mp_requsage_start(struct mp_requsage *q, const struct mp_wire *wire, int status, bool borrow)
 {

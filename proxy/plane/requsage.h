@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "net/loop.h"
-#include "tokenuse.h"
+#include "wire/tokenuse.h"
 
 struct mp_wire;
 

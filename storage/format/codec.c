@@ -1,16 +1,16 @@
 /* The store's record encodings. Every variable field is preceded
  * by its length; numbers in values are little-endian, written byte by byte
  * (no struct memcpy). */
-#include "codec.h"
+#include "format/codec.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "convid.h"
-#include "lang.h"
+#include "wire/convid.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 /* Smallest encodings, to refuse a count a corrupt record could not hold
  * (a message without its conversation). */

@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lang.h"
-#include "store.h"
-#include "termfilter.h"
+#include "recall/lang.h"
+#include "format/storetypes.h"
+#include "format/termfilter.h"
 
 /* The head record's version: 5 holds the memory epoch (mp_usermem) and
  * says, in one byte of flags, whether a term filter follows (bit 0) and

@@ -2,7 +2,7 @@
  * (the HMAC in sha256.c, outside EVP).
  * The record layout and the contract are in seal.h; this file keeps every
  * cipher call in one place and never logs. */
-#include "seal.h"
+#include "format/seal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +15,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "ascii.h"
+#include "json/ascii.h"
 #include "errtext.h"
 #include "b64.h"
 #include "hex.h"
-#include "sha256.h"
+#include "format/sha256.h"
 #include "status.h"
 
 #define VERSION   1

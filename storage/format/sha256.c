@@ -13,7 +13,7 @@
  * RFC 4231's cases). */
 #define OPENSSL_SUPPRESS_DEPRECATED /* the one-algorithm digest, on purpose */
 
-#include "sha256.h"
+#include "format/sha256.h"
 
 #include <string.h>
 

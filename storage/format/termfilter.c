@@ -1,7 +1,7 @@
 /* The term filter's bits (termfilter.h): three bit positions per pair,
  * from one 64-bit hash split in three (the filter has 2^11 bits, so 33
  * bits of a well-mixed hash are enough). */
-#include "termfilter.h"
+#include "format/termfilter.h"
 
 #include <stdint.h>
 

@@ -23,7 +23,7 @@
  * grower takes it exclusive; the lock prefers the grower so a stream of
  * readers cannot starve it. Compaction swaps the environment under the
  * same exclusive lock. */
-#include "store.h"
+#include "ops/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "status.h"
-#include "store_lmdb_private.h"
+#include "lmdb/store_lmdb_private.h"
 
 MDB_val mp_lmdb_val(const void *p, size_t n)
 {

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 
 #define MP_LMDB_DEFAULT_MAP_SIZE (16ull << 20)
 

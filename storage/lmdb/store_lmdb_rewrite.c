@@ -2,7 +2,7 @@
  * secret checks at open, compaction and offline key rotation (both copy
  * every live record into a fresh environment built by the same open code).
  * The records themselves are store_lmdb.c's business. */
-#include "store_lmdb_private.h"
+#include "lmdb/store_lmdb_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define MAP_ALIGN     (64ull << 10) /* a multiple of every page size LMDB runs on */

@@ -12,14 +12,14 @@
  * so a snapshot is trivially consistent. A write transaction logs a copy
  * of what each put or del replaced; an abort plays the log back, newest
  * first. */
-#include "store.h"
+#include "ops/store.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 struct mem_rec {
     unsigned char *key, *val;

@@ -1,12 +1,12 @@
 /* The heads of common terms: the record's codec, its ranking, and its
  * upkeep by the writer (heads.h). */
-#include "heads.h"
+#include "ops/heads.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
+#include "ops/index.h"
 #include "status.h"
 
 #define REC_COUNTER 0

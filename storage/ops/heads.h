@@ -49,9 +49,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
-#include "relevance.h"
-#include "store_backend.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "recall/relevance.h"
+#include "ops/store_backend.h"
 
 /* The sizes below are the release's. A build may set smaller ones with -D
  * (tests/fuzz/meson.build does, so that a short fuzz input reaches every

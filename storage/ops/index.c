@@ -1,19 +1,19 @@
 /* The per-user inverted index: an item's terms collected, sorted and
  * merged, then one doc record, one terms record and one posting per term
  * (index.h). Removal reads the terms record back, so it needs no text. */
-#include "index.h"
+#include "ops/index.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fnv1a.h"
-#include "heads.h"
-#include "lang.h"
-#include "relevance.h"
+#include "ops/heads.h"
+#include "recall/lang.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "termfilter.h"
-#include "terms.h"
+#include "format/termfilter.h"
+#include "recall/terms.h"
 
 #define LABEL_MAX       40
 #define LABEL_WORDS_MAX 3

@@ -17,8 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
-#include "store_backend.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 
 #define MP_INDEX_SESSION_GAP_MS (4LL * 3600 * 1000)
 /* Distinct terms of one item: more than any item can have (a message of

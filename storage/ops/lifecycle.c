@@ -1,18 +1,18 @@
 /* The rules of one user's memory: precedence of a new value, history
  * entries, erasure of a fact, retention. Plain edits of a struct
  * mp_usermem; store_ops.c persists what these describe. */
-#include "lifecycle.h"
+#include "ops/lifecycle.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "summfilter.h"
-#include "terms.h"
-#include "utf8.h"
+#include "memory/summfilter.h"
+#include "recall/terms.h"
+#include "json/utf8.h"
 
 /* History entries without a value point here (never written through). */
 static char no_value[1];

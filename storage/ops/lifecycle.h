@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "ops/store.h"
 
 /* Most entries one UPSERT_ENTITY or DELETE_ENTITY writes. */
 #define MP_LIFECYCLE_EVENTS_MAX 3

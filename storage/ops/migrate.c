@@ -20,18 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "heads.h"
-#include "index.h"
-#include "lang.h"
-#include "lifecycle.h"
-#include "migrate_told.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/heads.h"
+#include "ops/index.h"
+#include "recall/lang.h"
+#include "ops/lifecycle.h"
+#include "ops/migrate_told.h"
 #include "status.h"
-#include "store_backend.h"
-#include "store_archive.h"
-#include "store_facts.h"
-#include "store_user.h"
-#include "store_read.h"
+#include "ops/store_backend.h"
+#include "ops/store_archive.h"
+#include "ops/store_facts.h"
+#include "ops/store_user.h"
+#include "ops/store_read.h"
 
 struct key_list {
     unsigned char (*k)[MP_STORE_PHYS_USER_MAX];

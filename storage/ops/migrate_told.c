@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "migrate_told.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/migrate_told.h"
 #include "status.h"
-#include "store_read.h"
-#include "store_told.h"
+#include "ops/store_read.h"
+#include "ops/store_told.h"
 
 /* A turn to find by request id, or one known by its seqs. */
 struct want {

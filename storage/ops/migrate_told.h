@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 /* Writes the told records of the user of physical key phys[0..plen) that
  * its facts, its history and its messages say: MP_OK or an error (MP_EIO

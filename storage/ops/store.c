@@ -1,15 +1,15 @@
 /* The store's input checks, and the calls on the whole store: the backend's
  * table for what only it can do (stats, compaction, closing). The ops are
  * store_ops.c's (mp_store_apply) and store_read.c's (the reads). */
-#include "store.h"
+#include "ops/store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "convid.h"
+#include "wire/convid.h"
 #include "status.h"
-#include "store_backend.h"
-#include "terms.h"
+#include "ops/store_backend.h"
+#include "recall/terms.h"
 
 /* ---- input checks ---- */
 

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
-#include "lang.h"
-#include "lifecycle.h"
+#include "ops/index.h"
+#include "recall/lang.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_archive.h"
-#include "terms.h"
+#include "ops/store_archive.h"
+#include "recall/terms.h"
 
 #define TIME_BIAS ((uint64_t)1 << 63)
 

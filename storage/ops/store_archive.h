@@ -3,7 +3,7 @@
 #ifndef MP_STORAGE_STORE_ARCHIVE_H
 #define MP_STORAGE_STORE_ARCHIVE_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* Archives and indexes the turn's messages um->messages[from..] (just
  * appended) when the store keeps an archive. */

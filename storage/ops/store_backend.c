@@ -2,14 +2,15 @@
  * stores alike (physical user keys, sealed values) and the meta records a
  * store is checked against at open (the layout is in store_backend.h).
  * Nothing here knows which backend runs underneath. */
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "sha256.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "format/sha256.h"
 #include "status.h"
 
 const char *const mp_store_table_names[] = {

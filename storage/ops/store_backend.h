@@ -146,8 +146,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seal.h"
-#include "store.h"
+#include "format/seal.h"
+#include "ops/store.h"
 
 struct mp_terms;
 

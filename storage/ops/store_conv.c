@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
-#include "seal.h"
-#include "store_conv.h"
+#include "format/seal.h"
+#include "ops/store_conv.h"
 
 #define KIND_CONV MP_OPS_CONV_STATE
 #define KIND_LEAD MP_OPS_CONV_LEADS

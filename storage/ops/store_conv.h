@@ -4,7 +4,7 @@
 #ifndef MP_STORAGE_STORE_CONV_H
 #define MP_STORAGE_STORE_CONV_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 int mp_ops_put_conv(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
 int mp_ops_note_lead(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);

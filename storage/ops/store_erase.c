@@ -21,17 +21,17 @@
  * the role that told it, the fact is retracted as recognition retracts
  * what a client wrote (store_facts.h: mp_ops_retract_facts). A value a
  * person gave outright rests on their word, not on a turn, and stays. */
-#include "store_erase.h"
+#include "ops/store_erase.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_archive.h"
-#include "store_facts.h"
-#include "store_jobs.h"
-#include "store_told.h"
+#include "ops/store_archive.h"
+#include "ops/store_facts.h"
+#include "ops/store_jobs.h"
+#include "ops/store_told.h"
 
 /* ---- a set of seqs ---- */
 

@@ -7,7 +7,7 @@
 #ifndef MP_STORAGE_STORE_ERASE_H
 #define MP_STORAGE_STORE_ERASE_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* MP_OP_DELETE_ENTITY (store.h). */
 int mp_ops_delete_entity(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);

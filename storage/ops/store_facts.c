@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
-#include "lifecycle.h"
+#include "ops/index.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_archive.h"
-#include "store_facts.h"
-#include "store_read.h"
-#include "store_told.h"
+#include "ops/store_archive.h"
+#include "ops/store_facts.h"
+#include "ops/store_read.h"
+#include "ops/store_told.h"
 
 #define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
 _Static_assert(MP_STORE_USER_PREFIX_MAX + RANK_LEN + MP_STORE_TAG_MAX <= MP_STORE_KEY_MAX,

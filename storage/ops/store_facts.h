@@ -3,7 +3,7 @@
 #ifndef MP_STORAGE_STORE_FACTS_H
 #define MP_STORAGE_STORE_FACTS_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* The recent order's fields of fact e, strongest first when compared as
  * numbers: *trust_conf tier << 16 | (65535 - confidence scaled to

@@ -1,13 +1,13 @@
 /* One user's pending jobs, collected in one walk of the jobs table and
  * removed after it (a scan never runs beside the deletes it would see). */
-#include "store_jobs.h"
+#include "ops/store_jobs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
-#include "store_lease.h"
-#include "store_read.h"
+#include "ops/store_lease.h"
+#include "ops/store_read.h"
 
 struct user_jobs {
     struct mp_store *s;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* Whether a job goes: called once per job of the user, after the walk of
  * the jobs (it may read the store); MP_OK with *drop set, or an error

@@ -1,8 +1,9 @@
 /* The lease record: u64le owner | i64le until_ms (16 bytes) under the
  * job's id (u64be), sealed like every value in a sealed store. */
-#include "store_lease.h"
+#include "ops/store_lease.h"
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define LEASE_LEN 16

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 /* The lease of job_id into *owner and *until_ms: MP_OK, MP_NOTFOUND (no
  * lease), MP_EIO (a record that does not decode). */

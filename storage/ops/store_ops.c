@@ -11,26 +11,26 @@
  * apply; the backend then throws the transaction away. When the backend
  * cures the failure (LMDB grows a full map) the whole apply runs again from
  * the start, so nothing here may keep state across attempts but the ops. */
-#include "store.h"
+#include "ops/store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "lifecycle.h"
+#include "format/codec.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_backend.h"
-#include "store_archive.h"
-#include "store_conv.h"
-#include "store_erase.h"
-#include "store_facts.h"
-#include "store_jobs.h"
-#include "store_user.h"
-#include "store_read.h"
-#include "store_lease.h"
-#include "store_settings.h"
-#include "store_told.h"
-#include "store_turn.h"
+#include "ops/store_backend.h"
+#include "ops/store_archive.h"
+#include "ops/store_conv.h"
+#include "ops/store_erase.h"
+#include "ops/store_facts.h"
+#include "ops/store_jobs.h"
+#include "ops/store_user.h"
+#include "ops/store_read.h"
+#include "ops/store_lease.h"
+#include "ops/store_settings.h"
+#include "ops/store_told.h"
+#include "ops/store_turn.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)

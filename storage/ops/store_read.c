@@ -2,14 +2,15 @@
  * mp_store_jobs, mp_store_job, mp_store_users) over the backend primitives: each begins
  * a read transaction, copies out (opening sealed values, decoding records)
  * and ends it inside one call; nothing here writes. */
-#include "store_read.h"
+#include "ops/store_read.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
-#include "store_lease.h"
+#include "ops/store_lease.h"
 
 /* ---- records ---- */
 

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 
 /* The history entries under prefix[0..plen) (one user's), oldest first,
  * appended to h, stopping before the first one whose time is at or after

@@ -1,8 +1,9 @@
 /* The settings record: u8 mode | i64le set_at_ms | u8 actor (10 bytes),
  * sealed like every other value in a sealed store. */
-#include "store_settings.h"
+#include "ops/store_settings.h"
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 #define SETTINGS_LEN 10

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 
 /* The setting of the user with physical key phys[0..len) into *mode (auto
  * when none is stored) and *set_at_ms (0 then; may be NULL): MP_OK, or

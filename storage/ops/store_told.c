@@ -2,7 +2,7 @@
  * codec.h's struct mp_codec_told, sealed like every value. Written by
  * UPSERT_ENTITY (store_facts.c) and the conversion of older stores
  * (migrate_told.c), read and removed by erasure (store_erase.c). */
-#include "store_told.h"
+#include "ops/store_told.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* One told record: the turn first_seq..rec.last_seq told a value of
  * rec.key (codec.h: struct mp_codec_told). */

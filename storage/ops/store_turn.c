@@ -38,16 +38,16 @@
  * line id) knows no turn: the op records nothing, as before. An older
  * memproxy takes the longer record for a known key as well, so the
  * store's format number stays. */
-#include "store_turn.h"
+#include "ops/store_turn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_archive.h"
-#include "store_facts.h"
-#include "store_whose.h"
+#include "ops/store_archive.h"
+#include "ops/store_facts.h"
+#include "ops/store_whose.h"
 
 #define IDEM_TURN_LEN (8 + 4 * 8) /* i64 at | u64 user first, last | u64 reply first, last */
 #define REPLY_MAX     256         /* reply messages one replacement erases, at most */

@@ -3,7 +3,7 @@
 #ifndef MP_STORAGE_STORE_TURN_H
 #define MP_STORAGE_STORE_TURN_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* MP_OP_RECORD_TURN of op, as store.h says: out's result, seqs and
  * replaced. */

@@ -6,11 +6,12 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-#include "codec.h"
-#include "index.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/index.h"
 #include "status.h"
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 static int be_get(struct mp_ops_ctx *w, enum mp_store_table t, const void *k, size_t klen,
                   const unsigned char **v, size_t *vn)

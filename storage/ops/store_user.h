@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
-#include "store.h"
-#include "store_backend.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 
 /* What one op reports, kept until the whole apply commits. */
 struct mp_ops_out {

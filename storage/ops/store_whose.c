@@ -30,17 +30,17 @@
  * buffer; a new memory epoch, as a kept head may hold it), except that
  * the summary keeps what it drew from elsewhere: the values of the facts
  * retracted leave it. History: DELETED entries of actor client_text. */
-#include "store_whose.h"
+#include "ops/store_whose.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "blocks.h"
+#include "wire/blocks.h"
 #include "findbytes.h"
-#include "lifecycle.h"
+#include "ops/lifecycle.h"
 #include "status.h"
-#include "store_archive.h"
-#include "store_facts.h"
+#include "ops/store_archive.h"
+#include "ops/store_facts.h"
 
 #define QUOTE_MIN      12 /* bytes of a user's text a side request must quote */
 #define QUOTE_EXTRA    16 /* ... and bytes of its own around it, at least */

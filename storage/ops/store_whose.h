@@ -6,7 +6,7 @@
 #ifndef MP_STORAGE_STORE_WHOSE_H
 #define MP_STORAGE_STORE_WHOSE_H
 
-#include "store_user.h"
+#include "ops/store_user.h"
 
 /* A new turn as recognition leaves it: its messages (the op's, or copies
  * with templates cut out and messages of nothing else left out) and the

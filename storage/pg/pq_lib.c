@@ -1,5 +1,5 @@
 /* libpq's table (pq_lib.h), filled once by ondemand.h. */
-#include "pq_lib.h"
+#include "pg/pq_lib.h"
 
 #include <stddef.h>
 

@@ -8,20 +8,21 @@
  * of the transaction, or its end (the contract's lifetime). A scan reads
  * the range in batches, ordered by key, so a callback that stops early
  * costs one batch. */
-#include "store_pg.h"
+#include "pg/store_pg.h"
 
-#include "pq_lib.h"
+#include "pg/pq_lib.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
-#include "store_backend.h"
-#include "store_pg_conn.h"
-#include "store_pg_usnap.h"
+#include "ops/store_backend.h"
+#include "pg/store_pg_conn.h"
+#include "pg/store_pg_usnap.h"
 
 #define SCAN_BATCH   "256"
 #define STMT_USNAP   "mp_usnap_rows"       /* prepared on every connection of the pool */

@@ -35,8 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "seal.h"
-#include "store.h"
+#include "format/seal.h"
+#include "ops/store.h"
 
 #define MP_PG_SCHEMA_VERSION 3
 

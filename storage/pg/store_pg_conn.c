@@ -1,16 +1,17 @@
 /* Opening connections and naming failures without leaking the
  * connection string. */
-#include "store_pg_conn.h"
+#include "pg/store_pg_conn.h"
 
-#include "store_pg.h"
-#include "store_pg_usnap.h"
+#include "pg/store_pg.h"
+#include "pg/store_pg_usnap.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
 
 /* The server's notices ("relation already exists, skipping") are no

@@ -4,12 +4,12 @@
 #ifndef MP_STORAGE_STORE_PG_CONN_H
 #define MP_STORAGE_STORE_PG_CONN_H
 
-#include "pq_lib.h"
+#include "pg/pq_lib.h"
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store_backend.h"
-#include "store_pg_usnap.h"
+#include "ops/store_backend.h"
+#include "pg/store_pg_usnap.h"
 
 #define MP_PG_CONNECT_TIMEOUT_S 5
 

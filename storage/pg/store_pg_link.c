@@ -2,18 +2,18 @@
  * pipeline mode with a queue of the results each sent statement will
  * give, in order. A round is its statements and a Sync; the Sync's result
  * ends it and calls its fetch back. */
-#include "store_pg_link.h"
+#include "pg/store_pg_link.h"
 
-#include "pq_lib.h"
+#include "pg/pq_lib.h"
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
-#include "store_pg_conn.h"
-#include "store_pg_usnap.h"
-#include "store_snap.h"
+#include "pg/store_pg_conn.h"
+#include "pg/store_pg_usnap.h"
+#include "snap/store_snap.h"
 
 /* What one expected result is for. */
 enum expect {

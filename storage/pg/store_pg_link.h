@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 enum mp_pg_round { MP_PG_ROUND_USER, MP_PG_ROUND_TXN_USER, MP_PG_ROUND_MISSES, MP_PG_ROUND_END };
 

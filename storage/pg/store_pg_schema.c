@@ -2,14 +2,14 @@
  * transaction under a transaction-scoped advisory lock, so that proxies
  * starting at once on an empty database take turns and the second finds
  * the work done. */
-#include "store_pg.h"
+#include "pg/store_pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
-#include "store_pg_conn.h"
+#include "pg/store_pg_conn.h"
 
 /* pg_advisory_xact_lock's key: "memproxy" in ASCII, as a bigint. */
 #define SCHEMA_LOCK "7882829859807852665"

@@ -1,6 +1,6 @@
 /* User snapshots (store_pg_usnap.h): the statements that read rows for
  * them and read them, their packing, and the walk over one. */
-#include "store_pg_usnap.h"
+#include "pg/store_pg_usnap.h"
 
 #include <limits.h>
 #include <lz4.h>
@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
-#include "store_pg_conn.h"
+#include "pg/store_pg_conn.h"
 
 bool mp_pg_usnap_table(int t, bool sealed)
 {

@@ -31,9 +31,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pq_lib.h"
+#include "pg/pq_lib.h"
 
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 /* The most rows of a user a request reads at once (a bigger user is read
  * in parts: store_pg_link.h); no snapshot holds more. */

@@ -3,7 +3,7 @@
  * the ranges the fetches covered kept sorted and merged, and the misses of
  * the current run. Record bytes live in chunks that never move, so a get's
  * value stays valid for the whole run. */
-#include "store_snap_private.h"
+#include "snap/store_snap_private.h"
 
 #include <openssl/crypto.h>
 #include <stdint.h>

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 #define MP_SNAP_FETCH_ROWS 256                    /* a scan's miss asks for this many records */
 #define MP_SNAP_MISSES_MAX 64                     /* a run notes this many misses at most */

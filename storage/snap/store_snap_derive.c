@@ -15,11 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "index.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "ops/index.h"
 #include "status.h"
-#include "store_facts.h"
-#include "store_snap_private.h"
+#include "ops/store_facts.h"
+#include "snap/store_snap_private.h"
 
 /* ---- postings from the dterms ---- */
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store_snap.h"
+#include "snap/store_snap.h"
 
 #define CHUNK_MIN (64 * 1024)
 

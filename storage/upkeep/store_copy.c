@@ -2,14 +2,14 @@
  * read transaction on the source per table, the records buffered in
  * batches and each batch written in one transaction of the destination
  * (run again when the destination asks: LMDB grows its map). */
-#include "store_copy.h"
+#include "upkeep/store_copy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 #define BATCH_RECORDS 2000
 #define BATCH_BYTES   (4u << 20)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "ops/store.h"
 
 struct mp_store_copy_counts {
     uint64_t records; /* every record, meta's included */

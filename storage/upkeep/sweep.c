@@ -1,5 +1,5 @@
 /* Retention passes over the whole store. */
-#include "sweep.h"
+#include "upkeep/sweep.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "ops/store.h"
 
 #define MP_SWEEP_PAGE 256 /* users per apply */
 

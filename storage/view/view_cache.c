@@ -3,16 +3,17 @@
  * before its bytes. The record log an entry is checked against is, per
  * fact in scan order, its id (4 bytes), its stored length (4) and its
  * stored bytes. */
-#include "view_cache.h"
+#include "view/view_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "fnv1a.h"
 #include "status.h"
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 struct mp_view_cache_entry {
     unsigned refs;

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "view_facts.h"
+#include "view/view_facts.h"
 
 #define VIEW_CACHE_ENTRIES_MAX 64
 #define VIEW_CACHE_BYTES_MAX   (8u << 20) /* counted when an entry is put: its texts come later */

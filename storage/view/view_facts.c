@@ -3,13 +3,14 @@
  * fact's text goes in the newest chunk when it is written, not
  * necessarily its fact's): a user's few dozen facts cost one chunk and one
  * table, whatever their number. */
-#include "view_facts.h"
+#include "view/view_facts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "memblock.h"
+#include "format/codec.h"
+#include "ops/store.h"
+#include "recall/memblock.h"
 #include "status.h"
 
 /* A chunk: CHUNK_FACTS facts, CHUNK_TEXT bytes of their text (a value and

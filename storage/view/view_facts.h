@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memblock.h"
-#include "usermem.h"
+#include "recall/memblock.h"
+#include "memory/usermem.h"
 
 struct view_fact_slot;
 struct view_fact_chunk;

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "recall.h"
-#include "relevance.h"
+#include "config/config.h"
+#include "recall/recall.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 #define RUNS_MAX   2000
 #define RUN_SECS   0.3

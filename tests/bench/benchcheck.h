@@ -5,7 +5,7 @@
 #ifndef MP_TESTS_BENCH_BENCHCHECK_H
 #define MP_TESTS_BENCH_BENCHCHECK_H
 
-#include "store.h"
+#include "ops/store.h"
 
 /* Prints one line to stdout for user (borrowed, NUL-terminated) and the
  * question q (borrowed):

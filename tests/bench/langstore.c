@@ -19,12 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec.h"
+#include "format/codec.h"
 #include "rfc3339.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
-#include "store_pg.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
+#include "pg/store_pg.h"
 
 static double mono_s(void)
 {

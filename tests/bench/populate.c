@@ -46,10 +46,10 @@
 
 #include "benchcheck.h"
 #include "benchtext.h"
-#include "seal.h"
+#include "format/seal.h"
 #include "status.h"
-#include "store.h"
-#include "usermem.h"
+#include "ops/store.h"
+#include "memory/usermem.h"
 
 #define SMALL_MESSAGES 4
 #define SMALL_FACTS    3

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memblock.h"
-#include "usermem.h"
+#include "recall/memblock.h"
+#include "memory/usermem.h"
 
 #define DAY   86400000LL
 #define MAY1  1714521600000LL /* 2024-05-01T00:00:00Z */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chatgpt.h"
+#include "import/chatgpt.h"
 #include "fuzz_import_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "claude.h"
+#include "import/claude.h"
 #include "fuzz_import_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
-#include "sse.h"
+#include "wire/completion.h"
+#include "http/sse.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "excerpt.h"
-#include "relevance_words.h"
+#include "recall/excerpt.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "terms.h"
-#include "utf8.h"
+#include "recall/terms.h"
+#include "json/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 
 #include "heads_check.h"
 #include "status.h"
-#include "store.h"
-#include "terms.h"
+#include "ops/store.h"
+#include "recall/terms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

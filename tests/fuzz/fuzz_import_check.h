@@ -7,7 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 #include "status.h"
 
 #define FUZZ_NOW 1735689600000LL

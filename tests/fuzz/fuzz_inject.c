@@ -17,15 +17,15 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "chatreq.h"
-#include "inject.h"
-#include "wire.h"
-#include "json_scan.h"
-#include "memblock.h"
-#include "recall.h"
-#include "splice.h"
+#include "wire/chatreq.h"
+#include "wire/inject.h"
+#include "wire/wire.h"
+#include "json/json_scan.h"
+#include "recall/memblock.h"
+#include "recall/recall.h"
+#include "wire/splice.h"
 #include "status.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "jsonrpc.h"
+#include "json/jsonrpc.h"
 #include "status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

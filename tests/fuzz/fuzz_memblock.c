@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memblock.h"
-#include "usermem.h"
+#include "recall/memblock.h"
+#include "memory/usermem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

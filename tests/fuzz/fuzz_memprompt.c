@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_write.h"
-#include "json_scan.h"
-#include "memprompt.h"
-#include "pii.h"
+#include "json/json_write.h"
+#include "json/json_scan.h"
+#include "memory/memprompt.h"
+#include "memory/pii.h"
 #include "status.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "fuzz_import_check.h"
-#include "memtext.h"
+#include "import/memtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

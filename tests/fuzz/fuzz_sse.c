@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "sse.h"
+#include "http/sse.h"
 #include "status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

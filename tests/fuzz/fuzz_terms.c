@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "terms.h"
-#include "utf8.h"
+#include "recall/terms.h"
+#include "json/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sse.h"
+#include "http/sse.h"
 #include "status.h"
-#include "tokenuse.h"
+#include "wire/tokenuse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

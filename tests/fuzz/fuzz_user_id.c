@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json_write.h"
+#include "json/json_write.h"
 #include "status.h"
 #include "user_id.h"
 

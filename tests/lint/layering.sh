@@ -29,7 +29,9 @@ bad=$(grep -nE '\b(time|clock_gettime|gettimeofday|getenv|fopen|open|socket)[[:s
 if [ -n "$bad" ]; then
     echo "core/ must not read clocks, the environment, files or sockets:"; echo "$bad"; status=1
 fi
-bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|lmdb\.h|net/|plane/|memory/|admin/|server\.h|worker\.h|log\.h|metrics\.h|clock\.h)' \
+# (memory/ is also a room of core/: a proxy header of memory/ is an include
+# that runs upward, which floors.py reports, tools/ being a layer below proxy/.)
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](event2/|event\.h|lmdb\.h|net/|plane/|admin/|page/|server\.h|worker\.h|log\.h|metrics\.h|clock\.h)' \
       "$root"/tools/*.[ch] "$root"/tools/*/*.[ch] 2>/dev/null)
 if [ -n "$bad" ]; then
     echo "tools/ must not include libevent, LMDB or the proxy's headers:"; echo "$bad"; status=1
@@ -40,7 +42,7 @@ bad=$(grep -lE '#[[:space:]]*include[[:space:]]*<libpq-fe\.h>' "$root"/storage/*
 if [ -n "$bad" ]; then
     echo "only storage/pg/ may include <libpq-fe.h>:"; echo "$bad"; status=1
 fi
-bad=$(grep -nE '#[[:space:]]*include[[:space:]]*"(store_lmdb|store_pg|store_snap_private)[a-z_]*\.h"' \
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*"([a-z]+/)?(store_lmdb|store_pg|store_snap_private)[a-z_]*\.h"' \
       "$root"/storage/ops/*.[ch] "$root"/storage/view/*.[ch] "$root"/storage/upkeep/*.[ch] \
       "$root"/storage/format/*.[ch] 2>/dev/null)
 if [ -n "$bad" ]; then

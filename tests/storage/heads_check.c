@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heads.h"
-#include "index.h"
-#include "relevance.h"
+#include "ops/heads.h"
+#include "ops/index.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "store_backend.h"
+#include "ops/store_backend.h"
 
 static int grow_by_one(struct hc_postings *l)
 {

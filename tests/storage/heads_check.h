@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec.h"
-#include "store.h"
+#include "format/codec.h"
+#include "ops/store.h"
 
-#include "heads.h"
-#include "relevance.h"
+#include "ops/heads.h"
+#include "recall/relevance.h"
 
 struct hc_postings {
     struct mp_relevance_posting *p;

@@ -15,8 +15,8 @@
 #include <lmdb.h>
 
 #include "status.h"
-#include "store_backend.h"
-#include "store_pg.h"
+#include "ops/store_backend.h"
+#include "pg/store_pg.h"
 
 char fx_dir[64];
 struct mp_store_options fx_opts;

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seal.h"
-#include "store.h"
+#include "format/seal.h"
+#include "ops/store.h"
 
 /* A string literal as the (pointer, length) pair of a user key. */
 #define U(s) (s), (sizeof(s) - 1)

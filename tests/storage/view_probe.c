@@ -9,7 +9,7 @@
 
 #include "status.h"
 #include "store_fixture.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 static struct mp_terms *terms;
 

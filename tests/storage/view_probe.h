@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relevance.h"
-#include "store.h"
+#include "recall/relevance.h"
+#include "ops/store.h"
 
 /* A tcase's unchecked fixture: fx_setup_keys() and the tokenizer. */
 void vp_setup(void);

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "ctl_args.h"
+#include "ctl/ctl_args.h"
 
 Suite *mp_test_suite(void);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_print.h"
+#include "ctl/ctl_print.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

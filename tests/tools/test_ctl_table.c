@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_table.h"
+#include "ctl/ctl_table.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl_main.h"
-#include "ctl_target.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_target.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

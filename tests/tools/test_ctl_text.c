@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_text.h"
+#include "ctl/ctl_text.h"
 
 Suite *mp_test_suite(void);
 

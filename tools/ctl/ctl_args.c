@@ -1,5 +1,5 @@
 /* Argument parsing; see ctl_args.h. */
-#include "ctl_args.h"
+#include "ctl/ctl_args.h"
 
 #include <string.h>
 

@@ -1,15 +1,15 @@
 /* copy-store: a whole store copied between two configurations' stores,
  * offline (docs/ctl.md). */
-#include "ctl_copy.h"
+#include "ctl/ctl_copy.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config_load.h"
-#include "ctl_main.h"
+#include "ctl/ctl_main.h"
 #include "status.h"
-#include "store_copy.h"
+#include "upkeep/store_copy.h"
 #include "store_open.h"
 
 #define COPY_CONNECTIONS 2

@@ -6,7 +6,7 @@
 #ifndef MP_TOOLS_CTL_COPY_H
 #define MP_TOOLS_CTL_COPY_H
 
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 /* copy-store --from FILE --to FILE: MP_CTL_OK; MP_CTL_USAGE (bad command
  * line, an invalid configuration); MP_CTL_FAILED (a store cannot be

@@ -1,7 +1,7 @@
 /* The admin API client; see ctl_http.h. One easy handle, reset before each
  * request (a reset keeps the open connection), so every request states all
  * of its options. */
-#include "ctl_http.h"
+#include "ctl/ctl_http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ctl_main.h"
+#include "ctl/ctl_main.h"
 #include "curl_lib.h"
-#include "ctl_text.h"
+#include "ctl/ctl_text.h"
 #include "status.h"
 
 #define MESSAGE_MAX 300 /* bytes of a server's error message shown */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctl_target.h"
+#include "ctl/ctl_target.h"
 
 #define MP_CTL_CONNECT_MS 5000
 #define MP_CTL_TIMEOUT_MS 60000

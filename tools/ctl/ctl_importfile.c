@@ -1,7 +1,7 @@
 /* One file into one user (ctl_importfile.h): read whole (bounded), sent
  * as one import, reported. The progress bar is drawn from curl's upload
  * progress, at most every tenth of a second, and wiped when done. */
-#include "ctl_importfile.h"
+#include "ctl/ctl_importfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_http.h"
-#include "ctl_main.h"
-#include "ctl_transfer.h"
-#include "importitem.h"
-#include "importzip.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_transfer.h"
+#include "import/importitem.h"
+#include "import/importzip.h"
 #include "status.h"
 
 #define BAR_WIDTH 30

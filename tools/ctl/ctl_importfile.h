@@ -11,8 +11,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "ctl_session.h"
-#include "ctl_users.h"
+#include "ctl/ctl_session.h"
+#include "ctl/ctl_users.h"
 
 /* What to import: format (a name of mp_importitem_format_name; NULL:
  * jsonl), dry_run, file (NULL or "-": stdin). */

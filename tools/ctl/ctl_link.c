@@ -1,6 +1,6 @@
 /* The page link command (ctl_link.h). The key is the configuration's, read
  * as memproxy reads it; it is never printed. */
-#include "ctl_link.h"
+#include "ctl/ctl_link.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include "config_load.h"
-#include "ctl_main.h"
-#include "ctl_target.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_target.h"
 #include "pagelink.h"
-#include "sha256.h"
+#include "format/sha256.h"
 #include "status.h"
 
 #define TTL_DEFAULT (60 * 60) /* an hour: a link is opened right away */

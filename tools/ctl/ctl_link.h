@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 /* "users link USER [--tenant T] [--ttl D] [--url URL]": prints the link.
  * MP_CTL_OK, or MP_CTL_USAGE (bad arguments, an invalid configuration, no

@@ -2,19 +2,19 @@
  * the command table with each command's help, dispatch, and libcurl's
  * global state. The commands live in ctl_ops.c, ctl_users.c and
  * ctl_transfer.c. */
-#include "ctl_main.h"
+#include "ctl/ctl_main.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_copy.h"
-#include "ctl_link.h"
+#include "ctl/ctl_copy.h"
+#include "ctl/ctl_link.h"
 #include "curl_lib.h"
-#include "ctl_ops.h"
-#include "ctl_session.h"
-#include "ctl_transfer.h"
-#include "ctl_users.h"
+#include "ctl/ctl_ops.h"
+#include "ctl/ctl_session.h"
+#include "ctl/ctl_transfer.h"
+#include "ctl/ctl_users.h"
 #include "status.h"
 
 extern char **environ;

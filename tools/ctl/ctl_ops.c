@@ -1,5 +1,5 @@
 /* status, compact, reload, config check; see ctl_ops.h. */
-#include "ctl_ops.h"
+#include "ctl/ctl_ops.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "config_load.h"
-#include "ctl_main.h"
-#include "ctl_print.h"
-#include "ctl_text.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_print.h"
+#include "ctl/ctl_text.h"
 #include "status.h"
 
 /* Sends a bodiless call to a route that names no user; *doc is its JSON. */

@@ -5,7 +5,7 @@
 #ifndef MP_TOOLS_CTL_OPS_H
 #define MP_TOOLS_CTL_OPS_H
 
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 /* status: GET /admin/status. */
 int mp_ctl_ops_status(struct mp_ctl_session *s, int argc, const char *const *argv);

@@ -1,12 +1,12 @@
 /* Human output of the ops command line; see ctl_print.h. */
-#include "ctl_print.h"
+#include "ctl/ctl_print.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "ctl_table.h"
-#include "ctl_text.h"
+#include "ctl/ctl_table.h"
+#include "ctl/ctl_text.h"
 #include "status.h"
 
 #define CELL_MAX    160  /* bytes of a table cell (a message's content, a value) */

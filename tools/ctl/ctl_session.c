@@ -1,10 +1,10 @@
 /* The session of one ctl command; see ctl_session.h. */
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_main.h"
+#include "ctl/ctl_main.h"
 #include "status.h"
 
 int mp_ctl_session_client(struct mp_ctl_session *s, struct mp_ctl_client **out)

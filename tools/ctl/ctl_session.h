@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "ctl_args.h"
-#include "ctl_http.h"
-#include "ctl_target.h"
+#include "ctl/ctl_args.h"
+#include "ctl/ctl_http.h"
+#include "ctl/ctl_target.h"
 
 struct mp_ctl_session {
     bool json;                    /* --json: output for scripts */

@@ -1,10 +1,10 @@
 /* Aligned columns; see ctl_table.h. */
-#include "ctl_table.h"
+#include "ctl/ctl_table.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_text.h"
+#include "ctl/ctl_text.h"
 #include "status.h"
 
 #define COLS_MAX 16

@@ -1,5 +1,5 @@
 /* Where ctl connects and with which token; see ctl_target.h. */
-#include "ctl_target.h"
+#include "ctl/ctl_target.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config_load.h"
-#include "ctl_main.h"
+#include "ctl/ctl_main.h"
 #include "errtext.h"
 #include "status.h"
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* What the command line said (all borrowed, each may be NULL). */
 struct mp_ctl_where {

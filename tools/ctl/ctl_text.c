@@ -1,11 +1,11 @@
 /* Text helpers of the ops command line; see ctl_text.h. */
-#include "ctl_text.h"
+#include "ctl/ctl_text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "json/utf8.h"
 
 static bool unreserved(unsigned char c)
 {

@@ -2,15 +2,15 @@
  * page as it arrives (a page is bounded by the server's limit), so a large
  * store never sits in memory whole; import --all reads its input line by
  * line and sends each run of one user's lines as one import. */
-#include "ctl_transfer.h"
+#include "ctl/ctl_transfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_importfile.h"
-#include "ctl_main.h"
-#include "ctl_users.h"
+#include "ctl/ctl_importfile.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_users.h"
 #include "status.h"
 
 /* ---- export ---- */

@@ -6,7 +6,7 @@
 #ifndef MP_TOOLS_CTL_TRANSFER_H
 #define MP_TOOLS_CTL_TRANSFER_H
 
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 #define MP_CTL_IMPORT_MAX (32u * 1024 * 1024) /* one import request: the admin listener's limit */
 

@@ -1,16 +1,16 @@
 /* users list, show, forget, settings; see ctl_users.h. */
-#include "ctl_users.h"
+#include "ctl/ctl_users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_main.h"
-#include "ctl_print.h"
-#include "ctl_text.h"
+#include "ctl/ctl_main.h"
+#include "ctl/ctl_print.h"
+#include "ctl/ctl_text.h"
 #include "status.h"
 #include "user_id.h"
-#include "userkey.h"
+#include "memory/userkey.h"
 
 #define TENANT_OPT                                                                                 \
     {                                                                                              \

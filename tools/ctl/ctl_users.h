@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "ctl_session.h"
+#include "ctl/ctl_session.h"
 
 #define MP_CTL_PATH_MAX    4096 /* an admin path with its query */
 #define MP_CTL_SUBJECT_MAX 300  /* "user 'alice'" */

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "terms.h"
-#include "xlatetab.h"
+#include "recall/terms.h"
+#include "recall/xlatetab.h"
 
 #define MAX_PHRASE 2
 #define LINE_MAX   65536

@@ -30,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 #define MAX_IDS      8
 #define MAX_BUDGETS  8

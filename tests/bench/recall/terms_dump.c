@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
-#include "relevance_words.h"
+#include "recall/lang.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 static int on_word(void *arg, const char *word, size_t wlen, const char *term, size_t len,
                    uint32_t pos)

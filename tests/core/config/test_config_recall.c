@@ -5,7 +5,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ini.h"
+#include "config/ini.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

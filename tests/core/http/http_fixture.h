@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http_parse.h"
+#include "http/http_parse.h"
 
 /* A list of inputs. */
 struct hf_cases {

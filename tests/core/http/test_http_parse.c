@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "http_fixture.h"
-#include "http_parse.h"
+#include "http/http_parse.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

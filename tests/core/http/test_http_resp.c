@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "http_fixture.h"
-#include "http_resp.h"
+#include "http/http_resp.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "sse.h"
+#include "http/sse.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

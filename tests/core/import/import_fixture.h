@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "importitem.h"
+#include "import/importitem.h"
 
 /* data/name, whole, NUL-terminated (free it); the test fails when it
  * cannot be read. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatgpt.h"
+#include "import/chatgpt.h"
 #include "import_fixture.h"
 #include "status.h"
 

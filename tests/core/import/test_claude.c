@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "claude.h"
+#include "import/claude.h"
 #include "import_fixture.h"
 #include "status.h"
 

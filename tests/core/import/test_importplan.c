@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "importplan.h"
+#include "import/importplan.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

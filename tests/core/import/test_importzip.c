@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "import_fixture.h"
-#include "importzip.h"
+#include "import/importzip.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

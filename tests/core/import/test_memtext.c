@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "import_fixture.h"
-#include "memtext.h"
+#include "import/memtext.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

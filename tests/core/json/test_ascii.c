@@ -1,7 +1,7 @@
 /* Tests for core/json/ascii.h: classes and case folding over every byte value. */
 #include <check.h>
 
-#include "ascii.h"
+#include "json/ascii.h"
 
 Suite *mp_test_suite(void);
 

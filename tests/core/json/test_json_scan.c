@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "json/json_scan.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

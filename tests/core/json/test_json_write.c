@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "json_write.h"
+#include "json/json_write.h"
 
 Suite *mp_test_suite(void);
 

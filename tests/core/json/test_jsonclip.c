@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
-#include "jsonclip.h"
+#include "json/json_scan.h"
+#include "json/jsonclip.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

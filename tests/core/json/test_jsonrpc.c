@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jsonrpc.h"
+#include "json/jsonrpc.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

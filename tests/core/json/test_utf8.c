@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "json/utf8.h"
 
 START_TEST(test_utf8_cut_never_splits_a_sequence)
 {

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "heldjobs.h"
+#include "memory/heldjobs.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -2,9 +2,9 @@
 #include <check.h>
 #include <string.h>
 
-#include "config.h"
-#include "http_parse.h"
-#include "memcred.h"
+#include "config/config.h"
+#include "http/http_parse.h"
+#include "memory/memcred.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

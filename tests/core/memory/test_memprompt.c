@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_write.h"
-#include "json_scan.h"
-#include "lang.h"
-#include "memprompt.h"
+#include "json/json_write.h"
+#include "json/json_scan.h"
+#include "recall/lang.h"
+#include "memory/memprompt.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

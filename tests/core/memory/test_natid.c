@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "natid.h"
+#include "memory/natid.h"
 
 Suite *mp_test_suite(void);
 

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "pii.h"
+#include "memory/pii.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "piipolicy.h"
+#include "memory/piipolicy.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "summfilter.h"
+#include "memory/summfilter.h"
 
 Suite *mp_test_suite(void);
 

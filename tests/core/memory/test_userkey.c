@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "userkey.h"
+#include "memory/userkey.h"
 
 Suite *mp_test_suite(void);
 

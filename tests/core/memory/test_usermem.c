@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 Suite *mp_test_suite(void);
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "usermode.h"
+#include "memory/usermode.h"
 
 Suite *mp_test_suite(void);
 

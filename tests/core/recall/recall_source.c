@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "mem_fixture.h"
-#include "memblock.h"
-#include "relevance.h"
+#include "recall/memblock.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 struct mp_recall_source fs_src;
 struct mp_terms *fs_terms;

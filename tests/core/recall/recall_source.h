@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "recall.h"
-#include "usermem.h"
+#include "recall/recall.h"
+#include "memory/usermem.h"
 
 #define FS_MAX_ARCHIVE 64
 #define FS_MAY8        1683547200000LL /* 2023-05-08T12:00:00Z */

@@ -4,7 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "dayset.h"
+#include "recall/dayset.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "excerpt.h"
-#include "relevance_words.h"
+#include "recall/excerpt.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 Suite *mp_test_suite(void);
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "mem_fixture.h"
-#include "memblock.h"
+#include "recall/memblock.h"
 #include "token_fixtures.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 Suite *mp_test_suite(void);
 

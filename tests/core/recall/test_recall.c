@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "mem_fixture.h"
-#include "memblock.h"
-#include "recall.h"
+#include "recall/memblock.h"
+#include "recall/recall.h"
 #include "recall_source.h"
 #include "status.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 Suite *mp_test_suite(void);
 

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "mem_fixture.h"
-#include "memblock.h"
-#include "recall.h"
+#include "recall/memblock.h"
+#include "recall/recall.h"
 #include "recall_source.h"
-#include "relevance_words.h"
+#include "recall/relevance_words.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "mem_fixture.h"
-#include "recall_search.h"
+#include "recall/recall_search.h"
 #include "recall_source.h"
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

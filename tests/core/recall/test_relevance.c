@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance.h"
-#include "relevance_lex.h"
+#include "recall/relevance.h"
+#include "recall/relevance_lex.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 Suite *mp_test_suite(void);
 

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "relevance_items.h"
+#include "recall/relevance_items.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "relevance_lex.h"
+#include "recall/relevance_lex.h"
 
 Suite *mp_test_suite(void);
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 /* ---- feedback's reads: an index where the best items hold many common
  * terms (each a feedback candidate), the view counting what df_upto

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unicode/uchar.h>
 
-#include "lang.h"
-#include "lang_stop.h"
+#include "recall/lang.h"
+#include "recall/lang_stop.h"
 #include "status.h"
-#include "terms.h"
-#include "utf8.h"
+#include "recall/terms.h"
+#include "json/utf8.h"
 
 Suite *mp_test_suite(void);
 

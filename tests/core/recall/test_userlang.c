@@ -5,12 +5,12 @@
 #include <check.h>
 #include <string.h>
 
-#include "lang.h"
-#include "relevance_words.h"
+#include "recall/lang.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "terms.h"
-#include "userlang.h"
-#include "usermem.h"
+#include "recall/terms.h"
+#include "recall/userlang.h"
+#include "memory/usermem.h"
 
 Suite *mp_test_suite(void);
 

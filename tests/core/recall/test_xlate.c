@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
-#include "relevance_words.h"
+#include "recall/lang.h"
+#include "recall/relevance_words.h"
 #include "status.h"
-#include "terms.h"
-#include "userlang.h"
-#include "xlate.h"
+#include "recall/terms.h"
+#include "recall/userlang.h"
+#include "recall/xlate.h"
 
 Suite *mp_test_suite(void);
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "xlatetab.h"
+#include "recall/xlatetab.h"
 
 Suite *mp_test_suite(void);
 

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "blocks.h"
+#include "wire/blocks.h"
 
 Suite *mp_test_suite(void);
 

@@ -4,8 +4,8 @@
 #include <check.h>
 #include <string.h>
 
-#include "chain.h"
-#include "convid.h"
+#include "wire/chain.h"
+#include "wire/convid.h"
 #include "status.h"
 
 static bool body_id(const char *body, const char *want)

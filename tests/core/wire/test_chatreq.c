@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
+#include "wire/chatreq.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clienttask.h"
+#include "wire/clienttask.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 Suite *mp_test_suite(void);
 

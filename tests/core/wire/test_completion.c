@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
+#include "wire/completion.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 Suite *mp_test_suite(void);
 

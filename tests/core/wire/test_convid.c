@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "convid.h"
-#include "ownwords.h"
+#include "wire/chatreq.h"
+#include "wire/convid.h"
+#include "wire/ownwords.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 Suite *mp_test_suite(void);
 

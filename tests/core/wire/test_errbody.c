@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "errbody.h"
+#include "wire/errbody.h"
 
 Suite *mp_test_suite(void);
 

@@ -10,17 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "inject.h"
-#include "wire.h"
-#include "json_scan.h"
+#include "wire/chatreq.h"
+#include "wire/inject.h"
+#include "wire/wire.h"
+#include "json/json_scan.h"
 #include "mem_fixture.h"
-#include "memblock.h"
-#include "recall.h"
+#include "recall/memblock.h"
+#include "recall/recall.h"
 #include "recall_source.h"
-#include "splice.h"
+#include "wire/splice.h"
 #include "status.h"
-#include "usermem.h"
+#include "memory/usermem.h"
 
 Suite *mp_test_suite(void);
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "ownwords.h"
+#include "wire/chatreq.h"
+#include "wire/ownwords.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 
 Suite *mp_test_suite(void);
 

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http_parse.h"
-#include "route.h"
-#include "wire.h"
+#include "http/http_parse.h"
+#include "wire/route.h"
+#include "wire/wire.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

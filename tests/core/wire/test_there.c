@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "convid.h"
-#include "ownwords.h"
+#include "wire/chatreq.h"
+#include "wire/convid.h"
+#include "wire/ownwords.h"
 #include "status.h"
-#include "there.h"
-#include "wire.h"
+#include "wire/there.h"
+#include "wire/wire.h"
 
 static struct mp_chatreq_msg msgs[16];
 static struct mp_chatreq req;

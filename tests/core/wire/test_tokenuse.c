@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "tokenuse.h"
+#include "wire/tokenuse.h"
 
 Suite *mp_test_suite(void);
 

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chatreq.h"
-#include "completion.h"
+#include "wire/chatreq.h"
+#include "wire/completion.h"
 #include "status.h"
-#include "toolloop.h"
-#include "wire.h"
+#include "wire/toolloop.h"
+#include "wire/wire.h"
 
 static struct mp_chatreq_msg msgs[64];
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
+#include "wire/completion.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 #include "wire_fixture.h"
 
 /* A tool loop: the newest user message holds tool_result blocks alone

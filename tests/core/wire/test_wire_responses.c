@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "completion.h"
-#include "json_scan.h"
+#include "wire/completion.h"
+#include "json/json_scan.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 #include "wire_fixture.h"
 
 /* The tail: a developer item right before the newest user item (a string

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "splice.h"
+#include "wire/splice.h"
 #include "status.h"
-#include "wire.h"
+#include "wire/wire.h"
 #include "wire_fixture.h"
 
 /* A tool loop: the tail stays before the user message that began it,

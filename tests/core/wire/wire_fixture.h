@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "completion.h"
-#include "splice.h"
-#include "wire.h"
+#include "wire/completion.h"
+#include "wire/splice.h"
+#include "wire/wire.h"
 
 #define WF_MSGS 64
 

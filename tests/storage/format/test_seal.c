@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "seal.h"
-#include "sha256.h"
+#include "format/seal.h"
+#include "format/sha256.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

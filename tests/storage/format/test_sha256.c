@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "hex.h"
-#include "sha256.h"
+#include "format/sha256.h"
 #include "status.h"
 
 Suite *mp_test_suite(void);

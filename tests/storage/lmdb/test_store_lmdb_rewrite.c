@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);

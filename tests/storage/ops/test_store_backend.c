@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
+#include "ops/index.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convid.h"
+#include "wire/convid.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
-#include "store_copy.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
+#include "upkeep/store_copy.h"
 #include "store_fixture.h"
-#include "store_snap.h"
+#include "snap/store_snap.h"
 
 Suite *mp_test_suite(void);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 
 #define NOW 1000000

@@ -21,15 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "convid.h"
-#include "lang.h"
-#include "memblock.h"
-#include "termfilter.h"
+#include "format/codec.h"
+#include "wire/convid.h"
+#include "recall/lang.h"
+#include "recall/memblock.h"
+#include "format/termfilter.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
-#include "view_facts.h"
+#include "view/view_facts.h"
 
 Suite *mp_test_suite(void);
 

@@ -15,14 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "heads.h"
+#include "format/codec.h"
+#include "ops/heads.h"
 #include "heads_check.h"
-#include "index.h"
-#include "relevance.h"
+#include "ops/index.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 #include "store_fixture.h"
 #include "view_probe.h"
 

@@ -16,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "index.h"
-#include "memblock.h"
-#include "relevance.h"
+#include "format/codec.h"
+#include "ops/index.h"
+#include "recall/memblock.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 #include "store_fixture.h"
-#include "termfilter.h"
+#include "format/termfilter.h"
 #include "view_probe.h"
 
 Suite *mp_test_suite(void);

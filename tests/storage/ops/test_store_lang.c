@@ -22,17 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "heads.h"
+#include "format/codec.h"
+#include "ops/heads.h"
 #include "heads_check.h"
-#include "index.h"
-#include "lang.h"
+#include "ops/index.h"
+#include "recall/lang.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
-#include "store_copy.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
+#include "upkeep/store_copy.h"
 #include "store_fixture.h"
-#include "terms.h"
+#include "recall/terms.h"
 
 Suite *mp_test_suite(void);
 

@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 
 Suite *mp_test_suite(void);

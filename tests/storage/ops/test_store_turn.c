@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 #include "view_probe.h"
 

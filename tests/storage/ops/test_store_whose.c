@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blocks.h"
+#include "wire/blocks.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 #include "view_probe.h"
 

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
+#include "ops/store.h"
 #include "status.h"
-#include "store_pg_usnap.h"
+#include "pg/store_pg_usnap.h"
 
 Suite *mp_test_suite(void);
 

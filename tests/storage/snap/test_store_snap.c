@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relevance.h"
+#include "recall/relevance.h"
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
-#include "store_snap.h"
-#include "terms.h"
+#include "snap/store_snap.h"
+#include "recall/terms.h"
 #include "view_probe.h"
 
 Suite *mp_test_suite(void);

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
-#include "sweep.h"
+#include "upkeep/sweep.h"
 
 Suite *mp_test_suite(void);
 

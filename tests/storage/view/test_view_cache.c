@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "format/codec.h"
 #include "status.h"
-#include "store.h"
-#include "store_backend.h"
+#include "ops/store.h"
+#include "ops/store_backend.h"
 #include "store_fixture.h"
-#include "store_snap.h"
-#include "usermem.h"
-#include "view_cache.h"
+#include "snap/store_snap.h"
+#include "memory/usermem.h"
+#include "view/view_cache.h"
 
 Suite *mp_test_suite(void);
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "status.h"
-#include "store.h"
+#include "ops/store.h"
 #include "store_fixture.h"
 
 #define T0 1700000000000LL

@@ -2,17 +2,17 @@
  * the whole run: the facts the page shows are the view's, and the JSON and
  * the block are made before it closes (a read run keeps no pointer into
  * the store). Only the page's items are read beyond the index. */
-#include "admin/memsearch.h"
+#include "memview/memsearch.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "memblock.h"
-#include "recall_search.h"
+#include "recall/memblock.h"
+#include "recall/recall_search.h"
 #include "status.h"
-#include "userlang.h"
+#include "recall/userlang.h"
 
 int mp_memsearch_cursor(const char *cursor, size_t len, size_t *offset)
 {

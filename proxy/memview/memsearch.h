@@ -12,12 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 #include "adminpath.h"
-#include "memblock.h"
+#include "recall/memblock.h"
 #include "net/respond.h"
-#include "store.h"
-#include "terms.h"
+#include "ops/store.h"
+#include "recall/terms.h"
 
 /* Bytes of a next-page cursor with its NUL (a decimal offset). */
 #define MP_MEMSEARCH_CURSOR_MAX    24

@@ -1,16 +1,16 @@
 /* Memory items as JSON. Not the chat hot path: jansson, one object per item. */
-#include "admin/memjson.h"
+#include "memview/memjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "lang.h"
-#include "plane/convlook.h"
+#include "recall/lang.h"
+#include "wire/convid.h"
 #include "status.h"
-#include "userkey.h"
-#include "utf8.h"
+#include "memory/userkey.h"
+#include "json/utf8.h"
 
 /* An item's own time, which 0 may be (an imported line at the epoch):
  * null only before it (never stored). */
@@ -146,7 +146,7 @@ static int set_conversation(json_t *o, const struct mp_mem_message *m)
     f |= set(o, "reply_ref", hex64_json(m->reply_ref, m->reply_ref != 0));
     return f |
            set(o, "conversation_rule",
-               m->conv_kind != 0 ? json_string(mp_convlook_rule((enum mp_convid_kind)m->conv_kind))
+               m->conv_kind != 0 ? json_string(mp_convid_rule((enum mp_convid_kind)m->conv_kind))
                                  : json_null());
 }
 

@@ -1,7 +1,7 @@
 /* The explanation table (explaintab.h): a small array under one mutex.
  * Puts and gets are rare (an operator asked for them), so a linear scan
  * of at most MP_EXPLAINTAB_MAX entries is all the lookup needs. */
-#include "admin/explaintab.h"
+#include "plane/explaintab.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "hex.h"
 #include "net/access.h"
-#include "seal.h"
+#include "format/seal.h"
 #include "status.h"
 
 struct entry {

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
-#include "usermem.h"
+#include "ops/store.h"
+#include "memory/usermem.h"
 
 /* How much provenance an item shows.
  * - USER, GET /v1/memory (docs/http-api.md): entity {key, value, confidence,

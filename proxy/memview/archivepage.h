@@ -9,8 +9,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "admin/memjson.h"
-#include "store.h"
+#include "memview/memjson.h"
+#include "ops/store.h"
 
 #define MP_ARCHIVE_CURSOR_MAX 24 /* bytes of a cursor with its NUL */
 

@@ -1,6 +1,6 @@
 /* A page of the archive, read with mp_store_archive() and written with
  * mp_memjson_message() (archivepage.h). */
-#include "admin/archivepage.h"
+#include "memview/archivepage.h"
 
 #include <stdio.h>
 
