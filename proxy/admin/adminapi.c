@@ -38,7 +38,7 @@
 #include "log.h"
 #include "memview/memjson.h"
 #include "admin/admin.h"
-#include "admin/explain.h"
+#include "plane/explain.h"
 #include "plane/explaintab.h"
 #include "plane/convlook.h"
 #include "memview/memsearch.h"

@@ -32,7 +32,7 @@
 #include "status.h"
 #include "ops/store.h"
 #include "recall/terms.h"
-#include "admin/explain.h"
+#include "plane/explain.h"
 #include "plane/explaintab.h"
 #include "memory/turn.h"
 #include "wire/wire.h"
@@ -478,7 +478,7 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     f->capped = capped > 0;
 }
 
-/* The request's explanation, when it asked (admin/explain.h), over view
+/* The request's explanation, when it asked (plane/explain.h), over view
  * (NULL: nothing stored): injection's choice again, item by item. A
  * failure leaves none (no X-Memory-Explain-Id). */
 static void explain(struct mp_reqmem *m, struct mp_store_view *view)

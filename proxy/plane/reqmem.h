@@ -75,7 +75,7 @@ struct mp_reqmem_found {
     /* the conversation's prompt_cache_key (plane/cachekey.h), when the
        request gets one; "": none */
     char cache_key[MP_CACHEKEY_LEN + 1];
-    struct json_t *explanation; /* asked for (m->explain, m->explain_last): admin/explain.h's
+    struct json_t *explanation; /* asked for (m->explain, m->explain_last): plane/explain.h's
                                    document, owned */
 };
 

@@ -19,7 +19,7 @@
  * user turned memory off). Scored items are the relevance hits of the
  * question (facts and archived messages); the terms shown are the
  * question's terms the item's text holds. */
-#include "admin/explain.h"
+#include "plane/explain.h"
 
 #include <stdlib.h>
 #include <string.h>
