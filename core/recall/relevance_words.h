@@ -58,8 +58,8 @@ struct mp_relevance_qword {
 
 /* Translated terms kept per question (issue 66): the first words' first,
  * so a long question's last words go untranslated (the work ceiling of
- * relevance.h bounds their postings as it does the rest). 96: four
- * translations of each of 24 words, or of 12 in two languages. */
+ * relevance.h bounds their postings as it does the rest). 96: six
+ * translations of each of 16 words, or of 8 in two languages. */
 #define MP_RELEVANCE_MAX_XTERMS 96
 /* A translation of several words counts each at this share of its weight
  * (each word alone is only part of what the question said). */

@@ -216,6 +216,18 @@ START_TEST(test_xlate_question_words_stemmed_as_the_memory)
 }
 END_TEST
 
+/* Ranks' weights: 1, 0.8, 0.65, 0.5, then 0.4 for the fifth and sixth
+ * and past them. */
+START_TEST(test_xlate_rank_weights)
+{
+    ck_assert(mp_xlate_rank_weight(0) == 1.0);
+    ck_assert(mp_xlate_rank_weight(3) == 0.5);
+    ck_assert(mp_xlate_rank_weight(4) == 0.4);
+    ck_assert(mp_xlate_rank_weight(5) == 0.4);
+    ck_assert(mp_xlate_rank_weight(9) == 0.4);
+}
+END_TEST
+
 /* A language is held from 1 in 20 messages and 2 at least. */
 START_TEST(test_xlate_held_languages_need_a_share)
 {
@@ -238,6 +250,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_xlate_straight_both_ways_and_pivot);
     tcase_add_test(tc, test_xlate_question_terms_in_the_memorys_language);
     tcase_add_test(tc, test_xlate_held_languages_need_a_share);
+    tcase_add_test(tc, test_xlate_rank_weights);
     tcase_add_test(tc, test_xlate_question_words_stemmed_as_the_memory);
     suite_add_tcase(s, tc);
     return s;
