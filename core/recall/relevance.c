@@ -270,7 +270,8 @@ static int add_word(struct query *qy, const struct mp_relevance_question *qn, si
                   w0 * p->lex_w * mp_relevance_lex_weight(w->lex, k));
     for (size_t k = 0; k < qn->nx; k++)
         if (qn->x[k].group == i)
-            group_add(qy, qn->x[k].term, qn->x[k].len, w0 * p->xlate_w * qn->x[k].w);
+            group_add(qy, qn->x[k].term, qn->x[k].len,
+                      w0 * (qn->x[k].same ? 1.0 : p->xlate_w) * qn->x[k].w);
     if (!w->alpha || w->slen < p->fuzzy_minlen || ix->surface == NULL)
         return MP_OK;
     if (df_upto(ix, w->term, w->len, 0) > 0)

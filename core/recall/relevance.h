@@ -6,8 +6,9 @@
  *
  * Score of item i, in order:
  *   groups   one per distinct question stem (the stem, its lexicon relations at
- *            lex_w, its translations into the user's other languages at
- *            xlate_w times the translation's own weight, and, when the stem is in no item, the
+ *            lex_w, the word as the user's other languages stem it at 1, its
+ *            translations into them at xlate_w times the translation's own
+ *            weight, and, when the stem is in no item, the
  * stems of the index's surface words at edit distance 1, counted in bytes like fuzzy_minlen, at
  * fuzzy_w), one per capitalised month name or year ("@may", "@2023"), then the previous turn's
  * stems at prev_w; BM25F    sum over groups of the best member's w * idf * tf * (k1 + 1) / (tf + k1

@@ -272,8 +272,10 @@ static void add_group(struct mp_relevance_question *qn, const char *word, size_t
 /* One text's walk: the question, and what translating its words needs. */
 struct walk {
     struct mp_relevance_question *qn;
+    struct mp_terms *terms;
     const struct mp_xlate *xlate; /* NULL: no translation */
     uint64_t to;                  /* the languages to translate into */
+    uint64_t restem;              /* the languages to stem each word as (mp_terms_restem) */
     int lang;                     /* the text's */
     /* the word before, when it made a group: a two-word headword's first */
     bool prev;
@@ -286,9 +288,10 @@ struct walk {
     uint8_t group;
 };
 
-/* Adds term[0..len) of lang as a translation of the open word, unless the
- * word has it already or it is the word's own stem (a name). */
-static void add_xterm(struct walk *wk, int lang, const char *term, size_t len, double w)
+/* Adds term[0..len) of lang as a translation of the open word (same: the
+ * word itself as lang stems it), unless the word has it already or it is
+ * the word's own stem (a name). */
+static void add_xterm(struct walk *wk, int lang, const char *term, size_t len, double w, bool same)
 {
     struct mp_relevance_question *qn = wk->qn;
     const struct mp_relevance_qword *own = &qn->w[wk->group];
@@ -305,6 +308,7 @@ static void add_xterm(struct walk *wk, int lang, const char *term, size_t len, d
     x->flen = (uint8_t)wk->flen;
     x->lang = (uint8_t)lang;
     x->group = wk->group;
+    x->same = same;
     x->w = (float)w;
 }
 
@@ -314,13 +318,13 @@ static int on_xlate(void *arg, int lang, const char *term, size_t len, double w)
     struct walk *wk = arg;
     const char *sp = memchr(term, ' ', len);
     if (sp == NULL) {
-        add_xterm(wk, lang, term, len, w);
+        add_xterm(wk, lang, term, len, w, false);
         return MP_OK;
     }
     for (const char *p = term, *end = term + len; p < end;) {
         const char *e = memchr(p, ' ', (size_t)(end - p));
         size_t n = e != NULL ? (size_t)(e - p) : (size_t)(end - p);
-        add_xterm(wk, lang, p, n, w * MP_RELEVANCE_PHRASE_W);
+        add_xterm(wk, lang, p, n, w * MP_RELEVANCE_PHRASE_W, false);
         p += n + 1;
     }
     return MP_OK;
@@ -338,15 +342,38 @@ static int translate(struct walk *wk, const char *key, size_t klen, const char *
     return mp_xlate_word(wk->xlate, wk->lang, wk->to, key, klen, on_xlate, wk);
 }
 
+/* The word[0..wlen) of group g as each language of wk->restem stems it,
+ * where that differs from its own stem. */
+static int restem(struct walk *wk, const char *word, size_t wlen, size_t g)
+{
+    if (wk->restem == 0 || wlen > MP_TERMS_MAX)
+        return MP_OK;
+    wk->from = word;
+    wk->flen = wlen;
+    wk->group = (uint8_t)g;
+    for (int lang = 1; lang < MP_LANG_COUNT; lang++) {
+        if ((wk->restem & MP_XLATE_BIT(lang)) == 0)
+            continue;
+        const char *term = NULL;
+        size_t n = 0;
+        int rc = mp_terms_restem(wk->terms, word, wlen, wk->lang, lang, &term, &n);
+        if (rc != MP_OK)
+            return rc;
+        if (term != NULL)
+            add_xterm(wk, lang, term, n, MP_RELEVANCE_RESTEM_W, true);
+    }
+    return MP_OK;
+}
+
 /* The translations of the group just made of word[0..wlen), term: the
  * two-word headword the word before and it make, then its own. */
 static int translate_group(struct walk *wk, const char *word, size_t wlen, const char *term,
                            size_t len, uint32_t pos)
 {
     size_t g = wk->qn->n - 1;
-    int rc = MP_OK;
-    if (wk->prev && wk->prev_pos + 1 == pos && wk->prev_len + 1 + len <= MP_TERMS_MAX &&
-        wk->prev_wlen + 1 + wlen <= MP_TERMS_MAX) {
+    int rc = restem(wk, word, wlen, g);
+    if (rc == MP_OK && wk->prev && wk->prev_pos + 1 == pos &&
+        wk->prev_len + 1 + len <= MP_TERMS_MAX && wk->prev_wlen + 1 + wlen <= MP_TERMS_MAX) {
         char key[MP_TERMS_MAX], from[MP_TERMS_MAX];
         size_t klen = 0, flen = 0;
         memcpy(key, wk->prev_term, wk->prev_len);
@@ -400,10 +427,13 @@ static int on_word(void *arg, const char *word, size_t wlen, const char *term, s
 static int walk_text(struct mp_terms *terms, const char *text, size_t len, int lang, uint64_t held,
                      struct mp_relevance_question *out)
 {
-    struct walk wk = {.qn = out, .lang = lang};
-    uint64_t to = held & mp_xlate_reach(mp_terms_xlate(terms), lang);
-    if (to != 0) {
-        wk.xlate = mp_terms_xlate(terms);
+    struct walk wk = {.qn = out, .terms = terms, .lang = lang};
+    const struct mp_xlate *x = mp_terms_xlate(terms);
+    uint64_t to = held & mp_xlate_reach(x, lang);
+    if (x != NULL && lang > MP_LANG_NONE && lang < MP_LANG_COUNT)
+        wk.restem = held & ~MP_XLATE_BIT(lang) & ~(uint64_t)1;
+    if (to != 0 || wk.restem != 0) {
+        wk.xlate = x;
         wk.to = to;
     }
     return mp_terms_each_word_lang(terms, text, len, lang, on_word, &wk);

@@ -58,23 +58,32 @@ struct mp_relevance_qword {
 
 /* Translated terms kept per question (issue 66): the first words' first,
  * so a long question's last words go untranslated (the work ceiling of
- * relevance.h bounds their postings as it does the rest). 96: four
- * translations of each of 24 words, or of 12 in two languages. */
+ * relevance.h bounds their postings as it does the rest). 96: six
+ * translations of each of 16 words, or of 8 in two languages. */
 #define MP_RELEVANCE_MAX_XTERMS 96
 /* A translation of several words counts each at this share of its weight
  * (each word alone is only part of what the question said). */
 #define MP_RELEVANCE_PHRASE_W 0.7
 
+/* The weight of a question's word stemmed as the memory's language stems
+ * it (an xterm with same set): the word itself, as its own stem weighs. */
+#define MP_RELEVANCE_RESTEM_W 1.0
+
 /* A term of a question's word in another language the user's memory
  * holds (core/recall/xlate.h): a member of word w[group]'s group at
- * w times the group's weight times lex_w's sibling xlate_w (relevance.h).
- * from[0..flen) is the folded word it came from (two, space-separated,
- * when the dictionary had them as one headword: "blood pressure"). */
+ * w times the group's weight times lex_w's sibling xlate_w (relevance.h),
+ * or, when same, the word itself as that language stems it
+ * (mp_terms_restem: a name written as the memory writes it, "Priya" in a
+ * Spanish question, stemmed as English memory stems it) at w times the
+ * group's weight, with no xlate_w. from[0..flen) is the folded word it
+ * came from (two, space-separated, when the dictionary had them as one
+ * headword: "blood pressure"). */
 struct mp_relevance_xterm {
     char term[MP_TERMS_MAX];
     char from[MP_TERMS_MAX];
     uint8_t len, flen, lang, group;
-    float w; /* (0, 1]: the translation's rank (and pivot, phrase) */
+    bool same; /* the word itself in lang's stemmer, not a translation */
+    float w;   /* (0, 1]: the translation's rank (and pivot, phrase) */
 };
 
 /* w[0..nq) are the question's words, w[nq..n) the previous turn's, each
@@ -105,8 +114,10 @@ struct mp_relevance_question {
  * text's and terms has tables for them (mp_terms_set_xlate), each of its
  * words that makes a group, and each two neighbouring ones, is looked up
  * in them (mp_xlate_word) into out->x: a word the dictionary does not know
- * (a name) is only itself. A user whose memory is all in the question's
- * language looks nothing up.
+ * (a name) is only itself, and, before its translations, each word is
+ * also stemmed as each held language's text would stem it
+ * (mp_terms_restem) when that differs. A user whose memory is all in the
+ * question's language looks nothing up.
  * Allocates nothing. MP_OK or MP_ENOMEM (the stemmer's). */
 int mp_relevance_question_parse(struct mp_terms *terms, const char *q, size_t qlen,
                                 const char *prev, size_t prevlen, struct mp_userlang_prior *prior,

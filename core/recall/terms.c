@@ -509,6 +509,52 @@ static int emit_other(struct walk *wk, const struct word *w, UChar32 first)
     return rc;
 }
 
+int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from, int lang,
+                    const char **term, size_t *n)
+{
+    *term = NULL;
+    *n = 0;
+    if (wlen == 0 || wlen > MP_TERMS_MAX)
+        return MP_OK;
+    struct word w;
+    word_start(&w);
+    UChar32 first = 0;
+    for (size_t i = 0; i < wlen;) {
+        uint32_t cp = 0;
+        size_t k = next_cp(word, wlen, i, &cp);
+        if (cp == 0 || is_digit_cp(cp) || (U_GET_GC_MASK((UChar32)cp) & U_GC_N_MASK))
+            return MP_OK; /* a number is its own term in every language */
+        if (first == 0 && (U_GET_GC_MASK((UChar32)cp) & U_GC_L_MASK))
+            first = (UChar32)cp;
+        w.ascii = w.ascii && cp < 0x80;
+        w.apos = w.apos || cp == '\'';
+        memcpy(w.buf + w.len, word + i, k);
+        w.len += k;
+        i += k;
+    }
+    if (first == 0 || kind_of(first, PIECE_NONE) != PIECE_OTHER)
+        return MP_OK; /* Han, Kana, Hangul, Thai-like: no stemmer reads them */
+    UErrorCode err = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript(first, &err);
+    if (sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED)
+        sc = USCRIPT_LATIN;
+    int a = mp_lang_of_script(from, sc), b = mp_lang_of_script(lang, sc);
+    if (b == MP_LANG_NONE)
+        return MP_OK;
+    /* the text's language wrote the word: its elision and English
+     * possessive go ("Алиса's" in English is Алиса, which Russian stems) */
+    size_t len = w.len;
+    if (w.apos) {
+        elide(from, &w);
+        if (from == MP_LANG_EN && w.len > 2 && w.buf[w.len - 2] == '\'' && w.buf[w.len - 1] == 's')
+            w.len -= 2;
+        elide(b, &w);
+    }
+    if (a == b && w.len == len)
+        return MP_OK; /* stemmed as the memory stems it already */
+    return stem_word(t, b, &w, term, n);
+}
+
 /* Hangul (and Han and Kana with MP_TERMS_CJK_BIGRAMS): the overlapping
  * bigrams of cps[0..n) (a lone character is its own term), as Lucene's
  * CJKBigramFilter makes them; with unigrams, each character first (its

@@ -98,6 +98,20 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
 int mp_terms_each_word(struct mp_terms *t, const char *text, size_t len, mp_terms_word_fn fn,
                        void *arg);
 
+/* The term the folded word[0..wlen) (as mp_terms_each_word_lang hands it,
+ * of a text read as language from) would have in a text of language lang:
+ * the stemmer and stop words its script takes there (a Latin word in a
+ * Turkish text: Turkish; in a Russian text: English), after from's
+ * elision and English possessive (Ridgeline'da read as Turkish, asked of
+ * English memory: "ridgelin"; Katrin's: "katrin"; Алиса's in English, of
+ * Russian memory: "алис"). *term NULL (and *n 0) when the word takes the
+ * same stemmer in both and loses nothing (nothing to add), has a digit,
+ * is Han, Kana, Hangul or Thai-like (no stemmer reads them), or is a stop
+ * word there. *term is valid until the next call with t. MP_OK or
+ * MP_ENOMEM (issue 66: a question's names in the memory's spelling). */
+int mp_terms_restem(struct mp_terms *t, const char *word, size_t wlen, int from, int lang,
+                    const char **term, size_t *n);
+
 /* The index of word[0..len) in words (elements of size bytes, each starting
  * with a const char * to a NUL-terminated word, no two alike), found
  * through its hash table slots[0..nslots): nslots a power of two, more than

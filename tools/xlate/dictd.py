@@ -23,7 +23,7 @@ import re
 import sys
 
 B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-RAW_MAX = 8  # translations written per headword: xlate_build keeps 4 after stemming
+RAW_MAX = 8  # translations written per headword: xlate_build keeps 6 after stemming
 NOTES = [re.compile(r'\([^()]*\)'), re.compile(r'\[[^\[\]]*\]'), re.compile(r'<[^<>]*>'),
          re.compile(r'\{[^{}]*\}'), re.compile(r'/[^/]*/')]
 NUMBERED = re.compile(r'^\s*\d+\.\s*')

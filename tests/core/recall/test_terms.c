@@ -557,6 +557,55 @@ START_TEST(test_terms_stems_and_stop_words_by_language)
 }
 END_TEST
 
+/* restem of word as a text of lang would stem it, asked from a text of
+ * from: "-" when none. */
+static const char *restem(const char *word, int from, int lang)
+{
+    static char out[MP_TERMS_MAX + 1];
+    struct mp_terms *t = NULL;
+    const char *term = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    ck_assert_int_eq(mp_terms_restem(t, word, strlen(word), from, lang, &term, &n), MP_OK);
+    if (term == NULL) {
+        ck_assert_uint_eq(n, 0);
+        strcpy(out, "-");
+    } else {
+        memcpy(out, term, n);
+        out[n] = '\0';
+    }
+    mp_terms_free(t);
+    return out;
+}
+
+/* A question's word stemmed as the memory's language stems it (issue 66):
+ * a name kept in the memory's spelling meets the memory's stem. */
+START_TEST(test_terms_restem_as_the_memorys_language)
+{
+    /* Spanish stems the name "Priya" to priy; English memory has priya */
+    ck_assert_str_eq(terms_in("Priya", MP_LANG_ES), "priy@0");
+    ck_assert_str_eq(restem("priya", MP_LANG_ES, MP_LANG_EN), "priya");
+    /* a Turkish suffix after the apostrophe goes, then English stems */
+    ck_assert_str_eq(restem("ridgeline'da", MP_LANG_TR, MP_LANG_EN), "ridgelin");
+    ck_assert_str_eq(terms_in("Ridgeline", MP_LANG_EN), "ridgelin@0");
+    /* an English possessive goes before German stems */
+    ck_assert_str_eq(restem("katrin's", MP_LANG_EN, MP_LANG_DE), "katrin");
+    /* an English word as Russian text stems it: its Latin words are English */
+    ck_assert_str_eq(restem("running", MP_LANG_EN, MP_LANG_RU), "-");
+    /* a Cyrillic word in an English text is Russian already, but not its
+     * English possessive */
+    ck_assert_str_eq(restem("лены", MP_LANG_EN, MP_LANG_RU), "-");
+    ck_assert_str_eq(terms_in("Алиса's", MP_LANG_EN), "алиса's@0");
+    ck_assert_str_eq(restem("алиса's", MP_LANG_EN, MP_LANG_RU), "алис");
+    /* Spanish memory stems an English question's word as Spanish */
+    ck_assert_str_eq(restem("priya", MP_LANG_EN, MP_LANG_ES), "priy");
+    /* numbers, Han and Kana, stop words there: nothing */
+    ck_assert_str_eq(restem("2023", MP_LANG_EN, MP_LANG_DE), "-");
+    ck_assert_str_eq(restem("北海道", MP_LANG_EN, MP_LANG_JA), "-");
+    ck_assert_str_eq(restem("und", MP_LANG_EN, MP_LANG_DE), "-");
+}
+END_TEST
+
 /* The row of word[0..len) in the stop table, found the slow way: -1 for none. */
 static long stop_row(const char *word, size_t len)
 {
@@ -756,6 +805,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_terms_nfkc_and_full_case_folding);
     tcase_add_test(tc, test_terms_arabic_tashkeel_and_tatweel_ignored);
     tcase_add_test(tc, test_terms_stems_and_stop_words_by_language);
+    tcase_add_test(tc, test_terms_restem_as_the_memorys_language);
     tcase_add_test(tc, test_terms_every_language_has_its_stemmer_and_stop_list);
     tcase_add_test(tc, test_lang_stop_hash_agrees_with_every_row);
     tcase_add_test(tc, test_lang_detect_by_script_then_stop_words);

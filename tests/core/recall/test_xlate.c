@@ -173,6 +173,61 @@ START_TEST(test_xlate_question_terms_in_the_memorys_language)
 }
 END_TEST
 
+/* A name in a Spanish question, written as the English memory writes it,
+ * is also stemmed as English stems it (priya, not the Spanish priy), at
+ * the word's own weight; nothing when the memory is all Spanish or no
+ * tables are enabled. */
+START_TEST(test_xlate_question_words_stemmed_as_the_memory)
+{
+    struct mp_xlate x;
+    struct mp_terms *t = NULL;
+    struct mp_relevance_question *qn = malloc(sizeof(*qn));
+    const char *q = "¿Dónde trabaja Priya ahora?";
+    setup(&x);
+    ck_assert_int_eq(mp_terms_new(&t), MP_OK);
+    mp_terms_set_xlate(t, &x);
+    struct mp_userlang_prior prior = MP_USERLANG_PRIOR(NULL, 0);
+    prior.held = MP_XLATE_BIT(MP_LANG_ES) | MP_XLATE_BIT(MP_LANG_EN);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, &prior, qn), MP_OK);
+    ck_assert_int_eq(qn->lang, MP_LANG_ES);
+    bool priya = false;
+    for (size_t i = 0; i < qn->nx; i++) {
+        const struct mp_relevance_xterm *xt = &qn->x[i];
+        if (xt->len == 5 && memcmp(xt->term, "priya", 5) == 0) {
+            priya = true;
+            ck_assert(xt->same);
+            ck_assert_int_eq(xt->lang, MP_LANG_EN);
+            ck_assert(xt->w == (float)MP_RELEVANCE_RESTEM_W);
+            ck_assert_int_eq(qn->w[xt->group].len, 4);
+            ck_assert_int_eq(memcmp(qn->w[xt->group].term, "priy", 4), 0);
+        }
+    }
+    ck_assert(priya);
+    prior.held = MP_XLATE_BIT(MP_LANG_ES);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, &prior, qn), MP_OK);
+    ck_assert_uint_eq(qn->nx, 0);
+    mp_terms_set_xlate(t, NULL);
+    prior.held = MP_XLATE_BIT(MP_LANG_ES) | MP_XLATE_BIT(MP_LANG_EN);
+    ck_assert_int_eq(mp_relevance_question_parse(t, q, strlen(q), NULL, 0, &prior, qn), MP_OK);
+    ck_assert_uint_eq(qn->nx, 0);
+    mp_terms_free(t);
+    free(qn);
+    teardown();
+}
+END_TEST
+
+/* Ranks' weights: 1, 0.8, 0.65, 0.5, then 0.4 for the fifth and sixth
+ * and past them. */
+START_TEST(test_xlate_rank_weights)
+{
+    ck_assert(mp_xlate_rank_weight(0) == 1.0);
+    ck_assert(mp_xlate_rank_weight(3) == 0.5);
+    ck_assert(mp_xlate_rank_weight(4) == 0.4);
+    ck_assert(mp_xlate_rank_weight(5) == 0.4);
+    ck_assert(mp_xlate_rank_weight(9) == 0.4);
+}
+END_TEST
+
 /* A language is held from 1 in 20 messages and 2 at least. */
 START_TEST(test_xlate_held_languages_need_a_share)
 {
@@ -195,6 +250,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_xlate_straight_both_ways_and_pivot);
     tcase_add_test(tc, test_xlate_question_terms_in_the_memorys_language);
     tcase_add_test(tc, test_xlate_held_languages_need_a_share);
+    tcase_add_test(tc, test_xlate_rank_weights);
+    tcase_add_test(tc, test_xlate_question_words_stemmed_as_the_memory);
     suite_add_tcase(s, tc);
     return s;
 }

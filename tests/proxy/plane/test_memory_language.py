@@ -113,9 +113,13 @@ class QuestionPrior(mh.MemCase):
     read from the user's buffered messages, else from the languages of the
     archive (an imported user's): a Turkish user's short question
     is read as Turkish (its stems meet the archive's), another user's, with
-    the same archive and an English buffer, as English."""
+    the same archive and an English buffer, as English. Translation is off
+    (translate_languages none): with it, a question read as English is also
+    stemmed as the Turkish memory stems it (issue 66) and meets the archive
+    either way, so recall would not show how the question was read."""
     PROXY_CONFIG = {'workers': 1, 'sections': SECTIONS,
-                    'memory': {'mode': 'hybrid', 'extract_batch_turns': 1}}
+                    'memory': {'mode': 'hybrid', 'extract_batch_turns': 1,
+                               'translate_languages': 'none'}}
 
     def user_with(self, buffered):
         user = mh.uid('prior')
@@ -172,6 +176,22 @@ class QuestionPrior(mh.MemCase):
         s = send(self.proxy, en, TR_Q, x_memory='read')
         self.assertOK(s)
         self.assertNotIn(hit, mh.upstream_body(self.fake, s).decode('utf-8'))
+
+
+class QuestionAsTheMemoryStems(mh.MemCase):
+    """Translation on (the default): the user whose buffer is English still
+    has the short Turkish question read as English, but its words are also
+    stemmed as the Turkish memory stems them (kortlarda: kort), so it meets
+    the Turkish message (issue 66)."""
+    PROXY_CONFIG = {'workers': 1, 'sections': SECTIONS,
+                    'memory': {'mode': 'hybrid', 'extract_batch_turns': 1}}
+
+    user_with = QuestionPrior.user_with
+    search = QuestionPrior.search
+
+    def test_a_turkish_users_short_question(self):
+        en = self.user_with('I closed the shop early today because Emre and I are going to the match.')
+        self.assertIn(TR_HIT, self.search(en, TR_Q))
 
 
 class SearchLanguages(mh.MemCase):
