@@ -14,6 +14,7 @@
 #include "log.h"
 #include "status.h"
 #include "recall/xlate.h"
+#include "recall/xlatetab.h"
 
 #ifndef MP_XLATE_DIR
 #define MP_XLATE_DIR "/usr/local/share/memproxy/xlate"
@@ -46,8 +47,12 @@ static bool map_one(const char *dir, const char *name)
     char path[MP_CONFIG_PATH_MAX + 32];
     struct stat st;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
+    unsigned char head[MP_XLATETAB_HEADER];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+    /* the header by pread, not through the mapping: see
+       mp_xlatetab_open_head */
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(head) ||
+        pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
         if (fd >= 0)
             close(fd);
         warn("translation table missing: that direction is off", name);
@@ -62,7 +67,7 @@ static bool map_one(const char *dir, const char *name)
     /* a lookup reads a slot and an entry: no read-ahead, so only those
      * pages come in */
     (void)madvise(p, (size_t)st.st_size, MADV_RANDOM);
-    if (mp_xlate_add(&xlate, p, (size_t)st.st_size) != MP_OK) {
+    if (mp_xlate_add_head(&xlate, head, p, (size_t)st.st_size) != MP_OK) {
         munmap(p, (size_t)st.st_size);
         warn("translation table not valid: that direction is off", name);
         return false;

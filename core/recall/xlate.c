@@ -89,8 +89,15 @@ void mp_xlate_init(struct mp_xlate *x)
 
 int mp_xlate_add(struct mp_xlate *x, const void *bytes, size_t len)
 {
+    if (bytes == NULL || len < MP_XLATETAB_HEADER)
+        return MP_EINVAL;
+    return mp_xlate_add_head(x, bytes, bytes, len);
+}
+
+int mp_xlate_add_head(struct mp_xlate *x, const void *head, const void *bytes, size_t len)
+{
     struct mp_xlatetab t;
-    if (mp_xlatetab_open(&t, bytes, len) != MP_OK)
+    if (mp_xlatetab_open_head(&t, head, bytes, len) != MP_OK)
         return MP_EINVAL;
     bool known = t.src > MP_LANG_NONE && t.src < MP_LANG_COUNT && t.dst > MP_LANG_NONE &&
                  t.dst < MP_LANG_COUNT && t.src != t.dst;

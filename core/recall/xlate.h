@@ -50,6 +50,10 @@ void mp_xlate_init(struct mp_xlate *x);
  * side is no language. A second table of a direction replaces the first. */
 int mp_xlate_add(struct mp_xlate *x, const void *bytes, size_t len);
 
+/* The same, its header read from head (mp_xlatetab_open_head): bytes is
+ * not touched. */
+int mp_xlate_add_head(struct mp_xlate *x, const void *head, const void *bytes, size_t len);
+
 /* The languages a term of language from can be translated into with x's
  * tables (from itself excluded; 0 when x is NULL). */
 uint64_t mp_xlate_reach(const struct mp_xlate *x, int from);

@@ -25,15 +25,22 @@ static void put32(unsigned char *p, uint32_t v)
 
 int mp_xlatetab_open(struct mp_xlatetab *t, const void *bytes, size_t len)
 {
-    const unsigned char *p = bytes;
-    if (p == NULL || len < MP_XLATETAB_HEADER || memcmp(p, "MPXL", 4) != 0 ||
+    if (bytes == NULL || len < MP_XLATETAB_HEADER)
+        return MP_EINVAL;
+    return mp_xlatetab_open_head(t, bytes, bytes, len);
+}
+
+int mp_xlatetab_open_head(struct mp_xlatetab *t, const void *head, const void *bytes, size_t len)
+{
+    const unsigned char *p = head;
+    if (p == NULL || bytes == NULL || len < MP_XLATETAB_HEADER || memcmp(p, "MPXL", 4) != 0 ||
         get32(p + 4) != MP_XLATETAB_VERSION)
         return MP_EINVAL;
     uint32_t nslots = get32(p + 16), size = get32(p + 20);
     if (size != len || nslots == 0 || (nslots & (nslots - 1)) != 0 ||
         (uint64_t)nslots * 4 > len - MP_XLATETAB_HEADER)
         return MP_EINVAL;
-    t->p = p;
+    t->p = bytes;
     t->size = len;
     t->src = p[8];
     t->dst = p[9];

@@ -51,6 +51,12 @@ struct mp_xlatetab {
  * table, another version, a size or slot count that does not fit len). */
 int mp_xlatetab_open(struct mp_xlatetab *t, const void *bytes, size_t len);
 
+/* The same, the header read from head (a copy of bytes' first
+ * MP_XLATETAB_HEADER bytes, len >= that), so that bytes (a mapping) is not
+ * touched before a lookup: a page cache of large folios would otherwise
+ * make a whole folio of every table resident at start. */
+int mp_xlatetab_open_head(struct mp_xlatetab *t, const void *head, const void *bytes, size_t len);
+
 /* Called once per translation of a key, best first (rank 0): term[0..len)
  * valid during the call only. A return other than MP_OK stops the walk. */
 typedef int (*mp_xlatetab_fn)(void *arg, const char *term, size_t len, unsigned rank);

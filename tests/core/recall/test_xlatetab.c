@@ -109,6 +109,27 @@ START_TEST(test_xlatetab_refuses_damaged_bytes)
 }
 END_TEST
 
+/* The header read from a copy: the table's own first bytes are not read
+ * (a mapping stays untouched until a lookup), lookups read the table. */
+START_TEST(test_xlatetab_header_from_a_copy)
+{
+    size_t len = 0;
+    unsigned char *p = build(&len);
+    unsigned char head[MP_XLATETAB_HEADER];
+    memcpy(head, p, sizeof(head));
+    memset(p, 0, 8); /* the table's own magic and version: gone */
+    struct mp_xlatetab t;
+    struct got g = {.n = 0};
+    ck_assert_int_eq(mp_xlatetab_open(&t, p, len), MP_EINVAL);
+    ck_assert_int_eq(mp_xlatetab_open_head(&t, head, p, len), MP_OK);
+    ck_assert_ptr_eq(t.p, p);
+    ck_assert_int_eq(mp_xlatetab_find(&t, "blood pressur", 13, on_t, &g), MP_OK);
+    ck_assert_str_eq(g.t[0], "blutdruck");
+    ck_assert_int_eq(mp_xlatetab_open_head(&t, head, p, len - 1), MP_EINVAL);
+    free(p);
+}
+END_TEST
+
 /* The same entries give the same bytes, whatever order they came in. */
 START_TEST(test_xlatetab_same_bytes_every_build)
 {
@@ -136,6 +157,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_xlatetab_ranked_capped_and_deduplicated);
     tcase_add_test(tc, test_xlatetab_phrase_key_and_misses);
     tcase_add_test(tc, test_xlatetab_refuses_damaged_bytes);
+    tcase_add_test(tc, test_xlatetab_header_from_a_copy);
     tcase_add_test(tc, test_xlatetab_same_bytes_every_build);
     suite_add_tcase(s, tc);
     return s;
