@@ -185,13 +185,6 @@ bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key)
     return key_of(user, ulen, &c, key);
 }
 
-bool mp_convlook_lead_key(const char *user, size_t ulen, const char *body,
-                          const struct mp_chatreq *req, unsigned char *key)
-{
-    struct mp_convid c = {.kind = MP_CONVID_LEADING, .source = ""};
-    return mp_convid_lead(body, req, &c.lead) && key_of(user, ulen, &c, key);
-}
-
 uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_chatreq *req)
 {
     if (!look->known || look->session)

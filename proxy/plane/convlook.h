@@ -148,16 +148,6 @@ void mp_convlook_find_as(const char *user, size_t ulen, const char *body,
  * under this key: its second turn takes that head over (reqmem.c). */
 bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key);
 
-/* The key the conversation a request begins has once its client resends
- * it (rule LEADING, by its leading messages: mp_convid_lead of body,
- * scanned into req) for the store user key user[0..ulen), into
- * key[MP_CONVTAB_KEY_LEN]: whether there is one. A lone message is the
- * user's session's until its client is known to resend; its prompt_cache_key
- * (plane/cachekey.h) is that of the conversation it begins, so that the
- * turns after it route where it did. Everything borrowed. */
-bool mp_convlook_lead_key(const char *user, size_t ulen, const char *body,
-                          const struct mp_chatreq *req, unsigned char *key);
-
 /* The digest of the request's conversation (scanned into req) when its
  * turns are there already (core/wire/there.h, rule 1): its client resends
  * them (the request shows it), or the upstream holds them (Responses'

@@ -279,27 +279,24 @@ static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, in
 }
 
 /* The prompt_cache_key of the request's conversation look, into
- * f->cache_key, when the request gets one (plane/cachekey.h). A lone
- * message (the user's session, which every chat of a client that sends
- * only its newest message shares: one key for all of a user's chats can
- * cost more than none, tests/bench/README.md "Routing") gets the key of
- * the conversation it begins, as a resending client's next turn has it. */
+ * f->cache_key, when the request gets one (plane/cachekey.h): the key of
+ * the conversation the request is filed under. A lone message filed under
+ * the user's session gets the session's key, so a client that sends only
+ * its newest message keeps one key (one machine, where the session's head
+ * is cached) through the session; keying it by its own leading messages
+ * would give every such request another machine. A resending client's
+ * first turn, on a worker that has not yet seen the user's client resend,
+ * has the session's key and its next turns their conversation's. */
 static void cache_key_of(struct mp_reqmem *m, const struct mp_convlook *look,
                          struct mp_reqmem_found *f)
 {
     struct mp_loop *loop = m->loop;
-    unsigned char lead[MP_CONVTAB_KEY_LEN], rk[MP_SEAL_KEY_LEN];
-    const unsigned char *conv = look->key;
+    unsigned char rk[MP_SEAL_KEY_LEN];
     if (!look->known ||
         !mp_cachekey_wanted(loop->cfg, m->wire, m->route_api, m->in_body, m->in_len))
         return;
-    if (look->session) {
-        if (!mp_convlook_lead_key(m->user, m->user_len, m->in_body, &m->req, lead))
-            return;
-        conv = lead;
-    }
     mp_store_route_key(loop->store, rk);
-    mp_cachekey_make(rk, m->user, m->user_len, conv, MP_CONVTAB_KEY_LEN, f->cache_key);
+    mp_cachekey_make(rk, m->user, m->user_len, look->key, MP_CONVTAB_KEY_LEN, f->cache_key);
     OPENSSL_cleanse(rk, sizeof(rk));
 }
 

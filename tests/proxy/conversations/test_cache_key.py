@@ -37,6 +37,17 @@ def key_of(sent):
     return json.loads(sent).get('prompt_cache_key')
 
 
+class NewestOnly(Client):
+    """A client that sends only its newest message, no earlier turn."""
+
+    def body(self, text):
+        kept, self.turns = self.turns, []
+        try:
+            return super().body(text)
+        finally:
+            self.turns = kept
+
+
 class KeyCase(ConvCase):
 
     def keys(self, client, proxies, questions=QUESTIONS, restart=None):
@@ -51,11 +62,18 @@ class KeyCase(ConvCase):
             out.append(key_of(client.say(q)))
         return out
 
-    def assert_one_key(self, keys, what):
+    def assert_one_key(self, keys, what, first_alone=True):
+        """Every turn keyed; the turns after the first one key. The first
+        turn of a resending client's chat is a lone message: filed under
+        the user's session (and keyed by it) until a worker has seen the
+        user's client resend, so it may have the session's key
+        (first_alone); a chat named by its client has one key from its
+        first turn."""
         self.assertTrue(all(k is not None and HEX32.fullmatch(k) for k in keys),
                         '%s: not 32 hex digits on every turn: %s' % (what, keys))
-        self.assertEqual(len(set(keys)), 1, '%s: the key changed: %s' % (what, keys))
-        return keys[0]
+        same = keys[1:] if first_alone else keys
+        self.assertEqual(len(set(same)), 1, '%s: the key changed: %s' % (what, keys))
+        return keys[-1]
 
     def assert_not_user_hash(self, key, user):
         for h in (hashlib.sha256, hashlib.sha1, hashlib.md5):
@@ -100,7 +118,24 @@ class ManyWorkers(KeyCase):
         user = mh.uid('ckid')
         c = Client(self, 'chat', user)
         c.chat_id = 'chat-' + uuid.uuid4().hex  # the X-OpenWebUI-Chat-Id header
-        self.assert_one_key(self.keys(c, [p]), 'a named chat')
+        self.assert_one_key(self.keys(c, [p]), 'a named chat', first_alone=False)
+
+    def test_a_newest_only_client_keeps_one_key(self):
+        """A client that sends only its newest message: every request is a
+        lone message of the user's session, and keeps the session's key
+        (one machine, where the session's head is cached), on 4 workers
+        with a new connection each; another user has another."""
+        p = self.own_proxy(workers=4, upstream=ON)
+        for api in ('chat', 'responses'):
+            with self.subTest(api=api):
+                user, other = mh.uid('cknew'), mh.uid('cknew')
+                mine = self.keys(NewestOnly(self, api, user), [p])
+                self.assertTrue(all(k is not None and HEX32.fullmatch(k) for k in mine), mine)
+                self.assertEqual(len(set(mine)), 1, 'a newest-only client got a key per request: %s' % mine)
+                theirs = self.keys(NewestOnly(self, api, other), [p])
+                self.assertEqual(len(set(theirs)), 1, theirs)
+                self.assertNotEqual(mine[0], theirs[0], 'two users share a key')
+                self.assert_not_user_hash(mine[0], user)
 
     def test_messages_gets_none(self):
         p = self.own_proxy(workers=2, upstream=ON)
