@@ -110,29 +110,29 @@ unsigned mp_server_worker_count(const struct mp_config *cfg)
     return n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-static void on_admin_accept(evutil_socket_t fd, short what, void *arg)
+/* Up to 16 waiting connections of fd, each of kind on the admin loop. */
+static void accept_on_admin_loop(struct mp_server *s, evutil_socket_t fd,
+                                 const struct mp_conn_kind *kind)
 {
-    struct mp_server *s = arg;
-    (void)what;
     for (int i = 0; i < 16; i++) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
-        mp_conn_new(&s->admin_loop, cfd, &mp_admin_kind, false);
+        mp_conn_new(&s->admin_loop, cfd, kind, false);
     }
+}
+
+static void on_admin_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    accept_on_admin_loop(arg, fd, &mp_admin_kind);
 }
 
 /* The page listener's connections run on the admin loop (page/page.h). */
 static void on_page_accept(evutil_socket_t fd, short what, void *arg)
 {
-    struct mp_server *s = arg;
     (void)what;
-    for (int i = 0; i < 16; i++) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
-            return;
-        mp_conn_new(&s->admin_loop, cfd, &mp_page_kind, false);
-    }
+    accept_on_admin_loop(arg, fd, &mp_page_kind);
 }
 
 static void stop_workers(struct mp_server *s)
