@@ -25,7 +25,7 @@
  * for them (unless they mention tools: fake_validate.h) */
 #define FAKE_CACHE_MAX_BODY (512 * 1024)
 
-/* OpenAI's routing (docs/fake-upstream.md, "Routing: machines and
+/* OpenAI's routing (docs/fake-upstream-wires.md, "Routing: machines and
  * prompt_cache_key"), off unless machines is set: a request goes to the
  * machine its route (model, the prompt's first FAKE_ROUTE_PREFIX_BYTES,
  * prompt_cache_key) hashes to, each machine with a prompt cache of its

@@ -1,5 +1,5 @@
 /* The fake upstream playing a (very small) LLM for memproxy's memory jobs
- * (docs/fake-upstream.md, "Playing the LLM"): recognizing an extraction or
+ * (docs/fake-upstream-memory.md, "Playing the LLM"): recognizing an extraction or
  * a summarization request, and writing the answer's content by pattern
  * matching. Pure text work, no I/O; the server decides when and how. */
 #ifndef MP_TESTS_FAKE_LLM_H

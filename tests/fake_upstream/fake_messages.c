@@ -1,4 +1,4 @@
-/* The Messages wire (see fake_messages.h, docs/fake-upstream.md). The
+/* The Messages wire (see fake_messages.h, docs/fake-upstream-wires.md). The
  * content is up to three blocks: thinking (directive `thinking`), the text,
  * tool_use (directive `tool_use`, or X-Fake-Tool-Call). A stream opens the message, pings, then
  * sends each block as start, deltas and stop, and ends with message_delta

@@ -1,4 +1,4 @@
-/* The Responses wire (see fake_responses.h, docs/fake-upstream.md). One
+/* The Responses wire (see fake_responses.h, docs/fake-upstream-wires.md). One
  * output message with one output_text part; a stream announces the
  * response, the message and the part, sends the text pieces as deltas,
  * then closes the part, the message and the response, each event with its

@@ -65,7 +65,7 @@ req() {
 }
 
 # the prompt of one user message "hi": {"content":"hi","role":"user"} and a
-# newline, 31 bytes, 8 tokens (docs/fake-upstream.md, "Prompt caching")
+# newline, 31 bytes, 8 tokens (docs/fake-upstream-wires.md, "Prompt caching")
 completion() { # n model
     printf '{"id":"chatcmpl-fake%s","object":"chat.completion","created":1700000000,"model":"%s","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from fake upstream"},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":4,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":0}}}' "$1" "$2"
 }

@@ -127,7 +127,7 @@ def _each(v):
 
 
 def canonical(body):
-    """The fake's canonical prompt (docs/fake-upstream.md, "Prompt caching")."""
+    """The fake's canonical prompt (docs/fake-upstream-wires.md, "Prompt caching")."""
     if 'max_tokens' in body:  # Messages (the tests' chat requests have none)
         return _each(body.get('tools')) + _each(body.get('system')) + ''.join(
             m['role'] + '\n' + _each(m['content']) for m in body['messages'])
@@ -669,7 +669,7 @@ def route_home(body, machines):
 class RoutingTest(unittest.TestCase):
     """OpenAI's routing by prefix and prompt_cache_key over machines with a
     cache each, overflow past a route's rate, idle prompts dropped, on the
-    virtual clock of X-Fake-Now-Ms (docs/fake-upstream.md, "Routing")."""
+    virtual clock of X-Fake-Now-Ms (docs/fake-upstream-wires.md, "Routing")."""
     M, R = 4, 3
 
     def setUp(self):
@@ -1012,7 +1012,7 @@ class ReplyShapeDirectivesTest(unittest.TestCase):
 
 class ValidationTest(unittest.TestCase):
     """The providers' refusals of a broken tool loop, and the loops they
-    accept (docs/fake-upstream.md, "Request validation")."""
+    accept (docs/fake-upstream-wires.md, "Request validation")."""
 
     def setUp(self):
         control('/_fake/reset')

@@ -2,7 +2,7 @@
 harness.py: building chat requests whose insertion point is known, finding
 exactly what the fake upstream received for one client request or one memory
 job, taking the injected elements apart, polling the user's memory, and
-driving the fake's job modes (docs/fake-upstream.md, "Playing the LLM for
+driving the fake's job modes (docs/fake-upstream-memory.md, "Playing the LLM for
 memory jobs"). Python 3 standard library only.
 
 Every client chat request carries a unique X-Test-Req header, so the test

@@ -4,7 +4,7 @@ app whose users share one system prompt? (tests/bench/cache.sh --routing
 runs this.) The LoCoMo and BEAM chats, each one user of one app, resend
 their conversation (the full-history client of cache.sh), interleaved on
 a virtual clock at an app-wide rate, to the fake upstream with its routing
-on (docs/fake-upstream.md "Routing": M machines with a cache each, a route
+on (docs/fake-upstream-wires.md "Routing": M machines with a cache each, a route
 of model + first 256 tokens + prompt_cache_key over R requests a minute
 overflowing to the others, prompts idle 5 minutes dropped), once through
 memproxy (hybrid mode) and once straight to the fake, each with no key, a
