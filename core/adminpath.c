@@ -90,8 +90,9 @@ static int pct_decode(const char *s, size_t len, bool plus_space, char *dst, siz
 }
 
 /* Splits path[0..len) (after "/admin/") on '/'. MP_NOTFOUND for more than
- * MAX_SEGMENTS segments, an empty one (trailing or double slash) or a
- * literal dot segment. */
+ * MAX_SEGMENTS segments, an empty one (trailing or double slash) but the
+ * second (a user route's {id} given as ?user=: match_route), or a literal
+ * dot segment. */
 static int split_segments(const char *path, size_t len, struct span *seg, size_t *nseg)
 {
     size_t n = 0;
@@ -100,7 +101,7 @@ static int split_segments(const char *path, size_t len, struct span *seg, size_t
         if (i < len && path[i] != '/')
             continue;
         struct span s = {path + start, i - start};
-        if (n == MAX_SEGMENTS || s.n == 0 || span_is(s, ".") || span_is(s, ".."))
+        if (n == MAX_SEGMENTS || (s.n == 0 && n != 1) || span_is(s, ".") || span_is(s, ".."))
             return MP_NOTFOUND;
         seg[n++] = s;
         start = i + 1;
@@ -138,6 +139,9 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
 
 static int match_route(const struct span *seg, size_t n, enum mp_admin_route *route)
 {
+    /* an empty second segment is only a user route's {id} (given as ?user=) */
+    if (n > 1 && seg[1].n == 0 && (n < 3 || !span_is(seg[0], "users")))
+        return MP_NOTFOUND;
     if (n == 1 && span_is(seg[0], "users"))
         *route = MP_ADMIN_USERS;
     else if (n == 1 && span_is(seg[0], "compact"))
@@ -546,7 +550,7 @@ int mp_adminpath_parse_query(const char *q, size_t len, struct mp_admin_target *
 static int parse_parts(const char *target, size_t len, size_t path_len, const struct span *seg,
                        struct mp_admin_target *t, const char **param)
 {
-    if (t->route >= MP_ADMIN_USER_FIRST && t->route <= MP_ADMIN_USER_LAST) {
+    if (t->route >= MP_ADMIN_USER_FIRST && t->route <= MP_ADMIN_USER_LAST && seg[1].n > 0) {
         *param = "user";
         if (decode_user(seg[1], t) != MP_OK)
             return MP_EINVAL;
@@ -608,6 +612,14 @@ int mp_adminpath_parse(const char *target, size_t len, struct mp_admin_target *o
         if (param != NULL)
             *param = why;
         return MP_EINVAL;
+    }
+    if (t.route >= MP_ADMIN_USER_FIRST && t.route <= MP_ADMIN_USER_LAST && seg[1].n == 0) {
+        /* "/admin/users//memory?user=..": the id a browser cannot put in a
+         * path (it folds ".", "..", "%2E" and "%2E%2E" segments away) */
+        if (!t.has_job_user)
+            return MP_NOTFOUND;
+        memcpy(t.user, t.job_user, t.job_user_len + 1);
+        t.user_len = t.job_user_len;
     }
     *out = t;
     return MP_OK;

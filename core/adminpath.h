@@ -123,7 +123,11 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * {id} and {key} are percent-decoded: "%XX" with two hex digits of either
  * case; '+' stays '+'. A decoded '/' ("%2F") is just a byte of the id, and
  * an encoded dot ("%2E%2E") is data, not a dot segment: the id ".." can be
- * addressed that way (the id is never used as a file path).
+ * addressed that way (the id is never used as a file path). A browser
+ * folds "%2E" and "%2E%2E" segments away like "." and ".." before it sends
+ * a request, so a user route may also leave {id} empty and name the user
+ * in the query: "/admin/users//memory?user=.." is the user "..". An empty
+ * {id} without user= is MP_NOTFOUND, as every other empty segment.
  * - {id} is rejected ("user") when a '%' is not followed by two hex digits,
  *   or the decoded bytes fail mp_user_id_validate() (which refuses NUL,
  *   controls, bad UTF-8, templates, and more than MP_USER_ID_MAX bytes).
@@ -167,7 +171,8 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - state: "all", "pending", "leased", "held" or "failed"; anything else
  *   is "state". user: a user id, decoded ('+' a space) and checked as
  *   {id} is (mp_user_id_validate()), else "user"; it never replaces a
- *   path's {id} (job_user). Only a jobs listing reads them.
+ *   path's {id} (job_user), and is the user of a user route whose {id}
+ *   is empty (above). Only a jobs listing reads state.
  * Other names are ignored, values unread, for forward compatibility. A known
  * name given twice, or a bad escape in any name, is "query".
  * A '#' anywhere in the target (a fragment, which a request-target never

@@ -39,6 +39,7 @@ struct run {
     mp_importrun_done_fn done;
     void *arg;
     struct mp_memticket *ticket;
+    bool zip; /* the file is a ZIP: its refusals name conversations and messages, not lines */
 };
 
 void mp_import_answer_cleanup(struct mp_import_answer *a)
@@ -56,23 +57,51 @@ static void refuse(struct mp_import_answer *a, enum mp_perr perr, const char *me
 
 /* ---- reading ---- */
 
+/* A ZIP's refusal: a person sees a file of conversations, not of lines;
+ * the line is named only inside conversations.json, which has them. */
+static void zip_refusal(const struct mp_import_error *err, struct mp_import_answer *a)
+{
+    const char *later = err->future ? ": more than a day past now" : "";
+    if (err->conversation > 0 && err->message > 0)
+        snprintf(a->message, sizeof(a->message),
+                 "Message %zu of conversation %zu in the ZIP cannot be imported (%s%s); nothing "
+                 "was imported.",
+                 err->message, err->conversation, err->why, later);
+    else if (err->conversation > 0)
+        snprintf(a->message, sizeof(a->message),
+                 "Conversation %zu in the ZIP cannot be imported (%s%s); nothing was imported.",
+                 err->conversation, err->why, later);
+    else if (err->line > 0)
+        snprintf(a->message, sizeof(a->message),
+                 "The ZIP's " EXPORT_MEMBER " cannot be imported (%s, at its line %zu); nothing "
+                 "was imported.",
+                 err->why, err->line);
+    else
+        snprintf(a->message, sizeof(a->message),
+                 "The ZIP file cannot be imported (%s); nothing was imported.", err->why);
+}
+
 /* The refusal of a file its reader did not take, counted. */
 static void refuse_file(struct run *r, const struct mp_import_error *err,
                         struct mp_import_answer *a)
 {
     char where[96] = "";
+    memset(a, 0, sizeof(*a));
+    a->perr = MP_PERR_INVALID_IMPORT;
+    mp_metrics_import_refused(r->loop->metrics, r->format,
+                              err->future ? MP_IMPORTX_FUTURE : MP_IMPORTX_INVALID);
+    if (r->zip) {
+        zip_refusal(err, a);
+        return;
+    }
     if (err->conversation > 0 && err->message > 0)
         snprintf(where, sizeof(where), " (conversation %zu, message %zu)", err->conversation,
                  err->message);
     else if (err->conversation > 0)
         snprintf(where, sizeof(where), " (conversation %zu)", err->conversation);
-    memset(a, 0, sizeof(*a));
-    a->perr = MP_PERR_INVALID_IMPORT;
     snprintf(a->message, sizeof(a->message),
              "Line %zu%s of the import is not a valid item (%s%s); nothing was imported.",
              err->line, where, err->why, err->future ? ": more than a day past now" : "");
-    mp_metrics_import_refused(r->loop->metrics, r->format,
-                              err->future ? MP_IMPORTX_FUTURE : MP_IMPORTX_INVALID);
 }
 
 /* A ChatGPT or Claude export, its ZIP or its conversations.json. */
@@ -83,8 +112,9 @@ static int read_export(struct run *r, const char *body, size_t len, int64_t now,
     size_t jlen = 0;
     int rc = MP_OK;
     if (mp_importzip_is_zip(body, len)) {
+        r->zip = true;
         rc = mp_importzip_member(body, len, EXPORT_MEMBER, MP_IMPORTRUN_INFLATED_MAX, &json, &jlen);
-        err->line = 1;
+        err->line = 0; /* the archive itself */
         err->why = rc == MP_NOTFOUND  ? "the ZIP holds no conversations.json"
                    : rc == MP_ETOOBIG ? "conversations.json inflates past 256 MiB"
                                       : "not a ZIP archive that can be read";

@@ -302,6 +302,35 @@ START_TEST(test_adminpath_double_slash_not_found)
 }
 END_TEST
 
+/* A browser folds ".", "..", "%2E" and "%2E%2E" segments out of a path:
+ * the operator's page names such a user in the query, with {id} empty. */
+START_TEST(test_adminpath_user_in_query_when_id_empty)
+{
+    ck_assert_int_eq(parse("/admin/users//memory?user=.."), MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_MEMORY);
+    ck_assert_str_eq(t.user, "..");
+    ck_assert_uint_eq(t.user_len, 2);
+    ck_assert_int_eq(
+        parse("/admin/users//entities/city?user=%2E&tenant=0123456789abcdef0123456789abcdef"),
+        MP_OK);
+    ck_assert_int_eq(t.route, MP_ADMIN_USER_ENTITY);
+    ck_assert_str_eq(t.user, ".");
+    ck_assert_str_eq(t.key, "city");
+    ck_assert(t.has_tenant);
+    ck_assert_int_eq(parse("/admin/users//messages/7?user=a.b"), MP_OK);
+    ck_assert_str_eq(t.user, "a.b");
+    ck_assert_uint_eq(t.seq, 7);
+    /* the path's own %2E%2E stays the id "..", never a step up */
+    ck_assert_int_eq(parse("/admin/users/%2E%2E/memory"), MP_OK);
+    ck_assert_str_eq(t.user, "..");
+    expect_einval("/admin/users//memory?user=", "user");
+    expect_notfound("/admin/users//memory");
+    expect_notfound("/admin/jobs//retry?user=a");
+    expect_notfound("/admin/users/?user=a");
+    expect_notfound("/admin/explain/?user=a");
+}
+END_TEST
+
 START_TEST(test_adminpath_dot_segments_not_found)
 {
     expect_notfound("/admin/./users");
@@ -1132,6 +1161,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_adminpath_match_is_case_sensitive);
     tcase_add_test(tc, test_adminpath_trailing_slash_not_found);
     tcase_add_test(tc, test_adminpath_double_slash_not_found);
+    tcase_add_test(tc, test_adminpath_user_in_query_when_id_empty);
     tcase_add_test(tc, test_adminpath_dot_segments_not_found);
     tcase_add_test(tc, test_adminpath_structure_checked_before_decoding);
     tcase_add_test(tc, test_adminpath_query_mark_ends_path);

@@ -141,6 +141,23 @@ class Browser:
             return [e['params']['response']['status'] for e in self.events
                     if e.get('method') == 'Network.responseReceived' and url_part in e['params']['response']['url']]
 
+    def set_files(self, selector, paths):
+        """Chooses paths in the file input that selector finds, as a person's
+        file picker does (the page gets its change event)."""
+        root = self.call('DOM.getDocument', {'depth': 0}, session=True)['root']['nodeId']
+        node = self.call('DOM.querySelector', {'nodeId': root, 'selector': selector}, session=True)['nodeId']
+        if not node:
+            raise AssertionError('page: no %s' % selector)
+        self.call('DOM.setFileInputFiles', {'files': list(paths), 'nodeId': node}, session=True)
+
+    def accessible_names(self, role):
+        """The accessible names Chromium computes for the page's nodes of
+        role ("button", ...), in document order: what a screen reader says."""
+        self.call('Accessibility.enable', session=True)
+        nodes = self.call('Accessibility.getFullAXTree', session=True)['nodes']
+        return [n['name']['value'] for n in nodes
+                if not n.get('ignored') and n.get('role', {}).get('value') == role and 'name' in n]
+
     def screenshot(self, path):
         height = self.js('Math.ceil(document.documentElement.scrollHeight)')
         self.call('Emulation.setDeviceMetricsOverride', {'width': 1100, 'height': min(int(height), 4000),

@@ -3,15 +3,22 @@
 // as Authorization: Bearer with the page's requests to the admin API,
 // which no other site can make a browser send. A user's page is the
 // person's page, through the admin routes, acting as the admin.
-import { el, clear, when, say, confirmButton } from './dom.js';
+import { el, clear, when, say, confirmButton, showError } from './dom.js';
 import { adminApi, ApiError } from './api.js';
 import { showMemory } from './memview.js';
 
 let api = null;
 
-function failed(err) {
-  say(err instanceof ApiError ? err.message : 'The page could not reach memproxy.');
-  if (err instanceof ApiError && err.status === 401) signOut();
+// Says what went wrong beside near (or on the status line), with the focus.
+function failed(err, near) {
+  const text = err instanceof ApiError ? err.message : 'The page could not reach memproxy.';
+  if (err instanceof ApiError && err.status === 401) {
+    signOut();
+    showError(document.getElementById('token'), text);
+  } else {
+    showError(near, text);
+  }
+  return false;
 }
 
 function signOut() {
@@ -66,7 +73,7 @@ function jobActions(job) {
     out.push(again, ' ');
   }
   out.push(confirmButton('Drop', 'Drop this job? Its turn stays recorded, not extracted.',
-    () => jobAct(() => api.dropJob(job.id), () => 'Job ' + job.id + ' dropped.'), 'danger small'));
+    () => jobAct(() => api.dropJob(job.id), () => 'Job ' + job.id + ' dropped.'), 'danger small', 'Drop the ' + what));
   return out;
 }
 
@@ -94,7 +101,7 @@ function jobsSection(status, held, failedJobs) {
       const r = await api.extract();
       await home();
       say(r.due + ' pending turns are due now.');
-    } catch (err) { failed(err); }
+    } catch (err) { failed(err, run); }
   });
   return el('section', { class: 'card', 'aria-labelledby': 'jobs-h' }, el('h2', { id: 'jobs-h' }, 'Memory jobs'),
     el('dl', { class: 'facts-list' },

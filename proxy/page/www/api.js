@@ -73,11 +73,13 @@ export function userApi(base, query, headers) {
       return { text: await res.text(), next: res.headers.get('X-Next-Cursor') };
     },
     // format: "jsonl" (memproxy's own export) or another reader's name,
-    // passed through to the import handler as ?format=.
-    importFile: async (format, file) => {
+    // passed through to the import handler as ?format=; dryRun: what it
+    // would do, nothing stored (?dry_run=true).
+    importFile: async (format, file, dryRun) => {
       const types = { jsonl: 'application/x-ndjson', chatgpt: 'application/json', claude: 'application/json', 'memory-text': 'text/plain' };
       const zip = /\.zip$/i.test(file.name);
-      const res = await call(url('import', format === 'jsonl' ? '' : 'format=' + encodeURIComponent(format)), headers, {
+      const params = [format === 'jsonl' ? '' : 'format=' + encodeURIComponent(format), dryRun ? 'dry_run=true' : ''];
+      const res = await call(url('import', params.filter(Boolean).join('&')), headers, {
         method: 'POST',
         headers: { 'Content-Type': zip ? 'application/zip' : (types[format] || 'application/octet-stream') },
         body: file,
@@ -103,7 +105,12 @@ export function adminApi(token) {
     retryJob: async (id) => (await call('/admin/jobs/' + id + '/retry', headers, { method: 'POST' })).json(),
     dropJob: async (id) => (await call('/admin/jobs/' + id, headers, { method: 'DELETE' })).json(),
     users: async (cursor) => (await call('/admin/users?limit=50' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''), headers)).json(),
-    user: (id, tenant) => userApi('/admin/users/' + encodeURIComponent(id) + '/',
-      tenant ? 'tenant=' + tenant : '', headers),
+    // A browser folds a "." or ".." segment out of a path, escaped
+    // ("%2E") or not: such an id goes in the query, with the path's empty.
+    user: (id, tenant) => {
+      const dots = id === '.' || id === '..';
+      const query = [dots ? 'user=' + encodeURIComponent(id) : '', tenant ? 'tenant=' + tenant : ''];
+      return userApi('/admin/users/' + (dots ? '' : encodeURIComponent(id)) + '/', query.filter(Boolean).join('&'), headers);
+    },
   };
 }

@@ -36,16 +36,42 @@ export function say(text) {
   status.textContent = text;
 }
 
+// An error shown where the person is: a role="alert" line right after
+// near (the form or button that was acted on), which takes the focus, so
+// it is in view and read out; a later error there replaces it. Without
+// near (nothing left to stand beside) the status line says it.
+export function showError(near, text) {
+  if (!near || !near.isConnected) {
+    const status = document.getElementById('status');
+    status.textContent = text;
+    status.focus();
+    return status;
+  }
+  const next = near.nextElementSibling;
+  if (next && next.classList.contains('error')) next.remove();
+  const line = el('p', { class: 'error', role: 'alert', tabindex: '-1' }, text);
+  near.after(line);
+  line.focus();
+  return line;
+}
+
 // A button that asks once more before it acts: the question and "Yes" take
-// its place, with focus on "Yes" (Escape or "Cancel" puts it back).
-export function confirmButton(label, question, action, extraClass) {
+// its place, with focus on "Yes" (Escape or "Cancel" puts it back). name:
+// its accessible name when its label alone does not say what it acts on
+// ("Delete the fact 'city'"). action(wrap) may resolve to false (it failed
+// and said so beside wrap): the button comes back, the focus stays on the
+// error.
+export function confirmButton(label, question, action, extraClass, name) {
   const wrap = el('span', { class: 'confirm' });
-  const button = el('button', { type: 'button', class: extraClass || 'danger' }, label);
+  const button = el('button', { type: 'button', class: extraClass || 'danger', 'aria-label': name }, label);
   const back = () => { clear(wrap).append(button); button.focus(); };
   button.addEventListener('click', () => {
     const yes = el('button', { type: 'button', class: 'danger' }, 'Yes, ' + label.toLowerCase());
     const no = el('button', { type: 'button' }, 'Cancel');
-    yes.addEventListener('click', () => { yes.disabled = true; action(); });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      if ((await action(wrap)) === false && wrap.isConnected) clear(wrap).append(button);
+    });
     no.addEventListener('click', back);
     const box = el('span', { role: 'group', 'aria-label': question }, el('span', { class: 'question' }, question), ' ', yes, ' ', no);
     box.addEventListener('keydown', (e) => { if (e.key === 'Escape') back(); });

@@ -4,9 +4,10 @@
 // conversations and their messages, search, export and import. api is
 // api.js's userApi (the person's or an operator's): every action is one of
 // its calls, and the page shows what the answer says was removed.
-import { el, clear, when, say, confirmButton } from './dom.js';
+import { el, clear, when, say, confirmButton, showError } from './dom.js';
 import { ApiError } from './api.js';
 import { exportJson, exportMarkdown } from './exporter.js';
+import { importForm } from './importer.js';
 
 const MODES = [
   ['auto', 'On', 'Memory is read and recorded, as this service is set up.'],
@@ -45,12 +46,44 @@ function describeRemoved(what, body) {
   return what + ' deleted. Removed: ' + (parts.length ? parts.join(', ') : 'nothing else') + '.';
 }
 
-function failed(e) {
-  say(e instanceof ApiError ? e.message : 'The page could not reach memproxy.');
+// Says what went wrong beside near (what was acted on), with the focus
+// there; false, for confirmButton.
+function failed(e, near) {
+  showError(near, e instanceof ApiError ? e.message : 'The page could not reach memproxy.');
+  return false;
 }
 
 function keyLabel(key) {
   return key.replace(/_/g, ' ');
+}
+
+// Where a value came from (its trust), in words.
+const FROM = {
+  stated: 'learned from what you said',
+  inferred: 'learned from what the assistant said',
+  imported: 'from another assistant\'s memory, imported',
+  agent: 'saved by an assistant',
+  corrected: 'you corrected it',
+  admin: 'set by an administrator',
+};
+
+function fromWhat(trust) {
+  return FROM[trust] || 'from what was said';
+}
+
+// One history entry as a sentence: what happened and who did it.
+function historyLine(h) {
+  const by = h.actor === 'user' ? 'you' : h.actor === 'admin' ? 'an administrator' : null;
+  switch (h.event) {
+    case 'added': return 'Added, ' + fromWhat(h.trust);
+    case 'superseded': return 'Replaced by a newer value';
+    case 'corrected': return h.actor === 'admin' ? 'Set by an administrator' : 'Corrected by you';
+    case 'deleted': return h.reason === 'sources_erased' ? 'Deleted, because every message that told it was deleted'
+      : 'Deleted by ' + (by || 'memproxy');
+    case 'expired': return 'Removed when it reached the keeping period';
+    case 'kept': return 'Kept its value against an older or weaker statement';
+    default: return h.event + (by ? ' by ' + by : '');
+  }
 }
 
 // Everything the view needs, loaded afresh after every change.
@@ -103,7 +136,7 @@ function settingsSection(view) {
     try {
       await view.api.setSettings(picked);
       await view.refresh('Memory setting saved: ' + MODES.find((m) => m[0] === picked)[1] + '.');
-    } catch (err) { failed(err); }
+    } catch (err) { failed(err, form); }
   });
   return section('setting', 'Memory setting', form);
 }
@@ -127,8 +160,8 @@ function factHistory(view, key) {
   const list = el('ol', { class: 'history' });
   for (const h of entries) {
     const words = h.value ? sourceMessages(view, null, h.request_id).filter((m) => m.role === 'user') : [];
-    list.append(el('li', {}, el('time', { datetime: h.at }, when(h.at)), ': ', h.event, ' by ', h.actor,
-      h.value ? [' (was "', h.value, '")'] : null, words.map(quote)));
+    list.append(el('li', {}, el('time', { datetime: h.at }, when(h.at)), ': ', historyLine(h),
+      h.value ? [' (', h.event === 'kept' ? 'it said "' : 'was "', h.value, '")'] : null, '.', words.map(quote)));
   }
   return el('details', {}, el('summary', {}, 'History of this fact (' + entries.length + ')'), list);
 }
@@ -143,35 +176,46 @@ function correctForm(view, fact, row) {
     try {
       await view.api.setFact(fact.key, input.value, fact.revision);
       await view.refresh('"' + keyLabel(fact.key) + '" corrected.');
-    } catch (err) { failed(err); }
+    } catch (err) { failed(err, form); }
   });
   return form;
+}
+
+// Why no words are shown for a fact: a value given outright has none (the
+// messages that told an earlier value stay until deleted: its history
+// shows them); only a learned value's can be gone.
+function noWords(fact) {
+  if (fact.trust === 'corrected') return 'You gave this value yourself. What you said before stays in your conversations until you delete it.';
+  if (fact.trust === 'admin') return 'An administrator gave this value; no message of yours told it.';
+  if (fact.trust === 'agent') return 'An assistant saved this value; no message of yours told it.';
+  if (fact.trust === 'imported') return 'It came from another assistant\'s memory; no message here told it.';
+  return 'The words that told it are no longer kept.';
 }
 
 function factItem(view, fact) {
   const words = sourceMessages(view, fact.source_seqs, fact.request_id);
   const row = el('li', { class: 'fact', 'data-key': fact.key });
   const actions = el('div', { class: 'actions' });
-  const fix = el('button', { type: 'button', class: 'fix-open', 'aria-label': 'Correct ' + keyLabel(fact.key) }, 'Correct');
+  const fix = el('button', { type: 'button', class: 'fix-open', 'aria-label': 'Correct the fact \'' + keyLabel(fact.key) + '\'' }, 'Correct');
   fix.addEventListener('click', () => {
     if (row.querySelector('form.fix')) return;
     const form = correctForm(view, fact, row);
     actions.after(form);
     form.querySelector('input').focus();
   });
-  actions.append(fix, ' ', confirmButton('Delete', 'Delete "' + keyLabel(fact.key) + '" and the words that told it?', async () => {
+  actions.append(fix, ' ', confirmButton('Delete', 'Delete "' + keyLabel(fact.key) + '" and the words that told it?', async (wrap) => {
     try {
       const body = await view.api.deleteFact(fact.key, fact.revision);
       await view.refresh(describeRemoved('"' + keyLabel(fact.key) + '"', body));
-    } catch (err) { failed(err); }
-  }));
+    } catch (err) { return failed(err, wrap); }
+  }, 'danger', 'Delete the fact \'' + keyLabel(fact.key) + '\''));
   row.append(
     el('h3', { id: 'fact-' + fact.key }, keyLabel(fact.key)),
     el('p', { class: 'value' }, fact.value),
     el('p', { class: 'meta' }, 'Known since ', el('time', { datetime: fact.observed_at || '' }, when(fact.observed_at)),
-      ' · ', fact.trust === 'corrected' ? 'you corrected it' : fact.trust === 'admin' ? 'set by an administrator' : 'from what was said'),
+      ' · ', fromWhat(fact.trust)),
     words.length ? el('div', { class: 'sources' }, el('p', { class: 'label' }, 'Told in:'), words.map(quote))
-      : el('p', { class: 'meta' }, 'The words that told it are no longer kept.'),
+      : el('p', { class: 'meta' }, noWords(fact)),
     factHistory(view, fact.key), actions);
   return row;
 }
@@ -201,6 +245,14 @@ function explainItems(doc) {
   return [...seen.values()];
 }
 
+// An explained item as the person reads it: a fact with its key ("city:
+// Lisbon"), the rest by their text.
+function explainWhat(i) {
+  const key = i.kind === 'fact' && /^fact:/.test(i.id) ? i.id.slice(5) : null;
+  if (key) return [el('span', { class: 'key' }, keyLabel(key) + ':'), ' ', i.text];
+  return i.text || i.id;
+}
+
 function explainSection(view) {
   const doc = view.data.explain;
   if (!doc) {
@@ -210,7 +262,7 @@ function explainSection(view) {
   const items = explainItems(doc);
   const taken = items.filter((i) => i.taken);
   const left = items.filter((i) => !i.taken);
-  const line = (i) => el('li', {}, el('span', { class: 'kind' }, i.kind), ' ', i.text || i.id, el('span', { class: 'why' }, ' (' + (WHY[i.why] || i.why) + ')'));
+  const line = (i) => el('li', {}, el('span', { class: 'kind' }, i.kind), ' ', explainWhat(i), el('span', { class: 'why' }, ' (' + (WHY[i.why] || i.why) + ')'));
   return section('last', 'What your last request got',
     el('p', {}, doc.injected ? 'It got ' + doc.tokens + ' tokens of memory' + (doc.question ? ' for the question "' : '') : 'It got no memory' + (doc.why ? ': ' + (WHY[doc.why] || doc.why) : ''),
       doc.injected && doc.question ? [doc.question, '"'] : null, '.'),
@@ -218,16 +270,20 @@ function explainSection(view) {
     left.length ? el('details', {}, el('summary', {}, 'What was left out, and why (' + left.length + ')'), el('ul', { class: 'explain' }, left.map(line))) : null);
 }
 
+function excerpt(text, n) {
+  return text.length > n ? text.slice(0, n) + '…' : text;
+}
+
 function messageItem(view, m) {
   return el('li', { class: 'message ' + m.role },
     el('p', { class: 'meta' }, m.role === 'user' ? 'You' : 'Assistant', ', ', el('time', { datetime: m.at || '' }, when(m.at))),
     el('p', { class: 'content' }, m.content),
-    confirmButton('Delete message', 'Delete this message?', async () => {
+    confirmButton('Delete message', 'Delete this message?', async (wrap) => {
       try {
         const body = await view.api.deleteMessage(m.seq);
         await view.refresh(describeRemoved('Message', body));
-      } catch (err) { failed(err); }
-    }, 'danger small'));
+      } catch (err) { return failed(err, wrap); }
+    }, 'danger small', 'Delete this message: "' + excerpt(m.content, 40) + '"'));
 }
 
 function conversationsSection(view) {
@@ -241,17 +297,17 @@ function conversationsSection(view) {
   const list = el('div', { class: 'conversations' });
   for (const [conv, msgs] of convs) {
     const first = msgs.find((m) => m.role === 'user') || msgs[0];
-    const title = first.content.length > 60 ? first.content.slice(0, 60) + '…' : first.content;
+    const title = excerpt(first.content, 60);
     const turns = msgs.filter((m) => m.role === 'user').length;
     const details = el('details', { class: 'conversation' },
       el('summary', {}, el('span', { class: 'title' }, title), ' · ' + turns + (turns === 1 ? ' turn' : ' turns') + ' · ' + when(msgs[msgs.length - 1].at)),
       el('ol', { class: 'messages' }, msgs.map((m) => messageItem(view, m))),
-      conv ? confirmButton('Delete conversation', 'Delete all ' + msgs.length + ' messages of this conversation?', async () => {
+      conv ? confirmButton('Delete conversation', 'Delete all ' + msgs.length + ' messages of this conversation?', async (wrap) => {
         try {
           const body = await view.api.deleteConversation(conv);
           await view.refresh(describeRemoved('Conversation', body));
-        } catch (err) { failed(err); }
-      }) : el('p', { class: 'meta' }, 'These messages were recorded without a conversation.'));
+        } catch (err) { return failed(err, wrap); }
+      }, 'danger', 'Delete the conversation "' + title + '"') : el('p', { class: 'meta' }, 'These messages were recorded without a conversation.'));
     list.append(details);
   }
   return section('conversations', 'Your conversations',
@@ -269,42 +325,25 @@ function searchSection(view) {
       const doc = await view.api.search(input.value);
       clear(results).append(...doc.results.map((r) => el('li', {}, el('span', { class: 'kind' }, r.kind), ' ', r.text, el('span', { class: 'meta' }, ' ' + when(r.time)))));
       say(doc.results.length + (doc.results.length === 1 ? ' result.' : ' results.'));
-    } catch (err) { failed(err); }
+    } catch (err) { failed(err, form); }
   });
   return section('search', 'Search', form, results);
 }
 
 function keepSection(view) {
   const who = view.who;
-  const format = el('select', { id: 'format' },
-    el('option', { value: 'jsonl' }, 'memproxy export (JSON Lines)'),
-    el('option', { value: 'chatgpt' }, 'ChatGPT data export'),
-    el('option', { value: 'claude' }, 'Claude data export'),
-    el('option', { value: 'memory-text' }, 'Memory list from another assistant (text)'));
-  const file = el('input', { id: 'file', type: 'file', required: true });
-  const upload = el('form', { class: 'upload' },
-    el('label', { for: 'format' }, 'File type'), format, el('label', { for: 'file' }, 'File'), file,
-    el('button', { type: 'submit' }, 'Import'));
-  upload.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    if (!file.files.length) return;
-    try {
-      const r = await view.api.importFile(format.value, file.files[0]);
-      await view.refresh('Imported ' + (r.messages || 0) + ' messages and ' + (r.facts || 0) + ' facts' + (r.skipped ? '; ' + r.skipped + ' skipped (already there or outranked)' : '') + '.');
-    } catch (err) { failed(err); }
-  });
-  const run = (fn) => async () => { try { await fn(view.api, who); say('Export ready.'); } catch (err) { failed(err); } };
-  return section('keep', 'Download and import',
-    el('p', {}, el('button', { type: 'button', onclick: run(exportJson) }, 'Download as JSON'), ' ',
-      el('button', { type: 'button', onclick: run(exportMarkdown) }, 'Download as Markdown')),
-    upload,
+  const downloads = el('p', {});
+  const run = (fn) => async () => { try { await fn(view.api, who); say('Export ready.'); } catch (err) { failed(err, downloads); } };
+  downloads.append(el('button', { type: 'button', onclick: run(exportJson) }, 'Download as JSON'), ' ',
+    el('button', { type: 'button', onclick: run(exportMarkdown) }, 'Download as Markdown'));
+  return section('keep', 'Download and import', downloads, importForm(view),
     el('h3', {}, 'Delete everything'),
     el('p', {}, 'Deletes every fact, message and the summary. Your memory setting stays.'),
-    confirmButton('Delete all my memory', 'Delete everything memory holds about you?', async () => {
+    confirmButton('Delete all my memory', 'Delete everything memory holds about you?', async (wrap) => {
       try {
         const body = await view.api.forgetAll();
         await view.refresh(describeRemoved('Memory', body));
-      } catch (err) { failed(err); }
+      } catch (err) { return failed(err, wrap); }
     }));
 }
 

@@ -32,8 +32,10 @@ async function main() {
     say('Open this page with the link your app gives you.');
     return;
   }
-  document.getElementById('who').textContent = 'Memory of ' + about.user + '. This link works until ' +
-    about.expiry.toLocaleString() + '.';
+  const expired = about.expiry <= new Date();
+  document.getElementById('who').textContent = 'Memory of ' + about.user + '. ' + (expired
+    ? 'This link expired on ' + about.expiry.toLocaleString() + ': ask your app for a new one.'
+    : 'This link works until ' + about.expiry.toLocaleString() + '.');
   try {
     await showMemory(container, personApi(link), about.user);
   } catch (err) {

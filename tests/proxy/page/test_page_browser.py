@@ -10,12 +10,25 @@ in on the admin listener's page, sees the held and the failed memory jobs
 as tables, runs a failed one again with the keyboard (the memory model gets
 its turn once more) and opens a held job's user from its link. It saves
 screenshots to the build directory (docs/memory-page.png is the reference
-the docs show)."""
+the docs show).
 
+The page says what happened (issue 70, requirement 6), at a desktop width
+and at 390 px (a phone), where nothing is wider than the window: a file of
+the wrong type puts the focus on a visible error beside the form; an
+upload is first checked (the import's dry run, nothing stored) and its
+counts by reason and memory-model cost shown, and only "Yes, import it"
+stores its messages; a ZIP's refusal names conversations and messages, not
+lines; Delete buttons say what they delete; an expired link says so; the
+operator opens users named ".", ".." and "a.b" (which a browser cannot put
+in a path) and deletes a fact of ".." and nothing of "."."""
+
+import io
 import json
 import os
 import sys
+import tempfile
 import time
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import cdp  # noqa: E402
@@ -24,6 +37,10 @@ import memhelpers as mh  # noqa: E402
 import pagehelpers as ph  # noqa: E402
 
 SAID = 'My favorite city is Lisbon.'
+WIDTHS = (1100, 390)  # a desktop window, a phone
+NO_OVERFLOW = 'document.documentElement.scrollWidth <= window.innerWidth'
+FOCUS_ON_ALERT = ('(a => a && a.getAttribute("role") === "alert" && (r => r.width > 0 && r.top >= 0'
+                  ' && r.bottom <= window.innerHeight)(a.getBoundingClientRect()))(document.activeElement)')
 BUILD = os.environ.get('MEMPROXY_BUILD_ROOT') or os.path.join(harness.SOURCE_ROOT, 'build')
 
 
@@ -78,6 +95,147 @@ class Browser(mh.MemCase):
                 return
         self.fail('%s is not reachable with the Tab key' % what)
 
+    def at_width(self, width):
+        """The browser at width: the test's own, or a phone's of its own."""
+        if width == 1100:
+            return self.browser
+        b = cdp.Browser(width=width, height=844)
+        self.addCleanup(b.close)
+        return b
+
+    def file(self, name, data):
+        d = tempfile.mkdtemp(prefix='memproxy-page-upload-')
+        path = os.path.join(d, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        return path
+
+    def choose(self, b, fmt, path):
+        """Picks the file type and the file, then "Check the file" by keyboard."""
+        b.js('(s => { s.value = %s; s.dispatchEvent(new Event("change")); })(document.getElementById("format"))'
+             % json.dumps(fmt))
+        b.set_files('#file', [path])
+        b.js('document.querySelector("form.upload button[type=submit]").focus()')
+        b.enter()
+
+    def test_wrong_file_type_puts_focus_on_a_visible_error(self):
+        for width in WIDTHS:
+            user = mh.uid('wrong') + 'n' * 80  # long words must wrap, not widen the page
+            self.assertEqual(mh.import_lines(self.proxy, user, [
+                mh.fact('city', 'Lima', '2024-01-01T00:00:00Z'),
+                mh.fact('a_long_key_' + 'k' * 40, 'v' * 300, '2024-01-01T00:00:00Z'),
+                mh.message('user', 'w' * 400, '2024-01-01T00:00:00Z', conversation='0123456789abcdef')]).status,
+                200)
+            b = self.at_width(width)
+            b.navigate(self.origin + '#link=' + ph.token(user))
+            b.wait('document.querySelector("li.fact") !== null', what='the facts')
+            b.js('document.querySelectorAll("details").forEach(d => { d.open = true; })')
+            self.assertTrue(b.js(NO_OVERFLOW), 'wider than %d px' % width)
+            self.choose(b, 'chatgpt', self.file('photo.png', b'\x89PNG\r\n\x1a\n' + bytes(64)))
+            b.wait(FOCUS_ON_ALERT, what='focus on a visible error at %d px' % width)
+            error = b.js('document.activeElement.textContent')
+            self.assertIn('could not be imported as a ChatGPT data export', error)
+            self.assertIn('not JSON', error)
+            self.assertTrue(b.js('document.activeElement.previousElementSibling.matches("form.upload")'),
+                            'the error is not beside the form')
+            self.assertTrue(b.js(NO_OVERFLOW), 'wider than %d px with the error' % width)
+            # a ZIP's refusal speaks of its conversations and messages, not of lines
+            late = int(time.time()) + 3 * 86400
+            zipped = io.BytesIO()
+            with zipfile.ZipFile(zipped, 'w') as z:
+                z.writestr('conversations.json', chatgpt([('c1', [{'role': 'user', 'text': 'late', 't': late}])]))
+            self.choose(b, 'chatgpt', self.file('export.zip', zipped.getvalue()))
+            b.wait(FOCUS_ON_ALERT + ' && document.activeElement.textContent.includes("ZIP")',
+                   what='the ZIP\'s refusal')
+            error = b.js('document.activeElement.textContent')
+            self.assertIn('Message 1 of conversation 1 in the ZIP cannot be imported', error)
+            self.assertNotIn('Line', error)
+            self.assertEqual(b.js('document.querySelectorAll(".error").length'), 1, 'errors pile up')
+            mem = mh.admin_memory(self.proxy, user).json()
+            self.assertEqual(mh.entity_map(mem)['city'], 'Lima')
+            self.assertEqual(len(mem.get('buffer', []) + mem.get('archive', [])), 1, 'a message was imported')
+
+    def test_upload_is_checked_with_counts_and_cost_before_it_is_imported(self):
+        for width in WIDTHS:
+            user = mh.uid('dry')
+            self.assertEqual(mh.import_lines(self.proxy, user, [mh.fact('city', 'Lima', '2024-01-01T00:00:00Z')]).status,
+                             200)
+            export = chatgpt([('c1', [
+                {'role': 'user', 'text': 'I keep bees in Tartu.', 't': 1700000000},
+                {'role': 'user', 'text': 'SECRET-HIDDEN-CONTEXT', 't': 1700000001, 'hidden': True},
+                {'role': 'tool', 'text': 'TOOL-OUTPUT-XYZ', 't': 1700000002},
+                {'role': 'assistant', 'text': 'Bees are wonderful.', 't': 1700000003}])])
+            planned = mh.admin_request(self.proxy, 'POST', '/admin/users/%s/import?format=chatgpt&dry_run=true'
+                                       % mh.qid(user), export, 'application/json').json()
+            self.assertEqual((planned['messages'], planned['skipped_by_reason']), (2, {'hidden': 1, 'tool': 1}))
+            b = self.at_width(width)
+            b.navigate(self.origin + '#link=' + ph.token(user))
+            b.wait('document.querySelector("li.fact") !== null', what='the facts')
+            self.choose(b, 'chatgpt', self.file('conversations.json', export))
+            b.wait('document.activeElement && document.activeElement.matches(".plan")', what='the check of the file')
+            plan = b.js('document.querySelector(".plan").innerText')
+            self.assertIn('would add up to 1 conversation, 2 messages, 0 facts. Nothing is stored yet.', plan)
+            self.assertIn('Left out: 1 hidden by the app, 1 tool calls and their results.', plan)
+            x = planned['extraction']
+            self.assertTrue(x['calls'] > 0, planned)
+            self.assertIn('The memory model would read %d turn%s in %d call%s, about %s tokens'
+                          % (x['turns'], '' if x['turns'] == 1 else 's', x['calls'], '' if x['calls'] == 1 else 's',
+                             format(x['tokens'], ',')), plan)
+            self.assertTrue(b.js(NO_OVERFLOW), 'wider than %d px with the check' % width)
+            self.assertNotIn('bees', json.dumps(mh.admin_memory(self.proxy, user).json()), 'stored before "Yes"')
+            b.tab()
+            self.assertEqual(b.js('document.activeElement.textContent'), 'Yes, import it')
+            b.enter()
+            b.wait('(s => s.startsWith("Imported") && !s.includes("Updating"))'
+                   '(document.getElementById("status").textContent)', what='the import')
+            self.assertEqual(b.js('document.getElementById("status").textContent'),
+                             'Imported 1 conversation, 2 messages, 0 facts. '
+                             'Left out: 1 hidden by the app, 1 tool calls and their results.')
+            stored = json.dumps(mh.admin_memory(self.proxy, user).json())
+            self.assertIn('I keep bees in Tartu.', stored)
+            self.assertIn('Bees are wonderful.', stored)
+            self.assertNotIn('SECRET-HIDDEN-CONTEXT', stored)
+            self.assertNotIn('TOOL-OUTPUT-XYZ', stored)
+            b.wait('document.body.innerText.includes("I keep bees in Tartu.")', what='the imported messages shown')
+            self.assertTrue(b.js(NO_OVERFLOW), 'wider than %d px after the import' % width)
+        self.only_memproxy()
+
+    def test_buttons_say_what_they_act_on(self):
+        user = mh.uid('names')
+        self.assertEqual(mh.import_lines(self.proxy, user, [
+            mh.fact('city', 'Lima', '2024-01-01T00:00:00Z'),
+            mh.message('user', 'I moved to Lima last spring.', '2024-01-01T00:00:00Z')]).status, 200)
+        b = self.browser
+        b.navigate(self.origin + '#link=' + ph.token(user))
+        b.wait('document.querySelector("li.message") !== null', what='the messages')
+        b.js('document.querySelectorAll("details").forEach(d => { d.open = true; })')
+        names = b.accessible_names('button')
+        self.assertIn("Delete the fact 'city'", names)
+        self.assertIn("Correct the fact 'city'", names)
+        self.assertIn('Delete this message: "I moved to Lima last spring."', names)
+        self.assertNotIn('Delete', names)
+        self.assertNotIn('Delete message', names)
+        # a correction: the person's own word, whose earlier words stay kept
+        b.js('document.querySelector(\'button[aria-label="Correct the fact \\\'city\\\'"]\').focus()')
+        b.enter()
+        b.wait('document.activeElement.id === "fix-city"', what='the correction\'s field')
+        b.js('document.activeElement.value = "Cusco"')
+        b.enter()
+        b.wait('(s => s.includes("corrected") && !s.includes("Updating"))'
+               '(document.getElementById("status").textContent)', what='the correction')
+        fact = b.js('document.querySelector(\'li.fact[data-key="city"]\').innerText')
+        self.assertIn('you corrected it', fact)
+        self.assertIn('What you said before stays in your conversations', fact)
+        self.assertNotIn('no longer kept', fact)
+        b.js('document.querySelector(\'li.fact[data-key="city"] details\').open = true')
+        history = b.js('document.querySelector(\'li.fact[data-key="city"] details\').innerText')
+        self.assertIn('Corrected by you', history)
+        self.assertIn('Replaced by a newer value (was "Lima")', history)
+        self.assertNotIn('extractor', b.js('document.body.innerText'))
+        stored = mh.admin_memory(self.proxy, user).json()
+        self.assertEqual(mh.entity_map(stored)['city'], 'Cusco')
+        self.assertIn('I moved to Lima last spring.', json.dumps(stored), 'the words were not kept')
+
     def test_find_a_fact_with_its_words_and_delete_it_by_keyboard(self):
         user = self.seed()
         t0 = time.monotonic()
@@ -88,6 +246,13 @@ class Browser(mh.MemCase):
         fact = b.js('document.querySelector(\'li.fact[data-key="favorite_city"]\').innerText')
         self.assertIn('Lisbon', fact)
         self.assertIn(SAID, fact, 'the fact does not show the words that told it')
+        self.assertIn('learned from what you said', fact)
+        b.js('document.querySelector(\'li.fact[data-key="favorite_city"] details\').open = true')
+        self.assertIn('Added, learned from what you said',
+                      b.js('document.querySelector(\'li.fact[data-key="favorite_city"]\').innerText'))
+        self.assertNotIn('extractor', b.js('document.body.innerText'))
+        b.wait('document.querySelector("#last .explain .key") !== null', what='a fact with its key')
+        self.assertIn('favorite city: Lisbon', b.js('document.getElementById("last").innerText'))
         b.wait('document.getElementById("last").innerText.includes("Which city do I like best?")',
                what='the last request\'s explanation')
         os.makedirs(BUILD, exist_ok=True)
@@ -132,6 +297,9 @@ class Browser(mh.MemCase):
             self.assertNotIn('Lisbon', body)
             self.assertNotIn('cello', body)
         self.assertIn('expired', self.browser.js('document.getElementById("status").textContent'))
+        who = self.browser.js('document.getElementById("who").textContent')
+        self.assertIn('This link expired on', who)
+        self.assertNotIn('works until', who)
         self.only_memproxy()
 
     def test_the_pages_scripts_reach_no_other_user(self):
@@ -214,6 +382,69 @@ class Browser(mh.MemCase):
         outside = [u for u in b.requests if not u.startswith(origin.rsplit('/page/', 1)[0] + '/')
                    and not u.startswith(('data:', 'blob:'))]
         self.assertEqual(outside, [], 'the page made requests outside memproxy')
+
+    def facts_of(self, user):
+        r = mh.admin_request(self.proxy, 'GET', '/admin/users/%s/memory' % pct(user))
+        self.assertIn(r.status, (200, 404), r)
+        return mh.entity_map(r.json()) if r.status == 200 else {}
+
+    def test_operator_opens_dotted_users(self):
+        ids = {'.': 'Oslo', '..': 'Quito', 'a.b': 'Accra'}
+        for user, city in ids.items():
+            r = mh.admin_request(self.proxy, 'POST', '/admin/users/%s/import' % pct(user),
+                                 mh.ndjson([mh.fact('city', city, '2024-01-01T00:00:00Z')]), mh.NDJSON)
+            self.assertEqual(r.status, 200, r)
+        b = self.browser
+        b.navigate('http://127.0.0.1:%d/page/' % self.proxy.admin_port)
+        b.js('document.getElementById("token").value = %s; document.getElementById("token").focus()'
+             % json.dumps(mh.ADMIN_TOKEN))
+        b.enter()
+        for user, city in ids.items():
+            b.wait('document.getElementById("find") !== null', what='the users')
+            b.js('(f => { f.value = %s; f.focus(); })(document.getElementById("find"))' % json.dumps(user))
+            b.enter()
+            b.wait('document.body.innerText.includes("Memory of %s")' % user, what='the page of %r' % user)
+            b.wait('(li => li && li.innerText.includes(%s))(document.querySelector(\'li.fact[data-key="city"]\'))'
+                   % json.dumps(city), what='the fact of %r' % user)
+            if user == '..':  # a write through the query form reaches "..", and only it
+                b.js('document.querySelector(\'button[aria-label="Delete the fact \\\'city\\\'"]\').focus()')
+                b.enter()
+                b.wait('document.activeElement.textContent === "Yes, delete"', what='the confirmation')
+                b.enter()
+                b.wait('document.getElementById("status").textContent.includes("deleted")', what='the deletion')
+                self.assertEqual(self.facts_of('..'), {})
+                self.assertEqual(self.facts_of('.'), {'city': 'Oslo'})
+                self.assertEqual(self.facts_of('a.b'), {'city': 'Accra'})
+            b.js('Array.from(document.querySelectorAll("button")).find(x => x.textContent === "Back to users").click()')
+        paths = [u.split('/admin/', 1)[1] for u in b.requests if '/admin/users/' in u]
+        self.assertTrue(any(p.startswith('users//memory?') and 'user=..' in p for p in paths), paths)
+
+
+def pct(user):
+    """user as a path segment with every byte escaped ("." is %2E): what
+    curl or Python sends as is, where a browser folds %2E segments."""
+    return ''.join('%%%02X' % b for b in user.encode('utf-8'))
+
+
+def chatgpt(convs):
+    """A ChatGPT conversations.json of convs: [(id, [{role, text, t, hidden}])],
+    each a straight branch."""
+    out = []
+    for cid, msgs in convs:
+        mapping, parent = {}, None
+        for i, m in enumerate(msgs):
+            nid = '%s-n%d' % (cid, i)
+            msg = {'id': nid, 'author': {'role': m['role']}, 'create_time': m['t'],
+                   'content': {'content_type': 'text', 'parts': [m['text']]}}
+            if m.get('hidden'):
+                msg['metadata'] = {'is_visually_hidden_from_conversation': True}
+            mapping[nid] = {'id': nid, 'parent': parent, 'children': [], 'message': msg}
+            if parent:
+                mapping[parent]['children'].append(nid)
+            parent = nid
+        out.append({'id': cid, 'title': cid, 'create_time': msgs[0]['t'], 'mapping': mapping,
+                    'current_node': parent})
+    return json.dumps(out).encode()
 
 
 if __name__ == '__main__':
