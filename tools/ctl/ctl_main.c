@@ -90,7 +90,7 @@ static const struct command commands[] = {
     {"reload", "[--pid PID]",
      "Re-reads the configuration as SIGHUP does and says whether it was valid\n"
      "(POST /admin/reload); with --pid, sends SIGHUP to that process instead (no admin API\n"
-     "needed; the outcome is in memproxy's log).\n",
+     "needed; the outcome is in memproxy's log), only when it runs memproxy (else exit 3).\n",
      mp_ctl_ops_reload},
     {"config check", "FILE",
      "Checks a configuration file with the environment's MEMPROXY_* variables, as memproxy\n"

@@ -565,8 +565,12 @@ class Entities(AdminCase):
         self.assertEqual(mh.entity_map(self.mem_ok(user)), {'name': 'Cian'})
         last = self.history(user)[-1]
         self.assertEqual((last['event'], last['actor'], last['item'], last['key']), ('deleted', 'admin', 'fact', 'city'))
-        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/city' % q(user)), 404, 'not_found')
-        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/x' % q(mh.uid('g'))), 404, 'not_found')
+        # a fact nothing is kept of: an answer about the fact, never "No such route"
+        r = self.adm('DELETE', '/admin/users/%s/entities/City' % q(user))
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
+        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/x' % q(mh.uid('g'))), 404,
+                               'fact_not_found')
         s = send(self.proxy, user, 'Where?', x_memory='read')
         self.assertEqual(self.injection(s).block.fact_dict(), {'name': 'Cian'})
 

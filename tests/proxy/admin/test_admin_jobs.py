@@ -110,11 +110,12 @@ class Listing(JobsCase):
         held = self.held_job(held_u, 'My name is Hedda and I live in Bergen.')
         failed = self.failed_job(failed_u, 'My name is Fritz and I live in Graz.')
         t1 = int(time.time() * 1000)
-        fields = {'id', 'user', 'tenant', 'kind', 'state', 'held', 'failed', 'attempts',
+        fields = {'id', 'user', 'tenant', 'kind', 'state', 'turns', 'held', 'failed', 'attempts',
                   'unusable_answers', 'seqs', 'created_at', 'updated_at', 'next_try_at', 'lease_until'}
         for job in (held, failed):
             self.assertEqual(set(job), fields, job)
             self.assertEqual(job['kind'], 'extract')
+            self.assertEqual(job['turns'], 1)
             self.assertIsNone(job['tenant'])
             self.assertIsNone(job['lease_until'])
             self.assertTrue(t0 - 1000 <= iso_ms(job['created_at']) <= t1 + 1000, job)
@@ -305,6 +306,62 @@ class Acting(JobsCase):
         time.sleep(1.2)  # a scheduling pass
         self.assertEqual(len(self.extract_bodies(user)), calls, 'a dropped job ran again')
         self.assertEqual(mh.get_memory(self.p, user)['entities'], [])
+
+
+class Batches(JobsCase):
+    """A batch of two turns that failed in one call is one job: listed once,
+    run again and dropped whole."""
+
+    def setUp(self):
+        ConvCase.setUp(self)
+        # a user's two turns go to the memory model in one call, and only then
+        self.p = self.jobs_proxy(extract_batch_turns=2, extract_idle_seconds=3600)
+
+    def failed_batch(self, user, texts):
+        before = self.p.metric('memproxy_memory_jobs_failed_total', kind='extract', reason='malformed')
+        mh.set_jobmode(self.fake, extract='invalid')
+        for text in texts:
+            self.assertOK(send(self.p, user, text))
+        self.p.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= before + len(texts), mh.WAIT,
+                           kind='extract', reason='malformed')
+        mh.set_jobmode(self.fake, extract='ok')
+        return mh.wait_for(lambda: self.user_jobs(user, 'failed'), mh.WAIT, 'the failed batch listed')
+
+    def test_a_failed_batch_is_one_job_and_runs_again_whole(self):
+        user = mh.uid('jb')
+        jobs = self.failed_batch(user, ['My name is Britt.', 'I live in Narvik.'])
+        self.assertEqual(len(jobs), 1, jobs)
+        job = jobs[0]
+        self.assertEqual((job['turns'], job['state'], job['failed']), (2, 'failed', {'reason': 'malformed'}))
+        seqs = [m['seq'] for m in self.archived(user)]
+        self.assertEqual((job['seqs']['from'], job['seqs']['through']), (min(seqs), max(seqs)))
+        self.assertEqual([j['id'] for j in self.user_jobs(user)], [job['id']])
+        calls = len(self.extract_bodies(user))
+        self.assertEqual(calls, 3, 'one call for both turns, and two more tries')
+        self.assertTrue(all('Britt' in b and 'Narvik' in b for b in self.extract_bodies(user)))
+        r = self.adm('POST', '/admin/jobs/%d/retry' % job['id'])
+        self.assertEqual(r.status, 200, r)
+        again = r.json()['job']
+        self.assertEqual((again['id'], again['turns'], again['failed']), (job['id'], 2, None))
+        # one more call holding both turns; both facts; no job left
+        mh.wait_memory(self.p, user, lambda m: mh.entity_map(m) == {'name': 'Britt', 'city': 'Narvik'},
+                       what='both facts')
+        bodies = self.extract_bodies(user)
+        self.assertEqual(len(bodies), calls + 1)
+        self.assertTrue('Britt' in bodies[-1] and 'Narvik' in bodies[-1], bodies[-1])
+        mh.wait_for(lambda: self.user_jobs(user) == [], mh.WAIT, 'the batch done')
+        self.assertEqual(self.adm('GET', '/admin/status').json()['queue']['failed_jobs'], 0)
+
+    def test_dropping_a_failed_batch_drops_both_turns(self):
+        user = mh.uid('jbd')
+        job = self.failed_batch(user, ['My name is Dag.', 'I live in Bodo.'])[0]
+        r = self.adm('DELETE', '/admin/jobs/%d' % job['id'])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['dropped']['turns'], 2)
+        self.assertEqual(self.user_jobs(user), [])
+        self.assertEqual(self.adm('GET', '/admin/status').json()['queue']['failed_jobs'], 0)
+        # the words stay recorded
+        self.assertEqual(len(self.archived(user)), 4)
 
 
 if BACKEND == 'postgres':  # one store for two proxies

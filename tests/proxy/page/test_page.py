@@ -192,7 +192,8 @@ class Actions(PageCase):
                          [('corrected', 'user'), ('deleted', 'user')])
         # the admin API's answers are the same for the same call: a 404 now
         r = ph.api(self.proxy, 'DELETE', 'entities/city', link)
-        self.assertOpenAIError(r, 404, 'not_found')
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
 
     def test_delete_a_message_and_a_conversation(self):
         conv = '3f9a0c51d2e87b64'

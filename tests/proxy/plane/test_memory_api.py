@@ -181,9 +181,11 @@ class UserApi(mh.MemCase):
         r = self.delete_entity(user, 'city')
         self.assertEqual(r.status, 204, r)
         self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'name': 'Cian'})
-        self.assertOpenAIError(self.delete_entity(user, 'city'), 404, 'not_found')
-        self.assertOpenAIError(self.delete_entity(user, 'never'), 404, 'not_found')
-        self.assertOpenAIError(self.delete_entity(mh.uid('ghost'), 'city'), 404, 'not_found')
+        r = self.delete_entity(user, 'city')
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
+        self.assertOpenAIError(self.delete_entity(user, 'never'), 404, 'fact_not_found')
+        self.assertOpenAIError(self.delete_entity(mh.uid('ghost'), 'city'), 404, 'fact_not_found')
         s = send(self.proxy, user, 'Where?', x_memory='read')
         self.assertEqual(self.injection(s).block.fact_dict(), {'name': 'Cian'})
 
@@ -225,7 +227,7 @@ class UserApi(mh.MemCase):
         a, b = mh.uid('sa'), mh.uid('sb')
         self.assertEqual(self.put(a, 'secret', 'alpha-only').status, 200)
         self.assertEqual(mh.get_memory(self.proxy, b)['entities'], [])
-        self.assertOpenAIError(self.delete_entity(b, 'secret'), 404, 'not_found')
+        self.assertOpenAIError(self.delete_entity(b, 'secret'), 404, 'fact_not_found')
         self.assertEqual(self.proxy.request('DELETE', '/v1/memory', self.h(b)).status, 204)
         self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, a)), {'secret': 'alpha-only'})
 
