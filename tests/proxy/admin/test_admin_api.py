@@ -603,6 +603,25 @@ class Entities(AdminCase):
         self.assertEqual(self.adm('DELETE', '/admin/users/%s/memory' % q(mh.uid('never'))).status, 204)
 
 
+class FactCap(AdminCase):
+    PROXY_CONFIG = {'workers': 1, 'sections': ADMIN, 'memory': {'mode': 'hybrid'}}
+
+    def test_the_cap_is_max_facts_per_user_not_256(self):
+        # docs/admin-api.md: a new fact past [memory] max_facts_per_user (100000 by
+        # default) is 409 memory_full; a 257th is an ordinary fact
+        user = mh.uid('cap')
+        for i in range(257):
+            r = self.put(user, 'k%d' % i, 'v%d' % i)
+            self.assertEqual(r.status, 200, (i, r))
+        self.assertEqual(len(self.mem_ok(user)['entities']), 257)
+        # with a cap of 3: the fourth new key is refused, nothing of it kept
+        p = self.start_proxy(workers=1, sections=ADMIN, memory={'mode': 'hybrid', 'max_facts_per_user': 3})
+        for i in range(3):
+            self.assertEqual(self.put(user, 'k%d' % i, 'v', proxy=p).status, 200)
+        self.assertOpenAIError(self.put(user, 'k3', 'v', proxy=p), 409, 'memory_full')
+        self.assertEqual(sorted(e['key'] for e in self.mem_ok(user, proxy=p)['entities']), ['k0', 'k1', 'k2'])
+
+
 class Maintenance(AdminCase):
     def test_compact_then_keeps_serving(self):
         user = mh.uid('cmp')

@@ -233,10 +233,14 @@ class UserApi(mh.MemCase):
 
     def test_other_methods_and_paths(self):
         user = mh.uid('meth')
-        r = self.proxy.request('POST', '/v1/memory', self.h(user, True), b'{}')
-        self.assertEqual(r.status, 405, r)
-        r = self.proxy.request('GET', '/v1/memory/entities/city', self.h(user))
-        self.assertEqual(r.status, 405, r)
+        for method, path, allow in (('POST', '/v1/memory', 'GET, DELETE'),
+                                    ('GET', '/v1/memory/entities/city', 'PUT, DELETE'),
+                                    ('DELETE', '/v1/memory/settings', 'GET, PUT'),
+                                    ('POST', '/v1/memory/search', 'GET')):
+            with self.subTest(method=method, path=path):
+                r = self.proxy.request(method, path, self.h(user, True), b'{}')
+                self.assertOpenAIError(r, 405, 'method_not_allowed')
+                self.assertEqual(r.header('allow'), allow)
         n0 = mh.last_n(self.fake)
         r = self.proxy.request('GET', '/v1/memory', self.h(user))
         self.assertEqual(r.status, 200)

@@ -132,10 +132,51 @@ class CheckConfig(harness.ProxyTestCase):
         err = r.stderr.decode('utf-8', 'replace')
         self.assertEqual(r.returncode, 1, 'exit code; stderr: %s' % err)
         self.assertIn('must be 100, got 40 + 20 + 15 + 15', err)
-        # a rule between keys has no line and no source of its own: printed
-        # as the message alone, never as ": message"
-        self.assertFalse([l for l in err.splitlines() if l.startswith(':')], err)
+        # a rule whose first key the file leaves at its default: FILE: message
+        path = os.path.join(self.tmp.name, 'shares.ini')
+        self.assertEqual(err.splitlines(), [path + ': [memory] share_profile + share_past + share_summary + '
+                                            'share_buffer must be 100, got 40 + 20 + 15 + 15'], err)
         self.assert_no_sanitizer(r)
+
+    def test_every_error_names_file_and_line(self):
+        # docs/cli.md: each error as FILE:LINE: message, LINE the one that sets
+        # the key the message is about, for rules between keys and files the
+        # configuration names too
+        cases = (
+            # a rule between two keys: the first key's line
+            (VALID.replace('mode = hybrid', 'mode = hybrid\nbuffer_messages = 30\nsummarize_at = 20'), 12,
+             '[memory] summarize_at (20) must be >= buffer_messages (30)'),
+            # a file the configuration names that cannot be read
+            (VALID.replace('base_url = http://127.0.0.1:9/v1', 'base_url = http://127.0.0.1:9/v1\n'
+                           'ca_file = /nonexistent/ca.pem'), 8, '[upstream] ca_file cannot be read'),
+            # a language without a dictionary: the line, and a doc that exists
+            (VALID.replace('mode = hybrid', 'mode = hybrid\ntranslate_languages = zh'), 11,
+             '[memory] translate_languages: no dictionary for "zh" (docs/memory-languages.md'),
+            # two listeners on one port
+            (VALID.replace('admin_listen = 127.0.0.1:0', 'admin_listen = 127.0.0.1:9999')
+             .replace('listen = 127.0.0.1:0\n', 'listen = 127.0.0.1:9999\n', 1), 2,
+             '[server] listen and admin_listen must differ'),
+        )
+        for i, (text, line, message) in enumerate(cases):
+            with self.subTest(message=message):
+                path, r = self.check(text, 'located%d.ini' % i)
+                err = r.stderr.decode('utf-8', 'replace')
+                self.assertEqual(r.returncode, 1, err)
+                self.assertTrue(err.startswith('%s:%d: %s' % (path, line, message)), err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assert_no_sanitizer(r)
+        self.assertTrue(os.path.exists(os.path.join(SOURCE_ROOT, 'docs', 'memory-languages.md')))
+        # a key the environment sets: environment: message
+        path = self.write('env_rule.ini', VALID)
+        r = run_memproxy(['-c', path, '--check-config'], {'MEMPROXY_MEMORY_SUMMARIZE_AT': '5'})
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.returncode, 1, err)
+        self.assertTrue(err.startswith('environment: [memory] summarize_at (5) must be >='), err)
+        # without a file, a rule between keys is the environment's
+        r = run_memproxy(['--check-config'], {'MEMPROXY_MEMORY_SHARE_PAST': '20'})
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.returncode, 1, err)
+        self.assertTrue(err.startswith('environment: [memory] share_profile + '), err)
 
     def test_translate_languages_without_a_dictionary(self):
         # Chinese has no FreeDict table: naming it is an error, as is a code
