@@ -627,7 +627,7 @@ class Access(CtlCase):
         for words in ('status', 'users list', 'users show USER', 'users forget USER', 'users export USER',
                       'users import USER', 'users settings USER', 'users search USER QUERY',
                       'users explain USER QUESTION', 'users link USER', 'compact',
-                      'reload [--pid PID]',
+                      'reload [--pid PID]', 'jobs list', 'jobs retry ID', 'jobs drop ID',
                       'config check FILE', 'Exit codes'):
             self.assertIn(words, r.out)
         r = run_ctl(['users', 'show', '--help'])
