@@ -15,31 +15,6 @@
 
 #define JOB_ID_MAX 9223372036854775807UL /* the admin API's {id}: 1 .. 2^63 - 1 */
 
-/* Appends one page's jobs to all; *next is its next_cursor ("" at the end). */
-static int jobs_page(struct mp_ctl_client *c, const char *path, json_t *all, char *next, size_t cap)
-{
-    const struct mp_ctl_call call = {.method = "GET", .path = path};
-    struct mp_ctl_reply r;
-    json_t *doc = NULL;
-    int rc = mp_ctl_client_json(c, &call, &r, &doc);
-    if (rc != MP_CTL_OK)
-        return rc;
-    json_t *jobs = json_object_get(doc, "jobs");
-    const json_t *cursor = json_object_get(doc, "next_cursor");
-    const char *text = json_string_value(cursor);
-    bool ok = json_is_array(jobs) && (json_is_null(cursor) || text != NULL) &&
-              (text == NULL || (strlen(text) > 0 && strlen(text) < cap));
-    if (ok && json_array_extend(all, jobs) == 0)
-        snprintf(next, cap, "%s", text != NULL ? text : "");
-    else
-        rc = MP_CTL_FAILED;
-    if (!ok)
-        fprintf(stderr, "memproxy ctl: malformed answer from the admin API (jobs listing)\n");
-    json_decref(doc);
-    mp_ctl_reply_cleanup(&r);
-    return rc;
-}
-
 /* The listing's path without its cursor, from the checked options
  * (state, user, tenant, limit; each NULL when not given). */
 static void list_path(const struct mp_ctl_opt *opts, char *path)
@@ -101,7 +76,7 @@ int mp_ctl_jobs_list(struct mp_ctl_session *s, int argc, const char *const *argv
     while (rc == MP_CTL_OK) {
         snprintf(path, sizeof(path), "%s", base);
         mp_ctl_users_param(path, "cursor", cursor);
-        rc = jobs_page(c, path, all, cursor, sizeof(cursor));
+        rc = mp_ctl_session_page(c, path, "jobs", all, cursor, sizeof(cursor));
         if (cursor[0] == '\0')
             break;
     }

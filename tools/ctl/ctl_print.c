@@ -125,6 +125,19 @@ int mp_ctl_print_status(const json_t *doc, FILE *f)
 
 /* ---- users ---- */
 
+/* A listing's end: its n rows (when rc is MP_OK and there are any), then
+ * "N nouns"; frees t. Returns rc. */
+static int table_end(struct mp_ctl_table *t, int rc, size_t n, const char *noun, FILE *f)
+{
+    if (rc == MP_OK) {
+        if (n > 0)
+            mp_ctl_table_print(t, NULL, f);
+        fprintf(f, "%zu %s%s\n", n, noun, n == 1 ? "" : "s");
+    }
+    mp_ctl_table_free(t);
+    return rc;
+}
+
 int mp_ctl_print_users(const json_t *users, FILE *f)
 {
     static const char *const head[] = {"USER",     "TENANT",  "FACTS",        "MESSAGES",
@@ -149,14 +162,7 @@ int mp_ctl_print_users(const json_t *users, FILE *f)
         if (rc == MP_OK)
             rc = mp_ctl_table_add(t, cells);
     }
-    if (rc == MP_OK) {
-        size_t n = json_array_size(users);
-        if (n > 0)
-            mp_ctl_table_print(t, NULL, f);
-        fprintf(f, "%zu user%s\n", n, n == 1 ? "" : "s");
-    }
-    mp_ctl_table_free(t);
-    return rc;
+    return table_end(t, rc, json_array_size(users), "user", f);
 }
 
 /* ---- memory jobs ---- */
@@ -194,14 +200,7 @@ int mp_ctl_print_jobs(const json_t *jobs, FILE *f)
         if (rc == MP_OK)
             rc = mp_ctl_table_add(t, cells);
     }
-    if (rc == MP_OK) {
-        size_t n = json_array_size(jobs);
-        if (n > 0)
-            mp_ctl_table_print(t, NULL, f);
-        fprintf(f, "%zu job%s\n", n, n == 1 ? "" : "s");
-    }
-    mp_ctl_table_free(t);
-    return rc;
+    return table_end(t, rc, json_array_size(jobs), "job", f);
 }
 
 /* "job 12 (2 turns)" for the job object of an act's answer. */
