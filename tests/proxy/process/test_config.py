@@ -73,6 +73,33 @@ class CheckConfig(harness.ProxyTestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
         self.assert_no_sanitizer(r)
 
+    def test_shipped_config_comments_match_the_docs(self):
+        # each key's comment in conf/memproxy.ini holds its own range (the one
+        # docs/configuration.md gives it), never another key's text
+        rows = {}
+        with open(os.path.join(SOURCE_ROOT, 'docs', 'configuration.md'), encoding='utf-8') as f:
+            for line in f:
+                m = re.match(r'^\| `(\w+)` \| [^|]* \| [^|]* \| ([^|]*) \|', line)
+                if m:
+                    rows.setdefault(m.group(1), []).append(m.group(2))
+        comments, key = {}, None
+        with open(os.path.join(SOURCE_ROOT, 'conf', 'memproxy.ini'), encoding='utf-8') as f:
+            for line in f:
+                m = re.match(r'^(\w+)\s*=[^;]*(;.*)?$', line)
+                if m:
+                    key = m.group(1)
+                    comments[key] = comments.get(key, '') + (m.group(2) or '')
+                elif line.startswith(' ') and line.strip().startswith(';') and key:
+                    comments[key] += line.strip()
+        self.assertIn('job_lease_seconds', comments)
+        for key, text in comments.items():
+            self.assertIn(key, rows, 'conf/memproxy.ini has %s, which docs/configuration.md lacks' % key)
+            for lo, hi in re.findall(r'\((\d+)\.\.(\d+)', text):
+                self.assertTrue([r for r in rows[key] if '%s..%s' % (lo, hi) in r],
+                                '%s: the comment says %s..%s, docs/configuration.md %s' % (key, lo, hi, rows[key]))
+        self.assertNotIn('idempotency', comments['job_lease_seconds'])
+        self.assertIn('(2..3600)', comments['job_lease_seconds'])
+
     def test_valid_generated_config(self):
         _, r = self.check(VALID, 'valid.ini')
         self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
