@@ -292,7 +292,8 @@ int main(int argc, char **argv)
         mp_config_print_errors(&errs, stderr);
         return EXIT_CONFIG;
     }
-    if (check_postgres_budget(&cfg, o.config_path) != MP_OK)
+    bool serves = !o.check_only && o.rotate_to == NULL && !o.migrate;
+    if ((o.check_only || serves) && check_postgres_budget(&cfg, o.config_path) != MP_OK)
         return EXIT_CONFIG;
     if (o.check_only) {
         const char *warning = mp_memcred_warning(&cfg);
