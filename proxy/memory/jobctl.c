@@ -21,10 +21,10 @@ static bool of_user(const struct mp_jobctl_filter *f, const struct mp_job *job)
     return true;
 }
 
-/* Whether failed job (in state st) is one of the batch a (failed) job of
- * row r is: an extraction batch's jobs fail together, so they share their
- * user, their reason and the millisecond they failed at (memjob.c); a
- * summary job is a batch of its own. */
+/* Whether job is of the batch failed job r is of: an extraction batch's
+ * jobs fail together, so they share their user, their reason and the
+ * millisecond they failed at (memjob.c); a summary job is a batch of its
+ * own. */
 static bool same_batch(const struct mp_job *r, const struct mp_job *job)
 {
     return r->kind == MP_JOB_EXTRACT && job->kind == MP_JOB_EXTRACT && r->failed != 0 &&
@@ -141,99 +141,96 @@ static int batch_of(struct mp_store *store, const struct mp_jobctl_row *row, str
     return MP_OK;
 }
 
-/* Applies ops[0..n) (job ops, each naming its user in its job) in one
- * write: the first op's result when the write went through (a later job
- * of the batch gone meanwhile is no failure). */
-static int apply_batch(struct mp_store *store, struct mp_op *ops, const struct mp_job *jobs,
-                       size_t n, int64_t now_ms)
+/* Writes the batch of row (batch_of()) in one store write: each job made
+ * pending afresh (kind MP_OP_UPDATE_JOB) or removed (MP_OP_DONE_JOB). MP_OK
+ * with *jobs and *ops (n of each, oldest first; the caller frees both), or
+ * the store's error (the first job's op's result: a later job of the batch
+ * gone meanwhile is no failure) with nothing to free. */
+static int batch_write(struct mp_store *store, const struct mp_jobctl_row *row,
+                       enum mp_op_kind kind, int64_t now_ms, struct mp_job **jobs,
+                       struct mp_op **ops, size_t *n)
 {
-    for (size_t i = 0; i < n; i++) {
-        ops[i].user = jobs[i].user;
-        ops[i].user_len = jobs[i].user_len;
-        ops[i].now_ms = now_ms;
-    }
-    int rc = mp_store_apply(store, ops, n);
-    return rc == MP_OK ? ops[0].result : rc;
-}
-
-/* Runs the batch of failed row again, its jobs pending and tried afresh,
- * and leaves the row as its first job is after. */
-static int retry_batch(struct mp_memjobs *j, struct mp_store *store, int64_t now_ms,
-                       struct mp_jobctl_row *row)
-{
-    struct mp_job *jobs = NULL;
-    size_t n = 0;
-    int rc = batch_of(store, row, &jobs, &n);
-    struct mp_op *ops = rc == MP_OK ? calloc(n, sizeof(*ops)) : NULL;
-    if (rc == MP_OK && ops == NULL)
+    int rc = batch_of(store, row, jobs, n);
+    *ops = rc == MP_OK ? calloc(*n, sizeof(**ops)) : NULL;
+    if (rc == MP_OK && *ops == NULL)
         rc = MP_ENOMEM;
-    for (size_t i = 0; ops != NULL && i < n; i++) {
-        ops[i].kind = MP_OP_UPDATE_JOB;
-        ops[i].u.job = jobs[i];
-        ops[i].u.job.failed = MP_JOB_FAIL_NONE;
-        ops[i].u.job.attempts = 0;
-        ops[i].u.job.malformed = 0;
-        ops[i].u.job.not_before_ms = 0;
+    for (size_t i = 0; rc == MP_OK && i < *n; i++) {
+        struct mp_op *op = &(*ops)[i];
+        const struct mp_job *job = &(*jobs)[i];
+        /* job ops name their user in the job */
+        *op = (struct mp_op){
+            .kind = kind, .user = job->user, .user_len = job->user_len, .now_ms = now_ms};
+        if (kind == MP_OP_DONE_JOB) {
+            op->u.job_id = job->id;
+            continue;
+        }
+        op->u.job = *job;
+        op->u.job.failed = MP_JOB_FAIL_NONE;
+        op->u.job.attempts = 0;
+        op->u.job.malformed = 0;
+        op->u.job.not_before_ms = 0;
     }
     if (rc == MP_OK)
-        rc = apply_batch(store, ops, jobs, n, now_ms);
-    for (size_t i = 0; rc == MP_OK && i < n; i++) {
-        mp_memjobs_forget_job(j, jobs[i].id);
-        mp_memjobs_add(j, &ops[i].u.job);
-        mp_memjobs_due(j, &ops[i].u.job);
+        rc = mp_store_apply(store, *ops, *n);
+    if (rc == MP_OK)
+        rc = (*ops)[0].result;
+    if (rc != MP_OK) {
+        free(*ops);
+        free(*jobs);
+        *ops = NULL;
+        *jobs = NULL;
     }
-    if (rc == MP_OK) {
-        mp_memjobs_schedule(j);
-        row->job = ops[0].u.job;
-        row->job.through_seq = ops[n - 1].u.job.through_seq;
-        row->state = mp_memjobs_state(j, &ops[0].u.job, now_ms);
-        row->turns = (uint32_t)n;
-    }
-    free(ops);
-    free(jobs);
     return rc;
 }
 
 int mp_jobctl_retry(struct mp_memjobs *j, struct mp_store *store, uint64_t id, int64_t now_ms,
                     struct mp_jobctl_row *out)
 {
+    struct mp_job *jobs = NULL;
+    struct mp_op *ops = NULL;
+    size_t n = 0;
     int rc = read_row(j, store, id, now_ms, out);
     if (rc == MP_OK && out->state != MP_MEMJOB_FAILED)
         rc = MP_ECONFLICT; /* only a failed job runs again */
+    if (rc == MP_OK)
+        rc = batch_write(store, out, MP_OP_UPDATE_JOB, now_ms, &jobs, &ops, &n);
     if (rc != MP_OK)
         return rc;
-    return retry_batch(j, store, now_ms, out);
+    for (size_t i = 0; i < n; i++) {
+        mp_memjobs_forget_job(j, jobs[i].id);
+        mp_memjobs_add(j, &ops[i].u.job);
+        mp_memjobs_due(j, &ops[i].u.job);
+    }
+    mp_memjobs_schedule(j);
+    out->job = ops[0].u.job;
+    out->job.through_seq = ops[n - 1].u.job.through_seq;
+    out->state = mp_memjobs_state(j, &ops[0].u.job, now_ms);
+    out->turns = (uint32_t)n;
+    free(ops);
+    free(jobs);
+    return MP_OK;
 }
 
 int mp_jobctl_drop(struct mp_memjobs *j, struct mp_store *store, uint64_t id, int64_t now_ms,
                    struct mp_jobctl_row *out)
 {
+    struct mp_job *jobs = NULL;
+    struct mp_op *ops = NULL;
+    size_t n = 0;
     int rc = read_row(j, store, id, now_ms, out);
     if (rc == MP_OK && out->state == MP_MEMJOB_LEASED)
         rc = MP_ECONFLICT; /* a call runs it: its end removes it, or retries it */
+    if (rc == MP_OK)
+        rc = batch_write(store, out, MP_OP_DONE_JOB, now_ms, &jobs, &ops, &n);
     if (rc != MP_OK)
         return rc;
-    struct mp_job *jobs = NULL;
-    size_t n = 0;
-    rc = batch_of(store, out, &jobs, &n);
-    struct mp_op *ops = rc == MP_OK ? calloc(n, sizeof(*ops)) : NULL;
-    if (rc == MP_OK && ops == NULL)
-        rc = MP_ENOMEM;
-    for (size_t i = 0; ops != NULL && i < n; i++) {
-        ops[i].kind = MP_OP_DONE_JOB;
-        ops[i].u.job_id = jobs[i].id;
-    }
-    if (rc == MP_OK)
-        rc = apply_batch(store, ops, jobs, n, now_ms);
-    for (size_t i = 0; rc == MP_OK && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         mp_memjobs_forget_job(j, jobs[i].id);
-    if (rc == MP_OK) {
-        mp_memjobs_schedule(j); /* the gauges: held, failed, queue depth */
-        out->job = jobs[0];
-        out->job.through_seq = jobs[n - 1].through_seq;
-        out->turns = (uint32_t)n;
-    }
+    mp_memjobs_schedule(j); /* the gauges: held, failed, queue depth */
+    out->job = jobs[0];
+    out->job.through_seq = jobs[n - 1].through_seq;
+    out->turns = (uint32_t)n;
     free(ops);
     free(jobs);
-    return rc;
+    return MP_OK;
 }
