@@ -89,8 +89,18 @@ static int load_patterns(const char *path, const char *key, parse_fn parse, void
     size_t len = 0;
     unsigned line = 0;
     const char *why = NULL;
-    if (read_file(path, &text, &len, errs) != MP_OK)
+    size_t first = errs->count;
+    if (read_file(path, &text, &len, errs) != MP_OK) {
+        /* an error of the key that names the file (placed at its line) */
+        for (size_t i = first; i < errs->count; i++) {
+            struct mp_config_error *e = &errs->items[i];
+            char msg[sizeof(e->message)];
+            snprintf(msg, sizeof(msg), "[memory] %s: %.*s: %s", key, 160, path, e->message);
+            memcpy(e->message, msg, sizeof(msg));
+            e->source[0] = '\0';
+        }
         return MP_EINVAL;
+    }
     int rc = parse(text, len, out, &line, &why);
     free(text);
     if (rc != MP_OK) {

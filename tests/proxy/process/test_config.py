@@ -176,6 +176,9 @@ class CheckConfig(harness.ProxyTestCase):
             # a file the configuration names that cannot be read
             (VALID.replace('base_url = http://127.0.0.1:9/v1', 'base_url = http://127.0.0.1:9/v1\n'
                            'ca_file = /nonexistent/ca.pem'), 8, '[upstream] ca_file cannot be read'),
+            # a pattern file that cannot be read: the key's line
+            (VALID.replace('mode = hybrid', 'mode = hybrid\ntask_patterns = /nonexistent/tasks.conf'), 11,
+             '[memory] task_patterns: /nonexistent/tasks.conf: cannot open'),
             # a language without a dictionary: the line, and a doc that exists
             (VALID.replace('mode = hybrid', 'mode = hybrid\ntranslate_languages = zh'), 11,
              '[memory] translate_languages: no dictionary for "zh" (docs/memory-languages.md'),
