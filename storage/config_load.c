@@ -94,9 +94,11 @@ static int load_patterns(const char *path, const char *key, parse_fn parse, void
         /* an error of the key that names the file (placed at its line) */
         for (size_t i = first; i < errs->count; i++) {
             struct mp_config_error *e = &errs->items[i];
-            char msg[sizeof(e->message)];
+            char msg[sizeof(e->message) + 256];
             snprintf(msg, sizeof(msg), "[memory] %s: %.*s: %s", key, 160, path, e->message);
-            memcpy(e->message, msg, sizeof(msg));
+            size_t keep = strnlen(msg, sizeof(e->message) - 1);
+            memcpy(e->message, msg, keep);
+            e->message[keep] = '\0';
             e->source[0] = '\0';
         }
         return MP_EINVAL;

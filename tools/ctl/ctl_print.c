@@ -228,7 +228,9 @@ int mp_ctl_print_job_dropped(const json_t *doc, FILE *f)
     job_name(job, f);
     fputs(", which was ", f);
     put(f, str(job, "state"));
-    fputs(": its turns stay recorded and never reach the memory model\n", f);
+    fputs(num(job, "turns") > 1 ? ": its turns stay recorded and never reach the memory model\n"
+                                : ": its turn stays recorded and never reaches the memory model\n",
+          f);
     return MP_OK;
 }
 
