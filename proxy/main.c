@@ -126,18 +126,23 @@ static char *postgres_url(const struct mp_config *cfg)
 }
 
 /* With [server] workers auto, the connection budget's rule
- * (mp_config_validate()) is checked here, once the count is known. */
-static int check_postgres_budget(const struct mp_config *cfg)
+ * (mp_config_validate()) is checked here, once the count is known, by
+ * --check-config and at start alike; its error is printed as the
+ * configuration's others are (FILE:LINE: message). */
+static int check_postgres_budget(const struct mp_config *cfg, const char *config_path)
 {
     unsigned workers = mp_server_worker_count(cfg);
     if (cfg->storage.backend != MP_BACKEND_POSTGRES ||
         mp_config_postgres_loop_pool(cfg->storage.postgres_pool, workers) != 0)
         return MP_OK;
-    char why[192];
-    snprintf(why, sizeof(why),
+    struct mp_config_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    errs.count = 1;
+    snprintf(errs.items[0].message, sizeof(errs.items[0].message),
              "[storage] postgres_pool (%u) x workers (%u, auto) must be at least workers + %d",
              (unsigned)cfg->storage.postgres_pool, workers, MP_CONFIG_PG_BACKGROUND);
-    log_error("invalid configuration", why);
+    mp_config_locate_errors(&errs, 0, config_path, (const char *const *)environ);
+    mp_config_print_errors(&errs, stderr);
     return MP_EINVAL;
 }
 
@@ -254,8 +259,7 @@ static int run(const struct mp_config *cfg, const char *config_path)
     struct mp_store *store = NULL;
     struct mp_server *server = NULL;
     int status = EXIT_START;
-    if (check_postgres_budget(cfg) != MP_OK || load_forwarding_client(cfg) != MP_OK ||
-        open_store(cfg, &store) != MP_OK)
+    if (load_forwarding_client(cfg) != MP_OK || open_store(cfg, &store) != MP_OK)
         goto out;
     if (mp_memcred_warning(cfg) != NULL)
         mp_log(MP_LOG_WARN, mp_memcred_warning(cfg));
@@ -288,6 +292,9 @@ int main(int argc, char **argv)
         mp_config_print_errors(&errs, stderr);
         return EXIT_CONFIG;
     }
+    bool serves = !o.check_only && o.rotate_to == NULL && !o.migrate;
+    if ((o.check_only || serves) && check_postgres_budget(&cfg, o.config_path) != MP_OK)
+        return EXIT_CONFIG;
     if (o.check_only) {
         const char *warning = mp_memcred_warning(&cfg);
         if (warning != NULL)

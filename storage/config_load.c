@@ -1,13 +1,16 @@
 /* Reading the configuration file and the environment. */
 #include "config_load.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "config/ini.h"
 #include "wire/clienttask.h"
 #include "wire/inserted.h"
 #include "format/seal.h"
@@ -86,8 +89,20 @@ static int load_patterns(const char *path, const char *key, parse_fn parse, void
     size_t len = 0;
     unsigned line = 0;
     const char *why = NULL;
-    if (read_file(path, &text, &len, errs) != MP_OK)
+    size_t first = errs->count;
+    if (read_file(path, &text, &len, errs) != MP_OK) {
+        /* an error of the key that names the file (placed at its line) */
+        for (size_t i = first; i < errs->count; i++) {
+            struct mp_config_error *e = &errs->items[i];
+            char msg[sizeof(e->message) + 256];
+            snprintf(msg, sizeof(msg), "[memory] %s: %.*s: %s", key, 160, path, e->message);
+            size_t keep = strnlen(msg, sizeof(e->message) - 1);
+            memcpy(e->message, msg, keep);
+            e->message[keep] = '\0';
+            e->source[0] = '\0';
+        }
         return MP_EINVAL;
+    }
     int rc = parse(text, len, out, &line, &why);
     free(text);
     if (rc != MP_OK) {
@@ -152,21 +167,74 @@ static int check_translate_languages(const struct mp_config *cfg, const char *pa
     return MP_EINVAL;
 }
 
-int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
-                   struct mp_config_errors *errs)
+/* Whether envp sets [section] key (MEMPROXY_<SECTION>_<KEY>, any case). */
+static bool env_sets(const char *const *envp, const char *section, const char *key)
 {
-    int status = MP_OK;
-    memset(errs, 0, sizeof(*errs));
-    mp_config_defaults(out);
-    if (path != NULL) {
-        char *text = NULL;
-        size_t len = 0;
-        if (read_file(path, &text, &len, errs) != MP_OK)
-            return MP_EINVAL;
-        if (mp_config_parse_ini(out, text, len, path, errs) != MP_OK)
-            status = MP_EINVAL;
-        free(text);
+    char name[160];
+    int n = snprintf(name, sizeof(name), "MEMPROXY_%s_%s=", section, key);
+    for (size_t i = 0; n > 0 && (size_t)n < sizeof(name) && envp != NULL && envp[i] != NULL; i++)
+        if (strncasecmp(envp[i], name, (size_t)n) == 0)
+            return true;
+    return false;
+}
+
+/* The "[section] key" a message starts with, into section and key (each
+ * MP_INI_NAME_MAX bytes): false when it starts otherwise. */
+static bool message_key(const char *m, char *section, char *key)
+{
+    size_t s = 0, k = 0;
+    if (*m++ != '[')
+        return false;
+    while (*m != ']' && *m != '\0' && s + 1 < MP_INI_NAME_MAX)
+        section[s++] = *m++;
+    if (*m++ != ']' || *m++ != ' ' || s == 0)
+        return false;
+    while ((isalnum((unsigned char)*m) || *m == '_') && k + 1 < MP_INI_NAME_MAX)
+        key[k++] = *m++;
+    section[s] = '\0';
+    key[k] = '\0';
+    return k > 0;
+}
+
+/* Gives the errors from index from on that have no line the place they
+ * belong (mp_config_locate_errors()); text[0..len) is path's. */
+static void locate(struct mp_config_errors *errs, size_t from, const char *path, const char *text,
+                   size_t len, const char *const *envp)
+{
+    char section[MP_INI_NAME_MAX], key[MP_INI_NAME_MAX];
+    for (size_t i = from; i < errs->count; i++) {
+        struct mp_config_error *e = &errs->items[i];
+        bool ours = e->source[0] == '\0' || (path != NULL && strcmp(e->source, path) == 0);
+        if (e->line > 0 || !ours)
+            continue; /* placed already, or another file's (a pattern file) */
+        bool named = message_key(e->message, section, key);
+        const char *where = path != NULL ? path : "environment";
+        if (named && env_sets(envp, section, key))
+            where = "environment";
+        else if (named && text != NULL)
+            e->line = mp_config_key_line(text, len, section, key);
+        snprintf(e->source, sizeof(e->source), "%s", where);
     }
+}
+
+void mp_config_locate_errors(struct mp_config_errors *errs, size_t from, const char *path,
+                             const char *const *envp)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct mp_config_errors ignored;
+    memset(&ignored, 0, sizeof(ignored));
+    if (path != NULL && read_file(path, &text, &len, &ignored) != MP_OK)
+        text = NULL; /* gone since: the file's name, without a line */
+    locate(errs, from, path, text, len, envp);
+    free(text);
+}
+
+/* What mp_config_load() does after the file: the environment, the rules,
+ * and the files the configuration names. */
+static int load_rest(const char *path, const char *const *envp, struct mp_config *out,
+                     struct mp_config_errors *errs, int status)
+{
     if (mp_config_apply_env(out, envp, errs) != MP_OK)
         status = MP_EINVAL;
     if (status == MP_OK && mp_config_validate(out, errs) != MP_OK)
@@ -215,6 +283,26 @@ int mp_config_load(const char *path, const char *const *envp, struct mp_config *
         }
         mp_seal_key_wipe(&key);
     }
+    return status;
+}
+
+int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
+                   struct mp_config_errors *errs)
+{
+    int status = MP_OK;
+    char *text = NULL;
+    size_t len = 0;
+    memset(errs, 0, sizeof(*errs));
+    mp_config_defaults(out);
+    if (path != NULL) {
+        if (read_file(path, &text, &len, errs) != MP_OK)
+            return MP_EINVAL;
+        if (mp_config_parse_ini(out, text, len, path, errs) != MP_OK)
+            status = MP_EINVAL;
+    }
+    status = load_rest(path, envp, out, errs, status);
+    locate(errs, 0, path, text, len, envp);
+    free(text);
     return status;
 }
 

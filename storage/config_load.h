@@ -15,9 +15,22 @@
 /* path (borrowed) may be NULL for defaults + environment; envp is a
  * NULL-terminated array like environ (borrowed). Returns MP_OK with *out
  * filled, or MP_EINVAL with errs filled (*out undefined). A file that cannot
- * be read, or is larger than MP_CONFIG_FILE_MAX, is an error of its own. */
+ * be read, or is larger than MP_CONFIG_FILE_MAX, is an error of its own.
+ * Every error names its source (path, "environment", or a file the
+ * configuration names) and, where it has one, its line: as
+ * mp_config_locate_errors() places them. */
 int mp_config_load(const char *path, const char *const *envp, struct mp_config *out,
                    struct mp_config_errors *errs);
+
+/* Gives the errors of errs from index from on that have no line, and no
+ * source but path (or none), the place they belong, as docs/cli.md says:
+ * one whose message starts with "[section] key" is the environment's when
+ * envp sets MEMPROXY_<SECTION>_<KEY>, else at the line of path that sets
+ * the key; any other (a rule between keys, a key left at its default) is
+ * path's without a line, or the environment's when path is NULL. path's
+ * text is read again here. */
+void mp_config_locate_errors(struct mp_config_errors *errs, size_t from, const char *path,
+                             const char *const *envp);
 
 /* The PostgreSQL connection string of cfg: [storage] postgres_url, or the
  * first line of postgres_url_file (its line end stripped; at most

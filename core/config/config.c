@@ -965,6 +965,21 @@ int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const
     return run.failed ? MP_EINVAL : MP_OK;
 }
 
+unsigned mp_config_key_line(const char *text, size_t len, const char *section, const char *key)
+{
+    struct mp_ini ini;
+    struct mp_ini_item item;
+    bool in_section = false;
+    mp_ini_init(&ini, text, len);
+    while (mp_ini_next(&ini, &item) == MP_OK) {
+        if (item.kind == MP_INI_SECTION)
+            in_section = strcasecmp(item.name, section) == 0;
+        else if (item.kind == MP_INI_PAIR && in_section && strcasecmp(item.name, key) == 0)
+            return item.line;
+    }
+    return 0;
+}
+
 /* ---- environment ---- */
 
 /* Lower-cases s[0..n) into dst[0..cap); false when it does not fit. */

@@ -328,6 +328,11 @@ int mp_config_set(struct mp_config *c, const char *section, const char *key, con
 int mp_config_parse_ini(struct mp_config *c, const char *text, size_t len, const char *source,
                         struct mp_config_errors *errs);
 
+/* The line of INI text[0..len) that sets key in section (both matched
+ * case-insensitively, as the parser does: the first such line), or 0 when
+ * none does. */
+unsigned mp_config_key_line(const char *text, size_t len, const char *section, const char *key);
+
 /* Applies every "MEMPROXY_<SECTION>_<KEY>=value" entry of envp (a NULL-
  * terminated array like environ, borrowed) to *c; other entries are ignored.
  * SECTION is the part up to the first '_' after "MEMPROXY_", KEY the rest,

@@ -50,7 +50,8 @@ static int parse_code(const char *s, size_t n, uint64_t *m, char *why, size_t ca
         return MP_EINVAL;
     }
     if ((mp_xlate_dict_langs() & MP_XLATE_BIT(lang)) == 0) {
-        mp_errtext_format(why, cap, "no dictionary for \"%s\" (docs/memory.md, Languages)",
+        mp_errtext_format(why, cap,
+                          "no dictionary for \"%s\" (docs/memory-languages.md, Across languages)",
                           mp_lang_code(lang));
         return MP_EINVAL;
     }

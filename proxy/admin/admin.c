@@ -110,12 +110,17 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     /* HEAD is GET without the content (mp_conn_respond leaves it out) */
     bool get = (head->method_len == 3 && memcmp(head->method, "GET", 3) == 0) ||
                (head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0);
+    bool health =
+        target_is(head, "/livez") || target_is(head, "/readyz") || target_is(head, "/metrics");
     if (get && target_is(head, "/livez")) {
         send_text(c, 200, "OK", "ok\n");
     } else if (get && target_is(head, "/readyz")) {
         send_readyz(c, host);
     } else if (get && target_is(head, "/metrics")) {
         send_metrics(c);
+    } else if (health) {
+        const struct mp_respond_with w = {.headers = "Allow: GET, HEAD\r\n"};
+        mp_respond_error_with(c, MP_PERR_METHOD_NOT_ALLOWED, &w, MP_CONN_KEEP);
     } else if (head->target_len >= 7 && memcmp(head->target, "/admin/", 7) == 0) {
         mp_adminapi_handle(c, head, body, body_len);
     } else if (host->page != NULL && host->page(c, head)) {

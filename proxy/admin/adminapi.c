@@ -56,7 +56,6 @@
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15)) /* 0.9, not 0.90000000000000002 */
 
 static const char no_user[] = "Nothing is stored for this user.";
-static const char no_fact[] = "This user has no value for this key.";
 static const char no_message[] = "This user has no message with this seq.";
 static const char no_conversation[] = "This user has no message in this conversation.";
 static const char no_explanation[] = "No request of this user was explained in the last 10 "
@@ -630,6 +629,14 @@ static void on_messages_erased(struct mp_memticket *t, void *arg, int status)
         send_removed(call, one ? &call->op.erased : &call->erased);
 }
 
+/* 404 fact_not_found: the DELETE's key has nothing kept. */
+static void send_no_fact(struct admin_call *call)
+{
+    char message[MP_ENTITY_KEY_MAX + 64];
+    snprintf(message, sizeof(message), "No fact with key '%s' is kept for this user.", call->t.key);
+    send_error_msg(call, MP_PERR_FACT_NOT_FOUND, message, NULL);
+}
+
 static void entity_put_done(struct admin_call *call, int status)
 {
     char etag[48];
@@ -664,7 +671,7 @@ static void on_entity_done(struct mp_memticket *t, void *arg, int status)
     else if (status != MP_OK || (call->op.result != MP_OK && call->op.result != MP_NOTFOUND))
         send_error(call, MP_PERR_INTERNAL, NULL);
     else if (call->op.result == MP_NOTFOUND)
-        send_error_msg(call, MP_PERR_NOT_FOUND, no_fact, NULL);
+        send_no_fact(call);
     else
         send_removed(call, &call->op.erased);
 }

@@ -153,6 +153,7 @@ static json_t *row_json(const struct mp_jobctl_row *r, const struct mp_config *c
     f |= mp_memjson_set_user(o, job->user, job->user_len);
     f |= set(o, "kind", json_string(job->kind == MP_JOB_SUMMARIZE ? "summarize" : "extract"));
     f |= set(o, "state", json_string(state_names[r->state]));
+    f |= set(o, "turns", json_integer((json_int_t)r->turns));
     f |= set(o, "held", why_json(r, cfg, true));
     f |= set(o, "failed", why_json(r, cfg, false));
     f |= set(o, "attempts", json_integer((json_int_t)job->attempts));
@@ -199,6 +200,7 @@ static void log_act(const struct mp_adminjobs *a, const char *request_id)
     mp_logline_str(&l, "actor", "admin");
     mp_logline_str(&l, "request_id", request_id);
     mp_logline_int(&l, "job", (int64_t)job->id);
+    mp_logline_int(&l, "turns", (int64_t)a->one.turns);
     mp_logline_str(&l, "kind", job->kind == MP_JOB_SUMMARIZE ? "summarize" : "extract");
     if (a->route == MP_ADMIN_JOB)
         mp_logline_str(&l, "state", state_names[a->one.state]);

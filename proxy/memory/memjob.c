@@ -372,17 +372,17 @@ static int64_t backoff_ms(const struct mp_memjobs *j, uint32_t attempts, int64_t
     return retry_after_ms > wait ? retry_after_ms : wait;
 }
 
-/* The job failed: stored again to be retried after a backoff, or (give_up)
- * kept as failed for a re-run, never dropped. */
+/* The job failed at now: stored again to be retried after a backoff, or
+ * (give_up) kept as failed for a re-run, never dropped. */
 static void job_failed_try(struct mp_memjobs *j, struct mp_job *job, enum mp_job_fail why,
-                           bool give_up, int64_t retry_after_ms)
+                           bool give_up, int64_t retry_after_ms, int64_t now)
 {
     job->attempts += job->attempts < 0xffff;
     job->malformed += why == MP_JOB_FAIL_MALFORMED && job->malformed < 0xff;
     /* a failed job never waits for a time: its not_before_ms keeps when it
-       failed (GET /admin/jobs shows it) */
-    job->not_before_ms =
-        give_up ? now_ms() : now_ms() + backoff_ms(j, job->attempts, retry_after_ms);
+       failed (GET /admin/jobs shows it), the same for every job of its
+       batch, which is how the listing knows them for one (jobctl.h) */
+    job->not_before_ms = give_up ? now : now + backoff_ms(j, job->attempts, retry_after_ms);
     job->failed = give_up ? (uint8_t)why : MP_JOB_FAIL_NONE;
     struct mp_op op;
     mp_memjobs_op(&op, MP_OP_UPDATE_JOB, job);
@@ -404,9 +404,10 @@ static void job_failed_try(struct mp_memjobs *j, struct mp_job *job, enum mp_job
 void mp_memjobs_batch_failed(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
                              enum mp_job_fail why, int64_t retry_after_ms)
 {
-    bool give_up = n > 0 && gives_up(j, &turns[0].job, why, now_ms());
+    int64_t now = now_ms();
+    bool give_up = n > 0 && gives_up(j, &turns[0].job, why, now);
     for (size_t i = 0; i < n; i++)
-        job_failed_try(j, &turns[i].job, why, give_up, retry_after_ms);
+        job_failed_try(j, &turns[i].job, why, give_up, retry_after_ms, now);
     if (!give_up && why != MP_JOB_FAIL_MALFORMED)
         return;
     struct mp_logline l;

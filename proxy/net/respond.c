@@ -139,6 +139,8 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                 "Only a failed memory job can be run again.", -1},
     [MP_PERR_JOB_RUNNING] = {409, "Conflict", "invalid_request_error", "job_running",
                              "This memory job is running: drop it once its call is over.", -1},
+    [MP_PERR_FACT_NOT_FOUND] = {404, "Not Found", "invalid_request_error", "fact_not_found",
+                                "No fact with this key is kept for this user.", MP_CLERR_NOT_FOUND},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)
@@ -178,14 +180,17 @@ static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
     }
 }
 
-int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, enum mp_conn_end end)
+/* The answer of mp_respond_error() and mp_respond_error_with(). */
+static int respond(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
+                   const struct mp_respond_with *w, enum mp_conn_end end)
 {
     const struct mp_perr_info *info = &table[e];
     char body[512];
-    char headers[128];
+    char headers[256];
     char idbuf[MP_REQUEST_ID_LEN + 1];
     struct mp_access local = {0};
     struct mp_loop *loop = mp_conn_loop(c);
+    const char *message = w != NULL && w->message != NULL ? w->message : info->message;
 
     if (acc == NULL) {
         fill_from_head(c, &local);
@@ -198,13 +203,14 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, e
     acc->status = info->status;
     acc->error = info->code;
     const struct mp_http_request_head *head = mp_conn_head(c);
-    size_t n = head != NULL && mp_route_anthropic_target(head->target, head->target_len)
-                   ? mp_errbody_format_anthropic(body, sizeof(body), info->message, info->status,
-                                                 info->code)
-                   : mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
+    size_t n =
+        head != NULL && mp_route_anthropic_target(head->target, head->target_len)
+            ? mp_errbody_format_anthropic(body, sizeof(body), message, info->status, info->code)
+            : mp_errbody_format(body, sizeof(body), message, info->type, info->code);
     acc->bytes_out = n;
-    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s", acc->request_id,
-             e == MP_PERR_OVERLOADED ? "Retry-After: 1\r\n" : "");
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s%s", acc->request_id,
+             e == MP_PERR_OVERLOADED ? "Retry-After: 1\r\n" : "",
+             w != NULL && w->headers != NULL ? w->headers : "");
     if (mp_conn_is_data_plane(c)) {
         if (info->client_kind >= 0)
             mp_metrics_client_error(loop->shard, (enum mp_client_error_kind)info->client_kind);
@@ -212,6 +218,23 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, e
     }
     mp_conn_respond(c, info->status, info->reason, "application/json", headers, body, n, end);
     return info->status;
+}
+
+int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, enum mp_conn_end end)
+{
+    return respond(c, e, acc, NULL, end);
+}
+
+int mp_respond_error_with(struct mp_conn *c, enum mp_perr e, const struct mp_respond_with *w,
+                          enum mp_conn_end end)
+{
+    struct mp_access acc = {0};
+    fill_from_head(c, &acc);
+    if (w != NULL && w->user != NULL) {
+        acc.user = w->user;
+        acc.user_len = w->user_len;
+    }
+    return respond(c, e, &acc, w, end);
 }
 
 size_t mp_respond_sse_error(char *out, size_t cap, enum mp_perr e, bool anthropic)

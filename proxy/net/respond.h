@@ -47,6 +47,7 @@ enum mp_perr {
     MP_PERR_EXPIRED_PAGE_LINK,
     MP_PERR_JOB_NOT_FAILED,
     MP_PERR_JOB_RUNNING,
+    MP_PERR_FACT_NOT_FOUND,
     MP_PERR_COUNT
 };
 
@@ -77,6 +78,20 @@ const struct mp_perr_info *mp_respond_info(enum mp_perr e);
 struct mp_access;
 int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
                      enum mp_conn_end end);
+
+/* What an error answer may carry beyond its table row (all borrowed;
+ * NULL or 0: nothing). */
+struct mp_respond_with {
+    const char *message; /* replaces the row's text (a fixed text, or one that
+                            names only what the requester sent) */
+    const char *headers; /* header lines, each ending in CRLF ("Allow: GET\r\n") */
+    const char *user;    /* the request's user key: its hash is logged */
+    size_t user_len;
+};
+
+/* mp_respond_error() with what w (borrowed; NULL: nothing) adds. */
+int mp_respond_error_with(struct mp_conn *c, enum mp_perr e, const struct mp_respond_with *w,
+                          enum mp_conn_end end);
 
 /* The connection's refusals as memproxy's errors (mp_conn_kind.refuse of
  * both planes): mp_respond_error() with the matching error, no access

@@ -43,7 +43,8 @@ bool mp_page_asset_serve(struct mp_conn *c, const struct mp_http_request_head *h
     if (a == NULL)
         return false;
     if (!method_is(head, "GET") && !method_is(head, "HEAD")) {
-        mp_respond_error(c, MP_PERR_METHOD_NOT_ALLOWED, NULL, MP_CONN_KEEP);
+        const struct mp_respond_with w = {.headers = "Allow: GET, HEAD\r\n"};
+        mp_respond_error_with(c, MP_PERR_METHOD_NOT_ALLOWED, &w, MP_CONN_KEEP);
         return true;
     }
     mp_conn_respond(c, 200, "OK", a->type, MP_PAGE_SECURITY_HEADERS, a->data, a->len, MP_CONN_KEEP);

@@ -29,6 +29,7 @@
 #include "plane/memapi.h"
 #include "plane/reqmem.h"
 #include "status.h"
+#include "wire/errbody.h"
 
 #define MCP_PATH       "/mcp"
 #define MODERN_VERSION "2026-07-28"
@@ -95,7 +96,8 @@ static void send_text(struct mp_mcp_call *call, int status, const char *reason, 
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s%s", call->request_id,
              sse ? "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n" : "",
              extra != NULL ? extra : "");
-    mp_memapi_record(call->conn, call->request_id, MCP_PATH, status, call->t_start);
+    mp_memapi_record(call->conn, call->request_id, MCP_PATH, call->user, call->user_len, status,
+                     call->t_start);
     if (!sse) {
         mp_conn_respond(call->conn, status, reason, len > 0 ? "application/json" : NULL, headers,
                         text, len, MP_CONN_KEEP);
@@ -182,12 +184,23 @@ void mp_mcp_fail(struct mp_mcp_call *call, int status, int code, const char *mes
     fail_counted(call, MP_MCPR_ERROR, status, NULL, code, message, data);
 }
 
-/* An HTTP answer with no body (202 for a notification, 405). */
+/* An HTTP answer with no body (202 for a notification). */
 static void answer_empty(struct mp_mcp_call *call, int status, const char *extra,
                          enum mp_mcp_result counted)
 {
     mp_metrics_mcp(call->loop->shard, call->method, counted);
     send_text(call, status, reason_of(status), extra, "", 0);
+    call_free(call);
+}
+
+/* 405 for a method but POST: the API's JSON error shape, with Allow. */
+static void answer_not_allowed(struct mp_mcp_call *call)
+{
+    const struct mp_perr_info *info = mp_respond_info(MP_PERR_METHOD_NOT_ALLOWED);
+    char body[256];
+    size_t n = mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
+    mp_metrics_mcp(call->loop->shard, call->method, MP_MCPR_ERROR);
+    send_text(call, info->status, info->reason, "Allow: POST\r\n", body, n);
     call_free(call);
 }
 
@@ -404,7 +417,7 @@ static int admit(struct mp_mcp_call *call, const struct mp_http_request_head *he
 {
     const char *token = call->loop->cfg->mcp.token;
     if (!method_is(head, "POST")) {
-        answer_empty(call, 405, "Allow: POST\r\n", MP_MCPR_ERROR);
+        answer_not_allowed(call);
         return MP_EINVAL;
     }
     if (origin_refused(head)) {

@@ -67,7 +67,8 @@ struct mp_memapi_call {
     struct read_found found;
 };
 
-void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int status, double t0)
+void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, const char *user,
+                      size_t user_len, int status, double t0)
 {
     const struct mp_http_request_head *head = mp_conn_head(c);
     struct mp_access a = {.request_id = id,
@@ -75,7 +76,9 @@ void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int s
                           .path_len = strlen(path),
                           .status = status,
                           .duration_s = mp_access_now() - t0,
-                          .upstream_s = -1};
+                          .upstream_s = -1,
+                          .user = user_len > 0 ? user : NULL,
+                          .user_len = user_len};
     if (head != NULL) {
         a.method = head->method;
         a.method_len = head->method_len;
@@ -83,29 +86,48 @@ void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int s
     mp_access_record(mp_conn_loop(c), &a);
 }
 
+/* Answers call's request with error e; the log line names its user (by
+ * hash), as a chat request's does. */
+static void fail(struct mp_conn *c, const struct mp_memapi_call *call, enum mp_perr e)
+{
+    const struct mp_respond_with w = {.user = call->user, .user_len = call->user_len};
+    mp_respond_error_with(c, e, &w, MP_CONN_KEEP);
+}
+
+/* 404 fact_not_found for a DELETE of a key nothing is kept of. */
+static void fail_no_fact(struct mp_conn *c, const struct mp_memapi_call *call)
+{
+    char message[MP_ENTITY_KEY_MAX + 64];
+    snprintf(message, sizeof(message), "No fact with key '%s' is kept for this user.",
+             call->op.u.key);
+    const struct mp_respond_with w = {
+        .message = message, .user = call->user, .user_len = call->user_len};
+    mp_respond_error_with(c, MP_PERR_FACT_NOT_FOUND, &w, MP_CONN_KEEP);
+}
+
 static void send_json(struct mp_conn *c, int status, const char *reason, json_t *doc,
-                      const char *id, const char *path, double t0)
+                      const struct mp_memapi_call *call, const char *path)
 {
     char headers[64];
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (text == NULL) {
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        fail(c, call, MP_PERR_INTERNAL);
         return;
     }
-    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    mp_memapi_record(c, id, path, status, t0);
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", call->request_id);
+    mp_memapi_record(c, call->request_id, path, call->user, call->user_len, status, call->t_start);
     mp_conn_respond(c, status, reason, "application/json", headers, text, strlen(text),
                     MP_CONN_KEEP);
     free(text);
 }
 
-static void send_empty(struct mp_conn *c, int status, const char *reason, const char *id,
-                       const char *path, double t0)
+static void send_empty(struct mp_conn *c, int status, const char *reason,
+                       const struct mp_memapi_call *call, const char *path)
 {
     char headers[64];
-    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", id);
-    mp_memapi_record(c, id, path, status, t0);
+    snprintf(headers, sizeof(headers), "x-request-id: %s\r\n", call->request_id);
+    mp_memapi_record(c, call->request_id, path, call->user, call->user_len, status, call->t_start);
     mp_conn_respond(c, status, reason, NULL, headers, "", 0, MP_CONN_KEEP);
 }
 
@@ -127,24 +149,22 @@ static void on_committed(struct mp_memticket *t, void *arg, int status)
         return;
     }
     if (status != MP_OK) {
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        fail(c, call, MP_PERR_INTERNAL);
     } else if (call->kind == CALL_SET_MODE) {
         send_json(
             c, 200, "OK",
             mp_memjson_settings(call->user, call->user_len, call->op.u.user_mode,
                                 call->op.u.user_mode != MP_USER_MODE_AUTO ? call->op.now_ms : 0,
                                 MP_MEMJSON_USER),
-            call->request_id, path, call->t_start);
+            call, path);
     } else if (call->kind == CALL_PUT_ENTITY && call->op.result == MP_OK) {
-        send_json(c, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_USER),
-                  call->request_id, path, call->t_start);
+        send_json(c, 200, "OK", mp_memjson_entity(&call->op.u.entity, MP_MEMJSON_USER), call, path);
     } else if (call->kind == CALL_PUT_ENTITY) {
-        mp_respond_error(c, call->op.result == MP_ETOOBIG ? MP_PERR_MEMORY_FULL : MP_PERR_OUTRANKED,
-                         NULL, MP_CONN_KEEP);
+        fail(c, call, call->op.result == MP_ETOOBIG ? MP_PERR_MEMORY_FULL : MP_PERR_OUTRANKED);
     } else if (call->kind == CALL_DELETE_ENTITY && call->op.result == MP_NOTFOUND) {
-        mp_respond_error(c, MP_PERR_NOT_FOUND, NULL, MP_CONN_KEEP);
+        fail_no_fact(c, call);
     } else {
-        send_empty(c, 204, "No Content", call->request_id, path, call->t_start);
+        send_empty(c, 204, "No Content", call, path);
     }
     free(call);
 }
@@ -164,8 +184,8 @@ static void submit(struct mp_conn *c, struct mp_memapi_call *call)
     if (loop->memworker == NULL ||
         mp_memworker_submit(loop->memworker, &call->op, 1, loop->base, on_committed, call,
                             &call->ticket) != MP_OK) {
+        fail(c, call, MP_PERR_INTERNAL);
         free(call);
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
         return;
     }
     mp_conn_attach(c, call, mp_memapi_abort);
@@ -224,15 +244,15 @@ static void handle_entity(struct mp_conn *c, struct mp_memapi_call *call, bool p
     call->op.actor = MP_ACTOR_USER;
     char *key = put ? call->op.u.entity.key : call->op.u.key;
     if (path_key(seg, seg_len, key) != MP_OK) {
+        fail(c, call, MP_PERR_INVALID_KEY);
         free(call);
-        mp_respond_error(c, MP_PERR_INVALID_KEY, NULL, MP_CONN_KEEP);
         return;
     }
     enum mp_perr perr = MP_PERR_INVALID_VALUE;
     if (put && (put_value(body, len, call) != MP_OK ||
                 fill_correction(call, mp_conn_loop(c)->cfg, &perr) != MP_OK)) {
+        fail(c, call, perr);
         free(call);
-        mp_respond_error(c, perr, NULL, MP_CONN_KEEP);
         return;
     }
     submit(c, call);
@@ -293,20 +313,19 @@ static void read_answer(struct mp_memapi_call *call, int status)
                                              : f->search.total > 0 ? MP_SEARCH_HIT
                                                                    : MP_SEARCH_MISS);
     if (status != MP_OK) {
-        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_KEEP);
+        fail(c, call, MP_PERR_INTERNAL);
     } else if (call->kind == CALL_SEARCH) {
-        send_json(c, 200, "OK", f->search.doc, call->request_id, SEARCH_PATH, call->t_start);
+        send_json(c, 200, "OK", f->search.doc, call, SEARCH_PATH);
         f->search.doc = NULL; /* sent */
     } else if (call->kind == CALL_READ_MODE) {
         send_json(c, 200, "OK",
                   mp_memjson_settings(call->user, call->user_len, f->mode, f->at, MP_MEMJSON_USER),
-                  call->request_id, SETTINGS_PATH, call->t_start);
+                  call, SETTINGS_PATH);
     } else if (f->page_rc == MP_EINVAL) {
-        mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
+        fail(c, call, MP_PERR_INVALID_PARAM);
     } else {
         json_t *doc = mp_memjson_memory(call->user, call->user_len, f->um, MP_MEMJSON_USER);
-        send_json(c, 200, "OK", mp_memjson_add_archive(doc, f->page, f->next), call->request_id,
-                  "/v1/memory", call->t_start);
+        send_json(c, 200, "OK", mp_memjson_add_archive(doc, f->page, f->next), call, "/v1/memory");
         f->page = NULL; /* the document took it */
     }
     read_free(call);
@@ -348,8 +367,8 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const ch
     struct mp_admin_target *t = &call->target;
     t->limit = MP_ADMIN_LIMIT_DEFAULT;
     if (mp_adminpath_parse_query(query, qlen, t, &param) != MP_OK) {
+        fail(c, call, MP_PERR_INVALID_PARAM);
         free(call);
-        mp_respond_error(c, MP_PERR_INVALID_PARAM, NULL, MP_CONN_KEEP);
         return;
     }
     call->kind = CALL_READ;
@@ -373,8 +392,8 @@ static void handle_search(struct mp_conn *c, struct mp_memapi_call *call, const 
         rc = mp_memsearch_from_target(t, &call->query, &perr);
     if (rc != MP_OK) {
         mp_metrics_search(call->loop->shard, MP_SEARCH_INVALID);
+        fail(c, call, perr);
         free(call);
-        mp_respond_error(c, perr, NULL, MP_CONN_KEEP);
         return;
     }
     call->kind = CALL_SEARCH;
@@ -391,8 +410,8 @@ static void handle_settings(struct mp_conn *c, struct mp_memapi_call *call, bool
         return;
     }
     if (mp_memjson_parse_mode(body, len, &call->op.u.user_mode) != MP_OK) {
+        fail(c, call, MP_PERR_INVALID_MODE);
         free(call);
-        mp_respond_error(c, MP_PERR_INVALID_MODE, NULL, MP_CONN_KEEP);
         return;
     }
     call->kind = CALL_SET_MODE;
@@ -445,10 +464,15 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
     } else if (search && method_is(head, "GET")) {
         handle_search(c, call, q != NULL ? q + 1 : "", q != NULL ? head->target_len - plen - 1 : 0);
     } else {
+        const char *allow = whole      ? "Allow: GET, DELETE\r\n"
+                            : entity   ? "Allow: PUT, DELETE\r\n"
+                            : settings ? "Allow: GET, PUT\r\n"
+                            : search   ? "Allow: GET\r\n"
+                                       : NULL;
+        const struct mp_respond_with w = {
+            .headers = allow, .user = call->user, .user_len = call->user_len};
+        mp_respond_error_with(c, allow != NULL ? MP_PERR_METHOD_NOT_ALLOWED : MP_PERR_NOT_FOUND, &w,
+                              MP_CONN_KEEP);
         free(call);
-        mp_respond_error(c,
-                         whole || entity || settings || search ? MP_PERR_METHOD_NOT_ALLOWED
-                                                               : MP_PERR_NOT_FOUND,
-                         NULL, MP_CONN_KEEP);
     }
 }

@@ -16,8 +16,10 @@ void mp_memapi_handle(struct mp_conn *c, const struct mp_http_request_head *head
 
 /* Records the answer of a memproxy route (status, the request id and its
  * path template, borrowed) in the access log and the metrics; t0 is when
- * the request began (mp_access_now()). */
-void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, int status, double t0);
+ * the request began (mp_access_now()). user (borrowed, user_len bytes; 0:
+ * none yet) is the request's user key: the line holds its hash. */
+void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, const char *user,
+                      size_t user_len, int status, double t0);
 
 /* The client went away while call waited for the memory worker. */
 void mp_memapi_abort(struct mp_conn *c, void *call);

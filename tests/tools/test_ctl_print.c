@@ -107,6 +107,45 @@ START_TEST(test_ctl_print_users)
 }
 END_TEST
 
+static int print_jobs(const json_t *doc, FILE *f)
+{
+    return mp_ctl_print_jobs(json_object_get(doc, "jobs"), f);
+}
+
+START_TEST(test_ctl_print_jobs_a_failed_batch_is_one_row)
+{
+    char *out = render(
+        print_jobs,
+        "{\"jobs\":[{\"id\":42,\"user\":\"alice\",\"tenant\":null,\"kind\":\"extract\","
+        "\"state\":\"failed\",\"turns\":2,\"held\":null,\"failed\":{\"reason\":\"malformed\"},"
+        "\"attempts\":3,\"created_at\":\"2025-01-31T09:15:02.123Z\"},"
+        "{\"id\":41,\"user\":\"bob\",\"tenant\":null,\"kind\":\"extract\",\"state\":\"held\","
+        "\"turns\":1,\"held\":{\"reason\":\"no_credential\"},\"failed\":null,\"attempts\":0,"
+        "\"created_at\":\"2025-01-31T09:14:58.020Z\"}]}");
+    ck_assert_str_eq(out, "ID  USER   TENANT  KIND     STATE   WHY            ATTEMPTS  "
+                          "CREATED (UTC)        TURNS\n"
+                          "42  alice  -       extract  failed  malformed      3         "
+                          "2025-01-31 09:15:02  2\n"
+                          "41  bob    -       extract  held    no_credential  0         "
+                          "2025-01-31 09:14:58  1\n"
+                          "2 jobs\n");
+    free(out);
+    out = render(print_jobs, "{\"jobs\":[]}");
+    ck_assert_str_eq(out, "0 jobs\n");
+    free(out);
+    out =
+        render(mp_ctl_print_job_retried, "{\"job\":{\"id\":42,\"turns\":2,\"state\":\"pending\"}}");
+    ck_assert_str_eq(out, "job 42 (2 turns) runs again: pending\n");
+    free(out);
+    out = render(mp_ctl_print_job_dropped,
+                 "{\"dropped\":{\"id\":41,\"turns\":1,\"state\":\"held\"}}");
+    ck_assert_str_eq(out,
+                     "dropped job 41 (1 turn), which was held: its turn stays recorded and never "
+                     "reaches the memory model\n");
+    free(out);
+}
+END_TEST
+
 static const char memory_json[] =
     "{\"user\":\"alice\",\"tenant\":null,"
     "\"summary\":{\"text\":\"Summary: user: My name is Gus.\\nuser: I live in Graz.\","
@@ -184,6 +223,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_ctl_print_status_not_ready_degraded_no_store);
     tcase_add_test(tc, test_ctl_print_status_held_jobs);
     tcase_add_test(tc, test_ctl_print_users);
+    tcase_add_test(tc, test_ctl_print_jobs_a_failed_batch_is_one_row);
     tcase_add_test(tc, test_ctl_print_memory_with_provenance);
     tcase_add_test(tc, test_ctl_print_memory_empty_and_tenant);
     suite_add_tcase(s, tc);

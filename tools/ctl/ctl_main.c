@@ -1,7 +1,7 @@
 /* memproxy ctl's command line: the global options (anywhere on the line),
  * the command table with each command's help, dispatch, and libcurl's
- * global state. The commands live in ctl_ops.c, ctl_users.c and
- * ctl_transfer.c. */
+ * global state. The commands live in ctl_ops.c, ctl_users.c,
+ * ctl_transfer.c and ctl_jobs.c. */
 #include "ctl/ctl_main.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl/ctl_copy.h"
+#include "ctl/ctl_jobs.h"
 #include "ctl/ctl_link.h"
 #include "curl_lib.h"
 #include "ctl/ctl_ops.h"
@@ -77,6 +78,20 @@ static const struct command commands[] = {
      "[security] user_signature_key and valid for --ttl (30m, 24h, 7d; default 1h, at most\n"
      "30d). --url: where people reach the page (default: [page] listen). No server needed.\n",
      mp_ctl_users_link},
+    {"jobs list", "[--state S] [--user USER] [--tenant T] [--limit N]",
+     "The memory jobs, newest first (GET /admin/jobs, every page): id, user, kind, state\n"
+     "(pending, leased, held, failed), why it waits or failed, attempts, when, and the turns\n"
+     "it holds (a failed batch is one job). --state: pending|leased|held|failed|all; --user:\n"
+     "one user's (--tenant: of that tenant; alone: every user of it); --limit: jobs asked for\n"
+     "a page (1..1000, default 100).\n",
+     mp_ctl_jobs_list},
+    {"jobs retry", "ID",
+     "Runs failed job ID again now, with every turn of its batch (POST /admin/jobs/ID/retry).\n",
+     mp_ctl_jobs_retry},
+    {"jobs drop", "ID",
+     "Drops job ID (a failed batch: all its turns): its turns stay recorded but never reach\n"
+     "the memory model (DELETE /admin/jobs/ID). A running job cannot be dropped.\n",
+     mp_ctl_jobs_drop},
     {"copy-store", "--from FILE --to FILE",
      "Copies the whole store of one configuration file into the empty store of another,\n"
      "across backends (LMDB to PostgreSQL and back): every record as stored, so the copy is\n"
@@ -90,7 +105,7 @@ static const struct command commands[] = {
     {"reload", "[--pid PID]",
      "Re-reads the configuration as SIGHUP does and says whether it was valid\n"
      "(POST /admin/reload); with --pid, sends SIGHUP to that process instead (no admin API\n"
-     "needed; the outcome is in memproxy's log).\n",
+     "needed; the outcome is in memproxy's log), only when it runs memproxy (else exit 3).\n",
      mp_ctl_ops_reload},
     {"config check", "FILE",
      "Checks a configuration file with the environment's MEMPROXY_* variables, as memproxy\n"

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_load.h"
 #include "ctl/ctl_main.h"
@@ -57,6 +58,57 @@ int mp_ctl_ops_compact(struct mp_ctl_session *s, int argc, const char *const *ar
     return plain_call(s, "compact", "POST", "/admin/compact", argc, argv, print_compacted);
 }
 
+/* The file a process runs (its /proc/PID/exe link) into exe (cap bytes),
+ * without the kernel's " (deleted)" of a binary replaced since it started.
+ * 0, or the errno of the read. */
+static int exe_of(const char *pid, char *exe, size_t cap)
+{
+    static const char deleted[] = " (deleted)";
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%s/exe", pid);
+    ssize_t n = readlink(link, exe, cap - 1);
+    if (n < 0)
+        return errno;
+    exe[n] = '\0';
+    size_t dl = sizeof(deleted) - 1;
+    if ((size_t)n > dl && strcmp(exe + n - dl, deleted) == 0)
+        exe[n - dl] = '\0';
+    return 0;
+}
+
+/* Whether process pid runs memproxy: its executable is a file named
+ * memproxy, or the very binary this ctl runs from. MP_CTL_OK, or the exit
+ * status after a line on stderr: 4 when there is no such process, 3 when
+ * it runs something else or cannot be told (nothing is signalled). */
+static int check_memproxy(unsigned long pid)
+{
+    char id[24], exe[PATH_MAX], self[PATH_MAX];
+    snprintf(id, sizeof(id), "%lu", pid);
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        fprintf(stderr, "memproxy ctl: cannot signal process %lu: %s\n", pid, strerror(ESRCH));
+        return MP_CTL_NOTFOUND;
+    }
+    int err = exe_of(id, exe, sizeof(exe));
+    if (err != 0) {
+        fprintf(stderr,
+                "memproxy ctl reload: cannot tell whether process %lu is memproxy (its "
+                "executable: %s): not signalled\n",
+                pid, strerror(err));
+        return MP_CTL_REFUSED;
+    }
+    const char *base = strrchr(exe, '/');
+    base = base != NULL ? base + 1 : exe;
+    if (strcmp(base, "memproxy") == 0 ||
+        (exe_of("self", self, sizeof(self)) == 0 && strcmp(self, exe) == 0))
+        return MP_CTL_OK;
+    char shown[256];
+    mp_ctl_text_line(exe, strlen(exe), sizeof(shown) - 1, shown, sizeof(shown));
+    fprintf(stderr,
+            "memproxy ctl reload: process %lu is not memproxy (it runs %s): not signalled\n", pid,
+            shown);
+    return MP_CTL_REFUSED;
+}
+
 static int signal_pid(const struct mp_ctl_session *s, const char *text)
 {
     unsigned long pid = 0;
@@ -65,6 +117,9 @@ static int signal_pid(const struct mp_ctl_session *s, const char *text)
                         "--help)\n");
         return MP_CTL_USAGE;
     }
+    int rc = check_memproxy(pid);
+    if (rc != MP_CTL_OK)
+        return rc;
     if (kill((pid_t)pid, SIGHUP) != 0) {
         int err = errno;
         fprintf(stderr, "memproxy ctl: cannot signal process %lu: %s\n", pid, strerror(err));
@@ -77,7 +132,7 @@ static int signal_pid(const struct mp_ctl_session *s, const char *text)
         return MP_CTL_OK;
     }
     json_t *doc = json_pack("{s:s, s:I}", "signal", "SIGHUP", "pid", (json_int_t)pid);
-    int rc = doc != NULL ? mp_ctl_session_print_json(doc) : MP_CTL_FAILED;
+    rc = doc != NULL ? mp_ctl_session_print_json(doc) : MP_CTL_FAILED;
     json_decref(doc);
     return rc;
 }

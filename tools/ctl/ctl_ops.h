@@ -14,7 +14,9 @@ int mp_ctl_ops_status(struct mp_ctl_session *s, int argc, const char *const *arg
 int mp_ctl_ops_compact(struct mp_ctl_session *s, int argc, const char *const *argv);
 
 /* reload [--pid PID]: POST /admin/reload, or SIGHUP to PID (no admin API
- * needed then; ESRCH is MP_CTL_NOTFOUND, EPERM MP_CTL_REFUSED). */
+ * needed then) when PID runs memproxy (its /proc/PID/exe is a file named
+ * memproxy, or this binary); else MP_CTL_REFUSED and no signal. ESRCH is
+ * MP_CTL_NOTFOUND, EPERM MP_CTL_REFUSED. */
 int mp_ctl_ops_reload(struct mp_ctl_session *s, int argc, const char *const *argv);
 
 /* config check FILE: the file with the environment, loaded as memproxy

@@ -125,6 +125,19 @@ int mp_ctl_print_status(const json_t *doc, FILE *f)
 
 /* ---- users ---- */
 
+/* A listing's end: its n rows (when rc is MP_OK and there are any), then
+ * "N nouns"; frees t. Returns rc. */
+static int table_end(struct mp_ctl_table *t, int rc, size_t n, const char *noun, FILE *f)
+{
+    if (rc == MP_OK) {
+        if (n > 0)
+            mp_ctl_table_print(t, NULL, f);
+        fprintf(f, "%zu %s%s\n", n, noun, n == 1 ? "" : "s");
+    }
+    mp_ctl_table_free(t);
+    return rc;
+}
+
 int mp_ctl_print_users(const json_t *users, FILE *f)
 {
     static const char *const head[] = {"USER",     "TENANT",  "FACTS",        "MESSAGES",
@@ -149,14 +162,76 @@ int mp_ctl_print_users(const json_t *users, FILE *f)
         if (rc == MP_OK)
             rc = mp_ctl_table_add(t, cells);
     }
-    if (rc == MP_OK) {
-        size_t n = json_array_size(users);
-        if (n > 0)
-            mp_ctl_table_print(t, NULL, f);
-        fprintf(f, "%zu user%s\n", n, n == 1 ? "" : "s");
+    return table_end(t, rc, json_array_size(users), "user", f);
+}
+
+/* ---- memory jobs ---- */
+
+/* Why a job waits or failed: its held or failed reason, or NULL. */
+static const char *job_why(const json_t *job)
+{
+    const char *why = str(json_object_get(job, "failed"), "reason");
+    return why != NULL ? why : str(json_object_get(job, "held"), "reason");
+}
+
+int mp_ctl_print_jobs(const json_t *jobs, FILE *f)
+{
+    static const char *const head[] = {"ID",  "USER",     "TENANT",        "KIND", "STATE",
+                                       "WHY", "ATTEMPTS", "CREATED (UTC)", "TURNS"};
+    struct mp_ctl_table *t = mp_ctl_table_new(9, CELL_MAX);
+    int rc = t != NULL ? mp_ctl_table_add(t, head) : MP_ENOMEM;
+    size_t i;
+    const json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        char id[24], attempts[24], turns[24], at[32];
+        snprintf(id, sizeof(id), "%" PRIu64, num(j, "id"));
+        snprintf(attempts, sizeof(attempts), "%" PRIu64, num(j, "attempts"));
+        snprintf(turns, sizeof(turns), "%" PRIu64, num(j, "turns"));
+        const char *cells[9] = {id,
+                                str(j, "user"),
+                                str(j, "tenant"),
+                                str(j, "kind"),
+                                str(j, "state"),
+                                job_why(j),
+                                attempts,
+                                when(j, "created_at", at, sizeof(at)),
+                                turns};
+        if (rc == MP_OK)
+            rc = mp_ctl_table_add(t, cells);
     }
-    mp_ctl_table_free(t);
-    return rc;
+    return table_end(t, rc, json_array_size(jobs), "job", f);
+}
+
+/* "job 12 (2 turns)" for the job object of an act's answer. */
+static void job_name(const json_t *job, FILE *f)
+{
+    uint64_t turns = num(job, "turns");
+    fprintf(f, "job %" PRIu64 " (%" PRIu64 " turn%s)", num(job, "id"), turns,
+            turns == 1 ? "" : "s");
+}
+
+int mp_ctl_print_job_retried(const json_t *doc, FILE *f)
+{
+    const json_t *job = json_object_get(doc, "job");
+    job_name(job, f);
+    fputs(" runs again: ", f);
+    put(f, str(job, "state"));
+    fputc('\n', f);
+    return MP_OK;
+}
+
+int mp_ctl_print_job_dropped(const json_t *doc, FILE *f)
+{
+    const json_t *job = json_object_get(doc, "dropped");
+    fputs("dropped ", f);
+    job_name(job, f);
+    fputs(", which was ", f);
+    put(f, str(job, "state"));
+    fputs(num(job, "turns") > 1 ? ": its turns stay recorded and never reach the memory model\n"
+                                : ": its turn stays recorded and never reaches the memory model\n",
+          f);
+    return MP_OK;
 }
 
 /* ---- a user's memory ---- */

@@ -16,6 +16,18 @@ int mp_ctl_print_status(const json_t *doc, FILE *f);
  * one row each, then "N users". MP_OK or MP_ENOMEM. */
 int mp_ctl_print_users(const json_t *users, FILE *f);
 
+/* The memory jobs of GET /admin/jobs (an array of every page's jobs): a
+ * table, then "N jobs". */
+int mp_ctl_print_jobs(const json_t *jobs, FILE *f);
+
+/* The answer of POST /admin/jobs/{id}/retry: "job 12 (2 turns) runs
+ * again: pending". */
+int mp_ctl_print_job_retried(const json_t *doc, FILE *f);
+
+/* The answer of DELETE /admin/jobs/{id}: "dropped job 12 (2 turns), which
+ * was failed: ...". */
+int mp_ctl_print_job_dropped(const json_t *doc, FILE *f);
+
 /* GET /admin/users/{id}/memory's document (borrowed): the user, the facts
  * with their provenance, the summary, the recent (buffered) messages and
  * the archive page, each section saying when it is empty; a last line when

@@ -88,3 +88,28 @@ int mp_ctl_session_output(const struct mp_ctl_session *s, struct mp_ctl_reply *r
     mp_ctl_reply_cleanup(r);
     return rc;
 }
+
+int mp_ctl_session_page(struct mp_ctl_client *c, const char *path, const char *member, json_t *all,
+                        char *next, size_t cap)
+{
+    const struct mp_ctl_call call = {.method = "GET", .path = path};
+    struct mp_ctl_reply r;
+    json_t *doc = NULL;
+    int rc = mp_ctl_client_json(c, &call, &r, &doc);
+    if (rc != MP_CTL_OK)
+        return rc;
+    json_t *items = json_object_get(doc, member);
+    const json_t *cursor = json_object_get(doc, "next_cursor");
+    const char *text = json_string_value(cursor);
+    bool ok = json_is_array(items) && (json_is_null(cursor) || text != NULL) &&
+              (text == NULL || (strlen(text) > 0 && strlen(text) < cap));
+    if (ok && json_array_extend(all, items) == 0)
+        snprintf(next, cap, "%s", text != NULL ? text : "");
+    else
+        rc = MP_CTL_FAILED;
+    if (!ok)
+        fprintf(stderr, "memproxy ctl: malformed answer from the admin API (%s listing)\n", member);
+    json_decref(doc);
+    mp_ctl_reply_cleanup(&r);
+    return rc;
+}

@@ -49,6 +49,13 @@ typedef int (*mp_ctl_human_fn)(const json_t *doc, FILE *f);
 int mp_ctl_session_output(const struct mp_ctl_session *s, struct mp_ctl_reply *r, json_t *doc,
                           mp_ctl_human_fn human);
 
+/* Reads one page of a listing (GET path on c, borrowed) and appends its
+ * array member ("users", "jobs") to all; next (cap bytes) gets its
+ * next_cursor, "" on the last page. MP_CTL_OK, or an exit status after a
+ * line on stderr (a malformed page is MP_CTL_FAILED). */
+int mp_ctl_session_page(struct mp_ctl_client *c, const char *path, const char *member, json_t *all,
+                        char *next, size_t cap);
+
 /* Prints a JSON answer's body (borrowed) as it came, ending in a line
  * feed. MP_CTL_OK or MP_CTL_FAILED. */
 int mp_ctl_session_print_body(const struct mp_ctl_reply *r);

@@ -62,32 +62,6 @@ void mp_ctl_users_param(char *path, const char *name, const char *value)
 
 /* ---- users list ---- */
 
-/* Appends one page's users to all; *next is its next_cursor ("" at the end). */
-static int users_page(struct mp_ctl_client *c, const char *path, json_t *all, char *next,
-                      size_t cap)
-{
-    const struct mp_ctl_call call = {.method = "GET", .path = path};
-    struct mp_ctl_reply r;
-    json_t *doc = NULL;
-    int rc = mp_ctl_client_json(c, &call, &r, &doc);
-    if (rc != MP_CTL_OK)
-        return rc;
-    json_t *users = json_object_get(doc, "users");
-    const json_t *cursor = json_object_get(doc, "next_cursor");
-    const char *text = json_string_value(cursor);
-    bool ok = json_is_array(users) && (json_is_null(cursor) || text != NULL) &&
-              (text == NULL || (strlen(text) > 0 && strlen(text) < cap));
-    if (ok && json_array_extend(all, users) == 0)
-        snprintf(next, cap, "%s", text != NULL ? text : "");
-    else
-        rc = MP_CTL_FAILED;
-    if (!ok)
-        fprintf(stderr, "memproxy ctl: malformed answer from the admin API (users listing)\n");
-    json_decref(doc);
-    mp_ctl_reply_cleanup(&r);
-    return rc;
-}
-
 int mp_ctl_users_all(struct mp_ctl_client *c, const char *tenant, unsigned long limit,
                      json_t **users)
 {
@@ -102,7 +76,7 @@ int mp_ctl_users_all(struct mp_ctl_client *c, const char *tenant, unsigned long 
         mp_ctl_users_param(path, "limit", lim);
         mp_ctl_users_param(path, "cursor", cursor);
         if (rc == MP_CTL_OK)
-            rc = users_page(c, path, all, cursor, sizeof(cursor));
+            rc = mp_ctl_session_page(c, path, "users", all, cursor, sizeof(cursor));
     } while (rc == MP_CTL_OK && cursor[0] != '\0');
     if (rc != MP_CTL_OK) {
         json_decref(all);

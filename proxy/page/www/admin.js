@@ -61,6 +61,11 @@ async function jobAct(act, done) {
   document.getElementById('status').focus();
 }
 
+// A failed batch is one job of several turns: "extract (2 turns)".
+function jobKind(job) {
+  return job.turns > 1 ? job.kind + ' (' + job.turns + ' turns)' : job.kind;
+}
+
 function jobActions(job) {
   const what = job.kind + ' job ' + job.id + ' of ' + job.user;
   const out = [];
@@ -68,11 +73,13 @@ function jobActions(job) {
     const again = el('button', { type: 'button', class: 'small', 'aria-label': 'Run again the ' + what }, 'Run again');
     again.addEventListener('click', () => {
       again.disabled = true;
-      jobAct(() => api.retryJob(job.id), (r) => 'Job ' + job.id + ' runs again (' + r.job.state + ').');
+      jobAct(() => api.retryJob(job.id), (r) => 'Job ' + job.id + (r.job.turns > 1 ? ', its ' + r.job.turns +
+        ' turns,' : '') + ' runs again (' + r.job.state + ').');
     });
     out.push(again, ' ');
   }
-  out.push(confirmButton('Drop', 'Drop this job? Its turn stays recorded, not extracted.',
+  out.push(confirmButton('Drop', job.turns > 1 ? 'Drop this job? Its ' + job.turns + ' turns stay recorded, not extracted.'
+    : 'Drop this job? Its turn stays recorded, not extracted.',
     () => jobAct(() => api.dropJob(job.id), () => 'Job ' + job.id + ' dropped.'), 'danger small', 'Drop the ' + what));
   return out;
 }
@@ -80,7 +87,7 @@ function jobActions(job) {
 function jobsTable(id, caption, jobs, more) {
   if (jobs.length === 0) return el('p', { id, class: 'meta' }, caption + ': none.');
   const rows = jobs.map((job) => el('tr', { 'data-job': String(job.id), 'data-state': job.state },
-    el('td', {}, userLink(job)), el('td', { class: 'nowrap' }, job.kind),
+    el('td', {}, userLink(job)), el('td', { class: 'nowrap' }, jobKind(job)),
     el('td', {}, jobWhy(job)),
     el('td', {}, el('time', { datetime: job.updated_at || job.created_at },
       when(job.state === 'failed' && job.updated_at ? job.updated_at : job.created_at))),
@@ -106,7 +113,7 @@ function jobsSection(status, held, failedJobs) {
   return el('section', { class: 'card', 'aria-labelledby': 'jobs-h' }, el('h2', { id: 'jobs-h' }, 'Memory jobs'),
     el('dl', { class: 'facts-list' },
       el('dt', {}, 'Queued'), el('dd', {}, String(queue.depth) + ' of ' + queue.max),
-      el('dt', {}, 'Failed, waiting to run again'), el('dd', {}, String(queue.failed_jobs || 0)),
+      el('dt', {}, 'Failed turns, waiting to run again'), el('dd', {}, String(queue.failed_jobs || 0)),
       el('dt', {}, 'Held for a credential'), el('dd', {}, String(heldCount.count || 0) +
         (heldCount.oldest_seconds ? ' (oldest ' + Math.round(heldCount.oldest_seconds / 60) + ' min)' : ''))),
     run,

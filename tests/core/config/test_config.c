@@ -1424,6 +1424,30 @@ END_TEST
 
 /* ---- names ---- */
 
+START_TEST(test_config_key_line_names_the_line_that_sets_it)
+{
+    static const char text[] = "; a comment\n"
+                               "[server]\n"
+                               "workers = 2\n"
+                               "[Memory]\n"
+                               "  Summarize_At = 20   ; inline\n"
+                               "buffer_messages = 30\n"
+                               "[server]\n"
+                               "listen = 127.0.0.1:1\n";
+    size_t n = sizeof(text) - 1;
+    ck_assert_uint_eq(mp_config_key_line(text, n, "server", "workers"), 3);
+    /* section and key matched case-insensitively, as the parser does */
+    ck_assert_uint_eq(mp_config_key_line(text, n, "memory", "summarize_at"), 5);
+    ck_assert_uint_eq(mp_config_key_line(text, n, "memory", "buffer_messages"), 6);
+    /* a section given twice */
+    ck_assert_uint_eq(mp_config_key_line(text, n, "server", "listen"), 8);
+    /* a key of another section, a key not set, an empty text */
+    ck_assert_uint_eq(mp_config_key_line(text, n, "server", "buffer_messages"), 0);
+    ck_assert_uint_eq(mp_config_key_line(text, n, "memory", "mode"), 0);
+    ck_assert_uint_eq(mp_config_key_line("", 0, "memory", "mode"), 0);
+}
+END_TEST
+
 START_TEST(test_config_enum_names)
 {
     ck_assert_str_eq(mp_config_mode_name(MP_MEMORY_OFF), "off");
@@ -1526,6 +1550,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_validate_listeners_allowed);
     tcase_add_test(tc, test_config_validate_rechecks_hand_built_fields);
     tcase_add_test(tc, test_config_enum_names);
+    tcase_add_test(tc, test_config_key_line_names_the_line_that_sets_it);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,7 +6,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
-from harness import HTTPConn, chat_body, metric_sum  # noqa: E402
+from harness import HTTPConn, chat_body, metric_sum, request  # noqa: E402
 
 SERIES = {
     'memproxy_requests_total': 'counter',
@@ -55,6 +55,20 @@ class Admin(harness.ProxyTestCase):
         self.assertEqual(r.status, 404, r)
         r = self.proxy.admin('/v1/chat/completions')
         self.assertEqual(r.status, 404, r)
+
+    def test_known_path_wrong_method_405(self):
+        # as docs/operations.md says: 405 with Allow for a known path, 404 for others
+        for method, path in (('POST', '/livez'), ('DELETE', '/readyz'), ('PUT', '/metrics'),
+                             ('POST', '/livez?x=1')):
+            with self.subTest(method=method, path=path):
+                r = request(self.proxy.admin_port, method, path, [], b'')
+                self.assertOpenAIError(r, 405, 'method_not_allowed')
+                self.assertEqual(r.header('allow'), 'GET, HEAD')
+        self.assertOpenAIError(request(self.proxy.admin_port, 'POST', '/nope', [], b''), 404, 'not_found')
+        # the operator's page is served only with an admin token (none here)
+        self.assertOpenAIError(self.proxy.admin('/page/'), 404, 'not_found')
+        # the listener still serves after them
+        self.assertEqual(self.proxy.admin('/livez').status, 200)
 
     def test_admin_api_absent_without_token(self):
         r = self.proxy.admin('/admin/users', headers=[('Authorization', 'Bearer anything')])

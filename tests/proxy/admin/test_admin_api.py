@@ -565,8 +565,12 @@ class Entities(AdminCase):
         self.assertEqual(mh.entity_map(self.mem_ok(user)), {'name': 'Cian'})
         last = self.history(user)[-1]
         self.assertEqual((last['event'], last['actor'], last['item'], last['key']), ('deleted', 'admin', 'fact', 'city'))
-        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/city' % q(user)), 404, 'not_found')
-        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/x' % q(mh.uid('g'))), 404, 'not_found')
+        # a fact nothing is kept of: an answer about the fact, never "No such route"
+        r = self.adm('DELETE', '/admin/users/%s/entities/City' % q(user))
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
+        self.assertOpenAIError(self.adm('DELETE', '/admin/users/%s/entities/x' % q(mh.uid('g'))), 404,
+                               'fact_not_found')
         s = send(self.proxy, user, 'Where?', x_memory='read')
         self.assertEqual(self.injection(s).block.fact_dict(), {'name': 'Cian'})
 
@@ -597,6 +601,25 @@ class Entities(AdminCase):
         # idempotent
         self.assertEqual(self.adm('DELETE', '/admin/users/%s/memory' % q(user)).status, 204)
         self.assertEqual(self.adm('DELETE', '/admin/users/%s/memory' % q(mh.uid('never'))).status, 204)
+
+
+class FactCap(AdminCase):
+    PROXY_CONFIG = {'workers': 1, 'sections': ADMIN, 'memory': {'mode': 'hybrid'}}
+
+    def test_the_cap_is_max_facts_per_user_not_256(self):
+        # docs/admin-api.md: a new fact past [memory] max_facts_per_user (100000 by
+        # default) is 409 memory_full; a 257th is an ordinary fact
+        user = mh.uid('cap')
+        for i in range(257):
+            r = self.put(user, 'k%d' % i, 'v%d' % i)
+            self.assertEqual(r.status, 200, (i, r))
+        self.assertEqual(len(self.mem_ok(user)['entities']), 257)
+        # with a cap of 3: the fourth new key is refused, nothing of it kept
+        p = self.start_proxy(workers=1, sections=ADMIN, memory={'mode': 'hybrid', 'max_facts_per_user': 3})
+        for i in range(3):
+            self.assertEqual(self.put(user, 'k%d' % i, 'v', proxy=p).status, 200)
+        self.assertOpenAIError(self.put(user, 'k3', 'v', proxy=p), 409, 'memory_full')
+        self.assertEqual(sorted(e['key'] for e in self.mem_ok(user, proxy=p)['entities']), ['k0', 'k1', 'k2'])
 
 
 class Maintenance(AdminCase):

@@ -110,11 +110,12 @@ class Listing(JobsCase):
         held = self.held_job(held_u, 'My name is Hedda and I live in Bergen.')
         failed = self.failed_job(failed_u, 'My name is Fritz and I live in Graz.')
         t1 = int(time.time() * 1000)
-        fields = {'id', 'user', 'tenant', 'kind', 'state', 'held', 'failed', 'attempts',
+        fields = {'id', 'user', 'tenant', 'kind', 'state', 'turns', 'held', 'failed', 'attempts',
                   'unusable_answers', 'seqs', 'created_at', 'updated_at', 'next_try_at', 'lease_until'}
         for job in (held, failed):
             self.assertEqual(set(job), fields, job)
             self.assertEqual(job['kind'], 'extract')
+            self.assertEqual(job['turns'], 1)
             self.assertIsNone(job['tenant'])
             self.assertIsNone(job['lease_until'])
             self.assertTrue(t0 - 1000 <= iso_ms(job['created_at']) <= t1 + 1000, job)
@@ -305,6 +306,124 @@ class Acting(JobsCase):
         time.sleep(1.2)  # a scheduling pass
         self.assertEqual(len(self.extract_bodies(user)), calls, 'a dropped job ran again')
         self.assertEqual(mh.get_memory(self.p, user)['entities'], [])
+
+
+class Batches(JobsCase):
+    """A batch of two turns that failed in one call is one job: listed once,
+    run again and dropped whole."""
+
+    def setUp(self):
+        ConvCase.setUp(self)
+        # a user's two turns go to the memory model in one call, and only then
+        self.p = self.jobs_proxy(extract_batch_turns=2, extract_idle_seconds=3600)
+
+    def failed_batch(self, user, texts):
+        before = self.p.metric('memproxy_memory_jobs_failed_total', kind='extract', reason='malformed')
+        mh.set_jobmode(self.fake, extract='invalid')
+        for text in texts:
+            self.assertOK(send(self.p, user, text))
+        self.p.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= before + len(texts), mh.WAIT,
+                           kind='extract', reason='malformed')
+        mh.set_jobmode(self.fake, extract='ok')
+        return mh.wait_for(lambda: self.user_jobs(user, 'failed'), mh.WAIT, 'the failed batch listed')
+
+    def test_a_failed_batch_is_one_job_and_runs_again_whole(self):
+        user = mh.uid('jb')
+        jobs = self.failed_batch(user, ['My name is Britt.', 'I live in Narvik.'])
+        self.assertEqual(len(jobs), 1, jobs)
+        job = jobs[0]
+        self.assertEqual((job['turns'], job['state'], job['failed']), (2, 'failed', {'reason': 'malformed'}))
+        seqs = [m['seq'] for m in self.archived(user)]
+        self.assertEqual((job['seqs']['from'], job['seqs']['through']), (min(seqs), max(seqs)))
+        self.assertEqual([j['id'] for j in self.user_jobs(user)], [job['id']])
+        calls = len(self.extract_bodies(user))
+        self.assertEqual(calls, 3, 'one call for both turns, and two more tries')
+        self.assertTrue(all('Britt' in b and 'Narvik' in b for b in self.extract_bodies(user)))
+        r = self.adm('POST', '/admin/jobs/%d/retry' % job['id'])
+        self.assertEqual(r.status, 200, r)
+        again = r.json()['job']
+        self.assertEqual((again['id'], again['turns'], again['failed']), (job['id'], 2, None))
+        # one more call holding both turns; both facts; no job left
+        mh.wait_memory(self.p, user, lambda m: mh.entity_map(m) == {'name': 'Britt', 'city': 'Narvik'},
+                       what='both facts')
+        bodies = self.extract_bodies(user)
+        self.assertEqual(len(bodies), calls + 1)
+        self.assertTrue('Britt' in bodies[-1] and 'Narvik' in bodies[-1], bodies[-1])
+        mh.wait_for(lambda: self.user_jobs(user) == [], mh.WAIT, 'the batch done')
+        self.assertEqual(self.adm('GET', '/admin/status').json()['queue']['failed_jobs'], 0)
+
+    def ctl(self, *args):
+        from test_ctl import run_ctl
+        return run_ctl(['--admin', 'http://127.0.0.1:%d' % self.p.admin_port] + list(args),
+                       env={'MEMPROXY_ADMIN_TOKEN': mh.ADMIN_TOKEN})
+
+    def test_ctl_jobs_lists_retries_and_drops(self):
+        a, b = mh.uid('jca'), mh.uid('jcb')
+        job = self.failed_batch(a, ['My name is Sigrid.', 'I live in Alta.'])[0]
+        # list: one row for the batch, its two turns
+        r = self.ctl('jobs', 'list', '--user', a)
+        self.assertEqual(r.rc, 0, r)
+        lines = r.out.splitlines()
+        self.assertEqual(lines[0].split(), ['ID', 'USER', 'TENANT', 'KIND', 'STATE', 'WHY', 'ATTEMPTS', 'CREATED',
+                                            '(UTC)', 'TURNS'], r)
+        self.assertEqual(len(lines), 3, r)
+        cells = lines[1].split()
+        self.assertEqual(cells[:7] + cells[-1:], [str(job['id']), a, '-', 'extract', 'failed', 'malformed', '3', '2'])
+        self.assertEqual(lines[2], '1 job')
+        doc = self.ctl('jobs', 'list', '--state', 'failed', '--user', a, '--json').json()
+        self.assertEqual(([j['id'] for j in doc['jobs']], doc['jobs'][0]['turns'], doc['next_cursor']),
+                         ([job['id']], 2, None))
+        # every page: a limit of 1 a page still lists every job
+        job_b = self.failed_batch(b, ['My name is Dag.', 'I live in Bodo.'])[0]
+        doc = self.ctl('jobs', 'list', '--state', 'failed', '--limit', '1', '--json').json()
+        ids = [j['id'] for j in doc['jobs']]
+        self.assertIn(job['id'], ids)
+        self.assertIn(job_b['id'], ids)
+        # retry: the whole batch runs again
+        calls = len(self.extract_bodies(a))
+        r = self.ctl('jobs', 'retry', str(job['id']))
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.out, r'^job %d \(2 turns\) runs again: (pending|leased)\n$' % job['id'])
+        mh.wait_memory(self.p, a, lambda m: mh.entity_map(m) == {'name': 'Sigrid', 'city': 'Alta'},
+                       what='both facts')
+        self.assertEqual(len(self.extract_bodies(a)), calls + 1)
+        # drop: the other batch, both turns, words kept
+        r = self.ctl('jobs', 'drop', str(job_b['id']))
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out, 'dropped job %d (2 turns), which was failed: its turns stay recorded and never '
+                                'reach the memory model\n' % job_b['id'])
+        self.assertEqual(self.user_jobs(b), [])
+        self.assertEqual(len(self.archived(b)), 4)
+        mh.wait_for(lambda: self.user_jobs(a) == [], mh.WAIT, 'the retried batch done')
+        r = self.ctl('jobs', 'list', '--user', b)
+        self.assertEqual((r.rc, r.out), (0, '0 jobs\n'), r)
+        # errors: no such job (4), a job not failed (5), usage (1)
+        r = self.ctl('jobs', 'retry', str(job_b['id']))
+        self.assertEqual(r.rc, 4, r)
+        self.assertEqual(r.err, 'memproxy ctl: job %d: No memory job has this id (it was done, dropped, or went '
+                                'with its user). (404 not_found)\n' % job_b['id'])
+        held = self.held_job(mh.uid('jch'), 'My name is Ivar.')
+        r = self.ctl('jobs', 'retry', str(held['id']))
+        self.assertEqual(r.rc, 5, r)
+        self.assertIn('409 job_not_failed', r.err)
+        for args in (('jobs', 'retry', 'abc'), ('jobs', 'drop', '0'), ('jobs', 'retry'),
+                     ('jobs', 'list', '--state', 'running'), ('jobs', 'list', '--limit', '0'),
+                     ('jobs', 'list', '--tenant', 'xyz')):
+            with self.subTest(args=args):
+                r = self.ctl(*args)
+                self.assertEqual((r.rc, r.out), (1, ''), r)
+                self.assertTrue(r.err.startswith('memproxy ctl'), r)
+
+    def test_dropping_a_failed_batch_drops_both_turns(self):
+        user = mh.uid('jbd')
+        job = self.failed_batch(user, ['My name is Dag.', 'I live in Bodo.'])[0]
+        r = self.adm('DELETE', '/admin/jobs/%d' % job['id'])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['dropped']['turns'], 2)
+        self.assertEqual(self.user_jobs(user), [])
+        self.assertEqual(self.adm('GET', '/admin/status').json()['queue']['failed_jobs'], 0)
+        # the words stay recorded
+        self.assertEqual(len(self.archived(user)), 4)
 
 
 if BACKEND == 'postgres':  # one store for two proxies

@@ -246,6 +246,23 @@ class Reload(CtlCase):
             r = run_ctl(['reload', '--pid', bad])
             self.assertEqual(r.rc, 1, r)
 
+    def test_reload_by_pid_signals_only_memproxy(self):
+        # a process that is not memproxy is refused (exit 3) and left alone
+        sleeper = subprocess.Popen(['sleep', '100'])
+        self.addCleanup(sleeper.wait)
+        self.addCleanup(sleeper.kill)
+        for args in (['reload', '--pid', str(sleeper.pid)], ['reload', '--pid', str(sleeper.pid), '--json']):
+            r = run_ctl(args)
+            self.assertEqual((r.rc, r.out), (3, ''), r)
+            self.assertRegex(r.err, r'^memproxy ctl reload: process %d is not memproxy \(it runs \S*/sleep\): '
+                                    r'not signalled\n$' % sleeper.pid)
+        self.assertIsNone(sleeper.poll(), 'the process was signalled')
+        # a process whose executable cannot be read (the kernel's own, pid 2): refused too
+        if os.path.exists('/proc/2') and not os.path.exists('/proc/2/exe'):
+            r = run_ctl(['reload', '--pid', '2'])
+            self.assertEqual(r.rc, 3, r)
+            self.assertIn('cannot tell whether process 2 is memproxy', r.err)
+
 
 class Users(CtlCase):
     def test_list_shows_taught_users_across_pages(self):
@@ -513,18 +530,17 @@ class ConfigCheck(CtlCase):
             self.assertEqual([(e['source'], e['line']) for e in doc['errors']], [(bad, 3), (bad, 6)])
             self.assertEqual(run_ctl(['config', 'check', good, '--json']).json(),
                              {'file': good, 'valid': True, 'errors': [], 'more_errors': 0})
-            # a rule between two keys names neither file nor line
+            # a rule between two keys: the file, and the line of its first key
             rule = os.path.join(d, 'rule.ini')
             with open(rule, 'w') as f:
                 f.write('[memory]\nbuffer_messages = 30\nsummarize_at = 20\n')
             r = run_ctl(['config', 'check', rule])
             self.assertEqual(r.rc, 1, r)
             self.assertEqual(len(r.err.splitlines()), 1, r)
-            self.assertIn('summarize_at', r.err)
-            self.assertFalse(r.err.startswith(rule), r)
+            self.assertTrue(r.err.startswith(rule + ':3: [memory] summarize_at (20) must be >= '), r)
             doc = run_ctl(['config', 'check', rule, '--json']).json()
-            self.assertEqual([(e['source'], e['line']) for e in doc['errors']], [(None, None)])
-            self.assertEqual(doc['errors'][0]['message'], r.err.rstrip('\n'))
+            self.assertEqual([(e['source'], e['line']) for e in doc['errors']], [(rule, 3)])
+            self.assertEqual(rule + ':3: ' + doc['errors'][0]['message'], r.err.rstrip('\n'))
             # the environment applies, as for memproxy
             r = run_ctl(['config', 'check', good], env={'MEMPROXY_SERVER_WORKERS': 'many'})
             self.assertEqual(r.rc, 1, r)
@@ -611,7 +627,7 @@ class Access(CtlCase):
         for words in ('status', 'users list', 'users show USER', 'users forget USER', 'users export USER',
                       'users import USER', 'users settings USER', 'users search USER QUERY',
                       'users explain USER QUESTION', 'users link USER', 'compact',
-                      'reload [--pid PID]',
+                      'reload [--pid PID]', 'jobs list', 'jobs retry ID', 'jobs drop ID',
                       'config check FILE', 'Exit codes'):
             self.assertIn(words, r.out)
         r = run_ctl(['users', 'show', '--help'])

@@ -97,6 +97,36 @@ class Logs(harness.ProxyTestCase):
         self.assertEqual(users[0], users[1], 'the same user hashes differently')
         self.assertNotEqual(users[0], users[2])
 
+    def test_memory_routes_name_their_user(self):
+        # a person's own reads and erasures are tied to them in the request
+        # log, by the same hash as their chat requests
+        time.sleep(0.3)
+        start = self.proxy.log_count()
+        me = [('X-User-Id', 'mem-log-user-31')]
+        self.assertEqual(self.proxy.chat(headers=me).status, 200)
+        put = me + [('Content-Type', 'application/json')]
+        calls = (('GET', '/v1/memory', me, None, 200),
+                 ('PUT', '/v1/memory/entities/city', put, b'{"value":"Oslo"}', 200),
+                 ('GET', '/v1/memory/settings', me, None, 200),
+                 ('GET', '/v1/memory/search?q=Oslo', me, None, 200),
+                 ('DELETE', '/v1/memory/entities/city', me, None, 204),
+                 ('DELETE', '/v1/memory/entities/city', me, None, 404),
+                 ('POST', '/v1/memory/search', me, None, 405),
+                 ('DELETE', '/v1/memory', me, None, 204))
+        for method, path, headers, body, status in calls:
+            r = self.proxy.request(method, path, headers, body)
+            self.assertEqual(r.status, status, (method, path, r))
+        lines = self.wait_request_lines(start, 1 + len(calls))
+        self.assertEqual(len(lines), 1 + len(calls), lines)
+        chat = lines[0]['user']
+        self.assertTrue(chat)
+        for o in lines[1:]:
+            self.assertEqual(o['user'], chat, o)
+            self.assertNotIn('mem-log-user', json.dumps(o))
+        self.assertEqual([o['status'] for o in lines[1:]], [c[4] for c in calls])
+        # the key is the user's data: the route is logged, never the key
+        self.assertNotIn('city', json.dumps(lines))
+
     def test_every_line_is_json(self):
         self.proxy.chat()
         self.proxy.request('GET', '/x')

@@ -80,6 +80,11 @@ class Files(PageCase):
         self.assertIn(b'admin.js', bytes(r.body))
         self.assertIn("default-src 'self'", r.header('content-security-policy'))
         self.assertEqual(harness.request(self.proxy.admin_port, 'GET', '/page/index.html').status, 404)
+        # a method the page's files do not take: 405 with Allow, in the JSON error shape
+        for path in ('/page/', '/page/admin.js'):
+            r = harness.request(self.proxy.admin_port, 'POST', path, [], b'x')
+            self.assertOpenAIError(r, 405, 'method_not_allowed')
+            self.assertEqual(r.header('allow'), 'GET, HEAD')
 
     def test_page_scripts_never_write_markup(self):
         # memory is anyone's words: text goes in as text, never as HTML
@@ -192,7 +197,8 @@ class Actions(PageCase):
                          [('corrected', 'user'), ('deleted', 'user')])
         # the admin API's answers are the same for the same call: a 404 now
         r = ph.api(self.proxy, 'DELETE', 'entities/city', link)
-        self.assertOpenAIError(r, 404, 'not_found')
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
 
     def test_delete_a_message_and_a_conversation(self):
         conv = '3f9a0c51d2e87b64'

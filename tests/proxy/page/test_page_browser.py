@@ -323,8 +323,10 @@ class Browser(mh.MemCase):
         self.only_memproxy()
 
     def test_operator_sees_held_and_failed_jobs_and_reruns_one_by_keyboard(self):
+        # a user's two turns go to the memory model in one call (a batch)
         p = self.start_proxy(workers=1, memory={'mode': 'entity', 'job_retry_backoff_ms': 50,
-                                                'job_retry_backoff_max_ms': 200},
+                                                'job_retry_backoff_max_ms': 200, 'extract_batch_turns': 2,
+                                                'extract_idle_seconds': 3600},
                              sections={'admin': {'token': mh.ADMIN_TOKEN},
                                        'anthropic': {'base_url': self.fake.base_url[:-len('/v1')]}})
         held_u, failed_u = mh.uid('oph'), mh.uid('opf')
@@ -335,10 +337,12 @@ class Browser(mh.MemCase):
                       json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 64,
                                   'messages': [{'role': 'user', 'content': 'My name is Hilde.'}]}).encode())
         self.assertEqual((r.status, r.header('x-memory-error')), (200, 'no_memory_credential'), r)
-        # failed: the memory model's answers could not be used, three times
+        # failed: the memory model's answers to a batch of two turns could not
+        # be used, three times: one failed job
         mh.set_jobmode(self.fake, extract='invalid')
         self.assertEqual(mh.send(p, failed_u, 'My name is Frida.').resp.status, 200)
-        p.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= 1, mh.WAIT, kind='extract',
+        self.assertEqual(mh.send(p, failed_u, 'I live in Tromso.').resp.status, 200)
+        p.wait_metric('memproxy_memory_jobs_failed_total', lambda v: v >= 2, mh.WAIT, kind='extract',
                       reason='malformed')
         mh.set_jobmode(self.fake, extract='ok')
         failed = mh.admin_request(p, 'GET', '/admin/jobs?state=failed&user=' + failed_u).json()['jobs'][0]
@@ -355,7 +359,7 @@ class Browser(mh.MemCase):
                '.map(tr => Array.from(tr.cells).map(td => td.textContent)))("%s")')
         failed_rows = b.js(row % '#failed-jobs')
         held_rows = b.js(row % '#held-jobs')
-        self.assertEqual([(c[0], c[1], c[4]) for c in failed_rows], [(failed_u, 'extract', '3')])
+        self.assertEqual([(c[0], c[1], c[4]) for c in failed_rows], [(failed_u, 'extract (2 turns)', '3')])
         self.assertIn('could not be used', failed_rows[0][2])
         self.assertTrue(failed_rows[0][3], 'since when')
         self.assertEqual([(c[0], c[1], c[4]) for c in held_rows], [(held_u, 'extract', '0')])
@@ -369,7 +373,8 @@ class Browser(mh.MemCase):
                           % failed['id'], 'the failed job\'s Run again button')
         b.enter()
         b.wait('document.getElementById("status").textContent.includes("runs again")', what='the re-run')
-        mh.wait_memory(p, failed_u, lambda m: mh.entity_map(m) == {'name': 'Frida'}, what='the fact of the re-run')
+        mh.wait_memory(p, failed_u, lambda m: mh.entity_map(m) == {'name': 'Frida', 'city': 'Tromso'},
+                       what='the facts of the re-run: both turns')
         self.assertEqual(len(mh.user_jobs(self.fake, failed_u, 'extract')), calls + 1)
         b.wait('document.querySelector("#failed-jobs tr") === null', what='no failed job left')
         # the held job's user is a link to their page

@@ -239,7 +239,8 @@ class McpProtocol(McpCase):
     def test_methods_and_origin(self):
         for method in ('GET', 'DELETE', 'PUT'):
             r = self.proxy.request(method, '/mcp', [('X-User-Id', self.user)])
-            self.assertEqual(r.status, 405, r)
+            # the API's JSON error shape, as every memproxy-made error
+            self.assertOpenAIError(r, 405, 'method_not_allowed')
             self.assertEqual(r.header('allow'), 'POST')
         r = self.post({'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}, self.user, [('Origin', 'http://evil.example')])
         self.assertRpcError(r, 403, -32001)

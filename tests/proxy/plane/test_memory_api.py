@@ -181,9 +181,11 @@ class UserApi(mh.MemCase):
         r = self.delete_entity(user, 'city')
         self.assertEqual(r.status, 204, r)
         self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, user)), {'name': 'Cian'})
-        self.assertOpenAIError(self.delete_entity(user, 'city'), 404, 'not_found')
-        self.assertOpenAIError(self.delete_entity(user, 'never'), 404, 'not_found')
-        self.assertOpenAIError(self.delete_entity(mh.uid('ghost'), 'city'), 404, 'not_found')
+        r = self.delete_entity(user, 'city')
+        self.assertOpenAIError(r, 404, 'fact_not_found')
+        self.assertEqual(r.json()['error']['message'], "No fact with key 'city' is kept for this user.")
+        self.assertOpenAIError(self.delete_entity(user, 'never'), 404, 'fact_not_found')
+        self.assertOpenAIError(self.delete_entity(mh.uid('ghost'), 'city'), 404, 'fact_not_found')
         s = send(self.proxy, user, 'Where?', x_memory='read')
         self.assertEqual(self.injection(s).block.fact_dict(), {'name': 'Cian'})
 
@@ -225,16 +227,20 @@ class UserApi(mh.MemCase):
         a, b = mh.uid('sa'), mh.uid('sb')
         self.assertEqual(self.put(a, 'secret', 'alpha-only').status, 200)
         self.assertEqual(mh.get_memory(self.proxy, b)['entities'], [])
-        self.assertOpenAIError(self.delete_entity(b, 'secret'), 404, 'not_found')
+        self.assertOpenAIError(self.delete_entity(b, 'secret'), 404, 'fact_not_found')
         self.assertEqual(self.proxy.request('DELETE', '/v1/memory', self.h(b)).status, 204)
         self.assertEqual(mh.entity_map(mh.get_memory(self.proxy, a)), {'secret': 'alpha-only'})
 
     def test_other_methods_and_paths(self):
         user = mh.uid('meth')
-        r = self.proxy.request('POST', '/v1/memory', self.h(user, True), b'{}')
-        self.assertEqual(r.status, 405, r)
-        r = self.proxy.request('GET', '/v1/memory/entities/city', self.h(user))
-        self.assertEqual(r.status, 405, r)
+        for method, path, allow in (('POST', '/v1/memory', 'GET, DELETE'),
+                                    ('GET', '/v1/memory/entities/city', 'PUT, DELETE'),
+                                    ('DELETE', '/v1/memory/settings', 'GET, PUT'),
+                                    ('POST', '/v1/memory/search', 'GET')):
+            with self.subTest(method=method, path=path):
+                r = self.proxy.request(method, path, self.h(user, True), b'{}')
+                self.assertOpenAIError(r, 405, 'method_not_allowed')
+                self.assertEqual(r.header('allow'), allow)
         n0 = mh.last_n(self.fake)
         r = self.proxy.request('GET', '/v1/memory', self.h(user))
         self.assertEqual(r.status, 200)

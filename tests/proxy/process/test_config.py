@@ -73,6 +73,33 @@ class CheckConfig(harness.ProxyTestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
         self.assert_no_sanitizer(r)
 
+    def test_shipped_config_comments_match_the_docs(self):
+        # each key's comment in conf/memproxy.ini holds its own range (the one
+        # docs/configuration.md gives it), never another key's text
+        rows = {}
+        with open(os.path.join(SOURCE_ROOT, 'docs', 'configuration.md'), encoding='utf-8') as f:
+            for line in f:
+                m = re.match(r'^\| `(\w+)` \| [^|]* \| [^|]* \| ([^|]*) \|', line)
+                if m:
+                    rows.setdefault(m.group(1), []).append(m.group(2))
+        comments, key = {}, None
+        with open(os.path.join(SOURCE_ROOT, 'conf', 'memproxy.ini'), encoding='utf-8') as f:
+            for line in f:
+                m = re.match(r'^(\w+)\s*=[^;]*(;.*)?$', line)
+                if m:
+                    key = m.group(1)
+                    comments[key] = comments.get(key, '') + (m.group(2) or '')
+                elif line.startswith(' ') and line.strip().startswith(';') and key:
+                    comments[key] += line.strip()
+        self.assertIn('job_lease_seconds', comments)
+        for key, text in comments.items():
+            self.assertIn(key, rows, 'conf/memproxy.ini has %s, which docs/configuration.md lacks' % key)
+            for lo, hi in re.findall(r'\((\d+)\.\.(\d+)', text):
+                self.assertTrue([r for r in rows[key] if '%s..%s' % (lo, hi) in r],
+                                '%s: the comment says %s..%s, docs/configuration.md %s' % (key, lo, hi, rows[key]))
+        self.assertNotIn('idempotency', comments['job_lease_seconds'])
+        self.assertIn('(2..3600)', comments['job_lease_seconds'])
+
     def test_valid_generated_config(self):
         _, r = self.check(VALID, 'valid.ini')
         self.assertEqual(r.returncode, 0, r.stderr.decode('utf-8', 'replace'))
@@ -132,10 +159,54 @@ class CheckConfig(harness.ProxyTestCase):
         err = r.stderr.decode('utf-8', 'replace')
         self.assertEqual(r.returncode, 1, 'exit code; stderr: %s' % err)
         self.assertIn('must be 100, got 40 + 20 + 15 + 15', err)
-        # a rule between keys has no line and no source of its own: printed
-        # as the message alone, never as ": message"
-        self.assertFalse([l for l in err.splitlines() if l.startswith(':')], err)
+        # a rule whose first key the file leaves at its default: FILE: message
+        path = os.path.join(self.tmp.name, 'shares.ini')
+        self.assertEqual(err.splitlines(), [path + ': [memory] share_profile + share_past + share_summary + '
+                                            'share_buffer must be 100, got 40 + 20 + 15 + 15'], err)
         self.assert_no_sanitizer(r)
+
+    def test_every_error_names_file_and_line(self):
+        # docs/cli.md: each error as FILE:LINE: message, LINE the one that sets
+        # the key the message is about, for rules between keys and files the
+        # configuration names too
+        cases = (
+            # a rule between two keys: the first key's line
+            (VALID.replace('mode = hybrid', 'mode = hybrid\nbuffer_messages = 30\nsummarize_at = 20'), 12,
+             '[memory] summarize_at (20) must be >= buffer_messages (30)'),
+            # a file the configuration names that cannot be read
+            (VALID.replace('base_url = http://127.0.0.1:9/v1', 'base_url = http://127.0.0.1:9/v1\n'
+                           'ca_file = /nonexistent/ca.pem'), 8, '[upstream] ca_file cannot be read'),
+            # a pattern file that cannot be read: the key's line
+            (VALID.replace('mode = hybrid', 'mode = hybrid\ntask_patterns = /nonexistent/tasks.conf'), 11,
+             '[memory] task_patterns: /nonexistent/tasks.conf: cannot open'),
+            # a language without a dictionary: the line, and a doc that exists
+            (VALID.replace('mode = hybrid', 'mode = hybrid\ntranslate_languages = zh'), 11,
+             '[memory] translate_languages: no dictionary for "zh" (docs/memory-languages.md'),
+            # two listeners on one port
+            (VALID.replace('admin_listen = 127.0.0.1:0', 'admin_listen = 127.0.0.1:9999')
+             .replace('listen = 127.0.0.1:0\n', 'listen = 127.0.0.1:9999\n', 1), 2,
+             '[server] listen and admin_listen must differ'),
+        )
+        for i, (text, line, message) in enumerate(cases):
+            with self.subTest(message=message):
+                path, r = self.check(text, 'located%d.ini' % i)
+                err = r.stderr.decode('utf-8', 'replace')
+                self.assertEqual(r.returncode, 1, err)
+                self.assertTrue(err.startswith('%s:%d: %s' % (path, line, message)), err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assert_no_sanitizer(r)
+        self.assertTrue(os.path.exists(os.path.join(SOURCE_ROOT, 'docs', 'memory-languages.md')))
+        # a key the environment sets: environment: message
+        path = self.write('env_rule.ini', VALID)
+        r = run_memproxy(['-c', path, '--check-config'], {'MEMPROXY_MEMORY_SUMMARIZE_AT': '5'})
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.returncode, 1, err)
+        self.assertTrue(err.startswith('environment: [memory] summarize_at (5) must be >='), err)
+        # without a file, a rule between keys is the environment's
+        r = run_memproxy(['--check-config'], {'MEMPROXY_MEMORY_SHARE_PAST': '20'})
+        err = r.stderr.decode('utf-8', 'replace')
+        self.assertEqual(r.returncode, 1, err)
+        self.assertTrue(err.startswith('environment: [memory] share_profile + '), err)
 
     def test_translate_languages_without_a_dictionary(self):
         # Chinese has no FreeDict table: naming it is an error, as is a code
