@@ -93,6 +93,9 @@ struct mp_import_batch {
     size_t skipped[MP_IMPORT_SKIP_COUNT];
     struct mp_import_conv *convs;
     size_t nconvs, convcap;
+    /* set before reading: the most messages and facts it may hold (0: no
+       bound), so that a file past them is refused before it is all held */
+    size_t max_messages, max_facts;
 };
 
 /* Where a file is not what its reader takes: the 1-based line of the
@@ -109,7 +112,9 @@ struct mp_import_error {
 };
 
 /* Appends *it (its text taken: the batch frees it, also on failure) and
- * counts it by type. MP_OK or MP_ENOMEM. */
+ * counts it by type. MP_OK; MP_ETOOBIG when it is a message or a fact
+ * past the batch's max_messages or max_facts (the readers pass it on: the
+ * file is refused); MP_ENOMEM. */
 int mp_importitem_push(struct mp_import_batch *b, struct mp_import_item *it);
 
 /* Adds a conversation of source (static) with the id id[0..len) (copied):

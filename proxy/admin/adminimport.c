@@ -326,6 +326,14 @@ int mp_import_apply(struct mp_store *store, struct mp_import_job *job)
     return MP_OK;
 }
 
+size_t mp_import_job_count(const struct mp_import_job *job, enum mp_op_kind kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < job->nops; i++)
+        n += job->ops[i].kind == kind;
+    return n;
+}
+
 void mp_import_job_free(struct mp_import_job *job)
 {
     for (size_t i = 0; i < job->ntexts; i++)

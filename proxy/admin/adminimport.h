@@ -90,6 +90,9 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
  * past the user's maximum: nothing imported); the store's error. */
 int mp_import_apply(struct mp_store *store, struct mp_import_job *job);
 
+/* The job's ops of kind (what it would store of each kind). */
+size_t mp_import_job_count(const struct mp_import_job *job, enum mp_op_kind kind);
+
 void mp_import_job_free(struct mp_import_job *job);
 
 #endif

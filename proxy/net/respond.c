@@ -139,6 +139,17 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                 "Only a failed memory job can be run again.", -1},
     [MP_PERR_JOB_RUNNING] = {409, "Conflict", "invalid_request_error", "job_running",
                              "This memory job is running: drop it once its call is over.", -1},
+    [MP_PERR_IMPORT_QUEUE_FULL] = {429, "Too Many Requests", "rate_limit_error", "queue_full",
+                                   "The memory queue is busy: nothing was imported; try again "
+                                   "later.",
+                                   -1},
+    [MP_PERR_IMPORT_LIMIT] = {409, "Conflict", "invalid_request_error", "import_limit",
+                              "The import is past a limit of memproxy's: nothing was imported.",
+                              -1},
+    [MP_PERR_IMPORT_QUOTA] = {429, "Too Many Requests", "rate_limit_error", "import_quota",
+                              "The user's memory-model tokens of the day are spent: nothing was "
+                              "imported.",
+                              -1},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)
