@@ -292,6 +292,12 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
     for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++)
         if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
             settings_op(&b, &job->batch.items[i]);
+    /* the ops hold the policy's copies: the file's texts go now, so that
+       an import holds its text once while it is applied */
+    for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++) {
+        free(job->batch.items[i].text);
+        job->batch.items[i].text = NULL;
+    }
     return rc;
 }
 

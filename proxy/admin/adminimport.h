@@ -78,9 +78,9 @@ struct mp_import_job {
     uint64_t queued_tokens;
 };
 
-/* Builds the ops of batch (taken: emptied, job frees it) for
- * user[0..user_len) (borrowed until the job is freed): MP_OK or
- * MP_ENOMEM. */
+/* Builds the ops of batch (taken: emptied, job frees it; its items'
+ * texts are freed once the ops hold their copies) for user[0..user_len)
+ * (borrowed until the job is freed): MP_OK or MP_ENOMEM. */
 int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *opts,
                       const char *user, size_t user_len, const char *request_id, int64_t now_ms,
                       struct mp_import_batch *batch);

@@ -19,6 +19,7 @@ import zipfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
+import pagehelpers as ph  # noqa: E402
 from test_import_formats import chatgpt_export  # noqa: E402
 
 SECTIONS = {'admin': {'token': mh.ADMIN_TOKEN},
@@ -87,16 +88,17 @@ class QueueShare(BoundsCase):
         self.assertOpenAIError(r, 429, 'queue_full')
         # the queue never went past the share
         self.assertLessEqual(self.proxy.metric('memproxy_memory_queue_depth'), 10)
-        # another user's chat turn is recorded: the headroom is the chat's
+        # without extraction the import is one item: it fits
+        r = self.imp(b, chatgpt_export(turns(8, 'b')), 'chatgpt', query='&extract_max_tokens=0')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()['messages'], r.json()['extraction']['turns']), (16, 0))
+        # another user's chat turn is recorded: the headroom is the chat's,
+        # whatever imports hold
         sent = mh.send(self.proxy, c, 'My sister lives in Lisbon.')
         self.assertEqual(sent.status, 200)
         self.assertIsNone(sent.header('X-Memory-Error'))
         mem = mh.wait_memory(self.proxy, c, lambda m: m['buffer'], what='the turn recorded')
         self.assertIn(('user', 'My sister lives in Lisbon.'), mh.buffer_pairs(mem))
-        # without extraction the import is one item: it fits
-        r = self.imp(b, chatgpt_export(turns(8, 'b')), 'chatgpt', query='&extract_max_tokens=0')
-        self.assertEqual(r.status, 200, r)
-        self.assertEqual((r.json()['messages'], r.json()['extraction']['turns']), (16, 0))
 
     def test_file_bytes_past_the_share_of_queue_max_bytes(self):
         p = self.start_proxy(sections=SECTIONS, upstream=UP,
@@ -112,6 +114,35 @@ class QueueShare(BoundsCase):
         self.assertStoresNothing(user, proxy=p)
         r = self.imp(user, memory_text(10, 'y'), 'memory-text', proxy=p)
         self.assertEqual(r.status, 200, r)
+
+
+class PageUpload(BoundsCase):
+    """The page's /api/import calls the same import: a person's link is
+    bounded by the same share, and another person's turn still goes in."""
+
+    PROXY_CONFIG = {'workers': 1, 'upstream': UP,
+                    'memory': dict(WAITING, queue_max=20, import_queue_share=50),
+                    'sections': dict(SECTIONS, security={'user_signature_key': ph.SIGN_KEY},
+                                     page={'listen': '127.0.0.1:0'})}
+
+    def upload(self, user, body):
+        return ph.api(self.proxy, 'POST', 'import?format=chatgpt', ph.token(user), body,
+                      [('Content-Type', 'application/json')])
+
+    def test_page_uploads_bounded_and_a_chat_turn_recorded(self):
+        a, b, c = mh.uid('pa'), mh.uid('pb'), mh.uid('pc')
+        self.assertEqual(self.upload(a, chatgpt_export(turns(8, 'pa'))).status, 200)
+        r = self.upload(b, chatgpt_export(turns(8, 'pb')))
+        self.assertOpenAIError(r, 429, 'queue_full')
+        self.assertEqual(r.header('Retry-After'), '60')
+        self.assertEqual(self.refused('chatgpt', 'queue_full'), 1)
+        self.assertStoresNothing(b)
+        sent = mh.send(self.proxy, c, 'My brother lives in Porto.',
+                       extra_headers=[('X-User-Signature', ph.signature(c))])
+        self.assertEqual(sent.status, 200)
+        self.assertIsNone(sent.header('X-Memory-Error'))
+        mh.wait_for(lambda: b'My brother lives in Porto.' in bytes(mh.admin_memory(self.proxy, c).body),
+                    what='the turn recorded')
 
 
 class Limits(BoundsCase):
