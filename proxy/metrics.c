@@ -722,7 +722,7 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "# HELP memproxy_memory_queue_depth Pending memory work (turns, changes, jobs).\n"
         "# TYPE memproxy_memory_queue_depth gauge\n"
         "memproxy_memory_queue_depth %u\n"
-        "# HELP memproxy_memory_queue_bytes Bytes held by queued turns.\n"
+        "# HELP memproxy_memory_queue_bytes Bytes held by queued turns and imports' files.\n"
         "# TYPE memproxy_memory_queue_bytes gauge\n"
         "memproxy_memory_queue_bytes %zu\n"
         "# HELP memproxy_memory_queue_max The queue depth at which memory work is refused.\n"

@@ -55,7 +55,7 @@ static void queue_full(const struct mp_importbounds *b, size_t jobs, size_t byte
 {
     char n1[32], n2[32], n3[32];
     refuse(a, MP_PERR_IMPORT_QUEUE_FULL, QUEUE_RETRY_S);
-    if (room->bytes + bytes > room->max_bytes)
+    if (bytes > 0 && room->bytes + bytes > room->max_bytes)
         snprintf(a->message, sizeof(a->message),
                  "The memory queue is busy: it holds %s bytes, and this file's %s would pass the "
                  "%s imports may fill (import_queue_share, %u%% of queue_max_bytes). Nothing was "

@@ -1100,10 +1100,12 @@ int mp_memworker_import_reserve(struct mp_memworker *mw, size_t jobs, size_t byt
     room->bytes = atomic_load(&mw->queued_bytes);
     if ((uint64_t)room->depth + jobs > room->max)
         return MP_ETOOBIG;
-    do {
+    while (bytes > 0) {
         if (room->bytes + bytes > room->max_bytes)
             return MP_ETOOBIG;
-    } while (!atomic_compare_exchange_weak(&mw->queued_bytes, &room->bytes, room->bytes + bytes));
+        if (atomic_compare_exchange_weak(&mw->queued_bytes, &room->bytes, room->bytes + bytes))
+            break;
+    }
     return MP_OK;
 }
 

@@ -169,9 +169,9 @@ struct mp_memworker_room {
  * holds bytes (its file, while it waits to be read) fits in share percent
  * of [memory] queue_max and queue_max_bytes: MP_OK, the bytes added to the
  * queued bytes (give them back with mp_memworker_import_release()), or
- * MP_ETOOBIG (nothing added). The rest of the bounds is the chat turns'
- * headroom: imports never fill it. *room says what was compared. Any
- * thread. */
+ * MP_ETOOBIG (nothing added). bytes 0: only the items are compared. The
+ * rest of the bounds is the chat turns' headroom: imports never fill it.
+ * *room says what was compared. Any thread. */
 int mp_memworker_import_reserve(struct mp_memworker *mw, size_t jobs, size_t bytes, unsigned share,
                                 struct mp_memworker_room *room);
 /* Gives back bytes of mp_memworker_import_reserve(). Any thread. */
