@@ -282,7 +282,7 @@ static int check_and_apply(struct mp_memworker *mw, struct run *r)
     enum mp_import_refusal why;
     int rc = mp_importbounds_check(mw, store, &r->bounds, r->user, r->user_len, &r->job,
                                    r->job.plan.tokens, r->now_ms, &r->refusal, &why);
-    r->refused = rc != MP_OK;
+    r->refused = rc == MP_ETOOBIG; /* else the store's error: store_failed() */
     if (rc == MP_ETOOBIG)
         mp_metrics_import_refused(r->loop->metrics, r->format, why);
     if (rc != MP_OK || r->dry_run)
