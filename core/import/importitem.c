@@ -39,7 +39,14 @@ static bool over(const struct mp_import_batch *b, const struct mp_import_item *i
 {
     if (it->type == MP_IMPORT_MESSAGE)
         return b->max_messages > 0 && b->nmessages >= b->max_messages;
+    if (it->type == MP_IMPORT_SETTINGS)
+        return b->max_facts > 0 && b->nsettings >= MP_IMPORT_SETTINGS_MAX;
     return it->type == MP_IMPORT_FACT && b->max_facts > 0 && b->nfacts >= b->max_facts;
+}
+
+bool mp_importitem_node_fits(const struct mp_import_batch *b, size_t n)
+{
+    return b->max_nodes == 0 || n < b->max_nodes;
 }
 
 int mp_importitem_push(struct mp_import_batch *b, struct mp_import_item *it)

@@ -85,15 +85,29 @@ int mp_importbounds_admit(struct mp_memworker *mw, const struct mp_importbounds 
 void mp_importbounds_too_many(const struct mp_importbounds *b, const struct mp_import_batch *batch,
                               struct mp_import_answer *a)
 {
-    char n1[32];
+    char n1[32], n2[32];
     bool messages = b->import_messages > 0 && batch->nmessages >= b->import_messages;
+    bool facts = b->import_facts > 0 && batch->nfacts >= b->import_facts;
     refuse(a, MP_PERR_IMPORT_LIMIT, 0);
-    snprintf(a->message, sizeof(a->message),
-             "The file holds more than %s %s, the most one import may hold (%s). Nothing was "
-             "imported; import it in parts, or ask the operator to raise the limit.",
-             grouped(messages ? b->import_messages : b->import_facts, n1),
-             messages ? "messages" : "facts",
-             messages ? "import_max_messages" : "import_max_facts");
+    if (!messages && !facts && batch->nsettings >= MP_IMPORT_SETTINGS_MAX)
+        snprintf(a->message, sizeof(a->message),
+                 "The file holds more than %d settings lines, the most one import may hold. "
+                 "Nothing was imported.",
+                 MP_IMPORT_SETTINGS_MAX);
+    else if (messages || facts)
+        snprintf(a->message, sizeof(a->message),
+                 "The file holds more than %s %s, the most one import may hold (%s). Nothing was "
+                 "imported; import it in parts, or ask the operator to raise the limit.",
+                 grouped(messages ? b->import_messages : b->import_facts, n1),
+                 messages ? "messages" : "facts",
+                 messages ? "import_max_messages" : "import_max_facts");
+    else
+        snprintf(a->message, sizeof(a->message),
+                 "A conversation of the file holds more than %s entries (messages, edits and "
+                 "hidden ones), the most one import reads of one conversation (%u for each of "
+                 "import_max_messages, %s). Nothing was imported.",
+                 grouped(batch->max_nodes, n1), MP_IMPORTRUN_NODES_PER_MESSAGE,
+                 grouped(b->import_messages, n2));
 }
 
 /* What the user holds: MP_OK (nothing stored: none), or a store error. */

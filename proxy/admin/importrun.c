@@ -122,6 +122,7 @@ static int read_file(struct run *r, const char *body, size_t len, int64_t now,
     memset(err, 0, sizeof(*err));
     b->max_messages = r->bounds.import_messages;
     b->max_facts = r->bounds.import_facts;
+    b->max_nodes = MP_IMPORTRUN_NODES_PER_MESSAGE * r->bounds.import_messages;
     switch (r->format) {
     case MP_IMPORT_FORMAT_CHATGPT:
     case MP_IMPORT_FORMAT_CLAUDE:

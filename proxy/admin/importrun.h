@@ -16,8 +16,9 @@
  * share of the memory queue (admin/importbounds.h), which holds them until
  * the file is read. So one import's peak memory is its file twice (the
  * connection's and the copy), a ZIP's member (MP_IMPORTRUN_INFLATED_MAX),
- * and the items of at most [memory] import_max_messages and
- * import_max_facts (the readers stop past them).
+ * the items of at most [memory] import_max_messages and import_max_facts,
+ * and a conversation's tree of at most MP_IMPORTRUN_NODES_PER_MESSAGE
+ * entries per message (the readers stop past them).
  *
  * A file its reader refuses is refused whole (400 invalid_import_line,
  * naming its line, and for conversations its conversation and message;
@@ -45,6 +46,12 @@ struct mp_loop;
  * than the same file sent as it is (docs/admin-api.md "Bounds of an
  * import": the peak this bounds). */
 #define MP_IMPORTRUN_INFLATED_MAX (32u * 1024 * 1024)
+
+/* A conversation's tree (ChatGPT's mapping, Claude's chat_messages) is
+ * read up to this many entries per message an import may hold: edits,
+ * regenerations and hidden nodes are entries too, but a file of empty
+ * ones must not cost more than the messages would. */
+#define MP_IMPORTRUN_NODES_PER_MESSAGE 4
 
 /* What is asked of an import. */
 struct mp_import_request {

@@ -167,6 +167,18 @@ class Limits(BoundsCase):
         self.assertIn('import_max_facts', r.json()['error']['message'])
         self.assertStoresNothing(user)
 
+    def test_a_conversation_of_empty_nodes_is_read_only_so_far(self):
+        user = mh.uid('nodes')
+        mapping = {'n%d' % i: {} for i in range(30)}  # 4 x 6 entries at most
+        body = json.dumps([{'id': 'c', 'mapping': mapping, 'current_node': None}]).encode()
+        r = self.imp(user, body, 'chatgpt')
+        self.assertOpenAIError(r, 409, 'import_limit')
+        self.assertIn('more than 24 entries', r.json()['error']['message'])
+        body = json.dumps([{'uuid': 'c', 'chat_messages': [{} for _ in range(30)]}]).encode()
+        r = self.imp(user, body, 'claude')
+        self.assertOpenAIError(r, 409, 'import_limit')
+        self.assertStoresNothing(user)
+
     def test_messages_and_facts_of_a_user_in_all(self):
         user = mh.uid('inall')
         self.assertEqual(self.imp(user, chatgpt_export(turns(3, 'u')), 'chatgpt').status, 200)
