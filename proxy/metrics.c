@@ -96,7 +96,8 @@ static const char *const job_fail_names[MP_JOB_FAIL_COUNT] = {
 static const char *const import_result_names[MP_IMPORTR_COUNT] = {"ok", "storage_full", "error"};
 static const char *const import_format_names[MP_METRICS_IMPORT_FORMATS] = {"jsonl", "chatgpt",
                                                                            "claude", "memory-text"};
-static const char *const import_refusal_names[MP_IMPORTX_COUNT] = {"invalid", "future_time"};
+static const char *const import_refusal_names[MP_IMPORTX_COUNT] = {"invalid", "future_time",
+                                                                   "queue_full", "limit", "quota"};
 static const char *const memory_read_names[MP_MEMREAD_COUNT] = {"hit", "miss", "error"};
 static const char *const search_names[MP_SEARCH_COUNT] = {"hit", "miss", "invalid", "error"};
 static const char *const mcp_method_names[MP_MCPM_COUNT] = {
@@ -721,7 +722,7 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "# HELP memproxy_memory_queue_depth Pending memory work (turns, changes, jobs).\n"
         "# TYPE memproxy_memory_queue_depth gauge\n"
         "memproxy_memory_queue_depth %u\n"
-        "# HELP memproxy_memory_queue_bytes Bytes held by queued turns.\n"
+        "# HELP memproxy_memory_queue_bytes Bytes held by queued turns and imports' files.\n"
         "# TYPE memproxy_memory_queue_bytes gauge\n"
         "memproxy_memory_queue_bytes %zu\n"
         "# HELP memproxy_memory_queue_max The queue depth at which memory work is refused.\n"

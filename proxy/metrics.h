@@ -118,7 +118,14 @@ void mp_metrics_import(struct mp_metrics *m, enum mp_import_result r);
 /* Imports refused before the store, by format (enum mp_import_format)
  * and reason: an item dated past now plus the skew, or another item or a
  * file its reader does not take (any thread). */
-enum mp_import_refusal { MP_IMPORTX_INVALID, MP_IMPORTX_FUTURE, MP_IMPORTX_COUNT };
+enum mp_import_refusal {
+    MP_IMPORTX_INVALID,
+    MP_IMPORTX_FUTURE,
+    MP_IMPORTX_QUEUE_FULL, /* past imports' share of the memory queue */
+    MP_IMPORTX_LIMIT,      /* past an item limit, of the import or of the user */
+    MP_IMPORTX_QUOTA,      /* past the user's memory-model tokens of the day */
+    MP_IMPORTX_COUNT
+};
 #define MP_METRICS_IMPORT_FORMATS 4
 void mp_metrics_import_refused(struct mp_metrics *m, int format, enum mp_import_refusal why);
 /* What the memory worker reports for the queue gauges. */

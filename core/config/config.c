@@ -148,6 +148,13 @@ static const struct key_def keys[] = {
     {"memory", "extract_idle_seconds", K_UINT, FIELD(memory.extract_idle_seconds), 0, 3600, NULL},
     {"memory", "import_extract_max_tokens", K_UINT, FIELD(memory.import_extract_max_tokens), 0,
      1000000000, NULL},
+    {"memory", "import_queue_share", K_UINT, FIELD(memory.import_queue_share), 1, 90, NULL},
+    {"memory", "import_max_messages", K_UINT, FIELD(memory.import_max_messages), 1, 10000000, NULL},
+    {"memory", "import_max_facts", K_UINT, FIELD(memory.import_max_facts), 1, 10000000, NULL},
+    {"memory", "max_messages_per_user", K_UINT, FIELD(memory.max_messages_per_user), 1, 100000000,
+     NULL},
+    {"memory", "max_model_tokens_per_user_day", K_UINT, FIELD(memory.max_model_tokens_per_user_day),
+     0, 1000000000000ull, NULL},
     {"memory", "held_jobs_max", K_UINT, FIELD(memory.held_jobs_max), 0, 10000000, NULL},
     {"memory", "held_jobs_per_user", K_UINT, FIELD(memory.held_jobs_per_user), 0, 10000000, NULL},
     {"memory", "held_jobs_ttl_seconds", K_UINT, FIELD(memory.held_jobs_ttl_seconds), 1, 31536000,
@@ -826,6 +833,11 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.job_retry_horizon_seconds = 21600;
     c->memory.extract_batch_turns = 12;
     c->memory.import_extract_max_tokens = 200000;
+    c->memory.import_queue_share = 50;
+    c->memory.import_max_messages = 20000;
+    c->memory.import_max_facts = 1000;
+    c->memory.max_messages_per_user = 200000;
+    c->memory.max_model_tokens_per_user_day = 400000;
     c->memory.extract_idle_seconds = 20;
     c->memory.held_jobs_max = 10000;
     c->memory.held_jobs_per_user = 40;

@@ -154,6 +154,16 @@ struct mp_config {
         /* an import's turns that go to the memory model, at most this many
          * estimated tokens (core/import/importplan.h); 0: none goes */
         uint64_t import_extract_max_tokens; /* 200000; 0 .. 1000000000 */
+        /* imports' bounds (proxy/admin/importrun.h): the share of queue_max
+         * and queue_max_bytes imports may fill, in percent (the rest is the
+         * chat turns' headroom); items one import may hold; what one user
+         * may hold in all (facts: max_facts_per_user); estimated memory-model
+         * tokens a user's imports may plan a day (UTC) */
+        uint32_t import_queue_share;            /* 50; 1 .. 90 */
+        uint32_t import_max_messages;           /* 20000; 1 .. 10000000 */
+        uint32_t import_max_facts;              /* 1000; 1 .. 10000000 */
+        uint32_t max_messages_per_user;         /* 200000; 1 .. 100000000 */
+        uint64_t max_model_tokens_per_user_day; /* 400000; 0 .. 1000000000000 */
         /* memory jobs held for a credential (core/memory/heldjobs.h): kept
          * at most held_jobs_max in all and held_jobs_per_user per user (the
          * oldest leave first), each at most held_jobs_ttl_seconds */

@@ -74,6 +74,8 @@ static int load_nodes(struct conv *c, span map)
     if (map.e <= map.s || c->buf[map.s] != '{')
         return fail(c, map.s, "mapping");
     while (mp_json_next(c->buf, map.s, map.e, &cursor, &ns, &ne, &vs, &ve) == MP_OK) {
+        if (!mp_importitem_node_fits(c->b, c->n))
+            return MP_ETOOBIG;
         if (c->n == cap) {
             cap = cap == 0 ? 32 : cap * 2;
             struct node *nodes = realloc(c->nodes, cap * sizeof(*nodes));

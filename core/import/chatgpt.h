@@ -49,7 +49,8 @@
  * MP_EINVAL with *err (why: "not JSON", "not a list of conversations",
  * "conversation_id", "mapping", "current_node", "parent" (a node's parent
  * is not in the mapping, or the parents loop), "author", "content",
- * "create_time", "at"); MP_ENOMEM. */
+ * "create_time", "at"); MP_ETOOBIG past out's max_messages or max_nodes
+ * (importitem.h); MP_ENOMEM. */
 int mp_chatgpt_read(const char *buf, size_t len, int64_t now_ms, struct mp_import_batch *out,
                     struct mp_import_error *err);
 

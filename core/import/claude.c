@@ -63,6 +63,8 @@ static int load_msgs(struct conv *c, span arr)
         return fail(c, arr.e > 0 ? arr.s : 0, "chat_messages");
     while (mp_json_next(c->buf, arr.s, arr.e, &cursor, NULL, NULL, &es, &ee) == MP_OK) {
         span m[M_COUNT];
+        if (!mp_importitem_node_fits(c->b, c->n))
+            return MP_ETOOBIG;
         if (c->n == cap) {
             cap = cap == 0 ? 32 : cap * 2;
             struct msg *msgs = realloc(c->msgs, cap * sizeof(*msgs));

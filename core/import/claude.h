@@ -41,7 +41,8 @@
  * (appended; free with mp_importitem_free(), also on failure). MP_OK;
  * MP_EINVAL with *err (why: "not JSON", "not a list of conversations",
  * "uuid", "chat_messages", "parent_message_uuid" (the parents loop),
- * "sender", "content", "text", "created_at", "at"); MP_ENOMEM. */
+ * "sender", "content", "text", "created_at", "at"); MP_ETOOBIG past out's
+ * max_messages or max_nodes (importitem.h); MP_ENOMEM. */
 int mp_claude_read(const char *buf, size_t len, int64_t now_ms, struct mp_import_batch *out,
                    struct mp_import_error *err);
 

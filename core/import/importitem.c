@@ -34,8 +34,28 @@ const char *mp_importitem_skip_name(enum mp_import_skip why)
     return (unsigned)why < MP_IMPORT_SKIP_COUNT ? names[why] : "unknown";
 }
 
+/* Whether one more item of its type passes the batch's bound. */
+static bool over(const struct mp_import_batch *b, const struct mp_import_item *it)
+{
+    if (it->type == MP_IMPORT_MESSAGE)
+        return b->max_messages > 0 && b->nmessages >= b->max_messages;
+    if (it->type == MP_IMPORT_SETTINGS)
+        return b->max_facts > 0 && b->nsettings >= MP_IMPORT_SETTINGS_MAX;
+    return it->type == MP_IMPORT_FACT && b->max_facts > 0 && b->nfacts >= b->max_facts;
+}
+
+bool mp_importitem_node_fits(const struct mp_import_batch *b, size_t n)
+{
+    return b->max_nodes == 0 || n < b->max_nodes;
+}
+
 int mp_importitem_push(struct mp_import_batch *b, struct mp_import_item *it)
 {
+    if (over(b, it)) {
+        free(it->text);
+        it->text = NULL;
+        return MP_ETOOBIG;
+    }
     if (b->n == b->cap) {
         size_t cap = b->cap == 0 ? 64 : b->cap * 2;
         struct mp_import_item *items = realloc(b->items, cap * sizeof(*items));

@@ -15,7 +15,8 @@
 #include "memory/usermem.h"
 #include "memory/usermode.h"
 
-#define MP_IMPORT_ID_MAX 256 /* an item's id, bytes */
+#define MP_IMPORT_ID_MAX       256 /* an item's id, bytes */
+#define MP_IMPORT_SETTINGS_MAX 16  /* settings lines one bounded batch holds (the last counts) */
 
 enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SETTINGS, MP_IMPORT_SKIPPED };
 
@@ -93,6 +94,11 @@ struct mp_import_batch {
     size_t skipped[MP_IMPORT_SKIP_COUNT];
     struct mp_import_conv *convs;
     size_t nconvs, convcap;
+    /* set before reading: the most messages and facts it may hold, and
+       the most entries a reader holds of one conversation's tree (a
+       ChatGPT mapping's nodes, Claude's chat_messages) (0: no bound), so
+       that a file past them is refused before it is all held */
+    size_t max_messages, max_facts, max_nodes;
 };
 
 /* Where a file is not what its reader takes: the 1-based line of the
@@ -108,8 +114,16 @@ struct mp_import_error {
     bool future;
 };
 
+/* Whether a reader holding n entries of one conversation's tree may take
+ * one more (the batch's max_nodes): past it the reader returns
+ * MP_ETOOBIG. */
+bool mp_importitem_node_fits(const struct mp_import_batch *b, size_t n);
+
 /* Appends *it (its text taken: the batch frees it, also on failure) and
- * counts it by type. MP_OK or MP_ENOMEM. */
+ * counts it by type. MP_OK; MP_ETOOBIG when it is a message or a fact
+ * past the batch's max_messages or max_facts, or a settings line past
+ * MP_IMPORT_SETTINGS_MAX in a batch with max_facts (the readers pass it
+ * on: the file is refused); MP_ENOMEM. */
 int mp_importitem_push(struct mp_import_batch *b, struct mp_import_item *it);
 
 /* Adds a conversation of source (static) with the id id[0..len) (copied):

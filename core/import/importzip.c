@@ -41,24 +41,27 @@ static int find(zip_t *za, const char *name, zip_uint64_t *index)
     return MP_NOTFOUND;
 }
 
-/* Reads the open member zf whole, at most max bytes. */
+/* Reads the open member zf whole, at most max bytes: the buffer grows by
+ * doubling up to max + 1 bytes and no read goes past that, so a member
+ * that inflates further costs max + 1 bytes, never more. */
 static int read_all(zip_file_t *zf, size_t max, char **out, size_t *out_len)
 {
-    size_t cap = PIECE, n = 0;
+    size_t cap = PIECE < max + 1 ? PIECE : max + 1, n = 0;
     char *buf = malloc(cap + 1);
     for (;;) {
         if (buf == NULL)
             return MP_ENOMEM;
+        if (n == cap && cap > max) {
+            free(buf);
+            return MP_ETOOBIG;
+        }
         if (n == cap) {
-            if (cap > max) {
-                free(buf);
-                return MP_ETOOBIG;
-            }
-            char *more = realloc(buf, cap * 2 + 1);
+            size_t grow = cap * 2 < max + 1 ? cap * 2 : max + 1;
+            char *more = realloc(buf, grow + 1);
             if (more == NULL)
                 free(buf);
             buf = more;
-            cap *= 2;
+            cap = grow;
             continue;
         }
         zip_int64_t got = zip_fread(zf, buf + n, cap - n);
@@ -69,10 +72,6 @@ static int read_all(zip_file_t *zf, size_t max, char **out, size_t *out_len)
         if (got == 0)
             break;
         n += (size_t)got;
-        if (n > max) {
-            free(buf);
-            return MP_ETOOBIG;
-        }
     }
     buf[n] = '\0';
     *out = buf;

@@ -41,7 +41,8 @@
 
 /* Reads buf[0..len) (borrowed) at the import's time now_ms into out
  * (appended; free with mp_importitem_free(), also on failure). MP_OK;
- * MP_EINVAL with *err; MP_ENOMEM. */
+ * MP_EINVAL with *err; MP_ETOOBIG past out's max_facts (importitem.h);
+ * MP_ENOMEM. */
 int mp_memtext_read(const char *buf, size_t len, int64_t now_ms, struct mp_import_batch *out,
                     struct mp_import_error *err);
 

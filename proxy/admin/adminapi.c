@@ -1006,7 +1006,11 @@ static void send_import_answer(struct admin_call *call, struct mp_import_answer 
         a->doc = NULL; /* sent */
         return;
     }
-    send_error_msg(call, a->perr, a->message[0] != '\0' ? a->message : NULL, NULL);
+    char extra[48] = "";
+    if (a->retry_after_s > 0)
+        snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", a->retry_after_s);
+    send_error_msg(call, a->perr, a->message[0] != '\0' ? a->message : NULL,
+                   extra[0] != '\0' ? extra : NULL);
 }
 
 static void on_imported(void *arg, struct mp_import_answer *a)

@@ -292,6 +292,12 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
     for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++)
         if (job->batch.items[i].type == MP_IMPORT_SETTINGS)
             settings_op(&b, &job->batch.items[i]);
+    /* the ops hold the policy's copies: the file's texts go now, so that
+       an import holds its text once while it is applied */
+    for (size_t i = 0; rc == MP_OK && i < job->batch.n; i++) {
+        free(job->batch.items[i].text);
+        job->batch.items[i].text = NULL;
+    }
     return rc;
 }
 
@@ -324,6 +330,14 @@ int mp_import_apply(struct mp_store *store, struct mp_import_job *job)
             job->facts++;
     }
     return MP_OK;
+}
+
+size_t mp_import_job_count(const struct mp_import_job *job, enum mp_op_kind kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < job->nops; i++)
+        n += job->ops[i].kind == kind;
+    return n;
 }
 
 void mp_import_job_free(struct mp_import_job *job)

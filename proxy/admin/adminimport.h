@@ -78,9 +78,9 @@ struct mp_import_job {
     uint64_t queued_tokens;
 };
 
-/* Builds the ops of batch (taken: emptied, job frees it) for
- * user[0..user_len) (borrowed until the job is freed): MP_OK or
- * MP_ENOMEM. */
+/* Builds the ops of batch (taken: emptied, job frees it; its items'
+ * texts are freed once the ops hold their copies) for user[0..user_len)
+ * (borrowed until the job is freed): MP_OK or MP_ENOMEM. */
 int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *opts,
                       const char *user, size_t user_len, const char *request_id, int64_t now_ms,
                       struct mp_import_batch *batch);
@@ -89,6 +89,9 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
  * outcome (jobs: the extraction jobs queued). MP_OK; MP_ECONFLICT (a fact
  * past the user's maximum: nothing imported); the store's error. */
 int mp_import_apply(struct mp_store *store, struct mp_import_job *job);
+
+/* The job's ops of kind (what it would store of each kind). */
+size_t mp_import_job_count(const struct mp_import_job *job, enum mp_op_kind kind);
 
 void mp_import_job_free(struct mp_import_job *job);
 

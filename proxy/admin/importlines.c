@@ -252,8 +252,11 @@ int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_impo
             continue;
         struct mp_import_item it = {.line = line, .trust = MP_TRUST_STATED};
         int rc = parse_line(p, n, now_ms, &it, err);
-        if (rc == MP_OK && it.type == MP_IMPORT_SKIPPED)
+        if (rc == MP_OK && it.type == MP_IMPORT_SKIPPED) {
             out->skipped[MP_IMPORT_SKIP_EXPORT_LINE]++;
+            out->nskipped++; /* counted, not held: nothing is stored of it */
+            continue;
+        }
         if (rc == MP_OK)
             rc = mp_importitem_push(out, &it);
         if (rc != MP_OK) {

@@ -31,9 +31,10 @@
  * line (1-based) and why (a static reason naming the field: "not a JSON
  * object", "type", "role", "content", "key", "value", "at",
  * "confidence", "id", "mode", "conversation", "conversation_rule",
- * "reply_ref", "lang"; future set for a time too far ahead); MP_ENOMEM.
+ * "reply_ref", "lang"; future set for a time too far ahead); MP_ETOOBIG
+ * past out's max_messages or max_facts (importitem.h); MP_ENOMEM.
  * Facts take the trust class stated; summary and history lines are
- * MP_IMPORT_SKIPPED items, counted as export_line.
+ * counted (nskipped, and skipped[] as export_line), not held as items.
  * Strings are compared whole: "user\u0000x" is no role. Message content
  * (any characters, NUL included, as a recorded turn's) longer than
  * MP_MESSAGE_CONTENT_MAX bytes is cut at a UTF-8 boundary like a recorded

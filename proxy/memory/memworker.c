@@ -1091,6 +1091,29 @@ unsigned mp_memworker_depth(const struct mp_memworker *mw)
     return atomic_load(&mw->queued) + (jobs > held ? jobs - held : 0);
 }
 
+int mp_memworker_import_reserve(struct mp_memworker *mw, size_t jobs, size_t bytes, unsigned share,
+                                struct mp_memworker_room *room)
+{
+    room->depth = mp_memworker_depth(mw);
+    room->max = (unsigned)((uint64_t)atomic_load(&mw->queue_max) * share / 100);
+    room->max_bytes = (size_t)((uint64_t)atomic_load(&mw->queue_max_bytes) * share / 100);
+    room->bytes = atomic_load(&mw->queued_bytes);
+    if ((uint64_t)room->depth + jobs > room->max)
+        return MP_ETOOBIG;
+    while (bytes > 0) {
+        if (room->bytes + bytes > room->max_bytes)
+            return MP_ETOOBIG;
+        if (atomic_compare_exchange_weak(&mw->queued_bytes, &room->bytes, room->bytes + bytes))
+            break;
+    }
+    return MP_OK;
+}
+
+void mp_memworker_import_release(struct mp_memworker *mw, size_t bytes)
+{
+    atomic_fetch_sub(&mw->queued_bytes, bytes);
+}
+
 unsigned mp_memworker_held_jobs(const struct mp_memworker *mw, int64_t *since_ms)
 {
     *since_ms = mp_memjobs_held_since(mw->jobs);

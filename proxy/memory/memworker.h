@@ -158,6 +158,25 @@ struct mp_sidetab *mp_memworker_sides(const struct mp_memworker *mw);
  * model can serve are never refused for them. Any thread. */
 unsigned mp_memworker_depth(const struct mp_memworker *mw);
 
+/* The queue as an import sees it: depth and queued bytes now, and the
+ * part of queue_max and queue_max_bytes imports may fill (their share). */
+struct mp_memworker_room {
+    unsigned depth, max;
+    size_t bytes, max_bytes;
+};
+
+/* Whether an import that adds jobs items (its own call counts one) and
+ * holds bytes (its file, while it waits to be read) fits in share percent
+ * of [memory] queue_max and queue_max_bytes: MP_OK, the bytes added to the
+ * queued bytes (give them back with mp_memworker_import_release()), or
+ * MP_ETOOBIG (nothing added). bytes 0: only the items are compared. The
+ * rest of the bounds is the chat turns' headroom: imports never fill it.
+ * *room says what was compared. Any thread. */
+int mp_memworker_import_reserve(struct mp_memworker *mw, size_t jobs, size_t bytes, unsigned share,
+                                struct mp_memworker_room *room);
+/* Gives back bytes of mp_memworker_import_reserve(). Any thread. */
+void mp_memworker_import_release(struct mp_memworker *mw, size_t bytes);
+
 /* Memory jobs held for a credential (mp_memjobs_held()), and when the
  * oldest was queued (*since_ms, ms since the epoch; 0 when none). Any
  * thread. */

@@ -141,6 +141,17 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                              "This memory job is running: drop it once its call is over.", -1},
     [MP_PERR_FACT_NOT_FOUND] = {404, "Not Found", "invalid_request_error", "fact_not_found",
                                 "No fact with this key is kept for this user.", MP_CLERR_NOT_FOUND},
+    [MP_PERR_IMPORT_QUEUE_FULL] = {429, "Too Many Requests", "rate_limit_error", "queue_full",
+                                   "The memory queue is busy: nothing was imported; try again "
+                                   "later.",
+                                   -1},
+    [MP_PERR_IMPORT_LIMIT] = {409, "Conflict", "invalid_request_error", "import_limit",
+                              "The import is past a limit of memproxy's: nothing was imported.",
+                              -1},
+    [MP_PERR_IMPORT_QUOTA] = {429, "Too Many Requests", "rate_limit_error", "import_quota",
+                              "The user's memory-model tokens of the day are spent: nothing was "
+                              "imported.",
+                              -1},
 };
 
 enum mp_perr mp_respond_correction_refusal(int rc)

@@ -756,6 +756,12 @@ typedef int (*mp_store_side_fn)(void *arg, const unsigned char *tenant, uint64_t
  * read. MP_OK, fn's error, or the store's. */
 int mp_store_sides(struct mp_store *store, mp_store_side_fn fn, void *arg);
 
+/* One user's line of the listing (struct mp_user_info, no listing walked):
+ * MP_OK with *out; MP_NOTFOUND when nothing is stored for the user;
+ * MP_EINVAL (a bad user key); MP_EIO; MP_ENOMEM. Any thread. */
+int mp_store_user_info(struct mp_store *store, const char *user, size_t user_len,
+                       struct mp_user_info *out);
+
 /* Pass as tenant to mp_store_users() to list every user, of every tenant. */
 extern const unsigned char mp_store_all_tenants[1];
 

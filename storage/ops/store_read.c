@@ -327,6 +327,19 @@ static bool cursor_ok(const unsigned char *after, size_t alen, const unsigned ch
     return alen >= plen && memcmp(after, prefix, plen) == 0 && (c > 0 || (c == 0 && alen >= slen));
 }
 
+/* A user's line of the listing from its record. */
+static void user_info(struct mp_user_info *info, const struct mp_codec_user *meta,
+                      const struct mp_usermem *um)
+{
+    memcpy(info->user, meta->user, meta->user_len);
+    info->user_len = meta->user_len;
+    info->nfacts = meta->nfacts;
+    info->narchive = meta->narchive;
+    info->nmessages = um->nmessages;
+    info->summary = um->summary.text != NULL;
+    info->updated_at_ms = meta->updated_at_ms;
+}
+
 struct user_scan {
     struct mp_store_txn *txn;
     const unsigned char *after;
@@ -351,15 +364,30 @@ static int on_user(void *arg, const unsigned char *key, size_t klen, const unsig
     if (rc != MP_OK)
         return rc;
     struct mp_user_info *info = &us->list[us->n++];
-    memcpy(info->user, meta.user, meta.user_len);
-    info->user_len = meta.user_len;
-    info->nfacts = meta.nfacts;
-    info->narchive = meta.narchive;
-    info->nmessages = um->nmessages;
-    info->summary = um->summary.text != NULL;
-    info->updated_at_ms = meta.updated_at_ms;
+    user_info(info, &meta, um);
     mp_usermem_free(um);
     return MP_OK;
+}
+
+int mp_store_user_info(struct mp_store *store, const char *user, size_t user_len,
+                       struct mp_user_info *out)
+{
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
+    struct mp_store_txn txn;
+    struct mp_codec_user meta;
+    struct mp_usermem *um = NULL;
+    if (mp_store_check_user(user, user_len) != MP_OK)
+        return MP_EINVAL;
+    size_t plen = mp_store_backend_user_prefix(store, prefix, user, user_len);
+    int rc = store->be->begin(store, false, &txn);
+    if (rc != MP_OK)
+        return rc;
+    rc = get_user(&txn, prefix + 2, plen - 2, NULL, 0, &meta, &um);
+    store->be->end(&txn, false);
+    if (rc == MP_OK)
+        user_info(out, &meta, um);
+    mp_usermem_free(um);
+    return rc;
 }
 
 /* Fills us->list with up to us->limit users after the cursor. */

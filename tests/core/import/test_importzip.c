@@ -49,12 +49,32 @@ START_TEST(test_importzip_missing_damaged_or_too_big)
 }
 END_TEST
 
+START_TEST(test_importzip_bound_is_exact)
+{
+    size_t zlen, jlen, n = 0;
+    char *zip = fx_read("chatgpt_export.zip", &zlen);
+    char *json = fx_read("chatgpt_conversations.json", &jlen);
+    char *out = NULL;
+    /* a member of exactly max bytes inflates; one byte less refuses it */
+    ck_assert_int_eq(mp_importzip_member(zip, zlen, "conversations.json", jlen, &out, &n), MP_OK);
+    ck_assert_uint_eq(n, jlen);
+    free(out);
+    out = NULL;
+    ck_assert_int_eq(mp_importzip_member(zip, zlen, "conversations.json", jlen - 1, &out, &n),
+                     MP_ETOOBIG);
+    ck_assert_ptr_null(out);
+    free(zip);
+    free(json);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("importzip");
     TCase *tc = tcase_create("importzip");
     tcase_add_test(tc, test_importzip_member_inflated_whole);
     tcase_add_test(tc, test_importzip_missing_damaged_or_too_big);
+    tcase_add_test(tc, test_importzip_bound_is_exact);
     suite_add_tcase(s, tc);
     return s;
 }

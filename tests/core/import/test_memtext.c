@@ -110,6 +110,21 @@ START_TEST(test_memtext_long_line_cut_control_character_refused)
 }
 END_TEST
 
+START_TEST(test_memtext_reading_stops_past_the_batch_facts_bound)
+{
+    static const char text[] = "Lives in Graz\nHas a cat\nLikes tea\n";
+    mp_importitem_free(&b);
+    b.max_facts = 2;
+    ck_assert_int_eq(mp_memtext_read(text, strlen(text), NOW, &b, &err), MP_ETOOBIG);
+    ck_assert_uint_eq(b.nfacts, 2); /* the third is never held */
+    mp_importitem_free(&b);
+    b.max_facts = 3;
+    ck_assert_int_eq(mp_memtext_read(text, strlen(text), NOW, &b, &err), MP_OK);
+    ck_assert_uint_eq(b.nfacts, 3);
+    mp_importitem_free(&b);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("memtext");
@@ -118,6 +133,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_memtext_facts_are_imported_now_with_their_key_as_id);
     tcase_add_test(tc, test_memtext_keys_stable_and_normalized);
     tcase_add_test(tc, test_memtext_long_line_cut_control_character_refused);
+    tcase_add_test(tc, test_memtext_reading_stops_past_the_batch_facts_bound);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1154,6 +1154,26 @@ START_TEST(test_gov_users_info_counts_facts_messages_and_summary)
 }
 END_TEST
 
+START_TEST(test_gov_user_info_is_the_listing_s_line)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    struct mp_user_info one, list[2];
+    ck_assert_int_eq(mp_store_user_info(store, U("alice"), &one), MP_NOTFOUND);
+    ck_assert_int_eq(fx_turn(store, U("alice"), 1, "q", "a", 40, 50), MP_OK);
+    ck_assert_int_eq(fx_upsert(store, U("alice"), "pet", "cat", MP_TRUST_STATED, 60), MP_OK);
+    ck_assert_int_eq(mp_store_user_info(store, U("alice"), &one), MP_OK);
+    ck_assert_uint_eq(fx_list_all(store, NULL, 10, list, 2), 1);
+    ck_assert(fx_info_is(&one, U("alice")));
+    ck_assert_uint_eq(one.nfacts, list[0].nfacts);
+    ck_assert_uint_eq(one.nfacts, 1);
+    ck_assert_uint_eq(one.nmessages, list[0].nmessages);
+    ck_assert_uint_eq(one.narchive, list[0].narchive);
+    ck_assert_int_eq(one.updated_at_ms, list[0].updated_at_ms);
+    ck_assert_int_eq(mp_store_user_info(store, "", 0, &one), MP_EINVAL);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_gov_lmdb_sealed_users_pages_cover_every_user_once)
 {
     struct mp_store *store = fx_open_sealed();
@@ -1287,6 +1307,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_gov_users_pages_cover_every_user_once_in_order, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_users_cursor_of_another_tenant_is_einval, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_gov_users_info_counts_facts_messages_and_summary, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_gov_user_info_is_the_listing_s_line, 0, FX_BACKENDS);
     tcase_add_test(tc, test_gov_lmdb_sealed_users_pages_cover_every_user_once);
     tcase_add_loop_test(tc, test_gov_secret_is_32_random_bytes_per_store, 0, FX_BACKENDS);
     tcase_add_test(tc, test_gov_lmdb_secret_survives_reopen);
