@@ -113,7 +113,8 @@ static void on_head(struct mp_conn *c, const struct mp_http_request_head *head)
     if (token[0] == '\0' || head->target_len < 7 || memcmp(head->target, "/admin/", 7) != 0)
         return; /* no admin API (404 in on_request), or no admin route */
     if (!mp_bearer_ok(head, token))
-        mp_authfail_refuse(c, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n");
+        mp_authfail_refuse(c, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n",
+                           "admin request");
 }
 
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,

@@ -10,10 +10,13 @@
 #include "net/conn.h"
 #include "net/respond.h"
 
-/* Answers the request of c with e (a 401 or 403 of respond.h) and
- * extra_headers (borrowed, may be NULL), ending with MP_CONN_CLOSE;
- * counts e's client error and, when the answer waits, auth_backoff.
- * Usable from on_head() and on_request() alike. */
-void mp_authfail_refuse(struct mp_conn *c, enum mp_perr e, const char *extra_headers);
+/* Answers the request of c with e (a 401 or 403 of respond.h), an
+ * x-request-id and extra_headers (borrowed, may be NULL), ending with
+ * MP_CONN_CLOSE; counts e's client error and, when the answer waits,
+ * auth_backoff; logs one line with message log_msg (NULL: the caller logs)
+ * holding request_id, method, status, error and backoff_ms, never the
+ * credential. Usable from on_head() and on_request() alike. */
+void mp_authfail_refuse(struct mp_conn *c, enum mp_perr e, const char *extra_headers,
+                        const char *log_msg);
 
 #endif

@@ -46,7 +46,7 @@ static void refuse(struct mp_conn *c, enum mp_perr e, const char *verdict)
         mp_logline_str(&l, "link", verdict);
         mp_logline_end(&l);
     }
-    mp_authfail_refuse(c, e, NULL);
+    mp_authfail_refuse(c, e, NULL, NULL);
 }
 
 /* Whether the user's links issued before link's were revoked (store.h:

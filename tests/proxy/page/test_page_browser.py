@@ -31,7 +31,7 @@ class Browser(mh.MemCase):
     PROXY_CONFIG = {'workers': 1, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
         'security': {'user_signature_key': ph.SIGN_KEY},
-        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true'},
+        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true', 'link_key': ph.LINK_KEY},
         'governance': {'retention_days': 0, 'pii_retention_days': 0}}}
 
     @classmethod
