@@ -24,6 +24,12 @@ def token(user, tenant=None, expiry=None, key=LINK_KEY, issued_ms=None):
     return signed + '.' + mac
 
 
+def old_token(user, tenant=None):
+    """A link issued a second ago: one a revocation from now on voids (a
+    link issued in the very millisecond of a revocation stays valid)."""
+    return token(user, tenant, issued_ms=int(time.time() * 1000) - 1000)
+
+
 def signature(user, key=SIGN_KEY):
     """X-User-Signature of a chat request."""
     return hmac.new(key.encode(), user.encode('utf-8'), hashlib.sha256).hexdigest()

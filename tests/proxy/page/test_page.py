@@ -217,7 +217,7 @@ class Actions(PageCase):
 
     def test_pause_export_and_forget(self):
         user = self.seed([fact('city', 'Oslo', AT), message('user', 'I moved to Oslo.', AT)])
-        link = ph.token(user)
+        link = ph.old_token(user)
         r = ph.api(self.proxy, 'PUT', 'settings', link, {'mode': 'off'})
         self.assertEqual((r.status, r.json()['mode']), (200, 'off'))
         r = ph.api(self.proxy, 'GET', 'export', link)
