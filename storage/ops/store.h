@@ -169,7 +169,7 @@ enum mp_op_kind {
     MP_OP_PUT_CONV,         /* u.conv: a conversation's state (struct mp_store_conv) */
     MP_OP_NOTE_LEAD,        /* u.lead: a client id seen with a conversation's beginning */
     MP_OP_REVOKE_LINKS      /* the user's page links issued before now_ms are void (kept
-                               in the settings record, which erasure keeps) */
+                               in the links table, which erasure keeps) */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */

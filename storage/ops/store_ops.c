@@ -28,6 +28,7 @@
 #include "ops/store_user.h"
 #include "ops/store_read.h"
 #include "ops/store_lease.h"
+#include "ops/store_links.h"
 #include "ops/store_settings.h"
 #include "ops/store_told.h"
 #include "ops/store_turn.h"
@@ -358,9 +359,7 @@ static int count_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_er
 
 static int revoke_links(struct mp_ops_ctx *w, const struct mp_op *op)
 {
-    unsigned char phys[MP_STORE_PHYS_USER_MAX];
-    size_t n = mp_store_backend_phys_user(w->s, op->user, op->user_len, phys);
-    return mp_settings_void_links(w->txn, phys, n, op->now_ms);
+    return mp_links_void(w->txn, op->user, op->user_len, op->now_ms);
 }
 
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)

@@ -1,7 +1,9 @@
 /* Tests for the user's own memory setting in storage/ops/store.h
  * (MP_OP_SET_USER_MODE, mp_store_user_mode, mp_store_view_user_mode): what
  * each mode holds back, what it never holds back, and that the setting
- * outlives erasure, reopening, compaction and sealing. Cases that run on
+ * outlives erasure, reopening, compaction and sealing; and the revocation
+ * of the user's page links (MP_OP_REVOKE_LINKS, mp_store_links_void),
+ * which outlives erasure too. Cases that run on
  * both backends use the loop index _i: 0 = mem, 1 = lmdb. */
 #include <check.h>
 #include <stdlib.h>
@@ -183,9 +185,9 @@ static int revoke(struct mp_store *store, const char *user, size_t ulen, int64_t
     return fx_apply1(store, &op);
 }
 
-/* A user's page links void before a time: kept beside the mode (each
- * write keeps the other), never moved back, and through erasure, which
- * revokes them too. */
+/* A user's page links void before a time (the links table, beside the
+ * settings): apart from the mode, never moved back, and through erasure,
+ * which revokes them too. */
 START_TEST(test_settings_links_revoked_beside_the_mode_and_through_erasure)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -236,7 +238,9 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     size_t tlen = fx_tenant_key(tk, 0xB2, "carol");
     ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
     ck_assert_int_eq(set_mode(store, tk, tlen, MP_USER_MODE_READ, MP_ACTOR_ADMIN, 21), MP_OK);
+    ck_assert_int_eq(revoke(store, tk, tlen, 25), MP_OK);
     fx_compact(store);
+    ck_assert_int_eq(links_void(store, tk, tlen), 25);
     ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_OFF);
     mp_store_free(store);
     fx_rekey(NULL, &fx_key_a); /* the clear store becomes a sealed one */
@@ -246,6 +250,7 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_OFF);
     ck_assert_int_eq(at, 20);
     ck_assert_int_eq(mode_of(store, tk, tlen, NULL), MP_USER_MODE_READ);
+    ck_assert_int_eq(links_void(store, tk, tlen), 25); /* the secret, so the links key, stays */
     ck_assert_int_eq(fx_turn(store, U("ann"), 1, "hello", "hi", 30, 30), MP_NOTFOUND);
     mp_store_free(store);
     ck_assert(!fx_dir_has("carol")); /* the tenant's user id is hashed too */
