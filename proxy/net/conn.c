@@ -184,8 +184,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 static size_t read_room(struct mp_conn *c)
 {
     size_t limit = c->lim.max_header_bytes + c->lim.max_body_bytes + READ_SLACK;
-    if (c->held || c->state == ST_CLOSING)
-        return 0; /* an answer is on its way: what the client sends is not read */
+    if (c->held)
+        return 0; /* an answer waits: nothing the client sends is read meanwhile */
     if (c->state == ST_READ)
         limit = c->lim.max_header_bytes + READ_SLACK;
     if (c->in.len >= limit)
