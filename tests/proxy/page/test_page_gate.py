@@ -121,6 +121,24 @@ class Caps(GateCase):
         for c in held:
             c.close()
 
+    def test_admin_connections_are_capped(self):
+        p = self.start_proxy(workers=1, sections={'admin': {'token': mh.ADMIN_TOKEN, 'max_connections': 2}})
+        auth = [('Authorization', 'Bearer ' + mh.ADMIN_TOKEN)]
+        held = [harness.HTTPConn(p.admin_port) for _ in range(2)]
+        for c in held:
+            self.assertEqual(c.request('GET', '/admin/status', auth).status, 200)
+        with harness.HTTPConn(p.admin_port) as extra:
+            self.assertOpenAIError(extra.read_response(), 503, 'overloaded')
+        for c in held:
+            c.close()
+
+        def counted():  # once the proxy has seen the closes, /metrics gets a place
+            r = harness.request(p.admin_port, 'GET', '/metrics')
+            return r.status == 200 and \
+                harness.metric_sum(harness.parse_metrics(bytes(r.body).decode()),
+                                   'memproxy_client_errors_total', kind='overloaded') == 1
+        mh.wait_for(counted, what='the refused connection counted')
+
     def test_page_body_is_capped(self):
         user = self.seed()
         r = ph.api(self.proxy, 'POST', 'import', ph.token(user), b'x' * 5000,
