@@ -132,6 +132,8 @@ static int match_user_route(const struct span *seg, size_t n, enum mp_admin_rout
         *route = MP_ADMIN_USER_MESSAGE;
     else if (n == 4 && span_is(seg[2], "conversations"))
         *route = MP_ADMIN_USER_CONVERSATION;
+    else if (n == 3 && span_is(seg[2], "revoke-links"))
+        *route = MP_ADMIN_USER_REVOKE_LINKS;
     else
         return MP_NOTFOUND;
     return MP_OK;
@@ -654,6 +656,7 @@ const char *mp_adminpath_allow(enum mp_admin_route route)
     case MP_ADMIN_RELOAD:
     case MP_ADMIN_EXTRACT:
     case MP_ADMIN_JOB_RETRY:
+    case MP_ADMIN_USER_REVOKE_LINKS:
         return "POST";
     }
     return "";

@@ -24,6 +24,7 @@ enum mp_admin_route {
     MP_ADMIN_USER_EXPLAIN,      /* /admin/users/{id}/explain        GET, POST (last one; ?api=) */
     MP_ADMIN_USER_MESSAGE,      /* /admin/users/{id}/messages/{seq}      DELETE (one message) */
     MP_ADMIN_USER_CONVERSATION, /* /admin/users/{id}/conversations/{conv} DELETE (its messages) */
+    MP_ADMIN_USER_REVOKE_LINKS, /* /admin/users/{id}/revoke-links   POST (page links void) */
     MP_ADMIN_COMPACT,           /* /admin/compact                   POST */
     MP_ADMIN_SWEEP,             /* /admin/sweep                     POST (run retention now) */
     MP_ADMIN_STATUS,      /* /admin/status                    GET (version, mode, queue, store) */
@@ -38,7 +39,7 @@ enum mp_admin_route {
 /* The routes that name a user ({id}), and the last route: for loops and
  * checks that must follow the enum. */
 #define MP_ADMIN_USER_FIRST MP_ADMIN_USER_MEMORY
-#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_CONVERSATION
+#define MP_ADMIN_USER_LAST  MP_ADMIN_USER_REVOKE_LINKS
 #define MP_ADMIN_ROUTE_LAST MP_ADMIN_JOB_RETRY
 
 #define MP_ADMIN_TENANT_LEN      32   /* lowercase hex chars of a tenant id */

@@ -9,7 +9,8 @@
 #include "hex.h"
 #include "status.h"
 
-#define EXPIRY_MAX 9999999999LL /* ten digits */
+#define EXPIRY_MAX 9999999999LL    /* ten digits */
+#define ISSUED_MAX 9999999999999LL /* thirteen */
 
 /* The MAC of the signed part token[0..n) into out. */
 static void sign(const char *key, size_t key_len, mp_pagelink_mac_fn mac, const char *signed_part,
@@ -31,11 +32,12 @@ static bool lower_hex(const char *s, size_t n)
     return true;
 }
 
-/* A decimal 1 .. EXPIRY_MAX with no sign or leading zero: MP_OK or MP_EINVAL. */
-static int parse_expiry(const char *s, size_t n, int64_t *out)
+/* A decimal of 1 .. digits digits with no sign or leading zero: MP_OK or
+ * MP_EINVAL. */
+static int parse_decimal(const char *s, size_t n, size_t digits, int64_t *out)
 {
     int64_t v = 0;
-    if (n == 0 || n > 10 || s[0] == '0')
+    if (n == 0 || n > digits || s[0] == '0')
         return MP_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
@@ -46,15 +48,27 @@ static int parse_expiry(const char *s, size_t n, int64_t *out)
     return MP_OK;
 }
 
+/* Writes v (> 0) in decimal at out: the digits written. */
+static size_t put_decimal(int64_t v, char *out)
+{
+    char digits[20];
+    size_t nd = 0, n = 0;
+    for (; v > 0; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    while (nd > 0)
+        out[n++] = digits[--nd];
+    return n;
+}
+
 int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, const char *user,
-                     size_t user_len, const char *tenant, int64_t expiry, char *out, size_t cap,
-                     size_t *out_len)
+                     size_t user_len, const char *tenant, int64_t issued_ms, int64_t expiry,
+                     char *out, size_t cap, size_t *out_len)
 {
     char tok[MP_PAGELINK_MAX + 1];
     unsigned char m[MP_PAGELINK_MAC_LEN];
     size_t tlen = tenant != NULL ? strlen(tenant) : 0;
     if (key == NULL || key_len == 0 || mac == NULL || expiry < 1 || expiry > EXPIRY_MAX ||
-        mp_user_id_validate(user, user_len) != MP_OK)
+        issued_ms < 1 || issued_ms > ISSUED_MAX || mp_user_id_validate(user, user_len) != MP_OK)
         return MP_EINVAL;
     if (tlen != 0 && tlen != MP_PAGELINK_TENANT_LEN)
         return MP_EINVAL;
@@ -62,13 +76,11 @@ int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, co
         if (mp_hex_value((unsigned char)tenant[i]) < 0)
             return MP_EINVAL;
     }
-    char digits[11];
-    size_t nd = 0, n = 3;
-    for (int64_t v = expiry; v > 0; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    memcpy(tok, "v1.", 3);
-    while (nd > 0)
-        tok[n++] = digits[--nd];
+    size_t n = 3;
+    memcpy(tok, "v2.", 3);
+    n += put_decimal(issued_ms, tok + n);
+    tok[n++] = '.';
+    n += put_decimal(expiry, tok + n);
     tok[n++] = '.';
     for (size_t i = 0; i < tlen; i++) {
         char c = tenant[i];
@@ -91,10 +103,12 @@ int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, co
     return MP_OK;
 }
 
-/* The token's five fields, located (not yet checked beyond the dots). */
+#define NFIELDS 6
+
+/* The token's six fields, located (not yet checked beyond the dots). */
 struct fields {
-    const char *f[5];
-    size_t n[5];
+    const char *f[NFIELDS];
+    size_t n[NFIELDS];
 };
 
 static int split(const char *token, size_t len, struct fields *fs)
@@ -103,36 +117,37 @@ static int split(const char *token, size_t len, struct fields *fs)
     for (size_t i = 0; i <= len; i++) {
         if (i < len && token[i] != '.')
             continue;
-        if (k == 5)
+        if (k == NFIELDS)
             return MP_EINVAL;
         fs->f[k] = token + start;
         fs->n[k++] = i - start;
         start = i + 1;
     }
-    return k == 5 ? MP_OK : MP_EINVAL;
+    return k == NFIELDS ? MP_OK : MP_EINVAL;
 }
 
 /* Shape and content of every field but the MAC's value: MP_OK with out
- * filled (user, tenant, expiry), or MP_EINVAL. */
+ * filled (user, tenant, issue time, expiry), or MP_EINVAL. */
 static int parse_fields(const struct fields *fs, struct mp_pagelink *out)
 {
-    if (fs->n[0] != 2 || memcmp(fs->f[0], "v1", 2) != 0 ||
-        parse_expiry(fs->f[1], fs->n[1], &out->expiry) != MP_OK)
+    if (fs->n[0] != 2 || memcmp(fs->f[0], "v2", 2) != 0 ||
+        parse_decimal(fs->f[1], fs->n[1], 13, &out->issued_ms) != MP_OK ||
+        parse_decimal(fs->f[2], fs->n[2], 10, &out->expiry) != MP_OK)
         return MP_EINVAL;
-    bool none = fs->n[2] == 1 && fs->f[2][0] == '-';
-    if (!none && (fs->n[2] != MP_PAGELINK_TENANT_LEN || !lower_hex(fs->f[2], fs->n[2])))
+    bool none = fs->n[3] == 1 && fs->f[3][0] == '-';
+    if (!none && (fs->n[3] != MP_PAGELINK_TENANT_LEN || !lower_hex(fs->f[3], fs->n[3])))
         return MP_EINVAL;
-    memcpy(out->tenant, fs->f[2], none ? 0 : MP_PAGELINK_TENANT_LEN);
+    memcpy(out->tenant, fs->f[3], none ? 0 : MP_PAGELINK_TENANT_LEN);
     out->tenant[none ? 0 : MP_PAGELINK_TENANT_LEN] = '\0';
-    size_t un = fs->n[3];
-    if (un == 0 || un % 2 != 0 || un > 2 * MP_USER_ID_MAX || !lower_hex(fs->f[3], un) ||
-        mp_hex_decode(fs->f[3], un / 2, (unsigned char *)out->user) != MP_OK)
+    size_t un = fs->n[4];
+    if (un == 0 || un % 2 != 0 || un > 2 * MP_USER_ID_MAX || !lower_hex(fs->f[4], un) ||
+        mp_hex_decode(fs->f[4], un / 2, (unsigned char *)out->user) != MP_OK)
         return MP_EINVAL;
     out->user_len = un / 2;
     out->user[out->user_len] = '\0';
     if (mp_user_id_validate(out->user, out->user_len) != MP_OK)
         return MP_EINVAL;
-    if (fs->n[4] != 2 * MP_PAGELINK_MAC_LEN || !lower_hex(fs->f[4], fs->n[4]))
+    if (fs->n[5] != 2 * MP_PAGELINK_MAC_LEN || !lower_hex(fs->f[5], fs->n[5]))
         return MP_EINVAL;
     return MP_OK;
 }
@@ -146,9 +161,9 @@ enum mp_pagelink_verdict mp_pagelink_verify(const char *token, size_t len, const
     unsigned char want[MP_PAGELINK_MAC_LEN], given[MP_PAGELINK_MAC_LEN];
     if (token == NULL || len > MP_PAGELINK_MAX || key == NULL || key_len == 0 || mac == NULL ||
         split(token, len, &fs) != MP_OK || parse_fields(&fs, &got) != MP_OK ||
-        mp_hex_decode(fs.f[4], MP_PAGELINK_MAC_LEN, given) != MP_OK)
+        mp_hex_decode(fs.f[5], MP_PAGELINK_MAC_LEN, given) != MP_OK)
         return MP_PAGELINK_MALFORMED;
-    sign(key, key_len, mac, token, (size_t)(fs.f[4] - 1 - token), want);
+    sign(key, key_len, mac, token, (size_t)(fs.f[5] - 1 - token), want);
     unsigned char diff = 0;
     for (size_t i = 0; i < MP_PAGELINK_MAC_LEN; i++)
         diff |= (unsigned char)(want[i] ^ given[i]);

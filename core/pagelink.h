@@ -1,12 +1,15 @@
 /* The signed link to a person's memory page (docs/memory-page.md): a token
- * naming a user, their tenant and an expiry, signed with HMAC-SHA256 under
- * [security] user_signature_key. Pure: the MAC comes in as a function, the
- * time as an argument; it keeps nothing and logs nothing.
+ * naming a user, their tenant, when it was issued and its expiry, signed
+ * with HMAC-SHA256 under [page] link_key. Pure: the MAC comes in as a
+ * function, the time as an argument; it keeps nothing and logs nothing.
+ * Whether a user's links issued before some time were revoked is the
+ * caller's to check (the store keeps that time).
  *
  * The token (URL-safe, carried in the link's fragment, never in a path):
  *
- *     v1.<expiry>.<tenant>.<user>.<mac>
+ *     v2.<issued>.<expiry>.<tenant>.<user>.<mac>
  *
+ *   issued  Unix milliseconds, decimal, 1 to 13 digits, no leading zero
  *   expiry  Unix seconds, decimal, 1 to 10 digits, no leading zero
  *   tenant  32 lowercase hex digits, or "-" for a user of no tenant
  *   user    the user id's bytes as lowercase hex (2 to 512 digits)
@@ -27,8 +30,11 @@
 #define MP_PAGELINK_DOMAIN     "memproxy-page-link\n"
 #define MP_PAGELINK_TENANT_LEN 32 /* hex digits of a tenant */
 #define MP_PAGELINK_MAC_LEN    32 /* bytes of HMAC-SHA256 */
-/* The longest token: "v1." + 10 + "." + 32 + "." + 512 + "." + 64. */
-#define MP_PAGELINK_MAX (3 + 10 + 1 + MP_PAGELINK_TENANT_LEN + 1 + 2 * MP_USER_ID_MAX + 1 + 64)
+/* The longest token: "v2." + 13 + "." + 10 + "." + 32 + "." + 512 + "." + 64.
+ * Version 1 tokens (no issue time, signed with user_signature_key) are
+ * refused as malformed: they could not be revoked. */
+#define MP_PAGELINK_MAX                                                                            \
+    (3 + 13 + 1 + 10 + 1 + MP_PAGELINK_TENANT_LEN + 1 + 2 * MP_USER_ID_MAX + 1 + 64)
 /* The furthest expiry a link may name, from the time it is checked: a
  * link is a credential in a person's browser history, so it lives days,
  * not months. */
@@ -44,6 +50,7 @@ struct mp_pagelink {
     char user[MP_USER_ID_MAX + 1]; /* NUL at user_len */
     size_t user_len;
     char tenant[MP_PAGELINK_TENANT_LEN + 1]; /* lowercase hex; "" for no tenant */
+    int64_t issued_ms;                       /* Unix milliseconds */
     int64_t expiry;                          /* Unix seconds */
 };
 
@@ -57,14 +64,14 @@ enum mp_pagelink_verdict {
 };
 
 /* Writes the token for user[0..user_len) (a valid user id), tenant (32
- * hex digits of either case, written lowercase, or NULL / "" for none)
- * and expiry (1 .. 9999999999) to out (cap bytes; MP_PAGELINK_MAX + 1
- * is always enough), NUL-terminated. key[0..key_len) is borrowed; key_len
- * must be at least 1. MP_OK with *out_len; MP_EINVAL for a bad user,
- * tenant, expiry or key; MP_ETOOBIG when cap is too small. */
+ * hex digits of either case, written lowercase, or NULL / "" for none),
+ * issued_ms (1 .. 9999999999999) and expiry (1 .. 9999999999) to out (cap bytes; MP_PAGELINK_MAX +
+ * 1 is always enough), NUL-terminated. key[0..key_len) is borrowed; key_len must be at least 1.
+ * MP_OK with *out_len; MP_EINVAL for a bad user, tenant, expiry or key; MP_ETOOBIG when cap is too
+ * small. */
 int mp_pagelink_mint(const char *key, size_t key_len, mp_pagelink_mac_fn mac, const char *user,
-                     size_t user_len, const char *tenant, int64_t expiry, char *out, size_t cap,
-                     size_t *out_len);
+                     size_t user_len, const char *tenant, int64_t issued_ms, int64_t expiry,
+                     char *out, size_t cap, size_t *out_len);
 
 /* Checks token[0..len) (borrowed, any bytes) at now (Unix seconds) under
  * key[0..key_len) (key_len 0 verifies nothing: MALFORMED). The MAC is

@@ -118,7 +118,7 @@ static const char *const client_kind_names[MP_CLERR_COUNT] = {
     "not_found",         "client_timeout",  "body_too_large",
     "headers_too_large", "overloaded",      "unauthorized",
     "precondition",      "displaced",       "conflicting_headers",
-    "page_link"};
+    "page_link",         "auth_backoff"};
 
 /* A shard's counter has one writer, its loop: no read-modify-write atom. */
 static void add(counter *c, uint64_t v)

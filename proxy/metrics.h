@@ -37,7 +37,8 @@ enum mp_client_error_kind {
     MP_CLERR_DISPLACED,    /* closed at max_connections: the longest wait for a head */
     /* a user id, signature or tenant API key on lines that differ */
     MP_CLERR_CONFLICTING_HEADERS,
-    MP_CLERR_PAGE_LINK, /* a memory page link altered, expired, missing (403) */
+    MP_CLERR_PAGE_LINK,    /* a memory page link altered, expired, revoked, missing (403) */
+    MP_CLERR_AUTH_BACKOFF, /* a 401/403 answered late: its peer failed too often */
     MP_CLERR_COUNT
 };
 

@@ -37,7 +37,8 @@
 
 extern char **environ;
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS        256
+#define ADMIN_REJECT_SLACK 64 /* over the cap by this many: closed without an answer */
 
 struct mp_server {
     struct event_base *base;
@@ -110,29 +111,42 @@ unsigned mp_server_worker_count(const struct mp_config *cfg)
     return n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-/* Up to 16 waiting connections of fd, each of kind on the admin loop. */
+/* Up to 16 waiting connections of fd, each of kind on the admin loop,
+ * within its listener's cap ([admin] or [page] max_connections): over it
+ * a newcomer gets 503 overloaded, and past the slack it is closed at
+ * once; both counted as client error "overloaded". */
 static void accept_on_admin_loop(struct mp_server *s, evutil_socket_t fd,
-                                 const struct mp_conn_kind *kind)
+                                 const struct mp_conn_kind *kind, uint32_t cap)
 {
     for (int i = 0; i < 16; i++) {
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
-        mp_conn_new(&s->admin_loop, cfd, kind, false);
+        unsigned open = mp_conn_count_kind(&s->admin_loop, kind);
+        if (open >= (uint64_t)cap + ADMIN_REJECT_SLACK) {
+            mp_metrics_client_error(s->admin_loop.shard, MP_CLERR_OVERLOADED);
+            close(cfd);
+            continue;
+        }
+        if (open >= cap)
+            mp_metrics_client_error(s->admin_loop.shard, MP_CLERR_OVERLOADED);
+        mp_conn_new(&s->admin_loop, cfd, kind, open >= cap);
     }
 }
 
 static void on_admin_accept(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
-    accept_on_admin_loop(arg, fd, &mp_admin_kind);
+    struct mp_server *s = arg;
+    accept_on_admin_loop(s, fd, &mp_admin_kind, s->admin_loop.cfg->admin.max_connections);
 }
 
 /* The page listener's connections run on the admin loop (page/page.h). */
 static void on_page_accept(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
-    accept_on_admin_loop(arg, fd, &mp_page_kind);
+    struct mp_server *s = arg;
+    accept_on_admin_loop(s, fd, &mp_page_kind, s->admin_loop.cfg->page.max_connections);
 }
 
 static void stop_workers(struct mp_server *s)

@@ -116,7 +116,7 @@ buffer_messages = 4   ; recent messages injected verbatim
 summarize_at = 6      ; then the oldest half leaves the buffer (the summary has it)
 
 [admin]
-token = demo-admin-token ; the admin API: POST /admin/extract below
+token = demo-admin-token-7c2f9a41e0b8d653 ; the admin API: POST /admin/extract below
 
 [storage]
 path = $tmp/data
@@ -236,7 +236,7 @@ metric() { # NAME_WITH_LABELS: its value in $tmp/metrics (0 when absent)
 # of a batch), no batch is held and the queue is empty.
 wait_jobs() {
     local turns=$1 i rec ext sum depth held due jobs
-    due=$(curl -sS -X POST -H 'Authorization: Bearer demo-admin-token' "$admin/admin/extract") ||
+    due=$(curl -sS -X POST -H 'Authorization: Bearer demo-admin-token-7c2f9a41e0b8d653' "$admin/admin/extract") ||
         die "POST /admin/extract failed"
     echo "   POST /admin/extract: $due (ada's pending turns are due now, not after 20 s)"
     for ((i = 0; i < 300; i++)); do

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "errtext.h"
+#include "keystrength.h"
 #include "config/ini.h"
 #include "status.h"
 
@@ -55,6 +56,7 @@ enum key_type {
     K_OPTTOKEN, /* char[]: like K_TOKEN but may be empty (feature off) */
     K_MODEL,    /* char[]: printable ASCII, no spaces */
     K_SECRET,   /* char[]: like K_MODEL but may be empty; never quoted */
+    K_KEY,      /* char[]: like K_SECRET, and when set a random key's text (keystrength.h) */
     K_CONNINFO, /* char[]: printable ASCII, spaces too, may be empty; never quoted */
     K_PATH,     /* char[]: no control bytes */
     K_OPTPATH   /* char[]: like K_PATH but may be empty (feature off) */
@@ -206,10 +208,16 @@ static const struct key_def keys[] = {
      86400, NULL},
     {"governance", "history_per_fact", K_UINT, FIELD(governance.history_per_fact), 1, 10000, NULL},
     {"security", "tenant_from", K_ENUM, FIELD(security.tenant_from), 0, 0, tenant_names},
-    {"security", "user_signature_key", K_SECRET, FIELD(security.user_signature_key), 0, 0, NULL},
-    {"admin", "token", K_SECRET, FIELD(admin.token), 0, 0, NULL},
+    {"security", "user_signature_key", K_KEY, FIELD(security.user_signature_key), 0, 0, NULL},
+    {"security", "auth_backoff_ms", K_UINT, FIELD(security.auth_backoff_ms), 0, 60000, NULL},
+    {"admin", "token", K_KEY, FIELD(admin.token), 0, 0, NULL},
+    {"admin", "max_connections", K_UINT, FIELD(admin.max_connections), 1, 100000, NULL},
+    {"admin", "max_body_bytes", K_UINT, FIELD(admin.max_body_bytes), 1024, 1073741824, NULL},
     {"admin", "explain_requests", K_BOOL, FIELD(admin.explain_requests), 0, 0, NULL},
     {"page", "listen", K_OPTADDR, FIELD(page.listen), 0, 0, NULL},
+    {"page", "link_key", K_KEY, FIELD(page.link_key), 0, 0, NULL},
+    {"page", "max_connections", K_UINT, FIELD(page.max_connections), 1, 100000, NULL},
+    {"page", "max_body_bytes", K_UINT, FIELD(page.max_body_bytes), 1024, 1073741824, NULL},
     {"page", "explain_last", K_BOOL, FIELD(page.explain_last), 0, 0, NULL},
     {"mcp", "enabled", K_BOOL, FIELD(mcp.enabled), 0, 0, NULL},
     {"mcp", "token_file", K_OPTPATH, FIELD(mcp.token_file), 0, 0, NULL},
@@ -671,12 +679,20 @@ static bool stage_string(const struct key_def *k, const char *s, union staged *v
         return false;
     }
     if (!string_bytes_ok(k->type, s)) {
-        if (k->type == K_SECRET || k->type == K_CONNINFO) {
+        if (k->type == K_SECRET || k->type == K_KEY || k->type == K_CONNINFO) {
             mp_errtext_format(why, cap, "must be %s (value not shown)", string_rule(k->type));
             return false;
         }
         sanitize(q, s);
         mp_errtext_format(why, cap, "expected %s, got \"%s\"", string_rule(k->type), q);
+        return false;
+    }
+    const char *weak = k->type == K_KEY && n > 0 ? mp_keystrength_check(s, n) : NULL;
+    if (weak != NULL) {
+        mp_errtext_format(why, cap,
+                          "too weak to be a key (%s; value not shown): use the text of 16 or "
+                          "more random bytes, e.g. `openssl rand -hex 32`",
+                          weak);
         return false;
     }
     memcpy(v->s, s, n + 1);
@@ -695,8 +711,8 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         memset(&v->addr, 0, sizeof(v->addr)); /* off */
         return true;
     }
-    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_CONNINFO && k->type != K_OPTPATH &&
-        k->type != K_OPTTOKEN) {
+    if (s[0] == '\0' && k->type != K_SECRET && k->type != K_KEY && k->type != K_CONNINFO &&
+        k->type != K_OPTPATH && k->type != K_OPTTOKEN) {
         mp_errtext_format(why, cap, "empty value");
         return false;
     }
@@ -884,6 +900,11 @@ void mp_config_defaults(struct mp_config *c)
     c->security.tenant_from = MP_TENANT_NONE;
     c->security.user_signature_key[0] = '\0';
     c->admin.token[0] = '\0';
+    c->admin.max_connections = 64;
+    c->admin.max_body_bytes = 33554432;
+    c->page.max_connections = 64;
+    c->page.max_body_bytes = 33554432;
+    c->security.auth_backoff_ms = 250;
     c->admin.explain_requests = false;
     c->mcp.enabled = false;
     c->mcp.token_file[0] = '\0';
@@ -1196,10 +1217,10 @@ int mp_config_validate(const struct mp_config *c, struct mp_config_errors *errs)
                   "[storage] postgres_url / postgres_url_file are set but backend = lmdb");
         failed = true;
     }
-    if (c->page.listen.host[0] != '\0' && c->security.user_signature_key[0] == '\0') {
+    if (c->page.listen.host[0] != '\0' && c->page.link_key[0] == '\0') {
         add_error(errs, "", 0,
-                  "[page] listen needs [security] user_signature_key: the page's links are "
-                  "signed with it");
+                  "[page] listen needs [page] link_key (or MEMPROXY_PAGE_LINK_KEY): the page's "
+                  "links are signed with it");
         failed = true;
     }
     if (same_listener(&c->server.listen, &c->page.listen) ||

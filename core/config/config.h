@@ -243,11 +243,18 @@ struct mp_config {
         /* "" = user id signatures not required; else the HMAC-SHA256 key that
          * X-User-Signature is checked with. A secret. */
         char user_signature_key[MP_CONFIG_TOKEN_MAX];
+        /* 250; 0 .. 60000; 0 = off: after 3 refusals (401, 403) from one
+           peer on the admin or page listener, each further refusal is
+           answered this long later, doubling up to 32 times it
+           (proxy/net/backoff.h) */
+        uint32_t auth_backoff_ms;
     } security;
     struct {
         /* "" = admin API disabled (404); else the bearer token it requires.
          * A secret. */
         char token[MP_CONFIG_TOKEN_MAX];
+        uint32_t max_connections; /* 64; 1 .. 100000: open at once, more get 503 */
+        uint32_t max_body_bytes;  /* 33554432 (32 MiB); 1024 .. 1073741824 */
         /* true: a chat request with X-Memory-Explain: 1 gets its explanation
            kept for GET /admin/explain/{id} (proxy/plane/explaintab.h) */
         bool explain_requests;
@@ -256,6 +263,13 @@ struct mp_config {
         /* host "" (the default): no page listener; else where the memory
            page is served to people (proxy/page/page.h); restart-only */
         struct mp_addr listen;
+        /* "" = no page listener may run; else the HMAC-SHA256 key the
+           page's links are signed and checked with (core/pagelink.h), of
+           its own: apps need not sign user ids for the page to work. A
+           secret, at least 32 bytes of a random key's text */
+        char link_key[MP_CONFIG_TOKEN_MAX];
+        uint32_t max_connections; /* 64; 1 .. 100000: open at once, more get 503 */
+        uint32_t max_body_bytes;  /* 33554432 (32 MiB); 1024 .. 1073741824: an upload */
         /* true: every chat request that reads a user's memory keeps its
            explanation for that user's page (proxy/plane/explaintab.h) */
         bool explain_last;
@@ -313,6 +327,9 @@ void mp_config_defaults(struct mp_config *c);
  *     the feature off ("forward the client's Authorization", "signatures
  *     not required", "admin API disabled"); at most 511, 1024 and 1024
  *     bytes. Their errors say "(value not shown)" and never quote them;
+ *   - user_signature_key, admin token and page link_key, when set, must
+ *     look like a random key's text (core/keystrength.h: 32 bytes or more,
+ *     varied, not a repeat); the error names the key, never its value;
  *   - storage path: any bytes but control characters; encryption_key_file
  *     and upstream ca_file: the same, or empty (feature off). Only the
  *     syntax is checked here: the proxy reads the files;

@@ -8,6 +8,8 @@
 #include "admin/adminapi.h"
 #include "memory/memworker.h"
 #include "metrics.h"
+#include "net/authfail.h"
+#include "net/bearer.h"
 #include "net/respond.h"
 #include "status.h"
 #include "ops/store.h"
@@ -103,6 +105,18 @@ static void send_readyz(struct mp_conn *c, const struct mp_admin_host *host)
         send_text(c, 200, "OK", text);
 }
 
+/* A wrong token is refused at the head, before any of the body (an
+ * import of up to max_body_bytes) is read. */
+static void on_head(struct mp_conn *c, const struct mp_http_request_head *head)
+{
+    const char *token = mp_conn_loop(c)->cfg->admin.token;
+    if (token[0] == '\0' || head->target_len < 7 || memcmp(head->target, "/admin/", 7) != 0)
+        return; /* no admin API (404 in on_request), or no admin route */
+    if (!mp_bearer_ok(head, token))
+        mp_authfail_refuse(c, MP_PERR_ADMIN_UNAUTHORIZED, "WWW-Authenticate: Bearer\r\n",
+                           "admin request");
+}
+
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len)
 {
@@ -137,15 +151,15 @@ static void on_drain(struct mp_conn *c, void *req)
 }
 
 static const struct mp_conn_handler admin_handler = {
+    .on_head = on_head,
     .on_request = on_request,
     .on_drain = on_drain,
 };
 
 static void admin_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
 {
-    (void)loop;
     out->max_header_bytes = 16384;
-    out->max_body_bytes = MP_ADMIN_BODY_MAX; /* an import's JSON Lines */
+    out->max_body_bytes = loop->cfg->admin.max_body_bytes; /* an import's JSON Lines */
     out->client_timeout_ms = 10000;
     out->idle_timeout_ms = 10000;
     out->send_timeout_ms = 10000;

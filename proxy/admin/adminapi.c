@@ -110,6 +110,7 @@ static const char *route_name(const struct admin_call *call)
         [MP_ADMIN_COMPACT] = "/admin/compact",
         [MP_ADMIN_SWEEP] = "/admin/sweep",
         [MP_ADMIN_USER_SETTINGS] = "/admin/users/{id}/settings",
+        [MP_ADMIN_USER_REVOKE_LINKS] = "/admin/users/{id}/revoke-links",
         [MP_ADMIN_USER_SEARCH] = "/admin/users/{id}/search",
         [MP_ADMIN_USER_EXPLAIN] = "/admin/users/{id}/explain",
         [MP_ADMIN_STATUS] = "/admin/status",
@@ -850,6 +851,22 @@ static void on_mode_set(struct mp_memticket *t, void *arg, int status)
               NULL);
 }
 
+/* POST /admin/users/{id}/revoke-links (and the page's "sign out
+ * everywhere"): the user's page links issued before now are void. */
+static void on_links_revoked(struct mp_memticket *t, void *arg, int status)
+{
+    struct admin_call *call = arg;
+    (void)t;
+    json_t *doc = status == MP_OK ? json_object() : NULL;
+    if (doc == NULL || mp_memjson_set_user(doc, call->user, call->user_len) != 0 ||
+        json_object_set_new(doc, "links_void_before", mp_memjson_time(call->op.now_ms)) != 0) {
+        json_decref(doc);
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    send_json(call, 200, "OK", doc, NULL);
+}
+
 /* GET /admin/users/{id}/settings reads the user's setting (auto for a user
  * never seen); PUT sets it for them, as the user's own PUT would. */
 static void user_settings(struct admin_call *call, bool put, const char *body, size_t len)
@@ -1120,6 +1137,10 @@ static void dispatch(struct admin_call *call, const struct mp_http_request_head 
         break;
     case MP_ADMIN_USER_SETTINGS:
         user_settings(call, method_is(head, "PUT"), body, len);
+        break;
+    case MP_ADMIN_USER_REVOKE_LINKS:
+        call->op.kind = MP_OP_REVOKE_LINKS;
+        submit(call, &call->op, NULL, on_links_revoked);
         break;
     case MP_ADMIN_USER_SEARCH:
         search_memory(call);

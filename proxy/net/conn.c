@@ -53,7 +53,8 @@ struct mp_conn {
     bool http10;      /* of the current request */
     bool close_after; /* draining: close after the current response */
     bool want_drain;  /* the handler paused; tell it when output drains */
-    struct event read_ev, write_ev, timer_ev;
+    bool held;        /* mp_conn_hold(): no write, no read until hold_ev */
+    struct event read_ev, write_ev, timer_ev, hold_ev;
     struct mp_conn_limits lim;
     struct evbuffer *out;
     void *req;
@@ -135,6 +136,8 @@ static void start_linger(struct mp_conn *c)
 /* Writes pending output now. Returns false when the connection was freed. */
 static bool flush_now(struct mp_conn *c)
 {
+    if (c->held)
+        return true; /* on_hold() flushes */
     while (evbuffer_get_length(c->out) > 0) {
         int n = evbuffer_write(c->out, c->fd);
         if (n > 0)
@@ -181,6 +184,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 static size_t read_room(struct mp_conn *c)
 {
     size_t limit = c->lim.max_header_bytes + c->lim.max_body_bytes + READ_SLACK;
+    if (c->held)
+        return 0; /* an answer waits: nothing the client sends is read meanwhile */
     if (c->state == ST_READ)
         limit = c->lim.max_header_bytes + READ_SLACK;
     if (c->in.len >= limit)
@@ -252,6 +257,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct mp_conn *c = arg;
     (void)fd;
     (void)what;
+    if (c->held && (c->state == ST_ACTIVE || c->state == ST_CLOSING)) {
+        arm_timer(c, c->lim.send_timeout_ms); /* the send timeout starts after the hold */
+        return;
+    }
     switch (c->state) {
     case ST_READ:
         if (!c->started) {
@@ -270,6 +279,19 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     }
+}
+
+static void on_hold(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_conn *c = arg;
+    (void)fd;
+    (void)what;
+    c->held = false;
+    if (c->state == ST_CLOSING)
+        arm_timer(c, c->lim.send_timeout_ms);
+    else if (c->state != ST_LINGER)
+        keep_reading(c);
+    mark_dirty(c);
 }
 
 static void begin_wait(struct mp_conn *c)
@@ -298,6 +320,7 @@ struct mp_conn *mp_conn_new(struct mp_loop *loop, int fd, const struct mp_conn_k
     event_assign(&c->read_ev, loop->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->write_ev, loop->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer_ev, loop->base, on_timer, c);
+    evtimer_assign(&c->hold_ev, loop->base, on_hold, c);
     TAILQ_INSERT_TAIL(&loop->conns, c, link);
     loop->nconns++;
     if (kind->data_plane)
@@ -321,6 +344,7 @@ static void conn_free(struct mp_conn *c)
     event_del(&c->read_ev);
     event_del(&c->write_ev);
     event_del(&c->timer_ev);
+    event_del(&c->hold_ev);
     if (c->dirty)
         TAILQ_REMOVE(&loop->dirty, c, dirty_link);
     if (c->waiting)
@@ -447,6 +471,11 @@ static void read_head(struct mp_conn *c)
     if (c->head.chunked) {
         mp_http_chunked_init(&c->chunked);
         c->chunk_in_off = c->head.head_len;
+    }
+    if (c->kind->handler->on_head != NULL) {
+        c->kind->handler->on_head(c, &c->head);
+        if (c->state != ST_BODY)
+            return; /* refused: the body is never read */
     }
     bool body_missing =
         c->head.chunked || c->in.len < c->head.head_len + (size_t)c->head.content_length;
@@ -577,6 +606,40 @@ void mp_conn_respond(struct mp_conn *c, int status, const char *reason, const ch
     if (!head_only) /* RFC 9110 9.3.2: the same head, no content */
         evbuffer_add(c->out, body, body_len);
     mp_conn_finish(c, closing ? MP_CONN_CLOSE : MP_CONN_KEEP);
+}
+
+void mp_conn_hold(struct mp_conn *c, unsigned ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    c->held = true;
+    event_add(&c->hold_ev, &tv);
+}
+
+void mp_conn_peer(const struct mp_conn *c, unsigned char out[16])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(out, 0, 16);
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    } else if (ss.ss_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    }
+}
+
+unsigned mp_conn_count_kind(const struct mp_loop *loop, const struct mp_conn_kind *kind)
+{
+    unsigned n = 0;
+    const struct mp_conn *c;
+    TAILQ_FOREACH(c, &loop->conns, link)
+    {
+        if (c->kind == kind)
+            n++;
+    }
+    return n;
 }
 
 void mp_conn_drain_all(struct mp_loop *loop)

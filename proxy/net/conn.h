@@ -3,8 +3,9 @@
  * output, with keep-alive, timeouts, limits and a lingering close. Shared by
  * the data plane and the admin plane. It knows nothing of upstreams or memory.
  *
- * Lifecycle of one request: the connection reads and parses the head and
- * body (answering 400/408/413/431 itself), then calls handler->on_request()
+ * Lifecycle of one request: the connection reads and parses the head,
+ * lets handler->on_head() refuse it before any of its body is read, reads
+ * the body (answering 400/408/413/431 itself), then calls handler->on_request()
  * with the request; the handler attaches its own request object with
  * mp_conn_attach(), appends response bytes to mp_conn_output() and calls
  * mp_conn_flush() as it goes, and ends with exactly one mp_conn_finish().
@@ -26,6 +27,14 @@ struct evbuffer;
 struct mp_conn;
 
 struct mp_conn_handler {
+    /* The head of a request was parsed; none of its body has been read (and
+     * no 100 Continue sent). NULL: no check. To refuse the request it
+     * answers with mp_conn_respond() (or mp_respond_error()) ending in
+     * MP_CONN_CLOSE: the body is then never read into memory (a lingering
+     * close discards what the client still sends). head is the
+     * connection's, valid while this runs. Returning without an answer
+     * lets the request go on to on_request(). */
+    void (*on_head)(struct mp_conn *c, const struct mp_http_request_head *head);
     /* A complete request arrived. head and body[0..body_len) are owned by
      * the connection and valid until mp_conn_finish() or the abort. It may
      * answer at once, but must not end the request with MP_CONN_CUT before
@@ -131,6 +140,20 @@ const struct mp_http_request_head *mp_conn_head(const struct mp_conn *c);
  * MP_CONN_RESET, or MP_CONN_CUT and no output pending, the connection is
  * closed and freed before this returns. */
 void mp_conn_finish(struct mp_conn *c, enum mp_conn_end end);
+
+/* Holds the output: nothing appended is written, and nothing more is read,
+ * for ms milliseconds from now (then the output goes out as usual). For
+ * an answer that must come late (a peer that failed authentication too
+ * often, core/backoff.h) without blocking the loop; call it before the
+ * response that should wait, which then ends with MP_CONN_CLOSE. */
+void mp_conn_hold(struct mp_conn *c, unsigned ms);
+
+/* The peer's address as 16 bytes (an IPv4 one mapped into IPv6, a Unix
+ * socket's all zero). */
+void mp_conn_peer(const struct mp_conn *c, unsigned char out[16]);
+
+/* How many connections of kind loop holds now. */
+unsigned mp_conn_count_kind(const struct mp_loop *loop, const struct mp_conn_kind *kind);
 
 /* Appends a complete response with a body (Content-Length framing) and
  * finishes the request; extra_headers (borrowed, may be NULL) is a block of

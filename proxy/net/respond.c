@@ -135,6 +135,10 @@ static const struct mp_perr_info table[MP_PERR_COUNT] = {
                                    "This memory page link has expired: ask your app for a new "
                                    "one.",
                                    MP_CLERR_PAGE_LINK},
+    [MP_PERR_REVOKED_PAGE_LINK] = {403, "Forbidden", "permission_error", "revoked_page_link",
+                                   "This memory page link was signed out: ask your app for a "
+                                   "new one.",
+                                   MP_CLERR_PAGE_LINK},
     [MP_PERR_JOB_NOT_FAILED] = {409, "Conflict", "invalid_request_error", "job_not_failed",
                                 "Only a failed memory job can be run again.", -1},
     [MP_PERR_JOB_RUNNING] = {409, "Conflict", "invalid_request_error", "job_running",

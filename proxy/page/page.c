@@ -9,11 +9,24 @@
 #include "page/assets.h"
 #include "page/pageapi.h"
 
+static bool is_api(const struct mp_http_request_head *head)
+{
+    size_t n = strlen(MP_PAGEAPI_PREFIX);
+    return head->target_len >= n && memcmp(head->target, MP_PAGEAPI_PREFIX, n) == 0;
+}
+
+/* The link is checked before any of the body is read (an upload of 32
+ * MiB costs nothing to one who holds no link). */
+static void on_head(struct mp_conn *c, const struct mp_http_request_head *head)
+{
+    if (is_api(head))
+        mp_pageapi_check_head(c, head);
+}
+
 static void on_request(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t body_len)
 {
-    size_t n = strlen(MP_PAGEAPI_PREFIX);
-    if (head->target_len >= n && memcmp(head->target, MP_PAGEAPI_PREFIX, n) == 0) {
+    if (is_api(head)) {
         mp_pageapi_handle(c, head, body, body_len);
         return;
     }
@@ -28,15 +41,15 @@ static void on_drain(struct mp_conn *c, void *req)
 }
 
 static const struct mp_conn_handler page_handler = {
+    .on_head = on_head,
     .on_request = on_request,
     .on_drain = on_drain,
 };
 
 static void page_limits(const struct mp_loop *loop, struct mp_conn_limits *out)
 {
-    (void)loop;
     out->max_header_bytes = 16384;
-    out->max_body_bytes = MP_ADMIN_BODY_MAX; /* an upload: an import's file */
+    out->max_body_bytes = loop->cfg->page.max_body_bytes; /* an upload: an import's file */
     out->client_timeout_ms = 30000;
     out->idle_timeout_ms = 10000;
     out->send_timeout_ms = 10000;

@@ -14,7 +14,10 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "memory/userkey.h"
+#include "net/authfail.h"
 #include "net/respond.h"
+#include "ops/store.h"
 #include "pagelink.h"
 #include "page/assets.h"
 #include "format/sha256.h"
@@ -31,20 +34,72 @@ static void send_error(struct mp_conn *c, enum mp_perr e)
     mp_respond_error(c, e, NULL, MP_CONN_KEEP);
 }
 
-/* The refusal of a link, logged (never the link) and answered. */
-static void refuse(struct mp_conn *c, enum mp_pagelink_verdict v)
+/* The refusal of a link, logged (never the link) and answered
+ * (net/authfail.h: counted, late for a peer that failed too often). */
+static void refuse(struct mp_conn *c, enum mp_perr e, const char *verdict)
 {
     struct mp_logline l;
-    enum mp_perr e =
-        v == MP_PAGELINK_EXPIRED ? MP_PERR_EXPIRED_PAGE_LINK : MP_PERR_INVALID_PAGE_LINK;
     mp_logline_begin(&l, MP_LOG_INFO, "page request refused");
     if (l.enabled) {
         mp_logline_int(&l, "status", 403);
         mp_logline_str(&l, "error", mp_respond_info(e)->code);
-        mp_logline_str(&l, "link", mp_pagelink_verdict_name(v));
+        mp_logline_str(&l, "link", verdict);
         mp_logline_end(&l);
     }
-    send_error(c, e);
+    mp_authfail_refuse(c, e, NULL, NULL);
+}
+
+/* Whether the user's links issued before link's were revoked (store.h:
+ * mp_store_links_void): MP_OK and *revoked, or the store's error. */
+static int revoked(struct mp_store *store, const struct mp_pagelink *link, bool *out)
+{
+    unsigned char tenant[MP_USERKEY_TENANT_LEN];
+    char key[MP_USERKEY_MAX];
+    int64_t before = 0;
+    bool has = link->tenant[0] != '\0' &&
+               mp_userkey_tenant_parse(link->tenant, strlen(link->tenant), tenant) == MP_OK;
+    size_t n = mp_userkey_make(has ? tenant : NULL, link->user, link->user_len, key);
+    int rc = mp_store_links_void(store, key, n, &before);
+    if (rc == MP_OK)
+        *out = link->issued_ms < before;
+    return rc;
+}
+
+/* The link of head checked: true with *link when it is good; otherwise
+ * the request is answered (403, or 500 when the store cannot say). */
+static bool link_ok(struct mp_conn *c, const struct mp_http_request_head *head,
+                    struct mp_pagelink *link)
+{
+    struct mp_loop *loop = mp_conn_loop(c);
+    const char *key = loop->cfg->page.link_key;
+    const char *tok = NULL;
+    size_t tlen = 0;
+    bool is_void = false;
+    enum mp_pagelink_verdict v = MP_PAGELINK_MALFORMED;
+    if (mp_http_find_single(head, MP_PAGEAPI_LINK_HEADER, strlen(MP_PAGEAPI_LINK_HEADER), &tok,
+                            &tlen) == MP_OK)
+        v = mp_pagelink_verify(tok, tlen, key, strlen(key), mp_hmac_sha256,
+                               mp_clock_now_ms() / 1000, link);
+    if (v != MP_PAGELINK_OK) {
+        refuse(c, v == MP_PAGELINK_EXPIRED ? MP_PERR_EXPIRED_PAGE_LINK : MP_PERR_INVALID_PAGE_LINK,
+               mp_pagelink_verdict_name(v));
+        return false;
+    }
+    if (revoked(loop->store, link, &is_void) != MP_OK) {
+        mp_respond_error(c, MP_PERR_INTERNAL, NULL, MP_CONN_CLOSE);
+        return false;
+    }
+    if (is_void) {
+        refuse(c, MP_PERR_REVOKED_PAGE_LINK, "revoked");
+        return false;
+    }
+    return true;
+}
+
+void mp_pageapi_check_head(struct mp_conn *c, const struct mp_http_request_head *head)
+{
+    struct mp_pagelink link;
+    link_ok(c, head, &link);
 }
 
 /* Percent-encodes s[0..n) for a path segment: every byte but letters,
@@ -104,20 +159,9 @@ static int build_target(const struct mp_http_request_head *head, const struct mp
 void mp_pageapi_handle(struct mp_conn *c, const struct mp_http_request_head *head, const char *body,
                        size_t len)
 {
-    const struct mp_config *cfg = mp_conn_loop(c)->cfg;
-    const char *key = cfg->security.user_signature_key;
-    const char *tok = NULL;
-    size_t tlen = 0;
     struct mp_pagelink link;
-    enum mp_pagelink_verdict v = MP_PAGELINK_MALFORMED;
-    if (mp_http_find_single(head, MP_PAGEAPI_LINK_HEADER, strlen(MP_PAGEAPI_LINK_HEADER), &tok,
-                            &tlen) == MP_OK)
-        v = mp_pagelink_verify(tok, tlen, key, strlen(key), mp_hmac_sha256,
-                               mp_clock_now_ms() / 1000, &link);
-    if (v != MP_PAGELINK_OK) {
-        refuse(c, v);
+    if (!link_ok(c, head, &link))
         return;
-    }
     char *target = NULL;
     size_t n = 0;
     int rc = build_target(head, &link, &target, &n);

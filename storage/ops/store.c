@@ -110,6 +110,7 @@ int mp_store_check_op(const struct mp_op *op)
         break;
     case MP_OP_TRIM_MESSAGES:
     case MP_OP_DELETE_USER:
+    case MP_OP_REVOKE_LINKS:
     case MP_OP_CHECK_EPOCH:
         ok = true;
         break;

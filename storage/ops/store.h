@@ -167,7 +167,9 @@ enum mp_op_kind {
     MP_OP_CHECK_EPOCH,      /* u.epoch: a memory job's guard: nothing of the apply is
                                written when the user's memory epoch moved (see below) */
     MP_OP_PUT_CONV,         /* u.conv: a conversation's state (struct mp_store_conv) */
-    MP_OP_NOTE_LEAD         /* u.lead: a client id seen with a conversation's beginning */
+    MP_OP_NOTE_LEAD,        /* u.lead: a client id seen with a conversation's beginning */
+    MP_OP_REVOKE_LINKS      /* the user's page links issued before now_ms are void (kept
+                               in the links table, which erasure keeps) */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
@@ -311,7 +313,10 @@ struct mp_sweep_counts {
  *   told-by record and no value in its history (never set, or erased
  *   already); a key whose value was retracted (DELETE_MESSAGE) is erased
  *   as above.
- * - DELETE_USER: always MP_OK.
+ * - DELETE_USER: always MP_OK. It also voids the user's page links
+ *   issued before now_ms (as REVOKE_LINKS), and keeps that record: a link
+ *   given out before the erasure never reads what is stored after it.
+ * - REVOKE_LINKS: always MP_OK; never held back.
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
@@ -650,6 +655,13 @@ void mp_history_free(struct mp_history *h);
  * bad user key), MP_EIO. */
 int mp_store_user_mode(struct mp_store *store, const char *user, size_t user_len,
                        enum mp_user_mode *mode, int64_t *set_at_ms);
+
+/* Since when the user's page links are void (MP_OP_REVOKE_LINKS, or the
+ * user's erasure: MP_OP_DELETE_USER voids them too) into *before_ms: a
+ * link issued before it is refused; 0 when none was ever revoked (also for
+ * an unknown user). MP_OK, MP_EINVAL (a bad user key), MP_EIO. */
+int mp_store_links_void(struct mp_store *store, const char *user, size_t user_len,
+                        int64_t *before_ms);
 
 /* ---- the request path: what of one user's memory a request may inject ---- */
 

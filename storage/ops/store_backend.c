@@ -16,7 +16,7 @@
 const char *const mp_store_table_names[] = {
     "meta",  "users",   "history", "jobs",  "idem",   "facts",    "factkeys", "factrank",
     "histx", "archive", "atime",   "docs",  "dterms", "postings", "settings", "leases",
-    "heads", "prints",  "layouts", "turns", "sides",  "convs",    "told"};
+    "heads", "prints",  "layouts", "turns", "sides",  "convs",    "told",     "links"};
 _Static_assert(sizeof(mp_store_table_names) / sizeof(mp_store_table_names[0]) == MP_TABLE_COUNT,
                "a name for every table");
 
@@ -32,7 +32,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_HEADS] = MP_KEY_USER_TAG,        [MP_TABLE_PRINTS] = MP_KEY_USER_TAG,
     [MP_TABLE_LAYOUTS] = MP_KEY_USER_PREFIXED, [MP_TABLE_TURNS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_SIDES] = MP_KEY_USER_TAG,        [MP_TABLE_CONVS] = MP_KEY_USER_PREFIXED,
-    [MP_TABLE_TOLD] = MP_KEY_USER_TAG,
+    [MP_TABLE_TOLD] = MP_KEY_USER_TAG,         [MP_TABLE_LINKS] = MP_KEY_OPAQUE,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {
@@ -47,6 +47,7 @@ const bool mp_store_table_raw[MP_TABLE_COUNT] = {
 
 static const char index_label[] = "memproxy user index v1";
 static const char route_label[] = "memproxy prompt_cache_key v1";
+static const char links_label[] = "memproxy page links v1";
 static const char tag_label[] = "tag:";
 
 /* ---- keys ---- */
@@ -417,6 +418,8 @@ int mp_store_backend_attach(struct mp_store *store, bool keep_secret, const char
                    store->index_key);
     mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, route_label, sizeof(route_label) - 1,
                    store->route_key);
+    mp_hmac_sha256(store->secret, MP_SEAL_KEY_LEN, links_label, sizeof(links_label) - 1,
+                   store->links_key);
     store->max_facts = MP_STORE_FACTS_DEFAULT;
     store->conv_max = MP_STORE_CONVS_PER_USER;
     store->conv_bytes = 1u << 20;

@@ -109,6 +109,14 @@
  *                        erasure follows. Format 11; a store of an older
  *                        format gets them from its facts and history at
  *                        open (migrate_told.c)
+ *   links    HMAC-SHA256(links key, the caller's user key) -> i64le
+ *                        links_void_ms: the user's memory page links
+ *                        issued before it are void (store_links.c). Keyed
+ *                        by a keyed hash in clear stores too, so that an
+ *                        erased user's id does not stay in the store; the
+ *                        links key is derived from the store's secret like
+ *                        the index key. Erasure keeps it. Added within
+ *                        format 11 (an older store gets the table at open)
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -192,6 +200,7 @@ enum mp_store_table {
     MP_TABLE_SIDES,
     MP_TABLE_CONVS,
     MP_TABLE_TOLD,
+    MP_TABLE_LINKS,
     MP_TABLE_COUNT
 };
 
@@ -223,6 +232,7 @@ struct mp_store {
     struct mp_seal_key key; /* sealed only */
     unsigned char secret[MP_SEAL_KEY_LEN];
     unsigned char index_key[MP_SEAL_KEY_LEN]; /* HMAC key of physical user keys */
+    unsigned char links_key[MP_SEAL_KEY_LEN]; /* HMAC key of the links table's keys */
     unsigned char route_key[MP_SEAL_KEY_LEN]; /* mp_store_route_key() */
 };
 

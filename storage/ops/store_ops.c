@@ -28,6 +28,7 @@
 #include "ops/store_user.h"
 #include "ops/store_read.h"
 #include "ops/store_lease.h"
+#include "ops/store_links.h"
 #include "ops/store_settings.h"
 #include "ops/store_told.h"
 #include "ops/store_turn.h"
@@ -356,6 +357,11 @@ static int count_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_er
     return MP_OK;
 }
 
+static int revoke_links(struct mp_ops_ctx *w, const struct mp_op *op)
+{
+    return mp_links_void(w->txn, op->user, op->user_len, op->now_ms);
+}
+
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
@@ -377,6 +383,8 @@ static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_o
             rc = mp_ops_del_range(w, (enum mp_store_table)t, prefix, n);
     if (rc == MP_OK)
         rc = mp_ops_drop_jobs(w, op->user, op->user_len, NULL, NULL, NULL);
+    if (rc == MP_OK)
+        rc = revoke_links(w, op);
     return rc;
 }
 
@@ -642,6 +650,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return mp_ops_put_conv(w, op, out);
     case MP_OP_NOTE_LEAD:
         return mp_ops_note_lead(w, op, out);
+    case MP_OP_REVOKE_LINKS:
+        return revoke_links(w, op);
     }
     return MP_EINVAL;
 }

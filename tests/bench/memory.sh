@@ -158,7 +158,7 @@ question="What do you remember about my kayak?"
 nomatch_question="What do you remember about my zeppelin?"
 shared_goal_us=150
 import_user="bench-import"
-admin_token="bench-admin-$$"
+admin_token="bench-admin-$$-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")"
 drain_max=180  # seconds to wait for the memory queue to empty after an auto run
 drain_stall=10 # ... or for it to stop shrinking
 

@@ -110,7 +110,7 @@ esac
 user_prefix=soak-u
 idem_hours=1
 clock_step_ms=$((2 * idem_hours * 3600 * 1000)) # each epoch's clock is this far ahead of the last
-admin_token=soak-admin-token
+admin_token=soak-admin-token-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")
 url_path=/v1/chat/completions
 
 # --- binaries -----------------------------------------------------------------

@@ -12,14 +12,15 @@
 
 Suite *mp_test_suite(void);
 
-#define KEY "page-secret"
-#define NOW 1800000000LL
-#define ALICE                                                                                      \
-    "v1.1900000000.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3"
+#define KEY    "page-secret"
+#define NOW    1800000000LL
+#define ISSUED 1899990000000LL
+#define MAC    "89094a9e67930f2f4f06a3456aae2df4f63198f944f3feb2ab4109fe72be7685"
+#define ALICE  "v2.1899990000000.1900000000.-.616c696365." MAC
 #define TENANT "0123456789abcdef0123456789abcdef"
 #define ZOE                                                                                        \
-    "v1.1900000000." TENANT ".5a6fc3ab20f09f9088."                                                 \
-    "e6e267307d100350ff2b18de8d9573ae9b6797ee477947a29241793aa97105ea"
+    "v2.1899990000000.1900000000." TENANT ".5a6fc3ab20f09f9088."                                   \
+    "3aa20fc97682e994ff878f99dc0a99842b6715d9b89442d8682710daf90162dd"
 
 static void hmac256(const void *key, size_t key_len, const void *data, size_t len,
                     unsigned char out[MP_PAGELINK_MAC_LEN])
@@ -44,14 +45,14 @@ START_TEST(test_pagelink_mint_matches_the_documented_recipe)
 {
     char tok[MP_PAGELINK_MAX + 1];
     size_t n = 0;
-    ck_assert_int_eq(mp_pagelink_mint(KEY, strlen(KEY), hmac256, "alice", 5, NULL, 1900000000LL,
-                                      tok, sizeof(tok), &n),
+    ck_assert_int_eq(mp_pagelink_mint(KEY, strlen(KEY), hmac256, "alice", 5, NULL, ISSUED,
+                                      1900000000LL, tok, sizeof(tok), &n),
                      MP_OK);
     ck_assert_str_eq(tok, ALICE);
     ck_assert_uint_eq(n, strlen(ALICE));
     const char *zoe = "Zo\xc3\xab \xf0\x9f\x90\x88";
     ck_assert_int_eq(mp_pagelink_mint(KEY, strlen(KEY), hmac256, zoe, strlen(zoe),
-                                      "0123456789ABCDEF0123456789abcdef", 1900000000LL, tok,
+                                      "0123456789ABCDEF0123456789abcdef", ISSUED, 1900000000LL, tok,
                                       sizeof(tok), &n),
                      MP_OK);
     ck_assert_str_eq(tok, ZOE);
@@ -66,6 +67,7 @@ START_TEST(test_pagelink_verify_names_user_tenant_and_expiry)
     ck_assert_uint_eq(l.user_len, 5);
     ck_assert_str_eq(l.tenant, "");
     ck_assert_int_eq(l.expiry, 1900000000LL);
+    ck_assert_int_eq(l.issued_ms, ISSUED);
     ck_assert_int_eq(check(ZOE, &l), MP_PAGELINK_OK);
     ck_assert_str_eq(l.tenant, TENANT);
     ck_assert_str_eq(l.user, "Zo\xc3\xab \xf0\x9f\x90\x88");
@@ -91,9 +93,7 @@ END_TEST
 START_TEST(test_pagelink_other_user_with_old_mac_is_forged)
 {
     /* "bob" in alice's link, her MAC kept: the user field is signed */
-    const char *bob =
-        "v1.1900000000.-.626f62.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d2670"
-        "8fa50db5b3";
+    const char *bob = "v2.1899990000000.1900000000.-.626f62." MAC;
     struct mp_pagelink l;
     ck_assert_int_eq(check(bob, &l), MP_PAGELINK_FORGED);
 }
@@ -128,29 +128,25 @@ START_TEST(test_pagelink_malformed_shapes_are_refused)
 {
     static const char *const bad[] = {
         "",
-        "v1",
-        "v2.1900000000.-.616c696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.01900000000.-.616c696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.-5.-.616c696365.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000..616c696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616C696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616c69636."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-..3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
-        "v1.1900000000.-.616c696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b",
-        "v1.1900000000.-.616c696365."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3.",
+        "v2",
+        /* version 1: no issue time, so it could not be revoked */
+        "v1.1900000000.-.616c696365." MAC,
+        "v3.1899990000000.1900000000.-.616c696365." MAC,
+        "v2.01899990000000.1900000000.-.616c696365." MAC,
+        "v2.18999900000000.1900000000.-.616c696365." MAC,
+        "v2.1899990000000.01900000000.-.616c696365." MAC,
+        "v2.1899990000000.-5.-.616c696365." MAC,
+        "v2.1899990000000.1900000000..616c696365." MAC,
+        "v2.1899990000000.1900000000.-.616C696365." MAC,
+        "v2.1899990000000.1900000000.-.616c69636." MAC,
+        "v2.1899990000000.1900000000.-.." MAC,
+        "v2.1899990000000.1900000000.-.616c696365." MAC ".",
+        "v2.1899990000000.1900000000.-.616c696365.89094a9e67930f2f4f06a3456aae2df4f63198f944f3"
+        "feb2ab4109fe72be768",
         /* a user id the rules refuse: a control character */
-        "v1.1900000000.-.610a.3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa50db5b3",
+        "v2.1899990000000.1900000000.-.610a." MAC,
         /* a template */
-        "v1.1900000000.-.7b7b757365727d7d."
-        "3d03591c83350d100f2416e867f9b84183edda3b14c1ad045d26708fa5"
-        "0db5b3",
+        "v2.1899990000000.1900000000.-.7b7b757365727d7d." MAC,
     };
     struct mp_pagelink l;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -165,20 +161,23 @@ START_TEST(test_pagelink_mint_refuses_bad_input)
 {
     char tok[MP_PAGELINK_MAX + 1];
     size_t n = 0;
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a\n", 2, NULL, NOW, tok, sizeof(tok), &n),
+    ck_assert_int_eq(
+        mp_pagelink_mint(KEY, 3, hmac256, "a\n", 2, NULL, 1, NOW, tok, sizeof(tok), &n), MP_EINVAL);
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, "abc", 1, NOW, tok, sizeof(tok), &n),
                      MP_EINVAL);
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, "abc", NOW, tok, sizeof(tok), &n),
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, 1, 0, tok, sizeof(tok), &n),
                      MP_EINVAL);
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, 0, tok, sizeof(tok), &n),
+    ck_assert_int_eq(mp_pagelink_mint("", 0, hmac256, "a", 1, NULL, 1, NOW, tok, sizeof(tok), &n),
                      MP_EINVAL);
-    ck_assert_int_eq(mp_pagelink_mint("", 0, hmac256, "a", 1, NULL, NOW, tok, sizeof(tok), &n),
-                     MP_EINVAL);
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, NOW, tok, 20, &n), MP_ETOOBIG);
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, 1, NOW, tok, 20, &n),
+                     MP_ETOOBIG);
     /* the longest user id fits MP_PAGELINK_MAX */
     char user[MP_USER_ID_MAX];
     memset(user, 'u', sizeof(user));
-    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, user, sizeof(user), TENANT, 9999999999LL,
-                                      tok, sizeof(tok), &n),
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, "a", 1, NULL, 0, NOW, tok, sizeof(tok), &n),
+                     MP_EINVAL);
+    ck_assert_int_eq(mp_pagelink_mint(KEY, 3, hmac256, user, sizeof(user), TENANT, 9999999999999LL,
+                                      9999999999LL, tok, sizeof(tok), &n),
                      MP_OK);
     ck_assert_uint_eq(n, MP_PAGELINK_MAX);
 }

@@ -182,8 +182,8 @@ CONFIG_INI = 'conf/memproxy.ini'
 TYPE_NAMES = {'K_ADDR': 'address', 'K_OPTADDR': 'address', 'K_URL': 'URL', 'K_OPTURL': 'URL', 'K_UINT': 'integer',
               'K_BOOL': 'boolean', 'K_RATIO': 'number', 'K_ENUM': 'enum', 'K_TOKEN': 'header name',
               'K_OPTTOKEN': 'header name',
-              'K_MODEL': 'string', 'K_SECRET': 'secret', 'K_CONNINFO': 'connection string', 'K_PATH': 'path',
-              'K_OPTPATH': 'path'}
+              'K_MODEL': 'string', 'K_SECRET': 'secret', 'K_KEY': 'key', 'K_CONNINFO': 'connection string',
+              'K_PATH': 'path', 'K_OPTPATH': 'path'}
 
 
 def code_keys(tree):

@@ -35,8 +35,10 @@ CONF = os.path.join(SOURCE_ROOT, 'conf')
 DATA = '/var/lib/memproxy'
 UID = 10001
 # Values for secrets the manifests take from elsewhere: valid for their keys.
-PLACEHOLDER = {'MEMPROXY_UPSTREAM_API_KEY': 'sk-deploy-test', 'MEMPROXY_ADMIN_TOKEN': 'deploy-test-token',
-               'MEMPROXY_SECURITY_USER_SIGNATURE_KEY': 'deploy-test-signature-key',
+PLACEHOLDER = {'MEMPROXY_UPSTREAM_API_KEY': 'sk-deploy-test',
+               'MEMPROXY_ADMIN_TOKEN': 'deploy-test-token-6f2c9e1a7b4d0853',
+               'MEMPROXY_SECURITY_USER_SIGNATURE_KEY': 'deploy-test-signature-key-1d8a4f7c2e9b',
+               'MEMPROXY_PAGE_LINK_KEY': 'deploy-test-link-key-5b0e3a9d7c1f4286',
                'MEMPROXY_ANTHROPIC_API_KEY': 'sk-ant-deploy-test'}
 
 

@@ -110,32 +110,34 @@ START_TEST(test_ctl_target_from_the_environment)
 {
     struct mp_ctl_where w = {0};
     const char *const env[] = {"MEMPROXY_SERVER_ADMIN_LISTEN=0.0.0.0:9191",
-                               "MEMPROXY_ADMIN_TOKEN=tok-b", "HOME=/root", NULL};
+                               "MEMPROXY_ADMIN_TOKEN=tok-b-5d2a9e0c7f1b4836a9c2e7d0b1f4",
+                               "HOME=/root", NULL};
     struct mp_ctl_target t;
     ck_assert_int_eq(mp_ctl_target_resolve(&w, env, &t), MP_CTL_OK);
     ck_assert_str_eq(t.url, "http://127.0.0.1:9191");
-    ck_assert_str_eq(t.token, "tok-b");
+    ck_assert_str_eq(t.token, "tok-b-5d2a9e0c7f1b4836a9c2e7d0b1f4");
     /* --admin wins over admin_listen; the token still comes from the configuration */
     w.admin_url = "http://127.0.0.1:1";
     ck_assert_int_eq(mp_ctl_target_resolve(&w, env, &t), MP_CTL_OK);
     ck_assert_str_eq(t.url, "http://127.0.0.1:1");
-    ck_assert_str_eq(t.token, "tok-b");
+    ck_assert_str_eq(t.token, "tok-b-5d2a9e0c7f1b4836a9c2e7d0b1f4");
 }
 END_TEST
 
 START_TEST(test_ctl_target_from_a_file_with_the_environment_winning)
 {
-    const char ini[] = "[server]\nadmin_listen = [::]:7001\n[admin]\ntoken = tok-file\n";
+    const char ini[] =
+        "[server]\nadmin_listen = [::]:7001\n[admin]\ntoken = tok-file-3f9c2a7be1d04856af17c3e9\n";
     const char *path = file_with(ini, sizeof(ini) - 1);
     struct mp_ctl_where w = {.config_path = path};
     const char *const none[] = {NULL};
-    const char *const env[] = {"MEMPROXY_ADMIN_TOKEN=tok-env", NULL};
+    const char *const env[] = {"MEMPROXY_ADMIN_TOKEN=tok-env-b7e14c0f9a2d6e3851c7f0ab", NULL};
     struct mp_ctl_target t;
     ck_assert_int_eq(mp_ctl_target_resolve(&w, none, &t), MP_CTL_OK);
     ck_assert_str_eq(t.url, "http://[::1]:7001");
-    ck_assert_str_eq(t.token, "tok-file");
+    ck_assert_str_eq(t.token, "tok-file-3f9c2a7be1d04856af17c3e9");
     ck_assert_int_eq(mp_ctl_target_resolve(&w, env, &t), MP_CTL_OK);
-    ck_assert_str_eq(t.token, "tok-env");
+    ck_assert_str_eq(t.token, "tok-env-b7e14c0f9a2d6e3851c7f0ab");
     unlink(path);
 }
 END_TEST

@@ -110,16 +110,19 @@ int mp_ctl_users_link(struct mp_ctl_session *s, int argc, const char *const *arg
         return MP_CTL_USAGE;
     }
     rc = base_url(opts[2].value, &cfg, url, sizeof(url));
-    const char *key = cfg.security.user_signature_key;
-    int64_t expiry = (int64_t)time(NULL) + ttl;
+    const char *key = cfg.page.link_key;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t issued_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int64_t expiry = (int64_t)now.tv_sec + ttl;
     if (rc == MP_CTL_OK && key[0] == '\0') {
-        fprintf(stderr, "memproxy ctl: no [security] user_signature_key in the configuration: "
-                        "links are signed with it\n");
+        fprintf(stderr, "memproxy ctl: no [page] link_key in the configuration (or "
+                        "MEMPROXY_PAGE_LINK_KEY): links are signed with it\n");
         rc = MP_CTL_USAGE;
     }
     if (rc == MP_CTL_OK &&
         mp_pagelink_mint(key, strlen(key), mp_hmac_sha256, pos[0], strlen(pos[0]), opts[0].value,
-                         expiry, token, sizeof(token), &tlen) != MP_OK) {
+                         issued_ms, expiry, token, sizeof(token), &tlen) != MP_OK) {
         fprintf(stderr, "memproxy ctl: the user id or --tenant is not valid (a tenant is 32 hex "
                         "digits)\n");
         rc = MP_CTL_USAGE;

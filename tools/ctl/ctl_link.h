@@ -1,6 +1,6 @@
 /* memproxy ctl users link: a person's signed link to their memory page
- * (docs/memory-page.md), minted offline from the configuration's [security]
- * user_signature_key (core/pagelink.h); no server is asked. */
+ * (docs/memory-page.md), minted offline from the configuration's [page]
+ * link_key (core/pagelink.h); no server is asked. */
 #ifndef MP_TOOLS_CTL_LINK_H
 #define MP_TOOLS_CTL_LINK_H
 

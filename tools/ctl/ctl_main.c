@@ -63,6 +63,10 @@ static const struct command commands[] = {
     {"users settings", "USER [off|read|auto] [--tenant T]",
      "Shows the user's memory mode, or sets it (GET or PUT .../settings).\n",
      mp_ctl_users_settings},
+    {"users revoke-links", "USER [--tenant T]",
+     "Voids every memory page link of the user issued until now (POST .../revoke-links):\n"
+     "a leaked link stops working; new links (users link) work. Erasure does it too.\n",
+     mp_ctl_users_revoke_links},
     {"users search", "USER QUERY [--tenant T] [--limit N] [--types facts|messages]",
      "The user's facts and archived messages that answer QUERY, best first, ranked as\n"
      "injection ranks them, with their scores and ids (GET .../search). --limit: results\n"
@@ -75,7 +79,7 @@ static const struct command commands[] = {
      mp_ctl_users_explain},
     {"users link", "USER [--tenant T] [--ttl D] [--url URL]",
      "Prints the user's signed link to their memory page (docs/memory-page.md), signed with\n"
-     "[security] user_signature_key and valid for --ttl (30m, 24h, 7d; default 1h, at most\n"
+     "[page] link_key and valid for --ttl (30m, 24h, 7d; default 1h, at most\n"
      "30d). --url: where people reach the page (default: [page] listen). No server needed.\n",
      mp_ctl_users_link},
     {"jobs list", "[--state S] [--user USER] [--tenant T] [--limit N]",

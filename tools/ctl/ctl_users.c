@@ -276,6 +276,39 @@ int mp_ctl_users_settings(struct mp_ctl_session *s, int argc, const char *const 
     return rc;
 }
 
+/* ---- users revoke-links ---- */
+
+int mp_ctl_users_revoke_links(struct mp_ctl_session *s, int argc, const char *const *argv)
+{
+    struct mp_ctl_opt opts[] = {TENANT_OPT};
+    struct mp_ctl_client *c = NULL;
+    struct mp_ctl_user u;
+    struct mp_ctl_reply r;
+    char path[MP_CTL_PATH_MAX], at[32];
+    json_t *doc = NULL;
+    int rc = one_user("users revoke-links", argc, argv, opts, 1, 0, NULL, NULL, &u);
+    if (rc == MP_CTL_OK)
+        rc = mp_ctl_session_client(s, &c);
+    if (rc != MP_CTL_OK)
+        return rc;
+    mp_ctl_users_path(&u, "revoke-links", path);
+    const struct mp_ctl_call call = {
+        .method = "POST", .path = path, .body = "", .len = 0, .subject = u.subject};
+    rc = mp_ctl_client_json(c, &call, &r, &doc);
+    if (rc != MP_CTL_OK)
+        return rc;
+    if (s->json) {
+        rc = mp_ctl_session_print_body(&r);
+    } else {
+        mp_ctl_text_time(json_string_value(json_object_get(doc, "links_void_before")), at,
+                         sizeof(at));
+        printf("%s: every memory page link issued before %s UTC is void\n", u.subject, at);
+    }
+    json_decref(doc);
+    mp_ctl_reply_cleanup(&r);
+    return rc;
+}
+
 /* ---- users search ---- */
 
 int mp_ctl_users_search(struct mp_ctl_session *s, int argc, const char *const *argv)

@@ -46,6 +46,9 @@ int mp_ctl_users_show(struct mp_ctl_session *s, int argc, const char *const *arg
 int mp_ctl_users_forget(struct mp_ctl_session *s, int argc, const char *const *argv);
 /* users settings USER [off|read|auto] [--tenant T] */
 int mp_ctl_users_settings(struct mp_ctl_session *s, int argc, const char *const *argv);
+/* users revoke-links USER [--tenant T]: POST .../revoke-links, the user's
+ * memory page links issued until now stop working. */
+int mp_ctl_users_revoke_links(struct mp_ctl_session *s, int argc, const char *const *argv);
 /* users search USER QUERY [--tenant T] [--limit N] [--types facts|messages] */
 int mp_ctl_users_search(struct mp_ctl_session *s, int argc, const char *const *argv);
 /* users explain USER QUESTION [--tenant T] [--api chat|responses|messages] */

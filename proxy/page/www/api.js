@@ -66,6 +66,7 @@ export function userApi(base, query, headers) {
     deleteMessage: (seq) => removed('messages/' + seq),
     deleteConversation: (conv) => removed('conversations/' + conv),
     forgetAll: () => removed('memory'),
+    revokeLinks: () => json('revoke-links', '', { method: 'POST' }),
     explainLast: () => json('explain'),
     search: (q) => json('search', 'limit=20&q=' + encodeURIComponent(q)),
     exportPage: async (cursor) => {

@@ -3,7 +3,7 @@
 // It is moved to this tab's sessionStorage and out of the address bar at
 // once, and goes to memproxy only in the X-Memory-Link header of the
 // page's own requests.
-import { el, clear, say } from './dom.js';
+import { el, clear, say, confirmButton } from './dom.js';
 import { personApi } from './api.js';
 import { showMemory } from './memview.js';
 
@@ -16,12 +16,28 @@ function takeLink() {
   return sessionStorage.getItem('memproxy-link');
 }
 
-// The link's own fields (core/pagelink.h): whose memory, until when.
+// The link's own fields (core/pagelink.h, v2.issued.expiry.tenant.user.mac):
+// whose memory, until when.
 function describe(link) {
   const parts = link.split('.');
-  if (parts.length !== 5) return null;
-  const bytes = new Uint8Array((parts[3].match(/../g) || []).map((h) => parseInt(h, 16)));
-  return { user: new TextDecoder().decode(bytes), expiry: new Date(Number(parts[1]) * 1000) };
+  if (parts.length !== 6) return null;
+  const bytes = new Uint8Array((parts[4].match(/../g) || []).map((h) => parseInt(h, 16)));
+  return { user: new TextDecoder().decode(bytes), expiry: new Date(Number(parts[2]) * 1000) };
+}
+
+// "Sign out everywhere": every link to this page issued until now stops
+// working, this one too (POST /api/revoke-links).
+function signOutButton(api) {
+  return confirmButton('Sign out everywhere', 'Stop every link to this page, this one too?', async () => {
+    try {
+      await api.revokeLinks();
+      sessionStorage.removeItem('memproxy-link');
+      clear(document.getElementById('memory'));
+      say('Signed out everywhere: every link to this page has stopped working. Ask your app for a new one.');
+    } catch (err) {
+      say('Could not sign out: ' + err.message);
+    }
+  }, 'signout');
 }
 
 async function main() {
@@ -36,8 +52,10 @@ async function main() {
   document.getElementById('who').textContent = 'Memory of ' + about.user + '. ' + (expired
     ? 'This link expired on ' + about.expiry.toLocaleString() + ': ask your app for a new one.'
     : 'This link works until ' + about.expiry.toLocaleString() + '.');
+  const api = personApi(link);
+  document.getElementById('who').after(signOutButton(api));
   try {
-    await showMemory(container, personApi(link), about.user);
+    await showMemory(container, api, about.user);
   } catch (err) {
     sessionStorage.removeItem('memproxy-link');
     clear(container).append(el('p', {}, 'Ask your app for a new link to see your memory.'));

@@ -24,6 +24,11 @@ static void setup(void)
     err[0] = '\0';
 }
 
+/* Strong keys of the tests (core/keystrength.h): random hex. */
+#define SIGKEY "3f9c2a7be1d04856af17c3e9205db6a4"
+#define TOKEN  "b7e14c0f9a2d6e3851c7f0ab94d2e618"
+#define LINKEY "c4d1e8a0f2b7395e6a1c0d9f4b8e27a3"
+
 static int set(const char *section, const char *key, const char *value)
 {
     err[0] = '\0';
@@ -796,8 +801,8 @@ START_TEST(test_config_former_later_keys_now_accepted)
                                         {"governance", "inject_pii", "false"},
                                         {"governance", "sweep_interval_seconds", "60"},
                                         {"security", "tenant_from", "api_key"},
-                                        {"security", "user_signature_key", "k"},
-                                        {"admin", "token", "t"}};
+                                        {"security", "user_signature_key", SIGKEY},
+                                        {"admin", "token", TOKEN}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         ck_assert_msg(set(ok[i][0], ok[i][1], ok[i][2]) == MP_OK, "[%s] %s: %s", ok[i][0], ok[i][1],
                       err);
@@ -810,8 +815,8 @@ START_TEST(test_config_former_later_keys_now_accepted)
     ck_assert(!cfg.governance.inject_pii);
     ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 60);
     ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
-    ck_assert_str_eq(cfg.security.user_signature_key, "k");
-    ck_assert_str_eq(cfg.admin.token, "t");
+    ck_assert_str_eq(cfg.security.user_signature_key, SIGKEY);
+    ck_assert_str_eq(cfg.admin.token, TOKEN);
     ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
 }
 END_TEST
@@ -940,8 +945,9 @@ START_TEST(test_config_set_encryption_key_file)
 }
 END_TEST
 
-/* user_signature_key and token share the rule: up to 1024 bytes of
- * printable ASCII without spaces, or empty; bad values are never shown. */
+/* user_signature_key, token and link_key share the rule: up to 1024
+ * bytes of printable ASCII without spaces that look like a random key's
+ * text, or empty; bad values are never shown. */
 static void check_secret_key(const char *section, const char *key, char *field)
 {
     static const char *const bad[] = {"tok SeCrEt",    "tok\tSeCrEt",       "tok\rSeCrEt",
@@ -951,8 +957,8 @@ static void check_secret_key(const char *section, const char *key, char *field)
     char want[160];
     char longest[MP_CONFIG_TOKEN_MAX + 1];
     snprintf(prefix, sizeof(prefix), "[%s] %s: ", section, key);
-    ck_assert_int_eq(set(section, key, "Zm9v-bar_baz.~+/=:!"), MP_OK);
-    ck_assert_str_eq(field, "Zm9v-bar_baz.~+/=:!");
+    ck_assert_int_eq(set(section, key, "Zm9v-bar_baz.~+/=:!Qx7Lk2Wp9Rt4Yh1"), MP_OK);
+    ck_assert_str_eq(field, "Zm9v-bar_baz.~+/=:!Qx7Lk2Wp9Rt4Yh1");
     ck_assert_int_eq(set(section, key, ""), MP_OK);
     ck_assert_str_eq(field, "");
     expect_set(section, key, bad, MP_EINVAL);
@@ -963,7 +969,8 @@ static void check_secret_key(const char *section, const char *key, char *field)
         ck_assert_str_eq(err, want);
         expect_err_hides(prefix, "SeCrEt");
     }
-    memset(longest, 'S', sizeof(longest));
+    for (size_t i = 0; i < sizeof(longest); i++)
+        longest[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[(i * 7 + i / 36) % 36];
     memcpy(longest, "SeCrEt", 6);
     longest[MP_CONFIG_TOKEN_MAX - 1] = '\0'; /* 1024 bytes: fits */
     ck_assert_int_eq(set(section, key, longest), MP_OK);
@@ -989,6 +996,58 @@ START_TEST(test_config_set_admin_token)
 }
 END_TEST
 
+START_TEST(test_config_set_page_link_key)
+{
+    check_secret_key("page", "link_key", cfg.page.link_key);
+}
+END_TEST
+
+/* A weak key is refused by name, with its file and line, never shown. */
+START_TEST(test_config_weak_keys_refused_naming_the_key)
+{
+    ck_assert_int_eq(parse("[security]\nuser_signature_key = a\n"
+                           "[admin]\ntoken = changeme-changeme-changeme-changeme\n"
+                           "[page]\nlink_key = 0123456789abcdef0123456789abcdef\n"),
+                     MP_EINVAL);
+    ck_assert_uint_eq(errs.count, 3);
+    expect_error(0, 2,
+                 "[security] user_signature_key: too weak to be a key (shorter than 32 bytes; "
+                 "value not shown): use the text of 16 or more random bytes, e.g. `openssl rand "
+                 "-hex 32`");
+    expect_error(1, 4,
+                 "[admin] token: too weak to be a key (a shorter text repeated; value not "
+                 "shown): use the text of 16 or more random bytes, e.g. `openssl rand -hex 32`");
+    expect_error(2, 6,
+                 "[page] link_key: too weak to be a key (a shorter text repeated; value not "
+                 "shown): use the text of 16 or more random bytes, e.g. `openssl rand -hex 32`");
+    const char *const env[] = {"MEMPROXY_PAGE_LINK_KEY=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL};
+    ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_EINVAL);
+    ck_assert_str_eq(errs.items[3].message,
+                     "MEMPROXY_PAGE_LINK_KEY: [page] link_key: too weak to be a key (too few "
+                     "different characters; value not shown): use the text of 16 or more random "
+                     "bytes, e.g. `openssl rand -hex 32`");
+    assert_no_secret("changeme");
+}
+END_TEST
+
+/* The page needs its own key, not the apps' signature key. */
+START_TEST(test_config_page_needs_link_key_not_signature_key)
+{
+    ck_assert_int_eq(parse("[page]\nlisten = 127.0.0.1:8082\n"
+                           "[security]\nuser_signature_key = " SIGKEY "\n"),
+                     MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_EINVAL);
+    ck_assert_str_eq(errs.items[errs.count - 1].message,
+                     "[page] listen needs [page] link_key (or MEMPROXY_PAGE_LINK_KEY): the page's "
+                     "links are signed with it");
+    mp_config_defaults(&cfg);
+    memset(&errs, 0, sizeof(errs));
+    ck_assert_int_eq(parse("[page]\nlisten = 127.0.0.1:8082\nlink_key = " LINKEY "\n"), MP_OK);
+    ck_assert_int_eq(mp_config_validate(&cfg, &errs), MP_OK);
+    ck_assert_str_eq(cfg.security.user_signature_key, "");
+}
+END_TEST
+
 START_TEST(test_config_ini_sets_governance_security_admin)
 {
     ck_assert_int_eq(parse("[storage]\nencryption_key_file = \"/etc/memproxy/key ; 1\"\n"
@@ -996,8 +1055,8 @@ START_TEST(test_config_ini_sets_governance_security_admin)
                            "pii_retention_days = 36500\npii_mode = Redact\ninject_pii = no\n"
                            "sweep_interval_seconds = 86400\n"
                            "[security]\ntenant_from = API_KEY\n"
-                           "user_signature_key = \"hmac;key#1\"\n"
-                           "[admin]\ntoken = tok-123_ABC.xyz~\n"),
+                           "user_signature_key = \"hmac;key#1-3f9c2a7be1d04856af17c3e9\"\n"
+                           "[admin]\ntoken = tok-123_ABC.xyz~b7e14c0f9a2d6e3851c7f0\n"),
                      MP_OK);
     ck_assert_uint_eq(errs.count, 0);
     ck_assert_str_eq(cfg.storage.encryption_key_file, "/etc/memproxy/key ; 1");
@@ -1007,8 +1066,8 @@ START_TEST(test_config_ini_sets_governance_security_admin)
     ck_assert(!cfg.governance.inject_pii);
     ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 86400);
     ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
-    ck_assert_str_eq(cfg.security.user_signature_key, "hmac;key#1");
-    ck_assert_str_eq(cfg.admin.token, "tok-123_ABC.xyz~");
+    ck_assert_str_eq(cfg.security.user_signature_key, "hmac;key#1-3f9c2a7be1d04856af17c3e9");
+    ck_assert_str_eq(cfg.admin.token, "tok-123_ABC.xyz~b7e14c0f9a2d6e3851c7f0");
 }
 END_TEST
 
@@ -1072,13 +1131,14 @@ START_TEST(test_config_env_sets_governance_security_admin)
                                "MEMPROXY_GOVERNANCE_INJECT_PII=false",
                                "MEMPROXY_GOVERNANCE_SWEEP_INTERVAL_SECONDS=60",
                                "MEMPROXY_SECURITY_TENANT_FROM=api_key",
-                               "MEMPROXY_SECURITY_USER_SIGNATURE_KEY=sig-env",
+                               "MEMPROXY_SECURITY_USER_SIGNATURE_KEY=sig-env-" SIGKEY,
                                "MEMPROXY_STORAGE_ENCRYPTION_KEY_FILE=/run/secrets/mp.key",
                                "MEMPROXY_ADMIN_TOKEN=",
                                NULL};
-    ck_assert_int_eq(parse("[governance]\nretention_days = 100\n[admin]\ntoken = file-token\n"),
-                     MP_OK);
-    ck_assert_str_eq(cfg.admin.token, "file-token");
+    ck_assert_int_eq(
+        parse("[governance]\nretention_days = 100\n[admin]\ntoken = file-token-" TOKEN "\n"),
+        MP_OK);
+    ck_assert_str_eq(cfg.admin.token, "file-token-" TOKEN);
     ck_assert_int_eq(mp_config_apply_env(&cfg, env, &errs), MP_OK);
     ck_assert_uint_eq(errs.count, 0);
     ck_assert_uint_eq(cfg.governance.retention_days, 0);
@@ -1087,7 +1147,7 @@ START_TEST(test_config_env_sets_governance_security_admin)
     ck_assert(!cfg.governance.inject_pii);
     ck_assert_uint_eq(cfg.governance.sweep_interval_seconds, 60);
     ck_assert_int_eq(cfg.security.tenant_from, MP_TENANT_API_KEY);
-    ck_assert_str_eq(cfg.security.user_signature_key, "sig-env");
+    ck_assert_str_eq(cfg.security.user_signature_key, "sig-env-" SIGKEY);
     ck_assert_str_eq(cfg.storage.encryption_key_file, "/run/secrets/mp.key");
     ck_assert_str_eq(cfg.admin.token, ""); /* the environment turns the admin API off */
 }
@@ -1530,6 +1590,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_config_set_prompt_cache_key_names);
     tcase_add_test(tc, test_config_set_encryption_key_file);
     tcase_add_test(tc, test_config_set_user_signature_key);
+    tcase_add_test(tc, test_config_set_page_link_key);
+    tcase_add_test(tc, test_config_weak_keys_refused_naming_the_key);
+    tcase_add_test(tc, test_config_page_needs_link_key_not_signature_key);
     tcase_add_test(tc, test_config_set_admin_token);
     tcase_add_test(tc, test_config_ini_sets_governance_security_admin);
     tcase_add_test(tc, test_config_ini_bad_governance_values_reported_with_lines);

@@ -856,7 +856,7 @@ class Secrets(AdminCase):
     PROXY_CONFIG = {'workers': 1}
 
     def test_token_and_user_ids_never_logged(self):
-        token = 'tok-' + mh.uid('SECRET').replace('-', '')
+        token = 'tok-' + mh.uid('SECRET').replace('-', '') + '7f3a9c1e5b0d2846'
         wrong = 'tok-' + mh.uid('WRONG').replace('-', '')
         user = 'person-' + mh.uid('LOGCANARY')
         p = self.start_proxy(sections={'admin': {'token': token}},

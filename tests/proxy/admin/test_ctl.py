@@ -625,7 +625,8 @@ class Access(CtlCase):
         r = run_ctl(['--help'])
         self.assertEqual((r.rc, r.err), (0, ''), r)
         for words in ('status', 'users list', 'users show USER', 'users forget USER', 'users export USER',
-                      'users import USER', 'users settings USER', 'users search USER QUERY',
+                      'users import USER', 'users settings USER', 'users revoke-links USER',
+                      'users search USER QUERY',
                       'users explain USER QUESTION', 'users link USER', 'compact',
                       'reload [--pid PID]', 'jobs list', 'jobs retry ID', 'jobs drop ID',
                       'config check FILE', 'Exit codes'):
@@ -635,7 +636,7 @@ class Access(CtlCase):
         self.assertTrue(r.out.startswith('usage: memproxy ctl users show USER [--tenant T] [--archive N]\n'), r)
         r = run_ctl(['users', '--help'])
         self.assertEqual(r.rc, 0, r)
-        self.assertEqual(r.out.count('usage: memproxy ctl users '), 9, r)
+        self.assertEqual(r.out.count('usage: memproxy ctl users '), 10, r)
         proc = subprocess.run([harness.MEMPROXY_BIN, '--help'], stdout=subprocess.PIPE, env=harness.child_env())
         self.assertIn(b'memproxy ctl', proc.stdout)
 

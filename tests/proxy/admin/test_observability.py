@@ -391,7 +391,7 @@ class MemoryReads(mh.MemCase):
         # the store cannot be opened any more (as in test_durability's
         # StorageUnavailable: a compaction whose swap fails)
         data = self.storage_dir()
-        token = 'admintoken-reads'
+        token = 'admintoken-reads-6c1e9a4f2b7d0358'
         p = self.start_proxy(workers=1, memory={'mode': 'buffer'}, storage={'path': data},
                              sections={'admin': {'token': token}})
         user = self.seeded(p)

@@ -383,7 +383,7 @@ class StorageUnavailable(mh.MemCase):
 
     def test_readyz_503_and_chat_goes_on_when_storage_is_unavailable(self):
         data = self.storage_dir()
-        token = 'admintoken-unavailable'
+        token = 'admintoken-unavailable-4e8b1d7a2c9f'
         p = self.start_proxy(workers=1, memory={'mode': 'buffer', 'queue_max': 2}, storage={'path': data},
                              sections={'admin': {'token': token}})
         user = mh.uid('unav')

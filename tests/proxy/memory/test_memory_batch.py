@@ -139,7 +139,7 @@ class Batching(mh.MemCase):
         self.assertNotIn('city', mh.entity_map(mem), 'a dropped turn was extracted')
 
     def test_admin_extract_makes_pending_batches_due(self):
-        token = 'zqxsecret-adm-batch-33'
+        token = 'zqxsecret-adm-batch-33a8f1c6e2d9b047'
         p = self.start_proxy(memory=self.PROXY_CONFIG['memory'], sections={'admin': {'token': token}})
         user = mh.uid('badm')
         self.turns(user, TURNS[:2], proxy=p)

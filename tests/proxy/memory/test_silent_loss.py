@@ -17,7 +17,7 @@ import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
 from memhelpers import send  # noqa: E402
 
-TOKEN = 'zqxsecret-silent-loss-51'
+TOKEN = 'zqxsecret-silent-loss-51a2b3c4d5e6f7'
 ADMIN = [('Authorization', 'Bearer ' + TOKEN)]
 FAST_RETRY = {'mode': 'entity', 'extract_idle_seconds': 0, 'job_retry_backoff_ms': 50,
               'job_retry_backoff_max_ms': 200}

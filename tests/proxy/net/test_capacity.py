@@ -119,7 +119,7 @@ class Capacity(harness.ProxyTestCase):
         self.assertGreaterEqual(fd_table_size(p.proc.pid), 2 * 3000 + 256)
 
 
-TOKEN = 'zqxsecret-capacity-0a1b2c3d4e5f'
+TOKEN = 'zqxsecret-capacity-0a1b2c3d4e5f6a7b8c'
 Proxy = harness.Proxy
 
 if __name__ == '__main__':

@@ -178,7 +178,7 @@ class UserIds(mh.MemCase):
 class Credentials(mh.MemCase):
     """The signature and the tenant's API key: one value each."""
 
-    SIG_KEY = 'zqxsecret-repeated-sig'
+    SIG_KEY = 'zqxsecret-repeated-sig-2b9e7c4a1f6d'
     PROXY_CONFIG = {'workers': 1, 'memory': {'mode': 'buffer'},
                     'sections': {'security': {'user_signature_key': SIG_KEY, 'tenant_from': 'api_key'}}}
 

@@ -32,7 +32,7 @@ class PageCase(mh.MemCase):
     PROXY_CONFIG = {'workers': 1, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
         'security': {'user_signature_key': ph.SIGN_KEY},
-        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true'},
+        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true', 'link_key': ph.LINK_KEY},
         'governance': {'retention_days': 0, 'pii_retention_days': 0}}}
 
     def seed(self, items, user=None):
@@ -166,7 +166,7 @@ class Links(PageCase):
                              env=env, capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
         doc = json.loads(out.stdout)
-        self.assertTrue(doc['link'].startswith('https://memory.example.com/me/#link=v1.'), doc)
+        self.assertTrue(doc['link'].startswith('https://memory.example.com/me/#link=v2.'), doc)
         self.assertEqual((doc['user'], doc['tenant']), (user, None))
         link = doc['link'].split('#link=', 1)[1]
         self.assertEqual(ph.api(self.proxy, 'GET', 'memory', link).status, 200)
@@ -223,7 +223,7 @@ class Actions(PageCase):
 
     def test_pause_export_and_forget(self):
         user = self.seed([fact('city', 'Oslo', AT), message('user', 'I moved to Oslo.', AT)])
-        link = ph.token(user)
+        link = ph.old_token(user)
         r = ph.api(self.proxy, 'PUT', 'settings', link, {'mode': 'off'})
         self.assertEqual((r.status, r.json()['mode']), (200, 'off'))
         r = ph.api(self.proxy, 'GET', 'export', link)
@@ -232,7 +232,9 @@ class Actions(PageCase):
         self.assertEqual(types[:3], ['settings', 'fact', 'message'])
         r = ph.api(self.proxy, 'DELETE', 'memory', link, headers=[('Prefer', 'return=representation')])
         self.assertEqual((r.status, r.json()), (200, {'removed': {'facts': 1, 'messages': 1, 'summaries': 0}}))
-        self.assertEqual(ph.api(self.proxy, 'GET', 'settings', link).json()['mode'], 'off')
+        # erasure signs every link out; the setting stays, for a new link
+        self.link_error(ph.api(self.proxy, 'GET', 'settings', link), 'revoked_page_link')
+        self.assertEqual(ph.api(self.proxy, 'GET', 'settings', ph.token(user)).json()['mode'], 'off')
 
     def test_import_through_the_page(self):
         user = mh.uid('imp')
@@ -280,12 +282,13 @@ class Actions(PageCase):
 
 
 class Config(mh.MemCase):
-    def test_page_listener_needs_the_signing_key(self):
-        p = harness.Proxy(self.fake.base_url, sections={'page': {'listen': '127.0.0.1:0'}})
+    def test_page_listener_needs_its_link_key(self):
+        p = harness.Proxy(self.fake.base_url, sections={'page': {'listen': '127.0.0.1:0'},
+                                                        'security': {'user_signature_key': ph.SIGN_KEY}})
         rc, _, err = p.run(['--check-config'])
         p.tmp.cleanup()
         self.assertNotEqual(rc, 0)
-        self.assertIn('user_signature_key', err)
+        self.assertIn('[page] link_key', err)
 
 
 if __name__ == '__main__':

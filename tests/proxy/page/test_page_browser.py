@@ -48,7 +48,7 @@ class Browser(mh.MemCase):
     PROXY_CONFIG = {'workers': 1, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
         'security': {'user_signature_key': ph.SIGN_KEY},
-        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true'},
+        'page': {'listen': '127.0.0.1:0', 'explain_last': 'true', 'link_key': ph.LINK_KEY},
         'governance': {'retention_days': 0, 'pii_retention_days': 0}}}
 
     @classmethod
@@ -278,6 +278,26 @@ class Browser(mh.MemCase):
         self.assertIn('cello', json.dumps(mh.admin_memory(self.proxy, user).json()))  # the rest stays
         self.only_memproxy()
         sys.stderr.write('browser: opened, found, deleted by keyboard in %.1f s\n' % (time.monotonic() - t0))
+
+    def test_sign_out_everywhere_stops_every_link(self):
+        user = mh.uid('out')
+        r = mh.import_lines(self.proxy, user, [mh.fact('city', 'Lisbon', '2024-03-01T10:00:00Z')])
+        self.assertEqual(r.status, 200, r)
+        link, leaked = ph.old_token(user), ph.old_token(user)
+        b = self.browser
+        b.navigate(self.origin + '#link=' + link)
+        b.wait('document.querySelector(\'li.fact[data-key="city"]\') !== null', what='the fact')
+        b.js('[...document.querySelectorAll("button")].find(x => x.textContent === "Sign out everywhere").click()')
+        b.wait('document.activeElement.textContent === "Yes, sign out everywhere"', what='the confirmation')
+        b.enter()
+        b.wait('document.getElementById("status").textContent.includes("Signed out everywhere")',
+               what='the sign-out')
+        self.assertFalse(b.js('document.body.innerText.includes("Lisbon")'), 'the page still shows the memory')
+        for old in (link, leaked):
+            r = ph.api(self.proxy, 'GET', 'memory', old)
+            self.assertOpenAIError(r, 403, 'revoked_page_link')
+        self.assertEqual(ph.api(self.proxy, 'GET', 'memory', ph.token(user)).status, 200)
+        self.only_memproxy()
 
     def test_altered_and_expired_links_show_nothing(self):
         user = self.seed()

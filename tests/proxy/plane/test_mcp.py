@@ -449,7 +449,7 @@ TOKEN_DIR = tempfile.mkdtemp(prefix='memproxy-mcp-')
 TOKEN_FILE = os.path.join(TOKEN_DIR, 'token')
 with open(TOKEN_FILE, 'w') as f:
     f.write(TOKEN + '\n')
-SIGN_KEY = 's' * 32
+SIGN_KEY = 'e3b1c9f04a7d2856b0c4e9a1f7d3b2c8'
 
 
 class McpAuth(McpCase):

@@ -198,7 +198,7 @@ class SearchApi(SearchCase):
         self.assertEqual(r.status, 405, r)
 
 
-SIGN_KEY = 'k' * 32
+SIGN_KEY = '5d2a9e0c7f1b4836a9c2e7d0b1f4a683'
 
 
 class SearchSigned(SearchCase):

@@ -104,7 +104,7 @@ class MissingLibraries(unittest.TestCase):
 
     def test_without_libcurl_ctl_names_it(self):
         r = self.run_in(self.tree(), ['ctl', '--admin', 'http://127.0.0.1:9', 'status'],
-                        {'MEMPROXY_ADMIN_TOKEN': 'zqx-tree-token-0123456789'})
+                        {'MEMPROXY_ADMIN_TOKEN': 'zqx-tree-token-0123456789-8d3f1b6a'})
         self.assertEqual(r.returncode, 5, r.stdout + r.stderr)  # MP_CTL_FAILED
         self.assertIn('memproxy ctl: cannot load libcurl.so.4 (install the libcurl4 package)', r.stderr)
 

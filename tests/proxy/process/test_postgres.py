@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
+import pagehelpers as ph  # noqa: E402
 from memhelpers import send  # noqa: E402
 
 CLUSTER = os.path.join(harness.SOURCE_ROOT, 'scripts', 'pg-cluster.sh')
@@ -781,6 +782,45 @@ class Governance(PgCase):
         self.assertTrue(self.holds(dump, self.CANARY) and self.holds(dump, self.CANARY_USER))
         self.pg.sql('CHECKPOINT')
         self.assertNotEqual(self.data_files_hold(self.CANARY), '')
+
+
+class PageLinks(PgCase):
+    """A user's revoked links are refused by every proxy on the database
+    (docs/memory-page.md, "Signing out"), and erasure through one voids
+    them for the memory written after it through another."""
+
+    def page_proxy(self):
+        return self.pg_proxy(sections={'admin': {'token': mh.ADMIN_TOKEN},
+                                       'page': {'listen': '127.0.0.1:0', 'link_key': ph.LINK_KEY}})
+
+    def city(self, p, link):
+        r = ph.api(p, 'GET', 'memory', link)
+        return r.status, (r.json()['entities'][0]['value'] if r.status == 200 and r.json()['entities'] else None)
+
+    def test_revoked_through_one_proxy_refused_by_another(self):
+        a, b = self.page_proxy(), self.page_proxy()
+        user = mh.uid('pglink')
+        self.assertEqual(mh.import_lines(a, user, [mh.fact('city', 'Oslo', '2024-03-01T10:00:00Z')]).status, 200)
+        leaked = ph.old_token(user)
+        self.assertEqual(self.city(b, leaked), (200, 'Oslo'))
+        r = mh.admin_request(a, 'POST', '/admin/users/%s/revoke-links' % mh.qid(user))
+        self.assertEqual(r.status, 200, r)
+        for p in (a, b):
+            self.assertOpenAIError(ph.api(p, 'GET', 'memory', leaked), 403, 'revoked_page_link')
+        self.assertEqual(self.city(b, ph.token(user)), (200, 'Oslo'))
+
+    def test_erasure_through_one_voids_links_for_new_memory_through_another(self):
+        a, b = self.page_proxy(), self.page_proxy()
+        user = mh.uid('pgerase')
+        self.assertEqual(mh.import_lines(a, user, [mh.fact('city', 'Oslo', '2024-03-01T10:00:00Z')]).status, 200)
+        leaked = ph.old_token(user)
+        r = mh.admin_request(b, 'DELETE', '/admin/users/%s/memory' % mh.qid(user))
+        self.assertIn(r.status, (200, 204), r)
+        self.assertEqual(mh.import_lines(a, user, [mh.fact('city', 'Lima', '2024-03-02T10:00:00Z')]).status, 200)
+        r = ph.api(a, 'GET', 'memory', leaked)
+        self.assertOpenAIError(r, 403, 'revoked_page_link')
+        self.assertNotIn(b'Lima', bytes(r.body))
+        self.assertEqual(self.city(b, ph.token(user)), (200, 'Lima'))
 
 
 class Schema(PgCase):

@@ -1,7 +1,9 @@
 /* Tests for the user's own memory setting in storage/ops/store.h
  * (MP_OP_SET_USER_MODE, mp_store_user_mode, mp_store_view_user_mode): what
  * each mode holds back, what it never holds back, and that the setting
- * outlives erasure, reopening, compaction and sealing. Cases that run on
+ * outlives erasure, reopening, compaction and sealing; and the revocation
+ * of the user's page links (MP_OP_REVOKE_LINKS, mp_store_links_void),
+ * which outlives erasure too. Cases that run on
  * both backends use the loop index _i: 0 = mem, 1 = lmdb. */
 #include <check.h>
 #include <stdlib.h>
@@ -166,6 +168,51 @@ START_TEST(test_settings_survive_erasure)
 }
 END_TEST
 
+static int64_t links_void(struct mp_store *store, const char *user, size_t ulen)
+{
+    int64_t at = -1;
+    ck_assert_int_eq(mp_store_links_void(store, user, ulen, &at), MP_OK);
+    return at;
+}
+
+static int revoke(struct mp_store *store, const char *user, size_t ulen, int64_t now)
+{
+    struct mp_op op = {.kind = MP_OP_REVOKE_LINKS,
+                       .user = user,
+                       .user_len = ulen,
+                       .now_ms = now,
+                       .actor = MP_ACTOR_ADMIN};
+    return fx_apply1(store, &op);
+}
+
+/* A user's page links void before a time (the links table, beside the
+ * settings): apart from the mode, never moved back, and through erasure,
+ * which revokes them too. */
+START_TEST(test_settings_links_revoked_beside_the_mode_and_through_erasure)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    ck_assert_int_eq(links_void(store, U("nobody")), 0);
+    ck_assert_int_eq(revoke(store, U("ann"), 500), MP_OK);
+    ck_assert_int_eq(links_void(store, U("ann")), 500);
+    ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_AUTO);
+    ck_assert_int_eq(links_void(store, U("bob")), 0); /* others untouched */
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_READ, MP_ACTOR_USER, 600), MP_OK);
+    ck_assert_int_eq(revoke(store, U("ann"), 400), MP_OK); /* an older time changes nothing */
+    ck_assert_int_eq(links_void(store, U("ann")), 500);
+    ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_AUTO, MP_ACTOR_USER, 700), MP_OK);
+    store = fx_reopen(store, _i);
+    ck_assert_int_eq(links_void(store, U("ann")), 500); /* auto, but still revoked */
+    ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_AUTO);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 1, "I live in Oslo", "Nice", 800, 800), MP_OK);
+    struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "ann", .user_len = 3, .now_ms = 900};
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    ck_assert_int_eq(links_void(store, U("ann")), 900);
+    ck_assert_int_eq(fx_turn(store, U("ann"), 2, "I moved to Lima", "Nice", 1000, 1000), MP_OK);
+    ck_assert_int_eq(links_void(store, U("ann")), 900); /* new memory: the old links stay void */
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_settings_view_reads_the_mode_with_the_head)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -191,7 +238,9 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     size_t tlen = fx_tenant_key(tk, 0xB2, "carol");
     ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
     ck_assert_int_eq(set_mode(store, tk, tlen, MP_USER_MODE_READ, MP_ACTOR_ADMIN, 21), MP_OK);
+    ck_assert_int_eq(revoke(store, tk, tlen, 25), MP_OK);
     fx_compact(store);
+    ck_assert_int_eq(links_void(store, tk, tlen), 25);
     ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_OFF);
     mp_store_free(store);
     fx_rekey(NULL, &fx_key_a); /* the clear store becomes a sealed one */
@@ -201,6 +250,7 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     ck_assert_int_eq(mode_of(store, U("ann"), &at), MP_USER_MODE_OFF);
     ck_assert_int_eq(at, 20);
     ck_assert_int_eq(mode_of(store, tk, tlen, NULL), MP_USER_MODE_READ);
+    ck_assert_int_eq(links_void(store, tk, tlen), 25); /* the secret, so the links key, stays */
     ck_assert_int_eq(fx_turn(store, U("ann"), 1, "hello", "hi", 30, 30), MP_NOTFOUND);
     mp_store_free(store);
     ck_assert(!fx_dir_has("carol")); /* the tenant's user id is hashed too */
@@ -219,6 +269,8 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_settings_off_holds_back_traffic_and_drops_jobs, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_settings_survive_erasure, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_settings_view_reads_the_mode_with_the_head, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_links_revoked_beside_the_mode_and_through_erasure, 0,
+                        FX_BACKENDS);
     tcase_add_test(tc, test_settings_survive_compaction_and_sealing);
     suite_add_tcase(s, tc);
     return s;
