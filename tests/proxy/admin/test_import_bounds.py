@@ -123,7 +123,7 @@ class PageUpload(BoundsCase):
     PROXY_CONFIG = {'workers': 1, 'upstream': UP,
                     'memory': dict(WAITING, queue_max=20, import_queue_share=50),
                     'sections': dict(SECTIONS, security={'user_signature_key': ph.SIGN_KEY},
-                                     page={'listen': '127.0.0.1:0'})}
+                                     page={'listen': '127.0.0.1:0', 'link_key': ph.LINK_KEY})}
 
     def upload(self, user, body):
         return ph.api(self.proxy, 'POST', 'import?format=chatgpt', ph.token(user), body,
