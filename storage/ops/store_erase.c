@@ -109,7 +109,7 @@ static int add_holders(struct mp_ops_ctx *w, const char *value, size_t len, stru
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < w->um->nmessages; i++) {
         const struct mp_mem_message *m = &w->um->messages[i];
-        if (mp_lifecycle_text_holds(m->content, m->content_len, value, len))
+        if (mp_lifecycle_text_holds(m->content, m->content_len, m->lang, value, len))
             rc = add(s, m->seq);
     }
     if (rc == MP_OK)
