@@ -7,8 +7,9 @@
  * history. Deleting the fact collects, as one set of message seqs, every
  * message of those turns, the buffered messages of the current value's
  * turn by request id (facts older than the seqs), and every message that
- * holds the current value (a value a turn restated without a new
- * extraction); then it erases the set once: archive (with postings and
+ * holds the current value as whole words (a value a turn restated
+ * without a new extraction; core/recall/wordhold.h, one test for the
+ * buffer and the archive); then it erases the set once: archive (with postings and
  * search keys), buffer, the summary, and the extraction jobs nothing of
  * whose turn is left. A past value is followed by its turns, not by its
  * letters wherever they stand: a message that mentions last year's city
