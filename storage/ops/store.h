@@ -300,7 +300,8 @@ struct mp_sweep_counts {
  *   from the archive with their postings and search keys (the archive's
  *   holders found through the index: store_archive.h). The user's
  *   pending EXTRACT jobs of a turn it reached that has no user message
- *   left go with their leases: nothing of theirs is left to send (what is left, a reply, no extraction reads alone).
+ *   left go with their leases: nothing of theirs is left to send (what
+ *   is left, a reply, no extraction reads alone).
  *   The summary is dropped (it may restate any of the values; the next
  *   fold writes one from what is left), every past value of the key is
  *   stripped from the history (the entries stay, without their value) and
