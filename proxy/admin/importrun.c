@@ -13,6 +13,7 @@
 #include "import/chatgpt.h"
 #include "import/claude.h"
 #include "clock.h"
+#include "import/importwhy.h"
 #include "import/importzip.h"
 #include "log.h"
 #include "recall/memblock.h"
@@ -56,78 +57,15 @@ static void refuse(struct mp_import_answer *a, enum mp_perr perr, const char *me
 
 /* ---- reading ---- */
 
-/* What a reader's reason (mp_import_error.why) means, in words a person
- * reads: the field and what is wrong with it. */
-static const struct {
-    const char *why, *words;
-} WHY_WORDS[] = {
-    {"not JSON", "the file is not JSON"},
-    {"not a list of conversations", "the file is not a list of conversations"},
-    {"not a JSON object", "the line is not a JSON object"},
-    {"not UTF-8 text", "the line is not UTF-8 text, or holds a control character"},
-    {"conversation_id", "field `conversation_id` (or `id`) is missing or not a string"},
-    {"uuid", "field `uuid` is missing or not a string"},
-    {"mapping", "field `mapping` is missing or not an object of nodes"},
-    {"current_node", "field `current_node` names no node of `mapping`"},
-    {"parent", "field `parent` names no node of `mapping`, or the parents go round in a loop"},
-    {"chat_messages", "field `chat_messages` is missing or not a list of messages"},
-    {"current_leaf_message_uuid", "field `current_leaf_message_uuid` names no message"},
-    {"parent_message_uuid",
-     "field `parent_message_uuid` names no message, or the parents go round in a loop"},
-    {"author", "field `author` is missing or not an object"},
-    {"sender", "field `sender` is missing or not a string"},
-    {"content", "field `content` is not a message's content"},
-    {"text", "field `text` is not a string"},
-    {"create_time", "field `create_time` is missing or not seconds since 1970"},
-    {"created_at", "field `created_at` is not a time (RFC 3339)"},
-    {"at", "its time is missing, not a time (RFC 3339), or before 1970"},
-    {"type", "field `type` is missing or not message, fact or settings"},
-    {"role", "field `role` is missing or not user or assistant"},
-    {"key", "field `key` is missing or not a key"},
-    {"value", "field `value` is missing, empty, too long or holds a control character"},
-    {"confidence", "field `confidence` is not a number from 0 to 1"},
-    {"mode", "field `mode` is missing or not a memory setting"},
-    {"id", "field `id` is not a string of 1 to 256 bytes"},
-    {"lang", "field `lang` is not a language code such as \"en\""},
-};
-
-static const char *why_words(const char *why)
-{
-    for (size_t i = 0; i < sizeof(WHY_WORDS) / sizeof(WHY_WORDS[0]); i++)
-        if (strcmp(WHY_WORDS[i].why, why) == 0)
-            return WHY_WORDS[i].words;
-    return NULL;
-}
-
-/* The refusal of a file its reader did not take, counted: where (the
- * file, its line, and for an export the conversation by its place and
- * title and the message by its place) and why, in words. */
+/* The refusal of a file its reader did not take (mp_importwhy_say),
+ * counted. */
 static void refuse_file(struct run *r, const struct mp_import_error *err,
                         struct mp_import_answer *a)
 {
-    char where[140], what[150];
-    const char *file = r->format == MP_IMPORT_FORMAT_CHATGPT || r->format == MP_IMPORT_FORMAT_CLAUDE
-                           ? EXPORT_MEMBER ", line"
-                           : "Line";
-    int k = err->line == 0 ? snprintf(where, sizeof(where), "The upload")
-                           : snprintf(where, sizeof(where), "%s %zu", file, err->line);
-    if (err->conversation > 0 && k > 0 && (size_t)k < sizeof(where))
-        k += snprintf(where + k, sizeof(where) - (size_t)k, ", conversation %zu%s%s%s",
-                      err->conversation, err->title[0] != '\0' ? " (\"" : "", err->title,
-                      err->title[0] != '\0' ? "\")" : "");
-    if (err->message > 0 && k > 0 && (size_t)k < sizeof(where))
-        snprintf(where + k, sizeof(where) - (size_t)k, ", message %zu", err->message);
-    if (err->future)
-        snprintf(what, sizeof(what), "its time is more than a day past now");
-    else if (why_words(err->why) != NULL)
-        snprintf(what, sizeof(what), "%s", why_words(err->why));
-    else if (err->line == 0) /* the ZIP's reasons are words already */
-        snprintf(what, sizeof(what), "%s", err->why);
-    else
-        snprintf(what, sizeof(what), "field `%s` is not valid", err->why);
+    bool export = r->format == MP_IMPORT_FORMAT_CHATGPT || r->format == MP_IMPORT_FORMAT_CLAUDE;
     memset(a, 0, sizeof(*a));
     a->perr = MP_PERR_INVALID_IMPORT;
-    snprintf(a->message, sizeof(a->message), "%s: %s. Nothing was imported.", where, what);
+    mp_importwhy_say(err, export ? EXPORT_MEMBER : NULL, a->message, sizeof(a->message));
     mp_metrics_import_refused(r->loop->metrics, r->format,
                               err->future ? MP_IMPORTX_FUTURE : MP_IMPORTX_INVALID);
 }

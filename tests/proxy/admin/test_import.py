@@ -214,7 +214,7 @@ class BadImport(ImportCase):
         'type': 'field `type` is missing or not message, fact or settings',
         'role': 'field `role` is missing or not user or assistant',
         'content': "field `content` is not a message's content",
-        'at': 'its time is missing, not a time (RFC 3339), or before 1970',
+        'at': 'its time is missing, not an RFC 3339 time, or before 1970',
         'at: more than a day past now': 'its time is more than a day past now',
         'key': 'field `key` is missing or not a key',
         'value': 'field `value` is missing, empty, too long or holds a control character',
