@@ -345,8 +345,9 @@ static int content_type(struct conv *c, span content, char **out)
 
 /* t[0..*n) cut to what it quotes between ``` (ChatGPT writes its own
  * words around the person's profile and quotes theirs so), when it does;
- * then each run of blanks and control characters one space (a fact's
- * value is one line), trimmed. */
+ * then each run of blanks and control characters (C0, DEL, C1) one space
+ * (a fact's value is one line without them: mp_usermem_clean_value's
+ * rule), trimmed. */
 static void person_words(char *t, size_t *n)
 {
     char *a = strstr(t, "```"), *z = a != NULL ? strstr(a + 3, "```") : NULL;
@@ -356,7 +357,11 @@ static void person_words(char *t, size_t *n)
         memmove(t, a + 3, *n);
     }
     for (size_t i = 0; i < *n; i++) {
-        bool blank = (unsigned char)t[i] <= ' ' || t[i] == 0x7f;
+        unsigned char ch = (unsigned char)t[i];
+        bool c1 = ch == 0xc2 && i + 1 < *n && (unsigned char)t[i + 1] >= 0x80 &&
+                  (unsigned char)t[i + 1] <= 0x9f; /* U+0080..U+009F */
+        bool blank = ch <= ' ' || ch == 0x7f || c1;
+        i += c1;
         if (!blank)
             t[k++] = t[i];
         else if (k > 0 && t[k - 1] != ' ')

@@ -302,7 +302,7 @@ START_TEST(test_chatgpt_custom_instructions_kept_as_the_persons_facts)
             "\"author\":{\"role\":\"system\"},\"create_time\":5,\"content\":{\"content_type\":"
             "\"user_editable_context\",\"user_profile\":\"x\"},\"metadata\":{"
             "\"is_visually_hidden_from_conversation\":true,\"user_context_message_data\":{"
-            "\"about_user_message\":\"  I build bikes.  \"}}}}}}"),
+            "\"about_user_message\":\"  I build\\u0085\\tbikes.  \"}}}}}}"),
         MP_OK);
     ck_assert_uint_eq(b.nfacts, 1);
     ck_assert_str_eq(b.items[0].text, "I build bikes.");
