@@ -5,12 +5,15 @@
  * rather than followed. */
 #include "import/chatgpt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
 #include "import/importjson.h"
 #include "json/json_scan.h"
 #include "status.h"
+#include "json/utf8.h"
 
 #define SOURCE "chatgpt"
 
@@ -20,8 +23,19 @@ struct node {
     char *id; /* owned */
     size_t id_len;
     span v;
-    bool kept; /* on the branch the user kept */
+    bool kept;   /* on the branch the user kept */
+    bool parent; /* some node's parent: no leaf */
 };
+
+/* The person's custom instructions, each part the newest the export has:
+ * its text (owned; NULL: none) and time. */
+struct instr {
+    char *text;
+    size_t len, line;
+    int64_t at_ms;
+};
+
+enum { I_ABOUT_ME, I_HOW_TO_RESPOND, I_COUNT };
 
 /* One conversation being read. */
 struct conv {
@@ -35,6 +49,7 @@ struct conv {
     size_t ref;      /* its conv_ref */
     int64_t time_ms; /* its create_time; -1: none */
     int64_t last_ms; /* the time of the last message read; -1: none */
+    struct instr instr[I_COUNT];
 };
 
 static int fail(struct conv *c, size_t off, const char *why)
@@ -54,7 +69,7 @@ static int cmp_node(const void *pa, const void *pb)
 
 static struct node *find(const struct conv *c, const char *id, size_t len)
 {
-    struct node key = {(char *)id, len, {0, 0}, false};
+    struct node key = {(char *)id, len, {0, 0}, false, false};
     return c->n > 0 ? bsearch(&key, c->nodes, c->n, sizeof(key), cmp_node) : NULL;
 }
 
@@ -114,8 +129,50 @@ static int node_of(struct conv *c, span sp, const char *why, struct node **out)
     return rc == MP_OK && *out != NULL ? MP_OK : fail(c, sp.s, why);
 }
 
-/* Marks the branch from current_node up to the root; *path gets its
- * nodes root first (malloc'd). */
+/* A node's message's create_time (-1: none). */
+static double node_time(const struct conv *c, const struct node *nd)
+{
+    static const char *const node_keys[] = {"message"};
+    static const char *const keys[] = {"create_time"};
+    span msg = {0, 0}, t = {0, 0};
+    double v = -1;
+    (void)mp_importjson_members(c->buf, nd->v, node_keys, 1, &msg);
+    (void)mp_importjson_members(c->buf, msg, keys, 1, &t);
+    return mp_importjson_number(c->buf, t, &v) == MP_OK ? v : -1;
+}
+
+/* The kept branch's end when the conversation names none (an export of
+ * a third-party tool that writes no current_node): the newest leaf, by
+ * its message's create_time, the later in the file on a tie. */
+static int newest_leaf(struct conv *c, struct node **out)
+{
+    static const char *const keys[] = {"parent"};
+    double best = -2;
+    *out = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        span parent = {0, 0};
+        struct node *p = NULL;
+        if (mp_importjson_members(c->buf, c->nodes[i].v, keys, 1, &parent) != MP_OK)
+            return fail(c, c->nodes[i].v.s, "mapping");
+        int rc = node_of(c, parent, "parent", &p);
+        if (rc != MP_OK)
+            return rc;
+        if (p != NULL)
+            p->parent = true;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        struct node *nd = &c->nodes[i];
+        double t = nd->parent ? -2 : node_time(c, nd);
+        if (!nd->parent && (*out == NULL || t > best || (t == best && nd->v.s > (*out)->v.s))) {
+            *out = nd;
+            best = t;
+        }
+    }
+    return *out != NULL || c->n == 0 ? MP_OK : fail(c, c->nodes[0].v.s, "parent"); /* a loop */
+}
+
+/* Marks the branch from current_node (else the newest leaf) up to the
+ * root; *path gets its nodes root first (malloc'd). */
 static int walk(struct conv *c, span current, struct node ***path, size_t *np)
 {
     static const char *const keys[] = {"parent"};
@@ -124,7 +181,7 @@ static int walk(struct conv *c, span current, struct node ***path, size_t *np)
     size_t n = 0;
     int rc = p != NULL ? node_of(c, current, "current_node", &nd) : MP_ENOMEM;
     if (rc == MP_OK && nd == NULL)
-        rc = fail(c, current.e > 0 ? current.s : 0, "current_node");
+        rc = newest_leaf(c, &nd);
     while (rc == MP_OK && nd != NULL) {
         span parent;
         if (nd->kept) {
@@ -192,8 +249,8 @@ static enum mp_import_skip classify(const char *buf, const span *m, const char *
         return MP_IMPORT_SKIP_TOOL;
     if (strcmp(ctype, "thoughts") == 0 || strcmp(ctype, "reasoning_recap") == 0)
         return MP_IMPORT_SKIP_REASONING;
-    if (strcmp(ctype, "user_editable_context") == 0 || strcmp(ctype, "model_editable_context") == 0)
-        return MP_IMPORT_SKIP_HIDDEN;
+    if (strcmp(ctype, "model_editable_context") == 0)
+        return MP_IMPORT_SKIP_HIDDEN; /* what the model noted, not the person's words */
     return MP_IMPORT_SKIP_UNSUPPORTED;
 }
 
@@ -286,6 +343,107 @@ static int content_type(struct conv *c, span content, char **out)
     return rc;
 }
 
+/* ---- custom instructions ---- */
+
+/* t[0..*n) cut to what it quotes between ``` (ChatGPT writes its own
+ * words around the person's profile and quotes theirs so), when it does;
+ * then each run of blanks and control characters (C0, DEL, C1) one space
+ * (a fact's value is one line without them: mp_usermem_clean_value's
+ * rule), trimmed. */
+static void person_words(char *t, size_t *n)
+{
+    char *a = strstr(t, "```"), *z = a != NULL ? strstr(a + 3, "```") : NULL;
+    size_t k = 0;
+    if (z != NULL) {
+        *n = (size_t)(z - (a + 3));
+        memmove(t, a + 3, *n);
+    }
+    for (size_t i = 0; i < *n; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        bool c1 = ch == 0xc2 && i + 1 < *n && (unsigned char)t[i + 1] >= 0x80 &&
+                  (unsigned char)t[i + 1] <= 0x9f; /* U+0080..U+009F */
+        bool blank = ch <= ' ' || ch == 0x7f || c1;
+        i += c1;
+        if (!blank)
+            t[k++] = t[i];
+        else if (k > 0 && t[k - 1] != ' ')
+            t[k++] = ' ';
+    }
+    while (k > 0 && t[k - 1] == ' ')
+        k--;
+    t[k] = '\0';
+    *n = k;
+}
+
+/* A message of content_type user_editable_context: the person's custom
+ * instructions, "about me" and "how to respond", from its metadata's
+ * user_context_message_data (about_user_message, about_model_message),
+ * else from its content (user_profile, user_instructions). Each kept
+ * when it is the newest the export has met. */
+static int read_instructions(struct conv *c, const span *m)
+{
+    static const char *const meta_keys[] = {"user_context_message_data"};
+    static const char *const about_keys[I_COUNT] = {"about_user_message", "about_model_message"};
+    static const char *const content_keys[I_COUNT] = {"user_profile", "user_instructions"};
+    span data = {0, 0}, about[I_COUNT] = {{0, 0}, {0, 0}}, quoted[I_COUNT] = {{0, 0}, {0, 0}};
+    int64_t at = 0;
+    int rc = message_time(c, m[M_TIME], &at);
+    (void)mp_importjson_members(c->buf, m[M_META], meta_keys, 1, &data);
+    (void)mp_importjson_members(c->buf, data, about_keys, I_COUNT, about);
+    (void)mp_importjson_members(c->buf, m[M_CONTENT], content_keys, I_COUNT, quoted);
+    for (int i = 0; rc == MP_OK && i < I_COUNT; i++) {
+        bool own = about[i].e > about[i].s && c->buf[about[i].s] == '"';
+        char *t = NULL;
+        size_t n = 0;
+        if (mp_importjson_string(c->buf, own ? about[i] : quoted[i], &t, &n) == MP_ENOMEM)
+            return MP_ENOMEM;
+        if (t != NULL)
+            person_words(t, &n);
+        if (t == NULL || n == 0 || (c->instr[i].text != NULL && c->instr[i].at_ms > at)) {
+            free(t);
+            continue;
+        }
+        free(c->instr[i].text);
+        c->instr[i] = (struct instr){t, n, c->line, at};
+    }
+    return rc;
+}
+
+/* The custom instructions kept, as facts of the person's own words
+ * (trust stated, source custom_instructions), keyed about_me and
+ * how_to_respond; their id names the text, so that an import of a later
+ * export with the same instructions adds nothing. */
+static int push_instructions(struct conv *c, int rc)
+{
+    static const char *const keys[I_COUNT] = {"about_me", "how_to_respond"};
+    for (int i = 0; i < I_COUNT; i++) {
+        struct instr *in = &c->instr[i];
+        if (in->text == NULL || rc != MP_OK) {
+            free(in->text);
+            in->text = NULL;
+            continue;
+        }
+        struct mp_import_item it = {.type = MP_IMPORT_FACT,
+                                    .line = in->line,
+                                    .confidence = 1.0,
+                                    .trust = MP_TRUST_STATED,
+                                    .at_ms = in->at_ms,
+                                    .text = in->text,
+                                    .source = "custom_instructions",
+                                    .has_id = true};
+        it.text_len = in->len > MP_ENTITY_VALUE_MAX
+                          ? mp_utf8_cut_marked(in->text, in->len, MP_ENTITY_VALUE_MAX)
+                          : in->len;
+        in->text[it.text_len] = '\0';
+        in->text = NULL; /* the batch's now */
+        snprintf(it.key, sizeof(it.key), "%s", keys[i]);
+        snprintf(it.id, sizeof(it.id), "chatgpt:custom_instructions/%s/%016llx", keys[i],
+                 (unsigned long long)mp_fnv1a64(MP_FNV1A64_BASIS, it.text, it.text_len));
+        rc = mp_importitem_push(c->b, &it);
+    }
+    return rc;
+}
+
 /* The message of a node on the kept branch: a message item, or counted. */
 static int read_message(struct conv *c, span msg)
 {
@@ -301,6 +459,10 @@ static int read_message(struct conv *c, span msg)
     int rc = content_type(c, m[M_CONTENT], &ctype);
     if (rc != MP_OK)
         return rc;
+    if (strcmp(ctype, "user_editable_context") == 0) {
+        free(ctype);
+        return read_instructions(c, m);
+    }
     enum mp_import_skip why = classify(c->buf, m, ctype, &role);
     free(ctype);
     if (why != MP_IMPORT_SKIP_COUNT) {
@@ -355,7 +517,7 @@ static void count_other(struct conv *c, const struct node *nd)
         c->b->skipped[MP_IMPORT_SKIP_OTHER_BRANCH]++;
 }
 
-enum { C_CONV_ID, C_ID, C_MAPPING, C_CURRENT, C_TIME, C_COUNT };
+enum { C_CONV_ID, C_ID, C_MAPPING, C_CURRENT, C_TIME, C_TITLE, C_COUNT };
 
 /* The conversation's id and time. */
 static int conv_head(struct conv *c, const span *f)
@@ -383,14 +545,15 @@ static int conv_head(struct conv *c, const span *f)
 
 static int read_conversation(struct conv *c, span cv)
 {
-    static const char *const keys[C_COUNT] = {"conversation_id", "id", "mapping", "current_node",
-                                              "create_time"};
+    static const char *const keys[C_COUNT] = {"conversation_id", "id",          "mapping",
+                                              "current_node",    "create_time", "title"};
     static const char *const node_keys[] = {"message"};
     span f[C_COUNT];
     struct node **path = NULL;
     size_t np = 0;
     if (mp_importjson_members(c->buf, cv, keys, C_COUNT, f) != MP_OK)
         return fail(c, cv.s, "not a list of conversations");
+    mp_importjson_title(c->buf, f[C_TITLE], c->err);
     int rc = conv_head(c, f);
     if (rc == MP_OK)
         rc = load_nodes(c, f[C_MAPPING]);
@@ -423,5 +586,6 @@ int mp_chatgpt_read(const char *buf, size_t len, int64_t now_ms, struct mp_impor
                     struct mp_import_error *err)
 {
     struct conv c = {.buf = buf, .now_ms = now_ms, .b = out, .err = err};
-    return mp_importjson_each(buf, len, true, err, on_conversation, &c);
+    int rc = mp_importjson_each(buf, len, true, err, on_conversation, &c);
+    return push_instructions(&c, rc);
 }

@@ -269,17 +269,18 @@ static int read_message(struct conv *c, const struct msg *x)
     return mp_importitem_push(c->b, &it);
 }
 
-enum { C_UUID, C_TIME, C_MSGS, C_LEAF, C_COUNT };
+enum { C_UUID, C_TIME, C_MSGS, C_LEAF, C_NAME, C_COUNT };
 
 static int read_conversation(struct conv *c, span cv)
 {
     static const char *const keys[C_COUNT] = {"uuid", "created_at", "chat_messages",
-                                              "current_leaf_message_uuid"};
+                                              "current_leaf_message_uuid", "name"};
     span f[C_COUNT];
     char *id = NULL;
     size_t len = 0;
     if (mp_importjson_members(c->buf, cv, keys, C_COUNT, f) != MP_OK)
         return fail(c, cv.s, "not a list of conversations");
+    mp_importjson_title(c->buf, f[C_NAME], c->err);
     int rc = mp_importjson_string(c->buf, f[C_UUID], &id, &len);
     if (rc == MP_OK && len == 0)
         rc = MP_EINVAL;

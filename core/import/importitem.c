@@ -30,6 +30,7 @@ const char *mp_importitem_skip_name(enum mp_import_skip why)
         [MP_IMPORT_SKIP_EMPTY] = "empty",
         [MP_IMPORT_SKIP_OTHER_BRANCH] = "other_branch",
         [MP_IMPORT_SKIP_HEADING] = "heading",
+        [MP_IMPORT_SKIP_ASSISTANT] = "assistant_words",
     };
     return (unsigned)why < MP_IMPORT_SKIP_COUNT ? names[why] : "unknown";
 }

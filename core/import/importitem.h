@@ -51,6 +51,7 @@ enum mp_import_skip {
     MP_IMPORT_SKIP_EMPTY,        /* no text at all */
     MP_IMPORT_SKIP_OTHER_BRANCH, /* on a branch the user did not keep (an edit, a regeneration) */
     MP_IMPORT_SKIP_HEADING,      /* a memory text's heading or introduction */
+    MP_IMPORT_SKIP_ASSISTANT,    /* a memory text's words to the user: a greeting, an offer */
     MP_IMPORT_SKIP_COUNT
 };
 
@@ -75,6 +76,8 @@ struct mp_import_item {
                            batch's convs (the proxy digests it); 0: none */
     uint64_t reply_ref; /* messages: its reply's reference (usermem.h; 0: none given) */
     uint8_t lang;       /* messages: its language (enum mp_lang; 0: none given, identified) */
+    const char *source; /* facts: a source of their own, static ("custom_instructions": the
+                           person's own words to their app); NULL: the import request's id */
     bool has_id;
     char id[MP_IMPORT_ID_MAX + 1];
 };
@@ -107,10 +110,13 @@ struct mp_import_batch {
  * the 1-based places of the conversation and message (0: none). future:
  * the item is dated more than MP_USERMEM_FUTURE_SKEW_MS past the
  * import's time. */
+#define MP_IMPORT_TITLE_MAX 60 /* bytes of a conversation's title an error quotes */
+
 struct mp_import_error {
     size_t line;
     const char *why;
     size_t conversation, message;
+    char title[MP_IMPORT_TITLE_MAX + 4]; /* the conversation's title, cut ("..."); "": none */
     bool future;
 };
 

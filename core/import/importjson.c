@@ -86,13 +86,33 @@ int mp_importjson_members(const char *buf, struct mp_importjson_span sp, const c
     return MP_OK;
 }
 
+void mp_importjson_title(const char *buf, struct mp_importjson_span sp, struct mp_import_error *err)
+{
+    char *t = NULL;
+    size_t n = 0;
+    err->title[0] = '\0';
+    if (mp_importjson_string(buf, sp, &t, &n) != MP_OK)
+        return;
+    size_t k = mp_utf8_cut(t, n, MP_IMPORT_TITLE_MAX);
+    memcpy(err->title, t, k);
+    memcpy(err->title + k, k < n ? "..." : "", k < n ? 4 : 1);
+    free(t);
+}
+
+size_t mp_importjson_bom(const char *buf, size_t len)
+{
+    return len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 int mp_importjson_each(const char *buf, size_t len, bool one_object, struct mp_import_error *err,
                        mp_importjson_each_fn fn, void *arg)
 {
     size_t s, e, cursor = 0, es, ee, line = 1, at = 0;
+    size_t from = mp_importjson_bom(buf, len);
     memset(err, 0, sizeof(*err));
     err->line = 1;
-    if (mp_json_scan_value(buf, len, 0, &s, &e) != MP_OK || mp_json_skip_ws(buf, len, e) != len) {
+    if (mp_json_scan_value(buf, len, from, &s, &e) != MP_OK ||
+        mp_json_skip_ws(buf, len, e) != len) {
         err->why = "not JSON";
         return MP_EINVAL;
     }
@@ -110,6 +130,7 @@ int mp_importjson_each(const char *buf, size_t len, bool one_object, struct mp_i
         at = es;
         err->conversation++;
         err->message = 0;
+        err->title[0] = '\0';
         rc = fn(arg, (struct mp_importjson_span){es, ee}, line);
     }
     return rc;

@@ -41,14 +41,26 @@ int mp_importjson_seconds(double v, int64_t *ms);
 int mp_importjson_members(const char *buf, struct mp_importjson_span sp, const char *const *keys,
                           size_t n, struct mp_importjson_span *spans);
 
-/* Checks that buf[0..len) is one JSON value and calls fn(arg, its span,
+/* The conversation's title, the JSON string at sp (absent, null or no
+ * string: none), into err->title, cut at MP_IMPORT_TITLE_MAX bytes with
+ * "..." marking the cut: what a refusal quotes so that a person finds
+ * the conversation. */
+struct mp_import_error;
+void mp_importjson_title(const char *buf, struct mp_importjson_span sp,
+                         struct mp_import_error *err);
+
+/* The length of the UTF-8 byte order mark buf[0..len) starts with (3),
+ * or 0: an editor on Windows writes one before a file's text, and a
+ * reader takes what follows it. */
+size_t mp_importjson_bom(const char *buf, size_t len);
+
+/* Checks that buf[0..len) (after a byte order mark) is one JSON value and calls fn(arg, its span,
  * its first line) for each element of the array it is (the first
  * conversation is err->conversation 1, and so on; err->message is reset
  * for each), or once for an object when one_object (a single
  * conversation). Stops at fn's first status other than MP_OK and returns
  * it. MP_EINVAL with *err ("not JSON", "not a list of conversations",
  * line 1) when buf is neither. */
-struct mp_import_error;
 typedef int (*mp_importjson_each_fn)(void *arg, struct mp_importjson_span sp, size_t line);
 int mp_importjson_each(const char *buf, size_t len, bool one_object, struct mp_import_error *err,
                        mp_importjson_each_fn fn, void *arg);

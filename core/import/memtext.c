@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fnv1a.h"
+#include "import/importjson.h"
 #include "status.h"
 #include "json/utf8.h"
 
@@ -78,18 +79,54 @@ static bool text_ok(const char *p, size_t n)
     return true;
 }
 
-/* The value of a line: emphasis and backticks dropped, tabs as spaces,
- * blanks trimmed, into out (room for n + 1 bytes). */
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Whether the "__" at p[i] opens emphasis: a later "__" (before any
+ * backtick) closes it around text with a blank in it ("__Work context__");
+ * a code word's underscores ("__init__", "my__var") are no emphasis.
+ * *close: where the closing pair is. */
+static bool under_pair(const char *p, size_t n, size_t i, size_t *close)
+{
+    bool blank = false;
+    for (size_t j = i + 2; j + 1 < n && p[j] != '`'; j++) {
+        if (p[j] == '_' && p[j + 1] == '_') {
+            *close = blank ? j : *close;
+            return blank;
+        }
+        blank = blank || is_blank(p[j]);
+    }
+    return false;
+}
+
+/* The value of a line: backticks dropped (what they quote kept as it is),
+ * emphasis ("**", "__" around words) dropped, tabs as spaces, blanks
+ * trimmed, into out (room for n + 1 bytes). */
 static size_t clean(const char *p, size_t n, char *out)
 {
-    size_t m = 0;
+    size_t m = 0, drop = n;
+    bool code = false;
     for (size_t i = 0; i < n; i++) {
-        if ((p[i] == '*' || p[i] == '_') && i + 1 < n && p[i + 1] == p[i]) {
+        bool pair = i + 1 < n && p[i + 1] == p[i];
+        if (p[i] == '`') {
+            code = !code;
+            continue;
+        }
+        if (!code && p[i] == '*' && pair) {
             i++;
             continue;
         }
-        if (p[i] == '`')
+        if (!code && p[i] == '_' && pair && (i == drop || under_pair(p, n, i, &drop))) {
+            i++;
             continue;
+        }
         out[m++] = p[i] == '\t' ? ' ' : p[i];
     }
     size_t a = 0;
@@ -102,14 +139,44 @@ static size_t clean(const char *p, size_t n, char *out)
     return m - a;
 }
 
-static char lower(char c)
+/* Whether the cleaned line v[0..n) is the assistant speaking to the user
+ * rather than something about them: a greeting, an introduction, an
+ * offer or a question ("Let me know if you'd like me to update or forget
+ * any of this!"). Its first words, ASCII case folded, ’ as '. */
+static bool assistant_words(const char *v, size_t n)
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    static const char openers[] =
+        "hi|hello|hey|sure|of course|certainly|absolutely|great question|here is|here's|"
+        "here are|below is|below are|let me know|just let me know|please let me know|"
+        "feel free|if you'd like|if you would like|if you want|would you like|do you want|"
+        "i hope|hope this helps|is there anything|anything else|i can update|i can also|"
+        "i can forget|i'll keep|i will keep|happy to help";
+    char low[48];
+    size_t k = 0;
+    if (n > 0 && v[n - 1] == '?')
+        return true;
+    for (size_t i = 0; i < n && k < sizeof(low) - 1; i++) {
+        bool curly = prefix(v + i, n - i, "\xe2\x80\x99"); /* ’ */
+        low[k++] = curly ? '\'' : lower(v[i]);
+        i += curly ? 2 : 0;
+    }
+    for (const char *o = openers; *o != '\0';) {
+        const char *bar = strchr(o, '|');
+        size_t w = bar != NULL ? (size_t)(bar - o) : strlen(o);
+        if (w <= k && memcmp(low, o, w) == 0 &&
+            (w == k || !(alnum(low[w]) || low[w] == '\'' || low[w] == '_')))
+            return true;
+        o += w + (bar != NULL);
+    }
+    return false;
 }
 
-static bool alnum(char c)
+/* A line that is bold or underlined whole, with no list marker: a group's
+ * name ("**Work context**", Claude's memory). */
+static bool whole_emphasis(const char *p, size_t n)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return n > 4 && ((prefix(p, n, "**") && p[n - 1] == '*' && p[n - 2] == '*') ||
+                     (prefix(p, n, "__") && p[n - 1] == '_' && p[n - 2] == '_'));
 }
 
 /* FNV-1a 64 of v lower-cased, runs of blanks as one space. */
@@ -174,7 +241,7 @@ static int read_line(const char *p, size_t n, size_t line, int64_t now_ms,
     if (n == 0)
         return MP_OK;
     size_t mk = is_heading(p, n) ? 0 : marker_len(p, n);
-    if (is_heading(p, n) || is_heading(p + mk, n - mk)) {
+    if (is_heading(p, n) || is_heading(p + mk, n - mk) || (mk == 0 && whole_emphasis(p, n))) {
         b->skipped[MP_IMPORT_SKIP_HEADING]++;
         return MP_OK;
     }
@@ -182,9 +249,13 @@ static int read_line(const char *p, size_t n, size_t line, int64_t now_ms,
     if (v == NULL)
         return MP_ENOMEM;
     size_t vn = clean(p + mk, n - mk, v);
-    if (vn == 0) {
+    enum mp_import_skip why = vn == 0                  ? MP_IMPORT_SKIP_EMPTY
+                              : v[vn - 1] == ':'       ? MP_IMPORT_SKIP_HEADING
+                              : assistant_words(v, vn) ? MP_IMPORT_SKIP_ASSISTANT
+                                                       : MP_IMPORT_SKIP_COUNT;
+    if (why != MP_IMPORT_SKIP_COUNT) {
         free(v);
-        b->skipped[MP_IMPORT_SKIP_EMPTY]++;
+        b->skipped[why]++;
         return MP_OK;
     }
     struct mp_import_item it = {.type = MP_IMPORT_FACT,
@@ -206,11 +277,7 @@ int mp_memtext_read(const char *buf, size_t len, int64_t now_ms, struct mp_impor
 {
     size_t line = 0;
     memset(err, 0, sizeof(*err));
-    if (prefix(buf, len, "\xef\xbb\xbf")) {
-        buf += 3;
-        len -= 3;
-    }
-    for (size_t at = 0; at < len;) {
+    for (size_t at = mp_importjson_bom(buf, len); at < len;) {
         const char *nl = memchr(buf + at, '\n', len - at);
         size_t n = nl != NULL ? (size_t)(nl - (buf + at)) : len - at;
         int rc = read_line(buf + at, n, ++line, now_ms, out, err);

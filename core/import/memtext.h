@@ -8,13 +8,21 @@
  * A line is read so: a UTF-8 byte order mark at the start of the file,
  * a trailing CR and blanks at both ends go; a list marker goes ("-", "*",
  * "+", "•", "·", "–", "—", "1.", "1)", "(1)", "a.", "a)" followed by a
- * blank; a task box "[ ]" or "[x]" after it too); Markdown emphasis
- * ("**", "__") and backticks are dropped; tabs become spaces. Then:
+ * blank; a task box "[ ]" or "[x]" after it too); backticks are dropped,
+ * what they quote kept as written; Markdown emphasis is dropped: every
+ * "**", and a "__" pair around text with a blank in it (a code word's
+ * underscores stay: "__init__", "my__var"); tabs become spaces. Then:
  *   - nothing left: skipped, uncounted (a blank line);
  *   - a Markdown heading ("# ..."), a rule ("---", "***"), a code fence
- *     ("```"), or a line ending in ':' (an introduction such as "Here is
- *     what I remember about you:" or a group's name): skipped, counted
- *     (heading);
+ *     ("```"), a line ending in ':' (an introduction such as "Here is
+ *     what I remember about you:" or a group's name), or a line without a
+ *     list marker that is bold or underlined whole ("**Work context**",
+ *     Claude's groups): skipped, counted (heading);
+ *   - the assistant speaking to the user, not about them: a line that
+ *     ends in '?' or starts with a greeting, an introduction or an offer
+ *     ("Sure!", "Here's what I remember", "Let me know if you'd like me
+ *     to update or forget any of this!", "Hope this helps", ...; the list
+ *     is memtext.c's): skipped, counted (assistant_words);
  *   - anything else is a fact: its value the line (cut marked at
  *     MP_ENTITY_VALUE_MAX bytes), confidence 1, observed at the import's
  *     time, trust imported.

@@ -174,7 +174,7 @@ static bool is_digit_cp(uint32_t cp)
  * categories L, M, Nd, Nl, No); punctuation of every script (。、，！？ ، ؛
  * ؟ ۔ । and the full-width forms), symbols, spaces, emoji and their
  * variation selectors separate words. */
-static bool is_word_cp(uint32_t cp)
+bool mp_terms_is_word_char(uint32_t cp)
 {
     if (cp < 0x80)
         return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || is_digit_cp(cp);
@@ -286,15 +286,16 @@ static size_t scan_word(const char *s, size_t n, size_t i, struct word *w)
             break; /* ASCII that is neither a word character nor a joiner */
         size_t k = next_cp(s, n, i, &cp);
         bool joiner = is_apostrophe(cp) || cp == '.';
-        if (!is_word_cp(cp) && !joiner)
+        if (!mp_terms_is_word_char(cp) && !joiner)
             break;
         if (joiner) {
             /* an apostrophe between letters, a dot between digits */
-            if (i + k >= n || !is_word_cp(prev))
+            if (i + k >= n || !mp_terms_is_word_char(prev))
                 break;
             next_cp(s, n, i + k, &nx);
-            bool ok = cp == '.' ? is_digit_cp(prev) && is_digit_cp(nx)
-                                : is_word_cp(nx) && !is_digit_cp(prev) && !is_digit_cp(nx);
+            bool ok = cp == '.'
+                          ? is_digit_cp(prev) && is_digit_cp(nx)
+                          : mp_terms_is_word_char(nx) && !is_digit_cp(prev) && !is_digit_cp(nx);
             if (!ok)
                 break;
         }
@@ -712,7 +713,7 @@ static int emit_pieces(struct walk *wk, const UChar *u, int32_t n)
         U16_NEXT(u, i, n, c);
         enum piece_kind k = is_ignored(c) ? cur : kind_of(c, cur);
         bool joiner = c == '\'' || c == 0x2019 || c == '.';
-        if (!joiner && !is_word_cp((uint32_t)c) && !is_ignored(c))
+        if (!joiner && !mp_terms_is_word_char((uint32_t)c) && !is_ignored(c))
             k = PIECE_NONE; /* NFKC made a separator: "½" to "1⁄2" */
         if (k == cur)
             continue;
@@ -773,7 +774,7 @@ int mp_terms_each_word_lang(struct mp_terms *t, const char *text, size_t len, in
         uint32_t cp = 0;
         unsigned char b = (unsigned char)text[i];
         size_t k = b < 0x80 ? 1 : next_cp(text, len, i, &cp); /* ASCII: no decoding */
-        if (b < 0x80 ? !mp_ascii_is_alnum(b) : !is_word_cp(cp)) {
+        if (b < 0x80 ? !mp_ascii_is_alnum(b) : !mp_terms_is_word_char(cp)) {
             i += k;
             continue;
         }

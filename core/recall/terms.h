@@ -128,6 +128,10 @@ long mp_terms_find_hashed(const void *words, size_t size, const uint16_t *slots,
 /* True when the folded word[0..len) is an English stop word. */
 bool mp_terms_is_stop(const char *word, size_t len);
 
+/* Whether cp is a word character (step 1 above: a letter, combining mark
+ * or number of any script); anything else separates words. */
+bool mp_terms_is_word_char(uint32_t cp);
+
 /* Unicode simple case folding of cp for ASCII, Latin-1, Latin Extended-A,
  * Greek and Cyrillic, full-width ASCII forms (U+FF01..FF5E) to ASCII first
  * as NFKC does (others unchanged; U+2019 becomes '): what callers fold a

@@ -194,7 +194,8 @@ static int item_op(struct build *b, const struct mp_import_item *it)
         e->trust = it->trust;
         e->source_role = MP_ROLE_USER;
         e->pii = pii;
-        snprintf(e->request_id, sizeof(e->request_id), "%s", b->request_id);
+        snprintf(e->request_id, sizeof(e->request_id), "%s",
+                 it->source != NULL ? it->source : b->request_id);
     }
     job->nops++;
     return MP_OK;

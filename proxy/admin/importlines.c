@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "import/importjson.h"
 #include "recall/lang.h"
 #include "wire/convid.h"
 #include "rfc3339.h"
@@ -242,7 +243,7 @@ int mp_import_parse(const char *body, size_t len, int64_t now_ms, struct mp_impo
     size_t line = 0;
     memset(err, 0, sizeof(*err));
     err->why = "";
-    for (size_t at = 0; at < len;) {
+    for (size_t at = mp_importjson_bom(body, len); at < len;) {
         const char *nl = memchr(body + at, '\n', len - at);
         size_t n = nl != NULL ? (size_t)(nl - (body + at)) : len - at;
         const char *p = body + at;

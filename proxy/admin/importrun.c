@@ -16,6 +16,7 @@
 #include "import/chatgpt.h"
 #include "import/claude.h"
 #include "clock.h"
+#include "import/importwhy.h"
 #include "import/importzip.h"
 #include "log.h"
 #include "recall/memblock.h"
@@ -71,51 +72,17 @@ static void refuse(struct mp_import_answer *a, enum mp_perr perr, const char *me
 
 /* ---- reading (the worker's thread) ---- */
 
-/* A ZIP's refusal: a person sees a file of conversations, not of lines;
- * the line is named only inside conversations.json, which has them. */
-static void zip_refusal(const struct mp_import_error *err, struct mp_import_answer *a)
-{
-    const char *later = err->future ? ": more than a day past now" : "";
-    if (err->conversation > 0 && err->message > 0)
-        snprintf(a->message, sizeof(a->message),
-                 "Message %zu of conversation %zu in the ZIP cannot be imported (%s%s); nothing "
-                 "was imported.",
-                 err->message, err->conversation, err->why, later);
-    else if (err->conversation > 0)
-        snprintf(a->message, sizeof(a->message),
-                 "Conversation %zu in the ZIP cannot be imported (%s%s); nothing was imported.",
-                 err->conversation, err->why, later);
-    else if (err->line > 0)
-        snprintf(a->message, sizeof(a->message),
-                 "The ZIP's " EXPORT_MEMBER " cannot be imported (%s, at its line %zu); nothing "
-                 "was imported.",
-                 err->why, err->line);
-    else
-        snprintf(a->message, sizeof(a->message),
-                 "The ZIP file cannot be imported (%s); nothing was imported.", err->why);
-}
-
-/* The refusal of a file its reader did not take, counted. */
+/* The refusal of a file its reader did not take (mp_importwhy_say),
+ * counted. */
 static void refuse_file(struct run *r, const struct mp_import_error *err,
                         struct mp_import_answer *a)
 {
-    char where[96] = "";
+    bool export = r->format == MP_IMPORT_FORMAT_CHATGPT || r->format == MP_IMPORT_FORMAT_CLAUDE;
     memset(a, 0, sizeof(*a));
     a->perr = MP_PERR_INVALID_IMPORT;
+    mp_importwhy_say(err, r->zip ? EXPORT_MEMBER " in the ZIP" : export ? EXPORT_MEMBER : NULL, a->message, sizeof(a->message));
     mp_metrics_import_refused(r->loop->metrics, r->format,
                               err->future ? MP_IMPORTX_FUTURE : MP_IMPORTX_INVALID);
-    if (r->zip) {
-        zip_refusal(err, a);
-        return;
-    }
-    if (err->conversation > 0 && err->message > 0)
-        snprintf(where, sizeof(where), " (conversation %zu, message %zu)", err->conversation,
-                 err->message);
-    else if (err->conversation > 0)
-        snprintf(where, sizeof(where), " (conversation %zu)", err->conversation);
-    snprintf(a->message, sizeof(a->message),
-             "Line %zu%s of the import is not a valid item (%s%s); nothing was imported.",
-             err->line, where, err->why, err->future ? ": more than a day past now" : "");
 }
 
 /* A ChatGPT or Claude export, its ZIP or its conversations.json. */
@@ -128,7 +95,7 @@ static int read_export(struct run *r, const char *body, size_t len, int64_t now,
     if (mp_importzip_is_zip(body, len)) {
         r->zip = true;
         rc = mp_importzip_member(body, len, EXPORT_MEMBER, MP_IMPORTRUN_INFLATED_MAX, &json, &jlen);
-        err->line = 0; /* the archive itself */
+        err->line = 0; /* the file as a whole */
         err->why = rc == MP_NOTFOUND  ? "the ZIP holds no conversations.json"
                    : rc == MP_ETOOBIG ? "conversations.json inflates past 32 MiB"
                                       : "not a ZIP archive that can be read";

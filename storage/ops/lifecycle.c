@@ -11,8 +11,7 @@
 #include "recall/lang.h"
 #include "status.h"
 #include "memory/summfilter.h"
-#include "recall/terms.h"
-#include "json/utf8.h"
+#include "recall/wordhold.h"
 
 /* History entries without a value point here (never written through). */
 static char no_value[1];
@@ -92,42 +91,6 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
     ev->entity.pii = um->summary.pii;
 }
 
-/* The code point at s[*i..n) folded as recall folds words (case in the
- * scripts mp_terms_fold knows, full-width forms to ASCII); advances *i. A
- * byte that starts no well-formed sequence is itself, above every code
- * point, so that it matches only itself. */
-static uint32_t next_folded(const char *s, size_t n, size_t *i)
-{
-    uint32_t cp = 0;
-    size_t len = mp_utf8_decode((const unsigned char *)s + *i, n - *i, &cp);
-    if (len == 0) {
-        cp = 0x110000u + (unsigned char)s[*i];
-        len = 1;
-    }
-    *i += len;
-    return mp_terms_fold(cp);
-}
-
-/* Whether hay holds needle, both folded (the value "Москва" in a message
- * that writes "МОСКВА", "ABC" in one that writes "ＡＢＣ"): the check an
- * erasure makes of each message the index offers. A plain scan: values
- * are short and this runs only when a user or admin erases a fact. */
-static bool contains(const char *hay, size_t n, const char *needle, size_t m)
-{
-    if (m == 0)
-        return false;
-    for (size_t start = 0; start < n;) {
-        size_t h = start, k = 0;
-        bool same = true;
-        while (same && k < m)
-            same = h < n && next_folded(hay, n, &h) == next_folded(needle, m, &k);
-        if (same)
-            return true;
-        next_folded(hay, n, &start); /* the next code point's start */
-    }
-    return false;
-}
-
 /* Removes the messages gone() picks; returns how many went. */
 static size_t drop_messages(struct mp_usermem *um,
                             bool (*gone)(const struct mp_mem_message *m, const void *arg),
@@ -182,7 +145,7 @@ bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem
 {
     if (e->source_first_seq > 0 && m->seq >= e->source_first_seq && m->seq <= e->source_last_seq)
         return true;
-    return contains(m->content, m->content_len, e->value, e->value_len);
+    return mp_wordhold_in(m->content, m->content_len, m->lang, e->value, e->value_len);
 }
 
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e)
@@ -263,9 +226,9 @@ bool mp_lifecycle_drop_message(struct mp_usermem *um, uint64_t seq)
     return drop_messages(um, is_seq, &seq) > 0;
 }
 
-bool mp_lifecycle_text_holds(const char *text, size_t n, const char *value, size_t len)
+bool mp_lifecycle_text_holds(const char *text, size_t n, int lang, const char *value, size_t len)
 {
-    return contains(text, n, value, len);
+    return mp_wordhold_in(text, n, lang, value, len);
 }
 
 void mp_lifecycle_messages_entry(const struct mp_op *op, enum mp_history_event event,

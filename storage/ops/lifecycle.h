@@ -50,11 +50,12 @@ void mp_lifecycle_summary_event(const struct mp_op *op, const struct mp_usermem 
 
 /* Whether the buffered message tells the fact e: it is of e's source turn
  * (the request id of mp_usermem_fact_turn(), or a seq in e's source range)
- * or holds e's value (ASCII case-insensitive). */
+ * or holds e's value as whole words (mp_lifecycle_text_holds). */
 bool mp_lifecycle_tells_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
 
-/* The archive's rule: a seq in e's source range, or e's value held (the
- * request id is not enough there: an import gives all its items one). */
+/* The archive's rule: a seq in e's source range, or e's value held as
+ * whole words (the request id is not enough there: an import gives all
+ * its items one). */
 bool mp_lifecycle_holds_fact(const struct mp_mem_message *m, const struct mp_mem_entity *e);
 
 /* DELETE_ENTITY on the head um (store_erase.c: the fact, its current
@@ -83,9 +84,11 @@ size_t mp_lifecycle_erase_message(struct mp_usermem *um, uint64_t seq, bool arch
  * told, store_whose.c). Whether it was there. */
 bool mp_lifecycle_drop_message(struct mp_usermem *um, uint64_t seq);
 
-/* Whether text[0..n) holds value[0..len) (ASCII case-insensitive, as a
- * message holds a fact's value: mp_lifecycle_holds_fact). */
-bool mp_lifecycle_text_holds(const char *text, size_t n, const char *value, size_t len);
+/* Whether text[0..n), of language lang (enum mp_lang), holds
+ * value[0..len) as whole words, as a message holds a fact's value
+ * (mp_lifecycle_holds_fact; core/recall/wordhold.h: "Go" is not in
+ * "going"). The one test of the buffer, the archive and the index. */
+bool mp_lifecycle_text_holds(const char *text, size_t n, int lang, const char *value, size_t len);
 
 /* A history entry of event about count messages, by actor. */
 void mp_lifecycle_messages_entry(const struct mp_op *op, enum mp_history_event event,

@@ -294,15 +294,16 @@ struct mp_sweep_counts {
  *   recorded as telling one (store_told.h: the current value's source
  *   turn, each superseded value's, each statement kept out) goes whole,
  *   its user messages and its reply; every message that holds the current
- *   value (case folded as recall folds words) goes; in the buffer, the
+ *   value as whole words (core/recall/wordhold.h: "Go" is not in "going")
+ *   goes, by one test in the buffer and the archive; in the buffer, the
  *   current value's source turn by its request id too (lifecycle.h:
  *   mp_lifecycle_tells_fact). A past value is followed by its turns, not
  *   by its letters in other messages. They go from the buffer and
  *   from the archive with their postings and search keys (the archive's
- *   holders found through the postings of each value's rarest word:
- *   store_archive.h). The user's pending EXTRACT jobs of a turn it reached
- *   that has no user message left go with their leases: nothing of theirs
- *   is left to send (what is left, a reply, no extraction reads alone).
+ *   holders found through the index: store_archive.h). The user's
+ *   pending EXTRACT jobs of a turn it reached that has no user message
+ *   left go with their leases: nothing of theirs is left to send (what
+ *   is left, a reply, no extraction reads alone).
  *   The summary is dropped (it may restate any of the values; the next
  *   fold writes one from what is left), every past value of the key is
  *   stripped from the history (the entries stay, without their value) and

@@ -11,6 +11,7 @@
 #include "status.h"
 #include "ops/store_archive.h"
 #include "recall/terms.h"
+#include "recall/wordhold.h"
 
 #define TIME_BIAS ((uint64_t)1 << 63)
 
@@ -257,28 +258,67 @@ static size_t value_langs(const struct mp_ops_ctx *w, const char *value, size_t 
     return n;
 }
 
-/* Candidates for holding value[0..len): the postings of its rarest word
- * read in each of value_langs(), or every archived message when it has no
- * word. */
+/* The term of the last word of text[0..len) (its last term): *last. */
+static int on_last_term(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct rarest *r = arg;
+    (void)pos;
+    memcpy(r->t, term, len);
+    r->len = len;
+    r->any = true;
+    return MP_OK;
+}
+
+/* The postings of the value's last word written possessive ("Caroline's":
+ * wordhold.h holds it), read as lang: a language whose stemmer keeps the
+ * "'s" indexes it as a word of its own. */
+static int possessive_ids(struct mp_ops_ctx *w, const char *value, size_t len, int lang,
+                          struct seqs *out)
+{
+    char buf[MP_TERMS_MAX * 2 + sizeof(MP_WORDHOLD_POSSESSIVE)];
+    struct rarest r = {.w = w};
+    size_t count, from = len > MP_TERMS_MAX * 2 ? len - MP_TERMS_MAX * 2 : 0;
+    unsigned char c = len > 0 ? (unsigned char)value[len - 1] : 0;
+    if (!(c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+        return MP_OK; /* no letter to be possessive of */
+    while (from < len && ((unsigned char)value[from] & 0xC0) == 0x80)
+        from++;
+    memcpy(buf, value + from, len - from);
+    memcpy(buf + len - from, MP_WORDHOLD_POSSESSIVE, strlen(MP_WORDHOLD_POSSESSIVE));
+    size_t n = len - from + strlen(MP_WORDHOLD_POSSESSIVE);
+    int rc = mp_terms_each_lang(w->s->terms, buf, n, lang, on_last_term, &r);
+    return rc == MP_OK && r.any ? term_ids(w, r.t, r.len, out, &count) : rc;
+}
+
+/* Candidates for holding value[0..len) as whole words (wordhold.h): in
+ * each of value_langs(), the postings of its rarest word and of its last
+ * word written possessive. Every archived message instead when the index
+ * cannot vouch for that: a value of a script written without spaces (the
+ * index holds a dictionary's words of it, not every run of its
+ * characters), or one that reads as no term in some language (its words
+ * are stop words there). */
 static int value_candidates(struct mp_ops_ctx *w, const char *value, size_t len, struct seqs *out)
 {
     int langs[MP_LANG_COUNT];
-    bool any = false;
+    bool every = mp_wordhold_unspaced(value, len);
     if (w->s->terms == NULL && mp_terms_new(&w->s->terms) != MP_OK)
         return MP_ENOMEM;
     size_t nlangs = value_langs(w, value, len, langs, sizeof(langs) / sizeof(langs[0]));
-    for (size_t k = 0; k < nlangs; k++) {
+    for (size_t k = 0; k < nlangs && !every; k++) {
         struct rarest r = {.w = w};
         size_t count;
         int rc = mp_terms_each_lang(w->s->terms, value, len, langs[k], on_value_term, &r);
         if (rc == MP_OK && r.any)
             rc = term_ids(w, r.t, r.len, out, &count);
+        if (rc == MP_OK && r.any)
+            rc = possessive_ids(w, value, len, langs[k], out);
         if (rc != MP_OK)
             return rc;
-        any = any || r.any;
+        every = !r.any;
     }
-    if (any)
+    if (!every)
         return MP_OK;
+    out->n = 0;
     struct id_scan is = {w->plen, 8, out, 0};
     return w->s->be->scan(w->txn, MP_TABLE_ARCHIVE, w->prefix, w->plen, w->plen, on_id, &is);
 }
@@ -309,7 +349,7 @@ int mp_ops_archive_holding(struct mp_ops_ctx *w, const char *value, size_t len, 
             rc = MP_OK;
             continue;
         }
-        if (rc == MP_OK && mp_lifecycle_text_holds(m.content, m.content_len, value, len))
+        if (rc == MP_OK && mp_lifecycle_text_holds(m.content, m.content_len, m.lang, value, len))
             rc = push(&hold, m.seq);
         free(m.content);
     }

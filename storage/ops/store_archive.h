@@ -14,13 +14,14 @@ int mp_ops_archive_import(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t
 /* SET_MESSAGE_KEYS: the archived message gets its search keys (record and
  * index); MP_NOTFOUND when it is not archived or has keys already. */
 int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op);
-/* The archived messages that hold value[0..len) (mp_lifecycle_text_holds:
- * case folded as recall folds words), found through the postings of the
- * value's rarest word in each language the user's messages have (so a
- * message that holds the value inside another word is not found; a value
- * without an indexed word is looked for in every archived message). *out:
- * their seqs, ascending (caller frees), *nout how many. Erasure's search
- * for what holds a fact's value (store_erase.c). */
+/* The archived messages that hold value[0..len) as whole words
+ * (mp_lifecycle_text_holds, the buffer's test too), found through the
+ * postings of the value's rarest word, and of its last word written
+ * possessive, in each language the user's messages have; a value the
+ * index cannot vouch for (no term in some language, or a script written
+ * without spaces) is looked for in every archived message. *out: their
+ * seqs, ascending (caller frees), *nout how many. Erasure's search for
+ * what holds a fact's value (store_erase.c). */
 int mp_ops_archive_holding(struct mp_ops_ctx *w, const char *value, size_t len, uint64_t **out,
                            size_t *nout);
 /* A copy of archived message seq into *m (caller frees m->content):

@@ -7,8 +7,9 @@
  * history. Deleting the fact collects, as one set of message seqs, every
  * message of those turns, the buffered messages of the current value's
  * turn by request id (facts older than the seqs), and every message that
- * holds the current value (a value a turn restated without a new
- * extraction); then it erases the set once: archive (with postings and
+ * holds the current value as whole words (a value a turn restated
+ * without a new extraction; core/recall/wordhold.h, one test for the
+ * buffer and the archive); then it erases the set once: archive (with postings and
  * search keys), buffer, the summary, and the extraction jobs nothing of
  * whose turn is left. A past value is followed by its turns, not by its
  * letters wherever they stand: a message that mentions last year's city
@@ -109,7 +110,7 @@ static int add_holders(struct mp_ops_ctx *w, const char *value, size_t len, stru
     int rc = MP_OK;
     for (size_t i = 0; rc == MP_OK && i < w->um->nmessages; i++) {
         const struct mp_mem_message *m = &w->um->messages[i];
-        if (mp_lifecycle_text_holds(m->content, m->content_len, value, len))
+        if (mp_lifecycle_text_holds(m->content, m->content_len, m->lang, value, len))
             rc = add(s, m->seq);
     }
     if (rc == MP_OK)

@@ -494,6 +494,7 @@ struct cut_fact {
     uint64_t seq;
     const char *cut, *left;
     size_t cut_len, left_len;
+    int lang; /* the message's */
 };
 
 static bool told_by_cut(const struct mp_mem_entity *e, const void *arg)
@@ -501,8 +502,8 @@ static bool told_by_cut(const struct mp_mem_entity *e, const void *arg)
     const struct cut_fact *c = arg;
     return e->source_role == MP_ROLE_USER && e->source_first_seq > 0 &&
            c->seq >= e->source_first_seq && c->seq <= e->source_last_seq &&
-           mp_lifecycle_text_holds(c->cut, c->cut_len, e->value, e->value_len) &&
-           !mp_lifecycle_text_holds(c->left, c->left_len, e->value, e->value_len);
+           mp_lifecycle_text_holds(c->cut, c->cut_len, c->lang, e->value, e->value_len) &&
+           !mp_lifecycle_text_holds(c->left, c->left_len, c->lang, e->value, e->value_len);
 }
 
 #define NAMES_MAX 8 /* identifiers of a cut block that leave the summary */
@@ -519,7 +520,7 @@ static bool name_char(char c)
  * client's text, whether or not a fact was. *ev (room for NAMES_MAX) gets
  * their FILTERED entries; the count returned. */
 static size_t filter_names(struct mp_ops_ctx *w, const struct mp_op *by, const char *cut, size_t n,
-                           const char *left, size_t left_len, struct mp_history_item *ev)
+                           const char *left, size_t left_len, int lang, struct mp_history_item *ev)
 {
     size_t nev = 0, names = 0;
     for (size_t i = 0; i < n && names < NAMES_MAX && w->um->summary.text != NULL;) {
@@ -532,7 +533,7 @@ static size_t filter_names(struct mp_ops_ctx *w, const struct mp_op *by, const c
         bool inner = false;
         for (size_t k = s + 1; k + 1 < e; k++)
             inner = inner || !((cut[k] | 0x20) >= 'a' && (cut[k] | 0x20) <= 'z');
-        if (e - s >= 4 && inner && !mp_lifecycle_text_holds(left, left_len, cut + s, e - s)) {
+        if (e - s >= 4 && inner && !mp_lifecycle_text_holds(left, left_len, lang, cut + s, e - s)) {
             names++;
             nev += mp_lifecycle_filter_summary(w->um, cut + s, e - s, MP_ACTOR_CLIENT_TEXT, by,
                                                &ev[nev]);
@@ -583,7 +584,7 @@ static int undo_block(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t seq
         }
         l.n = (uint8_t)k;
         struct mp_op by = as_recognition(op);
-        struct cut_fact cf = {seq, cut, m.content, n, m.content_len};
+        struct cut_fact cf = {seq, cut, m.content, n, m.content_len, m.lang};
         struct mp_history_item *ev = NULL;
         size_t nev = 0;
         rc = mp_ops_retract_facts(w, &by, told_by_cut, &cf, &ev, &nev);
@@ -593,7 +594,7 @@ static int undo_block(struct mp_ops_ctx *w, const struct mp_op *op, uint64_t seq
         else
             free(ev);
         struct mp_history_item names[NAMES_MAX];
-        size_t nn = filter_names(w, &by, cut, n, m.content, m.content_len, names);
+        size_t nn = filter_names(w, &by, cut, n, m.content, m.content_len, m.lang, names);
         if (rc == MP_OK)
             rc = mp_ops_append_hist(w, names, nn);
     }

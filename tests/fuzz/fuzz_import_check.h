@@ -19,6 +19,7 @@ static inline void fuzz_import_check(int rc, const struct mp_import_batch *b,
     if (rc == MP_EINVAL) {
         assert(err->why != NULL && err->why[0] != '\0');
         assert(err->line >= 1);
+        assert(strlen(err->title) <= MP_IMPORT_TITLE_MAX + 3);
         return;
     }
     if (rc != MP_OK)

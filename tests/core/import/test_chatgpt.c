@@ -161,7 +161,9 @@ START_TEST(test_chatgpt_malformed_files_refused_with_a_clear_reason)
     refused("[42]", "not a list of conversations", 1);
     refused("[{\"current_node\":\"u\",\"mapping\":{}}]", "conversation_id", 1);
     refused("[{\"id\":\"c\",\"current_node\":\"u\"}]", "mapping", 1);
-    refused("[{\"id\":\"c\",\"mapping\":{}}]", "current_node", 1);
+    /* parents that loop, with no current_node: no leaf to start from */
+    refused("[{\"id\":\"c\",\"mapping\":{\"a\":{\"parent\":\"b\"},\"b\":{\"parent\":\"a\"}}}]",
+            "parent", 1);
     refused("[{\"id\":\"c\",\"current_node\":\"x\",\"mapping\":{\"u\":{}}}]", "current_node", 1);
     refused("[{\"id\":\"c\",\"current_node\":\"u\",\"mapping\":{\n\"u\":{\"parent\":\"gone\"}}}]",
             "parent", 2);
@@ -214,6 +216,121 @@ START_TEST(test_chatgpt_time_past_now_plus_a_day_refused_naming_its_line)
 }
 END_TEST
 
+/* A node of the tree: id, parent (NULL: the root), role, time, text. */
+#define NODE(id, parent, role, t, text)                                                            \
+    "\"" id "\":{\"parent\":" parent ",\"message\":{\"id\":\"" id                                  \
+    "\",\"author\":{\"role\":\"" role "\"},\"create_time\":" t                                     \
+    ",\"content\":{\"content_type\":\"text\",\"parts\":[\"" text "\"]}}}"
+
+START_TEST(test_chatgpt_without_current_node_keeps_the_newest_leaf)
+{
+    /* a third-party tool's minimal shape: no current_node, no children;
+       the answer was regenerated (a2 newer than a1) */
+    ck_assert_int_eq(
+        read_text(
+            "[{\"id\":\"c\",\"mapping\":{"
+            "\"r\":{\"parent\":null}," NODE("u1", "\"r\"", "user", "10", "Which city?") "," NODE(
+                "a2", "\"u1\"", "assistant", "30",
+                "Graz, again.") "," NODE("a1", "\"u1\"", "assistant", "20", "Graz.") "}}]"),
+        MP_OK);
+    ck_assert_uint_eq(b.nmessages, 2);
+    ck_assert_str_eq(b.items[0].text, "Which city?");
+    ck_assert_str_eq(b.items[1].text, "Graz, again.");
+    ck_assert_uint_eq(b.skipped[MP_IMPORT_SKIP_OTHER_BRANCH], 1);
+    /* equal times: the later in the file */
+    ck_assert_int_eq(
+        read_text("[{\"id\":\"c\",\"mapping\":{" NODE("u1", "null", "user", "10", "Hi") "," NODE(
+            "a1", "\"u1\"", "assistant", "20", "first") "," NODE("a2", "\"u1\"", "assistant", "20",
+                                                                 "second") "}}]"),
+        MP_OK);
+    ck_assert_uint_eq(b.nmessages, 2);
+    ck_assert_str_eq(b.items[1].text, "second");
+    /* an empty mapping is an empty conversation */
+    ck_assert_int_eq(read_text("[{\"id\":\"c\",\"mapping\":{}}]"), MP_OK);
+    ck_assert_uint_eq(b.n, 0);
+}
+END_TEST
+
+START_TEST(test_chatgpt_byte_order_mark_accepted)
+{
+    ck_assert_int_eq(read_text("\xef\xbb\xbf[{\"id\":\"c\",\"mapping\":{" NODE(
+                         "u1", "null", "user", "10", "Hello") "}}]"),
+                     MP_OK);
+    ck_assert_uint_eq(b.nmessages, 1);
+    /* a mark elsewhere is still no JSON */
+    refused("[\xef\xbb\xbf]", "not JSON", 1);
+}
+END_TEST
+
+/* A conversation whose first message is the custom instructions, at t. */
+#define INSTR_CONV(id, t, about, how)                                                              \
+    "{\"id\":\"" id "\",\"mapping\":{\"i\":{\"parent\":null,\"message\":{\"id\":\"i\","            \
+    "\"author\":{\"role\":\"user\"},\"create_time\":" t ",\"content\":{\"content_type\":"          \
+    "\"user_editable_context\",\"user_profile\":\"The user provided the following information "    \
+    "about themselves.\\nUser profile:\\n```" about "```\",\"user_instructions\":\"The user "      \
+    "provided the additional info about how they would like you to respond:\\n```" how "```\"},"   \
+    "\"metadata\":{\"is_visually_hidden_from_conversation\":true}}}," NODE("u", "\"i\"", "user",   \
+                                                                           t, "Hello") "}}"
+
+START_TEST(test_chatgpt_custom_instructions_kept_as_the_persons_facts)
+{
+    /* two conversations: the newer instructions win; the person's words
+       only, not ChatGPT's text around them, one line */
+    ck_assert_int_eq(
+        read_text("[" INSTR_CONV("old", "10", "I live in Linz.", "Be formal.") "," INSTR_CONV(
+            "new", "20", "I live in Graz.\\nI am a nurse.", "Be brief.") "]"),
+        MP_OK);
+    ck_assert_uint_eq(b.nmessages, 2);
+    ck_assert_uint_eq(b.nfacts, 2);
+    ck_assert_uint_eq(b.skipped[MP_IMPORT_SKIP_HIDDEN], 0);
+    const struct mp_import_item *about = fx_item(&b, "I live in Graz. I am a nurse.");
+    const struct mp_import_item *how = fx_item(&b, "Be brief.");
+    ck_assert_int_eq(about->type, MP_IMPORT_FACT);
+    ck_assert_str_eq(about->key, "about_me");
+    ck_assert_str_eq(how->key, "how_to_respond");
+    ck_assert_int_eq(about->trust, MP_TRUST_STATED);
+    ck_assert_str_eq(about->source, "custom_instructions");
+    ck_assert_int_eq(about->at_ms, 20000);
+    ck_assert(about->has_id);
+    ck_assert_str_eq(about->id, "chatgpt:custom_instructions/about_me/" /* text's FNV-1a */
+                                "d28502307e671dd4");
+    ck_assert(fx_item(&b, "I live in Linz.") == NULL);
+    /* the newer shape: the person's words in metadata */
+    ck_assert_int_eq(
+        read_text(
+            "{\"id\":\"m\",\"mapping\":{\"i\":{\"parent\":null,\"message\":{\"id\":\"i\","
+            "\"author\":{\"role\":\"system\"},\"create_time\":5,\"content\":{\"content_type\":"
+            "\"user_editable_context\",\"user_profile\":\"x\"},\"metadata\":{"
+            "\"is_visually_hidden_from_conversation\":true,\"user_context_message_data\":{"
+            "\"about_user_message\":\"  I build\\u0085\\tbikes.  \"}}}}}}"),
+        MP_OK);
+    ck_assert_uint_eq(b.nfacts, 1);
+    ck_assert_str_eq(b.items[0].text, "I build bikes.");
+    ck_assert_str_eq(b.items[0].key, "about_me");
+}
+END_TEST
+
+START_TEST(test_chatgpt_refusal_names_the_conversation_by_title)
+{
+    ck_assert_int_eq(read_text("[{\"id\":\"a\",\"title\":\"Fine\",\"mapping\":{}},\n"
+                               "{\"id\":\"b\",\"title\":\"Trip\",\"mapping\":{\"u\":{\"message\":{"
+                               "\"author\":\"me\",\"create_time\":1}}}}]"),
+                     MP_EINVAL);
+    ck_assert_str_eq(err.why, "author");
+    ck_assert_uint_eq(err.conversation, 2);
+    ck_assert_uint_eq(err.message, 1);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_str_eq(err.title, "Trip");
+    char title[200];
+    memset(title, 'T', sizeof(title));
+    char text[400];
+    snprintf(text, sizeof(text), "[{\"title\":\"%.*s\",\"mapping\":{}}]", 100, title);
+    ck_assert_int_eq(read_text(text), MP_EINVAL); /* no id */
+    ck_assert_uint_eq(strlen(err.title), MP_IMPORT_TITLE_MAX + 3);
+    ck_assert_str_eq(err.title + MP_IMPORT_TITLE_MAX, "...");
+}
+END_TEST
+
 START_TEST(test_chatgpt_long_text_cut_like_a_turn)
 {
     size_t n = MP_MESSAGE_CONTENT_MAX + 100;
@@ -244,6 +361,10 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_chatgpt_malformed_files_refused_with_a_clear_reason);
     tcase_add_test(tc, test_chatgpt_time_past_now_plus_a_day_refused_naming_its_line);
     tcase_add_test(tc, test_chatgpt_long_text_cut_like_a_turn);
+    tcase_add_test(tc, test_chatgpt_without_current_node_keeps_the_newest_leaf);
+    tcase_add_test(tc, test_chatgpt_byte_order_mark_accepted);
+    tcase_add_test(tc, test_chatgpt_custom_instructions_kept_as_the_persons_facts);
+    tcase_add_test(tc, test_chatgpt_refusal_names_the_conversation_by_title);
     suite_add_tcase(s, tc);
     return s;
 }

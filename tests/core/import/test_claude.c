@@ -150,6 +150,22 @@ START_TEST(test_claude_time_past_now_plus_a_day_refused_naming_its_line)
 }
 END_TEST
 
+START_TEST(test_claude_byte_order_mark_and_title_of_a_refusal)
+{
+    ck_assert_int_eq(
+        read_text("\xef\xbb\xbf[{\"uuid\":\"c\",\"chat_messages\":[{\"sender\":"
+                  "\"human\",\"text\":\"hi\",\"created_at\":\"2024-01-01T00:00:00Z\"}]}]"),
+        MP_OK);
+    ck_assert_uint_eq(b.nmessages, 1);
+    ck_assert_int_eq(read_text("[{\"uuid\":\"c\",\"name\":\"Trip\",\"chat_messages\":[{\"sender\":"
+                               "7,\"text\":\"hi\"}]}]"),
+                     MP_EINVAL);
+    ck_assert_str_eq(err.why, "sender");
+    ck_assert_str_eq(err.title, "Trip");
+    ck_assert_uint_eq(err.message, 1);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("claude");
@@ -161,6 +177,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_claude_iso_times_ids_and_conversations);
     tcase_add_test(tc, test_claude_malformed_files_refused_with_a_clear_reason);
     tcase_add_test(tc, test_claude_time_past_now_plus_a_day_refused_naming_its_line);
+    tcase_add_test(tc, test_claude_byte_order_mark_and_title_of_a_refusal);
     suite_add_tcase(s, tc);
     return s;
 }

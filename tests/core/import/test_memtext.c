@@ -125,6 +125,64 @@ START_TEST(test_memtext_reading_stops_past_the_batch_facts_bound)
 }
 END_TEST
 
+START_TEST(test_memtext_assistant_words_and_group_names_left_out)
+{
+    /* ChatGPT's answer, and Claude's memory with its bold group names */
+    ck_assert_int_eq(read_text("Sure! Here's what I remember about you.\n"
+                               "**Work context**\n"
+                               "- Works as a nurse in Graz\n"
+                               "## Personal\n"
+                               "- **Name:** Alex\n"
+                               "- **Prefers dark mode**\n"
+                               "__Other notes__\n"
+                               "Lives with a cat.\n"
+                               "Would you like me to add anything else?\n"
+                               "Let me know if you\xe2\x80\x99"
+                               "d like me to update or forget any of this!\n"
+                               "Hope this helps.\n"
+                               "Hiking is a favourite pastime.\n"),
+                     MP_OK);
+    static const char *const want[] = {"Works as a nurse in Graz", "Name: Alex",
+                                       "Prefers dark mode", "Lives with a cat.",
+                                       "Hiking is a favourite pastime."};
+    ck_assert_uint_eq(b.n, 5);
+    for (size_t i = 0; i < b.n; i++)
+        ck_assert_str_eq(b.items[i].text, want[i]);
+    ck_assert_uint_eq(b.skipped[MP_IMPORT_SKIP_HEADING], 3);
+    ck_assert_uint_eq(b.skipped[MP_IMPORT_SKIP_ASSISTANT], 4);
+    for (size_t i = 0; i < b.n; i++)
+        ck_assert_ptr_null(strstr(b.items[i].key, "let_me_know"));
+}
+END_TEST
+
+START_TEST(test_memtext_code_words_kept)
+{
+    ck_assert_int_eq(read_text("- Writes `__init__` methods by hand\n"
+                               "- Names files my__module.py\n"
+                               "- Keeps __dunder__ names\n"
+                               "- `**kwargs` everywhere\n"
+                               "- __Really__ likes Rust\n"
+                               "- __likes Go a lot__\n"),
+                     MP_OK);
+    ck_assert_uint_eq(b.n, 6);
+    ck_assert_str_eq(b.items[0].text, "Writes __init__ methods by hand");
+    ck_assert_str_eq(b.items[1].text, "Names files my__module.py");
+    ck_assert_str_eq(b.items[2].text, "Keeps __dunder__ names");
+    ck_assert_str_eq(b.items[3].text, "**kwargs everywhere");
+    ck_assert_str_eq(b.items[4].text, "__Really__ likes Rust"); /* one word: a code word */
+    ck_assert_str_eq(b.items[5].text, "likes Go a lot");
+    ck_assert(strncmp(b.items[0].key, "mem_writes_init_methods_by", 26) == 0);
+}
+END_TEST
+
+START_TEST(test_memtext_byte_order_mark_dropped)
+{
+    ck_assert_int_eq(read_text("\xef\xbb\xbf- Lives in Graz\n"), MP_OK);
+    ck_assert_uint_eq(b.n, 1);
+    ck_assert_str_eq(b.items[0].text, "Lives in Graz");
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("memtext");
@@ -134,6 +192,9 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_memtext_keys_stable_and_normalized);
     tcase_add_test(tc, test_memtext_long_line_cut_control_character_refused);
     tcase_add_test(tc, test_memtext_reading_stops_past_the_batch_facts_bound);
+    tcase_add_test(tc, test_memtext_assistant_words_and_group_names_left_out);
+    tcase_add_test(tc, test_memtext_code_words_kept);
+    tcase_add_test(tc, test_memtext_byte_order_mark_dropped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -208,11 +208,26 @@ class BadImport(ImportCase):
          'at: more than a day past now'),
     )
 
+    # what a refusal says of each reason, in words a person reads
+    WORDS = {
+        'not a JSON object': 'the line is not a JSON object',
+        'type': 'field `type` is missing or not message, fact or settings',
+        'role': 'field `role` is missing or not user or assistant',
+        'content': "field `content` is not a message's content",
+        'at': 'its time is missing, not an RFC 3339 time, or before 1970',
+        'at: more than a day past now': 'its time is more than a day past now',
+        'key': 'field `key` is missing or not a key',
+        'value': 'field `value` is missing, empty, too long or holds a control character',
+        'confidence': 'field `confidence` is not a number from 0 to 1',
+        'id': 'field `id` is not a string of 1 to 256 bytes',
+        'lang': 'field `lang` is not a language code such as "en"',
+    }
+
     def assertRefused(self, r, line, field, future=False):
         obj = self.assertOpenAIError(r, 400, 'invalid_import_line')
         msg = obj['error']['message']
-        self.assertEqual(msg, 'Line %d of the import is not a valid item (%s); nothing was imported.'
-                         % (line, field + (': more than a day past now' if future else '')), msg)
+        why = self.WORDS[field + (': more than a day past now' if future else '')]
+        self.assertEqual(msg, 'Line %d: %s. Nothing was imported.' % (line, why), msg)
 
     def test_each_bad_line_refuses_the_whole_import(self):
         for what, bad, field in self.BAD:

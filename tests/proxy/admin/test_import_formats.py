@@ -10,12 +10,14 @@ what extraction would cost; the imported turns reach the memory model in
 batches, bounded by [memory] import_extract_max_tokens. The export files
 are the hand-made fixtures of tests/core/import/data (README.md there)."""
 
+import io
 import json
 import os
 import pty
 import subprocess
 import sys
 import time
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
@@ -203,6 +205,111 @@ class MemoryText(FormatCase):
         self.assertEqual(ents, {key: ('Lives in Vienna', 'stated')})
 
 
+def zipped(name, data):
+    """A ZIP holding data as name."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, data)
+    return buf.getvalue()
+
+
+BOM = b'\xef\xbb\xbf'
+
+
+class Faithful(FormatCase):
+    """Imports keep what the person wrote and nothing else (issue 70,
+    requirement 5): the kept branch of an export without current_node,
+    a byte order mark, custom instructions as the person's own facts,
+    a memory text without the assistant's words and headings, code words
+    as written."""
+
+    def test_chatgpt_without_current_node_keeps_the_newest_leaf(self):
+        user = mh.uid('leaf')
+        msg = lambda nid, role, text, t: {'id': nid, 'author': {'role': role}, 'create_time': t,  # noqa: E731
+                                          'content': {'content_type': 'text', 'parts': [text]}}
+        # a third-party tool's minimal shape: no current_node, no children;
+        # the answer was regenerated, the newer is the kept one
+        mapping = {'r': {'parent': None},
+                   'u': {'parent': 'r', 'message': msg('u', 'user', 'Which city do I live in?', 1700000000)},
+                   'a2': {'parent': 'u', 'message': msg('a2', 'assistant', 'Graz, as you said.', 1700000020)},
+                   'a1': {'parent': 'u', 'message': msg('a1', 'assistant', 'Linz?', 1700000010)}}
+        doc = self.imp_ok(user, json.dumps([{'id': 'min', 'title': 'Minimal', 'mapping': mapping}]).encode(),
+                          'chatgpt')
+        self.assertEqual(doc['messages'], 2, doc)
+        self.assertEqual(doc['skipped_by_reason'], {'other_branch': 1})
+        self.assertEqual([m['content'] for m in self.messages(user)],
+                         ['Which city do I live in?', 'Graz, as you said.'])
+
+    def test_byte_order_mark_accepted_in_a_file_and_a_zip_member(self):
+        body = fixture('chatgpt_conversations.json')
+        for name, data, ctype in (('file', BOM + body, 'application/json'),
+                                  ('zip', zipped('conversations.json', BOM + body), 'application/zip')):
+            with self.subTest(name):
+                user = mh.uid('bom')
+                doc = self.imp_ok(user, data, 'chatgpt', ctype=ctype)
+                self.assertEqual(doc['messages'], 7, doc)
+                self.assertEqual([m['content'] for m in self.messages(user)], CHATGPT_TEXTS)
+        user = mh.uid('bomclaude')
+        self.assertEqual(self.imp_ok(user, BOM + fixture('claude_conversations.json'), 'claude')['messages'], 7)
+        user = mh.uid('bomtext')
+        self.assertEqual(self.imp_ok(user, BOM + b'- Lives in Graz\n', 'memory-text')['facts'], 1)
+        ents = mh.entity_map(mh.admin_memory(self.proxy, user).json())
+        self.assertEqual(list(ents.values()), ['Lives in Graz'])
+        user = mh.uid('bomlines')
+        lines = BOM + mh.ndjson([mh.fact('city', 'Graz', '2023-01-01T00:00:00Z')])
+        self.assertEqual(mh.import_lines(self.proxy, user, lines).status, 200)
+
+    def test_chatgpt_custom_instructions_kept_as_the_persons_own_facts(self):
+        user = mh.uid('instr')
+
+        def conv(cid, t, about, how):
+            ctx = {'id': cid + '-i', 'author': {'role': 'system'}, 'create_time': t,
+                   'content': {'content_type': 'user_editable_context',
+                               'user_profile': 'The user provided the following information about '
+                                               'themselves.\nUser profile:\n```%s```' % about,
+                               'user_instructions': 'The user provided the additional info about how '
+                                                    'they would like you to respond:\n```%s```' % how},
+                   'metadata': {'is_visually_hidden_from_conversation': True, 'is_user_system_message': True,
+                                'user_context_message_data': {'about_user_message': about,
+                                                              'about_model_message': how}}}
+            hello = {'id': cid + '-u', 'author': {'role': 'user'}, 'create_time': t + 1,
+                     'content': {'content_type': 'text', 'parts': ['Hello']}}
+            return {'id': cid, 'title': cid, 'current_node': cid + '-u',
+                    'mapping': {cid + '-i': {'parent': None, 'message': ctx},
+                                cid + '-u': {'parent': cid + '-i', 'message': hello}}}
+
+        body = json.dumps([conv('old', 1600000000, 'I live in Linz.', 'Be formal.'),
+                           conv('new', 1700000000, 'I live in Graz.\nI am a nurse.', 'Be brief.')]).encode()
+        doc = self.imp_ok(user, body, 'chatgpt')
+        self.assertEqual((doc['messages'], doc['facts']), (2, 2), doc)
+        self.assertNotIn('hidden', doc.get('skipped_by_reason', {}))
+        ents = {e['key']: e for e in mh.admin_memory(self.proxy, user).json()['entities']}
+        self.assertEqual({k: (e['value'], e['trust'], e['source']) for k, e in ents.items()},
+                         {'about_me': ('I live in Graz. I am a nurse.', 'stated', 'custom_instructions'),
+                          'how_to_respond': ('Be brief.', 'stated', 'custom_instructions')})
+        self.assertEqual(ents['about_me']['observed_at'], '2023-11-14T22:13:20.000Z')
+        # the same export again adds nothing
+        again = self.imp_ok(user, body, 'chatgpt')
+        self.assertEqual((again['messages'], again['facts']), (0, 0), again)
+
+    def test_memory_text_keeps_facts_not_the_assistants_words(self):
+        user = mh.uid('memwords')
+        text = ('Sure! Here\'s what I remember about you.\n'
+                '**Work context**\n'
+                '- Works as a nurse in Graz\n'
+                '## Personal\n'
+                '- Writes `__init__` methods by hand\n'
+                '- Keeps __dunder__ names\n'
+                'Let me know if you\'d like me to update or forget any of this!\n').encode()
+        doc = self.imp_ok(user, text, 'memory-text')
+        self.assertEqual(doc['facts'], 3, doc)
+        self.assertEqual(doc['skipped_by_reason'], {'heading': 2, 'assistant_words': 2})
+        ents = mh.entity_map(mh.admin_memory(self.proxy, user).json())
+        self.assertEqual(sorted(ents.values()), ['Keeps __dunder__ names', 'Works as a nurse in Graz',
+                                                 'Writes __init__ methods by hand'])
+        self.assertFalse([k for k in ents if 'let_me_know' in k or 'work_context' in k], ents)
+
+
 class Refusals(FormatCase):
     def test_future_time_refused_naming_its_line_and_counted(self):
         user = mh.uid('future')
@@ -214,8 +321,8 @@ class Refusals(FormatCase):
         r = self.imp(user, body, 'chatgpt')
         obj = self.assertOpenAIError(r, 400, 'invalid_import_line')
         self.assertEqual(obj['error']['message'],
-                         'Line 3 (conversation 2, message 1) of the import is not a valid item '
-                         '(at: more than a day past now); nothing was imported.')
+                         'conversations.json, line 3, conversation 2 ("bad"), message 1: '
+                         'its time is more than a day past now. Nothing was imported.')
         self.assertEqual(self.refused_metric('chatgpt', 'future_time'), before + 1)
         self.assertOpenAIError(mh.admin_memory(self.proxy, user), 404, 'not_found')
         # the same check for Claude's and for JSON Lines
@@ -232,17 +339,19 @@ class Refusals(FormatCase):
     def test_malformed_files_and_parameters(self):
         user = mh.uid('malf')
         n = self.refused_metric('chatgpt', 'invalid')
-        for body, why in ((b'[{"id":', 'not JSON'), (b'{"a":1}', 'conversation_id'),
-                          (b'PK\x03\x04 not a zip', 'not a ZIP archive that can be read'),
+        for body, why in ((b'[{"id":', 'conversations.json, line 1: the file is not JSON.'),
+                          (b'{"a":1}', 'conversations.json, line 1, conversation 1: field `conversation_id` '
+                                       '(or `id`) is missing or not a string.'),
+                          (b'PK\x03\x04 not a zip', 'The upload: not a ZIP archive that can be read.'),
                           (fixture('claude_export.zip').replace(b'conversations.json', b'conversationz.json'),
-                           'the ZIP holds no conversations.json')):
+                           'The upload: the ZIP holds no conversations.json.')):
             obj = self.assertOpenAIError(self.imp(user, body, 'chatgpt'), 400, 'invalid_import_line')
-            self.assertIn('(%s)' % why, obj['error']['message'])
+            self.assertEqual(obj['error']['message'], why + ' Nothing was imported.')
         self.assertEqual(self.refused_metric('chatgpt', 'invalid'), n + 4)
         obj = self.assertOpenAIError(self.imp(user, b'- ok\n- bell \x07\n', 'memory-text'), 400,
                                      'invalid_import_line')
         self.assertEqual(obj['error']['message'],
-                         'Line 2 of the import is not a valid item (not UTF-8 text); nothing was imported.')
+                         'Line 2: the line is not UTF-8 text, or holds a control character. Nothing was imported.')
         for q in ('format=gemini', 'format=', 'dry_run=yes', 'extract_max_tokens=-1', 'extract_max_tokens=01'):
             r = mh.admin_request(self.proxy, 'POST', '/admin/users/%s/import?%s' % (mh.qid(user), q), b'',
                                  mh.NDJSON)
@@ -354,8 +463,8 @@ class Ctl(FormatCase):
         body = chatgpt_export([('c', [('user', 'late', int(time.time()) + 3 * 86400)])])
         r = self.ctl('users', 'import', user, '--format', 'chatgpt', stdin=body)
         self.assertEqual(r.rc, 5, r)  # an error answer
-        self.assertIn('Line 1 (conversation 1, message 1) of the import is not a valid item '
-                      '(at: more than a day past now)', r.err)
+        self.assertIn('conversations.json, line 1, conversation 1 ("c"), message 1: '
+                      'its time is more than a day past now. Nothing was imported.', r.err)
 
     def test_ctl_draws_a_progress_bar_on_a_terminal(self):
         user = mh.uid('ctlbar')

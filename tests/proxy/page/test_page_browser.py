@@ -139,7 +139,7 @@ class Browser(mh.MemCase):
             self.assertTrue(b.js('document.activeElement.previousElementSibling.matches("form.upload")'),
                             'the error is not beside the form')
             self.assertTrue(b.js(NO_OVERFLOW), 'wider than %d px with the error' % width)
-            # a ZIP's refusal speaks of its conversations and messages, not of lines
+            # a ZIP's refusal names its member, conversation and message
             late = int(time.time()) + 3 * 86400
             zipped = io.BytesIO()
             with zipfile.ZipFile(zipped, 'w') as z:
@@ -148,8 +148,9 @@ class Browser(mh.MemCase):
             b.wait(FOCUS_ON_ALERT + ' && document.activeElement.textContent.includes("ZIP")',
                    what='the ZIP\'s refusal')
             error = b.js('document.activeElement.textContent')
-            self.assertIn('Message 1 of conversation 1 in the ZIP cannot be imported', error)
-            self.assertNotIn('Line', error)
+            self.assertIn('conversations.json in the ZIP', error)
+            self.assertIn('conversation 1', error)
+            self.assertIn('message 1', error)
             self.assertEqual(b.js('document.querySelectorAll(".error").length'), 1, 'errors pile up')
             mem = mh.admin_memory(self.proxy, user).json()
             self.assertEqual(mh.entity_map(mem)['city'], 'Lima')

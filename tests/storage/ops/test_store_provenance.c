@@ -577,6 +577,59 @@ START_TEST(test_provenance_compacted_store_holds_no_erased_word)
 }
 END_TEST
 
+/* A value's holders are its whole words, in the buffer and the archive
+ * alike (core/recall/wordhold.h): erasing "Go", "AI" and "7" leaves the
+ * messages that hold them only inside longer words; the turns of the
+ * first half are archived only (folded out of the buffer), the others
+ * are in both. */
+START_TEST(test_provenance_short_values_take_whole_words_only)
+{
+    static const struct {
+        const char *said;
+        bool holds;
+    } turns[] = {
+        {"I write Go every day.", true},
+        {"I am going home.", false},
+        {"good morning", false},
+        {"two days ago", false},
+        {"Cargo builds it", false},
+        {"I work in AI.", true},
+        {"my AIM handle", false},
+        {"she said so", false},
+        {"I have 7 cats", true},
+        {"17 dogs", false},
+        {"the 7th floor", false},
+        {"version 7.5", false},
+        {"Go, then.", true},
+        {"Ankara'da AI ile", true},
+        {"Gone fishing", false},
+        {"7", true},
+    };
+    const size_t n = sizeof(turns) / sizeof(turns[0]);
+    uint64_t first[sizeof(turns) / sizeof(turns[0])];
+    struct mp_store *s = fx_open_backend(_i);
+    for (size_t i = 0; i < n; i++)
+        first[i] = turn(s, (uint8_t)(i + 1), turns[i].said, "noted", T0 + 10 * (int64_t)i);
+    summarize(s, "Summary", first[n / 2] - 1, T0 + 500); /* the first half: archived only */
+    const char *const values[][2] = {{"lang", "Go"}, {"field", "AI"}, {"cats", "7"}};
+    for (size_t v = 0; v < 3; v++)
+        ck_assert_int_eq(
+            fx_upsert(s, U("alice"), values[v][0], values[v][1], MP_TRUST_CORRECTED, T0 + 600),
+            MP_OK);
+    for (size_t v = 0; v < 3; v++)
+        ck_assert_int_eq(erase_key(s, values[v][0], MP_ACTOR_USER, T0 + 700 + (int64_t)v), MP_OK);
+    s = fx_reopen(s, _i);
+    for (size_t i = 0; i < n; i++) {
+        if (kept(s, first[i]) == turns[i].holds)
+            ck_abort_msg("turn %zu (\"%s\"): %s", i, turns[i].said,
+                         turns[i].holds ? "kept, but holds the value"
+                                        : "erased, but does not hold it");
+        ck_assert(kept(s, first[i] + 1)); /* its reply told nothing */
+    }
+    fx_close_backend(s, _i);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *su = suite_create("store_provenance");
@@ -600,6 +653,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_provenance_message_erasure_keeps_a_fact_with_another_source, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_provenance_statement_kept_out_says_why, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_provenance_short_values_take_whole_words_only, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_provenance_retention_takes_the_told_records, 0, FX_BACKENDS);
     tcase_add_test(tc, test_provenance_compacted_store_holds_no_erased_word);
     suite_add_tcase(su, tc);
