@@ -180,7 +180,14 @@ static void fill_from_head(struct mp_conn *c, struct mp_access *acc)
 
 int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, enum mp_conn_end end)
 {
+    return mp_respond_error_msg(c, e, NULL, acc, end);
+}
+
+int mp_respond_error_msg(struct mp_conn *c, enum mp_perr e, const char *message,
+                         struct mp_access *acc, enum mp_conn_end end)
+{
     const struct mp_perr_info *info = &table[e];
+    const char *text = message != NULL ? message : info->message;
     char body[512];
     char headers[128];
     char idbuf[MP_REQUEST_ID_LEN + 1];
@@ -199,9 +206,8 @@ int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc, e
     acc->error = info->code;
     const struct mp_http_request_head *head = mp_conn_head(c);
     size_t n = head != NULL && mp_route_anthropic_target(head->target, head->target_len)
-                   ? mp_errbody_format_anthropic(body, sizeof(body), info->message, info->status,
-                                                 info->code)
-                   : mp_errbody_format(body, sizeof(body), info->message, info->type, info->code);
+                   ? mp_errbody_format_anthropic(body, sizeof(body), text, info->status, info->code)
+                   : mp_errbody_format(body, sizeof(body), text, info->type, info->code);
     acc->bytes_out = n;
     snprintf(headers, sizeof(headers), "x-request-id: %s\r\n%s", acc->request_id,
              e == MP_PERR_OVERLOADED ? "Retry-After: 1\r\n" : "");

@@ -77,6 +77,10 @@ const struct mp_perr_info *mp_respond_info(enum mp_perr e);
 struct mp_access;
 int mp_respond_error(struct mp_conn *c, enum mp_perr e, struct mp_access *acc,
                      enum mp_conn_end end);
+/* As mp_respond_error() with message (borrowed; NULL: the table's) in place
+ * of the table's message, as a 400 that names its parameter says it. */
+int mp_respond_error_msg(struct mp_conn *c, enum mp_perr e, const char *message,
+                         struct mp_access *acc, enum mp_conn_end end);
 
 /* The connection's refusals as memproxy's errors (mp_conn_kind.refuse of
  * both planes): mp_respond_error() with the matching error, no access
