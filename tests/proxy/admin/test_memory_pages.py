@@ -11,8 +11,10 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'page'))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
+import pagehelpers as ph  # noqa: E402
 from memhelpers import fact, message  # noqa: E402
 
 ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}}
@@ -49,53 +51,36 @@ class Pages(mh.MemCase):
         self.assertEqual(r.status, 200, r)
         return r.json()
 
-    def memory_facts(self, user, query, proxy=None):
-        """Every fact through the memory's entities cursor: [page, ...]."""
+    def follow(self, path, param, page_of, proxy=None):
+        """[page, ...] from path, following the next page's cursor as the
+        query parameter param; page_of(r) is (the page's items, the next
+        cursor or None)."""
         pages, cursor = [], None
         while True:
-            path = '/admin/users/%s/memory?limit=1%s' % (mh.qid(user), query)
-            if cursor is not None:
-                path += '&entities_cursor=' + cursor
-            r = self.adm(path, proxy)
+            r = self.adm(path + ('' if cursor is None else '&%s=%s' % (param, cursor)), proxy)
             self.assertEqual(r.status, 200, r)
-            doc = r.json()
-            pages.append(doc['entities'])
-            cursor = doc['entities_next_cursor']
+            items, cursor = page_of(r)
+            pages.append(items)
             if cursor is None:
                 return pages
             self.assertLess(len(pages), 10000, 'the cursor does not end')
 
+    def memory_facts(self, user, query, proxy=None):
+        """Every fact through the memory's entities cursor: [page, ...]."""
+        return self.follow('/admin/users/%s/memory?limit=1%s' % (mh.qid(user), query), 'entities_cursor',
+                           lambda r: (r.json()['entities'], r.json()['entities_next_cursor']), proxy)
+
     def history_pages(self, user, query='', proxy=None):
-        pages, cursor = [], None
-        while True:
-            path = '/admin/users/%s/history?x=1%s' % (mh.qid(user), query)
-            if cursor is not None:
-                path += '&cursor=' + cursor
-            r = self.adm(path, proxy)
-            self.assertEqual(r.status, 200, r)
-            doc = r.json()
-            pages.append(doc['history'])
-            cursor = doc['history_next_cursor']
-            if cursor is None:
-                return pages
-            self.assertLess(len(pages), 10000, 'the cursor does not end')
+        return self.follow('/admin/users/%s/history?x=1%s' % (mh.qid(user), query), 'cursor',
+                           lambda r: (r.json()['history'], r.json()['history_next_cursor']), proxy)
 
     def export_pages(self, user, query='', proxy=None):
         """[[line dict, ...] per page] following X-Next-Cursor."""
-        pages, cursor = [], None
-        while True:
-            path = '/admin/users/%s/export?x=1%s' % (mh.qid(user), query)
-            if cursor is not None:
-                path += '&cursor=' + cursor
-            r = self.adm(path, proxy)
-            self.assertEqual(r.status, 200, r)
+        def page_of(r):
             text = bytes(r.body).decode()
             self.assertTrue(text == '' or text.endswith('\n'), text[-100:])
-            pages.append([json.loads(x) for x in text.splitlines()])
-            cursor = r.header('x-next-cursor')
-            if cursor is None:
-                return pages
-            self.assertLess(len(pages), 10000, 'the cursor does not end')
+            return [json.loads(x) for x in text.splitlines()], r.header('x-next-cursor')
+        return self.follow('/admin/users/%s/export?x=1%s' % (mh.qid(user), query), 'cursor', page_of, proxy)
 
     # -- facts ---------------------------------------------------------------
 
@@ -239,16 +224,6 @@ class Pages(mh.MemCase):
             self.assertOpenAIError(r, 400, 'invalid_parameter')
             self.assertIn(param, r.json()['error']['message'], path)
 
-    def test_page_api_follows_the_same_cursors(self):
-        # the memory page's /api/ serves the admin routes: its twin is the
-        # same handler, so one check of its link-less refusal is enough here;
-        # the page's JavaScript follows the cursors (tests/proxy/page).
-        user = mh.uid('pages-none')
-        r = self.adm('/admin/users/%s/history?cursor=5' % mh.qid(user))
-        self.assertEqual(r.status, 404, r)
-        r = self.adm('/admin/users/%s/export' % mh.qid(user))
-        self.assertEqual(r.status, 404, r)
-
     # -- memory --------------------------------------------------------------
 
     def test_peak_rss_bounded_serving_a_large_user(self):
@@ -280,6 +255,51 @@ class Pages(mh.MemCase):
         self.assertEqual(n, 20000)
         grown = vm_hwm_kb(p.proc) - base
         self.assertLess(grown, 48 * 1024, 'peak RSS grew %d kB serving the pages' % grown)
+
+
+class PageApi(mh.MemCase):
+    """The memory page's /api/ (the admin routes of the link's user): the
+    same pages and cursors."""
+    PROXY_CONFIG = {'workers': 1, 'sections': {
+        'admin': {'token': mh.ADMIN_TOKEN},
+        'security': {'user_signature_key': ph.SIGN_KEY},
+        'page': {'listen': '127.0.0.1:0'}}}
+
+    def follow(self, link, path, param, items, nxt):
+        out, cursor = [], None
+        while True:
+            r = ph.api(self.proxy, 'GET', path + ('' if cursor is None else '&%s=%s' % (param, cursor)), link)
+            self.assertEqual(r.status, 200, r)
+            out += items(r)
+            cursor = nxt(r)
+            if cursor is None:
+                return out
+            self.assertLess(len(out), 100000)
+
+    def test_page_api_pages_facts_history_and_export(self):
+        user = mh.uid('pages-page')
+        r = mh.import_lines(self.proxy, user, facts(1300) + messages(40))
+        self.assertEqual(r.status, 200, r)
+        link = ph.token(user)
+        first = ph.api(self.proxy, 'GET', 'memory', link).json()
+        self.assertEqual(len(first['entities']), 1000)
+        keys = self.follow(link, 'memory?limit=1', 'entities_cursor', lambda r: [e['key'] for e in r.json()['entities']],
+                           lambda r: r.json()['entities_next_cursor'])
+        self.assertEqual(sorted(keys), sorted('k%d' % i for i in range(1300)))
+        self.assertEqual(len(keys), 1300)
+        seqs = self.follow(link, 'history?limit=500', 'cursor', lambda r: [h['seq'] for h in r.json()['history']],
+                           lambda r: r.json()['history_next_cursor'])
+        self.assertEqual(len(seqs), len(set(seqs)))
+        self.assertGreaterEqual(len(seqs), 1300)
+        lines = self.follow(link, 'export?limit=400', 'cursor',
+                            lambda r: [json.loads(x) for x in bytes(r.body).decode().splitlines()],
+                            lambda r: r.header('x-next-cursor'))
+        self.assertEqual(sorted(x['key'] for x in lines if x['type'] == 'fact'), sorted(keys))
+        self.assertEqual(sum(1 for x in lines if x['type'] == 'message'), 40)
+        self.assertEqual([x['seq'] for x in lines if x['type'] == 'history'], seqs)
+        r = ph.api(self.proxy, 'GET', 'history?cursor=nope', link)
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        self.assertIn('cursor', r.json()['error']['message'])
 
 
 if __name__ == '__main__':
