@@ -206,6 +206,14 @@ static void send_json(struct admin_call *call, int status, const char *reason, j
 
 /* ---- reads ---- */
 
+/* A 400 naming the query parameter param. */
+static void send_bad_param(struct admin_call *call, const char *param)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
+    send_error_msg(call, MP_PERR_INVALID_PARAM, msg, NULL);
+}
+
 static void list_users(struct admin_call *call)
 {
     unsigned char tenant[MP_USERKEY_TENANT_LEN];
@@ -219,7 +227,7 @@ static void list_users(struct admin_call *call)
         which = tenant;
     if (mp_mempage_decode(call->t.cursor, call->t.cursor_len, after, sizeof(after), &after_len) !=
         MP_OK) {
-        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        send_bad_param(call, "cursor");
         return;
     }
     int rc = mp_store_users(call->store, which, after, after_len, call->t.limit, &users, &n, next,
@@ -244,14 +252,6 @@ static void list_users(struct admin_call *call)
               NULL);
 }
 
-/* A 400 naming the query parameter param. */
-static void send_bad_param(struct admin_call *call, const char *param)
-{
-    char msg[96];
-    snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
-    send_error_msg(call, MP_PERR_INVALID_PARAM, msg, NULL);
-}
-
 static void get_memory(struct admin_call *call)
 {
     struct mp_usermem *um = NULL;
@@ -266,6 +266,7 @@ static void get_memory(struct admin_call *call)
                                                 MP_MEMJSON_ADMIN, &archive, next);
     if (rc == MP_EINVAL || frc == MP_EINVAL) {
         json_decref(archive);
+        mp_mempage_facts_cleanup(&facts);
         send_bad_param(call, rc == MP_EINVAL ? "cursor" : "entities_cursor");
         return;
     }
