@@ -37,7 +37,7 @@ int mp_mempage_decode(const char *in, size_t len, unsigned char *out, size_t cap
         size_t k = len - i < 4 ? len - i : 4;
         uint32_t v = 0;
         for (size_t j = 0; j < 4; j++) {
-            const char *p = j < k && in[i + j] != '\0' ? strchr(b64url, in[i + j]) : b64url;
+            const char *p = j >= k ? b64url : in[i + j] != '\0' ? strchr(b64url, in[i + j]) : NULL;
             if (p == NULL)
                 return MP_EINVAL;
             v = v << 6 | (uint32_t)(p - b64url);
