@@ -233,7 +233,10 @@ class Pages(mh.MemCase):
         # hundreds of MB.
         storage = self.storage_dir()
         kw = {'memory': {'mode': 'hybrid'}, 'sections': ADMIN,
-              'storage': {'path': storage, 'sync': 'none'}}
+              'storage': {'path': storage, 'sync': 'none'},
+              # in the ASan build: freed memory back in use soon, as in the plain one
+              'env': {'ASAN_OPTIONS': (os.environ.get('ASAN_OPTIONS', '') + ':quarantine_size_mb=4'
+                                       ':thread_local_quarantine_size_kb=64').lstrip(':')}}
         p = self.start_proxy(**kw)
         user = mh.uid('pages-big')
         items = [fact('fact_key_%06d' % i, 'a value of some length, number %d, %s' % (i, 'x' * 60), AT)
