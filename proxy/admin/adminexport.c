@@ -15,7 +15,9 @@
 #include "memview/memjson.h"
 #include "status.h"
 
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define JSON_FLAGS   (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define ARCHIVE_STEP 100               /* archived messages read at a time */
+#define PAGE_BYTES   (4 * 1024 * 1024) /* a page of long messages ends past it */
 
 enum part { PART_FACTS, PART_BUFFER, PART_ARCHIVE, PART_SUMMARY, PART_HISTORY, PART_END };
 
@@ -26,7 +28,8 @@ struct run {
     enum part part;
     const char *after; /* the cursor's place inside part (borrowed) */
     size_t after_len;
-    size_t budget; /* counted lines left on the page */
+    size_t budget;                   /* counted lines left on the page */
+    char seq[MP_ARCHIVE_CURSOR_MAX]; /* the archive's place while a page reads on */
     struct mp_usermem *head;
     struct mp_adminexport_page *out;
     size_t cap;
@@ -176,13 +179,16 @@ static int buffer_part(struct run *r)
     return rc;
 }
 
+/* The archive ARCHIVE_STEP messages at a time, while the page has room
+ * (lines and bytes: a message may hold 16 KiB). */
 static int archive_part(struct run *r)
 {
     json_t *page = NULL, *m;
     char next[MP_ARCHIVE_CURSOR_MAX];
     size_t i;
-    int rc = mp_archive_page(r->store, r->user, r->user_len, r->after, r->after_len,
-                             (unsigned)r->budget, MP_MEMJSON_ADMIN, &page, next);
+    unsigned want = r->budget < ARCHIVE_STEP ? (unsigned)r->budget : ARCHIVE_STEP;
+    int rc = mp_archive_page(r->store, r->user, r->user_len, r->after, r->after_len, want,
+                             MP_MEMJSON_ADMIN, &page, next);
     r->out->found |= rc == MP_OK;
     if (rc == MP_NOTFOUND)
         rc = MP_OK;
@@ -193,10 +199,18 @@ static int archive_part(struct run *r)
     }
     r->budget -= json_array_size(page) < r->budget ? json_array_size(page) : r->budget;
     json_decref(page);
-    if (rc == MP_OK && next[0] != '\0')
+    if (rc != MP_OK || next[0] == '\0') {
+        r->part = PART_SUMMARY;
+        return rc;
+    }
+    if (r->budget == 0 || r->out->len >= PAGE_BYTES) {
         snprintf(r->out->next, sizeof(r->out->next), "%s", next);
-    r->part = PART_SUMMARY;
-    return rc;
+        return MP_OK;
+    }
+    memcpy(r->seq, next, sizeof(r->seq)); /* the page reads on */
+    r->after = r->seq;
+    r->after_len = strlen(r->seq);
+    return MP_OK;
 }
 
 static int summary_part(struct run *r)

@@ -27,7 +27,8 @@ struct mp_adminexport_page {
 
 /* The page of user[0..user_len) (a store user key) after cursor[0..
  * cursor_len) ("": the first, which alone has the settings line), with at
- * most limit (>= 1) fact, message and history lines. A cursor is one of:
+ * most limit (>= 1) fact, message and history lines, and archived messages
+ * only while the page holds less than 4 MiB. A cursor is one of:
  * "f" + a fact page's cursor (mempage.h), "b" (the buffer's unarchived
  * messages, then the archive), "a" (the archive from its start), the
  * decimal seq an archive page ended with (what the export's cursors were

@@ -206,6 +206,17 @@ class Pages(mh.MemCase):
         self.assertEqual([x['seq'] for x in got if x['type'] == 'message'], seqs[10:])
         self.assertNotIn('fact', [x['type'] for x in got])
 
+    def test_export_page_of_long_messages_stops_past_4_mib(self):
+        user = mh.uid('pages-long')
+        long = [message('user', ('%04d ' % i) + 'word ' * 3000, AT) for i in range(400)]  # 15 kB each
+        self.import_ok(user, long)
+        r = self.adm('/admin/users/%s/export' % mh.qid(user))
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(r.header('x-next-cursor'), 'six MB of messages in one page')
+        self.assertLess(len(r.body), 4 * 1024 * 1024 + 100 * 20 * 1024)
+        got = [x['content'][:4] for p in self.export_pages(user) for x in p if x['type'] == 'message']
+        self.assertEqual(got, ['%04d' % i for i in range(400)])
+
     def test_bad_cursors_400_naming_them(self):
         user = mh.uid('pages-bad')
         self.import_ok(user, facts(3))
