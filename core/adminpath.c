@@ -33,7 +33,9 @@ enum {
     SEEN_DRY_RUN = 256,
     SEEN_BUDGET = 512,
     SEEN_STATE = 1024,
-    SEEN_USER = 2048
+    SEEN_USER = 2048,
+    SEEN_ENTITIES_CURSOR = 4096,
+    SEEN_ENTITIES_LIMIT = 8192
 };
 
 struct span {
@@ -261,21 +263,23 @@ static bool cursor_char(char c)
            c == '-';
 }
 
-static int parse_cursor(struct span v, struct mp_admin_target *t)
+/* A cursor into out (MP_ADMIN_CURSOR_MAX + 1 bytes) and *len. */
+static int parse_cursor(struct span v, char *out, size_t *len)
 {
     size_t n;
-    if (pct_decode(v.p, v.n, true, t->cursor, MP_ADMIN_CURSOR_MAX, &n) != MP_OK)
+    if (pct_decode(v.p, v.n, true, out, MP_ADMIN_CURSOR_MAX, &n) != MP_OK)
         return MP_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        if (!cursor_char(t->cursor[i]))
+        if (!cursor_char(out[i]))
             return MP_EINVAL;
     }
-    t->cursor[n] = '\0';
-    t->cursor_len = n;
+    out[n] = '\0';
+    *len = n;
     return MP_OK;
 }
 
-static int parse_limit(struct span v, struct mp_admin_target *t)
+/* A limit 1..MP_ADMIN_LIMIT_MAX into *out. */
+static int parse_limit(struct span v, unsigned *out)
 {
     char buf[LIMIT_DIGITS_MAX];
     size_t n;
@@ -289,8 +293,7 @@ static int parse_limit(struct span v, struct mp_admin_target *t)
     }
     if (value > MP_ADMIN_LIMIT_MAX)
         return MP_EINVAL;
-    t->limit = value;
-    t->has_limit = true;
+    *out = value;
     return MP_OK;
 }
 
@@ -497,6 +500,8 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
                    : span_is(dn, "extract_max_tokens") ? SEEN_BUDGET
                    : span_is(dn, "state")              ? SEEN_STATE
                    : span_is(dn, "user")               ? SEEN_USER
+                   : span_is(dn, "entities_cursor")    ? SEEN_ENTITIES_CURSOR
+                   : span_is(dn, "entities_limit")     ? SEEN_ENTITIES_LIMIT
                                                        : 0;
     if (bit == 0)
         return MP_OK;
@@ -508,10 +513,17 @@ static int parse_pair(struct span pair, struct mp_admin_target *t, unsigned *see
         rc = parse_tenant(value, t);
     } else if (bit == SEEN_CURSOR) {
         *param = "cursor";
-        rc = parse_cursor(value, t);
+        rc = parse_cursor(value, t->cursor, &t->cursor_len);
     } else if (bit == SEEN_LIMIT) {
         *param = "limit";
-        rc = parse_limit(value, t);
+        rc = parse_limit(value, &t->limit);
+        t->has_limit = rc == MP_OK;
+    } else if (bit == SEEN_ENTITIES_CURSOR) {
+        *param = "entities_cursor";
+        rc = parse_cursor(value, t->entities_cursor, &t->entities_cursor_len);
+    } else if (bit == SEEN_ENTITIES_LIMIT) {
+        *param = "entities_limit";
+        rc = parse_limit(value, &t->entities_limit);
     } else if (bit == SEEN_RETENTION) {
         *param = "retention";
         rc = parse_retention(value, t);

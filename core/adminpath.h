@@ -78,8 +78,11 @@ struct mp_admin_target {
     char tenant[MP_ADMIN_TENANT_LEN + 1]; /* lower-cased, NUL-terminated; "" without tenant */
     char cursor[MP_ADMIN_CURSOR_MAX + 1]; /* opaque, [A-Za-z0-9_-] only; "" = first page */
     size_t cursor_len;
-    unsigned limit;                 /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
-    bool has_limit;                 /* the query gave limit */
+    unsigned limit; /* 1..MP_ADMIN_LIMIT_MAX, MP_ADMIN_LIMIT_DEFAULT when absent */
+    bool has_limit; /* the query gave limit */
+    char entities_cursor[MP_ADMIN_CURSOR_MAX + 1]; /* a memory's facts: as cursor */
+    size_t entities_cursor_len;
+    unsigned entities_limit;        /* 1..MP_ADMIN_LIMIT_MAX; 0 when absent */
     bool retention_item;            /* retention=item (imports): age from the items' own time */
     enum mp_import_format format;   /* an import's format; MP_IMPORT_FORMAT_JSONL when absent */
     bool has_format;                /* the query gave format */
@@ -154,6 +157,9 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * - limit: a decimal 1..MP_ADMIN_LIMIT_MAX written with digits only: no
  *   sign, blank, leading zero or other character; anything else, empty
  *   included, is "limit".
+ * - entities_cursor, entities_limit: as cursor and limit, each its own
+ *   name ("entities_cursor", "entities_limit"); a memory reads them for
+ *   its page of facts (entities_limit 0 when absent).
  * - retention: "receipt" (the default) or "item" (retention_item set);
  *   anything else is "retention". Only an import reads it.
  * - q: any bytes, decoded ('+' a space), at most MP_ADMIN_QUERY_MAX of
@@ -183,9 +189,9 @@ bool mp_adminpath_method_ok(enum mp_admin_route route, const char *method, size_
  * MP_NOTFOUND when the path is not an admin API route (answer 404);
  * MP_EINVAL when the route matched but something is bad, with *param set to
  * a static string naming it: "user", "key", "seq", "conversation", "tenant", "cursor", "limit",
- * "retention", "q", "types", "api", "format", "dry_run", "extract_max_tokens", "state", "id" or
- * "query". The first problem wins, checked in that order
- * for the path
+ * "entities_cursor", "entities_limit", "retention", "q", "types", "api", "format", "dry_run",
+ * "extract_max_tokens", "state", "id" or "query". The first problem wins, checked in that order for
+ * the path
  * ({id}, then {key}), then the fragment, then the query pairs left to right.
  * out is untouched on failure; *param is written only on MP_EINVAL, and
  * param may be NULL when the caller does not want the name. */

@@ -27,6 +27,7 @@
 #include "net/access.h"
 #include "net/bearer.h"
 #include "admin/importrun.h"
+#include "admin/adminexport.h"
 #include "admin/adminjobs.h"
 #include "admin/adminops.h"
 #include "adminpath.h"
@@ -37,6 +38,7 @@
 #include "http/http_parse.h"
 #include "log.h"
 #include "memview/memjson.h"
+#include "memview/mempage.h"
 #include "admin/admin.h"
 #include "plane/explain.h"
 #include "plane/explaintab.h"
@@ -204,48 +206,12 @@ static void send_json(struct admin_call *call, int status, const char *reason, j
 
 /* ---- reads ---- */
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url without padding; out holds 4 * ceil(len / 3) + 1 bytes. */
-static void cursor_encode(const unsigned char *in, size_t len, char *out)
+/* A 400 naming the query parameter param. */
+static void send_bad_param(struct admin_call *call, const char *param)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        size_t k = len - i < 3 ? len - i : 3;
-        if (k > 1)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (k > 2)
-            v |= in[i + 2];
-        for (size_t j = 0; j <= k; j++)
-            out[n++] = b64url[(v >> (18 - 6 * j)) & 63];
-    }
-    out[n] = '\0';
-}
-
-/* The inverse: MP_OK with out[0..*out_len); MP_EINVAL for a length no
- * encoder writes, non-zero spare bits, or more than cap bytes. The
- * alphabet was checked by mp_adminpath_parse(). */
-static int cursor_decode(const char *in, size_t len, unsigned char *out, size_t cap,
-                         size_t *out_len)
-{
-    size_t n = 0;
-    if (len % 4 == 1 || len / 4 * 3 + (len % 4 > 0 ? len % 4 - 1 : 0) > cap)
-        return MP_EINVAL;
-    for (size_t i = 0; i < len; i += 4) {
-        size_t k = len - i < 4 ? len - i : 4;
-        uint32_t v = 0;
-        for (size_t j = 0; j < 4; j++) {
-            const char *p = j < k ? strchr(b64url, in[i + j]) : b64url;
-            v = v << 6 | (uint32_t)(p - b64url);
-        }
-        if ((k == 2 && (v & 0xFFFF) != 0) || (k == 3 && (v & 0xFF) != 0))
-            return MP_EINVAL;
-        for (size_t j = 0; j + 1 < k; j++)
-            out[n++] = (unsigned char)(v >> (16 - 8 * j));
-    }
-    *out_len = n;
-    return MP_OK;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
+    send_error_msg(call, MP_PERR_INVALID_PARAM, msg, NULL);
 }
 
 static void list_users(struct admin_call *call)
@@ -259,9 +225,9 @@ static void list_users(struct admin_call *call)
     if (call->t.has_tenant &&
         mp_userkey_tenant_parse(call->t.tenant, strlen(call->t.tenant), tenant) == MP_OK)
         which = tenant;
-    if (cursor_decode(call->t.cursor, call->t.cursor_len, after, sizeof(after), &after_len) !=
+    if (mp_mempage_decode(call->t.cursor, call->t.cursor_len, after, sizeof(after), &after_len) !=
         MP_OK) {
-        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+        send_bad_param(call, "cursor");
         return;
     }
     int rc = mp_store_users(call->store, which, after, after_len, call->t.limit, &users, &n, next,
@@ -279,7 +245,7 @@ static void list_users(struct admin_call *call)
     }
     free(users);
     if (next_len > 0)
-        cursor_encode(next, next_len, next_text);
+        mp_mempage_encode(next, next_len, next_text);
     send_json(call, 200, "OK",
               json_pack("{s:o, s:o}", "users", list, "next_cursor",
                         next_len > 0 ? json_string(next_text) : json_null()),
@@ -289,24 +255,36 @@ static void list_users(struct admin_call *call)
 static void get_memory(struct admin_call *call)
 {
     struct mp_usermem *um = NULL;
+    struct mp_factpage facts;
     json_t *archive = NULL;
     char next[MP_ARCHIVE_CURSOR_MAX];
-    int rc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
-                             call->t.cursor_len, call->t.limit, MP_MEMJSON_ADMIN, &archive, next);
-    if (rc == MP_EINVAL) {
-        send_error(call, MP_PERR_INVALID_PARAM, NULL);
+    int frc = mp_mempage_facts(call->store, call->user, call->user_len, call->t.entities_cursor,
+                               call->t.entities_cursor_len, call->t.entities_limit, &facts);
+    int rc = frc == MP_EINVAL ? MP_OK
+                              : mp_archive_page(call->store, call->user, call->user_len,
+                                                call->t.cursor, call->t.cursor_len, call->t.limit,
+                                                MP_MEMJSON_ADMIN, &archive, next);
+    if (rc == MP_EINVAL || frc == MP_EINVAL) {
+        json_decref(archive);
+        mp_mempage_facts_cleanup(&facts);
+        send_bad_param(call, rc == MP_EINVAL ? "cursor" : "entities_cursor");
         return;
     }
     if (rc == MP_OK)
-        rc = mp_store_get(call->store, call->user, call->user_len, &um);
+        rc = mp_store_get_head(call->store, call->user, call->user_len, &um);
+    if (rc == MP_OK && frc != MP_OK && frc != MP_NOTFOUND)
+        rc = frc;
     if (rc != MP_OK) {
         json_decref(archive);
+        mp_usermem_free(um);
+        mp_mempage_facts_cleanup(&facts);
         send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
                        rc == MP_NOTFOUND ? no_user : NULL, NULL);
         return;
     }
-    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, MP_MEMJSON_ADMIN);
+    json_t *doc = mp_memjson_memory(call->user, call->user_len, um, &facts, MP_MEMJSON_ADMIN);
     mp_usermem_free(um);
+    mp_mempage_facts_cleanup(&facts);
     send_json(call, 200, "OK", mp_memjson_add_archive(doc, archive, next), NULL);
 }
 
@@ -399,7 +377,7 @@ static void get_explanation(struct admin_call *call)
 static json_t *history_json(const struct mp_history *h)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a != NULL && h != NULL && i < h->nitems; i++) {
+    for (size_t i = 0; a != NULL && i < h->nitems; i++) {
         if (json_array_append_new(a, mp_memjson_history_item(&h->items[i])) != 0) {
             json_decref(a);
             return NULL;
@@ -408,177 +386,63 @@ static json_t *history_json(const struct mp_history *h)
     return a;
 }
 
+/* GET .../history[?cursor=C][&limit=N]: a page of the history, oldest
+ * first, and history_next_cursor. */
 static void get_history(struct admin_call *call)
 {
-    struct mp_history *h = NULL;
-    int rc = mp_store_history(call->store, call->user, call->user_len, &h);
+    struct mp_histpage pg;
+    unsigned limit = call->t.has_limit ? call->t.limit : MP_ADMIN_LIMIT_MAX;
+    int rc = mp_mempage_history(call->store, call->user, call->user_len, call->t.cursor,
+                                call->t.cursor_len, limit, &pg);
+    if (rc == MP_EINVAL) {
+        send_bad_param(call, "cursor");
+        return;
+    }
     if (rc != MP_OK) {
         send_error_msg(call, rc == MP_NOTFOUND ? MP_PERR_NOT_FOUND : MP_PERR_INTERNAL,
                        rc == MP_NOTFOUND ? no_user : NULL, NULL);
         return;
     }
     json_t *doc = json_object();
-    json_t *items = history_json(h);
-    mp_history_free(h);
+    json_t *items = history_json(pg.h);
     if (doc == NULL || items == NULL || mp_memjson_set_user(doc, call->user, call->user_len) != 0 ||
-        json_object_set_new(doc, "history", items) != 0) {
+        json_object_set_new(doc, "history", items) != 0 ||
+        json_object_set_new(doc, "history_next_cursor",
+                            pg.next[0] != '\0' ? json_string(pg.next) : json_null()) != 0) {
+        if (json_object_get(doc, "history") != items)
+            json_decref(items);
         json_decref(doc);
         doc = NULL;
     }
+    mp_mempage_history_cleanup(&pg);
     send_json(call, 200, "OK", doc, NULL);
 }
 
-/* ---- export: JSON lines ---- */
-
-struct lines {
-    char *data;
-    size_t len, cap;
-    const struct admin_call *call;
-};
-
-static int lines_put(const char *buf, size_t size, void *arg)
-{
-    struct lines *out = arg;
-    if (out->len + size + 1 > out->cap) {
-        size_t cap = out->cap > 0 ? out->cap : 4096;
-        while (cap < out->len + size + 1)
-            cap *= 2;
-        char *d = realloc(out->data, cap);
-        if (d == NULL)
-            return -1;
-        out->data = d;
-        out->cap = cap;
-    }
-    memcpy(out->data + out->len, buf, size);
-    out->len += size;
-    return 0;
-}
-
-/* Appends {"type": type, "user", "tenant", ...item's members} and a line
- * feed (item stolen). Returns 0 or -1. */
-static int line(struct lines *out, const char *type, json_t *item)
-{
-    json_t *o = item != NULL ? json_object() : NULL;
-    int rc = o != NULL && json_object_set_new(o, "type", json_string(type)) == 0 &&
-                     mp_memjson_set_user(o, out->call->user, out->call->user_len) == 0 &&
-                     json_object_update(o, item) == 0
-                 ? 0
-                 : -1;
-    if (rc == 0)
-        rc = json_dump_callback(o, lines_put, out, JSON_FLAGS);
-    if (rc == 0)
-        rc = lines_put("\n", 1, out);
-    json_decref(o);
-    json_decref(item);
-    return rc;
-}
-
-/* A buffered message the archive does not hold (kept while [memory]
- * archive was off): the export's first page lists it. */
-static bool unarchived(struct mp_store_view *v, const struct mp_mem_message *m)
-{
-    struct mp_mem_message copy;
-    int rc = v != NULL ? mp_store_view_message(v, m->seq, &copy) : MP_NOTFOUND;
-    if (rc == MP_OK)
-        free(copy.content);
-    return rc == MP_NOTFOUND;
-}
-
-/* The archive page of the export as message lines. */
-static int archive_lines(struct lines *out, json_t *page)
-{
-    size_t i;
-    json_t *m;
-    int rc = 0;
-    json_array_foreach(page, i, m)
-    {
-        if (rc == 0)
-            rc = line(out, "message", json_incref(m));
-    }
-    return rc;
-}
-
-/* The user's own setting, when it is not auto. */
-static int settings_line(struct lines *out)
-{
-    if (out->call->t.cursor_len > 0)
-        return 0; /* first page only */
-    enum mp_user_mode mode;
-    int64_t at;
-    if (mp_store_user_mode(out->call->store, out->call->user, out->call->user_len, &mode, &at) !=
-        MP_OK)
-        return -1;
-    if (mode == MP_USER_MODE_AUTO)
-        return 0;
-    json_t *o = json_object();
-    if (o == NULL || json_object_set_new(o, "mode", json_string(mp_usermode_name(mode))) != 0 ||
-        json_object_set_new(o, "updated_at", mp_memjson_time(at)) != 0) {
-        json_decref(o);
-        return -1;
-    }
-    return line(out, "settings", o);
-}
-
-/* The setting, facts, unarchived buffered messages, the archive page, the
- * summary, the history (um and h NULL after the first page: the archive
- * page only). */
-static int export_lines(struct lines *out, const struct mp_usermem *um, json_t *page,
-                        const struct mp_history *h)
-{
-    struct mp_store_view *v = NULL;
-    int rc = settings_line(out);
-    if (um != NULL &&
-        mp_store_view_open(out->call->store, out->call->user, out->call->user_len, &v) != MP_OK)
-        v = NULL;
-    for (size_t i = 0; um != NULL && rc == 0 && i < um->nentities; i++)
-        rc = line(out, "fact", mp_memjson_entity(&um->entities[i], MP_MEMJSON_ADMIN));
-    for (size_t i = 0; um != NULL && rc == 0 && i < um->nmessages; i++)
-        if (unarchived(v, &um->messages[i]))
-            rc = line(out, "message", mp_memjson_message(&um->messages[i], MP_MEMJSON_ADMIN));
-    mp_store_view_close(v);
-    if (rc == 0)
-        rc = archive_lines(out, page);
-    if (um != NULL && um->summary.text != NULL && rc == 0)
-        rc = line(out, "summary", mp_memjson_summary(&um->summary, MP_MEMJSON_ADMIN));
-    for (size_t i = 0; h != NULL && rc == 0 && i < h->nitems; i++)
-        rc = line(out, "history", mp_memjson_history_item(&h->items[i]));
-    return rc;
-}
-
+/* GET .../export[?cursor=C][&limit=N]: a page of JSON lines
+ * (adminexport.h); X-Next-Cursor names the next. */
 static void get_export(struct admin_call *call)
 {
-    struct mp_usermem *um = NULL;
-    struct mp_history *h = NULL;
-    struct lines out = {.call = call};
-    json_t *page = NULL;
-    char next[MP_ARCHIVE_CURSOR_MAX], extra[64] = "";
-    bool first = call->t.cursor_len == 0;
+    struct mp_adminexport_page pg;
+    char extra[MP_ADMINEXPORT_CURSOR_MAX + 32] = "";
     unsigned limit = call->t.has_limit ? call->t.limit : MP_ADMIN_LIMIT_MAX;
-    int prc = mp_archive_page(call->store, call->user, call->user_len, call->t.cursor,
-                              call->t.cursor_len, limit, MP_MEMJSON_ADMIN, &page, next);
-    int rc = first ? mp_store_get(call->store, call->user, call->user_len, &um) : MP_NOTFOUND;
-    int hrc = first && (rc == MP_OK || rc == MP_NOTFOUND)
-                  ? mp_store_history(call->store, call->user, call->user_len, &h)
-                  : MP_NOTFOUND;
-    if (next[0] != '\0')
-        snprintf(extra, sizeof(extra), "X-Next-Cursor: %s\r\n", next);
-    if (prc == MP_EINVAL) {
-        send_error(call, MP_PERR_INVALID_PARAM, NULL);
-    } else if ((prc != MP_OK && prc != MP_NOTFOUND) || (rc != MP_OK && rc != MP_NOTFOUND) ||
-               (hrc != MP_OK && hrc != MP_NOTFOUND)) {
-        send_error(call, MP_PERR_INTERNAL, NULL);
-    } else if (export_lines(&out, um, page, h) != 0) {
-        send_error(call, MP_PERR_INTERNAL, NULL);
-    } else if (out.len == 0 && prc == MP_NOTFOUND && rc == MP_NOTFOUND && hrc == MP_NOTFOUND) {
-        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL); /* not even a setting */
-    } else {
-        respond(call, 200, "OK", "application/x-ndjson", extra, out.data != NULL ? out.data : "",
-                out.len, NULL);
+    int rc = mp_adminexport_page(call->store, call->user, call->user_len, call->t.cursor,
+                                 call->t.cursor_len, limit, &pg);
+    if (rc == MP_EINVAL) {
+        send_bad_param(call, "cursor");
+        return;
     }
-    json_decref(page);
-    free(out.data);
-    mp_usermem_free(um);
-    mp_history_free(h);
+    if (rc != MP_OK) {
+        send_error(call, MP_PERR_INTERNAL, NULL);
+        return;
+    }
+    if (pg.next[0] != '\0')
+        snprintf(extra, sizeof(extra), "X-Next-Cursor: %s\r\n", pg.next);
+    if (call->t.cursor_len == 0 && !pg.found && pg.len == 0 && pg.next[0] == '\0')
+        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL); /* not even a setting */
+    else
+        respond(call, 200, "OK", "application/x-ndjson", extra, pg.text != NULL ? pg.text : "",
+                pg.len, NULL);
+    free(pg.text);
 }
 
 /* ---- changes, through the memory worker ---- */

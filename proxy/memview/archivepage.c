@@ -4,24 +4,8 @@
 
 #include <stdio.h>
 
+#include "memview/mempage.h"
 #include "status.h"
-
-static int parse_cursor(const char *c, size_t n, uint64_t *after)
-{
-    uint64_t v = 0;
-    *after = 0;
-    if (n == 0)
-        return MP_OK;
-    if (n > 20 || c[0] == '0')
-        return MP_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (c[i] < '0' || c[i] > '9' || v > (UINT64_MAX - (uint64_t)(c[i] - '0')) / 10)
-            return MP_EINVAL;
-        v = v * 10 + (uint64_t)(c[i] - '0');
-    }
-    *after = v;
-    return MP_OK;
-}
 
 int mp_archive_page(struct mp_store *store, const char *user, size_t user_len, const char *cursor,
                     size_t cursor_len, unsigned limit, enum mp_memjson_detail d, json_t **items,
@@ -30,10 +14,10 @@ int mp_archive_page(struct mp_store *store, const char *user, size_t user_len, c
     struct mp_mem_message *m = NULL;
     size_t n = 0;
     bool more = false;
-    uint64_t after;
+    uint64_t after = 0;
     next[0] = '\0';
     *items = NULL;
-    if (parse_cursor(cursor, cursor_len, &after) != MP_OK)
+    if (mp_mempage_seq(cursor, cursor_len, &after) != MP_OK)
         return MP_EINVAL;
     json_t *a = json_array();
     if (a == NULL)

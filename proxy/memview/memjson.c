@@ -222,11 +222,11 @@ static json_t *buffer_json(const struct mp_usermem *um, enum mp_memjson_detail d
     return a;
 }
 
-static json_t *entities_json(const struct mp_usermem *um, enum mp_memjson_detail d)
+static json_t *entities_json(const struct mp_factpage *pg, enum mp_memjson_detail d)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a != NULL && um != NULL && i < um->nentities; i++) {
-        json_t *e = mp_memjson_entity(&um->entities[i], d);
+    for (size_t i = 0; a != NULL && i < pg->n; i++) {
+        json_t *e = mp_memjson_entity(&pg->facts[i], d);
         if (e == NULL || json_array_append_new(a, e) != 0)
             return done(a, -1);
     }
@@ -251,7 +251,7 @@ static json_t *user_object(const char *key, size_t key_len, enum mp_memjson_deta
 }
 
 json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
-                          enum mp_memjson_detail d)
+                          const struct mp_factpage *facts, enum mp_memjson_detail d)
 {
     int f = 0;
     json_t *o = user_object(key, key_len, d, &f);
@@ -259,7 +259,9 @@ json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_userm
         return NULL;
     f |= set(o, "summary", mp_memjson_summary(um != NULL ? &um->summary : NULL, d));
     f |= set(o, "buffer", buffer_json(um, d));
-    f |= set(o, "entities", entities_json(um, d));
+    f |= set(o, "entities", entities_json(facts, d));
+    f |= set(o, "entities_next_cursor",
+             facts->next[0] != '\0' ? json_string(facts->next) : json_null());
     return done(o, f);
 }
 

@@ -12,6 +12,7 @@
 
 #include "ops/store.h"
 #include "memory/usermem.h"
+#include "memview/mempage.h"
 
 /* How much provenance an item shows.
  * - USER, GET /v1/memory (docs/http-api.md): entity {key, value, confidence,
@@ -45,13 +46,15 @@ json_t *mp_memjson_message(const struct mp_mem_message *m, enum mp_memjson_detai
  * and then every other field is null too (pii false). */
 json_t *mp_memjson_summary(const struct mp_mem_summary *s, enum mp_memjson_detail d);
 
-/* The whole memory of the user with store key key[0..key_len)
+/* The memory of the user with store key key[0..key_len)
  * (core/memory/userkey.h): {"user": the user id (never the tenant prefix),
- * "summary", "buffer": [messages, oldest first], "entities": [...]}; ADMIN
- * also has "tenant" (32 hex digits, or null). um may be NULL (nothing
- * stored): empty lists and an empty summary. */
+ * "summary", "buffer": [messages, oldest first] (um's: its summary and
+ * buffer; its entities are not read), "entities": the page facts
+ * (mempage.h), "entities_next_cursor": its next, or null}; ADMIN also has
+ * "tenant" (32 hex digits, or null). um may be NULL (nothing stored): an
+ * empty buffer and an empty summary. */
 json_t *mp_memjson_memory(const char *key, size_t key_len, const struct mp_usermem *um,
-                          enum mp_memjson_detail d);
+                          const struct mp_factpage *facts, enum mp_memjson_detail d);
 
 /* The user's own memory setting: {"user", "mode": "auto"|"read"|"off",
  * "updated_at": RFC 3339, or null when never set (auto)}; ADMIN also has

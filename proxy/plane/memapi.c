@@ -14,6 +14,7 @@
 #include "adminpath.h"
 #include "memview/archivepage.h"
 #include "memview/memjson.h"
+#include "memview/mempage.h"
 #include "memview/memsearch.h"
 #include "memory/memworker.h"
 #include "metrics.h"
@@ -42,7 +43,9 @@ enum call_kind {
 /* What a read (GET) found: replaced by each run (plane/memread.h). */
 struct read_found {
     int page_rc;
+    const char *bad_param; /* a cursor the page refused: its name */
     json_t *page;
+    struct mp_factpage facts;
     char next[MP_ARCHIVE_CURSOR_MAX];
     struct mp_usermem *um;
     enum mp_user_mode mode;
@@ -265,10 +268,25 @@ static bool method_is(const struct mp_http_request_head *h, const char *m)
 
 /* ---- reads: GET /v1/memory and GET /v1/memory/settings ---- */
 
+/* A 400 invalid_parameter naming the query parameter param (a static name,
+ * never the request's bytes). */
+static void send_bad_param(struct mp_conn *c, const struct mp_memapi_call *call,
+                           const char *param)
+{
+    char msg[96];
+    if (param == NULL || strcmp(param, "query") == 0)
+        snprintf(msg, sizeof(msg), "The query is not valid: a name given twice or a bad escape.");
+    else
+        snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
+    const struct mp_respond_with w = {.message = msg, .user = call->user, .user_len = call->user_len};
+    mp_respond_error_with(c, MP_PERR_INVALID_PARAM, &w, MP_CONN_KEEP);
+}
+
 static void found_clear(struct read_found *f)
 {
     json_decref(f->page);
     mp_usermem_free(f->um);
+    mp_mempage_facts_cleanup(&f->facts);
     mp_memsearch_result_cleanup(&f->search);
     memset(f, 0, sizeof(*f));
 }
@@ -295,10 +313,19 @@ static int read_run(void *arg, struct mp_store *store)
     f->page_rc = mp_archive_page(store, call->user, call->user_len, t->cursor, t->cursor_len,
                                  t->limit, MP_MEMJSON_USER, &f->page, f->next);
     int rc = f->page_rc;
+    f->bad_param = "cursor";
     if (rc == MP_EINVAL)
         return MP_OK; /* a bad cursor: answered as such */
     if (rc == MP_OK || rc == MP_NOTFOUND)
-        rc = mp_store_get(store, call->user, call->user_len, &f->um);
+        rc = mp_store_get_head(store, call->user, call->user_len, &f->um);
+    if (rc == MP_OK || rc == MP_NOTFOUND)
+        rc = mp_mempage_facts(store, call->user, call->user_len, t->entities_cursor,
+                              t->entities_cursor_len, t->entities_limit, &f->facts);
+    if (rc == MP_EINVAL) {
+        f->page_rc = MP_EINVAL;
+        f->bad_param = "entities_cursor";
+        return MP_OK;
+    }
     return rc == MP_NOTFOUND ? MP_OK : rc;
 }
 
@@ -322,9 +349,10 @@ static void read_answer(struct mp_memapi_call *call, int status)
                   mp_memjson_settings(call->user, call->user_len, f->mode, f->at, MP_MEMJSON_USER),
                   call, SETTINGS_PATH);
     } else if (f->page_rc == MP_EINVAL) {
-        fail(c, call, MP_PERR_INVALID_PARAM);
+        send_bad_param(c, call, f->bad_param);
     } else {
-        json_t *doc = mp_memjson_memory(call->user, call->user_len, f->um, MP_MEMJSON_USER);
+        json_t *doc =
+            mp_memjson_memory(call->user, call->user_len, f->um, &f->facts, MP_MEMJSON_USER);
         send_json(c, 200, "OK", mp_memjson_add_archive(doc, f->page, f->next), call, "/v1/memory");
         f->page = NULL; /* the document took it */
     }
@@ -367,7 +395,7 @@ static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const ch
     struct mp_admin_target *t = &call->target;
     t->limit = MP_ADMIN_LIMIT_DEFAULT;
     if (mp_adminpath_parse_query(query, qlen, t, &param) != MP_OK) {
-        fail(c, call, MP_PERR_INVALID_PARAM);
+        send_bad_param(c, call, param);
         free(call);
         return;
     }

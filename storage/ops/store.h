@@ -650,6 +650,26 @@ int mp_store_history(struct mp_store *store, const char *user, size_t user_len,
                      struct mp_history **out);
 void mp_history_free(struct mp_history *h);
 
+/* A page of the user's history: up to limit (>= 1) entries with seq >
+ * after, oldest first, read by seq (what a page costs is the page's).
+ * MP_OK with *out (caller frees with mp_history_free()) and *more (an
+ * entry follows the page); MP_NOTFOUND when nothing is stored for the
+ * user; MP_EINVAL (also limit 0); MP_EIO; MP_ENOMEM. */
+int mp_store_history_page(struct mp_store *store, const char *user, size_t user_len, uint64_t after,
+                          size_t limit, struct mp_history **out, bool *more);
+
+/* A page of the user's current facts in key order (bytes, as
+ * mp_store_get() sorts them): up to limit (>= 1) whose key sorts after
+ * after (NUL-terminated; "": from the first). Every fact is read, only
+ * the page is kept: memory for limit facts whatever the user holds.
+ * MP_OK with *out (caller frees with mp_store_facts_free(); every fact's
+ * value its own), *n and *more (a fact follows the page); MP_NOTFOUND when
+ * nothing is stored for the user; MP_EINVAL; MP_EIO; MP_ENOMEM. */
+int mp_store_facts_page(struct mp_store *store, const char *user, size_t user_len,
+                        const char *after, size_t limit, struct mp_mem_entity **out, size_t *n,
+                        bool *more);
+void mp_store_facts_free(struct mp_mem_entity *e, size_t n);
+
 /* The user's own memory setting (MP_OP_SET_USER_MODE) into *mode and, when
  * set_at_ms is not NULL, when it was set (0: never, the default auto):
  * MP_OK (auto when none is stored, also for an unknown user), MP_EINVAL (a

@@ -696,6 +696,25 @@ START_TEST(test_adminpath_limit_out_of_range_rejected)
 }
 END_TEST
 
+START_TEST(test_adminpath_entities_cursor_and_limit)
+{
+    ck_assert_int_eq(parse("/admin/users/a/memory?cursor=12&entities_cursor=a2V5&entities_limit=7"),
+                     MP_OK);
+    ck_assert_str_eq(t.cursor, "12");
+    ck_assert_str_eq(t.entities_cursor, "a2V5");
+    ck_assert_uint_eq(t.entities_cursor_len, 4);
+    ck_assert_uint_eq(t.entities_limit, 7);
+    ck_assert_uint_eq(t.limit, MP_ADMIN_LIMIT_DEFAULT);
+    ck_assert_int_eq(parse("/admin/users/a/memory"), MP_OK);
+    ck_assert_uint_eq(t.entities_limit, 0);
+    ck_assert_uint_eq(t.entities_cursor_len, 0);
+    expect_einval("/admin/users/a/memory?entities_limit=0", "entities_limit");
+    expect_einval("/admin/users/a/memory?entities_limit=1001", "entities_limit");
+    expect_einval("/admin/users/a/memory?entities_cursor=a.b", "entities_cursor");
+    expect_einval("/admin/users/a/memory?entities_cursor=a&entities_cursor=b", "query");
+}
+END_TEST
+
 START_TEST(test_adminpath_limit_junk_rejected)
 {
     expect_einval("/admin/users?limit=-1", "limit");
@@ -1202,6 +1221,7 @@ Suite *mp_test_suite(void)
     /* limit */
     tcase_add_test(tc, test_adminpath_limit_bounds_accepted);
     tcase_add_test(tc, test_adminpath_limit_out_of_range_rejected);
+    tcase_add_test(tc, test_adminpath_entities_cursor_and_limit);
     tcase_add_test(tc, test_adminpath_limit_junk_rejected);
     tcase_add_test(tc, test_adminpath_limit_empty_rejected);
     tcase_add_test(tc, test_adminpath_limit_percent_decoded);

@@ -138,6 +138,40 @@ static int one_user(const char *command, int argc, const char *const *argv, stru
     return rc;
 }
 
+/* Appends to doc's "entities" (a memory answer's first page) the facts of
+ * the pages after it, following entities_next_cursor, so that what is
+ * printed is every fact. */
+static int all_facts(struct mp_ctl_client *c, const struct mp_ctl_user *u, json_t *doc)
+{
+    char path[MP_CTL_PATH_MAX], cursor[MP_CTL_CURSOR_MAX + 1];
+    const char *next = json_string_value(json_object_get(doc, "entities_next_cursor"));
+    json_t *all = json_object_get(doc, "entities");
+    int rc = MP_CTL_OK;
+    snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+    while (rc == MP_CTL_OK && cursor[0] != '\0' && json_is_array(all)) {
+        struct mp_ctl_reply r;
+        json_t *page = NULL;
+        mp_ctl_users_path(u, "memory", path);
+        mp_ctl_users_param(path, "limit", "1");
+        mp_ctl_users_param(path, "entities_cursor", cursor);
+        const struct mp_ctl_call call = {.method = "GET", .path = path, .subject = u->subject};
+        rc = mp_ctl_client_json(c, &call, &r, &page);
+        if (rc != MP_CTL_OK)
+            return rc;
+        next = json_string_value(json_object_get(page, "entities_next_cursor"));
+        if (json_array_extend(all, json_object_get(page, "entities")) != 0 ||
+            (next != NULL && strcmp(next, cursor) == 0)) {
+            fprintf(stderr, "memproxy ctl: malformed answer from the admin API (the facts' "
+                            "cursor does not move)\n");
+            rc = MP_CTL_FAILED;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+        json_decref(page);
+        mp_ctl_reply_cleanup(&r);
+    }
+    return rc;
+}
+
 int mp_ctl_users_show(struct mp_ctl_session *s, int argc, const char *const *argv)
 {
     struct mp_ctl_opt opts[] = {TENANT_OPT, {.name = "--archive", .takes_value = true}};
@@ -163,7 +197,19 @@ int mp_ctl_users_show(struct mp_ctl_session *s, int argc, const char *const *arg
     mp_ctl_users_param(path, "limit", lim);
     const struct mp_ctl_call call = {.method = "GET", .path = path, .subject = u.subject};
     rc = mp_ctl_client_json(c, &call, &r, &doc);
-    return rc != MP_CTL_OK ? rc : mp_ctl_session_output(s, &r, doc, mp_ctl_print_memory);
+    if (rc != MP_CTL_OK)
+        return rc;
+    rc = all_facts(c, &u, doc);
+    if (rc == MP_CTL_OK && s->json) { /* the pages as one answer */
+        json_object_set_new(doc, "entities_next_cursor", json_null());
+        rc = mp_ctl_session_print_json(doc);
+    }
+    if (rc != MP_CTL_OK || s->json) {
+        json_decref(doc);
+        mp_ctl_reply_cleanup(&r);
+        return rc;
+    }
+    return mp_ctl_session_output(s, &r, doc, mp_ctl_print_memory);
 }
 
 /* What forget erased, for people and for scripts. */
@@ -209,6 +255,8 @@ int mp_ctl_users_forget(struct mp_ctl_session *s, int argc, const char *const *a
     const struct mp_ctl_call look = {
         .method = "GET", .path = path, .subject = u.subject, .missing_ok = true};
     rc = mp_ctl_client_json(c, &look, &r, &mem);
+    if (rc == MP_CTL_OK)
+        rc = all_facts(c, &u, mem); /* counted for the answer */
     if (rc == MP_CTL_OK || rc == MP_CTL_NOTFOUND) {
         mp_ctl_users_path(&u, "memory", path);
         const struct mp_ctl_call del = {.method = "DELETE", .path = path, .subject = u.subject};

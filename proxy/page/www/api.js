@@ -51,7 +51,9 @@ export function userApi(base, query, headers) {
   };
   return {
     memory: (cursor) => json('memory', 'limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')),
-    history: () => json('history'),
+    // the facts after the page that gave entities_next_cursor (one archived message rides along)
+    facts: (cursor) => json('memory', 'limit=1&entities_cursor=' + encodeURIComponent(cursor)),
+    history: (cursor) => json('history', cursor ? 'cursor=' + encodeURIComponent(cursor) : ''),
     settings: () => json('settings'),
     setSettings: (mode) => json('settings', '', {
       method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode }),

@@ -6,7 +6,8 @@ import { download } from './dom.js';
 async function allLines(api) {
   let text = '';
   let cursor = null;
-  for (let page = 0; page < 1000; page++) {
+  // a page holds up to 1000 facts, messages or history entries
+  for (let page = 0; page < 100000; page++) {
     const got = await api.exportPage(cursor);
     text += got.text;
     cursor = got.next;

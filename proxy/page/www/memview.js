@@ -107,7 +107,16 @@ async function load(api) {
     const seen = new Set(data.messages.map((m) => m.seq));
     for (const m of data.memory.buffer || []) if (!seen.has(m.seq)) data.messages.push(m);
     data.messages.sort((a, b) => a.seq - b.seq);
-    data.history = (await api.history()).history;
+    for (let c = data.memory.entities_next_cursor; c;) {
+      const doc = await api.facts(c);
+      data.memory.entities.push(...doc.entities);
+      c = doc.entities_next_cursor;
+    }
+    for (let c = null, first = true; first || c; first = false) {
+      const doc = await api.history(c);
+      data.history.push(...doc.history);
+      c = doc.history_next_cursor;
+    }
   }
   data.settings = await api.settings();
   try { data.explain = await api.explainLast(); } catch (e) { if (!(e instanceof ApiError)) throw e; }

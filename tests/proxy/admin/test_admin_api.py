@@ -331,7 +331,8 @@ class Memory(AdminCase):
         self.assertTrue((r.header('content-type') or '').startswith('application/json'))
         doc = r.json()
         self.assertEqual(set(doc.keys()),
-                         {'user', 'tenant', 'summary', 'buffer', 'entities', 'archive', 'archive_next_cursor'})
+                         {'user', 'tenant', 'summary', 'buffer', 'entities', 'entities_next_cursor', 'archive',
+                          'archive_next_cursor'})
         self.assertEqual((doc['user'], doc['tenant']), (user, None))
         # the whole turn stays in the archive after the fold took it from the buffer
         self.assertEqual([(m['role'], m['request_id']) for m in doc['archive']],

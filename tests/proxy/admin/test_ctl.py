@@ -319,6 +319,26 @@ class Users(CtlCase):
                          mem['archive'][:1])
         self.assertIn('(more archived messages follow', self.ok('users', 'show', user, '--archive', '1').out)
 
+    def test_show_export_and_forget_follow_the_pages(self):
+        # 2,500 facts: three pages of the memory's facts, several of the
+        # export; show prints them all, export writes them all, forget
+        # counts them all.
+        user = mh.uid('many')
+        body = ''.join(json.dumps({'type': 'fact', 'key': 'key_%04d' % i, 'value': 'v%d' % i,
+                                   'at': '2024-01-01T00:00:00Z'}) + '\n' for i in range(2500))
+        r = self.admin('POST', '/admin/users/%s/import' % mh.qid(user), body.encode(), 'application/x-ndjson')
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(self.memory(user).json()['entities_next_cursor'])
+        doc = self.ok('users', 'show', user, '--json').json()
+        self.assertEqual(sorted(e['key'] for e in doc['entities']), ['key_%04d' % i for i in range(2500)])
+        out = self.ok('users', 'show', user).out
+        self.assertIn('Facts (2500)', out)
+        self.assertIn('key_2499', out)
+        lines = [json.loads(x) for x in self.ok('users', 'export', user).out.splitlines()]
+        self.assertEqual(sorted(x['key'] for x in lines if x['type'] == 'fact'),
+                         ['key_%04d' % i for i in range(2500)])
+        self.assertEqual(self.ok('users', 'forget', user, '--json').json()['facts'], 2500)
+
     def test_unknown_user_is_not_found(self):
         ghost = mh.uid('ghost')
         for args in (('users', 'show', ghost), ('users', 'export', ghost)):

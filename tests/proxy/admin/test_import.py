@@ -600,10 +600,13 @@ class Paging(ImportCase):
             if cursor is None:
                 break
             self.assertLess(len(pages), 20)
-        self.assertEqual(len(pages), 4)
+        self.assertGreaterEqual(len(pages), 4)
         self.assertEqual([ln['type'] for ln in pages[0]][:1], ['fact'])
-        for pg in pages[1:]:
-            self.assertEqual({ln['type'] for ln in pg}, {'message'}, 'a later page holds more than messages')
+        for pg in pages:  # limit counts fact, message and history lines
+            self.assertLessEqual(sum(1 for ln in pg if ln['type'] != 'summary'), 3, pg)
+        order = ['settings', 'fact', 'message', 'summary', 'history']
+        types = [ln['type'] for pg in pages for ln in pg]
+        self.assertEqual(types, sorted(types, key=order.index), 'the parts out of order')
         msgs = [ln['content'] for pg in pages for ln in pg if ln['type'] == 'message']
         self.assertEqual(msgs, want)
         self.assertEqual(sum(1 for pg in pages for ln in pg if ln['type'] == 'fact'), 1)
@@ -666,7 +669,7 @@ class RoundTrip(ImportCase):
         self.assertEqual(len(src_archive), 8)
         self.assertIsNotNone(src['summary']['text'])
         body, pages = self.export_all(self.proxy, a)
-        self.assertEqual(pages, 4)
+        self.assertGreaterEqual(pages, 7)  # 5 facts and 8 messages, 2 a page, then the history
 
         # A fresh memproxy: an empty store.
         p = self.start_proxy(sections=sections())

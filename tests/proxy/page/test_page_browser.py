@@ -343,6 +343,20 @@ class Browser(mh.MemCase):
             self.assertNotIn('Lima', text, path)
         self.only_memproxy()
 
+    def test_a_person_with_many_facts_sees_every_one(self):
+        # 2,500 facts: three pages of the memory's facts; the page follows
+        # entities_next_cursor (docs/admin-api.md, "Pages") and lists them all.
+        user = mh.uid('many')
+        items = [mh.fact('fact_%04d' % i, 'value %d' % i, '2024-01-01T00:00:00Z') for i in range(2500)]
+        self.assertEqual(mh.import_lines(self.proxy, user, items).status, 200)
+        b = self.browser
+        b.navigate(self.origin + '#link=' + ph.token(user))
+        b.wait('document.querySelectorAll("li.fact").length === 2500', timeout=60, what='every fact listed')
+        keys = b.js('Array.from(document.querySelectorAll("li.fact")).map((li) => li.dataset.key)')
+        self.assertEqual(sorted(keys), ['fact_%04d' % i for i in range(2500)])
+        self.assertTrue(any('entities_cursor=' in u for u in b.requests), 'the page did not follow the cursor')
+        self.only_memproxy()
+
     def test_operator_sees_held_and_failed_jobs_and_reruns_one_by_keyboard(self):
         # a user's two turns go to the memory model in one call (a batch)
         p = self.start_proxy(workers=1, memory={'mode': 'entity', 'job_retry_backoff_ms': 50,

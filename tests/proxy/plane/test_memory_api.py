@@ -48,7 +48,8 @@ class UserApi(mh.MemCase):
         self.assertTrue(r.header('x-request-id'))
         doc = r.json()
         self.assertEqual(set(doc.keys()),
-                         {'user', 'summary', 'buffer', 'entities', 'archive', 'archive_next_cursor'}, doc)
+                         {'user', 'summary', 'buffer', 'entities', 'entities_next_cursor', 'archive',
+                          'archive_next_cursor'}, doc)
         self.assertIsNone(doc['archive_next_cursor'])
         for m in doc['archive']:
             self.assertEqual(set(m.keys()), {'role', 'content', 'at'}, m)
@@ -86,7 +87,7 @@ class UserApi(mh.MemCase):
         r = self.proxy.request('GET', '/v1/memory', self.h(user))
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {'user': user, 'summary': {'text': None, 'updated_at': None},
-                                    'buffer': [], 'entities': [], 'archive': [],
+                                    'buffer': [], 'entities': [], 'entities_next_cursor': None, 'archive': [],
                                     'archive_next_cursor': None})
 
     def test_get_with_unicode_user_id(self):
@@ -103,7 +104,7 @@ class UserApi(mh.MemCase):
         self.assertEqual(r.status, 204, r)
         self.assertEqual(bytes(r.body), b'')
         self.assertEqual(mh.get_memory(self.proxy, user), {'user': user, 'summary': {'text': None, 'updated_at': None},
-                                                           'buffer': [], 'entities': [], 'archive': [],
+                                                           'buffer': [], 'entities': [], 'entities_next_cursor': None, 'archive': [],
                                     'archive_next_cursor': None})
         s = send(self.proxy, user, 'Who am I?', x_memory='read')
         self.assertOK(s)
@@ -127,7 +128,7 @@ class UserApi(mh.MemCase):
         time.sleep(1.5)   # past a scheduler tick and a first retry backoff
         mem = mh.get_memory(self.proxy, user)
         self.assertEqual(mem, {'user': user, 'summary': {'text': None, 'updated_at': None},
-                               'buffer': [], 'entities': [], 'archive': [],
+                               'buffer': [], 'entities': [], 'entities_next_cursor': None, 'archive': [],
                                     'archive_next_cursor': None}, 'memory came back after DELETE')
         self.assertEqual(mh.user_jobs(self.fake, user, after=n1), [], 'a job of a deleted user ran')
 

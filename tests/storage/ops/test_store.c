@@ -814,6 +814,53 @@ START_TEST(test_store_history_of_unknown_user_is_notfound)
 }
 END_TEST
 
+/* Pages of facts (key order, limit kept, every fact once) and of the
+ * history (seq order, from after a seq). */
+START_TEST(test_store_facts_and_history_pages)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    static const char *const keys[] = {"m", "b", "zz", "a", "k1", "k10", "k2", "c", "y", "x",
+                                       "k", "d", "e",  "f", "g",  "h",   "i",  "j", "l", "n"};
+    size_t nkeys = sizeof(keys) / sizeof(keys[0]), seen = 0;
+    for (size_t i = 0; i < nkeys; i++)
+        ck_assert_int_eq(fx_upsert(store, U("alice"), keys[i], "v", MP_TRUST_STATED, 1), MP_OK);
+    struct mp_usermem *um = fx_get(store, U("alice")); /* the order to page in */
+    char after[MP_ENTITY_KEY_MAX + 1] = "";
+    bool more = true;
+    while (more) {
+        struct mp_mem_entity *e = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(mp_store_facts_page(store, U("alice"), after, 6, &e, &n, &more), MP_OK);
+        ck_assert_uint_le(n, 6);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_str_eq(e[i].key, um->entities[seen + i].key);
+        seen += n;
+        ck_assert(more == (seen < nkeys));
+        if (n > 0)
+            snprintf(after, sizeof(after), "%s", e[n - 1].key);
+        mp_store_facts_free(e, n);
+    }
+    ck_assert_uint_eq(seen, nkeys);
+    mp_usermem_free(um);
+    struct mp_history *h = NULL;
+    ck_assert_int_eq(mp_store_history_page(store, U("alice"), 5, 10, &h, &more), MP_OK);
+    ck_assert_uint_eq(h->nitems, 10);
+    ck_assert_uint_eq(h->items[0].seq, 6);
+    ck_assert_uint_eq(h->items[9].seq, 15);
+    ck_assert(more);
+    mp_history_free(h);
+    ck_assert_int_eq(mp_store_history_page(store, U("alice"), 15, 10, &h, &more), MP_OK);
+    ck_assert_uint_eq(h->nitems, nkeys - 15);
+    ck_assert(!more);
+    mp_history_free(h);
+    ck_assert_int_eq(mp_store_history_page(store, U("bob"), 0, 10, &h, &more), MP_NOTFOUND);
+    struct mp_mem_entity *e = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(mp_store_facts_page(store, U("bob"), "", 10, &e, &n, &more), MP_NOTFOUND);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 /* ---- users ---- */
 
 START_TEST(test_store_delete_user_removes_everything_and_only_theirs)
@@ -1475,6 +1522,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_store_delete_entity_removes_it_and_logs_deleted, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_key_back_after_delete_continues_revisions, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_history_of_unknown_user_is_notfound, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_store_facts_and_history_pages, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_delete_user_removes_everything_and_only_theirs, 0,
                         FX_BACKENDS);
     tcase_add_loop_test(tc, test_store_users_with_prefix_ids_are_isolated, 0, FX_BACKENDS);

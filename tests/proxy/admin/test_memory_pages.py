@@ -1,0 +1,320 @@
+"""Pages of a large user's memory (docs/admin-api.md, "Pages"): the memory's
+facts (entities_cursor, entities_limit), the history (cursor, limit) and the
+export (X-Next-Cursor) are bounded per answer; following the cursors gives
+every item exactly once, on the admin API, the memory page's /api/ and
+GET /v1/memory alike; a bad cursor is 400 naming it; and serving a user of
+many facts leaves the process's peak RSS (VmHWM) bounded."""
+
+import json
+import os
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'page'))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+import pagehelpers as ph  # noqa: E402
+from memhelpers import fact, message  # noqa: E402
+
+ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}}
+AT = '2024-03-01T10:00:00Z'
+
+
+def facts(n, prefix='k'):
+    # keys of several lengths, so that the store's byte order is not the
+    # order of the numbers
+    return [fact('%s%d' % (prefix, i), 'value number %d' % i, AT) for i in range(n)]
+
+
+def messages(n):
+    return [message('user' if i % 2 == 0 else 'assistant', 'message number %d' % i, AT)
+            for i in range(n)]
+
+
+def vm_hwm_kb(p):
+    with open('/proc/%d/status' % p.pid) as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    raise AssertionError('no VmHWM')
+
+
+class Pages(mh.MemCase):
+    PROXY_CONFIG = {'workers': 2, 'sections': ADMIN, 'memory': {'mode': 'hybrid'}}
+
+    def adm(self, path, proxy=None):
+        return mh.admin_request(proxy or self.proxy, 'GET', path)
+
+    def import_ok(self, user, items, proxy=None):
+        r = mh.import_lines(proxy or self.proxy, user, items)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def follow(self, path, param, page_of, proxy=None):
+        """[page, ...] from path, following the next page's cursor as the
+        query parameter param; page_of(r) is (the page's items, the next
+        cursor or None)."""
+        pages, cursor = [], None
+        while True:
+            r = self.adm(path + ('' if cursor is None else '&%s=%s' % (param, cursor)), proxy)
+            self.assertEqual(r.status, 200, r)
+            items, cursor = page_of(r)
+            pages.append(items)
+            if cursor is None:
+                return pages
+            self.assertLess(len(pages), 10000, 'the cursor does not end')
+
+    def memory_facts(self, user, query, proxy=None):
+        """Every fact through the memory's entities cursor: [page, ...]."""
+        return self.follow('/admin/users/%s/memory?limit=1%s' % (mh.qid(user), query), 'entities_cursor',
+                           lambda r: (r.json()['entities'], r.json()['entities_next_cursor']), proxy)
+
+    def history_pages(self, user, query='', proxy=None):
+        return self.follow('/admin/users/%s/history?x=1%s' % (mh.qid(user), query), 'cursor',
+                           lambda r: (r.json()['history'], r.json()['history_next_cursor']), proxy)
+
+    def export_pages(self, user, query='', proxy=None):
+        """[[line dict, ...] per page] following X-Next-Cursor."""
+        def page_of(r):
+            text = bytes(r.body).decode()
+            self.assertTrue(text == '' or text.endswith('\n'), text[-100:])
+            return [json.loads(x) for x in text.splitlines()], r.header('x-next-cursor')
+        return self.follow('/admin/users/%s/export?x=1%s' % (mh.qid(user), query), 'cursor', page_of, proxy)
+
+    # -- facts ---------------------------------------------------------------
+
+    def test_facts_paged_every_fact_once(self):
+        user = mh.uid('pages-facts')
+        self.import_ok(user, facts(3000))
+        first = self.adm('/admin/users/%s/memory' % mh.qid(user)).json()
+        self.assertEqual(len(first['entities']), 1000, 'the default page of facts')
+        self.assertIsNotNone(first['entities_next_cursor'])
+        self.assertIn('archive_next_cursor', first)
+        pages = self.memory_facts(user, '&entities_limit=700')
+        self.assertEqual([len(p) for p in pages], [700, 700, 700, 700, 200])
+        keys = [e['key'] for p in pages for e in p]
+        self.assertEqual(len(keys), len(set(keys)), 'a fact on two pages')
+        self.assertEqual(set(keys), {'k%d' % i for i in range(3000)})
+        self.assertEqual(keys, sorted(keys, key=lambda k: k.encode()), 'pages out of key order')
+        values = {e['key']: e['value'] for p in pages for e in p}
+        self.assertEqual(values['k2999'], 'value number 2999')
+
+    def test_fact_added_between_pages_moves_nothing(self):
+        user = mh.uid('pages-moving')
+        self.import_ok(user, facts(30))
+        r = self.adm('/admin/users/%s/memory?entities_limit=10' % mh.qid(user)).json()
+        seen = [e['key'] for e in r['entities']]
+        # a key sorting before the cursor, and one after it
+        self.import_ok(user, [fact('a0', 'new', AT), fact('zz9', 'new too', AT)])
+        cursor = r['entities_next_cursor']
+        while cursor is not None:
+            r = self.adm('/admin/users/%s/memory?entities_limit=10&entities_cursor=%s'
+                         % (mh.qid(user), cursor)).json()
+            seen += [e['key'] for e in r['entities']]
+            cursor = r['entities_next_cursor']
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertTrue({'k%d' % i for i in range(30)} <= set(seen), 'a fact was skipped')
+        self.assertIn('zz9', seen)
+
+    def test_user_api_and_page_api_page_facts(self):
+        user = mh.uid('pages-v1')
+        self.import_ok(user, facts(1500))
+        keys, cursor = [], None
+        while True:
+            q = '?entities_limit=400' + ('&entities_cursor=' + cursor if cursor else '')
+            r = self.proxy.request('GET', '/v1/memory' + q, [('X-User-Id', user)])
+            self.assertEqual(r.status, 200, r)
+            doc = r.json()
+            keys += [e['key'] for e in doc['entities']]
+            cursor = doc['entities_next_cursor']
+            if cursor is None:
+                break
+        self.assertEqual(sorted(keys), sorted('k%d' % i for i in range(1500)))
+        self.assertEqual(len(keys), 1500)
+        first = self.proxy.request('GET', '/v1/memory', [('X-User-Id', user)]).json()
+        self.assertEqual(len(first['entities']), 1000)
+        r = self.proxy.request('GET', '/v1/memory?entities_cursor=%21', [('X-User-Id', user)])
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        self.assertIn('entities_cursor', r.json()['error']['message'])
+        r = self.proxy.request('GET', '/v1/memory?entities_cursor=AAAAA', [('X-User-Id', user)])
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        r = self.proxy.request('GET', '/v1/memory?entities_limit=1001', [('X-User-Id', user)])
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        self.assertIn('entities_limit', r.json()['error']['message'])
+
+    # -- history -------------------------------------------------------------
+
+    def test_history_paged_every_entry_once(self):
+        user = mh.uid('pages-hist')
+        self.import_ok(user, facts(2500))
+        pages = self.history_pages(user, '&limit=1000')
+        self.assertGreaterEqual(len(pages), 3)
+        self.assertTrue(all(len(p) <= 1000 for p in pages))
+        seqs = [h['seq'] for p in pages for h in p]
+        self.assertEqual(len(seqs), len(set(seqs)), 'an entry on two pages')
+        self.assertEqual(seqs, sorted(seqs), 'oldest first')
+        added = {h['key'] for p in pages for h in p if h['item'] == 'fact' and h['event'] == 'added'}
+        self.assertEqual(added, {'k%d' % i for i in range(2500)})
+        whole = self.adm('/admin/users/%s/history' % mh.qid(user)).json()
+        self.assertEqual(len(whole['history']), 1000, 'the default page of history')
+        self.assertEqual(whole['history'], pages[0])
+
+    # -- export --------------------------------------------------------------
+
+    def test_export_followed_gives_every_item_once(self):
+        user = mh.uid('pages-export')
+        self.import_ok(user, facts(2200) + messages(1300))
+        r = mh.admin_request(self.proxy, 'PUT', '/admin/users/%s/settings' % mh.qid(user),
+                             json.dumps({'mode': 'read'}).encode(), 'application/json')
+        self.assertEqual(r.status, 200, r)
+        pages = self.export_pages(user, '&limit=500')
+        self.assertTrue(all(sum(1 for x in p if x['type'] not in ('settings', 'summary')) <= 500
+                            for p in pages), [len(p) for p in pages])
+        lines = [x for p in pages for x in p]
+        types = [x['type'] for x in lines]
+        self.assertEqual(types[0], 'settings')
+        self.assertEqual(types.count('settings'), 1)
+        facts_seen = [x['key'] for x in lines if x['type'] == 'fact']
+        self.assertEqual(len(facts_seen), 2200)
+        self.assertEqual(set(facts_seen), {'k%d' % i for i in range(2200)})
+        contents = [x['content'] for x in lines if x['type'] == 'message']
+        self.assertEqual(contents, ['message number %d' % i for i in range(1300)])
+        hist = [x['seq'] for x in lines if x['type'] == 'history']
+        self.assertEqual(len(hist), len(set(hist)))
+        self.assertEqual(hist, [h['seq'] for p in self.history_pages(user) for h in p])
+        # the parts in the order of the unpaged export
+        order = {'settings': 0, 'fact': 1, 'message': 2, 'summary': 3, 'history': 4}
+        self.assertEqual(types, sorted(types, key=order.get))
+        # the pages concatenated import back as the same memory
+        other = mh.uid('pages-export-back')
+        back = '\n'.join(json.dumps(x) for x in lines if x['type'] in ('fact', 'message'))
+        self.import_ok(other, back.encode() + b'\n')
+        again = [x['key'] for p in self.export_pages(other) for x in p if x['type'] == 'fact']
+        self.assertEqual(sorted(again), sorted(facts_seen))
+
+    def test_export_default_page_and_old_archive_cursor(self):
+        user = mh.uid('pages-export-old')
+        self.import_ok(user, facts(5) + messages(30))
+        pages = self.export_pages(user)
+        self.assertEqual(len(pages), 1, 'a small user exports in one page')
+        # an archive cursor as an export wrote before (the seq of a message)
+        seqs = [x['seq'] for x in pages[0] if x['type'] == 'message']
+        r = self.adm('/admin/users/%s/export?cursor=%d' % (mh.qid(user), seqs[9]))
+        self.assertEqual(r.status, 200, r)
+        got = [json.loads(x) for x in bytes(r.body).decode().splitlines()]
+        self.assertEqual([x['seq'] for x in got if x['type'] == 'message'], seqs[10:])
+        self.assertNotIn('fact', [x['type'] for x in got])
+
+    def test_export_page_of_long_messages_stops_past_4_mib(self):
+        user = mh.uid('pages-long')
+        long = [message('user', ('%04d ' % i) + 'word ' * 3000, AT) for i in range(400)]  # 15 kB each
+        self.import_ok(user, long)
+        r = self.adm('/admin/users/%s/export' % mh.qid(user))
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(r.header('x-next-cursor'), 'six MB of messages in one page')
+        self.assertLess(len(r.body), 4 * 1024 * 1024 + 100 * 20 * 1024)
+        got = [x['content'][:4] for p in self.export_pages(user) for x in p if x['type'] == 'message']
+        self.assertEqual(got, ['%04d' % i for i in range(400)])
+
+    def test_bad_cursors_400_naming_them(self):
+        user = mh.uid('pages-bad')
+        self.import_ok(user, facts(3))
+        for path, param in (('memory?cursor=abc', 'cursor'),
+                            ('memory?entities_cursor=%2A', 'entities_cursor'),
+                            ('memory?entities_cursor=A', 'entities_cursor'),
+                            ('memory?entities_limit=0', 'entities_limit'),
+                            ('history?cursor=x1', 'cursor'),
+                            ('history?cursor=01', 'cursor'),
+                            ('history?limit=1001', 'limit'),
+                            ('export?cursor=zz', 'cursor'),
+                            ('export?cursor=f', 'cursor'),
+                            ('export?cursor=h0', 'cursor'),
+                            ('export?cursor=bb', 'cursor')):
+            r = self.adm('/admin/users/%s/%s' % (mh.qid(user), path))
+            self.assertOpenAIError(r, 400, 'invalid_parameter')
+            self.assertIn(param, r.json()['error']['message'], path)
+
+    # -- memory --------------------------------------------------------------
+
+    def test_peak_rss_bounded_serving_a_large_user(self):
+        # 20,000 facts, then a fresh memproxy on the same store (so its
+        # VmHWM is its own): every page of the memory, history and export
+        # read; unpaged, the memory answer alone built a JSON tree of
+        # hundreds of MB.
+        storage = self.storage_dir()
+        kw = {'memory': {'mode': 'hybrid'}, 'sections': ADMIN,
+              'storage': {'path': storage, 'sync': 'none'},
+              # in the ASan build: freed memory back in use soon, as in the plain one
+              'env': {'ASAN_OPTIONS': (os.environ.get('ASAN_OPTIONS', '') + ':quarantine_size_mb=4'
+                                       ':thread_local_quarantine_size_kb=64').lstrip(':')}}
+        p = self.start_proxy(**kw)
+        user = mh.uid('pages-big')
+        items = [fact('fact_key_%06d' % i, 'a value of some length, number %d, %s' % (i, 'x' * 60), AT)
+                 for i in range(20000)]
+        self.import_ok(user, items, proxy=p)
+        self.stop_checked(p)
+        p = self.start_proxy(**kw)
+        self.adm('/admin/users/%s/memory?limit=1&entities_limit=1' % mh.qid(user), p)
+        base = vm_hwm_kb(p.proc)
+        sizes = []
+        for path in ('memory', 'history', 'export'):
+            r = self.adm('/admin/users/%s/%s' % (mh.qid(user), path), p)
+            self.assertEqual(r.status, 200, r)
+            sizes.append(len(r.body))
+        self.assertTrue(all(s < 2 * 1024 * 1024 for s in sizes), sizes)
+        n = sum(len(x) for x in self.memory_facts(user, '&entities_limit=1000', p))
+        self.assertEqual(n, 20000)
+        n = sum(1 for pg in self.export_pages(user, '', p) for x in pg if x['type'] == 'fact')
+        self.assertEqual(n, 20000)
+        grown = vm_hwm_kb(p.proc) - base
+        self.assertLess(grown, 48 * 1024, 'peak RSS grew %d kB serving the pages' % grown)
+
+
+class PageApi(mh.MemCase):
+    """The memory page's /api/ (the admin routes of the link's user): the
+    same pages and cursors."""
+    PROXY_CONFIG = {'workers': 1, 'sections': {
+        'admin': {'token': mh.ADMIN_TOKEN},
+        'security': {'user_signature_key': ph.SIGN_KEY},
+        'page': {'listen': '127.0.0.1:0'}}}
+
+    def follow(self, link, path, param, items, nxt):
+        out, cursor = [], None
+        while True:
+            r = ph.api(self.proxy, 'GET', path + ('' if cursor is None else '&%s=%s' % (param, cursor)), link)
+            self.assertEqual(r.status, 200, r)
+            out += items(r)
+            cursor = nxt(r)
+            if cursor is None:
+                return out
+            self.assertLess(len(out), 100000)
+
+    def test_page_api_pages_facts_history_and_export(self):
+        user = mh.uid('pages-page')
+        r = mh.import_lines(self.proxy, user, facts(1300) + messages(40))
+        self.assertEqual(r.status, 200, r)
+        link = ph.token(user)
+        first = ph.api(self.proxy, 'GET', 'memory', link).json()
+        self.assertEqual(len(first['entities']), 1000)
+        keys = self.follow(link, 'memory?limit=1', 'entities_cursor', lambda r: [e['key'] for e in r.json()['entities']],
+                           lambda r: r.json()['entities_next_cursor'])
+        self.assertEqual(sorted(keys), sorted('k%d' % i for i in range(1300)))
+        self.assertEqual(len(keys), 1300)
+        seqs = self.follow(link, 'history?limit=500', 'cursor', lambda r: [h['seq'] for h in r.json()['history']],
+                           lambda r: r.json()['history_next_cursor'])
+        self.assertEqual(len(seqs), len(set(seqs)))
+        self.assertGreaterEqual(len(seqs), 1300)
+        lines = self.follow(link, 'export?limit=400', 'cursor',
+                            lambda r: [json.loads(x) for x in bytes(r.body).decode().splitlines()],
+                            lambda r: r.header('x-next-cursor'))
+        self.assertEqual(sorted(x['key'] for x in lines if x['type'] == 'fact'), sorted(keys))
+        self.assertEqual(sum(1 for x in lines if x['type'] == 'message'), 40)
+        self.assertEqual([x['seq'] for x in lines if x['type'] == 'history'], seqs)
+        r = ph.api(self.proxy, 'GET', 'history?cursor=nope', link)
+        self.assertOpenAIError(r, 400, 'invalid_parameter')
+        self.assertIn('cursor', r.json()['error']['message'])
+
+
+if __name__ == '__main__':
+    harness.main('proxy_memory_pages')
