@@ -1,23 +1,54 @@
-/* Dense scoring. The dot product keeps eight partial sums so the compiler
- * can vectorize it without -ffast-math (float addition is not reassociated
- * on its own); the best K are held in a min-heap whose root is the worst
- * kept, so most vectors cost one comparison after their dot product. */
+/* Dense scoring. The query is scaled to 16-bit integers once, so each
+ * vector costs one integer dot product (16-bit by 8-bit into 32-bit sums:
+ * a loop the compiler vectorizes with SSE2 alone, where a float sum is
+ * never reassociated without -ffast-math); the best K are held in a min-heap
+ * whose root is the worst kept, so most vectors cost one comparison after
+ * their dot product. */
 #include "embed/embed_scan.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-float mp_embed_scan_dot(const float *q, const int8_t *codes, unsigned dims)
-{
-    float acc[8] = {0};
-    unsigned i = 0;
+#include "embed/embed_request.h"
+#include "status.h"
 
-    for (; i + 8 <= dims; i += 8)
-        for (unsigned j = 0; j < 8; j++)
-            acc[j] += q[i + j] * (float)codes[i + j];
-    for (; i < dims; i++)
-        acc[0] += q[i] * (float)codes[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+int mp_embed_scan_query(const float *q, unsigned dims, int16_t *q16, struct mp_embed_query *out)
+{
+    double m = 0.0;
+
+    if (dims == 0 || dims > MP_EMBED_DIMS_MAX)
+        return MP_EINVAL;
+    for (unsigned i = 0; i < dims; i++) {
+        if (!isfinite(q[i]))
+            return MP_EINVAL;
+        m = fmax(m, fabs((double)q[i]));
+    }
+    if (!(m > 0.0))
+        return MP_EINVAL;
+    double top = fmin(32767.0, floor(2147483647.0 / (127.0 * dims)));
+    double k = top / m;
+    for (unsigned i = 0; i < dims; i++)
+        q16[i] = (int16_t)lrint((double)q[i] * k);
+    out->q = q16;
+    out->dims = dims;
+    out->unit = (float)(1.0 / k);
+    return MP_OK;
+}
+
+int32_t mp_embed_scan_dot(const struct mp_embed_query *q, const int8_t *codes)
+{
+    const int16_t *v = q->q;
+    unsigned body = q->dims & ~15u;
+    int32_t sum = 0;
+
+    /* a trip count that is a multiple of 16 is what gcc's -O2 (its "very
+     * cheap" cost model) vectorizes: four times faster than one loop */
+    for (unsigned i = 0; i < body; i++)
+        sum += (int32_t)v[i] * codes[i];
+    for (unsigned i = body; i < q->dims; i++)
+        sum += (int32_t)v[i] * codes[i];
+    return sum;
 }
 
 /* Whether a ranks below b: lower similarity, or the same and a later item. */
@@ -54,16 +85,17 @@ static void sift_up(struct mp_embed_hit *h, size_t i)
     }
 }
 
-size_t mp_embed_scan_topk(const float *q, unsigned dims, const int8_t *codes, const float *scales,
+size_t mp_embed_scan_topk(const struct mp_embed_query *q, const int8_t *codes, const float *scales,
                           size_t n, size_t max_scan, struct mp_embed_hit *out, size_t k,
                           size_t *scanned)
 {
+    size_t dims = q->dims;
     size_t todo = n < max_scan ? n : max_scan, kept = 0;
 
     todo = todo < UINT32_MAX ? todo : UINT32_MAX;
     for (size_t i = 0; i < todo && k > 0; i++) {
-        struct mp_embed_hit h = {(uint32_t)i,
-                                 scales[i] * mp_embed_scan_dot(q, codes + i * dims, dims)};
+        float dot = (float)mp_embed_scan_dot(q, codes + i * dims);
+        struct mp_embed_hit h = {(uint32_t)i, scales[i] * q->unit * dot};
         if (kept < k) {
             out[kept] = h;
             sift_up(out, kept++);
