@@ -34,7 +34,8 @@ struct mp_embed_fused {
  * repeated within one list counts at its first (best) rank there. Returns
  * MP_OK with *n_out; MP_ETOOBIG when cap < nlex + ndense (out then holds
  * nothing usable); MP_EINVAL when a list is longer than UINT32_MAX / 2. Does
- * not allocate; the inputs are borrowed, out caller-owned. */
+ * not allocate; the inputs are borrowed (lex may be NULL when nlex is 0,
+ * dense when ndense is 0), out caller-owned. */
 int mp_embed_fuse_rrf(const uint32_t *lex, size_t nlex, const struct mp_embed_hit *dense,
                       size_t ndense, unsigned k, struct mp_embed_fused *out, size_t cap,
                       size_t *n_out);
