@@ -563,7 +563,7 @@ static enum progress answer_v1(struct conn *c)
         b.status = 400; /* whatever the directives asked: the provider answers nothing else */
         b.echo = false;
     }
-    if (b.err[0] == '\0' && api->wire == &fake_wire_embed) {
+    if (b.err[0] == '\0' && !b.echo && api->wire == &fake_wire_embed) {
         play_embed(srv, &b, &r, post);
     }
     bool job = false;
