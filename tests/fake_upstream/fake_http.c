@@ -212,6 +212,12 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 14 && memcmp(t, "/_fake/routing", 14) == 0) {
         return FAKE_ROUTE_ROUTING;
     }
+    if (plen == 17 && memcmp(t, "/_fake/embeddings", 17) == 0) {
+        return FAKE_ROUTE_EMBEDDINGS;
+    }
+    if (plen == 16 && memcmp(t, "/_fake/embedmode", 16) == 0) {
+        return FAKE_ROUTE_EMBEDMODE;
+    }
     if (plen == 1) {
         return FAKE_ROUTE_ROOT;
     }

@@ -51,7 +51,9 @@ enum fake_route {
     FAKE_ROUTE_HOLD,
     FAKE_ROUTE_RELEASE,
     FAKE_ROUTE_ROUTING,
-    FAKE_ROUTE_ROOT, /* "/": a client's probe of the base URL */
+    FAKE_ROUTE_EMBEDDINGS, /* GET /_fake/embeddings: the embeddings log */
+    FAKE_ROUTE_EMBEDMODE,  /* /_fake/embedmode: the embeddings' misbehaviour */
+    FAKE_ROUTE_ROOT,       /* "/": a client's probe of the base URL */
     FAKE_ROUTE_OTHER
 };
 

@@ -12,6 +12,7 @@
 #include "fake_behavior.h"
 #include "fake_cache.h"
 #include "fake_chat.h"
+#include "fake_embed.h"
 #include "fake_http.h"
 #include "fake_llm.h"
 #include "fake_messages.h"
@@ -74,6 +75,7 @@ struct server {
     struct fake_buf reply;    /* POST /_fake/reply's text as a JSON string, quotes included */
     bool reply_set;           /* reply waits for the next answer that takes it */
     bool holding;             /* POST /_fake/hold: jobs' answers wait for /_fake/release */
+    struct fake_embed *embed; /* /v1/embeddings: its mode and log (fake_embed.h) */
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL, C_HOLD };
@@ -349,6 +351,7 @@ static const struct api apis[] = {
     {"/v1/messages/count_tokens", &fake_wire_count_tokens, false, false, FAKE_LLM_MESSAGES,
      FAKE_CACHE_COUNT_ONLY},
     {"/v1/models", &fake_wire_models, false, false, FAKE_LLM_CHAT, -1},
+    {"/v1/embeddings", &fake_wire_embed, false, false, FAKE_LLM_CHAT, -1},
 };
 
 static const struct api other_v1 = {"", &fake_wire_chat, false, false, FAKE_LLM_CHAT, -1};
@@ -406,6 +409,38 @@ static bool play_job(struct server *srv, struct fake_record *rec, struct fake_be
         r->content_len = srv->scratch.len;
     }
     return true;
+}
+
+/* /v1/embeddings: the vectors, or the mode's misbehaviour, in r->content
+ * (200) or r->error (any other status) and b. Only POST embeds. */
+static void play_embed(struct server *srv, struct fake_behavior *b, struct fake_v1_req *r,
+                       bool post)
+{
+    static const char only_post[] = "{\"error\":{\"message\":\"fake: POST the inputs\","
+                                    "\"type\":\"invalid_request_error\",\"param\":null,"
+                                    "\"code\":null}}";
+    struct fake_embed_answer a = {.status = 405, .stall = false, .delay_ms = 0};
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    if (post) {
+        fake_embed_answer(srv->embed, r->n, r->body, r->body_len, &srv->scratch, &a);
+    } else {
+        fake_buf_puts(&srv->scratch, only_post);
+    }
+    if (srv->scratch.oom) {
+        b->status = 500; /* the wire's own error body */
+        return;
+    }
+    if (a.status == 200) {
+        r->content = srv->scratch.p;
+        r->content_len = srv->scratch.len;
+    } else {
+        r->error = srv->scratch.p;
+        r->error_len = srv->scratch.len;
+    }
+    b->status = b->status < 0 ? a.status : b->status;
+    b->delay_ms = (b->delay_ms < 0 ? 0 : b->delay_ms) + a.delay_ms;
+    b->stall = b->stall || a.stall;
 }
 
 /* The request's body as received (a chunked one decoded); *len its bytes. */
@@ -527,6 +562,9 @@ static enum progress answer_v1(struct conn *c)
         srv->st.invalid++;
         b.status = 400; /* whatever the directives asked: the provider answers nothing else */
         b.echo = false;
+    }
+    if (b.err[0] == '\0' && !b.echo && api->wire == &fake_wire_embed) {
+        play_embed(srv, &b, &r, post);
     }
     bool job = false;
     if (b.err[0] == '\0' && !refused && !r.stream && post && api->jobs) {
@@ -804,6 +842,39 @@ static enum progress answer_hold(struct conn *c, bool release)
                                           !c->head.keep_alive));
 }
 
+/* GET /_fake/embeddings: the embeddings log; /_fake/embedmode?mode=M
+ * (POST) sets the mode, any other method reports it. */
+static enum progress answer_embed(struct conn *c, bool mode)
+{
+    struct server *srv = c->srv;
+    const char *t = c->in.p + c->head.target.off;
+    const char *q = memchr(t, '?', c->head.target.len);
+    size_t qlen = q != NULL ? c->head.target.len - (size_t)(q + 1 - t) : 0;
+    int status = 200;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    if (mode && span_eq(c->in.p, c->head.method, "POST") &&
+        (q == NULL || qlen < 5 || memcmp(q + 1, "mode=", 5) != 0 ||
+         fake_embed_set_mode(srv->embed, q + 6, qlen - 5) != 0)) {
+        status = 400;
+        fake_buf_puts(&srv->scratch,
+                      "{\"error\":\"usage: POST /_fake/embedmode?mode=M, M one of ok, wrong_dims, "
+                      "nan, fewer, huge, status429, status500, hang, slow, model_changed, "
+                      "vectors_changed\"}");
+    } else if (mode) {
+        fake_buf_puts(&srv->scratch, "{\"mode\":\"");
+        fake_buf_puts(&srv->scratch, fake_embed_mode_name(srv->embed));
+        fake_buf_puts(&srv->scratch, "\"}");
+    } else {
+        fake_embed_log_json(srv->embed, &srv->scratch);
+    }
+    if (srv->scratch.oom) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, status, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
+}
+
 static enum progress answer(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -819,6 +890,9 @@ static enum progress answer(struct conn *c)
         return answer_requests(c);
     case FAKE_ROUTE_JOBMODE:
         return answer_jobmode(c);
+    case FAKE_ROUTE_EMBEDDINGS:
+    case FAKE_ROUTE_EMBEDMODE:
+        return answer_embed(c, c->head.route == FAKE_ROUTE_EMBEDMODE);
     case FAKE_ROUTE_CACHE:
         return answer_cache(c);
     case FAKE_ROUTE_REPLY:
@@ -862,6 +936,7 @@ static enum progress answer(struct conn *c)
         srv->modes[FAKE_JOB_EXTRACT] = FAKE_MODE_OK;
         srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
         fake_cache_reset(srv->cache);
+        fake_embed_reset(srv->embed);
         srv->reply_set = false;
         release_held(srv);
         return start_plan(
@@ -1122,6 +1197,7 @@ static void server_cleanup(struct server *srv)
     fake_buf_free(&srv->reply);
     fake_records_free(&srv->records);
     fake_cache_free(srv->cache);
+    fake_embed_free(srv->embed);
 }
 
 int main(int argc, char **argv)
@@ -1165,7 +1241,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int status = 1;
     srv.cache = fake_cache_new();
-    if (srv.cache == NULL || fake_cache_set_routing(srv.cache, &routing) != 0) {
+    srv.embed = fake_embed_new();
+    if (srv.cache == NULL || srv.embed == NULL ||
+        fake_cache_set_routing(srv.cache, &routing) != 0) {
         goto out;
     }
     /* precise timers: drip_ms=1 must mean 1 ms, not the next epoll tick */

@@ -219,7 +219,7 @@ job inj '{"model":"m","messages":[{"role":"system","content":"Notes from earlier
 eq "injected chat is no job" "Hello from fake upstream" "$(content "$tmp/inj.body")"
 job stream "{\"stream\":true,${extract_body#\{}" -H 'X-Fake-Behavior: events=1' >/dev/null
 grep -q '"content":"tok0 "' "$tmp/stream.body" || fail "a streamed extraction request got no stream"
-req emb -H 'Content-Type: application/json' --data-binary "$extract_body" "$base/v1/embeddings" >/dev/null
+req emb -H 'Content-Type: application/json' --data-binary "$extract_body" "$base/v1/completions" >/dev/null
 eq "other path is no job" "Hello from fake upstream" "$(content "$tmp/emb.body")"
 eq "jobs" '{"extract":3,"summarize":2}' "$(curl -sS "$base/_fake/jobs")"
 

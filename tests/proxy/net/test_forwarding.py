@@ -222,7 +222,7 @@ class Forwarding(harness.ProxyTestCase):
         self.assertEqual(via.header('content-type'), 'text/event-stream')
 
     def test_embeddings_and_models_forwarded(self):
-        via, _ = self.compare_with_direct('', path='/v1/embeddings')
+        via, _ = self.compare_with_direct('', path='/v1/completions')
         self.assertEqual(via.status, 200)
         r = self.proxy.request('POST', '/v1/embeddings', [('Content-Type', 'application/json')],
                                b'{"model":"text-embedding-3-small","input":"abc"}')
