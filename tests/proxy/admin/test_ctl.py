@@ -81,7 +81,8 @@ class CtlCase(mh.MemCase):
 
     PROXY_CONFIG = {'workers': 2, 'sections': {'admin': {'token': TOKEN}},
                     'memory': {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2,
-                               'summary_model': 'sum-model-c', 'extraction_model': 'ext-model-c'}}
+                               'summary_model': 'sum-model-c', 'extraction_model': 'ext-model-c',
+                               'import_max_facts': 100000}}
 
     def url(self, proxy=None):
         return 'http://127.0.0.1:%d' % (proxy or self.proxy).admin_port

@@ -41,7 +41,8 @@ def vm_hwm_kb(p):
 
 
 class Pages(mh.MemCase):
-    PROXY_CONFIG = {'workers': 2, 'sections': ADMIN, 'memory': {'mode': 'hybrid'}}
+    # a large user: more facts than one import may hold by default (import_max_facts)
+    PROXY_CONFIG = {'workers': 2, 'sections': ADMIN, 'memory': {'mode': 'hybrid', 'import_max_facts': 100000}}
 
     def adm(self, path, proxy=None):
         return mh.admin_request(proxy or self.proxy, 'GET', path)
@@ -243,7 +244,7 @@ class Pages(mh.MemCase):
         # read; unpaged, the memory answer alone built a JSON tree of
         # hundreds of MB.
         storage = self.storage_dir()
-        kw = {'memory': {'mode': 'hybrid'}, 'sections': ADMIN,
+        kw = {'memory': {'mode': 'hybrid', 'import_max_facts': 100000}, 'sections': ADMIN,
               'storage': {'path': storage, 'sync': 'none'},
               # in the ASan build: freed memory back in use soon, as in the plain one
               'env': {'ASAN_OPTIONS': (os.environ.get('ASAN_OPTIONS', '') + ':quarantine_size_mb=4'
@@ -274,10 +275,9 @@ class Pages(mh.MemCase):
 class PageApi(mh.MemCase):
     """The memory page's /api/ (the admin routes of the link's user): the
     same pages and cursors."""
-    PROXY_CONFIG = {'workers': 1, 'sections': {
+    PROXY_CONFIG = {'workers': 1, 'memory': {'import_max_facts': 100000}, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
-        'security': {'user_signature_key': ph.SIGN_KEY},
-        'page': {'listen': '127.0.0.1:0'}}}
+        'page': {'listen': '127.0.0.1:0', 'link_key': ph.LINK_KEY}}}
 
     def follow(self, link, path, param, items, nxt):
         out, cursor = [], None

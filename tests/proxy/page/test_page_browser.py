@@ -45,7 +45,8 @@ BUILD = os.environ.get('MEMPROXY_BUILD_ROOT') or os.path.join(harness.SOURCE_ROO
 
 
 class Browser(mh.MemCase):
-    PROXY_CONFIG = {'workers': 1, 'sections': {
+    # a person with more facts than one import may hold by default (import_max_facts)
+    PROXY_CONFIG = {'workers': 1, 'memory': {'import_max_facts': 100000}, 'sections': {
         'admin': {'token': mh.ADMIN_TOKEN},
         'security': {'user_signature_key': ph.SIGN_KEY},
         'page': {'listen': '127.0.0.1:0', 'explain_last': 'true', 'link_key': ph.LINK_KEY},

