@@ -192,7 +192,7 @@ class Conversations(mh.MemCase):
             with self.subTest(bad=bad):
                 r = mh.import_lines(self.proxy, v, [message('user', 'bad', at, **bad)])
                 obj = self.assertOpenAIError(r, 400, 'invalid_import_line')
-                self.assertIn('(%s)' % field, obj['error']['message'])
+                self.assertIn('field `%s`' % field, obj['error']['message'])
 
 
 if __name__ == '__main__':

@@ -275,7 +275,7 @@ class Tenants(mh.MemCase):
         self.assertEqual(self.facts(user, KEY_A), {'city': va})
         self.assertEqual(self.facts(user, KEY_B), {})
         r = self.proxy.request('DELETE', '/v1/memory/entities/city', self.h(user, KEY_B))
-        self.assertOpenAIError(r, 404, 'not_found')
+        self.assertOpenAIError(r, 404, 'fact_not_found')
         r = self.proxy.request('DELETE', '/v1/memory', self.h(user, KEY_B))
         self.assertEqual(r.status, 204, r)
         self.assertEqual(self.facts(user, KEY_A), {'city': va}, 'DELETE /v1/memory of B erased A\'s memory')

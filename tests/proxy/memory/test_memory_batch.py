@@ -318,7 +318,7 @@ class SearchKeys(mh.MemCase):
     MEM = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2, 'extract_batch_turns': 1,
            'extract_idle_seconds': 0, 'context_budget_tokens': 300}
     SECTIONS = {'governance': {'retention_days': 0, 'pii_retention_days': 0},
-                'admin': {'token': 'zqxsecret-adm-keys-33'}}
+                'admin': {'token': 'zqxsecret-adm-keys-33c9e1f07b5a4d28'}}
     PROXY_CONFIG = {'workers': 1, 'memory': MEM, 'sections': SECTIONS}
     RECITAL = 'I live in Vienna and my daughter played at her recital.'
     LATER = ['I repainted the kitchen walls in a warm yellow.', 'We bought new curtains for the hall.',
