@@ -1,4 +1,4 @@
-/* The import format's items (docs/admin-api.md "Import"): what every
+/* The import format's items (docs/admin-import-export.md "Import"): what every
  * reader of an export turns its file into, one item per message, fact or
  * setting, before the proxy's import path stores them. A batch owns its
  * items, the export ids of its conversations and the counts of what the
@@ -20,7 +20,7 @@
 
 enum mp_import_type { MP_IMPORT_MESSAGE, MP_IMPORT_FACT, MP_IMPORT_SETTINGS, MP_IMPORT_SKIPPED };
 
-/* What an import's file is (docs/admin-api.md "Import"): memproxy's JSON
+/* What an import's file is (docs/admin-import-export.md "Import"): memproxy's JSON
  * Lines, a ChatGPT or a Claude data export, another assistant's memory
  * as text. */
 enum mp_import_format {

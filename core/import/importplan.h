@@ -1,5 +1,5 @@
 /* The order an import stores its messages in, and which of its turns go
- * to the memory model (docs/admin-api.md "History from other assistants").
+ * to the memory model (docs/admin-import-export.md "History from other assistants").
  * Pure: it reads the items and counts tokens, the proxy turns the plan
  * into store ops.
  *

@@ -1,5 +1,5 @@
 /* One page of a user's export (GET /admin/users/{id}/export,
- * docs/admin-api.md, "Export"): JSON lines of the setting, facts,
+ * docs/admin-import-export.md, "Export"): JSON lines of the setting, facts,
  * unarchived buffered messages, archived messages, the summary and the
  * history, in that order, at most a limit of fact, message and history
  * lines per page, so that no answer holds a large user whole. It reads the

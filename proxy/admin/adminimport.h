@@ -1,5 +1,5 @@
 /* An import's items (core/import/importitem.h, whatever file they came
- * from: docs/admin-api.md "Import") turned into store ops, applied in one
+ * from: docs/admin-import-export.md "Import") turned into store ops, applied in one
  * transaction on the memory worker, answered only once committed (and so
  * searchable: the index is written in the same transaction).
  *

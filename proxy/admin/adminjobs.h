@@ -1,4 +1,4 @@
-/* The admin API's memory jobs (docs/admin-api.md "Jobs"): GET /admin/jobs,
+/* The admin API's memory jobs (docs/admin-process.md "Jobs"): GET /admin/jobs,
  * POST /admin/jobs/{id}/retry and DELETE /admin/jobs/{id}. The request's
  * parameters become a filter here, the work runs on the memory worker
  * (proxy/memory/jobctl.h), and its outcome becomes the answer here. A job

@@ -1,4 +1,4 @@
-/* The bounds an import must keep (docs/admin-api.md "Bounds of an
+/* The bounds an import must keep (docs/admin-import-export.md "Bounds of an
  * import"), checked before anything of it is stored, each refusal naming
  * its limit and the numbers:
  *

@@ -1,5 +1,5 @@
 /* The memory-model tokens each user's imports planned today (UTC days),
- * for [memory] max_model_tokens_per_user_day (docs/admin-api.md "Bounds
+ * for [memory] max_model_tokens_per_user_day (docs/admin-import-export.md "Bounds
  * of an import"). Kept in this process's memory only: a restart forgets
  * the day's spend. Used by the memory worker's thread only (imports are
  * checked and applied there, one at a time), so it takes no lock. It does

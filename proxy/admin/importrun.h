@@ -43,7 +43,7 @@ struct mp_loop;
 
 /* The most a ZIP's conversations.json may inflate to: what the listener
  * takes as a file (MP_ADMIN_BODY_MAX), so that a ZIP costs no more memory
- * than the same file sent as it is (docs/admin-api.md "Bounds of an
+ * than the same file sent as it is (docs/admin-import-export.md "Bounds of an
  * import": the peak this bounds). */
 #define MP_IMPORTRUN_INFLATED_MAX (32u * 1024 * 1024)
 

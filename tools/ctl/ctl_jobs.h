@@ -1,6 +1,6 @@
 /* The ops command line's memory jobs (docs/ctl.md "jobs"): list them, run a
  * failed one (a failed batch: all its turns) again, drop one, through the
- * admin API's job routes (docs/admin-api.md "Jobs"). Each takes the session
+ * admin API's job routes (docs/admin-process.md "Jobs"). Each takes the session
  * and the arguments after its words, and returns an exit status
  * (ctl_main.h). */
 #ifndef MP_TOOLS_CTL_JOBS_H

@@ -1,5 +1,5 @@
 """The memory jobs in the admin API (issue 65, requirement 2;
-docs/admin-api.md "Jobs"): GET /admin/jobs lists the stored jobs with their
+docs/admin-process.md "Jobs"): GET /admin/jobs lists the stored jobs with their
 state (a job held for a credential, a job kept as failed, one running),
 user, kind, times and the seqs of their turns, never their words nor a
 credential, paged by cursor and filtered by state and user; POST

@@ -1,4 +1,4 @@
-"""Explain (issue 36, requirement 3; docs/admin-api.md "Explain"):
+"""Explain (issue 36, requirement 3; docs/admin-process.md "Explain"):
 POST /admin/users/{id}/explain answers, without calling the upstream, what
 a chat request of any of the three APIs would get injected, section by
 section, each item with its id, score, the question's terms it holds, and

@@ -1,4 +1,4 @@
-"""Import into the archive and the facts (docs/admin-api.md, "Import",
+"""Import into the archive and the facts (docs/admin-import-export.md, "Import",
 "The archive", "Export"): POST /admin/users/{id}/import answers only once
 everything is committed and searchable, refuses a bad line whole (naming
 it; the user API's rules, times at most a day ahead), keeps ids

@@ -1,4 +1,4 @@
-"""The bounds of an import (docs/admin-api.md "Bounds of an import"; issue
+"""The bounds of an import (docs/admin-import-export.md "Bounds of an import"; issue
 70, requirement 1): imports fill at most [memory] import_queue_share of
 the memory queue (429 queue_full with Retry-After past it, counted), so
 another user's chat turn is still recorded; per-import and per-user limits

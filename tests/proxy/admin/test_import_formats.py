@@ -1,4 +1,4 @@
-"""History from other assistants (docs/admin-api.md "History from other
+"""History from other assistants (docs/admin-import-export.md "History from other
 assistants"; issue 65, requirements 4 to 6): POST /admin/users/{id}/import
 ?format=chatgpt|claude|memory-text and `memproxy ctl users import --format`
 take a ChatGPT or Claude data export (its ZIP or its conversations.json) or

@@ -1,4 +1,4 @@
-"""Memory search (issue 36, requirement 1; docs/http-api.md "Search"):
+"""Memory search (issue 36, requirement 1; docs/http-memory-api.md "Search"):
 GET /v1/memory/search ranks the caller's facts and archived messages with
 injection's scoring, pages them with a cursor, refuses an empty or
 oversized query, and follows the data plane's identity rules; the admin
