@@ -150,8 +150,6 @@ int mp_store_vectors_read(struct mp_store *store, const char *user, size_t user_
     int rc = begin_user(store, user, user_len, &txn, prefix, &plen);
     if (rc != MP_OK)
         return rc;
-    if (store->be->hint_user != NULL)
-        store->be->hint_user(&txn, prefix, plen);
     rc = mp_store_backend_scan_plain(&txn, MP_TABLE_VECTORS, prefix, plen, plen, MP_VECTORS_ID_LEN,
                                      on_read, &r);
     store->be->end(&txn, false);

@@ -380,6 +380,33 @@ START_TEST(test_vectors_sealed_on_disk)
 }
 END_TEST
 
+/* A clear LMDB store sealed by a rewrite (and compacted): its vectors
+ * read back, the codes no longer on disk in clear. */
+START_TEST(test_vectors_through_compaction_and_sealing)
+{
+    struct mp_store *s = fx_open_backend(LMDB);
+    ck_assert_int_eq(fx_turn(s, U("alice"), 1, "I live in Oslo", "noted", T0, T0), MP_OK);
+    struct mp_vec_item one[1] = {{MP_VEC_MESSAGE, 2}};
+    ck_assert_uint_eq(put(s, U("alice"), "m1", one, 1, CANARY), 1);
+    fx_compact(s);
+    ck_assert(fx_dir_has(CANARY));
+    mp_store_free(s);
+    fx_rekey(NULL, &fx_key_a);
+    fx_opts.key = &fx_key_a;
+    s = fx_open_existing();
+    struct mp_vec_model m = model_of("m1");
+    struct mp_store_vecs v;
+    ck_assert_int_eq(mp_store_vectors_read(s, U("alice"), &m, 10, &v), MP_OK);
+    ck_assert_uint_eq(v.n, 1);
+    ck_assert_uint_eq(v.items[0].id, 2);
+    ck_assert(memcmp(v.codes, CANARY, strlen(CANARY)) == 0);
+    mp_store_vecs_cleanup(&v);
+    mp_store_free(s);
+    ck_assert(!fx_dir_has(CANARY));
+    fx_remove_dir();
+}
+END_TEST
+
 /* The store's size (LMDB's pages in use, measured compacted: no free
  * page of earlier writes taken back) holds the vectors. */
 START_TEST(test_vectors_counted_in_the_store_size)
@@ -421,6 +448,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_vectors_go_with_a_superseded_value, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_vectors_go_with_the_user_and_by_retention, 0, FX_BACKENDS);
     tcase_add_test(tc, test_vectors_sealed_on_disk);
+    tcase_add_test(tc, test_vectors_through_compaction_and_sealing);
     tcase_add_test(tc, test_vectors_counted_in_the_store_size);
     suite_add_tcase(s, tc);
     return s;
