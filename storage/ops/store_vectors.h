@@ -9,7 +9,7 @@
  * The record: key P | u8 kind | u64be item id (a fact's id, a message's
  * seq), value i64le the item's time (a message's at_ms, a fact's
  * observed_at_ms: "newest first" across kinds) | the embed_vec record.
- * 407 bytes of value at 384 dimensions, 435 sealed (MP_SEAL_OVERHEAD). A
+ * 407 bytes of value at 384 dimensions, 440 sealed (MP_SEAL_OVERHEAD 33). A
  * changed fact value is a new fact id (store.h), so a vector never
  * outlives the text it was made from: an item's removal takes its vector
  * in the same write (mp_vectors_erase), a user's erasure its whole range. */
