@@ -124,6 +124,9 @@ int mp_store_check_op(const struct mp_op *op)
         ok = op->u.sweep.retention.max_age_ms >= 0 && op->u.sweep.retention.pii_max_age_ms >= 0 &&
              op->u.sweep.retention.idem_max_age_ms >= 0;
         break;
+    case MP_OP_PUT_VECTORS:
+    case MP_OP_DROP_VECTORS:
+        return mp_store_vectors_check_op(op);
     case MP_OP_CLAIM_JOB:
         return op->u.claim.owner != 0 && op->u.claim.until_ms > op->now_ms ? MP_OK : MP_EINVAL;
     case MP_OP_SET_MESSAGE_KEYS:

@@ -44,6 +44,7 @@
 #include "memory/userkey.h"
 #include "memory/usermem.h"
 #include "memory/usermode.h"
+#include "ops/store_vectors.h"
 
 #define MP_IDEM_KEY_LEN        32
 #define MP_STORE_LOOP_KEYS     3      /* keys in each of a RECORD_TURN's loop lists, at most */
@@ -168,8 +169,10 @@ enum mp_op_kind {
                                written when the user's memory epoch moved (see below) */
     MP_OP_PUT_CONV,         /* u.conv: a conversation's state (struct mp_store_conv) */
     MP_OP_NOTE_LEAD,        /* u.lead: a client id seen with a conversation's beginning */
-    MP_OP_REVOKE_LINKS      /* the user's page links issued before now_ms are void (kept
+    MP_OP_REVOKE_LINKS,     /* the user's page links issued before now_ms are void (kept
                                in the links table, which erasure keeps) */
+    MP_OP_PUT_VECTORS,      /* u.vectors: items' vectors (store_vectors.h) */
+    MP_OP_DROP_VECTORS      /* u.vectors.model: the user's vectors of other models go */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
@@ -318,6 +321,10 @@ struct mp_sweep_counts {
  *   issued before now_ms (as REVOKE_LINKS), and keeps that record: a link
  *   given out before the erasure never reads what is stored after it.
  * - REVOKE_LINKS: always MP_OK; never held back.
+ * - PUT_VECTORS, DROP_VECTORS: as store_vectors.h says (mp_store_vectors_
+ *   check_op, mp_ops_put_vectors, mp_ops_drop_vectors); MP_OK, the count
+ *   in u.vectors.count. PUT is held back like SET_MESSAGE_KEYS (a memory
+ *   job's write); DROP never is.
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
@@ -493,6 +500,12 @@ struct mp_op {
             const unsigned char *key; /* MP_STORE_CONV_KEY_LEN bytes (the client id's), borrowed */
             uint64_t lead;            /* the beginning's hash (core/wire/convid.h) */
         } lead;                       /* NOTE_LEAD */
+        struct {
+            const struct mp_store_vector *items; /* PUT: borrowed (store_vectors.h) */
+            size_t nitems;
+            struct mp_vec_model model; /* every item's record is of it (PUT); kept (DROP) */
+            uint32_t count;            /* out: vectors written (PUT) or removed (DROP) */
+        } vectors;                     /* PUT_VECTORS, DROP_VECTORS */
     } u;
     /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
        held another value, given outright (mp_usermem_trust_given: an

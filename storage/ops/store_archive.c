@@ -10,6 +10,7 @@
 #include "ops/lifecycle.h"
 #include "status.h"
 #include "ops/store_archive.h"
+#include "ops/store_vectors.h"
 #include "recall/terms.h"
 #include "recall/wordhold.h"
 
@@ -104,6 +105,8 @@ static int remove_message(struct mp_ops_ctx *w, const struct mp_mem_message *m)
     if (rc == MP_OK && m->seq <= UINT32_MAX)
         rc = mp_index_remove(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_MESSAGE,
                              (uint32_t)m->seq);
+    if (rc == MP_OK)
+        rc = mp_vectors_erase(w, MP_VEC_MESSAGE, m->seq); /* and its search keys' */
     if (rc == MP_OK && w->meta.narchive > 0)
         w->meta.narchive--;
     if (rc == MP_OK)

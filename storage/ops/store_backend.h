@@ -117,6 +117,15 @@
  *                        links key is derived from the store's secret like
  *                        the index key. Erasure keeps it. Added within
  *                        format 11 (an older store gets the table at open)
+ *   vectors  P | u8 kind | u64be item id -> i64le the item's time | an
+ *                        embedding record (core/embed/embed_vec.h: its
+ *                        model's name hash, dims, scale, int8 codes) of a
+ *                        fact (kind 0, its fact id), an archived message
+ *                        (1, its seq) or its search keys (2, its seq)
+ *                        (store_vectors.h). Erased with its item in the
+ *                        same write. Added within format 11 like links: a
+ *                        store without vectors holds none, every item is
+ *                        pending
  *
  * RAW records are never sealed: they hold one byte (0), their keys say
  * all, or (factrank) the fact id.
@@ -201,6 +210,7 @@ enum mp_store_table {
     MP_TABLE_CONVS,
     MP_TABLE_TOLD,
     MP_TABLE_LINKS,
+    MP_TABLE_VECTORS,
     MP_TABLE_COUNT
 };
 

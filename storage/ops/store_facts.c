@@ -14,6 +14,7 @@
 #include "ops/store_facts.h"
 #include "ops/store_read.h"
 #include "ops/store_told.h"
+#include "ops/store_vectors.h"
 
 #define RANK_LEN 11 /* trust, confidence, observed time; then T(key) */
 _Static_assert(MP_STORE_USER_PREFIX_MAX + RANK_LEN + MP_STORE_TAG_MAX <= MP_STORE_KEY_MAX,
@@ -247,6 +248,8 @@ int mp_ops_remove_fact(struct mp_ops_ctx *w, uint32_t fid, const struct mp_mem_e
         rc = del_ok(w, MP_TABLE_FACTRANK, k, rank_key(w, k, e));
     if (rc == MP_OK)
         rc = mp_index_remove(w->txn, w->prefix, w->plen, &w->meta, MP_CODEC_KIND_FACT, fid);
+    if (rc == MP_OK)
+        rc = mp_vectors_erase(w, MP_VEC_FACT, fid);
     if (rc == MP_OK && w->meta.nfacts > 0)
         w->meta.nfacts--;
     return rc;

@@ -583,6 +583,7 @@ static int held_back(struct mp_ops_ctx *w, const struct mp_op *op, bool *held)
             return MP_OK; /* a person's value, or their agent's */
         break;
     case MP_OP_SET_MESSAGE_KEYS:
+    case MP_OP_PUT_VECTORS:
         break;
     default:
         return MP_OK;
@@ -652,6 +653,10 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return mp_ops_note_lead(w, op, out);
     case MP_OP_REVOKE_LINKS:
         return revoke_links(w, op);
+    case MP_OP_PUT_VECTORS:
+        return mp_ops_put_vectors(w, op, out);
+    case MP_OP_DROP_VECTORS:
+        return mp_ops_drop_vectors(w, op, out);
     }
     return MP_EINVAL;
 }
@@ -741,6 +746,8 @@ static void write_back(struct mp_op *ops, const struct mp_ops_out *outs, size_t 
             op->u.conv.rec->stamp = outs[i].stamp;
             op->u.conv.rec->written_ms = outs[i].written_ms;
             op->u.conv.evicted = outs[i].evicted;
+        } else if (op->kind == MP_OP_PUT_VECTORS || op->kind == MP_OP_DROP_VECTORS) {
+            op->u.vectors.count = outs[i].count;
         }
     }
 }

@@ -29,6 +29,7 @@ struct mp_ops_out {
     uint64_t stamp;                        /* PUT_CONV: the record's new stamp */
     int64_t written_ms;                    /* ... and when */
     uint32_t evicted;                      /* ... and the records it dropped */
+    uint32_t count;                        /* PUT_VECTORS, DROP_VECTORS: vectors written, removed */
     struct mp_erased erased;               /* what the op erased (store.h) */
 };
 

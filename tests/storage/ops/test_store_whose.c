@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wire/blocks.h"
+#include "embed/embed_vec.h"
 #include "status.h"
 #include "ops/store.h"
 #include "store_fixture.h"
@@ -130,6 +131,23 @@ static void fact_from(struct mp_store *s, const char *user, const struct mp_op *
     ck_assert_int_eq(fx_apply1(s, &up), MP_OK);
 }
 
+/* A vector (store_vectors.h) for the user's archived message seq. */
+static void put_vector(struct mp_store *s, const char *user, uint64_t seq)
+{
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    unsigned char rec[MP_EMBED_VEC_SIZE(8)];
+    size_t n = 0;
+    struct mp_vec_model m = {mp_embed_vec_model_hash("m", 1), 8};
+    ck_assert_int_eq(mp_embed_vec_encode(v, 8, m.hash, rec, sizeof(rec), &n), MP_OK);
+    struct mp_store_vector vec = {{MP_VEC_MESSAGE, seq}, rec, n};
+    struct mp_op op = {.kind = MP_OP_PUT_VECTORS, .user = user, .user_len = strlen(user)};
+    op.u.vectors.items = &vec;
+    op.u.vectors.nitems = 1;
+    op.u.vectors.model = m;
+    ck_assert_int_eq(fx_apply1(s, &op), MP_OK);
+    ck_assert_uint_eq(op.u.vectors.count, 1);
+}
+
 /* The template first recorded beside words in conversation A; fact from
  * it. Seen again beside words in conversation B: cut from B's turn, its
  * message of A erased (the user's own words of A kept), the fact
@@ -217,6 +235,7 @@ START_TEST(test_whose_template_cut_out_of_a_message)
     struct mp_op op = fx_turn_op(U("bea"), 1, m, 2, 1000);
     op.u.turn.recognize = &rq;
     ck_assert_int_eq(fx_apply1(s, &op), MP_OK);
+    put_vector(s, "bea", op.u.turn.first_seq);
     struct turn b = {{TEMPLATE, "What is a good name for a grey kitten that likes boxes?"},
                      2,
                      "Box.",
@@ -230,6 +249,9 @@ START_TEST(test_whose_template_cut_out_of_a_message)
     ck_assert(kept(s, "bea", words));
     ck_assert_uint_eq(vp_df(s, U("bea"), false, "lisbon"), 1);
     ck_assert_uint_eq(vp_df(s, U("bea"), false, "zebrastore"), 0);
+    uint64_t nvec = 9, bytes = 0; /* its words changed: its vector went with the old ones */
+    ck_assert_int_eq(mp_store_vectors_size(s, U("bea"), &nvec, &bytes), MP_OK);
+    ck_assert_uint_eq(nvec, 0);
     fx_close_backend(s, _i);
 }
 END_TEST
