@@ -168,8 +168,12 @@ enum mp_op_kind {
                                written when the user's memory epoch moved (see below) */
     MP_OP_PUT_CONV,         /* u.conv: a conversation's state (struct mp_store_conv) */
     MP_OP_NOTE_LEAD,        /* u.lead: a client id seen with a conversation's beginning */
-    MP_OP_REVOKE_LINKS      /* the user's page links issued before now_ms are void (kept
+    MP_OP_REVOKE_LINKS,     /* the user's page links issued before now_ms are void (kept
                                in the links table, which erasure keeps) */
+    MP_OP_SPEND_TOKENS      /* u.spend: the memory-model tokens the ADD_JOB ops before
+                               it in the apply queued are added to the user's spend
+                               of now_ms's UTC day (kept in the spend table, which
+                               erasure keeps; see below) */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
@@ -318,6 +322,13 @@ struct mp_sweep_counts {
  *   issued before now_ms (as REVOKE_LINKS), and keeps that record: a link
  *   given out before the erasure never reads what is stored after it.
  * - REVOKE_LINKS: always MP_OK; never held back.
+ * - SPEND_TOKENS: the ADD_JOB ops before it that queued a job (result
+ *   MP_OK; held back or known turns do not count), n of them, spend the
+ *   sum of their u.spend.op_tokens plus ceil(n / turns_per_call) calls of
+ *   call_tokens; that is added to the user's record of the UTC day of
+ *   now_ms (a record of another day starts again from 0). Nothing is
+ *   written when it is 0. Always MP_OK; never held back; DELETE_USER
+ *   keeps the record (mp_store_day_spend()).
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
@@ -493,6 +504,13 @@ struct mp_op {
             const unsigned char *key; /* MP_STORE_CONV_KEY_LEN bytes (the client id's), borrowed */
             uint64_t lead;            /* the beginning's hash (core/wire/convid.h) */
         } lead;                       /* NOTE_LEAD */
+        struct {
+            /* borrowed: an estimate for each op of the apply before this
+               one (read for the ADD_JOB ops only; NULL: none) */
+            const uint64_t *op_tokens;
+            uint32_t turns_per_call; /* jobs one memory-model call takes, >= 1 */
+            uint64_t call_tokens;    /* what a call sends besides its turns */
+        } spend;                     /* SPEND_TOKENS */
     } u;
     /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
        held another value, given outright (mp_usermem_trust_given: an
@@ -683,6 +701,13 @@ int mp_store_user_mode(struct mp_store *store, const char *user, size_t user_len
  * an unknown user). MP_OK, MP_EINVAL (a bad user key), MP_EIO. */
 int mp_store_links_void(struct mp_store *store, const char *user, size_t user_len,
                         int64_t *before_ms);
+
+/* The memory-model tokens MP_OP_SPEND_TOKENS recorded for the user on
+ * the UTC day of now_ms into *tokens: 0 when none (another day, an
+ * unknown user; an erased user keeps the day's). MP_OK, MP_EINVAL (a bad
+ * user key), MP_EIO. */
+int mp_store_day_spend(struct mp_store *store, const char *user, size_t user_len, int64_t now_ms,
+                       uint64_t *tokens);
 
 /* ---- the request path: what of one user's memory a request may inject ---- */
 
