@@ -184,12 +184,17 @@ int mp_importbounds_check(struct mp_memworker *mw, struct mp_store *store,
     return day_tokens(store, b, user, len, tokens, now_ms, a);
 }
 
-void mp_importbounds_facts_full(struct mp_store *store, const struct mp_importbounds *b,
-                                const char *user, size_t len, const struct mp_import_job *job,
-                                struct mp_import_answer *a)
+void mp_importbounds_store_refused(struct mp_store *store, const struct mp_importbounds *b,
+                                   const char *user, size_t len, const struct mp_import_job *job,
+                                   uint64_t tokens, int64_t now_ms, struct mp_import_answer *a,
+                                   enum mp_import_refusal *why)
 {
     struct mp_user_info info;
     char n1[32], n2[32], n3[32];
+    *why = MP_IMPORTX_QUOTA;
+    if (day_tokens(store, b, user, len, tokens, now_ms, a) == MP_ETOOBIG)
+        return;
+    *why = MP_IMPORTX_LIMIT;
     (void)user_info(store, user, len, &info);
     refuse(a, MP_PERR_MEMORY_FULL, 0);
     snprintf(a->message, sizeof(a->message),

@@ -17,7 +17,8 @@ int mp_importquota_spent(struct mp_store *store, const char *user, size_t len, i
 }
 
 void mp_importquota_op(struct mp_op *op, const char *user, size_t len, int64_t now_ms,
-                       const uint64_t *op_tokens, unsigned turns_per_call, uint32_t call_tokens)
+                       const uint64_t *op_tokens, unsigned turns_per_call, uint32_t call_tokens,
+                       uint64_t limit)
 {
     memset(op, 0, sizeof(*op));
     op->kind = MP_OP_SPEND_TOKENS;
@@ -27,6 +28,7 @@ void mp_importquota_op(struct mp_op *op, const char *user, size_t len, int64_t n
     op->u.spend.op_tokens = op_tokens;
     op->u.spend.turns_per_call = turns_per_call > 0 ? turns_per_call : 1;
     op->u.spend.call_tokens = call_tokens;
+    op->u.spend.limit = limit;
 }
 
 unsigned mp_importquota_seconds_left(int64_t now_ms)

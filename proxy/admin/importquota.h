@@ -23,9 +23,12 @@ int mp_importquota_spent(struct mp_store *store, const char *user, size_t len, i
 /* Fills op, the last of an import's apply, to add to the user's day what
  * the ADD_JOB ops before it queue: op_tokens[i] (borrowed until the
  * apply) the estimate of op i's turn, turns_per_call (0 taken as 1) of
- * them a call, each call call_tokens more. */
+ * them a call, each call call_tokens more. The apply fails whole with
+ * MP_ECONFLICT when the day would pass limit (0: unchecked), which
+ * another process sharing the store may have spent since the check. */
 void mp_importquota_op(struct mp_op *op, const char *user, size_t len, int64_t now_ms,
-                       const uint64_t *op_tokens, unsigned turns_per_call, uint32_t call_tokens);
+                       const uint64_t *op_tokens, unsigned turns_per_call, uint32_t call_tokens,
+                       uint64_t limit);
 
 /* Seconds from now_ms to the next UTC midnight, when the spend restarts
  * (at least 1). */

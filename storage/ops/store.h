@@ -327,8 +327,11 @@ struct mp_sweep_counts {
  *   sum of their u.spend.op_tokens plus ceil(n / turns_per_call) calls of
  *   call_tokens; that is added to the user's record of the UTC day of
  *   now_ms (a record of another day starts again from 0). Nothing is
- *   written when it is 0. Always MP_OK; never held back; DELETE_USER
- *   keeps the record (mp_store_day_spend()).
+ *   written when it is 0. When u.spend.limit > 0 and the day would pass
+ *   it, the whole apply fails with MP_ECONFLICT (nothing written): the
+ *   read and the write are one transaction, so processes sharing a
+ *   PostgreSQL store cannot both spend what is left. Never held back;
+ *   DELETE_USER keeps the record (mp_store_day_spend()).
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
@@ -510,6 +513,7 @@ struct mp_op {
             const uint64_t *op_tokens;
             uint32_t turns_per_call; /* jobs one memory-model call takes, >= 1 */
             uint64_t call_tokens;    /* what a call sends besides its turns */
+            uint64_t limit;          /* > 0: the day may not pass it (below) */
         } spend;                     /* SPEND_TOKENS */
     } u;
     /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key

@@ -378,7 +378,7 @@ static int spend_tokens(struct mp_ops_ctx *w, const struct mp_op *ops,
     }
     uint64_t calls = (jobs + op->u.spend.turns_per_call - 1) / op->u.spend.turns_per_call;
     tokens += calls * op->u.spend.call_tokens;
-    return mp_spend_add(w->txn, op->user, op->user_len, op->now_ms, tokens);
+    return mp_spend_add(w->txn, op->user, op->user_len, op->now_ms, tokens, op->u.spend.limit);
 }
 
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)

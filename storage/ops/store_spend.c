@@ -39,16 +39,19 @@ static int read_spend(struct mp_store_txn *txn, const char *user, size_t len, in
 }
 
 int mp_spend_add(struct mp_store_txn *txn, const char *user, size_t len, int64_t now_ms,
-                 uint64_t tokens)
+                 uint64_t tokens, uint64_t limit)
 {
     unsigned char k[SPEND_KEY_LEN], v[SPEND_LEN];
     uint64_t spent = 0;
     int rc = tokens > 0 ? read_spend(txn, user, len, now_ms, &spent) : MP_OK;
     if (rc != MP_OK || tokens == 0)
         return rc;
+    uint64_t day = spent + tokens < spent ? UINT64_MAX : spent + tokens;
+    if (limit > 0 && day > limit)
+        return MP_ECONFLICT;
     spend_key(txn->store, user, len, k);
     mp_codec_le_put(v, (uint64_t)(now_ms / DAY_MS), 8);
-    mp_codec_le_put(v + 8, spent + tokens < spent ? UINT64_MAX : spent + tokens, 8);
+    mp_codec_le_put(v + 8, day, 8);
     return mp_store_backend_put(txn, MP_TABLE_SPEND, k, sizeof(k), v, sizeof(v));
 }
 

@@ -15,9 +15,10 @@
 #include "ops/store_backend.h"
 
 /* Adds tokens to the spend of user[0..len) on the UTC day of now_ms (a
- * record of an earlier day is replaced; 0 tokens write nothing). MP_OK,
- * MP_EIO or an error of the backend. */
+ * record of an earlier day is replaced; 0 tokens write nothing). MP_OK;
+ * MP_ECONFLICT (nothing written) when limit > 0 and the day would pass
+ * it; MP_EIO or an error of the backend. */
 int mp_spend_add(struct mp_store_txn *txn, const char *user, size_t len, int64_t now_ms,
-                 uint64_t tokens);
+                 uint64_t tokens, uint64_t limit);
 
 #endif

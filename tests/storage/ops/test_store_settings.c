@@ -227,7 +227,8 @@ static uint64_t day_spend(struct mp_store *store, const char *user, size_t ulen,
 /* An import's apply: jobs EXTRACT jobs of user's (through seqs 2, 4, ...),
  * then the day's spend: op_tokens 100, 200, ... a job, two jobs a call,
  * 50 tokens a call. */
-static int spend(struct mp_store *store, const char *user, size_t ulen, size_t jobs, int64_t now)
+static int spend_within(struct mp_store *store, const char *user, size_t ulen, size_t jobs,
+                        int64_t now, uint64_t limit)
 {
     struct mp_op ops[4];
     uint64_t op_tokens[4] = {100, 200, 300, 0};
@@ -242,10 +243,16 @@ static int spend(struct mp_store *store, const char *user, size_t ulen, size_t j
     op->u.spend.op_tokens = op_tokens;
     op->u.spend.turns_per_call = 2;
     op->u.spend.call_tokens = 50;
+    op->u.spend.limit = limit;
     int rc = mp_store_apply(store, ops, jobs + 1);
     if (rc == MP_OK)
         ck_assert_int_eq(op->result, MP_OK);
     return rc;
+}
+
+static int spend(struct mp_store *store, const char *user, size_t ulen, size_t jobs, int64_t now)
+{
+    return spend_within(store, user, ulen, jobs, now, 0);
 }
 
 /* The day's spend: the queued jobs' tokens and their calls', added in the
@@ -270,19 +277,27 @@ START_TEST(test_settings_day_spend_outlives_reopening_and_erasure)
     struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "ann", .user_len = 3, .now_ms = t + 20};
     ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
     ck_assert_int_eq(day_spend(store, U("ann"), t + 30), 850); /* erasure keeps the day */
+    /* a limit the day would pass: nothing of the apply is written */
+    size_t before = jobs_of(store, "ann");
+    ck_assert_int_eq(spend_within(store, U("ann"), 1, t + 35, 999), MP_ECONFLICT); /* 850+150 */
+    ck_assert_int_eq(day_spend(store, U("ann"), t + 35), 850);
+    ck_assert_uint_eq(jobs_of(store, "ann"), before);
+    ck_assert_int_eq(spend_within(store, U("ann"), 1, t + 36, 1000), MP_OK); /* up to it */
+    ck_assert_int_eq(day_spend(store, U("ann"), t + 36), 1000);
     if (_i == PG) {
         struct mp_store *other = fx_open_pg_again();
-        ck_assert_int_eq(day_spend(other, U("ann"), t), 850);
+        ck_assert_int_eq(day_spend(other, U("ann"), t), 1000);
         ck_assert_int_eq(spend(other, U("ann"), 2, t + 40), MP_OK); /* 300 + 1 call */
+        ck_assert_int_eq(spend_within(other, U("ann"), 1, t + 41, 1400), MP_ECONFLICT);
         mp_store_free(other);
-        ck_assert_int_eq(day_spend(store, U("ann"), t + 50), 1200);
+        ck_assert_int_eq(day_spend(store, U("ann"), t + 50), 1350);
     }
     uint64_t today = day_spend(store, U("ann"), t);
     ck_assert_int_eq(day_spend(store, U("ann"), t + DAY), 0); /* the next day starts again */
     ck_assert_int_eq(spend(store, U("ann"), 1, t + DAY), MP_OK);
     ck_assert_int_eq(day_spend(store, U("ann"), t + DAY), 150);
     ck_assert_int_eq(day_spend(store, U("ann"), t), 0); /* one record: the old day is gone */
-    ck_assert_uint_ge(today, 850);
+    ck_assert_uint_ge(today, 1000);
     ck_assert_int_eq(set_mode(store, U("cat"), MP_USER_MODE_OFF, MP_ACTOR_USER, t), MP_OK);
     ck_assert_int_eq(spend(store, U("cat"), 2, t), MP_OK); /* held back: not queued */
     ck_assert_int_eq(day_spend(store, U("cat"), t), 0);
