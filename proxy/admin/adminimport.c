@@ -273,7 +273,8 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
     job->batch = *batch;
     memset(batch, 0, sizeof(*batch));
     digest_convs(&job->batch, user, user_len);
-    size_t n = 2 * job->batch.n + 1; /* an item each, a job per turn at most */
+    /* an item each, a job per turn at most, and the day's spend (importquota.h) */
+    size_t n = 2 * job->batch.n + 2;
     job->ops = calloc(n, sizeof(*job->ops));
     job->msgs = calloc(n, sizeof(*job->msgs));
     job->keys = calloc(n, sizeof(*job->keys));
@@ -317,8 +318,8 @@ int mp_import_apply(struct mp_store *store, struct mp_import_job *job)
         if (op->kind == MP_OP_ADD_JOB && op->result == MP_OK) {
             job->jobs++;
             job->queued_tokens += job->op_tokens[i];
-        } else if (op->kind == MP_OP_ADD_JOB) {
-            continue; /* its turn was imported before */
+        } else if (op->kind == MP_OP_ADD_JOB || op->kind == MP_OP_SPEND_TOKENS) {
+            continue; /* its turn was imported before; the day's spend */
         } else if (op->result != MP_OK) {
             job->skipped++;
             job->known += op->kind == MP_OP_IMPORT_MESSAGE;

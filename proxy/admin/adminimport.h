@@ -86,7 +86,8 @@ int mp_import_prepare(struct mp_import_job *job, const struct mp_import_opts *op
                       struct mp_import_batch *batch);
 
 /* Worker thread: applies the ops in one transaction and counts the
- * outcome (jobs: the extraction jobs queued). MP_OK; MP_ECONFLICT (a fact
+ * outcome (jobs: the extraction jobs queued). MP_OK; MP_ECONFLICT (the
+ * day's tokens past their limit: importquota.h; or a fact
  * past the user's maximum: nothing imported); the store's error. */
 int mp_import_apply(struct mp_store *store, struct mp_import_job *job);
 

@@ -142,11 +142,15 @@ static int user_messages(struct mp_store *store, const struct mp_importbounds *b
     return MP_ETOOBIG;
 }
 
-/* The day's tokens: the import's estimate against what is left today. */
-static int day_tokens(const struct mp_importbounds *b, const char *user, size_t len,
-                      uint64_t tokens, int64_t now_ms, struct mp_import_answer *a)
+/* The day's tokens: the import's estimate against what is left today
+ * (the store's record, which every process on the store shares). */
+static int day_tokens(struct mp_store *store, const struct mp_importbounds *b, const char *user,
+                      size_t len, uint64_t tokens, int64_t now_ms, struct mp_import_answer *a)
 {
-    uint64_t spent = mp_importquota_spent(user, len, now_ms);
+    uint64_t spent = 0;
+    int rc = tokens > 0 ? mp_importquota_spent(store, user, len, now_ms, &spent) : MP_OK;
+    if (rc != MP_OK)
+        return rc;
     uint64_t left = spent < b->tokens_day ? b->tokens_day - spent : 0;
     if (tokens == 0 || tokens <= left)
         return MP_OK;
@@ -177,15 +181,20 @@ int mp_importbounds_check(struct mp_memworker *mw, struct mp_store *store,
         return MP_ETOOBIG;
     }
     *why = MP_IMPORTX_QUOTA;
-    return day_tokens(b, user, len, tokens, now_ms, a);
+    return day_tokens(store, b, user, len, tokens, now_ms, a);
 }
 
-void mp_importbounds_facts_full(struct mp_store *store, const struct mp_importbounds *b,
-                                const char *user, size_t len, const struct mp_import_job *job,
-                                struct mp_import_answer *a)
+void mp_importbounds_store_refused(struct mp_store *store, const struct mp_importbounds *b,
+                                   const char *user, size_t len, const struct mp_import_job *job,
+                                   uint64_t tokens, int64_t now_ms, struct mp_import_answer *a,
+                                   enum mp_import_refusal *why)
 {
     struct mp_user_info info;
     char n1[32], n2[32], n3[32];
+    *why = MP_IMPORTX_QUOTA;
+    if (day_tokens(store, b, user, len, tokens, now_ms, a) == MP_ETOOBIG)
+        return;
+    *why = MP_IMPORTX_LIMIT;
     (void)user_info(store, user, len, &info);
     refuse(a, MP_PERR_MEMORY_FULL, 0);
     snprintf(a->message, sizeof(a->message),

@@ -57,10 +57,14 @@ int mp_importbounds_check(struct mp_memworker *mw, struct mp_store *store,
                           const struct mp_import_job *job, uint64_t tokens, int64_t now_ms,
                           struct mp_import_answer *a, enum mp_import_refusal *why);
 
-/* Worker thread: the refusal of an import the store refused for
- * max_facts_per_user (409 memory_full), with the user's facts. */
-void mp_importbounds_facts_full(struct mp_store *store, const struct mp_importbounds *b,
-                                const char *user, size_t len, const struct mp_import_job *job,
-                                struct mp_import_answer *a);
+/* Worker thread: the refusal of an import the store refused with
+ * MP_ECONFLICT, into *a and its reason into *why: the day's tokens, when
+ * another process on the store spent them since the check (429
+ * import_quota; tokens as for mp_importbounds_check), else
+ * max_facts_per_user (409 memory_full, with the user's facts). */
+void mp_importbounds_store_refused(struct mp_store *store, const struct mp_importbounds *b,
+                                   const char *user, size_t len, const struct mp_import_job *job,
+                                   uint64_t tokens, int64_t now_ms, struct mp_import_answer *a,
+                                   enum mp_import_refusal *why);
 
 #endif

@@ -1,74 +1,34 @@
-/* A day's token spend by user (importquota.h): a list of user keys with
- * their spend, emptied when the UTC day changes. Users who import on one
- * day are few; a lookup walks the list. */
+/* A day's token spend by user (importquota.h): the store's spend table
+ * (storage/ops/store_spend.h) read before an import and added to in the
+ * import's transaction. */
 #include "admin/importquota.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "status.h"
 
 #define DAY_MS 86400000LL
 
-struct spend {
-    char *user;
-    size_t len;
-    uint64_t tokens;
-};
-
-/* The memory worker's thread only (importquota.h). */
-static struct {
-    int64_t day;
-    struct spend *list;
-    size_t n, cap;
-} today = {-1, NULL, 0, 0};
-
-static void forget_day(int64_t day)
+int mp_importquota_spent(struct mp_store *store, const char *user, size_t len, int64_t now_ms,
+                         uint64_t *tokens)
 {
-    if (today.day == day)
-        return;
-    for (size_t i = 0; i < today.n; i++)
-        free(today.list[i].user);
-    today.n = 0;
-    today.day = day;
+    *tokens = 0;
+    return mp_store_day_spend(store, user, len, now_ms, tokens);
 }
 
-static struct spend *find(const char *user, size_t len, int64_t now_ms)
+void mp_importquota_op(struct mp_op *op, const char *user, size_t len, int64_t now_ms,
+                       const uint64_t *op_tokens, unsigned turns_per_call, uint32_t call_tokens,
+                       uint64_t limit)
 {
-    forget_day(now_ms / DAY_MS);
-    for (size_t i = 0; i < today.n; i++)
-        if (today.list[i].len == len && memcmp(today.list[i].user, user, len) == 0)
-            return &today.list[i];
-    return NULL;
-}
-
-uint64_t mp_importquota_spent(const char *user, size_t len, int64_t now_ms)
-{
-    const struct spend *s = find(user, len, now_ms);
-    return s != NULL ? s->tokens : 0;
-}
-
-int mp_importquota_add(const char *user, size_t len, int64_t now_ms, uint64_t tokens)
-{
-    struct spend *s = find(user, len, now_ms);
-    if (s != NULL) {
-        s->tokens += tokens;
-        return MP_OK;
-    }
-    if (today.n == today.cap) {
-        size_t cap = today.cap == 0 ? 16 : today.cap * 2;
-        struct spend *list = realloc(today.list, cap * sizeof(*list));
-        if (list == NULL)
-            return MP_ENOMEM;
-        today.list = list;
-        today.cap = cap;
-    }
-    char *copy = malloc(len > 0 ? len : 1);
-    if (copy == NULL)
-        return MP_ENOMEM;
-    memcpy(copy, user, len);
-    today.list[today.n++] = (struct spend){copy, len, tokens};
-    return MP_OK;
+    memset(op, 0, sizeof(*op));
+    op->kind = MP_OP_SPEND_TOKENS;
+    op->user = user;
+    op->user_len = len;
+    op->now_ms = now_ms;
+    op->u.spend.op_tokens = op_tokens;
+    op->u.spend.turns_per_call = turns_per_call > 0 ? turns_per_call : 1;
+    op->u.spend.call_tokens = call_tokens;
+    op->u.spend.limit = limit;
 }
 
 unsigned mp_importquota_seconds_left(int64_t now_ms)

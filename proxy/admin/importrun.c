@@ -289,19 +289,20 @@ static int check_and_apply(struct mp_memworker *mw, struct run *r)
         mp_metrics_import_refused(r->loop->metrics, r->format, why);
     if (rc != MP_OK || r->dry_run)
         return rc;
+    if (r->job.plan.extract_turns > 0) /* the day's spend, in the same transaction */
+        mp_importquota_op(&r->job.ops[r->job.nops++], r->user, r->user_len, r->now_ms,
+                          r->job.op_tokens, r->batch_turns, r->call_tokens, r->bounds.tokens_day);
     rc = mp_import_apply(store, &r->job);
     if (rc != MP_ECONFLICT)
         mp_memworker_note_write(mw, rc);
     r->refused = rc == MP_ECONFLICT;
     if (rc == MP_ECONFLICT) {
-        mp_importbounds_facts_full(store, &r->bounds, r->user, r->user_len, &r->job, &r->refusal);
-        mp_metrics_import_refused(r->loop->metrics, r->format, MP_IMPORTX_LIMIT);
+        mp_importbounds_store_refused(store, &r->bounds, r->user, r->user_len, &r->job,
+                                      r->job.plan.tokens, r->now_ms, &r->refusal, &why);
+        mp_metrics_import_refused(r->loop->metrics, r->format, why);
     }
-    if (rc == MP_OK) {
+    if (rc == MP_OK)
         mp_memworker_jobs_added(mw, r->job.ops, r->job.nops);
-        if (r->job.jobs > 0)
-            (void)mp_importquota_add(r->user, r->user_len, r->now_ms, queued_tokens(r));
-    }
     return rc;
 }
 

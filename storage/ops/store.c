@@ -146,6 +146,9 @@ int mp_store_check_op(const struct mp_op *op)
     case MP_OP_NOTE_LEAD:
         ok = op->u.lead.key != NULL;
         break;
+    case MP_OP_SPEND_TOKENS:
+        ok = op->u.spend.turns_per_call >= 1;
+        break;
     default:
         return MP_EINVAL;
     }

@@ -172,7 +172,11 @@ enum mp_op_kind {
     MP_OP_REVOKE_LINKS,     /* the user's page links issued before now_ms are void (kept
                                in the links table, which erasure keeps) */
     MP_OP_PUT_VECTORS,      /* u.vectors: items' vectors (store_vectors.h) */
-    MP_OP_DROP_VECTORS      /* u.vectors.model: the user's vectors of other models go */
+    MP_OP_DROP_VECTORS,     /* u.vectors.model: the user's vectors of other models go */
+    MP_OP_SPEND_TOKENS      /* u.spend: the memory-model tokens the ADD_JOB ops before
+                               it in the apply queued are added to the user's spend
+                               of now_ms's UTC day (kept in the spend table, which
+                               erasure keeps; see below) */
 };
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
@@ -325,6 +329,16 @@ struct mp_sweep_counts {
  *   check_op, mp_ops_put_vectors, mp_ops_drop_vectors); MP_OK, the count
  *   in u.vectors.count. PUT is held back like SET_MESSAGE_KEYS (a memory
  *   job's write); DROP never is.
+ * - SPEND_TOKENS: the ADD_JOB ops before it that queued a job (result
+ *   MP_OK; held back or known turns do not count), n of them, spend the
+ *   sum of their u.spend.op_tokens plus ceil(n / turns_per_call) calls of
+ *   call_tokens; that is added to the user's record of the UTC day of
+ *   now_ms (a record of another day starts again from 0). Nothing is
+ *   written when it is 0. When u.spend.limit > 0 and the day would pass
+ *   it, the whole apply fails with MP_ECONFLICT (nothing written): the
+ *   read and the write are one transaction, so processes sharing a
+ *   PostgreSQL store cannot both spend what is left. Never held back;
+ *   DELETE_USER keeps the record (mp_store_day_spend()).
  * - SWEEP_USER: u.sweep.retention, now_ms. Purges messages (buffered and
  *   archived, with their postings; a message counts once) whose at_ms,
  *   facts whose observed_at_ms, a summary whose observed_at_ms (else
@@ -506,27 +520,35 @@ struct mp_op {
             struct mp_vec_model model; /* every item's record is of it (PUT); kept (DROP) */
             uint32_t count;            /* out: vectors written (PUT) or removed (DROP) */
         } vectors;                     /* PUT_VECTORS, DROP_VECTORS */
-    } u;
-    /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
-       held another value, given outright (mp_usermem_trust_given: an
-       agent's, a correction, an admin's); with result MP_OK the statement
-       superseded it,
-       with MP_NOTFOUND that value was newer or an admin's and was kept (a
-       KEPT history entry when the values differ) */
-    bool met_given;
-    /* out, UPSERT_ENTITY with result MP_NOTFOUND: why the current value
-       held against the user's statement, the KEPT entry's reason
-       (MP_REASON_NEWER, _GIVEN or _ADMIN); MP_REASON_NONE when no KEPT
-       entry was written (the same value, not the extractor's statement) */
-    enum mp_hist_reason kept;
-    struct mp_erased erased; /* out, whatever the result: what the op erased */
-    int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of a key with nothing kept;
-                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
-                   DELETE_MESSAGE of a message not kept;
-                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
-                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
-                   new key past max_facts), or an error */
-};
+        /* borrowed: an estimate for each op of the apply before this
+           one (read for the ADD_JOB ops only; NULL: none) */
+        const uint64_t *op_tokens;
+        uint32_t turns_per_call; /* jobs one memory-model call takes, >= 1 */
+        uint64_t call_tokens;    /* what a call sends besides its turns */
+        uint64_t limit;          /* > 0: the day may not pass it (below) */
+    } spend;                     /* SPEND_TOKENS */
+} u;
+/* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
+   held another value, given outright (mp_usermem_trust_given: an
+   agent's, a correction, an admin's); with result MP_OK the statement
+   superseded it,
+   with MP_NOTFOUND that value was newer or an admin's and was kept (a
+   KEPT history entry when the values differ) */
+bool met_given;
+/* out, UPSERT_ENTITY with result MP_NOTFOUND: why the current value
+   held against the user's statement, the KEPT entry's reason
+   (MP_REASON_NEWER, _GIVEN or _ADMIN); MP_REASON_NONE when no KEPT
+   entry was written (the same value, not the extractor's statement) */
+enum mp_hist_reason kept;
+struct mp_erased erased; /* out, whatever the result: what the op erased */
+int result;              /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of a key with nothing kept;
+                            every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
+                            DELETE_MESSAGE of a message not kept;
+                            RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                            stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                            new key past max_facts), or an error */
+}
+;
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key
  * held, with a new stamp (written back with written_ms = now_ms); past the
@@ -696,6 +718,13 @@ int mp_store_user_mode(struct mp_store *store, const char *user, size_t user_len
  * an unknown user). MP_OK, MP_EINVAL (a bad user key), MP_EIO. */
 int mp_store_links_void(struct mp_store *store, const char *user, size_t user_len,
                         int64_t *before_ms);
+
+/* The memory-model tokens MP_OP_SPEND_TOKENS recorded for the user on
+ * the UTC day of now_ms into *tokens: 0 when none (another day, an
+ * unknown user; an erased user keeps the day's). MP_OK, MP_EINVAL (a bad
+ * user key), MP_EIO. */
+int mp_store_day_spend(struct mp_store *store, const char *user, size_t user_len, int64_t now_ms,
+                       uint64_t *tokens);
 
 /* ---- the request path: what of one user's memory a request may inject ---- */
 

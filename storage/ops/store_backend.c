@@ -14,10 +14,10 @@
 #include "status.h"
 
 const char *const mp_store_table_names[] = {
-    "meta",     "users",  "history", "jobs",   "idem",    "facts",  "factkeys",
-    "factrank", "histx",  "archive", "atime",  "docs",    "dterms", "postings",
-    "settings", "leases", "heads",   "prints", "layouts", "turns",  "sides",
-    "convs",    "told",   "links",   "vectors"};
+    "meta",     "users",  "history", "jobs",    "idem",    "facts",  "factkeys",
+    "factrank", "histx",  "archive", "atime",   "docs",    "dterms", "postings",
+    "settings", "leases", "heads",   "prints",  "layouts", "turns",  "sides",
+    "convs",    "told",   "links",   "vectors", "spend"};
 _Static_assert(sizeof(mp_store_table_names) / sizeof(mp_store_table_names[0]) == MP_TABLE_COUNT,
                "a name for every table");
 
@@ -34,7 +34,7 @@ const enum mp_store_key_shape mp_store_table_shapes[MP_TABLE_COUNT] = {
     [MP_TABLE_LAYOUTS] = MP_KEY_USER_PREFIXED, [MP_TABLE_TURNS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_SIDES] = MP_KEY_USER_TAG,        [MP_TABLE_CONVS] = MP_KEY_USER_PREFIXED,
     [MP_TABLE_TOLD] = MP_KEY_USER_TAG,         [MP_TABLE_LINKS] = MP_KEY_OPAQUE,
-    [MP_TABLE_VECTORS] = MP_KEY_USER_PREFIXED,
+    [MP_TABLE_VECTORS] = MP_KEY_USER_PREFIXED, [MP_TABLE_SPEND] = MP_KEY_OPAQUE,
 };
 
 const unsigned char mp_store_table_tag_at[MP_TABLE_COUNT] = {

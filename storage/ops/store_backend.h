@@ -211,6 +211,7 @@ enum mp_store_table {
     MP_TABLE_TOLD,
     MP_TABLE_LINKS,
     MP_TABLE_VECTORS,
+    MP_TABLE_SPEND,
     MP_TABLE_COUNT
 };
 
@@ -242,7 +243,7 @@ struct mp_store {
     struct mp_seal_key key; /* sealed only */
     unsigned char secret[MP_SEAL_KEY_LEN];
     unsigned char index_key[MP_SEAL_KEY_LEN]; /* HMAC key of physical user keys */
-    unsigned char links_key[MP_SEAL_KEY_LEN]; /* HMAC key of the links table's keys */
+    unsigned char links_key[MP_SEAL_KEY_LEN]; /* HMAC key of the links and spend tables' keys */
     unsigned char route_key[MP_SEAL_KEY_LEN]; /* mp_store_route_key() */
 };
 

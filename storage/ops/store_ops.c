@@ -29,6 +29,7 @@
 #include "ops/store_read.h"
 #include "ops/store_lease.h"
 #include "ops/store_links.h"
+#include "ops/store_spend.h"
 #include "ops/store_settings.h"
 #include "ops/store_told.h"
 #include "ops/store_turn.h"
@@ -362,6 +363,24 @@ static int revoke_links(struct mp_ops_ctx *w, const struct mp_op *op)
     return mp_links_void(w->txn, op->user, op->user_len, op->now_ms);
 }
 
+/* SPEND_TOKENS (store.h): what the jobs queued before it in this apply
+ * cost, added to the user's day. */
+static int spend_tokens(struct mp_ops_ctx *w, const struct mp_op *ops,
+                        const struct mp_ops_out *outs, size_t i)
+{
+    const struct mp_op *op = &ops[i];
+    uint64_t tokens = 0, jobs = 0;
+    for (size_t j = 0; j < i; j++) {
+        if (ops[j].kind != MP_OP_ADD_JOB || outs[j].result != MP_OK)
+            continue;
+        jobs++;
+        tokens += op->u.spend.op_tokens != NULL ? op->u.spend.op_tokens[j] : 0;
+    }
+    uint64_t calls = (jobs + op->u.spend.turns_per_call - 1) / op->u.spend.turns_per_call;
+    tokens += calls * op->u.spend.call_tokens;
+    return mp_spend_add(w->txn, op->user, op->user_len, op->now_ms, tokens, op->u.spend.limit);
+}
+
 static int delete_user(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
 {
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
@@ -657,6 +676,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return mp_ops_put_vectors(w, op, out);
     case MP_OP_DROP_VECTORS:
         return mp_ops_drop_vectors(w, op, out);
+    case MP_OP_SPEND_TOKENS:
+        return spend_tokens(w, ops, outs, i);
     }
     return MP_EINVAL;
 }

@@ -108,6 +108,11 @@ struct mp_store *fx_open_sealed(void)
     return fx_open_existing();
 }
 
+struct mp_store *fx_open_pg_again(void)
+{
+    return open_pg(false);
+}
+
 struct mp_store *fx_reopen(struct mp_store *store, int which)
 {
     if (which == MEM)

@@ -56,6 +56,10 @@ struct mp_store *fx_open_sealed(void);
 /* Opens the existing LMDB store in fx_dir with fx_opts. Never NULL. */
 struct mp_store *fx_open_existing(void);
 
+/* PG: one more handle on the test database, as another process on the
+ * same store would have (not emptied). Never NULL. */
+struct mp_store *fx_open_pg_again(void);
+
 /* LMDB, PG: closes store and opens it again (LMDB with fx_opts), so that
  * what a test reads next is what was stored. MEM: returns store as it is. */
 struct mp_store *fx_reopen(struct mp_store *store, int which);

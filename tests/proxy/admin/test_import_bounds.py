@@ -7,13 +7,16 @@ and numbers (409 import_limit, 409 memory_full, 429 import_quota); the
 file is read on the memory worker, so the admin loop answers /readyz
 while a file is being read; a ZIP's conversations.json inflates to at most
 32 MiB, so a 255 KB ZIP bomb costs the process no more than that (VmHWM
-read from /proc before and after)."""
+read from /proc before and after). The day's tokens are kept in the
+store: a restart keeps them, and proxies sharing one PostgreSQL store
+share them."""
 
 import io
 import json
 import os
 import sys
 import threading
+import time
 import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
@@ -21,6 +24,9 @@ import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
 import pagehelpers as ph  # noqa: E402
 from test_import_formats import chatgpt_export  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'process'))
+from test_postgres import Database  # noqa: E402
 
 SECTIONS = {'admin': {'token': mh.ADMIN_TOKEN},
             'governance': {'retention_days': 0, 'pii_retention_days': 0}}
@@ -228,6 +234,63 @@ class DayTokens(BoundsCase):
                      query='&extract_max_tokens=%d' % left)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.imp(other, chatgpt_export(turns(2, 'd3')), 'chatgpt', proxy=p).status, 200)
+
+    def day_cost(self, user):
+        dry = self.imp(user, chatgpt_export(turns(2, 'c0')), 'chatgpt', query='&dry_run=true')
+        self.assertEqual(dry.status, 200, dry)
+        return dry.json()['extraction']['tokens']
+
+    def assertQuota(self, r, cost, left, limit):
+        self.assertOpenAIError(r, 429, 'import_quota')
+        self.assertIn('about {:,} tokens to the memory model, and {:,} of the user\'s {:,} a day are '
+                      'left today'.format(cost, left, limit), r.json()['error']['message'])
+
+    def test_the_day_outlives_a_restart(self):
+        user = mh.uid('dayrestart')
+        cost = self.day_cost(user)
+        limit = cost + cost // 2
+        storage = {'path': self.storage_dir(), 'sync': 'full'}
+        memory = dict(WAITING, max_model_tokens_per_user_day=limit)
+        p = self.start_proxy(sections=SECTIONS, upstream=UP, storage=storage, memory=memory)
+        self.assertEqual(self.imp(user, chatgpt_export(turns(2, 'r1')), 'chatgpt', proxy=p).status, 200)
+        self.stop_checked(p)
+        # a new process on the same store: the day's spend is the store's
+        p = self.start_proxy(sections=SECTIONS, upstream=UP, storage=storage, memory=memory)
+        r = self.imp(user, chatgpt_export(turns(2, 'r2')), 'chatgpt', proxy=p)
+        self.assertQuota(r, cost, limit - cost, limit)
+        self.assertEqual(self.refused('chatgpt', 'quota', proxy=p), 1)
+        # erasing the user does not give the day back
+        self.assertEqual(mh.admin_request(p, 'DELETE', '/admin/users/%s/memory' % mh.qid(user)).status, 204)
+        self.assertStoresNothing(user, proxy=p)
+        r = self.imp(user, chatgpt_export(turns(2, 'r3')), 'chatgpt', proxy=p)
+        self.assertQuota(r, cost, limit - cost, limit)
+        self.assertStoresNothing(user, proxy=p)
+
+    def test_proxies_on_one_postgres_share_the_day(self):
+        user = mh.uid('daypg')
+        cost = self.day_cost(user)
+        limit = cost + cost // 2
+        db = Database()
+        storage = {'backend': 'postgres', 'postgres_url': db.url}
+        memory = dict(WAITING, max_model_tokens_per_user_day=limit)
+        a = self.start_proxy(sections=SECTIONS, upstream=UP, storage=storage, memory=memory)
+        b = self.start_proxy(sections=SECTIONS, upstream=UP, storage=storage, memory=memory)
+        self.assertEqual(self.imp(user, chatgpt_export(turns(2, 'p1')), 'chatgpt', proxy=a).status, 200)
+        # the other proxy reads the day the first one spent
+        r = self.imp(user, chatgpt_export(turns(2, 'p2')), 'chatgpt', proxy=b)
+        self.assertQuota(r, cost, limit - cost, limit)
+        self.assertEqual(self.refused('chatgpt', 'quota', proxy=b), 1)
+        self.assertEqual(mh.admin_memory(b, user).status, 200)
+        # one record in the store's spend table (24): the day and its tokens,
+        # under a keyed hash of the user id, which it does not hold
+        day = int(time.time()) // 86400
+        rows = db.sql("SELECT encode(k, 'hex'), encode(v, 'hex') FROM mp_kv WHERE t = 25").split('\n')
+        self.assertEqual(len(rows), 1, rows)
+        key, value = rows[0].split('|')
+        self.assertNotIn(user.encode().hex(), key)
+        value = bytes.fromhex(value)[-16:]
+        self.assertIn(int.from_bytes(value[:8], 'little'), (day, day + 1))
+        self.assertEqual(int.from_bytes(value[8:], 'little'), cost)
 
 
 class OffTheLoop(BoundsCase):

@@ -3,8 +3,10 @@
  * each mode holds back, what it never holds back, and that the setting
  * outlives erasure, reopening, compaction and sealing; and the revocation
  * of the user's page links (MP_OP_REVOKE_LINKS, mp_store_links_void),
- * which outlives erasure too. Cases that run on
- * both backends use the loop index _i: 0 = mem, 1 = lmdb. */
+ * which outlives erasure too; and the day's spend of memory-model tokens
+ * (MP_OP_SPEND_TOKENS, mp_store_day_spend), which outlives reopening and
+ * erasure, and which two handles on one PostgreSQL store share. Cases that run on
+ * every backend use the loop index _i: 0 = mem, 1 = lmdb, 2 = pg. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +215,99 @@ START_TEST(test_settings_links_revoked_beside_the_mode_and_through_erasure)
 }
 END_TEST
 
+static uint64_t day_spend(struct mp_store *store, const char *user, size_t ulen, int64_t now)
+{
+    uint64_t tokens = 99;
+    ck_assert_int_eq(mp_store_day_spend(store, user, ulen, now, &tokens), MP_OK);
+    return tokens;
+}
+
+#define DAY 86400000LL
+
+/* An import's apply: jobs EXTRACT jobs of user's (through seqs 2, 4, ...),
+ * then the day's spend: op_tokens 100, 200, ... a job, two jobs a call,
+ * 50 tokens a call. */
+static int spend_within(struct mp_store *store, const char *user, size_t ulen, size_t jobs,
+                        int64_t now, uint64_t limit)
+{
+    struct mp_op ops[4];
+    uint64_t op_tokens[4] = {100, 200, 300, 0};
+    ck_assert_uint_le(jobs, 3);
+    memset(ops, 0, sizeof(ops));
+    for (size_t i = 0; i < jobs; i++) {
+        ops[i].kind = MP_OP_ADD_JOB;
+        ops[i].u.job = fx_job_for(user, ulen, MP_JOB_EXTRACT, 2 * (i + 1));
+    }
+    struct mp_op *op = &ops[jobs];
+    *op = (struct mp_op){.kind = MP_OP_SPEND_TOKENS, .user = user, .user_len = ulen, .now_ms = now};
+    op->u.spend.op_tokens = op_tokens;
+    op->u.spend.turns_per_call = 2;
+    op->u.spend.call_tokens = 50;
+    op->u.spend.limit = limit;
+    int rc = mp_store_apply(store, ops, jobs + 1);
+    if (rc == MP_OK)
+        ck_assert_int_eq(op->result, MP_OK);
+    return rc;
+}
+
+static int spend(struct mp_store *store, const char *user, size_t ulen, size_t jobs, int64_t now)
+{
+    return spend_within(store, user, ulen, jobs, now, 0);
+}
+
+/* The day's spend: the queued jobs' tokens and their calls', added in the
+ * apply that queues them; per user and per UTC day (a new day starts from
+ * 0); through reopening and erasure (erasing does not give the day back);
+ * jobs held back by the user's setting spend nothing; on PostgreSQL a
+ * second handle (another process) reads what the first wrote. */
+START_TEST(test_settings_day_spend_outlives_reopening_and_erasure)
+{
+    struct mp_store *store = fx_open_backend(_i);
+    int64_t t = 20000 * DAY + 1000;
+    ck_assert_int_eq(day_spend(store, U("ann"), t), 0);
+    ck_assert_int_eq(spend(store, U("ann"), 3, t), MP_OK); /* 600 + 2 calls of 50 */
+    ck_assert_int_eq(day_spend(store, U("ann"), t), 700);
+    ck_assert_int_eq(spend(store, U("ann"), 1, t + 10), MP_OK); /* 100 + 1 call */
+    ck_assert_int_eq(day_spend(store, U("ann"), t + DAY - 2000), 850);
+    ck_assert_int_eq(day_spend(store, U("bob"), t), 0);    /* others untouched */
+    ck_assert_int_eq(spend(store, U("bob"), 0, t), MP_OK); /* nothing queued: nothing spent */
+    ck_assert_int_eq(day_spend(store, U("bob"), t), 0);
+    store = fx_reopen(store, _i);
+    ck_assert_int_eq(day_spend(store, U("ann"), t), 850);
+    struct mp_op del = {.kind = MP_OP_DELETE_USER, .user = "ann", .user_len = 3, .now_ms = t + 20};
+    ck_assert_int_eq(fx_apply1(store, &del), MP_OK);
+    ck_assert_int_eq(day_spend(store, U("ann"), t + 30), 850); /* erasure keeps the day */
+    /* a limit the day would pass: nothing of the apply is written */
+    size_t before = jobs_of(store, "ann");
+    ck_assert_int_eq(spend_within(store, U("ann"), 1, t + 35, 999), MP_ECONFLICT); /* 850+150 */
+    ck_assert_int_eq(day_spend(store, U("ann"), t + 35), 850);
+    ck_assert_uint_eq(jobs_of(store, "ann"), before);
+    ck_assert_int_eq(spend_within(store, U("ann"), 1, t + 36, 1000), MP_OK); /* up to it */
+    ck_assert_int_eq(day_spend(store, U("ann"), t + 36), 1000);
+    if (_i == PG) {
+        struct mp_store *other = fx_open_pg_again();
+        ck_assert_int_eq(day_spend(other, U("ann"), t), 1000);
+        ck_assert_int_eq(spend(other, U("ann"), 2, t + 40), MP_OK); /* 300 + 1 call */
+        ck_assert_int_eq(spend_within(other, U("ann"), 1, t + 41, 1400), MP_ECONFLICT);
+        mp_store_free(other);
+        ck_assert_int_eq(day_spend(store, U("ann"), t + 50), 1350);
+    }
+    uint64_t today = day_spend(store, U("ann"), t);
+    ck_assert_int_eq(day_spend(store, U("ann"), t + DAY), 0); /* the next day starts again */
+    ck_assert_int_eq(spend(store, U("ann"), 1, t + DAY), MP_OK);
+    ck_assert_int_eq(day_spend(store, U("ann"), t + DAY), 150);
+    ck_assert_int_eq(day_spend(store, U("ann"), t), 0); /* one record: the old day is gone */
+    ck_assert_uint_ge(today, 1000);
+    ck_assert_int_eq(set_mode(store, U("cat"), MP_USER_MODE_OFF, MP_ACTOR_USER, t), MP_OK);
+    ck_assert_int_eq(spend(store, U("cat"), 2, t), MP_OK); /* held back: not queued */
+    ck_assert_int_eq(day_spend(store, U("cat"), t), 0);
+    struct mp_op bad = {.kind = MP_OP_SPEND_TOKENS, .user = "ann", .user_len = 3, .now_ms = t};
+    ck_assert_int_eq(fx_apply1(store, &bad), MP_EINVAL); /* turns_per_call 0 */
+    ck_assert_int_eq(mp_store_day_spend(store, "", 0, t, &today), MP_EINVAL);
+    fx_close_backend(store, _i);
+}
+END_TEST
+
 START_TEST(test_settings_view_reads_the_mode_with_the_head)
 {
     struct mp_store *store = fx_open_backend(_i);
@@ -239,8 +334,10 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     ck_assert_int_eq(set_mode(store, U("ann"), MP_USER_MODE_OFF, MP_ACTOR_USER, 20), MP_OK);
     ck_assert_int_eq(set_mode(store, tk, tlen, MP_USER_MODE_READ, MP_ACTOR_ADMIN, 21), MP_OK);
     ck_assert_int_eq(revoke(store, tk, tlen, 25), MP_OK);
+    ck_assert_int_eq(spend(store, tk, tlen, 1, 26), MP_OK);
     fx_compact(store);
     ck_assert_int_eq(links_void(store, tk, tlen), 25);
+    ck_assert_int_eq(day_spend(store, tk, tlen, 27), 150);
     ck_assert_int_eq(mode_of(store, U("ann"), NULL), MP_USER_MODE_OFF);
     mp_store_free(store);
     fx_rekey(NULL, &fx_key_a); /* the clear store becomes a sealed one */
@@ -251,6 +348,7 @@ START_TEST(test_settings_survive_compaction_and_sealing)
     ck_assert_int_eq(at, 20);
     ck_assert_int_eq(mode_of(store, tk, tlen, NULL), MP_USER_MODE_READ);
     ck_assert_int_eq(links_void(store, tk, tlen), 25); /* the secret, so the links key, stays */
+    ck_assert_int_eq(day_spend(store, tk, tlen, 27), 150);
     ck_assert_int_eq(fx_turn(store, U("ann"), 1, "hello", "hi", 30, 30), MP_NOTFOUND);
     mp_store_free(store);
     ck_assert(!fx_dir_has("carol")); /* the tenant's user id is hashed too */
@@ -271,6 +369,7 @@ Suite *mp_test_suite(void)
     tcase_add_loop_test(tc, test_settings_view_reads_the_mode_with_the_head, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_settings_links_revoked_beside_the_mode_and_through_erasure, 0,
                         FX_BACKENDS);
+    tcase_add_loop_test(tc, test_settings_day_spend_outlives_reopening_and_erasure, 0, FX_BACKENDS);
     tcase_add_test(tc, test_settings_survive_compaction_and_sealing);
     suite_add_tcase(s, tc);
     return s;
