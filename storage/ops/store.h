@@ -520,35 +520,35 @@ struct mp_op {
             struct mp_vec_model model; /* every item's record is of it (PUT); kept (DROP) */
             uint32_t count;            /* out: vectors written (PUT) or removed (DROP) */
         } vectors;                     /* PUT_VECTORS, DROP_VECTORS */
-        /* borrowed: an estimate for each op of the apply before this
-           one (read for the ADD_JOB ops only; NULL: none) */
-        const uint64_t *op_tokens;
-        uint32_t turns_per_call; /* jobs one memory-model call takes, >= 1 */
-        uint64_t call_tokens;    /* what a call sends besides its turns */
-        uint64_t limit;          /* > 0: the day may not pass it (below) */
-    } spend;                     /* SPEND_TOKENS */
-} u;
-/* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
-   held another value, given outright (mp_usermem_trust_given: an
-   agent's, a correction, an admin's); with result MP_OK the statement
-   superseded it,
-   with MP_NOTFOUND that value was newer or an admin's and was kept (a
-   KEPT history entry when the values differ) */
-bool met_given;
-/* out, UPSERT_ENTITY with result MP_NOTFOUND: why the current value
-   held against the user's statement, the KEPT entry's reason
-   (MP_REASON_NEWER, _GIVEN or _ADMIN); MP_REASON_NONE when no KEPT
-   entry was written (the same value, not the extractor's statement) */
-enum mp_hist_reason kept;
-struct mp_erased erased; /* out, whatever the result: what the op erased */
-int result;              /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of a key with nothing kept;
-                            every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
-                            DELETE_MESSAGE of a message not kept;
-                            RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
-                            stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
-                            new key past max_facts), or an error */
-}
-;
+        struct {
+            /* borrowed: an estimate for each op of the apply before this
+               one (read for the ADD_JOB ops only; NULL: none) */
+            const uint64_t *op_tokens;
+            uint32_t turns_per_call; /* jobs one memory-model call takes, >= 1 */
+            uint64_t call_tokens;    /* what a call sends besides its turns */
+            uint64_t limit;          /* > 0: the day may not pass it (below) */
+        } spend;                     /* SPEND_TOKENS */
+    } u;
+    /* out, UPSERT_ENTITY of the user's statement (MP_TRUST_STATED): the key
+       held another value, given outright (mp_usermem_trust_given: an
+       agent's, a correction, an admin's); with result MP_OK the statement
+       superseded it,
+       with MP_NOTFOUND that value was newer or an admin's and was kept (a
+       KEPT history entry when the values differ) */
+    bool met_given;
+    /* out, UPSERT_ENTITY with result MP_NOTFOUND: why the current value
+       held against the user's statement, the KEPT entry's reason
+       (MP_REASON_NEWER, _GIVEN or _ADMIN); MP_REASON_NONE when no KEPT
+       entry was written (the same value, not the extractor's statement) */
+    enum mp_hist_reason kept;
+    struct mp_erased erased; /* out, whatever the result: what the op erased */
+    int result; /* out: MP_OK, or MP_NOTFOUND (DELETE_ENTITY of a key with nothing kept;
+                   every op of an apply a CHECK_EPOCH stopped, MP_ECONFLICT for it;
+                   DELETE_MESSAGE of a message not kept;
+                   RECORD_TURN already recorded, its reply not replaced; UPSERT outranked by a
+                   stronger current value; SWEEP_USER of an unknown user), MP_ETOOBIG (UPSERT of a
+                   new key past max_facts), or an error */
+};
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key
  * held, with a new stamp (written back with written_ms = now_ms); past the
