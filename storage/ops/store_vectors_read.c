@@ -70,7 +70,8 @@ static int newest_first(const void *a, const void *b)
 static int keep_newest(struct vread *r)
 {
     size_t dims = r->m->dims;
-    qsort(r->e, r->n, sizeof(*r->e), newest_first);
+    if (r->n > 1) /* qsort of no array is undefined */
+        qsort(r->e, r->n, sizeof(*r->e), newest_first);
     if (r->n > r->max)
         r->n = r->max;
     int8_t *codes = malloc((r->slots > 0 ? r->slots : 1) * dims);

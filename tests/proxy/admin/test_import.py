@@ -450,6 +450,9 @@ class StoreFull(ImportCase):
         self.assertEqual(p.metric('memproxy_storage_writable'), 0)
         self.assertEqual(p.metric('memproxy_imports_total', result='storage_full'), 1)
         self.assertEqual(p.metric('memproxy_imports_total', result='ok'), len(kept))
+        # the memory worker logs it; the log may reach its file just after the answer
+        mh.wait_for(lambda: any(o.get('msg') == 'import not stored: memory store full'
+                                for o in p.log_objects(mark)), what='the refusal logged')
         logged = [o for o in p.log_objects(mark) if o.get('msg') == 'import not stored: memory store full']
         self.assertEqual(len(logged), 1, p.log_objects(mark))
         self.assertEqual((logged[0]['lines'], logged[0]['request_id']), (1901, rid))
