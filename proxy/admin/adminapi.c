@@ -18,6 +18,7 @@
 #include "admin/adminapi.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -101,6 +102,7 @@ struct admin_call {
     struct mp_adminexport_stream *stream;
     struct evbuffer *batch; /* one step's lines, sent as one chunk */
     bool chunked;           /* else close-delimited (HTTP/1.0) */
+    struct event *reset;    /* a broken close-delimited page: its reset, due */
 };
 
 /* ---- answers ---- */
@@ -430,6 +432,8 @@ static void stream_free(struct admin_call *call)
     mp_adminexport_stream_free(call->stream);
     if (call->batch != NULL)
         evbuffer_free(call->batch);
+    if (call->reset != NULL)
+        event_free(call->reset);
     free(call);
 }
 
@@ -449,17 +453,33 @@ static int batch_put(const char *buf, size_t len, void *arg)
     return evbuffer_add(call->batch, buf, len);
 }
 
-/* The page is whole (rc MP_OK: the last chunk; else cut, so that the
- * client sees it broken), logged and freed. */
+/* A close-delimited page broke: a reset, so that the close does not look
+ * like its end (outside the connection's drain callback: a reset frees
+ * the connection at once). */
+static void on_reset(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)fd;
+    (void)what;
+    mp_conn_finish(call->conn, MP_CONN_RESET);
+    stream_free(call);
+}
+
+/* The page is whole (rc MP_OK: the last chunk) or broken (chunked: closed
+ * before the last chunk; close-delimited: reset), logged and freed. */
 static void stream_end(struct admin_call *call, int rc)
 {
     struct mp_conn *c = call->conn;
+    static const struct timeval now = {0, 0};
     if (rc == MP_OK && call->chunked)
         evbuffer_add(mp_conn_output(c), "0\r\n\r\n", 5);
     audit(call, 200, rc == MP_OK ? NULL : "internal");
-    mp_conn_finish(c, rc != MP_OK     ? (call->chunked ? MP_CONN_CUT : MP_CONN_RESET)
-                      : call->chunked ? MP_CONN_KEEP
-                                      : MP_CONN_CLOSE);
+    if (rc != MP_OK && !call->chunked) {
+        call->reset = evtimer_new(call->loop->base, on_reset, call);
+        if (call->reset != NULL && evtimer_add(call->reset, &now) == 0)
+            return; /* still attached: a client leaving meanwhile aborts it */
+    }
+    mp_conn_finish(c, rc == MP_OK && call->chunked ? MP_CONN_KEEP : MP_CONN_CLOSE);
     stream_free(call);
 }
 
@@ -545,16 +565,7 @@ static void get_export(struct admin_call *call)
         send_error(call, MP_PERR_INTERNAL, NULL);
         return;
     }
-    const struct mp_http_request_head *head = mp_conn_head(call->conn);
     stream_head(call, pg.next);
-    if (head != NULL && head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0) {
-        mp_adminexport_stream_free(call->stream); /* RFC 9110 9.3.2: the head alone */
-        call->stream = NULL;
-        audit(call, 200, NULL);
-        mp_conn_finish(call->conn, call->chunked ? MP_CONN_KEEP : MP_CONN_CLOSE);
-        stream_free(call);
-        return;
-    }
     mp_conn_attach(call->conn, call, on_stream_abort);
     stream_pump(call);
 }

@@ -376,6 +376,8 @@ class Pages(mh.MemCase):
             got += [int(x['content'][:5]) for x in pg if x['type'] == 'message']
         self.assertEqual(got, list(range(20000)))
         grown = vm_hwm_kb(p.proc) - base
+        if os.environ.get('MPTEST_SHOW_RSS'):
+            print('export: VmHWM %d kB, grew %d kB' % (vm_hwm_kb(p.proc), grown), file=sys.stderr)
         self.assertLess(grown, 6 * 1024, 'peak RSS grew %d kB streaming the export' % grown)
 
     def test_memory_archive_page_stops_at_its_byte_bound(self):
