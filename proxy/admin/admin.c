@@ -144,10 +144,10 @@ static void on_request(struct mp_conn *c, const struct mp_http_request_head *hea
     }
 }
 
+/* A streamed export page goes on (admin/adminapi.h). */
 static void on_drain(struct mp_conn *c, void *req)
 {
-    (void)c;
-    (void)req;
+    mp_adminapi_drain(c, req);
 }
 
 static const struct mp_conn_handler admin_handler = {

@@ -17,6 +17,8 @@
  * with it cannot interleave with another change. */
 #include "admin/adminapi.h"
 
+#include <event2/buffer.h>
+#include <event2/event.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -96,6 +98,11 @@ struct admin_call {
     struct mp_adminjobs jobs; /* /admin/jobs...: lent to the worker like op */
     struct mp_sweep_counts swept;
     char err[ERR_MAX];
+    /* a streamed export page (get_export): its lines a step at a time */
+    struct mp_adminexport_stream *stream;
+    struct evbuffer *batch; /* one step's lines, sent as one chunk */
+    bool chunked;           /* else close-delimited (HTTP/1.0) */
+    struct event *reset;    /* a broken close-delimited page: its reset, due */
 };
 
 /* ---- answers ---- */
@@ -418,31 +425,149 @@ static void get_history(struct admin_call *call)
     send_json(call, 200, "OK", doc, NULL);
 }
 
+/* ---- the export, streamed ---- */
+
+static void stream_free(struct admin_call *call)
+{
+    mp_adminexport_stream_free(call->stream);
+    if (call->batch != NULL)
+        evbuffer_free(call->batch);
+    if (call->reset != NULL)
+        event_free(call->reset);
+    free(call);
+}
+
+/* The client left mid-page: everything of the page goes, once. */
+static void on_stream_abort(struct mp_conn *c, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)c;
+    call->conn = NULL;
+    audit(call, 200, NULL); /* logged with client_gone */
+    stream_free(call);
+}
+
+static int batch_put(const char *buf, size_t len, void *arg)
+{
+    struct admin_call *call = arg;
+    return evbuffer_add(call->batch, buf, len);
+}
+
+/* A close-delimited page broke: a reset, so that the close does not look
+ * like its end (outside the connection's drain callback: a reset frees
+ * the connection at once). */
+static void on_reset(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin_call *call = arg;
+    (void)fd;
+    (void)what;
+    mp_conn_finish(call->conn, MP_CONN_RESET);
+    stream_free(call);
+}
+
+/* The page is whole (rc MP_OK: the last chunk) or broken (chunked: closed
+ * before the last chunk; close-delimited: reset), logged and freed. */
+static void stream_end(struct admin_call *call, int rc)
+{
+    struct mp_conn *c = call->conn;
+    static const struct timeval now = {0, 0};
+    if (rc == MP_OK && call->chunked)
+        evbuffer_add(mp_conn_output(c), "0\r\n\r\n", 5);
+    audit(call, 200, rc == MP_OK ? NULL : "internal");
+    if (rc != MP_OK && !call->chunked) {
+        call->reset = evtimer_new(call->loop->base, on_reset, call);
+        if (call->reset != NULL && evtimer_add(call->reset, &now) == 0)
+            return; /* still attached: a client leaving meanwhile aborts it */
+    }
+    mp_conn_finish(c, rc == MP_OK && call->chunked ? MP_CONN_KEEP : MP_CONN_CLOSE);
+    stream_free(call);
+}
+
+/* Writes steps while the connection's output is under its high-water
+ * mark, then waits for it to drain (mp_adminapi_drain): the process holds
+ * at most that mark and one step of the page. */
+static void stream_pump(struct admin_call *call)
+{
+    struct mp_conn *c = call->conn;
+    struct evbuffer *out = mp_conn_output(c);
+    bool done = false;
+    int rc = MP_OK;
+    while (rc == MP_OK && !done && mp_conn_pending(c) < MP_CONN_HIGH_WATER) {
+        rc = mp_adminexport_stream_step(call->stream, batch_put, call, &done);
+        size_t n = evbuffer_get_length(call->batch);
+        if (rc == MP_OK && n > 0 && call->chunked)
+            evbuffer_add_printf(out, "%zx\r\n", n);
+        if (rc == MP_OK && n > 0)
+            evbuffer_add_buffer(out, call->batch);
+        if (rc == MP_OK && n > 0 && call->chunked)
+            evbuffer_add(out, "\r\n", 2);
+        evbuffer_drain(call->batch, evbuffer_get_length(call->batch));
+        mp_conn_write_now(c);
+    }
+    if (rc == MP_OK && !done) {
+        mp_conn_want_drain(c);
+        mp_conn_flush(c);
+        return;
+    }
+    stream_end(call, rc);
+}
+
+void mp_adminapi_drain(struct mp_conn *c, void *req)
+{
+    struct admin_call *call = req;
+    (void)c;
+    if (call != NULL && call->stream != NULL)
+        stream_pump(call);
+}
+
+/* The head of a streamed page: chunked (HTTP/1.1) or close-delimited. */
+static void stream_head(struct admin_call *call, const char *next)
+{
+    struct mp_conn *c = call->conn;
+    call->chunked = !mp_conn_is_http10(c);
+    evbuffer_add_printf(mp_conn_output(c),
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n%s"
+                        "x-request-id: %s\r\n%s%s%s%s",
+                        call->chunked ? "Transfer-Encoding: chunked\r\n" : "", call->request_id,
+                        call->headers != NULL ? call->headers : "Cache-Control: no-store\r\n",
+                        next[0] != '\0' ? "X-Next-Cursor: " : "", next,
+                        next[0] != '\0' ? "\r\n" : "");
+    if (!call->chunked || mp_conn_wants_close(c))
+        evbuffer_add(mp_conn_output(c), "Connection: close\r\n", 19);
+    evbuffer_add(mp_conn_output(c), "\r\n", 2);
+}
+
 /* GET .../export[?cursor=C][&limit=N]: a page of JSON lines
- * (adminexport.h); X-Next-Cursor names the next. */
+ * (adminexport.h), streamed; X-Next-Cursor names the next. The plan
+ * counts the page first (the cursor is a header, known before the first
+ * byte), then the lines go out a step at a time up to that cursor. */
 static void get_export(struct admin_call *call)
 {
     struct mp_adminexport_page pg;
-    char extra[MP_ADMINEXPORT_CURSOR_MAX + 32] = "";
     unsigned limit = call->t.has_limit ? call->t.limit : MP_ADMIN_LIMIT_MAX;
-    int rc = mp_adminexport_page(call->store, call->user, call->user_len, call->t.cursor,
+    int rc = mp_adminexport_plan(call->store, call->user, call->user_len, call->t.cursor,
                                  call->t.cursor_len, limit, &pg);
     if (rc == MP_EINVAL) {
         send_bad_param(call, "cursor");
         return;
     }
-    if (rc != MP_OK) {
+    if (rc == MP_OK && call->t.cursor_len == 0 && !pg.found && pg.len == 0 && pg.next[0] == '\0') {
+        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL); /* not even a setting */
+        return;
+    }
+    if (rc == MP_OK)
+        rc = mp_adminexport_stream_open(call->store, call->user, call->user_len, call->t.cursor,
+                                        call->t.cursor_len, pg.next, &call->stream);
+    call->batch = rc == MP_OK ? evbuffer_new() : NULL;
+    if (call->batch == NULL) {
+        mp_adminexport_stream_free(call->stream);
+        call->stream = NULL;
         send_error(call, MP_PERR_INTERNAL, NULL);
         return;
     }
-    if (pg.next[0] != '\0')
-        snprintf(extra, sizeof(extra), "X-Next-Cursor: %s\r\n", pg.next);
-    if (call->t.cursor_len == 0 && !pg.found && pg.len == 0 && pg.next[0] == '\0')
-        send_error_msg(call, MP_PERR_NOT_FOUND, no_user, NULL); /* not even a setting */
-    else
-        respond(call, 200, "OK", "application/x-ndjson", extra, pg.text != NULL ? pg.text : "",
-                pg.len, NULL);
-    free(pg.text);
+    stream_head(call, pg.next);
+    mp_conn_attach(call->conn, call, on_stream_abort);
+    stream_pump(call);
 }
 
 /* ---- changes, through the memory worker ---- */

@@ -49,4 +49,10 @@ void mp_adminapi_serve(struct mp_conn *c, const struct mp_http_request_head *hea
                        const char *target, size_t target_len, const char *body, size_t len,
                        enum mp_actor actor, const char *headers);
 
+/* The connection's output drained while req (the request the admin API
+ * attached to c) was under way: a streamed export page (GET .../export)
+ * writes its next steps; any other request ignores it. The admin and page
+ * listeners' on_drain call it. */
+void mp_adminapi_drain(struct mp_conn *c, void *req);
+
 #endif

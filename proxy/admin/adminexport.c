@@ -33,12 +33,21 @@ struct run {
     struct mp_usermem *head;
     struct mp_adminexport_page *out;
     size_t cap;
+    bool count_only;            /* the plan: bytes counted, no text kept */
+    mp_adminexport_put_fn sink; /* where lines go (NULL: out->text) */
+    void *sink_arg;
 };
 
 static int put(const char *buf, size_t size, void *arg)
 {
     struct run *r = arg;
     struct mp_adminexport_page *o = r->out;
+    if (r->sink != NULL)
+        return r->sink(buf, size, r->sink_arg);
+    if (r->count_only) {
+        o->len += size;
+        return 0;
+    }
     if (o->len + size + 1 > r->cap) {
         size_t cap = r->cap > 0 ? r->cap : 4096;
         while (cap < o->len + size + 1)
@@ -246,13 +255,16 @@ static void part_start(enum part p, char *next, size_t cap)
     snprintf(next, cap, "%s", codes[p]);
 }
 
-int mp_adminexport_page(struct mp_store *store, const char *user, size_t user_len,
-                        const char *cursor, size_t cursor_len, unsigned limit,
-                        struct mp_adminexport_page *out)
+static int page(struct mp_store *store, const char *user, size_t user_len, const char *cursor,
+                size_t cursor_len, unsigned limit, bool count_only, struct mp_adminexport_page *out)
 {
     static int (*const parts[])(struct run *) = {facts_part, buffer_part, archive_part,
                                                  summary_part, history_part};
-    struct run r = {.store = store, .user = user, .user_len = user_len, .budget = limit};
+    struct run r = {.store = store,
+                    .user = user,
+                    .user_len = user_len,
+                    .budget = limit,
+                    .count_only = count_only};
     memset(out, 0, sizeof(*out));
     r.out = out;
     if (parse_cursor(&r, cursor, cursor_len) != MP_OK)
@@ -271,4 +283,209 @@ int mp_adminexport_page(struct mp_store *store, const char *user, size_t user_le
         memset(out, 0, sizeof(*out));
     }
     return rc;
+}
+
+int mp_adminexport_page(struct mp_store *store, const char *user, size_t user_len,
+                        const char *cursor, size_t cursor_len, unsigned limit,
+                        struct mp_adminexport_page *out)
+{
+    return page(store, user, user_len, cursor, cursor_len, limit, false, out);
+}
+
+int mp_adminexport_plan(struct mp_store *store, const char *user, size_t user_len,
+                        const char *cursor, size_t cursor_len, unsigned limit,
+                        struct mp_adminexport_page *out)
+{
+    return page(store, user, user_len, cursor, cursor_len, limit, true, out);
+}
+
+/* ---- the streamed page ---- */
+
+#define STREAM_STEP 25 /* facts, messages or history entries a step reads */
+
+struct mp_adminexport_stream {
+    struct run r;
+    struct mp_adminexport_page out;        /* found only: the text goes to the sink */
+    bool settings;                         /* the first page: its settings line is due */
+    enum part end_part;                    /* the part the plan's next cursor names */
+    bool end_at_start;                     /* ... at its start (nothing of it is on the page) */
+    char end_key[MP_ENTITY_KEY_MAX + 1];   /* PART_FACTS: the page's last key */
+    uint64_t end_seq;                      /* PART_ARCHIVE, PART_HISTORY: its last seq */
+    char place[MP_ADMINEXPORT_CURSOR_MAX]; /* the place inside the part (r.after) */
+};
+
+/* The place the plan's next cursor end[0..n) names: where the page stops. */
+static int parse_end(struct mp_adminexport_stream *s, const char *end, size_t n)
+{
+    struct run e = {0};
+    unsigned char key[MP_ENTITY_KEY_MAX];
+    size_t key_len = 0;
+    s->end_part = PART_END;
+    if (n == 0)
+        return MP_OK;
+    if (parse_cursor(&e, end, n) != MP_OK)
+        return MP_EINVAL;
+    s->end_part = e.part;
+    s->end_at_start = e.after_len == 0; /* "b", "a", "s", "h" */
+    if (s->end_at_start)
+        return MP_OK;
+    if (e.part == PART_FACTS) {
+        if (mp_mempage_decode(e.after, e.after_len, key, sizeof(key), &key_len) != MP_OK)
+            return MP_EINVAL;
+        memcpy(s->end_key, key, key_len);
+        s->end_key[key_len] = '\0';
+        return MP_OK;
+    }
+    return mp_mempage_seq(e.after, e.after_len, &s->end_seq);
+}
+
+int mp_adminexport_stream_open(struct mp_store *store, const char *user, size_t user_len,
+                               const char *cursor, size_t cursor_len, const char *end,
+                               struct mp_adminexport_stream **out)
+{
+    struct mp_adminexport_stream *s = calloc(1, sizeof(*s));
+    *out = NULL;
+    if (s == NULL)
+        return MP_ENOMEM;
+    s->r.store = store;
+    s->r.user = user;
+    s->r.user_len = user_len;
+    s->r.budget = SIZE_MAX;
+    s->r.out = &s->out;
+    s->settings = cursor_len == 0;
+    if (cursor_len >= sizeof(s->place) || parse_cursor(&s->r, cursor, cursor_len) != MP_OK ||
+        parse_end(s, end, strlen(end)) != MP_OK) {
+        free(s);
+        return MP_EINVAL;
+    }
+    memcpy(s->place, s->r.after, s->r.after_len); /* the caller's cursor is not kept */
+    s->place[s->r.after_len] = '\0';
+    s->r.after = s->place;
+    *out = s;
+    return MP_OK;
+}
+
+/* Moves the place on to next ("": the part is done, then part follows). */
+static void go_on(struct mp_adminexport_stream *s, const char *next, enum part then)
+{
+    if (next[0] == '\0') {
+        s->r.part = then;
+        s->r.after_len = 0;
+        return;
+    }
+    snprintf(s->place, sizeof(s->place), "%s", next);
+    s->r.after = s->place;
+    s->r.after_len = strlen(s->place);
+}
+
+static int stream_facts(struct mp_adminexport_stream *s)
+{
+    struct mp_factpage pg;
+    bool last = s->end_part == PART_FACTS;
+    int rc = mp_mempage_facts(s->r.store, s->r.user, s->r.user_len, s->r.after, s->r.after_len,
+                              STREAM_STEP, &pg);
+    for (size_t i = 0; rc == MP_OK && i < pg.n; i++) {
+        int cmp = last ? strcmp(pg.facts[i].key, s->end_key) : -1;
+        if (cmp > 0) {
+            s->r.part = PART_END; /* the page's last fact went meanwhile */
+            break;
+        }
+        rc = line(&s->r, "fact", mp_memjson_entity(&pg.facts[i], MP_MEMJSON_ADMIN));
+        if (cmp == 0)
+            s->r.part = PART_END;
+    }
+    if (rc == MP_OK && s->r.part == PART_FACTS)
+        go_on(s, pg.next, last ? PART_END : PART_BUFFER);
+    mp_mempage_facts_cleanup(&pg);
+    if (rc == MP_NOTFOUND)
+        s->r.part = last ? PART_END : PART_BUFFER;
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+/* A step of the archive or of the history: items (a JSON array, stolen)
+ * with their "seq", each a line of type, up to the page's end. */
+static int stream_seqs(struct mp_adminexport_stream *s, const char *type, json_t *items,
+                       const char *next, enum part then)
+{
+    bool last = s->end_part == s->r.part;
+    int rc = MP_OK;
+    size_t i;
+    json_t *m;
+    json_array_foreach(items, i, m)
+    {
+        uint64_t seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+        if (rc != MP_OK || (last && seq > s->end_seq)) {
+            s->r.part = PART_END;
+            break;
+        }
+        rc = line(&s->r, type, json_incref(m));
+        if (last && seq == s->end_seq)
+            s->r.part = PART_END;
+    }
+    json_decref(items);
+    if (rc == MP_OK && s->r.part != PART_END)
+        go_on(s, next, last ? PART_END : then);
+    return rc;
+}
+
+static int stream_archive(struct mp_adminexport_stream *s)
+{
+    json_t *items = NULL;
+    char next[MP_ARCHIVE_CURSOR_MAX];
+    int rc = mp_archive_page(s->r.store, s->r.user, s->r.user_len, s->r.after, s->r.after_len,
+                             STREAM_STEP, MP_MEMJSON_ADMIN, &items, next);
+    if (rc != MP_OK && rc != MP_NOTFOUND)
+        return rc;
+    return stream_seqs(s, "message", items, rc == MP_OK ? next : "", PART_SUMMARY);
+}
+
+static int stream_history(struct mp_adminexport_stream *s)
+{
+    struct mp_histpage pg;
+    int rc = mp_mempage_history(s->r.store, s->r.user, s->r.user_len, s->r.after, s->r.after_len,
+                                STREAM_STEP, &pg);
+    json_t *items = rc == MP_OK ? json_array() : NULL;
+    for (size_t i = 0; items != NULL && i < pg.h->nitems; i++)
+        if (json_array_append_new(items, mp_memjson_history_item(&pg.h->items[i])) != 0)
+            rc = MP_ENOMEM;
+    if (rc == MP_OK)
+        rc = items != NULL ? stream_seqs(s, "history", json_incref(items), pg.next, PART_END)
+                           : MP_ENOMEM;
+    json_decref(items);
+    mp_mempage_history_cleanup(&pg);
+    if (rc == MP_NOTFOUND)
+        s->r.part = PART_END;
+    return rc == MP_NOTFOUND ? MP_OK : rc;
+}
+
+int mp_adminexport_stream_step(struct mp_adminexport_stream *s, mp_adminexport_put_fn put_fn,
+                               void *arg, bool *done)
+{
+    static int (*const parts[])(struct mp_adminexport_stream *) = {
+        stream_facts, NULL, stream_archive, NULL, stream_history};
+    int rc = MP_OK;
+    s->r.sink = put_fn;
+    s->r.sink_arg = arg;
+    if (s->settings) {
+        s->settings = false;
+        rc = settings_line(&s->r);
+    } else if (s->r.part > s->end_part || (s->r.part == s->end_part && s->end_at_start)) {
+        s->r.part = PART_END;
+    } else if (s->r.part == PART_BUFFER) {
+        rc = buffer_part(&s->r);
+    } else if (s->r.part == PART_SUMMARY) {
+        rc = summary_part(&s->r);
+    } else if (s->r.part != PART_END) {
+        rc = parts[s->r.part](s);
+    }
+    *done = rc == MP_OK && s->r.part == PART_END;
+    return rc;
+}
+
+void mp_adminexport_stream_free(struct mp_adminexport_stream *s)
+{
+    if (s == NULL)
+        return;
+    mp_usermem_free(s->r.head);
+    free(s);
 }

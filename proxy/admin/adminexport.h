@@ -3,7 +3,8 @@
  * unarchived buffered messages, archived messages, the summary and the
  * history, in that order, at most a limit of fact, message and history
  * lines per page, so that no answer holds a large user whole. It reads the
- * store and builds text; it sends nothing. */
+ * store and builds text (a page whole, or streamed a step at a time); it
+ * sends nothing. */
 #ifndef MP_PROXY_ADMINEXPORT_H
 #define MP_PROXY_ADMINEXPORT_H
 
@@ -39,5 +40,36 @@ struct mp_adminexport_page {
 int mp_adminexport_page(struct mp_store *store, const char *user, size_t user_len,
                         const char *cursor, size_t cursor_len, unsigned limit,
                         struct mp_adminexport_page *out);
+
+/* The same page counted, not written: out->text stays NULL, out->len is
+ * the bytes the page would hold, out->next and out->found as the page's.
+ * The streamed answer decides its X-Next-Cursor with it before its first
+ * byte. */
+int mp_adminexport_plan(struct mp_store *store, const char *user, size_t user_len,
+                        const char *cursor, size_t cursor_len, unsigned limit,
+                        struct mp_adminexport_page *out);
+
+/* Where a streamed page's bytes go: 0, or -1 to stop (out of memory). */
+typedef int (*mp_adminexport_put_fn)(const char *buf, size_t len, void *arg);
+
+/* A page written a step at a time (a few facts, messages or history
+ * entries, STREAM_STEP, read from the store by each step), from cursor
+ * [0..cursor_len) (copied) up to and including the place the plan's next
+ * cursor end (NUL-terminated; "": to the end) names, so that the lines
+ * sent are the ones before that cursor even when the store changed since
+ * the plan. user is borrowed until mp_adminexport_stream_free(). */
+struct mp_adminexport_stream;
+
+/* MP_OK with *out; MP_EINVAL for a cursor this code did not write;
+ * MP_ENOMEM. */
+int mp_adminexport_stream_open(struct mp_store *store, const char *user, size_t user_len,
+                               const char *cursor, size_t cursor_len, const char *end,
+                               struct mp_adminexport_stream **out);
+/* Writes the next step's lines to put_fn: MP_OK (*done once the page is
+ * whole), or MP_EIO / MP_ENOMEM (the page is broken). */
+int mp_adminexport_stream_step(struct mp_adminexport_stream *s, mp_adminexport_put_fn put_fn,
+                               void *arg, bool *done);
+/* NULL: nothing. */
+void mp_adminexport_stream_free(struct mp_adminexport_stream *s);
 
 #endif

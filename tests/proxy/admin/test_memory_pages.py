@@ -7,7 +7,9 @@ many facts leaves the process's peak RSS (VmHWM) bounded."""
 
 import json
 import os
+import socket
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
@@ -30,6 +32,51 @@ def facts(n, prefix='k'):
 def messages(n):
     return [message('user' if i % 2 == 0 else 'assistant', 'message number %d' % i, AT)
             for i in range(n)]
+
+
+def raw_get(port, path, http10=False, slow=False, headers=()):
+    """GET path over a raw socket: (head text, the body as sent, de-chunked
+    body). slow: a reader that takes 4 KiB at a time with a pause, through
+    a small receive buffer, so the proxy's output backs up."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if slow:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.settimeout(60)
+    s.connect(('127.0.0.1', port))
+    lines = ['GET %s HTTP/%s' % (path, '1.0' if http10 else '1.1'), 'Host: x',
+             'Authorization: Bearer ' + mh.ADMIN_TOKEN, 'Connection: close'] + list(headers)
+    s.sendall(('\r\n'.join(lines) + '\r\n\r\n').encode())
+    data = bytearray()
+    while True:
+        b = s.recv(4096 if slow else 1 << 20)
+        if not b:
+            break
+        data += b
+        if slow:
+            time.sleep(0.0005)
+    s.close()
+    head, _, raw = bytes(data).partition(b'\r\n\r\n')
+    head = head.decode('latin-1')
+    if 'transfer-encoding: chunked' not in head.lower():
+        return head, raw, raw
+    body, rest = bytearray(), raw
+    while True:
+        size, _, rest = rest.partition(b'\r\n')
+        n = int(size, 16)
+        if n == 0:
+            assert rest == b'\r\n', rest[:40]
+            return head, raw, bytes(body)
+        body += rest[:n]
+        assert rest[n:n + 2] == b'\r\n'
+        rest = rest[n + 2:]
+
+
+def head_field(head, name):
+    for line in head.split('\r\n')[1:]:
+        k, _, v = line.partition(':')
+        if k.strip().lower() == name:
+            return v.strip()
+    return None
 
 
 def vm_hwm_kb(p):
@@ -235,6 +282,127 @@ class Pages(mh.MemCase):
             r = self.adm('/admin/users/%s/%s' % (mh.qid(user), path))
             self.assertOpenAIError(r, 400, 'invalid_parameter')
             self.assertIn(param, r.json()['error']['message'], path)
+
+    # -- the export, streamed --------------------------------------------------
+
+    def raw_export_pages(self, port, user, query='', **kw):
+        """[[line, ...] per page] through raw_get, following X-Next-Cursor;
+        every page's head checked as streamed."""
+        pages, cursor = [], None
+        while True:
+            head, raw, body = raw_get(port, '/admin/users/%s/export?x=1%s%s' % (
+                mh.qid(user), query, '' if cursor is None else '&cursor=' + cursor), **kw)
+            self.assertTrue(head.startswith('HTTP/1.1 200'), head)
+            self.assertIsNone(head_field(head, 'content-length'), head)
+            if kw.get('http10'):
+                self.assertIsNone(head_field(head, 'transfer-encoding'), head)
+                self.assertEqual(head_field(head, 'connection'), 'close')
+            else:
+                self.assertEqual(head_field(head, 'transfer-encoding'), 'chunked', head)
+            text = body.decode()
+            self.assertTrue(text == '' or text.endswith('\n'), text[-100:])
+            pages.append([json.loads(x) for x in text.splitlines()])
+            cursor = head_field(head, 'x-next-cursor')
+            if cursor is None:
+                return pages
+            self.assertLess(len(pages), 1000, 'the cursor does not end')
+
+    def test_export_arrives_chunked_every_item_once(self):
+        user = mh.uid('pages-chunked')
+        self.import_ok(user, facts(1200) + messages(900))
+        for kw in ({}, {'http10': True}):
+            pages = self.raw_export_pages(self.proxy.admin_port, user, '&limit=700', **kw)
+            self.assertGreaterEqual(len(pages), 3, kw)
+            lines = [x for p in pages for x in p]
+            keys = [x['key'] for x in lines if x['type'] == 'fact']
+            self.assertEqual(sorted(keys), sorted('k%d' % i for i in range(1200)))
+            self.assertEqual(len(keys), 1200)
+            contents = [x['content'] for x in lines if x['type'] == 'message']
+            self.assertEqual(contents, ['message number %d' % i for i in range(900)])
+            hist = [x['seq'] for x in lines if x['type'] == 'history']
+            self.assertEqual(len(hist), len(set(hist)))
+            # the same pages as the harness's client reads
+            self.assertEqual(pages, self.export_pages(user, '&limit=700'))
+
+    def test_export_client_leaving_mid_page_leaves_the_proxy_healthy(self):
+        user = mh.uid('pages-leave')
+        long = [message('user', ('%04d ' % i) + 'word ' * 800, AT) for i in range(2000)]  # 4 kB each
+        self.import_ok(user, long)
+        for _ in range(20):
+            s = socket.create_connection(('127.0.0.1', self.proxy.admin_port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(('GET /admin/users/%s/export HTTP/1.1\r\nHost: x\r\n'
+                       'Authorization: Bearer %s\r\n\r\n' % (mh.qid(user), mh.ADMIN_TOKEN)).encode())
+            self.assertIn(b'chunked', s.recv(2048))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+            s.close()  # a reset: the proxy's writes fail mid-page
+        r = self.adm('/admin/users/%s/export?limit=10' % mh.qid(user))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len([x for x in bytes(r.body).decode().splitlines()]), 10)
+        got = [x['content'][:4] for p in self.export_pages(user) for x in p if x['type'] == 'message']
+        self.assertEqual(got, ['%04d' % i for i in range(2000)])
+        self.assertEqual(self.adm('/livez').status, 200)
+
+    def test_slow_reader_gets_everything_in_bounded_memory(self):
+        # 20,000 messages of 3 kB (60 MB) read through slow clients from a
+        # fresh memproxy on the same store: its peak RSS (VmHWM) grows by
+        # what one page's stream holds, not by a page (built whole, a 4 MiB
+        # page was held twice: its text and the output buffer's copy)
+        storage = self.storage_dir()
+        kw = {'memory': {'mode': 'hybrid', 'import_max_messages': 100000,
+                         'max_messages_per_user': 1000000}, 'sections': ADMIN,
+              'storage': {'path': storage, 'sync': 'none'},
+              'env': {'ASAN_OPTIONS': (os.environ.get('ASAN_OPTIONS', '') + ':quarantine_size_mb=4'
+                                       ':thread_local_quarantine_size_kb=64').lstrip(':')}}
+        p = self.start_proxy(**kw)
+        user = mh.uid('pages-slow')
+        for part in range(8):
+            self.import_ok(user, [message('user', ('%05d ' % (part * 2500 + i)) + 'word ' * 600, AT)
+                                  for i in range(2500)], proxy=p)
+        self.stop_checked(p)
+        p = self.start_proxy(**kw)
+        # the store's mapped pages read in once, in small pages (they count
+        # in RSS too)
+        cursor = ''
+        while cursor is not None:
+            r = self.adm('/admin/users/%s/memory?entities_limit=1&limit=50%s' % (mh.qid(user), cursor), p)
+            self.assertEqual(r.status, 200, r)
+            c = r.json()['archive_next_cursor']
+            cursor = None if c is None else '&cursor=' + c
+        self.adm('/admin/users/%s/history' % mh.qid(user), p)
+        base = vm_hwm_kb(p.proc)
+        got = []
+        for pg in self.raw_export_pages(p.admin_port, user, slow=True):
+            got += [int(x['content'][:5]) for x in pg if x['type'] == 'message']
+        self.assertEqual(got, list(range(20000)))
+        grown = vm_hwm_kb(p.proc) - base
+        if os.environ.get('MPTEST_SHOW_RSS'):
+            print('export: VmHWM %d kB, grew %d kB' % (vm_hwm_kb(p.proc), grown), file=sys.stderr)
+        self.assertLess(grown, 6 * 1024, 'peak RSS grew %d kB streaming the export' % grown)
+
+    def test_memory_archive_page_stops_at_its_byte_bound(self):
+        user = mh.uid('pages-mem-long')
+        long = [message('user', ('%04d ' % i) + 'word ' * 3000, AT) for i in range(400)]  # 15 kB each
+        self.import_ok(user, long)
+        got, cursor, sizes = [], None, []
+        while True:
+            r = self.adm('/admin/users/%s/memory?limit=1000&entities_limit=1%s'
+                         % (mh.qid(user), '' if cursor is None else '&cursor=' + cursor))
+            self.assertEqual(r.status, 200, r)
+            doc = r.json()
+            text = sum(len(m['content']) for m in doc['archive'])
+            sizes.append(len(doc['archive']))
+            self.assertLess(text, 4 * 1024 * 1024 + 16 * 1024, 'past the byte bound')
+            got += [m['content'][:4] for m in doc['archive']]
+            cursor = doc['archive_next_cursor']
+            if cursor is None:
+                break
+        self.assertGreaterEqual(len(sizes), 2, 'six MB of messages in one memory page')
+        self.assertEqual(got, ['%04d' % i for i in range(400)])
+        # the user's own GET /v1/memory pages the same way
+        r = self.proxy.request('GET', '/v1/memory?limit=1000', [('X-User-Id', user)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json()['archive']), sizes[0])
 
     # -- memory --------------------------------------------------------------
 
