@@ -107,12 +107,25 @@ static void check_query(const struct mp_admin_target *t)
 
 static bool is_param_name(const char *p)
 {
-    static const char *const names[] = {
-        "user",         "key",       "tenant",  "cursor",
-        "limit",        "retention", "query",   "q",
-        "types",        "api",       "id",      "seq",
-        "conversation", "format",    "dry_run", "extract_max_tokens",
-        "state"};
+    static const char *const names[] = {"user",
+                                        "key",
+                                        "tenant",
+                                        "cursor",
+                                        "limit",
+                                        "retention",
+                                        "query",
+                                        "q",
+                                        "types",
+                                        "api",
+                                        "id",
+                                        "seq",
+                                        "conversation",
+                                        "format",
+                                        "dry_run",
+                                        "extract_max_tokens",
+                                        "state",
+                                        "entities_cursor",
+                                        "entities_limit"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(p, names[i]) == 0)
             return true;
