@@ -127,6 +127,8 @@ static void call_failed(struct mp_embjobs *e, enum mp_embed_result why, int64_t 
     if (wait > 3600000)
         wait = 3600000;
     e->not_before_ms = mp_clock_monotonic_ms() + wait;
+    if (e->next_user < e->nusers)
+        e->next_user++; /* the walk goes on past this user: one that keeps failing starves none */
     mp_metrics_embed_call(e->metrics, why, 0);
     mp_logline_begin(&l, MP_LOG_WARN, "embeddings call failed; items stay pending");
     mp_logline_str(&l, "reason", mp_metrics_embed_result_name(why));

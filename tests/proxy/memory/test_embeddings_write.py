@@ -80,6 +80,38 @@ class EmbeddingsOff(mh.MemCase):
         self.assertEqual(self.proxy.metric('memproxy_embeddings_calls_total'), 0)
 
 
+class EmbeddingsConfig(unittest.TestCase):
+    def check(self, emb, env=None):
+        p = harness.Proxy('http://127.0.0.1:9/v1', sections={'embeddings': emb}, env=env)
+        try:
+            return p.run(['--check-config'])
+        finally:
+            p.tmp.cleanup()
+
+    def test_keys_are_checked_with_file_and_line(self):
+        rc, out, err = self.check({'base_url': 'http://127.0.0.1:9/v1', 'batch_items': 0})
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out + err, r'memproxy\.ini:\d+: \[embeddings\] batch_items')
+        rc, out, err = self.check({'dimensions': 9000})
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(out + err, r'memproxy\.ini:\d+: \[embeddings\] dimensions')
+        rc, out, err = self.check({'base_url': 'ftp://x'})
+        self.assertNotEqual(rc, 0)
+        self.assertIn('[embeddings] base_url', out + err)
+        rc, out, err = self.check({'api_key': 'has space'})
+        self.assertNotEqual(rc, 0)
+        self.assertNotIn('has space', out + err)
+
+    def test_prefixes_keep_their_space_and_env_names_work(self):
+        rc, out, err = self.check({'query_prefix': '"query: "', 'document_prefix': '"passage: "',
+                                   'input_type_field': 'input_type', 'dimensions': 384})
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = self.check({}, env={'MEMPROXY_EMBEDDINGS_BASE_URL': 'http://127.0.0.1:9/v1',
+                                           'MEMPROXY_EMBEDDINGS_BATCH_ITEMS': '2000'})
+        self.assertNotEqual(rc, 0)
+        self.assertIn('MEMPROXY_EMBEDDINGS_BATCH_ITEMS', out + err)
+
+
 class EmbeddingsOn(mh.MemCase):
     PROXY_CONFIG = {'workers': 2}
 
