@@ -23,7 +23,9 @@
 #define EMB_RESPONSE_MAX (1 << 20) /* an answer, at most: over it is too_big */
 #define EMB_TIMEOUT_MS   30000     /* a background call's wait for its answer */
 #define EMB_USERS_PAGE   64        /* users read per page of the walk */
-#define EMB_IDLE_MS      5000      /* a pass when nothing was pending at the last one */
+#define EMB_IDLE_MS      5000      /* a walk after one that found nothing, doubling ... */
+#define EMB_IDLE_MAX_MS  60000     /* ... up to this while nothing is found */
+#define EMB_KICK_MS      1000      /* a recorded turn's walk, at the latest (coalesced) */
 #define EMB_COUNT_MS     1000      /* the pending gauge's walk, at most this often */
 #define EMB_BACKOFF_MS   1000      /* the first retry's wait, doubling */
 #define EMB_BACKOFF_MAX  60000
@@ -61,6 +63,8 @@ struct mp_embjobs {
     unsigned cfg_dims;
     bool cfg_on;
     int64_t backoff_ms, not_before_ms, counted_ms;
+    int64_t tick_at_ms; /* when the timer fires (monotonic) */
+    int64_t idle_ms;    /* the wait after a walk that found nothing */
     long timeout_ms;
     _Atomic uint64_t pending;
 };
@@ -81,6 +85,7 @@ static struct mp_vec_model cur_model(const struct mp_embjobs *e)
 
 static void arm(struct mp_embjobs *e, int64_t ms)
 {
+    e->tick_at_ms = mp_clock_monotonic_ms() + ms;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     event_del(e->tick);
     evtimer_add(e->tick, &tv);
@@ -419,7 +424,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         e->found = false;
         e->next_len = 0;
         count_pending(e, !found);
-        arm(e, found ? 0 : EMB_IDLE_MS);
+        e->idle_ms = found || e->idle_ms == 0 ? EMB_IDLE_MS : e->idle_ms * 2;
+        if (e->idle_ms > EMB_IDLE_MAX_MS)
+            e->idle_ms = EMB_IDLE_MAX_MS;
+        arm(e, found ? 0 : e->idle_ms);
         return;
     }
     arm(e, now < e->not_before_ms ? e->not_before_ms - now : 0);
@@ -494,13 +502,18 @@ void mp_embjobs_set_config(struct mp_embjobs *e, const struct mp_config *cfg)
         arm(e, 0);
 }
 
-void mp_embjobs_kick(struct mp_embjobs *e)
+void mp_embjobs_kick(struct mp_embjobs *e, bool now)
 {
     if (e == NULL || !on(e))
         return;
-    e->not_before_ms = 0;
-    if (!e->running)
-        arm(e, 0);
+    e->idle_ms = 0;
+    if (now) {
+        e->not_before_ms = 0;
+        if (!e->running)
+            arm(e, 0);
+    } else if (!e->running && e->tick_at_ms > mp_clock_monotonic_ms() + EMB_KICK_MS) {
+        arm(e, EMB_KICK_MS); /* turns recorded one after another share one walk */
+    }
 }
 
 uint64_t mp_embjobs_pending(const struct mp_embjobs *e)

@@ -34,9 +34,12 @@ struct mp_embjobs *mp_embjobs_new(struct event_base *base, struct mp_store *stor
 void mp_embjobs_free(struct mp_embjobs *e);
 void mp_embjobs_set_config(struct mp_embjobs *e, const struct mp_config *cfg);
 
-/* Due batches run now (after recording, POST /admin/extract): a pass is
- * scheduled at once, and a back-off in force ends. Nothing when off. */
-void mp_embjobs_kick(struct mp_embjobs *e);
+/* New items may be pending. now (POST /admin/extract): a walk at once, and
+ * a back-off in force ends. Else (a turn recorded): a walk within a
+ * second, unless one is due sooner; several turns share it, a back-off
+ * holds. Either way the wait between idle walks (5 s, doubling up to a
+ * minute while they find nothing) starts again. Nothing when off. */
+void mp_embjobs_kick(struct mp_embjobs *e, bool now);
 
 /* Items waiting for a vector as of the last count (a walk of the store, at
  * most every second while the backfill works and after it finishes);

@@ -680,8 +680,8 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     flush_held(mw, false);
-    mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
-    mp_embjobs_kick(mw->emb);      /* and their vectors */
+    mp_memjobs_schedule(mw->jobs);   /* the jobs of the turns just recorded */
+    mp_embjobs_kick(mw->emb, false); /* and their vectors */
 }
 
 unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw)
@@ -703,7 +703,7 @@ struct mp_memjobs *mp_memworker_jobs(struct mp_memworker *mw)
 
 unsigned mp_memworker_extract_now(struct mp_memworker *mw)
 {
-    mp_embjobs_kick(mw->emb); /* due embedding batches run too */
+    mp_embjobs_kick(mw->emb, true); /* due embedding batches run too */
     return mp_memjobs_extract_now(mw->jobs);
 }
 
