@@ -489,17 +489,20 @@ void mp_embjobs_free(struct mp_embjobs *e)
 void mp_embjobs_set_config(struct mp_embjobs *e, const struct mp_config *cfg)
 {
     bool was = e->cfg_on;
-    if (strcmp(e->cfg_model, cfg->embeddings.model) != 0 ||
-        e->cfg_dims != cfg->embeddings.dimensions) {
+    bool changed = strcmp(e->cfg_model, cfg->embeddings.model) != 0 ||
+                   e->cfg_dims != cfg->embeddings.dimensions;
+    if (changed) {
         e->dims = 0; /* learned again from the new model's first answer */
         e->model[0] = '\0';
     }
     e->cfg = cfg;
     remember_config(e);
-    if (!on(e))
+    if (!on(e)) {
         atomic_store(&e->pending, UINT64_MAX);
-    else if (!was)
-        arm(e, 0);
+        mp_metrics_embed_pending(e->metrics, 0); /* off: nothing waits */
+    } else if (!was || changed) {
+        arm(e, 0); /* on, or another model: everything is pending again */
+    }
 }
 
 void mp_embjobs_kick(struct mp_embjobs *e, bool now)

@@ -192,6 +192,26 @@ class EmbeddingsOn(mh.MemCase):
         set_mode(self.fake, 'ok')
         self.wait_done(p, 'embedded once the model is the same again', vectors=before + 6)
 
+    def test_a_changed_model_reembeds_in_the_background(self):
+        import signal
+        p = self.start()
+        user = mh.uid('emod')
+        import_items(p, user)
+        e = self.wait_done(p, 'the first model\'s vectors', vectors=6)
+        p.sections['embeddings']['model'] = 'fake-embed-2'
+        p.write_config()
+        before = p.metric('memproxy_config_reloads_total', result='ok')
+        p.signal(signal.SIGHUP)
+        p.wait_metric('memproxy_config_reloads_total', lambda x: x > before, 5, result='ok')
+
+        def redone():
+            extract_now(p)
+            inputs = sum(len(r['inputs']) for r in emb_log(self.fake)['recent']
+                         if r['model'] == 'fake-embed-2')
+            return inputs >= e['vectors'] and status(p)['embeddings']['pending'] == 0
+        mh.wait_for(redone, timeout=60, what='every item embedded by the new model', interval=0.3)
+        self.assertEqual(status(p)['embeddings']['vectors'], e['vectors'])  # replaced, not added
+
     def test_bad_answers_leave_items_pending(self):
         p = self.start(dimensions=64)  # sent: wrong_dims answers 32
         user = mh.uid('ebad')
