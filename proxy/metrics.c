@@ -74,6 +74,9 @@ struct mp_metrics {
     counter undone[3];               /* turns, messages, facts undone */
     counter kept_out[3];             /* the user's statements kept out: newer, given, admin */
     counter conv_evicted;            /* conversations the store dropped */
+    counter embed_calls[MP_EMBR_RESULTS];
+    counter embed_tokens;
+    _Atomic uint64_t embed_pending;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
     /* the model labels: appended under the lock, read up to nmodels */
@@ -803,8 +806,51 @@ static void render_tools(struct mp_metrics *m, struct text *t)
                 mcp_tool_names[k], r ? "ok" : "error", (unsigned long long)SUM(m, mcp_tools[k][r]));
 }
 
+static const char *const embed_result_names[MP_EMBR_RESULTS] = {
+    "ok",        "rate_limited", "server_error",  "rejected",  "no_answer", "too_big",    "dims",
+    "nonfinite", "count",        "model_changed", "malformed", "erased",    "store_error"};
+
+const char *mp_metrics_embed_result_name(enum mp_embed_result r)
+{
+    return (unsigned)r < MP_EMBR_RESULTS ? embed_result_names[r] : "unknown";
+}
+
+void mp_metrics_embed_call(struct mp_metrics *m, enum mp_embed_result r, uint64_t tokens)
+{
+    if ((unsigned)r >= MP_EMBR_RESULTS)
+        return;
+    atomic_fetch_add(&m->embed_calls[r], 1);
+    atomic_fetch_add(&m->embed_tokens, tokens);
+}
+
+void mp_metrics_embed_pending(struct mp_metrics *m, uint64_t n)
+{
+    atomic_store(&m->embed_pending, n);
+}
+
+static void render_embeddings(struct mp_metrics *m, struct text *t)
+{
+    put(t,
+        "# HELP memproxy_embeddings_pending Remembered items waiting for a vector, as last "
+        "counted.\n"
+        "# TYPE memproxy_embeddings_pending gauge\n"
+        "memproxy_embeddings_pending %llu\n"
+        "# HELP memproxy_embeddings_tokens_total Tokens the embeddings server counted for the "
+        "background calls.\n"
+        "# TYPE memproxy_embeddings_tokens_total counter\n"
+        "memproxy_embeddings_tokens_total %llu\n",
+        (unsigned long long)atomic_load(&m->embed_pending),
+        (unsigned long long)get(&m->embed_tokens));
+    put(t, "# HELP memproxy_embeddings_calls_total Background embeddings calls by result.\n"
+           "# TYPE memproxy_embeddings_calls_total counter\n");
+    for (int r = 0; r < MP_EMBR_RESULTS; r++)
+        put(t, "memproxy_embeddings_calls_total{result=\"%s\"} %llu\n", embed_result_names[r],
+            (unsigned long long)get(&m->embed_calls[r]));
+}
+
 static void render_memory(struct mp_metrics *m, struct text *t)
 {
+    render_embeddings(m, t);
     render_governance(m, t);
     put(t, "# HELP memproxy_memory_jobs_total Memory work by kind and result.\n"
            "# TYPE memproxy_memory_jobs_total counter\n");

@@ -291,6 +291,32 @@ void mp_metrics_tokens(struct mp_metrics *m, struct mp_metrics_shard *s, enum mp
 void mp_metrics_memory_model(struct mp_metrics *m, enum mp_job_metric_kind kind,
                              const struct mp_tokenuse *u, const char *model);
 
+/* The result of one background embeddings call
+ * (memproxy_embeddings_calls_total{result}): ok, or why nothing of it was
+ * stored (proxy/memory/embjob.h). */
+enum mp_embed_result {
+    MP_EMBR_OK,
+    MP_EMBR_RATE_LIMITED,  /* 429 */
+    MP_EMBR_SERVER_ERROR,  /* 5xx */
+    MP_EMBR_REJECTED,      /* another status (401, 400...) */
+    MP_EMBR_NO_ANSWER,     /* no answer in time, or no connection */
+    MP_EMBR_TOO_BIG,       /* over 1 MiB */
+    MP_EMBR_DIMS,          /* vectors of other dimensions */
+    MP_EMBR_NONFINITE,     /* NaN or Infinity */
+    MP_EMBR_COUNT,         /* fewer (or more) vectors than texts */
+    MP_EMBR_MODEL_CHANGED, /* the answer names another model than the first one did */
+    MP_EMBR_MALFORMED,     /* any other unusable answer */
+    MP_EMBR_ERASED,        /* the user's memory was erased meanwhile: read again */
+    MP_EMBR_STORE_ERROR,   /* the store did not take the vectors */
+    MP_EMBR_RESULTS
+};
+/* One call (any thread), with the tokens its usage counted. */
+void mp_metrics_embed_call(struct mp_metrics *m, enum mp_embed_result r, uint64_t tokens);
+/* Its label ("ok", "rate_limited"...). */
+const char *mp_metrics_embed_result_name(enum mp_embed_result r);
+/* Items waiting for a vector (memproxy_embeddings_pending), as last counted. */
+void mp_metrics_embed_pending(struct mp_metrics *m, uint64_t n);
+
 /* Renders the Prometheus text exposition (version 0.0.4). Returns a
  * malloc'd NUL-terminated string with *len set (caller frees), or NULL when
  * out of memory. */

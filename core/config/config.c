@@ -58,6 +58,7 @@ enum key_type {
     K_SECRET,   /* char[]: like K_MODEL but may be empty; never quoted */
     K_KEY,      /* char[]: like K_SECRET, and when set a random key's text (keystrength.h) */
     K_CONNINFO, /* char[]: printable ASCII, spaces too, may be empty; never quoted */
+    K_TEXT,     /* char[]: printable ASCII, spaces too, may be empty (quote a trailing space) */
     K_PATH,     /* char[]: no control bytes */
     K_OPTPATH   /* char[]: like K_PATH but may be empty (feature off) */
 };
@@ -99,7 +100,7 @@ static const char *const tenant_names[] = {"none", "api_key", NULL};
 
 static const char *const sections[] = {"server",  "upstream", "anthropic",  "memory",
                                        "storage", "log",      "governance", "security",
-                                       "admin",   "page",     "mcp"};
+                                       "admin",   "page",     "mcp",        "embeddings"};
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 #define FIELD(m) offsetof(struct mp_config, m), sizeof(((struct mp_config *)0)->m)
@@ -221,6 +222,15 @@ static const struct key_def keys[] = {
     {"page", "explain_last", K_BOOL, FIELD(page.explain_last), 0, 0, NULL},
     {"mcp", "enabled", K_BOOL, FIELD(mcp.enabled), 0, 0, NULL},
     {"mcp", "token_file", K_OPTPATH, FIELD(mcp.token_file), 0, 0, NULL},
+    {"embeddings", "base_url", K_OPTURL, FIELD(embeddings.base_url), 0, 0, NULL},
+    {"embeddings", "model", K_MODEL, FIELD(embeddings.model), 0, 0, NULL},
+    {"embeddings", "api_key", K_SECRET, FIELD(embeddings.api_key), 0, 0, NULL},
+    {"embeddings", "dimensions", K_UINT, FIELD(embeddings.dimensions), 0, 8192, NULL},
+    {"embeddings", "query_prefix", K_TEXT, FIELD(embeddings.query_prefix), 0, 0, NULL},
+    {"embeddings", "document_prefix", K_TEXT, FIELD(embeddings.document_prefix), 0, 0, NULL},
+    {"embeddings", "input_type_field", K_OPTTOKEN, FIELD(embeddings.input_type_field), 0, 0, NULL},
+    {"embeddings", "timeout_ms", K_UINT, FIELD(embeddings.timeout_ms), 1, 600000, NULL},
+    {"embeddings", "batch_items", K_UINT, FIELD(embeddings.batch_items), 1, 1024, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
     {"log", "format", K_ENUM, FIELD(log.format), 0, 0, format_names},
 };
@@ -642,10 +652,10 @@ static bool string_bytes_ok(enum key_type type, const char *s)
 {
     for (size_t i = 0; s[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
-        bool ok = type == K_TOKEN || type == K_OPTTOKEN ? is_tchar(s[i])
-                  : type == K_PATH || type == K_OPTPATH ? (ch >= 0x20 && ch != 0x7f)
-                  : type == K_CONNINFO                  ? (ch >= 0x20 && ch < 0x7f)
-                                                        : is_graph(s[i]);
+        bool ok = type == K_TOKEN || type == K_OPTTOKEN  ? is_tchar(s[i])
+                  : type == K_PATH || type == K_OPTPATH  ? (ch >= 0x20 && ch != 0x7f)
+                  : type == K_CONNINFO || type == K_TEXT ? (ch >= 0x20 && ch < 0x7f)
+                                                         : is_graph(s[i]);
         if (!ok) {
             return false;
         }
@@ -663,6 +673,7 @@ static const char *string_rule(enum key_type type)
     case K_OPTPATH:
         return "a path without control characters";
     case K_CONNINFO:
+    case K_TEXT:
         return "printable ASCII";
     default:
         return "printable ASCII without spaces";
@@ -712,7 +723,7 @@ static bool stage_value(const struct key_def *k, const char *s, union staged *v,
         return true;
     }
     if (s[0] == '\0' && k->type != K_SECRET && k->type != K_KEY && k->type != K_CONNINFO &&
-        k->type != K_OPTPATH && k->type != K_OPTTOKEN) {
+        k->type != K_TEXT && k->type != K_OPTPATH && k->type != K_OPTTOKEN) {
         mp_errtext_format(why, cap, "empty value");
         return false;
     }
@@ -909,6 +920,9 @@ void mp_config_defaults(struct mp_config *c)
     c->mcp.enabled = false;
     c->mcp.token_file[0] = '\0';
     c->mcp.token[0] = '\0';
+    memcpy(c->embeddings.model, "text-embedding-3-small", sizeof("text-embedding-3-small"));
+    c->embeddings.timeout_ms = 300;
+    c->embeddings.batch_items = 32;
     c->log.level = MP_LOG_INFO;
     c->log.format = MP_LOG_JSON;
 }

@@ -121,6 +121,19 @@ struct mp_config {
                                                client's whole path appended */
         char api_key[MP_CONFIG_SECRET_MAX]; /* "" = forward the client's x-api-key */
     } anthropic;
+    struct {                                /* retrieval by meaning (docs/memory-embeddings.md) */
+        struct mp_url base_url;             /* "" (the default): off; else the API root,
+                                               memproxy POSTs {base_url}/embeddings */
+        char model[MP_CONFIG_NAME_MAX];     /* text-embedding-3-small */
+        char api_key[MP_CONFIG_SECRET_MAX]; /* "" = none; sent to base_url's host only */
+        uint32_t dimensions;                /* 0 = not sent (learned from the first answer);
+                                               .. 8192 */
+        char query_prefix[MP_CONFIG_NAME_MAX];     /* "" = none; e5 served raw: "query: " */
+        char document_prefix[MP_CONFIG_NAME_MAX];  /* "" = none; e5 served raw: "passage: " */
+        char input_type_field[MP_CONFIG_NAME_MAX]; /* "" = none; e.g. input_type */
+        uint32_t timeout_ms;  /* 300; 1 .. 600000: a question's wait (read side) */
+        uint32_t batch_items; /* 32; 1 .. 1024 texts per call */
+    } embeddings;
     struct {
         enum mp_memory_mode mode;                  /* hybrid */
         char user_header[MP_CONFIG_NAME_MAX];      /* X-User-Id: an HTTP token */

@@ -54,6 +54,22 @@ static json_t *held_json(const struct mp_loop *loop)
                      (json_int_t)cfg->memory.held_jobs_ttl_seconds);
 }
 
+/* The embeddings backfill: whether it is on, the items waiting for a
+ * vector (null: not counted yet, or off) and the vectors stored (any
+ * model) with their bytes. */
+static json_t *embeddings_json(const struct mp_loop *loop)
+{
+    uint64_t pending =
+        loop->memworker != NULL ? mp_memworker_embed_pending(loop->memworker) : UINT64_MAX;
+    uint64_t count = 0, bytes = 0;
+    if (mp_store_vectors_size(loop->store, NULL, 0, &count, &bytes) != MP_OK)
+        count = bytes = 0;
+    return json_pack("{s:b, s:o, s:I, s:I}", "enabled",
+                     loop->cfg->embeddings.base_url.text[0] != '\0', "pending",
+                     pending == UINT64_MAX ? json_null() : json_integer((json_int_t)pending),
+                     "vectors", (json_int_t)count, "vector_bytes", (json_int_t)bytes);
+}
+
 json_t *mp_adminops_status(const struct mp_loop *loop)
 {
     const struct mp_admin_host *host = loop->app;
@@ -76,7 +92,8 @@ json_t *mp_adminops_status(const struct mp_loop *loop)
         (json_int_t)mp_metrics_open_connections(loop->metrics), "max",
         (json_int_t)cfg->server.max_connections, "open_files_limit",
         (json_int_t)host->open_files_limit);
-    if (body != NULL && json_object_set_new(body, "held_jobs", held_json(loop)) != 0) {
+    if (body != NULL && (json_object_set_new(body, "held_jobs", held_json(loop)) != 0 ||
+                         json_object_set_new(body, "embeddings", embeddings_json(loop)) != 0)) {
         json_decref(body);
         return NULL;
     }

@@ -26,7 +26,7 @@ void mp_jobcall_free(struct mp_memjobs *j, struct mp_jobrun *r)
     if (r->auth_line != NULL)
         memset(r->auth_line, 0, strlen(r->auth_line));
     free(r->auth_line);
-    free(r->resp);
+    free(r->answer.data);
     free(r->turns);
     free(r);
 }
@@ -208,28 +208,6 @@ static char *job_body(struct mp_memjobs *j, struct mp_jobrun *r, const struct mp
     return body;
 }
 
-static size_t on_job_data(char *data, size_t size, size_t n, void *ud)
-{
-    struct mp_jobrun *r = ud;
-    size_t len = size * n;
-    if (r->resp_len + len > JOB_RESPONSE_MAX) {
-        r->too_big = true;
-        return 0;
-    }
-    if (r->resp_len + len + 1 > r->resp_cap) {
-        size_t cap = (r->resp_len + len + 1) * 2;
-        char *nr = realloc(r->resp, cap);
-        if (nr == NULL)
-            return 0;
-        r->resp = nr;
-        r->resp_cap = cap;
-    }
-    memcpy(r->resp + r->resp_len, data, len);
-    r->resp_len += len;
-    r->resp[r->resp_len] = '\0';
-    return len;
-}
-
 static void link_headers(struct mp_jobrun *r, const char *const *lines, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -259,18 +237,9 @@ static int start_transfer(struct mp_memjobs *j, struct mp_jobrun *r, size_t body
     else
         snprintf(r->url, sizeof(r->url), "%s/chat/completions", cfg->upstream.base_url.text);
     link_headers(r, lines, r->api == MP_LLM_ANTHROPIC ? 5 : 4);
-    CURL *e = r->easy;
-    mp_curl.easy_setopt(e, CURLOPT_URL, r->url);
-    mp_curl.easy_setopt(e, CURLOPT_HTTPHEADER, &r->nodes[0]);
-    mp_curl.easy_setopt(e, CURLOPT_POST, 1L);
-    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    mp_curl.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    mp_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_job_data);
-    mp_curl.easy_setopt(e, CURLOPT_WRITEDATA, r);
-    mp_curl.easy_setopt(e, CURLOPT_PRIVATE, r);
-    mp_curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->upstream.connect_timeout_ms);
-    mp_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)job_timeout_ms(j));
-    return mp_upstream_start(j->up, e);
+    mp_upstream_post_setup(r->easy, r->url, &r->nodes[0], r->body, body_len, &r->answer, r,
+                           (long)cfg->upstream.connect_timeout_ms, (long)job_timeout_ms(j));
+    return mp_upstream_start(j->up, r->easy);
 }
 
 /* Every job of a batch is over (removed from the store with the same
@@ -303,6 +272,7 @@ void mp_jobcall_start(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n, 
         return;
     }
     r->owner = j;
+    r->answer.max = JOB_RESPONSE_MAX;
     r->job = *job;
     r->turns = turns;
     r->nturns = n;
@@ -333,10 +303,10 @@ static void count_call(struct mp_memjobs *j, const struct mp_jobrun *r)
 {
     struct mp_tokenuse u = {0};
     bool summary = r->job.kind == MP_JOB_SUMMARIZE;
-    if (r->resp != NULL)
+    if (r->answer.data != NULL)
         mp_tokenuse_read_body(&u,
                               r->api == MP_LLM_ANTHROPIC ? MP_TOKENUSE_MESSAGES : MP_TOKENUSE_CHAT,
-                              r->resp, r->resp_len);
+                              r->answer.data, r->answer.len);
     mp_metrics_memory_model(j->metrics, summary ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, &u,
                             summary ? j->cfg->memory.summary_model
                                     : j->cfg->memory.extraction_model);
@@ -368,7 +338,7 @@ void mp_jobcall_on_done(void *req, CURLcode result)
     mp_curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
     if (result == CURLE_OK)
         count_call(j, r);
-    if (result == CURLE_OK && code >= 200 && code < 300 && !r->too_big) {
+    if (result == CURLE_OK && code >= 200 && code < 300 && !r->answer.too_big) {
         if (r->job.kind == MP_JOB_SUMMARIZE)
             mp_jobresult_summary(j, r);
         else
@@ -378,7 +348,8 @@ void mp_jobcall_on_done(void *req, CURLcode result)
         if (result == CURLE_OK &&
             mp_curl.easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
             after = 0;
-        mp_memjobs_batch_failed(j, r->turns, r->nturns, call_failure(result, code, r->too_big),
+        mp_memjobs_batch_failed(j, r->turns, r->nturns,
+                                call_failure(result, code, r->answer.too_big),
                                 after > 0 ? (int64_t)after * 1000 : 0);
     }
     mp_jobcall_free(j, r);

@@ -59,8 +59,8 @@ void mp_jobresult_summary(struct mp_memjobs *j, struct mp_jobrun *r)
     char *raw = NULL, *text = NULL;
     size_t raw_len = 0, len = 0;
     bool pii = false;
-    if (mp_memprompt_summary_parse(r->api, r->resp, r->resp_len, j->cfg->memory.summary_max_words,
-                                   &raw, &raw_len) != MP_OK ||
+    if (mp_memprompt_summary_parse(r->api, r->answer.data, r->answer.len,
+                                   j->cfg->memory.summary_max_words, &raw, &raw_len) != MP_OK ||
         mp_pii_looks_like_instruction(raw, raw_len) ||
         mp_piipolicy_apply(j->cfg->governance.pii_mode, MP_PII_ITEM_SUMMARY, raw, raw_len, false,
                            &text, &len, &pii) != MP_OK) {
@@ -268,7 +268,7 @@ void mp_jobresult_batch(struct mp_memjobs *j, struct mp_jobrun *r)
     size_t kept = 0, nops;
     int rc = MP_ENOMEM;
     if (res.facts != NULL && ops != NULL && values != NULL && (res.keys != NULL || !r->keys))
-        rc = mp_memprompt_batch_parse(r->api, r->resp, r->resp_len, &b, &res);
+        rc = mp_memprompt_batch_parse(r->api, r->answer.data, r->answer.len, &b, &res);
     if (rc != MP_OK) {
         mp_memjobs_batch_failed(j, r->turns, r->nturns,
                                 rc == MP_ENOMEM ? MP_JOB_FAIL_STORE : MP_JOB_FAIL_MALFORMED, 0);

@@ -41,13 +41,11 @@ struct mp_jobrun {
     CURL *easy;
     char *body;
     char *auth_line;
-    char *resp;
-    size_t resp_len, resp_cap;
-    bool too_big;
-    uint64_t epoch;            /* the user's memory epoch when the call's turns were read */
-    uint64_t summary_from_seq; /* a fold: what the summary folded in covered */
-    bool summary_from_text;    /* a fold: whether there was one */
-    enum mp_llm_api api;       /* the API the request was built for (a reload may change it) */
+    struct mp_upstream_body answer; /* at most JOB_RESPONSE_MAX (jobcall.c) */
+    uint64_t epoch;                 /* the user's memory epoch when the call's turns were read */
+    uint64_t summary_from_seq;      /* a fold: what the summary folded in covered */
+    bool summary_from_text;         /* a fold: whether there was one */
+    enum mp_llm_api api;            /* the API the request was built for (a reload may change it) */
     struct curl_slist nodes[5];
     char url[MP_CONFIG_URL_MAX + 32];
 };

@@ -19,6 +19,7 @@
 #include "wire/blocks.h"
 #include "clock.h"
 #include "log.h"
+#include "memory/embjob.h"
 #include "memory/memjob.h"
 #include "memory/park.h"
 #include "memory/sidetab.h"
@@ -60,6 +61,7 @@ struct mp_memworker {
     struct mp_store *store;
     struct mp_metrics *metrics;
     struct mp_memjobs *jobs;
+    struct mp_embjobs *emb;      /* the embeddings backfill (embjob.h) */
     struct event *sweep_ev;      /* the retention timer */
     uint32_t sweep_interval_s;   /* what sweep_ev is armed with */
     struct event *sweep_step_ev; /* the next page of the pass in progress */
@@ -678,7 +680,8 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     flush_held(mw, false);
-    mp_memjobs_schedule(mw->jobs); /* the jobs of the turns just recorded */
+    mp_memjobs_schedule(mw->jobs);   /* the jobs of the turns just recorded */
+    mp_embjobs_kick(mw->emb, false); /* and their vectors */
 }
 
 unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw)
@@ -700,7 +703,13 @@ struct mp_memjobs *mp_memworker_jobs(struct mp_memworker *mw)
 
 unsigned mp_memworker_extract_now(struct mp_memworker *mw)
 {
+    mp_embjobs_kick(mw->emb, true); /* due embedding batches run too */
     return mp_memjobs_extract_now(mw->jobs);
+}
+
+uint64_t mp_memworker_embed_pending(const struct mp_memworker *mw)
+{
+    return mp_embjobs_pending(mw->emb);
 }
 
 void mp_memworker_drain_by(struct mp_memworker *mw, int64_t ms_from_now)
@@ -772,6 +781,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         mp_shared_config_unref(mw->shared);
         mw->shared = cfg;
         mp_memjobs_set_config(mw->jobs, &cfg->cfg);
+        mp_embjobs_set_config(mw->emb, &cfg->cfg);
         store_settings(mw->store, &cfg->cfg);
         if (cfg->cfg.governance.sweep_interval_seconds != mw->sweep_interval_s)
             arm_sweep(mw, cfg->cfg.governance.sweep_interval_seconds);
@@ -1278,9 +1288,11 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL &&
         mw->held_ev != NULL)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
+    if (mw->jobs != NULL)
+        mw->emb = mp_embjobs_new(mw->base, store, metrics, &shared->cfg);
     mw->commit_delay_ms = test_commit_delay();
     store_settings(store, &shared->cfg);
-    int rc = mw->jobs != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
+    int rc = mw->jobs != NULL && mw->emb != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
     if (rc == MP_OK)
         rc = mp_sidetab_new(&mw->sides);
     if (rc == MP_OK)
@@ -1314,6 +1326,7 @@ void mp_memworker_free(struct mp_memworker *mw)
         pthread_join(mw->thread, NULL);
         mp_metrics_set_depth_source(mw->metrics, NULL, NULL);
     }
+    mp_embjobs_free(mw->emb);
     mp_memjobs_free(mw->jobs);
     if (mw->sides_ev != NULL)
         event_free(mw->sides_ev);

@@ -130,6 +130,9 @@ unsigned mp_memworker_extract_now(struct mp_memworker *mw);
  * (memory/memjob.h), for proxy/memory/jobctl.h's acts on one job. Valid
  * while the worker is. */
 struct mp_memjobs *mp_memworker_jobs(struct mp_memworker *mw);
+/* Items waiting for a vector as the embeddings backfill last counted them
+ * (memory/embjob.h); UINT64_MAX when off or not counted yet. Any thread. */
+uint64_t mp_memworker_embed_pending(const struct mp_memworker *mw);
 /* Memory jobs kept as failed, waiting for a re-run. Any thread. */
 unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw);
 /* Worker thread only. mp_store_compact(), logged and counted; on failure

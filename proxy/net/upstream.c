@@ -6,6 +6,7 @@
 #include <event2/event_struct.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "status.h"
@@ -247,4 +248,45 @@ enum mp_xfer_end mp_upstream_end_of(CURLcode result)
     default:
         return MP_XFER_OTHER;
     }
+}
+
+size_t mp_upstream_body_add(struct mp_upstream_body *b, const char *p, size_t n)
+{
+    if (b->len + n > b->max) {
+        b->too_big = true;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *nd = realloc(b->data, cap);
+        if (nd == NULL)
+            return 0;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    return mp_upstream_body_add(ud, data, size * n);
+}
+
+void mp_upstream_post_setup(CURL *easy, const char *url, struct curl_slist *headers,
+                            const char *body, size_t len, struct mp_upstream_body *answer,
+                            void *priv, long connect_ms, long timeout_ms)
+{
+    mp_curl.easy_setopt(easy, CURLOPT_URL, url);
+    mp_curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    mp_curl.easy_setopt(easy, CURLOPT_POST, 1L);
+    mp_curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    mp_curl.easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+    mp_curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    mp_curl.easy_setopt(easy, CURLOPT_WRITEDATA, answer);
+    mp_curl.easy_setopt(easy, CURLOPT_PRIVATE, priv);
+    mp_curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    mp_curl.easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 }

@@ -8,6 +8,9 @@
 #ifndef MP_PROXY_UPSTREAM_H
 #define MP_PROXY_UPSTREAM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "curl_lib.h"
 
 #include "net/xfer.h"
@@ -45,5 +48,25 @@ enum mp_xfer_end mp_upstream_end_of(CURLcode result);
 
 /* Transfers in progress. */
 unsigned mp_upstream_active(const struct mp_upstream *up);
+
+/* An answer's body as a write callback gathers it: data, NUL-terminated
+ * (owned; NULL until the first byte), at most max bytes. */
+struct mp_upstream_body {
+    char *data;
+    size_t len, cap, max;
+    bool too_big; /* a write would have passed max: the transfer stops */
+};
+
+/* Sets easy up as a JSON POST of body[0..len) (borrowed until the transfer
+ * ends) to url with the header list headers, its answer gathered into
+ * *answer, priv its CURLOPT_PRIVATE, with the connect and whole-transfer
+ * timeouts. Start it with mp_upstream_start(). */
+void mp_upstream_post_setup(CURL *easy, const char *url, struct curl_slist *headers,
+                            const char *body, size_t len, struct mp_upstream_body *answer,
+                            void *priv, long connect_ms, long timeout_ms);
+
+/* Appends p[0..n) to b: n, or 0 (the transfer stops) past b->max (too_big
+ * set) or out of memory. */
+size_t mp_upstream_body_add(struct mp_upstream_body *b, const char *p, size_t n);
 
 #endif

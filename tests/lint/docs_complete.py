@@ -183,6 +183,7 @@ TYPE_NAMES = {'K_ADDR': 'address', 'K_OPTADDR': 'address', 'K_URL': 'URL', 'K_OP
               'K_BOOL': 'boolean', 'K_RATIO': 'number', 'K_ENUM': 'enum', 'K_TOKEN': 'header name',
               'K_OPTTOKEN': 'header name',
               'K_MODEL': 'string', 'K_SECRET': 'secret', 'K_KEY': 'key', 'K_CONNINFO': 'connection string',
+              'K_TEXT': 'text',
               'K_PATH': 'path', 'K_OPTPATH': 'path'}
 
 

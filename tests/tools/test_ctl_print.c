@@ -79,6 +79,23 @@ START_TEST(test_ctl_print_status_held_jobs)
 }
 END_TEST
 
+START_TEST(test_ctl_print_status_embeddings)
+{
+    char *out = render(mp_ctl_print_status,
+                       "{\"embeddings\":{\"enabled\":true,\"pending\":12,\"vectors\":1830,"
+                       "\"vector_bytes\":882060}}");
+    ck_assert_ptr_nonnull(strstr(out, "embeddings  12 items pending, 1830 vectors (861.4 KiB)\n"));
+    free(out);
+    out = render(mp_ctl_print_status, "{\"embeddings\":{\"enabled\":true,\"pending\":null,"
+                                      "\"vectors\":0,\"vector_bytes\":0}}");
+    ck_assert_ptr_nonnull(strstr(out, "embeddings  not counted yet, 0 vectors (0 B)\n"));
+    free(out);
+    out = render(mp_ctl_print_status, "{\"embeddings\":{\"enabled\":false}}");
+    ck_assert_ptr_null(strstr(out, "embeddings"));
+    free(out);
+}
+END_TEST
+
 static int print_users(const json_t *doc, FILE *f)
 {
     return mp_ctl_print_users(json_object_get(doc, "users"), f);
@@ -222,6 +239,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_ctl_print_status);
     tcase_add_test(tc, test_ctl_print_status_not_ready_degraded_no_store);
     tcase_add_test(tc, test_ctl_print_status_held_jobs);
+    tcase_add_test(tc, test_ctl_print_status_embeddings);
     tcase_add_test(tc, test_ctl_print_users);
     tcase_add_test(tc, test_ctl_print_jobs_a_failed_batch_is_one_row);
     tcase_add_test(tc, test_ctl_print_memory_with_provenance);

@@ -51,7 +51,7 @@ static const char *or_dash(const char *s)
 
 /* ---- status ---- */
 
-#define STATUS_ROWS 7
+#define STATUS_ROWS 8
 #define ROW_MAX     200
 
 /* The queue against queue_max, then the memory jobs held for a
@@ -72,6 +72,27 @@ static void queue_row(const json_t *doc, char row[ROW_MAX])
                  num(q, "failed_jobs"));
 }
 
+/* Whether the embeddings backfill is on: its row is shown only then. */
+static bool embeddings_on(const json_t *doc)
+{
+    return json_is_true(json_object_get(json_object_get(doc, "embeddings"), "enabled"));
+}
+
+/* The embeddings backfill: what it has left and what it stored. */
+static void embeddings_row(const json_t *doc, char row[ROW_MAX])
+{
+    const json_t *e = json_object_get(doc, "embeddings");
+    const json_t *pending = json_object_get(e, "pending");
+    char a[32];
+    if (json_is_integer(pending))
+        snprintf(row, ROW_MAX, "%" PRIu64 " items pending, %" PRIu64 " vectors (%s)",
+                 num(e, "pending"), num(e, "vectors"),
+                 mp_ctl_text_bytes(num(e, "vector_bytes"), a, sizeof(a)));
+    else
+        snprintf(row, ROW_MAX, "not counted yet, %" PRIu64 " vectors (%s)", num(e, "vectors"),
+                 mp_ctl_text_bytes(num(e, "vector_bytes"), a, sizeof(a)));
+}
+
 static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
 {
     const json_t *st = json_object_get(doc, "store");
@@ -88,6 +109,7 @@ static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
              when(doc, "started_at", b, sizeof(b)));
     snprintf(rows[4], ROW_MAX, "%" PRIu64, num(doc, "workers"));
     queue_row(doc, rows[5]);
+    embeddings_row(doc, rows[7]);
     if (!json_is_object(st)) {
         snprintf(rows[6], ROW_MAX, "unknown (the store does not answer)");
         return;
@@ -101,13 +123,14 @@ static void status_rows(const json_t *doc, char rows[STATUS_ROWS][ROW_MAX])
 
 int mp_ctl_print_status(const json_t *doc, FILE *f)
 {
-    static const char *const names[STATUS_ROWS] = {"ready",   "degraded", "mode", "uptime",
-                                                   "workers", "queue",    "store"};
+    static const char *const names[STATUS_ROWS] = {"ready",   "degraded", "mode",  "uptime",
+                                                   "workers", "queue",    "store", "embeddings"};
     char rows[STATUS_ROWS][ROW_MAX];
     struct mp_ctl_table *t = mp_ctl_table_new(2, ROW_MAX);
     int rc = t != NULL ? MP_OK : MP_ENOMEM;
     status_rows(doc, rows);
-    for (size_t i = 0; rc == MP_OK && i < STATUS_ROWS; i++) {
+    size_t nrows = embeddings_on(doc) ? STATUS_ROWS : STATUS_ROWS - 1;
+    for (size_t i = 0; rc == MP_OK && i < nrows; i++) {
         const char *cells[2] = {names[i], rows[i]};
         rc = mp_ctl_table_add(t, cells);
     }

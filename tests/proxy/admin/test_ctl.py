@@ -21,7 +21,7 @@ from memhelpers import REPLY, send  # noqa: E402
 TOKEN = 'zqxsecret-ctl-4e5d6c7b8a9f0e1d2c3b4a59'  # scan_logs.py looks for zqxsecret
 ISO = r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$'
 STATUS_KEYS = {'version', 'commit', 'mode', 'retrieval', 'uptime_seconds', 'started_at', 'ready', 'held_jobs',
-               'not_ready', 'degraded', 'workers', 'queue', 'store', 'connections'}
+               'not_ready', 'degraded', 'workers', 'queue', 'store', 'connections', 'embeddings'}
 STORE_KEYS = {'backend', 'used_bytes', 'map_bytes', 'map_max_bytes', 'readers', 'readers_max'}
 INVALID_CONFIG = ('memproxy ctl: memproxy answered 422 invalid_config: The configuration is not '
                   'valid; the running configuration is kept (the errors are in memproxy\'s log).\n')
@@ -154,6 +154,8 @@ class Status(CtlCase):
         self.assertIsInstance(doc['uptime_seconds'], int)
         self.assertGreaterEqual(doc['uptime_seconds'], 0)
         self.assertEqual(set(doc['queue']), {'depth', 'max', 'failed_jobs'})
+        self.assertEqual(doc['embeddings'], {'enabled': False, 'pending': None, 'vectors': 0,
+                                             'vector_bytes': 0})
         self.assertEqual(doc['queue']['max'], 10000)
         self.assertEqual(set(doc['store']), STORE_KEYS)
         self.assertEqual(doc['store']['backend'], 'lmdb')
