@@ -34,29 +34,6 @@
 #include "ops/store_user.h"
 #include "ops/store_read.h"
 
-struct key_list {
-    unsigned char (*k)[MP_STORE_PHYS_USER_MAX];
-    size_t *len;
-    size_t n, cap, cap2;
-};
-
-static int on_user_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *val,
-                       size_t vlen)
-{
-    struct key_list *l = arg;
-    (void)val;
-    (void)vlen;
-    if (klen > MP_STORE_PHYS_USER_MAX)
-        return MP_EIO;
-    size_t cap = l->cap;
-    if (mp_store_backend_grow(&l->k, &l->cap, l->n, sizeof(*l->k)) != MP_OK ||
-        mp_store_backend_grow(&l->len, &cap, l->n, sizeof(*l->len)) != MP_OK)
-        return MP_ENOMEM;
-    memcpy(l->k[l->n], key, klen);
-    l->len[l->n++] = klen;
-    return MP_OK;
-}
-
 /* The fact entries of the user's history get their histx records. */
 static int list_fact_history(struct mp_ops_ctx *w)
 {
@@ -122,15 +99,14 @@ static int convert_user(struct mp_store_txn *txn, const unsigned char *phys, siz
 static int each_user(struct mp_store_txn *txn,
                      int (*fn)(struct mp_store_txn *txn, const unsigned char *phys, size_t plen))
 {
-    struct key_list l = {NULL, NULL, 0, 0, 0};
+    struct mp_store_user_keys l = {0};
     unsigned char b[4];
-    int rc = txn->store->be->scan(txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, &l);
+    int rc = mp_store_user_keys(txn, &l);
     for (size_t i = 0; rc == MP_OK && fn != NULL && i < l.n; i++)
         rc = fn(txn, l.k[i], l.len[i]);
     for (size_t i = 0; rc == MP_OK && i < l.n; i++)
         rc = mp_told_backfill_user(txn, l.k[i], l.len[i]);
-    free(l.k);
-    free(l.len);
+    mp_store_user_keys_free(&l);
     mp_codec_le_put(b, MP_STORE_FORMAT_VERSION, 4);
     if (rc == MP_OK)
         rc = txn->store->be->put(txn, MP_TABLE_META, "format", 6, b, 4);

@@ -262,6 +262,34 @@ int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size)
     return MP_OK;
 }
 
+static int on_user_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *v,
+                       size_t vn)
+{
+    struct mp_store_user_keys *l = arg;
+    (void)v;
+    (void)vn;
+    if (klen > MP_STORE_PHYS_USER_MAX)
+        return MP_EIO;
+    if (mp_store_backend_grow(&l->k, &l->kcap, l->n, sizeof(*l->k)) != MP_OK ||
+        mp_store_backend_grow(&l->len, &l->lcap, l->n, sizeof(*l->len)) != MP_OK)
+        return MP_ENOMEM;
+    memcpy(l->k[l->n], key, klen);
+    l->len[l->n++] = klen;
+    return MP_OK;
+}
+
+int mp_store_user_keys(struct mp_store_txn *txn, struct mp_store_user_keys *out)
+{
+    return txn->store->be->scan(txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, out);
+}
+
+void mp_store_user_keys_free(struct mp_store_user_keys *keys)
+{
+    free(keys->k);
+    free(keys->len);
+    memset(keys, 0, sizeof(*keys));
+}
+
 /* ---- meta: format, key id and secret, checked at open ---- */
 
 static int meta_get(struct mp_store_txn *txn, const char *name, const unsigned char **v, size_t *n)

@@ -463,6 +463,22 @@ int mp_store_backend_seal(const struct mp_store *store, enum mp_store_table t, c
  * untouched). Both sides collect records with it during a scan. */
 int mp_store_backend_grow(void *items, size_t *cap, size_t n, size_t size);
 
+/* Every user's physical key (the users table's keys), copied out of a
+ * scan: k[i][0..len[i]). The walks over all users (a format's
+ * conversion, counts over every user) read it first, then visit each. */
+struct mp_store_user_keys {
+    unsigned char (*k)[MP_STORE_PHYS_USER_MAX];
+    size_t *len;
+    size_t n, kcap, lcap;
+};
+
+/* Fills *out (zeroed by the caller) with every user's key, in the store's
+ * order, inside txn: MP_OK, MP_ENOMEM, MP_EIO (a key longer than a
+ * physical user key), or the backend's error. Free with
+ * mp_store_user_keys_free() in every case. */
+int mp_store_user_keys(struct mp_store_txn *txn, struct mp_store_user_keys *out);
+void mp_store_user_keys_free(struct mp_store_user_keys *keys);
+
 /* The contract's key order: memcmp over the shorter length, then the
  * shorter key first. <0, 0 or >0. */
 int mp_store_backend_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,

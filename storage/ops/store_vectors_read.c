@@ -323,59 +323,33 @@ void mp_store_vectors_pending_free(struct mp_vec_pending *p, size_t n)
 
 /* ---- counts over every user ---- */
 
-struct prefixes {
-    unsigned char (*p)[MP_STORE_USER_PREFIX_MAX];
-    size_t *len;
-    size_t n, cap, lcap;
-};
-
-static int on_user_key(void *arg, const unsigned char *key, size_t klen, const unsigned char *v,
-                       size_t vn)
-{
-    struct prefixes *ps = arg;
-    (void)v;
-    (void)vn;
-    if (klen > MP_STORE_PHYS_USER_MAX)
-        return MP_EIO;
-    if (mp_store_backend_grow(&ps->p, &ps->cap, ps->n, sizeof(*ps->p)) != MP_OK ||
-        mp_store_backend_grow(&ps->len, &ps->lcap, ps->n, sizeof(*ps->len)) != MP_OK)
-        return MP_ENOMEM;
-    mp_codec_be_put(ps->p[ps->n], klen, 2);
-    memcpy(ps->p[ps->n] + 2, key, klen);
-    ps->len[ps->n++] = klen + 2;
-    return MP_OK;
-}
-
 int mp_store_vectors_pending_count(struct mp_store *store, const char *user, size_t user_len,
                                    const struct mp_vec_model *model, uint64_t *count)
 {
     struct mp_store_txn txn;
-    struct prefixes ps = {.n = 0};
-    unsigned char one[MP_STORE_USER_PREFIX_MAX];
+    struct mp_store_user_keys keys = {0};
+    unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
     struct pend s = {.txn = &txn, .m = model};
     if (model->dims == 0 || (user != NULL && mp_store_check_user(user, user_len) != MP_OK))
         return MP_EINVAL;
     int rc = store->be->begin(store, false, &txn);
     if (rc != MP_OK)
         return rc;
+    s.prefix = prefix;
     if (user != NULL) {
-        ps.p = &one;
-        ps.len = &s.plen;
-        ps.n = 1;
-        s.plen = mp_store_backend_user_prefix(store, one, user, user_len);
+        s.plen = mp_store_backend_user_prefix(store, prefix, user, user_len);
+        rc = walk_pending(&s, NULL);
     } else {
-        rc = store->be->scan(&txn, MP_TABLE_USERS, NULL, 0, 0, on_user_key, &ps);
+        rc = mp_store_user_keys(&txn, &keys);
     }
-    for (size_t i = 0; rc == MP_OK && i < ps.n; i++) {
-        s.prefix = ps.p[i];
-        s.plen = ps.len[i];
+    for (size_t i = 0; rc == MP_OK && i < keys.n; i++) { /* u16be length | the user's key */
+        mp_codec_be_put(prefix, keys.len[i], 2);
+        memcpy(prefix + 2, keys.k[i], keys.len[i]);
+        s.plen = keys.len[i] + 2;
         rc = walk_pending(&s, NULL);
     }
     store->be->end(&txn, false);
-    if (user == NULL) {
-        free(ps.p);
-        free(ps.len);
-    }
+    mp_store_user_keys_free(&keys);
     if (rc == MP_OK)
         *count = s.count;
     return rc;
