@@ -13,6 +13,7 @@
 #include "embed/embed_answer.h"
 #include "embed/embed_request.h"
 #include "embed/embed_vec.h"
+#include "json/utf8.h"
 #include "log.h"
 #include "memory/usermem.h"
 #include "metrics.h"
@@ -20,15 +21,21 @@
 #include "ops/store.h"
 #include "status.h"
 
-#define EMB_RESPONSE_MAX (1 << 20) /* an answer, at most: over it is too_big */
-#define EMB_TIMEOUT_MS   30000     /* a background call's wait for its answer */
-#define EMB_USERS_PAGE   64        /* users read per page of the walk */
-#define EMB_IDLE_MS      5000      /* a walk after one that found nothing, doubling ... */
-#define EMB_IDLE_MAX_MS  60000     /* ... up to this while nothing is found */
-#define EMB_KICK_MS      1000      /* a recorded turn's walk, at the latest (coalesced) */
-#define EMB_COUNT_MS     1000      /* the pending gauge's walk, at most this often */
-#define EMB_BACKOFF_MS   1000      /* the first retry's wait, doubling */
-#define EMB_BACKOFF_MAX  60000
+#define EMB_RESPONSE_MAX                                                                           \
+    (1 << 20)                 /* an answer, at least this much taken: over its cap is too_big */
+#define EMB_VALUE_TEXT   32   /* a vector value's text, at most ("-0.012345678901234567,") */
+#define EMB_DIMS_UNKNOWN 4096 /* the dimensions a cap assumes before any answer told them */
+#define EMB_INPUT_MAX                                                                              \
+    2048                      /* an item's text sent, at most (bytes, cut on a UTF-8 boundary):    \
+                                 e5 models read 512 tokens; longer inputs cost seconds */
+#define EMB_TIMEOUT_MS  30000 /* a background call's wait for its answer */
+#define EMB_USERS_PAGE  64    /* users read per page of the walk */
+#define EMB_IDLE_MS     5000  /* a walk after one that found nothing, doubling ... */
+#define EMB_IDLE_MAX_MS 60000 /* ... up to this while nothing is found */
+#define EMB_KICK_MS     1000  /* a recorded turn's walk, at the latest (coalesced) */
+#define EMB_COUNT_MS    1000  /* the pending gauge's walk, at most this often */
+#define EMB_BACKOFF_MS  1000  /* the first retry's wait, doubling */
+#define EMB_BACKOFF_MAX 60000
 
 struct mp_embjobs {
     struct event_base *base;
@@ -208,6 +215,17 @@ static int store_vectors(struct mp_embjobs *e, const float *vecs, unsigned dims,
     return rc;
 }
 
+/* The largest answer the batch in flight may take: its vectors as
+ * decimal text, and never under EMB_RESPONSE_MAX (a padded or endless
+ * answer is refused as too_big all the same). */
+static size_t answer_cap(const struct mp_embjobs *e)
+{
+    unsigned dims = e->cfg->embeddings.dimensions != 0 ? e->cfg->embeddings.dimensions : e->dims;
+    size_t need =
+        e->nitems * (size_t)(dims != 0 ? dims : EMB_DIMS_UNKNOWN) * EMB_VALUE_TEXT + 64 * 1024;
+    return need > EMB_RESPONSE_MAX ? need : EMB_RESPONSE_MAX;
+}
+
 /* A 2xx answer: checked, then stored. */
 static void take_answer(struct mp_embjobs *e)
 {
@@ -220,7 +238,7 @@ static void take_answer(struct mp_embjobs *e)
     enum mp_embed_verdict v =
         vecs == NULL ? MP_EMBED_DIMS
                      : mp_embed_answer_parse(e->resp.data != NULL ? e->resp.data : "", e->resp.len,
-                                             EMB_RESPONSE_MAX, e->nitems, dims, vecs, &ans);
+                                             e->resp.max, e->nitems, dims, vecs, &ans);
     if (v != MP_EMBED_OK) {
         call_failed(e, verdict_result(v), 0);
         goto out;
@@ -294,8 +312,9 @@ static int build_body(struct mp_embjobs *e, size_t *len)
             memcpy(texts[i] + kl, ": ", 2);
             lens[i] = kl + 2;
         }
-        memcpy(texts[i] + lens[i], p->text, p->text_len);
-        lens[i] += p->text_len;
+        size_t tl = mp_utf8_cut(p->text, p->text_len, EMB_INPUT_MAX);
+        memcpy(texts[i] + lens[i], p->text, tl);
+        lens[i] += tl;
         if (lens[i] == 0)
             lens[i] = (size_t)snprintf(texts[i], 8, "(empty)");
     }
@@ -325,6 +344,7 @@ static int start_call(struct mp_embjobs *e)
     int rc = build_body(e, &len);
     if (rc != MP_OK)
         return rc;
+    e->resp.max = answer_cap(e);
     if (c->embeddings.api_key[0] != '\0') {
         snprintf(e->auth, sizeof(e->auth), "Authorization: Bearer %s", c->embeddings.api_key);
         n = 4;
