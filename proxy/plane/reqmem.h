@@ -34,6 +34,7 @@ struct mp_completion;
 struct mp_wire;
 struct mp_memticket;
 struct mp_memread_call;
+struct mp_qvec_call;
 
 /* What one run of the memory read found (plane/memread.h runs it again
  * over more records until it has all it reads). */
@@ -133,6 +134,14 @@ struct mp_reqmem {
        the same */
     struct mp_convid convid;
     struct mp_memread_call *read; /* in flight, or NULL */
+    /* retrieval by meaning (plane/qvec.h, plane/meaning.h), with
+       [embeddings] on: the question's vector call while it runs, the
+       vector once had (owned; NULL: none), and what the call came to
+       (-1: not asked; else enum mp_embed_query_result: X-Memory-Retrieval) */
+    struct mp_qvec_call *qcall;
+    float *qvec;
+    unsigned qdims;
+    int qresult;
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;
