@@ -415,6 +415,17 @@ static const char *search_args(struct mp_mcptool *t, const char *body, size_t as
     return NULL;
 }
 
+/* search_memory's query vector came (or not): the read, fused with it. */
+static void on_search_vector(void *arg)
+{
+    struct mp_mcp_call *call = arg;
+    struct mp_mcptool *t = &call->tool;
+    t->query.vec = t->qask.vec;
+    t->query.vec_dims = t->qask.dims;
+    t->query.cfg = call->loop->cfg;
+    start_read(call);
+}
+
 static int tool_of(const char *name)
 {
     for (int i = 0; i < MP_MCPT_COUNT; i++) {
@@ -454,7 +465,9 @@ void mp_mcptools_call(struct mp_mcp_call *call, const char *body, size_t ps, siz
         tool_error(call, why);
     } else if (t->tool == MP_MCPT_DELETE) {
         submit(call);
-    } else {
+    } else if (t->tool != MP_MCPT_SEARCH ||
+               mp_qvec_ask(&t->qask, call->loop, t->query.q, t->query.q_len, on_search_vector,
+                           call) != MP_AGAIN) {
         start_read(call); /* add_memory reads the user's setting first */
     }
 }
@@ -470,6 +483,7 @@ void mp_mcptools_cleanup(struct mp_mcptool *t)
 {
     mp_memread_cancel(t->read);
     t->read = NULL;
+    mp_qvec_ask_cleanup(&t->qask);
     mp_memsearch_result_cleanup(&t->found);
     json_decref(t->doc);
     t->doc = NULL;

@@ -8,6 +8,7 @@
 #include "embed/embed_request.h"
 #include "json/utf8.h"
 #include "net/embcall.h"
+#include "net/loop.h"
 #include "net/upstream.h"
 #include "status.h"
 
@@ -118,4 +119,58 @@ void mp_qvec_cancel(struct mp_qvec_call *q)
         return;
     mp_embcall_end(&q->call, q->c->up, true);
     free(q);
+}
+
+static void on_ask(void *arg, enum mp_embed_query_result r, const float *vec, unsigned dims)
+{
+    struct mp_qvec_ask *a = arg;
+    a->call = NULL;
+    a->result = r;
+    mp_metrics_embed_query(a->metrics, r);
+    if (r == MP_EMBQ_OK) {
+        a->vec = malloc(dims * sizeof(float));
+        if (a->vec != NULL) {
+            memcpy(a->vec, vec, dims * sizeof(float));
+            a->dims = dims;
+        }
+    }
+    a->then(a->arg);
+}
+
+int mp_qvec_ask(struct mp_qvec_ask *a, struct mp_loop *loop, const char *text, size_t len,
+                void (*then)(void *arg), void *arg)
+{
+    const struct mp_config *cfg = loop->cfg;
+    if (cfg->embeddings.base_url.text[0] == '\0' || len == 0)
+        return MP_OK;
+    a->then = then;
+    a->arg = arg;
+    a->metrics = loop->metrics;
+    a->asked = true;
+    if (loop->qvec == NULL)
+        loop->qvec = mp_qvec_client_new(loop->base);
+    if (loop->qvec != NULL &&
+        mp_qvec_start(loop->qvec, cfg, text, len, on_ask, a, &a->call) == MP_OK) {
+        return MP_AGAIN;
+    }
+    a->asked = true;
+    a->result = MP_EMBQ_ERROR;
+    mp_metrics_embed_query(loop->metrics, MP_EMBQ_ERROR);
+    return MP_OK;
+}
+
+const char *mp_qvec_ask_retrieval(const struct mp_qvec_ask *a)
+{
+    return !a->asked                      ? NULL
+           : a->result == MP_EMBQ_OK      ? "hybrid"
+           : a->result == MP_EMBQ_TIMEOUT ? "lexical; reason=timeout"
+                                          : "lexical; reason=error";
+}
+
+void mp_qvec_ask_cleanup(struct mp_qvec_ask *a)
+{
+    mp_qvec_cancel(a->call);
+    a->call = NULL;
+    free(a->vec);
+    a->vec = NULL;
 }

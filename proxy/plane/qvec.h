@@ -7,6 +7,7 @@
 #ifndef MP_PROXY_PLANE_QVEC_H
 #define MP_PROXY_PLANE_QVEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -37,5 +38,33 @@ int mp_qvec_start(struct mp_qvec_client *c, const struct mp_config *cfg, const c
                   size_t len, mp_qvec_done_fn done, void *arg, struct mp_qvec_call **out);
 /* Ends a call without calling done. NULL: nothing. */
 void mp_qvec_cancel(struct mp_qvec_call *call);
+
+/* One question's vector as the request paths ask for it (a chat request,
+ * a search, the MCP search tool): on the loop's client, counted in
+ * memproxy_embeddings_queries_total, then the caller's next step. Zero
+ * it before the first use. */
+struct mp_qvec_ask {
+    struct mp_qvec_call *call; /* in flight, or NULL */
+    float *vec;                /* owned: the vector once had; NULL: none */
+    unsigned dims;
+    bool asked; /* false: not asked (a zeroed ask) */
+    enum mp_embed_query_result result;
+    void (*then)(void *arg);
+    void *arg;
+    struct mp_metrics *metrics; /* where the result is counted */
+};
+
+/* With [embeddings] on and text non-empty: MP_AGAIN, and then(arg) runs
+ * once the call ends, whatever it came to (a->vec set on success); else
+ * MP_OK at once (not asked; or the call could not start: asked, result
+ * error, counted). text borrowed during the call only. */
+struct mp_loop;
+int mp_qvec_ask(struct mp_qvec_ask *a, struct mp_loop *loop, const char *text, size_t len,
+                void (*then)(void *arg), void *arg);
+/* X-Memory-Retrieval's value for what the ask came to ("hybrid",
+ * "lexical; reason=timeout", "lexical; reason=error"); NULL: not asked. */
+const char *mp_qvec_ask_retrieval(const struct mp_qvec_ask *a);
+/* Cancels a call in flight and frees the vector. */
+void mp_qvec_ask_cleanup(struct mp_qvec_ask *a);
 
 #endif

@@ -22,7 +22,7 @@
 #include "memory/memcred.h"
 #include "memory/memworker.h"
 #include "plane/convlook.h"
-#include "plane/meaning.h"
+#include "memview/meaning.h"
 #include "plane/qvec.h"
 #include "plane/convtab.h"
 #include "plane/memread.h"
@@ -173,7 +173,6 @@ void mp_reqmem_init(struct mp_reqmem *m, enum mp_memory_mode mode, int control, 
                     size_t user_len)
 {
     m->task = -1;
-    m->qresult = -1;
     if (user == NULL || mode == MP_MEMORY_OFF || control == MP_MEMCTL_OFF) {
         m->mode = MP_MEMORY_OFF;
         return;
@@ -571,8 +570,8 @@ static int read_run(void *arg, struct mp_store *store)
     find_chain(m, view);
     mp_usermode_access(m->control, f->mode, &reads, &writes);
     struct mp_meaning mn = {0};
-    if (m->qvec != NULL && m->reads &&
-        mp_meaning_find(&mn, m->loop->cfg, store, m->user, m->user_len, m->qvec, m->qdims,
+    if (m->qask.vec != NULL && m->reads &&
+        mp_meaning_find(&mn, m->loop->cfg, store, m->user, m->user_len, m->qask.vec, m->qask.dims,
                         mp_store_view_head(view)->next_seq) != MP_OK)
         mp_meaning_cleanup(&mn); /* by words alone; the vector was had (hybrid: scored none) */
     if (reads && m->reads)
@@ -704,26 +703,16 @@ static int start_read(struct mp_reqmem *m, bool fresh)
     return MP_OK;
 }
 
-static void on_qvec(void *arg, enum mp_embed_query_result r, const float *vec, unsigned dims)
+static void on_qvec(void *arg)
 {
     struct mp_reqmem *m = arg;
-    m->qcall = NULL;
-    m->qresult = (int)r;
-    mp_metrics_embed_query(m->loop->metrics, r);
-    if (r == MP_EMBQ_OK) {
-        m->qvec = malloc(dims * sizeof(float));
-        if (m->qvec != NULL) {
-            memcpy(m->qvec, vec, dims * sizeof(float));
-            m->qdims = dims;
-        }
-    }
     if (start_read(m, false) == MP_OK)
         m->ready(m->ready_arg);
 }
 
 /* Asks for the question's vector when meaning is on and the request reads
  * a question: MP_AGAIN while the call runs (on_qvec then reads), else
- * MP_OK (read by words alone; an error counted). */
+ * MP_OK (read by words alone). */
 static int start_meaning(struct mp_reqmem *m, const char *body)
 {
     const struct mp_config *cfg = m->loop->cfg;
@@ -733,16 +722,9 @@ static int start_meaning(struct mp_reqmem *m, const char *body)
         return MP_OK;
     mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(m->loop), &p);
     if (p.retrieval != MP_RETRIEVAL_RELEVANT ||
-        mp_inject_read_question(m->wire, body, &m->req, &p, &asked) != MP_OK || asked.len == 0)
+        mp_inject_read_question(m->wire, body, &m->req, &p, &asked) != MP_OK)
         return MP_OK;
-    if (m->loop->qvec == NULL)
-        m->loop->qvec = mp_qvec_client_new(m->loop->base);
-    if (m->loop->qvec != NULL &&
-        mp_qvec_start(m->loop->qvec, cfg, asked.text, asked.len, on_qvec, m, &m->qcall) == MP_OK)
-        return MP_AGAIN;
-    m->qresult = MP_EMBQ_ERROR;
-    mp_metrics_embed_query(m->loop->metrics, MP_EMBQ_ERROR);
-    return MP_OK;
+    return mp_qvec_ask(&m->qask, m->loop, asked.text, asked.len, on_qvec, m);
 }
 
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
@@ -792,14 +774,12 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     /* what was skipped and why: a client task, or a temporary chat's recording */
     const char *skip = m->task >= 0 ? "client_task:" : m->temporary ? "temporary_chat" : NULL;
     /* retrieval by meaning: asked, and what came of it */
-    const char *by = m->qresult < 0             ? ""
-                     : m->qresult == MP_EMBQ_OK ? "X-Memory-Retrieval: hybrid\r\n"
-                     : m->qresult == MP_EMBQ_TIMEOUT
-                         ? "X-Memory-Retrieval: lexical; reason=timeout\r\n"
-                         : "X-Memory-Retrieval: lexical; reason=error\r\n";
+    const char *by = mp_qvec_ask_retrieval(&m->qask);
     int n = snprintf(
-        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s",
-        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens, by,
+        out, cap,
+        "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s",
+        mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+        by != NULL ? "X-Memory-Retrieval: " : "", by != NULL ? by : "", by != NULL ? "\r\n" : "",
         first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
         second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
         skip != NULL ? "X-Memory-Skipped: " : "", skip != NULL ? skip : "",
@@ -1061,10 +1041,7 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
 {
     mp_memread_cancel(m->read);
     m->read = NULL;
-    mp_qvec_cancel(m->qcall);
-    m->qcall = NULL;
-    free(m->qvec);
-    m->qvec = NULL;
+    mp_qvec_ask_cleanup(&m->qask);
     found_reset(&m->found);
     if (m->conv_put != NULL && loop->memworker != NULL) /* no turn took it: alone */
         (void)mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, m->conv_put,

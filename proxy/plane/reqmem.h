@@ -24,6 +24,7 @@
 #include "net/respond.h"
 #include "plane/cachekey.h"
 #include "plane/convlook.h"
+#include "plane/qvec.h"
 #include "wire/splice.h"
 #include "ops/store.h"
 #include "memory/userkey.h"
@@ -34,7 +35,6 @@ struct mp_completion;
 struct mp_wire;
 struct mp_memticket;
 struct mp_memread_call;
-struct mp_qvec_call;
 
 /* What one run of the memory read found (plane/memread.h runs it again
  * over more records until it has all it reads). */
@@ -134,14 +134,9 @@ struct mp_reqmem {
        the same */
     struct mp_convid convid;
     struct mp_memread_call *read; /* in flight, or NULL */
-    /* retrieval by meaning (plane/qvec.h, plane/meaning.h), with
-       [embeddings] on: the question's vector call while it runs, the
-       vector once had (owned; NULL: none), and what the call came to
-       (-1: not asked; else enum mp_embed_query_result: X-Memory-Retrieval) */
-    struct mp_qvec_call *qcall;
-    float *qvec;
-    unsigned qdims;
-    int qresult;
+    /* retrieval by meaning, with [embeddings] on: the question's vector
+       (plane/qvec.h), for memview/meaning.h */
+    struct mp_qvec_ask qask;
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;

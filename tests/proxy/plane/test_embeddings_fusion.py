@@ -144,6 +144,46 @@ class Fusion(mh.MemCase):
         self.assertGreater(car['dense_rank'], 1, car)
         self.assertLess(car['similarity'], pet['similarity'], json.dumps(items))
 
+    def test_search_api_and_mcp_fuse_the_same_way(self):
+        import urllib.parse
+        p = self.start_proxy(sections={'admin': {'token': mh.ADMIN_TOKEN}, 'mcp': {'enabled': 'true'},
+                                       'embeddings': {'base_url': self.fake.base_url,
+                                                      'model': 'fake-embed', 'timeout_ms': 1000},
+                                       'governance': NO_RETENTION},
+                             memory={'mode': 'hybrid'})
+        user = mh.uid('fuses')
+        seed(p, user)
+        self.backfilled(p)
+        r = p.request('GET', '/v1/memory/search?q=' + urllib.parse.quote(PETS), [('X-User-Id', user)])
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc['retrieval'], 'hybrid')
+        ids = [x['id'] for x in doc['results']]
+        self.assertEqual(ids[0], 'fact:companion_animal', doc)
+        self.assertIn('message:1', ids, doc)  # "We adopted a beagle": by meaning alone
+        self.assertNotIn('fact:car', ids, doc)  # under the dense floor
+        top = doc['results'][0]
+        self.assertEqual((top['lexical_rank'], top['dense_rank']), (0, 1), top)
+        self.assertGreater(top['similarity'], 0.3)
+        n = p.metric('memproxy_embeddings_queries_total', result='ok')
+        body = {'jsonrpc': '2.0', 'id': 1, 'method': 'tools/call',
+                'params': {'name': 'search_memory', 'arguments': {'query': PETS}}}
+        r = p.request('POST', '/mcp', [('Content-Type', 'application/json'),
+                                       ('Accept', 'application/json, text/event-stream'),
+                                       ('X-User-Id', user)], json.dumps(body).encode())
+        self.assertEqual(r.status, 200, r)
+        res = json.dumps(r.json()['result'])
+        self.assertIn('Biscuit', res)
+        self.assertIn('"dense_rank": 1', res)
+        self.assertEqual(p.metric('memproxy_embeddings_queries_total', result='ok'), n + 1)
+        # the server down: the search goes on by words alone, and says so
+        set_mode(self.fake, 'status500')
+        r = p.request('GET', '/v1/memory/search?q=sedan', [('X-User-Id', user)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['retrieval'], 'lexical; reason=error')
+        self.assertLessEqual({'fact:car', 'message:3'}, {x['id'] for x in r.json()['results']})
+        self.assertNotIn('dense_rank', r.json()['results'][0])
+
     def test_off_adds_no_header_and_no_call(self):
         p = self.start_proxy(sections={'admin': {'token': mh.ADMIN_TOKEN}},
                              memory={'mode': 'hybrid'})

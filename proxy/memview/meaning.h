@@ -5,8 +5,8 @@
  * (core/recall/recall_fuse.h) with the configured fusion. Runs where the
  * user's memory is read (a chat request's read, a search); the vector
  * itself comes from plane/qvec.h. */
-#ifndef MP_PROXY_PLANE_MEANING_H
-#define MP_PROXY_PLANE_MEANING_H
+#ifndef MP_PROXY_MEMVIEW_MEANING_H
+#define MP_PROXY_MEMVIEW_MEANING_H
 
 #include <stdbool.h>
 #include <stddef.h>

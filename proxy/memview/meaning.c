@@ -1,5 +1,5 @@
 /* A question's dense hits in one user's vectors (meaning.h). */
-#include "plane/meaning.h"
+#include "memview/meaning.h"
 
 #include <string.h>
 
