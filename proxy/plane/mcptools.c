@@ -244,6 +244,9 @@ static void read_done(struct mp_mcp_call *call, int status)
         return;
     }
     json_t *doc = t->tool == MP_MCPT_SEARCH ? t->found.doc : t->doc;
+    const char *by = mp_qvec_ask_retrieval(&t->qask);
+    if (t->tool == MP_MCPT_SEARCH && doc != NULL && by != NULL) /* as the search route says it */
+        json_object_set_new(doc, "retrieval", json_string(by));
     json_incref(doc);
     reply(call, result(t->found.block, t->found.block_len, doc, false), true);
 }

@@ -272,8 +272,6 @@ class Meaning(ReadCase):
         self.assertEqual((hit['lexical_rank'], hit['dense_rank']), (0, 1), hit)
         self.assertEqual(doc['results'][0]['text'], BEAGLE)
 
-    @harness.expected_failure('MCP search_memory\'s structuredContent lacks the search document\'s '
-                              '"retrieval" member (proxy/plane/mcptools.c never sets it; memapi.c does)')
     def test_mcp_search_says_how_retrieval_went(self):
         """docs/mcp.md: structuredContent is GET /v1/memory/search's document,
         which says "retrieval" with [embeddings] on."""
