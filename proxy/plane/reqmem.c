@@ -569,16 +569,21 @@ static int read_run(void *arg, struct mp_store *store)
     f->mode = mp_store_view_user_mode(view);
     find_chain(m, view);
     mp_usermode_access(m->control, f->mode, &reads, &writes);
-    struct mp_meaning mn = {0};
-    if (m->qask.vec != NULL && m->reads &&
-        mp_meaning_find(&mn, m->loop->cfg, store, m->user, m->user_len, m->qask.vec, m->qask.dims,
-                        mp_store_view_head(view)->next_seq) != MP_OK)
+    /* with the question's vector: the user's nearest items (nothing to
+       do, and nothing zeroed, without one) */
+    struct mp_meaning mn;
+    bool meant = m->qask.vec != NULL && m->reads;
+    if (meant && mp_meaning_find(&mn, m->loop->cfg, store, m->user, m->user_len, m->qask.vec,
+                                 m->qask.dims, mp_store_view_head(view)->next_seq) != MP_OK)
         mp_meaning_cleanup(&mn); /* by words alone; the vector was had (hybrid: scored none) */
+    const struct mp_recall_dense *dense = meant ? mp_meaning_dense(&mn) : NULL;
+    const struct mp_recall_fuse_params *fuse = meant ? mp_meaning_fuse(&mn) : NULL;
     if (reads && m->reads)
-        build(m, view, mp_meaning_dense(&mn), mp_meaning_fuse(&mn));
+        build(m, view, dense, fuse);
     if (m->reads)
-        explain(m, view, mp_meaning_dense(&mn), mp_meaning_fuse(&mn));
-    mp_meaning_cleanup(&mn);
+        explain(m, view, dense, fuse);
+    if (meant)
+        mp_meaning_cleanup(&mn);
     mp_store_view_close(view);
     return MP_OK;
 }
@@ -773,18 +778,18 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     bool ex = m->explain_id[0] != '\0';
     /* what was skipped and why: a client task, or a temporary chat's recording */
     const char *skip = m->task >= 0 ? "client_task:" : m->temporary ? "temporary_chat" : NULL;
-    /* retrieval by meaning: asked, and what came of it */
-    const char *by = mp_qvec_ask_retrieval(&m->qask);
     int n = snprintf(
-        out, cap,
-        "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s",
+        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s",
         mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
-        by != NULL ? "X-Memory-Retrieval: " : "", by != NULL ? by : "", by != NULL ? "\r\n" : "",
         first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
         second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
         skip != NULL ? "X-Memory-Skipped: " : "", skip != NULL ? skip : "",
         m->task >= 0 ? mp_clienttask_kind_name(m->task) : "", skip != NULL ? "\r\n" : "",
         ex ? "X-Memory-Explain-Id: " : "", ex ? m->explain_id : "", ex ? "\r\n" : "");
+    /* retrieval by meaning, when asked: how it went */
+    const char *by = mp_qvec_ask_retrieval(&m->qask);
+    if (by != NULL && n >= 0 && (size_t)n < cap)
+        n += snprintf(out + n, cap - (size_t)n, "X-Memory-Retrieval: %s\r\n", by);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
