@@ -9,17 +9,25 @@
 #include "status.h"
 
 /* Chosen on the development sets with multilingual-e5-small
- * (tests/bench/recall/README.md, "Hybrid retrieval"). */
-#define FUSE_WEIGHT    0.5
-#define FUSE_FLOOR_SD  3.0
-#define FUSE_DEPTH     64
-#define FUSE_FEW_SHARE 0.75
+ * (tests/bench/recall/README.md, "Hybrid retrieval"): LoCoMo's facts gain
+ * most with a low floor (1 sd: +3.4, +2.1 and +1.5 points at 300, 500 and
+ * 1,500 tokens, no cell more than 0.7 under lexical), its turns lose at
+ * 2 sd and below (multi-hop at 500 tokens: -1.4 at 2, -2.7 at 1.5) and
+ * gain a little at 3; weight 1 cost up to 4.4 points. Reciprocal rank
+ * fusion lost 12 points of turns at 300 tokens. FUSE_FEW_SHARE: a user of
+ * a dozen memories keeps a clear first (a model's similarities sit in a
+ * narrow band; tests/proxy/plane/test_embeddings_read.py). */
+#define FUSE_WEIGHT         0.5
+#define FUSE_FLOOR_SD_FACTS 1.0
+#define FUSE_FLOOR_SD_TURNS 3.0
+#define FUSE_DEPTH          64
+#define FUSE_FEW_SHARE      0.75
 
 void mp_recall_fuse_defaults(struct mp_recall_fuse_params *p)
 {
     *p = (struct mp_recall_fuse_params){.method = MP_RECALL_FUSE_CONVEX,
                                         .weight = FUSE_WEIGHT,
-                                        .floor_sd = FUSE_FLOOR_SD,
+                                        .floor_sd = {FUSE_FLOOR_SD_FACTS, FUSE_FLOOR_SD_TURNS},
                                         .depth = FUSE_DEPTH,
                                         .rrf_k = 60};
 }
@@ -28,10 +36,12 @@ void mp_recall_fuse_defaults(struct mp_recall_fuse_params *p)
  * never past FUSE_FEW_SHARE of the most the best of n can stand above
  * their mean, (n - 1) / sqrt(n): a user with few items still has an
  * outlier to find. */
-static double floor_sd(const struct mp_recall_fuse_params *p, uint64_t n)
+static double floor_sd(const struct mp_recall_fuse_params *p, enum mp_relevance_kind kind,
+                       uint64_t n)
 {
     double most = n > 1 ? (double)(n - 1) / sqrt((double)n) * FUSE_FEW_SHARE : 0;
-    return p->floor_sd < most ? p->floor_sd : most;
+    double sd = p->floor_sd[kind == MP_RELEVANCE_FACTS ? 0 : 1];
+    return sd < most ? sd : most;
 }
 
 static int by_item(const void *a, const void *b)
@@ -113,7 +123,7 @@ int mp_recall_fuse(enum mp_relevance_kind kind, const struct mp_relevance_hit *h
     if (nhits > 1)
         qsort(v, nhits, sizeof(*v), by_item);
     size_t m = nhits;
-    double floor = nd > 0 ? dense->mean + floor_sd(p, dense->n_scanned) * dense->sd : 0;
+    double floor = nd > 0 ? dense->mean + floor_sd(p, kind, dense->n_scanned) * dense->sd : 0;
     double best_sim = nd > 0 ? dense->hits[0].sim : 0;
     for (size_t i = 0; i < nd; i++) {
         struct mp_recall_fused *f = find(v, nhits, dense->hits[i].item);

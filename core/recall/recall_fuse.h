@@ -51,11 +51,12 @@ enum mp_recall_fuse_method { MP_RECALL_FUSE_CONVEX = 0, MP_RECALL_FUSE_RRF = 1 }
 
 /* How the lists are fused. weight: the dense list's weight (0: lexical
  * only, byte for byte); floor_sd: the dense floor in standard deviations
- * above the mean; depth: dense hits looked at, at most. */
+ * above the mean, for facts ([0]) and past messages ([1]); depth: dense
+ * hits looked at, at most. */
 struct mp_recall_fuse_params {
     enum mp_recall_fuse_method method;
     double weight;
-    double floor_sd;
+    double floor_sd[2];
     unsigned depth;
     unsigned rrf_k;
 };

@@ -40,7 +40,7 @@ START_TEST(test_recall_fuse_convex_by_hand)
     struct mp_recall_fuse_params p;
     mp_recall_fuse_defaults(&p);
     p.weight = 0.5;
-    p.floor_sd = 3;
+    p.floor_sd[0] = p.floor_sd[1] = 3;
     struct mp_recall_dense_list d = dense();
     struct mp_recall_fused *f = NULL;
     size_t n = 0;
@@ -120,7 +120,7 @@ START_TEST(test_recall_fuse_rrf)
     mp_recall_fuse_defaults(&p);
     p.method = MP_RECALL_FUSE_RRF;
     p.weight = 1;
-    p.floor_sd = 3;
+    p.floor_sd[0] = p.floor_sd[1] = 3;
     struct mp_recall_dense_list d = dense();
     struct mp_recall_fused *f = NULL;
     size_t n = 0;
