@@ -6,7 +6,9 @@
 
 #include "embed/embed_answer.h"
 #include "embed/embed_request.h"
+#include "clock.h"
 #include "json/utf8.h"
+#include "log.h"
 #include "net/embcall.h"
 #include "net/loop.h"
 #include "net/upstream.h"
@@ -15,8 +17,12 @@
 #define QVEC_INPUT_MAX  2048      /* bytes of the question sent, as the backfill's items */
 #define QVEC_ANSWER_MAX (1 << 20) /* an answer past this is refused (too_big) */
 
+#define QVEC_LOG_EVERY_MS 10000 /* a failing server: one log line per loop this often */
+
 struct mp_qvec_client {
     struct mp_upstream *up;
+    int64_t logged_ms; /* the last failure's log line (monotonic) */
+    uint64_t unlogged; /* failures since */
 };
 
 struct mp_qvec_call {
@@ -37,12 +43,48 @@ static void finish(struct mp_qvec_call *q, enum mp_embed_query_result r, const f
     done(arg, r, vec, dims);
 }
 
+/* A question's vector did not come: one log line (no text, no key) per
+ * QVEC_LOG_EVERY_MS per loop, with how many failed since the last. */
+static void log_failure(struct mp_qvec_client *c, const char *why)
+{
+    int64_t now = mp_clock_monotonic_ms();
+    c->unlogged++;
+    if (c->logged_ms != 0 && now - c->logged_ms < QVEC_LOG_EVERY_MS)
+        return;
+    struct mp_logline l;
+    mp_logline_begin(&l, MP_LOG_WARN, "a question's vector did not come; read by words alone");
+    mp_logline_str(&l, "reason", why);
+    mp_logline_int(&l, "failures", (int64_t)c->unlogged);
+    mp_logline_end(&l);
+    c->logged_ms = now;
+    c->unlogged = 0;
+}
+
+static const char *end_name(enum mp_embcall_end end)
+{
+    switch (end) {
+    case MP_EMBCALL_TOO_BIG:
+        return "too_big";
+    case MP_EMBCALL_TIMED_OUT:
+        return "timeout";
+    case MP_EMBCALL_RATE_LIMITED:
+        return "rate_limited";
+    case MP_EMBCALL_SERVER_ERROR:
+        return "server_error";
+    case MP_EMBCALL_REJECTED:
+        return "rejected";
+    default:
+        return "no_answer";
+    }
+}
+
 static void on_done(void *req, CURLcode result)
 {
     struct mp_qvec_call *q = req;
     int64_t after;
     enum mp_embcall_end end = mp_embcall_result(&q->call, result, &after);
     if (end != MP_EMBCALL_ANSWERED) {
+        log_failure(q->c, end_name(end));
         finish(q, end == MP_EMBCALL_TIMED_OUT ? MP_EMBQ_TIMEOUT : MP_EMBQ_ERROR, NULL, 0);
         return;
     }
@@ -50,8 +92,13 @@ static void on_done(void *req, CURLcode result)
     unsigned dims = q->dims != 0 ? q->dims : mp_embed_answer_sniff_dims(body, q->call.resp.len);
     float *vec = dims != 0 ? malloc(dims * sizeof(float)) : NULL;
     struct mp_embed_answer ans;
-    bool ok = vec != NULL && mp_embed_answer_parse(body, q->call.resp.len, q->call.resp.max, 1,
-                                                   dims, vec, &ans) == MP_EMBED_OK;
+    enum mp_embed_verdict v =
+        vec != NULL
+            ? mp_embed_answer_parse(body, q->call.resp.len, q->call.resp.max, 1, dims, vec, &ans)
+            : MP_EMBED_DIMS;
+    bool ok = v == MP_EMBED_OK;
+    if (!ok)
+        log_failure(q->c, mp_embed_answer_verdict_name(v));
     finish(q, ok ? MP_EMBQ_OK : MP_EMBQ_ERROR, ok ? vec : NULL, ok ? dims : 0);
     free(vec);
 }

@@ -122,6 +122,11 @@ class Fusion(mh.MemCase):
             pairs = mh.buffer_pairs(mh.get_memory(p, user))
             self.assertIn(('user', text), pairs, 'the turn was recorded')
         set_mode(self.fake, 'ok')
+        # one line for a failing server (at most one per loop every 10 s), never the question
+        lines = p.log_lines()
+        self.assertTrue([ln for ln in lines if "a question's vector did not come" in ln], lines[-5:])
+        for ln in lines:
+            self.assertNotIn('blue sedan', ln)
 
     def test_explain_shows_both_ranks_and_the_similarity(self):
         p = self.start(admin={'explain_requests': 'true'})
