@@ -21,6 +21,12 @@
 #define FUSE_WEIGHT         0.5
 #define FUSE_FLOOR_SD_FACTS 1.0
 #define FUSE_FLOOR_SD_TURNS 2.5
+/* When the words found nothing above their floor for the question: chosen
+ * on the cross-language set (18 of 24 pairs within 10 points of the same
+ * language at 1,500 tokens, against 17; pooled cross-language recall
+ * 92.8 -> 94.7 with a dictionary, 84.7 -> 94.4 without), LoCoMo's and the
+ * needles' cells unchanged (their questions almost always share a word). */
+#define FUSE_FLOOR_SD_ALONE 1.0
 #define FUSE_DEPTH          64
 #define FUSE_FEW_SHARE      0.75
 
@@ -29,6 +35,7 @@ void mp_recall_fuse_defaults(struct mp_recall_fuse_params *p)
     *p = (struct mp_recall_fuse_params){.method = MP_RECALL_FUSE_CONVEX,
                                         .weight = FUSE_WEIGHT,
                                         .floor_sd = {FUSE_FLOOR_SD_FACTS, FUSE_FLOOR_SD_TURNS},
+                                        .floor_sd_alone = FUSE_FLOOR_SD_ALONE,
                                         .depth = FUSE_DEPTH,
                                         .rrf_k = 60};
 }
@@ -124,7 +131,14 @@ int mp_recall_fuse(enum mp_relevance_kind kind, const struct mp_relevance_hit *h
     if (nhits > 1)
         qsort(v, nhits, sizeof(*v), by_item);
     size_t m = nhits;
-    double floor = nd > 0 ? dense->mean + floor_sd(p, kind, dense->n_scanned) * dense->sd : 0;
+    size_t lex_above_n = 0;
+    for (size_t i = 0; i < nhits; i++)
+        lex_above_n += mp_recall_above_floor(kind == MP_RELEVANCE_FACTS, v[i].lex_score, best_lex,
+                                             v[i].holds, v[i].beside);
+    double zsd = nd > 0 ? floor_sd(p, kind, dense->n_scanned) : 0;
+    if (lex_above_n == 0 && p->floor_sd_alone < zsd)
+        zsd = p->floor_sd_alone; /* the words found nothing: meaning is all there is */
+    double floor = nd > 0 ? dense->mean + zsd * dense->sd : 0;
     double best_sim = nd > 0 ? dense->hits[0].sim : 0;
     for (size_t i = 0; i < nd; i++) {
         struct mp_recall_fused *f = find(v, nhits, dense->hits[i].item);

