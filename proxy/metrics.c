@@ -76,6 +76,7 @@ struct mp_metrics {
     counter conv_evicted;            /* conversations the store dropped */
     counter embed_calls[MP_EMBR_RESULTS];
     counter embed_tokens;
+    counter embed_queries[MP_EMBQ_RESULTS];
     _Atomic uint64_t embed_pending;
     _Atomic(mp_metrics_depth_fn) depth_fn;
     _Atomic(const void *) depth_arg;
@@ -823,6 +824,19 @@ void mp_metrics_embed_call(struct mp_metrics *m, enum mp_embed_result r, uint64_
     atomic_fetch_add(&m->embed_tokens, tokens);
 }
 
+static const char *const embed_query_names[MP_EMBQ_RESULTS] = {"ok", "timeout", "error"};
+
+const char *mp_metrics_embed_query_name(enum mp_embed_query_result r)
+{
+    return (unsigned)r < MP_EMBQ_RESULTS ? embed_query_names[r] : "unknown";
+}
+
+void mp_metrics_embed_query(struct mp_metrics *m, enum mp_embed_query_result r)
+{
+    if ((unsigned)r < MP_EMBQ_RESULTS)
+        atomic_fetch_add(&m->embed_queries[r], 1);
+}
+
 void mp_metrics_embed_pending(struct mp_metrics *m, uint64_t n)
 {
     atomic_store(&m->embed_pending, n);
@@ -846,6 +860,12 @@ static void render_embeddings(struct mp_metrics *m, struct text *t)
     for (int r = 0; r < MP_EMBR_RESULTS; r++)
         put(t, "memproxy_embeddings_calls_total{result=\"%s\"} %llu\n", embed_result_names[r],
             (unsigned long long)get(&m->embed_calls[r]));
+    put(t, "# HELP memproxy_embeddings_queries_total Questions embedded for retrieval by "
+           "meaning, by result (anything but ok went on by words alone).\n"
+           "# TYPE memproxy_embeddings_queries_total counter\n");
+    for (int r = 0; r < MP_EMBQ_RESULTS; r++)
+        put(t, "memproxy_embeddings_queries_total{result=\"%s\"} %llu\n", embed_query_names[r],
+            (unsigned long long)get(&m->embed_queries[r]));
 }
 
 static void render_memory(struct mp_metrics *m, struct text *t)

@@ -314,6 +314,17 @@ enum mp_embed_result {
 void mp_metrics_embed_call(struct mp_metrics *m, enum mp_embed_result r, uint64_t tokens);
 /* Its label ("ok", "rate_limited"...). */
 const char *mp_metrics_embed_result_name(enum mp_embed_result r);
+/* A chat request's or a search's question vector
+ * (memproxy_embeddings_queries_total{result}): used, or why the request
+ * went on by words alone (X-Memory-Retrieval). */
+enum mp_embed_query_result {
+    MP_EMBQ_OK,
+    MP_EMBQ_TIMEOUT, /* no answer within [embeddings] timeout_ms */
+    MP_EMBQ_ERROR,   /* no connection, a refusal, or an answer not usable */
+    MP_EMBQ_RESULTS
+};
+void mp_metrics_embed_query(struct mp_metrics *m, enum mp_embed_query_result r);
+const char *mp_metrics_embed_query_name(enum mp_embed_query_result r);
 /* Items waiting for a vector (memproxy_embeddings_pending), as last counted. */
 void mp_metrics_embed_pending(struct mp_metrics *m, uint64_t n);
 

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "config_load.h"
 #include "net/conn.h"
+#include "plane/qvec.h"
 #include "net/listen.h"
 #include "log.h"
 #include "net/loop.h"
@@ -535,6 +536,7 @@ void mp_server_free(struct mp_server *s)
         /* with the server's own events gone, one pass delivers the memory
          * worker's last replies, which free the (now orphaned) admin calls */
         event_base_loop(s->admin_loop.base, EVLOOP_NONBLOCK);
+        mp_qvec_client_free(s->admin_loop.qvec);
         mp_loop_cleanup(&s->admin_loop);
     }
     if (s->admin_fd >= 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "plane/qvec.h"
 #include "net/respond.h"
 #include "log.h"
 #include "metrics.h"
@@ -247,6 +248,7 @@ void mp_worker_free(struct mp_worker *w)
         event_free(w->drain_check);
     mp_upstream_free(w->loop.upstream);
     mp_h1client_free(w->loop.h1);
+    mp_qvec_client_free(w->loop.qvec);
     mp_memread_free(w->loop.memread);
     mp_convtab_free(w->loop.convtab);
     mp_convtab_free(w->loop.resenders);

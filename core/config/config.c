@@ -231,6 +231,8 @@ static const struct key_def keys[] = {
     {"embeddings", "input_type_field", K_OPTTOKEN, FIELD(embeddings.input_type_field), 0, 0, NULL},
     {"embeddings", "timeout_ms", K_UINT, FIELD(embeddings.timeout_ms), 1, 600000, NULL},
     {"embeddings", "batch_items", K_UINT, FIELD(embeddings.batch_items), 1, 1024, NULL},
+    {"embeddings", "max_scan", K_UINT, FIELD(embeddings.max_scan), 1, 10000000, NULL},
+    {"embeddings", "dense_weight", K_RATIO, FIELD(embeddings.dense_weight), 0, 1, NULL},
     {"log", "level", K_ENUM, FIELD(log.level), 0, 0, level_names},
     {"log", "format", K_ENUM, FIELD(log.format), 0, 0, format_names},
 };
@@ -923,6 +925,8 @@ void mp_config_defaults(struct mp_config *c)
     memcpy(c->embeddings.model, "text-embedding-3-small", sizeof("text-embedding-3-small"));
     c->embeddings.timeout_ms = 300;
     c->embeddings.batch_items = 32;
+    c->embeddings.max_scan = 30000;
+    c->embeddings.dense_weight = 0.5;
     c->log.level = MP_LOG_INFO;
     c->log.format = MP_LOG_JSON;
 }

@@ -133,6 +133,8 @@ struct mp_config {
         char input_type_field[MP_CONFIG_NAME_MAX]; /* "" = none; e.g. input_type */
         uint32_t timeout_ms;  /* 300; 1 .. 600000: a question's wait (read side) */
         uint32_t batch_items; /* 32; 1 .. 1024 texts per call */
+        uint32_t max_scan;    /* 30000; 1 .. 10000000 vectors one question scores */
+        double dense_weight;  /* 0.5; 0 .. 1: the meaning list's weight in fusion (0: words only) */
     } embeddings;
     struct {
         enum mp_memory_mode mode;                  /* hybrid */

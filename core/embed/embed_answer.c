@@ -197,3 +197,14 @@ enum mp_embed_verdict mp_embed_answer_parse(const char *body, size_t len, size_t
     *ans = a;
     return MP_EMBED_OK;
 }
+
+unsigned mp_embed_answer_sniff_dims(const char *s, size_t len)
+{
+    const char *p = memmem(s, len, "\"embedding\"", 11);
+    unsigned n = 1;
+    if (p == NULL || (p = memchr(p, '[', len - (size_t)(p - s))) == NULL)
+        return 0;
+    for (p++; p < s + len && *p != ']'; p++)
+        n += *p == ',';
+    return p < s + len && n <= MP_EMBED_DIMS_MAX ? n : 0;
+}

@@ -54,6 +54,13 @@ struct mp_embed_answer {
     uint64_t prompt_tokens;
 };
 
+/* The length of the first "embedding" array of body[0..len): the
+ * dimensions an answer seems to have, for a caller that was told none
+ * (mp_embed_answer_parse then checks every vector against it); 0 when
+ * none is found or it is over MP_EMBED_DIMS_MAX. body need not be
+ * NUL-terminated. */
+unsigned mp_embed_answer_sniff_dims(const char *body, size_t len);
+
 /* Reads body[0..len), the answer to a request of n texts
  * (mp_embed_request_build), whose vectors must have dims numbers each.
  * Writes vector i, for the element whose "index" is i, L2-normalized, at

@@ -81,9 +81,16 @@ int mp_embed_vec_view(const unsigned char *rec, size_t len, struct mp_embed_vec 
         !isfinite(scale) || !(scale > 0.0f))
         return MP_EINVAL;
     const int8_t *codes = (const int8_t *)(rec + MP_EMBED_VEC_HEAD);
-    for (unsigned i = 0; i < dims; i++)
-        if (codes[i] == -128)
-            return MP_EINVAL;
+    /* no early exit and a trip count that is a multiple of 16: gcc -O2
+       vectorizes it (a scan views every vector it scores: embed_scan.h) */
+    unsigned body = dims & ~15u;
+    uint8_t bad = 0; /* bytes: sixteen to an instruction */
+    for (unsigned i = 0; i < body; i++)
+        bad |= (uint8_t)(codes[i] == -128);
+    for (unsigned i = body; i < dims; i++)
+        bad |= (uint8_t)(codes[i] == -128);
+    if (bad)
+        return MP_EINVAL;
     out->dims = dims;
     out->model_hash = get_le(rec + 3, 8);
     out->scale = scale;

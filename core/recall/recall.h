@@ -124,6 +124,9 @@
 #include "config/config.h"
 #include "memory/usermem.h"
 
+struct mp_recall_dense;
+struct mp_recall_fuse_params;
+
 struct mp_inserted_patterns;
 struct mp_relevance_index;
 struct mp_terms;
@@ -244,6 +247,11 @@ struct mp_recall_source {
      * tally: bit 1 << id); 0: none known. A question is also looked up
      * in those other than its own, translated (issue 66). */
     uint64_t langs;
+    /* The question's dense hits (recall_fuse.h; NULL: lexical only, as
+     * without embeddings) and how they are fused (NULL: the defaults).
+     * Borrowed. */
+    const struct mp_recall_dense *dense;
+    const struct mp_recall_fuse_params *fuse;
 };
 
 /* A buffered message chosen. */

@@ -24,6 +24,7 @@
 #include "recall/lang.h"
 #include "recall/memblock.h"
 #include "recall/recall_fill.h"
+#include "recall/recall_fuse.h"
 #include "recall/relevance.h"
 #include "status.h"
 #include "recall/userlang.h"
@@ -93,18 +94,60 @@ static size_t floor_hits(enum mp_relevance_kind kind, struct mp_relevance_hit *h
     return m;
 }
 
+/* The hits above the floor (recall.h), fused with the question's dense
+ * hits of kind when the source has them (recall_fuse.h): fused scores,
+ * in place of hits[0..*nhits). */
+static int fuse_hits(const struct mp_recall_source *src, enum mp_relevance_kind kind,
+                     struct mp_relevance_hit **hits, size_t *nhits)
+{
+    const struct mp_recall_dense_list *dl = src->dense == NULL           ? NULL
+                                            : kind == MP_RELEVANCE_FACTS ? &src->dense->facts
+                                                                         : &src->dense->turns;
+    struct mp_recall_fuse_params fp;
+    struct mp_recall_fused *f = NULL;
+    size_t nf = 0, m = 0;
+    if (dl == NULL) {
+        *nhits = floor_hits(kind, *hits, *nhits);
+        return MP_OK;
+    }
+    if (src->fuse != NULL)
+        fp = *src->fuse;
+    else
+        mp_recall_fuse_defaults(&fp);
+    int rc = mp_recall_fuse(kind, *hits, *nhits, dl, &fp, &f, &nf);
+    if (rc != MP_OK)
+        return rc;
+    struct mp_relevance_hit *h = realloc(*hits, (nf + 1) * sizeof(*h));
+    if (h == NULL) {
+        free(f);
+        return MP_ENOMEM;
+    }
+    for (size_t i = 0; i < nf && f[i].above; i++)
+        h[m++] = (struct mp_relevance_hit){.item = f[i].item,
+                                           .score = f[i].score,
+                                           .tokens = f[i].tokens,
+                                           .holds = f[i].holds,
+                                           .beside = f[i].beside};
+    free(f);
+    *hits = h;
+    *nhits = m;
+    return MP_OK;
+}
+
 /* The items of ix that match the question above the floor, best value per
  * token first, at most MP_RECALL_CANDIDATES. The one place that scores and
  * packs. */
-static int rank(const struct mp_relevance_question *qn, const struct mp_relevance_index *ix,
-                enum mp_relevance_kind kind, uint64_t budget_tokens, struct matched *out)
+static int rank(const struct mp_relevance_question *qn, const struct mp_recall_source *src,
+                const struct mp_relevance_index *ix, enum mp_relevance_kind kind,
+                uint64_t budget_tokens, struct matched *out)
 {
     struct mp_relevance_params rp;
     struct mp_relevance_hit *hits = NULL;
     size_t nhits = 0;
     int rc = mp_relevance_score_kind(qn, ix, kind, mp_relevance_survivors_for(kind, budget_tokens),
                                      &rp, &hits, &nhits);
-    nhits = rc == MP_OK ? floor_hits(kind, hits, nhits) : 0;
+    if (rc == MP_OK)
+        rc = fuse_hits(src, kind, &hits, &nhits);
     if (rc != MP_OK || nhits == 0) {
         free(hits);
         return rc;
@@ -589,9 +632,9 @@ int mp_recall_relevant(const struct mp_usermem *um, const struct mp_recall_sourc
         r.qn = &qn;
     }
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PROFILE))
-        rc = rank(&qn, src->facts, MP_RELEVANCE_FACTS, p->budget_tokens, &r.facts);
+        rc = rank(&qn, src, src->facts, MP_RELEVANCE_FACTS, p->budget_tokens, &r.facts);
     if (rc == MP_OK && asked && (p->sections & MP_RECALL_PAST))
-        rc = rank(&qn, src->turns, MP_RELEVANCE_TURNS, p->budget_tokens, &r.turns);
+        rc = rank(&qn, src, src->turns, MP_RELEVANCE_TURNS, p->budget_tokens, &r.turns);
     if (rc == MP_OK)
         rc = round_one(&r);
     if (rc == MP_OK)

@@ -23,9 +23,16 @@ struct mp_userlang_prior;
 struct mp_recall_found {
     bool fact; /* a fact (id: the source's fact id), else an archived message (id: its seq) */
     uint32_t id;
-    double score; /* > 0 */
+    double score; /* the fused score when fused and above, else relevance's: 0 for a
+                     dense hit under its floor (listed for explain, last) */
     bool holds;   /* it holds a word of the query itself (relevance.h: hit) */
     bool beside;  /* the item next to it in its session holds one */
+    /* With the source's dense hits (recall_fuse.h): score is the fused
+     * one, and these say where each list put the item (1-based; 0: not
+     * in it) and its cosine (0: none). Without: lex_rank only. */
+    uint32_t lex_rank, dense_rank;
+    float sim;
+    bool above; /* it passes the floor recall applies (recall.h) */
 };
 
 /* Scores q[0..qlen) (borrowed), with the optional turn before it
@@ -37,8 +44,9 @@ struct mp_recall_found {
  * (borrowed; NULL: nothing matches). *out (caller frees with free(); NULL
  * when *n is 0) holds the items scoring above 0 among the
  * MP_RECALL_SEARCH_MAX survivors of each kind and their windows
- * (relevance.h), at most MP_RECALL_SEARCH_MAX of each kind (the best),
- * by score descending, ties
+ * (relevance.h), and the src->dense hits of each kind (fused with them:
+ * recall_fuse.h), at most MP_RECALL_SEARCH_MAX of each kind (the best),
+ * by score descending (those above the floor first when fused), ties
  * facts first, then lower id: the same memory and query give the same
  * order. A missing index finds nothing of its kind. MP_OK, MP_ENOMEM, or
  * what a source callback returned; *out and *n untouched on failure. */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "memory/usermem.h"
 #include "metrics.h"
+#include "net/embcall.h"
 #include "net/upstream.h"
 #include "ops/store.h"
 #include "status.h"
@@ -46,12 +47,7 @@ struct mp_embjobs {
     struct event *tick;
     /* the call in flight (running) */
     bool running;
-    CURL *easy;
-    char *body;
-    struct mp_upstream_body resp; /* at most EMB_RESPONSE_MAX */
-    char auth[MP_CONFIG_SECRET_MAX + 32];
-    struct curl_slist nodes[4];
-    char url[MP_CONFIG_URL_MAX + 16];
+    struct mp_embcall call; /* its answer at most answer_cap() */
     char user[MP_USER_KEY_MAX];
     size_t user_len;
     uint64_t epoch;
@@ -114,14 +110,7 @@ static void count_pending(struct mp_embjobs *e, bool now)
 
 static void call_free(struct mp_embjobs *e)
 {
-    if (e->easy != NULL)
-        mp_upstream_easy_put(e->up, e->easy);
-    e->easy = NULL;
-    free(e->body);
-    free(e->resp.data);
-    e->body = NULL;
-    e->resp = (struct mp_upstream_body){.max = EMB_RESPONSE_MAX};
-    memset(e->auth, 0, sizeof(e->auth));
+    mp_embcall_end(&e->call, e->up, false);
     mp_store_vectors_pending_free(e->items, e->nitems);
     e->items = NULL;
     e->nitems = 0;
@@ -163,19 +152,6 @@ static enum mp_embed_result verdict_result(enum mp_embed_verdict v)
     default:
         return MP_EMBR_MALFORMED;
     }
-}
-
-/* The length of the answer's first "embedding" array, a guess the parse
- * then checks in full (0 when none is found). */
-static unsigned sniff_dims(const char *s, size_t len)
-{
-    const char *p = memmem(s, len, "\"embedding\"", 11);
-    unsigned n = 1;
-    if (p == NULL || (p = memchr(p, '[', len - (size_t)(p - s))) == NULL)
-        return 0;
-    for (p++; p < s + len && *p != ']'; p++)
-        n += *p == ',';
-    return p < s + len && n <= MP_EMBED_DIMS_MAX ? n : 0;
 }
 
 /* Stores the n vectors vecs of dims each for e->items under the guard. */
@@ -233,12 +209,14 @@ static void take_answer(struct mp_embjobs *e)
     struct mp_embed_answer ans;
     uint32_t written = 0;
     if (dims == 0)
-        dims = sniff_dims(e->resp.data != NULL ? e->resp.data : "", e->resp.len);
+        dims = mp_embed_answer_sniff_dims(e->call.resp.data != NULL ? e->call.resp.data : "",
+                                          e->call.resp.len);
     float *vecs = dims != 0 ? malloc(sizeof(float) * dims * e->nitems) : NULL;
     enum mp_embed_verdict v =
         vecs == NULL ? MP_EMBED_DIMS
-                     : mp_embed_answer_parse(e->resp.data != NULL ? e->resp.data : "", e->resp.len,
-                                             e->resp.max, e->nitems, dims, vecs, &ans);
+                     : mp_embed_answer_parse(e->call.resp.data != NULL ? e->call.resp.data : "",
+                                             e->call.resp.len, e->call.resp.max, e->nitems, dims,
+                                             vecs, &ans);
     if (v != MP_EMBED_OK) {
         call_failed(e, verdict_result(v), 0);
         goto out;
@@ -268,23 +246,27 @@ out:
 static void on_done(void *req, CURLcode result)
 {
     struct mp_embjobs *e = req;
-    long code = 0;
-    mp_curl.easy_getinfo(e->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (result == CURLE_OK && code >= 200 && code < 300 && !e->resp.too_big) {
+    int64_t after = 0;
+    switch (mp_embcall_result(&e->call, result, &after)) {
+    case MP_EMBCALL_ANSWERED:
         take_answer(e);
-    } else if (e->resp.too_big) {
+        break;
+    case MP_EMBCALL_TOO_BIG:
         call_failed(e, MP_EMBR_TOO_BIG, 0);
-    } else if (result != CURLE_OK) {
+        break;
+    case MP_EMBCALL_NO_ANSWER:
+    case MP_EMBCALL_TIMED_OUT:
         call_failed(e, MP_EMBR_NO_ANSWER, 0);
-    } else {
-        curl_off_t after = 0;
-        if (mp_curl.easy_getinfo(e->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
-            after = 0;
-        call_failed(e,
-                    code == 429   ? MP_EMBR_RATE_LIMITED
-                    : code >= 500 ? MP_EMBR_SERVER_ERROR
-                                  : MP_EMBR_REJECTED,
-                    after > 0 ? (int64_t)after * 1000 : 0);
+        break;
+    case MP_EMBCALL_RATE_LIMITED:
+        call_failed(e, MP_EMBR_RATE_LIMITED, after);
+        break;
+    case MP_EMBCALL_SERVER_ERROR:
+        call_failed(e, MP_EMBR_SERVER_ERROR, after);
+        break;
+    default:
+        call_failed(e, MP_EMBR_REJECTED, after);
+        break;
     }
     call_free(e);
     count_pending(e, false);
@@ -292,7 +274,7 @@ static void on_done(void *req, CURLcode result)
 }
 
 /* The texts of e->items as sent: a fact as "key: value". */
-static int build_body(struct mp_embjobs *e, size_t *len)
+static int build_body(struct mp_embjobs *e, char **body, size_t *len)
 {
     const struct mp_config *c = e->cfg;
     char **texts = calloc(e->nitems, sizeof(*texts));
@@ -327,7 +309,7 @@ static int build_body(struct mp_embjobs *e, size_t *len)
                                   NULL};
     if (rc == MP_OK)
         rc = mp_embed_request_build(&srv, MP_EMBED_DOCUMENT, (const char *const *)texts, lens,
-                                    e->nitems, &e->body, len);
+                                    e->nitems, body, len);
     for (size_t i = 0; texts != NULL && i < e->nitems; i++)
         free(texts[i]);
     free(texts);
@@ -337,31 +319,12 @@ static int build_body(struct mp_embjobs *e, size_t *len)
 
 static int start_call(struct mp_embjobs *e)
 {
-    const struct mp_config *c = e->cfg;
-    size_t len = 0, n = 0;
-    const char *lines[4] = {"Content-Type: application/json", "Accept: application/json",
-                            "Expect:", e->auth};
-    int rc = build_body(e, &len);
+    char *body = NULL;
+    size_t len = 0;
+    int rc = build_body(e, &body, &len);
     if (rc != MP_OK)
         return rc;
-    e->resp.max = answer_cap(e);
-    if (c->embeddings.api_key[0] != '\0') {
-        snprintf(e->auth, sizeof(e->auth), "Authorization: Bearer %s", c->embeddings.api_key);
-        n = 4;
-    } else {
-        n = 3;
-    }
-    for (size_t i = 0; i < n; i++) {
-        e->nodes[i].data = (char *)lines[i];
-        e->nodes[i].next = i + 1 < n ? &e->nodes[i + 1] : NULL;
-    }
-    e->easy = mp_upstream_easy_get(e->up, c->upstream.ca_file);
-    if (e->easy == NULL)
-        return MP_ENOMEM;
-    snprintf(e->url, sizeof(e->url), "%s/embeddings", c->embeddings.base_url.text);
-    mp_upstream_post_setup(e->easy, e->url, &e->nodes[0], e->body, len, &e->resp, e,
-                           (long)c->upstream.connect_timeout_ms, e->timeout_ms);
-    rc = mp_upstream_start(e->up, e->easy);
+    rc = mp_embcall_start(&e->call, e->up, e->cfg, body, len, answer_cap(e), e, e->timeout_ms);
     if (rc == MP_OK)
         e->running = true;
     return rc;
@@ -478,7 +441,6 @@ struct mp_embjobs *mp_embjobs_new(struct event_base *base, struct mp_store *stor
     e->metrics = metrics;
     e->cfg = cfg;
     e->timeout_ms = test_timeout();
-    e->resp.max = EMB_RESPONSE_MAX;
     remember_config(e);
     atomic_store(&e->pending, UINT64_MAX);
     e->up = mp_upstream_new(base, on_done);
@@ -496,8 +458,7 @@ void mp_embjobs_free(struct mp_embjobs *e)
 {
     if (e == NULL)
         return;
-    if (e->running)
-        mp_upstream_cancel(e->up, e->easy);
+    mp_embcall_end(&e->call, e->up, e->running);
     call_free(e);
     if (e->tick != NULL)
         event_free(e->tick);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memview/meaning.h"
 #include "recall/memblock.h"
 #include "recall/recall_search.h"
 #include "status.h"
@@ -95,6 +96,21 @@ json_t *mp_memsearch_fact_json(const struct mp_mem_entity *e, double score,
     return result_json(id, true, score, mp_memjson_entity(e, d));
 }
 
+/* r with where each list put the item, when the search was fused. */
+static json_t *ranked(json_t *r, const struct mp_recall_source *src,
+                      const struct mp_recall_found *it)
+{
+    if (r == NULL || src->dense == NULL)
+        return r;
+    if (json_object_set_new(r, "lexical_rank", json_integer(it->lex_rank)) != 0 ||
+        json_object_set_new(r, "dense_rank", json_integer(it->dense_rank)) != 0 ||
+        json_object_set_new(r, "similarity", json_real(it->sim)) != 0) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
 static int add_fact(struct page *pg, const struct mp_recall_source *src,
                     const struct mp_recall_found *it, enum mp_memjson_detail d)
 {
@@ -103,7 +119,7 @@ static int add_fact(struct page *pg, const struct mp_recall_source *src,
     if (rc != MP_OK)
         return rc == MP_NOTFOUND ? MP_OK : rc;
     pg->facts[pg->nfacts++] = e;
-    json_t *r = mp_memsearch_fact_json(e, it->score, d);
+    json_t *r = ranked(mp_memsearch_fact_json(e, it->score, d), src, it);
     return r != NULL && json_array_append_new(pg->list, r) == 0 ? MP_OK : MP_ENOMEM;
 }
 
@@ -117,7 +133,7 @@ static int add_message(struct page *pg, const struct mp_recall_source *src,
         return rc == MP_NOTFOUND ? MP_OK : rc;
     pg->past[pg->npast++] = m;
     snprintf(id, sizeof(id), "message:%llu", (unsigned long long)m->seq);
-    json_t *r = result_json(id, false, it->score, mp_memjson_message(m, d));
+    json_t *r = ranked(result_json(id, false, it->score, mp_memjson_message(m, d)), src, it);
     return r != NULL && json_array_append_new(pg->list, r) == 0 ? MP_OK : MP_ENOMEM;
 }
 
@@ -182,8 +198,20 @@ static void page_cleanup(struct page *pg)
     json_decref(pg->list);
 }
 
-/* The search over an open view. */
-static int search_view(struct mp_store_view *view, struct mp_terms *terms,
+/* Keeps the results that score (a dense hit under its floor is listed by
+ * recall_search.h for explain, not for a search): their number. */
+static size_t scored(struct mp_recall_found *found, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (found[i].score > 0)
+            found[m++] = found[i];
+    return m;
+}
+
+/* The search over an open view of store's user. */
+static int search_view(struct mp_store *store, const char *user, size_t user_len,
+                       struct mp_store_view *view, struct mp_terms *terms,
                        const struct mp_memsearch_query *q, enum mp_memjson_detail d,
                        bool want_block, struct page *pg, struct mp_memsearch_result *out)
 {
@@ -191,7 +219,13 @@ static int search_view(struct mp_store_view *view, struct mp_terms *terms,
     struct mp_relevance_index ix[2];
     struct mp_recall_found *found = NULL;
     size_t n = 0;
+    struct mp_meaning mn = {0};
     mp_store_view_source(view, &src, ix);
+    if (q->vec != NULL && mp_meaning_find(&mn, q->cfg, store, user, user_len, q->vec, q->vec_dims,
+                                          mp_store_view_head(view)->next_seq) == MP_OK) {
+        src.dense = mp_meaning_dense(&mn);
+        src.fuse = mp_meaning_fuse(&mn);
+    }
     out->mode = mp_store_view_user_mode(view);
     /* the query's language against the user's usual one: the head and the
        tally the view holds already */
@@ -200,12 +234,14 @@ static int search_view(struct mp_store_view *view, struct mp_terms *terms,
     int rc = mp_recall_search(terms, &src, q->q, q->q_len, NULL, 0, &prior,
                               (q->types & MP_ADMIN_TYPE_FACTS) != 0,
                               (q->types & MP_ADMIN_TYPE_MESSAGES) != 0, &found, &n);
+    n = rc == MP_OK ? scored(found, n) : 0;
     if (rc == MP_OK)
         rc = fill_page(&src, found, n, q, d, pg);
     if (rc == MP_OK && want_block)
         rc = render(pg, out);
     out->total = n;
     free(found);
+    mp_meaning_cleanup(&mn);
     return rc;
 }
 
@@ -219,7 +255,7 @@ int mp_memsearch_run(struct mp_store *store, struct mp_terms *terms, const char 
     char next[MP_MEMSEARCH_CURSOR_MAX];
     int rc = pg.list != NULL ? mp_store_view_open(store, user, user_len, &view) : MP_ENOMEM;
     if (rc == MP_OK) {
-        rc = search_view(view, terms, q, d, want_block, &pg, &res);
+        rc = search_view(store, user, user_len, view, terms, q, d, want_block, &pg, &res);
         mp_store_view_close(view);
     } else if (rc == MP_NOTFOUND) {
         rc = MP_OK; /* nothing stored: nothing found */

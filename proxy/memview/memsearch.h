@@ -18,6 +18,7 @@
 #include "net/respond.h"
 #include "ops/store.h"
 #include "recall/terms.h"
+#include "config/config.h"
 
 /* Bytes of a next-page cursor with its NUL (a decimal offset). */
 #define MP_MEMSEARCH_CURSOR_MAX    24
@@ -30,13 +31,20 @@ struct mp_memsearch_query {
     unsigned types; /* MP_ADMIN_TYPE_* bits */
     size_t offset;  /* the page's first result (mp_memsearch_cursor) */
     unsigned limit; /* results in the page, >= 1 */
+    /* retrieval by meaning (issue 71): the query's vector (unit, vec_dims
+       floats; NULL: by words alone) and the configuration it is fused under */
+    const float *vec;
+    unsigned vec_dims;
+    const struct mp_config *cfg;
 };
 
 /* What a search found: doc {"results": [...], "next_cursor": C or null}
  * (owned: json_decref), each result {"id": "fact:<key>" or
  * "message:<seq>", "kind": "fact" or "message", "text" (the value, the
  * content), "time" (observed_at, at), "score", "provenance" (the rest of
- * memjson's item at detail d)}; block (owned: free(); NULL when not
+ * memjson's item at detail d), and with the query's vector (q->vec) also
+ * "lexical_rank", "dense_rank" (1-based; 0: not in that list) and
+ * "similarity" (core/recall/recall_fuse.h)}; block (owned: free(); NULL when not
  * asked or nothing was found) the page's items as a memory block. */
 struct mp_memsearch_result {
     json_t *doc;

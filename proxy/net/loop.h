@@ -21,6 +21,7 @@ struct mp_metrics;
 struct mp_metrics_shard;
 struct mp_upstream;
 struct mp_h1client;
+struct mp_qvec_client;
 struct mp_store;
 struct mp_memworker;
 struct mp_memread;
@@ -66,6 +67,8 @@ struct mp_loop {
                                          (plane/memread.h); NULL: none */
     struct mp_chatreq_msg *wire_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
     struct mp_terms *terms;           /* owned: this thread's tokenizer, made on first use */
+    struct mp_qvec_client *qvec;      /* questions' vectors (plane/qvec.h): made on first
+                                         use, freed by the loop's owner */
     struct mp_convtab *convtab;       /* the worker's conversations (plane/convtab.h),
                                          made and freed with the worker; NULL elsewhere */
     struct mp_convtab *resenders;     /* likewise: the users whose client resent a conversation

@@ -75,6 +75,8 @@ struct explain {
     struct mp_inject_question asked;
     struct mp_recall_found *found;
     size_t nfound;
+    const struct mp_recall_dense *dense; /* the question's dense hits (NULL: words alone) */
+    const struct mp_recall_fuse_params *fuse;
 };
 
 /* ---- terms ---- */
@@ -205,17 +207,24 @@ static double score_of(const struct explain *ex, bool fact, uint32_t id)
     return f != NULL ? f->score : 0;
 }
 
-/* Whether a scored item is under recall's relevance floor (recall.h),
- * against the best score of its kind. */
+/* Whether a scored item is under recall's relevance floor (recall.h;
+ * fused with the question's dense hits when it has them: recall_fuse.h). */
 static bool below_floor(const struct explain *ex, bool fact, uint32_t id)
 {
     const struct mp_recall_found *f = found_of(ex, fact, id);
-    double best = 0;
-    for (size_t i = 0; i < ex->nfound; i++) {
-        if (ex->found[i].fact == fact && ex->found[i].score > best)
-            best = ex->found[i].score;
-    }
-    return f != NULL && !mp_recall_above_floor(fact, f->score, best, f->holds, f->beside);
+    return f != NULL && !f->above;
+}
+
+/* it with where each list put the item, with retrieval by meaning. */
+static json_t *ranked(const struct explain *ex, json_t *it, bool fact, uint32_t id)
+{
+    const struct mp_recall_found *f = found_of(ex, fact, id);
+    if (it == NULL || ex->src == NULL || ex->src->dense == NULL)
+        return it;
+    json_object_set_new(it, "lexical_rank", json_integer(f != NULL ? f->lex_rank : 0));
+    json_object_set_new(it, "dense_rank", json_integer(f != NULL ? f->dense_rank : 0));
+    json_object_set_new(it, "similarity", json_real(f != NULL ? f->sim : 0));
+    return it;
 }
 
 static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e, bool taken,
@@ -226,10 +235,11 @@ static json_t *fact_item(const struct explain *ex, const struct mp_mem_entity *e
     double score = e->has_id ? score_of(ex, true, e->id) : 0;
     if (taken && (score <= 0 || below_floor(ex, true, e->id)))
         why = "strongest";
-    return item(id, "fact", text_json(e->value, e->value_len), score,
-                terms_of(ex, e->key, strlen(e->key), e->value, e->value_len,
-                         mp_lang_detect(e->value, e->value_len)),
-                taken, why);
+    json_t *it = item(id, "fact", text_json(e->value, e->value_len), score,
+                      terms_of(ex, e->key, strlen(e->key), e->value, e->value_len,
+                               mp_lang_detect(e->value, e->value_len)),
+                      taken, why);
+    return e->has_id ? ranked(ex, it, true, e->id) : it;
 }
 
 static json_t *message_item(const struct explain *ex, const struct mp_mem_message *m, bool taken,
@@ -237,8 +247,9 @@ static json_t *message_item(const struct explain *ex, const struct mp_mem_messag
 {
     char id[32];
     snprintf(id, sizeof(id), "message:%llu", (unsigned long long)m->seq);
-    return item(id, "message", text_json(m->content, m->content_len), score,
-                terms_of(ex, m->content, m->content_len, NULL, 0, m->lang), taken, why);
+    json_t *it = item(id, "message", text_json(m->content, m->content_len), score,
+                      terms_of(ex, m->content, m->content_len, NULL, 0, m->lang), taken, why);
+    return ranked(ex, it, false, (uint32_t)m->seq);
 }
 
 /* A section: {"applies", "why"?, "items"}; items stolen. */
@@ -722,6 +733,8 @@ static int choose(struct explain *ex, struct mp_store_view *view, int64_t now_ms
     mp_reqmem_keep_newest(&ex->um, ex->cfg->memory.buffer_messages, &all, &all_n);
     mp_store_view_set_max_postings(view, ex->cfg->memory.relevance_max_postings);
     mp_store_view_source(view, &ex->own_src, ex->ix);
+    ex->own_src.dense = ex->dense;
+    ex->own_src.fuse = ex->fuse;
     ex->src = &ex->own_src;
     ex->user_mode = mp_store_view_user_mode(view);
     mp_reqmem_recall_params(ex->cfg, ex->cfg->memory.mode, ex->terms, &ex->p);
@@ -765,14 +778,20 @@ static void explain_free(struct explain *ex)
 int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
                     const char *user, size_t user_len, enum mp_admin_api api, const char *body,
                     const struct mp_chatreq *req, const struct mp_explain_conv *conv,
+                    const struct mp_recall_dense *dense, const struct mp_recall_fuse_params *fuse,
                     int64_t now_ms, json_t **out)
 {
     struct explain *ex = calloc(1, sizeof(*ex));
     json_t *doc = NULL;
     if (ex == NULL)
         return MP_ENOMEM;
-    *ex =
-        (struct explain){.cfg = cfg, .terms = terms, .w = wire_of(api), .body = body, .conv = conv};
+    *ex = (struct explain){.cfg = cfg,
+                           .terms = terms,
+                           .w = wire_of(api),
+                           .body = body,
+                           .conv = conv,
+                           .dense = dense,
+                           .fuse = fuse};
     ex->req = *req;
     int rc = view != NULL ? choose(ex, view, now_ms) : MP_OK;
     if (rc == MP_OK) {
@@ -856,7 +875,7 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
         find_conversation(tabs, view, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
     if (rc == MP_OK || rc == MP_NOTFOUND)
         rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req,
-                             view != NULL ? &conv : NULL, now_ms, out);
+                             view != NULL ? &conv : NULL, NULL, NULL, now_ms, out);
 out:
     mp_store_conv_cleanup(&kept);
     mp_store_view_close(view);

@@ -57,8 +57,9 @@ struct mp_explain_tables {
  * each section {"applies": bool, "why"?, "items": [{"id", "kind", "text",
  * "score" (null when not scored), "terms": [question terms it holds],
  * "taken": bool, "why", "part"? ("head" or "tail": where a taken item
- * goes), "cut"?}]}, the head's also "reused", "tokens" and "block" (its
- * text as sent, null when none is); MP_EINVAL with *perr when the body is
+ * goes), "cut"?, and with retrieval by meaning "lexical_rank",
+ * "dense_rank" (1-based; 0: not in that list) and "similarity"}]}, the head's also "reused",
+ * "tokens" and "block" (its text as sent, null when none is); MP_EINVAL with *perr when the body is
  * no request of api; MP_ENOMEM or the store's error (*perr internal). */
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
@@ -67,14 +68,19 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
 
 /* mp_explain_run() over a view already open (NULL: nothing is stored for
  * the user), a request already scanned (req, by api's wire, over body)
- * and its conversation found (conv; NULL: none; all borrowed): for a chat
- * request that asked for its explanation (X-Memory-Explain). MP_OK with
+ * and its conversation found (conv; NULL: none; all borrowed), with the
+ * question's dense hits and their fusion (dense, fuse: NULL: by words
+ * alone; core/recall/recall_fuse.h): for a chat request that asked for
+ * its explanation (X-Memory-Explain). MP_OK with
  * *out, MP_ENOMEM, or a source's error. */
 struct mp_chatreq;
 struct mp_wire;
+struct mp_recall_dense;
+struct mp_recall_fuse_params;
 int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, struct mp_terms *terms,
                     const char *user, size_t user_len, enum mp_admin_api api, const char *body,
                     const struct mp_chatreq *req, const struct mp_explain_conv *conv,
+                    const struct mp_recall_dense *dense, const struct mp_recall_fuse_params *fuse,
                     int64_t now_ms, json_t **out);
 
 /* The api of a chat request's wire (core/wire/wire.h). */

@@ -244,6 +244,9 @@ static void read_done(struct mp_mcp_call *call, int status)
         return;
     }
     json_t *doc = t->tool == MP_MCPT_SEARCH ? t->found.doc : t->doc;
+    const char *by = mp_qvec_ask_retrieval(&t->qask);
+    if (t->tool == MP_MCPT_SEARCH && doc != NULL && by != NULL) /* as the search route says it */
+        json_object_set_new(doc, "retrieval", json_string(by));
     json_incref(doc);
     reply(call, result(t->found.block, t->found.block_len, doc, false), true);
 }
@@ -415,6 +418,17 @@ static const char *search_args(struct mp_mcptool *t, const char *body, size_t as
     return NULL;
 }
 
+/* search_memory's query vector came (or not): the read, fused with it. */
+static void on_search_vector(void *arg)
+{
+    struct mp_mcp_call *call = arg;
+    struct mp_mcptool *t = &call->tool;
+    t->query.vec = t->qask.vec;
+    t->query.vec_dims = t->qask.dims;
+    t->query.cfg = call->loop->cfg;
+    start_read(call);
+}
+
 static int tool_of(const char *name)
 {
     for (int i = 0; i < MP_MCPT_COUNT; i++) {
@@ -454,7 +468,9 @@ void mp_mcptools_call(struct mp_mcp_call *call, const char *body, size_t ps, siz
         tool_error(call, why);
     } else if (t->tool == MP_MCPT_DELETE) {
         submit(call);
-    } else {
+    } else if (t->tool != MP_MCPT_SEARCH ||
+               mp_qvec_ask(&t->qask, call->loop, t->query.q, t->query.q_len, on_search_vector,
+                           call) != MP_AGAIN) {
         start_read(call); /* add_memory reads the user's setting first */
     }
 }
@@ -470,6 +486,7 @@ void mp_mcptools_cleanup(struct mp_mcptool *t)
 {
     mp_memread_cancel(t->read);
     t->read = NULL;
+    mp_qvec_ask_cleanup(&t->qask);
     mp_memsearch_result_cleanup(&t->found);
     json_decref(t->doc);
     t->doc = NULL;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "memview/memsearch.h"
+#include "plane/qvec.h"
 #include "metrics.h"
 #include "ops/store.h"
 
@@ -33,6 +34,7 @@ struct mp_mcptool {
     struct mp_memsearch_result found;
     json_t *doc; /* a read's structured content (owned) */
     enum mp_user_mode mode;
+    struct mp_qvec_ask qask; /* search_memory: the query's vector (plane/qvec.h) */
 };
 
 /* The tools' definitions: the "tools" array of tools/list (new reference,

@@ -16,6 +16,7 @@
 #include "memview/memjson.h"
 #include "memview/mempage.h"
 #include "memview/memsearch.h"
+#include "plane/qvec.h"
 #include "memory/memworker.h"
 #include "metrics.h"
 #include "memory/piipolicy.h"
@@ -68,6 +69,7 @@ struct mp_memapi_call {
     struct mp_loop *loop;
     struct mp_memread_call *read; /* a read in flight, or NULL */
     struct read_found found;
+    struct mp_qvec_ask qask; /* CALL_SEARCH: the query's vector (plane/qvec.h) */
 };
 
 void mp_memapi_record(struct mp_conn *c, const char *id, const char *path, const char *user,
@@ -294,6 +296,7 @@ static void found_clear(struct read_found *f)
 static void read_free(struct mp_memapi_call *call)
 {
     mp_memread_cancel(call->read);
+    mp_qvec_ask_cleanup(&call->qask);
     found_clear(&call->found);
     free(call);
 }
@@ -342,6 +345,9 @@ static void read_answer(struct mp_memapi_call *call, int status)
     if (status != MP_OK) {
         fail(c, call, MP_PERR_INTERNAL);
     } else if (call->kind == CALL_SEARCH) {
+        const char *by = mp_qvec_ask_retrieval(&call->qask);
+        if (by != NULL) /* retrieval by meaning was asked: how it went */
+            json_object_set_new(f->search.doc, "retrieval", json_string(by));
         send_json(c, 200, "OK", f->search.doc, call, SEARCH_PATH);
         f->search.doc = NULL; /* sent */
     } else if (call->kind == CALL_READ_MODE) {
@@ -386,6 +392,16 @@ static void start_read(struct mp_conn *c, struct mp_memapi_call *call)
     read_answer(call, rc);
 }
 
+/* The search's query vector came (or not): the read, fused with it. */
+static void on_search_vector(void *arg)
+{
+    struct mp_memapi_call *call = arg;
+    call->query.vec = call->qask.vec;
+    call->query.vec_dims = call->qask.dims;
+    call->query.cfg = call->loop->cfg;
+    start_read(call->conn, call);
+}
+
 /* GET /v1/memory[?cursor=C][&limit=N]: the memory and a page of the
  * archive (cursor and limit as the admin API's). */
 static void handle_read(struct mp_conn *c, struct mp_memapi_call *call, const char *query,
@@ -425,6 +441,11 @@ static void handle_search(struct mp_conn *c, struct mp_memapi_call *call, const 
         return;
     }
     call->kind = CALL_SEARCH;
+    if (mp_qvec_ask(&call->qask, call->loop, call->query.q, call->query.q_len, on_search_vector,
+                    call) == MP_AGAIN) {
+        mp_conn_attach(c, call, on_read_abort);
+        return;
+    }
     start_read(c, call);
 }
 

@@ -22,6 +22,8 @@
 #include "memory/memcred.h"
 #include "memory/memworker.h"
 #include "plane/convlook.h"
+#include "memview/meaning.h"
+#include "plane/qvec.h"
 #include "plane/convtab.h"
 #include "plane/memread.h"
 #include "metrics.h"
@@ -442,7 +444,8 @@ void mp_reqmem_recall_params(const struct mp_config *cfg, enum mp_memory_mode mo
 }
 
 /* The memory to inject, from an open view, into m->found. */
-static void build(struct mp_reqmem *m, struct mp_store_view *view)
+static void build(struct mp_reqmem *m, struct mp_store_view *view,
+                  const struct mp_recall_dense *dense, const struct mp_recall_fuse_params *fuse)
 {
     struct mp_loop *loop = m->loop;
     const struct mp_config *cfg = loop->cfg;
@@ -466,6 +469,8 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
     struct mp_relevance_index ix[2];
     mp_store_view_set_max_postings(view, cfg->memory.relevance_max_postings);
     mp_store_view_source(view, &src, ix);
+    src.dense = dense;
+    src.fuse = fuse;
     struct mp_recall_params p;
     mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(loop), &p);
     f->inject_rc = conv_inject(m, view, &head, &src, &p, &plan);
@@ -478,7 +483,8 @@ static void build(struct mp_reqmem *m, struct mp_store_view *view)
 /* The request's explanation, when it asked (plane/explain.h), over view
  * (NULL: nothing stored): injection's choice again, item by item. A
  * failure leaves none (no X-Memory-Explain-Id). */
-static void explain(struct mp_reqmem *m, struct mp_store_view *view)
+static void explain(struct mp_reqmem *m, struct mp_store_view *view,
+                    const struct mp_recall_dense *dense, const struct mp_recall_fuse_params *fuse)
 {
     struct mp_reqmem_found *f = &m->found;
     json_t *doc = NULL;
@@ -501,7 +507,7 @@ static void explain(struct mp_reqmem *m, struct mp_store_view *view)
                                                                                : NULL};
     int rc = mp_explain_view(m->loop->cfg, view, mp_loop_terms(m->loop), m->user, m->user_len,
                              mp_explain_api_of(m->wire), m->in_body, &m->req,
-                             f->built ? &conv : NULL, now, &doc);
+                             f->built ? &conv : NULL, dense, fuse, now, &doc);
     if (rc != MP_OK)
         return;
     json_decref(f->explanation);
@@ -554,7 +560,7 @@ static int read_run(void *arg, struct mp_store *store)
     if (rc == MP_NOTFOUND) {
         f->nothing_stored = true; /* a miss */
         cache_key_first(m);
-        explain(m, NULL);
+        explain(m, NULL, NULL, NULL);
         return m->writes ? read_mode(m, store) : MP_OK;
     }
     if (rc != MP_OK)
@@ -563,10 +569,16 @@ static int read_run(void *arg, struct mp_store *store)
     f->mode = mp_store_view_user_mode(view);
     find_chain(m, view);
     mp_usermode_access(m->control, f->mode, &reads, &writes);
+    struct mp_meaning mn = {0};
+    if (m->qask.vec != NULL && m->reads &&
+        mp_meaning_find(&mn, m->loop->cfg, store, m->user, m->user_len, m->qask.vec, m->qask.dims,
+                        mp_store_view_head(view)->next_seq) != MP_OK)
+        mp_meaning_cleanup(&mn); /* by words alone; the vector was had (hybrid: scored none) */
     if (reads && m->reads)
-        build(m, view);
+        build(m, view, mp_meaning_dense(&mn), mp_meaning_fuse(&mn));
     if (m->reads)
-        explain(m, view);
+        explain(m, view, mp_meaning_dense(&mn), mp_meaning_fuse(&mn));
+    mp_meaning_cleanup(&mn);
     mp_store_view_close(view);
     return MP_OK;
 }
@@ -676,6 +688,45 @@ static uint64_t chain_ref(const struct mp_reqmem *m)
                : 0;
 }
 
+/* Starts the read of the user's memory (fresh: the request's scan is
+ * still this request's): MP_AGAIN while it runs (ready is called), or
+ * MP_OK with what it found applied. */
+static int start_read(struct mp_reqmem *m, bool fresh)
+{
+    m->req_fresh = fresh; /* a read that runs at once uses this scan */
+    int rc = mp_memread_start(m->loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);
+    m->req_fresh = false;
+    if (rc == MP_AGAIN)
+        return MP_AGAIN;
+    m->read = NULL;
+    apply_found(m, rc);
+    return MP_OK;
+}
+
+static void on_qvec(void *arg)
+{
+    struct mp_reqmem *m = arg;
+    if (start_read(m, false) == MP_OK)
+        m->ready(m->ready_arg);
+}
+
+/* Asks for the question's vector when meaning is on and the request reads
+ * a question: MP_AGAIN while the call runs (on_qvec then reads), else
+ * MP_OK (read by words alone). */
+static int start_meaning(struct mp_reqmem *m, const char *body)
+{
+    const struct mp_config *cfg = m->loop->cfg;
+    struct mp_recall_params p;
+    struct mp_inject_question asked;
+    if (cfg->embeddings.base_url.text[0] == '\0' || !m->reads)
+        return MP_OK;
+    mp_reqmem_recall_params(cfg, m->mode, mp_loop_terms(m->loop), &p);
+    if (p.retrieval != MP_RETRIEVAL_RELEVANT ||
+        mp_inject_read_question(m->wire, body, &m->req, &p, &asked) != MP_OK)
+        return MP_OK;
+    return mp_qvec_ask(&m->qask, m->loop, asked.text, asked.len, on_qvec, m);
+}
+
 int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                      void (*ready)(void *arg), void *arg)
 {
@@ -690,14 +741,9 @@ int mp_reqmem_inject(struct mp_reqmem *m, struct mp_loop *loop, const char *body
     m->ready_arg = arg;
     mp_convid_identify(body, len, &m->req, &m->conv_headers, &m->convid);
     m->chain_ref = chain_ref(m);
-    m->req_fresh = true; /* a read that runs at once uses this scan */
-    int rc = mp_memread_start(loop, m->user, m->user_len, read_run, on_read_done, m, &m->read);
-    m->req_fresh = false;
-    if (rc == MP_AGAIN)
+    if (start_meaning(m, body) == MP_AGAIN)
         return MP_AGAIN;
-    m->read = NULL;
-    apply_found(m, rc);
-    return MP_OK;
+    return start_read(m, true);
 }
 
 int mp_reqmem_body_iov(const struct mp_reqmem *m, const char *client_body, size_t client_len,
@@ -727,9 +773,13 @@ size_t mp_reqmem_headers(const struct mp_reqmem *m, char *out, size_t cap)
     bool ex = m->explain_id[0] != '\0';
     /* what was skipped and why: a client task, or a temporary chat's recording */
     const char *skip = m->task >= 0 ? "client_task:" : m->temporary ? "temporary_chat" : NULL;
+    /* retrieval by meaning: asked, and what came of it */
+    const char *by = mp_qvec_ask_retrieval(&m->qask);
     int n = snprintf(
-        out, cap, "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s",
+        out, cap,
+        "X-Memory-Mode: %s\r\nX-Memory-Injected-Tokens: %u\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s",
         mp_config_mode_name(m->mode), (unsigned)m->injected_tokens,
+        by != NULL ? "X-Memory-Retrieval: " : "", by != NULL ? by : "", by != NULL ? "\r\n" : "",
         first != NULL ? "X-Memory-Error: " : "", first != NULL ? first : "",
         second != NULL ? ", " : "", second != NULL ? second : "", first != NULL ? "\r\n" : "",
         skip != NULL ? "X-Memory-Skipped: " : "", skip != NULL ? skip : "",
@@ -991,6 +1041,7 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
 {
     mp_memread_cancel(m->read);
     m->read = NULL;
+    mp_qvec_ask_cleanup(&m->qask);
     found_reset(&m->found);
     if (m->conv_put != NULL && loop->memworker != NULL) /* no turn took it: alone */
         (void)mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, m->conv_put,

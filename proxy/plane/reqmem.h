@@ -24,6 +24,7 @@
 #include "net/respond.h"
 #include "plane/cachekey.h"
 #include "plane/convlook.h"
+#include "plane/qvec.h"
 #include "wire/splice.h"
 #include "ops/store.h"
 #include "memory/userkey.h"
@@ -133,6 +134,9 @@ struct mp_reqmem {
        the same */
     struct mp_convid convid;
     struct mp_memread_call *read; /* in flight, or NULL */
+    /* retrieval by meaning, with [embeddings] on: the question's vector
+       (plane/qvec.h), for memview/meaning.h */
+    struct mp_qvec_ask qask;
     struct mp_reqmem_found found;
     void (*ready)(void *arg);
     void *ready_arg;

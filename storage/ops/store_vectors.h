@@ -22,6 +22,7 @@
 
 struct mp_store;
 struct mp_embed_vec;
+struct mp_embed_hit;
 struct mp_ops_ctx;
 struct mp_op;
 struct mp_ops_out;
@@ -124,6 +125,37 @@ struct mp_store_vecs {
 int mp_store_vectors_read(struct mp_store *store, const char *user, size_t user_len,
                           const struct mp_vec_model *model, size_t max, struct mp_store_vecs *out);
 void mp_store_vecs_cleanup(struct mp_store_vecs *v); /* zeroes *v; NULL-safe */
+
+/* The dense candidates of one question (issue 71): the best k facts and
+ * the best k archived messages by cosine with the question, a message
+ * scoring the better of its content's and its search keys' vectors, and
+ * of each kind the mean and standard deviation of every similarity
+ * computed (recall_fuse.h's floor). Arrays owned (mp_store_dense_cleanup). */
+struct mp_store_dense {
+    struct mp_embed_hit *facts, *turns; /* item: the fact id / the seq */
+    size_t nfacts, nturns;
+    double mean[2], sd[2]; /* [0] facts, [1] messages */
+    uint64_t counted[2];   /* similarities behind each */
+    uint64_t scanned;      /* vectors scored */
+    bool capped;           /* max_scan left older messages unscored */
+};
+
+/* Scores the user's vectors current for *model against q (q->dims must be
+ * model->dims) in one read transaction, in place (no copy of a vector):
+ * every fact's first, then the messages' and their search keys' from
+ * the newest: when the user holds more than max_scan vectors, messages
+ * older than about newest_seq - (max_scan - facts) / 2 are not scored
+ * (*capped; they are still found by words). newest_seq: the user's last
+ * message seq (0: not known: every message is scanned within max_scan in
+ * seq order). k: hits kept of each kind, 1..1024. Ids above UINT32_MAX
+ * are passed over (recall's ids are 32-bit). MP_OK with *out (n 0 when
+ * none; cleanup in every case), MP_EINVAL, MP_EIO, MP_ENOMEM. */
+struct mp_embed_query;
+int mp_store_vectors_top(struct mp_store *store, const char *user, size_t user_len,
+                         const struct mp_vec_model *model, const struct mp_embed_query *q,
+                         uint64_t newest_seq, size_t max_scan, size_t k,
+                         struct mp_store_dense *out);
+void mp_store_dense_cleanup(struct mp_store_dense *d); /* zeroes *d; NULL-safe */
 
 /* An item without a current vector, with the text to embed (owned): a
  * fact's value (its key in key, NUL-terminated), a message's content, a

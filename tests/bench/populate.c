@@ -46,6 +46,7 @@
 
 #include "benchcheck.h"
 #include "benchtext.h"
+#include "benchvec.h"
 #include "format/seal.h"
 #include "status.h"
 #include "ops/store.h"
@@ -97,6 +98,8 @@ struct options {
     const char *key_file;
     uint64_t emit_import; /* > 0: print that many import lines, no store */
     bool check_only;      /* --question on the store as it is, nothing written */
+    unsigned vectors;     /* --vectors DIMS: the rich users' items get random vectors
+                             (benchvec.h), timed with --question; 0: none */
 };
 
 /* Everything the ops of one ordinary user point to; it lives until the
@@ -798,6 +801,8 @@ static int check_question(struct mp_store *store, const struct options *o)
     int rc = MP_OK;
     for (size_t u = 0; u < o->nrich && rc == MP_OK; u++)
         rc = mp_benchcheck_question(store, o->rich[u].id, o->question);
+    for (size_t u = 0; u < o->nrich && rc == MP_OK && o->vectors > 0; u++)
+        rc = mp_benchvec_time(store, o->rich[u].id, o->question, o->vectors);
     if (rc != MP_OK)
         fprintf(stderr, "populate: --question: %s\n", mp_status_name(rc));
     return rc;
@@ -846,7 +851,7 @@ static void usage(FILE *f)
             "                [--map-size-mb MB] [--sync full|meta|none] [--hit-user ID]\n"
             "                [--hit-text bench|english|bilingual] [--prefix PREFIX]\n"
             "                [--rich ID:FACTS:MESSAGES:NEEDLES]...\n"
-            "                [--question TEXT [--check-only]] [--key-file FILE]\n"
+            "                [--question TEXT [--check-only]] [--key-file FILE] [--vectors DIMS]\n"
             "       populate --emit-import N\n"
             "Fills an LMDB memory store: N users named PREFIX<i> (default bench-u<i>) with\n"
             "3 facts, a 20-word summary and 4 messages each, plus the hit user (default\n"
@@ -949,6 +954,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->question = val;
         } else if (strcmp(a, "--key-file") == 0) {
             o->key_file = val;
+        } else if (strcmp(a, "--vectors") == 0 && parse_uint(val, 8192, &v) == MP_OK && v > 0) {
+            o->vectors = (unsigned)v;
         } else if (strcmp(a, "--emit-import") == 0 && parse_uint(val, 10000000, &v) == MP_OK &&
                    v > 0) {
             o->emit_import = v;
@@ -1024,6 +1031,11 @@ int main(int argc, char **argv)
             rc = populate_hit(store, &o, &nops, &napplies);
         for (size_t u = 0; u < o.nrich && rc == MP_OK; u++)
             rc = populate_rich(store, &o, &o.rich[u], u + 1, &nops, &napplies);
+        for (size_t u = 0; u < o.nrich && rc == MP_OK && o.vectors > 0; u++) {
+            uint64_t written = 0;
+            rc = mp_benchvec_fill(store, o.rich[u].id, o.vectors, &written);
+            printf("VECTORS user=%s written=%" PRIu64 "\n", o.rich[u].id, written);
+        }
         double secs = mono_s() - t0;
         if (rc == MP_OK)
             report(&o, store, secs, nops, napplies);

@@ -604,6 +604,7 @@ METRIC_LABELS = {
     'memproxy_memory_jobs_held': ('reason',),
     'memproxy_memory_jobs_failed_total': ('kind', 'reason'),
     'memproxy_embeddings_calls_total': ('result',),
+    'memproxy_embeddings_queries_total': ('result',),
     'memproxy_turns_unrecorded_total': ('reason',),
     'memproxy_config_reloads_total': ('result',),
     'memproxy_build_info': ('version',),

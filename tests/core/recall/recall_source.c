@@ -298,7 +298,9 @@ void fs_build(void)
                                        s_fact,
                                        s_message,
                                        0,
-                                       0};
+                                       0,
+                                       NULL,
+                                       NULL};
     fs_head = fx_um;
     fs_head.entities = NULL;
     fs_head.nentities = 0;

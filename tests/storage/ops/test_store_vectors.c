@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "embed/embed_scan.h"
 #include "embed/embed_vec.h"
 #include "status.h"
 #include "ops/store.h"
@@ -162,6 +163,63 @@ START_TEST(test_vectors_round_trip_bytes_equal_newest_first)
     ck_assert_int_eq(mp_store_vectors_read(s, U("bob"), &m, 10, &v), MP_OK);
     ck_assert_uint_eq(v.n, 0);
     mp_store_vecs_cleanup(&v);
+    fx_close_backend(s, _i);
+}
+END_TEST
+
+/* The decoded vector of an item put by put_all(), as a unit query. */
+static void query_of(uint8_t kind, uint64_t id, float *q)
+{
+    unsigned char rec[MP_EMBED_VEC_SIZE(DIMS)];
+    struct mp_embed_vec ev;
+    make_rec(rec, "m1", (unsigned)(kind * 1000 + id), NULL);
+    ck_assert_int_eq(mp_embed_vec_view(rec, sizeof(rec), &ev), MP_OK);
+    mp_embed_vec_decode(&ev, q);
+}
+
+START_TEST(test_vectors_top_scores_in_place_best_first)
+{
+    struct mp_store *s = fx_open_backend(_i);
+    uint64_t fid = seed(s);
+    put_all(s, "m1", fid);
+    struct mp_vec_model m = model_of("m1");
+    float q[DIMS];
+    int16_t q16[DIMS];
+    struct mp_embed_query eq;
+    query_of(MP_VEC_MESSAGE, 3, q);
+    ck_assert_int_eq(mp_embed_scan_query(q, DIMS, q16, &eq), MP_OK);
+    struct mp_store_dense d;
+    ck_assert_int_eq(mp_store_vectors_top(s, U("alice"), &m, &eq, 4, 100, 8, &d), MP_OK);
+    ck_assert_uint_eq(d.scanned, 6);
+    ck_assert(!d.capped);
+    ck_assert_uint_eq(d.nfacts, 1);
+    ck_assert_uint_eq(d.facts[0].item, fid);
+    /* messages 1..4, the keys of 1 folded into 1: four turns, 3 first */
+    ck_assert_uint_eq(d.nturns, 4);
+    ck_assert_uint_eq(d.turns[0].item, 3);
+    ck_assert_float_eq_tol(d.turns[0].sim, 1.0f, 1e-3f);
+    for (size_t i = 1; i < d.nturns; i++)
+        ck_assert(d.turns[i - 1].sim >= d.turns[i].sim);
+    ck_assert_uint_eq(d.counted[1], 5);
+    ck_assert(d.sd[1] > 0 && d.mean[1] < d.turns[0].sim);
+    mp_store_dense_cleanup(&d);
+    /* the ceiling: the fact, then the newest messages only */
+    ck_assert_int_eq(mp_store_vectors_top(s, U("alice"), &m, &eq, 4, 3, 8, &d), MP_OK);
+    ck_assert(d.capped);
+    ck_assert_uint_le(d.scanned, 3);
+    ck_assert_uint_eq(d.nfacts, 1);
+    ck_assert_uint_eq(d.nturns, 1);
+    ck_assert_uint_eq(d.turns[0].item, 4);
+    mp_store_dense_cleanup(&d);
+    /* another model's vectors are not scored; another user has none */
+    struct mp_vec_model m2 = model_of("m2");
+    ck_assert_int_eq(mp_store_vectors_top(s, U("alice"), &m2, &eq, 4, 100, 8, &d), MP_OK);
+    ck_assert_uint_eq(d.scanned, 0);
+    mp_store_dense_cleanup(&d);
+    ck_assert_int_eq(mp_store_vectors_top(s, U("bob"), &m, &eq, 4, 100, 8, &d), MP_OK);
+    ck_assert_uint_eq(d.nfacts + d.nturns, 0);
+    mp_store_dense_cleanup(&d);
+    ck_assert_int_eq(mp_store_vectors_top(s, U("alice"), &m, &eq, 4, 100, 0, &d), MP_EINVAL);
     fx_close_backend(s, _i);
 }
 END_TEST
@@ -440,6 +498,7 @@ Suite *mp_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_unchecked_fixture(tc, fx_setup_keys, NULL);
     tcase_add_loop_test(tc, test_vectors_round_trip_bytes_equal_newest_first, 0, FX_BACKENDS);
+    tcase_add_loop_test(tc, test_vectors_top_scores_in_place_best_first, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_vectors_pending_shrinks_as_vectors_are_put, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_vectors_model_change_makes_every_item_pending, 0, FX_BACKENDS);
     tcase_add_loop_test(tc, test_vectors_op_is_checked, 0, FX_BACKENDS);
