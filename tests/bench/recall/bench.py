@@ -66,6 +66,9 @@ MODES = {'facts': 'entity', 'turns': 'hybrid'}
 # latency: long enough that no question goes lexical for want of time).
 EMBED_MODEL = 'multilingual-e5-small-q4'
 EMBED_TIMEOUT_MS = 5000
+# Texts per background call: memproxy gives a call 30 s, and a batch of 32
+# BEAM turns (2 KiB each, 512 tokens) takes longer than that on 2 busy cores.
+EMBED_BATCH_ITEMS = 4
 COMPARE_BUDGETS = [300, 500, 1500]
 FLAG_POINTS = 1.0  # --compare flags a cell where hybrid is more than this under lexical
 
@@ -336,7 +339,8 @@ class Procs:
                       'sync = none']
         if getattr(self.a, 'embed_url', None):
             lines += ['[embeddings]', 'base_url = %s' % self.a.embed_url, 'model = %s' % EMBED_MODEL,
-                      'input_type_field = input_type', 'timeout_ms = %d' % EMBED_TIMEOUT_MS]
+                      'input_type_field = input_type', 'timeout_ms = %d' % EMBED_TIMEOUT_MS,
+                      'batch_items = %d' % EMBED_BATCH_ITEMS]
         lines += [
                   # LoCoMo is dated 2022-2023: no age limit, or the start-up sweep would purge it.
                   '[governance]', 'retention_days = 0', 'pii_retention_days = 0',

@@ -173,6 +173,7 @@ class Server:
         self.cache, self.backend, self.batch = cache, backend, batch
         self.stats = dict(hits=0, misses=0, calls=0, upstream_secs=0.0, inflight=0)
         self.slock = threading.Lock()
+        self.miss_lock = threading.Lock()  # one backend call at a time, the cache read again under it
 
     def embeddings(self, req):
         """(status, body bytes) for one parsed request."""
@@ -201,18 +202,22 @@ class Server:
             self.stats['misses'] += sum(1 for t in inputs if found[t] is None)
             self.stats['hits'] += sum(1 for t in inputs if found[t] is not None)
         for i in range(0, len(todo), self.batch):
-            part = todo[i:i + self.batch]
-            t0 = time.monotonic()
-            try:
-                vecs, tokens = self.backend.embed(model, itype, part, dims)
-            except RuntimeError as e:
-                say(str(e))
-                return error(502, 'embeddings backend failed: %s' % e)
-            with self.slock:
-                self.stats['calls'] += 1
-                self.stats['upstream_secs'] += time.monotonic() - t0
-            self.cache.put_many([(key, itype, t, v, n) for t, v, n in zip(part, vecs, share_tokens(tokens, part))])
-            for t in part:
+            with self.miss_lock:
+                # a request that timed out and came back finds what its first try stored meanwhile
+                part = [t for t in todo[i:i + self.batch] if self.cache.get(key, itype, t) is None]
+                t0 = time.monotonic()
+                try:
+                    vecs, tokens = self.backend.embed(model, itype, part, dims) if part else ([], 0)
+                except RuntimeError as e:
+                    say(str(e))
+                    return error(502, 'embeddings backend failed: %s' % e)
+                if part:
+                    with self.slock:
+                        self.stats['calls'] += 1
+                        self.stats['upstream_secs'] += time.monotonic() - t0
+                    self.cache.put_many([(key, itype, t, v, n)
+                                         for t, v, n in zip(part, vecs, share_tokens(tokens, part))])
+            for t in todo[i:i + self.batch]:
                 found[t] = self.cache.get(key, itype, t)
         return 200, answer(model, [found[t] for t in inputs])
 

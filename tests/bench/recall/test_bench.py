@@ -1033,7 +1033,7 @@ class TestCompare(unittest.TestCase):
         procs = bench.Procs(a, '/tmp', 'entity', 300, 'relevant')
         procs.fake_port, procs.port, procs.admin_port = 1, 2, 3
         self.assertIn('[embeddings]\nbase_url = http://127.0.0.1:9/v1\nmodel = multilingual-e5-small-q4\n'
-                      'input_type_field = input_type\ntimeout_ms = 5000\n', procs.config())
+                      'input_type_field = input_type\ntimeout_ms = 5000\nbatch_items = 4\n', procs.config())
 
 
 class TestEmbedCache(unittest.TestCase):
