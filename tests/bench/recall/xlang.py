@@ -526,6 +526,29 @@ def compare_report(a, files, runs, base):
                 name, 'yes' if has else 'none', kind, ' | '.join(cells),
                 '%s → %s' % (fmt(gap(old[4], old[5]) if old else None), fmt(g)) if kind == 'cross' else '',
                 ('met' if ok else 'missed') if kind == 'cross' else ''))
+    for label, keep in (('every pair with a dictionary', lambda has: has), ('every pair without one', lambda has: not has),
+                        ('every pair', lambda has: True)):
+        pool = {}
+        for run, res in (('lexical', lres), ('hybrid', hres)):
+            for name, _, _, has, same, cross in pairs(res, a.langs, B, files):
+                if keep(has):
+                    for kind, sc in (('same', same), ('cross', cross)):
+                        for b in B:
+                            x = pool.setdefault((run, kind, b), [0, 0])
+                            x[0] += sc.get(b, [0, 0])[0]
+                            x[1] += sc.get(b, [0, 0])[1]
+        if not pool or not pool[('lexical', 'cross', B[0])][1]:
+            continue
+        for kind in ('same', 'cross'):
+            cells = []
+            for b in B:
+                p, q = pct(pool[('lexical', kind, b)]), pct(pool[('hybrid', kind, b)])
+                cells += [fmt(p), fmt(q), sign(None if p is None or q is None else q - p)]
+            rows.append('| %s (pooled) | | %s-language | %s | %s | |' % (
+                label, kind, ' | '.join(cells), '%s → %s' % tuple(
+                    fmt(None if GOAL_BUDGET not in B else
+                        pct(pool[(run, 'same', GOAL_BUDGET)]) - pct(pool[(run, 'cross', GOAL_BUDGET)]))
+                    for run in ('lexical', 'hybrid')) if kind == 'cross' else ''))
     rows += ['', 'Goal: %d of %d pairs within %.0f points of same-language at %s tokens (hybrid).' % (
         met, n, HYBRID_GAP, format(GOAL_BUDGET, ',')), '',
         '## Cells where hybrid is more than %.0f point under lexical' % bench.FLAG_POINTS, '']
