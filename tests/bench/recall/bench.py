@@ -279,7 +279,7 @@ class Procs:
     def __init__(self, a, dir_, mode, budget, retrieval):
         self.a, self.dir, self.mode, self.budget, self.retrieval = a, dir_, mode, budget, retrieval
         self.fake = self.mp = None
-        self.token = secrets.token_hex(16)
+        self.token = secrets.token_hex(32)  # 16 bytes' hex had one digit a third of it about once in 10,000 cells
         self.fake_port = self.port = self.admin_port = None
         self.db = 'recall_' + secrets.token_hex(6)
 
@@ -1191,6 +1191,8 @@ def compare_report(a, sets, extras, runs, corrections, base):
     """--compare's Markdown: per set, measure, slice (all, category,
     language) and budget, lexical-only, hybrid and the difference."""
     (lres, lfail, _), (hres, hfail, timing) = runs['lexical'], runs['hybrid']
+    both = set(lres) & set(hres)  # a cell that failed in one run is left out of both
+    lres, hres = {k: v for k, v in lres.items() if k in both}, {k: v for k, v in hres.items() if k in both}
     budgets = sorted(set(a.budgets) | {b for ds, _ in extras for b in extra_budgets(a, ds)})
     rows_ = compare_rows(compare_slices(a, sets, extras, lres), compare_slices(a, sets, extras, hres), budgets)
     hdr = {}
