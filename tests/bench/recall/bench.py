@@ -1158,6 +1158,27 @@ def compare_slices(a, sets, extras, res):
     return out
 
 
+def conv_slices(a, sets, res):
+    """{(set, measure, retrieval, 'conversation C'): {budget: [hits, evidence]}}
+    of each LoCoMo conversation and BEAM chat (original evidence), and per
+    category within it ('conversation C: category')."""
+    out = {}
+    for ds, cl in sets:
+        label = dict((d, lab) for d, v, lab in SETS if v == 'original')[ds]
+        for c in cl:
+            for m in a.measures:
+                for r in a.retrievals:
+                    cells = {b: res.get((ds, c.id, m, r, b)) for b in a.budgets}
+                    if not all(cells.values()):
+                        continue
+                    sc = {b: x['by']['original'] for b, x in cells.items()}
+                    out[(label, m, r, 'conversation %s' % c.id)] = {b: [x['hit'], x['tot']] for b, x in sc.items()}
+                    for cat, name in CATEGORIES[ds]:
+                        out[(label, m, r, 'conversation %s: %s' % (c.id, name))] = {
+                            b: list(x['cats'].get(cat, [0, 0])) for b, x in sc.items()}
+    return out
+
+
 def points(ht):
     return 100.0 * ht[0] / ht[1] if ht and ht[1] else None
 
@@ -1231,6 +1252,10 @@ def compare_report(a, sets, extras, runs, corrections, base):
     out += ['', '## Cells where hybrid is more than %.0f point under lexical' % FLAG_POINTS, '']
     out += ['- %s %s %s @%s: lexical %s, hybrid %s (%+.1f)' % (label, m, sl, format(b, ','), f(p), f(q), d)
             for (label, m, _r, sl), b, p, q, d in fl] or ['none']
+    fc = flagged(compare_rows(conv_slices(a, sets, lres), conv_slices(a, sets, hres), budgets))
+    out += ['', 'The same within one LoCoMo conversation or BEAM chat (original evidence; not in the table): %s.' % (
+        '; '.join('%s %s %s @%s: %s -> %s (%+.1f)' % (label, m, sl, format(b, ','), f(p), f(q), d)
+                  for (label, m, _r, sl), b, p, q, d in fc) or 'none')]
     if timing:
         out += ['', 'Hybrid run, per set: %s.' % '; '.join(timing)]
     if lfail or hfail:

@@ -1021,6 +1021,19 @@ class TestCompare(unittest.TestCase):
         self.assertEqual(bench.flagged(rows), [(('locomo original', 'facts', 'relevant', 'all'), 1500, 90.0, 88.0,
                                                 -2.0)])
 
+    def test_per_conversation_cells_flagged(self):
+        a = bench.parse_args(['--compare', '--budgets', '300', '--measures', 'turns'])
+        chat = argparse.Namespace(id='1')
+
+        def cell(h, cats):
+            return {'by': {'original': {'hit': h, 'tot': 4, 'cats': cats}}}
+        lex = {('beam', '1', 'turns', 'relevant', 300): cell(3, {'instruction_following': [3, 4]})}
+        hyb = {('beam', '1', 'turns', 'relevant', 300): cell(3, {'instruction_following': [2, 4], 'summarization': [1, 1]})}
+        rows = bench.compare_rows(bench.conv_slices(a, [('beam', [chat])], lex),
+                                  bench.conv_slices(a, [('beam', [chat])], hyb), [300])
+        self.assertEqual(bench.flagged(rows), [(('beam', 'turns', 'relevant', 'conversation 1: instruction_following'),
+                                                300, 75.0, 50.0, -25.0)])
+
     def test_embeddings_config_only_when_on(self):
         a = bench.parse_args(['--budgets', '300'])
         self.assertEqual((a.embeddings, a.compare, a.retrievals), ('none', False, ['recent', 'relevant']))
