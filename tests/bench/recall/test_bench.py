@@ -1,6 +1,6 @@
 """Unit tests of the recall benchmark's own code (locomo.py, beam.py, chats.py,
 memdaily.py, madial.py, fetch_devdata.sh, beam_ranks.py, bench.py's pure parts,
-its report and its import client), offline: a hand-written LoCoMo conversation
+its report and its import client, embedcache.py before a fake backend), offline: a hand-written LoCoMo conversation
 and BEAM file, a few lines in MemDaily's and MADial-Bench's shapes, the audit's
 corrections, and a stub of the import endpoint. With MEMPROXY_LOCOMO_DIR / MEMPROXY_BEAM_DIR
 set, the import bodies of the real conversations are validated too. Python 3
@@ -976,6 +976,172 @@ class TestImportClient(unittest.TestCase):
     def test_import_refused_is_a_run_error(self):
         with self.assertRaises(bench.RunError):
             bench.load_import(self.client, self.conv, 'facts', 'wrong')
+
+
+class FakeEmbeddings(http.server.BaseHTTPRequestHandler):
+    """A backend for embedcache.py: each call's vectors carry the call's
+    number, so that a vector served twice from the backend would differ;
+    fail set: 500."""
+    calls = []
+    fail = False
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        FakeEmbeddings.calls.append((self.path, req))
+        if FakeEmbeddings.fail:
+            body, status = b'{"error": {"message": "down"}}', 500
+        else:
+            n = len(FakeEmbeddings.calls)
+            data = [{'object': 'embedding', 'index': i, 'embedding': [n + 0.125, i / 3.0, -len(t)]}
+                    for i, t in enumerate(req['input'])]
+            body, status = json.dumps({'object': 'list', 'data': data, 'model': req['model'],
+                                       'usage': {'prompt_tokens': 10 * len(data), 'total_tokens': 10 * len(data)}
+                                       }).encode(), 200
+        self.send_response(status)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class TestCompare(unittest.TestCase):
+    def test_rows_difference_and_flags(self):
+        lex = {('locomo original', 'facts', 'relevant', 'all'): {300: [50, 100], 1500: [90, 100]},
+               ('needles', 'turns', 'relevant', 'ko'): {300: [9, 18], 1500: [18, 18]},
+               ('beam', 'turns', 'relevant', 'all'): {300: [1, 10]}}
+        hyb = {('locomo original', 'facts', 'relevant', 'all'): {300: [60, 100], 1500: [88, 100]},
+               ('needles', 'turns', 'relevant', 'ko'): {300: [9, 18], 1500: [18, 18]}}
+        rows = bench.compare_rows(lex, hyb, [300, 1500])
+        self.assertEqual(rows, [(('locomo original', 'facts', 'relevant', 'all'), 100,
+                                 [(300, 50.0, 60.0, 10.0), (1500, 90.0, 88.0, -2.0)]),
+                                (('needles', 'turns', 'relevant', 'ko'), 18,
+                                 [(300, 50.0, 50.0, 0.0), (1500, 100.0, 100.0, 0.0)])])
+        self.assertEqual(bench.flagged(rows), [(('locomo original', 'facts', 'relevant', 'all'), 1500, 90.0, 88.0,
+                                                -2.0)])
+
+    def test_per_conversation_cells_flagged(self):
+        a = bench.parse_args(['--compare', '--budgets', '300', '--measures', 'turns'])
+        chat = argparse.Namespace(id='1')
+
+        def cell(h, cats):
+            return {'by': {'original': {'hit': h, 'tot': 4, 'cats': cats}}}
+        lex = {('beam', '1', 'turns', 'relevant', 300): cell(3, {'instruction_following': [3, 4]})}
+        hyb = {('beam', '1', 'turns', 'relevant', 300): cell(3, {'instruction_following': [2, 4], 'summarization': [1, 1]})}
+        rows = bench.compare_rows(bench.conv_slices(a, [('beam', [chat])], lex),
+                                  bench.conv_slices(a, [('beam', [chat])], hyb), [300])
+        self.assertEqual(bench.flagged(rows), [(('beam', 'turns', 'relevant', 'conversation 1: instruction_following'),
+                                                300, 75.0, 50.0, -25.0)])
+
+    def test_embeddings_config_only_when_on(self):
+        a = bench.parse_args(['--budgets', '300'])
+        self.assertEqual((a.embeddings, a.compare, a.retrievals), ('none', False, ['recent', 'relevant']))
+        procs = bench.Procs(a, '/tmp', 'entity', 300, 'relevant')
+        procs.fake_port, procs.port, procs.admin_port = 1, 2, 3
+        self.assertNotIn('[embeddings]', procs.config())
+        a = bench.parse_args(['--compare'])
+        self.assertEqual((a.budgets, a.retrievals), ([300, 500, 1500], ['relevant']))
+        a.embed_url = 'http://127.0.0.1:9/v1'
+        procs = bench.Procs(a, '/tmp', 'entity', 300, 'relevant')
+        procs.fake_port, procs.port, procs.admin_port = 1, 2, 3
+        self.assertIn('[embeddings]\nbase_url = http://127.0.0.1:9/v1\nmodel = multilingual-e5-small-q4\n'
+                      'input_type_field = input_type\ntimeout_ms = 5000\nbatch_items = 4\n', procs.config())
+
+
+class TestEmbedCache(unittest.TestCase):
+    """tests/bench/recall/embedcache.py as bench.py runs it (a process
+    printing its port), in front of a fake backend (--upstream)."""
+
+    def setUp(self):
+        FakeEmbeddings.calls, FakeEmbeddings.fail = [], False
+        self.backend = http.server.ThreadingHTTPServer(('127.0.0.1', 0), FakeEmbeddings)
+        threading.Thread(target=self.backend.serve_forever, daemon=True).start()
+        self.tmp = tempfile.mkdtemp(prefix='embedcache-test-')
+        self.cache = os.path.join(self.tmp, 'cache.sqlite')
+        self.proc = self.start()
+
+    def start(self):
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'embedcache.py'), '--cache', self.cache,
+                                 '--batch', '2', '--upstream',
+                                 'http://127.0.0.1:%d/v1' % self.backend.server_address[1]],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = proc.stdout.readline().decode().split()
+        self.assertEqual(line[0], 'PORT')
+        self.port = int(line[1])
+        return proc
+
+    def stop(self):
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=30)
+        return err.decode()
+
+    def tearDown(self):
+        if self.proc.poll() is None:
+            self.stop()
+        self.backend.shutdown()
+        self.backend.server_close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def post(self, texts, input_type='passage', model='m-small'):
+        body = {'model': model, 'input': texts}
+        if input_type is not None:
+            body['input_type'] = input_type
+        return bench.request(self.port, 'POST', '/v1/embeddings', json.dumps(body).encode(),
+                             {'Content-Type': 'application/json'})
+
+    def test_miss_goes_to_the_backend_a_hit_gives_the_same_bytes(self):
+        st, first = self.post(['a beagle', 'a cat', 'a beagle', 'a hamster'])
+        self.assertEqual(st, 200)
+        # the three distinct misses, deduplicated, in batches of --batch 2, with model and type
+        self.assertEqual([(p, r['model'], r['input_type'], r['input']) for p, r in FakeEmbeddings.calls],
+                         [('/v1/embeddings', 'm-small', 'passage', ['a beagle', 'a cat']),
+                          ('/v1/embeddings', 'm-small', 'passage', ['a hamster'])])
+        ans = json.loads(first)
+        self.assertEqual([d['index'] for d in ans['data']], [0, 1, 2, 3])
+        self.assertEqual(ans['data'][0]['embedding'], ans['data'][2]['embedding'])
+        self.assertEqual(ans['data'][3]['embedding'], [2.125, 0.0, -9.0])
+        self.assertEqual(ans['usage']['prompt_tokens'], 12 + 8 + 12 + 10)  # a batch's 20 tokens split 8:5 by bytes
+        st, again = self.post(['a beagle', 'a cat', 'a beagle', 'a hamster'])
+        self.assertEqual((st, again), (200, first))
+        self.assertEqual(len(FakeEmbeddings.calls), 2)
+        # a mixed request sends its miss only; the hits keep their bytes
+        st, mixed = self.post(['a cat', 'a parrot'])
+        self.assertEqual(FakeEmbeddings.calls[-1][1]['input'], ['a parrot'])
+        self.assertEqual(json.loads(mixed)['data'][0]['embedding'], ans['data'][1]['embedding'])
+
+    def test_key_is_model_type_and_exact_text(self):
+        self.post(['a beagle'])
+        for texts, itype, model in ((['a beagle'], 'query', 'm-small'), (['a beagle'], 'passage', 'm-large'),
+                                    (['a Beagle'], 'passage', 'm-small'), (['a beagle'], None, 'm-small')):
+            n = len(FakeEmbeddings.calls)
+            self.assertEqual(self.post(texts, itype, model)[0], 200)
+            self.assertEqual(len(FakeEmbeddings.calls), n + 1, (texts, itype, model))
+        self.assertNotIn('input_type', FakeEmbeddings.calls[-1][1])
+
+    def test_cache_persists_across_runs_and_exit_says_hits_and_misses(self):
+        _, first = self.post(['a beagle'])
+        self.post(['a beagle'])
+        self.assertIn('1 hits, 1 misses (1 backend calls', self.stop())
+        self.proc = self.start()
+        self.assertEqual(self.post(['a beagle']), (200, first))
+        self.assertEqual(len(FakeEmbeddings.calls), 1)
+
+    def test_backend_failure_is_a_502_and_nothing_is_cached(self):
+        FakeEmbeddings.fail = True
+        st, body = self.post(['a beagle'])
+        self.assertEqual(st, 502)
+        self.assertIn('backend', json.loads(body)['error']['message'])
+        FakeEmbeddings.fail = False
+        self.assertEqual(self.post(['a beagle'])[0], 200)
+        self.assertEqual(len(FakeEmbeddings.calls), 2)
+
+    def test_bad_requests_refused(self):
+        for body in (b'not json', b'{"input": ["x"]}', b'{"model": "m", "input": []}',
+                     b'{"model": "m", "input": [1, 2]}', b'{"model": "m", "input": "x", "input_type": 3}'):
+            st, _ = bench.request(self.port, 'POST', '/v1/embeddings', body, {'Content-Type': 'application/json'})
+            self.assertEqual(st, 400, body)
+        self.assertEqual(FakeEmbeddings.calls, [])
 
 
 if __name__ == '__main__':

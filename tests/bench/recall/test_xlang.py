@@ -227,6 +227,24 @@ class TestReport(unittest.TestCase):
         self.assertIn('(the same bodies as this build\'s)', text)
         self.assertIn('Same-language: within 0.5 point of the baseline in every pair and budget.', text)
 
+    def test_compare(self):
+        hyb = self.res()
+        hyb[('xx', 1500)]['by']['original']['cats']['en#1'] = [1, 1]  # en->xx gains its miss at 1,500
+        hyb[('en', 300)]['by']['original']['cats']['zz#1'] = [0, 2]  # zz->en loses 2 at 300
+        orig, xlang.version = xlang.version, lambda a: 'v'
+        try:
+            text = xlang.compare_report(self.args(), self.FILES, {'lexical': (self.res(), []), 'hybrid': (hyb, [])},
+                                        '/tmp/x')
+        finally:
+            xlang.version = orig
+        self.assertIn('| en→xx | yes | cross-language | 50.0 | 50.0 | 0.0 | 50.0 | 100.0 | +50.0 | 50.0 → 0.0 | met |',
+                      text)
+        self.assertIn('| zz→en | none | cross-language | 66.7 | 0.0 | **-66.7** | 66.7 | 66.7 | 0.0 | 33.3 → 33.3 | '
+                      'missed |', text)
+        self.assertIn('| every pair without one (pooled) | | cross-language | 40.0 | 0.0 | -40.0 |', text)
+        self.assertIn('Goal: 2 of 4 pairs within 10 points of same-language at 1,500 tokens (hybrid).', text)
+        self.assertIn('- zz→en cross-language @300: lexical 66.7, hybrid 0.0 (-66.7)', text)
+
     def test_goal_not_judged_without_1500(self):
         res = {k: v for k, v in self.res().items() if k[1] == 300}
         text = xlang.report(self.args((300,)), self.FILES, res, [], [], 1.0)
