@@ -13,14 +13,16 @@
  * most with a low floor (1 sd: +3.4, +2.1 and +1.5 points at 300, 500 and
  * 1,500 tokens, no cell more than 0.7 under lexical), its turns lose at
  * 2 sd and below (multi-hop at 500 tokens: -1.4 at 2, -2.7 at 1.5) and
- * gain a little at 2.5 (+0.7, +0.8, +0.1; 3: +1.0, +0.3, 0.0); weight 1
- * cost up to 4.4 points. Reciprocal rank
+ * gain a little at 3 (+1.0, +0.3, 0.0); 2.5 did as well on LoCoMo (+0.7,
+ * +0.8, +0.1) but lost BEAM's preference and contradiction cells at 1,500
+ * tokens (-16.7 and -7.1: one evidence turn each); weight 1 cost up to 4.4
+ * points. Reciprocal rank
  * fusion lost 12 points of turns at 300 tokens. FUSE_FEW_SHARE: a user of
  * a dozen memories keeps a clear first (a model's similarities sit in a
  * narrow band; tests/proxy/plane/test_embeddings_read.py). */
 #define FUSE_WEIGHT         0.5
 #define FUSE_FLOOR_SD_FACTS 1.0
-#define FUSE_FLOOR_SD_TURNS 2.5
+#define FUSE_FLOOR_SD_TURNS 3.0
 /* When the words found nothing above their floor for the question: chosen
  * on the cross-language set (18 of 24 pairs within 10 points of the same
  * language at 1,500 tokens, against 17; pooled cross-language recall

@@ -116,7 +116,7 @@ END_TEST
 
 START_TEST(test_recall_fuse_floor_when_words_find_nothing)
 {
-    /* turns' floor 2.5 sd (0.5 + 0.25 = 0.75 with sd 0.1); no lexical hit
+    /* turns' floor 3 sd (0.5 + 0.3 = 0.8 with sd 0.1); no lexical hit
      * above its floor: 1 sd (0.6), so 0.7 passes */
     static const struct mp_embed_hit h[2] = {{5, 0.9f}, {6, 0.7f}};
     struct mp_recall_dense_list d = {h, 2, 0.5, 0.1, 1000};
@@ -127,7 +127,7 @@ START_TEST(test_recall_fuse_floor_when_words_find_nothing)
     ck_assert_int_eq(mp_recall_fuse(MP_RELEVANCE_TURNS, NULL, 0, &d, &p, &f, &n), MP_OK);
     ck_assert(of(f, n, 6)->above);
     free(f);
-    /* with a lexical hit above its floor, 2.5 sd holds: 0.7 is kept out */
+    /* with a lexical hit above its floor, 3 sd holds: 0.7 is kept out */
     static const struct mp_relevance_hit one[1] = {{.item = 1, .score = 3, .holds = true}};
     ck_assert_int_eq(mp_recall_fuse(MP_RELEVANCE_TURNS, one, 1, &d, &p, &f, &n), MP_OK);
     ck_assert(!of(f, n, 6)->above);

