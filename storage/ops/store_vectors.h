@@ -142,10 +142,12 @@ struct mp_store_dense {
 
 /* Scores the user's vectors current for *model against q (q->dims must be
  * model->dims) in one read transaction, in place (no copy of a vector):
- * every fact's first, then the messages' and their search keys' from
- * the newest: when the user holds more than max_scan vectors, messages
- * older than about newest_seq - (max_scan - facts) / 2 are not scored
- * (*capped; they are still found by words). newest_seq: the user's last
+ * every fact's first, then the search keys' of the messages from about
+ * newest_seq - L / 2 on (L: what the facts left of max_scan), then the
+ * messages' own from about newest_seq - L' on (L': what the keys left):
+ * when the user holds more than max_scan vectors, the older messages are
+ * not scored (*capped; they are still found by words), and a user
+ * without search keys gets the whole of L for the messages. newest_seq: the user's last
  * message seq (0: not known: every message is scanned within max_scan in
  * seq order). k: hits kept of each kind, 1..1024. Ids above UINT32_MAX
  * are passed over (recall's ids are 32-bit). MP_OK with *out (n 0 when

@@ -132,7 +132,7 @@ int mp_store_vectors_top(struct mp_store *store, const char *user, size_t user_l
 {
     struct mp_store_txn txn;
     unsigned char prefix[MP_STORE_USER_PREFIX_MAX];
-    size_t plen;
+    size_t plen = 0;
     struct top t = {.m = model, .q = q, .left = max_scan};
     memset(out, 0, sizeof(*out));
     if (k == 0 || k > TOP_K_MAX || model->dims == 0 || model->dims != q->dims ||
@@ -150,12 +150,17 @@ int mp_store_vectors_top(struct mp_store *store, const char *user, size_t user_l
     }
     if (rc == MP_OK)
         rc = scan_kind(&txn, prefix, plen, MP_VEC_FACT, 0, &t);
-    /* the messages' share of what is left, each of content and keys half */
+    /* what is left: the newest messages' search keys within half of it
+       (fewer messages have keys than text), then the newest messages'
+       text with all that the keys left */
     uint64_t half = t.left / 2, from = newest_seq > half ? newest_seq + 1 - half : 0;
+    if (rc == MP_OK)
+        rc = scan_kind(&txn, prefix, plen, MP_VEC_KEYS, from, &t);
+    from = newest_seq > t.left ? newest_seq + 1 - t.left : 0;
     if (rc == MP_OK && from > 0)
         t.capped = true;
-    for (uint8_t kind = MP_VEC_MESSAGE; rc == MP_OK && kind <= MP_VEC_KEYS; kind++)
-        rc = scan_kind(&txn, prefix, plen, kind, from, &t);
+    if (rc == MP_OK)
+        rc = scan_kind(&txn, prefix, plen, MP_VEC_MESSAGE, from, &t);
     if (began)
         store->be->end(&txn, false);
     if (rc == MP_OK) {
