@@ -62,7 +62,8 @@ class Fusion(mh.MemCase):
         super().tearDown()
 
     def start(self, admin=None, **emb):
-        conf = {'base_url': self.fake.base_url, 'model': 'fake-embed', 'timeout_ms': 1000}
+        # a question waits for a loaded machine's fake as long as it takes (never timed here)
+        conf = {'base_url': self.fake.base_url, 'model': 'fake-embed', 'timeout_ms': 20000}
         conf.update(emb)
         adm = {'token': mh.ADMIN_TOKEN}
         adm.update(admin or {})
@@ -106,7 +107,9 @@ class Fusion(mh.MemCase):
         self.assertNotIn(b'We adopted a beagle', mh.upstream_body(self.fake, s))
 
     def test_timeout_and_error_go_on_by_words_and_record_the_turn(self):
-        p = self.start(timeout_ms=300)
+        # the hang never answers, so the timeout is certain whatever the wait;
+        # the 500 comes back well within it on any machine
+        p = self.start(timeout_ms=3000)
         user = mh.uid('fusefail')
         seed(p, user)
         self.backfilled(p)
@@ -153,7 +156,7 @@ class Fusion(mh.MemCase):
         import urllib.parse
         p = self.start_proxy(sections={'admin': {'token': mh.ADMIN_TOKEN}, 'mcp': {'enabled': 'true'},
                                        'embeddings': {'base_url': self.fake.base_url,
-                                                      'model': 'fake-embed', 'timeout_ms': 1000},
+                                                      'model': 'fake-embed', 'timeout_ms': 20000},
                                        'governance': NO_RETENTION},
                              memory={'mode': 'hybrid'})
         user = mh.uid('fuses')
