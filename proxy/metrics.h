@@ -172,7 +172,7 @@ void mp_metrics_kept_out(struct mp_metrics *m, enum mp_hist_reason why, unsigned
 /* A temporary chat (core/wire/convid.h) forwarded with memory read and its
  * turn not recorded: memproxy_temporary_chats_total. */
 void mp_metrics_temporary_chat(struct mp_metrics_shard *s);
-/* A request's conversation head (core/wire/inject.h, plane/convtab.h):
+/* A request's conversation head (core/wire/inject.h, plane/convlook.h):
  * memproxy_conversation_heads_total{result}. */
 enum mp_conv_head_result {
     MP_CONVHEAD_REUSED,  /* the kept head was still true and went in again */

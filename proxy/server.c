@@ -89,19 +89,6 @@ static const char *server_degraded(void *owner)
     return why;
 }
 
-/* The workers' conversation tables (struct mp_admin_host). */
-static size_t server_conversations(void *owner, struct mp_convtab **convtabs,
-                                   struct mp_convtab **resenders, size_t cap)
-{
-    struct mp_server *s = owner;
-    for (unsigned i = 0; i < s->nworkers && i < cap; i++) {
-        convtabs[i] = resenders[i] = NULL;
-        if (s->workers[i] != NULL)
-            mp_worker_conversations(s->workers[i], &convtabs[i], &resenders[i]);
-    }
-    return s->nworkers;
-}
-
 unsigned mp_server_worker_count(const struct mp_config *cfg)
 {
     long n = cfg->server.workers;
@@ -414,7 +401,6 @@ static int setup_main_loop(struct mp_server *s, const struct mp_config *given)
                                            .not_ready = server_not_ready,
                                            .degraded = server_degraded,
                                            .reload = reload,
-                                           .conversations = server_conversations,
                                            .page = mp_page_admin_serve,
                                            .started_ms = mp_clock_now_ms(),
                                            .started_mono_ms = mp_clock_monotonic_ms(),

@@ -14,7 +14,6 @@
 #include "net/respond.h"
 #include "log.h"
 #include "metrics.h"
-#include "plane/convtab.h"
 #include "plane/memread.h"
 #include "plane/request.h"
 #include "status.h"
@@ -148,12 +147,8 @@ static int worker_init(struct mp_worker *w, unsigned id, struct mp_shared_config
     w->listen_ev = event_new(w->base, w->listen_fd, EV_READ | EV_PERSIST, on_accept, w);
     w->ctl_ev = event_new(w->base, -1, 0, on_control, w);
     w->drain_check = event_new(w->base, -1, EV_PERSIST, on_drain_check, w);
-    /* made here, before the thread: the admin plane peeks at them */
-    w->loop.convtab = mp_convtab_new();
-    w->loop.resenders = mp_convtab_new();
     if (w->loop.upstream == NULL || w->loop.h1 == NULL || w->listen_ev == NULL ||
-        w->ctl_ev == NULL || w->drain_check == NULL || w->loop.convtab == NULL ||
-        w->loop.resenders == NULL)
+        w->ctl_ev == NULL || w->drain_check == NULL)
         return MP_ENOMEM;
     const char *conninfo = mp_store_pg_conninfo(store);
     if (conninfo != NULL &&
@@ -250,8 +245,6 @@ void mp_worker_free(struct mp_worker *w)
     mp_h1client_free(w->loop.h1);
     mp_qvec_client_free(w->loop.qvec);
     mp_memread_free(w->loop.memread);
-    mp_convtab_free(w->loop.convtab);
-    mp_convtab_free(w->loop.resenders);
     if (w->loop.base != NULL)
         mp_loop_cleanup(&w->loop);
     mp_shared_config_unref(w->pending_cfg);
@@ -259,11 +252,4 @@ void mp_worker_free(struct mp_worker *w)
         event_base_free(w->base);
     pthread_mutex_destroy(&w->mu);
     free(w);
-}
-
-void mp_worker_conversations(const struct mp_worker *w, struct mp_convtab **convtab,
-                             struct mp_convtab **resenders)
-{
-    *convtab = w->loop.convtab;
-    *resenders = w->loop.resenders;
 }

@@ -57,10 +57,4 @@ void mp_worker_deliver_last(struct mp_worker *w);
 
 void mp_worker_free(struct mp_worker *w);
 
-/* The worker's conversation tables (plane/convtab.h): made with the
- * worker, freed with it; another thread may only peek at them. */
-struct mp_convtab;
-void mp_worker_conversations(const struct mp_worker *w, struct mp_convtab **convtab,
-                             struct mp_convtab **resenders);
-
 #endif

@@ -55,7 +55,9 @@ enum mp_trust {
  * messages of a turn carry the same. conv 0: not known (a message
  * recorded before the store kept conversations, an import line without
  * one). conv_kind: the rule that gave it, an enum mp_convid_kind value
- * (MP_CONVID_CLIENT .. MP_CONVID_SESSION), 0 with conv 0.
+ * (MP_CONVID_CLIENT .. MP_CONVID_KIND_MAX), 0 with conv 0.
+ * MP_CONVID_FIRST: a lone message keyed by its leading messages, the
+ * first turn of the conversation a resending client goes on with.
  * MP_CONVID_SESSION: a client that sends only its newest message, whose
  * earlier turns are not in its request. MP_CONVID_CHAIN: a Responses
  * previous_response_id chain the proxy found (core/wire/chain.h).

@@ -42,7 +42,7 @@ static bool from_headers(const struct mp_convid_headers *h, const char *skip, st
 /* The body's top-level members the rule reads, their value spans (the
  * last when a key repeats; end 0: absent), found in one pass: a big body
  * is walked once. */
-enum { M_CACHE_KEY, M_CONVERSATION, M_PREVIOUS, M_COUNT };
+enum { M_CONVERSATION, M_PREVIOUS, M_COUNT };
 
 /* Whether the name's literal occurs in body[0..len) outside the span of
  * the request's messages (which holds no top-level name): a big body's
@@ -59,8 +59,7 @@ static bool named(const char *body, size_t len, const struct mp_chatreq *req, co
 static void members(const char *body, size_t len, const struct mp_chatreq *req, size_t vs[M_COUNT],
                     size_t ve[M_COUNT])
 {
-    static const char *const names[M_COUNT] = {"\"prompt_cache_key\"", "\"conversation\"",
-                                               "\"previous_response_id\""};
+    static const char *const names[M_COUNT] = {"\"conversation\"", "\"previous_response_id\""};
     size_t start = 0, end = len, cursor = 0, ns, ne, s, e;
     while (start < end && body[start] != '{')
         start++;
@@ -163,9 +162,7 @@ void mp_convid_identify_past(const char *body, size_t len, const struct mp_chatr
         return;
     size_t vs[M_COUNT], ve[M_COUNT];
     members(body, len, req, vs, ve);
-    if ((trusted("prompt_cache_key", shared) &&
-         from_member(body, vs, ve, M_CACHE_KEY, "prompt_cache_key", MP_CONVID_CLIENT, out)) ||
-        from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
+    if (from_member(body, vs, ve, M_CONVERSATION, "conversation", MP_CONVID_CLIENT, out) ||
         from_member(body, vs, ve, M_PREVIOUS, MP_CONVID_CHAIN_SOURCE, MP_CONVID_CHAIN, out))
         return;
     if (mp_convid_resends(req) && mp_convid_lead(body, req, &lead)) {
@@ -221,5 +218,6 @@ const char *mp_convid_rule(enum mp_convid_kind kind)
     return kind == MP_CONVID_CLIENT    ? "client"
            : kind == MP_CONVID_CHAIN   ? "chain"
            : kind == MP_CONVID_LEADING ? "leading"
+           : kind == MP_CONVID_FIRST   ? "first_turn"
                                        : "session";
 }

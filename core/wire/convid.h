@@ -8,8 +8,10 @@
  * The rule, first that applies:
  *   1. CLIENT: the client's own id, in this order: the X-OpenWebUI-Chat-Id
  *      header, x-claude-code-session-id, Codex's session-id (or session_id),
- *      the body's "prompt_cache_key" string, the Responses API's
- *      "conversation" (a string, or an object's "id" string);
+ *      the Responses API's "conversation" (a string, or an object's "id"
+ *      string). A body's "prompt_cache_key" is no conversation's id: apps
+ *      set it per user or per template as OpenAI suggests, so the
+ *      conversation is its first user message's (rule 3);
  *   2. CHAIN: the Responses API's "previous_response_id" string (the
  *      conversation of the response it names: the proxy finds it among
  *      the user's recorded replies, core/wire/chain.h);
@@ -21,11 +23,11 @@
  *      messages, Messages' "system", Responses' "instructions", as sent)
  *      and its first user message (its user's own words when its client
  *      inserted context in it, req->own: core/wire/inserted.h);
- *   4. SESSION: a client that sends only its newest message: the user's
- *      session (the proxy ends it after an idle gap). The proxy keys such
- *      a request by its leading messages instead (mp_convid_lead: it may
- *      be the first turn of a conversation a resending client goes on
- *      with) when the same user's client resent a conversation lately.
+ *   4. SESSION: a lone message (no earlier turn in the request). The
+ *      proxy keys it by its leading messages as rule 3 would (mp_convid_lead:
+ *      the first turn of the conversation its client goes on with, filed as
+ *      FIRST), unless the user's client is shown to send only its newest
+ *      message: then it is the user's session (plane/convlook.h).
  * An id that is empty or longer than MP_CONVID_ID_MAX bytes is ignored
  * (the next rule applies). */
 #ifndef MP_CORE_WIRE_CONVID_H
@@ -48,9 +50,13 @@ enum mp_convid_kind {
     MP_CONVID_CHAIN = 2,
     MP_CONVID_LEADING = 3,
     MP_CONVID_SESSION = 4,
+    MP_CONVID_FIRST = 5, /* recorded only: a lone message keyed by its leading
+                            messages (LEADING's key), the first turn of its conversation */
 };
+#define MP_CONVID_KIND_MAX MP_CONVID_FIRST
 
-/* The rule's name: "client", "chain", "leading" or "session". */
+/* The rule's name: "client", "chain", "leading", "session" or "first_turn". */
+
 const char *mp_convid_rule(enum mp_convid_kind kind);
 
 /* The client's id headers' values, as received (borrowed, not

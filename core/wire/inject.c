@@ -766,35 +766,6 @@ int mp_inject_read_question(const struct mp_wire *w, const char *body, const str
     return rc;
 }
 
-int mp_inject_tail_copy(const struct mp_inject_tail *t, struct mp_inject_tail *out)
-{
-    size_t bytes = 0;
-    memset(out, 0, sizeof(*out));
-    if (mp_inject_head_copy(&t->part, &out->part) != MP_OK)
-        return MP_ENOMEM;
-    out->anchor_hash = t->anchor_hash;
-    out->anchor_at = t->anchor_at;
-    if (t->npicks == 0)
-        return MP_OK;
-    for (size_t k = 0; k < t->npicks; k++)
-        bytes += t->picks[k].len;
-    out->picks = malloc(t->npicks * sizeof(*out->picks));
-    out->pick_text = malloc(bytes > 0 ? bytes : 1);
-    if (out->picks == NULL || out->pick_text == NULL) {
-        mp_inject_tail_cleanup(out);
-        return MP_ENOMEM;
-    }
-    char *w = out->pick_text;
-    for (size_t k = 0; k < t->npicks; k++) {
-        out->picks[k] = t->picks[k];
-        memcpy(w, t->picks[k].text, t->picks[k].len);
-        out->picks[k].text = w;
-        w += t->picks[k].len;
-    }
-    out->npicks = t->npicks;
-    return MP_OK;
-}
-
 int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *out)
 {
     *out = *h;

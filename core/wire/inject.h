@@ -260,7 +260,4 @@ int mp_inject_head_copy(const struct mp_inject_head *h, struct mp_inject_head *o
 /* Frees h's arrays; h is then empty. */
 void mp_inject_head_cleanup(struct mp_inject_head *h);
 
-/* Copies t into *out (its own arrays): MP_OK or MP_ENOMEM (*out empty). */
-int mp_inject_tail_copy(const struct mp_inject_tail *t, struct mp_inject_tail *out);
-
 #endif

@@ -11,8 +11,6 @@
 
 #include "net/conn.h"
 
-struct mp_convtab;
-
 /* What the admin plane asks of the process that runs it (the server fills
  * it in; owner is passed back to every function). */
 struct mp_admin_host {
@@ -28,11 +26,6 @@ struct mp_admin_host {
      * when it was valid and is in force; MP_EINVAL when it was not (the
      * errors are logged, the running configuration stays); MP_ENOMEM. */
     int (*reload)(void *owner);
-    /* The data-plane workers' conversation tables (plane/convtab.h), for
-     * explain to peek at: writes up to cap of each (entries may be NULL)
-     * and returns how many workers there are. */
-    size_t (*conversations)(void *owner, struct mp_convtab **convtabs,
-                            struct mp_convtab **resenders, size_t cap);
     /* The operator's memory page (page/page.h: mp_page_admin_serve): true
      * when it answered the request; NULL: no page. */
     bool (*page)(struct mp_conn *c, const struct mp_http_request_head *head);

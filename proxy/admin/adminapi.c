@@ -322,24 +322,17 @@ static void search_memory(struct admin_call *call)
 }
 
 /* POST /admin/users/{id}/explain: what a chat request would get (explain.h),
- * in its conversation as the workers keep it (the request's id headers,
+ * in its conversation as the store keeps it (the request's id headers,
  * X-OpenWebUI-Chat-Id and the like, name it as a chat request's do). */
 static void explain(struct admin_call *call, const struct mp_http_request_head *head,
                     const char *body, size_t len)
 {
-    const struct mp_admin_host *host = call->loop->app;
-    struct mp_convtab *convtabs[MP_EXPLAIN_WORKERS_MAX], *resenders[MP_EXPLAIN_WORKERS_MAX];
     struct mp_convid_headers hd;
     json_t *doc = NULL;
     enum mp_perr perr = MP_PERR_INTERNAL;
-    size_t n = host != NULL && host->conversations != NULL
-                   ? host->conversations(host->owner, convtabs, resenders, MP_EXPLAIN_WORKERS_MAX)
-                   : 0;
     mp_convlook_headers(head, &hd);
-    struct mp_explain_tables tabs = {convtabs, resenders,
-                                     n < MP_EXPLAIN_WORKERS_MAX ? n : MP_EXPLAIN_WORKERS_MAX, &hd};
     if (mp_explain_run(call->loop->cfg, call->store, mp_loop_terms(call->loop), call->user,
-                       call->user_len, call->t.api, body, len, &tabs, mp_clock_now_ms(), &doc,
+                       call->user_len, call->t.api, body, len, &hd, mp_clock_now_ms(), &doc,
                        &perr) != MP_OK) {
         send_error(call, perr, NULL);
         return;

@@ -117,7 +117,7 @@ static int parse_conversation(json_t *o, struct mp_import_item *it, struct mp_im
     const char *r = str_member(o, "conversation_rule", &n, &present);
     if (!present || json_is_null(json_object_get(o, "conversation_rule")))
         return MP_OK;
-    for (int k = MP_CONVID_CLIENT; c && k <= MP_CONVID_SESSION; k++)
+    for (int k = MP_CONVID_CLIENT; c && k <= MP_CONVID_KIND_MAX; k++)
         if (str_is(r, n, mp_convid_rule((enum mp_convid_kind)k)))
             it->conv_kind = (uint8_t)k;
     return it->conv_kind != 0 ? MP_OK : (err->why = "conversation_rule", MP_EINVAL);

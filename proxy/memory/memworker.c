@@ -218,7 +218,7 @@ static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
 }
 
 /* The ops that write c for user (borrowing from c) into ops: how many
- * (0 to 2). */
+ * (0 to MP_TURN_CONV_OPS). */
 static size_t conv_ops(struct mp_op *ops, const char *user, size_t len, struct mp_turn_conv *c)
 {
     size_t n = 0;
@@ -234,6 +234,14 @@ static size_t conv_ops(struct mp_op *ops, const char *user, size_t len, struct m
             (struct mp_op){.kind = MP_OP_NOTE_LEAD, .user = user, .user_len = len, .now_ms = now};
         ops[n].u.lead.key = c->lead_key;
         ops[n++].u.lead.lead = c->lead;
+    }
+    if (c->has_refile) {
+        ops[n] = (struct mp_op){.kind = MP_OP_REFILE, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.refile.from = c->refile.from;
+        ops[n].u.refile.to = c->refile.to;
+        ops[n].u.refile.kind = c->refile.kind;
+        ops[n].u.refile.first_seq = c->refile.first_seq;
+        ops[n++].u.refile.last_seq = c->refile.last_seq;
     }
     return n;
 }
@@ -554,7 +562,8 @@ static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, i
 static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
 {
     struct prepared *prep = calloc(n, sizeof(*prep));
-    struct mp_op *ops = calloc(4 * n, sizeof(*ops)); /* a turn, its job, its conversation's 2 */
+    /* a turn, its job, its conversation's */
+    struct mp_op *ops = calloc((2 + MP_TURN_CONV_OPS) * n, sizeof(*ops));
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
@@ -948,7 +957,7 @@ struct conv_put {
 static int put_conv_work(struct mp_memworker *mw, void *arg)
 {
     struct conv_put *cp = arg;
-    struct mp_op ops[2];
+    struct mp_op ops[MP_TURN_CONV_OPS];
     size_t n = conv_ops(ops, cp->user, cp->len, cp->c);
     int rc = n > 0 ? mp_store_apply(mw->store, ops, n) : MP_OK;
     mp_memworker_note_write(mw, rc);

@@ -217,7 +217,7 @@ static int get_turn(struct reader *r, struct mp_turn **out)
     }
     if ((flags & 16) != 0)
         get_loop(r, t);
-    if (flags > 31 || t->conv_kind > MP_CONVID_SESSION)
+    if (flags > 31 || t->conv_kind > MP_CONVID_KIND_MAX)
         r->bad = true;
     int rc = r->bad ? MP_EINVAL : get_texts(r, t);
     if (rc != MP_OK) {

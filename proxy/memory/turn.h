@@ -112,8 +112,18 @@ struct mp_turn {
     size_t bytes; /* what the turn holds in memory, for the queue's byte bound */
 };
 
+/* A turn that moves to another conversation (storage/ops/store.h:
+ * REFILE, as u.refile). */
+struct mp_turn_refile {
+    uint64_t from, to;
+    uint8_t kind;
+    uint64_t first_seq, last_seq;
+};
+
 /* A conversation's state to keep (storage/ops/store.h: PUT_CONV, when
- * has_rec) and a client id's new beginning (NOTE_LEAD, when has_lead). */
+ * has_rec), a client id's new beginning (NOTE_LEAD, when has_lead) and a
+ * first turn filed under the user's session that moves to this
+ * conversation (REFILE, when has_refile: refile as the op takes it). */
 struct mp_turn_conv {
     unsigned char key[MP_STORE_CONV_KEY_LEN];
     bool has_rec;
@@ -121,7 +131,12 @@ struct mp_turn_conv {
     bool has_lead;
     unsigned char lead_key[MP_STORE_CONV_KEY_LEN];
     uint64_t lead;
+    bool has_refile;
+    struct mp_turn_refile refile;
 };
+
+/* The most ops a struct mp_turn_conv writes. */
+#define MP_TURN_CONV_OPS 3
 
 /* Frees c (its record's arrays too). NULL: nothing. */
 void mp_turn_conv_free(struct mp_turn_conv *c);

@@ -54,26 +54,22 @@ TAILQ_HEAD(mp_conn_list, mp_conn);
 
 struct mp_loop {
     struct event_base *base;
-    unsigned id;                      /* worker index; the admin loop has the last id */
-    struct mp_shared_config *shared;  /* holds a reference */
-    const struct mp_config *cfg;      /* == &shared->cfg; re-read it in every callback */
-    struct mp_metrics *metrics;       /* borrowed */
-    struct mp_metrics_shard *shard;   /* borrowed */
-    struct mp_upstream *upstream;     /* owned; NULL on the admin loop */
-    struct mp_h1client *h1;           /* owned; NULL on the admin loop */
-    struct mp_store *store;           /* borrowed: the memory store */
-    struct mp_memworker *memworker;   /* borrowed: where turns and changes go */
-    struct mp_memread *memread;       /* the worker's: reads of a PostgreSQL store
-                                         (plane/memread.h); NULL: none */
-    struct mp_chatreq_msg *wire_msgs; /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
-    struct mp_terms *terms;           /* owned: this thread's tokenizer, made on first use */
-    struct mp_qvec_client *qvec;      /* questions' vectors (plane/qvec.h): made on first
-                                         use, freed by the loop's owner */
-    struct mp_convtab *convtab;       /* the worker's conversations (plane/convtab.h),
-                                         made and freed with the worker; NULL elsewhere */
-    struct mp_convtab *resenders;     /* likewise: the users whose client resent a conversation
-                                         lately (empty heads; plane/convlook.h) */
-    struct event *flush_ev;           /* runs run_dirty once per loop pass */
+    unsigned id;                             /* worker index; the admin loop has the last id */
+    struct mp_shared_config *shared;         /* holds a reference */
+    const struct mp_config *cfg;             /* == &shared->cfg; re-read it in every callback */
+    struct mp_metrics *metrics;              /* borrowed */
+    struct mp_metrics_shard *shard;          /* borrowed */
+    struct mp_upstream *upstream;            /* owned; NULL on the admin loop */
+    struct mp_h1client *h1;                  /* owned; NULL on the admin loop */
+    struct mp_store *store;                  /* borrowed: the memory store */
+    struct mp_memworker *memworker;          /* borrowed: where turns and changes go */
+    struct mp_memread *memread;              /* the worker's: reads of a PostgreSQL store
+                                                (plane/memread.h); NULL: none */
+    struct mp_chatreq_msg *wire_msgs;        /* owned scratch: MP_CHATREQ_MAX_MESSAGES */
+    struct mp_terms *terms;                  /* owned: this thread's tokenizer, made on first use */
+    struct mp_qvec_client *qvec;             /* questions' vectors (plane/qvec.h): made on first
+                                                use, freed by the loop's owner */
+    struct event *flush_ev;                  /* runs run_dirty once per loop pass */
     void (*run_dirty)(struct mp_loop *loop); /* the connections' deferred work */
     struct mp_conn_list dirty;               /* connections with output or input to process */
     struct mp_conn_list conns;               /* every open connection of this loop */

@@ -6,6 +6,7 @@
 
 #include "wire/chain.h"
 #include "wire/chatreq.h"
+#include "wire/ownwords.h"
 #include "http/http_parse.h"
 #include "format/sha256.h"
 #include "status.h"
@@ -48,7 +49,7 @@ bool mp_convlook_temporary(const struct mp_http_request_head *head)
     return false;
 }
 
-uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])
+uint64_t mp_convlook_digest(const unsigned char key[MP_CONVLOOK_KEY_LEN])
 {
     uint64_t d = 0;
     for (size_t i = 0; i < 8; i++)
@@ -56,11 +57,9 @@ uint64_t mp_convlook_digest(const unsigned char key[MP_CONVTAB_KEY_LEN])
     return d;
 }
 
-struct mp_convtab_limits mp_convlook_limits(const struct mp_config *cfg)
+struct mp_convlook_limits mp_convlook_limits(const struct mp_config *cfg)
 {
-    return (struct mp_convtab_limits){
-        .max_entries = MP_CONVLOOK_RESENDERS_MAX,
-        .max_bytes = MP_CONVLOOK_RESENDERS_MAX * 256,
+    return (struct mp_convlook_limits){
         .idle_ms = (int64_t)cfg->memory.conversation_idle_seconds * 1000,
         .max_age_ms = (int64_t)cfg->memory.head_max_age_seconds * 1000};
 }
@@ -78,67 +77,105 @@ static bool key_of(const char *user, size_t ulen, const struct mp_convid *c, uns
     return true;
 }
 
-/* Whether one of the tables marks the user's key rk (marking it used, or
- * marking it anew, with mark). */
-static bool resent(struct mp_convtab *const *t, size_t n, bool mark, bool leading,
-                   const unsigned char *rk, int64_t now, const struct mp_convtab_limits *lim)
+/* Whether the client id id is one several conversations share (convlook.h:
+ * MP_CONVLOOK_SHARED_LEADS_HEADER): the beginnings view noted for look's
+ * key, the id's conversation. The id's first beginning is a resending
+ * request's (a lone message may come from an app that sends only its
+ * newest one); once it has one, a lone message beginning otherwise is
+ * another conversation's first turn. A beginning not noted yet goes into
+ * *note (due). Only a client id (not Responses' "conversation": the
+ * upstream's own) can be shared. */
+static bool shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
+                   const struct mp_convid *id, const struct mp_convlook *look,
+                   struct mp_convlook_lead *note)
 {
-    if (mark) {
-        if (mp_convtab_get(t[0], rk, now, lim) != NULL)
-            return true;
-        struct mp_inject_head none = {0};
-        if (leading)
-            (void)mp_convtab_put(t[0], rk, &none, now, lim);
+    uint64_t leads[MP_STORE_CONV_LEADS], lead = 0;
+    size_t n = 0;
+    note->due = false;
+    if (id->kind != MP_CONVID_CLIENT || !look->known || strcmp(id->source, "conversation") == 0 ||
+        !mp_convid_lead(body, req, &lead) ||
+        mp_store_view_leads(view, look->key, leads, &n) != MP_OK)
         return false;
+    const size_t limit = MP_CONVLOOK_SHARED_LEADS_HEADER;
+    if (n >= limit)
+        return true;
+    if (n == 0 && !mp_convid_resends(req))
+        return false; /* maybe an app sending only its newest message: it shows no beginning */
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        seen = seen || leads[i] == lead;
+    if (!seen && n < MP_STORE_CONV_LEADS) {
+        *note = (struct mp_convlook_lead){.due = true, .lead = lead};
+        memcpy(note->key, look->key, sizeof(note->key));
     }
-    for (size_t i = 0; i < n; i++) {
-        struct mp_inject_head copy;
-        int64_t used;
-        if (t[i] != NULL && mp_convtab_peek(t[i], rk, now, lim, &copy, &used) == MP_OK) {
-            mp_inject_head_cleanup(&copy);
-            return true;
-        }
+    return n + !seen >= limit;
+}
+
+/* Whether the user's client is shown to send its newest message alone
+ * (convlook.h: mp_convlook_resolve): its newest buffered user message in
+ * um, within idle_ms of now, was filed under the session, or was a lone
+ * first turn never resent whose conversation is not first's (this
+ * request's, keyed by its leading messages). */
+static bool sends_newest_alone(const struct mp_usermem *um, uint64_t first, int64_t now,
+                               int64_t idle_ms)
+{
+    for (size_t i = um != NULL ? um->nmessages : 0; i-- > 0;) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role != MP_ROLE_USER)
+            continue;
+        if (now - m->at_ms > idle_ms || m->conv == first)
+            return false;
+        return m->conv_kind == MP_CONVID_SESSION || m->conv_kind == MP_CONVID_FIRST;
     }
     return false;
 }
 
-void mp_convlook_find(const char *user, size_t ulen, const char *body, size_t len,
-                      const struct mp_chatreq *req, const struct mp_convid_headers *hd,
-                      struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
-                      const struct mp_convtab_limits *lim, struct mp_convlook *out)
-{
-    struct mp_convid c;
-    mp_convid_identify(body, len, req, hd, &c);
-    mp_convlook_find_as(user, ulen, body, req, &c, resenders, n, mark, now_ms, lim, out);
-}
-
-void mp_convlook_find_as(const char *user, size_t ulen, const char *body,
-                         const struct mp_chatreq *req, const struct mp_convid *id,
-                         struct mp_convtab *const *resenders, size_t n, bool mark, int64_t now_ms,
-                         const struct mp_convtab_limits *lim, struct mp_convlook *out)
+/* The conversation id alone names (its chain, when it is one, not yet
+ * looked for), a lone message keyed as mp_convlook_resolve says. */
+static void find(const struct mp_usermem *um, const char *user, size_t ulen, const char *body,
+                 const struct mp_chatreq *req, const struct mp_convid *id, int64_t now_ms,
+                 const struct mp_convlook_limits *lim, struct mp_convlook *out)
 {
     struct mp_convid c = *id;
-    unsigned char rk[MP_CONVTAB_KEY_LEN];
     bool chain = c.kind == MP_CONVID_CHAIN;
     out->chain_ref = chain ? mp_convlook_reply_ref(user, ulen, c.id, c.id_len) : 0;
+    out->first = false;
     if (chain) /* the user's session, unless mp_convlook_chain finds the chain */
         c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
-    bool asks = c.kind == MP_CONVID_LEADING || (c.kind == MP_CONVID_SESSION && !chain);
-    bool tables = n > 0 && (!mark || resenders[0] != NULL);
-    struct mp_convid r = {.kind = MP_CONVID_SESSION, .source = "resends"};
-    if (asks && tables && key_of(user, ulen, &r, rk) &&
-        resent(resenders, n, mark, c.kind == MP_CONVID_LEADING, rk, now_ms, lim) &&
-        c.kind == MP_CONVID_SESSION && mp_convid_lead(body, req, &c.lead))
-        c.kind = MP_CONVID_LEADING; /* the first turn of a resending client's conversation */
+    struct mp_convid lead = {.kind = MP_CONVID_LEADING, .source = ""};
+    unsigned char lk[MP_CONVLOOK_KEY_LEN];
+    if (c.kind == MP_CONVID_SESSION && !chain && mp_convid_lead(body, req, &lead.lead) &&
+        key_of(user, ulen, &lead, lk) &&
+        !sends_newest_alone(um, mp_convlook_digest(lk), now_ms, lim->idle_ms)) {
+        c = lead; /* the first turn of the conversation its client goes on with */
+        out->first = true;
+    }
     out->known = key_of(user, ulen, &c, out->key);
     out->session = c.kind == MP_CONVID_SESSION;
     out->kind = c.kind;
     out->digest = out->known ? mp_convlook_digest(out->key) : 0;
 }
 
+void mp_convlook_resolve(struct mp_store_view *view, const struct mp_usermem *um, const char *user,
+                         size_t ulen, const char *body, size_t len, const struct mp_chatreq *req,
+                         const struct mp_convid_headers *hd, const struct mp_convid *id,
+                         int64_t now_ms, const struct mp_convlook_limits *lim,
+                         struct mp_convlook *out, struct mp_convlook_lead *note)
+{
+    note->due = false;
+    find(um, user, ulen, body, req, id, now_ms, lim, out);
+    if (view != NULL && shared(view, body, req, id, out, note)) {
+        struct mp_convid next; /* names no conversation: the next rule */
+        mp_convid_identify_past(body, len, req, hd, id->source, &next);
+        find(um, user, ulen, body, req, &next, now_ms, lim, out);
+    }
+    if (um != NULL)
+        (void)mp_convlook_chain(user, ulen, um->messages, um->nmessages, out);
+}
+
 uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, size_t id_len)
 {
-    unsigned char key[MP_CONVTAB_KEY_LEN];
+    unsigned char key[MP_CONVLOOK_KEY_LEN];
     struct mp_convid c = {
         .kind = MP_CONVID_CHAIN, .source = MP_CONVID_CHAIN_SOURCE, .id = id, .id_len = id_len};
     if (id_len == 0 || id_len > MP_CONVID_ID_MAX || !key_of(user, ulen, &c, key))
@@ -149,7 +186,7 @@ uint64_t mp_convlook_reply_ref(const char *user, size_t ulen, const char *id, si
 uint64_t mp_convlook_export_digest(const char *user, size_t ulen, const char *source,
                                    const char *id, size_t id_len)
 {
-    unsigned char key[MP_CONVTAB_KEY_LEN];
+    unsigned char key[MP_CONVLOOK_KEY_LEN];
     struct mp_convid c = {.kind = MP_CONVID_CLIENT,
                           .source = source,
                           .id = id,
@@ -179,6 +216,67 @@ bool mp_convlook_chain(const char *user, size_t ulen, const struct mp_mem_messag
     return true;
 }
 
+bool mp_convlook_kept(struct mp_store_view *view, const unsigned char *key, int64_t now_ms,
+                      const struct mp_convlook_limits *lim, struct mp_store_conv *out)
+{
+    if (mp_store_view_conv(view, key, out) != MP_OK)
+        return false;
+    if (now_ms - out->built_ms <= lim->max_age_ms && now_ms - out->written_ms <= lim->idle_ms)
+        return true;
+    mp_store_conv_cleanup(out);
+    return false;
+}
+
+/* The text hash of req's first user message (its own words when its
+ * client inserted context) and its length: false when it has none. */
+static bool first_user_text(const struct mp_chatreq *req, uint64_t *hash, size_t *len)
+{
+    for (size_t i = 0; i < req->nmsgs; i++) {
+        if (req->msgs[i].role != MP_CR_USER)
+            continue;
+        const struct mp_ownwords_item *own = mp_ownwords_of(req->own, i);
+        *hash = own != NULL ? own->hash : req->msgs[i].text_hash;
+        *len = own != NULL ? own->len : req->msgs[i].text_len;
+        return true;
+    }
+    return false;
+}
+
+bool mp_convlook_moved_first(const struct mp_usermem *um, const char *user, size_t ulen,
+                             const struct mp_chatreq *req, const struct mp_convlook *look,
+                             uint64_t *from, uint64_t *first_seq, uint64_t *last_seq)
+{
+    unsigned char sk[MP_CONVLOOK_KEY_LEN];
+    uint64_t hash;
+    size_t len;
+    if (um == NULL || !look->known || look->session || look->first || !mp_convid_resends(req) ||
+        !mp_convlook_session_key(user, ulen, sk) || !first_user_text(req, &hash, &len))
+        return false;
+    uint64_t session = mp_convlook_digest(sk);
+    for (size_t i = um->nmessages; i-- > 0;) {
+        const struct mp_mem_message *m = &um->messages[i];
+        if (m->role != MP_ROLE_USER || m->conv != session)
+            continue;
+        if (m->content_len != len ||
+            mp_chatreq_hash_text(MP_CR_USER, m->content, m->content_len) != hash)
+            return false; /* the session's newest turn is another's */
+        size_t last = i;
+        while (last + 1 < um->nmessages &&
+               strcmp(um->messages[last + 1].request_id, m->request_id) == 0)
+            last++;
+        *from = session;
+        *first_seq = m->seq;
+        *last_seq = um->messages[last].seq;
+        return *last_seq - *first_seq < MP_STORE_REFILE_MAX;
+    }
+    return false;
+}
+
+enum mp_convid_kind mp_convlook_recorded_kind(const struct mp_convlook *look)
+{
+    return look->first ? MP_CONVID_FIRST : look->kind;
+}
+
 bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key)
 {
     struct mp_convid c = {.kind = MP_CONVID_SESSION, .source = ""};
@@ -192,31 +290,4 @@ uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_c
     if (!req->upstream_state && !mp_convid_resends(req))
         return 0; /* a lone message under the client's own id: its turns are its memory */
     return look->digest;
-}
-
-bool mp_convlook_shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
-                        const struct mp_convid *id, const struct mp_convlook *look,
-                        struct mp_convlook_lead *note)
-{
-    uint64_t leads[MP_STORE_CONV_LEADS], lead = 0;
-    size_t n = 0;
-    note->due = false;
-    if (id->kind != MP_CONVID_CLIENT || !look->known || strcmp(id->source, "conversation") == 0 ||
-        !mp_convid_lead(body, req, &lead) ||
-        mp_store_view_leads(view, look->key, leads, &n) != MP_OK)
-        return false;
-    size_t shared = strcmp(id->source, "prompt_cache_key") == 0 ? MP_CONVLOOK_SHARED_LEADS_KEY
-                                                                : MP_CONVLOOK_SHARED_LEADS_HEADER;
-    if (n >= shared)
-        return true;
-    if (n == 0 && !mp_convid_resends(req))
-        return false; /* maybe an app sending only its newest message: it shows no beginning */
-    bool seen = false;
-    for (size_t i = 0; i < n; i++)
-        seen = seen || leads[i] == lead;
-    if (!seen && n < MP_STORE_CONV_LEADS) {
-        *note = (struct mp_convlook_lead){.due = true, .lead = lead};
-        memcpy(note->key, look->key, sizeof(note->key));
-    }
-    return n + !seen >= shared;
 }

@@ -809,47 +809,33 @@ int mp_explain_view(const struct mp_config *cfg, struct mp_store_view *view, str
     return rc;
 }
 
-/* The request's conversation as the data plane would find it, without
- * changing anything (a previous_response_id chain among the user's
- * buffered messages um's): its kept state, as the store keeps it for
- * every worker, into *kept (view: the user's). */
-static void find_conversation(const struct mp_explain_tables *tabs, struct mp_store_view *view,
+/* The request's conversation as the data plane finds it (the one
+ * resolver, plane/convlook.h), without changing anything: its kept state,
+ * as the store keeps it for every worker, into *kept (view: the user's). */
+static void find_conversation(const struct mp_convid_headers *hd, struct mp_store_view *view,
                               const char *user, size_t user_len, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_config *cfg,
                               int64_t now_ms, struct mp_explain_conv *conv,
                               struct mp_store_conv *kept)
 {
-    struct mp_convtab_limits lim = mp_convlook_limits(cfg);
+    struct mp_convlook_limits lim = mp_convlook_limits(cfg);
     struct mp_convlook look;
-    const struct mp_usermem *um = mp_store_view_head(view);
-    const struct mp_convid_headers *hd = tabs != NULL ? tabs->hd : NULL;
-    struct mp_convtab *const *resenders = tabs != NULL ? tabs->resenders : NULL;
-    size_t n = tabs != NULL ? tabs->n : 0;
     struct mp_convid id;
     struct mp_convlook_lead note; /* the data plane notes it; explain changes nothing */
     mp_convid_identify(body, len, req, hd, &id);
-    mp_convlook_find_as(user, user_len, body, req, &id, resenders, n, false, now_ms, &lim, &look);
-    if (mp_convlook_shared(view, body, req, &id, &look, &note)) { /* the rule after the id's */
-        struct mp_convid next;
-        mp_convid_identify_past(body, len, req, hd, id.source, &next);
-        mp_convlook_find_as(user, user_len, body, req, &next, resenders, n, false, now_ms, &lim,
-                            &look);
-    }
-    (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
+    mp_convlook_resolve(view, mp_store_view_head(view), user, user_len, body, len, req, hd, &id,
+                        now_ms, &lim, &look, &note);
     *conv = (struct mp_explain_conv){.known = look.known,
                                      .session = look.session,
-                                     .rule = mp_convid_rule(look.kind),
+                                     .rule = mp_convid_rule(mp_convlook_recorded_kind(&look)),
                                      .own_conv = mp_convlook_own_turns(&look, req)};
-    if (look.known && mp_store_view_conv(view, look.key, kept) == MP_OK) {
-        if (!kept->cleared && now_ms - kept->built_ms <= lim.max_age_ms &&
-            now_ms - kept->written_ms <= lim.idle_ms)
-            conv->kept = &kept->head;
-    }
+    if (look.known && mp_convlook_kept(view, look.key, now_ms, &lim, kept) && !kept->cleared)
+        conv->kept = &kept->head;
 }
 
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                   size_t len, const struct mp_explain_tables *tabs, int64_t now_ms, json_t **out,
+                   size_t len, const struct mp_convid_headers *hd, int64_t now_ms, json_t **out,
                    enum mp_perr *perr)
 {
     struct mp_chatreq_msg *msgs = malloc(MP_CHATREQ_MAX_MESSAGES * sizeof(*msgs));
@@ -872,7 +858,7 @@ int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct m
         req.own = &owns;
     rc = mp_store_view_open(store, user, user_len, &view);
     if (rc == MP_OK)
-        find_conversation(tabs, view, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
+        find_conversation(hd, view, user, user_len, body, len, &req, cfg, now_ms, &conv, &kept);
     if (rc == MP_OK || rc == MP_NOTFOUND)
         rc = mp_explain_view(cfg, view, terms, user, user_len, api, body, &req,
                              view != NULL ? &conv : NULL, NULL, NULL, now_ms, out);

@@ -2,8 +2,9 @@
  * would inject into a chat request for a user, and why, without calling
  * the upstream or recording anything. The choice is injection's own in
  * the request's conversation (core/wire/inject.h: mp_inject_choose_conv,
- * with the parameters a chat request gets, plane/reqmem.h, and the head
- * the workers keep for it, plane/convtab.h); the scores are relevance's for the same
+ * with the parameters a chat request gets, plane/reqmem.h, the
+ * conversation the data plane's resolver finds, plane/convlook.h, and the
+ * head the store keeps for it); the scores are relevance's for the same
  * question (core/recall/recall_search.h). It reads the store given; it
  * sends nothing and logs nothing of the request or the memory. */
 #ifndef MP_PROXY_EXPLAIN_H
@@ -25,30 +26,18 @@
 struct mp_explain_conv {
     bool known;                        /* identified (its key could be made) */
     bool session;                      /* a session's: the head holds the summary alone */
-    const char *rule;                  /* static: "client", "chain", "leading" or "session" */
+    const char *rule;                  /* static: mp_convid_rule's name */
     const struct mp_inject_head *kept; /* its kept head (borrowed); NULL: none */
     uint64_t own_conv;                 /* its turns are there already (plane/convlook.h:
                                           mp_convlook_own_turns); 0: none */
 };
 
-#define MP_EXPLAIN_WORKERS_MAX 256 /* the most workers a process runs */
-
-/* Where explain finds conversations: the data-plane workers' tables
- * (plane/convtab.h; entries may be NULL), peeked at, never changed, and the
- * client's id headers (NULL: none). All borrowed. */
-struct mp_convtab;
-struct mp_explain_tables {
-    struct mp_convtab *const *convtabs;
-    struct mp_convtab *const *resenders;
-    size_t n;
-    const struct mp_convid_headers *hd;
-};
-
 /* Explains the request body[0..len) (borrowed) of api for the user with
  * store key user[0..user_len) in store, under cfg, with the calling
  * thread's tokenizer terms, at now_ms. The request's conversation is
- * found as the data plane finds it (its id headers in tabs->hd) and its
- * head kept by the workers (tabs; NULL: none), without changing anything.
+ * found as the data plane finds it (mp_convlook_resolve, with the client's
+ * id headers hd, NULL: none) and its head as the store keeps it, without
+ * changing anything.
  * MP_OK with *out (new reference):
  *   {"user", "api", "question", "retrieval", "mode", "user_mode",
  *    "budget_tokens", "tokens", "injected": bool, "why" (when nothing is),
@@ -63,7 +52,7 @@ struct mp_explain_tables {
  * no request of api; MP_ENOMEM or the store's error (*perr internal). */
 int mp_explain_run(const struct mp_config *cfg, struct mp_store *store, struct mp_terms *terms,
                    const char *user, size_t user_len, enum mp_admin_api api, const char *body,
-                   size_t len, const struct mp_explain_tables *tabs, int64_t now_ms, json_t **out,
+                   size_t len, const struct mp_convid_headers *hd, int64_t now_ms, json_t **out,
                    enum mp_perr *perr);
 
 /* mp_explain_run() over a view already open (NULL: nothing is stored for

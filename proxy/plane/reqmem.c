@@ -24,7 +24,6 @@
 #include "plane/convlook.h"
 #include "memview/meaning.h"
 #include "plane/qvec.h"
-#include "plane/convtab.h"
 #include "plane/memread.h"
 #include "metrics.h"
 #include "recall/recall.h"
@@ -231,28 +230,6 @@ static void found_reset(struct mp_reqmem_found *f)
 
 /* ---- the conversation (core/wire/convid.h, storage/ops/store.h) ---- */
 
-/* Whether a stored conversation may still be used at now: its head built
- * no longer than head_max_age ago, and written (a turn's tail) no longer
- * than conversation_idle ago. */
-static bool conv_fresh(const struct mp_store_conv *c, int64_t now,
-                       const struct mp_convtab_limits *lim)
-{
-    return now - c->built_ms <= lim->max_age_ms && now - c->written_ms <= lim->idle_ms;
-}
-
-/* The conversation key's state from the view into f->conv_rec, when there
- * is a fresh one: whether. */
-static bool conv_read(struct mp_store_view *view, const unsigned char *key, int64_t now,
-                      const struct mp_convtab_limits *lim, struct mp_store_conv *out)
-{
-    if (mp_store_view_conv(view, key, out) != MP_OK)
-        return false;
-    if (conv_fresh(out, now, lim))
-        return true;
-    mp_store_conv_cleanup(out);
-    return false;
-}
-
 /* A resending client's conversation began with a lone message, which the
  * user's session key kept (a client not yet known to resend: convlook.h).
  * Its next requests (a tool loop's rounds, the second turn) key it by its
@@ -264,10 +241,11 @@ static bool conv_read(struct mp_store_view *view, const unsigned char *key, int6
  * (a resending client's head does not: a summary folded since reaches
  * the conversation in its tails). Whether it took it over (into *out). */
 static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
-                             const struct mp_convtab_limits *lim, struct mp_store_conv *out)
+                             const struct mp_convlook_limits *lim, struct mp_store_conv *out)
 {
-    unsigned char sk[MP_CONVTAB_KEY_LEN];
-    if (!mp_convlook_session_key(m->user, m->user_len, sk) || !conv_read(view, sk, now, lim, out))
+    unsigned char sk[MP_CONVLOOK_KEY_LEN];
+    if (!mp_convlook_session_key(m->user, m->user_len, sk) ||
+        !mp_convlook_kept(view, sk, now, lim, out))
         return false;
     const struct mp_inject_tail *st = out->has_tail ? &out->tail : NULL;
     if (st == NULL || st->anchor_at >= m->req.nmsgs ||
@@ -298,7 +276,7 @@ static void cache_key_of(struct mp_reqmem *m, const struct mp_convlook *look,
         !mp_cachekey_wanted(loop->cfg, m->wire, m->route_api, m->in_body, m->in_len))
         return;
     mp_store_route_key(loop->store, rk);
-    mp_cachekey_make(rk, m->user, m->user_len, look->key, MP_CONVTAB_KEY_LEN, f->cache_key);
+    mp_cachekey_make(rk, m->user, m->user_len, look->key, MP_CONVLOOK_KEY_LEN, f->cache_key);
     OPENSSL_cleanse(rk, sizeof(rk));
 }
 
@@ -308,14 +286,15 @@ static void cache_key_of(struct mp_reqmem *m, const struct mp_convlook *look,
 static void cache_key_first(struct mp_reqmem *m)
 {
     struct mp_loop *loop = m->loop;
-    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
+    struct mp_convlook_limits lim = mp_convlook_limits(loop->cfg);
     struct mp_convlook look;
+    struct mp_convlook_lead note;
     if (!m->req_fresh && m->wire->scan(m->in_body, m->in_len, loop->wire_msgs,
                                        MP_CHATREQ_MAX_MESSAGES, &m->req) != MP_OK)
         return;
     m->req.own = &m->owns;
-    mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &m->convid, &loop->resenders, 1,
-                        false, mp_clock_now_ms(), &lim, &look);
+    mp_convlook_resolve(NULL, NULL, m->user, m->user_len, m->in_body, m->in_len, &m->req,
+                        &m->conv_headers, &m->convid, mp_clock_now_ms(), &lim, &look, &note);
     cache_key_of(m, &look, &m->found);
 }
 
@@ -328,32 +307,28 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
 {
     struct mp_loop *loop = m->loop;
     struct mp_reqmem_found *f = &m->found;
-    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
+    struct mp_convlook_limits lim = mp_convlook_limits(loop->cfg);
     int64_t now = mp_clock_now_ms();
     struct mp_convlook look;
-    mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &m->convid, &loop->resenders, 1,
-                        true, now, &lim, &look);
     struct mp_convlook_lead note;
-    if (mp_convlook_shared(view, m->in_body, &m->req, &m->convid, &look, &note)) {
-        struct mp_convid next; /* names no conversation: the next rule */
-        mp_convid_identify_past(m->in_body, m->in_len, &m->req, &m->conv_headers, m->convid.source,
-                                &next);
-        mp_convlook_find_as(m->user, m->user_len, m->in_body, &m->req, &next, &loop->resenders, 1,
-                            true, now, &lim, &look);
-    }
+    mp_convlook_resolve(view, mp_store_view_head(view), m->user, m->user_len, m->in_body, m->in_len,
+                        &m->req, &m->conv_headers, &m->convid, now, &lim, &look, &note);
     f->lead = note;
+    f->refile_due =
+        mp_convlook_moved_first(mp_store_view_head(view), m->user, m->user_len, &m->req, &look,
+                                &f->refile.from, &f->refile.first_seq, &f->refile.last_seq);
+    f->refile.to = look.digest;
+    f->refile.kind = (uint8_t)mp_convlook_recorded_kind(&look);
     f->conv_known = look.known;
     f->conv_session = look.session;
-    f->conv_kind = look.kind;
-    if (f->chain_found) /* read_run found it among the buffered messages */
-        mp_convlook_chain_is(m->user, m->user_len, f->chain_conv, &look);
+    f->conv_kind = mp_convlook_recorded_kind(&look);
     cache_key_of(m, &look, f);
     f->conv_own = mp_convlook_own_turns(&look, &m->req);
     f->conv_digest = look.digest;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
     bool lone = look.session;
-    f->conv_had = f->conv_known && conv_read(view, f->conv_key, now, &lim, &f->conv_rec);
-    if (!f->conv_had && f->conv_known && look.kind == MP_CONVID_LEADING)
+    f->conv_had = f->conv_known && mp_convlook_kept(view, f->conv_key, now, &lim, &f->conv_rec);
+    if (!f->conv_had && f->conv_known && look.kind == MP_CONVID_LEADING && !look.first)
         f->conv_had = f->conv_adopted = adopt_first_turn(m, view, now, &lim, &f->conv_rec);
     /* a tombstone (its head went with a change of the user's memory) is a
        head kept and no longer true: built again */
@@ -384,7 +359,7 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
                                               : f->conv_had  ? MP_CONVHEAD_REBUILT
                                                              : MP_CONVHEAD_NEW);
     bool state = !f->conv_reused || f->conv_has_tail || f->conv_adopted;
-    if (!state && !f->lead.due)
+    if (!state && !f->lead.due && !f->refile_due)
         return; /* nothing new: the store has it */
     struct mp_turn_conv *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -393,6 +368,8 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     c->has_lead = f->lead.due;
     c->lead = f->lead.lead;
     memcpy(c->lead_key, f->lead.key, sizeof(c->lead_key));
+    c->has_refile = f->refile_due;
+    c->refile = f->refile;
     c->has_rec = state;
     if (!state) {
         mp_turn_conv_free(m->conv_put);
@@ -926,21 +903,25 @@ static uint64_t prev_ref(const struct mp_reqmem *m, const char *body, size_t len
 /* The turn's conversation when the read did not find it (it did not run:
  * X-Memory: write, nothing stored yet, a failed read): the rule over the
  * body, scanned again (another request on the loop may have used
- * wire_msgs since), peeking at the worker's resenders, marking nothing. */
+ * wire_msgs since), with nothing read: a lone message is its conversation's
+ * first turn. */
 static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *body, size_t len,
                         struct mp_turn *t)
 {
-    struct mp_convtab_limits lim = mp_convlook_limits(loop->cfg);
+    struct mp_convlook_limits lim = mp_convlook_limits(loop->cfg);
     struct mp_chatreq req;
     struct mp_convlook look;
     if (m->conv_kind == 0 &&
         m->wire->scan(body, len, loop->wire_msgs, MP_CHATREQ_MAX_MESSAGES, &req) == MP_OK) {
         req.own = &m->owns; /* the same body: its lead as the read found it */
-        mp_convlook_find(m->user, m->user_len, body, len, &req, &m->conv_headers, &loop->resenders,
-                         1, false, mp_clock_now_ms(), &lim, &look);
+        struct mp_convid id;
+        struct mp_convlook_lead note;
+        mp_convid_identify(body, len, &req, &m->conv_headers, &id);
+        mp_convlook_resolve(NULL, NULL, m->user, m->user_len, body, len, &req, &m->conv_headers,
+                            &id, mp_clock_now_ms(), &lim, &look, &note);
         if (look.known) {
             m->conv = mp_convlook_digest(look.key);
-            m->conv_kind = (uint8_t)look.kind;
+            m->conv_kind = (uint8_t)mp_convlook_recorded_kind(&look);
         }
     }
     t->conv = m->conv;

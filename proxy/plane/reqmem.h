@@ -24,6 +24,7 @@
 #include "net/respond.h"
 #include "plane/cachekey.h"
 #include "plane/convlook.h"
+#include "memory/turn.h"
 #include "plane/qvec.h"
 #include "wire/splice.h"
 #include "ops/store.h"
@@ -48,7 +49,7 @@ struct mp_reqmem_found {
     uint32_t tokens;
     uint64_t scored; /* postings relevance scored (storage/ops/store.h: mp_store_view_work) */
     bool capped;     /* ... and whether it met the ceiling */
-    /* the conversation (plane/convtab.h): its key, whether its kept head
+    /* the conversation (plane/convlook.h): its key, whether its kept head
        was used, else the head built (owned), kept once the read is over */
     unsigned char conv_key[32];
     bool conv_known;   /* conv_key is set: the injection ran in a conversation */
@@ -70,6 +71,8 @@ struct mp_reqmem_found {
     bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn) */
     bool conv_reused;
     struct mp_convlook_lead lead; /* a client id's new beginning, noted with the turn */
+    bool refile_due;              /* a first turn filed under the session moves here */
+    struct mp_turn_refile refile;
     struct mp_inject_head conv_built;
     struct mp_inject_tail conv_tail;
     bool conv_has_tail;

@@ -459,7 +459,7 @@ static void dec_message(struct dec *d, struct mp_mem_message *m)
     m->lang = 0;
     if ((first & MESSAGE_CONV) != 0) {
         m->conv = get_uint(d, 8);
-        m->conv_kind = (uint8_t)get_len(d, 1, MP_CONVID_SESSION);
+        m->conv_kind = (uint8_t)get_len(d, 1, MP_CONVID_KIND_MAX);
     }
     if ((first & MESSAGE_REF) != 0) {
         m->reply_ref = get_uint(d, 8);

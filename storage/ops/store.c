@@ -58,7 +58,7 @@ static bool turn_ok(const struct mp_op *op)
     for (size_t i = 0; i < op->u.turn.nmessages; i++) {
         const struct mp_mem_message *m = &op->u.turn.messages[i];
         if ((unsigned)m->role > MP_ROLE_ASSISTANT || m->content_len > MP_MESSAGE_CONTENT_MAX ||
-            m->conv_kind > MP_CONVID_SESSION)
+            m->conv_kind > MP_CONVID_KIND_MAX)
             return false;
         if ((m->content == NULL && m->content_len > 0) ||
             !terminated(m->request_id, sizeof(m->request_id)))
@@ -145,6 +145,12 @@ int mp_store_check_op(const struct mp_op *op)
         break;
     case MP_OP_NOTE_LEAD:
         ok = op->u.lead.key != NULL;
+        break;
+    case MP_OP_REFILE:
+        ok = op->u.refile.from != 0 && op->u.refile.to != 0 && op->u.refile.kind >= 1 &&
+             op->u.refile.kind <= MP_CONVID_KIND_MAX && op->u.refile.first_seq >= 1 &&
+             op->u.refile.first_seq <= op->u.refile.last_seq &&
+             op->u.refile.last_seq - op->u.refile.first_seq < MP_STORE_REFILE_MAX;
         break;
     case MP_OP_SPEND_TOKENS:
         ok = op->u.spend.turns_per_call >= 1;

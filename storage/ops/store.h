@@ -177,7 +177,13 @@ enum mp_op_kind {
                                it in the apply queued are added to the user's spend
                                of now_ms's UTC day (kept in the spend table, which
                                erasure keeps; see below) */
+    ,
+    MP_OP_REFILE /* u.refile: a turn filed under one conversation moves to
+                    another (see below) */
 };
+
+/* The most messages one REFILE covers: a turn's. */
+#define MP_STORE_REFILE_MAX 64
 
 /* Retention limits for MP_OP_SWEEP_USER, as ages in ms (0: no limit). */
 struct mp_retention {
@@ -207,7 +213,7 @@ struct mp_sweep_counts {
  * - RECORD_TURN: 1 or more messages (a loop's link: none), role user or
  *   assistant, at most MP_STORE_LOOP_KEYS keys in each loop list, content_len <=
  *   MP_MESSAGE_CONTENT_MAX (the caller cuts), request_id NUL-terminated,
- *   conv_kind 0 to MP_CONVID_SESSION; conv, conv_kind and reply_ref are
+ *   conv_kind 0 to MP_CONVID_KIND_MAX; conv, conv_kind and reply_ref are
  *   kept with the message wherever it goes (buffer, archive, copies), and
  *   every read gives them back (0 for a message recorded before format 7). On
  *   MP_OK first_seq..last_seq are the seqs given (they start at 1 for a
@@ -515,6 +521,12 @@ struct mp_op {
             uint64_t lead;            /* the beginning's hash (core/wire/convid.h) */
         } lead;                       /* NOTE_LEAD */
         struct {
+            uint64_t from, to;            /* conversation digests (usermem.h: conv), not 0 */
+            uint8_t kind;                 /* the new conv_kind: 1 .. MP_CONVID_KIND_MAX */
+            uint64_t first_seq, last_seq; /* the messages, both included: 1 <= first <= last,
+                                             last - first < MP_STORE_REFILE_MAX */
+        } refile;                         /* REFILE */
+        struct {
             const struct mp_store_vector *items; /* PUT: borrowed (store_vectors.h) */
             size_t nitems;
             struct mp_vec_model model; /* every item's record is of it (PUT); kept (DROP) */
@@ -565,7 +577,13 @@ struct mp_op {
  * MP_STORE_CONV_LEADS distinct beginnings it was seen with (one already
  * kept, or past them, or nothing stored for the user: nothing written,
  * MP_NOTFOUND). Erased with the user (DELETE_USER, or retention leaving
- * nothing of the user); never dropped by an epoch. */
+ * nothing of the user); never dropped by an epoch.
+ * REFILE: every message of the user with a seq in u.refile's range whose
+ * conversation is u.refile.from (buffered and archived alike) is filed
+ * under u.refile.to with conv_kind u.refile.kind: a lone first turn that a
+ * later request resends belongs to that request's conversation (plane/
+ * reqmem.c). Nothing else of the message changes (no epoch, no index);
+ * MP_NOTFOUND when no message moved. */
 
 struct mp_history {
     struct mp_history_item *items; /* oldest first */

@@ -130,6 +130,72 @@ int mp_ops_archive_rewrite(struct mp_ops_ctx *w, uint64_t seq, const char *conte
     return rc;
 }
 
+/* The archived message seq, when filed under from, filed under to as kind,
+ * its search keys kept: whether it moved (*moved). */
+static int archive_refile(struct mp_ops_ctx *w, uint64_t seq, uint64_t from, uint64_t to,
+                          uint8_t kind, bool *moved)
+{
+    unsigned char k[MP_STORE_KEY_MAX];
+    struct mp_store_plain pv;
+    struct mp_mem_message m = {0};
+    const unsigned char *keys = NULL;
+    size_t keys_len = 0, klen = archive_key(w, k, seq);
+    unsigned char *held = NULL, *buf = NULL;
+    *moved = false;
+    int rc = mp_ops_get_plain(w, MP_TABLE_ARCHIVE, k, klen, &pv);
+    if (rc == MP_NOTFOUND)
+        return MP_OK;
+    if (rc == MP_OK)
+        rc = mp_codec_get_archived_keys(pv.p, pv.n, &keys, &keys_len);
+    if (rc == MP_OK && keys_len > 0) /* borrowed from the read: copied before it ends */
+        rc = (held = malloc(keys_len)) != NULL ? MP_OK : MP_ENOMEM;
+    if (rc == MP_OK && keys_len > 0)
+        memcpy(held, keys, keys_len);
+    if (rc == MP_OK)
+        rc = mp_codec_get_message(pv.p, pv.n, &m);
+    mp_store_backend_plain_done(&pv);
+    if (rc == MP_OK && m.conv == from) {
+        m.conv = to;
+        m.conv_kind = kind;
+        size_t n = mp_codec_put_archived(NULL, &m, (const char *)held, keys_len);
+        rc = (buf = malloc(n)) != NULL ? MP_OK : MP_ENOMEM;
+        if (rc == MP_OK) {
+            mp_codec_put_archived(buf, &m, (const char *)held, keys_len);
+            rc = mp_store_backend_put(w->txn, MP_TABLE_ARCHIVE, k, klen, buf, n);
+        }
+        *moved = rc == MP_OK;
+    }
+    free(buf);
+    free(held);
+    free(m.content);
+    return rc;
+}
+
+int mp_ops_refile(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out)
+{
+    int rc = mp_ops_load_user(w, op->user, op->user_len);
+    bool any = false;
+    if (rc != MP_OK)
+        return rc;
+    for (size_t i = 0; w->exists && i < w->um->nmessages; i++) {
+        struct mp_mem_message *m = &w->um->messages[i];
+        if (m->seq < op->u.refile.first_seq || m->seq > op->u.refile.last_seq ||
+            m->conv != op->u.refile.from)
+            continue;
+        m->conv = op->u.refile.to;
+        m->conv_kind = op->u.refile.kind;
+        w->dirty = any = true;
+    }
+    for (uint64_t s = op->u.refile.first_seq;
+         w->exists && rc == MP_OK && s <= op->u.refile.last_seq; s++) {
+        bool moved;
+        rc = archive_refile(w, s, op->u.refile.from, op->u.refile.to, op->u.refile.kind, &moved);
+        any = any || moved;
+    }
+    out->result = any ? MP_OK : MP_NOTFOUND;
+    return rc;
+}
+
 int mp_ops_archive_set_keys(struct mp_ops_ctx *w, const struct mp_op *op)
 {
     unsigned char k[MP_STORE_KEY_MAX];

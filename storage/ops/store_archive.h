@@ -31,6 +31,10 @@ int mp_ops_archive_get(struct mp_ops_ctx *w, uint64_t seq, struct mp_mem_message
  * own, indexed again; its search keys go (the model's of the old words):
  * MP_OK, MP_NOTFOUND when the archive does not hold it, or an error. */
 int mp_ops_archive_rewrite(struct mp_ops_ctx *w, uint64_t seq, const char *content, size_t len);
+
+/* REFILE (store.h) for the loaded user: the buffered and archived
+ * messages in the op's range filed under its from, under its to. */
+int mp_ops_refile(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_out *out);
 /* Removes archived message seq with its postings (DELETE_MESSAGE):
  * MP_OK, or MP_NOTFOUND when the archive does not hold it. */
 int mp_ops_archive_erase_message(struct mp_ops_ctx *w, uint64_t seq);

@@ -678,6 +678,8 @@ static int apply_op(struct mp_ops_ctx *w, const struct mp_op *ops, struct mp_ops
         return mp_ops_drop_vectors(w, op, out);
     case MP_OP_SPEND_TOKENS:
         return spend_tokens(w, ops, outs, i);
+    case MP_OP_REFILE:
+        return mp_ops_refile(w, op, out);
     }
     return MP_EINVAL;
 }

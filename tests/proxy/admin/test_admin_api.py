@@ -358,7 +358,7 @@ class Memory(AdminCase):
         self.assertRegex(m['at'], ISO)
         self.assertRegex(m['recorded_at'], ISO)
         self.assertRegex(m['conversation'], r'^[0-9a-f]{16}$')  # test_memory_conversations.py
-        self.assertEqual(m['conversation_rule'], 'session')
+        self.assertEqual(m['conversation_rule'], 'first_turn')  # a lone message: a chat's first turn
         self.assertEqual(m['lang'], 'en')  # identified when recorded (test_import.py: given)
         sm = doc['summary']
         self.assertEqual(set(sm.keys()), SUMMARY_ADMIN_KEYS, sm)

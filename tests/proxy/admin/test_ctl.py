@@ -487,7 +487,8 @@ class Users(CtlCase):
         out = r.out
         self.assertTrue(out.startswith('question: What is the name of my cat?\nretrieval relevant, mode hybrid, '
                                        "the user's setting auto\ninjected: about "), out)
-        self.assertIn('\nconversation: session, head empty (0 tokens)\n', out)  # a lone question: no summary
+        # a lone question: a conversation's first turn, whose head is built now
+        self.assertRegex(out, r'\nconversation: first_turn, head new \([0-9]+ tokens\)\n')
         self.assertIn('\nProfile (1)\n', out)
         self.assertRegex(out, r'\n  yes\s+matched\s+fact:pet\s+\d+\.\d{3}\s+cat,name\s+a grey cat named Miso\n')
         self.assertIn('\nPast conversation (1)\n', out)

@@ -62,16 +62,14 @@ class KeyCase(ConvCase):
             out.append(key_of(client.say(q)))
         return out
 
-    def assert_one_key(self, keys, what, first_alone=True):
-        """Every turn keyed; the turns after the first one key. The first
-        turn of a resending client's chat is a lone message: filed under
-        the user's session (and keyed by it) until a worker has seen the
-        user's client resend, so it may have the session's key
-        (first_alone); a chat named by its client has one key from its
-        first turn."""
+    def assert_one_key(self, keys, what):
+        """Every turn keyed, with one key: a resending client's chat from
+        its first turn (a lone message, keyed by its leading messages as
+        the next turns, which resend it, are), and a chat named by its
+        client."""
         self.assertTrue(all(k is not None and HEX32.fullmatch(k) for k in keys),
                         '%s: not 32 hex digits on every turn: %s' % (what, keys))
-        same = keys[1:] if first_alone else keys
+        same = keys
         self.assertEqual(len(set(same)), 1, '%s: the key changed: %s' % (what, keys))
         return keys[-1]
 
@@ -118,23 +116,25 @@ class ManyWorkers(KeyCase):
         user = mh.uid('ckid')
         c = Client(self, 'chat', user)
         c.chat_id = 'chat-' + uuid.uuid4().hex  # the X-OpenWebUI-Chat-Id header
-        self.assert_one_key(self.keys(c, [p]), 'a named chat', first_alone=False)
+        self.assert_one_key(self.keys(c, [p]), 'a named chat')
 
     def test_a_newest_only_client_keeps_one_key(self):
-        """A client that sends only its newest message: every request is a
-        lone message of the user's session, and keeps the session's key
-        (one machine, where the session's head is cached), on 4 workers
-        with a new connection each; another user has another."""
+        """A client that sends only its newest message: its first request
+        is a lone message like any chat's first turn (its own key); from its
+        second, which shows the client sends its newest message alone, every
+        request is the user's session and keeps the session's key (one
+        machine, where the session's head is cached), on 4 workers with a
+        new connection each; another user has another."""
         p = self.own_proxy(workers=4, upstream=ON)
         for api in ('chat', 'responses'):
             with self.subTest(api=api):
                 user, other = mh.uid('cknew'), mh.uid('cknew')
                 mine = self.keys(NewestOnly(self, api, user), [p])
                 self.assertTrue(all(k is not None and HEX32.fullmatch(k) for k in mine), mine)
-                self.assertEqual(len(set(mine)), 1, 'a newest-only client got a key per request: %s' % mine)
+                self.assertEqual(len(set(mine[1:])), 1, 'a newest-only client got a key per request: %s' % mine)
                 theirs = self.keys(NewestOnly(self, api, other), [p])
-                self.assertEqual(len(set(theirs)), 1, theirs)
-                self.assertNotEqual(mine[0], theirs[0], 'two users share a key')
+                self.assertEqual(len(set(theirs[1:])), 1, theirs)
+                self.assertNotEqual(mine[1], theirs[1], 'two users share a key')
                 self.assert_not_user_hash(mine[0], user)
 
     def test_messages_gets_none(self):

@@ -96,8 +96,12 @@ class Conversations(mh.MemCase):
                 self.assertEqual(got[t], (da, 'client'), (where, t))
             for t in ('b1 canoe', 'b2 lake'):
                 self.assertEqual(got[t], (db, 'client'), (where, t))
-            # a client that sends only its newest message: the user's session
-            self.assertEqual(got['a lone message'], (digest(u, b'4\0\0'), 'session'), where)
+            # a lone message, its client not shown to send its newest message
+            # alone: the first turn of a conversation of its own (keyed by
+            # its leading messages), not the user's session nor a chat's
+            lone, rule = got['a lone message']
+            self.assertEqual(rule, 'first_turn', where)
+            self.assertNotIn(lone, (digest(u, b'4\0\0'), da, db), where)
         # the user's own view shows no conversation
         r = self.proxy.request('GET', '/v1/memory', [('X-User-Id', u)])
         self.assertEqual(r.status, 200, r)
@@ -160,8 +164,10 @@ class Conversations(mh.MemCase):
         r = mh.admin_memory(q, u)
         self.assertEqual(r.status, 200, r)
         got = self.by_text(r.json()['buffer'])
+        alone = got.pop('p2 alone')
+        self.assertEqual(alone[1], 'first_turn')
+        self.assertNotIn(alone[0], (digest(u, b'4\0\0'), chat_digest(u, c)))
         self.assertEqual(got, {'p1 kayak': (chat_digest(u, c), 'client'),
-                               'p2 alone': (digest(u, b'4\0\0'), 'session'),
                                'p3 paddle': (chat_digest(u, c), 'client')})
 
     def test_an_import_takes_the_export_s_conversation(self):

@@ -34,6 +34,7 @@ import os
 import signal
 import sys
 import urllib.parse
+import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'process'))
@@ -142,9 +143,12 @@ class ReadCase(mh.MemCase):
 
     # -- reading --------------------------------------------------------------
     def ask(self, p, user, question=QUESTION):
-        """A question in a new conversation, read only (X-Memory: read): it
-        records nothing, so the items to embed stay the ones a test made."""
-        sent = send(p, user, question, x_memory='read', timeout=60.0)
+        """A question in a new conversation (a chat id of its own: the same
+        question asked again is not the first one's conversation, whose head
+        and tail would go again byte for byte), read only (X-Memory: read):
+        it records nothing, so the items to embed stay the ones a test made."""
+        sent = send(p, user, question, x_memory='read', timeout=60.0,
+                    extra_headers=[('X-OpenWebUI-Chat-Id', uuid.uuid4().hex)])
         self.assertOK(sent)
         return sent
 

@@ -25,7 +25,10 @@ DAY_MS = 86400 * 1000
 ADMIN = {'admin': {'token': mh.ADMIN_TOKEN}}
 NO_RETENTION = {'governance': {'retention_days': 0, 'pii_retention_days': 0}}
 SECTIONS = {'admin': dict(ADMIN['admin']), 'governance': dict(NO_RETENTION['governance'])}
-MEMORY = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2}
+# head_share 0: every fact and past message in the question's own block (a
+# lone question is a conversation's first turn, whose head would otherwise
+# take a share of them): these tests read recall's choice as one block
+MEMORY = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2, 'head_share': 0}
 BUDGET = 1500  # the default context_budget_tokens
 PROFILE_MAX = 4  # MP_RECALL_PROFILE_MAX: the strongest facts that did not match, at most
 
@@ -507,7 +510,11 @@ class Conversations(RelevanceCase):
         turn chose within 45% of the budget; each question's tail the rest;
         head_share 0 puts every fact in the tail."""
         for share in (None, 0):
-            p = self.proxy if share is None else self.own_proxy(memory={'head_share': share})
+            if share is None:  # the default: MEMORY's without its head_share
+                p = self.start_proxy(sections=SECTIONS, memory={
+                    k: v for k, v in MEMORY.items() if k != 'head_share'})
+            else:
+                p = self.own_proxy(memory={'head_share': share})
             user = mh.uid('dflt')
             self.imp_ok(user, GARDEN, p)
             for s, body, _ in self.converse(user, p.conn(), proxy=p):
@@ -659,9 +666,10 @@ class Conversations(RelevanceCase):
 
 
     def test_first_turn_of_a_resending_client_opens_its_conversation(self):
-        """A lone message is the user's session, unless the user's client
-        resent a conversation lately: then it is the first turn of one, and
-        the turn after it (the client resending it) keeps its head."""
+        """A lone message is the first turn of a conversation (a client
+        that records nothing shows no session): its head holds the facts
+        its question chose, and the turn after it (the client resending
+        it) keeps that head, byte for byte."""
         p = self.own_proxy(memory={'head_share': 50})
         conn = p.conn()
         sysmsg = {'role': 'system', 'content': SYSTEM}
@@ -679,14 +687,13 @@ class Conversations(RelevanceCase):
         lone_user, resender = mh.uid('lone'), mh.uid('resender')
         for u in (lone_user, resender):
             self.imp_ok(u, GARDEN, p)
-        # a client that never resent: its lone messages are one session, whose head
-        # is the summary alone (none yet): every fact in the tail, per question
+        # two lone messages that record nothing: two first turns, a head each
         c0 = counts()
         for q in (first, mh.user_msg('What is the code of the shed door?')):
             body = turn(lone_user, [sysmsg, q])
-            self.assertEqual(body.count(b'{"role":"system","content":"'), 2)  # the tail alone
+            self.assertIn(b'[User profile]', body)
         c1 = counts()
-        self.assertEqual((c1['new'] - c0['new'], c1['reused'] - c0['reused']), (1, 1))
+        self.assertEqual((c1['new'] - c0['new'], c1['reused'] - c0['reused']), (2, 0))
         turn(resender, [sysmsg, mh.user_msg('Hi'), mh.asst_msg('Hello'), mh.user_msg('Any roses?')])
         c2 = counts()
         h1 = turn(resender, [sysmsg, first])  # the system prompt, the head, the tail

@@ -492,7 +492,9 @@ class BigUser(PgCase):
     def test_relevance_ceiling_as_on_lmdb(self):
         """Issue 34: scoring stops at [memory] relevance_max_postings on
         PostgreSQL as on LMDB, with the same injection and the same count."""
-        cfg = dict(memory={'mode': 'hybrid', 'relevance_max_postings': 200},
+        # head_share 0: one scoring call per kind (a lone question is a first
+        # turn, whose head would be scored apart from its tail)
+        cfg = dict(memory={'mode': 'hybrid', 'relevance_max_postings': 200, 'head_share': 0},
                    sections={'admin': {'token': mh.ADMIN_TOKEN},
                              'governance': {'retention_days': 0, 'pii_retention_days': 0}})
         pg = self.start_proxy(workers=1, storage={'backend': 'postgres', 'postgres_url': self.pg.url},

@@ -245,7 +245,7 @@ START_TEST(test_conv_an_unknown_rule_is_einval)
     struct mp_store *s = fx_open_backend(_i);
     struct mp_mem_message m[2] = {fx_msg(MP_ROLE_USER, "q", 1), fx_msg(MP_ROLE_ASSISTANT, "a", 1)};
     m[1].conv = CONV_A;
-    m[1].conv_kind = MP_CONVID_SESSION + 1;
+    m[1].conv_kind = MP_CONVID_KIND_MAX + 1;
     struct mp_op op = fx_turn_op(U("cy"), 1, m, 2, 2);
     ck_assert_int_eq(fx_apply1(s, &op), MP_EINVAL);
     ck_assert(fx_absent(s, U("cy")));

@@ -681,7 +681,7 @@ START_TEST(test_codec_message_conversation_round_trips)
     conv[0] = 0x20 | MP_ROLE_USER;
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
     conv[0] = 0x80 | MP_ROLE_USER;
-    conv[9] = MP_CONVID_SESSION + 1;
+    conv[9] = MP_CONVID_KIND_MAX + 1;
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_EIO);
     conv[9] = MP_CONVID_CLIENT;
     ck_assert_int_eq(mp_codec_get_message(conv, c, &got), MP_OK);
