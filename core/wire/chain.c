@@ -50,7 +50,13 @@ int mp_chain_find(const struct mp_mem_message *msgs, size_t n, uint64_t ref, str
     if (m == NULL)
         return MP_NOTFOUND;
     bool first = m->conv_kind != MP_CONVID_CHAIN;
-    *out = (struct mp_chain){.conv = first ? ref : m->conv, .link = m, .first = first};
+    /* a lone first turn's conversation is the chain's from its first turn */
+    bool own = first && m->conv_kind == MP_CONVID_FIRST && m->conv != 0;
+    *out = (struct mp_chain){.conv = own     ? m->conv
+                                     : first ? ref
+                                             : m->conv,
+                             .link = m,
+                             .first = first && !own};
     return MP_OK;
 }
 

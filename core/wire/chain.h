@@ -13,7 +13,11 @@
  * chain is recorded with that digest (conv) and MP_CONVID_CHAIN, so a
  * request that continues one of them finds the digest on it. The first
  * link's turn keeps its own conversation; the chain knows it as the turn
- * whose reply's reference is the chain's digest. */
+ * whose reply's reference is the chain's digest. A first link that was a
+ * lone first turn (MP_CONVID_FIRST: a stored Responses conversation's
+ * turn 1) gives its own conversation's digest instead: the chain is that
+ * conversation from its first turn (its head's key is derived from the
+ * digest alone, plane/convlook.h, so turn 1 and the chain share it). */
 #ifndef MP_CORE_WIRE_CHAIN_H
 #define MP_CORE_WIRE_CHAIN_H
 
@@ -42,7 +46,8 @@ struct mp_chain {
 /* The chain of a request that continues the reply whose reference is ref,
  * among the user's messages msgs[0..n) (borrowed): the newest assistant
  * message whose reply_ref is ref. A link of kind MP_CONVID_CHAIN gives
- * its conv; another (the first link) gives ref. MP_OK with *out;
+ * its conv, and so does a lone first turn's (MP_CONVID_FIRST: first is
+ * false then); another (the first link) gives ref. MP_OK with *out;
  * MP_NOTFOUND when no message has it (ref 0: never). */
 int mp_chain_find(const struct mp_mem_message *msgs, size_t n, uint64_t ref, struct mp_chain *out);
 

@@ -154,6 +154,12 @@ static void find(const struct mp_usermem *um, const char *user, size_t ulen, con
     out->session = c.kind == MP_CONVID_SESSION;
     out->kind = c.kind;
     out->digest = out->known ? mp_convlook_digest(out->key) : 0;
+    if (out->known && c.kind == MP_CONVID_LEADING) { /* the head's key from the digest alone */
+        bool first = out->first;
+        mp_convlook_chain_is(user, ulen, out->digest, out);
+        out->kind = MP_CONVID_LEADING;
+        out->first = first;
+    }
 }
 
 void mp_convlook_resolve(struct mp_store_view *view, const struct mp_usermem *um, const char *user,

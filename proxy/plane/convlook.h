@@ -126,6 +126,10 @@ bool mp_convlook_chain(const char *user, size_t ulen, const struct mp_mem_messag
  *     resent and not this request's;
  *   - a previous_response_id chain found among um's messages is that chain
  *     (mp_convlook_chain); one not found, the user's session.
+ * A conversation known by its leading messages (LEADING, a first turn
+ * too) has its digest from that identity and its key from the digest
+ * alone (mp_convlook_chain_is's): a chain whose first link was a lone
+ * first turn (core/wire/chain.h) finds the same key.
  * Changes nothing. Everything borrowed. */
 struct mp_store_view;
 struct mp_usermem;

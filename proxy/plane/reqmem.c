@@ -920,7 +920,7 @@ static void record_conv(struct mp_reqmem *m, struct mp_loop *loop, const char *b
         mp_convlook_resolve(NULL, NULL, m->user, m->user_len, body, len, &req, &m->conv_headers,
                             &id, mp_clock_now_ms(), &lim, &look, &note);
         if (look.known) {
-            m->conv = mp_convlook_digest(look.key);
+            m->conv = look.digest;
             m->conv_kind = (uint8_t)mp_convlook_recorded_kind(&look);
         }
     }

@@ -72,6 +72,24 @@ static struct mp_mem_message msg(enum mp_role role, uint64_t conv, uint8_t kind,
     return m;
 }
 
+/* A chain whose first link is a lone first turn (MP_CONVID_FIRST) is that
+ * turn's conversation: its digest, and not a first link of another's. */
+START_TEST(test_chain_of_a_first_turn_is_its_conversation)
+{
+    struct mp_mem_message m[] = {msg(MP_ROLE_USER, 7, MP_CONVID_FIRST, 0, "r1"),
+                                 msg(MP_ROLE_ASSISTANT, 7, MP_CONVID_FIRST, 0xa1, "r1"),
+                                 msg(MP_ROLE_USER, 7, MP_CONVID_CHAIN, 0, "r2"),
+                                 msg(MP_ROLE_ASSISTANT, 7, MP_CONVID_CHAIN, 0xb2, "r2")};
+    struct mp_chain c;
+    ck_assert_int_eq(mp_chain_find(m, 4, 0xa1, &c), MP_OK);
+    ck_assert_uint_eq(c.conv, 7);
+    ck_assert(!c.first);
+    ck_assert_int_eq(mp_chain_find(m, 4, 0xb2, &c), MP_OK);
+    ck_assert_uint_eq(c.conv, 7);
+    ck_assert(!c.first);
+}
+END_TEST
+
 /* A request that continues the user's lone first request begins the chain
  * named by that reply's reference; one that continues a reply recorded in
  * the chain is in the chain's; the newest reply of a reference wins; a
@@ -123,6 +141,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_chain_reply_id_of_a_body);
     tcase_add_test(tc, test_chain_reply_id_of_an_event);
     tcase_add_test(tc, test_chain_find_first_link_and_later_link);
+    tcase_add_test(tc, test_chain_of_a_first_turn_is_its_conversation);
     tcase_add_test(tc, test_chain_first_request);
     suite_add_tcase(s, tc);
     return s;

@@ -782,11 +782,11 @@ class ResponsesChains(ConvCase):
         self.assertIsNotNone(digest)
         replies = [m for m in r.json()['buffer']
                    if m['role'] == 'assistant' and m['conversation'] == digest]
-        self.assertEqual(len(replies), 2, 'both chain replies keep the chain\'s digest')
+        self.assertEqual(len(replies), 3, 'the chain\'s replies, its first turn\'s too, keep its digest')
         self.assertTrue(all(m['reply_ref'] for m in replies), 'a chain reply kept no reference')
-        self.assertNotEqual(convs[CHAIN_FIRST][0], digest)  # the first link keeps the session's
+        # the first link, a lone first turn, is the chain's conversation from turn 1
+        self.assertEqual(convs[CHAIN_FIRST][:2], (digest, 'first_turn'))
         self.assertNotEqual(convs[STATEMENT][0], digest)
-        self.assertNotIn(convs[CHAIN_FIRST][0], (convs[STATEMENT][0],))
 
 
 if __name__ == '__main__':
