@@ -280,6 +280,46 @@ static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, in
     return true;
 }
 
+/* Whether the user message of the turn that produced reply (borrowed,
+ * among msgs[0..n)) is the question a kept tail was built for (its
+ * anchor's hash: a user message's whole text). */
+static bool turn_asked(const struct mp_mem_message *msgs, size_t n,
+                       const struct mp_mem_message *reply, const struct mp_inject_tail *t)
+{
+    for (size_t i = n; i-- > 0;) {
+        const struct mp_mem_message *u = &msgs[i];
+        if (u->role == MP_ROLE_USER && strcmp(u->request_id, reply->request_id) == 0)
+            return mp_chatreq_hash_text(MP_CR_USER, u->content, u->content_len) == t->anchor_hash;
+    }
+    return false;
+}
+
+/* A previous_response_id chain begins (its first link, the user's lone
+ * first request of a stored Responses conversation, was filed under the
+ * user's session): it takes the session's state over, so that the head
+ * its first turn got in "instructions" stays the chain's, byte for byte
+ * (wire/responses.c). Only when the session's last question was that
+ * first turn's: its kept tail's anchor is that turn's user message. The
+ * head stops following the summary then (a summary folded since reaches
+ * the chain in its tails). Whether it took it over (into *out). */
+static bool adopt_chain_start(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
+                              const struct mp_convtab_limits *lim, struct mp_store_conv *out)
+{
+    const struct mp_usermem *um = mp_store_view_head(view);
+    unsigned char sk[MP_CONVTAB_KEY_LEN];
+    struct mp_chain c;
+    if (mp_chain_find(um->messages, um->nmessages, m->chain_ref, &c) != MP_OK || !c.first ||
+        c.link->conv_kind != MP_CONVID_SESSION ||
+        !mp_convlook_session_key(m->user, m->user_len, sk) || !conv_read(view, sk, now, lim, out))
+        return false;
+    if (!out->has_tail || !turn_asked(um->messages, um->nmessages, c.link, &out->tail)) {
+        mp_store_conv_cleanup(out); /* the session's last question was another's */
+        return false;
+    }
+    out->head.follows_summary = false;
+    return true;
+}
+
 /* The prompt_cache_key of the request's conversation look, into
  * f->cache_key, when the request gets one (plane/cachekey.h): the key of
  * the conversation the request is filed under. A lone message filed under
@@ -355,6 +395,8 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     f->conv_had = f->conv_known && conv_read(view, f->conv_key, now, &lim, &f->conv_rec);
     if (!f->conv_had && f->conv_known && look.kind == MP_CONVID_LEADING)
         f->conv_had = f->conv_adopted = adopt_first_turn(m, view, now, &lim, &f->conv_rec);
+    if (!f->conv_had && f->chain_first && look.kind == MP_CONVID_CHAIN)
+        f->conv_had = f->conv_adopted = adopt_chain_start(m, view, now, &lim, &f->conv_rec);
     /* a tombstone (its head went with a change of the user's memory) is a
        head kept and no longer true: built again */
     bool usable = f->conv_had && !f->conv_rec.cleared;
@@ -539,6 +581,7 @@ static void find_chain(struct mp_reqmem *m, struct mp_store_view *view)
     f->chain_found =
         m->chain_ref != 0 && mp_chain_find(um->messages, um->nmessages, m->chain_ref, &c) == MP_OK;
     f->chain_conv = f->chain_found ? c.conv : 0;
+    f->chain_first = f->chain_found && c.first;
 }
 
 /* One run of the read over store (memread.h): what it finds goes to

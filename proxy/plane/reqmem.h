@@ -58,16 +58,19 @@ struct mp_reqmem_found {
     uint64_t conv_digest; /* what its turns are recorded with (convlook.h: digest) */
     /* the request's previous_response_id chain among the user's buffered
        messages (core/wire/chain.h), looked for whether or not the read
-       injects: found, its digest (the turn is recorded in it) */
+       injects: found, its digest (the turn is recorded in it), and whether
+       the reply it continues is its first link's (the chain begins) */
     bool chain_found;
     uint64_t chain_conv;
+    bool chain_first;
     /* the conversation's state as the store keeps it (storage/ops/store.h:
        struct mp_store_conv; owned) when conv_had; the head built (owned),
        when not reused, and the tail built for its question, when
        conv_has_tail: written back once the read is over (conv_put) */
     struct mp_store_conv conv_rec;
     bool conv_had;
-    bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn) */
+    bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn,
+                          adopt_chain_start) */
     bool conv_reused;
     struct mp_convlook_lead lead; /* a client id's new beginning, noted with the turn */
     struct mp_inject_head conv_built;
