@@ -280,46 +280,6 @@ static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, in
     return true;
 }
 
-/* Whether the user message of the turn that produced reply (borrowed,
- * among msgs[0..n)) is the question a kept tail was built for (its
- * anchor's hash: a user message's whole text). */
-static bool turn_asked(const struct mp_mem_message *msgs, size_t n,
-                       const struct mp_mem_message *reply, const struct mp_inject_tail *t)
-{
-    for (size_t i = n; i-- > 0;) {
-        const struct mp_mem_message *u = &msgs[i];
-        if (u->role == MP_ROLE_USER && strcmp(u->request_id, reply->request_id) == 0)
-            return mp_chatreq_hash_text(MP_CR_USER, u->content, u->content_len) == t->anchor_hash;
-    }
-    return false;
-}
-
-/* A previous_response_id chain begins (its first link, the user's lone
- * first request of a stored Responses conversation, was filed under the
- * user's session): it takes the session's state over, so that the head
- * its first turn got in "instructions" stays the chain's, byte for byte
- * (wire/responses.c). Only when the session's last question was that
- * first turn's: its kept tail's anchor is that turn's user message. The
- * head stops following the summary then (a summary folded since reaches
- * the chain in its tails). Whether it took it over (into *out). */
-static bool adopt_chain_start(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
-                              const struct mp_convtab_limits *lim, struct mp_store_conv *out)
-{
-    const struct mp_usermem *um = mp_store_view_head(view);
-    unsigned char sk[MP_CONVTAB_KEY_LEN];
-    struct mp_chain c;
-    if (mp_chain_find(um->messages, um->nmessages, m->chain_ref, &c) != MP_OK || !c.first ||
-        c.link->conv_kind != MP_CONVID_SESSION ||
-        !mp_convlook_session_key(m->user, m->user_len, sk) || !conv_read(view, sk, now, lim, out))
-        return false;
-    if (!out->has_tail || !turn_asked(um->messages, um->nmessages, c.link, &out->tail)) {
-        mp_store_conv_cleanup(out); /* the session's last question was another's */
-        return false;
-    }
-    out->head.follows_summary = false;
-    return true;
-}
-
 /* The prompt_cache_key of the request's conversation look, into
  * f->cache_key, when the request gets one (plane/cachekey.h): the key of
  * the conversation the request is filed under. A lone message filed under
@@ -383,7 +343,11 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     }
     f->lead = note;
     f->conv_known = look.known;
-    f->conv_session = look.session;
+    /* a stored Responses request filed under the session: the first turn
+       of the chain its reply may begin (core/wire/chain.h), with a head of
+       its own, kept under the chain's key (chain_start_keep) */
+    f->chain_start = look.session && m->req.stored && !m->req.upstream_state;
+    f->conv_session = look.session && !f->chain_start;
     f->conv_kind = look.kind;
     if (f->chain_found) /* read_run found it among the buffered messages */
         mp_convlook_chain_is(m->user, m->user_len, f->chain_conv, &look);
@@ -391,12 +355,11 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
     f->conv_own = mp_convlook_own_turns(&look, &m->req);
     f->conv_digest = look.digest;
     memcpy(f->conv_key, look.key, sizeof(f->conv_key));
-    bool lone = look.session;
-    f->conv_had = f->conv_known && conv_read(view, f->conv_key, now, &lim, &f->conv_rec);
+    bool lone = f->conv_session;
+    f->conv_had =
+        f->conv_known && !f->chain_start && conv_read(view, f->conv_key, now, &lim, &f->conv_rec);
     if (!f->conv_had && f->conv_known && look.kind == MP_CONVID_LEADING)
         f->conv_had = f->conv_adopted = adopt_first_turn(m, view, now, &lim, &f->conv_rec);
-    if (!f->conv_had && f->chain_first && look.kind == MP_CONVID_CHAIN)
-        f->conv_had = f->conv_adopted = adopt_chain_start(m, view, now, &lim, &f->conv_rec);
     /* a tombstone (its head went with a change of the user's memory) is a
        head kept and no longer true: built again */
     bool usable = f->conv_had && !f->conv_rec.cleared;
@@ -439,6 +402,7 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     if (!state) {
         mp_turn_conv_free(m->conv_put);
         m->conv_put = c;
+        m->conv_put_chain = false;
         return;
     }
     if (f->conv_reused) { /* the kept head, and the kept tail unless a new one came */
@@ -458,6 +422,29 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     }
     mp_turn_conv_free(m->conv_put);
     m->conv_put = c;
+    m->conv_put_chain = f->chain_start;
+}
+
+/* A chain's first turn (found.chain_start): its state goes under the key
+ * of the chain its reply begins, the reply's reference (ref, core/wire/
+ * chain.h), which the chain's next turn looks up; never under the
+ * session's, whose head stays the session's. Without a reference (the
+ * turn not recorded, no reply id) no chain can find it: dropped. */
+static void chain_start_keep(struct mp_reqmem *m, uint64_t ref)
+{
+    struct mp_convlook look;
+    if (m->conv_put == NULL || !m->conv_put_chain)
+        return;
+    m->conv_put_chain = false;
+    if (ref != 0) {
+        mp_convlook_chain_is(m->user, m->user_len, ref, &look);
+        if (look.known) {
+            memcpy(m->conv_put->key, look.key, sizeof(m->conv_put->key));
+            return;
+        }
+    }
+    mp_turn_conv_free(m->conv_put);
+    m->conv_put = NULL;
 }
 
 /* The user's own setting, for a user whose memory is not read (X-Memory:
@@ -581,7 +568,6 @@ static void find_chain(struct mp_reqmem *m, struct mp_store_view *view)
     f->chain_found =
         m->chain_ref != 0 && mp_chain_find(um->messages, um->nmessages, m->chain_ref, &c) == MP_OK;
     f->chain_conv = f->chain_found ? c.conv : 0;
-    f->chain_first = f->chain_found && c.first;
 }
 
 /* One run of the read over store (memread.h): what it finds goes to
@@ -1013,6 +999,7 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
                      void (*done)(struct mp_memticket *t, void *arg, int status), void *arg)
 {
     int rc = record_turn(m, loop, request_id, body, len, head, done, arg);
+    chain_start_keep(m, 0); /* not recorded: no chain finds it */
     if (rc == MP_OK || m->conv_put == NULL || loop->memworker == NULL)
         return rc;
     /* no turn took the conversation's state: written alone, and the reply
@@ -1066,9 +1053,10 @@ static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *re
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
+    t->reply_ref = reply_ref(m);
+    chain_start_keep(m, t->reply_ref);
     t->conv_put = m->conv_put; /* written with the turn */
     m->conv_put = NULL;
-    t->reply_ref = reply_ref(m);
     if (mp_turn_loop_keys(t) != MP_OK) {
         mp_turn_free(t); /* a round with nothing to find its loop by */
         return MP_NOTFOUND;
@@ -1091,6 +1079,7 @@ void mp_reqmem_cleanup(struct mp_reqmem *m, struct mp_loop *loop)
     m->read = NULL;
     mp_qvec_ask_cleanup(&m->qask);
     found_reset(&m->found);
+    chain_start_keep(m, 0);
     if (m->conv_put != NULL && loop->memworker != NULL) /* no turn took it: alone */
         (void)mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, m->conv_put,
                                      NULL, NULL, NULL);

@@ -58,19 +58,20 @@ struct mp_reqmem_found {
     uint64_t conv_digest; /* what its turns are recorded with (convlook.h: digest) */
     /* the request's previous_response_id chain among the user's buffered
        messages (core/wire/chain.h), looked for whether or not the read
-       injects: found, its digest (the turn is recorded in it), and whether
-       the reply it continues is its first link's (the chain begins) */
+       injects: found, its digest (the turn is recorded in it) */
     bool chain_found;
     uint64_t chain_conv;
-    bool chain_first;
+    /* a stored Responses request (core/wire/chatreq.h: stored) filed under
+       the user's session: the first turn of the chain its reply may
+       begin, with a conversation's head of its own, never the session's */
+    bool chain_start;
     /* the conversation's state as the store keeps it (storage/ops/store.h:
        struct mp_store_conv; owned) when conv_had; the head built (owned),
        when not reused, and the tail built for its question, when
        conv_has_tail: written back once the read is over (conv_put) */
     struct mp_store_conv conv_rec;
     bool conv_had;
-    bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn,
-                          adopt_chain_start) */
+    bool conv_adopted; /* conv_rec is the user's session's, taken over (adopt_first_turn) */
     bool conv_reused;
     struct mp_convlook_lead lead; /* a client id's new beginning, noted with the turn */
     struct mp_inject_head conv_built;
@@ -145,8 +146,11 @@ struct mp_reqmem {
     void *ready_arg;
     /* the conversation's state to write (owned; NULL: nothing new): handed
        to the recorded turn, which writes it in its transaction, else
-       queued alone at cleanup (proxy/memory/turn.h: struct mp_turn_conv) */
+       queued alone at cleanup (proxy/memory/turn.h: struct mp_turn_conv);
+       conv_put_chain: a chain's first turn's (found.chain_start), kept
+       under the key of the chain its recorded reply begins, else dropped */
     struct mp_turn_conv *conv_put;
+    bool conv_put_chain;
     /* X-Memory-Explain: 1 with [admin] explain_requests: the read explains
        itself, kept under explain_id (plane/explaintab.h; "" when none) */
     bool explain;
