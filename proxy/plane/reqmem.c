@@ -253,31 +253,77 @@ static bool conv_read(struct mp_store_view *view, const unsigned char *key, int6
     return false;
 }
 
-/* A resending client's conversation began with a lone message, which the
- * user's session key kept (a client not yet known to resend: convlook.h).
- * Its next requests (a tool loop's rounds, the second turn) key it by its
- * leading messages: they take the session's state over, so that the bytes
- * before the tail stay those of the first turn, and its tail for the
- * loop. Only when the session's last question was this conversation's
- * first turn: its kept tail's anchor is this request's message (same
- * index, same role and text). The head stops following the summary then
- * (a resending client's head does not: a summary folded since reaches
- * the conversation in its tails). Whether it took it over (into *out). */
-static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
+/* The key under which a stored Responses first turn kept its state
+ * (chain_start_keep): that of the chain its reply named, the reply of the
+ * newest buffered turn whose user message is the request's message i
+ * (its whole text, by hash). false: none. */
+static bool first_turn_chain_key(const struct mp_reqmem *m, const struct mp_usermem *um, size_t i,
+                                 unsigned char *key)
+{
+    const struct mp_mem_message *msgs = um->messages;
+    struct mp_convlook look;
+    for (size_t u = um->nmessages; u-- > 0;) {
+        if (msgs[u].role != MP_ROLE_USER ||
+            mp_chatreq_hash_text(MP_CR_USER, msgs[u].content, msgs[u].content_len) !=
+                m->req.msgs[i].text_hash)
+            continue;
+        for (size_t a = u + 1; a < um->nmessages; a++) {
+            if (msgs[a].role == MP_ROLE_ASSISTANT && msgs[a].reply_ref != 0 &&
+                strcmp(msgs[a].request_id, msgs[u].request_id) == 0) {
+                mp_convlook_chain_is(m->user, m->user_len, msgs[a].reply_ref, &look);
+                memcpy(key, look.key, MP_CONVTAB_KEY_LEN);
+                return look.known;
+            }
+        }
+        return false;
+    }
+    return false;
+}
+
+/* The state kept under key, when its kept tail's anchor is this request's
+ * message (same index, same role and text): whether (into *out). */
+static bool first_turn_state(struct mp_reqmem *m, struct mp_store_view *view,
+                             const unsigned char *key, int64_t now,
                              const struct mp_convtab_limits *lim, struct mp_store_conv *out)
 {
-    unsigned char sk[MP_CONVTAB_KEY_LEN];
-    if (!mp_convlook_session_key(m->user, m->user_len, sk) || !conv_read(view, sk, now, lim, out))
+    if (!conv_read(view, key, now, lim, out))
         return false;
     const struct mp_inject_tail *st = out->has_tail ? &out->tail : NULL;
     if (st == NULL || st->anchor_at >= m->req.nmsgs ||
         m->req.msgs[st->anchor_at].role != MP_CR_USER ||
         m->req.msgs[st->anchor_at].text_hash != st->anchor_hash) {
-        mp_store_conv_cleanup(out); /* the session's last question was another's */
+        mp_store_conv_cleanup(out); /* its last question was another's */
         return false;
     }
-    out->head.follows_summary = false;
     return true;
+}
+
+/* A resending client's conversation began with a lone message, which the
+ * user's session key kept (a client not yet known to resend: convlook.h),
+ * or, a stored Responses request, the key of the chain its reply named
+ * (chain_start_keep). Its next requests (a tool loop's rounds, the second
+ * turn) key it by its leading messages: they take that state over, so
+ * that the bytes before the tail stay those of the first turn, and its
+ * tail for the loop. Only when the kept state's last question was this
+ * conversation's first turn: its kept tail's anchor is this request's
+ * message. The head stops following the summary then (a resending
+ * client's head does not: a summary folded since reaches the conversation
+ * in its tails). Whether it took it over (into *out). */
+static bool adopt_first_turn(struct mp_reqmem *m, struct mp_store_view *view, int64_t now,
+                             const struct mp_convtab_limits *lim, struct mp_store_conv *out)
+{
+    unsigned char sk[MP_CONVTAB_KEY_LEN];
+    size_t first = 0; /* the first user message: the first turn's question */
+    while (first < m->req.nmsgs && m->req.msgs[first].role != MP_CR_USER)
+        first++;
+    bool got = mp_convlook_session_key(m->user, m->user_len, sk) &&
+               first_turn_state(m, view, sk, now, lim, out);
+    if (!got && m->wire == &mp_wire_responses && first < m->req.nmsgs)
+        got = first_turn_chain_key(m, mp_store_view_head(view), first, sk) &&
+              first_turn_state(m, view, sk, now, lim, out);
+    if (got)
+        out->head.follows_summary = false;
+    return got;
 }
 
 /* The prompt_cache_key of the request's conversation look, into

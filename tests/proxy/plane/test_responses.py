@@ -296,6 +296,12 @@ class StoredChain(mh.MemCase):
         mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None,
                        what='a summary')
 
+    def wait_summary_has(self, user, q):
+        """Until the summary holds the turn of q (the extraction folds it):
+        a head built again from now on would differ from the kept one."""
+        mh.wait_memory(self.proxy, user, lambda m: q in (m['summary']['text'] or ''),
+                       what='the summary with %r' % q)
+
     @staticmethod
     def recorded(mem, q):
         """The rule of the conversation the user message q was recorded in
@@ -360,6 +366,7 @@ class StoredChain(mh.MemCase):
             rules.append(mh.wait_for(
                 lambda q=q: self.recorded(mh.admin_memory(self.proxy, user).json(), q),
                 what='turn %d recorded' % (k + 1)))
+            self.wait_summary_has(user, q)
         # a lone first turn, then the chain its reply begins
         self.assertEqual(rules, ['session', 'chain', 'chain'])
         self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
@@ -371,6 +378,30 @@ class StoredChain(mh.MemCase):
         text = json.dumps(kept)
         for marker in (mh.INTRO, mh.TAIL_INTRO, FACT[1], mh.SUMMARY_HEAD):
             self.assertNotIn(marker, text, 'memproxy\'s text is stored upstream')
+
+    def test_a_resending_client_the_provider_stores_keeps_the_head(self):
+        # a client that resends its history and lets the provider store
+        # each request (the API's default): its lone first turn kept its
+        # state for a chain; its second turn, keyed by its leading
+        # messages, takes it over
+        user = mh.uid('rr')
+        self.seed_summary(user)
+        client = 'Be brief.'
+        history, heads = [], []
+        for k, q in enumerate(['Which vector DB do I use?', 'And what does my service do?',
+                               'Which vector DB again?']):
+            items = history + [{'role': 'user', 'content': q}]
+            body = {'model': 'gpt-4o-mini', 'instructions': client,
+                    'input': q if k == 0 else items}
+            head, _, _ = self.turn(user, body, client)
+            heads.append(head)
+            self.assertIsNotNone(mh.Block(head).summary, head)
+            history = items + [{'role': 'assistant', 'content': mh.REPLY}]
+            mh.wait_for(lambda q=q: self.recorded(mh.admin_memory(self.proxy, user).json(), q),
+                        what='turn %d recorded' % (k + 1))
+            self.wait_summary_has(user, q)
+        self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
+        self.assertEqual(heads[2], heads[0], 'the head changed on the third turn')
 
     def test_store_false_keeps_memory_in_input(self):
         user = mh.uid('rn')
