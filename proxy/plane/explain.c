@@ -14,8 +14,8 @@
  * "own_conversation", "upstream_holds_conversation", "asked_again",
  * "in_head", "already_in_request"), "in_head" (the tail
  * leaves what the head holds), "section_off" (the
- * mode injects no such section), "upstream_holds_conversation" (the
- * Responses API with upstream state: no replay) or "user_setting" (the
+ * mode injects no such section), "upstream_holds_conversation" (a
+ * Responses request the upstream stores: no replay) or "user_setting" (the
  * user turned memory off). Scored items are the relevance hits of the
  * question (facts and archived messages); the terms shown are the
  * question's terms the item's text holds. */
