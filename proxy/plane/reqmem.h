@@ -61,9 +61,9 @@ struct mp_reqmem_found {
        injects: found, its digest (the turn is recorded in it) */
     bool chain_found;
     uint64_t chain_conv;
-    /* a stored Responses request (core/wire/chatreq.h: stored) filed under
-       the user's session: the first turn of the chain its reply may
-       begin, with a conversation's head of its own, never the session's */
+    /* a lone stored Responses request (core/wire/chatreq.h: stored; no
+       client id): the first turn of the chain its reply may begin, with a
+       conversation's head of its own, never the session's */
     bool chain_start;
     /* the conversation's state as the store keeps it (storage/ops/store.h:
        struct mp_store_conv; owned) when conv_had; the head built (owned),

@@ -277,30 +277,43 @@ class Conversation(Responses):
 
 class StoredChain(mh.MemCase):
     """A stored conversation (docs/memory-conversations.md "Responses: the
-    provider stores the input"): its first turn ("store" absent) and the turns that continue it
-    (previous_response_id) get memory in "instructions" alone, the head's
-    bytes first and the same on every turn; what the provider stores of the
-    chain (the fake keeps it as OpenAI does) is the client's items and the
-    replies, nothing of memproxy's. 4 workers, a new connection a request."""
+    provider stores the input"): its first turn ("store" absent) and the
+    turns that continue it (previous_response_id) get memory in
+    "instructions" alone, the head's bytes first and the same on every
+    turn; what the provider stores of the chain (the fake keeps it as OpenAI
+    does) is the client's items and the replies, nothing of memproxy's. 4
+    workers, a new connection a request."""
 
-    # hybrid: the extraction folds a summary; the head of a chain begun by a
-    # lone first turn is the session's, the summary (facts go in the tails)
+    # hybrid: the extraction folds a summary after each turn, so a head
+    # built again would differ from the first turn's
     PROXY_CONFIG = {'workers': 4, 'sections': SECTIONS, 'memory': MEMORY}
     seed = Responses.seed
-    upstream = Responses.upstream
+
+    def setUp(self):
+        super().setUp()
+        self.p = self.proxy  # the proxy the helpers talk to
+
+    def upstream(self, sent):
+        return mh.upstream_body(self.fake, sent)
 
     def seed_summary(self, user):
         """The fact, and a summary folded from a turn through chat."""
-        self.seed(user)
-        self.assertOK(mh.send(self.proxy, user, 'I am building a search service.'))
-        mh.wait_memory(self.proxy, user, lambda m: m['summary']['text'] is not None,
+        r = import_lines(self.p, user, [fact(FACT[0], FACT[1], AT)])
+        self.assertEqual(r.status, 200, r)
+        self.assertOK(mh.send(self.p, user, 'I am building a search service.'))
+        mh.wait_memory(self.p, user, lambda m: m['summary']['text'] is not None,
                        what='a summary')
 
-    def wait_summary_has(self, user, q):
-        """Until the summary holds the turn of q (the extraction folds it):
-        a head built again from now on would differ from the kept one."""
-        mh.wait_memory(self.proxy, user, lambda m: q in (m['summary']['text'] or ''),
+    def wait_recorded(self, user, q, k):
+        """Until the turn of q is recorded (with its reply's id, which the
+        next turn continues) and folded into the summary (a head built
+        again from now on would differ from the kept one): the rule of the
+        conversation it was recorded in."""
+        rule = mh.wait_for(lambda: self.recorded(mh.admin_memory(self.p, user).json(), q),
+                           what='turn %d recorded' % k)
+        mh.wait_memory(self.p, user, lambda m: q in (m['summary']['text'] or ''),
                        what='the summary with %r' % q)
+        return rule
 
     @staticmethod
     def recorded(mem, q):
@@ -317,7 +330,7 @@ class StoredChain(mh.MemCase):
     def turn(self, user, body, client_text):
         """Sends a turn: the head (the bytes of "instructions" after the
         client's text, before the tail), the tail, the reply's id."""
-        s = send(self.proxy, user, body)
+        s = send(self.p, user, body)
         self.assertEqual(s.status, 200, s.resp)
         self.assertIsNone(s.resp.header('X-Memory-Error'))
         self.assertGreater(s.tokens(), 0)
@@ -339,13 +352,14 @@ class StoredChain(mh.MemCase):
             rid = s.resp.json()['id']
         return head, (mh.TAIL_INTRO + tail) if sep else '', rid
 
-    def test_a_stored_chain_keeps_memory_out_of_input_and_the_head_byte_for_byte(self):
-        user = mh.uid('rk')
-        self.seed_summary(user)
+    def chain(self, user, first_rule):
+        """A stored chain's first three turns: nothing of memproxy's in
+        input, the head's bytes kept, nothing of memproxy's stored
+        upstream; its first turn recorded under first_rule."""
         client = 'Be brief.'
         questions = ['Which vector DB do I use?', 'And what does my service do?',
                      'Which vector DB again?']
-        heads, rids, inputs, rules = [], [], [], []
+        heads, rids, rules = [], [], []
         prev = None
         for k, q in enumerate(questions):
             body = {'model': 'gpt-4o-mini', 'instructions': client, 'input': q, 'stream': k == 2}
@@ -354,30 +368,39 @@ class StoredChain(mh.MemCase):
             head, tail, prev = self.turn(user, body, client)
             heads.append(head)
             rids.append(prev)
-            inputs.append(q)
             block = mh.Block(head)
             self.assertIsNotNone(block.summary, head)
             facts = [(k2, v) for k2, v, _ in block.facts()]
             if tail:
                 facts += [(k2, v) for k2, v, _ in mh.Block(tail, tail=True).facts()]
             self.assertIn(FACT, facts, 'the fact went nowhere on turn %d' % (k + 1))
-            # the turn is recorded (with its reply's id) before the next
-            # continues it, on whichever worker takes it
-            rules.append(mh.wait_for(
-                lambda q=q: self.recorded(mh.admin_memory(self.proxy, user).json(), q),
-                what='turn %d recorded' % (k + 1)))
-            self.wait_summary_has(user, q)
+            rules.append(self.wait_recorded(user, q, k + 1))
         # a lone first turn, then the chain its reply begins
-        self.assertEqual(rules, ['session', 'chain', 'chain'])
+        self.assertEqual(rules, [first_rule, 'chain', 'chain'])
         self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
         self.assertEqual(heads[2], heads[0], 'the head changed on the third turn')
         # what the provider keeps of the chain: the client's items and the replies
         kept = self.stored(rids[-1])
         self.assertEqual([i.get('role') for i in kept], ['user', 'assistant'] * 3)
-        self.assertEqual([i['content'] for i in kept if i['role'] == 'user'], inputs)
+        self.assertEqual([i['content'] for i in kept if i['role'] == 'user'], questions)
         text = json.dumps(kept)
         for marker in (mh.INTRO, mh.TAIL_INTRO, FACT[1], mh.SUMMARY_HEAD):
             self.assertNotIn(marker, text, 'memproxy\'s text is stored upstream')
+
+    def test_a_stored_chain_keeps_memory_out_of_input_and_the_head_byte_for_byte(self):
+        user = mh.uid('rk')
+        self.seed_summary(user)
+        self.chain(user, 'session')
+
+    def test_a_chain_whose_first_turn_is_keyed_by_its_leading_messages(self):
+        # one worker that saw the user's client resend: the lone first turn
+        # is keyed by its leading messages, not the session (convid.h)
+        self.p = self.start_proxy(workers=1, sections=SECTIONS, memory=MEMORY)
+        user = mh.uid('rl')
+        self.seed_summary(user)
+        self.assertOK(mh.send(self.p, user, [mh.user_msg('Hello.'), mh.asst_msg('Hi.'),
+                                            mh.user_msg('I like tea.')]))
+        self.chain(user, 'leading')
 
     def test_a_resending_client_the_provider_stores_keeps_the_head(self):
         # a client that resends its history and lets the provider store
@@ -397,9 +420,7 @@ class StoredChain(mh.MemCase):
             heads.append(head)
             self.assertIsNotNone(mh.Block(head).summary, head)
             history = items + [{'role': 'assistant', 'content': mh.REPLY}]
-            mh.wait_for(lambda q=q: self.recorded(mh.admin_memory(self.proxy, user).json(), q),
-                        what='turn %d recorded' % (k + 1))
-            self.wait_summary_has(user, q)
+            self.wait_recorded(user, q, k + 1)
         self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
         self.assertEqual(heads[2], heads[0], 'the head changed on the third turn')
 
@@ -408,7 +429,7 @@ class StoredChain(mh.MemCase):
         self.seed(user)
         body = {'model': 'm', 'instructions': 'Be brief.', 'input': 'Which vector DB?',
                 'store': False}
-        s = send(self.proxy, user, body, x_memory='read')
+        s = send(self.p, user, body, x_memory='read')
         self.assertEqual(s.status, 200, s.resp)
         doc = json.loads(self.upstream(s))
         self.assertEqual(doc['instructions'], 'Be brief.')
