@@ -355,14 +355,13 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
 {
     struct mp_recall_params tp = *p;
     tp.sections = summary_later ? p->sections : p->sections & ~MP_RECALL_SUMMARY;
-    /* no replay where the upstream holds the conversation or stores the
-       request (its input is kept upstream: memory goes in "instructions",
-       which takes no messages); a client that resends its own gets the user's other
+    /* no replay where the upstream holds the conversation (its input is
+       stored upstream); a client that resends its own gets the user's other
        recent turns (its own are there already: core/wire/there.h), with the
        tail, where a replay that slides with every recorded turn leaves the
        cached prefix alone; in what the question's relevant items leave
        (no share of its own: round 2, core/recall/recall.h) */
-    if (req->stored)
+    if (req->stored) /* nor where it stores the request: "instructions" takes no messages */
         tp.sections &= ~MP_RECALL_BUFFER;
     if (resends)
         tp.share_buffer = 0;

@@ -474,10 +474,10 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
 }
 
 /* A chain's first turn (found.chain_start): its state goes under the key
- * of the chain its reply begins, the reply's reference (ref, core/wire/
- * chain.h), which the chain's next turn looks up; never under the
- * session's, whose head stays the session's. Without a reference (the
- * turn not recorded, no reply id) no chain can find it: dropped. */
+ * of the chain its reply begins, named by the reply's reference ref
+ * (core/wire/chain.h), which the chain's next turn looks up; never under
+ * the session's, whose head stays the session's. Without a reference
+ * (the turn not recorded, no reply id) no chain can find it: dropped. */
 static void chain_start_keep(struct mp_reqmem *m, uint64_t ref)
 {
     struct mp_convlook look;
