@@ -194,6 +194,12 @@ uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_c
     return look->digest;
 }
 
+bool mp_convlook_chain_start(const struct mp_convlook *look, const struct mp_chatreq *req)
+{
+    return req->stored && !req->upstream_state && look->known && look->kind != MP_CONVID_CLIENT &&
+           !mp_convid_resends(req);
+}
+
 bool mp_convlook_shared(struct mp_store_view *view, const char *body, const struct mp_chatreq *req,
                         const struct mp_convid *id, const struct mp_convlook *look,
                         struct mp_convlook_lead *note)

@@ -156,4 +156,12 @@ bool mp_convlook_session_key(const char *user, size_t ulen, unsigned char *key);
  * all the chain's: none then); else 0. */
 uint64_t mp_convlook_own_turns(const struct mp_convlook *look, const struct mp_chatreq *req);
 
+/* Whether the request (scanned into req; look: its conversation before any
+ * chain is applied) is the first turn of the Responses chain its reply may
+ * begin: a lone request the upstream stores (core/wire/chatreq.h: stored),
+ * no chain yet, no client id. It gets a conversation's head of its own
+ * (not the session's summary alone, nor a kept head), which the data plane
+ * keeps under that chain's key once the reply's id is known (reqmem.c). */
+bool mp_convlook_chain_start(const struct mp_convlook *look, const struct mp_chatreq *req);
+
 #endif

@@ -835,12 +835,13 @@ static void find_conversation(const struct mp_explain_tables *tabs, struct mp_st
         mp_convlook_find_as(user, user_len, body, req, &next, resenders, n, false, now_ms, &lim,
                             &look);
     }
+    bool start = mp_convlook_chain_start(&look, req); /* a head of its own, none kept */
     (void)mp_convlook_chain(user, user_len, um->messages, um->nmessages, &look);
     *conv = (struct mp_explain_conv){.known = look.known,
-                                     .session = look.session,
+                                     .session = look.session && !start,
                                      .rule = mp_convid_rule(look.kind),
                                      .own_conv = mp_convlook_own_turns(&look, req)};
-    if (look.known && mp_store_view_conv(view, look.key, kept) == MP_OK) {
+    if (look.known && !start && mp_store_view_conv(view, look.key, kept) == MP_OK) {
         if (!kept->cleared && now_ms - kept->built_ms <= lim.max_age_ms &&
             now_ms - kept->written_ms <= lim.idle_ms)
             conv->kept = &kept->head;

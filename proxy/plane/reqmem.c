@@ -393,8 +393,7 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
        leading messages where its user's client resends): the first turn
        of the chain its reply may begin (core/wire/chain.h), with a head of
        its own, kept under the chain's key (chain_start_keep) */
-    f->chain_start = m->req.stored && !m->req.upstream_state && look.known &&
-                     look.kind != MP_CONVID_CLIENT && !mp_convid_resends(&m->req);
+    f->chain_start = mp_convlook_chain_start(&look, &m->req);
     f->conv_session = look.session && !f->chain_start;
     f->conv_kind = look.kind;
     if (f->chain_found) /* read_run found it among the buffered messages */

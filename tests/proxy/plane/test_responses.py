@@ -322,6 +322,13 @@ class StoredChain(mh.MemCase):
         return next((m.get('conversation_rule') for m in mem['buffer'] + mem.get('archive', [])
                      if m['role'] == 'user' and m['content'] == q), None)
 
+    def explained(self, user, body):
+        """The admin explain of body (a Responses request) for user."""
+        r = mh.admin_request(self.p, 'POST', '/admin/users/%s/explain?api=responses' % mh.qid(user),
+                             json.dumps(body).encode(), 'application/json')
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
     def stored(self, reply_id):
         r = harness.request(self.fake.port, 'GET', '/_fake/stored?id=' + reply_id)
         self.assertEqual(r.status, 200, r)
@@ -365,7 +372,13 @@ class StoredChain(mh.MemCase):
             body = {'model': 'gpt-4o-mini', 'instructions': client, 'input': q, 'stream': k == 2}
             if prev is not None:
                 body['previous_response_id'] = prev
+            else:  # explain shows the head the first turn gets: its own, not the session's
+                ex = self.explained(user, body)
             head, tail, prev = self.turn(user, body, client)
+            if k == 0:
+                self.assertEqual((ex['conversation']['session'], ex['conversation']['kept_head']),
+                                 (False, False), ex['conversation'])
+                self.assertEqual(ex['sections']['head']['block'], head)
             heads.append(head)
             rids.append(prev)
             block = mh.Block(head)
@@ -400,6 +413,8 @@ class StoredChain(mh.MemCase):
         self.seed_summary(user)
         self.assertOK(mh.send(self.p, user, [mh.user_msg('Hello.'), mh.asst_msg('Hi.'),
                                             mh.user_msg('I like tea.')]))
+        mh.wait_memory(self.p, user, lambda m: 'I like tea.' in (m['summary']['text'] or ''),
+                       what='the summary with the resent turn')
         self.chain(user, 'leading')
 
     def test_a_resending_client_the_provider_stores_keeps_the_head(self):
