@@ -525,20 +525,22 @@ int mp_chatreq_scan_input(const char *body, size_t len, struct mp_chatreq_msg *m
                           struct mp_chatreq *out)
 {
     /* the members the wire and the pipeline read, in one walk of the body */
-    static const char *const names[] = {"input", "tools", "previous_response_id", "conversation",
-                                        "instructions"};
-    size_t v[5][2];
+    static const char *const names[] = {"input",        "tools",        "previous_response_id",
+                                        "conversation", "instructions", "store"};
+    size_t v[6][2];
     struct mp_chatreq r = {0};
     int rc = MP_OK;
     if (body == NULL || out == NULL || (msgs == NULL && cap > 0))
         return MP_EINVAL;
-    if (top_members(body, len, names, 5, v, &r) != MP_OK ||
+    if (top_members(body, len, names, 6, v, &r) != MP_OK ||
         (body[r.messages_start] != '[' && body[r.messages_start] != '"'))
         return MP_EINVAL;
     r.msgs = msgs;
     r.tools_start = v[1][0];
     r.tools_end = v[1][1];
     r.upstream_state = member_set(body, v[2]) || member_set(body, v[3]);
+    /* the API's default is true: only the literal false keeps it */
+    r.stored = r.upstream_state || !(v[5][1] - v[5][0] == 5 && body[v[5][0]] == 'f');
     r.instructions_start = v[4][0];
     r.instructions_end = v[4][1];
     if (body[r.messages_start] == '[') {

@@ -62,6 +62,9 @@ struct mp_chatreq {
                             user message whose content is that literal */
     bool upstream_state; /* the upstream holds the conversation ("previous_response_id" or
                             "conversation" is set): nothing is replayed from the buffer */
+    bool stored;         /* the upstream stores the request's input and carries it into later
+                            turns: upstream_state, or "store" absent or not false (the API's
+                            default is true) */
     size_t instructions_start, instructions_end; /* the "instructions" value (any JSON value,
                                                     null included); both 0 when absent */
     /* Anthropic's Messages API (mp_chatreq_scan_messages) and the Responses API: */
@@ -103,7 +106,8 @@ int mp_chatreq_scan(const char *body, size_t len, struct mp_chatreq_msg *msgs, s
  * item, such as "function_call" or "reasoning", as MP_CR_OTHER, without
  * text). The splice point is after the leading system/developer messages
  * as in chat. upstream_state is set when "previous_response_id" or
- * "conversation" is present and not null; object_start and the span of
+ * "conversation" is present and not null; stored with upstream_state and
+ * whenever "store" is not false; object_start and the span of
  * "instructions" (the last when it repeats) are set for the wire's
  * splice. MP_EINVAL when body is not such
  * an object (no "input", "input" neither a string nor an array, an item

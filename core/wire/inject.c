@@ -154,7 +154,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     struct mp_wire_pick *picks = NULL;
     mp_there_init(&in, w, body, req, um, 0, NULL);
     struct mp_recall_params own;
-    if (req->upstream_state) { /* the upstream holds the conversation: no replay */
+    if (req->stored) { /* the upstream holds the conversation, or keeps this input: no replay */
         own = *p;
         own.sections &= ~MP_RECALL_BUFFER;
         p = &own;
@@ -342,7 +342,7 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
 }
 
 /* The tail's plan: every section but the summary (nor the buffer with
- * upstream state; nothing for a loop's round that goes again with its
+ * a stored request; nothing for a loop's round that goes again with its
  * kept tail) within what the head leaves, without the head's facts;
  * the summary too when it was written after the kept head was built
  * (summary_later: the head keeps its bytes, the new summary reaches the
@@ -361,7 +361,7 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
        tail, where a replay that slides with every recorded turn leaves the
        cached prefix alone; in what the question's relevant items leave
        (no share of its own: round 2, core/recall/recall.h) */
-    if (req->upstream_state)
+    if (req->stored) /* nor where it stores the request: "instructions" takes no messages */
         tp.sections &= ~MP_RECALL_BUFFER;
     if (resends)
         tp.share_buffer = 0;

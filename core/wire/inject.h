@@ -8,11 +8,11 @@
  * see wire/chat.c). Memory comes in as a struct mp_usermem (summary,
  * buffer) and a struct mp_recall_source (core/recall/recall.h).
  *
- * Nothing is replayed from the buffer when the upstream already holds the
- * conversation (mp_chatreq.upstream_state); the other sections go in as
- * usual (on the Responses API into "instructions", never into the stored
- * "input": wire/responses.c). A buffered message is replayed unless the request already carries it:
- * same role and same text as any of its messages, compared by hash and
+ * Nothing is replayed from the buffer when the upstream holds the
+ * conversation or stores the request (mp_chatreq.stored); the other
+ * sections go in as usual (on the Responses API into "instructions",
+ * never into the stored "input": wire/responses.c). A buffered message is replayed unless the
+ * request already carries it: same role and same text as any of its messages, compared by hash and
  * then byte for byte (mp_chatreq_hash_text, the wire's
  * message_text_equals). */
 #ifndef MP_CORE_INJECT_H

@@ -1,9 +1,30 @@
 /* The Responses API wire (wire.h): POST /v1/responses.
  *
  * Request: core/wire/chatreq.c's mp_chatreq_scan_input reads "input" (a string,
- * or an array of items). Memory goes in as one developer message at the
- * start of "input", after any leading system/developer items, followed by
- * the replayed messages; a string input becomes the equivalent array:
+ * or an array of items). Where memory goes depends on whether the upstream
+ * stores the request (req->stored: "store" absent or not false, or a
+ * "previous_response_id"/"conversation" chain). A stored request's input
+ * items are kept upstream and carried into every later turn of its chain,
+ * and memory erased or corrected later would stay there; "instructions"
+ * is not carried over. So memory goes into "instructions" and "input" is
+ * not touched, on every turn, the first included:
+ *
+ *   "instructions":"<client's>"  ->  "instructions":"<client's>\n\n<head>\n\n<tail>"
+ *
+ * after a string, "\n\n" and the block (the head, then "\n\n" and the
+ * tail: core/wire/splice.h mp_wire_put_joined) inside the same string, the
+ * client's bytes as they were; null becomes the block's string; without
+ * one, a new "instructions" string first in the object. The head's bytes
+ * come first and are the same every turn; the tail (per question) ends
+ * the string. Nothing is replayed as items then (core/wire/inject.c gives
+ * no picks; the splice writes none). The API takes only a string or null
+ * there: any other value is MP_EUNSUPPORTED, and the body goes upstream
+ * as it came, without memory.
+ *
+ * A request the upstream does not store ("store":false, no chain) gets
+ * memory in "input" instead, as one developer item at its start, after
+ * any leading system/developer items, followed by the replayed messages;
+ * a string input becomes the equivalent array:
  *
  *   "input":"hi"  ->  "input":[{"role":"developer","content":"<block>"},...,
  *                              {"role":"developer","content":"<tail>"},
@@ -12,18 +33,6 @@
  * (the string's own bytes unchanged; the tail its own item right before
  * the user's, where the conversation's later turns have it, so that the
  * head's item stays their prefix), and "instructions" is not touched.
- *
- * When the upstream holds the conversation ("previous_response_id" or
- * "conversation" set, not null), the input items of the request are stored
- * upstream and carried into every later turn, a memory block among them;
- * "instructions" is not carried over. So the block goes into
- * "instructions" and "input" is not touched: after a string, "\n\n" and
- * the block inside the same string (the client's bytes as they were);
- * null becomes the block's string; without one, a new "instructions"
- * string first in the object. Nothing is replayed then (core/wire/inject.c
- * gives no picks; the splice writes none). The API takes only a string or
- * null there: any other value is MP_EUNSUPPORTED, and the body goes
- * upstream as it came, without memory.
  *
  * Reply: the words of the parts of the "message" items of "output", joined
  * by '\n': an "output_text" part's text, a "refusal" part's refusal, an
@@ -54,7 +63,7 @@
 
 /* ---- the request ---- */
 
-/* With upstream state: the block into "instructions" (see the top). The
+/* A stored request: the block into "instructions" (see the top). The
  * splice point and what goes around the escaped block; MP_EUNSUPPORTED
  * when "instructions" is neither a string nor null. */
 static int instructions_edit(const char *body, const struct mp_chatreq *req, size_t *at,
@@ -102,7 +111,7 @@ static int splice(const char *body, size_t len, const struct mp_chatreq *req,
                   const struct mp_wire_memory *mem, struct mp_splice *out)
 {
     static const char user_open[] = ",{\"role\":\"user\",\"content\":";
-    if (req->upstream_state)
+    if (req->stored)
         return splice_instructions(body, len, req, mem, out);
     if (!req->text_input)
         return mp_wire_splice_messages(body, len, req, mem, "developer", 9, out);

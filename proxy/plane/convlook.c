@@ -144,9 +144,10 @@ static void find(const struct mp_usermem *um, const char *user, size_t ulen, con
         c = (struct mp_convid){.kind = MP_CONVID_SESSION, .source = ""};
     struct mp_convid lead = {.kind = MP_CONVID_LEADING, .source = ""};
     unsigned char lk[MP_CONVLOOK_KEY_LEN];
+    /* a request the upstream stores is never the session's: its chain goes on from it */
     if (c.kind == MP_CONVID_SESSION && !chain && mp_convid_lead(body, req, &lead.lead) &&
         key_of(user, ulen, &lead, lk) &&
-        !sends_newest_alone(um, mp_convlook_digest(lk), now_ms, lim->idle_ms)) {
+        (req->stored || !sends_newest_alone(um, mp_convlook_digest(lk), now_ms, lim->idle_ms))) {
         c = lead; /* the first turn of the conversation its client goes on with */
         out->first = true;
     }

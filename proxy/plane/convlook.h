@@ -123,7 +123,8 @@ bool mp_convlook_chain(const char *user, size_t ulen, const struct mp_mem_messag
  *     alone has a session: the user's newest buffered user message in um
  *     (NULL: none), recorded within lim->idle_ms, was filed under the
  *     session, or was a lone first turn (MP_CONVID_FIRST) its client never
- *     resent and not this request's;
+ *     resent and not this request's. A Responses request the upstream
+ *     stores (req->stored) is never the session's: its chain goes on from it;
  *   - a previous_response_id chain found among um's messages is that chain
  *     (mp_convlook_chain); one not found, the user's session.
  * A conversation known by its leading messages (LEADING, a first turn

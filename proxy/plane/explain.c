@@ -14,8 +14,8 @@
  * "own_conversation", "upstream_holds_conversation", "asked_again",
  * "in_head", "already_in_request"), "in_head" (the tail
  * leaves what the head holds), "section_off" (the
- * mode injects no such section), "upstream_holds_conversation" (the
- * Responses API with upstream state: no replay) or "user_setting" (the
+ * mode injects no such section), "upstream_holds_conversation" (a
+ * Responses request the upstream stores: no replay) or "user_setting" (the
  * user turned memory off). Scored items are the relevance hits of the
  * question (facts and archived messages); the terms shown are the
  * question's terms the item's text holds. */
@@ -427,7 +427,7 @@ static bool in_buffer(const struct explain *ex, uint64_t seq)
  * the buffer's (core/recall/recall.h). */
 static bool replayed(const struct explain *ex)
 {
-    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
+    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.stored;
 }
 
 static const char *past_why(const struct explain *ex, const struct mp_mem_message *m, bool applies)
@@ -549,8 +549,8 @@ static const char *buffer_why(const struct explain *ex, const struct mp_mem_mess
 
 static json_t *buffer(const struct explain *ex)
 {
-    bool applies = (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
-    const char *off = ex->req.upstream_state ? "upstream_holds_conversation" : off_why(ex);
+    bool applies = (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.stored;
+    const char *off = ex->req.stored ? "upstream_holds_conversation" : off_why(ex);
     json_t *items = json_array();
     for (size_t i = 0; items != NULL && i < ex->um.nmessages; i++) {
         const struct mp_mem_message *m = &ex->um.messages[i];

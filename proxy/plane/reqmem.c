@@ -1004,9 +1004,9 @@ static int record_turn(struct mp_reqmem *m, struct mp_loop *loop, const char *re
     if (rc != MP_OK)
         return rc;
     record_conv(m, loop, body, len, t);
+    t->reply_ref = reply_ref(m);
     t->conv_put = m->conv_put; /* written with the turn */
     m->conv_put = NULL;
-    t->reply_ref = reply_ref(m);
     if (mp_turn_loop_keys(t) != MP_OK) {
         mp_turn_free(t); /* a round with nothing to find its loop by */
         return MP_NOTFOUND;

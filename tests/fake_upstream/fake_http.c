@@ -200,6 +200,9 @@ static enum fake_route route_of(const char *t, size_t n)
     if (plen == 12 && memcmp(t, "/_fake/cache", 12) == 0) {
         return FAKE_ROUTE_CACHE;
     }
+    if (plen == 13 && memcmp(t, "/_fake/stored", 13) == 0) {
+        return FAKE_ROUTE_STORED;
+    }
     if (plen == 12 && memcmp(t, "/_fake/reply", 12) == 0) {
         return FAKE_ROUTE_REPLY;
     }

@@ -47,6 +47,7 @@ enum fake_route {
     FAKE_ROUTE_JOBS,
     FAKE_ROUTE_JOBMODE,
     FAKE_ROUTE_CACHE,
+    FAKE_ROUTE_STORED, /* GET /_fake/stored?id=: a stored Responses response */
     FAKE_ROUTE_REPLY,
     FAKE_ROUTE_HOLD,
     FAKE_ROUTE_RELEASE,

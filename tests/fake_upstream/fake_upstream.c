@@ -19,6 +19,7 @@
 #include "fake_models.h"
 #include "fake_record.h"
 #include "fake_responses.h"
+#include "fake_stored.h"
 #include "fake_toolcall.h"
 #include "fake_validate.h"
 
@@ -76,6 +77,8 @@ struct server {
     bool reply_set;           /* reply waits for the next answer that takes it */
     bool holding;             /* POST /_fake/hold: jobs' answers wait for /_fake/release */
     struct fake_embed *embed; /* /v1/embeddings: its mode and log (fake_embed.h) */
+
+    struct fake_stored *stored; /* the Responses API's stored responses (fake_stored.h) */
 };
 
 enum conn_state { C_READ, C_SEND, C_STALL, C_HOLD };
@@ -450,21 +453,43 @@ static const char *request_body(const struct conn *c, size_t *len)
     return c->head.chunked ? c->body.p : c->in.p + c->head.head_len;
 }
 
+/* A Responses request as the provider's prompt cache sees it: the items
+ * of the chain it continues (chain: fake_stored.h) before its own input;
+ * req itself (a new reference) when it continues none. NULL: out of
+ * memory. */
+static json_t *with_chain(json_t *req, json_t *chain)
+{
+    if (chain == NULL) {
+        return json_incref(req);
+    }
+    json_t *view = json_copy(req);
+    json_t *items = fake_stored_items(req, chain);
+    if (view == NULL || items == NULL || json_object_set_new(view, "input", items) != 0) {
+        json_decref(view);
+        return NULL;
+    }
+    return view;
+}
+
 /* The body of a POST to a chat API, parsed once for the prompt cache (a
  * body it reads: caching on, at most FAKE_CACHE_MAX_BODY), for the
- * tool-use rules (any body that may break one) and for the named call
+ * tool-use rules (any body that may break one), for the named call
  * (call not NULL; a body that declares tools has "tool" in it, so it is
- * parsed). Refuses the request as the provider would (r->error, the body
- * in srv->scratch; returns true), or counts its usage in r->usage and
- * says in *call_it whether it is answered with the call. */
+ * parsed) and, on the Responses API, for what the provider stores.
+ * Refuses the request as the provider would (r->error, the body in
+ * srv->scratch; returns true), or counts its usage in r->usage (a
+ * Responses request's prompt after the items of the chain it continues)
+ * and says in *call_it whether it is answered with the call. */
 static bool use_body(struct server *srv, const struct api *api, struct fake_v1_req *r,
                      const struct fake_call *call, bool *call_it)
 {
     bool dry = api->cache == FAKE_CACHE_COUNT_ONLY;
+    bool responses = api->cache == FAKE_CACHE_RESPONSES && r->body_len <= FAKE_CACHE_MAX_BODY;
     enum fake_cache_api wire = dry ? FAKE_CACHE_MESSAGES : (enum fake_cache_api)api->cache;
     bool cache = !srv->no_prompt_cache && r->body_len <= FAKE_CACHE_MAX_BODY;
     bool check = !dry && fake_validate_wanted(r->body, r->body_len);
-    json_t *req = cache || check ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    json_t *req = cache || check || responses ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    json_t *chain = responses && json_is_object(req) ? fake_stored_chain(srv->stored, req) : NULL;
     srv->scratch.len = 0;
     srv->scratch.oom = false;
     bool refused = check && !fake_validate(wire, req, &srv->scratch);
@@ -472,7 +497,13 @@ static bool use_body(struct server *srv, const struct api *api, struct fake_v1_r
         r->error = srv->scratch.p;
         r->error_len = srv->scratch.len;
     } else if (!refused && cache) {
-        fake_cache_use(dry ? NULL : srv->cache, wire, req, r->body_len, &r->usage);
+        json_t *seen = with_chain(req, chain);
+        fake_cache_use(dry ? NULL : srv->cache, wire, seen, r->body_len, &r->usage);
+        json_decref(seen);
+    }
+    if (!refused && responses && json_is_object(req)) {
+        fake_stored_keep(srv->stored, r->n, req, chain, FAKE_REPLY_TEXT,
+                         sizeof(FAKE_REPLY_TEXT) - 1);
     }
     *call_it = !refused && !dry && call != NULL && fake_toolcall_applies(wire, req, call->name);
     json_decref(req);
@@ -724,6 +755,29 @@ static enum progress answer_cache(struct conn *c)
                                           srv->scratch.len, !c->head.keep_alive));
 }
 
+/* GET /_fake/stored?id=resp_<n>: what the Responses API stored of that
+ * response (fake_stored.h); 404 when nothing. */
+static enum progress answer_stored(struct conn *c)
+{
+    struct server *srv = c->srv;
+    const char *t = c->in.p + c->head.target.off;
+    const char *q = memchr(t, '?', c->head.target.len);
+    size_t qlen = q != NULL ? c->head.target.len - (size_t)(q + 1 - t) : 0;
+    srv->scratch.len = 0;
+    srv->scratch.oom = false;
+    int status = 400;
+    if (qlen > 3 && memcmp(q + 1, "id=", 3) == 0) {
+        status = fake_stored_json(srv->stored, q + 4, qlen - 3, &srv->scratch);
+    } else {
+        fake_buf_puts(&srv->scratch, "{\"error\":\"usage: GET /_fake/stored?id=resp_N\"}");
+    }
+    if (srv->scratch.oom) {
+        return start_plan(c, -1);
+    }
+    return start_plan(c, fake_plan_simple(&c->plan, status, "application/json", srv->scratch.p,
+                                          srv->scratch.len, !c->head.keep_alive));
+}
+
 /* The routing of query q[0..n) ("machines=M&rate=R&idle_ms=N", each
  * optional) over *r; 0, or -1 when an item is unknown or out of range. */
 static int parse_routing(const char *q, size_t n, struct fake_routing *r)
@@ -895,6 +949,8 @@ static enum progress answer(struct conn *c)
         return answer_embed(c, c->head.route == FAKE_ROUTE_EMBEDMODE);
     case FAKE_ROUTE_CACHE:
         return answer_cache(c);
+    case FAKE_ROUTE_STORED:
+        return answer_stored(c);
     case FAKE_ROUTE_REPLY:
         return answer_reply(c);
     case FAKE_ROUTE_ROUTING:
@@ -937,6 +993,7 @@ static enum progress answer(struct conn *c)
         srv->modes[FAKE_JOB_SUMMARIZE] = FAKE_MODE_OK;
         fake_cache_reset(srv->cache);
         fake_embed_reset(srv->embed);
+        fake_stored_reset(srv->stored);
         srv->reply_set = false;
         release_held(srv);
         return start_plan(
@@ -1198,6 +1255,7 @@ static void server_cleanup(struct server *srv)
     fake_records_free(&srv->records);
     fake_cache_free(srv->cache);
     fake_embed_free(srv->embed);
+    fake_stored_free(srv->stored);
 }
 
 int main(int argc, char **argv)
@@ -1242,7 +1300,8 @@ int main(int argc, char **argv)
     int status = 1;
     srv.cache = fake_cache_new();
     srv.embed = fake_embed_new();
-    if (srv.cache == NULL || srv.embed == NULL ||
+    srv.stored = fake_stored_new();
+    if (srv.cache == NULL || srv.embed == NULL || srv.stored == NULL ||
         fake_cache_set_routing(srv.cache, &routing) != 0) {
         goto out;
     }

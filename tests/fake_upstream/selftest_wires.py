@@ -607,6 +607,50 @@ class CacheTest(unittest.TestCase):
             self.assertEqual(st[k], sum(u[k] for u in got), k)
 
 
+class StoredResponsesTest(unittest.TestCase):
+    """What the Responses API stores of a request and carries into the
+    turns that continue it (docs/fake-upstream-wires.md, "Stored
+    responses")."""
+    REPLY = {'type': 'message', 'role': 'assistant',
+             'content': [{'type': 'output_text', 'text': 'Hello from fake upstream'}]}
+
+    def turn(self, **body):
+        r = call('/v1/responses', dict({'model': 'gpt-5', 'instructions': 'Be brief.'}, **body))
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()
+
+    def stored(self, rid):
+        return control('/_fake/stored?id=' + rid)
+
+    def test_a_chain_is_kept_and_carried_without_instructions(self):
+        first = self.turn(input='first')
+        kept = self.stored(first['id'])
+        self.assertEqual(kept.status, 200, kept.body)
+        items = [{'role': 'user', 'content': 'first'}, self.REPLY]
+        self.assertEqual(kept.json(), {'id': first['id'], 'items': items})
+        second_input = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'second'}]}]
+        second = self.turn(previous_response_id=first['id'], input=second_input)
+        self.assertEqual(self.stored(second['id']).json()['items'],
+                         items + second_input + [self.REPLY])
+        # the provider's prompt: instructions, then the chain's items, then the input
+        seen = {'instructions': 'Be brief.', 'input': items + second_input}
+        self.assertEqual(second['usage']['input_tokens'], tokens(seen))
+        # store false: nothing kept, the prompt still continues the chain
+        third = self.turn(previous_response_id=second['id'], input='third', store=False)
+        self.assertEqual(self.stored(third['id']).status, 404)
+        seen = {'instructions': 'Be brief.',
+                'input': items + second_input + [self.REPLY, {'role': 'user', 'content': 'third'}]}
+        self.assertEqual(third['usage']['input_tokens'], tokens(seen))
+
+    def test_unknown_ids_and_bad_queries(self):
+        lone = self.turn(previous_response_id='resp_999999', input='alone')
+        self.assertEqual(self.stored(lone['id']).json()['items'],
+                         [{'role': 'user', 'content': 'alone'}, self.REPLY])
+        self.assertEqual(self.stored('resp_999999').status, 404)
+        self.assertEqual(control('/_fake/stored').status, 400)
+        self.assertEqual(control('/_fake/stored?x=1').status, 400)
+
+
 class NoPromptCacheTest(unittest.TestCase):
     """--no-prompt-cache: usage from the body's bytes, nothing cached, no
     body parsed (docs/fake-upstream.md)."""

@@ -1,8 +1,9 @@
 /* Tests for core/wire/responses.c (and what it reads through core/wire/chatreq.c
  * and core/wire/completion.c): the Responses API request read in place, the
  * splice (string input made an array, developer message after the leading
- * system/developer items, nothing else touched), the upstream-state flag
- * and the block in "instructions" then, and the reply's text from a body
+ * system/developer items, nothing else touched) of a request the upstream
+ * does not store, the stored and upstream-state flags and the block in
+ * "instructions" then, and the reply's text from a body
  * and from stream events. */
 #include <check.h>
 #include <stdlib.h>
@@ -21,19 +22,25 @@ START_TEST(test_responses_tail)
 {
     char *out;
     wf_use_tail("T");
-    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"type\":"
+    out = wf_spliced("{\"store\":false,\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"type\":"
                      "\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"},{\"role\":"
                      "\"user\",\"content\":\"q\"}]}",
                      NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
-                          "\"user\",\"content\":\"a\"},{\"type\":\"function_call_output\","
-                          "\"call_id\":\"c\",\"output\":\"x\"},{\"role\":\"developer\",\"content\":"
-                          "\"T\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+    ck_assert_str_eq(
+        out, "{\"store\":false,\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+             "\"user\",\"content\":\"a\"},{\"type\":\"function_call_output\","
+             "\"call_id\":\"c\",\"output\":\"x\"},{\"role\":\"developer\",\"content\":"
+             "\"T\"},{\"role\":\"user\",\"content\":\"q\"}]}");
     free(out);
-    out = wf_spliced("{\"input\":\"q\"}", NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
-                          "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
-                          "\"q\"}]}");
+    out = wf_spliced("{\"store\":false,\"input\":\"q\"}", NULL, 0);
+    ck_assert_str_eq(
+        out, "{\"store\":false,\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+             "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
+             "\"q\"}]}");
+    free(out);
+    /* a stored first turn ("store" absent): as with upstream state */
+    out = wf_spliced("{\"instructions\":\"I\",\"input\":\"q\"}", NULL, 0);
+    ck_assert_str_eq(out, "{\"instructions\":\"I\\n\\nB\\n\\nT\",\"input\":\"q\"}");
     free(out);
     out = wf_spliced("{\"previous_response_id\":\"r\",\"instructions\":\"I\",\"input\":[{"
                      "\"role\":\"user\",\"content\":\"q\"}]}",
@@ -43,15 +50,16 @@ START_TEST(test_responses_tail)
     free(out);
     /* a tool loop: function calls and their outputs after the question
        keep the tail before it, never between a call and its output */
-    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"q\"},{\"type\":"
+    out = wf_spliced("{\"store\":false,\"input\":[{\"role\":\"user\",\"content\":\"q\"},{\"type\":"
                      "\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"},"
                      "{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]}",
                      NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
-                          "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
-                          "\"q\"},{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\","
-                          "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
-                          "\"c\",\"output\":\"x\"}]}");
+    ck_assert_str_eq(
+        out, "{\"store\":false,\"input\":[{\"role\":\"developer\",\"content\":\"B\"},{\"role\":"
+             "\"developer\",\"content\":\"T\"},{\"role\":\"user\",\"content\":"
+             "\"q\"},{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\","
+             "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
+             "\"c\",\"output\":\"x\"}]}");
     free(out);
     wf_use_tail("");
 }
@@ -61,8 +69,8 @@ Suite *mp_test_suite(void);
 
 START_TEST(test_responses_string_input_becomes_an_array)
 {
-    const char *body =
-        "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":\"what db \\u00e9?\"}";
+    const char *body = "{\"model\":\"m\",\"store\":false,\"instructions\":\"be "
+                       "brief\",\"input\":\"what db \\u00e9?\"}";
     struct mp_chatreq req;
     ck_assert_int_eq(wf_scan(body, &req), MP_OK);
     ck_assert(req.text_input);
@@ -73,33 +81,36 @@ START_TEST(test_responses_string_input_becomes_an_array)
     const struct mp_wire_pick picks[] = {{MP_ROLE_USER, "old q", 5, false},
                                          {MP_ROLE_ASSISTANT, "old \"a\"", 7, true}};
     char *out = wf_spliced(body, picks, 2);
-    ck_assert_str_eq(out, "{\"model\":\"m\",\"instructions\":\"be brief\",\"input\":["
-                          "{\"role\":\"developer\",\"content\":\"B\"},"
-                          "{\"role\":\"user\",\"content\":\"old q\"},"
-                          "{\"role\":\"assistant\",\"content\":\"old \\\"a\\\"\xe2\x80\xa6\"},"
-                          "{\"role\":\"user\",\"content\":\"what db \\u00e9?\"}]}");
+    ck_assert_str_eq(out,
+                     "{\"model\":\"m\",\"store\":false,\"instructions\":\"be brief\",\"input\":["
+                     "{\"role\":\"developer\",\"content\":\"B\"},"
+                     "{\"role\":\"user\",\"content\":\"old q\"},"
+                     "{\"role\":\"assistant\",\"content\":\"old \\\"a\\\"\xe2\x80\xa6\"},"
+                     "{\"role\":\"user\",\"content\":\"what db \\u00e9?\"}]}");
     free(out);
 }
 END_TEST
 
 START_TEST(test_responses_block_after_leading_system_and_developer_items)
 {
-    const char *body = "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
+    const char *body = "{\"store\":false,\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
                        "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
                        "\"input_text\",\"text\":\"D\"}]},{\"role\":\"user\",\"content\":\"Q\"}]}";
     char *out = wf_spliced(body, NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
+    ck_assert_str_eq(out, "{\"store\":false,\"input\":[{\"role\":\"system\",\"content\":\"S\"},"
                           "{\"type\":\"message\",\"role\":\"developer\",\"content\":[{\"type\":"
                           "\"input_text\",\"text\":\"D\"}]},"
                           "{\"role\":\"developer\",\"content\":\"B\"},"
                           "{\"role\":\"user\",\"content\":\"Q\"}]}");
     free(out);
-    out = wf_spliced("{\"input\":[{\"role\":\"user\",\"content\":\"Q\"}]}", NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
+    out =
+        wf_spliced("{\"store\":false,\"input\":[{\"role\":\"user\",\"content\":\"Q\"}]}", NULL, 0);
+    ck_assert_str_eq(out, "{\"store\":false,\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
                           "{\"role\":\"user\",\"content\":\"Q\"}]}");
     free(out);
-    out = wf_spliced("{\"input\":[ ]}", NULL, 0);
-    ck_assert_str_eq(out, "{\"input\":[{\"role\":\"developer\",\"content\":\"B\"} ]}");
+    out = wf_spliced("{\"store\":false,\"input\":[ ]}", NULL, 0);
+    ck_assert_str_eq(out,
+                     "{\"store\":false,\"input\":[{\"role\":\"developer\",\"content\":\"B\"} ]}");
     free(out);
 }
 END_TEST
@@ -162,7 +173,35 @@ START_TEST(test_responses_upstream_state)
     ck_assert_int_eq(wf_scan("{\"previous_response_id\":null,\"input\":\"q\"}", &req), MP_OK);
     ck_assert(!req.upstream_state);
     ck_assert_int_eq(wf_scan("{\"input\":\"q\",\"store\":false}", &req), MP_OK);
-    ck_assert(!req.upstream_state);
+    ck_assert(!req.upstream_state && !req.stored);
+}
+END_TEST
+
+/* stored: "store" absent, null or true (the API's default), or a chain
+ * whatever "store" says; only the literal false without one is not. */
+START_TEST(test_responses_stored)
+{
+    static const char *const stored[] = {
+        "{\"input\":\"q\"}",
+        "{\"input\":\"q\",\"store\":true}",
+        "{\"store\":null,\"input\":\"q\"}",
+        "{\"previous_response_id\":\"r\",\"store\":false,\"input\":\"q\"}",
+        "{\"conversation\":\"c\",\"store\":false,\"input\":\"q\"}",
+        "{\"store\":false,\"store\":true,\"input\":\"q\"}", /* the last one wins */
+    };
+    static const char *const unstored[] = {
+        "{\"input\":\"q\",\"store\":false}",
+        "{\"previous_response_id\":null,\"store\" : false ,\"input\":[]}",
+    };
+    struct mp_chatreq req;
+    for (size_t k = 0; k < sizeof(stored) / sizeof(stored[0]); k++) {
+        ck_assert_int_eq(wf_scan(stored[k], &req), MP_OK);
+        ck_assert_msg(req.stored, "%s", stored[k]);
+    }
+    for (size_t k = 0; k < sizeof(unstored) / sizeof(unstored[0]); k++) {
+        ck_assert_int_eq(wf_scan(unstored[k], &req), MP_OK);
+        ck_assert_msg(!req.stored, "%s", unstored[k]);
+    }
 }
 END_TEST
 
@@ -250,24 +289,35 @@ START_TEST(test_responses_upstream_state_instructions_not_a_string)
         ck_assert_ptr_null(out.gen);
         ck_assert_uint_eq(out.npieces, 0);
     }
-    /* without upstream state such instructions do not matter: into "input" */
-    char *o = wf_spliced("{\"instructions\":42,\"input\":\"q\"}", NULL, 0);
-    ck_assert_str_eq(o, "{\"instructions\":42,\"input\":[{\"role\":\"developer\",\"content\":"
-                        "\"B\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+    /* a request not stored: such instructions do not matter, into "input" */
+    char *o = wf_spliced("{\"store\":false,\"instructions\":42,\"input\":\"q\"}", NULL, 0);
+    ck_assert_str_eq(
+        o, "{\"store\":false,\"instructions\":42,\"input\":[{\"role\":\"developer\",\"content\":"
+           "\"B\"},{\"role\":\"user\",\"content\":\"q\"}]}");
     free(o);
 }
 END_TEST
 
 START_TEST(test_responses_null_state_keeps_input_placement)
 {
-    /* previous_response_id and conversation null: no upstream state, the
-       block goes into "input" and "instructions" stays as it was */
-    char *o = wf_spliced("{\"previous_response_id\":null,\"conversation\":null,\"instructions\":"
-                         "\"I\",\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}",
-                         NULL, 0);
-    ck_assert_str_eq(o, "{\"previous_response_id\":null,\"conversation\":null,\"instructions\":"
-                        "\"I\",\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
-                        "{\"role\":\"user\",\"content\":\"q\"}]}");
+    /* previous_response_id and conversation null: no upstream state; not
+       stored either, the block goes into "input" and "instructions" stays
+       as it was */
+    char *o =
+        wf_spliced("{\"previous_response_id\":null,\"conversation\":null,\"store\":false,"
+                   "\"instructions\":\"I\",\"input\":[{\"role\":\"user\",\"content\":\"q\"}]}",
+                   NULL, 0);
+    ck_assert_str_eq(o,
+                     "{\"previous_response_id\":null,\"conversation\":null,\"store\":false,"
+                     "\"instructions\":\"I\",\"input\":[{\"role\":\"developer\",\"content\":\"B\"},"
+                     "{\"role\":\"user\",\"content\":\"q\"}]}");
+    free(o);
+    /* stored (no "store"): "instructions", "input" untouched */
+    o = wf_spliced("{\"previous_response_id\":null,\"instructions\":\"I\",\"input\":[{\"role\":"
+                   "\"user\",\"content\":\"q\"}]}",
+                   NULL, 0);
+    ck_assert_str_eq(o, "{\"previous_response_id\":null,\"instructions\":\"I\\n\\nB\",\"input\":[{"
+                        "\"role\":\"user\",\"content\":\"q\"}]}");
     free(o);
 }
 END_TEST
@@ -454,6 +504,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_responses_items_roles_and_text);
     tcase_add_test(tc, test_responses_bad_requests);
     tcase_add_test(tc, test_responses_upstream_state);
+    tcase_add_test(tc, test_responses_stored);
     tcase_add_test(tc, test_responses_upstream_state_block_in_instructions);
     tcase_add_test(tc, test_responses_upstream_state_block_escaped);
     tcase_add_test(tc, test_responses_upstream_state_instructions_not_a_string);

@@ -161,7 +161,9 @@ class Agent:
                           'arguments': json.dumps({'cmd': 'step %d' % k})},
                          {'type': 'function_call_output', 'call_id': call,
                           'output': 'output of step %d' % k}]
-            d = {'model': 'gpt-4o-mini', 'instructions': SYSTEM, 'tools': TOOLS_RESPONSES}
+            # the agent keeps its conversation: the upstream stores none of it
+            d = {'model': 'gpt-4o-mini', 'instructions': SYSTEM, 'tools': TOOLS_RESPONSES,
+                 'store': False}
             key = 'input'
         if self.stream:
             d['stream'] = True
@@ -344,6 +346,8 @@ class Client:
                                'system': 'You are a helpful assistant.',
                                'messages': msgs + [{'role': 'user', 'content': text}]})
         d = {'model': 'gpt-4o-mini', 'instructions': 'You are a helpful assistant.'}
+        if self.chat_id is None:  # a client that keeps its history: the upstream stores none
+            d['store'] = False
         if getattr(self, 'string_input', False) and not self.turns:
             d['input'] = text  # the SDK's shortest form, on the first turn
         elif self.chat_id is not None:  # the upstream holds the conversation: the newest input only

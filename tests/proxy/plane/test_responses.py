@@ -1,11 +1,13 @@
-"""The Responses API (POST /v1/responses, issue 9): memory goes in as one
+"""The Responses API (POST /v1/responses): when the upstream stores the
+request ("store" absent or true) or holds the conversation
+(previous_response_id, conversation) memory goes into "instructions" after
+the client's text, the head's bytes first and the same on every turn of a
+chain, "input" is untouched and nothing is replayed from the buffer; a
+request the upstream does not store ("store": false) gets memory as one
 developer message at the start of "input" (after leading system/developer
-items), a string input becomes the equivalent array, "instructions" is left
-alone; when the upstream holds the conversation (previous_response_id,
-conversation: issue 32) memory goes into "instructions" after the client's
-text, "input" is untouched and nothing is replayed from the buffer; the
-client's other bytes are untouched; the same user id, X-Memory, headers and error rules as chat
-completions (core/wire/responses.c)."""
+items), a string input becoming the equivalent array, "instructions" left
+alone; the client's other bytes are untouched; the same user id, X-Memory,
+headers and error rules as chat completions (core/wire/responses.c)."""
 
 import json
 import os
@@ -58,7 +60,7 @@ class Responses(mh.MemCase):
     def test_string_input_becomes_an_array_with_the_block_first(self):
         user = mh.uid('rs')
         self.seed(user)
-        body = {'model': 'gpt-4o-mini', 'instructions': 'Be brief.',
+        body = {'model': 'gpt-4o-mini', 'instructions': 'Be brief.', 'store': False,
                 'input': 'What vector DB do I use? \u00e9'}
         s = send(self.proxy, user, body, x_memory='read')
         self.assertEqual(s.status, 200, s.resp)
@@ -90,7 +92,8 @@ class Responses(mh.MemCase):
                  'content': [{'type': 'input_text', 'text': 'D'}]}]
         rest = [{'role': 'user', 'content': [{'type': 'input_text', 'text': 'which vector db?'},
                                               {'type': 'input_image', 'image_url': 'data:image/png;base64,AAAA'}]}]
-        body = {'model': 'gpt-4o-mini', 'input': lead + rest, 'tools': [{'type': 'function', 'name': 'f'}]}
+        body = {'model': 'gpt-4o-mini', 'input': lead + rest, 'store': False,
+                'tools': [{'type': 'function', 'name': 'f'}]}
         s = send(self.proxy, user, body, x_memory='read')
         self.assertEqual(s.status, 200, s.resp)
         raw = s.body
@@ -100,16 +103,18 @@ class Responses(mh.MemCase):
         block = self.block_of(els[0])
         self.assertIn(FACT, [(k2, v) for k2, v, _ in block.facts()])
 
-    def test_buffer_replayed_unless_the_upstream_holds_the_conversation(self):
+    def test_buffer_replayed_unless_the_upstream_stores_or_holds_the_conversation(self):
         user = mh.uid('rb')
         self.seed(user, buffered=['My favourite colour is teal.'])
-        fresh = send(self.proxy, user, {'model': 'm', 'input': 'and now?'}, x_memory='read')
+        fresh = send(self.proxy, user, {'model': 'm', 'input': 'and now?', 'store': False},
+                     x_memory='read')
         self.assertEqual(fresh.status, 200, fresh.resp)
         items = json.loads(self.upstream(fresh))['input']
         pairs = [(i['role'], i['content']) for i in items[1:-1]]
         self.assertIn(('user', 'My favourite colour is teal.'), pairs)
         self.assertIn(('assistant', mh.REPLY), pairs)
-        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}):
+        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}, {},
+                      {'store': True}, {'store': None}):
             body = dict({'model': 'm', 'input': 'and now?'}, **state)
             s = send(self.proxy, user, body, x_memory='read')
             self.assertEqual(s.status, 200, s.resp)
@@ -252,7 +257,7 @@ class Conversation(Responses):
         bodies = []
         for stream in (False, True):
             q = {'role': 'user', 'content': 'What vector DB do I use?'}
-            body = {'model': 'gpt-4o-mini', 'input': items + [q], 'stream': stream}
+            body = {'model': 'gpt-4o-mini', 'input': items + [q], 'stream': stream, 'store': False}
             s = send(self.proxy, user, body, x_memory='read')
             self.assertEqual(s.status, 200, s.resp)
             up = self.upstream(s)
@@ -268,6 +273,191 @@ class Conversation(Responses):
         raw = json.dumps(items)[:-1].encode()
         for b in bodies:
             self.assertIn(raw[1:40], b)
+
+
+class StoredChain(mh.MemCase):
+    """A stored conversation (docs/memory-conversations.md "Responses: the
+    provider stores the input"): its first turn ("store" absent) and the
+    turns that continue it (previous_response_id) get memory in
+    "instructions" alone, the head's bytes first and the same on every
+    turn; what the provider stores of the chain (the fake keeps it as OpenAI
+    does) is the client's items and the replies, nothing of memproxy's. 4
+    workers, a new connection a request."""
+
+    # hybrid: the extraction folds a summary after each turn, so a head
+    # built again would differ from the first turn's
+    PROXY_CONFIG = {'workers': 4, 'sections': SECTIONS, 'memory': MEMORY}
+    seed = Responses.seed
+
+    def setUp(self):
+        super().setUp()
+        self.p = self.proxy  # the proxy the helpers talk to
+
+    def upstream(self, sent):
+        return mh.upstream_body(self.fake, sent)
+
+    def seed_summary(self, user):
+        """The fact, and a summary folded from a turn through chat."""
+        r = import_lines(self.p, user, [fact(FACT[0], FACT[1], AT)])
+        self.assertEqual(r.status, 200, r)
+        self.assertOK(mh.send(self.p, user, 'I am building a search service.'))
+        mh.wait_memory(self.p, user, lambda m: m['summary']['text'] is not None,
+                       what='a summary')
+
+    def wait_recorded(self, user, q, k):
+        """Until the turn of q is recorded (with its reply's id, which the
+        next turn continues) and folded into the summary (a head built
+        again from now on would differ from the kept one): the rule of the
+        conversation it was recorded in."""
+        rule = mh.wait_for(lambda: self.recorded(mh.admin_memory(self.p, user).json(), q),
+                           what='turn %d recorded' % k)
+        mh.wait_memory(self.p, user, lambda m: q in (m['summary']['text'] or ''),
+                       what='the summary with %r' % q)
+        return rule
+
+    @staticmethod
+    def recorded(mem, q):
+        """The rule of the conversation the user message q was recorded in
+        (in the buffer, or already in the archive); None: not recorded."""
+        return next((m.get('conversation_rule') for m in mem['buffer'] + mem.get('archive', [])
+                     if m['role'] == 'user' and m['content'] == q), None)
+
+    def explained(self, user, body):
+        """The admin explain of body (a Responses request) for user."""
+        r = mh.admin_request(self.p, 'POST', '/admin/users/%s/explain?api=responses' % mh.qid(user),
+                             json.dumps(body).encode(), 'application/json')
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def stored(self, reply_id):
+        r = harness.request(self.fake.port, 'GET', '/_fake/stored?id=' + reply_id)
+        self.assertEqual(r.status, 200, r)
+        return r.json()['items']
+
+    def turn(self, user, body, client_text):
+        """Sends a turn: the head (the bytes of "instructions" after the
+        client's text, before the tail), the tail, the reply's id."""
+        s = send(self.p, user, body)
+        self.assertEqual(s.status, 200, s.resp)
+        self.assertIsNone(s.resp.header('X-Memory-Error'))
+        self.assertGreater(s.tokens(), 0)
+        up = self.upstream(s)
+        doc = json.loads(up)
+        self.assertEqual(doc['input'], body['input'], 'memory went into the stored input')
+        raw_input = json.dumps(body['input']).encode()
+        self.assertIn(b'"input": ' + raw_input, up, 'the input is not the client\'s bytes')
+        for marker in (mh.INTRO, mh.TAIL_INTRO, FACT[1]):
+            self.assertNotIn(marker, json.dumps(doc['input']))
+        ins = doc['instructions']
+        self.assertTrue(ins.startswith(client_text + '\n\n'), ins[:200])
+        rest = ins[len(client_text) + 2:]
+        head, sep, tail = rest.partition('\n\n' + mh.TAIL_INTRO)
+        if body.get('stream'):
+            rid = next(json.loads(d)['response']['id'] for d in s.resp.data_payloads()
+                       if json.loads(d).get('type') == 'response.completed')
+        else:
+            rid = s.resp.json()['id']
+        return head, (mh.TAIL_INTRO + tail) if sep else '', rid
+
+    def chain(self, user, first_rule):
+        """A stored chain's first three turns: nothing of memproxy's in
+        input, the head's bytes kept, nothing of memproxy's stored
+        upstream; its first turn recorded under first_rule."""
+        client = 'Be brief.'
+        questions = ['Which vector DB do I use?', 'And what does my service do?',
+                     'Which vector DB again?']
+        heads, rids, rules = [], [], []
+        prev = None
+        for k, q in enumerate(questions):
+            body = {'model': 'gpt-4o-mini', 'instructions': client, 'input': q, 'stream': k == 2}
+            if prev is not None:
+                body['previous_response_id'] = prev
+            else:  # explain shows the head the first turn gets: its own, not the session's
+                ex = self.explained(user, body)
+            head, tail, prev = self.turn(user, body, client)
+            if k == 0:
+                self.assertEqual((ex['conversation']['session'], ex['conversation']['kept_head']),
+                                 (False, False), ex['conversation'])
+                self.assertEqual(ex['sections']['head']['block'], head)
+            heads.append(head)
+            rids.append(prev)
+            block = mh.Block(head)
+            self.assertIsNotNone(block.summary, head)
+            facts = [(k2, v) for k2, v, _ in block.facts()]
+            if tail:
+                facts += [(k2, v) for k2, v, _ in mh.Block(tail, tail=True).facts()]
+            self.assertIn(FACT, facts, 'the fact went nowhere on turn %d' % (k + 1))
+            rules.append(self.wait_recorded(user, q, k + 1))
+        # a lone first turn, then the chain its reply begins
+        self.assertEqual(rules, [first_rule, 'chain', 'chain'])
+        self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
+        self.assertEqual(heads[2], heads[0], 'the head changed on the third turn')
+        # what the provider keeps of the chain: the client's items and the replies
+        kept = self.stored(rids[-1])
+        self.assertEqual([i.get('role') for i in kept], ['user', 'assistant'] * 3)
+        self.assertEqual([i['content'] for i in kept if i['role'] == 'user'], questions)
+        text = json.dumps(kept)
+        for marker in (mh.INTRO, mh.TAIL_INTRO, FACT[1], mh.SUMMARY_HEAD):
+            self.assertNotIn(marker, text, 'memproxy\'s text is stored upstream')
+
+    def test_a_stored_chain_keeps_memory_out_of_input_and_the_head_byte_for_byte(self):
+        user = mh.uid('rk')
+        self.seed_summary(user)
+        self.chain(user, 'first_turn')
+
+    def test_a_chain_of_a_user_shown_sending_newest_alone(self):
+        # the user's other client sends its newest message alone (two lone
+        # messages in a row: its session), yet a request the upstream stores
+        # is never the session's: its lone first turn is keyed by its leading
+        # messages, as the chain that goes on from it (plane/convlook.h)
+        self.p = self.start_proxy(workers=1, sections=SECTIONS, memory=MEMORY)
+        user = mh.uid('rl')
+        self.seed_summary(user)
+        for text in ('I like tea.', 'And green tea most.'):
+            self.assertOK(mh.send(self.p, user, text))
+        mh.wait_memory(self.p, user, lambda m: 'And green tea most.' in (m['summary']['text'] or ''),
+                       what='the summary with both lone messages')
+        mh.wait_idle(self.p)
+        doc = mh.admin_memory(self.p, user).json()
+        rules = [x['conversation_rule'] for x in doc['archive'] if x['role'] == 'user']
+        self.assertEqual(rules[-1], 'session', 'the user shows no session')
+        self.chain(user, 'first_turn')
+
+    def test_a_resending_client_the_provider_stores_keeps_the_head(self):
+        # a client that resends its history and lets the provider store
+        # each request (the API's default): its lone first turn kept its
+        # state for a chain; its second turn, keyed by its leading
+        # messages, takes it over
+        user = mh.uid('rr')
+        self.seed_summary(user)
+        client = 'Be brief.'
+        history, heads = [], []
+        for k, q in enumerate(['Which vector DB do I use?', 'And what does my service do?',
+                               'Which vector DB again?']):
+            items = history + [{'role': 'user', 'content': q}]
+            body = {'model': 'gpt-4o-mini', 'instructions': client,
+                    'input': q if k == 0 else items}
+            head, _, _ = self.turn(user, body, client)
+            heads.append(head)
+            self.assertIsNotNone(mh.Block(head).summary, head)
+            history = items + [{'role': 'assistant', 'content': mh.REPLY}]
+            self.wait_recorded(user, q, k + 1)
+        self.assertEqual(heads[1], heads[0], 'the head changed on the second turn')
+        self.assertEqual(heads[2], heads[0], 'the head changed on the third turn')
+
+    def test_store_false_keeps_memory_in_input(self):
+        user = mh.uid('rn')
+        self.seed(user)
+        body = {'model': 'm', 'instructions': 'Be brief.', 'input': 'Which vector DB?',
+                'store': False}
+        s = send(self.p, user, body, x_memory='read')
+        self.assertEqual(s.status, 200, s.resp)
+        doc = json.loads(self.upstream(s))
+        self.assertEqual(doc['instructions'], 'Be brief.')
+        self.assertEqual(doc['input'][-1], {'role': 'user', 'content': 'Which vector DB?'})
+        self.assertTrue(doc['input'][0]['content'].startswith(mh.INTRO), doc['input'][0])
+        r = harness.request(self.fake.port, 'GET', '/_fake/stored?id=' + s.resp.json()['id'])
+        self.assertEqual(r.status, 404, 'the fake stored a "store": false response')
 
 
 class Recording(mh.MemCase):
@@ -362,7 +552,7 @@ class Recording(mh.MemCase):
         user = mh.uid('rf')
         self.assertEqual(send(self.proxy, user, {'model': 'm', 'input': 'I use Qdrant.'}).status, 200)
         self.recorded(user, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY)])
-        s = send(self.proxy, user, {'model': 'm', 'input': 'Which vector DB do I use?'})
+        s = send(self.proxy, user, {'model': 'm', 'input': 'Which vector DB do I use?', 'store': False})
         items = json.loads(mh.upstream_body(self.fake, s))['input']
         self.assertEqual(items[0]['role'], 'developer')
         self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
