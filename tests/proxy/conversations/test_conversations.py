@@ -386,20 +386,25 @@ class Client:
         return mh.upstream_of(self.case.fake, mh.Sent(tag, b'', None, None))['body']
 
 
-class ManyChats(ConvCase):
-    """A user with several chats: what they say in one reaches the others,
-    before any extraction, on every API, with and without chat ids; a
-    chat's own turns never come back to it as memory, and nothing goes in
-    twice."""
+class WordsCase(ConvCase):
+    """A proxy of the test's own whose memory model extracts no fact: what
+    reaches a chat is the words themselves."""
 
     def setUp(self):
         super().setUp()
         self.p = self.own_proxy()
-        mh.set_jobmode(self.fake, extract='invalid')  # no fact: the words themselves
+        mh.set_jobmode(self.fake, extract='invalid')
 
     def tearDown(self):
         mh.set_jobmode(self.fake, extract='ok')
         super().tearDown()
+
+
+class ManyChats(WordsCase):
+    """A user with several chats: what they say in one reaches the others,
+    before any extraction, on every API, with and without chat ids; a
+    chat's own turns never come back to it as memory, and nothing goes in
+    twice."""
 
     def settled(self, user):
         mh.wait_memory(self.p, user, lambda m: 'heron-7' in json.dumps(m['buffer']),
