@@ -36,6 +36,13 @@ PROFILE_HEAD = '[User profile]: '
 SUMMARY_HEAD = '[Conversation history summary]: '
 PAST_HEAD = '[Relevant past conversation]: '
 
+
+def turn_in_notes(user_text, reply):
+    """How a recent turn reads in the notes' past line (core/recall/recall.h,
+    "In the notes"): the user's words, then the reply, the date before the
+    first item of its day."""
+    return 'user) %s | (assistant) %s' % (user_text, reply)
+
 # Waits for asynchronous memory work; generous for the ASan build.
 WAIT = float(os.environ.get('MEMTEST_WAIT', '20'))
 
@@ -495,7 +502,14 @@ class Injection:
                                      % (m,))
 
     def pairs(self):
+        """The messages replayed as messages of their own (none since the
+        recent turns go into the notes)."""
         return [(m['role'], m['content']) for m in self.messages]
+
+    def recent(self):
+        """[(role, text)] of the notes' past line, head and tail: where the
+        recent turns go, whole (core/recall/recall.h, "In the notes")."""
+        return [(role, text) for _, role, text in self.block.past()]
 
     def cost(self):
         """The token estimate of everything injected (core/recall/memblock.h)."""

@@ -106,9 +106,10 @@ class Responses(mh.MemCase):
         fresh = send(self.proxy, user, {'model': 'm', 'input': 'and now?'}, x_memory='read')
         self.assertEqual(fresh.status, 200, fresh.resp)
         items = json.loads(self.upstream(fresh))['input']
-        pairs = [(i['role'], i['content']) for i in items[1:-1]]
-        self.assertIn(('user', 'My favourite colour is teal.'), pairs)
-        self.assertIn(('assistant', mh.REPLY), pairs)
+        # the turn whole in the notes, right before the question; no item of its own
+        self.assertEqual([i['role'] for i in items[-2:]], ['developer', 'user'], items)
+        self.assertIn(mh.turn_in_notes('My favourite colour is teal.', mh.REPLY), items[-2]['content'])
+        self.assertEqual([i for i in items if i['role'] in ('user', 'assistant')], items[-1:], items)
         for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}):
             body = dict({'model': 'm', 'input': 'and now?'}, **state)
             s = send(self.proxy, user, body, x_memory='read')
@@ -366,9 +367,9 @@ class Recording(mh.MemCase):
         items = json.loads(mh.upstream_body(self.fake, s))['input']
         self.assertEqual(items[0]['role'], 'developer')
         self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
+        self.assertIn(mh.turn_in_notes('I use Qdrant.', mh.REPLY), items[0]['content'])
         pairs = [(i['role'], i['content']) for i in items[1:]]
-        self.assertEqual(pairs, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY),
-                                 ('user', 'Which vector DB do I use?')])
+        self.assertEqual(pairs, [('user', 'Which vector DB do I use?')])
 
 
 if __name__ == '__main__':
