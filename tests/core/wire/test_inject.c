@@ -821,6 +821,32 @@ START_TEST(test_inject_conv_recent_turns_in_the_notes)
 }
 END_TEST
 
+/* A head kept from a version whose notes opened with another first line
+ * (one that spoke of messages after the notes) is built anew, with the
+ * intro of now; the same head with the intro of now is reused. */
+START_TEST(test_inject_conv_head_of_another_wording_built_anew)
+{
+    struct mp_inject_head built, kept;
+    struct mp_inject_conv c = {.head_share = 45, .built = &built};
+    struct mp_inject_plan plan;
+    pets_with_summary();
+    free(conv_turn(TURN1, &c, &plan));
+    ck_assert(!c.reused);
+    kept = built;
+    c = (struct mp_inject_conv){.head = &kept, .head_share = 45, .built = &built};
+    free(conv_turn(TURN2, &c, &plan));
+    ck_assert(c.reused);
+    kept.text[0] = 'n'; /* not the intro of now */
+    c = (struct mp_inject_conv){.head = &kept, .head_share = 45, .built = &built};
+    free(conv_turn(TURN2, &c, &plan));
+    ck_assert(!c.reused);
+    ck_assert_uint_ge(built.len, MP_MEMBLOCK_INTRO_LEN);
+    ck_assert_int_eq(memcmp(built.text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN), 0);
+    mp_inject_head_cleanup(&built);
+    mp_inject_head_cleanup(&kept);
+}
+END_TEST
+
 /* ---- the tail's cost ---- */
 
 /* Memories whose letters save (memblock.h: Cyrillic, Arabic, Devanagari),
@@ -972,6 +998,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
     tcase_add_test(r, test_inject_conv_recent_turns_in_the_notes);
+    tcase_add_test(r, test_inject_conv_head_of_another_wording_built_anew);
     tcase_add_loop_test(r, test_inject_conv_tail_costs_its_text, 0,
                         8 * (int)(sizeof(saving_memories) / sizeof(saving_memories[0])));
     suite_add_tcase(s, r);
