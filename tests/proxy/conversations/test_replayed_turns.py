@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import harness  # noqa: E402
 import memhelpers as mh  # noqa: E402
-from test_conversations import Client, WordsCase  # noqa: E402
+from test_conversations import Client, ConvCase, WordsCase  # noqa: E402
 
 ASKED = 'Can you check on my parcel? It has not arrived yet.'
 # the other chat's reply: it, not the user's words, matches the new question
@@ -161,6 +161,51 @@ class ReplayedTurnsStayWhole(WordsCase):
                 mh.wait_idle(self.p)
                 sent = Client(self, api, user).say(QUESTION)
                 self.check(api, sent, [('user', QUESTION)])
+
+
+class AFactOfTheTurn(ConvCase):
+    """The split as it happened: the memory model drew a fact from the other
+    chat's turn (city: Leeds), so its user message, which adds no word of
+    the question to the fact, stays out of the past line (counted once),
+    while the reply, which does, goes in; the user message used to be
+    replayed alone right before the question (on Messages, two user
+    messages in a row). Now it joins its reply in the notes."""
+
+    ASKED = 'I live in Leeds and my parcel has not arrived.'
+    REPLIED = 'Your late order is number 4471; it shipped on Monday from the depot.'
+    QUESTION = 'The late order I told you about in the other chat: what is its number? Is it for Leeds?'
+
+    def setUp(self):
+        super().setUp()
+        # the memory jobs' own key (Anthropic turns lend none)
+        self.p = self.own_proxy(upstream={'api_key': 'sk-conv-jobs'})
+        mh.set_jobmode(self.fake, extract='ok')
+
+    def test_the_user_message_joins_its_reply(self):
+        for api in ('chat', 'messages', 'responses'):
+            for ids in (True, False):
+                with self.subTest(api=api, chat_id=ids):
+                    user = mh.uid('fact')
+                    r = harness.request(self.fake.port, 'POST', '/_fake/reply', [],
+                                        self.REPLIED.encode())
+                    self.assertEqual(r.status, 200, r)
+                    Client(self, api, user, None if api == 'responses' else 'o-' + user).say(
+                        self.ASKED)
+                    mh.wait_memory(self.p, user, lambda m: mh.entity_map(m).get('city') == 'Leeds',
+                                   what='the fact of the other chat\'s turn')
+                    mh.wait_idle(self.p)
+                    c = Client(self, api, user, 'n-' + user if ids and api != 'responses' else None)
+                    c.say(OPENING)
+                    sent = c.say(self.QUESTION)
+                    doc = json.loads(sent)
+                    self.assertEqual(conversation(api, doc), [('user', OPENING),
+                                                              ('assistant', mh.REPLY),
+                                                              ('user', self.QUESTION)], sent)
+                    # (the summary may hold the turn's first words too: it folds them)
+                    past = [ln for n in notes_of(api, doc) for ln in n.split('\n')
+                            if ln.startswith(mh.PAST_HEAD) and self.ASKED in ln]
+                    self.assertEqual(len(past), 1, sent)
+                    self.assertIn(mh.turn_in_notes(self.ASKED, self.REPLIED), past[0])
 
 
 if __name__ == '__main__':
