@@ -123,7 +123,8 @@ struct mp_inject_question {
  *
  * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
  * intro (core/recall/memblock.h); recall measures it with the intro, on a
- * budget raised by what the shorter line saves, so the whole still fits. */
+ * budget raised by what the shorter line saves (not in the modes with
+ * recent turns: the saving is left unused), so the whole still fits. */
 
 /* A past message a head holds, as a tail's candidates are checked against
  * it: its length first, then its mp_chatreq_hash_text (role and text);
