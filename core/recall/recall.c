@@ -137,7 +137,9 @@ int mp_recall_recent(const struct mp_usermem *um, const struct mp_recall_source 
     if (rc != MP_OK)
         goto out;
     mp_recall_fill_summary(&f);
-    mp_recall_fill_messages(&f);
+    rc = mp_recall_fill_messages(&f);
+    if (rc != MP_OK)
+        goto out;
     return mp_recall_fill_finish(&f, plan);
 out:
     mp_recall_fill_cleanup(&f);

@@ -113,7 +113,20 @@
  * past line took is not replayed. A message that is there already (the seen callback: buffered or
  * archived) is left out. pii as in the recent strategy. The past line is written
  * oldest first (at_ms, then seq), whatever order the messages were taken
- * in. */
+ * in.
+ *
+ * In the notes (buffer_in_notes; either strategy): the buffered messages
+ * are not picks but past messages, each turn whole, so that a turn never
+ * reaches the model as a bare user message with its reply elsewhere: the
+ * BUFFER step walks them newest first a turn at a time (a reply with the
+ * user message of the same request right before it, when that one may go
+ * in and is not there already; else the message alone), each turn into
+ * the past line when all of it fits the block and the buffer's share
+ * (its bytes at 4 a token; the past line's share is not theirs), the
+ * first that does not ending the step (round 2 offers it again). A turn
+ * half of which the past line took already (a relevant reply) gets its
+ * other half there, next to it. No cut but the past line's own
+ * (MP_MEMBLOCK_PAST_TEXT_MAX); plan->picks stays empty. */
 #ifndef MP_CORE_RECALL_H
 #define MP_CORE_RECALL_H
 
@@ -189,6 +202,9 @@ struct mp_recall_params {
     /* Text a client inserts into user messages (core/wire/inserted.h,
      * borrowed): left out of the question; NULL: the whole text. */
     const struct mp_inserted_patterns *inserted;
+    /* The buffered messages go into the block's past line, turn by turn,
+     * instead of as messages of their own (see "In the notes" above). */
+    bool buffer_in_notes;
 };
 
 /* Whether message m (a buffered or an archived one, borrowed for the

@@ -215,22 +215,21 @@ bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_me
     return past_bytes(f, m, mp_dayset_has(&f->past_days, mp_memblock_past_day(m))) > 0;
 }
 
-int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
+/* Appends m (the plan then owns it: *m's fields and its content) to the
+ * past line as measured: bytes, with its day already there or not (had).
+ * 1 (taken) or MP_ENOMEM (the caller still owns m's content). */
+static int append_past(struct mp_recall_fill *f, const struct mp_mem_message *m, bool had,
+                       size_t bytes)
 {
     struct mp_recall_plan *pl = &f->plan;
     struct mp_mem_message *c;
-    int64_t day = mp_memblock_past_day(m);
-    bool had = mp_dayset_has(&f->past_days, day);
-    size_t bytes = past_bytes(f, m, had);
-    if (bytes == 0)
-        return 0;
     if (pl->npast == f->past_room) {
         const struct mp_mem_message **a = grow(pl->past, &f->past_room, sizeof(*a));
         if (a == NULL)
             return MP_ENOMEM;
         pl->past = a;
     }
-    if (!had && mp_dayset_add(&f->past_days, day) != MP_OK)
+    if (!had && mp_dayset_add(&f->past_days, mp_memblock_past_day(m)) != MP_OK)
         return MP_ENOMEM;
     c = malloc(sizeof(*c));
     if (c == NULL)
@@ -239,6 +238,13 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
     pl->past[pl->npast++] = c;
     return add_bytes(f, MP_RECALL_LINE_PAST, bytes,
                      mp_memblock_past_saving(m, pl->npast == 1, !had));
+}
+
+int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m)
+{
+    bool had = mp_dayset_has(&f->past_days, mp_memblock_past_day(m));
+    size_t bytes = past_bytes(f, m, had);
+    return bytes == 0 ? 0 : append_past(f, m, had, bytes);
 }
 
 /* Oldest first: by time, then sequence (unique per user). */
@@ -300,11 +306,113 @@ static bool in_past(const struct mp_recall_plan *pl, uint64_t seq)
     return false;
 }
 
-void mp_recall_fill_messages(struct mp_recall_fill *f)
+/* Whether buffered message m is passed over: 1 it may not go in (no
+ * text, or pii), 2 it is there already (the request holds it, or the
+ * past line does: counted as deduplicated by the caller), 0 neither. */
+static int buffer_skip(const struct mp_recall_fill *f, const struct mp_mem_message *m)
+{
+    if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
+        return 1;
+    return mp_recall_fill_seen(f, m) || in_past(&f->plan, m->seq) ? 2 : 0;
+}
+
+/* ---- buffered turns in the notes ---- */
+
+/* Bytes the buffer's turns may still add to the block: what the budget
+ * leaves, within the buffer's cap (in tokens, 4 bytes each). */
+static size_t notes_room(const struct mp_recall_fill *f)
+{
+    size_t room = block_room(f);
+    if (f->buffer_cap == UINT32_MAX)
+        return room;
+    uint64_t cap = (uint64_t)f->buffer_cap * 4;
+    uint64_t left = cap > f->buffer_bytes ? cap - f->buffer_bytes : 0;
+    return left < room ? (size_t)left : room;
+}
+
+/* A copy of buffered message m for the past line (content malloc'd), or
+ * MP_ENOMEM. */
+static int copy_message(const struct mp_mem_message *m, struct mp_mem_message *out)
+{
+    *out = *m;
+    out->content = malloc(m->content_len);
+    if (out->content == NULL)
+        return MP_ENOMEM;
+    memcpy(out->content, m->content, m->content_len);
+    return MP_OK;
+}
+
+/* The turn um->messages[j..i] (one message, or a user message and its
+ * reply) into the past line when all of it fits notes_room: 1 taken, 0
+ * not (nothing taken), MP_ENOMEM. Measured as the line will be written,
+ * whichever order the line sorts them in: one header, one separator per
+ * other message, each day once. */
+static int take_turn(struct mp_recall_fill *f, size_t j, size_t i)
+{
+    const struct mp_mem_message *msgs = f->um->messages;
+    size_t room = notes_room(f), bytes[2] = {0, 0};
+    bool had[2];
+    int64_t day0 = mp_memblock_past_day(&msgs[j]);
+    for (size_t k = 0; k <= i - j; k++) {
+        int64_t day = mp_memblock_past_day(&msgs[j + k]);
+        had[k] = mp_dayset_has(&f->past_days, day) || (k == 1 && day == day0);
+        bytes[k] = mp_memblock_past_bytes(&msgs[j + k], f->plan.npast == 0 && k == 0, !had[k],
+                                          room - bytes[0]);
+        if (bytes[k] == 0)
+            return 0;
+    }
+    for (size_t k = 0; k <= i - j; k++) {
+        struct mp_mem_message c;
+        int rc = copy_message(&msgs[j + k], &c);
+        if (rc == MP_OK)
+            rc = append_past(f, &c, had[k], bytes[k]);
+        if (rc != 1) {
+            free(c.content);
+            return MP_ENOMEM;
+        }
+        f->buffer_bytes += bytes[k];
+    }
+    return 1;
+}
+
+/* Whether user message u and its neighbour m (the next in the buffer)
+ * are one turn: m the reply to u, of the same request. */
+static bool one_turn(const struct mp_mem_message *u, const struct mp_mem_message *m)
+{
+    return u->role == MP_ROLE_USER && m->role == MP_ROLE_ASSISTANT && u->request_id[0] != '\0' &&
+           strcmp(u->request_id, m->request_id) == 0;
+}
+
+/* mp_recall_fill_messages with p->buffer_in_notes: newest first, turn by
+ * turn (a reply with the user message before it), each whole into the
+ * past line while it fits; the first that does not ends the call and is
+ * offered again by the next. */
+static int notes_messages(struct mp_recall_fill *f)
+{
+    const struct mp_mem_message *msgs = f->um->messages;
+    for (; f->buffer_next > 0; f->buffer_next--) {
+        size_t i = f->buffer_next - 1, j = i;
+        int skip = buffer_skip(f, &msgs[i]);
+        f->plan.ndeduplicated += skip == 2;
+        if (skip != 0)
+            continue;
+        if (i > 0 && one_turn(&msgs[i - 1], &msgs[i]) && buffer_skip(f, &msgs[i - 1]) == 0)
+            j = i - 1;
+        int rc = take_turn(f, j, i);
+        if (rc <= 0)
+            return rc;
+        f->buffer_next = j + 1; /* the loop goes on before the turn */
+    }
+    return MP_OK;
+}
+
+int mp_recall_fill_messages(struct mp_recall_fill *f)
 {
     struct mp_recall_plan *pl = &f->plan;
     if (!(f->p->sections & MP_RECALL_BUFFER))
-        return;
+        return MP_OK;
+    if (f->p->buffer_in_notes)
+        return notes_messages(f);
     if (pl->message_cut) { /* taken back: with more room it may fit longer */
         const struct mp_recall_pick *pk = &pl->picks[--pl->npicks];
         f->buffer_tokens -= pick_tokens(pk, &f->um->messages[pk->idx]);
@@ -315,26 +423,25 @@ void mp_recall_fill_messages(struct mp_recall_fill *f)
         size_t i = f->buffer_next - 1;
         const struct mp_mem_message *m = &f->um->messages[i];
         struct mp_recall_pick *pk = &pl->picks[pl->npicks];
-        if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
+        int skip = buffer_skip(f, m);
+        pl->ndeduplicated += skip == 2;
+        if (skip != 0)
             continue;
-        if (mp_recall_fill_seen(f, m) || in_past(pl, m->seq)) {
-            pl->ndeduplicated++;
-            continue;
-        }
         pk->idx = i;
         pk->len = mp_memblock_fit_text(m->content, m->content_len,
                                        mp_memblock_message_room(buffer_left(f)));
         pk->cut = pk->len < m->content_len;
         if (pk->len == 0)
-            return; /* looked at again by the next call */
+            return MP_OK; /* looked at again by the next call */
         f->buffer_tokens += pick_tokens(pk, m);
         pl->npicks++;
         if (pk->cut) {
             pl->message_cut = true;
             f->buffer_next = i;
-            return;
+            return MP_OK;
         }
     }
+    return MP_OK;
 }
 
 bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m)

@@ -44,6 +44,7 @@ struct mp_recall_fill {
     uint64_t saved[MP_RECALL_LINES];       /* what their letters save (quarter bytes) */
     uint32_t buffer_cap;                   /* tokens the buffered messages may cost */
     uint32_t buffer_tokens;                /* what they cost */
+    uint64_t buffer_bytes;                 /* buffer_in_notes: the bytes its turns add */
     size_t buffer_next;                    /* um->messages[0..buffer_next) are not looked at yet */
     size_t facts_room, past_room;          /* allocated length of plan.facts, plan.past */
     struct mp_dayset fact_days, past_days; /* the days the profile and past lines write */
@@ -99,8 +100,12 @@ void mp_recall_fill_summary(struct mp_recall_fill *f);
 
 /* The buffered messages, newest first, from where the last call stopped:
  * each whole while it fits, the first that does not cut (taken back and
- * fitted anew by the next call) or left out, which ends the call. */
-void mp_recall_fill_messages(struct mp_recall_fill *f);
+ * fitted anew by the next call) or left out, which ends the call. With
+ * p->buffer_in_notes, turn by turn into the past line instead (recall.h),
+ * the first turn that does not fit whole ending the call and offered
+ * again by the next; the past line's cap is not theirs: buffer_cap is.
+ * MP_OK, MP_ENOMEM. */
+int mp_recall_fill_messages(struct mp_recall_fill *f);
 
 /* Ends the fill: MP_OK with *plan (the past line sorted oldest first, the
  * profile line day by day, oldest first, the facts of a day in the order

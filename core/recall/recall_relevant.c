@@ -593,8 +593,7 @@ static int round_one(struct relevant *r)
     if (rc == MP_OK)
         rc = offer_ranked(r);
     mp_recall_fill_summary(&r->f);
-    mp_recall_fill_messages(&r->f);
-    return rc;
+    return rc == MP_OK ? mp_recall_fill_messages(&r->f) : rc;
 }
 
 static int round_two(struct relevant *r)
@@ -607,7 +606,8 @@ static int round_two(struct relevant *r)
     if (rc == MP_OK)
         rc = offer_past(r);
     mp_recall_fill_summary(&r->f);
-    mp_recall_fill_messages(&r->f);
+    if (rc == MP_OK)
+        rc = mp_recall_fill_messages(&r->f);
     return rc == MP_OK ? offer_ranked(r) : rc;
 }
 

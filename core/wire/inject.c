@@ -154,7 +154,7 @@ int mp_inject_build(const struct mp_wire *w, const char *body, size_t len,
     struct mp_wire_pick *picks = NULL;
     mp_there_init(&in, w, body, req, um, 0, NULL);
     struct mp_recall_params own;
-    if (req->stored) { /* the upstream holds the conversation, or keeps this input: no replay */
+    if (req->upstream_state) { /* the upstream holds the conversation: no replay */
         own = *p;
         own.sections &= ~MP_RECALL_BUFFER;
         p = &own;
@@ -240,12 +240,25 @@ static bool still_there(const struct mp_inject_head *h, const struct mp_usermem 
     return true;
 }
 
+/* Whether text[0..len) (a kept head's or tail's) is written as this
+ * version writes it: empty, or opening with the intro or the tail's first
+ * line. One kept from before the notes' wording changed is built anew. */
+static bool current_wording(const char *text, size_t len)
+{
+    return len == 0 ||
+           (len >= MP_MEMBLOCK_INTRO_LEN &&
+            memcmp(text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN) == 0) ||
+           (len >= MP_MEMBLOCK_TAIL_INTRO_LEN &&
+            memcmp(text, MP_MEMBLOCK_TAIL_INTRO, MP_MEMBLOCK_TAIL_INTRO_LEN) == 0);
+}
+
 bool mp_inject_head_valid(const struct mp_inject_head *h, const struct mp_usermem *um,
                           const struct mp_recall_source *src, const struct mp_recall_params *p,
                           const struct mp_mem_entity **held)
 {
     if (src == NULL || src->fact == NULL || h->sections != p->sections ||
-        h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii)
+        h->budget_tokens != p->budget_tokens || h->inject_pii != p->inject_pii ||
+        !current_wording(h->text, h->len))
         return false;
     if (h->follows_summary && summary_time(um) != h->summary_at_ms)
         return false; /* a session's head: the summary (re)written since */
@@ -355,21 +368,27 @@ static int choose_tail(const struct mp_wire *w, const char *body, const struct m
 {
     struct mp_recall_params tp = *p;
     tp.sections = summary_later ? p->sections : p->sections & ~MP_RECALL_SUMMARY;
-    /* no replay where the upstream holds the conversation (its input is
-       stored upstream); a client that resends its own gets the user's other
-       recent turns (its own are there already: core/wire/there.h), with the
-       tail, where a replay that slides with every recorded turn leaves the
-       cached prefix alone; in what the question's relevant items leave
-       (no share of its own: round 2, core/recall/recall.h) */
-    if (req->stored) /* nor where it stores the request: "instructions" takes no messages */
+    /* no recent turns where the upstream holds the conversation (its
+       input is stored upstream); a client that resends its own gets the
+       user's other recent turns (its own are there already:
+       core/wire/there.h), in what the question's relevant items leave (no
+       share of its own: round 2, core/recall/recall.h); either way in the
+       tail's notes, each turn whole (recall.h: "In the notes"), where
+       turns that slide with every recorded one leave the cached prefix
+       alone */
+    if (req->upstream_state)
         tp.sections &= ~MP_RECALL_BUFFER;
     if (resends)
         tp.share_buffer = 0;
+    tp.buffer_in_notes = true;
     if (kept != NULL)
-        return MP_NOTFOUND; /* a loop's round: the kept tail and its replay again */
+        return MP_NOTFOUND; /* a loop's round: the kept tail again */
     tp.budget_tokens = p->budget_tokens > head_tokens ? p->budget_tokens - head_tokens : 0;
+    /* the tail's shorter first line saves what recall measured with the
+       intro; with recent turns that saving is left unused (on the LoCoMo
+       slice of tests/bench/cache.sh, spending it billed 2 % more input
+       for the same evidence) */
     if (head_tokens > 0 && tp.budget_tokens > 0 && !(tp.sections & MP_RECALL_BUFFER))
-        /* the tail's shorter first line (not in front of a replay: the intro) */
         tp.budget_tokens += mp_memblock_estimate_tokens(MP_MEMBLOCK_INTRO_LEN) -
                             mp_memblock_estimate_tokens(MP_MEMBLOCK_TAIL_INTRO_LEN) - 1;
     if (tp.sections == 0)

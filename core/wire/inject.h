@@ -97,10 +97,11 @@ struct mp_inject_question {
  * every section but the summary (the profile's facts not in the head, the
  * past, and the buffered messages: for a client that resends its
  * conversation, the user's other conversations' recent turns, its own
- * being there already, core/wire/there.h): its block and the replayed
- * messages go right before the question's message (wire.h:
- * replay_with_tail), where a replay that slides with every recorded turn
- * leaves the bytes before it, the cached prefix, alone.
+ * being there already, core/wire/there.h, each turn whole in the
+ * block's past line: recall.h, "In the notes"): its block goes right
+ * before the question's message, where recent turns that slide with every
+ * recorded one leave the bytes before it, the cached prefix, alone; no
+ * message is replayed as a message of its own (mem.picks stays empty).
  * With head_summary_only (a client that sends only its newest message:
  * its memory is its context, chosen per question), the head holds the
  * summary alone, whatever head_share.
@@ -122,7 +123,8 @@ struct mp_inject_question {
  *
  * The tail's block starts with MP_MEMBLOCK_TAIL_INTRO instead of the
  * intro (core/recall/memblock.h); recall measures it with the intro, on a
- * budget raised by what the shorter line saves, so the whole still fits. */
+ * budget raised by what the shorter line saves (not in the modes with
+ * recent turns: the saving is left unused), so the whole still fits. */
 
 /* A past message a head holds, as a tail's candidates are checked against
  * it: its length first, then its mp_chatreq_hash_text (role and text);
@@ -161,16 +163,16 @@ struct mp_inject_head {
  * same bytes again while the tail is still true (part checked as a
  * head is: mp_inject_head_valid) and the head was reused; else a new
  * tail is built. A tail that found nothing is kept too (len 0): the
- * loop's rounds get none either. The replayed messages that went with it
- * go again with it, the same: a round chooses nothing anew. */
+ * loop's rounds get none either: a round chooses nothing anew. */
 struct mp_inject_tail {
     struct mp_inject_head part; /* its text as sent (first line included), tokens, facts,
                                    past messages, and what it was built under */
     uint64_t anchor_hash;       /* the question's message: its text_hash */
     size_t anchor_at;           /* ... and its index in the request's messages */
-    /* the replayed messages that went with it (core/wire/wire.h picks: their
-       texts in pick_text, owned), counted in part.tokens and listed in
-       part.past (so that they are checked as its past messages are) */
+    /* messages replayed with it as messages of their own (core/wire/wire.h
+       picks: their texts in pick_text, owned), counted in part.tokens and
+       listed in part.past: only in a tail kept by a version that replayed
+       them, whose first line is no longer the intro (never reused) */
     struct mp_wire_pick *picks;
     size_t npicks;
     char *pick_text;

@@ -427,7 +427,15 @@ static bool in_buffer(const struct explain *ex, uint64_t seq)
  * the buffer's (core/recall/recall.h). */
 static bool replayed(const struct explain *ex)
 {
-    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.stored;
+    return (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
+}
+
+/* Whether the tail's past message seq is a recent turn: the buffer's,
+ * which the tail's notes carry (core/recall/recall.h, "In the notes"), so
+ * the buffer section lists it, not the past one. */
+static bool tail_recent(const struct explain *ex, uint64_t seq)
+{
+    return replayed(ex) && in_buffer(ex, seq) && tail_message(ex, seq);
 }
 
 static const char *past_why(const struct explain *ex, const struct mp_mem_message *m, bool applies)
@@ -459,6 +467,8 @@ static void append_tail_past(const struct explain *ex, json_t *items)
 {
     for (size_t j = 0; items != NULL && j < ex->tail.npast; j++) {
         const struct mp_mem_message *m = ex->tail.past[j];
+        if (tail_recent(ex, m->seq))
+            continue;
         json_array_append_new(
             items, part(message_item(ex, m, true, "matched", score_of(ex, false, (uint32_t)m->seq)),
                         false));
@@ -497,7 +507,8 @@ static json_t *past(const struct explain *ex)
     for (size_t k = 0; items != NULL && k < ex->nfound; k++) {
         struct mp_mem_message m;
         uint32_t id = ex->found[k].id;
-        if (ex->found[k].fact || head_message(ex, id) || tail_message(ex, id) ||
+        if (ex->found[k].fact || head_message(ex, id) ||
+            (tail_message(ex, id) && !tail_recent(ex, id)) ||
             ex->src->message(ex->src->ctx, id, &m) != MP_OK)
             continue;
         json_array_append_new(
@@ -549,16 +560,17 @@ static const char *buffer_why(const struct explain *ex, const struct mp_mem_mess
 
 static json_t *buffer(const struct explain *ex)
 {
-    bool applies = (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.stored;
-    const char *off = ex->req.stored ? "upstream_holds_conversation" : off_why(ex);
+    bool applies = (ex->p.sections & MP_RECALL_BUFFER) != 0 && !ex->req.upstream_state;
+    const char *off = ex->req.upstream_state ? "upstream_holds_conversation" : off_why(ex);
     json_t *items = json_array();
     for (size_t i = 0; items != NULL && i < ex->um.nmessages; i++) {
         const struct mp_mem_message *m = &ex->um.messages[i];
         const struct mp_recall_pick *pk = picked(ex, i);
-        json_t *it = message_item(ex, m, pk != NULL,
-                                  pk != NULL ? "recent" : buffer_why(ex, m, applies, off), 0);
-        if (it != NULL && pk != NULL) {
-            json_object_set_new(it, "cut", json_boolean(pk->cut));
+        bool taken = pk != NULL || tail_recent(ex, m->seq); /* replayed, or in the notes */
+        json_t *it =
+            message_item(ex, m, taken, taken ? "recent" : buffer_why(ex, m, applies, off), 0);
+        if (it != NULL && taken) {
+            json_object_set_new(it, "cut", json_boolean(pk != NULL && pk->cut));
             part(it, false);
         }
         json_array_append_new(items, it);

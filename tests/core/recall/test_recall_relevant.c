@@ -192,7 +192,7 @@ static bool of_a_facts_turn(const struct mp_mem_message *m)
 /* What holds for every plan: the budget, the pieces adding up to the
  * block, one line per section, each key once, the past line oldest first,
  * and nothing counted twice (a buffered message is not a past message
- * where the buffer may be replayed; a past message of a fact's turn adds
+ * where the buffer may be replayed as messages; a past message of a fact's turn adds
  * a word of the question the turn's facts do not hold). */
 static void check_plan(void)
 {
@@ -210,9 +210,11 @@ static void check_plan(void)
         const struct mp_mem_message *m = plan.past[i];
         ck_assert(i == 0 || plan.past[i - 1]->at_ms < m->at_ms ||
                   (plan.past[i - 1]->at_ms == m->at_ms && plan.past[i - 1]->seq < m->seq));
+        bool buffered = false; /* the buffer's, where replayed; in the notes, its turn's */
         for (size_t j = 0; j < fs_head.nmessages && (params.sections & MP_RECALL_BUFFER); j++)
-            ck_assert(fs_head.messages[j].seq != m->seq); /* the buffer's, where replayed */
-        ck_assert(!of_a_facts_turn(m) || adds_words(m));
+            buffered = buffered || fs_head.messages[j].seq == m->seq;
+        ck_assert(!buffered || params.buffer_in_notes);
+        ck_assert(!of_a_facts_turn(m) || adds_words(m) || buffered);
     }
     free(block);
 }
@@ -522,6 +524,68 @@ START_TEST(test_relevant_buffered_message_only_in_buffer)
 }
 END_TEST
 
+/* In the notes (recall.h): a buffered turn goes into the past line whole,
+ * the user's words beside the reply, whichever of the two the question
+ * matched; nothing is picked. */
+START_TEST(test_relevant_buffer_in_notes_keeps_a_turn_whole)
+{
+    fs_pets();
+    fx_message(MP_ROLE_USER, "Rex chewed my climbing shoes");
+    fx_message(MP_ROLE_ASSISTANT, "Maybe keep the shoes on a high shelf.");
+    fx_mems[0].seq = 3; /* the archive's copies */
+    fx_mems[1].seq = 4;
+    strcpy(fx_mems[0].request_id, "r-shoes");
+    strcpy(fx_mems[1].request_id, "r-shoes");
+    fs_build();
+    params.buffer_in_notes = true;
+    for (unsigned share = 0; share <= 15; share += 15) { /* resending, or a session */
+        params.share_buffer = share;
+        for (int q = 0; q < 2; q++) {
+            ask(q == 0 ? "Where should the shoes go, on a shelf?" : "What did Rex chew?");
+            ck_assert_int_eq(relevant(), MP_OK);
+            ck_assert_uint_eq(plan.npicks, 0);
+            size_t at = plan.npast;
+            for (size_t i = 0; i < plan.npast; i++)
+                at = plan.past[i]->seq == 3 ? i : at;
+            ck_assert_uint_lt(at + 1, plan.npast);
+            ck_assert_uint_eq(plan.past[at + 1]->seq, 4); /* the reply right after */
+        }
+    }
+}
+END_TEST
+
+/* In the notes, a turn goes in whole or not at all, within the budget
+ * exactly as the block is written; a user message without its reply in
+ * the buffer goes alone. */
+START_TEST(test_relevant_buffer_in_notes_whole_or_nothing)
+{
+    fx_message(MP_ROLE_USER, "I moved to Porto last spring.");
+    fx_message(MP_ROLE_ASSISTANT, "Porto it is: a fine city by the sea.");
+    for (size_t k = 0; k < 2; k++) {
+        fx_mems[k].seq = 100 + k;
+        strcpy(fx_mems[k].request_id, "r-porto");
+    }
+    fs_build();
+    params.sections = MP_RECALL_BUFFER;
+    params.buffer_in_notes = true;
+    size_t user = mp_memblock_past_bytes(&fx_mems[0], true, true, SIZE_MAX);
+    size_t reply = mp_memblock_past_bytes(&fx_mems[1], false, false, SIZE_MAX);
+    params.budget_tokens = mp_memblock_message_tokens(MP_MEMBLOCK_INTRO_LEN + user + reply) - 1;
+    ck_assert_int_eq(relevant(), MP_NOTFOUND); /* not the user's words alone */
+    params.budget_tokens++;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npicks, 0);
+    ck_assert_uint_eq(plan.npast, 2);
+    ck_assert_uint_eq(plan.block_len, MP_MEMBLOCK_INTRO_LEN + user + reply);
+    ck_assert_uint_eq(plan.tokens, params.budget_tokens);
+    strcpy(fx_mems[1].request_id, "r-other"); /* not its reply: each alone, newest first */
+    params.budget_tokens--;
+    ck_assert_int_eq(relevant(), MP_OK);
+    ck_assert_uint_eq(plan.npast, 1);
+    ck_assert_uint_eq(plan.past[0]->seq, 101);
+}
+END_TEST
+
 static bool holds_shoes(void *ctx, const struct mp_mem_message *m)
 {
     (void)ctx;
@@ -550,7 +614,7 @@ START_TEST(test_relevant_round_one_keeps_each_share)
     fs_build();
     ask("alpha");
     params.sections = MP_RECALL_PROFILE | MP_RECALL_SUMMARY;
-    params.budget_tokens = 600;
+    params.budget_tokens = 589; /* the rest of 600 with the longer intro it had */
     for (size_t i = 0; i < fx_um.nentities; i++) {
         size_t b = mp_memblock_fact_bytes(&fx_ents[i], true, true, SIZE_MAX);
         fact_max = b > fact_max ? b : fact_max;
@@ -1007,6 +1071,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(m, test_relevant_imported_fact_and_message_both_taken);
     tcase_add_test(m, test_relevant_message_adds_what_its_fact_lacks);
     tcase_add_test(m, test_relevant_buffered_message_only_in_buffer);
+    tcase_add_test(m, test_relevant_buffer_in_notes_keeps_a_turn_whole);
+    tcase_add_test(m, test_relevant_buffer_in_notes_whole_or_nothing);
     tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
     suite_add_tcase(s, m);
 

@@ -773,11 +773,12 @@ START_TEST(test_inject_conv_summary_only_head)
 END_TEST
 
 /* A client that resends its conversation gets the user's recent turns of
- * other conversations replayed with the tail, right before the question
- * (after its own turns, which stay the cached prefix), never its own
- * conversation's (there already); one that sends only its newest message
- * gets the recent turns whatever their conversation, as before. */
-START_TEST(test_inject_conv_replay_of_other_conversations)
+ * other conversations in the tail's notes, right before the question
+ * (after its own turns, which stay the cached prefix), each turn whole,
+ * never its own conversation's (there already); one that sends only its
+ * newest message gets the recent turns whatever their conversation, in
+ * the notes too: no message is replayed as a message of its own. */
+START_TEST(test_inject_conv_recent_turns_in_the_notes)
 {
     struct mp_inject_head built;
     struct mp_inject_conv c = {.head_share = 0, .own_conv = 9, .built = &built};
@@ -790,26 +791,59 @@ START_TEST(test_inject_conv_replay_of_other_conversations)
     fx_message(MP_ROLE_ASSISTANT, "Noted, in this chat.");
     fx_mems[0].conv = fx_mems[1].conv = 7;
     fx_mems[2].conv = fx_mems[3].conv = 9;
+    strcpy(fx_mems[0].request_id, "turn-porto");
+    strcpy(fx_mems[1].request_id, "turn-porto");
+    for (size_t k = 0; k < 4; k++)
+        fx_mems[k].seq = 100 + k; /* the archive's are its own (unique per user) */
     fs_build();
     char *o = conv_turn(TURN2, &c, &plan);
-    /* replayed, or in the tail's past line (the replay takes what relevance
-       leaves, and a message the past line took is not replayed): once,
-       after the client's turns, before the question; its own never */
-    char *porto = strstr(o, "I moved to Porto last spring.");
+    /* once, after the client's turns, before the question, the user's
+       words with the reply, in the tail's system message; its own never */
+    char *porto = strstr(o, "user) I moved to Porto last spring. | (assistant) Porto it is.");
     ck_assert_ptr_nonnull(porto);
-    ck_assert_ptr_null(strstr(porto + 1, "I moved to Porto last spring."));
+    ck_assert_ptr_null(strstr(porto + 7, "I moved to Porto last spring."));
     ck_assert(porto > strstr(o, A("Your shoes.")) && porto < strstr(o, U("Where do I work?")));
+    ck_assert_ptr_nonnull(strstr(o, SYS_OPEN MP_MEMBLOCK_TAIL_INTRO));
     ck_assert_ptr_null(strstr(o, "this chat."));
-    ck_assert_uint_ge(plan.nmessages, 1);
+    ck_assert_uint_eq(plan.nmessages, 0);
+    ck_assert_uint_ge(plan.npast, 2);
     free(o);
     mp_inject_head_cleanup(&built);
     c = (struct mp_inject_conv){.head_share = 0, .head_summary_only = true, .built = &built};
     o = conv_turn("{\"messages\":[" U("Where do I live?") "]}", &c, &plan);
-    ck_assert_ptr_nonnull(strstr(o, A("Porto it is.")));
-    ck_assert_ptr_nonnull(strstr(o, A("Noted, in this chat.")));
-    ck_assert_uint_eq(plan.nmessages, 4);
+    ck_assert_ptr_null(strstr(o, A("Porto it is.")));
+    ck_assert_ptr_nonnull(strstr(o, "(assistant) Porto it is."));
+    ck_assert_ptr_nonnull(strstr(o, "(assistant) Noted, in this chat."));
+    ck_assert_uint_eq(plan.nmessages, 0);
+    ck_assert_uint_eq(plan.npast, 4);
     free(o);
     mp_inject_head_cleanup(&built);
+}
+END_TEST
+
+/* A head kept from a version whose notes opened with another first line
+ * (one that spoke of messages after the notes) is built anew, with the
+ * intro of now; the same head with the intro of now is reused. */
+START_TEST(test_inject_conv_head_of_another_wording_built_anew)
+{
+    struct mp_inject_head built, kept;
+    struct mp_inject_conv c = {.head_share = 45, .built = &built};
+    struct mp_inject_plan plan;
+    pets_with_summary();
+    free(conv_turn(TURN1, &c, &plan));
+    ck_assert(!c.reused);
+    kept = built;
+    c = (struct mp_inject_conv){.head = &kept, .head_share = 45, .built = &built};
+    free(conv_turn(TURN2, &c, &plan));
+    ck_assert(c.reused);
+    kept.text[0] = 'n'; /* not the intro of now */
+    c = (struct mp_inject_conv){.head = &kept, .head_share = 45, .built = &built};
+    free(conv_turn(TURN2, &c, &plan));
+    ck_assert(!c.reused);
+    ck_assert_uint_ge(built.len, MP_MEMBLOCK_INTRO_LEN);
+    ck_assert_int_eq(memcmp(built.text, MP_MEMBLOCK_INTRO, MP_MEMBLOCK_INTRO_LEN), 0);
+    mp_inject_head_cleanup(&built);
+    mp_inject_head_cleanup(&kept);
 }
 END_TEST
 
@@ -963,7 +997,8 @@ Suite *mp_test_suite(void)
     tcase_add_test(r, test_inject_conv_choice_is_the_build);
     tcase_add_test(r, test_inject_conv_head_rebuilt_when_untrue);
     tcase_add_test(r, test_inject_conv_summary_only_head);
-    tcase_add_test(r, test_inject_conv_replay_of_other_conversations);
+    tcase_add_test(r, test_inject_conv_recent_turns_in_the_notes);
+    tcase_add_test(r, test_inject_conv_head_of_another_wording_built_anew);
     tcase_add_loop_test(r, test_inject_conv_tail_costs_its_text, 0,
                         8 * (int)(sizeof(saving_memories) / sizeof(saving_memories[0])));
     suite_add_tcase(s, r);

@@ -390,20 +390,25 @@ class Client:
         return mh.upstream_of(self.case.fake, mh.Sent(tag, b'', None, None))['body']
 
 
-class ManyChats(ConvCase):
-    """A user with several chats: what they say in one reaches the others,
-    before any extraction, on every API, with and without chat ids; a
-    chat's own turns never come back to it as memory, and nothing goes in
-    twice."""
+class WordsCase(ConvCase):
+    """A proxy of the test's own whose memory model extracts no fact: what
+    reaches a chat is the words themselves."""
 
     def setUp(self):
         super().setUp()
         self.p = self.own_proxy()
-        mh.set_jobmode(self.fake, extract='invalid')  # no fact: the words themselves
+        mh.set_jobmode(self.fake, extract='invalid')
 
     def tearDown(self):
         mh.set_jobmode(self.fake, extract='ok')
         super().tearDown()
+
+
+class ManyChats(WordsCase):
+    """A user with several chats: what they say in one reaches the others,
+    before any extraction, on every API, with and without chat ids; a
+    chat's own turns never come back to it as memory, and nothing goes in
+    twice."""
 
     def settled(self, user):
         mh.wait_memory(self.p, user, lambda m: 'heron-7' in json.dumps(m['buffer']),
@@ -556,9 +561,15 @@ class FactAndItsTurn(ConvCase):
             mh.wait_idle(self.p)
         s = mh.send(self.p, user, 'I use FastAPI for the backend.')
         self.assertOK(s)
-        body = json.dumps(json.loads(mh.upstream_body(self.fake, s)))
-        self.assertIn('ChromaDB', body)  # the replayed messages
-        self.assertNotIn('Relevant past conversation', body)
+        doc = json.loads(mh.upstream_body(self.fake, s))
+        lines = [ln for m in doc['messages'] if m['role'] == 'system'
+                 for ln in m['content'].split('\n') if ln.startswith(mh.PAST_HEAD)]
+        # the past line holds the buffer's two turns (the recent turns, in the
+        # notes) and no archived message besides
+        self.assertEqual(len(lines), 1, doc)
+        self.assertIn(mh.turn_in_notes('I use ChromaDB as my vector store.', mh.REPLY), lines[0])
+        self.assertEqual(lines[0].count(' | ') + 1, 4, lines[0])
+        self.assertNotIn('Ada', lines[0])
 
 
 class CorrectionsReachOpenChats(ConvCase):
@@ -591,9 +602,10 @@ class CorrectionsReachOpenChats(ConvCase):
 
 class StatelessApp(ConvCase):
     """An app that sends only its newest message keeps what it has: its
-    own recent turns replayed as messages, whatever other chats exist."""
+    own recent turns, whole in the notes right before the question,
+    whatever other chats exist."""
 
-    def test_recent_turns_replayed(self):
+    def test_recent_turns_in_the_notes(self):
         self.p = self.own_proxy()
         user = mh.uid('lone')
         self.assertEqual(mh.send(self.p, user, 'My dog is called Rex.').status, 200)
@@ -601,11 +613,13 @@ class StatelessApp(ConvCase):
         sent = mh.send(self.p, user, 'What is my dog called?')
         self.assertEqual(sent.status, 200)
         doc = json.loads(mh.upstream_body(self.fake, sent))
-        replayed = [(m['role'], m['content']) for m in doc['messages']
-                    if m['role'] in ('user', 'assistant')]
-        self.assertEqual(replayed[0], ('user', 'My dog is called Rex.'))
-        self.assertEqual(replayed[-1], ('user', 'What is my dog called?'))
-        self.assertEqual(len(replayed), 3, replayed)  # the turn, once, then the question
+        said = [(m['role'], m['content']) for m in doc['messages']
+                if m['role'] in ('user', 'assistant')]
+        self.assertEqual(said, [('user', 'What is my dog called?')])  # nothing replayed
+        notes = doc['messages'][-2]
+        self.assertEqual(notes['role'], 'system')
+        self.assertEqual(notes['content'].count(mh.turn_in_notes('My dog is called Rex.', mh.REPLY)),
+                         1, notes)
 
 
 def before_question(api, body):

@@ -259,7 +259,7 @@ class PiiModes(mh.MemCase):
         self.assertNotIn(addr.encode(), up, 'a PII item was injected with inject_pii = false')
         inj = self.injection(s)
         self.assertEqual(inj.block.fact_dict(), {'note': plain})
-        self.assertEqual(inj.pairs(), [('assistant', REPLY)])
+        self.assertEqual(inj.recent(), [('assistant', REPLY)])
 
     def test_redact_mode_masks_before_storing(self):
         p = self.start_mode(pii_mode='redact')

@@ -92,7 +92,7 @@ class Isolation(mh.MemCase):
             self.assertEqual(self.others(i, up), [], 'user %d\'s request carries other users\' canaries' % i)
             inj = self.injection(s)
             self.assertEqual(inj.block.fact_dict(), {'name': self.canaries[i]})
-            self.assertEqual(inj.pairs(), [('user', self.text(i)), ('assistant', REPLY)])
+            self.assertEqual(inj.recent(), [('user', self.text(i)), ('assistant', REPLY)])
         for i, user in enumerate(self.users):
             raw = self.proxy.request('GET', '/v1/memory', [('X-User-Id', user)])
             self.assertEqual(raw.status, 200)

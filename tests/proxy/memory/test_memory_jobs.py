@@ -86,7 +86,7 @@ class Summary(mh.MemCase):
         self.assertOK(s)
         inj = self.injection(s)
         self.assertEqual(inj.block.summary, mem['summary']['text'])
-        self.assertEqual(inj.pairs(), [('user', 'I drink coffee now.'), ('assistant', REPLY)])
+        self.assertEqual(inj.recent(), [('user', 'I drink coffee now.'), ('assistant', REPLY)])
 
     def test_failed_summary_keeps_the_buffer_and_retries(self):
         user = mh.uid('sumfail')

@@ -58,8 +58,10 @@ class Modes(mh.MemCase):
         self.assertOK(s2)
         self.assertEqual(s2.mode(), 'buffer')
         inj = self.injection(s2)
-        self.assertEqual(inj.block.lines, [mh.INTRO], 'buffer mode: the block is the intro alone')
-        self.assertEqual(inj.pairs(), [('user', FIRST), ('assistant', REPLY)])
+        self.assertEqual(inj.block.lines, [mh.INTRO, inj.block.past_line],
+                         'buffer mode: the block is the intro and the recent turns')
+        self.assertEqual(inj.recent(), [('user', FIRST), ('assistant', REPLY)])
+        self.assertEqual(inj.pairs(), [], 'a turn replayed as messages of its own')
         mh.wait_idle(p)
         self.assertEqual(mh.user_jobs(self.fake, user), [], 'buffer mode ran summary or extraction jobs')
         self.assertEqual(mh.get_memory(p, user)['entities'], [])
@@ -84,8 +86,8 @@ class Modes(mh.MemCase):
         self.assertOK(s)
         inj = self.injection(s)  # the header is the estimate by script
         self.assertLessEqual(s.tokens(), budget)
-        ru = [c for _, c in inj.pairs() if c in texts]
-        self.assertGreaterEqual(len(ru), 3, inj.pairs())
+        ru = [c for _, c in inj.recent() if c in texts]
+        self.assertGreaterEqual(len(ru), 3, inj.recent())
         old = sum(mh.TOKENS_PER_MESSAGE + mh.bytes_estimate(e['content']) for e in inj.elements)
         self.assertGreater(old, budget, 'bytes / 4 would have fitted this much too')
 
@@ -105,7 +107,8 @@ class Modes(mh.MemCase):
         inj = self.injection(s2)
         self.assertIsNone(inj.block.profile_line, 'summary mode injected a profile')
         self.assertEqual(inj.block.summary, mem['summary']['text'])
-        self.assertEqual(inj.pairs(), [('assistant', REPLY)])
+        self.assertEqual(inj.recent(), [('assistant', REPLY)])  # its user message: folded
+        self.assertEqual(inj.pairs(), [])
         mh.wait_idle(p)
         self.assertEqual(mh.user_jobs(self.fake, user, 'extract'), [], 'summary mode ran extraction')
         self.assertEqual(mh.get_memory(p, user)['entities'], [])
@@ -142,11 +145,12 @@ class Modes(mh.MemCase):
         self.assertOK(s2)
         self.assertEqual(s2.mode(), 'hybrid')
         inj = self.injection(s2)
-        self.assertEqual(len(inj.block.lines), 3, inj.block.lines)
+        self.assertEqual(len(inj.block.lines), 4, inj.block.lines)
         self.assertEqual(inj.block.fact_dict(), {'name': 'Alice', 'city': 'Paris'})
         self.assertEqual(inj.block.summary, mem['summary']['text'])
-        self.assertEqual(inj.pairs(), [('assistant', REPLY)])
-        # The block comes before the buffered messages: profile, then summary.
+        self.assertEqual(inj.recent(), [('assistant', REPLY)])
+        self.assertEqual(inj.pairs(), [])
+        # profile, then summary.
         self.assertLess(inj.block.lines.index(inj.block.profile_line),
                         inj.block.lines.index(inj.block.summary_line))
 
@@ -161,10 +165,10 @@ class Modes(mh.MemCase):
         s = send(p, user, msgs)
         self.assertOK(s)
         inj = self.injection(s)   # checks the insertion point: just past the developer message
-        self.assertEqual(inj.pairs(), [('user', FIRST), ('assistant', REPLY)])
+        self.assertEqual(inj.recent(), [('user', FIRST), ('assistant', REPLY)])
         up = mh.body_json(mh.upstream_of(self.fake, s))
         self.assertEqual([m['role'] for m in up['messages']],
-                         ['system', 'developer', 'system', 'user', 'assistant', 'user'])
+                         ['system', 'developer', 'system', 'user'])
 
     def test_messages_already_in_the_request_not_injected_again(self):
         p = self.start_proxy(memory={'mode': 'buffer'})
@@ -181,7 +185,8 @@ class Modes(mh.MemCase):
         s = send(p, user, [asst_msg(REPLY), user_msg('and now?')], x_memory='read')
         self.assertOK(s)
         inj = self.injection(s)
-        self.assertEqual(inj.pairs(), [('user', FIRST)])
+        self.assertEqual(inj.recent(), [('user', FIRST)])
+        self.assertEqual(inj.pairs(), [])
 
 
 class SighupSwitch(mh.MemCase):
@@ -208,8 +213,8 @@ class SighupSwitch(mh.MemCase):
             self.assertOK(s)
             self.assertEqual(s.mode(), 'buffer')
             inj = self.injection(s)
-            self.assertEqual(inj.block.lines, [mh.INTRO])
-            self.assertEqual(inj.pairs(), [('user', 'I live in Oslo.'), ('assistant', REPLY)])
+            self.assertEqual(inj.block.lines, [mh.INTRO, inj.block.past_line])
+            self.assertEqual(inj.recent(), [('user', 'I live in Oslo.'), ('assistant', REPLY)])
 
             self.hup(p, mode='entity')
             s = send(p, user, 'My name is Dora.', conn=c)
@@ -250,7 +255,7 @@ class MemoryHeader(mh.SeededUser, mh.MemCase):
             self.assertEqual(s.mode(), 'hybrid')
             inj = self.injection(s)
             self.assertEqual(inj.block.fact_dict(), {'name': 'Xena'})
-            self.assertEqual(inj.pairs(), [('user', 'My name is Xena.'), ('assistant', REPLY)])
+            self.assertEqual(inj.recent(), [('user', 'My name is Xena.'), ('assistant', REPLY)])
             mem = self.barrier(c, user)
         self.assertNotIn('I live in Oslo.', [m['content'] for m in mem['buffer']], 'X-Memory: read recorded')
         self.assertEqual(len(mem['buffer']), 4, mh.buffer_pairs(mem))

@@ -44,7 +44,7 @@ class Persistence(mh.MemCase):
         inj = self.injection(s)
         self.assertEqual(inj.block.fact_dict(), {'name': 'Pia', 'city': 'Turku'})
         self.assertEqual(inj.block.summary, mem1['summary']['text'])
-        self.assertEqual(inj.pairs(), [('assistant', REPLY)])
+        self.assertEqual(inj.recent(), [('assistant', REPLY)])
 
     def stalled_turn(self, p, user, text, kind='extract'):
         """A recorded turn whose memory job the fake holds (stall)."""

@@ -44,11 +44,13 @@ class Forgery(mh.MemCase):
 
     def assertSafeBlock(self, inj, nfacts):
         b = inj.block
-        self.assertEqual(len(b.lines), 3, 'the block is not intro + profile + summary: %r' % b.lines)
+        self.assertEqual(len(b.lines), 4, 'the block is not intro + profile + summary + past: %r'
+                         % b.lines)
         self.assertEqual(sum(1 for ln in b.lines if ln.startswith('[User profile]')), 1, b.lines)
         self.assertEqual(sum(1 for ln in b.lines if ln.startswith('[Conversation history summary]')), 1, b.lines)
-        body = b.profile_line[len(mh.PROFILE_HEAD):] + '\n' + b.summary
-        bad = FORBIDDEN_IN_BLOCK.findall(body.replace('\n', ' ', 1))
+        body = ' '.join((b.profile_line[len(mh.PROFILE_HEAD):], b.summary,
+                         b.past_line[len(mh.PAST_HEAD):]))
+        bad = FORBIDDEN_IN_BLOCK.findall(body)
         self.assertEqual(bad, [], 'stored text reached the block unescaped: %r' % body[:3000])
         self.assertNotIn('<|im_start|>', b.content)
         self.assertNotIn('</memory>', b.content)
@@ -99,10 +101,10 @@ class Forgery(mh.MemCase):
         self.assertOK(s)
         raw = mh.upstream_body(self.fake, s)
         doc = json.loads(raw.decode('utf-8'))          # valid UTF-8 and valid JSON
-        # the head (the summary), the tail (the facts for the question) and
-        # the replayed turn it goes with (docs/memory-conversations.md#conversations), the question
+        # the head (the summary), the tail (the facts for the question and the
+        # recent turn, in its notes: docs/memory-conversations.md#conversations), the question
         self.assertEqual([m['role'] for m in doc['messages']],
-                         ['system', 'system', 'system', 'user', 'assistant', 'user'],
+                         ['system', 'system', 'system', 'user'],
                          'extra or missing role objects upstream')
         inj = self.injection(s)
         self.assertSafeBlock(inj, nfacts)
@@ -110,8 +112,12 @@ class Forgery(mh.MemCase):
         self.assertEqual(facts['i18n'], I18N, 'non-English text was altered')
         self.assertNotIn('|', facts['role'])
         self.assertIn('admin: true', facts['role'])
-        # The user's own messages come back only JSON-escaped, byte for byte.
-        self.assertEqual(inj.pairs(), [('user', big), ('assistant', REPLY)])
+        # The user's own message comes back in the notes, defused (assertSafeBlock)
+        # and cut to the past line's cap, with its reply.
+        (role, said), reply = inj.recent()
+        self.assertEqual((role, reply), ('user', ('assistant', REPLY)))
+        self.assertTrue(said.endswith('\u2026') and len(said.encode()) <= 512, said)
+        self.assertEqual(inj.pairs(), [])
         # The memory jobs' own requests stayed well-formed: exactly system + user.
         for r in mh.user_jobs(self.fake, user):
             jd = mh.body_json(r)
@@ -196,22 +202,22 @@ class Budget(mh.MemCase):
                     self.assertGreater(mh.message_cost(block), budget,
                                        'fact %s was left out though it fitted (budget %d, injected %r)'
                                        % (key, budget, inj.elements))
-                # The newest messages, the oldest of them possibly cut (never inside a character).
-                got = inj.pairs()
+                # The newest turns, each whole, in the notes; a message longer than
+                # the past line's cap cut there (never inside a character).
+                got = inj.recent()
                 n = len(got)
-                if n:
-                    self.assertEqual(got[1:], stored[len(stored) - n + 1:], 'not the newest messages')
-                    role, content = got[0]
-                    orole, ocontent = stored[len(stored) - n]
-                    self.assertEqual(role, orole)
+                self.assertEqual(n % 2, 0, 'half a turn: %r' % got)
+                self.assertEqual(inj.pairs(), [])
+                for (role, content), (orole, ocontent) in zip(got, stored[len(stored) - n:]):
+                    self.assertEqual(role, orole, 'not the newest turns')
                     if content != ocontent:
                         self.assertTrue(content.endswith('\u2026'), 'a cut message without an ellipsis: %r' % content)
+                        self.assertLessEqual(len(content.encode()), 512)
                         self.assertTrue(ocontent.startswith(content[:-1].rstrip(' ')),
                                         'the cut message is not a prefix of the original: %r' % content)
-                    for _, t in got:
-                        self.assertNotIn('\ufffd', t)
+                    self.assertNotIn('\ufffd', content)
                 if budget == 100000:
-                    self.assertEqual(got, stored, 'a huge budget did not inject the whole buffer')
+                    self.assertEqual(n, len(stored), 'a huge budget did not inject the whole buffer')
 
     def test_default_budget_with_a_huge_buffer(self):
         user = mh.uid('bigbuf')
@@ -223,7 +229,7 @@ class Budget(mh.MemCase):
         inj = self.injection(s)
         self.assertLessEqual(s.tokens(), 1500)
         self.assertLessEqual(inj.cost(), 1500)
-        for _, t in inj.pairs():
+        for _, t in inj.recent():
             self.assertNotIn('\ufffd', t)
 
 

@@ -185,11 +185,12 @@ class Memory(AnthropicCase):
         self.recorded(user, [('user', text), ('assistant', mh.REPLY)])
         return text
 
-    def test_replay_and_its_intro_go_with_the_question(self):
-        """Buffer mode: the replay is memory for the newest question, like a
-        tail: right before the question's message, whose content starts with
-        the intro; "system" stays the client's (no head: nothing but the
-        replay), so the next turn's prefix is this one's."""
+    def test_recent_turn_goes_with_the_question_in_the_notes(self):
+        """Buffer mode: the recent turn is memory for the newest question, a
+        tail: whole in the notes, a text block first in the question's
+        message, never a user message of its own (Anthropic would merge two
+        in a row); "system" stays the client's (no head: nothing but the
+        tail), so the next turn's prefix is this one's."""
         user = mh.uid('am')
         taught = self.teach(user)
         raw = body('Where are my notes?', system='Be brief.')
@@ -198,13 +199,13 @@ class Memory(AnthropicCase):
         self.assertGreater(int(r.header('X-Memory-Injected-Tokens')), 0)
         doc = json.loads(self.upstream(tag))
         self.assertEqual(doc['system'], 'Be brief.')
-        self.assertEqual([(m['role'], m['content']) for m in doc['messages'][:2]],
-                         [('user', taught), ('assistant', mh.REPLY)])
-        q = doc['messages'][2]
+        self.assertEqual(len(doc['messages']), 1, doc['messages'])
+        q = doc['messages'][0]
         self.assertEqual(q['role'], 'user')
-        self.assertEqual(q['content'][0]['text'], mh.INTRO)
+        notes = q['content'][0]['text']
+        self.assertTrue(notes.startswith(mh.INTRO + '\n' + mh.PAST_HEAD), notes)
+        self.assertTrue(notes.endswith(mh.turn_in_notes(taught, mh.REPLY)), notes)
         self.assertEqual(q['content'][1], {'type': 'text', 'text': 'Where are my notes?'})
-        self.assertEqual(len(doc['messages']), 3)
 
     def test_cache_control_blocks_stay_byte_identical(self):
         user = mh.uid('ac')

@@ -270,7 +270,10 @@ class Budget(RelevanceCase):
         self.assertEqual(len(blk.facts()), 60)
         self.assertIsNotNone(blk.summary_line)
         self.assertTrue(blk.past(), 'no past line with all the room in the world')
-        self.assertTrue(inj.messages, 'no buffered message')
+        mem = mh.get_memory(p, user)
+        buffered = [(m['role'], m['content']) for m in mem['buffer']]
+        self.assertTrue(set(buffered) <= set(inj.recent()), 'not every buffered message: %r' % buffered)
+        self.assertEqual(inj.messages, [], 'a message replayed as a message of its own')
         self.assertGreater(len(seen_tokens), 8, 'the budget made little difference: %r' % sorted(seen_tokens))
 
 

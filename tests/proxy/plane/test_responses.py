@@ -110,11 +110,11 @@ class Responses(mh.MemCase):
                      x_memory='read')
         self.assertEqual(fresh.status, 200, fresh.resp)
         items = json.loads(self.upstream(fresh))['input']
-        pairs = [(i['role'], i['content']) for i in items[1:-1]]
-        self.assertIn(('user', 'My favourite colour is teal.'), pairs)
-        self.assertIn(('assistant', mh.REPLY), pairs)
-        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}, {},
-                      {'store': True}, {'store': None}):
+        # the turn whole in the notes, right before the question; no item of its own
+        self.assertEqual([i['role'] for i in items[-2:]], ['developer', 'user'], items)
+        self.assertIn(mh.turn_in_notes('My favourite colour is teal.', mh.REPLY), items[-2]['content'])
+        self.assertEqual([i for i in items if i['role'] in ('user', 'assistant')], items[-1:], items)
+        for state in ({'previous_response_id': 'resp_123'}, {'conversation': 'conv_123'}):
             body = dict({'model': 'm', 'input': 'and now?'}, **state)
             s = send(self.proxy, user, body, x_memory='read')
             self.assertEqual(s.status, 200, s.resp)
@@ -131,6 +131,16 @@ class Responses(mh.MemCase):
             self.assertTrue(any(b.facts() for b in blocks), doc['instructions'])
             for k2, v in state.items():
                 self.assertEqual(doc[k2], v)
+        # a request the upstream stores without a chain yet: the turn whole in
+        # the notes, which go in "instructions"; its input stays as sent
+        for state in ({}, {'store': True}, {'store': None}):
+            body = dict({'model': 'm', 'input': 'and now?'}, **state)
+            s = send(self.proxy, user, body, x_memory='read')
+            self.assertEqual(s.status, 200, s.resp)
+            doc = json.loads(self.upstream(s))
+            self.assertEqual(doc['input'], 'and now?', 'memory went into the stored input')
+            self.assertIn(mh.turn_in_notes('My favourite colour is teal.', mh.REPLY),
+                          doc['instructions'])
 
     def instructions_block(self, sent, client_text):
         """The upstream's body for sent: its bytes around the spliced
@@ -556,9 +566,9 @@ class Recording(mh.MemCase):
         items = json.loads(mh.upstream_body(self.fake, s))['input']
         self.assertEqual(items[0]['role'], 'developer')
         self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
+        self.assertIn(mh.turn_in_notes('I use Qdrant.', mh.REPLY), items[0]['content'])
         pairs = [(i['role'], i['content']) for i in items[1:]]
-        self.assertEqual(pairs, [('user', 'I use Qdrant.'), ('assistant', mh.REPLY),
-                                 ('user', 'Which vector DB do I use?')])
+        self.assertEqual(pairs, [('user', 'Which vector DB do I use?')])
 
 
 if __name__ == '__main__':

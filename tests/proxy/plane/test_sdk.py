@@ -98,8 +98,8 @@ class OpenAISDK(SDKCase):
         self.assertIsInstance(items, list, doc)
         self.assertIn(items[0]['role'], ('system', 'developer'))
         self.assertTrue(items[0]['content'].startswith(mh.INTRO), items[0])
-        self.assertEqual([(i['role'], i['content']) for i in items[1:]],
-                         [('user', TEACH), ('assistant', reply), ('user', ASK)])
+        self.assertIn(mh.turn_in_notes(TEACH, reply), items[0]['content'])  # the turn, whole
+        self.assertEqual([(i['role'], i['content']) for i in items[1:]], [('user', ASK)])
 
     def test_chat_completions(self):
         self.check('chat', mh.REPLY)
@@ -188,17 +188,17 @@ class AnthropicSDK(SDKCase):
         return {'ANTHROPIC_BASE_URL': 'http://127.0.0.1:%d' % self.proxy.port}
 
     def check_upstream(self, doc, reply):
-        # buffer mode: no head, so "system" stays the client's; the replay
-        # goes right before the question, whose content starts with the intro
+        # buffer mode: no head, so "system" stays the client's; the recent
+        # turn goes in the notes, a text block first in the question's content
         self.assertEqual(doc['system'], [{'type': 'text', 'text': 'You are terse.',
                                           'cache_control': {'type': 'ephemeral'}}])
-        self.assertEqual([(m['role'], m['content']) for m in doc['messages'][:2]],
-                         [('user', TEACH), ('assistant', reply)])
-        q = doc['messages'][2]
+        self.assertEqual(len(doc['messages']), 1, doc['messages'])
+        q = doc['messages'][0]
         self.assertEqual(q['role'], 'user')
-        self.assertEqual(q['content'][0], {'type': 'text', 'text': mh.INTRO})
+        notes = q['content'][0]['text']
+        self.assertTrue(notes.startswith(mh.INTRO + '\n' + mh.PAST_HEAD), notes)
+        self.assertTrue(notes.endswith(mh.turn_in_notes(TEACH, reply)), notes)
         self.assertEqual(q['content'][1], {'type': 'text', 'text': ASK})
-        self.assertEqual(len(doc['messages']), 3)
 
     def test_messages_create(self):
         self.check('create', mh.REPLY)
