@@ -4,11 +4,13 @@
  * one mp_find_bytes pass per pattern over a bounded window of each. */
 #include "wire/clienttask.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "findbytes.h"
+#include "wire/address.h"
 #include "json/json_scan.h"
 #include "config/patfile.h"
 #include "status.h"
@@ -367,4 +369,159 @@ size_t mp_clienttask_strip_memory_context(char *text, size_t len)
         len -= end - start;
         pos = start;
     }
+}
+
+/* ---- by shape ---- */
+
+#define FORM_READ 4096 /* raw bytes of a fixed form read for the task it names */
+
+static bool type_is_json(const char *body, size_t s, size_t e)
+{
+    size_t vs, ve;
+    return body[s] == '{' && mp_json_member_in(body, s, e, "type", &vs, &ve) == MP_OK &&
+           (mp_json_span_is(body, vs, ve, "\"json_schema\"") ||
+            mp_json_span_is(body, vs, ve, "\"json_object\""));
+}
+
+/* Whether tool_choice body[s..e) makes the model call a function: a
+ * function or tool named, or one required. */
+static bool forces_call(const char *body, size_t s, size_t e)
+{
+    size_t vs, ve;
+    if (mp_json_span_is(body, s, e, "\"required\"") || mp_json_span_is(body, s, e, "\"any\""))
+        return true;
+    return body[s] == '{' && mp_json_member_in(body, s, e, "type", &vs, &ve) == MP_OK &&
+           (mp_json_span_is(body, vs, ve, "\"function\"") ||
+            mp_json_span_is(body, vs, ve, "\"tool\"") || mp_json_span_is(body, vs, ve, "\"any\""));
+}
+
+/* Whether the answer's form is fixed (see mp_clienttask_from_shape); *kind
+ * the task its raw JSON names (-1 none). */
+static bool answer_fixed(const char *body, size_t len, const struct mp_chatreq *req, int *kind)
+{
+    size_t s, e, fs, fe;
+    bool fixed = false;
+    *kind = -1;
+    if (mp_json_find_member(body, len, "response_format", 15, &s, &e) == MP_OK)
+        fixed = type_is_json(body, s, e);
+    if (!fixed && mp_json_find_member(body, len, "output_format", 13, &s, &e) == MP_OK)
+        fixed = type_is_json(body, s, e);
+    if (!fixed && (mp_json_find_member(body, len, "text", 4, &fs, &fe) == MP_OK ||
+                   mp_json_find_member(body, len, "output_config", 13, &fs, &fe) == MP_OK))
+        fixed = body[fs] == '{' && mp_json_member_in(body, fs, fe, "format", &s, &e) == MP_OK &&
+                type_is_json(body, s, e);
+    if (!fixed && mp_json_find_member(body, len, "tool_choice", 11, &s, &e) == MP_OK &&
+        forces_call(body, s, e)) {
+        fixed = true;
+        *kind = mp_address_kind(body + s, e - s); /* the function named */
+        s = req->tools_start;
+        e = req->tools_end;
+    }
+    if (!fixed && mp_json_find_member(body, len, "function_call", 13, &s, &e) == MP_OK)
+        fixed = body[s] == '{';
+    if (fixed && *kind < 0)
+        *kind = mp_address_kind(body + s, e - s < FORM_READ ? e - s : FORM_READ);
+    return fixed;
+}
+
+/* The one user message of a request of system, developer and user
+ * messages only (tools aside), or SIZE_MAX. */
+static size_t only_user(const struct mp_chatreq *req)
+{
+    size_t user = SIZE_MAX;
+    for (size_t i = 0; i < req->nmsgs; i++) {
+        int role = req->msgs[i].role;
+        if (role == MP_CR_USER && user == SIZE_MAX && req->msgs[i].has_text)
+            user = i;
+        else if (!is_system_role(role))
+            return SIZE_MAX;
+    }
+    return user;
+}
+
+/* A task about a conversation (the first form of mp_clienttask_from_shape). */
+static int conversation_task(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+{
+    struct texts t = {0};
+    struct mp_address ua, sa;
+    size_t user = only_user(req);
+    int form_kind = -1, named = -1, rc;
+    bool sys_conv = false;
+    if (user == SIZE_MAX)
+        return MP_NOTFOUND;
+    rc = system_texts(&t, w, body, req);
+    if (rc == MP_OK)
+        rc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
+    if (rc != MP_OK || t.user == NULL) {
+        texts_free(&t);
+        return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+    }
+    mp_address_read(t.user, t.user_len, &ua);
+    named = ua.kind;
+    sys_conv = ua.conversation;
+    for (size_t i = 0; i < t.nsys; i++) {
+        mp_address_read(t.sys[i], t.sys_len[i], &sa);
+        named = named >= 0 ? named : sa.kind;
+        sys_conv = sys_conv || sa.conversation;
+    }
+    texts_free(&t);
+    bool fixed = answer_fixed(body, len, req, &form_kind);
+    if (fixed && (named >= 0 || form_kind >= 0) && (sys_conv || ua.transcript))
+        rc = MP_OK;
+    else if (!has_tools(body, req) && named >= 0 && sys_conv && ua.transcript)
+        rc = MP_OK;
+    else
+        return MP_NOTFOUND;
+    *kind = (enum mp_clienttask_kind)(named >= 0 ? named : form_kind);
+    return rc;
+}
+
+/* Whether a user message's raw JSON may open with a role given to its
+ * reader: "you" in its first bytes (any case). */
+static bool may_address(const char *body, const struct mp_chatreq_msg *m)
+{
+    size_t n = m->content_end - m->content_start;
+    const char *raw = body + m->content_start;
+    n = n < MP_ADDRESS_ROLE_SPAN + 64 ? n : MP_ADDRESS_ROLE_SPAN + 64;
+    for (size_t i = 0; i + 3 <= n; i++)
+        if ((raw[i] | 0x20) == 'y' && (raw[i + 1] | 0x20) == 'o' && (raw[i + 2] | 0x20) == 'u')
+            return true;
+    return false;
+}
+
+/* A client addressing its own agent (the second form). */
+static int agent_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                      enum mp_clienttask_kind *kind)
+{
+    int found = -2; /* -2: no user text seen */
+    for (size_t i = req->nmsgs; i > 0; i--) {
+        const struct mp_chatreq_msg *m = &req->msgs[i - 1];
+        char *text = NULL;
+        size_t n = 0;
+        struct mp_address a;
+        if (m->role != MP_CR_USER || !m->has_text)
+            continue;
+        if (!may_address(body, m))
+            return MP_NOTFOUND;
+        int rc = message_text(w, body, m, &text, &n);
+        if (rc != MP_OK || text == NULL)
+            return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+        mp_address_read(text, n, &a);
+        free(text);
+        if (!mp_address_is_agent(&a, n))
+            return MP_NOTFOUND;
+        found = found == -2 || found == -1 ? a.kind : found;
+    }
+    if (found == -2)
+        return MP_NOTFOUND;
+    *kind = found >= 0 ? (enum mp_clienttask_kind)found : MP_TASK_OTHER;
+    return MP_OK;
+}
+
+int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+{
+    int rc = conversation_task(w, body, len, req, kind);
+    return rc == MP_NOTFOUND ? agent_task(w, body, req, kind) : rc;
 }

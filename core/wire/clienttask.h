@@ -17,7 +17,14 @@
  *      one user message, optionally after one system (or developer)
  *      message, and is looked for in both; a "system" pattern is a client's
  *      fixed system prompt (a compaction's, a reviewer's) and matches on
- *      the system prompt whatever follows it.
+ *      the system prompt whatever follows it;
+ *   3. shape (core/wire/address.h), for clients no pattern names: a task
+ *      about a conversation (a lone request, its answer's form fixed or
+ *      a transcript quoted, its instructions naming a title, tags, a
+ *      summary ... of a conversation), or a client addressing its own
+ *      agent (every user-role text a role in the second person with
+ *      rules about the client's files, directories or tools, and no
+ *      words of a person).
  *
  * The kind is one of a fixed set (a metric label): a name outside it is
  * MP_TASK_OTHER. */
@@ -124,6 +131,32 @@ extern const char mp_clienttask_default_patterns[];
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
                               enum mp_clienttask_kind *kind);
+
+/* Rule 3 on a request of wire w: body[0..len) (borrowed) and req, its
+ * scan by w. MP_OK with *kind when the request is a client task by its
+ * shape:
+ *
+ *   - about a conversation: its messages are system or developer ones and
+ *     one user message with text (tools allowed), and either its answer's
+ *     form is fixed (a "response_format", a Responses "text.format", an
+ *     Anthropic "output_format" or "output_config.format" of JSON; or a
+ *     "tool_choice" naming a function or requiring one, or a legacy
+ *     "function_call") and a task is named (in the instructions of the
+ *     user message or the system prompt, else in the fixed form's raw
+ *     JSON: a schema's or function's name) about a conversation (named in
+ *     the instructions, or a transcript quoted); or, without tools, the
+ *     instructions name a task and a conversation and the user message
+ *     quotes a transcript;
+ *   - a client's own agent: every user message with text (at least one)
+ *     is mp_address_is_agent; its kind the one its text names, else
+ *     MP_TASK_OTHER.
+ *
+ * MP_NOTFOUND when neither; MP_ENOMEM. Cost: the one user message of a
+ * lone request decoded, and the system prompt; for the agent form, a user
+ * message is decoded only when its raw JSON holds "you" in its first
+ * bytes, newest first, stopping at the first that is not an agent's. */
+int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind);
 
 /* Removes from text[0..len) (in place) every "<memory_context>" ...
  * "</memory_context>" block (Open WebUI's memories, which it may put in
