@@ -126,24 +126,43 @@ static bool list_item(const char *t, size_t n, size_t b)
     return d > b && d + 1 < n && (t[d] == '.' || t[d] == ')') && t[d + 1] == ' ';
 }
 
-/* Whether the word at t[s..e) (no blanks in it) names a path or a file. */
-static bool path_word(const char *t, size_t s, size_t e)
+/* Whether a path t[s..e) goes into a dot-directory: a segment that
+ * starts with '.' and a letter and ends with '/'. */
+static bool dot_dir(const char *t, size_t s, size_t e)
 {
-    while (e > s && (t[e - 1] == '.' || t[e - 1] == ',' || t[e - 1] == ':' || t[e - 1] == ')' ||
-                     t[e - 1] == '`' || t[e - 1] == '"' || t[e - 1] == '\''))
+    for (size_t i = s; i + 2 < e; i++) {
+        if (t[i] != '.' || (i > s && t[i - 1] != '/') || lower(t[i + 1]) < 'a' ||
+            lower(t[i + 1]) > 'z')
+            continue;
+        size_t j = i + 1;
+        while (j < e && t[j] != '/')
+            j++;
+        if (j < e)
+            return true;
+    }
+    return false;
+}
+
+/* What the word at t[s..e) (no blanks in it) names: 0 nothing, 1 a path
+ * or a file, 2 a path into a dot-directory. */
+static int path_word(const char *t, size_t s, size_t e)
+{
+    while (e > s && strchr(".,:;)`\"'", t[e - 1]) != NULL)
         e--;
-    while (s < e && (t[s] == '`' || t[s] == '"' || t[s] == '(' || t[s] == '\''))
+    while (s < e && strchr("`\"('", t[s]) != NULL)
         s++;
     if (e - s >= 2 && (t[s] == '~' || t[s] == '.') && t[s + 1] == '/')
-        return true;
+        return dot_dir(t, s, e) ? 2 : 1;
     for (size_t i = s + 1; i + 1 < e; i++)
-        if (t[i] == '/' && is_alnum(t[i - 1]) && is_alnum(t[i + 1]))
-            return true;
+        if (t[i] == '/' && is_alnum(t[i - 1]) && (is_alnum(t[i + 1]) || t[i + 1] == '.'))
+            return dot_dir(t, s, e) ? 2 : 1;
+    if (e - s >= 3 && t[s] == '.' && dot_dir(t, s, e))
+        return 2;
     const char *dot = NULL;
     for (size_t i = s; i < e; i++)
         dot = t[i] == '.' ? t + i : dot;
     if (dot == NULL || dot == t + s)
-        return false;
+        return 0;
     size_t ext = (size_t)(t + e - dot - 1);
     char c = lower(dot[1]);
     return ext >= 2 && ext <= 5 && c >= 'a' && c <= 'z' && is_alnum(dot[-1]);
@@ -190,7 +209,7 @@ int mp_address_kind(const char *s, size_t n)
 bool mp_address_is_agent(const struct mp_address *a, size_t len)
 {
     return a->role && a->rules >= MP_ADDRESS_RULES_MIN && a->work >= MP_ADDRESS_WORK_MIN &&
-           a->person == 0 && len >= MP_ADDRESS_AGENT_MIN;
+           a->own > 0 && a->person == 0 && len >= MP_ADDRESS_AGENT_MIN;
 }
 
 /* A first-person singular word of a writer at t[i..n). */
@@ -229,7 +248,9 @@ static void read_line(const char *t, size_t b, size_t e, struct mp_address *out)
             size_t w = i;
             while (w < e && t[w] != ' ' && t[w] != '\t')
                 w++;
-            out->work += path_word(t, i, w);
+            int p = path_word(t, i, w);
+            out->work += p > 0;
+            out->own += p == 2;
         }
     }
 }

@@ -467,7 +467,10 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
     }
     texts_free(&t);
     bool fixed = answer_fixed(body, len, req, &form_kind);
-    if (fixed && (named >= 0 || form_kind >= 0) && (sys_conv || ua.transcript))
+    /* a task the form alone names (a schema's field, a function's name)
+       counts only over a quoted transcript: a person's words under an
+       app's schema name no conversation */
+    if (fixed && ((named >= 0 && (sys_conv || ua.transcript)) || (form_kind >= 0 && ua.transcript)))
         rc = MP_OK;
     else if (!has_tools(body, req) && named >= 0 && sys_conv && ua.transcript)
         rc = MP_OK;
@@ -477,43 +480,78 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
     return rc;
 }
 
-/* Whether a user message's raw JSON may open with a role given to its
- * reader: "you" in its first bytes (any case). */
-static bool may_address(const char *body, const struct mp_chatreq_msg *m)
+/* Whether the system prompt opens with a role given to its reader. */
+static int system_role(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                       bool *role)
 {
-    size_t n = m->content_end - m->content_start;
-    const char *raw = body + m->content_start;
-    n = n < MP_ADDRESS_ROLE_SPAN + 64 ? n : MP_ADDRESS_ROLE_SPAN + 64;
-    for (size_t i = 0; i + 3 <= n; i++)
-        if ((raw[i] | 0x20) == 'y' && (raw[i + 1] | 0x20) == 'o' && (raw[i + 2] | 0x20) == 'u')
-            return true;
-    return false;
+    struct texts t = {0};
+    struct mp_address a;
+    int rc = system_texts(&t, w, body, req);
+    *role = false;
+    for (size_t i = 0; rc == MP_OK && i < t.nsys && !*role; i++) {
+        mp_address_read(t.sys[i], t.sys_len[i], &a);
+        *role = a.role;
+    }
+    texts_free(&t);
+    return rc;
 }
 
-/* A client addressing its own agent (the second form). */
+/* The user messages of the turn: its new ones, or in a tool loop (none
+ * new) the run of user messages that opened it: [*from, *to). */
+static void turn_users(const struct mp_chatreq *req, size_t *from, size_t *to)
+{
+    size_t i = req->nmsgs;
+    *from = req->first_new_user;
+    *to = req->nmsgs;
+    if (*from < *to)
+        return;
+    while (i > 0 && !(req->msgs[i - 1].role == MP_CR_USER && req->msgs[i - 1].has_text))
+        i--;
+    *to = i;
+    while (i > 0 && req->msgs[i - 1].role == MP_CR_USER)
+        i--;
+    *from = i;
+}
+
+/* A client addressing its own agent (the second form): each of the turn's
+ * user texts, with the system prompt's role when its own gives none. The
+ * system prompt is decoded only when a text holds everything but a
+ * role. */
 static int agent_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
                       enum mp_clienttask_kind *kind)
 {
-    int found = -2; /* -2: no user text seen */
-    for (size_t i = req->nmsgs; i > 0; i--) {
-        const struct mp_chatreq_msg *m = &req->msgs[i - 1];
+    size_t from, to, seen = 0;
+    int found = -1, sys_role = -1; /* -1: not read yet */
+    turn_users(req, &from, &to);
+    for (size_t i = from; i < to; i++) {
+        const struct mp_chatreq_msg *m = &req->msgs[i];
         char *text = NULL;
         size_t n = 0;
         struct mp_address a;
         if (m->role != MP_CR_USER || !m->has_text)
             continue;
-        if (!may_address(body, m))
-            return MP_NOTFOUND;
         int rc = message_text(w, body, m, &text, &n);
         if (rc != MP_OK || text == NULL)
             return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
         mp_address_read(text, n, &a);
         free(text);
+        if (!a.role && sys_role < 0) {
+            struct mp_address given = a;
+            given.role = true; /* what the system prompt must give */
+            if (!mp_address_is_agent(&given, n))
+                return MP_NOTFOUND;
+            bool role = false;
+            if (system_role(w, body, req, &role) == MP_ENOMEM)
+                return MP_ENOMEM;
+            sys_role = role;
+        }
+        a.role = a.role || sys_role == 1;
         if (!mp_address_is_agent(&a, n))
             return MP_NOTFOUND;
-        found = found == -2 || found == -1 ? a.kind : found;
+        found = found >= 0 ? found : a.kind;
+        seen++;
     }
-    if (found == -2)
+    if (seen == 0)
         return MP_NOTFOUND;
     *kind = found >= 0 ? (enum mp_clienttask_kind)found : MP_TASK_OTHER;
     return MP_OK;

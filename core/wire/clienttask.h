@@ -22,8 +22,8 @@
  *      about a conversation (a lone request, its answer's form fixed or
  *      a transcript quoted, its instructions naming a title, tags, a
  *      summary ... of a conversation), or a client addressing its own
- *      agent (every user-role text a role in the second person with
- *      rules about the client's files, directories or tools, and no
+ *      agent (the turn's new user text: rules about the client's files,
+ *      directories or tools under a role in the second person, and no
  *      words of a person).
  *
  * The kind is one of a fixed set (a metric label): a name outside it is
@@ -141,20 +141,24 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
  *     form is fixed (a "response_format", a Responses "text.format", an
  *     Anthropic "output_format" or "output_config.format" of JSON; or a
  *     "tool_choice" naming a function or requiring one, or a legacy
- *     "function_call") and a task is named (in the instructions of the
- *     user message or the system prompt, else in the fixed form's raw
- *     JSON: a schema's or function's name) about a conversation (named in
- *     the instructions, or a transcript quoted); or, without tools, the
+ *     "function_call") and a task is named in the instructions (of the
+ *     user message or the system prompt) about a conversation (named in
+ *     them, or a transcript quoted), or named by the fixed form's raw JSON
+ *     (a schema's field, a function's name) over a quoted transcript;
+ *     or, without tools, the
  *     instructions name a task and a conversation and the user message
  *     quotes a transcript;
- *   - a client's own agent: every user message with text (at least one)
- *     is mp_address_is_agent; its kind the one its text names, else
- *     MP_TASK_OTHER.
+ *   - a client's own agent: each of the turn's user messages with text
+ *     (at least one: its new ones, req's first_new_user on, or in a tool
+ *     loop the run of user messages that opened it; earlier turns are
+ *     history the client replays) is mp_address_is_agent, the role given
+ *     by it or by the system prompt; its kind the one their text names,
+ *     else MP_TASK_OTHER.
  *
  * MP_NOTFOUND when neither; MP_ENOMEM. Cost: the one user message of a
- * lone request decoded, and the system prompt; for the agent form, a user
- * message is decoded only when its raw JSON holds "you" in its first
- * bytes, newest first, stopping at the first that is not an agent's. */
+ * lone request decoded, and the system prompt; for the agent form, the
+ * turn's new user messages, and the system prompt only when they hold
+ * everything but a role. */
 int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
                              const struct mp_chatreq *req, enum mp_clienttask_kind *kind);
 

@@ -396,6 +396,15 @@ static int shape(const struct mp_wire *w, const char *body)
     "When nothing is worth keeping, answer with the single word NONE and stop. Do not explain "    \
     "what was kept or why; the assistant reads the notes later."
 
+#define AGENT_ROLELESS                                                                             \
+    "Keep the memory of this session in two directories, as your instructions say:\n"              \
+    "- facts about the person: `/home/u/.acme/memory/user`\n"                                      \
+    "- facts about the project: `/home/u/work/.acme/memory`\n\n"                                   \
+    "Write each fact as its own file with the write_file tool, name it for its subject, and "      \
+    "leave "                                                                                       \
+    "the directories as they are when the session holds nothing new. Never copy a secret, a "      \
+    "token or a password into a file."
+
 START_TEST(test_clienttask_structured_title_on_every_wire)
 {
     /* chat completions: a function call forced, the kind in the prompt */
@@ -511,6 +520,24 @@ START_TEST(test_clienttask_agent_prompt_is_a_task_on_every_wire)
                     "\"tool\",\"tool_call_id\":\"1\",\"content\":\"I wrote it\"}],\"tools\":[]}",
                     AGENT, NULL)),
         MP_TASK_OTHER);
+    /* the role in the system prompt, the person's words earlier in the
+       history the client replays, its instructions the newest user text */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                    "\"You are the note keeper.\"},{\"role\":\"user\",\"content\":\"I live in "
+                    "Lyon.\"},{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\","
+                    "\"content\":\"%s\"}],\"tools\":[{\"type\":\"function\",\"function\":{"
+                    "\"name\":\"write_file\"}}]}",
+                    AGENT_ROLELESS, NULL)),
+        MP_TASK_MEMORY_REVIEW);
+    /* the same without a role anywhere: no address to a model */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat, body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\","
+                                   "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":"
+                                   "\"%s\"}]}",
+                                   AGENT_ROLELESS, NULL)),
+        -1);
     ck_assert_int_eq(shape(&mp_wire_responses, body2("{\"model\":\"m\",\"input\":\"%s\"}",
                                                      AGENT "\nKeep the memory short.", NULL)),
                      MP_TASK_MEMORY_REVIEW); /* named by its text */
