@@ -399,7 +399,7 @@ static int shape(const struct mp_wire *w, const char *body)
 #define AGENT_ROLELESS                                                                             \
     "Keep the memory of this session in two directories, as your instructions say:\n"              \
     "- facts about the person: `/home/u/.acme/memory/user`\n"                                      \
-    "- facts about the project: `/home/u/work/.acme/memory`\n\n"                                   \
+    "- facts about the project: `/home/u/code/.acme/memory`\n\n"                                   \
     "Write each fact as its own file with the write_file tool, name it for its subject, and "      \
     "leave "                                                                                       \
     "the directories as they are when the session holds nothing new. Never copy a secret, a "      \
