@@ -60,8 +60,8 @@ static const char *const chat_tags[] = {"<chat_history>", "<conversation>", "<tr
 static const char *const roles[] = {"you are ", "you're ",   "you will ", "your task",
                                     "your job", "your role", "your goal", "act as "};
 static const char *const conversations[] = {"conversation", "chat history", "chat log",
-                                            "transcript",   "dialogue",     "dialog",
-                                            "this chat",    "the chat",     "chat_history"};
+                                            "transcript",   "dialogue",     "this chat",
+                                            "chat_history"};
 static const char *const work_words[] = {"file", "files", "folder",    "folders",
                                          "tool", "tools", "directory", "directories"};
 

@@ -36,7 +36,7 @@ struct mp_address {
     uint32_t person;     /* first-person singular words ("I", "I'm", "me", "my", ...) in the
                             instructions, outside "quotes", `code`, fences and tagged blocks */
     bool conversation;   /* the instructions name a conversation: "conversation", "chat history",
-                            "transcript", "dialogue", "this chat", ... */
+                            "transcript", "dialogue", "this chat", "chat log" */
     bool transcript;     /* the text quotes one: a line opening with a user's label ("User:",
                             "Human:") and a later one with an assistant's ("Assistant:", "AI:",
                             "Bot:", "Model:", "Response:"), or a <chat_history>, <conversation>,

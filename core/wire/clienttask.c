@@ -446,8 +446,7 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
     struct texts t = {0};
     struct mp_address ua, sa;
     size_t user = only_user(req);
-    int form_kind = -1, named = -1, rc;
-    bool sys_conv = false;
+    int form_kind = -1, sys_kind = -1, rc;
     if (user == SIZE_MAX)
         return MP_NOTFOUND;
     rc = system_texts(&t, w, body, req);
@@ -458,25 +457,28 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
         return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
     }
     mp_address_read(t.user, t.user_len, &ua);
-    named = ua.kind;
-    sys_conv = ua.conversation;
-    for (size_t i = 0; i < t.nsys; i++) {
+    for (size_t i = 0; i < t.nsys && sys_kind < 0; i++) {
         mp_address_read(t.sys[i], t.sys_len[i], &sa);
-        named = named >= 0 ? named : sa.kind;
-        sys_conv = sys_conv || sa.conversation;
+        sys_kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
     }
     texts_free(&t);
+    if (ua.person > 0)
+        return MP_NOTFOUND; /* the instructions are a person's: "I", "my" */
+    /* who names the task: the user text's instructions, about a
+       conversation they name or quote; the system prompt, over a
+       transcript the user message quotes; the fixed form alone (a
+       schema's field, a function's name), over a transcript too: a
+       person's words under an app's prompt or schema quote none */
+    bool user_task = ua.kind >= 0 && (ua.conversation || ua.transcript);
+    bool sys_task = sys_kind >= 0 && ua.transcript;
     bool fixed = answer_fixed(body, len, req, &form_kind);
-    /* a task the form alone names (a schema's field, a function's name)
-       counts only over a quoted transcript: a person's words under an
-       app's schema name no conversation */
-    if (fixed && ((named >= 0 && (sys_conv || ua.transcript)) || (form_kind >= 0 && ua.transcript)))
+    if (fixed && (user_task || sys_task || (form_kind >= 0 && ua.transcript)))
         rc = MP_OK;
-    else if (!has_tools(body, req) && named >= 0 && sys_conv && ua.transcript)
+    else if (!has_tools(body, req) && ua.transcript && (user_task || sys_task))
         rc = MP_OK;
     else
         return MP_NOTFOUND;
-    *kind = (enum mp_clienttask_kind)(named >= 0 ? named : form_kind);
+    *kind = (enum mp_clienttask_kind)(user_task ? ua.kind : sys_task ? sys_kind : form_kind);
     return rc;
 }
 

@@ -137,17 +137,18 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
  * shape:
  *
  *   - about a conversation: its messages are system or developer ones and
- *     one user message with text (tools allowed), and either its answer's
- *     form is fixed (a "response_format", a Responses "text.format", an
- *     Anthropic "output_format" or "output_config.format" of JSON; or a
- *     "tool_choice" naming a function or requiring one, or a legacy
- *     "function_call") and a task is named in the instructions (of the
- *     user message or the system prompt) about a conversation (named in
- *     them, or a transcript quoted), or named by the fixed form's raw JSON
- *     (a schema's field, a function's name) over a quoted transcript;
- *     or, without tools, the
- *     instructions name a task and a conversation and the user message
- *     quotes a transcript;
+ *     one user message with text (tools allowed) whose instructions hold
+ *     no first-person word of a writer, and a task about a conversation
+ *     is named: by the user text's instructions, which name a
+ *     conversation or quote a transcript; or by a system text that names
+ *     a conversation, over a transcript the user message quotes; and
+ *     either its answer's form is fixed (a "response_format", a Responses
+ *     "text.format", an Anthropic "output_format" or "output_config.format"
+ *     of JSON; a "tool_choice" naming a function or requiring one; a
+ *     legacy "function_call"), or, without tools, the user message quotes
+ *     a transcript. With the form fixed, a task the form alone names (a
+ *     schema's field, a function's name) over a quoted transcript is one
+ *     too. A person's words under an app's prompt or schema quote none;
  *   - a client's own agent: each of the turn's user messages with text
  *     (at least one: its new ones, req's first_new_user on, or in a tool
  *     loop the run of user messages that opened it; earlier turns are

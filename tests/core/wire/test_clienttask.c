@@ -469,6 +469,36 @@ START_TEST(test_clienttask_structured_near_misses_are_the_users)
                     "\"title\",\"schema\":{}}}}",
                     "What is a good title for my blog post about bees?", NULL)),
         -1);
+    /* a person naming a task and a conversation under a schema: they write "I", "my" */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_object\"}}",
+                    "Suggest a title for the conversation I had with my landlord.", NULL)),
+        -1);
+    /* an app whose system prompt talks of the conversation and whose
+       schema names a title: the person's words name a task ("memory",
+       German "Tag") but quote no transcript */
+    static const char *const persons[] = {"What's your best camping memory?",
+                                          "Zeugniskonferenzen diese Woche, jeden Tag bis sechs.",
+                                          "Always include a summary table when I ask."};
+    for (size_t i = 0; i < sizeof(persons) / sizeof(persons[0]); i++)
+        ck_assert_int_eq(
+            shape(&mp_wire_chat,
+                  body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                        "\"You are Pocket. Keep the conversation light; summarize when asked.\"},"
+                        "{\"role\":\"user\",\"content\":\"%s\"}],\"response_format\":{"
+                        "\"type\":\"json_schema\",\"json_schema\":{\"name\":\"entry\","
+                        "\"schema\":{\"properties\":{\"title\":{},\"tags\":{}}}}}}",
+                        persons[i], NULL)),
+            -1);
+    /* a modal dialog's title is no conversation's */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_object\"}}",
+                    "Add an ARIA title to the settings dialog and its buttons.", NULL)),
+        -1);
     /* the same ask in a conversation (an earlier turn): not lone */
     ck_assert_int_eq(
         shape(&mp_wire_chat,
