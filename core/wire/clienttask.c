@@ -532,6 +532,8 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
         struct mp_address a;
         if (m->role != MP_CR_USER || !m->has_text)
             continue;
+        if (m->text_len < MP_ADDRESS_AGENT_MIN)
+            return MP_NOTFOUND; /* too short to be one: not decoded */
         int rc = message_text(w, body, m, &text, &n);
         if (rc != MP_OK || text == NULL)
             return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;

@@ -158,8 +158,9 @@ int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t 
  *
  * MP_NOTFOUND when neither; MP_ENOMEM. Cost: the one user message of a
  * lone request decoded, and the system prompt; for the agent form, the
- * turn's new user messages, and the system prompt only when they hold
- * everything but a role. */
+ * turn's user messages of MP_ADDRESS_AGENT_MIN bytes or more (a shorter
+ * one ends the look undecoded), and the system prompt only when they
+ * hold everything but a role. */
 int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
                              const struct mp_chatreq *req, enum mp_clienttask_kind *kind);
 
