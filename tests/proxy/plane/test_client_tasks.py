@@ -230,6 +230,22 @@ class ClientTasks(mh.MemCase):
         self.assertNotTask(s)
         self.assertNotEqual(mh.upstream_body(self.fake, s), s.body, 'memory was not injected')
 
+    def test_a_rewritten_title_template_is_a_task(self):
+        """An operator's own title template (Open WebUI lets one replace its
+        default, so no pattern names it), plain, on chat completions and
+        Messages: a task by its shape, the quoted tool output not recorded."""
+        p = self.own()
+        user = mh.uid('custom')
+        self.seed(p, user)
+        before = self.records(p)
+        custom = ('# Title Maker\n\nYour task is to write a short title for the chat history below.\n'
+                  '- Keep it under six words.\n- Use the chat\'s language.\n\n<chat_history>\n'
+                  'USER: what did the build tool print?\nASSISTANT: It printed SECRET_CODENAME=zebra.\n'
+                  '</chat_history>')
+        self.assertTask(self.chat(p, user, custom), 'title')
+        self.assertTask(self.post(p, '/v1/messages', user, anthropic_body([mh.user_msg(custom)])), 'title')
+        self.assertOnlySeed(p, user, before)
+
     def test_a_clients_agent_prompt_is_a_task(self):
         p = self.own()
         user = mh.uid('agent')
