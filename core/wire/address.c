@@ -62,6 +62,13 @@ static const char *const roles[] = {"you are ", "you're ",   "you will ", "your 
 static const char *const conversations[] = {"conversation", "chat history", "chat log",
                                             "transcript",   "dialogue",     "this chat",
                                             "chat_history"};
+/* A rule's words: a modal or a bound laid on the reader. */
+static const char *const rule_words[] = {"must", "never", "do not", "don't", "always", "only"};
+/* The reader's own apparatus, named as theirs: a client speaking of its
+ * agent's memory, instructions or tools ("your system prompt"). */
+static const char *const yours[] = {"your memory",        "your memories",     "your persistent",
+                                    "your system prompt", "your instructions", "your context",
+                                    "your tools",         "your notes",        "your turn budget"};
 static const char *const work_words[] = {"file", "files", "folder",    "folders",
                                          "tool", "tools", "directory", "directories"};
 
@@ -238,6 +245,10 @@ static void read_line(const char *t, size_t b, size_t e, struct mp_address *out)
             code = !code;
         if (!quoted && !code && person_at(t, e, i))
             out->person++;
+        if (!quoted && !code && any_at(t, e, i, rule_words, COUNT(rule_words), true))
+            out->rules++;
+        if (any_at(t, e, i, yours, COUNT(yours), false))
+            out->own++;
         if (any_at(t, e, i, work_words, COUNT(work_words), true))
             out->work++;
         if (!out->conversation && any_at(t, e, i, conversations, COUNT(conversations), false))

@@ -28,7 +28,6 @@ static void text_checked(const char *text, size_t len)
     CHECK(memcmp(&a, &b, sizeof(a)) == 0);
     CHECK(a.instructions <= len && a.instructions <= MP_ADDRESS_WINDOW);
     CHECK(a.kind >= -1 && a.kind < MP_TASK_KINDS);
-    CHECK(a.own <= a.work);
     if (mp_address_is_agent(&a, len))
         CHECK(a.role && a.person == 0 && a.own > 0 && len >= MP_ADDRESS_AGENT_MIN);
     int k = mp_address_kind(text, len);

@@ -31,7 +31,7 @@ START_TEST(test_address_agent_prompt_is_an_agents)
 {
     struct mp_address a = read_text(agent);
     ck_assert(a.role);
-    ck_assert_uint_eq(a.rules, 4);
+    ck_assert_uint_eq(a.rules, 7);  /* 4 list items; "only", "Never", "Do not" */
     ck_assert_uint_ge(a.work, 4);   /* a path, a file name, "files", "directory", "tool" */
     ck_assert_uint_eq(a.person, 0); /* the quoted "I" is not a writer's */
     ck_assert(!a.transcript);
