@@ -405,6 +405,15 @@ static int shape(const struct mp_wire *w, const char *body)
     "the directories as they are when the session holds nothing new. Never copy a secret, a "      \
     "token or a password into a file."
 
+/* An agent's rules given in sentences, its own named as the reader's (no
+ * directory, no list). */
+#define AGENT_SENTENCES                                                                            \
+    "You are now acting as the archivist. Read the messages above and use them to update your "    \
+    "persistent notes.\n\nTools: Read and Write for files inside the notes directory only; every " \
+    "other tool will be refused.\n\nYou MUST only use what the messages above say. Do not open "   \
+    "other files and do not run commands. If nothing is worth keeping, answer only 'Nothing.' "    \
+    "Do not explain why. Apply the note format from your system prompt."
+
 START_TEST(test_clienttask_structured_title_on_every_wire)
 {
     /* chat completions: a function call forced, the kind in the prompt */
@@ -561,6 +570,16 @@ START_TEST(test_clienttask_agent_prompt_is_a_task_on_every_wire)
                     "\"name\":\"write_file\"}}]}",
                     AGENT_ROLELESS, NULL)),
         MP_TASK_MEMORY_REVIEW);
+    /* rules in sentences, the reader's own notes: Messages, after the
+       conversation it replays */
+    ck_assert_int_eq(
+        shape(&mp_wire_messages,
+              body2("{\"model\":\"m\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+                    "\"content\":\"I live in Lyon.\"},{\"role\":\"assistant\",\"content\":"
+                    "\"ok\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+                    "\"%s\"}]}]}",
+                    AGENT_SENTENCES, NULL)),
+        MP_TASK_OTHER);
     /* the same without a role anywhere: no address to a model */
     ck_assert_int_eq(
         shape(&mp_wire_chat, body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\","
