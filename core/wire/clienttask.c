@@ -4,11 +4,13 @@
  * one mp_find_bytes pass per pattern over a bounded window of each. */
 #include "wire/clienttask.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "findbytes.h"
+#include "wire/address.h"
 #include "json/json_scan.h"
 #include "config/patfile.h"
 #include "status.h"
@@ -367,4 +369,201 @@ size_t mp_clienttask_strip_memory_context(char *text, size_t len)
         len -= end - start;
         pos = start;
     }
+}
+
+/* ---- by shape ---- */
+
+#define FORM_READ 4096 /* raw bytes of a fixed form read for the task it names */
+
+static bool type_is_json(const char *body, size_t s, size_t e)
+{
+    size_t vs, ve;
+    return body[s] == '{' && mp_json_member_in(body, s, e, "type", &vs, &ve) == MP_OK &&
+           (mp_json_span_is(body, vs, ve, "\"json_schema\"") ||
+            mp_json_span_is(body, vs, ve, "\"json_object\""));
+}
+
+/* Whether tool_choice body[s..e) makes the model call a function: a
+ * function or tool named, or one required. */
+static bool forces_call(const char *body, size_t s, size_t e)
+{
+    size_t vs, ve;
+    if (mp_json_span_is(body, s, e, "\"required\"") || mp_json_span_is(body, s, e, "\"any\""))
+        return true;
+    return body[s] == '{' && mp_json_member_in(body, s, e, "type", &vs, &ve) == MP_OK &&
+           (mp_json_span_is(body, vs, ve, "\"function\"") ||
+            mp_json_span_is(body, vs, ve, "\"tool\"") || mp_json_span_is(body, vs, ve, "\"any\""));
+}
+
+/* Whether the answer's form is fixed (see mp_clienttask_from_shape); *kind
+ * the task its raw JSON names (-1 none). */
+static bool answer_fixed(const char *body, size_t len, const struct mp_chatreq *req, int *kind)
+{
+    size_t s, e, fs, fe;
+    bool fixed = false;
+    *kind = -1;
+    if (mp_json_find_member(body, len, "response_format", 15, &s, &e) == MP_OK)
+        fixed = type_is_json(body, s, e);
+    if (!fixed && mp_json_find_member(body, len, "output_format", 13, &s, &e) == MP_OK)
+        fixed = type_is_json(body, s, e);
+    if (!fixed && (mp_json_find_member(body, len, "text", 4, &fs, &fe) == MP_OK ||
+                   mp_json_find_member(body, len, "output_config", 13, &fs, &fe) == MP_OK))
+        fixed = body[fs] == '{' && mp_json_member_in(body, fs, fe, "format", &s, &e) == MP_OK &&
+                type_is_json(body, s, e);
+    if (!fixed && mp_json_find_member(body, len, "tool_choice", 11, &s, &e) == MP_OK &&
+        forces_call(body, s, e)) {
+        fixed = true;
+        *kind = mp_address_kind(body + s, e - s); /* the function named */
+        s = req->tools_start;
+        e = req->tools_end;
+    }
+    if (!fixed && mp_json_find_member(body, len, "function_call", 13, &s, &e) == MP_OK)
+        fixed = body[s] == '{';
+    if (fixed && *kind < 0)
+        *kind = mp_address_kind(body + s, e - s < FORM_READ ? e - s : FORM_READ);
+    return fixed;
+}
+
+/* The one user message of a request of system, developer and user
+ * messages only (tools aside), or SIZE_MAX. */
+static size_t only_user(const struct mp_chatreq *req)
+{
+    size_t user = SIZE_MAX;
+    for (size_t i = 0; i < req->nmsgs; i++) {
+        int role = req->msgs[i].role;
+        if (role == MP_CR_USER && user == SIZE_MAX && req->msgs[i].has_text)
+            user = i;
+        else if (!is_system_role(role))
+            return SIZE_MAX;
+    }
+    return user;
+}
+
+/* A task about a conversation (the first form of mp_clienttask_from_shape). */
+static int conversation_task(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+{
+    struct texts t = {0};
+    struct mp_address ua, sa;
+    size_t user = only_user(req);
+    int form_kind = -1, sys_kind = -1, rc;
+    if (user == SIZE_MAX)
+        return MP_NOTFOUND;
+    rc = system_texts(&t, w, body, req);
+    if (rc == MP_OK)
+        rc = message_text(w, body, &req->msgs[user], &t.user, &t.user_len);
+    if (rc != MP_OK || t.user == NULL) {
+        texts_free(&t);
+        return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+    }
+    mp_address_read(t.user, t.user_len, &ua);
+    for (size_t i = 0; i < t.nsys && sys_kind < 0; i++) {
+        mp_address_read(t.sys[i], t.sys_len[i], &sa);
+        sys_kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
+    }
+    texts_free(&t);
+    if (ua.person > 0)
+        return MP_NOTFOUND; /* the instructions are a person's: "I", "my" */
+    /* who names the task: the user text's instructions, about a
+       conversation they name or quote; the system prompt, over a
+       transcript the user message quotes; the fixed form alone (a
+       schema's field, a function's name), over a transcript too: a
+       person's words under an app's prompt or schema quote none */
+    bool user_task = ua.kind >= 0 && (ua.conversation || ua.transcript);
+    bool sys_task = sys_kind >= 0 && ua.transcript;
+    bool fixed = answer_fixed(body, len, req, &form_kind);
+    if (fixed && (user_task || sys_task || (form_kind >= 0 && ua.transcript)))
+        rc = MP_OK;
+    else if (!has_tools(body, req) && ua.transcript && (user_task || sys_task))
+        rc = MP_OK;
+    else
+        return MP_NOTFOUND;
+    *kind = (enum mp_clienttask_kind)(user_task ? ua.kind : sys_task ? sys_kind : form_kind);
+    return rc;
+}
+
+/* Whether the system prompt opens with a role given to its reader. */
+static int system_role(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                       bool *role)
+{
+    struct texts t = {0};
+    struct mp_address a;
+    int rc = system_texts(&t, w, body, req);
+    *role = false;
+    for (size_t i = 0; rc == MP_OK && i < t.nsys && !*role; i++) {
+        mp_address_read(t.sys[i], t.sys_len[i], &a);
+        *role = a.role;
+    }
+    texts_free(&t);
+    return rc;
+}
+
+/* The user messages of the turn: its new ones, or in a tool loop (none
+ * new) the run of user messages that opened it: [*from, *to). */
+static void turn_users(const struct mp_chatreq *req, size_t *from, size_t *to)
+{
+    size_t i = req->nmsgs;
+    *from = req->first_new_user;
+    *to = req->nmsgs;
+    if (*from < *to)
+        return;
+    while (i > 0 && !(req->msgs[i - 1].role == MP_CR_USER && req->msgs[i - 1].has_text))
+        i--;
+    *to = i;
+    while (i > 0 && req->msgs[i - 1].role == MP_CR_USER)
+        i--;
+    *from = i;
+}
+
+/* A client addressing its own agent (the second form): each of the turn's
+ * user texts, with the system prompt's role when its own gives none. The
+ * system prompt is decoded only when a text holds everything but a
+ * role. */
+static int agent_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
+                      enum mp_clienttask_kind *kind)
+{
+    size_t from, to, seen = 0;
+    int found = -1, sys_role = -1; /* -1: not read yet */
+    turn_users(req, &from, &to);
+    for (size_t i = from; i < to; i++) {
+        const struct mp_chatreq_msg *m = &req->msgs[i];
+        char *text = NULL;
+        size_t n = 0;
+        struct mp_address a;
+        if (m->role != MP_CR_USER || !m->has_text)
+            continue;
+        if (m->text_len < MP_ADDRESS_AGENT_MIN)
+            return MP_NOTFOUND; /* too short to be one: not decoded */
+        int rc = message_text(w, body, m, &text, &n);
+        if (rc != MP_OK || text == NULL)
+            return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+        mp_address_read(text, n, &a);
+        free(text);
+        if (!a.role && sys_role < 0) {
+            struct mp_address given = a;
+            given.role = true; /* what the system prompt must give */
+            if (!mp_address_is_agent(&given, n))
+                return MP_NOTFOUND;
+            bool role = false;
+            if (system_role(w, body, req, &role) == MP_ENOMEM)
+                return MP_ENOMEM;
+            sys_role = role;
+        }
+        a.role = a.role || sys_role == 1;
+        if (!mp_address_is_agent(&a, n))
+            return MP_NOTFOUND;
+        found = found >= 0 ? found : a.kind;
+        seen++;
+    }
+    if (seen == 0)
+        return MP_NOTFOUND;
+    *kind = found >= 0 ? (enum mp_clienttask_kind)found : MP_TASK_OTHER;
+    return MP_OK;
+}
+
+int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+{
+    int rc = conversation_task(w, body, len, req, kind);
+    return rc == MP_NOTFOUND ? agent_task(w, body, req, kind) : rc;
 }

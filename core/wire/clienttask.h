@@ -17,7 +17,14 @@
  *      one user message, optionally after one system (or developer)
  *      message, and is looked for in both; a "system" pattern is a client's
  *      fixed system prompt (a compaction's, a reviewer's) and matches on
- *      the system prompt whatever follows it.
+ *      the system prompt whatever follows it;
+ *   3. shape (core/wire/address.h), for clients no pattern names: a task
+ *      about a conversation (a lone request, its answer's form fixed or
+ *      a transcript quoted, its instructions naming a title, tags, a
+ *      summary ... of a conversation), or a client addressing its own
+ *      agent (the turn's new user text: rules about the client's files,
+ *      directories or tools under a role in the second person, and no
+ *      words of a person).
  *
  * The kind is one of a fixed set (a metric label): a name outside it is
  * MP_TASK_OTHER. */
@@ -124,6 +131,38 @@ extern const char mp_clienttask_default_patterns[];
 int mp_clienttask_from_prompt(const struct mp_wire *w, const char *body, size_t len,
                               const struct mp_chatreq *req, const struct mp_clienttask_patterns *p,
                               enum mp_clienttask_kind *kind);
+
+/* Rule 3 on a request of wire w: body[0..len) (borrowed) and req, its
+ * scan by w. MP_OK with *kind when the request is a client task by its
+ * shape:
+ *
+ *   - about a conversation: its messages are system or developer ones and
+ *     one user message with text (tools allowed) whose instructions hold
+ *     no first-person word of a writer, and a task about a conversation
+ *     is named: by the user text's instructions, which name a
+ *     conversation or quote a transcript; or by a system text that names
+ *     a conversation, over a transcript the user message quotes; and
+ *     either its answer's form is fixed (a "response_format", a Responses
+ *     "text.format", an Anthropic "output_format" or "output_config.format"
+ *     of JSON; a "tool_choice" naming a function or requiring one; a
+ *     legacy "function_call"), or, without tools, the user message quotes
+ *     a transcript. With the form fixed, a task the form alone names (a
+ *     schema's field, a function's name) over a quoted transcript is one
+ *     too. A person's words under an app's prompt or schema quote none;
+ *   - a client's own agent: each of the turn's user messages with text
+ *     (at least one: its new ones, req's first_new_user on, or in a tool
+ *     loop the run of user messages that opened it; earlier turns are
+ *     history the client replays) is mp_address_is_agent, the role given
+ *     by it or by the system prompt; its kind the one their text names,
+ *     else MP_TASK_OTHER.
+ *
+ * MP_NOTFOUND when neither; MP_ENOMEM. Cost: the one user message of a
+ * lone request decoded, and the system prompt; for the agent form, the
+ * turn's user messages of MP_ADDRESS_AGENT_MIN bytes or more (a shorter
+ * one ends the look undecoded), and the system prompt only when they
+ * hold everything but a role. */
+int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind);
 
 /* Removes from text[0..len) (in place) every "<memory_context>" ...
  * "</memory_context>" block (Open WebUI's memories, which it may put in

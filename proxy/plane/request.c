@@ -1223,6 +1223,9 @@ static void skip_client_task(struct mp_request *r, const char *body)
         mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
         task = mp_clienttask_from_prompt(r->mem.wire, body, r->body_len, &r->mem.req,
                                          &cfg->memory.task_pattern_set, &kind) == MP_OK;
+    if (!task && mp_reqmem_scan(&r->mem, r->loop, body, r->body_len) == MP_OK)
+        task =
+            mp_clienttask_from_shape(r->mem.wire, body, r->body_len, &r->mem.req, &kind) == MP_OK;
     if (!task)
         task = learned_side_request(r, body, &kind);
     if (task)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # memproxy "whose words" benchmark (issue 63, requirement 4): every
 # development set (LoCoMo, BEAM, ml-dev in 13 languages) replayed through
-# one memproxy as a full-history client and as a stateless app, then each
+# one memproxy as a full-history client, a stateless app and a structured
+# app (the stateless app's requests under a JSON schema), then each
 # user turn sent compared with what memproxy stored: recorded verbatim,
 # dropped or changed by its recognition of client text; the client-text
 # metrics of each replay. Reported, not asserted.

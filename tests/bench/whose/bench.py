@@ -2,10 +2,11 @@
 """User turns lost to recognition (issue 63, requirement 4): replays every
 development set (LoCoMo, BEAM, ml-dev in 13 languages) through one
 memproxy (hybrid mode, the fake upstream as the chat and the memory
-model) as two clients, a full-history client (a session per
-conversation, session-id header, ~300-token system prompt) and a
-stateless app (the newest message alone under one system prompt), each
-its own user; then compares every user turn sent with the user messages
+model) as three clients, a full-history client (a session per
+conversation, session-id header, ~300-token system prompt), a stateless
+app (the newest message alone under one system prompt) and a structured
+app (the stateless app's requests under a JSON schema), each its own
+user; then compares every user turn sent with the user messages
 memproxy stored (the admin API's archive and buffer): recorded verbatim,
 changed (a part cut), dropped. Also the client-text metrics of each
 replay. Reported, not asserted. See tests/bench/README.md "Whose words".

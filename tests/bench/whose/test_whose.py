@@ -72,6 +72,15 @@ class Requests(unittest.TestCase):
                                     {'role': 'user', 'content': turn.text}])
             self.assertEqual(headers, {})
 
+    def test_structured_fixes_the_answers_form(self):
+        de = ml_chats(langs={'de'}, per_session=2)[0]
+        for (turn, body, headers, _), (_, plain, _, _) in zip(T.requests(de, 'structured'),
+                                                             T.requests(de, 'stateless')):
+            doc = json.loads(body)
+            self.assertEqual(doc['response_format'], T.STRUCTURED)
+            self.assertEqual(doc['messages'], json.loads(plain)['messages'])
+            self.assertEqual(headers, {})
+
     def test_a_byte_identical_body_is_a_repeat(self):
         ja = ml_chats(langs={'ja'})[0]
         ja.sessions.append([dict(role='user', content='はい', ids=['ja-2'])])
@@ -86,7 +95,8 @@ class Requests(unittest.TestCase):
 
     def test_user_ids_per_shape(self):
         de = ml_chats(langs={'de'})[0]
-        self.assertEqual({T.user_id(de, s) for s in T.SHAPES}, {'whose-full-ml-de', 'whose-stateless-ml-de'})
+        self.assertEqual({T.user_id(de, s) for s in T.SHAPES}, {'whose-full-ml-de', 'whose-stateless-ml-de',
+                                                                   'whose-structured-ml-de'})
 
 
 def turn(text, rid, error=None):

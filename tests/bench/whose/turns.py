@@ -25,8 +25,17 @@ SYSTEM_FULL = ' '.join('%d. %s' % (i + 1, r) for i, r in enumerate(replay._RULES
 SYSTEM_STATELESS = ('You are Pocket, the assistant of a journaling app. ' +
                     ' '.join('%d. %s' % (i + 1, r) for i, r in enumerate(replay._RULES[14:])))
 
-SHAPES = ('full', 'stateless')
-SHAPE_NAMES = {'full': 'full history', 'stateless': 'stateless app'}
+SHAPES = ('full', 'stateless', 'structured')
+SHAPE_NAMES = {'full': 'full history', 'stateless': 'stateless app', 'structured': 'structured app'}
+# The structured app's answer form: a journaling app that has every entry
+# answered, titled and tagged as JSON. Its schema names tasks ("title",
+# "tags", "summary"): the person's words under it must still be theirs
+# (docs/memory-whose-words.md "Client tasks", by shape).
+STRUCTURED = {'type': 'json_schema', 'json_schema': {'name': 'journal_entry', 'strict': True, 'schema': {
+    'type': 'object', 'additionalProperties': False, 'required': ['reply', 'title', 'tags', 'summary'],
+    'properties': {'reply': {'type': 'string'}, 'title': {'type': 'string', 'description': 'the entry\'s title'},
+                   'tags': {'type': 'array', 'items': {'type': 'string'}},
+                   'summary': {'type': 'string', 'description': 'a summary of the entry'}}}}}
 
 
 # --- the sets ------------------------------------------------------------------------------
@@ -100,7 +109,8 @@ def requests(chat, shape):
     and the newest user message after a system prompt of about 300 tokens,
     every session a conversation of its own (session-id: <conv>-<session>);
     stateless: the newest user message alone under one fixed system
-    prompt, no session header. reply: the assistant message that follows
+    prompt, no session header; structured: the stateless app's request
+    with its answer's form fixed (response_format STRUCTURED). reply: the assistant message that follows
     the user's in the dataset (the fake upstream is told to answer it), None
     when the session ends with the user's."""
     out, seen = [], {}
@@ -114,7 +124,7 @@ def requests(chat, shape):
         else:
             messages = [{'role': 'system', 'content': SYSTEM_STATELESS}, replay.plain(m)]
             headers = {}
-        body = body_of(messages)
+        body = body_of(messages, STRUCTURED if shape == 'structured' else None)
         # memproxy records a byte-identical body of the same user once
         # ([memory] idempotency_hours): the client knows when it sends one
         turn.repeat_of = seen.get(body)
@@ -123,9 +133,12 @@ def requests(chat, shape):
     return out
 
 
-def body_of(messages):
+def body_of(messages, response_format=None):
     """The request body of messages, as the clients send it."""
-    return json.dumps({'model': MODEL, 'messages': messages}, ensure_ascii=False).encode('utf-8')
+    body = {'model': MODEL, 'messages': messages}
+    if response_format is not None:
+        body['response_format'] = response_format
+    return json.dumps(body, ensure_ascii=False).encode('utf-8')
 
 
 # --- what was stored ------------------------------------------------------------------------

@@ -323,6 +323,294 @@ START_TEST(test_clienttask_strip_memory_context)
 }
 END_TEST
 
+/* ---- by shape ---- */
+
+/* text as a JSON string literal's body (no quotes) into out. */
+static void esc(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *text != '\0' && n + 3 < cap; text++) {
+        if (*text == '"' || *text == '\\') {
+            out[n++] = '\\';
+            out[n++] = *text;
+        } else if (*text == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *text;
+        }
+    }
+    out[n] = '\0';
+}
+
+static char body_buf[8192];
+
+/* fmt with its first "%s" the JSON-escaped form of a, its second b's. */
+static const char *body2(const char *fmt, const char *a, const char *b)
+{
+    const char *texts[2] = {a, b != NULL ? b : ""};
+    size_t n = 0, k = 0;
+    for (const char *f = fmt; *f != '\0'; f++) {
+        if (f[0] == '%' && f[1] == 's' && k < 2) {
+            esc(texts[k++], body_buf + n, sizeof(body_buf) - n);
+            n += strlen(body_buf + n);
+            f++;
+        } else if (n + 1 < sizeof(body_buf)) {
+            body_buf[n++] = *f;
+        }
+    }
+    body_buf[n] = '\0';
+    return body_buf;
+}
+
+/* The kind a body is a task as by shape on wire w; -1 when it is none. */
+static int shape(const struct mp_wire *w, const char *body)
+{
+    struct mp_chatreq req;
+    enum mp_clienttask_kind kind = MP_TASK_OTHER;
+    size_t len = strlen(body);
+    ck_assert_int_eq(w->scan(body, len, msgs, 64, &req), MP_OK);
+    int rc = mp_clienttask_from_shape(w, body, len, &req, &kind);
+    ck_assert(rc == MP_OK || rc == MP_NOTFOUND);
+    return rc == MP_OK ? (int)kind : -1;
+}
+
+/* A title task as a front end builds it: instructions, then the
+ * conversation quoted (written for the test, in the shape of LibreChat's
+ * and Open WebUI's). */
+#define ANALYZE                                                                                    \
+    "Analyze this conversation and provide:\n1. The detected language of the conversation\n"       \
+    "2. A concise title in the detected language (5 words or less)\n\n"                            \
+    "User: the tool printed SECRET_CODENAME=zebra\nAI: Noted, the codename is zebra."
+#define PERSON_AGENT                                                                               \
+    "You are a senior Python developer. I need your help with my project:\n"                       \
+    "- src/app.py crashes on start\n- the tests folder has no tests\n"                             \
+    "- the config file is config.yaml\n- the build tool is make\n"                                 \
+    "Please look at it and tell me what to change first, step by step, with the reasons for each " \
+    "step and what it fixes, so that I can learn from it as I go along the way."
+#define AGENT                                                                                      \
+    "You are now acting as the note keeper of a coding assistant.\n\nRules:\n"                     \
+    "- Read only the files under ~/.acme/notes/ and the project's NOTES.md.\n"                     \
+    "- Never write outside the notes directory.\n"                                                 \
+    "- Use the `write_file` tool once per note.\n- Keep each note under 200 words.\n\n"            \
+    "When nothing is worth keeping, answer with the single word NONE and stop. Do not explain "    \
+    "what was kept or why; the assistant reads the notes later."
+
+#define AGENT_ROLELESS                                                                             \
+    "Keep the memory of this session in two directories, as your instructions say:\n"              \
+    "- facts about the person: `/home/u/.acme/memory/user`\n"                                      \
+    "- facts about the project: `/home/u/code/.acme/memory`\n\n"                                   \
+    "Write each fact as its own file with the write_file tool, name it for its subject, and "      \
+    "leave "                                                                                       \
+    "the directories as they are when the session holds nothing new. Never copy a secret, a "      \
+    "token or a password into a file."
+
+/* An agent's rules given in sentences, its own named as the reader's (no
+ * directory, no list). */
+#define AGENT_SENTENCES                                                                            \
+    "You are now acting as the archivist. Read the messages above and use them to update your "    \
+    "persistent notes.\n\nTools: Read and Write for files inside the notes directory only; every " \
+    "other tool will be refused.\n\nYou MUST only use what the messages above say. Do not open "   \
+    "other files and do not run commands. If nothing is worth keeping, answer only 'Nothing.' "    \
+    "Do not explain why. Apply the note format from your system prompt."
+
+START_TEST(test_clienttask_structured_title_on_every_wire)
+{
+    /* chat completions: a function call forced, the kind in the prompt */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"extract\"}}],"
+                    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"extract\"}}}",
+                    ANALYZE, NULL)),
+        MP_TASK_TITLE);
+    /* a JSON schema as response_format, the kind only in the schema's name,
+       the transcript in a chat tag */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":"
+                    "\"chat_tags\",\"schema\":{}}}}",
+                    "Read the chat history and answer in JSON.\n<chat_history>\nUSER: bees\n"
+                    "ASSISTANT: yes\n</chat_history>",
+                    NULL)),
+        MP_TASK_TAGS);
+    /* Responses: text.format, a string input */
+    ck_assert_int_eq(shape(&mp_wire_responses,
+                           body2("{\"model\":\"m\",\"input\":\"%s\",\"text\":{\"format\":{\"type\":"
+                                 "\"json_schema\",\"name\":\"t\",\"schema\":{}}}}",
+                                 ANALYZE, NULL)),
+                     MP_TASK_TITLE);
+    /* Responses: a function forced, input items, the instructions apart */
+    ck_assert_int_eq(
+        shape(&mp_wire_responses,
+              body2("{\"model\":\"m\",\"instructions\":\"%s\",\"input\":[{\"role\":\"user\","
+                    "\"content\":\"%s\"}],\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
+                    "\"tool_choice\":\"required\"}",
+                    "Summarize the conversation you are given.", "User: hi\nAssistant: hello")),
+        MP_TASK_COMPACTION);
+    /* Messages: a tool forced, the kind in the tool's name */
+    ck_assert_int_eq(
+        shape(&mp_wire_messages,
+              body2("{\"model\":\"m\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+                    "\"content\":\"%s\"}],\"tools\":[{\"name\":\"set_title\",\"input_schema\":{}}],"
+                    "\"tool_choice\":{\"type\":\"tool\",\"name\":\"set_title\"}}",
+                    "Here is a conversation.\nHuman: hi\nAssistant: hello", NULL)),
+        MP_TASK_TITLE);
+    /* plain: the system prompt asks, the user message is the transcript */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"%s\"},"
+                    "{\"role\":\"user\",\"content\":\"%s\"}]}",
+                    "Write a three word title for the conversation the user shares.",
+                    "User: I keep bees\nAssistant: Lovely")),
+        MP_TASK_TITLE);
+}
+END_TEST
+
+START_TEST(test_clienttask_structured_near_misses_are_the_users)
+{
+    /* a person's question under a schema: no conversation named or quoted */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":"
+                    "\"title\",\"schema\":{}}}}",
+                    "What is a good title for my blog post about bees?", NULL)),
+        -1);
+    /* a person naming a task and a conversation under a schema: they write "I", "my" */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_object\"}}",
+                    "Suggest a title for the conversation I had with my landlord.", NULL)),
+        -1);
+    /* an app whose system prompt talks of the conversation and whose
+       schema names a title: the person's words name a task ("memory",
+       German "Tag") but quote no transcript */
+    static const char *const persons[] = {"What's your best camping memory?",
+                                          "Zeugniskonferenzen diese Woche, jeden Tag bis sechs.",
+                                          "Always include a summary table when I ask."};
+    for (size_t i = 0; i < sizeof(persons) / sizeof(persons[0]); i++)
+        ck_assert_int_eq(
+            shape(&mp_wire_chat,
+                  body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                        "\"You are Pocket. Keep the conversation light; summarize when asked.\"},"
+                        "{\"role\":\"user\",\"content\":\"%s\"}],\"response_format\":{"
+                        "\"type\":\"json_schema\",\"json_schema\":{\"name\":\"entry\","
+                        "\"schema\":{\"properties\":{\"title\":{},\"tags\":{}}}}}}",
+                        persons[i], NULL)),
+            -1);
+    /* a modal dialog's title is no conversation's */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_object\"}}",
+                    "Add an ARIA title to the settings dialog and its buttons.", NULL)),
+        -1);
+    /* the same ask in a conversation (an earlier turn): not lone */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                    "{\"role\":\"assistant\",\"content\":\"hello\"},{\"role\":\"user\","
+                    "\"content\":\"%s\"}],\"tool_choice\":\"required\",\"tools\":[{\"type\":"
+                    "\"function\",\"function\":{\"name\":\"f\"}}]}",
+                    ANALYZE, NULL)),
+        -1);
+    /* a transcript and a title asked, but free to answer and with tools */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}",
+                    ANALYZE, NULL)),
+        -1);
+    /* a schema's answer and a transcript, but no task named anywhere */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"response_format\":{\"type\":\"json_object\"}}",
+                    "Who said it?\nUser: hi\nAssistant: hello", NULL)),
+        -1);
+    /* tool_choice auto fixes nothing */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
+                    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"set_title\"}}],"
+                    "\"tool_choice\":\"auto\"}",
+                    ANALYZE, NULL)),
+        -1);
+}
+END_TEST
+
+START_TEST(test_clienttask_agent_prompt_is_a_task_on_every_wire)
+{
+    ck_assert_int_eq(
+        shape(&mp_wire_messages,
+              body2("{\"model\":\"m\",\"max_tokens\":64,\"system\":\"be brief\",\"messages\":"
+                    "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"%s\"}]}],"
+                    "\"tools\":[{\"name\":\"write_file\",\"input_schema\":{}}]}",
+                    AGENT, NULL)),
+        MP_TASK_OTHER);
+    /* its loop: the tool's call and result follow, the only user text is the prompt */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"},"
+                    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[]},{\"role\":"
+                    "\"tool\",\"tool_call_id\":\"1\",\"content\":\"I wrote it\"}],\"tools\":[]}",
+                    AGENT, NULL)),
+        MP_TASK_OTHER);
+    /* the role in the system prompt, the person's words earlier in the
+       history the client replays, its instructions the newest user text */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                    "\"You are the note keeper.\"},{\"role\":\"user\",\"content\":\"I live in "
+                    "Lyon.\"},{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\","
+                    "\"content\":\"%s\"}],\"tools\":[{\"type\":\"function\",\"function\":{"
+                    "\"name\":\"write_file\"}}]}",
+                    AGENT_ROLELESS, NULL)),
+        MP_TASK_MEMORY_REVIEW);
+    /* rules in sentences, the reader's own notes: Messages, after the
+       conversation it replays */
+    ck_assert_int_eq(
+        shape(&mp_wire_messages,
+              body2("{\"model\":\"m\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+                    "\"content\":\"I live in Lyon.\"},{\"role\":\"assistant\",\"content\":"
+                    "\"ok\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+                    "\"%s\"}]}]}",
+                    AGENT_SENTENCES, NULL)),
+        MP_TASK_OTHER);
+    /* the same without a role anywhere: no address to a model */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat, body2("{\"model\":\"m\",\"messages\":[{\"role\":\"system\","
+                                   "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":"
+                                   "\"%s\"}]}",
+                                   AGENT_ROLELESS, NULL)),
+        -1);
+    ck_assert_int_eq(shape(&mp_wire_responses, body2("{\"model\":\"m\",\"input\":\"%s\"}",
+                                                     AGENT "\nKeep the memory short.", NULL)),
+                     MP_TASK_MEMORY_REVIEW); /* named by its text */
+}
+END_TEST
+
+START_TEST(test_clienttask_persons_words_are_no_agent)
+{
+    /* a person's role prompt with rules about their files */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat, body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                                   "\"%s\"}]}",
+                                   PERSON_AGENT, NULL)),
+        -1);
+    /* a client's prompt, then the person's words: the turn is the person's */
+    ck_assert_int_eq(
+        shape(&mp_wire_chat,
+              body2("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"},"
+                    "{\"role\":\"user\",\"content\":\"%s\"}]}",
+                    AGENT, "Which notes did you keep?")),
+        -1);
+}
+END_TEST
+
 Suite *mp_test_suite(void)
 {
     Suite *s = suite_create("clienttask");
@@ -338,6 +626,10 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_clienttask_fragment_past_the_window_is_not_looked_for);
     tcase_add_test(tc, test_clienttask_no_patterns_match_nothing);
     tcase_add_test(tc, test_clienttask_strip_memory_context);
+    tcase_add_test(tc, test_clienttask_structured_title_on_every_wire);
+    tcase_add_test(tc, test_clienttask_structured_near_misses_are_the_users);
+    tcase_add_test(tc, test_clienttask_agent_prompt_is_a_task_on_every_wire);
+    tcase_add_test(tc, test_clienttask_persons_words_are_no_agent);
     suite_add_tcase(s, tc);
     return s;
 }

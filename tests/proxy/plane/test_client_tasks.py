@@ -45,6 +45,32 @@ CODEX_COMPACT = ('You are performing a CONTEXT CHECKPOINT COMPACTION. Create a h
 NEAR_MISSES = ['Generate a concise, 3-5 word title for my essay on beekeeping.',
                'Please summarize our chat and suggest tags for it.',
                'What is a good title for a talk about conversation summaries?']
+# Title tasks in the structured and function-calling forms front ends send
+# (in the shape of LibreChat's @librechat/agents title runnable, which asks
+# for a JSON answer or forces a function, and of Open WebUI's tasks), each
+# quoting a tool's output the user never said.
+ANALYZE = ('Analyze this conversation and provide:\n1. The detected language of the conversation\n'
+           '2. A concise title in the detected language (5 words or less, no punctuation or quotation)'
+           '\n\nUser: what did the build tool print?\nAI: It printed SECRET_CODENAME=zebra.')
+HISTORY = ('Read the chat history below and answer as the schema says.\n<chat_history>\nUSER: what did '
+           'the build tool print?\nASSISTANT: It printed SECRET_CODENAME=zebra.\n</chat_history>')
+TITLE_SCHEMA = {'type': 'object', 'properties': {'title': {'type': 'string'}}, 'required': ['title']}
+# A client addressing an agent of its own about its own work (written for
+# the test: a role in the second person, rules about its files, directories
+# and tools, no person's words).
+AGENT = ('You are now acting as the note keeper of a coding assistant.\n\nRules:\n'
+         '- Read only the files under ~/.acme/notes/ and the project\'s NOTES.md.\n'
+         '- Never write outside the notes directory.\n'
+         '- Use the `write_file` tool once per note; SECRET_CODENAME=zebra is an example, not a note.\n'
+         '- Keep each note under 200 words.\n\n'
+         'When nothing is worth keeping, answer with the single word NONE and stop. Do not explain '
+         'what was kept or why; the assistant reads the notes later.')
+# A person giving a role, with rules about their own files: their words.
+PERSON_ROLE = ('You are a senior Python developer. I need your help with my project:\n'
+               '- src/app.py crashes on start\n- the tests folder has no tests\n'
+               '- the config file is config.yaml\n- the build tool is make\n'
+               'Please look at it and tell me what to change first, step by step, with the reasons '
+               'for each step, so that I can learn from it as I go.')
 MEMORY = {'mode': 'buffer', 'buffer_messages': 20, 'summarize_at': 40}
 
 
@@ -93,6 +119,14 @@ class ClientTasks(mh.MemCase):
         self.assertEqual(mh.get_memory(p, user)['buffer'], [], 'a client task was recorded')
         records = sum(v for (k, _), v in mh.jobs_metrics(p).items() if k == 'record')
         self.assertEqual(records, records_before, 'a client task reached the memory worker')
+
+    def assertOnlySeed(self, p, user, records_before):
+        """Nothing but the seed turn recorded: no task reached the memory worker."""
+        mh.wait_idle(p)
+        self.assertEqual(self.records(p), records_before, 'a client task reached the memory worker')
+        mem = mh.get_memory(p, user)
+        self.assertEqual(len(mem['buffer']), 2, 'a client task was recorded')
+        self.assertNotIn('zebra', json.dumps(mem))
 
     def seed(self, p, user):
         """A stored turn, so that a request that is not a task would get memory injected."""
@@ -162,6 +196,79 @@ class ClientTasks(mh.MemCase):
         self.assertEqual(p.metric('memproxy_client_tasks_total', kind='compaction'), 2)
         self.assertEqual(p.metric('memproxy_client_tasks_total', kind='memory_review'), 1)
 
+    def test_structured_and_function_title_tasks_on_three_apis(self):
+        p = self.own()
+        user = mh.uid('form')
+        self.seed(p, user)
+        before = self.records(p)
+        fn = {'type': 'function', 'function': {'name': 'extract', 'description': 'the title',
+                                                'parameters': TITLE_SCHEMA}}
+        # chat completions: a function forced; a JSON schema
+        raw, _ = mh.build_chat([mh.user_msg(ANALYZE)], extra={
+            'tools': [fn], 'tool_choice': {'type': 'function', 'function': {'name': 'extract'}}})
+        self.assertTask(self.post(p, '/v1/chat/completions', user, raw), 'title')
+        raw, _ = mh.build_chat([mh.user_msg(HISTORY)], stream=True, extra={
+            'response_format': {'type': 'json_schema',
+                                'json_schema': {'name': 'chat_title', 'schema': TITLE_SCHEMA}}})
+        self.assertTask(self.post(p, '/v1/chat/completions', user, raw), 'title')
+        # Responses: text.format; a function required
+        for body in ({'model': 'm', 'input': ANALYZE,
+                      'text': {'format': {'type': 'json_schema', 'name': 't', 'schema': TITLE_SCHEMA}}},
+                     {'model': 'm', 'input': [mh.user_msg(HISTORY)], 'tool_choice': 'required',
+                      'tools': [{'type': 'function', 'name': 'set_title', 'parameters': TITLE_SCHEMA}]}):
+            self.assertTask(self.post(p, '/v1/responses', user, json.dumps(body).encode()), 'title')
+        # Messages: a tool forced
+        self.assertTask(self.post(p, '/v1/messages', user, anthropic_body(
+            [mh.user_msg(ANALYZE)], tools=[{'name': 'extract', 'input_schema': TITLE_SCHEMA}],
+            tool_choice={'type': 'tool', 'name': 'extract'})), 'title')
+        self.assertOnlySeed(p, user, before)
+        self.assertEqual(p.metric('memproxy_client_tasks_total', kind='title'), 5)
+        # a person's question under a schema, naming no conversation, is theirs
+        raw, _ = mh.build_chat([mh.user_msg('What is a good title for my talk about bees?')], extra={
+            'response_format': {'type': 'json_schema', 'json_schema': {'name': 'title', 'schema': TITLE_SCHEMA}}})
+        s = self.post(p, '/v1/chat/completions', user, raw)
+        self.assertNotTask(s)
+        self.assertNotEqual(mh.upstream_body(self.fake, s), s.body, 'memory was not injected')
+
+    def test_a_rewritten_title_template_is_a_task(self):
+        """An operator's own title template (Open WebUI lets one replace its
+        default, so no pattern names it), plain, on chat completions and
+        Messages: a task by its shape, the quoted tool output not recorded."""
+        p = self.own()
+        user = mh.uid('custom')
+        self.seed(p, user)
+        before = self.records(p)
+        custom = ('# Title Maker\n\nYour task is to write a short title for the chat history below.\n'
+                  '- Keep it under six words.\n- Use the chat\'s language.\n\n<chat_history>\n'
+                  'USER: what did the build tool print?\nASSISTANT: It printed SECRET_CODENAME=zebra.\n'
+                  '</chat_history>')
+        self.assertTask(self.chat(p, user, custom), 'title')
+        self.assertTask(self.post(p, '/v1/messages', user, anthropic_body([mh.user_msg(custom)])), 'title')
+        self.assertOnlySeed(p, user, before)
+
+    def test_a_clients_agent_prompt_is_a_task(self):
+        p = self.own()
+        user = mh.uid('agent')
+        self.seed(p, user)
+        before = self.records(p)
+        self.assertTask(self.post(p, '/v1/messages', user, anthropic_body(
+            [mh.user_msg(AGENT)], system='You are a coding assistant.',
+            tools=[{'name': 'write_file', 'input_schema': {'type': 'object'}}])), 'other')
+        raw, _ = mh.build_chat([{'role': 'system', 'content': 'x'}, mh.user_msg(AGENT)])
+        self.assertTask(self.post(p, '/v1/chat/completions', user, raw), 'other')
+        body = {'model': 'm', 'input': AGENT + '\nKeep the memory of the project short.'}
+        self.assertTask(self.post(p, '/v1/responses', user, json.dumps(body).encode()), 'memory_review')
+        self.assertOnlySeed(p, user, before)
+        self.assertEqual(p.metric('memproxy_client_tasks_total', kind='other'), 2)
+        self.assertEqual(p.metric('memproxy_client_tasks_total', kind='memory_review'), 1)
+        # a person's role prompt, and a client's prompt followed by the person's words, are theirs
+        for messages in ([mh.user_msg(PERSON_ROLE)], [mh.user_msg(AGENT), mh.user_msg('Which notes?')]):
+            s = self.chat(p, user, messages)
+            self.assertNotTask(s)
+            self.assertNotEqual(mh.upstream_body(self.fake, s), s.body, 'memory was not injected')
+        mh.wait_memory(p, user, lambda m: any(x['content'] == PERSON_ROLE for x in m['buffer']),
+                       what='the person\'s role prompt recorded as theirs')
+
     def test_near_misses_are_the_users_turns(self):
         p = self.own()
         user = mh.uid('near')
@@ -190,8 +297,11 @@ class ClientTasks(mh.MemCase):
         with open(empty, 'w') as f:
             f.write('# no patterns\n')
         self.hup(p, task_detection='true', task_patterns=empty)
-        self.assertNotTask(self.chat(p, user, OWUI_TITLE))
-        self.assertTask(self.chat(p, user, OWUI_TITLE, extra=[('X-Memory-Task', 'title')]), 'title')
+        # a template only its pattern names (no transcript quoted, no answer's form fixed)
+        self.assertNotTask(self.chat(p, user, OWUI_FOLLOW))
+        self.assertTask(self.chat(p, user, OWUI_FOLLOW, extra=[('X-Memory-Task', 'title')]), 'title')
+        # the shape still tells a title task that quotes the conversation
+        self.assertTask(self.chat(p, user, OWUI_TITLE), 'title')
 
     def test_memory_context_is_not_the_users_words(self):
         p = self.own()

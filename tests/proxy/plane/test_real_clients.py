@@ -1,5 +1,6 @@
-"""Real clients (issue 63, requirement 7): the coding-agent CLIs Claude Code,
-Codex and opencode, pinned in tests/clients/package.json (installed by
+"""Real clients (issue 63, requirement 7; issue 72, requirement 3): the
+coding-agent CLIs Claude Code, Codex, opencode and Continue's
+cn, pinned in tests/clients/package.json (installed by
 scripts/test.sh: npm ci), run one-shot through memproxy (four workers, as
 deployments run) against the fake upstream, each in a temporary project
 whose AGENTS.md and CLAUDE.md hold a fake fact and with a temporary home.
@@ -17,7 +18,7 @@ title) once one was seen (docs/memory-whose-words.md "Whose words"). A table of 
 texts recorded as the user's that are none of the user's prompts, per
 client, is printed: a measurement reported.
 
-Nothing here is specific to these three clients but how each is started
+Nothing here is specific to these clients but how each is started
 and configured (docs/clients.md): the same checks apply to any client run
 the same way."""
 
@@ -57,7 +58,7 @@ TOOL_FILE = 'quokka-ledger.txt'
 # What is never the user's words, by kind: a recorded user message holding
 # one of these came from the client, not the user.
 CLIENT_TEXT = {
-    'instruction file': (FACT, 'AGENTS.md', 'CLAUDE.md', '<INSTRUCTIONS>', '<system-reminder>'),
+    'instruction file': (FACT, 'AGENTS.md', 'CLAUDE.md', 'QWEN.md', '<INSTRUCTIONS>', '<system-reminder>'),
     'environment block': ('<environment_context>', '<env>', 'gitStatus:'),
     'title scaffold': ('<session>', 'Write the title', 'Generate a title', 'title generator'),
     'tool output': (TOOL_FILE,),
@@ -173,7 +174,27 @@ class OpenCode(Client):
         return [self.binary, 'run'] + (['--auto'] if tool else []) + prompt.split(), env
 
 
-CLIENTS = (ClaudeCode, Codex, OpenCode)
+class ContinueCli(Client):
+    """Continue's CLI (cn), the fifth: held out, nothing of memproxy's was
+    written from it or from a request of its own; it reads AGENTS.md."""
+
+    NAME, BIN, API = 'continue_cli', 'cn', '/v1/chat/completions'
+    SHELL = 'Bash {"command":"ls"}'
+
+    def command(self, prompt, tag, tool):
+        config = os.path.join(self.root, 'continue-%s.yaml' % tag)
+        headers = ''.join('        %s: %s\n' % kv for kv in self.headers(tag, tool).items())
+        with open(config, 'w') as f:
+            f.write('name: memproxy-test\nversion: 0.0.1\nschema: v1\nmodels:\n'
+                    '  - name: memproxy\n    provider: openai\n    model: gpt-4o-mini\n'
+                    '    apiKey: sk-fake-key\n    apiBase: http://127.0.0.1:%d/v1\n'
+                    '    roles: [chat, edit, apply, summarize]\n'
+                    '    requestOptions:\n      headers:\n%s' % (self.port, headers))
+        # -p: one-shot; --auto: every tool allowed without asking
+        return [self.binary, '--config', config] + (['--auto'] if tool else []) + ['-p', prompt], self.env()
+
+
+CLIENTS = (ClaudeCode, Codex, OpenCode, ContinueCli)
 
 
 class Session:
@@ -449,6 +470,10 @@ class CodexTest(RealClient, unittest.TestCase):
 
 class OpenCodeTest(RealClient, unittest.TestCase):
     CLIENT = OpenCode
+
+
+class ContinueCliTest(RealClient, unittest.TestCase):
+    CLIENT = ContinueCli
 
 
 class UpstreamTest(unittest.TestCase):
