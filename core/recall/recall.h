@@ -189,6 +189,13 @@ struct mp_recall_params {
     /* Text a client inserts into user messages (core/wire/inserted.h,
      * borrowed): left out of the question; NULL: the whole text. */
     const struct mp_inserted_patterns *inserted;
+    /* The relevant strategy's round 1 offers the past line the user's
+     * newest buffered messages first (not there already: seen; newest
+     * first, each whole, until one does not fit), then the question's
+     * matches: a conversation's head (core/wire/inject.c), where what the
+     * user said last in their other conversations is kept, cached, for
+     * every turn. false: the matches alone. */
+    bool past_recent;
 };
 
 /* Whether message m (a buffered or an archived one, borrowed for the
