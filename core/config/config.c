@@ -881,7 +881,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
     c->memory.relevance_max_postings = 20000; /* MP_RELEVANCE_MAX_POSTINGS */
-    c->memory.head_share = 45;
+    c->memory.head_share = 55;
     c->memory.conversations_max = 32;
     c->memory.conversation_bytes_max = 1024u * 1024;
     c->memory.conversation_idle_seconds = 1800;

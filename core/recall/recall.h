@@ -190,11 +190,14 @@ struct mp_recall_params {
      * borrowed): left out of the question; NULL: the whole text. */
     const struct mp_inserted_patterns *inserted;
     /* The relevant strategy's round 1 offers the past line the user's
-     * newest buffered messages first (not there already: seen; newest
-     * first, each whole, until one does not fit), then the question's
-     * matches: a conversation's head (core/wire/inject.c), where what the
-     * user said last in their other conversations is kept, cached, for
-     * every turn. false: the matches alone. */
+     * newest buffered messages first, before the question's matches (not
+     * there already: seen; newest first, each whole, until one does not
+     * fit; the matches get what the line's share leaves, and round 2): a
+     * conversation's head (core/wire/inject.c), where what the user said
+     * last in their other conversations is kept, cached, for every turn.
+     * (Offered after the matches and the strongest facts, they found no
+     * room on LoCoMo: the head's evidence was the matches' alone.) false:
+     * not offered. */
     bool past_recent;
 };
 

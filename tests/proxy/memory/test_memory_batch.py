@@ -315,8 +315,10 @@ class SearchKeys(mh.MemCase):
     keys come from a fixed word table (docs/fake-upstream.md): these tests
     show the mechanics, not a recall gain."""
     # a small budget: the past messages that fit are the scored ones, not all
+    # (head_share 45: within a larger share the session's head, its summary,
+    # leaves the tail no room for the turn at 300 tokens)
     MEM = {'mode': 'hybrid', 'buffer_messages': 2, 'summarize_at': 2, 'extract_batch_turns': 1,
-           'extract_idle_seconds': 0, 'context_budget_tokens': 300}
+           'extract_idle_seconds': 0, 'context_budget_tokens': 300, 'head_share': 45}
     SECTIONS = {'governance': {'retention_days': 0, 'pii_retention_days': 0},
                 'admin': {'token': 'zqxsecret-adm-keys-33c9e1f07b5a4d28'}}
     PROXY_CONFIG = {'workers': 1, 'memory': MEM, 'sections': SECTIONS}
