@@ -860,7 +860,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.job_retry_backoff_ms = 1000;
     c->memory.job_retry_backoff_max_ms = 300000;
     c->memory.job_retry_horizon_seconds = 21600;
-    c->memory.extract_batch_turns = 12;
+    c->memory.extract_batch_turns = 24;
     c->memory.import_extract_max_tokens = 200000;
     c->memory.import_queue_share = 50;
     c->memory.import_max_messages = 20000;
@@ -881,7 +881,7 @@ void mp_config_defaults(struct mp_config *c)
     c->memory.share_summary = 15;
     c->memory.share_buffer = 15;
     c->memory.relevance_max_postings = 20000; /* MP_RELEVANCE_MAX_POSTINGS */
-    c->memory.head_share = 45;
+    c->memory.head_share = 55;
     c->memory.conversations_max = 32;
     c->memory.conversation_bytes_max = 1024u * 1024;
     c->memory.conversation_idle_seconds = 1800;

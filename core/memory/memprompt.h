@@ -3,7 +3,7 @@
  * in, text out: the requests are JSON bodies for POST /chat/completions
  * (api MP_LLM_OPENAI) or for Anthropic's POST /v1/messages
  * (MP_LLM_ANTHROPIC: the same system text as the top-level "system", the
- * user message as the one message, "max_tokens":1024, no response_format:
+ * user message as the one message, "max_tokens":4096, no response_format:
  * the extraction prompt asks for one JSON object and nothing else in
  * words); the answers are read from either API's reply. Sending them,
  * retrying and storing the results is the proxy's job. */
@@ -24,6 +24,14 @@
  * message can never start a line that reads as another speaker's (the same
  * holds for the previous summary's lines). All text is JSON-escaped;
  * invalid UTF-8 is replaced by U+FFFD. */
+
+/* An assistant message goes into a memory prompt whole up to this many
+ * bytes, else its beginning, cut at a word with an ellipsis within them. The memory model looks for
+ * facts about the user: the user's words go whole, a reply's opening says what it answered. Chosen
+ * on BEAM's development chats, whose replies (median 3.3 KB, user messages 0.4 KB) made up 86 % of
+ * the extraction prompts' turns: cut here they keep 18 % of their bytes; LoCoMo's replies (at most
+ * 419 bytes) all go whole. */
+#define MP_MEMPROMPT_REPLY_MAX 600
 
 /* Summarization request body: {"model":model,"temperature":0,"messages":[
  * system, user]}. The system message tells the model to fold the previous

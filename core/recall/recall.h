@@ -205,6 +205,16 @@ struct mp_recall_params {
     /* The buffered messages go into the block's past line, turn by turn,
      * instead of as messages of their own (see "In the notes" above). */
     bool buffer_in_notes;
+    /* The relevant strategy's round 1 offers the past line the user's
+     * newest buffered messages first, before the question's matches (not
+     * there already: seen; newest first, each whole, until one does not
+     * fit; the matches get what the line's share leaves, and round 2): a
+     * conversation's head (core/wire/inject.c), where what the user said
+     * last in their other conversations is kept, cached, for every turn.
+     * (Offered after the matches and the strongest facts, they found no
+     * room on LoCoMo: the head's evidence was the matches' alone.) false:
+     * not offered. */
+    bool past_recent;
 };
 
 /* Whether message m (a buffered or an archived one, borrowed for the

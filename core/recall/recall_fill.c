@@ -295,10 +295,11 @@ static uint32_t pick_tokens(const struct mp_recall_pick *pk, const struct mp_mem
                                     mp_memblock_script_saving(m->content, pk->len));
 }
 
-/* Whether the past line took the archived copy of buffered message seq
- * (a replay without a share of its own comes after it: recall.h). */
-static bool in_past(const struct mp_recall_plan *pl, uint64_t seq)
+/* A replay without a share of its own comes after the past line: a
+ * buffered message whose archived copy it took is not replayed (recall.h). */
+bool mp_recall_fill_in_past(const struct mp_recall_fill *f, uint64_t seq)
 {
+    const struct mp_recall_plan *pl = &f->plan;
     for (size_t i = 0; i < pl->npast; i++) {
         if (pl->past[i]->seq == seq)
             return true;
@@ -313,7 +314,7 @@ static int buffer_skip(const struct mp_recall_fill *f, const struct mp_mem_messa
 {
     if (m->content == NULL || m->content_len == 0 || (m->pii && !f->p->inject_pii))
         return 1;
-    return mp_recall_fill_seen(f, m) || in_past(&f->plan, m->seq) ? 2 : 0;
+    return mp_recall_fill_seen(f, m) || mp_recall_fill_in_past(f, m->seq) ? 2 : 0;
 }
 
 /* ---- buffered turns in the notes ---- */

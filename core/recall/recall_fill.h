@@ -91,6 +91,9 @@ int mp_recall_fill_past(struct mp_recall_fill *f, struct mp_mem_message *m);
  * without appending it). */
 bool mp_recall_fill_past_fits(const struct mp_recall_fill *f, const struct mp_mem_message *m);
 
+/* Whether the past line holds the message of sequence number seq. */
+bool mp_recall_fill_in_past(const struct mp_recall_fill *f, uint64_t seq);
+
 /* Whether the request already holds m (the request's seen callback). */
 bool mp_recall_fill_seen(const struct mp_recall_fill *f, const struct mp_mem_message *m);
 

@@ -487,7 +487,8 @@ static bool past_ok(const struct relevant *r, const struct mp_mem_message *m)
     return m->content != NULL && m->content_len > 0 && (!m->pii || f->p->inject_pii) &&
            !((f->p->sections & MP_RECALL_BUFFER) && f->p->share_buffer > 0 &&
              in_buffer(f->um, m->seq)) &&
-           !mp_recall_fill_seen(f, m) && !message_counted(r, m);
+           !mp_recall_fill_seen(f, m) && !message_counted(r, m) &&
+           !(f->p->past_recent && mp_recall_fill_in_past(f, m->seq));
 }
 
 /* m's content replaced by its excerpt for the question when the block
@@ -530,6 +531,32 @@ static int try_past(struct relevant *r, uint32_t id, bool *keep)
     if (rc != 1)
         free(m.content);
     return rc < 0 ? rc : MP_OK;
+}
+
+/* The user's newest buffered messages into the past line (past_recent,
+ * recall.h), newest first, each whole (its text capped as any past
+ * message's), until one does not fit; the plan owns the copies taken. */
+static int offer_recent(struct relevant *r)
+{
+    const struct mp_usermem *um = r->f.um;
+    int rc = refresh(r);
+    for (size_t i = um->nmessages; rc == MP_OK && i > 0; i--) {
+        const struct mp_mem_message *b = &um->messages[i - 1];
+        if (!past_ok(r, b))
+            continue;
+        if (!mp_recall_fill_past_fits(&r->f, b))
+            break;
+        struct mp_mem_message m = *b;
+        m.content = malloc(b->content_len);
+        if (m.content == NULL)
+            return MP_ENOMEM;
+        memcpy(m.content, b->content, b->content_len);
+        rc = mp_recall_fill_past(&r->f, &m);
+        if (rc != 1)
+            free(m.content);
+        rc = rc < 0 ? rc : MP_OK;
+    }
+    return rc;
 }
 
 static int offer_facts(struct relevant *r)
@@ -588,6 +615,8 @@ static int round_one(struct relevant *r)
     int rc;
     set_shares(&r->f);
     rc = offer_facts(r);
+    if (rc == MP_OK && r->f.p->past_recent)
+        rc = offer_recent(r);
     if (rc == MP_OK)
         rc = offer_past(r);
     if (rc == MP_OK)

@@ -314,6 +314,9 @@ static int build_head(const struct mp_wire *w, const char *body, const struct mp
     /* the summary has at least its own share, as in one block */
     unsigned share = conv->head_share > p->share_summary ? conv->head_share : p->share_summary;
     hp.sections = p->sections & keep;
+    /* the user's last words elsewhere, cached with the head (not where the
+       upstream holds the conversation: they may be its own input) */
+    hp.past_recent = chosen && !req->upstream_state;
     hp.budget_tokens = (uint32_t)((uint64_t)p->budget_tokens * share / 100);
     *h = (struct mp_inject_head){.sections = p->sections,
                                  .budget_tokens = p->budget_tokens,

@@ -352,7 +352,7 @@ START_TEST(test_memprompt_anthropic_requests_and_answers)
         ck_assert_int_eq(rc, MP_OK);
         assert_valid_json(out, len);
         raw_member(out, len, "max_tokens", raw, sizeof(raw));
-        ck_assert_str_eq(raw, "1024");
+        ck_assert_str_eq(raw, "4096");
         ck_assert_int_eq(mp_json_find_member(out, len, "response_format", 15, &vs, &ve),
                          MP_NOTFOUND);
         string_of(out, 0, len, "system", system, sizeof(system));
@@ -852,6 +852,52 @@ START_TEST(test_memprompt_batch_request_numbers_turns_once)
 }
 END_TEST
 
+/* A long reply goes in as its beginning, cut at a word within
+ * MP_MEMPROMPT_REPLY_MAX bytes with an ellipsis; the user's words and a
+ * short reply go whole; a summary prompt's replies are cut the same way. */
+START_TEST(test_memprompt_long_reply_is_cut_user_words_whole)
+{
+    static char user[2001], reply[2001];
+    for (size_t i = 0; i < 2000; i++) {
+        user[i] = i % 10 == 9 ? ' ' : 'u';
+        reply[i] = i % 10 == 9 ? ' ' : 'a';
+    }
+    struct mp_memprompt_turn turns[2] = {{user, 2000, reply, 2000, MP_LANG_NONE},
+                                         {"I use Go.", 9, "Nice.", 5, MP_LANG_NONE}};
+    struct mp_mem_message msgs[2] = {
+        {.role = MP_ROLE_USER, .content = user, .content_len = 2000},
+        {.role = MP_ROLE_ASSISTANT, .content = reply, .content_len = 2000}};
+    char *out = NULL;
+    size_t len = 0;
+    static char role[32], content[8192];
+
+    ck_assert_int_eq(mp_memprompt_batch_request(MP_LLM_OPENAI, "m", turns, 2, NULL, &out, &len),
+                     MP_OK);
+    assert_valid_json(out, len);
+    message(out, len, 1, role, content, sizeof(content));
+    ck_assert_ptr_nonnull(strstr(content, user)); /* every byte the user wrote */
+    const char *a = strstr(content, "\nassistant: ");
+    ck_assert_ptr_nonnull(a);
+    a += strlen("\nassistant: ");
+    const char *eol = strchr(a, '\n');
+    ck_assert_ptr_nonnull(eol);
+    ck_assert_uint_le((size_t)(eol - a), MP_MEMPROMPT_REPLY_MAX);
+    ck_assert_uint_ge((size_t)(eol - a), MP_MEMPROMPT_REPLY_MAX - 50);
+    ck_assert_int_eq(memcmp(eol - 3, "\xE2\x80\xA6", 3), 0);
+    ck_assert_int_eq(eol[-4], 'a'); /* cut after a word, not inside one */
+    ck_assert_ptr_nonnull(strstr(eol, "Turn 2:\nuser: I use Go.\nassistant: Nice.\n"));
+    free(out);
+    out = NULL;
+    ck_assert_int_eq(
+        mp_memprompt_summary_request(MP_LLM_OPENAI, "m", 50, NULL, 0, msgs, 2, &out, &len), MP_OK);
+    message(out, len, 1, role, content, sizeof(content));
+    ck_assert_ptr_nonnull(strstr(content, user));
+    a = strstr(content, "\nassistant: ") + strlen("\nassistant: ");
+    ck_assert_uint_le(strlen(a), MP_MEMPROMPT_REPLY_MAX + 1); /* and its line break */
+    free(out);
+}
+END_TEST
+
 static int batch_parse(const char *content, size_t nturns, size_t per_turn, unsigned words,
                        struct mp_extracted *facts, size_t cap, struct mp_batch_answer *res)
 {
@@ -979,6 +1025,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(tc, test_memprompt_summary_request_rejects_bad_arguments);
     tcase_add_test(tc, test_memprompt_extract_request_fields);
     tcase_add_test(tc, test_memprompt_batch_request_numbers_turns_once);
+    tcase_add_test(tc, test_memprompt_long_reply_is_cut_user_words_whole);
     tcase_add_test(tc, test_memprompt_batch_parse_attributes_turns);
     tcase_add_test(tc, test_memprompt_batch_parse_caps_per_turn);
     tcase_add_test(tc, test_memprompt_batch_parse_reads_fold);

@@ -604,6 +604,43 @@ START_TEST(test_relevant_message_the_request_holds_left_out)
 }
 END_TEST
 
+/* A head (past_recent): the newest buffered messages go into the past
+ * line first, newest first and whole, whatever the question; one there
+ * already (seen) is passed over; the question's matches still get what the
+ * past line has left, and no message is in it twice. Without past_recent
+ * no buffered message is in the past line of a question they do not match. */
+static bool holds_recent_03(void *ctx, const struct mp_mem_message *m)
+{
+    (void)ctx;
+    return m->content_len > 17 && memcmp(m->content, "recent message 03", 17) == 0;
+}
+
+START_TEST(test_relevant_head_takes_the_newest_messages_first)
+{
+    fs_pets();
+    buffer(4);
+    fs_build();
+    ask("What did Rex chew?");
+    params.sections = MP_RECALL_PROFILE | MP_RECALL_PAST | MP_RECALL_SUMMARY;
+    ck_assert_int_eq(relevant(), MP_OK);
+    for (size_t i = 0; i < plan.npast; i++)
+        ck_assert_ptr_null(strstr(plan.past[i]->content, "recent message"));
+    ck_assert(has_past("Rex chewed my climbing shoes"));
+    params.past_recent = true;
+    rq.seen = holds_recent_03;
+    ck_assert_int_eq(relevant(), MP_OK);
+    size_t recent = 0;
+    for (size_t i = 0; i < plan.npast; i++) {
+        ck_assert_ptr_null(strstr(plan.past[i]->content, "recent message 03"));
+        recent += strstr(plan.past[i]->content, "recent message") != NULL;
+        for (size_t j = 0; j < i; j++)
+            ck_assert_uint_ne(plan.past[i]->seq, plan.past[j]->seq);
+    }
+    ck_assert_uint_eq(recent, 3); /* 02, 01, 00: each whole */
+    ck_assert(has_past("Rex chewed my climbing shoes"));
+}
+END_TEST
+
 /* ---- shares and the flow ---- */
 
 START_TEST(test_relevant_round_one_keeps_each_share)
@@ -1074,6 +1111,7 @@ Suite *mp_test_suite(void)
     tcase_add_test(m, test_relevant_buffer_in_notes_keeps_a_turn_whole);
     tcase_add_test(m, test_relevant_buffer_in_notes_whole_or_nothing);
     tcase_add_test(m, test_relevant_message_the_request_holds_left_out);
+    tcase_add_test(m, test_relevant_head_takes_the_newest_messages_first);
     suite_add_tcase(s, m);
 
     TCase *f = tcase_create("flow");

@@ -230,5 +230,45 @@ class SharedCacheKey(HeadCase):
                 self.assertNotEqual(a_conv, b_conv, 'two chats recorded as one conversation')
 
 
+class NewestInTheHead(HeadCase):
+    """What the user said last in another chat is in a new chat's head
+    (docs/memory-conversations.md: the head's past line takes the user's
+    newest messages first), whatever the new chat's first question: on
+    chat completions, four workers, a new connection per request. The head
+    is the same bytes on the next turn (the provider's cached prefix), and
+    the words go in once, not again in the tail."""
+
+    WEDDING = 'My sister Ines is getting married in Porto on the fourteenth of June.'
+
+    def setUp(self):
+        super().setUp()
+        mh.set_jobmode(self.fake, extract='invalid')  # no fact, no summary: the words themselves
+
+    def tearDown(self):
+        mh.set_jobmode(self.fake, extract='ok')
+        super().tearDown()
+
+    def test_a_new_chats_head_holds_the_other_chats_newest_words(self):
+        self.p = p = self.own_proxy(workers=4)
+        user = mh.uid('newest')
+        a = Client(self, 'chat', user, 'chat-a-' + user)
+        a.say('Hello, a few plans to sort out today.')
+        a.say(self.WEDDING)
+        mh.wait_memory(p, user, lambda m: 'Porto' in json.dumps(m['buffer']),
+                       what='the statement recorded')
+        b = Client(self, 'chat', user, 'chat-b-' + user)
+        sent = b.say('Good morning!')  # a greeting: no word of the statement
+        msgs = json.loads(sent)['messages']
+        self.assertEqual(msgs[0]['content'], 'You are a helpful assistant.')  # the client's
+        head = msgs[1]['content']
+        self.assertTrue(msgs[1]['role'] == 'system' and head.startswith(mh.INTRO), msgs)
+        self.assertIn(self.WEDDING, head, 'the head lacks what the user said last elsewhere')
+        self.assertEqual(sent.count('Porto'), 1, sent)
+        sent = b.say('What should I pack for the trip?')
+        msgs = json.loads(sent)['messages']
+        self.assertEqual(msgs[1]['content'], head, 'the head changed on the next turn')
+        self.assertEqual(sent.count('Porto'), 1, 'the words went in twice: %s' % sent)
+
+
 if __name__ == '__main__':
     harness.main('proxy_conversation_heads')

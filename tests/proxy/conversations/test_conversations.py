@@ -257,7 +257,8 @@ class AgentLoops(ConvCase):
 
     def setUp(self):
         super().setUp()
-        self.p = self.own_proxy(workers=4)
+        # head_share 45: the matching memory is larger than the head's share
+        self.p = self.own_proxy(workers=4, memory={'head_share': 45})
 
     def remember(self, user):
         for key, value in FACTS:

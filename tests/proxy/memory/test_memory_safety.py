@@ -151,9 +151,12 @@ class Budget(mh.MemCase):
     # The recent order's rules (facts first, each whole while it fits, then the
     # newest messages); the relevant strategy's budget: tests/core/recall/test_recall_relevant.c
     # and test_relevance.py.
+    # head_share 45: a session's head (its summary) takes up to the larger of
+    # head_share and share_summary; the facts' rules below assume that split
     PROXY_CONFIG = {'workers': 2,
                     'memory': {'mode': 'hybrid', 'buffer_messages': 10, 'summarize_at': 20,
-                               'context_budget_tokens': 1500, 'retrieval': 'recent'}}
+                               'context_budget_tokens': 1500, 'retrieval': 'recent',
+                               'head_share': 45}}
 
     def test_budget_enforced(self):
         # Its own memproxy: the budget is changed by SIGHUP below.
