@@ -151,7 +151,9 @@ static void find(const struct mp_usermem *um, const char *user, size_t ulen, con
         c = lead; /* the first turn of the conversation its client goes on with */
         out->first = true;
     }
-    out->known = key_of(user, ulen, &c, out->key);
+    if (out->first) /* its key made above: not hashed again */
+        memcpy(out->key, lk, sizeof(lk));
+    out->known = out->first || key_of(user, ulen, &c, out->key);
     out->session = c.kind == MP_CONVID_SESSION;
     out->kind = c.kind;
     out->digest = out->known ? mp_convlook_digest(out->key) : 0;
@@ -256,27 +258,28 @@ bool mp_convlook_moved_first(const struct mp_usermem *um, const char *user, size
     unsigned char sk[MP_CONVLOOK_KEY_LEN];
     uint64_t hash;
     size_t len;
-    if (um == NULL || !look->known || look->session || look->first || !mp_convid_resends(req) ||
-        !mp_convlook_session_key(user, ulen, sk) || !first_user_text(req, &hash, &len))
+    if (um == NULL || !look->known || look->session || look->first || !mp_convid_resends(req))
         return false;
-    uint64_t session = mp_convlook_digest(sk);
-    for (size_t i = um->nmessages; i-- > 0;) {
-        const struct mp_mem_message *m = &um->messages[i];
-        if (m->role != MP_ROLE_USER || m->conv != session)
-            continue;
-        if (m->content_len != len ||
-            mp_chatreq_hash_text(MP_CR_USER, m->content, m->content_len) != hash)
-            return false; /* the session's newest turn is another's */
-        size_t last = i;
-        while (last + 1 < um->nmessages &&
-               strcmp(um->messages[last + 1].request_id, m->request_id) == 0)
-            last++;
-        *from = session;
-        *first_seq = m->seq;
-        *last_seq = um->messages[last].seq;
-        return *last_seq - *first_seq < MP_STORE_REFILE_MAX;
-    }
-    return false;
+    /* the session's newest user message, by its recorded rule: the
+       session's key is hashed only when the buffer holds one */
+    size_t i = um->nmessages;
+    while (i > 0 && (um->messages[i - 1].role != MP_ROLE_USER ||
+                     um->messages[i - 1].conv_kind != MP_CONVID_SESSION))
+        i--;
+    if (i == 0 || !mp_convlook_session_key(user, ulen, sk) || !first_user_text(req, &hash, &len))
+        return false;
+    const struct mp_mem_message *m = &um->messages[i - 1];
+    if (m->conv != mp_convlook_digest(sk) || m->content_len != len ||
+        mp_chatreq_hash_text(MP_CR_USER, m->content, m->content_len) != hash)
+        return false; /* the session's newest turn is another's */
+    size_t last = i - 1;
+    while (last + 1 < um->nmessages &&
+           strcmp(um->messages[last + 1].request_id, m->request_id) == 0)
+        last++;
+    *from = m->conv;
+    *first_seq = m->seq;
+    *last_seq = um->messages[last].seq;
+    return *last_seq - *first_seq < MP_STORE_REFILE_MAX;
 }
 
 enum mp_convid_kind mp_convlook_recorded_kind(const struct mp_convlook *look)
