@@ -563,7 +563,9 @@ struct mp_op {
 };
 
 /* PUT_CONV: u.conv.key and rec given; the record replaces what the key
- * held, with a new stamp (written back with written_ms = now_ms); past the
+ * held, with a new stamp (written back with written_ms: now_ms, or 1 ms
+ * after the user's newest record when that is as new, so that records
+ * written within one millisecond still have an order); past the
  * store's bounds (mp_store_set_conversations()) the user's least recently
  * written records go (their number into u.conv.evicted). MP_NOTFOUND when
  * nothing is stored for the user (a conversation's state never makes a

@@ -46,7 +46,8 @@ static size_t conv_key(const unsigned char *prefix, size_t plen, uint8_t kind,
 struct census {
     const struct mp_store *s;
     size_t count, bytes;
-    int64_t at; /* the oldest's time */
+    int64_t at;     /* the oldest's time */
+    int64_t newest; /* the newest's time */
     unsigned char key[MP_STORE_KEY_MAX];
     size_t klen;
 };
@@ -73,6 +74,8 @@ static int on_conv(void *arg, const unsigned char *key, size_t klen, const unsig
     int64_t at = written_of(c->s, key, klen, v, vn);
     c->count++;
     c->bytes += vn;
+    if (at > c->newest)
+        c->newest = at;
     if (c->klen == 0 || at < c->at) {
         memcpy(c->key, key, klen);
         c->klen = klen;
@@ -81,16 +84,23 @@ static int on_conv(void *arg, const unsigned char *key, size_t klen, const unsig
     return MP_OK;
 }
 
-/* Drops the least recently written of the user's conversations while
- * more than the store's bounds are kept; *evicted counts them. */
-static int bound(struct mp_ops_ctx *w, uint32_t *evicted)
+/* The user's conversation records, counted into *c. */
+static int census_of(struct mp_ops_ctx *w, struct census *c)
 {
     unsigned char p[MP_STORE_KEY_MAX];
     memcpy(p, w->prefix, w->plen);
     p[w->plen] = KIND_CONV;
+    *c = (struct census){.s = w->s};
+    return w->s->be->scan(w->txn, MP_TABLE_CONVS, p, w->plen + 1, w->plen + 1, on_conv, c);
+}
+
+/* Drops the least recently written of the user's conversations while
+ * more than the store's bounds are kept; *evicted counts them. */
+static int bound(struct mp_ops_ctx *w, uint32_t *evicted)
+{
     for (;;) {
-        struct census c = {.s = w->s};
-        int rc = w->s->be->scan(w->txn, MP_TABLE_CONVS, p, w->plen + 1, w->plen + 1, on_conv, &c);
+        struct census c;
+        int rc = census_of(w, &c);
         if (rc != MP_OK || (c.count <= w->s->conv_max && c.bytes <= w->s->conv_bytes))
             return rc;
         rc = w->s->be->del(w->txn, MP_TABLE_CONVS, c.key, c.klen);
@@ -120,7 +130,13 @@ int mp_ops_put_conv(struct mp_ops_ctx *w, const struct mp_op *op, struct mp_ops_
     }
     if (mp_seal_random(&c->stamp, sizeof(c->stamp)) != MP_OK || c->stamp == 0)
         c->stamp = (uint64_t)op->now_ms ^ 0x9e3779b97f4a7c15ull;
-    c->written_ms = op->now_ms;
+    /* written after every kept record, also within one millisecond: the
+       bound drops the least recently written, never by a tie's key order */
+    struct census seen;
+    rc = census_of(w, &seen);
+    if (rc != MP_OK)
+        return rc;
+    c->written_ms = op->now_ms > seen.newest ? op->now_ms : seen.newest + 1;
     unsigned char *buf = malloc(n);
     if (buf == NULL)
         return MP_ENOMEM;
