@@ -51,9 +51,14 @@ static size_t storage_metrics(struct mp_store *store, char *out, size_t cap)
                      "memproxy_storage_readers %u\n"
                      "# HELP memproxy_storage_readers_max LMDB reader slots available.\n"
                      "# TYPE memproxy_storage_readers_max gauge\n"
-                     "memproxy_storage_readers_max %u\n",
+                     "memproxy_storage_readers_max %u\n"
+                     "# HELP memproxy_storage_commits_total Write transactions committed (with "
+                     "sync = full, each one flush).\n"
+                     "# TYPE memproxy_storage_commits_total counter\n"
+                     "memproxy_storage_commits_total %llu\n",
                      (unsigned long long)st.map_size, (unsigned long long)st.map_size_max,
-                     (unsigned long long)st.map_used, st.readers_used, st.readers_max);
+                     (unsigned long long)st.map_used, st.readers_used, st.readers_max,
+                     (unsigned long long)st.commits);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

@@ -349,7 +349,11 @@ static int conv_inject(struct mp_reqmem *m, struct mp_store_view *view, const st
 
 /* The state the read leaves the conversation in, when it changed: the
  * head (kept, or built now) and the newest tail (built now, or the kept
- * one with a kept head), for the store (m->conv_put). */
+ * one with a kept head), for the store (m->conv_put). A request that
+ * records no turn (X-Memory: read, a user in read mode) keeps only what
+ * the conversation must keep, a head that changed: a new tail under the
+ * stored head is not worth a commit of its own, so such a read writes
+ * nothing at all (the next round builds its tail again). */
 static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
 {
     struct mp_loop *loop = m->loop;
@@ -358,7 +362,7 @@ static void conv_keep(struct mp_reqmem *m, struct mp_reqmem_found *f)
     mp_metrics_conversation_head(loop->shard, f->conv_reused ? MP_CONVHEAD_REUSED
                                               : f->conv_had  ? MP_CONVHEAD_REBUILT
                                                              : MP_CONVHEAD_NEW);
-    bool state = !f->conv_reused || f->conv_has_tail || f->conv_adopted;
+    bool state = !f->conv_reused || f->conv_adopted || (f->conv_has_tail && m->writes);
     if (!state && !f->lead.due && !f->refile_due)
         return; /* nothing new: the store has it */
     struct mp_turn_conv *c = calloc(1, sizeof(*c));

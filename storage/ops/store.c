@@ -3,6 +3,7 @@
  * store_ops.c's (mp_store_apply) and store_read.c's (the reads). */
 #include "ops/store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,7 @@ int mp_store_stats(struct mp_store *store, struct mp_store_stats *out)
     struct mp_store_stats st;
     memset(&st, 0, sizeof(st));
     int rc = store->be->stats(store, &st);
+    st.commits = atomic_load_explicit(&store->commits, memory_order_relaxed);
     if (rc == MP_OK)
         *out = st;
     return rc;

@@ -609,6 +609,9 @@ struct mp_store_stats {
     uint64_t map_used;     /* bytes of the map in use (pages up to the last used one) */
     uint32_t readers_used; /* reader slots held right now (all processes) */
     uint32_t readers_max;  /* reader slots available */
+    uint64_t commits;      /* write transactions mp_store_apply committed since open: on
+                              LMDB with sync = full or meta, each one flush to disk; on
+                              PostgreSQL, one COMMIT */
 };
 
 /* MP_OK when the user key follows the rules at the top, else MP_EINVAL. */

@@ -159,6 +159,7 @@
 #ifndef MP_STORAGE_STORE_BACKEND_H
 #define MP_STORAGE_STORE_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -237,8 +238,9 @@ struct mp_store {
     uint32_t max_facts;   /* mp_store_set_max_facts(); read by the writer */
     uint32_t conv_max;    /* mp_store_set_conversations(); read by the writer */
     uint32_t conv_bytes;
-    bool archive;           /* mp_store_set_archive(); read by the writer */
-    struct mp_terms *terms; /* the writer's tokenizer, made on first use */
+    bool archive;             /* mp_store_set_archive(); read by the writer */
+    _Atomic uint64_t commits; /* write transactions of mp_store_apply committed */
+    struct mp_terms *terms;   /* the writer's tokenizer, made on first use */
     bool sealed;
     struct mp_seal_key key; /* sealed only */
     unsigned char secret[MP_SEAL_KEY_LEN];

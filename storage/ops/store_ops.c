@@ -13,6 +13,7 @@
  * the start, so nothing here may keep state across attempts but the ops. */
 #include "ops/store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -730,7 +731,10 @@ static int attempt(struct mp_store *s, const struct mp_op *ops, size_t nops,
     if (status == MP_OK && stopped == nops)
         status = mp_ops_flush_user(&w);
     mp_usermem_free(w.um);
-    int end = s->be->end(&txn, status == MP_OK && stopped == nops);
+    bool commit = status == MP_OK && stopped == nops;
+    int end = s->be->end(&txn, commit);
+    if (commit && end == MP_OK)
+        atomic_fetch_add_explicit(&s->commits, 1, memory_order_relaxed);
     if (end == MP_OK && status == MP_OK && stopped < nops)
         stopped_outs(outs, nops, stopped);
     return end != MP_OK ? end : status;

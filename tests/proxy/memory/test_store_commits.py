@@ -1,0 +1,150 @@
+"""What reaches the store's disk (issue 73): a memory read commits nothing
+(X-Memory: read, a user in read mode, a client task), a conversation's
+head is written once when it changes, and turns that reach the memory
+worker while a commit is in flight share the next one.
+
+Commits are counted by memproxy_storage_commits_total (one write
+transaction each: with sync = full, one flush). The group-commit case
+slows each commit with MEMPROXY_TEST_COMMIT_DELAY_MS, so that turns sent
+together wait behind the first one whatever the machine's speed.
+"""
+
+import json
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import harness  # noqa: E402
+import memhelpers as mh  # noqa: E402
+from memhelpers import send  # noqa: E402
+
+FACTS = 50
+PADDING = 'lorem ipsum dolor sit amet ' * 36  # about 1 KB, as the benchmark's body
+OWUI_TITLE = ('### Task:\nGenerate a concise, 3-5 word title with an emoji summarizing the chat '
+              'history.\n### Guidelines:\n- The title should clearly represent the main theme or '
+              'subject of the conversation.\n### Output:\nJSON format: { "title": "your concise '
+              'title here" }\n### Chat History:\n<chat_history>\nUSER: I keep bees\n'
+              'ASSISTANT: Nice\n</chat_history>')
+
+
+def commits(proxy):
+    return proxy.metric('memproxy_storage_commits_total')
+
+
+class ReadsCommitNothing(mh.MemCase):
+    """A user whose profile was set through the user API, read again and
+    again: memory is injected every time and the store is never written
+    after the conversation's head."""
+
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'hybrid'}, 'storage': {'sync': 'full'}}
+
+    def profile_user(self):
+        user = mh.uid('rd')
+        for i in range(FACTS):
+            body = json.dumps({'value': 'value number %d of the profile' % i}).encode()
+            r = self.proxy.request('PUT', '/v1/memory/entities/fact_%d' % i,
+                                   [('X-User-Id', user), ('Content-Type', 'application/json')], body)
+            self.assertEqual(r.status, 200, r)
+        mh.wait_idle(self.proxy)
+        return user
+
+    def test_repeated_reads_write_once_then_never(self):
+        user = self.profile_user()
+        msgs = [{'role': 'system', 'content': 'You are a helpful assistant.'},
+                {'role': 'user', 'content': PADDING}]
+        first = send(self.proxy, user, msgs, x_memory='read')
+        self.assertOK(first)
+        inj = self.injection(first)  # the profile reached the upstream
+        mh.wait_idle(self.proxy)
+        after_first = commits(self.proxy)
+        self.assertIsNotNone(after_first)
+        sent = []
+        for _ in range(3):  # new connections: either worker
+            s = send(self.proxy, user, msgs, x_memory='read')
+            self.assertOK(s)
+            sent.append(s)
+        mh.wait_idle(self.proxy)
+        self.assertEqual(commits(self.proxy), after_first,
+                         'a memory read wrote to the store (the head was kept already)')
+        for s in sent:  # the same memory, from the head the first read kept
+            self.assertEqual(mh.upstream_body(self.fake, s), mh.upstream_body(self.fake, first))
+            self.assertEqual(s.tokens(), inj.cost())
+        self.assertEqual(mh.get_memory(self.proxy, user)['buffer'], [], 'a read recorded a turn')
+
+    def test_a_new_question_in_read_mode_writes_nothing(self):
+        """A conversation whose head is kept asks new questions with X-Memory:
+        read: each one gets its tail, and the store is not written."""
+        user = self.profile_user()
+        history = [{'role': 'system', 'content': 'You are a helpful assistant.'},
+                   {'role': 'user', 'content': 'What do you know about value number 3?'}]
+        self.assertOK(send(self.proxy, user, history, x_memory='read'))
+        mh.wait_idle(self.proxy)
+        before = commits(self.proxy)
+        for i, q in enumerate(['And value number 7?', 'What about value number 11?']):
+            history = history + [{'role': 'assistant', 'content': 'Noted %d.' % i},
+                                 {'role': 'user', 'content': q}]
+            s = send(self.proxy, user, history, x_memory='read')
+            self.assertOK(s)
+            self.injection(s)
+        mh.wait_idle(self.proxy)
+        self.assertEqual(commits(self.proxy), before, 'a read with a new question wrote')
+
+    def test_a_user_in_read_mode_and_a_client_task_write_nothing(self):
+        user = self.profile_user()
+        r = self.proxy.request('PUT', '/v1/memory/settings',
+                               [('X-User-Id', user), ('Content-Type', 'application/json')],
+                               b'{"mode":"read"}')
+        self.assertEqual(r.status, 200, r)
+        msgs = [{'role': 'user', 'content': 'Tell me about value number 5.'}]
+        self.assertOK(send(self.proxy, user, msgs))
+        mh.wait_idle(self.proxy)
+        before = commits(self.proxy)
+        for _ in range(2):
+            s = send(self.proxy, user, msgs)
+            self.assertOK(s)
+            self.injection(s)
+        task = send(self.proxy, user, [{'role': 'user', 'content': OWUI_TITLE}])
+        self.assertOK(task)
+        mh.wait_idle(self.proxy)
+        self.assertEqual(commits(self.proxy), before, 'a read-mode user or a client task wrote')
+        self.assertEqual(mh.get_memory(self.proxy, user)['buffer'], [])
+
+
+class GroupCommit(mh.MemCase):
+    """Turns that arrive while a commit is in flight share the next commit;
+    every one is recorded, and each reply still ends only once its turn is
+    durable."""
+
+    CLIENTS = 12
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'buffer'}, 'storage': {'sync': 'full'},
+                    'env': {'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'}}
+
+    def test_turns_sent_together_share_commits_and_all_are_kept(self):
+        users = [mh.uid('gc') for _ in range(self.CLIENTS)]
+        before = commits(self.proxy)
+        results = [None] * self.CLIENTS
+
+        def one(i):
+            results[i] = send(self.proxy, users[i], 'group commit turn %d' % i)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        for i, s in enumerate(results):
+            self.assertIsNotNone(s, 'client %d got no answer' % i)
+            self.assertOK(s)
+            # durable_ack: the reply is complete, so its turn is in the store
+            buf = [m['content'] for m in mh.get_memory(self.proxy, users[i])['buffer']]
+            self.assertEqual(buf[0], 'group commit turn %d' % i)
+        used = commits(self.proxy) - before
+        # each commit waits 1 s: the first takes whoever came first, the
+        # next everyone who arrived meanwhile (and the follow-ups' commits)
+        self.assertLess(used, self.CLIENTS, 'each turn took a commit of its own')
+        self.assertGreater(used, 0)
+
+
+if __name__ == '__main__':
+    harness.main(__name__)
