@@ -70,6 +70,7 @@ struct mp_metrics {
     counter unrecorded[MP_UNREC_COUNT];
     counter jobs_failed[MP_JOBM_KIND_COUNT][MP_JOB_FAIL_COUNT];
     counter parked;
+    counter followups[2];            /* alone, with turns */
     counter repeated, side_requests; /* left out at recording (store_whose.c) */
     counter undone[3];               /* turns, messages, facts undone */
     counter kept_out[3];             /* the user's statements kept out: newer, given, admin */
@@ -716,6 +717,11 @@ void mp_metrics_parked(struct mp_metrics *m, unsigned long long n)
     atomic_fetch_add_explicit(&m->parked, n, memory_order_relaxed);
 }
 
+void mp_metrics_followups(struct mp_metrics *m, bool with_turns, unsigned long long n)
+{
+    atomic_fetch_add_explicit(&m->followups[with_turns ? 1 : 0], n, memory_order_relaxed);
+}
+
 static void render_queue(struct mp_metrics *m, struct text *t)
 {
     mp_metrics_depth_fn fn = atomic_load(&m->depth_fn);
@@ -746,6 +752,13 @@ static void render_queue(struct mp_metrics *m, struct text *t)
         "memproxy_storage_writable %d\n",
         q.depth, q.bytes, q.max, q.max_bytes, (unsigned long long)get(&m->queue_full),
         (unsigned long long)get(&m->parked), q.write_ok ? 1 : 0);
+    put(t,
+        "# HELP memproxy_memory_followups_total Follow-ups of committed turns (buffer trims, "
+        "summary jobs) applied, by commit: with_turns (in the next commit of turns) or alone.\n"
+        "# TYPE memproxy_memory_followups_total counter\n"
+        "memproxy_memory_followups_total{commit=\"with_turns\"} %llu\n"
+        "memproxy_memory_followups_total{commit=\"alone\"} %llu\n",
+        (unsigned long long)get(&m->followups[1]), (unsigned long long)get(&m->followups[0]));
     put(t,
         "# HELP memproxy_memory_jobs_held Memory jobs held: no credential may go with them, or "
         "their extraction batch is not due yet.\n"

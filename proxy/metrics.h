@@ -269,6 +269,9 @@ const char *mp_metrics_job_fail_name(enum mp_job_fail reason);
 /* Queued turns parked on disk at shutdown, and parked turns recorded at
  * start (any thread). */
 void mp_metrics_parked(struct mp_metrics *m, unsigned long long n);
+/* Follow-ups of committed turns (a buffer trim, a summary job) applied:
+ * with_turns, in the next commit of turns; else alone, the worker idle. */
+void mp_metrics_followups(struct mp_metrics *m, bool with_turns, unsigned long long n);
 
 /* The upstream's token usage of one chat reply that ended whole, on the
  * request's shard: memproxy_upstream_{input,cached_input,cache_creation,

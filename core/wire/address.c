@@ -6,6 +6,7 @@
  * another language never open with an English role, so they never pass. */
 #include "wire/address.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "findbytes.h"
@@ -31,6 +32,8 @@ static bool is_blank(char c)
  * word; whole: ending one too. */
 static bool word_at(const char *t, size_t n, size_t i, const char *w, bool whole)
 {
+    if (i >= n || lower(t[i]) != w[0] || (i + 1 < n && lower(t[i + 1]) != w[1] && w[1] != '\0'))
+        return false; /* most calls end here, before strlen */
     size_t m = strlen(w);
     if (i + m > n || (i > 0 && is_alnum(t[i - 1])))
         return false;
@@ -175,31 +178,32 @@ static int path_word(const char *t, size_t s, size_t e)
     return ext >= 2 && ext <= 5 && c >= 'a' && c <= 'z' && is_alnum(dot[-1]);
 }
 
-/* The task named at t[i..n), or -1: the words of address.h, each
- * starting a word. */
+/* The words of address.h naming a task, each starting a word. */
+static const struct {
+    const char *word;
+    bool whole;
+    int kind;
+} kind_words[] = {
+    {"title", false, MP_TASK_TITLE},
+    {"follow-up", false, MP_TASK_FOLLOW_UPS},
+    {"follow up", false, MP_TASK_FOLLOW_UPS},
+    {"tags", true, MP_TASK_TAGS},
+    {"tag", true, MP_TASK_TAGS},
+    {"search quer", false, MP_TASK_SEARCH_QUERIES},
+    {"summar", false, MP_TASK_COMPACTION},
+    {"compact", false, MP_TASK_COMPACTION},
+    {"classif", false, MP_TASK_CLASSIFIER},
+    {"memor", false, MP_TASK_MEMORY_REVIEW},
+};
+
+/* The task named at t[i..n), or -1. */
 static int kind_at(const char *t, size_t n, size_t i)
 {
-    static const struct {
-        const char *word;
-        bool whole;
-        int kind;
-    } words[] = {
-        {"title", false, MP_TASK_TITLE},
-        {"follow-up", false, MP_TASK_FOLLOW_UPS},
-        {"follow up", false, MP_TASK_FOLLOW_UPS},
-        {"tags", true, MP_TASK_TAGS},
-        {"tag", true, MP_TASK_TAGS},
-        {"search quer", false, MP_TASK_SEARCH_QUERIES},
-        {"summar", false, MP_TASK_COMPACTION},
-        {"compact", false, MP_TASK_COMPACTION},
-        {"classif", false, MP_TASK_CLASSIFIER},
-        {"memor", false, MP_TASK_MEMORY_REVIEW},
-    };
     if (i > 0 && is_alnum(t[i - 1]))
         return -1;
-    for (size_t k = 0; k < COUNT(words); k++)
-        if (word_at(t, n, i, words[k].word, words[k].whole))
-            return words[k].kind;
+    for (size_t k = 0; k < COUNT(kind_words); k++)
+        if (word_at(t, n, i, kind_words[k].word, kind_words[k].whole))
+            return kind_words[k].kind;
     return -1;
 }
 
@@ -219,10 +223,11 @@ bool mp_address_is_agent(const struct mp_address *a, size_t len)
            a->own > 0 && a->person == 0 && len >= MP_ADDRESS_AGENT_MIN;
 }
 
+static const char *const mine[] = {"me", "my", "mine", "myself"};
+
 /* A first-person singular word of a writer at t[i..n). */
 static bool person_at(const char *t, size_t n, size_t i)
 {
-    static const char *const mine[] = {"me", "my", "mine", "myself"};
     if (t[i] == 'I' && (i == 0 || !is_alnum(t[i - 1]))) {
         if (i + 1 == n || (!is_alnum(t[i + 1]) && t[i + 1] != '\'' && t[i + 1] != '.'))
             return true; /* "I", not "I.e." */
@@ -231,8 +236,56 @@ static bool person_at(const char *t, size_t n, size_t i)
     return any_at(t, n, i, mine, COUNT(mine), true);
 }
 
+/* Which first two bytes each list's words start with (pair_of: lower
+ * case, 5 bits each, one bit of 1,024; a superset), so that a word is
+ * compared only with the lists it could be in: made from the lists on
+ * each read (a few hundred instructions), never kept. */
+struct pairs {
+    uint64_t bits[16];
+};
+
+struct firsts {
+    struct pairs mine, rules, yours, work, conversations, kinds;
+};
+
+static unsigned pair_of(char c0, char c1)
+{
+    return ((unsigned)((unsigned char)lower(c0) & 31) << 5) | ((unsigned char)lower(c1) & 31);
+}
+
+static void pair_add(struct pairs *s, const char *w)
+{
+    unsigned p = pair_of(w[0], w[1]);
+    s->bits[p >> 6] |= (uint64_t)1 << (p & 63);
+}
+
+static bool pair_in(const struct pairs *s, unsigned p)
+{
+    return (s->bits[p >> 6] >> (p & 63)) & 1;
+}
+
+static void pairs_of(struct pairs *s, const char *const *words, size_t n)
+{
+    memset(s, 0, sizeof(*s));
+    for (size_t k = 0; k < n; k++)
+        pair_add(s, words[k]);
+}
+
+static void firsts_init(struct firsts *f)
+{
+    pairs_of(&f->mine, mine, COUNT(mine));
+    pairs_of(&f->rules, rule_words, COUNT(rule_words));
+    pairs_of(&f->yours, yours, COUNT(yours));
+    pairs_of(&f->work, work_words, COUNT(work_words));
+    pairs_of(&f->conversations, conversations, COUNT(conversations));
+    memset(&f->kinds, 0, sizeof(f->kinds));
+    for (size_t k = 0; k < COUNT(kind_words); k++)
+        pair_add(&f->kinds, kind_words[k].word);
+}
+
 /* What one line of the instructions, t[b..e), adds to out. */
-static void read_line(const char *t, size_t b, size_t e, struct mp_address *out)
+static void read_line(const char *t, size_t b, size_t e, const struct firsts *f,
+                      struct mp_address *out)
 {
     bool quoted = false, code = false;
     if (list_item(t, e, b))
@@ -243,25 +296,33 @@ static void read_line(const char *t, size_t b, size_t e, struct mp_address *out)
             quoted = !quoted;
         else if (c == '`')
             code = !code;
-        if (!quoted && !code && person_at(t, e, i))
+        if (i > 0 && is_alnum(t[i - 1]))
+            continue; /* inside a word: every reading below starts one */
+        unsigned p = pair_of(c, i + 1 < e ? t[i + 1] : '\0');
+        if (!quoted && !code && (c == 'I' || pair_in(&f->mine, p)) && person_at(t, e, i))
             out->person++;
-        if (!quoted && !code && any_at(t, e, i, rule_words, COUNT(rule_words), true))
+        if (!quoted && !code && pair_in(&f->rules, p) &&
+            any_at(t, e, i, rule_words, COUNT(rule_words), true))
             out->rules++;
-        if (any_at(t, e, i, yours, COUNT(yours), false))
+        if (pair_in(&f->yours, p) && any_at(t, e, i, yours, COUNT(yours), false))
             out->own++;
-        if (any_at(t, e, i, work_words, COUNT(work_words), true))
+        if (pair_in(&f->work, p) && any_at(t, e, i, work_words, COUNT(work_words), true))
             out->work++;
-        if (!out->conversation && any_at(t, e, i, conversations, COUNT(conversations), false))
+        if (!out->conversation && pair_in(&f->conversations, p) &&
+            any_at(t, e, i, conversations, COUNT(conversations), false))
             out->conversation = true;
-        if (out->kind < 0)
+        if (out->kind < 0 && pair_in(&f->kinds, p))
             out->kind = kind_at(t, e, i);
         if ((i == b || t[i - 1] == ' ') && c != ' ') { /* a word: a path? */
             size_t w = i;
-            while (w < e && t[w] != ' ' && t[w] != '\t')
+            bool marks = false; /* a path or a file name holds a '/' or a '.' */
+            while (w < e && t[w] != ' ' && t[w] != '\t') {
+                marks = marks || t[w] == '/' || t[w] == '.';
                 w++;
-            int p = path_word(t, i, w);
-            out->work += p > 0;
-            out->own += p == 2;
+            }
+            int named = marks ? path_word(t, i, w) : 0;
+            out->work += named > 0;
+            out->own += named == 2;
         }
     }
 }
@@ -271,6 +332,8 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
     size_t n = len < MP_ADDRESS_WINDOW ? len : MP_ADDRESS_WINDOW;
     bool fence = false;
     int depth = 0;
+    struct firsts f;
+    firsts_init(&f);
     memset(out, 0, sizeof(*out));
     out->kind = -1;
     out->instructions = find_transcript(text, n, &out->transcript);
@@ -287,7 +350,7 @@ void mp_address_read(const char *text, size_t len, struct mp_address *out)
                  mp_find_bytes(text + b, e - b, "</", 2) == NULL)
             depth++; /* a tagged block opens: what it holds is quoted */
         else if (!fence && depth == 0)
-            read_line(text, b, e, out);
+            read_line(text, b, e, &f, out);
         i = e + 1;
     }
 }

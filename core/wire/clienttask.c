@@ -439,9 +439,19 @@ static size_t only_user(const struct mp_chatreq *req)
     return user;
 }
 
-/* A task about a conversation (the first form of mp_clienttask_from_shape). */
+/* A user message's reading, kept from the first form for the second:
+ * the same text is read once. */
+struct user_read {
+    size_t at; /* the message's index; SIZE_MAX: none read */
+    size_t len;
+    struct mp_address a;
+};
+
+/* A task about a conversation (the first form of mp_clienttask_from_shape);
+ * the user message it read in *ur. */
 static int conversation_task(const struct mp_wire *w, const char *body, size_t len,
-                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
+                             const struct mp_chatreq *req, enum mp_clienttask_kind *kind,
+                             struct user_read *ur)
 {
     struct texts t = {0};
     struct mp_address ua, sa;
@@ -457,6 +467,7 @@ static int conversation_task(const struct mp_wire *w, const char *body, size_t l
         return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
     }
     mp_address_read(t.user, t.user_len, &ua);
+    *ur = (struct user_read){.at = user, .len = t.user_len, .a = ua};
     for (size_t i = 0; i < t.nsys && sys_kind < 0; i++) {
         mp_address_read(t.sys[i], t.sys_len[i], &sa);
         sys_kind = sa.conversation ? sa.kind : -1; /* a task about a conversation */
@@ -520,7 +531,7 @@ static void turn_users(const struct mp_chatreq *req, size_t *from, size_t *to)
  * system prompt is decoded only when a text holds everything but a
  * role. */
 static int agent_task(const struct mp_wire *w, const char *body, const struct mp_chatreq *req,
-                      enum mp_clienttask_kind *kind)
+                      const struct user_read *ur, enum mp_clienttask_kind *kind)
 {
     size_t from, to, seen = 0;
     int found = -1, sys_role = -1; /* -1: not read yet */
@@ -534,11 +545,16 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
             continue;
         if (m->text_len < MP_ADDRESS_AGENT_MIN)
             return MP_NOTFOUND; /* too short to be one: not decoded */
-        int rc = message_text(w, body, m, &text, &n);
-        if (rc != MP_OK || text == NULL)
-            return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
-        mp_address_read(text, n, &a);
-        free(text);
+        if (i == ur->at) {      /* read by the first form */
+            a = ur->a;
+            n = ur->len;
+        } else {
+            int rc = message_text(w, body, m, &text, &n);
+            if (rc != MP_OK || text == NULL)
+                return rc == MP_ENOMEM ? MP_ENOMEM : MP_NOTFOUND;
+            mp_address_read(text, n, &a);
+            free(text);
+        }
         if (!a.role && sys_role < 0) {
             struct mp_address given = a;
             given.role = true; /* what the system prompt must give */
@@ -564,6 +580,7 @@ static int agent_task(const struct mp_wire *w, const char *body, const struct mp
 int mp_clienttask_from_shape(const struct mp_wire *w, const char *body, size_t len,
                              const struct mp_chatreq *req, enum mp_clienttask_kind *kind)
 {
-    int rc = conversation_task(w, body, len, req, kind);
-    return rc == MP_NOTFOUND ? agent_task(w, body, req, kind) : rc;
+    struct user_read ur = {.at = SIZE_MAX};
+    int rc = conversation_task(w, body, len, req, kind, &ur);
+    return rc == MP_NOTFOUND ? agent_task(w, body, req, &ur, kind) : rc;
 }

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "log.h"
 #include "memory/embjob.h"
+#include "memory/followups.h"
 #include "memory/memjob.h"
 #include "memory/park.h"
 #include "memory/sidetab.h"
@@ -81,12 +82,15 @@ struct mp_memworker {
     struct item *held_head, *held_tail;   /* turns whose commit the store failed: tried
                                              again (worker thread; counted in queued) */
     size_t nheld;
-    _Atomic unsigned held;    /* turns the store failed, not yet committed, parked or dropped */
-    struct event *held_ev;    /* the next try of the held turns */
-    int64_t held_backoff_ms;  /* its delay, doubling while the store fails */
-    unsigned commit_delay_ms; /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
-    struct mp_sidetab *sides; /* the side requests known (memory/sidetab.h) */
-    struct event *sides_ev;   /* their reload from the store */
+    _Atomic unsigned held;        /* turns the store failed, not yet committed, parked or dropped */
+    struct event *held_ev;        /* the next try of the held turns */
+    int64_t held_backoff_ms;      /* its delay, doubling while the store fails */
+    unsigned commit_delay_ms;     /* MEMPROXY_TEST_COMMIT_DELAY_MS: a slow disk */
+    struct mp_sidetab *sides;     /* the side requests known (memory/sidetab.h) */
+    struct event *sides_ev;       /* their reload from the store */
+    struct mp_followups *follows; /* committed turns' follow-ups, riding with the next commit */
+    struct event *follow_ev;      /* ... or applied alone once the worker is idle */
+    _Atomic unsigned follow_pending; /* mp_followups_count(follows), for the queue's depth */
 };
 
 /* ---- tickets ---- */
@@ -312,31 +316,74 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
     return n;
 }
 
-/* Plans each recorded user's follow-up (summary job or buffer trim) and
- * applies them all in a second transaction. */
+/* Applies the pending follow-ups in a transaction of their own (the
+ * worker is idle, or the turns' commit that carried them failed). */
+static void follow_flush(struct mp_memworker *mw)
+{
+    size_t n = mp_followups_count(mw->follows);
+    struct mp_op *ops = n > 0 ? calloc(n, sizeof(*ops)) : NULL;
+    if (ops != NULL) {
+        mp_followups_copy(mw->follows, ops);
+        if (mp_store_apply(mw->store, ops, n) == MP_OK) {
+            for (size_t k = 0; k < n; k++)
+                mp_memjobs_planned(mw->jobs, &ops[k]);
+            mp_metrics_followups(mw->metrics, false, n);
+        }
+    }
+    free(ops); /* not applied: planned again after the user's next turn */
+    mp_followups_clear(mw->follows);
+    atomic_store(&mw->follow_pending, 0);
+}
+
+static void on_follow(evutil_socket_t fd, short what, void *arg)
+{
+    struct mp_memworker *mw = arg;
+    (void)fd;
+    (void)what;
+    follow_flush(mw);
+    mp_memjobs_schedule(mw->jobs); /* a summary job it added */
+}
+
+/* Plans each recorded user's follow-up (summary job or buffer trim) for
+ * the next commit (memory/followups.h). */
 static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
 {
-    struct mp_op *follow = calloc(n, sizeof(*follow));
-    size_t nf = 0;
-    if (follow == NULL)
-        return;
     for (size_t i = 0; i < n; i++) {
         const struct mp_turn *t = prep[i].it->turn;
-        bool seen = false;
+        struct mp_op op;
         if (prep[i].n == 0 || prep[i].status != MP_OK)
             continue; /* nothing recorded (a loop's link: nothing) */
-        for (size_t k = 0; k < nf && !seen; k++)
-            seen = follow[k].user_len == t->user_len &&
-                   memcmp(follow[k].user, t->user, t->user_len) == 0;
-        if (!seen && mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize,
-                                                t->extract, &follow[nf]))
-            nf++;
+        if (!mp_memjobs_plan_after_turn(mw->jobs, t->user, t->user_len, t->summarize, t->extract,
+                                        &op))
+            continue;
+        if (mp_followups_put(mw->follows, &op) != MP_OK &&
+            mp_store_apply(mw->store, &op, 1) == MP_OK) {
+            mp_memjobs_planned(mw->jobs, &op); /* no room to wait: now */
+            mp_metrics_followups(mw->metrics, false, 1);
+        }
     }
-    if (nf > 0 && mp_store_apply(mw->store, follow, nf) == MP_OK) {
-        for (size_t k = 0; k < nf; k++)
-            mp_memjobs_planned(mw->jobs, &follow[k]);
+    atomic_store(&mw->follow_pending, (unsigned)mp_followups_count(mw->follows));
+    if (mp_followups_count(mw->follows) > 0 && !evtimer_pending(mw->follow_ev, NULL)) {
+        struct timeval tv = {0, MP_FOLLOWUPS_WAIT_MS * 1000};
+        evtimer_add(mw->follow_ev, &tv);
     }
-    free(follow);
+}
+
+/* The follow-ups that rode with a commit of turns (ops[0..n), its result
+ * rc): done with, or applied alone when that commit failed. */
+static void follow_rode(struct mp_memworker *mw, const struct mp_op *ops, size_t n, int rc)
+{
+    if (n == 0)
+        return;
+    if (rc != MP_OK) {
+        follow_flush(mw);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        mp_memjobs_planned(mw->jobs, &ops[k]);
+    mp_metrics_followups(mw->metrics, true, n);
+    mp_followups_clear(mw->follows);
+    atomic_store(&mw->follow_pending, 0);
 }
 
 void mp_memworker_note_write(struct mp_memworker *mw, int rc)
@@ -351,10 +398,12 @@ void mp_memworker_note_write(struct mp_memworker *mw, int rc)
                                               : "memory store write failed: turns not recorded");
 }
 
-/* Commits the turns' ops: all in one transaction; when that fails, turn by
- * turn, so that one bad or oversized turn fails alone. Sets each status. */
-static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t n,
-                         struct mp_op *ops, size_t nops)
+/* Commits the turns' ops (and what rides with them after the turns'):
+ * all in one transaction; when that fails, turn by turn, so that one bad
+ * or oversized turn fails alone. Sets each status; returns the whole
+ * transaction's. */
+static int commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t n, struct mp_op *ops,
+                        size_t nops)
 {
     int rc = nops > 0 ? mp_store_apply(mw->store, ops, nops) : MP_OK;
     if (nops > 0)
@@ -372,6 +421,7 @@ static void commit_turns(struct mp_memworker *mw, struct prepared *prep, size_t 
         }
         p->status = one == MP_OK ? ops[p->op].result : one;
     }
+    return rc;
 }
 
 /* A known turn's reply replaced (the same request again: a regenerated
@@ -557,13 +607,15 @@ static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, i
 }
 
 /* Group commit: the turns of one wake-up in one transaction (a slow fsync
- * is paid once for all of them), their follow-ups in a second. Returns how
- * many turns failed. */
+ * is paid once for all of them), with the follow-ups of the batch before;
+ * their own follow-ups wait for the next (memory/followups.h). Returns
+ * how many turns failed. */
 static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
 {
     struct prepared *prep = calloc(n, sizeof(*prep));
-    /* a turn, its job, its conversation's */
-    struct mp_op *ops = calloc((2 + MP_TURN_CONV_OPS) * n, sizeof(*ops));
+    /* a turn, its job, its conversation's; then the follow-ups pending */
+    size_t nfollow = mp_followups_count(mw->follows);
+    struct mp_op *ops = calloc((2 + MP_TURN_CONV_OPS) * n + nfollow, sizeof(*ops));
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
@@ -590,7 +642,10 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
             nops += conv_ops(&ops[nops], t->user, t->user_len, t->conv_put);
         }
     }
-    commit_turns(mw, prep, n, ops, nops);
+    size_t rode = nops;
+    nops += mp_followups_copy(mw->follows, &ops[nops]);
+    int rc = commit_turns(mw, prep, n, ops, nops);
+    follow_rode(mw, &ops[rode], nfollow, rc);
     turns_committed(mw, prep, n, ops);
     turns_answer(prep, n);
     follow_up(mw, prep, n);
@@ -823,6 +878,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
         if (mw->nheld > 0)
             flush_held(mw, true); /* else parked for the next start */
     }
+    if (stopping)
+        follow_flush(mw);
     if (stopping)
         event_base_loopexit(mw->base, NULL);
     else
@@ -1107,7 +1164,8 @@ unsigned mp_memworker_held(const struct mp_memworker *mw)
 unsigned mp_memworker_depth(const struct mp_memworker *mw)
 {
     unsigned jobs = mp_memjobs_pending(mw->jobs), held = mp_memjobs_held(mw->jobs);
-    return atomic_load(&mw->queued) + (jobs > held ? jobs - held : 0);
+    return atomic_load(&mw->queued) + atomic_load(&mw->follow_pending) +
+           (jobs > held ? jobs - held : 0);
 }
 
 int mp_memworker_import_reserve(struct mp_memworker *mw, size_t jobs, size_t bytes, unsigned share,
@@ -1292,10 +1350,11 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
         mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
         mw->sweep_step_ev = evtimer_new(mw->base, on_sweep_step, mw);
         mw->held_ev = evtimer_new(mw->base, on_held, mw);
+        mw->follow_ev = evtimer_new(mw->base, on_follow, mw);
     }
     mw->held_backoff_ms = HELD_RETRY_MIN_MS;
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL &&
-        mw->held_ev != NULL)
+        mw->held_ev != NULL && mw->follow_ev != NULL && mp_followups_new(&mw->follows) == MP_OK)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     if (mw->jobs != NULL)
         mw->emb = mp_embjobs_new(mw->base, store, metrics, &shared->cfg);
@@ -1346,6 +1405,9 @@ void mp_memworker_free(struct mp_memworker *mw)
         event_free(mw->sweep_step_ev);
     if (mw->held_ev != NULL)
         event_free(mw->held_ev);
+    if (mw->follow_ev != NULL)
+        event_free(mw->follow_ev);
+    mp_followups_free(mw->follows);
     if (mw->wake_ev != NULL)
         event_free(mw->wake_ev);
     if (mw->base != NULL)

@@ -582,6 +582,7 @@ _LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # that names a label outside this list, or a series the proxy does not
 # expose, fails instead of reading 0.
 METRIC_LABELS = {
+    'memproxy_memory_followups_total': ('commit',),
     'memproxy_upstream_input_tokens_total': ('api', 'model'),
     'memproxy_upstream_cached_input_tokens_total': ('api', 'model'),
     'memproxy_upstream_cache_creation_tokens_total': ('api', 'model'),

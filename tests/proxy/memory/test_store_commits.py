@@ -113,22 +113,22 @@ class ReadsCommitNothing(mh.MemCase):
 
 class GroupCommit(mh.MemCase):
     """Turns that arrive while a commit is in flight share the next commit;
-    every one is recorded, and each reply still ends only once its turn is
-    durable."""
+    every one is recorded, each reply still ends only once its turn is
+    durable, and the buffer trims they call for ride with a later commit
+    (memproxy_memory_followups_total), each applied once."""
 
     CLIENTS = 12
-    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'buffer'}, 'storage': {'sync': 'full'},
+    PROXY_CONFIG = {'workers': 2, 'memory': {'mode': 'buffer', 'buffer_messages': 2},
+                    'storage': {'sync': 'full'},
                     'env': {'MEMPROXY_TEST_COMMIT_DELAY_MS': '1000'}}
 
-    def test_turns_sent_together_share_commits_and_all_are_kept(self):
-        users = [mh.uid('gc') for _ in range(self.CLIENTS)]
-        before = commits(self.proxy)
-        results = [None] * self.CLIENTS
+    def wave(self, users, text):
+        results = [None] * len(users)
 
         def one(i):
-            results[i] = send(self.proxy, users[i], 'group commit turn %d' % i)
+            results[i] = send(self.proxy, users[i], text % i)
 
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(self.CLIENTS)]
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(users))]
         for t in threads:
             t.start()
         for t in threads:
@@ -138,12 +138,30 @@ class GroupCommit(mh.MemCase):
             self.assertOK(s)
             # durable_ack: the reply is complete, so its turn is in the store
             buf = [m['content'] for m in mh.get_memory(self.proxy, users[i])['buffer']]
-            self.assertEqual(buf[0], 'group commit turn %d' % i)
+            self.assertIn(text % i, buf)
+
+    def followups(self):
+        return sum(self.proxy.metric('memproxy_memory_followups_total', commit=c) or 0
+                   for c in ('with_turns', 'alone'))
+
+    def test_turns_sent_together_share_commits_and_all_are_kept(self):
+        users = [mh.uid('gc') for _ in range(self.CLIENTS)]
+        self.wave(users, 'first turn %d')  # each buffer full: 2 messages
+        mh.wait_idle(self.proxy)
+        before, follows = commits(self.proxy), self.followups()
+        self.wave(users, 'group commit turn %d')
+        mh.wait_idle(self.proxy)
         used = commits(self.proxy) - before
         # each commit waits 1 s: the first takes whoever came first, the
-        # next everyone who arrived meanwhile (and the follow-ups' commits)
+        # next everyone who arrived meanwhile, with the trims planned after
+        # the first
         self.assertLess(used, self.CLIENTS, 'each turn took a commit of its own')
         self.assertGreater(used, 0)
+        # one trim per user's new turn, applied once, with turns or alone
+        self.assertEqual(self.followups() - follows, self.CLIENTS)
+        for i, u in enumerate(users):
+            buf = [m['content'] for m in mh.get_memory(self.proxy, u)['buffer']]
+            self.assertEqual(buf, ['group commit turn %d' % i, mh.REPLY])
 
 
 if __name__ == '__main__':
