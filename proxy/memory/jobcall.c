@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "recall/lang.h"
 #include "memory/memprompt.h"
 #include "status.h"

@@ -12,7 +12,6 @@
 
 #include "config/config.h"
 #include "memory/memjob.h"
-#include "metrics.h"
 #include "net/upstream.h"
 #include "ops/store.h"
 #include "wire/tokenuse.h"
