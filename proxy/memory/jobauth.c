@@ -190,6 +190,13 @@ char *mp_jobauth_line(const struct mp_jobauth *a, const struct mp_config *cfg, c
     return line;
 }
 
+void mp_jobauth_line_free(char *line)
+{
+    if (line != NULL)
+        memset(line, 0, strlen(line));
+    free(line);
+}
+
 struct mp_jobauth *mp_jobauth_new(void)
 {
     struct mp_jobauth *a = calloc(1, sizeof(*a));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory/jobauth.h"
 #include "recall/lang.h"
 #include "memory/memprompt.h"
 #include "status.h"
@@ -16,20 +17,12 @@
 #define JOB_RESPONSE_MAX (1 << 20) /* a job's upstream answer, at most */
 #define JOB_TIMEOUT_MS   120000
 
-/* A credential's bytes are wiped before they are freed. */
-static void wipe_free(char *line)
-{
-    if (line != NULL)
-        memset(line, 0, strlen(line));
-    free(line);
-}
-
 void mp_jobcall_free(const struct mp_memjobs *j, struct mp_jobrun *r)
 {
     if (r->easy != NULL)
         mp_upstream_easy_put(j->up, r->easy);
     free(r->body);
-    wipe_free(r->auth_line);
+    mp_jobauth_line_free(r->auth_line);
     free(r->answer.data);
     free(r->turns);
     free(r);
@@ -247,7 +240,7 @@ struct mp_jobrun *mp_jobcall_start(const struct mp_memjobs *j, struct mp_jobturn
     *v = (struct mp_jobverdict){.kind = MP_JOBV_FAILED, .why = MP_JOB_FAIL_STORE};
     if (rc != MP_OK) {
         free(r);
-        wipe_free(auth_line);
+        mp_jobauth_line_free(auth_line);
         if (rc == MP_NOTFOUND)
             v->kind = MP_JOBV_SKIPPED; /* the user is gone */
         return NULL;                   /* else nothing is lost: retried */

@@ -656,7 +656,7 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             continue;
         }
         bool changed = try_start(j, i, now, &auth, &waiting);
-        free(auth);
+        mp_jobauth_line_free(auth); /* the batch not due, or not taken */
         i += !changed;
         recount(j); /* running now, retried or done */
     }
