@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
 #include "status.h"
 
 /* Per-user counts for one decision: open addressing over the users of the
@@ -13,20 +14,13 @@ struct user_count {
     uint32_t kept;
 };
 
-static uint64_t hash_user(const char *user, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)user[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* The user's slot (claimed when it has none yet). */
 static struct user_count *slot_of(struct user_count *slots, size_t mask,
                                   const struct mp_heldjob *held, size_t i)
 {
     const struct mp_heldjob *job = &held[i];
-    for (size_t k = hash_user(job->user, job->user_len) & mask;; k = (k + 1) & mask) {
+    for (size_t k = mp_fnv1a64(MP_FNV1A64_BASIS, job->user, job->user_len) & mask;;
+         k = (k + 1) & mask) {
         struct user_count *s = &slots[k];
         if (s->first == 0) {
             s->first = i + 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "memory/jobop.h"
 #include "metrics.h"
 #include "status.h"
 
@@ -48,12 +49,8 @@ size_t mp_heldjobs_drop(struct mp_store *store, struct mp_metrics *metrics,
     }
     for (size_t i = 0; i < n; i++) {
         const struct mp_job *job = &jobs[held[i].at];
-        if (held[i].fate == MP_HELDJOB_KEEP)
-            continue;
-        ops[nops] = (struct mp_op){.kind = MP_OP_DONE_JOB, .now_ms = now_ms};
-        ops[nops].user = job->user;
-        ops[nops].user_len = job->user_len;
-        ops[nops++].u.job_id = job->id;
+        if (held[i].fate != MP_HELDJOB_KEEP)
+            mp_jobop_done(&ops[nops++], job, now_ms);
     }
     if (mp_store_apply(store, ops, nops) != MP_OK) {
         mp_log(MP_LOG_ERROR, "memory store write failed dropping held memory jobs");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
 #include "memory/memcred.h"
 
 #define AUTH_SLOTS  65536 /* users whose credentials are remembered, at most */
@@ -34,14 +35,6 @@ struct mp_jobauth {
     struct auth_slot *slots; /* AUTH_SLOTS */
 };
 
-static uint64_t hash_user(const char *user, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)user[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 static bool slot_is(const struct auth_slot *s, uint64_t h, const char *user, size_t len)
 {
     return s->user != NULL && s->hash == h && s->user_len == len && memcmp(s->user, user, len) == 0;
@@ -50,7 +43,7 @@ static bool slot_is(const struct auth_slot *s, uint64_t h, const char *user, siz
 /* The user's slot, or NULL. */
 static struct auth_slot *find_auth(const struct mp_jobauth *a, const char *user, size_t len)
 {
-    uint64_t h = hash_user(user, len);
+    uint64_t h = mp_fnv1a64(MP_FNV1A64_BASIS, user, len);
     for (size_t k = 0; k < AUTH_PROBES; k++) {
         struct auth_slot *s = &a->slots[(h + k) % AUTH_SLOTS];
         if (slot_is(s, h, user, len))
@@ -100,7 +93,7 @@ static bool same_lent(const struct auth_lent *l, const char *line, size_t len)
 /* The user's slot, claimed (another user's evicted): NULL when out of memory. */
 static struct auth_slot *own_slot(struct mp_jobauth *a, const char *user, size_t len)
 {
-    uint64_t h = hash_user(user, len);
+    uint64_t h = mp_fnv1a64(MP_FNV1A64_BASIS, user, len);
     struct auth_slot *s = claim_auth(a, h, user, len);
     s->used = ++a->tick;
     if (slot_is(s, h, user, len))
@@ -195,6 +188,13 @@ char *mp_jobauth_line(const struct mp_jobauth *a, const struct mp_config *cfg, c
     if (line != NULL)
         memcpy(line, l->line, l->len + 1);
     return line;
+}
+
+void mp_jobauth_line_free(char *line)
+{
+    if (line != NULL)
+        memset(line, 0, strlen(line));
+    free(line);
 }
 
 struct mp_jobauth *mp_jobauth_new(void)

@@ -44,4 +44,7 @@ bool mp_jobauth_has(const struct mp_jobauth *a, const struct mp_config *cfg, con
 char *mp_jobauth_line(const struct mp_jobauth *a, const struct mp_config *cfg, const char *user,
                       size_t user_len);
 
+/* Wipes and frees line, one mp_jobauth_line() returned; NULL does nothing. */
+void mp_jobauth_line_free(char *line);
+
 #endif

@@ -1,14 +1,13 @@
 /* One call of the memory model for a batch of memory jobs (jobcall.h):
- * the prompt of its turns, the transfer, the answer's bytes. */
+ * the prompt of its turns, the transfer, how it ended. */
 #include "memory/jobcall.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "memory/jobauth.h"
 #include "recall/lang.h"
-#include "memory/jobresult.h"
 #include "memory/memprompt.h"
 #include "status.h"
 #include "net/upstream.h"
@@ -18,27 +17,15 @@
 #define JOB_RESPONSE_MAX (1 << 20) /* a job's upstream answer, at most */
 #define JOB_TIMEOUT_MS   120000
 
-void mp_jobcall_free(struct mp_memjobs *j, struct mp_jobrun *r)
+void mp_jobcall_free(const struct mp_memjobs *j, struct mp_jobrun *r)
 {
     if (r->easy != NULL)
         mp_upstream_easy_put(j->up, r->easy);
     free(r->body);
-    if (r->auth_line != NULL)
-        memset(r->auth_line, 0, strlen(r->auth_line));
-    free(r->auth_line);
+    mp_jobauth_line_free(r->auth_line);
     free(r->answer.data);
     free(r->turns);
     free(r);
-}
-
-/* The job is over: remove it from the store. */
-static void job_done(struct mp_memjobs *j, const struct mp_job *job, enum mp_job_metric_result res)
-{
-    struct mp_op op;
-    mp_memjobs_op(&op, MP_OP_DONE_JOB, job);
-    op.u.job_id = job->id;
-    mp_memjobs_apply(j, &op, 1);
-    mp_memjobs_count(j, job, res);
 }
 
 /* The language stored with the first user message of um's seqs from ..
@@ -175,7 +162,7 @@ static void free_turn_texts(struct mp_memprompt_turn *pt, size_t n)
 }
 
 /* The request body of a job, or NULL when there is nothing left to do. */
-static char *job_body(struct mp_memjobs *j, struct mp_jobrun *r, const struct mp_usermem *um,
+static char *job_body(const struct mp_memjobs *j, struct mp_jobrun *r, const struct mp_usermem *um,
                       size_t *len)
 {
     char *body = NULL;
@@ -224,7 +211,7 @@ static long job_timeout_ms(const struct mp_memjobs *j)
     return (long)(t < JOB_TIMEOUT_MS ? t : JOB_TIMEOUT_MS);
 }
 
-static int start_transfer(struct mp_memjobs *j, struct mp_jobrun *r, size_t body_len)
+static int start_transfer(const struct mp_memjobs *j, struct mp_jobrun *r, size_t body_len)
 {
     const struct mp_config *cfg = j->cfg;
     const char *lines[] = {"Content-Type: application/json", "Accept: application/json",
@@ -242,36 +229,22 @@ static int start_transfer(struct mp_memjobs *j, struct mp_jobrun *r, size_t body
     return mp_upstream_start(j->up, r->easy);
 }
 
-/* Every job of a batch is over (removed from the store with the same
- * result), or retried. */
-static void batch_done(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
-                       enum mp_job_metric_result res)
-{
-    for (size_t i = 0; i < n; i++)
-        job_done(j, &turns[i].job, res);
-}
-
-/* Starts the jobs turns[0..n) (taken out of the index; the array taken):
- * a summary job (n 1) or one user's extraction batch, in id order, with
- * its Authorization line (taken). */
-void mp_jobcall_start(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n, char *auth_line)
+struct mp_jobrun *mp_jobcall_start(const struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
+                                   char *auth_line, struct mp_jobverdict *v)
 {
     struct mp_usermem *um = NULL;
     size_t body_len = 0;
     const struct mp_job *job = &turns[0].job;
     struct mp_jobrun *r = calloc(1, sizeof(*r));
     int rc = r == NULL ? MP_ENOMEM : mp_store_get_head(j->store, job->user, job->user_len, &um);
+    *v = (struct mp_jobverdict){.kind = MP_JOBV_FAILED, .why = MP_JOB_FAIL_STORE};
     if (rc != MP_OK) {
         free(r);
-        free(auth_line);
+        mp_jobauth_line_free(auth_line);
         if (rc == MP_NOTFOUND)
-            batch_done(j, turns, n, MP_JOBR_SKIPPED); /* the user is gone */
-        else
-            mp_memjobs_batch_failed(j, turns, n, MP_JOB_FAIL_STORE, 0); /* nothing is lost */
-        free(turns);
-        return;
+            v->kind = MP_JOBV_SKIPPED; /* the user is gone */
+        return NULL;                   /* else nothing is lost: retried */
     }
-    r->owner = j;
     r->answer.max = JOB_RESPONSE_MAX;
     r->job = *job;
     r->turns = turns;
@@ -283,33 +256,15 @@ void mp_jobcall_start(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n, 
     r->summary_from_text = um->summary.text != NULL;
     r->body = job_body(j, r, um, &body_len);
     mp_usermem_free(um);
-    if (r->body == NULL) {
-        batch_done(j, r->turns, r->nturns, MP_JOBR_SKIPPED);
-        mp_jobcall_free(j, r);
-        return;
-    }
-    if (start_transfer(j, r, body_len) != MP_OK) {
-        mp_memjobs_batch_failed(j, r->turns, r->nturns, MP_JOB_FAIL_UPSTREAM, 0);
-        mp_jobcall_free(j, r);
-        return;
-    }
-    j->running[j->nrunning++] = r;
-    mp_memjobs_recount(j);
-}
-
-/* The call's usage, by job kind and model (the upstream's, else the
- * configured one). */
-static void count_call(struct mp_memjobs *j, const struct mp_jobrun *r)
-{
-    struct mp_tokenuse u = {0};
-    bool summary = r->job.kind == MP_JOB_SUMMARIZE;
-    if (r->answer.data != NULL)
-        mp_tokenuse_read_body(&u,
-                              r->api == MP_LLM_ANTHROPIC ? MP_TOKENUSE_MESSAGES : MP_TOKENUSE_CHAT,
-                              r->answer.data, r->answer.len);
-    mp_metrics_memory_model(j->metrics, summary ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, &u,
-                            summary ? j->cfg->memory.summary_model
-                                    : j->cfg->memory.extraction_model);
+    if (r->body == NULL)
+        v->kind = MP_JOBV_SKIPPED;
+    else if (start_transfer(j, r, body_len) != MP_OK)
+        v->why = MP_JOB_FAIL_UPSTREAM;
+    else
+        return r;
+    r->turns = NULL; /* the caller's again */
+    mp_jobcall_free(j, r);
+    return NULL;
 }
 
 /* Why a call failed: an answer over JOB_RESPONSE_MAX counts as one that
@@ -324,35 +279,22 @@ static enum mp_job_fail call_failure(CURLcode result, long code, bool too_big)
     return code == 429 ? MP_JOB_FAIL_RATE_LIMITED : MP_JOB_FAIL_REJECTED;
 }
 
-void mp_jobcall_on_done(void *req, CURLcode result)
+bool mp_jobcall_end(const struct mp_jobrun *r, CURLcode result, struct mp_jobverdict *v)
 {
-    struct mp_jobrun *r = req;
-    struct mp_memjobs *j = r->owner;
     long code = 0;
-    for (size_t i = 0; i < j->nrunning; i++) {
-        if (j->running[i] == r) {
-            j->running[i] = j->running[--j->nrunning];
-            break;
-        }
-    }
+    curl_off_t after = 0;
+    *v = (struct mp_jobverdict){.kind = MP_JOBV_FAILED, .answered = result == CURLE_OK};
     mp_curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (result == CURLE_OK)
-        count_call(j, r);
-    if (result == CURLE_OK && code >= 200 && code < 300 && !r->answer.too_big) {
-        if (r->job.kind == MP_JOB_SUMMARIZE)
-            mp_jobresult_summary(j, r);
-        else
-            mp_jobresult_batch(j, r);
-    } else {
-        curl_off_t after = 0;
-        if (result == CURLE_OK &&
-            mp_curl.easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
-            after = 0;
-        mp_memjobs_batch_failed(j, r->turns, r->nturns,
-                                call_failure(result, code, r->answer.too_big),
-                                after > 0 ? (int64_t)after * 1000 : 0);
-    }
-    mp_jobcall_free(j, r);
-    mp_memjobs_recount(j);
-    mp_memjobs_schedule(j);
+    if (result == CURLE_OK && r->answer.data != NULL) /* the call's usage, by kind and model */
+        mp_tokenuse_read_body(&v->usage,
+                              r->api == MP_LLM_ANTHROPIC ? MP_TOKENUSE_MESSAGES : MP_TOKENUSE_CHAT,
+                              r->answer.data, r->answer.len);
+    if (result == CURLE_OK && code >= 200 && code < 300 && !r->answer.too_big)
+        return true;
+    if (result == CURLE_OK &&
+        mp_curl.easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
+        after = 0;
+    v->why = call_failure(result, code, r->answer.too_big);
+    v->retry_after_ms = after > 0 ? (int64_t)after * 1000 : 0;
+    return false;
 }

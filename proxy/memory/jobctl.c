@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory/jobop.h"
 #include "status.h"
 
 static bool of_user(const struct mp_jobctl_filter *f, const struct mp_job *job)
@@ -155,20 +156,10 @@ static int batch_write(struct mp_store *store, const struct mp_jobctl_row *row,
     if (rc == MP_OK && *ops == NULL)
         rc = MP_ENOMEM;
     for (size_t i = 0; rc == MP_OK && i < *n; i++) {
-        struct mp_op *op = &(*ops)[i];
-        const struct mp_job *job = &(*jobs)[i];
-        /* job ops name their user in the job */
-        *op = (struct mp_op){
-            .kind = kind, .user = job->user, .user_len = job->user_len, .now_ms = now_ms};
-        if (kind == MP_OP_DONE_JOB) {
-            op->u.job_id = job->id;
-            continue;
-        }
-        op->u.job = *job;
-        op->u.job.failed = MP_JOB_FAIL_NONE;
-        op->u.job.attempts = 0;
-        op->u.job.malformed = 0;
-        op->u.job.not_before_ms = 0;
+        if (kind == MP_OP_DONE_JOB)
+            mp_jobop_done(&(*ops)[i], &(*jobs)[i], now_ms);
+        else
+            mp_jobop_rerun(&(*ops)[i], &(*jobs)[i], now_ms);
     }
     if (rc == MP_OK)
         rc = mp_store_apply(store, *ops, *n);

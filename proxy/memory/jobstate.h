@@ -1,7 +1,8 @@
-/* The memory jobs' state, shared by the files that keep it (memjob.c: the
- * index and the scheduler; jobcall.c: one call of the memory model;
- * jobresult.c: applying its answer) and included by no other file: callers
- * use memjob.h. Memory worker thread only, but for the _Atomic gauges. */
+/* The memory jobs' state, kept by memjob.c (the index and the scheduler)
+ * and read by the two files it hands a call to (jobcall.c: one call of the
+ * memory model; jobresult.c: applying its answer), which return a verdict
+ * and change none of it. Included by no other file: callers use memjob.h.
+ * Memory worker thread only, but for the _Atomic gauges. */
 #ifndef MP_PROXY_JOBSTATE_H
 #define MP_PROXY_JOBSTATE_H
 
@@ -11,9 +12,9 @@
 
 #include "config/config.h"
 #include "memory/memjob.h"
-#include "metrics.h"
 #include "net/upstream.h"
 #include "ops/store.h"
+#include "wire/tokenuse.h"
 
 struct event;
 struct event_base;
@@ -32,7 +33,7 @@ struct mp_jobturn {
 /* One call of the memory model in flight: its jobs, its request and its
  * answer (jobcall.c). */
 struct mp_jobrun {
-    struct mp_memjobs *owner;
+    struct mp_memjobs *owner; /* whose call it is: set by memjob.c once it runs */
     struct mp_job job;        /* the first of turns */
     struct mp_jobturn *turns; /* owned */
     size_t nturns, nsent;     /* jobs; turns sent to the model */
@@ -83,26 +84,27 @@ struct mp_memjobs {
     int64_t held_checked_ms;
 };
 
-/* The index's acts, for the call and its result (memjob.c). */
+/* What became of a call's jobs, as jobcall.c and jobresult.c say it:
+ * they never change the index, the counts, the retries or the schedule;
+ * memjob.c alone acts on a verdict. */
+enum mp_jobverdict_kind {
+    MP_JOBV_DONE,    /* the answer is stored, every job removed from the store with it */
+    MP_JOBV_SKIPPED, /* nothing to send (the user is gone, or its turns): the jobs are over,
+                        still stored */
+    MP_JOBV_FAILED,  /* nothing written: retried, or kept as failed (memjob.h: the retry rules) */
+    MP_JOBV_ERASED,  /* an erasure committed during the call: nothing written, the jobs run
+                        again as they were (no attempt counted) */
+};
 
-/* Publishes the queue depth and the failed count (running calls count as
- * waiting, failed jobs do not). */
-void mp_memjobs_recount(struct mp_memjobs *j);
-
-/* Applies ops[0..n) to the store: its result (logged when it failed). */
-int mp_memjobs_apply(struct mp_memjobs *j, struct mp_op *ops, size_t n);
-
-/* *op zeroed, of kind, on job's user, at now. */
-void mp_memjobs_op(struct mp_op *op, enum mp_op_kind kind, const struct mp_job *job);
-
-/* Counts job's result (memproxy_memory_jobs_total). */
-void mp_memjobs_count(struct mp_memjobs *j, const struct mp_job *job,
-                      enum mp_job_metric_result res);
-
-/* A failure of the jobs turns[0..n) (one batch, or one summary job): all
- * stored again and indexed to be retried after a backoff, or all kept as
- * failed (memjob.h: the retry rules); counted and logged. */
-void mp_memjobs_batch_failed(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
-                             enum mp_job_fail why, int64_t retry_after_ms);
+struct mp_jobverdict {
+    enum mp_jobverdict_kind kind;
+    enum mp_job_fail why;     /* FAILED */
+    int64_t retry_after_ms;   /* FAILED: the upstream's Retry-After; 0: none */
+    bool summarize, extract;  /* DONE: the user's follow-up to plan (mp_memjobs_plan_after_turn) */
+    bool answered;            /* the upstream answered: a call to count, with usage */
+    struct mp_tokenuse usage; /* ... its token use (usage.seen: the answer told it) */
+    unsigned kept_out[MP_REASON_ADMIN + 1]; /* DONE: user statements a stored value kept out,
+                                               by why (MP_REASON_NEWER.._ADMIN) */
+};
 
 #endif

@@ -1,6 +1,7 @@
 /* Memory jobs: the index and the scheduler (one call per batch: jobcall.c;
- * its answer: jobresult.c). Runs on the memory worker thread only (see
- * memjob.h). */
+ * its answer: jobresult.c). Both return a verdict; this file alone acts on
+ * it: the running calls, the counts, the retries and the schedule. Runs on
+ * the memory worker thread only (see memjob.h). */
 #include "memory/memjob.h"
 
 #include <event2/event.h>
@@ -11,10 +12,13 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fnv1a.h"
 #include "log.h"
 #include "memory/memcred.h"
 #include "memory/jobauth.h"
 #include "memory/jobcall.h"
+#include "memory/jobop.h"
+#include "memory/jobresult.h"
 #include "memory/jobstate.h"
 #include "memory/heldjobs_drop.h"
 #include "metrics.h"
@@ -25,19 +29,6 @@
 #define TICK_MS   1000
 #define RESCAN_MS 5000 /* how often the store is read for jobs of other processes */
 
-static int64_t now_ms(void)
-{
-    return mp_clock_now_ms();
-}
-
-static uint64_t hash_user(const char *user, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)user[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 static bool same_user(const struct mp_job *job, const char *user, size_t len)
 {
     return job->user_len == len && memcmp(job->user, user, len) == 0;
@@ -45,7 +36,7 @@ static bool same_user(const struct mp_job *job, const char *user, size_t len)
 
 /* Failed jobs are indexed (so a rescan does not take them in again) but
  * are no pending work: the queue depth leaves them out. */
-void mp_memjobs_recount(struct mp_memjobs *j)
+static void recount(struct mp_memjobs *j)
 {
     atomic_store(&j->count, (unsigned)(j->njobs - j->nfailed + j->nrunning));
     atomic_store(&j->failed, (unsigned)j->nfailed);
@@ -93,7 +84,7 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job)
     j->njobs++;
     note_held(j, job);
     j->nfailed += job->failed != MP_JOB_FAIL_NONE;
-    mp_memjobs_recount(j);
+    recount(j);
 }
 
 /* Takes the job out of the index without updating the count: a job
@@ -109,7 +100,7 @@ static void take_at(struct mp_memjobs *j, size_t i)
 static void remove_at(struct mp_memjobs *j, size_t i)
 {
     take_at(j, i);
-    mp_memjobs_recount(j);
+    recount(j);
 }
 
 static bool has_job(const struct mp_memjobs *j, const char *user, size_t len, enum mp_job_kind kind)
@@ -146,23 +137,6 @@ static uint64_t oldest_needed_seq(const struct mp_memjobs *j, const char *user, 
     return oldest;
 }
 
-int mp_memjobs_apply(struct mp_memjobs *j, struct mp_op *ops, size_t n)
-{
-    int rc = mp_store_apply(j->store, ops, n);
-    if (rc != MP_OK)
-        mp_log(MP_LOG_ERROR, "memory store write failed in a memory job");
-    return rc;
-}
-
-void mp_memjobs_op(struct mp_op *op, enum mp_op_kind kind, const struct mp_job *job)
-{
-    memset(op, 0, sizeof(*op));
-    op->kind = kind;
-    op->user = job->user;
-    op->user_len = job->user_len;
-    op->now_ms = now_ms();
-}
-
 /* The first seq the trim must keep: a pending extraction's turns always
  * stay (they leave once read); a failed one's while the buffer holds at
  * most MP_MEMJOB_BUFFER_SLACK x keep messages from it on, so failed
@@ -192,7 +166,7 @@ bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t u
     memset(op, 0, sizeof(*op));
     op->user = user;
     op->user_len = user_len;
-    op->now_ms = now_ms();
+    op->now_ms = mp_clock_now_ms();
     /* summary mode folds with summary jobs; hybrid's extraction batches
      * fold the summary (one call per batch, each turn sent once), and the
      * buffer's oldest half leaves once the summary covers it */
@@ -236,12 +210,13 @@ void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op)
         mp_memjobs_add(j, &op->u.job);
 }
 
-void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
-                           bool extract)
+/* Plans and applies the follow-up of one user's turn at once. */
+static void after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
+                       bool extract)
 {
     struct mp_op op;
     if (mp_memjobs_plan_after_turn(j, user, user_len, summarize, extract, &op) &&
-        mp_memjobs_apply(j, &op, 1) == MP_OK)
+        mp_jobop_apply(j->store, &op, 1) == MP_OK)
         mp_memjobs_planned(j, &op);
 }
 
@@ -283,7 +258,7 @@ static void take_out_left(struct mp_memjobs *j, const struct mp_heldjob *held, s
             j->jobs[w++] = j->jobs[r];
     }
     j->njobs = w;
-    mp_memjobs_recount(j);
+    recount(j);
 }
 
 /* The held pass: finds the waiting jobs no credential may go with (the
@@ -339,10 +314,15 @@ int64_t mp_memjobs_held_since(const struct mp_memjobs *j)
     return j == NULL ? 0 : atomic_load(&j->held_since);
 }
 
-void mp_memjobs_count(struct mp_memjobs *j, const struct mp_job *job, enum mp_job_metric_result res)
+static enum mp_job_metric_kind metric_kind(const struct mp_job *job)
 {
-    mp_metrics_memory_job(j->metrics,
-                          job->kind == MP_JOB_SUMMARIZE ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, res);
+    return job->kind == MP_JOB_SUMMARIZE ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT;
+}
+
+/* Counts job's result (memproxy_memory_jobs_total). */
+static void count(struct mp_memjobs *j, const struct mp_job *job, enum mp_job_metric_result res)
+{
+    mp_metrics_memory_job(j->metrics, metric_kind(job), res);
 }
 
 /* Whether a batch whose first job is first gives up after one more failure
@@ -385,26 +365,26 @@ static void job_failed_try(struct mp_memjobs *j, struct mp_job *job, enum mp_job
     job->not_before_ms = give_up ? now : now + backoff_ms(j, job->attempts, retry_after_ms);
     job->failed = give_up ? (uint8_t)why : MP_JOB_FAIL_NONE;
     struct mp_op op;
-    mp_memjobs_op(&op, MP_OP_UPDATE_JOB, job);
+    mp_jobop_init(&op, MP_OP_UPDATE_JOB, job, now);
     op.u.job = *job;
-    mp_memjobs_apply(j, &op, 1);
+    mp_jobop_apply(j->store, &op, 1);
     mp_memjobs_add(j, job);
-    mp_memjobs_count(j, job,
-                     give_up ? MP_JOBR_FAILED
-                     : why == MP_JOB_FAIL_MALFORMED
-                         ? MP_JOBR_INVALID /* an answer not used, tried again */
-                         : MP_JOBR_RETRY);
+    count(j, job,
+          give_up                        ? MP_JOBR_FAILED
+          : why == MP_JOB_FAIL_MALFORMED ? MP_JOBR_INVALID /* an answer not used, tried again */
+                                         : MP_JOBR_RETRY);
     if (give_up)
-        mp_metrics_memory_job_failed(
-            j->metrics, job->kind == MP_JOB_SUMMARIZE ? MP_JOBM_SUMMARIZE : MP_JOBM_EXTRACT, why);
+        mp_metrics_memory_job_failed(j->metrics, metric_kind(job), why);
 }
 
 /* A failure of the jobs turns[0..n) (one batch, or one summary job): all
- * retried, or all kept as failed, logged (no user, no text). */
-void mp_memjobs_batch_failed(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
-                             enum mp_job_fail why, int64_t retry_after_ms)
+ * stored again and indexed to be retried after a backoff, or all kept as
+ * failed (memjob.h: the retry rules); counted and logged (no user, no
+ * text). */
+static void batch_failed(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
+                         enum mp_job_fail why, int64_t retry_after_ms)
 {
-    int64_t now = now_ms();
+    int64_t now = mp_clock_now_ms();
     bool give_up = n > 0 && gives_up(j, &turns[0].job, why, now);
     for (size_t i = 0; i < n; i++)
         job_failed_try(j, &turns[i].job, why, give_up, retry_after_ms, now);
@@ -419,30 +399,6 @@ void mp_memjobs_batch_failed(struct mp_memjobs *j, struct mp_jobturn *turns, siz
     mp_logline_int(&l, "turns", (int64_t)n);
     mp_logline_int(&l, "attempts", (int64_t)turns[0].job.attempts);
     mp_logline_end(&l);
-}
-
-/* ---- leases: each job runs in one process of those sharing a store ---- */
-
-static int64_t lease_ms(const struct mp_memjobs *j)
-{
-    return (int64_t)j->cfg->memory.job_lease_seconds * 1000;
-}
-
-/* Takes the job's lease: MP_OK (this process runs it), MP_ECONFLICT
- * (another holds it: job->not_before_ms becomes its end), MP_NOTFOUND
- * (the job is gone), or the store's error (tried again at the next pass). */
-static int claim(struct mp_memjobs *j, struct mp_job *job, int64_t now)
-{
-    struct mp_op op = {.kind = MP_OP_CLAIM_JOB, .now_ms = now};
-    op.u.claim.job_id = job->id;
-    op.u.claim.owner = j->owner;
-    op.u.claim.until_ms = now + lease_ms(j);
-    int rc = mp_store_apply(j->store, &op, 1);
-    if (rc != MP_OK)
-        return rc;
-    if (op.result == MP_ECONFLICT)
-        job->not_before_ms = op.u.claim.until_ms;
-    return op.result;
 }
 
 /* Whether the index or a running job holds job id. */
@@ -529,10 +485,13 @@ static bool batch_due(const struct mp_memjobs *j, const struct mp_job *first, si
            atomic_load(&j->draining);
 }
 
-/* Claims the jobs idx[0..n) in one transaction and takes those claimed out
- * of the index into *out (malloc'd; jobs gone meanwhile leave the index
- * too). Returns how many were claimed: 0 when none (another process holds
- * them, or the store failed). */
+/* Claims the jobs idx[0..n) in one transaction (each a lease of [memory]
+ * job_lease_seconds: each job runs in one process of those sharing a
+ * store) and takes those claimed out of the index into *out
+ * (malloc'd; jobs gone meanwhile leave the index too; a job another
+ * process holds waits until its lease ends). Returns how many were
+ * claimed: 0 when none (another process holds them, or the store
+ * failed). */
 static size_t claim_batch(struct mp_memjobs *j, const size_t *idx, size_t n, int64_t now,
                           struct mp_jobturn **out)
 {
@@ -544,7 +503,7 @@ static size_t claim_batch(struct mp_memjobs *j, const size_t *idx, size_t n, int
         ops[k] = (struct mp_op){.kind = MP_OP_CLAIM_JOB, .now_ms = now};
         ops[k].u.claim.job_id = j->jobs[idx[k]].id;
         ops[k].u.claim.owner = j->owner;
-        ops[k].u.claim.until_ms = now + lease_ms(j);
+        ops[k].u.claim.until_ms = now + (int64_t)j->cfg->memory.job_lease_seconds * 1000;
     }
     if (turns == NULL || mp_store_apply(j->store, ops, n) != MP_OK)
         return 0;
@@ -560,47 +519,104 @@ static size_t claim_batch(struct mp_memjobs *j, const size_t *idx, size_t n, int
     return taken;
 }
 
-/* Starts the user's extraction batch at index i when it is due. Returns
- * whether the index changed at i (jobs taken out). */
-static bool try_batch(struct mp_memjobs *j, size_t i, int64_t now, char **auth, unsigned *waiting)
+/* Acts on what became of the jobs turns[0..n) of one call (the verdict
+ * of jobcall.c or jobresult.c): the counts, the jobs over, retried or
+ * indexed again, and the user's follow-up. */
+static void settle(struct mp_memjobs *j, struct mp_jobturn *turns, size_t n,
+                   const struct mp_jobverdict *v)
 {
-    size_t idx[MP_CONFIG_BATCH_TURNS_MAX];
-    struct mp_jobturn *turns = NULL;
-    size_t n = collect_batch(j, i, now, idx);
-    if (!batch_due(j, &j->jobs[i], n, now)) {
-        *waiting += (unsigned)n;
-        return false;
+    const struct mp_job *first = &turns[0].job;
+    struct mp_op over;
+    if (v->answered) /* the call's usage, by job kind and model (the upstream's, else ours) */
+        mp_metrics_memory_model(j->metrics, metric_kind(first), &v->usage,
+                                first->kind == MP_JOB_SUMMARIZE ? j->cfg->memory.summary_model
+                                                                : j->cfg->memory.extraction_model);
+    switch (v->kind) {
+    case MP_JOBV_DONE:
+        for (size_t i = 0; i < n; i++)
+            count(j, &turns[i].job, MP_JOBR_OK);
+        for (int why = MP_REASON_NEWER; why <= MP_REASON_ADMIN; why++)
+            if (v->kept_out[why] > 0)
+                mp_metrics_kept_out(j->metrics, (enum mp_hist_reason)why, v->kept_out[why]);
+        after_turn(j, first->user, first->user_len, v->summarize, v->extract);
+        break;
+    case MP_JOBV_SKIPPED: /* over: removed from the store */
+        for (size_t i = 0; i < n; i++) {
+            mp_jobop_done(&over, &turns[i].job, mp_clock_now_ms());
+            mp_jobop_apply(j->store, &over, 1);
+            count(j, &turns[i].job, MP_JOBR_SKIPPED);
+        }
+        break;
+    case MP_JOBV_FAILED:
+        batch_failed(j, turns, n, v->why, v->retry_after_ms);
+        break;
+    case MP_JOBV_ERASED: {
+        struct mp_logline l;
+        mp_logline_begin(&l, MP_LOG_INFO, "memory job result dropped: erased during the call");
+        mp_logline_str(&l, "kind", first->kind == MP_JOB_SUMMARIZE ? "summarize" : "extract");
+        mp_logline_int(&l, "turns", (int64_t)n);
+        mp_logline_end(&l);
+        for (size_t i = 0; i < n; i++) {
+            count(j, &turns[i].job, MP_JOBR_ERASED);
+            mp_memjobs_add(j, &turns[i].job); /* as they were: no attempt counted */
+        }
+        break;
     }
-    size_t before = j->njobs;
+    }
+}
+
+/* The upstream's completion callback of a call (req): out of the running
+ * calls, its answer applied, its verdict acted on, a scheduling pass. */
+static void on_call_done(void *req, CURLcode result)
+{
+    struct mp_jobrun *r = req;
+    struct mp_memjobs *j = r->owner;
+    struct mp_jobverdict v;
+    for (size_t i = 0; i < j->nrunning; i++) {
+        if (j->running[i] == r) {
+            j->running[i] = j->running[--j->nrunning];
+            break;
+        }
+    }
+    if (mp_jobcall_end(r, result, &v))
+        mp_jobresult_apply(j, r, &v);
+    settle(j, r->turns, r->nturns, &v);
+    mp_jobcall_free(j, r);
+    recount(j);
+    mp_memjobs_schedule(j);
+}
+
+/* Starts the user's first waiting job at index i: a summary job alone, an
+ * extraction job with the user's batch when it is due (else its jobs count
+ * as waiting), claimed, with *auth (taken). Returns whether the index
+ * changed at i (jobs taken out). */
+static bool try_start(struct mp_memjobs *j, size_t i, int64_t now, char **auth, unsigned *waiting)
+{
+    size_t idx[MP_CONFIG_BATCH_TURNS_MAX] = {i};
+    size_t n = 1, before = j->njobs;
+    struct mp_jobturn *turns = NULL;
+    struct mp_jobverdict v;
+    if (j->jobs[i].kind == MP_JOB_EXTRACT) {
+        n = collect_batch(j, i, now, idx);
+        if (!batch_due(j, &j->jobs[i], n, now)) {
+            *waiting += (unsigned)n;
+            return false;
+        }
+    }
     size_t taken = claim_batch(j, idx, n, now, &turns);
     if (taken == 0) {
         free(turns);
-        mp_memjobs_recount(j);
-        return j->njobs != before;
+        return j->njobs != before; /* done or erased meanwhile (another process) */
     }
-    mp_jobcall_start(j, turns, taken, *auth);
+    struct mp_jobrun *r = mp_jobcall_start(j, turns, taken, *auth, &v);
     *auth = NULL;
-    return true;
-}
-
-/* Starts the summary job at index i. Returns whether the index changed at
- * i. */
-static bool try_summary(struct mp_memjobs *j, size_t i, int64_t now, char **auth)
-{
-    struct mp_job *job = &j->jobs[i];
-    int rc = claim(j, job, now);
-    if (rc != MP_OK) {
-        if (rc == MP_NOTFOUND) /* done or erased meanwhile (another process) */
-            remove_at(j, i);
-        return rc == MP_NOTFOUND; /* else another process runs it, or the store failed */
+    if (r == NULL) {
+        settle(j, turns, taken, &v);
+        free(turns);
+        return true;
     }
-    struct mp_jobturn *one = calloc(1, sizeof(*one));
-    if (one == NULL)
-        return false;
-    one->job = *job;
-    take_at(j, i);
-    mp_jobcall_start(j, one, 1, *auth);
-    *auth = NULL;
+    r->owner = j;
+    j->running[j->nrunning++] = r;
     return true;
 }
 
@@ -611,14 +627,15 @@ static bool try_summary(struct mp_memjobs *j, size_t i, int64_t now, char **auth
  * a tick is kept, not rounded up to it). */
 void mp_memjobs_schedule(struct mp_memjobs *j)
 {
-    int64_t now = now_ms(), next = now + TICK_MS;
+    int64_t now = mp_clock_now_ms(), next = now + TICK_MS;
     struct user_set busy;
     size_t i = 0;
     unsigned waiting = 0;
     if (!set_init(&busy, j->njobs + j->nrunning))
         return;
     for (size_t k = 0; k < j->nrunning; k++)
-        set_add(&busy, hash_user(j->running[k]->job.user, j->running[k]->job.user_len));
+        set_add(&busy,
+                mp_fnv1a64(MP_FNV1A64_BASIS, j->running[k]->job.user, j->running[k]->job.user_len));
     while (i < j->njobs && j->nrunning < MP_MEMJOB_MAX_RUNNING) {
         struct mp_job *job = &j->jobs[i];
         char *auth = NULL;
@@ -626,7 +643,8 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++; /* kept for a re-run (mp_memjobs_extract_now); not the user's first job */
             continue;
         }
-        if (set_add(&busy, hash_user(job->user, job->user_len)) || job->not_before_ms > now) {
+        if (set_add(&busy, mp_fnv1a64(MP_FNV1A64_BASIS, job->user, job->user_len)) ||
+            job->not_before_ms > now) {
             if (job->not_before_ms > now && job->not_before_ms < next)
                 next = job->not_before_ms;
             i++;
@@ -637,11 +655,10 @@ void mp_memjobs_schedule(struct mp_memjobs *j)
             i++; /* held for a credential: a key, or the user's next request (count_held) */
             continue;
         }
-        bool changed = job->kind == MP_JOB_EXTRACT ? try_batch(j, i, now, &auth, &waiting)
-                                                   : try_summary(j, i, now, &auth);
-        free(auth);
+        bool changed = try_start(j, i, now, &auth, &waiting);
+        mp_jobauth_line_free(auth); /* the batch not due, or not taken */
         i += !changed;
-        mp_memjobs_recount(j); /* running now, retried or done */
+        recount(j); /* running now, retried or done */
     }
     free(busy.slots);
     held_pass(j, now);
@@ -665,15 +682,10 @@ void mp_memjobs_drain(struct mp_memjobs *j)
 static unsigned rerun_chunk(struct mp_memjobs *j, const size_t *idx, size_t n)
 {
     struct mp_op ops[RERUN_CHUNK];
-    for (size_t k = 0; k < n; k++) {
-        mp_memjobs_op(&ops[k], MP_OP_UPDATE_JOB, &j->jobs[idx[k]]);
-        ops[k].u.job = j->jobs[idx[k]];
-        ops[k].u.job.failed = MP_JOB_FAIL_NONE;
-        ops[k].u.job.attempts = 0;
-        ops[k].u.job.malformed = 0;
-        ops[k].u.job.not_before_ms = 0;
-    }
-    if (n == 0 || mp_memjobs_apply(j, ops, n) != MP_OK)
+    int64_t now = mp_clock_now_ms();
+    for (size_t k = 0; k < n; k++)
+        mp_jobop_rerun(&ops[k], &j->jobs[idx[k]], now);
+    if (n == 0 || mp_jobop_apply(j->store, ops, n) != MP_OK)
         return 0;
     for (size_t k = 0; k < n; k++)
         j->jobs[idx[k]] = ops[k].u.job;
@@ -697,7 +709,7 @@ static unsigned rerun_failed(struct mp_memjobs *j)
         }
     }
     n += rerun_chunk(j, idx, m);
-    mp_memjobs_recount(j);
+    recount(j);
     if (n > 0) {
         struct mp_logline l;
         mp_logline_begin(&l, MP_LOG_INFO, "failed memory jobs run again");
@@ -711,7 +723,7 @@ unsigned mp_memjobs_extract_now(struct mp_memjobs *j)
 {
     unsigned n = 0;
     rerun_failed(j);
-    j->due_before_ms = now_ms();
+    j->due_before_ms = mp_clock_now_ms();
     for (size_t i = 0; i < j->njobs; i++)
         n += j->jobs[i].kind == MP_JOB_EXTRACT;
     mp_memjobs_schedule(j);
@@ -810,7 +822,7 @@ static size_t sync_index(struct mp_memjobs *j, const struct mp_job *jobs, size_t
         j->jobs[w++] = *job;
     }
     j->njobs = w;
-    mp_memjobs_recount(j);
+    recount(j);
     return before - w;
 }
 
@@ -820,7 +832,7 @@ int mp_memjobs_rescan(struct mp_memjobs *j)
     size_t n = 0, added = 0;
     uint64_t through = 0;
     bool indexed = true;
-    int64_t now = now_ms();
+    int64_t now = mp_clock_now_ms();
     int rc = mp_store_jobs(j->store, &jobs, &n);
     if (rc != MP_OK)
         return rc;
@@ -871,7 +883,7 @@ void mp_memjobs_forget_user(struct mp_memjobs *j, const char *user, size_t user_
         mp_jobcall_free(j, r);
     }
     mp_jobauth_forget(j->auth, user, user_len);
-    mp_memjobs_recount(j);
+    recount(j);
 }
 
 /* ---- life ---- */
@@ -886,7 +898,7 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
     j->store = store;
     j->metrics = metrics;
     j->cfg = cfg;
-    j->up = mp_upstream_new(base, mp_jobcall_on_done);
+    j->up = mp_upstream_new(base, on_call_done);
     j->tick = evtimer_new(base, on_tick, j);
     j->rescan = event_new(base, -1, EV_PERSIST, on_rescan, j);
     while (j->owner == 0 && getrandom(&j->owner, sizeof(j->owner), 0) != sizeof(j->owner))
@@ -899,11 +911,6 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
         return NULL;
     }
     return j;
-}
-
-int mp_memjobs_load(struct mp_memjobs *j)
-{
-    return mp_memjobs_rescan(j);
 }
 
 void mp_memjobs_set_config(struct mp_memjobs *j, const struct mp_config *cfg)

@@ -75,13 +75,11 @@ struct mp_memjobs *mp_memjobs_new(struct event_base *base, struct mp_store *stor
 /* Cancels running jobs (they stay stored) and frees. NULL does nothing. */
 void mp_memjobs_free(struct mp_memjobs *j);
 
-/* Loads the stored jobs into the index. MP_OK or MP_EIO / MP_ENOMEM. */
-int mp_memjobs_load(struct mp_memjobs *j);
-
-/* Indexes the stored jobs the index does not hold yet: those other
- * processes sharing the store created, or left behind when they died. A job
- * another process holds the lease of waits until the lease ends. Runs at
- * load and every few seconds. Every job is claimed (MP_OP_CLAIM_JOB, a
+/* Indexes the stored jobs the index does not hold yet: at start every
+ * stored job; later those other processes sharing the store created, or
+ * left behind when they died. A job another process holds the lease of
+ * waits until the lease ends. The worker calls it once to load the jobs;
+ * it then runs every few seconds by itself. Every job is claimed (MP_OP_CLAIM_JOB, a
  * lease of [memory] job_lease_seconds) before it starts, so it runs in one
  * process; a job whose process dies is taken over once its lease ends.
  * MP_OK or the store's error. */
@@ -107,10 +105,6 @@ void mp_memjobs_add(struct mp_memjobs *j, const struct mp_job *job);
 bool mp_memjobs_plan_after_turn(struct mp_memjobs *j, const char *user, size_t user_len,
                                 bool summarize, bool extract, struct mp_op *op);
 void mp_memjobs_planned(struct mp_memjobs *j, const struct mp_op *op);
-
-/* Plans and applies the follow-up of one user's turn at once. */
-void mp_memjobs_after_turn(struct mp_memjobs *j, const char *user, size_t user_len, bool summarize,
-                           bool extract);
 
 /* Remembers what the user's latest turn on provider api's routes lent that
  * provider's memory jobs: its credential header line line[0..len)

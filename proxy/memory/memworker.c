@@ -1360,7 +1360,7 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
         mw->emb = mp_embjobs_new(mw->base, store, metrics, &shared->cfg);
     mw->commit_delay_ms = test_commit_delay();
     store_settings(store, &shared->cfg);
-    int rc = mw->jobs != NULL && mw->emb != NULL ? mp_memjobs_load(mw->jobs) : MP_EIO;
+    int rc = mw->jobs != NULL && mw->emb != NULL ? mp_memjobs_rescan(mw->jobs) : MP_EIO;
     if (rc == MP_OK)
         rc = mp_sidetab_new(&mw->sides);
     if (rc == MP_OK)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv1a.h"
+
 #define MAX_BOUNDS 8192 /* block boundaries tracked; later ones are no breakpoints */
 
 struct prompt {
@@ -337,23 +339,15 @@ static uint64_t mix(uint64_t h)
     return h ^ (h >> 31);
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 /* The route of a request: model, NUL, the prompt's first
  * FAKE_ROUTE_PREFIX_BYTES, NUL, prompt_cache_key (absent: empty). */
 static uint64_t route_hash(const char *model, const struct canon *k, const char *key)
 {
     size_t n = k->b.len < FAKE_ROUTE_PREFIX_BYTES ? k->b.len : FAKE_ROUTE_PREFIX_BYTES;
-    uint64_t h = fnv(14695981039346656037ULL, model, strlen(model) + 1);
-    h = fnv(h, k->b.p, n);
-    h = fnv(h, "", 1);
-    return mix(fnv(h, key, strlen(key)));
+    uint64_t h = mp_fnv1a64(MP_FNV1A64_BASIS, model, strlen(model) + 1);
+    h = mp_fnv1a64(h, k->b.p, n);
+    h = mp_fnv1a64(h, "", 1);
+    return mix(mp_fnv1a64(h, key, strlen(key)));
 }
 
 /* The route of hash h, made when none was seen in the last window (NULL
@@ -499,13 +493,10 @@ static void keep_prefix(struct fake_cache *c, uint64_t h)
  * that ends at a block boundary, in k->hashes. */
 static void hash_bounds(const char *model, struct canon *k)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i <= strlen(model); i++) {
-        h = (h ^ (unsigned char)model[i]) * 1099511628211ULL;
-    }
+    uint64_t h = mp_fnv1a64(MP_FNV1A64_BASIS, model, strlen(model) + 1);
     size_t j = 0;
     for (size_t i = 0; i < k->b.len && j < k->nends; i++) {
-        h = (h ^ (unsigned char)k->b.p[i]) * 1099511628211ULL;
+        h = mp_fnv1a64(h, &k->b.p[i], 1);
         while (j < k->nends && k->ends[j] == i + 1) {
             k->hashes[j++] = h;
         }

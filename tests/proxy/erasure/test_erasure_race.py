@@ -200,12 +200,18 @@ class ExtractionCalls(EraseBase):
         _, mem = self.memory_text()
         self.assertIsNotNone(mem['summary']['text'])  # hybrid: the first batch folded
         before = self.erased_count()
+        skipped = mh.jobs_metric(self.jobs, self.KIND, 'skipped')
         held = self.hold_turn('My favorite color is teal and my daughter plays the piano.')
         self.assertIn('teal', held)
         self.erase_message('favorite color teal')
         _, mem = self.memory_text()
         self.assertIsNotNone(mem['summary']['text'])  # the erasure kept it: it covers none of it
         self.release(before=before)
+        # its re-run has no words left to send: the job is over (skipped), no longer stored
+        self.assertEqual(mh.jobs_metric(self.jobs, self.KIND, 'skipped'), skipped + 1)
+        r = mh.admin_request(self.eraser, 'GET', '/admin/jobs?user=' + mh.qid(self.user))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['jobs'], [], r.json())
         mem = self.assertGone('teal', 'piano', 'instrument', kept='name: Zed')
         self.assertNotIn('favorite_color', mh.entity_map(mem))
         self.assertIn('Zed', mem['summary']['text'] or '')
