@@ -31,7 +31,7 @@
 #include "net/upstream.h"
 #include "json/utf8.h"
 
-enum item_kind { IT_TURN, IT_OPS };
+enum item_kind { IT_TURN, IT_OPS, IT_CONV };
 
 struct item {
     struct item *next;
@@ -39,6 +39,9 @@ struct item {
     struct mp_turn *turn;        /* IT_TURN */
     struct mp_memticket *ticket; /* IT_OPS; IT_TURN: NULL when nobody waits */
     bool held;                   /* IT_TURN: the store failed it once (counted in held) */
+    struct mp_turn_conv *conv;   /* IT_CONV: a conversation's state, committed with a batch */
+    char user[MP_USER_KEY_MAX];  /* IT_CONV: its user key */
+    size_t user_len;
 };
 
 struct mp_memticket {
@@ -221,35 +224,6 @@ static void turn_messages(struct prepared *p, enum mp_pii_mode mode)
     p->apply = p->n > 0;
 }
 
-/* The ops that write c for user (borrowing from c) into ops: how many
- * (0 to MP_TURN_CONV_OPS). */
-static size_t conv_ops(struct mp_op *ops, const char *user, size_t len, struct mp_turn_conv *c)
-{
-    size_t n = 0;
-    int64_t now = mp_clock_now_ms();
-    if (c->has_rec) {
-        ops[n] =
-            (struct mp_op){.kind = MP_OP_PUT_CONV, .user = user, .user_len = len, .now_ms = now};
-        ops[n].u.conv.key = c->key;
-        ops[n++].u.conv.rec = &c->rec;
-    }
-    if (c->has_lead) {
-        ops[n] =
-            (struct mp_op){.kind = MP_OP_NOTE_LEAD, .user = user, .user_len = len, .now_ms = now};
-        ops[n].u.lead.key = c->lead_key;
-        ops[n++].u.lead.lead = c->lead;
-    }
-    if (c->has_refile) {
-        ops[n] = (struct mp_op){.kind = MP_OP_REFILE, .user = user, .user_len = len, .now_ms = now};
-        ops[n].u.refile.from = c->refile.from;
-        ops[n].u.refile.to = c->refile.to;
-        ops[n].u.refile.kind = c->refile.kind;
-        ops[n].u.refile.first_seq = c->refile.first_seq;
-        ops[n++].u.refile.last_seq = c->refile.last_seq;
-    }
-    return n;
-}
-
 /* What the turn's builder found of client text, as the store takes it
  * (store.h: struct mp_store_recognize): each print on the message its
  * text became, kept only when the message still holds those bytes (the
@@ -312,27 +286,55 @@ static size_t turn_ops(struct prepared *p, struct mp_op *ops)
         n++;
     }
     if (turn->conv_put != NULL) /* after the turn: its user is stored then */
-        n += conv_ops(&ops[n], turn->user, turn->user_len, turn->conv_put);
+        n += mp_turn_conv_ops(&ops[n], turn->user, turn->user_len, turn->conv_put, op->now_ms);
     return n;
 }
 
-/* Applies the pending follow-ups in a transaction of their own (the
- * worker is idle, or the turns' commit that carried them failed). */
+void mp_memworker_note_write(struct mp_memworker *mw, int rc)
+{
+    int was = atomic_exchange(&mw->write_rc, rc);
+    if (was == rc)
+        return;
+    if (rc == MP_OK)
+        mp_log(MP_LOG_INFO, "memory store takes writes again");
+    else
+        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turns not recorded"
+                                              : "memory store write failed: turns not recorded");
+}
+
+/* What the pending ops did once committed: the jobs they added indexed,
+ * the conversations they dropped and the entries applied counted. */
+static void follow_done(struct mp_memworker *mw, const struct mp_op *ops, size_t n, bool with_turns)
+{
+    for (size_t k = 0; k < n; k++) {
+        mp_memjobs_planned(mw->jobs, &ops[k]);
+        if (ops[k].kind == MP_OP_PUT_CONV && ops[k].result == MP_OK)
+            mp_metrics_conversations_evicted(mw->metrics, ops[k].u.conv.evicted);
+    }
+    mp_metrics_followups(mw->metrics, with_turns, mp_followups_count(mw->follows));
+}
+
+static void follow_forget(struct mp_memworker *mw)
+{
+    mp_followups_clear(mw->follows);
+    atomic_store(&mw->follow_pending, 0);
+}
+
+/* Applies what is pending in a transaction of its own (the worker is
+ * idle, or the turns' commit that carried it failed). */
 static void follow_flush(struct mp_memworker *mw)
 {
     size_t n = mp_followups_count(mw->follows);
     struct mp_op *ops = n > 0 ? calloc(n, sizeof(*ops)) : NULL;
     if (ops != NULL) {
-        mp_followups_copy(mw->follows, ops);
-        if (mp_store_apply(mw->store, ops, n) == MP_OK) {
-            for (size_t k = 0; k < n; k++)
-                mp_memjobs_planned(mw->jobs, &ops[k]);
-            mp_metrics_followups(mw->metrics, false, n);
-        }
+        n = mp_followups_copy(mw->follows, ops);
+        int rc = mp_store_apply(mw->store, ops, n);
+        mp_memworker_note_write(mw, rc);
+        if (rc == MP_OK)
+            follow_done(mw, ops, n, false);
     }
-    free(ops); /* not applied: planned again after the user's next turn */
-    mp_followups_clear(mw->follows);
-    atomic_store(&mw->follow_pending, 0);
+    free(ops); /* not applied: planned again after the user's next turn, built again */
+    follow_forget(mw);
 }
 
 static void on_follow(evutil_socket_t fd, short what, void *arg)
@@ -342,6 +344,17 @@ static void on_follow(evutil_socket_t fd, short what, void *arg)
     (void)what;
     follow_flush(mw);
     mp_memjobs_schedule(mw->jobs); /* a summary job it added */
+}
+
+/* What is pending waits for the next commit of turns, or at most
+ * MP_FOLLOWUPS_WAIT_MS. */
+static void follow_wait(struct mp_memworker *mw)
+{
+    atomic_store(&mw->follow_pending, (unsigned)mp_followups_count(mw->follows));
+    if (mp_followups_count(mw->follows) > 0 && !evtimer_pending(mw->follow_ev, NULL)) {
+        struct timeval tv = {0, MP_FOLLOWUPS_WAIT_MS * 1000};
+        evtimer_add(mw->follow_ev, &tv);
+    }
 }
 
 /* Plans each recorded user's follow-up (summary job or buffer trim) for
@@ -362,15 +375,11 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
             mp_metrics_followups(mw->metrics, false, 1);
         }
     }
-    atomic_store(&mw->follow_pending, (unsigned)mp_followups_count(mw->follows));
-    if (mp_followups_count(mw->follows) > 0 && !evtimer_pending(mw->follow_ev, NULL)) {
-        struct timeval tv = {0, MP_FOLLOWUPS_WAIT_MS * 1000};
-        evtimer_add(mw->follow_ev, &tv);
-    }
+    follow_wait(mw);
 }
 
-/* The follow-ups that rode with a commit of turns (ops[0..n), its result
- * rc): done with, or applied alone when that commit failed. */
+/* What rode with a commit of turns (ops[0..n), its result rc): done
+ * with, or applied alone when that commit failed. */
 static void follow_rode(struct mp_memworker *mw, const struct mp_op *ops, size_t n, int rc)
 {
     if (n == 0)
@@ -379,23 +388,8 @@ static void follow_rode(struct mp_memworker *mw, const struct mp_op *ops, size_t
         follow_flush(mw);
         return;
     }
-    for (size_t k = 0; k < n; k++)
-        mp_memjobs_planned(mw->jobs, &ops[k]);
-    mp_metrics_followups(mw->metrics, true, n);
-    mp_followups_clear(mw->follows);
-    atomic_store(&mw->follow_pending, 0);
-}
-
-void mp_memworker_note_write(struct mp_memworker *mw, int rc)
-{
-    int was = atomic_exchange(&mw->write_rc, rc);
-    if (was == rc)
-        return;
-    if (rc == MP_OK)
-        mp_log(MP_LOG_INFO, "memory store takes writes again");
-    else
-        mp_log(MP_LOG_ERROR, rc == MP_ETOOBIG ? "memory store full: turns not recorded"
-                                              : "memory store write failed: turns not recorded");
+    follow_done(mw, ops, n, true);
+    follow_forget(mw);
 }
 
 /* Commits the turns' ops (and what rides with them after the turns'):
@@ -606,21 +600,42 @@ static void turns_drop(struct mp_memworker *mw, struct item **items, size_t n, i
     }
 }
 
-/* Group commit: the turns of one wake-up in one transaction (a slow fsync
- * is paid once for all of them), with the follow-ups of the batch before;
- * their own follow-ups wait for the next (memory/followups.h). Returns
- * how many turns failed. */
-static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n)
+/* The conversation states of a batch (IT_CONV: requests that recorded
+ * no turn) done with: ops[0..nops) their ops once applied (status MP_OK),
+ * their waiters answered, the items freed. */
+static void convs_done(struct mp_memworker *mw, struct item **convs, size_t n,
+                       const struct mp_op *ops, size_t nops, int status)
 {
-    struct prepared *prep = calloc(n, sizeof(*prep));
-    /* a turn, its job, its conversation's; then the follow-ups pending */
+    for (size_t k = 0; status == MP_OK && k < nops; k++)
+        if (ops[k].kind == MP_OP_PUT_CONV && ops[k].result == MP_OK)
+            mp_metrics_conversations_evicted(mw->metrics, ops[k].u.conv.evicted);
+    for (size_t i = 0; i < n; i++) {
+        if (convs[i]->ticket != NULL)
+            answer(convs[i]->ticket, status);
+        mp_turn_conv_free(convs[i]->conv);
+        free(convs[i]);
+    }
+}
+
+/* Group commit: the turns of one wake-up and the conversation states of
+ * the requests that recorded none (convs) in one transaction (a slow
+ * fsync is paid once for all of them), with the follow-ups of the batch
+ * before; their own follow-ups wait for the next (memory/followups.h).
+ * Returns how many turns failed. */
+static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t n,
+                           struct item **convs, size_t nconv)
+{
+    struct prepared *prep = calloc(n > 0 ? n : 1, sizeof(*prep));
+    /* a turn, its job, its conversation's; the states; the follow-ups */
     size_t nfollow = mp_followups_count(mw->follows);
-    struct mp_op *ops = calloc((2 + MP_TURN_CONV_OPS) * n + nfollow, sizeof(*ops));
+    struct mp_op *ops =
+        calloc((2 + MP_TURN_CONV_OPS) * n + MP_TURN_CONV_OPS * nconv + nfollow, sizeof(*ops));
     size_t nops = 0;
     if (prep == NULL || ops == NULL) {
         for (size_t i = 0; i < n; i++)
             turn_lost(mw, items[i]->turn, MP_UNREC_NO_MEMORY);
         turns_drop(mw, items, n, MP_ENOMEM);
+        convs_done(mw, convs, nconv, NULL, 0, MP_ENOMEM);
         free(prep);
         free(ops);
         return n;
@@ -639,13 +654,24 @@ static size_t record_batch(struct mp_memworker *mw, struct item **items, size_t 
             prep[i].nops = turn_ops(&prep[i], &ops[nops]);
             nops += prep[i].nops;
         } else if (t->conv_put != NULL) { /* nothing recorded: the conversation alone */
-            nops += conv_ops(&ops[nops], t->user, t->user_len, t->conv_put);
+            nops +=
+                mp_turn_conv_ops(&ops[nops], t->user, t->user_len, t->conv_put, mp_clock_now_ms());
         }
     }
+    size_t states = nops;
+    for (size_t i = 0; i < nconv; i++)
+        nops += mp_turn_conv_ops(&ops[nops], convs[i]->user, convs[i]->user_len, convs[i]->conv,
+                                 mp_clock_now_ms());
     size_t rode = nops;
     nops += mp_followups_copy(mw->follows, &ops[nops]);
     int rc = commit_turns(mw, prep, n, ops, nops);
-    follow_rode(mw, &ops[rode], nfollow, rc);
+    follow_rode(mw, &ops[rode], nops - rode, rc);
+    int crc = rc; /* the states, alone when the whole failed */
+    if (rc != MP_OK && rode > states) {
+        crc = mp_store_apply(mw->store, &ops[states], rode - states);
+        mp_memworker_note_write(mw, crc);
+    }
+    convs_done(mw, convs, nconv, &ops[states], rode - states, crc);
     turns_committed(mw, prep, n, ops);
     turns_answer(prep, n);
     follow_up(mw, prep, n);
@@ -722,7 +748,7 @@ static void flush_held(struct mp_memworker *mw, bool park)
         if (park || past_deadline(mw))
             park_turns(mw, batch, n);
         else
-            record_batch(mw, batch, n);
+            record_batch(mw, batch, n, NULL, 0);
     }
     if (mw->nheld == 0) {
         if (before > 0 && !park) {
@@ -853,18 +879,25 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     while (it != NULL) {
         struct item *batch[BATCH_MAX];
         size_t n = 0;
-        while (it != NULL && it->kind == IT_TURN && n < BATCH_MAX) {
-            batch[n++] = it;
+        struct item *convs[BATCH_MAX];
+        size_t nconv = 0;
+        while (it != NULL && it->kind != IT_OPS && n + nconv < BATCH_MAX) {
+            if (it->kind == IT_CONV)
+                convs[nconv++] = it;
+            else
+                batch[n++] = it;
             it = it->next;
         }
-        if (n > 0) {
+        if (n + nconv > 0) {
             if (mw->commit_delay_ms > 0)
                 usleep(mw->commit_delay_ms * 1000u); /* a slow disk, before the commit */
-            if (past_deadline(mw))
+            if (past_deadline(mw)) {
                 park_turns(mw, batch, n);
-            else
-                record_batch(mw, batch, n);
-            atomic_fetch_sub(&mw->queued, (unsigned)n);
+                convs_done(mw, convs, nconv, NULL, 0, MP_ETIMEDOUT); /* states: built again */
+            } else {
+                record_batch(mw, batch, n, convs, nconv);
+            }
+            atomic_fetch_sub(&mw->queued, (unsigned)(n + nconv));
             continue;
         }
         struct item *next = it->next;
@@ -1003,59 +1036,30 @@ int mp_memworker_call(struct mp_memworker *mw, mp_memwork_fn fn, void *fn_arg,
     return enqueue(mw, &proto, reply_base, done, arg, ticket);
 }
 
-/* ---- a conversation's state, alone ---- */
-
-struct conv_put {
-    char user[MP_USER_KEY_MAX];
-    size_t len;
-    struct mp_turn_conv *c;
-};
-
-static int put_conv_work(struct mp_memworker *mw, void *arg)
-{
-    struct conv_put *cp = arg;
-    struct mp_op ops[MP_TURN_CONV_OPS];
-    size_t n = conv_ops(ops, cp->user, cp->len, cp->c);
-    int rc = n > 0 ? mp_store_apply(mw->store, ops, n) : MP_OK;
-    mp_memworker_note_write(mw, rc);
-    if (rc == MP_OK && n > 0 && ops[0].kind == MP_OP_PUT_CONV)
-        mp_metrics_conversations_evicted(mw->metrics, ops[0].u.conv.evicted);
-    mp_turn_conv_free(cp->c);
-    free(cp);
-    return rc;
-}
-
-static void on_conv_kept(struct mp_memticket *t, void *arg, int status)
-{
-    (void)t;
-    (void)arg;
-    (void)status;
-}
+/* ---- a conversation's state, without a turn ---- */
 
 int mp_memworker_keep_conv(struct mp_memworker *mw, struct event_base *reply_base, const char *user,
                            size_t len, struct mp_turn_conv *c, mp_memticket_fn done, void *arg,
                            struct mp_memticket **ticket)
 {
-    struct conv_put *cp = calloc(1, sizeof(*cp));
-    struct mp_memticket *own = NULL;
-    if (cp == NULL || len > sizeof(cp->user)) {
-        free(cp);
+    static const struct mp_memticket proto = {.ops = NULL};
+    struct item *it = calloc(1, sizeof(*it));
+    struct mp_memticket *t = done != NULL ? ticket_new(&proto, reply_base, done, arg) : NULL;
+    if (it == NULL || (done != NULL && t == NULL) || len > MP_USER_KEY_MAX) {
+        free(it);
+        free(t);
         mp_turn_conv_free(c);
-        return MP_ENOMEM;
+        return len > MP_USER_KEY_MAX ? MP_EINVAL : MP_ENOMEM;
     }
-    memcpy(cp->user, user, len);
-    cp->len = len;
-    cp->c = c;
-    if (mp_memworker_call(mw, put_conv_work, cp, reply_base, done != NULL ? done : on_conv_kept,
-                          arg, &own) != MP_OK) {
-        mp_turn_conv_free(c);
-        free(cp);
-        return MP_ENOMEM;
-    }
-    if (done == NULL)
-        mp_memticket_abandon(own); /* nobody waits */
-    else
-        *ticket = own;
+    it->kind = IT_CONV;
+    it->conv = c;
+    it->ticket = t;
+    memcpy(it->user, user, len);
+    it->user_len = len;
+    if (ticket != NULL)
+        *ticket = t;
+    atomic_fetch_add(&mw->queued, 1);
+    push(mw, it);
     return MP_OK;
 }
 
@@ -1257,7 +1261,7 @@ struct unpark {
 static void unpark_flush(struct unpark *u)
 {
     if (u->n > 0)
-        u->failed += record_batch(u->mw, u->batch, u->n);
+        u->failed += record_batch(u->mw, u->batch, u->n, NULL, 0);
     u->n = 0;
 }
 

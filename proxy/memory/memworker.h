@@ -139,13 +139,17 @@ unsigned mp_memworker_failed_jobs(const struct mp_memworker *mw);
  * the reason (no user data in it) goes to err. */
 int mp_memworker_compact(struct mp_memworker *mw, char *err, size_t errcap);
 
-/* Writes a conversation's state (storage/ops/store.h: PUT_CONV) of the
- * user key user[0..len) (borrowed) on the worker, c taken (freed there):
- * for a request that recorded no turn to carry it. With done, as
+/* Hands the worker a conversation's state (storage/ops/store.h:
+ * PUT_CONV, NOTE_LEAD, REFILE) of the user key user[0..len) (borrowed),
+ * c taken: for a request that recorded no turn to carry it (a read's new
+ * head, written once: a read whose head is kept has nothing to write). It
+ * is committed with the turns and states that reach the worker with it,
+ * one transaction and one flush for all of them. With done, as
  * mp_memworker_call(): done(t, arg, status) on reply_base's thread once it
- * is written or failed, *ticket set (MP_OK; the caller waits or abandons);
- * without, nobody waits. A failure only costs the conversation its head
- * (built again). MP_OK, or MP_ENOMEM (c freed, done will not run). */
+ * is committed or failed, *ticket set (the caller waits or abandons), so
+ * that the conversation's next request, on any worker, finds it; without,
+ * nobody waits. A failure only costs the conversation its head (built
+ * again). MP_OK; MP_ENOMEM, MP_EINVAL: c freed, done will not run. */
 int mp_memworker_keep_conv(struct mp_memworker *mw, struct event_base *reply_base, const char *user,
                            size_t len, struct mp_turn_conv *c, mp_memticket_fn done, void *arg,
                            struct mp_memticket **ticket);

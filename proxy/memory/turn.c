@@ -23,6 +23,33 @@ void mp_turn_conv_free(struct mp_turn_conv *c)
     free(c);
 }
 
+size_t mp_turn_conv_ops(struct mp_op *ops, const char *user, size_t len, struct mp_turn_conv *c,
+                        int64_t now)
+{
+    size_t n = 0;
+    if (c->has_rec) {
+        ops[n] =
+            (struct mp_op){.kind = MP_OP_PUT_CONV, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.conv.key = c->key;
+        ops[n++].u.conv.rec = &c->rec;
+    }
+    if (c->has_lead) {
+        ops[n] =
+            (struct mp_op){.kind = MP_OP_NOTE_LEAD, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.lead.key = c->lead_key;
+        ops[n++].u.lead.lead = c->lead;
+    }
+    if (c->has_refile) {
+        ops[n] = (struct mp_op){.kind = MP_OP_REFILE, .user = user, .user_len = len, .now_ms = now};
+        ops[n].u.refile.from = c->refile.from;
+        ops[n].u.refile.to = c->refile.to;
+        ops[n].u.refile.kind = c->refile.kind;
+        ops[n].u.refile.first_seq = c->refile.first_seq;
+        ops[n++].u.refile.last_seq = c->refile.last_seq;
+    }
+    return n;
+}
+
 void mp_turn_free(struct mp_turn *t)
 {
     if (t == NULL)

@@ -141,6 +141,12 @@ struct mp_turn_conv {
 /* Frees c (its record's arrays too). NULL: nothing. */
 void mp_turn_conv_free(struct mp_turn_conv *c);
 
+/* The ops that write c for the user key user[0..len) into ops (room for
+ * MP_TURN_CONV_OPS; they borrow user and c, and write back into c->rec),
+ * stamped now_ms. Returns how many (0 to MP_TURN_CONV_OPS). */
+size_t mp_turn_conv_ops(struct mp_op *ops, const char *user, size_t len, struct mp_turn_conv *c,
+                        int64_t now_ms);
+
 /* The credential a request lends its provider's memory jobs (all borrowed):
  * value NULL when it carried none. */
 struct mp_turn_auth {

@@ -957,8 +957,9 @@ int mp_reqmem_record(struct mp_reqmem *m, struct mp_loop *loop, const char *requ
     int rc = record_turn(m, loop, request_id, body, len, head, done, arg);
     if (rc == MP_OK || m->conv_put == NULL || loop->memworker == NULL)
         return rc;
-    /* no turn took the conversation's state: written alone, and the reply
-       waits for it as for a turn, so that the next request finds it */
+    /* no turn took the conversation's state: committed with whatever
+       reaches the worker with it, and the reply waits for it as for a
+       turn, so that the next request finds it */
     struct mp_turn_conv *c = m->conv_put;
     m->conv_put = NULL;
     if (mp_memworker_keep_conv(loop->memworker, loop->base, m->user, m->user_len, c, done, arg,

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # memproxy memory benchmark: hybrid mode with a memory hit (a user with 50
 # facts, a summary and a full buffer) in a store of 1 thousand and of 1 million
-# users, next to the same request with memory off; relevance against
-# today's order (retrieval = relevant / recent) for a user with 10k facts and
-# 100k archived messages and for one with 50 facts; recording under load
-# (X-Memory: auto against read at 64 connections); the import rate; store
-# bytes per fact and per archived message; with PostgreSQL's server
-# installed, the memory hit on the PostgreSQL backend next to LMDB's (the
-# small store copied into a throwaway cluster: p50 at 1 connection, req/s at
-# 64, the database connections used). See tests/bench/README.md.
+# users, next to the same request with memory off, also both at 64
+# connections (a64, b64); relevance against today's order (retrieval =
+# relevant / recent) for users with 10k facts and 100k archived messages and
+# with 50 facts; recording under load (X-Memory: auto against read at 64
+# connections); the import rate; store bytes per fact and per archived message;
+# with PostgreSQL's server installed, the memory hit on the PostgreSQL backend
+# next to LMDB's (the small store copied into a throwaway cluster: p50 at 1
+# connection, req/s at 64, its connections used). See tests/bench/README.md.
 #
 # Usage: tests/bench/memory.sh [--short|--long] [--build DIR] [--out FILE]
 #                              [--duration SEC] [--rounds N] [--users-big N]
@@ -745,10 +745,12 @@ done
 # (relevance at 1 connection: the deep user and the few user, retrieval
 # relevant and recent), dr and da (recording load at 64 connections,
 # X-Memory read and auto).
-rows="a b gr gm c er ec fr fc dr da"
-[ -n "$pg_url" ] && rows="a b hp gr gm c er ec fr fc dr da hl hp64"
-declare -A inst_of=([a]=off [b]=small [gr]=small [gm]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [dr]=load [da]=load [hp]=pg [hl]=lmdb64 [hp64]=pg64)
-declare -A conns_of=([a]=1 [b]=1 [gr]=1 [gm]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [dr]=64 [da]=64 [hp]=1 [hl]=64 [hp64]=64)
+# a64 and b64: (a) and (b) at 64 connections (memory off on its own
+# instance, the hit on the recording rows' store before they run).
+rows="a b gr gm c er ec fr fc a64 b64 dr da"
+[ -n "$pg_url" ] && rows="a b hp gr gm c er ec fr fc a64 b64 dr da hl hp64"
+declare -A inst_of=([a]=off [b]=small [gr]=small [gm]=small [c]=big [er]=relevant [ec]=recent [fr]=relevant [fc]=recent [a64]=off [b64]=load [dr]=load [da]=load [hp]=pg [hl]=lmdb64 [hp64]=pg64)
+declare -A conns_of=([a]=1 [b]=1 [gr]=1 [gm]=1 [c]=1 [er]=1 [ec]=1 [fr]=1 [fc]=1 [a64]=64 [b64]=64 [dr]=64 [da]=64 [hp]=1 [hl]=64 [hp64]=64)
 declare -A api_of=([gr]=responses [gm]=messages)
 declare -A path_of=([gr]=/v1/responses [gm]=/v1/messages)
 deep_label="$(fmt_users "$deep_facts") facts + $(fmt_users "$deep_messages") messages"
@@ -763,6 +765,8 @@ row_label() {
     ec) echo "(e) $deep_label, retrieval = recent" ;;
     fr) echo "(f) $few_facts facts, retrieval = relevant" ;;
     fc) echo "(f) $few_facts facts, retrieval = recent" ;;
+    a64) echo "(a) memory off (mode off), 64 connections" ;;
+    b64) echo "(b) memory hit, 64 connections (the recording rows' store)" ;;
     dr) echo "(d) recording load, X-Memory: read" ;;
     da) echo "(d) recording load, X-Memory: auto" ;;
     hp) echo "(h) memory hit, $small_label users, **PostgreSQL**" ;;
@@ -877,7 +881,7 @@ row_ok() { case " $rows " in *" $1 "*) [ -z "${failed[$1]:-}" ] ;; *) return 1 ;
 # wrk arguments of a row (after --); TAG makes the users variant's bodies unique.
 wrk_args() {
     case $1 in
-    a | b | c | hp | hl | hp64) echo "hit $body_size $hit_user read" ;;
+    a | b | c | a64 | b64 | hp | hl | hp64) echo "hit $body_size $hit_user read" ;;
     gr | gm) echo "hit $body_size $hit_user read - ${api_of[$1]}" ;;
     er | ec | fr | fc) echo "hit 0 $(row_user "$1") read ${question// /+}" ;;
     dr) echo "users $body_size $user_prefix $active_users read $2" ;;
@@ -950,7 +954,7 @@ declare -A rec # recording counters, summed over the auto runs
 rec_add() { rec[$1]=$(awk -v a="${rec[$1]:-0}" -v b="$2" 'BEGIN { printf "%.0f", a + b }'); }
 
 # Warm-up: every row but auto (which would fill the memory queue).
-for row in a b hp gr gm c er ec fr fc dr hl hp64; do
+for row in a b hp gr gm c er ec fr fc a64 b64 dr hl hp64; do
     row_ok "$row" || continue
     if [ "${conns_of[$row]}" = 1 ]; then set_layout latency; else set_layout throughput "${inst_of[$row]}"; fi
     say "$row: warm-up, ${conns_of[$row]} connection(s), ${warm_secs}s"
@@ -987,6 +991,12 @@ for r in $(seq "$rounds"); do
         measure "$row" "$r"
     done
     [ "$pinning" = 1 ] && quiet[$r,after]=$(probe_cpu "$cpu_lat")
+    for row in a64 b64; do
+        row_ok "$row" || continue
+        set_layout throughput "${inst_of[$row]}"
+        say "$row: 64 connections, ${run_secs}s (round $r/$rounds)"
+        measure "$row" "$r"
+    done
     set_layout throughput
     if row_ok dr; then
         say "dr: X-Memory: read, 64 connections, ${run_secs}s (round $r/$rounds)"
@@ -1192,7 +1202,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | 
 
 row_store() {
     case $1 in
-    a) echo "—" ;;
+    a | a64) echo "—" ;;
     b | gr | gm) echo "$small_label + $hit_user" ;;
     hp | hp64) echo "(b)'s, copied into PostgreSQL" ;;
     hl) echo "a copy of (b)'s" ;;
@@ -1204,14 +1214,15 @@ row_store() {
 }
 row_users() {
     case $1 in
-    a | b | gr | gm | c | er | ec | fr | fc | hp | hl | hp64) row_user "$1" ;;
+    a | b | gr | gm | c | er | ec | fr | fc | a64 | b64 | hp | hl | hp64) row_user "$1" ;;
     *) echo "${user_prefix}0..$((active_users - 1)) (cycled)" ;;
     esac
 }
 row_tokens() {
     case $1 in
-    a) echo "0" ;;
+    a | a64) echo "0" ;;
     b) echo "${tokens[small]:-?}" ;;
+    b64) echo "${tokens[load]:-?}" ;;
     hp) echo "${tokens[pg]:-?}" ;;
     hp64) echo "${tokens[pg64]:-?}" ;;
     hl) echo "${tokens[lmdb64]:-?}" ;;
@@ -1391,17 +1402,33 @@ report=$tmp/report.md
         echo "| p99 $big_label users / $small_label users, (c) / (b) | n/a | ≤ 1.2 | not measured |"
         goal_unmeasured+=("p99 ratio")
     fi
+    if [ -n "${res[a64,done]:-}" ] && [ -n "${res[b64,done]:-}" ]; then
+        rr=$(awk -v b="${res[b64,rps]}" -v a="${res[a64,rps]}" 'BEGIN { printf "%.2f", b / a }')
+        ok=$(awk -v b="${res[b64,rps]}" -v a="${res[a64,rps]}" 'BEGIN { print (b >= 0.6 * a) ? 1 : 0 }')
+        verdict "$ok" "memory hit at 64 conns serves $rr of memory off's req/s (< 0.6)"
+        echo "| memory hit at 64 conns: req/s (b64) / (a64), sync = $store_sync | $rr ($(fmt_int "${res[b64,rps]}") / $(fmt_int "${res[a64,rps]}")) | ≥ 0.6 (issue 73) | $V |"
+        # the memproxy under test is alone on its CPU and saturated at 64
+        # connections: a request's CPU is the inverse of its rate
+        hit_us=$(awk -v b="${res[b64,rps]}" -v a="${res[a64,rps]}" 'BEGIN { printf "%.1f", 1e6 / b - 1e6 / a }')
+        ok=$(awk -v h="$hit_us" 'BEGIN { print (h <= 10) ? 1 : 0 }')
+        verdict "$ok" "a memory hit costs $hit_us us of CPU (> 10)"
+        echo "| memory hit: CPU per hit from req/s at 64 conns, 1/(b64) − 1/(a64) | $hit_us µs | ≤ 10 µs (issue 73) | $V |"
+    else
+        echo "| memory hit at 64 conns: req/s (b64) / (a64) | n/a | ≥ 0.6 | not measured |"
+        goal_unmeasured+=("memory hit at 64 conns")
+    fi
     if [ -n "${res[dr,done]:-}" ] && [ -n "${res[da,done]:-}" ]; then
         rr=$(awk -v a="${res[da,rps]}" -v r="${res[dr,rps]}" 'BEGIN { printf "%.2f", a / r }')
-        ok=$(awk -v a="${res[da,rps]}" -v r="${res[dr,rps]}" 'BEGIN { print (a >= 0.95 * r) ? 1 : 0 }')
-        verdict "$ok" "req/s auto/read $rr < 0.95"
-        echo "| recording under load: req/s auto / read, 64 conns | $rr ($(fmt_int "${res[da,rps]}") / $(fmt_int "${res[dr,rps]}")) | ≥ 0.95 | $V |"
+        ok=$(awk -v a="${res[da,rps]}" -v r="${res[dr,rps]}" 'BEGIN { print (a >= 0.8 * r) ? 1 : 0 }')
+        verdict "$ok" "req/s auto/read $rr < 0.8"
+        p99_added=$(awk -v a="${res[da,p99]}" -v r="${res[dr,p99]}" 'BEGIN { printf "%+d", a - r }')
+        echo "| recording under load: req/s auto / read, 64 conns, sync = $store_sync (p99 added: $p99_added µs) | $rr ($(fmt_int "${res[da,rps]}") / $(fmt_int "${res[dr,rps]}")) | ≥ 0.8 (issue 73) | $V |"
         pr=$(awk -v a="${res[da,p99]}" -v r="${res[dr,p99]}" 'BEGIN { printf "%.2f", a / r }')
         ok=$(awk -v a="${res[da,p99]}" -v r="${res[dr,p99]}" 'BEGIN { print (a <= 1.05 * r) ? 1 : 0 }')
         verdict "$ok" "p99 auto/read $pr > 1.05"
         echo "| recording under load: p99 auto / read, 64 conns | $pr (${res[da,p99]} / ${res[dr,p99]} µs) | ≤ 1.05 | $V |"
     else
-        echo "| recording under load: auto / read | n/a | req/s ≥ 0.95, p99 ≤ 1.05 | not measured |"
+        echo "| recording under load: auto / read | n/a | req/s ≥ 0.8, p99 ≤ 1.05 | not measured |"
         goal_unmeasured+=("recording under load")
     fi
     relevance_goal er ec 50 "relevance, $deep_label (e)"

@@ -163,6 +163,39 @@ class GroupCommit(mh.MemCase):
             buf = [m['content'] for m in mh.get_memory(self.proxy, u)['buffer']]
             self.assertEqual(buf, ['group commit turn %d' % i, mh.REPLY])
 
+    def test_reads_of_new_conversations_share_commits_and_keep_their_heads(self):
+        users = [mh.uid('gr') for _ in range(self.CLIENTS)]
+        self.wave(users, 'something to remember %d')  # memory to build heads from
+        mh.wait_idle(self.proxy)
+        before, reused = commits(self.proxy), self.heads('reused')
+        firsts = [None] * self.CLIENTS
+
+        def read(i):
+            firsts[i] = send(self.proxy, users[i], 'a new chat %d' % i, x_memory='read')
+
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        used = commits(self.proxy) - before
+        self.assertLess(used, self.CLIENTS, 'each read\'s new head took a commit of its own')
+        self.assertGreater(used, 0, 'the new heads were not written')
+        # each reply waited for its head: the chat's next turn, on a new
+        # connection (either worker), finds it kept
+        for i, first in enumerate(firsts):
+            self.assertOK(first)
+            self.injection(first)
+            nxt = send(self.proxy, users[i], [{'role': 'user', 'content': 'a new chat %d' % i},
+                                              {'role': 'assistant', 'content': mh.REPLY},
+                                              {'role': 'user', 'content': 'and then?'}],
+                       x_memory='read')
+            self.assertOK(nxt)
+        self.assertEqual(self.heads('reused') - reused, self.CLIENTS)
+
+    def heads(self, result):
+        return self.proxy.metric('memproxy_conversation_heads_total', result=result)
+
 
 if __name__ == '__main__':
     harness.main(__name__)
