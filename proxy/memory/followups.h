@@ -4,22 +4,22 @@
  * transaction, and with sync = full a flush, of their own.
  *
  *   batch k: turns ........ commit (flush) -> replies end -> plan follow-ups
- *   batch k+1: turns + k's follow-ups ..... commit (flush) -> ...
- *   idle: the follow-ups alone, after MP_FOLLOWUPS_WAIT_MS without a batch
+ *     turns queued meanwhile?  yes: batch k+1 = its turns + k's follow-ups
+ *                              no:  k's follow-ups alone, at once
  *
- * A follow-up is no promise to a client (durable_ack covers the turn, not
- * its trim): one lost to a crash is planned again after the user's next
- * turn, from what the store holds then. One pending op per user: a newer
- * plan replaces an older one (it trims further, or is the same job).
- * Memory worker thread only. */
+ * So under load each commit serves the turns of one batch and the trims
+ * of the one before, and a lone client (whose next request waits for its
+ * reply) finds its trim done as before. A follow-up is no promise to a
+ * client (durable_ack covers the turn, not its trim): one lost to a crash
+ * is planned again after the user's next turn, from what the store holds
+ * then. One pending op per user: a newer plan replaces an older one (it
+ * trims further, or is the same job). Memory worker thread only. */
 #ifndef MP_PROXY_FOLLOWUPS_H
 #define MP_PROXY_FOLLOWUPS_H
 
 #include <stddef.h>
 
 #include "ops/store.h"
-
-#define MP_FOLLOWUPS_WAIT_MS 10 /* idle this long: applied alone */
 
 struct mp_followups;
 

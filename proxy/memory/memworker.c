@@ -92,7 +92,6 @@ struct mp_memworker {
     struct mp_sidetab *sides;     /* the side requests known (memory/sidetab.h) */
     struct event *sides_ev;       /* their reload from the store */
     struct mp_followups *follows; /* committed turns' follow-ups, riding with the next commit */
-    struct event *follow_ev;      /* ... or applied alone once the worker is idle */
     _Atomic unsigned follow_pending; /* mp_followups_count(follows), for the queue's depth */
 };
 
@@ -337,24 +336,18 @@ static void follow_flush(struct mp_memworker *mw)
     follow_forget(mw);
 }
 
-static void on_follow(evutil_socket_t fd, short what, void *arg)
+/* What is pending goes alone when no turn waits to carry it: under load
+ * the next batch is already queued, else nothing is (a client's next
+ * request waits for its reply): then at once, as if it had no wait. */
+static void follow_settle(struct mp_memworker *mw)
 {
-    struct mp_memworker *mw = arg;
-    (void)fd;
-    (void)what;
-    follow_flush(mw);
-    mp_memjobs_schedule(mw->jobs); /* a summary job it added */
-}
-
-/* What is pending waits for the next commit of turns, or at most
- * MP_FOLLOWUPS_WAIT_MS. */
-static void follow_wait(struct mp_memworker *mw)
-{
-    atomic_store(&mw->follow_pending, (unsigned)mp_followups_count(mw->follows));
-    if (mp_followups_count(mw->follows) > 0 && !evtimer_pending(mw->follow_ev, NULL)) {
-        struct timeval tv = {0, MP_FOLLOWUPS_WAIT_MS * 1000};
-        evtimer_add(mw->follow_ev, &tv);
-    }
+    if (mp_followups_count(mw->follows) == 0)
+        return;
+    pthread_mutex_lock(&mw->mu);
+    bool waiting = mw->head != NULL;
+    pthread_mutex_unlock(&mw->mu);
+    if (!waiting)
+        follow_flush(mw); /* else the wake-up the queued work made carries it */
 }
 
 /* Plans each recorded user's follow-up (summary job or buffer trim) for
@@ -375,7 +368,7 @@ static void follow_up(struct mp_memworker *mw, struct prepared *prep, size_t n)
             mp_metrics_followups(mw->metrics, false, 1);
         }
     }
-    follow_wait(mw);
+    atomic_store(&mw->follow_pending, (unsigned)mp_followups_count(mw->follows));
 }
 
 /* What rode with a commit of turns (ops[0..n), its result rc): done
@@ -770,6 +763,7 @@ static void on_held(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     flush_held(mw, false);
+    follow_settle(mw);
     mp_memjobs_schedule(mw->jobs);   /* the jobs of the turns just recorded */
     mp_embjobs_kick(mw->emb, false); /* and their vectors */
 }
@@ -913,6 +907,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
     if (stopping)
         follow_flush(mw);
+    else
+        follow_settle(mw);
     if (stopping)
         event_base_loopexit(mw->base, NULL);
     else
@@ -1309,6 +1305,7 @@ static void unpark(struct mp_memworker *mw)
                           &n, err, sizeof(err));
     OPENSSL_cleanse(secret, sizeof(secret));
     free(u);
+    follow_flush(mw); /* the parked turns' follow-ups: nothing is queued yet */
     if (n == 0 && rc == MP_OK)
         return;
     struct mp_logline l;
@@ -1354,11 +1351,10 @@ int mp_memworker_start(struct mp_store *store, struct mp_shared_config *shared,
         mw->sweep_ev = evtimer_new(mw->base, on_sweep_timer, mw);
         mw->sweep_step_ev = evtimer_new(mw->base, on_sweep_step, mw);
         mw->held_ev = evtimer_new(mw->base, on_held, mw);
-        mw->follow_ev = evtimer_new(mw->base, on_follow, mw);
     }
     mw->held_backoff_ms = HELD_RETRY_MIN_MS;
     if (mw->wake_ev != NULL && mw->sweep_ev != NULL && mw->sweep_step_ev != NULL &&
-        mw->held_ev != NULL && mw->follow_ev != NULL && mp_followups_new(&mw->follows) == MP_OK)
+        mw->held_ev != NULL && mp_followups_new(&mw->follows) == MP_OK)
         mw->jobs = mp_memjobs_new(mw->base, store, metrics, &shared->cfg);
     if (mw->jobs != NULL)
         mw->emb = mp_embjobs_new(mw->base, store, metrics, &shared->cfg);
@@ -1409,8 +1405,6 @@ void mp_memworker_free(struct mp_memworker *mw)
         event_free(mw->sweep_step_ev);
     if (mw->held_ev != NULL)
         event_free(mw->held_ev);
-    if (mw->follow_ev != NULL)
-        event_free(mw->follow_ev);
     mp_followups_free(mw->follows);
     if (mw->wake_ev != NULL)
         event_free(mw->wake_ev);

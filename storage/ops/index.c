@@ -126,22 +126,55 @@ static uint16_t sat16(uint32_t v)
     return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
 }
 
-/* Sorts and merges equal terms, adding their counts. */
+static int cmp_term_ref(const void *a, const void *b)
+{
+    return cmp_term(*(const struct mp_codec_term *const *)a,
+                    *(const struct mp_codec_term *const *)b);
+}
+
+/* Sorts and merges equal terms, adding their counts (in any order: the
+ * sums saturate). The sort moves pointers, not the 72-byte terms. */
 static void merge(struct collect *c)
 {
     size_t k = 0;
     if (c->n == 0)
         return;
-    qsort(c->t, c->n, sizeof(*c->t), cmp_term);
-    for (size_t i = 1; i < c->n; i++) {
-        struct mp_codec_term *a = &c->t[k], *b = &c->t[i];
-        if (cmp_term(a, b) == 0) {
-            a->tc = sat16((uint32_t)a->tc + b->tc);
-            a->tk = sat16((uint32_t)a->tk + b->tk);
-            a->td = mp_index_td_merge(a->td, b->td);
-            continue;
+    const struct mp_codec_term **ref = malloc(c->n * sizeof(*ref));
+    struct mp_codec_term *out = malloc(c->n * sizeof(*out));
+    if (ref == NULL || out == NULL) { /* sorted in place instead */
+        free(ref);
+        free(out);
+        qsort(c->t, c->n, sizeof(*c->t), cmp_term);
+        for (size_t i = 1; i < c->n; i++) {
+            struct mp_codec_term *a = &c->t[k], *b = &c->t[i];
+            if (cmp_term(a, b) == 0) {
+                a->tc = sat16((uint32_t)a->tc + b->tc);
+                a->tk = sat16((uint32_t)a->tk + b->tk);
+                a->td = mp_index_td_merge(a->td, b->td);
+                continue;
+            }
+            c->t[++k] = *b;
         }
-        c->t[++k] = *b;
+    } else {
+        for (size_t i = 0; i < c->n; i++)
+            ref[i] = &c->t[i];
+        qsort(ref, c->n, sizeof(*ref), cmp_term_ref);
+        out[0] = *ref[0];
+        for (size_t i = 1; i < c->n; i++) {
+            struct mp_codec_term *a = &out[k];
+            const struct mp_codec_term *b = ref[i];
+            if (cmp_term(a, b) == 0) {
+                a->tc = sat16((uint32_t)a->tc + b->tc);
+                a->tk = sat16((uint32_t)a->tk + b->tk);
+                a->td = mp_index_td_merge(a->td, b->td);
+                continue;
+            }
+            out[++k] = *b;
+        }
+        free(ref);
+        free(c->t);
+        c->t = out;
+        c->cap = c->n; /* what out holds */
     }
     c->n = k + 1;
     if (c->n > MP_INDEX_TERMS_MAX)

@@ -711,7 +711,9 @@ class Conversations(RelevanceCase):
     def test_table_bounded_least_recently_used_dropped(self):
         """conversations_max bounds each user's kept conversations in the
         store (least recently written dropped first), whichever worker
-        serves them; another user's are kept apart."""
+        serves them; another user's are kept apart. A read that reuses a
+        kept head writes nothing: it does not make its conversation the
+        most recently written."""
         p = self.own_proxy(memory={'conversations_max': 2})
         user, other = mh.uid('lru'), mh.uid('lru-other')
         self.imp_ok(user, GARDEN, p)
@@ -727,12 +729,16 @@ class Conversations(RelevanceCase):
             turn(first)
         self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 1)  # 'one'
         new = p.metric('memproxy_conversation_heads_total', result='new')
-        turn('one')  # dropped: new again, and 'three' (least recently written) goes
+        # dropped: new again, and 'two' (least recently written: its second
+        # read reused its head and wrote nothing) goes
+        turn('one')
         self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
         self.assertEqual(p.metric('memproxy_conversations_evicted_total'), 2)
-        turn('two')
+        turn('three')
         turn('kept apart', other)  # the other user's first conversation is still kept
         self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 1)
+        turn('two')  # dropped
+        self.assertEqual(p.metric('memproxy_conversation_heads_total', result='new'), new + 2)
 
 
 def upstream_head(fake, s):
