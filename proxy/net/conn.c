@@ -425,7 +425,7 @@ static void read_body(struct mp_conn *c)
     }
     size_t total = c->head.head_len + (size_t)c->head.content_length;
     if (c->in.len < total) {
-        if (mp_buf_reserve(c->loop, &c->in, total) != MP_OK)
+        if (mp_buf_reserve_exact(c->loop, &c->in, total) != MP_OK)
             c->kind->refuse(c, MP_CONN_REFUSE_INTERNAL);
         else
             keep_reading(c);

@@ -3,7 +3,10 @@
  * return of epoll_wait ("pass TID": a loop pass of thread TID begins), and
  * each read that took bytes from an accepted socket ("read TID FD BYTES"),
  * to the file named by MPTEST_PASSLOG_FILE, so that a test sees in which
- * loop pass a connection's request was read. */
+ * loop pass a connection's request was read. With MPTEST_PASSLOG_REALLOC_MIN
+ * set it also logs each realloc(3) of at least that many bytes ("realloc
+ * SIZE"), so that a test sees what capacity a large body's buffer got
+ * (test_bodies.py). */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,12 +27,15 @@
 
 static atomic_bool accepted[MAX_FD];
 static int out_fd = -1;
+static size_t realloc_min; /* 0: realloc is not logged */
 
 __attribute__((constructor)) static void open_log(void)
 {
     const char *path = getenv("MPTEST_PASSLOG_FILE");
     if (path != NULL)
         out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const char *m = getenv("MPTEST_PASSLOG_REALLOC_MIN");
+    realloc_min = m != NULL ? (size_t)strtoull(m, NULL, 10) : 0;
 }
 
 static bool is_accepted(int fd)
@@ -120,4 +126,16 @@ ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t r = real(fd, buf, n, flags);
     log_read(fd, r);
     return r;
+}
+
+void *realloc(void *p, size_t n)
+{
+    static void *(*real)(void *, size_t);
+    if (real == NULL)
+        NEXT("realloc", real);
+    if (realloc_min > 0 && n >= realloc_min) {
+        char line[48];
+        log_line(line, snprintf(line, sizeof(line), "realloc %zu\n", n));
+    }
+    return real(p, n);
 }
