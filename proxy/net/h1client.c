@@ -529,24 +529,6 @@ static struct origin *origin_of(struct mp_h1client *cl, const struct mp_h1_reque
     return o;
 }
 
-/* A new plain connection whose handshake is already done when connect()
- * returns (a nearby upstream: loopback, the same host) takes its request
- * now instead of one loop pass later, when the write event reports the
- * connect. Only in state ESTABLISHED: a write to a refused socket would
- * consume its error, and the failure would read as a reset, not as a
- * failed connect. What the socket does not take waits for the write event
- * as before. */
-static void x_write_early(struct mp_h1xfer *x)
-{
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-    int fd = bufferevent_getfd(x->c->bev);
-    if (x->c->tls || fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        ti.tcpi_state != TCP_ESTABLISHED)
-        return;
-    (void)evbuffer_write(bufferevent_get_output(x->c->bev), fd);
-}
-
 /* x on a new connection. MP_OK or MP_EIO / MP_ENOMEM (nothing called). */
 static int x_connect(struct mp_h1xfer *x)
 {
@@ -581,7 +563,6 @@ static int x_connect(struct mp_h1xfer *x)
         conn_free(c);
         return MP_EIO;
     }
-    x_write_early(x);
     return MP_OK;
 }
 
